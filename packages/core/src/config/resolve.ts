@@ -1,0 +1,72 @@
+import { DbeeError } from '../errors';
+import { interpolateEnv } from './interpolate';
+import type { DeploySettings, EnvironmentConfig, Gates, ProjectConfig } from './schema';
+import type { YamlFile } from './yaml-file';
+
+/** An environment ready to connect to: `${VAR}` references replaced, deploy settings merged. */
+export interface ResolvedEnvironment {
+  name: string;
+  engine: EnvironmentConfig['engine'];
+  /** Connection settings with `${VAR}` interpolated. Contains secrets: never print it. */
+  connection: Record<string, string | number | boolean>;
+  variables: Record<string, string>;
+  gates: Gates;
+  deploy: DeploySettings;
+  /** Where it was declared, for messages. */
+  declaredAt: { file: string; line?: number };
+}
+
+/**
+ * Resolve one environment of the workspace configuration. Only this environment's `${VAR}` references are
+ * interpolated, so an unset production secret does not break local runs.
+ */
+export function resolveEnvironment(
+  file: YamlFile,
+  environments: Record<string, EnvironmentConfig>,
+  workspaceDeploy: DeploySettings | undefined,
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedEnvironment {
+  const config = environments[name];
+  if (!config) {
+    const known = Object.keys(environments).sort();
+    throw new DbeeError(`unknown environment "${name}"`, {
+      code: 'ENV_UNKNOWN',
+      location: file.locate(['environments']),
+      hint: `use one of: ${known.join(', ')} (declared under "environments" in ${file.displayPath})`,
+      details: { environment: name, known },
+    });
+  }
+  const interpolate = (value: unknown, path: (string | number)[]): unknown =>
+    typeof value === 'string'
+      ? interpolateEnv(value, env, () => ({ ...file.locate(path), key: path.join('.') }))
+      : value;
+  const connection: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(config.connection)) {
+    connection[k] = interpolate(v, ['environments', name, 'connection', k]) as string | number | boolean;
+  }
+  const variables: Record<string, string> = { env: name };
+  for (const [k, v] of Object.entries(config.variables ?? {})) {
+    variables[k] = String(interpolate(v, ['environments', name, 'variables', k]));
+  }
+  return {
+    name,
+    engine: config.engine,
+    connection,
+    variables,
+    gates: config.gates ?? {},
+    deploy: { ...workspaceDeploy, ...config.deploy },
+    declaredAt: file.locate(['environments', name]),
+  };
+}
+
+/** Variables and deploy settings for one project on one environment: workspace, then project, then project-per-env. */
+export function projectSettings(
+  project: ProjectConfig,
+  environment: ResolvedEnvironment,
+): { variables: Record<string, string>; deploy: DeploySettings } {
+  const perEnv = project.environments?.[environment.name];
+  const variables: Record<string, string> = { ...environment.variables, project: project.name };
+  for (const [k, v] of Object.entries({ ...project.variables, ...perEnv?.variables })) variables[k] = String(v);
+  return { variables, deploy: { ...environment.deploy, ...project.deploy, ...perEnv?.deploy } };
+}

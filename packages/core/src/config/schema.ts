@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * Schemas of `dbee.yaml` (workspace) and `db.yaml` (project), format `version: 1`. The README's configuration
+ * reference documents every key; keep the two in step.
+ */
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'expected a name of letters, digits, "_", "-" or "$"');
+
+/** `500ms`, `5s`, `2m`, `1h`, or a number of milliseconds. */
+export const duration = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'expected a duration such as "500ms", "5s", "2m" or "1h"'),
+]);
+
+export function durationMs(value: z.infer<typeof duration>): number {
+  if (typeof value === 'number') return value;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value)!;
+  const n = Number(m[1]);
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h']);
+}
+
+export const conflictStrategy = z.enum(['raise', 'rename', 'drop']);
+export const hazardKind = z.enum(['data-loss', 'table-rewrite', 'long-lock', 'backward-incompatible', 'index-build']);
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** Deployment behaviour; set per environment in dbee.yaml, overridable per project in db.yaml. */
+export const deploySettings = z.strictObject({
+  /** Transaction scope for transactional steps. */
+  transaction: z.enum(['object', 'project', 'plan']).optional(),
+  lockTimeout: duration.optional(),
+  statementTimeout: duration.optional(),
+  /** How long to wait for another deployment's lock before failing. */
+  waitForLock: duration.optional(),
+  ifExists: conflictStrategy.optional(),
+  /** Copy rows of surviving columns from a renamed-aside table into the new one. */
+  copyData: z.boolean().optional(),
+  autoRollback: z.boolean().optional(),
+  smokeAfterDeploy: z.boolean().optional(),
+  smokeTimeout: duration.optional(),
+  /** Build indexes CONCURRENTLY outside transactions. */
+  online: z.boolean().optional(),
+  allowHazards: z.array(hazardKind).optional(),
+});
+
+/** Safety gates of an environment. */
+export const gates = z.strictObject({
+  /** Ask the user to type the environment's name; non-interactive runs need --assume-yes. */
+  protected: z.boolean().optional(),
+  /** Seconds of countdown after confirmation (default 3 on protected environments). */
+  countdown: z.number().int().nonnegative().optional(),
+  /** Deployments are refused outside these windows, e.g. `{ days: [sat, sun], from: "22:00", to: "04:00", timezone: UTC }`. */
+  maintenanceWindows: z
+    .array(
+      z.strictObject({
+        days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).optional(),
+        from: z.string().regex(/^\d{2}:\d{2}$/, 'expected HH:MM'),
+        to: z.string().regex(/^\d{2}:\d{2}$/, 'expected HH:MM'),
+        timezone: z.string().optional(),
+      }),
+    )
+    .optional(),
+  /** Destructive steps only with a backup strategy (`ifExists: rename`). */
+  requireBackup: z.boolean().optional(),
+});
+
+export const environmentConfig = z.strictObject({
+  /** `postgres` or `teradata`. */
+  engine: z.enum(['postgres', 'teradata']),
+  /**
+   * Engine-specific connection settings; strings may use `${ENV_VAR}`. PostgreSQL: `url`, or `embedded: <dir>`
+   * for PGlite, or `host`/`port`/`user`/`password`/`database`. Teradata: `host`, `user`, `password`, `logmech`,
+   * `tmode`, `database`.
+   */
+  connection: z.record(z.string(), scalar),
+  /** Values for `{{name}}` placeholders in sources. */
+  variables: z.record(identifier, scalar).optional(),
+  gates: gates.optional(),
+  deploy: deploySettings.optional(),
+  description: z.string().optional(),
+});
+
+export const workspaceConfig = z.strictObject({
+  version: z.literal(1),
+  defaultEnvironment: identifier,
+  environments: z.record(identifier, environmentConfig).refine((e) => Object.keys(e).length > 0, 'declare at least one environment'),
+  /** Defaults applied to every environment; an environment's own `deploy` keys win. */
+  deploy: deploySettings.optional(),
+  /** Where the desired model is built for diffs: embedded PGlite (default) or a scratch database on the target server. */
+  shadow: z.enum(['embedded', 'server']).optional(),
+  /** Globs (relative to the workspace root) that are never searched for db.yaml. */
+  ignore: z.array(z.string()).optional(),
+});
+
+export const projectConfig = z.strictObject({
+  version: z.literal(1),
+  /** Project name; the Nx project is `db-<name>`. */
+  name: identifier,
+  engine: z.enum(['postgres', 'teradata']),
+  /** Schemas (PostgreSQL) or databases (Teradata) this project owns; may use `{{var}}`. */
+  schemas: z.array(z.string().min(1)).min(1, 'a project owns at least one schema'),
+  /** Names of the projects whose objects this one uses. */
+  dependsOn: z.array(identifier).default([]),
+  /** Schemas searched for unqualified names; default: the owned schemas, then the dependencies', then `public`. */
+  searchPath: z.array(z.string().min(1)).optional(),
+  /** Globs of object files, relative to the project; default every `*.sql` outside migrations/ and smoke/. */
+  sources: z.array(z.string()).optional(),
+  variables: z.record(identifier, scalar).optional(),
+  deploy: deploySettings.optional(),
+  /** Conflict strategy per file or path glob (relative to the project); the most specific match wins. */
+  conflicts: z.array(z.strictObject({ match: z.string(), ifExists: conflictStrategy, copyData: z.boolean().optional() })).optional(),
+  /** Per-environment overrides. */
+  environments: z
+    .record(identifier, z.strictObject({ variables: z.record(identifier, scalar).optional(), deploy: deploySettings.optional() }))
+    .optional(),
+});
+
+export type WorkspaceConfig = z.infer<typeof workspaceConfig>;
+export type EnvironmentConfig = z.infer<typeof environmentConfig>;
+export type ProjectConfig = z.infer<typeof projectConfig>;
+export type DeploySettings = z.infer<typeof deploySettings>;
+export type Gates = z.infer<typeof gates>;
+export type ConflictStrategy = z.infer<typeof conflictStrategy>;
+export type HazardKind = z.infer<typeof hazardKind>;

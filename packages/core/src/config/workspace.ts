@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import fg from 'fast-glob';
+import { DbeeAggregateError, DbeeError } from '../errors';
+import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
+import { YamlFile } from './yaml-file';
+import { projectSettings, resolveEnvironment, type ResolvedEnvironment } from './resolve';
+
+export const WORKSPACE_FILE = 'dbee.yaml';
+export const PROJECT_FILE = 'db.yaml';
+/** Folders never searched for projects or sources. */
+export const ALWAYS_IGNORED = ['**/node_modules/**', '**/.git/**', '**/.nx/**', '**/.dbee/**', '**/dist/**'];
+
+/** One database project: its folder and validated `db.yaml`. */
+export interface DbProject {
+  name: string;
+  /** Absolute folder. */
+  root: string;
+  /** Folder relative to the workspace root, `/`-separated. */
+  relativeRoot: string;
+  config: ProjectConfig;
+  file: YamlFile;
+}
+
+/** The loaded workspace: `dbee.yaml` and every `db.yaml` under it. */
+export class Workspace {
+  private constructor(
+    readonly root: string,
+    readonly config: WorkspaceConfig,
+    readonly file: YamlFile,
+    readonly projects: ReadonlyMap<string, DbProject>,
+  ) {}
+
+  /** Find the workspace root: the nearest folder at or above `from` holding `dbee.yaml`. */
+  static findRoot(from: string): string {
+    let dir = resolve(from);
+    for (;;) {
+      if (existsSync(join(dir, WORKSPACE_FILE))) return dir;
+      const parent = dirname(dir);
+      if (parent === dir) {
+        throw new DbeeError(`no ${WORKSPACE_FILE} found in ${resolve(from)} or any parent folder`, {
+          code: 'WORKSPACE_NOT_FOUND',
+          hint: `run dbee inside a workspace, or create ${WORKSPACE_FILE} at its root (see README.md)`,
+        });
+      }
+      dir = parent;
+    }
+  }
+
+  static load(root: string): Workspace {
+    const file = YamlFile.read(join(root, WORKSPACE_FILE), WORKSPACE_FILE);
+    const config = file.validate(workspaceConfig);
+    if (!config.environments[config.defaultEnvironment]) {
+      throw new DbeeError(`defaultEnvironment "${config.defaultEnvironment}" is not declared under environments`, {
+        code: 'CONFIG_INVALID',
+        location: file.locate(['defaultEnvironment']),
+        hint: `declare it, or pick one of: ${Object.keys(config.environments).join(', ')}`,
+      });
+    }
+    const files = fg.sync(`**/${PROJECT_FILE}`, { cwd: root, ignore: [...ALWAYS_IGNORED, ...(config.ignore ?? [])], dot: false });
+    files.sort();
+    const projects = new Map<string, DbProject>();
+    const errors: DbeeError[] = [];
+    for (const rel of files) {
+      try {
+        const project = loadProject(root, rel);
+        const clash = projects.get(project.name);
+        if (clash) {
+          errors.push(
+            new DbeeError(`project name "${project.name}" is already used by ${clash.relativeRoot}/${PROJECT_FILE}`, {
+              code: 'PROJECT_DUPLICATE',
+              location: project.file.locate(['name']),
+              hint: 'give each db.yaml a unique name',
+            }),
+          );
+          continue;
+        }
+        projects.set(project.name, project);
+      } catch (e) {
+        if (e instanceof DbeeAggregateError) errors.push(...e.errors);
+        else if (e instanceof DbeeError) errors.push(e);
+        else throw e;
+      }
+    }
+    for (const project of projects.values()) errors.push(...checkDependencies(project, projects));
+    if (errors.length === 1) throw errors[0]!;
+    if (errors.length > 1) throw new DbeeAggregateError(`the workspace configuration has ${errors.length} problems`, errors);
+    return new Workspace(root, config, file, projects);
+  }
+
+  project(name: string): DbProject {
+    const p = this.projects.get(name) ?? this.projects.get(name.replace(/^db-/, ''));
+    if (!p) {
+      throw new DbeeError(`unknown project "${name}"`, {
+        code: 'PROJECT_UNKNOWN',
+        hint: `known projects: ${[...this.projects.keys()].sort().join(', ') || '(none: no db.yaml found)'}`,
+      });
+    }
+    return p;
+  }
+
+  environment(name: string | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedEnvironment {
+    return resolveEnvironment(this.file, this.config.environments, this.config.deploy, name ?? this.config.defaultEnvironment, env);
+  }
+
+  /** The project and all its transitive dependencies, dependencies first, ties broken by name. */
+  withDependencies(name: string): DbProject[] {
+    const out: DbProject[] = [];
+    const seen = new Set<string>();
+    const visit = (p: DbProject, path: string[]): void => {
+      if (seen.has(p.name)) return;
+      if (path.includes(p.name)) {
+        throw new DbeeError(`projects depend on each other in a cycle: ${[...path, p.name].join(' -> ')}`, {
+          code: 'PROJECT_CYCLE',
+          location: p.file.locate(['dependsOn']),
+          hint: 'move the shared objects into a project both can depend on',
+        });
+      }
+      for (const dep of [...p.config.dependsOn].sort()) visit(this.project(dep), [...path, p.name]);
+      seen.add(p.name);
+      out.push(p);
+    };
+    visit(this.project(name), []);
+    return out;
+  }
+
+  settings(project: DbProject, environment: ResolvedEnvironment) {
+    return projectSettings(project.config, environment);
+  }
+}
+
+/** Load and validate one `db.yaml`; `rel` is its path relative to the workspace root. */
+export function loadProject(root: string, rel: string): DbProject {
+  const displayPath = rel.split(sep).join('/');
+  const file = YamlFile.read(join(root, rel), displayPath);
+  const config = file.validate(projectConfig);
+  const relativeRoot = dirname(displayPath);
+  return { name: config.name, root: join(root, relativeRoot), relativeRoot: relativeRoot === '.' ? '' : relativeRoot, config, file };
+}
+
+function checkDependencies(project: DbProject, projects: ReadonlyMap<string, DbProject>): DbeeError[] {
+  return project.config.dependsOn.flatMap((dep, i) => {
+    if (projects.has(dep)) return [];
+    return [
+      new DbeeError(`dependsOn "${dep}": no project with that name`, {
+        code: 'PROJECT_DEPENDENCY_UNKNOWN',
+        location: project.file.locate(['dependsOn', i]),
+        hint: `known projects: ${[...projects.keys()].sort().join(', ')}`,
+      }),
+    ];
+  });
+}
+
+export function toPosix(path: string): string {
+  return path.split(sep).join('/');
+}
+
+export function relativePosix(from: string, to: string): string {
+  return toPosix(relative(from, to));
+}

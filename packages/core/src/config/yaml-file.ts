@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { DbeeAggregateError, DbeeError, type ErrorLocation } from '../errors';
+
+/**
+ * A YAML file parsed with positions, so every validation error can name the file, the line and the key.
+ */
+export class YamlFile {
+  private constructor(
+    /** Path as shown to users (workspace-relative when possible). */
+    readonly displayPath: string,
+    readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  static read(absolutePath: string, displayPath: string): YamlFile {
+    let text: string;
+    try {
+      text = readFileSync(absolutePath, 'utf8');
+    } catch (cause) {
+      throw new DbeeError(`cannot read ${displayPath}`, { code: 'CONFIG_UNREADABLE', location: { file: displayPath }, cause });
+    }
+    return YamlFile.parse(text, displayPath);
+  }
+
+  static parse(text: string, displayPath: string): YamlFile {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const file = new YamlFile(displayPath, doc, lines);
+    if (doc.errors.length > 0) {
+      const errors = doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return new DbeeError(`malformed YAML: ${e.message.split('\n')[0]}`, {
+          code: 'CONFIG_YAML_SYNTAX',
+          location: { file: displayPath, line: pos?.line, column: pos?.col },
+          hint: 'fix the YAML syntax (indentation, quotes, a missing colon)',
+        });
+      });
+      throw errors.length === 1 ? errors[0]! : new DbeeAggregateError(`${displayPath} is not valid YAML`, errors);
+    }
+    return file;
+  }
+
+  /** Plain JavaScript value of the document. */
+  toJS(): unknown {
+    return this.doc.toJS();
+  }
+
+  /** Location of the node at `path`, or of its closest existing ancestor. */
+  locate(path: ReadonlyArray<PropertyKey>): ErrorLocation {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const sub = path.slice(0, depth) as (string | number)[];
+      const node = (depth === 0 ? this.doc.contents : this.doc.getIn(sub, true)) as Node | undefined;
+      // Point at the key rather than the value when we can: that is where a reader looks.
+      const keyNode = depth > 0 ? this.keyNodeAt(sub) : undefined;
+      const range = keyNode?.range ?? node?.range;
+      if (range) {
+        const pos = this.lines.linePos(range[0]);
+        return { file: this.displayPath, line: pos.line, column: pos.col };
+      }
+    }
+    return { file: this.displayPath, line: 1 };
+  }
+
+  private keyNodeAt(path: (string | number)[]): Node | undefined {
+    const parent = (path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true)) as Node | undefined;
+    const last = path[path.length - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === last);
+      return (pair?.key as Node | undefined) ?? undefined;
+    }
+    if (isSeq(parent) && typeof last === 'number') return parent.items[last] as Node | undefined;
+    return undefined;
+  }
+
+  /**
+   * Validate the document with a zod schema. Every issue becomes an error naming file, line and key, and what
+   * was expected; all issues are reported at once.
+   */
+  validate<T extends z.ZodType>(schema: T, value: unknown = this.toJS(), basePath: PropertyKey[] = []): z.infer<T> {
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    const errors = result.error.issues.map((issue) => {
+      const path = [...basePath, ...issue.path];
+      const key = path.length ? path.map(String).join('.') : '(document)';
+      return new DbeeError(`${key}: ${describeIssue(issue)}`, {
+        code: 'CONFIG_INVALID',
+        location: this.locate(path),
+        details: { key, issue: issue.code },
+      });
+    });
+    if (errors.length === 1) throw errors[0]!;
+    throw new DbeeAggregateError(`${this.displayPath} has ${errors.length} problems`, errors, 'CONFIG_INVALID');
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see the configuration reference in README.md)`;
+    case 'invalid_type':
+      return issue.input === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${typeOf(issue.input)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(issue.input)}`;
+    default:
+      return issue.message;
+  }
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}

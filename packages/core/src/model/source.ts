@@ -1,0 +1,67 @@
+import type { ObjectKey } from './object-key';
+
+/** A position in a source file. `file` is relative to the workspace root, with `/` separators. */
+export interface SourceLocation {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+}
+
+/** What kind of thing a reference points at; the planner resolves it against the objects it knows. */
+export type ReferenceKind = 'relation' | 'function' | 'type' | 'schema' | 'sequence' | 'object';
+
+/**
+ * A use of another object by a statement, taken from the syntax tree. `schema` is undefined for unqualified
+ * names: the planner resolves those through the project's search path.
+ */
+export interface Reference {
+  kind: ReferenceKind;
+  schema?: string;
+  name: string;
+  /** Argument types when the engine knows them (a function call usually does not). */
+  args?: string[];
+  /** Why it is needed, for messages: `view`, `default`, `foreign key`, `trigger`, `column type`, `body`... */
+  via?: string;
+  /** True for foreign-key references: the planner may break cycles of these by deferring the constraint. */
+  foreignKey?: boolean;
+  location?: SourceLocation;
+}
+
+/** What a statement does to its object. */
+export type StatementAction = 'create' | 'create-or-replace' | 'alter' | 'comment' | 'grant' | 'drop' | 'other';
+
+/** One statement of a source file, classified by the engine's parser. */
+export interface ParsedStatement {
+  /** The statement text exactly as written in the source (placeholders already expanded), without the `;`. */
+  sql: string;
+  location: SourceLocation;
+  /** The object the statement defines or acts on; null for statements that define nothing (e.g. `SET`). */
+  key: ObjectKey | null;
+  action: StatementAction;
+  references: Reference[];
+  /** False for statements that cannot run inside a transaction (`CREATE INDEX CONCURRENTLY`, `VACUUM`...). */
+  transactional: boolean;
+  /**
+   * For a foreign key declared inside CREATE TABLE or by ALTER TABLE: the engine's statement that adds it
+   * separately, so the planner can move it after both tables when foreign keys form a cycle.
+   */
+  deferrable?: DeferrableConstraint[];
+}
+
+/** A foreign-key constraint that can be split out of its CREATE TABLE and added later. */
+export interface DeferrableConstraint {
+  /** The referenced table. */
+  target: Reference;
+  /** The statement that adds the constraint afterwards (`ALTER TABLE ... ADD CONSTRAINT ...`). */
+  addStatement: string;
+  /** The CREATE TABLE statement without this constraint. */
+  statementWithout: string;
+}
+
+/** Options that shape how a parser resolves and classifies statements. */
+export interface ParseOptions {
+  /** Schemas searched for unqualified names, first match wins; the first one receives unqualified creates. */
+  searchPath: string[];
+}

@@ -1,0 +1,66 @@
+import type { HazardKind } from '../config/schema';
+import type { ObjectKey } from '../model/object-key';
+
+/** Current plan format. Bump it, and add an upgrade, when the shape of `Plan` changes. */
+export const PLAN_FORMAT_VERSION = 1;
+
+/** What a step does to its object. */
+export type StepAction =
+  | 'create'
+  | 'replace'
+  | 'alter'
+  | 'drop'
+  | 'migrate'
+  | 'add-constraint'
+  | 'rename-aside'
+  | 'restore';
+
+/** A risk a step carries; `deploy` refuses steps whose hazards the environment does not allow. */
+export interface Hazard {
+  kind: HazardKind;
+  /** Human explanation, e.g. `drops column sales.orders.note and its data`. */
+  message: string;
+}
+
+/** One unit of work: usually one object. */
+export interface PlanStep {
+  /** 1-based position in the plan. */
+  order: number;
+  /** Project the object belongs to. */
+  project: string;
+  /** `formatKey(objectKey)`: stable identity used in the ledger. */
+  key: string;
+  objectKey: ObjectKey;
+  action: StepAction;
+  /**
+   * Statements to run, in order. They may contain `{{name}}` placeholders, expanded with the target
+   * environment's variables when the step runs, so one package serves several environments.
+   */
+  statements: string[];
+  /** Statements that undo this step, when known at planning time; null when only the live database can tell. */
+  reverse: string[] | null;
+  /** False when the statements must run outside a transaction. */
+  transactional: boolean;
+  hazards: Hazard[];
+  /** Where the object is defined, workspace-relative; null for steps that come from a diff of two live models. */
+  source: { file: string; line: number } | null;
+  /** Checksum of the object's normalised source (see `checksum.ts`), recorded in the ledger's object state. */
+  checksum: string;
+}
+
+/** An ordered, serialisable list of steps: the only thing the runner applies. */
+export interface Plan {
+  formatVersion: typeof PLAN_FORMAT_VERSION;
+  /** Engine the statements are written for. */
+  engine: string;
+  /** Projects covered, in deployment order. */
+  projects: string[];
+  /** Commit of the sources the plan was made from, when known (`git rev-parse HEAD`, plus `-dirty`). */
+  sourceCommit: string | null;
+  /**
+   * Fingerprint of the live database the plan was computed against, or null when the plan does not depend on
+   * it. The runner refuses a plan whose base no longer matches (a stale plan).
+   */
+  baseFingerprint: string | null;
+  steps: PlanStep[];
+}
