@@ -46,3 +46,31 @@ export { resolveEnvironment, projectSettings } from './config/resolve';
 export type { ResolvedEnvironment } from './config/resolve';
 export { Workspace, loadProject, WORKSPACE_FILE, PROJECT_FILE, ALWAYS_IGNORED } from './config/workspace';
 export type { DbProject } from './config/workspace';
+
+export { checksumText, checksumStatements, normaliseSource, sha256, CHECKSUM_ALGORITHM } from './sources/checksum';
+export { expandPlaceholders } from './sources/placeholders';
+export type { ExpandedSource } from './sources/placeholders';
+export { discoverSources, compareVersions, LITTER } from './sources/discover';
+export type { SourceFile, MigrationFile, ProjectSources } from './sources/discover';
+
+export { groupObjects } from './planner/objects';
+export type { SourceObject, ObjectStatement, SourceStatement } from './planner/objects';
+export { buildGraph } from './planner/graph';
+export type { GraphProject, ObjectGraph } from './planner/graph';
+export { loadProjectModel, graphProject } from './planner/project-model';
+export type { ProjectModel, ParsedMigration } from './planner/project-model';
+export { planFromSources, EMPTY_STATE } from './planner/planner';
+export type { DeployedState, PlanInput } from './planner/planner';
+export { canonicalJson, serializePlan, planChecksum } from './plan/serialize';
+
+export { Ledger } from './ledger/ledger';
+export type { DeploymentInfo, DeploymentRow, StepRecord, StepStatus } from './ledger/ledger';
+export { runPlan } from './runner/runner';
+export type { RunOptions, RunResult, ProjectRunResult } from './runner/runner';
+export type { Reporter } from './runner/reporter';
+export { streamReporter } from './runner/reporter';
+
+export { operations } from './operations';
+export { makeReporter, gitCommit } from './operations/context';
+export type { OperationContext } from './operations/context';
+export { inWindow } from './operations/gates';

@@ -1,4 +1,5 @@
-import type { ParsedStatement, ParseOptions } from '../model/source';
+import type { ObjectKey } from '../model/object-key';
+import type { DeferrableConstraint, ParsedStatement, ParseOptions } from '../model/source';
 import type { ResolvedEnvironment } from '../config/resolve';
 
 /**
@@ -69,6 +70,8 @@ export interface LockOwner {
  */
 export interface SourceParser {
   parse(text: string, file: string, options: ParseOptions): Promise<ParsedStatement[]>;
+  /** Remove several foreign keys from one CREATE TABLE (to add them after the tables of a cycle). */
+  removeConstraints?(createTable: string, constraints: DeferrableConstraint[]): string;
 }
 
 /** The ledger tables as versioned DDL: `migrations[i]` upgrades the ledger from version i to i + 1. */
@@ -94,6 +97,13 @@ export interface Engine {
   connect(environment: ResolvedEnvironment, context: { workspaceRoot: string }): Promise<Connection>;
   /** Take the deployment lock for `key` (usually the project or database) on its own session. */
   lock(environment: ResolvedEnvironment, context: { workspaceRoot: string }, key: string, options: LockOptions): Promise<LockHandle>;
+  /**
+   * The statement that drops an object, used as the reverse of a step that created it; null when the engine
+   * cannot drop that kind of object on its own (it goes with its parent, say).
+   */
+  renderDrop?(key: ObjectKey): string | null;
+  /** Session statements run before a deployment's steps, e.g. `SET lock_timeout = '5s'`. */
+  sessionSetup?(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number }): string[];
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 }

@@ -23,6 +23,7 @@ export type ObjectKind =
   | 'hash-index'
   | 'database'
   | 'user'
+  | 'constraint'
   | 'migration'
   | 'other';
 

@@ -1,0 +1,2 @@
+CREATE SCHEMA core;
+COMMENT ON SCHEMA core IS 'Customers and products shared by every application';

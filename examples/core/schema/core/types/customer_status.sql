@@ -1,0 +1,1 @@
+CREATE TYPE core.customer_status AS ENUM ('prospect', 'active', 'suspended', 'closed');

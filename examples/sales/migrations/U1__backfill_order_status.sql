@@ -1,0 +1,2 @@
+-- Nothing to undo: the backfill only filled missing values. Kept so every migration has its rollback.
+SELECT 1;

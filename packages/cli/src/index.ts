@@ -1,0 +1,7 @@
+// Public API of @dbee/cli: the command runner shared by the `dbee` binary and the Nx executors.
+export { runDbeeCommand, reportError, COMMANDS } from './run-command';
+export type { CommandName, CommandContext, CommandOptions } from './run-command';
+export { COMMAND_SPECS } from './options';
+export type { OptionSpec, CommandSpec } from './options';
+export { engineByName } from './engines';
+export { main } from './main';

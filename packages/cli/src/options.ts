@@ -1,0 +1,76 @@
+import type { CommandName } from './run-command';
+
+/** One command-line option: the CLI parses it, `--help` prints it, executors accept it under the camelCase name. */
+export interface OptionSpec {
+  /** Kebab-case flag name, e.g. `dry-run`. */
+  flag: string;
+  type: 'string' | 'boolean';
+  description: string;
+  /** Placeholder shown in help, e.g. `<env>`. */
+  value?: string;
+  short?: string;
+  multiple?: boolean;
+}
+
+const env: OptionSpec = { flag: 'env', short: 'e', type: 'string', value: '<name>', description: 'environment from dbee.yaml (default: defaultEnvironment)' };
+const assumeYes: OptionSpec = { flag: 'assume-yes', short: 'y', type: 'boolean', description: 'confirm protected environments without a prompt (needed in CI)' };
+const dryRun: OptionSpec = { flag: 'dry-run', type: 'boolean', description: 'print the exact SQL that would run; change nothing' };
+const format = (values: string): OptionSpec => ({ flag: 'format', type: 'string', value: `<${values}>`, description: `output format: ${values.split('|').join(', ')}` });
+
+export interface CommandSpec {
+  summary: string;
+  /** Issue that brings the machinery, for commands that are not implemented yet. */
+  pendingIssue?: number;
+  options: OptionSpec[];
+}
+
+/** Every command and its options: the single source for parsing and `--help`. */
+export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
+  deploy: {
+    summary: 'Deploy a project (and, outside Nx, its dependencies first) to an environment',
+    options: [
+      env,
+      dryRun,
+      assumeYes,
+      { flag: 'wait-for-lock', type: 'string', value: '<seconds>', description: 'how long to wait for another deployment to finish (default 60)' },
+      { flag: 'no-deps', type: 'boolean', description: 'deploy only this project, not its dependencies' },
+    ],
+  },
+  plan: {
+    summary: 'Plan a deployment and print it, or write it as a package folder (--out)',
+    options: [
+      env,
+      { flag: 'out', short: 'o', type: 'string', value: '<folder>', description: 'write a package (manifest, step scripts, rollback scripts, summary) to this folder' },
+      format('text|json'),
+      { flag: 'against-ledger', type: 'boolean', description: 'plan only what differs from what the environment\'s ledger records (connects to it)' },
+    ],
+  },
+  status: {
+    summary: 'Show the last deployment, pending changes and ledger metrics of a project on an environment',
+    options: [env, format('text|json')],
+  },
+  build: {
+    summary: 'Build the desired schema model from sources (cacheable)',
+    pendingIssue: 4,
+    options: [env],
+  },
+  diff: {
+    summary: 'Compare an environment with the sources, another environment, or two git refs',
+    pendingIssue: 4,
+    options: [env],
+  },
+  'smoke-test': {
+    summary: 'Run the smoke checks of a project against an environment',
+    pendingIssue: 6,
+    options: [env],
+  },
+  rollback: {
+    summary: 'Undo the last deployment of a project on an environment',
+    pendingIssue: 6,
+    options: [env, dryRun, assumeYes],
+  },
+};
+
+export function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,88 @@
+/**
+ * The one entry point shared by the `dbee` CLI and the Nx executors: both call `runDbeeCommand` with a command
+ * name and options, so an Nx target and a CLI command always do the same thing.
+ */
+
+/** Commands, which are also the default Nx target names. */
+export const COMMANDS = ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export interface CommandContext {
+  /** Absolute workspace root (the folder holding dbee.yaml). */
+  workspaceRoot: string;
+  /** Where output goes; defaults to process.stdout/stderr. */
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** Environment variables for `${VAR}` interpolation; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Whether the user can answer prompts (a TTY); defaults to process.stdin.isTTY. */
+  interactive?: boolean;
+  /**
+   * True when called by an Nx executor: Nx has already run the dependencies' tasks, so `deploy` does not
+   * deploy dependencies itself.
+   */
+  fromNx?: boolean;
+}
+
+/**
+ * Options of every command, camelCase (the CLI maps `--dry-run` to `dryRun`). `project` is the dbee project name
+ * (`sales`, not `db-sales`). Unknown options are a user error.
+ */
+export type CommandOptions = Record<string, unknown> & { project: string };
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbeeAggregateError, DbeeError, ExitCode, Workspace, operations, makeReporter, type OperationContext } from '@dbee/core';
+import { engineByName } from './engines';
+import { COMMAND_SPECS } from './options';
+
+const TOOL_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version;
+
+/**
+ * Run one dbee command and return its exit code (0 success, 1 refused before anything ran, 2 a step failed,
+ * 3 smoke tests failed). User errors are printed without a stack; anything else is a bug and shows its stack.
+ */
+export async function runDbeeCommand(command: CommandName, options: CommandOptions, context: CommandContext): Promise<number> {
+  const stdout = context.stdout ?? process.stdout;
+  const stderr = context.stderr ?? process.stderr;
+  try {
+    const spec = COMMAND_SPECS[command];
+    if (!spec) throw new DbeeError(`unknown command "${command}"`, { code: 'COMMAND_UNKNOWN', hint: `commands: ${COMMANDS.join(', ')}` });
+    if (spec.pendingIssue) {
+      throw new DbeeError(`\`dbee ${command}\` is not implemented yet (it arrives with issue #${spec.pendingIssue}); nothing was done`, {
+        code: 'NOT_IMPLEMENTED',
+      });
+    }
+    const workspace = Workspace.load(Workspace.findRoot(context.workspaceRoot));
+    const ctx: OperationContext = {
+      workspace,
+      stdout,
+      stderr,
+      env: context.env ?? process.env,
+      interactive: context.interactive ?? Boolean(process.stdin.isTTY),
+      fromNx: context.fromNx ?? false,
+      engine: engineByName,
+      reporter: makeReporter(stdout, stderr),
+      toolVersion: TOOL_VERSION,
+    };
+    const op = operations[command as keyof typeof operations] as ((ctx: OperationContext, o: CommandOptions) => Promise<number>) | undefined;
+    if (!op) throw new DbeeError(`\`dbee ${command}\` has no implementation`, { code: 'NOT_IMPLEMENTED' });
+    return await op(ctx, options);
+  } catch (e) {
+    return reportError(e, stderr);
+  }
+}
+
+/** Print an error for people; returns the exit code it implies. */
+export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
+  if (e instanceof DbeeAggregateError) {
+    stderr.write(`error: ${e.format()}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof DbeeError) {
+    stderr.write(`error: ${e.format()}\n`);
+    return e.exitCode;
+  }
+  stderr.write(`internal error (a bug in dbee, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return ExitCode.invalid;
+}

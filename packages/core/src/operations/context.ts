@@ -1,0 +1,60 @@
+import { execFileSync } from 'node:child_process';
+import { hostname, userInfo } from 'node:os';
+import { DbeeError } from '../errors';
+import type { Engine } from '../engine/engine';
+import type { DbProject, Workspace } from '../config/workspace';
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { LockOwner } from '../engine/engine';
+import { streamReporter, type Reporter } from '../runner/reporter';
+
+/** What every operation receives: where it runs, where output goes, and how to get an engine by name. */
+export interface OperationContext {
+  workspace: Workspace;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  interactive: boolean;
+  /** Called by an Nx executor: Nx runs the dependencies' tasks itself. */
+  fromNx: boolean;
+  engine(name: string): Engine;
+  reporter: Reporter;
+  /** dbee's version, recorded in the ledger. */
+  toolVersion: string;
+}
+
+export function makeReporter(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Reporter {
+  return streamReporter(stdout, stderr);
+}
+
+/** The engine for an environment, after checking the project is written for it. */
+export function engineFor(ctx: OperationContext, environment: ResolvedEnvironment, projects: DbProject[]): Engine {
+  for (const p of projects) {
+    if (p.config.engine !== environment.engine) {
+      throw new DbeeError(`project ${p.name} is written for ${p.config.engine}, but environment ${environment.name} is ${environment.engine}`, {
+        code: 'ENGINE_MISMATCH',
+        location: p.file.locate(['engine']),
+        hint: `deploy it to a ${p.config.engine} environment`,
+      });
+    }
+  }
+  return ctx.engine(environment.engine);
+}
+
+/** `git rev-parse HEAD` of the workspace, with `-dirty` when the tree has changes; null outside git. */
+export function gitCommit(root: string): string | null {
+  try {
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${sha}-dirty` : sha;
+  } catch {
+    return null;
+  }
+}
+
+export function ciJob(env: NodeJS.ProcessEnv): string | null {
+  return env.GITHUB_RUN_ID ?? env.CI_JOB_ID ?? env.BUILD_NUMBER ?? env.BUILD_ID ?? null;
+}
+
+export function lockOwner(): LockOwner {
+  return { user: userInfo().username, host: hostname(), pid: process.pid, since: new Date().toISOString() };
+}

@@ -1,0 +1,5 @@
+import { deploy } from './deploy';
+import { status } from './status';
+
+/** Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. */
+export const operations = { deploy, status };

@@ -1,0 +1,84 @@
+import { ExitCode, type ExitCodeValue } from '../errors';
+import { Ledger, type DeploymentRow } from '../ledger/ledger';
+import { planFromSources, type DeployedState } from '../planner/planner';
+import { canonicalJson } from '../plan/serialize';
+import { engineFor, lockOwner, type OperationContext } from './context';
+import { loadModels, schemaOwners } from './load';
+
+export interface StatusOptions {
+  project: string;
+  env?: string;
+  format?: 'text' | 'json';
+}
+
+/** Ledger metrics of a project on an environment. */
+export interface StatusReport {
+  project: string;
+  environment: string;
+  database: string;
+  lastDeployment: DeploymentRow | null;
+  pendingSteps: { key: string; action: string }[];
+  metrics: { deployments: number; succeeded: number; successRate: number | null; averageDurationMs: number | null; rollbacks: number };
+}
+
+/** `status`: last deployment, pending changes (sources vs ledger) and metrics. Reads only. */
+export async function status(ctx: OperationContext, options: StatusOptions): Promise<ExitCodeValue> {
+  const { workspace } = ctx;
+  const environment = workspace.environment(options.env, ctx.env);
+  const target = workspace.project(options.project);
+  const all = workspace.withDependencies(target.name);
+  const engine = engineFor(ctx, environment, all);
+  const models = await loadModels(ctx, all, environment, engine);
+  const context = { workspaceRoot: workspace.root };
+  // The embedded database allows one process at a time: reading needs the lock too.
+  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
+  try {
+    const conn = await engine.connect(environment, context);
+    try {
+      const ledger = new Ledger(conn, engine.ledger);
+      const deployed = new Map<string, DeployedState>([[target.name, await ledger.deployedState(target.name)]]);
+      const plan = planFromSources({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed });
+      const history = await ledger.deployments(target.name, environment.name, 10_000);
+      const finished = history.filter((d) => d.finished_at);
+      const ok = history.filter((d) => d.status === 'succeeded');
+      const report: StatusReport = {
+        project: target.name,
+        environment: environment.name,
+        database: conn.description,
+        lastDeployment: history[0] ?? null,
+        pendingSteps: plan.steps.map((s) => ({ key: s.key, action: s.action })),
+        metrics: {
+          deployments: history.length,
+          succeeded: ok.length,
+          successRate: history.length ? ok.length / history.length : null,
+          averageDurationMs: finished.length
+            ? Math.round(finished.reduce((a, d) => a + (new Date(d.finished_at!).getTime() - new Date(d.started_at).getTime()), 0) / finished.length)
+            : null,
+          rollbacks: history.filter((d) => d.kind === 'rollback').length,
+        },
+      };
+      if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
+      else printStatus(ctx.stdout, report);
+      return ExitCode.ok;
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
+  const d = r.lastDeployment;
+  out.write(`${r.project} on ${r.environment} (${r.database})\n`);
+  out.write(
+    d
+      ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}\n`
+      : '  never deployed\n',
+  );
+  out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');
+  const m = r.metrics;
+  out.write(
+    `  deployments: ${m.deployments}, success rate: ${m.successRate === null ? 'n/a' : Math.round(m.successRate * 100) + '%'}, average duration: ${m.averageDurationMs ?? 'n/a'} ms, rollbacks: ${m.rollbacks}\n`,
+  );
+}

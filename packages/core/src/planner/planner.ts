@@ -1,0 +1,199 @@
+import { DbeeAggregateError, DbeeError } from '../errors';
+import type { Engine } from '../engine/engine';
+import { formatKey, type ObjectKey } from '../model/object-key';
+import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { checksumStatements } from '../sources/checksum';
+import { buildGraph } from './graph';
+import type { ProjectModel } from './project-model';
+import type { SourceObject } from './objects';
+
+/** What the target database's ledger says is deployed, per project. */
+export interface DeployedState {
+  /** Object key → checksum of its last deployed statements. */
+  objects: ReadonlyMap<string, string>;
+  /** Canonical migration version → checksum of the migration file. */
+  migrations: ReadonlyMap<string, string>;
+}
+
+export const EMPTY_STATE: DeployedState = { objects: new Map(), migrations: new Map() };
+
+export interface PlanInput {
+  engine: Engine;
+  /** Projects to plan, and their dependencies (for resolving references); any order. */
+  models: readonly ProjectModel[];
+  /** Names of the projects to plan. Their dependencies' objects are only used for resolution. */
+  planned: readonly string[];
+  /** Every schema owned anywhere in the workspace → owning project. */
+  schemaOwners: ReadonlyMap<string, string>;
+  /** Ledger state per planned project; missing means nothing deployed. */
+  deployed?: ReadonlyMap<string, DeployedState>;
+  sourceCommit?: string | null;
+}
+
+/**
+ * Plan a deployment from sources: every object whose checksum differs from the ledger's, in dependency order,
+ * then pending migrations. Pure: no I/O; the same inputs always give a byte-identical plan.
+ */
+export function planFromSources(input: PlanInput): Plan {
+  const { engine, models } = input;
+  const planned = new Set(input.planned);
+  const byName = new Map(models.map((m) => [m.project.name, m]));
+  const graphProjects = new Map(models.map((m) => [m.project.name, m.graph]));
+  const projectOrder = orderProjects(models, planned);
+  const graph = buildGraph(
+    models.flatMap((m) => m.objects),
+    graphProjects,
+    planned,
+    input.schemaOwners,
+  );
+  const steps: PlanStep[] = [];
+  const errors: DbeeError[] = [];
+  const deferredSteps: PlanStep[] = [];
+  for (const project of projectOrder) {
+    const model = byName.get(project)!;
+    const state = input.deployed?.get(project) ?? { objects: new Map(), migrations: new Map() };
+    for (const object of graph.order.filter((o) => o.project === project)) {
+      const deferred = graph.deferredForeignKeys.get(object.id);
+      const built = objectStep(engine, object, model.variables, state, deferred);
+      if (built instanceof DbeeError) errors.push(built);
+      else if (built) {
+        steps.push(built.step);
+        deferredSteps.push(...built.constraints);
+      }
+    }
+    // Foreign keys split out of their tables come after every table of the project.
+    steps.push(...deferredSteps.splice(0));
+    for (const m of model.migrations) {
+      const version = m.file.versionParts.join('.');
+      const checksum = checksumStatements([m.file.text], model.variables);
+      const applied = state.migrations.get(version);
+      if (applied !== undefined) {
+        if (applied !== checksum) {
+          errors.push(
+            new DbeeError(`migration ${m.file.version} was changed after it was applied`, {
+              code: 'MIGRATION_CHANGED',
+              location: { file: m.file.path, line: 1 },
+              hint: 'migrations run once: restore the applied text and add a new migration for the change',
+            }),
+          );
+        }
+        continue;
+      }
+      const key: ObjectKey = { kind: 'migration', schema: '', name: `${project}/V${version}` };
+      steps.push({
+        order: 0,
+        project,
+        key: formatKey(key),
+        objectKey: key,
+        action: 'migrate',
+        statements: m.statements.map((s) => s.template),
+        reverse: m.rollback.map((s) => s.template),
+        transactional: m.statements.every((s) => s.transactional),
+        hazards: [],
+        source: { file: m.file.path, line: 1 },
+        checksum,
+      });
+    }
+  }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} objects cannot be planned`, errors);
+  steps.forEach((s, i) => (s.order = i + 1));
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    engine: engine.name,
+    projects: projectOrder,
+    sourceCommit: input.sourceCommit ?? null,
+    baseFingerprint: null,
+    steps,
+  };
+}
+
+function objectStep(
+  engine: Engine,
+  object: SourceObject,
+  variables: Record<string, string>,
+  state: DeployedState,
+  deferredTargets: Set<string> | undefined,
+): { step: PlanStep; constraints: PlanStep[] } | DbeeError | null {
+  let statements = object.statements.map((s) => s.template);
+  const constraints: PlanStep[] = [];
+  if (deferredTargets?.size) {
+    const split = object.deferrable.filter((d) => [...deferredTargets].some((t) => t.endsWith(`:${d.target.schema ?? object.key.schema}.${d.target.name}`)));
+    if (split.length > 1 && !engine.parser.removeConstraints) {
+      return new DbeeError(`${object.id} has ${split.length} foreign keys in a cycle; this engine can only split one per table`, {
+        code: 'DEPENDENCY_CYCLE',
+        location: object.location,
+      });
+    }
+    const without = split.length === 1 ? split[0]!.statementWithout : engine.parser.removeConstraints!(object.statements[0]!.sql, split);
+    statements = [without, ...statements.slice(1)];
+    for (const d of split) {
+      const key: ObjectKey = { kind: 'constraint', schema: object.key.schema, name: constraintName(d.addStatement), parent: `${object.key.schema}.${object.key.name}` };
+      constraints.push({
+        order: 0,
+        project: object.project,
+        key: formatKey(key),
+        objectKey: key,
+        action: 'add-constraint',
+        statements: [d.addStatement],
+        reverse: null,
+        transactional: true,
+        hazards: [],
+        source: { file: object.location.file, line: object.location.line },
+        checksum: checksumStatements([d.addStatement], variables),
+      });
+    }
+  }
+  const checksum = checksumStatements(statements, variables);
+  const deployed = state.objects.get(object.id);
+  if (deployed === checksum) return null;
+  const creates = object.statements[0]?.action;
+  let action: PlanStep['action'];
+  if (deployed === undefined) action = 'create';
+  else if (object.statements.every((s) => s.action !== 'create')) action = 'replace';
+  else {
+    // Tables, sequences, types... cannot be re-created in place: that needs a diff against the live schema.
+    return new DbeeError(`${object.id} changed since it was deployed, and it cannot be replaced in place`, {
+      code: 'OBJECT_NEEDS_DIFF',
+      location: object.location,
+      hint: 'run `dbee diff` to see the ALTER statements, deploy with the diff-based plan, or write a versioned migration',
+      details: { object: object.id },
+    });
+  }
+  const drop = action === 'create' && creates !== undefined ? engine.renderDrop?.(object.key) ?? null : null;
+  return {
+    step: {
+      order: 0,
+      project: object.project,
+      key: object.id,
+      objectKey: object.key,
+      action,
+      statements,
+      reverse: drop ? [drop] : null,
+      transactional: object.statements.every((s) => s.transactional),
+      hazards: [],
+      source: { file: object.location.file, line: object.location.line },
+      checksum,
+    },
+    constraints,
+  };
+}
+
+function constraintName(addStatement: string): string {
+  return /ADD\s+CONSTRAINT\s+("(?:[^"]|"")+"|\S+)/i.exec(addStatement)?.[1]?.replace(/^"|"$/g, '') ?? 'fkey';
+}
+
+/** Planned projects in dependency order, ties by name. */
+function orderProjects(models: readonly ProjectModel[], planned: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  const done = new Set<string>();
+  const byName = new Map(models.map((m) => [m.project.name, m]));
+  const visit = (name: string) => {
+    if (done.has(name)) return;
+    done.add(name);
+    for (const d of [...(byName.get(name)?.graph.dependsOn ?? [])].sort()) visit(d);
+    if (planned.has(name)) out.push(name);
+  };
+  for (const name of [...planned].sort()) visit(name);
+  return out;
+}

@@ -1,0 +1,91 @@
+import { DbeeAggregateError, DbeeError } from '../errors';
+import type { DbProject } from '../config/workspace';
+import type { SourceParser } from '../engine/engine';
+import { discoverSources, type MigrationFile, type SourceFile } from '../sources/discover';
+import { expandPlaceholders } from '../sources/placeholders';
+import { groupObjects, type SourceObject, type SourceStatement } from './objects';
+import type { GraphProject } from './graph';
+
+/** A migration with its statements parsed (and its rollback's). */
+export interface ParsedMigration {
+  file: MigrationFile;
+  statements: SourceStatement[];
+  rollback: SourceStatement[];
+}
+
+/** Everything the planner knows about one project on one environment. */
+export interface ProjectModel {
+  project: DbProject;
+  graph: GraphProject;
+  variables: Record<string, string>;
+  objects: SourceObject[];
+  migrations: ParsedMigration[];
+  smoke: SourceFile[];
+  /** Every file read, for package manifests and build fingerprints. */
+  files: SourceFile[];
+}
+
+/** Owned schemas, search path and dependencies of a project, with placeholders expanded. */
+export function graphProject(project: DbProject, variables: Record<string, string>, all: ReadonlyMap<string, DbProject>): GraphProject {
+  const expand = (s: string, key: (string | number)[]) => {
+    try {
+      return expandPlaceholders(s, variables, project.file.displayPath).expanded;
+    } catch (e) {
+      if (e instanceof DbeeError) throw new DbeeError(e.message, { code: e.code, location: project.file.locate(key), hint: e.hint });
+      throw e;
+    }
+  };
+  const schemas = project.config.schemas.map((s, i) => expand(s, ['schemas', i]));
+  const depSchemas = project.config.dependsOn.flatMap((d) => (all.get(d)?.config.schemas ?? []).map((s) => expand(s, ['dependsOn'])));
+  const searchPath = project.config.searchPath?.map((s, i) => expand(s, ['searchPath', i])) ?? [...schemas, ...depSchemas, 'public'];
+  return {
+    name: project.name,
+    schemas,
+    searchPath: [...new Set(searchPath)],
+    dependsOn: project.config.dependsOn,
+    configFile: project.file.displayPath,
+  };
+}
+
+/**
+ * Read and parse a project's sources for one environment's variables. Every file is parsed; all parse errors
+ * are reported together, and nothing is planned (let alone applied) when any file fails.
+ */
+export async function loadProjectModel(
+  workspaceRoot: string,
+  project: DbProject,
+  variables: Record<string, string>,
+  parser: SourceParser,
+  all: ReadonlyMap<string, DbProject>,
+): Promise<ProjectModel> {
+  const graph = graphProject(project, variables, all);
+  const sources = discoverSources(workspaceRoot, project);
+  const errors: DbeeError[] = [];
+  const parseFile = async (file: SourceFile): Promise<SourceStatement[]> => {
+    try {
+      const expanded = expandPlaceholders(file.text, variables, file.path);
+      const statements = await parser.parse(expanded.expanded, file.path, { searchPath: graph.searchPath });
+      return statements.map((st) => ({
+        ...st,
+        template: expanded.template === expanded.expanded ? st.sql : expanded.templateSlice(st.location.line, st.location.column, st.sql.length),
+      }));
+    } catch (e) {
+      if (e instanceof DbeeAggregateError) errors.push(...e.errors);
+      else if (e instanceof DbeeError) errors.push(e);
+      else throw e;
+      return [];
+    }
+  };
+  const parsedFiles: { path: string; statements: SourceStatement[] }[] = [];
+  for (const file of sources.objects) parsedFiles.push({ path: file.path, statements: await parseFile(file) });
+  const migrations: ParsedMigration[] = [];
+  for (const m of sources.migrations) migrations.push({ file: m, statements: await parseFile(m), rollback: await parseFile(m.rollback) });
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} files of project ${project.name} do not parse`, errors);
+
+  const objects = groupObjects(project.name, parsedFiles);
+  const files = [...sources.objects, ...sources.migrations.flatMap((m) => [{ path: m.path, text: m.text }, m.rollback]), ...sources.smoke].sort((a, b) =>
+    a.path < b.path ? -1 : 1,
+  );
+  return { project, graph, variables, objects, migrations, smoke: sources.smoke, files };
+}

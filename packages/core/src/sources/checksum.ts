@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Checksums of source text, normalised so that a checkout on another OS never looks like a change: BOM removed,
+ * CRLF and CR turned into LF, trailing whitespace on every line and trailing blank lines dropped. The algorithm is
+ * versioned (`v1:` prefix); a new normalisation gets a new prefix and an upgrade path, never a silent change.
+ */
+export const CHECKSUM_ALGORITHM = 'v1';
+
+export function normaliseSource(text: string): string {
+  return text
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n?/g, '\n')
+    .replace(/[ \t\f\v]+$/gm, '')
+    .replace(/\n+$/, '');
+}
+
+export function checksumText(text: string): string {
+  return `${CHECKSUM_ALGORITHM}:` + createHash('sha256').update(normaliseSource(text)).digest('hex');
+}
+
+/**
+ * Checksum of an object: its statements (normalised) and the values of the `{{variables}}` they use, so the same
+ * source deployed with another value counts as a change on that database.
+ */
+export function checksumStatements(statements: readonly string[], variables: Readonly<Record<string, string>> = {}): string {
+  const h = createHash('sha256');
+  for (const s of statements) h.update(normaliseSource(s)).update('\0');
+  const used = [...new Set(statements.flatMap((s) => [...s.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)].map((m) => m[1]!)))].sort();
+  for (const name of used) h.update(`${name}=${variables[name] ?? ''}\0`);
+  return `${CHECKSUM_ALGORITHM}:` + h.digest('hex');
+}
+
+/** SHA-256 of raw bytes, for package manifests (files are checked byte for byte). */
+export function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fg from 'fast-glob';
+import { DbeeAggregateError, DbeeError } from '../errors';
+import type { DbProject } from '../config/workspace';
+
+/** Editor and OS litter that is never a source, wherever it sits. */
+export const LITTER = ['**/.*', '**/*~', '**/#*#', '**/*.swp', '**/*.swo', '**/*.bak', '**/*.orig', '**/Thumbs.db', '**/desktop.ini'];
+export const MIGRATIONS_DIR = 'migrations';
+export const SMOKE_DIR = 'smoke';
+
+/** A file of the project: path relative to the workspace root and its text. */
+export interface SourceFile {
+  /** Workspace-relative, `/`-separated: how files are named in messages, plans and packages. */
+  path: string;
+  text: string;
+}
+
+/** A versioned migration and its rollback script. */
+export interface MigrationFile extends SourceFile {
+  version: string;
+  /** Version as numbers for ordering: `1_2` and `1.2` are both [1, 2]. */
+  versionParts: number[];
+  description: string;
+  rollback: SourceFile;
+}
+
+export interface ProjectSources {
+  objects: SourceFile[];
+  migrations: MigrationFile[];
+  smoke: SourceFile[];
+}
+
+const MIGRATION = /^V(\d+(?:[._]\d+)*)__(.+?)\.sql$/;
+const ROLLBACK_SUFFIX = /^V(\d+(?:[._]\d+)*)__(.+?)\.rollback\.sql$/;
+const UNDO = /^U(\d+(?:[._]\d+)*)__(.+?)\.sql$/;
+
+/**
+ * Find a project's sources, in a deterministic order (sorted by path). Object files: every `*.sql` outside
+ * `migrations/` and `smoke/` (or the project's `sources` globs); migrations: `migrations/V<version>__<desc>.sql`
+ * with `V<version>__<desc>.rollback.sql` or `U<version>__<desc>.sql`; smoke checks: `smoke/*.{yaml,yml,sql}`.
+ */
+export function discoverSources(workspaceRoot: string, project: DbProject, read: (abs: string) => string = (p) => readFileSync(p, 'utf8')): ProjectSources {
+  const base = project.relativeRoot ? project.relativeRoot + '/' : '';
+  const opts = { cwd: project.root, ignore: LITTER, dot: false, onlyFiles: true };
+  const load = (rel: string): SourceFile => ({ path: base + rel, text: read(join(project.root, rel)) });
+  const objectGlobs = project.config.sources ?? ['**/*.sql'];
+  const objects = fg
+    .sync(objectGlobs, { ...opts, ignore: [...LITTER, `${MIGRATIONS_DIR}/**`, `${SMOKE_DIR}/**`, '**/node_modules/**'] })
+    .sort()
+    .map(load);
+  const smoke = fg.sync([`${SMOKE_DIR}/**/*.{yaml,yml,sql}`], opts).sort().map(load);
+  const migrations = discoverMigrations(fg.sync([`${MIGRATIONS_DIR}/**/*`], opts).sort(), base, load);
+  return { objects, migrations, smoke };
+}
+
+function discoverMigrations(files: string[], base: string, load: (rel: string) => SourceFile): MigrationFile[] {
+  const forward = new Map<string, { rel: string; version: string; description: string }>();
+  const rollbacks = new Map<string, string>();
+  const errors: DbeeError[] = [];
+  for (const rel of files) {
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    const back = ROLLBACK_SUFFIX.exec(name) ?? UNDO.exec(name);
+    const fwd = back ? null : MIGRATION.exec(name);
+    const version = (back ?? fwd)?.[1];
+    if (!version) {
+      errors.push(
+        new DbeeError(`unrecognised file in ${MIGRATIONS_DIR}/: ${name}`, {
+          code: 'MIGRATION_NAME',
+          location: { file: base + rel },
+          hint: 'name migrations V<version>__<description>.sql, with a rollback V<version>__<description>.rollback.sql or U<version>__<description>.sql',
+        }),
+      );
+      continue;
+    }
+    const id = canonicalVersion(version);
+    const target = back ? rollbacks : forward;
+    if (target.has(id)) {
+      errors.push(new DbeeError(`two ${back ? 'rollback scripts' : 'migrations'} have version ${version}`, { code: 'MIGRATION_DUPLICATE', location: { file: base + rel } }));
+      continue;
+    }
+    if (back) rollbacks.set(id, rel);
+    else forward.set(id, { rel, version, description: fwd![2]! });
+  }
+  const out: MigrationFile[] = [];
+  for (const [id, m] of forward) {
+    const rb = rollbacks.get(id);
+    if (!rb) {
+      errors.push(
+        new DbeeError(`migration ${m.version} has no rollback script`, {
+          code: 'MIGRATION_NO_ROLLBACK',
+          location: { file: base + m.rel },
+          hint: `add ${MIGRATIONS_DIR}/V${m.version}__${m.description}.rollback.sql (or U${m.version}__${m.description}.sql)`,
+        }),
+      );
+      continue;
+    }
+    out.push({ ...load(m.rel), version: m.version, versionParts: id.split('.').map(Number), description: m.description, rollback: load(rb) });
+  }
+  for (const [id, rel] of rollbacks) {
+    if (!forward.has(id)) errors.push(new DbeeError(`rollback script without a migration (version ${id})`, { code: 'MIGRATION_ORPHAN_ROLLBACK', location: { file: base + rel } }));
+  }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems in ${MIGRATIONS_DIR}/`, errors);
+  return out.sort((a, b) => compareVersions(a.versionParts, b.versionParts));
+}
+
+function canonicalVersion(v: string): string {
+  return v.split(/[._]/).map((p) => String(Number(p))).join('.');
+}
+
+export function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

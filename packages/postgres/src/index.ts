@@ -1,0 +1,9 @@
+// Public API of @dbee/postgres: a flat list of explicit exports.
+export { createPostgresEngine, postgresTarget, openPostgres, postgresCapabilities, dropStatement, quoteIdent } from './postgres-engine';
+export type { PostgresTarget } from './postgres-engine';
+export { PgConnection, redactUrl, runInTransaction } from './postgres-connection';
+export { PgliteConnection } from './pglite-connection';
+export { mapPostgresError } from './postgres-errors';
+export { postgresLedger } from './postgres-ledger';
+export { takeAdvisoryLock, takeFileLock, advisoryLockId } from './postgres-lock';
+export { PostgresParser } from './parse';

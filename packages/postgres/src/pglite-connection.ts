@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { Connection, QueryResult } from '@dbee/core';
+import { mapPostgresError } from './postgres-errors';
+import { runInTransaction } from './postgres-connection';
+
+/**
+ * Embedded PostgreSQL (PGlite) with dbee's Connection shape. The data directory may be opened by one process
+ * at a time; the embedded lock (see postgres-lock.ts) guarantees that for deployments.
+ */
+export class PgliteConnection implements Connection {
+  private constructor(
+    private readonly db: PGlite,
+    readonly description: string,
+  ) {}
+
+  /** `dataDir` is an absolute folder, or `null` for an in-memory database. */
+  static async open(dataDir: string | null, description: string): Promise<PgliteConnection> {
+    if (dataDir) mkdirSync(dirname(dataDir), { recursive: true });
+    try {
+      const db = new PGlite(dataDir ?? undefined);
+      await db.waitReady;
+      return new PgliteConnection(db, description);
+    } catch (e) {
+      throw mapPostgresError(e, { target: description });
+    }
+  }
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
+    try {
+      const r = await this.db.query<Row>(sql, params);
+      return { rows: r.rows, rowCount: r.affectedRows };
+    } catch (e) {
+      throw mapPostgresError(e, { statement: sql, target: this.description });
+    }
+  }
+
+  async execute(sql: string): Promise<void> {
+    try {
+      await this.db.exec(sql);
+    } catch (e) {
+      throw mapPostgresError(e, { statement: sql, target: this.description });
+    }
+  }
+
+  transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T> {
+    return runInTransaction(this, fn);
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.closed) await this.db.close();
+  }
+}

@@ -1,0 +1,74 @@
+import { Client, type ClientConfig } from 'pg';
+import type { Connection, QueryResult } from '@dbee/core';
+import { mapPostgresError } from './postgres-errors';
+
+/** A `pg` client with dbee's Connection shape. One session: statements run in order. */
+export class PgConnection implements Connection {
+  private constructor(
+    private readonly client: Client,
+    readonly description: string,
+  ) {}
+
+  static async open(config: ClientConfig, description: string): Promise<PgConnection> {
+    const client = new Client({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000 });
+    // A dropped server connection must surface as an error on the next query, not crash the process.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.end().catch(() => {});
+      throw mapPostgresError(e, { target: description });
+    }
+    return new PgConnection(client, description);
+  }
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
+    try {
+      const r = await this.client.query(sql, params as unknown[] | undefined);
+      return { rows: r.rows as Row[], rowCount: r.rowCount ?? undefined };
+    } catch (e) {
+      throw mapPostgresError(e, { statement: sql, target: this.description });
+    }
+  }
+
+  async execute(sql: string): Promise<void> {
+    try {
+      // The simple query protocol accepts several statements in one round trip.
+      await this.client.query(sql);
+    } catch (e) {
+      throw mapPostgresError(e, { statement: sql, target: this.description });
+    }
+  }
+
+  transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T> {
+    return runInTransaction(this, fn);
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => {});
+  }
+}
+
+/** BEGIN / COMMIT around `fn`, ROLLBACK when it throws (the original error is kept). */
+export async function runInTransaction<T>(conn: Connection, fn: (tx: Connection) => Promise<T>): Promise<T> {
+  await conn.execute('BEGIN');
+  try {
+    const result = await fn(conn);
+    await conn.execute('COMMIT');
+    return result;
+  } catch (e) {
+    await conn.execute('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+/** `postgres://user@host:port/db` with the password removed, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString().replace(/\?.*$/, '');
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
+}

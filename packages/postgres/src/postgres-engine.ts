@@ -1,0 +1,164 @@
+import { isAbsolute, join } from 'node:path';
+import { DbeeError, type Connection, type ObjectKey, type Engine, type EngineCapabilities, type ResolvedEnvironment } from '@dbee/core';
+import type { ClientConfig } from 'pg';
+import { PgConnection, redactUrl } from './postgres-connection';
+import { PgliteConnection } from './pglite-connection';
+import { mapPostgresError } from './postgres-errors';
+import { postgresLedger } from './postgres-ledger';
+import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
+import { PostgresParser } from './parse';
+
+/** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
+export type PostgresTarget =
+  | { kind: 'embedded'; dataDir: string | null; description: string }
+  | { kind: 'server'; config: ClientConfig; description: string };
+
+const SERVER_KEYS = ['url', 'host', 'port', 'user', 'password', 'database', 'ssl'];
+
+/**
+ * Read `connection:` of a PostgreSQL environment. `embedded: <folder>` (relative to the workspace root) or
+ * `embedded: memory` selects PGlite; `url`, or `host`/`port`/`user`/`password`/`database`, a server.
+ */
+export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: string): PostgresTarget {
+  const c = environment.connection;
+  const unknown = Object.keys(c).filter((k) => k !== 'embedded' && !SERVER_KEYS.includes(k) && k !== 'applicationName');
+  const where = `environments.${environment.name}.connection`;
+  if (unknown.length) {
+    throw new DbeeError(`${where}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
+      code: 'CONFIG_INVALID',
+      location: environment.declaredAt,
+      hint: `a PostgreSQL connection takes embedded, or url, or ${SERVER_KEYS.slice(1).join('/')}`,
+    });
+  }
+  if (c.embedded !== undefined) {
+    if (Object.keys(c).some((k) => SERVER_KEYS.includes(k))) {
+      throw new DbeeError(`${where}: "embedded" cannot be combined with server settings`, {
+        code: 'CONFIG_INVALID',
+        location: environment.declaredAt,
+      });
+    }
+    const dir = String(c.embedded);
+    if (dir === 'memory') return { kind: 'embedded', dataDir: null, description: 'pglite:memory' };
+    const dataDir = isAbsolute(dir) ? dir : join(workspaceRoot, dir);
+    return { kind: 'embedded', dataDir, description: `pglite:${dir}` };
+  }
+  if (c.url !== undefined) {
+    const url = String(c.url);
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new DbeeError(`${where}.url: expected a postgres:// URL`, { code: 'CONFIG_INVALID', location: environment.declaredAt });
+    }
+    return { kind: 'server', config: { connectionString: url, application_name: 'dbee' }, description: redactUrl(url) };
+  }
+  if (c.host === undefined) {
+    throw new DbeeError(`${where}: set "embedded", "url" or "host"`, { code: 'CONFIG_INVALID', location: environment.declaredAt });
+  }
+  const config: ClientConfig = {
+    host: String(c.host),
+    port: c.port === undefined ? 5432 : Number(c.port),
+    user: c.user === undefined ? undefined : String(c.user),
+    password: c.password === undefined ? undefined : String(c.password),
+    database: c.database === undefined ? undefined : String(c.database),
+    ssl: c.ssl === true || c.ssl === 'true' ? { rejectUnauthorized: false } : undefined,
+    application_name: 'dbee',
+  };
+  return {
+    kind: 'server',
+    config,
+    description: `postgres://${config.user ?? ''}${config.user ? '@' : ''}${config.host}:${config.port}/${config.database ?? ''}`,
+  };
+}
+
+export const postgresCapabilities: EngineCapabilities = {
+  transactionalDdl: true,
+  shadowDatabase: true,
+  createOrReplace: true,
+  nonTransactionalStatements: true,
+  advisoryLocks: true,
+  embedded: false,
+};
+
+/** Open a connection to a PostgreSQL target. */
+export function openPostgres(target: PostgresTarget): Promise<Connection> {
+  return target.kind === 'embedded'
+    ? PgliteConnection.open(target.dataDir, target.description)
+    : PgConnection.open(target.config, target.description);
+}
+
+/** The PostgreSQL engine: pg for servers, PGlite for embedded databases (the same SQL, another transport). */
+export function createPostgresEngine(): Engine {
+  const parser = new PostgresParser();
+  return {
+    name: 'postgres',
+    capabilities: postgresCapabilities,
+    parser,
+    ledger: postgresLedger,
+    connect: (environment, { workspaceRoot }) => openPostgres(postgresTarget(environment, workspaceRoot)),
+    async lock(environment, { workspaceRoot }, key, options) {
+      const target = postgresTarget(environment, workspaceRoot);
+      if (target.kind === 'embedded') {
+        // In-memory databases live in one process; nothing to share, nothing to lock across processes.
+        if (!target.dataDir) return { release: async () => {} };
+        return takeFileLock(target.dataDir + '.lock', key, options);
+      }
+      const conn = await PgConnection.open({ ...target.config, application_name: 'dbee-lock' }, target.description);
+      try {
+        return await takeAdvisoryLock(conn, key, options);
+      } catch (e) {
+        await conn.close();
+        throw e;
+      }
+    },
+    renderDrop: dropStatement,
+    sessionSetup: ({ lockTimeoutMs, statementTimeoutMs }) => [
+      ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
+      ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),
+    ],
+    mapError: (error, context) => mapPostgresError(error, context),
+  };
+}
+
+/** Quote an identifier only when PostgreSQL needs it. */
+export function quoteIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : '"' + name.replace(/"/g, '""') + '"';
+}
+
+function qualified(key: ObjectKey): string {
+  return key.schema ? `${quoteIdent(key.schema)}.${quoteIdent(key.name)}` : quoteIdent(key.name);
+}
+
+/** DROP statement for an object created by a step: the reverse of that step. */
+export function dropStatement(key: ObjectKey): string | null {
+  const parentTable = key.parent ? key.parent.split('.').map(quoteIdent).join('.') : '';
+  switch (key.kind) {
+    case 'schema':
+      return `DROP SCHEMA ${quoteIdent(key.name)}`;
+    case 'extension':
+      return `DROP EXTENSION ${quoteIdent(key.name)}`;
+    case 'table':
+      return `DROP TABLE ${qualified(key)}`;
+    case 'view':
+      return `DROP VIEW ${qualified(key)}`;
+    case 'materialized-view':
+      return `DROP MATERIALIZED VIEW ${qualified(key)}`;
+    case 'function':
+    case 'procedure':
+    case 'aggregate':
+      return `DROP ${key.kind.toUpperCase()} ${qualified(key)}(${(key.args ?? []).join(', ')})`;
+    case 'sequence':
+      return `DROP SEQUENCE ${qualified(key)}`;
+    case 'type':
+      return `DROP TYPE ${qualified(key)}`;
+    case 'domain':
+      return `DROP DOMAIN ${qualified(key)}`;
+    case 'index':
+      return `DROP INDEX ${qualified(key)}`;
+    case 'trigger':
+      return key.parent ? `DROP TRIGGER ${quoteIdent(key.name)} ON ${parentTable}` : null;
+    case 'policy':
+      return key.parent ? `DROP POLICY ${quoteIdent(key.name)} ON ${parentTable}` : null;
+    case 'constraint':
+      return key.parent ? `ALTER TABLE ${parentTable} DROP CONSTRAINT ${quoteIdent(key.name)}` : null;
+    default:
+      return null;
+  }
+}

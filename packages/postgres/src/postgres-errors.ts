@@ -1,0 +1,62 @@
+import { DbeeError, ExitCode } from '@dbee/core';
+
+/** SQLSTATE classes that mean "the statement is wrong for this database", mapped to stable dbee codes. */
+const BY_SQLSTATE: Record<string, { code: string; what: string }> = {
+  '42P07': { code: 'OBJECT_EXISTS', what: 'object already exists' },
+  '42710': { code: 'OBJECT_EXISTS', what: 'object already exists' },
+  '42723': { code: 'OBJECT_EXISTS', what: 'function already exists' },
+  '42P06': { code: 'OBJECT_EXISTS', what: 'schema already exists' },
+  '42P01': { code: 'OBJECT_MISSING', what: 'relation does not exist' },
+  '42883': { code: 'OBJECT_MISSING', what: 'function does not exist' },
+  '3F000': { code: 'OBJECT_MISSING', what: 'schema does not exist' },
+  '42704': { code: 'OBJECT_MISSING', what: 'object does not exist' },
+  '42703': { code: 'OBJECT_MISSING', what: 'column does not exist' },
+  '42501': { code: 'PERMISSION_DENIED', what: 'permission denied' },
+  '55P03': { code: 'LOCK_TIMEOUT', what: 'lock_timeout reached while waiting for a lock' },
+  '57014': { code: 'STATEMENT_TIMEOUT', what: 'statement cancelled (statement_timeout)' },
+  '40P01': { code: 'DEADLOCK', what: 'deadlock detected' },
+  '25001': { code: 'NOT_IN_TRANSACTION', what: 'statement cannot run inside a transaction block' },
+  '2BP01': { code: 'DEPENDENT_OBJECTS', what: 'other objects depend on it' },
+  '42601': { code: 'SQL_SYNTAX', what: 'syntax error' },
+};
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '28P01', '28000', '3D000']);
+
+interface PgLikeError {
+  code?: string;
+  message?: string;
+  detail?: string;
+  hint?: string;
+  position?: string | number;
+}
+
+/** Map an error from `pg` or PGlite to a `DbeeError` that says what failed and on which statement. */
+export function mapPostgresError(error: unknown, context: { statement?: string; target?: string }): Error {
+  if (error instanceof DbeeError) return error;
+  const e = (error ?? {}) as PgLikeError;
+  if (typeof e !== 'object' || typeof e.message !== 'string') return error as Error;
+  if (e.code && CONNECTION_CODES.has(e.code)) {
+    return new DbeeError(`cannot connect to ${context.target ?? 'the database'}: ${e.message}`, {
+      code: 'CONNECTION_FAILED',
+      hint: 'check that the server is running and the connection settings in dbee.yaml (and the environment variables they use)',
+      details: { sqlstate: e.code },
+      cause: error,
+    });
+  }
+  const known = e.code ? BY_SQLSTATE[e.code] : undefined;
+  const parts = [e.message];
+  if (e.detail) parts.push(`detail: ${e.detail}`);
+  const where = context.statement ? `\n  statement: ${abbreviate(context.statement)}` : '';
+  return new DbeeError(parts.join('\n  ') + where, {
+    code: known?.code ?? 'STATEMENT_FAILED',
+    hint: e.hint,
+    exitCode: ExitCode.applyFailed,
+    details: { sqlstate: e.code, position: e.position === undefined ? undefined : Number(e.position) },
+    cause: error,
+  });
+}
+
+function abbreviate(sql: string): string {
+  const one = sql.replace(/\s+/g, ' ').trim();
+  return one.length > 200 ? one.slice(0, 197) + '...' : one;
+}

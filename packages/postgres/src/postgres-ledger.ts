@@ -1,0 +1,90 @@
+import type { LedgerDialect } from '@dbee/core';
+
+/**
+ * The ledger dbee keeps inside each PostgreSQL database, in schema `dbee`. `migrations[i]` upgrades the ledger
+ * from version i to i + 1; never edit a released entry, append a new one.
+ */
+export const postgresLedger: LedgerDialect = {
+  schema: 'dbee',
+  param: (n) => `$${n}`,
+  now: 'now()',
+  migrations: [
+    [
+      `CREATE SCHEMA IF NOT EXISTS dbee`,
+      `CREATE TABLE IF NOT EXISTS dbee.ledger_version (
+         version integer PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE TABLE dbee.deployments (
+         id bigserial PRIMARY KEY,
+         project text NOT NULL,
+         environment text NOT NULL,
+         kind text NOT NULL DEFAULT 'deploy',
+         plan_checksum text NOT NULL,
+         package text,
+         git_commit text,
+         tool_version text NOT NULL,
+         db_user text NOT NULL DEFAULT current_user,
+         os_user text,
+         ci_job text,
+         host text,
+         started_at timestamptz NOT NULL DEFAULT now(),
+         finished_at timestamptz,
+         status text NOT NULL,
+         steps_total integer NOT NULL,
+         steps_applied integer NOT NULL DEFAULT 0,
+         error text,
+         failed_statement text,
+         reverts bigint REFERENCES dbee.deployments(id),
+         summary jsonb)`,
+      `CREATE INDEX deployments_project_idx ON dbee.deployments (project, environment, id)`,
+      `CREATE TABLE dbee.steps (
+         deployment_id bigint NOT NULL REFERENCES dbee.deployments(id),
+         step_order integer NOT NULL,
+         object_key text NOT NULL,
+         action text NOT NULL,
+         checksum text NOT NULL,
+         statements jsonb NOT NULL,
+         reverse_statements jsonb,
+         previous_definition text,
+         transactional boolean NOT NULL,
+         started_at timestamptz,
+         duration_ms integer,
+         status text NOT NULL,
+         error text,
+         PRIMARY KEY (deployment_id, step_order))`,
+      `CREATE TABLE dbee.objects (
+         project text NOT NULL,
+         object_key text NOT NULL,
+         checksum text NOT NULL,
+         deployment_id bigint NOT NULL REFERENCES dbee.deployments(id),
+         updated_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (project, object_key))`,
+      `CREATE TABLE dbee.backups (
+         id bigserial PRIMARY KEY,
+         deployment_id bigint NOT NULL REFERENCES dbee.deployments(id),
+         object_key text NOT NULL,
+         backup_name text NOT NULL,
+         created_at timestamptz NOT NULL DEFAULT now(),
+         retain_until timestamptz,
+         dropped_at timestamptz)`,
+      `CREATE TABLE dbee.migrations (
+         project text NOT NULL,
+         version text NOT NULL,
+         description text NOT NULL,
+         checksum text NOT NULL,
+         deployment_id bigint NOT NULL REFERENCES dbee.deployments(id),
+         applied_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (project, version))`,
+      `CREATE TABLE dbee.smoke_results (
+         id bigserial PRIMARY KEY,
+         deployment_id bigint REFERENCES dbee.deployments(id),
+         project text NOT NULL,
+         environment text NOT NULL,
+         check_name text NOT NULL,
+         status text NOT NULL,
+         duration_ms integer NOT NULL,
+         message text,
+         ran_at timestamptz NOT NULL DEFAULT now())`,
+    ],
+  ],
+};
