@@ -74,3 +74,5 @@ export { operations } from './operations';
 export { makeReporter, gitCommit } from './operations/context';
 export type { OperationContext } from './operations/context';
 export { inWindow } from './operations/gates';
+export { writePackage, readPackage, PACKAGE_FORMAT_VERSION, MANIFEST } from './package/package';
+export type { PackageManifest, LoadedPackage } from './package/package';

@@ -30,7 +30,7 @@ export class YamlFile {
     const file = new YamlFile(displayPath, doc, lines);
     if (doc.errors.length > 0) {
       const errors = doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+        const pos = lines.linePos(e.pos[0]);
         return new DbeeError(`malformed YAML: ${e.message.split('\n')[0]}`, {
           code: 'CONFIG_YAML_SYNTAX',
           location: { file: displayPath, line: pos?.line, column: pos?.col },
@@ -79,14 +79,16 @@ export class YamlFile {
    * was expected; all issues are reported at once.
    */
   validate<T extends z.ZodType>(schema: T, value: unknown = this.toJS(), basePath: PropertyKey[] = []): z.infer<T> {
-    const result = schema.safeParse(value);
+    const result = schema.safeParse(value, { reportInput: true });
     if (result.success) return result.data;
     const errors = result.error.issues.map((issue) => {
       const path = [...basePath, ...issue.path];
       const key = path.length ? path.map(String).join('.') : '(document)';
+      // Point at the offending key itself for unknown keys, not at the mapping that holds it.
+      const at = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0]!] : path;
       return new DbeeError(`${key}: ${describeIssue(issue)}`, {
         code: 'CONFIG_INVALID',
-        location: this.locate(path),
+        location: this.locate(at),
         details: { key, issue: issue.code },
       });
     });

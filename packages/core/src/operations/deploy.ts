@@ -5,6 +5,9 @@ import { planFromSources, type DeployedState } from '../planner/planner';
 import type { Plan } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { runPlan } from '../runner/runner';
+import { readPackage } from '../package/package';
+import { checksumStatements } from '../sources/checksum';
+import { resolve } from 'node:path';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
 import { checkGates } from './gates';
 import { loadModels, schemaOwners } from './load';
@@ -19,6 +22,8 @@ export interface DeployOptions {
   waitForLock?: number;
   /** Deploy the project's dependencies first (default true outside Nx; Nx runs them as tasks). */
   withDependencies?: boolean;
+  /** Apply this package folder instead of the sources. */
+  package?: string;
 }
 
 /**
@@ -30,8 +35,12 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   const environment = workspace.environment(options.env, ctx.env);
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
-  const withDeps = options.withDependencies ?? !ctx.fromNx;
-  const planned = withDeps ? all.map((p) => p.name) : [target.name];
+  const pkg = options.package ? readPackage(resolve(workspace.root, options.package)) : null;
+  const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
+  const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
+  if (pkg && !pkg.plan.projects.includes(target.name)) {
+    throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
+  }
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine);
   const owners = schemaOwners(ctx, environment);
@@ -50,8 +59,11 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
       const ledger = new Ledger(conn, engine.ledger);
       const deployed = new Map<string, DeployedState>();
       for (const name of planned) deployed.set(name, await ledger.deployedState(name));
-      const commit = gitCommit(workspace.root);
-      const plan = planFromSources({ engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit });
+      const commit = pkg ? pkg.plan.sourceCommit : gitCommit(workspace.root);
+      const variables = new Map(models.map((m) => [m.project.name, m.variables]));
+      const plan = pkg
+        ? pendingSteps(pkg.plan, deployed, variables)
+        : planFromSources({ engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit });
       reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})`);
       if (options.dryRun) {
         printPlan(ctx.stdout, plan, models);
@@ -63,7 +75,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
         return ExitCode.ok;
       }
       await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false });
-      return await apply(ctx, plan, conn, engine, environment.name, models, commit, settings);
+      return await apply(ctx, plan, conn, engine, environment.name, models, commit, settings, pkg?.path ?? null);
     } finally {
       await conn.close();
     }
@@ -81,6 +93,7 @@ async function apply(
   models: import('../planner/project-model').ProjectModel[],
   commit: string | null,
   settings: import('../config/schema').DeploySettings,
+  packagePath: string | null,
 ): Promise<ExitCodeValue> {
   const started = Date.now();
   const result = await runPlan({
@@ -90,7 +103,7 @@ async function apply(
     environment,
     variables: new Map(models.map((m) => [m.project.name, m.variables])),
     identity: {
-      package: null,
+      package: packagePath,
       gitCommit: commit,
       toolVersion: ctx.toolVersion,
       osUser: lockOwner().user,
@@ -120,4 +133,18 @@ async function apply(
   }
   ctx.reporter.info(`done in ${Date.now() - started} ms`);
   return result.exitCode;
+}
+
+/**
+ * The steps of a package that a database still needs: objects whose checksum (with this environment's
+ * variables) differs from the ledger's, and migrations not yet applied. Order is kept.
+ */
+export function pendingSteps(plan: Plan, deployed: ReadonlyMap<string, DeployedState>, variables: ReadonlyMap<string, Record<string, string>>): Plan {
+  const steps = plan.steps.filter((step) => {
+    const state = deployed.get(step.project);
+    if (!state) return true;
+    if (step.action === 'migrate') return !state.migrations.has(step.objectKey.name.slice(step.objectKey.name.lastIndexOf('/V') + 2));
+    return state.objects.get(step.key) !== checksumStatements(step.statements, variables.get(step.project) ?? {});
+  });
+  return { ...plan, steps };
 }

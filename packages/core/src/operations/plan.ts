@@ -1,0 +1,40 @@
+import { resolve } from 'node:path';
+import { ExitCode, type ExitCodeValue } from '../errors';
+import { writePackage } from '../package/package';
+import { planFromSources } from '../planner/planner';
+import { serializePlan } from '../plan/serialize';
+import { engineFor, gitCommit, type OperationContext } from './context';
+import { loadModels, schemaOwners } from './load';
+import { printPlan } from './print';
+
+export interface PlanOptions {
+  project: string;
+  env?: string;
+  /** Write a package folder here. */
+  out?: string;
+  format?: 'text' | 'json';
+}
+
+/**
+ * `plan`: the full plan of a project's sources (every object, every migration), printed or frozen into a
+ * package. Needs no database: the runner skips what a target's ledger already has when the package is deployed.
+ */
+export async function plan(ctx: OperationContext, options: PlanOptions): Promise<ExitCodeValue> {
+  const { workspace } = ctx;
+  const environment = workspace.environment(options.env, ctx.env);
+  const target = workspace.project(options.project);
+  const all = workspace.withDependencies(target.name);
+  const engine = engineFor(ctx, environment, all);
+  const models = await loadModels(ctx, all, environment, engine);
+  const result = planFromSources({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) });
+  if (options.out) {
+    const dir = resolve(workspace.root, options.out);
+    const model = models.find((m) => m.project.name === target.name)!;
+    const manifest = writePackage(dir, result, { toolVersion: ctx.toolVersion, sources: model.files });
+    ctx.reporter.info(`package written to ${dir}: ${manifest.steps.length} steps, ${Object.keys(manifest.files).length} files, ${manifest.planChecksum}`);
+    return ExitCode.ok;
+  }
+  if (options.format === 'json') ctx.stdout.write(serializePlan(result));
+  else printPlan(ctx.stdout, result, models);
+  return ExitCode.ok;
+}

@@ -1,0 +1,167 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { DbeeError } from '../errors';
+import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { canonicalJson, planChecksum } from '../plan/serialize';
+import { sha256 } from '../sources/checksum';
+
+export const PACKAGE_FORMAT_VERSION = 1;
+export const MANIFEST = 'manifest.json';
+
+/** `manifest.json` of a package: what it contains and the checksum of every file. */
+export interface PackageManifest {
+  formatVersion: typeof PACKAGE_FORMAT_VERSION;
+  planFormatVersion: typeof PLAN_FORMAT_VERSION;
+  tool: { name: 'dbee'; version: string };
+  engine: string;
+  projects: string[];
+  sourceCommit: string | null;
+  planChecksum: string;
+  steps: { order: number; project: string; key: string; action: string; script: string; rollback: string | null; checksum: string; transactional: boolean; hazards: string[] }[];
+  /** Path (relative to the package, `/`-separated) → SHA-256 of its bytes; covers every file but the manifest. */
+  files: Record<string, string>;
+  /** Checksums of the source files the plan was made from (workspace-relative path → SHA-256). */
+  sources: Record<string, string>;
+}
+
+/** A package read from disk and verified. */
+export interface LoadedPackage {
+  path: string;
+  manifest: PackageManifest;
+  plan: Plan;
+}
+
+function slug(step: PlanStep): string {
+  return step.key.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 80);
+}
+
+/**
+ * Write a plan as a package folder: manifest.json, plan.json, numbered step scripts, rollback scripts and a
+ * summary. Byte-identical for the same plan (no timestamps). An existing folder is replaced only if it is a
+ * package (has a manifest) or empty.
+ */
+export function writePackage(dir: string, plan: Plan, options: { toolVersion: string; sources: { path: string; text: string }[] }): PackageManifest {
+  if (existsSync(dir)) {
+    const entries = readdirSync(dir);
+    if (entries.length && !entries.includes(MANIFEST)) {
+      throw new DbeeError(`${dir} exists and is not a dbee package; refusing to overwrite it`, { code: 'PACKAGE_TARGET_EXISTS', hint: 'choose an empty or new folder for --out' });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const files: Record<string, string> = {};
+  const write = (rel: string, text: string) => {
+    const abs = join(dir, ...rel.split('/'));
+    mkdirSync(join(abs, '..'), { recursive: true });
+    writeFileSync(abs, text);
+    files[rel] = sha256(text);
+  };
+  const width = Math.max(4, String(plan.steps.length).length);
+  const steps: PackageManifest['steps'] = [];
+  for (const step of plan.steps) {
+    const n = String(step.order).padStart(width, '0');
+    const script = `steps/${n}-${slug(step)}.sql`;
+    const header = `-- dbee step ${step.order}: ${step.action} ${step.key}${step.source ? ` (from ${step.source.file}:${step.source.line})` : ''}\n`;
+    write(script, header + (step.transactional ? '' : '-- runs outside a transaction\n') + step.statements.map((s) => s.trim() + ';\n').join('\n'));
+    let rollback: string | null = null;
+    if (step.reverse) {
+      rollback = `rollback/${n}-${slug(step)}.sql`;
+      write(rollback, `-- undoes step ${step.order}: ${step.action} ${step.key}\n` + step.reverse.map((s) => s.trim() + ';\n').join('\n'));
+    }
+    steps.push({
+      order: step.order,
+      project: step.project,
+      key: step.key,
+      action: step.action,
+      script,
+      rollback,
+      checksum: step.checksum,
+      transactional: step.transactional,
+      hazards: step.hazards.map((h) => h.kind),
+    });
+  }
+  write('plan.json', canonicalJson(plan));
+  write('summary.md', summary(plan));
+  const manifest: PackageManifest = {
+    formatVersion: PACKAGE_FORMAT_VERSION,
+    planFormatVersion: PLAN_FORMAT_VERSION,
+    tool: { name: 'dbee', version: options.toolVersion },
+    engine: plan.engine,
+    projects: plan.projects,
+    sourceCommit: plan.sourceCommit,
+    planChecksum: planChecksum(plan),
+    steps,
+    files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))),
+    sources: Object.fromEntries(options.sources.map((s) => [s.path, sha256(s.text)]).sort(([a], [b]) => (a! < b! ? -1 : 1))),
+  };
+  writeFileSync(join(dir, MANIFEST), canonicalJson(manifest));
+  return manifest;
+}
+
+/**
+ * Read a package and verify it before anything runs: every file listed with the right checksum, no file
+ * missing or added, and the plan matching its checksum. Any mismatch refuses the whole package.
+ */
+export function readPackage(dir: string): LoadedPackage {
+  const manifestPath = join(dir, MANIFEST);
+  if (!existsSync(manifestPath)) {
+    throw new DbeeError(`${dir} is not a dbee package (no ${MANIFEST})`, { code: 'PACKAGE_INVALID', hint: 'build one with `dbee plan <project> --out <folder>`' });
+  }
+  let manifest: PackageManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as PackageManifest;
+  } catch (cause) {
+    throw new DbeeError(`${manifestPath} is not valid JSON`, { code: 'PACKAGE_INVALID', cause });
+  }
+  if (manifest.formatVersion !== PACKAGE_FORMAT_VERSION || manifest.planFormatVersion !== PLAN_FORMAT_VERSION) {
+    throw new DbeeError(`${dir}: package format ${manifest.formatVersion}/plan format ${manifest.planFormatVersion} is not supported by this dbee`, {
+      code: 'PACKAGE_VERSION',
+      hint: `this dbee reads package format ${PACKAGE_FORMAT_VERSION}, plan format ${PLAN_FORMAT_VERSION}`,
+    });
+  }
+  const problems: string[] = [];
+  const present = listFiles(dir).filter((f) => f !== MANIFEST);
+  for (const [rel, expected] of Object.entries(manifest.files ?? {})) {
+    const abs = join(dir, ...rel.split('/'));
+    if (!existsSync(abs)) problems.push(`missing: ${rel}`);
+    else if (sha256(readFileSync(abs)) !== expected) problems.push(`modified: ${rel}`);
+  }
+  for (const rel of present) if (!(rel in (manifest.files ?? {}))) problems.push(`not in the manifest: ${rel}`);
+  if (problems.length) {
+    throw new DbeeError(`package ${dir} does not match its manifest; nothing was applied:\n  ${problems.join('\n  ')}`, {
+      code: 'PACKAGE_TAMPERED',
+      hint: 'rebuild the package from the sources (dbee plan --out) instead of editing it',
+      details: { problems },
+    });
+  }
+  const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as Plan;
+  if (planChecksum(plan) !== manifest.planChecksum) {
+    throw new DbeeError(`package ${dir}: plan.json does not match the manifest's plan checksum`, { code: 'PACKAGE_TAMPERED' });
+  }
+  return { path: dir, manifest, plan };
+}
+
+function listFiles(dir: string, base = dir): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const abs = join(dir, name);
+    return statSync(abs).isDirectory() ? listFiles(abs, base) : [relative(base, abs).split(sep).join('/')];
+  });
+}
+
+function summary(plan: Plan): string {
+  const lines = [
+    `# dbee package: ${plan.projects.join(', ')}`,
+    '',
+    `- engine: ${plan.engine}`,
+    `- source commit: ${plan.sourceCommit ?? 'unknown'}`,
+    `- steps: ${plan.steps.length}`,
+    `- checksum: ${planChecksum(plan)}`,
+    '',
+    '| # | action | object | transaction | hazards |',
+    '| --- | --- | --- | --- | --- |',
+    ...plan.steps.map((s) => `| ${s.order} | ${s.action} | \`${s.key}\` | ${s.transactional ? 'yes' : 'no'} | ${s.hazards.map((h) => h.kind).join(', ') || '-'} |`),
+    '',
+    'Deploy with `dbee deploy <project> --env <env> --package <this folder>`; files are verified against manifest.json first.',
+    '',
+  ];
+  return lines.join('\n');
+}

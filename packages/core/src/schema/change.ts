@@ -1,0 +1,185 @@
+import type { ObjectKey } from '../model/object-key';
+import type {
+  Column,
+  Constraint,
+  DomainCheck,
+  Extension,
+  IdentityKind,
+  Index,
+  Privilege,
+  Routine,
+  SchemaDef,
+  Sequence,
+  Table,
+  Trigger,
+  TypeDef,
+  View,
+} from './model';
+
+/**
+ * Why an object that is otherwise unchanged, or changed in a way the engine can apply in place, is dropped and
+ * created again. Set on both halves of the pair.
+ */
+export interface Recreate {
+  /**
+   * `formatKey` of the object (or `table.column`) whose change forces the recreation; the object's own key when
+   * its own change cannot be applied in place (a view losing a column, a function changing its result type).
+   */
+  cause: string;
+}
+
+type DomainDef = Extract<TypeDef, { variant: 'domain' }>;
+
+/**
+ * One typed difference between two models. Every change carries what the renderer needs to write both the
+ * statements and their reverse: drops carry the dropped definition, alters carry both sides.
+ */
+export type Change =
+  | { kind: 'create-schema'; schema: SchemaDef }
+  | { kind: 'drop-schema'; schema: SchemaDef }
+  | { kind: 'create-extension'; extension: Extension }
+  | { kind: 'drop-extension'; extension: Extension }
+  | { kind: 'alter-extension-version'; from: Extension; to: Extension }
+  | { kind: 'create-table'; table: Table }
+  | { kind: 'drop-table'; table: Table }
+  /** Only from a `RenameDeclaration`: renames are never guessed. `table` is the new key. */
+  | { kind: 'rename-table'; table: ObjectKey; from: string; to: string }
+  | { kind: 'add-column'; table: ObjectKey; column: Column }
+  | { kind: 'drop-column'; table: ObjectKey; column: Column }
+  /** Only from a `RenameDeclaration`. */
+  | { kind: 'rename-column'; table: ObjectKey; from: string; to: string }
+  /** Type or collation change. */
+  | { kind: 'alter-column-type'; table: ObjectKey; column: string; from: Column; to: Column }
+  | { kind: 'alter-column-default'; table: ObjectKey; column: string; from: string | null; to: string | null }
+  | { kind: 'alter-column-nullability'; table: ObjectKey; column: string; from: boolean; to: boolean }
+  | { kind: 'alter-column-identity'; table: ObjectKey; column: string; from: IdentityKind | null; to: IdentityKind | null }
+  | { kind: 'add-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
+  | { kind: 'drop-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
+  | { kind: 'create-index'; index: Index; recreate?: Recreate }
+  | { kind: 'drop-index'; index: Index; recreate?: Recreate }
+  | { kind: 'create-view'; view: View; recreate?: Recreate }
+  | { kind: 'replace-view'; from: View; to: View }
+  | { kind: 'drop-view'; view: View; recreate?: Recreate }
+  | { kind: 'create-routine'; routine: Routine; recreate?: Recreate }
+  | { kind: 'replace-routine'; from: Routine; to: Routine }
+  | { kind: 'drop-routine'; routine: Routine; recreate?: Recreate }
+  | { kind: 'create-trigger'; trigger: Trigger; recreate?: Recreate }
+  | { kind: 'replace-trigger'; from: Trigger; to: Trigger }
+  | { kind: 'drop-trigger'; trigger: Trigger; recreate?: Recreate }
+  | { kind: 'create-sequence'; sequence: Sequence }
+  /** Options or `OWNED BY` changed. A new owned sequence is created unowned and gets its owner here. */
+  | { kind: 'alter-sequence'; from: Sequence; to: Sequence }
+  | { kind: 'drop-sequence'; sequence: Sequence }
+  /** Enum, composite or range type. */
+  | { kind: 'create-type'; type: TypeDef; recreate?: Recreate }
+  | { kind: 'drop-type'; type: TypeDef; recreate?: Recreate }
+  /** New enum value; `before`/`after` place it (neither: at the end). */
+  | { kind: 'alter-enum-add-value'; type: ObjectKey; value: string; before?: string; after?: string }
+  | { kind: 'alter-composite-attributes'; from: TypeDef; to: TypeDef }
+  | { kind: 'create-domain'; domain: DomainDef; recreate?: Recreate }
+  | { kind: 'drop-domain'; domain: DomainDef; recreate?: Recreate }
+  | { kind: 'alter-domain-default'; domain: ObjectKey; from: string | null; to: string | null }
+  | { kind: 'alter-domain-nullability'; domain: ObjectKey; from: boolean; to: boolean }
+  | { kind: 'add-domain-constraint'; domain: ObjectKey; constraint: DomainCheck }
+  | { kind: 'drop-domain-constraint'; domain: ObjectKey; constraint: DomainCheck }
+  | { kind: 'set-comment'; target: ObjectKey; column?: string; constraint?: string; from: string | null; to: string | null }
+  /** `privilege.privileges` lists only what is granted by this change. */
+  | { kind: 'grant'; privilege: Privilege }
+  /** `privilege.privileges` lists only what is revoked by this change. */
+  | { kind: 'revoke'; privilege: Privilege }
+  /** Only when `diffModels` is asked to compare owners. */
+  | { kind: 'set-owner'; target: ObjectKey; from: string; to: string };
+
+export type ChangeKind = Change['kind'];
+
+/** A change of one kind, e.g. `ChangeOf<'add-column'>`. */
+export type ChangeOf<K extends ChangeKind> = Extract<Change, { kind: K }>;
+
+/** Declares that an object was renamed, so the differ renames it instead of dropping and creating it. */
+export type RenameDeclaration =
+  | {
+      kind: 'table';
+      schema: string;
+      /** Ignored for tables; accepted so that one shape serves both kinds. */
+      table?: string;
+      /** Old table name (in the `from` model). */
+      from: string;
+      /** New table name (in the `to` model). */
+      to: string;
+    }
+  | {
+      kind: 'column';
+      schema: string;
+      /** The table's name in the `to` model (its old name is accepted too when the table is also renamed). */
+      table: string;
+      from: string;
+      to: string;
+    };
+
+/** The object a change is about: the table for column and constraint changes, the target for comments and grants. */
+export function changeObjectKey(change: Change): ObjectKey {
+  switch (change.kind) {
+    case 'create-schema':
+    case 'drop-schema':
+      return change.schema.key;
+    case 'create-extension':
+    case 'drop-extension':
+      return change.extension.key;
+    case 'alter-extension-version':
+      return change.to.key;
+    case 'create-table':
+    case 'drop-table':
+      return change.table.key;
+    case 'rename-table':
+    case 'add-column':
+    case 'drop-column':
+    case 'rename-column':
+    case 'alter-column-type':
+    case 'alter-column-default':
+    case 'alter-column-nullability':
+    case 'alter-column-identity':
+    case 'add-constraint':
+    case 'drop-constraint':
+      return change.table;
+    case 'create-index':
+    case 'drop-index':
+      return change.index.key;
+    case 'create-view':
+    case 'drop-view':
+      return change.view.key;
+    case 'replace-view':
+    case 'replace-routine':
+    case 'replace-trigger':
+    case 'alter-sequence':
+    case 'alter-composite-attributes':
+      return change.to.key;
+    case 'create-routine':
+    case 'drop-routine':
+      return change.routine.key;
+    case 'create-trigger':
+    case 'drop-trigger':
+      return change.trigger.key;
+    case 'create-sequence':
+    case 'drop-sequence':
+      return change.sequence.key;
+    case 'create-type':
+    case 'drop-type':
+      return change.type.key;
+    case 'alter-enum-add-value':
+      return change.type;
+    case 'create-domain':
+    case 'drop-domain':
+      return change.domain.key;
+    case 'alter-domain-default':
+    case 'alter-domain-nullability':
+    case 'add-domain-constraint':
+    case 'drop-domain-constraint':
+      return change.domain;
+    case 'set-comment':
+    case 'set-owner':
+      return change.target;
+    case 'grant':
+    case 'revoke':
+      return change.privilege.target;
+  }
+}

@@ -1,0 +1,263 @@
+import type { ObjectKey } from '../model/object-key';
+
+/**
+ * The engine-neutral schema model: what a database contains, read back from the engine's catalog (live model)
+ * or from a scratch database built from the sources (desired model). Two models of this shape are compared by
+ * `diffModels`, whichever side they come from.
+ *
+ * Text fields that hold expressions or definitions (`default`, `definition`, `type`...) are exactly as the
+ * engine prints them, so both sides of a diff are normalised by the engine itself and can be compared as
+ * strings. Engine-specific details live in `attrs`; the differ compares `attrs` as plain data.
+ */
+export interface SchemaModel {
+  schemas: SchemaDef[];
+  tables: Table[];
+  /** Views and materialized views (`key.kind` tells which). */
+  views: View[];
+  /** Functions and procedures (`key.kind` tells which). Aggregates are not modelled. */
+  routines: Routine[];
+  triggers: Trigger[];
+  sequences: Sequence[];
+  /** Enums, composite types, ranges (`key.kind: 'type'`) and domains (`key.kind: 'domain'`). */
+  types: TypeDef[];
+  /** Indexes that are not the implementation of a constraint (those live on `Table.constraints`). */
+  indexes: Index[];
+  comments: Comment[];
+  /** Effective privileges, the object owner's own privileges excluded. */
+  privileges: Privilege[];
+  owners: Owner[];
+  extensions: Extension[];
+  /**
+   * Privileges a newly created object of a kind has before any GRANT (PostgreSQL: EXECUTE on routines and
+   * USAGE on types and domains for PUBLIC). The differ starts from these when it grants on a created object.
+   */
+  defaultPrivileges: Partial<Record<ObjectKey['kind'], PrivilegeGrant[]>>;
+}
+
+/** Engine-specific details, compared as data by the differ (e.g. PostgreSQL `reloptions`, Teradata `primaryIndex`). */
+export type Attrs = Record<string, unknown>;
+
+/** Fields every modelled object has. */
+export interface SchemaObject {
+  key: ObjectKey;
+  /**
+   * Objects this one needs to exist (types of its columns, functions in its defaults, relations a view reads...),
+   * excluding its schema and, for triggers and indexes, its parent table. Used to order creates and drops and to
+   * find what must be recreated when this object's dependencies are dropped or changed.
+   */
+  dependsOn: ObjectKey[];
+  attrs: Attrs;
+}
+
+export interface SchemaDef extends SchemaObject {}
+
+export interface Extension extends SchemaObject {
+  /** Installed version, e.g. `1.3`. */
+  version: string;
+}
+
+export type IdentityKind = 'always' | 'by-default';
+
+export interface Column {
+  name: string;
+  /** Type as the engine prints it, e.g. `character varying(20)`, `numeric(10,2)`, `public.status`. */
+  type: string;
+  /** Default expression text, e.g. `now()`, `'new'::text`; null when none. */
+  default: string | null;
+  /** `GENERATED ... AS IDENTITY`; null when the column is not an identity column. */
+  identity: IdentityKind | null;
+  /** Expression of a generated column, e.g. `(price * qty)`; null when not generated. */
+  generated: string | null;
+  /** Collation when it is not the type's default, e.g. `pg_catalog."C"`; null otherwise. */
+  collation: string | null;
+  notNull: boolean;
+  /** 1-based ordinal among the table's columns. Informational: the differ does not reorder columns. */
+  position: number;
+  /** Objects the column's type, default or generation expression need. */
+  dependsOn: ObjectKey[];
+  attrs: Attrs;
+}
+
+export type ConstraintKind = 'primary-key' | 'unique' | 'check' | 'foreign-key' | 'exclusion';
+
+export type ReferentialAction = 'no-action' | 'restrict' | 'cascade' | 'set-null' | 'set-default';
+
+export interface ForeignKeyReference {
+  /** Referenced table. */
+  table: ObjectKey;
+  columns: string[];
+  onUpdate: ReferentialAction;
+  onDelete: ReferentialAction;
+  /** `simple` (default), `full` or `partial`. */
+  match: 'simple' | 'full' | 'partial';
+}
+
+export interface Constraint {
+  name: string;
+  kind: ConstraintKind;
+  /** Constrained columns, in constraint order (empty for checks and exclusion on expressions). */
+  columns: string[];
+  /** Check expression text, e.g. `(qty > 0)`; null for other kinds. */
+  expression: string | null;
+  /** Present for foreign keys. */
+  references: ForeignKeyReference | null;
+  deferrable: boolean;
+  initiallyDeferred: boolean;
+  /**
+   * Full definition as the engine prints it (PostgreSQL: `pg_get_constraintdef`), without any `NOT VALID`
+   * marker, e.g. `FOREIGN KEY (customer_id) REFERENCES sales.customers(id) ON DELETE CASCADE`.
+   */
+  definition: string;
+  /** Objects the constraint needs besides its table (functions in a check; the referenced table). */
+  dependsOn: ObjectKey[];
+  attrs: Attrs;
+}
+
+export interface Table extends SchemaObject {
+  columns: Column[];
+  constraints: Constraint[];
+}
+
+export interface Index extends SchemaObject {
+  /** `key.parent` is the indexed table or materialized view as `schema.name`. */
+  table: ObjectKey;
+  unique: boolean;
+  /** Key columns that are plain columns; expression keys are not listed. */
+  columns: string[];
+  /** Partial index predicate, e.g. `(status = 'open'::text)`; null when the index is not partial. */
+  predicate: string | null;
+  /** True when at least one key is an expression. */
+  expression: boolean;
+  /** Full definition as the engine prints it (PostgreSQL: `pg_get_indexdef`). */
+  definition: string;
+}
+
+export interface ViewColumn {
+  name: string;
+  type: string;
+}
+
+export interface ColumnRef {
+  table: ObjectKey;
+  column: string;
+}
+
+export interface View extends SchemaObject {
+  /** Query text as the engine prints it (PostgreSQL: `pg_get_viewdef`). */
+  definition: string;
+  columns: ViewColumn[];
+  /** Table columns the view reads, when the engine can tell (PostgreSQL: yes, through pg_depend). */
+  dependsOnColumns: ColumnRef[];
+}
+
+export interface Routine extends SchemaObject {
+  /** Identity arguments as the engine prints them, e.g. `a integer, b text`. */
+  identityArgs: string;
+  /** Full argument list with modes, names and defaults, e.g. `a integer, b text DEFAULT 'x'::text`. */
+  arguments: string;
+  /** Result type, e.g. `integer`, `SETOF sales.orders`, `TABLE(id integer)`; empty for procedures. */
+  returnType: string;
+  language: string;
+  /** Complete definition text, e.g. `CREATE OR REPLACE FUNCTION ...` as `pg_get_functiondef` prints it. */
+  definition: string;
+  /** `immutable`, `stable` or `volatile`. */
+  volatility: 'immutable' | 'stable' | 'volatile';
+}
+
+export interface Trigger extends SchemaObject {
+  /** `key.parent` is the table or view as `schema.name`. */
+  table: ObjectKey;
+  /** The trigger function. */
+  function: ObjectKey;
+  /** Full definition (PostgreSQL: `pg_get_triggerdef`). */
+  definition: string;
+  /** True for constraint triggers, which cannot be replaced in place. */
+  constraintTrigger: boolean;
+}
+
+export interface Sequence extends SchemaObject {
+  dataType: string;
+  /** Numbers as decimal strings: 64-bit values do not fit a JavaScript number. */
+  start: string;
+  increment: string;
+  min: string;
+  max: string;
+  cache: string;
+  cycle: boolean;
+  /** `OWNED BY` column; null when the sequence is free-standing. */
+  ownedBy: ColumnRef | null;
+}
+
+export interface CompositeAttribute {
+  name: string;
+  type: string;
+  collation: string | null;
+}
+
+export interface DomainCheck {
+  name: string;
+  /** Definition as printed by the engine, e.g. `CHECK (VALUE > 0)`. */
+  definition: string;
+}
+
+export type TypeDef =
+  | (SchemaObject & { variant: 'enum'; values: string[] })
+  | (SchemaObject & { variant: 'composite'; attributes: CompositeAttribute[] })
+  | (SchemaObject & {
+      variant: 'domain';
+      baseType: string;
+      default: string | null;
+      notNull: boolean;
+      collation: string | null;
+      checks: DomainCheck[];
+    })
+  | (SchemaObject & { variant: 'range'; subtype: string });
+
+/** A comment on an object, or on one of a table's columns or constraints. */
+export interface Comment {
+  target: ObjectKey;
+  column?: string;
+  constraint?: string;
+  text: string;
+}
+
+/** Privileges a grantee holds on one object (or one column of a table). */
+export interface Privilege {
+  target: ObjectKey;
+  column?: string;
+  /** Role name, or `PUBLIC`. */
+  grantee: string;
+  /** Upper-case privilege names, sorted, e.g. `['INSERT', 'SELECT']`. */
+  privileges: string[];
+  /** The subset of `privileges` held WITH GRANT OPTION. */
+  grantable: string[];
+}
+
+export interface PrivilegeGrant {
+  grantee: string;
+  privileges: string[];
+}
+
+export interface Owner {
+  target: ObjectKey;
+  owner: string;
+}
+
+/** A model with nothing in it: the `from` side when deploying to an empty database. */
+export function emptyModel(): SchemaModel {
+  return {
+    schemas: [],
+    tables: [],
+    views: [],
+    routines: [],
+    triggers: [],
+    sequences: [],
+    types: [],
+    indexes: [],
+    comments: [],
+    privileges: [],
+    owners: [],
+    extensions: [],
+    defaultPrivileges: {},
+  };
+}
