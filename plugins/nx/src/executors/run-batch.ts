@@ -1,0 +1,88 @@
+import { Writable } from 'node:stream';
+import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { runTask, type DbeeCommand, type TaskRun } from './run-command-executor';
+import type { ExecutorSchema } from './validate-options';
+
+/** One task's result as a batch executor reports it (Nx's `BatchExecutorTaskResult`, not exported by the devkit). */
+export interface BatchTaskResult {
+  task: string;
+  result: { success: boolean; terminalOutput: string; startTime?: number; endTime?: number; status?: 'success' | 'failure' | 'skipped' };
+}
+
+/**
+ * Runs a batch of tasks of one command in this process, one after the other, dependencies first (as ordered by
+ * `taskGraph.dependencies`), and yields each task's result as soon as it is known, so Nx caches and reports it
+ * at once. One process for hundreds of projects instead of one fork each (about 0.5 s of CPU per fork).
+ *
+ * Sequential on purpose: the tasks connect to the environments' databases, and an embedded database admits one
+ * user at a time. A task whose dependency failed in the same batch is skipped.
+ */
+export async function* runBatch(
+  command: DbeeCommand,
+  schema: ExecutorSchema,
+  taskGraph: TaskGraph,
+  inputs: Record<string, object>,
+  context: ExecutorContext,
+  guardFor?: (taskId: string, nxProject: string) => TaskRun['guard'],
+): AsyncGenerator<BatchTaskResult> {
+  const ids = Object.keys(inputs);
+  const failed = new Set<string>();
+  for (const id of taskOrder(taskGraph, ids)) {
+    const nxProject = taskGraph.tasks[id]?.target.project ?? id.split(':')[0]!;
+    const startTime = Date.now();
+    const blockedBy = dependenciesOf(taskGraph, id, ids).filter((dep) => failed.has(dep));
+    if (blockedBy.length > 0) {
+      failed.add(id);
+      yield {
+        task: id,
+        result: { success: false, status: 'skipped', terminalOutput: `not run: ${blockedBy.join(', ')} failed\n`, startTime, endTime: startTime },
+      };
+      continue;
+    }
+    const output = new CapturedOutput();
+    const io = { stdout: output.tee(process.stdout), stderr: output.tee(process.stderr) };
+    io.stdout.write(`\n> dbee ${command} ${String((inputs[id] as { project?: unknown }).project)} (${nxProject})\n\n`);
+    const code = await runTask(inputs[id]!, { command, schema, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(id, nxProject) });
+    if (code !== 0) failed.add(id);
+    yield { task: id, result: { success: code === 0, terminalOutput: output.text, startTime, endTime: Date.now() } };
+  }
+}
+
+/** `ids` ordered so that every task comes after the tasks it depends on; ties keep the task ids sorted. */
+export function taskOrder(taskGraph: TaskGraph, ids: readonly string[]): string[] {
+  const pending = new Set(ids);
+  const done = new Set<string>();
+  const order: string[] = [];
+  while (pending.size > 0) {
+    const ready = [...pending].filter((id) => dependenciesOf(taskGraph, id, ids).every((dep) => done.has(dep))).sort();
+    // A cycle cannot reach a batch (Nx refuses cyclic task graphs); if one did, run the rest in name order.
+    const next = ready.length > 0 ? ready : [...pending].sort();
+    for (const id of next) {
+      pending.delete(id);
+      done.add(id);
+      order.push(id);
+    }
+  }
+  return order;
+}
+
+/** The batch tasks `id` depends on. Edges are `{ id }` objects in Nx 24, plain ids in older versions. */
+function dependenciesOf(taskGraph: TaskGraph, id: string, ids: readonly string[]): string[] {
+  const edges = (taskGraph.dependencies[id] ?? []) as ReadonlyArray<string | { id: string }>;
+  return edges.map((e) => (typeof e === 'string' ? e : e.id)).filter((dep) => ids.includes(dep));
+}
+
+/** Everything one task printed, in order, while it still reaches the terminal live. */
+class CapturedOutput {
+  text = '';
+  tee(target: NodeJS.WritableStream): Writable {
+    return new Writable({
+      write: (chunk: Buffer | string, _encoding, callback) => {
+        const s = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+        this.text += s;
+        target.write(s);
+        callback();
+      },
+    });
+  }
+}

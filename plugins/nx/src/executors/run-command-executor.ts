@@ -1,0 +1,87 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { runDbeeCommand } from '@dbee/cli';
+import { isDbeeError } from '@dbee/core';
+import { validateOptions, type ExecutorSchema } from './validate-options';
+
+/** The dbee commands behind the executors (the CLI's `CommandName`). */
+export type DbeeCommand = 'build' | 'diff' | 'deploy' | 'smoke-test' | 'rollback' | 'plan' | 'status';
+
+/** Where one task's output goes. */
+export interface TaskIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** What one task needs besides its options. */
+export interface TaskRun {
+  command: DbeeCommand;
+  schema: ExecutorSchema;
+  /** Absolute workspace root (`context.root`). */
+  workspaceRoot: string;
+  /** Nx project name, for messages (`db-sales`). */
+  nxProject?: string;
+  io: TaskIo;
+  /** Checks the options once they are valid; returns the error to print instead of running. */
+  guard?: (options: Record<string, unknown>) => unknown;
+}
+
+/**
+ * Runs one dbee command for an Nx task: validate the options, then call the same `runDbeeCommand` as the CLI.
+ * Returns the exit code (0 ok, 1 invalid, 2 apply failed, 3 smoke failed). Never throws: a user error prints
+ * dbee's message, anything else its stack, and both count as a failure.
+ */
+export async function runTask(rawOptions: object, run: TaskRun): Promise<number> {
+  const options = { ...rawOptions } as Record<string, unknown>;
+  const problems = validateOptions(run.schema, options);
+  if (problems.length > 0) {
+    const where = run.nxProject ? ` (${run.nxProject})` : '';
+    run.io.stderr.write(`@dbee/nx:${run.command}${where}: invalid options\n${problems.map((p) => `  - ${p}\n`).join('')}`);
+    return 1;
+  }
+  // One rule for every target: DBEE_ENV picks the environment when --env is not given. The diff target's
+  // cache key (its runtime fingerprint) follows the same rule.
+  if (options.env === undefined && process.env.DBEE_ENV) options.env = process.env.DBEE_ENV;
+  for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
+  try {
+    const refusal = run.guard?.(options);
+    if (refusal) {
+      run.io.stderr.write(describeError(refusal) + '\n');
+      return 1;
+    }
+    return await runDbeeCommand(run.command, options as Record<string, unknown> & { project: string }, {
+      workspaceRoot: run.workspaceRoot,
+      fromNx: true,
+      stdout: run.io.stdout,
+      stderr: run.io.stderr,
+    });
+  } catch (error) {
+    run.io.stderr.write(describeError(error) + '\n');
+    return isDbeeError(error) ? error.exitCode : 1;
+  }
+}
+
+/** The executor for one command: `{ success: true }` exactly when the command exits with 0. */
+export async function runCommandExecutor(
+  command: DbeeCommand,
+  schema: ExecutorSchema,
+  options: object,
+  context: ExecutorContext,
+  guard?: TaskRun['guard'],
+): Promise<{ success: boolean }> {
+  const code = await runTask(options, {
+    command,
+    schema,
+    workspaceRoot: context.root,
+    nxProject: context.projectName,
+    io: { stdout: process.stdout, stderr: process.stderr },
+    guard,
+  });
+  return { success: code === 0 };
+}
+
+/** A user error prints its message with location and hint; a programming error prints its stack. */
+export function describeError(error: unknown): string {
+  if (isDbeeError(error)) return error.format();
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return String(error);
+}

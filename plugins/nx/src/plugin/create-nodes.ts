@@ -1,0 +1,168 @@
+import { realpathSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import {
+  AggregateCreateNodesError,
+  createNodesFromFiles,
+  type CreateNodes,
+  type CreateNodesResult,
+  type ProjectConfiguration,
+} from '@nx/devkit';
+import { ALWAYS_IGNORED, DbeeError, PROJECT_FILE, WORKSPACE_FILE, YamlFile, loadProject, type DbProject } from '@dbee/core';
+import fg from 'fast-glob';
+import { toNxError } from './nx-error';
+import { normalizeOptions, type DbeePluginOptions, type NormalizedOptions } from './options';
+import { SOURCES_INPUT, SOURCES_NAMED_INPUT, buildTargets } from './targets';
+
+/** Every `db.yaml` is a database project. */
+export const PROJECT_FILE_GLOB = `**/${PROJECT_FILE}`;
+
+/** Folders that never hold a project, whatever Nx's ignore files say (dbee's own rule, see ALWAYS_IGNORED). */
+const IGNORED_SEGMENTS = new Set(['node_modules', '.git', '.nx', '.dbee', 'dist']);
+
+type Result = readonly [file: string, result: CreateNodesResult];
+
+/**
+ * Infers one Nx project per `db.yaml`.
+ *
+ * Strict on purpose: a `db.yaml` that does not validate fails the project graph, so every Nx command exits with
+ * code 1 and prints dbee's message (`file:line:column: key: what was expected`). A tolerant plugin would drop the
+ * project silently, and `nx affected -t deploy` in CI would then skip a database that should have been deployed.
+ * Folders that hold deliberately broken fixtures belong in dbee.yaml's `ignore` (or `.nxignore`).
+ */
+export const createNodes: CreateNodes<DbeePluginOptions> = [
+  PROJECT_FILE_GLOB,
+  async (configFiles, rawOptions, context) => {
+    const options = normalizeOptions(rawOptions);
+    const files = selectProjectFiles(configFiles, context.workspaceRoot);
+    const fingerprintCommand = fingerprintCommandFor(context.workspaceRoot);
+    const loaded = new Map<string, DbProject>();
+
+    let results: Result[];
+    let errors: Array<[string, Error]> = [];
+    try {
+      results = await createNodesFromFiles(
+        (file, _options, ctx) => {
+          let project: DbProject;
+          try {
+            project = loadProject(ctx.workspaceRoot, file);
+          } catch (e) {
+            throw toNxError(e);
+          }
+          loaded.set(file, project);
+          return { projects: { [project.relativeRoot || '.']: projectConfiguration(project, options, fingerprintCommand) } };
+        },
+        files,
+        options,
+        context,
+      );
+    } catch (e) {
+      if (!(e instanceof AggregateCreateNodesError)) throw e;
+      results = e.partialResults;
+      errors = e.errors.map(([file, error]) => [file ?? '', error]);
+    }
+
+    const duplicates = duplicateNameErrors(loaded);
+    if (duplicates.length > 0) {
+      // Nx would also report the clash, without saying where the names are declared: report it once, ours.
+      const clashing = new Set(duplicates.map(([file]) => file));
+      results = results.filter(([file]) => !clashing.has(file));
+      errors.push(...duplicates);
+    }
+    if (errors.length > 0) throw new AggregateCreateNodesError(errors, results);
+    return results;
+  },
+];
+
+/** Nx 24 reads `createNodes`; the deprecated alias keeps older tooling working, as Nx's own plugins do. */
+export const createNodesV2 = createNodes;
+
+function projectConfiguration(project: DbProject, options: NormalizedOptions, fingerprintCommand: string): ProjectConfiguration {
+  const root = project.relativeRoot || '.';
+  const engine = project.config.engine;
+  const targets = buildTargets({
+    name: project.name,
+    projectRoot: root,
+    fingerprintCommand: `${fingerprintCommand} ${shellQuote(root)}`,
+    options,
+  });
+  return {
+    name: `${options.projectPrefix}${project.name}`,
+    root,
+    projectType: 'library',
+    tags: ['dbee', `engine:${engine}`],
+    namedInputs: { [SOURCES_INPUT]: [...SOURCES_NAMED_INPUT] },
+    metadata: {
+      description: `dbee ${engine} database project "${project.name}"`,
+      technologies: ['dbee', engine],
+      targetGroups: { dbee: Object.keys(targets) },
+    },
+    targets,
+  };
+}
+
+/**
+ * The `db.yaml` files dbee itself would load (see `Workspace.load`): none under node_modules, .nx, .dbee or dist,
+ * and none matched by dbee.yaml's `ignore` globs, so that Nx and `npx dbee` always see the same projects.
+ */
+export function selectProjectFiles(configFiles: readonly string[], workspaceRoot: string): string[] {
+  const candidates = configFiles.filter((file) => !file.split(/[\\/]/).some((segment) => IGNORED_SEGMENTS.has(segment)));
+  const ignore = workspaceIgnoreGlobs(workspaceRoot);
+  if (ignore.length === 0) return candidates;
+  const kept = new Set(fg.sync(PROJECT_FILE_GLOB, { cwd: workspaceRoot, ignore: [...ALWAYS_IGNORED, ...ignore], dot: false }));
+  return candidates.filter((file) => kept.has(file.split(sep).join('/')));
+}
+
+/**
+ * dbee.yaml's `ignore` globs. Read leniently: a broken dbee.yaml is reported by every dbee command with its
+ * location, and must not stop unrelated Nx commands.
+ */
+function workspaceIgnoreGlobs(workspaceRoot: string): string[] {
+  try {
+    const config = YamlFile.read(join(workspaceRoot, WORKSPACE_FILE), WORKSPACE_FILE).toJS() as { ignore?: unknown } | null;
+    const ignore = config?.ignore;
+    return Array.isArray(ignore) ? ignore.filter((g): g is string => typeof g === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Two db.yaml with the same `name` would make two Nx projects with the same name. */
+function duplicateNameErrors(loaded: ReadonlyMap<string, DbProject>): Array<[string, Error]> {
+  const firstFile = new Map<string, string>();
+  const errors: Array<[string, Error]> = [];
+  for (const [file, project] of [...loaded].sort(([a], [b]) => a.localeCompare(b))) {
+    const first = firstFile.get(project.name);
+    if (first === undefined) {
+      firstFile.set(project.name, file);
+      continue;
+    }
+    const error = new DbeeError(`name: project name "${project.name}" is already used by ${first}`, {
+      code: 'PROJECT_DUPLICATE',
+      location: project.file.locate(['name']),
+      hint: 'give each db.yaml a unique name',
+    });
+    errors.push([file, toNxError(error)]);
+  }
+  return errors;
+}
+
+/**
+ * `node <script>`, the start of the diff target's runtime input. The script path is relative to the workspace root
+ * (Nx runs runtime inputs there), so the command string, which is part of the hash, is the same on every machine.
+ */
+export function fingerprintCommandFor(workspaceRoot: string): string {
+  const script = join(__dirname, '..', '..', 'bin', 'fingerprint.js');
+  let root = workspaceRoot;
+  try {
+    root = realpathSync(workspaceRoot);
+  } catch {
+    // A workspace root that cannot be resolved: keep it as given.
+  }
+  const rel = relative(root, script).split(sep).join('/');
+  return `node ${shellQuote(rel.startsWith('../') ? script.split(sep).join('/') : rel)}`;
+}
+
+/** Quote for `sh` only when needed, so ordinary paths stay readable in `nx show project`. */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}

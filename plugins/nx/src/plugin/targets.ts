@@ -1,0 +1,204 @@
+import type { TargetConfiguration } from '@nx/devkit';
+import type { NormalizedOptions } from './options';
+
+/**
+ * One small builder per inferred target. Each target is a thin shell over one dbee command: the executor
+ * `@dbee/nx:<command>` calls the same function as `npx dbee <command>`.
+ */
+
+/** What the target builders need to know about one database project. */
+export interface TargetContext {
+  /** dbee project name, without the Nx prefix (`sales`). Passed to every command as `project`. */
+  name: string;
+  /** Project root relative to the workspace root, `/`-separated (`examples/sales`). */
+  projectRoot: string;
+  /** Shell command printing the live database's fingerprint; the `runtime` input of `diff`. */
+  fingerprintCommand: string;
+  options: NormalizedOptions;
+}
+
+/** Name of the project-level named input holding a project's own sources. */
+export const SOURCES_INPUT = 'dbeeSources';
+
+/** The files of one project that dbee reads: db.yaml, object and migration scripts, smoke checks. */
+export const SOURCES_NAMED_INPUT = [
+  '{projectRoot}/db.yaml',
+  '{projectRoot}/**/*.sql',
+  '{projectRoot}/smoke/**/*.yaml',
+  '{projectRoot}/smoke/**/*.yml',
+];
+
+/** The environment that cached targets work with: `DBEE_ENV`, else dbee.yaml's `defaultEnvironment`. */
+const ENV_INPUT = { env: 'DBEE_ENV' };
+
+/**
+ * Everything the desired model is a function of: the project's sources, its dependencies' sources (their objects
+ * are built first in the shadow database), dbee.yaml (variables), and dbee itself, so that a new version of the
+ * tool never serves results computed by the old one.
+ */
+function modelInputs() {
+  return [
+    SOURCES_INPUT,
+    `^${SOURCES_INPUT}`,
+    '{workspaceRoot}/dbee.yaml',
+    '{workspaceRoot}/packages/*/src/**/*.ts',
+    '{workspaceRoot}/plugins/nx/src/**/*.ts',
+    ENV_INPUT,
+  ];
+}
+
+function executor(command: string): string {
+  return `@dbee/nx:${command}`;
+}
+
+function help(command: string, exampleOptions: Record<string, unknown>): { command: string; example: { options: Record<string, unknown> } } {
+  return { command: `npx dbee ${command} --help`, example: { options: exampleOptions } };
+}
+
+export function buildTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('build'),
+    options: { project: ctx.name },
+    // The desired model is a pure function of its inputs: the same sources always build the same model.
+    cache: true,
+    inputs: modelInputs(),
+    outputs: ['{workspaceRoot}/dist/dbee/{projectName}/build'],
+    dependsOn: [`^${ctx.options.buildTargetName}`],
+    metadata: {
+      technologies: ['dbee'],
+      description: 'Builds the desired model of this database project from its sources in a shadow database.',
+      help: help('build', { env: 'local' }),
+    },
+  };
+}
+
+export function diffTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('diff'),
+    options: { project: ctx.name },
+    // Cached while both sides are unchanged: the sources (inputs) and the live database (the runtime fingerprint,
+    // which prints a nonce when the database cannot be reached, so a failure never yields a stable hash). Runtime
+    // inputs see neither `--env` nor tokens, hence DBEE_ENV and the literal project root; the executor refuses an
+    // `--env` that disagrees with the fingerprinted environment unless the cache is skipped.
+    cache: true,
+    inputs: [...modelInputs(), { runtime: ctx.fingerprintCommand }],
+    outputs: ['{workspaceRoot}/dist/dbee/{projectName}/diff'],
+    dependsOn: [ctx.options.buildTargetName],
+    // It reads the live database; an embedded (PGlite) database admits one process at a time.
+    parallelism: false,
+    metadata: {
+      technologies: ['dbee'],
+      description: 'Shows what would change in the live database to match the sources, with the hazards of each change.',
+      help: help('diff', { format: 'markdown', failOnDiff: true }),
+    },
+  };
+}
+
+export function deployTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('deploy'),
+    options: { project: ctx.name },
+    // Never cached: it changes a database, and the database is not an output Nx could restore.
+    cache: false,
+    inputs: [...modelInputs()],
+    outputs: [],
+    // The dependencies are deployed first, to the same environment: `params: 'forward'` passes `--env=test` on to
+    // them (a plain `^deploy` would deploy them to the default environment).
+    dependsOn: [{ target: ctx.options.deployTargetName, dependencies: true, params: 'forward' }],
+    // Deploys run one at a time: all projects of an environment share its database, an embedded (PGlite) database
+    // admits one process per data directory, and on a server the runner's lock would only make them wait.
+    parallelism: false,
+    metadata: {
+      technologies: ['dbee'],
+      description: 'Deploys this database project to an environment, after the projects it depends on.',
+      help: help('deploy', { env: 'test' }),
+    },
+  };
+}
+
+export function smokeTestTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('smoke-test'),
+    options: { project: ctx.name },
+    // Never cached: it checks a live database, whose state is not among the inputs.
+    cache: false,
+    inputs: [`{projectRoot}/db.yaml`, '{projectRoot}/smoke/**/*.yaml', '{projectRoot}/smoke/**/*.yml', '{workspaceRoot}/dbee.yaml', ENV_INPUT],
+    outputs: [],
+    // It connects to the environment's database; see deploy.
+    parallelism: false,
+    metadata: {
+      technologies: ['dbee'],
+      description: "Runs this project's smoke checks against the objects deployed on an environment.",
+      help: help('smoke-test', { env: 'test' }),
+    },
+  };
+}
+
+export function rollbackTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('rollback'),
+    options: { project: ctx.name },
+    // Never cached: it changes a database.
+    cache: false,
+    inputs: ['{projectRoot}/db.yaml', '{workspaceRoot}/dbee.yaml', ENV_INPUT],
+    outputs: [],
+    // It changes the environment's database; see deploy.
+    parallelism: false,
+    metadata: {
+      technologies: ['dbee'],
+      description: 'Undoes the last deployment of this project on an environment, using the rollback steps in its ledger.',
+      help: help('rollback', { env: 'test', dryRun: true }),
+    },
+  };
+}
+
+export function planTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('plan'),
+    options: { project: ctx.name, out: '{workspaceRoot}/dist/dbee/{projectName}/package' },
+    // Not cached: a package records the git commit and the dbee version it was planned from, neither of which is
+    // an input, and a package is an artifact to build once and promote (test, then prod), not to re-create.
+    cache: false,
+    inputs: [...modelInputs()],
+    outputs: ['{workspaceRoot}/dist/dbee/{projectName}/package'],
+    dependsOn: [ctx.options.buildTargetName],
+    // Runs in parallel: a plan is computed from the sources in a shadow database of its own, without the target.
+    metadata: {
+      technologies: ['dbee'],
+      description: 'Writes a deployable package (plan, step and rollback scripts, checksums) for an environment.',
+      help: help('plan', { env: 'prod', out: 'dist/packages/sales' }),
+    },
+  };
+}
+
+export function statusTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('status'),
+    options: { project: ctx.name },
+    // Never cached: it reports the live state of a database.
+    cache: false,
+    inputs: ['{projectRoot}/db.yaml', '{workspaceRoot}/dbee.yaml', ENV_INPUT],
+    outputs: [],
+    // It reads the environment's database; see diff.
+    parallelism: false,
+    metadata: {
+      technologies: ['dbee'],
+      description: "Shows this project's deployment history and state on an environment, from the ledger.",
+      help: help('status', { env: 'test', format: 'json' }),
+    },
+  };
+}
+
+/** All targets of one project, keyed by their configured names, in the order a user meets them. */
+export function buildTargets(ctx: TargetContext): Record<string, TargetConfiguration> {
+  const o = ctx.options;
+  return {
+    [o.buildTargetName]: buildTarget(ctx),
+    [o.diffTargetName]: diffTarget(ctx),
+    [o.planTargetName]: planTarget(ctx),
+    [o.deployTargetName]: deployTarget(ctx),
+    [o.smokeTestTargetName]: smokeTestTarget(ctx),
+    [o.rollbackTargetName]: rollbackTarget(ctx),
+    [o.statusTargetName]: statusTarget(ctx),
+  };
+}
