@@ -1,0 +1,23 @@
+import { Writable } from 'node:stream';
+import { runDbeeCommand, type CommandName } from '@dbee/cli';
+
+/** Run a dbee command in-process and capture its output. */
+export async function run(root: string, command: CommandName, options: Record<string, unknown> & { project: string }, env: NodeJS.ProcessEnv = {}) {
+  let stdout = '';
+  let stderr = '';
+  const sink = (f: (s: string) => void) =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        f(String(chunk));
+        cb();
+      },
+    });
+  const code = await runDbeeCommand(command, options, {
+    workspaceRoot: root,
+    stdout: sink((s) => (stdout += s)),
+    stderr: sink((s) => (stderr += s)),
+    env: { ...process.env, ...env },
+    interactive: false,
+  });
+  return { code, stdout, stderr };
+}
