@@ -1,5 +1,6 @@
 import type { ObjectKey } from '../model/object-key';
 import type {
+  Attrs,
   Column,
   Constraint,
   DomainCheck,
@@ -42,6 +43,8 @@ export type Change =
   | { kind: 'alter-extension-version'; from: Extension; to: Extension }
   | { kind: 'create-table'; table: Table }
   | { kind: 'drop-table'; table: Table }
+  /** The table's engine-specific attributes changed; the renderer refuses what the engine cannot alter in place. */
+  | { kind: 'alter-table-options'; table: ObjectKey; from: Attrs; to: Attrs }
   /** Only from a `RenameDeclaration`: renames are never guessed. `table` is the new key. */
   | { kind: 'rename-table'; table: ObjectKey; from: string; to: string }
   | { kind: 'add-column'; table: ObjectKey; column: Column }
@@ -131,6 +134,7 @@ export function changeObjectKey(change: Change): ObjectKey {
     case 'drop-table':
       return change.table.key;
     case 'rename-table':
+    case 'alter-table-options':
     case 'add-column':
     case 'drop-column':
     case 'rename-column':

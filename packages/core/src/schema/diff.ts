@@ -1,0 +1,680 @@
+import { formatKey, type ObjectKey } from '../model/object-key';
+import type { Change, ChangeOf, RenameDeclaration } from './change';
+import type {
+  Column,
+  Comment,
+  Privilege,
+  PrivilegeGrant,
+  Routine,
+  SchemaModel,
+  SchemaObject,
+  Table,
+  Trigger,
+  TypeDef,
+  View,
+} from './model';
+import { columnNode, constraintNode, orderChanges, referencedKeyConstraint } from './order';
+import { applyRenames } from './renames';
+import { sameData } from './same-data';
+
+export interface DiffOptions {
+  /**
+   * Declared renames. The differ never guesses a rename: without a declaration, a renamed table or column is a
+   * drop and a create.
+   */
+  renames?: RenameDeclaration[];
+  /**
+   * Compare owners and emit `set-owner` changes. Default false: the desired model is usually built by another
+   * role (a scratch database) than the one that owns objects in the target environment.
+   */
+  owners?: boolean;
+}
+
+/**
+ * The changes that turn `from` into `to`, in an order that can be applied: renames first, then drops in reverse
+ * dependency order, then creates and alters in dependency order, then comments, grants and owners; ties are
+ * broken by `formatKey`. Views, routines, triggers, indexes and constraints that depend on something that is
+ * dropped or changed incompatibly are dropped before it and recreated after it.
+ */
+export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOptions = {}): Change[] {
+  const renamed = applyRenames(from, to, options.renames ?? []);
+  const differ = new Differ(renamed.model, to, options);
+  differ.run();
+  return orderChanges([...renamed.changes, ...differ.changes], renamed.model, to);
+}
+
+interface Paired<T> {
+  onlyFrom: T[];
+  onlyTo: T[];
+  both: [T, T][];
+}
+
+function pairBy<T>(from: T[], to: T[], id: (x: T) => string): Paired<T> {
+  const left = new Map(from.map((x) => [id(x), x]));
+  const right = new Map(to.map((x) => [id(x), x]));
+  const ids = [...new Set([...left.keys(), ...right.keys()])].sort();
+  const out: Paired<T> = { onlyFrom: [], onlyTo: [], both: [] };
+  for (const k of ids) {
+    const f = left.get(k);
+    const t = right.get(k);
+    if (f && t) out.both.push([f, t]);
+    else if (f) out.onlyFrom.push(f);
+    else out.onlyTo.push(t!);
+  }
+  return out;
+}
+
+const byKey = <T extends { key: ObjectKey }>(x: T) => formatKey(x.key);
+const byName = <T extends { name: string }>(x: T) => x.name;
+
+type Domain = Extract<TypeDef, { variant: 'domain' }>;
+
+class Differ {
+  readonly changes: Change[] = [];
+  /** Nodes (object keys, `columnNode`, `constraintNode`) of `from` that are dropped or changed incompatibly. */
+  private readonly removed = new Set<string>();
+  /** Nodes that are created (or recreated) by this diff: their comments and privileges start from defaults. */
+  private readonly fresh = new Set<string>();
+  /** Tables and views dropped for good: what lives on them goes with them without its own drop. */
+  private readonly goneParents = new Set<string>();
+  /** Every node that exists in `to`. */
+  private readonly inTo = new Set<string>();
+
+  constructor(
+    private readonly from: SchemaModel,
+    private readonly to: SchemaModel,
+    private readonly options: DiffOptions,
+  ) {
+    for (const o of allObjects(to)) this.inTo.add(formatKey(o.key));
+    for (const t of to.tables) {
+      for (const c of t.columns) this.inTo.add(columnNode(t.key, c.name));
+      for (const c of t.constraints) this.inTo.add(constraintNode(t.key, c.name));
+    }
+  }
+
+  run(): void {
+    this.diffSchemas();
+    this.diffExtensions();
+    this.diffTypes();
+    this.diffSequences();
+    this.diffTables();
+    this.diffIndexes();
+    this.diffViews();
+    this.diffRoutines();
+    this.diffTriggers();
+    this.recreateDependents();
+    this.diffComments();
+    this.diffPrivileges();
+    if (this.options.owners) this.diffOwners();
+  }
+
+  private push(change: Change): void {
+    this.changes.push(change);
+  }
+
+  private drop(key: ObjectKey): void {
+    this.removed.add(formatKey(key));
+  }
+
+  private create(key: ObjectKey): void {
+    this.fresh.add(formatKey(key));
+  }
+
+  private diffSchemas(): void {
+    const p = pairBy(this.from.schemas, this.to.schemas, byKey);
+    for (const s of p.onlyTo) {
+      this.push({ kind: 'create-schema', schema: s });
+      this.create(s.key);
+    }
+    for (const s of p.onlyFrom) {
+      this.push({ kind: 'drop-schema', schema: s });
+      this.drop(s.key);
+    }
+  }
+
+  private diffExtensions(): void {
+    const p = pairBy(this.from.extensions, this.to.extensions, byKey);
+    for (const e of p.onlyTo) {
+      this.push({ kind: 'create-extension', extension: e });
+      this.create(e.key);
+    }
+    for (const e of p.onlyFrom) {
+      this.push({ kind: 'drop-extension', extension: e });
+      this.drop(e.key);
+    }
+    for (const [f, t] of p.both) {
+      if (f.version !== t.version) this.push({ kind: 'alter-extension-version', from: f, to: t });
+    }
+  }
+
+  private diffTypes(): void {
+    const p = pairBy(this.from.types, this.to.types, byKey);
+    for (const t of p.onlyTo) this.createType(t);
+    for (const t of p.onlyFrom) this.dropType(t);
+    for (const [f, t] of p.both) {
+      if (f.variant !== t.variant || !sameData(f.attrs, t.attrs)) {
+        this.recreateType(f, t);
+        continue;
+      }
+      if (f.variant === 'enum' && t.variant === 'enum') {
+        if (sameData(f.values, t.values)) continue;
+        const added = enumAdditions(f.values, t.values);
+        if (!added) this.recreateType(f, t);
+        else for (const a of added) this.push({ kind: 'alter-enum-add-value', type: t.key, ...a });
+      } else if (f.variant === 'composite' && t.variant === 'composite') {
+        if (!sameData(f.attributes, t.attributes)) this.push({ kind: 'alter-composite-attributes', from: f, to: t });
+      } else if (f.variant === 'range' && t.variant === 'range') {
+        if (f.subtype !== t.subtype) this.recreateType(f, t);
+      } else if (f.variant === 'domain' && t.variant === 'domain') {
+        this.diffDomain(f, t);
+      }
+    }
+  }
+
+  private diffDomain(f: Domain, t: Domain): void {
+    if (f.baseType !== t.baseType || f.collation !== t.collation) {
+      this.recreateType(f, t);
+      return;
+    }
+    if (f.default !== t.default) this.push({ kind: 'alter-domain-default', domain: t.key, from: f.default, to: t.default });
+    if (f.notNull !== t.notNull) this.push({ kind: 'alter-domain-nullability', domain: t.key, from: f.notNull, to: t.notNull });
+    const checks = pairBy(f.checks, t.checks, byName);
+    for (const c of checks.onlyFrom) this.push({ kind: 'drop-domain-constraint', domain: t.key, constraint: c });
+    for (const [a, b] of checks.both) {
+      if (a.definition === b.definition) continue;
+      this.push({ kind: 'drop-domain-constraint', domain: t.key, constraint: a });
+      this.push({ kind: 'add-domain-constraint', domain: t.key, constraint: b });
+    }
+    for (const c of checks.onlyTo) this.push({ kind: 'add-domain-constraint', domain: t.key, constraint: c });
+  }
+
+  private createType(t: TypeDef, cause?: string): void {
+    const recreate = cause ? { recreate: { cause } } : {};
+    this.push(t.variant === 'domain' ? { kind: 'create-domain', domain: t, ...recreate } : { kind: 'create-type', type: t, ...recreate });
+    this.create(t.key);
+  }
+
+  private dropType(t: TypeDef, cause?: string): void {
+    const recreate = cause ? { recreate: { cause } } : {};
+    this.push(t.variant === 'domain' ? { kind: 'drop-domain', domain: t, ...recreate } : { kind: 'drop-type', type: t, ...recreate });
+    this.drop(t.key);
+  }
+
+  private recreateType(f: TypeDef, t: TypeDef): void {
+    this.dropType(f, formatKey(f.key));
+    this.createType(t, formatKey(t.key));
+  }
+
+  private diffSequences(): void {
+    const p = pairBy(this.from.sequences, this.to.sequences, byKey);
+    const droppedTables = new Set(pairBy(this.from.tables, this.to.tables, byKey).onlyFrom.map(byKey));
+    const toTables = new Map(this.to.tables.map((t) => [formatKey(t.key), t]));
+    for (const s of p.onlyTo) {
+      // Created unowned: OWNED BY needs the table, which may need the sequence for its default.
+      this.push({ kind: 'create-sequence', sequence: { ...s, ownedBy: null } });
+      if (s.ownedBy) this.push({ kind: 'alter-sequence', from: { ...s, ownedBy: null }, to: s });
+      this.create(s.key);
+    }
+    for (const s of p.onlyFrom) {
+      this.drop(s.key);
+      // An owned sequence goes with its table or column; dropping it first would fail on the default using it.
+      if (s.ownedBy) {
+        const owner = formatKey(s.ownedBy.table);
+        const table = toTables.get(owner);
+        if (droppedTables.has(owner) || (table && !table.columns.some((c) => c.name === s.ownedBy!.column))) continue;
+      }
+      this.push({ kind: 'drop-sequence', sequence: s });
+    }
+    for (const [f, t] of p.both) {
+      const { key: _k1, attrs: a1, dependsOn: _d1, ...restF } = f;
+      const { key: _k2, attrs: a2, dependsOn: _d2, ...restT } = t;
+      if (!sameData(restF, restT) || !sameData(a1, a2)) this.push({ kind: 'alter-sequence', from: f, to: t });
+    }
+  }
+
+  private diffTables(): void {
+    const p = pairBy(this.from.tables, this.to.tables, byKey);
+    for (const t of p.onlyTo) {
+      this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => c.kind !== 'foreign-key') } });
+      this.create(t.key);
+      for (const c of t.columns) this.fresh.add(columnNode(t.key, c.name));
+      for (const c of t.constraints) {
+        this.fresh.add(constraintNode(t.key, c.name));
+        if (c.kind === 'foreign-key') this.push({ kind: 'add-constraint', table: t.key, constraint: c });
+      }
+    }
+    for (const t of p.onlyFrom) {
+      this.push({ kind: 'drop-table', table: t });
+      this.drop(t.key);
+      this.goneParents.add(formatKey(t.key));
+      for (const c of t.columns) this.removed.add(columnNode(t.key, c.name));
+      for (const c of t.constraints) this.removed.add(constraintNode(t.key, c.name));
+    }
+    for (const [f, t] of p.both) this.diffTable(f, t);
+  }
+
+  private diffTable(f: Table, t: Table): void {
+    const key = t.key;
+    if (!sameData(f.attrs, t.attrs)) this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: t.attrs });
+    const fromCols = new Map(f.columns.map((c) => [c.name, c]));
+    const toCols = new Set(t.columns.map((c) => c.name));
+    for (const c of f.columns) {
+      if (toCols.has(c.name)) continue;
+      this.push({ kind: 'drop-column', table: key, column: c });
+      this.removed.add(columnNode(key, c.name));
+    }
+    for (const c of t.columns) {
+      const old = fromCols.get(c.name);
+      if (!old) {
+        this.push({ kind: 'add-column', table: key, column: c });
+        this.fresh.add(columnNode(key, c.name));
+        continue;
+      }
+      this.diffColumn(key, old, c);
+    }
+    const cons = pairBy(f.constraints, t.constraints, byName);
+    for (const c of cons.onlyFrom) {
+      this.push({ kind: 'drop-constraint', table: key, constraint: c });
+      this.removed.add(constraintNode(key, c.name));
+    }
+    for (const [a, b] of cons.both) {
+      if (a.kind === b.kind && a.definition === b.definition && sameData(a.attrs, b.attrs)) continue;
+      const cause = constraintNode(key, a.name);
+      this.push({ kind: 'drop-constraint', table: key, constraint: a, recreate: { cause } });
+      this.push({ kind: 'add-constraint', table: key, constraint: b, recreate: { cause } });
+      this.removed.add(cause);
+      this.fresh.add(cause);
+    }
+    for (const c of cons.onlyTo) {
+      this.push({ kind: 'add-constraint', table: key, constraint: c });
+      this.fresh.add(constraintNode(key, c.name));
+    }
+  }
+
+  private diffColumn(table: ObjectKey, f: Column, t: Column): void {
+    const node = columnNode(table, t.name);
+    if (f.generated !== t.generated || ((f.generated !== null || t.generated !== null) && !sameData(f.attrs, t.attrs))) {
+      // A generation expression cannot be altered in place everywhere: drop and add the column.
+      this.push({ kind: 'drop-column', table, column: f });
+      this.push({ kind: 'add-column', table, column: t });
+      this.removed.add(node);
+      this.fresh.add(node);
+      return;
+    }
+    if (f.type !== t.type || f.collation !== t.collation) {
+      this.push({ kind: 'alter-column-type', table, column: t.name, from: f, to: t });
+      this.removed.add(node);
+    }
+    if (f.default !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: f.default, to: t.default });
+    if (f.notNull !== t.notNull) this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
+    if (f.identity !== t.identity) this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity });
+  }
+
+  private diffIndexes(): void {
+    const p = pairBy(this.from.indexes, this.to.indexes, byKey);
+    for (const i of p.onlyTo) {
+      this.push({ kind: 'create-index', index: i });
+      this.create(i.key);
+    }
+    for (const i of p.onlyFrom) {
+      this.drop(i.key);
+      if (!this.goneParents.has(formatKey(i.table))) this.push({ kind: 'drop-index', index: i });
+    }
+    for (const [f, t] of p.both) {
+      if (f.definition === t.definition && sameData(f.attrs, t.attrs)) continue;
+      const cause = formatKey(f.key);
+      this.push({ kind: 'drop-index', index: f, recreate: { cause } });
+      this.push({ kind: 'create-index', index: t, recreate: { cause } });
+      this.drop(f.key);
+      this.create(t.key);
+    }
+  }
+
+  private diffViews(): void {
+    const p = pairBy(this.from.views, this.to.views, byKey);
+    for (const v of p.onlyTo) {
+      this.push({ kind: 'create-view', view: v });
+      this.create(v.key);
+    }
+    for (const v of p.onlyFrom) {
+      this.push({ kind: 'drop-view', view: v });
+      this.drop(v.key);
+      this.goneParents.add(formatKey(v.key));
+    }
+    for (const [f, t] of p.both) {
+      if (f.definition === t.definition && sameData(f.columns, t.columns) && sameData(f.attrs, t.attrs)) continue;
+      if (f.key.kind === 'view' && viewColumnsCompatible(f, t)) {
+        this.push({ kind: 'replace-view', from: f, to: t });
+      } else {
+        const cause = formatKey(f.key);
+        this.push({ kind: 'drop-view', view: f, recreate: { cause } });
+        this.push({ kind: 'create-view', view: t, recreate: { cause } });
+        this.drop(f.key);
+        this.create(t.key);
+      }
+    }
+  }
+
+  private diffRoutines(): void {
+    const p = pairBy(this.from.routines, this.to.routines, byKey);
+    for (const r of p.onlyTo) {
+      this.push({ kind: 'create-routine', routine: r });
+      this.create(r.key);
+    }
+    for (const r of p.onlyFrom) {
+      this.push({ kind: 'drop-routine', routine: r });
+      this.drop(r.key);
+    }
+    for (const [f, t] of p.both) {
+      if (f.definition === t.definition && sameData(f.attrs, t.attrs)) continue;
+      if (routineReplaceable(f, t)) {
+        this.push({ kind: 'replace-routine', from: f, to: t });
+      } else {
+        const cause = formatKey(f.key);
+        this.push({ kind: 'drop-routine', routine: f, recreate: { cause } });
+        this.push({ kind: 'create-routine', routine: t, recreate: { cause } });
+        this.drop(f.key);
+        this.create(t.key);
+      }
+    }
+  }
+
+  private diffTriggers(): void {
+    const p = pairBy(this.from.triggers, this.to.triggers, byKey);
+    for (const t of p.onlyTo) {
+      this.push({ kind: 'create-trigger', trigger: t });
+      this.create(t.key);
+    }
+    for (const t of p.onlyFrom) {
+      this.drop(t.key);
+      if (!this.goneParents.has(formatKey(t.table))) this.push({ kind: 'drop-trigger', trigger: t });
+    }
+    for (const [f, t] of p.both) {
+      if (f.definition === t.definition && sameData(f.attrs, t.attrs)) continue;
+      if (!f.constraintTrigger && !t.constraintTrigger) {
+        this.push({ kind: 'replace-trigger', from: f, to: t });
+      } else {
+        const cause = formatKey(f.key);
+        this.push({ kind: 'drop-trigger', trigger: f, recreate: { cause } });
+        this.push({ kind: 'create-trigger', trigger: t, recreate: { cause } });
+        this.drop(f.key);
+        this.create(t.key);
+      }
+    }
+  }
+
+  /**
+   * Objects of `from` that depend on something dropped or changed incompatibly are dropped first and, when `to`
+   * still has them, created again afterwards; repeated until nothing more is affected (views on views...).
+   */
+  private recreateDependents(): void {
+    const toViews = new Map(this.to.views.map((v) => [formatKey(v.key), v]));
+    const toRoutines = new Map(this.to.routines.map((r) => [formatKey(r.key), r]));
+    const toTriggers = new Map(this.to.triggers.map((t) => [formatKey(t.key), t]));
+    const toIndexes = new Map(this.to.indexes.map((i) => [formatKey(i.key), i]));
+    const toTables = new Map(this.to.tables.map((t) => [formatKey(t.key), t]));
+
+    interface Candidate {
+      id: string;
+      deps: string[];
+      /** Emit the drop and create; `cause` is the removed node that forced it. */
+      apply: (cause: string) => void;
+    }
+    const candidates: Candidate[] = [];
+    const withoutReplace = (kind: 'replace-view' | 'replace-routine' | 'replace-trigger', key: string) => {
+      const i = this.changes.findIndex((c) => c.kind === kind && formatKey(c.to.key) === key);
+      if (i >= 0) this.changes.splice(i, 1);
+    };
+
+    for (const v of this.from.views) {
+      const id = formatKey(v.key);
+      candidates.push({
+        id,
+        deps: [...v.dependsOn.map(formatKey), ...v.dependsOnColumns.map((r) => columnNode(r.table, r.column))],
+        apply: (cause) => {
+          withoutReplace('replace-view', id);
+          this.push({ kind: 'drop-view', view: v, recreate: { cause } });
+          const t = toViews.get(id);
+          if (t) {
+            this.push({ kind: 'create-view', view: t, recreate: { cause } });
+            this.create(t.key);
+          }
+        },
+      });
+    }
+    for (const r of this.from.routines) {
+      const id = formatKey(r.key);
+      candidates.push({
+        id,
+        deps: r.dependsOn.map(formatKey),
+        apply: (cause) => {
+          withoutReplace('replace-routine', id);
+          this.push({ kind: 'drop-routine', routine: r, recreate: { cause } });
+          const t = toRoutines.get(id);
+          if (t) {
+            this.push({ kind: 'create-routine', routine: t, recreate: { cause } });
+            this.create(t.key);
+          }
+        },
+      });
+    }
+    const onParent = <T extends Trigger | (SchemaObject & { table: ObjectKey })>(
+      item: T,
+      extra: string[],
+      make: (cause: string) => void,
+    ): Candidate => ({
+      id: formatKey(item.key),
+      deps: [formatKey(item.table), ...extra, ...item.dependsOn.map(formatKey)],
+      apply: (cause) => {
+        // Dropped for good with its table or view: nothing to emit.
+        if (this.goneParents.has(formatKey(item.table))) return;
+        make(cause);
+      },
+    });
+    for (const t of this.from.triggers) {
+      const id = formatKey(t.key);
+      candidates.push(
+        onParent(t, [formatKey(t.function)], (cause) => {
+          withoutReplace('replace-trigger', id);
+          this.push({ kind: 'drop-trigger', trigger: t, recreate: { cause } });
+          const next = toTriggers.get(id);
+          if (next) {
+            this.push({ kind: 'create-trigger', trigger: next, recreate: { cause } });
+            this.create(next.key);
+          }
+        }),
+      );
+    }
+    for (const i of this.from.indexes) {
+      const id = formatKey(i.key);
+      candidates.push(
+        onParent(i, [], (cause) => {
+          this.push({ kind: 'drop-index', index: i, recreate: { cause } });
+          const next = toIndexes.get(id);
+          if (next) {
+            this.push({ kind: 'create-index', index: next, recreate: { cause } });
+            this.create(next.key);
+          }
+        }),
+      );
+    }
+    for (const table of this.from.tables) {
+      const tableId = formatKey(table.key);
+      if (this.goneParents.has(tableId)) continue;
+      const next = toTables.get(tableId);
+      for (const c of table.constraints) {
+        const id = constraintNode(table.key, c.name);
+        const deps = c.dependsOn.map(formatKey);
+        if (c.references) {
+          deps.push(formatKey(c.references.table));
+          const key = referencedKeyConstraint(this.from, c);
+          if (key) deps.push(key);
+        }
+        candidates.push({
+          id,
+          deps,
+          apply: (cause) => {
+            this.push({ kind: 'drop-constraint', table: table.key, constraint: c, recreate: { cause } });
+            const again = next?.constraints.find((x) => x.name === c.name);
+            if (again) {
+              this.push({ kind: 'add-constraint', table: table.key, constraint: again, recreate: { cause } });
+              this.fresh.add(id);
+            }
+          },
+        });
+      }
+      for (const col of table.columns) {
+        if (col.default === null || col.dependsOn.length === 0) continue;
+        const colId = columnNode(table.key, col.name);
+        candidates.push({
+          id: `${colId}#default`,
+          deps: col.dependsOn.map(formatKey),
+          apply: () => {
+            if (this.removed.has(colId)) return;
+            // Drop the default before what it uses goes away; set the desired one once that exists again.
+            const i = this.changes.findIndex((x) => x.kind === 'alter-column-default' && formatKey(x.table) === tableId && x.column === col.name);
+            if (i >= 0) this.changes.splice(i, 1);
+            this.push({ kind: 'alter-column-default', table: table.key, column: col.name, from: col.default, to: null });
+            const wanted = next?.columns.find((x) => x.name === col.name)?.default ?? null;
+            if (wanted !== null) this.push({ kind: 'alter-column-default', table: table.key, column: col.name, from: null, to: wanted });
+          },
+        });
+      }
+    }
+
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const c of candidates) {
+        if (this.removed.has(c.id)) continue;
+        const cause = c.deps.find((d) => this.removed.has(d));
+        if (cause === undefined) continue;
+        c.apply(cause);
+        this.removed.add(c.id);
+        changed = true;
+      }
+    }
+  }
+
+  private diffComments(): void {
+    const id = (c: Comment) => `${formatKey(c.target)}|${c.column ?? ''}|${c.constraint ?? ''}`;
+    const p = pairBy(this.from.comments, this.to.comments, id);
+    for (const c of p.onlyTo) this.push({ kind: 'set-comment', ...this.subject(c), from: null, to: c.text });
+    for (const [f, t] of p.both) {
+      const base = this.isFresh(t) ? null : f.text;
+      if (base !== t.text) this.push({ kind: 'set-comment', ...this.subject(t), from: base, to: t.text });
+    }
+    for (const c of p.onlyFrom) {
+      // Comments go with their objects; only a surviving object needs its comment removed.
+      if (!this.inTo.has(this.node(c)) || this.isFresh(c)) continue;
+      this.push({ kind: 'set-comment', ...this.subject(c), from: c.text, to: null });
+    }
+  }
+
+  private subject(c: Comment): Pick<ChangeOf<'set-comment'>, 'target' | 'column' | 'constraint'> {
+    return {
+      target: c.target,
+      ...(c.column !== undefined ? { column: c.column } : {}),
+      ...(c.constraint !== undefined ? { constraint: c.constraint } : {}),
+    };
+  }
+
+  /** The node a comment or privilege hangs on: the object, one of its columns, or one of its constraints. */
+  private node(x: { target: ObjectKey; column?: string; constraint?: string }): string {
+    if (x.column !== undefined) return columnNode(x.target, x.column);
+    if (x.constraint !== undefined) return constraintNode(x.target, x.constraint);
+    return formatKey(x.target);
+  }
+
+  private isFresh(x: { target: ObjectKey; column?: string; constraint?: string }): boolean {
+    return this.fresh.has(formatKey(x.target)) || this.fresh.has(this.node(x));
+  }
+
+  private diffPrivileges(): void {
+    const id = (p: Privilege) => `${formatKey(p.target)}|${p.column ?? ''}|${p.grantee}`;
+    const defaults = { ...this.from.defaultPrivileges, ...this.to.defaultPrivileges };
+    const fromMap = new Map(this.from.privileges.map((p) => [id(p), p]));
+    const toMap = new Map(this.to.privileges.map((p) => [id(p), p]));
+    // A created object starts with the engine's defaults, which may need revoking.
+    const freshDefaults = new Map<string, Privilege>();
+    for (const o of allObjects(this.to)) {
+      if (!this.fresh.has(formatKey(o.key))) continue;
+      for (const g of (defaults[o.key.kind] ?? []) as PrivilegeGrant[]) {
+        const p: Privilege = { target: o.key, grantee: g.grantee, privileges: [...g.privileges].sort(), grantable: [] };
+        freshDefaults.set(id(p), p);
+      }
+    }
+    const ids = [...new Set([...fromMap.keys(), ...toMap.keys(), ...freshDefaults.keys()])].sort();
+    for (const k of ids) {
+      const want = toMap.get(k);
+      const any = want ?? fromMap.get(k) ?? freshDefaults.get(k)!;
+      if (!this.inTo.has(this.node(any))) continue;
+      const have = this.isFresh(any) ? freshDefaults.get(k) : fromMap.get(k);
+      const wantPrivs = new Set(want?.privileges ?? []);
+      const wantGrantable = new Set(want?.grantable ?? []);
+      const havePrivs = new Set(have?.privileges ?? []);
+      const haveGrantable = new Set(have?.grantable ?? []);
+      const revoke = [...havePrivs].filter((x) => !wantPrivs.has(x) || (haveGrantable.has(x) && !wantGrantable.has(x)));
+      const grant = [...wantPrivs].filter((x) => !havePrivs.has(x) || revoke.includes(x) || (wantGrantable.has(x) && !haveGrantable.has(x)));
+      const base = { target: any.target, ...(any.column !== undefined ? { column: any.column } : {}), grantee: any.grantee };
+      if (revoke.length) this.push({ kind: 'revoke', privilege: { ...base, privileges: revoke.sort(), grantable: [] } });
+      if (grant.length) {
+        this.push({
+          kind: 'grant',
+          privilege: { ...base, privileges: grant.sort(), grantable: grant.filter((x) => wantGrantable.has(x)) },
+        });
+      }
+    }
+  }
+
+  private diffOwners(): void {
+    const fromMap = new Map(this.from.owners.map((o) => [formatKey(o.target), o.owner]));
+    for (const o of [...this.to.owners].sort((a, b) => (formatKey(a.target) < formatKey(b.target) ? -1 : 1))) {
+      const k = formatKey(o.target);
+      const before = this.fresh.has(k) ? '' : (fromMap.get(k) ?? '');
+      if (before !== o.owner) this.push({ kind: 'set-owner', target: o.target, from: before, to: o.owner });
+    }
+  }
+}
+
+/** Every keyed object of a model. */
+export function allObjects(m: SchemaModel): SchemaObject[] {
+  return [...m.schemas, ...m.extensions, ...m.types, ...m.sequences, ...m.tables, ...m.indexes, ...m.views, ...m.routines, ...m.triggers];
+}
+
+/**
+ * The values to add to an enum to get from `from` to `to`, each placed after its predecessor in `to` (or before
+ * its successor when it comes first); null when `to` drops or reorders existing values, which no engine alters
+ * in place.
+ */
+export function enumAdditions(from: string[], to: string[]): { value: string; before?: string; after?: string }[] | null {
+  const existing = new Set(from);
+  const kept = to.filter((v) => existing.has(v));
+  if (kept.length !== from.length || kept.some((v, i) => v !== from[i])) return null;
+  const out: { value: string; before?: string; after?: string }[] = [];
+  to.forEach((v, i) => {
+    if (existing.has(v)) return;
+    if (i > 0) out.push({ value: v, after: to[i - 1]! });
+    else if (from.length > 0) out.push({ value: v, before: from[0]! });
+    else out.push({ value: v });
+  });
+  return out;
+}
+
+/**
+ * `CREATE OR REPLACE VIEW` keeps the existing columns: the new column list must start with the old one, same
+ * names and types, and may only add columns at the end.
+ */
+export function viewColumnsCompatible(from: View, to: View): boolean {
+  if (to.columns.length < from.columns.length) return false;
+  return from.columns.every((c, i) => to.columns[i]!.name === c.name && to.columns[i]!.type === c.type);
+}
+
+/**
+ * `CREATE OR REPLACE FUNCTION` cannot change the result type (OUT parameters included), parameter names or
+ * defaults in every way: only a body, language or attribute change with an identical signature is replaced.
+ */
+export function routineReplaceable(from: Routine, to: Routine): boolean {
+  return from.key.kind === to.key.kind && from.returnType === to.returnType && from.arguments === to.arguments;
+}
+

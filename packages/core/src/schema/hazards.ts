@@ -1,0 +1,294 @@
+import { formatKey, type ObjectKey } from '../model/object-key';
+import type { Hazard } from '../plan/plan';
+import type { Change } from './change';
+import type { Column, SchemaModel } from './model';
+
+export interface HazardOptions {
+  /** Indexes will be built without blocking writes (PostgreSQL: `CONCURRENTLY`); default false. */
+  online?: boolean;
+}
+
+/**
+ * The risks of one change, judged against the models it goes between. A separate pass from the differ so
+ * that each analyzer stays small and can be read on its own. A change with no hazards is safe.
+ *
+ * - data-loss: drops a table, column or sequence, or changes a column type in a way that can lose or reject values.
+ * - table-rewrite: rewrites every row under an exclusive lock (most type changes; adding a column with a volatile
+ *   default, an identity or a stored generated expression). A rewrite holds its lock for the whole rewrite: the
+ *   hazard says so in its message rather than adding a separate long-lock.
+ * - long-lock: holds a lock that blocks writes while it scans an existing table (SET NOT NULL, adding a primary
+ *   key or unique constraint, building an index without `online`, validating a domain).
+ * - backward-incompatible: renames, revokes, changed routine signatures and view column lists, drops of objects
+ *   that other views or routines use.
+ * - index-build: builds an index on an existing table.
+ *
+ * Changes to objects created by the same plan carry no lock or rewrite hazards: the table is empty.
+ */
+export function classifyHazards(change: Change, from: SchemaModel, to: SchemaModel, options: HazardOptions = {}): Hazard[] {
+  const h: Hazard[] = [];
+  const add = (kind: Hazard['kind'], message: string) => h.push({ kind, message });
+  const existing = (table: ObjectKey) => from.tables.some((t) => formatKey(t.key) === formatKey(table));
+  const name = (key: ObjectKey) => `${key.schema ? key.schema + '.' : ''}${key.name}${key.args ? `(${key.args.join(', ')})` : ''}`;
+
+  switch (change.kind) {
+    case 'drop-table': {
+      add('data-loss', `drops table ${name(change.table.key)} and its data`);
+      const users = dependents(from, change.table.key);
+      if (users.length) add('backward-incompatible', `drops table ${name(change.table.key)}, used by ${users.join(', ')}`);
+      break;
+    }
+    case 'drop-column': {
+      const col = `${name(change.table)}.${change.column.name}`;
+      const recreated = to.tables.some((t) => formatKey(t.key) === formatKey(change.table) && t.columns.some((c) => c.name === change.column.name));
+      if (!recreated || change.column.generated === null) add('data-loss', `drops column ${col} and its data`);
+      const users = from.views
+        .filter((v) => v.dependsOnColumns.some((r) => formatKey(r.table) === formatKey(change.table) && r.column === change.column.name))
+        .map((v) => name(v.key));
+      if (users.length) add('backward-incompatible', `drops column ${col}, used by ${users.join(', ')}`);
+      break;
+    }
+    case 'drop-sequence':
+      add('data-loss', `drops sequence ${name(change.sequence.key)} and its current value`);
+      break;
+    case 'add-column': {
+      if (!existing(change.table)) break;
+      const why = rewriteOnAdd(change.column, to);
+      if (why) add('table-rewrite', `adds column ${name(change.table)}.${change.column.name} with ${why}: rewrites the table under an exclusive lock`);
+      break;
+    }
+    case 'alter-column-type': {
+      const col = `${name(change.table)}.${change.column}`;
+      const effect = typeChangeEffect(change.from, change.to);
+      if (effect.loss) add('data-loss', `changes ${col} from ${change.from.type} to ${change.to.type}: ${effect.loss}`);
+      if (effect.rewrite) add('table-rewrite', `changes ${col} from ${change.from.type} to ${change.to.type}: rewrites the table under an exclusive lock`);
+      break;
+    }
+    case 'alter-column-nullability':
+      if (change.to && existing(change.table)) {
+        add('long-lock', `SET NOT NULL on ${name(change.table)}.${change.column} scans the table under an exclusive lock`);
+      }
+      break;
+    case 'add-constraint': {
+      const c = change.constraint;
+      if (!existing(change.table)) break;
+      if (c.kind === 'primary-key' || c.kind === 'unique' || c.kind === 'exclusion') {
+        add('index-build', `constraint ${c.name} builds an index on ${name(change.table)}`);
+        add('long-lock', `constraint ${c.name} builds its index on ${name(change.table)} while blocking writes`);
+      }
+      break;
+    }
+    case 'create-index': {
+      const parent = change.index.table;
+      const parentExists = existing(parent) || from.views.some((v) => formatKey(v.key) === formatKey(parent));
+      if (!parentExists) break;
+      add('index-build', `builds index ${name(change.index.key)} on ${name(parent)}`);
+      if (!options.online) add('long-lock', `builds index ${name(change.index.key)} while blocking writes to ${name(parent)} (use online to build it concurrently)`);
+      break;
+    }
+    case 'drop-view': {
+      const v = change.view;
+      const own = change.recreate?.cause === formatKey(v.key);
+      if (own) {
+        const next = to.views.find((x) => formatKey(x.key) === formatKey(v.key));
+        const lost = v.columns.filter((c) => !next?.columns.some((n) => n.name === c.name && n.type === c.type)).map((c) => c.name);
+        if (lost.length) add('backward-incompatible', `view ${name(v.key)} loses or changes columns ${lost.join(', ')}`);
+      } else if (!change.recreate) {
+        const users = dependents(from, v.key);
+        if (users.length) add('backward-incompatible', `drops view ${name(v.key)}, used by ${users.join(', ')}`);
+      }
+      break;
+    }
+    case 'drop-routine': {
+      const r = change.routine;
+      if (change.recreate?.cause === formatKey(r.key)) {
+        add('backward-incompatible', `changes the result or parameters of ${name(r.key)} (it is dropped and created again)`);
+      } else if (!change.recreate) {
+        const overload = to.routines.find((x) => x.key.schema === r.key.schema && x.key.name === r.key.name && x.key.kind === r.key.kind);
+        const users = dependents(from, r.key);
+        if (overload) add('backward-incompatible', `changes the signature of ${name(r.key)} to ${name(overload.key)}`);
+        else if (users.length) add('backward-incompatible', `drops ${r.key.kind} ${name(r.key)}, used by ${users.join(', ')}`);
+      }
+      break;
+    }
+    case 'drop-type':
+      if (change.recreate?.cause === formatKey(change.type.key)) {
+        add('backward-incompatible', `type ${name(change.type.key)} cannot be altered in place (values removed or reordered): it is dropped and created again`);
+      }
+      break;
+    case 'rename-table':
+      add('backward-incompatible', `renames table ${change.table.schema}.${change.from} to ${change.to}`);
+      break;
+    case 'rename-column':
+      add('backward-incompatible', `renames column ${name(change.table)}.${change.from} to ${change.to}`);
+      break;
+    case 'revoke':
+      add('backward-incompatible', `revokes ${change.privilege.privileges.join(', ')} on ${name(change.privilege.target)} from ${change.privilege.grantee}`);
+      break;
+    case 'alter-domain-nullability':
+      if (change.to) add('long-lock', `SET NOT NULL on domain ${name(change.domain)} checks every column that uses it`);
+      break;
+    case 'add-domain-constraint':
+      if (from.types.some((t) => formatKey(t.key) === formatKey(change.domain))) {
+        add('long-lock', `constraint ${change.constraint.name} on domain ${name(change.domain)} checks every column that uses it`);
+      }
+      break;
+    case 'alter-table-options':
+      if (change.from['persistence'] !== change.to['persistence']) {
+        add('table-rewrite', `changes the persistence of ${name(change.table)}: rewrites the table under an exclusive lock`);
+      }
+      break;
+    default:
+      break;
+  }
+  return h;
+}
+
+/** Views, routines and triggers of `model` that depend on `key`, by name. */
+function dependents(model: SchemaModel, key: ObjectKey): string[] {
+  const k = formatKey(key);
+  const users = [...model.views, ...model.routines, ...model.triggers].filter((o) => o.dependsOn.some((d) => formatKey(d) === k));
+  return users.map((o) => `${o.key.kind} ${o.key.schema}.${o.key.name}`).sort();
+}
+
+/** Functions whose result differs on every call: a default using one is evaluated for every existing row. */
+const VOLATILE_BUILTINS = new Set([
+  'random',
+  'clock_timestamp',
+  'timeofday',
+  'gen_random_uuid',
+  'uuidv4',
+  'uuidv7',
+  'uuid_generate_v1',
+  'uuid_generate_v1mc',
+  'uuid_generate_v4',
+  'nextval',
+  'setseed',
+  'txid_current',
+]);
+
+/** Why adding this column rewrites the table, or null when the engine can add it as metadata only. */
+function rewriteOnAdd(column: Column, to: SchemaModel): string | null {
+  if (column.identity) return 'an identity';
+  if (column.generated !== null && column.attrs['generatedKind'] !== 'virtual') return 'a stored generated expression';
+  if (column.default === null) return null;
+  for (const m of column.default.matchAll(/("?)([A-Za-z_][\w$]*)\1\s*\(/g)) {
+    const fn = m[2]!.toLowerCase();
+    if (VOLATILE_BUILTINS.has(fn)) return `a volatile default (${column.default})`;
+    const user = to.routines.find((r) => r.key.name === m[2]);
+    if (user && user.volatility === 'volatile') return `a volatile default (${column.default})`;
+  }
+  return null;
+}
+
+interface ParsedType {
+  base: string;
+  /** Type modifiers, e.g. `[10]` for varchar(10), `[12, 2]` for numeric(12,2). */
+  mods: number[];
+  array: boolean;
+}
+
+const ALIASES: Record<string, string> = {
+  'character varying': 'varchar',
+  character: 'char',
+  bpchar: 'char',
+  int: 'integer',
+  int4: 'integer',
+  int2: 'smallint',
+  int8: 'bigint',
+  decimal: 'numeric',
+  float4: 'real',
+  float8: 'double precision',
+  'timestamp without time zone': 'timestamp',
+  'timestamp with time zone': 'timestamptz',
+  'time without time zone': 'time',
+  'time with time zone': 'timetz',
+  bool: 'boolean',
+  'bit varying': 'varbit',
+};
+
+export function parseType(text: string): ParsedType {
+  let t = text.trim().toLowerCase();
+  const array = t.endsWith('[]');
+  if (array) t = t.replace(/(\[\])+$/, '');
+  const m = /^(.*?)\s*\(([^)]*)\)\s*(.*)$/.exec(t);
+  let base = t;
+  let mods: number[] = [];
+  if (m) {
+    base = `${m[1]}${m[3] ? ' ' + m[3] : ''}`.trim();
+    mods = m[2]!.split(',').map((x) => Number(x.trim()));
+  }
+  return { base: ALIASES[base] ?? base, mods, array };
+}
+
+const INTEGER_RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3, numeric: 4 };
+const FLOAT_RANK: Record<string, number> = { real: 1, 'double precision': 2 };
+const UNBOUNDED_TEXT = new Set(['text', 'varchar']);
+
+/**
+ * What changing a column's type does: whether the engine rewrites the table, and why values may be lost or
+ * rejected (null when every value converts exactly). Unknown conversions are assumed to rewrite and to risk loss.
+ */
+export function typeChangeEffect(from: Column, to: Column): { rewrite: boolean; loss: string | null } {
+  if (from.type === to.type) return { rewrite: false, loss: null };
+  const a = parseType(from.type);
+  const b = parseType(to.type);
+  if (a.array !== b.array) return { rewrite: true, loss: 'values may not convert' };
+  const narrower = 'narrower type: longer values are rejected or truncated';
+
+  if (a.base === b.base) {
+    const [p1, s1] = a.mods;
+    const [p2, s2] = b.mods;
+    switch (a.base) {
+      case 'varchar':
+      case 'varbit':
+        if (b.mods.length === 0) return { rewrite: false, loss: null };
+        if (a.mods.length === 0 || p2! < p1!) return { rewrite: true, loss: narrower };
+        return { rewrite: false, loss: null };
+      case 'numeric':
+        if (b.mods.length === 0) return { rewrite: false, loss: null };
+        if (a.mods.length === 0) return { rewrite: true, loss: narrower };
+        if ((s1 ?? 0) !== (s2 ?? 0)) {
+          if ((s2 ?? 0) < (s1 ?? 0)) return { rewrite: true, loss: 'fewer decimal places: values are rounded' };
+          return { rewrite: true, loss: p2! - (s2 ?? 0) < p1! - (s1 ?? 0) ? narrower : null };
+        }
+        return p2! >= p1! ? { rewrite: false, loss: null } : { rewrite: true, loss: narrower };
+      case 'timestamp':
+      case 'timestamptz':
+      case 'time':
+      case 'timetz':
+      case 'interval': {
+        const x = a.mods[0] ?? 6;
+        const y = b.mods[0] ?? 6;
+        return y >= x ? { rewrite: false, loss: null } : { rewrite: true, loss: 'less precision: values are rounded' };
+      }
+      case 'char':
+        return { rewrite: true, loss: (p2 ?? 1) < (p1 ?? 1) ? narrower : null };
+      default:
+        return { rewrite: true, loss: 'values may not convert' };
+    }
+  }
+  // text <-> varchar without a length are the same storage.
+  if (UNBOUNDED_TEXT.has(a.base) && b.base === 'text') return { rewrite: false, loss: null };
+  if (a.base === 'text' && b.base === 'varchar') {
+    return b.mods.length === 0 ? { rewrite: false, loss: null } : { rewrite: true, loss: narrower };
+  }
+  const ia = INTEGER_RANK[a.base];
+  const ib = INTEGER_RANK[b.base];
+  if (ia !== undefined && ib !== undefined) {
+    if (ia === 4) return { rewrite: true, loss: 'fractional or large values are rounded or rejected' };
+    if (ib === 4) {
+      const digits = [0, 5, 10, 19][ia]!;
+      const room = b.mods.length ? b.mods[0]! - (b.mods[1] ?? 0) : Infinity;
+      return { rewrite: true, loss: room < digits ? narrower : null };
+    }
+    return { rewrite: true, loss: ib >= ia ? null : narrower };
+  }
+  const fa = FLOAT_RANK[a.base];
+  const fb = FLOAT_RANK[b.base];
+  if (fa !== undefined && fb !== undefined) return { rewrite: true, loss: fb >= fa ? null : 'less precision: values are rounded' };
+  if ((ia !== undefined && ia < 3 && fb === 2) || (ia === 1 && fb === 1)) return { rewrite: true, loss: null };
+  if (UNBOUNDED_TEXT.has(b.base) && b.mods.length === 0) return { rewrite: true, loss: null };
+  if (a.base === 'date' && (b.base === 'timestamp' || b.base === 'timestamptz')) return { rewrite: true, loss: null };
+  if (a.base === 'timestamp' && b.base === 'timestamptz') return { rewrite: true, loss: null };
+  return { rewrite: true, loss: 'values may not convert' };
+}

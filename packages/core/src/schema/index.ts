@@ -1,0 +1,40 @@
+// Public API of the schema model, differ and hazard pass: a flat list of explicit exports.
+export { emptyModel } from './model';
+export type {
+  SchemaModel,
+  Attrs,
+  SchemaObject,
+  SchemaDef,
+  Extension,
+  IdentityKind,
+  Column,
+  ConstraintKind,
+  ReferentialAction,
+  ForeignKeyReference,
+  Constraint,
+  Table,
+  Index,
+  ViewColumn,
+  ColumnRef,
+  View,
+  Routine,
+  Trigger,
+  Sequence,
+  CompositeAttribute,
+  DomainCheck,
+  TypeDef,
+  Comment,
+  Privilege,
+  PrivilegeGrant,
+  Owner,
+} from './model';
+export { changeObjectKey } from './change';
+export type { Change, ChangeKind, ChangeOf, Recreate, RenameDeclaration } from './change';
+export { diffModels, allObjects, enumAdditions, viewColumnsCompatible, routineReplaceable } from './diff';
+export type { DiffOptions } from './diff';
+export { orderChanges, columnNode, constraintNode } from './order';
+export { applyRenames } from './renames';
+export { classifyHazards, typeChangeEffect, parseType } from './hazards';
+export type { HazardOptions } from './hazards';
+export { sameData } from './same-data';
+export { topoSort } from './topo-sort';
