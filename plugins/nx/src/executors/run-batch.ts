@@ -11,8 +11,8 @@ export interface BatchTaskResult {
 
 /**
  * Runs a batch of tasks of one command in this process, one after the other, dependencies first (as ordered by
- * `taskGraph.dependencies`), and yields each task's result as soon as it is known, so Nx caches and reports it
- * at once. One process for hundreds of projects instead of one fork each (about 0.5 s of CPU per fork).
+ * `taskGraph.dependencies`), and yields each task's result as soon as it is known, so Nx prints, caches and
+ * reports it at once. One process for hundreds of projects instead of one fork each (about 0.5 s of CPU per fork).
  *
  * Sequential on purpose: the tasks connect to the environments' databases, and an embedded database admits one
  * user at a time. A task whose dependency failed in the same batch is skipped.
@@ -23,7 +23,7 @@ export async function* runBatch(
   taskGraph: TaskGraph,
   inputs: Record<string, object>,
   context: ExecutorContext,
-  guardFor?: (taskId: string, nxProject: string) => TaskRun['guard'],
+  guardFor?: (nxProject: string) => TaskRun['guard'],
 ): AsyncGenerator<BatchTaskResult> {
   const ids = Object.keys(inputs);
   const failed = new Set<string>();
@@ -40,9 +40,8 @@ export async function* runBatch(
       continue;
     }
     const output = new CapturedOutput();
-    const io = { stdout: output.tee(process.stdout), stderr: output.tee(process.stderr) };
-    io.stdout.write(`\n> dbee ${command} ${String((inputs[id] as { project?: unknown }).project)} (${nxProject})\n\n`);
-    const code = await runTask(inputs[id]!, { command, schema, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(id, nxProject) });
+    const io = { stdout: output.stream(), stderr: output.stream() };
+    const code = await runTask(inputs[id]!, { command, schema, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(nxProject) });
     if (code !== 0) failed.add(id);
     yield { task: id, result: { success: code === 0, terminalOutput: output.text, startTime, endTime: Date.now() } };
   }
@@ -72,15 +71,16 @@ function dependenciesOf(taskGraph: TaskGraph, id: string, ids: readonly string[]
   return edges.map((e) => (typeof e === 'string' ? e : e.id)).filter((dep) => ids.includes(dep));
 }
 
-/** Everything one task printed, in order, while it still reaches the terminal live. */
+/**
+ * Everything one task printed, stdout and stderr interleaved as written. Not echoed to the terminal: Nx prints each
+ * task's output as soon as the batch yields its result, and replays it from the cache later.
+ */
 class CapturedOutput {
   text = '';
-  tee(target: NodeJS.WritableStream): Writable {
+  stream(): Writable {
     return new Writable({
       write: (chunk: Buffer | string, _encoding, callback) => {
-        const s = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-        this.text += s;
-        target.write(s);
+        this.text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
         callback();
       },
     });

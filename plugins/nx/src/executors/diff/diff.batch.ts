@@ -11,7 +11,7 @@ import type { DiffExecutorOptions } from './schema';
  */
 const diffBatch: TaskGraphExecutor<DiffExecutorOptions> = async (taskGraph, inputs, _overrides, context) => {
   const wired = fingerprintWired();
-  return runBatch('diff', schema, taskGraph, inputs, context, (_id, nxProject) =>
+  return runBatch('diff', schema, taskGraph, inputs, context, (nxProject) =>
     diffCacheGuard({ workspaceRoot: context.root, nxProject, env: process.env, fingerprintWired: wired }),
   );
 };

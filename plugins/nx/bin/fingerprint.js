@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Prints a fingerprint of the live database of one dbee project: the `runtime` input of the Nx `diff` target.
+ *
+ *   node plugins/nx/bin/fingerprint.js <projectRoot>
+ *
+ * Nx runs it from the workspace root with the full environment, hashes everything it prints (stdout and stderr)
+ * and ignores its exit code. The environment is DBEE_ENV, else dbee.yaml's `defaultEnvironment`; the target cannot
+ * pass `--env`, because Nx interpolates neither options nor tokens into runtime inputs.
+ *
+ * Whenever no fingerprint can be taken (database unreachable, broken configuration, timeout, or no fingerprint
+ * function yet) it prints a nonce instead (`unreachable <time> <random>`). A failure must never print the same
+ * text twice: Nx would hash it to the same key and replay a stale diff from its cache.
+ *
+ * Contract with @dbee/cli, wired when the diff engine lands (until then this prints a nonce, so diffs are never
+ * served from the cache):
+ *
+ *   fingerprint({ workspaceRoot, projectRoot, env }): Promise<string>
+ *
+ * `env` is DBEE_ENV or undefined (the default environment). The string changes whenever the project's live schema
+ * or ledger changes, is cheap to compute (catalog checksums, last ledger row), and never contains secrets.
+ */
+const { randomBytes } = require('node:crypto');
+
+const TIMEOUT_MS = Number(process.env.DBEE_FINGERPRINT_TIMEOUT_MS) || 30_000;
+
+function nonce(reason) {
+  return `${reason} ${new Date().toISOString()} ${randomBytes(8).toString('hex')}`;
+}
+
+let finished = false;
+function finish(line) {
+  if (finished) return;
+  finished = true;
+  // Exit explicitly: an open connection pool must not keep Nx's hashing waiting.
+  process.stdout.write(`${line}\n`, () => process.exit(0));
+}
+
+/** Resolve from the workspace first (the copy of dbee the workspace uses), then beside this script. */
+function resolveFrom(id) {
+  return require.resolve(id, { paths: [process.cwd(), __dirname] });
+}
+
+/** @dbee/cli, or undefined. Inside the dbee repository its entry point is TypeScript and needs a transpiler. */
+function loadCli() {
+  let entry;
+  try {
+    entry = resolveFrom('@dbee/cli');
+  } catch {
+    return undefined;
+  }
+  if (/\.[cm]?tsx?$/.test(entry)) {
+    for (const register of ['@swc-node/register', 'ts-node/register/transpile-only']) {
+      try {
+        require(resolveFrom(register));
+        break;
+      } catch {
+        // try the next transpiler
+      }
+    }
+  }
+  return require(entry);
+}
+
+async function fingerprint(projectRoot) {
+  if (!projectRoot) return nonce('unreachable (usage: fingerprint.js <projectRoot>)');
+  const cli = loadCli();
+  if (!cli || typeof cli.fingerprint !== 'function') return nonce('unavailable');
+  const value = await cli.fingerprint({ workspaceRoot: process.cwd(), projectRoot, env: process.env.DBEE_ENV || undefined });
+  if (typeof value !== 'string' || value.trim() === '') return nonce('unreachable');
+  return `live ${value.replace(/\s+/g, ' ').trim()}`;
+}
+
+setTimeout(() => finish(nonce('unreachable (timeout)')), TIMEOUT_MS);
+fingerprint(process.argv[2]).then(finish, () => finish(nonce('unreachable')));
