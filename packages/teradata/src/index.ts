@@ -1,0 +1,90 @@
+// Public API of @dbee/teradata: a flat list of explicit exports.
+export { createTeradataEngine, teradataCapabilities } from './teradata-engine';
+export type { TeradataEngineOptions } from './teradata-engine';
+
+export { tokenize, splitStatements, isSignificant } from './splitter';
+export type { Token, TokenType, SplitStatement, SplitOptions } from './splitter';
+export { parseTeradata, classifyStatement, scanReferences, TeradataParser } from './teradata-parser';
+export type { TeradataParseOptions, StatementClass } from './teradata-parser';
+export { normalizeName, quoteIdent, qualify, quoteString, RESERVED_WORDS } from './teradata-identifiers';
+export { expandPlaceholders } from './placeholders';
+
+export type { TeradataDriver, TeradataDriverName, TeradataSession, TeradataResult, TeradataResultSet } from './driver/driver';
+export { ESCAPE } from './driver/driver';
+export { loadDriver, DRIVER_INSTALL, isDriverName } from './driver/load-driver';
+export { teradatasqlDriver, TERADATASQL_PARAMETERS } from './driver/teradatasql-driver';
+export { nodejsDriver, NODEJS_DRIVER_PARAMETERS } from './driver/nodejs-driver';
+export {
+  TeradataConnection,
+  connectTeradata,
+  toDriverParameters,
+  describeTarget,
+  driverNameOf,
+  secretsOf,
+  DBEE_CONNECTION_KEYS,
+} from './teradata-connection';
+export type { TeradataTarget, ConnectOptions } from './teradata-connection';
+
+export { mapTeradataError, parseTeradataMessage, teradataErrorCode, TERADATA_ERROR_CLASSES } from './teradata-errors';
+export type { TeradataMessage, ErrorClass, ErrorContext } from './teradata-errors';
+
+export {
+  kindKeyword,
+  qualifiedName,
+  renderShow,
+  renderDrop,
+  renderRename,
+  renderCopyData,
+  backupName,
+  toReplace,
+  showText,
+  definitionStatements,
+  tableColumns,
+  REPLACEABLE_KINDS,
+  SHOWABLE_KINDS,
+  MAX_NAME_LENGTH,
+} from './teradata-renderer';
+export {
+  planObjectChange,
+  prepareTeradataPlan,
+  captureDefinition,
+  lookupObject,
+  liveColumns,
+  TABLE_KIND_CODES,
+} from './teradata-deploy';
+export type { ObjectChange, ObjectChangeOptions, PreparePlanOptions, TableBackup } from './teradata-deploy';
+
+export { normalizeDefinition, compareDefinitions, tableAttributesFromSql } from './teradata-normalize';
+export type { NormalizeOptions, DefinitionComparison, TeradataTableAttributes } from './teradata-normalize';
+export { introspect, listChangedObjects, formatDbcTimestamp, objectsQuery, columnsQuery, primaryIndexQuery } from './teradata-introspector';
+export type {
+  TeradataObject,
+  TeradataAttributes,
+  TeradataColumn,
+  IntrospectOptions,
+  ChangedObjectsOptions,
+  ChangedObject,
+} from './teradata-introspector';
+
+export { acquireTeradataLock } from './teradata-lock';
+export type { TeradataLockOptions, TeradataLockHandle } from './teradata-lock';
+export {
+  teradataLedger,
+  teradataLedgerMigrations,
+  ledgerDatabaseFor,
+  ledgerTable,
+  lockTableDdl,
+  TERADATA_LEDGER_DATABASE,
+} from './teradata-ledger';
+
+export { toBteq, toBteqRollback, bteqRequest, bteqReturnCode, BTEQ_LEDGER_FAILED } from './bteq';
+export type { BteqOptions, BteqLedgerOptions } from './bteq';
+
+export {
+  FakeTeradataSession,
+  FakeOperationalError,
+  fakeDriver,
+  createFakeConnection,
+  teradataErrorMessage,
+} from './testing/fake-connection';
+export type { FakeError, FakeReply, FakeObject, FakeMatcher, FakeResponder } from './testing/fake-connection';

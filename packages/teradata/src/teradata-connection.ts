@@ -1,0 +1,220 @@
+import { DbeeError, type Connection, type QueryResult, type ResolvedEnvironment } from '@dbee/core';
+import type { TeradataDriver, TeradataDriverName, TeradataResult, TeradataSession } from './driver/driver';
+import { DRIVER_INSTALL, isDriverName, loadDriver } from './driver/load-driver';
+import { mapTeradataError, type ErrorContext } from './teradata-errors';
+
+/**
+ * Keys of `connection:` that dbee reads itself and never passes to the driver.
+ * - `driver`: `teradatasql` (default) or `teradata-nodejs-driver`.
+ * - `ledgerDatabase`: database holding the ledger and lock tables (default `DBEE_LEDGER`).
+ * - `lockTtlMinutes`: how long a lock row lives without a heartbeat (default 10).
+ * - `port`: alias of `dbs_port`.
+ */
+export const DBEE_CONNECTION_KEYS: ReadonlySet<string> = new Set(['driver', 'ledgerDatabase', 'lockTtlMinutes', 'port']);
+
+/** Keys whose values are secrets: never printed, and scrubbed from driver messages. */
+const SECRET_KEYS = ['password', 'logdata', 'oidc_token', 'http_proxy_password', 'https_proxy_password'];
+
+/** Where the connection goes, without secrets. */
+export interface TeradataTarget {
+  driver: TeradataDriverName;
+  host: string;
+  port: string;
+  user?: string;
+  database?: string;
+  /** `teradata://user@host:port/database (driver)`. */
+  description: string;
+}
+
+/** The driver chosen by `connection.driver` (default `teradatasql`). */
+export function driverNameOf(environment: ResolvedEnvironment): TeradataDriverName {
+  const d = environment.connection.driver;
+  if (d === undefined) return 'teradatasql';
+  const name = String(d);
+  if (!isDriverName(name)) {
+    throw new DbeeError(`environments.${environment.name}.connection.driver: unknown Teradata driver "${name}"`, {
+      code: 'CONFIG_INVALID',
+      location: environment.declaredAt,
+      hint: `use teradatasql (default; \`${DRIVER_INSTALL.teradatasql.command}\`) or teradata-nodejs-driver (deprecated)`,
+    });
+  }
+  return name;
+}
+
+export function describeTarget(environment: ResolvedEnvironment): TeradataTarget {
+  const c = environment.connection;
+  const driver = driverNameOf(environment);
+  const host = c.host === undefined ? '' : String(c.host);
+  const port = String(c.dbs_port ?? c.port ?? '1025');
+  const user = c.user === undefined ? undefined : String(c.user);
+  const database = c.database === undefined ? undefined : String(c.database);
+  return {
+    driver,
+    host,
+    port,
+    user,
+    database,
+    description: `teradata://${user ? user + '@' : ''}${host}:${port}${database ? '/' + database : ''} (${driver})`,
+  };
+}
+
+/** The secret values of a connection, to scrub from messages. */
+export function secretsOf(connection: Record<string, string | number | boolean>): string[] {
+  return SECRET_KEYS.map((k) => connection[k]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+}
+
+/**
+ * Turn `connection:` from dbee.yaml into driver parameters: every value a STRING (numbers as digits, booleans as
+ * `"true"`/`"false"`), `port` renamed `dbs_port`, dbee's own keys removed, `column_name: "true"` by default (dbee
+ * reads result columns by name, not title). Unknown keys are refused here with their names, because the drivers
+ * refuse them with only "Unable to parse JSON connection parameters".
+ */
+export function toDriverParameters(environment: ResolvedEnvironment, accepted: ReadonlySet<string>, driver: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(environment.connection)) {
+    if (key === 'port') {
+      out.dbs_port = String(value);
+      continue;
+    }
+    if (DBEE_CONNECTION_KEYS.has(key)) continue;
+    if (!accepted.has(key)) {
+      unknown.push(key);
+      continue;
+    }
+    out[key] = typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
+  }
+  if (unknown.length) {
+    throw new DbeeError(
+      `environments.${environment.name}.connection: ${driver} does not accept ${unknown.length > 1 ? 'the keys' : 'the key'} ${unknown.join(', ')}`,
+      {
+        code: 'CONFIG_INVALID',
+        location: environment.declaredAt,
+        hint: `use the driver's parameter names (host, user, password, logmech, tmode, database, dbs_port, ...) or dbee's own (${[...DBEE_CONNECTION_KEYS].join(', ')})`,
+        details: { unknown },
+      },
+    );
+  }
+  if (!out.host) {
+    throw new DbeeError(`environments.${environment.name}.connection: "host" is required for Teradata`, {
+      code: 'CONFIG_INVALID',
+      location: environment.declaredAt,
+    });
+  }
+  if (accepted.has('column_name') && out.column_name === undefined) out.column_name = 'true';
+  return out;
+}
+
+/** Convert a value read from the driver: BIGINT arrives as `bigint` (teradatasql) and becomes a number when safe. */
+function normalizeValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  return v;
+}
+
+/**
+ * A `Connection` over a driver session. Every request is one driver call; errors are mapped to `DbeeError`
+ * (see `mapTeradataError`) with the statement attached and secrets scrubbed. Outside `transaction`, auto-commit is
+ * on, so each request is its own transaction: that is how dbee runs DDL on Teradata.
+ */
+export class TeradataConnection implements Connection {
+  private inTransaction = false;
+
+  constructor(
+    private readonly session: TeradataSession,
+    readonly description: string,
+    private readonly errorContext: Pick<ErrorContext, 'secrets' | 'target'> = {},
+  ) {}
+
+  /** Run one request and return every result set (SHOW output spans several). */
+  async run(sql: string, params?: unknown[]): Promise<TeradataResult> {
+    try {
+      return await this.session.run(sql, params);
+    } catch (error) {
+      throw mapTeradataError(error, { ...this.errorContext, statement: sql, phase: 'execute' });
+    }
+  }
+
+  /**
+   * Rows of every result set of the request, concatenated, as objects keyed by lower-case column name.
+   * Parameters are `?`.
+   */
+  async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
+    const result = await this.run(sql, params);
+    const rows: Row[] = [];
+    for (const set of result.resultSets) {
+      const names = set.columns.map((c) => c.toLowerCase());
+      for (const r of set.rows) {
+        const row: Record<string, unknown> = {};
+        names.forEach((n, i) => (row[n] = normalizeValue(r[i])));
+        rows.push(row as Row);
+      }
+    }
+    return { rows, rowCount: result.rowCount };
+  }
+
+  async execute(sql: string): Promise<void> {
+    await this.run(sql);
+  }
+
+  /**
+   * Auto-commit off, run `fn`, commit; roll back when it throws. Nested calls join the open transaction. In TERA
+   * mode the driver sends BT before the first request. A DDL statement may only be the last statement before the
+   * commit (errors 3932/3722 otherwise).
+   */
+  async transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    await this.control(() => this.session.setAutocommit(false), 'auto-commit off');
+    this.inTransaction = true;
+    try {
+      const result = await fn(this);
+      await this.control(() => this.session.commit(), 'COMMIT');
+      return result;
+    } catch (error) {
+      await this.session.rollback().catch(() => undefined);
+      throw error;
+    } finally {
+      this.inTransaction = false;
+      await this.session.setAutocommit(true).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+
+  private async control(fn: () => Promise<void>, what: string): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      throw mapTeradataError(error, { ...this.errorContext, statement: what, phase: 'execute' });
+    }
+  }
+}
+
+export interface ConnectOptions {
+  workspaceRoot?: string;
+  /** Replace how drivers are loaded (tests). Default: `loadDriver`. */
+  loadDriver?: (name: TeradataDriverName, options: { workspaceRoot?: string }) => TeradataDriver;
+}
+
+/** Open a `TeradataConnection` to a resolved environment with the driver it names. */
+export async function connectTeradata(environment: ResolvedEnvironment, options: ConnectOptions = {}): Promise<TeradataConnection> {
+  const target = describeTarget(environment);
+  const driver = (options.loadDriver ?? loadDriver)(target.driver, { workspaceRoot: options.workspaceRoot });
+  const params = toDriverParameters(environment, driver.acceptedParameters, driver.name);
+  const errorContext = {
+    secrets: secretsOf(environment.connection),
+    target: { host: target.host, port: params.dbs_port ?? '1025', user: target.user },
+  };
+  let session: TeradataSession;
+  try {
+    session = await driver.connect(params);
+  } catch (error) {
+    const mapped = mapTeradataError(error, { ...errorContext, phase: 'connect' });
+    mapped.details.driver = driver.name;
+    mapped.details.driverVersion = driver.version;
+    throw mapped;
+  }
+  return new TeradataConnection(session, target.description, errorContext);
+}
+

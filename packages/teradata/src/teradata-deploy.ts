@@ -1,0 +1,336 @@
+import {
+  DbeeError,
+  ExitCode,
+  formatKey,
+  type ConflictStrategy,
+  type Connection,
+  type ObjectKey,
+  type ObjectKind,
+  type Plan,
+  type PlanStep,
+} from '@dbee/core';
+import { expandPlaceholders } from './placeholders';
+import { normalizeName } from './teradata-identifiers';
+import { teradataErrorCode } from './teradata-errors';
+import { parseTeradata } from './teradata-parser';
+import {
+  backupName,
+  definitionStatements,
+  qualifiedName,
+  REPLACEABLE_KINDS,
+  renderCopyData,
+  renderDrop,
+  renderRename,
+  renderShow,
+  SHOWABLE_KINDS,
+  showText,
+  tableColumns,
+  toReplace,
+} from './teradata-renderer';
+
+/**
+ * Deploy semantics on Teradata, as functions that turn a plan step into the statements to run and the
+ * compensating statements that undo them. DDL cannot be rolled back as a group on Teradata (a DDL statement must
+ * end its transaction), so the undo is made from what the live database says *before* the change: the SHOW text
+ * of the object being replaced, the name of the renamed-aside backup, or a DROP of what is created.
+ *
+ * Every returned statement is one request, run in its own transaction (auto-commit).
+ */
+
+/** `DBC.TablesV.TableKind` codes and the dbee kind they are. */
+export const TABLE_KIND_CODES: Readonly<Record<string, ObjectKind>> = {
+  T: 'table',
+  O: 'table',
+  Q: 'table',
+  V: 'view',
+  M: 'macro',
+  P: 'procedure',
+  E: 'procedure',
+  F: 'function',
+  A: 'function',
+  R: 'function',
+  B: 'function',
+  S: 'function',
+  L: 'function',
+  I: 'join-index',
+  N: 'hash-index',
+  G: 'trigger',
+};
+
+export interface ObjectChangeOptions {
+  /** What to do when a table (or join/hash index) to be created already exists. */
+  ifExists: ConflictStrategy;
+  /** With `rename`: copy the rows of the columns that survive into the new table. Default false. */
+  copyData?: boolean;
+  /** Time used in backup names. Default: now. */
+  now?: Date;
+  /** Values for `{{name}}` placeholders in the step's key and statements (expanded before looking at the database). */
+  variables?: Record<string, string>;
+}
+
+/** A backup made by the `rename` strategy. */
+export interface TableBackup {
+  /** Database of the table and of its backup. */
+  database: string;
+  /** The backup's name, e.g. `ORDERS_BKP_20261121T103000`. */
+  name: string;
+  /** `formatKey` of the table it preserves. */
+  of: string;
+}
+
+/** The statements for one step against one live database, and how to undo them. */
+export interface ObjectChange {
+  /** Statements to run, in order, each its own request. */
+  statements: string[];
+  /** Statements that undo `statements`, in order; null when the change cannot be undone (e.g. a DROP of a table). */
+  reverse: string[] | null;
+  backup?: TableBackup;
+  /** The object's definition before the change (SHOW text), when it existed and SHOW applies. */
+  previousDefinition: string | null;
+  /** Whether the object existed before the change. */
+  existed: boolean;
+  /** True when the change loses rows (`drop` strategy on a table, or dropping a table). */
+  dataLoss: boolean;
+  /** Human notes about decisions made (`copied 3 surviving columns`, `already exists, left unchanged`). */
+  notes: string[];
+}
+
+interface LiveObject {
+  kind: ObjectKind;
+  code: string;
+}
+
+/** What exists at `key` in DBC (one catalog lookup), or null. */
+export async function lookupObject(conn: Connection, key: ObjectKey): Promise<LiveObject | null> {
+  if (key.kind === 'database' || key.kind === 'user') {
+    const r = await conn.query<{ db_kind: string }>('SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE DatabaseName = ?', [key.name]);
+    const row = r.rows[0];
+    return row ? { kind: String(row.db_kind).trim() === 'U' ? 'user' : 'database', code: String(row.db_kind).trim() } : null;
+  }
+  if (key.kind === 'role') {
+    const r = await conn.query('SELECT RoleName AS role_name FROM DBC.RoleInfoV WHERE RoleName = ?', [key.name]);
+    return r.rows.length ? { kind: 'role', code: 'role' } : null;
+  }
+  const r = await conn.query<{ table_kind: string }>(
+    'SELECT TableKind AS table_kind FROM DBC.TablesV WHERE DatabaseName = ? AND TableName = ?',
+    [key.schema, key.name],
+  );
+  const row = r.rows[0];
+  if (!row) return null;
+  const code = String(row.table_kind).trim();
+  return { kind: TABLE_KIND_CODES[code] ?? 'other', code };
+}
+
+/**
+ * The object's current DDL from `SHOW <kind> db.name` (every result set and row concatenated, `\r` made `\n`), or
+ * null when it does not exist.
+ */
+export async function captureDefinition(conn: Connection, key: ObjectKey): Promise<string | null> {
+  if (!SHOWABLE_KINDS.has(key.kind)) return null;
+  try {
+    const r = await conn.query(renderShow(key));
+    const text = showText(r.rows);
+    return text || null;
+  } catch (error) {
+    const code = teradataErrorCode(error);
+    if (code !== null && [3807, 3802, 3824, 5495, 5589].includes(code)) return null;
+    throw error;
+  }
+}
+
+/** Column names of an existing table, upper case, in column order (`DBC.ColumnsV`). */
+export async function liveColumns(conn: Connection, key: ObjectKey): Promise<string[]> {
+  const r = await conn.query<{ column_name: string }>(
+    'SELECT ColumnName AS column_name FROM DBC.ColumnsV WHERE DatabaseName = ? AND TableName = ? ORDER BY ColumnId',
+    [key.schema, key.name],
+  );
+  return r.rows.map((row) => normalizeName(String(row.column_name).trim()));
+}
+
+function expandKey(key: ObjectKey, variables: Record<string, string> | undefined): ObjectKey {
+  if (!variables) return { ...key };
+  return {
+    ...key,
+    schema: normalizeName(expandPlaceholders(key.schema, variables)),
+    name: normalizeName(expandPlaceholders(key.name, variables)),
+    ...(key.parent ? { parent: normalizeName(expandPlaceholders(key.parent, variables)) } : {}),
+  };
+}
+
+/** Split a step's statements into the one that defines its object and the rest (COMMENT, GRANT, statistics). */
+function definingStatement(statements: string[], key: ObjectKey): { index: number; kind: ObjectKind | null } {
+  for (let i = 0; i < statements.length; i++) {
+    const parsed = parseTeradata(statements[i]!, '<plan step>', { searchPath: key.schema ? [key.schema] : [] })[0];
+    if (parsed?.key && (parsed.action === 'create' || parsed.action === 'create-or-replace') && parsed.key.name === normalizeName(key.name)) {
+      return { index: i, kind: parsed.key.kind };
+    }
+  }
+  return { index: -1, kind: null };
+}
+
+/**
+ * Plan one step against the live database: decide CREATE or REPLACE, apply the conflict strategy to an existing
+ * table, and compute the compensating reverse from the object's current state. Only `create` and `replace` steps
+ * are changed; other actions keep their statements and reverse (with placeholders expanded).
+ *
+ * - view, macro, procedure, function, trigger: `REPLACE ...`; reverse = `REPLACE` with the SHOW text captured
+ *   now, or `DROP` when the object is new.
+ * - table (and join/hash index): `CREATE`; reverse = `DROP`. When it exists: `raise` throws `OBJECT_EXISTS`;
+ *   `rename` runs `RENAME TABLE t TO t_BKP_<time>`, the CREATE, then (copyData) `INSERT ... SELECT` of the
+ *   surviving columns, with reverse `DROP t`, `RENAME t_BKP_<time> TO t`; `drop` runs `DROP` then `CREATE`, with
+ *   reverse `DROP` and the old SHOW text (structure only: the rows are lost, `dataLoss` is set).
+ *   Join and hash indexes hold no rows of their own, so `rename` and `drop` both drop and recreate them.
+ * - database, user, role: created when missing (reverse `DROP`), left unchanged when they exist.
+ */
+export async function planObjectChange(conn: Connection, step: PlanStep, options: ObjectChangeOptions): Promise<ObjectChange> {
+  const vars = options.variables;
+  const key = expandKey(step.objectKey, vars);
+  const statements = step.statements.map((s) => (vars ? expandPlaceholders(s, vars) : s));
+  const passThrough = (): ObjectChange => ({
+    statements,
+    reverse: step.reverse ? step.reverse.map((s) => (vars ? expandPlaceholders(s, vars) : s)) : null,
+    previousDefinition: null,
+    existed: step.action !== 'create',
+    dataLoss: false,
+    notes: [],
+  });
+  if (step.action === 'drop') return planDrop(conn, key, statements);
+  if (step.action !== 'create' && step.action !== 'replace') return passThrough();
+
+  const { index, kind: statementKind } = definingStatement(statements, key);
+  if (index < 0) return passThrough();
+  const kind = statementKind ?? key.kind;
+  const extras = statements.filter((_, i) => i !== index);
+  const definition = statements[index]!;
+  const live = await lookupObject(conn, { ...key, kind });
+  const name = `${kind} ${qualifiedName(key)}`;
+
+  if (live && live.kind !== kind && !(kind === 'user' && live.kind === 'database') && !(kind === 'database' && live.kind === 'user')) {
+    throw new DbeeError(`${qualifiedName(key)} exists as a ${live.kind} (TableKind ${live.code}) but the source defines a ${kind}`, {
+      code: 'OBJECT_KIND_CONFLICT',
+      hint: `drop or rename the existing ${live.kind} yourself, or rename the object in the source`,
+      exitCode: ExitCode.invalid,
+      details: { key: formatKey(key), live: live.kind, source: kind },
+    });
+  }
+
+  if (REPLACEABLE_KINDS.has(kind)) {
+    const previous = live ? await captureDefinition(conn, { ...key, kind }) : null;
+    return {
+      statements: [toReplace(definition), ...extras],
+      reverse: live ? (previous ? [toReplace(previous)] : null) : [renderDrop({ ...key, kind })],
+      previousDefinition: previous,
+      existed: !!live,
+      dataLoss: false,
+      notes: live && !previous ? [`SHOW returned nothing for ${name}: no reverse`] : [],
+    };
+  }
+
+  if (kind === 'database' || kind === 'user' || kind === 'role') {
+    if (live) {
+      return { statements: [], reverse: [], previousDefinition: null, existed: true, dataLoss: false, notes: [`${name} already exists, left unchanged`] };
+    }
+    return { statements: [definition, ...extras], reverse: [renderDrop({ ...key, kind })], previousDefinition: null, existed: false, dataLoss: false, notes: [] };
+  }
+
+  if (kind === 'table' || kind === 'join-index' || kind === 'hash-index') {
+    const target = { ...key, kind };
+    if (!live) {
+      return { statements: [definition, ...extras], reverse: [renderDrop(target)], previousDefinition: null, existed: false, dataLoss: false, notes: [] };
+    }
+    if (options.ifExists === 'raise') {
+      throw new DbeeError(`${name} already exists`, {
+        code: 'OBJECT_EXISTS',
+        hint: 'set ifExists: rename (keeps the old table as a backup, optionally copyData: true) or drop, in db.yaml conflicts or deploy settings; or drop it yourself',
+        exitCode: ExitCode.invalid,
+        details: { key: formatKey(target), strategy: 'raise' },
+      });
+    }
+    const previous = await captureDefinition(conn, target);
+    if (kind === 'table' && options.ifExists === 'rename') {
+      const bkp = backupName(key.name, options.now ?? new Date());
+      const out: string[] = [renderRename(target, bkp), definition];
+      const notes: string[] = [`${name} renamed to ${bkp}`];
+      if (options.copyData) {
+        const before = await liveColumns(conn, target);
+        const after = tableColumns(definition);
+        if (!after) notes.push('copyData skipped: the new table has no column list');
+        else {
+          const surviving = after.filter((c) => before.includes(c));
+          if (surviving.length) {
+            out.push(renderCopyData(target, bkp, surviving));
+            notes.push(`copies ${surviving.length} surviving column${surviving.length > 1 ? 's' : ''}: ${surviving.join(', ')}`);
+          } else notes.push('copyData skipped: no column survives');
+        }
+      }
+      return {
+        statements: [...out, ...extras],
+        reverse: [renderDrop(target), `RENAME TABLE ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`],
+        backup: { database: key.schema, name: bkp, of: formatKey(target) },
+        previousDefinition: previous,
+        existed: true,
+        dataLoss: false,
+        notes,
+      };
+    }
+    return {
+      statements: [renderDrop(target), definition, ...extras],
+      reverse: previous ? [renderDrop(target), ...definitionStatements(previous)] : null,
+      previousDefinition: previous,
+      existed: true,
+      dataLoss: kind === 'table',
+      notes: kind === 'table' ? [`${name} is dropped and recreated: its rows are lost`] : [`${name} is dropped and recreated`],
+    };
+  }
+
+  // Secondary indexes and anything else: created as written; the reverse drops what was created when known.
+  const parsed = parseTeradata(definition, '<plan step>', { searchPath: key.schema ? [key.schema] : [] })[0];
+  const reverse = kind === 'index' && parsed?.key ? [renderDrop(parsed.key, indexColumnsOf(definition, parsed.key.name))] : step.reverse;
+  return { statements, reverse, previousDefinition: null, existed: !!live, dataLoss: false, notes: [] };
+}
+
+function indexColumnsOf(sql: string, name: string): string[] | undefined {
+  if (!name.startsWith('UNNAMED_')) return undefined;
+  const m = /INDEX\s*(?:ALL\s*)?\(([^)]*)\)/i.exec(sql);
+  return m ? m[1]!.split(',').map((c) => c.trim().replace(/^"|"$/g, '').toUpperCase()) : undefined;
+}
+
+async function planDrop(conn: Connection, key: ObjectKey, statements: string[]): Promise<ObjectChange> {
+  const previous = await captureDefinition(conn, key);
+  const isTable = key.kind === 'table';
+  return {
+    statements,
+    // A dropped table's rows cannot come back; its structure can, but an empty table is not an undo.
+    reverse: previous && !isTable ? definitionStatements(previous).map((s) => (REPLACEABLE_KINDS.has(key.kind) ? toReplace(s) : s)) : null,
+    previousDefinition: previous,
+    existed: previous !== null,
+    dataLoss: isTable,
+    notes: previous ? [] : [`${key.kind} ${qualifiedName(key)} does not exist`],
+  };
+}
+
+/** Options of {@link prepareTeradataPlan}: the strategy may depend on the step (db.yaml `conflicts` globs). */
+export interface PreparePlanOptions extends Omit<ObjectChangeOptions, 'ifExists' | 'copyData'> {
+  ifExists: ConflictStrategy | ((step: PlanStep) => ConflictStrategy);
+  copyData?: boolean | ((step: PlanStep) => boolean);
+}
+
+/**
+ * Run {@link planObjectChange} for every step, in order, before anything is applied: the result is a plan whose
+ * statements and reverses are exact for this database (and can be exported with `toBteq`). A `raise` conflict
+ * fails here, with nothing applied yet.
+ */
+export async function prepareTeradataPlan(conn: Connection, plan: Plan, options: PreparePlanOptions): Promise<{ plan: Plan; changes: ObjectChange[] }> {
+  const changes: ObjectChange[] = [];
+  const steps: PlanStep[] = [];
+  for (const step of plan.steps) {
+    const change = await planObjectChange(conn, step, {
+      ...options,
+      ifExists: typeof options.ifExists === 'function' ? options.ifExists(step) : options.ifExists,
+      copyData: typeof options.copyData === 'function' ? options.copyData(step) : options.copyData,
+    });
+    changes.push(change);
+    steps.push({ ...step, statements: change.statements, reverse: change.reverse });
+  }
+  return { plan: { ...plan, steps }, changes };
+}

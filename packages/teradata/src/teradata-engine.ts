@@ -1,0 +1,84 @@
+import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
+import type { TeradataDriver, TeradataDriverName } from './driver/driver';
+import { connectTeradata } from './teradata-connection';
+import { mapTeradataError } from './teradata-errors';
+import { acquireTeradataLock } from './teradata-lock';
+import { ledgerDatabaseFor, teradataLedger, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
+import { TeradataParser } from './teradata-parser';
+
+/**
+ * What Teradata can do, as data.
+ *
+ * - `transactionalDdl: false`: a DDL statement must be the last statement of its transaction (errors 3932/3722),
+ *   so several DDL statements never form one atomic unit; rollback is compensating (see `planObjectChange`).
+ * - `nonTransactionalStatements: false`: no Teradata statement has to run *outside* a transaction (there is no
+ *   `CREATE INDEX CONCURRENTLY`); each DDL runs as its own request in auto-commit, which is a transaction of its own.
+ *   A runner that sees `transactionalDdl: false` must not put a DDL anywhere but last in a transaction.
+ * - `createOrReplace: true`: `REPLACE VIEW|MACRO|PROCEDURE|FUNCTION|TRIGGER`.
+ * - `shadowDatabase: false`, `advisoryLocks: false` (the lock is a row), `embedded: false`.
+ */
+export const teradataCapabilities: EngineCapabilities = {
+  transactionalDdl: false,
+  shadowDatabase: false,
+  createOrReplace: true,
+  nonTransactionalStatements: false,
+  advisoryLocks: false,
+  embedded: false,
+};
+
+export interface TeradataEngineOptions {
+  /** Ledger database of `engine.ledger` (per environment: `connection.ledgerDatabase`). Default `DBEE_LEDGER`. */
+  ledgerDatabase?: string;
+  /** Replace how drivers are loaded (tests). */
+  loadDriver?: (name: TeradataDriverName, options: { workspaceRoot?: string }) => TeradataDriver;
+  /** Lock polling interval in ms. Default 1000. */
+  lockPollMs?: number;
+}
+
+function lockTtlOf(environment: ResolvedEnvironment): number | undefined {
+  const v = environment.connection.lockTtlMinutes;
+  return v === undefined ? undefined : Number(v);
+}
+
+/** The Teradata engine: connection, parser, ledger, lock, error mapping. */
+export function createTeradataEngine(options: TeradataEngineOptions = {}): Engine {
+  const connect = (environment: ResolvedEnvironment, context: { workspaceRoot: string }) =>
+    connectTeradata(environment, { workspaceRoot: context.workspaceRoot, loadDriver: options.loadDriver });
+  return {
+    name: 'teradata',
+    capabilities: teradataCapabilities,
+    parser: new TeradataParser(),
+    ledger: teradataLedger(options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE),
+    connect,
+    async lock(environment, context, key, lockOptions) {
+      // The lock lives on a session of its own, so its heartbeat never interleaves with deployment requests.
+      const conn = await connect(environment, context);
+      try {
+        const handle = await acquireTeradataLock(conn, key, {
+          ...lockOptions,
+          database: ledgerDatabaseFor(environment),
+          ttlMinutes: lockTtlOf(environment),
+          pollMs: options.lockPollMs,
+        });
+        let released = false;
+        return {
+          async release() {
+            if (released) return;
+            released = true;
+            try {
+              await handle.release();
+            } finally {
+              await conn.close().catch(() => undefined);
+            }
+          },
+        };
+      } catch (error) {
+        await conn.close().catch(() => undefined);
+        throw error;
+      }
+    },
+    mapError(error, context) {
+      return mapTeradataError(error, { statement: context.statement });
+    },
+  };
+}
