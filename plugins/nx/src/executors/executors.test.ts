@@ -1,0 +1,245 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { DbeeError } from '@dbee/core';
+import { TestWorkspace } from '../testing/workspace';
+
+// The executors' only collaborator: the command runner shared with the CLI.
+const cli = vi.hoisted(() => ({
+  runDbeeCommand: vi.fn(),
+  fingerprint: undefined as undefined | (() => Promise<string>),
+}));
+vi.mock('@dbee/cli', () => cli);
+
+import buildExecutor from './build/build.impl';
+import deployExecutor from './deploy/deploy.impl';
+import diffExecutor from './diff/diff.impl';
+import diffBatch from './diff/diff.batch';
+import planExecutor from './plan/plan.impl';
+import rollbackExecutor from './rollback/rollback.impl';
+import smokeTestExecutor from './smoke-test/smoke-test.impl';
+import statusExecutor from './status/status.impl';
+import { taskOrder } from './run-batch';
+
+const pluginRoot = join(__dirname, '..', '..');
+
+let workspace: TestWorkspace;
+let stderr: string;
+beforeEach(() => {
+  workspace = new TestWorkspace({});
+  stderr = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  cli.runDbeeCommand.mockReset().mockResolvedValue(0);
+  cli.fingerprint = undefined;
+  vi.stubEnv('DBEE_ENV', '');
+  vi.stubEnv('NX_SKIP_NX_CACHE', '');
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+  workspace.remove();
+});
+
+function context(projectName = 'db-sales'): ExecutorContext {
+  return { root: workspace.root, cwd: workspace.root, isVerbose: false, projectName } as ExecutorContext;
+}
+
+describe('executors', () => {
+  it('each executor in executors.json runs its own command with the dbee project name and fromNx', async () => {
+    const executors = JSON.parse(readFileSync(join(pluginRoot, 'executors.json'), 'utf8')).executors as Record<string, { implementation: string }>;
+    const impls = { build: buildExecutor, diff: diffExecutor, deploy: deployExecutor, 'smoke-test': smokeTestExecutor, rollback: rollbackExecutor, plan: planExecutor, status: statusExecutor };
+    expect(Object.keys(executors).sort()).toEqual(Object.keys(impls).sort());
+
+    for (const [command, impl] of Object.entries(impls)) {
+      expect(executors[command]!.implementation).toBe(`./src/executors/${command}/${command}.impl`);
+      cli.runDbeeCommand.mockClear();
+      expect(await impl({ project: 'sales' }, context())).toEqual({ success: true });
+      expect(cli.runDbeeCommand).toHaveBeenCalledWith(command, { project: 'sales' }, {
+        workspaceRoot: workspace.root,
+        fromNx: true,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    }
+  });
+
+  it('succeeds exactly when the command exits with 0', async () => {
+    for (const [code, success] of [[0, true], [1, false], [2, false], [3, false]] as const) {
+      cli.runDbeeCommand.mockResolvedValueOnce(code);
+      expect(await deployExecutor({ project: 'sales', env: 'test' }, context())).toEqual({ success });
+    }
+  });
+
+  it('passes every option through under its camelCase name', async () => {
+    const options = { project: 'sales', env: 'test', dryRun: true, ifExists: 'rename', allowHazards: ['data-loss'], assumeYes: true, countdownFrom: 0, waitForLock: 30, report: 'r.json', continueOnError: false, package: 'pkg' } as const;
+    await deployExecutor(options, context());
+
+    expect(cli.runDbeeCommand.mock.calls[0]![1]).toEqual(options);
+  });
+
+  it('takes the environment from DBEE_ENV when --env is not given, and --env wins over it', async () => {
+    vi.stubEnv('DBEE_ENV', 'test');
+    await deployExecutor({ project: 'sales' }, context());
+    await deployExecutor({ project: 'sales', env: 'prod', assumeYes: true }, context());
+
+    expect(cli.runDbeeCommand.mock.calls.map((c) => c[1].env)).toEqual(['test', 'prod']);
+  });
+
+  it('refuses invalid options before running anything, listing every problem', async () => {
+    const result = await deployExecutor({ project: 'sales', ifExists: 'nuke', countdownFrom: -1, allowHazards: ['data-loss', 'fun'], colour: 'red' } as never, context());
+
+    expect(result).toEqual({ success: false });
+    expect(cli.runDbeeCommand).not.toHaveBeenCalled();
+    expect(stderr).toBe(
+      [
+        '@dbee/nx:deploy (db-sales): invalid options',
+        '  - ifExists: expected one of raise, rename, drop, got "nuke"',
+        '  - countdownFrom: expected at least 0, got -1',
+        '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
+        '  - colour: unknown option (known: project, env, dryRun, package, ifExists, allowHazards, assumeYes, countdownFrom, report, continueOnError, waitForLock)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints a user error as dbee formats it, without a stack, and fails', async () => {
+    cli.runDbeeCommand.mockRejectedValueOnce(new DbeeError('unknown environment "staging"', { code: 'ENV_UNKNOWN', location: { file: 'dbee.yaml', line: 3 }, hint: 'use one of: local, test' }));
+
+    expect(await statusExecutor({ project: 'sales', env: 'staging' }, context())).toEqual({ success: false });
+    expect(stderr).toBe('dbee.yaml:3: unknown environment "staging"\n  hint: use one of: local, test\n');
+  });
+
+  it('prints an unexpected exception with its stack and fails instead of throwing', async () => {
+    cli.runDbeeCommand.mockRejectedValueOnce(new TypeError('cannot read properties of undefined'));
+
+    expect(await rollbackExecutor({ project: 'sales' }, context())).toEqual({ success: false });
+    expect(stderr).toMatch(/^TypeError: cannot read properties of undefined\n\s+at /);
+  });
+});
+
+describe('schemas', () => {
+  /** The options each executor documents: the contract between Nx targets and dbee commands. */
+  it('document every option with a description, and nothing else', () => {
+    const properties = Object.fromEntries(
+      ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status'].map((command) => {
+        const schema = JSON.parse(readFileSync(join(__dirname, command, 'schema.json'), 'utf8'));
+        expect(schema).toMatchObject({ version: 2, type: 'object', required: ['project'], additionalProperties: false });
+        for (const property of Object.values(schema.properties) as Array<{ description?: string }>) expect(property.description).toMatch(/\.$/);
+        return [command, Object.keys(schema.properties)];
+      }),
+    );
+
+    expect(properties).toEqual({
+      build: ['project', 'env'],
+      diff: ['project', 'env', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output'],
+      deploy: ['project', 'env', 'dryRun', 'package', 'ifExists', 'allowHazards', 'assumeYes', 'countdownFrom', 'report', 'continueOnError', 'waitForLock'],
+      'smoke-test': ['project', 'env'],
+      rollback: ['project', 'env', 'to', 'toRef', 'package', 'force', 'emergency', 'dryRun', 'assumeYes'],
+      plan: ['project', 'env', 'out', 'format'],
+      status: ['project', 'env', 'format'],
+    });
+  });
+});
+
+describe('diff and the Nx cache', () => {
+  it('runs any comparison while the fingerprint is not wired, since such diffs are never cached', async () => {
+    expect(await diffExecutor({ project: 'sales', env: 'test', againstEnv: 'prod' }, context())).toEqual({ success: true });
+  });
+
+  it('refuses --env other than the fingerprinted environment once the fingerprint is wired', async () => {
+    cli.fingerprint = async () => 'x';
+
+    expect(await diffExecutor({ project: 'sales', env: 'test' }, context())).toEqual({ success: false });
+    expect(cli.runDbeeCommand).not.toHaveBeenCalled();
+    expect(stderr).toBe(
+      'diff --env=test: a cached diff is keyed on the live fingerprint of "local" (DBEE_ENV, else dbee.yaml\'s defaultEnvironment), so it could be replayed after test changed\n' +
+        '  hint: run DBEE_ENV=test npx nx run db-sales:diff, or add --skip-nx-cache, or run npx dbee diff sales --env=test\n',
+    );
+  });
+
+  it('accepts the environment the fingerprint was taken from, and anything with --skip-nx-cache', async () => {
+    cli.fingerprint = async () => 'x';
+    expect(await diffExecutor({ project: 'sales', env: 'local' }, context())).toEqual({ success: true });
+    vi.stubEnv('DBEE_ENV', 'test');
+    expect(await diffExecutor({ project: 'sales', env: 'test' }, context())).toEqual({ success: true });
+    expect(await diffExecutor({ project: 'sales', againstEnv: 'prod' }, context())).toEqual({ success: false });
+    vi.stubEnv('NX_SKIP_NX_CACHE', 'true');
+    expect(await diffExecutor({ project: 'sales', againstEnv: 'prod', base: 'main' }, context())).toEqual({ success: true });
+
+    expect(cli.runDbeeCommand.mock.calls.map((c) => c[1])).toEqual([
+      { project: 'sales', env: 'local' },
+      { project: 'sales', env: 'test' },
+      { project: 'sales', env: 'test', againstEnv: 'prod', base: 'main' },
+    ]);
+  });
+
+  it('refuses git refs, which move while their names stay the same', async () => {
+    cli.fingerprint = async () => 'x';
+
+    expect(await diffExecutor({ project: 'sales', base: 'main' }, context())).toEqual({ success: false });
+    expect(stderr).toContain('diff --base/--head: a cached diff is keyed on the working tree, not on git refs, which move');
+  });
+});
+
+describe('diff batch', () => {
+  /** A task graph as Nx 24 hands it to a batch: edges are `{ id }` objects and may point outside the batch. */
+  function graph(dependencies: Record<string, string[]>): TaskGraph {
+    const ids = Object.keys(dependencies);
+    return {
+      roots: ids.filter((id) => dependencies[id]!.length === 0),
+      tasks: Object.fromEntries(ids.map((id) => [id, { id, target: { project: id.split(':')[0]!, target: 'diff' }, overrides: {}, outputs: [] }])),
+      dependencies: Object.fromEntries(ids.map((id) => [id, dependencies[id]!.map((dep) => ({ id: dep }))])),
+      continuousDependencies: Object.fromEntries(ids.map((id) => [id, []])),
+    } as unknown as TaskGraph;
+  }
+
+  async function runBatch(taskGraph: TaskGraph, inputs: Record<string, { project: string }>) {
+    const results: Record<string, { success: boolean; terminalOutput: string; status?: string }> = {};
+    const out = await diffBatch(taskGraph, inputs, { project: '' }, context());
+    for await (const { task, result } of out as AsyncIterable<{ task: string; result: (typeof results)[string] }>) results[task] = result;
+    return results;
+  }
+
+  it('runs every task in one process, dependencies first, each with its own output', async () => {
+    const calls: string[] = [];
+    cli.runDbeeCommand.mockImplementation(async (_command: string, options: { project: string }, ctx: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }) => {
+      calls.push(options.project);
+      ctx.stdout.write(`no changes in ${options.project}\n`);
+      if (options.project === 'hr') ctx.stderr.write('hr: 1 hazard\n');
+      return options.project === 'hr' ? 1 : 0;
+    });
+    // db-core:build is outside the batch (another executor); Nx ran it already.
+    const taskGraph = graph({ 'db-sales:diff': ['db-core:diff', 'db-sales:build'], 'db-hr:diff': [], 'db-core:diff': [] });
+
+    const results = await runBatch(taskGraph, { 'db-sales:diff': { project: 'sales' }, 'db-hr:diff': { project: 'hr' }, 'db-core:diff': { project: 'core' } });
+
+    expect(calls).toEqual(['core', 'hr', 'sales']);
+    expect(results).toEqual({
+      'db-core:diff': expect.objectContaining({ success: true, terminalOutput: 'no changes in core\n' }),
+      'db-hr:diff': expect.objectContaining({ success: false, terminalOutput: 'no changes in hr\nhr: 1 hazard\n' }),
+      'db-sales:diff': expect.objectContaining({ success: true, terminalOutput: 'no changes in sales\n' }),
+    });
+  });
+
+  it('skips a task whose dependency failed in the same batch', async () => {
+    cli.runDbeeCommand.mockImplementation(async (_c: string, options: { project: string }) => (options.project === 'core' ? 2 : 0));
+
+    const results = await runBatch(graph({ 'db-sales:diff': ['db-core:diff'], 'db-core:diff': [] }), {
+      'db-sales:diff': { project: 'sales' },
+      'db-core:diff': { project: 'core' },
+    });
+
+    expect(cli.runDbeeCommand).toHaveBeenCalledTimes(1);
+    expect(results['db-sales:diff']).toEqual(expect.objectContaining({ success: false, status: 'skipped', terminalOutput: 'not run: db-core:diff failed\n' }));
+  });
+
+  it('orders a chain whatever order the tasks arrive in', () => {
+    const taskGraph = graph({ 'a:diff': ['b:diff'], 'b:diff': ['c:diff'], 'c:diff': [] });
+
+    expect(taskOrder(taskGraph, ['a:diff', 'b:diff', 'c:diff'])).toEqual(['c:diff', 'b:diff', 'a:diff']);
+  });
+});
