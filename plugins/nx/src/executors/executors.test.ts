@@ -14,6 +14,7 @@ vi.mock('@dbee/cli', () => cli);
 
 import buildExecutor from './build/build.impl';
 import deployExecutor from './deploy/deploy.impl';
+import type { DeployExecutorOptions } from './deploy/schema';
 import diffExecutor from './diff/diff.impl';
 import diffBatch from './diff/diff.batch';
 import planExecutor from './plan/plan.impl';
@@ -75,7 +76,7 @@ describe('executors', () => {
   });
 
   it('passes every option through under its camelCase name', async () => {
-    const options = { project: 'sales', env: 'test', dryRun: true, ifExists: 'rename', allowHazards: ['data-loss'], assumeYes: true, countdownFrom: 0, waitForLock: 30, report: 'r.json', continueOnError: false, package: 'pkg' } as const;
+    const options: DeployExecutorOptions = { project: 'sales', env: 'test', dryRun: true, ifExists: 'rename', allowHazards: ['data-loss'], assumeYes: true, countdownFrom: 0, waitForLock: 30, report: 'r.json', continueOnError: false, package: 'pkg' };
     await deployExecutor(options, context());
 
     expect(cli.runDbeeCommand.mock.calls[0]![1]).toEqual(options);
