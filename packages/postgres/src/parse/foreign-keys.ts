@@ -198,13 +198,24 @@ export class CreateTableText {
 /**
  * The foreign keys of a CREATE TABLE as constraints that can be added separately: for each, the statement that
  * adds it and the CREATE TABLE without it. `targets[i]` is the reference to the table that `fks[i]` points at.
+ *
+ * The two statements need PostgreSQL's lexer, which costs more than parsing the statement, and the planner reads
+ * them only for the few tables whose foreign keys form a cycle: they are computed on first access (enumerable
+ * getters, so serialising an entry still writes them out). `text` is called at most once.
  */
-export function deferrableConstraints(surgery: CreateTableText, table: ObjectKey, fks: readonly ForeignKey[], targets: readonly Reference[]): DeferrableConstraint[] {
-  return fks.map((fk, i) => ({
-    target: targets[i]!,
-    addStatement: surgery.addStatement(table, fk),
-    statementWithout: surgery.without([fk]),
-  }));
+export function deferrableConstraints(text: () => CreateTableText, table: ObjectKey, fks: readonly ForeignKey[], targets: readonly Reference[]): DeferrableConstraint[] {
+  let surgery: CreateTableText | undefined;
+  const get = (): CreateTableText => (surgery ??= text());
+  return fks.map((fk, i) => {
+    let addStatement: string | undefined;
+    let statementWithout: string | undefined;
+    const entry = { target: targets[i]! } as DeferrableConstraint;
+    Object.defineProperties(entry, {
+      addStatement: { enumerable: true, get: () => (addStatement ??= get().addStatement(table, fk)) },
+      statementWithout: { enumerable: true, get: () => (statementWithout ??= get().without([fk])) },
+    });
+    return entry;
+  });
 }
 
 /**

@@ -374,6 +374,38 @@ describe('references', () => {
     expect(recursive.references).toEqual([]);
   });
 
+  it('reads DO blocks, CALL, trigger functions and single-quoted bodies', async () => {
+    const [block, trigger, quoted] = await parse(
+      "do $$ begin call s.rebuild(1); insert into s.log select * from s.src; end $$;\n" +
+        'create function s.touch() returns trigger language plpgsql as $$ begin new.updated := s.clock(); return new; end $$;\n' +
+        "create function s.q(a s.t.c%type) returns s.t language sql as 'select * from s.t where a = ''x'' and s.ok()';",
+    );
+    expect(refs(block!)).toEqual([
+      { kind: 'function', schema: 's', name: 'rebuild', via: 'body' },
+      { kind: 'relation', schema: 's', name: 'log', via: 'body' },
+      { kind: 'relation', schema: 's', name: 'src', via: 'body' },
+    ]);
+    expect(refs(trigger!)).toEqual([{ kind: 'function', schema: 's', name: 'clock', via: 'body' }]);
+    expect(refs(quoted!)).toEqual([
+      { kind: 'relation', schema: 's', name: 't', via: 'argument type' },
+      { kind: 'type', schema: 's', name: 't', via: 'return type' },
+      { kind: 'function', schema: 's', name: 'ok', via: 'body' },
+    ]);
+    expect(quoted!.key).toEqual({ kind: 'function', schema: 's', name: 'q', args: ['s.t.c%type'] });
+    // A body with escaped quotes is not verbatim in the file: its references point at the body's start.
+    expect(quoted!.references[2]!.location).toEqual({ file: FILE, line: 3, column: 64 });
+  });
+
+  it('marks foreign keys added by ALTER TABLE', async () => {
+    const s = await one('alter table s.t add constraint fk foreign key (a) references s.u, add column b int references s.v');
+    expect(refs(s)).toEqual([
+      { kind: 'relation', schema: 's', name: 't', via: 'alter' },
+      { kind: 'relation', schema: 's', name: 'u', via: 'foreign key', foreignKey: true },
+      { kind: 'relation', schema: 's', name: 'v', via: 'foreign key', foreignKey: true },
+    ]);
+    expect(s.deferrable).toBeUndefined();
+  });
+
   it('collects the references of other statements, such as data changes in migrations', async () => {
     const s = await one("insert into s.t (a) select s.f(x) from s.src where x <> 'y'");
     expect(refs(s)).toEqual([

@@ -107,7 +107,7 @@ export function walk(value: unknown, scope: WalkScope): void {
       visitRangeVar(child as RangeVar, scope);
     } else if (key === 'TypeName' || (TYPE_NAME_FIELDS.has(key) && isTypeName(child))) {
       visitTypeName(child as TypeName, scope);
-    } else if (key === 'FuncCall') {
+    } else if (key === 'FuncCall' || (key === 'funccall' && isFuncCall(child))) {
       visitFuncCall(child as FuncCall, scope);
       walk(child, scope);
     } else {
@@ -128,6 +128,10 @@ function cteNames(withClause: WithClause): string[] {
 
 function isRangeVar(v: object): boolean {
   return typeof (v as RangeVar).relname === 'string';
+}
+
+function isFuncCall(v: object): boolean {
+  return Array.isArray((v as FuncCall).funcname);
 }
 
 function isTypeName(v: object): boolean {

@@ -250,9 +250,8 @@ class Analyzer {
 
   private splitForeignKeys(n: CreateStmt, key: ObjectKey, fks: ReturnType<typeof foreignKeysOf>, targets: Map<Constraint, Reference>): DeferrableConstraint[] | undefined {
     const { source, start, sql } = this.ctx;
-    const surgery = new CreateTableText(sql, n, (b) => source.indexOfByte(b) - start);
     const refs = fks.map((fk) => targets.get(fk.constraint) ?? this.fkTarget(fk.constraint));
-    return deferrableConstraints(surgery, key, fks, refs);
+    return deferrableConstraints(() => new CreateTableText(sql, n, (b) => source.indexOfByte(b) - start), key, fks, refs);
   }
 
   /** The reference to a foreign key's table, also when the sink dropped it (a table referencing itself). */
