@@ -206,6 +206,7 @@ export function splitStatements(text: string, file: string, options: SplitOption
   const parens: Token[] = [];
   const blocks: Token[] = [];
   let routine = false;
+  let skip = -1;
 
   const nextWord = (from: number): Token | undefined => {
     for (let k = from + 1; k < tokens.length; k++) if (isSignificant(tokens[k]!)) return tokens[k];
@@ -260,10 +261,12 @@ export function splitStatements(text: string, file: string, options: SplitOption
         routine = true;
       } else if (routine) {
         const next = nextWord(k);
+        if (k === skip) continue; // the CASE of `END CASE`
         if (t.value === 'BEGIN' && next?.value !== 'TRANSACTION' && next?.value !== 'WORK') blocks.push(t);
         else if (t.value === 'CASE') blocks.push(t);
         else if (t.value === 'END' && !(next && next.type === 'word' && END_NON_BLOCK.has(next.value))) {
           if (!blocks.pop()) throw syntaxError('unbalanced END: no BEGIN or CASE is open here', file, t.line, t.column);
+          if (next && next.type === 'word' && next.value === 'CASE') skip = tokens.indexOf(next, k);
         }
       }
     }

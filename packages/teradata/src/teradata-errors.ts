@@ -171,7 +171,13 @@ export function mapTeradataError(error: unknown, context: ErrorContext = {}): Db
   };
   if (parsed.rootCause) details.rootCause = parsed.rootCause;
   if (statement !== undefined) details.statement = statement.length > 2000 ? statement.slice(0, 2000) + ' ...' : statement;
-  const cause = error;
+  // The original error is the cause, unless it carries a secret: then a copy with the secret scrubbed.
+  let cause: unknown = error;
+  if (raw !== messageOf(error)) {
+    const scrubbed = new Error(raw);
+    scrubbed.name = error instanceof Error ? error.name : 'Error';
+    cause = scrubbed;
+  }
 
   const known = parsed.code !== null && parsed.source !== 'driver' ? TERADATA_ERROR_CLASSES[parsed.code] : undefined;
   const connecting = context.phase === 'connect';

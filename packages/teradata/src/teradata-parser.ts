@@ -269,6 +269,7 @@ function classifyIndex(w: Token[], i: number, ctx: Ctx, action: StatementAction,
   const cols: string[] = [];
   if (isPunct(w[i], '(')) {
     for (i++; i < w.length && !isPunct(w[i], ')'); i++) if (w[i]!.type === 'word' || w[i]!.type === 'quoted') cols.push(w[i]!.value);
+    i++;
   }
   const on = findTopLevel(w, i, 'ON');
   let j = on + 1;
@@ -445,13 +446,14 @@ export function scanReferences(w: Token[], from: number, ctx: Ctx, self?: Object
         break;
       case 'INSERT':
       case 'INS':
-        if (!isWord(next, 'INTO') && !isWord(next, 'ON')) i = take(i + 1, 'relation', 'into') - 1;
+        // MERGE ... WHEN NOT MATCHED THEN INSERT [(cols)] VALUES: no table named.
+        if (!isWord(next, 'INTO', 'ON', 'VALUES') && !isPunct(next, '(') && !isPunct(next, ',')) i = take(i + 1, 'relation', 'into') - 1;
         break;
       case 'UPDATE':
       case 'UPD':
       case 'DELETE':
       case 'DEL':
-        if (next && !isWord(next, 'FROM', 'ON', 'OF') && !isPunct(next, ',') && !isPunct(next, ')')) {
+        if (next && !isWord(next, 'FROM', 'ON', 'OF', 'SET', 'ALL') && !isPunct(next, ',') && !isPunct(next, ')')) {
           i = take(i + 1, 'relation', t.value.startsWith('UPD') ? 'update' : 'delete') - 1;
         }
         break;

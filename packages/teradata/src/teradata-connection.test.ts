@@ -1,0 +1,196 @@
+import { DbeeError, type ResolvedEnvironment } from '@dbee/core';
+import { describe, expect, it } from 'vitest';
+import { loadDriver } from './driver/load-driver';
+import { connectTeradata, describeTarget, toDriverParameters } from './teradata-connection';
+import { createTeradataEngine } from './teradata-engine';
+import { createFakeConnection, fakeDriver, FakeTeradataSession } from './testing/fake-connection';
+
+function env(connection: ResolvedEnvironment['connection'], name = 'test'): ResolvedEnvironment {
+  return { name, engine: 'teradata', connection, variables: { env: name }, gates: {}, deploy: {}, declaredAt: { file: 'dbee.yaml', line: 7 } };
+}
+
+async function rejection(p: Promise<unknown>): Promise<DbeeError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof DbeeError) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('connection parameters', () => {
+  const accepted = new Set(['host', 'user', 'password', 'logmech', 'tmode', 'database', 'dbs_port', 'column_name', 'cop', 'logon_timeout']);
+
+  it('converts every value to a string, renames port, drops dbee keys and asks for column names', () => {
+    const params = toDriverParameters(
+      env({ host: 'td.example.com', user: 'etl', password: 's3cret', logmech: 'LDAP', tmode: 'TERA', database: 'DEV_SALES', port: 1025, cop: false, logon_timeout: 30, driver: 'teradatasql', ledgerDatabase: 'OPS_LEDGER' }),
+      accepted,
+      'teradatasql',
+    );
+    expect(params).toEqual({
+      host: 'td.example.com',
+      user: 'etl',
+      password: 's3cret',
+      logmech: 'LDAP',
+      tmode: 'TERA',
+      database: 'DEV_SALES',
+      dbs_port: '1025',
+      cop: 'false',
+      logon_timeout: '30',
+      column_name: 'true',
+    });
+  });
+
+  it('refuses keys the driver does not know, naming them (the driver would only say "Unable to parse JSON")', () => {
+    expect(() => toDriverParameters(env({ host: 'h', hots: 'x', request_timeout: 5 }), accepted, 'teradata-nodejs-driver')).toThrow(
+      /teradata-nodejs-driver does not accept the keys hots, request_timeout/,
+    );
+  });
+
+  it('requires host', () => {
+    expect(() => toDriverParameters(env({ user: 'u' }), accepted, 'teradatasql')).toThrow(/"host" is required/);
+  });
+
+  it('describes the target without the password', () => {
+    expect(describeTarget(env({ host: 'td', user: 'etl', password: 'pw', database: 'DEV' })).description).toBe('teradata://etl@td:1025/DEV (teradatasql)');
+  });
+
+  it('refuses an unknown driver name', () => {
+    expect(() => describeTarget(env({ host: 'h', driver: 'odbc' }))).toThrow(/unknown Teradata driver "odbc"/);
+  });
+});
+
+describe('drivers', () => {
+  it('says exactly what to install when the deprecated driver is missing', () => {
+    try {
+      loadDriver('teradata-nodejs-driver');
+      throw new Error('teradata-nodejs-driver is unexpectedly installed');
+    } catch (e) {
+      expect(e).toBeInstanceOf(DbeeError);
+      const d = e as DbeeError;
+      expect(d.code).toBe('DRIVER_MISSING');
+      expect(d.hint).toContain('CXXFLAGS=-fpermissive npm install teradata-nodejs-driver');
+      expect(d.hint).toContain('deprecated');
+      expect(d.exitCode).toBe(1);
+    }
+  });
+
+  it('connects through the engine with the driver named in connection.driver, and maps a failed logon', async () => {
+    const session = new FakeTeradataSession();
+    const driver = fakeDriver(session);
+    const engine = createTeradataEngine({ loadDriver: () => driver });
+    const conn = await engine.connect(env({ host: 'td', user: 'etl', password: 'pw', dbs_port: 1025 }), { workspaceRoot: '/w' });
+    expect(conn.description).toBe('teradata://etl@td:1025 (teradatasql)');
+    expect(driver.lastParams).toMatchObject({ host: 'td', dbs_port: '1025', column_name: 'true' });
+
+    const failing = createTeradataEngine({
+      loadDriver: () => fakeDriver(session, { connectError: { code: 8017, text: 'The UserId, Password or Account is invalid.' } }),
+    });
+    const e = await rejection(failing.connect(env({ host: 'td', user: 'etl', password: 'pw' }), { workspaceRoot: '/w' }));
+    expect(e.code).toBe('CONNECTION_FAILED');
+    expect(e.message).toContain('td:1025 as etl');
+  });
+});
+
+describe('TeradataConnection', () => {
+  it('returns rows of every result set keyed by lower-case column names, BIGINT as numbers', async () => {
+    const session = new FakeTeradataSession().on('SELECT', {
+      resultSets: [
+        { columns: ['DatabaseName', 'N'], rows: [['SALES', 5n]] },
+        { columns: ['DatabaseName', 'N'], rows: [['EDW', 12345678901234567890n]] },
+      ],
+    });
+    const r = await createFakeConnection(session).query('SELECT DatabaseName, N FROM x');
+    expect(r.rows).toEqual([
+      { databasename: 'SALES', n: 5 },
+      { databasename: 'EDW', n: '12345678901234567890' },
+    ]);
+  });
+
+  it('maps errors with the statement attached', async () => {
+    const conn = createFakeConnection(new FakeTeradataSession());
+    const e = await rejection(conn.query('SHOW VIEW SALES.NOPE'));
+    expect(e).toMatchObject({ code: 'OBJECT_MISSING', details: { teradataCode: 3807, statement: 'SHOW VIEW SALES.NOPE' } });
+  });
+
+  it('commits a transaction with auto-commit off, and turns it back on', async () => {
+    const session = new FakeTeradataSession();
+    const conn = createFakeConnection(session);
+    await conn.transaction(async (tx) => {
+      await tx.execute('INSERT INTO s.t VALUES (1)');
+      await tx.execute('CREATE TABLE s.u (a INTEGER)');
+    });
+    expect(session.log.map((l) => l.sql)).toEqual([
+      '{fn teradata_autocommit_off}',
+      'INSERT INTO s.t VALUES (1)',
+      'CREATE TABLE s.u (a INTEGER)',
+      '{fn teradata_commit}',
+      '{fn teradata_autocommit_on}',
+    ]);
+    expect(session.catalog.has('S.U')).toBe(true);
+  });
+
+  it('a statement after a DDL in one transaction fails with 3932 and the whole transaction is undone', async () => {
+    const session = new FakeTeradataSession();
+    const conn = createFakeConnection(session);
+    const e = await rejection(
+      conn.transaction(async (tx) => {
+        await tx.execute('CREATE TABLE s.a (x INTEGER)');
+        await tx.execute('CREATE TABLE s.b (x INTEGER)');
+      }),
+    );
+    expect(e.code).toBe('DDL_IN_TRANSACTION');
+    expect(e.details.teradataCode).toBe(3932);
+    expect(session.catalog.has('S.A')).toBe(false);
+    expect(session.log.map((l) => l.sql).slice(-2)).toEqual(['{fn teradata_rollback}', '{fn teradata_autocommit_on}']);
+  });
+
+  it('reports 3722 in ANSI mode', async () => {
+    const conn = createFakeConnection(new FakeTeradataSession({ tmode: 'ANSI' }));
+    const e = await rejection(
+      conn.transaction(async (tx) => {
+        await tx.execute('DROP TABLE s.a');
+      }),
+    );
+    expect(e.code).toBe('OBJECT_MISSING');
+    const e2 = await rejection(
+      conn.transaction(async (tx) => {
+        await tx.execute('CREATE TABLE s.a (x INTEGER)');
+        await tx.query('SELECT 1');
+      }),
+    );
+    expect(e2.details.teradataCode).toBe(3722);
+  });
+});
+
+describe('the real teradatasql driver', () => {
+  it('is loaded, and a closed port fails fast with dbee\'s own CONNECTION_FAILED', async () => {
+    const started = Date.now();
+    const e = await rejection(
+      connectTeradata(
+        env({
+          host: '127.0.0.1',
+          user: 'dbee',
+          password: 'not-the-real-password',
+          dbs_port: 1,
+          cop: false,
+          sslmode: 'DISABLE',
+          logon_timeout: 2,
+          connect_timeout: 500,
+        }),
+        { workspaceRoot: process.cwd() },
+      ),
+    );
+    const elapsed = Date.now() - started;
+    // DRIVER_MISSING or DRIVER_LOAD_FAILED here means the driver is not loadable: this test must fail then.
+    expect(e.code).toBe('CONNECTION_FAILED');
+    expect(e.details.driver).toBe('teradatasql');
+    expect(e.details.driverVersion).toBe('20.0.55');
+    expect(e.details.firstLine).toMatch(/^\[Version 20\.0\.55\] \[Session 0\] \[Teradata SQL Driver\] Failed to connect to 127\.0\.0\.1$/);
+    expect(e.message).toMatch(/^cannot connect to Teradata at 127\.0\.0\.1:1 as dbee: Failed to connect to 127\.0\.0\.1/);
+    expect(e.message).toMatch(/connection refused/);
+    expect(JSON.stringify({ m: e.message, d: e.details, h: e.hint })).not.toContain('not-the-real-password');
+    expect(elapsed).toBeLessThan(10_000);
+  });
+});
