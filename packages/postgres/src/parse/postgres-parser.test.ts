@@ -58,6 +58,11 @@ describe('statements and locations', () => {
     ]);
   });
 
+  it('ignores a byte-order mark', async () => {
+    const [s] = await parse('\uFEFFcreate table t (a int);');
+    expect([s!.sql, s!.location]).toEqual(['create table t (a int)', { file: FILE, line: 1, column: 1 }]);
+  });
+
   it('returns nothing for a file of comments', async () => {
     expect(await parse('-- nothing here\n/* at all */\n')).toEqual([]);
     expect(await parse('')).toEqual([]);
@@ -101,6 +106,12 @@ describe('syntax errors', () => {
     expect(error.location).toMatchObject({ file: FILE, line: 5 });
   });
 
+  it('reports a PL/pgSQL body that ends too early at its end', async () => {
+    const error = await syntaxError('create function s.f() returns int language plpgsql as $$\nbegin\n  if true then\n    return 1;\nend $$;');
+    expect(error.message).toContain('at end of input');
+    expect(error.location).toEqual({ file: FILE, line: 5, column: 4 });
+  });
+
   it('checks string bodies of SQL functions', async () => {
     const error = await syntaxError('select 1;\ncreate function s.f() returns int language sql as $$\n  select 1 frm s.t\n$$;');
     expect(error.message).toContain('syntax error at or near "s"');
@@ -124,7 +135,8 @@ describe('object keys and actions', () => {
     ['create trigger trg after insert on s.t for each row execute function s.f()', { kind: 'trigger', schema: 's', name: 'trg', parent: 's.t' }, 'create'],
     ['create or replace trigger trg after insert on t for each row execute function f()', { kind: 'trigger', schema: 'app', name: 'trg', parent: 'app.t' }, 'create-or-replace'],
     ['create index t_a on s.t (a)', { kind: 'index', schema: 's', name: 't_a', parent: 's.t' }, 'create'],
-    ['create unique index on s.t (a, b)', { kind: 'index', schema: 's', name: 't_a_b_key', parent: 's.t' }, 'create'],
+    ['create unique index on s.t (a, b)', { kind: 'index', schema: 's', name: 't_a_b_idx', parent: 's.t' }, 'create'],
+    ['create index on s.t ((lower(name)), (a + 1))', { kind: 'index', schema: 's', name: 't_lower_expr_idx', parent: 's.t' }, 'create'],
     ['create sequence s.seq', { kind: 'sequence', schema: 's', name: 'seq' }, 'create'],
     ["create type s.mood as enum ('ok', 'sad')", { kind: 'type', schema: 's', name: 'mood' }, 'create'],
     ['create type s.pair as (a int, b int)', { kind: 'type', schema: 's', name: 'pair' }, 'create'],

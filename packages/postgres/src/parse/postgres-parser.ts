@@ -34,7 +34,9 @@ export class PostgresParser implements SourceParser {
  * Synchronous core of {@link PostgresParser.parse}; the parser must be loaded (`await loadPostgresParser()`).
  * Throws a `DbeeError` with code `SQL_SYNTAX` and the file, line and column of the error.
  */
-export function parsePostgresSource(text: string, file: string, options: ParseOptions): ParsedStatement[] {
+export function parsePostgresSource(original: string, file: string, options: ParseOptions): ParsedStatement[] {
+  // A byte-order mark is not whitespace to PostgreSQL, and editors do not count it as a column.
+  const text = original.charCodeAt(0) === 0xfeff ? original.slice(1) : original;
   const source = new SourceText(text);
   let result: ParseResult;
   try {

@@ -266,7 +266,9 @@ function plpgsqlError(ctx: StatementContext, body: RoutineBody, cause: unknown, 
   const message = cause instanceof Error ? cause.message : String(cause);
   let index = body.start;
   const bodyInStatement = body.start - ctx.start;
-  if (body.exact && ctx.sql.startsWith(body.content, bodyInStatement)) {
+  if (body.exact && message.includes('at end of input')) {
+    index = body.start + body.content.trimEnd().length;
+  } else if (body.exact && ctx.sql.startsWith(body.content, bodyInStatement)) {
     const line = errorLine(ctx.sql, bodyInStatement, body.content, message);
     if (line !== undefined) {
       const lines = new SourceText(body.content);

@@ -497,13 +497,14 @@ class Analyzer {
 }
 
 /**
- * PostgreSQL's name for an unnamed index: `<table>_<columns>_idx` (`_key` when unique, `_pkey`, `_excl`); an
+ * PostgreSQL's name for an unnamed index: `<table>_<columns>_idx` (`_pkey`, `_key`, `_excl` for constraints); an
  * expression column is named after its function or column, else `expr`. Collisions with existing relations are not
  * known here.
  */
 function defaultIndexName(n: IndexStmt): string {
   const columns = (n.indexParams ?? []).map((p) => indexColumnName((p as AnyNode)['IndexElem']));
-  const label = n.primary ? 'pkey' : n.isconstraint && !n.unique ? 'excl' : n.unique ? 'key' : 'idx';
+  // CREATE UNIQUE INDEX gives `_idx` too: `_key` and `_excl` are for constraints.
+  const label = n.primary ? 'pkey' : !n.isconstraint ? 'idx' : (n.excludeOpNames?.length ?? 0) > 0 ? 'excl' : 'key';
   return chooseName(n.relation?.relname ?? '', nameAddition(columns), label, new Set());
 }
 
