@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { runDbeeCommand } from '@dbee/cli';
 import { isDbeeError } from '@dbee/core';
+import { ensureTypeScriptLoader } from './typescript-loader';
 import { validateOptions, type ExecutorSchema } from './validate-options';
 
 /** The dbee commands behind the executors (the CLI's `CommandName`). */
@@ -42,6 +43,7 @@ export async function runTask(rawOptions: object, run: TaskRun): Promise<number>
   // cache key (its runtime fingerprint) follows the same rule.
   if (options.env === undefined && process.env.DBEE_ENV) options.env = process.env.DBEE_ENV;
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
+  ensureTypeScriptLoader();
   try {
     const refusal = run.guard?.(options);
     if (refusal) {
