@@ -88,7 +88,10 @@ export type Change =
   | { kind: 'set-comment'; target: ObjectKey; column?: string; constraint?: string; from: string | null; to: string | null }
   /** `privilege.privileges` lists only what is granted by this change. */
   | { kind: 'grant'; privilege: Privilege }
-  /** `privilege.privileges` lists only what is revoked by this change. */
+  /**
+   * `privilege.privileges` lists only what is revoked by this change; `privilege.grantable` those of them that
+   * were held WITH GRANT OPTION (for the reverse).
+   */
   | { kind: 'revoke'; privilege: Privilege }
   /** Only when `diffModels` is asked to compare owners. */
   | { kind: 'set-owner'; target: ObjectKey; from: string; to: string };

@@ -162,7 +162,13 @@ class Differ {
         if (!added) this.recreateType(f, t);
         else for (const a of added) this.push({ kind: 'alter-enum-add-value', type: t.key, ...a });
       } else if (f.variant === 'composite' && t.variant === 'composite') {
-        if (!sameData(f.attributes, t.attributes)) this.push({ kind: 'alter-composite-attributes', from: f, to: t });
+        if (sameData(f.attributes, t.attributes)) continue;
+        // ADD ATTRIBUTE appends: when that cannot give the desired order, the type is created again.
+        const wanted = new Set(t.attributes.map((a) => a.name));
+        const kept = f.attributes.filter((a) => wanted.has(a.name)).map((a) => a.name);
+        const result = [...kept, ...t.attributes.filter((a) => !kept.includes(a.name)).map((a) => a.name)];
+        if (sameData(result, t.attributes.map((a) => a.name))) this.push({ kind: 'alter-composite-attributes', from: f, to: t });
+        else this.recreateType(f, t);
       } else if (f.variant === 'range' && t.variant === 'range') {
         if (f.subtype !== t.subtype) this.recreateType(f, t);
       } else if (f.variant === 'domain' && t.variant === 'domain') {
@@ -617,7 +623,10 @@ class Differ {
       const revoke = [...havePrivs].filter((x) => !wantPrivs.has(x) || (haveGrantable.has(x) && !wantGrantable.has(x)));
       const grant = [...wantPrivs].filter((x) => !havePrivs.has(x) || revoke.includes(x) || (wantGrantable.has(x) && !haveGrantable.has(x)));
       const base = { target: any.target, ...(any.column !== undefined ? { column: any.column } : {}), grantee: any.grantee };
-      if (revoke.length) this.push({ kind: 'revoke', privilege: { ...base, privileges: revoke.sort(), grantable: [] } });
+      if (revoke.length) {
+        // `grantable` records which revoked privileges were held with grant option, so the reverse restores them.
+        this.push({ kind: 'revoke', privilege: { ...base, privileges: revoke.sort(), grantable: revoke.filter((x) => haveGrantable.has(x)) } });
+      }
       if (grant.length) {
         this.push({
           kind: 'grant',

@@ -1,0 +1,226 @@
+/**
+ * Catalog queries of the introspector: one per object class, each taking the schema names as `$1` (text[]).
+ * They run with `search_path = pg_catalog`, so that every name PostgreSQL prints (format_type, pg_get_viewdef,
+ * pg_get_constraintdef...) is schema-qualified unless it is in pg_catalog, whatever the session's path was.
+ */
+
+/** Schemas in scope, never the ledger's. */
+const IN_SCOPE = `n.nspname = any($1::text[]) and n.nspname <> 'dbee'`;
+
+/** Not a member of an extension (those are the extension's business). */
+const notInExtension = (catalog: string, oid: string) =>
+  `not exists (select 1 from pg_depend e where e.classid = '${catalog}'::regclass and e.objid = ${oid} and e.deptype = 'e')`;
+
+/** `schema.collation` when a column's collation is not its type's default. */
+const collationOf = (attribute: string, type: string) =>
+  `(select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace
+     where co.oid = ${attribute}.attcollation and ${attribute}.attcollation <> ${type}.typcollation)`;
+
+export const SCHEMAS_SQL = `
+select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner
+from pg_namespace n
+where ${IN_SCOPE}`;
+
+export const TABLES_SQL = `
+select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.relname as name, c.relkind,
+  c.relpersistence, c.reloptions::text[] as reloptions, pg_get_userbyid(c.relowner) as owner,
+  case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as partition_key,
+  case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end as partition_bound,
+  (select json_build_object('schema', pn.nspname, 'name', pc.relname)
+     from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
+     where i.inhrelid = c.oid and c.relispartition) as partition_of,
+  coalesce((
+    select json_agg(json_build_object(
+      'num', a.attnum,
+      'name', a.attname,
+      'type', format_type(a.atttypid, a.atttypmod),
+      'notNull', a.attnotnull,
+      'expr', pg_get_expr(d.adbin, d.adrelid),
+      'generated', a.attgenerated,
+      'identity', a.attidentity,
+      'collation', ${collationOf('a', 't')},
+      'local', a.attislocal
+    ) order by a.attnum)
+    from pg_attribute a
+    join pg_type t on t.oid = a.atttypid
+    left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+  ), '[]'::json) as columns
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+left join pg_type rt on rt.oid = c.reltype
+where c.relkind in ('r', 'p') and ${IN_SCOPE} and ${notInExtension('pg_class', 'c.oid')}`;
+
+export const CONSTRAINTS_SQL = `
+select con.oid, n.nspname as schema, c.relname as table_name, con.conname as name, con.contype,
+  pg_get_constraintdef(con.oid) as definition, con.condeferrable, con.condeferred, con.convalidated,
+  case when con.contype = 'c' then pg_get_expr(con.conbin, con.conrelid) end as expression,
+  array(select a.attname from unnest(con.conkey) with ordinality k(num, ord)
+        join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.num order by k.ord)::text[] as columns,
+  rn.nspname as ref_schema, rc.relname as ref_table,
+  array(select a.attname from unnest(con.confkey) with ordinality k(num, ord)
+        join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord)::text[] as ref_columns,
+  con.confupdtype, con.confdeltype, con.confmatchtype
+from pg_constraint con
+join pg_class c on c.oid = con.conrelid
+join pg_namespace n on n.oid = c.relnamespace
+left join pg_class rc on rc.oid = con.confrelid
+left join pg_namespace rn on rn.oid = rc.relnamespace
+where con.contype in ('p', 'u', 'c', 'f', 'x') and con.conislocal and con.conparentid = 0
+  and c.relkind in ('r', 'p') and ${IN_SCOPE} and ${notInExtension('pg_class', 'c.oid')}`;
+
+export const INDEXES_SQL = `
+select i.indexrelid as oid, n.nspname as schema, ic.relname as name, tn.nspname as table_schema,
+  tc.relname as table_name, tc.relkind as table_kind, i.indisunique, pg_get_indexdef(i.indexrelid) as definition,
+  pg_get_expr(i.indpred, i.indrelid) as predicate, i.indexprs is not null as has_expressions,
+  array(select a.attname from unnest(i.indkey::int2[]) with ordinality k(num, ord)
+        join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.num
+        where k.ord <= i.indnkeyatts order by k.ord)::text[] as columns
+from pg_index i
+join pg_class ic on ic.oid = i.indexrelid
+join pg_namespace n on n.oid = ic.relnamespace
+join pg_class tc on tc.oid = i.indrelid
+join pg_namespace tn on tn.oid = tc.relnamespace
+where tc.relkind in ('r', 'p', 'm') and ${IN_SCOPE.replace(/n\.nspname/g, 'tn.nspname')}
+  and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.conrelid = i.indrelid and k.contype in ('p', 'u', 'x'))
+  and not exists (select 1 from pg_inherits h where h.inhrelid = i.indexrelid)
+  and ${notInExtension('pg_class', 'tc.oid')}`;
+
+export const VIEWS_SQL = `
+select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.relname as name, c.relkind,
+  c.reloptions::text[] as reloptions, pg_get_userbyid(c.relowner) as owner, pg_get_viewdef(c.oid) as definition,
+  coalesce((
+    select json_agg(json_build_object('num', a.attnum, 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) order by a.attnum)
+    from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+  ), '[]'::json) as columns
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+left join pg_type rt on rt.oid = c.reltype
+where c.relkind in ('v', 'm') and ${IN_SCOPE} and ${notInExtension('pg_class', 'c.oid')}`;
+
+export const ROUTINES_SQL = `
+select p.oid, n.nspname as schema, p.proname as name, p.prokind,
+  pg_get_function_identity_arguments(p.oid) as identity_args, pg_get_function_arguments(p.oid) as arguments,
+  coalesce(pg_get_function_result(p.oid), '') as result, l.lanname as language, p.provolatile,
+  pg_get_functiondef(p.oid) as definition, pg_get_userbyid(p.proowner) as owner,
+  array(select format_type(u.t, null) from unnest(p.proargtypes::oid[]) with ordinality u(t, ord) order by u.ord)::text[] as arg_types
+from pg_proc p
+join pg_namespace n on n.oid = p.pronamespace
+join pg_language l on l.oid = p.prolang
+where p.prokind in ('f', 'p', 'w') and ${IN_SCOPE} and ${notInExtension('pg_proc', 'p.oid')}`;
+
+export const TRIGGERS_SQL = `
+select t.oid, n.nspname as schema, c.relname as table_name, c.relkind, t.tgname as name,
+  pg_get_triggerdef(t.oid) as definition, t.tgenabled, t.tgconstraint <> 0 as is_constraint,
+  pn.nspname as function_schema, p.proname as function_name,
+  array(select format_type(u.t, null) from unnest(p.proargtypes::oid[]) with ordinality u(t, ord) order by u.ord)::text[] as function_args
+from pg_trigger t
+join pg_class c on c.oid = t.tgrelid
+join pg_namespace n on n.oid = c.relnamespace
+join pg_proc p on p.oid = t.tgfoid
+join pg_namespace pn on pn.oid = p.pronamespace
+where not t.tgisinternal and t.tgparentid = 0 and ${IN_SCOPE} and ${notInExtension('pg_class', 'c.oid')}`;
+
+export const SEQUENCES_SQL = `
+select c.oid, n.nspname as schema, c.relname as name, format_type(s.seqtypid, null) as data_type,
+  s.seqstart::text as start, s.seqincrement::text as increment, s.seqmin::text as min, s.seqmax::text as max,
+  s.seqcache::text as cache, s.seqcycle as cycle, pg_get_userbyid(c.relowner) as owner,
+  (select json_build_object('schema', tn.nspname, 'table', tc.relname, 'column', a.attname)
+     from pg_depend d
+     join pg_class tc on tc.oid = d.refobjid
+     join pg_namespace tn on tn.oid = tc.relnamespace
+     join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+     where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.refclassid = 'pg_class'::regclass
+       and d.deptype = 'a' and d.refobjsubid > 0
+     limit 1) as owned_by
+from pg_sequence s
+join pg_class c on c.oid = s.seqrelid
+join pg_namespace n on n.oid = c.relnamespace
+where ${IN_SCOPE}
+  and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('i', 'e'))`;
+
+export const TYPES_SQL = `
+select t.oid, t.typarray, t.typrelid, n.nspname as schema, t.typname as name, t.typtype,
+  pg_get_userbyid(t.typowner) as owner,
+  case when t.typtype = 'e' then array(select e.enumlabel from pg_enum e where e.enumtypid = t.oid order by e.enumsortorder)::text[] end as enum_values,
+  case when t.typtype = 'c' then coalesce((
+    select json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'collation', ${collationOf('a', 'at')}) order by a.attnum)
+    from pg_attribute a join pg_type at on at.oid = a.atttypid
+    where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped), '[]'::json) end as attributes,
+  case when t.typtype = 'd' then format_type(t.typbasetype, t.typtypmod) end as base_type,
+  t.typnotnull, pg_get_expr(t.typdefaultbin, 0) as default_expr,
+  case when t.typtype = 'd' and t.typcollation <> bt.typcollation then
+    (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace where co.oid = t.typcollation)
+  end as collation,
+  case when t.typtype = 'd' then coalesce((
+    select json_agg(json_build_object('oid', k.oid, 'name', k.conname, 'definition', pg_get_constraintdef(k.oid)) order by k.conname)
+    from pg_constraint k where k.contypid = t.oid and k.contype = 'c'), '[]'::json) end as checks,
+  case when t.typtype = 'r' then (select format_type(r.rngsubtype, null) from pg_range r where r.rngtypid = t.oid) end as subtype
+from pg_type t
+join pg_namespace n on n.oid = t.typnamespace
+left join pg_type bt on bt.oid = t.typbasetype
+where t.typtype in ('e', 'c', 'd', 'r') and ${IN_SCOPE}
+  and (t.typtype <> 'c' or exists (select 1 from pg_class rc where rc.oid = t.typrelid and rc.relkind = 'c'))
+  and ${notInExtension('pg_type', 't.oid')}`;
+
+/** Comments on anything the model can hold; mapped to objects by oid, so one query serves every class. */
+export const COMMENTS_SQL = `
+select d.classoid::regclass::text as catalog, d.objoid as oid, d.objsubid as sub, d.description
+from pg_description d
+where d.classoid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass,
+                     'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_extension'::regclass)
+  and (d.objoid >= 16384 or d.classoid = 'pg_namespace'::regclass)`;
+
+const grantee = `case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee, a.privilege_type, a.is_grantable`;
+
+/** Effective privileges (the defaults when an ACL is null), the owner's own left out. */
+export const PRIVILEGES_SQL = `
+select 'pg_class' as catalog, c.oid, null::text as column_name, ${grantee}
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+cross join lateral aclexplode(coalesce(c.relacl, acldefault(case when c.relkind = 'S' then 's'::"char" else 'r'::"char" end, c.relowner))) a
+where c.relkind in ('r', 'p', 'v', 'm', 'S') and ${IN_SCOPE} and a.grantee <> c.relowner
+union all
+select 'pg_class', c.oid, att.attname::text, ${grantee}
+from pg_attribute att join pg_class c on c.oid = att.attrelid join pg_namespace n on n.oid = c.relnamespace
+cross join lateral aclexplode(att.attacl) a
+where att.attacl is not null and att.attnum > 0 and not att.attisdropped and c.relkind in ('r', 'p', 'v', 'm')
+  and ${IN_SCOPE} and a.grantee <> c.relowner
+union all
+select 'pg_proc', p.oid, null, ${grantee}
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+cross join lateral aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+where p.prokind in ('f', 'p', 'w') and ${IN_SCOPE} and a.grantee <> p.proowner
+union all
+select 'pg_type', t.oid, null, ${grantee}
+from pg_type t join pg_namespace n on n.oid = t.typnamespace
+cross join lateral aclexplode(coalesce(t.typacl, acldefault('T', t.typowner))) a
+where t.typtype in ('e', 'c', 'd', 'r') and ${IN_SCOPE} and a.grantee <> t.typowner
+  and (t.typtype <> 'c' or exists (select 1 from pg_class rc where rc.oid = t.typrelid and rc.relkind = 'c'))
+union all
+select 'pg_namespace', n.oid, null, ${grantee}
+from pg_namespace n
+cross join lateral aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+where ${IN_SCOPE} and a.grantee <> n.nspowner`;
+
+export const EXTENSIONS_SQL = `
+select e.oid, e.extname as name, n.nspname as schema, e.extversion as version, pg_get_userbyid(e.extowner) as owner
+from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+where ${IN_SCOPE}`;
+
+/**
+ * Dependencies between user objects, in one query: view rules are reported as their view, column defaults as
+ * their table column. Mapped to model objects by oid; rows about objects out of scope are dropped there.
+ */
+export const DEPENDENCIES_SQL = `
+select
+  case when d.classid in ('pg_rewrite'::regclass, 'pg_attrdef'::regclass) then 'pg_class' else d.classid::regclass::text end as catalog,
+  coalesce(r.ev_class, ad.adrelid, d.objid) as oid,
+  coalesce(ad.adnum, d.objsubid) as sub,
+  d.refclassid::regclass::text as ref_catalog, d.refobjid as ref_oid, d.refobjsubid as ref_sub
+from pg_depend d
+left join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and r.oid = d.objid
+left join pg_attrdef ad on d.classid = 'pg_attrdef'::regclass and ad.oid = d.objid
+where d.deptype in ('n', 'a') and d.objid >= 16384 and d.refobjid >= 16384
+  and d.classid in ('pg_class'::regclass, 'pg_rewrite'::regclass, 'pg_attrdef'::regclass, 'pg_proc'::regclass,
+                    'pg_type'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass)
+  and d.refclassid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)`;

@@ -1,0 +1,623 @@
+import { formatKey, type Connection, type ObjectKey } from '@dbee/core';
+import type {
+  Column,
+  Comment,
+  Constraint,
+  ConstraintKind,
+  DomainCheck,
+  Extension,
+  Index,
+  Owner,
+  Privilege,
+  ReferentialAction,
+  Routine,
+  SchemaDef,
+  SchemaModel,
+  Sequence,
+  Table,
+  Trigger,
+  TypeDef,
+  View,
+} from '@dbee/core/src/schema';
+import {
+  COMMENTS_SQL,
+  CONSTRAINTS_SQL,
+  DEPENDENCIES_SQL,
+  EXTENSIONS_SQL,
+  INDEXES_SQL,
+  PRIVILEGES_SQL,
+  ROUTINES_SQL,
+  SCHEMAS_SQL,
+  SEQUENCES_SQL,
+  TABLES_SQL,
+  TRIGGERS_SQL,
+  TYPES_SQL,
+  VIEWS_SQL,
+} from './catalog-queries';
+
+/** Which part of a database to read. */
+export interface IntrospectScope {
+  /** Schemas to read; the ledger schema `dbee` is always left out. */
+  schemas: string[];
+}
+
+/** What a new PostgreSQL object grants before any GRANT: `acldefault` for functions, procedures and types. */
+export const POSTGRES_DEFAULT_PRIVILEGES: SchemaModel['defaultPrivileges'] = {
+  function: [{ grantee: 'PUBLIC', privileges: ['EXECUTE'] }],
+  procedure: [{ grantee: 'PUBLIC', privileges: ['EXECUTE'] }],
+  type: [{ grantee: 'PUBLIC', privileges: ['USAGE'] }],
+  domain: [{ grantee: 'PUBLIC', privileges: ['USAGE'] }],
+};
+
+/** Number of catalog queries `introspect` runs, whatever the size of the schema (search_path set and reset included). */
+export const INTROSPECT_QUERY_COUNT = 15;
+
+type Row = Record<string, unknown>;
+
+/**
+ * Read the live model of `scope` with a fixed number of catalog queries (one per object class, plus one for
+ * dependencies), never one per object. Objects that belong to extensions are left out. Definitions are printed
+ * by PostgreSQL itself, with `search_path` set to `pg_catalog` so every name is qualified.
+ */
+export async function introspect(conn: Connection, scope: IntrospectScope): Promise<SchemaModel> {
+  const params = [scope.schemas.filter((s) => s !== 'dbee')];
+  return withCatalogSearchPath(conn, async () => {
+    // One after the other: a pg client runs one query at a time anyway, and queues are deprecated there.
+    const run = async (sql: string, withScope = true) => (await conn.query<Row>(sql, withScope ? params : undefined)).rows;
+    const schemas = await run(SCHEMAS_SQL);
+    const tables = await run(TABLES_SQL);
+    const constraints = await run(CONSTRAINTS_SQL);
+    const indexes = await run(INDEXES_SQL);
+    const views = await run(VIEWS_SQL);
+    const routines = await run(ROUTINES_SQL);
+    const triggers = await run(TRIGGERS_SQL);
+    const sequences = await run(SEQUENCES_SQL);
+    const types = await run(TYPES_SQL);
+    const comments = await run(COMMENTS_SQL, false);
+    const privileges = await run(PRIVILEGES_SQL);
+    const extensions = await run(EXTENSIONS_SQL);
+    const deps = await run(DEPENDENCIES_SQL, false);
+    return new ModelBuilder().build({ schemas, tables, constraints, indexes, views, routines, triggers, sequences, types, comments, privileges, extensions, deps });
+  });
+}
+
+/** Run `fn` with `search_path = pg_catalog`, restoring the session's path afterwards. */
+async function withCatalogSearchPath<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
+  const r = await conn.query<{ old: string }>(`select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`);
+  try {
+    return await fn();
+  } finally {
+    await conn.query(`select set_config('search_path', $1, false)`, [r.rows[0]!.old]);
+  }
+}
+
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+/** PostgreSQL arrays arrive as arrays from both drivers; tolerate the text form just in case. */
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v ? parseTextArray(String(v)) : []);
+/** json columns arrive parsed from both drivers; tolerate text. */
+const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+function parseTextArray(text: string): string[] {
+  const inner = text.replace(/^\{|\}$/g, '');
+  if (!inner) return [];
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|([^,]+)/g;
+  for (const m of inner.matchAll(re)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
+  return out;
+}
+
+const ACTIONS: Record<string, ReferentialAction> = { a: 'no-action', r: 'restrict', c: 'cascade', n: 'set-null', d: 'set-default' };
+const MATCH: Record<string, 'simple' | 'full' | 'partial'> = { s: 'simple', f: 'full', p: 'partial' };
+const CONSTRAINT_KINDS: Record<string, ConstraintKind> = { p: 'primary-key', u: 'unique', c: 'check', f: 'foreign-key', x: 'exclusion' };
+const VOLATILITY: Record<string, Routine['volatility']> = { i: 'immutable', s: 'stable', v: 'volatile' };
+
+/** Strip the marker of a constraint that has not been validated yet: validation state is not schema. */
+const withoutNotValid = (definition: string) => definition.replace(/ NOT VALID$/, '');
+
+interface Rows {
+  schemas: Row[];
+  tables: Row[];
+  constraints: Row[];
+  indexes: Row[];
+  views: Row[];
+  routines: Row[];
+  triggers: Row[];
+  sequences: Row[];
+  types: Row[];
+  comments: Row[];
+  privileges: Row[];
+  extensions: Row[];
+  deps: Row[];
+}
+
+/** What an oid of a catalog stands for in the model. */
+type Entity =
+  | { is: 'schema'; obj: SchemaDef }
+  | { is: 'table'; obj: Table; columns: Map<number, Column> }
+  | { is: 'view'; obj: View; columns: Map<number, string> }
+  | { is: 'index'; obj: Index }
+  | { is: 'sequence'; obj: Sequence }
+  | { is: 'routine'; obj: Routine }
+  | { is: 'trigger'; obj: Trigger }
+  | { is: 'type'; obj: TypeDef }
+  | { is: 'constraint'; obj: Constraint; table: Table }
+  | { is: 'domain-check'; obj: DomainCheck; domain: TypeDef }
+  | { is: 'extension'; obj: Extension };
+
+class ModelBuilder {
+  /** `catalog:oid` -> entity. pg_type oids of tables, views and arrays point at what they stand for. */
+  private readonly byOid = new Map<string, Entity>();
+  private readonly model: SchemaModel = {
+    schemas: [],
+    tables: [],
+    views: [],
+    routines: [],
+    triggers: [],
+    sequences: [],
+    types: [],
+    indexes: [],
+    comments: [],
+    privileges: [],
+    owners: [],
+    extensions: [],
+    defaultPrivileges: POSTGRES_DEFAULT_PRIVILEGES,
+  };
+
+  private set(catalog: string, oid: unknown, entity: Entity): void {
+    if (oid === null || oid === undefined || String(oid) === '0') return;
+    this.byOid.set(`${catalog}:${String(oid)}`, entity);
+  }
+
+  private get(catalog: string, oid: unknown): Entity | undefined {
+    return this.byOid.get(`${catalog}:${String(oid)}`);
+  }
+
+  private own(target: ObjectKey, owner: unknown): void {
+    this.model.owners.push({ target, owner: str(owner) } satisfies Owner);
+  }
+
+  build(rows: Rows): SchemaModel {
+    const m = this.model;
+    for (const r of rows.schemas) {
+      const obj: SchemaDef = { key: { kind: 'schema', schema: '', name: str(r.name) }, dependsOn: [], attrs: {} };
+      m.schemas.push(obj);
+      this.set('pg_namespace', r.oid, { is: 'schema', obj });
+      this.own(obj.key, r.owner);
+    }
+    for (const r of rows.extensions) {
+      const obj: Extension = { key: { kind: 'extension', schema: str(r.schema), name: str(r.name) }, version: str(r.version), dependsOn: [], attrs: {} };
+      m.extensions.push(obj);
+      this.set('pg_extension', r.oid, { is: 'extension', obj });
+    }
+    this.buildTypes(rows.types);
+    this.buildTables(rows.tables, rows.constraints);
+    this.buildViews(rows.views);
+    this.buildIndexes(rows.indexes);
+    this.buildRoutines(rows.routines);
+    this.buildTriggers(rows.triggers);
+    this.buildSequences(rows.sequences);
+    this.buildDependencies(rows.deps);
+    this.buildComments(rows.comments);
+    this.buildPrivileges(rows.privileges);
+    this.sortAll();
+    return m;
+  }
+
+  private buildTypes(rows: Row[]): void {
+    for (const r of rows) {
+      const base = { key: { kind: 'type', schema: str(r.schema), name: str(r.name) } as ObjectKey, dependsOn: [], attrs: {} };
+      let obj: TypeDef;
+      switch (r.typtype) {
+        case 'e':
+          obj = { ...base, variant: 'enum', values: list(r.enum_values) };
+          break;
+        case 'c':
+          obj = {
+            ...base,
+            variant: 'composite',
+            attributes: json<{ name: string; type: string; collation: string | null }[]>(r.attributes).map((a) => ({
+              name: a.name,
+              type: a.type,
+              collation: a.collation ?? null,
+            })),
+          };
+          break;
+        case 'd':
+          obj = {
+            ...base,
+            key: { ...base.key, kind: 'domain' },
+            variant: 'domain',
+            baseType: str(r.base_type),
+            default: strOrNull(r.default_expr),
+            notNull: r.typnotnull === true,
+            collation: strOrNull(r.collation),
+            checks: [],
+          };
+          for (const c of json<{ oid: unknown; name: string; definition: string }[]>(r.checks)) {
+            const check: DomainCheck = { name: c.name, definition: withoutNotValid(c.definition) };
+            obj.checks.push(check);
+            this.set('pg_constraint', c.oid, { is: 'domain-check', obj: check, domain: obj });
+          }
+          break;
+        default:
+          obj = { ...base, variant: 'range', subtype: str(r.subtype) };
+      }
+      this.model.types.push(obj);
+      const entity: Entity = { is: 'type', obj };
+      this.set('pg_type', r.oid, entity);
+      this.set('pg_type', r.typarray, entity);
+      if (obj.variant === 'composite') this.set('pg_class', r.typrelid, entity);
+      this.own(obj.key, r.owner);
+    }
+  }
+
+  private buildTables(tables: Row[], constraints: Row[]): void {
+    const byName = new Map<string, Table>();
+    for (const r of tables) {
+      const key: ObjectKey = { kind: 'table', schema: str(r.schema), name: str(r.name) };
+      const columns = new Map<number, Column>();
+      const attrs: Table['attrs'] = {};
+      if (r.relpersistence === 'u') attrs['persistence'] = 'unlogged';
+      const reloptions = list(r.reloptions);
+      if (reloptions.length) attrs['reloptions'] = reloptions.sort();
+      if (r.partition_key) attrs['partitionBy'] = str(r.partition_key);
+      const partitionOf = json<{ schema: string; name: string } | null>(r.partition_of);
+      if (partitionOf) {
+        attrs['partitionOf'] = `${partitionOf.schema}.${partitionOf.name}`;
+        attrs['partitionBound'] = str(r.partition_bound);
+      }
+      const table: Table = { key, columns: [], constraints: [], dependsOn: [], attrs };
+      if (partitionOf) table.dependsOn.push({ kind: 'table', schema: partitionOf.schema, name: partitionOf.name });
+      let position = 0;
+      for (const c of json<ColumnJson[]>(r.columns)) {
+        position++;
+        const col: Column = {
+          name: c.name,
+          type: c.type,
+          default: c.generated ? null : (c.expr ?? null),
+          identity: c.identity === 'a' ? 'always' : c.identity === 'd' ? 'by-default' : null,
+          generated: c.generated ? (c.expr ?? null) : null,
+          collation: c.collation ?? null,
+          notNull: c.notNull,
+          position,
+          dependsOn: [],
+          attrs: c.generated === 'v' ? { generatedKind: 'virtual' } : {},
+        };
+        columns.set(c.num, col);
+        // Inherited columns belong to the parent: a partition's own definition has none of them.
+        if (c.local) table.columns.push(col);
+      }
+      this.model.tables.push(table);
+      byName.set(formatKey(key), table);
+      const entity: Entity = { is: 'table', obj: table, columns };
+      this.set('pg_class', r.oid, entity);
+      this.set('pg_type', r.reltype, entity);
+      this.set('pg_type', r.reltype_array, entity);
+      this.own(key, r.owner);
+    }
+    for (const r of constraints) {
+      const table = byName.get(formatKey({ kind: 'table', schema: str(r.schema), name: str(r.table_name) }));
+      if (!table) continue;
+      const kind = CONSTRAINT_KINDS[str(r.contype)]!;
+      const con: Constraint = {
+        name: str(r.name),
+        kind,
+        columns: list(r.columns),
+        expression: strOrNull(r.expression),
+        references:
+          kind === 'foreign-key'
+            ? {
+                table: { kind: 'table', schema: str(r.ref_schema), name: str(r.ref_table) },
+                columns: list(r.ref_columns),
+                onUpdate: ACTIONS[str(r.confupdtype)] ?? 'no-action',
+                onDelete: ACTIONS[str(r.confdeltype)] ?? 'no-action',
+                match: MATCH[str(r.confmatchtype)] ?? 'simple',
+              }
+            : null,
+        deferrable: r.condeferrable === true,
+        initiallyDeferred: r.condeferred === true,
+        definition: withoutNotValid(str(r.definition)),
+        dependsOn: [],
+        attrs: {},
+      };
+      table.constraints.push(con);
+      this.set('pg_constraint', r.oid, { is: 'constraint', obj: con, table });
+    }
+  }
+
+  private buildViews(rows: Row[]): void {
+    for (const r of rows) {
+      const key: ObjectKey = { kind: r.relkind === 'm' ? 'materialized-view' : 'view', schema: str(r.schema), name: str(r.name) };
+      const cols = json<{ num: number; name: string; type: string }[]>(r.columns);
+      const reloptions = list(r.reloptions);
+      const view: View = {
+        key,
+        definition: str(r.definition),
+        columns: cols.map((c) => ({ name: c.name, type: c.type })),
+        dependsOn: [],
+        dependsOnColumns: [],
+        attrs: reloptions.length ? { reloptions: reloptions.sort() } : {},
+      };
+      this.model.views.push(view);
+      const entity: Entity = { is: 'view', obj: view, columns: new Map(cols.map((c) => [c.num, c.name])) };
+      this.set('pg_class', r.oid, entity);
+      this.set('pg_type', r.reltype, entity);
+      this.set('pg_type', r.reltype_array, entity);
+      this.own(key, r.owner);
+    }
+  }
+
+  private buildIndexes(rows: Row[]): void {
+    for (const r of rows) {
+      const table: ObjectKey = {
+        kind: r.table_kind === 'm' ? 'materialized-view' : 'table',
+        schema: str(r.table_schema),
+        name: str(r.table_name),
+      };
+      const index: Index = {
+        key: { kind: 'index', schema: str(r.schema), name: str(r.name), parent: `${table.schema}.${table.name}` },
+        table,
+        unique: r.indisunique === true,
+        columns: list(r.columns),
+        predicate: strOrNull(r.predicate),
+        expression: r.has_expressions === true,
+        definition: str(r.definition),
+        dependsOn: [],
+        attrs: r.table_kind === 'p' ? { partitioned: true } : {},
+      };
+      this.model.indexes.push(index);
+      this.set('pg_class', r.oid, { is: 'index', obj: index });
+    }
+  }
+
+  private buildRoutines(rows: Row[]): void {
+    for (const r of rows) {
+      const key: ObjectKey = { kind: r.prokind === 'p' ? 'procedure' : 'function', schema: str(r.schema), name: str(r.name), args: list(r.arg_types) };
+      const routine: Routine = {
+        key,
+        identityArgs: str(r.identity_args),
+        arguments: str(r.arguments),
+        returnType: str(r.result),
+        language: str(r.language),
+        definition: str(r.definition),
+        volatility: VOLATILITY[str(r.provolatile)] ?? 'volatile',
+        dependsOn: [],
+        attrs: r.prokind === 'w' ? { window: true } : {},
+      };
+      this.model.routines.push(routine);
+      this.set('pg_proc', r.oid, { is: 'routine', obj: routine });
+      this.own(key, r.owner);
+    }
+  }
+
+  private buildTriggers(rows: Row[]): void {
+    for (const r of rows) {
+      const table: ObjectKey = {
+        kind: r.relkind === 'v' ? 'view' : r.relkind === 'm' ? 'materialized-view' : 'table',
+        schema: str(r.schema),
+        name: str(r.table_name),
+      };
+      const trigger: Trigger = {
+        key: { kind: 'trigger', schema: str(r.schema), name: str(r.name), parent: `${table.schema}.${table.name}` },
+        table,
+        function: { kind: 'function', schema: str(r.function_schema), name: str(r.function_name), args: list(r.function_args) },
+        definition: str(r.definition),
+        constraintTrigger: r.is_constraint === true,
+        dependsOn: [],
+        attrs: r.tgenabled && r.tgenabled !== 'O' ? { enabled: str(r.tgenabled) } : {},
+      };
+      this.model.triggers.push(trigger);
+      this.set('pg_trigger', r.oid, { is: 'trigger', obj: trigger });
+    }
+  }
+
+  private buildSequences(rows: Row[]): void {
+    for (const r of rows) {
+      const key: ObjectKey = { kind: 'sequence', schema: str(r.schema), name: str(r.name) };
+      const owned = json<{ schema: string; table: string; column: string } | null>(r.owned_by);
+      const seq: Sequence = {
+        key,
+        dataType: str(r.data_type),
+        start: str(r.start),
+        increment: str(r.increment),
+        min: str(r.min),
+        max: str(r.max),
+        cache: str(r.cache),
+        cycle: r.cycle === true,
+        ownedBy: owned ? { table: { kind: 'table', schema: owned.schema, name: owned.table }, column: owned.column } : null,
+        dependsOn: [],
+        attrs: {},
+      };
+      this.model.sequences.push(seq);
+      this.set('pg_class', r.oid, { is: 'sequence', obj: seq });
+      this.own(key, r.owner);
+    }
+  }
+
+  /** The key a dependency row refers to, and the column when it names one. */
+  private referenced(catalog: string, oid: unknown, sub: number): { key: ObjectKey; column?: string; entity: Entity } | null {
+    const e = this.get(catalog, oid);
+    if (!e) return null;
+    switch (e.is) {
+      case 'table': {
+        const col = sub > 0 ? e.columns.get(sub)?.name : undefined;
+        return { key: e.obj.key, ...(col !== undefined ? { column: col } : {}), entity: e };
+      }
+      case 'view': {
+        const col = sub > 0 ? e.columns.get(sub) : undefined;
+        return { key: e.obj.key, ...(col !== undefined ? { column: col } : {}), entity: e };
+      }
+      case 'index':
+      case 'sequence':
+      case 'routine':
+      case 'type':
+        return { key: e.obj.key, entity: e };
+      default:
+        return null;
+    }
+  }
+
+  private buildDependencies(rows: Row[]): void {
+    const seen = new Set<string>();
+    const addKey = (list: ObjectKey[], key: ObjectKey, owner: string) => {
+      const id = `${owner}>${formatKey(key)}`;
+      if (seen.has(id)) return;
+      seen.add(id);
+      list.push(key);
+    };
+    for (const r of rows) {
+      const dependent = this.get(str(r.catalog), r.oid);
+      if (!dependent) continue;
+      const ref = this.referenced(str(r.ref_catalog), r.ref_oid, Number(r.ref_sub));
+      if (!ref) continue;
+      const sub = Number(r.sub);
+      switch (dependent.is) {
+        case 'table': {
+          if (formatKey(ref.key) === formatKey(dependent.obj.key)) break;
+          const tableId = formatKey(dependent.obj.key);
+          addKey(dependent.obj.dependsOn, ref.key, tableId);
+          const col = sub > 0 ? dependent.columns.get(sub) : undefined;
+          if (col) addKey(col.dependsOn, ref.key, `${tableId}#${col.name}`);
+          break;
+        }
+        case 'view': {
+          const v = dependent.obj;
+          if (formatKey(ref.key) === formatKey(v.key)) break;
+          addKey(v.dependsOn, ref.key, formatKey(v.key));
+          if (ref.column !== undefined && (ref.entity.is === 'table' || ref.entity.is === 'view')) {
+            const id = `${formatKey(v.key)}>${formatKey(ref.key)}#${ref.column}`;
+            if (!seen.has(id)) {
+              seen.add(id);
+              v.dependsOnColumns.push({ table: ref.key, column: ref.column });
+            }
+          }
+          break;
+        }
+        case 'index':
+          if (formatKey(ref.key) !== formatKey(dependent.obj.table)) addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          break;
+        case 'routine':
+          if (formatKey(ref.key) !== formatKey(dependent.obj.key)) addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          break;
+        case 'trigger':
+          if (formatKey(ref.key) !== formatKey(dependent.obj.table)) addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          break;
+        case 'type':
+          if (formatKey(ref.key) !== formatKey(dependent.obj.key)) addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          break;
+        case 'domain-check':
+          if (formatKey(ref.key) !== formatKey(dependent.domain.key)) addKey(dependent.domain.dependsOn, ref.key, formatKey(dependent.domain.key));
+          break;
+        case 'constraint': {
+          const { table, obj } = dependent;
+          if (formatKey(ref.key) === formatKey(table.key) || ref.entity.is === 'index') break;
+          addKey(obj.dependsOn, ref.key, `${formatKey(table.key)}#${obj.name}`);
+          // A foreign key's referenced table is not something the table itself needs to be created.
+          if (obj.kind !== 'foreign-key') addKey(table.dependsOn, ref.key, formatKey(table.key));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  private buildComments(rows: Row[]): void {
+    for (const r of rows) {
+      const e = this.get(str(r.catalog), r.oid);
+      if (!e) continue;
+      const sub = Number(r.sub);
+      const text = str(r.description);
+      let comment: Comment | null = null;
+      switch (e.is) {
+        case 'table': {
+          const col = sub > 0 ? e.columns.get(sub) : undefined;
+          if (sub > 0 && !col) break;
+          comment = { target: e.obj.key, ...(col ? { column: col.name } : {}), text };
+          break;
+        }
+        case 'view': {
+          const col = sub > 0 ? e.columns.get(sub) : undefined;
+          if (sub > 0 && !col) break;
+          comment = { target: e.obj.key, ...(col ? { column: col } : {}), text };
+          break;
+        }
+        case 'constraint':
+          comment = { target: e.table.key, constraint: e.obj.name, text };
+          break;
+        case 'domain-check':
+          comment = { target: e.domain.key, constraint: e.obj.name, text };
+          break;
+        case 'type':
+          if (sub === 0) comment = { target: e.obj.key, text };
+          break;
+        default:
+          comment = { target: e.obj.key, text };
+      }
+      if (comment) this.model.comments.push(comment);
+    }
+  }
+
+  private buildPrivileges(rows: Row[]): void {
+    const grouped = new Map<string, Privilege>();
+    for (const r of rows) {
+      const e = this.get(str(r.catalog), r.oid);
+      // pg_type oids of tables and views stand for the relation elsewhere; privileges come from pg_class.
+      if (!e || e.is === 'constraint' || e.is === 'domain-check' || (r.catalog === 'pg_type' && e.is !== 'type')) continue;
+      const column = strOrNull(r.column_name) ?? undefined;
+      const id = `${r.catalog}:${r.oid}:${column ?? ''}:${r.grantee}`;
+      let p = grouped.get(id);
+      if (!p) {
+        p = { target: e.obj.key, ...(column !== undefined ? { column } : {}), grantee: str(r.grantee), privileges: [], grantable: [] };
+        grouped.set(id, p);
+      }
+      p.privileges.push(str(r.privilege_type));
+      if (r.is_grantable === true) p.grantable.push(str(r.privilege_type));
+    }
+    for (const p of grouped.values()) {
+      p.privileges.sort();
+      p.grantable.sort();
+      this.model.privileges.push(p);
+    }
+  }
+
+  /** Deterministic order, whatever order the catalog returned rows in. */
+  private sortAll(): void {
+    const m = this.model;
+    const byKey = <T extends { key: ObjectKey }>(a: T, b: T) => cmp(formatKey(a.key), formatKey(b.key));
+    for (const list of [m.schemas, m.extensions, m.tables, m.views, m.routines, m.triggers, m.sequences, m.types, m.indexes] as { key: ObjectKey }[][]) {
+      list.sort(byKey);
+    }
+    const sortKeys = (keys: ObjectKey[]) => keys.sort((a, b) => cmp(formatKey(a), formatKey(b)));
+    for (const t of m.tables) {
+      t.constraints.sort((a, b) => cmp(a.name, b.name));
+      sortKeys(t.dependsOn);
+      for (const c of t.columns) sortKeys(c.dependsOn);
+      for (const c of t.constraints) sortKeys(c.dependsOn);
+    }
+    for (const o of [...m.views, ...m.routines, ...m.triggers, ...m.types, ...m.indexes]) sortKeys(o.dependsOn);
+    for (const v of m.views) v.dependsOnColumns.sort((a, b) => cmp(`${formatKey(a.table)}#${a.column}`, `${formatKey(b.table)}#${b.column}`));
+    const sub = (x: { target: ObjectKey; column?: string; constraint?: string; grantee?: string }) =>
+      `${formatKey(x.target)}|${x.column ?? ''}|${x.constraint ?? ''}|${x.grantee ?? ''}`;
+    m.comments.sort((a, b) => cmp(sub(a), sub(b)));
+    m.privileges.sort((a, b) => cmp(sub(a), sub(b)));
+    m.owners.sort((a, b) => cmp(formatKey(a.target), formatKey(b.target)));
+  }
+}
+
+interface ColumnJson {
+  num: number;
+  name: string;
+  type: string;
+  notNull: boolean;
+  expr: string | null;
+  generated: string;
+  identity: string;
+  collation: string | null;
+  local: boolean;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

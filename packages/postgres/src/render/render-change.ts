@@ -1,0 +1,430 @@
+import { DbeeError, type ObjectKey } from '@dbee/core';
+import { parseType, sameData } from '@dbee/core/src/schema';
+import type {
+  Attrs,
+  ChangeKind,
+  ChangeOf,
+  Change,
+  Column,
+  CompositeAttribute,
+  Constraint,
+  DomainCheck,
+  Index,
+  Privilege,
+  Routine,
+  Sequence,
+  Trigger,
+  TypeDef,
+  View,
+} from '@dbee/core/src/schema';
+import { ident, literal, qualified } from './quote';
+
+export interface RenderOptions {
+  /**
+   * Prefer statements that do not block writes: indexes (and the indexes of new primary keys and unique
+   * constraints on existing tables) are built `CONCURRENTLY`, which cannot run in a transaction. Default false.
+   */
+  online?: boolean;
+}
+
+/**
+ * The SQL of one change.
+ *
+ * `reverse` undoes the change using only what the change carries (a dropped view's reverse is its old CREATE
+ * VIEW, an altered default's reverse sets the old default). It is `null` when statements alone cannot undo it:
+ * the change destroys data (drop table, drop column, drop sequence and its current value) or PostgreSQL has no
+ * inverse (an enum value cannot be removed, an extension rarely has a downgrade script). Reverse statements of a
+ * step run in the order given.
+ */
+export interface RenderedChange {
+  statements: string[];
+  reverse: string[] | null;
+  /** False when the statements must run outside a transaction block (`CONCURRENTLY`, enum values). */
+  transactional: boolean;
+}
+
+type Renderer<K extends ChangeKind> = (change: ChangeOf<K>, options: RenderOptions) => RenderedChange;
+
+const done = (statements: string[], reverse: string[] | null, transactional = true): RenderedChange => ({ statements, reverse, transactional });
+
+const key = (k: ObjectKey) => qualified(k.schema, k.name);
+const routineRef = (k: ObjectKey) => `${key(k)}(${(k.args ?? []).join(', ')})`;
+const routineWord = (k: ObjectKey) => (k.kind === 'procedure' ? 'PROCEDURE' : 'FUNCTION');
+const viewWord = (k: ObjectKey) => (k.kind === 'materialized-view' ? 'MATERIALIZED VIEW' : 'VIEW');
+const alterTable = (table: ObjectKey) => `ALTER TABLE ${key(table)}`;
+const column = (table: ObjectKey, name: string) => `${alterTable(table)} ALTER COLUMN ${ident(name)}`;
+/** pg_get_viewdef ends with a semicolon; statements are joined by the runner, so drop it. */
+const body = (definition: string) => definition.trim().replace(/;\s*$/, '');
+
+/** One renderer per change kind: the compiler checks that none is missing. */
+const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
+  'create-schema': (c) => done([`CREATE SCHEMA ${ident(c.schema.key.name)}`], [`DROP SCHEMA ${ident(c.schema.key.name)}`]),
+  'drop-schema': (c) => done([`DROP SCHEMA ${ident(c.schema.key.name)}`], [`CREATE SCHEMA ${ident(c.schema.key.name)}`]),
+  'create-extension': (c) => done([createExtension(c.extension.key, c.extension.version)], [`DROP EXTENSION ${ident(c.extension.key.name)}`]),
+  'drop-extension': (c) => done([`DROP EXTENSION ${ident(c.extension.key.name)}`], [createExtension(c.extension.key, c.extension.version)]),
+  'alter-extension-version': (c) => done([`ALTER EXTENSION ${ident(c.to.key.name)} UPDATE TO ${literal(c.to.version)}`], null),
+
+  'create-table': (c) => done([createTable(c.table)], [`DROP TABLE ${key(c.table.key)}`]),
+  'drop-table': (c) => done([`DROP TABLE ${key(c.table.key)}`], null),
+  'alter-table-options': (c) => {
+    const forward = tableOptions(c.table, c.from, c.to);
+    return done(forward, tableOptions(c.table, c.to, c.from));
+  },
+  'rename-table': (c) =>
+    done(
+      [`ALTER TABLE ${qualified(c.table.schema, c.from)} RENAME TO ${ident(c.to)}`],
+      [`ALTER TABLE ${qualified(c.table.schema, c.to)} RENAME TO ${ident(c.from)}`],
+    ),
+  'add-column': (c) => done([`${alterTable(c.table)} ADD COLUMN ${columnDefinition(c.column)}`], [`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`]),
+  'drop-column': (c) => done([`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`], null),
+  'rename-column': (c) =>
+    done(
+      [`${alterTable(c.table)} RENAME COLUMN ${ident(c.from)} TO ${ident(c.to)}`],
+      [`${alterTable(c.table)} RENAME COLUMN ${ident(c.to)} TO ${ident(c.from)}`],
+    ),
+  'alter-column-type': (c) => done([alterType(c.table, c.from, c.to)], [alterType(c.table, c.to, c.from)]),
+  'alter-column-default': (c) => done([setDefault(c.table, c.column, c.to)], [setDefault(c.table, c.column, c.from)]),
+  'alter-column-nullability': (c) => done([setNotNull(c.table, c.column, c.to)], [setNotNull(c.table, c.column, c.from)]),
+  'alter-column-identity': (c) => done([setIdentity(c.table, c.column, c.from, c.to)], [setIdentity(c.table, c.column, c.to, c.from)]),
+
+  'add-constraint': (c, o) => addConstraint(c.table, c.constraint, o),
+  'drop-constraint': (c) =>
+    done([`${alterTable(c.table)} DROP CONSTRAINT ${ident(c.constraint.name)}`], [`${alterTable(c.table)} ADD CONSTRAINT ${ident(c.constraint.name)} ${c.constraint.definition}`]),
+
+  'create-index': (c, o) => {
+    const online = Boolean(o.online) && c.index.attrs['partitioned'] !== true;
+    return done([createIndex(c.index, online)], [dropIndex(c.index, online)], !online);
+  },
+  'drop-index': (c, o) => {
+    const online = Boolean(o.online) && c.index.attrs['partitioned'] !== true;
+    return done([dropIndex(c.index, online)], [createIndex(c.index, online)], !online);
+  },
+
+  'create-view': (c) => done([createView(c.view, false)], [`DROP ${viewWord(c.view.key)} ${key(c.view.key)}`]),
+  'replace-view': (c) => done([createView(c.to, true)], [createView(c.from, true)]),
+  'drop-view': (c) => done([`DROP ${viewWord(c.view.key)} ${key(c.view.key)}`], [createView(c.view, false)]),
+
+  'create-routine': (c) => done([routineDefinition(c.routine)], [dropRoutine(c.routine.key)]),
+  'replace-routine': (c) => done([routineDefinition(c.to)], [routineDefinition(c.from)]),
+  'drop-routine': (c) => done([dropRoutine(c.routine.key)], [routineDefinition(c.routine)]),
+
+  'create-trigger': (c) => done(createTrigger(c.trigger, false), [dropTrigger(c.trigger)]),
+  'replace-trigger': (c) => done(createTrigger(c.to, true, c.from), createTrigger(c.from, true, c.to)),
+  'drop-trigger': (c) => done([dropTrigger(c.trigger)], createTrigger(c.trigger, false)),
+
+  'create-sequence': (c) => done([createSequence(c.sequence)], [`DROP SEQUENCE ${key(c.sequence.key)}`]),
+  'alter-sequence': (c) => done([alterSequence(c.from, c.to)], [alterSequence(c.to, c.from)]),
+  'drop-sequence': (c) => done([`DROP SEQUENCE ${key(c.sequence.key)}`], null),
+
+  'create-type': (c) => done([createType(c.type)], [`DROP TYPE ${key(c.type.key)}`]),
+  'drop-type': (c) => done([`DROP TYPE ${key(c.type.key)}`], [createType(c.type)]),
+  // The new value cannot be used before the transaction that added it commits: run it on its own.
+  'alter-enum-add-value': (c) => {
+    const where = c.before !== undefined ? ` BEFORE ${literal(c.before)}` : c.after !== undefined ? ` AFTER ${literal(c.after)}` : '';
+    return done([`ALTER TYPE ${key(c.type)} ADD VALUE ${literal(c.value)}${where}`], null, false);
+  },
+  'alter-composite-attributes': (c) => done([alterAttributes(c.from, c.to)], [alterAttributes(c.to, c.from)]),
+
+  'create-domain': (c) => done([createType(c.domain)], [`DROP DOMAIN ${key(c.domain.key)}`]),
+  'drop-domain': (c) => done([`DROP DOMAIN ${key(c.domain.key)}`], [createType(c.domain)]),
+  'alter-domain-default': (c) => done([domainDefault(c.domain, c.to)], [domainDefault(c.domain, c.from)]),
+  'alter-domain-nullability': (c) =>
+    done([`ALTER DOMAIN ${key(c.domain)} ${c.to ? 'SET' : 'DROP'} NOT NULL`], [`ALTER DOMAIN ${key(c.domain)} ${c.from ? 'SET' : 'DROP'} NOT NULL`]),
+  'add-domain-constraint': (c) => done(addDomainCheck(c.domain, c.constraint, true), [dropDomainCheck(c.domain, c.constraint)]),
+  'drop-domain-constraint': (c) => done([dropDomainCheck(c.domain, c.constraint)], addDomainCheck(c.domain, c.constraint, false)),
+
+  'set-comment': (c) => done([comment(c, c.to)], [comment(c, c.from)]),
+  grant: (c) => done(grant(c.privilege), revoke(c.privilege)),
+  revoke: (c) => done(revoke(c.privilege), grant(c.privilege)),
+  'set-owner': (c) => done([setOwner(c.target, c.to)], c.from ? [setOwner(c.target, c.from)] : null),
+};
+
+/** Statements, reverse statements and transactionality of one change. */
+export function renderChange(change: Change, options: RenderOptions = {}): RenderedChange {
+  const render = RENDERERS[change.kind] as Renderer<ChangeKind>;
+  return render(change as ChangeOf<ChangeKind>, options);
+}
+
+function createExtension(k: ObjectKey, version: string): string {
+  return `CREATE EXTENSION ${ident(k.name)} WITH SCHEMA ${ident(k.schema)} VERSION ${literal(version)}`;
+}
+
+export function columnDefinition(c: Column): string {
+  const parts = [ident(c.name), c.type];
+  if (c.collation) parts.push(`COLLATE ${c.collation}`);
+  if (c.generated !== null) parts.push(`GENERATED ALWAYS AS (${c.generated}) ${c.attrs['generatedKind'] === 'virtual' ? 'VIRTUAL' : 'STORED'}`);
+  if (c.identity) parts.push(`GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`);
+  if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
+  if (c.notNull) parts.push('NOT NULL');
+  return parts.join(' ');
+}
+
+function createTable(t: ChangeOf<'create-table'>['table']): string {
+  const unlogged = t.attrs['persistence'] === 'unlogged' ? 'UNLOGGED ' : '';
+  const items = [...t.columns.map(columnDefinition), ...t.constraints.map((c) => `CONSTRAINT ${ident(c.name)} ${c.definition}`)];
+  const partitionOf = typeof t.attrs['partitionOf'] === 'string' ? t.attrs['partitionOf'] : null;
+  let sql: string;
+  if (partitionOf) {
+    const [schema, name] = splitQualified(partitionOf);
+    const own = t.constraints.map((c) => `CONSTRAINT ${ident(c.name)} ${c.definition}`);
+    sql = `CREATE ${unlogged}TABLE ${key(t.key)} PARTITION OF ${qualified(schema, name)}${own.length ? ` (\n  ${own.join(',\n  ')}\n)` : ''} ${String(t.attrs['partitionBound'])}`;
+  } else {
+    sql = `CREATE ${unlogged}TABLE ${key(t.key)} (\n  ${items.join(',\n  ')}\n)`;
+  }
+  if (typeof t.attrs['partitionBy'] === 'string') sql += ` PARTITION BY ${t.attrs['partitionBy']}`;
+  const options = reloptions(t.attrs);
+  if (options.length) sql += ` WITH (${options.join(', ')})`;
+  return sql;
+}
+
+function splitQualified(text: string): [string, string] {
+  const dot = text.indexOf('.');
+  return [text.slice(0, dot), text.slice(dot + 1)];
+}
+
+function reloptions(attrs: Attrs): string[] {
+  return Array.isArray(attrs['reloptions']) ? (attrs['reloptions'] as string[]) : [];
+}
+
+function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
+  for (const attr of ['partitionBy', 'partitionOf', 'partitionBound']) {
+    if (!sameData(from[attr], to[attr])) {
+      throw new DbeeError(`cannot change the partitioning of ${table.schema}.${table.name} in place`, {
+        code: 'RENDER_UNSUPPORTED',
+        hint: 'write a migration that creates the new table, moves the rows and swaps the names',
+        details: { table: `${table.schema}.${table.name}`, attribute: attr },
+      });
+    }
+  }
+  const out: string[] = [];
+  if (from['persistence'] !== to['persistence']) out.push(`${alterTable(table)} SET ${to['persistence'] === 'unlogged' ? 'UNLOGGED' : 'LOGGED'}`);
+  const before = new Map(reloptions(from).map((o) => [o.slice(0, o.indexOf('=')), o]));
+  const after = new Map(reloptions(to).map((o) => [o.slice(0, o.indexOf('=')), o]));
+  const set = [...after].filter(([k, v]) => before.get(k) !== v).map(([, v]) => v);
+  const reset = [...before.keys()].filter((k) => !after.has(k));
+  if (set.length) out.push(`${alterTable(table)} SET (${set.join(', ')})`);
+  if (reset.length) out.push(`${alterTable(table)} RESET (${reset.join(', ')})`);
+  return out;
+}
+
+/** `USING col::type` when the base type changes (a cast is needed); a length change alone needs none. */
+function alterType(table: ObjectKey, from: Column, to: Column): string {
+  const a = parseType(from.type);
+  const b = parseType(to.type);
+  const collate = to.collation ? ` COLLATE ${to.collation}` : from.collation ? ' COLLATE pg_catalog."default"' : '';
+  const using = a.base !== b.base || a.array !== b.array ? ` USING ${ident(to.name)}::${to.type}` : '';
+  return `${column(table, to.name)} TYPE ${to.type}${collate}${using}`;
+}
+
+function setDefault(table: ObjectKey, name: string, expr: string | null): string {
+  return expr === null ? `${column(table, name)} DROP DEFAULT` : `${column(table, name)} SET DEFAULT ${expr}`;
+}
+
+function setNotNull(table: ObjectKey, name: string, notNull: boolean): string {
+  return `${column(table, name)} ${notNull ? 'SET' : 'DROP'} NOT NULL`;
+}
+
+function setIdentity(table: ObjectKey, name: string, from: Column['identity'], to: Column['identity']): string {
+  const words = (k: NonNullable<Column['identity']>) => (k === 'always' ? 'ALWAYS' : 'BY DEFAULT');
+  if (to === null) return `${column(table, name)} DROP IDENTITY`;
+  if (from === null) return `${column(table, name)} ADD GENERATED ${words(to)} AS IDENTITY`;
+  return `${column(table, name)} SET GENERATED ${words(to)}`;
+}
+
+/**
+ * Foreign keys and checks are added NOT VALID, then validated in a second statement that does not block writes.
+ * With `online`, a simple primary key or unique constraint first gets its index built concurrently.
+ */
+function addConstraint(table: ObjectKey, c: Constraint, o: RenderOptions): RenderedChange {
+  const add = `${alterTable(table)} ADD CONSTRAINT ${ident(c.name)}`;
+  const reverse = [`${alterTable(table)} DROP CONSTRAINT ${ident(c.name)}`];
+  if (c.kind === 'foreign-key' || c.kind === 'check') {
+    return done([`${add} ${c.definition} NOT VALID`, `${alterTable(table)} VALIDATE CONSTRAINT ${ident(c.name)}`], reverse);
+  }
+  const simple = /^(PRIMARY KEY|UNIQUE) \(([^()]*)\)( DEFERRABLE.*)?$/.exec(c.definition);
+  if (o.online && simple) {
+    const unique = `CREATE UNIQUE INDEX CONCURRENTLY ${ident(c.name)} ON ${key(table)} (${simple[2]})`;
+    return done([unique, `${add} ${simple[1]} USING INDEX ${ident(c.name)}${simple[3] ?? ''}`], reverse, false);
+  }
+  return done([`${add} ${c.definition}`], reverse);
+}
+
+function createIndex(i: Index, online: boolean): string {
+  return online ? i.definition.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX CONCURRENTLY ') : i.definition;
+}
+
+function dropIndex(i: Index, online: boolean): string {
+  return `DROP INDEX ${online ? 'CONCURRENTLY ' : ''}${key(i.key)}`;
+}
+
+function createView(v: View, replace: boolean): string {
+  const options = reloptions(v.attrs);
+  const withOptions = options.length ? ` WITH (${options.join(', ')})` : '';
+  return `CREATE ${replace ? 'OR REPLACE ' : ''}${viewWord(v.key)} ${key(v.key)}${withOptions} AS\n${body(v.definition)}`;
+}
+
+/** pg_get_functiondef already writes `CREATE OR REPLACE ...`, schema-qualified. */
+function routineDefinition(r: Routine): string {
+  return r.definition.trimEnd();
+}
+
+function dropRoutine(k: ObjectKey): string {
+  return `DROP ${routineWord(k)} ${routineRef(k)}`;
+}
+
+/** CREATE [OR REPLACE] TRIGGER, then its enabled state when it is not the default. */
+function createTrigger(t: Trigger, replace: boolean, previous?: Trigger): string[] {
+  const sql = replace ? t.definition.replace(/^CREATE TRIGGER /, 'CREATE OR REPLACE TRIGGER ') : t.definition;
+  const out = [sql];
+  const state = (t.attrs['enabled'] as string | undefined) ?? 'O';
+  const before = (previous?.attrs['enabled'] as string | undefined) ?? 'O';
+  if (state !== 'O' || (previous && before !== state)) {
+    const word = { O: 'ENABLE', D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' }[state] ?? 'ENABLE';
+    out.push(`${alterTable(t.table)} ${word} TRIGGER ${ident(t.key.name)}`);
+  }
+  return out;
+}
+
+function dropTrigger(t: Trigger): string {
+  return `DROP TRIGGER ${ident(t.key.name)} ON ${key(t.table)}`;
+}
+
+function createSequence(s: Sequence): string {
+  const owned = s.ownedBy ? ` OWNED BY ${key(s.ownedBy.table)}.${ident(s.ownedBy.column)}` : '';
+  return (
+    `CREATE SEQUENCE ${key(s.key)} AS ${s.dataType} INCREMENT BY ${s.increment} MINVALUE ${s.min} MAXVALUE ${s.max}` +
+    ` START WITH ${s.start} CACHE ${s.cache}${s.cycle ? ' CYCLE' : ' NO CYCLE'}${owned}`
+  );
+}
+
+function alterSequence(from: Sequence, to: Sequence): string {
+  const parts: string[] = [];
+  if (from.dataType !== to.dataType) parts.push(`AS ${to.dataType}`);
+  if (from.increment !== to.increment) parts.push(`INCREMENT BY ${to.increment}`);
+  if (from.min !== to.min || from.dataType !== to.dataType) parts.push(`MINVALUE ${to.min}`);
+  if (from.max !== to.max || from.dataType !== to.dataType) parts.push(`MAXVALUE ${to.max}`);
+  if (from.start !== to.start) parts.push(`START WITH ${to.start}`);
+  if (from.cache !== to.cache) parts.push(`CACHE ${to.cache}`);
+  if (from.cycle !== to.cycle) parts.push(to.cycle ? 'CYCLE' : 'NO CYCLE');
+  if (!sameData(from.ownedBy, to.ownedBy)) parts.push(to.ownedBy ? `OWNED BY ${key(to.ownedBy.table)}.${ident(to.ownedBy.column)}` : 'OWNED BY NONE');
+  return `ALTER SEQUENCE ${key(to.key)} ${parts.join(' ')}`;
+}
+
+function attribute(a: CompositeAttribute): string {
+  return `${ident(a.name)} ${a.type}${a.collation ? ` COLLATE ${a.collation}` : ''}`;
+}
+
+function createType(t: TypeDef): string {
+  switch (t.variant) {
+    case 'enum':
+      return `CREATE TYPE ${key(t.key)} AS ENUM (${t.values.map(literal).join(', ')})`;
+    case 'composite':
+      return `CREATE TYPE ${key(t.key)} AS (${t.attributes.map(attribute).join(', ')})`;
+    case 'range':
+      return `CREATE TYPE ${key(t.key)} AS RANGE (SUBTYPE = ${t.subtype})`;
+    case 'domain': {
+      const parts = [`CREATE DOMAIN ${key(t.key)} AS ${t.baseType}`];
+      if (t.collation) parts.push(`COLLATE ${t.collation}`);
+      if (t.default !== null) parts.push(`DEFAULT ${t.default}`);
+      if (t.notNull) parts.push('NOT NULL');
+      for (const c of t.checks) parts.push(`CONSTRAINT ${ident(c.name)} ${c.definition}`);
+      return parts.join(' ');
+    }
+  }
+}
+
+function alterAttributes(from: TypeDef, to: TypeDef): string {
+  if (from.variant !== 'composite' || to.variant !== 'composite') throw new Error('alter-composite-attributes on a non-composite type');
+  const before = new Map(from.attributes.map((a) => [a.name, a]));
+  const after = new Set(to.attributes.map((a) => a.name));
+  const actions: string[] = [];
+  for (const a of from.attributes) if (!after.has(a.name)) actions.push(`DROP ATTRIBUTE ${ident(a.name)}`);
+  for (const a of to.attributes) {
+    const old = before.get(a.name);
+    if (!old) actions.push(`ADD ATTRIBUTE ${attribute(a)}`);
+    else if (old.type !== a.type || old.collation !== a.collation) {
+      actions.push(`ALTER ATTRIBUTE ${ident(a.name)} TYPE ${a.type}${a.collation ? ` COLLATE ${a.collation}` : ''}`);
+    }
+  }
+  return `ALTER TYPE ${key(to.key)} ${actions.join(', ')}`;
+}
+
+function domainDefault(domain: ObjectKey, expr: string | null): string {
+  return expr === null ? `ALTER DOMAIN ${key(domain)} DROP DEFAULT` : `ALTER DOMAIN ${key(domain)} SET DEFAULT ${expr}`;
+}
+
+function addDomainCheck(domain: ObjectKey, c: DomainCheck, validateApart: boolean): string[] {
+  const add = `ALTER DOMAIN ${key(domain)} ADD CONSTRAINT ${ident(c.name)} ${c.definition}`;
+  return validateApart ? [`${add} NOT VALID`, `ALTER DOMAIN ${key(domain)} VALIDATE CONSTRAINT ${ident(c.name)}`] : [add];
+}
+
+function dropDomainCheck(domain: ObjectKey, c: DomainCheck): string {
+  return `ALTER DOMAIN ${key(domain)} DROP CONSTRAINT ${ident(c.name)}`;
+}
+
+/** How COMMENT ON, GRANT ON and ALTER ... OWNER name an object. */
+function objectWords(k: ObjectKey): { kind: string; name: string } {
+  switch (k.kind) {
+    case 'schema':
+      return { kind: 'SCHEMA', name: ident(k.name) };
+    case 'extension':
+      return { kind: 'EXTENSION', name: ident(k.name) };
+    case 'function':
+    case 'procedure':
+      return { kind: routineWord(k), name: routineRef(k) };
+    case 'materialized-view':
+      return { kind: 'MATERIALIZED VIEW', name: key(k) };
+    case 'trigger': {
+      const [schema, table] = splitQualified(k.parent ?? '');
+      return { kind: 'TRIGGER', name: `${ident(k.name)} ON ${qualified(schema, table)}` };
+    }
+    default:
+      return { kind: k.kind.toUpperCase(), name: key(k) };
+  }
+}
+
+function comment(c: ChangeOf<'set-comment'>, text: string | null): string {
+  const value = text === null ? 'NULL' : literal(text);
+  if (c.column !== undefined) return `COMMENT ON COLUMN ${key(c.target)}.${ident(c.column)} IS ${value}`;
+  if (c.constraint !== undefined) {
+    const on = c.target.kind === 'domain' ? `DOMAIN ${key(c.target)}` : key(c.target);
+    return `COMMENT ON CONSTRAINT ${ident(c.constraint)} ON ${on} IS ${value}`;
+  }
+  const w = objectWords(c.target);
+  return `COMMENT ON ${w.kind} ${w.name} IS ${value}`;
+}
+
+function grantTarget(k: ObjectKey): string {
+  switch (k.kind) {
+    case 'table':
+    case 'view':
+    case 'materialized-view':
+      return `TABLE ${key(k)}`;
+    default: {
+      const w = objectWords(k);
+      return `${w.kind} ${w.name}`;
+    }
+  }
+}
+
+const grantee = (name: string) => (name === 'PUBLIC' ? 'PUBLIC' : ident(name));
+const privilegeList = (p: Privilege, names: string[]) =>
+  names.map((n) => (p.column !== undefined ? `${n} (${ident(p.column)})` : n)).join(', ');
+
+function grant(p: Privilege): string[] {
+  const withOption = p.privileges.filter((x) => p.grantable.includes(x));
+  const plain = p.privileges.filter((x) => !p.grantable.includes(x));
+  const out: string[] = [];
+  if (plain.length) out.push(`GRANT ${privilegeList(p, plain)} ON ${grantTarget(p.target)} TO ${grantee(p.grantee)}`);
+  if (withOption.length) out.push(`GRANT ${privilegeList(p, withOption)} ON ${grantTarget(p.target)} TO ${grantee(p.grantee)} WITH GRANT OPTION`);
+  return out;
+}
+
+function revoke(p: Privilege): string[] {
+  return [`REVOKE ${privilegeList(p, p.privileges)} ON ${grantTarget(p.target)} FROM ${grantee(p.grantee)}`];
+}
+
+function setOwner(k: ObjectKey, owner: string): string {
+  const w = objectWords(k);
+  return `ALTER ${w.kind} ${w.name} OWNER TO ${ident(owner)}`;
+}
