@@ -73,12 +73,14 @@ export function bteqRequest(sql: string): string {
   const last = significant[significant.length - 1];
   if (last?.type === 'semicolon') text = text.slice(0, last.start).replace(/\s+$/, '');
   const inString = (pos: number): boolean => tokens.some((t) => (t.type === 'string' || t.type === 'quoted') && t.start < pos && pos < t.end - 1);
+  // When the text ends in a `--` comment, the terminator goes on a line of its own, so the last line is inner too.
+  const endsInLineComment = tokenize(text, '<step>').filter((t) => t.type !== 'whitespace').pop()?.type === 'line-comment';
   const lines = text.split('\n');
   let offset = 0;
   const out: string[] = [];
   lines.forEach((line, i) => {
     const trimmed = line.replace(/\s+$/, '');
-    if (i < lines.length - 1 && trimmed.endsWith(';')) {
+    if ((i < lines.length - 1 || endsInLineComment) && trimmed.endsWith(';')) {
       const pos = offset + trimmed.length - 1;
       if (inString(pos)) {
         throw new DbeeError('a line inside a string literal ends with ";", which BTEQ would take as the end of the request', {
@@ -91,7 +93,6 @@ export function bteqRequest(sql: string): string {
     } else out.push(line);
     offset += line.length + 1;
   });
-  const endsInLineComment = tokenize(text, '<step>').filter((t) => t.type !== 'whitespace').pop()?.type === 'line-comment';
   return endsInLineComment ? out.join('\n') + '\n;' : out.join('\n') + ';';
 }
 
@@ -170,7 +171,8 @@ function script(plan: Plan, steps: ScriptStep[], kind: 'deploy' | 'rollback', op
     const code = bteqReturnCode(n);
     const statements = s.statements.map(expand);
     const onError = ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
-    lines.push('', remark(`step ${n}/${steps.length}: ${s.step.action} ${expand(s.step.key)}`));
+    const what = `${s.step.action} ${expand(s.step.key)}`;
+    lines.push('', remark(`step ${n}/${steps.length}: ${kind === 'rollback' ? `undo plan step ${s.step.order} (${what})` : what}`));
     if (!statements.length) lines.push(remark('nothing to run'));
     for (const st of statements) lines.push(bteqRequest(st), onError);
     if (ledger) {

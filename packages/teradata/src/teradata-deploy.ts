@@ -218,7 +218,7 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
     const previous = live ? await captureDefinition(conn, { ...key, kind }) : null;
     return {
       statements: [toReplace(definition), ...extras],
-      reverse: live ? (previous ? [toReplace(previous)] : null) : [renderDrop({ ...key, kind })],
+      reverse: live ? (previous ? definitionStatements(previous).map(toReplace) : null) : [renderDrop({ ...key, kind })],
       previousDefinition: previous,
       existed: !!live,
       dataLoss: false,
