@@ -76,7 +76,7 @@ describe('createNodes', () => {
                 "executor": "@dbee/nx:build",
                 "inputs": [
                   "dbeeSources",
-                  "^dbeeSources",
+                  "^default",
                   "{workspaceRoot}/dbee.yaml",
                   "{workspaceRoot}/packages/*/src/**/*.ts",
                   "{workspaceRoot}/plugins/nx/src/**/*.ts",
@@ -117,7 +117,7 @@ describe('createNodes', () => {
                 "executor": "@dbee/nx:deploy",
                 "inputs": [
                   "dbeeSources",
-                  "^dbeeSources",
+                  "^default",
                   "{workspaceRoot}/dbee.yaml",
                   "{workspaceRoot}/packages/*/src/**/*.ts",
                   "{workspaceRoot}/plugins/nx/src/**/*.ts",
@@ -153,7 +153,7 @@ describe('createNodes', () => {
                 "executor": "@dbee/nx:diff",
                 "inputs": [
                   "dbeeSources",
-                  "^dbeeSources",
+                  "^default",
                   "{workspaceRoot}/dbee.yaml",
                   "{workspaceRoot}/packages/*/src/**/*.ts",
                   "{workspaceRoot}/plugins/nx/src/**/*.ts",
@@ -191,7 +191,7 @@ describe('createNodes', () => {
                 "executor": "@dbee/nx:plan",
                 "inputs": [
                   "dbeeSources",
-                  "^dbeeSources",
+                  "^default",
                   "{workspaceRoot}/dbee.yaml",
                   "{workspaceRoot}/packages/*/src/**/*.ts",
                   "{workspaceRoot}/plugins/nx/src/**/*.ts",

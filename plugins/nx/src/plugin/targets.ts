@@ -32,14 +32,18 @@ export const SOURCES_NAMED_INPUT = [
 const ENV_INPUT = { env: 'DBEE_ENV' };
 
 /**
- * Everything the desired model is a function of: the project's sources, its dependencies' sources (their objects
+ * Everything the desired model is a function of: the project's sources, its dependencies' files (their objects
  * are built first in the shadow database), dbee.yaml (variables), and dbee itself, so that a new version of the
  * tool never serves results computed by the old one.
+ *
+ * The dependencies count with `^default`, not `^dbeeSources`: Nx fails every task hash with "Input 'dbeeSources' is
+ * not defined" as soon as one dependency lacks the named input (verified: an `implicitDependencies` entry on a
+ * non-dbee project is enough). `default` always exists; a dependency's README then costs a cache miss, not an error.
  */
 function modelInputs() {
   return [
     SOURCES_INPUT,
-    `^${SOURCES_INPUT}`,
+    '^default',
     '{workspaceRoot}/dbee.yaml',
     '{workspaceRoot}/packages/*/src/**/*.ts',
     '{workspaceRoot}/plugins/nx/src/**/*.ts',
