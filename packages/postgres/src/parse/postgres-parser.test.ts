@@ -276,6 +276,21 @@ describe('references', () => {
     expect(at('totals')).toEqual({ file: FILE, line: 11, column: 12 });
   });
 
+  it('accepts fields of %ROWTYPE variables, which libpg-query cannot resolve without a catalog', async () => {
+    const s = await one(
+      'create function s.f() returns numeric language plpgsql as $$\ndeclare r s.t%rowtype;\nbegin\n  r.total := s.zero();\n  return r.total;\nend $$',
+    );
+    // Compiled as `r s.t`: a type reference, which the graph resolves to the table as well.
+    expect(refs(s)).toEqual([
+      { kind: 'type', schema: 's', name: 't', via: 'body' },
+      { kind: 'function', schema: 's', name: 'zero', via: 'body' },
+    ]);
+    expect(s.references[1]!.location).toEqual({ file: FILE, line: 4, column: 14 });
+    const error = await syntaxError('create function s.f() returns int language plpgsql as $$\ndeclare n int;\nbegin\n  n.total := 1;\n  return n;\nend $$');
+    expect(error.message).toContain('"n.total" is not a known variable');
+    expect(error.location).toEqual({ file: FILE, line: 4, column: 3 });
+  });
+
   it('reads string bodies of SQL functions with exact locations', async () => {
     const s = await one("create function s.total(p int) returns numeric language sql stable as $$\n  select sum(amount) from s.lines where order_id = p and s.ok(p)\n$$");
     expect(refs(s)).toEqual([

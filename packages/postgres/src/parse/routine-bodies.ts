@@ -2,7 +2,7 @@ import { DbeeError, type SourceLocation } from '@dbee/core';
 import type { RawStmt } from '@pgsql/types';
 import { BUILTIN_TYPES } from './builtins';
 import { FixedFrame, type Frame, PiecesFrame, TextFrame } from './frame';
-import { parsePlpgsql, parseSql } from './libpg';
+import { parsePlpgsql, parseSql, scanSql } from './libpg';
 import { parseQualifiedName, splitQualified } from './names';
 import { makeReference, type ReferenceSink, walk } from './references';
 import { skipSpaceAndComments, SourceText } from './source-text';
@@ -86,7 +86,8 @@ export function analyzePlpgsqlBody(ctx: StatementContext, body: RoutineBody, sin
   try {
     tree = parsePlpgsql(ctx.sql);
   } catch (e) {
-    throw plpgsqlError(ctx, body, e, what);
+    tree = withRowtypesAsComposite(ctx, body, e);
+    if (tree === undefined) throw plpgsqlError(ctx, body, e, what);
   }
   const expressions: PlExpression[] = [];
   const types: PlDeclaredType[] = [];
@@ -119,6 +120,38 @@ export function analyzePlpgsqlBody(ctx: StatementContext, body: RoutineBody, sin
     pieces.push(piece);
   }
   for (const { stmts, frame } of parsePieces(pieces, ctx.location)) walk(stmts, { sink, frame, via: 'body', ctes: [] });
+}
+
+/**
+ * Without a catalog, libpg-query compiles a `t%ROWTYPE` variable as a scalar, so assigning one of its fields
+ * (`r.total := 0`) fails with `"r.total" is not a known variable`, which PostgreSQL accepts. On that error only,
+ * compile again with each `%ROWTYPE` blanked out (`r s.t`, which it takes for a composite type; positions and lines
+ * unchanged). Returns the tree, or undefined when that does not help.
+ */
+function withRowtypesAsComposite(ctx: StatementContext, body: RoutineBody, error: unknown): unknown {
+  const bodyInStatement = body.start - ctx.start;
+  if (!body.exact || !ctx.sql.startsWith(body.content, bodyInStatement)) return undefined;
+  if (!(error instanceof Error) || !/^"[^"]+\.[^"]+" is not a known variable$/.test(error.message)) return undefined;
+  let tokens;
+  try {
+    tokens = scanSql(body.content);
+  } catch {
+    return undefined;
+  }
+  const own = new SourceText(body.content);
+  let content = body.content;
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    if (tokens[i]!.text !== '%' || tokens[i + 1]!.text.toLowerCase() !== 'rowtype') continue;
+    const from = own.indexOfByte(tokens[i]!.start);
+    const to = own.indexOfByte(tokens[i + 1]!.end);
+    content = content.slice(0, from) + ' '.repeat(to - from) + content.slice(to);
+  }
+  if (content === body.content) return undefined;
+  try {
+    return parsePlpgsql(ctx.sql.slice(0, bodyInStatement) + content + ctx.sql.slice(bodyInStatement + body.content.length));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Walk the PL/pgSQL compiler's tree for expressions and declared types, tracking the nearest line number. */

@@ -131,7 +131,7 @@ class Analyzer {
         this.createFunction(n as CreateFunctionStmt);
         break;
       case 'DefineStmt':
-        this.define_(n);
+        this.defineStmt(n);
         break;
       case 'CreateTrigStmt':
         this.createTrigger(n);
@@ -336,7 +336,7 @@ class Analyzer {
   }
 
   /** CREATE AGGREGATE, CREATE TYPE (base or shell), CREATE OPERATOR, ... */
-  private define_(n: AnyNode): void {
+  private defineStmt(n: AnyNode): void {
     const names = nameList(n['defnames']);
     if (n['kind'] === 'OBJECT_AGGREGATE') {
       const key = this.keys.named('aggregate', names);
