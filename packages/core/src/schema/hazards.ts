@@ -17,7 +17,8 @@ export interface HazardOptions {
  *   default, an identity or a stored generated expression). A rewrite holds its lock for the whole rewrite: the
  *   hazard says so in its message rather than adding a separate long-lock.
  * - long-lock: holds a lock that blocks writes while it scans an existing table (SET NOT NULL, adding a primary
- *   key or unique constraint, building an index without `online`, validating a domain).
+ *   key or unique constraint, building an index without `online`, validating a domain), or recomputes a
+ *   materialized view that readers wait for.
  * - backward-incompatible: renames, revokes, changed routine signatures and view column lists, drops of objects
  *   that other views or routines use.
  * - index-build: builds an index on an existing table.
@@ -80,11 +81,17 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
     case 'create-index': {
       const parent = change.index.table;
       const parentExists = existing(parent) || from.views.some((v) => formatKey(v.key) === formatKey(parent));
-      if (!parentExists) break;
+      // Rebuilt on a materialized view that this plan creates again: the view's own step carries the cost.
+      if (!parentExists || change.recreate?.cause === formatKey(parent)) break;
       add('index-build', `builds index ${name(change.index.key)} on ${name(parent)}`);
       if (!options.online) add('long-lock', `builds index ${name(change.index.key)} while blocking writes to ${name(parent)} (use online to build it concurrently)`);
       break;
     }
+    case 'create-view':
+      if (change.view.key.kind === 'materialized-view' && from.views.some((v) => formatKey(v.key) === formatKey(change.view.key))) {
+        add('long-lock', `recomputes materialized view ${name(change.view.key)}; its readers wait until the deployment commits`);
+      }
+      break;
     case 'drop-view': {
       const v = change.view;
       const own = change.recreate?.cause === formatKey(v.key);

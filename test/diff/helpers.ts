@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import type { Connection, QueryResult } from '@dbee/core';
+import { PgConnection } from '../../packages/postgres/src/postgres-connection';
+import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
+
+/** The two engines every database suite runs on. */
+export const ENGINES = [['pglite'], ['postgres']] as const satisfies readonly (readonly [EngineName])[];
+export type EngineName = 'pglite' | 'postgres';
+
+/** Server used by the `postgres` engine. There is no skip: an unreachable server fails the suite. */
+export const SERVER_URL = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface Scratch {
+  conn: Connection;
+  /** Close the connection and, on the server, drop the scratch database. */
+  dispose(): Promise<void>;
+}
+
+/** An empty database: in-memory PGlite, or `dbee_t_<random>` on the server. */
+export async function openScratch(engine: EngineName): Promise<Scratch> {
+  if (engine === 'pglite') {
+    const conn = await PgliteConnection.open(null, 'pglite:memory');
+    return { conn, dispose: () => conn.close() };
+  }
+  const name = `dbee_t_${randomBytes(6).toString('hex')}`;
+  await withAdmin((admin) => admin.execute(`CREATE DATABASE ${name}`));
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  const conn = await PgConnection.open({ connectionString: url.toString() }, `postgres:${name}`);
+  return {
+    conn,
+    dispose: async () => {
+      await conn.close();
+      await withAdmin((admin) => admin.execute(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+async function withAdmin(fn: (admin: Connection) => Promise<void>): Promise<void> {
+  const admin = await PgConnection.open({ connectionString: SERVER_URL }, 'postgres:admin');
+  try {
+    await fn(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** A connection that counts the queries it runs (to prove introspection is set-based). */
+export function counting(inner: Connection): Connection & { queries: number } {
+  const wrapper = {
+    queries: 0,
+    description: inner.description,
+    query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
+      wrapper.queries++;
+      return inner.query<Row>(sql, params);
+    },
+    execute(sql: string) {
+      wrapper.queries++;
+      return inner.execute(sql);
+    },
+    transaction<T>(fn: (tx: Connection) => Promise<T>) {
+      return inner.transaction(fn);
+    },
+    close: () => inner.close(),
+  };
+  return wrapper;
+}
+
+/** Create a role once per cluster (roles are shared by every database of a server); concurrent-safe. */
+export const CREATE_READER_ROLE = `
+DO $$ BEGIN
+  CREATE ROLE dbee_t_reader NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$;`;
+
+/**
+ * Apply rendered steps the way a runner would: consecutive transactional steps share a transaction, the others
+ * run on their own (CONCURRENTLY, enum values).
+ */
+export async function applySteps(conn: Connection, steps: { statements: string[]; transactional: boolean }[]): Promise<void> {
+  let batch: string[] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const statements = batch;
+    batch = [];
+    await conn.transaction(async (tx) => {
+      for (const sql of statements) await tx.execute(sql);
+    });
+  };
+  for (const step of steps) {
+    if (step.transactional) {
+      batch.push(...step.statements);
+      continue;
+    }
+    await flush();
+    for (const sql of step.statements) await conn.execute(sql);
+  }
+  await flush();
+}
