@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: Object.fromEntries(all.map((o) => [o.flag, { type: o.type, short: o.short, multiple: o.multiple }])),
+      options: Object.fromEntries(all.map((o) => [o.flag, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }])),
     });
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n\n${commandHelp(name)}`);

@@ -34,6 +34,7 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
       assumeYes,
       { flag: 'wait-for-lock', type: 'string', value: '<seconds>', description: 'how long to wait for another deployment to finish (default 60)' },
       { flag: 'no-deps', type: 'boolean', description: 'deploy only this project, not its dependencies' },
+      { flag: 'package', short: 'p', type: 'string', value: '<folder>', description: 'apply a package built by `dbee plan --out` instead of the sources' },
     ],
   },
   plan: {
@@ -42,7 +43,6 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
       env,
       { flag: 'out', short: 'o', type: 'string', value: '<folder>', description: 'write a package (manifest, step scripts, rollback scripts, summary) to this folder' },
       format('text|json'),
-      { flag: 'against-ledger', type: 'boolean', description: 'plan only what differs from what the environment\'s ledger records (connects to it)' },
     ],
   },
   status: {

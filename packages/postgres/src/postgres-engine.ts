@@ -109,6 +109,7 @@ export function createPostgresEngine(): Engine {
       }
     },
     renderDrop: dropStatement,
+    searchPathStatement: (schemas) => `SET search_path TO ${schemas.map(quoteIdent).join(', ')}`,
     sessionSetup: ({ lockTimeoutMs, statementTimeoutMs }) => [
       ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
       ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),

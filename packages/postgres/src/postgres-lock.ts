@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { DbeeError, type LockHandle, type LockOptions, type LockOwner } from '@dbee/core';
 import type { PgConnection } from './postgres-connection';
@@ -78,6 +79,7 @@ function parseOwnerTag(tag: string): LockOwner | undefined {
 export async function takeFileLock(path: string, key: string, options: LockOptions): Promise<LockHandle> {
   const deadline = Date.now() + options.timeoutMs;
   const body = JSON.stringify(options.owner);
+  mkdirSync(dirname(path), { recursive: true });
   for (;;) {
     try {
       writeFileSync(path, body, { flag: 'wx' });

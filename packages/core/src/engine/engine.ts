@@ -104,6 +104,8 @@ export interface Engine {
   renderDrop?(key: ObjectKey): string | null;
   /** Session statements run before a deployment's steps, e.g. `SET lock_timeout = '5s'`. */
   sessionSetup?(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number }): string[];
+  /** Statement that makes unqualified names resolve through `schemas` (PostgreSQL: `SET search_path`). */
+  searchPathStatement?(schemas: string[]): string | null;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 }

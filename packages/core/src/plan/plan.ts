@@ -55,6 +55,11 @@ export interface Plan {
   engine: string;
   /** Projects covered, in deployment order. */
   projects: string[];
+  /**
+   * Search path of each project (may contain `{{placeholders}}`): the runner sets it on the session before the
+   * project's steps, so unqualified names resolve on the database as they did when planning.
+   */
+  searchPaths?: Record<string, string[]>;
   /** Commit of the sources the plan was made from, when known (`git rev-parse HEAD`, plus `-dirty`). */
   sourceCommit: string | null;
   /**

@@ -20,6 +20,8 @@ export interface GraphProject {
   schemas: string[];
   /** Schemas searched for unqualified names, in order. */
   searchPath: string[];
+  /** The same before `{{placeholder}}` expansion: what plans store, expanded again by the runner. */
+  searchPathTemplate: string[];
   /** Direct dependencies (project names). */
   dependsOn: string[];
   /** The project's db.yaml, for messages. */

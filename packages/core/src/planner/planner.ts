@@ -102,6 +102,7 @@ export function planFromSources(input: PlanInput): Plan {
     formatVersion: PLAN_FORMAT_VERSION,
     engine: engine.name,
     projects: projectOrder,
+    searchPaths: Object.fromEntries(projectOrder.map((p) => [p, byName.get(p)!.graph.searchPathTemplate])),
     sourceCommit: input.sourceCommit ?? null,
     baseFingerprint: null,
     steps,

@@ -37,11 +37,17 @@ export function graphProject(project: DbProject, variables: Record<string, strin
   };
   const schemas = project.config.schemas.map((s, i) => expand(s, ['schemas', i]));
   const depSchemas = project.config.dependsOn.flatMap((d) => (all.get(d)?.config.schemas ?? []).map((s) => expand(s, ['dependsOn'])));
+  const template = project.config.searchPath ?? [
+    ...project.config.schemas,
+    ...project.config.dependsOn.flatMap((d) => all.get(d)?.config.schemas ?? []),
+    'public',
+  ];
   const searchPath = project.config.searchPath?.map((s, i) => expand(s, ['searchPath', i])) ?? [...schemas, ...depSchemas, 'public'];
   return {
     name: project.name,
     schemas,
     searchPath: [...new Set(searchPath)],
+    searchPathTemplate: [...new Set(template)],
     dependsOn: project.config.dependsOn,
     configFile: project.file.displayPath,
   };

@@ -60,6 +60,9 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       ledgerReady = true;
     }
     const variables = options.variables.get(project) ?? {};
+    const searchPath = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded);
+    const setPath = searchPath.length ? engine.searchPathStatement?.(searchPath) : null;
+    if (setPath) await conn.execute(setPath);
     const deploymentId = await ledger.startDeployment({
       ...options.identity,
       project,
