@@ -194,7 +194,8 @@ export function classifyStatement(w: Token[], ctx: Ctx): StatementClass {
       if (isWord(w[i], 'TEMPORARY')) i++;
       const name = readName(w, i);
       const key = name && keyFor('table', name, ctx);
-      return { key, action: 'other', references: key ? [ref('relation', key, name!.token, ctx, 'statistics')] : [], kindGuessed: true };
+      // The statement belongs to its table's step (same key), so it needs no reference to it.
+      return { key, action: 'other', references: [], kindGuessed: true };
     }
     case 'DATABASE': {
       const name = readName(w, 1);
@@ -334,7 +335,7 @@ function classifyGrant(w: Token[], ctx: Ctx): StatementClass {
     return { key: { kind: 'database', schema: '', name: name.parts[0]! }, action: 'grant', references: [] };
   }
   const key = keyFor(kind, name, ctx);
-  return { key, action: 'grant', references: key ? [ref('object', key, name.token, ctx, 'grant')] : [], kindGuessed: kind === 'other' };
+  return { key, action: 'grant', references: [], kindGuessed: kind === 'other' };
 }
 
 const sameName = (a: string, b: string): boolean => a.toUpperCase() === b.toUpperCase();
