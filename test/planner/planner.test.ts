@@ -159,7 +159,7 @@ describe('planner: placeholders, checksums, determinism, packages', () => {
   it('refuses an unknown placeholder with file, line and column', async () => {
     const w = ws({ 'a/db.yaml': project('a'), 'a/s.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t_{{nope}} (id int);' });
     const e = await planError(w.root, ['a']);
-    expect(e.format()).toContain('a/s.sql:2:17: unknown placeholder {{nope}}');
+    expect(e.format()).toContain('a/s.sql:2:18: unknown placeholder {{nope}}');
   });
 
   it('gives byte-identical plans for the same inputs', async () => {

@@ -1,4 +1,4 @@
-import { Workspace, loadProjectModel, graphProject, planFromSources, type Plan, type DeployedState } from '@dbee/core';
+import { Workspace, loadProjectModel, graphProject, planExplained, type Plan, type DeployedState } from '@dbee/core';
 import { createPostgresEngine } from '@dbee/postgres';
 
 /** Plan `projects` of the workspace at `root` for environment `env`, as `dbee plan` would (no database). */
@@ -17,7 +17,11 @@ export async function planWorkspace(root: string, projects: string[], options: {
   for (const p of needed.values()) {
     models.push(await loadProjectModel(root, p, workspace.settings(p, environment).variables, engine.parser, workspace.projects));
   }
-  return planFromSources({ engine, models, planned: projects, schemaOwners: owners, deployed: options.deployed });
+  const load = async (name: string) => {
+    const p = workspace.project(name);
+    return loadProjectModel(root, p, workspace.settings(p, environment).variables, engine.parser, workspace.projects);
+  };
+  return planExplained({ engine, models, planned: projects, schemaOwners: owners, deployed: options.deployed }, load);
 }
 
 export const project = (name: string, extra = '') => `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n${extra}`;

@@ -1,12 +1,14 @@
 import { DbeeError, type Engine } from '@dbee/core';
+import { createPostgresEngine } from '@dbee/postgres';
+import { createTeradataEngine } from '@dbee/teradata';
 
 /**
- * Engines by the name used in `engine:` of dbee.yaml. Loaded on first use, so a PostgreSQL user never loads the
- * Teradata package (or its driver) and the other way round.
+ * Engines by the name used in `engine:` of dbee.yaml, created on first use. The Teradata package loads its
+ * driver only when it connects, so PostgreSQL users never need one.
  */
 const FACTORIES: Record<string, () => Engine> = {
-  postgres: () => (require('@dbee/postgres') as typeof import('@dbee/postgres')).createPostgresEngine(),
-  teradata: () => (require('@dbee/teradata') as { createTeradataEngine: () => Engine }).createTeradataEngine(),
+  postgres: createPostgresEngine,
+  teradata: createTeradataEngine,
 };
 
 const cache = new Map<string, Engine>();

@@ -59,7 +59,7 @@ export { buildGraph } from './planner/graph';
 export type { GraphProject, ObjectGraph } from './planner/graph';
 export { loadProjectModel, graphProject } from './planner/project-model';
 export type { ProjectModel, ParsedMigration } from './planner/project-model';
-export { planFromSources, EMPTY_STATE } from './planner/planner';
+export { planFromSources, planExplained, EMPTY_STATE } from './planner/planner';
 export type { DeployedState, PlanInput } from './planner/planner';
 export { canonicalJson, serializePlan, planChecksum } from './plan/serialize';
 

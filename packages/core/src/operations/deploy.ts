@@ -1,7 +1,7 @@
 import { durationMs } from '../config/schema';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
-import { planFromSources, type DeployedState } from '../planner/planner';
+import { planExplained, type DeployedState } from '../planner/planner';
 import type { Plan } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { runPlan } from '../runner/runner';
@@ -10,7 +10,7 @@ import { checksumStatements } from '../sources/checksum';
 import { resolve } from 'node:path';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
 import { checkGates } from './gates';
-import { loadModels, schemaOwners } from './load';
+import { loadModels, modelLoader, schemaOwners } from './load';
 import { printPlan } from './print';
 
 export interface DeployOptions {
@@ -63,7 +63,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
       const variables = new Map(models.map((m) => [m.project.name, m.variables]));
       const plan = pkg
         ? pendingSteps(pkg.plan, deployed, variables)
-        : planFromSources({ engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit });
+        : await planExplained({ engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, modelLoader(ctx, environment, engine));
       reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})`);
       if (options.dryRun) {
         printPlan(ctx.stdout, plan, models);

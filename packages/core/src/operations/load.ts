@@ -14,6 +14,11 @@ export async function loadModels(ctx: OperationContext, projects: DbProject[], e
   return models;
 }
 
+/** Loads one more project's model on demand (to explain references into projects that are not dependencies). */
+export function modelLoader(ctx: OperationContext, environment: ResolvedEnvironment, engine: Engine): (name: string) => Promise<ProjectModel> {
+  return async (name) => (await loadModels(ctx, [ctx.workspace.project(name)], environment, engine))[0]!;
+}
+
 /** Every schema owned in the workspace → its project (expanded for this environment). */
 export function schemaOwners(ctx: OperationContext, environment: ResolvedEnvironment): Map<string, string> {
   const owners = new Map<string, string>();

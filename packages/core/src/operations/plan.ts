@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { writePackage } from '../package/package';
-import { planFromSources } from '../planner/planner';
+import { planExplained } from '../planner/planner';
 import { serializePlan } from '../plan/serialize';
 import { engineFor, gitCommit, type OperationContext } from './context';
-import { loadModels, schemaOwners } from './load';
+import { loadModels, modelLoader, schemaOwners } from './load';
 import { printPlan } from './print';
 
 export interface PlanOptions {
@@ -26,7 +26,10 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   const all = workspace.withDependencies(target.name);
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine);
-  const result = planFromSources({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) });
+  const result = await planExplained(
+    { engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) },
+    modelLoader(ctx, environment, engine),
+  );
   if (options.out) {
     const dir = resolve(workspace.root, options.out);
     const model = models.find((m) => m.project.name === target.name)!;

@@ -1,9 +1,9 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow } from '../ledger/ledger';
-import { planFromSources, type DeployedState } from '../planner/planner';
+import { planExplained, type DeployedState } from '../planner/planner';
 import { canonicalJson } from '../plan/serialize';
 import { engineFor, lockOwner, type OperationContext } from './context';
-import { loadModels, schemaOwners } from './load';
+import { loadModels, modelLoader, schemaOwners } from './load';
 
 export interface StatusOptions {
   project: string;
@@ -37,7 +37,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
     try {
       const ledger = new Ledger(conn, engine.ledger);
       const deployed = new Map<string, DeployedState>([[target.name, await ledger.deployedState(target.name)]]);
-      const plan = planFromSources({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed });
+      const plan = await planExplained({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed }, modelLoader(ctx, environment, engine));
       const history = await ledger.deployments(target.name, environment.name, 10_000);
       const finished = history.filter((d) => d.finished_at);
       const ok = history.filter((d) => d.status === 'succeeded');

@@ -31,6 +31,24 @@ export interface PlanInput {
 }
 
 /**
+ * `planFromSources`, and when a reference reaches into a project that is not a dependency, parse that project
+ * (only then) and plan again, so the error can name the file that defines the referenced object.
+ */
+export async function planExplained(input: PlanInput, loadProject: (name: string) => Promise<ProjectModel>): Promise<Plan> {
+  try {
+    return planFromSources(input);
+  } catch (e) {
+    const errors = e instanceof DbeeAggregateError ? e.errors : e instanceof DbeeError ? [e] : [];
+    const owners = [...new Set(errors.filter((x) => x.code === 'DEPENDENCY_UNDECLARED').map((x) => String(x.details.owner)))];
+    const known = new Set(input.models.map((m) => m.project.name));
+    const missing = owners.filter((o) => !known.has(o));
+    if (!missing.length) throw e;
+    const extra = await Promise.all(missing.map(loadProject));
+    return planFromSources({ ...input, models: [...input.models, ...extra] });
+  }
+}
+
+/**
  * Plan a deployment from sources: every object whose checksum differs from the ledger's, in dependency order,
  * then pending migrations. Pure: no I/O; the same inputs always give a byte-identical plan.
  */
