@@ -6,4 +6,4 @@ export { PgliteConnection } from './pglite-connection';
 export { mapPostgresError } from './postgres-errors';
 export { postgresLedger } from './postgres-ledger';
 export { takeAdvisoryLock, takeFileLock, advisoryLockId } from './postgres-lock';
-export { PostgresParser } from './parse';
+export { PostgresParser, loadPostgresParser } from './parse';

@@ -1,0 +1,76 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Synthetic database projects for benchmarks: N objects spread over a few schemas, with the shapes that make
+ * ordering and deployment non-trivial: tables with foreign keys and indexes, chains of views over views, SQL
+ * and PL/pgSQL functions, procedures and triggers. Deterministic for a given N.
+ */
+export interface GeneratedProject {
+  root: string;
+  objects: number;
+  files: number;
+  /** The same objects as one SQL script in dependency order (for `psql -1 -f`, the floor). */
+  script: string;
+}
+
+export interface GenerateOptions {
+  name: string;
+  /** Approximate number of objects (tables, indexes, views, functions, procedures, triggers). */
+  objects: number;
+  schemas?: number;
+  /** Projects this one depends on (by name); their schemas are `<dep>_s0`... */
+  dependsOn?: string[];
+}
+
+/** Write `<root>/db.yaml` and object files. Returns the ordered script too. */
+export function generateProject(root: string, options: GenerateOptions): GeneratedProject {
+  const schemas = Array.from({ length: options.schemas ?? 4 }, (_, i) => `${options.name}_s${i}`);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(
+    join(root, 'db.yaml'),
+    `version: 1\nname: ${options.name}\nengine: postgres\nschemas: [${schemas.join(', ')}]\n` +
+      (options.dependsOn?.length ? `dependsOn: [${options.dependsOn.join(', ')}]\n` : ''),
+  );
+  const script: string[] = [];
+  let files = 0;
+  let objects = 0;
+  const write = (rel: string, sql: string, count: number) => {
+    const abs = join(root, rel);
+    mkdirSync(join(abs, '..'), { recursive: true });
+    writeFileSync(abs, sql + '\n');
+    files++;
+    objects += count;
+  };
+  for (const s of schemas) {
+    write(`schema/${s}/schema.sql`, `CREATE SCHEMA ${s};`, 1);
+    script.push(`CREATE SCHEMA ${s};`);
+  }
+  // Each "unit" is 11 objects: 2 tables (FK between them, and to the previous unit), 2 indexes, a chain of 2
+  // views, a SQL and a PL/pgSQL function, a trigger function and its trigger, and a procedure.
+  const units = Math.max(1, Math.round((options.objects - schemas.length) / 11));
+  const dep = options.dependsOn?.[0];
+  for (let u = 0; u < units; u++) {
+    const s = schemas[u % schemas.length]!;
+    const prev = u > 0 ? `${schemas[(u - 1) % schemas.length]}.parent_${u - 1}` : null;
+    const upstream = dep && u === 0 ? `${dep}_s0.parent_0` : null;
+    const ref = prev ?? upstream;
+    const parent = `CREATE TABLE ${s}.parent_${u} (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  code text NOT NULL UNIQUE,\n  ${ref ? `prev_id bigint REFERENCES ${ref} (id),\n  ` : ''}amount numeric(12,2) NOT NULL DEFAULT 0 CHECK (amount >= 0),\n  updated_at timestamptz NOT NULL DEFAULT now()\n);`;
+    const child = `CREATE TABLE ${s}.child_${u} (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  parent_id bigint NOT NULL REFERENCES ${s}.parent_${u} (id) ON DELETE CASCADE,\n  qty integer NOT NULL CHECK (qty > 0),\n  note text\n);`;
+    const idx1 = `CREATE INDEX child_${u}_parent_idx ON ${s}.child_${u} (parent_id);`;
+    const idx2 = `CREATE INDEX parent_${u}_amount_idx ON ${s}.parent_${u} (amount) WHERE amount > 0;`;
+    const fsql = `CREATE OR REPLACE FUNCTION ${s}.weight_${u}(q integer, a numeric)\nRETURNS numeric LANGUAGE sql IMMUTABLE\nAS $$ SELECT q * a $$;`;
+    const fpl = `CREATE OR REPLACE FUNCTION ${s}.total_${u}(p_id bigint)\nRETURNS numeric LANGUAGE plpgsql STABLE AS $$\nDECLARE t numeric;\nBEGIN\n  SELECT coalesce(sum(${s}.weight_${u}(c.qty, p.amount)), 0) INTO t\n    FROM ${s}.child_${u} c JOIN ${s}.parent_${u} p ON p.id = c.parent_id\n   WHERE p.id = p_id;\n  RETURN t;\nEND;\n$$;`;
+    const v1 = `CREATE OR REPLACE VIEW ${s}.v_${u} AS\nSELECT p.id, p.code, count(c.id) AS lines, sum(${s}.weight_${u}(c.qty, p.amount)) AS weight\nFROM ${s}.parent_${u} p LEFT JOIN ${s}.child_${u} c ON c.parent_id = p.id\nGROUP BY p.id, p.code;`;
+    const v2 = `CREATE OR REPLACE VIEW ${s}.vv_${u} AS\nSELECT v.id, v.code, v.weight${u > 0 ? `, (SELECT count(*) FROM ${schemas[(u - 1) % schemas.length]}.vv_${u - 1}) AS upstream` : ''}\nFROM ${s}.v_${u} v WHERE v.lines > 0;`;
+    const trg = `CREATE OR REPLACE FUNCTION ${s}.touch_${u}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.updated_at := now();\n  RETURN NEW;\nEND;\n$$;\nCREATE TRIGGER parent_${u}_touch BEFORE UPDATE ON ${s}.parent_${u}\n  FOR EACH ROW EXECUTE FUNCTION ${s}.touch_${u}();`;
+    const proc = `CREATE OR REPLACE PROCEDURE ${s}.settle_${u}(p_id bigint)\nLANGUAGE plpgsql AS $$\nBEGIN\n  UPDATE ${s}.parent_${u} SET amount = ${s}.total_${u}(p_id) WHERE id = p_id;\nEND;\n$$;`;
+    write(`schema/${s}/tables/unit_${u}.sql`, `${parent}\n\n${child}\n\n${idx1}\n${idx2}`, 4);
+    write(`schema/${s}/functions/unit_${u}.sql`, `${fsql}\n\n${fpl}`, 2);
+    write(`schema/${s}/views/unit_${u}.sql`, `${v1}\n\n${v2}`, 2);
+    write(`schema/${s}/triggers/unit_${u}.sql`, trg, 2);
+    write(`schema/${s}/procedures/unit_${u}.sql`, proc, 1);
+    script.push(parent, child, idx1, idx2, fsql, fpl, v1, v2, trg, proc);
+  }
+  return { root, objects, files, script: script.join('\n\n') + '\n' };
+}
