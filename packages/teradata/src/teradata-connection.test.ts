@@ -48,6 +48,10 @@ describe('connection parameters', () => {
     );
   });
 
+  it('refuses driver trace logging, which would print the password', () => {
+    expect(() => toDriverParameters(env({ host: 'h', password: 'pw', log: 1 }), new Set([...accepted, 'log']), 'teradatasql')).toThrow(/driver logging is refused/);
+  });
+
   it('requires host', () => {
     expect(() => toDriverParameters(env({ user: 'u' }), accepted, 'teradatasql')).toThrow(/"host" is required/);
   });

@@ -95,6 +95,14 @@ export function toDriverParameters(environment: ResolvedEnvironment, accepted: R
       },
     );
   }
+  if (out.log !== undefined && out.log !== '0') {
+    // The driver's trace logging prints the connection parameters, password included (teradatasql's connect()).
+    throw new DbeeError(`environments.${environment.name}.connection.log: driver logging is refused`, {
+      code: 'CONFIG_INVALID',
+      location: environment.declaredAt,
+      hint: 'the Teradata driver\'s trace log writes the connection parameters, password included, to stdout; remove "log"',
+    });
+  }
   if (!out.host) {
     throw new DbeeError(`environments.${environment.name}.connection: "host" is required for Teradata`, {
       code: 'CONFIG_INVALID',
