@@ -47,6 +47,7 @@ export {
 export {
   planObjectChange,
   prepareTeradataPlan,
+  reverseAfterFailure,
   captureDefinition,
   lookupObject,
   liveColumns,

@@ -1,6 +1,6 @@
 import { DbeeError, formatKey, PLAN_FORMAT_VERSION, type ObjectKey, type Plan, type PlanStep } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
-import { planObjectChange, prepareTeradataPlan } from './teradata-deploy';
+import { planObjectChange, prepareTeradataPlan, reverseAfterFailure } from './teradata-deploy';
 import { createFakeConnection, FakeTeradataSession } from './testing/fake-connection';
 import type { TeradataConnection } from './teradata-connection';
 
@@ -105,6 +105,27 @@ describe('planObjectChange: tables', () => {
     await apply(conn, c.reverse!);
     expect([...session.catalog.keys()].sort()).toEqual(['SALES.ORDERS', 'SALES.V_ORDERS']);
     expect(session.catalog.get('SALES.ORDERS')!.show).toBe(ORDERS_V1);
+  });
+
+  it('rename: when the CREATE fails after the RENAME, the partial undo renames the backup back', async () => {
+    const { session, conn } = fixture();
+    const broken = ORDERS_V2.replace('amount DECIMAL(18,2)', 'amount DECIMAL(18,2) BOGUS');
+    session.on((sql) => sql.includes('BOGUS'), { error: { code: 3706, text: "Syntax error: expected something between the word 'DECIMAL' and the word 'BOGUS'." } });
+    const c = await planObjectChange(conn, step(table, [broken]), { ifExists: 'rename', now: NOW });
+    let failedAt = -1;
+    for (let i = 0; i < c.statements.length && failedAt < 0; i++) {
+      await conn.execute(c.statements[i]!).catch((e: DbeeError) => {
+        expect(e.code).toBe('SQL_SYNTAX');
+        failedAt = i;
+      });
+    }
+    expect(failedAt).toBe(1);
+    expect(reverseAfterFailure(c, failedAt)).toEqual(['RENAME TABLE SALES.ORDERS_BKP_20261121T103000 TO SALES.ORDERS']);
+    await apply(conn, reverseAfterFailure(c, failedAt)!);
+    expect(session.catalog.get('SALES.ORDERS')!.show).toBe(ORDERS_V1);
+    expect(session.catalog.has('SALES.ORDERS_BKP_20261121T103000')).toBe(false);
+    expect(reverseAfterFailure(c, 0)).toEqual([]);
+    expect(reverseAfterFailure(c, c.statements.length)).toEqual(c.reverse);
   });
 
   it('rename without copyData does not copy', async () => {

@@ -84,6 +84,11 @@ export interface ObjectChange {
   statements: string[];
   /** Statements that undo `statements`, in order; null when the change cannot be undone (e.g. a DROP of a table). */
   reverse: string[] | null;
+  /**
+   * Per statement, what undoes it (`undo[i]` for `statements[i]`; null = cannot be undone); null when unknown.
+   * `reverse` is these in reverse order; `reverseAfterFailure` uses them when a step fails half-way.
+   */
+  undo: (string[] | null)[] | null;
   backup?: TableBackup;
   /** The object's definition before the change (SHOW text), when it existed and SHOW applies. */
   previousDefinition: string | null;
@@ -186,24 +191,22 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
   const vars = options.variables;
   const key = expandKey(step.objectKey, vars);
   const statements = step.statements.map((s) => (vars ? expandPlaceholders(s, vars) : s));
-  const passThrough = (): ObjectChange => ({
-    statements,
-    reverse: step.reverse ? step.reverse.map((s) => (vars ? expandPlaceholders(s, vars) : s)) : null,
-    previousDefinition: null,
-    existed: step.action !== 'create',
-    dataLoss: false,
-    notes: [],
-  });
+  const passThrough = (): ObjectChange => {
+    const reverse = step.reverse ? step.reverse.map((s) => (vars ? expandPlaceholders(s, vars) : s)) : null;
+    return { statements, reverse, undo: null, previousDefinition: null, existed: step.action !== 'create', dataLoss: false, notes: [] };
+  };
   if (step.action === 'drop') return planDrop(conn, key, statements);
   if (step.action !== 'create' && step.action !== 'replace') return passThrough();
 
   const { index, kind: statementKind } = definingStatement(statements, key);
   if (index < 0) return passThrough();
   const kind = statementKind ?? key.kind;
-  const extras = statements.filter((_, i) => i !== index);
+  // COMMENT, COLLECT STATISTICS, GRANT: they go with the object, so undoing the object undoes them.
+  const extras: Undoable[] = statements.filter((_, i) => i !== index).map((sql) => [sql, []]);
   const definition = statements[index]!;
   const live = await lookupObject(conn, { ...key, kind });
   const name = `${kind} ${qualifiedName(key)}`;
+  const target = { ...key, kind };
 
   if (live && live.kind !== kind && !(kind === 'user' && live.kind === 'database') && !(kind === 'database' && live.kind === 'user')) {
     throw new DbeeError(`${qualifiedName(key)} exists as a ${live.kind} (TableKind ${live.code}) but the source defines a ${kind}`, {
@@ -213,31 +216,21 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
       details: { key: formatKey(key), live: live.kind, source: kind },
     });
   }
+  const facts = (existed: boolean, previousDefinition: string | null = null, notes: string[] = []) => ({ existed, previousDefinition, dataLoss: false, notes });
 
   if (REPLACEABLE_KINDS.has(kind)) {
-    const previous = live ? await captureDefinition(conn, { ...key, kind }) : null;
-    return {
-      statements: [toReplace(definition), ...extras],
-      reverse: live ? (previous ? definitionStatements(previous).map(toReplace) : null) : [renderDrop({ ...key, kind })],
-      previousDefinition: previous,
-      existed: !!live,
-      dataLoss: false,
-      notes: live && !previous ? [`SHOW returned nothing for ${name}: no reverse`] : [],
-    };
+    const previous = live ? await captureDefinition(conn, target) : null;
+    const undo = live ? (previous ? definitionStatements(previous).map(toReplace) : null) : [renderDrop(target)];
+    return build([[toReplace(definition), undo], ...extras], facts(!!live, previous, live && !previous ? [`SHOW returned nothing for ${name}: no reverse`] : []));
   }
 
   if (kind === 'database' || kind === 'user' || kind === 'role') {
-    if (live) {
-      return { statements: [], reverse: [], previousDefinition: null, existed: true, dataLoss: false, notes: [`${name} already exists, left unchanged`] };
-    }
-    return { statements: [definition, ...extras], reverse: [renderDrop({ ...key, kind })], previousDefinition: null, existed: false, dataLoss: false, notes: [] };
+    if (live) return build([], facts(true, null, [`${name} already exists, left unchanged`]));
+    return build([[definition, [renderDrop(target)]], ...extras], facts(false));
   }
 
   if (kind === 'table' || kind === 'join-index' || kind === 'hash-index') {
-    const target = { ...key, kind };
-    if (!live) {
-      return { statements: [definition, ...extras], reverse: [renderDrop(target)], previousDefinition: null, existed: false, dataLoss: false, notes: [] };
-    }
+    if (!live) return build([[definition, [renderDrop(target)]], ...extras], facts(false));
     if (options.ifExists === 'raise') {
       throw new DbeeError(`${name} already exists`, {
         code: 'OBJECT_EXISTS',
@@ -249,7 +242,10 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
     const previous = await captureDefinition(conn, target);
     if (kind === 'table' && options.ifExists === 'rename') {
       const bkp = backupName(key.name, options.now ?? new Date());
-      const out: string[] = [renderRename(target, bkp), definition];
+      const out: Undoable[] = [
+        [renderRename(target, bkp), [`RENAME TABLE ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`]],
+        [definition, [renderDrop(target)]],
+      ];
       const notes: string[] = [`${name} renamed to ${bkp}`];
       if (options.copyData) {
         const before = await liveColumns(conn, target);
@@ -258,35 +254,51 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
         else {
           const surviving = after.filter((c) => before.includes(c));
           if (surviving.length) {
-            out.push(renderCopyData(target, bkp, surviving));
+            // Undone by dropping the new table.
+            out.push([renderCopyData(target, bkp, surviving), []]);
             notes.push(`copies ${surviving.length} surviving column${surviving.length > 1 ? 's' : ''}: ${surviving.join(', ')}`);
           } else notes.push('copyData skipped: no column survives');
         }
       }
-      return {
-        statements: [...out, ...extras],
-        reverse: [renderDrop(target), `RENAME TABLE ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`],
-        backup: { database: key.schema, name: bkp, of: formatKey(target) },
-        previousDefinition: previous,
-        existed: true,
-        dataLoss: false,
-        notes,
-      };
+      return { ...build([...out, ...extras], facts(true, previous, notes)), backup: { database: key.schema, name: bkp, of: formatKey(target) } };
     }
-    return {
-      statements: [renderDrop(target), definition, ...extras],
-      reverse: previous ? [renderDrop(target), ...definitionStatements(previous)] : null,
-      previousDefinition: previous,
-      existed: true,
-      dataLoss: kind === 'table',
-      notes: kind === 'table' ? [`${name} is dropped and recreated: its rows are lost`] : [`${name} is dropped and recreated`],
-    };
+    const change = build(
+      [[renderDrop(target), previous ? definitionStatements(previous) : null], [definition, [renderDrop(target)]], ...extras],
+      facts(true, previous, kind === 'table' ? [`${name} is dropped and recreated: its rows are lost`] : [`${name} is dropped and recreated`]),
+    );
+    return { ...change, dataLoss: kind === 'table' };
   }
 
-  // Secondary indexes and anything else: created as written; the reverse drops what was created when known.
+  // Secondary indexes and anything else: created as written; a secondary index is undone by dropping it.
   const parsed = parseTeradata(definition, '<plan step>', { searchPath: key.schema ? [key.schema] : [] })[0];
-  const reverse = kind === 'index' && parsed?.key ? [renderDrop(parsed.key, indexColumnsOf(definition, parsed.key.name))] : step.reverse;
-  return { statements, reverse, previousDefinition: null, existed: !!live, dataLoss: false, notes: [] };
+  if (kind === 'index' && parsed?.key) {
+    return build([[definition, [renderDrop(parsed.key, indexColumnsOf(definition, parsed.key.name))]], ...extras], facts(!!live));
+  }
+  return { ...passThrough(), existed: !!live };
+}
+
+/** A statement and the statements that undo it (null: cannot be undone). */
+type Undoable = [statement: string, undo: string[] | null];
+
+function build(pairs: Undoable[], rest: Pick<ObjectChange, 'existed' | 'previousDefinition' | 'dataLoss' | 'notes'>): ObjectChange {
+  const undo = pairs.map((p) => p[1]);
+  return { statements: pairs.map((p) => p[0]), reverse: reverseOf(undo, undo.length), undo, ...rest };
+}
+
+function reverseOf(undo: (string[] | null)[], count: number): string[] | null {
+  const done = undo.slice(0, count);
+  if (done.some((u) => u === null)) return null;
+  return (done as string[][]).reverse().flat();
+}
+
+/**
+ * The statements that undo the part of a change that ran before `failedIndex` failed: `statements[0..failedIndex-1]`
+ * succeeded (each is its own transaction), the failed one left nothing behind. Null when that part cannot be undone.
+ * E.g. with `rename`, a failed CREATE (index 1) is undone by renaming the backup back.
+ */
+export function reverseAfterFailure(change: ObjectChange, failedIndex: number): string[] | null {
+  if (!change.undo) return failedIndex === 0 ? [] : null;
+  return reverseOf(change.undo, failedIndex);
 }
 
 function indexColumnsOf(sql: string, name: string): string[] | undefined {
@@ -298,10 +310,12 @@ function indexColumnsOf(sql: string, name: string): string[] | undefined {
 async function planDrop(conn: Connection, key: ObjectKey, statements: string[]): Promise<ObjectChange> {
   const previous = await captureDefinition(conn, key);
   const isTable = key.kind === 'table';
+  // A dropped table's rows cannot come back; its structure can, but an empty table is not an undo.
+  const reverse = previous && !isTable ? definitionStatements(previous).map((s) => (REPLACEABLE_KINDS.has(key.kind) ? toReplace(s) : s)) : null;
   return {
     statements,
-    // A dropped table's rows cannot come back; its structure can, but an empty table is not an undo.
-    reverse: previous && !isTable ? definitionStatements(previous).map((s) => (REPLACEABLE_KINDS.has(key.kind) ? toReplace(s) : s)) : null,
+    reverse,
+    undo: statements.length === 1 ? [reverse] : null,
     previousDefinition: previous,
     existed: previous !== null,
     dataLoss: isTable,
