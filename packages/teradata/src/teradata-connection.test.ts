@@ -112,6 +112,22 @@ describe('TeradataConnection', () => {
     ]);
   });
 
+  it('runs one request at a time on a session, even when callers overlap', async () => {
+    let busy = false;
+    const session = new FakeTeradataSession();
+    const run = session.run.bind(session);
+    session.run = async (sql, params) => {
+      if (busy) throw new Error('[Error 802] overlapping request');
+      busy = true;
+      await new Promise((r) => setTimeout(r, 5));
+      busy = false;
+      return run(sql, params);
+    };
+    const conn = createFakeConnection(session);
+    await Promise.all([conn.query('SELECT 1'), conn.query('SELECT 2'), conn.execute('SELECT 3')]);
+    expect(session.log.map((l) => l.sql)).toEqual(['SELECT 1', 'SELECT 2', 'SELECT 3']);
+  });
+
   it('maps errors with the statement attached', async () => {
     const conn = createFakeConnection(new FakeTeradataSession());
     const e = await rejection(conn.query('SHOW VIEW SALES.NOPE'));

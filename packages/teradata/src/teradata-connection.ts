@@ -126,6 +126,9 @@ function normalizeValue(v: unknown): unknown {
  */
 export class TeradataConnection implements Connection {
   private inTransaction = false;
+  // The drivers allow one request at a time per session (teradatasql refuses overlapping async calls), so
+  // concurrent callers are queued.
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly session: TeradataSession,
@@ -136,10 +139,16 @@ export class TeradataConnection implements Connection {
   /** Run one request and return every result set (SHOW output spans several). */
   async run(sql: string, params?: unknown[]): Promise<TeradataResult> {
     try {
-      return await this.session.run(sql, params);
+      return await this.serial(() => this.session.run(sql, params));
     } catch (error) {
       throw mapTeradataError(error, { ...this.errorContext, statement: sql, phase: 'execute' });
     }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   /**
@@ -171,23 +180,23 @@ export class TeradataConnection implements Connection {
    */
   async transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
-    await this.control(() => this.session.setAutocommit(false), 'auto-commit off');
+    await this.control(() => this.serial(() => this.session.setAutocommit(false)), 'auto-commit off');
     this.inTransaction = true;
     try {
       const result = await fn(this);
-      await this.control(() => this.session.commit(), 'COMMIT');
+      await this.control(() => this.serial(() => this.session.commit()), 'COMMIT');
       return result;
     } catch (error) {
-      await this.session.rollback().catch(() => undefined);
+      await this.serial(() => this.session.rollback()).catch(() => undefined);
       throw error;
     } finally {
       this.inTransaction = false;
-      await this.session.setAutocommit(true).catch(() => undefined);
+      await this.serial(() => this.session.setAutocommit(true)).catch(() => undefined);
     }
   }
 
   async close(): Promise<void> {
-    await this.session.close();
+    await this.serial(() => this.session.close());
   }
 
   private async control(fn: () => Promise<void>, what: string): Promise<void> {
