@@ -70,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     const v = parsed.values[o.flag];
     if (v === undefined) continue;
     if (o.flag === 'no-deps') options.withDependencies = false;
+    else if (o.flag === 'no-cache') options.noCache = true;
     else options[camel(o.flag)] = v;
   }
   if (typeof options.waitForLock === 'string') options.waitForLock = Number(options.waitForLock);

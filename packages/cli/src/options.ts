@@ -50,14 +50,21 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
     options: [env, format('text|json')],
   },
   build: {
-    summary: 'Build the desired schema model from sources (cacheable)',
-    pendingIssue: 4,
-    options: [env],
+    summary: 'Build the desired schema model from the sources in a shadow database (cacheable)',
+    options: [env, { flag: 'output-path', type: 'string', value: '<folder>', description: 'also write model.json to this folder' }],
   },
   diff: {
     summary: 'Compare an environment with the sources, another environment, or two git refs',
-    pendingIssue: 4,
-    options: [env],
+    options: [
+      env,
+      { flag: 'against-env', type: 'string', value: '<name>', description: 'compare with this environment instead of the sources' },
+      { flag: 'base', type: 'string', value: '<ref>', description: 'compare the sources at two git refs (no database): from <ref>' },
+      { flag: 'head', type: 'string', value: '<ref>', description: '... to <ref> (default: the working tree)' },
+      format('text|json|markdown'),
+      { flag: 'fail-on-diff', type: 'boolean', description: 'exit 1 when anything differs (drift check)' },
+      { flag: 'output', type: 'string', value: '<file>', description: 'also write the output to a file' },
+      { flag: 'no-cache', type: 'boolean', description: 'recompute even if a cached model or diff matches' },
+    ],
   },
   'smoke-test': {
     summary: 'Run the smoke checks of a project against an environment',

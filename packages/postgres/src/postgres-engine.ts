@@ -7,6 +7,9 @@ import { mapPostgresError } from './postgres-errors';
 import { postgresLedger } from './postgres-ledger';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
+import { introspect, fingerprint } from './introspect';
+import { renderPlanSteps } from './render';
+import { randomBytes } from 'node:crypto';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -114,6 +117,10 @@ export function createPostgresEngine(): Engine {
       ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
       ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),
     ],
+    introspect: (conn, scope) => introspect(conn, scope),
+    fingerprint: (conn, scope) => fingerprint(conn, scope),
+    renderChanges: (changes, options) => renderPlanSteps(changes, options),
+    openShadow: (kind, environment, { workspaceRoot }) => openShadow(kind, postgresTarget(environment, workspaceRoot)),
     mapError: (error, context) => mapPostgresError(error, context),
   };
 }
@@ -162,4 +169,49 @@ export function dropStatement(key: ObjectKey): string | null {
     default:
       return null;
   }
+}
+
+/**
+ * A scratch database for building desired schemas: PGlite in memory, or (`shadow: server`) a new database on
+ * the environment's own server, for exact version parity. The server database is always dropped on dispose.
+ */
+export async function openShadow(kind: 'embedded' | 'server', target: PostgresTarget): Promise<{ conn: Connection; dispose(): Promise<void> }> {
+  if (kind === 'embedded' || target.kind === 'embedded') {
+    const conn = await PgliteConnection.open(null, 'pglite:shadow');
+    return { conn, dispose: () => conn.close() };
+  }
+  const name = `dbee_shadow_${randomBytes(6).toString('hex')}`;
+  const admin = await PgConnection.open(target.config, target.description);
+  try {
+    await admin.execute(`CREATE DATABASE ${name}`);
+  } catch (e) {
+    await admin.close();
+    throw e;
+  }
+  const drop = async () => {
+    await admin.execute(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    await admin.close();
+  };
+  try {
+    const config = target.config.connectionString
+      ? { ...target.config, connectionString: withDatabase(target.config.connectionString, name) }
+      : { ...target.config, database: name };
+    const conn = await PgConnection.open(config, `${target.description} (shadow ${name})`);
+    return {
+      conn,
+      async dispose() {
+        await conn.close();
+        await drop();
+      },
+    };
+  } catch (e) {
+    await drop();
+    throw e;
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = '/' + database;
+  return u.toString();
 }

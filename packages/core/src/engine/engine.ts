@@ -1,6 +1,12 @@
 import type { ObjectKey } from '../model/object-key';
 import type { DeferrableConstraint, ParsedStatement, ParseOptions } from '../model/source';
 import type { ResolvedEnvironment } from '../config/resolve';
+import type { PlanStep } from '../plan/plan';
+import type { Change } from '../schema/change';
+import type { SchemaModel } from '../schema/model';
+
+/** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
+export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
 
 /**
  * What an engine can do, as data. Core branches on these flags, never on an engine's name.
@@ -25,6 +31,27 @@ export interface QueryResult<Row = Record<string, unknown>> {
   rows: Row[];
   /** Rows affected by DML, when the driver reports it. */
   rowCount?: number;
+  /** The result's columns in order, when the driver reports them (both PostgreSQL transports do). */
+  fields?: ResultField[];
+}
+
+/** One column of a query result. */
+export interface ResultField {
+  /** Column name as the database returns it. */
+  name: string;
+  /** The engine's identifier of the column's type (PostgreSQL: the type's oid); see `SmokeDialect.typeNames`. */
+  typeId: number;
+}
+
+/** A message the database sent while running a statement, other than an error (PostgreSQL: NOTICE, WARNING...). */
+export interface DatabaseNotice {
+  /** Severity as the database names it, e.g. `WARNING`, `NOTICE`, `INFO`. */
+  severity: string;
+  /** True for warnings (PostgreSQL: severity WARNING, or an SQLSTATE of class 01); smoke checks fail on them. */
+  warning: boolean;
+  message: string;
+  /** SQLSTATE or the engine's code, when there is one (PostgreSQL `RAISE WARNING`: `01000`). */
+  code?: string;
 }
 
 /**
@@ -40,6 +67,11 @@ export interface Connection {
   /** Run `fn` in a transaction: commit when it resolves, roll back when it throws. */
   transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Listen to the notices and warnings of the statements that run from now on, until the returned function is
+   * called. Optional: without it, smoke checks cannot tell a statement that raised a warning.
+   */
+  onNotice?(listener: (notice: DatabaseNotice) => void): () => void;
 }
 
 /** A held deployment lock. `release` is idempotent. */
@@ -86,6 +118,29 @@ export interface LedgerDialect {
   now: string;
 }
 
+/**
+ * What smoke checks need from an engine beyond running statements: catalog lookups and a few statement shapes.
+ * Every statement it returns runs inside a transaction that is always rolled back.
+ */
+export interface SmokeDialect {
+  /** Statement bounding every later statement of the current transaction, e.g. `SET LOCAL statement_timeout = 2000`. */
+  timeoutStatement(ms: number): string;
+  /**
+   * Of `keys`, those that do not exist in the database (one catalog query for all of them). Kinds the engine cannot
+   * look up are taken as present.
+   */
+  missingObjects(conn: Connection, keys: ObjectKey[]): Promise<ObjectKey[]>;
+  /** A statement that compiles a view without reading its rows, e.g. `SELECT * FROM sales.v LIMIT 0`; null for other kinds. */
+  compileStatement(key: ObjectKey): string | null;
+  /** Names of result column types, e.g. 20 → `bigint` (PostgreSQL: `format_type(oid, NULL)`). */
+  typeNames(conn: Connection, typeIds: number[]): Promise<Map<number, string>>;
+  /**
+   * Statement calling a routine with `argCount` positional parameters, e.g. `SELECT * FROM sales.total($1)` or
+   * `CALL sales.close($1)`. `name` is written as in the smoke file (possibly qualified or quoted).
+   */
+  routineCall(kind: 'function' | 'procedure', name: string, argCount: number): string;
+}
+
 /** One database engine, composed from narrow roles by a factory in its package. */
 export interface Engine {
   /** `postgres`, `teradata`: the value of `engine:` in the configuration. */
@@ -93,6 +148,8 @@ export interface Engine {
   readonly capabilities: EngineCapabilities;
   readonly parser: SourceParser;
   readonly ledger: LedgerDialect;
+  /** Smoke checks (`dbee smoke-test`); absent when the engine cannot run them yet. */
+  readonly smoke?: SmokeDialect;
   /** Open a connection to an environment whose configuration has been resolved (variables interpolated). */
   connect(environment: ResolvedEnvironment, context: { workspaceRoot: string }): Promise<Connection>;
   /** Take the deployment lock for `key` (usually the project or database) on its own session. */
@@ -106,6 +163,20 @@ export interface Engine {
   sessionSetup?(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number }): string[];
   /** Statement that makes unqualified names resolve through `schemas` (PostgreSQL: `SET search_path`). */
   searchPathStatement?(schemas: string[]): string | null;
+  /**
+   * Declarative diffs (engines with `capabilities.shadowDatabase`): read the live schema of some schemas into the
+   * neutral model, with a fixed number of catalog queries.
+   */
+  introspect?(conn: Connection, scope: { schemas: string[] }): Promise<SchemaModel>;
+  /** One cheap catalog query whose answer changes whenever anything in `scope` changes. */
+  fingerprint?(conn: Connection, scope: { schemas: string[] }): Promise<string>;
+  /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */
+  renderChanges?(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
+  /**
+   * A scratch database to build the desired schema in: embedded (PGlite in memory) or a new database on the
+   * environment's server. `dispose` closes it and, for a server, always drops it.
+   */
+  openShadow?(kind: 'embedded' | 'server', environment: ResolvedEnvironment, context: { workspaceRoot: string }): Promise<{ conn: Connection; dispose(): Promise<void> }>;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 }

@@ -1,6 +1,8 @@
+import { build } from './build';
 import { deploy } from './deploy';
+import { diff } from './diff';
 import { plan } from './plan';
 import { status } from './status';
 
 /** Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. */
-export const operations = { deploy, plan, status };
+export const operations = { build, deploy, diff, plan, status };

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedEnvironment } from '../config/resolve';
+import { DbeeError } from '../errors';
+import type { Connection, Engine } from '../engine/engine';
+import { planFromSources } from '../planner/planner';
+import type { ProjectModel } from '../planner/project-model';
+import { canonicalJson } from '../plan/serialize';
+import type { SchemaModel } from '../schema/model';
+import { expandPlaceholders } from '../sources/placeholders';
+import { sha256 } from '../sources/checksum';
+
+/** Where dbee keeps cached models and diffs, inside the workspace (git-ignored with .dbee/). */
+export function cacheDir(workspaceRoot: string, kind: 'models' | 'diffs'): string {
+  return join(workspaceRoot, '.dbee', 'cache', kind);
+}
+
+/**
+ * Hash of everything the desired model of `target` depends on: the sources of it and its dependencies (every
+ * file's bytes), their variables and search paths, the engine, the shadow kind and dbee's version. The desired
+ * model is a pure function of these, so equal keys mean equal models.
+ */
+export function desiredModelKey(models: readonly ProjectModel[], target: string, engine: string, shadow: string, toolVersion: string): string {
+  const h = createHash('sha256');
+  h.update(`dbee-model-v1\0${toolVersion}\0${engine}\0${shadow}\0${target}\0`);
+  for (const m of [...models].sort((a, b) => (a.project.name < b.project.name ? -1 : 1))) {
+    h.update(`${m.project.name}\0${canonicalJson(m.variables)}\0${m.graph.searchPath.join(',')}\0${m.graph.schemas.join(',')}\0`);
+    for (const f of m.files) h.update(`${f.path}\0${sha256(f.text)}\0`);
+  }
+  return h.digest('hex');
+}
+
+export interface DesiredModel {
+  model: SchemaModel;
+  key: string;
+  /** True when read from the cache rather than built. */
+  cached: boolean;
+}
+
+/**
+ * The schema the sources describe, normalised by the engine itself: apply the sources (target and
+ * dependencies, in plan order) to a shadow database, then introspect the target's schemas with the same code
+ * that reads live databases. Cached on disk by `desiredModelKey`.
+ */
+export async function desiredModel(args: {
+  engine: Engine;
+  environment: ResolvedEnvironment;
+  workspaceRoot: string;
+  models: ProjectModel[];
+  target: string;
+  schemaOwners: ReadonlyMap<string, string>;
+  shadow: 'embedded' | 'server';
+  toolVersion: string;
+  useCache?: boolean;
+}): Promise<DesiredModel> {
+  const { engine, models, target } = args;
+  if (!engine.openShadow || !engine.introspect) {
+    throw new DbeeError(`the ${engine.name} engine cannot build a desired schema (no shadow database)`, {
+      code: 'ENGINE_CAPABILITY',
+      hint: 'diffs against sources need an engine with a shadow database; compare environments instead',
+    });
+  }
+  const key = desiredModelKey(models, target, engine.name, args.shadow, args.toolVersion);
+  const file = join(cacheDir(args.workspaceRoot, 'models'), `${key}.json`);
+  if (args.useCache !== false && existsSync(file)) {
+    return { model: JSON.parse(readFileSync(file, 'utf8')) as SchemaModel, key, cached: true };
+  }
+  const plan = planFromSources({ engine, models, planned: models.map((m) => m.project.name), schemaOwners: args.schemaOwners });
+  const shadow = await engine.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot });
+  let model: SchemaModel;
+  try {
+    await applyToShadow(engine, shadow.conn, plan, models);
+    const targetModel = models.find((m) => m.project.name === target)!;
+    model = await engine.introspect(shadow.conn, { schemas: targetModel.graph.schemas });
+  } finally {
+    await shadow.dispose();
+  }
+  mkdirSync(cacheDir(args.workspaceRoot, 'models'), { recursive: true });
+  // Write then rename: a concurrent reader never sees half a file.
+  writeFileSync(file + '.tmp', JSON.stringify(model));
+  renameSync(file + '.tmp', file);
+  return { model, key, cached: false };
+}
+
+async function applyToShadow(engine: Engine, conn: Connection, plan: import('../plan/plan').Plan, models: ProjectModel[]): Promise<void> {
+  const vars = new Map(models.map((m) => [m.project.name, m.variables]));
+  for (const project of plan.projects) {
+    const variables = vars.get(project) ?? {};
+    const path = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, project).expanded);
+    const set = path.length ? engine.searchPathStatement?.(path) : null;
+    if (set) await conn.execute(set);
+    for (const step of plan.steps.filter((s) => s.project === project)) {
+      for (const sql of step.statements) {
+        const text = expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded;
+        try {
+          await conn.execute(text);
+        } catch (e) {
+          const cause = e instanceof DbeeError ? e.message : String(e);
+          throw new DbeeError(`the sources do not build: ${step.key} fails on a fresh database: ${cause.split('\n')[0]}`, {
+            code: 'SHADOW_BUILD_FAILED',
+            location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
+            hint: 'fix the definition; dbee builds the desired schema by applying every source to an empty scratch database',
+            cause: e,
+          });
+        }
+      }
+    }
+  }
+}

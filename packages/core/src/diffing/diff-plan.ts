@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Workspace } from '../config/workspace';
+import { DbeeError } from '../errors';
+import type { Engine } from '../engine/engine';
+import { lockOwner, engineFor, type OperationContext } from '../operations/context';
+import { loadModels, schemaOwners } from '../operations/load';
+import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { diffModels } from '../schema/diff';
+import type { SchemaModel } from '../schema/model';
+import { checksumStatements } from '../sources/checksum';
+import { cacheDir, desiredModel } from './desired';
+import { materializeRef } from './git-ref';
+
+/** What to compare: the environment (`--env`) against its sources (default), another environment, or two refs. */
+export interface DiffSelectors {
+  project: string;
+  env?: string;
+  /** Compare with this environment's live schema instead of the sources (the target side). */
+  againstEnv?: string;
+  /** Compare two git refs of the sources (`head` defaults to the working tree); no database is touched. */
+  base?: string;
+  head?: string;
+  /** Ignore cached models and diffs (they are still written). */
+  noCache?: boolean;
+}
+
+export interface DiffResult {
+  project: string;
+  /** Human labels of the two sides, e.g. `test (postgres://...)` and `sources`. */
+  from: string;
+  to: string;
+  /** The plan that turns `from` into `to`; `baseFingerprint` is the live side's, when it is a database. */
+  plan: Plan;
+  /** Served from the diff cache. */
+  cached: boolean;
+}
+
+/**
+ * The changes from one side to the other as a plan: typed changes from the two models, rendered by the engine
+ * with reverses and hazards. Live sides are read under the deployment lock (the embedded database allows one
+ * process at a time, and a diff must not read a schema halfway through a deployment).
+ */
+export async function diffPlan(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
+  if (selectors.head && !selectors.base) {
+    throw new DbeeError('--head needs --base', { code: 'OPTIONS_INVALID', hint: 'compare two refs with --base <ref> [--head <ref>]' });
+  }
+  if (selectors.base && selectors.againstEnv) {
+    throw new DbeeError('--against-env and --base cannot be combined', { code: 'OPTIONS_INVALID' });
+  }
+  return selectors.base ? diffRefs(ctx, selectors) : diffEnvironment(ctx, selectors);
+}
+
+async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
+  const { workspace } = ctx;
+  const environment = workspace.environment(selectors.env, ctx.env);
+  const target = workspace.project(selectors.project);
+  const all = workspace.withDependencies(target.name);
+  const engine = requireDiffEngine(engineFor(ctx, environment, all));
+  const models = await loadModels(ctx, all, environment, engine);
+  const model = models.find((m) => m.project.name === target.name)!;
+  const schemas = model.graph.schemas;
+  const online = workspace.settings(target, environment).deploy.online ?? false;
+
+  // The target side first (it needs no lock): the sources' model, or another environment's live schema.
+  let desired: { model: SchemaModel | null; key: string; label: string };
+  if (selectors.againstEnv) {
+    desired = { model: null, key: '', label: selectors.againstEnv };
+  } else {
+    const d = await desiredModel({
+      engine,
+      environment,
+      workspaceRoot: workspace.root,
+      models,
+      target: target.name,
+      schemaOwners: schemaOwners(ctx, environment),
+      shadow: workspace.config.shadow ?? 'embedded',
+      toolVersion: ctx.toolVersion,
+      useCache: !selectors.noCache,
+    });
+    desired = { model: d.model, key: d.key, label: 'sources' };
+  }
+  if (!desired.model) {
+    const other = workspace.environment(selectors.againstEnv, ctx.env);
+    const read = await readLive(ctx, engine, other, schemas);
+    desired = { model: read.model ?? null, key: `env:${other.name}:${read.fingerprint}`, label: `${other.name} (${read.description})` };
+    if (!desired.model) throw new Error('unreachable: readLive returned no model');
+  }
+
+  const live = await readLive(ctx, engine, environment, schemas, (fp) => {
+    const key = diffKey(desired.key, fp, online);
+    return selectors.noCache ? null : readCachedDiff(workspace.root, key);
+  });
+  const key = diffKey(desired.key, live.fingerprint, online);
+  if (live.cachedPlan) {
+    return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan: live.cachedPlan, cached: true };
+  }
+  const plan = planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint);
+  writeCachedDiff(workspace.root, key, plan);
+  return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan, cached: false };
+}
+
+async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
+  const sides = await Promise.all(
+    [selectors.base!, selectors.head].map(async (ref) => {
+      const tree = ref ? materializeRef(ctx.workspace.root, ref) : null;
+      try {
+        const workspace = tree ? Workspace.load(tree.root) : ctx.workspace;
+        const sub: OperationContext = { ...ctx, workspace };
+        const environment = workspace.environment(selectors.env, ctx.env);
+        const target = workspace.project(selectors.project);
+        const all = workspace.withDependencies(target.name);
+        const engine = requireDiffEngine(engineFor(sub, environment, all));
+        const models = await loadModels(sub, all, environment, engine);
+        const d = await desiredModel({
+          engine,
+          environment,
+          // Cache under the real workspace: the key is the sources' hash, wherever they were read from.
+          workspaceRoot: ctx.workspace.root,
+          models,
+          target: target.name,
+          schemaOwners: schemaOwners(sub, environment),
+          shadow: 'embedded',
+          toolVersion: ctx.toolVersion,
+          useCache: !selectors.noCache,
+        });
+        return { engine, model: d.model, online: workspace.settings(target, environment).deploy.online ?? false };
+      } finally {
+        tree?.dispose();
+      }
+    }),
+  );
+  const [base, head] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  const plan = planOfChanges(head.engine, selectors.project, base.model, head.model, head.online, null);
+  return { project: selectors.project, from: selectors.base!, to: selectors.head ?? 'working tree', plan, cached: false };
+}
+
+/** Read a live schema under the lock: fingerprint first, then (unless `cached` answers) the full model. */
+async function readLive(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ReturnType<OperationContext['workspace']['environment']>,
+  schemas: string[],
+  cached?: (fingerprint: string) => Plan | null,
+): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan }> {
+  const context = { workspaceRoot: ctx.workspace.root };
+  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
+  try {
+    const conn = await engine.connect(environment, context);
+    try {
+      const fingerprint = await engine.fingerprint!(conn, { schemas });
+      const hit = cached?.(fingerprint);
+      if (hit) return { fingerprint, description: conn.description, cachedPlan: hit };
+      return { fingerprint, description: conn.description, model: await engine.introspect!(conn, { schemas }) };
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Typed changes rendered into a plan (no source files: these steps come from comparing two models). */
+export function planOfChanges(engine: Engine, project: string, from: SchemaModel, to: SchemaModel, online: boolean, baseFingerprint: string | null): Plan {
+  const changes = diffModels(from, to);
+  const rendered = engine.renderChanges!(changes, { from, to, online });
+  const steps: PlanStep[] = rendered.map((r, i) => ({
+    ...r,
+    order: i + 1,
+    project,
+    source: null,
+    checksum: checksumStatements(r.statements),
+  }));
+  return { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [project], sourceCommit: null, baseFingerprint, steps };
+}
+
+function requireDiffEngine(engine: Engine): Engine {
+  if (!engine.introspect || !engine.fingerprint || !engine.renderChanges) {
+    throw new DbeeError(`the ${engine.name} engine does not support diffs here`, { code: 'ENGINE_CAPABILITY' });
+  }
+  return engine;
+}
+
+function diffKey(desiredKey: string, fingerprint: string, online: boolean): string {
+  return createHash('sha256').update(`dbee-diff-v1\0${desiredKey}\0${fingerprint}\0${online}`).digest('hex');
+}
+
+function readCachedDiff(root: string, key: string): Plan | null {
+  const file = join(cacheDir(root, 'diffs'), `${key}.json`);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Plan) : null;
+}
+
+function writeCachedDiff(root: string, key: string, plan: Plan): void {
+  const dir = cacheDir(root, 'diffs');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${key}.json`);
+  writeFileSync(file + '.tmp', JSON.stringify(plan));
+  renameSync(file + '.tmp', file);
+}

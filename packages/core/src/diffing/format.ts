@@ -1,0 +1,58 @@
+import type { PlanStep } from '../plan/plan';
+import { canonicalJson } from '../plan/serialize';
+import type { DiffResult } from './diff-plan';
+
+const SIGN: Record<string, string> = { create: '+', drop: '-', replace: '~', alter: '~', 'add-constraint': '+', migrate: '>', 'rename-aside': '~', restore: '~' };
+
+/** Steps grouped by object, in plan order of each object's first step. */
+function groups(steps: PlanStep[]): [string, PlanStep[]][] {
+  const map = new Map<string, PlanStep[]>();
+  for (const s of steps) map.set(s.key, [...(map.get(s.key) ?? []), s]);
+  return [...map.entries()];
+}
+
+/** Readable text, grouped by object; coloured when `colour` (a terminal). */
+export function formatDiffText(r: DiffResult, colour: boolean): string {
+  const c = (code: number, s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const paint = (action: string, s: string) => (action === 'drop' ? c(31, s) : action === 'create' || action === 'add-constraint' ? c(32, s) : c(33, s));
+  const lines = [`${r.project}: ${r.from} -> ${r.to}${r.cached ? ' (cached)' : ''}`];
+  if (!r.plan.steps.length) return lines.concat('  no differences', '').join('\n');
+  for (const [key, steps] of groups(r.plan.steps)) {
+    lines.push('', `  ${c(1, key)}`);
+    for (const s of steps) {
+      const hz = s.hazards.length ? '  ' + c(35, `[${s.hazards.map((h) => h.kind).join(', ')}]`) : '';
+      lines.push(`    ${paint(s.action, `${SIGN[s.action] ?? '~'} ${s.action}`)}${s.transactional ? '' : ' (outside a transaction)'}${hz}`);
+      for (const sql of s.statements) lines.push(...sql.trim().split('\n').map((l) => `        ${l}`));
+      for (const h of s.hazards) lines.push(`      ${c(35, `hazard ${h.kind}`)}: ${h.message}`);
+    }
+  }
+  const hazards = r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind));
+  lines.push('', `${r.plan.steps.length} change${r.plan.steps.length === 1 ? '' : 's'}${hazards.length ? `, hazards: ${[...new Set(hazards)].sort().join(', ')}` : ', no hazards'}`, '');
+  return lines.join('\n');
+}
+
+/** JSON for tools: the sides, the steps and a summary. Deterministic. */
+export function formatDiffJson(r: DiffResult): string {
+  return canonicalJson({
+    project: r.project,
+    from: r.from,
+    to: r.to,
+    cached: r.cached,
+    baseFingerprint: r.plan.baseFingerprint,
+    changes: r.plan.steps.length,
+    hazards: [...new Set(r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind)))].sort(),
+    steps: r.plan.steps.map((s) => ({ order: s.order, key: s.key, action: s.action, statements: s.statements, reverse: s.reverse, transactional: s.transactional, hazards: s.hazards })),
+  });
+}
+
+/** Markdown for a pull-request comment. */
+export function formatDiffMarkdown(r: DiffResult): string {
+  const out = [`### dbee diff: \`${r.project}\``, '', `${r.from} → ${r.to}`, ''];
+  if (!r.plan.steps.length) return out.concat('No differences.', '').join('\n');
+  out.push('| # | object | change | hazards |', '| --- | --- | --- | --- |');
+  for (const s of r.plan.steps) out.push(`| ${s.order} | \`${s.key}\` | ${s.action} | ${s.hazards.map((h) => `⚠️ ${h.kind}`).join(', ') || '-'} |`);
+  out.push('', '<details><summary>SQL</summary>', '', '```sql');
+  for (const s of r.plan.steps) out.push(`-- ${s.order}. ${s.action} ${s.key}`, ...s.statements.map((x) => x.trim() + ';'), '');
+  out.push('```', '', '</details>', '');
+  return out.join('\n');
+}

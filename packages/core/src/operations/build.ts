@@ -1,0 +1,46 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ExitCode, type ExitCodeValue } from '../errors';
+import { desiredModel } from '../diffing/desired';
+import { canonicalJson } from '../plan/serialize';
+import { engineFor, type OperationContext } from './context';
+import { loadModels, schemaOwners } from './load';
+
+export interface BuildOptions {
+  project: string;
+  env?: string;
+  /** Folder for `model.json` (the Nx target passes its output folder). */
+  outputPath?: string;
+}
+
+/**
+ * `build`: the desired schema model of a project, from its sources alone (a shadow database, no target).
+ * A pure function of the sources, so Nx caches it; `diff` reuses the same model through dbee's own cache.
+ */
+export async function build(ctx: OperationContext, options: BuildOptions): Promise<ExitCodeValue> {
+  const { workspace } = ctx;
+  const environment = workspace.environment(options.env, ctx.env);
+  const target = workspace.project(options.project);
+  const all = workspace.withDependencies(target.name);
+  const engine = engineFor(ctx, environment, all);
+  const models = await loadModels(ctx, all, environment, engine);
+  const started = Date.now();
+  const d = await desiredModel({
+    engine,
+    environment,
+    workspaceRoot: workspace.root,
+    models,
+    target: target.name,
+    schemaOwners: schemaOwners(ctx, environment),
+    shadow: workspace.config.shadow ?? 'embedded',
+    toolVersion: ctx.toolVersion,
+  });
+  const objects = Object.values(d.model).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 0), 0);
+  if (options.outputPath) {
+    const dir = resolve(workspace.root, options.outputPath);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'model.json'), canonicalJson({ key: d.key, model: d.model }));
+  }
+  ctx.reporter.info(`${target.name}: desired model ${d.key.slice(0, 12)} (${objects} objects) ${d.cached ? 'from cache' : `built in ${Date.now() - started} ms`}`);
+  return ExitCode.ok;
+}

@@ -1,0 +1,36 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { diffPlan, type DiffSelectors } from '../diffing/diff-plan';
+import { formatDiffJson, formatDiffMarkdown, formatDiffText } from '../diffing/format';
+import type { OperationContext } from './context';
+
+export interface DiffOptions extends DiffSelectors {
+  format?: 'text' | 'json' | 'markdown';
+  /** Exit 1 when anything differs (drift checks in CI). */
+  failOnDiff?: boolean;
+  /** Also write the output to this file. */
+  output?: string;
+}
+
+/** `diff`: what would change, with hazards; nothing is applied. */
+export async function diff(ctx: OperationContext, options: DiffOptions): Promise<ExitCodeValue> {
+  const format = options.format ?? 'text';
+  if (!['text', 'json', 'markdown'].includes(format)) {
+    throw new DbeeError(`--format ${format}: expected text, json or markdown`, { code: 'OPTIONS_INVALID' });
+  }
+  const result = await diffPlan(ctx, options);
+  const colour = format === 'text' && !options.output && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env.NO_COLOR;
+  const text = format === 'json' ? formatDiffJson(result) : format === 'markdown' ? formatDiffMarkdown(result) : formatDiffText(result, colour);
+  ctx.stdout.write(text);
+  if (options.output) {
+    const file = resolve(ctx.workspace.root, options.output);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, format === 'text' ? formatDiffText(result, false) : text);
+  }
+  if (options.failOnDiff && result.plan.steps.length) {
+    ctx.stderr.write(`error: ${result.plan.steps.length} difference(s) between ${result.from} and ${result.to} (--fail-on-diff)\n`);
+    return ExitCode.invalid;
+  }
+  return ExitCode.ok;
+}
