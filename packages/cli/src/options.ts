@@ -42,7 +42,7 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
     options: [
       env,
       { flag: 'out', short: 'o', type: 'string', value: '<folder>', description: 'write a package (manifest, step scripts, rollback scripts, summary) to this folder' },
-      format('text|json'),
+      format('text|json|bteq'),
     ],
   },
   status: {

@@ -1,3 +1,4 @@
+import { toBteq, toBteqRollback } from './bteq';
 import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
 import type { TeradataDriver, TeradataDriverName } from './driver/driver';
 import { connectTeradata } from './teradata-connection';
@@ -47,6 +48,12 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
   return {
     name: 'teradata',
     capabilities: teradataCapabilities,
+    exportFormats: ['bteq'],
+    exportPlan: (plan, _format, { variables }) => ({
+      'deploy.btq': toBteq(plan, { variables }),
+      // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
+      'rollback.btq': toBteqRollback(plan, { variables, skipUnknownReverse: true }),
+    }),
     parser: new TeradataParser(),
     ledger: teradataLedger(options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE),
     connect,

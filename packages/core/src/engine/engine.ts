@@ -1,7 +1,7 @@
 import type { ObjectKey } from '../model/object-key';
 import type { DeferrableConstraint, ParsedStatement, ParseOptions } from '../model/source';
 import type { ResolvedEnvironment } from '../config/resolve';
-import type { PlanStep } from '../plan/plan';
+import type { Plan, PlanStep } from '../plan/plan';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 
@@ -177,6 +177,12 @@ export interface Engine {
    * environment's server. `dispose` closes it and, for a server, always drops it.
    */
   openShadow?(kind: 'embedded' | 'server', environment: ResolvedEnvironment, context: { workspaceRoot: string }): Promise<{ conn: Connection; dispose(): Promise<void> }>;
+  /**
+   * Script formats this engine can export a plan to (Teradata: `bteq`), as files relative to the output folder:
+   * the deployment script and its rollback script. Placeholders are expanded with `variables`.
+   */
+  exportFormats?: readonly string[];
+  exportPlan?(plan: Plan, format: string, options: { variables: Record<string, string> }): Record<string, string>;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 }

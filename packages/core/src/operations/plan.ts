@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DbeeError } from '../errors';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { writePackage } from '../package/package';
 import { planExplained } from '../planner/planner';
@@ -12,7 +14,8 @@ export interface PlanOptions {
   env?: string;
   /** Write a package folder here. */
   out?: string;
-  format?: 'text' | 'json';
+  /** `text` or `json` to print; an engine export format (`bteq`) to write scripts to `out`. */
+  format?: string;
 }
 
 /**
@@ -30,6 +33,20 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     { engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) },
     modelLoader(ctx, environment, engine),
   );
+  if (options.format && !['text', 'json'].includes(options.format)) {
+    if (!engine.exportPlan || !engine.exportFormats?.includes(options.format)) {
+      throw new DbeeError(`--format ${options.format}: the ${engine.name} engine exports text, json${engine.exportFormats?.length ? ', ' + engine.exportFormats.join(', ') : ''}`, {
+        code: 'OPTIONS_INVALID',
+      });
+    }
+    if (!options.out) throw new DbeeError(`--format ${options.format} writes files: give --out <folder>`, { code: 'OPTIONS_INVALID' });
+    const dir = resolve(workspace.root, options.out);
+    mkdirSync(dir, { recursive: true });
+    const files = engine.exportPlan(result, options.format, { variables: workspace.settings(target, environment).variables });
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    ctx.reporter.info(`${options.format} scripts written to ${dir}: ${Object.keys(files).join(', ')}`);
+    return ExitCode.ok;
+  }
   if (options.out) {
     const dir = resolve(workspace.root, options.out);
     const model = models.find((m) => m.project.name === target.name)!;
