@@ -4,7 +4,7 @@ import { changeObjectKey, diffModels, type Change, type SchemaModel } from '../.
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { DESIRED_SQL, DRIFTED_SQL, SCOPE } from './fixture';
-import { applySteps, ENGINES, openScratch, type Scratch } from './helpers';
+import { applySteps, CREATE_READER_ROLE, ENGINES, openScratch, type Scratch } from './helpers';
 
 const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
 
@@ -55,31 +55,31 @@ describe.each(ENGINES)('diff round trip [%s]', (engine) => {
     const live = await introspect(drifted.conn, SCOPE);
     const changes = diffModels(live, target);
     expect(summary(changes)).toEqual([
-      'drop-domain-constraint domain:shop.positive_amount',
-      'drop-routine function:shop.obsolete(integer)',
       'drop-index index:report.daily_sales_day_idx@report.daily_sales',
+      'drop-routine function:shop.obsolete(integer)',
       'drop-view materialized-view:report.daily_sales',
-      'drop-table table:shop.legacy',
       'drop-view view:report.customer_revenue',
       'drop-view view:report.order_summary',
+      'drop-table table:shop.legacy',
       'drop-column table:shop.orders',
+      'drop-domain-constraint domain:shop.positive_amount',
       'add-domain-constraint domain:shop.positive_amount',
+      'alter-enum-add-value type:shop.order_status',
       'alter-sequence sequence:shop.invoice_no',
       'add-column table:shop.customers',
       'alter-column-nullability table:shop.customers',
-      'create-index index:shop.customers_lower_email_idx@shop.customers',
       'add-constraint table:shop.order_lines',
       'alter-column-type table:shop.orders',
       'alter-column-default table:shop.orders',
       'alter-column-identity table:shop.orders',
-      'create-routine function:shop.customer_orders(bigint)',
       'create-view materialized-view:report.daily_sales',
-      'create-index index:report.daily_sales_day_idx@report.daily_sales',
-      'replace-trigger trigger:shop.orders_touch@shop.orders',
-      'alter-enum-add-value type:shop.order_status',
-      'create-index index:shop.orders_open_idx@shop.orders',
       'create-view view:report.order_summary',
       'create-view view:report.customer_revenue',
+      'create-routine function:shop.customer_orders(bigint)',
+      'create-index index:report.daily_sales_day_idx@report.daily_sales',
+      'create-index index:shop.customers_lower_email_idx@shop.customers',
+      'create-index index:shop.orders_open_idx@shop.orders',
+      'replace-trigger trigger:shop.orders_touch@shop.orders',
       'revoke table:shop.orders',
       'set-comment table:shop.orders',
       'set-comment table:shop.orders',
@@ -92,6 +92,38 @@ describe.each(ENGINES)('diff round trip [%s]', (engine) => {
     await applySteps(drifted.conn, steps);
     const after = await introspect(drifted.conn, SCOPE);
     expect(diffModels(after, target)).toEqual([]);
+  });
+
+  test('an empty database gets the whole desired schema, in an order PostgreSQL accepts', async () => {
+    const empty = await openScratch(engine);
+    try {
+      await empty.conn.execute(CREATE_READER_ROLE);
+      const before = await introspect(empty.conn, SCOPE);
+      const changes = diffModels(before, target);
+      expect(changes.filter((c) => c.kind.startsWith('drop-'))).toEqual([]);
+      await applySteps(empty.conn, renderPlanSteps(changes, { from: before, to: target }));
+      expect(diffModels(await introspect(empty.conn, SCOPE), target)).toEqual([]);
+    } finally {
+      await empty.dispose();
+    }
+  });
+
+  test('an empty desired schema drops everything, dependents first', async () => {
+    const doomed = await openScratch(engine);
+    try {
+      await doomed.conn.execute(DESIRED_SQL);
+      const before = await introspect(doomed.conn, SCOPE);
+      const nothing = await introspect(doomed.conn, { schemas: ['no_such_schema'] });
+      const changes = diffModels(before, nothing);
+      expect(changes.every((c) => c.kind.startsWith('drop-'))).toBe(true);
+      expect(summary(changes).at(-1)).toMatch(/^drop-schema /);
+      await applySteps(doomed.conn, renderPlanSteps(changes, { from: before, to: nothing }));
+      const after = await introspect(doomed.conn, SCOPE);
+      expect(after.schemas).toEqual([]);
+      expect(diffModels(after, nothing)).toEqual([]);
+    } finally {
+      await doomed.dispose();
+    }
   });
 
   test('reverse statements, run backwards, restore the schema the plan started from', async () => {

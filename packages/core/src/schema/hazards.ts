@@ -74,7 +74,10 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
       if (!existing(change.table)) break;
       if (c.kind === 'primary-key' || c.kind === 'unique' || c.kind === 'exclusion') {
         add('index-build', `constraint ${c.name} builds an index on ${name(change.table)}`);
-        add('long-lock', `constraint ${c.name} builds its index on ${name(change.table)} while blocking writes`);
+        // Online, a primary key or unique constraint adopts an index built concurrently.
+        if (!options.online || c.kind === 'exclusion') {
+          add('long-lock', `constraint ${c.name} builds its index on ${name(change.table)} while blocking writes`);
+        }
       }
       break;
     }
@@ -99,6 +102,7 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
         const next = to.views.find((x) => formatKey(x.key) === formatKey(v.key));
         const lost = v.columns.filter((c) => !next?.columns.some((n) => n.name === c.name && n.type === c.type)).map((c) => c.name);
         if (lost.length) add('backward-incompatible', `view ${name(v.key)} loses or changes columns ${lost.join(', ')}`);
+        else if (next) add('backward-incompatible', `view ${name(v.key)} changes the order of its columns`);
       } else if (!change.recreate) {
         const users = dependents(from, v.key);
         if (users.length) add('backward-incompatible', `drops view ${name(v.key)}, used by ${users.join(', ')}`);

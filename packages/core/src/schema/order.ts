@@ -136,20 +136,45 @@ export function orderChanges(changes: Change[], from: SchemaModel, to: SchemaMod
     }
     let order: string[];
     if (phase === 2) {
-      order = topoSort([...groups].map(([id, g]) => ({ id, deps: g.flatMap((p) => p.deps) })));
+      order = topoSort([...groups].map(([id, g]) => ({ id, deps: g.flatMap((p) => p.deps), tie: `${tier(id)}|${id}` })));
     } else {
-      // Drops: a node goes before the nodes it depends on, so sort the reversed graph.
+      // Drops: a node goes before the nodes it depends on, so sort the reversed graph, classes in reverse.
       const reversed = new Map<string, string[]>([...groups.keys()].map((id) => [id, []]));
       for (const [id, g] of groups) {
         for (const dep of new Set(g.flatMap((p) => p.deps))) if (reversed.has(dep) && dep !== id) reversed.get(dep)!.push(id);
       }
-      order = topoSort([...reversed].map(([id, deps]) => ({ id, deps })));
+      order = topoSort([...reversed].map(([id, deps]) => ({ id, deps, tie: `${9 - tier(id)}|${id}` })));
     }
     for (const id of order) out.push(...groups.get(id)!.sort(withinNode).map((p) => p.change));
   }
   out.push(...placed.filter((p) => p.phase === 3).sort(byNodeThenRank).map((p) => p.change));
   return out;
 }
+
+/**
+ * Object class of a node, used to break ties between nodes that are ready together. Not every dependency is in
+ * the catalog (a SQL function's body may read tables and views it does not depend on formally), so tables come
+ * before views, views before routines, routines before indexes and triggers; drops go the other way.
+ */
+function tier(node: string): number {
+  const kind = node.slice(0, node.indexOf(':'));
+  return TIERS[kind] ?? 9;
+}
+
+const TIERS: Record<string, number> = {
+  schema: 0,
+  extension: 1,
+  type: 2,
+  domain: 2,
+  sequence: 3,
+  table: 4,
+  view: 5,
+  'materialized-view': 5,
+  function: 6,
+  procedure: 6,
+  index: 7,
+  trigger: 8,
+};
 
 interface Context {
   from: SchemaModel;
@@ -214,7 +239,10 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'create-table':
     case 'drop-table': {
       const t = change.table;
-      return { node: formatKey(t.key), deps: [...schemaNode(t.key), ...keys(t.dependsOn), ...t.columns.flatMap((c) => keys(c.dependsOn))] };
+      const deps = [...schemaNode(t.key), ...keys(t.dependsOn), ...t.columns.flatMap((c) => keys(c.dependsOn))];
+      // A dropped table takes its triggers, indexes and constraints with it: it must go before what they use.
+      if (change.kind === 'drop-table') deps.push(...childDeps(model, t));
+      return { node: formatKey(t.key), deps };
     }
     case 'add-column':
     case 'drop-column':
@@ -282,6 +310,26 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'revoke':
       return { node: formatKey(change.privilege.target), deps: [] };
   }
+}
+
+const childDepsCache = new WeakMap<SchemaModel, Map<string, string[]>>();
+
+/** What the triggers, indexes and constraints of `table` depend on (besides the table). */
+function childDeps(model: SchemaModel, table: Table): string[] {
+  let byTable = childDepsCache.get(model);
+  if (!byTable) {
+    byTable = new Map();
+    const add = (parent: ObjectKey, deps: string[]) => {
+      const k = formatKey(parent);
+      byTable!.set(k, [...(byTable!.get(k) ?? []), ...deps]);
+    };
+    for (const t of model.triggers) add(t.table, [formatKey(t.function), ...keys(t.dependsOn)]);
+    for (const i of model.indexes) add(i.table, keys(i.dependsOn));
+    childDepsCache.set(model, byTable);
+  }
+  const own = formatKey(table.key);
+  const fromConstraints = table.constraints.flatMap((c) => constraintDeps(model, table.key, c)).filter((d) => d !== own && !d.startsWith(`${own}#`));
+  return [...(byTable.get(own) ?? []), ...fromConstraints];
 }
 
 /** The object a change drops, if it drops a whole object. */

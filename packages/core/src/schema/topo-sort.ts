@@ -2,15 +2,19 @@
 export interface TopoNode {
   id: string;
   deps: Iterable<string>;
+  /** Sort key among nodes that are ready at the same time; defaults to `id`. Must be unique. */
+  tie?: string;
 }
 
 /**
- * Kahn's algorithm; among nodes that are ready, the smallest id goes first, so the result is deterministic.
+ * Kahn's algorithm; among nodes that are ready, the smallest tie key goes first, so the result is deterministic.
  * A cycle does not throw: the smallest remaining id is emitted anyway (its unmet dependencies are ignored),
  * because a plan with a questionable order is more useful to a reviewer than no plan.
  */
 export function topoSort(nodes: TopoNode[]): string[] {
   const ids = new Set(nodes.map((n) => n.id));
+  const tie = new Map(nodes.map((n) => [n.id, n.tie ?? n.id]));
+  const byTie = new Map(nodes.map((n) => [n.tie ?? n.id, n.id]));
   const pending = new Map<string, number>();
   const dependents = new Map<string, string[]>();
   for (const node of nodes) {
@@ -25,7 +29,7 @@ export function topoSort(nodes: TopoNode[]): string[] {
     pending.set(node.id, count);
   }
   const ready = new MinHeap();
-  for (const [id, count] of pending) if (count === 0) ready.push(id);
+  for (const [id, count] of pending) if (count === 0) ready.push(tie.get(id)!);
   const out: string[] = [];
   const done = new Set<string>();
   const emit = (id: string) => {
@@ -34,21 +38,23 @@ export function topoSort(nodes: TopoNode[]): string[] {
     for (const next of dependents.get(id) ?? []) {
       const left = pending.get(next)! - 1;
       pending.set(next, left);
-      if (left === 0 && !done.has(next)) ready.push(next);
+      if (left === 0 && !done.has(next)) ready.push(tie.get(next)!);
     }
   };
   while (out.length < ids.size) {
-    const id = ready.pop();
-    if (id !== undefined) {
+    const key = ready.pop();
+    if (key !== undefined) {
+      const id = byTie.get(key)!;
       if (!done.has(id)) emit(id);
       continue;
     }
-    // A cycle: break it at the smallest id still waiting.
+    // A cycle: break it at the smallest tie key still waiting.
     let smallest: string | undefined;
     for (const [candidate] of pending) {
-      if (!done.has(candidate) && (smallest === undefined || candidate < smallest)) smallest = candidate;
+      const t = tie.get(candidate)!;
+      if (!done.has(candidate) && (smallest === undefined || t < smallest)) smallest = t;
     }
-    emit(smallest!);
+    emit(byTie.get(smallest!)!);
   }
   return out;
 }
