@@ -43,6 +43,10 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
       env,
       { flag: 'out', short: 'o', type: 'string', value: '<folder>', description: 'write a package (manifest, step scripts, rollback scripts, summary) to this folder' },
       format('text|json|bteq'),
+      { flag: 'diff', type: 'boolean', description: 'plan the diff between the environment and the sources (a gap package)' },
+      { flag: 'against-env', type: 'string', value: '<name>', description: 'plan the diff from --env to this environment (align one with the other)' },
+      { flag: 'base', type: 'string', value: '<ref>', description: 'plan what changed between two git refs: from <ref>' },
+      { flag: 'head', type: 'string', value: '<ref>', description: '... to <ref> (default: the working tree)' },
     ],
   },
   status: {
@@ -67,9 +71,8 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
     ],
   },
   'smoke-test': {
-    summary: 'Run the smoke checks of a project against an environment',
-    pendingIssue: 6,
-    options: [env],
+    summary: 'Run the smoke checks of a project against an environment (each in a transaction that is rolled back)',
+    options: [env, format('text|json')],
   },
   rollback: {
     summary: 'Undo the last deployment of a project on an environment',

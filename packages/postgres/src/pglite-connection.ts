@@ -3,13 +3,22 @@ import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Connection, QueryResult } from '@dbee/core';
 import { mapPostgresError } from './postgres-errors';
-import { runInTransaction } from './postgres-connection';
+import { runInTransaction, toNotice, type DatabaseNotice } from './postgres-connection';
 
 /**
  * Embedded PostgreSQL (PGlite) with dbee's Connection shape. The data directory may be opened by one process
  * at a time; the embedded lock (see postgres-lock.ts) guarantees that for deployments.
  */
 export class PgliteConnection implements Connection {
+  private readonly noticeListeners = new Set<(notice: DatabaseNotice) => void>();
+  // PGlite reports notices per call, not per session: pass a callback to every call while someone listens.
+  private readonly options = {
+    onNotice: (n: { severity?: string; code?: string; message?: string }) => {
+      const notice = toNotice(n);
+      for (const listener of this.noticeListeners) listener(notice);
+    },
+  };
+
   private constructor(
     private readonly db: PGlite,
     readonly description: string,
@@ -29,8 +38,8 @@ export class PgliteConnection implements Connection {
 
   async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
     try {
-      const r = await this.db.query<Row>(sql, params);
-      return { rows: r.rows, rowCount: r.affectedRows };
+      const r = await this.db.query<Row>(sql, params, this.noticeListeners.size ? this.options : undefined);
+      return { rows: r.rows, rowCount: r.affectedRows, fields: r.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description });
     }
@@ -38,7 +47,7 @@ export class PgliteConnection implements Connection {
 
   async execute(sql: string): Promise<void> {
     try {
-      await this.db.exec(sql);
+      await this.db.exec(sql, this.noticeListeners.size ? this.options : undefined);
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description });
     }
@@ -50,5 +59,10 @@ export class PgliteConnection implements Connection {
 
   async close(): Promise<void> {
     if (!this.db.closed) await this.db.close();
+  }
+
+  onNotice(listener: (notice: DatabaseNotice) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
   }
 }

@@ -2,12 +2,22 @@ import { Client, type ClientConfig } from 'pg';
 import type { Connection, QueryResult } from '@dbee/core';
 import { mapPostgresError } from './postgres-errors';
 
+/** The notice shape of the Connection contract (`Connection.onNotice`). */
+export type DatabaseNotice = Parameters<Parameters<NonNullable<Connection['onNotice']>>[0]>[0];
+
 /** A `pg` client with dbee's Connection shape. One session: statements run in order. */
 export class PgConnection implements Connection {
+  private readonly noticeListeners = new Set<(notice: DatabaseNotice) => void>();
+
   private constructor(
     private readonly client: Client,
     readonly description: string,
-  ) {}
+  ) {
+    client.on('notice', (n) => {
+      const notice = toNotice(n);
+      for (const listener of this.noticeListeners) listener(notice);
+    });
+  }
 
   static async open(config: ClientConfig, description: string): Promise<PgConnection> {
     const client = new Client({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000 });
@@ -25,7 +35,7 @@ export class PgConnection implements Connection {
   async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
     try {
       const r = await this.client.query(sql, params as unknown[] | undefined);
-      return { rows: r.rows as Row[], rowCount: r.rowCount ?? undefined };
+      return { rows: r.rows as Row[], rowCount: r.rowCount ?? undefined, fields: r.fields?.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description });
     }
@@ -47,6 +57,17 @@ export class PgConnection implements Connection {
   async close(): Promise<void> {
     await this.client.end().catch(() => {});
   }
+
+  onNotice(listener: (notice: DatabaseNotice) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+}
+
+/** A notice from `pg` or PGlite as dbee's `DatabaseNotice`; class 01 SQLSTATEs are warnings whatever the language. */
+export function toNotice(n: { severity?: string; code?: string; message?: string }): DatabaseNotice {
+  const severity = (n.severity ?? 'NOTICE').toUpperCase();
+  return { severity, warning: severity === 'WARNING' || (n.code ?? '').startsWith('01'), message: n.message ?? '', code: n.code };
 }
 
 /** BEGIN / COMMIT around `fn`, ROLLBACK when it throws (the original error is kept). */

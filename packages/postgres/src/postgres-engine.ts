@@ -5,6 +5,7 @@ import { PgConnection, redactUrl } from './postgres-connection';
 import { PgliteConnection } from './pglite-connection';
 import { mapPostgresError } from './postgres-errors';
 import { postgresLedger } from './postgres-ledger';
+import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
 import { introspect, fingerprint } from './introspect';
@@ -95,6 +96,7 @@ export function createPostgresEngine(): Engine {
     capabilities: postgresCapabilities,
     parser,
     ledger: postgresLedger,
+    smoke: postgresSmoke,
     connect: (environment, { workspaceRoot }) => openPostgres(postgresTarget(environment, workspaceRoot)),
     async lock(environment, { workspaceRoot }, key, options) {
       const target = postgresTarget(environment, workspaceRoot);

@@ -2,7 +2,8 @@ import { build } from './build';
 import { deploy } from './deploy';
 import { diff } from './diff';
 import { plan } from './plan';
+import { smokeTest } from './smoke-test';
 import { status } from './status';
 
 /** Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. */
-export const operations = { build, deploy, diff, plan, status };
+export const operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest };

@@ -1,0 +1,84 @@
+import { durationMs } from '../config/schema';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { Ledger } from '../ledger/ledger';
+import { canonicalJson } from '../plan/serialize';
+import { formatSmokeResult, runSmokeChecks, smokeTimeoutMs } from '../smoke/run-smoke';
+import { loadSmokeChecks } from '../smoke/smoke-file';
+import { engineFor, lockOwner, type OperationContext } from './context';
+import { loadModels } from './load';
+
+export interface SmokeTestOptions {
+  project: string;
+  env?: string;
+  format?: 'text' | 'json';
+}
+
+/**
+ * `smoke-test`: run a project's smoke checks (baseline and smoke files) against an environment, print each with
+ * its outcome and time, and store the results in the ledger. Exit 0 when all pass, 3 when any fails, 1 when the
+ * smoke files are invalid (nothing ran).
+ */
+export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions): Promise<ExitCodeValue> {
+  const { workspace } = ctx;
+  if (options.format !== undefined && options.format !== 'text' && options.format !== 'json') {
+    throw new DbeeError(`--format: expected text or json, got "${options.format}"`, { code: 'OPTION_INVALID' });
+  }
+  const environment = workspace.environment(options.env, ctx.env);
+  const target = workspace.project(options.project);
+  const engine = engineFor(ctx, environment, [target]);
+  if (!engine.smoke) {
+    throw new DbeeError(`the ${engine.name} engine cannot run smoke checks yet`, { code: 'SMOKE_UNSUPPORTED', hint: 'nothing was run' });
+  }
+  const [model] = await loadModels(ctx, [target], environment, engine);
+  // Invalid smoke files are refused before anything touches the database.
+  const checks = await loadSmokeChecks(model!, engine);
+  const settings = workspace.settings(target, environment).deploy;
+  const context = { workspaceRoot: workspace.root };
+  const text = options.format !== 'json';
+
+  // Checks must not run against a half-applied deployment: wait for the deployment lock like deploy does.
+  const lock = await engine.lock(environment, context, 'deploy', {
+    timeoutMs: settings.waitForLock !== undefined ? durationMs(settings.waitForLock) : 60_000,
+    owner: lockOwner(),
+    onWait: (h) => ctx.reporter.info(`waiting for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`),
+  });
+  try {
+    const conn = await engine.connect(environment, context);
+    try {
+      const ledger = new Ledger(conn, engine.ledger);
+      // The results are kept in the ledger, even for a project that was never deployed here.
+      await ledger.ensure();
+      const last = (await ledger.deployments(target.name, environment.name, 1))[0];
+      if (text) {
+        ctx.stdout.write(
+          `${target.name}: smoke checks on ${environment.name} (${conn.description})${last ? `, after deployment #${last.id} (${last.status})` : ', never deployed here'}\n`,
+        );
+      }
+      const run = await runSmokeChecks({
+        engine,
+        conn,
+        model: model!,
+        environment: environment.name,
+        deploymentId: last?.id ?? null,
+        checks,
+        timeoutMs: smokeTimeoutMs(settings),
+        onResult: text ? (r) => ctx.stdout.write(formatSmokeResult(r) + '\n') : undefined,
+      });
+      const failed = run.results.filter((r) => r.status === 'failed');
+      if (text) {
+        ctx.stdout.write(`${target.name}: ${run.results.length - failed.length} passed, ${failed.length} failed\n`);
+      } else {
+        ctx.stdout.write(
+          canonicalJson({ project: target.name, environment: environment.name, database: conn.description, deploymentId: last?.id ?? null, passed: run.passed, results: run.results }),
+        );
+      }
+      if (run.passed) return ExitCode.ok;
+      ctx.stderr.write(`error: ${failed.length} smoke check${failed.length === 1 ? '' : 's'} of ${target.name} failed: ${failed.map((r) => r.name).join(', ')}\n`);
+      return ExitCode.smokeFailed;
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,178 @@
+import { durationMs as toMs, type DeploySettings } from '../config/schema';
+import type { Connection, DatabaseNotice, Engine, QueryResult, SmokeDialect } from '../engine/engine';
+import { DbeeError } from '../errors';
+import { Ledger } from '../ledger/ledger';
+import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
+import { compareColumns, compareRows } from './compare';
+import { DEFAULT_SMOKE_TIMEOUT_MS, type SmokeCheck, type SmokeResult, type SmokeRun } from './smoke-check';
+import { loadSmokeChecks, type SmokeSources } from './smoke-file';
+import { recordSmokeResults } from './smoke-ledger';
+
+export interface SmokeRunOptions {
+  /** The environment's engine; it must have a smoke dialect (`engine.smoke`). */
+  engine: Engine;
+  /** An open connection, outside any transaction. The caller holds the deployment lock. */
+  conn: Connection;
+  /** The project's model for this environment (a `ProjectModel`): smoke files, variables, search path. */
+  model: SmokeSources & { project: { name: string } };
+  /** Environment name, recorded with the results. */
+  environment: string;
+  /** The deployment the checks verify (recorded with the results); null when there is none. */
+  deploymentId: number | null;
+  /**
+   * The project's checks from `loadSmokeChecks` (deploy loads them before applying, so that an invalid smoke file
+   * refuses the deployment); default: loaded here.
+   */
+  checks?: SmokeCheck[];
+  /** Time bound of checks that set none, in milliseconds; default 10 s (see `smokeTimeoutMs`). */
+  timeoutMs?: number;
+  /** Called after each check, in order, e.g. to print it (`formatSmokeResult`). */
+  onResult?(result: SmokeResult): void;
+  /** Store the results in the ledger's smoke_results when the ledger exists (default true). */
+  record?: boolean;
+}
+
+/** The default time bound of a project's checks on an environment: `deploy.smokeTimeout`, else 10 s. */
+export function smokeTimeoutMs(settings: DeploySettings): number {
+  return settings.smokeTimeout === undefined ? DEFAULT_SMOKE_TIMEOUT_MS : toMs(settings.smokeTimeout);
+}
+
+/**
+ * Run a project's smoke checks on an open connection: first the baseline (every object the ledger records for
+ * the project exists; every view and materialized view compiles), then the checks of its smoke files. Each check
+ * runs in its own transaction, which is always rolled back, under a statement timeout; a warning raised by the
+ * database fails it. Results are stored in the ledger. Never throws for a failing check: see `passed`.
+ */
+export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun> {
+  const { engine, conn, model } = options;
+  const smoke = engine.smoke;
+  if (!smoke) throw new DbeeError(`the ${engine.name} engine cannot run smoke checks yet`, { code: 'SMOKE_UNSUPPORTED' });
+  const project = model.project.name;
+  const fileChecks = options.checks ?? (await loadSmokeChecks(model, engine));
+  const ledger = new Ledger(conn, engine.ledger);
+  const deployed = [...(await ledger.deployedState(project)).objects.keys()].sort().map(parseKey);
+  const runner = new CheckRunner(conn, engine, smoke, options.timeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS, model.graph.searchPath);
+  const results: SmokeResult[] = [];
+  const report = (r: SmokeResult) => {
+    results.push(r);
+    options.onResult?.(r);
+  };
+
+  let missing: ObjectKey[] = [];
+  if (deployed.length > 0) {
+    const r = await runner.run({ name: 'baseline: deployed objects exist', body: { kind: 'exists', keys: deployed } });
+    missing = r.missing;
+    report(r.result);
+  }
+  const gone = new Set(missing.map(formatKey));
+  for (const key of deployed) {
+    const sql = smoke.compileStatement(key);
+    if (!sql || gone.has(formatKey(key))) continue;
+    report((await runner.run({ name: `baseline: ${key.kind} ${key.schema}.${key.name} compiles`, body: { kind: 'statement', sql, params: [] } })).result);
+  }
+  for (const check of fileChecks) report((await runner.run(check)).result);
+
+  const run: SmokeRun = { project, passed: results.every((r) => r.status === 'passed'), results };
+  if (options.record !== false && (await ledger.exists())) {
+    await recordSmokeResults(conn, engine.ledger, { project, environment: options.environment, deploymentId: options.deploymentId, results });
+  }
+  return run;
+}
+
+/** Thrown inside a check's transaction so that it always rolls back. */
+const ROLLBACK = Symbol('rollback');
+
+class CheckRunner {
+  private readonly typeNames = new Map<number, string>();
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly engine: Engine,
+    private readonly smoke: SmokeDialect,
+    private readonly defaultTimeoutMs: number,
+    private readonly searchPath: string[],
+  ) {}
+
+  async run(check: SmokeCheck): Promise<{ result: SmokeResult; missing: ObjectKey[] }> {
+    const timeoutMs = check.timeoutMs ?? this.defaultTimeoutMs;
+    const warnings: DatabaseNotice[] = [];
+    const stopListening = this.conn.onNotice?.((n) => {
+      if (n.warning) warnings.push(n);
+    });
+    let durationMs = 0;
+    let error: unknown;
+    let missing: ObjectKey[] = [];
+    let result: QueryResult | undefined;
+    try {
+      await this.conn.transaction(async (tx) => {
+        await tx.execute(this.smoke.timeoutStatement(timeoutMs));
+        const setPath = this.searchPath.length ? this.engine.searchPathStatement?.(this.searchPath) : null;
+        if (setPath) await tx.execute(setPath);
+        const started = performance.now();
+        try {
+          if (check.body.kind === 'exists') missing = await this.smoke.missingObjects(tx, check.body.keys);
+          else result = await tx.query(check.body.sql, check.body.params);
+        } catch (e) {
+          error = e;
+        } finally {
+          durationMs = Math.round(performance.now() - started);
+        }
+        throw ROLLBACK;
+      });
+    } catch (e) {
+      if (e !== ROLLBACK) error ??= e;
+    } finally {
+      stopListening?.();
+    }
+
+    const problems: string[] = [];
+    if (error !== undefined) problems.push(describeError(error, timeoutMs));
+    else if (durationMs > timeoutMs) problems.push(`took ${durationMs} ms, over its bound of ${timeoutMs} ms`);
+    if (missing.length) problems.push(`missing: ${missing.map(formatKey).join(', ')}`);
+    if (warnings.length) {
+      problems.push(`raised ${warnings.length === 1 ? 'a warning' : `${warnings.length} warnings`}: ${warnings.map((w) => w.message).join(' | ')}`);
+    }
+    if (error === undefined && result && check.body.kind === 'statement') problems.push(...(await this.compareResult(check.body, result)));
+    return {
+      missing,
+      result: {
+        name: check.name,
+        source: check.source ? `${check.source.file}${check.source.line ? ':' + check.source.line : ''}` : 'baseline',
+        status: problems.length ? 'failed' : 'passed',
+        durationMs,
+        message: problems.length ? problems.join('; ') : null,
+      },
+    };
+  }
+
+  private async compareResult(expected: { columns?: [string, string][]; rows?: Record<string, unknown>[] }, result: QueryResult): Promise<string[]> {
+    const problems: string[] = [];
+    if (expected.columns) {
+      if (!result.fields) return ['this connection does not report result columns, so their types cannot be checked'];
+      const unknown = result.fields.map((f) => f.typeId).filter((id) => !this.typeNames.has(id));
+      if (unknown.length) for (const [id, name] of await this.smoke.typeNames(this.conn, unknown)) this.typeNames.set(id, name);
+      const actual = result.fields.map((f): [string, string] => [f.name, this.typeNames.get(f.typeId) ?? `type ${f.typeId}`]);
+      const diff = compareColumns(expected.columns, actual);
+      if (diff.length) problems.push(`columns differ: ${diff.join(', ')}`);
+    }
+    if (expected.rows) {
+      const diff = compareRows(expected.rows, result.rows);
+      if (diff) problems.push(`rows differ: ${diff}`);
+    }
+    return problems;
+  }
+}
+
+function describeError(error: unknown, timeoutMs: number): string {
+  if (error instanceof DbeeError && error.code === 'STATEMENT_TIMEOUT') return `did not complete within ${timeoutMs} ms (cancelled)`;
+  // Driver errors mapped by the engine end with the statement, which the output already identifies.
+  const message = error instanceof Error ? error.message.split('\n  statement:')[0]! : String(error);
+  return `failed: ${message.replace(/\n\s*/g, '; ')}`;
+}
+
+/** One result as a line (and, when it failed, a second line with the reason), for text output. */
+export function formatSmokeResult(r: SmokeResult): string {
+  const head = `  ${r.status === 'passed' ? 'pass' : 'FAIL'}  ${r.name} (${r.durationMs} ms)`;
+  if (r.status === 'passed') return head;
+  return `${head}${r.source === 'baseline' ? '' : ` at ${r.source}`}\n        ${r.message}`;
+}

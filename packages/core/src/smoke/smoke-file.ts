@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import { duration, durationMs } from '../config/schema';
+import { YamlFile } from '../config/yaml-file';
+import type { Engine, SourceParser } from '../engine/engine';
+import { DbeeAggregateError, DbeeError, type ErrorLocation } from '../errors';
+import { parseKey } from '../model/object-key';
+import type { ParsedStatement } from '../model/source';
+import type { SourceFile } from '../sources/discover';
+import { expandPlaceholders } from '../sources/placeholders';
+import type { SmokeArg, SmokeCheck } from './smoke-check';
+
+function isObjectKey(text: string): boolean {
+  try {
+    parseKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const IDENT = '(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)';
+const ROUTINE_NAME = new RegExp(`^${IDENT}(?:\\.${IDENT})?$`);
+
+const objectKey = z
+  .string()
+  .refine(isObjectKey, 'expected an object key such as "view:sales.order_totals", "table:core.customers" or "function:sales.order_total(bigint)"');
+const routineName = z.string().regex(ROUTINE_NAME, 'expected a routine name such as "sales.order_total"');
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const ACTIONS = ['exists', 'query', 'function', 'procedure'] as const;
+
+/** One check of a YAML smoke file. */
+export const smokeCheckSchema = z
+  .strictObject({
+    /** Shown in the output and recorded in the ledger; unique within the project. */
+    name: z.string().min(1),
+    /** Object keys that must exist, e.g. `view:sales.order_totals`. */
+    exists: z.union([objectKey, z.array(objectKey).min(1)]).optional(),
+    /** One statement to run (rolled back afterwards); `$1`, `$2`... take `args`. */
+    query: z.string().min(1).optional(),
+    /** A function to call with `args`: `SELECT * FROM name($1, ...)`. */
+    function: routineName.optional(),
+    /** A procedure to call with `args`: `CALL name($1, ...)`. */
+    procedure: routineName.optional(),
+    args: z.array(scalar).optional(),
+    /** Expected result columns, in order: `{ name: type }` with types as PostgreSQL names them (format_type). */
+    columns: z.record(z.string(), z.string().min(1)).optional(),
+    /** Expected rows, in order; only the columns named are compared. */
+    rows: z.array(z.record(z.string(), z.unknown())).optional(),
+    /** Time bound, e.g. `2s`; default `deploy.smokeTimeout`, else 10 s. */
+    timeout: duration.optional(),
+  })
+  .superRefine((check, ctx) => {
+    const actions = ACTIONS.filter((a) => check[a] !== undefined);
+    if (actions.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `a check needs one of ${ACTIONS.join(', ')}`, path: [] });
+    } else if (actions.length > 1) {
+      ctx.addIssue({ code: 'custom', message: `${actions.join(' and ')} cannot be combined: a check does one thing (make two checks)`, path: [actions[1]!] });
+    }
+    if (check.exists !== undefined) {
+      for (const k of ['args', 'columns', 'rows'] as const) {
+        if (check[k] !== undefined) ctx.addIssue({ code: 'custom', message: `${k} goes with query, function or procedure, not with exists`, path: [k] });
+      }
+    }
+  });
+
+/** A YAML smoke file: `checks:`, a list of checks. */
+export const smokeFileSchema = z.strictObject({ checks: z.array(smokeCheckSchema) });
+
+/** What loading smoke files needs from a project model. */
+export interface SmokeSources {
+  smoke: SourceFile[];
+  variables: Record<string, string>;
+  graph: { searchPath: string[] };
+}
+
+/**
+ * Read, validate and prepare the smoke checks of a project: YAML files (validated, with file, line and key in
+ * every error) and SQL files (one check per statement). `{{placeholders}}` are expanded with the environment's
+ * variables. All problems are reported together, before anything runs.
+ */
+export async function loadSmokeChecks(model: SmokeSources, engine: Pick<Engine, 'parser' | 'smoke'>): Promise<SmokeCheck[]> {
+  const errors: DbeeError[] = [];
+  const checks: SmokeCheck[] = [];
+  const collect = (e: unknown) => {
+    if (e instanceof DbeeAggregateError) errors.push(...e.errors);
+    else if (e instanceof DbeeError) errors.push(e);
+    else throw e;
+  };
+  for (const file of model.smoke) {
+    try {
+      const text = expandPlaceholders(file.text, model.variables, file.path).expanded;
+      const found = file.path.endsWith('.sql')
+        ? await sqlChecks(text, file.path, engine.parser, model.graph.searchPath)
+        : await yamlChecks(text, file.path, engine, model.graph.searchPath);
+      checks.push(...found);
+    } catch (e) {
+      collect(e);
+    }
+  }
+  const seen = new Map<string, SmokeCheck>();
+  for (const c of checks) {
+    const first = seen.get(c.name);
+    if (first) {
+      errors.push(
+        new DbeeError(`two smoke checks are named "${c.name}"`, {
+          code: 'SMOKE_DUPLICATE_NAME',
+          location: c.source,
+          hint: `the other one is at ${where(first.source)}; names are recorded in the ledger, so make them unique`,
+        }),
+      );
+    } else seen.set(c.name, c);
+  }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems in smoke checks`, errors);
+  return checks;
+}
+
+function where(loc: ErrorLocation | undefined): string {
+  return loc ? `${loc.file}${loc.line ? ':' + loc.line : ''}` : 'baseline';
+}
+
+async function yamlChecks(text: string, path: string, engine: Pick<Engine, 'parser' | 'smoke'>, searchPath: string[]): Promise<SmokeCheck[]> {
+  const yaml = YamlFile.parse(text, path);
+  const doc = yaml.validate(smokeFileSchema);
+  const errors: DbeeError[] = [];
+  const out: SmokeCheck[] = [];
+  for (const [i, c] of doc.checks.entries()) {
+    const source = yaml.locate(['checks', i]);
+    const base = { name: c.name, source, timeoutMs: c.timeout === undefined ? undefined : durationMs(c.timeout) };
+    if (c.exists !== undefined) {
+      out.push({ ...base, body: { kind: 'exists', keys: (Array.isArray(c.exists) ? c.exists : [c.exists]).map(parseKey) } });
+      continue;
+    }
+    const expected = {
+      params: (c.args ?? []) as SmokeArg[],
+      columns: c.columns ? Object.entries(c.columns) : undefined,
+      rows: c.rows,
+    };
+    try {
+      if (c.query !== undefined) {
+        const at = yaml.locate(['checks', i, 'query']);
+        const statements = await engine.parser.parse(c.query, path, { searchPath }).catch((e: unknown) => {
+          throw e instanceof DbeeError ? new DbeeError(`checks.${i}.query: ${e.message}`, { code: e.code, location: at, hint: e.hint }) : e;
+        });
+        if (statements.length !== 1) {
+          throw new DbeeError(`checks.${i}.query: expected one statement, got ${statements.length}`, {
+            code: 'SMOKE_INVALID',
+            location: at,
+            hint: 'a check runs one statement; split the others into checks of their own',
+          });
+        }
+        assertRunnable(statements[0]!, at, `checks.${i}.query: `);
+        out.push({ ...base, body: { kind: 'statement', sql: statements[0]!.sql, ...expected } });
+      } else {
+        const kind = c.function !== undefined ? 'function' : 'procedure';
+        if (!engine.smoke) throw new DbeeError('this engine cannot run smoke checks yet', { code: 'SMOKE_UNSUPPORTED', location: source });
+        const sql = engine.smoke.routineCall(kind, (c.function ?? c.procedure)!, expected.params.length);
+        out.push({ ...base, body: { kind: 'statement', sql, ...expected } });
+      }
+    } catch (e) {
+      if (!(e instanceof DbeeError)) throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new DbeeAggregateError(`${path} has ${errors.length} problems`, errors);
+  return out;
+}
+
+const NAME_COMMENT = /^\s*--\s*name:\s*(.*?)\s*$/;
+
+/** One check per statement; `-- name: ...` on a line before a statement names it, otherwise `file:line`. */
+async function sqlChecks(text: string, path: string, parser: SourceParser, searchPath: string[]): Promise<SmokeCheck[]> {
+  const statements = await parser.parse(text, path, { searchPath });
+  const names = new Map<number, string>();
+  text.split('\n').forEach((line, i) => {
+    const m = NAME_COMMENT.exec(line);
+    if (m && m[1]) names.set(i + 1, m[1]);
+  });
+  const errors: DbeeError[] = [];
+  const out: SmokeCheck[] = [];
+  let previousEnd = 0;
+  for (const st of statements) {
+    const line = st.location.line;
+    let name: string | undefined;
+    for (const [l, n] of names) if (l > previousEnd && l < line) name = n;
+    previousEnd = line + (st.sql.match(/\n/g)?.length ?? 0);
+    const source = { file: path, line };
+    try {
+      assertRunnable(st, { ...source, column: st.location.column }, '');
+      out.push({ name: name ?? `${path}:${line}`, source, body: { kind: 'statement', sql: st.sql, params: [] } });
+    } catch (e) {
+      if (!(e instanceof DbeeError)) throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new DbeeAggregateError(`${path} has ${errors.length} problems`, errors);
+  return out;
+}
+
+const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b/i;
+
+/** A check's statement must run inside the transaction that dbee rolls back, and must not end it. */
+function assertRunnable(st: ParsedStatement, location: ErrorLocation, prefix: string): void {
+  const control = TRANSACTION_CONTROL.exec(st.sql);
+  if (control) {
+    throw new DbeeError(`${prefix}${control[1]!.toUpperCase()} is not allowed in a smoke check`, {
+      code: 'SMOKE_INVALID',
+      location,
+      hint: 'every check runs in a transaction that dbee always rolls back, so that checks change no data; remove the transaction control',
+    });
+  }
+  if (!st.transactional) {
+    throw new DbeeError(`${prefix}this statement cannot run inside a transaction, and smoke checks always run in one`, {
+      code: 'SMOKE_INVALID',
+      location,
+      hint: 'smoke checks are rolled back so that they change no data; check something else',
+    });
+  }
+}
