@@ -198,3 +198,19 @@ function writeCachedDiff(root: string, key: string, plan: Plan): void {
   writeFileSync(file + '.tmp', JSON.stringify(plan));
   renameSync(file + '.tmp', file);
 }
+
+/**
+ * Refuse a plan computed against another state of the database: its base fingerprint (taken when it was
+ * planned) must match the live one. Plans from sources have no base and always pass.
+ */
+export async function assertFreshBase(engine: Engine, conn: import('../engine/engine').Connection, plan: Plan, schemas: string[]): Promise<void> {
+  if (!plan.baseFingerprint || !engine.fingerprint) return;
+  const now = await engine.fingerprint(conn, { schemas });
+  if (now !== plan.baseFingerprint) {
+    throw new DbeeError('the plan is stale: the database changed since the plan was made, so its steps may no longer apply', {
+      code: 'PLAN_STALE',
+      hint: 'make the plan again against the current database (dbee plan --diff --out ..., or dbee diff) and deploy that',
+      details: { planned: plan.baseFingerprint, live: now },
+    });
+  }
+}

@@ -141,6 +141,16 @@ export interface SmokeDialect {
   routineCall(kind: 'function' | 'procedure', name: string, argCount: number): string;
 }
 
+/** How an existing object is moved out of the way of a CREATE (see `Engine.setAside`). */
+export interface SetAside {
+  /** Statements to run before the CREATE, in the same transaction. */
+  statements: string[];
+  /** Statements that undo them once the new object is gone; null when that is impossible (a dropped table's rows). */
+  reverse: string[] | null;
+  /** The renamed object that keeps the old one (strategy `rename`); null for `drop`. */
+  backup: ObjectKey | null;
+}
+
 /** One database engine, composed from narrow roles by a factory in its package. */
 export interface Engine {
   /** `postgres`, `teradata`: the value of `engine:` in the configuration. */
@@ -183,6 +193,32 @@ export interface Engine {
    */
   exportFormats?: readonly string[];
   exportPlan?(plan: Plan, format: string, options: { variables: Record<string, string> }): Record<string, string>;
+  /**
+   * Of `keys`, the formatted keys (`formatKey`) of those that already exist in the database, with one catalog
+   * query for all of them. Used by `deploy` to find objects that a CREATE would collide with although the ledger
+   * does not know them (conflict strategies). Kinds the engine cannot look up are reported absent.
+   * Example: `[{ kind: 'table', schema: 'sales', name: 'orders' }]` → `Set { 'table:sales.orders' }`.
+   */
+  existingObjects?(conn: Connection, keys: ObjectKey[]): Promise<Set<string>>;
+  /**
+   * The current definition of an object as a statement that recreates it (PostgreSQL: `pg_get_viewdef`,
+   * `pg_get_functiondef`...), or null when it does not exist or the engine cannot write that kind. The runner
+   * captures it just before a step replaces or removes the object, records it in the ledger, and uses it as the
+   * step's reverse when the plan has none.
+   */
+  captureDefinition?(conn: Connection, key: ObjectKey): Promise<string | null>;
+  /**
+   * Statements that get an existing object out of the way of a CREATE, for the conflict strategies `rename` (keep
+   * it, with its data, under a backup name made from `stamp`, e.g. `orders_bak_20261121t103000`) and `drop`.
+   * Reads the catalog (what else must move with it: a table's indexes, say), changes nothing. Null when the
+   * object does not exist or the engine cannot do that to its kind.
+   */
+  setAside?(conn: Connection, key: ObjectKey, strategy: 'rename' | 'drop', stamp: string): Promise<SetAside | null>;
+  /**
+   * A statement, run right after the new table is created, that copies the rows of the columns both tables have
+   * from a renamed-aside `backup` into `table` (`copyData: true`); null when the engine cannot.
+   */
+  renderCopyData?(backup: ObjectKey, table: ObjectKey): string | null;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 }

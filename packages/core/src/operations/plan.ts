@@ -4,14 +4,17 @@ import { DbeeError } from '../errors';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { writePackage } from '../package/package';
 import { planExplained } from '../planner/planner';
+import { diffPlan, type DiffSelectors } from '../diffing/diff-plan';
 import { serializePlan } from '../plan/serialize';
 import { engineFor, gitCommit, type OperationContext } from './context';
 import { loadModels, modelLoader, schemaOwners } from './load';
 import { printPlan } from './print';
 
-export interface PlanOptions {
+export interface PlanOptions extends Partial<DiffSelectors> {
   project: string;
   env?: string;
+  /** Plan the diff between the environment and the sources (a gap package) instead of the full source plan. */
+  diff?: boolean;
   /** Write a package folder here. */
   out?: string;
   /** `text` or `json` to print; an engine export format (`bteq`) to write scripts to `out`. */
@@ -29,10 +32,14 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   const all = workspace.withDependencies(target.name);
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine);
-  const result = await planExplained(
-    { engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) },
-    modelLoader(ctx, environment, engine),
-  );
+  // With diff selectors, the plan is the diff: a gap package that brings one side to the other.
+  const fromDiff = options.diff || options.againstEnv || options.base;
+  const result = fromDiff
+    ? (await diffPlan(ctx, { ...options, project: target.name })).plan
+    : await planExplained(
+        { engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) },
+        modelLoader(ctx, environment, engine),
+      );
   if (options.format && !['text', 'json'].includes(options.format)) {
     if (!engine.exportPlan || !engine.exportFormats?.includes(options.format)) {
       throw new DbeeError(`--format ${options.format}: the ${engine.name} engine exports text, json${engine.exportFormats?.length ? ', ' + engine.exportFormats.join(', ') : ''}`, {
