@@ -1,0 +1,127 @@
+import { describe, expect, test } from 'vitest';
+import type { ObjectKey } from '../model/object-key';
+import type { Change } from './change';
+import { classifyHazards, typeChangeEffect } from './hazards';
+import { emptyModel, type Column, type Index, type SchemaModel, type Table } from './model';
+
+const tableKey: ObjectKey = { kind: 'table', schema: 's', name: 't' };
+const col = (name: string, type: string, extra: Partial<Column> = {}): Column => ({
+  name,
+  type,
+  default: null,
+  identity: null,
+  generated: null,
+  collation: null,
+  notNull: false,
+  position: 1,
+  dependsOn: [],
+  attrs: {},
+  ...extra,
+});
+const t: Table = { key: tableKey, columns: [col('a', 'integer'), col('b', 'text')], constraints: [], dependsOn: [], attrs: {} };
+const withTable: SchemaModel = { ...emptyModel(), tables: [t] };
+const kinds = (change: Change, from = withTable, to = withTable, online = false) => classifyHazards(change, from, to, { online }).map((h) => h.kind).sort();
+
+describe('typeChangeEffect', () => {
+  const cases: [string, string, boolean, boolean][] = [
+    // from, to, rewrites, loses data
+    ['character varying(10)', 'character varying(20)', false, false],
+    ['character varying(20)', 'character varying(10)', true, true],
+    ['character varying(10)', 'text', false, false],
+    ['character varying(10)', 'character varying', false, false],
+    ['text', 'character varying', false, false],
+    ['text', 'character varying(10)', true, true],
+    ['integer', 'bigint', true, false],
+    ['bigint', 'integer', true, true],
+    ['smallint', 'integer', true, false],
+    ['integer', 'numeric(12,2)', true, false],
+    ['bigint', 'numeric(10,0)', true, true],
+    ['numeric(10,2)', 'numeric(12,2)', false, false],
+    ['numeric(12,2)', 'numeric(10,2)', true, true],
+    ['numeric(10,2)', 'numeric(10,1)', true, true],
+    ['numeric(10,2)', 'numeric', false, false],
+    ['numeric', 'integer', true, true],
+    ['real', 'double precision', true, false],
+    ['double precision', 'real', true, true],
+    ['integer', 'text', true, false],
+    ['timestamp without time zone', 'timestamp with time zone', true, false],
+    ['timestamp(3) without time zone', 'timestamp without time zone', false, false],
+    ['timestamp without time zone', 'timestamp(0) without time zone', true, true],
+    ['text', 'integer', true, true],
+    ['integer[]', 'bigint', true, true],
+  ];
+  test.each(cases)('%s -> %s: rewrite %s, data loss %s', (from, to, rewrite, loss) => {
+    const effect = typeChangeEffect(col('c', from), col('c', to));
+    expect(effect.rewrite).toBe(rewrite);
+    expect(effect.loss !== null).toBe(loss);
+  });
+});
+
+describe('classifyHazards', () => {
+  test('drops of tables, columns and sequences lose data', () => {
+    expect(kinds({ kind: 'drop-table', table: t })).toEqual(['data-loss']);
+    expect(kinds({ kind: 'drop-column', table: tableKey, column: col('b', 'text') })).toEqual(['data-loss']);
+    const seq = { key: { kind: 'sequence', schema: 's', name: 'q' } as ObjectKey, dataType: 'bigint', start: '1', increment: '1', min: '1', max: '9', cache: '1', cycle: false, ownedBy: null, dependsOn: [], attrs: {} };
+    expect(kinds({ kind: 'drop-sequence', sequence: seq })).toEqual(['data-loss']);
+  });
+
+  test('dropping a column a view reads is also backward-incompatible', () => {
+    const from: SchemaModel = {
+      ...withTable,
+      views: [{ key: { kind: 'view', schema: 's', name: 'v' }, definition: '', columns: [], dependsOn: [tableKey], dependsOnColumns: [{ table: tableKey, column: 'b' }], attrs: {} }],
+    };
+    expect(kinds({ kind: 'drop-column', table: tableKey, column: col('b', 'text') }, from)).toEqual(['backward-incompatible', 'data-loss']);
+  });
+
+  test('adding a column rewrites the table only for a volatile default, an identity or a stored expression', () => {
+    const add = (c: Column): Change => ({ kind: 'add-column', table: tableKey, column: c });
+    expect(kinds(add(col('c', 'timestamptz', { default: 'now()' })))).toEqual([]);
+    expect(kinds(add(col('c', 'integer', { default: '0' })))).toEqual([]);
+    expect(kinds(add(col('c', 'uuid', { default: 'gen_random_uuid()' })))).toEqual(['table-rewrite']);
+    expect(kinds(add(col('c', 'double precision', { default: 'random()' })))).toEqual(['table-rewrite']);
+    expect(kinds(add(col('c', 'integer', { identity: 'always', notNull: true })))).toEqual(['table-rewrite']);
+    expect(kinds(add(col('c', 'integer', { generated: '(a * 2)' })))).toEqual(['table-rewrite']);
+    expect(kinds(add(col('c', 'integer', { generated: '(a * 2)', attrs: { generatedKind: 'virtual' } })))).toEqual([]);
+    // A user function is judged by its declared volatility.
+    const to: SchemaModel = {
+      ...withTable,
+      routines: [{ key: { kind: 'function', schema: 's', name: 'next_code', args: [] }, identityArgs: '', arguments: '', returnType: 'text', language: 'sql', definition: '', volatility: 'volatile', dependsOn: [], attrs: {} }],
+    };
+    expect(kinds(add(col('c', 'text', { default: 's.next_code()' })), withTable, to)).toEqual(['table-rewrite']);
+  });
+
+  test('nothing is flagged on a table the plan creates', () => {
+    const empty = emptyModel();
+    expect(kinds({ kind: 'add-column', table: tableKey, column: col('c', 'uuid', { default: 'gen_random_uuid()' }) }, empty)).toEqual([]);
+    expect(kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: false, to: true }, empty)).toEqual([]);
+  });
+
+  test('SET NOT NULL holds a long lock; DROP NOT NULL is safe', () => {
+    expect(kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: false, to: true })).toEqual(['long-lock']);
+    expect(kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: true, to: false })).toEqual([]);
+  });
+
+  test('index builds block writes unless online', () => {
+    const index: Index = { key: { kind: 'index', schema: 's', name: 'i', parent: 's.t' }, table: tableKey, unique: false, columns: ['a'], predicate: null, expression: false, definition: '', dependsOn: [], attrs: {} };
+    expect(kinds({ kind: 'create-index', index })).toEqual(['index-build', 'long-lock']);
+    expect(kinds({ kind: 'create-index', index }, withTable, withTable, true)).toEqual(['index-build']);
+  });
+
+  test('constraints: keys build indexes; checks and foreign keys are validated without blocking writes', () => {
+    const base = { columns: ['a'], expression: null, references: null, deferrable: false, initiallyDeferred: false, dependsOn: [], attrs: {} };
+    expect(kinds({ kind: 'add-constraint', table: tableKey, constraint: { ...base, name: 'u', kind: 'unique', definition: 'UNIQUE (a)' } })).toEqual(['index-build', 'long-lock']);
+    expect(kinds({ kind: 'add-constraint', table: tableKey, constraint: { ...base, name: 'c', kind: 'check', definition: 'CHECK ((a > 0))' } })).toEqual([]);
+  });
+
+  test('renames and revokes break clients', () => {
+    expect(kinds({ kind: 'rename-column', table: tableKey, from: 'a', to: 'z' })).toEqual(['backward-incompatible']);
+    expect(kinds({ kind: 'rename-table', table: tableKey, from: 'old', to: 't' })).toEqual(['backward-incompatible']);
+    expect(kinds({ kind: 'revoke', privilege: { target: tableKey, grantee: 'app', privileges: ['SELECT'], grantable: [] } })).toEqual(['backward-incompatible']);
+  });
+
+  test('safe changes have no hazards', () => {
+    expect(kinds({ kind: 'alter-column-default', table: tableKey, column: 'a', from: null, to: '0' })).toEqual([]);
+    expect(kinds({ kind: 'set-comment', target: tableKey, from: null, to: 'x' })).toEqual([]);
+    expect(kinds({ kind: 'alter-column-type', table: tableKey, column: 'b', from: col('b', 'character varying(10)'), to: col('b', 'text') })).toEqual([]);
+  });
+});
