@@ -121,6 +121,8 @@ function where(loc: ErrorLocation | undefined): string {
 
 async function yamlChecks(text: string, path: string, engine: Pick<Engine, 'parser' | 'smoke'>, searchPath: string[]): Promise<SmokeCheck[]> {
   const yaml = YamlFile.parse(text, path);
+  // An empty file (or one with only comments) holds no checks.
+  if (yaml.toJS() == null) return [];
   const doc = yaml.validate(smokeFileSchema);
   const errors: DbeeError[] = [];
   const out: SmokeCheck[] = [];
