@@ -1,5 +1,5 @@
 import { isAbsolute, join } from 'node:path';
-import { DbeeError, type Connection, type ObjectKey, type Engine, type EngineCapabilities, type ResolvedEnvironment } from '@dbee/core';
+import { DbeeError, formatKey, type Connection, type ObjectKey, type Engine, type EngineCapabilities, type ResolvedEnvironment } from '@dbee/core';
 import type { ClientConfig } from 'pg';
 import { PgConnection, redactUrl } from './postgres-connection';
 import { PgliteConnection } from './pglite-connection';
@@ -11,6 +11,7 @@ import { PostgresParser } from './parse';
 import { introspect, fingerprint } from './introspect';
 import { renderPlanSteps } from './render';
 import { randomBytes } from 'node:crypto';
+import { captureDefinition, existingObjects, renderCopyData, setAside } from './postgres-objects';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -123,6 +124,10 @@ export function createPostgresEngine(): Engine {
     fingerprint: (conn, scope) => fingerprint(conn, scope),
     renderChanges: (changes, options) => renderPlanSteps(changes, options),
     openShadow: (kind, environment, { workspaceRoot }) => openShadow(kind, postgresTarget(environment, workspaceRoot)),
+    existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
+    captureDefinition,
+    setAside,
+    renderCopyData,
     mapError: (error, context) => mapPostgresError(error, context),
   };
 }

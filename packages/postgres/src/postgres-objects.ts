@@ -1,0 +1,383 @@
+import type { Connection, ObjectKey } from '@dbee/core';
+import { ident, literal, qualified } from './render/quote';
+
+/**
+ * Catalog lookups behind the deploy safety net on PostgreSQL: which objects exist (conflicts), their current
+ * definitions (the ledger's previous definition, and the reverse of a replacing step), and how an existing object
+ * is moved out of the way of a CREATE (conflict strategies `rename` and `drop`). Reads only; the statements it
+ * returns run later, inside the step's transaction.
+ */
+
+/** How a key is looked up: a relation, routine or type by its qualified name, a sub-object by its table. */
+interface Probe {
+  category: 'schema' | 'extension' | 'relation' | 'routine' | 'routine-name' | 'type' | 'trigger' | 'policy' | 'constraint' | 'none';
+  /** Qualified name for to_regclass/to_regtype/to_regprocedure, the schema (routine-name), or the parent table. */
+  target: string;
+  name: string;
+  /** Argument types of a routine, joined by U+0001 (checked with to_regtype first: PostgreSQL 15 raises otherwise). */
+  args: string;
+}
+
+const RELATION_KINDS = new Set(['table', 'view', 'materialized-view', 'sequence', 'index']);
+const ROUTINE_KINDS = new Set(['function', 'procedure', 'aggregate']);
+
+function parentName(key: ObjectKey): string {
+  const parent = key.parent ?? '';
+  const dot = parent.indexOf('.');
+  return dot < 0 ? ident(parent) : qualified(parent.slice(0, dot), parent.slice(dot + 1));
+}
+
+function routineSignature(key: ObjectKey): string {
+  return `${qualified(key.schema, key.name)}(${(key.args ?? []).join(', ')})`;
+}
+
+function probe(key: ObjectKey): Probe {
+  const p = (category: Probe['category'], target: string, name = key.name, args = ''): Probe => ({ category, target, name, args });
+  if (key.kind === 'schema') return p('schema', '', key.name);
+  if (key.kind === 'extension') return p('extension', '', key.name);
+  if (RELATION_KINDS.has(key.kind)) return p('relation', qualified(key.schema, key.name));
+  if (ROUTINE_KINDS.has(key.kind)) {
+    return key.args ? p('routine', routineSignature(key), key.name, key.args.join('\u0001')) : p('routine-name', key.schema);
+  }
+  if (key.kind === 'type' || key.kind === 'domain') return p('type', qualified(key.schema, key.name));
+  if ((key.kind === 'trigger' || key.kind === 'policy' || key.kind === 'constraint') && key.parent) return p(key.kind, parentName(key));
+  return p('none', '');
+}
+
+const ROUTINE_EXISTS = `(k.args = '' OR (SELECT bool_and(to_regtype(a) IS NOT NULL) FROM unnest(string_to_array(k.args, E'\\x01')) a))
+          AND to_regprocedure(k.target) IS NOT NULL`;
+
+/** Formatted keys of those `keys` that exist, in one catalog query. */
+export async function existingObjects(conn: Connection, keys: ObjectKey[], format: (key: ObjectKey) => string): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const probes = keys.map(probe);
+  const r = await conn.query<{ i: number | string }>(
+    `SELECT k.i FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(category, target, name, args, i)
+      WHERE CASE k.category
+        WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = k.name)
+        WHEN 'extension' THEN EXISTS (SELECT 1 FROM pg_extension WHERE extname = k.name)
+        WHEN 'relation' THEN to_regclass(k.target) IS NOT NULL
+        WHEN 'routine' THEN ${ROUTINE_EXISTS}
+        WHEN 'routine-name' THEN EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = k.target AND p.proname = k.name)
+        WHEN 'type' THEN to_regtype(k.target) IS NOT NULL
+        WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(k.target) AND tgname = k.name)
+        WHEN 'policy' THEN EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = to_regclass(k.target) AND polname = k.name)
+        WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(k.target) AND conname = k.name)
+        ELSE false END`,
+    [probes.map((x) => x.category), probes.map((x) => x.target), probes.map((x) => x.name), probes.map((x) => x.args)],
+  );
+  return new Set(r.rows.map((row) => format(keys[Number(row.i) - 1]!)));
+}
+
+/** The oid of a routine key, or null (unknown argument types count as absent). */
+async function routineOid(conn: Connection, key: ObjectKey): Promise<{ oid: number; prokind: string } | null> {
+  const probeKey = probe(key);
+  if (probeKey.category !== 'routine') return null;
+  const r = await conn.query<{ oid: number | null; prokind: string | null }>(
+    `SELECT p.oid::int AS oid, p.prokind FROM (SELECT $1::text AS target, $2::text AS args) k
+       LEFT JOIN pg_proc p ON p.oid = CASE WHEN ${ROUTINE_EXISTS} THEN to_regprocedure(k.target) END`,
+    [probeKey.target, probeKey.args],
+  );
+  const row = r.rows[0];
+  return row?.oid ? { oid: row.oid, prokind: row.prokind ?? 'f' } : null;
+}
+
+interface RelationRow {
+  oid: number;
+  relkind: string;
+  reloptions: string[] | null;
+}
+
+async function relation(conn: Connection, key: ObjectKey): Promise<RelationRow | null> {
+  const r = await conn.query<RelationRow>(`SELECT c.oid::int AS oid, c.relkind::text AS relkind, c.reloptions FROM pg_class c WHERE c.oid = to_regclass($1)`, [
+    qualified(key.schema, key.name),
+  ]);
+  return r.rows[0] ?? null;
+}
+
+/**
+ * The current definition of an object as a statement that recreates it, or null when it does not exist or its
+ * kind is not covered. Views and routines come back as `CREATE OR REPLACE`, so they can serve as the reverse of
+ * a step that replaced them. A table comes back as its columns and constraints (a record, not a restore: rows
+ * are not part of a definition).
+ */
+export async function captureDefinition(conn: Connection, key: ObjectKey): Promise<string | null> {
+  const name = qualified(key.schema, key.name);
+  switch (key.kind) {
+    case 'view':
+    case 'materialized-view': {
+      const rel = await relation(conn, key);
+      if (!rel || (rel.relkind !== 'v' && rel.relkind !== 'm')) return null;
+      const r = await conn.query<{ def: string }>('SELECT pg_get_viewdef($1::oid, true) AS def', [rel.oid]);
+      const body = r.rows[0]!.def.trim().replace(/;$/, '');
+      const options = rel.reloptions?.length ? ` WITH (${rel.reloptions.join(', ')})` : '';
+      return rel.relkind === 'v' ? `CREATE OR REPLACE VIEW ${name}${options} AS\n${body}` : `CREATE MATERIALIZED VIEW ${name}${options} AS\n${body}`;
+    }
+    case 'function':
+    case 'procedure': {
+      const routine = await routineOid(conn, key);
+      if (!routine || routine.prokind === 'a') return null;
+      const r = await conn.query<{ def: string }>('SELECT pg_get_functiondef($1::oid) AS def', [routine.oid]);
+      return r.rows[0]!.def.trim();
+    }
+    case 'trigger': {
+      const r = await conn.query<{ def: string }>('SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2', [parentName(key), key.name]);
+      const def = r.rows[0]?.def;
+      return def ? def.replace(/^CREATE (CONSTRAINT )?TRIGGER/, (m, c: string | undefined) => (c ? m : 'CREATE OR REPLACE TRIGGER')) : null;
+    }
+    case 'index': {
+      const rel = await relation(conn, key);
+      if (!rel || (rel.relkind !== 'i' && rel.relkind !== 'I')) return null;
+      const r = await conn.query<{ def: string }>('SELECT pg_get_indexdef($1::oid) AS def', [rel.oid]);
+      return r.rows[0]!.def;
+    }
+    case 'constraint': {
+      const r = await conn.query<{ def: string }>('SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2', [parentName(key), key.name]);
+      const def = r.rows[0]?.def;
+      return def ? `ALTER TABLE ${parentName(key)} ADD CONSTRAINT ${ident(key.name)} ${def}` : null;
+    }
+    case 'policy': {
+      const r = await conn.query<{ permissive: string; roles: string[]; cmd: string; qual: string | null; with_check: string | null }>(
+        `SELECT permissive, roles::text[] AS roles, cmd, qual, with_check FROM pg_policies WHERE format('%I.%I', schemaname, tablename) = $1 AND policyname = $2`,
+        [parentName(key), key.name],
+      );
+      const p = r.rows[0];
+      if (!p) return null;
+      return (
+        `CREATE POLICY ${ident(key.name)} ON ${parentName(key)} AS ${p.permissive} FOR ${p.cmd} TO ${p.roles.map((x) => (x === 'public' ? 'PUBLIC' : ident(x))).join(', ')}` +
+        (p.qual ? ` USING (${p.qual})` : '') +
+        (p.with_check ? ` WITH CHECK (${p.with_check})` : '')
+      );
+    }
+    case 'table':
+      return tableDefinition(conn, key);
+    case 'sequence': {
+      const r = await conn.query<{ def: string }>(
+        `SELECT format('CREATE SEQUENCE %s AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s%s', $1::text,
+                       format_type(seqtypid, NULL), seqincrement, seqmin, seqmax, seqstart, seqcache, CASE WHEN seqcycle THEN ' CYCLE' ELSE '' END) AS def
+           FROM pg_sequence WHERE seqrelid = to_regclass($1)`,
+        [name],
+      );
+      return r.rows[0]?.def ?? null;
+    }
+    case 'type':
+    case 'domain':
+      return typeDefinition(conn, key);
+    case 'schema': {
+      const r = await conn.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [key.name]);
+      return r.rows.length ? `CREATE SCHEMA ${ident(key.name)}` : null;
+    }
+    default:
+      return null;
+  }
+}
+
+async function tableDefinition(conn: Connection, key: ObjectKey): Promise<string | null> {
+  const r = await conn.query<{ def: string | null }>(
+    `SELECT format(E'CREATE TABLE %s (\\n  %s\\n)', $1::text, string_agg(line, E',\\n  ' ORDER BY ord)) AS def FROM (
+       SELECT a.attnum AS ord, format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod))
+              || CASE a.attidentity WHEN 'a' THEN ' GENERATED ALWAYS AS IDENTITY' WHEN 'd' THEN ' GENERATED BY DEFAULT AS IDENTITY' ELSE '' END
+              || CASE WHEN a.attgenerated = 's' THEN ' GENERATED ALWAYS AS (' || pg_get_expr(d.adbin, d.adrelid) || ') STORED'
+                      WHEN d.adbin IS NOT NULL THEN ' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid) ELSE '' END
+              || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS line
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+       UNION ALL
+       SELECT 100000 + row_number() OVER (ORDER BY conname), format('CONSTRAINT %I %s', conname, pg_get_constraintdef(oid))
+         FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype <> 'n'
+     ) cols
+     HAVING count(*) > 0`,
+    [qualified(key.schema, key.name)],
+  );
+  return r.rows[0]?.def ?? null;
+}
+
+async function typeDefinition(conn: Connection, key: ObjectKey): Promise<string | null> {
+  const name = qualified(key.schema, key.name);
+  const r = await conn.query<{ typtype: string; oid: number; base: string | null; labels: string[] | null; attrs: string | null; checks: string | null; notnull: boolean }>(
+    `SELECT t.typtype::text AS typtype, t.oid::int AS oid,
+            CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base,
+            (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid) AS labels,
+            (SELECT string_agg(format('%I %s', attname, format_type(atttypid, atttypmod)), ', ' ORDER BY attnum)
+               FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0 AND NOT attisdropped) AS attrs,
+            (SELECT string_agg(format(' CONSTRAINT %I %s', conname, pg_get_constraintdef(oid)), '' ORDER BY conname)
+               FROM pg_constraint WHERE contypid = t.oid) AS checks,
+            t.typnotnull AS notnull
+       FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+      WHERE t.oid = to_regtype($1) AND (t.typrelid = 0 OR c.relkind = 'c')`,
+    [name],
+  );
+  const t = r.rows[0];
+  if (!t) return null;
+  if (t.typtype === 'e') return `CREATE TYPE ${name} AS ENUM (${(t.labels ?? []).map(literal).join(', ')})`;
+  if (t.typtype === 'c') return `CREATE TYPE ${name} AS (${t.attrs ?? ''})`;
+  if (t.typtype === 'd') return `CREATE DOMAIN ${name} AS ${t.base}${t.notnull ? ' NOT NULL' : ''}${t.checks ?? ''}`;
+  return null;
+}
+
+/** `name` plus `_bak_<stamp>`, shortened to PostgreSQL's 63-byte identifiers. */
+export function backupName(name: string, stamp: string): string {
+  const suffix = `_bak_${stamp}`;
+  let base = name;
+  while (Buffer.byteLength(base + suffix) > 63) base = base.slice(0, -1);
+  return base + suffix;
+}
+
+const ALTER_RELATION: Record<string, string> = {
+  r: 'TABLE',
+  p: 'TABLE',
+  v: 'VIEW',
+  m: 'MATERIALIZED VIEW',
+  S: 'SEQUENCE',
+  i: 'INDEX',
+  I: 'INDEX',
+  f: 'FOREIGN TABLE',
+};
+
+/**
+ * Statements that move an existing object out of the way of a CREATE. `rename` keeps it under a backup name, with
+ * its data; a table's (or materialized view's) indexes and owned sequences are renamed with it, so that the new
+ * object's indexes and sequences get their usual names. `drop` drops it, without CASCADE: objects that depend on
+ * it make the step fail rather than vanish silently.
+ */
+export async function setAside(
+  conn: Connection,
+  key: ObjectKey,
+  strategy: 'rename' | 'drop',
+  stamp: string,
+): Promise<{ statements: string[]; reverse: string[] | null; backup: ObjectKey | null } | null> {
+  const backupKey = (name: string): ObjectKey => ({ ...key, name });
+  const renamed = backupName(key.name, stamp);
+  const name = qualified(key.schema, key.name);
+  if (RELATION_KINDS.has(key.kind)) {
+    const rel = await relation(conn, key);
+    if (!rel) return null;
+    const what = ALTER_RELATION[rel.relkind];
+    if (!what) return null;
+    if (strategy === 'drop') {
+      // Rows of tables and sequence positions cannot come back; views and indexes can be recreated.
+      const reverse = rel.relkind === 'v' || rel.relkind === 'i' || rel.relkind === 'I' || rel.relkind === 'm' ? await captureReverse(conn, key, rel.relkind) : null;
+      return { statements: [`DROP ${what} ${name}`], reverse, backup: null };
+    }
+    const statements = [`ALTER ${what} ${name} RENAME TO ${ident(renamed)}`];
+    const reverse = [`ALTER ${what} ${qualified(key.schema, renamed)} RENAME TO ${ident(key.name)}`];
+    if (rel.relkind === 'r' || rel.relkind === 'p' || rel.relkind === 'm') {
+      const deps = await conn.query<{ name: string; kind: string }>(
+        `SELECT c.relname AS name, c.relkind::text AS kind FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE x.indrelid = $1::oid
+         UNION
+         SELECT c.relname, c.relkind::text FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+          WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = $1::oid
+            AND d.deptype IN ('a', 'i') AND c.relkind = 'S'
+         ORDER BY 1`,
+        [rel.oid],
+      );
+      for (const d of deps.rows) {
+        const alter = d.kind === 'S' ? 'SEQUENCE' : 'INDEX';
+        const moved = backupName(d.name, stamp);
+        statements.push(`ALTER ${alter} ${qualified(key.schema, d.name)} RENAME TO ${ident(moved)}`);
+        reverse.push(`ALTER ${alter} ${qualified(key.schema, moved)} RENAME TO ${ident(d.name)}`);
+      }
+    }
+    return { statements, reverse, backup: backupKey(renamed) };
+  }
+  if (ROUTINE_KINDS.has(key.kind)) {
+    const routine = await routineOid(conn, key);
+    if (!routine) return null;
+    const what = routine.prokind === 'a' ? 'AGGREGATE' : 'ROUTINE';
+    const signature = routineSignature(key);
+    if (strategy === 'drop') {
+      return { statements: [`DROP ${what} ${signature}`], reverse: routine.prokind === 'a' ? null : await captureReverse(conn, key, 'f'), backup: null };
+    }
+    const args = `(${(key.args ?? []).join(', ')})`;
+    return {
+      statements: [`ALTER ${what} ${signature} RENAME TO ${ident(renamed)}`],
+      reverse: [`ALTER ${what} ${qualified(key.schema, renamed)}${args} RENAME TO ${ident(key.name)}`],
+      backup: backupKey(renamed),
+    };
+  }
+  const existing = await captureDefinition(conn, key);
+  switch (key.kind) {
+    case 'type':
+    case 'domain': {
+      const t = await conn.query<{ typtype: string }>('SELECT typtype::text AS typtype FROM pg_type WHERE oid = to_regtype($1)', [name]);
+      const kind = t.rows[0]?.typtype;
+      if (!kind) return null;
+      const what = kind === 'd' ? 'DOMAIN' : 'TYPE';
+      if (strategy === 'drop') return { statements: [`DROP ${what} ${name}`], reverse: existing ? [existing] : null, backup: null };
+      return {
+        statements: [`ALTER ${what} ${name} RENAME TO ${ident(renamed)}`],
+        reverse: [`ALTER ${what} ${qualified(key.schema, renamed)} RENAME TO ${ident(key.name)}`],
+        backup: backupKey(renamed),
+      };
+    }
+    case 'schema': {
+      if (existing === null) return null;
+      if (strategy === 'drop') return { statements: [`DROP SCHEMA ${ident(key.name)}`], reverse: [existing], backup: null };
+      return {
+        statements: [`ALTER SCHEMA ${ident(key.name)} RENAME TO ${ident(renamed)}`],
+        reverse: [`ALTER SCHEMA ${ident(renamed)} RENAME TO ${ident(key.name)}`],
+        backup: backupKey(renamed),
+      };
+    }
+    case 'trigger':
+    case 'policy': {
+      if (existing === null) return null;
+      const what = key.kind.toUpperCase();
+      const on = parentName(key);
+      if (strategy === 'drop') return { statements: [`DROP ${what} ${ident(key.name)} ON ${on}`], reverse: [existing], backup: null };
+      return {
+        statements: [`ALTER ${what} ${ident(key.name)} ON ${on} RENAME TO ${ident(renamed)}`],
+        reverse: [`ALTER ${what} ${ident(renamed)} ON ${on} RENAME TO ${ident(key.name)}`],
+        backup: backupKey(renamed),
+      };
+    }
+    case 'constraint': {
+      if (existing === null) return null;
+      const on = parentName(key);
+      if (strategy === 'drop') return { statements: [`ALTER TABLE ${on} DROP CONSTRAINT ${ident(key.name)}`], reverse: [existing], backup: null };
+      return {
+        statements: [`ALTER TABLE ${on} RENAME CONSTRAINT ${ident(key.name)} TO ${ident(renamed)}`],
+        reverse: [`ALTER TABLE ${on} RENAME CONSTRAINT ${ident(renamed)} TO ${ident(key.name)}`],
+        backup: backupKey(renamed),
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+async function captureReverse(conn: Connection, key: ObjectKey, relkind: string): Promise<string[] | null> {
+  const kind = relkind === 'v' ? 'view' : relkind === 'm' ? 'materialized-view' : relkind === 'f' ? key.kind : 'index';
+  const def = await captureDefinition(conn, { ...key, kind: kind as ObjectKey['kind'] });
+  return def ? [def] : null;
+}
+
+/**
+ * A statement that copies the rows of the columns both tables have (by name) from `backup` into `table`, then moves
+ * the new table's serial and identity sequences past the copied values. One `DO` block: the column list is read
+ * from the catalog when it runs, after the new table exists.
+ */
+export function renderCopyData(backup: ObjectKey, table: ObjectKey): string {
+  const from = literal(qualified(backup.schema, backup.name));
+  const to = literal(qualified(table.schema, table.name));
+  return `DO $dbee$
+DECLARE
+  cols text;
+  col record;
+BEGIN
+  SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+    FROM pg_attribute a
+    JOIN pg_attribute b ON b.attrelid = ${from}::regclass AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped
+   WHERE a.attrelid = ${to}::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+  IF cols IS NOT NULL THEN
+    EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s', ${to}, cols, cols, ${from});
+  END IF;
+  FOR col IN SELECT a.attname, pg_get_serial_sequence(${to}, a.attname) AS seq
+               FROM pg_attribute a WHERE a.attrelid = ${to}::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
+    IF col.seq IS NOT NULL THEN
+      EXECUTE format('SELECT setval(%L, COALESCE((SELECT max(%I) FROM %s), 0) + 1, false)', col.seq, col.attname, ${to});
+    END IF;
+  END LOOP;
+END
+$dbee$`;
+}
