@@ -101,11 +101,14 @@ describe.each(TARGETS)('smoke checks that fail [%s]', (_name, setup) => {
     rows: [{ chatty: 7 }]
   - name: objects
     exists: [view:shop.answer, "function:shop.chatty(int)", "procedure:shop.add_item(text)"]
+  - name: add an item
+    procedure: shop.add_item
+    args: [cup]
 `,
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/pass {2}answer \(\d+ ms\)\n {2}pass {2}chatty \(\d+ ms\)\n {2}pass {2}objects \(\d+ ms\)\n/);
+    expect(r.stdout).toMatch(/pass {2}answer \(\d+ ms\)\n {2}pass {2}chatty \(\d+ ms\)\n {2}pass {2}objects \(\d+ ms\)\n {2}pass {2}add an item \(\d+ ms\)\n/);
   });
 
   it('fails on wrong expected rows, saying which row and column', async () => {
