@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Workspace } from '../config/workspace';
+import { durationMs } from '../config/schema';
 import { DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
 import { lockOwner, engineFor, type OperationContext } from '../operations/context';
@@ -145,7 +146,8 @@ async function readLive(
   cached?: (fingerprint: string) => Plan | null,
 ): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan }> {
   const context = { workspaceRoot: ctx.workspace.root };
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
+  const wait = environment.deploy.waitForLock;
+  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: wait === undefined ? 60_000 : durationMs(wait), owner: lockOwner() });
   try {
     const conn = await engine.connect(environment, context);
     try {
