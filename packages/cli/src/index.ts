@@ -5,3 +5,4 @@ export { COMMAND_SPECS } from './options';
 export type { OptionSpec, CommandSpec } from './options';
 export { engineByName } from './engines';
 export { main } from './main';
+export { fingerprint } from './fingerprint';

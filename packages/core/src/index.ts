@@ -71,7 +71,7 @@ export type { Reporter } from './runner/reporter';
 export { streamReporter } from './runner/reporter';
 
 export { operations } from './operations';
-export { makeReporter, gitCommit } from './operations/context';
+export { makeReporter, gitCommit, lockOwner } from './operations/context';
 export type { OperationContext } from './operations/context';
 export { inWindow } from './operations/gates';
 export { diffPlan, planOfChanges, assertFreshBase } from './diffing/diff-plan';

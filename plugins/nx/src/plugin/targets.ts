@@ -62,7 +62,7 @@ function help(command: string, exampleOptions: Record<string, unknown>): { comma
 export function buildTarget(ctx: TargetContext): TargetConfiguration {
   return {
     executor: executor('build'),
-    options: { project: ctx.name },
+    options: { project: ctx.name, outputPath: '{workspaceRoot}/dist/dbee/{projectName}/build' },
     // The desired model is a pure function of its inputs: the same sources always build the same model.
     cache: true,
     inputs: modelInputs(),

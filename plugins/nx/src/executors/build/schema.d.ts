@@ -4,4 +4,6 @@ export interface BuildExecutorOptions {
   project: string;
   /** Environment whose `variables` fill `{{name}}` placeholders in the sources. Default: the DBEE_ENV variable, else dbee.yaml's `defaultEnvironment`. */
   env?: string;
+  /** Folder that receives model.json (the desired model). */
+  outputPath?: string;
 }
