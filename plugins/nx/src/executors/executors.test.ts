@@ -135,7 +135,7 @@ describe('schemas', () => {
     );
 
     expect(properties).toEqual({
-      build: ['project', 'env'],
+      build: ['project', 'env', 'outputPath'],
       diff: ['project', 'env', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output'],
       deploy: ['project', 'env', 'dryRun', 'package', 'ifExists', 'allowHazards', 'assumeYes', 'countdownFrom', 'report', 'continueOnError', 'waitForLock'],
       'smoke-test': ['project', 'env'],

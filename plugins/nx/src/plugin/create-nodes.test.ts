@@ -99,6 +99,7 @@ describe('createNodes', () => {
                   ],
                 },
                 "options": {
+                  "outputPath": "{workspaceRoot}/dist/dbee/{projectName}/build",
                   "project": "sales",
                 },
                 "outputs": [
