@@ -2,8 +2,7 @@ import { durationMs } from '../config/schema';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
 import { canonicalJson } from '../plan/serialize';
-import { formatSmokeResult, runSmokeChecks, smokeTimeoutMs } from '../smoke/run-smoke';
-import { loadSmokeChecks } from '../smoke/smoke-file';
+import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import { engineFor, lockOwner, type OperationContext } from './context';
 import { loadModels } from './load';
 

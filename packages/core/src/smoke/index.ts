@@ -1,0 +1,8 @@
+// Smoke checks: what `smoke-test` runs, and what `deploy` calls after applying (see README, "Smoke checks").
+export { runSmokeChecks, smokeTimeoutMs, formatSmokeResult } from './run-smoke';
+export type { SmokeRunOptions } from './run-smoke';
+export { loadSmokeChecks, smokeFileSchema, smokeCheckSchema } from './smoke-file';
+export type { SmokeSources } from './smoke-file';
+export { recordSmokeResults } from './smoke-ledger';
+export { DEFAULT_SMOKE_TIMEOUT_MS } from './smoke-check';
+export type { SmokeCheck, SmokeCheckBody, SmokeArg, SmokeResult, SmokeRun } from './smoke-check';
