@@ -35,6 +35,11 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
       { flag: 'wait-for-lock', type: 'string', value: '<seconds>', description: 'how long to wait for another deployment to finish (default 60)' },
       { flag: 'no-deps', type: 'boolean', description: 'deploy only this project, not its dependencies' },
       { flag: 'package', short: 'p', type: 'string', value: '<folder>', description: 'apply a package built by `dbee plan --out` instead of the sources' },
+      { flag: 'if-exists', type: 'string', value: '<raise|rename|drop>', description: 'when an object to create exists but the ledger does not know it: fail, keep it as a backup, or drop it (overrides the configuration)' },
+      { flag: 'allow-hazards', type: 'string', value: '<kinds>', description: 'accept steps with these hazards, comma-separated (data-loss, table-rewrite, long-lock, backward-incompatible, index-build)' },
+      { flag: 'continue-on-error', type: 'boolean', description: 'after a failed step, go on with the steps that do not depend on it' },
+      { flag: 'countdown-from', type: 'string', value: '<seconds>', description: 'countdown before a protected deployment starts (default gates.countdown, else 3)' },
+      { flag: 'report', type: 'string', value: '<file>', description: 'write a JSON report of the deployment to this file' },
     ],
   },
   plan: {

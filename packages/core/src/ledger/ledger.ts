@@ -18,7 +18,30 @@ export interface DeploymentInfo {
   reverts?: number | null;
 }
 
-export type StepStatus = 'applied' | 'failed' | 'skipped' | 'undone';
+/**
+ * `applied`: committed. `failed`: the step that failed. `rolled-back`: ran, then vanished with the transaction of a
+ * step that failed after it (transaction scope `project` or `plan`). `skipped`: not run (its dependencies failed,
+ * or its transaction was rolled back before it started). `undone`: applied, then reversed by the automatic rollback.
+ */
+export type StepStatus = 'applied' | 'failed' | 'rolled-back' | 'skipped' | 'undone';
+
+/**
+ * Final status of a deployment row. `running` while it runs; `interrupted` when its process died before it
+ * finished (set by the next deployment, under the lock); `rolled-back` when it failed and its applied steps were
+ * undone automatically.
+ */
+export type DeploymentStatus = 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'interrupted';
+
+/** A backup kept by the conflict strategy `rename`. */
+export interface BackupRow {
+  id: number;
+  deployment_id: number;
+  object_key: string;
+  backup_name: string;
+  created_at: Date | string;
+  retain_until: Date | string | null;
+  dropped_at: Date | string | null;
+}
 
 export interface StepRecord {
   order: number;
@@ -52,6 +75,26 @@ export interface DeploymentRow {
   package: string | null;
   error: string | null;
   reverts: number | null;
+  /** JSON text (see `DeploymentSummary`), or null for deployments that never finished. */
+  summary: string | Record<string, unknown> | null;
+}
+
+/** What the ledger keeps in `deployments.summary` (JSON), beyond the columns. */
+export interface DeploymentSummary {
+  /** Transaction scope used: `object`, `project` or `plan`. */
+  transaction?: string;
+  /** When the first step failed (ISO time). */
+  failedAt?: string;
+  /** When the automatic rollback finished undoing the deployment's steps (ISO time). */
+  rolledBackAt?: string;
+  /** Why the automatic rollback stopped before undoing everything. */
+  rollbackIncomplete?: string;
+  /** The engine's fingerprint of the project's schemas when the deployment ended: `status` compares it (drift). */
+  fingerprint?: string | null;
+  /** Objects that existed without the ledger knowing them, and what was done about them. */
+  conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
+  /** Smoke checks after the deployment; `not run` until they exist. */
+  smoke?: string;
 }
 
 /**
@@ -188,17 +231,84 @@ export class Ledger {
     await conn.query(`DELETE FROM ${this.t('migrations')} WHERE project = ${this.p(1)} AND version = ${this.p(2)}`, [project, version]);
   }
 
-  async finishDeployment(id: number, status: 'succeeded' | 'failed' | 'rolled-back', error: string | null, failedStatement: string | null): Promise<void> {
+  async finishDeployment(
+    id: number,
+    status: Exclude<DeploymentStatus, 'running' | 'interrupted'>,
+    error: string | null,
+    failedStatement: string | null,
+    summary: DeploymentSummary = {},
+  ): Promise<void> {
     await this.conn.query(
-      `UPDATE ${this.t('deployments')} SET status = ${this.p(1)}, error = ${this.p(2)}, failed_statement = ${this.p(3)}, finished_at = ${this.dialect.now} WHERE id = ${this.p(4)}`,
-      [status, error, failedStatement, id],
+      `UPDATE ${this.t('deployments')} SET status = ${this.p(1)}, error = ${this.p(2)}, failed_statement = ${this.p(3)}, summary = ${this.p(4)}, finished_at = ${this.dialect.now} WHERE id = ${this.p(5)}`,
+      [status, error, failedStatement, JSON.stringify(summary), id],
     );
+  }
+
+  /**
+   * Mark deployments still `running` as `interrupted`. Call it under the deployment lock: a deployment that holds
+   * no lock cannot be running, so those rows belong to processes that died (killed, crashed, lost connection).
+   * Returns their ids. Their committed steps stay applied, as the steps table says; the next deployment resumes.
+   */
+  async markInterrupted(byDeployment: string): Promise<number[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.conn.query<{ id: number | string }>(`SELECT id FROM ${this.t('deployments')} WHERE status = ${this.p(1)} ORDER BY id`, ['running']);
+    const ids = r.rows.map((row) => Number(row.id));
+    for (const id of ids) {
+      await this.conn.query(
+        `UPDATE ${this.t('deployments')} SET status = ${this.p(1)}, error = ${this.p(2)}, finished_at = ${this.dialect.now} WHERE id = ${this.p(3)} AND status = ${this.p(4)}`,
+        [
+          'interrupted',
+          `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`,
+          id,
+          'running',
+        ],
+      );
+    }
+    return ids;
+  }
+
+  /** Ids of deployments left `running` (read only: what a dry run reports). */
+  async runningDeployments(): Promise<number[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.conn.query<{ id: number | string }>(`SELECT id FROM ${this.t('deployments')} WHERE status = ${this.p(1)} ORDER BY id`, ['running']);
+    return r.rows.map((row) => Number(row.id));
+  }
+
+  /** The checksum the ledger holds for an object (before a step changes it), or null. */
+  async objectChecksum(project: string, objectKey: string, conn: Connection = this.conn): Promise<string | null> {
+    const r = await conn.query<{ checksum: string }>(`SELECT checksum FROM ${this.t('objects')} WHERE project = ${this.p(1)} AND object_key = ${this.p(2)}`, [project, objectKey]);
+    return r.rows[0]?.checksum ?? null;
+  }
+
+  /** A step of a deployment was reversed by the automatic rollback. */
+  async markStepUndone(deploymentId: number, order: number, conn: Connection = this.conn): Promise<void> {
+    await conn.query(`UPDATE ${this.t('steps')} SET status = ${this.p(1)} WHERE deployment_id = ${this.p(2)} AND step_order = ${this.p(3)}`, ['undone', deploymentId, order]);
+    await conn.query(`UPDATE ${this.t('deployments')} SET steps_applied = steps_applied - 1 WHERE id = ${this.p(1)}`, [deploymentId]);
+  }
+
+  /** Remember a backup kept by the conflict strategy `rename`; retained until someone drops it (no expiry yet). */
+  async recordBackup(deploymentId: number, objectKey: string, backupName: string, conn: Connection = this.conn): Promise<void> {
+    await conn.query(`INSERT INTO ${this.t('backups')} (deployment_id, object_key, backup_name) VALUES (${this.p(1)}, ${this.p(2)}, ${this.p(3)})`, [deploymentId, objectKey, backupName]);
+  }
+
+  /** A backup no longer exists under its name (renamed back by a rollback, or dropped). */
+  async backupGone(deploymentId: number, backupName: string, conn: Connection = this.conn): Promise<void> {
+    await conn.query(`UPDATE ${this.t('backups')} SET dropped_at = ${this.dialect.now} WHERE deployment_id = ${this.p(1)} AND backup_name = ${this.p(2)}`, [deploymentId, backupName]);
+  }
+
+  async backups(deploymentId: number): Promise<BackupRow[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.conn.query<BackupRow>(
+      `SELECT id, deployment_id, object_key, backup_name, created_at, retain_until, dropped_at FROM ${this.t('backups')} WHERE deployment_id = ${this.p(1)} ORDER BY id`,
+      [deploymentId],
+    );
+    return r.rows.map((row) => ({ ...row, id: Number(row.id), deployment_id: Number(row.deployment_id) }));
   }
 
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT id, project, environment, kind, status, started_at, finished_at, steps_total, steps_applied, db_user, os_user, host, git_commit, package, error, reverts
+      `SELECT id, project, environment, kind, status, started_at, finished_at, steps_total, steps_applied, db_user, os_user, host, git_commit, package, error, reverts, summary
          FROM ${this.t('deployments')} WHERE project = ${this.p(1)} AND environment = ${this.p(2)} ORDER BY id DESC`,
       [project, environment],
     );

@@ -1,17 +1,23 @@
-import { durationMs } from '../config/schema';
-import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { resolve } from 'node:path';
+import { conflictStrategy, durationMs, hazardKind, type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
+import { assertFreshBase } from '../diffing/diff-plan';
+import type { Connection, Engine } from '../engine/engine';
+import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
-import { planExplained, type DeployedState } from '../planner/planner';
+import { readPackage } from '../package/package';
 import type { Plan } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
-import { runPlan } from '../runner/runner';
-import { readPackage } from '../package/package';
+import { planExplained, type DeployedState } from '../planner/planner';
+import type { ProjectModel } from '../planner/project-model';
+import { runPlan, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
 import { checksumStatements } from '../sources/checksum';
-import { resolve } from 'node:path';
+import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
-import { checkGates } from './gates';
+import { stepDependencies } from './dependencies';
+import { checkGates, checkStepPolicies } from './gates';
 import { loadModels, modelLoader, schemaOwners } from './load';
 import { printPlan } from './print';
+import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
 export interface DeployOptions {
   project: string;
@@ -19,25 +25,123 @@ export interface DeployOptions {
   dryRun?: boolean;
   assumeYes?: boolean;
   /** Seconds to wait for another deployment's lock (default: deploy.waitForLock, else 60). */
-  waitForLock?: number;
+  waitForLock?: number | string;
   /** Deploy the project's dependencies first (default true outside Nx; Nx runs them as tasks). */
   withDependencies?: boolean;
   /** Apply this package folder instead of the sources. */
   package?: string;
+  /** Conflict strategy for this run, above every configured one: `raise`, `rename` or `drop`. */
+  ifExists?: string;
+  /** Hazard kinds accepted for this run on top of deploy.allowHazards: `data-loss,table-rewrite` or a list. */
+  allowHazards?: string | string[];
+  /** Seconds of countdown before a protected deployment starts (default gates.countdown, else 3). */
+  countdownFrom?: number | string;
+  /** Write a JSON report of the deployment to this file (relative to the workspace root). */
+  report?: string;
+  /** After a failed step, go on with the steps that do not depend on it. */
+  continueOnError?: boolean;
+  /** The clock, for maintenance windows and backup names. Tests set it; the CLI does not expose it. */
+  now?: Date;
+}
+
+interface Validated {
+  ifExists?: ConflictStrategy;
+  allowHazards: HazardKind[];
+  countdownFrom?: number;
+  waitForLockMs?: number;
+}
+
+function validate(options: DeployOptions): Validated {
+  const bad = (flag: string, value: unknown, expected: string) =>
+    new DbeeError(`--${flag}: expected ${expected}, got ${JSON.stringify(value)}`, { code: 'OPTION_INVALID', hint: 'see dbee deploy --help' });
+  const out: Validated = { allowHazards: [] };
+  if (options.ifExists !== undefined) {
+    const r = conflictStrategy.safeParse(options.ifExists);
+    if (!r.success) throw bad('if-exists', options.ifExists, `one of ${conflictStrategy.options.join(', ')}`);
+    out.ifExists = r.data;
+  }
+  if (options.allowHazards !== undefined) {
+    const list = (Array.isArray(options.allowHazards) ? options.allowHazards : [options.allowHazards]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter(Boolean);
+    for (const v of list) if (!hazardKind.safeParse(v).success) throw bad('allow-hazards', v, `hazard kinds among ${hazardKind.options.join(', ')}`);
+    out.allowHazards = list as HazardKind[];
+  }
+  const seconds = (flag: string, v: number | string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw bad(flag, v, 'a number of seconds');
+    return n;
+  };
+  out.countdownFrom = seconds('countdown-from', options.countdownFrom);
+  const wait = seconds('wait-for-lock', options.waitForLock);
+  if (wait !== undefined) out.waitForLockMs = wait * 1000;
+  return out;
 }
 
 /**
- * Deploy a project's sources to an environment: plan against the ledger, then apply under the lock.
+ * Deploy a project's sources (or a package) to an environment: lock, connect, mark interrupted deployments, read
+ * the ledger, plan, decide conflicts, check step policies, then print (dry run) or pass the gates and run.
  * Exit codes: 0 done (or nothing to do), 1 refused before anything ran, 2 a step failed.
  */
 export async function deploy(ctx: OperationContext, options: DeployOptions): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
+  const startedAt = options.now ?? new Date();
+  const t0 = Date.now();
+  const owner = lockOwner();
+  const report: DeployReport = {
+    formatVersion: REPORT_FORMAT_VERSION,
+    tool: { name: 'dbee', version: ctx.toolVersion },
+    environment: options.env ?? workspace.config.defaultEnvironment,
+    database: null,
+    planned: [],
+    startedAt: startedAt.toISOString(),
+    finishedAt: startedAt.toISOString(),
+    durationMs: 0,
+    status: 'refused',
+    exitCode: ExitCode.invalid,
+    who: { osUser: owner.user, host: owner.host, ciJob: ciJob(ctx.env) },
+    source: { commit: null, package: options.package ?? null, planChecksum: null },
+    transaction: 'object',
+    projects: [],
+    steps: [],
+    backups: [],
+    smoke: 'not run',
+    interrupted: [],
+  };
+  let run: RunResult | null = null;
+  try {
+    const code = await deployInner(ctx, options, report, (r) => (run = r));
+    report.exitCode = code;
+    return code;
+  } catch (e) {
+    if (e instanceof DbeeError) {
+      report.exitCode = e.exitCode;
+      report.error = errorJson(e);
+      if (!run) report.status = 'refused';
+    }
+    throw e;
+  } finally {
+    report.finishedAt = new Date(startedAt.getTime() + (Date.now() - t0)).toISOString();
+    report.durationMs = Date.now() - t0;
+    if (run) printSummary(ctx.stdout, report);
+    if (options.report) {
+      const path = resolve(workspace.root, options.report);
+      writeReport(path, report);
+      reporter.info(`report written to ${path}`);
+    }
+  }
+}
+
+async function deployInner(ctx: OperationContext, options: DeployOptions, report: DeployReport, onRun: (r: RunResult) => void): Promise<ExitCodeValue> {
+  const { workspace, reporter } = ctx;
+  const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
+  report.environment = environment.name;
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
   const pkg = options.package ? readPackage(resolve(workspace.root, options.package)) : null;
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
+  report.planned = planned;
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
   }
@@ -45,37 +149,92 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   const models = await loadModels(ctx, all, environment, engine);
   const owners = schemaOwners(ctx, environment);
   const settings = workspace.settings(target, environment).deploy;
-  const waitMs = options.waitForLock !== undefined ? options.waitForLock * 1000 : settings.waitForLock !== undefined ? durationMs(settings.waitForLock) : 60_000;
+  const settingsOf = (project: string) => workspace.settings(workspace.project(project), environment).deploy;
+  const scope: TransactionScope = settings.transaction ?? 'object';
+  report.transaction = scope;
+  const waitMs = valid.waitForLockMs ?? (settings.waitForLock !== undefined ? durationMs(settings.waitForLock) : 60_000);
+  const now = options.now ?? new Date();
 
   const context = { workspaceRoot: workspace.root };
+  const owner = lockOwner();
   const lock = await engine.lock(environment, context, 'deploy', {
     timeoutMs: waitMs,
-    owner: lockOwner(),
+    owner,
     onWait: (h) => reporter.info(`waiting for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`),
   });
   try {
     const conn = await engine.connect(environment, context);
     try {
+      report.database = conn.description;
       const ledger = new Ledger(conn, engine.ledger);
+      // Under the lock, a deployment still marked running belongs to a process that died.
+      if (options.dryRun) {
+        const running = await ledger.runningDeployments();
+        if (running.length) reporter.warn(`deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`);
+      } else {
+        report.interrupted = await ledger.markInterrupted(`a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+        if (report.interrupted.length) {
+          reporter.warn(
+            `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
+          );
+        }
+      }
       const deployed = new Map<string, DeployedState>();
       for (const name of planned) deployed.set(name, await ledger.deployedState(name));
       const commit = pkg ? pkg.plan.sourceCommit : gitCommit(workspace.root);
+      report.source.commit = commit;
       const variables = new Map(models.map((m) => [m.project.name, m.variables]));
       const plan = pkg
         ? pendingSteps(pkg.plan, deployed, variables)
         : await planExplained({ engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, modelLoader(ctx, environment, engine));
-      reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})`);
+      report.source.planChecksum = planChecksum(plan);
+      const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
+      await assertFreshBase(engine, conn, plan, plan.projects.flatMap((p) => schemas.get(p) ?? []));
+      reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
+
+      const decisions = await decideConflicts(engine, conn, plan, new ConflictRules(workspace, environment, valid.ifExists), backupStamp(now));
+      const conflicts = new Map<number, StepConflict>();
+      for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
+      const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
+
       if (options.dryRun) {
-        printPlan(ctx.stdout, plan, models);
+        printPlan(ctx.stdout, plan, models, decisions);
+        report.status = 'dry-run';
+        report.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, key: s.key, action: s.action, status: 'not-run', durationMs: 0, ...conflictOf(decisions.get(s.order)) }));
+        if (problems.length) refuse(problems, true);
         reporter.info('dry run: nothing was applied');
         return ExitCode.ok;
       }
       if (plan.steps.length === 0) {
         for (const p of planned) reporter.info(`${p}: nothing to deploy, the database is up to date`);
+        report.status = 'unchanged';
         return ExitCode.ok;
       }
-      await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false });
-      return await apply(ctx, plan, conn, engine, environment.name, models, commit, settings, pkg?.path ?? null);
+      if (problems.length) refuse(problems, false);
+      await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
+      const result = await apply(ctx, { plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas });
+      onRun(result);
+      report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
+      report.steps = result.steps;
+      report.backups = result.projects.flatMap((p) => p.backups);
+      const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back');
+      report.status = failed ? (result.projects.some((p) => p.status === 'failed') ? 'failed' : 'rolled-back') : 'succeeded';
+      report.exitCode = result.exitCode;
+      if (failed) {
+        const e = failed.error;
+        const rolledBack = failed.status === 'rolled-back';
+        throw new DbeeError(e?.message ?? 'deployment failed', {
+          code: e?.code ?? 'DEPLOY_FAILED',
+          hint: rolledBack
+            ? `the steps this deployment applied were undone (deployment ${failed.deploymentId} is rolled-back in the ledger); fix the cause and deploy again`
+            : (e?.hint ? e.hint + '\n  ' : '') +
+              `the ledger records what ran (deployment ${failed.deploymentId})${failed.rollback?.incomplete ? `; automatic rollback incomplete: ${failed.rollback.incomplete}` : ''}; fix the cause and deploy again to resume`,
+          location: e?.location,
+          exitCode: ExitCode.applyFailed,
+          cause: e,
+        });
+      }
+      return result.exitCode;
     } finally {
       await conn.close();
     }
@@ -84,55 +243,74 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   }
 }
 
-async function apply(
-  ctx: OperationContext,
-  plan: Plan,
-  conn: import('../engine/engine').Connection,
-  engine: import('../engine/engine').Engine,
-  environment: string,
-  models: import('../planner/project-model').ProjectModel[],
-  commit: string | null,
-  settings: import('../config/schema').DeploySettings,
-  packagePath: string | null,
-): Promise<ExitCodeValue> {
-  const started = Date.now();
+function conflictOf(d: ConflictDecision | undefined) {
+  if (!d?.exists) return {};
+  const b = d.resolution?.backup;
+  return { conflict: { strategy: d.rule.strategy, rule: d.rule.source, backup: b ? (b.schema ? `${b.schema}.${b.name}` : b.name) : null } };
+}
+
+function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): never {
+  const what = dryRun ? 'the deployment would be refused' : 'nothing was applied';
+  if (problems.length === 1) {
+    const p = problems[0]!;
+    throw new DbeeError(`${p.message}; ${what}`, { code: p.code, location: p.location, hint: p.hint, details: p.details });
+  }
+  throw new DbeeAggregateError(`${problems.length} steps cannot be deployed; ${what}`, problems);
+}
+
+interface ApplyInput {
+  plan: Plan;
+  conn: Connection;
+  engine: Engine;
+  environment: string;
+  models: ProjectModel[];
+  commit: string | null;
+  settings: DeploySettings;
+  packagePath: string | null;
+  conflicts: Map<number, StepConflict>;
+  scope: TransactionScope;
+  settingsOf: (project: string) => DeploySettings;
+  continueOnError: boolean;
+  schemas: Map<string, string[]>;
+}
+
+async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResult> {
+  const { settings } = input;
+  const owner = lockOwner();
   const result = await runPlan({
-    engine,
-    conn,
-    plan,
-    environment,
-    variables: new Map(models.map((m) => [m.project.name, m.variables])),
+    engine: input.engine,
+    conn: input.conn,
+    plan: input.plan,
+    environment: input.environment,
+    variables: new Map(input.models.map((m) => [m.project.name, m.variables])),
     identity: {
-      package: packagePath,
-      gitCommit: commit,
+      package: input.packagePath,
+      gitCommit: input.commit,
       toolVersion: ctx.toolVersion,
-      osUser: lockOwner().user,
+      osUser: owner.user,
       ciJob: ciJob(ctx.env),
-      host: lockOwner().host,
+      host: owner.host,
     },
-    planChecksum: planChecksum(plan),
+    planChecksum: planChecksum(input.plan),
     reporter: ctx.reporter,
     session: {
       lockTimeoutMs: settings.lockTimeout === undefined ? undefined : durationMs(settings.lockTimeout),
       statementTimeoutMs: settings.statementTimeout === undefined ? undefined : durationMs(settings.statementTimeout),
     },
+    transaction: input.scope,
+    conflicts: input.conflicts,
+    continueOnError: input.continueOnError,
+    dependencies: input.continueOnError ? stepDependencies(input.plan, input.models) : undefined,
+    autoRollback: (project) => input.settingsOf(project).autoRollback ?? false,
+    schemas: input.schemas,
   });
   for (const p of result.projects) {
-    if (p.status === 'failed') {
-      ctx.reporter.info(`${p.project}: FAILED after ${p.stepsApplied}/${p.stepsTotal} steps (deployment ${p.deploymentId}, ${p.durationMs} ms)`);
-      const e = p.error;
-      throw new DbeeError(e?.message ?? 'deployment failed', {
-        code: e?.code ?? 'DEPLOY_FAILED',
-        hint: e?.hint ?? `the ledger records what ran (deployment ${p.deploymentId}); fix the cause and deploy again to resume`,
-        location: e?.location,
-        exitCode: ExitCode.applyFailed,
-        cause: e,
-      });
+    if (p.status === 'failed' || p.status === 'rolled-back') {
+      ctx.reporter.info(`${p.project}: FAILED after ${p.stepsApplied}/${p.stepsTotal} steps (deployment ${p.deploymentId}${p.status === 'rolled-back' ? ', rolled back' : ''})`);
     }
     if (p.status === 'succeeded') ctx.reporter.info(`${p.project}: deployed ${p.stepsApplied} step${p.stepsApplied === 1 ? '' : 's'} in ${p.durationMs} ms (deployment ${p.deploymentId})`);
   }
-  ctx.reporter.info(`done in ${Date.now() - started} ms`);
-  return result.exitCode;
+  return result;
 }
 
 /**

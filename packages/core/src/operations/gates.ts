@@ -1,8 +1,67 @@
 import { createInterface } from 'node:readline/promises';
 import type { ResolvedEnvironment } from '../config/resolve';
+import type { DeploySettings, HazardKind } from '../config/schema';
 import { DbeeError } from '../errors';
-import type { Plan } from '../plan/plan';
+import type { Plan, PlanStep } from '../plan/plan';
+import type { StepConflict } from '../runner/runner';
 import type { OperationContext } from './context';
+
+/**
+ * Step policies, checked against the plan before anything runs (and reported by a dry run):
+ *
+ * - `gates.requireBackup`: destructive steps only with a backup. Refused: the conflict strategy `drop`, and steps
+ *   with a `data-loss` hazard (except `rename-aside` steps, which keep the old object).
+ * - `deploy.allowHazards` (per project and environment, most specific wins) plus `--allow-hazards`: a step whose
+ *   hazards are not all allowed is refused. Nothing is allowed unless listed.
+ *
+ * Returns one error per refused step; empty when the plan may run.
+ */
+export function checkStepPolicies(
+  environment: ResolvedEnvironment,
+  plan: Plan,
+  options: { conflicts: ReadonlyMap<number, StepConflict>; settings: (project: string) => DeploySettings; allowHazards?: readonly HazardKind[] },
+): DbeeError[] {
+  const errors: DbeeError[] = [];
+  const where = (step: PlanStep) => (step.source ? { file: step.source.file, line: step.source.line } : undefined);
+  for (const step of plan.steps) {
+    const conflict = options.conflicts.get(step.order);
+    if (environment.gates.requireBackup) {
+      if (conflict?.strategy === 'drop') {
+        errors.push(
+          new DbeeError(`step ${step.order} would drop the existing ${step.key} (conflict rule ${conflict.rule}), but environment ${environment.name} requires a backup`, {
+            code: 'GATE_BACKUP_REQUIRED',
+            location: where(step),
+            hint: 'use ifExists: rename (the old object is kept as a backup), or remove gates.requireBackup',
+          }),
+        );
+      }
+      const loss = step.hazards.filter((h) => h.kind === 'data-loss');
+      if (loss.length && step.action !== 'rename-aside') {
+        errors.push(
+          new DbeeError(`step ${step.order} (${step.action} ${step.key}) loses data (${loss.map((h) => h.message).join('; ')}), but environment ${environment.name} requires a backup`, {
+            code: 'GATE_BACKUP_REQUIRED',
+            location: where(step),
+            hint: 'keep the data first (a migration that copies it, or a rename-aside plan), or remove gates.requireBackup',
+          }),
+        );
+      }
+    }
+    const allowed = new Set<string>([...(options.settings(step.project).allowHazards ?? []), ...(options.allowHazards ?? [])]);
+    const refused = step.hazards.filter((h) => !allowed.has(h.kind));
+    if (refused.length) {
+      const kinds = [...new Set(refused.map((h) => h.kind))];
+      errors.push(
+        new DbeeError(`step ${step.order} (${step.action} ${step.key}) has hazards environment ${environment.name} does not allow: ${refused.map((h) => `${h.kind} (${h.message})`).join('; ')}`, {
+          code: 'GATE_HAZARD_REFUSED',
+          location: where(step),
+          hint: `review the plan with --dry-run; to accept, pass --allow-hazards=${kinds.join(',')} or add them to deploy.allowHazards`,
+          details: { hazards: kinds },
+        }),
+      );
+    }
+  }
+  return errors;
+}
 
 /**
  * Environment gates, checked before anything is applied: maintenance windows, then protection (the user types

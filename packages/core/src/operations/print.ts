@@ -1,9 +1,14 @@
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { expandPlaceholders } from '../sources/placeholders';
+import type { ConflictDecision } from './conflicts';
 
-/** Print a plan as the exact SQL that would run, in order, with hazards. */
-export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readonly ProjectModel[]): void {
+/**
+ * Print a plan as the exact SQL that would run, in order, with hazards. With `decisions` (deploy --dry-run), each
+ * step that creates an object also says which conflict rule applies to it, whether the object already exists, and
+ * the statements that would move it aside.
+ */
+export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readonly ProjectModel[], decisions?: ReadonlyMap<number, ConflictDecision>): void {
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
   if (plan.steps.length === 0) {
     out.write('-- nothing to do: the database is up to date\n');
@@ -13,7 +18,20 @@ export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readon
     const where = step.source ? `  (${step.source.file}:${step.source.line})` : '';
     out.write(`-- step ${step.order}/${plan.steps.length}: ${step.action} ${step.key}${where}${step.transactional ? '' : '  [outside a transaction]'}\n`);
     for (const h of step.hazards) out.write(`--   hazard ${h.kind}: ${h.message}\n`);
-    for (const s of step.statements) out.write(expandPlaceholders(s, vars.get(step.project) ?? {}, step.key).expanded.trim() + ';\n');
+    const d = decisions?.get(step.order);
+    const rule = d ? `${d.rule.strategy}${d.rule.strategy === 'rename' && d.rule.copyData ? ' with copyData' : ''} (${d.rule.source})` : '';
+    if (d && !d.exists) out.write(`--   if it exists: ${rule}; it does not\n`);
+    if (d?.exists) {
+      const backup = d.resolution?.backup ? `, kept as ${d.resolution.backup.schema ? d.resolution.backup.schema + '.' : ''}${d.resolution.backup.name}` : '';
+      const outcome = d.problem ? `REFUSED: ${d.problem.message}` : `${d.rule.strategy}${backup}`;
+      out.write(`--   exists in the database, unknown to the ledger: ${rule} -> ${outcome}\n`);
+    }
+    const statements = [
+      ...(d?.resolution?.before ?? []),
+      ...step.statements.map((s) => expandPlaceholders(s, vars.get(step.project) ?? {}, step.key).expanded),
+      ...(d?.resolution?.after ?? []),
+    ];
+    for (const s of statements) out.write(s.trim() + ';\n');
     out.write('\n');
   }
 }

@@ -1,10 +1,33 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
-import { Ledger, type DeploymentInfo } from '../ledger/ledger';
+import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
+import type { ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import type { Reporter } from './reporter';
+import { undoSteps, type AppliedStep } from './undo';
+
+/** Transaction scope of transactional steps: one per object (default), per project, or one for the whole plan. */
+export type TransactionScope = 'object' | 'project' | 'plan';
+
+/**
+ * How a step's CREATE gets past an existing object that the ledger does not know, decided before the run (and
+ * shown by a dry run). The statements run in the step's transaction, around the step's own.
+ */
+export interface StepConflict {
+  strategy: 'rename' | 'drop';
+  /** Where the strategy comes from, e.g. `db.yaml conflicts[0] "schema/legacy/**"`. */
+  rule: string;
+  /** Statements that move the existing object out of the way (rename it aside, or drop it). */
+  before: string[];
+  /** Statements after the step's own (copying rows from the backup). */
+  after: string[];
+  /** Statements that undo `before` once the new object is gone; null when impossible (a dropped table). */
+  reverse: string[] | null;
+  /** The renamed-aside object (strategy `rename`). */
+  backup: ObjectKey | null;
+}
 
 export interface RunOptions {
   engine: Engine;
@@ -18,114 +41,298 @@ export interface RunOptions {
   planChecksum: string;
   reporter: Reporter;
   session?: { lockTimeoutMs?: number; statementTimeoutMs?: number };
+  /** Default `object`. */
+  transaction?: TransactionScope;
+  /** Conflict resolutions by step order. */
+  conflicts?: ReadonlyMap<number, StepConflict>;
+  /**
+   * Keep going after a failed step with the steps whose dependencies all succeeded. Needs `dependencies`;
+   * without them every later step counts as dependent.
+   */
+  continueOnError?: boolean;
+  /** Step order → orders of the steps it depends on. */
+  dependencies?: ReadonlyMap<number, ReadonlySet<number>>;
+  /** Projects whose failed deployments are undone automatically (`deploy.autoRollback`). */
+  autoRollback?: (project: string) => boolean;
+  /** Schemas of each project (expanded), for the fingerprint recorded at the end of its deployment (drift). */
+  schemas?: ReadonlyMap<string, string[]>;
+}
+
+export interface StepResult {
+  order: number;
+  project: string;
+  key: string;
+  action: string;
+  status: StepStatus | 'not-run';
+  durationMs: number;
+  error?: string;
+  conflict?: { strategy: string; rule: string; backup: string | null };
 }
 
 export interface ProjectRunResult {
   project: string;
   deploymentId: number | null;
-  status: 'succeeded' | 'failed' | 'unchanged';
+  /** `not-run`: an earlier project failed, so this one was never started (no ledger row). */
+  status: 'succeeded' | 'failed' | 'rolled-back' | 'unchanged' | 'not-run';
   stepsApplied: number;
   stepsTotal: number;
   durationMs: number;
   error?: DbeeError;
+  failedStatement?: string | null;
+  /** Renamed-aside objects kept by this deployment, qualified (`sales.orders_bak_20261121t103000`). */
+  backups: string[];
+  /** The automatic rollback, when it ran: how many steps it undid, and why it stopped early if it did. */
+  rollback?: { undone: number; incomplete: string | null };
 }
 
 export interface RunResult {
   exitCode: ExitCodeValue;
   projects: ProjectRunResult[];
+  steps: StepResult[];
+}
+
+interface Group {
+  transactional: boolean;
+  steps: PlanStep[];
+}
+
+/** Consecutive transactional steps that share a transaction under `scope`; every other step is a group of its own. */
+export function transactionGroups(steps: readonly PlanStep[], scope: TransactionScope, transactionalDdl: boolean): Group[] {
+  const groups: Group[] = [];
+  for (const step of steps) {
+    const transactional = step.transactional && transactionalDdl;
+    const last = groups[groups.length - 1];
+    if (transactional && scope !== 'object' && last?.transactional && (scope === 'plan' || last.steps[0]!.project === step.project)) last.steps.push(step);
+    else groups.push({ transactional, steps: [step] });
+  }
+  return groups;
+}
+
+interface ProjectState {
+  project: string;
+  steps: PlanStep[];
+  deploymentId: number | null;
+  started: number;
+  applied: AppliedStep[];
+  failure: { error: DbeeError; statement: string | null; at: Date } | null;
+  backups: string[];
+  finished: boolean;
+  result?: ProjectRunResult;
 }
 
 /**
- * Apply a plan: per project, one deployment in the ledger; each transactional step in its own transaction
- * together with its ledger rows, so a step and its record commit or vanish together. Stops at the first
- * failing step. The caller holds the deployment lock.
+ * Apply a plan. Per project, one deployment row in the ledger. Transactional steps run in transactions (one per
+ * object, per project or for the whole plan) together with their ledger rows, so a step and its record commit or
+ * vanish together; the others run alone and are recorded after they ran. Stops at the first failing step, or with
+ * `continueOnError` goes on with the steps that do not depend on a failed one. A failed project with
+ * `autoRollback` has its committed steps undone in reverse order. The caller holds the deployment lock.
  */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
   const { engine, conn, plan, reporter } = options;
   const ledger = new Ledger(conn, engine.ledger);
-  const results: ProjectRunResult[] = [];
+  const scope = options.transaction ?? 'object';
   const setup = engine.sessionSetup?.(options.session ?? {}) ?? [];
   for (const sql of setup) await conn.execute(sql);
-  let ledgerReady = false;
+
+  const states = new Map<string, ProjectState>();
   for (const project of plan.projects) {
-    const steps = plan.steps.filter((s) => s.project === project);
-    const started = Date.now();
-    if (steps.length === 0) {
-      reporter.info(`${project}: nothing to deploy, the database is up to date`);
-      results.push({ project, deploymentId: null, status: 'unchanged', stepsApplied: 0, stepsTotal: 0, durationMs: 0 });
-      continue;
-    }
-    if (!ledgerReady) {
-      await ledger.ensure();
-      ledgerReady = true;
-    }
+    states.set(project, { project, steps: plan.steps.filter((s) => s.project === project), deploymentId: null, started: 0, applied: [], failure: null, backups: [], finished: false });
+  }
+  const stepResults = new Map<number, StepResult>();
+  const notApplied = new Set<number>();
+  if (plan.steps.length) await ledger.ensure();
+  let currentPath: string | null = null;
+  let stopped = false;
+
+  const setPathFor = async (c: Connection, project: string) => {
     const variables = options.variables.get(project) ?? {};
     const searchPath = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded);
-    const setPath = searchPath.length ? engine.searchPathStatement?.(searchPath) : null;
-    if (setPath) await conn.execute(setPath);
-    const deploymentId = await ledger.startDeployment({
+    const sql = searchPath.length ? engine.searchPathStatement?.(searchPath) ?? null : null;
+    if (sql && sql !== currentPath) {
+      await c.execute(sql);
+      currentPath = sql;
+    }
+  };
+
+  const startProject = async (state: ProjectState) => {
+    if (state.deploymentId !== null) return;
+    state.started = Date.now();
+    state.deploymentId = await ledger.startDeployment({
       ...options.identity,
-      project,
+      project: state.project,
       environment: options.environment,
       kind: 'deploy',
       planChecksum: options.planChecksum,
-      stepsTotal: steps.length,
+      stepsTotal: state.steps.length,
     });
-    reporter.info(`${project}: deploying ${steps.length} step${steps.length === 1 ? '' : 's'} (deployment ${deploymentId})`);
-    let applied = 0;
-    let failure: { error: DbeeError; statement: string | null } | null = null;
-    for (const [i, step] of steps.entries()) {
-      const statements = step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
-      const checksum = checksumStatements(step.statements, variables);
-      const t0 = Date.now();
-      let current: string | null = null;
-      const apply = async (c: Connection) => {
-        for (const sql of statements) {
-          current = sql;
-          await c.execute(sql);
-        }
-        current = null;
-        await recordApplied(ledger, c, deploymentId, step, statements, checksum, t0);
-      };
-      try {
-        reporter.step(i + 1, steps.length, step);
-        // Without transactional DDL (Teradata) each statement commits on its own and the ledger rows follow it.
-        if (step.transactional && engine.capabilities.transactionalDdl) await conn.transaction(apply);
-        else await apply(conn);
-        applied++;
-      } catch (e) {
-        const error = e instanceof DbeeError ? e : (engine.mapError(e, { statement: current ?? undefined }) as DbeeError);
-        failure = { error: error instanceof DbeeError ? error : wrap(error), statement: current };
-        await ledger.recordStep(deploymentId, {
-          order: step.order,
-          objectKey: step.key,
-          action: step.action,
-          checksum,
-          statements,
-          reverse: step.reverse,
-          previousDefinition: null,
-          transactional: step.transactional,
-          startedAt: new Date(t0),
-          durationMs: Date.now() - t0,
-          status: 'failed',
-          error: failure.error.message,
-        });
-        break;
+    reporter.info(`${state.project}: deploying ${state.steps.length} step${state.steps.length === 1 ? '' : 's'} (deployment ${state.deploymentId})`);
+  };
+
+  const position = (step: PlanStep) => {
+    const steps = states.get(step.project)!.steps;
+    return { index: steps.indexOf(step) + 1, total: steps.length };
+  };
+
+  const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
+  const record = async (step: PlanStep, status: StepStatus, fields: { durationMs: number; error: string | null; statements?: string[]; startedAt?: Date }) => {
+    const state = states.get(step.project)!;
+    const variables = options.variables.get(step.project) ?? {};
+    await ledger.recordStep(state.deploymentId!, {
+      order: step.order,
+      objectKey: step.key,
+      action: step.action,
+      checksum: checksumStatements(step.statements, variables),
+      statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
+      reverse: step.reverse,
+      previousDefinition: null,
+      transactional: step.transactional,
+      startedAt: fields.startedAt ?? new Date(),
+      durationMs: fields.durationMs,
+      status,
+      error: fields.error,
+    });
+    stepResults.set(step.order, { ...resultOf(step, options.conflicts), status, durationMs: fields.durationMs, ...(fields.error ? { error: fields.error } : {}) });
+    if (status !== 'applied') notApplied.add(step.order);
+  };
+
+  const blockedBy = (step: PlanStep): number | null => {
+    const deps = options.dependencies?.get(step.order);
+    if (!deps) {
+      // Without dependency data, a step depends on every earlier step.
+      for (const o of notApplied) if (o < step.order) return o;
+      return null;
+    }
+    for (const d of deps) if (notApplied.has(d)) return d;
+    return null;
+  };
+
+  const groups = transactionGroups(plan.steps, scope, engine.capabilities.transactionalDdl);
+  for (const [g, group] of groups.entries()) {
+    if (stopped) break;
+    const runnable: PlanStep[] = [];
+    for (const step of group.steps) {
+      const blocker = blockedBy(step);
+      if (blocker === null) {
+        runnable.push(step);
+        continue;
       }
+      await startProject(states.get(step.project)!);
+      const { index, total } = position(step);
+      reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
+      await record(step, 'skipped', { durationMs: 0, error: `not run: it depends on step ${blocker}, which did not apply` });
     }
-    const durationMs = Date.now() - started;
-    if (failure) {
-      await ledger.finishDeployment(deploymentId, 'failed', failure.error.message, failure.statement);
-      results.push({ project, deploymentId, status: 'failed', stepsApplied: applied, stepsTotal: steps.length, durationMs, error: failure.error });
-      return { exitCode: ExitCode.applyFailed, projects: results };
+    for (const step of runnable) await startProject(states.get(step.project)!);
+    if (runnable.length === 0) continue;
+
+    const done: { step: PlanStep; applied: AppliedStep; durationMs: number }[] = [];
+    let current: { step: PlanStep; statement: string | null; t0: number } | null = null;
+    const runGroup = async (c: Connection) => {
+      for (const step of runnable) {
+        await setPathFor(c, step.project);
+        const { index, total } = position(step);
+        reporter.step(index, total, step);
+        current = { step, statement: null, t0: Date.now() };
+        const applied = await runStep(options, ledger, c, step, states.get(step.project)!.deploymentId!, (sql) => (current!.statement = sql));
+        done.push({ step, applied, durationMs: Date.now() - current.t0 });
+        if (!group.transactional) reporter.stepDone?.(index, total, step, { status: 'applied', durationMs: Date.now() - current.t0 });
+      }
+      current = null;
+    };
+    try {
+      if (group.transactional) await conn.transaction(runGroup);
+      else await runGroup(conn);
+      for (const d of done) {
+        const state = states.get(d.step.project)!;
+        state.applied.push(d.applied);
+        if (d.applied.backup) state.backups.push(d.applied.backup);
+        stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
+        if (group.transactional) {
+          const { index, total } = position(d.step);
+          reporter.stepDone?.(index, total, d.step, { status: 'applied', durationMs: d.durationMs });
+        }
+      }
+    } catch (e) {
+      // The connection may have been reset with the transaction; the search path is set again before the next step.
+      currentPath = null;
+      const failed = (current as { step: PlanStep; statement: string | null; t0: number } | null) ?? { step: runnable[0]!, statement: null, t0: Date.now() };
+      const error = toDbeeError(engine, e, failed.statement);
+      if (!group.transactional) {
+        // Steps of a non-transactional group committed one by one: those before the failure stay applied.
+        for (const d of done) {
+          const state = states.get(d.step.project)!;
+          state.applied.push(d.applied);
+          stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
+        }
+      } else {
+        for (const d of done) {
+          const { index, total } = position(d.step);
+          reporter.stepDone?.(index, total, d.step, { status: 'rolled-back', durationMs: d.durationMs });
+          await record(d.step, 'rolled-back', { durationMs: d.durationMs, error: `rolled back with the transaction: step ${failed.step.order} (${failed.step.key}) failed`, statements: d.applied.statements });
+        }
+      }
+      const durationMs = Date.now() - failed.t0;
+      const { index, total } = position(failed.step);
+      reporter.stepDone?.(index, total, failed.step, { status: 'failed', durationMs, error: error.message });
+      await record(failed.step, 'failed', { durationMs, error: error.message, startedAt: new Date(failed.t0) });
+      const state = states.get(failed.step.project)!;
+      state.failure ??= { error, statement: failed.statement, at: new Date() };
+      for (const step of runnable.slice(runnable.indexOf(failed.step) + 1)) {
+        const pos = position(step);
+        reporter.stepDone?.(pos.index, pos.total, step, { status: 'skipped', durationMs: 0 });
+        await record(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${failed.step.order} failed` });
+      }
+      if (!options.continueOnError) stopped = true;
     }
-    await ledger.finishDeployment(deploymentId, 'succeeded', null, null);
-    results.push({ project, deploymentId, status: 'succeeded', stepsApplied: applied, stepsTotal: steps.length, durationMs });
+    // A project whose steps are all behind us is finished now, so its record is complete before the next starts.
+    const remaining = new Set(groups.slice(g + 1).flatMap((x) => x.steps.map((s) => s.project)));
+    for (const state of states.values()) {
+      if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) await finishProject(options, ledger, state, scope);
+    }
   }
-  return { exitCode: ExitCode.ok, projects: results };
+  for (const state of states.values()) {
+    if (state.deploymentId !== null && !state.finished) await finishProject(options, ledger, state, scope);
+  }
+
+  const projects: ProjectRunResult[] = [...states.values()].map(
+    (state) =>
+      state.result ?? {
+        project: state.project,
+        deploymentId: null,
+        status: state.steps.length ? 'not-run' : 'unchanged',
+        stepsApplied: 0,
+        stepsTotal: state.steps.length,
+        durationMs: 0,
+        backups: [],
+      },
+  );
+  for (const p of projects) if (p.status === 'unchanged') reporter.info(`${p.project}: nothing to deploy, the database is up to date`);
+  const steps = plan.steps.map((s) => stepResults.get(s.order) ?? { ...resultOf(s, options.conflicts), status: 'not-run' as const, durationMs: 0 });
+  const failed = projects.some((p) => p.status === 'failed' || p.status === 'rolled-back');
+  return { exitCode: failed ? ExitCode.applyFailed : ExitCode.ok, projects, steps };
 }
 
-async function recordApplied(ledger: Ledger, c: Connection, deploymentId: number, step: PlanStep, statements: string[], checksum: string, t0: number) {
+/**
+ * Run one step on `c` (inside its transaction when it has one): capture the object's definition before it
+ * changes, move a conflicting object aside, run the statements, and record the step, its object state, its
+ * migration and its backup in the ledger on the same connection.
+ */
+async function runStep(options: RunOptions, ledger: Ledger, c: Connection, step: PlanStep, deploymentId: number, onStatement: (sql: string) => void): Promise<AppliedStep> {
+  const { engine } = options;
+  const variables = options.variables.get(step.project) ?? {};
+  const conflict = options.conflicts?.get(step.order);
+  const t0 = Date.now();
+  const captures = conflict !== undefined || ['replace', 'drop', 'alter', 'restore'].includes(step.action);
+  const previousDefinition = captures && engine.captureDefinition ? await engine.captureDefinition(c, step.objectKey) : null;
+  const previousChecksum = step.action === 'migrate' || step.action === 'create' ? null : await ledger.objectChecksum(step.project, step.key, c);
+  const statements = [...(conflict?.before ?? []), ...expand(step, variables), ...(conflict?.after ?? [])];
+  for (const sql of statements) {
+    onStatement(sql);
+    await c.execute(sql);
+  }
+  // A replaced object comes back from its captured definition when the plan knows no reverse.
+  let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
+  if (conflict) reverse = reverse && conflict.reverse ? [...reverse, ...conflict.reverse] : null;
+  const checksum = checksumStatements(step.statements, variables);
   await ledger.recordStep(
     deploymentId,
     {
@@ -134,8 +341,8 @@ async function recordApplied(ledger: Ledger, c: Connection, deploymentId: number
       action: step.action,
       checksum,
       statements,
-      reverse: step.reverse,
-      previousDefinition: null,
+      reverse,
+      previousDefinition,
       transactional: step.transactional,
       startedAt: new Date(t0),
       durationMs: Date.now() - t0,
@@ -145,13 +352,107 @@ async function recordApplied(ledger: Ledger, c: Connection, deploymentId: number
     c,
   );
   if (step.action === 'migrate') {
-    const version = step.objectKey.name.slice(step.objectKey.name.lastIndexOf('/V') + 2);
-    await ledger.recordMigration(step.project, version, step.source?.file ?? '', step.checksum, deploymentId, c);
+    await ledger.recordMigration(step.project, migrationVersion(step), step.source?.file ?? '', step.checksum, deploymentId, c);
   } else {
     await ledger.setObjectState(step.project, step.key, step.action === 'drop' ? null : checksum, deploymentId, c);
   }
+  const backup = conflict?.backup ? qualifiedName(conflict.backup) : null;
+  if (backup) await ledger.recordBackup(deploymentId, step.key, backup, c);
+  return { step, deploymentId, statements, reverse, previousChecksum, backup };
 }
 
-function wrap(e: Error): DbeeError {
-  return new DbeeError(e.message, { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
+async function finishProject(options: RunOptions, ledger: Ledger, state: ProjectState, scope: TransactionScope): Promise<void> {
+  state.finished = true;
+  const { reporter } = options;
+  const summary: DeploymentSummary = { transaction: scope, smoke: 'not run' };
+  const conflicts = state.steps.flatMap((s) => {
+    const c = options.conflicts?.get(s.order);
+    return c ? [{ object: s.key, strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null }] : [];
+  });
+  if (conflicts.length) summary.conflicts = conflicts;
+  let status: ProjectRunResult['status'] = 'succeeded';
+  let rollback: ProjectRunResult['rollback'];
+  const error = state.failure?.error;
+  if (state.failure) {
+    status = 'failed';
+    summary.failedAt = state.failure.at.toISOString();
+    if (options.autoRollback?.(state.project) && state.applied.length) {
+      reporter.info(`${state.project}: rolling back ${state.applied.length} applied step${state.applied.length === 1 ? '' : 's'} (autoRollback)`);
+      const undo = await undoSteps(options.engine, ledger, options.conn, state.applied, reporter);
+      rollback = { undone: undo.undone, incomplete: undo.incomplete };
+      if (undo.incomplete) {
+        summary.rollbackIncomplete = undo.incomplete;
+        reporter.warn(`${state.project}: automatic rollback incomplete: ${undo.incomplete}`);
+      } else {
+        status = 'rolled-back';
+        summary.rolledBackAt = new Date().toISOString();
+      }
+      state.backups = state.backups.filter((b) => !undo.restoredBackups.includes(b));
+    } else if (options.autoRollback?.(state.project)) {
+      status = 'rolled-back';
+      rollback = { undone: 0, incomplete: null };
+      summary.rolledBackAt = new Date().toISOString();
+    }
+  }
+  summary.fingerprint = await fingerprintOf(options, state.project);
+  const message = error ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '') : null;
+  await ledger.finishDeployment(state.deploymentId!, status === 'rolled-back' ? 'rolled-back' : status === 'failed' ? 'failed' : 'succeeded', message, state.failure?.statement ?? null, summary);
+  const stepsApplied = state.applied.length - (rollback?.undone ?? 0);
+  state.result = {
+    project: state.project,
+    deploymentId: state.deploymentId,
+    status,
+    stepsApplied,
+    stepsTotal: state.steps.length,
+    durationMs: Date.now() - state.started,
+    backups: state.backups,
+    ...(error ? { error, failedStatement: state.failure?.statement ?? null } : {}),
+    ...(rollback ? { rollback } : {}),
+  };
+}
+
+async function fingerprintOf(options: RunOptions, project: string): Promise<string | null> {
+  const schemas = options.schemas?.get(project);
+  if (!schemas?.length || !options.engine.fingerprint) return null;
+  try {
+    return await options.engine.fingerprint(options.conn, { schemas });
+  } catch {
+    // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
+    return null;
+  }
+}
+
+function resultOf(step: PlanStep, conflicts: ReadonlyMap<number, StepConflict> | undefined): Omit<StepResult, 'status' | 'durationMs'> {
+  const c = conflicts?.get(step.order);
+  return {
+    order: step.order,
+    project: step.project,
+    key: step.key,
+    action: step.action,
+    ...(c ? { conflict: { strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null } } : {}),
+  };
+}
+
+function expand(step: PlanStep, variables: Record<string, string>): string[] {
+  return step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
+}
+
+/** `1.2` from a migration key `migration:sales/V1.2`. */
+export function migrationVersion(step: PlanStep): string {
+  return step.objectKey.name.slice(step.objectKey.name.lastIndexOf('/V') + 2);
+}
+
+function qualifiedName(key: ObjectKey): string {
+  return key.schema ? `${key.schema}.${key.name}` : key.name;
+}
+
+function toDbeeError(engine: Engine, e: unknown, statement: string | null): DbeeError {
+  const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: statement ?? undefined });
+  if (mapped instanceof DbeeError) return mapped.exitCode === ExitCode.applyFailed ? mapped : rewrap(mapped);
+  return new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
+}
+
+/** A failure while applying is exit 2, whatever category the error had. */
+function rewrap(e: DbeeError): DbeeError {
+  return new DbeeError(e.message, { code: e.code, hint: e.hint, location: e.location, details: e.details, exitCode: ExitCode.applyFailed, cause: e });
 }

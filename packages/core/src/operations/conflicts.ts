@@ -1,0 +1,169 @@
+import fg from 'fast-glob';
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { ConflictStrategy } from '../config/schema';
+import type { DbProject, Workspace } from '../config/workspace';
+import type { Connection, Engine } from '../engine/engine';
+import { DbeeError } from '../errors';
+import type { Plan, PlanStep } from '../plan/plan';
+import type { StepConflict } from '../runner/runner';
+
+/** The strategy that applies to one object if it turns out to exist, and where it was set. */
+export interface ConflictRule {
+  strategy: ConflictStrategy;
+  copyData: boolean;
+  /** Where it was set, e.g. `--if-exists`, `sales/db.yaml conflicts[0] "schema/legacy/**"`, `default`. */
+  source: string;
+}
+
+/** What deploy decided for one step that creates an object. */
+export interface ConflictDecision {
+  rule: ConflictRule;
+  /** The object exists in the database although the ledger does not know it. */
+  exists: boolean;
+  /** How the runner gets past it (strategies `rename` and `drop`). */
+  resolution?: StepConflict;
+  /** Why the step cannot run (strategy `raise`, or an engine that cannot rename that kind). */
+  problem?: DbeeError;
+}
+
+/**
+ * Decides conflict strategies, most explicit first:
+ *
+ * 1. `--if-exists` on the command line (for this run only),
+ * 2. the most specific `conflicts:` rule of the project's db.yaml matching the object's file (an exact path beats
+ *    a glob; between globs, the longer literal part before the first wildcard wins; then the first listed),
+ * 3. `deploy.ifExists` of db.yaml `environments.<env>`, then of db.yaml,
+ * 4. `deploy.ifExists` of dbee.yaml `environments.<env>`, then of dbee.yaml,
+ * 5. `raise`.
+ *
+ * `copyData` comes from the matching `conflicts:` rule when it sets it, else from the merged deploy settings.
+ */
+export class ConflictRules {
+  private readonly globs = new Map<string, { index: number; match: string; files: Set<string>; ifExists: ConflictStrategy; copyData?: boolean; score: number }[]>();
+
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly environment: ResolvedEnvironment,
+    private readonly cli: ConflictStrategy | undefined,
+  ) {}
+
+  ruleFor(step: PlanStep): ConflictRule {
+    const project = this.workspace.project(step.project);
+    const settings = this.workspace.settings(project, this.environment).deploy;
+    const glob = step.source ? this.matchingRule(project, step.source.file) : undefined;
+    const copyData = glob?.copyData ?? settings.copyData ?? false;
+    if (this.cli) return { strategy: this.cli, copyData, source: '--if-exists' };
+    const file = project.file.displayPath;
+    if (glob) return { strategy: glob.ifExists, copyData, source: `${file} conflicts[${glob.index}] "${glob.match}"` };
+    const env = this.environment.name;
+    const layers: [ConflictStrategy | undefined, string][] = [
+      [project.config.environments?.[env]?.deploy?.ifExists, `${file} environments.${env}.deploy.ifExists`],
+      [project.config.deploy?.ifExists, `${file} deploy.ifExists`],
+      [this.workspace.config.environments[env]?.deploy?.ifExists, `${this.workspace.file.displayPath} environments.${env}.deploy.ifExists`],
+      [this.workspace.config.deploy?.ifExists, `${this.workspace.file.displayPath} deploy.ifExists`],
+    ];
+    for (const [strategy, source] of layers) if (strategy) return { strategy, copyData, source };
+    return { strategy: 'raise', copyData, source: 'default' };
+  }
+
+  private matchingRule(project: DbProject, file: string) {
+    let rules = this.globs.get(project.name);
+    if (!rules) {
+      const prefix = project.relativeRoot ? project.relativeRoot + '/' : '';
+      rules = (project.config.conflicts ?? []).map((r, index) => ({
+        index,
+        match: r.match,
+        ifExists: r.ifExists,
+        copyData: r.copyData,
+        // Matched with the same glob engine as `sources:`, against the project's files.
+        files: new Set(fg.sync(r.match, { cwd: project.root, dot: true, onlyFiles: true }).map((f) => prefix + f)),
+        score: specificity(r.match),
+      }));
+      this.globs.set(project.name, rules);
+    }
+    let best: (typeof rules)[number] | undefined;
+    for (const r of rules) if (r.files.has(file) && (!best || r.score > best.score)) best = r;
+    return best;
+  }
+}
+
+function specificity(pattern: string): number {
+  if (!fg.isDynamicPattern(pattern)) return 1_000_000 + pattern.length;
+  const magic = pattern.search(/[*?[\]{}()!]/);
+  return magic < 0 ? pattern.length : magic;
+}
+
+/** The statement of a step that creates its object, if any (comments before it skipped). */
+function createStatement(step: PlanStep): string | undefined {
+  return step.statements.map((s) => s.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')).find((s) => /^CREATE\b/i.test(s));
+}
+
+/**
+ * Whether a step's CREATE would collide with an object of the same name: `CREATE OR REPLACE`, `REPLACE` and
+ * `IF NOT EXISTS` never do, and only `create` steps make objects that the ledger does not know yet.
+ */
+export function canConflict(step: PlanStep): boolean {
+  if (step.action !== 'create') return false;
+  const create = createStatement(step);
+  return create !== undefined && !/^CREATE\s+OR\s+REPLACE\b/i.test(create) && !/\bIF\s+NOT\s+EXISTS\b/i.test(create.slice(0, 200));
+}
+
+/** `20261121t103000`: the UTC time in backup names. */
+export function backupStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').toLowerCase();
+}
+
+/**
+ * For every step that creates an object: the rule that applies, whether the object already exists (one catalog
+ * query), and for existing ones the statements that get it out of the way. Reads only: a dry run calls it too.
+ */
+export async function decideConflicts(
+  engine: Engine,
+  conn: Connection,
+  plan: Plan,
+  rules: ConflictRules,
+  stamp: string,
+): Promise<Map<number, ConflictDecision>> {
+  const decisions = new Map<number, ConflictDecision>();
+  const candidates = plan.steps.filter(canConflict);
+  if (!candidates.length) return decisions;
+  const existing = engine.existingObjects ? await engine.existingObjects(conn, candidates.map((s) => s.objectKey)) : new Set<string>();
+  for (const step of candidates) {
+    const rule = rules.ruleFor(step);
+    const exists = existing.has(step.key);
+    const decision: ConflictDecision = { rule, exists };
+    decisions.set(step.order, decision);
+    if (!exists) continue;
+    const location = step.source ? { file: step.source.file, line: step.source.line } : undefined;
+    if (rule.strategy === 'raise') {
+      decision.problem = new DbeeError(`${step.key} already exists in the database, but the ledger does not know it (made outside dbee, or by another tool)`, {
+        code: 'OBJECT_CONFLICT',
+        location,
+        hint:
+          'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over) or ifExists: drop; ' +
+          `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${step.source?.file ?? '<file>'}", ifExists: rename }] in the project's db.yaml (paths relative to the project)`,
+        details: { object: step.key, rule: rule.source },
+      });
+      continue;
+    }
+    const aside = engine.setAside ? await engine.setAside(conn, step.objectKey, rule.strategy, stamp) : null;
+    if (!aside) {
+      decision.problem = new DbeeError(`${step.key} already exists, and this engine cannot ${rule.strategy} a ${step.objectKey.kind} (rule: ${rule.source})`, {
+        code: 'OBJECT_CONFLICT',
+        location,
+        hint: 'remove or rename the existing object by hand, or choose another strategy for it',
+      });
+      continue;
+    }
+    const copy = rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table' ? engine.renderCopyData?.(aside.backup, step.objectKey) ?? null : null;
+    decision.resolution = {
+      strategy: rule.strategy,
+      rule: rule.source,
+      before: aside.statements,
+      after: copy ? [copy] : [],
+      reverse: aside.reverse,
+      backup: aside.backup,
+    };
+  }
+  return decisions;
+}

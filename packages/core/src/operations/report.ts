@@ -1,0 +1,70 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DbeeError } from '../errors';
+import type { ProjectRunResult, StepResult } from '../runner/runner';
+import { formatDuration } from '../runner/reporter';
+
+/** Current format of `deploy --report <file>`. */
+export const REPORT_FORMAT_VERSION = 1;
+
+/** What `deploy --report <file>` writes (JSON), and what the summary prints. */
+export interface DeployReport {
+  formatVersion: typeof REPORT_FORMAT_VERSION;
+  tool: { name: 'dbee'; version: string };
+  environment: string;
+  /** Secret-free description of the database, e.g. `postgres://app@db:5432/sales`. */
+  database: string | null;
+  /** Projects in deployment order. */
+  planned: string[];
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /**
+   * `succeeded`, `unchanged` (nothing to do), `failed` (a step failed), `rolled-back` (failed and undone),
+   * `refused` (stopped before anything ran: configuration, conflict, gate, lock), `dry-run`.
+   */
+  status: 'succeeded' | 'unchanged' | 'failed' | 'rolled-back' | 'refused' | 'dry-run';
+  exitCode: number;
+  who: { osUser: string; host: string; ciJob: string | null };
+  source: { commit: string | null; package: string | null; planChecksum: string | null };
+  transaction: string;
+  projects: (Omit<ProjectRunResult, 'error'> & { error?: { code: string; message: string } })[];
+  steps: StepResult[];
+  /** Renamed-aside objects kept by this run. */
+  backups: string[];
+  /** Smoke checks after deploying: `not run` until they exist. */
+  smoke: string;
+  /** Deployments found still `running` from a process that died, marked `interrupted`. */
+  interrupted: number[];
+  error?: { code: string; message: string; hint?: string };
+}
+
+export function errorJson(e: DbeeError): { code: string; message: string; hint?: string } {
+  return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+}
+
+export function writeReport(path: string, report: DeployReport): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
+}
+
+/** The summary every deployment prints: when, what, where, from which source, by whom, backups, smoke, outcome. */
+export function printSummary(out: NodeJS.WritableStream, r: DeployReport): void {
+  const lines: [string, string][] = [
+    ['time', `${r.startedAt} .. ${r.finishedAt}`],
+    ['environment', `${r.environment}${r.database ? ` (${r.database})` : ''}`],
+    [
+      'projects',
+      r.projects
+        .map((p) => `${p.project} ${p.status}${p.stepsTotal ? ` ${p.stepsApplied}/${p.stepsTotal} steps` : ''}${p.deploymentId !== null ? ` (deployment ${p.deploymentId})` : ''}`)
+        .join(', ') || r.planned.join(', '),
+    ],
+    ['source', r.source.package ? `package ${r.source.package}` : `commit ${r.source.commit ?? 'unknown (not a git checkout)'}`],
+    ['who', `${r.who.osUser}@${r.who.host}${r.who.ciJob ? ` (CI job ${r.who.ciJob})` : ''}`],
+    ['backups', r.backups.length ? r.backups.join(', ') : 'none'],
+    ['smoke', r.smoke],
+    ['duration', formatDuration(r.durationMs)],
+    ['status', `${r.status} (exit ${r.exitCode})`],
+  ];
+  out.write('summary:\n' + lines.map(([k, v]) => `  ${(k + ':').padEnd(13)}${v}\n`).join(''));
+}
