@@ -1,3 +1,4 @@
+import { kindKeyword, renderDrop } from './teradata-renderer';
 import { toBteq, toBteqRollback } from './bteq';
 import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
 import type { TeradataDriver, TeradataDriverName } from './driver/driver';
@@ -48,6 +49,7 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
   return {
     name: 'teradata',
     capabilities: teradataCapabilities,
+    renderDrop: (key) => (kindKeyword(key.kind) ? renderDrop(key) : null),
     exportFormats: ['bteq'],
     exportPlan: (plan, _format, { variables }) => ({
       'deploy.btq': toBteq(plan, { variables }),
