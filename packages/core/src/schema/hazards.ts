@@ -2,6 +2,7 @@ import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Hazard } from '../plan/plan';
 import type { Change } from './change';
 import type { Column, SchemaModel } from './model';
+import { indexModel } from './model-index';
 
 export interface HazardOptions {
   /** Indexes will be built without blocking writes (PostgreSQL: `CONCURRENTLY`); default false. */
@@ -28,7 +29,8 @@ export interface HazardOptions {
 export function classifyHazards(change: Change, from: SchemaModel, to: SchemaModel, options: HazardOptions = {}): Hazard[] {
   const h: Hazard[] = [];
   const add = (kind: Hazard['kind'], message: string) => h.push({ kind, message });
-  const existing = (table: ObjectKey) => from.tables.some((t) => formatKey(t.key) === formatKey(table));
+  const before = indexModel(from);
+  const existing = (table: ObjectKey) => before.tables.has(formatKey(table));
   const name = (key: ObjectKey) => `${key.schema ? key.schema + '.' : ''}${key.name}${key.args ? `(${key.args.join(', ')})` : ''}`;
 
   switch (change.kind) {
@@ -40,7 +42,7 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
     }
     case 'drop-column': {
       const col = `${name(change.table)}.${change.column.name}`;
-      const recreated = to.tables.some((t) => formatKey(t.key) === formatKey(change.table) && t.columns.some((c) => c.name === change.column.name));
+      const recreated = indexModel(to).tables.get(formatKey(change.table))?.columns.some((c) => c.name === change.column.name) ?? false;
       if (!recreated || change.column.generated === null) add('data-loss', `drops column ${col} and its data`);
       const users = from.views
         .filter((v) => v.dependsOnColumns.some((r) => formatKey(r.table) === formatKey(change.table) && r.column === change.column.name))
@@ -83,7 +85,7 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
     }
     case 'create-index': {
       const parent = change.index.table;
-      const parentExists = existing(parent) || from.views.some((v) => formatKey(v.key) === formatKey(parent));
+      const parentExists = existing(parent) || before.views.has(formatKey(parent));
       // Rebuilt on a materialized view that this plan creates again: the view's own step carries the cost.
       if (!parentExists || change.recreate?.cause === formatKey(parent)) break;
       add('index-build', `builds index ${name(change.index.key)} on ${name(parent)}`);
@@ -91,7 +93,7 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
       break;
     }
     case 'create-view':
-      if (change.view.key.kind === 'materialized-view' && from.views.some((v) => formatKey(v.key) === formatKey(change.view.key))) {
+      if (change.view.key.kind === 'materialized-view' && before.views.has(formatKey(change.view.key))) {
         add('long-lock', `recomputes materialized view ${name(change.view.key)}; its readers wait until the deployment commits`);
       }
       break;

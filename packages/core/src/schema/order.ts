@@ -1,6 +1,7 @@
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Change, ChangeKind } from './change';
 import type { Column, Constraint, SchemaModel, Table } from './model';
+import { indexModel } from './model-index';
 import { topoSort } from './topo-sort';
 
 /** Dependency-graph node of a table column: `table:s.t#column:c`. */
@@ -16,8 +17,7 @@ export function constraintNode(table: ObjectKey, name: string): string {
 /** Node of the primary key or unique constraint a foreign key relies on, when the model has one. */
 export function referencedKeyConstraint(model: SchemaModel, fk: Constraint): string | null {
   if (!fk.references) return null;
-  const target = formatKey(fk.references.table);
-  const table = model.tables.find((t) => formatKey(t.key) === target);
+  const table = indexModel(model).tables.get(formatKey(fk.references.table));
   const wanted = [...fk.references.columns].sort().join(',');
   const key = table?.constraints.find(
     (c) => (c.kind === 'primary-key' || c.kind === 'unique') && [...c.columns].sort().join(',') === wanted,
