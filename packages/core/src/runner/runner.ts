@@ -192,7 +192,11 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       error: fields.error,
     });
     stepResults.set(step.order, { ...resultOf(step, options.conflicts), status, durationMs: fields.durationMs, ...(fields.error ? { error: fields.error } : {}) });
-    if (status !== 'applied') notApplied.add(step.order);
+    if (status !== 'applied') {
+      notApplied.add(step.order);
+      // A project with a step that did not apply is incomplete: its deployment fails, with the first reason.
+      state.failure ??= { error: new DbeeError(`step ${step.order} (${step.key}): ${fields.error ?? status}`, { code: 'STEP_NOT_APPLIED', exitCode: ExitCode.applyFailed }), statement: null, at: new Date() };
+    }
   };
 
   const blockedBy = (step: PlanStep): number | null => {
@@ -256,6 +260,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       currentPath = null;
       const failed = (current as { step: PlanStep; statement: string | null; t0: number } | null) ?? { step: runnable[0]!, statement: null, t0: Date.now() };
       const error = toDbeeError(engine, e, failed.statement);
+      states.get(failed.step.project)!.failure ??= { error, statement: failed.statement, at: new Date() };
       if (!group.transactional) {
         // Steps of a non-transactional group committed one by one: those before the failure stay applied.
         for (const d of done) {
@@ -274,8 +279,6 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       const { index, total } = position(failed.step);
       reporter.stepDone?.(index, total, failed.step, { status: 'failed', durationMs, error: error.message });
       await record(failed.step, 'failed', { durationMs, error: error.message, startedAt: new Date(failed.t0) });
-      const state = states.get(failed.step.project)!;
-      state.failure ??= { error, statement: failed.statement, at: new Date() };
       for (const step of runnable.slice(runnable.indexOf(failed.step) + 1)) {
         const pos = position(step);
         reporter.stepDone?.(pos.index, pos.total, step, { status: 'skipped', durationMs: 0 });
