@@ -109,6 +109,18 @@ export const projectConfig = z.strictObject({
   deploy: deploySettings.optional(),
   /** Conflict strategy per file or path glob (relative to the project); the most specific match wins. */
   conflicts: z.array(z.strictObject({ match: z.string(), ifExists: conflictStrategy, copyData: z.boolean().optional() })).optional(),
+  /**
+   * Renames the differ must apply instead of a drop and a create (renames are never guessed). Keep an entry
+   * until every environment has it; a rename already done is a no-op.
+   */
+  renames: z
+    .array(
+      z.discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('table'), schema: z.string(), from: z.string(), to: z.string() }),
+        z.strictObject({ kind: z.literal('column'), schema: z.string(), table: z.string(), from: z.string(), to: z.string() }),
+      ]),
+    )
+    .optional(),
   /** Per-environment overrides. */
   environments: z
     .record(identifier, z.strictObject({ variables: z.record(identifier, scalar).optional(), deploy: deploySettings.optional() }))

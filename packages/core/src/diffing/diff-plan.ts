@@ -10,6 +10,7 @@ import { loadModels, schemaOwners } from '../operations/load';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
+import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel } from './desired';
 import { materializeRef } from './git-ref';
@@ -97,7 +98,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   if (live.cachedPlan) {
     return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan: live.cachedPlan, cached: true };
   }
-  const plan = planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint);
+  const plan = planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint, target.config.renames ?? []);
   writeCachedDiff(workspace.root, key, plan);
   return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan, cached: false };
 }
@@ -126,14 +127,14 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
           toolVersion: ctx.toolVersion,
           useCache: !selectors.noCache,
         });
-        return { engine, model: d.model, online: workspace.settings(target, environment).deploy.online ?? false };
+        return { engine, model: d.model, online: workspace.settings(target, environment).deploy.online ?? false, renames: target.config.renames ?? [] };
       } finally {
         tree?.dispose();
       }
     }),
   );
   const [base, head] = sides as [(typeof sides)[0], (typeof sides)[0]];
-  const plan = planOfChanges(head.engine, selectors.project, base.model, head.model, head.online, null);
+  const plan = planOfChanges(head.engine, selectors.project, base.model, head.model, head.online, null, head.renames);
   return { project: selectors.project, from: selectors.base!, to: selectors.head ?? 'working tree', plan, cached: false };
 }
 
@@ -164,8 +165,16 @@ async function readLive(
 }
 
 /** Typed changes rendered into a plan (no source files: these steps come from comparing two models). */
-export function planOfChanges(engine: Engine, project: string, from: SchemaModel, to: SchemaModel, online: boolean, baseFingerprint: string | null): Plan {
-  const changes = diffModels(from, to);
+export function planOfChanges(
+  engine: Engine,
+  project: string,
+  from: SchemaModel,
+  to: SchemaModel,
+  online: boolean,
+  baseFingerprint: string | null,
+  renames: RenameDeclaration[] = [],
+): Plan {
+  const changes = diffModels(from, to, { renames });
   const rendered = engine.renderChanges!(changes, { from, to, online });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,
