@@ -81,3 +81,5 @@ export { materializeRef } from './diffing/git-ref';
 export * as schemaModel from './schema';
 export { writePackage, readPackage, PACKAGE_FORMAT_VERSION, MANIFEST } from './package/package';
 export type { PackageManifest, LoadedPackage } from './package/package';
+
+export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs } from './smoke';
