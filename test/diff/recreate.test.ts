@@ -181,6 +181,35 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
     ]);
   });
 
+  test('a column changing type keeps a default that only makes sense for the new type', async () => {
+    const { changes } = await converge(
+      's12',
+      `create table s12.t (code text default 'none', n integer default 0); insert into s12.t values ('7', 1);`,
+      `create table s12.t (code integer default 0, n bigint default 0);`,
+    );
+    // Whenever the base type changes, the default is taken off first and set again after (here for both columns).
+    expect(changes.map((c) => `${c.kind}:${'column' in c ? c.column : ''}`)).toEqual([
+      'alter-column-default:code',
+      'alter-column-default:n',
+      'alter-column-type:code',
+      'alter-column-type:n',
+      'alter-column-default:code',
+      'alter-column-default:n',
+    ]);
+    const rows = await live.conn.query<{ code: number }>('select code from s12.t');
+    expect(rows.rows).toEqual([{ code: 7 }]);
+  });
+
+  test('partitioned tables: partitions, keys and indexes on the parent', async () => {
+    const parent = `create table s13.events (id bigint not null, at date not null, kind text, primary key (id, at)) partition by range (at);`;
+    const parts = `
+      create table s13.events_2024 partition of s13.events for values from ('2024-01-01') to ('2025-01-01');
+      create table s13.events_2025 partition of s13.events for values from ('2025-01-01') to ('2026-01-01');
+      create index events_kind_idx on s13.events (kind);`;
+    const { changes } = await converge('s13', parent, `${parent} ${parts} create table s13.events_default partition of s13.events default;`);
+    expect(changes.map((c) => c.kind).sort()).toEqual(['create-index', 'create-table', 'create-table', 'create-table']);
+  });
+
   test('domains, composite types, identity and checks are altered in place', async () => {
     await converge(
       's11',

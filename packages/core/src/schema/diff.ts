@@ -14,6 +14,7 @@ import type {
   View,
 } from './model';
 import { columnNode, constraintNode, orderChanges, referencedKeyConstraint } from './order';
+import { parseType } from './hazards';
 import { applyRenames } from './renames';
 import { sameData } from './same-data';
 
@@ -307,11 +308,19 @@ class Differ {
       this.fresh.add(node);
       return;
     }
+    let fromDefault = f.default;
     if (f.type !== t.type || f.collation !== t.collation) {
+      // A default typed for the old type may not cast to the new one: take it off first, put the desired one back.
+      const a = parseType(f.type);
+      const b = parseType(t.type);
+      if (f.default !== null && (a.base !== b.base || a.array !== b.array)) {
+        this.push({ kind: 'alter-column-default', table, column: t.name, from: f.default, to: null });
+        fromDefault = null;
+      }
       this.push({ kind: 'alter-column-type', table, column: t.name, from: f, to: t });
       this.removed.add(node);
     }
-    if (f.default !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: f.default, to: t.default });
+    if (fromDefault !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: fromDefault, to: t.default });
     if (f.notNull !== t.notNull) this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
     if (f.identity !== t.identity) this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity });
   }
