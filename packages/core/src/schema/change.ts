@@ -41,6 +41,7 @@ export type Change =
   | { kind: 'create-extension'; extension: Extension }
   | { kind: 'drop-extension'; extension: Extension }
   | { kind: 'alter-extension-version'; from: Extension; to: Extension }
+  /** `table.constraints` leaves out foreign keys: each follows as an `add-constraint` once both tables exist. */
   | { kind: 'create-table'; table: Table }
   | { kind: 'drop-table'; table: Table }
   /** The table's engine-specific attributes changed; the renderer refuses what the engine cannot alter in place. */

@@ -33,8 +33,9 @@ export interface DiffOptions {
 
 /**
  * The changes that turn `from` into `to`, in an order that can be applied: renames first, then drops in reverse
- * dependency order, then creates and alters in dependency order, then comments, grants and owners; ties are
- * broken by `formatKey`. Views, routines, triggers, indexes and constraints that depend on something that is
+ * dependency order, then creates and alters in dependency order, then comments, grants and owners. Ties are
+ * broken by object class (tables before views before routines before indexes and triggers, reversed for drops,
+ * because not every dependency is in the catalog), then by `formatKey`. Views, routines, triggers, indexes and constraints that depend on something that is
  * dropped or changed incompatibly are dropped before it and recreated after it.
  */
 export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOptions = {}): Change[] {
