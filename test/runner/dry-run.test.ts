@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { ENGINES, snapshot, workspaceWith, type TestWorkspace } from './helpers';
+import { deployedShop, SHOP_V1, shopV2, writeAll } from './shop';
+
+let workspaces: TestWorkspace[] = [];
+afterEach(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+
+describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
+  it('on a database dbee never touched: prints the SQL in order, creates no ledger, no objects', async () => {
+    const w = keep(await workspaceWith(engine, SHOP_V1));
+    const before = await snapshot(w.target);
+    const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const after = await snapshot(w.target);
+    expect(after.hash).toBe(before.hash);
+    expect(after.ledger).toEqual({});
+    expect(r.stdout).toContain('-- step 1/5: create schema:shop');
+    expect(r.stdout).toContain('CREATE SCHEMA shop;');
+    expect(r.stdout).toContain("-- step 5/5: migrate migration:shop/V1");
+    expect(r.stdout).toContain("INSERT INTO shop.customers VALUES (1, 'ada'), (2, 'bob');");
+    expect(r.stdout).toContain('--   if it exists: raise (default); it does not');
+    expect(r.stdout).toContain('dry run: nothing was applied');
+    expect(r.stdout).not.toContain('summary:');
+  });
+
+  it('with a ledger, pending changes and an unknown existing object: shows the strategy and its SQL, and catalog and ledger stay identical', async () => {
+    const w = keep(await deployedShop(engine, 'deploy:\n  ifExists: rename\n  copyData: true'));
+    writeAll(w, shopV2(false));
+    const c = await w.target.connect();
+    await c.execute("CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric); INSERT INTO shop.orders VALUES (7, 70);");
+    await c.close();
+    const before = await snapshot(w.target);
+    expect(Object.keys(before.ledger).sort()).toEqual(['backups', 'deployments', 'ledger_version', 'migrations', 'objects', 'smoke_results', 'steps']);
+    const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true, now: new Date('2026-11-21T10:30:00Z') }, w.target.vars);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await snapshot(w.target)).hash).toBe(before.hash);
+    expect(r.stdout).toContain(
+      '--   exists in the database, unknown to the ledger: rename with copyData (dbee.yaml environments.target.deploy.ifExists) -> rename, kept as shop.orders_bak_20261121t103000\n' +
+        'ALTER TABLE shop.orders RENAME TO orders_bak_20261121t103000;\n' +
+        'ALTER INDEX shop.orders_pkey RENAME TO orders_pkey_bak_20261121t103000;\n' +
+        'CREATE TABLE shop.orders (id int PRIMARY KEY, customer int REFERENCES shop.customers (id), total numeric);\n' +
+        'DO $dbee$',
+    );
+    expect(r.stdout).toMatch(/-- step \d+\/10: replace view:shop\.names/);
+  });
+
+  it('a conflict that would be refused is shown, and the dry run exits 1 without changing anything', async () => {
+    const w = keep(await deployedShop(engine));
+    writeAll(w, shopV2(false));
+    const c = await w.target.connect();
+    await c.execute('CREATE TABLE shop.orders (id int)');
+    await c.close();
+    const before = await snapshot(w.target);
+    const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('--   exists in the database, unknown to the ledger: raise (default) -> REFUSED');
+    expect(r.stderr).toContain('error: shop/orders.sql:1: table:shop.orders already exists in the database, but the ledger does not know it');
+    expect(r.stderr).toContain('the deployment would be refused');
+    expect((await snapshot(w.target)).hash).toBe(before.hash);
+  });
+});
+
