@@ -1,0 +1,283 @@
+/**
+ * Deployment benchmark (issue #7): dbee against the psql floor and against peers, in one run, on the same
+ * PostgreSQL server, each measurement on a fresh database, medians over several runs.
+ *
+ *   npm run bench                                   # 1,000 objects, 5 runs
+ *   npm run bench -- 2000 --runs 3                  # another size / number of runs
+ *   npm run bench -- --no-liquibase --no-migra      # skip peers
+ *
+ * Per run (each database fresh, named dbee_bench_*, all dropped at the end, also on failure):
+ *   floor      psql -X -1 -f of the generator's script (the same objects, in dependency order): F0;
+ *              psql -1 -f of the change set's statements alone on a copy of F0: F1
+ *   dbee       full deploy to an empty database (in-process, and as a whole CLI process on another one);
+ *              no-op deploy (in-process and whole CLI process); incremental deploy of the change set
+ *              (~2% of the objects: view and function bodies, added tables, added columns via a migration);
+ *              rollback of it if `dbee rollback` is implemented; diff F0 vs the changed sources (uncached and
+ *              cached) and F0 vs F1 (env vs env, uncached and cached)
+ *   Liquibase  `update` of the same statements as a formatted SQL changelog (one changeset per object) on an
+ *              empty database, whole process (JVM start-up included, as for dbee's CLI row)
+ *   migra      @pgkit/migra F0 -> F1 in-process
+ * After every step the schema is checked against the floor's (catalog summary: counts and an MD5 of every
+ * definition), and the diffs must name the change set's objects. Nothing is reported for a step that did not
+ * run or gave a wrong result.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyChangeSet, generateChangeSet, generateProject } from './generate';
+import * as L from './lib';
+
+const argv = process.argv.slice(2);
+const flag = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1]! : dflt;
+};
+const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--')) ?? 1000);
+const RUNS = Number(flag('runs', '5'));
+const WITH_LIQUIBASE = !argv.includes('--no-liquibase');
+const WITH_MIGRA = !argv.includes('--no-migra');
+const LIKE = 'gen\\_s%';
+
+interface Row {
+  samples: number[];
+  note?: string;
+}
+
+async function main(): Promise<void> {
+  const startLoad = L.load();
+  console.log(`dbee deployment benchmark: ${N} objects, ${RUNS} runs`);
+  console.log(`machine: ${L.machine()}`);
+  console.log(`load average at start: ${startLoad}`);
+
+  const root = mkdtempSync(join(tmpdir(), 'dbee-bench-'));
+  const rows = new Map<string, Row>();
+  const rec = (key: string, ms: number) => {
+    const r = rows.get(key) ?? { samples: [] };
+    r.samples.push(ms);
+    rows.set(key, r);
+  };
+  const failures: string[] = [];
+  const notes: string[] = [];
+  try {
+    // Two workspaces with the same project: the base sources, and the sources with the change set applied.
+    // shadow: server, because an embedded (PGlite, newer PostgreSQL) shadow renders view definitions unlike a
+    // PostgreSQL 15 server, and the diff then reports every view as changed (see tools/bench-diff.ts).
+    const envs = ['d', 'cli', 'base', 'target'];
+    const wsBase = join(root, 'base');
+    const wsChanged = join(root, 'changed');
+    L.writeWorkspace(wsBase, envs, 'server');
+    const gen = generateProject(join(wsBase, 'gen'), { name: 'gen', objects: N });
+    cpSync(wsBase, wsChanged, { recursive: true });
+    const cs = generateChangeSet(gen);
+    applyChangeSet(join(wsChanged, 'gen'), cs);
+    const scriptFile = join(root, 'script.sql');
+    const changesFile = join(root, 'changes.sql');
+    writeFileSync(scriptFile, gen.script);
+    writeFileSync(changesFile, cs.script);
+    const changeStatements = L.splitScript(cs.script).length;
+    const expectedObjects = new Set(cs.changes.map((c) => c.object));
+    const kinds = cs.changes.reduce<Record<string, number>>((m, c) => ((m[c.kind] = (m[c.kind] ?? 0) + 1), m), {});
+    console.log(`project: ${gen.objects} objects in ${gen.files} files, ${L.splitScript(gen.script).length} statements`);
+    console.log(`change set: ${cs.changes.length} changes (${Object.entries(kinds).map(([k, v]) => `${v} ${k}`).join(', ')}), ${changeStatements} statements`);
+
+    const rollback = L.rollbackImplemented();
+    const lb = WITH_LIQUIBASE ? L.liquibaseCli() : { error: 'skipped (--no-liquibase)' };
+    const migraMod = WITH_MIGRA ? L.loadMigra() : { error: 'skipped (--no-migra)' };
+    const lbVersion = 'error' in lb ? null : lb.version;
+    console.log(`liquibase: ${'error' in lb ? `unavailable: ${lb.error}` : lb.version}`);
+    console.log(`migra: ${'error' in migraMod ? `unavailable: ${migraMod.error}` : `@pgkit/migra ${migraMod.version}`}`);
+    console.log(`rollback: ${rollback.implemented ? 'implemented' : `not implemented yet (${rollback.why})`}`);
+    if (!('error' in lb)) writeFileSync(join(root, 'changelog.sql'), L.liquibaseChangelog(gen.script));
+
+    // Warm-up (not recorded): load dbee's modules and the parser in this process, so that in-process numbers
+    // are a warm process's; the whole-process rows show the cold cost.
+    {
+      const w = await L.createDb('warmup');
+      await L.dbee(wsBase, 'deploy', { project: 'gen', env: 'd' }, { [L.envVar('d')]: L.dbUrl(w) });
+      await L.dbee(wsBase, 'deploy', { project: 'gen', env: 'd' }, { [L.envVar('d')]: L.dbUrl(w) });
+      await L.dropDb(w);
+    }
+
+    let expectedBase: L.CatalogSummary | null = null;
+    let expectedChanged: L.CatalogSummary | null = null;
+    const check = (what: string, expected: L.CatalogSummary | null, actual: L.CatalogSummary, run: number) => {
+      const d = expected ? L.compareSummaries(expected, actual) : 'no reference';
+      if (d) failures.push(`run ${run}: ${what}: schema differs from the floor's: ${d}`);
+      return !d;
+    };
+    const objectsOf = (names: Iterable<string>) => {
+      const found = new Set(names);
+      const missing = [...expectedObjects].filter((o) => !found.has(o));
+      return { missing, extra: [...found].filter((o) => !expectedObjects.has(o)) };
+    };
+
+    for (let run = 1; run <= RUNS; run++) {
+      const dbs: string[] = [];
+      const db = async (label: string, template?: string) => {
+        const name = await L.createDb(`${label}_${run}`, template);
+        dbs.push(name);
+        return name;
+      };
+      // --- floor
+      const f0 = await db('f0');
+      rec('floor', (await L.psqlFile(f0, scriptFile)).ms);
+      const sumF0 = await L.catalogSummary(f0, LIKE);
+      if (!expectedBase) {
+        expectedBase = sumF0;
+        console.log(`expected schema (floor): ${L.describeSummary(sumF0)}`);
+      } else check('psql floor', expectedBase, sumF0, run);
+      const f1 = await db('f1', f0);
+      rec('floor-changes', (await L.psqlFile(f1, changesFile)).ms);
+      const sumF1 = await L.catalogSummary(f1, LIKE);
+      if (!expectedChanged) expectedChanged = sumF1;
+      else check('psql floor of the change set', expectedChanged, sumF1, run);
+
+      // --- dbee deploys
+      const d = await db('dbee');
+      const cli = await db('cli');
+      const env = { [L.envVar('d')]: L.dbUrl(d), [L.envVar('cli')]: L.dbUrl(cli), [L.envVar('base')]: L.dbUrl(f0), [L.envVar('target')]: L.dbUrl(f1) };
+      const full = await L.dbee(wsBase, 'deploy', { project: 'gen', env: 'd' }, env);
+      if (check('dbee full deploy', expectedBase, await L.catalogSummary(d, LIKE), run)) rec('full', full.ms);
+      const fullCli = await L.dbeeProcess(['deploy', 'gen', '--env', 'cli', '--cwd', wsBase], env);
+      if (fullCli.code !== 0) failures.push(`run ${run}: dbee full deploy (CLI) exited ${fullCli.code}: ${fullCli.stderr.slice(0, 300)}`);
+      else if (check('dbee full deploy (CLI)', expectedBase, await L.catalogSummary(cli, LIKE), run)) rec('full-cli', fullCli.ms);
+
+      const noop = await L.dbee(wsBase, 'deploy', { project: 'gen', env: 'd' }, env);
+      if (!/nothing to deploy/.test(noop.stdout + noop.stderr)) failures.push(`run ${run}: the no-op deploy did something: ${noop.stdout.slice(0, 300)}`);
+      else rec('noop', noop.ms);
+      const noopCli = await L.dbeeProcess(['deploy', 'gen', '--env', 'd', '--cwd', wsBase], env);
+      if (noopCli.code !== 0 || !/nothing to deploy/.test(noopCli.stdout + noopCli.stderr)) failures.push(`run ${run}: the no-op CLI deploy exited ${noopCli.code}: ${(noopCli.stdout + noopCli.stderr).slice(0, 300)}`);
+      else rec('noop-cli', noopCli.ms);
+
+      const incr = await L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env);
+      const steps = /deployed (\d+) step/.exec(incr.stdout + incr.stderr)?.[1];
+      if (check('dbee incremental deploy', expectedChanged, await L.catalogSummary(d, LIKE), run)) {
+        rec('incr', incr.ms);
+        rows.get('incr')!.note = `${steps ?? '?'} steps`;
+      }
+
+      if (rollback.implemented) {
+        try {
+          const rb = await L.dbee(wsChanged, 'rollback', { project: 'gen', env: 'd', assumeYes: true }, env);
+          if (check('dbee rollback', expectedBase, await L.catalogSummary(d, LIKE), run)) rec('rollback', rb.ms);
+        } catch (e) {
+          failures.push(`run ${run}: dbee rollback failed: ${String(e).split('\n').slice(0, 3).join(' ')}`);
+        }
+      }
+
+      // --- diffs: F0 (base) against the changed sources, and against F1
+      const diffCheck = (what: string, stdout: string) => {
+        const j = JSON.parse(stdout) as { steps: { key: string }[]; cached: boolean };
+        const names = j.steps.map((s) => /^[a-z-]+:([^.(]+\.[^.(@ ]+)/.exec(s.key)?.[1] ?? s.key);
+        const { missing, extra } = objectsOf(names);
+        if (missing.length) failures.push(`run ${run}: ${what} misses ${missing.length} changed objects (${missing.slice(0, 4).join(', ')})`);
+        if (run === 1) notes.push(`${what}: ${j.steps.length} steps, ${expectedObjects.size - missing.length}/${expectedObjects.size} changed objects named${extra.length ? `, ${extra.length} others (${extra.slice(0, 3).join(', ')}...)` : ''}`);
+        return { ok: !missing.length, cached: j.cached };
+      };
+      let r = await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'base', noCache: true, format: 'json' }, env);
+      if (diffCheck('dbee diff F0 vs sources', r.stdout).ok) rec('diff-src', r.ms);
+      r = await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'base', format: 'json' }, env);
+      const c = diffCheck('dbee diff F0 vs sources (cached)', r.stdout);
+      if (c.ok && c.cached) rec('diff-src-cached', r.ms);
+      else if (!c.cached) failures.push(`run ${run}: the repeated diff was not served from the cache`);
+      r = await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'base', againstEnv: 'target', noCache: true, format: 'json' }, env);
+      if (diffCheck('dbee diff F0 vs F1 (env vs env)', r.stdout).ok) rec('diff-env', r.ms);
+      r = await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'base', againstEnv: 'target', format: 'json' }, env);
+      if (diffCheck('dbee diff F0 vs F1 (env vs env, cached)', r.stdout).ok) rec('diff-env-cached', r.ms);
+
+      if (!('error' in migraMod)) {
+        const t = performance.now();
+        const m = await L.runMigra(migraMod.migra, L.dbUrl(f0), L.dbUrl(f1));
+        const statements = m.statements;
+        const ms = performance.now() - t;
+        await m.close();
+        const names = statements.map((s) => /"?(gen_s\d+)"?\."?([a-z0-9_]+)"?/.exec(s)).filter((x): x is RegExpExecArray => !!x).map((x) => `${x[1]}.${x[2]}`);
+        const { missing, extra } = objectsOf(names);
+        if (missing.length) failures.push(`run ${run}: migra misses ${missing.length} changed objects (${missing.slice(0, 4).join(', ')})`);
+        else rec('migra', ms);
+        if (run === 1) notes.push(`migra F0 -> F1: ${statements.length} statements, ${expectedObjects.size - missing.length}/${expectedObjects.size} changed objects named${extra.length ? `, ${new Set(extra).size} others (dependent views dropped and re-created)` : ''}`);
+      }
+
+      // --- Liquibase
+      if (!('error' in lb)) {
+        const l = await db('liquibase');
+        const t = await L.liquibaseUpdate(lb.bin, root, 'changelog.sql', l);
+        if (t.code !== 0) failures.push(`run ${run}: liquibase update exited ${t.code}: ${(t.stderr || t.stdout).slice(0, 500)}`);
+        else if (check('liquibase update', expectedBase, await L.catalogSummary(l, LIKE), run)) rec('liquibase', t.ms);
+      }
+
+      for (const name of dbs) await L.dropDb(name);
+      console.log(`  run ${run}/${RUNS} done, load average ${L.load()}`);
+    }
+
+    // --- the table
+    const med = (k: string) => L.median(rows.get(k)?.samples ?? []);
+    const floor = med('floor');
+    const floorChanges = med('floor-changes');
+    const liquibase = med('liquibase');
+    const migra = med('migra');
+    const cell = (k: string, missing = 'not measured') => (rows.get(k)?.samples.length ? L.fmtMs(med(k)) : missing);
+    const range = (k: string) => {
+      const s = rows.get(k)?.samples ?? [];
+      return s.length ? `${L.fmtMs(Math.min(...s))} - ${L.fmtMs(Math.max(...s))} (${s.length})` : '-';
+    };
+    const ratio = (k: string, base: number) => (rows.get(k)?.samples.length && Number.isFinite(base) ? L.fmtRatio(med(k) / base) : '-');
+    const peerRatio = (k: string, peer: number) => (rows.get(k)?.samples.length && Number.isFinite(peer) ? `${L.fmtRatio(peer / med(k))} faster` : '-');
+    const body: string[][] = [
+      ['psql -1 -f, full script (floor)', cell('floor'), range('floor'), '1.00x', '', ''],
+      [`psql -1 -f, change set (${changeStatements} statements)`, cell('floor-changes'), range('floor-changes'), '', '', ''],
+      ['dbee full deploy, in-process', cell('full'), range('full'), ratio('full', floor), peerRatio('full', liquibase), ''],
+      ['dbee full deploy, CLI process', cell('full-cli'), range('full-cli'), ratio('full-cli', floor), peerRatio('full-cli', liquibase), ''],
+      ['dbee no-op deploy, in-process', cell('noop'), range('noop'), '', '', ''],
+      ['dbee no-op deploy, CLI process', cell('noop-cli'), range('noop-cli'), '', '', ''],
+      [`dbee incremental deploy (${rows.get('incr')?.note ?? '?'})`, cell('incr'), range('incr'), `${ratio('incr', floorChanges)} of change-set floor`, '', ''],
+      ['dbee rollback of the change set', rollback.implemented ? cell('rollback', 'failed, see below') : 'not implemented yet', range('rollback'), '', '', ''],
+      ['dbee diff F0 vs sources, uncached', cell('diff-src'), range('diff-src'), '', '', peerRatio('diff-src', migra)],
+      ['dbee diff F0 vs sources, cached', cell('diff-src-cached'), range('diff-src-cached'), '', '', peerRatio('diff-src-cached', migra)],
+      ['dbee diff F0 vs F1 (env vs env), uncached', cell('diff-env'), range('diff-env'), '', '', peerRatio('diff-env', migra)],
+      ['dbee diff F0 vs F1 (env vs env), cached', cell('diff-env-cached'), range('diff-env-cached'), '', '', peerRatio('diff-env-cached', migra)],
+      [`Liquibase update${lbVersion ? ` ${lbVersion.split(' ')[0]}` : ''}, process`, 'error' in lb ? `n/a: ${lb.error.slice(0, 60)}` : cell('liquibase', 'failed, see below'), range('liquibase'), ratio('liquibase', floor), '', ''],
+      ['migra F0 -> F1, in-process', 'error' in migraMod ? `n/a: ${migraMod.error.slice(0, 60)}` : cell('migra', 'failed, see below'), range('migra'), '', '', ''],
+    ];
+    console.log('');
+    console.log(L.table(['measurement', 'median', 'min - max (runs)', 'vs psql floor', 'vs Liquibase', 'vs migra'], body));
+    console.log('');
+    const goals: [string, boolean | null, string][] = [];
+    const g = (label: string, ok: boolean | null, detail: string) => goals.push([label, ok, detail]);
+    const has = (k: string) => (rows.get(k)?.samples.length ?? 0) > 0;
+    g('full deploy <= 1.3x the psql floor', has('full') ? med('full') <= 1.3 * floor : null, `${L.fmtMs(med('full'))} = ${ratio('full', floor)} (CLI process: ${ratio('full-cli', floor)})`);
+    g('no-op deploy < 0.3 s in-process', has('noop') ? med('noop') < 300 : null, L.fmtMs(med('noop')));
+    g('no-op deploy < 1.5 s as a whole CLI process', has('noop-cli') ? med('noop-cli') < 1500 : null, L.fmtMs(med('noop-cli')));
+    const budget = 2 * floorChanges + 500;
+    g('incremental deploy <= 2x the change-set floor + 0.5 s', has('incr') ? med('incr') <= budget : null, `${L.fmtMs(med('incr'))} vs 2 x ${L.fmtMs(floorChanges)} + 0.5 s = ${L.fmtMs(budget)}`);
+    g(
+      'full deploy >= 3x faster than Liquibase',
+      has('full') && Number.isFinite(liquibase) ? liquibase / med('full') >= 3 : null,
+      Number.isFinite(liquibase) ? `in-process ${L.fmtRatio(liquibase / med('full'))}, CLI process ${L.fmtRatio(liquibase / med('full-cli'))} (Liquibase ${L.fmtMs(liquibase)}, JVM start-up included)` : 'Liquibase not measured',
+    );
+    g(
+      'diff >= 2x faster than migra (env vs env, uncached: two live databases, like migra)',
+      has('diff-env') && Number.isFinite(migra) ? migra / med('diff-env') >= 2 : null,
+      Number.isFinite(migra) ? `${L.fmtRatio(migra / med('diff-env'))} (dbee ${L.fmtMs(med('diff-env'))}, migra ${L.fmtMs(migra)})` : 'migra not measured',
+    );
+    g(
+      'diff >= 2x faster than migra (env vs sources, uncached: shadow build included)',
+      has('diff-src') && Number.isFinite(migra) ? migra / med('diff-src') >= 2 : null,
+      Number.isFinite(migra) ? `${L.fmtRatio(migra / med('diff-src'))} (dbee ${L.fmtMs(med('diff-src'))}, migra ${L.fmtMs(migra)})` : 'migra not measured',
+    );
+    console.log('goals:');
+    for (const [label, ok, detail] of goals) console.log(`  ${ok === null ? 'n/a    ' : ok ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
+    console.log('');
+    console.log('checks:');
+    console.log(`  schema after every deploy / update compared with the floor's (counts + MD5 of all definitions): ${failures.length ? `${failures.length} FAILURES` : 'all equal'}`);
+    for (const n of notes) console.log(`  ${n}`);
+    for (const f of failures) console.log(`  FAILED ${f}`);
+    if (!rollback.implemented) console.log('  rollback: not implemented yet');
+    console.log(`load average: ${startLoad} at start, ${L.load()} at end (2 shared cores: medians, not means)`);
+    if (failures.length) process.exitCode = 1;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+L.runMain(main);
