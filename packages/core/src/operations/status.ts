@@ -1,5 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type DeploymentRow } from '../ledger/ledger';
+import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
 import { planExplained, type DeployedState } from '../planner/planner';
 import { canonicalJson } from '../plan/serialize';
 import { engineFor, lockOwner, type OperationContext } from './context';
@@ -18,7 +18,51 @@ export interface StatusReport {
   database: string;
   lastDeployment: DeploymentRow | null;
   pendingSteps: { key: string; action: string }[];
-  metrics: { deployments: number; succeeded: number; successRate: number | null; averageDurationMs: number | null; rollbacks: number };
+  /**
+   * Whether the project's schemas changed outside dbee since its last deployment: the engine's fingerprint now,
+   * compared with the one recorded when that deployment ended. `unknown` when there is nothing to compare.
+   */
+  drift: { state: 'yes' | 'no' | 'unknown'; recorded: string | null; live: string | null; reason?: string };
+  metrics: {
+    deployments: number;
+    succeeded: number;
+    successRate: number | null;
+    averageDurationMs: number | null;
+    rollbacks: number;
+    /**
+     * Mean time from a failure to the database being restored: for automatic rollbacks, failed step to the end
+     * of the undo; for `rollback` deployments, the end of the deployment they revert to their own end. Null
+     * when nothing was ever rolled back.
+     */
+    meanTimeToRollbackMs: number | null;
+  };
+}
+
+/** The JSON summary of a deployment row (jsonb on PostgreSQL, text elsewhere). */
+export function deploymentSummary(row: Pick<DeploymentRow, 'summary'>): DeploymentSummary {
+  if (!row.summary) return {};
+  if (typeof row.summary === 'string') {
+    try {
+      return JSON.parse(row.summary) as DeploymentSummary;
+    } catch {
+      return {};
+    }
+  }
+  return row.summary as DeploymentSummary;
+}
+
+function meanTimeToRollback(history: DeploymentRow[]): number | null {
+  const byId = new Map(history.map((d) => [d.id, d]));
+  const times: number[] = [];
+  for (const d of history) {
+    const s = deploymentSummary(d);
+    if (d.status === 'rolled-back' && s.failedAt && s.rolledBackAt) times.push(Date.parse(s.rolledBackAt) - Date.parse(s.failedAt));
+    const reverted = d.reverts === null ? undefined : byId.get(Number(d.reverts));
+    if (d.kind === 'rollback' && d.status === 'succeeded' && d.finished_at && reverted?.finished_at) {
+      times.push(new Date(d.finished_at).getTime() - new Date(reverted.finished_at).getTime());
+    }
+  }
+  return times.length ? Math.round(times.reduce((a, b) => a + b, 0) / times.length) : null;
 }
 
 /** `status`: last deployment, pending changes (sources vs ledger) and metrics. Reads only. */
@@ -39,6 +83,17 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       const deployed = new Map<string, DeployedState>([[target.name, await ledger.deployedState(target.name)]]);
       const plan = await planExplained({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed }, modelLoader(ctx, environment, engine));
       const history = await ledger.deployments(target.name, environment.name, 10_000);
+      const last = history.find((d) => d.finished_at);
+      const recorded = last ? deploymentSummary(last).fingerprint ?? null : null;
+      const schemas = models.find((m) => m.project.name === target.name)!.graph.schemas;
+      let drift: StatusReport['drift'];
+      if (!engine.fingerprint) drift = { state: 'unknown', recorded: null, live: null, reason: `the ${engine.name} engine has no schema fingerprint` };
+      else if (!last) drift = { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
+      else if (!recorded) drift = { state: 'unknown', recorded: null, live: null, reason: `deployment #${last.id} recorded no fingerprint` };
+      else {
+        const live = await engine.fingerprint(conn, { schemas });
+        drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
+      }
       const finished = history.filter((d) => d.finished_at);
       const ok = history.filter((d) => d.status === 'succeeded');
       const report: StatusReport = {
@@ -47,6 +102,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         database: conn.description,
         lastDeployment: history[0] ?? null,
         pendingSteps: plan.steps.map((s) => ({ key: s.key, action: s.action })),
+        drift,
         metrics: {
           deployments: history.length,
           succeeded: ok.length,
@@ -54,7 +110,8 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           averageDurationMs: finished.length
             ? Math.round(finished.reduce((a, d) => a + (new Date(d.finished_at!).getTime() - new Date(d.started_at).getTime()), 0) / finished.length)
             : null,
-          rollbacks: history.filter((d) => d.kind === 'rollback').length,
+          rollbacks: history.filter((d) => d.kind === 'rollback' || d.status === 'rolled-back').length,
+          meanTimeToRollbackMs: meanTimeToRollback(history),
         },
       };
       if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
@@ -77,8 +134,9 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       : '  never deployed\n',
   );
   out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');
+  out.write(`  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ' (the schemas changed outside dbee since the last deployment)' : ''}\n`);
   const m = r.metrics;
   out.write(
-    `  deployments: ${m.deployments}, success rate: ${m.successRate === null ? 'n/a' : Math.round(m.successRate * 100) + '%'}, average duration: ${m.averageDurationMs ?? 'n/a'} ms, rollbacks: ${m.rollbacks}\n`,
+    `  deployments: ${m.deployments}, success rate: ${m.successRate === null ? 'n/a' : Math.round(m.successRate * 100) + '%'}, average duration: ${m.averageDurationMs ?? 'n/a'} ms, rollbacks: ${m.rollbacks}, mean time to rollback: ${m.meanTimeToRollbackMs === null ? 'n/a' : m.meanTimeToRollbackMs + ' ms'}\n`,
   );
 }
