@@ -217,22 +217,27 @@ async function main(): Promise<void> {
       if (!warm) process.stdout.write(`  run ${run}/${RUNS} done (load ${L.load()})\n`);
     }
 
-    // Correctness: both tools must name the changed objects, and their SQL must turn A into B.
-    let allOk = true;
+    // Correctness: both tools must name the changed objects, and their SQL must turn A into B. Verdicts: OK;
+    // NOISY (converges, but also "changes" objects that did not change; for migra, re-creating the views that
+    // depend on a changed view is its strategy, not noise); WRONG (misses a change or does not converge).
+    let wrong = 0;
     for (const [label, steps] of Object.entries(dbeeSteps)) {
-      const j = judge(expected, dbeeObjects(steps));
+      const found = dbeeObjects(steps);
+      const j = judge(expected, found);
       const sqlText = steps.map((s) => s.statements.map((x) => x.trim().replace(/;\s*$/, '') + ';').join('\n')).join('\n');
       const conv = await converges(a, sumB, sqlText, `dbee_${label}`, root);
-      const ok = j.ok && !conv;
-      allOk &&= ok || label === 'sources-embedded';
-      checks.push(`dbee (${label === 'env' ? 'A vs B' : `A vs sources, ${label.slice(8)} shadow`}): ${steps.length} steps; ${j.text}; applied to a copy of A: ${conv ? `DOES NOT give B: ${conv}` : 'gives B'} -> ${ok ? 'OK' : 'WRONG'}`);
+      const spurious = [...found].filter((o) => !expected.has(o)).length;
+      const verdict = !j.ok || conv ? 'WRONG' : spurious ? `NOISY: ${spurious} unchanged objects reported as changed` : 'OK';
+      if (verdict === 'WRONG') wrong++;
+      checks.push(`dbee (${label === 'env' ? 'A vs B' : `A vs sources, ${label.slice(8)} shadow`}): ${steps.length} steps; ${j.text}; applied to a copy of A: ${conv ? `DOES NOT give B: ${conv}` : 'gives B'} -> ${verdict}`);
     }
     if (migraSql || migraStatements.length) {
       const j = judge(expected, migraObjects(migraStatements));
       const conv = await converges(a, sumB, migraSql, 'migra', root);
-      const ok = j.ok && !conv;
-      allOk &&= ok;
-      checks.push(`migra: ${migraStatements.length} statements; ${j.text}; applied to a copy of A: ${conv ? `DOES NOT give B: ${conv}` : 'gives B'} -> ${ok ? 'OK' : 'WRONG'}`);
+      const extras = [...migraObjects(migraStatements)].filter((o) => !expected.has(o)).length;
+      const verdict = !j.ok || conv ? 'WRONG' : extras ? 'OK (the extras are dependent views it drops and re-creates)' : 'OK';
+      if (verdict === 'WRONG') wrong++;
+      checks.push(`migra: ${migraStatements.length} statements; ${j.text}; applied to a copy of A: ${conv ? `DOES NOT give B: ${conv}` : 'gives B'} -> ${verdict}`);
     }
 
     const med = (k: string) => L.median(rows.get(k)?.samples ?? []);
@@ -267,9 +272,9 @@ async function main(): Promise<void> {
       const c = med('env-cached');
       goal('cached < 1/10 of uncached [A vs B]', c < u / 10, `${L.fmtMs(c)} vs ${L.fmtMs(u)} = ${((100 * c) / u).toFixed(1)}%`);
     }
-    console.log(`  results correct: ${allOk ? 'yes' : 'NO (see above)'}`);
+    console.log(`  results correct: ${wrong ? `NO: ${wrong} wrong (see above)` : 'yes (see above for noisy ones)'}`);
     console.log(`load average at end ${L.load()}`);
-    if (!allOk) process.exitCode = 1;
+    if (wrong) process.exitCode = 1;
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

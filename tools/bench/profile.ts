@@ -1,0 +1,195 @@
+/**
+ * Where dbee's time goes (issue #7 findings), without touching dbee's code: the PostgreSQL connection's `query`
+ * and `execute` are wrapped in this process to time every round trip by kind (user DDL, BEGIN/COMMIT, ledger,
+ * catalog reads, session settings); the rest of the wall time is JavaScript in this process (parsing, planning,
+ * checksums, introspection post-processing). Also: the psql floor with one transaction per statement (what
+ * dbee's default `transaction: object` costs at the server), dbee with `transaction: plan`, and the cost of
+ * starting the CLI process.
+ *
+ *   node tools/run.js tools/bench/profile.ts [objects=1000] [--runs 3]
+ *   node --cpu-prof --cpu-prof-dir /tmp/prof packages/cli/bin/dbee.js deploy gen --env d --cwd <ws>   # JS hot spots
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Workspace, loadProjectModel, planFromSources, desiredModel } from '@dbee/core';
+import { PgConnection, createPostgresEngine, loadPostgresParser } from '@dbee/postgres';
+import { applyChangeSet, generateChangeSet, generateProject } from './generate';
+import * as L from './lib';
+
+const argv = process.argv.slice(2);
+const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--')) ?? 1000);
+const RUNS = Number(argv[argv.indexOf('--runs') + 1] && argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 3);
+
+type Kind = 'CREATE/DROP DATABASE (shadow)' | 'user DDL' | 'BEGIN/COMMIT/ROLLBACK' | 'ledger (dbee.*)' | 'catalog reads' | 'session SET' | 'other';
+const kindOf = (sql: string): Kind => {
+  const s = sql.trimStart().slice(0, 400);
+  if (/^(CREATE|DROP) DATABASE\b/i.test(s)) return 'CREATE/DROP DATABASE (shadow)';
+  if (/^(BEGIN|COMMIT|ROLLBACK|START TRANSACTION)\b/i.test(s)) return 'BEGIN/COMMIT/ROLLBACK';
+  if (/^SET\b|^RESET\b|set_config/i.test(s)) return 'session SET';
+  if (/\bdbee\.|dbee_|pg_try_advisory|pg_advisory/i.test(s)) return 'ledger (dbee.*)';
+  if (/^(CREATE|ALTER|DROP|COMMENT|GRANT|REVOKE)\b/i.test(s)) return 'user DDL';
+  if (/\bpg_[a-z_]+|information_schema/i.test(s)) return 'catalog reads';
+  return 'other';
+};
+
+interface Tally {
+  ms: Map<Kind, number>;
+  calls: Map<Kind, number>;
+}
+let tally: Tally | null = null;
+function instrument(): void {
+  const proto = PgConnection.prototype as unknown as Record<'query' | 'execute', (this: unknown, sql: string, ...rest: unknown[]) => Promise<unknown>>;
+  for (const m of ['query', 'execute'] as const) {
+    const orig = proto[m];
+    proto[m] = async function (this: unknown, sql: string, ...rest: unknown[]) {
+      const t = performance.now();
+      try {
+        return await orig.call(this, sql, ...rest);
+      } finally {
+        if (tally) {
+          const k = kindOf(sql);
+          tally.ms.set(k, (tally.ms.get(k) ?? 0) + performance.now() - t);
+          tally.calls.set(k, (tally.calls.get(k) ?? 0) + 1);
+        }
+      }
+    };
+  }
+}
+
+async function measured<T>(f: () => Promise<T>): Promise<{ wall: number; tally: Tally; value: T }> {
+  tally = { ms: new Map(), calls: new Map() };
+  const t = performance.now();
+  const value = await f();
+  const wall = performance.now() - t;
+  const out = tally;
+  tally = null;
+  return { wall, tally: out, value };
+}
+
+function report(label: string, runs: { wall: number; tally: Tally }[]): void {
+  const wall = L.median(runs.map((r) => r.wall));
+  const kinds = new Set(runs.flatMap((r) => [...r.tally.ms.keys()]));
+  const rows: string[][] = [];
+  let db = 0;
+  for (const k of kinds) {
+    const ms = L.median(runs.map((r) => r.tally.ms.get(k) ?? 0));
+    db += ms;
+    rows.push([k, L.fmtMs(ms), `${((100 * ms) / wall).toFixed(0)}%`, String(L.median(runs.map((r) => r.tally.calls.get(k) ?? 0)))]);
+  }
+  rows.sort((a, b) => parseFloat(b[2]!) - parseFloat(a[2]!));
+  rows.push(['JavaScript in-process (wall - round trips)', L.fmtMs(wall - db), `${((100 * (wall - db)) / wall).toFixed(0)}%`, '']);
+  console.log(`\n${label}: median wall ${L.fmtMs(wall)} over ${runs.length} runs`);
+  console.log(L.table(['where', 'median time', 'share', 'round trips'], rows));
+}
+
+async function main(): Promise<void> {
+  instrument();
+  console.log(`dbee profile: ${N} objects, ${RUNS} runs; ${L.machine()}; load ${L.load()}`);
+  const root = mkdtempSync(join(tmpdir(), 'dbee-bench-profile-'));
+  try {
+    const envs = ['d', 'plan', 'base'];
+    const ws = join(root, 'base');
+    L.writeWorkspace(ws, envs, 'server');
+    // A second workspace whose environment `plan` deploys with one transaction for the whole plan.
+    const gen = generateProject(join(ws, 'gen'), { name: 'gen', objects: N });
+    const wsPlan = join(root, 'plan');
+    cpSync(ws, wsPlan, { recursive: true });
+    writeFileSync(join(wsPlan, 'dbee.yaml'), `version: 1\ndefaultEnvironment: d\nshadow: server\ndeploy:\n  transaction: plan\nenvironments:\n  d:\n    engine: postgres\n    connection:\n      url: \${${L.envVar('d')}}\n`);
+    const wsChanged = join(root, 'changed');
+    cpSync(ws, wsChanged, { recursive: true });
+    applyChangeSet(join(wsChanged, 'gen'), generateChangeSet(gen));
+    const script = join(root, 'script.sql');
+    writeFileSync(script, gen.script);
+
+    // Warm the process.
+    const w = await L.createDb('prof_warm');
+    await L.dbee(ws, 'deploy', { project: 'gen', env: 'd' }, { [L.envVar('d')]: L.dbUrl(w) });
+    await L.dropDb(w);
+
+    const full: { wall: number; tally: Tally }[] = [];
+    const noop: { wall: number; tally: Tally }[] = [];
+    const incr: { wall: number; tally: Tally }[] = [];
+    const diff: { wall: number; tally: Tally }[] = [];
+    const diffEnv: { wall: number; tally: Tally }[] = [];
+    const shadow: { wall: number; tally: Tally }[] = [];
+    const floor1: number[] = [];
+    const floorEach: number[] = [];
+    const planTx: number[] = [];
+    const phases = { parse: [] as number[], plan: [] as number[] };
+    for (let run = 1; run <= RUNS; run++) {
+      const d = await L.createDb(`prof_d_${run}`);
+      const env = { [L.envVar('d')]: L.dbUrl(d), [L.envVar('base')]: L.dbUrl(d) };
+      full.push(await measured(() => L.dbee(ws, 'deploy', { project: 'gen', env: 'd' }, env)));
+      noop.push(await measured(() => L.dbee(ws, 'deploy', { project: 'gen', env: 'd' }, env)));
+      incr.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env)));
+      // The database is now at the changed state; diff it against the base sources (20 differences).
+      diff.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', noCache: true, format: 'json' }, env)));
+      diffEnv.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', againstEnv: 'd', noCache: true, format: 'json' }, env)));
+
+      // Floors: one transaction (psql -1) and one transaction per statement (psql, autocommit).
+      const f = await L.createDb(`prof_f_${run}`);
+      floor1.push((await L.psqlFile(f, script, true)).ms);
+      const g = await L.createDb(`prof_g_${run}`);
+      floorEach.push((await L.psqlFile(g, script, false)).ms);
+      const p = await L.createDb(`prof_p_${run}`);
+      planTx.push((await L.dbee(wsPlan, 'deploy', { project: 'gen', env: 'd' }, { [L.envVar('d')]: L.dbUrl(p) })).ms);
+
+      // Planner phases alone (no database).
+      await loadPostgresParser();
+      const engine = createPostgresEngine();
+      const workspace = Workspace.load(ws);
+      const environment = workspace.environment('d', { ...process.env, ...env });
+      const project = workspace.project('gen');
+      let t = performance.now();
+      const model = await loadProjectModel(workspace.root, project, workspace.settings(project, environment).variables, engine.parser, workspace.projects);
+      phases.parse.push(performance.now() - t);
+      t = performance.now();
+      planFromSources({ engine, models: [model], planned: ['gen'], schemaOwners: new Map(model.graph.schemas.map((s) => [s, 'gen'])) });
+      phases.plan.push(performance.now() - t);
+      shadow.push(
+        await measured(() =>
+          desiredModel({ engine, environment, workspaceRoot: ws, models: [model], target: 'gen', schemaOwners: new Map(model.graph.schemas.map((s) => [s, 'gen'])), shadow: 'server', toolVersion: '0', useCache: false }),
+        ),
+      );
+      for (const x of [d, f, g, p]) await L.dropDb(x);
+      console.log(`  run ${run}/${RUNS} done, load ${L.load()}`);
+    }
+    console.log(`\nfloors: psql -1 (one transaction) ${L.fmtMs(L.median(floor1))}; psql with one transaction per statement ${L.fmtMs(L.median(floorEach))}`);
+    console.log(`dbee full deploy with deploy.transaction: plan: ${L.fmtMs(L.median(planTx))} (default object scope: ${L.fmtMs(L.median(full.map((r) => r.wall)))})`);
+    console.log(`planner alone: discover + parse + references ${L.fmtMs(L.median(phases.parse))}, graph + order + plan ${L.fmtMs(L.median(phases.plan))}`);
+    report('dbee full deploy (in-process)', full);
+    report('dbee no-op deploy (in-process)', noop);
+    report('dbee incremental deploy (in-process)', incr);
+    report('dbee diff env vs sources, uncached (in-process, shadow: server)', diff);
+    report('  of which desiredModel() alone (shadow build + introspection)', shadow);
+    report('dbee diff env vs env, uncached (in-process)', diffEnv);
+
+    // CLI start-up: node alone, node + @swc-node/register, loading dbee's modules, `dbee --help`.
+    const cli: Record<string, number[]> = { node: [], swc: [], modules: [], help: [] };
+    const reg = `process.env.SWC_NODE_PROJECT=${JSON.stringify(join(L.REPO, 'tsconfig.base.json'))};require('@swc-node/register');`;
+    for (let i = 0; i < RUNS; i++) {
+      cli.node!.push((await L.timeProcess(process.execPath, ['-e', '0'], { cwd: L.REPO })).ms);
+      cli.swc!.push((await L.timeProcess(process.execPath, ['-e', reg], { cwd: L.REPO })).ms);
+      cli.modules!.push((await L.timeProcess(process.execPath, ['-e', `${reg}require('./packages/cli/src/main');require('@dbee/postgres').loadPostgresParser()`], { cwd: L.REPO })).ms);
+      cli.help!.push((await L.dbeeProcess(['--help'], {})).ms);
+    }
+    console.log('\nCLI start-up (whole processes, medians):');
+    console.log(
+      L.table(
+        ['process', 'median'],
+        [
+          ['node -e 0', L.fmtMs(L.median(cli.node!))],
+          ['+ require @swc-node/register', L.fmtMs(L.median(cli.swc!))],
+          ['+ load dbee CLI modules (TypeScript compiled on the fly) + libpg-query WASM', L.fmtMs(L.median(cli.modules!))],
+          ['dbee --help', L.fmtMs(L.median(cli.help!))],
+        ],
+      ),
+    );
+    console.log(`load at end ${L.load()}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+L.runMain(main);
