@@ -88,6 +88,10 @@ describe.each(ENGINES)('gates and step policies [%s]', (engine) => {
     const ok = await run(w.root, 'deploy', { project: 'shop', package: pkg, allowHazards: 'table-rewrite,data-loss' }, w.target.vars);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
+    // The ledger identifies a package deployment by the package's plan checksum.
+    expect(await w.target.query('SELECT package, plan_checksum FROM dbee.deployments')).toEqual([
+      { package: join(w.root, pkg), plan_checksum: readPackage(join(w.root, pkg)).manifest.planChecksum },
+    ]);
   });
 
   it('deploy.allowHazards accepts a hazard; requireBackup still refuses a data-loss step', async () => {

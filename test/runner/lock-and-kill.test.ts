@@ -27,7 +27,8 @@ describe.each(ENGINES)('the deployment lock and killed deployments [%s]', (engin
 
     const refused = await run(w.root, 'deploy', { project: 'crm', waitForLock: 1 }, w.target.vars);
     expect(refused.code).toBe(1);
-    expect(refused.stdout).toMatch(/waiting for the deployment lock held by \S+@\S+ \(pid \d+\) since \d{4}-\d\d-\d\dT/);
+    expect(refused.stdout).toMatch(/waiting up to 1s for the deployment lock held by \S+@\S+ \(pid \d+\) since \d{4}-\d\d-\d\dT/);
+    expect(refused.stdout.match(/waiting up to/g)).toHaveLength(1);
     expect(refused.stderr).toMatch(/^error: another deployment holds the lock on deploy: \S+@\S+ \(pid \d+\) since \d{4}-\d\d-\d\dT\S+; gave up after 1s\n/);
     if (engine === 'pglite') expect(refused.stderr).toContain(`(pid ${a.child.pid})`);
 
@@ -36,7 +37,7 @@ describe.each(ENGINES)('the deployment lock and killed deployments [%s]', (engin
     expect(await a.exit).toBe(0);
     expect(waited.stderr).toBe('');
     expect(waited.code).toBe(0);
-    expect(waited.stdout).toContain('waiting for the deployment lock');
+    expect(waited.stdout).toContain('waiting up to 60s for the deployment lock');
     const rows = await w.target.query<{ project: string; status: string; started_at: Date; finished_at: Date }>(
       'SELECT project, status, started_at, finished_at FROM dbee.deployments ORDER BY id',
     );

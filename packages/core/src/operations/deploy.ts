@@ -157,10 +157,16 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
 
   const context = { workspaceRoot: workspace.root };
   const owner = lockOwner();
+  let waiting = false;
   const lock = await engine.lock(environment, context, 'deploy', {
     timeoutMs: waitMs,
     owner,
-    onWait: (h) => reporter.info(`waiting for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`),
+    onWait: (h) => {
+      // Polled every few hundred milliseconds: say it once.
+      if (waiting) return;
+      waiting = true;
+      reporter.info(`waiting up to ${waitMs / 1000}s for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`);
+    },
   });
   try {
     const conn = await engine.connect(environment, context);
@@ -187,7 +193,8 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
       const plan = pkg
         ? pendingSteps(pkg.plan, deployed, variables)
         : await planExplained({ engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, modelLoader(ctx, environment, engine));
-      report.source.planChecksum = planChecksum(plan);
+      // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
+      report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
       const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
       await assertFreshBase(engine, conn, plan, plan.projects.flatMap((p) => schemas.get(p) ?? []));
       reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
@@ -212,7 +219,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
       }
       if (problems.length) refuse(problems, false);
       await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-      const result = await apply(ctx, { plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas });
+      const result = await apply(ctx, { planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas });
       onRun(result);
       report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
       report.steps = result.steps;
@@ -259,6 +266,8 @@ function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): nev
 }
 
 interface ApplyInput {
+  /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
+  planChecksum: string;
   plan: Plan;
   conn: Connection;
   engine: Engine;
@@ -291,7 +300,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
       ciJob: ciJob(ctx.env),
       host: owner.host,
     },
-    planChecksum: planChecksum(input.plan),
+    planChecksum: input.planChecksum,
     reporter: ctx.reporter,
     session: {
       lockTimeoutMs: settings.lockTimeout === undefined ? undefined : durationMs(settings.lockTimeout),
