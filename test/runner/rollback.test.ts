@@ -139,6 +139,25 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
     expect(await w.target.query("SELECT indexname FROM pg_indexes WHERE indexname = 'customers_name_idx'")).toEqual([{ indexname: 'customers_name_idx' }]);
   });
 
+  it('a transaction that fails at COMMIT (a deferred constraint) is recorded as a failure of its last step', async () => {
+    const w = keep(await deployedShop(engine, 'deploy:\n  transaction: project'));
+    writeAll(w, {
+      'shop/zz.sql': 'CREATE TABLE shop.zz (id int);\n',
+      'shop/migrations/V2__deferred.sql':
+        'CREATE TABLE shop.refs (id int PRIMARY KEY, customer int REFERENCES shop.customers (id) DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO shop.refs VALUES (1, 999);\n',
+      'shop/migrations/V2__deferred.rollback.sql': 'DROP TABLE shop.refs;\n',
+    });
+    const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('foreign key');
+    expect((await ledgerSteps(w.target, 2)).map((s) => [s.object_key, s.status])).toEqual([
+      ['table:shop.zz', 'rolled-back'],
+      ['migration:shop/V2', 'failed'],
+    ]);
+    expect(await w.target.query("SELECT failed_statement FROM dbee.deployments WHERE id = 2")).toEqual([{ failed_statement: 'COMMIT' }]);
+    expect(await w.target.query("SELECT to_regclass('shop.zz') IS NULL AS gone")).toEqual([{ gone: true }]);
+  });
+
   it('--continue-on-error goes on with independent steps and skips the ones that depend on the failure', async () => {
     const w = keep(await deployedShop(engine));
     writeAll(w, {

@@ -258,7 +258,11 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     } catch (e) {
       // The connection may have been reset with the transaction; the search path is set again before the next step.
       currentPath = null;
-      const failed = (current as { step: PlanStep; statement: string | null; t0: number } | null) ?? { step: runnable[0]!, statement: null, t0: Date.now() };
+      // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
+      const last = done[done.length - 1];
+      const failed = (current as { step: PlanStep; statement: string | null; t0: number } | null) ??
+        (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: runnable[0]!, statement: null, t0: Date.now() });
+      if (done[done.length - 1]?.step === failed.step) done.pop();
       const error = toDbeeError(engine, e, failed.statement);
       states.get(failed.step.project)!.failure ??= { error, statement: failed.statement, at: new Date() };
       if (!group.transactional) {
