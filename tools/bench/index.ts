@@ -250,10 +250,16 @@ async function main(): Promise<void> {
     g('no-op deploy < 1.5 s as a whole CLI process', has('noop-cli') ? med('noop-cli') < 1500 : null, L.fmtMs(med('noop-cli')));
     const budget = 2 * floorChanges + 500;
     g('incremental deploy <= 2x the change-set floor + 0.5 s', has('incr') ? med('incr') <= budget : null, `${L.fmtMs(med('incr'))} vs 2 x ${L.fmtMs(floorChanges)} + 0.5 s = ${L.fmtMs(budget)}`);
+    // Liquibase is a whole JVM process: the like-for-like comparison is dbee's whole CLI process.
     g(
-      'full deploy >= 3x faster than Liquibase',
+      'full deploy >= 3x faster than Liquibase (whole process vs whole process)',
+      has('full-cli') && Number.isFinite(liquibase) ? liquibase / med('full-cli') >= 3 : null,
+      Number.isFinite(liquibase) ? `${L.fmtRatio(liquibase / med('full-cli'))} (dbee CLI ${L.fmtMs(med('full-cli'))}, Liquibase ${L.fmtMs(liquibase)}, both with start-up)` : 'Liquibase not measured',
+    );
+    g(
+      'full deploy >= 3x faster than Liquibase (dbee in-process, warm)',
       has('full') && Number.isFinite(liquibase) ? liquibase / med('full') >= 3 : null,
-      Number.isFinite(liquibase) ? `in-process ${L.fmtRatio(liquibase / med('full'))}, CLI process ${L.fmtRatio(liquibase / med('full-cli'))} (Liquibase ${L.fmtMs(liquibase)}, JVM start-up included)` : 'Liquibase not measured',
+      Number.isFinite(liquibase) ? `${L.fmtRatio(liquibase / med('full'))} (dbee ${L.fmtMs(med('full'))}, Liquibase ${L.fmtMs(liquibase)})` : 'Liquibase not measured',
     );
     g(
       'diff >= 2x faster than migra (env vs env, uncached: two live databases, like migra)',
