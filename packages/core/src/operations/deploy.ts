@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { conflictStrategy, durationMs, hazardKind, type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
 import { assertFreshBase } from '../diffing/diff-plan';
+import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
+import type { SmokeCheck } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
@@ -218,12 +220,15 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
         return ExitCode.ok;
       }
       if (problems.length) refuse(problems, false);
+      // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
+      const smoke = await smokePlan(ctx, engine, models, plan, settingsOf, environment.name);
       await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-      const result = await apply(ctx, { planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas });
+      const result = await apply(ctx, { planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
       onRun(result);
       report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
       report.steps = result.steps;
       report.backups = result.projects.flatMap((p) => p.backups);
+      if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
       const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back');
       report.status = failed ? (result.projects.some((p) => p.status === 'failed') ? 'failed' : 'rolled-back') : 'succeeded';
       report.exitCode = result.exitCode;
@@ -237,7 +242,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
             : (e?.hint ? e.hint + '\n  ' : '') +
               `the ledger records what ran (deployment ${failed.deploymentId})${failed.rollback?.incomplete ? `; automatic rollback incomplete: ${failed.rollback.incomplete}` : ''}; fix the cause and deploy again to resume`,
           location: e?.location,
-          exitCode: ExitCode.applyFailed,
+          exitCode: result.exitCode === ExitCode.smokeFailed ? ExitCode.smokeFailed : ExitCode.applyFailed,
           cause: e,
         });
       }
@@ -281,6 +286,8 @@ interface ApplyInput {
   settingsOf: (project: string) => DeploySettings;
   continueOnError: boolean;
   schemas: Map<string, string[]>;
+  /** Smoke checks to run after each project, or null when this environment does not run them after deploying. */
+  smoke: SmokePlan | null;
 }
 
 async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResult> {
@@ -312,6 +319,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     dependencies: input.continueOnError ? stepDependencies(input.plan, input.models) : undefined,
     autoRollback: (project) => input.settingsOf(project).autoRollback ?? false,
     schemas: input.schemas,
+    verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
   });
   for (const p of result.projects) {
     if (p.status === 'failed' || p.status === 'rolled-back') {
@@ -334,4 +342,69 @@ export function pendingSteps(plan: Plan, deployed: ReadonlyMap<string, DeployedS
     return state.objects.get(step.key) !== checksumStatements(step.statements, variables.get(step.project) ?? {});
   });
   return { ...plan, steps };
+}
+
+/** The smoke checks of each project about to be deployed, loaded (and validated) before anything runs. */
+interface SmokePlan {
+  checks: Map<string, SmokeCheck[]>;
+  timeoutMs: Map<string, number>;
+  /** Filled as projects are verified: project → `n/m passed`. */
+  outcomes: Map<string, string>;
+}
+
+async function smokePlan(
+  ctx: OperationContext,
+  engine: Engine,
+  models: ProjectModel[],
+  plan: Plan,
+  settingsOf: (project: string) => DeploySettings,
+  environment: string,
+): Promise<SmokePlan | null> {
+  const projects = plan.projects.filter((p) => settingsOf(p).smokeAfterDeploy ?? true);
+  if (!projects.length || !engine.smoke) {
+    if (projects.length) ctx.reporter.info(`smoke checks after deploy: the ${engine.name} engine cannot run them yet (${environment})`);
+    return null;
+  }
+  const checks = new Map<string, SmokeCheck[]>();
+  const timeoutMs = new Map<string, number>();
+  for (const p of projects) {
+    const model = models.find((m) => m.project.name === p);
+    if (!model) continue;
+    checks.set(p, await loadSmokeChecks(model, engine));
+    timeoutMs.set(p, smokeTimeoutMs(settingsOf(p)));
+  }
+  return { checks, timeoutMs, outcomes: new Map() };
+}
+
+/** Runs a project's smoke checks right after its steps applied, inside the run (so autoRollback can undo it). */
+function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
+  return async (project: string, deploymentId: number) => {
+    const checks = smoke.checks.get(project);
+    const model = input.models.find((m) => m.project.name === project);
+    if (!checks || !model) return { passed: true, summary: 'not run' };
+    ctx.reporter.info(`${project}: smoke checks`);
+    const run = await runSmokeChecks({
+      engine: input.engine,
+      conn: input.conn,
+      model,
+      environment: input.environment,
+      deploymentId,
+      checks,
+      timeoutMs: smoke.timeoutMs.get(project),
+      onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
+    });
+    const failed = run.results.filter((r) => r.status !== 'passed');
+    const summary = `${run.results.length - failed.length}/${run.results.length} passed`;
+    smoke.outcomes.set(project, summary);
+    if (run.passed) return { passed: true, summary };
+    return {
+      passed: false,
+      summary,
+      error: new DbeeError(`${project}: ${failed.length} smoke check${failed.length === 1 ? '' : 's'} failed after deploying: ${failed.map((r) => r.name).join(', ')}`, {
+        code: 'SMOKE_FAILED',
+        exitCode: ExitCode.smokeFailed,
+        hint: 'the results are in the ledger (dbee.smoke_results); set deploy.autoRollback to undo such a deployment automatically',
+      }),
+    };
+  };
 }

@@ -56,6 +56,11 @@ export interface RunOptions {
   autoRollback?: (project: string) => boolean;
   /** Schemas of each project (expanded), for the fingerprint recorded at the end of its deployment (drift). */
   schemas?: ReadonlyMap<string, string[]>;
+  /**
+   * Checks run when a project's steps have all applied, before its deployment is closed (smoke checks). A
+   * failure counts as the deployment failing: with autoRollback its steps are undone, and the exit code is 3.
+   */
+  verify?: (project: string, deploymentId: number) => Promise<{ passed: boolean; summary: string; error?: DbeeError }>;
 }
 
 export interface StepResult {
@@ -293,7 +298,11 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     // A project whose steps are all behind us is finished now, so its record is complete before the next starts.
     const remaining = new Set(groups.slice(g + 1).flatMap((x) => x.steps.map((s) => s.project)));
     for (const state of states.values()) {
-      if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) await finishProject(options, ledger, state, scope);
+      if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) {
+        await finishProject(options, ledger, state, scope);
+        // A project that failed its checks stops the run like a failed step (its dependents must not deploy).
+        if (state.failure && !options.continueOnError) stopped = true;
+      }
     }
   }
   for (const state of states.values()) {
@@ -314,8 +323,10 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   );
   for (const p of projects) if (p.status === 'unchanged') reporter.info(`${p.project}: nothing to deploy, the database is up to date`);
   const steps = plan.steps.map((s) => stepResults.get(s.order) ?? { ...resultOf(s, options.conflicts), status: 'not-run' as const, durationMs: 0 });
-  const failed = projects.some((p) => p.status === 'failed' || p.status === 'rolled-back');
-  return { exitCode: failed ? ExitCode.applyFailed : ExitCode.ok, projects, steps };
+  const failures = projects.filter((p) => p.status === 'failed' || p.status === 'rolled-back');
+  // Smoke failures exit 3, unless a step also failed (2 says more: something did not even apply).
+  const exitCode = !failures.length ? ExitCode.ok : failures.every((p) => p.error?.exitCode === ExitCode.smokeFailed) ? ExitCode.smokeFailed : ExitCode.applyFailed;
+  return { exitCode, projects, steps };
 }
 
 /**
@@ -372,6 +383,17 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
   state.finished = true;
   const { reporter } = options;
   const summary: DeploymentSummary = { transaction: scope, smoke: 'not run' };
+  if (!state.failure && options.verify && state.deploymentId !== null) {
+    const verdict = await options.verify(state.project, state.deploymentId);
+    summary.smoke = verdict.summary;
+    if (!verdict.passed) {
+      state.failure = {
+        error: verdict.error ?? new DbeeError(`${state.project}: smoke checks failed (${verdict.summary})`, { code: 'SMOKE_FAILED', exitCode: ExitCode.smokeFailed }),
+        statement: null,
+        at: new Date(),
+      };
+    }
+  }
   const conflicts = state.steps.flatMap((s) => {
     const c = options.conflicts?.get(s.order);
     return c ? [{ object: s.key, strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null }] : [];
