@@ -10,6 +10,7 @@ import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
 import { introspect, fingerprint } from './introspect';
 import { renderPlanSteps } from './render';
+import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
 import { captureDefinition, existingObjects, renderCopyData, setAside } from './postgres-objects';
 
@@ -123,6 +124,7 @@ export function createPostgresEngine(): Engine {
     introspect: (conn, scope) => introspect(conn, scope),
     fingerprint: (conn, scope) => fingerprint(conn, scope),
     renderChanges: (changes, options) => renderPlanSteps(changes, options),
+    sameViewDefinition,
     openShadow: (kind, environment, { workspaceRoot }) => openShadow(kind, postgresTarget(environment, workspaceRoot)),
     existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
     captureDefinition,

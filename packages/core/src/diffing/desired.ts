@@ -90,7 +90,8 @@ async function applyToShadow(engine: Engine, conn: Connection, plan: import('../
     const path = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, project).expanded);
     const set = path.length ? engine.searchPathStatement?.(path) : null;
     if (set) await conn.execute(set);
-    for (const step of plan.steps.filter((s) => s.project === project)) {
+    // Migrations are run-once scripts for data; the desired schema is what the object files define.
+    for (const step of plan.steps.filter((s) => s.project === project && s.action !== 'migrate')) {
       for (const sql of step.statements) {
         const text = expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded;
         try {

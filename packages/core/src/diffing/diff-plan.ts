@@ -174,7 +174,7 @@ export function planOfChanges(
   baseFingerprint: string | null,
   renames: RenameDeclaration[] = [],
 ): Plan {
-  const changes = diffModels(from, to, { renames });
+  const changes = diffModels(from, to, { renames, sameViewDefinition: engine.sameViewDefinition });
   const rendered = engine.renderChanges!(changes, { from, to, online });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,

@@ -180,6 +180,8 @@ export interface Engine {
   introspect?(conn: Connection, scope: { schemas: string[] }): Promise<SchemaModel>;
   /** One cheap catalog query whose answer changes whenever anything in `scope` changes. */
   fingerprint?(conn: Connection, scope: { schemas: string[] }): Promise<string>;
+  /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */
+  sameViewDefinition?(a: string, b: string): boolean;
   /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */
   renderChanges?(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
   /**

@@ -1,15 +1,17 @@
 import { resolve } from 'node:path';
 import { conflictStrategy, durationMs, hazardKind, type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
-import { assertFreshBase } from '../diffing/diff-plan';
+import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
+import { desiredModel } from '../diffing/desired';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import type { SmokeCheck } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
-import type { Plan } from '../plan/plan';
+import type { Plan, PlanStep } from '../plan/plan';
+import type { ResolvedEnvironment } from '../config/resolve';
 import { planChecksum } from '../plan/serialize';
-import { planExplained, type DeployedState } from '../planner/planner';
+import { planExplained, planFromSources, projectsNeedingDiff, type DeployedState, type PlanInput } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
 import { checksumStatements } from '../sources/checksum';
@@ -194,7 +196,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
       const variables = new Map(models.map((m) => [m.project.name, m.variables]));
       const plan = pkg
         ? pendingSteps(pkg.plan, deployed, variables)
-        : await planExplained({ engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, modelLoader(ctx, environment, engine));
+        : await planSources(ctx, { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, environment, conn);
       // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
       report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
       const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
@@ -407,4 +409,49 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       }),
     };
   };
+}
+
+/**
+ * The plan from sources against the ledger. When a project's tables (or sequences, types) changed, its objects
+ * are planned instead by a diff of the live schema against the sources' desired model, on this connection (the
+ * caller holds the lock), and the ledger's object state is synced to the sources when it succeeds.
+ */
+async function planSources(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection): Promise<Plan> {
+  const { engine, models } = input;
+  let needDiff: Set<string> | null;
+  try {
+    return await planExplained(input, modelLoader(ctx, environment, engine));
+  } catch (e) {
+    needDiff = projectsNeedingDiff(e);
+    if (!needDiff || !engine.introspect || !engine.openShadow || !engine.renderChanges) throw e;
+  }
+  const base = planFromSources({ ...input, diffProjects: needDiff });
+  const objectStates: Record<string, Record<string, string>> = {};
+  const steps: PlanStep[] = [];
+  for (const project of base.projects) {
+    if (needDiff.has(project)) {
+      const target = ctx.workspace.project(project);
+      const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
+      const model = own.find((m) => m.project.name === project)!;
+      ctx.reporter.info(`${project}: tables changed since the last deployment; planning this project by a diff of the live schema against the sources`);
+      const desired = await desiredModel({
+        engine,
+        environment,
+        workspaceRoot: ctx.workspace.root,
+        models: own,
+        target: project,
+        schemaOwners: input.schemaOwners,
+        shadow: ctx.workspace.config.shadow ?? 'embedded',
+        toolVersion: ctx.toolVersion,
+      });
+      const live = await engine.introspect(conn, { schemas: model.graph.schemas });
+      const settings = ctx.workspace.settings(target, environment).deploy;
+      steps.push(...planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? []).steps);
+      const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
+      objectStates[project] = Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
+    }
+    steps.push(...base.steps.filter((s) => s.project === project));
+  }
+  steps.forEach((s, i) => (s.order = i + 1));
+  return { ...base, steps, objectStates };
 }

@@ -68,4 +68,9 @@ export interface Plan {
    */
   baseFingerprint: string | null;
   steps: PlanStep[];
+  /**
+   * For projects planned by a diff: the ledger's object state to record when the project's deployment succeeds
+   * (object key → checksum of its source; keys the ledger has that are missing here are forgotten).
+   */
+  objectStates?: Record<string, Record<string, string>>;
 }

@@ -28,6 +28,11 @@ export interface PlanInput {
   /** Ledger state per planned project; missing means nothing deployed. */
   deployed?: ReadonlyMap<string, DeployedState>;
   sourceCommit?: string | null;
+  /**
+   * Projects whose objects are planned by a diff against the live database instead (their tables changed):
+   * only their migrations are planned here.
+   */
+  diffProjects?: ReadonlySet<string>;
 }
 
 /**
@@ -70,7 +75,7 @@ export function planFromSources(input: PlanInput): Plan {
   for (const project of projectOrder) {
     const model = byName.get(project)!;
     const state = input.deployed?.get(project) ?? { objects: new Map(), migrations: new Map() };
-    for (const object of graph.order.filter((o) => o.project === project)) {
+    for (const object of graph.order.filter((o) => o.project === project && !input.diffProjects?.has(project))) {
       const deferred = graph.deferredForeignKeys.get(object.id);
       const built = objectStep(engine, object, model.variables, state, deferred);
       if (built instanceof DbeeError) errors.push(built);
@@ -176,7 +181,7 @@ function objectStep(
       code: 'OBJECT_NEEDS_DIFF',
       location: object.location,
       hint: 'run `dbee diff` to see the ALTER statements, deploy with the diff-based plan, or write a versioned migration',
-      details: { object: object.id },
+      details: { object: object.id, project: object.project },
     });
   }
   const drop = action === 'create' && creates !== undefined ? engine.renderDrop?.(object.key) ?? null : null;
@@ -215,4 +220,14 @@ function orderProjects(models: readonly ProjectModel[], planned: ReadonlySet<str
   };
   for (const name of [...planned].sort()) visit(name);
   return out;
+}
+
+/**
+ * The projects named by a planning error made only of `OBJECT_NEEDS_DIFF` errors (a changed table, sequence or
+ * type: only a diff against the live database can plan them); null for any other error.
+ */
+export function projectsNeedingDiff(error: unknown): Set<string> | null {
+  const errors = error instanceof DbeeAggregateError ? error.errors : error instanceof DbeeError ? [error] : null;
+  if (!errors || errors.some((x) => x.code !== 'OBJECT_NEEDS_DIFF')) return null;
+  return new Set(errors.map((x) => String(x.details.project)));
 }

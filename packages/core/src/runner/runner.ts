@@ -423,6 +423,8 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
       summary.rolledBackAt = new Date().toISOString();
     }
   }
+  const states = options.plan.objectStates?.[state.project];
+  if (states && status === 'succeeded') await syncObjectStates(ledger, state.project, states, state.deploymentId!);
   summary.fingerprint = await fingerprintOf(options, state.project);
   const message = error ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '') : null;
   await ledger.finishDeployment(state.deploymentId!, status === 'rolled-back' ? 'rolled-back' : status === 'failed' ? 'failed' : 'succeeded', message, state.failure?.statement ?? null, summary);
@@ -484,4 +486,14 @@ function toDbeeError(engine: Engine, e: unknown, statement: string | null): Dbee
 /** A failure while applying is exit 2, whatever category the error had. */
 function rewrap(e: DbeeError): DbeeError {
   return new DbeeError(e.message, { code: e.code, hint: e.hint, location: e.location, details: e.details, exitCode: ExitCode.applyFailed, cause: e });
+}
+
+/**
+ * After a diff-based deployment the ledger must say what the sources say: every object at its source checksum,
+ * and objects that are no longer in the sources forgotten.
+ */
+async function syncObjectStates(ledger: Ledger, project: string, states: Record<string, string>, deploymentId: number): Promise<void> {
+  const current = await ledger.deployedState(project);
+  for (const key of current.objects.keys()) if (!(key in states)) await ledger.setObjectState(project, key, null, deploymentId);
+  for (const [key, checksum] of Object.entries(states)) if (current.objects.get(key) !== checksum) await ledger.setObjectState(project, key, checksum, deploymentId);
 }

@@ -29,6 +29,12 @@ export interface DiffOptions {
    * role (a scratch database) than the one that owns objects in the target environment.
    */
   owners?: boolean;
+  /**
+   * Whether two view definitions mean the same query. Default: equal text. Engines pass a semantic comparison
+   * because servers of different versions print the same view differently (PostgreSQL 16+ drops redundant
+   * column qualifiers), and the desired side may be built on another version than the target.
+   */
+  sameViewDefinition?: (a: string, b: string) => boolean;
 }
 
 /**
@@ -358,7 +364,8 @@ class Differ {
       this.goneParents.add(formatKey(v.key));
     }
     for (const [f, t] of p.both) {
-      if (f.definition === t.definition && sameData(f.columns, t.columns) && sameData(f.attrs, t.attrs)) continue;
+      const sameText = f.definition === t.definition || (this.options.sameViewDefinition?.(f.definition, t.definition) ?? false);
+      if (sameText && sameData(f.columns, t.columns) && sameData(f.attrs, t.attrs)) continue;
       if (f.key.kind === 'view' && viewColumnsCompatible(f, t)) {
         this.push({ kind: 'replace-view', from: f, to: t });
       } else {
