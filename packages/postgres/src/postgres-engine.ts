@@ -13,6 +13,7 @@ import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
 import { captureDefinition, existingObjects, renderCopyData, setAside } from './postgres-objects';
+import { disableRoutine, findRoutines } from './postgres-disable';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -130,6 +131,8 @@ export function createPostgresEngine(): Engine {
     captureDefinition,
     setAside,
     renderCopyData,
+    findRoutines,
+    disableRoutine,
     mapError: (error, context) => mapPostgresError(error, context),
   };
 }

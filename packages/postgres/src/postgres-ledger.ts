@@ -86,5 +86,12 @@ export const postgresLedger: LedgerDialect = {
          message text,
          ran_at timestamptz NOT NULL DEFAULT now())`,
     ],
+    [
+      // Rollback: the ledger state of a step's object before it ran (restored when the step is undone), the step of
+      // the reverted deployment that a rollback step undid, the hazards a step carried, and the project's whole
+      // ledger state when a deployment started (restored when the whole deployment is undone).
+      `ALTER TABLE dbee.steps ADD COLUMN previous_checksum text, ADD COLUMN reverts_step integer, ADD COLUMN hazards jsonb`,
+      `ALTER TABLE dbee.deployments ADD COLUMN ledger_before jsonb`,
+    ],
   ],
 };

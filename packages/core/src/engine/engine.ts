@@ -151,6 +151,20 @@ export interface SetAside {
   backup: ObjectKey | null;
 }
 
+/** How a routine is made uncallable by `dbee disable` (see `Engine.disableRoutine`), and how to undo it. */
+export interface DisabledRoutine {
+  /** The routine, with its argument types, e.g. `{ kind: 'function', schema: 'sales', name: 'order_total', args: ['bigint'] }`. */
+  key: ObjectKey;
+  /** Statements that disable it (revoke EXECUTE, or rename it aside); empty when nobody but its owner can call it. */
+  statements: string[];
+  /** Statements that undo them exactly (the same grants, with their grant options; the rename back). */
+  reverse: string[];
+  /** Grantees whose EXECUTE is revoked (`PUBLIC` or role names), in statement order; empty for a rename. */
+  revoked: string[];
+  /** The routine's new qualified name when it is renamed aside, e.g. `sales.order_total_bak_20261121t103000`. */
+  renamedTo: string | null;
+}
+
 /** One database engine, composed from narrow roles by a factory in its package. */
 export interface Engine {
   /** `postgres`, `teradata`: the value of `engine:` in the configuration. */
@@ -221,6 +235,17 @@ export interface Engine {
    * from a renamed-aside `backup` into `table` (`copyData: true`); null when the engine cannot.
    */
   renderCopyData?(backup: ObjectKey, table: ObjectKey): string | null;
+  /**
+   * Routines (functions and procedures) named `schema.name`, whatever their arguments, as keys with argument types
+   * the way plans write them. Lets `dbee disable sales.order_total` find `function:sales.order_total(bigint)`.
+   */
+  findRoutines?(conn: Connection, schema: string, name: string): Promise<ObjectKey[]>;
+  /**
+   * The statements that make a routine uncallable, and their exact reverse: `revoke` takes EXECUTE away from PUBLIC
+   * and from every role but the owner; `rename` moves it aside under a backup name made from `stamp`. Reads the
+   * catalog, changes nothing. Null when the routine does not exist.
+   */
+  disableRoutine?(conn: Connection, key: ObjectKey, how: 'revoke' | 'rename', stamp: string): Promise<DisabledRoutine | null>;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 }

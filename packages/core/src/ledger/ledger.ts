@@ -1,11 +1,16 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
+import type { Hazard } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 
 /** Who and what a deployment is, recorded when it starts. */
 export interface DeploymentInfo {
   project: string;
   environment: string;
-  kind: 'deploy' | 'rollback';
+  /**
+   * `deploy`: sources or a package applied. `rollback`: steps undone from their recorded reverses (or a diff to the
+   * sources at a git ref). `disable` / `enable`: a routine made uncallable, and made callable again.
+   */
+  kind: 'deploy' | 'rollback' | 'disable' | 'enable';
   planChecksum: string;
   package: string | null;
   gitCommit: string | null;
@@ -14,14 +19,15 @@ export interface DeploymentInfo {
   ciJob: string | null;
   host: string;
   stepsTotal: number;
-  /** For a rollback: the deployment it undoes. */
+  /** For a rollback or an enable: the deployment it undoes (null for a rollback to a git ref). */
   reverts?: number | null;
 }
 
 /**
  * `applied`: committed. `failed`: the step that failed. `rolled-back`: ran, then vanished with the transaction of a
  * step that failed after it (transaction scope `project` or `plan`). `skipped`: not run (its dependencies failed,
- * or its transaction was rolled back before it started). `undone`: applied, then reversed by the automatic rollback.
+ * or its transaction was rolled back before it started). `undone`: applied, then reversed (by the automatic rollback,
+ * a `rollback` or an `enable`); a step of a rollback that is itself undone makes the step it undid `applied` again.
  */
 export type StepStatus = 'applied' | 'failed' | 'rolled-back' | 'skipped' | 'undone';
 
@@ -56,6 +62,33 @@ export interface StepRecord {
   durationMs: number;
   status: StepStatus;
   error: string | null;
+  /**
+   * The ledger state of the step's object before the step: its checksum in `objects` (a migration: its checksum in
+   * `migrations`), null when it had none. Undoing the step restores it. Default: read from `objects` as the row is
+   * written (the runner records a step before it updates the object's state).
+   */
+  previousChecksum?: string | null;
+  /** For a step of a rollback or an enable: the step (order) of the reverted deployment it undid. */
+  revertsStep?: number | null;
+  /** Hazards the step carried (from the plan); used to tell a step whose undo cannot bring data back. */
+  hazards?: Hazard[];
+}
+
+/** A step as the ledger holds it (`Ledger.steps`). */
+export interface LedgerStep {
+  deploymentId: number;
+  order: number;
+  objectKey: string;
+  action: string;
+  checksum: string;
+  statements: string[];
+  reverse: string[] | null;
+  previousDefinition: string | null;
+  previousChecksum: string | null;
+  transactional: boolean;
+  status: StepStatus;
+  revertsStep: number | null;
+  hazards: Hazard[];
 }
 
 export interface DeploymentRow {
@@ -73,6 +106,7 @@ export interface DeploymentRow {
   host: string | null;
   git_commit: string | null;
   package: string | null;
+  plan_checksum: string;
   error: string | null;
   reverts: number | null;
   /** JSON text (see `DeploymentSummary`), or null for deployments that never finished. */
@@ -95,6 +129,21 @@ export interface DeploymentSummary {
   conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
   /** Smoke checks after the deployment; `not run` until they exist. */
   smoke?: string;
+  /** A rollback run with `--emergency` (no smoke checks, no countdown), and the gates it bypassed. */
+  emergency?: boolean;
+  gatesBypassed?: string[];
+  /** A rollback run with `--force`: what it accepted (steps left applied, data not brought back, drift). */
+  forced?: string[];
+  /** A rollback to the sources at a git ref: the ref as given and its commit. */
+  toRef?: { ref: string; commit: string };
+  /** A `disable`: the routine, how it was disabled, and exactly which grants were revoked or what it was renamed to. */
+  disabled?: { object: string; how: 'revoke' | 'rename'; revoked?: string[]; renamedTo?: string };
+}
+
+/** The ledger's view of what a project has deployed: object checksums, and migrations with their descriptions. */
+export interface LedgerState {
+  objects: Record<string, string>;
+  migrations: Record<string, { checksum: string; description: string }>;
 }
 
 /**
@@ -160,10 +209,16 @@ export class Ledger {
     };
   }
 
+  /**
+   * Open a deployment row (`running`). It keeps the project's whole ledger state as it was at the start
+   * (`ledger_before`): undoing the whole deployment later puts exactly that back, including object states a
+   * deployment sets without a step of their own (a diff-based deployment syncs them at the end).
+   */
   async startDeployment(info: DeploymentInfo): Promise<number> {
+    const before = await this.state(info.project);
     const r = await this.conn.query<{ id: number | string }>(
-      `INSERT INTO ${this.t('deployments')} (project, environment, kind, plan_checksum, package, git_commit, tool_version, os_user, ci_job, host, status, steps_total, reverts)
-       VALUES (${[...Array(13)].map((_, i) => this.p(i + 1)).join(', ')}) RETURNING id`,
+      `INSERT INTO ${this.t('deployments')} (project, environment, kind, plan_checksum, package, git_commit, tool_version, os_user, ci_job, host, status, steps_total, reverts, ledger_before)
+       VALUES (${[...Array(14)].map((_, i) => this.p(i + 1)).join(', ')}) RETURNING id`,
       [
         info.project,
         info.environment,
@@ -178,31 +233,54 @@ export class Ledger {
         'running',
         info.stepsTotal,
         info.reverts ?? null,
+        JSON.stringify(before),
       ],
     );
     return Number(r.rows[0]!.id);
   }
 
-  /** Record one step's outcome. `conn` lets the record share the step's transaction. */
+  /** The project's ledger state when a deployment started (see `startDeployment`); null for older rows. */
+  async ledgerBefore(deploymentId: number): Promise<LedgerState | null> {
+    const r = await this.conn.query<{ ledger_before: string | LedgerState | null }>(`SELECT ledger_before FROM ${this.t('deployments')} WHERE id = ${this.p(1)}`, [deploymentId]);
+    const v = r.rows[0]?.ledger_before ?? null;
+    return typeof v === 'string' ? (JSON.parse(v) as LedgerState) : v;
+  }
+
+  /**
+   * Record one step's outcome. `conn` lets the record share the step's transaction. Without an explicit
+   * `previousChecksum`, the object's current checksum in `objects` is recorded as the state before the step.
+   */
   async recordStep(deploymentId: number, step: StepRecord, conn: Connection = this.conn): Promise<void> {
+    const params: unknown[] = [
+      deploymentId,
+      step.order,
+      step.objectKey,
+      step.action,
+      step.checksum,
+      JSON.stringify(step.statements),
+      step.reverse ? JSON.stringify(step.reverse) : null,
+      step.previousDefinition,
+      step.transactional,
+      step.startedAt,
+      step.durationMs,
+      step.status,
+      step.error,
+      step.revertsStep ?? null,
+      step.hazards?.length ? JSON.stringify(step.hazards) : null,
+    ];
+    let previous: string;
+    if (step.previousChecksum === undefined) {
+      // Parameters are repeated rather than reused: some dialects only have positional `?` markers.
+      params.push(deploymentId, step.objectKey);
+      previous = `(SELECT o.checksum FROM ${this.t('objects')} o, ${this.t('deployments')} d WHERE d.id = ${this.p(params.length - 1)} AND o.project = d.project AND o.object_key = ${this.p(params.length)})`;
+    } else {
+      params.push(step.previousChecksum);
+      previous = this.p(params.length);
+    }
     await conn.query(
-      `INSERT INTO ${this.t('steps')} (deployment_id, step_order, object_key, action, checksum, statements, reverse_statements, previous_definition, transactional, started_at, duration_ms, status, error)
-       VALUES (${[...Array(13)].map((_, i) => this.p(i + 1)).join(', ')})`,
-      [
-        deploymentId,
-        step.order,
-        step.objectKey,
-        step.action,
-        step.checksum,
-        JSON.stringify(step.statements),
-        step.reverse ? JSON.stringify(step.reverse) : null,
-        step.previousDefinition,
-        step.transactional,
-        step.startedAt,
-        step.durationMs,
-        step.status,
-        step.error,
-      ],
+      `INSERT INTO ${this.t('steps')} (deployment_id, step_order, object_key, action, checksum, statements, reverse_statements, previous_definition, transactional, started_at, duration_ms, status, error, reverts_step, hazards, previous_checksum)
+       VALUES (${[...Array(15)].map((_, i) => this.p(i + 1)).join(', ')}, ${previous})`,
+      params,
     );
     if (step.status === 'applied') {
       await conn.query(`UPDATE ${this.t('deployments')} SET steps_applied = steps_applied + 1 WHERE id = ${this.p(1)}`, [deploymentId]);
@@ -308,10 +386,110 @@ export class Ledger {
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT id, project, environment, kind, status, started_at, finished_at, steps_total, steps_applied, db_user, os_user, host, git_commit, package, error, reverts, summary
+      `SELECT id, project, environment, kind, status, started_at, finished_at, steps_total, steps_applied, db_user, os_user, host, git_commit, package, plan_checksum, error, reverts, summary
          FROM ${this.t('deployments')} WHERE project = ${this.p(1)} AND environment = ${this.p(2)} ORDER BY id DESC`,
       [project, environment],
     );
-    return r.rows.slice(0, limit).map((row) => ({ ...row, id: Number(row.id) }));
+    return r.rows.slice(0, limit).map((row) => ({ ...row, id: Number(row.id), reverts: row.reverts === null ? null : Number(row.reverts) }));
+  }
+
+  /** Every step recorded for a deployment, in step order. */
+  async steps(deploymentId: number): Promise<LedgerStep[]> {
+    const r = await this.conn.query<Record<string, unknown>>(
+      `SELECT deployment_id, step_order, object_key, action, checksum, statements, reverse_statements, previous_definition, previous_checksum, transactional, status, reverts_step, hazards
+         FROM ${this.t('steps')} WHERE deployment_id = ${this.p(1)} ORDER BY step_order`,
+      [deploymentId],
+    );
+    const json = <T>(v: unknown): T | null => (v === null || v === undefined ? null : typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+    return r.rows.map((row) => ({
+      deploymentId: Number(row.deployment_id),
+      order: Number(row.step_order),
+      objectKey: String(row.object_key),
+      action: String(row.action),
+      checksum: String(row.checksum),
+      statements: json<string[]>(row.statements) ?? [],
+      reverse: json<string[]>(row.reverse_statements),
+      previousDefinition: (row.previous_definition as string | null) ?? null,
+      previousChecksum: (row.previous_checksum as string | null) ?? null,
+      transactional: Boolean(row.transactional),
+      status: row.status as StepStatus,
+      revertsStep: row.reverts_step === null || row.reverts_step === undefined ? null : Number(row.reverts_step),
+      hazards: json<Hazard[]>(row.hazards) ?? [],
+    }));
+  }
+
+  /**
+   * The newest applied step about `objectKey` in the deployments of a project on an environment (`--to V3`: the
+   * step that applied migration 3), or null.
+   */
+  async appliedStep(project: string, environment: string, objectKey: string): Promise<{ deploymentId: number; order: number } | null> {
+    const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
+      `SELECT s.deployment_id, s.step_order FROM ${this.t('steps')} s, ${this.t('deployments')} d
+        WHERE d.id = s.deployment_id AND d.project = ${this.p(1)} AND d.environment = ${this.p(2)} AND s.object_key = ${this.p(3)} AND s.status = ${this.p(4)}
+        ORDER BY s.deployment_id DESC, s.step_order DESC`,
+      [project, environment, objectKey, 'applied'],
+    );
+    const row = r.rows[0];
+    return row ? { deploymentId: Number(row.deployment_id), order: Number(row.step_order) } : null;
+  }
+
+  /**
+   * Change a step's status from `was` (as read with `steps`) to `status`: undone by a rollback, applied again when
+   * that rollback is undone. The deployment's `steps_applied` follows.
+   */
+  async setStepStatus(deploymentId: number, order: number, was: StepStatus, status: StepStatus, conn: Connection = this.conn): Promise<void> {
+    if (was === status) return;
+    await conn.query(`UPDATE ${this.t('steps')} SET status = ${this.p(1)} WHERE deployment_id = ${this.p(2)} AND step_order = ${this.p(3)}`, [status, deploymentId, order]);
+    const delta = status === 'applied' ? 1 : was === 'applied' ? -1 : 0;
+    if (delta) await conn.query(`UPDATE ${this.t('deployments')} SET steps_applied = steps_applied + ${this.p(1)} WHERE id = ${this.p(2)}`, [delta, deploymentId]);
+  }
+
+  /** A migration as the ledger records it, or null when it is not applied. */
+  async migration(project: string, version: string, conn: Connection = this.conn): Promise<{ checksum: string; description: string } | null> {
+    const r = await conn.query<{ checksum: string; description: string }>(
+      `SELECT checksum, description FROM ${this.t('migrations')} WHERE project = ${this.p(1)} AND version = ${this.p(2)}`,
+      [project, version],
+    );
+    return r.rows[0] ?? null;
+  }
+
+  /** A backup renamed back by a rollback exists again under its backup name (that rollback was undone). */
+  async backupBack(deploymentId: number, backupName: string, conn: Connection = this.conn): Promise<void> {
+    await conn.query(`UPDATE ${this.t('backups')} SET dropped_at = NULL WHERE deployment_id = ${this.p(1)} AND backup_name = ${this.p(2)}`, [deploymentId, backupName]);
+  }
+
+  /** What the ledger says a project has deployed: every object checksum and migration. */
+  async state(project: string, conn: Connection = this.conn): Promise<LedgerState> {
+    const objects = await conn.query<{ object_key: string; checksum: string }>(`SELECT object_key, checksum FROM ${this.t('objects')} WHERE project = ${this.p(1)}`, [project]);
+    const migrations = await conn.query<{ version: string; checksum: string; description: string }>(
+      `SELECT version, checksum, description FROM ${this.t('migrations')} WHERE project = ${this.p(1)}`,
+      [project],
+    );
+    return {
+      objects: Object.fromEntries(objects.rows.map((r) => [r.object_key, r.checksum])),
+      migrations: Object.fromEntries(migrations.rows.map((r) => [r.version, { checksum: r.checksum, description: r.description }])),
+    };
+  }
+
+  /**
+   * Replace a project's ledger state (objects and migrations) by `state`, attributing what changes to
+   * `deploymentId`. Rows that stay the same are left alone.
+   */
+  async replaceState(project: string, state: LedgerState, deploymentId: number, conn: Connection = this.conn): Promise<void> {
+    const now = await this.state(project, conn);
+    for (const [key, checksum] of Object.entries(now.objects)) if (state.objects[key] !== checksum) await this.setObjectState(project, key, null, deploymentId, conn);
+    for (const [key, checksum] of Object.entries(state.objects)) if (now.objects[key] !== checksum) await this.setObjectState(project, key, checksum, deploymentId, conn);
+    for (const [version, m] of Object.entries(now.migrations)) if (state.migrations[version]?.checksum !== m.checksum) await this.forgetMigration(project, version, conn);
+    for (const [version, m] of Object.entries(state.migrations)) {
+      if (now.migrations[version]?.checksum !== m.checksum) await this.recordMigration(project, version, m.description, m.checksum, deploymentId, conn);
+    }
+  }
+
+  /** Merge `patch` into a finished deployment's summary (smoke results arrive after the rollback's steps). */
+  async updateSummary(id: number, patch: DeploymentSummary): Promise<void> {
+    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(`SELECT summary FROM ${this.t('deployments')} WHERE id = ${this.p(1)}`, [id]);
+    const raw = r.rows[0]?.summary ?? null;
+    const current = (typeof raw === 'string' ? JSON.parse(raw) : raw ?? {}) as DeploymentSummary;
+    await this.conn.query(`UPDATE ${this.t('deployments')} SET summary = ${this.p(1)} WHERE id = ${this.p(2)}`, [JSON.stringify({ ...current, ...patch }), id]);
   }
 }

@@ -366,6 +366,8 @@ async function runStep(options: RunOptions, ledger: Ledger, c: Connection, step:
       durationMs: Date.now() - t0,
       status: 'applied',
       error: null,
+      // Kept so that a rollback can tell a step whose undo cannot bring its data back.
+      hazards: step.hazards,
     },
     c,
   );
