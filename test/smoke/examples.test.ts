@@ -67,9 +67,10 @@ describe.each(TARGETS)('smoke-test the deployed examples [%s]', (_name, setup) =
       `SELECT project, environment, deployment_id::int AS deployment, count(*)::int AS checks, count(*) FILTER (WHERE status = 'passed')::int AS passed
          FROM dbee.smoke_results GROUP BY 1, 2, 3 ORDER BY 1`,
     );
+    // Each check ran twice against the same deployment: once by deploy right after applying, once by smoke-test.
     expect(rows).toEqual([
-      { project: 'core', environment: target.env, deployment: 1, checks: 4, passed: 4 },
-      { project: 'sales', environment: target.env, deployment: 2, checks: 6, passed: 6 },
+      { project: 'core', environment: target.env, deployment: 1, checks: 8, passed: 8 },
+      { project: 'sales', environment: target.env, deployment: 2, checks: 12, passed: 12 },
     ]);
   });
 

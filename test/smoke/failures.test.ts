@@ -3,8 +3,10 @@ import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
 import { TARGETS, type Target } from './targets';
 
+// These checks fail on purpose: deploy must not run them itself (smoke-test is what is under test here).
 const DBEE_YAML = `version: 1
 defaultEnvironment: local
+deploy: { smokeAfterDeploy: false }
 environments:
   local:
     engine: postgres
