@@ -47,10 +47,13 @@ describe('dbee CLI: bad input gives exit code 1 and a message with file, line an
     expect(r.stderr).not.toContain('    at ');
   });
 
-  it('a target that is not implemented yet says so and fails', () => {
-    const r = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, ['rollback', 'core']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('not implemented yet');
+  it('an unknown command or option fails with the usage', () => {
+    const unknown = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, ['deplyo', 'core']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('error: unknown command "deplyo"');
+    const option = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, ['deploy', 'core', '--dryrun']);
+    expect(option.code).toBe(1);
+    expect(option.stderr).toContain("Unknown option '--dryrun'");
   });
 
   it('--help lists every command', () => {

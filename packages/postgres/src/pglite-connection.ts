@@ -25,10 +25,11 @@ export class PgliteConnection implements Connection {
   ) {}
 
   /** `dataDir` is an absolute folder, or `null` for an in-memory database. */
-  static async open(dataDir: string | null, description: string): Promise<PgliteConnection> {
+  /** `template`: a data folder dump (see pglite-template.ts) to start from instead of running initdb. */
+  static async open(dataDir: string | null, description: string, template?: Blob): Promise<PgliteConnection> {
     if (dataDir) mkdirSync(dirname(dataDir), { recursive: true });
     try {
-      const db = new PGlite(dataDir ?? undefined);
+      const db = template ? new PGlite(dataDir ?? undefined, { loadDataDir: template }) : new PGlite(dataDir ?? undefined);
       await db.waitReady;
       return new PgliteConnection(db, description);
     } catch (e) {
