@@ -4,7 +4,7 @@
  */
 
 /** Commands, which are also the default Nx target names. */
-export const COMMANDS = ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status'] as const;
+export const COMMANDS = ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status', 'disable', 'enable'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CommandContext {
@@ -22,6 +22,8 @@ export interface CommandContext {
    * deploy dependencies itself.
    */
   fromNx?: boolean;
+  /** Sessions shared across commands (an Nx batch): engines take their lock and connection from it. */
+  sessions?: SessionPool;
 }
 
 /**
@@ -32,7 +34,7 @@ export type CommandOptions = Record<string, unknown> & { project: string };
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DbeeAggregateError, DbeeError, ExitCode, Workspace, operations, makeReporter, type OperationContext } from '@dbee/core';
+import { DbeeAggregateError, DbeeError, ExitCode, Workspace, operations, makeReporter, type OperationContext, type SessionPool } from '@dbee/core';
 import { engineByName } from './engines';
 import { COMMAND_SPECS } from './options';
 
@@ -61,7 +63,7 @@ export async function runDbeeCommand(command: CommandName, options: CommandOptio
       env: context.env ?? process.env,
       interactive: context.interactive ?? Boolean(process.stdin.isTTY),
       fromNx: context.fromNx ?? false,
-      engine: engineByName,
+      engine: context.sessions ? (name: string) => context.sessions!.wrap(engineByName(name)) : engineByName,
       reporter: makeReporter(stdout, stderr),
       toolVersion: TOOL_VERSION,
     };

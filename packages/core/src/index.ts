@@ -83,3 +83,4 @@ export { writePackage, readPackage, PACKAGE_FORMAT_VERSION, MANIFEST } from './p
 export type { PackageManifest, LoadedPackage } from './package/package';
 
 export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs } from './smoke';
+export { SessionPool } from './engine/session-pool';

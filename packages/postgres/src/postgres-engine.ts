@@ -129,6 +129,7 @@ export function createPostgresEngine(): Engine {
     fingerprint: (conn, scope) => fingerprint(conn, scope),
     renderChanges: (changes, options) => renderPlanSteps(changes, options),
     sameViewDefinition,
+    resetShadow: (conn) => conn.execute(RESET_SHADOW),
     openShadow: (kind, environment, { workspaceRoot }) => openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot),
     existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
     captureDefinition,
@@ -230,3 +231,16 @@ function withDatabase(url: string, database: string): string {
   u.pathname = '/' + database;
   return u.toString();
 }
+
+/** Drops every schema but the system's and recreates an empty `public`: a shadow database as good as new. */
+const RESET_SHADOW = `DO $reset$
+DECLARE s text;
+BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace
+            WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+  LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', s);
+  END LOOP;
+  CREATE SCHEMA public;
+END
+$reset$`;

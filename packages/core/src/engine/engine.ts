@@ -194,6 +194,8 @@ export interface Engine {
   introspect?(conn: Connection, scope: { schemas: string[] }): Promise<SchemaModel>;
   /** One cheap catalog query whose answer changes whenever anything in `scope` changes. */
   fingerprint?(conn: Connection, scope: { schemas: string[] }): Promise<string>;
+  /** Wipe a shadow database for reuse (every schema the sources could have created), so a pool can share it. */
+  resetShadow?(conn: Connection): Promise<void>;
   /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */
   sameViewDefinition?(a: string, b: string): boolean;
   /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */

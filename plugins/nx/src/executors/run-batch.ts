@@ -1,3 +1,4 @@
+import { SessionPool } from '@dbee/core';
 import { Writable } from 'node:stream';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { runTask, type DbeeCommand, type TaskRun } from './run-command-executor';
@@ -27,23 +28,29 @@ export async function* runBatch(
 ): AsyncGenerator<BatchTaskResult> {
   const ids = Object.keys(inputs);
   const failed = new Set<string>();
-  for (const id of taskOrder(taskGraph, ids)) {
-    const nxProject = taskGraph.tasks[id]?.target.project ?? id.split(':')[0]!;
-    const startTime = Date.now();
-    const blockedBy = dependenciesOf(taskGraph, id, ids).filter((dep) => failed.has(dep));
-    if (blockedBy.length > 0) {
-      failed.add(id);
-      yield {
-        task: id,
-        result: { success: false, status: 'skipped', terminalOutput: `not run: ${blockedBy.join(', ')} failed\n`, startTime, endTime: startTime },
-      };
-      continue;
+  // One lock, connection and shadow per environment for the whole batch, instead of one per task.
+  const sessions = new SessionPool();
+  try {
+    for (const id of taskOrder(taskGraph, ids)) {
+      const nxProject = taskGraph.tasks[id]?.target.project ?? id.split(':')[0]!;
+      const startTime = Date.now();
+      const blockedBy = dependenciesOf(taskGraph, id, ids).filter((dep) => failed.has(dep));
+      if (blockedBy.length > 0) {
+        failed.add(id);
+        yield {
+          task: id,
+          result: { success: false, status: 'skipped', terminalOutput: `not run: ${blockedBy.join(', ')} failed\n`, startTime, endTime: startTime },
+        };
+        continue;
+      }
+      const output = new CapturedOutput();
+      const io = { stdout: output.stream(), stderr: output.stream() };
+      const code = await runTask(inputs[id]!, { command, schema, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(nxProject), sessions });
+      if (code !== 0) failed.add(id);
+      yield { task: id, result: { success: code === 0, terminalOutput: output.text, startTime, endTime: Date.now() } };
     }
-    const output = new CapturedOutput();
-    const io = { stdout: output.stream(), stderr: output.stream() };
-    const code = await runTask(inputs[id]!, { command, schema, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(nxProject) });
-    if (code !== 0) failed.add(id);
-    yield { task: id, result: { success: code === 0, terminalOutput: output.text, startTime, endTime: Date.now() } };
+  } finally {
+    await sessions.close();
   }
 }
 

@@ -24,6 +24,8 @@ export interface TaskRun {
   io: TaskIo;
   /** Checks the options once they are valid; returns the error to print instead of running. */
   guard?: (options: Record<string, unknown>) => unknown;
+  /** Sessions shared by the tasks of a batch (one lock and connection per environment). */
+  sessions?: import('@dbee/core').SessionPool;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function runTask(rawOptions: object, run: TaskRun): Promise<number>
       fromNx: true,
       stdout: run.io.stdout,
       stderr: run.io.stderr,
+      sessions: run.sessions,
     });
   } catch (error) {
     run.io.stderr.write(describeError(error) + '\n');
