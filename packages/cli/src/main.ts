@@ -23,7 +23,7 @@ function commandHelp(command: CommandName): string {
     const left = `${o.short ? `-${o.short}, ` : '    '}--${o.flag}${o.value ? ' ' + o.value : ''}`;
     return `  ${left.padEnd(30)} ${o.description}`;
   });
-  return `dbee ${command} <project> [options]\n\n${spec.summary}.${spec.pendingIssue ? `\nNot implemented yet: arrives with issue #${spec.pendingIssue}.` : ''}\n\noptions:\n${lines.join('\n')}\n  ${'--cwd <dir>'.padEnd(30)} run as if started in <dir>\n`;
+  return `dbee ${command} <project>${spec.positional ? ` <${spec.positional}>` : ''} [options]\n\n${spec.summary}.${spec.pendingIssue ? `\nNot implemented yet: arrives with issue #${spec.pendingIssue}.` : ''}\n\noptions:\n${lines.join('\n')}\n  ${'--cwd <dir>'.padEnd(30)} run as if started in <dir>\n`;
 }
 
 /** Parse argv and run; resolves to the process exit code. */
@@ -61,11 +61,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const project = parsed.positionals[0];
-  if (!project || parsed.positionals.length > 1) {
-    process.stderr.write(`error: ${project ? 'too many arguments' : 'missing <project>'}\n\n${commandHelp(name)}`);
+  // `disable` and `enable` take a second positional: the object.
+  const second = spec.positional;
+  if (!project || parsed.positionals.length > (second ? 2 : 1) || (second && parsed.positionals.length < 2)) {
+    process.stderr.write(`error: ${!project ? 'missing <project>' : parsed.positionals.length < 2 && second ? `missing <${second}>` : 'too many arguments'}\n\n${commandHelp(name)}`);
     return 1;
   }
   const options: Record<string, unknown> & { project: string } = { project };
+  if (second) options[second] = parsed.positionals[1];
   for (const o of spec.options) {
     const v = parsed.values[o.flag];
     if (v === undefined) continue;

@@ -21,6 +21,8 @@ export interface CommandSpec {
   summary: string;
   /** Issue that brings the machinery, for commands that are not implemented yet. */
   pendingIssue?: number;
+  /** Name of a second positional argument after `<project>` (`disable <project> <object>`), passed as that option. */
+  positional?: string;
   options: OptionSpec[];
 }
 
@@ -80,8 +82,26 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
     options: [env, format('text|json')],
   },
   rollback: {
-    summary: 'Undo the last deployment of a project on an environment',
-    pendingIssue: 6,
+    summary: 'Undo the last deployment of a project on an environment, or go back to a deployment, a migration, a package or a git ref',
+    options: [
+      env,
+      dryRun,
+      assumeYes,
+      { flag: 'to', type: 'string', value: '<id|Vversion>', description: 'go back to this deployment (undo every later one, newest first; 0 undoes all) or migration version (V3)' },
+      { flag: 'to-ref', type: 'string', value: '<ref>', description: 'go back to the sources at this git ref (the diff from the database to them)' },
+      { flag: 'package', short: 'p', type: 'string', value: '<folder>', description: 'undo the deployment that applied this package' },
+      { flag: 'force', type: 'boolean', description: 'accept what cannot be undone (steps without a reverse stay applied, lost data stays lost) and drift' },
+      { flag: 'emergency', type: 'boolean', description: 'no smoke checks, no countdown, maintenance windows bypassed (still the lock, the ledger and --assume-yes)' },
+    ],
+  },
+  disable: {
+    summary: 'Make a routine uncallable fast: revoke EXECUTE from PUBLIC and every role but its owner (or rename it aside)',
+    positional: 'object',
+    options: [env, dryRun, assumeYes, { flag: 'rename', type: 'boolean', description: 'rename the routine aside instead of revoking EXECUTE' }],
+  },
+  enable: {
+    summary: 'Undo `dbee disable` of a routine: give back exactly the grants it revoked (or rename it back)',
+    positional: 'object',
     options: [env, dryRun, assumeYes],
   },
 };

@@ -1,7 +1,8 @@
-import { DbeeError } from '../errors';
+import { DbeeError, ExitCode } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
-import type { Ledger } from '../ledger/ledger';
+import type { BackupRow, DeploymentInfo, DeploymentRow, DeploymentSummary, Ledger, LedgerState, LedgerStep, StepStatus } from '../ledger/ledger';
 import type { PlanStep } from '../plan/plan';
+import { checksumStatements } from '../sources/checksum';
 import type { Reporter } from './reporter';
 
 /** A step that committed during this run, with what it takes to undo it. */
@@ -71,4 +72,269 @@ export async function undoSteps(
     reporter.info(`  undone step ${a.step.order}: ${a.step.action} ${a.step.key}`);
   }
   return { undone, incomplete: null, restoredBackups };
+}
+
+/** A step of a compensating deployment (a `rollback` or an `enable`): what runs, and what the ledger records. */
+export interface CompensatingStep {
+  /**
+   * The step as the reporter and a dry run show it: `order` (its position in this deployment), key, a plan action,
+   * the statements that run, their reverse (recorded as the step's reverse), transactionality and hazards.
+   */
+  plan: PlanStep;
+  /** Action recorded in the ledger, e.g. `undo-create` (undoing that gives `create` again), `enable`. */
+  ledgerAction: string;
+  /** The recorded step this one undoes, and its deployment; absent for steps of a diff (a rollback to a git ref). */
+  undoes?: { step: LedgerStep; deployment: DeploymentRow };
+  /** Not run: recorded `skipped` with this reason (an irreversible step that `--force` leaves applied). */
+  skip?: string;
+  /**
+   * Statements to run instead when `plan.statements` fail inside a transaction (tried under a savepoint): a view
+   * replaced by one with more columns cannot be replaced back, it is dropped and created.
+   */
+  fallback?: string[];
+}
+
+export interface CompensationOptions {
+  engine: Engine;
+  conn: Connection;
+  ledger: Ledger;
+  /** The deployment row to open (kind `rollback` or `enable`, `reverts`, identity...). */
+  deployment: DeploymentInfo;
+  steps: CompensatingStep[];
+  reporter: Reporter;
+  /** `object` (default): one transaction per step; `project` / `plan`: one around consecutive transactional steps. */
+  transaction?: TransactionScopeName;
+  /**
+   * The project's whole ledger state to set once every step has run (the state before the undone deployment, or
+   * the sources at a git ref); null leaves it to the steps.
+   */
+  finalState?: LedgerState | null;
+  /** Recorded in the deployment's summary, next to the transaction scope and the fingerprint. */
+  summary?: DeploymentSummary;
+  /** The fingerprint of the project's schemas, recorded when the deployment ends (drift detection). */
+  fingerprint?: () => Promise<string | null>;
+}
+
+type TransactionScopeName = 'object' | 'project' | 'plan';
+
+export interface CompensationResult {
+  deploymentId: number;
+  status: 'succeeded' | 'failed';
+  /** Steps that ran. */
+  applied: number;
+  /** Steps left as they were (`skip`). */
+  skipped: number;
+  durationMs: number;
+  error?: DbeeError;
+  failedStatement?: string | null;
+}
+
+/** Actions whose steps change who may call a routine, not what the ledger says is deployed. */
+const ACCESS_ACTIONS = new Set(['disable', 'enable']);
+
+/** The ledger action of the step that undoes a step recorded with `action`: `create` ↔ `undo-create`, `disable` ↔ `enable`. */
+export function inverseAction(action: string): string {
+  if (action === 'disable') return 'enable';
+  if (action === 'enable') return 'disable';
+  return action.startsWith('undo-') ? action.slice('undo-'.length) : `undo-${action}`;
+}
+
+/**
+ * Run a compensating deployment: open its ledger row, run each step's statements in a transaction (per step, or
+ * per group of transactional steps) together with its ledger changes, and close the row. For a step that undoes a
+ * recorded one: that step becomes `undone` (and when it was itself the undo of an earlier step, that earlier step
+ * is `applied` again), the object's ledger state goes back to what it was before it (a migration is forgotten, or
+ * recorded again), a backup it renamed back is marked gone (or present again). The new step records the statements
+ * that ran and, as its reverse, the statements of the step it undid, so undoing it redoes that step. Stops at the
+ * first failing step: its transaction rolls back, and the ledger says which steps ran.
+ */
+export async function runCompensation(options: CompensationOptions): Promise<CompensationResult> {
+  const { engine, conn, ledger, reporter, steps } = options;
+  const t0 = Date.now();
+  const deploymentId = await ledger.startDeployment({ ...options.deployment, stepsTotal: steps.length });
+  const project = options.deployment.project;
+  const backups = new Map<number, BackupRow[]>();
+  const backupsOf = async (id: number) => {
+    if (!backups.has(id)) backups.set(id, await ledger.backups(id));
+    return backups.get(id)!;
+  };
+  for (const s of steps) {
+    const d = s.undoes?.deployment;
+    if (!d) continue;
+    await backupsOf(d.id);
+    if (d.reverts !== null) await backupsOf(d.reverts);
+  }
+
+  const recordRow = async (
+    s: CompensatingStep,
+    status: StepStatus,
+    fields: { durationMs: number; error: string | null; startedAt: Date; previousChecksum?: string | null; previousDefinition?: string | null; statements?: string[] },
+    c: Connection = conn,
+  ) =>
+    ledger.recordStep(
+      deploymentId,
+      {
+        order: s.plan.order,
+        objectKey: s.plan.key,
+        action: s.ledgerAction,
+        checksum: checksumStatements(fields.statements ?? s.plan.statements),
+        statements: fields.statements ?? s.plan.statements,
+        reverse: s.plan.reverse,
+        previousDefinition: fields.previousDefinition ?? null,
+        previousChecksum: fields.previousChecksum === undefined ? (s.undoes && !ACCESS_ACTIONS.has(s.undoes.step.action) ? undefined : null) : fields.previousChecksum,
+        revertsStep: s.undoes?.step.order ?? null,
+        transactional: s.plan.transactional,
+        startedAt: fields.startedAt,
+        durationMs: fields.durationMs,
+        status,
+        error: fields.error,
+        hazards: s.plan.hazards,
+      },
+      c,
+    );
+
+  /** Run one step and its ledger changes on `c` (inside the step's transaction when it has one). */
+  const runOne = async (s: CompensatingStep, c: Connection, inTransaction: boolean, onStatement: (sql: string) => void) => {
+    const started = Date.now();
+    const exec = async (list: string[]) => {
+      for (const sql of list) {
+        onStatement(sql);
+        await c.execute(sql);
+      }
+    };
+    let ran = s.plan.statements;
+    if (s.fallback && inTransaction) {
+      await c.execute('SAVEPOINT dbee_undo');
+      try {
+        await exec(ran);
+        await c.execute('RELEASE SAVEPOINT dbee_undo');
+      } catch {
+        await c.execute('ROLLBACK TO SAVEPOINT dbee_undo');
+        ran = s.fallback;
+        await exec(ran);
+      }
+    } else {
+      await exec(ran);
+    }
+    const record = (st: StepStatus, fields: Parameters<typeof recordRow>[2], cc: Connection) => recordRow(s, st, { ...fields, statements: ran }, cc);
+    const u = s.undoes;
+    if (!u) {
+      await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started), previousChecksum: null }, c);
+      return;
+    }
+    const { step, deployment } = u;
+    await ledger.setStepStatus(deployment.id, step.order, 'applied', 'undone', c);
+    if (deployment.reverts !== null && step.revertsStep !== null) await ledger.setStepStatus(deployment.reverts, step.revertsStep, 'undone', 'applied', c);
+    if (ACCESS_ACTIONS.has(step.action)) {
+      await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started) }, c);
+    } else if (step.objectKey.startsWith('migration:')) {
+      const version = step.objectKey.slice(step.objectKey.lastIndexOf('/V') + 2);
+      const now = await ledger.migration(project, version, c);
+      await ledger.forgetMigration(project, version, c);
+      if (step.previousChecksum !== null) await ledger.recordMigration(project, version, step.previousDefinition ?? '', step.previousChecksum, deploymentId, c);
+      // The migration's description travels in previous_definition, so that undoing this step records it again.
+      await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started), previousChecksum: now?.checksum ?? null, previousDefinition: now?.description ?? null }, c);
+    } else {
+      // Recorded first: the step's previous checksum is read from the object's state before it changes.
+      await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started) }, c);
+      await ledger.setObjectState(project, step.objectKey, step.previousChecksum, deploymentId, c);
+    }
+    for (const b of await backupsOf(deployment.id)) {
+      if (b.object_key === step.objectKey && b.dropped_at === null && deployment.kind === 'deploy') await ledger.backupGone(deployment.id, b.backup_name, c);
+    }
+    if (deployment.reverts !== null) {
+      for (const b of await backupsOf(deployment.reverts)) {
+        if (b.object_key === step.objectKey && b.dropped_at !== null) await ledger.backupBack(deployment.reverts, b.backup_name, c);
+      }
+    }
+  };
+
+  // Consecutive transactional steps share a transaction under `project` or `plan`; the others run alone.
+  const scope = options.transaction ?? 'object';
+  const groups: { transactional: boolean; steps: CompensatingStep[] }[] = [];
+  for (const s of steps) {
+    const transactional = s.plan.transactional && engine.capabilities.transactionalDdl && !s.skip;
+    const last = groups[groups.length - 1];
+    if (transactional && scope !== 'object' && last?.transactional) last.steps.push(s);
+    else groups.push({ transactional, steps: [s] });
+  }
+
+  let applied = 0;
+  let skipped = 0;
+  let failure: { error: DbeeError; statement: string | null } | null = null;
+  const total = steps.length;
+  for (const group of groups) {
+    if (failure) {
+      for (const s of group.steps) await recordRow(s, 'skipped', { durationMs: 0, error: 'not run: an earlier step of the rollback failed', startedAt: new Date(), previousChecksum: null });
+      continue;
+    }
+    const only = group.steps[0]!;
+    if (only.skip) {
+      reporter.step(only.plan.order, total, only.plan);
+      reporter.stepDone?.(only.plan.order, total, only.plan, { status: 'skipped', durationMs: 0 });
+      reporter.warn(`step ${only.plan.order} (${only.plan.key}) left as it is: ${only.skip}`);
+      await recordRow(only, 'skipped', { durationMs: 0, error: only.skip, startedAt: new Date(), previousChecksum: null });
+      skipped++;
+      continue;
+    }
+    const done: { s: CompensatingStep; ms: number }[] = [];
+    let current: { s: CompensatingStep; statement: string | null; t0: number } | null = null;
+    const runGroup = async (c: Connection) => {
+      for (const s of group.steps) {
+        reporter.step(s.plan.order, total, s.plan);
+        current = { s, statement: null, t0: Date.now() };
+        await runOne(s, c, group.transactional, (sql) => (current!.statement = sql));
+        done.push({ s, ms: Date.now() - current.t0 });
+        if (!group.transactional) reporter.stepDone?.(s.plan.order, total, s.plan, { status: 'applied', durationMs: Date.now() - current.t0 });
+      }
+      current = null;
+    };
+    try {
+      if (group.transactional) await conn.transaction(runGroup);
+      else await runGroup(conn);
+      if (group.transactional) for (const d of done) reporter.stepDone?.(d.s.plan.order, total, d.s.plan, { status: 'applied', durationMs: d.ms });
+      applied += done.length;
+    } catch (e) {
+      const at = (current as { s: CompensatingStep; statement: string | null; t0: number } | null) ?? { s: done[done.length - 1]?.s ?? only, statement: 'COMMIT', t0: Date.now() };
+      const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: at.statement ?? undefined });
+      const error =
+        mapped instanceof DbeeError
+          ? new DbeeError(mapped.message, { code: mapped.code, hint: mapped.hint, details: mapped.details, exitCode: ExitCode.applyFailed, cause: e })
+          : new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
+      failure = { error, statement: at.statement };
+      if (group.transactional) {
+        for (const d of done.filter((d) => d.s !== at.s)) {
+          reporter.stepDone?.(d.s.plan.order, total, d.s.plan, { status: 'rolled-back', durationMs: d.ms });
+          await recordRow(d.s, 'rolled-back', { durationMs: d.ms, error: `rolled back with the transaction: step ${at.s.plan.order} (${at.s.plan.key}) failed`, startedAt: new Date(), previousChecksum: null });
+        }
+      } else {
+        applied += done.filter((d) => d.s !== at.s).length;
+      }
+      reporter.stepDone?.(at.s.plan.order, total, at.s.plan, { status: 'failed', durationMs: Date.now() - at.t0, error: error.message });
+      await recordRow(at.s, 'failed', { durationMs: Date.now() - at.t0, error: error.message, startedAt: new Date(at.t0), previousChecksum: null });
+      for (const s of group.steps.slice(group.steps.indexOf(at.s) + 1)) {
+        await recordRow(s, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${at.s.plan.order} failed`, startedAt: new Date(), previousChecksum: null });
+      }
+    }
+  }
+  if (!failure && options.finalState) {
+    const state = options.finalState;
+    await conn.transaction((c) => ledger.replaceState(project, state, deploymentId, c));
+  }
+  const summary: DeploymentSummary = { transaction: scope, ...options.summary };
+  if (failure) summary.failedAt = new Date().toISOString();
+  try {
+    summary.fingerprint = (await options.fingerprint?.()) ?? null;
+  } catch {
+    summary.fingerprint = null;
+  }
+  await ledger.finishDeployment(deploymentId, failure ? 'failed' : 'succeeded', failure?.error.message ?? null, failure?.statement ?? null, summary);
+  return {
+    deploymentId,
+    status: failure ? 'failed' : 'succeeded',
+    applied,
+    skipped,
+    durationMs: Date.now() - t0,
+    ...(failure ? { error: failure.error, failedStatement: failure.statement } : {}),
+  };
 }

@@ -1,0 +1,659 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { ResolvedEnvironment } from '../config/resolve';
+import { durationMs } from '../config/schema';
+import { Workspace } from '../config/workspace';
+import { planOfChanges } from '../diffing/diff-plan';
+import { desiredModel } from '../diffing/desired';
+import { materializeRef } from '../diffing/git-ref';
+import type { Connection, Engine } from '../engine/engine';
+import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { Ledger, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
+import { parseKey, type ObjectKey } from '../model/object-key';
+import { readPackage, type LoadedPackage } from '../package/package';
+import { PLAN_FORMAT_VERSION, type Hazard, type Plan, type PlanStep, type StepAction } from '../plan/plan';
+import { planChecksum } from '../plan/serialize';
+import { planFromSources } from '../planner/planner';
+import { graphProject, type ProjectModel } from '../planner/project-model';
+import { formatDuration } from '../runner/reporter';
+import { inverseAction, runCompensation, type CompensatingStep, type CompensationResult } from '../runner/undo';
+import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs, type SmokeCheck } from '../smoke';
+import { checksumStatements } from '../sources/checksum';
+import { expandPlaceholders } from '../sources/placeholders';
+import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
+import { checkGates } from './gates';
+import { loadModels, schemaOwners } from './load';
+
+export interface RollbackOptions {
+  project: string;
+  env?: string;
+  /**
+   * Where to go back to: a deployment id (`12`: undo every deployment of the project after 12, newest first; `0`:
+   * all of them) or a migration version (`V3`: undo everything applied after migration 3). Default: undo the last
+   * deployment.
+   */
+  to?: string | number;
+  /** Go back to the sources at this git ref: the plan is the diff from the live database to them. */
+  toRef?: string;
+  /** Undo the deployment(s) that applied this package folder (written by `dbee plan --out`). */
+  package?: string;
+  /**
+   * Accept what cannot be undone: steps without a reverse stay applied, steps whose data is gone are undone
+   * without it, and the rollback runs although the database drifted or later deployments depend on a package.
+   */
+  force?: boolean;
+  /** No smoke checks, no countdown, maintenance windows bypassed; the lock, the ledger and protection still apply. */
+  emergency?: boolean;
+  dryRun?: boolean;
+  assumeYes?: boolean;
+  /** The clock, for maintenance windows. Tests set it; the CLI does not expose it. */
+  now?: Date;
+}
+
+/** One deployment to undo, with the steps to undo (newest first) as compensating steps. */
+interface Unit {
+  deployment: DeploymentRow;
+  steps: CompensatingStep[];
+  /** Every applied step of the deployment is undone: its whole ledger state before it is restored afterwards. */
+  whole: boolean;
+}
+
+/** A rollback ready to run: what it undoes (or the diff to a ref), and why it would be refused. */
+interface Prepared {
+  units: Unit[];
+  /** `--to-ref`: the diff's steps, the ledger state of the ref's sources, and the ref. */
+  toRef?: { steps: CompensatingStep[]; state: LedgerState; ref: string; commit: string };
+  problems: DbeeError[];
+  /** What `--force` accepted, recorded in the ledger. */
+  forced: string[];
+}
+
+const UNDOABLE_KINDS = new Set(['deploy', 'rollback']);
+
+/**
+ * `rollback`: undo the last deployment of a project on an environment, or go back to a deployment, a migration
+ * version, a package or the sources at a git ref. The reverses come from the ledger (recorded at deploy time:
+ * planned reverses, captured previous definitions, backups to rename back), then the rollback scripts of
+ * migrations in the sources or the package, then a DROP for a step that created its object; `--to-ref` diffs the
+ * live database against the sources at the ref. Each undone deployment becomes a ledger deployment of kind
+ * `rollback` (`reverts` = its id) whose steps record what ran and, as their reverse, the original statements, so a
+ * rollback can itself be rolled back. Under the lock, after the gates; smoke checks afterwards (exit 3 on failure).
+ */
+export async function rollback(ctx: OperationContext, options: RollbackOptions): Promise<ExitCodeValue> {
+  const { workspace, reporter } = ctx;
+  const selectors = (['to', 'toRef', 'package'] as const).filter((k) => options[k] !== undefined && options[k] !== '');
+  if (selectors.length > 1) {
+    throw new DbeeError(`--${selectors.map(flag).join(' and --')} cannot be combined`, { code: 'OPTIONS_INVALID', hint: 'choose one target: --to <deployment|Vversion>, --to-ref <ref> or --package <folder>' });
+  }
+  const environment = workspace.environment(options.env, ctx.env);
+  const target = workspace.project(options.project);
+  const engine = engineFor(ctx, environment, [target]);
+  const settings = workspace.settings(target, environment).deploy;
+  const { variables } = workspace.settings(target, environment);
+  const graph = graphProject(target, variables, workspace.projects);
+  const emergency = options.emergency ?? false;
+  const smokeWanted = !emergency && (settings.smokeAfterDeploy ?? true) && Boolean(engine.smoke);
+
+  // The sources give smoke checks and migration rollback scripts; a rollback must still work when they are broken.
+  let model: ProjectModel | null = null;
+  try {
+    model = (await loadModels(ctx, [target], environment, engine))[0]!;
+  } catch (e) {
+    if (!(e instanceof DbeeError)) throw e;
+    reporter.warn(`the sources of ${target.name} do not load (${e.message.split('\n')[0]}): only the ledger's reverses are used${smokeWanted ? ', and only the baseline smoke checks run' : ''}`);
+  }
+  const ref = options.toRef ? await loadRef(ctx, engine, environment, target.name, options.toRef) : null;
+  const smokeModel = ref?.model ?? model;
+  // Invalid smoke files refuse the rollback before anything runs, as they refuse a deployment.
+  const checks: SmokeCheck[] = smokeWanted && smokeModel ? await loadSmokeChecks(smokeModel, engine) : [];
+  const pkg = options.package ? readPackage(resolve(workspace.root, options.package)) : null;
+
+  const context = { workspaceRoot: workspace.root };
+  const waitMs = settings.waitForLock !== undefined ? durationMs(settings.waitForLock) : 60_000;
+  let waiting = false;
+  const lock = await engine.lock(environment, context, 'deploy', {
+    timeoutMs: waitMs,
+    owner: lockOwner(),
+    onWait: (h) => {
+      if (waiting) return;
+      waiting = true;
+      reporter.info(`waiting up to ${waitMs / 1000}s for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`);
+    },
+  });
+  try {
+    const conn = await engine.connect(environment, context);
+    try {
+      const ledger = new Ledger(conn, engine.ledger);
+      if (!(await ledger.exists())) {
+        throw new DbeeError(`nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`, { code: 'NOTHING_TO_ROLL_BACK' });
+      }
+      if (!options.dryRun) {
+        const owner = lockOwner();
+        const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+        if (interrupted.length) reporter.warn(`deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`);
+      }
+      reporter.info(`dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`);
+      const history = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
+      const force = options.force ?? false;
+      const prepared = ref
+        ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, ref, force)
+        : await prepareUndo({ ctx, engine, ledger, project: target.name, environment: environment.name, history, options, model, pkg, variables });
+      if (!ref && !force) {
+        const drift = await driftProblem(engine, conn, history, graph.schemas, target.name);
+        if (drift) prepared.problems.push(drift);
+      }
+      const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
+      if (prepared.units.length === 0 && !prepared.toRef) {
+        reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
+        return ExitCode.ok;
+      }
+      if (options.dryRun) {
+        printRollback(ctx.stdout, prepared);
+        if (prepared.problems.length) refuse(prepared.problems, true);
+        reporter.info('dry run: nothing was changed');
+        return ExitCode.ok;
+      }
+      if (prepared.problems.length) refuse(prepared.problems, false);
+      const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps: allSteps.map((s) => s.plan) };
+      const windows = environment.gates.maintenanceWindows?.length ?? 0;
+      const gated: ResolvedEnvironment = emergency ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } } : environment;
+      await checkGates(ctx, gated, plan, { assumeYes: options.assumeYes ?? false, now: options.now, skipCountdown: emergency });
+      await ledger.ensure();
+      for (const sql of engine.sessionSetup?.({
+        lockTimeoutMs: settings.lockTimeout === undefined ? undefined : durationMs(settings.lockTimeout),
+        statementTimeoutMs: settings.statementTimeout === undefined ? undefined : durationMs(settings.statementTimeout),
+      }) ?? []) {
+        await conn.execute(sql);
+      }
+      const path = graph.searchPath.length ? engine.searchPathStatement?.(graph.searchPath) : null;
+      if (path) await conn.execute(path);
+
+      const owner = lockOwner();
+      const commit = gitCommit(workspace.root);
+      const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host };
+      const summary = {
+        ...(emergency ? { emergency: true, gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'] } : {}),
+        ...(prepared.forced.length ? { forced: prepared.forced } : {}),
+        smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
+      };
+      const fingerprint = async () => (engine.fingerprint && graph.schemas.length ? engine.fingerprint(conn, { schemas: graph.schemas }) : null);
+      const t0 = Date.now();
+      const results: { reverts: number | null; result: CompensationResult }[] = [];
+      const run = async (reverts: number | null, steps: CompensatingStep[], finalState: LedgerState | null, extra: Record<string, unknown>) => {
+        const result = await runCompensation({
+          engine,
+          conn,
+          ledger,
+          reporter,
+          steps,
+          transaction: settings.transaction ?? 'object',
+          finalState,
+          summary: { ...summary, ...extra },
+          fingerprint,
+          deployment: { ...identity, project: target.name, environment: environment.name, kind: 'rollback', planChecksum: planChecksum({ ...plan, steps: steps.map((s) => s.plan) }), stepsTotal: steps.length, reverts },
+        });
+        results.push({ reverts, result });
+        return result;
+      };
+      for (const unit of prepared.units) {
+        const d = unit.deployment;
+        reporter.info(`${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`);
+        const before = unit.whole ? await ledger.ledgerBefore(d.id) : null;
+        const r = await run(d.id, unit.steps, before, {});
+        if (r.status === 'failed') break;
+        reporter.info(`${target.name}: deployment #${d.id} rolled back: ${r.applied} step${r.applied === 1 ? '' : 's'} undone${r.skipped ? `, ${r.skipped} left applied (--force)` : ''} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
+      }
+      if (prepared.toRef) {
+        const t = prepared.toRef;
+        reporter.info(`${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`);
+        const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
+        if (r.status === 'succeeded') reporter.info(`${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
+      }
+      const failed = results.find((r) => r.result.status === 'failed');
+      let smokeLine = summary.smoke;
+      let code: ExitCodeValue = ExitCode.ok;
+      if (!failed && smokeWanted) {
+        const last = results[results.length - 1]!.result.deploymentId;
+        reporter.info(`${target.name}: smoke checks`);
+        const smoke = await runSmokeChecks({
+          engine,
+          conn,
+          model: smokeModel ?? { project: { name: target.name }, smoke: [], variables, graph },
+          environment: environment.name,
+          deploymentId: last,
+          checks,
+          timeoutMs: smokeTimeoutMs(settings),
+          onResult: (r) => reporter.info(formatSmokeResult(r)),
+        });
+        const bad = smoke.results.filter((r) => r.status === 'failed');
+        smokeLine = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
+        for (const r of results) await ledger.updateSummary(r.result.deploymentId, { smoke: smokeLine });
+        if (bad.length) {
+          ctx.stderr.write(`error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`);
+          code = ExitCode.smokeFailed;
+        }
+      }
+      printSummary(ctx.stdout, {
+        environment: `${environment.name} (${conn.description})`,
+        results,
+        durationMs: Date.now() - t0,
+        smoke: smokeLine,
+        status: failed ? 'failed' : 'succeeded',
+        exitCode: failed ? ExitCode.applyFailed : code,
+        emergency,
+      });
+      if (failed) {
+        const e = failed.result.error;
+        const earlier = history.find((d) => failed.reverts !== null && d.id < failed.reverts);
+        throw new DbeeError(e?.message ?? 'rollback failed', {
+          code: e?.code ?? 'ROLLBACK_FAILED',
+          exitCode: ExitCode.applyFailed,
+          hint:
+            `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
+            (failed.reverts !== null ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}` : `the same command`),
+          cause: e,
+        });
+      }
+      return code;
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+function flag(k: 'to' | 'toRef' | 'package'): string {
+  return k === 'toRef' ? 'to-ref' : k;
+}
+
+interface UndoInput {
+  ctx: OperationContext;
+  engine: Engine;
+  ledger: Ledger;
+  project: string;
+  environment: string;
+  history: DeploymentRow[];
+  options: RollbackOptions;
+  model: ProjectModel | null;
+  pkg: LoadedPackage | null;
+  variables: Record<string, string>;
+}
+
+/** Where a `--to` goes back to: everything after step `order` of deployment `id` is undone. */
+interface Cut {
+  id: number;
+  order: number;
+}
+
+/** Pick the deployments (and steps) to undo, newest first, and turn their steps into compensating steps. */
+async function prepareUndo(input: UndoInput): Promise<Prepared> {
+  const { ledger, history, options, project, environment } = input;
+  const undoable = (d: DeploymentRow) => UNDOABLE_KINDS.has(d.kind) && d.status !== 'running' && d.steps_applied > 0;
+  const picked: { deployment: DeploymentRow; keep: (s: LedgerStep) => boolean }[] = [];
+  const problems: DbeeError[] = [];
+  const forced: string[] = [];
+  if (options.package) {
+    const checksum = input.pkg!.manifest.planChecksum;
+    const applied = history.filter((d) => d.kind === 'deploy' && d.plan_checksum === checksum && undoable(d));
+    if (!applied.length) {
+      throw new DbeeError(`no deployment of ${project} on ${environment} applied package ${options.package} (plan ${checksum.slice(0, 19)}...) with steps still applied`, {
+        code: 'NOTHING_TO_ROLL_BACK',
+        hint: 'dbee status shows the deployments; roll back by deployment id with --to',
+      });
+    }
+    for (const d of applied) picked.push({ deployment: d, keep: () => true });
+    const first = applied[applied.length - 1]!.id;
+    const later = history.filter((d) => d.id > first && !applied.includes(d) && undoable(d));
+    if (later.length) {
+      const what = `deployment${later.length > 1 ? 's' : ''} ${later.map((d) => '#' + d.id).join(', ')} came after the package's and ${later.length > 1 ? 'are' : 'is'} still applied`;
+      if (options.force) forced.push(`${what}; the package was undone under ${later.length > 1 ? 'them' : 'it'}`);
+      else problems.push(new DbeeError(`${what}: undoing the package under ${later.length > 1 ? 'them' : 'it'} may break ${later.length > 1 ? 'them' : 'it'}`, { code: 'ROLLBACK_NOT_LAST', hint: `roll back to before the package with --to ${history.find((d) => d.id < first)?.id ?? 0}, or pass --force` }));
+    }
+  } else if (options.to !== undefined && options.to !== '') {
+    const cut = await cutOf(ledger, history, project, environment, String(options.to));
+    const after = (id: number, order: number | null) => id > cut.id || (id === cut.id && (order ?? Number.MAX_SAFE_INTEGER) > cut.order);
+    for (const d of history) {
+      if (d.id < cut.id || !undoable(d)) continue;
+      if (d.kind === 'deploy') picked.push({ deployment: d, keep: (s) => after(d.id, s.order) });
+      // A rollback step is undone when the step it undid belongs before the cut (it must come back); when that step
+      // is after the cut, it is already where the cut wants it.
+      else if (d.reverts === null) picked.push({ deployment: d, keep: () => d.id > cut.id });
+      else picked.push({ deployment: d, keep: (s) => !after(d.reverts!, s.revertsStep) });
+    }
+  } else {
+    const last = history.find(undoable);
+    if (!last) {
+      throw new DbeeError(`nothing to roll back: no deployment of ${project} on ${environment} has steps that are still applied`, { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments' });
+    }
+    picked.push({ deployment: last, keep: () => true });
+  }
+
+  const units: Unit[] = [];
+  for (const { deployment, keep } of picked) {
+    const all = await ledger.steps(deployment.id);
+    const applied = all.filter((s) => s.status === 'applied');
+    const chosen = applied.filter(keep).reverse();
+    if (!chosen.length) continue;
+    const backups = await ledger.backups(deployment.id);
+    const steps: CompensatingStep[] = [];
+    for (const s of chosen) {
+      const c = compensate(input, deployment, s, backups.some((b) => b.object_key === s.objectKey), steps.length + 1);
+      if (c.problem) {
+        if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
+        else problems.push(c.problem);
+      }
+      steps.push(c.step);
+    }
+    units.push({ deployment, steps, whole: chosen.length === applied.length && !steps.some((s) => s.skip) });
+  }
+  return { units, problems, forced };
+}
+
+/** `--to 12` (a deployment of the project, or 0) or `--to V3` (the step that applied migration 3). */
+async function cutOf(ledger: Ledger, history: DeploymentRow[], project: string, environment: string, to: string): Promise<Cut> {
+  if (/^\d+$/.test(to)) {
+    const id = Number(to);
+    if (id !== 0 && !history.some((d) => d.id === id)) {
+      throw new DbeeError(`--to ${to}: deployment ${to} is not a deployment of ${project} on ${environment}`, {
+        code: 'OPTIONS_INVALID',
+        hint: `its deployments: ${history.slice(0, 10).map((d) => `#${d.id} ${d.kind} ${d.status}`).join(', ') || 'none'}${history.length > 10 ? ', ...' : ''} (--to 0 undoes them all)`,
+      });
+    }
+    return { id, order: Number.MAX_SAFE_INTEGER };
+  }
+  const m = /^[vV](\d+(?:[._]\d+)*)$/.exec(to);
+  if (!m) throw new DbeeError(`--to ${to}: expected a deployment id (12) or a migration version (V3)`, { code: 'OPTIONS_INVALID' });
+  const version = m[1]!.split(/[._]/).map(Number).join('.');
+  const step = await ledger.appliedStep(project, environment, `migration:${project}/V${version}`);
+  if (!step) throw new DbeeError(`--to ${to}: migration ${version} of ${project} is not applied on ${environment}`, { code: 'OPTIONS_INVALID', hint: 'dbee status shows what is deployed' });
+  return { id: step.deploymentId, order: step.order };
+}
+
+/**
+ * The step that undoes recorded step `s`, and why it cannot be undone when that is so. Its statements come from
+ * the ledger's reverse, else the migration's rollback script (sources, then package), else a DROP of what the step
+ * created. A step of a deployment that destroyed data (a data-loss hazard, or a statement that drops a table or
+ * a column, or truncates) without a backup is undone only with `--force`: its structure comes back, its data not.
+ */
+function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, hasBackup: boolean, order: number): { step: CompensatingStep; problem?: DbeeError } {
+  const { engine, model, pkg, variables, project } = input;
+  const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
+  const isMigration = s.objectKey.startsWith('migration:');
+  const key: ObjectKey = isMigration ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) } : safeParseKey(s.objectKey);
+  let reverse = s.reverse;
+  if (reverse === null && isMigration && model) {
+    const m = model.migrations.find((x) => `migration:${project}/V${x.file.versionParts.join('.')}` === s.objectKey);
+    if (m) reverse = m.rollback.map((st) => expand(st.template));
+  }
+  const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
+  if (reverse === null && packaged?.reverse) reverse = packaged.reverse.map(expand);
+  if (reverse === null && (s.action === 'create' || s.action === 'add-constraint') && s.previousDefinition === null) {
+    const drop = engine.renderDrop?.(key);
+    if (drop) reverse = [drop];
+  }
+  const what = `step ${s.order} (${s.action} ${s.objectKey}) of deployment #${d.id}`;
+  const action = inverseAction(s.action);
+  const plan: PlanStep = {
+    order,
+    project,
+    key: s.objectKey,
+    objectKey: key,
+    action: planAction(action),
+    statements: reverse ?? [],
+    reverse: s.statements,
+    transactional: s.transactional,
+    hazards: reverse ? reverseHazards(reverse, d) : [],
+    source: null,
+    checksum: checksumStatements(reverse ?? []),
+  };
+  const step: CompensatingStep = { plan, ledgerAction: action, undoes: { step: s, deployment: d } };
+  // A view whose replacement added columns cannot be replaced back by its old definition: then it is dropped first.
+  const drop = key.kind === 'view' && reverse?.every((sql) => /^CREATE\s+OR\s+REPLACE\s+VIEW\b/i.test(sql.replace(COMMENTS, ''))) ? engine.renderDrop?.(key) : null;
+  if (drop) step.fallback = [drop, ...reverse!];
+  if (reverse === null) {
+    step.skip = `${what} has no reverse; it stays applied (--force)`;
+    return {
+      step,
+      problem: new DbeeError(`${what} cannot be undone: the ledger records no reverse for it`, {
+        code: 'ROLLBACK_IRREVERSIBLE',
+        hint: 'write the reverse by hand, or pass --force to undo everything else and leave this step applied',
+        details: { deployment: d.id, step: s.order, object: s.objectKey },
+      }),
+    };
+  }
+  const loss = d.kind === 'deploy' && !hasBackup ? dataLoss(s, packaged?.hazards ?? []) : null;
+  if (loss) {
+    return {
+      step,
+      problem: new DbeeError(`${what} cannot be undone without losing data: it ${loss}, and no backup was kept; undoing it brings the structure back, not the data`, {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: 'restore the data from a database backup, or pass --force to accept the loss',
+        details: { deployment: d.id, step: s.order, object: s.objectKey },
+      }),
+    };
+  }
+  return { step };
+}
+
+function safeParseKey(text: string): ObjectKey {
+  try {
+    return parseKey(text);
+  } catch {
+    return { kind: 'migration', schema: '', name: text };
+  }
+}
+
+/** The plan action that shows a compensating step: undoing a create drops, undoing a drop creates. */
+function planAction(ledgerAction: string): StepAction {
+  switch (ledgerAction) {
+    case 'undo-create':
+    case 'undo-add-constraint':
+    case 'drop':
+      return 'drop';
+    case 'undo-drop':
+    case 'create':
+      return 'create';
+    case 'replace':
+    case 'undo-replace':
+      return 'replace';
+    case 'migrate':
+    case 'undo-migrate':
+      return 'migrate';
+    case 'enable':
+    case 'disable':
+      return 'alter';
+    default:
+      return 'restore';
+  }
+}
+
+const COMMENTS = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/;
+
+/** What a recorded step did to data that no statement can bring back, from its hazards and its statements. */
+function dataLoss(s: LedgerStep, packaged: readonly Hazard[]): string | null {
+  const hazard = [...s.hazards, ...packaged].find((h) => h.kind === 'data-loss');
+  if (hazard) return hazard.message.replace(/^./, (c) => c.toLowerCase());
+  for (const raw of s.statements) {
+    const sql = raw.replace(COMMENTS, '');
+    if (/^DROP\s+TABLE\b/i.test(sql)) return `drops a table (${firstLine(sql)})`;
+    if (/^TRUNCATE\b/i.test(sql)) return `truncates a table (${firstLine(sql)})`;
+    if (/^ALTER\s+TABLE\b[\s\S]*?\bDROP\s+(?:COLUMN\s+)?(?!\s)(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)/i.test(sql)) return `drops a column (${firstLine(sql)})`;
+  }
+  return null;
+}
+
+/** Hazards of the statements a rollback runs, for review: what they drop goes with the rows written since. */
+function reverseHazards(statements: string[], d: DeploymentRow): Hazard[] {
+  const out: Hazard[] = [];
+  for (const raw of statements) {
+    const sql = raw.replace(COMMENTS, '');
+    if (/^DROP\s+TABLE\b/i.test(sql) || /^ALTER\s+TABLE\b[\s\S]*?\bDROP\s+(?:COLUMN\s+)?(?!\s)(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)/i.test(sql)) {
+      out.push({ kind: 'data-loss', message: `${firstLine(sql)}: the data written there since deployment #${d.id} is lost` });
+    }
+  }
+  return out;
+}
+
+function firstLine(sql: string): string {
+  const line = sql.split('\n')[0]!.trim();
+  return line.length > 100 ? line.slice(0, 97) + '...' : line;
+}
+
+/** Refuse a rollback of a database whose schemas changed outside dbee since the last deployment recorded them. */
+async function driftProblem(engine: Engine, conn: Connection, history: DeploymentRow[], schemas: string[], project: string): Promise<DbeeError | null> {
+  if (!engine.fingerprint || !schemas.length) return null;
+  const last = history.find((d) => d.finished_at);
+  const summary = last?.summary ? (typeof last.summary === 'string' ? (JSON.parse(last.summary) as { fingerprint?: string | null }) : (last.summary as { fingerprint?: string | null })) : null;
+  const recorded = summary?.fingerprint;
+  if (!last || !recorded) return null;
+  const live = await engine.fingerprint(conn, { schemas });
+  if (live === recorded) return null;
+  return new DbeeError(`the schemas of ${project} changed outside dbee since deployment #${last.id}: the recorded reverses may no longer apply`, {
+    code: 'ROLLBACK_DRIFT',
+    hint: 'see what changed with dbee diff; roll back to the sources of a git ref with --to-ref, or pass --force to roll back anyway',
+    details: { recorded, live },
+  });
+}
+
+interface LoadedRef {
+  ref: string;
+  commit: string;
+  model: ProjectModel;
+  desired: import('../schema/model').SchemaModel;
+  state: LedgerState;
+  schemas: string[];
+  online: boolean;
+  renames: NonNullable<ProjectModel['project']['config']['renames']>;
+}
+
+/**
+ * The sources of a project at a git ref, read straight from git: their desired model (built in a shadow database,
+ * cached like any other) and the ledger state a deployment of them would leave.
+ */
+async function loadRef(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, project: string, ref: string): Promise<LoadedRef> {
+  if (!engine.introspect || !engine.renderChanges || !engine.openShadow) {
+    throw new DbeeError(`--to-ref: the ${engine.name} engine cannot diff a database against sources`, { code: 'ENGINE_CAPABILITY', hint: 'roll back with the ledger: --to <deployment>' });
+  }
+  const tree = materializeRef(ctx.workspace.root, ref);
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: ctx.workspace.root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const workspace = Workspace.load(tree.root);
+    if (!workspace.projects.has(project)) {
+      throw new DbeeError(`--to-ref ${ref}: project ${project} does not exist at that ref`, { code: 'GIT_REF', hint: 'pick a ref where the project existed' });
+    }
+    const sub: OperationContext = { ...ctx, workspace };
+    const all = workspace.withDependencies(project);
+    const models = await loadModels(sub, all, environment, engine);
+    const owners = schemaOwners(sub, environment);
+    const desired = await desiredModel({
+      engine,
+      environment,
+      workspaceRoot: ctx.workspace.root,
+      models,
+      target: project,
+      schemaOwners: owners,
+      shadow: ctx.workspace.config.shadow ?? 'embedded',
+      toolVersion: ctx.toolVersion,
+    });
+    const model = models.find((m) => m.project.name === project)!;
+    const plan = planFromSources({ engine, models, planned: [project], schemaOwners: owners });
+    const objects = Object.fromEntries(plan.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
+    const migrations: LedgerState['migrations'] = {};
+    for (const m of model.migrations) migrations[m.file.versionParts.join('.')] = { checksum: checksumStatements([m.file.text], model.variables), description: m.file.path };
+    const settings = workspace.settings(workspace.project(project), environment).deploy;
+    return { ref, commit, model, desired: desired.model, state: { objects, migrations }, schemas: model.graph.schemas, online: settings.online ?? false, renames: model.project.config.renames ?? [] };
+  } finally {
+    tree.dispose();
+  }
+}
+
+/**
+ * `--to-ref`: the diff from the live database to the ref's sources, as compensating steps (with the renderer's
+ * reverses and hazards). Steps that lose data are refused without `--force`. The ledger state becomes the ref's:
+ * its objects at their checksums, and only those applied migrations that exist, unchanged, at the ref.
+ */
+async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, project: string, schemas: string[], ref: LoadedRef, force: boolean): Promise<Prepared> {
+  const scope = [...new Set([...schemas, ...ref.schemas])];
+  const live = await engine.introspect!(conn, { schemas: scope });
+  const fp = engine.fingerprint ? await engine.fingerprint(conn, { schemas: scope }) : null;
+  const plan = planOfChanges(engine, project, live, ref.desired, ref.online, fp, ref.renames);
+  const now = await ledger.state(project);
+  const migrations: LedgerState['migrations'] = {};
+  for (const [v, m] of Object.entries(now.migrations)) if (ref.state.migrations[v]?.checksum === m.checksum) migrations[v] = m;
+  const state: LedgerState = { objects: ref.state.objects, migrations };
+  const problems: DbeeError[] = [];
+  const forced: string[] = [];
+  const steps: CompensatingStep[] = plan.steps.map((s) => {
+    const loss = s.hazards.filter((h) => h.kind === 'data-loss');
+    if (loss.length) {
+      const message = `step ${s.order} (${s.action} ${s.key}) loses data: ${loss.map((h) => h.message).join('; ')}`;
+      if (force) forced.push(message + ' (accepted with --force)');
+      else problems.push(new DbeeError(message, { code: 'ROLLBACK_DATA_LOSS', hint: 'review it with --dry-run; pass --force to accept the loss' }));
+    }
+    return { plan: s, ledgerAction: s.action };
+  });
+  const sameState = JSON.stringify(sortKeys(now.objects)) === JSON.stringify(sortKeys(state.objects)) && Object.keys(now.migrations).length === Object.keys(migrations).length;
+  if (!steps.length && sameState) return { units: [], problems, forced };
+  return { units: [], toRef: { steps, state, ref: ref.ref, commit: ref.commit }, problems, forced };
+}
+
+function sortKeys(o: Record<string, string>): [string, string][] {
+  return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The exact SQL a rollback would run, deployment by deployment, with what cannot be undone. */
+function printRollback(out: NodeJS.WritableStream, p: Prepared): void {
+  const steps = (list: CompensatingStep[]) => {
+    for (const s of list) {
+      const undoes = s.undoes ? `  (undoes step ${s.undoes.step.order}: ${s.undoes.step.action})` : '';
+      out.write(`-- step ${s.plan.order}/${list.length}: ${s.plan.action} ${s.plan.key}${undoes}${s.plan.transactional ? '' : '  [outside a transaction]'}\n`);
+      for (const h of s.plan.hazards) out.write(`--   hazard ${h.kind}: ${h.message}\n`);
+      if (s.skip) {
+        out.write(`--   NO REVERSE: ${s.skip}\n\n`);
+        continue;
+      }
+      for (const sql of s.plan.statements) out.write(sql.trim().replace(/;$/, '') + ';\n');
+      out.write('\n');
+    }
+  };
+  for (const u of p.units) {
+    const d = u.deployment;
+    out.write(`-- undo deployment #${d.id} (${d.kind} ${d.status}, started ${new Date(d.started_at).toISOString()}${d.git_commit ? `, commit ${d.git_commit.slice(0, 12)}` : ''}${d.package ? `, package ${d.package}` : ''}): ${u.steps.length} step${u.steps.length === 1 ? '' : 's'}, newest first\n`);
+    steps(u.steps);
+  }
+  if (p.toRef) {
+    out.write(`-- back to the sources at ${p.toRef.ref} (${p.toRef.commit.slice(0, 12)}): ${p.toRef.steps.length} step${p.toRef.steps.length === 1 ? '' : 's'} from the diff of the live database\n`);
+    if (!p.toRef.steps.length) out.write('-- the schema already matches; only the ledger state changes\n');
+    steps(p.toRef.steps);
+  }
+}
+
+function refuse(problems: DbeeError[], dryRun: boolean): never {
+  const what = dryRun ? 'the rollback would be refused' : 'nothing was changed';
+  if (problems.length === 1) {
+    const p = problems[0]!;
+    throw new DbeeError(`${p.message}; ${what}`, { code: p.code, hint: p.hint, details: p.details });
+  }
+  throw new DbeeAggregateError(`${problems.length} problems stop the rollback; ${what}`, problems);
+}
+
+function printSummary(
+  out: NodeJS.WritableStream,
+  r: { environment: string; results: { reverts: number | null; result: CompensationResult }[]; durationMs: number; smoke: string; status: string; exitCode: number; emergency: boolean },
+): void {
+  const lines: [string, string][] = [
+    ['environment', r.environment],
+    [
+      'rolled back',
+      r.results
+        .map(({ reverts, result }) => `${reverts === null ? 'to a git ref' : `#${reverts}`} ${result.status} ${result.applied} step${result.applied === 1 ? '' : 's'}${result.skipped ? ` (${result.skipped} left applied)` : ''} (deployment ${result.deploymentId})`)
+        .join(', '),
+    ],
+    ['smoke', r.smoke],
+    ['duration', formatDuration(r.durationMs)],
+    ['status', `${r.status}${r.emergency ? ' [emergency]' : ''} (exit ${r.exitCode})`],
+  ];
+  out.write('summary:\n' + lines.map(([k, v]) => `  ${(k + ':').padEnd(13)}${v}\n`).join(''));
+}
+

@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { ENGINES, snapshot, type TestWorkspace } from '../runner/helpers';
+import { backToV1, catalog, deployments, deployOk, diffCount, objects, shopAtV1, V2, writeAll } from './fixture';
+
+let workspaces: TestWorkspace[] = [];
+afterEach(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+
+describe.each(ENGINES)('rollback [%s]', (engine) => {
+  it('rolls back v2 to v1 (diff against v1 empty), a rollback of the rollback restores v2, and deploys afterwards do the right thing', async () => {
+    const w = keep(await shopAtV1(engine));
+    const v1 = await catalog(w);
+    const v1Objects = await objects(w.target);
+    writeAll(w, V2);
+    expect(await deployOk(w)).toContain('shop: deployed');
+    await w.target.query("UPDATE shop.customers SET email = 'ada@example.com' WHERE id = 1");
+    const v2 = await catalog(w);
+    const v2Objects = await objects(w.target);
+    expect(v2).not.toEqual(v1);
+
+    const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(back.stderr).toBe('');
+    expect(back.code).toBe(0);
+    expect(back.stdout).toContain('shop: undoing deployment #2 (deploy, succeeded');
+    expect(back.stdout).toMatch(/shop: deployment #2 rolled back: \d+ steps undone in .* \(deployment #3\)/);
+    expect(back.stdout).toContain('smoke:       passed');
+    expect(await catalog(w)).toEqual(v1);
+    expect(await objects(w.target)).toEqual(v1Objects);
+    expect(await w.target.query('SELECT id, name FROM shop.customers ORDER BY id')).toEqual([
+      { id: 1, name: 'ada' },
+      { id: 2, name: 'bob' },
+    ]);
+    expect(await deployments(w.target)).toEqual([
+      { id: 1, kind: 'deploy', status: 'succeeded', reverts: null, steps_applied: 5 },
+      { id: 2, kind: 'deploy', status: 'succeeded', reverts: null, steps_applied: 0 },
+      { id: 3, kind: 'rollback', status: 'succeeded', reverts: 2, steps_applied: expect.any(Number) },
+    ]);
+    // Each step of the rollback records what ran and, as its reverse, the statements of the step it undid.
+    const pairs = await w.target.query<{ undone: string[]; ran: string[]; reverse: string[]; forward_reverse: string[]; status: string; reverts_step: number }>(
+      `SELECT d.statements AS undone, d.reverse_statements AS forward_reverse, r.statements AS ran, r.reverse_statements AS reverse, d.status, r.reverts_step
+         FROM dbee.steps r JOIN dbee.steps d ON d.deployment_id = 2 AND d.step_order = r.reverts_step WHERE r.deployment_id = 3 ORDER BY r.step_order`,
+    );
+    expect(pairs.length).toBeGreaterThan(3);
+    for (const p of pairs) {
+      expect(p.status).toBe('undone');
+      expect(p.reverse).toEqual(p.undone);
+      // What ran is the recorded reverse (a view that gained columns is dropped first: it cannot be replaced back).
+      expect(p.ran.slice(-p.forward_reverse.length)).toEqual(p.forward_reverse);
+    }
+    // Newest first: the rollback undoes step N of deployment 2 first.
+    expect(pairs.map((p) => p.reverts_step)).toEqual([...pairs.map((p) => p.reverts_step)].sort((a, b) => b - a));
+
+    // The live schema is v1: a diff against v1's sources is empty, and deploying them has nothing to do.
+    backToV1(w);
+    expect(await diffCount(w)).toBe(0);
+    expect(await deployOk(w)).toContain('shop: nothing to deploy, the database is up to date');
+
+    // A rollback of the rollback restores v2 (the email column comes back empty: its data went with the rollback).
+    const again = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('shop: undoing deployment #3 (rollback, succeeded');
+    expect(await catalog(w)).toEqual(v2);
+    expect(await objects(w.target)).toEqual(v2Objects);
+    expect(await w.target.query('SELECT status FROM dbee.steps WHERE deployment_id = 2 GROUP BY status')).toEqual([{ status: 'applied' }]);
+    writeAll(w, V2);
+    expect(await diffCount(w)).toBe(0);
+    expect(await deployOk(w)).toContain('shop: nothing to deploy, the database is up to date');
+
+    // Rolled back once more (to v1), a deploy of the newer sources applies them again.
+    const third = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toContain('undoing deployment #4 (rollback');
+    expect(await catalog(w)).toEqual(v1);
+    expect(await deployOk(w)).toMatch(/shop: deployed [1-9]\d* steps? .*\(deployment 6\)/);
+    expect(await catalog(w)).toEqual(v2);
+    expect(await diffCount(w)).toBe(0);
+  });
+
+  it('--dry-run prints the SQL of the rollback and changes nothing, not even the ledger', async () => {
+    const w = keep(await shopAtV1(engine));
+    writeAll(w, V2);
+    await deployOk(w);
+    const before = await snapshot(w.target);
+    const r = await run(w.root, 'rollback', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('-- undo deployment #2 (deploy succeeded');
+    expect(r.stdout).toMatch(/DROP TABLE shop\.orders;/);
+    expect(r.stdout).toMatch(/--\s+hazard data-loss: DROP TABLE shop\.orders.*since deployment #2 is lost/);
+    expect(r.stdout).toMatch(/CREATE OR REPLACE VIEW shop\.names AS/);
+    expect(r.stdout).toContain('dry run: nothing was changed');
+    expect((await snapshot(w.target)).hash).toBe(before.hash);
+  });
+
+  it('--to <deployment> undoes every later deployment, newest first; --to V<n> stops after that migration', async () => {
+    const w = keep(await shopAtV1(engine));
+    const v1 = await catalog(w);
+    writeAll(w, { ...V2, 'shop/migrations/V2__more.sql': "INSERT INTO shop.customers VALUES (3, 'cy');\n", 'shop/migrations/V2__more.rollback.sql': 'DELETE FROM shop.customers WHERE id = 3;\n' });
+    await deployOk(w);
+    const v2 = await catalog(w);
+    writeAll(w, {
+      'shop/greet.sql': "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hey ' || n $$;\n",
+      'shop/migrations/V3__more.sql': "INSERT INTO shop.customers VALUES (4, 'di');\n",
+      'shop/migrations/V3__more.rollback.sql': 'DELETE FROM shop.customers WHERE id = 4;\n',
+    });
+    await deployOk(w);
+
+    const toV2 = await run(w.root, 'rollback', { project: 'shop', to: 'V2' }, w.target.vars);
+    expect(toV2.stderr).toBe('');
+    expect(toV2.code).toBe(0);
+    expect(await catalog(w)).toEqual(v2);
+    expect(await w.target.query('SELECT id::int FROM shop.customers ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY 1')).toEqual([{ version: '1' }, { version: '2' }]);
+
+    const toFirst = await run(w.root, 'rollback', { project: 'shop', to: '1' }, w.target.vars);
+    expect(toFirst.stderr).toBe('');
+    expect(toFirst.code).toBe(0);
+    expect(toFirst.stdout).toContain('undoing deployment #2');
+    expect(toFirst.stdout).not.toContain('undoing deployment #3');
+    expect(toFirst.stdout).not.toContain('undoing deployment #4');
+    expect(await catalog(w)).toEqual(v1);
+    expect(await w.target.query('SELECT id::int FROM shop.customers ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    expect((await deployments(w.target)).map((d) => [d.id, d.kind, d.reverts])).toEqual([
+      [1, 'deploy', null],
+      [2, 'deploy', null],
+      [3, 'deploy', null],
+      [4, 'rollback', 3],
+      [5, 'rollback', 2],
+    ]);
+
+    const nothing = await run(w.root, 'rollback', { project: 'shop', to: '1' }, w.target.vars);
+    expect(nothing.code).toBe(0);
+    expect(nothing.stdout).toContain('shop: nothing to roll back on target');
+    const bad = await run(w.root, 'rollback', { project: 'shop', to: '99' }, w.target.vars);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--to 99: deployment 99 is not a deployment of shop on target');
+  });
+});
