@@ -144,7 +144,6 @@ describe('createNodes', () => {
                   "project": "sales",
                 },
                 "outputs": [],
-                "parallelism": false,
               },
               "diff": {
                 "cache": true,

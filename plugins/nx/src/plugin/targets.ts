@@ -90,8 +90,8 @@ export function diffTarget(ctx: TargetContext): TargetConfiguration {
     dependsOn: [ctx.options.buildTargetName],
     // Parallel on purpose, although it reads the live database: Nx never batches a task with `parallelism: false`,
     // and the batch executor (preferBatch) runs all diffs one after the other in ONE process, which is both what an
-    // embedded database needs (one process at a time) and 30x faster than a fork per project. Deploys and the other
-    // database targets keep `parallelism: false`, so they never overlap a diff.
+    // embedded database needs (one process at a time) and 30x faster than a fork per project. Outside a batch, the
+    // lock that every database operation takes keeps them from overlapping.
     metadata: {
       technologies: ['dbee'],
       description: 'Shows what would change in the live database to match the sources, with the hazards of each change.',
@@ -111,9 +111,9 @@ export function deployTarget(ctx: TargetContext): TargetConfiguration {
     // The dependencies are deployed first, to the same environment: `params: 'forward'` passes `--env=test` on to
     // them (a plain `^deploy` would deploy them to the default environment).
     dependsOn: [{ target: ctx.options.deployTargetName, dependencies: true, params: 'forward' }],
-    // Deploys run one at a time: all projects of an environment share its database, an embedded (PGlite) database
-    // admits one process per data directory, and on a server the runner's lock would only make them wait.
-    parallelism: false,
+    // No `parallelism: false`: Nx never batches such a target, and the batch executor (preferBatch) is what runs
+    // `nx affected -t deploy` / `run-many` in ONE process, in dependency order, holding each environment's lock
+    // and connection once. Outside a batch, concurrent deploys to one database wait for the runner's lock.
     metadata: {
       technologies: ['dbee'],
       description: 'Deploys this database project to an environment, after the projects it depends on.',

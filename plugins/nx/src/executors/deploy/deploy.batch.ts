@@ -1,0 +1,15 @@
+import type { TaskGraphExecutor } from '@nx/devkit';
+import { runBatch } from '../run-batch';
+import schema from './schema.json';
+import type { DeployExecutorOptions } from './schema';
+
+/**
+ * `@dbee/nx:deploy` for many projects in one process (executors.json: `batchImplementation`, `preferBatch`):
+ * `nx affected -t deploy --env=test` deploys every affected project in dependency order, one after the other,
+ * with each environment's lock and connection taken once for the whole batch. A project whose dependency failed
+ * in the batch is not deployed; each task keeps its own result and output.
+ */
+const deployBatch: TaskGraphExecutor<DeployExecutorOptions> = async (taskGraph, inputs, _overrides, context) =>
+  runBatch('deploy', schema, taskGraph, inputs, context);
+
+export default deployBatch;
