@@ -16,7 +16,7 @@ import { planChecksum } from '../plan/serialize';
 import { planFromSources } from '../planner/planner';
 import { graphProject, type ProjectModel } from '../planner/project-model';
 import { formatDuration } from '../runner/reporter';
-import { inverseAction, runCompensation, type CompensatingStep, type CompensationResult } from '../runner/undo';
+import { inverseAction, runCompensation, viewFallback, type CompensatingStep, type CompensationResult } from '../runner/undo';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs, type SmokeCheck } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
@@ -409,8 +409,8 @@ function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, hasBackup
   };
   const step: CompensatingStep = { plan, ledgerAction: action, undoes: { step: s, deployment: d } };
   // A view whose replacement added columns cannot be replaced back by its old definition: then it is dropped first.
-  const drop = key.kind === 'view' && reverse?.every((sql) => /^CREATE\s+OR\s+REPLACE\s+VIEW\b/i.test(sql.replace(COMMENTS, ''))) ? engine.renderDrop?.(key) : null;
-  if (drop) step.fallback = [drop, ...reverse!];
+  const fallback = reverse ? viewFallback(engine, key, reverse) : null;
+  if (fallback) step.fallback = fallback;
   if (reverse === null) {
     step.skip = `${what} has no reverse; it stays applied (--force)`;
     return {

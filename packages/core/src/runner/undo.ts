@@ -1,6 +1,7 @@
 import { DbeeError, ExitCode } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import type { BackupRow, DeploymentInfo, DeploymentRow, DeploymentSummary, Ledger, LedgerState, LedgerStep, StepStatus } from '../ledger/ledger';
+import type { ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import type { Reporter } from './reporter';
@@ -50,8 +51,11 @@ export async function undoSteps(
       return { undone, incomplete: `step ${a.step.order} (${a.step.key}) has no recorded reverse;${stay}`, restoredBackups };
     }
     const reverse = a.reverse;
+    const inTransaction = a.step.transactional && engine.capabilities.transactionalDdl;
+    const fallback = viewFallback(engine, a.step.objectKey, reverse);
     const run = async (c: Connection) => {
-      for (const sql of reverse) await c.execute(sql);
+      if (fallback && inTransaction) await withFallback(c, reverse, fallback);
+      else for (const sql of reverse) await c.execute(sql);
       await ledger.markStepUndone(a.deploymentId, a.step.order, c);
       if (a.step.action === 'migrate') {
         await ledger.forgetMigration(a.step.project, a.step.objectKey.name.slice(a.step.objectKey.name.lastIndexOf('/V') + 2), c);
@@ -61,7 +65,7 @@ export async function undoSteps(
       if (a.backup) await ledger.backupGone(a.deploymentId, a.backup, c);
     };
     try {
-      if (a.step.transactional && engine.capabilities.transactionalDdl) await conn.transaction(run);
+      if (inTransaction) await conn.transaction(run);
       else await run(conn);
     } catch (e) {
       const message = e instanceof DbeeError ? e.message : (engine.mapError(e, {}) as Error).message;
@@ -72,6 +76,38 @@ export async function undoSteps(
     reporter.info(`  undone step ${a.step.order}: ${a.step.action} ${a.step.key}`);
   }
   return { undone, incomplete: null, restoredBackups };
+}
+
+/**
+ * The statements that undo a view's replacement when replacing it back is refused (the replacement added columns,
+ * which `CREATE OR REPLACE VIEW` cannot take away): drop it, then create it from the same reverse. Null when the
+ * reverse is not a plain replacement of a view.
+ */
+export function viewFallback(engine: Engine, key: ObjectKey, reverse: readonly string[]): string[] | null {
+  if (key.kind !== 'view' || !reverse.length) return null;
+  if (!reverse.every((sql) => /^CREATE\s+OR\s+REPLACE\s+VIEW\b/i.test(sql.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')))) return null;
+  const drop = engine.renderDrop?.(key);
+  return drop ? [drop, ...reverse] : null;
+}
+
+/** Run `statements` under a savepoint; when they fail, go back to it and run `fallback` instead. Returns what ran. */
+async function withFallback(c: Connection, statements: readonly string[], fallback: readonly string[], onStatement?: (sql: string) => void): Promise<readonly string[]> {
+  const exec = async (list: readonly string[]) => {
+    for (const sql of list) {
+      onStatement?.(sql);
+      await c.execute(sql);
+    }
+  };
+  await c.execute('SAVEPOINT dbee_undo');
+  try {
+    await exec(statements);
+    await c.execute('RELEASE SAVEPOINT dbee_undo');
+    return statements;
+  } catch {
+    await c.execute('ROLLBACK TO SAVEPOINT dbee_undo');
+    await exec(fallback);
+    return fallback;
+  }
 }
 
 /** A step of a compensating deployment (a `rollback` or an `enable`): what runs, and what the ledger records. */
@@ -203,19 +239,8 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       }
     };
     let ran = s.plan.statements;
-    if (s.fallback && inTransaction) {
-      await c.execute('SAVEPOINT dbee_undo');
-      try {
-        await exec(ran);
-        await c.execute('RELEASE SAVEPOINT dbee_undo');
-      } catch {
-        await c.execute('ROLLBACK TO SAVEPOINT dbee_undo');
-        ran = s.fallback;
-        await exec(ran);
-      }
-    } else {
-      await exec(ran);
-    }
+    if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement))];
+    else await exec(ran);
     const record = (st: StepStatus, fields: Parameters<typeof recordRow>[2], cc: Connection) => recordRow(s, st, { ...fields, statements: ran }, cc);
     const u = s.undoes;
     if (!u) {
