@@ -434,6 +434,24 @@ export class Ledger {
   }
 
   /**
+   * The newest step of an earlier deployment of `project` that left `objectKey` at `checksum` (the version a later
+   * step replaced), or null. A package step that re-created an existing object records a DROP as its reverse; this
+   * is what undoing it must put back instead.
+   */
+  async stepThatApplied(project: string, objectKey: string, checksum: string, beforeDeployment: number): Promise<LedgerStep | null> {
+    const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
+      `SELECT s.deployment_id, s.step_order FROM ${this.t('steps')} s, ${this.t('deployments')} d
+        WHERE d.id = s.deployment_id AND d.project = ${this.p(1)} AND s.object_key = ${this.p(2)} AND s.checksum = ${this.p(3)} AND s.deployment_id < ${this.p(4)}
+          AND d.kind = ${this.p(5)} AND s.status IN (${this.p(6)}, ${this.p(7)})
+        ORDER BY s.deployment_id DESC, s.step_order DESC`,
+      [project, objectKey, checksum, beforeDeployment, 'deploy', 'applied', 'undone'],
+    );
+    const row = r.rows[0];
+    if (!row) return null;
+    return (await this.steps(Number(row.deployment_id))).find((s) => s.order === Number(row.step_order)) ?? null;
+  }
+
+  /**
    * Change a step's status from `was` (as read with `steps`) to `status`: undone by a rollback, applied again when
    * that rollback is undone. The deployment's `steps_applied` follows.
    */

@@ -338,7 +338,7 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
     const backups = await ledger.backups(deployment.id);
     const steps: CompensatingStep[] = [];
     for (const s of chosen) {
-      const c = compensate(input, deployment, s, backups.some((b) => b.object_key === s.objectKey), steps.length + 1);
+      const c = await compensate(input, deployment, s, backups.some((b) => b.object_key === s.objectKey), steps.length + 1);
       if (c.problem) {
         if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
         else problems.push(c.problem);
@@ -376,12 +376,19 @@ async function cutOf(ledger: Ledger, history: DeploymentRow[], project: string, 
  * created. A step of a deployment that destroyed data (a data-loss hazard, or a statement that drops a table or
  * a column, or truncates) without a backup is undone only with `--force`: its structure comes back, its data not.
  */
-function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, hasBackup: boolean, order: number): { step: CompensatingStep; problem?: DbeeError } {
+async function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, hasBackup: boolean, order: number): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
   const { engine, model, pkg, variables, project } = input;
   const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
   const isMigration = s.objectKey.startsWith('migration:');
   const key: ObjectKey = isMigration ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) } : safeParseKey(s.objectKey);
   let reverse = s.reverse;
+  if (s.action === 'create' && s.previousChecksum !== null && s.previousDefinition === null) {
+    // A package plans every object as a create (it cannot know the target), so a CREATE OR REPLACE of an object the
+    // ledger already had records a DROP as its reverse. Undoing it must bring back the version it replaced instead:
+    // the statements of the step that deployed that version.
+    const before = await input.ledger.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
+    reverse = before ? before.statements : null;
+  }
   if (reverse === null && isMigration && model) {
     const m = model.migrations.find((x) => `migration:${project}/V${x.file.versionParts.join('.')}` === s.objectKey);
     if (m) reverse = m.rollback.map((st) => expand(st.template));
