@@ -55,7 +55,9 @@ export async function runDbeeCommand(command: CommandName, options: CommandOptio
         code: 'NOT_IMPLEMENTED',
       });
     }
-    const workspace = Workspace.load(Workspace.findRoot(context.workspaceRoot));
+    const root = Workspace.findRoot(context.workspaceRoot);
+    // In a batch the configuration cannot change between tasks: read it once.
+    const workspace = context.sessions ? context.sessions.memo(`workspace:${root}`, () => Workspace.load(root)) : Workspace.load(root);
     const ctx: OperationContext = {
       workspace,
       stdout,

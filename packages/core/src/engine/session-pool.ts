@@ -15,6 +15,13 @@ export class SessionPool {
   private readonly locks = new Map<string, Promise<LockHandle>>();
   private readonly connections = new Map<string, Promise<Connection>>();
   private readonly shadows = new Map<string, Promise<{ conn: Connection; dispose(): Promise<void> }>>();
+  private readonly values = new Map<string, unknown>();
+
+  /** A value computed once per pool (e.g. the loaded workspace: a batch reads dbee.yaml and every db.yaml once). */
+  memo<T>(key: string, compute: () => T): T {
+    if (!this.values.has(key)) this.values.set(key, compute());
+    return this.values.get(key) as T;
+  }
 
   /** The engine with lock, connect and openShadow served from this pool. */
   wrap(engine: Engine): Engine {
