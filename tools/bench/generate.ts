@@ -98,8 +98,9 @@ export interface Change {
 /**
  * A change set over a generated project: about `fraction` of its objects touched, spread evenly over the units,
  * cycling through five kinds: a view body (`vv_<u>`'s filter), a SQL function body (`weight_<u>`), a PL/pgSQL
- * function body (`total_<u>`), an added column (`child_<u>.bench_note`, through a versioned migration, because
- * dbee refuses to re-create a changed table from its source) and an added table (`extra_<u>`, a new file).
+ * function body (`total_<u>`), an added column (`child_<u>.bench_note`: by default in the table's source, which
+ * dbee deploys by diffing the live table; `columnsVia: 'migration'` writes a versioned migration instead) and an
+ * added table (`extra_<u>`, a new file).
  */
 export interface ChangeSet {
   changes: Change[];
@@ -111,7 +112,7 @@ export interface ChangeSet {
   revert: string;
 }
 
-export function generateChangeSet(gen: GeneratedProject, options: { fraction?: number; dependsOn?: string } = {}): ChangeSet {
+export function generateChangeSet(gen: GeneratedProject, options: { fraction?: number; dependsOn?: string; columnsVia?: 'source' | 'migration' } = {}): ChangeSet {
   const count = Math.max(5, Math.round(gen.objects * (options.fraction ?? 0.02)));
   const kinds: Change['kind'][] = ['view-body', 'sql-function-body', 'plpgsql-function-body', 'add-column', 'add-table'];
   const changes: Change[] = [];
@@ -128,7 +129,7 @@ export function generateChangeSet(gen: GeneratedProject, options: { fraction?: n
   for (const [u, unitKinds] of [...byUnit].sort((a, b) => a[0] - b[0])) {
     const st = unitStatements(gen.schemas, u, options.dependsOn);
     const s = st.schema;
-    let { fsql, fpl, v2 } = st;
+    let { fsql, fpl, v2, child } = st;
     for (const kind of unitKinds) {
       switch (kind) {
         case 'view-body':
@@ -153,10 +154,15 @@ export function generateChangeSet(gen: GeneratedProject, options: { fraction?: n
         case 'add-column': {
           const sql = `ALTER TABLE ${s}.child_${u} ADD COLUMN bench_note text;`;
           changes.push({ kind, object: `${s}.child_${u}`, column: 'bench_note' });
-          migration.push(sql);
-          unrun.push(`ALTER TABLE ${s}.child_${u} DROP COLUMN bench_note;`);
+          const drop = `ALTER TABLE ${s}.child_${u} DROP COLUMN bench_note;`;
+          if (options.columnsVia === 'migration') {
+            migration.push(sql);
+            unrun.push(drop);
+          } else {
+            child = child.replace(/\n\);$/, () => ',\n  bench_note text\n);');
+          }
           script.push(sql);
-          revert.push(unrun[unrun.length - 1]!);
+          revert.push(drop);
           break;
         }
         case 'add-table': {
@@ -169,6 +175,7 @@ export function generateChangeSet(gen: GeneratedProject, options: { fraction?: n
         }
       }
     }
+    if (child !== st.child) files[`schema/${s}/tables/unit_${u}.sql`] = `${st.parent}\n\n${child}\n\n${st.idx1}\n${st.idx2}\n`;
     if (fsql !== st.fsql || fpl !== st.fpl) files[`schema/${s}/functions/unit_${u}.sql`] = `${fsql}\n\n${fpl}\n`;
     if (v2 !== st.v2) files[`schema/${s}/views/unit_${u}.sql`] = `${st.v1}\n\n${v2}\n`;
   }

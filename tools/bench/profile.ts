@@ -133,6 +133,8 @@ async function cpuProfiles(ws: string, wsChanged: string, dir: string): Promise<
     ['full deploy (CLI process)', ['deploy', 'gen', '--env', 'd', '--cwd', ws]],
     ['no-op deploy (CLI process)', ['deploy', 'gen', '--env', 'd', '--cwd', ws]],
     ['diff env vs sources, uncached (CLI process)', ['diff', 'gen', '--env', 'base', '--no-cache', '--format', 'json', '--cwd', wsChanged]],
+    // The diff above wrote the changed sources' desired model to the cache.
+    ['incremental deploy, desired model cached (CLI process)', ['deploy', 'gen', '--env', 'd', '--cwd', wsChanged]],
   ];
   for (const [label, args] of runs) {
     const sub = join(dir, label.replace(/[^a-z]+/gi, '-'));
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
   console.log(`dbee profile: ${N} objects, ${RUNS} runs; ${L.machine()}; load ${L.load()}`);
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-profile-'));
   try {
-    const envs = ['d', 'plan', 'base'];
+    const envs = ['d', 'd2', 'base'];
     const ws = join(root, 'base');
     L.writeWorkspace(ws, envs, 'server');
     // A second workspace whose environment `plan` deploys with one transaction for the whole plan.
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
     const full: { wall: number; tally: Tally }[] = [];
     const noop: { wall: number; tally: Tally }[] = [];
     const incr: { wall: number; tally: Tally }[] = [];
+    const incrCached: { wall: number; tally: Tally }[] = [];
     const diff: { wall: number; tally: Tally }[] = [];
     const diffEnv: { wall: number; tally: Tally }[] = [];
     const shadow: { wall: number; tally: Tally }[] = [];
@@ -190,7 +193,11 @@ async function main(): Promise<void> {
       const env = { [L.envVar('d')]: L.dbUrl(d), [L.envVar('base')]: L.dbUrl(d) };
       full.push(await measured(() => L.dbee(ws, 'deploy', { project: 'gen', env: 'd' }, env)));
       noop.push(await measured(() => L.dbee(ws, 'deploy', { project: 'gen', env: 'd' }, env)));
+      const d2 = await L.createDb(`prof_d2_${run}`, d);
+      rmSync(join(wsChanged, '.dbee', 'cache'), { recursive: true, force: true });
       incr.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env)));
+      incrCached.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd2' }, { ...env, [L.envVar('d2')]: L.dbUrl(d2) })));
+      await L.dropDb(d2);
       // The database is now at the changed state; diff it against the base sources (20 differences).
       diff.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', noCache: true, format: 'json' }, env)));
       diffEnv.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', againstEnv: 'd', noCache: true, format: 'json' }, env)));
@@ -228,7 +235,8 @@ async function main(): Promise<void> {
     console.log(`planner alone: discover + parse + references ${L.fmtMs(L.median(phases.parse))}, graph + order + plan ${L.fmtMs(L.median(phases.plan))}`);
     report('dbee full deploy (in-process)', full);
     report('dbee no-op deploy (in-process)', noop);
-    report('dbee incremental deploy (in-process)', incr);
+    report('dbee incremental deploy (in-process, desired model not cached)', incr);
+    report('dbee incremental deploy (in-process, desired model cached)', incrCached);
     report('dbee diff env vs sources, uncached (in-process, shadow: server)', diff);
     report('  of which desiredModel() alone (shadow build + introspection)', shadow);
     report('dbee diff env vs env, uncached (in-process)', diffEnv);
