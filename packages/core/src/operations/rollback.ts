@@ -15,6 +15,7 @@ import { PLAN_FORMAT_VERSION, type Hazard, type Plan, type PlanStep, type StepAc
 import { planChecksum } from '../plan/serialize';
 import { planFromSources } from '../planner/planner';
 import { graphProject, type ProjectModel } from '../planner/project-model';
+import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
 import { inverseAction, runCompensation, viewFallback, type CompensatingStep, type CompensationResult } from '../runner/undo';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs, type SmokeCheck } from '../smoke';
@@ -49,6 +50,9 @@ export interface RollbackOptions {
   /** The clock, for maintenance windows. Tests set it; the CLI does not expose it. */
   now?: Date;
 }
+
+/** What smoke checks need from a project: its smoke files, variables and search path. */
+type SmokeModel = { project: { name: string }; smoke: ProjectSources['smoke']; variables: Record<string, string>; graph: { searchPath: string[] } };
 
 /** One deployment to undo, with the steps to undo (newest first) as compensating steps. */
 interface Unit {
@@ -94,16 +98,17 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
   const emergency = options.emergency ?? false;
   const smokeWanted = !emergency && (settings.smokeAfterDeploy ?? true) && Boolean(engine.smoke);
 
-  // The sources give smoke checks and migration rollback scripts; a rollback must still work when they are broken.
-  let model: ProjectModel | null = null;
+  // The sources give smoke checks and migration rollback scripts (nothing is parsed unless needed); a rollback must
+  // still work when they are broken.
+  let sources: ProjectSources | null = null;
   try {
-    model = (await loadModels(ctx, [target], environment, engine))[0]!;
+    sources = discoverSources(workspace.root, target);
   } catch (e) {
     if (!(e instanceof DbeeError)) throw e;
     reporter.warn(`the sources of ${target.name} do not load (${e.message.split('\n')[0]}): only the ledger's reverses are used${smokeWanted ? ', and only the baseline smoke checks run' : ''}`);
   }
   const ref = options.toRef ? await loadRef(ctx, engine, environment, target.name, options.toRef) : null;
-  const smokeModel = ref?.model ?? model;
+  const smokeModel: SmokeModel | null = ref?.model ?? (sources ? { project: { name: target.name }, smoke: sources.smoke, variables, graph } : null);
   // Invalid smoke files refuse the rollback before anything runs, as they refuse a deployment.
   const checks: SmokeCheck[] = smokeWanted && smokeModel ? await loadSmokeChecks(smokeModel, engine) : [];
   const pkg = options.package ? readPackage(resolve(workspace.root, options.package)) : null;
@@ -137,7 +142,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
       const force = options.force ?? false;
       const prepared = ref
         ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, ref, force)
-        : await prepareUndo({ ctx, engine, ledger, project: target.name, environment: environment.name, history, options, model, pkg, variables });
+        : await prepareUndo({ ctx, engine, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables });
       if (!ref && !force) {
         const drift = await driftProblem(engine, conn, history, graph.schemas, target.name);
         if (drift) prepared.problems.push(drift);
@@ -275,7 +280,8 @@ interface UndoInput {
   environment: string;
   history: DeploymentRow[];
   options: RollbackOptions;
-  model: ProjectModel | null;
+  sources: ProjectSources | null;
+  searchPath: string[];
   pkg: LoadedPackage | null;
   variables: Record<string, string>;
 }
@@ -377,7 +383,7 @@ async function cutOf(ledger: Ledger, history: DeploymentRow[], project: string, 
  * a column, or truncates) without a backup is undone only with `--force`: its structure comes back, its data not.
  */
 async function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, hasBackup: boolean, order: number): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
-  const { engine, model, pkg, variables, project } = input;
+  const { engine, sources, pkg, variables, project } = input;
   const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
   const isMigration = s.objectKey.startsWith('migration:');
   const key: ObjectKey = isMigration ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) } : safeParseKey(s.objectKey);
@@ -389,9 +395,12 @@ async function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, has
     const before = await input.ledger.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
     reverse = before ? before.statements : null;
   }
-  if (reverse === null && isMigration && model) {
-    const m = model.migrations.find((x) => `migration:${project}/V${x.file.versionParts.join('.')}` === s.objectKey);
-    if (m) reverse = m.rollback.map((st) => expand(st.template));
+  if (reverse === null && isMigration && sources) {
+    const m = sources.migrations.find((x) => `migration:${project}/V${x.versionParts.join('.')}` === s.objectKey);
+    if (m) {
+      const text = expand(m.rollback.text);
+      reverse = (await engine.parser.parse(text, m.rollback.path, { searchPath: input.searchPath })).map((st) => st.sql);
+    }
   }
   const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
   if (reverse === null && packaged?.reverse) reverse = packaged.reverse.map(expand);
