@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   console.log(`dbee profile: ${N} objects, ${RUNS} runs; ${L.machine()}; load ${L.load()}`);
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-profile-'));
   try {
-    const envs = ['d', 'd2', 'base'];
+    const envs = ['d', 'base'];
     const ws = join(root, 'base');
     L.writeWorkspace(ws, envs, 'server');
     // A second workspace whose environment `plan` deploys with one transaction for the whole plan.
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       const d2 = await L.createDb(`prof_d2_${run}`, d);
       rmSync(join(wsChanged, '.dbee', 'cache'), { recursive: true, force: true });
       incr.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env)));
-      incrCached.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd2' }, { ...env, [L.envVar('d2')]: L.dbUrl(d2) })));
+      incrCached.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(d2) })));
       await L.dropDb(d2);
       // The database is now at the changed state; diff it against the base sources (20 differences).
       diff.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', noCache: true, format: 'json' }, env)));
