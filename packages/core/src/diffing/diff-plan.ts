@@ -6,7 +6,7 @@ import { durationMs } from '../config/schema';
 import { DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
 import { lockOwner, engineFor, type OperationContext } from '../operations/context';
-import { loadModels, schemaOwners } from '../operations/load';
+import { loadModels, loadTarget, schemaOwners } from '../operations/load';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
@@ -56,12 +56,9 @@ export async function diffPlan(ctx: OperationContext, selectors: DiffSelectors):
 
 async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
   const { workspace } = ctx;
-  const environment = workspace.environment(selectors.env, ctx.env);
-  const target = workspace.project(selectors.project);
-  const all = workspace.withDependencies(target.name);
-  const engine = requireDiffEngine(engineFor(ctx, environment, all));
-  const models = await loadModels(ctx, all, environment, engine);
-  const model = models.find((m) => m.project.name === target.name)!;
+  const loaded = await loadTarget(ctx, selectors.project, selectors.env);
+  const { environment, target, models, model } = loaded;
+  const engine = requireDiffEngine(loaded.engine);
   const schemas = model.graph.schemas;
   const online = workspace.settings(target, environment).deploy.online ?? false;
 

@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { desiredModel } from '../diffing/desired';
 import { canonicalJson } from '../plan/serialize';
-import { engineFor, type OperationContext } from './context';
-import { loadModels, schemaOwners } from './load';
+import type { OperationContext } from './context';
+import { loadTarget, schemaOwners } from './load';
 
 export interface BuildOptions {
   project: string;
@@ -19,11 +19,7 @@ export interface BuildOptions {
  */
 export async function build(ctx: OperationContext, options: BuildOptions): Promise<ExitCodeValue> {
   const { workspace } = ctx;
-  const environment = workspace.environment(options.env, ctx.env);
-  const target = workspace.project(options.project);
-  const all = workspace.withDependencies(target.name);
-  const engine = engineFor(ctx, environment, all);
-  const models = await loadModels(ctx, all, environment, engine);
+  const { environment, target, engine, models } = await loadTarget(ctx, options.project, options.env);
   const started = Date.now();
   const d = await desiredModel({
     engine,

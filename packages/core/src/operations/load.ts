@@ -2,7 +2,7 @@ import type { DbProject } from '../config/workspace';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Engine } from '../engine/engine';
 import { loadProjectModel, graphProject, type ProjectModel } from '../planner/project-model';
-import type { OperationContext } from './context';
+import { engineFor, type OperationContext } from './context';
 
 /** Parse the given projects (a project and its dependencies, usually) for one environment. */
 export async function loadModels(ctx: OperationContext, projects: DbProject[], environment: ResolvedEnvironment, engine: Engine): Promise<ProjectModel[]> {
@@ -27,4 +27,26 @@ export function schemaOwners(ctx: OperationContext, environment: ResolvedEnviron
     for (const s of graphProject(p, variables, ctx.workspace.projects).schemas) owners.set(s, p.name);
   }
   return owners;
+}
+
+/** What most operations start from: the environment, the project and its dependencies, the engine, the models. */
+export interface LoadedTarget {
+  environment: ResolvedEnvironment;
+  target: DbProject;
+  /** The project and its dependencies, dependencies first. */
+  all: DbProject[];
+  engine: Engine;
+  models: ProjectModel[];
+  /** The target project's own model. */
+  model: ProjectModel;
+}
+
+/** Resolve `env`, find `project` and its dependencies, check the engine, and parse every model. */
+export async function loadTarget(ctx: OperationContext, project: string, env: string | undefined): Promise<LoadedTarget> {
+  const environment = ctx.workspace.environment(env, ctx.env);
+  const target = ctx.workspace.project(project);
+  const all = ctx.workspace.withDependencies(target.name);
+  const engine = engineFor(ctx, environment, all);
+  const models = await loadModels(ctx, all, environment, engine);
+  return { environment, target, all, engine, models, model: models.find((m) => m.project.name === target.name)! };
 }

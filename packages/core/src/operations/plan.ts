@@ -6,8 +6,8 @@ import { writePackage } from '../package/package';
 import { planExplained } from '../planner/planner';
 import { diffPlan, type DiffSelectors } from '../diffing/diff-plan';
 import { serializePlan } from '../plan/serialize';
-import { engineFor, gitCommit, type OperationContext } from './context';
-import { loadModels, modelLoader, schemaOwners } from './load';
+import { gitCommit, type OperationContext } from './context';
+import { loadTarget, modelLoader, schemaOwners } from './load';
 import { printPlan } from './print';
 
 export interface PlanOptions extends Partial<DiffSelectors> {
@@ -27,11 +27,7 @@ export interface PlanOptions extends Partial<DiffSelectors> {
  */
 export async function plan(ctx: OperationContext, options: PlanOptions): Promise<ExitCodeValue> {
   const { workspace } = ctx;
-  const environment = workspace.environment(options.env, ctx.env);
-  const target = workspace.project(options.project);
-  const all = workspace.withDependencies(target.name);
-  const engine = engineFor(ctx, environment, all);
-  const models = await loadModels(ctx, all, environment, engine);
+  const { environment, target, engine, models } = await loadTarget(ctx, options.project, options.env);
   // With diff selectors, the plan is the diff: a gap package that brings one side to the other.
   const fromDiff = options.diff || options.againstEnv || options.base;
   const result = fromDiff
