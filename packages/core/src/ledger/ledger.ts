@@ -395,8 +395,10 @@ export class Ledger {
 
   /** Every step recorded for a deployment, in step order. */
   async steps(deploymentId: number): Promise<LedgerStep[]> {
+    // A ledger not yet upgraded (read by a dry run) has no rollback columns: they read as empty.
+    const rollbackColumns = (await this.version()) >= 2 ? 'previous_checksum, reverts_step, hazards' : 'NULL AS previous_checksum, NULL AS reverts_step, NULL AS hazards';
     const r = await this.conn.query<Record<string, unknown>>(
-      `SELECT deployment_id, step_order, object_key, action, checksum, statements, reverse_statements, previous_definition, previous_checksum, transactional, status, reverts_step, hazards
+      `SELECT deployment_id, step_order, object_key, action, checksum, statements, reverse_statements, previous_definition, transactional, status, ${rollbackColumns}
          FROM ${this.t('steps')} WHERE deployment_id = ${this.p(1)} ORDER BY step_order`,
       [deploymentId],
     );
@@ -419,15 +421,16 @@ export class Ledger {
   }
 
   /**
-   * The newest applied step about `objectKey` in the deployments of a project on an environment (`--to V3`: the
-   * step that applied migration 3), or null.
+   * The newest applied `migrate` step of `objectKey` in the deployments of a project on an environment (`--to V3`:
+   * the step that applied migration 3, or re-applied it when a rollback of it was rolled back), or null.
    */
   async appliedStep(project: string, environment: string, objectKey: string): Promise<{ deploymentId: number; order: number } | null> {
     const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
       `SELECT s.deployment_id, s.step_order FROM ${this.t('steps')} s, ${this.t('deployments')} d
         WHERE d.id = s.deployment_id AND d.project = ${this.p(1)} AND d.environment = ${this.p(2)} AND s.object_key = ${this.p(3)} AND s.status = ${this.p(4)}
+          AND s.action = ${this.p(5)}
         ORDER BY s.deployment_id DESC, s.step_order DESC`,
-      [project, environment, objectKey, 'applied'],
+      [project, environment, objectKey, 'applied', 'migrate'],
     );
     const row = r.rows[0];
     return row ? { deploymentId: Number(row.deployment_id), order: Number(row.step_order) } : null;

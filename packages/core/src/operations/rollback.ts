@@ -133,6 +133,8 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
         throw new DbeeError(`nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`, { code: 'NOTHING_TO_ROLL_BACK' });
       }
       if (!options.dryRun) {
+        // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
+        await ledger.ensure();
         const owner = lockOwner();
         const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
         if (interrupted.length) reporter.warn(`deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`);
@@ -321,10 +323,11 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
     const after = (id: number, order: number | null) => id > cut.id || (id === cut.id && (order ?? Number.MAX_SAFE_INTEGER) > cut.order);
     for (const d of history) {
       if (d.id < cut.id || !undoable(d)) continue;
-      if (d.kind === 'deploy') picked.push({ deployment: d, keep: (s) => after(d.id, s.order) });
+      // The deployment of the cut keeps its steps up to the cut, whatever its kind.
+      if (d.id === cut.id) picked.push({ deployment: d, keep: (s) => s.order > cut.order });
+      else if (d.kind === 'deploy' || d.reverts === null) picked.push({ deployment: d, keep: () => true });
       // A rollback step is undone when the step it undid belongs before the cut (it must come back); when that step
       // is after the cut, it is already where the cut wants it.
-      else if (d.reverts === null) picked.push({ deployment: d, keep: () => d.id > cut.id });
       else picked.push({ deployment: d, keep: (s) => !after(d.reverts!, s.revertsStep) });
     }
   } else {
