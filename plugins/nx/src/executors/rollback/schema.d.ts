@@ -4,15 +4,15 @@ export interface RollbackExecutorOptions {
   project: string;
   /** Environment declared under `environments` in dbee.yaml. Default: the DBEE_ENV variable, else dbee.yaml's `defaultEnvironment`. */
   env?: string;
-  /** Deployment id to roll back to (the deployments after it are undone). Default: undo the last deployment. */
+  /** Deployment id (every later one is undone; 0 undoes all) or migration version (`V3`) to go back to. Default: undo the last deployment. */
   to?: string;
-  /** Roll back to the sources at this git ref instead of a recorded deployment. */
+  /** Go back to the sources at this git ref: the diff from the live database to them. */
   toRef?: string;
-  /** Roll back with the rollback scripts of this package folder (written by `plan`). */
+  /** Undo the deployment that applied this package folder (written by `plan --out`). */
   package?: string;
-  /** Roll back even when the database has drifted from what the ledger recorded. Default: `false`. */
+  /** Accept what cannot be undone (steps without a reverse, lost data) and drift. Default: `false`. */
   force?: boolean;
-  /** Bypass the maintenance windows of the environment; the ledger records that the gate was bypassed. Default: `false`. */
+  /** No smoke checks, no countdown, maintenance windows bypassed; still the lock, the ledger and --assume-yes. Default: `false`. */
   emergency?: boolean;
   /** Show the rollback plan without changing anything. Default: `false`. */
   dryRun?: boolean;
