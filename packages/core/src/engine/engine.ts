@@ -116,6 +116,30 @@ export interface LedgerDialect {
   param(n: number): string;
   /** SQL expression for the current timestamp. */
   now: string;
+  /**
+   * The table recording which `migrations` have run (one row per version, column `version`). Default
+   * `ledger_version` (PostgreSQL); Teradata: `schema_version`.
+   */
+  versionTable?: string;
+  /**
+   * How a ledger table or column name is written in SQL. Default: as is (PostgreSQL's names are plain lower-case
+   * words). Teradata double-quotes every name, because several (`error`, `summary`, `version`...) are reserved there.
+   */
+  quote?(identifier: string): string;
+  /** The parameter value of a boolean. Default: the boolean itself (PostgreSQL); Teradata binds 1 and 0. */
+  bool?(value: boolean): unknown;
+  /**
+   * Whether JSON columns (`summary`, `statements`, `hazards`, `ledger_before`...) are plain text columns, read back as
+   * strings, rather than a JSON type the driver parses (PostgreSQL's `jsonb`). Core always writes JSON text, and
+   * parses what it reads when this is true, so both engines give the same rows. Default false.
+   */
+  jsonAsText?: boolean;
+  /**
+   * Whether the DDL of one upgrade can run in one transaction with the row that records it. Default true
+   * (PostgreSQL). False (Teradata: a DDL statement must end its transaction): each statement runs on its own, then
+   * the version row is written; an upgrade interrupted half-way must be finished by hand.
+   */
+  transactionalDdl?: boolean;
 }
 
 /**

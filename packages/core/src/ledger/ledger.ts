@@ -147,8 +147,10 @@ export interface LedgerState {
 }
 
 /**
- * The ledger inside a target database, written through the engine's dialect (its DDL and parameter markers).
- * Engine-neutral: the same code serves PostgreSQL, PGlite and Teradata.
+ * The ledger inside a target database, written through the engine's dialect (its DDL, parameter markers, quoting,
+ * booleans and version table). Engine-neutral: the same code serves PostgreSQL, PGlite and Teradata. It never relies
+ * on `RETURNING` or sequences: ids are `MAX(id) + 1`, read and written under the deployment lock that every writer
+ * holds.
  */
 export class Ledger {
   constructor(
@@ -156,18 +158,58 @@ export class Ledger {
     private readonly dialect: LedgerDialect,
   ) {}
 
+  /** A ledger table, qualified: `dbee.deployments`, `DBEE_LEDGER."deployments"`. */
   private t(table: string): string {
-    return `${this.dialect.schema}.${table}`;
+    return `${this.dialect.schema}.${this.q(table)}`;
+  }
+
+  /** A column (or alias) name as the dialect writes it. */
+  private q(name: string): string {
+    return this.dialect.quote ? this.dialect.quote(name) : name;
+  }
+
+  /** Column names, quoted and comma-separated. */
+  private cols(...names: string[]): string {
+    return names.map((n) => this.q(n)).join(', ');
+  }
+
+  /** `alias.column`, the column quoted. */
+  private ac(alias: string, column: string): string {
+    return `${alias}.${this.q(column)}`;
   }
 
   private p(n: number): string {
     return this.dialect.param(n);
   }
 
+  private params(count: number, from = 1): string {
+    return [...Array(count)].map((_, i) => this.p(from + i)).join(', ');
+  }
+
+  private bool(value: boolean): unknown {
+    return this.dialect.bool ? this.dialect.bool(value) : value;
+  }
+
+  /** A JSON column as read: parsed when the dialect stores JSON as text (and the value is a string). */
+  private json<T>(value: unknown): T | null {
+    if (value === null || value === undefined) return null;
+    return typeof value === 'string' ? (JSON.parse(value) as T) : (value as T);
+  }
+
+  private get versionTable(): string {
+    return this.t(this.dialect.versionTable ?? 'ledger_version');
+  }
+
+  /** The next id of a table with an `id` column (the caller holds the deployment lock). */
+  private async nextId(table: string, conn: Connection): Promise<number> {
+    const r = await conn.query<{ id: number | string | null }>(`SELECT COALESCE(MAX(${this.q('id')}), 0) + 1 AS ${this.q('id')} FROM ${this.t(table)}`);
+    return Number(r.rows[0]?.id ?? 1);
+  }
+
   /** Ledger version in this database; 0 when dbee has never written here. */
   async version(): Promise<number> {
     try {
-      const r = await this.conn.query<{ v: number | string | null }>(`SELECT MAX(version) AS v FROM ${this.t('ledger_version')}`);
+      const r = await this.conn.query<{ v: number | string | null }>(`SELECT MAX(${this.q('version')}) AS ${this.q('v')} FROM ${this.versionTable}`);
       return Number(r.rows[0]?.v ?? 0);
     } catch {
       return 0;
@@ -178,12 +220,17 @@ export class Ledger {
   async ensure(): Promise<number> {
     const current = await this.version();
     for (let v = current; v < this.dialect.migrations.length; v++) {
-      const upgrade = async (c: Connection) => {
-        for (const sql of this.dialect.migrations[v]!) await c.execute(sql);
-        await c.query(`INSERT INTO ${this.t('ledger_version')} (version) VALUES (${this.p(1)})`, [v + 1]);
-      };
-      // Engines without transactional DDL apply each statement on its own.
-      await this.conn.transaction(upgrade);
+      const record = (c: Connection) => c.query(`INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES (${this.p(1)})`, [v + 1]);
+      if (this.dialect.transactionalDdl === false) {
+        // A DDL statement must end its transaction (Teradata): each one commits on its own, then the version row.
+        for (const sql of this.dialect.migrations[v]!) await this.conn.execute(sql);
+        await record(this.conn);
+      } else {
+        await this.conn.transaction(async (c) => {
+          for (const sql of this.dialect.migrations[v]!) await c.execute(sql);
+          await record(c);
+        });
+      }
     }
     return this.dialect.migrations.length;
   }
@@ -196,11 +243,11 @@ export class Ledger {
   async deployedState(project: string): Promise<DeployedState> {
     if (!(await this.exists())) return { objects: new Map(), migrations: new Map() };
     const objects = await this.conn.query<{ object_key: string; checksum: string }>(
-      `SELECT object_key, checksum FROM ${this.t('objects')} WHERE project = ${this.p(1)}`,
+      `SELECT ${this.cols('object_key', 'checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
     );
     const migrations = await this.conn.query<{ version: string; checksum: string }>(
-      `SELECT version, checksum FROM ${this.t('migrations')} WHERE project = ${this.p(1)}`,
+      `SELECT ${this.cols('version', 'checksum')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
     );
     return {
@@ -212,14 +259,17 @@ export class Ledger {
   /**
    * Open a deployment row (`running`). It keeps the project's whole ledger state as it was at the start
    * (`ledger_before`): undoing the whole deployment later puts exactly that back, including object states a
-   * deployment sets without a step of their own (a diff-based deployment syncs them at the end).
+   * deployment sets without a step of their own (a diff-based deployment syncs them at the end). The id is the
+   * next free one (the caller holds the deployment lock, as every writer of the ledger does).
    */
   async startDeployment(info: DeploymentInfo): Promise<number> {
     const before = await this.state(info.project);
-    const r = await this.conn.query<{ id: number | string }>(
-      `INSERT INTO ${this.t('deployments')} (project, environment, kind, plan_checksum, package, git_commit, tool_version, os_user, ci_job, host, status, steps_total, reverts, ledger_before)
-       VALUES (${[...Array(14)].map((_, i) => this.p(i + 1)).join(', ')}) RETURNING id`,
+    const id = await this.nextId('deployments', this.conn);
+    await this.conn.query(
+      `INSERT INTO ${this.t('deployments')} (${this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before')})
+       VALUES (${this.params(15)})`,
       [
+        id,
         info.project,
         info.environment,
         info.kind,
@@ -236,14 +286,16 @@ export class Ledger {
         JSON.stringify(before),
       ],
     );
-    return Number(r.rows[0]!.id);
+    return id;
   }
 
   /** The project's ledger state when a deployment started (see `startDeployment`); null for older rows. */
   async ledgerBefore(deploymentId: number): Promise<LedgerState | null> {
-    const r = await this.conn.query<{ ledger_before: string | LedgerState | null }>(`SELECT ledger_before FROM ${this.t('deployments')} WHERE id = ${this.p(1)}`, [deploymentId]);
-    const v = r.rows[0]?.ledger_before ?? null;
-    return typeof v === 'string' ? (JSON.parse(v) as LedgerState) : v;
+    const r = await this.conn.query<{ ledger_before: string | LedgerState | null }>(
+      `SELECT ${this.q('ledger_before')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      [deploymentId],
+    );
+    return this.json<LedgerState>(r.rows[0]?.ledger_before);
   }
 
   /**
@@ -260,7 +312,7 @@ export class Ledger {
       JSON.stringify(step.statements),
       step.reverse ? JSON.stringify(step.reverse) : null,
       step.previousDefinition,
-      step.transactional,
+      this.bool(step.transactional),
       step.startedAt,
       step.durationMs,
       step.status,
@@ -272,27 +324,29 @@ export class Ledger {
     if (step.previousChecksum === undefined) {
       // Parameters are repeated rather than reused: some dialects only have positional `?` markers.
       params.push(deploymentId, step.objectKey);
-      previous = `(SELECT o.checksum FROM ${this.t('objects')} o, ${this.t('deployments')} d WHERE d.id = ${this.p(params.length - 1)} AND o.project = d.project AND o.object_key = ${this.p(params.length)})`;
+      previous =
+        `(SELECT ${this.ac('o', 'checksum')} FROM ${this.t('objects')} o, ${this.t('deployments')} d ` +
+        `WHERE ${this.ac('d', 'id')} = ${this.p(params.length - 1)} AND ${this.ac('o', 'project')} = ${this.ac('d', 'project')} AND ${this.ac('o', 'object_key')} = ${this.p(params.length)})`;
     } else {
       params.push(step.previousChecksum);
       previous = this.p(params.length);
     }
     await conn.query(
-      `INSERT INTO ${this.t('steps')} (deployment_id, step_order, object_key, action, checksum, statements, reverse_statements, previous_definition, transactional, started_at, duration_ms, status, error, reverts_step, hazards, previous_checksum)
-       VALUES (${[...Array(15)].map((_, i) => this.p(i + 1)).join(', ')}, ${previous})`,
+      `INSERT INTO ${this.t('steps')} (${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'started_at', 'duration_ms', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum')})
+       VALUES (${this.params(15)}, ${previous})`,
       params,
     );
     if (step.status === 'applied') {
-      await conn.query(`UPDATE ${this.t('deployments')} SET steps_applied = steps_applied + 1 WHERE id = ${this.p(1)}`, [deploymentId]);
+      await conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`, [deploymentId]);
     }
   }
 
   /** Remember the object's new checksum (or forget it when it was dropped or undone). */
   async setObjectState(project: string, objectKey: string, checksum: string | null, deploymentId: number, conn: Connection = this.conn): Promise<void> {
-    await conn.query(`DELETE FROM ${this.t('objects')} WHERE project = ${this.p(1)} AND object_key = ${this.p(2)}`, [project, objectKey]);
+    await conn.query(`DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`, [project, objectKey]);
     if (checksum !== null) {
       await conn.query(
-        `INSERT INTO ${this.t('objects')} (project, object_key, checksum, deployment_id) VALUES (${this.p(1)}, ${this.p(2)}, ${this.p(3)}, ${this.p(4)})`,
+        `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')}) VALUES (${this.params(4)})`,
         [project, objectKey, checksum, deploymentId],
       );
     }
@@ -300,13 +354,13 @@ export class Ledger {
 
   async recordMigration(project: string, version: string, description: string, checksum: string, deploymentId: number, conn: Connection = this.conn): Promise<void> {
     await conn.query(
-      `INSERT INTO ${this.t('migrations')} (project, version, description, checksum, deployment_id) VALUES (${this.p(1)}, ${this.p(2)}, ${this.p(3)}, ${this.p(4)}, ${this.p(5)})`,
+      `INSERT INTO ${this.t('migrations')} (${this.cols('project', 'version', 'description', 'checksum', 'deployment_id')}) VALUES (${this.params(5)})`,
       [project, version, description, checksum, deploymentId],
     );
   }
 
   async forgetMigration(project: string, version: string, conn: Connection = this.conn): Promise<void> {
-    await conn.query(`DELETE FROM ${this.t('migrations')} WHERE project = ${this.p(1)} AND version = ${this.p(2)}`, [project, version]);
+    await conn.query(`DELETE FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`, [project, version]);
   }
 
   async finishDeployment(
@@ -317,7 +371,7 @@ export class Ledger {
     summary: DeploymentSummary = {},
   ): Promise<void> {
     await this.conn.query(
-      `UPDATE ${this.t('deployments')} SET status = ${this.p(1)}, error = ${this.p(2)}, failed_statement = ${this.p(3)}, summary = ${this.p(4)}, finished_at = ${this.dialect.now} WHERE id = ${this.p(5)}`,
+      `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
       [status, error, failedStatement, JSON.stringify(summary), id],
     );
   }
@@ -328,12 +382,10 @@ export class Ledger {
    * Returns their ids. Their committed steps stay applied, as the steps table says; the next deployment resumes.
    */
   async markInterrupted(byDeployment: string): Promise<number[]> {
-    if (!(await this.exists())) return [];
-    const r = await this.conn.query<{ id: number | string }>(`SELECT id FROM ${this.t('deployments')} WHERE status = ${this.p(1)} ORDER BY id`, ['running']);
-    const ids = r.rows.map((row) => Number(row.id));
+    const ids = await this.runningDeployments();
     for (const id of ids) {
       await this.conn.query(
-        `UPDATE ${this.t('deployments')} SET status = ${this.p(1)}, error = ${this.p(2)}, finished_at = ${this.dialect.now} WHERE id = ${this.p(3)} AND status = ${this.p(4)}`,
+        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(3)} AND ${this.q('status')} = ${this.p(4)}`,
         [
           'interrupted',
           `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`,
@@ -348,36 +400,54 @@ export class Ledger {
   /** Ids of deployments left `running` (read only: what a dry run reports). */
   async runningDeployments(): Promise<number[]> {
     if (!(await this.exists())) return [];
-    const r = await this.conn.query<{ id: number | string }>(`SELECT id FROM ${this.t('deployments')} WHERE status = ${this.p(1)} ORDER BY id`, ['running']);
+    const r = await this.conn.query<{ id: number | string }>(
+      `SELECT ${this.q('id')} FROM ${this.t('deployments')} WHERE ${this.q('status')} = ${this.p(1)} ORDER BY ${this.q('id')}`,
+      ['running'],
+    );
     return r.rows.map((row) => Number(row.id));
   }
 
   /** The checksum the ledger holds for an object (before a step changes it), or null. */
   async objectChecksum(project: string, objectKey: string, conn: Connection = this.conn): Promise<string | null> {
-    const r = await conn.query<{ checksum: string }>(`SELECT checksum FROM ${this.t('objects')} WHERE project = ${this.p(1)} AND object_key = ${this.p(2)}`, [project, objectKey]);
+    const r = await conn.query<{ checksum: string }>(
+      `SELECT ${this.q('checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`,
+      [project, objectKey],
+    );
     return r.rows[0]?.checksum ?? null;
   }
 
   /** A step of a deployment was reversed by the automatic rollback. */
   async markStepUndone(deploymentId: number, order: number, conn: Connection = this.conn): Promise<void> {
-    await conn.query(`UPDATE ${this.t('steps')} SET status = ${this.p(1)} WHERE deployment_id = ${this.p(2)} AND step_order = ${this.p(3)}`, ['undone', deploymentId, order]);
-    await conn.query(`UPDATE ${this.t('deployments')} SET steps_applied = steps_applied - 1 WHERE id = ${this.p(1)}`, [deploymentId]);
+    await conn.query(
+      `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
+      ['undone', deploymentId, order],
+    );
+    await conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} - 1 WHERE ${this.q('id')} = ${this.p(1)}`, [deploymentId]);
   }
 
   /** Remember a backup kept by the conflict strategy `rename`; retained until someone drops it (no expiry yet). */
   async recordBackup(deploymentId: number, objectKey: string, backupName: string, conn: Connection = this.conn): Promise<void> {
-    await conn.query(`INSERT INTO ${this.t('backups')} (deployment_id, object_key, backup_name) VALUES (${this.p(1)}, ${this.p(2)}, ${this.p(3)})`, [deploymentId, objectKey, backupName]);
+    const id = await this.nextId('backups', conn);
+    await conn.query(`INSERT INTO ${this.t('backups')} (${this.cols('id', 'deployment_id', 'object_key', 'backup_name')}) VALUES (${this.params(4)})`, [
+      id,
+      deploymentId,
+      objectKey,
+      backupName,
+    ]);
   }
 
   /** A backup no longer exists under its name (renamed back by a rollback, or dropped). */
   async backupGone(deploymentId: number, backupName: string, conn: Connection = this.conn): Promise<void> {
-    await conn.query(`UPDATE ${this.t('backups')} SET dropped_at = ${this.dialect.now} WHERE deployment_id = ${this.p(1)} AND backup_name = ${this.p(2)}`, [deploymentId, backupName]);
+    await conn.query(
+      `UPDATE ${this.t('backups')} SET ${this.q('dropped_at')} = ${this.dialect.now} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('backup_name')} = ${this.p(2)}`,
+      [deploymentId, backupName],
+    );
   }
 
   async backups(deploymentId: number): Promise<BackupRow[]> {
     if (!(await this.exists())) return [];
     const r = await this.conn.query<BackupRow>(
-      `SELECT id, deployment_id, object_key, backup_name, created_at, retain_until, dropped_at FROM ${this.t('backups')} WHERE deployment_id = ${this.p(1)} ORDER BY id`,
+      `SELECT ${this.cols('id', 'deployment_id', 'object_key', 'backup_name', 'created_at', 'retain_until', 'dropped_at')} FROM ${this.t('backups')} WHERE ${this.q('deployment_id')} = ${this.p(1)} ORDER BY ${this.q('id')}`,
       [deploymentId],
     );
     return r.rows.map((row) => ({ ...row, id: Number(row.id), deployment_id: Number(row.deployment_id) }));
@@ -386,37 +456,48 @@ export class Ledger {
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT id, project, environment, kind, status, started_at, finished_at, steps_total, steps_applied, db_user, os_user, host, git_commit, package, plan_checksum, error, reverts, summary
-         FROM ${this.t('deployments')} WHERE project = ${this.p(1)} AND environment = ${this.p(2)} ORDER BY id DESC`,
+      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary')}
+         FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );
-    return r.rows.slice(0, limit).map((row) => ({ ...row, id: Number(row.id), reverts: row.reverts === null ? null : Number(row.reverts) }));
+    return r.rows.slice(0, limit).map((row) => ({
+      ...row,
+      id: Number(row.id),
+      steps_total: Number(row.steps_total),
+      steps_applied: Number(row.steps_applied),
+      reverts: row.reverts === null || row.reverts === undefined ? null : Number(row.reverts),
+      // JSON stored as text comes back as an object, as from a JSON column.
+      summary: this.dialect.jsonAsText && typeof row.summary === 'string' ? this.json<Record<string, unknown>>(row.summary) : row.summary,
+    }));
   }
 
   /** Every step recorded for a deployment, in step order. */
   async steps(deploymentId: number): Promise<LedgerStep[]> {
     // A ledger not yet upgraded (read by a dry run) has no rollback columns: they read as empty.
-    const rollbackColumns = (await this.version()) >= 2 ? 'previous_checksum, reverts_step, hazards' : 'NULL AS previous_checksum, NULL AS reverts_step, NULL AS hazards';
+    const rollbackColumns =
+      (await this.version()) >= 2
+        ? this.cols('previous_checksum', 'reverts_step', 'hazards')
+        : `NULL AS ${this.q('previous_checksum')}, NULL AS ${this.q('reverts_step')}, NULL AS ${this.q('hazards')}`;
     const r = await this.conn.query<Record<string, unknown>>(
-      `SELECT deployment_id, step_order, object_key, action, checksum, statements, reverse_statements, previous_definition, transactional, status, ${rollbackColumns}
-         FROM ${this.t('steps')} WHERE deployment_id = ${this.p(1)} ORDER BY step_order`,
+      `SELECT ${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'status')}, ${rollbackColumns}
+         FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} ORDER BY ${this.q('step_order')}`,
       [deploymentId],
     );
-    const json = <T>(v: unknown): T | null => (v === null || v === undefined ? null : typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
     return r.rows.map((row) => ({
       deploymentId: Number(row.deployment_id),
       order: Number(row.step_order),
       objectKey: String(row.object_key),
       action: String(row.action),
       checksum: String(row.checksum),
-      statements: json<string[]>(row.statements) ?? [],
-      reverse: json<string[]>(row.reverse_statements),
+      statements: this.json<string[]>(row.statements) ?? [],
+      reverse: this.json<string[]>(row.reverse_statements),
       previousDefinition: (row.previous_definition as string | null) ?? null,
       previousChecksum: (row.previous_checksum as string | null) ?? null,
-      transactional: Boolean(row.transactional),
+      // A boolean, or 1/0 where the dialect binds booleans as numbers.
+      transactional: Boolean(Number(row.transactional)),
       status: row.status as StepStatus,
       revertsStep: row.reverts_step === null || row.reverts_step === undefined ? null : Number(row.reverts_step),
-      hazards: json<Hazard[]>(row.hazards) ?? [],
+      hazards: this.json<Hazard[]>(row.hazards) ?? [],
     }));
   }
 
@@ -426,10 +507,10 @@ export class Ledger {
    */
   async appliedStep(project: string, environment: string, objectKey: string): Promise<{ deploymentId: number; order: number } | null> {
     const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
-      `SELECT s.deployment_id, s.step_order FROM ${this.t('steps')} s, ${this.t('deployments')} d
-        WHERE d.id = s.deployment_id AND d.project = ${this.p(1)} AND d.environment = ${this.p(2)} AND s.object_key = ${this.p(3)} AND s.status = ${this.p(4)}
-          AND s.action = ${this.p(5)}
-        ORDER BY s.deployment_id DESC, s.step_order DESC`,
+      `SELECT ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')} FROM ${this.t('steps')} s, ${this.t('deployments')} d
+        WHERE ${this.ac('d', 'id')} = ${this.ac('s', 'deployment_id')} AND ${this.ac('d', 'project')} = ${this.p(1)} AND ${this.ac('d', 'environment')} = ${this.p(2)}
+          AND ${this.ac('s', 'object_key')} = ${this.p(3)} AND ${this.ac('s', 'status')} = ${this.p(4)} AND ${this.ac('s', 'action')} = ${this.p(5)}
+        ORDER BY ${this.ac('s', 'deployment_id')} DESC, ${this.ac('s', 'step_order')} DESC`,
       [project, environment, objectKey, 'applied', 'migrate'],
     );
     const row = r.rows[0];
@@ -443,10 +524,11 @@ export class Ledger {
    */
   async stepThatApplied(project: string, objectKey: string, checksum: string, beforeDeployment: number): Promise<LedgerStep | null> {
     const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
-      `SELECT s.deployment_id, s.step_order FROM ${this.t('steps')} s, ${this.t('deployments')} d
-        WHERE d.id = s.deployment_id AND d.project = ${this.p(1)} AND s.object_key = ${this.p(2)} AND s.checksum = ${this.p(3)} AND s.deployment_id < ${this.p(4)}
-          AND d.kind = ${this.p(5)} AND s.status IN (${this.p(6)}, ${this.p(7)})
-        ORDER BY s.deployment_id DESC, s.step_order DESC`,
+      `SELECT ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')} FROM ${this.t('steps')} s, ${this.t('deployments')} d
+        WHERE ${this.ac('d', 'id')} = ${this.ac('s', 'deployment_id')} AND ${this.ac('d', 'project')} = ${this.p(1)} AND ${this.ac('s', 'object_key')} = ${this.p(2)}
+          AND ${this.ac('s', 'checksum')} = ${this.p(3)} AND ${this.ac('s', 'deployment_id')} < ${this.p(4)}
+          AND ${this.ac('d', 'kind')} = ${this.p(5)} AND ${this.ac('s', 'status')} IN (${this.p(6)}, ${this.p(7)})
+        ORDER BY ${this.ac('s', 'deployment_id')} DESC, ${this.ac('s', 'step_order')} DESC`,
       [project, objectKey, checksum, beforeDeployment, 'deploy', 'applied', 'undone'],
     );
     const row = r.rows[0];
@@ -460,15 +542,23 @@ export class Ledger {
    */
   async setStepStatus(deploymentId: number, order: number, was: StepStatus, status: StepStatus, conn: Connection = this.conn): Promise<void> {
     if (was === status) return;
-    await conn.query(`UPDATE ${this.t('steps')} SET status = ${this.p(1)} WHERE deployment_id = ${this.p(2)} AND step_order = ${this.p(3)}`, [status, deploymentId, order]);
+    await conn.query(
+      `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
+      [status, deploymentId, order],
+    );
     const delta = status === 'applied' ? 1 : was === 'applied' ? -1 : 0;
-    if (delta) await conn.query(`UPDATE ${this.t('deployments')} SET steps_applied = steps_applied + ${this.p(1)} WHERE id = ${this.p(2)}`, [delta, deploymentId]);
+    if (delta) {
+      await conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`, [
+        delta,
+        deploymentId,
+      ]);
+    }
   }
 
   /** A migration as the ledger records it, or null when it is not applied. */
   async migration(project: string, version: string, conn: Connection = this.conn): Promise<{ checksum: string; description: string } | null> {
     const r = await conn.query<{ checksum: string; description: string }>(
-      `SELECT checksum, description FROM ${this.t('migrations')} WHERE project = ${this.p(1)} AND version = ${this.p(2)}`,
+      `SELECT ${this.cols('checksum', 'description')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
       [project, version],
     );
     return r.rows[0] ?? null;
@@ -476,14 +566,20 @@ export class Ledger {
 
   /** A backup renamed back by a rollback exists again under its backup name (that rollback was undone). */
   async backupBack(deploymentId: number, backupName: string, conn: Connection = this.conn): Promise<void> {
-    await conn.query(`UPDATE ${this.t('backups')} SET dropped_at = NULL WHERE deployment_id = ${this.p(1)} AND backup_name = ${this.p(2)}`, [deploymentId, backupName]);
+    await conn.query(
+      `UPDATE ${this.t('backups')} SET ${this.q('dropped_at')} = NULL WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('backup_name')} = ${this.p(2)}`,
+      [deploymentId, backupName],
+    );
   }
 
   /** What the ledger says a project has deployed: every object checksum and migration. */
   async state(project: string, conn: Connection = this.conn): Promise<LedgerState> {
-    const objects = await conn.query<{ object_key: string; checksum: string }>(`SELECT object_key, checksum FROM ${this.t('objects')} WHERE project = ${this.p(1)}`, [project]);
+    const objects = await conn.query<{ object_key: string; checksum: string }>(
+      `SELECT ${this.cols('object_key', 'checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
+      [project],
+    );
     const migrations = await conn.query<{ version: string; checksum: string; description: string }>(
-      `SELECT version, checksum, description FROM ${this.t('migrations')} WHERE project = ${this.p(1)}`,
+      `SELECT ${this.cols('version', 'checksum', 'description')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
     );
     return {
@@ -508,9 +604,8 @@ export class Ledger {
 
   /** Merge `patch` into a finished deployment's summary (smoke results arrive after the rollback's steps). */
   async updateSummary(id: number, patch: DeploymentSummary): Promise<void> {
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(`SELECT summary FROM ${this.t('deployments')} WHERE id = ${this.p(1)}`, [id]);
-    const raw = r.rows[0]?.summary ?? null;
-    const current = (typeof raw === 'string' ? JSON.parse(raw) : raw ?? {}) as DeploymentSummary;
-    await this.conn.query(`UPDATE ${this.t('deployments')} SET summary = ${this.p(1)} WHERE id = ${this.p(2)}`, [JSON.stringify({ ...current, ...patch }), id]);
+    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(`SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`, [id]);
+    const current = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
+    await this.conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`, [JSON.stringify({ ...current, ...patch }), id]);
   }
 }
