@@ -23,3 +23,25 @@ export function engineByName(name: string): Engine {
   }
   return engine;
 }
+
+/**
+ * Test seam: make `engine: <name>` use engines from `factory` (a new name, or in place of a built-in one), e.g. the
+ * Teradata engine over a fake driver: `registerEngine('teradata', () => createTeradataEngine({ loadDriver: () =>
+ * fakeDriver(session, { sessionPerConnect: true }) }))`. The engine is created on next use. Returns a function that
+ * puts back the previous factory (and forgets the engine made from this one); call it when the test ends. Not a
+ * plugin API: the CLI has no way to load engines from elsewhere.
+ */
+export function registerEngine(name: string, factory: () => Engine): () => void {
+  const had = Object.prototype.hasOwnProperty.call(FACTORIES, name);
+  const previous = FACTORIES[name];
+  FACTORIES[name] = factory;
+  cache.delete(name);
+  let undone = false;
+  return () => {
+    if (undone) return;
+    undone = true;
+    if (had) FACTORIES[name] = previous!;
+    else delete FACTORIES[name];
+    cache.delete(name);
+  };
+}

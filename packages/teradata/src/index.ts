@@ -88,4 +88,15 @@ export {
   createFakeConnection,
   teradataErrorMessage,
 } from './testing/fake-connection';
-export type { FakeError, FakeReply, FakeObject, FakeMatcher, FakeResponder } from './testing/fake-connection';
+export type { FakeError, FakeReply, FakeObject, FakeMatcher, FakeResponder, FakeSessionOptions, FakeLogEntry } from './testing/fake-connection';
+export { runSql, tableShape, formatTimestamp } from './testing/fake-sql';
+export type { FakeTableShape, FakeColumn, SqlHost } from './testing/fake-sql';
+export {
+  existingObjects,
+  captureDefinition as captureReplaceableDefinition,
+  setAside,
+  renderCopyData as renderCopyFromBackup,
+  backupNameFromStamp,
+  searchPathStatement,
+  sessionSetup,
+} from './teradata-objects';

@@ -135,7 +135,7 @@ describe('TeradataConnection', () => {
   });
 
   it('commits a transaction with auto-commit off, and turns it back on', async () => {
-    const session = new FakeTeradataSession();
+    const session = new FakeTeradataSession({ objects: { 'S.T': { tableKind: 'T', show: 'CREATE TABLE s.t (a INTEGER)' } } });
     const conn = createFakeConnection(session);
     await conn.transaction(async (tx) => {
       await tx.execute('INSERT INTO s.t VALUES (1)');
@@ -149,6 +149,7 @@ describe('TeradataConnection', () => {
       '{fn teradata_autocommit_on}',
     ]);
     expect(session.catalog.has('S.U')).toBe(true);
+    expect(session.rows('S.T')).toEqual([{ A: 1 }]);
   });
 
   it('a statement after a DDL in one transaction fails with 3932 and the whole transaction is undone', async () => {

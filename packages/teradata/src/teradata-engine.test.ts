@@ -63,7 +63,7 @@ describe('ledger', () => {
       expect(statements).toHaveLength(1);
       return statements[0]!;
     });
-    expect(parsed.map((s) => s.key?.name)).toEqual(['schema_version', 'deployments', 'steps', 'objects', 'backups', 'migrations', 'smoke_results', 'lock'].map((n) => n.toUpperCase()));
+    expect(parsed.map((s) => s.key?.name)).toEqual(['schema_version', 'deployments', 'steps', 'objects', 'backups', 'migrations', 'smoke_results'].map((n) => n.toUpperCase()));
     for (const s of parsed) {
       expect(s.key).toMatchObject({ kind: 'table', schema: 'DBEE_LEDGER' });
       expect(s.sql).toMatch(/^CREATE MULTISET TABLE DBEE_LEDGER\."\w+", NO FALLBACK \(/);

@@ -7,6 +7,7 @@ import { mapTeradataError } from './teradata-errors';
 import { acquireTeradataLock } from './teradata-lock';
 import { ledgerDatabaseFor, teradataLedger, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
 import { TeradataParser } from './teradata-parser';
+import { captureDefinition, existingObjects, renderCopyData, searchPathStatement, sessionSetup, setAside } from './teradata-objects';
 
 /**
  * What Teradata can do, as data.
@@ -42,14 +43,27 @@ function lockTtlOf(environment: ResolvedEnvironment): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-/** The Teradata engine: connection, parser, ledger, lock, error mapping. */
+/**
+ * The Teradata engine: connection, parser, ledger, lock, error mapping, and the members the core runner calls
+ * around steps (`existingObjects`, `captureDefinition`, `setAside`, `renderCopyData`, `sessionSetup`,
+ * `searchPathStatement`), so `dbee deploy`, `status` and `rollback` run through the same runner as on PostgreSQL.
+ */
 export function createTeradataEngine(options: TeradataEngineOptions = {}): Engine {
   const connect = (environment: ResolvedEnvironment, context: { workspaceRoot: string }) =>
     connectTeradata(environment, { workspaceRoot: context.workspaceRoot, loadDriver: options.loadDriver });
+  // Columns of the tables `setAside` renamed, by backup name: `renderCopyData` lists them (Teradata cannot read
+  // the catalog inside a statement, as PostgreSQL's DO block does).
+  const renamedColumns = new Map<string, string[]>();
   return {
     name: 'teradata',
     capabilities: teradataCapabilities,
     renderDrop: (key) => (kindKeyword(key.kind) ? renderDrop(key) : null),
+    sessionSetup: () => sessionSetup(),
+    searchPathStatement,
+    existingObjects,
+    captureDefinition,
+    setAside: (conn, key, strategy, stamp) => setAside(conn, key, strategy, stamp, renamedColumns),
+    renderCopyData: (backup, table) => renderCopyData(backup, table, renamedColumns),
     exportFormats: ['bteq'],
     exportPlan: (plan, _format, { variables }) => ({
       'deploy.btq': toBteq(plan, { variables }),

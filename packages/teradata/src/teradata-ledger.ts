@@ -46,7 +46,8 @@ export function lockTableDdl(database: string): string {
 }
 
 /**
- * The ledger DDL, versioned: `migrations[i]` upgrades from version i to i + 1; append, never edit. Each entry is one
+ * The ledger DDL, versioned: `migrations[i]` upgrades from version i to i + 1; append, never edit (version 1 lost its
+ * lock table before any runner applied it: no system had it). Each entry is one
  * DDL request (Teradata runs DDL one statement per transaction). All tables are MULTISET with an explicit PRIMARY
  * INDEX. The database itself is not created here: it needs an owner and PERM space, which only a DBA can choose
  * (`CREATE DATABASE DBEE_LEDGER FROM <owner> AS PERM = 50e6`).
@@ -132,17 +133,35 @@ export function teradataLedgerMigrations(database: string): string[][] {
   "message" ${text(4000)},
   "ran_at" ${ts(true)} DEFAULT CURRENT_TIMESTAMP(6)
 ) UNIQUE PRIMARY INDEX ("id")`,
-      lockTableDdl(database),
+      // The lock table is not here: the lock creates it on first use (`lockTableDdl`), and the lock is always taken
+      // before the ledger is created or written.
+    ],
+    [
+      // Rollback (as version 2 of the PostgreSQL ledger): the ledger state of a step's object before it ran (restored
+      // when the step is undone), the step of the reverted deployment that a rollback step undid, the hazards a step
+      // carried, and the project's whole ledger state when a deployment started. One DDL request per table.
+      `ALTER TABLE ${t('steps')} ADD "previous_checksum" ${text(128)}, ADD "reverts_step" INTEGER, ADD "hazards" CLOB CHARACTER SET UNICODE`,
+      `ALTER TABLE ${t('deployments')} ADD "ledger_before" CLOB CHARACTER SET UNICODE`,
     ],
   ];
 }
 
-/** The `LedgerDialect` for a ledger database (default `DBEE_LEDGER`). Parameters are `?`. */
+/**
+ * The `LedgerDialect` for a ledger database (default `DBEE_LEDGER`): parameters `?`, every name double-quoted,
+ * booleans bound as 1/0, JSON in CLOB text columns, and each DDL statement of an upgrade run on its own.
+ */
 export function teradataLedger(database: string = TERADATA_LEDGER_DATABASE): LedgerDialect {
   return {
     schema: database.toUpperCase(),
     migrations: teradataLedgerMigrations(database.toUpperCase()),
     param: () => '?',
     now: 'CURRENT_TIMESTAMP(6)',
+    versionTable: 'schema_version',
+    // Every ledger name double-quoted: `error`, `summary`, `version`... are reserved words on Teradata.
+    quote: (name) => `"${name.replace(/"/g, '""')}"`,
+    // The drivers cannot bind booleans; the columns are BYTEINT.
+    bool: (value) => (value ? 1 : 0),
+    jsonAsText: true,
+    transactionalDdl: false,
   };
 }

@@ -1,0 +1,130 @@
+import { formatKey, type Connection, type Engine, type ObjectKey } from '@dbee/core';
+import { captureDefinition as showDefinition, liveColumns, TABLE_KIND_CODES } from './teradata-deploy';
+import { normalizeName, qualify, quoteIdent } from './teradata-identifiers';
+import { definitionStatements, kindKeyword, MAX_NAME_LENGTH, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
+
+/**
+ * The optional members of the `Engine` contract that the core runner calls around a step, on Teradata: which objects
+ * exist (conflicts), the current definition of an object (the ledger's previous definition and the reverse of a step
+ * that replaces it), how an existing object is moved out of the way of a CREATE (rename aside with a timestamped
+ * backup, or drop), and the copy of a renamed-aside table's rows. Reads only; the statements they return run later,
+ * each as its own request (Teradata DDL ends its transaction, so the runner never groups them).
+ */
+
+/** What `Engine.setAside` returns for an object that exists. */
+type SetAside = NonNullable<Awaited<ReturnType<NonNullable<Engine['setAside']>>>>;
+
+/** Kinds that live in `DBC.TablesV` (everything but databases, users, roles and secondary indexes). */
+const TABLESV_KINDS = new Set(Object.values(TABLE_KIND_CODES));
+
+/**
+ * Formatted keys of those `keys` that exist as the same kind, with one `DBC.TablesV` query for all of them (and one
+ * `DBC.DatabasesV` query for databases and users). Secondary indexes and roles are reported absent.
+ */
+export async function existingObjects(conn: Connection, keys: ObjectKey[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  const inTables = keys.filter((k) => TABLESV_KINDS.has(k.kind) && k.schema);
+  if (inTables.length) {
+    const where = inTables.map(() => '(DatabaseName = ? AND TableName = ?)').join(' OR ');
+    const r = await conn.query<{ database_name: string; table_name: string; table_kind: string }>(
+      `SELECT DatabaseName AS database_name, TableName AS table_name, TableKind AS table_kind FROM DBC.TablesV WHERE ${where}`,
+      inTables.flatMap((k) => [normalizeName(k.schema), normalizeName(k.name)]),
+    );
+    const live = new Map(r.rows.map((row) => [`${String(row.database_name).trim().toUpperCase()}.${String(row.table_name).trim().toUpperCase()}`, TABLE_KIND_CODES[String(row.table_kind).trim()]]));
+    for (const k of inTables) if (live.get(`${normalizeName(k.schema)}.${normalizeName(k.name)}`) === k.kind) found.add(formatKey(k));
+  }
+  const databases = keys.filter((k) => k.kind === 'database' || k.kind === 'user');
+  if (databases.length) {
+    const r = await conn.query<{ database_name: string; db_kind: string }>(
+      `SELECT DatabaseName AS database_name, DBKind AS db_kind FROM DBC.DatabasesV WHERE DatabaseName IN (${databases.map(() => '?').join(', ')})`,
+      databases.map((k) => normalizeName(k.name)),
+    );
+    const live = new Set(r.rows.map((row) => String(row.database_name).trim().toUpperCase()));
+    for (const k of databases) if (live.has(normalizeName(k.name))) found.add(formatKey(k));
+  }
+  return found;
+}
+
+/**
+ * The object's current definition as one statement that recreates it, from `SHOW`: views, macros, procedures,
+ * functions and triggers as `REPLACE ...` (so it can serve as the reverse of a step that replaces them), tables and
+ * join/hash indexes as their `CREATE` (structure only). Null when it does not exist or SHOW does not apply.
+ */
+export async function captureDefinition(conn: Connection, key: ObjectKey): Promise<string | null> {
+  const text = await showDefinition(conn, key);
+  if (!text) return null;
+  // SHOW TABLE may add statements after the CREATE (statistics, secondary indexes): the definition is the first.
+  const first = definitionStatements(text)[0];
+  if (!first) return null;
+  return REPLACEABLE_KINDS.has(key.kind) ? toReplace(first) : first;
+}
+
+/** `ORDERS_BKP_20261121T103000`: the backup name from core's stamp (`20261121t103000`), at most 128 characters. */
+export function backupNameFromStamp(name: string, stamp: string): string {
+  const suffix = `_BKP_${stamp.toUpperCase()}`;
+  return normalizeName(name).slice(0, MAX_NAME_LENGTH - suffix.length) + suffix;
+}
+
+/** Kinds that `RENAME <kind>` moves aside, keeping the object (and a table's rows) under the backup name. */
+const RENAMEABLE = new Set(['table', 'view', 'macro', 'procedure', 'function', 'trigger']);
+
+/**
+ * Get an existing object out of the way of a CREATE. `rename`: `RENAME TABLE DB.T TO DB.T_BKP_<stamp>` (same
+ * database; views, macros, procedures, functions and triggers likewise), reverse `RENAME` back; a table's column
+ * names are remembered in `columns` for `renderCopyData`. `drop`: `DROP`, reverse the SHOW definition, except for a
+ * table, whose rows cannot come back (reverse null). Join and hash indexes hold no rows of their own: both
+ * strategies drop them, and their SHOW definition recreates them. Null when the object does not exist as that kind,
+ * or for kinds without DDL (databases, users, roles: dbee leaves those alone).
+ */
+export async function setAside(
+  conn: Connection,
+  key: ObjectKey,
+  strategy: 'rename' | 'drop',
+  stamp: string,
+  columns?: Map<string, string[]>,
+): Promise<SetAside | null> {
+  const keyword = kindKeyword(key.kind);
+  if (!keyword || !TABLESV_KINDS.has(key.kind) || !(await existingObjects(conn, [key])).size) return null;
+  const definition = await captureDefinition(conn, key);
+  if (strategy === 'rename' && RENAMEABLE.has(key.kind)) {
+    const backup = backupNameFromStamp(key.name, stamp);
+    const backupKey: ObjectKey = { ...key, name: backup };
+    if (key.kind === 'table') columns?.set(qualifiedName(backupKey), await liveColumns(conn, key));
+    return {
+      statements: [`RENAME ${keyword} ${qualifiedName(key)} TO ${qualify(key.schema, backup)}`],
+      reverse: [`RENAME ${keyword} ${qualifiedName(backupKey)} TO ${qualifiedName(key)}`],
+      backup: backupKey,
+    };
+  }
+  // A dropped table's rows cannot come back; other kinds come back from their definition.
+  const reverse = key.kind === 'table' || !definition ? null : [definition];
+  return { statements: [renderDrop(key)], reverse, backup: null };
+}
+
+/**
+ * `INSERT INTO DB.T (cols) SELECT cols FROM DB.T_BKP_...`, with the columns the renamed-aside table had (remembered by
+ * `setAside`), or `INSERT INTO DB.T SELECT * FROM ...` when they are unknown. Teradata has no anonymous blocks, so
+ * the column list is fixed before the new table exists: a column the new definition dropped makes the copy fail
+ * (error 5628), and the step with it (undone by its reverse).
+ */
+export function renderCopyData(backup: ObjectKey, table: ObjectKey, columns?: Map<string, string[]>): string {
+  const cols = columns?.get(qualifiedName(backup));
+  if (!cols?.length) return `INSERT INTO ${qualifiedName(table)} SELECT * FROM ${qualifiedName(backup)}`;
+  const list = cols.map(quoteIdent).join(', ');
+  return `INSERT INTO ${qualifiedName(table)} (${list}) SELECT ${list} FROM ${qualifiedName(backup)}`;
+}
+
+/** `DATABASE DEV_EDW`: Teradata has one default database per session, the first entry of the search path. */
+export function searchPathStatement(schemas: string[]): string | null {
+  const first = schemas[0];
+  return first ? `DATABASE ${quoteIdent(first)}` : null;
+}
+
+/**
+ * Session statements before a deployment. Teradata has no session-level lock or statement timeout (the request
+ * timeout is the connection's `request_timeout`; lock waits are workload management's), so the settings are not
+ * translated; the session is tagged with a query band, so DBAs can tell dbee's requests in DBQL.
+ */
+export function sessionSetup(): string[] {
+  return [`SET QUERY_BAND = 'ApplicationName=dbee;' FOR SESSION`];
+}
