@@ -17,21 +17,26 @@ type SetAside = NonNullable<Awaited<ReturnType<NonNullable<Engine['setAside']>>>
 /** Kinds that live in `DBC.TablesV` (everything but databases, users, roles and secondary indexes). */
 const TABLESV_KINDS = new Set(Object.values(TABLE_KIND_CODES));
 
+/** Keys looked up per catalog query (two parameters each). */
+const LOOKUP_BATCH = 400;
+
 /**
- * Formatted keys of those `keys` that exist as the same kind, with one `DBC.TablesV` query for all of them (and one
+ * Formatted keys of those `keys` that exist as the same kind, with one `DBC.TablesV` query for all of them (per 400; and one
  * `DBC.DatabasesV` query for databases and users). Secondary indexes and roles are reported absent.
  */
 export async function existingObjects(conn: Connection, keys: ObjectKey[]): Promise<Set<string>> {
   const found = new Set<string>();
   const inTables = keys.filter((k) => TABLESV_KINDS.has(k.kind) && k.schema);
-  if (inTables.length) {
-    const where = inTables.map(() => '(DatabaseName = ? AND TableName = ?)').join(' OR ');
+  // One query per LOOKUP_BATCH keys, so a large plan stays within a request's parameter limit.
+  for (let from = 0; from < inTables.length; from += LOOKUP_BATCH) {
+    const batch = inTables.slice(from, from + LOOKUP_BATCH);
+    const where = batch.map(() => '(DatabaseName = ? AND TableName = ?)').join(' OR ');
     const r = await conn.query<{ database_name: string; table_name: string; table_kind: string }>(
       `SELECT DatabaseName AS database_name, TableName AS table_name, TableKind AS table_kind FROM DBC.TablesV WHERE ${where}`,
-      inTables.flatMap((k) => [normalizeName(k.schema), normalizeName(k.name)]),
+      batch.flatMap((k) => [normalizeName(k.schema), normalizeName(k.name)]),
     );
     const live = new Map(r.rows.map((row) => [`${String(row.database_name).trim().toUpperCase()}.${String(row.table_name).trim().toUpperCase()}`, TABLE_KIND_CODES[String(row.table_kind).trim()]]));
-    for (const k of inTables) if (live.get(`${normalizeName(k.schema)}.${normalizeName(k.name)}`) === k.kind) found.add(formatKey(k));
+    for (const k of batch) if (live.get(`${normalizeName(k.schema)}.${normalizeName(k.name)}`) === k.kind) found.add(formatKey(k));
   }
   const databases = keys.filter((k) => k.kind === 'database' || k.kind === 'user');
   if (databases.length) {
