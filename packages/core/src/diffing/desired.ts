@@ -91,21 +91,47 @@ async function applyToShadow(engine: Engine, conn: Connection, plan: import('../
     const set = path.length ? engine.searchPathStatement?.(path) : null;
     if (set) await conn.execute(set);
     // Migrations are run-once scripts for data; the desired schema is what the object files define.
-    for (const step of plan.steps.filter((s) => s.project === project && s.action !== 'migrate')) {
-      for (const sql of step.statements) {
-        const text = expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded;
+    const steps = plan.steps.filter((s) => s.project === project && s.action !== 'migrate');
+    const text = (step: (typeof steps)[number]) => step.statements.map((sql) => expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded);
+    // Round trips dominate a shadow build: consecutive transactional steps go in one request, in a transaction
+    // (engines with transactional DDL). Only when that fails are they replayed one by one, to name the culprit.
+    const batchable = engine.capabilities.transactionalDdl;
+    for (let i = 0; i < steps.length; ) {
+      let j = i;
+      while (batchable && j < steps.length && steps[j]!.transactional) j++;
+      if (j - i > 1) {
+        const group = steps.slice(i, j);
+        // Each statement on its own line before its ';', so a trailing -- comment cannot swallow the terminator.
+        const script = group.flatMap(text).join('\n;\n');
         try {
-          await conn.execute(text);
-        } catch (e) {
-          const cause = e instanceof DbeeError ? e.message : String(e);
-          throw new DbeeError(`the sources do not build: ${step.key} fails on a fresh database: ${cause.split('\n')[0]}`, {
-            code: 'SHADOW_BUILD_FAILED',
-            location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
-            hint: 'fix the definition; dbee builds the desired schema by applying every source to an empty scratch database',
-            cause: e,
-          });
+          await conn.transaction((tx) => tx.execute(script));
+          i = j;
+          continue;
+        } catch {
+          // Fall through: replay the group statement by statement to report which step fails.
         }
+        for (const step of group) await applyStep(conn, step, text(step));
+        i = j;
+        continue;
       }
+      await applyStep(conn, steps[i]!, text(steps[i]!));
+      i++;
+    }
+  }
+}
+
+async function applyStep(conn: Connection, step: import('../plan/plan').PlanStep, statements: string[]): Promise<void> {
+  for (const sql of statements) {
+    try {
+      await conn.execute(sql);
+    } catch (e) {
+      const cause = e instanceof DbeeError ? e.message : String(e);
+      throw new DbeeError(`the sources do not build: ${step.key} fails on a fresh database: ${cause.split('\n')[0]}`, {
+        code: 'SHADOW_BUILD_FAILED',
+        location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
+        hint: 'fix the definition; dbee builds the desired schema by applying every source to an empty scratch database',
+        cause: e,
+      });
     }
   }
 }
