@@ -6,7 +6,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import type { Reporter } from './reporter';
-import { undoSteps, type AppliedStep } from './undo';
+import { undoSteps, type AppliedStep, type UndoResult } from './undo';
 
 /** Transaction scope of transactional steps: one per object (default), per project, or one for the whole plan. */
 export type TransactionScope = 'object' | 'project' | 'plan';
@@ -120,9 +120,59 @@ interface ProjectState {
   started: number;
   applied: AppliedStep[];
   failure: { error: DbeeError; statement: string | null; at: Date } | null;
+  /** A step outside a transaction that failed after some of its statements committed (see `partialUndo`). */
+  partial: PartialStep | null;
   backups: string[];
   finished: boolean;
   result?: ProjectRunResult;
+}
+
+/** How far a step got while it ran, and what undoes it (filled by `runStep` before its first statement). */
+interface StepProgress {
+  /** Index in `statements` of the statement running (or that failed). */
+  index: number;
+  statements: string[];
+  /** How many of `statements` come before the step's own (a conflict moving an object aside). */
+  before: number;
+  /** The step's whole reverse (its own and the conflict's), as it would be recorded. */
+  reverse: string[] | null;
+  /** The reverse of the conflict's statements alone (renaming a backup back). */
+  conflictReverse: string[] | null;
+  /** The backup the conflict's statements make (qualified). */
+  backup: string | null;
+}
+
+/**
+ * A step that ran outside a transaction and failed at statement `ran + 1`: its first `ran` statements committed
+ * (Teradata runs each DDL as its own transaction; PostgreSQL, statements that cannot run in one). `reverse` undoes
+ * exactly them, or is null when that is unknown.
+ */
+interface PartialStep {
+  step: PlanStep;
+  ran: number;
+  total: number;
+  reverse: string[] | null;
+  /** The backup that exists because the part that ran renamed the object aside. */
+  backup: string | null;
+  /** False for a migration: dbee cannot tell what its committed statements did; it says so and leaves them. */
+  undoable: boolean;
+}
+
+/**
+ * What undoes the committed part of a step that failed at `p.index`, outside a transaction. Nothing ran: null. Only
+ * the conflict's statements ran (a table renamed aside, its CREATE failed): their reverse (rename it back). The
+ * step's own statements started (its CREATE committed, a later COMMENT or the copy of rows failed): the step's whole
+ * reverse, since undoing the object undoes what goes with it. A migration's committed statements are reported, not
+ * undone: their effect is unknown.
+ */
+function partialUndo(step: PlanStep, p: StepProgress): PartialStep | null {
+  if (p.index <= 0) return null;
+  const base = { step, ran: p.index, total: p.statements.length };
+  if (p.index <= p.before) {
+    return { ...base, reverse: p.index === p.before ? p.conflictReverse : null, backup: p.index === p.before ? p.backup : null, undoable: true };
+  }
+  if (step.action === 'migrate') return { ...base, reverse: null, backup: null, undoable: false };
+  return { ...base, reverse: p.reverse, backup: p.backup, undoable: true };
 }
 
 /**
@@ -141,7 +191,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
 
   const states = new Map<string, ProjectState>();
   for (const project of plan.projects) {
-    states.set(project, { project, steps: plan.steps.filter((s) => s.project === project), deploymentId: null, started: 0, applied: [], failure: null, backups: [], finished: false });
+    states.set(project, { project, steps: plan.steps.filter((s) => s.project === project), deploymentId: null, started: 0, applied: [], failure: null, partial: null, backups: [], finished: false });
   }
   const stepResults = new Map<number, StepResult>();
   const notApplied = new Set<number>();
@@ -179,7 +229,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   };
 
   const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
-  const record = async (step: PlanStep, status: StepStatus, fields: { durationMs: number; error: string | null; statements?: string[]; startedAt?: Date }) => {
+  const record = async (step: PlanStep, status: StepStatus, fields: { durationMs: number; error: string | null; statements?: string[]; startedAt?: Date; reverse?: string[] | null }) => {
     const state = states.get(step.project)!;
     const variables = options.variables.get(step.project) ?? {};
     await ledger.recordStep(state.deploymentId!, {
@@ -188,7 +238,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       action: step.action,
       checksum: checksumStatements(step.statements, variables),
       statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
-      reverse: step.reverse,
+      reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
       previousDefinition: null,
       transactional: step.transactional,
       startedAt: fields.startedAt ?? new Date(),
@@ -234,14 +284,15 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     if (runnable.length === 0) continue;
 
     const done: { step: PlanStep; applied: AppliedStep; durationMs: number }[] = [];
-    let current: { step: PlanStep; statement: string | null; t0: number } | null = null;
+    type Current = { step: PlanStep; statement: string | null; t0: number; progress: StepProgress };
+    let current: Current | null = null;
     const runGroup = async (c: Connection) => {
       for (const step of runnable) {
         await setPathFor(c, step.project);
         const { index, total } = position(step);
         reporter.step(index, total, step);
-        current = { step, statement: null, t0: Date.now() };
-        const applied = await runStep(options, ledger, c, step, states.get(step.project)!.deploymentId!, (sql) => (current!.statement = sql));
+        current = { step, statement: null, t0: Date.now(), progress: { index: -1, statements: [], before: 0, reverse: null, conflictReverse: null, backup: null } };
+        const applied = await runStep(options, ledger, c, step, states.get(step.project)!.deploymentId!, (sql) => (current!.statement = sql), current.progress);
         done.push({ step, applied, durationMs: Date.now() - current.t0 });
         if (!group.transactional) reporter.stepDone?.(index, total, step, { status: 'applied', durationMs: Date.now() - current.t0 });
       }
@@ -265,8 +316,8 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       currentPath = null;
       // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
       const last = done[done.length - 1];
-      const failed = (current as { step: PlanStep; statement: string | null; t0: number } | null) ??
-        (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: runnable[0]!, statement: null, t0: Date.now() });
+      const running = current as Current | null;
+      const failed = running ?? (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: runnable[0]!, statement: null, t0: Date.now() });
       if (done[done.length - 1]?.step === failed.step) done.pop();
       const error = toDbeeError(engine, e, failed.statement);
       states.get(failed.step.project)!.failure ??= { error, statement: failed.statement, at: new Date() };
@@ -287,7 +338,30 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       const durationMs = Date.now() - failed.t0;
       const { index, total } = position(failed.step);
       reporter.stepDone?.(index, total, failed.step, { status: 'failed', durationMs, error: error.message });
-      await record(failed.step, 'failed', { durationMs, error: error.message, startedAt: new Date(failed.t0) });
+      // Outside a transaction, the statements of the failed step before the failing one committed: the ledger says
+      // which, and what undoes them (the automatic rollback runs it first).
+      const partial = !group.transactional && running ? partialUndo(failed.step, running.progress) : null;
+      if (partial) {
+        const state = states.get(failed.step.project)!;
+        state.partial = partial;
+        const what = `statement${partial.ran === 1 ? '' : 's'} 1${partial.ran > 1 ? `-${partial.ran}` : ''} of ${partial.total} committed before the failure`;
+        reporter.warn(
+          `step ${failed.step.order} (${failed.step.key}): ${what}` +
+            (partial.reverse ? `; they are undone by: ${partial.reverse.join('; ')}` : partial.undoable ? '; dbee knows no reverse for them' : '; a migration is not undone statement by statement: check them'),
+        );
+        if (partial.backup) {
+          await ledger.recordBackup(state.deploymentId!, failed.step.key, partial.backup);
+          state.backups.push(partial.backup);
+        }
+        await record(failed.step, 'failed', {
+          durationMs,
+          error: `${error.message}\n(${what})`,
+          startedAt: new Date(failed.t0),
+          reverse: partial.reverse,
+        });
+      } else {
+        await record(failed.step, 'failed', { durationMs, error: error.message, startedAt: new Date(failed.t0) });
+      }
       for (const step of runnable.slice(runnable.indexOf(failed.step) + 1)) {
         const pos = position(step);
         reporter.stepDone?.(pos.index, pos.total, step, { status: 'skipped', durationMs: 0 });
@@ -334,7 +408,15 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
  * changes, move a conflicting object aside, run the statements, and record the step, its object state, its
  * migration and its backup in the ledger on the same connection.
  */
-async function runStep(options: RunOptions, ledger: Ledger, c: Connection, step: PlanStep, deploymentId: number, onStatement: (sql: string) => void): Promise<AppliedStep> {
+async function runStep(
+  options: RunOptions,
+  ledger: Ledger,
+  c: Connection,
+  step: PlanStep,
+  deploymentId: number,
+  onStatement: (sql: string) => void,
+  progress: StepProgress,
+): Promise<AppliedStep> {
   const { engine } = options;
   const variables = options.variables.get(step.project) ?? {};
   const conflict = options.conflicts?.get(step.order);
@@ -343,13 +425,21 @@ async function runStep(options: RunOptions, ledger: Ledger, c: Connection, step:
   const previousDefinition = captures && engine.captureDefinition ? await engine.captureDefinition(c, step.objectKey) : null;
   const previousChecksum = step.action === 'migrate' || step.action === 'create' ? null : await ledger.objectChecksum(step.project, step.key, c);
   const statements = [...(conflict?.before ?? []), ...expand(step, variables), ...(conflict?.after ?? [])];
-  for (const sql of statements) {
-    onStatement(sql);
-    await c.execute(sql);
-  }
   // A replaced object comes back from its captured definition when the plan knows no reverse.
   let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
   if (conflict) reverse = reverse && conflict.reverse ? [...reverse, ...conflict.reverse] : null;
+  Object.assign(progress, {
+    statements,
+    before: conflict?.before.length ?? 0,
+    reverse,
+    conflictReverse: conflict?.reverse ?? null,
+    backup: conflict?.backup ? qualifiedName(conflict.backup) : null,
+  });
+  for (const [i, sql] of statements.entries()) {
+    progress.index = i;
+    onStatement(sql);
+    await c.execute(sql);
+  }
   const checksum = checksumStatements(step.statements, variables);
   await ledger.recordStep(
     deploymentId,
@@ -407,9 +497,11 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
   if (state.failure) {
     status = 'failed';
     summary.failedAt = state.failure.at.toISOString();
-    if (options.autoRollback?.(state.project) && state.applied.length) {
-      reporter.info(`${state.project}: rolling back ${state.applied.length} applied step${state.applied.length === 1 ? '' : 's'} (autoRollback)`);
-      const undo = await undoSteps(options.engine, ledger, options.conn, state.applied, reporter);
+    const partial = state.partial?.undoable ? state.partial : null;
+    if (options.autoRollback?.(state.project) && (state.applied.length || partial)) {
+      reporter.info(`${state.project}: rolling back ${state.applied.length} applied step${state.applied.length === 1 ? '' : 's'}${partial ? ` and what step ${partial.step.order} committed before it failed` : ''} (autoRollback)`);
+      const first = partial ? await undoPartial(options, ledger, state, partial) : null;
+      const undo = first ?? (await undoSteps(options.engine, ledger, options.conn, state.applied, reporter));
       rollback = { undone: undo.undone, incomplete: undo.incomplete };
       if (undo.incomplete) {
         summary.rollbackIncomplete = undo.incomplete;
@@ -442,6 +534,31 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
     ...(error ? { error, failedStatement: state.failure?.statement ?? null } : {}),
     ...(rollback ? { rollback } : {}),
   };
+}
+
+/**
+ * Undo what a failed step committed before it failed (automatic rollback), then the project's applied steps; returns
+ * their undo result, or the reason it stopped at the failed step itself.
+ */
+async function undoPartial(options: RunOptions, ledger: Ledger, state: ProjectState, partial: PartialStep): Promise<UndoResult | null> {
+  const { reporter } = options;
+  const left = state.applied.length;
+  const stay = left ? `; the ${left} step${left === 1 ? '' : 's'} before it stay applied` : '';
+  if (!partial.reverse) {
+    return { undone: 0, incomplete: `step ${partial.step.order} (${partial.step.key}) failed after ${partial.ran} of its statements committed, and dbee knows no reverse for them${stay}`, restoredBackups: [] };
+  }
+  try {
+    for (const sql of partial.reverse) await options.conn.execute(sql);
+  } catch (e) {
+    const message = e instanceof DbeeError ? e.message : (options.engine.mapError(e, {}) as Error).message;
+    return { undone: 0, incomplete: `undoing what step ${partial.step.order} (${partial.step.key}) committed before it failed failed: ${message.split('\n')[0]}${stay}`, restoredBackups: [] };
+  }
+  if (partial.backup) {
+    await ledger.backupGone(state.deploymentId!, partial.backup);
+    state.backups = state.backups.filter((b) => b !== partial.backup);
+  }
+  reporter.info(`  undone what step ${partial.step.order} committed: ${partial.step.action} ${partial.step.key}`);
+  return null;
 }
 
 async function fingerprintOf(options: RunOptions, project: string): Promise<string | null> {

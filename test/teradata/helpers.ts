@@ -1,0 +1,68 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createTeradataEngine, fakeDriver, FakeTeradataSession, type FakeSessionOptions } from '@dbee/teradata';
+import { registerEngine } from '../../packages/cli/src/engines';
+import { run } from '../support/run';
+
+/** The example Teradata project (examples/teradata), deployed by these tests to a fake Teradata system. */
+export const EXAMPLE = resolve(__dirname, '../../examples/teradata');
+
+/** The environment of the test workspace: engine teradata, a fake host, the password from the environment. */
+export const DBEE_YAML = `version: 1
+defaultEnvironment: td-dev
+environments:
+  td-dev:
+    engine: teradata
+    connection:
+      host: fake
+      user: u
+      password: \${TD_PASSWORD}
+      database: DEV_EDW
+    variables:
+      env: DEV
+`;
+
+export interface TeradataWorkspace {
+  root: string;
+  /** The first session of the fake system: its catalog, rows and log are every session's. */
+  session: FakeTeradataSession;
+  /** Sessions the engine logged on (the lock's and the deployment's, per command). */
+  driver: ReturnType<typeof fakeDriver>;
+  /** Run a dbee command in-process against the fake system. */
+  dbee(command: 'deploy' | 'status' | 'rollback' | 'plan', options?: Record<string, unknown>): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Write a file of the project (relative to the workspace root). */
+  write(path: string, text: string): void;
+  /** Rows of a ledger table, ordered as the fake holds them. */
+  ledger(table: string): Record<string, unknown>[];
+  /** Requests sent since `mark` (an index into the log), without driver escapes. */
+  requestsSince(mark: number): string[];
+  dispose(): void;
+}
+
+/**
+ * A temp workspace holding a copy of examples/teradata with a `td-dev` environment, and the Teradata engine registered
+ * with a fake driver: every logon gets a new session of one fake system (databases DEV_EDW and DBEE_LEDGER).
+ */
+export function teradataWorkspace(options: FakeSessionOptions = {}): TeradataWorkspace {
+  const root = mkdtempSync(join(tmpdir(), 'dbee-td-'));
+  cpSync(EXAMPLE, root, { recursive: true });
+  writeFileSync(join(root, 'dbee.yaml'), DBEE_YAML);
+  const session = new FakeTeradataSession({ databases: ['DEV_EDW', 'DBEE_LEDGER'], strictReferences: true, ...options });
+  const driver = fakeDriver(session, { sessionPerConnect: true });
+  // The engine polls a held lock every 10 ms here rather than every second.
+  const unregister = registerEngine('teradata', () => createTeradataEngine({ loadDriver: () => driver, lockPollMs: 10 }));
+  return {
+    root,
+    session,
+    driver,
+    dbee: (command, opts = {}) => run(root, command, { project: 'edw', env: 'td-dev', ...opts }, { TD_PASSWORD: 'td-test-secret' }),
+    write: (path, text) => writeFileSync(join(root, path), text),
+    ledger: (table) => session.rows(`DBEE_LEDGER.${table}`) ?? [],
+    requestsSince: (mark) => session.log.slice(mark).map((l) => l.sql).filter((s) => !s.startsWith('{fn')),
+    dispose: () => {
+      unregister();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
