@@ -129,7 +129,7 @@ interface ProjectState {
 
 /** How far a step got while it ran, and what undoes it (filled by `runStep` before its first statement). */
 interface StepProgress {
-  /** Index in `statements` of the statement running (or that failed). */
+  /** Index in `statements` of the statement running (or that failed); `statements.length` once all of them ran. */
   index: number;
   statements: string[];
   /** How many of `statements` come before the step's own (a conflict moving an object aside). */
@@ -440,6 +440,8 @@ async function runStep(
     onStatement(sql);
     await c.execute(sql);
   }
+  // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
+  progress.index = statements.length;
   const checksum = checksumStatements(step.statements, variables);
   await ledger.recordStep(
     deploymentId,
