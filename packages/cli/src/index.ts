@@ -3,6 +3,6 @@ export { runDbeeCommand, reportError, COMMANDS } from './run-command';
 export type { CommandName, CommandContext, CommandOptions } from './run-command';
 export { COMMAND_SPECS } from './options';
 export type { OptionSpec, CommandSpec } from './options';
-export { engineByName } from './engines';
+export { engineByName, registerEngine } from './engines';
 export { main } from './main';
 export { fingerprint } from './fingerprint';
