@@ -10,6 +10,8 @@ import { canonicalJson } from '../plan/serialize';
 import type { SchemaModel } from '../schema/model';
 import { expandPlaceholders } from '../sources/placeholders';
 import { sha256 } from '../sources/checksum';
+import type { OperationContext } from '../operations/context';
+import { schemaOwners } from '../operations/load';
 
 /** Where dbee keeps cached models and diffs, inside the workspace (git-ignored with .dbee/). */
 export function cacheDir(workspaceRoot: string, kind: 'models' | 'diffs'): string {
@@ -134,4 +136,21 @@ async function applyStep(conn: Connection, step: import('../plan/plan').PlanStep
       });
     }
   }
+}
+
+/**
+ * `desiredModel` with what an operation already knows filled in from its context: the workspace root, the
+ * schema owners, the configured shadow kind and dbee's version.
+ */
+export function desiredModelFor(
+  ctx: OperationContext,
+  args: { engine: Engine; environment: ResolvedEnvironment; models: ProjectModel[]; target: string; useCache?: boolean; shadow?: 'embedded' | 'server' },
+): Promise<DesiredModel> {
+  return desiredModel({
+    ...args,
+    workspaceRoot: ctx.workspace.root,
+    schemaOwners: schemaOwners(ctx, args.environment),
+    shadow: args.shadow ?? ctx.workspace.config.shadow ?? 'embedded',
+    toolVersion: ctx.toolVersion,
+  });
 }

@@ -12,7 +12,7 @@ import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
-import { cacheDir, desiredModel } from './desired';
+import { cacheDir, desiredModel, desiredModelFor } from './desired';
 import { materializeRef } from './git-ref';
 
 /** What to compare: the environment (`--env`) against its sources (default), another environment, or two refs. */
@@ -67,17 +67,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   if (selectors.againstEnv) {
     desired = { model: null, key: '', label: selectors.againstEnv };
   } else {
-    const d = await desiredModel({
-      engine,
-      environment,
-      workspaceRoot: workspace.root,
-      models,
-      target: target.name,
-      schemaOwners: schemaOwners(ctx, environment),
-      shadow: workspace.config.shadow ?? 'embedded',
-      toolVersion: ctx.toolVersion,
-      useCache: !selectors.noCache,
-    });
+    const d = await desiredModelFor(ctx, { engine, environment, models, target: target.name, useCache: !selectors.noCache });
     desired = { model: d.model, key: d.key, label: 'sources' };
   }
   if (!desired.model) {

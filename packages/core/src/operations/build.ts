@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../errors';
-import { desiredModel } from '../diffing/desired';
+import { desiredModelFor } from '../diffing/desired';
 import { canonicalJson } from '../plan/serialize';
 import type { OperationContext } from './context';
-import { loadTarget, schemaOwners } from './load';
+import { loadTarget } from './load';
 
 export interface BuildOptions {
   project: string;
@@ -21,16 +21,7 @@ export async function build(ctx: OperationContext, options: BuildOptions): Promi
   const { workspace } = ctx;
   const { environment, target, engine, models } = await loadTarget(ctx, options.project, options.env);
   const started = Date.now();
-  const d = await desiredModel({
-    engine,
-    environment,
-    workspaceRoot: workspace.root,
-    models,
-    target: target.name,
-    schemaOwners: schemaOwners(ctx, environment),
-    shadow: workspace.config.shadow ?? 'embedded',
-    toolVersion: ctx.toolVersion,
-  });
+  const d = await desiredModelFor(ctx, { engine, environment, models, target: target.name });
   const objects = Object.values(d.model).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 0), 0);
   if (options.outputPath) {
     const dir = resolve(workspace.root, options.outputPath);

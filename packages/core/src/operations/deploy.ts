@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { conflictStrategy, durationMs, hazardKind, type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
 import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
-import { desiredModel } from '../diffing/desired';
+import { desiredModelFor } from '../diffing/desired';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import type { SmokeCheck } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
@@ -434,16 +434,7 @@ async function planSources(ctx: OperationContext, input: PlanInput, environment:
       const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
       const model = own.find((m) => m.project.name === project)!;
       ctx.reporter.info(`${project}: tables changed since the last deployment; planning this project by a diff of the live schema against the sources`);
-      const desired = await desiredModel({
-        engine,
-        environment,
-        workspaceRoot: ctx.workspace.root,
-        models: own,
-        target: project,
-        schemaOwners: input.schemaOwners,
-        shadow: ctx.workspace.config.shadow ?? 'embedded',
-        toolVersion: ctx.toolVersion,
-      });
+      const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
       const live = await engine.introspect(conn, { schemas: model.graph.schemas });
       const settings = ctx.workspace.settings(target, environment).deploy;
       steps.push(...planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? []).steps);
