@@ -2,7 +2,7 @@
 export { DbeeError, DbeeAggregateError, ExitCode, formatLocation, isDbeeError } from './errors';
 export type { ErrorLocation, DbeeErrorOptions, ExitCodeValue } from './errors';
 
-export { formatKey, parseKey, compareKeys } from './model/object-key';
+export { formatKey, parseKey, compareKeys, migrationKey, migrationVersionOf } from './model/object-key';
 export type { ObjectKey, ObjectKind } from './model/object-key';
 export type {
   SourceLocation,

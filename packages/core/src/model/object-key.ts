@@ -62,3 +62,13 @@ export function compareKeys(a: ObjectKey, b: ObjectKey): number {
   const y = formatKey(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** Key of a versioned migration of a project: `migration:<project>/V<version>` (version canonical, `1.2`). */
+export function migrationKey(project: string, version: string): ObjectKey {
+  return { kind: 'migration', schema: '', name: `${project}/V${version}` };
+}
+
+/** The version in a migration key's name (`sales/V1.2` → `1.2`); see {@link migrationKey}. */
+export function migrationVersionOf(name: string): string {
+  return name.slice(name.lastIndexOf('/V') + 2);
+}

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { migrationVersionOf } from '../model/object-key';
 import { conflictStrategy, durationMs, hazardKind, type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
 import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
@@ -340,7 +341,7 @@ export function pendingSteps(plan: Plan, deployed: ReadonlyMap<string, DeployedS
   const steps = plan.steps.filter((step) => {
     const state = deployed.get(step.project);
     if (!state) return true;
-    if (step.action === 'migrate') return !state.migrations.has(step.objectKey.name.slice(step.objectKey.name.lastIndexOf('/V') + 2));
+    if (step.action === 'migrate') return !state.migrations.has(migrationVersionOf(step.objectKey.name));
     return state.objects.get(step.key) !== checksumStatements(step.statements, variables.get(step.project) ?? {});
   });
   return { ...plan, steps };

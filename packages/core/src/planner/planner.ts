@@ -1,6 +1,6 @@
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
-import { formatKey, type ObjectKey } from '../model/object-key';
+import { formatKey, migrationKey, type ObjectKey } from '../model/object-key';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { buildGraph } from './graph';
@@ -102,7 +102,7 @@ export function planFromSources(input: PlanInput): Plan {
         }
         continue;
       }
-      const key: ObjectKey = { kind: 'migration', schema: '', name: `${project}/V${version}` };
+      const key = migrationKey(project, version);
       steps.push({
         order: 0,
         project,

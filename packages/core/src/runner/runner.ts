@@ -1,7 +1,7 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
-import type { ObjectKey } from '../model/object-key';
+import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
@@ -591,7 +591,7 @@ function expand(step: PlanStep, variables: Record<string, string>): string[] {
 
 /** `1.2` from a migration key `migration:sales/V1.2`. */
 export function migrationVersion(step: PlanStep): string {
-  return step.objectKey.name.slice(step.objectKey.name.lastIndexOf('/V') + 2);
+  return migrationVersionOf(step.objectKey.name);
 }
 
 function qualifiedName(key: ObjectKey): string {

@@ -1,7 +1,7 @@
 import { DbeeError, ExitCode } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import type { BackupRow, DeploymentInfo, DeploymentRow, DeploymentSummary, Ledger, LedgerState, LedgerStep, StepStatus } from '../ledger/ledger';
-import type { ObjectKey } from '../model/object-key';
+import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import type { Reporter } from './reporter';
@@ -58,7 +58,7 @@ export async function undoSteps(
       else for (const sql of reverse) await c.execute(sql);
       await ledger.markStepUndone(a.deploymentId, a.step.order, c);
       if (a.step.action === 'migrate') {
-        await ledger.forgetMigration(a.step.project, a.step.objectKey.name.slice(a.step.objectKey.name.lastIndexOf('/V') + 2), c);
+        await ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
       } else {
         await ledger.setObjectState(a.step.project, a.step.key, a.previousChecksum, a.deploymentId, c);
       }
@@ -253,7 +253,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     if (ACCESS_ACTIONS.has(step.action)) {
       await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started) }, c);
     } else if (step.objectKey.startsWith('migration:')) {
-      const version = step.objectKey.slice(step.objectKey.lastIndexOf('/V') + 2);
+      const version = migrationVersionOf(step.objectKey);
       const now = await ledger.migration(project, version, c);
       await ledger.forgetMigration(project, version, c);
       if (step.previousChecksum !== null) await ledger.recordMigration(project, version, step.previousDefinition ?? '', step.previousChecksum, deploymentId, c);

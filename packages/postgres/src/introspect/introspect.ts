@@ -19,6 +19,7 @@ import type {
   TypeDef,
   View,
 } from '@dbee/core/src/schema';
+import { emptyModel } from '@dbee/core/src/schema';
 import {
   COMMENTS_SQL,
   CONSTRAINTS_SQL,
@@ -148,21 +149,7 @@ type Entity =
 class ModelBuilder {
   /** `catalog:oid` -> entity. pg_type oids of tables, views and arrays point at what they stand for. */
   private readonly byOid = new Map<string, Entity>();
-  private readonly model: SchemaModel = {
-    schemas: [],
-    tables: [],
-    views: [],
-    routines: [],
-    triggers: [],
-    sequences: [],
-    types: [],
-    indexes: [],
-    comments: [],
-    privileges: [],
-    owners: [],
-    extensions: [],
-    defaultPrivileges: POSTGRES_DEFAULT_PRIVILEGES,
-  };
+  private readonly model: SchemaModel = { ...emptyModel(), defaultPrivileges: POSTGRES_DEFAULT_PRIVILEGES };
 
   private set(catalog: string, oid: unknown, entity: Entity): void {
     if (oid === null || oid === undefined || String(oid) === '0') return;
