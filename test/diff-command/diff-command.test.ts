@@ -69,7 +69,7 @@ describe.each(setups)('dbee diff [%s]', (_name, setup) => {
   });
 
   it('is empty right after a deployment of the same sources', async () => {
-    const { code, json } = await diff({ noCache: true });
+    const { code, json } = await diff({ cache: false });
     expect(code).toBe(0);
     expect(json.changes).toBe(0);
   });

@@ -37,7 +37,7 @@ describe.each([['pglite', 'local'], ['postgres', 'server']])('declared renames [
   });
 
   const steps = async () => {
-    const r = await run(w.root, 'diff', { project: 'a', env, format: 'json', noCache: true }, vars);
+    const r = await run(w.root, 'diff', { project: 'a', env, format: 'json', cache: false }, vars);
     expect(r.stderr).toBe('');
     return JSON.parse(r.stdout).steps as { statements: string[]; hazards: { kind: string }[] }[];
   };

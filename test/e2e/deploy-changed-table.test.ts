@@ -64,7 +64,7 @@ describe.each([
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('planning this project by a diff');
     expect(await query('SELECT id, note, qty, a.f() AS f FROM a.v JOIN a.t USING (id, qty)')).toEqual([{ id: 1, note: 'kept', qty: 0, f: 2 }]);
-    const diff = await run(w.root, 'diff', { project: 'a', env, format: 'json', noCache: true }, vars);
+    const diff = await run(w.root, 'diff', { project: 'a', env, format: 'json', cache: false }, vars);
     expect(JSON.parse(diff.stdout).changes).toBe(0);
     const again = await run(w.root, 'deploy', { project: 'a', env }, vars);
     expect(again.stdout).toContain('a: nothing to deploy');

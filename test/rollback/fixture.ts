@@ -60,7 +60,7 @@ export async function catalog(w: TestWorkspace): Promise<string[]> {
 
 /** Number of differences `dbee diff` finds between the database and the working tree's sources. */
 export async function diffCount(w: TestWorkspace): Promise<number> {
-  const r = await run(w.root, 'diff', { project: 'shop', format: 'json', noCache: true }, w.target.vars);
+  const r = await run(w.root, 'diff', { project: 'shop', format: 'json', cache: false }, w.target.vars);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout).changes;

@@ -1,111 +1,123 @@
-import type { CommandName } from './run-command';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { COMMAND_DEFINITIONS, COMMANDS, DbeeError, optionEntries, type CommandName, type OptionEntry } from '@dbee/core';
 
-/** One command-line option: the CLI parses it, `--help` prints it, executors accept it under the camelCase name. */
-export interface OptionSpec {
-  /** Kebab-case flag name, e.g. `dry-run`. */
-  flag: string;
-  type: 'string' | 'boolean';
-  description: string;
-  /** Placeholder shown in help, e.g. `<env>`. */
-  value?: string;
-  short?: string;
-  multiple?: boolean;
+/**
+ * The command line of every command, derived from its option schema in @dbee/core (packages/core/src/options):
+ * flags, short names, value placeholders, positional arguments, `--no-...` flags and `--help` text. Nothing about
+ * an option is written here; add options there.
+ */
+
+/** Options every command takes besides its own. */
+const GLOBAL_FLAGS = [
+  { flag: 'help', short: 'h', value: undefined, description: 'show this help' },
+  { flag: 'cwd', short: undefined, value: '<dir>', description: 'run as if started in <dir> (the workspace is the nearest folder with dbee.yaml)' },
+] as const;
+
+/** What the command line of one command holds, before validation. */
+export type CommandLine = { help: true } | { help: false; cwd?: string; options: Record<string, unknown> & { project: string } };
+
+/** The flags of a command (options with a `cli` entry), in declaration order. */
+export function flagsOf(command: CommandName): (OptionEntry & { cli: NonNullable<OptionEntry['cli']> })[] {
+  return optionEntries(COMMAND_DEFINITIONS[command]).filter((e): e is OptionEntry & { cli: NonNullable<OptionEntry['cli']> } => e.cli !== null);
 }
 
-const env: OptionSpec = { flag: 'env', short: 'e', type: 'string', value: '<name>', description: 'environment from dbee.yaml (default: defaultEnvironment)' };
-const assumeYes: OptionSpec = { flag: 'assume-yes', short: 'y', type: 'boolean', description: 'confirm protected environments without a prompt (needed in CI)' };
-const dryRun: OptionSpec = { flag: 'dry-run', type: 'boolean', description: 'print the exact SQL that would run; change nothing' };
-const format = (values: string): OptionSpec => ({ flag: 'format', type: 'string', value: `<${values}>`, description: `output format: ${values.split('|').join(', ')}` });
-
-export interface CommandSpec {
-  summary: string;
-  /** Issue that brings the machinery, for commands that are not implemented yet. */
-  pendingIssue?: number;
-  /** Name of a second positional argument after `<project>` (`disable <project> <object>`), passed as that option. */
-  positional?: string;
-  options: OptionSpec[];
+/** The positional arguments of a command (`project`, then `object` for disable/enable). */
+export function positionalsOf(command: CommandName): string[] {
+  return optionEntries(COMMAND_DEFINITIONS[command])
+    .filter((e) => e.positional)
+    .map((e) => e.name);
 }
 
-/** Every command and its options: the single source for parsing and `--help`. */
-export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
-  deploy: {
-    summary: 'Deploy a project (and, outside Nx, its dependencies first) to an environment',
-    options: [
-      env,
-      dryRun,
-      assumeYes,
-      { flag: 'wait-for-lock', type: 'string', value: '<seconds>', description: 'how long to wait for another deployment to finish (default 60)' },
-      { flag: 'no-deps', type: 'boolean', description: 'deploy only this project, not its dependencies' },
-      { flag: 'package', short: 'p', type: 'string', value: '<folder>', description: 'apply a package built by `dbee plan --out` instead of the sources' },
-      { flag: 'if-exists', type: 'string', value: '<raise|rename|drop>', description: 'when an object to create exists but the ledger does not know it: fail, keep it as a backup, or drop it (overrides the configuration)' },
-      { flag: 'allow-hazards', type: 'string', value: '<kinds>', description: 'accept steps with these hazards, comma-separated (data-loss, table-rewrite, long-lock, backward-incompatible, index-build)' },
-      { flag: 'continue-on-error', type: 'boolean', description: 'after a failed step, go on with the steps that do not depend on it' },
-      { flag: 'countdown-from', type: 'string', value: '<seconds>', description: 'countdown before a protected deployment starts (default gates.countdown, else 3)' },
-      { flag: 'report', type: 'string', value: '<file>', description: 'write a JSON report of the deployment to this file' },
-    ],
-  },
-  plan: {
-    summary: 'Plan a deployment and print it, or write it as a package folder (--out)',
-    options: [
-      env,
-      { flag: 'out', short: 'o', type: 'string', value: '<folder>', description: 'write a package (manifest, step scripts, rollback scripts, summary) to this folder' },
-      format('text|json|bteq'),
-      { flag: 'diff', type: 'boolean', description: 'plan the diff between the environment and the sources (a gap package)' },
-      { flag: 'against-env', type: 'string', value: '<name>', description: 'plan the diff from --env to this environment (align one with the other)' },
-      { flag: 'base', type: 'string', value: '<ref>', description: 'plan what changed between two git refs: from <ref>' },
-      { flag: 'head', type: 'string', value: '<ref>', description: '... to <ref> (default: the working tree)' },
-    ],
-  },
-  status: {
-    summary: 'Show the last deployment, pending changes and ledger metrics of a project on an environment',
-    options: [env, format('text|json')],
-  },
-  build: {
-    summary: 'Build the desired schema model from the sources in a shadow database (cacheable)',
-    options: [env, { flag: 'output-path', type: 'string', value: '<folder>', description: 'also write model.json to this folder' }],
-  },
-  diff: {
-    summary: 'Compare an environment with the sources, another environment, or two git refs',
-    options: [
-      env,
-      { flag: 'against-env', type: 'string', value: '<name>', description: 'compare with this environment instead of the sources' },
-      { flag: 'base', type: 'string', value: '<ref>', description: 'compare the sources at two git refs (no database): from <ref>' },
-      { flag: 'head', type: 'string', value: '<ref>', description: '... to <ref> (default: the working tree)' },
-      format('text|json|markdown'),
-      { flag: 'fail-on-diff', type: 'boolean', description: 'exit 1 when anything differs (drift check)' },
-      { flag: 'output', type: 'string', value: '<file>', description: 'also write the output to a file' },
-      { flag: 'no-cache', type: 'boolean', description: 'recompute even if a cached model or diff matches' },
-    ],
-  },
-  'smoke-test': {
-    summary: 'Run the smoke checks of a project against an environment (each in a transaction that is rolled back)',
-    options: [env, format('text|json')],
-  },
-  rollback: {
-    summary: 'Undo the last deployment of a project on an environment, or go back to a deployment, a migration, a package or a git ref',
-    options: [
-      env,
-      dryRun,
-      assumeYes,
-      { flag: 'to', type: 'string', value: '<id|Vversion>', description: 'go back to this deployment (undo every later one, newest first; 0 undoes all) or migration version (V3)' },
-      { flag: 'to-ref', type: 'string', value: '<ref>', description: 'go back to the sources at this git ref (the diff from the database to them)' },
-      { flag: 'package', short: 'p', type: 'string', value: '<folder>', description: 'undo the deployment that applied this package' },
-      { flag: 'force', type: 'boolean', description: 'accept what cannot be undone (steps without a reverse stay applied, lost data stays lost) and drift' },
-      { flag: 'emergency', type: 'boolean', description: 'no smoke checks, no countdown, maintenance windows bypassed (still the lock, the ledger and --assume-yes)' },
-    ],
-  },
-  disable: {
-    summary: 'Make a routine uncallable fast: revoke EXECUTE from PUBLIC and every role but its owner (or rename it aside)',
-    positional: 'object',
-    options: [env, dryRun, assumeYes, { flag: 'rename', type: 'boolean', description: 'rename the routine aside instead of revoking EXECUTE' }],
-  },
-  enable: {
-    summary: 'Undo `dbee disable` of a routine: give back exactly the grants it revoked (or rename it back)',
-    positional: 'object',
-    options: [env, dryRun, assumeYes],
-  },
-};
+/** Whether a flag takes a value (`--env <name>`) or is a switch (`--dry-run`, `--no-deps`). */
+function takesValue(e: OptionEntry): boolean {
+  return Boolean(e.cli?.value);
+}
 
-export function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** A flag that may repeat: lists (`--allow-hazards a --allow-hazards b` or `--allow-hazards a,b`). */
+function repeats(e: OptionEntry): boolean {
+  return e.json?.type === 'array';
+}
+
+/**
+ * Parse a command's arguments (after the command name) into its options, camelCase, values as typed (strings for
+ * valued flags; core's schema turns `30` into a number). Throws a DbeeError for an unknown flag, a missing value
+ * or a wrong number of positional arguments; the values themselves are validated by `runDbeeCommand`.
+ */
+export function parseCommandLine(command: CommandName, args: string[]): CommandLine {
+  const flags = flagsOf(command);
+  const config = Object.fromEntries([
+    ...flags.map((e) => [e.cli.flag, { type: takesValue(e) ? 'string' : 'boolean', ...(e.cli.short ? { short: e.cli.short } : {}), ...(repeats(e) ? { multiple: true } : {}) }] as const),
+    ...GLOBAL_FLAGS.map((g) => [g.flag, { type: g.value ? 'string' : 'boolean', ...(g.short ? { short: g.short } : {}) }] as const),
+  ]);
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: config as NonNullable<ParseArgsConfig['options']> });
+  } catch (e) {
+    throw usageError(command, (e as Error).message);
+  }
+  if (parsed.values.help) return { help: true };
+  const names = positionalsOf(command);
+  const given = parsed.positionals;
+  if (given.length < names.length) throw usageError(command, `missing <${names[given.length]}>`);
+  if (given.length > names.length) throw usageError(command, `too many arguments: ${given.slice(names.length).join(' ')}`);
+  const options: Record<string, unknown> = Object.fromEntries(names.map((name, i) => [name, given[i]]));
+  for (const e of flags) {
+    const value = parsed.values[e.cli.flag];
+    if (value === undefined) continue;
+    options[e.name] = e.cli.negated ? false : value;
+  }
+  return { help: false, cwd: parsed.values.cwd as string | undefined, options: options as Record<string, unknown> & { project: string } };
+}
+
+function usageError(command: CommandName, message: string): DbeeError {
+  return new DbeeError(message, { code: 'USAGE', hint: `see dbee ${command} --help` });
+}
+
+/** `dbee --help`. */
+export function usage(): string {
+  return `dbee: deploy database code with dependency order, a ledger, and safe rollbacks
+
+usage: dbee <command> <project> [options]
+
+commands:
+${COMMANDS.map((c) => `  ${c.padEnd(11)} ${COMMAND_DEFINITIONS[c].summary}`).join('\n')}
+
+global options:
+  -h, --help     show help (dbee <command> --help for a command's options)
+  --version      print the version
+  --cwd <dir>    run as if started in <dir> (the workspace is the nearest folder with dbee.yaml)
+
+exit codes: 0 success, 1 refused before anything was applied, 2 a step failed, 3 smoke tests failed
+`;
+}
+
+/** `dbee <command> --help`: the positional arguments and every flag with its description. */
+export function commandHelp(command: CommandName): string {
+  const definition = COMMAND_DEFINITIONS[command];
+  const entries = optionEntries(definition);
+  const flag = (f: { flag: string; short?: string; value?: string }) => `${f.short ? `-${f.short}, ` : '    '}--${f.flag}${f.value ? ' ' + f.value : ''}`;
+  const args: [string, string][] = entries.filter((e) => e.positional).map((e) => [`<${e.name}>`, e.description]);
+  const flags: [string, string][] = [
+    ...entries.filter((e) => e.cli).map((e): [string, string] => [flag(e.cli!), e.description]),
+    ...GLOBAL_FLAGS.map((g): [string, string] => [flag(g), g.description]),
+  ];
+  const width = Math.max(...[...args, ...flags].map(([left]) => left.length));
+  const rows = (list: [string, string][]) => list.map(([left, description]) => wrap(`  ${left.padEnd(width)}  `, description)).join('\n');
+  const synopsis = ['dbee', command, ...entries.filter((e) => e.positional).map((e) => `<${e.name}>`), '[options]'].join(' ');
+  return `${synopsis}\n\n${definition.summary}.\n\narguments:\n${rows(args)}\n\noptions:\n${rows(flags)}\n`;
+}
+
+/** `prefix` then the text, wrapped at 110 columns under itself. */
+function wrap(prefix: string, text: string, width = 110): string {
+  const room = Math.max(40, width - prefix.length);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.map((l, i) => (i === 0 ? prefix : ' '.repeat(prefix.length)) + l).join('\n');
 }

@@ -3,9 +3,27 @@
  * name and options, so an Nx target and a CLI command always do the same thing.
  */
 
-/** Commands, which are also the default Nx target names. */
-export const COMMANDS = ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status', 'disable', 'enable'] as const;
-export type CommandName = (typeof COMMANDS)[number];
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  COMMANDS,
+  DbeeAggregateError,
+  DbeeError,
+  ExitCode,
+  Workspace,
+  isCommandName,
+  makeReporter,
+  parseCommandOptions,
+  runOperation,
+  type CommandName,
+  type OperationContext,
+  type SessionPool,
+} from '@dbee/core';
+import { engineByName } from './engines';
+
+/** Commands, which are also the default Nx target names; declared with their options in @dbee/core (options/). */
+export { COMMANDS } from '@dbee/core';
+export type { CommandName } from '@dbee/core';
 
 export interface CommandContext {
   /** Absolute workspace root (the folder holding dbee.yaml). */
@@ -27,16 +45,12 @@ export interface CommandContext {
 }
 
 /**
- * Options of every command, camelCase (the CLI maps `--dry-run` to `dryRun`). `project` is the dbee project name
- * (`sales`, not `db-sales`). Unknown options are a user error.
+ * Options of a command before validation, camelCase (the CLI maps `--dry-run` to `dryRun`), from argv, an Nx target
+ * or a test. `project` is the dbee project name (`sales`, not `db-sales`). `runDbeeCommand` validates them against
+ * the command's schema (packages/core/src/options): unknown options and wrong values are a user error (exit 1).
  */
 export type CommandOptions = Record<string, unknown> & { project: string };
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DbeeAggregateError, DbeeError, ExitCode, Workspace, operations, makeReporter, type OperationContext, type SessionPool } from '@dbee/core';
-import { engineByName } from './engines';
-import { COMMAND_SPECS } from './options';
 
 const TOOL_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version;
 
@@ -44,17 +58,12 @@ const TOOL_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'pack
  * Run one dbee command and return its exit code (0 success, 1 refused before anything ran, 2 a step failed,
  * 3 smoke tests failed). User errors are printed without a stack; anything else is a bug and shows its stack.
  */
-export async function runDbeeCommand(command: CommandName, options: CommandOptions, context: CommandContext): Promise<number> {
+export async function runDbeeCommand<K extends CommandName>(command: K, options: CommandOptions, context: CommandContext): Promise<number> {
   const stdout = context.stdout ?? process.stdout;
   const stderr = context.stderr ?? process.stderr;
   try {
-    const spec = COMMAND_SPECS[command];
-    if (!spec) throw new DbeeError(`unknown command "${command}"`, { code: 'COMMAND_UNKNOWN', hint: `commands: ${COMMANDS.join(', ')}` });
-    if (spec.pendingIssue) {
-      throw new DbeeError(`\`dbee ${command}\` is not implemented yet (it arrives with issue #${spec.pendingIssue}); nothing was done`, {
-        code: 'NOT_IMPLEMENTED',
-      });
-    }
+    if (!isCommandName(command)) throw new DbeeError(`unknown command "${command}"`, { code: 'COMMAND_UNKNOWN', hint: `commands: ${COMMANDS.join(', ')}` });
+    const valid = parseCommandOptions(command, options);
     const root = Workspace.findRoot(context.workspaceRoot);
     // In a batch the configuration cannot change between tasks: read it once.
     const workspace = context.sessions ? context.sessions.memo(`workspace:${root}`, () => Workspace.load(root)) : Workspace.load(root);
@@ -69,9 +78,7 @@ export async function runDbeeCommand(command: CommandName, options: CommandOptio
       reporter: makeReporter(stdout, stderr),
       toolVersion: TOOL_VERSION,
     };
-    const op = operations[command as keyof typeof operations] as ((ctx: OperationContext, o: CommandOptions) => Promise<number>) | undefined;
-    if (!op) throw new DbeeError(`\`dbee ${command}\` has no implementation`, { code: 'NOT_IMPLEMENTED' });
-    return await op(ctx, options);
+    return await runOperation(command, ctx, valid);
   } catch (e) {
     return reportError(e, stderr);
   }

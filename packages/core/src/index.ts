@@ -70,7 +70,36 @@ export type { RunOptions, RunResult, ProjectRunResult } from './runner/runner';
 export type { Reporter } from './runner/reporter';
 export { streamReporter } from './runner/reporter';
 
-export { operations } from './operations';
+export { operations, runOperation } from './operations';
+export type { Operations } from './operations';
+export {
+  COMMAND_DEFINITIONS,
+  COMMANDS,
+  isCommandName,
+  checkCommandOptions,
+  parseCommandOptions,
+  optionEntries,
+  executorSchema,
+  executorSchemaText,
+} from './options';
+export type {
+  CommandName,
+  CommandOptions,
+  CommandInput,
+  CommandDefinition,
+  OptionEntry,
+  OptionStyle,
+  OptionsCheck,
+  BuildOptions,
+  DiffOptions as DiffCommandOptions,
+  DeployOptions,
+  SmokeTestOptions,
+  RollbackOptions,
+  PlanOptions,
+  StatusOptions,
+  DisableOptions,
+  EnableOptions,
+} from './options';
 export { makeReporter, gitCommit, lockOwner } from './operations/context';
 export type { OperationContext } from './operations/context';
 export { inWindow } from './operations/gates';

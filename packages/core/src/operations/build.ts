@@ -5,13 +5,9 @@ import { desiredModelFor } from '../diffing/desired';
 import { canonicalJson } from '../plan/serialize';
 import type { OperationContext } from './context';
 import { loadTarget } from './load';
+import type { BuildOptions } from '../options';
 
-export interface BuildOptions {
-  project: string;
-  env?: string;
-  /** Folder for `model.json` (the Nx target passes its output folder). */
-  outputPath?: string;
-}
+export type { BuildOptions };
 
 /**
  * `build`: the desired schema model of a project, from its sources alone (a shadow database, no target).

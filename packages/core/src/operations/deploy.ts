@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { migrationVersionOf } from '../model/object-key';
-import { conflictStrategy, durationMs, hazardKind, type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
+import { durationMs, type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
+import type { DeployOptions } from '../options';
 import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
@@ -24,30 +25,7 @@ import { loadModels, modelLoader, schemaOwners } from './load';
 import { printPlan } from './print';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
-export interface DeployOptions {
-  project: string;
-  env?: string;
-  dryRun?: boolean;
-  assumeYes?: boolean;
-  /** Seconds to wait for another deployment's lock (default: deploy.waitForLock, else 60). */
-  waitForLock?: number | string;
-  /** Deploy the project's dependencies first (default true outside Nx; Nx runs them as tasks). */
-  withDependencies?: boolean;
-  /** Apply this package folder instead of the sources. */
-  package?: string;
-  /** Conflict strategy for this run, above every configured one: `raise`, `rename` or `drop`. */
-  ifExists?: string;
-  /** Hazard kinds accepted for this run on top of deploy.allowHazards: `data-loss,table-rewrite` or a list. */
-  allowHazards?: string | string[];
-  /** Seconds of countdown before a protected deployment starts (default gates.countdown, else 3). */
-  countdownFrom?: number | string;
-  /** Write a JSON report of the deployment to this file (relative to the workspace root). */
-  report?: string;
-  /** After a failed step, go on with the steps that do not depend on it. */
-  continueOnError?: boolean;
-  /** The clock, for maintenance windows and backup names. Tests set it; the CLI does not expose it. */
-  now?: Date;
-}
+export type { DeployOptions };
 
 interface Validated {
   ifExists?: ConflictStrategy;
@@ -56,30 +34,14 @@ interface Validated {
   waitForLockMs?: number;
 }
 
+/** The options come validated and typed (options/deploy.ts); only units change here. */
 function validate(options: DeployOptions): Validated {
-  const bad = (flag: string, value: unknown, expected: string) =>
-    new DbeeError(`--${flag}: expected ${expected}, got ${JSON.stringify(value)}`, { code: 'OPTION_INVALID', hint: 'see dbee deploy --help' });
-  const out: Validated = { allowHazards: [] };
-  if (options.ifExists !== undefined) {
-    const r = conflictStrategy.safeParse(options.ifExists);
-    if (!r.success) throw bad('if-exists', options.ifExists, `one of ${conflictStrategy.options.join(', ')}`);
-    out.ifExists = r.data;
-  }
-  if (options.allowHazards !== undefined) {
-    const list = (Array.isArray(options.allowHazards) ? options.allowHazards : [options.allowHazards]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter(Boolean);
-    for (const v of list) if (!hazardKind.safeParse(v).success) throw bad('allow-hazards', v, `hazard kinds among ${hazardKind.options.join(', ')}`);
-    out.allowHazards = list as HazardKind[];
-  }
-  const seconds = (flag: string, v: number | string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw bad(flag, v, 'a number of seconds');
-    return n;
+  return {
+    ifExists: options.ifExists,
+    allowHazards: options.allowHazards ?? [],
+    countdownFrom: options.countdownFrom,
+    waitForLockMs: options.waitForLock === undefined ? undefined : options.waitForLock * 1000,
   };
-  out.countdownFrom = seconds('countdown-from', options.countdownFrom);
-  const wait = seconds('wait-for-lock', options.waitForLock);
-  if (wait !== undefined) out.waitForLockMs = wait * 1000;
-  return out;
 }
 
 /**

@@ -1,25 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { diffPlan, type DiffSelectors } from '../diffing/diff-plan';
+import { ExitCode, type ExitCodeValue } from '../errors';
+import { diffPlan } from '../diffing/diff-plan';
 import { formatDiffJson, formatDiffMarkdown, formatDiffText } from '../diffing/format';
 import type { OperationContext } from './context';
+import type { DiffOptions } from '../options';
 
-export interface DiffOptions extends DiffSelectors {
-  format?: 'text' | 'json' | 'markdown';
-  /** Exit 1 when anything differs (drift checks in CI). */
-  failOnDiff?: boolean;
-  /** Also write the output to this file. */
-  output?: string;
-}
+export type { DiffOptions };
 
 /** `diff`: what would change, with hazards; nothing is applied. */
 export async function diff(ctx: OperationContext, options: DiffOptions): Promise<ExitCodeValue> {
-  const format = options.format ?? 'text';
-  if (!['text', 'json', 'markdown'].includes(format)) {
-    throw new DbeeError(`--format ${format}: expected text, json or markdown`, { code: 'OPTIONS_INVALID' });
-  }
-  const result = await diffPlan(ctx, options);
+  const format = options.format;
+  const result = await diffPlan(ctx, { ...options, noCache: options.cache === false });
   const colour = format === 'text' && !options.output && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env.NO_COLOR;
   const text = format === 'json' ? formatDiffJson(result) : format === 'markdown' ? formatDiffMarkdown(result) : formatDiffText(result, colour);
   ctx.stdout.write(text);

@@ -11,21 +11,9 @@ import { checksumStatements } from '../sources/checksum';
 import { backupStamp } from './conflicts';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
 import { checkGates } from './gates';
+import type { DisableOptions, EnableOptions } from '../options';
 
-export interface DisableOptions {
-  project: string;
-  /** The routine: a key (`function:sales.order_total(bigint)`) or a name (`sales.order_total`, when only one routine has it). */
-  object: string;
-  env?: string;
-  /** Rename the routine aside instead of revoking EXECUTE. */
-  rename?: boolean;
-  dryRun?: boolean;
-  assumeYes?: boolean;
-  /** The clock, for the name a renamed routine gets. Tests set it. */
-  now?: Date;
-}
-
-export type EnableOptions = Omit<DisableOptions, 'rename'>;
+export type { DisableOptions, EnableOptions };
 
 const ROUTINE_KINDS = new Set(['function', 'procedure']);
 

@@ -1,11 +1,26 @@
+import type { ExitCodeValue } from '../errors';
+import type { CommandName, CommandOptions } from '../options';
 import { build } from './build';
 import { deploy } from './deploy';
 import { diff } from './diff';
 import { disable, enable } from './disable';
+import type { OperationContext } from './context';
 import { plan } from './plan';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
 import { status } from './status';
 
-/** Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. */
-export const operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable };
+/** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
+export type Operations = { [K in CommandName]: (ctx: OperationContext, options: CommandOptions<K>) => Promise<ExitCodeValue> };
+
+/**
+ * Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. The type makes the
+ * compiler refuse a command without an operation, and an operation whose options are not its command's.
+ */
+export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable };
+
+/** Run the operation of a command with its options (a generic call the compiler checks, no cast). */
+export function runOperation<K extends CommandName>(command: K, ctx: OperationContext, options: CommandOptions<K>): Promise<ExitCodeValue> {
+  const op: Operations[K] = operations[command];
+  return op(ctx, options);
+}

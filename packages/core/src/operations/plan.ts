@@ -4,22 +4,14 @@ import { DbeeError } from '../errors';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { writePackage } from '../package/package';
 import { planExplained } from '../planner/planner';
-import { diffPlan, type DiffSelectors } from '../diffing/diff-plan';
+import { diffPlan } from '../diffing/diff-plan';
 import { serializePlan } from '../plan/serialize';
 import { gitCommit, type OperationContext } from './context';
 import { loadTarget, modelLoader, schemaOwners } from './load';
 import { printPlan } from './print';
+import type { PlanOptions } from '../options';
 
-export interface PlanOptions extends Partial<DiffSelectors> {
-  project: string;
-  env?: string;
-  /** Plan the diff between the environment and the sources (a gap package) instead of the full source plan. */
-  diff?: boolean;
-  /** Write a package folder here. */
-  out?: string;
-  /** `text` or `json` to print; an engine export format (`bteq`) to write scripts to `out`. */
-  format?: string;
-}
+export type { PlanOptions };
 
 /**
  * `plan`: the full plan of a project's sources (every object, every migration), printed or frozen into a

@@ -24,32 +24,9 @@ import { expandPlaceholders } from '../sources/placeholders';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
 import { checkGates } from './gates';
 import { loadModels, schemaOwners } from './load';
+import type { RollbackOptions } from '../options';
 
-export interface RollbackOptions {
-  project: string;
-  env?: string;
-  /**
-   * Where to go back to: a deployment id (`12`: undo every deployment of the project after 12, newest first; `0`:
-   * all of them) or a migration version (`V3`: undo everything applied after migration 3). Default: undo the last
-   * deployment.
-   */
-  to?: string | number;
-  /** Go back to the sources at this git ref: the plan is the diff from the live database to them. */
-  toRef?: string;
-  /** Undo the deployment(s) that applied this package folder (written by `dbee plan --out`). */
-  package?: string;
-  /**
-   * Accept what cannot be undone: steps without a reverse stay applied, steps whose data is gone are undone
-   * without it, and the rollback runs although the database drifted or later deployments depend on a package.
-   */
-  force?: boolean;
-  /** No smoke checks, no countdown, maintenance windows bypassed; the lock, the ledger and protection still apply. */
-  emergency?: boolean;
-  dryRun?: boolean;
-  assumeYes?: boolean;
-  /** The clock, for maintenance windows. Tests set it; the CLI does not expose it. */
-  now?: Date;
-}
+export type { RollbackOptions };
 
 /** What smoke checks need from a project: its smoke files, variables and search path. */
 type SmokeModel = { project: { name: string }; smoke: ProjectSources['smoke']; variables: Record<string, string>; graph: { searchPath: string[] } };

@@ -5,12 +5,9 @@ import { canonicalJson } from '../plan/serialize';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import { engineFor, lockOwner, type OperationContext } from './context';
 import { loadModels } from './load';
+import type { SmokeTestOptions } from '../options';
 
-export interface SmokeTestOptions {
-  project: string;
-  env?: string;
-  format?: 'text' | 'json';
-}
+export type { SmokeTestOptions };
 
 /**
  * `smoke-test`: run a project's smoke checks (baseline and smoke files) against an environment, print each with
@@ -19,9 +16,6 @@ export interface SmokeTestOptions {
  */
 export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions): Promise<ExitCodeValue> {
   const { workspace } = ctx;
-  if (options.format !== undefined && options.format !== 'text' && options.format !== 'json') {
-    throw new DbeeError(`--format: expected text or json, got "${options.format}"`, { code: 'OPTION_INVALID' });
-  }
   const environment = workspace.environment(options.env, ctx.env);
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);

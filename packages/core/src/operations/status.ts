@@ -4,12 +4,9 @@ import { planExplained, type DeployedState } from '../planner/planner';
 import { canonicalJson } from '../plan/serialize';
 import { engineFor, lockOwner, type OperationContext } from './context';
 import { loadModels, modelLoader, schemaOwners } from './load';
+import type { StatusOptions } from '../options';
 
-export interface StatusOptions {
-  project: string;
-  env?: string;
-  format?: 'text' | 'json';
-}
+export type { StatusOptions };
 
 /** Ledger metrics of a project on an environment. */
 export interface StatusReport {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
-import { DbeeError } from '@dbee/core';
+import { COMMANDS, DbeeError, type CommandInput } from '@dbee/core';
 import { TestWorkspace } from '../testing/workspace';
 
 // The executors' only collaborator: the command runner shared with the CLI.
@@ -14,13 +14,14 @@ vi.mock('@dbee/cli', () => cli);
 
 import buildExecutor from './build/build.impl';
 import deployExecutor from './deploy/deploy.impl';
-import type { DeployExecutorOptions } from './deploy/schema';
 import diffExecutor from './diff/diff.impl';
 import diffBatch from './diff/diff.batch';
 import planExecutor from './plan/plan.impl';
 import rollbackExecutor from './rollback/rollback.impl';
 import smokeTestExecutor from './smoke-test/smoke-test.impl';
 import statusExecutor from './status/status.impl';
+import disableExecutor from './disable/disable.impl';
+import enableExecutor from './enable/enable.impl';
 import { taskOrder } from './run-batch';
 
 const pluginRoot = join(__dirname, '..', '..');
@@ -52,14 +53,17 @@ function context(projectName = 'db-sales'): ExecutorContext {
 describe('executors', () => {
   it('each executor in executors.json runs its own command with the dbee project name and fromNx', async () => {
     const executors = JSON.parse(readFileSync(join(pluginRoot, 'executors.json'), 'utf8')).executors as Record<string, { implementation: string }>;
-    const impls = { build: buildExecutor, diff: diffExecutor, deploy: deployExecutor, 'smoke-test': smokeTestExecutor, rollback: rollbackExecutor, plan: planExecutor, status: statusExecutor };
-    expect(Object.keys(executors).sort()).toEqual(Object.keys(impls).sort());
+    const impls = { build: buildExecutor, diff: diffExecutor, deploy: deployExecutor, 'smoke-test': smokeTestExecutor, rollback: rollbackExecutor, plan: planExecutor, status: statusExecutor, disable: disableExecutor, enable: enableExecutor };
+    // Every command has an executor.
+    expect(Object.keys(executors).sort()).toEqual([...COMMANDS].sort());
+    expect(Object.keys(impls).sort()).toEqual([...COMMANDS].sort());
 
     for (const [command, impl] of Object.entries(impls)) {
       expect(executors[command]!.implementation).toBe(`./src/executors/${command}/${command}.impl`);
       cli.runDbeeCommand.mockClear();
-      expect(await impl({ project: 'sales' }, context())).toEqual({ success: true });
-      expect(cli.runDbeeCommand).toHaveBeenCalledWith(command, { project: 'sales' }, {
+      const options = command === 'disable' || command === 'enable' ? { project: 'sales', object: 'sales.f' } : { project: 'sales' };
+      expect(await (impl as (o: object, c: ExecutorContext) => Promise<{ success: boolean }>)(options, context())).toEqual({ success: true });
+      expect(cli.runDbeeCommand).toHaveBeenCalledWith(command, options, {
         workspaceRoot: workspace.root,
         fromNx: true,
         stdout: process.stdout,
@@ -76,7 +80,7 @@ describe('executors', () => {
   });
 
   it('passes every option through under its camelCase name', async () => {
-    const options: DeployExecutorOptions = { project: 'sales', env: 'test', dryRun: true, ifExists: 'rename', allowHazards: ['data-loss'], assumeYes: true, countdownFrom: 0, waitForLock: 30, report: 'r.json', continueOnError: false, package: 'pkg' };
+    const options: CommandInput<'deploy'> = { project: 'sales', env: 'test', dryRun: true, ifExists: 'rename', allowHazards: ['data-loss'], assumeYes: true, countdownFrom: 0, waitForLock: 30, report: 'r.json', continueOnError: false, package: 'pkg' };
     await deployExecutor(options, context());
 
     expect(cli.runDbeeCommand.mock.calls[0]![1]).toEqual(options);
@@ -99,9 +103,9 @@ describe('executors', () => {
       [
         '@dbee/nx:deploy (db-sales): invalid options',
         '  - ifExists: expected one of raise, rename, drop, got "nuke"',
-        '  - countdownFrom: expected at least 0, got -1',
         '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
-        '  - colour: unknown option (known: project, env, dryRun, package, ifExists, allowHazards, assumeYes, countdownFrom, report, continueOnError, waitForLock)',
+        '  - countdownFrom: expected a number of seconds, at least 0, got -1',
+        '  - colour: unknown option (known: project, env, dryRun, assumeYes, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report)',
         '',
       ].join('\n'),
     );
@@ -126,9 +130,10 @@ describe('schemas', () => {
   /** The options each executor documents: the contract between Nx targets and dbee commands. */
   it('document every option with a description, and nothing else', () => {
     const properties = Object.fromEntries(
-      ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status'].map((command) => {
+      COMMANDS.map((command) => {
         const schema = JSON.parse(readFileSync(join(__dirname, command, 'schema.json'), 'utf8'));
-        expect(schema).toMatchObject({ version: 2, type: 'object', required: ['project'], additionalProperties: false });
+        expect(schema).toMatchObject({ version: 2, type: 'object', additionalProperties: false });
+        expect(schema.required).toEqual(command === 'disable' || command === 'enable' ? ['project', 'object'] : ['project']);
         for (const property of Object.values(schema.properties) as Array<{ description?: string }>) expect(property.description).toMatch(/\.$/);
         return [command, Object.keys(schema.properties)];
       }),
@@ -136,12 +141,14 @@ describe('schemas', () => {
 
     expect(properties).toEqual({
       build: ['project', 'env', 'outputPath'],
-      diff: ['project', 'env', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output'],
-      deploy: ['project', 'env', 'dryRun', 'package', 'ifExists', 'allowHazards', 'assumeYes', 'countdownFrom', 'report', 'continueOnError', 'waitForLock'],
-      'smoke-test': ['project', 'env'],
-      rollback: ['project', 'env', 'to', 'toRef', 'package', 'force', 'emergency', 'dryRun', 'assumeYes'],
-      plan: ['project', 'env', 'out', 'format'],
+      diff: ['project', 'env', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
+      deploy: ['project', 'env', 'dryRun', 'assumeYes', 'waitForLock', 'withDependencies', 'package', 'ifExists', 'allowHazards', 'continueOnError', 'countdownFrom', 'report'],
+      'smoke-test': ['project', 'env', 'format'],
+      rollback: ['project', 'env', 'dryRun', 'assumeYes', 'to', 'toRef', 'package', 'force', 'emergency'],
+      plan: ['project', 'env', 'out', 'format', 'diff', 'againstEnv', 'base', 'head'],
       status: ['project', 'env', 'format'],
+      disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
+      enable: ['project', 'object', 'env', 'dryRun', 'assumeYes'],
     });
   });
 });

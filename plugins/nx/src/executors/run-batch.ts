@@ -2,7 +2,6 @@ import { SessionPool } from '@dbee/core';
 import { Writable } from 'node:stream';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { runTask, type DbeeCommand, type TaskRun } from './run-command-executor';
-import type { ExecutorSchema } from './validate-options';
 
 /** One task's result as a batch executor reports it (Nx's `BatchExecutorTaskResult`, not exported by the devkit). */
 export interface BatchTaskResult {
@@ -20,7 +19,6 @@ export interface BatchTaskResult {
  */
 export async function* runBatch(
   command: DbeeCommand,
-  schema: ExecutorSchema,
   taskGraph: TaskGraph,
   inputs: Record<string, object>,
   context: ExecutorContext,
@@ -45,7 +43,7 @@ export async function* runBatch(
       }
       const output = new CapturedOutput();
       const io = { stdout: output.stream(), stderr: output.stream() };
-      const code = await runTask(inputs[id]!, { command, schema, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(nxProject), sessions });
+      const code = await runTask(inputs[id]!, { command, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(nxProject), sessions });
       if (code !== 0) failed.add(id);
       yield { task: id, result: { success: code === 0, terminalOutput: output.text, startTime, endTime: Date.now() } };
     }

@@ -1,11 +1,11 @@
-import type { ExecutorContext } from '@nx/devkit';
+import type { ExecutorContext, PromiseExecutor } from '@nx/devkit';
 import { runDbeeCommand } from '@dbee/cli';
-import { isDbeeError } from '@dbee/core';
+import { isDbeeError, type CommandInput, type CommandName } from '@dbee/core';
 import { ensureTypeScriptLoader } from './typescript-loader';
-import { validateOptions, type ExecutorSchema } from './validate-options';
+import { validateOptions } from './validate-options';
 
-/** The dbee commands behind the executors (the CLI's `CommandName`). */
-export type DbeeCommand = 'build' | 'diff' | 'deploy' | 'smoke-test' | 'rollback' | 'plan' | 'status';
+/** The dbee commands behind the executors: every command has one (`@dbee/nx:<command>`). */
+export type DbeeCommand = CommandName;
 
 /** Where one task's output goes. */
 export interface TaskIo {
@@ -16,7 +16,6 @@ export interface TaskIo {
 /** What one task needs besides its options. */
 export interface TaskRun {
   command: DbeeCommand;
-  schema: ExecutorSchema;
   /** Absolute workspace root (`context.root`). */
   workspaceRoot: string;
   /** Nx project name, for messages (`db-sales`). */
@@ -35,7 +34,7 @@ export interface TaskRun {
  */
 export async function runTask(rawOptions: object, run: TaskRun): Promise<number> {
   const options = { ...rawOptions } as Record<string, unknown>;
-  const problems = validateOptions(run.schema, options);
+  const problems = validateOptions(run.command, options);
   if (problems.length > 0) {
     const where = run.nxProject ? ` (${run.nxProject})` : '';
     run.io.stderr.write(`@dbee/nx:${run.command}${where}: invalid options\n${problems.map((p) => `  - ${p}\n`).join('')}`);
@@ -68,14 +67,12 @@ export async function runTask(rawOptions: object, run: TaskRun): Promise<number>
 /** The executor for one command: `{ success: true }` exactly when the command exits with 0. */
 export async function runCommandExecutor(
   command: DbeeCommand,
-  schema: ExecutorSchema,
   options: object,
   context: ExecutorContext,
   guard?: TaskRun['guard'],
 ): Promise<{ success: boolean }> {
   const code = await runTask(options, {
     command,
-    schema,
     workspaceRoot: context.root,
     nxProject: context.projectName,
     io: { stdout: process.stdout, stderr: process.stderr },
@@ -89,4 +86,12 @@ export function describeError(error: unknown): string {
   if (isDbeeError(error)) return error.format();
   if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/**
+ * The executor of a command, typed with the command's options (`@dbee/nx:deploy` takes `CommandInput<'deploy'>`).
+ * `<command>/<command>.impl.ts` is `export default commandExecutor('<command>')` unless it needs a guard.
+ */
+export function commandExecutor<K extends DbeeCommand>(command: K): PromiseExecutor<CommandInput<K>> {
+  return (options, context) => runCommandExecutor(command, options, context);
 }

@@ -1,7 +1,6 @@
 import type { TaskGraphExecutor } from '@nx/devkit';
 import { runBatch } from '../run-batch';
-import schema from './schema.json';
-import type { DeployExecutorOptions } from './schema';
+import type { CommandInput } from '@dbee/core';
 
 /**
  * `@dbee/nx:deploy` for many projects in one process (executors.json: `batchImplementation`, `preferBatch`):
@@ -9,7 +8,7 @@ import type { DeployExecutorOptions } from './schema';
  * with each environment's lock and connection taken once for the whole batch. A project whose dependency failed
  * in the batch is not deployed; each task keeps its own result and output.
  */
-const deployBatch: TaskGraphExecutor<DeployExecutorOptions> = async (taskGraph, inputs, _overrides, context) =>
-  runBatch('deploy', schema, taskGraph, inputs, context);
+const deployBatch: TaskGraphExecutor<CommandInput<'deploy'>> = async (taskGraph, inputs, _overrides, context) =>
+  runBatch('deploy', taskGraph, inputs, context);
 
 export default deployBatch;

@@ -1,17 +1,15 @@
 import type { PromiseExecutor } from '@nx/devkit';
 import { runCommandExecutor } from '../run-command-executor';
 import { diffCacheGuard, fingerprintWired } from './diff-cache-guard';
-import schema from './schema.json';
-import type { DiffExecutorOptions } from './schema';
+import type { CommandInput } from '@dbee/core';
 
 /**
  * `@dbee/nx:diff`: runs `dbee diff` for one project; succeeds exactly when the command exits with 0. Nx prefers
  * the batch implementation (diff.batch.ts) when several diffs run together.
  */
-const diffExecutor: PromiseExecutor<DiffExecutorOptions> = (options, context) =>
+const diffExecutor: PromiseExecutor<CommandInput<'diff'>> = (options, context) =>
   runCommandExecutor(
     'diff',
-    schema,
     options,
     context,
     diffCacheGuard({ workspaceRoot: context.root, nxProject: context.projectName, env: process.env, fingerprintWired: fingerprintWired() }),

@@ -1,9 +1,4 @@
-import type { PromiseExecutor } from '@nx/devkit';
-import { runCommandExecutor } from '../run-command-executor';
-import schema from './schema.json';
-import type { RollbackExecutorOptions } from './schema';
+import { commandExecutor } from '../run-command-executor';
 
 /** `@dbee/nx:rollback`: runs `dbee rollback` for one project; succeeds exactly when the command exits with 0. */
-const rollbackExecutor: PromiseExecutor<RollbackExecutorOptions> = (options, context) => runCommandExecutor('rollback', schema, options, context);
-
-export default rollbackExecutor;
+export default commandExecutor('rollback');

@@ -1,9 +1,4 @@
-import type { PromiseExecutor } from '@nx/devkit';
-import { runCommandExecutor } from '../run-command-executor';
-import schema from './schema.json';
-import type { SmokeTestExecutorOptions } from './schema';
+import { commandExecutor } from '../run-command-executor';
 
 /** `@dbee/nx:smoke-test`: runs `dbee smoke-test` for one project; succeeds exactly when the command exits with 0. */
-const smokeTestExecutor: PromiseExecutor<SmokeTestExecutorOptions> = (options, context) => runCommandExecutor('smoke-test', schema, options, context);
-
-export default smokeTestExecutor;
+export default commandExecutor('smoke-test');

@@ -1,9 +1,4 @@
-import type { PromiseExecutor } from '@nx/devkit';
-import { runCommandExecutor } from '../run-command-executor';
-import schema from './schema.json';
-import type { StatusExecutorOptions } from './schema';
+import { commandExecutor } from '../run-command-executor';
 
 /** `@dbee/nx:status`: runs `dbee status` for one project; succeeds exactly when the command exits with 0. */
-const statusExecutor: PromiseExecutor<StatusExecutorOptions> = (options, context) => runCommandExecutor('status', schema, options, context);
-
-export default statusExecutor;
+export default commandExecutor('status');

@@ -1,0 +1,30 @@
+import { choiceWithDefault, flag, positional, text } from './option';
+
+/** Options that several commands share, with one wording. */
+
+/** `<project>`: the first positional argument of every command. */
+export const project = positional(
+  'dbee project name: the `name` in db.yaml, without the Nx prefix (`sales`, not `db-sales`). The inferred target sets it.',
+);
+
+/** `--env <name>`. */
+export const env = text("Environment declared under `environments` in dbee.yaml. Default: the DBEE_ENV variable, else dbee.yaml's `defaultEnvironment`.", {
+  short: 'e',
+  value: '<name>',
+});
+
+/** `--assume-yes`. */
+export const assumeYes = flag('Answer yes to the confirmation; needed on protected environments when nobody can type the answer (CI).', { short: 'y' });
+
+/** `--dry-run`, with what the command shows instead of acting. */
+export const dryRun = (description: string) => flag(description);
+
+/** `--format text|json`: how a report is printed. */
+export const textOrJson = () => choiceWithDefault(['text', 'json'], 'text', 'Output format: text for people, json for scripts.');
+
+/** `--against-env`, `--base`, `--head`: the two sides of a comparison (diff, plan). */
+export const comparison = {
+  againstEnv: text("Compare the live database of `env` with this environment's instead of with the sources (align one with the other).", { value: '<name>' }),
+  base: text('Compare the sources at two git refs instead of a live database: the old side is this ref.', { value: '<ref>' }),
+  head: text('The new side of a `base` comparison. Default: the working tree.', { value: '<ref>' }),
+};

@@ -1,0 +1,33 @@
+import { conflictStrategy, hazardKind } from '../config/schema';
+import { defineCommand } from './command';
+import { assumeYes, dryRun, env, project } from './common';
+import { choice, clock, flag, list, negatedFlag, seconds, text } from './option';
+
+export const deployCommand = defineCommand('deploy', {
+  summary: 'Deploy a project (and, outside Nx, its dependencies first) to an environment',
+  description: 'Deploys a dbee project to an environment: plan, gates, confirmation, steps, ledger, smoke checks.',
+  options: {
+    project,
+    env,
+    dryRun: dryRun('Print the plan and the exact SQL that would run, and run the gates, without changing anything: no DDL, no ledger rows.'),
+    assumeYes,
+    waitForLock: seconds("Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60."),
+    withDependencies: negatedFlag(
+      "Whether to deploy the project's dependencies first: yes on the command line, where `--no-deps` deploys only this project; no under Nx, which runs the dependencies' deploy tasks itself.",
+      { flag: 'no-deps' },
+    ),
+    package: text('Deploy this package folder (written by `dbee plan --out`) instead of planning from the sources.', { short: 'p', value: '<folder>' }),
+    ifExists: choice(
+      conflictStrategy.options,
+      "What to do with an object to create that already exists but that the ledger does not know: fail, keep it as a renamed backup, or drop it. Default: the project's or environment's `deploy.ifExists`, else raise.",
+    ),
+    allowHazards: list(
+      hazardKind.options,
+      "Hazard kinds to accept without stopping, comma-separated on the command line (`data-loss,table-rewrite`). Adds to the project's or environment's `deploy.allowHazards`.",
+    ),
+    continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
+    countdownFrom: seconds("Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments)."),
+    report: text('Write a JSON report of the deployment (steps, durations, outcomes) to this file (workspace-relative).', { value: '<file>' }),
+    now: clock(),
+  },
+});

@@ -1,0 +1,18 @@
+import { defineCommand } from './command';
+import { comparison, env, project } from './common';
+import { choiceWithDefault, flag, negatedFlag, text } from './option';
+
+export const diffCommand = defineCommand('diff', {
+  summary: 'Compare an environment with the sources, another environment, or two git refs',
+  description:
+    'Compares the sources of a dbee project with a live database (or two environments, or two git refs) and reports the changes with their hazards.',
+  options: {
+    project,
+    env,
+    ...comparison,
+    format: choiceWithDefault(['text', 'json', 'markdown'], 'text', 'Report format: text, json, or markdown (for a pull-request comment).'),
+    failOnDiff: flag('Exit with code 1 when anything differs (a drift check for CI).'),
+    output: text('Also write the report to this file (workspace-relative).', { value: '<file>' }),
+    cache: negatedFlag('Reuse a cached model or diff while its hashes match. `--no-cache` recomputes (and still writes the cache).', { flag: 'no-cache' }),
+  },
+});

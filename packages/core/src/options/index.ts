@@ -1,0 +1,24 @@
+// The options of every dbee command, one zod schema each: see README.md in this folder. Imports zod only, so that
+// the CLI can print `--help` and parse flags without loading the rest of core.
+export { COMMAND_DEFINITIONS, COMMANDS, isCommandName } from './commands';
+export type {
+  CommandName,
+  CommandOptions,
+  CommandInput,
+  BuildOptions,
+  DiffOptions,
+  DeployOptions,
+  SmokeTestOptions,
+  RollbackOptions,
+  PlanOptions,
+  StatusOptions,
+  DisableOptions,
+  EnableOptions,
+} from './commands';
+export { defineCommand, optionEntries } from './command';
+export type { CommandDefinition, OptionEntry } from './command';
+export { checkCommandOptions, parseCommandOptions } from './parse';
+export type { OptionStyle, OptionsCheck } from './parse';
+export { executorSchema, executorSchemaText } from './json-schema';
+export { optionRegistry, kebab } from './option';
+export type { OptionInfo, JsonProperty, CliFlag } from './option';

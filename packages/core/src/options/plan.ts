@@ -1,0 +1,22 @@
+import { defineCommand } from './command';
+import { comparison, env, project } from './common';
+import { choice, flag, text } from './option';
+
+export const planCommand = defineCommand('plan', {
+  summary: 'Plan a deployment and print it, or write it as a package folder (--out)',
+  description: 'Plans a deployment of a dbee project and prints it, or writes a deployable package: the plan, step and rollback scripts, checksums.',
+  options: {
+    project,
+    env,
+    out: text('Write a package (manifest, step scripts, rollback scripts, summary) to this folder (workspace-relative). The inferred target sets `dist/dbee/<nx project>/package`.', {
+      short: 'o',
+      value: '<folder>',
+    }),
+    format: choice(
+      ['text', 'json', 'bteq'],
+      'Without `out`: print the plan as text (default) or json. With `out`: bteq writes BTEQ scripts (Teradata) instead of a package.',
+    ),
+    diff: flag('Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.'),
+    ...comparison,
+  },
+});
