@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { DbeeError } from '../errors';
+import { COMMAND_DEFINITIONS, COMMANDS, checkCommandOptions, executorSchema, optionEntries, parseCommandOptions } from '.';
+
+describe('command option schemas', () => {
+  it('every option of every command was built with the helpers (so the CLI, Nx and the README know it)', () => {
+    for (const command of COMMANDS) {
+      for (const entry of optionEntries(COMMAND_DEFINITIONS[command])) {
+        expect(entry.description, `${command} ${entry.name}`).toMatch(/\.$/);
+        expect(entry.cli !== null || entry.positional || entry.json === null, `${command} ${entry.name}: an Nx option without a flag`).toBe(true);
+      }
+    }
+  });
+
+  it('types and converts what the command line gives as text, and applies defaults', () => {
+    expect(parseCommandOptions('deploy', { project: 'sales', waitForLock: '30', countdownFrom: 0, allowHazards: ['data-loss,long-lock', 'index-build'] })).toEqual({
+      project: 'sales',
+      dryRun: false,
+      assumeYes: false,
+      continueOnError: false,
+      waitForLock: 30,
+      countdownFrom: 0,
+      allowHazards: ['data-loss', 'long-lock', 'index-build'],
+    });
+    expect(parseCommandOptions('rollback', { project: 'sales', to: 12 }).to).toBe('12');
+    expect(parseCommandOptions('diff', { project: 'sales' }).format).toBe('text');
+    expect(parseCommandOptions('plan', { project: 'sales' }).format).toBeUndefined();
+  });
+
+  it('refuses with a user error (exit 1) that names each option and what it expects', () => {
+    let error: unknown;
+    try {
+      parseCommandOptions('deploy', { project: 'sales', ifExists: 'nuke', waitForLock: 'soon', colour: 'red' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DbeeError);
+    expect((error as DbeeError).exitCode).toBe(1);
+    expect((error as DbeeError).format()).toBe(
+      [
+        'invalid options for deploy:',
+        '  - --wait-for-lock: expected a number of seconds, got "soon"',
+        '  - --if-exists: expected one of raise, rename, drop, got "nuke"',
+        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --continue-on-error, --countdown-from, --report)',
+        '  hint: see dbee deploy --help; nothing was done',
+      ].join('\n'),
+    );
+    expect(() => parseCommandOptions('smoke-test', { project: 'sales', format: 'xml' })).toThrow('--format: expected one of text, json, got "xml"');
+    expect(() => parseCommandOptions('disable', { project: 'sales' })).toThrow('missing <object>');
+  });
+
+  it('names options the Nx way for the executors', () => {
+    expect(checkCommandOptions('deploy', { project: 'sales', countdownFrom: -1, allowHazards: ['data-loss', 'fun'] }, 'name')).toEqual({
+      ok: false,
+      problems: [
+        'allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
+        'countdownFrom: expected a number of seconds, at least 0, got -1',
+      ],
+    });
+  });
+
+  it('keeps test seams (now) out of the command line and out of schema.json', () => {
+    const now = new Date('2026-11-21T10:30:00Z');
+    expect(parseCommandOptions('deploy', { project: 'sales', now }).now).toBe(now);
+    expect(Object.keys((executorSchema('deploy').properties as object))).not.toContain('now');
+  });
+});
