@@ -22,9 +22,16 @@ export const dryRun = (description: string) => flag(description);
 /** `--format text|json`: how a report is printed. */
 export const textOrJson = () => choiceWithDefault(['text', 'json'], 'text', 'Output format: text for people, json for scripts.');
 
-/** `--against-env`, `--base`, `--head`: the two sides of a comparison (diff, plan). */
-export const comparison = {
-  againstEnv: text("Compare the live database of `env` with this environment's instead of with the sources (align one with the other).", { value: '<name>' }),
-  base: text('Compare the sources at two git refs instead of a live database: the old side is this ref.', { value: '<ref>' }),
-  head: text('The new side of a `base` comparison. Default: the working tree.', { value: '<ref>' }),
-};
+/** `--against-env`, `--base`, `--head`: the two sides of a comparison; `diff` reports it, `plan` plans it. */
+export const comparison = (what: 'diff' | 'plan') =>
+  what === 'diff'
+    ? {
+        againstEnv: text("Compare the live database of `env` with this environment's instead of with the sources.", { value: '<name>' }),
+        base: text('Compare the sources at two git refs instead of a live database: the old side is this ref.', { value: '<ref>' }),
+        head: text('The new side of a `base` comparison. Default: the working tree.', { value: '<ref>' }),
+      }
+    : {
+        againstEnv: text("Plan the diff from the live database of `env` to this environment's (a package that aligns one with the other).", { value: '<name>' }),
+        base: text('Plan what changed between two git refs, from this ref (no database).', { value: '<ref>' }),
+        head: text('The ref a `base` plan goes to. Default: the working tree.', { value: '<ref>' }),
+      };

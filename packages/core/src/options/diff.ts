@@ -9,7 +9,7 @@ export const diffCommand = defineCommand('diff', {
   options: {
     project,
     env,
-    ...comparison,
+    ...comparison('diff'),
     format: choiceWithDefault(['text', 'json', 'markdown'], 'text', 'Report format: text, json, or markdown (for a pull-request comment).'),
     failOnDiff: flag('Exit with code 1 when anything differs (a drift check for CI).'),
     output: text('Also write the report to this file (workspace-relative).', { value: '<file>' }),

@@ -17,6 +17,6 @@ export const planCommand = defineCommand('plan', {
       'Without `out`: print the plan as text (default) or json. With `out`: bteq writes BTEQ scripts (Teradata) instead of a package.',
     ),
     diff: flag('Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.'),
-    ...comparison,
+    ...comparison('plan'),
   },
 });
