@@ -5,9 +5,15 @@ import { checkCommandOptions, COMMANDS, optionEntries, COMMAND_DEFINITIONS, type
 import { flagsOf, parseCommandLine } from '@dbee/cli';
 import { generatedFiles } from '../../../../tools/generate-executor-schemas';
 
-// Nx's own argument handling for `nx run <project>:<target> <overrides>`: yargs-parser as in createOverrides, then
-// combineOptionsForExecutor (camelCase, coercion by schema type, aliases, defaults, schema validation). Deep
-// imports of Nx internals, in a test only: they are what decides whether `nx run` accepts an option.
+// Nx's own argument handling for `nx run <project>:<target> <overrides>`: its top-level parser (which keeps
+// `--project`/`-p`, `-c`, `-t`, `--verbose`, `--graph` ... for itself and passes everything else on), yargs-parser
+// as in createOverrides, then combineOptionsForExecutor (camelCase, coercion by schema type, aliases, defaults,
+// schema validation). Deep imports of Nx internals, in a test only: they decide whether `nx run` accepts an option.
+const yargs = require(require.resolve('yargs', { paths: [require.resolve('nx')] })) as () => { parseSync(args: string[]): Record<string, unknown> };
+const { withRunOneOptions, withOverrides } = require('nx/src/command-line/yargs-utils/shared-options') as {
+  withRunOneOptions: (y: ReturnType<typeof yargs>) => ReturnType<typeof yargs>;
+  withOverrides: (args: Record<string, unknown>, level: number) => { __overrides_unparsed__: string[] };
+};
 const { createOverrides } = require('nx/src/utils/command-line-utils') as { createOverrides: (args: string[]) => Record<string, unknown> };
 const { combineOptionsForExecutor } = require('nx/src/utils/params') as {
   combineOptionsForExecutor: (cli: Record<string, unknown>, config: string, target: { options: object }, schema: object, project: string, cwd: string) => Record<string, unknown>;
@@ -18,7 +24,10 @@ const root = join(__dirname, '..', '..', '..', '..');
 /** What `nx run db-x:<command> ...args` passes to the executor, or Nx's refusal as an Error. */
 function nxOptions(command: CommandName, args: string[], targetOptions: Record<string, unknown>): Record<string, unknown> {
   const schema = JSON.parse(readFileSync(join(__dirname, command, 'schema.json'), 'utf8'));
-  const { __overrides_unparsed__: _, ...overrides } = createOverrides(args);
+  const unparsed = withOverrides(withRunOneOptions(yargs()).parseSync([`db-x:${command}`, ...args]), 1).__overrides_unparsed__;
+  // Nothing was taken by `nx run` itself.
+  expect(unparsed, `nx run db-x:${command} ${args.join(' ')}`).toEqual(args);
+  const { __overrides_unparsed__: _, ...overrides } = createOverrides(unparsed);
   return combineOptionsForExecutor(overrides, '', { options: targetOptions }, schema, 'db-x', '');
 }
 
@@ -87,4 +96,9 @@ describe.each(COMMANDS)('%s: the CLI and Nx take the same options', (command) =>
       expect(() => nxOptions(command, args, targetOptions(command))).toThrow(entry.name);
     }
   });
+});
+
+it('`nx run` keeps -p for itself (its --project): the --package flag has no Nx alias, and the README says so', () => {
+  expect(withOverrides(withRunOneOptions(yargs()).parseSync(['db-x:deploy', '-p', 'pkg']), 1).__overrides_unparsed__).toEqual([]);
+  expect(JSON.parse(readFileSync(join(__dirname, 'deploy', 'schema.json'), 'utf8')).properties.package.alias).toBeUndefined();
 });
