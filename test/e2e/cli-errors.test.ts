@@ -56,6 +56,17 @@ describe('dbee CLI: bad input gives exit code 1 and a message with file, line an
     expect(option.stderr).toContain("Unknown option '--dryrun'");
   });
 
+  it('a wrong option value is refused before anything runs, naming the option and what it expects', () => {
+    const r = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, ['deploy', 'core', '--if-exists', 'nuke', '--wait-for-lock', 'soon']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'error: invalid options for deploy:\n' +
+        '  - --wait-for-lock: expected a number of seconds, got "soon"\n' +
+        '  - --if-exists: expected one of raise, rename, drop, got "nuke"\n' +
+        '  hint: see dbee deploy --help; nothing was done\n',
+    );
+  });
+
   it('--help lists every command', () => {
     const r = dbee({ 'dbee.yaml': WORKSPACE_YAML }, ['--help']);
     expect(r.code).toBe(0);

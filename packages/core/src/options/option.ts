@@ -112,6 +112,7 @@ export function choice<const V extends readonly string[]>(values: V, description
 /** Like `choice`, with a default (`--format text`). */
 export function choiceWithDefault<const V extends readonly string[]>(values: V, fallback: V[number], description: string, cli: FlagSettings = {}) {
   const schema = z.enum(values, { error: `one of ${values.join(', ')}` });
+  // `fallback` is one of `values` (its type says so); zod cannot see that through the generic enum type.
   return register(schema.default(fallback as never), {
     description,
     json: { type: 'string', enum: values, default: fallback, ...nxAlias(cli.short) },
