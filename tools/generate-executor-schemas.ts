@@ -134,7 +134,7 @@ function main(): void {
   const stale = staleFiles(root);
   if (check) {
     for (const path of stale) process.stderr.write(`out of date: ${path}\n`);
-    if (stale.length) process.stderr.write('run npm run generate:executor-schemas\n');
+    process.stderr.write(stale.length ? 'run npm run generate:executor-schemas\n' : 'generated files are up to date\n');
     process.exitCode = stale.length ? 1 : 0;
     return;
   }
