@@ -3,7 +3,11 @@
 /**
  * Prints a fingerprint of the live database of one dbee project: the `runtime` input of the Nx `diff` target.
  *
- *   node plugins/nx/bin/fingerprint.js <projectRoot>
+ *   node node_modules/@dbee/nx/bin/fingerprint.js <projectRoot>
+ *   node node_modules/@dbee/nx/bin/fingerprint.js --versions
+ *
+ * `--versions` prints the versions of the installed dbee packages: the runtime input that stands for dbee itself
+ * where Nx has no external node for them (installed without a lock file).
  *
  * Nx runs it from the workspace root with the full environment, hashes everything it prints (stdout and stderr)
  * and ignores its exit code. The environment is DBEE_ENV, else dbee.yaml's `defaultEnvironment`; the target cannot
@@ -72,5 +76,22 @@ async function fingerprint(projectRoot) {
   return `live ${value.replace(/\s+/g, ' ').trim()}`;
 }
 
-setTimeout(() => finish(nonce('unreachable (timeout)')), TIMEOUT_MS);
-fingerprint(process.argv[2]).then(finish, () => finish(nonce('unreachable')));
+/** `@dbee/core@0.1.0 @dbee/nx@0.1.0 ...` for the dbee packages the workspace resolves. */
+function versions() {
+  const found = [];
+  for (const name of ['@dbee/nx', '@dbee/cli', '@dbee/core', '@dbee/postgres', '@dbee/teradata']) {
+    try {
+      found.push(`${name}@${require(resolveFrom(`${name}/package.json`)).version}`);
+    } catch {
+      // not installed
+    }
+  }
+  return `dbee ${found.join(' ') || 'none'}`;
+}
+
+if (process.argv[2] === '--versions') {
+  finish(versions());
+} else {
+  setTimeout(() => finish(nonce('unreachable (timeout)')), TIMEOUT_MS);
+  fingerprint(process.argv[2]).then(finish, () => finish(nonce('unreachable')));
+}

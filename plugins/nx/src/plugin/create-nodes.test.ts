@@ -1,3 +1,5 @@
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CreateNodesResult } from '@nx/devkit';
 import { createNodes, createNodesV2 } from '../index';
@@ -25,9 +27,22 @@ async function inferErrors(files: Record<string, string>): Promise<Array<[string
   throw new Error('expected createNodes to fail');
 }
 
+/** node_modules and lock file of a workspace where dbee is installed from the registry (no Teradata). */
+const INSTALLED: Record<string, string> = {
+  'package-lock.json': JSON.stringify({
+    packages: Object.fromEntries(['nx', 'cli', 'core', 'postgres'].map((p) => [`node_modules/@dbee/${p}`, { version: '0.1.0' }])),
+  }),
+  ...Object.fromEntries(['nx', 'cli', 'core', 'postgres'].map((p) => [`node_modules/@dbee/${p}/package.json`, `{ "name": "@dbee/${p}", "version": "0.1.0" }`])),
+  'node_modules/@dbee/nx/bin/fingerprint.js': '',
+};
+
 describe('createNodes', () => {
   it('infers a project with seven dbee targets from each db.yaml', async () => {
-    const projects = await inferProjects({ 'db/core/db.yaml': CORE_DB_YAML, 'db/sales/db.yaml': SALES_DB_YAML });
+    const projects = await inferProjects({
+      ...INSTALLED,
+      'db/core/db.yaml': CORE_DB_YAML,
+      'db/sales/db.yaml': `${SALES_DB_YAML}environments:\n  test:\n    variables: { owner: '\${SALES_OWNER}', literal: '$\${NOT_A_VARIABLE}' }\n`,
+    });
 
     expect(Object.keys(projects)).toEqual(['db/core/db.yaml', 'db/sales/db.yaml']);
     expect(projects['db/sales/db.yaml']).toMatchInlineSnapshot(`
@@ -76,12 +91,27 @@ describe('createNodes', () => {
                 "executor": "@dbee/nx:build",
                 "inputs": [
                   "dbeeSources",
-                  "^default",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
-                  "{workspaceRoot}/packages/*/src/**/*.ts",
-                  "{workspaceRoot}/plugins/nx/src/**/*.ts",
+                  {
+                    "externalDependencies": [
+                      "@dbee/nx",
+                      "@dbee/cli",
+                      "@dbee/core",
+                      "@dbee/postgres",
+                    ],
+                  },
                   {
                     "env": "DBEE_ENV",
+                  },
+                  {
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
                   },
                 ],
                 "metadata": {
@@ -118,12 +148,27 @@ describe('createNodes', () => {
                 "executor": "@dbee/nx:deploy",
                 "inputs": [
                   "dbeeSources",
-                  "^default",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
-                  "{workspaceRoot}/packages/*/src/**/*.ts",
-                  "{workspaceRoot}/plugins/nx/src/**/*.ts",
+                  {
+                    "externalDependencies": [
+                      "@dbee/nx",
+                      "@dbee/cli",
+                      "@dbee/core",
+                      "@dbee/postgres",
+                    ],
+                  },
                   {
                     "env": "DBEE_ENV",
+                  },
+                  {
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
                   },
                 ],
                 "metadata": {
@@ -153,15 +198,30 @@ describe('createNodes', () => {
                 "executor": "@dbee/nx:diff",
                 "inputs": [
                   "dbeeSources",
-                  "^default",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
-                  "{workspaceRoot}/packages/*/src/**/*.ts",
-                  "{workspaceRoot}/plugins/nx/src/**/*.ts",
+                  {
+                    "externalDependencies": [
+                      "@dbee/nx",
+                      "@dbee/cli",
+                      "@dbee/core",
+                      "@dbee/postgres",
+                    ],
+                  },
                   {
                     "env": "DBEE_ENV",
                   },
                   {
-                    "runtime": "node <dbee>/plugins/nx/bin/fingerprint.js db/sales",
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
+                  },
+                  {
+                    "runtime": "node node_modules/@dbee/nx/bin/fingerprint.js db/sales",
                   },
                 ],
                 "metadata": {
@@ -191,12 +251,27 @@ describe('createNodes', () => {
                 "executor": "@dbee/nx:plan",
                 "inputs": [
                   "dbeeSources",
-                  "^default",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
-                  "{workspaceRoot}/packages/*/src/**/*.ts",
-                  "{workspaceRoot}/plugins/nx/src/**/*.ts",
+                  {
+                    "externalDependencies": [
+                      "@dbee/nx",
+                      "@dbee/cli",
+                      "@dbee/core",
+                      "@dbee/postgres",
+                    ],
+                  },
                   {
                     "env": "DBEE_ENV",
+                  },
+                  {
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
                   },
                 ],
                 "metadata": {
@@ -231,6 +306,12 @@ describe('createNodes', () => {
                   {
                     "env": "DBEE_ENV",
                   },
+                  {
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
+                  },
                 ],
                 "metadata": {
                   "description": "Undoes the last deployment of this project on an environment, using the rollback steps in its ledger.",
@@ -264,6 +345,12 @@ describe('createNodes', () => {
                   {
                     "env": "DBEE_ENV",
                   },
+                  {
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
+                  },
                 ],
                 "metadata": {
                   "description": "Runs this project's smoke checks against the objects deployed on an environment.",
@@ -294,6 +381,12 @@ describe('createNodes', () => {
                   {
                     "env": "DBEE_ENV",
                   },
+                  {
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
+                  },
                 ],
                 "metadata": {
                   "description": "Shows this project's deployment history and state on an environment, from the ledger.",
@@ -321,6 +414,65 @@ describe('createNodes', () => {
         },
       }
     `);
+  });
+
+  /** The inputs of the build target of db/core in a workspace made of `files`, with nx.json `nxJson`. */
+  async function buildInputs(files: Record<string, string>, nxJson: Record<string, unknown> = {}, link?: [string, string]): Promise<unknown> {
+    workspace = new TestWorkspace({ 'db/core/db.yaml': CORE_DB_YAML, ...files });
+    if (link) symlinkSync(join(workspace.root, link[1]), join(workspace.root, link[0]), 'dir');
+    const results = await createNodes[1](['db/core/db.yaml'], undefined, { ...workspace.context(), nxJsonConfiguration: nxJson });
+    const project = results[0]![1].projects!['db/core']!;
+    return JSON.parse(JSON.stringify({ namedInputs: project.namedInputs, inputs: project.targets!['build']!.inputs }).replaceAll(FINGERPRINT_SCRIPT, '<dbee>/plugins/nx/bin/fingerprint.js'));
+  }
+
+  it('leaves out dbee packages that are not installed, and lists them as files where they are projects of the workspace', async () => {
+    const inputs = await buildInputs(
+      {
+        'package-lock.json': '{ "packages": { "node_modules/@dbee/core": { "link": true }, "node_modules/@dbee/cli": {} } }',
+        'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "version": "1.0.0" }',
+        'packages/core/package.json': '{ "name": "@dbee/core" }',
+      },
+      {},
+      ['node_modules/@dbee/core', 'packages/core'],
+    );
+
+    expect((inputs as { inputs: unknown[] }).inputs).toEqual([
+      'dbeeSources',
+      '^{projectRoot}/db.yaml',
+      '^{projectRoot}/**/*.sql',
+      '^{projectRoot}/smoke/**/*.yaml',
+      '^{projectRoot}/smoke/**/*.yml',
+      '{workspaceRoot}/dbee.yaml',
+      { externalDependencies: ['@dbee/cli'] },
+      '{workspaceRoot}/packages/core/package.json',
+      '{workspaceRoot}/packages/core/src/**/*',
+      '{workspaceRoot}/packages/core/bin/**/*',
+      { env: 'DBEE_ENV' },
+      { env: 'DBEE_TEST_URL' },
+    ]);
+  });
+
+  it('stands for dbee with a runtime input printing its versions when no lock file names the packages', async () => {
+    const inputs = await buildInputs({ 'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "version": "1.0.0" }' });
+
+    expect((inputs as { inputs: unknown[] }).inputs).toContainEqual({ runtime: 'node <dbee>/plugins/nx/bin/fingerprint.js --versions' });
+    expect(JSON.stringify(inputs)).not.toContain('externalDependencies');
+  });
+
+  it("honours the workspace's named inputs: its dbeeSources for the project and its dependencies, and sharedGlobals", async () => {
+    const inputs = await buildInputs({ ...INSTALLED }, { namedInputs: { dbeeSources: ['{projectRoot}/**/*'], sharedGlobals: ['{workspaceRoot}/.nvmrc'] } });
+
+    expect(inputs).toEqual({
+      inputs: [
+        'dbeeSources',
+        '^dbeeSources',
+        '{workspaceRoot}/dbee.yaml',
+        'sharedGlobals',
+        { externalDependencies: ['@dbee/nx', '@dbee/cli', '@dbee/core', '@dbee/postgres'] },
+        { env: 'DBEE_ENV' },
+        { env: 'DBEE_TEST_URL' },
+      ],
+    });
   });
 
   it('uses the configured prefix and target names everywhere, dependsOn included', async () => {

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import {
   AggregateCreateNodesError,
@@ -11,7 +11,8 @@ import { ALWAYS_IGNORED, DbeeError, PROJECT_FILE, WORKSPACE_FILE, YamlFile, load
 import fg from 'fast-glob';
 import { toNxError } from './nx-error';
 import { normalizeOptions, type DbeePluginOptions, type NormalizedOptions } from './options';
-import { SOURCES_INPUT, SOURCES_NAMED_INPUT, buildTargets } from './targets';
+import { dbeePackageOrigins, envInputs, envVariablesOf, toolInputs } from './inputs';
+import { SOURCES_INPUT, SOURCES_NAMED_INPUT, buildTargets, type DerivedInputs } from './targets';
 
 /** Every `db.yaml` is a database project. */
 export const PROJECT_FILE_GLOB = `**/${PROJECT_FILE}`;
@@ -35,6 +36,7 @@ export const createNodes: CreateNodes<DbeePluginOptions> = [
     const options = normalizeOptions(rawOptions);
     const files = selectProjectFiles(configFiles, context.workspaceRoot);
     const fingerprintCommand = fingerprintCommandFor(context.workspaceRoot);
+    const shared = sharedInputs(context.workspaceRoot, context.nxJsonConfiguration?.namedInputs, fingerprintCommand);
     const loaded = new Map<string, DbProject>();
 
     let results: Result[];
@@ -49,7 +51,7 @@ export const createNodes: CreateNodes<DbeePluginOptions> = [
             throw toNxError(e);
           }
           loaded.set(file, project);
-          return { projects: { [project.relativeRoot || '.']: projectConfiguration(project, options, fingerprintCommand) } };
+          return { projects: { [project.relativeRoot || '.']: projectConfiguration(project, options, fingerprintCommand, shared) } };
         },
         files,
         options,
@@ -76,13 +78,30 @@ export const createNodes: CreateNodes<DbeePluginOptions> = [
 /** Nx 24 reads `createNodes`; the deprecated alias keeps older tooling working, as Nx's own plugins do. */
 export const createNodesV2 = createNodes;
 
-function projectConfiguration(project: DbProject, options: NormalizedOptions, fingerprintCommand: string): ProjectConfiguration {
+/** What every project's inputs share: computed once per createNodes call. */
+interface SharedInputs extends Omit<DerivedInputs, 'env'> {
+  /** Absolute path of dbee.yaml and the variables it refers to. */
+  workspaceEnv: string[];
+}
+
+function sharedInputs(workspaceRoot: string, namedInputs: Record<string, unknown> | undefined, fingerprintCommand: string): SharedInputs {
+  return {
+    tool: toolInputs(dbeePackageOrigins(workspaceRoot), `${fingerprintCommand} --versions`),
+    workspaceEnv: envVariablesOf(join(workspaceRoot, WORKSPACE_FILE)),
+    workspaceSources: namedInputs?.[SOURCES_INPUT] !== undefined,
+    sharedGlobals: namedInputs?.['sharedGlobals'] !== undefined,
+  };
+}
+
+function projectConfiguration(project: DbProject, options: NormalizedOptions, fingerprintCommand: string, shared: SharedInputs): ProjectConfiguration {
   const root = project.relativeRoot || '.';
   const engine = project.config.engine;
+  const { workspaceEnv, ...inputs } = shared;
   const targets = buildTargets({
     name: project.name,
     projectRoot: root,
     fingerprintCommand: `${fingerprintCommand} ${shellQuote(root)}`,
+    inputs: { ...inputs, env: envInputs(['DBEE_ENV'], workspaceEnv, envVariablesOf(join(project.root, PROJECT_FILE))) },
     options,
   });
   return {
@@ -90,7 +109,8 @@ function projectConfiguration(project: DbProject, options: NormalizedOptions, fi
     root,
     projectType: 'library',
     tags: ['dbee', `engine:${engine}`],
-    namedInputs: { [SOURCES_INPUT]: [...SOURCES_NAMED_INPUT] },
+    // A `dbeeSources` of nx.json is the workspace's choice: a project-level one would override it.
+    ...(shared.workspaceSources ? {} : { namedInputs: { [SOURCES_INPUT]: [...SOURCES_NAMED_INPUT] } }),
     metadata: {
       description: `dbee ${engine} database project "${project.name}"`,
       technologies: ['dbee', engine],
@@ -146,11 +166,16 @@ function duplicateNameErrors(loaded: ReadonlyMap<string, DbProject>): Array<[str
   return errors;
 }
 
+/** The fingerprint script of an installed @dbee/nx, relative to the workspace root. */
+export const INSTALLED_FINGERPRINT_SCRIPT = 'node_modules/@dbee/nx/bin/fingerprint.js';
+
 /**
  * `node <script>`, the start of the diff target's runtime input. The script path is relative to the workspace root
  * (Nx runs runtime inputs there), so the command string, which is part of the hash, is the same on every machine.
  */
 export function fingerprintCommandFor(workspaceRoot: string): string {
+  // The installed plugin (or the workspace link to it, in dbee's own repository) has the same path everywhere.
+  if (existsSync(join(workspaceRoot, INSTALLED_FINGERPRINT_SCRIPT))) return `node ${INSTALLED_FINGERPRINT_SCRIPT}`;
   const script = join(__dirname, '..', '..', 'bin', 'fingerprint.js');
   let root = workspaceRoot;
   try {

@@ -1,4 +1,5 @@
 import type { TargetConfiguration } from '@nx/devkit';
+import type { Input } from './inputs';
 import type { NormalizedOptions } from './options';
 
 /**
@@ -14,10 +15,24 @@ export interface TargetContext {
   projectRoot: string;
   /** Shell command printing the live database's fingerprint; the `runtime` input of `diff`. */
   fingerprintCommand: string;
+  /** Inputs shared by every project and inputs of this project that createNodes derives from the workspace. */
+  inputs: DerivedInputs;
   options: NormalizedOptions;
 }
 
-/** Name of the project-level named input holding a project's own sources. */
+/** Inputs createNodes derives from the workspace (see inputs.ts); each is listed in every cached target. */
+export interface DerivedInputs {
+  /** dbee itself: `{ externalDependencies }` on the installed dbee packages (or their files in dbee's own repo). */
+  tool: Input[];
+  /** `{ env }` for DBEE_ENV and every `${VAR}` of dbee.yaml and the project's db.yaml. */
+  env: Input[];
+  /** nx.json defines `dbeeSources`: the workspace's definition is used, for the project and its dependencies. */
+  workspaceSources: boolean;
+  /** nx.json defines `sharedGlobals` (Nx's convention for files that affect every project): it is an input. */
+  sharedGlobals: boolean;
+}
+
+/** Name of the named input holding a project's own sources (project-level unless nx.json defines it). */
 export const SOURCES_INPUT = 'dbeeSources';
 
 /** The files of one project that dbee reads: db.yaml, object and migration scripts, smoke checks. */
@@ -28,27 +43,32 @@ export const SOURCES_NAMED_INPUT = [
   '{projectRoot}/smoke/**/*.yml',
 ];
 
-/** The environment that cached targets work with: `DBEE_ENV`, else dbee.yaml's `defaultEnvironment`. */
-const ENV_INPUT = { env: 'DBEE_ENV' };
-
 /**
- * Everything the desired model is a function of: the project's sources, its dependencies' files (their objects
- * are built first in the shadow database), dbee.yaml (variables), and dbee itself, so that a new version of the
- * tool never serves results computed by the old one.
+ * Everything the desired model is a function of: the project's sources, its dependencies' sources (their objects
+ * are built first in the shadow database), dbee.yaml (variables), the environment variables both files refer to,
+ * and dbee itself, so that a new version of the tool never serves results computed by the old one.
  *
- * The dependencies count with `^default`, not `^dbeeSources`: Nx fails every task hash with "Input 'dbeeSources' is
- * not defined" as soon as one dependency lacks the named input (verified: an `implicitDependencies` entry on a
- * non-dbee project is enough). `default` always exists; a dependency's README then costs a cache miss, not an error.
+ * The dependencies count with the same globs as `dbeeSources`, prefixed with `^` (Nx applies them to every
+ * project in the dependency closure), not with `^dbeeSources`: Nx fails every task hash with "Input 'dbeeSources'
+ * is not defined" as soon as one dependency lacks the named input (verified: an `implicitDependencies` entry on a
+ * non-dbee project is enough), and not with `^default`, which makes a dependency's README a cache miss. When
+ * nx.json defines `dbeeSources`, every project has it, and `^dbeeSources` is the workspace's own definition.
  */
-function modelInputs() {
+function modelInputs(ctx: TargetContext): Input[] {
+  const dependencies = ctx.inputs.workspaceSources ? [`^${SOURCES_INPUT}`] : SOURCES_NAMED_INPUT.map((glob) => `^${glob}`);
   return [
     SOURCES_INPUT,
-    '^default',
+    ...dependencies,
     '{workspaceRoot}/dbee.yaml',
-    '{workspaceRoot}/packages/*/src/**/*.ts',
-    '{workspaceRoot}/plugins/nx/src/**/*.ts',
-    ENV_INPUT,
+    ...(ctx.inputs.sharedGlobals ? ['sharedGlobals'] : []),
+    ...ctx.inputs.tool,
+    ...ctx.inputs.env,
   ];
+}
+
+/** The environment that a target works with (`DBEE_ENV`, else dbee.yaml's `defaultEnvironment`) and dbee.yaml. */
+function environmentInputs(ctx: TargetContext): Input[] {
+  return ['{workspaceRoot}/dbee.yaml', ...ctx.inputs.env];
 }
 
 function executor(command: string): string {
@@ -65,7 +85,7 @@ export function buildTarget(ctx: TargetContext): TargetConfiguration {
     options: { project: ctx.name, outputPath: '{workspaceRoot}/dist/dbee/{projectName}/build' },
     // The desired model is a pure function of its inputs: the same sources always build the same model.
     cache: true,
-    inputs: modelInputs(),
+    inputs: modelInputs(ctx),
     outputs: ['{workspaceRoot}/dist/dbee/{projectName}/build'],
     dependsOn: [`^${ctx.options.buildTargetName}`],
     metadata: {
@@ -85,7 +105,7 @@ export function diffTarget(ctx: TargetContext): TargetConfiguration {
     // inputs see neither `--env` nor tokens, hence DBEE_ENV and the literal project root; the executor refuses an
     // `--env` that disagrees with the fingerprinted environment unless the cache is skipped.
     cache: true,
-    inputs: [...modelInputs(), { runtime: ctx.fingerprintCommand }],
+    inputs: [...modelInputs(ctx), { runtime: ctx.fingerprintCommand }],
     outputs: ['{workspaceRoot}/dist/dbee/{projectName}/diff'],
     dependsOn: [ctx.options.buildTargetName],
     // Parallel on purpose, although it reads the live database: Nx never batches a task with `parallelism: false`,
@@ -106,7 +126,7 @@ export function deployTarget(ctx: TargetContext): TargetConfiguration {
     options: { project: ctx.name },
     // Never cached: it changes a database, and the database is not an output Nx could restore.
     cache: false,
-    inputs: [...modelInputs()],
+    inputs: modelInputs(ctx),
     outputs: [],
     // The dependencies are deployed first, to the same environment: `params: 'forward'` passes `--env=test` on to
     // them (a plain `^deploy` would deploy them to the default environment).
@@ -128,7 +148,7 @@ export function smokeTestTarget(ctx: TargetContext): TargetConfiguration {
     options: { project: ctx.name },
     // Never cached: it checks a live database, whose state is not among the inputs.
     cache: false,
-    inputs: [`{projectRoot}/db.yaml`, '{projectRoot}/smoke/**/*.yaml', '{projectRoot}/smoke/**/*.yml', '{workspaceRoot}/dbee.yaml', ENV_INPUT],
+    inputs: ['{projectRoot}/db.yaml', '{projectRoot}/smoke/**/*.yaml', '{projectRoot}/smoke/**/*.yml', ...environmentInputs(ctx)],
     outputs: [],
     // It connects to the environment's database; see deploy.
     parallelism: false,
@@ -146,7 +166,7 @@ export function rollbackTarget(ctx: TargetContext): TargetConfiguration {
     options: { project: ctx.name },
     // Never cached: it changes a database.
     cache: false,
-    inputs: ['{projectRoot}/db.yaml', '{workspaceRoot}/dbee.yaml', ENV_INPUT],
+    inputs: ['{projectRoot}/db.yaml', ...environmentInputs(ctx)],
     outputs: [],
     // It changes the environment's database; see deploy.
     parallelism: false,
@@ -165,7 +185,7 @@ export function planTarget(ctx: TargetContext): TargetConfiguration {
     // Not cached: a package records the git commit and the dbee version it was planned from, neither of which is
     // an input, and a package is an artifact to build once and promote (test, then prod), not to re-create.
     cache: false,
-    inputs: [...modelInputs()],
+    inputs: modelInputs(ctx),
     outputs: ['{workspaceRoot}/dist/dbee/{projectName}/package'],
     // No dependsOn: a plan computes its model from the sources itself and does not read build's output.
     // Runs in parallel: a plan is computed from the sources in a shadow database of its own, without the target.
@@ -183,7 +203,7 @@ export function statusTarget(ctx: TargetContext): TargetConfiguration {
     options: { project: ctx.name },
     // Never cached: it reports the live state of a database.
     cache: false,
-    inputs: ['{projectRoot}/db.yaml', '{workspaceRoot}/dbee.yaml', ENV_INPUT],
+    inputs: ['{projectRoot}/db.yaml', ...environmentInputs(ctx)],
     outputs: [],
     // It reads the environment's database; see deploy.
     parallelism: false,
