@@ -57,4 +57,13 @@ describe('fingerprint.js', () => {
     // Nothing else is printed: in particular not the error, which could name a host.
     expect(a.stderr).toBe('');
   });
+
+  it('--versions prints the installed dbee packages and their versions, the same on every run (no database)', async () => {
+    const ws = workspaceWithCli('async () => { throw new Error("must not connect") }');
+    ws.write({ 'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "version": "1.2.3", "main": "index.js" }' });
+
+    const { stdout } = await run(process.execPath, [FINGERPRINT_SCRIPT, '--versions'], { cwd: ws.root });
+    // The other dbee packages resolve beside the script (this repository's copies) or not at all.
+    expect(stdout).toMatch(/^dbee (\S+@\S+ )*@dbee\/cli@1\.2\.3( \S+@\S+)*\n$/);
+  });
 });
