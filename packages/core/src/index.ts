@@ -25,6 +25,8 @@ export type {
   SourceParser,
   LedgerDialect,
 } from './engine/engine';
+export { managedScope, restrictModel } from './schema/managed-scope';
+export type { ManagedScope, SchemaScope } from './schema/managed-scope';
 
 export { PLAN_FORMAT_VERSION } from './plan/plan';
 export type { Plan, PlanStep, StepAction, Hazard } from './plan/plan';

@@ -120,6 +120,7 @@ export function createPostgresEngine(): Engine {
       }
     },
     renderDrop: dropStatement,
+    ensureSchema: (name) => ({ statements: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`], reverse: [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`] }),
     searchPathStatement: (schemas) => `SET search_path TO ${schemas.map(quoteIdent).join(', ')}`,
     sessionSetup: ({ lockTimeoutMs, statementTimeoutMs }) => [
       ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),

@@ -121,6 +121,23 @@ export const projectConfig = z.strictObject({
       ]),
     )
     .optional(),
+  /**
+   * What dbee manages in the owned schemas; what it does not is never diffed, revoked or dropped, and drift ignores
+   * it. `grants`: true (default: grants to the roles the sources name in GRANT/REVOKE; other grantees are left
+   * alone), `all` (every grantee, revoking what the sources do not grant) or false. `owners` (default false),
+   * `comments` (default true). `ignore`: objects left alone, `kind:schema.name` globs, e.g. `table:audit.*_bak_*`,
+   * `function:ext_*`.
+   */
+  manage: z
+    .strictObject({
+      grants: z.union([z.boolean(), z.literal('all')]).optional(),
+      owners: z.boolean().optional(),
+      comments: z.boolean().optional(),
+      ignore: z
+        .array(z.string().regex(/^(?:[a-z-]+:)?(?:[^.:\s]+\.)?[^.:\s]+$/, 'expected a pattern such as "table:audit.*_bak_*", "function:ext_*" or "audit.tmp_*"'))
+        .optional(),
+    })
+    .optional(),
   /** Per-environment overrides. */
   environments: z
     .record(identifier, z.strictObject({ variables: z.record(identifier, scalar).optional(), deploy: deploySettings.optional() }))

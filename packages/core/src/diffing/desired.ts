@@ -27,7 +27,7 @@ export function desiredModelKey(models: readonly ProjectModel[], target: string,
   const h = createHash('sha256');
   h.update(`dbee-model-v1\0${toolVersion}\0${engine}\0${shadow}\0${target}\0`);
   for (const m of [...models].sort((a, b) => (a.project.name < b.project.name ? -1 : 1))) {
-    h.update(`${m.project.name}\0${canonicalJson(m.variables)}\0${m.graph.searchPath.join(',')}\0${m.graph.schemas.join(',')}\0`);
+    h.update(`${m.project.name}\0${canonicalJson(m.variables)}\0${m.graph.searchPath.join(',')}\0${m.graph.schemas.join(',')}\0${canonicalJson(m.graph.manage ?? null)}\0`);
     for (const f of m.files) h.update(`${f.path}\0${sha256(f.text)}\0`);
   }
   return h.digest('hex');
@@ -74,7 +74,7 @@ export async function desiredModel(args: {
   try {
     await applyToShadow(engine, shadow.conn, plan, models);
     const targetModel = models.find((m) => m.project.name === target)!;
-    model = await engine.introspect(shadow.conn, { schemas: targetModel.graph.schemas });
+    model = await engine.introspect(shadow.conn, { schemas: targetModel.graph.schemas, manage: targetModel.graph.manage });
   } finally {
     await shadow.dispose();
   }

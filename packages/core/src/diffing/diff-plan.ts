@@ -10,6 +10,7 @@ import { loadModels, loadTarget, schemaOwners } from '../operations/load';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
+import type { SchemaScope } from '../schema/managed-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelFor } from './desired';
@@ -59,7 +60,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const loaded = await loadTarget(ctx, selectors.project, selectors.env);
   const { environment, target, models, model } = loaded;
   const engine = requireDiffEngine(loaded.engine);
-  const schemas = model.graph.schemas;
+  const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
   const online = workspace.settings(target, environment).deploy.online ?? false;
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
@@ -72,12 +73,12 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   }
   if (!desired.model) {
     const other = workspace.environment(selectors.againstEnv, ctx.env);
-    const read = await readLive(ctx, engine, other, schemas);
+    const read = await readLive(ctx, engine, other, scope);
     desired = { model: read.model ?? null, key: `env:${other.name}:${read.fingerprint}`, label: `${other.name} (${read.description})` };
     if (!desired.model) throw new Error('unreachable: readLive returned no model');
   }
 
-  const live = await readLive(ctx, engine, environment, schemas, (fp) => {
+  const live = await readLive(ctx, engine, environment, scope, (fp) => {
     const key = diffKey(desired.key, fp, online);
     return selectors.noCache ? null : readCachedDiff(workspace.root, key);
   });
@@ -85,7 +86,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   if (live.cachedPlan) {
     return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan: live.cachedPlan, cached: true };
   }
-  const plan = planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint, target.config.renames ?? []);
+  const plan = planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint, target.config.renames ?? [], scope.manage?.owners);
   writeCachedDiff(workspace.root, key, plan);
   return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan, cached: false };
 }
@@ -130,7 +131,7 @@ async function readLive(
   ctx: OperationContext,
   engine: Engine,
   environment: ReturnType<OperationContext['workspace']['environment']>,
-  schemas: string[],
+  scope: SchemaScope,
   cached?: (fingerprint: string) => Plan | null,
 ): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan }> {
   const context = { workspaceRoot: ctx.workspace.root };
@@ -139,10 +140,10 @@ async function readLive(
   try {
     const conn = await engine.connect(environment, context);
     try {
-      const fingerprint = await engine.fingerprint!(conn, { schemas });
+      const fingerprint = await engine.fingerprint!(conn, scope);
       const hit = cached?.(fingerprint);
       if (hit) return { fingerprint, description: conn.description, cachedPlan: hit };
-      return { fingerprint, description: conn.description, model: await engine.introspect!(conn, { schemas }) };
+      return { fingerprint, description: conn.description, model: await engine.introspect!(conn, scope) };
     } finally {
       await conn.close();
     }
@@ -160,8 +161,9 @@ export function planOfChanges(
   online: boolean,
   baseFingerprint: string | null,
   renames: RenameDeclaration[] = [],
+  owners = false,
 ): Plan {
-  const changes = diffModels(from, to, { renames, sameViewDefinition: engine.sameViewDefinition });
+  const changes = diffModels(from, to, { renames, owners, sameViewDefinition: engine.sameViewDefinition });
   const rendered = engine.renderChanges!(changes, { from, to, online });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,

@@ -4,6 +4,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
+import type { SchemaScope } from '../schema/managed-scope';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -209,15 +210,25 @@ export interface Engine {
   renderDrop?(key: ObjectKey): string | null;
   /** Session statements run before a deployment's steps, e.g. `SET lock_timeout = '5s'`. */
   sessionSetup?(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number }): string[];
+  /**
+   * The statement that creates a schema a project owns when it is missing (PostgreSQL: `CREATE SCHEMA IF NOT EXISTS`),
+   * and its reverse. The planner adds it, as the project's first step, for every owned schema that no source file
+   * creates; absent (Teradata: databases need space and are made by a DBA), owned schemas must exist beforehand.
+   */
+  ensureSchema?(name: string): { statements: string[]; reverse: string[] | null };
   /** Statement that makes unqualified names resolve through `schemas` (PostgreSQL: `SET search_path`). */
   searchPathStatement?(schemas: string[]): string | null;
   /**
    * Declarative diffs (engines with `capabilities.shadowDatabase`): read the live schema of some schemas into the
-   * neutral model, with a fixed number of catalog queries.
+   * neutral model, with a fixed number of catalog queries, without what `scope.manage` leaves out (`restrictModel`).
    */
-  introspect?(conn: Connection, scope: { schemas: string[] }): Promise<SchemaModel>;
-  /** One cheap catalog query whose answer changes whenever anything in `scope` changes. */
-  fingerprint?(conn: Connection, scope: { schemas: string[] }): Promise<string>;
+  introspect?(conn: Connection, scope: SchemaScope): Promise<SchemaModel>;
+  /**
+   * One cheap catalog query whose answer changes whenever anything in `scope` changes; what `scope.manage` leaves
+   * out (unmanaged grants, owners, comments, ignored objects) and what the engine makes on its own (internal
+   * triggers, extension members) never changes it.
+   */
+  fingerprint?(conn: Connection, scope: SchemaScope): Promise<string>;
   /** Wipe a shadow database for reuse (every schema the sources could have created), so a pool can share it. */
   resetShadow?(conn: Connection): Promise<void>;
   /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */

@@ -284,6 +284,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     dependencies: input.continueOnError ? stepDependencies(input.plan, input.models) : undefined,
     autoRollback: (project) => input.settingsOf(project).autoRollback ?? false,
     schemas: input.schemas,
+    manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
   });
   for (const p of result.projects) {
@@ -398,9 +399,9 @@ async function planSources(ctx: OperationContext, input: PlanInput, environment:
       const model = own.find((m) => m.project.name === project)!;
       ctx.reporter.info(`${project}: tables changed since the last deployment; planning this project by a diff of the live schema against the sources`);
       const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
-      const live = await engine.introspect(conn, { schemas: model.graph.schemas });
+      const live = await engine.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
       const settings = ctx.workspace.settings(target, environment).deploy;
-      steps.push(...planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? []).steps);
+      steps.push(...planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps);
       const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
       objectStates[project] = Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
     }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import type { SchemaScope } from '../schema/managed-scope';
 import { resolve } from 'node:path';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/schema';
@@ -14,7 +15,7 @@ import { readPackage, type LoadedPackage } from '../package/package';
 import { PLAN_FORMAT_VERSION, type Hazard, type Plan, type PlanStep, type StepAction } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { planFromSources } from '../planner/planner';
-import { graphProject, type ProjectModel } from '../planner/project-model';
+import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
 import { inverseAction, runCompensation, viewFallback, type CompensatingStep, type CompensationResult } from '../runner/undo';
@@ -72,6 +73,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
   const settings = workspace.settings(target, environment).deploy;
   const { variables } = workspace.settings(target, environment);
   const graph = graphProject(target, variables, workspace.projects);
+  const manage = projectManagedScope(workspace.root, target, variables);
   const emergency = options.emergency ?? false;
   const smokeWanted = !emergency && (settings.smokeAfterDeploy ?? true) && Boolean(engine.smoke);
 
@@ -123,7 +125,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
         ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, ref, force)
         : await prepareUndo({ ctx, engine, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables });
       if (!ref && !force) {
-        const drift = await driftProblem(engine, conn, history, graph.schemas, target.name);
+        const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
         if (drift) prepared.problems.push(drift);
       }
       const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
@@ -160,7 +162,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
         ...(prepared.forced.length ? { forced: prepared.forced } : {}),
         smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
       };
-      const fingerprint = async () => (engine.fingerprint && graph.schemas.length ? engine.fingerprint(conn, { schemas: graph.schemas }) : null);
+      const fingerprint = async () => (engine.fingerprint && graph.schemas.length ? engine.fingerprint(conn, { schemas: graph.schemas, manage }) : null);
       const t0 = Date.now();
       const results: { reverts: number | null; result: CompensationResult }[] = [];
       const run = async (reverts: number | null, steps: CompensatingStep[], finalState: LedgerState | null, extra: Record<string, unknown>) => {
@@ -497,13 +499,13 @@ function firstLine(sql: string): string {
 }
 
 /** Refuse a rollback of a database whose schemas changed outside dbee since the last deployment recorded them. */
-async function driftProblem(engine: Engine, conn: Connection, history: DeploymentRow[], schemas: string[], project: string): Promise<DbeeError | null> {
-  if (!engine.fingerprint || !schemas.length) return null;
+async function driftProblem(engine: Engine, conn: Connection, history: DeploymentRow[], scope: SchemaScope, project: string): Promise<DbeeError | null> {
+  if (!engine.fingerprint || !scope.schemas.length) return null;
   const last = history.find((d) => d.finished_at);
   const summary = last?.summary ? (typeof last.summary === 'string' ? (JSON.parse(last.summary) as { fingerprint?: string | null }) : (last.summary as { fingerprint?: string | null })) : null;
   const recorded = summary?.fingerprint;
   if (!last || !recorded) return null;
-  const live = await engine.fingerprint(conn, { schemas });
+  const live = await engine.fingerprint(conn, scope);
   if (live === recorded) return null;
   return new DbeeError(`the schemas of ${project} changed outside dbee since deployment #${last.id}: the recorded reverses may no longer apply`, {
     code: 'ROLLBACK_DRIFT',
@@ -571,9 +573,9 @@ async function loadRef(ctx: OperationContext, engine: Engine, environment: Resol
  */
 async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, project: string, schemas: string[], ref: LoadedRef, force: boolean): Promise<Prepared> {
   const scope = [...new Set([...schemas, ...ref.schemas])];
-  const live = await engine.introspect!(conn, { schemas: scope });
-  const fp = engine.fingerprint ? await engine.fingerprint(conn, { schemas: scope }) : null;
-  const plan = planOfChanges(engine, project, live, ref.desired, ref.online, fp, ref.renames);
+  const live = await engine.introspect!(conn, { schemas: scope, manage: ref.model.graph.manage });
+  const fp = engine.fingerprint ? await engine.fingerprint(conn, { schemas: scope, manage: ref.model.graph.manage }) : null;
+  const plan = planOfChanges(engine, project, live, ref.desired, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
   const now = await ledger.state(project);
   const migrations: LedgerState['migrations'] = {};
   for (const [v, m] of Object.entries(now.migrations)) if (ref.state.migrations[v]?.checksum === m.checksum) migrations[v] = m;

@@ -82,13 +82,13 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       const history = await ledger.deployments(target.name, environment.name, 10_000);
       const last = history.find((d) => d.finished_at);
       const recorded = last ? deploymentSummary(last).fingerprint ?? null : null;
-      const schemas = models.find((m) => m.project.name === target.name)!.graph.schemas;
+      const graph = models.find((m) => m.project.name === target.name)!.graph;
       let drift: StatusReport['drift'];
       if (!engine.fingerprint) drift = { state: 'unknown', recorded: null, live: null, reason: `the ${engine.name} engine has no schema fingerprint` };
       else if (!last) drift = { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
       else if (!recorded) drift = { state: 'unknown', recorded: null, live: null, reason: `deployment #${last.id} recorded no fingerprint` };
       else {
-        const live = await engine.fingerprint(conn, { schemas });
+        const live = await engine.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
         drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
       }
       const finished = history.filter((d) => d.finished_at);

@@ -2,6 +2,7 @@ import { DbeeAggregateError, DbeeError, formatLocation } from '../errors';
 import type { ObjectKind } from '../model/object-key';
 import type { Reference, ReferenceKind } from '../model/source';
 import type { SourceObject } from './objects';
+import type { ManagedScope } from '../schema/managed-scope';
 
 /** Kinds of object a reference of each kind can point at. */
 const TARGET_KINDS: Record<ReferenceKind, ObjectKind[]> = {
@@ -26,6 +27,8 @@ export interface GraphProject {
   dependsOn: string[];
   /** The project's db.yaml, for messages. */
   configFile: string;
+  /** What the project manages in its schemas (db.yaml `manage:`), set once its sources are parsed. */
+  manage?: ManagedScope;
 }
 
 /** An edge: `from` must be created after `to`. */

@@ -75,6 +75,7 @@ export function planFromSources(input: PlanInput): Plan {
   for (const project of projectOrder) {
     const model = byName.get(project)!;
     const state = input.deployed?.get(project) ?? { objects: new Map(), migrations: new Map() };
+    if (!input.diffProjects?.has(project)) steps.push(...schemaSteps(engine, model, state));
     for (const object of graph.order.filter((o) => o.project === project && !input.diffProjects?.has(project))) {
       const deferred = graph.deferredForeignKeys.get(object.id);
       const built = objectStep(engine, object, model.variables, state, deferred);
@@ -168,6 +169,10 @@ function objectStep(
       });
     }
   }
+  // A schema the sources only grant on or comment on is still created by its project (see `schemaSteps`).
+  if (object.key.kind === 'schema' && engine.ensureSchema && !object.statements.some((s) => s.action === 'create')) {
+    statements = [...engine.ensureSchema(object.key.name).statements, ...statements];
+  }
   const checksum = checksumStatements(statements, variables);
   const deployed = state.objects.get(object.id);
   if (deployed === checksum) return null;
@@ -201,6 +206,40 @@ function objectStep(
     },
     constraints,
   };
+}
+
+/**
+ * Steps that create the project's owned schemas that no source file creates (`schemas:` in db.yaml), so that a
+ * project needs no hand-written CREATE SCHEMA. `IF NOT EXISTS`: a schema made by a DBA beforehand is kept. Recorded
+ * in the ledger like any object (`schema:<name>`), so it is planned once.
+ */
+function schemaSteps(engine: Engine, model: ProjectModel, state: DeployedState): PlanStep[] {
+  const ensure = engine.ensureSchema;
+  if (!ensure) return [];
+  const defined = new Set(model.objects.filter((o) => o.key.kind === 'schema' || o.key.kind === 'database').map((o) => o.key.name.toLowerCase()));
+  const steps: PlanStep[] = [];
+  model.graph.schemas.forEach((schema, i) => {
+    if (defined.has(schema.toLowerCase())) return;
+    const key: ObjectKey = { kind: 'schema', schema: '', name: schema };
+    const { statements, reverse } = ensure(schema);
+    const checksum = checksumStatements(statements, model.variables);
+    const id = formatKey(key);
+    if (state.objects.get(id) === checksum) return;
+    steps.push({
+      order: 0,
+      project: model.project.name,
+      key: id,
+      objectKey: key,
+      action: 'create',
+      statements,
+      reverse,
+      transactional: true,
+      hazards: [],
+      source: { file: model.graph.configFile, line: model.project.file.locate(['schemas', i]).line ?? 1 },
+      checksum,
+    });
+  });
+  return steps;
 }
 
 function constraintName(addStatement: string): string {

@@ -5,6 +5,7 @@ import { discoverSources, type MigrationFile, type SourceFile } from '../sources
 import { expandPlaceholders } from '../sources/placeholders';
 import { groupObjects, type SourceObject, type SourceStatement } from './objects';
 import type { GraphProject } from './graph';
+import { managedScope, type ManagedScope } from '../schema/managed-scope';
 
 /** A migration with its statements parsed (and its rollback's). */
 export interface ParsedMigration {
@@ -90,8 +91,33 @@ export async function loadProjectModel(
   if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} files of project ${project.name} do not parse`, errors);
 
   const objects = groupObjects(project.name, parsedFiles);
+  graph.manage = scopeFromFiles(project, sources.objects, variables);
   const files = [...sources.objects, ...sources.migrations.flatMap((m) => [{ path: m.path, text: m.text }, m.rollback]), ...sources.smoke].sort((a, b) =>
     a.path < b.path ? -1 : 1,
   );
   return { project, graph, variables, objects, migrations, smoke: sources.smoke, files };
+}
+
+/**
+ * The managed scope of a project (db.yaml `manage:`), the grantees read from the GRANT and REVOKE statements of its
+ * object files. Read from the text, not the parse, so that operations that do not parse (rollback) get the same scope
+ * as deploy, and the same fingerprint.
+ */
+export function projectManagedScope(workspaceRoot: string, project: DbProject, variables: Record<string, string>): ManagedScope {
+  return scopeFromFiles(project, discoverSources(workspaceRoot, project).objects, variables);
+}
+
+function scopeFromFiles(project: DbProject, files: SourceFile[], variables: Record<string, string>): ManagedScope {
+  const statements: string[] = [];
+  for (const f of files) {
+    if (!/\b(GRANT|REVOKE)\b/i.test(f.text)) continue;
+    let text = f.text;
+    try {
+      text = expandPlaceholders(f.text, variables, f.path).expanded;
+    } catch {
+      // An unknown placeholder is reported by the parse; here the text is enough.
+    }
+    statements.push(...text.split(';'));
+  }
+  return managedScope(project.config.manage, statements);
 }

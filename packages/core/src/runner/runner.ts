@@ -1,4 +1,5 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import type { ManagedScope } from '../schema/managed-scope';
 import type { Connection, Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
@@ -56,6 +57,8 @@ export interface RunOptions {
   autoRollback?: (project: string) => boolean;
   /** Schemas of each project (expanded), for the fingerprint recorded at the end of its deployment (drift). */
   schemas?: ReadonlyMap<string, string[]>;
+  /** What each project manages in its schemas (db.yaml `manage:`), so the recorded fingerprint leaves the rest out. */
+  manage?: ReadonlyMap<string, ManagedScope>;
   /**
    * Checks run when a project's steps have all applied, before its deployment is closed (smoke checks). A
    * failure counts as the deployment failing: with autoRollback its steps are undone, and the exit code is 3.
@@ -567,7 +570,7 @@ async function fingerprintOf(options: RunOptions, project: string): Promise<stri
   const schemas = options.schemas?.get(project);
   if (!schemas?.length || !options.engine.fingerprint) return null;
   try {
-    return await options.engine.fingerprint(options.conn, { schemas });
+    return await options.engine.fingerprint(options.conn, { schemas, manage: options.manage?.get(project) });
   } catch {
     // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
     return null;

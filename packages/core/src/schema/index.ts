@@ -38,3 +38,5 @@ export { classifyHazards, typeChangeEffect, parseType } from './hazards';
 export type { HazardOptions } from './hazards';
 export { sameData } from './same-data';
 export { topoSort } from './topo-sort';
+export { managedScope, restrictModel, ignorePattern, grantees } from './managed-scope';
+export type { ManagedScope, SchemaScope, ManageConfig } from './managed-scope';

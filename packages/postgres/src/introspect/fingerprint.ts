@@ -1,6 +1,17 @@
 import type { Connection } from '@dbee/core';
 import type { IntrospectScope } from './introspect';
 
+/** An ACL as text, with only the entries of the managed grantees ($2; null keeps every entry). */
+const acl = (column: string) =>
+  `(select string_agg(a::text, ',' order by a::text) from unnest(${column}) a
+     where $2::text[] is null or (case when split_part(a::text, '=', 1) = '' then 'PUBLIC' else btrim(split_part(a::text, '=', 1), '"') end) = any($2::text[]))`;
+/** An owner, only when owners are managed ($3). */
+const owner = (column: string) => `case when $3 then pg_get_userbyid(${column}) end`;
+/** A comment, only when comments are managed ($4). */
+const comment = (expression: string) => `case when $4 then ${expression} end`;
+const notExtensionMember = (catalog: string, oid: string) =>
+  `not exists (select 1 from pg_depend e where e.classid = '${catalog}'::regclass and e.objid = ${oid} and e.deptype = 'e')`;
+
 /**
  * One line of text per definition of an object in scope, built by the catalog's own deparsers: schemas, relations
  * (kind, persistence, options, row security, owner, ACL, comment), columns (type, nullability, default, identity,
@@ -10,6 +21,11 @@ import type { IntrospectScope } from './introspect';
  * range subtype), sequences (their parameters, not their current value) and extensions. Names, never oids, so that
  * equal definitions give equal lines in any two databases. Row data, statistics and row versions are not read.
  *
+ * What the project does not manage is left out (`SchemaScope.manage`): ACL entries of other grantees ($2), owners
+ * ($3), comments ($4), and every line of an object whose `kind:schema.name` matches an ignore pattern ($5; an
+ * index, an owned sequence, a column, a row type or a trigger counts as its table). So is what PostgreSQL makes on
+ * its own: internal triggers (foreign keys), triggers cloned onto partitions, and members of extensions.
+ *
  * The lines are sorted and hashed inside the server: one round trip, one short string back. The database is
  * identified by the cluster's system identifier (a random value made by initdb, PGlite included) and the database
  * oid, so two databases never share a fingerprint even when their definitions are equal.
@@ -17,64 +33,86 @@ import type { IntrospectScope } from './introspect';
 export const FINGERPRINT_SQL = `
 with ns as (
   select oid, nspname from pg_namespace where nspname = any($1::text[]) and nspname <> 'dbee'
-), rel as (
-  select c.oid, c.relname, c.relkind, ns.nspname, quote_ident(ns.nspname) || '.' || quote_ident(c.relname) as qname
+), rel0 as (
+  select c.oid, c.relname, c.relkind, ns.nspname, quote_ident(ns.nspname) || '.' || quote_ident(c.relname) as qname,
+    coalesce((select i.indrelid from pg_index i where i.indexrelid = c.oid),
+             (select d.refobjid from pg_depend d where c.relkind = 'S' and d.classid = 'pg_class'::regclass and d.objid = c.oid
+                and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i') limit 1),
+             c.oid) as base
   from pg_class c join ns on ns.oid = c.relnamespace
+  where ${notExtensionMember('pg_class', 'c.oid')}
+), rel as (
+  select r.oid, r.relname, r.relkind, r.nspname, r.qname,
+    case b.relkind when 'r' then 'table' when 'p' then 'table' when 'v' then 'view' when 'm' then 'materialized-view'
+      when 'S' then 'sequence' when 'c' then 'type' when 'f' then 'foreign-table' else 'index' end
+      || ':' || bn.nspname || '.' || b.relname as ident
+  from rel0 r join pg_class b on b.oid = r.base join pg_namespace bn on bn.oid = b.relnamespace
 ), typ as (
-  select t.oid, t.typtype, t.typname, quote_ident(ns.nspname) || '.' || quote_ident(t.typname) as qname
+  select t.oid, t.typtype, t.typname, quote_ident(ns.nspname) || '.' || quote_ident(t.typname) as qname,
+    -- A table's row type and array type count as the table; an array type as its element type.
+    coalesce((select r.ident from rel r where r.oid = t.typrelid),
+             (select r.ident from pg_type e join rel r on r.oid = e.typrelid where e.oid = t.typelem and t.typcategory = 'A'),
+             (select case e.typtype when 'd' then 'domain' else 'type' end || ':' || en.nspname || '.' || e.typname
+                from pg_type e join pg_namespace en on en.oid = e.typnamespace where e.oid = t.typelem and t.typcategory = 'A'),
+             case t.typtype when 'd' then 'domain' else 'type' end || ':' || ns.nspname || '.' || t.typname) as ident
   from pg_type t join ns on ns.oid = t.typnamespace
-), defs (line) as (
-  select concat_ws('|', 'n', nspname, pg_get_userbyid(n.nspowner), n.nspacl::text, obj_description(n.oid, 'pg_namespace'))
+  where ${notExtensionMember('pg_type', 't.oid')}
+), defs (line, ident) as (
+  select concat_ws('|', 'n', nspname, ${owner('n.nspowner')}, ${acl('n.nspacl')}, ${comment("obj_description(n.oid, 'pg_namespace')")}), 'schema:.' || nspname
   from pg_namespace n where n.oid in (select oid from ns)
   union all
   select concat_ws('|', 'r', r.qname, c.relkind, c.relpersistence, c.reloptions::text, c.relrowsecurity, c.relforcerowsecurity,
-                   pg_get_userbyid(c.relowner), c.relacl::text, pg_get_expr(c.relpartbound, c.oid), obj_description(c.oid, 'pg_class'),
-                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end)
+                   ${owner('c.relowner')}, ${acl('c.relacl')}, pg_get_expr(c.relpartbound, c.oid), ${comment("obj_description(c.oid, 'pg_class')")},
+                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end), r.ident
   from rel r join pg_class c on c.oid = r.oid
   union all
   select concat_ws('|', 'c', r.qname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
-                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, a.attacl::text, col_description(a.attrelid, a.attnum))
+                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('col_description(a.attrelid, a.attnum)')}), r.ident
   from rel r join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
   left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
   left join pg_collation co on co.oid = a.attcollation and a.attcollation <> 0 and co.collname <> 'default'
   union all
-  select concat_ws('|', 'k', coalesce(r.qname, t.qname), k.conname, pg_get_constraintdef(k.oid), k.convalidated, obj_description(k.oid, 'pg_constraint'))
+  select concat_ws('|', 'k', coalesce(r.qname, t.qname), k.conname, pg_get_constraintdef(k.oid), k.convalidated, ${comment("obj_description(k.oid, 'pg_constraint')")}),
+         coalesce(r.ident, t.ident, 'constraint:' || k.conname)
   from pg_constraint k left join rel r on r.oid = k.conrelid left join typ t on t.oid = k.contypid
   where k.connamespace in (select oid from ns)
   union all
-  select concat_ws('|', 'i', r.qname, pg_get_indexdef(i.indexrelid), i.indisclustered, i.indisreplident)
+  select concat_ws('|', 'i', r.qname, pg_get_indexdef(i.indexrelid), i.indisclustered, i.indisreplident), r.ident
   from pg_index i join rel r on r.oid = i.indexrelid
   union all
   select concat_ws('|', 'f', quote_ident(ns.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                    p.prokind, case when p.prokind in ('f', 'p', 'w') then pg_get_functiondef(p.oid) else pg_get_function_result(p.oid) end,
-                   pg_get_userbyid(p.proowner), p.proacl::text, obj_description(p.oid, 'pg_proc'))
+                   ${owner('p.proowner')}, ${acl('p.proacl')}, ${comment("obj_description(p.oid, 'pg_proc')")}),
+         case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end || ':' || ns.nspname || '.' || p.proname
   from pg_proc p join ns on ns.oid = p.pronamespace
+  where ${notExtensionMember('pg_proc', 'p.oid')}
   union all
-  select concat_ws('|', 't', r.qname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled, obj_description(g.oid, 'pg_trigger'))
-  from pg_trigger g join rel r on r.oid = g.tgrelid where not g.tgisinternal
+  select concat_ws('|', 't', r.qname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled, ${comment("obj_description(g.oid, 'pg_trigger')")}), r.ident
+  from pg_trigger g join rel r on r.oid = g.tgrelid where not g.tgisinternal and g.tgparentid = 0
   union all
   select concat_ws('|', 'p', r.qname, y.polname, y.polcmd, y.polpermissive,
                    (select string_agg(case when role = 0 then 'public' else pg_get_userbyid(role) end, ',' order by 1) from unnest(y.polroles) role),
-                   pg_get_expr(y.polqual, y.polrelid), pg_get_expr(y.polwithcheck, y.polrelid))
+                   pg_get_expr(y.polqual, y.polrelid), pg_get_expr(y.polwithcheck, y.polrelid)), r.ident
   from pg_policy y join rel r on r.oid = y.polrelid
   union all
   select concat_ws('|', 'y', t.qname, t.typtype, format_type(b.typbasetype, b.typtypmod), b.typnotnull, b.typdefault,
-                   pg_get_userbyid(b.typowner), b.typacl::text, obj_description(t.oid, 'pg_type'),
+                   ${owner('b.typowner')}, ${acl('b.typacl')}, ${comment("obj_description(t.oid, 'pg_type')")},
                    (select string_agg(quote_literal(e.enumlabel), ',' order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid),
-                   (select format_type(g.rngsubtype, null) from pg_range g where g.rngtypid = t.oid))
+                   (select format_type(g.rngsubtype, null) from pg_range g where g.rngtypid = t.oid)), t.ident
   from typ t join pg_type b on b.oid = t.oid
   where t.typtype in ('e', 'd', 'r', 'm', 'b') or (t.typtype = 'c' and (select relkind from pg_class where oid = b.typrelid) = 'c')
   union all
-  select concat_ws('|', 's', r.qname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle)
+  select concat_ws('|', 's', r.qname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle), r.ident
   from pg_sequence s join rel r on r.oid = s.seqrelid
   union all
-  select concat_ws('|', 'x', x.extname, x.extversion, ns.nspname) from pg_extension x join ns on ns.oid = x.extnamespace
+  select concat_ws('|', 'x', x.extname, x.extversion, ns.nspname), 'extension:' || ns.nspname || '.' || x.extname from pg_extension x join ns on ns.oid = x.extnamespace
 )
 select (select system_identifier::text from pg_control_system()) as system,
        (select oid::text from pg_database where datname = current_database()) as database,
        count(*) as lines,
        md5(coalesce(string_agg(line, E'\\n' order by line collate "C"), '')) as hash
-from defs`;
+from defs
+where not (ident ~ any($5::text[]))`;
 
 /**
  * A value that changes whenever the definition of any object in `scope` changes, and differs between any two
@@ -83,7 +121,22 @@ from defs`;
  */
 export async function fingerprint(conn: Connection, scope: IntrospectScope): Promise<string> {
   const schemas = scope.schemas.filter((s) => s !== 'dbee');
-  const r = await conn.query<{ system: unknown; database: unknown; lines: unknown; hash: unknown }>(FINGERPRINT_SQL, [schemas]);
+  const m = scope.manage;
+  // The catalog's deparsers qualify names by the session's search_path (a deployment sets it): print them as the
+  // introspector does, with pg_catalog only, so the fingerprint recorded by a deployment is the one status reads.
+  const old = await conn.query<{ old: string }>(`select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`);
+  let r;
+  try {
+    r = await conn.query<{ system: unknown; database: unknown; lines: unknown; hash: unknown }>(FINGERPRINT_SQL, [
+      schemas,
+      m ? m.grantees : null,
+      m ? m.owners : true,
+      m ? m.comments : true,
+      m ? m.ignore : [],
+    ]);
+  } finally {
+    await conn.query(`select set_config('search_path', $1, false)`, [old.rows[0]!.old]);
+  }
   const row = r.rows[0]!;
   return `pg3:${String(row.system)}.${String(row.database)}:${String(row.lines)}:${String(row.hash)}`;
 }

@@ -19,7 +19,7 @@ import type {
   TypeDef,
   View,
 } from '@dbee/core/src/schema';
-import { emptyModel } from '@dbee/core/src/schema';
+import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/src/schema';
 import {
   COMMENTS_SQL,
   CONSTRAINTS_SQL,
@@ -36,11 +36,8 @@ import {
   VIEWS_SQL,
 } from './catalog-queries';
 
-/** Which part of a database to read. */
-export interface IntrospectScope {
-  /** Schemas to read; the ledger schema `dbee` is always left out. */
-  schemas: string[];
-}
+/** Which part of a database to read: schemas (the ledger schema `dbee` is always left out) and what is managed there. */
+export type IntrospectScope = SchemaScope;
 
 /** What a new PostgreSQL object grants before any GRANT: `acldefault` for functions, procedures and types. */
 export const POSTGRES_DEFAULT_PRIVILEGES: SchemaModel['defaultPrivileges'] = {
@@ -78,7 +75,8 @@ export async function introspect(conn: Connection, scope: IntrospectScope): Prom
     const privileges = await run(PRIVILEGES_SQL);
     const extensions = await run(EXTENSIONS_SQL);
     const deps = await run(DEPENDENCIES_SQL, false);
-    return new ModelBuilder().build({ schemas, tables, constraints, indexes, views, routines, triggers, sequences, types, comments, privileges, extensions, deps });
+    const model = new ModelBuilder().build({ schemas, tables, constraints, indexes, views, routines, triggers, sequences, types, comments, privileges, extensions, deps });
+    return restrictModel(model, scope.manage);
   });
 }
 
