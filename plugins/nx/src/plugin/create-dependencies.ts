@@ -1,72 +1,78 @@
-import { DependencyType, type CreateDependencies, type RawProjectGraphDependency } from '@nx/devkit';
-import { DbeeAggregateError, DbeeError, PROJECT_FILE, loadProject, type DbProject } from '@dbee/core';
-import { selectProjectFiles } from './create-nodes';
-import { toNxError } from './nx-error';
+import type { CreateDependencies, DependencyType, RawProjectGraphDependency } from '@nx/devkit';
+import { DBEE_METADATA, PROJECT_FILE, type DbeeProjectMetadata } from './constants';
 import type { DbeePluginOptions } from './options';
 
-interface LoadedProject {
+/** `DependencyType.static`, without loading @nx/devkit into the plugin worker for one constant. */
+const STATIC = 'static' as DependencyType.static;
+
+interface DbNode {
   /** The Nx project name (normally `db-<name>`; whatever name the project ended up with). */
   nxName: string;
   /** The project's db.yaml, workspace-relative. */
   file: string;
-  project: DbProject;
+  meta: DbeeProjectMetadata;
 }
 
 /**
  * Turns each `dependsOn` entry of a db.yaml (dbee names) into a static edge between the Nx projects, with the
- * db.yaml as the edge's source file: `db-sales -> db-core`.
+ * db.yaml as the edge's source file: `db-sales -> db-core`. It reads what createNodes recorded in each project's
+ * metadata (`metadata.dbee`), not the db.yaml files, so it costs nothing when createNodes answered from its cache.
  *
  * A dependency on a project that does not exist is an error naming the db.yaml line; Nx itself would drop such
  * an edge silently, and the deploy order would then be wrong without anyone noticing.
  */
-export const createDependencies: CreateDependencies<DbeePluginOptions> = (_options, context) => {
-  const projects = loadDbProjects(context.projects, context.fileMap.projectFileMap, context.workspaceRoot);
-  const byName = new Map(projects.map((p) => [p.project.name, p]));
+export const createDependencies: CreateDependencies<DbeePluginOptions> = async (_options, context) => {
+  const nodes = dbNodes(context.projects, context.fileMap.projectFileMap);
+  const byName = new Map(nodes.map((n) => [n.meta.name, n]));
   const edges: RawProjectGraphDependency[] = [];
-  const errors: DbeeError[] = [];
-  for (const source of projects) {
-    source.project.config.dependsOn.forEach((dependency, index) => {
+  const unknown: Array<{ node: DbNode; dependency: string; index: number }> = [];
+  for (const source of nodes) {
+    source.meta.dependsOn.forEach((dependency, index) => {
       const target = byName.get(dependency);
-      if (!target) {
-        errors.push(
-          new DbeeError(`dependsOn "${dependency}": no project with that name`, {
-            code: 'PROJECT_DEPENDENCY_UNKNOWN',
-            location: source.project.file.locate(['dependsOn', index]),
-            hint: `known projects: ${[...byName.keys()].sort().join(', ')}`,
-          }),
-        );
-        return;
-      }
-      edges.push({ source: source.nxName, target: target.nxName, type: DependencyType.static, sourceFile: source.file });
+      if (target) edges.push({ source: source.nxName, target: target.nxName, type: STATIC, sourceFile: source.file });
+      else unknown.push({ node: source, dependency, index });
     });
   }
-  if (errors.length === 1) throw toNxError(errors[0]);
-  if (errors.length > 1) throw toNxError(new DbeeAggregateError(`${errors.length} dependencies name no project`, errors));
+  if (unknown.length > 0) throw await unknownDependencyError(unknown, [...byName.keys()].sort(), context.workspaceRoot);
   return edges;
 };
 
 /**
- * The database projects of the graph: projects whose root holds a db.yaml that createNodes accepted. They are
- * found by root, not by name, so a project renamed in project.json keeps its edges.
+ * The database projects of the graph: projects that createNodes inferred from a db.yaml (they carry its metadata).
+ * They are found by their configuration, not by name, so a project renamed in project.json keeps its edges.
  */
-function loadDbProjects(
-  projects: Record<string, { root: string }>,
-  projectFileMap: Record<string, ReadonlyArray<{ file: string }>>,
-  workspaceRoot: string,
-): LoadedProject[] {
-  const candidates = new Map<string, string>();
+function dbNodes(projects: Record<string, { root: string; metadata?: Record<string, unknown> }>, projectFileMap: Record<string, ReadonlyArray<{ file: string }>>): DbNode[] {
+  const out: DbNode[] = [];
   for (const [nxName, config] of Object.entries(projects)) {
+    const meta = config.metadata?.[DBEE_METADATA] as DbeeProjectMetadata | undefined;
+    if (!meta || typeof meta.name !== 'string' || !Array.isArray(meta.dependsOn)) continue;
     const file = config.root === '.' || config.root === '' ? PROJECT_FILE : `${config.root}/${PROJECT_FILE}`;
     // The source file of a static edge must belong to the source project.
-    if (projectFileMap[nxName]?.some((f) => f.file === file)) candidates.set(file, nxName);
-  }
-  const out: LoadedProject[] = [];
-  for (const file of selectProjectFiles([...candidates.keys()], workspaceRoot)) {
-    try {
-      out.push({ nxName: candidates.get(file)!, file, project: loadProject(workspaceRoot, file) });
-    } catch {
-      // createNodes has already reported this file with its location; reporting it twice adds nothing.
-    }
+    if (projectFileMap[nxName]?.some((f) => f.file === file)) out.push({ nxName, file, meta });
   }
   return out;
+}
+
+/** The user error for dependencies that name no project, each with its db.yaml line (reading @dbee/core only now). */
+async function unknownDependencyError(
+  unknown: Array<{ node: DbNode; dependency: string; index: number }>,
+  known: string[],
+  workspaceRoot: string,
+): Promise<Error> {
+  const { DbeeAggregateError, DbeeError, loadProject } = await import('@dbee/core');
+  const { toNxError } = await import('./nx-error');
+  const errors = unknown.map(({ node, dependency, index }) => {
+    let location;
+    try {
+      location = loadProject(workspaceRoot, node.file).file.locate(['dependsOn', index]);
+    } catch {
+      location = { file: node.file };
+    }
+    return new DbeeError(`dependsOn "${dependency}": no project with that name`, {
+      code: 'PROJECT_DEPENDENCY_UNKNOWN',
+      location,
+      hint: `known projects: ${known.join(', ')}`,
+    });
+  });
+  return toNxError(errors.length === 1 ? errors[0] : new DbeeAggregateError(`${errors.length} dependencies name no project`, errors));
 }

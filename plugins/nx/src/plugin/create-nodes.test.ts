@@ -50,6 +50,12 @@ describe('createNodes', () => {
         "projects": {
           "db/sales": {
             "metadata": {
+              "dbee": {
+                "dependsOn": [
+                  "core",
+                ],
+                "name": "sales",
+              },
               "description": "dbee postgres database project "sales"",
               "targetGroups": {
                 "dbee": [

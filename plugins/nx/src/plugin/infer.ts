@@ -1,82 +1,71 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import {
-  AggregateCreateNodesError,
-  createNodesFromFiles,
-  type CreateNodes,
-  type CreateNodesResult,
-  type ProjectConfiguration,
-} from '@nx/devkit';
+import { AggregateCreateNodesError, createNodesFromFiles, type CreateNodesContext, type CreateNodesResult, type ProjectConfiguration } from '@nx/devkit';
 import { ALWAYS_IGNORED, DbeeError, PROJECT_FILE, WORKSPACE_FILE, YamlFile, loadProject, type DbProject } from '@dbee/core';
 import fg from 'fast-glob';
 import { toNxError } from './nx-error';
-import { normalizeOptions, type DbeePluginOptions, type NormalizedOptions } from './options';
+import type { NormalizedOptions } from './options';
+import { DBEE_METADATA, INSTALLED_FINGERPRINT_SCRIPT, PROJECT_FILE_GLOB, type DbeeProjectMetadata } from './constants';
 import { dbeePackageOrigins, envInputs, envVariablesOf, toolInputs } from './inputs';
 import { SOURCES_INPUT, SOURCES_NAMED_INPUT, buildTargets, type DerivedInputs } from './targets';
-
-/** Every `db.yaml` is a database project. */
-export const PROJECT_FILE_GLOB = `**/${PROJECT_FILE}`;
 
 /** Folders that never hold a project, whatever Nx's ignore files say (dbee's own rule, see ALWAYS_IGNORED). */
 const IGNORED_SEGMENTS = new Set(['node_modules', '.git', '.nx', '.dbee', 'dist']);
 
-type Result = readonly [file: string, result: CreateNodesResult];
+export type Result = readonly [file: string, result: CreateNodesResult];
 
 /**
- * Infers one Nx project per `db.yaml`.
+ * Infers one Nx project per `db.yaml` (see create-nodes.ts, which answers from the inference cache when it can).
  *
  * Strict on purpose: a `db.yaml` that does not validate fails the project graph, so every Nx command exits with
  * code 1 and prints dbee's message (`file:line:column: key: what was expected`). A tolerant plugin would drop the
  * project silently, and `nx affected -t deploy` in CI would then skip a database that should have been deployed.
  * Folders that hold deliberately broken fixtures belong in dbee.yaml's `ignore` (or `.nxignore`).
  */
-export const createNodes: CreateNodes<DbeePluginOptions> = [
-  PROJECT_FILE_GLOB,
-  async (configFiles, rawOptions, context) => {
-    const options = normalizeOptions(rawOptions);
-    const files = selectProjectFiles(configFiles, context.workspaceRoot);
-    const fingerprintCommand = fingerprintCommandFor(context.workspaceRoot);
-    const shared = sharedInputs(context.workspaceRoot, context.nxJsonConfiguration?.namedInputs, fingerprintCommand);
-    const loaded = new Map<string, DbProject>();
+export async function inferProjects(
+  configFiles: readonly string[],
+  options: NormalizedOptions,
+  context: CreateNodesContext,
+): Promise<Result[]> {
+  const files = selectProjectFiles(configFiles, context.workspaceRoot);
+  const fingerprintCommand = fingerprintCommandFor(context.workspaceRoot);
+  const shared = sharedInputs(context.workspaceRoot, context.nxJsonConfiguration?.namedInputs, fingerprintCommand);
+  const loaded = new Map<string, DbProject>();
 
-    let results: Result[];
-    let errors: Array<[string, Error]> = [];
-    try {
-      results = await createNodesFromFiles(
-        (file, _options, ctx) => {
-          let project: DbProject;
-          try {
-            project = loadProject(ctx.workspaceRoot, file);
-          } catch (e) {
-            throw toNxError(e);
-          }
-          loaded.set(file, project);
-          return { projects: { [project.relativeRoot || '.']: projectConfiguration(project, options, fingerprintCommand, shared) } };
-        },
-        files,
-        options,
-        context,
-      );
-    } catch (e) {
-      if (!(e instanceof AggregateCreateNodesError)) throw e;
-      results = e.partialResults;
-      errors = e.errors.map(([file, error]) => [file ?? '', error]);
-    }
+  let results: Result[];
+  let errors: Array<[string, Error]> = [];
+  try {
+    results = await createNodesFromFiles(
+      (file, _options, ctx) => {
+        let project: DbProject;
+        try {
+          project = loadProject(ctx.workspaceRoot, file);
+        } catch (e) {
+          throw toNxError(e);
+        }
+        loaded.set(file, project);
+        return { projects: { [project.relativeRoot || '.']: projectConfiguration(project, options, fingerprintCommand, shared) } };
+      },
+      files,
+      options,
+      context,
+    );
+  } catch (e) {
+    if (!(e instanceof AggregateCreateNodesError)) throw e;
+    results = e.partialResults;
+    errors = e.errors.map(([file, error]) => [file ?? '', error]);
+  }
 
-    const duplicates = duplicateNameErrors(loaded);
-    if (duplicates.length > 0) {
-      // Nx would also report the clash, without saying where the names are declared: report it once, ours.
-      const clashing = new Set(duplicates.map(([file]) => file));
-      results = results.filter(([file]) => !clashing.has(file));
-      errors.push(...duplicates);
-    }
-    if (errors.length > 0) throw new AggregateCreateNodesError(errors, results);
-    return results;
-  },
-];
-
-/** Nx 24 reads `createNodes`; the deprecated alias keeps older tooling working, as Nx's own plugins do. */
-export const createNodesV2 = createNodes;
+  const duplicates = duplicateNameErrors(loaded);
+  if (duplicates.length > 0) {
+    // Nx would also report the clash, without saying where the names are declared: report it once, ours.
+    const clashing = new Set(duplicates.map(([file]) => file));
+    results = results.filter(([file]) => !clashing.has(file));
+    errors.push(...duplicates);
+  }
+  if (errors.length > 0) throw new AggregateCreateNodesError(errors, results);
+  return results;
+}
 
 /** What every project's inputs share: computed once per createNodes call. */
 interface SharedInputs extends Omit<DerivedInputs, 'env'> {
@@ -115,6 +104,8 @@ function projectConfiguration(project: DbProject, options: NormalizedOptions, fi
       description: `dbee ${engine} database project "${project.name}"`,
       technologies: ['dbee', engine],
       targetGroups: { dbee: Object.keys(targets) },
+      // Read by createDependencies, so that it needs neither the db.yaml files again nor @dbee/core.
+      [DBEE_METADATA]: { name: project.name, dependsOn: [...project.config.dependsOn] } satisfies DbeeProjectMetadata,
     },
     targets,
   };
@@ -165,9 +156,6 @@ function duplicateNameErrors(loaded: ReadonlyMap<string, DbProject>): Array<[str
   }
   return errors;
 }
-
-/** The fingerprint script of an installed @dbee/nx, relative to the workspace root. */
-export const INSTALLED_FINGERPRINT_SCRIPT = 'node_modules/@dbee/nx/bin/fingerprint.js';
 
 /**
  * `node <script>`, the start of the diff target's runtime input. The script path is relative to the workspace root

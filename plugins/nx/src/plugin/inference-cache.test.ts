@@ -1,0 +1,61 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createNodes } from '../index';
+import { CORE_DB_YAML, SALES_DB_YAML, TestWorkspace } from '../testing/workspace';
+
+let workspace: TestWorkspace | undefined;
+afterEach(() => {
+  workspace?.remove();
+  delete process.env.DBEE_NX_PLUGIN_CACHE;
+});
+
+const FILES = { 'db/core/db.yaml': CORE_DB_YAML, 'db/sales/db.yaml': SALES_DB_YAML };
+
+async function infer(ws: TestWorkspace): Promise<string> {
+  return JSON.stringify(await createNodes[1](Object.keys(FILES), {}, ws.context()));
+}
+
+/** The cache file of a workspace that is not the process's own: <root>/.nx/workspace-data/dbee-nx-plugin. */
+function cacheFile(ws: TestWorkspace): string {
+  return join(ws.root, '.nx', 'workspace-data', 'dbee-nx-plugin', 'inferred.json');
+}
+
+describe('inference cache', () => {
+  it('answers from the cache while nothing it depends on changed, and infers again after any change', async () => {
+    const ws = (workspace = new TestWorkspace(FILES));
+    const first = await infer(ws);
+    expect(existsSync(cacheFile(ws))).toBe(true);
+
+    // Mark the stored answer: a hit returns the mark, so the db.yaml files were not read again.
+    writeFileSync(cacheFile(ws), readFileSync(cacheFile(ws), 'utf8').replace('"db-sales"', '"db-sales-from-cache"'));
+    expect(await infer(ws)).toBe(first.replace('"db-sales"', '"db-sales-from-cache"'));
+
+    ws.write({ 'db/sales/db.yaml': `${SALES_DB_YAML}searchPath: [sales, core]\n` });
+    const edited = await infer(ws);
+    expect(edited).toContain('"db-sales"');
+    expect(edited).not.toContain('from-cache');
+
+    ws.write({ 'dbee.yaml': readFileSync(join(ws.root, 'dbee.yaml'), 'utf8').replace('DBEE_TEST_URL', 'OTHER_URL') });
+    expect(await infer(ws)).toContain('"env":"OTHER_URL"');
+  });
+
+  it('infers again when other plugin options come in', async () => {
+    const ws = (workspace = new TestWorkspace(FILES));
+    await infer(ws);
+
+    const prefixed = JSON.stringify(await createNodes[1](Object.keys(FILES), { projectPrefix: 'sql-' }, ws.context()));
+    expect(prefixed).toContain('"sql-sales"');
+  });
+
+  it('never stores a failed inference, and can be turned off', async () => {
+    const ws = (workspace = new TestWorkspace({ 'db/core/db.yaml': 'version: 1\nname: core\nengine: oracle\n' }));
+    for (let i = 0; i < 2; i++) await expect(createNodes[1](['db/core/db.yaml'], {}, ws.context())).rejects.toThrow('Failed to create nodes');
+    expect(existsSync(cacheFile(ws))).toBe(false);
+
+    process.env.DBEE_NX_PLUGIN_CACHE = 'false';
+    ws.write(FILES);
+    await infer(ws);
+    expect(existsSync(cacheFile(ws))).toBe(false);
+  });
+});
