@@ -46,7 +46,7 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
     const r = await deploy(w);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.target.query(`SELECT id, total::int AS total, legacy_note FROM shop.${BACKUP} ORDER BY id`)).toEqual([
+    expect(await w.target.query(`SELECT id, total::int AS total, legacy_note FROM shop_dbee_bak.${BACKUP} ORDER BY id`)).toEqual([
       { id: 1, total: 10, legacy_note: 'a' },
       { id: 2, total: 20, legacy_note: 'b' },
     ]);
@@ -56,12 +56,17 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
       [1, 10, true],
       [2, 20, true],
     ]);
-    expect(await w.target.query('SELECT object_key, backup_name, dropped_at FROM dbee.backups')).toEqual([{ object_key: 'table:shop.orders', backup_name: `shop.${BACKUP}`, dropped_at: null }]);
+    expect(await w.target.query('SELECT object_key, backup_name, dropped_at FROM dbee.backups')).toEqual([{ object_key: 'table:shop.orders', backup_name: `shop_dbee_bak.${BACKUP}`, dropped_at: null }]);
     const step = await w.target.query<{ statements: string[] }>("SELECT statements FROM dbee.steps WHERE object_key = 'table:shop.orders'");
-    expect(step[0]!.statements.slice(0, 2)).toEqual([`ALTER TABLE shop.orders RENAME TO ${BACKUP}`, `ALTER INDEX shop.orders_pkey RENAME TO orders_pkey_bak_20261121t103000`]);
-    expect(r.stdout).toContain(`backups:     shop.${BACKUP}`);
+    expect(step[0]!.statements.slice(0, 4)).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS shop_dbee_bak',
+      `ALTER TABLE shop.orders RENAME TO ${BACKUP}`,
+      `ALTER INDEX shop.orders_pkey RENAME TO orders_pkey_bak_20261121t103000`,
+      `ALTER TABLE shop.${BACKUP} SET SCHEMA shop_dbee_bak`,
+    ]);
+    expect(r.stdout).toContain(`backups:     shop_dbee_bak.${BACKUP}`);
     const summary = await w.target.query<{ summary: { conflicts: unknown[] } }>('SELECT summary FROM dbee.deployments WHERE id = 2');
-    expect(summary[0]!.summary.conflicts).toEqual([{ object: 'table:shop.orders', strategy: 'rename', rule: 'shop/db.yaml conflicts[0] "legacy/**"', backup: `shop.${BACKUP}` }]);
+    expect(summary[0]!.summary.conflicts).toEqual([{ object: 'table:shop.orders', strategy: 'rename', rule: 'shop/db.yaml conflicts[0] "legacy/**"', backup: `shop_dbee_bak.${BACKUP}` }]);
     // The ledger knows the table now: the next run has nothing to do.
     const again = await deploy(w);
     expect(again.stdout).toContain('shop: nothing to deploy');
@@ -122,13 +127,13 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
     const all = { workspace: 'drop', env: 'rename', project: 'drop', projectEnv: 'rename', globs: true };
     write(all);
     expect(await ruleOf({ ifExists: 'drop' })).toEqual({ code: 0, line: 'drop (--if-exists) -> drop' });
-    expect(await ruleOf()).toEqual({ code: 0, line: `rename (shop/db.yaml conflicts[1] "legacy/orders.sql") -> rename, kept as shop.${BACKUP}` });
+    expect(await ruleOf()).toEqual({ code: 0, line: `rename (shop/db.yaml conflicts[1] "legacy/orders.sql") -> rename, kept as shop_dbee_bak.${BACKUP}` });
     write({ ...all, globs: false });
-    expect(await ruleOf()).toEqual({ code: 0, line: `rename (shop/db.yaml environments.target.deploy.ifExists) -> rename, kept as shop.${BACKUP}` });
+    expect(await ruleOf()).toEqual({ code: 0, line: `rename (shop/db.yaml environments.target.deploy.ifExists) -> rename, kept as shop_dbee_bak.${BACKUP}` });
     write({ ...all, globs: false, projectEnv: undefined });
     expect(await ruleOf()).toEqual({ code: 0, line: 'drop (shop/db.yaml deploy.ifExists) -> drop' });
     write({ workspace: 'drop', env: 'rename' });
-    expect(await ruleOf()).toEqual({ code: 0, line: `rename (dbee.yaml environments.target.deploy.ifExists) -> rename, kept as shop.${BACKUP}` });
+    expect(await ruleOf()).toEqual({ code: 0, line: `rename (dbee.yaml environments.target.deploy.ifExists) -> rename, kept as shop_dbee_bak.${BACKUP}` });
     write({ workspace: 'drop' });
     expect(await ruleOf()).toEqual({ code: 0, line: 'drop (dbee.yaml deploy.ifExists) -> drop' });
     write({});

@@ -42,9 +42,11 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     expect(r.code).toBe(0);
     expect((await snapshot(w.target)).hash).toBe(before.hash);
     expect(r.stdout).toContain(
-      '--   exists in the database, unknown to the ledger: rename with copyData (dbee.yaml environments.target.deploy.ifExists) -> rename, kept as shop.orders_bak_20261121t103000\n' +
+      '--   exists in the database, unknown to the ledger: rename with copyData (dbee.yaml environments.target.deploy.ifExists) -> rename, kept as shop_dbee_bak.orders_bak_20261121t103000\n' +
+        'CREATE SCHEMA IF NOT EXISTS shop_dbee_bak;\n' +
         'ALTER TABLE shop.orders RENAME TO orders_bak_20261121t103000;\n' +
         'ALTER INDEX shop.orders_pkey RENAME TO orders_pkey_bak_20261121t103000;\n' +
+        'ALTER TABLE shop.orders_bak_20261121t103000 SET SCHEMA shop_dbee_bak;\n' +
         'CREATE TABLE shop.orders (id int PRIMARY KEY, customer int REFERENCES shop.customers (id), total numeric);\n' +
         'DO $dbee$',
     );

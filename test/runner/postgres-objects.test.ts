@@ -88,18 +88,22 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
     const aside = await engine.setAside!(conn, key('table', 'orders'), 'rename', '20261121t103000');
     expect(aside).toEqual({
       statements: [
+        'CREATE SCHEMA IF NOT EXISTS shop_dbee_bak',
         'ALTER TABLE shop.orders RENAME TO orders_bak_20261121t103000',
         'ALTER SEQUENCE shop.orders_id_seq RENAME TO orders_id_seq_bak_20261121t103000',
         'ALTER INDEX shop.orders_pkey RENAME TO orders_pkey_bak_20261121t103000',
         'ALTER INDEX shop.orders_status_idx RENAME TO orders_status_idx_bak_20261121t103000',
+        'ALTER TABLE shop.orders_bak_20261121t103000 SET SCHEMA shop_dbee_bak',
       ],
       reverse: [
+        'ALTER TABLE shop_dbee_bak.orders_bak_20261121t103000 SET SCHEMA shop',
         'ALTER TABLE shop.orders_bak_20261121t103000 RENAME TO orders',
         'ALTER SEQUENCE shop.orders_id_seq_bak_20261121t103000 RENAME TO orders_id_seq',
         'ALTER INDEX shop.orders_pkey_bak_20261121t103000 RENAME TO orders_pkey',
         'ALTER INDEX shop.orders_status_idx_bak_20261121t103000 RENAME TO orders_status_idx',
+        'DO $dbee$ BEGIN DROP SCHEMA IF EXISTS shop_dbee_bak; EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END $dbee$',
       ],
-      backup: key('table', 'orders_bak_20261121t103000'),
+      backup: { ...key('table', 'orders_bak_20261121t103000'), schema: 'shop_dbee_bak' },
     });
     await conn.transaction(async (tx) => {
       for (const s of aside!.statements) await tx.execute(s);
@@ -126,8 +130,14 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
     expect(view.statements).toEqual(['DROP VIEW shop.open_orders']);
     expect(view.reverse![0]).toMatch(/^CREATE OR REPLACE VIEW shop\.open_orders AS/);
     const fn = (await engine.setAside!(conn, key('function', 'total', { args: ['shop.status'] }), 'rename', '20261121t103000'))!;
-    expect(fn.statements).toEqual(['ALTER ROUTINE shop.total(shop.status) RENAME TO total_bak_20261121t103000']);
-    expect(fn.reverse).toEqual(['ALTER ROUTINE shop.total_bak_20261121t103000(shop.status) RENAME TO total']);
+    expect(fn.statements).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS shop_dbee_bak',
+      'ALTER ROUTINE shop.total(shop.status) RENAME TO total_bak_20261121t103000',
+      'ALTER ROUTINE shop.total_bak_20261121t103000(shop.status) SET SCHEMA shop_dbee_bak',
+    ]);
+    expect(fn.reverse).toEqual(['ALTER ROUTINE shop_dbee_bak.total_bak_20261121t103000(shop.status) SET SCHEMA shop', 'ALTER ROUTINE shop.total_bak_20261121t103000(shop.status) RENAME TO total',
+      'DO $dbee$ BEGIN DROP SCHEMA IF EXISTS shop_dbee_bak; EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END $dbee$',
+    ]);
     expect(await engine.setAside!(conn, key('table', 'missing'), 'rename', 'x')).toBeNull();
   });
 });

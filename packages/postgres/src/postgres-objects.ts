@@ -223,6 +223,28 @@ export function backupName(name: string, stamp: string): string {
   return base + suffix;
 }
 
+/**
+ * The schema that keeps the backups made in `schema` (`<schema>_dbee_bak`): outside the project's schemas, so a
+ * backup is never part of its diff, drift or fingerprint; the ledger records each one for `dbee cleanup`.
+ */
+export function backupSchema(schema: string): string {
+  let base = schema;
+  while (Buffer.byteLength(base + '_dbee_bak') > 63) base = base.slice(0, -1);
+  return base + '_dbee_bak';
+}
+
+/** Statements that move a renamed backup into the backup schema, and back. */
+function intoBackupSchema(what: string, schema: string, renamed: string, args = ''): { before: string; after: string; back: string; unmake: string } {
+  const bak = backupSchema(schema);
+  return {
+    before: `CREATE SCHEMA IF NOT EXISTS ${ident(bak)}`,
+    after: `ALTER ${what} ${qualified(schema, renamed)}${args} SET SCHEMA ${ident(bak)}`,
+    back: `ALTER ${what} ${qualified(bak, renamed)}${args} SET SCHEMA ${ident(schema)}`,
+    // Undone, the backup schema goes too when nothing else is kept in it.
+    unmake: `DO $dbee$ BEGIN DROP SCHEMA IF EXISTS ${ident(bak)}; EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END $dbee$`,
+  };
+}
+
 const ALTER_RELATION: Record<string, string> = {
   r: 'TABLE',
   p: 'TABLE',
@@ -237,7 +259,8 @@ const ALTER_RELATION: Record<string, string> = {
 /**
  * Statements that move an existing object out of the way of a CREATE. `rename` keeps it under a backup name, with
  * its data; a table's (or materialized view's) indexes and owned sequences are renamed with it, so that the new
- * object's indexes and sequences get their usual names. `drop` drops it, without CASCADE: objects that depend on
+ * object's indexes and sequences get their usual names. Tables, views, routines and types are then moved into the
+ * backup schema (`backupSchema`), out of the project's diff and drift; other kinds stay where they are. `drop` drops it, without CASCADE: objects that depend on
  * it make the step fail rather than vanish silently.
  */
 export async function setAside(
@@ -278,6 +301,11 @@ export async function setAside(
         reverse.push(`ALTER ${alter} ${qualified(key.schema, moved)} RENAME TO ${ident(d.name)}`);
       }
     }
+    if (['r', 'p', 'v', 'm'].includes(rel.relkind)) {
+      // Indexes and owned sequences go along with their table.
+      const move = intoBackupSchema(what, key.schema, renamed);
+      return { statements: [move.before, ...statements, move.after], reverse: [move.back, ...reverse, move.unmake], backup: { ...key, schema: backupSchema(key.schema), name: renamed } };
+    }
     return { statements, reverse, backup: backupKey(renamed) };
   }
   if (ROUTINE_KINDS.has(key.kind)) {
@@ -289,10 +317,11 @@ export async function setAside(
       return { statements: [`DROP ${what} ${signature}`], reverse: routine.prokind === 'a' ? null : await captureReverse(conn, key, 'f'), backup: null };
     }
     const args = `(${(key.args ?? []).join(', ')})`;
+    const move = intoBackupSchema(what, key.schema, renamed, args);
     return {
-      statements: [`ALTER ${what} ${signature} RENAME TO ${ident(renamed)}`],
-      reverse: [`ALTER ${what} ${qualified(key.schema, renamed)}${args} RENAME TO ${ident(key.name)}`],
-      backup: backupKey(renamed),
+      statements: [move.before, `ALTER ${what} ${signature} RENAME TO ${ident(renamed)}`, move.after],
+      reverse: [move.back, `ALTER ${what} ${qualified(key.schema, renamed)}${args} RENAME TO ${ident(key.name)}`, move.unmake],
+      backup: { ...key, schema: backupSchema(key.schema), name: renamed },
     };
   }
   const existing = await captureDefinition(conn, key);
@@ -304,10 +333,11 @@ export async function setAside(
       if (!kind) return null;
       const what = kind === 'd' ? 'DOMAIN' : 'TYPE';
       if (strategy === 'drop') return { statements: [`DROP ${what} ${name}`], reverse: existing ? [existing] : null, backup: null };
+      const move = intoBackupSchema(what, key.schema, renamed);
       return {
-        statements: [`ALTER ${what} ${name} RENAME TO ${ident(renamed)}`],
-        reverse: [`ALTER ${what} ${qualified(key.schema, renamed)} RENAME TO ${ident(key.name)}`],
-        backup: backupKey(renamed),
+        statements: [move.before, `ALTER ${what} ${name} RENAME TO ${ident(renamed)}`, move.after],
+        reverse: [move.back, `ALTER ${what} ${qualified(key.schema, renamed)} RENAME TO ${ident(key.name)}`, move.unmake],
+        backup: { ...key, schema: backupSchema(key.schema), name: renamed },
       };
     }
     case 'schema': {
