@@ -1,33 +1,50 @@
 import { relative, resolve } from 'node:path';
-import { Ledger, Workspace, graphProject, lockOwner } from '@dbee/core';
+import { Ledger, Workspace, graphProject, lockOwner, type DbProject } from '@dbee/core';
 import { engineByName } from './engines';
 
 /**
- * Fingerprint of a project's live database, for the Nx `diff` target's runtime input: the engine's catalog
- * fingerprint of the project's schemas plus the id of the last deployment in the ledger. Throws when the
- * database cannot be read; the caller turns that into a nonce so a failure is never cached.
+ * Fingerprint of a live database, for the Nx `diff` target's runtime input: the environment's name, the engine's
+ * catalog fingerprint (the database's identity and the definitions of the objects in scope) and the last
+ * deployment in the ledger of each project in scope. Throws when the database cannot be read; the caller turns
+ * that into a nonce so a failure is never cached.
+ *
+ * With `projectRoot`, the scope is that project's schemas. Without it, every project of the workspace on the
+ * environment's engine: one value for the whole environment, so that Nx evaluates ONE runtime input for the diffs
+ * of all projects (one process, one lock, one catalog query) instead of one per project.
  */
-export async function fingerprint(args: { workspaceRoot: string; projectRoot: string; env?: string }): Promise<string> {
+export async function fingerprint(args: { workspaceRoot: string; projectRoot?: string; env?: string }): Promise<string> {
   const workspace = Workspace.load(Workspace.findRoot(args.workspaceRoot));
-  const rel = relative(workspace.root, resolve(workspace.root, args.projectRoot)).split('\\').join('/');
-  const project = [...workspace.projects.values()].find((p) => p.relativeRoot === rel);
-  if (!project) throw new Error(`no db.yaml project at ${args.projectRoot}`);
   const environment = workspace.environment(args.env);
+  const projects = scope(workspace, args.projectRoot).filter((p) => p.config.engine === environment.engine);
   const engine = engineByName(environment.engine);
   if (!engine.fingerprint) throw new Error(`the ${engine.name} engine has no fingerprint`);
-  const schemas = graphProject(project, workspace.settings(project, environment).variables, workspace.projects).schemas;
+  const variables = (p: DbProject) => workspace.settings(p, environment).variables;
+  const schemas = [...new Set(projects.flatMap((p) => graphProject(p, variables(p), workspace.projects).schemas))].sort();
   const context = { workspaceRoot: workspace.root };
   const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 10_000, owner: lockOwner() });
   try {
     const conn = await engine.connect(environment, context);
     try {
       const catalog = await engine.fingerprint(conn, { schemas });
-      const last = (await new Ledger(conn, engine.ledger).deployments(project.name, environment.name, 1))[0];
-      return `${environment.name} ${catalog} deployment:${last?.id ?? 'none'}`;
+      const ledger = new Ledger(conn, engine.ledger);
+      const last: string[] = [];
+      for (const p of projects) last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);
+      const deployments = args.projectRoot === undefined ? `deployments:${last.join(',')}` : `deployment:${last[0] ?? 'none'}`;
+      return `${environment.name} ${catalog} ${deployments}`;
     } finally {
       await conn.close();
     }
   } finally {
     await lock.release();
   }
+}
+
+/** The project at `projectRoot`, or every project of the workspace (sorted by name) when it is undefined. */
+function scope(workspace: Workspace, projectRoot: string | undefined): DbProject[] {
+  const all = [...workspace.projects.values()].sort((a, b) => a.name.localeCompare(b.name));
+  if (projectRoot === undefined) return all;
+  const rel = relative(workspace.root, resolve(workspace.root, projectRoot)).split('\\').join('/');
+  const project = all.find((p) => p.relativeRoot === rel);
+  if (!project) throw new Error(`no db.yaml project at ${projectRoot}`);
+  return [project];
 }

@@ -3,8 +3,13 @@
 /**
  * Prints a fingerprint of the live database of one dbee project: the `runtime` input of the Nx `diff` target.
  *
+ *   node node_modules/@dbee/nx/bin/fingerprint.js --environment
  *   node node_modules/@dbee/nx/bin/fingerprint.js <projectRoot>
  *   node node_modules/@dbee/nx/bin/fingerprint.js --versions
+ *
+ * `--environment` fingerprints every project of the workspace at once (the plugin's default): all diff targets then
+ * share one identical runtime input, which Nx runs once per invocation instead of once per project. `<projectRoot>`
+ * fingerprints one project (plugin option `fingerprintScope: "project"`).
  *
  * `--versions` prints the versions of the installed dbee packages: the runtime input that stands for dbee itself
  * where Nx has no external node for them (installed without a lock file).
@@ -20,7 +25,7 @@
  * Contract with @dbee/cli, wired when the diff engine lands (until then this prints a nonce, so diffs are never
  * served from the cache):
  *
- *   fingerprint({ workspaceRoot, projectRoot, env }): Promise<string>
+ *   fingerprint({ workspaceRoot, projectRoot?, env }): Promise<string>
  *
  * `env` is DBEE_ENV or undefined (the default environment). The string changes whenever the project's live schema
  * or ledger changes, is cheap to compute (catalog checksums, last ledger row), and never contains secrets.
@@ -67,8 +72,9 @@ function loadCli() {
   return require(entry);
 }
 
-async function fingerprint(projectRoot) {
-  if (!projectRoot) return nonce('unreachable (usage: fingerprint.js <projectRoot>)');
+async function fingerprint(arg) {
+  if (!arg) return nonce('unreachable (usage: fingerprint.js --environment | <projectRoot>)');
+  const projectRoot = arg === '--environment' ? undefined : arg;
   const cli = loadCli();
   if (!cli || typeof cli.fingerprint !== 'function') return nonce('unavailable');
   const value = await cli.fingerprint({ workspaceRoot: process.cwd(), projectRoot, env: process.env.DBEE_ENV || undefined });

@@ -35,6 +35,13 @@ describe('fingerprint.js', () => {
     expect(await fingerprint(ws, { DBEE_ENV: 'test' })).toEqual(first);
   });
 
+  it('--environment asks for the whole environment (no project root), the same line for every project', async () => {
+    const ws = workspaceWithCli('async ({ projectRoot, env }) => `${projectRoot} ${env}`');
+
+    const { stdout } = await run(process.execPath, [FINGERPRINT_SCRIPT, '--environment'], { cwd: ws.root, env: { ...process.env, DBEE_ENV: 'test' } });
+    expect(stdout).toBe('live undefined test\n');
+  });
+
   it('passes no environment when DBEE_ENV is unset, meaning the default environment', async () => {
     const ws = workspaceWithCli('async ({ env }) => String(env)');
 

@@ -227,7 +227,7 @@ describe('createNodes', () => {
                     "env": "SALES_OWNER",
                   },
                   {
-                    "runtime": "node node_modules/@dbee/nx/bin/fingerprint.js db/sales",
+                    "runtime": "node node_modules/@dbee/nx/bin/fingerprint.js --environment",
                   },
                 ],
                 "metadata": {
@@ -508,8 +508,16 @@ describe('createNodes', () => {
     expect(project.targets!['db-smoke']!.options).toEqual({ project: 'sales' });
   });
 
-  it('bakes the literal project root into the runtime input, quoted when needed', async () => {
-    const projects = await inferProjects({ "data bases/o'brien/db.yaml": CORE_DB_YAML });
+  it('fingerprints the whole environment with one command shared by every project, by default', async () => {
+    const projects = await inferProjects({ ...INSTALLED, 'db/core/db.yaml': CORE_DB_YAML, 'db/sales/db.yaml': SALES_DB_YAML });
+    const runtime = (file: string, root: string) => projects[file]!.projects![root]!.targets!.diff!.inputs!.at(-1);
+
+    expect(runtime('db/core/db.yaml', 'db/core')).toEqual({ runtime: 'node node_modules/@dbee/nx/bin/fingerprint.js --environment' });
+    expect(runtime('db/sales/db.yaml', 'db/sales')).toEqual(runtime('db/core/db.yaml', 'db/core'));
+  });
+
+  it('with fingerprintScope "project", bakes the literal project root into the runtime input, quoted when needed', async () => {
+    const projects = await inferProjects({ "data bases/o'brien/db.yaml": CORE_DB_YAML }, { fingerprintScope: 'project' });
     const inputs = projects["data bases/o'brien/db.yaml"]!.projects!["data bases/o'brien"]!.targets!.diff!.inputs!;
 
     expect(inputs.at(-1)).toEqual({ runtime: `node <dbee>/plugins/nx/bin/fingerprint.js 'data bases/o'\\''brien'` });

@@ -89,7 +89,7 @@ function projectConfiguration(project: DbProject, options: NormalizedOptions, fi
   const targets = buildTargets({
     name: project.name,
     projectRoot: root,
-    fingerprintCommand: `${fingerprintCommand} ${shellQuote(root)}`,
+    fingerprintCommand: `${fingerprintCommand} ${options.fingerprintScope === 'project' ? shellQuote(root) : '--environment'}`,
     inputs: { ...inputs, env: envInputs(['DBEE_ENV'], workspaceEnv, envVariablesOf(join(project.root, PROJECT_FILE))) },
     options,
   });

@@ -16,6 +16,13 @@ export interface DbeePluginOptions {
   planTargetName?: string;
   /** Name of the target that shows what is deployed where. Default `status`. */
   statusTargetName?: string;
+  /**
+   * What the diff target's runtime input fingerprints. `environment` (default): the whole environment's database,
+   * one command identical for every project, which Nx runs once per invocation (a change anywhere in the database
+   * recomputes every diff). `project`: the project's own schemas, one command per project (a change elsewhere keeps
+   * the project's cached diff, at the cost of one fingerprint process per project).
+   */
+  fingerprintScope?: 'environment' | 'project';
 }
 
 export type NormalizedOptions = Required<DbeePluginOptions>;
@@ -30,5 +37,6 @@ export function normalizeOptions(options: DbeePluginOptions | undefined): Normal
     rollbackTargetName: options?.rollbackTargetName ?? 'rollback',
     planTargetName: options?.planTargetName ?? 'plan',
     statusTargetName: options?.statusTargetName ?? 'status',
+    fingerprintScope: options?.fingerprintScope === 'project' ? 'project' : 'environment',
   };
 }
