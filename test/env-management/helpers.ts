@@ -6,19 +6,21 @@ import { tempWorkspace } from '../support/workspace';
 import type { CommandName } from '@dbee/cli';
 
 /** A dbee.yaml with environments `local` (PGlite in .dbee/local), `server` (a scratch database) and more of each. */
-export function workspaceYaml(extra = ''): string {
+export function workspaceYaml(extra = '', env1 = ''): string {
   return `version: 1
 defaultEnvironment: local
 environments:
   local:
     engine: postgres
     connection: { embedded: .dbee/local }
+${env1}
   local2:
     engine: postgres
     connection: { embedded: .dbee/local2 }
   server:
     engine: postgres
     connection: { url: "\${EM_SERVER_URL}" }
+${env1}
   server2:
     engine: postgres
     connection: { url: "\${EM_SERVER2_URL}" }
@@ -31,8 +33,8 @@ export type Engine = 'pglite' | 'postgres';
  * A workspace whose environments are either embedded (`local`, `local2`) or on the test server (`server`,
  * `server2`, scratch databases): `env(1)` / `env(2)` name them, `query(n, sql)` reads them, `dbee()` runs commands.
  */
-export function envWorkspace(engine: Engine, files: Record<string, string>, yamlExtra = '') {
-  const w = tempWorkspace({ 'dbee.yaml': workspaceYaml(yamlExtra), ...files });
+export function envWorkspace(engine: Engine, files: Record<string, string>, yaml: { extra?: string; env1?: string } = {}) {
+  const w = tempWorkspace({ 'dbee.yaml': workspaceYaml(yaml.extra, yaml.env1), ...files });
   const vars: NodeJS.ProcessEnv = {};
   const drops: (() => Promise<void>)[] = [];
   const env = (n: 1 | 2 = 1) => (engine === 'pglite' ? (n === 1 ? 'local' : 'local2') : n === 1 ? 'server' : 'server2');

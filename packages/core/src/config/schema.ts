@@ -7,17 +7,17 @@ import { z } from 'zod';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'expected a name of letters, digits, "_", "-" or "$"');
 
-/** `500ms`, `5s`, `2m`, `1h`, or a number of milliseconds. */
+/** `500ms`, `5s`, `2m`, `1h`, `30d`, or a number of milliseconds. */
 export const duration = z.union([
   z.number().int().nonnegative(),
-  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'expected a duration such as "500ms", "5s", "2m" or "1h"'),
+  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "5s", "2m", "1h" or "30d"'),
 ]);
 
 export function durationMs(value: z.infer<typeof duration>): number {
   if (typeof value === 'number') return value;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value)!;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value)!;
   const n = Number(m[1]);
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h']);
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd']);
 }
 
 export const conflictStrategy = z.enum(['raise', 'rename', 'drop']);
@@ -62,6 +62,8 @@ export const gates = z.strictObject({
     .optional(),
   /** Destructive steps only with a backup strategy (`ifExists: rename`). */
   requireBackup: z.boolean().optional(),
+  /** How long rename backups are kept before `dbee cleanup` drops them, e.g. `30d`; without it, until dropped by hand. */
+  backupRetention: duration.optional(),
 });
 
 export const environmentConfig = z.strictObject({

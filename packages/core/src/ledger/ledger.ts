@@ -8,9 +8,11 @@ export interface DeploymentInfo {
   environment: string;
   /**
    * `deploy`: sources or a package applied. `rollback`: steps undone from their recorded reverses (or a diff to the
-   * sources at a git ref). `disable` / `enable`: a routine made uncallable, and made callable again.
+   * sources at a git ref). `disable` / `enable`: a routine made uncallable, and made callable again. `cleanup`:
+   * backups past their retention dropped. `clone`: the project's schemas made equal to another environment's.
+   * `adopt`: live objects recorded as deployed (a baseline), nothing applied.
    */
-  kind: 'deploy' | 'rollback' | 'disable' | 'enable';
+  kind: 'deploy' | 'rollback' | 'disable' | 'enable' | 'cleanup' | 'clone' | 'adopt';
   planChecksum: string;
   package: string | null;
   gitCommit: string | null;
@@ -442,6 +444,18 @@ export class Ledger {
       `UPDATE ${this.t('backups')} SET ${this.q('dropped_at')} = ${this.dialect.now} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('backup_name')} = ${this.p(2)}`,
       [deploymentId, backupName],
     );
+  }
+
+  /** Backups made by the project's deployments that still exist (not dropped, not renamed back), oldest first. */
+  async liveBackups(project: string): Promise<BackupRow[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.conn.query<BackupRow>(
+      `SELECT ${['id', 'deployment_id', 'object_key', 'backup_name', 'created_at', 'retain_until', 'dropped_at'].map((c) => 'b.' + this.q(c)).join(', ')}
+         FROM ${this.t('backups')} b JOIN ${this.t('deployments')} d ON d.${this.q('id')} = b.${this.q('deployment_id')}
+        WHERE d.${this.q('project')} = ${this.p(1)} AND b.${this.q('dropped_at')} IS NULL ORDER BY b.${this.q('id')}`,
+      [project],
+    );
+    return r.rows;
   }
 
   async backups(deploymentId: number): Promise<BackupRow[]> {

@@ -3,6 +3,7 @@ import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/le
 import { planExplained, type DeployedState } from '../planner/planner';
 import { canonicalJson } from '../plan/serialize';
 import { engineFor, lockOwner, type OperationContext } from './context';
+import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
 import { loadModels, modelLoader, schemaOwners } from './load';
 import type { StatusOptions } from '../options';
 
@@ -20,6 +21,8 @@ export interface StatusReport {
    * compared with the one recorded when that deployment ended. `unknown` when there is nothing to compare.
    */
   drift: { state: 'yes' | 'no' | 'unknown'; recorded: string | null; live: string | null; reason?: string };
+  /** Backups the project's deployments kept (`ifExists: rename`) that still exist, and when `dbee cleanup` may drop each. */
+  backups: BackupInfo[];
   metrics: {
     deployments: number;
     succeeded: number;
@@ -91,6 +94,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         const live = await engine.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
         drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
       }
+      const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
       const finished = history.filter((d) => d.finished_at);
       const ok = history.filter((d) => d.status === 'succeeded');
       const report: StatusReport = {
@@ -100,6 +104,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         lastDeployment: history[0] ?? null,
         pendingSteps: plan.steps.map((s) => ({ key: s.key, action: s.action })),
         drift,
+        backups,
         metrics: {
           deployments: history.length,
           succeeded: ok.length,
@@ -132,6 +137,10 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
   );
   out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');
   out.write(`  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ' (the schemas changed outside dbee since the last deployment)' : ''}\n`);
+  out.write(r.backups.length ? `  backups: ${r.backups.length}\n` : '  backups: none\n');
+  for (const b of r.backups) {
+    out.write(`    ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}, ${b.createdAt}): ${b.expiresAt === null ? 'kept until dropped (no gates.backupRetention)' : b.expired ? `expired ${b.expiresAt}, dbee cleanup drops it` : `expires ${b.expiresAt}`}\n`);
+  }
   const m = r.metrics;
   out.write(
     `  deployments: ${m.deployments}, success rate: ${m.successRate === null ? 'n/a' : Math.round(m.successRate * 100) + '%'}, average duration: ${m.averageDurationMs ?? 'n/a'} ms, rollbacks: ${m.rollbacks}, mean time to rollback: ${m.meanTimeToRollbackMs === null ? 'n/a' : m.meanTimeToRollbackMs + ' ms'}\n`,

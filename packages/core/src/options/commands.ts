@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { buildCommand } from './build';
+import { cleanupCommand } from './cleanup';
 import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { disableCommand, enableCommand } from './disable';
@@ -23,6 +24,7 @@ export const COMMAND_DEFINITIONS = {
   status: statusCommand,
   disable: disableCommand,
   enable: enableCommand,
+  cleanup: cleanupCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -50,3 +52,4 @@ export type PlanOptions = CommandOptions<'plan'>;
 export type StatusOptions = CommandOptions<'status'>;
 export type DisableOptions = CommandOptions<'disable'>;
 export type EnableOptions = CommandOptions<'enable'>;
+export type CleanupOptions = CommandOptions<'cleanup'>;

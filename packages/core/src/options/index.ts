@@ -14,6 +14,7 @@ export type {
   StatusOptions,
   DisableOptions,
   EnableOptions,
+  CleanupOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
 export type { CommandDefinition, OptionEntry } from './command';

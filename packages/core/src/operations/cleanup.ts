@@ -1,0 +1,213 @@
+import { duration, durationMs } from '../config/schema';
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { Connection, Engine } from '../engine/engine';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { Ledger, type BackupRow } from '../ledger/ledger';
+import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
+import type { CleanupOptions } from '../options';
+import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { planChecksum } from '../plan/serialize';
+import { checksumStatements } from '../sources/checksum';
+import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
+import { checkGates } from './gates';
+import { deploymentSummary } from './status';
+
+export type { CleanupOptions };
+
+/** A backup recorded in the ledger, with when it expires under the retention in force. */
+export interface BackupInfo {
+  /** The object it was made from, e.g. `table:sales.orders`. */
+  object: string;
+  /** Where it is now, qualified, e.g. `sales_dbee_bak.orders_bak_20261121t103000`. */
+  backup: string;
+  /** The deployment that made it. */
+  deploymentId: number;
+  createdAt: string;
+  /** `createdAt` plus the retention; null when no retention is set (kept until dropped by hand). */
+  expiresAt: string | null;
+  expired: boolean;
+}
+
+/** The retention in force: `--older-than`, else the environment's `gates.backupRetention`; null when neither. */
+export function retentionMs(environment: ResolvedEnvironment, olderThan?: string): number | null {
+  if (olderThan !== undefined) {
+    const parsed = duration.safeParse(olderThan.trim());
+    if (!parsed.success) {
+      throw new DbeeError(`--older-than ${olderThan}: expected a duration such as "30d", "12h" or "90m"`, { code: 'OPTIONS_INVALID', hint: 'pass --older-than 30d' });
+    }
+    return durationMs(parsed.data);
+  }
+  const r = environment.gates.backupRetention;
+  return r === undefined ? null : durationMs(r);
+}
+
+/** The project's live backups from the ledger, with their expiry under `retention` (ms) at `now`. */
+export function backupInfos(rows: BackupRow[], retention: number | null, now: Date): BackupInfo[] {
+  return rows.map((b) => {
+    const created = new Date(b.created_at);
+    const expires = retention === null ? null : new Date(created.getTime() + retention);
+    return {
+      object: b.object_key,
+      backup: b.backup_name,
+      deploymentId: Number(b.deployment_id),
+      createdAt: created.toISOString(),
+      expiresAt: expires ? expires.toISOString() : null,
+      expired: expires !== null && expires.getTime() <= now.getTime(),
+    };
+  });
+}
+
+/** The key of a backup: the kind (and arguments, parent) of the object it was made from, under its backup name. */
+export function backupKey(b: Pick<BackupInfo, 'object' | 'backup'>): ObjectKey {
+  const original = parseKey(b.object);
+  const dot = b.backup.indexOf('.');
+  return { ...original, schema: dot >= 0 ? b.backup.slice(0, dot) : original.schema, name: dot >= 0 ? b.backup.slice(dot + 1) : b.backup };
+}
+
+/**
+ * `cleanup`: drop the project's backups past their retention. Only backups the ledger recorded (made by dbee's
+ * `rename` strategy) are ever dropped, one step each, without CASCADE; under the deployment lock, after the
+ * environment's gates, recorded as a deployment of kind `cleanup` (its steps cannot be undone: the data is gone).
+ */
+export async function cleanup(ctx: OperationContext, options: CleanupOptions): Promise<ExitCodeValue> {
+  const { workspace, reporter } = ctx;
+  const environment = workspace.environment(options.env, ctx.env);
+  const target = workspace.project(options.project);
+  const engine = engineFor(ctx, environment, [target]);
+  const retention = retentionMs(environment, options.olderThan);
+  if (retention === null) {
+    throw new DbeeError(`environment ${environment.name} has no backup retention, so no backup is ever past it`, {
+      code: 'CLEANUP_NO_RETENTION',
+      location: environment.declaredAt,
+      hint: `set gates.backupRetention (e.g. 30d) for ${environment.name} in dbee.yaml, or pass --older-than 30d`,
+    });
+  }
+  const now = options.now ?? new Date();
+  const context = { workspaceRoot: workspace.root };
+  const wait = environment.deploy.waitForLock;
+  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: wait === undefined ? 60_000 : durationMs(wait), owner: lockOwner() });
+  try {
+    const conn = await engine.connect(environment, context);
+    try {
+      const ledger = new Ledger(conn, engine.ledger);
+      const infos = backupInfos(await ledger.liveBackups(target.name), retention, now);
+      reporter.info(`dbee cleanup ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
+      const expired = infos.filter((b) => b.expired);
+      for (const b of infos.filter((x) => !x.expired)) reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
+      if (!expired.length) {
+        reporter.info(`${target.name}: no backup is past its retention (${infos.length} kept)`);
+        return ExitCode.ok;
+      }
+      const present = engine.existingObjects ? await engine.existingObjects(conn, expired.map(backupKey)) : null;
+      const steps: PlanStep[] = [];
+      const gone: BackupInfo[] = [];
+      for (const b of expired) {
+        const key = backupKey(b);
+        if (present && !present.has(formatKey(key))) {
+          gone.push(b);
+          continue;
+        }
+        const drop = engine.renderDrop?.(key) ?? null;
+        if (!drop) {
+          reporter.warn(`  ${b.backup}: the ${engine.name} engine cannot drop a ${key.kind} on its own; left in place`);
+          continue;
+        }
+        steps.push({
+          order: steps.length + 1,
+          project: target.name,
+          key: formatKey(key),
+          objectKey: key,
+          action: 'drop',
+          statements: [drop],
+          reverse: null,
+          transactional: true,
+          hazards: [{ kind: 'data-loss', message: `backup of ${b.object} made by deployment #${b.deploymentId} on ${b.createdAt}, expired ${b.expiresAt}` }],
+          source: null,
+          checksum: checksumStatements([drop]),
+        });
+      }
+      for (const b of gone) reporter.info(`  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`);
+      for (const s of steps) reporter.info(`  drop ${s.key} (${s.hazards[0]!.message}): ${s.statements[0]}`);
+      if (options.dryRun) {
+        reporter.info('dry run: nothing was dropped');
+        return ExitCode.ok;
+      }
+      const byKey = new Map(expired.map((b) => [formatKey(backupKey(b)), b]));
+      for (const b of gone) await ledger.backupGone(b.deploymentId, b.backup);
+      if (!steps.length) return ExitCode.ok;
+      const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps };
+      await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
+      await ledger.ensure();
+      return await dropBackups(ctx, { engine, conn, ledger, environment, project: target.name, plan, backups: byKey });
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+async function dropBackups(
+  ctx: OperationContext,
+  input: { engine: Engine; conn: Connection; ledger: Ledger; environment: ResolvedEnvironment; project: string; plan: Plan; backups: Map<string, BackupInfo> },
+): Promise<ExitCodeValue> {
+  const { conn, ledger, plan, project } = input;
+  const owner = lockOwner();
+  // The schemas did not change: the last deployment's fingerprint still describes them (drift stays visible).
+  const last = (await ledger.deployments(project, input.environment.name, 50)).find((d) => d.finished_at);
+  const fingerprint = last ? deploymentSummary(last).fingerprint ?? null : null;
+  const id = await ledger.startDeployment({
+    project,
+    environment: input.environment.name,
+    kind: 'cleanup',
+    planChecksum: planChecksum(plan),
+    package: null,
+    gitCommit: gitCommit(ctx.workspace.root),
+    toolVersion: ctx.toolVersion,
+    osUser: owner.user,
+    ciJob: ciJob(ctx.env),
+    host: owner.host,
+    stepsTotal: plan.steps.length,
+  });
+  for (const step of plan.steps) {
+    const startedAt = new Date();
+    const record = (status: 'applied' | 'failed', error: string | null) => ({
+      order: step.order,
+      objectKey: step.key,
+      action: step.action,
+      checksum: step.checksum,
+      statements: step.statements,
+      reverse: null,
+      previousDefinition: null,
+      transactional: true,
+      startedAt,
+      durationMs: Date.now() - startedAt.getTime(),
+      status,
+      error,
+      previousChecksum: null,
+      hazards: step.hazards,
+    });
+    const backup = input.backups.get(step.key)!;
+    try {
+      await conn.transaction(async (tx) => {
+        await tx.execute(step.statements[0]!);
+        await ledger.recordStep(id, record('applied', null), tx);
+        await ledger.backupGone(backup.deploymentId, backup.backup, tx);
+      });
+      ctx.reporter.info(`  [${step.order}/${plan.steps.length}] dropped ${backup.backup}`);
+    } catch (e) {
+      const error = e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: step.statements[0] }) as DbeeError);
+      await ledger.recordStep(id, record('failed', error.message));
+      await ledger.finishDeployment(id, 'failed', error.message, step.statements[0]!, { fingerprint });
+      throw new DbeeError(`cleanup of ${project}: dropping ${backup.backup} failed: ${error.message.split('\n')[0]}`, {
+        code: 'CLEANUP_FAILED',
+        exitCode: ExitCode.applyFailed,
+        hint: `the backups dropped before it stay dropped (deployment ${id}); an object that depends on the backup keeps it: drop or move that first`,
+        cause: e,
+      });
+    }
+  }
+  await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
+  ctx.reporter.info(`${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${id}, kind cleanup)`);
+  return ExitCode.ok;
+}
