@@ -24,6 +24,9 @@ export type {
   LockOwner,
   SourceParser,
   LedgerDialect,
+  ExtractedObject,
+  AuditEvent,
+  AuditTrail,
 } from './engine/engine';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';

@@ -16,6 +16,8 @@ import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
 import { captureDefinition, existingObjects, renderCopyData, setAside } from './postgres-objects';
 import { disableRoutine, findRoutines } from './postgres-disable';
+import { extract } from './extract/extract';
+import { postgresAudit } from './extract/audit';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -128,6 +130,8 @@ export function createPostgresEngine(): Engine {
     ],
     introspect: (conn, scope) => introspect(conn, scope),
     fingerprint: (conn, scope) => fingerprint(conn, scope),
+    extract: (conn, scope) => extract(conn, scope),
+    audit: postgresAudit,
     renderChanges: (changes, options) => renderPlanSteps(changes, options),
     sameViewDefinition,
     resetShadow: (conn) => conn.execute(RESET_SHADOW),

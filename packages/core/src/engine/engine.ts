@@ -190,6 +190,47 @@ export interface DisabledRoutine {
   renamedTo: string | null;
 }
 
+/** A live object written as a source file by `Engine.extract`. */
+export interface ExtractedObject {
+  /** The object the file defines (its indexes, triggers, comments and grants ride along). */
+  key: ObjectKey;
+  /** Path relative to the project folder, e.g. `schema/sales/tables/orders.sql`. */
+  path: string;
+  /** The file's text: statements that create the object from nothing, each ending with `;` and a newline. */
+  text: string;
+}
+
+/** One change to an object recorded by the audit trail (`dbee audit --enable`). */
+export interface AuditEvent {
+  /** ISO time. */
+  at: string;
+  /** The role that ran the statement (PostgreSQL: `current_user`). */
+  role: string;
+  /** `ddl` (created or altered) or `drop`. */
+  event: 'ddl' | 'drop';
+  /** The statement's tag, e.g. `ALTER TABLE`. */
+  command: string;
+  /** The engine's name for the kind of object, e.g. `table`, `function`, `index`, `trigger`. */
+  objectType: string;
+  schema: string | null;
+  /** The engine's identity of the object, e.g. `sales.orders`, `sales.total(integer)`, `orders_touch on sales.orders`. */
+  identity: string;
+  /** The table, view, routine, type... the change belongs to (an index's or trigger's table); null when unknown. */
+  key: ObjectKey | null;
+}
+
+/** An audit trail of who changed which object when (`dbee audit`), kept in the ledger schema. */
+export interface AuditTrail {
+  /** Start recording (idempotent); opens a recording period. */
+  enable(conn: Connection): Promise<void>;
+  /** Stop recording; what was recorded stays. */
+  disable(conn: Connection): Promise<void>;
+  /** The recording periods, oldest first; `to` null while recording. Empty when never enabled. */
+  periods(conn: Connection): Promise<{ from: Date; to: Date | null }[]>;
+  /** Recorded changes to objects of `schemas`, oldest first. */
+  events(conn: Connection, filter: { schemas: string[]; since?: Date; by?: string }): Promise<AuditEvent[]>;
+}
+
 /** One database engine, composed from narrow roles by a factory in its package. */
 export interface Engine {
   /** `postgres`, `teradata`: the value of `engine:` in the configuration. */
@@ -229,6 +270,13 @@ export interface Engine {
    * triggers, extension members) never changes it.
    */
   fingerprint?(conn: Connection, scope: SchemaScope): Promise<string>;
+  /**
+   * The live objects of `scope` as source files in the project layout (`dbee extract`), deterministic text, one
+   * object per file. Engines without it cannot extract.
+   */
+  extract?(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]>;
+  /** The audit trail behind `dbee audit` and `extract --since/--by`; absent when the engine has none. */
+  readonly audit?: AuditTrail;
   /** Wipe a shadow database for reuse (every schema the sources could have created), so a pool can share it. */
   resetShadow?(conn: Connection): Promise<void>;
   /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */

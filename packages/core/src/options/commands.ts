@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { buildCommand } from './build';
 import { cleanupCommand } from './cleanup';
+import { adoptCommand, auditCommand, extractCommand } from './extract';
 import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { disableCommand, enableCommand } from './disable';
@@ -25,6 +26,9 @@ export const COMMAND_DEFINITIONS = {
   disable: disableCommand,
   enable: enableCommand,
   cleanup: cleanupCommand,
+  extract: extractCommand,
+  adopt: adoptCommand,
+  audit: auditCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -53,3 +57,6 @@ export type StatusOptions = CommandOptions<'status'>;
 export type DisableOptions = CommandOptions<'disable'>;
 export type EnableOptions = CommandOptions<'enable'>;
 export type CleanupOptions = CommandOptions<'cleanup'>;
+export type ExtractOptions = CommandOptions<'extract'>;
+export type AdoptOptions = CommandOptions<'adopt'>;
+export type AuditOptions = CommandOptions<'audit'>;

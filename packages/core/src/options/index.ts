@@ -15,6 +15,9 @@ export type {
   DisableOptions,
   EnableOptions,
   CleanupOptions,
+  ExtractOptions,
+  AdoptOptions,
+  AuditOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
 export type { CommandDefinition, OptionEntry } from './command';

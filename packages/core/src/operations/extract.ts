@@ -1,0 +1,245 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { durationMs } from '../config/schema';
+import type { DbProject } from '../config/workspace';
+import { PROJECT_FILE } from '../config/workspace';
+import type { AuditEvent, Connection, Engine, ExtractedObject } from '../engine/engine';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { formatKey, type ObjectKey } from '../model/object-key';
+import type { AuditOptions, ExtractOptions } from '../options';
+import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
+import { lockOwner, type OperationContext } from './context';
+import { schemaOwners } from './load';
+import { projectManagedScope } from '../planner/project-model';
+
+export type { ExtractOptions, AuditOptions };
+
+/** `--since 24h` (ago) or an ISO time, relative to `now`. */
+export function sinceTime(text: string, now: Date): Date {
+  const t = text.trim();
+  const ago = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(t);
+  if (ago) return new Date(now.getTime() - durationMs(t as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`));
+  const at = Date.parse(t);
+  if (Number.isNaN(at)) {
+    throw new DbeeError(`--since ${text}: expected a time (2026-11-20T08:00:00Z) or a duration ago (24h, 10m, 7d)`, { code: 'OPTIONS_INVALID' });
+  }
+  return new Date(at);
+}
+
+/** Where extract writes: the project's folder and schemas, or a new folder (db.yaml written) for an unknown project. */
+interface ExtractTarget {
+  name: string;
+  root: string;
+  schemas: string[];
+  project: DbProject | null;
+}
+
+function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget {
+  const known = ctx.workspace.projects.get(options.project) ?? ctx.workspace.projects.get(options.project.replace(/^db-/, ''));
+  if (known) {
+    const variables = ctx.workspace.settings(known, ctx.workspace.environment(options.env, ctx.env)).variables;
+    return { name: known.name, root: known.root, schemas: known.config.schemas.map((s) => s.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, v: string) => variables[v] ?? m)), project: known };
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_$-]*$/.test(options.project)) {
+    throw new DbeeError(`"${options.project}" is not a project name`, { code: 'OPTIONS_INVALID', hint: 'use letters, digits, "_", "-" or "$"' });
+  }
+  const schemas = (options.schemas ?? options.project).split(',').map((s) => s.trim()).filter(Boolean);
+  const root = resolve(ctx.workspace.root, options.out ?? options.project);
+  if (existsSync(join(root, PROJECT_FILE))) {
+    throw new DbeeError(`${relative(ctx.workspace.root, join(root, PROJECT_FILE))} exists but is not project ${options.project}`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'name the project as its db.yaml does, or choose another --out folder',
+    });
+  }
+  return { name: options.project, root, schemas, project: null };
+}
+
+/** Engines that can extract, with a message naming what is missing. */
+function extractor(engine: Engine): NonNullable<Engine['extract']> {
+  if (!engine.extract) throw new DbeeError(`the ${engine.name} engine cannot extract objects yet`, { code: 'ENGINE_CAPABILITY' });
+  return engine.extract.bind(engine);
+}
+
+/**
+ * `extract`: the live objects of a project's schemas as source files in the project layout (the engine writes the
+ * text: `Engine.extract`), `db.yaml` created when the folder has none (with `dependsOn` for the projects whose schemas
+ * the objects use). `--objects` keeps objects whose `kind:schema.name` matches a glob; `--since`/`--by` keep objects
+ * the audit trail saw changed in that period / by that role, and refuse (exit 1) when auditing did not cover the period.
+ * Reads under the deployment lock; writes files only.
+ */
+export async function extract(ctx: OperationContext, options: ExtractOptions): Promise<ExitCodeValue> {
+  const { workspace, reporter } = ctx;
+  const environment = workspace.environment(options.env, ctx.env);
+  const target = targetOf(ctx, options);
+  const engine = ctx.engine(environment.engine);
+  const run = extractor(engine);
+  const now = options.now ?? new Date();
+  const scope: SchemaScope = {
+    schemas: target.schemas,
+    ...(target.project ? { manage: projectManagedScope(workspace.root, target.project, workspace.settings(target.project, environment).variables) } : {}),
+  };
+  const context = { workspaceRoot: workspace.root };
+  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
+  let objects: ExtractedObject[];
+  let changed: AuditEvent[] | null = null;
+  let description: string;
+  try {
+    const conn = await engine.connect(environment, context);
+    try {
+      description = conn.description;
+      if (options.since !== undefined || options.by !== undefined) changed = await auditedChanges(engine, conn, target.schemas, options, now);
+      objects = await run(conn, scope);
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+  let selected = objects;
+  if (options.objects) {
+    const re = new RegExp(ignorePattern(options.objects));
+    selected = selected.filter((o) => re.test(`${o.key.kind}:${o.key.schema}.${o.key.name}`));
+  }
+  if (changed) {
+    const touched = new Set(changed.flatMap((e) => (e.key ? [`${e.key.schema}.${e.key.name}`, `schema:${e.key.name}`] : [])));
+    selected = selected.filter((o) => (o.key.kind === 'schema' ? touched.has(`schema:${o.key.name}`) : touched.has(`${o.key.schema}.${o.key.name}`)));
+    const dropped = changed.filter((e) => e.event === 'drop' && e.key && !objects.some((o) => sameObject(o.key, e.key!)));
+    for (const e of dropped) reporter.info(`  dropped by ${e.role} at ${e.at}: ${e.objectType} ${e.identity} (its file, if any, is left for you to remove)`);
+  }
+  reporter.info(`dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`);
+  const rel = (p: string) => relative(workspace.root, join(target.root, p)).split('\\').join('/');
+  for (const o of selected) {
+    reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${formatKey(o.key)})`);
+    if (options.dryRun) continue;
+    const file = join(target.root, o.path);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, o.text);
+  }
+  if (!target.project) {
+    const yaml = dbYaml(target, dependencies(ctx, environment, target, objects));
+    reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(PROJECT_FILE)}`);
+    if (!options.dryRun) {
+      mkdirSync(target.root, { recursive: true });
+      writeFileSync(join(target.root, PROJECT_FILE), yaml);
+    }
+  }
+  return ExitCode.ok;
+}
+
+function sameObject(a: ObjectKey, b: ObjectKey): boolean {
+  return a.schema === b.schema && a.name === b.name;
+}
+
+/** The changes the audit trail recorded for `--since`/`--by`; refuses when the trail does not cover the period. */
+async function auditedChanges(engine: Engine, conn: Connection, schemas: string[], options: { since?: string; by?: string }, now: Date): Promise<AuditEvent[]> {
+  const since = options.since !== undefined ? sinceTime(options.since, now) : undefined;
+  const periods = engine.audit ? await engine.audit.periods(conn) : [];
+  const period = since ? `since ${since.toISOString()}` : 'for the changes asked';
+  if (!engine.audit || !periods.length) {
+    throw new DbeeError(`auditing was not enabled on this environment, so dbee cannot tell what changed ${period}${options.by ? ` or who changed it` : ''}`, {
+      code: 'AUDIT_NOT_ENABLED',
+      hint: engine.audit
+        ? 'run `dbee audit <project> --env <env> --enable` (a superuser on a server); changes made from then on can be extracted with --since/--by. Without them, extract takes every object'
+        : `the ${engine.name} engine has no audit trail; extract without --since/--by`,
+    });
+  }
+  // Every moment from `since` to now must fall in a recording period.
+  const covered = since === undefined || coveredFrom(periods, since, now);
+  if (!covered) {
+    const list = periods.map((p) => `${p.from.toISOString()} .. ${p.to ? p.to.toISOString() : 'now'}`).join(', ');
+    throw new DbeeError(`auditing was not enabled for the whole period ${period} (recorded: ${list}), so changes made outside it are unknown`, {
+      code: 'AUDIT_NOT_ENABLED',
+      hint: `ask for a period auditing covered (--since ${periods.at(-1)!.from.toISOString()} or later), or extract without --since/--by`,
+    });
+  }
+  return engine.audit.events(conn, { schemas, since, by: options.by });
+}
+
+function coveredFrom(periods: { from: Date; to: Date | null }[], since: Date, now: Date): boolean {
+  let t = since.getTime();
+  for (const p of [...periods].sort((a, b) => a.from.getTime() - b.from.getTime())) {
+    if (p.from.getTime() > t) return false;
+    const end = p.to ? p.to.getTime() : Infinity;
+    if (end >= t) t = end;
+    if (t >= now.getTime()) return true;
+  }
+  return t >= now.getTime();
+}
+
+/** Projects of the workspace whose schemas the extracted objects use (for a new db.yaml's dependsOn). */
+function dependencies(ctx: OperationContext, environment: ReturnType<OperationContext['workspace']['environment']>, target: ExtractTarget, objects: ExtractedObject[]): string[] {
+  const owners = schemaOwners(ctx, environment);
+  const deps = new Set<string>();
+  const own = new Set(target.schemas);
+  for (const o of objects) {
+    for (const m of o.text.matchAll(/\b("?)([a-z_][a-z0-9_$]*)\1\.("?)[A-Za-z_][A-Za-z0-9_$]*\3/g)) {
+      const schema = m[2]!;
+      const owner = owners.get(schema);
+      if (owner && !own.has(schema) && owner !== target.name) deps.add(owner);
+    }
+  }
+  return [...deps].sort();
+}
+
+function dbYaml(target: ExtractTarget, dependsOn: string[]): string {
+  return [
+    `# Extracted by dbee extract from a live database; edit freely.`,
+    `version: 1`,
+    `name: ${target.name}`,
+    `engine: postgres`,
+    `schemas: [${target.schemas.join(', ')}]`,
+    ...(dependsOn.length ? [`dependsOn: [${dependsOn.join(', ')}]`] : []),
+    '',
+  ].join('\n');
+}
+
+/** `audit`: enable or disable the audit trail of an environment, or list what it recorded for the project's schemas. */
+export async function audit(ctx: OperationContext, options: AuditOptions): Promise<ExitCodeValue> {
+  const { workspace, reporter } = ctx;
+  const environment = workspace.environment(options.env, ctx.env);
+  const target = workspace.project(options.project);
+  const engine = ctx.engine(environment.engine);
+  if (!engine.audit) throw new DbeeError(`the ${engine.name} engine has no audit trail`, { code: 'ENGINE_CAPABILITY' });
+  if (options.enable && options.disable) throw new DbeeError('--enable and --disable cannot be combined', { code: 'OPTIONS_INVALID' });
+  const variables = workspace.settings(target, environment).variables;
+  const schemas = target.config.schemas.map((s) => s.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, v: string) => variables[v] ?? m));
+  const context = { workspaceRoot: workspace.root };
+  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
+  try {
+    const conn = await engine.connect(environment, context);
+    try {
+      if (options.enable) {
+        try {
+          await engine.audit.enable(conn);
+        } catch (e) {
+          const err = engine.mapError(e, {});
+          throw new DbeeError(`auditing could not be enabled on ${environment.name}: ${err.message.split('\n')[0]}`, {
+            code: 'AUDIT_ENABLE_FAILED',
+            hint: 'event triggers need a superuser: run it with a superuser connection',
+            cause: e,
+          });
+        }
+        reporter.info(`auditing enabled on ${environment.name} (${conn.description}): changes to objects are recorded in the ledger schema`);
+        return ExitCode.ok;
+      }
+      if (options.disable) {
+        await engine.audit.disable(conn);
+        reporter.info(`auditing disabled on ${environment.name}; what it recorded is kept`);
+        return ExitCode.ok;
+      }
+      const periods = await engine.audit.periods(conn);
+      const events = await engine.audit.events(conn, { schemas, since: options.since ? sinceTime(options.since, options.now ?? new Date()) : undefined });
+      if (options.format === 'json') {
+        ctx.stdout.write(JSON.stringify({ periods, events }, null, 2) + '\n');
+        return ExitCode.ok;
+      }
+      ctx.stdout.write(periods.length ? `auditing: ${periods.map((p) => `${p.from.toISOString()} .. ${p.to ? p.to.toISOString() : 'now'}`).join(', ')}\n` : 'auditing: never enabled\n');
+      for (const e of events) ctx.stdout.write(`  ${e.at} ${e.role} ${e.command} ${e.objectType} ${e.identity}\n`);
+      return ExitCode.ok;
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
