@@ -43,6 +43,11 @@ export interface ObjectGraph {
   order: SourceObject[];
   /** Foreign keys moved out of their CREATE TABLE to break cycles: table id → referenced table ids. */
   deferredForeignKeys: Map<string, Set<string>>;
+  /**
+   * Every resolved dependency of the planned objects, foreign keys deferred to break cycles included; `to` may be an
+   * object of a dependency project. What `dbee graph` draws.
+   */
+  edges: Edge[];
 }
 
 /**
@@ -112,6 +117,7 @@ export function buildGraph(
   if (errors.length) throw aggregate(errors, 'missing dependsOn entries');
 
   const plannedObjects = objects.filter((o) => planned.has(o.project));
+  const allEdges = [...edges.values()].flat();
   const deferredForeignKeys = breakForeignKeyCycles(plannedObjects, edges);
   const cycles = findCycles(plannedObjects, edges);
   if (cycles.length) {
@@ -131,7 +137,7 @@ export function buildGraph(
       'dependency cycles',
     );
   }
-  return { order: topologicalOrder(plannedObjects, edges), deferredForeignKeys };
+  return { order: topologicalOrder(plannedObjects, edges), deferredForeignKeys, edges: allEdges };
 }
 
 function missingDependency(object: SourceObject, ref: Reference, project: GraphProject, owner: string, target: SourceObject | undefined): DbeeError {
