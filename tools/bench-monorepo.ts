@@ -2,17 +2,24 @@
  * A generated monorepo of database projects, and what Nx costs on it with the dbee plugin against Nx's own
  * baseline (the same projects and edges declared in project.json files, no plugin), in the same run.
  *
- *   node tools/run.js tools/bench-monorepo.ts [--layers 10] [--width 20] [--runs 3] [--keep] [--dir <folder>]
+ *   node tools/run.js tools/bench-monorepo.ts [--layers 10] [--width 20] [--runs 3] [--keep] [--dir <folder>] [--targets]
  *
  * Projects: `layers` layers of `width` projects; each project of layer n > 0 depends on 1-3 projects of layer
  * n-1 (seeded, so every run generates the same monorepo), and owns a schema with a table, a view and a function.
  * Figures: `nx show projects` cold (no .nx/workspace-data: the plugin's own cache is empty too) and warm (the
  * plugin answers from its cache in Nx's workspace data directory), median of `runs`, daemon off, with the load
- * average. The workspace links this repository's node_modules, so the plugin runs from its TypeScript sources
+ * average. With `--targets`, also the targets, on the embedded `local` environment and on a scratch database of the
+ * PostgreSQL server (DBEE_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres):
+ * - `nx run-many -t diff` cold (no Nx cache, no dbee cache: 200 builds and 200 diffs) and fully cached;
+ * - the first `nx run-many -t deploy` of every object to the server, against the psql floor (every source file in
+ *   dependency order through one `psql -f` into an empty database) plus Nx's overhead for 200 tasks;
+ * - a no-op `nx run-many -t deploy` against Nx's overhead for 200 no-op tasks (`nx:noop` targets with the same
+ *   dependencies, in the baseline workspace).
+ * The workspace links this repository's node_modules, so the plugin runs from its TypeScript sources
  * (hence a tsconfig.base.json for Nx's transpiler; an installed, compiled dbee needs none).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -25,10 +32,11 @@ interface Options {
   runs: number;
   keep: boolean;
   dir?: string;
+  targets: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { layers: 10, width: 20, runs: 3, keep: false };
+  const o: Options = { layers: 10, width: 20, runs: 3, keep: false, targets: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--layers') o.layers = Number(argv[++i]);
@@ -36,6 +44,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--runs') o.runs = Number(argv[++i]);
     else if (a === '--keep') o.keep = true;
     else if (a === '--dir') o.dir = argv[++i];
+    else if (a === '--targets') o.targets = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -90,14 +99,20 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
     'empty-plugin.js': "exports.name = 'empty';\nexports.createNodes = ['**/db.yaml', () => []];\n",
     'tsconfig.base.json': '{ "compilerOptions": { "target": "ES2022", "module": "commonjs", "esModuleInterop": true } }\n',
     '.gitignore': 'node_modules\n.nx/\n.dbee/\ndist/\n',
-    'dbee.yaml': 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n',
+    'dbee.yaml':
+      'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n' +
+      "  server:\n    engine: postgres\n    connection: { url: '${DBEE_BENCH_URL}' }\n",
   };
   for (const p of projects) {
     const schema = p.name;
     if (withPlugin) {
       files[`${p.root}/db.yaml`] = `version: 1\nname: ${p.name}\nengine: postgres\nschemas: [${schema}]\n${p.dependsOn.length ? `dependsOn: [${p.dependsOn.join(', ')}]\n` : ''}`;
     } else {
-      files[`${p.root}/project.json`] = JSON.stringify({ name: `db-${p.name}`, implicitDependencies: p.dependsOn.map((d) => `db-${d}`), targets: {} });
+      files[`${p.root}/project.json`] = JSON.stringify({
+        name: `db-${p.name}`,
+        implicitDependencies: p.dependsOn.map((d) => `db-${d}`),
+        targets: { deploy: { executor: 'nx:noop', dependsOn: ['^deploy'], cache: false } },
+      });
     }
     files[`${p.root}/schema/${schema}/schema.sql`] = `CREATE SCHEMA ${schema};\n`;
     files[`${p.root}/schema/${schema}/tables/items.sql`] = `CREATE TABLE ${schema}.items (id bigint PRIMARY KEY, label text NOT NULL);\n`;
@@ -116,11 +131,75 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
   git('-c', 'user.email=bench@example.com', '-c', 'user.name=bench', 'commit', '-qm', 'generated');
 }
 
-function nx(root: string, args: string[]): number {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_')));
+function nx(root: string, args: string[], extraEnv: Record<string, string> = {}): number {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('DBEE_')));
   const start = process.hrtime.bigint();
-  execFileSync(process.execPath, [NX, ...args], { cwd: root, env: { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true' }, stdio: 'pipe' });
+  execFileSync(process.execPath, [NX, ...args], {
+    cwd: root,
+    env: { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true', ...extraEnv },
+    stdio: 'pipe',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+const SERVER = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A URL for database `name` on the server, created empty (dropped first if it exists). */
+function freshDatabase(name: string): string {
+  execFileSync('psql', [SERVER, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, '-c', `CREATE DATABASE ${name}`], { stdio: 'pipe' });
+  const url = new URL(SERVER);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function dropDatabase(name: string): void {
+  execFileSync('psql', [SERVER, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: 'pipe' });
+}
+
+/** Every source file of every project, dependencies' layers first, as one script. */
+function allSources(root: string, projects: readonly GeneratedProject[]): string {
+  const parts: string[] = [];
+  for (const p of projects) {
+    const schema = p.name;
+    for (const f of ['schema.sql', 'tables/items.sql', 'views/labels.sql', 'functions/count_items.sql']) {
+      parts.push(readFileSync(join(root, p.root, 'schema', schema, f), 'utf8'));
+    }
+  }
+  return parts.join('\n');
+}
+
+/** The targets' figures on the generated monorepo, each against its baseline (see the header). */
+function targets(pluginRoot: string, baselineRoot: string, projects: readonly GeneratedProject[]): void {
+  const row = (what: string, figure: number, against: string, goal: string) => console.log(`${what.padEnd(44)} ${figure.toFixed(1).padStart(7)} s   ${against}   goal ${goal}`);
+  const local = { DBEE_ENV: 'local' };
+  for (const dir of ['.nx/cache', '.dbee', 'dist']) rmSync(join(pluginRoot, dir), { recursive: true, force: true });
+  const diffCold = nx(pluginRoot, ['run-many', '-t', 'diff'], local);
+  const diffCached = nx(pluginRoot, ['run-many', '-t', 'diff'], local);
+  console.log(`nx run-many -t diff, ${projects.length} projects, embedded local environment (empty database):`);
+  row('  cold (no Nx cache, no dbee cache)', diffCold, `${projects.length} builds + ${projects.length} diffs`, '<= 90 s');
+  row('  fully cached', diffCached, '', '<= 15 s');
+
+  const noopOverhead = nx(baselineRoot, ['run-many', '-t', 'deploy', '--skip-nx-cache']);
+  const floorUrl = freshDatabase('dbee_bench_floor');
+  const script = join(pluginRoot, '..', 'all-sources.sql');
+  writeFileSync(script, allSources(pluginRoot, projects));
+  const start = process.hrtime.bigint();
+  execFileSync('psql', [floorUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-f', script], { stdio: 'pipe' });
+  const psqlFloor = Number(process.hrtime.bigint() - start) / 1e9;
+  dropDatabase('dbee_bench_floor');
+
+  const url = freshDatabase('dbee_bench_server');
+  try {
+    const server = { DBEE_ENV: 'server', DBEE_BENCH_URL: url };
+    const first = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
+    const noop = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
+    console.log(`nx run-many -t deploy, ${projects.length} projects, PostgreSQL server:`);
+    row('  first deploy of every object', first, `psql floor ${psqlFloor.toFixed(1)} s + Nx overhead ${noopOverhead.toFixed(1)} s`, `<= ${(2 * psqlFloor + noopOverhead).toFixed(1)} s`);
+    row('  no-op deploy', noop, `Nx overhead for ${projects.length} no-op tasks ${noopOverhead.toFixed(1)} s`, `<= ${(2 * noopOverhead).toFixed(1)} s`);
+  } finally {
+    dropDatabase('dbee_bench_server');
+  }
 }
 
 function median(xs: number[]): number {
@@ -168,6 +247,7 @@ function main(): void {
     row('  warm (plugin cache filled)', baseline.warm, dbee.warm);
     console.log(`  floor (a plugin that infers nothing): cold ${floor.cold.toFixed(2)} s (${(floor.cold / baseline.cold).toFixed(2)}x), warm ${floor.warm.toFixed(2)} s (${(floor.warm / baseline.warm).toFixed(2)}x)`);
     console.log(`  dbee warm against that floor: ${(dbee.warm / floor.warm).toFixed(2)}x`);
+    if (o.targets) targets(pluginRoot, baselineRoot, projects);
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     if (o.keep || o.dir) console.log(`workspaces kept in ${base}`);
