@@ -109,6 +109,12 @@
   var selected = null;
   var numbering = 'none';
   var large = view.nodes.length > 1500;
+  /**
+   * Collapsed schemas keep the size of their laid-out box (expanding one moves nothing), which at 10,000 objects is
+   * thousands of pixels: their labels, borders and the edges between them grow with the drawing so they stay readable.
+   */
+  var boxScale = 1;
+  Object.keys(layout.groups).forEach(function (id) { var b = layout.groups[id]; boxScale = Math.max(boxScale, Math.max(b.w, b.h) / 700); });
 
   function labelOf(n) {
     var prefix = '';
@@ -131,7 +137,7 @@
     var label = groupLabel(g) + '\n' + plural(g.keys.length, 'object') + (touched ? ' · ' + touched + ' changed' : '') + '\ndouble-click to expand';
     return {
       group: 'nodes',
-      data: { id: collapsedId(g.id), parent: projectGroup(g.project), label: label, group: g.id, w: Math.max(160, box.w), h: Math.max(70, box.h) },
+      data: { id: collapsedId(g.id), parent: projectGroup(g.project), label: label, group: g.id, w: Math.max(160, box.w), h: Math.max(70, box.h), fs: 16 * boxScale, bw: 2 * boxScale },
       position: { x: box.x, y: box.y },
       classes: 'collapsed' + (touched ? ' has-impact' : '')
     };
@@ -164,7 +170,8 @@
     });
     meta.forEach(function (m) {
       m.data.label = String(m.data.count);
-      m.data.width = Math.min(8, 1 + Math.log2(m.data.count));
+      m.data.width = Math.min(8, 1 + Math.log2(m.data.count)) * boxScale;
+      m.data.fs = 12 * boxScale;
       out.push(m);
     });
     return out;
@@ -198,8 +205,8 @@
     {
       selector: 'node.collapsed',
       style: {
-        width: 'data(w)', height: 'data(h)', label: 'data(label)', 'text-wrap': 'wrap', 'text-valign': 'center', 'text-halign': 'center', 'font-size': 16,
-        color: '#24292f', 'background-color': '#eaeef2', 'border-width': 2, 'border-style': 'dashed', 'border-color': '#57606a', shape: 'round-rectangle'
+        width: 'data(w)', height: 'data(h)', label: 'data(label)', 'text-wrap': 'wrap', 'text-valign': 'center', 'text-halign': 'center', 'font-size': 'data(fs)',
+        color: '#24292f', 'background-color': '#eaeef2', 'border-width': 'data(bw)', 'border-style': 'dashed', 'border-color': '#57606a', shape: 'round-rectangle'
       }
     },
     { selector: 'node.collapsed.has-impact', style: { 'background-color': '#fff8c5' } },
@@ -207,7 +214,7 @@
     { selector: 'edge.schema-edge', style: { display: 'none', 'line-style': 'dotted' } },
     { selector: 'edge.schema-edge.shown', style: { display: 'element' } },
     { selector: 'edge[kind = "foreign key"]', style: { 'line-style': 'dashed' } },
-    { selector: 'edge.meta', style: { width: 'data(width)', label: 'data(label)', 'font-size': 12, color: '#57606a', 'text-background-color': '#ffffff', 'text-background-opacity': 0.8, 'line-color': '#8c959f', 'target-arrow-color': '#8c959f', 'curve-style': 'bezier' } },
+    { selector: 'edge.meta', style: { width: 'data(width)', label: 'data(label)', 'font-size': 'data(fs)', 'arrow-scale': 1.5, color: '#57606a', 'text-background-color': '#ffffff', 'text-background-opacity': 0.8, 'line-color': '#8c959f', 'target-arrow-color': '#8c959f', 'curve-style': 'straight', opacity: 0.5 } },
     { selector: 'node.external', style: { 'border-style': 'dashed', 'border-width': 2, opacity: 0.75 } },
     { selector: '.hidden', style: { display: 'none' } },
     { selector: 'node.match', style: { 'border-width': 4, 'border-color': '#bf3989' } },
@@ -216,8 +223,8 @@
     { selector: 'node.downstream', style: { 'border-width': 4, 'border-color': '#fb8500', opacity: 1 } },
     { selector: 'edge.upstream', style: { 'line-color': '#0969da', 'target-arrow-color': '#0969da', width: 2, opacity: 1 } },
     { selector: 'edge.downstream', style: { 'line-color': '#fb8500', 'target-arrow-color': '#fb8500', width: 2, opacity: 1 } },
-    { selector: 'node.collapsed.has-upstream', style: { 'border-color': '#0969da', 'border-width': 4, opacity: 1 } },
-    { selector: 'node.collapsed.has-downstream', style: { 'border-color': '#fb8500', 'border-width': 4, opacity: 1 } },
+    { selector: 'node.collapsed.has-upstream', style: { 'border-color': '#0969da', 'border-style': 'solid', opacity: 1 } },
+    { selector: 'node.collapsed.has-downstream', style: { 'border-color': '#fb8500', 'border-style': 'solid', opacity: 1 } },
     { selector: 'node.focus', style: { 'border-width': 6, 'border-color': '#24292f', 'border-style': 'solid', opacity: 1, 'z-index': 10 } }
   ];
   Object.keys(KINDS).forEach(function (k) {

@@ -90,7 +90,8 @@ export async function layoutGraph(view: GraphView): Promise<GraphLayout> {
     },
     children: [...projects].map(([project, schemas]) => ({
       id: projectGroupId(project),
-      layoutOptions: group,
+      // Collapsed schemas are drawn as their boxes: keep room between them for the edges that join them.
+      layoutOptions: separate ? { ...group, 'elk.spacing.nodeNode': '800', 'elk.spacing.componentComponent': '800' } : group,
       children: [...schemas].map(([schema, children]) => ({ id: schemaGroupId(project, schema), layoutOptions: group, children })),
     })),
     edges: view.edges

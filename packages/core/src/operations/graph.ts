@@ -1,18 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { z } from 'zod';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { diffPlan } from '../diffing/diff-plan';
 import { formatGraphDot, formatGraphJson } from '../graph-view/formats';
 import { graphView, type GraphView } from '../graph-view/graph-data';
 import { renderGraphPage } from '../graph-view/html';
 import { applyImpact } from '../graph-view/impact';
-import type { graphCommand } from '../options/graph';
+import type { GraphOptions } from '../options';
 import type { OperationContext } from './context';
 import { loadTarget, schemaOwners } from './load';
 
-export type GraphOptions = z.output<(typeof graphCommand)['schema']>;
+export type { GraphOptions };
 
 /** Where `dbee graph <project>` writes its page when no `--out` is given (workspace-relative). */
 export function defaultGraphFile(project: string): string {

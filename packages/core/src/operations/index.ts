@@ -8,6 +8,7 @@ import { deploy } from './deploy';
 import { diff } from './diff';
 import { disable, enable } from './disable';
 import type { OperationContext } from './context';
+import { graph } from './graph';
 import { plan } from './plan';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
@@ -20,7 +21,7 @@ export type Operations = { [K in CommandName]: (ctx: OperationContext, options: 
  * Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. The type makes the
  * compiler refuse a command without an operation, and an operation whose options are not its command's.
  */
-export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit };
+export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph };
 
 /** Run the operation of a command with its options (a generic call the compiler checks, no cast). */
 export function runOperation<K extends CommandName>(command: K, ctx: OperationContext, options: CommandOptions<K>): Promise<ExitCodeValue> {

@@ -5,6 +5,7 @@ import { adoptCommand, auditCommand, extractCommand } from './extract';
 import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { disableCommand, enableCommand } from './disable';
+import { graphCommand } from './graph';
 import { planCommand } from './plan';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
@@ -29,6 +30,7 @@ export const COMMAND_DEFINITIONS = {
   extract: extractCommand,
   adopt: adoptCommand,
   audit: auditCommand,
+  graph: graphCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -60,3 +62,4 @@ export type CleanupOptions = CommandOptions<'cleanup'>;
 export type ExtractOptions = CommandOptions<'extract'>;
 export type AdoptOptions = CommandOptions<'adopt'>;
 export type AuditOptions = CommandOptions<'audit'>;
+export type GraphOptions = CommandOptions<'graph'>;

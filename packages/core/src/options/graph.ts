@@ -9,7 +9,7 @@ export const graphCommand = defineCommand('graph', {
   options: {
     project,
     env: text(
-      "Colour what deploying the sources to this environment would change (a diff against its live database) and grey out the rest. Without it no database is read: the sources are parsed with DBEE_ENV's, else dbee.yaml's `defaultEnvironment`'s variables.",
+      "Colour what deploying the sources to this environment would change (a diff against its live database) and grey out the rest. With `base`, it only chooses the variables; without either, no database is read and the variables are DBEE_ENV's, else dbee.yaml's `defaultEnvironment`'s.",
       { short: 'e', value: '<name>' },
     ),
     base: text('Colour what changed between this git ref of the sources and `head` (no database).', { value: '<ref>' }),

@@ -18,6 +18,7 @@ export type {
   ExtractOptions,
   AdoptOptions,
   AuditOptions,
+  GraphOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
 export type { CommandDefinition, OptionEntry } from './command';
