@@ -2,6 +2,7 @@ import type { ObjectKind } from '../model/object-key';
 import type { ReferenceKind } from '../model/source';
 import { buildGraph, type Edge } from '../planner/graph';
 import type { SourceObject } from '../planner/objects';
+import { orderProjects } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 
 /** Current shape of `dbee graph --format json`. Bump it when a field changes meaning or goes away. */
@@ -74,7 +75,7 @@ export interface GraphView {
   formatVersion: typeof GRAPH_FORMAT_VERSION;
   /** The project the graph was asked for. */
   project: string;
-  /** Projects drawn in full, in deployment order of their dependencies first. */
+  /** Projects drawn in full, in deployment order (dependencies first). */
   projects: string[];
   engine: string;
   nodes: GraphNode[];
@@ -113,16 +114,17 @@ export function graphView(args: {
     drawn,
     args.schemaOwners,
   );
-  const order = new Map(graph.order.map((o, i) => [o.id, i + 1]));
+  // Numbered as a plan orders them: project after project (dependencies first), each in the graph's order.
+  const projectOrder = orderProjects(args.models, drawn);
+  const ordered = projectOrder.flatMap((p) => graph.order.filter((o) => o.project === p));
+  const order = new Map(ordered.map((o, i) => [o.id, i + 1]));
   const nodes = new Map<string, GraphNode>();
   const add = (o: SourceObject) => {
     if (!nodes.has(o.id)) nodes.set(o.id, nodeOf(o, order.get(o.id) ?? null, !drawn.has(o.project)));
   };
-  for (const o of graph.order) add(o);
+  for (const o of ordered) add(o);
   for (const e of graph.edges) add(e.to);
   const edges = graph.edges.map(edgeOf).sort((a, b) => cmp(a.from, b.from) || cmp(a.to, b.to) || cmp(a.kind, b.kind));
-  const projectOrder = [...new Set(graph.order.map((o) => o.project))];
-  for (const p of [...drawn].sort()) if (!projectOrder.includes(p)) projectOrder.push(p);
   return {
     formatVersion: GRAPH_FORMAT_VERSION,
     project: args.project,

@@ -247,7 +247,7 @@ function constraintName(addStatement: string): string {
 }
 
 /** Planned projects in dependency order, ties by name. */
-function orderProjects(models: readonly ProjectModel[], planned: ReadonlySet<string>): string[] {
+export function orderProjects(models: readonly ProjectModel[], planned: ReadonlySet<string>): string[] {
   const out: string[] = [];
   const done = new Set<string>();
   const byName = new Map(models.map((m) => [m.project.name, m]));
