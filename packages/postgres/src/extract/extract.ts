@@ -28,11 +28,80 @@ const FOLDERS: Partial<Record<ObjectKey['kind'], string>> = {
  */
 export async function extract(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]> {
   const model = await introspect(conn, scope);
-  return extractModel(model);
+  const files = extractModel(model);
+  // Row-level security and policies, until the model holds them (then the differ writes them like the rest).
+  if (!('policies' in model)) await addRowSecurity(conn, scope, model, files);
+  return files;
+}
+
+/** `ENABLE ROW LEVEL SECURITY` and `CREATE POLICY` statements appended to their table's file. */
+async function addRowSecurity(conn: Connection, scope: SchemaScope, model: SchemaModel, files: ExtractedObject[]): Promise<void> {
+  const r = await conn.query<{ schema: string; table_name: string; statement: string }>(
+    `select n.nspname as schema, c.relname as table_name, s.statement from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     cross join lateral (
+       select 0 as ord, '' as name, format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', n.nspname, c.relname) as statement where c.relrowsecurity
+       union all select 0, '', format('ALTER TABLE %I.%I FORCE ROW LEVEL SECURITY', n.nspname, c.relname) where c.relforcerowsecurity
+       union all
+       select 1, p.polname, format('CREATE POLICY %I ON %I.%I AS %s FOR %s TO %s%s%s', p.polname, n.nspname, c.relname,
+                case when p.polpermissive then 'PERMISSIVE' else 'RESTRICTIVE' end,
+                case p.polcmd when 'r' then 'SELECT' when 'a' then 'INSERT' when 'w' then 'UPDATE' when 'd' then 'DELETE' else 'ALL' end,
+                (select string_agg(case when role = 0 then 'PUBLIC' else quote_ident(pg_get_userbyid(role)) end, ', ' order by 1) from unnest(p.polroles) role),
+                coalesce(' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', ''),
+                coalesce(' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', ''))
+       from pg_policy p where p.polrelid = c.oid
+     ) s
+     where n.nspname = any($1::text[]) and c.relkind in ('r', 'p')
+     order by n.nspname, c.relname, s.ord, s.name`,
+    [scope.schemas.filter((x) => x !== 'dbee')],
+  );
+  for (const row of r.rows) {
+    const table = model.tables.find((t) => t.key.schema === row.schema && t.key.name === row.table_name);
+    const file = table && files.find((f) => f.key.kind === 'table' && f.key.schema === table.key.schema && f.key.name === table.key.name);
+    if (file) file.text += `\n${row.statement};\n`;
+  }
+}
+
+const SERIAL: Record<string, { type: string; max: string }> = {
+  integer: { type: 'serial', max: '2147483647' },
+  bigint: { type: 'bigserial', max: '9223372036854775807' },
+  smallint: { type: 'smallserial', max: '32767' },
+};
+
+/**
+ * Serial columns as the sources write them (`id serial`): a column whose default is `nextval` of a sequence it owns,
+ * with the sequence's default parameters, loses the sequence and its default. Written as a sequence, a CREATE
+ * SEQUENCE ... OWNED BY and the table's DEFAULT nextval(...) would need each other first.
+ */
+export function withSerials(model: SchemaModel): SchemaModel {
+  const absorbed = new Set<string>();
+  const tables = model.tables.map((t) => ({
+    ...t,
+    columns: t.columns.map((c) => {
+      const m = /^nextval\('([^']+)'::regclass\)$/.exec(c.default ?? '');
+      if (!m) return c;
+      const seq = model.sequences.find((s) => `${s.key.schema}.${s.key.name}` === m[1] && s.ownedBy?.column === c.name && s.ownedBy.table.schema === t.key.schema && s.ownedBy.table.name === t.key.name);
+      const serial = SERIAL[c.type];
+      if (!seq || !serial || seq.dataType !== c.type || seq.start !== '1' || seq.increment !== '1' || seq.min !== '1' || seq.max !== serial.max || seq.cache !== '1' || seq.cycle) return c;
+      if (seq.key.name !== `${t.key.name}_${c.name}_seq`) return c;
+      absorbed.add(`${seq.key.schema}.${seq.key.name}`);
+      return { ...c, type: serial.type, default: null, dependsOn: c.dependsOn.filter((d) => !(d.kind === 'sequence' && d.schema === seq.key.schema && d.name === seq.key.name)) };
+    }),
+  }));
+  if (!absorbed.size) return model;
+  const gone = (k: ObjectKey) => k.kind === 'sequence' && absorbed.has(`${k.schema}.${k.name}`);
+  return {
+    ...model,
+    tables: tables.map((t) => ({ ...t, dependsOn: t.dependsOn.filter((d) => !gone(d)) })),
+    sequences: model.sequences.filter((s) => !gone(s.key)),
+    privileges: model.privileges.filter((p) => !gone(p.target)),
+    comments: model.comments.filter((c) => !gone(c.target)),
+    owners: model.owners.filter((o) => !gone(o.target)),
+  };
 }
 
 /** `extract` on a model already read. */
-export function extractModel(model: SchemaModel): ExtractedObject[] {
+export function extractModel(live: SchemaModel): ExtractedObject[] {
+  const model = withSerials(live);
   const from: SchemaModel = { ...emptyModel(), defaultPrivileges: POSTGRES_DEFAULT_PRIVILEGES };
   const changes = diffModels(from, model, { sameViewDefinition });
   const relations = new Map<string, ObjectKey>();
