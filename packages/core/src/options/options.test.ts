@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DbeeError } from '../errors';
 import { COMMAND_DEFINITIONS, COMMANDS, checkCommandOptions, executorSchema, optionEntries, parseCommandOptions } from '.';
@@ -63,5 +65,35 @@ describe('command option schemas', () => {
     const now = new Date('2026-11-21T10:30:00Z');
     expect(parseCommandOptions('deploy', { project: 'sales', now }).now).toBe(now);
     expect(Object.keys((executorSchema('deploy').properties as object))).not.toContain('now');
+  });
+});
+
+/** Every module `file` loads at run time (type-only imports excluded), followed through relative imports. */
+function runtimeImports(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const source = readFileSync(file, 'utf8');
+  for (const m of source.matchAll(/^(?:import|export) (?!type )[^;]*? from '([^']+)';/gms)) {
+    const spec = m[1]!;
+    if (!spec.startsWith('.')) seen.add(spec);
+    else {
+      const base = resolve(dirname(file), spec);
+      const target = [`${base}.ts`, join(base, 'index.ts')].find((f) => {
+        try {
+          return readFileSync(f) !== null;
+        } catch {
+          return false;
+        }
+      })!;
+      runtimeImports(target, seen);
+    }
+  }
+  return seen;
+}
+
+describe('the options module', () => {
+  it('loads zod and a few small core files only (the CLI reads it for --help before any engine or parser)', () => {
+    const loaded = [...runtimeImports(join(__dirname, 'index.ts'))].map((f) => (f.startsWith('/') ? relative(join(__dirname, '..'), f) : f));
+    expect(loaded.filter((f) => !f.startsWith('options/') && !f.endsWith('.test.ts')).sort()).toEqual(['config/schema.ts', 'errors.ts', 'zod']);
   });
 });
