@@ -66,6 +66,26 @@ export function envWorkspace(engine: Engine, files: Record<string, string>, yaml
         await c.close();
       }
     },
+    /** Run statements (several allowed, no results) on environment n, as the given role when one is named. */
+    async exec(n: 1 | 2, sql: string): Promise<void> {
+      if (engine === 'postgres') {
+        const { Client } = await import('pg');
+        const c = new Client({ connectionString: String(vars[n === 1 ? 'EM_SERVER_URL' : 'EM_SERVER2_URL']) });
+        await c.connect();
+        try {
+          await c.query(sql);
+        } finally {
+          await c.end();
+        }
+        return;
+      }
+      const c = await PgliteConnection.open(join(w.root, '.dbee', n === 1 ? 'local' : 'local2'), 'test');
+      try {
+        await c.execute(sql);
+      } finally {
+        await c.close();
+      }
+    },
     dbee(command: CommandName, options: Record<string, unknown> & { project: string }) {
       return run(w.root, command, options, vars);
     },

@@ -221,8 +221,8 @@ export interface AuditEvent {
 
 /** An audit trail of who changed which object when (`dbee audit`), kept in the ledger schema. */
 export interface AuditTrail {
-  /** Start recording (idempotent); opens a recording period. */
-  enable(conn: Connection): Promise<void>;
+  /** Start recording (idempotent); opens a recording period starting `at` (default: the database's clock; tests set it). */
+  enable(conn: Connection, at?: Date): Promise<void>;
   /** Stop recording; what was recorded stays. */
   disable(conn: Connection): Promise<void>;
   /** The recording periods, oldest first; `to` null while recording. Empty when never enabled. */

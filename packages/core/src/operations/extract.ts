@@ -210,7 +210,7 @@ export async function audit(ctx: OperationContext, options: AuditOptions): Promi
     try {
       if (options.enable) {
         try {
-          await engine.audit.enable(conn);
+          await engine.audit.enable(conn, options.now);
         } catch (e) {
           const err = engine.mapError(e, {});
           throw new DbeeError(`auditing could not be enabled on ${environment.name}: ${err.message.split('\n')[0]}`, {

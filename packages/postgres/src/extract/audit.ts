@@ -47,8 +47,9 @@ const ENABLE = [
   `CREATE EVENT TRIGGER dbee_audit_ddl ON ddl_command_end EXECUTE FUNCTION dbee.audit_ddl()`,
   `DROP EVENT TRIGGER IF EXISTS dbee_audit_drop`,
   `CREATE EVENT TRIGGER dbee_audit_drop ON sql_drop EXECUTE FUNCTION dbee.audit_ddl()`,
-  `INSERT INTO dbee.audit_periods (enabled_at) SELECT clock_timestamp() WHERE NOT EXISTS (SELECT 1 FROM dbee.audit_periods WHERE disabled_at IS NULL)`,
 ];
+
+const OPEN_PERIOD = `INSERT INTO dbee.audit_periods (enabled_at) SELECT coalesce($1::timestamptz, clock_timestamp()) WHERE NOT EXISTS (SELECT 1 FROM dbee.audit_periods WHERE disabled_at IS NULL)`;
 
 const DISABLE = [
   `DROP EVENT TRIGGER IF EXISTS dbee_audit_ddl`,
@@ -95,9 +96,10 @@ export function auditKey(objectType: string, schema: string | null, identity: st
 }
 
 export const postgresAudit: AuditTrail = {
-  async enable(conn: Connection) {
+  async enable(conn: Connection, at?: Date) {
     await conn.transaction(async (tx) => {
       for (const sql of ENABLE) await tx.execute(sql);
+      await tx.query(OPEN_PERIOD, [at ?? null]);
     });
   },
   async disable(conn: Connection) {
