@@ -500,8 +500,11 @@
 
   var matches = [];
   var matchIndex = -1;
+  var lastQuery = null;
   function runSearch() {
     var q = $('search').value.trim().toLowerCase();
+    if (q === lastQuery) return;
+    lastQuery = q;
     matches = q ? view.nodes.filter(function (n) { return n.name.toLowerCase().indexOf(q) >= 0 || n.key.toLowerCase().indexOf(q) >= 0; }).map(function (n) { return n.key; }) : [];
     matchIndex = -1;
     var set = new Set(matches);

@@ -45,10 +45,14 @@ export function formatDiffJson(r: DiffResult): string {
   });
 }
 
-/** Markdown for a pull-request comment. */
-export function formatDiffMarkdown(r: DiffResult): string {
+/**
+ * Markdown for a pull-request comment. `graphCommand`: the `dbee graph` command that draws the same change (what it
+ * touches and everything that depends on it), given as a line to run.
+ */
+export function formatDiffMarkdown(r: DiffResult, graphCommand?: string): string {
   const out = [`### dbee diff: \`${r.project}\``, '', `${r.from} → ${r.to}`, ''];
   if (!r.plan.steps.length) return out.concat('No differences.', '').join('\n');
+  if (graphCommand) out.push(`Impact on the object graph (what changes, and what depends on it): \`${graphCommand}\`, then open the page it writes.`, '');
   out.push('| # | object | change | hazards |', '| --- | --- | --- | --- |');
   for (const s of r.plan.steps) out.push(`| ${s.order} | \`${s.key}\` | ${s.action} | ${s.hazards.map((h) => `⚠️ ${h.kind}`).join(', ') || '-'} |`);
   out.push('', '<details><summary>SQL</summary>', '', '```sql');

@@ -14,8 +14,15 @@ const IMPACT_OF: Record<StepAction, Exclude<Impact, 'unchanged'>> = {
   restore: 'replaced',
 };
 
-/** When several steps touch one object, the strongest word wins. */
-const STRENGTH: Record<Impact, number> = { unchanged: 0, altered: 1, replaced: 2, created: 3, dropped: 4 };
+/**
+ * One word for all the steps that touch an object: dropped and created again (a view whose columns change) is
+ * replaced; otherwise dropped, created, replaced, altered, in that order.
+ */
+function summarise(impacts: ReadonlySet<Impact>): Impact {
+  if (impacts.has('dropped')) return impacts.has('created') || impacts.has('replaced') ? 'replaced' : 'dropped';
+  for (const i of ['created', 'replaced', 'altered'] as const) if (impacts.has(i)) return i;
+  return 'unchanged';
+}
 
 /**
  * Mark the nodes a pending plan touches (`created`, `altered`, `replaced`, `dropped`) and every other node
@@ -32,8 +39,9 @@ export function applyImpact(view: GraphView, plan: Plan, sides: { from: string; 
     const k = loose(n.kind, n.schema, n.name);
     byName.set(k, [...(byName.get(k) ?? []), n]);
   }
+  const touched = new Map<GraphNode, Set<Impact>>();
   const mark = (node: GraphNode, impact: Exclude<Impact, 'unchanged'>, step: PlanStep) => {
-    if (STRENGTH[impact] > STRENGTH[node.impact ?? 'unchanged']) node.impact = impact;
+    touched.set(node, (touched.get(node) ?? new Set<Impact>()).add(impact));
     if (!node.steps!.includes(step.order)) node.steps!.push(step.order);
   };
   for (const step of plan.steps) {
@@ -70,6 +78,7 @@ export function applyImpact(view: GraphView, plan: Plan, sides: { from: string; 
     byKey.set(node.key, node);
     mark(node, impact, step);
   }
+  for (const [node, impacts] of touched) node.impact = summarise(impacts);
   const counts: GraphImpact['counts'] = { created: 0, altered: 0, replaced: 0, dropped: 0 };
   for (const n of nodes) if (n.impact && n.impact !== 'unchanged') counts[n.impact]++;
   return { ...view, nodes, impact: { from: sides.from, to: sides.to, steps: plan.steps.length, counts } };

@@ -13,7 +13,7 @@ export async function diff(ctx: OperationContext, options: DiffOptions): Promise
   const format = options.format;
   const result = await diffPlan(ctx, { ...options, noCache: options.cache === false });
   const colour = format === 'text' && !options.output && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env.NO_COLOR;
-  const text = format === 'json' ? formatDiffJson(result) : format === 'markdown' ? formatDiffMarkdown(result) : formatDiffText(result, colour);
+  const text = format === 'json' ? formatDiffJson(result) : format === 'markdown' ? formatDiffMarkdown(result, graphCommand(ctx, options)) : formatDiffText(result, colour);
   ctx.stdout.write(text);
   if (options.output) {
     const file = resolve(ctx.workspace.root, options.output);
@@ -25,4 +25,11 @@ export async function diff(ctx: OperationContext, options: DiffOptions): Promise
     return ExitCode.invalid;
   }
   return ExitCode.ok;
+}
+
+/** The `dbee graph` command that shows the same change (`--against-env` has no graph). */
+function graphCommand(ctx: OperationContext, options: DiffOptions): string | undefined {
+  if (options.againstEnv) return undefined;
+  const sides = options.base ? ` --base ${options.base}${options.head ? ` --head ${options.head}` : ''}` : ` --env ${ctx.workspace.environment(options.env, ctx.env).name}`;
+  return `npx dbee graph ${options.project}${sides}`;
 }
