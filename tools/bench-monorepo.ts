@@ -134,12 +134,17 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
 function nx(root: string, args: string[], extraEnv: Record<string, string> = {}): number {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('DBEE_')));
   const start = process.hrtime.bigint();
-  execFileSync(process.execPath, [NX, ...args], {
-    cwd: root,
-    env: { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true', ...extraEnv },
-    stdio: 'pipe',
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  try {
+    execFileSync(process.execPath, [NX, ...args], {
+      cwd: root,
+      env: { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true', ...extraEnv },
+      stdio: 'pipe',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+  } catch (e) {
+    const err = e as { stdout?: Buffer; stderr?: Buffer; status?: number };
+    throw new Error(`nx ${args.join(' ')} in ${root} exited with ${err.status}:\n${String(err.stdout ?? '')}${String(err.stderr ?? '')}`.slice(0, 4000));
+  }
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 

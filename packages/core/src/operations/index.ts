@@ -4,6 +4,7 @@ import { build } from './build';
 import { cleanup } from './cleanup';
 import { audit, extract } from './extract';
 import { adopt } from './adopt';
+import { clone } from './clone';
 import { deploy } from './deploy';
 import { diff } from './diff';
 import { disable, enable } from './disable';
@@ -21,7 +22,7 @@ export type Operations = { [K in CommandName]: (ctx: OperationContext, options: 
  * Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. The type makes the
  * compiler refuse a command without an operation, and an operation whose options are not its command's.
  */
-export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph };
+export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone };
 
 /** Run the operation of a command with its options (a generic call the compiler checks, no cast). */
 export function runOperation<K extends CommandName>(command: K, ctx: OperationContext, options: CommandOptions<K>): Promise<ExitCodeValue> {

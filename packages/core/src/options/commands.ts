@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { buildCommand } from './build';
 import { cleanupCommand } from './cleanup';
+import { cloneCommand } from './clone';
 import { adoptCommand, auditCommand, extractCommand } from './extract';
 import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
@@ -30,6 +31,7 @@ export const COMMAND_DEFINITIONS = {
   extract: extractCommand,
   adopt: adoptCommand,
   audit: auditCommand,
+  clone: cloneCommand,
   graph: graphCommand,
 } as const;
 
@@ -62,4 +64,5 @@ export type CleanupOptions = CommandOptions<'cleanup'>;
 export type ExtractOptions = CommandOptions<'extract'>;
 export type AdoptOptions = CommandOptions<'adopt'>;
 export type AuditOptions = CommandOptions<'audit'>;
+export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;

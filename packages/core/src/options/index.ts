@@ -18,6 +18,7 @@ export type {
   ExtractOptions,
   AdoptOptions,
   AuditOptions,
+  CloneOptions,
   GraphOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';

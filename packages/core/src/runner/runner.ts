@@ -57,6 +57,8 @@ export interface RunOptions {
   autoRollback?: (project: string) => boolean;
   /** Schemas of each project (expanded), for the fingerprint recorded at the end of its deployment (drift). */
   schemas?: ReadonlyMap<string, string[]>;
+  /** The deployment kind recorded in the ledger. Default `deploy`; `clone` for `dbee clone`. */
+  kind?: 'deploy' | 'clone';
   /** What each project manages in its schemas (db.yaml `manage:`), so the recorded fingerprint leaves the rest out. */
   manage?: ReadonlyMap<string, ManagedScope>;
   /**
@@ -219,7 +221,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       ...options.identity,
       project: state.project,
       environment: options.environment,
-      kind: 'deploy',
+      kind: options.kind ?? 'deploy',
       planChecksum: options.planChecksum,
       stepsTotal: state.steps.length,
     });

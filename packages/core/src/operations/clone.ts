@@ -1,0 +1,130 @@
+import { durationMs } from '../config/schema';
+import type { ResolvedEnvironment } from '../config/resolve';
+import { planOfChanges } from '../diffing/diff-plan';
+import { formatDiffText } from '../diffing/format';
+import type { Engine } from '../engine/engine';
+import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { Ledger, type LedgerState } from '../ledger/ledger';
+import type { CloneOptions } from '../options';
+import { planChecksum } from '../plan/serialize';
+import { runPlan } from '../runner/runner';
+import type { SchemaModel } from '../schema/model';
+import type { SchemaScope } from '../schema/managed-scope';
+import { ciJob, gitCommit, lockOwner, type OperationContext } from './context';
+import { checkGates, checkStepPolicies } from './gates';
+import { loadTarget } from './load';
+
+export type { CloneOptions };
+
+/** Read a live schema (and the project's ledger state there) under that environment's lock. */
+async function readSide(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, scope: SchemaScope, project: string) {
+  const context = { workspaceRoot: ctx.workspace.root };
+  const wait = environment.deploy.waitForLock;
+  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: wait === undefined ? 60_000 : durationMs(wait), owner: lockOwner() });
+  try {
+    const conn = await engine.connect(environment, context);
+    try {
+      const ledger = new Ledger(conn, engine.ledger);
+      const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
+      return { model: await engine.introspect!(conn, scope), description: conn.description, state };
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * `clone`: make a project's schemas on `--to` equal to those on `--from`. The gap between the two live databases is
+ * a plan (typed changes rendered with reverses and hazards), checked against the target's hazard settings and
+ * `gates.requireBackup`, applied under the target's lock after its gates, and recorded in the target's ledger as a
+ * deployment of kind `clone`, whose object states become the source's (so the next deploy of the sources plans
+ * from what is there). Migrations are not copied: the target's ledger keeps which have run there.
+ */
+export async function clone(ctx: OperationContext, options: CloneOptions): Promise<ExitCodeValue> {
+  const { workspace, reporter } = ctx;
+  if (!options.from || !options.to) {
+    throw new DbeeError('clone needs --from <env> and --to <env>', { code: 'OPTIONS_INVALID', hint: 'e.g. dbee clone sales --from prod --to test' });
+  }
+  if (options.from === options.to) throw new DbeeError('--from and --to name the same environment', { code: 'OPTIONS_INVALID' });
+  const { environment: target, target: project, model, engine } = await loadTarget(ctx, options.project, options.to);
+  const source = workspace.environment(options.from, ctx.env);
+  if (source.engine !== target.engine) {
+    throw new DbeeError(`environments ${source.name} (${source.engine}) and ${target.name} (${target.engine}) are not of the same engine`, { code: 'OPTIONS_INVALID' });
+  }
+  if (!engine.introspect || !engine.renderChanges || !engine.fingerprint) {
+    throw new DbeeError(`the ${engine.name} engine cannot compare two live databases`, { code: 'ENGINE_CAPABILITY' });
+  }
+  const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
+  const from = await readSide(ctx, engine, source, scope, project.name);
+  const settings = workspace.settings(project, target).deploy;
+  const now = options.now ?? new Date();
+  const context = { workspaceRoot: workspace.root };
+  const wait = settings.waitForLock;
+  const lock = await engine.lock(target, context, 'deploy', { timeoutMs: wait === undefined ? 60_000 : durationMs(wait), owner: lockOwner() });
+  try {
+    const conn = await engine.connect(target, context);
+    try {
+      const live: SchemaModel = await engine.introspect(conn, scope);
+      const fingerprint = await engine.fingerprint(conn, scope);
+      const plan = planOfChanges(engine, project.name, live, from.model, settings.online ?? false, fingerprint, project.config.renames ?? [], scope.manage?.owners);
+      if (from.state) plan.objectStates = { [project.name]: from.state.objects };
+      ctx.stdout.write(formatDiffText({ project: project.name, from: `${target.name} (${conn.description})`, to: `${source.name} (${from.description})`, plan, cached: false }, false));
+      const problems = checkStepPolicies(target, plan, {
+        conflicts: new Map(),
+        settings: (p) => workspace.settings(workspace.project(p), target).deploy,
+        allowHazards: options.allowHazards ?? [],
+      });
+      if (problems.length) {
+        const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
+        if (problems.length === 1) throw new DbeeError(`${problems[0]!.message}; ${what}`, { code: problems[0]!.code, hint: problems[0]!.hint, details: problems[0]!.details });
+        throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
+      }
+      if (options.dryRun) {
+        reporter.info('dry run: nothing was applied');
+        return ExitCode.ok;
+      }
+      if (!plan.steps.length) {
+        reporter.info(`${project.name}: ${target.name} already equals ${source.name}`);
+        return ExitCode.ok;
+      }
+      await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
+      const owner = lockOwner();
+      const result = await runPlan({
+        engine,
+        conn,
+        plan,
+        environment: target.name,
+        variables: new Map([[project.name, model.variables]]),
+        identity: { package: null, gitCommit: gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host },
+        planChecksum: planChecksum(plan),
+        reporter,
+        session: {
+          lockTimeoutMs: settings.lockTimeout === undefined ? undefined : durationMs(settings.lockTimeout),
+          statementTimeoutMs: settings.statementTimeout === undefined ? undefined : durationMs(settings.statementTimeout),
+        },
+        transaction: settings.transaction ?? 'object',
+        autoRollback: () => settings.autoRollback ?? false,
+        schemas: new Map([[project.name, scope.schemas]]),
+        manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
+        kind: 'clone',
+      });
+      const p = result.projects[0];
+      if (p && p.status !== 'succeeded') {
+        throw new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
+          code: p.error?.code ?? 'CLONE_FAILED',
+          exitCode: ExitCode.applyFailed,
+          hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
+          cause: p.error,
+        });
+      }
+      reporter.info(`${project.name}: ${target.name} now equals ${source.name} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, deployment ${p?.deploymentId}, kind clone)`);
+      return ExitCode.ok;
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
