@@ -69,7 +69,7 @@ export async function inferProjects(
 
 /** What every project's inputs share: computed once per createNodes call. */
 interface SharedInputs extends Omit<DerivedInputs, 'env'> {
-  /** Absolute path of dbee.yaml and the variables it refers to. */
+  /** The environment variables dbee.yaml refers to as `${VAR}`. */
   workspaceEnv: string[];
 }
 
