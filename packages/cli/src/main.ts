@@ -1,6 +1,5 @@
-import { isCommandName, isDbeeError } from '@dbee/core';
+import { isCommandName, isDbeeError } from '@dbee/core/src/options';
 import { commandHelp, parseCommandLine, usage, type CommandLine } from './options';
-import { runDbeeCommand } from './run-command';
 
 /** Parse argv and run; resolves to the process exit code. Flags, parsing and help come from core's option schemas. */
 export async function main(argv: string[]): Promise<number> {
@@ -29,5 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(commandHelp(command));
     return 0;
   }
+  // Loaded only to run a command: core, the engines and their drivers are not needed for --help or a usage error.
+  const { runDbeeCommand } = await import('./run-command');
   return runDbeeCommand(command, line.options, { workspaceRoot: line.cwd ?? process.cwd() });
 }

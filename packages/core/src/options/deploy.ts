@@ -1,6 +1,5 @@
-import { conflictStrategy, hazardKind } from '../config/schema';
 import { defineCommand } from './command';
-import { assumeYes, dryRun, env, project } from './common';
+import { assumeYes, CONFLICT_STRATEGIES, dryRun, env, HAZARD_KINDS, project } from './common';
 import { choice, clock, flag, list, negatedFlag, seconds, text } from './option';
 
 export const deployCommand = defineCommand('deploy', {
@@ -18,11 +17,11 @@ export const deployCommand = defineCommand('deploy', {
     ),
     package: text('Deploy this package folder (written by `dbee plan --out`) instead of planning from the sources.', { short: 'p', value: '<folder>' }),
     ifExists: choice(
-      conflictStrategy.options,
+      CONFLICT_STRATEGIES,
       "What to do with an object to create that already exists but that the ledger does not know: fail, keep it as a renamed backup, or drop it. Default: the project's or environment's `deploy.ifExists`, else raise.",
     ),
     allowHazards: list(
-      hazardKind.options,
+      HAZARD_KINDS,
       "Hazard kinds to accept without stopping, comma-separated on the command line (`data-loss,table-rewrite`). Adds to the project's or environment's `deploy.allowHazards`.",
     ),
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),

@@ -1,6 +1,8 @@
 // The options of every dbee command, one zod schema each: see README.md in this folder. Imports zod only, so that
 // the CLI can print `--help` and parse flags without loading the rest of core.
 export { COMMAND_DEFINITIONS, COMMANDS, isCommandName } from './commands';
+// Option errors are user errors; the CLI prints them before it loads the rest of core.
+export { DbeeError, isDbeeError } from '../errors';
 export type {
   CommandName,
   CommandOptions,
