@@ -66,6 +66,7 @@ describe('createNodes', () => {
                   "smoke-test",
                   "rollback",
                   "status",
+                  "graph",
                 ],
               },
               "technologies": [
@@ -250,6 +251,56 @@ describe('createNodes', () => {
                 },
                 "outputs": [
                   "{workspaceRoot}/dist/dbee/{projectName}/diff",
+                ],
+              },
+              "graph": {
+                "cache": true,
+                "executor": "@dbee/nx:graph",
+                "inputs": [
+                  "dbeeSources",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
+                  "{workspaceRoot}/dbee.yaml",
+                  {
+                    "externalDependencies": [
+                      "@dbee/nx",
+                      "@dbee/cli",
+                      "@dbee/core",
+                      "@dbee/postgres",
+                    ],
+                  },
+                  {
+                    "env": "DBEE_ENV",
+                  },
+                  {
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
+                  },
+                ],
+                "metadata": {
+                  "description": "Writes a page drawing this project's objects and their dependencies (and, with --env, what a deployment would change).",
+                  "help": {
+                    "command": "npx dbee graph --help",
+                    "example": {
+                      "options": {
+                        "withDeps": true,
+                      },
+                    },
+                  },
+                  "technologies": [
+                    "dbee",
+                  ],
+                },
+                "options": {
+                  "out": "{workspaceRoot}/dist/dbee/{projectName}/graph.html",
+                  "project": "sales",
+                },
+                "outputs": [
+                  "{workspaceRoot}/dist/dbee/{projectName}/graph.html",
                 ],
               },
               "plan": {
@@ -465,6 +516,13 @@ describe('createNodes', () => {
     expect(JSON.stringify(inputs)).not.toContain('externalDependencies');
   });
 
+  it('uses the runtime input instead of externalDependencies when Nx does not analyze the lock file', async () => {
+    const inputs = await buildInputs({ ...INSTALLED }, { pluginsConfig: { '@nx/js': { analyzeLockfile: false } } });
+
+    expect(JSON.stringify(inputs)).not.toContain('externalDependencies');
+    expect((inputs as { inputs: unknown[] }).inputs).toContainEqual({ runtime: 'node node_modules/@dbee/nx/bin/fingerprint.js --versions' });
+  });
+
   it("honours the workspace's named inputs: its dbeeSources for the project and its dependencies, and sharedGlobals", async () => {
     const inputs = await buildInputs({ ...INSTALLED }, { namedInputs: { dbeeSources: ['{projectRoot}/**/*'], sharedGlobals: ['{workspaceRoot}/.nvmrc'] } });
 
@@ -493,12 +551,13 @@ describe('createNodes', () => {
         rollbackTargetName: 'db-rollback',
         planTargetName: 'db-plan',
         statusTargetName: 'db-status',
+        graphTargetName: 'db-graph',
       },
     );
     const project = projects['db/sales/db.yaml']!.projects!['db/sales']!;
 
     expect(project.name).toBe('database-sales');
-    expect(Object.keys(project.targets!)).toEqual(['db-build', 'db-diff', 'db-plan', 'db-deploy', 'db-smoke', 'db-rollback', 'db-status']);
+    expect(Object.keys(project.targets!)).toEqual(['db-build', 'db-diff', 'db-plan', 'db-deploy', 'db-smoke', 'db-rollback', 'db-status', 'db-graph']);
     expect(project.metadata?.targetGroups).toEqual({ dbee: Object.keys(project.targets!) });
     expect(project.targets!['db-build']!.dependsOn).toEqual(['^db-build']);
     expect(project.targets!['db-diff']!.dependsOn).toEqual(['db-build']);

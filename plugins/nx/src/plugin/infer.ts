@@ -29,7 +29,7 @@ export async function inferProjects(
 ): Promise<Result[]> {
   const files = selectProjectFiles(configFiles, context.workspaceRoot);
   const fingerprintCommand = fingerprintCommandFor(context.workspaceRoot);
-  const shared = sharedInputs(context.workspaceRoot, context.nxJsonConfiguration?.namedInputs, fingerprintCommand);
+  const shared = sharedInputs(context, fingerprintCommand);
   const loaded = new Map<string, DbProject>();
 
   let results: Result[];
@@ -73,9 +73,12 @@ interface SharedInputs extends Omit<DerivedInputs, 'env'> {
   workspaceEnv: string[];
 }
 
-function sharedInputs(workspaceRoot: string, namedInputs: Record<string, unknown> | undefined, fingerprintCommand: string): SharedInputs {
+function sharedInputs(context: CreateNodesContext, fingerprintCommand: string): SharedInputs {
+  const { workspaceRoot, nxJsonConfiguration } = context;
+  const namedInputs = nxJsonConfiguration?.namedInputs;
+  const jsConfig = nxJsonConfiguration?.pluginsConfig?.['@nx/js'] as { analyzeLockfile?: boolean } | undefined;
   return {
-    tool: toolInputs(dbeePackageOrigins(workspaceRoot), `${fingerprintCommand} --versions`),
+    tool: toolInputs(dbeePackageOrigins(workspaceRoot, jsConfig?.analyzeLockfile !== false), `${fingerprintCommand} --versions`),
     workspaceEnv: envVariablesOf(join(workspaceRoot, WORKSPACE_FILE)),
     workspaceSources: namedInputs?.[SOURCES_INPUT] !== undefined,
     sharedGlobals: namedInputs?.['sharedGlobals'] !== undefined,

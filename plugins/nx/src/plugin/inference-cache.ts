@@ -37,7 +37,8 @@ export class InferenceCache {
     const root = this.context.workspaceRoot;
     const hash = createHash('sha256');
     const add = (...parts: unknown[]) => hash.update(`${JSON.stringify(parts)}\n`);
-    add(FORMAT, root, __dirname, options, this.context.nxJsonConfiguration?.namedInputs ?? null, codeStamp());
+    const nxJson = this.context.nxJsonConfiguration;
+    add(FORMAT, root, __dirname, options, nxJson?.namedInputs ?? null, nxJson?.pluginsConfig?.['@nx/js'] ?? null, codeStamp());
     add(WORKSPACE_FILE, readOr(join(root, WORKSPACE_FILE)));
     for (const file of [...configFiles].sort()) add(file, readOr(join(root, file)));
     for (const lock of LOCK_FILES) add(lock, stamp(join(root, lock)));

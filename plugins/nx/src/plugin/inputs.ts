@@ -26,9 +26,10 @@ export type PackageOrigin =
  * @dbee/teradata for a PostgreSQL user) is left out: Nx fails every hash on an `externalDependencies` entry it
  * has no node for ("The externalDependency '...' could not be found").
  */
-export function dbeePackageOrigins(workspaceRoot: string): PackageOrigin[] {
+export function dbeePackageOrigins(workspaceRoot: string, lockfileAnalyzed = true): PackageOrigin[] {
   const root = realpathOr(workspaceRoot);
-  const locks = LOCK_FILES.map((f) => readOr(join(workspaceRoot, f))).filter((t): t is string => t !== undefined);
+  // Nx makes external nodes from the lock file only (`pluginsConfig["@nx/js"].analyzeLockfile: false` turns that off).
+  const locks = lockfileAnalyzed ? LOCK_FILES.map((f) => readOr(join(workspaceRoot, f))).filter((t): t is string => t !== undefined) : [];
   const origins: PackageOrigin[] = [];
   for (const name of DBEE_PACKAGES) {
     const manifest = join(workspaceRoot, 'node_modules', ...name.split('/'), 'package.json');

@@ -16,6 +16,8 @@ export interface DbeePluginOptions {
   planTargetName?: string;
   /** Name of the target that shows what is deployed where. Default `status`. */
   statusTargetName?: string;
+  /** Name of the target that draws the objects and their dependencies as a page. Default `graph`. */
+  graphTargetName?: string;
   /**
    * What the diff target's runtime input fingerprints. `environment` (default): the whole environment's database,
    * one command identical for every project, which Nx runs once per invocation (a change anywhere in the database
@@ -37,6 +39,7 @@ export function normalizeOptions(options: DbeePluginOptions | undefined): Normal
     rollbackTargetName: options?.rollbackTargetName ?? 'rollback',
     planTargetName: options?.planTargetName ?? 'plan',
     statusTargetName: options?.statusTargetName ?? 'status',
+    graphTargetName: options?.graphTargetName ?? 'graph',
     fingerprintScope: options?.fingerprintScope === 'project' ? 'project' : 'environment',
   };
 }

@@ -215,6 +215,24 @@ export function statusTarget(ctx: TargetContext): TargetConfiguration {
   };
 }
 
+export function graphTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('graph'),
+    options: { project: ctx.name, out: '{workspaceRoot}/dist/dbee/{projectName}/graph.html' },
+    // The page is a pure function of the sources (and dbee): cached. With `--env`, the live database's pending change
+    // is drawn too, which no input covers: run that with --skip-nx-cache.
+    cache: true,
+    inputs: modelInputs(ctx),
+    outputs: ['{workspaceRoot}/dist/dbee/{projectName}/graph.html'],
+    // No dependsOn: it parses the sources itself, and reads no database without `--env`.
+    metadata: {
+      technologies: ['dbee'],
+      description: "Writes a page drawing this project's objects and their dependencies (and, with --env, what a deployment would change).",
+      help: help('graph', { withDeps: true }),
+    },
+  };
+}
+
 /** All targets of one project, keyed by their configured names, in the order a user meets them. */
 export function buildTargets(ctx: TargetContext): Record<string, TargetConfiguration> {
   const o = ctx.options;
@@ -226,5 +244,6 @@ export function buildTargets(ctx: TargetContext): Record<string, TargetConfigura
     [o.smokeTestTargetName]: smokeTestTarget(ctx),
     [o.rollbackTargetName]: rollbackTarget(ctx),
     [o.statusTargetName]: statusTarget(ctx),
+    [o.graphTargetName]: graphTarget(ctx),
   };
 }
