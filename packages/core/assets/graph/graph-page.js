@@ -210,7 +210,7 @@
       }
     },
     { selector: 'node.collapsed.has-impact', style: { 'background-color': '#fff8c5' } },
-    { selector: 'edge', style: { width: 1, 'line-color': '#afb8c1', 'target-arrow-color': '#afb8c1', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': view.edges.length > 3000 ? 'straight' : 'bezier' } },
+    { selector: 'edge', style: { width: 1, 'line-color': '#afb8c1', 'target-arrow-color': '#afb8c1', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': 'straight' } },
     { selector: 'edge.schema-edge', style: { display: 'none', 'line-style': 'dotted' } },
     { selector: 'edge.schema-edge.shown', style: { display: 'element' } },
     { selector: 'edge[kind = "foreign key"]', style: { 'line-style': 'dashed' } },
