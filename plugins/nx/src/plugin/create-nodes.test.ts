@@ -1,5 +1,5 @@
-import { symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CreateNodesResult } from '@nx/devkit';
 import { createNodes, createNodesV2 } from '../index';
@@ -476,7 +476,10 @@ describe('createNodes', () => {
   /** The inputs of the build target of db/core in a workspace made of `files`, with nx.json `nxJson`. */
   async function buildInputs(files: Record<string, string>, nxJson: Record<string, unknown> = {}, link?: [string, string]): Promise<unknown> {
     workspace = new TestWorkspace({ 'db/core/db.yaml': CORE_DB_YAML, ...files });
-    if (link) symlinkSync(join(workspace.root, link[1]), join(workspace.root, link[0]), 'dir');
+    if (link) {
+      mkdirSync(dirname(join(workspace.root, link[0])), { recursive: true });
+      symlinkSync(join(workspace.root, link[1]), join(workspace.root, link[0]), 'dir');
+    }
     const results = await createNodes[1](['db/core/db.yaml'], undefined, { ...workspace.context(), nxJsonConfiguration: nxJson });
     const project = results[0]![1].projects!['db/core']!;
     return JSON.parse(JSON.stringify({ namedInputs: project.namedInputs, inputs: project.targets!['build']!.inputs }).replaceAll(FINGERPRINT_SCRIPT, '<dbee>/plugins/nx/bin/fingerprint.js'));
@@ -514,6 +517,19 @@ describe('createNodes', () => {
 
     expect((inputs as { inputs: unknown[] }).inputs).toContainEqual({ runtime: 'node <dbee>/plugins/nx/bin/fingerprint.js --versions' });
     expect(JSON.stringify(inputs)).not.toContain('externalDependencies');
+  });
+
+  it('counts a package linked from pnpm\'s store (a folder under node_modules) as installed', async () => {
+    const inputs = await buildInputs(
+      {
+        'pnpm-lock.yaml': "importers:\n  .:\n    devDependencies:\n      '@dbee/core':\n        version: 0.1.0\n",
+        'node_modules/.pnpm/@dbee+core@0.1.0/node_modules/@dbee/core/package.json': '{ "name": "@dbee/core", "version": "0.1.0" }',
+      },
+      {},
+      ['node_modules/@dbee/core', 'node_modules/.pnpm/@dbee+core@0.1.0/node_modules/@dbee/core'],
+    );
+
+    expect((inputs as { inputs: unknown[] }).inputs).toContainEqual({ externalDependencies: ['@dbee/core'] });
   });
 
   it('uses the runtime input instead of externalDependencies when Nx does not analyze the lock file', async () => {
