@@ -4,6 +4,7 @@ import type { ConflictStrategy } from '../config/schema';
 import type { DbProject, Workspace } from '../config/workspace';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
+import { formatKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { StepConflict } from '../runner/runner';
 
@@ -108,6 +109,56 @@ export function canConflict(step: PlanStep): boolean {
   return create !== undefined && !/^CREATE\s+OR\s+REPLACE\b/i.test(create) && !/\bIF\s+NOT\s+EXISTS\b/i.test(create.slice(0, 200));
 }
 
+/** Statements without the comments before them. */
+const bare = (sql: string) => sql.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '');
+
+/** `s.old` or `"s"."Old"` → its last name, unquoted. */
+function lastName(qualified: string): string {
+  const parts = qualified.match(/"(?:[^"]|"")*"|[^."]+/g) ?? [qualified];
+  const last = parts[parts.length - 1]!;
+  return last.startsWith('"') ? last.slice(1, -1).replace(/""/g, '"') : last.toLowerCase();
+}
+
+/**
+ * The `create` steps whose object the plan itself gets out of the way first: dropped (or renamed aside) by an
+ * earlier step or earlier in the same step, renamed away by an earlier `ALTER ... RENAME TO`, or gone with the
+ * table an earlier step dropped (its indexes, triggers and policies). Such a CREATE meets no object in the
+ * database when it runs, so it is no conflict, and `ifExists: drop` must not drop it a second time.
+ */
+export function freedBeforeCreate(plan: Plan): Set<number> {
+  const gone = new Set<string>();
+  const goneTables = new Set<string>();
+  const result = new Set<number>();
+  const free = (key: string, kind: string, parent: string) => {
+    gone.add(key);
+    if (kind === 'table' || kind === 'materialized-view' || kind === 'view') goneTables.add(parent);
+  };
+  for (const step of [...plan.steps].sort((a, b) => a.order - b.order)) {
+    const k = step.objectKey;
+    const own = `${k.schema ? k.schema + '.' : ''}${k.name}`;
+    const statements = step.statements.map(bare);
+    if (step.action === 'create') {
+      const create = statements.findIndex((s) => /^CREATE\b/i.test(s));
+      const dropsFirst = create > 0 && statements.slice(0, create).some((s) => /^DROP\b/i.test(s));
+      if (gone.has(step.key) || dropsFirst || (k.parent && goneTables.has(k.parent))) result.add(step.order);
+      gone.delete(step.key);
+      if (k.kind === 'table' || k.kind === 'view' || k.kind === 'materialized-view') goneTables.delete(own);
+      continue;
+    }
+    if (step.action === 'drop' || step.action === 'rename-aside') {
+      free(step.key, k.kind, own);
+      continue;
+    }
+    for (const sql of statements) {
+      const renamed = /^ALTER\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|INDEX|TYPE|DOMAIN)\s+(?:IF\s+EXISTS\s+)?((?:"(?:[^"]|"")*"|[^\s."]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."]+))?)\s+RENAME\s+TO\b/i.exec(sql);
+      if (!renamed) continue;
+      const old = { ...k, name: lastName(renamed[1]!) };
+      free(formatKey(old), k.kind, `${k.schema ? k.schema + '.' : ''}${old.name}`);
+    }
+  }
+  return result;
+}
+
 /** `20261121t103000`: the UTC time in backup names. */
 export function backupStamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').toLowerCase();
@@ -125,7 +176,8 @@ export async function decideConflicts(
   stamp: string,
 ): Promise<Map<number, ConflictDecision>> {
   const decisions = new Map<number, ConflictDecision>();
-  const candidates = plan.steps.filter(canConflict);
+  const freed = freedBeforeCreate(plan);
+  const candidates = plan.steps.filter((s) => canConflict(s) && !freed.has(s.order));
   if (!candidates.length) return decisions;
   const existing = engine.existingObjects ? await engine.existingObjects(conn, candidates.map((s) => s.objectKey)) : new Set<string>();
   for (const step of candidates) {

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { parseKey } from '../model/object-key';
+import type { Plan, PlanStep, StepAction } from '../plan/plan';
+import { freedBeforeCreate } from './conflicts';
+
+const step = (order: number, key: string, action: StepAction, statements: string[]): PlanStep => ({
+  order, project: 'p', key, objectKey: parseKey(key), action, statements, reverse: null, transactional: true, hazards: [], source: null, checksum: '',
+});
+const plan = (steps: PlanStep[]): Plan => ({ formatVersion: 1, engine: 'postgres', projects: ['p'], sourceCommit: null, baseFingerprint: null, steps });
+
+describe('freedBeforeCreate', () => {
+  it('frees what an earlier step drops, renames away, or drops with its table; not what is only created', () => {
+    const freed = freedBeforeCreate(
+      plan([
+        step(1, 'view:s.v', 'drop', ['DROP VIEW s.v']),
+        step(2, 'table:s.new', 'alter', ['ALTER TABLE s.old RENAME TO new']),
+        step(3, 'table:s.t', 'drop', ['DROP TABLE s.t']),
+        step(4, 'view:s.v', 'create', ['CREATE VIEW s.v AS SELECT 1']),
+        step(5, 'table:s.old', 'create', ['CREATE TABLE s.old (a int)']),
+        step(6, 'index:s.t_i@s.t', 'create', ['CREATE INDEX t_i ON s.t (a)']),
+        step(7, 'view:s.w', 'create', ['-- note\nDROP VIEW s.w', 'CREATE VIEW s.w AS SELECT 1']),
+        step(8, 'view:s.x', 'create', ['CREATE VIEW s.x AS SELECT 1']),
+        step(9, 'view:s.v', 'create', ['CREATE VIEW s.v AS SELECT 2']),
+      ]),
+    );
+    expect([...freed].sort((a, b) => a - b)).toEqual([4, 5, 6, 7]);
+  });
+});
