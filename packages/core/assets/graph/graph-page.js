@@ -328,8 +328,10 @@
 
   // ---- selection: definition, dependencies, blast radius ---------------------------------------------------------
 
+  var MARKS = 'faded upstream downstream focus has-upstream has-downstream';
+  /** Only the elements that carry a mark: restyling every element of a large drawing costs seconds. */
   function clearMarks() {
-    cy.batch(function () { cy.elements().removeClass('faded upstream downstream focus has-upstream has-downstream'); });
+    cy.batch(function () { cy.elements('.faded, .upstream, .downstream, .focus, .has-upstream, .has-downstream').removeClass(MARKS); });
   }
   function expandGroup(groupId) {
     if (!collapsed.has(groupId)) return;
@@ -369,9 +371,11 @@
     selected = key;
     var up = closure(key, uses, 'to');
     var down = closure(key, usedBy, 'from');
+    // Above a few thousand drawn elements the rest is not faded (that restyles everything): the colours alone mark it.
+    var fade = cy.elements().length <= 6000;
+    clearMarks();
     cy.batch(function () {
-      cy.elements().removeClass('upstream downstream focus has-upstream has-downstream').addClass('faded');
-      cy.nodes('.project, .schema-group').removeClass('faded');
+      if (fade) cy.elements('.object, .collapsed, edge').addClass('faded');
       var node = cy.getElementById(key);
       node.removeClass('faded').addClass('focus');
       up.forEach(function (k) { var x = cy.getElementById(k); if (x.nonempty()) x.removeClass('faded').addClass('upstream'); });
