@@ -71,7 +71,7 @@ async function main(): Promise<void> {
         if (blocked.length || errors.length) throw new Error(`page of ${size}: blocked ${blocked.join(', ')}; errors ${errors.join('; ')}`);
         const measured = await page.evaluate(async () => {
           const g = (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph;
-          const frame = () => new Promise((r) => requestAnimationFrame(() => r(null)));
+          const frame = () => new Promise((r) => (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame(() => r(null)));
           const collapsed = g.collapsedGroups().length;
           let expand: number | null = null;
           if (collapsed) {

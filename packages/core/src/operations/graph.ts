@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ExitCode, type ExitCodeValue } from '../errors';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { diffPlan } from '../diffing/diff-plan';
 import { formatGraphDot, formatGraphJson } from '../graph-view/formats';
 import { graphView, type GraphView } from '../graph-view/graph-data';
@@ -23,6 +23,9 @@ export function defaultGraphFile(project: string): string {
  * too), and with `env` (a live diff) or `base` (two git refs) the impact of the pending change.
  */
 export async function graphViewFor(ctx: OperationContext, options: GraphOptions): Promise<GraphView> {
+  if (options.head && !options.base) {
+    throw new DbeeError('--head needs --base', { code: 'OPTIONS_INVALID', hint: 'draw what changed between two refs with --base <ref> [--head <ref>]' });
+  }
   // Without --base, --env means "the impact on that environment"; the sources are parsed with its variables either way.
   const { environment, target, engine, models, all } = await loadTarget(ctx, options.project, options.env);
   const drawn = options.withDeps ? all.map((p) => p.name) : [target.name];
