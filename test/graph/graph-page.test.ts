@@ -156,6 +156,60 @@ describe('dbee graph page in headless Chromium', () => {
     await page.close();
   });
 
+  it('above 2,500 objects: opens collapsed per schema, a double-click expands one, a click inside marks the schemas its dependents are in', async () => {
+    const root = join(tmp, 'bench2600');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'dbee.yaml'), 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n');
+    generateProject(join(root, 'bench'), { name: 'bench', objects: 2600 });
+    const file = join(tmp, 'bench2600.html');
+    expect((await run(root, 'graph', { project: 'bench', out: file })).code).toBe(0);
+    const planner = await plannerGraph(root, 'bench');
+    expect(planner.objects.length).toBeGreaterThan(2500);
+
+    const { page, blocked, errors } = await openGraphPage(chromium.context, file);
+    expect(blocked).toEqual([]);
+    expect(errors).toEqual([]);
+    type Api = { cy: Cy; collapsedGroups(): string[] };
+    const state = () =>
+      page.evaluate(() => {
+        const g = (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph;
+        return { collapsed: g.collapsedGroups().sort(), boxes: g.cy.nodes('.collapsed').length, objects: g.cy.nodes('.object').map((n) => n.id()), meta: g.cy.edges('.meta').length };
+      });
+    const before = await state();
+    expect(before.collapsed).toEqual(['S:bench:bench_s0', 'S:bench:bench_s1', 'S:bench:bench_s2', 'S:bench:bench_s3']);
+    expect(before.boxes).toBe(4);
+    expect(before.objects).toEqual([]);
+    expect(before.meta).toBeGreaterThan(0);
+    expect(await page.textContent('#count-nodes')).toBe(planner.objects.length.toLocaleString('en-US'));
+
+    // Double-click the collapsed bench_s1 where it is drawn.
+    const at = await page.evaluate(() => {
+      const cy = (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph.cy;
+      const p = cy.$id('C:bench:bench_s1').renderedPosition();
+      const box = cy.container().getBoundingClientRect();
+      return { x: box.left + p.x, y: box.top + p.y };
+    });
+    await page.mouse.dblclick(at.x, at.y);
+    await page.waitForFunction(() => (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph.collapsedGroups().length === 3, undefined, { timeout: 60_000 });
+    const after = await state();
+    const inS1 = planner.objects.filter((k) => /^[a-z-]+:bench_s1\./.test(k) || k === 'schema:bench_s1');
+    expect(after.objects.sort()).toEqual(inS1.sort());
+
+    // parent_5 is in bench_s1; the chain of views over views reaches every schema.
+    const table = 'table:bench_s1.parent_5';
+    await clickObject(page, table);
+    expect(await page.textContent('#panel-title')).toBe('parent_5');
+    const expected = dependentsOf(table, planner.edges);
+    expect(await highlighted(page, 'downstream')).toEqual(expected.filter((k) => inS1.includes(k)));
+    expect(await page.textContent('#count-downstream')).toBe(String(expected.length));
+    const marked = await page.evaluate(() => (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph.cy.nodes('.collapsed.has-downstream').map((n) => n.id()).sort());
+    const schemasOfDependents = [...new Set(expected.filter((k) => !inS1.includes(k)).map((k) => `C:bench:${/:(bench_s\d)\./.exec(k)![1]}`))].sort();
+    expect(schemasOfDependents.length).toBeGreaterThan(0);
+    expect(marked).toEqual(schemasOfDependents);
+    await page.screenshot({ path: join(tmp, 'bench2600.png') });
+    await page.close();
+  });
+
   it('--env: what the pending change creates, replaces or alters is coloured, the rest greyed; diff markdown links to it', async () => {
     const root = join(tmp, 'impact');
     cpSync(join(REPO, 'examples', 'core'), join(root, 'examples', 'core'), { recursive: true });
