@@ -224,6 +224,18 @@ function conflictOf(d: ConflictDecision | undefined) {
   if (!d?.exists) return {};
   const b = d.resolution?.backup;
   return { conflict: { strategy: d.rule.strategy, rule: d.rule.source, backup: b ? (b.schema ? `${b.schema}.${b.name}` : b.name) : null } };
+/** Per project, the objects a planning error of `OBJECT_NEEDS_DIFF` errors names (what deploy says changed). */
+function objectsNeedingDiff(error: unknown): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const errors = error instanceof DbeeAggregateError ? error.errors : error instanceof DbeeError ? [error] : [];
+  for (const e of errors) {
+    if (e.code !== 'OBJECT_NEEDS_DIFF') continue;
+    const project = String(e.details.project);
+    out.set(project, [...(out.get(project) ?? []), String(e.details.object)]);
+  }
+  return out;
+}
+
 }
 
 function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): never {
@@ -387,17 +399,21 @@ async function planSources(ctx: OperationContext, input: PlanInput, environment:
     return await planExplained(input, modelLoader(ctx, environment, engine));
   } catch (e) {
     needDiff = projectsNeedingDiff(e);
+  let changed: Map<string, string[]>;
     if (!needDiff || !engine.introspect || !engine.openShadow || !engine.renderChanges) throw e;
   }
   const base = planFromSources({ ...input, diffProjects: needDiff });
   const objectStates: Record<string, Record<string, string>> = {};
+    changed = objectsNeedingDiff(e);
   const steps: PlanStep[] = [];
   for (const project of base.projects) {
     if (needDiff.has(project)) {
       const target = ctx.workspace.project(project);
       const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
       const model = own.find((m) => m.project.name === project)!;
-      ctx.reporter.info(`${project}: tables changed since the last deployment; planning this project by a diff of the live schema against the sources`);
+      const objects = changed.get(project) ?? [];
+      const shown = objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
+      ctx.reporter.info(`${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`);
       const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
       const live = await engine.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
       const settings = ctx.workspace.settings(target, environment).deploy;

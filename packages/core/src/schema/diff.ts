@@ -277,8 +277,10 @@ class Differ {
       this.push({ kind: 'drop-column', table: key, column: c });
       this.removed.add(columnNode(key, c.name));
     }
+    // A table that stops inheriting keeps the columns it inherited, as its own (`NO INHERIT` makes them local).
+    const kept = this.inheritedColumns(f, t);
     for (const c of t.columns) {
-      const old = fromCols.get(c.name);
+      const old = fromCols.get(c.name) ?? kept.get(c.name);
       if (!old) {
         this.push({ kind: 'add-column', table: key, column: c });
         this.fresh.add(columnNode(key, c.name));
@@ -303,6 +305,22 @@ class Differ {
       this.push({ kind: 'add-constraint', table: key, constraint: c });
       this.fresh.add(constraintNode(key, c.name));
     }
+  }
+
+  /** Columns `f` inherits from parents that `t` no longer names (PostgreSQL `attrs.inherits`), by name. */
+  private inheritedColumns(f: Table, t: Table): Map<string, Column> {
+    const parents = (x: Table) => (Array.isArray(x.attrs['inherits']) ? (x.attrs['inherits'] as string[]) : []);
+    const out = new Map<string, Column>();
+    const visit = (name: string, seen: Set<string>) => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      const parent = this.from.tables.find((x) => `${x.key.schema}.${x.key.name}` === name);
+      if (!parent) return;
+      for (const c of parent.columns) if (!out.has(c.name)) out.set(c.name, c);
+      for (const p of parents(parent)) visit(p, seen);
+    };
+    for (const p of parents(f)) if (!parents(t).includes(p)) visit(p, new Set());
+    return out;
   }
 
   private diffColumn(table: ObjectKey, f: Column, t: Column): void {

@@ -104,7 +104,10 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
         const next = to.views.find((x) => formatKey(x.key) === formatKey(v.key));
         const lost = v.columns.filter((c) => !next?.columns.some((n) => n.name === c.name && n.type === c.type)).map((c) => c.name);
         if (lost.length) add('backward-incompatible', `view ${name(v.key)} loses or changes columns ${lost.join(', ')}`);
-        else if (next) add('backward-incompatible', `view ${name(v.key)} changes the order of its columns`);
+        else if (next && v.columns.every((c, i) => next.columns[i]?.name === c.name)) {
+          const added = next.columns.slice(v.columns.length).map((c) => c.name);
+          add('backward-incompatible', `${v.key.kind} ${name(v.key)} appends column${added.length > 1 ? 's' : ''} ${added.join(', ')} (it is dropped and created again)`);
+        } else if (next) add('backward-incompatible', `${v.key.kind} ${name(v.key)} changes the order of its columns`);
       } else if (!change.recreate) {
         const users = dependents(from, v.key);
         if (users.length) add('backward-incompatible', `drops view ${name(v.key)}, used by ${users.join(', ')}`);

@@ -29,6 +29,20 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
   (select json_build_object('schema', pn.nspname, 'name', pc.relname)
      from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
      where i.inhrelid = c.oid and c.relispartition) as partition_of,
+  c.relrowsecurity, c.relforcerowsecurity,
+  (select json_agg(json_build_object('schema', pn.nspname, 'name', pc.relname) order by i.inhseqno)
+     from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
+     where i.inhrelid = c.oid and not c.relispartition) as inherits,
+  (select json_agg(json_build_object(
+      'name', p.polname,
+      'command', p.polcmd,
+      'permissive', p.polpermissive,
+      'roles', (select coalesce(array_agg(case when r = 0 then 'public' else quote_ident(pg_get_userbyid(r)) end), '{}')
+                from unnest(p.polroles) r),
+      'using', pg_get_expr(p.polqual, p.polrelid),
+      'check', pg_get_expr(p.polwithcheck, p.polrelid)
+    ) order by p.polname)
+     from pg_policy p where p.polrelid = c.oid) as policies,
   coalesce((
     select json_agg(json_build_object(
       'num', a.attnum,

@@ -252,8 +252,25 @@ class ModelBuilder {
         attrs['partitionOf'] = `${partitionOf.schema}.${partitionOf.name}`;
         attrs['partitionBound'] = str(r.partition_bound);
       }
+      // Row-level security and policies are PostgreSQL details of the table: compared, and altered, with it.
+      if (r.relrowsecurity) attrs['rowSecurity'] = true;
+      if (r.relforcerowsecurity) attrs['forceRowSecurity'] = true;
+      const policies = json<PolicyJson[] | null>(r.policies) ?? [];
+      if (policies.length) {
+        attrs['policies'] = policies.map((p) => ({
+          name: p.name,
+          command: POLICY_COMMANDS[p.command] ?? 'ALL',
+          permissive: p.permissive,
+          roles: [...p.roles].sort(),
+          using: p.using ?? null,
+          check: p.check ?? null,
+        }));
+      }
+      const inherits = json<{ schema: string; name: string }[] | null>(r.inherits) ?? [];
+      if (inherits.length) attrs['inherits'] = inherits.map((p) => `${p.schema}.${p.name}`);
       const table: Table = { key, columns: [], constraints: [], dependsOn: [], attrs };
       if (partitionOf) table.dependsOn.push({ kind: 'table', schema: partitionOf.schema, name: partitionOf.name });
+      for (const p of inherits) table.dependsOn.push({ kind: 'table', schema: p.schema, name: p.name });
       let position = 0;
       for (const c of json<ColumnJson[]>(r.columns)) {
         position++;
@@ -590,6 +607,19 @@ class ModelBuilder {
     m.owners.sort((a, b) => cmp(formatKey(a.target), formatKey(b.target)));
   }
 }
+
+/** A row of `pg_policy` as the tables query returns it. */
+interface PolicyJson {
+  name: string;
+  command: string;
+  permissive: boolean;
+  roles: string[];
+  using: string | null;
+  check: string | null;
+}
+
+/** `pg_policy.polcmd` → the command a `CREATE POLICY ... FOR` names. */
+const POLICY_COMMANDS: Record<string, string> = { '*': 'ALL', r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE' };
 
 interface ColumnJson {
   num: number;

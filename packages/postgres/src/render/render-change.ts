@@ -64,7 +64,7 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   'drop-extension': (c) => done([`DROP EXTENSION ${ident(c.extension.key.name)}`], [createExtension(c.extension.key, c.extension.version)]),
   'alter-extension-version': (c) => done([`ALTER EXTENSION ${ident(c.to.key.name)} UPDATE TO ${literal(c.to.version)}`], null),
 
-  'create-table': (c) => done([createTable(c.table)], [`DROP TABLE ${key(c.table.key)}`]),
+  'create-table': (c) => done([createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))], [`DROP TABLE ${key(c.table.key)}`]),
   'drop-table': (c) => done([`DROP TABLE ${key(c.table.key)}`], null),
   'alter-table-options': (c) => {
     const forward = tableOptions(c.table, c.from, c.to);
@@ -171,9 +171,43 @@ function createTable(t: ChangeOf<'create-table'>['table']): string {
   } else {
     sql = `CREATE ${unlogged}TABLE ${key(t.key)} (\n  ${items.join(',\n  ')}\n)`;
   }
+  const inherits = Array.isArray(t.attrs['inherits']) ? (t.attrs['inherits'] as string[]) : [];
+  if (inherits.length && !partitionOf) sql += ` INHERITS (${inherits.map((p) => qualified(...splitQualified(p))).join(', ')})`;
   if (typeof t.attrs['partitionBy'] === 'string') sql += ` PARTITION BY ${t.attrs['partitionBy']}`;
   const options = reloptions(t.attrs);
   if (options.length) sql += ` WITH (${options.join(', ')})`;
+  return sql;
+}
+
+/** A row-level security policy as introspection records it in a table's `attrs.policies`. */
+interface PolicyAttr {
+  name: string;
+  /** `ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`. */
+  command: string;
+  permissive: boolean;
+  /** Role names as SQL identifiers, or `public`. */
+  roles: string[];
+  using: string | null;
+  check: string | null;
+}
+
+function policiesOf(attrs: Attrs): Map<string, PolicyAttr> {
+  const list = Array.isArray(attrs['policies']) ? (attrs['policies'] as PolicyAttr[]) : [];
+  return new Map(list.map((p) => [p.name, p]));
+}
+
+/** Only the row-level security part of a table's attrs: what a created table still needs after CREATE TABLE. */
+function securityOf(attrs: Attrs): Attrs {
+  const out: Attrs = {};
+  for (const k of ['rowSecurity', 'forceRowSecurity', 'policies']) if (attrs[k] !== undefined) out[k] = attrs[k];
+  return out;
+}
+
+function createPolicy(table: ObjectKey, p: PolicyAttr): string {
+  let sql = `CREATE POLICY ${ident(p.name)} ON ${key(table)} AS ${p.permissive ? 'PERMISSIVE' : 'RESTRICTIVE'} FOR ${p.command}`;
+  if (p.roles.length) sql += ` TO ${p.roles.join(', ')}`;
+  if (p.using !== null) sql += ` USING (${p.using})`;
+  if (p.check !== null) sql += ` WITH CHECK (${p.check})`;
   return sql;
 }
 
@@ -197,11 +231,20 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
     }
   }
   const out: string[] = [];
+  const parents = (a: Attrs) => (Array.isArray(a['inherits']) ? (a['inherits'] as string[]) : []);
+  for (const p of parents(from)) if (!parents(to).includes(p)) out.push(`${alterTable(table)} NO INHERIT ${qualified(...splitQualified(p))}`);
+  for (const p of parents(to)) if (!parents(from).includes(p)) out.push(`${alterTable(table)} INHERIT ${qualified(...splitQualified(p))}`);
+  const before = policiesOf(from);
+  const after = policiesOf(to);
+  for (const [name, p] of before) if (!sameData(p, after.get(name))) out.push(`DROP POLICY ${ident(name)} ON ${key(table)}`);
+  if (Boolean(from['rowSecurity']) !== Boolean(to['rowSecurity'])) out.push(`${alterTable(table)} ${to['rowSecurity'] ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY`);
+  if (Boolean(from['forceRowSecurity']) !== Boolean(to['forceRowSecurity'])) out.push(`${alterTable(table)} ${to['forceRowSecurity'] ? '' : 'NO '}FORCE ROW LEVEL SECURITY`);
+  for (const [name, p] of after) if (!sameData(p, before.get(name))) out.push(createPolicy(table, p));
   if (from['persistence'] !== to['persistence']) out.push(`${alterTable(table)} SET ${to['persistence'] === 'unlogged' ? 'UNLOGGED' : 'LOGGED'}`);
-  const before = new Map(reloptions(from).map((o) => [o.slice(0, o.indexOf('=')), o]));
-  const after = new Map(reloptions(to).map((o) => [o.slice(0, o.indexOf('=')), o]));
-  const set = [...after].filter(([k, v]) => before.get(k) !== v).map(([, v]) => v);
-  const reset = [...before.keys()].filter((k) => !after.has(k));
+  const optsBefore = new Map(reloptions(from).map((o) => [o.slice(0, o.indexOf('=')), o]));
+  const optsAfter = new Map(reloptions(to).map((o) => [o.slice(0, o.indexOf('=')), o]));
+  const set = [...optsAfter].filter(([k, v]) => optsBefore.get(k) !== v).map(([, v]) => v);
+  const reset = [...optsBefore.keys()].filter((k) => !optsAfter.has(k));
   if (set.length) out.push(`${alterTable(table)} SET (${set.join(', ')})`);
   if (reset.length) out.push(`${alterTable(table)} RESET (${reset.join(', ')})`);
   return out;
