@@ -1,8 +1,28 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Tests run on the SOURCES, never on a build: the published packages point `exports` at dist/, so every @dbee/*
+ * import is aliased here to its src/ (the same mapping as tsconfig.base.json `paths` for the type check and
+ * tools/dev-register.js for processes the tests spawn: the CLI through packages/cli/bin/dbee.js, Nx with
+ * NODE_OPTIONS=--require tools/dev-register.js).
+ */
+const src = (dir: string) => resolve(__dirname, dir, 'src');
 export default defineConfig({
+  resolve: {
+    alias: [
+      // Engines load lazily with require() in production; in tests from this module graph (see the file).
+      { find: /^\.\/engine-packages$/, replacement: resolve(__dirname, 'test/support/engine-packages.ts') },
+      { find: /^@dbee\/core\/(options|schema)$/, replacement: `${src('packages/core')}/$1/index.ts` },
+      { find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/, replacement: `${resolve(__dirname, 'packages')}/$1/src/$2` },
+      { find: /^@dbee\/teradata\/(.+)$/, replacement: `${src('packages/teradata')}/$1` },
+      { find: /^@dbee\/(core|postgres|teradata|cli)$/, replacement: `${resolve(__dirname, 'packages')}/$1/src/index.ts` },
+      { find: /^@dbee\/nx$/, replacement: `${src('plugins/nx')}/index.ts` },
+    ],
+  },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+
     reporters: ['verbose'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

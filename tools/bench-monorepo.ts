@@ -25,6 +25,8 @@ import { dirname, join, resolve } from 'node:path';
 
 const REPO = resolve(__dirname, '..');
 const NX = require.resolve('nx/bin/nx.js', { paths: [REPO] });
+/** Nx and the processes it starts run dbee's sources, no build (tools/dev-register.js). */
+const DEV_SOURCES = `--require ${join(REPO, 'tools', 'dev-register.js')}`;
 
 interface Options {
   layers: number;
@@ -137,7 +139,7 @@ function nx(root: string, args: string[], extraEnv: Record<string, string> = {})
   try {
     execFileSync(process.execPath, [NX, ...args], {
       cwd: root,
-      env: { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true', ...extraEnv },
+      env: { ...env, NODE_OPTIONS: DEV_SOURCES, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true', ...extraEnv },
       stdio: 'pipe',
       maxBuffer: 256 * 1024 * 1024,
     });
@@ -222,7 +224,7 @@ function showProjects(root: string, runs: number): { cold: number; warm: number;
     warm.push(nx(root, ['show', 'projects']));
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_')));
-  const listed = execFileSync(process.execPath, [NX, 'show', 'projects'], { cwd: root, env: { ...env, NX_DAEMON: 'false' } }).toString().trim().split('\n');
+  const listed = execFileSync(process.execPath, [NX, 'show', 'projects'], { cwd: root, env: { ...env, NODE_OPTIONS: DEV_SOURCES, NX_DAEMON: 'false' } }).toString().trim().split('\n');
   return { cold: median(cold), warm: median(warm), projects: listed.length };
 }
 

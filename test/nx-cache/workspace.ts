@@ -60,7 +60,8 @@ export class NxWorkspace {
     try {
       const { stdout, stderr } = await run(process.execPath, [NX, ...args], {
         cwd: this.root,
-        env: { ...clean, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: undefined, CI: 'true', FORCE_COLOR: '0', ...env },
+        // tools/dev-register.js: Nx and every process it starts run dbee's sources (no build), see that file.
+        env: { ...clean, NODE_OPTIONS: `--require ${join(REPO, 'tools', 'dev-register.js')}`, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: undefined, CI: 'true', FORCE_COLOR: '0', ...env },
         maxBuffer: 64 * 1024 * 1024,
       });
       return { code: 0, output: stdout + stderr };

@@ -1,9 +1,18 @@
 #!/usr/bin/env node
-// The dbee command. Node 20 cannot load TypeScript by itself, so register @swc-node (as Nx does) first.
-const path = require('node:path');
-process.env.SWC_NODE_PROJECT ??= path.join(__dirname, '..', '..', '..', 'tsconfig.base.json');
-require('@swc-node/register');
-require('../src/main')
+'use strict';
+// The dbee command: runs the compiled dist/ of @dbee/cli. No TypeScript loader is involved in an installed package.
+//
+// Inside the dbee repository (src/ sits beside this file and tools/dev-register.js two levels up; neither is part
+// of the published package) it runs the TypeScript sources instead, so `npx dbee` and the tests never need a build.
+// DBEE_USE_DIST=1 forces dist/ there too (tools/bench-start.js measures what users run).
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const devRegister = join(__dirname, '..', '..', '..', 'tools', 'dev-register.js');
+const inRepository = process.env.DBEE_USE_DIST !== '1' && existsSync(join(__dirname, '..', 'src', 'main.ts')) && existsSync(devRegister);
+if (inRepository) require(devRegister);
+
+require(inRepository ? '../src/main' : '../dist/main.js')
   .main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;

@@ -1,14 +1,31 @@
 import { DbeeError, type Engine } from '@dbee/core';
-import { createPostgresEngine } from '@dbee/postgres';
-import { createTeradataEngine } from '@dbee/teradata';
+import { ENGINE_PACKAGES } from './engine-packages';
 
-/**
- * Engines by the name used in `engine:` of dbee.yaml, created on first use. The Teradata package loads its
- * driver only when it connects, so PostgreSQL users never need one.
- */
+/** The engine of a built-in engine package; a missing package is a user error that names what to install. */
+function requireEngine(name: string): Engine {
+  const spec = ENGINE_PACKAGES[name]!;
+  let factory: () => Engine;
+  try {
+    factory = spec.load();
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e?.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${spec.module}'`)) {
+      throw new DbeeError(`engine "${name}" needs the package ${spec.module}, which is not installed`, {
+        code: 'ENGINE_NOT_INSTALLED',
+        hint: `run \`${spec.install}\` in the workspace root`,
+        details: { engine: name, install: spec.install },
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return factory();
+}
+
+/** Engines by the name used in `engine:` of dbee.yaml, created on first use; a test may put its own in place. */
 const FACTORIES: Record<string, () => Engine> = {
-  postgres: createPostgresEngine,
-  teradata: createTeradataEngine,
+  postgres: () => requireEngine('postgres'),
+  teradata: () => requireEngine('teradata'),
 };
 
 const cache = new Map<string, Engine>();

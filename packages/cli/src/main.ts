@@ -1,4 +1,4 @@
-import { isCommandName, isDbeeError } from '@dbee/core/src/options';
+import { isCommandName, isDbeeError } from '@dbee/core/options';
 import { commandHelp, parseCommandLine, usage, type CommandLine } from './options';
 
 /** Parse argv and run; resolves to the process exit code. Flags, parsing and help come from core's option schemas. */

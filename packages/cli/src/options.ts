@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 // The options module alone (zod and a few small files), not all of core: `dbee --help` and flag parsing stay cheap.
-import { COMMAND_DEFINITIONS, COMMANDS, DbeeError, optionEntries, type CommandName, type OptionEntry } from '@dbee/core/src/options';
+import { COMMAND_DEFINITIONS, COMMANDS, DbeeError, optionEntries, type CommandName, type OptionEntry } from '@dbee/core/options';
 
 /**
  * The command line of every command, derived from its option schema in @dbee/core (packages/core/src/options):

@@ -74,7 +74,7 @@ describe('drivers', () => {
       expect(e).toBeInstanceOf(DbeeError);
       const d = e as DbeeError;
       expect(d.code).toBe('DRIVER_MISSING');
-      expect(d.hint).toContain('CXXFLAGS=-fpermissive npm install teradata-nodejs-driver');
+      expect(d.hint).toContain('CXXFLAGS=-fpermissive npm install -D teradata-nodejs-driver');
       expect(d.hint).toContain('deprecated');
       expect(d.exitCode).toBe(1);
     }

@@ -31,6 +31,8 @@
  * or ledger changes, is cheap to compute (catalog checksums, last ledger row), and never contains secrets.
  */
 const { randomBytes } = require('node:crypto');
+const { existsSync } = require('node:fs');
+const { dirname, join } = require('node:path');
 
 const TIMEOUT_MS = Number(process.env.DBEE_FINGERPRINT_TIMEOUT_MS) || 30_000;
 
@@ -51,25 +53,20 @@ function resolveFrom(id) {
   return require.resolve(id, { paths: [process.cwd(), __dirname] });
 }
 
-/** @dbee/cli, or undefined. Inside the dbee repository its entry point is TypeScript and needs a transpiler. */
+/**
+ * @dbee/cli, or undefined. Installed, it is compiled JavaScript. Inside the dbee repository (its sources beside it and
+ * tools/dev-register.js, neither published) the sources run through that development loader instead: no build.
+ */
 function loadCli() {
-  let entry;
+  let dir;
   try {
-    entry = resolveFrom('@dbee/cli');
+    dir = dirname(resolveFrom('@dbee/cli/package.json'));
   } catch {
     return undefined;
   }
-  if (/\.[cm]?tsx?$/.test(entry)) {
-    for (const register of ['@swc-node/register', 'ts-node/register/transpile-only']) {
-      try {
-        require(resolveFrom(register));
-        break;
-      } catch {
-        // try the next transpiler
-      }
-    }
-  }
-  return require(entry);
+  const devRegister = join(dir, '..', '..', 'tools', 'dev-register.js');
+  if (existsSync(join(dir, 'src', 'index.ts')) && existsSync(devRegister)) require(devRegister);
+  return require(resolveFrom('@dbee/cli'));
 }
 
 async function fingerprint(arg) {

@@ -1,6 +1,6 @@
 import type { Connection, ObjectKey } from '@dbee/core';
-import { changeObjectKey, diffModels, emptyModel, type SchemaModel, type SchemaScope } from '@dbee/core/src/schema';
-import type { ExtractedObject } from '@dbee/core/src/engine/engine';
+import { changeObjectKey, diffModels, emptyModel, type SchemaModel, type SchemaScope } from '@dbee/core/schema';
+import type { ExtractedObject } from '@dbee/core';
 import { introspect, POSTGRES_DEFAULT_PRIVILEGES } from '../introspect';
 import { renderChange } from '../render/render-change';
 import { sameViewDefinition } from '../compare/same-view';

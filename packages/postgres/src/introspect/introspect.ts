@@ -18,8 +18,8 @@ import type {
   Trigger,
   TypeDef,
   View,
-} from '@dbee/core/src/schema';
-import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/src/schema';
+} from '@dbee/core/schema';
+import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/schema';
 import {
   COMMENTS_SQL,
   CONSTRAINTS_SQL,

@@ -1,6 +1,6 @@
 import { formatKey, type PlanStep, type StepAction } from '@dbee/core';
-import { changeObjectKey, classifyHazards } from '@dbee/core/src/schema';
-import type { Change, ChangeKind, SchemaModel } from '@dbee/core/src/schema';
+import { changeObjectKey, classifyHazards } from '@dbee/core/schema';
+import type { Change, ChangeKind, SchemaModel } from '@dbee/core/schema';
 import { renderChange, type RenderOptions } from './render-change';
 
 /** A plan step as rendering knows it: the planner adds order, project, source and checksum. */

@@ -1,5 +1,5 @@
 import { DbeeError, type ObjectKey } from '@dbee/core';
-import { parseType, sameData } from '@dbee/core/src/schema';
+import { parseType, sameData } from '@dbee/core/schema';
 import type {
   Attrs,
   ChangeKind,
@@ -16,7 +16,7 @@ import type {
   Trigger,
   TypeDef,
   View,
-} from '@dbee/core/src/schema';
+} from '@dbee/core/schema';
 import { ident, literal, qualified } from './quote';
 
 export interface RenderOptions {

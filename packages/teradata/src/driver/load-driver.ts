@@ -8,11 +8,11 @@ import { teradatasqlDriver, type TeradatasqlModule } from './teradatasql-driver'
 /** Drivers dbee can load, and what to tell a user who has not installed one. */
 export const DRIVER_INSTALL: Readonly<Record<TeradataDriverName, { command: string; note: string }>> = {
   teradatasql: {
-    command: 'npm install teradatasql',
-    note: 'teradatasql is Teradata\'s current Node.js driver (an optional dependency of @dbee/teradata)',
+    command: 'npm install -D teradatasql',
+    note: 'teradatasql is Teradata\'s current Node.js driver (an optional peer dependency of @dbee/teradata)',
   },
   'teradata-nodejs-driver': {
-    command: 'CXXFLAGS=-fpermissive npm install teradata-nodejs-driver',
+    command: 'CXXFLAGS=-fpermissive npm install -D teradata-nodejs-driver',
     note: 'teradata-nodejs-driver is deprecated by Teradata (no timeouts, blocking calls, no-op commit/rollback); prefer driver: teradatasql',
   },
 };

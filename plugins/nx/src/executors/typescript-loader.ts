@@ -1,33 +1,24 @@
-import Module from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
- * Makes sure Node can `require` TypeScript while a dbee command runs.
+ * In-repository development only: makes sure Node can `require` dbee's TypeScript sources while a dbee command runs.
  *
- * Inside this repository (and any workspace that links dbee's sources) the @dbee packages are TypeScript. Nx
- * registers its transpiler only while it builds the project graph and loads the executor, and removes it again
- * before the executor runs (verified with Nx 24.0.6: no `.ts` handler at run time). Every module dbee loads
- * lazily, such as the engine package picked from dbee.yaml, then fails with `SyntaxError: Unexpected token
- * 'export'`. Published dbee is JavaScript, and there this does nothing.
+ * Installed, @dbee/nx is compiled JavaScript (dist/) and this returns 'not-needed' at once. Inside the dbee
+ * repository Nx loads this executor from its TypeScript source (Nx resolves a workspace plugin's sources first) and
+ * registers its transpiler only while it loads the executor, removing it again before the executor runs (verified
+ * with Nx 24.0.6: no `.ts` handler at run time). Modules dbee loads lazily, such as the engine package picked from
+ * dbee.yaml, would then fail; tools/dev-register.js (swc plus @dbee/* -> sources) is registered instead. It is
+ * never part of the published package: it sits outside plugins/nx.
  *
  * Returns what it did, for tests and debugging.
  */
 export function ensureTypeScriptLoader(): 'present' | 'not-needed' | 'registered' | 'unavailable' {
-  const extensions = (Module as unknown as { _extensions: Record<string, unknown> })._extensions;
-  if (extensions['.ts']) return 'present';
-  let cliEntry: string;
-  try {
-    cliEntry = require.resolve('@dbee/cli');
-  } catch {
-    return 'not-needed';
-  }
-  if (!/\.[cm]?ts$/.test(cliEntry)) return 'not-needed';
-  for (const loader of ['@swc-node/register', 'ts-node/register/transpile-only']) {
-    try {
-      require(loader);
-      return 'registered';
-    } catch {
-      // try the next one
-    }
-  }
-  return 'unavailable';
+  // Compiled (installed), or under Vitest, which runs the sources through its own module graph.
+  if (!__filename.endsWith('.ts') || process.env.VITEST) return 'not-needed';
+  const devRegister = join(__dirname, '..', '..', '..', '..', 'tools', 'dev-register.js');
+  if (!existsSync(devRegister)) return 'unavailable';
+  const registered = (globalThis as { __dbeeDevRegister?: boolean }).__dbeeDevRegister === true;
+  require(devRegister);
+  return registered ? 'present' : 'registered';
 }

@@ -1,0 +1,20 @@
+import type { Engine } from '@dbee/core';
+
+/**
+ * The engine packages, loaded with `require` on first use of `engine: <name>` (never at start-up): `dbee --help` and
+ * a PostgreSQL user's commands load no other engine, and libpg-query, pg and PGlite load only with @dbee/postgres.
+ * Vitest replaces this module with test/support/engine-packages.ts (static imports of the sources, one module
+ * graph), see vitest.config.ts.
+ */
+export const ENGINE_PACKAGES: Record<string, { module: string; install: string; load: () => () => Engine }> = {
+  postgres: {
+    module: '@dbee/postgres',
+    install: 'npm install -D @dbee/postgres',
+    load: () => (require('@dbee/postgres') as typeof import('@dbee/postgres')).createPostgresEngine,
+  },
+  teradata: {
+    module: '@dbee/teradata',
+    install: 'npm install -D @dbee/teradata teradatasql',
+    load: () => (require('@dbee/teradata') as { createTeradataEngine: () => Engine }).createTeradataEngine,
+  },
+};
