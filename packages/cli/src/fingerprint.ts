@@ -1,5 +1,5 @@
 import { relative, resolve } from 'node:path';
-import { Ledger, Workspace, graphProject, lockOwner, type DbProject } from '@dbee/core';
+import { Ledger, Workspace, graphProject, withSession, type DbProject } from '@dbee/core';
 import { engineByName } from './engines';
 
 /**
@@ -20,23 +20,14 @@ export async function fingerprint(args: { workspaceRoot: string; projectRoot?: s
   if (!engine.fingerprint) throw new Error(`the ${engine.name} engine has no fingerprint`);
   const variables = (p: DbProject) => workspace.settings(p, environment).variables;
   const schemas = [...new Set(projects.flatMap((p) => graphProject(p, variables(p), workspace.projects).schemas))].sort();
-  const context = { workspaceRoot: workspace.root };
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 10_000, owner: lockOwner() });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const catalog = await engine.fingerprint(conn, { schemas });
-      const ledger = new Ledger(conn, engine.ledger);
-      const last: string[] = [];
-      for (const p of projects) last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);
-      const deployments = args.projectRoot === undefined ? `deployments:${last.join(',')}` : `deployment:${last[0] ?? 'none'}`;
-      return `${environment.name} ${catalog} ${deployments}`;
-    } finally {
-      await conn.close();
-    }
-  } finally {
-    await lock.release();
-  }
+  return withSession({ engine, environment, workspaceRoot: workspace.root, waitMs: 10_000 }, async ({ conn }) => {
+    const catalog = await engine.fingerprint!(conn, { schemas });
+    const ledger = new Ledger(conn, engine.ledger);
+    const last: string[] = [];
+    for (const p of projects) last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);
+    const deployments = args.projectRoot === undefined ? `deployments:${last.join(',')}` : `deployment:${last[0] ?? 'none'}`;
+    return `${environment.name} ${catalog} ${deployments}`;
+  });
 }
 
 /** The project at `projectRoot`, or every project of the workspace (sorted by name) when it is undefined. */

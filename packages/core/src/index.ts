@@ -27,6 +27,7 @@ export type {
   ExtractedObject,
   AuditEvent,
   AuditTrail,
+  StepOutcome,
 } from './engine/engine';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
@@ -118,3 +119,5 @@ export type { PackageManifest, LoadedPackage } from './package/package';
 
 export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs } from './smoke';
 export { SessionPool } from './engine/session-pool';
+export { withSession, sessionSettings, assertLock, lockLost, DEFAULT_WAIT_FOR_LOCK_MS } from './runner/session';
+export type { DeploymentSession, SessionRequest, SessionSettings } from './runner/session';

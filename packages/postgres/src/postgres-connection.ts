@@ -1,6 +1,6 @@
 import { Client, type ClientConfig } from 'pg';
 import type { Connection, QueryResult } from '@dbee/core';
-import { mapPostgresError } from './postgres-errors';
+import { connectionError, mapPostgresError } from './postgres-errors';
 
 /** The notice shape of the Connection contract (`Connection.onNotice`). */
 export type DatabaseNotice = Parameters<Parameters<NonNullable<Connection['onNotice']>>[0]>[0];
@@ -8,11 +8,15 @@ export type DatabaseNotice = Parameters<Parameters<NonNullable<Connection['onNot
 /** A `pg` client with dbee's Connection shape. One session: statements run in order. */
 export class PgConnection implements Connection {
   private readonly noticeListeners = new Set<(notice: DatabaseNotice) => void>();
+  /** Why the session ended (terminated by the server, network lost, closed), or null while it is open. */
+  closedReason: string | null = null;
 
   private constructor(
     private readonly client: Client,
     readonly description: string,
   ) {
+    client.on('error', (e) => (this.closedReason ??= e.message));
+    client.on('end', () => (this.closedReason ??= 'the connection was closed'));
     client.on('notice', (n) => {
       const notice = toNotice(n);
       for (const listener of this.noticeListeners) listener(notice);
@@ -20,14 +24,21 @@ export class PgConnection implements Connection {
   }
 
   static async open(config: ClientConfig, description: string): Promise<PgConnection> {
-    const client = new Client({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000 });
-    // A dropped server connection must surface as an error on the next query, not crash the process.
-    client.on('error', () => {});
+    let client: Client | null = null;
     try {
+      if (config.port !== undefined && !(Number.isInteger(Number(config.port)) && Number(config.port) > 0 && Number(config.port) < 65536)) {
+        throw new Error(`the port is not a number from 1 to 65535`);
+      }
+      // TCP keepalives: a session that waits (a lock session, a long step) is not cut by the network as idle.
+      client = new Client({ keepAlive: true, keepAliveInitialDelayMillis: 10_000, ...config, connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000 });
+      // A dropped server connection must surface as an error on the next query, not crash the process.
+      client.on('error', () => {});
       await client.connect();
     } catch (e) {
-      await client.end().catch(() => {});
-      throw mapPostgresError(e, { target: description });
+      await client?.end().catch(() => {});
+      // Whatever stops a connection from opening (a malformed URL, a refused port, SSL, authentication) is a
+      // problem of the settings or the server, never of dbee: a user error.
+      throw connectionError(e, description);
     }
     return new PgConnection(client, description);
   }

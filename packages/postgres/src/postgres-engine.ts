@@ -16,6 +16,7 @@ import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
 import { captureDefinition, existingObjects, renderCopyData, setAside } from './postgres-objects';
 import { disableRoutine, findRoutines } from './postgres-disable';
+import { stepOutcome } from './postgres-recover';
 import { extract } from './extract/extract';
 import { postgresAudit } from './extract/audit';
 
@@ -128,6 +129,8 @@ export function createPostgresEngine(): Engine {
       ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
       ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),
     ],
+    // Back to the session's defaults (the database's and role's settings included) and untagged (see attach).
+    sessionReset: () => ['RESET lock_timeout; RESET statement_timeout; RESET search_path; RESET application_name'],
     introspect: (conn, scope) => introspect(conn, scope),
     fingerprint: (conn, scope) => fingerprint(conn, scope),
     extract: (conn, scope) => extract(conn, scope),
@@ -142,6 +145,7 @@ export function createPostgresEngine(): Engine {
     renderCopyData,
     findRoutines,
     disableRoutine,
+    stepOutcome,
     mapError: (error, context) => mapPostgresError(error, context),
   };
 }

@@ -30,6 +30,23 @@ interface PgLikeError {
   position?: string | number;
 }
 
+/**
+ * A connection that could not be opened, as a user error (exit 1) without the driver's stack: the reason (secrets
+ * removed: a URL in the driver's message is redacted) and a hint. `withSession` adds the environment and the
+ * variables its settings come from.
+ */
+export function connectionError(error: unknown, target: string): DbeeError {
+  if (error instanceof DbeeError) return error;
+  const e = (error ?? {}) as PgLikeError;
+  const raw = typeof e.message === 'string' && e.message ? e.message : String(error);
+  const reason = raw.replace(/postgres(ql)?:\/\/\S*/g, '(url)');
+  return new DbeeError(`cannot connect to ${target}: ${reason}`, {
+    code: 'CONNECTION_FAILED',
+    hint: 'check that the server is running and the connection settings in dbee.yaml (and the environment variables they use)',
+    details: { sqlstate: e.code },
+  });
+}
+
 /** Map an error from `pg` or PGlite to a `DbeeError` that says what failed and on which statement. */
 export function mapPostgresError(error: unknown, context: { statement?: string; target?: string }): Error {
   if (error instanceof DbeeError) return error;

@@ -6,52 +6,120 @@ import { DbeeError, type LockHandle, type LockOptions, type LockOwner } from '@d
 import type { PgConnection } from './postgres-connection';
 
 const POLL_MS = 200;
+/**
+ * How often the lock session runs a query while it holds the lock: well inside any idle timeout a server, a pooler
+ * or a firewall may apply (the session also turns its own `idle_session_timeout` off, and TCP keepalives are on).
+ */
+export const KEEPALIVE_MS = 5_000;
 
 /** 64-bit advisory lock id for a key: the first 8 bytes of its SHA-256, as a signed bigint string. */
 export function advisoryLockId(key: string): string {
   return createHash('sha256').update('dbee:' + key).digest().readBigInt64BE(0).toString();
 }
 
+/** Turns the session's idle timeout off where the server has one (PostgreSQL 14+), a no-op elsewhere. */
+const NO_IDLE_TIMEOUT = `SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'`;
+
 /**
  * Server lock: a session advisory lock taken by polling `pg_try_advisory_lock` on its own connection. Never a
  * blocking `pg_advisory_lock`: a waiting session holds a snapshot, which makes `CREATE INDEX CONCURRENTLY` in
  * the holder wait for it forever. The lock dies with its session, so a killed process leaves nothing behind.
+ *
+ * The lock cannot be lost silently: its session never sits idle (a keepalive query every few seconds, its own
+ * idle timeout off, TCP keepalives), and `lost()` proves before every step that the session still lives. A taker
+ * that gets the advisory lock also waits until no working session of an earlier holder (tagged by `attach`) is
+ * left in the same database: a deployment whose lock session was cut may still be running a statement, and it
+ * stops before its next step; only then are its rows taken as interrupted.
  */
 export async function takeAdvisoryLock(conn: PgConnection, key: string, options: LockOptions): Promise<LockHandle> {
   const id = advisoryLockId(key);
   const deadline = Date.now() + options.timeoutMs;
-  await conn.query(`SELECT set_config('application_name', $1, false)`, [ownerTag(options.owner)]);
-  for (;;) {
-    const r = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [id]);
-    if (r.rows[0]?.ok) break;
-    const holder = await advisoryHolder(conn, id);
-    if (Date.now() >= deadline) throw lockBusy(key, holder, options.timeoutMs);
-    options.onWait?.(holder);
-    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+  await conn.query(`SELECT set_config('application_name', $1, false)`, [ownerTag('dbee', options.owner)]);
+  await conn.query(NO_IDLE_TIMEOUT);
+  let locked = false;
+  try {
+    for (;;) {
+      if (!locked) {
+        const r = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [id]);
+        locked = r.rows[0]?.ok === true;
+      }
+      const holder = locked ? await liveWorkingSession(conn) : await advisoryHolder(conn, id);
+      if (locked && !holder) break;
+      if (Date.now() >= deadline) throw lockBusy(key, holder, options.timeoutMs, locked);
+      options.onWait?.(holder);
+      await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+    }
+  } catch (e) {
+    if (locked) await conn.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {});
+    throw e;
   }
   let released = false;
+  const keepalive = setInterval(() => {
+    if (!conn.closedReason) void conn.query('SELECT 1').catch(() => {});
+  }, KEEPALIVE_MS);
+  keepalive.unref();
   return {
     async release() {
       if (released) return;
       released = true;
+      clearInterval(keepalive);
       await conn.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {});
       await conn.close();
+    },
+    async lost() {
+      if (released) return 'the lock was released';
+      if (conn.closedReason) return `the lock's session ended (${conn.closedReason})`;
+      try {
+        // Any answer proves the session lives, and a session advisory lock lasts as long as its session.
+        await conn.query('SELECT 1');
+        return null;
+      } catch (e) {
+        return `the lock's session ended (${conn.closedReason ?? (e as Error).message.split('\n')[0]})`;
+      }
+    },
+    async attach(working) {
+      await working.query(`SELECT set_config('application_name', $1, false)`, [ownerTag('dbee-run', options.owner)]);
+      await working.query(NO_IDLE_TIMEOUT);
     },
   };
 }
 
+/** A working session of another lock holder still connected to this database (see `attach`), or undefined. */
+async function liveWorkingSession(conn: PgConnection): Promise<LockOwner | undefined> {
+  const r = await conn.query<ActivityRow>(
+    `SELECT application_name, usename, client_addr::text AS client_addr, backend_start, pid
+       FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name LIKE 'dbee-run %' AND pid <> pg_backend_pid()
+      ORDER BY backend_start LIMIT 1`,
+  );
+  return ownerOf(r.rows[0]);
+}
+
+interface ActivityRow {
+  application_name: string;
+  usename: string;
+  client_addr: string | null;
+  backend_start: Date;
+  pid: number;
+}
+
+/** The session holding the advisory lock in THIS database (advisory locks are per database). */
 async function advisoryHolder(conn: PgConnection, id: string): Promise<LockOwner | undefined> {
   const big = BigInt(id);
   const unsigned = big < 0n ? big + (1n << 64n) : big;
   const classid = (unsigned >> 32n).toString();
   const objid = (unsigned & 0xffffffffn).toString();
-  const r = await conn.query<{ application_name: string; usename: string; client_addr: string | null; backend_start: Date; pid: number }>(
+  const r = await conn.query<ActivityRow>(
     `SELECT a.application_name, a.usename, a.client_addr::text AS client_addr, a.backend_start, a.pid
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1`,
+      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     [classid, objid],
   );
-  const row = r.rows[0];
+  return ownerOf(r.rows[0]);
+}
+
+function ownerOf(row: ActivityRow | undefined): LockOwner | undefined {
   if (!row) return undefined;
   return parseOwnerTag(row.application_name) ?? {
     user: row.usename,
@@ -62,13 +130,13 @@ async function advisoryHolder(conn: PgConnection, id: string): Promise<LockOwner
 }
 
 /** `application_name` of the lock session: who holds it, readable by anyone who can see pg_stat_activity. */
-function ownerTag(o: LockOwner): string {
+function ownerTag(prefix: 'dbee' | 'dbee-run', o: LockOwner): string {
   // application_name is limited to 63 bytes; keep the essentials.
-  return `dbee ${o.user}@${o.host} ${o.pid} ${o.since}`.slice(0, 63);
+  return `${prefix} ${o.user}@${o.host} ${o.pid} ${o.since}`.slice(0, 63);
 }
 
 function parseOwnerTag(tag: string): LockOwner | undefined {
-  const m = /^dbee (\S+)@(\S+) (\d+) (\S+)$/.exec(tag);
+  const m = /^dbee(?:-run)? (\S+)@(\S+) (\d+) (\S+)$/.exec(tag);
   return m ? { user: m[1]!, host: m[2]!, pid: Number(m[3]), since: m[4]! } : undefined;
 }
 
@@ -101,15 +169,22 @@ export async function takeFileLock(path: string, key: string, options: LockOptio
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
   }
   let released = false;
+  const ours = (o: LockOwner | undefined) => o?.pid === options.owner.pid && o.host === options.owner.host && o.since === options.owner.since;
   return {
     async release() {
       if (released) return;
       released = true;
       try {
-        if (readOwner(path)?.pid === options.owner.pid) unlinkSync(path);
+        if (ours(readOwner(path))) unlinkSync(path);
       } catch {
         /* already gone */
       }
+    },
+    async lost() {
+      if (released) return 'the lock was released';
+      const now = readOwner(path);
+      if (ours(now)) return null;
+      return now ? `the lock file ${path} now belongs to ${now.user}@${now.host} (pid ${now.pid})` : `the lock file ${path} was removed`;
     },
   };
 }
@@ -131,9 +206,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function lockBusy(key: string, holder: LockOwner | undefined, timeoutMs: number): DbeeError {
+function lockBusy(key: string, holder: LockOwner | undefined, timeoutMs: number, lostButRunning = false): DbeeError {
   const who = holder ? `${holder.user}@${holder.host} (pid ${holder.pid}) since ${holder.since}` : 'another session';
-  return new DbeeError(`another deployment holds the lock on ${key}: ${who}; gave up after ${timeoutMs / 1000}s`, {
+  const what = lostButRunning
+    ? `another deployment is still running on this database although its lock session ended: ${who}`
+    : `another deployment holds the lock on ${key}: ${who}`;
+  return new DbeeError(`${what}; gave up after ${timeoutMs / 1000}s`, {
     code: 'LOCK_BUSY',
     hint: 'wait for it to finish and run again, or raise deploy.waitForLock / --wait-for-lock',
     details: { holder },

@@ -1,5 +1,5 @@
 import { DbeeError } from '../errors';
-import { interpolateEnv } from './interpolate';
+import { envRefs, interpolateEnv } from './interpolate';
 import type { DeploySettings, EnvironmentConfig, Gates, ProjectConfig } from './schema';
 import type { YamlFile } from './yaml-file';
 
@@ -14,6 +14,11 @@ export interface ResolvedEnvironment {
   deploy: DeploySettings;
   /** Where it was declared, for messages. */
   declaredAt: { file: string; line?: number };
+  /**
+   * The environment variables each connection key was interpolated from, e.g. `{ url: ['DATABASE_URL'] }`: named
+   * (never their values) when the connection fails.
+   */
+  connectionVariables?: Record<string, string[]>;
 }
 
 /**
@@ -42,7 +47,9 @@ export function resolveEnvironment(
       ? interpolateEnv(value, env, () => ({ ...file.locate(path), key: path.join('.') }))
       : value;
   const connection: Record<string, string | number | boolean> = {};
+  const connectionVariables: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(config.connection)) {
+    if (typeof v === 'string' && envRefs(v).length) connectionVariables[k] = envRefs(v);
     connection[k] = interpolate(v, ['environments', name, 'connection', k]) as string | number | boolean;
   }
   const variables: Record<string, string> = { env: name };
@@ -57,6 +64,7 @@ export function resolveEnvironment(
     gates: config.gates ?? {},
     deploy: { ...workspaceDeploy, ...config.deploy },
     declaredAt: file.locate(['environments', name]),
+    connectionVariables,
   };
 }
 

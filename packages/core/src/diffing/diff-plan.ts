@@ -15,6 +15,7 @@ import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelFor } from './desired';
 import { materializeRef } from './git-ref';
+import { withSession } from '../runner/session';
 
 /** What to compare: the environment (`--env`) against its sources (default), another environment, or two refs. */
 export interface DiffSelectors {
@@ -134,22 +135,12 @@ async function readLive(
   scope: SchemaScope,
   cached?: (fingerprint: string) => Plan | null,
 ): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan }> {
-  const context = { workspaceRoot: ctx.workspace.root };
-  const wait = environment.deploy.waitForLock;
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: wait === undefined ? 60_000 : durationMs(wait), owner: lockOwner() });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const fingerprint = await engine.fingerprint!(conn, scope);
-      const hit = cached?.(fingerprint);
-      if (hit) return { fingerprint, description: conn.description, cachedPlan: hit };
-      return { fingerprint, description: conn.description, model: await engine.introspect!(conn, scope) };
-    } finally {
-      await conn.close();
-    }
-  } finally {
-    await lock.release();
-  }
+  return withSession({ engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter }, async ({ conn }) => {
+    const fingerprint = await engine.fingerprint!(conn, scope);
+    const hit = cached?.(fingerprint);
+    if (hit) return { fingerprint, description: conn.description, cachedPlan: hit };
+    return { fingerprint, description: conn.description, model: await engine.introspect!(conn, scope) };
+  });
 }
 
 /** Typed changes rendered into a plan (no source files: these steps come from comparing two models). */

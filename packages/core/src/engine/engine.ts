@@ -78,6 +78,18 @@ export interface Connection {
 /** A held deployment lock. `release` is idempotent. */
 export interface LockHandle {
   release(): Promise<void>;
+  /**
+   * Why the lock is no longer held (its session was terminated, timed out, or the lock file was taken over), or
+   * null while it is. Checked before every step; one cheap round trip at most. Absent: the lock cannot be lost
+   * (an in-memory database).
+   */
+  lost?(): Promise<string | null>;
+  /**
+   * Mark `conn` as a working session of this lock's holder, so that a later lock taker can tell a live deployment
+   * (whose lock session was lost) from a dead one: it waits for such sessions to end before it marks anything
+   * interrupted (PostgreSQL: `application_name`, checked in `pg_stat_activity` of the same database).
+   */
+  attach?(conn: Connection): Promise<void>;
 }
 
 export interface LockOptions {
@@ -231,6 +243,9 @@ export interface AuditTrail {
   events(conn: Connection, filter: { schemas: string[]; since?: Date; by?: string }): Promise<AuditEvent[]>;
 }
 
+/** See `Engine.stepOutcome`. */
+export type StepOutcome = { state: 'done' } | { state: 'not-done' } | { state: 'invalid'; clear: string[] } | { state: 'unknown' };
+
 /** One database engine, composed from narrow roles by a factory in its package. */
 export interface Engine {
   /** `postgres`, `teradata`: the value of `engine:` in the configuration. */
@@ -251,6 +266,8 @@ export interface Engine {
   renderDrop?(key: ObjectKey): string | null;
   /** Session statements run before a deployment's steps, e.g. `SET lock_timeout = '5s'`. */
   sessionSetup?(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number }): string[];
+  /** Statements that undo `sessionSetup` and `searchPathStatement` (a pooled session serves the next project clean). */
+  sessionReset?(): string[];
   /**
    * The statement that creates a schema a project owns when it is missing (PostgreSQL: `CREATE SCHEMA IF NOT EXISTS`),
    * and its reverse. The planner adds it, as the project's first step, for every owned schema that no source file
@@ -331,6 +348,13 @@ export interface Engine {
    * catalog, changes nothing. Null when the routine does not exist.
    */
   disableRoutine?(conn: Connection, key: ObjectKey, how: 'revoke' | 'rename', stamp: string): Promise<DisabledRoutine | null>;
+  /**
+   * What a step that ran outside a transaction left behind when its process died while it ran (the ledger says
+   * `started`), read from the catalog: `done` (the object exists and is usable: an index built and valid; a drop:
+   * gone), `not-done` (nothing happened), `invalid` with the statements that clear the half-made object (an INVALID
+   * index left by a cancelled `CREATE INDEX CONCURRENTLY`), or `unknown` (kinds the engine cannot tell).
+   */
+  stepOutcome?(conn: Connection, key: ObjectKey, action: string): Promise<StepOutcome>;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 }

@@ -40,8 +40,9 @@ export class SessionPool {
     wrapped = {
       ...engine,
       lock: async (env, ctx, lockKey, options) => {
-        await shared(this.locks, key(env), () => engine.lock(env, ctx, lockKey, options));
-        return { release: async () => {} };
+        const held = await shared(this.locks, key(env), () => engine.lock(env, ctx, lockKey, options));
+        // Released by close(); a lost lock is lost for every task of the batch.
+        return { release: async () => {}, lost: held.lost?.bind(held), attach: held.attach?.bind(held) };
       },
       connect: async (env, ctx) => keepOpen(await shared(this.connections, key(env), () => engine.connect(env, ctx))),
       openShadow:

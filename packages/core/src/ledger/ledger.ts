@@ -30,15 +30,18 @@ export interface DeploymentInfo {
  * step that failed after it (transaction scope `project` or `plan`). `skipped`: not run (its dependencies failed,
  * or its transaction was rolled back before it started). `undone`: applied, then reversed (by the automatic rollback,
  * a `rollback` or an `enable`); a step of a rollback that is itself undone makes the step it undid `applied` again.
+ * `started`: a step that runs outside a transaction (`CREATE INDEX CONCURRENTLY`) is recorded before it runs, with
+ * its statements; the row becomes `applied` or `failed` when it ends. One left `started` belongs to a process that
+ * died: the next deployment reconciles it against the catalog (see `runner/reconcile.ts`).
  */
-export type StepStatus = 'applied' | 'failed' | 'rolled-back' | 'skipped' | 'undone';
+export type StepStatus = 'applied' | 'failed' | 'rolled-back' | 'skipped' | 'undone' | 'started';
 
 /**
  * Final status of a deployment row. `running` while it runs; `interrupted` when its process died before it
  * finished (set by the next deployment, under the lock); `rolled-back` when it failed and its applied steps were
- * undone automatically.
+ * undone automatically; `aborted` when it stopped itself because its deployment lock was lost (`aborted: lock lost`).
  */
-export type DeploymentStatus = 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'interrupted';
+export type DeploymentStatus = 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'interrupted' | 'aborted';
 
 /** A backup kept by the conflict strategy `rename`. */
 export interface BackupRow {
@@ -74,6 +77,8 @@ export interface StepRecord {
   revertsStep?: number | null;
   /** Hazards the step carried (from the plan); used to tell a step whose undo cannot bring data back. */
   hazards?: Hazard[];
+  /** The step was recorded `started` before it ran: this record replaces that row (written idempotently). */
+  replacesStarted?: boolean;
 }
 
 /** A step as the ledger holds it (`Ledger.steps`). */
@@ -305,6 +310,14 @@ export class Ledger {
    * `previousChecksum`, the object's current checksum in `objects` is recorded as the state before the step.
    */
   async recordStep(deploymentId: number, step: StepRecord, conn: Connection = this.conn): Promise<void> {
+    if (step.replacesStarted) {
+      // Idempotent: a record written again after a crash replaces the `started` row instead of colliding with it.
+      await conn.query(`DELETE FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('step_order')} = ${this.p(2)} AND ${this.q('status')} = ${this.p(3)}`, [
+        deploymentId,
+        step.order,
+        'started',
+      ]);
+    }
     const params: unknown[] = [
       deploymentId,
       step.order,
@@ -397,6 +410,37 @@ export class Ledger {
       );
     }
     return ids;
+  }
+
+  /**
+   * Steps left `started` by deployments that are no longer running (their process died while the step ran outside
+   * a transaction), oldest first, with their project.
+   */
+  async startedSteps(): Promise<(LedgerStep & { project: string })[]> {
+    if ((await this.version()) < 2) return [];
+    const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string; project: string }>(
+      `SELECT ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')}, ${this.ac('d', 'project')} FROM ${this.t('steps')} s, ${this.t('deployments')} d
+        WHERE ${this.ac('d', 'id')} = ${this.ac('s', 'deployment_id')} AND ${this.ac('s', 'status')} = ${this.p(1)} AND ${this.ac('d', 'status')} <> ${this.p(2)}
+        ORDER BY ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')}`,
+      ['started', 'running'],
+    );
+    const out: (LedgerStep & { project: string })[] = [];
+    for (const row of r.rows) {
+      const step = (await this.steps(Number(row.deployment_id))).find((s) => s.order === Number(row.step_order));
+      if (step) out.push({ ...step, project: row.project });
+    }
+    return out;
+  }
+
+  /** A `started` step's outcome, found after its process died: `applied` (counted) or `failed`, with why. */
+  async resolveStarted(deploymentId: number, order: number, status: 'applied' | 'failed', error: string | null, conn: Connection = this.conn): Promise<void> {
+    await conn.query(
+      `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)} WHERE ${this.q('deployment_id')} = ${this.p(3)} AND ${this.q('step_order')} = ${this.p(4)} AND ${this.q('status')} = ${this.p(5)}`,
+      [status, error, deploymentId, order, 'started'],
+    );
+    if (status === 'applied') {
+      await conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`, [deploymentId]);
+    }
   }
 
   /** Ids of deployments left `running` (read only: what a dry run reports). */

@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { hostname, userInfo } from 'node:os';
 import { DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
 import type { DbProject, Workspace } from '../config/workspace';
 import type { ResolvedEnvironment } from '../config/resolve';
-import type { LockOwner } from '../engine/engine';
 import { streamReporter, type Reporter } from '../runner/reporter';
 
 /** What every operation receives: where it runs, where output goes, and how to get an engine by name. */
@@ -55,6 +53,5 @@ export function ciJob(env: NodeJS.ProcessEnv): string | null {
   return env.GITHUB_RUN_ID ?? env.CI_JOB_ID ?? env.BUILD_NUMBER ?? env.BUILD_ID ?? null;
 }
 
-export function lockOwner(): LockOwner {
-  return { user: userInfo().username, host: hostname(), pid: process.pid, since: new Date().toISOString() };
-}
+/** This process as a lock owner (see `runner/session.ts`). */
+export { lockOwner } from '../runner/session';

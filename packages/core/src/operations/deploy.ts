@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { migrationVersionOf } from '../model/object-key';
-import { durationMs, type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
+import { type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
@@ -16,6 +16,8 @@ import { planChecksum } from '../plan/serialize';
 import { planExplained, planFromSources, projectsNeedingDiff, type DeployedState, type PlanInput } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
+import { sessionSettings, withSession } from '../runner/session';
+import { reconcileStarted } from '../runner/reconcile';
 import { checksumStatements } from '../sources/checksum';
 import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
@@ -119,111 +121,112 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   const settingsOf = (project: string) => workspace.settings(workspace.project(project), environment).deploy;
   const scope: TransactionScope = settings.transaction ?? 'object';
   report.transaction = scope;
-  const waitMs = valid.waitForLockMs ?? (settings.waitForLock !== undefined ? durationMs(settings.waitForLock) : 60_000);
   const now = options.now ?? new Date();
 
-  const context = { workspaceRoot: workspace.root };
   const owner = lockOwner();
-  let waiting = false;
-  const lock = await engine.lock(environment, context, 'deploy', {
-    timeoutMs: waitMs,
-    owner,
-    onWait: (h) => {
-      // Polled every few hundred milliseconds: say it once.
-      if (waiting) return;
-      waiting = true;
-      reporter.info(`waiting up to ${waitMs / 1000}s for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`);
-    },
-  });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      report.database = conn.description;
-      const ledger = new Ledger(conn, engine.ledger);
-      // Under the lock, a deployment still marked running belongs to a process that died.
-      if (options.dryRun) {
-        const running = await ledger.runningDeployments();
-        if (running.length) reporter.warn(`deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`);
-      } else {
-        report.interrupted = await ledger.markInterrupted(`a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-        if (report.interrupted.length) {
-          reporter.warn(
-            `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
-          );
-        }
+  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, waitMs: valid.waitForLockMs, deploy: settings, owner }, async (session) => {
+    const { conn } = session;
+    report.database = conn.description;
+    const ledger = new Ledger(conn, engine.ledger);
+    // Under the lock, a deployment still marked running belongs to a process that died.
+    if (options.dryRun) {
+      const running = await ledger.runningDeployments();
+      if (running.length) reporter.warn(`deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`);
+    } else {
+      report.interrupted = await ledger.markInterrupted(`a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+      if (report.interrupted.length) {
+        reporter.warn(
+          `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
+        );
       }
-      const deployed = new Map<string, DeployedState>();
-      for (const name of planned) deployed.set(name, await ledger.deployedState(name));
-      const commit = pkg ? pkg.plan.sourceCommit : gitCommit(workspace.root);
-      report.source.commit = commit;
-      const variables = new Map(models.map((m) => [m.project.name, m.variables]));
-      const plan = pkg
-        ? pendingSteps(pkg.plan, deployed, variables)
-        : await planSources(ctx, { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, environment, conn);
-      // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
-      report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
-      const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
-      await assertFreshBase(engine, conn, plan, plan.projects.flatMap((p) => schemas.get(p) ?? []));
-      reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
-
-      const decisions = await decideConflicts(engine, conn, plan, new ConflictRules(workspace, environment, valid.ifExists), backupStamp(now));
-      const conflicts = new Map<number, StepConflict>();
-      for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
-      const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
-
-      if (options.dryRun) {
-        printPlan(ctx.stdout, plan, models, decisions);
-        report.status = 'dry-run';
-        report.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, key: s.key, action: s.action, status: 'not-run', durationMs: 0, ...conflictOf(decisions.get(s.order)) }));
-        if (problems.length) refuse(problems, true);
-        reporter.info('dry run: nothing was applied');
-        return ExitCode.ok;
-      }
-      if (plan.steps.length === 0) {
-        for (const p of planned) reporter.info(`${p}: nothing to deploy, the database is up to date`);
-        report.status = 'unchanged';
-        return ExitCode.ok;
-      }
-      if (problems.length) refuse(problems, false);
-      // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
-      const smoke = await smokePlan(ctx, engine, models, plan, settingsOf, environment.name);
-      await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-      const result = await apply(ctx, { planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
-      onRun(result);
-      report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
-      report.steps = result.steps;
-      report.backups = result.projects.flatMap((p) => p.backups);
-      if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
-      const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back');
-      report.status = failed ? (result.projects.some((p) => p.status === 'failed') ? 'failed' : 'rolled-back') : 'succeeded';
-      report.exitCode = result.exitCode;
-      if (failed) {
-        const e = failed.error;
-        const rolledBack = failed.status === 'rolled-back';
-        throw new DbeeError(e?.message ?? 'deployment failed', {
-          code: e?.code ?? 'DEPLOY_FAILED',
-          hint: rolledBack
-            ? `the steps this deployment applied were undone (deployment ${failed.deploymentId} is rolled-back in the ledger); fix the cause and deploy again`
-            : (e?.hint ? e.hint + '\n  ' : '') +
-              `the ledger records what ran (deployment ${failed.deploymentId})${failed.rollback?.incomplete ? `; automatic rollback incomplete: ${failed.rollback.incomplete}` : ''}; fix the cause and deploy again to resume`,
-          location: e?.location,
-          exitCode: result.exitCode === ExitCode.smokeFailed ? ExitCode.smokeFailed : ExitCode.applyFailed,
-          cause: e,
-        });
-      }
-      return result.exitCode;
-    } finally {
-      await conn.close();
     }
-  } finally {
-    await lock.release();
+    // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
+    await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
+    const deployed = new Map<string, DeployedState>();
+    for (const name of planned) deployed.set(name, await ledger.deployedState(name));
+    const commit = pkg ? pkg.plan.sourceCommit : gitCommit(workspace.root);
+    report.source.commit = commit;
+    const variables = new Map(models.map((m) => [m.project.name, m.variables]));
+    const plan = pkg
+      ? pendingSteps(pkg.plan, deployed, variables)
+      : await planSources(ctx, { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, environment, conn);
+    // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
+    report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
+    const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
+    await assertFreshBase(engine, conn, plan, plan.projects.flatMap((p) => schemas.get(p) ?? []));
+    reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
+
+    const decisions = await decideConflicts(engine, conn, plan, new ConflictRules(workspace, environment, valid.ifExists), backupStamp(now));
+    const conflicts = new Map<number, StepConflict>();
+    for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
+    if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
+    const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
+
+    if (options.dryRun) {
+      printPlan(ctx.stdout, plan, models, decisions);
+      report.status = 'dry-run';
+      report.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, key: s.key, action: s.action, status: 'not-run', durationMs: 0, ...conflictOf(decisions.get(s.order)) }));
+      if (problems.length) refuse(problems, true);
+      reporter.info('dry run: nothing was applied');
+      return ExitCode.ok;
+    }
+    if (plan.steps.length === 0) {
+      for (const p of planned) reporter.info(`${p}: nothing to deploy, the database is up to date`);
+      report.status = 'unchanged';
+      return ExitCode.ok;
+    }
+    if (problems.length) refuse(problems, false);
+    // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
+    const smoke = await smokePlan(ctx, engine, models, plan, settingsOf, environment.name);
+    await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
+    const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
+    onRun(result);
+    report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
+    report.steps = result.steps;
+    report.backups = result.projects.flatMap((p) => p.backups);
+    if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
+    const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
+    report.status = failed ? (result.projects.some((p) => p.status === 'failed' || p.status === 'aborted') ? 'failed' : 'rolled-back') : 'succeeded';
+    const aborted = result.projects.find((p) => p.status === 'aborted');
+    if (aborted?.error) throw aborted.error;
+    report.exitCode = result.exitCode;
+    if (failed) {
+      const e = failed.error;
+      const rolledBack = failed.status === 'rolled-back';
+      throw new DbeeError(e?.message ?? 'deployment failed', {
+        code: e?.code ?? 'DEPLOY_FAILED',
+        hint: rolledBack
+          ? `the steps this deployment applied were undone (deployment ${failed.deploymentId} is rolled-back in the ledger); fix the cause and deploy again`
+          : (e?.hint ? e.hint + '\n  ' : '') +
+            `the ledger records what ran (deployment ${failed.deploymentId})${failed.rollback?.incomplete ? `; automatic rollback incomplete: ${failed.rollback.incomplete}` : ''}; fix the cause and deploy again to resume`,
+        location: e?.location,
+        exitCode: result.exitCode === ExitCode.smokeFailed ? ExitCode.smokeFailed : ExitCode.applyFailed,
+        cause: e,
+      });
+    }
+    return result.exitCode;
+  });
+}
+
+/**
+ * Under `gates.requireBackup`, a step that drops a table (a diff-based plan: the table left the sources) keeps it
+ * instead: renamed aside into the backup schema, recorded in the ledger as a backup (so `cleanup` drops it after
+ * the retention), and no longer a data-loss step.
+ */
+async function keepDroppedTables(engine: Engine, conn: Connection, plan: Plan, conflicts: Map<number, StepConflict>, stamp: string): Promise<void> {
+  if (!engine.setAside) return;
+  for (const step of plan.steps) {
+    if (step.action !== 'drop' || step.objectKey.kind !== 'table' || conflicts.has(step.order) || !step.hazards.some((h) => h.kind === 'data-loss')) continue;
+    const aside = await engine.setAside(conn, step.objectKey, 'rename', stamp);
+    if (!aside?.backup) continue;
+    // Still a drop for the ledger (the object leaves the project), but its data is kept.
+    step.statements = aside.statements;
+    step.reverse = aside.reverse;
+    step.hazards = step.hazards.filter((h) => h.kind !== 'data-loss');
+    conflicts.set(step.order, { strategy: 'rename', rule: 'gates.requireBackup', before: [], after: [], reverse: [], backup: aside.backup });
   }
 }
 
-function conflictOf(d: ConflictDecision | undefined) {
-  if (!d?.exists) return {};
-  const b = d.resolution?.backup;
-  return { conflict: { strategy: d.rule.strategy, rule: d.rule.source, backup: b ? (b.schema ? `${b.schema}.${b.name}` : b.name) : null } };
 /** Per project, the objects a planning error of `OBJECT_NEEDS_DIFF` errors names (what deploy says changed). */
 function objectsNeedingDiff(error: unknown): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -236,6 +239,10 @@ function objectsNeedingDiff(error: unknown): Map<string, string[]> {
   return out;
 }
 
+function conflictOf(d: ConflictDecision | undefined) {
+  if (!d?.exists) return {};
+  const b = d.resolution?.backup;
+  return { conflict: { strategy: d.rule.strategy, rule: d.rule.source, backup: b ? (b.schema ? `${b.schema}.${b.name}` : b.name) : null } };
 }
 
 function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): never {
@@ -248,6 +255,8 @@ function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): nev
 }
 
 interface ApplyInput {
+  /** Proves the deployment lock is still held; called before every step. */
+  assertLock: () => Promise<void>;
   /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
   planChecksum: string;
   plan: Plan;
@@ -286,10 +295,8 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     },
     planChecksum: input.planChecksum,
     reporter: ctx.reporter,
-    session: {
-      lockTimeoutMs: settings.lockTimeout === undefined ? undefined : durationMs(settings.lockTimeout),
-      statementTimeoutMs: settings.statementTimeout === undefined ? undefined : durationMs(settings.statementTimeout),
-    },
+    session: sessionSettings(settings),
+    beforeStep: input.assertLock,
     transaction: input.scope,
     conflicts: input.conflicts,
     continueOnError: input.continueOnError,
@@ -395,16 +402,16 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
 async function planSources(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection): Promise<Plan> {
   const { engine, models } = input;
   let needDiff: Set<string> | null;
+  let changed: Map<string, string[]>;
   try {
     return await planExplained(input, modelLoader(ctx, environment, engine));
   } catch (e) {
     needDiff = projectsNeedingDiff(e);
-  let changed: Map<string, string[]>;
+    changed = objectsNeedingDiff(e);
     if (!needDiff || !engine.introspect || !engine.openShadow || !engine.renderChanges) throw e;
   }
   const base = planFromSources({ ...input, diffProjects: needDiff });
   const objectStates: Record<string, Record<string, string>> = {};
-    changed = objectsNeedingDiff(e);
   const steps: PlanStep[] = [];
   for (const project of base.projects) {
     if (needDiff.has(project)) {

@@ -10,6 +10,7 @@ import { runCompensation, type CompensatingStep } from '../runner/undo';
 import { checksumStatements } from '../sources/checksum';
 import { backupStamp } from './conflicts';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
+import { withSession } from '../runner/session';
 import { checkGates } from './gates';
 import type { DisableOptions, EnableOptions } from '../options';
 
@@ -145,66 +146,53 @@ async function withDatabase(ctx: OperationContext, options: EnableOptions, plan:
     throw new DbeeError(`the ${engine.name} engine cannot disable routines yet`, { code: 'ENGINE_CAPABILITY', hint: 'nothing was changed' });
   }
   const settings = workspace.settings(target, environment).deploy;
-  const context = { workspaceRoot: workspace.root };
-  const lock = await engine.lock(environment, context, 'deploy', {
-    timeoutMs: settings.waitForLock !== undefined ? durationMs(settings.waitForLock) : 60_000,
-    owner: lockOwner(),
-    onWait: (h) => reporter.info(`waiting for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`),
-  });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const ledger = new Ledger(conn, engine.ledger);
-      const history = (await ledger.exists()) ? await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER) : [];
-      const change = await plan({ engine, conn, ledger, environment, history });
-      if (options.dryRun) {
-        for (const s of change.steps) {
-          ctx.stdout.write(`-- ${change.kind} ${s.plan.key}${s.skip ? ` (left as it is: ${s.skip})` : ''}\n`);
-          for (const sql of s.plan.statements) ctx.stdout.write(sql + ';\n');
-          ctx.stdout.write(`-- undone by:\n${(s.plan.reverse ?? []).map((sql) => `--   ${sql};\n`).join('')}`);
-        }
-        reporter.info('dry run: nothing was changed');
-        return ExitCode.ok;
+  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn }) => {
+    const ledger = new Ledger(conn, engine.ledger);
+    const history = (await ledger.exists()) ? await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER) : [];
+    const change = await plan({ engine, conn, ledger, environment, history });
+    if (options.dryRun) {
+      for (const s of change.steps) {
+        ctx.stdout.write(`-- ${change.kind} ${s.plan.key}${s.skip ? ` (left as it is: ${s.skip})` : ''}\n`);
+        for (const sql of s.plan.statements) ctx.stdout.write(sql + ';\n');
+        ctx.stdout.write(`-- undone by:\n${(s.plan.reverse ?? []).map((sql) => `--   ${sql};\n`).join('')}`);
       }
-      const steps: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps: change.steps.map((s) => s.plan) };
-      // A kill switch is for emergencies: protection still asks, maintenance windows and the countdown do not.
-      await checkGates(ctx, { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }, steps, { assumeYes: options.assumeYes ?? false, skipCountdown: true });
-      await ledger.ensure();
-      const owner = lockOwner();
-      const result = await runCompensation({
-        engine,
-        conn,
-        ledger,
-        reporter,
-        steps: change.steps,
-        summary: change.summary,
-        deployment: {
-          project: target.name,
-          environment: environment.name,
-          kind: change.kind,
-          planChecksum: planChecksum(steps),
-          package: null,
-          gitCommit: gitCommit(workspace.root),
-          toolVersion: ctx.toolVersion,
-          osUser: owner.user,
-          ciJob: ciJob(ctx.env),
-          host: owner.host,
-          stepsTotal: change.steps.length,
-          reverts: change.reverts,
-        },
-      });
-      if (result.status === 'failed') {
-        throw new DbeeError(result.error?.message ?? `${change.kind} failed`, { code: result.error?.code ?? 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`, cause: result.error });
-      }
-      await change.verify?.();
-      reporter.info(change.done(result.deploymentId));
+      reporter.info('dry run: nothing was changed');
       return ExitCode.ok;
-    } finally {
-      await conn.close();
     }
-  } finally {
-    await lock.release();
-  }
+    const steps: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps: change.steps.map((s) => s.plan) };
+    // A kill switch is for emergencies: protection still asks, maintenance windows and the countdown do not.
+    await checkGates(ctx, { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }, steps, { assumeYes: options.assumeYes ?? false, skipCountdown: true });
+    await ledger.ensure();
+    const owner = lockOwner();
+    const result = await runCompensation({
+      engine,
+      conn,
+      ledger,
+      reporter,
+      steps: change.steps,
+      summary: change.summary,
+      deployment: {
+        project: target.name,
+        environment: environment.name,
+        kind: change.kind,
+        planChecksum: planChecksum(steps),
+        package: null,
+        gitCommit: gitCommit(workspace.root),
+        toolVersion: ctx.toolVersion,
+        osUser: owner.user,
+        ciJob: ciJob(ctx.env),
+        host: owner.host,
+        stepsTotal: change.steps.length,
+        reverts: change.reverts,
+      },
+    });
+    if (result.status === 'failed') {
+      throw new DbeeError(result.error?.message ?? `${change.kind} failed`, { code: result.error?.code ?? 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`, cause: result.error });
+    }
+    await change.verify?.();
+    reporter.info(change.done(result.deploymentId));
+    return ExitCode.ok;
+  });
 }
 
 function requireObject(object: string | undefined): string {

@@ -18,6 +18,7 @@ import { planFromSources } from '../planner/planner';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
+import { sessionSettings, withSession } from '../runner/session';
 import { inverseAction, runCompensation, viewFallback, type CompensatingStep, type CompensationResult } from '../runner/undo';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs, type SmokeCheck } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
@@ -92,161 +93,138 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
   const checks: SmokeCheck[] = smokeWanted && smokeModel ? await loadSmokeChecks(smokeModel, engine) : [];
   const pkg = options.package ? readPackage(resolve(workspace.root, options.package)) : null;
 
-  const context = { workspaceRoot: workspace.root };
-  const waitMs = settings.waitForLock !== undefined ? durationMs(settings.waitForLock) : 60_000;
-  let waiting = false;
-  const lock = await engine.lock(environment, context, 'deploy', {
-    timeoutMs: waitMs,
-    owner: lockOwner(),
-    onWait: (h) => {
-      if (waiting) return;
-      waiting = true;
-      reporter.info(`waiting up to ${waitMs / 1000}s for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`);
-    },
-  });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const ledger = new Ledger(conn, engine.ledger);
-      if (!(await ledger.exists())) {
-        throw new DbeeError(`nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`, { code: 'NOTHING_TO_ROLL_BACK' });
-      }
-      if (!options.dryRun) {
-        // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
-        await ledger.ensure();
-        const owner = lockOwner();
-        const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-        if (interrupted.length) reporter.warn(`deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`);
-      }
-      reporter.info(`dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`);
-      const history = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
-      const force = options.force ?? false;
-      const prepared = ref
-        ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, ref, force)
-        : await prepareUndo({ ctx, engine, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables });
-      if (!ref && !force) {
-        const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
-        if (drift) prepared.problems.push(drift);
-      }
-      const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
-      if (prepared.units.length === 0 && !prepared.toRef) {
-        reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
-        return ExitCode.ok;
-      }
-      if (options.dryRun) {
-        printRollback(ctx.stdout, prepared);
-        if (prepared.problems.length) refuse(prepared.problems, true);
-        reporter.info('dry run: nothing was changed');
-        return ExitCode.ok;
-      }
-      if (prepared.problems.length) refuse(prepared.problems, false);
-      const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps: allSteps.map((s) => s.plan) };
-      const windows = environment.gates.maintenanceWindows?.length ?? 0;
-      const gated: ResolvedEnvironment = emergency ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } } : environment;
-      await checkGates(ctx, gated, plan, { assumeYes: options.assumeYes ?? false, now: options.now, skipCountdown: emergency });
-      await ledger.ensure();
-      for (const sql of engine.sessionSetup?.({
-        lockTimeoutMs: settings.lockTimeout === undefined ? undefined : durationMs(settings.lockTimeout),
-        statementTimeoutMs: settings.statementTimeout === undefined ? undefined : durationMs(settings.statementTimeout),
-      }) ?? []) {
-        await conn.execute(sql);
-      }
-      const path = graph.searchPath.length ? engine.searchPathStatement?.(graph.searchPath) : null;
-      if (path) await conn.execute(path);
-
-      const owner = lockOwner();
-      const commit = gitCommit(workspace.root);
-      const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host };
-      const summary = {
-        ...(emergency ? { emergency: true, gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'] } : {}),
-        ...(prepared.forced.length ? { forced: prepared.forced } : {}),
-        smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
-      };
-      const fingerprint = async () => (engine.fingerprint && graph.schemas.length ? engine.fingerprint(conn, { schemas: graph.schemas, manage }) : null);
-      const t0 = Date.now();
-      const results: { reverts: number | null; result: CompensationResult }[] = [];
-      const run = async (reverts: number | null, steps: CompensatingStep[], finalState: LedgerState | null, extra: Record<string, unknown>) => {
-        const result = await runCompensation({
-          engine,
-          conn,
-          ledger,
-          reporter,
-          steps,
-          transaction: settings.transaction ?? 'object',
-          finalState,
-          summary: { ...summary, ...extra },
-          fingerprint,
-          deployment: { ...identity, project: target.name, environment: environment.name, kind: 'rollback', planChecksum: planChecksum({ ...plan, steps: steps.map((s) => s.plan) }), stepsTotal: steps.length, reverts },
-        });
-        results.push({ reverts, result });
-        return result;
-      };
-      for (const unit of prepared.units) {
-        const d = unit.deployment;
-        reporter.info(`${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`);
-        const before = unit.whole ? await ledger.ledgerBefore(d.id) : null;
-        const r = await run(d.id, unit.steps, before, {});
-        if (r.status === 'failed') break;
-        reporter.info(`${target.name}: deployment #${d.id} rolled back: ${r.applied} step${r.applied === 1 ? '' : 's'} undone${r.skipped ? `, ${r.skipped} left applied (--force)` : ''} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
-      }
-      if (prepared.toRef) {
-        const t = prepared.toRef;
-        reporter.info(`${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`);
-        const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
-        if (r.status === 'succeeded') reporter.info(`${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
-      }
-      const failed = results.find((r) => r.result.status === 'failed');
-      let smokeLine = summary.smoke;
-      let code: ExitCodeValue = ExitCode.ok;
-      if (!failed && smokeWanted) {
-        const last = results[results.length - 1]!.result.deploymentId;
-        reporter.info(`${target.name}: smoke checks`);
-        const smoke = await runSmokeChecks({
-          engine,
-          conn,
-          model: smokeModel ?? { project: { name: target.name }, smoke: [], variables, graph },
-          environment: environment.name,
-          deploymentId: last,
-          checks,
-          timeoutMs: smokeTimeoutMs(settings),
-          onResult: (r) => reporter.info(formatSmokeResult(r)),
-        });
-        const bad = smoke.results.filter((r) => r.status === 'failed');
-        smokeLine = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
-        for (const r of results) await ledger.updateSummary(r.result.deploymentId, { smoke: smokeLine });
-        if (bad.length) {
-          ctx.stderr.write(`error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`);
-          code = ExitCode.smokeFailed;
-        }
-      }
-      printSummary(ctx.stdout, {
-        environment: `${environment.name} (${conn.description})`,
-        results,
-        durationMs: Date.now() - t0,
-        smoke: smokeLine,
-        status: failed ? 'failed' : 'succeeded',
-        exitCode: failed ? ExitCode.applyFailed : code,
-        emergency,
-      });
-      if (failed) {
-        const e = failed.result.error;
-        const earlier = history.find((d) => failed.reverts !== null && d.id < failed.reverts);
-        throw new DbeeError(e?.message ?? 'rollback failed', {
-          code: e?.code ?? 'ROLLBACK_FAILED',
-          exitCode: ExitCode.applyFailed,
-          hint:
-            `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
-            (failed.reverts !== null ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}` : `the same command`),
-          cause: e,
-        });
-      }
-      return code;
-    } finally {
-      await conn.close();
+  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
+    const { conn } = session;
+    const ledger = new Ledger(conn, engine.ledger);
+    if (!(await ledger.exists())) {
+      throw new DbeeError(`nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`, { code: 'NOTHING_TO_ROLL_BACK' });
     }
-  } finally {
-    await lock.release();
-  }
+    if (!options.dryRun) {
+      // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
+      await ledger.ensure();
+      const owner = lockOwner();
+      const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+      if (interrupted.length) reporter.warn(`deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`);
+    }
+    reporter.info(`dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`);
+    const history = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
+    const force = options.force ?? false;
+    const prepared = ref
+      ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, ref, force)
+      : await prepareUndo({ ctx, engine, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables });
+    if (!ref && !force) {
+      const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
+      if (drift) prepared.problems.push(drift);
+    }
+    const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
+    if (prepared.units.length === 0 && !prepared.toRef) {
+      reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
+      return ExitCode.ok;
+    }
+    if (options.dryRun) {
+      printRollback(ctx.stdout, prepared);
+      if (prepared.problems.length) refuse(prepared.problems, true);
+      reporter.info('dry run: nothing was changed');
+      return ExitCode.ok;
+    }
+    if (prepared.problems.length) refuse(prepared.problems, false);
+    const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps: allSteps.map((s) => s.plan) };
+    const windows = environment.gates.maintenanceWindows?.length ?? 0;
+    const gated: ResolvedEnvironment = emergency ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } } : environment;
+    await checkGates(ctx, gated, plan, { assumeYes: options.assumeYes ?? false, now: options.now, skipCountdown: emergency });
+    await ledger.ensure();
+    for (const sql of engine.sessionSetup?.(sessionSettings(settings)) ?? []) await conn.execute(sql);
+    const path = graph.searchPath.length ? engine.searchPathStatement?.(graph.searchPath) : null;
+    if (path) await conn.execute(path);
+
+    const owner = lockOwner();
+    const commit = gitCommit(workspace.root);
+    const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host };
+    const summary = {
+      ...(emergency ? { emergency: true, gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'] } : {}),
+      ...(prepared.forced.length ? { forced: prepared.forced } : {}),
+      smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
+    };
+    const fingerprint = async () => (engine.fingerprint && graph.schemas.length ? engine.fingerprint(conn, { schemas: graph.schemas, manage }) : null);
+    const t0 = Date.now();
+    const results: { reverts: number | null; result: CompensationResult }[] = [];
+    const run = async (reverts: number | null, steps: CompensatingStep[], finalState: LedgerState | null, extra: Record<string, unknown>) => {
+      const result = await runCompensation({
+        engine,
+        conn,
+        ledger,
+        reporter,
+        steps,
+        transaction: settings.transaction ?? 'object',
+        finalState,
+        summary: { ...summary, ...extra },
+        fingerprint,
+        deployment: { ...identity, project: target.name, environment: environment.name, kind: 'rollback', planChecksum: planChecksum({ ...plan, steps: steps.map((s) => s.plan) }), stepsTotal: steps.length, reverts },
+      });
+      results.push({ reverts, result });
+      return result;
+    };
+    for (const unit of prepared.units) {
+      const d = unit.deployment;
+      reporter.info(`${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`);
+      const before = unit.whole ? await ledger.ledgerBefore(d.id) : null;
+      const r = await run(d.id, unit.steps, before, {});
+      if (r.status === 'failed') break;
+      reporter.info(`${target.name}: deployment #${d.id} rolled back: ${r.applied} step${r.applied === 1 ? '' : 's'} undone${r.skipped ? `, ${r.skipped} left applied (--force)` : ''} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
+    }
+    if (prepared.toRef) {
+      const t = prepared.toRef;
+      reporter.info(`${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`);
+      const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
+      if (r.status === 'succeeded') reporter.info(`${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
+    }
+    const failed = results.find((r) => r.result.status === 'failed');
+    let smokeLine = summary.smoke;
+    let code: ExitCodeValue = ExitCode.ok;
+    if (!failed && smokeWanted) {
+      const last = results[results.length - 1]!.result.deploymentId;
+      reporter.info(`${target.name}: smoke checks`);
+      const smoke = await runSmokeChecks({
+        engine,
+        conn,
+        model: smokeModel ?? { project: { name: target.name }, smoke: [], variables, graph },
+        environment: environment.name,
+        deploymentId: last,
+        checks,
+        timeoutMs: smokeTimeoutMs(settings),
+        onResult: (r) => reporter.info(formatSmokeResult(r)),
+      });
+      const bad = smoke.results.filter((r) => r.status === 'failed');
+      smokeLine = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
+      for (const r of results) await ledger.updateSummary(r.result.deploymentId, { smoke: smokeLine });
+      if (bad.length) {
+        ctx.stderr.write(`error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`);
+        code = ExitCode.smokeFailed;
+      }
+    }
+    printSummary(ctx.stdout, {
+      environment: `${environment.name} (${conn.description})`,
+      results,
+      durationMs: Date.now() - t0,
+      smoke: smokeLine,
+      status: failed ? 'failed' : 'succeeded',
+      exitCode: failed ? ExitCode.applyFailed : code,
+      emergency,
+    });
+    if (failed) {
+      const e = failed.result.error;
+      const earlier = history.find((d) => failed.reverts !== null && d.id < failed.reverts);
+      throw new DbeeError(e?.message ?? 'rollback failed', {
+        code: e?.code ?? 'ROLLBACK_FAILED',
+        exitCode: ExitCode.applyFailed,
+        hint:
+          `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
+          (failed.reverts !== null ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}` : `the same command`),
+        cause: e,
+      });
+    }
+    return code;
+  });
 }
 
 function flag(k: 'to' | 'toRef' | 'package'): string {

@@ -6,6 +6,7 @@ import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } fr
 import { engineFor, lockOwner, type OperationContext } from './context';
 import { loadModels } from './load';
 import type { SmokeTestOptions } from '../options';
+import { withSession } from '../runner/session';
 
 export type { SmokeTestOptions };
 
@@ -26,52 +27,39 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
   // Invalid smoke files are refused before anything touches the database.
   const checks = await loadSmokeChecks(model!, engine);
   const settings = workspace.settings(target, environment).deploy;
-  const context = { workspaceRoot: workspace.root };
   const text = options.format !== 'json';
 
   // Checks must not run against a half-applied deployment: wait for the deployment lock like deploy does.
-  const lock = await engine.lock(environment, context, 'deploy', {
-    timeoutMs: settings.waitForLock !== undefined ? durationMs(settings.waitForLock) : 60_000,
-    owner: lockOwner(),
-    onWait: (h) => ctx.reporter.info(`waiting for the deployment lock held by ${h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session'}...`),
-  });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const ledger = new Ledger(conn, engine.ledger);
-      // The results are kept in the ledger, even for a project that was never deployed here.
-      await ledger.ensure();
-      const last = (await ledger.deployments(target.name, environment.name, 1))[0];
-      if (text) {
-        ctx.stdout.write(
-          `${target.name}: smoke checks on ${environment.name} (${conn.description})${last ? `, after deployment #${last.id} (${last.status})` : ', never deployed here'}\n`,
-        );
-      }
-      const run = await runSmokeChecks({
-        engine,
-        conn,
-        model: model!,
-        environment: environment.name,
-        deploymentId: last?.id ?? null,
-        checks,
-        timeoutMs: smokeTimeoutMs(settings),
-        onResult: text ? (r) => ctx.stdout.write(formatSmokeResult(r) + '\n') : undefined,
-      });
-      const failed = run.results.filter((r) => r.status === 'failed');
-      if (text) {
-        ctx.stdout.write(`${target.name}: ${run.results.length - failed.length} passed, ${failed.length} failed\n`);
-      } else {
-        ctx.stdout.write(
-          canonicalJson({ project: target.name, environment: environment.name, database: conn.description, deploymentId: last?.id ?? null, passed: run.passed, results: run.results }),
-        );
-      }
-      if (run.passed) return ExitCode.ok;
-      ctx.stderr.write(`error: ${failed.length} smoke check${failed.length === 1 ? '' : 's'} of ${target.name} failed: ${failed.map((r) => r.name).join(', ')}\n`);
-      return ExitCode.smokeFailed;
-    } finally {
-      await conn.close();
+  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter: ctx.reporter, deploy: settings }, async ({ conn }) => {
+    const ledger = new Ledger(conn, engine.ledger);
+    // The results are kept in the ledger, even for a project that was never deployed here.
+    await ledger.ensure();
+    const last = (await ledger.deployments(target.name, environment.name, 1))[0];
+    if (text) {
+      ctx.stdout.write(
+        `${target.name}: smoke checks on ${environment.name} (${conn.description})${last ? `, after deployment #${last.id} (${last.status})` : ', never deployed here'}\n`,
+      );
     }
-  } finally {
-    await lock.release();
-  }
+    const run = await runSmokeChecks({
+      engine,
+      conn,
+      model: model!,
+      environment: environment.name,
+      deploymentId: last?.id ?? null,
+      checks,
+      timeoutMs: smokeTimeoutMs(settings),
+      onResult: text ? (r) => ctx.stdout.write(formatSmokeResult(r) + '\n') : undefined,
+    });
+    const failed = run.results.filter((r) => r.status === 'failed');
+    if (text) {
+      ctx.stdout.write(`${target.name}: ${run.results.length - failed.length} passed, ${failed.length} failed\n`);
+    } else {
+      ctx.stdout.write(
+        canonicalJson({ project: target.name, environment: environment.name, database: conn.description, deploymentId: last?.id ?? null, passed: run.passed, results: run.results }),
+      );
+    }
+    if (run.passed) return ExitCode.ok;
+    ctx.stderr.write(`error: ${failed.length} smoke check${failed.length === 1 ? '' : 's'} of ${target.name} failed: ${failed.map((r) => r.name).join(', ')}\n`);
+    return ExitCode.smokeFailed;
+  });
 }

@@ -3,6 +3,7 @@ import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/le
 import { planExplained, type DeployedState } from '../planner/planner';
 import { canonicalJson } from '../plan/serialize';
 import { engineFor, lockOwner, type OperationContext } from './context';
+import { withSession } from '../runner/session';
 import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
 import { loadModels, modelLoader, schemaOwners } from './load';
 import type { StatusOptions } from '../options';
@@ -73,58 +74,49 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   const all = workspace.withDependencies(target.name);
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine);
-  const context = { workspaceRoot: workspace.root };
   // The embedded database allows one process at a time: reading needs the lock too.
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const ledger = new Ledger(conn, engine.ledger);
-      const deployed = new Map<string, DeployedState>([[target.name, await ledger.deployedState(target.name)]]);
-      const plan = await planExplained({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed }, modelLoader(ctx, environment, engine));
-      const history = await ledger.deployments(target.name, environment.name, 10_000);
-      const last = history.find((d) => d.finished_at);
-      const recorded = last ? deploymentSummary(last).fingerprint ?? null : null;
-      const graph = models.find((m) => m.project.name === target.name)!.graph;
-      let drift: StatusReport['drift'];
-      if (!engine.fingerprint) drift = { state: 'unknown', recorded: null, live: null, reason: `the ${engine.name} engine has no schema fingerprint` };
-      else if (!last) drift = { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
-      else if (!recorded) drift = { state: 'unknown', recorded: null, live: null, reason: `deployment #${last.id} recorded no fingerprint` };
-      else {
-        const live = await engine.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
-        drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
-      }
-      const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
-      const finished = history.filter((d) => d.finished_at);
-      const ok = history.filter((d) => d.status === 'succeeded');
-      const report: StatusReport = {
-        project: target.name,
-        environment: environment.name,
-        database: conn.description,
-        lastDeployment: history[0] ?? null,
-        pendingSteps: plan.steps.map((s) => ({ key: s.key, action: s.action })),
-        drift,
-        backups,
-        metrics: {
-          deployments: history.length,
-          succeeded: ok.length,
-          successRate: history.length ? ok.length / history.length : null,
-          averageDurationMs: finished.length
-            ? Math.round(finished.reduce((a, d) => a + (new Date(d.finished_at!).getTime() - new Date(d.started_at).getTime()), 0) / finished.length)
-            : null,
-          rollbacks: history.filter((d) => d.kind === 'rollback' || d.status === 'rolled-back').length,
-          meanTimeToRollbackMs: meanTimeToRollback(history),
-        },
-      };
-      if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
-      else printStatus(ctx.stdout, report);
-      return ExitCode.ok;
-    } finally {
-      await conn.close();
+  return withSession({ engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy }, async ({ conn }) => {
+    const ledger = new Ledger(conn, engine.ledger);
+    const deployed = new Map<string, DeployedState>([[target.name, await ledger.deployedState(target.name)]]);
+    const plan = await planExplained({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed }, modelLoader(ctx, environment, engine));
+    const history = await ledger.deployments(target.name, environment.name, 10_000);
+    const last = history.find((d) => d.finished_at);
+    const recorded = last ? deploymentSummary(last).fingerprint ?? null : null;
+    const graph = models.find((m) => m.project.name === target.name)!.graph;
+    let drift: StatusReport['drift'];
+    if (!engine.fingerprint) drift = { state: 'unknown', recorded: null, live: null, reason: `the ${engine.name} engine has no schema fingerprint` };
+    else if (!last) drift = { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
+    else if (!recorded) drift = { state: 'unknown', recorded: null, live: null, reason: `deployment #${last.id} recorded no fingerprint` };
+    else {
+      const live = await engine.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
+      drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
     }
-  } finally {
-    await lock.release();
-  }
+    const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
+    const finished = history.filter((d) => d.finished_at);
+    const ok = history.filter((d) => d.status === 'succeeded');
+    const report: StatusReport = {
+      project: target.name,
+      environment: environment.name,
+      database: conn.description,
+      lastDeployment: history[0] ?? null,
+      pendingSteps: plan.steps.map((s) => ({ key: s.key, action: s.action })),
+      drift,
+      backups,
+      metrics: {
+        deployments: history.length,
+        succeeded: ok.length,
+        successRate: history.length ? ok.length / history.length : null,
+        averageDurationMs: finished.length
+          ? Math.round(finished.reduce((a, d) => a + (new Date(d.finished_at!).getTime() - new Date(d.started_at).getTime()), 0) / finished.length)
+          : null,
+        rollbacks: history.filter((d) => d.kind === 'rollback' || d.status === 'rolled-back').length,
+        meanTimeToRollbackMs: meanTimeToRollback(history),
+      },
+    };
+    if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
+    else printStatus(ctx.stdout, report);
+    return ExitCode.ok;
+  });
 }
 
 function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {

@@ -42,6 +42,12 @@ export interface RunOptions {
   planChecksum: string;
   reporter: Reporter;
   session?: { lockTimeoutMs?: number; statementTimeoutMs?: number };
+  /**
+   * Called before every step (and before a transaction opens): throws `LOCK_LOST` when the deployment lock is gone.
+   * The run then stops before the step, runs nothing more (no automatic rollback, no checks), records its open
+   * deployments `aborted` with the reason, and exits 2. See `DeploymentSession.assertLock`.
+   */
+  beforeStep?: () => Promise<void>;
   /** Default `object`. */
   transaction?: TransactionScope;
   /** Conflict resolutions by step order. */
@@ -83,7 +89,7 @@ export interface ProjectRunResult {
   project: string;
   deploymentId: number | null;
   /** `not-run`: an earlier project failed, so this one was never started (no ledger row). */
-  status: 'succeeded' | 'failed' | 'rolled-back' | 'unchanged' | 'not-run';
+  status: 'succeeded' | 'failed' | 'rolled-back' | 'aborted' | 'unchanged' | 'not-run';
   stepsApplied: number;
   stepsTotal: number;
   durationMs: number;
@@ -242,6 +248,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       objectKey: step.key,
       action: step.action,
       checksum: checksumStatements(step.statements, variables),
+      replacesStarted: !step.transactional && engine.capabilities.transactionalDdl,
       statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
       reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
       previousDefinition: null,
@@ -271,8 +278,26 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   };
 
   const groups = transactionGroups(plan.steps, scope, engine.capabilities.transactionalDdl);
+  /** Set when the lock is gone: nothing more runs, every open deployment ends `aborted`. */
+  let lockLost: DbeeError | null = null;
+  const checkLock = async () => {
+    try {
+      await options.beforeStep?.();
+    } catch (e) {
+      if (e instanceof DbeeError && e.code === 'LOCK_LOST') lockLost = e;
+      throw e;
+    }
+  };
   for (const [g, group] of groups.entries()) {
     if (stopped) break;
+    if (options.beforeStep) {
+      try {
+        await checkLock();
+      } catch (e) {
+        if (!lockLost) throw e;
+        break;
+      }
+    }
     const runnable: PlanStep[] = [];
     for (const step of group.steps) {
       const blocker = blockedBy(step);
@@ -292,7 +317,9 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     type Current = { step: PlanStep; statement: string | null; t0: number; progress: StepProgress };
     let current: Current | null = null;
     const runGroup = async (c: Connection) => {
-      for (const step of runnable) {
+      for (const [i, step] of runnable.entries()) {
+        // Inside a transaction too: a step that follows a lost lock must not run (the transaction rolls back).
+        if (options.beforeStep && i > 0) await checkLock();
         await setPathFor(c, step.project);
         const { index, total } = position(step);
         reporter.step(index, total, step);
@@ -319,6 +346,18 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     } catch (e) {
       // The connection may have been reset with the transaction; the search path is set again before the next step.
       currentPath = null;
+      if (lockLost) {
+        // The group's steps rolled back with its transaction (a non-transactional group stops between steps):
+        // what committed before stays applied, nothing else is recorded as run.
+        if (!group.transactional) {
+          for (const d of done) {
+            const state = states.get(d.step.project)!;
+            state.applied.push(d.applied);
+            stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
+          }
+        }
+        break;
+      }
       // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
       const last = done[done.length - 1];
       const running = current as Current | null;
@@ -385,7 +424,9 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     }
   }
   for (const state of states.values()) {
-    if (state.deploymentId !== null && !state.finished) await finishProject(options, ledger, state, scope);
+    if (state.deploymentId === null || state.finished) continue;
+    if (lockLost) await abortProject(ledger, state, lockLost, scope);
+    else await finishProject(options, ledger, state, scope);
   }
 
   const projects: ProjectRunResult[] = [...states.values()].map(
@@ -402,7 +443,8 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   );
   for (const p of projects) if (p.status === 'unchanged') reporter.info(`${p.project}: nothing to deploy, the database is up to date`);
   const steps = plan.steps.map((s) => stepResults.get(s.order) ?? { ...resultOf(s, options.conflicts), status: 'not-run' as const, durationMs: 0 });
-  const failures = projects.filter((p) => p.status === 'failed' || p.status === 'rolled-back');
+  if (lockLost) reporter.warn((lockLost as DbeeError).message);
+  const failures = projects.filter((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
   // Smoke failures exit 3, unless a step also failed (2 says more: something did not even apply).
   const exitCode = !failures.length ? ExitCode.ok : failures.every((p) => p.error?.exitCode === ExitCode.smokeFailed) ? ExitCode.smokeFailed : ExitCode.applyFailed;
   return { exitCode, projects, steps };
@@ -440,6 +482,17 @@ async function runStep(
     conflictReverse: conflict?.reverse ?? null,
     backup: conflict?.backup ? qualifiedName(conflict.backup) : null,
   });
+  const checksum = checksumStatements(step.statements, variables);
+  // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
+  // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
+  const journaled = !step.transactional && engine.capabilities.transactionalDdl;
+  if (journaled) {
+    await ledger.recordStep(
+      deploymentId,
+      { order: step.order, objectKey: step.key, action: step.action, checksum, statements, reverse, previousDefinition, transactional: false, startedAt: new Date(t0), durationMs: 0, status: 'started', error: null, hazards: step.hazards },
+      c,
+    );
+  }
   for (const [i, sql] of statements.entries()) {
     progress.index = i;
     onStatement(sql);
@@ -447,34 +500,40 @@ async function runStep(
   }
   // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
   progress.index = statements.length;
-  const checksum = checksumStatements(step.statements, variables);
-  await ledger.recordStep(
-    deploymentId,
-    {
-      order: step.order,
-      objectKey: step.key,
-      action: step.action,
-      checksum,
-      statements,
-      reverse,
-      previousDefinition,
-      transactional: step.transactional,
-      startedAt: new Date(t0),
-      durationMs: Date.now() - t0,
-      status: 'applied',
-      error: null,
-      // Kept so that a rollback can tell a step whose undo cannot bring its data back.
-      hazards: step.hazards,
-    },
-    c,
-  );
-  if (step.action === 'migrate') {
-    await ledger.recordMigration(step.project, migrationVersion(step), step.source?.file ?? '', step.checksum, deploymentId, c);
-  } else {
-    await ledger.setObjectState(step.project, step.key, step.action === 'drop' ? null : checksum, deploymentId, c);
-  }
+  // The records of a journaled step are written together (one transaction), so a crash leaves either the `started`
+  // row or all of them: never a step recorded applied without its object state.
   const backup = conflict?.backup ? qualifiedName(conflict.backup) : null;
-  if (backup) await ledger.recordBackup(deploymentId, step.key, backup, c);
+  const write = async (w: Connection) => {
+    await ledger.recordStep(
+      deploymentId,
+      {
+        replacesStarted: journaled,
+        order: step.order,
+        objectKey: step.key,
+        action: step.action,
+        checksum,
+        statements,
+        reverse,
+        previousDefinition,
+        transactional: step.transactional,
+        startedAt: new Date(t0),
+        durationMs: Date.now() - t0,
+        status: 'applied',
+        error: null,
+        // Kept so that a rollback can tell a step whose undo cannot bring its data back.
+        hazards: step.hazards,
+      },
+      w,
+    );
+    if (step.action === 'migrate') {
+      await ledger.recordMigration(step.project, migrationVersion(step), step.source?.file ?? '', step.checksum, deploymentId, w);
+    } else {
+      await ledger.setObjectState(step.project, step.key, step.action === 'drop' ? null : checksum, deploymentId, w);
+    }
+    if (backup) await ledger.recordBackup(deploymentId, step.key, backup, w);
+  };
+  if (journaled) await c.transaction(write);
+  else await write(c);
   return { step, deploymentId, statements, reverse, previousChecksum, backup };
 }
 
@@ -540,6 +599,27 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
     backups: state.backups,
     ...(error ? { error, failedStatement: state.failure?.statement ?? null } : {}),
     ...(rollback ? { rollback } : {}),
+  };
+}
+
+/**
+ * Close a deployment whose lock was lost: `aborted`, with the reason, and nothing else run (no automatic rollback,
+ * no checks, no fingerprint). Its committed steps stay applied, as its steps say; the next deployment resumes.
+ */
+async function abortProject(ledger: Ledger, state: ProjectState, error: DbeeError, scope: TransactionScope): Promise<void> {
+  state.finished = true;
+  const message = error.message;
+  await ledger.finishDeployment(state.deploymentId!, 'aborted', message, null, { transaction: scope, failedAt: new Date().toISOString(), smoke: 'not run' }).catch(() => {});
+  state.result = {
+    project: state.project,
+    deploymentId: state.deploymentId,
+    status: 'aborted',
+    stepsApplied: state.applied.length,
+    stepsTotal: state.steps.length,
+    durationMs: Date.now() - state.started,
+    backups: state.backups,
+    error,
+    failedStatement: null,
   };
 }
 

@@ -1,0 +1,158 @@
+import { durationMs, type DeploySettings } from '../config/schema';
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { Connection, Engine, LockHandle, LockOwner } from '../engine/engine';
+import { DbeeError, ExitCode } from '../errors';
+import type { Reporter } from './reporter';
+import { hostname, userInfo } from 'node:os';
+
+/** How long an operation waits for another deployment's lock when nothing says otherwise. */
+export const DEFAULT_WAIT_FOR_LOCK_MS = 60_000;
+
+/** Session settings a deployment runs under (`deploy.lockTimeout`, `deploy.statementTimeout`). */
+export interface SessionSettings {
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+}
+
+/** The session settings of a project's deploy settings, in milliseconds. */
+export function sessionSettings(settings: DeploySettings): SessionSettings {
+  return {
+    lockTimeoutMs: settings.lockTimeout === undefined ? undefined : durationMs(settings.lockTimeout),
+    statementTimeoutMs: settings.statementTimeout === undefined ? undefined : durationMs(settings.statementTimeout),
+  };
+}
+
+/** What `withSession` needs: where to connect, how long to wait for the lock, and how to set the session up. */
+export interface SessionRequest {
+  engine: Engine;
+  environment: ResolvedEnvironment;
+  workspaceRoot: string;
+  /** Where the one "waiting for the lock" message goes; none: wait silently. */
+  reporter?: Pick<Reporter, 'info'>;
+  /**
+   * Milliseconds to wait for another deployment's lock. Default: `deploy.waitForLock` of `deploy` (or of the
+   * environment), else {@link DEFAULT_WAIT_FOR_LOCK_MS}.
+   */
+  waitMs?: number;
+  /** The deploy settings that apply (a project's, merged over the environment's). Default: the environment's. */
+  deploy?: DeploySettings;
+  /**
+   * Which session settings apply from the start, to every statement of the operation including catalog reads
+   * (planning, introspection, smoke baselines). Default: the lock timeout only (a statement timeout sized for steps
+   * would cut a long catalog read short); `runPlan` adds the statement timeout for the steps.
+   */
+  settings?: SessionSettings;
+  /** Schemas for unqualified names (`SET search_path`), set after the settings. */
+  searchPath?: string[];
+  /** Who asks (recorded with the lock). Default: this process. */
+  owner?: LockOwner;
+}
+
+/** A locked, connected and set-up session to one environment (see `withSession`). */
+export interface DeploymentSession {
+  readonly conn: Connection;
+  readonly owner: LockOwner;
+  readonly lock: LockHandle;
+  /** The settings applied at the start (see `SessionRequest.settings`). */
+  readonly settings: SessionSettings;
+  /**
+   * Throws `LOCK_LOST` (exit 2) when the lock's session is gone: nothing may run after that. Cheap (one round trip on
+   * the lock session at most); the runner calls it before every step.
+   */
+  assertLock(): Promise<void>;
+}
+
+/** This process as a lock owner (user, host, pid, start time). */
+export function lockOwner(): LockOwner {
+  return { user: userInfo().username, host: hostname(), pid: process.pid, since: new Date().toISOString() };
+}
+
+/** `user@host (pid 123) since 2026-...`, or `another session`. */
+export function describeHolder(h: LockOwner | undefined): string {
+  return h ? `${h.user}@${h.host} (pid ${h.pid}) since ${h.since}` : 'another session';
+}
+
+/**
+ * The one way an operation reaches a database: take the deployment lock (one "waiting" message, one configurable
+ * timeout), connect, mark the connection as this lock holder's working session, apply the session settings and
+ * search path, run `fn`, then RESET what it set (a pooled connection serves the next project of a batch with
+ * that project's own settings, never this one's), close the connection and release the lock, whatever happens.
+ */
+export async function withSession<T>(request: SessionRequest, fn: (session: DeploymentSession) => Promise<T>): Promise<T> {
+  const { engine, environment, reporter } = request;
+  const deploy = request.deploy ?? environment.deploy;
+  const waitMs = request.waitMs ?? (deploy.waitForLock !== undefined ? durationMs(deploy.waitForLock) : DEFAULT_WAIT_FOR_LOCK_MS);
+  const owner = request.owner ?? lockOwner();
+  const context = { workspaceRoot: request.workspaceRoot };
+  let waiting = false;
+  const lock = await connecting(environment, () => engine.lock(environment, context, 'deploy', {
+    timeoutMs: waitMs,
+    owner,
+    onWait: (h) => {
+      // Polled every few hundred milliseconds: say it once.
+      if (waiting) return;
+      waiting = true;
+      reporter?.info(`waiting up to ${waitMs / 1000}s for the deployment lock held by ${describeHolder(h)}...`);
+    },
+  }));
+  try {
+    const conn = await connecting(environment, () => engine.connect(environment, context));
+    let dirty = false;
+    try {
+      await lock.attach?.(conn);
+      const settings = request.settings ?? { lockTimeoutMs: sessionSettings(deploy).lockTimeoutMs };
+      const setup = [...(engine.sessionSetup?.(settings) ?? []), ...(request.searchPath?.length ? [engine.searchPathStatement?.(request.searchPath) ?? null] : [])];
+      for (const sql of setup) {
+        if (!sql) continue;
+        dirty = true;
+        await conn.execute(sql);
+      }
+      // The runner sets settings and paths of its own on this connection: reset whenever it may have.
+      dirty = true;
+      return await fn({ conn, owner, lock, settings, assertLock: () => assertLock(lock) });
+    } finally {
+      if (dirty) {
+        for (const sql of engine.sessionReset?.() ?? []) await conn.execute(sql).catch(() => {});
+      }
+      await conn.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * `open()`, with a connection failure (bad URL or port, server down, SSL refused, authentication) said as a user
+ * error naming the environment and the environment variables its connection settings come from (never their values).
+ */
+export async function connecting<T>(environment: ResolvedEnvironment, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    if (!(e instanceof DbeeError) || (e.code !== 'CONNECTION_FAILED' && e.code !== 'CONFIG_INVALID')) throw e;
+    const vars = Object.entries(environment.connectionVariables ?? {}).map(([key, names]) => `connection.${key} from ${names.map((n) => '$' + n).join(', ')}`);
+    const from = vars.length ? ` (${vars.join('; ')})` : '';
+    throw new DbeeError(`environment ${environment.name}${from}: ${e.message}`, {
+      code: e.code,
+      location: e.location ?? environment.declaredAt,
+      hint: e.hint ?? `check environments.${environment.name}.connection in dbee.yaml${vars.length ? ' and the variables it uses' : ''}`,
+      details: e.details,
+      exitCode: ExitCode.invalid,
+    });
+  }
+}
+
+/** Throws `LOCK_LOST` when `lock` says its session is gone. */
+export async function assertLock(lock: LockHandle): Promise<void> {
+  const lost = await lock.lost?.();
+  if (lost) throw lockLost(lost);
+}
+
+/** The error of a deployment that lost its lock: exit 2, nothing more runs. */
+export function lockLost(reason: string): DbeeError {
+  return new DbeeError(`lock lost: ${reason}; the deployment stopped before its next step`, {
+    code: 'LOCK_LOST',
+    exitCode: ExitCode.applyFailed,
+    hint: 'the steps recorded as applied committed; deploy again to resume (another deployment may be running now: it will wait for this one to end)',
+  });
+}

@@ -1,0 +1,39 @@
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SessionPool } from '@dbee/core';
+import { runDbeeCommand } from '@dbee/cli';
+import { dbYaml, ENGINES, workspaceWith, type TestWorkspace } from './helpers';
+
+let workspaces: TestWorkspace[] = [];
+afterAll(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+
+/** A project whose migration records the session settings it ran under. */
+const project = (name: string, deploy = '') => ({
+  [`${name}/db.yaml`]: dbYaml(name, deploy),
+  [`${name}/s.sql`]: `CREATE SCHEMA ${name};\n`,
+  [`${name}/migrations/V1__seen.sql`]: `CREATE TABLE ${name}.seen AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout;\n`,
+  [`${name}/migrations/V1__seen.rollback.sql`]: `DROP TABLE ${name}.seen;\n`,
+});
+
+describe.each(ENGINES)('a batch session pool gives each project its own session settings [%s]', (engine) => {
+  it('project a (lockTimeout 777ms, statementTimeout 9s) then b (none) through one pool: b runs with the defaults', async () => {
+    const w = await workspaceWith(engine, { ...project('a', 'deploy:\n  lockTimeout: 777ms\n  statementTimeout: 9s\n'), ...project('b') });
+    workspaces.push(w);
+    let out = '';
+    const sink = new Writable({ write: (c, _e, cb) => ((out += String(c)), cb()) });
+    const pool = new SessionPool();
+    try {
+      for (const name of ['a', 'b']) {
+        const code = await runDbeeCommand('deploy', { project: name }, { workspaceRoot: w.root, stdout: sink, stderr: sink, env: { ...process.env, ...w.target.vars }, interactive: false, fromNx: true, sessions: pool });
+        expect(code, out).toBe(0);
+      }
+    } finally {
+      await pool.close();
+    }
+    expect(await w.target.query('SELECT lock_timeout, statement_timeout FROM a.seen')).toEqual([{ lock_timeout: '777ms', statement_timeout: '9s' }]);
+    expect(await w.target.query('SELECT lock_timeout, statement_timeout FROM b.seen')).toEqual([{ lock_timeout: '0', statement_timeout: '0' }]);
+  });
+});
