@@ -32,6 +32,21 @@ export interface Recreate {
 type DomainDef = Extract<TypeDef, { variant: 'domain' }>;
 
 /**
+ * A table column that uses a type created again (an enum losing or reordering values): the old type is renamed
+ * aside, the column moved to the new one through its text form, its default put back, and the old type dropped.
+ */
+export interface TypeMove {
+  table: ObjectKey;
+  column: string;
+  /** The column's type in the desired model, e.g. `sales.status` or `sales.status[]`. */
+  type: string;
+  /** The column's default in the desired model, set again after the move; null when none. */
+  default: string | null;
+  /** Its default in the live model, dropped before the move; null when none. */
+  fromDefault: string | null;
+}
+
+/**
  * One typed difference between two models. Every change carries what the renderer needs to write both the
  * statements and their reverse: drops carry the dropped definition, alters carry both sides.
  */
@@ -75,8 +90,9 @@ export type Change =
   | { kind: 'alter-sequence'; from: Sequence; to: Sequence }
   | { kind: 'drop-sequence'; sequence: Sequence }
   /** Enum, composite or range type. */
-  | { kind: 'create-type'; type: TypeDef; recreate?: Recreate }
-  | { kind: 'drop-type'; type: TypeDef; recreate?: Recreate }
+  /** `moves`: columns that keep using the type across its recreation (set on both halves). */
+  | { kind: 'create-type'; type: TypeDef; recreate?: Recreate; moves?: TypeMove[] }
+  | { kind: 'drop-type'; type: TypeDef; recreate?: Recreate; moves?: TypeMove[] }
   /** New enum value; `before`/`after` place it (neither: at the end). */
   | { kind: 'alter-enum-add-value'; type: ObjectKey; value: string; before?: string; after?: string }
   | { kind: 'alter-composite-attributes'; from: TypeDef; to: TypeDef }

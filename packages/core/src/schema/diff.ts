@@ -1,5 +1,5 @@
 import { formatKey, type ObjectKey } from '../model/object-key';
-import type { Change, ChangeOf, RenameDeclaration } from './change';
+import type { Change, ChangeOf, RenameDeclaration, TypeMove } from './change';
 import type {
   Column,
   Comment,
@@ -215,8 +215,37 @@ class Differ {
   }
 
   private recreateType(f: TypeDef, t: TypeDef): void {
-    this.dropType(f, formatKey(f.key));
-    this.createType(t, formatKey(t.key));
+    const moves = f.variant === 'enum' && t.variant === 'enum' ? this.typeMoves(f.key) : [];
+    if (!moves.length) {
+      this.dropType(f, formatKey(f.key));
+      this.createType(t, formatKey(t.key));
+      return;
+    }
+    const recreate = { cause: formatKey(f.key) };
+    this.push({ kind: 'drop-type', type: f as Exclude<TypeDef, { variant: 'domain' }>, recreate, moves });
+    this.drop(f.key);
+    this.push({ kind: 'create-type', type: t as Exclude<TypeDef, { variant: 'domain' }>, recreate, moves });
+    this.create(t.key);
+    // Views reading the moved columns are created again around the move.
+    for (const m of moves) this.removed.add(columnNode(m.table, m.column));
+  }
+
+  /** Columns of tables kept by this diff that use `type` on both sides (by its name, or an array of it). */
+  private typeMoves(type: ObjectKey): TypeMove[] {
+    const name = formatKey(type);
+    const toTables = new Map(this.to.tables.map((t) => [formatKey(t.key), t]));
+    const out: TypeMove[] = [];
+    for (const table of this.from.tables) {
+      const next = toTables.get(formatKey(table.key));
+      if (!next) continue;
+      for (const c of table.columns) {
+        if (!c.dependsOn.some((k) => formatKey(k) === name)) continue;
+        const wanted = next.columns.find((x) => x.name === c.name);
+        if (!wanted || wanted.type !== c.type) continue;
+        out.push({ table: next.key, column: c.name, type: wanted.type, default: wanted.default, fromDefault: c.default });
+      }
+    }
+    return out;
   }
 
   private diffSequences(): void {
@@ -345,9 +374,11 @@ class Differ {
       this.push({ kind: 'alter-column-type', table, column: t.name, from: f, to: t });
       this.removed.add(node);
     }
+    // An identity column takes no default: its identity goes before a default is set (see `orderChanges`).
+    if (f.identity !== null && t.identity === null) this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: null });
     if (fromDefault !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: fromDefault, to: t.default });
     if (f.notNull !== t.notNull) this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
-    if (f.identity !== t.identity) this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity });
+    if (f.identity !== t.identity && t.identity !== null) this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity });
   }
 
   private diffIndexes(): void {

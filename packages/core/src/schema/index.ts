@@ -29,7 +29,7 @@ export type {
   Owner,
 } from './model';
 export { changeObjectKey } from './change';
-export type { Change, ChangeKind, ChangeOf, Recreate, RenameDeclaration } from './change';
+export type { Change, ChangeKind, ChangeOf, Recreate, RenameDeclaration, TypeMove } from './change';
 export { diffModels, allObjects, enumAdditions, viewColumnsCompatible, routineReplaceable } from './diff';
 export type { DiffOptions } from './diff';
 export { orderChanges, columnNode, constraintNode } from './order';

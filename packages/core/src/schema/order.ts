@@ -219,6 +219,9 @@ function place(change: Change, index: number, ctx: Context): Placed {
   }
   let phase: 1 | 2 = DROPS.has(change.kind) ? 1 : 2;
   if (change.kind === 'alter-column-default' && change.to === null) phase = 1;
+  // Identity -> default or serial: the identity goes with the drops, before a default is set or a sequence of its
+  // own sequence's name (`<table>_<column>_seq`) is created.
+  if (change.kind === 'alter-column-identity' && change.to === null) phase = 1;
   if (change.kind === 'alter-column-type' && change.from.dependsOn.some((k) => ctx.dropped.has(formatKey(k)))) phase = 1;
   const model = phase === 1 ? ctx.from : ctx.to;
   const tables = phase === 1 ? ctx.fromTables : ctx.toTables;

@@ -15,6 +15,7 @@ import type {
   Sequence,
   Trigger,
   TypeDef,
+  TypeMove,
   View,
 } from '@dbee/core/schema';
 import { ident, literal, qualified } from './quote';
@@ -83,9 +84,10 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       [`${alterTable(c.table)} RENAME COLUMN ${ident(c.to)} TO ${ident(c.from)}`],
     ),
   'alter-column-type': (c) => done([alterType(c.table, c.from, c.to)], [alterType(c.table, c.to, c.from)]),
-  'alter-column-default': (c) => done([setDefault(c.table, c.column, c.to)], [setDefault(c.table, c.column, c.from)]),
+  'alter-column-default': (c) => done([setDefault(c.table, c.column, c.to), ...carryOver(c.table, c.column, c.from, c.to)], [setDefault(c.table, c.column, c.from)]),
   'alter-column-nullability': (c) => done([setNotNull(c.table, c.column, c.to)], [setNotNull(c.table, c.column, c.from)]),
-  'alter-column-identity': (c) => done([setIdentity(c.table, c.column, c.from, c.to)], [setIdentity(c.table, c.column, c.to, c.from)]),
+  'alter-column-identity': (c) =>
+    done([setIdentity(c.table, c.column, c.from, c.to), ...(c.from === null ? [continueAfterRows(c.table, c.column, null)] : [])], [setIdentity(c.table, c.column, c.to, c.from)]),
 
   'add-constraint': (c, o) => addConstraint(c.table, c.constraint, o),
   'drop-constraint': (c) =>
@@ -116,8 +118,11 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   'alter-sequence': (c) => done([alterSequence(c.from, c.to)], [alterSequence(c.to, c.from)]),
   'drop-sequence': (c) => done([`DROP SEQUENCE ${key(c.sequence.key)}`], null),
 
-  'create-type': (c) => done([createType(c.type)], [`DROP TYPE ${key(c.type.key)}`]),
-  'drop-type': (c) => done([`DROP TYPE ${key(c.type.key)}`], [createType(c.type)]),
+  'create-type': (c) => (c.moves?.length ? done([createType(c.type), ...moveColumns(c.type.key, c.moves)], null) : done([createType(c.type)], [`DROP TYPE ${key(c.type.key)}`])),
+  'drop-type': (c) =>
+    c.moves?.length
+      ? done([`ALTER TYPE ${key(c.type.key)} RENAME TO ${ident(asideName(c.type.key))}`], [`ALTER TYPE ${qualified(c.type.key.schema, asideName(c.type.key))} RENAME TO ${ident(c.type.key.name)}`])
+      : done([`DROP TYPE ${key(c.type.key)}`], [createType(c.type)]),
   // The new value cannot be used before the transaction that added it commits: run it on its own.
   'alter-enum-add-value': (c) => {
     const where = c.before !== undefined ? ` BEFORE ${literal(c.before)}` : c.after !== undefined ? ` AFTER ${literal(c.after)}` : '';
@@ -255,12 +260,28 @@ function alterType(table: ObjectKey, from: Column, to: Column): string {
   const a = parseType(from.type);
   const b = parseType(to.type);
   const collate = to.collation ? ` COLLATE ${to.collation}` : from.collation ? ' COLLATE pg_catalog."default"' : '';
-  const using = a.base !== b.base || a.array !== b.array ? ` USING ${ident(to.name)}::${to.type}` : '';
+  // A user type (enum, domain...) has no cast from another type, but every type reads its own text form.
+  const viaText = b.base.includes('.') ? `::text${b.array ? '[]' : ''}` : '';
+  const using = a.base !== b.base || a.array !== b.array ? ` USING ${ident(to.name)}${viaText}::${to.type}` : '';
   return `${column(table, to.name)} TYPE ${to.type}${collate}${using}`;
 }
 
 function setDefault(table: ObjectKey, name: string, expr: string | null): string {
   return expr === null ? `${column(table, name)} DROP DEFAULT` : `${column(table, name)} SET DEFAULT ${expr}`;
+}
+
+/**
+ * A column that starts taking its values from a sequence (serial, identity) on a table that has rows goes on after
+ * the largest value it holds, so the next INSERT does not meet a duplicate key.
+ */
+function continueAfterRows(table: ObjectKey, name: string, sequence: string | null): string {
+  const seq = sequence ?? `pg_get_serial_sequence(${literal(key(table))}, ${literal(name)})`;
+  return `SELECT setval(${seq}, max(${ident(name)})) FROM ${key(table)} HAVING max(${ident(name)}) >= 1`;
+}
+
+function carryOver(table: ObjectKey, name: string, from: string | null, to: string | null): string[] {
+  const next = to === null ? null : /^nextval\(('(?:[^']|'')+')::regclass\)$/.exec(to);
+  return next && from !== to ? [continueAfterRows(table, name, `${next[1]}::regclass`)] : [];
 }
 
 function setNotNull(table: ObjectKey, name: string, notNull: boolean): string {
@@ -355,6 +376,24 @@ function alterSequence(from: Sequence, to: Sequence): string {
 
 function attribute(a: CompositeAttribute): string {
   return `${ident(a.name)} ${a.type}${a.collation ? ` COLLATE ${a.collation}` : ''}`;
+}
+
+/** Name a type created again is renamed to while its columns move to the new one. */
+function asideName(k: ObjectKey): string {
+  return `${k.name.slice(0, 50)}__dbee_old`;
+}
+
+/** Columns move from the renamed-aside type to the new one through text; then the old type goes. */
+function moveColumns(type: ObjectKey, moves: TypeMove[]): string[] {
+  const out: string[] = [];
+  for (const m of moves) {
+    if (m.fromDefault !== null) out.push(setDefault(m.table, m.column, null));
+    const array = parseType(m.type).array;
+    out.push(`${column(m.table, m.column)} TYPE ${m.type} USING ${ident(m.column)}::text${array ? '[]' : ''}::${m.type}`);
+    if (m.default !== null) out.push(setDefault(m.table, m.column, m.default));
+  }
+  out.push(`DROP TYPE ${qualified(type.schema, asideName(type))}`);
+  return out;
 }
 
 function createType(t: TypeDef): string {
