@@ -288,147 +288,170 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       throw e;
     }
   };
-  for (const [g, group] of groups.entries()) {
-    if (stopped) break;
-    if (options.beforeStep) {
-      try {
-        await checkLock();
-      } catch (e) {
-        if (!lockLost) throw e;
-        break;
-      }
-    }
-    const runnable: PlanStep[] = [];
-    for (const step of group.steps) {
-      const blocker = blockedBy(step);
-      if (blocker === null) {
-        runnable.push(step);
-        continue;
-      }
-      await startProject(states.get(step.project)!);
-      const { index, total } = position(step);
-      reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
-      await record(step, 'skipped', { durationMs: 0, error: `not run: it depends on step ${blocker}, which did not apply` });
-    }
-    for (const step of runnable) await startProject(states.get(step.project)!);
-    if (runnable.length === 0) continue;
-
-    const done: { step: PlanStep; applied: AppliedStep; durationMs: number }[] = [];
-    type Current = { step: PlanStep; statement: string | null; t0: number; progress: StepProgress };
-    let current: Current | null = null;
-    const runGroup = async (c: Connection) => {
-      for (const [i, step] of runnable.entries()) {
-        // Inside a transaction too: a step that follows a lost lock must not run (the transaction rolls back).
-        if (options.beforeStep && i > 0) await checkLock();
-        await setPathFor(c, step.project);
-        const { index, total } = position(step);
-        reporter.step(index, total, step);
-        current = { step, statement: null, t0: Date.now(), progress: { index: -1, statements: [], before: 0, reverse: null, conflictReverse: null, backup: null } };
-        const applied = await runStep(options, ledger, c, step, states.get(step.project)!.deploymentId!, (sql) => (current!.statement = sql), current.progress);
-        done.push({ step, applied, durationMs: Date.now() - current.t0 });
-        if (!group.transactional) reporter.stepDone?.(index, total, step, { status: 'applied', durationMs: Date.now() - current.t0 });
-      }
-      current = null;
-    };
-    try {
-      if (group.transactional) await conn.transaction(runGroup);
-      else await runGroup(conn);
-      for (const d of done) {
-        const state = states.get(d.step.project)!;
-        state.applied.push(d.applied);
-        if (d.applied.backup) state.backups.push(d.applied.backup);
-        stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
-        if (group.transactional) {
-          const { index, total } = position(d.step);
-          reporter.stepDone?.(index, total, d.step, { status: 'applied', durationMs: d.durationMs });
+  try {
+    for (const [g, group] of groups.entries()) {
+      if (stopped) break;
+      if (options.beforeStep) {
+        try {
+          await checkLock();
+        } catch (e) {
+          if (!lockLost) throw e;
+          break;
         }
       }
-    } catch (e) {
-      // The connection may have been reset with the transaction; the search path is set again before the next step.
-      currentPath = null;
-      if (lockLost) {
-        // The group's steps rolled back with its transaction (a non-transactional group stops between steps):
-        // what committed before stays applied, nothing else is recorded as run.
+      const runnable: PlanStep[] = [];
+      for (const step of group.steps) {
+        const blocker = blockedBy(step);
+        if (blocker === null) {
+          runnable.push(step);
+          continue;
+        }
+        await startProject(states.get(step.project)!);
+        const { index, total } = position(step);
+        reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
+        await record(step, 'skipped', { durationMs: 0, error: `not run: it depends on step ${blocker}, which did not apply` });
+      }
+      for (const step of runnable) await startProject(states.get(step.project)!);
+      if (runnable.length === 0) continue;
+
+      const done: { step: PlanStep; applied: AppliedStep; durationMs: number }[] = [];
+      type Current = { step: PlanStep; statement: string | null; t0: number; progress: StepProgress };
+      let current: Current | null = null;
+      const runGroup = async (c: Connection) => {
+        for (const [i, step] of runnable.entries()) {
+          // Inside a transaction too: a step that follows a lost lock must not run (the transaction rolls back).
+          if (options.beforeStep && i > 0) await checkLock();
+          await setPathFor(c, step.project);
+          const { index, total } = position(step);
+          reporter.step(index, total, step);
+          current = { step, statement: null, t0: Date.now(), progress: { index: -1, statements: [], before: 0, reverse: null, conflictReverse: null, backup: null } };
+          const applied = await runStep(options, ledger, c, step, states.get(step.project)!.deploymentId!, (sql) => (current!.statement = sql), current.progress);
+          done.push({ step, applied, durationMs: Date.now() - current.t0 });
+          if (!group.transactional) reporter.stepDone?.(index, total, step, { status: 'applied', durationMs: Date.now() - current.t0 });
+        }
+        current = null;
+      };
+      try {
+        if (group.transactional) await conn.transaction(runGroup);
+        else await runGroup(conn);
+        for (const d of done) {
+          const state = states.get(d.step.project)!;
+          state.applied.push(d.applied);
+          if (d.applied.backup) state.backups.push(d.applied.backup);
+          stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
+          if (group.transactional) {
+            const { index, total } = position(d.step);
+            reporter.stepDone?.(index, total, d.step, { status: 'applied', durationMs: d.durationMs });
+          }
+        }
+      } catch (e) {
+        // The connection may have been reset with the transaction; the search path is set again before the next step.
+        currentPath = null;
+        if (lockLost) {
+          // The group's steps rolled back with its transaction (a non-transactional group stops between steps):
+          // what committed before stays applied, nothing else is recorded as run.
+          if (!group.transactional) {
+            for (const d of done) {
+              const state = states.get(d.step.project)!;
+              state.applied.push(d.applied);
+              stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
+            }
+          }
+          break;
+        }
+        // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
+        const last = done[done.length - 1];
+        const running = current as Current | null;
+        const failed = running ?? (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: runnable[0]!, statement: null, t0: Date.now() });
+        if (done[done.length - 1]?.step === failed.step) done.pop();
+        const error = toDbeeError(engine, e, failed.statement);
+        states.get(failed.step.project)!.failure ??= { error, statement: failed.statement, at: new Date() };
         if (!group.transactional) {
+          // Steps of a non-transactional group committed one by one: those before the failure stay applied.
           for (const d of done) {
             const state = states.get(d.step.project)!;
             state.applied.push(d.applied);
             stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
           }
+        } else {
+          for (const d of done) {
+            const { index, total } = position(d.step);
+            reporter.stepDone?.(index, total, d.step, { status: 'rolled-back', durationMs: d.durationMs });
+            await record(d.step, 'rolled-back', { durationMs: d.durationMs, error: `rolled back with the transaction: step ${failed.step.order} (${failed.step.key}) failed`, statements: d.applied.statements });
+          }
         }
-        break;
-      }
-      // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
-      const last = done[done.length - 1];
-      const running = current as Current | null;
-      const failed = running ?? (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: runnable[0]!, statement: null, t0: Date.now() });
-      if (done[done.length - 1]?.step === failed.step) done.pop();
-      const error = toDbeeError(engine, e, failed.statement);
-      states.get(failed.step.project)!.failure ??= { error, statement: failed.statement, at: new Date() };
-      if (!group.transactional) {
-        // Steps of a non-transactional group committed one by one: those before the failure stay applied.
-        for (const d of done) {
-          const state = states.get(d.step.project)!;
-          state.applied.push(d.applied);
-          stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
+        const durationMs = Date.now() - failed.t0;
+        const { index, total } = position(failed.step);
+        reporter.stepDone?.(index, total, failed.step, { status: 'failed', durationMs, error: error.message });
+        // Outside a transaction, the statements of the failed step before the failing one committed: the ledger says
+        // which, and what undoes them (the automatic rollback runs it first).
+        const partial = !group.transactional && running ? partialUndo(failed.step, running.progress) : null;
+        if (partial) {
+          const state = states.get(failed.step.project)!;
+          state.partial = partial;
+          const what = `statement${partial.ran === 1 ? '' : 's'} 1${partial.ran > 1 ? `-${partial.ran}` : ''} of ${partial.total} committed before the failure`;
+          reporter.warn(
+            `step ${failed.step.order} (${failed.step.key}): ${what}` +
+              (partial.reverse ? `; they are undone by: ${partial.reverse.join('; ')}` : partial.undoable ? '; dbee knows no reverse for them' : '; a migration is not undone statement by statement: check them'),
+          );
+          if (partial.backup) {
+            await ledger.recordBackup(state.deploymentId!, failed.step.key, partial.backup);
+            state.backups.push(partial.backup);
+          }
+          await record(failed.step, 'failed', {
+            durationMs,
+            error: `${error.message}\n(${what})`,
+            startedAt: new Date(failed.t0),
+            reverse: partial.reverse,
+          });
+        } else {
+          await record(failed.step, 'failed', { durationMs, error: error.message, startedAt: new Date(failed.t0) });
         }
-      } else {
-        for (const d of done) {
-          const { index, total } = position(d.step);
-          reporter.stepDone?.(index, total, d.step, { status: 'rolled-back', durationMs: d.durationMs });
-          await record(d.step, 'rolled-back', { durationMs: d.durationMs, error: `rolled back with the transaction: step ${failed.step.order} (${failed.step.key}) failed`, statements: d.applied.statements });
+        for (const step of runnable.slice(runnable.indexOf(failed.step) + 1)) {
+          const pos = position(step);
+          reporter.stepDone?.(pos.index, pos.total, step, { status: 'skipped', durationMs: 0 });
+          await record(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${failed.step.order} failed` });
+        }
+        if (!options.continueOnError) stopped = true;
+      }
+      // A project whose steps are all behind us is finished now, so its record is complete before the next starts.
+      const remaining = new Set(groups.slice(g + 1).flatMap((x) => x.steps.map((s) => s.project)));
+      for (const state of states.values()) {
+        if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) {
+          await finishProject(options, ledger, state, scope);
+          // A project that failed its checks stops the run like a failed step (its dependents must not deploy).
+          if (state.failure && !options.continueOnError) stopped = true;
         }
       }
-      const durationMs = Date.now() - failed.t0;
-      const { index, total } = position(failed.step);
-      reporter.stepDone?.(index, total, failed.step, { status: 'failed', durationMs, error: error.message });
-      // Outside a transaction, the statements of the failed step before the failing one committed: the ledger says
-      // which, and what undoes them (the automatic rollback runs it first).
-      const partial = !group.transactional && running ? partialUndo(failed.step, running.progress) : null;
-      if (partial) {
-        const state = states.get(failed.step.project)!;
-        state.partial = partial;
-        const what = `statement${partial.ran === 1 ? '' : 's'} 1${partial.ran > 1 ? `-${partial.ran}` : ''} of ${partial.total} committed before the failure`;
-        reporter.warn(
-          `step ${failed.step.order} (${failed.step.key}): ${what}` +
-            (partial.reverse ? `; they are undone by: ${partial.reverse.join('; ')}` : partial.undoable ? '; dbee knows no reverse for them' : '; a migration is not undone statement by statement: check them'),
-        );
-        if (partial.backup) {
-          await ledger.recordBackup(state.deploymentId!, failed.step.key, partial.backup);
-          state.backups.push(partial.backup);
-        }
-        await record(failed.step, 'failed', {
-          durationMs,
-          error: `${error.message}\n(${what})`,
-          startedAt: new Date(failed.t0),
-          reverse: partial.reverse,
-        });
-      } else {
-        await record(failed.step, 'failed', { durationMs, error: error.message, startedAt: new Date(failed.t0) });
-      }
-      for (const step of runnable.slice(runnable.indexOf(failed.step) + 1)) {
-        const pos = position(step);
-        reporter.stepDone?.(pos.index, pos.total, step, { status: 'skipped', durationMs: 0 });
-        await record(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${failed.step.order} failed` });
-      }
-      if (!options.continueOnError) stopped = true;
     }
-    // A project whose steps are all behind us is finished now, so its record is complete before the next starts.
-    const remaining = new Set(groups.slice(g + 1).flatMap((x) => x.steps.map((s) => s.project)));
     for (const state of states.values()) {
-      if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) {
-        await finishProject(options, ledger, state, scope);
-        // A project that failed its checks stops the run like a failed step (its dependents must not deploy).
-        if (state.failure && !options.continueOnError) stopped = true;
-      }
+      if (state.deploymentId === null || state.finished) continue;
+      if (lockLost) await abortProject(ledger, state, lockLost, scope);
+      else await finishProject(options, ledger, state, scope);
     }
+  } catch (e) {
+    // Something failed outside a step's statements: a ledger write (the connection is gone) or a bug. Every open
+    // deployment is still closed where the ledger can be written; the step's own error, when there is one, says more
+    // than the ledger write that failed after it.
+    const stepError = [...states.values()].find((st) => st.failure)?.failure?.error;
+    const message = (stepError ?? (e instanceof Error ? e : new Error(String(e)))).message;
+    for (const state of states.values()) {
+      if (state.deploymentId === null || state.finished) continue;
+      state.finished = true;
+      await ledger.finishDeployment(state.deploymentId, 'failed', message, null, { transaction: scope, failedAt: new Date().toISOString() }).catch(() => {});
+    }
+    if (stepError && e !== stepError) {
+      const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+      throw new DbeeError(stepError.message, {
+        code: stepError.code,
+        location: stepError.location,
+        exitCode: ExitCode.applyFailed,
+        hint: `the ledger could not record the failure (${why}); the next deployment marks this one interrupted and settles its steps`,
+        cause: e,
+      });
+    }
+    throw e;
   }
-  for (const state of states.values()) {
-    if (state.deploymentId === null || state.finished) continue;
-    if (lockLost) await abortProject(ledger, state, lockLost, scope);
-    else await finishProject(options, ledger, state, scope);
-  }
-
   const projects: ProjectRunResult[] = [...states.values()].map(
     (state) =>
       state.result ?? {

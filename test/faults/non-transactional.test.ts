@@ -1,0 +1,90 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { spawnDbee, type Target, type TestWorkspace } from '../runner/helpers';
+import { deployedShop, SHOP_V1 } from '../runner/shop';
+import { assertCatalogAsFresh, assertLedgerInvariants } from './invariants';
+
+let workspaces: TestWorkspace[] = [];
+afterAll(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+
+const INDEX = { 'shop/customers_name_idx.sql': 'CREATE INDEX CONCURRENTLY customers_name_idx ON shop.customers (name);\n' };
+
+/** The backend of dbee's working session once its CREATE INDEX CONCURRENTLY waits for `holder`'s transaction. */
+async function waitingBuild(target: Target, db: string): Promise<number> {
+  for (let i = 0; i < 600; i++) {
+    const rows = await target.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'dbee-run %' AND query ILIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`,
+      [db],
+    );
+    if (rows[0]) return rows[0].pid;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('CREATE INDEX CONCURRENTLY never started waiting');
+}
+
+const indexState = (target: Target) =>
+  target.query<{ valid: boolean }>(`SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'customers_name_idx'`);
+
+describe('fault: a non-transactional step interrupted [postgres]', () => {
+  it('its session terminated during CREATE INDEX CONCURRENTLY: the INVALID index is dropped and rebuilt by the next run, said in the output', async () => {
+    const w = workspaces[workspaces.push(await deployedShop('postgres')) - 1]!;
+    const db = new URL(w.target.vars.DBEE_RUNNER_URL!).pathname.slice(1);
+    w.write('shop/customers_name_idx.sql', INDEX['shop/customers_name_idx.sql']);
+    const holder = await w.target.connect();
+    await holder.execute('BEGIN');
+    await holder.execute("INSERT INTO shop.customers VALUES (3, 'cy')");
+    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const pid = await waitingBuild(w.target, db);
+    await w.target.query('SELECT pg_terminate_backend($1)', [pid]);
+    expect(await a.exit).toBe(2);
+    expect(a.output().stderr).toContain('CREATE INDEX CONCURRENTLY customers_name_idx');
+    await holder.execute('ROLLBACK');
+    await holder.close();
+    expect(await indexState(w.target)).toEqual([{ valid: false }]);
+    const started = await w.target.query<{ status: string; statements: string[] }>("SELECT status, statements FROM dbee.steps WHERE object_key = 'index:shop.customers_name_idx@shop.customers'");
+    expect(started).toEqual([{ status: 'started', statements: ['CREATE INDEX CONCURRENTLY customers_name_idx ON shop.customers (name)'] }]);
+
+    const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(0);
+
+    const b = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(b.stderr).toMatch(/step 1 of deployment #2 \(create index:shop.customers_name_idx@shop.customers\) was interrupted and left an INVALID index: dropped \(DROP INDEX CONCURRENTLY IF EXISTS shop.customers_name_idx\) and builds it again/);
+    expect(b.code).toBe(0);
+    expect(await indexState(w.target)).toEqual([{ valid: true }]);
+    expect((await run(w.root, 'status', { project: 'shop' }, w.target.vars)).code).toBe(0);
+    await assertLedgerInvariants(w.target);
+    await assertCatalogAsFresh(w, { ...SHOP_V1, ...INDEX }, ['shop']);
+  });
+
+  it('its process killed during CREATE INDEX CONCURRENTLY, the build then completes: the next run records it applied instead of refusing', async () => {
+    const w = workspaces[workspaces.push(await deployedShop('postgres')) - 1]!;
+    const db = new URL(w.target.vars.DBEE_RUNNER_URL!).pathname.slice(1);
+    w.write('shop/customers_name_idx.sql', INDEX['shop/customers_name_idx.sql']);
+    const holder = await w.target.connect();
+    await holder.execute('BEGIN');
+    await holder.execute("INSERT INTO shop.customers VALUES (3, 'cy')");
+    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    await waitingBuild(w.target, db);
+    a.child.kill('SIGKILL');
+    expect(await a.exit).toBeNull();
+    // The server goes on building the index once the transaction it waits for ends.
+    await holder.execute('COMMIT');
+    await holder.close();
+
+    const b = await run(w.root, 'deploy', { project: 'shop', waitForLock: 60 }, w.target.vars);
+    expect(b.stderr).toContain('warning: deployment #2 did not finish (the process ended): marked interrupted');
+    expect(b.stdout).toMatch(/step 1 of deployment #2 \(create index:shop.customers_name_idx@shop.customers\) was running outside a transaction when its process ended, and completed: recorded applied/);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toContain('shop: nothing to deploy, the database is up to date');
+    expect(await indexState(w.target)).toEqual([{ valid: true }]);
+    expect(await w.target.query("SELECT deployment_id::int AS d FROM dbee.objects WHERE object_key = 'index:shop.customers_name_idx@shop.customers'")).toEqual([{ d: 2 }]);
+    const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('pending: nothing');
+    await assertLedgerInvariants(w.target);
+  });
+});
