@@ -104,6 +104,8 @@ describe('embedded databases restored from one snapshot [pglite]', () => {
     await drifted(ws2, 'legacy_flag');
     const remote = await diff(ws2, env);
     expect(remote.source).toBe('remote');
+    // The build (sources and variables only) came from the remote cache too.
+    expect(cacheSource(remote.output, 'db-x:build')).toBe('remote');
     expect(remote.output).toContain('DROP COLUMN legacy_flag');
     expect(remote.output).not.toContain('hotfix');
 
@@ -122,6 +124,7 @@ describe('embedded databases restored from one snapshot [pglite]', () => {
     await drifted(ws2, 'legacy_flag');
     const changed = await diff(ws2, { ...env, DBEE_LABEL: 'b' });
     expect(changed.source).toBe('run');
+    expect(cacheSource(changed.output, 'db-x:build')).toBe('run');
     expect(changed.output).toMatch(/SET DEFAULT 'b'/);
     expect(changed.output).toContain('DROP COLUMN legacy_flag');
 
