@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Installed-product test: dbee as a user gets it, from the packed tarballs, in a fresh Nx workspace OUTSIDE this
+ * repository (`npm run test:installed`; .ci/run calls it after `npm test`).
+ *
+ *   1. `npm pack --workspaces` (prepack compiles every package with tsc -b) into a temporary folder;
+ *   2. a new workspace: package.json + nx.json (no analytics, no cloud, local cache) and nothing else, no tsconfig;
+ *      `npm install -D nx @nx/devkit` at this repository's Nx version and the tarballs of a PostgreSQL user
+ *      (@dbee/core, @dbee/postgres, @dbee/cli, @dbee/nx: not @dbee/teradata);
+ *   3. `nx g @dbee/nx:init` (what `nx add @dbee/nx` runs once the package is installed; `nx add` itself would fetch
+ *      @dbee/nx from the registry, where these unreleased tarballs are not), `nx g @dbee/nx:project a`,
+ *      `nx g @dbee/nx:project b --depends-on=a`;
+ *   4. `nx run db-b:deploy --env=local` deploys db-a then db-b; a second run applies nothing;
+ *   5. `nx show project db-b --json`: every target, and inputs with no absolute path and no
+ *      `{workspaceRoot}/packages/...` glob; `nx graph --file=graph.json`: db-b depends on db-a;
+ *   6. `npx dbee diff b --env local` is empty; `npx dbee --help` works; an `engine: teradata` environment fails with
+ *      exit 1 naming `npm install -D @dbee/teradata teradatasql`;
+ *   7. `npm ls --all` has no @swc-node/register, no typescript and no teradatasql; no tsconfig was written.
+ *
+ * Fast on purpose: one workspace, npm's cache with --prefer-offline, NX_DAEMON=false. Run in a separate script
+ * (not in vitest) because it compiles and installs, which needs a minute; `--keep` leaves the workspace for a look.
+ */
+const { execFileSync } = require('node:child_process');
+const { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join, resolve } = require('node:path');
+
+const REPO = resolve(__dirname, '..');
+const keep = process.argv.includes('--keep');
+const started = Date.now();
+const root = mkdtempSync(join(tmpdir(), 'dbee-installed-'));
+const packs = join(root, '.packs');
+const ws = join(root, 'workspace');
+let failures = 0;
+
+function step(title) {
+  process.stdout.write(`\n== ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+}
+function check(ok, what, detail = '') {
+  process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${what}\n`);
+  if (!ok) {
+    failures++;
+    if (detail) process.stdout.write(`${String(detail).trimEnd().split('\n').map((l) => `     | ${l}`).join('\n')}\n`);
+  }
+}
+/** Env of a user's shell: nothing of this repository's (no NODE_OPTIONS dev loader, no Nx/dbee/Vitest settings). */
+const ENV = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(NX_|DBEE_|VITEST|npm_|NODE_OPTIONS$|SWC_NODE_PROJECT$|INIT_CWD$)/.test(k)),
+);
+Object.assign(ENV, { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0' });
+/** Run a command; returns { code, out } with stdout+stderr, never throws. */
+function run(cmd, args, cwd = ws) {
+  try {
+    const out = execFileSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+    return { code: 0, out };
+  } catch (e) {
+    return { code: typeof e.status === 'number' ? e.status : 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+function must(cmd, args, cwd) {
+  const r = run(cmd, args, cwd);
+  check(r.code === 0, `${cmd} ${args.join(' ')}`, r.out);
+  if (r.code !== 0) finish();
+  return r.out;
+}
+function finish() {
+  if (!keep) rmSync(root, { recursive: true, force: true });
+  else process.stdout.write(`\nworkspace kept: ${ws}\n`);
+  process.stdout.write(`\n${failures ? `${failures} check(s) FAILED` : 'installed product: all checks passed'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.exit(failures ? 1 : 0);
+}
+
+step('npm pack --workspaces (prepack builds)');
+require('node:fs').mkdirSync(packs);
+// Run from the repository with its own environment (the build needs its devDependencies), into our temp folder.
+execFileSync('npm', ['pack', '--workspaces', '--pack-destination', packs, '--silent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+const tarballs = readdirSync(packs).filter((f) => f.endsWith('.tgz'));
+check(tarballs.length === 5, `five tarballs: ${tarballs.join(' ')}`);
+for (const t of tarballs) {
+  const files = execFileSync('tar', ['tzf', join(packs, t)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const tests = files.filter((f) => /\.test\.|\.spec\.|(^|\/)src\/.*\.ts$/.test(f));
+  check(tests.length === 0, `${t}: no tests and no TypeScript sources`, tests.join('\n'));
+  const pkg = JSON.parse(execFileSync('tar', ['xzOf', join(packs, t), 'package/package.json'], { encoding: 'utf8' }));
+  check(!pkg.private && String(pkg.main).startsWith('./dist/'), `${t}: public, main in dist/`, JSON.stringify({ private: pkg.private, main: pkg.main }));
+}
+
+step('fresh Nx workspace outside the repository');
+// The versions this repository is built and tested with (the registry has @nx/devkit releases only for some nx ones).
+const NX_VERSION = require(require.resolve('nx/package.json', { paths: [REPO] })).version;
+const DEVKIT_VERSION = require(require.resolve('@nx/devkit/package.json', { paths: [REPO] })).version;
+require('node:fs').mkdirSync(ws);
+writeFileSync(join(ws, 'package.json'), `${JSON.stringify({ name: 'installed-dbee', private: true }, null, 2)}\n`);
+writeFileSync(join(ws, 'nx.json'), `${JSON.stringify({ analytics: false, neverConnectToCloud: true, cacheDirectory: '.nx/cache' }, null, 2)}\n`);
+writeFileSync(join(ws, '.gitignore'), 'node_modules\n.nx/\n');
+run('git', ['init', '-q']);
+const userTarballs = tarballs.filter((t) => !t.includes('teradata')).map((t) => join(packs, t));
+must('npm', ['install', '-D', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `nx@${NX_VERSION}`, `@nx/devkit@${DEVKIT_VERSION}`, ...userTarballs]);
+
+const NPX = ['--no-install'];
+const nx = (...args) => must('npx', [...NPX, 'nx', ...args]);
+
+step('nx g @dbee/nx:init, two projects (b depends on a)');
+nx('g', '@dbee/nx:init');
+check(existsSync(join(ws, 'dbee.yaml')), 'init wrote dbee.yaml');
+check(JSON.stringify(JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8')).plugins ?? []).includes('@dbee/nx'), 'init added the plugin to nx.json');
+check(/^\.dbee\/?$/m.test(readFileSync(join(ws, '.gitignore'), 'utf8')), 'init git-ignored .dbee/');
+nx('g', '@dbee/nx:project', 'a');
+nx('g', '@dbee/nx:project', 'b', '--depends-on=a');
+
+step('nx run db-b:deploy --env=local, twice');
+const first = nx('run', 'db-b:deploy', '--env=local', '--outputStyle=static');
+const ia = first.indexOf('nx run db-a:deploy');
+const ib = first.indexOf('nx run db-b:deploy');
+check(ia >= 0 && ib > ia, 'deploys db-a, then db-b', first);
+check(!/swc|tsconfig/i.test(first), 'no TypeScript loader warning', first);
+const second = nx('run', 'db-b:deploy', '--env=local', '--outputStyle=static', '--skip-nx-cache');
+check(/a: nothing to deploy/.test(second) && /b: nothing to deploy/.test(second), 'the second deploy applies nothing', second);
+
+step('nx show project db-b --json, nx graph --file');
+const project = JSON.parse(nx('show', 'project', 'db-b', '--json'));
+const targets = Object.keys(project.targets ?? {});
+for (const t of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'status']) check(targets.includes(t), `db-b has target ${t}`, targets.join(' '));
+const inputs = JSON.stringify(Object.values(project.targets).map((t) => t.inputs ?? []));
+check(!inputs.includes(ws) && !inputs.includes(REPO) && !inputs.includes(tmpdir()), 'no absolute path in any input', inputs);
+check(!inputs.includes('{workspaceRoot}/packages') && !inputs.includes('{workspaceRoot}/plugins'), 'no {workspaceRoot}/packages or /plugins input', inputs);
+check(/externalDependencies|--versions/.test(inputs), 'dbee itself enters the hash as installed packages', inputs);
+nx('graph', '--file=graph.json');
+const graph = JSON.parse(readFileSync(join(ws, 'graph.json'), 'utf8')).graph;
+check((graph.dependencies['db-b'] ?? []).some((d) => d.target === 'db-a'), 'graph: db-b depends on db-a', JSON.stringify(graph.dependencies['db-b']));
+
+step('npx dbee');
+const help = must('npx', [...NPX, 'dbee', '--help']);
+check(/usage: dbee/.test(help), 'dbee --help');
+const diff = must('npx', [...NPX, 'dbee', 'diff', 'b', '--env', 'local']);
+check(/no differences|no changes|up to date/i.test(diff), 'dbee diff b --env local is empty', diff);
+writeFileSync(join(ws, 'dbee.yaml'), `${readFileSync(join(ws, 'dbee.yaml'), 'utf8').replace(/^environments:\n/m, 'environments:\n  td:\n    engine: teradata\n    connection:\n      host: 127.0.0.1\n      user: dbee\n      password: \${TD_PASSWORD}\n')}`);
+ENV.TD_PASSWORD = 'x';
+require('node:fs').mkdirSync(join(ws, 'databases', 'edw'), { recursive: true });
+writeFileSync(join(ws, 'databases', 'edw', 'db.yaml'), 'version: 1\nname: edw\nengine: teradata\nschemas: [EDW]\n');
+const td = run('npx', [...NPX, 'dbee', 'status', 'edw', '--env', 'td']);
+check(td.code === 1 && td.out.includes('npm install -D @dbee/teradata teradatasql') && !/\n\s+at /.test(td.out), 'engine: teradata without @dbee/teradata: exit 1 naming what to install, no stack', `exit ${td.code}\n${td.out}`);
+
+step('npm ls, no tsconfig');
+const ls = run('npm', ['ls', '--all', '--parseable']).out;
+for (const name of ['@swc-node/register', 'typescript', 'teradatasql']) {
+  check(!ls.split('\n').some((l) => l.endsWith(`/node_modules/${name}`)), `npm ls --all: no ${name}`);
+}
+const tsconfigs = readdirSync(ws).filter((f) => /^tsconfig.*\.json$/.test(f));
+check(tsconfigs.length === 0, 'no tsconfig in the workspace', tsconfigs.join(' '));
+
+finish();
