@@ -13,7 +13,7 @@ const files = {
 };
 
 describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup [%s]', (engine) => {
-  const w = envWorkspace(engine, files, { env1: '    gates: { backupRetention: 30d }' });
+  const w = envWorkspace(engine, files, { env1: '    gates: { backupRetention: 30d, requireBackup: true }' });
   beforeAll(() => w.setup(), 120_000);
   afterAll(() => w.teardown(), 120_000);
   const env = w.env(1);
@@ -74,6 +74,23 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     expect(s.drift.state).toBe('no');
     const again = await w.dbee('cleanup', { project: 'shop', env, now: new Date(created + 31 * DAY) });
     expect(again.stdout).toContain('no backup is past its retention');
+  }, 180_000);
+
+  it('under requireBackup, a table that leaves the sources is kept as a recorded backup instead of dropped', async () => {
+    w.write('shop/schema/shop/tables/audit_log.sql', 'CREATE TABLE shop.audit_log (id int PRIMARY KEY, what text);\n');
+    expect((await w.dbee('deploy', { project: 'shop', env })).code).toBe(0);
+    await w.query(1, "INSERT INTO shop.audit_log VALUES (1, 'kept')");
+    const { rmSync } = await import('node:fs');
+    rmSync(`${w.root}/shop/schema/shop/tables/audit_log.sql`);
+    // A column change makes the deployment diff-based: the table missing from the sources is a drop there.
+    w.write('shop/schema/shop/tables/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0, note text, paid boolean);\n');
+    const r = await w.dbee('deploy', { project: 'shop', env, now: new Date('2026-11-02T10:00:00Z') });
+    expect(r.stderr, r.stdout).toBe('');
+    expect(r.code).toBe(0);
+    expect(await w.query(1, 'SELECT id, what FROM shop_dbee_bak.audit_log_bak_20261102t100000')).toEqual([{ id: 1, what: 'kept' }]);
+    const s = await status();
+    expect(s.backups.map((b) => b.backup)).toEqual(['shop_dbee_bak.audit_log_bak_20261102t100000']);
+    expect(s.drift.state).toBe('no');
   }, 180_000);
 
   it('without a retention, cleanup says what to set and exits 1 having changed nothing', async () => {

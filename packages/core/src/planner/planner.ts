@@ -235,7 +235,7 @@ function schemaSteps(engine: Engine, model: ProjectModel, state: DeployedState):
       reverse,
       transactional: true,
       hazards: [],
-      source: { file: model.graph.configFile, line: model.project.file.locate(['schemas', i]).line ?? 1 },
+      source: { file: model.graph.configFile, line: model.project.file?.locate?.(['schemas', i]).line ?? 1 },
       checksum,
     });
   });
