@@ -107,7 +107,12 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
       if (interrupted.length) reporter.warn(`deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`);
     }
     reporter.info(`dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`);
-    const history = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
+    const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
+    // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
+    // interrupted first, so a dry run plans as if it had (the same deployment is undone by both).
+    const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
+    if (stale.length) reporter.warn(`deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`);
+    const history = options.dryRun ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted' } : d)) : recorded;
     const force = options.force ?? false;
     const prepared = ref
       ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, ref, force)

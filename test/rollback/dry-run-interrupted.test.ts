@@ -1,0 +1,40 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { ENGINES, spawnDbee, type TestWorkspace } from '../runner/helpers';
+import { deployedShop } from '../runner/shop';
+
+let workspaces: TestWorkspace[] = [];
+afterAll(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+
+describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s]', (engine) => {
+  // --force: the killed deployment recorded no fingerprint, so the schema counts as drifted for both runs alike.
+  it('with a killed deployment still marked running: both undo that deployment', async () => {
+    const w = workspaces[workspaces.push(await deployedShop(engine)) - 1]!;
+    w.write('shop/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY);\n');
+    w.write('shop/migrations/V2__slow.sql', 'SELECT pg_sleep(3);\n');
+    w.write('shop/migrations/V2__slow.rollback.sql', 'SELECT 0;\n');
+    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    await a.waitFor('migrate migration:shop/V2');
+    a.child.kill('SIGKILL');
+    expect(await a.exit).toBeNull();
+    expect(await w.target.query('SELECT id::int, status FROM dbee.deployments ORDER BY id')).toEqual([
+      { id: 1, status: 'succeeded' },
+      { id: 2, status: 'running' },
+    ]);
+
+    const dry = await run(w.root, 'rollback', { project: 'shop', dryRun: true, force: true }, w.target.vars);
+    expect(dry.stderr).toContain('warning: deployment #2 did not finish (the process ended); a real run marks it interrupted, and so does this plan');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/-- undo deployment #2 \(deploy interrupted/);
+    expect(dry.stdout).not.toContain('undo deployment #1');
+
+    const real = await run(w.root, 'rollback', { project: 'shop', force: true }, w.target.vars);
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stdout).toMatch(/undoing deployment #2 \(deploy, interrupted, 1 step\)/);
+    expect(real.stdout).not.toContain('undoing deployment #1');
+    expect(await w.target.query("SELECT to_regclass('shop.orders') IS NULL AS gone, to_regclass('shop.customers') IS NOT NULL AS kept")).toEqual([{ gone: true, kept: true }]);
+  });
+});
