@@ -19,6 +19,7 @@ import { disableRoutine, findRoutines } from './postgres-disable';
 import { stepOutcome } from './postgres-recover';
 import { extract } from './extract/extract';
 import { postgresAudit } from './extract/audit';
+import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -138,7 +139,7 @@ export function createPostgresEngine(): Engine {
     renderChanges: (changes, options) => renderPlanSteps(changes, options),
     sameViewDefinition,
     resetShadow: (conn) => conn.execute(RESET_SHADOW),
-    openShadow: (kind, environment, { workspaceRoot }) => openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot),
+    openShadow: (kind, environment, { workspaceRoot, roles }) => openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
     existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
     captureDefinition,
     setAside,
@@ -200,11 +201,18 @@ export function dropStatement(key: ObjectKey): string | null {
  * A scratch database for building desired schemas: PGlite in memory, or (`shadow: server`) a new database on
  * the environment's own server, for exact version parity. The server database is always dropped on dispose.
  */
-export async function openShadow(kind: 'embedded' | 'server', target: PostgresTarget, workspaceRoot?: string): Promise<{ conn: Connection; dispose(): Promise<void> }> {
+export async function openShadow(kind: 'embedded' | 'server', target: PostgresTarget, workspaceRoot?: string, roles: readonly string[] = []): Promise<{ conn: Connection; dispose(): Promise<void> }> {
   if (kind === 'embedded' || target.kind === 'embedded') {
     const conn = await PgliteConnection.open(null, 'pglite:shadow', workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined);
+    try {
+      await ensureShadowRoles(conn, roles);
+    } catch (e) {
+      await conn.close();
+      throw e;
+    }
     return { conn, dispose: () => conn.close() };
   }
+  let made: string[] = [];
   const name = `dbee_shadow_${randomBytes(6).toString('hex')}`;
   const admin = await PgConnection.open(target.config, target.description);
   try {
@@ -215,6 +223,7 @@ export async function openShadow(kind: 'embedded' | 'server', target: PostgresTa
   }
   const drop = async () => {
     await admin.execute(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    await dropShadowRoles(admin, made);
     await admin.close();
   };
   try {
@@ -222,6 +231,12 @@ export async function openShadow(kind: 'embedded' | 'server', target: PostgresTa
       ? { ...target.config, connectionString: withDatabase(target.config.connectionString, name) }
       : { ...target.config, database: name };
     const conn = await PgConnection.open(config, `${target.description} (shadow ${name})`);
+    try {
+      made = await ensureShadowRoles(conn, roles);
+    } catch (e) {
+      await conn.close();
+      throw e;
+    }
     return {
       conn,
       async dispose() {

@@ -8,6 +8,7 @@ import { planFromSources } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { canonicalJson } from '../plan/serialize';
 import type { SchemaModel } from '../schema/model';
+import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
 import { sha256 } from '../sources/checksum';
 import type { OperationContext } from '../operations/context';
@@ -69,7 +70,9 @@ export async function desiredModel(args: {
     return { model: JSON.parse(readFileSync(file, 'utf8')) as SchemaModel, key, cached: true };
   }
   const plan = planFromSources({ engine, models, planned: models.map((m) => m.project.name), schemaOwners: args.schemaOwners });
-  const shadow = await engine.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot });
+  const vars = new Map(models.map((m) => [m.project.name, m.variables]));
+  const roles = rolesNamed(plan.steps.flatMap((s) => s.statements.map((sql) => expandPlaceholders(sql, vars.get(s.project) ?? {}, s.key).expanded)));
+  const shadow = await engine.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
   let model: SchemaModel;
   try {
     await applyToShadow(engine, shadow.conn, plan, models);

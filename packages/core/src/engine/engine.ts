@@ -302,9 +302,11 @@ export interface Engine {
   renderChanges?(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
   /**
    * A scratch database to build the desired schema in: embedded (PGlite in memory) or a new database on the
-   * environment's server. `dispose` closes it and, for a server, always drops it.
+   * environment's server. `dispose` closes it and, for a server, always drops it. `roles`: roles the sources name
+   * (grantees, policy roles, owners), made in the shadow when missing so that the sources build; a server shadow
+   * drops the ones it made again on dispose (roles belong to the whole server).
    */
-  openShadow?(kind: 'embedded' | 'server', environment: ResolvedEnvironment, context: { workspaceRoot: string }): Promise<{ conn: Connection; dispose(): Promise<void> }>;
+  openShadow?(kind: 'embedded' | 'server', environment: ResolvedEnvironment, context: { workspaceRoot: string; roles?: string[] }): Promise<{ conn: Connection; dispose(): Promise<void> }>;
   /**
    * Script formats this engine can export a plan to (Teradata: `bteq`), as files relative to the output folder:
    * the deployment script and its rollback script. Placeholders are expanded with `variables`.

@@ -40,3 +40,4 @@ export { sameData } from './same-data';
 export { topoSort } from './topo-sort';
 export { managedScope, restrictModel, ignorePattern, grantees } from './managed-scope';
 export type { ManagedScope, SchemaScope, ManageConfig } from './managed-scope';
+export { rolesNamed } from './named-roles';
