@@ -48,7 +48,7 @@ export class PgConnection implements Connection {
       const r = await this.client.query(sql, params as unknown[] | undefined);
       return { rows: r.rows as Row[], rowCount: r.rowCount ?? undefined, fields: r.fields?.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
     } catch (e) {
-      throw mapPostgresError(e, { statement: sql, target: this.description });
+      throw mapPostgresError(e, { statement: sql, target: this.description, blockers: await this.blockersOf(e) });
     }
   }
 
@@ -57,7 +57,31 @@ export class PgConnection implements Connection {
       // The simple query protocol accepts several statements in one round trip.
       await this.client.query(sql);
     } catch (e) {
-      throw mapPostgresError(e, { statement: sql, target: this.description });
+      throw mapPostgresError(e, { statement: sql, target: this.description, blockers: await this.blockersOf(e) });
+    }
+  }
+
+  /**
+   * After a lock timeout: the tables other sessions of this database hold locks on, and who they are, so the error
+   * can name them (the wait itself is over, so the strongest locks held by others are the likely cause).
+   */
+  private async blockersOf(e: unknown): Promise<string[] | undefined> {
+    if ((e as { code?: string } | null)?.code !== '55P03') return undefined;
+    try {
+      const r = await this.client.query<{ relation: string; mode: string; pid: number; usename: string; application_name: string; state: string; xact_start: Date | null }>(
+        `SELECT l.relation::regclass::text AS relation, l.mode, a.pid, a.usename, a.application_name, a.state, a.xact_start
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.relation NOT IN (SELECT oid FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace)
+          ORDER BY l.mode = 'AccessExclusiveLock' DESC, a.xact_start NULLS LAST LIMIT 3`,
+      );
+      return r.rows.map(
+        (b) => `${b.relation}: ${b.mode} held by pid ${b.pid} (${b.usename}${b.application_name ? `, ${b.application_name}` : ''}, ${b.state}${b.xact_start ? `, transaction since ${new Date(b.xact_start).toISOString()}` : ''})`,
+      );
+    } catch {
+      // Inside a failed transaction nothing more can be read; the error stands without the holders.
+      return undefined;
     }
   }
 

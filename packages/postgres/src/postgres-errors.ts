@@ -48,7 +48,7 @@ export function connectionError(error: unknown, target: string): DbeeError {
 }
 
 /** Map an error from `pg` or PGlite to a `DbeeError` that says what failed and on which statement. */
-export function mapPostgresError(error: unknown, context: { statement?: string; target?: string }): Error {
+export function mapPostgresError(error: unknown, context: { statement?: string; target?: string; blockers?: string[] }): Error {
   if (error instanceof DbeeError) return error;
   const e = (error ?? {}) as PgLikeError;
   if (typeof e !== 'object' || typeof e.message !== 'string') return error as Error;
@@ -63,11 +63,15 @@ export function mapPostgresError(error: unknown, context: { statement?: string; 
   const known = e.code ? BY_SQLSTATE[e.code] : undefined;
   const parts = [e.message];
   if (e.detail) parts.push(`detail: ${e.detail}`);
+  if (context.blockers?.length) parts.push(`waiting for a lock on ${context.blockers.join('; ')}`);
   const where = context.statement ? `\n  statement: ${abbreviate(context.statement)}` : '';
+  const lockTimeout = e.code === '55P03';
   return new DbeeError(parts.join('\n  ') + where, {
     code: known?.code ?? 'STATEMENT_FAILED',
-    hint: e.hint,
-    exitCode: ExitCode.applyFailed,
+    hint: e.hint ?? (lockTimeout ? 'another session holds a lock on a table this needs (deploy.lockTimeout gave up waiting): let it finish, or end it, and run again' : undefined),
+    // A lock timeout before any step (planning, reading the catalog) refuses the deployment: nothing was applied.
+    // While applying, the runner makes every failure exit 2.
+    exitCode: lockTimeout ? ExitCode.invalid : ExitCode.applyFailed,
     details: { sqlstate: e.code, position: e.position === undefined ? undefined : Number(e.position) },
     cause: error,
   });
