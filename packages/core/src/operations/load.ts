@@ -1,3 +1,4 @@
+import { DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Engine } from '../engine/engine';
@@ -24,7 +25,21 @@ export function schemaOwners(ctx: OperationContext, environment: ResolvedEnviron
   const owners = new Map<string, string>();
   for (const p of ctx.workspace.projects.values()) {
     const { variables } = ctx.workspace.settings(p, environment);
-    for (const s of graphProject(p, variables, ctx.workspace.projects).schemas) owners.set(s, p.name);
+    for (const s of graphProject(p, variables, ctx.workspace.projects).schemas) {
+      const other = owners.get(s);
+      if (other !== undefined && other !== p.name) {
+        // Two owners would deploy into each other's schema, each diffing away what the other made.
+        const first = ctx.workspace.project(other);
+        const a = first.file.locate(['schemas']);
+        throw new DbeeError(`schema ${s} is owned by two projects: ${other} (${a.file}${a.line ? ':' + a.line : ''}) and ${p.name}`, {
+          code: 'SCHEMA_TWO_OWNERS',
+          location: p.file.locate(['schemas']),
+          hint: `a schema belongs to one project: remove it from the schemas of one of them (the other can depend on it with dependsOn)`,
+          details: { schema: s, projects: [other, p.name] },
+        });
+      }
+      owners.set(s, p.name);
+    }
   }
   return owners;
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
@@ -45,13 +45,69 @@ export function discoverSources(workspaceRoot: string, project: DbProject, read:
   const opts = { cwd: project.root, ignore: LITTER, dot: false, onlyFiles: true };
   const load = (rel: string): SourceFile => ({ path: base + rel, text: read(join(project.root, rel)) });
   const objectGlobs = project.config.sources ?? ['**/*.sql'];
+  checkGlobs(project, objectGlobs);
+  const inside = insideWorkspace(workspaceRoot, project);
   const objects = fg
     .sync(objectGlobs, { ...opts, ignore: [...LITTER, `${MIGRATIONS_DIR}/**`, `${SMOKE_DIR}/**`, '**/node_modules/**'] })
     .sort()
+    .filter(inside)
     .map(load);
-  const smoke = fg.sync([`${SMOKE_DIR}/**/*.{yaml,yml,sql}`], opts).sort().map(load);
-  const migrations = discoverMigrations(fg.sync([`${MIGRATIONS_DIR}/**/*`], opts).sort(), base, load);
+  const smoke = fg.sync([`${SMOKE_DIR}/**/*.{yaml,yml,sql}`], opts).sort().filter(inside).map(load);
+  const migrations = discoverMigrations(fg.sync([`${MIGRATIONS_DIR}/**/*`], opts).sort().filter(inside), base, load);
   return { objects, migrations, smoke };
+}
+
+/** `sources:` globs are relative to the project: an absolute one is a user error, with the db.yaml line. */
+function checkGlobs(project: DbProject, globs: string[]): void {
+  const errors: DbeeError[] = [];
+  for (const [i, glob] of globs.entries()) {
+    if (isAbsolute(glob) || /^[A-Za-z]:[\\/]/.test(glob)) {
+      errors.push(
+        new DbeeError(`sources[${i}] "${glob}" is an absolute path`, {
+          code: 'SOURCES_OUTSIDE',
+          location: project.config.sources ? project.file.locate(['sources', i]) : { file: project.file.displayPath },
+          hint: 'write source globs relative to the project folder (e.g. "schema/**/*.sql")',
+        }),
+      );
+    }
+  }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems in sources`, errors);
+}
+
+/**
+ * A filter of project-relative paths that refuses (throws) any file that resolves outside the workspace, after
+ * symbolic links: a `../` glob or a symlinked folder must never make dbee read, let alone deploy, a file from
+ * elsewhere on the machine. The error names the db.yaml line of the globs and the file, never its contents.
+ */
+function insideWorkspace(workspaceRoot: string, project: DbProject): (rel: string) => boolean {
+  const root = realOrSelf(workspaceRoot);
+  return (rel) => {
+    const real = realOrSelf(join(project.root, rel));
+    const within = relative(root, real);
+    if (within && !within.startsWith('..') && !isAbsolute(within)) return true;
+    throw new DbeeError(`${rel} resolves outside the workspace (${real === join(project.root, rel) ? 'a ../ path' : 'through a symbolic link'})`, {
+      code: 'SOURCES_OUTSIDE',
+      location: globLocation(project, rel),
+      hint: `sources must be files inside the workspace (${workspaceRoot}); copy the file into the project, or remove the glob or the link`,
+    });
+  };
+}
+
+/** The db.yaml line of the glob that climbs out (`../`), else of `sources:`, else the db.yaml itself. */
+function globLocation(project: DbProject, rel: string) {
+  const globs = project.config.sources;
+  if (!globs) return { file: project.file.displayPath };
+  const i = rel.startsWith('..') ? globs.findIndex((g) => g.split('/').includes('..')) : -1;
+  return project.file.locate(i >= 0 ? ['sources', i] : ['sources']);
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 function discoverMigrations(files: string[], base: string, load: (rel: string) => SourceFile): MigrationFile[] {
