@@ -73,7 +73,11 @@ export const postgresSmoke: PostgresSmokeDialect = {
 
   compileStatement(key) {
     if (key.kind !== 'view' && key.kind !== 'materialized-view') return null;
-    return `SELECT * FROM ${key.schema ? quote(key.schema) + '.' : ''}${quote(key.name)} LIMIT 0`;
+    const name = `${key.schema ? quote(key.schema) + '.' : ''}${quote(key.name)}`;
+    if (key.kind === 'view') return `SELECT * FROM ${name} LIMIT 0`;
+    // A materialized view created WITH NO DATA cannot be read until refreshed: its query is what must compile.
+    const literal = `'${name.replace(/'/g, "''")}'`;
+    return `DO $dbee$ BEGIN EXECUTE 'SELECT * FROM (' || rtrim(pg_get_viewdef(${literal}::regclass), '; ') || ') q LIMIT 0'; END $dbee$`;
   },
 
   async typeNames(conn, typeIds) {

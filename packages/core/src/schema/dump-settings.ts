@@ -1,0 +1,31 @@
+/**
+ * Session settings that `pg_dump` prints before (and between) the definitions of a dump: `SET statement_timeout
+ * = 0;`, `SET default_tablespace = '';`, `SELECT pg_catalog.set_config('search_path', '', false);`... In an
+ * object file they configure the session of a restore, not an object: dbee runs its own session settings (the
+ * project's search path), so these are left out of object files, which makes a dump a valid starting point.
+ * A `SET` of any other parameter is kept (it belongs to the object before it, as always).
+ */
+const DUMP_PARAMETERS = [
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'transaction_timeout',
+  'client_encoding',
+  'standard_conforming_strings',
+  'check_function_bodies',
+  'xmloption',
+  'client_min_messages',
+  'row_security',
+  'default_tablespace',
+  'default_table_access_method',
+  'default_with_oids',
+  'escape_string_warning',
+];
+
+const SET = new RegExp(`^\\s*SET\\s+(?:SESSION\\s+)?(?:${DUMP_PARAMETERS.join('|')})\\s*(?:=|TO)\\s*[^;]*;?\\s*$`, 'i');
+const SET_CONFIG = /^\s*SELECT\s+pg_catalog\.set_config\(\s*'search_path'\s*,\s*''\s*,\s*false\s*\)\s*;?\s*$/i;
+
+/** Whether `sql` is one of the session settings `pg_dump` prints (see above). */
+export function isDumpSessionSetting(sql: string): boolean {
+  return SET.test(sql) || SET_CONFIG.test(sql);
+}
