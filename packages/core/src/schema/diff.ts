@@ -151,8 +151,26 @@ class Differ {
       this.drop(e.key);
     }
     for (const [f, t] of p.both) {
-      if (f.version !== t.version) this.push({ kind: 'alter-extension-version', from: f, to: t });
+      if (f.version === t.version) continue;
+      // Extensions update only forward. Going back, an extension nothing uses is dropped and created at the
+      // version wanted; one that objects use stays an alter, which the renderer refuses with what to do instead.
+      if (compareVersions(t.version, f.version) < 0 && !this.usesOf(f.key)) {
+        this.push({ kind: 'drop-extension', extension: f });
+        this.push({ kind: 'create-extension', extension: t });
+        continue;
+      }
+      this.push({ kind: 'alter-extension-version', from: f, to: t });
     }
+  }
+
+  /** How many objects and columns of `from` depend on `key`. */
+  private usesOf(key: ObjectKey): number {
+    const k = formatKey(key);
+    const uses = (deps: ObjectKey[]) => deps.some((d) => formatKey(d) === k);
+    let n = 0;
+    for (const o of allObjects(this.from)) if (formatKey(o.key) !== k && uses(o.dependsOn)) n++;
+    for (const t of this.from.tables) for (const c of t.columns) if (uses(c.dependsOn)) n++;
+    return n;
   }
 
   private diffTypes(): void {
@@ -753,3 +771,17 @@ export function routineReplaceable(from: Routine, to: Routine): boolean {
   return from.key.kind === to.key.kind && from.returnType === to.returnType && from.arguments === to.arguments;
 }
 
+
+/** Compares dotted versions numerically where they are numbers (`1.10` > `1.9`), else as text. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/);
+  const pb = b.split(/[.-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '';
+    const y = pb[i] ?? '';
+    if (x === y) continue;
+    if (/^\d+$/.test(x) && /^\d+$/.test(y)) return Number(x) - Number(y);
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}

@@ -1,5 +1,5 @@
 import { DbeeError, type ObjectKey } from '@dbee/core';
-import { parseType, sameData } from '@dbee/core/schema';
+import { compareVersions, parseType, sameData } from '@dbee/core/schema';
 import type {
   Attrs,
   ChangeKind,
@@ -63,7 +63,16 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   'drop-schema': (c) => done([`DROP SCHEMA ${ident(c.schema.key.name)}`], [`CREATE SCHEMA ${ident(c.schema.key.name)}`]),
   'create-extension': (c) => done([createExtension(c.extension.key, c.extension.version)], [`DROP EXTENSION ${ident(c.extension.key.name)}`]),
   'drop-extension': (c) => done([`DROP EXTENSION ${ident(c.extension.key.name)}`], [createExtension(c.extension.key, c.extension.version)]),
-  'alter-extension-version': (c) => done([`ALTER EXTENSION ${ident(c.to.key.name)} UPDATE TO ${literal(c.to.version)}`], null),
+  'alter-extension-version': (c) => {
+    if (compareVersions(c.to.version, c.from.version) < 0) {
+      throw new DbeeError(`cannot take extension ${c.to.key.name} back from version ${c.from.version} to ${c.to.version}: PostgreSQL updates extensions only forward, and objects use it`, {
+        code: 'RENDER_UNSUPPORTED',
+        hint: `keep version ${c.from.version} in the sources, or write a migration that drops what uses the extension, runs DROP EXTENSION ${c.to.key.name} and CREATE EXTENSION ${c.to.key.name} VERSION '${c.to.version}', and creates those objects again`,
+        details: { extension: c.to.key.name, from: c.from.version, to: c.to.version },
+      });
+    }
+    return done([`ALTER EXTENSION ${ident(c.to.key.name)} UPDATE TO ${literal(c.to.version)}`], null);
+  },
 
   'create-table': (c) => done([createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))], [`DROP TABLE ${key(c.table.key)}`]),
   'drop-table': (c) => done([`DROP TABLE ${key(c.table.key)}`], null),

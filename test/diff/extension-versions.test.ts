@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { formatKey } from '../../packages/core/src/model/object-key';
+import { changeObjectKey, diffModels, emptyModel, type Change } from '../../packages/core/src/schema';
+import type { Extension, SchemaModel } from '../../packages/core/src/schema';
+import { introspect } from '../../packages/postgres/src/introspect';
+import { renderPlanSteps } from '../../packages/postgres/src/render';
+import { applySteps, openScratch, type Scratch } from './helpers';
+
+const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
+
+// PGlite ships no contrib extension in dbee's connection: versions are checked on the model (both engines share
+// it) and applied on the server.
+describe('extension version going back', () => {
+  const ext = (version: string): Extension => ({ key: { kind: 'extension', schema: 'public', name: 'hstore' }, version, dependsOn: [], attrs: {} });
+  const model = (version: string, used: boolean): SchemaModel => {
+    const m = emptyModel();
+    m.extensions.push(ext(version));
+    if (used) {
+      m.tables.push({
+        key: { kind: 'table', schema: 'public', name: 't' },
+        columns: [{ name: 'h', type: 'public.hstore', default: null, identity: null, generated: null, collation: null, notNull: false, position: 1, dependsOn: [ext(version).key], attrs: {} }],
+        constraints: [],
+        dependsOn: [],
+        attrs: {},
+      });
+    }
+    return m;
+  };
+
+  test('an extension nothing uses is dropped and created at the older version; one in use is refused with what to do', () => {
+    expect(summary(diffModels(model('1.8', false), model('1.6', false)))).toEqual(['drop-extension extension:public.hstore', 'create-extension extension:public.hstore']);
+    expect(summary(diffModels(model('1.6', false), model('1.10', false)))).toEqual(['alter-extension-version extension:public.hstore']);
+    const inUse = diffModels(model('1.8', true), model('1.6', true));
+    expect(() => renderPlanSteps(inUse, { from: model('1.8', true), to: model('1.6', true) })).toThrow(/cannot take extension hstore back from version 1\.8 to 1\.6/);
+  });
+});
+
+describe('extension version going back [postgres]', () => {
+  let live: Scratch;
+  let desired: Scratch;
+  beforeAll(async () => {
+    [live, desired] = await Promise.all([openScratch('postgres'), openScratch('postgres')]);
+  });
+  afterAll(async () => {
+    await Promise.all([live, desired].filter(Boolean).map((s) => s.dispose()));
+  });
+
+  test('hstore 1.8 -> 1.6 with nothing using it converges', async () => {
+    await live.conn.execute(`create schema e1; create extension hstore schema e1 version '1.8'`);
+    await desired.conn.execute(`create schema e1; create extension hstore schema e1 version '1.6'`);
+    const scope = { schemas: ['e1'] };
+    const from = await introspect(live.conn, scope);
+    const to = await introspect(desired.conn, scope);
+    const changes = diffModels(from, to);
+    await applySteps(live.conn, renderPlanSteps(changes, { from, to }));
+    expect((await live.conn.query(`select extversion from pg_extension where extname = 'hstore'`)).rows).toEqual([{ extversion: '1.6' }]);
+    expect(diffModels(await introspect(live.conn, scope), to)).toEqual([]);
+  });
+});
