@@ -29,12 +29,12 @@ const FOLDERS: Partial<Record<ObjectKey['kind'], string>> = {
 export async function extract(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]> {
   const model = await introspect(conn, scope);
   const files = extractModel(model);
-  // Row-level security and policies, until the model holds them (then the differ writes them like the rest).
-  if (!('policies' in model)) await addRowSecurity(conn, scope, model, files);
+  // Row-level security and policies the renderer did not write (introspectors that do not read them yet).
+  await addRowSecurity(conn, scope, model, files);
   return files;
 }
 
-/** `ENABLE ROW LEVEL SECURITY` and `CREATE POLICY` statements appended to their table's file. */
+/** `ENABLE ROW LEVEL SECURITY` and `CREATE POLICY` statements appended to their table's file, when it has none yet. */
 async function addRowSecurity(conn: Connection, scope: SchemaScope, model: SchemaModel, files: ExtractedObject[]): Promise<void> {
   const r = await conn.query<{ schema: string; table_name: string; statement: string }>(
     `select n.nspname as schema, c.relname as table_name, s.statement from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -57,7 +57,12 @@ async function addRowSecurity(conn: Connection, scope: SchemaScope, model: Schem
   for (const row of r.rows) {
     const table = model.tables.find((t) => t.key.schema === row.schema && t.key.name === row.table_name);
     const file = table && files.find((f) => f.key.kind === 'table' && f.key.schema === table.key.schema && f.key.name === table.key.name);
-    if (file) file.text += `\n${row.statement};\n`;
+    if (!file) continue;
+    const policy = /^CREATE POLICY (\S+) ON /.exec(row.statement)?.[1];
+    const present = policy
+      ? new RegExp(`CREATE POLICY ${policy.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ON `).test(file.text)
+      : file.text.includes(row.statement.replace(/^ALTER TABLE \S+ /, ''));
+    if (!present) file.text += `\n${row.statement};\n`;
   }
 }
 
