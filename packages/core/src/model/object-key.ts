@@ -48,12 +48,61 @@ export function formatKey(key: ObjectKey): string {
 
 /** Inverse of {@link formatKey}. */
 export function parseKey(text: string): ObjectKey {
-  const m = /^([a-z-]+):(?:([^.()@]*)\.)?([^()@]+)(?:\(([^)]*)\))?(?:@(.+))?$/.exec(text);
+  const m = /^([a-z-]+):(.+)$/.exec(text);
   if (!m) throw new Error(`not an object key: ${text}`);
-  const key: ObjectKey = { kind: m[1] as ObjectKind, schema: m[2] ?? '', name: m[3]! };
-  if (m[4] !== undefined) key.args = m[4] === '' ? [] : m[4].split(',');
-  if (m[5] !== undefined) key.parent = m[5];
+  const kind = m[1] as ObjectKind;
+  let rest = m[2]!;
+  // Names may hold any character once quoted (`we(ird)`, `T a`): the parent is what follows the last `@` of an
+  // index, trigger, policy or constraint, and the arguments the last balanced `(...)` of a routine.
+  let parent: string | undefined;
+  const at = PARENTED.has(kind) ? rest.lastIndexOf('@') : -1;
+  if (at > 0) {
+    parent = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let args: string[] | undefined;
+  if (ROUTINES.has(kind) && rest.endsWith(')')) {
+    let depth = 0;
+    let open = -1;
+    for (let i = rest.length - 1; i >= 0; i--) {
+      if (rest[i] === ')') depth++;
+      else if (rest[i] === '(' && --depth === 0) {
+        open = i;
+        break;
+      }
+    }
+    if (open > 0) {
+      args = splitArgs(rest.slice(open + 1, -1));
+      rest = rest.slice(0, open);
+    }
+  }
+  // A migration is `project/V1.2`: its dots belong to the version.
+  const dot = kind === 'migration' ? -1 : rest.indexOf('.');
+  const key: ObjectKey = { kind, schema: dot > 0 ? rest.slice(0, dot) : '', name: dot > 0 ? rest.slice(dot + 1) : rest };
+  if (args !== undefined) key.args = args;
+  if (parent !== undefined) key.parent = parent;
   return key;
+}
+
+const ROUTINES = new Set<string>(['function', 'procedure', 'aggregate', 'macro']);
+const PARENTED = new Set<string>(['index', 'trigger', 'policy', 'constraint']);
+
+/** `integer,numeric(10,2)` → `['integer', 'numeric(10,2)']`: commas inside parentheses belong to a type. */
+function splitArgs(text: string): string[] {
+  if (text === '') return [];
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth--;
+    else if (text[i] === ',' && depth === 0) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out;
 }
 
 /** Sort helper: deterministic tie-breaking by formatted key. */

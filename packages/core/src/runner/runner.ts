@@ -435,10 +435,23 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     // than the ledger write that failed after it.
     const stepError = [...states.values()].find((st) => st.failure)?.failure?.error;
     const message = (stepError ?? (e instanceof Error ? e : new Error(String(e)))).message;
+    let open = 0;
     for (const state of states.values()) {
-      if (state.deploymentId === null || state.finished) continue;
+      // `result` is set when a project's record is complete; finishProject may have thrown half-way.
+      if (state.deploymentId === null || state.result) continue;
       state.finished = true;
+      open++;
       await ledger.finishDeployment(state.deploymentId, 'failed', message, null, { transaction: scope, failedAt: new Date().toISOString() }).catch(() => {});
+    }
+    const applied = [...states.values()].reduce((n, st) => n + st.applied.length, 0);
+    if (!(e instanceof DbeeError) && applied > 0) {
+      // A bug after steps committed: still exit 2 (something was applied), with the stack to report.
+      throw new DbeeError(`internal error (a bug in dbee, please report it) after ${applied} step${applied === 1 ? '' : 's'} applied: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, {
+        code: 'INTERNAL_ERROR',
+        exitCode: ExitCode.applyFailed,
+        hint: `the ledger records what ran${open ? ` (the deployment is closed as failed)` : ''}; deploy again to resume`,
+        cause: e,
+      });
     }
     if (stepError && e !== stepError) {
       const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
