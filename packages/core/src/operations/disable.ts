@@ -146,7 +146,8 @@ async function withDatabase(ctx: OperationContext, options: EnableOptions, plan:
     throw new DbeeError(`the ${engine.name} engine cannot disable routines yet`, { code: 'ENGINE_CAPABILITY', hint: 'nothing was changed' });
   }
   const settings = workspace.settings(target, environment).deploy;
-  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn }) => {
+  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
+    const { conn } = session;
     const ledger = new Ledger(conn, engine.ledger);
     const history = (await ledger.exists()) ? await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER) : [];
     const change = await plan({ engine, conn, ledger, environment, history });
@@ -165,6 +166,7 @@ async function withDatabase(ctx: OperationContext, options: EnableOptions, plan:
     await ledger.ensure();
     const owner = lockOwner();
     const result = await runCompensation({
+      beforeStep: session.assertLock,
       engine,
       conn,
       ledger,

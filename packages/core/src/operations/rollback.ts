@@ -155,6 +155,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     const results: { reverts: number | null; result: CompensationResult }[] = [];
     const run = async (reverts: number | null, steps: CompensatingStep[], finalState: LedgerState | null, extra: Record<string, unknown>) => {
       const result = await runCompensation({
+        beforeStep: session.assertLock,
         engine,
         conn,
         ledger,

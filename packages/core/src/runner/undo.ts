@@ -149,6 +149,8 @@ export interface CompensationOptions {
   summary?: DeploymentSummary;
   /** The fingerprint of the project's schemas, recorded when the deployment ends (drift detection). */
   fingerprint?: () => Promise<string | null>;
+  /** Throws `LOCK_LOST` when the deployment lock is gone: the step does not run, and the rest is skipped. */
+  beforeStep?: () => Promise<void>;
 }
 
 type TransactionScopeName = 'object' | 'project' | 'plan';
@@ -306,6 +308,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     let current: { s: CompensatingStep; statement: string | null; t0: number } | null = null;
     const runGroup = async (c: Connection) => {
       for (const s of group.steps) {
+        await options.beforeStep?.();
         reporter.step(s.plan.order, total, s.plan);
         current = { s, statement: null, t0: Date.now() };
         await runOne(s, c, group.transactional, (sql) => (current!.statement = sql));
