@@ -10,7 +10,8 @@ export const ENGINE_PACKAGES: Record<string, { module: string; install: string; 
   postgres: {
     module: '@dbee/postgres',
     install: 'npm install -D @dbee/postgres',
-    load: () => (require('@dbee/postgres') as typeof import('@dbee/postgres')).createPostgresEngine,
+    // The engine's own entry point, not the package's index (which also loads PGlite, the parser and the extractor).
+    load: () => (require('@dbee/postgres/engine') as typeof import('@dbee/postgres/engine')).createPostgresEngine,
   },
   teradata: {
     module: '@dbee/teradata',

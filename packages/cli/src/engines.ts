@@ -9,7 +9,7 @@ function requireEngine(name: string): Engine {
     factory = spec.load();
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (e?.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${spec.module}'`)) {
+    if (e?.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${spec.module}`)) {
       throw new DbeeError(`engine "${name}" needs the package ${spec.module}, which is not installed`, {
         code: 'ENGINE_NOT_INSTALLED',
         hint: `run \`${spec.install}\` in the workspace root`,

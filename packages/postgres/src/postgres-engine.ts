@@ -3,8 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { DbeeError, formatKey, type Connection, type ObjectKey, type Engine, type EngineCapabilities, type ResolvedEnvironment } from '@dbee/core';
 import type { ClientConfig } from 'pg';
 import { PgConnection, redactUrl } from './postgres-connection';
-import { PgliteConnection } from './pglite-connection';
-import { pgliteTemplate } from './pglite-template';
+import type { PgliteConnection as PgliteConnectionType } from './pglite-connection';
 import { mapPostgresError } from './postgres-errors';
 import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
@@ -90,11 +89,21 @@ export const postgresCapabilities: EngineCapabilities = {
   embedded: false,
 };
 
+/**
+ * PGlite (WebAssembly PostgreSQL) and its template cache, loaded on first use: a server environment never loads them,
+ * which keeps `dbee status`/`deploy` against a server quick to start.
+ */
+async function loadPglite(): Promise<{ PgliteConnection: typeof PgliteConnectionType; pgliteTemplate: typeof import('./pglite-template').pgliteTemplate }> {
+  const [{ PgliteConnection }, { pgliteTemplate }] = await Promise.all([import('./pglite-connection'), import('./pglite-template')]);
+  return { PgliteConnection, pgliteTemplate };
+}
+
 /** Open a connection to a PostgreSQL target. */
 export async function openPostgres(target: PostgresTarget, workspaceRoot?: string): Promise<Connection> {
   if (target.kind === 'server') return PgConnection.open(target.config, target.description);
   // A new embedded database starts from the cached template instead of running initdb (seconds saved).
   const fresh = target.dataDir !== null && !existsSync(join(target.dataDir, 'PG_VERSION'));
+  const { PgliteConnection, pgliteTemplate } = await loadPglite();
   return PgliteConnection.open(target.dataDir, target.description, fresh && workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined);
 }
 
@@ -203,6 +212,7 @@ export function dropStatement(key: ObjectKey): string | null {
  */
 export async function openShadow(kind: 'embedded' | 'server', target: PostgresTarget, workspaceRoot?: string, roles: readonly string[] = []): Promise<{ conn: Connection; dispose(): Promise<void> }> {
   if (kind === 'embedded' || target.kind === 'embedded') {
+    const { PgliteConnection, pgliteTemplate } = await loadPglite();
     const conn = await PgliteConnection.open(null, 'pglite:shadow', workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined);
     try {
       await ensureShadowRoles(conn, roles);
