@@ -49,13 +49,16 @@ with ns as (
   from rel0 r join pg_class b on b.oid = r.base join pg_namespace bn on bn.oid = b.relnamespace
 ), typ as (
   select t.oid, t.typtype, t.typname, quote_ident(ns.nspname) || '.' || quote_ident(t.typname) as qname,
-    -- A table's row type and array type count as the table; an array type as its element type.
-    coalesce((select r.ident from rel r where r.oid = t.typrelid),
-             (select r.ident from pg_type e join rel r on r.oid = e.typrelid where e.oid = t.typelem and t.typcategory = 'A'),
-             (select case e.typtype when 'd' then 'domain' else 'type' end || ':' || en.nspname || '.' || e.typname
-                from pg_type e join pg_namespace en on en.oid = e.typnamespace where e.oid = t.typelem and t.typcategory = 'A'),
+    -- A table's row type and array type count as the table; an array type as its element type. (Joins, not
+    -- correlated subqueries over the rel CTE: those would scan it once per type.)
+    coalesce(r1.ident, r2.ident,
+             case when e.oid is not null then case e.typtype when 'd' then 'domain' else 'type' end || ':' || en.nspname || '.' || e.typname end,
              case t.typtype when 'd' then 'domain' else 'type' end || ':' || ns.nspname || '.' || t.typname) as ident
   from pg_type t join ns on ns.oid = t.typnamespace
+  left join rel r1 on r1.oid = t.typrelid
+  left join pg_type e on e.oid = t.typelem and t.typcategory = 'A'
+  left join rel r2 on r2.oid = e.typrelid
+  left join pg_namespace en on en.oid = e.typnamespace
   where ${notExtensionMember('pg_type', 't.oid')}
 ), defs (line, ident) as (
   select concat_ws('|', 'n', nspname, ${owner('n.nspowner')}, ${acl('n.nspacl')}, ${comment("obj_description(n.oid, 'pg_namespace')")}), 'schema:.' || nspname
