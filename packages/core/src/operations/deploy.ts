@@ -23,7 +23,7 @@ import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } fr
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
 import { checkGates, checkStepPolicies } from './gates';
-import { loadModels, modelLoader, schemaOwners } from './load';
+import { loadModels, modelLoader, removedObjects, schemaOwners } from './load';
 import { printPlan } from './print';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
@@ -144,6 +144,17 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
     const deployed = new Map<string, DeployedState>();
     for (const name of planned) deployed.set(name, await ledger.deployedState(name));
+    if (!pkg) {
+      for (const m of models) {
+        const state = deployed.get(m.project.name);
+        const removed = state ? removedObjects(m, state) : [];
+        if (removed.length) {
+          reporter.warn(
+            `${m.project.name}: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources; nothing drops ${removed.length === 1 ? 'it' : 'them'} without a decision (a migration that drops ${removed.length === 1 ? 'it' : 'them'}), so ${removed.length === 1 ? 'it stays' : 'they stay'}: restore the file to keep managing ${removed.length === 1 ? 'it' : 'them'}`,
+          );
+        }
+      }
+    }
     const commit = pkg ? pkg.plan.sourceCommit : gitCommit(workspace.root);
     report.source.commit = commit;
     const variables = new Map(models.map((m) => [m.project.name, m.variables]));

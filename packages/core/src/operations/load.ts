@@ -65,3 +65,14 @@ export async function loadTarget(ctx: OperationContext, project: string, env: st
   const models = await loadModels(ctx, all, environment, engine);
   return { environment, target, all, engine, models, model: models.find((m) => m.project.name === target.name)! };
 }
+
+/**
+ * Objects the ledger says a project deployed whose source is gone (its file removed or its statement deleted).
+ * dbee never drops an object for want of its file: nothing decided that it goes (a migration that drops it, or a
+ * diff-planned `drop`), so these are reported, not planned. Migrations and the schemas a project owns are left out.
+ */
+export function removedObjects(model: ProjectModel, deployed: { objects: ReadonlyMap<string, string> }): string[] {
+  const present = new Set(model.objects.map((o) => o.id));
+  for (const s of model.graph.schemas) present.add(`schema:${s}`);
+  return [...deployed.objects.keys()].filter((k) => !present.has(k) && !k.startsWith('migration:')).sort();
+}

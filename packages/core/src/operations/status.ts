@@ -5,7 +5,7 @@ import { canonicalJson } from '../plan/serialize';
 import { engineFor, lockOwner, type OperationContext } from './context';
 import { withSession } from '../runner/session';
 import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
-import { loadModels, modelLoader, schemaOwners } from './load';
+import { loadModels, modelLoader, removedObjects, schemaOwners } from './load';
 import type { StatusOptions } from '../options';
 
 export type { StatusOptions };
@@ -17,6 +17,8 @@ export interface StatusReport {
   database: string;
   lastDeployment: DeploymentRow | null;
   pendingSteps: { key: string; action: string }[];
+  /** Deployed objects whose source is gone: a drop that no decision made, so nothing plans it (see `removedObjects`). */
+  pendingDrops: string[];
   /**
    * Whether the project's schemas changed outside dbee since its last deployment: the engine's fingerprint now,
    * compared with the one recorded when that deployment ended. `unknown` when there is nothing to compare.
@@ -100,6 +102,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       database: conn.description,
       lastDeployment: history[0] ?? null,
       pendingSteps: plan.steps.map((s) => ({ key: s.key, action: s.action })),
+      pendingDrops: removedObjects(models.find((m) => m.project.name === target.name)!, deployed.get(target.name)!),
       drift,
       backups,
       metrics: {
@@ -128,6 +131,7 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       : '  never deployed\n',
   );
   out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');
+  if (r.pendingDrops.length) out.write(`  pending drop (source removed, no drop decision: nothing drops it): ${r.pendingDrops.join(', ')}\n`);
   out.write(`  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ' (the schemas changed outside dbee since the last deployment)' : ''}\n`);
   out.write(r.backups.length ? `  backups: ${r.backups.length}\n` : '  backups: none\n');
   for (const b of r.backups) {
