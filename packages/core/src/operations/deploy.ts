@@ -144,10 +144,18 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
     const deployed = new Map<string, DeployedState>();
     for (const name of planned) deployed.set(name, await ledger.deployedState(name));
+    const commit = pkg ? pkg.plan.sourceCommit : gitCommit(workspace.root);
+    report.source.commit = commit;
+    const variables = new Map(models.map((m) => [m.project.name, m.variables]));
+    const plan = pkg
+      ? pendingSteps(pkg.plan, deployed, variables)
+      : await planSources(ctx, { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, environment, conn);
     if (!pkg) {
+      const inPlan = new Set(plan.steps.map((st) => st.key));
       for (const m of models) {
         const state = deployed.get(m.project.name);
-        const removed = state ? removedObjects(m, state) : [];
+        // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
+        const removed = state ? removedObjects(m, state).filter((k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`)) : [];
         if (removed.length) {
           reporter.warn(
             `${m.project.name}: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources; nothing drops ${removed.length === 1 ? 'it' : 'them'} without a decision (a migration that drops ${removed.length === 1 ? 'it' : 'them'}), so ${removed.length === 1 ? 'it stays' : 'they stay'}: restore the file to keep managing ${removed.length === 1 ? 'it' : 'them'}`,
@@ -155,12 +163,6 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
         }
       }
     }
-    const commit = pkg ? pkg.plan.sourceCommit : gitCommit(workspace.root);
-    report.source.commit = commit;
-    const variables = new Map(models.map((m) => [m.project.name, m.variables]));
-    const plan = pkg
-      ? pendingSteps(pkg.plan, deployed, variables)
-      : await planSources(ctx, { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, environment, conn);
     // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
     report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
     const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));

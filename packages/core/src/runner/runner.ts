@@ -577,6 +577,11 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
   state.finished = true;
   const { reporter } = options;
   const summary: DeploymentSummary = { transaction: scope, smoke: 'not run' };
+  // A diff-based deployment's object states are synced before the checks read them (the smoke baseline checks the
+  // objects the ledger holds: a dropped table's indexes must be gone from it first). A failed run restores them
+  // from the deployment's ledger_before when it is undone.
+  const objectStates = options.plan.objectStates?.[state.project];
+  if (objectStates && !state.failure) await syncObjectStates(ledger, state.project, objectStates, state.deploymentId!);
   if (!state.failure && options.verify && state.deploymentId !== null) {
     const verdict = await options.verify(state.project, state.deploymentId);
     summary.smoke = verdict.summary;
@@ -619,8 +624,6 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
       summary.rolledBackAt = new Date().toISOString();
     }
   }
-  const states = options.plan.objectStates?.[state.project];
-  if (states && status === 'succeeded') await syncObjectStates(ledger, state.project, states, state.deploymentId!);
   summary.fingerprint = await fingerprintOf(options, state.project);
   const message = error ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '') : null;
   await ledger.finishDeployment(state.deploymentId!, status === 'rolled-back' ? 'rolled-back' : status === 'failed' ? 'failed' : 'succeeded', message, state.failure?.statement ?? null, summary);
