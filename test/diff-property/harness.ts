@@ -1,0 +1,175 @@
+import { execFileSync } from 'node:child_process';
+import type { Connection } from '@dbee/core';
+import { diffModels } from '../../packages/core/src/schema';
+import { introspect } from '../../packages/postgres/src/introspect';
+import { FINGERPRINT_SQL } from '../../packages/postgres/src/introspect/fingerprint';
+import { renderPlanSteps } from '../../packages/postgres/src/render';
+import { applySteps, openScratch, SERVER_URL, type EngineName, type Scratch } from '../diff/helpers';
+import { generateSpec, mutateSpec, specSql, type Spec } from './generator';
+
+/** The role grants and policies of generated schemas name; made once per database (once per server cluster). */
+export const PROPERTY_ROLE = 'dbee_t_prop_reader';
+const CREATE_ROLE = `DO $$ BEGIN CREATE ROLE ${PROPERTY_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`;
+
+export interface PairFailure {
+  seed: number;
+  stage: string;
+  message: string;
+}
+
+export interface PairRun {
+  pairs: number;
+  failures: PairFailure[];
+}
+
+/**
+ * The catalog lines of a schema, sorted, as the fingerprint query prints them (independent of the introspector),
+ * with a column's logical position instead of its attnum (a dropped column leaves a gap that pg_dump does not show).
+ */
+const CATALOG_SQL = FINGERPRINT_SQL.replace(
+  'a.attnum, a.attname',
+  '(select count(*) from pg_attribute a2 where a2.attrelid = a.attrelid and a2.attnum > 0 and not a2.attisdropped and a2.attnum <= a.attnum), a.attname',
+).replace(/select \(select system_identifier[\s\S]*$/, 'select line from defs order by line collate "C"');
+
+async function catalog(conn: Connection, schema: string): Promise<string[]> {
+  await conn.query(`select set_config('search_path', 'pg_catalog', false)`);
+  try {
+    // An ACL equal to the owner's default prints as nothing in pg_dump, whether the catalog holds NULL or the list.
+    const defaults = /\|(?:postgres=arwdDxtm?\/postgres|=X\/postgres,postgres=X\/postgres|=U\/postgres,postgres=U\/postgres|postgres=UC\/postgres)(?=\||$)/g;
+    return (await conn.query<{ line: string }>(CATALOG_SQL, [[schema], null, true, true])).rows.map((r) => r.line.replace(defaults, ''));
+  } finally {
+    await conn.query(`select set_config('search_path', 'public', false)`);
+  }
+}
+
+/** `pg_dump -s -n schema` of a server database, without the lines that name the dump itself. */
+function pgDump(url: string, schema: string): string {
+  const out = execFileSync('pg_dump', ['-s', '-n', schema, '--no-comments', url], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => !/^(--|SET |SELECT pg_catalog\.set_config|\\restrict|\\unrestrict)/.test(l))
+    .join('\n');
+}
+
+/** Tables of `schema` that accept `INSERT ... DEFAULT VALUES` (tried in a transaction that is rolled back). */
+async function acceptsDefaultRow(conn: Connection, spec: Spec): Promise<Set<string>> {
+  const ok = new Set<string>();
+  for (const t of spec.tables) {
+    try {
+      await conn.execute(`BEGIN; INSERT INTO ${spec.schema}.${t.name} DEFAULT VALUES; ROLLBACK`);
+      ok.add(t.name);
+    } catch {
+      await conn.execute('ROLLBACK').catch(() => {});
+    }
+  }
+  return ok;
+}
+
+/** Rows for the tables of A, so that sequence positions and casts meet data. */
+async function seedRows(conn: Connection, spec: Spec): Promise<void> {
+  for (const t of spec.tables) {
+    for (let i = 0; i < 2; i++) {
+      await conn.execute(`INSERT INTO ${spec.schema}.${t.name} DEFAULT VALUES`).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Two scratch databases of one engine, reused for many pairs: each pair lives in its own schema, dropped after.
+ */
+export class PropertyBench {
+  private constructor(
+    readonly engine: EngineName,
+    private readonly live: Scratch,
+    private readonly desired: Scratch,
+    private readonly urls: { live: string; desired: string } | null,
+  ) {}
+
+  static async open(engine: EngineName): Promise<PropertyBench> {
+    const [live, desired] = await Promise.all([openScratch(engine), openScratch(engine)]);
+    await live.conn.execute(CREATE_ROLE);
+    await desired.conn.execute(CREATE_ROLE);
+    const urlOf = (s: Scratch) => {
+      const u = new URL(SERVER_URL);
+      u.pathname = '/' + s.conn.description.replace(/^postgres:/, '');
+      return u.toString();
+    };
+    return new PropertyBench(engine, live, desired, engine === 'postgres' ? { live: urlOf(live), desired: urlOf(desired) } : null);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.live.dispose(), this.desired.dispose()]);
+  }
+
+  /** Run one pair; a failure is returned, not thrown, with the stage it happened at. */
+  async pair(seed: number): Promise<PairFailure | null> {
+    const schema = `q${seed}`;
+    const a = generateSpec(seed, schema, PROPERTY_ROLE);
+    const b = mutateSpec(a, seed);
+    const live = this.live.conn;
+    const desired = this.desired.conn;
+    let stage = 'build A';
+    try {
+      await live.execute(specSql(a));
+      await seedRows(live, a);
+      const before = await acceptsDefaultRow(live, a);
+      stage = 'build B';
+      await desired.execute(specSql(b));
+      stage = 'diff';
+      const scope = { schemas: [schema] };
+      const from = await introspect(live, scope);
+      const to = await introspect(desired, scope);
+      const changes = diffModels(from, to);
+      const steps = renderPlanSteps(changes, { from, to });
+      stage = 'apply';
+      await applySteps(live, steps);
+      stage = 'second diff';
+      const again = diffModels(await introspect(live, scope), to);
+      if (again.length) return { seed, stage, message: `not empty: ${again.map((c) => c.kind).join(', ')}` };
+      stage = 'catalog';
+      const [x, y] = [await catalog(live, schema), await catalog(desired, schema)];
+      const onlyLive = x.filter((l) => !y.includes(l));
+      const onlyDesired = y.filter((l) => !x.includes(l));
+      if (onlyLive.length || onlyDesired.length) return { seed, stage, message: `live has ${JSON.stringify(onlyLive)}, desired has ${JSON.stringify(onlyDesired)}` };
+      if (this.urls) {
+        stage = 'pg_dump';
+        const [dl, dd] = [pgDump(this.urls.live, schema), pgDump(this.urls.desired, schema)];
+        if (dl !== dd) return { seed, stage, message: firstDifference(dl, dd) };
+      }
+      stage = 'insert';
+      const wanted = await acceptsDefaultRow(desired, b);
+      const after = await acceptsDefaultRow(live, b);
+      const broken = b.tables.filter((t) => wanted.has(t.name) && (before.has(t.name) || !a.tables.some((x) => x.name === t.name)) && !after.has(t.name));
+      if (broken.length) return { seed, stage, message: `INSERT DEFAULT VALUES fails after the deploy on ${broken.map((t) => t.name).join(', ')}` };
+      return null;
+    } catch (e) {
+      return { seed, stage, message: e instanceof Error ? e.message : String(e) };
+    } finally {
+      await live.execute(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+      await desired.execute(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    }
+  }
+
+  async run(seeds: Iterable<number>): Promise<PairRun> {
+    const failures: PairFailure[] = [];
+    let pairs = 0;
+    for (const seed of seeds) {
+      pairs++;
+      const f = await this.pair(seed);
+      if (f) failures.push(f);
+    }
+    return { pairs, failures };
+  }
+}
+
+function firstDifference(a: string, b: string): string {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if (x[i] !== y[i]) return `line ${i + 1}: live ${JSON.stringify(x[i])} / desired ${JSON.stringify(y[i])}`;
+  return 'dumps differ';
+}
+
+/** `count` seeds from `start`. */
+export function seedRange(start: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => start + i);
+}
