@@ -48,6 +48,20 @@ describe('fault: paths and names [pglite]', () => {
     expectRefused(r, /^error: p\/db\.yaml: more\/linked\/evil\.sql resolves outside the workspace \(through a symbolic link\)/);
   });
 
+  it('--out and --package paths outside the workspace are refused', async () => {
+    const w = workspace({ 'p/db.yaml': dbYaml('p') });
+    symlinkSync(outside, join(w.root, 'away'));
+    for (const [command, options] of [
+      ['plan', { out: join(outside, 'pkg') }],
+      ['plan', { out: '../elsewhere' }],
+      ['plan', { out: 'away/pkg' }],
+      ['deploy', { package: outside }],
+    ] as const) {
+      const r = await run(w.root, command, { project: 'p', ...options }, {});
+      expectRefused(r, /^error: --(out|package) \S+ resolves outside the workspace/);
+    }
+  });
+
   it('a schema owned by two projects is a configuration error naming both db.yaml files', async () => {
     const w = workspace({ 'p/db.yaml': dbYaml('p'), 'q/db.yaml': 'version: 1\nname: q\nengine: postgres\nschemas: [p]\n', 'q/t.sql': 'CREATE TABLE p.t (id int);\n' });
     const r = await run(w.root, 'deploy', { project: 'q' }, {});

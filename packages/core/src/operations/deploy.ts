@@ -107,7 +107,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   report.environment = environment.name;
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
-  const pkg = options.package ? readPackage(resolve(workspace.root, options.package)) : null;
+  const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
   report.planned = planned;

@@ -44,7 +44,7 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
     throw new DbeeError(`"${options.project}" is not a project name`, { code: 'OPTIONS_INVALID', hint: 'use letters, digits, "_", "-" or "$"' });
   }
   const schemas = (options.schemas ?? options.project).split(',').map((s) => s.trim()).filter(Boolean);
-  const root = resolve(ctx.workspace.root, options.out ?? options.project);
+  const root = ctx.workspace.inside(options.out ?? options.project, '--out');
   if (existsSync(join(root, PROJECT_FILE))) {
     throw new DbeeError(`${relative(ctx.workspace.root, join(root, PROJECT_FILE))} exists but is not project ${options.project}`, {
       code: 'OPTIONS_INVALID',

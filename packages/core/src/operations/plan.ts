@@ -35,7 +35,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       });
     }
     if (!options.out) throw new DbeeError(`--format ${options.format} writes files: give --out <folder>`, { code: 'OPTIONS_INVALID' });
-    const dir = resolve(workspace.root, options.out);
+    const dir = workspace.inside(options.out, '--out');
     mkdirSync(dir, { recursive: true });
     const files = engine.exportPlan(result, options.format, { variables: workspace.settings(target, environment).variables });
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -43,7 +43,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     return ExitCode.ok;
   }
   if (options.out) {
-    const dir = resolve(workspace.root, options.out);
+    const dir = workspace.inside(options.out, '--out');
     const model = models.find((m) => m.project.name === target.name)!;
     const manifest = writePackage(dir, result, { toolVersion: ctx.toolVersion, sources: model.files });
     ctx.reporter.info(`package written to ${dir}: ${manifest.steps.length} steps, ${Object.keys(manifest.files).length} files, ${manifest.planChecksum}`);

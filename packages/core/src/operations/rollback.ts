@@ -91,7 +91,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
   const smokeModel: SmokeModel | null = ref?.model ?? (sources ? { project: { name: target.name }, smoke: sources.smoke, variables, graph } : null);
   // Invalid smoke files refuse the rollback before anything runs, as they refuse a deployment.
   const checks: SmokeCheck[] = smokeWanted && smokeModel ? await loadSmokeChecks(smokeModel, engine) : [];
-  const pkg = options.package ? readPackage(resolve(workspace.root, options.package)) : null;
+  const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
 
   return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
     const { conn } = session;
