@@ -364,7 +364,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         const running = current as Current | null;
         const failed = running ?? (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: runnable[0]!, statement: null, t0: Date.now() });
         if (done[done.length - 1]?.step === failed.step) done.pop();
-        const error = toDbeeError(engine, e, failed.statement);
+        const error = withSource(toDbeeError(engine, e, failed.statement), failed.step);
         states.get(failed.step.project)!.failure ??= { error, statement: failed.statement, at: new Date() };
         if (!group.transactional) {
           // Steps of a non-transactional group committed one by one: those before the failure stay applied.
@@ -726,6 +726,12 @@ function toDbeeError(engine: Engine, e: unknown, statement: string | null): Dbee
   const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: statement ?? undefined });
   if (mapped instanceof DbeeError) return mapped.exitCode === ExitCode.applyFailed ? mapped : rewrap(mapped);
   return new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
+}
+
+/** A step's error located at the step's source file and line (where it came from a file), unless it has a location. */
+function withSource(e: DbeeError, step: PlanStep): DbeeError {
+  if (e.location || !step.source) return e;
+  return new DbeeError(e.message, { code: e.code, hint: e.hint, location: { file: step.source.file, line: step.source.line }, details: e.details, exitCode: e.exitCode, cause: e });
 }
 
 /** A failure while applying is exit 2, whatever category the error had. */

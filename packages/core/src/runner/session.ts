@@ -101,7 +101,9 @@ export async function withSession<T>(request: SessionRequest, fn: (session: Depl
     try {
       await lock.attach?.(conn);
       const settings = request.settings ?? { lockTimeoutMs: sessionSettings(deploy).lockTimeoutMs };
-      const setup = [...(engine.sessionSetup?.(settings) ?? []), ...(request.searchPath?.length ? [engine.searchPathStatement?.(request.searchPath) ?? null] : [])];
+      // Nothing to set, nothing run: an engine's setup may do more than the settings (Teradata tags a query band).
+      const some = settings.lockTimeoutMs !== undefined || settings.statementTimeoutMs !== undefined;
+      const setup = [...(some ? (engine.sessionSetup?.(settings) ?? []) : []), ...(request.searchPath?.length ? [engine.searchPathStatement?.(request.searchPath) ?? null] : [])];
       for (const sql of setup) {
         if (!sql) continue;
         dirty = true;
