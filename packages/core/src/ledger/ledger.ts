@@ -493,13 +493,21 @@ export class Ledger {
   /** Backups made by the project's deployments that still exist (not dropped, not renamed back), oldest first. */
   async liveBackups(project: string): Promise<BackupRow[]> {
     if (!(await this.exists())) return [];
-    const r = await this.conn.query<BackupRow>(
-      `SELECT ${['id', 'deployment_id', 'object_key', 'backup_name', 'created_at', 'retain_until', 'dropped_at'].map((c) => 'b.' + this.q(c)).join(', ')}
-         FROM ${this.t('backups')} b JOIN ${this.t('deployments')} d ON d.${this.q('id')} = b.${this.q('deployment_id')}
-        WHERE d.${this.q('project')} = ${this.p(1)} AND b.${this.q('dropped_at')} IS NULL ORDER BY b.${this.q('id')}`,
+    // Two plain queries instead of a JOIN: every ledger dialect (and the Teradata test double) reads single-table
+    // SELECTs, and both tables stay small.
+    const deployments = await this.conn.query<{ id: number | string }>(
+      `SELECT ${this.q('id')} FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
     );
-    return r.rows;
+    const ids = new Set(deployments.rows.map((d) => Number(d.id)));
+    if (ids.size === 0) return [];
+    const r = await this.conn.query<BackupRow>(
+      `SELECT ${this.cols('id', 'deployment_id', 'object_key', 'backup_name', 'created_at', 'retain_until', 'dropped_at')}
+         FROM ${this.t('backups')} WHERE ${this.q('dropped_at')} IS NULL ORDER BY ${this.q('id')}`,
+    );
+    return r.rows
+      .map((row) => ({ ...row, id: Number(row.id), deployment_id: Number(row.deployment_id) }))
+      .filter((row) => ids.has(row.deployment_id));
   }
 
   async backups(deploymentId: number): Promise<BackupRow[]> {
