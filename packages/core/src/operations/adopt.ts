@@ -4,8 +4,9 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
 import type { AdoptOptions } from '../options';
 import { planFromSources } from '../planner/planner';
-import { ciJob, gitCommit, lockOwner, type OperationContext } from './context';
+import { ciJob, gitCommit, type OperationContext } from './context';
 import { loadTarget, schemaOwners } from './load';
+import { withSession } from '../runner/session';
 
 export type { AdoptOptions };
 
@@ -29,69 +30,59 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
   const sources = planFromSources({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment) });
   const objectSteps = sources.steps.filter((s) => s.action !== 'migrate');
   const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
-  const context = { workspaceRoot: workspace.root };
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const ledger = new Ledger(conn, engine.ledger);
-      if ((await ledger.exists()) && (await ledger.deployments(target.name, environment.name, 1)).length) {
-        throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
-          code: 'ADOPT_NOT_NEEDED',
-          hint: 'use dbee status and dbee diff to see where it stands',
-        });
-      }
-      const live = await engine.introspect(conn, scope);
-      const gap = planOfChanges(engine, target.name, live, desired.model, false, null, target.config.renames ?? [], scope.manage?.owners);
-      const touched = new Set<string>();
-      for (const s of gap.steps) {
-        touched.add(`${s.objectKey.schema}.${s.objectKey.name}`);
-        if (s.objectKey.parent) touched.add(s.objectKey.parent);
-      }
-      const existing = await engine.existingObjects(conn, objectSteps.map((s) => s.objectKey));
-      const recorded = objectSteps
-        .filter((s) => existing.has(s.key))
-        .map((s) => {
-          const name = s.objectKey.kind === 'schema' ? `${s.objectKey.name}` : `${s.objectKey.schema}.${s.objectKey.name}`;
-          const differs = touched.has(name) || (s.objectKey.parent !== undefined && touched.has(s.objectKey.parent));
-          return { key: s.key, checksum: differs ? DIFFERS : s.checksum, differs };
-        });
-      const missing = objectSteps.filter((s) => !existing.has(s.key));
-      reporter.info(`dbee adopt ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
-      for (const r of recorded) reporter.info(`  ${r.differs ? 'differs from the sources' : 'equal to the sources'}: ${r.key}`);
-      for (const s of missing) reporter.info(`  missing (the first deployment creates it): ${s.key}`);
-      for (const m of model.migrations) reporter.info(`  migration ${m.file.version} not recorded: the first deployment runs it (record it by hand if it already ran)`);
-      reporter.info(`${recorded.length} objects recorded (${recorded.filter((r) => r.differs).length} differ), ${missing.length} missing; ${gap.steps.length} step(s) between the live schema and the sources`);
-      if (options.dryRun) {
-        reporter.info('dry run: the ledger was not written');
-        return ExitCode.ok;
-      }
-      await ledger.ensure();
-      const owner = lockOwner();
-      const id = await ledger.startDeployment({
-        project: target.name,
-        environment: environment.name,
-        kind: 'adopt',
-        planChecksum: sources.steps.length ? sources.steps.map((s) => s.checksum).join('').slice(0, 64) : 'none',
-        package: null,
-        gitCommit: gitCommit(workspace.root),
-        toolVersion: ctx.toolVersion,
-        osUser: owner.user,
-        ciJob: ciJob(ctx.env),
-        host: owner.host,
-        stepsTotal: 0,
+  return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn, owner }) => {
+    const ledger = new Ledger(conn, engine.ledger);
+    if ((await ledger.exists()) && (await ledger.deployments(target.name, environment.name, 1)).length) {
+      throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
+        code: 'ADOPT_NOT_NEEDED',
+        hint: 'use dbee status and dbee diff to see where it stands',
       });
-      await conn.transaction(async (tx) => {
-        for (const r of recorded) await ledger.setObjectState(target.name, r.key, r.checksum, id, tx);
-      });
-      const fingerprint = engine.fingerprint ? await engine.fingerprint(conn, scope) : null;
-      await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
-      reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
-      return ExitCode.ok;
-    } finally {
-      await conn.close();
     }
-  } finally {
-    await lock.release();
-  }
+    const live = await engine.introspect!(conn, scope);
+    const gap = planOfChanges(engine, target.name, live, desired.model, false, null, target.config.renames ?? [], scope.manage?.owners);
+    const touched = new Set<string>();
+    for (const s of gap.steps) {
+      touched.add(`${s.objectKey.schema}.${s.objectKey.name}`);
+      if (s.objectKey.parent) touched.add(s.objectKey.parent);
+    }
+    const existing = await engine.existingObjects!(conn, objectSteps.map((s) => s.objectKey));
+    const recorded = objectSteps
+      .filter((s) => existing.has(s.key))
+      .map((s) => {
+        const name = s.objectKey.kind === 'schema' ? `${s.objectKey.name}` : `${s.objectKey.schema}.${s.objectKey.name}`;
+        const differs = touched.has(name) || (s.objectKey.parent !== undefined && touched.has(s.objectKey.parent));
+        return { key: s.key, checksum: differs ? DIFFERS : s.checksum, differs };
+      });
+    const missing = objectSteps.filter((s) => !existing.has(s.key));
+    reporter.info(`dbee adopt ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
+    for (const r of recorded) reporter.info(`  ${r.differs ? 'differs from the sources' : 'equal to the sources'}: ${r.key}`);
+    for (const s of missing) reporter.info(`  missing (the first deployment creates it): ${s.key}`);
+    for (const m of model.migrations) reporter.info(`  migration ${m.file.version} not recorded: the first deployment runs it (record it by hand if it already ran)`);
+    reporter.info(`${recorded.length} objects recorded (${recorded.filter((r) => r.differs).length} differ), ${missing.length} missing; ${gap.steps.length} step(s) between the live schema and the sources`);
+    if (options.dryRun) {
+      reporter.info('dry run: the ledger was not written');
+      return ExitCode.ok;
+    }
+    await ledger.ensure();
+    const id = await ledger.startDeployment({
+      project: target.name,
+      environment: environment.name,
+      kind: 'adopt',
+      planChecksum: sources.steps.length ? sources.steps.map((s) => s.checksum).join('').slice(0, 64) : 'none',
+      package: null,
+      gitCommit: gitCommit(workspace.root),
+      toolVersion: ctx.toolVersion,
+      osUser: owner.user,
+      ciJob: ciJob(ctx.env),
+      host: owner.host,
+      stepsTotal: 0,
+    });
+    await conn.transaction(async (tx) => {
+      for (const r of recorded) await ledger.setObjectState(target.name, r.key, r.checksum, id, tx);
+    });
+    const fingerprint = engine.fingerprint ? await engine.fingerprint(conn, scope) : null;
+    await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
+    reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
+    return ExitCode.ok;
+  });
 }

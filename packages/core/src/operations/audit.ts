@@ -1,7 +1,9 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { AuditOptions } from '../options';
-import { lockOwner, type OperationContext } from './context';
+import type { OperationContext } from './context';
 import { sinceTime } from './extract';
+import { withSession } from '../runner/session';
+import { graphProject } from '../planner/project-model';
 
 export type { AuditOptions };
 
@@ -14,44 +16,35 @@ export async function audit(ctx: OperationContext, options: AuditOptions): Promi
   if (!engine.audit) throw new DbeeError(`the ${engine.name} engine has no audit trail`, { code: 'ENGINE_CAPABILITY' });
   if (options.enable && options.disable) throw new DbeeError('--enable and --disable cannot be combined', { code: 'OPTIONS_INVALID' });
   const variables = workspace.settings(target, environment).variables;
-  const schemas = target.config.schemas.map((s) => s.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, v: string) => variables[v] ?? m));
-  const context = { workspaceRoot: workspace.root };
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      if (options.enable) {
-        try {
-          await engine.audit.enable(conn, options.now);
-        } catch (e) {
-          const err = engine.mapError(e, {});
-          throw new DbeeError(`auditing could not be enabled on ${environment.name}: ${err.message.split('\n')[0]}`, {
-            code: 'AUDIT_ENABLE_FAILED',
-            hint: 'event triggers need a superuser: run it with a superuser connection',
-            cause: e,
-          });
-        }
-        reporter.info(`auditing enabled on ${environment.name} (${conn.description}): changes to objects are recorded in the ledger schema`);
-        return ExitCode.ok;
+  const schemas = graphProject(target, variables, workspace.projects).schemas;
+  return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => {
+    if (options.enable) {
+      try {
+        await engine.audit!.enable(conn, options.now);
+      } catch (e) {
+        const err = engine.mapError(e, {});
+        throw new DbeeError(`auditing could not be enabled on ${environment.name}: ${err.message.split('\n')[0]}`, {
+          code: 'AUDIT_ENABLE_FAILED',
+          hint: 'event triggers need a superuser: run it with a superuser connection',
+          cause: e,
+        });
       }
-      if (options.disable) {
-        await engine.audit.disable(conn);
-        reporter.info(`auditing disabled on ${environment.name}; what it recorded is kept`);
-        return ExitCode.ok;
-      }
-      const periods = await engine.audit.periods(conn);
-      const events = await engine.audit.events(conn, { schemas, since: options.since ? sinceTime(options.since, options.now ?? new Date()) : undefined });
-      if (options.format === 'json') {
-        ctx.stdout.write(JSON.stringify({ periods, events }, null, 2) + '\n');
-        return ExitCode.ok;
-      }
-      ctx.stdout.write(periods.length ? `auditing: ${periods.map((p) => `${p.from.toISOString()} .. ${p.to ? p.to.toISOString() : 'now'}`).join(', ')}\n` : 'auditing: never enabled\n');
-      for (const e of events) ctx.stdout.write(`  ${e.at} ${e.role} ${e.command} ${e.objectType} ${e.identity}\n`);
+      reporter.info(`auditing enabled on ${environment.name} (${conn.description}): changes to objects are recorded in the ledger schema`);
       return ExitCode.ok;
-    } finally {
-      await conn.close();
     }
-  } finally {
-    await lock.release();
-  }
+    if (options.disable) {
+      await engine.audit!.disable(conn);
+      reporter.info(`auditing disabled on ${environment.name}; what it recorded is kept`);
+      return ExitCode.ok;
+    }
+    const periods = await engine.audit!.periods(conn);
+    const events = await engine.audit!.events(conn, { schemas, since: options.since ? sinceTime(options.since, options.now ?? new Date()) : undefined });
+    if (options.format === 'json') {
+      ctx.stdout.write(JSON.stringify({ periods, events }, null, 2) + '\n');
+      return ExitCode.ok;
+    }
+    ctx.stdout.write(periods.length ? `auditing: ${periods.map((p) => `${p.from.toISOString()} .. ${p.to ? p.to.toISOString() : 'now'}`).join(', ')}\n` : 'auditing: never enabled\n');
+    for (const e of events) ctx.stdout.write(`  ${e.at} ${e.role} ${e.command} ${e.objectType} ${e.identity}\n`);
+    return ExitCode.ok;
+  });
 }

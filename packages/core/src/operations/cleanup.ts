@@ -11,6 +11,7 @@ import { checksumStatements } from '../sources/checksum';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
 import { checkGates } from './gates';
 import { deploymentSummary } from './status';
+import { withSession } from '../runner/session';
 
 export type { CleanupOptions };
 
@@ -83,68 +84,58 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
     });
   }
   const now = options.now ?? new Date();
-  const context = { workspaceRoot: workspace.root };
-  const wait = environment.deploy.waitForLock;
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: wait === undefined ? 60_000 : durationMs(wait), owner: lockOwner() });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const ledger = new Ledger(conn, engine.ledger);
-      const infos = backupInfos(await ledger.liveBackups(target.name), retention, now);
-      reporter.info(`dbee cleanup ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
-      const expired = infos.filter((b) => b.expired);
-      for (const b of infos.filter((x) => !x.expired)) reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
-      if (!expired.length) {
-        reporter.info(`${target.name}: no backup is past its retention (${infos.length} kept)`);
-        return ExitCode.ok;
-      }
-      const present = engine.existingObjects ? await engine.existingObjects(conn, expired.map(backupKey)) : null;
-      const steps: PlanStep[] = [];
-      const gone: BackupInfo[] = [];
-      for (const b of expired) {
-        const key = backupKey(b);
-        if (present && !present.has(formatKey(key))) {
-          gone.push(b);
-          continue;
-        }
-        const drop = engine.renderDrop?.(key) ?? null;
-        if (!drop) {
-          reporter.warn(`  ${b.backup}: the ${engine.name} engine cannot drop a ${key.kind} on its own; left in place`);
-          continue;
-        }
-        steps.push({
-          order: steps.length + 1,
-          project: target.name,
-          key: formatKey(key),
-          objectKey: key,
-          action: 'drop',
-          statements: [drop],
-          reverse: null,
-          transactional: true,
-          hazards: [{ kind: 'data-loss', message: `backup of ${b.object} made by deployment #${b.deploymentId} on ${b.createdAt}, expired ${b.expiresAt}` }],
-          source: null,
-          checksum: checksumStatements([drop]),
-        });
-      }
-      for (const b of gone) reporter.info(`  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`);
-      for (const s of steps) reporter.info(`  drop ${s.key} (${s.hazards[0]!.message}): ${s.statements[0]}`);
-      if (options.dryRun) {
-        reporter.info('dry run: nothing was dropped');
-        return ExitCode.ok;
-      }
-      const byKey = new Map(expired.map((b) => [formatKey(backupKey(b)), b]));
-      for (const b of gone) await ledger.backupGone(b.deploymentId, b.backup);
-      if (!steps.length) return ExitCode.ok;
-      const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps };
-      await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
-      await ledger.ensure();
-      return await dropBackups(ctx, { engine, conn, ledger, environment, project: target.name, plan, backups: byKey });
-    } finally {
-      await conn.close();
+  return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => {
+    const ledger = new Ledger(conn, engine.ledger);
+    const infos = backupInfos(await ledger.liveBackups(target.name), retention, now);
+    reporter.info(`dbee cleanup ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
+    const expired = infos.filter((b) => b.expired);
+    for (const b of infos.filter((x) => !x.expired)) reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
+    if (!expired.length) {
+      reporter.info(`${target.name}: no backup is past its retention (${infos.length} kept)`);
+      return ExitCode.ok;
     }
-  } finally {
-    await lock.release();
-  }
+    const present = engine.existingObjects ? await engine.existingObjects(conn, expired.map(backupKey)) : null;
+    const steps: PlanStep[] = [];
+    const gone: BackupInfo[] = [];
+    for (const b of expired) {
+      const key = backupKey(b);
+      if (present && !present.has(formatKey(key))) {
+        gone.push(b);
+        continue;
+      }
+      const drop = engine.renderDrop?.(key) ?? null;
+      if (!drop) {
+        reporter.warn(`  ${b.backup}: the ${engine.name} engine cannot drop a ${key.kind} on its own; left in place`);
+        continue;
+      }
+      steps.push({
+        order: steps.length + 1,
+        project: target.name,
+        key: formatKey(key),
+        objectKey: key,
+        action: 'drop',
+        statements: [drop],
+        reverse: null,
+        transactional: true,
+        hazards: [{ kind: 'data-loss', message: `backup of ${b.object} made by deployment #${b.deploymentId} on ${b.createdAt}, expired ${b.expiresAt}` }],
+        source: null,
+        checksum: checksumStatements([drop]),
+      });
+    }
+    for (const b of gone) reporter.info(`  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`);
+    for (const s of steps) reporter.info(`  drop ${s.key} (${s.hazards[0]!.message}): ${s.statements[0]}`);
+    if (options.dryRun) {
+      reporter.info('dry run: nothing was dropped');
+      return ExitCode.ok;
+    }
+    const byKey = new Map(expired.map((b) => [formatKey(backupKey(b)), b]));
+    for (const b of gone) await ledger.backupGone(b.deploymentId, b.backup);
+    if (!steps.length) return ExitCode.ok;
+    const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps };
+    await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
+    await ledger.ensure();
+    return await dropBackups(ctx, { engine, conn, ledger, environment, project: target.name, plan, backups: byKey });
+  });
 }
 
 async function dropBackups(

@@ -1,4 +1,3 @@
-import { durationMs } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planOfChanges } from '../diffing/diff-plan';
 import { formatDiffText } from '../diffing/format';
@@ -10,29 +9,20 @@ import { planChecksum } from '../plan/serialize';
 import { runPlan } from '../runner/runner';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
-import { ciJob, gitCommit, lockOwner, type OperationContext } from './context';
+import { ciJob, gitCommit, type OperationContext } from './context';
 import { checkGates, checkStepPolicies } from './gates';
 import { loadTarget } from './load';
+import { sessionSettings, withSession } from '../runner/session';
 
 export type { CloneOptions };
 
 /** Read a live schema (and the project's ledger state there) under that environment's lock. */
 async function readSide(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, scope: SchemaScope, project: string) {
-  const context = { workspaceRoot: ctx.workspace.root };
-  const wait = environment.deploy.waitForLock;
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: wait === undefined ? 60_000 : durationMs(wait), owner: lockOwner() });
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      const ledger = new Ledger(conn, engine.ledger);
-      const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
-      return { model: await engine.introspect!(conn, scope), description: conn.description, state };
-    } finally {
-      await conn.close();
-    }
-  } finally {
-    await lock.release();
-  }
+  return await withSession({ engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter }, async ({ conn }) => {
+    const ledger = new Ledger(conn, engine.ledger);
+    const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
+    return { model: await engine.introspect!(conn, scope), description: conn.description, state };
+  });
 }
 
 /**
@@ -60,71 +50,58 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   const from = await readSide(ctx, engine, source, scope, project.name);
   const settings = workspace.settings(project, target).deploy;
   const now = options.now ?? new Date();
-  const context = { workspaceRoot: workspace.root };
-  const wait = settings.waitForLock;
-  const lock = await engine.lock(target, context, 'deploy', { timeoutMs: wait === undefined ? 60_000 : durationMs(wait), owner: lockOwner() });
-  try {
-    const conn = await engine.connect(target, context);
-    try {
-      const live: SchemaModel = await engine.introspect(conn, scope);
-      const fingerprint = await engine.fingerprint(conn, scope);
-      const plan = planOfChanges(engine, project.name, live, from.model, settings.online ?? false, fingerprint, project.config.renames ?? [], scope.manage?.owners);
-      if (from.state) plan.objectStates = { [project.name]: from.state.objects };
-      ctx.stdout.write(formatDiffText({ project: project.name, from: `${target.name} (${conn.description})`, to: `${source.name} (${from.description})`, plan, cached: false }, false));
-      const problems = checkStepPolicies(target, plan, {
-        conflicts: new Map(),
-        settings: (p) => workspace.settings(workspace.project(p), target).deploy,
-        allowHazards: options.allowHazards ?? [],
-      });
-      if (problems.length) {
-        const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
-        if (problems.length === 1) throw new DbeeError(`${problems[0]!.message}; ${what}`, { code: problems[0]!.code, hint: problems[0]!.hint, details: problems[0]!.details });
-        throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
-      }
-      if (options.dryRun) {
-        reporter.info('dry run: nothing was applied');
-        return ExitCode.ok;
-      }
-      if (!plan.steps.length) {
-        reporter.info(`${project.name}: ${target.name} already equals ${source.name}`);
-        return ExitCode.ok;
-      }
-      await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
-      const owner = lockOwner();
-      const result = await runPlan({
-        engine,
-        conn,
-        plan,
-        environment: target.name,
-        variables: new Map([[project.name, model.variables]]),
-        identity: { package: null, gitCommit: gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host },
-        planChecksum: planChecksum(plan),
-        reporter,
-        session: {
-          lockTimeoutMs: settings.lockTimeout === undefined ? undefined : durationMs(settings.lockTimeout),
-          statementTimeoutMs: settings.statementTimeout === undefined ? undefined : durationMs(settings.statementTimeout),
-        },
-        transaction: settings.transaction ?? 'object',
-        autoRollback: () => settings.autoRollback ?? false,
-        schemas: new Map([[project.name, scope.schemas]]),
-        manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
-        kind: 'clone',
-      });
-      const p = result.projects[0];
-      if (p && p.status !== 'succeeded') {
-        throw new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
-          code: p.error?.code ?? 'CLONE_FAILED',
-          exitCode: ExitCode.applyFailed,
-          hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
-          cause: p.error,
-        });
-      }
-      reporter.info(`${project.name}: ${target.name} now equals ${source.name} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, deployment ${p?.deploymentId}, kind clone)`);
-      return ExitCode.ok;
-    } finally {
-      await conn.close();
+  return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock }) => {
+    const live: SchemaModel = await engine.introspect!(conn, scope);
+    const fingerprint = await engine.fingerprint!(conn, scope);
+    const plan = planOfChanges(engine, project.name, live, from.model, settings.online ?? false, fingerprint, project.config.renames ?? [], scope.manage?.owners);
+    if (from.state) plan.objectStates = { [project.name]: from.state.objects };
+    ctx.stdout.write(formatDiffText({ project: project.name, from: `${target.name} (${conn.description})`, to: `${source.name} (${from.description})`, plan, cached: false }, false));
+    const problems = checkStepPolicies(target, plan, {
+      conflicts: new Map(),
+      settings: (p) => workspace.settings(workspace.project(p), target).deploy,
+      allowHazards: options.allowHazards ?? [],
+    });
+    if (problems.length) {
+      const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
+      if (problems.length === 1) throw new DbeeError(`${problems[0]!.message}; ${what}`, { code: problems[0]!.code, hint: problems[0]!.hint, details: problems[0]!.details });
+      throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
     }
-  } finally {
-    await lock.release();
-  }
+    if (options.dryRun) {
+      reporter.info('dry run: nothing was applied');
+      return ExitCode.ok;
+    }
+    if (!plan.steps.length) {
+      reporter.info(`${project.name}: ${target.name} already equals ${source.name}`);
+      return ExitCode.ok;
+    }
+    await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
+    const result = await runPlan({
+      engine,
+      conn,
+      plan,
+      environment: target.name,
+      variables: new Map([[project.name, model.variables]]),
+      identity: { package: null, gitCommit: gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host },
+      planChecksum: planChecksum(plan),
+      reporter,
+      session: sessionSettings(settings),
+      beforeStep: assertLock,
+      transaction: settings.transaction ?? 'object',
+      autoRollback: () => settings.autoRollback ?? false,
+      schemas: new Map([[project.name, scope.schemas]]),
+      manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
+      kind: 'clone',
+    });
+    const p = result.projects[0];
+    if (p && p.status !== 'succeeded') {
+      throw new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
+        code: p.error?.code ?? 'CLONE_FAILED',
+        exitCode: ExitCode.applyFailed,
+        hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
+        cause: p.error,
+      });
+    }
+    reporter.info(`${project.name}: ${target.name} now equals ${source.name} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, deployment ${p?.deploymentId}, kind clone)`);
+    return ExitCode.ok;
+  });
 }

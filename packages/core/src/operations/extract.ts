@@ -8,9 +8,10 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { ExtractOptions } from '../options';
 import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
-import { lockOwner, type OperationContext } from './context';
+import type { OperationContext } from './context';
 import { schemaOwners } from './load';
-import { projectManagedScope } from '../planner/project-model';
+import { graphProject, projectManagedScope } from '../planner/project-model';
+import { withSession } from '../runner/session';
 
 export type { ExtractOptions };
 
@@ -38,7 +39,7 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
   const known = ctx.workspace.projects.get(options.project) ?? ctx.workspace.projects.get(options.project.replace(/^db-/, ''));
   if (known) {
     const variables = ctx.workspace.settings(known, ctx.workspace.environment(options.env, ctx.env)).variables;
-    return { name: known.name, root: known.root, schemas: known.config.schemas.map((s) => s.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, v: string) => variables[v] ?? m)), project: known };
+    return { name: known.name, root: known.root, schemas: graphProject(known, variables, ctx.workspace.projects).schemas, project: known };
   }
   if (!/^[A-Za-z_][A-Za-z0-9_$-]*$/.test(options.project)) {
     throw new DbeeError(`"${options.project}" is not a project name`, { code: 'OPTIONS_INVALID', hint: 'use letters, digits, "_", "-" or "$"' });
@@ -78,23 +79,11 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     schemas: target.schemas,
     ...(target.project ? { manage: projectManagedScope(workspace.root, target.project, workspace.settings(target.project, environment).variables) } : {}),
   };
-  const context = { workspaceRoot: workspace.root };
-  const lock = await engine.lock(environment, context, 'deploy', { timeoutMs: 60_000, owner: lockOwner() });
-  let objects: ExtractedObject[];
-  let changed: AuditEvent[] | null = null;
-  let description: string;
-  try {
-    const conn = await engine.connect(environment, context);
-    try {
-      description = conn.description;
-      if (options.since !== undefined || options.by !== undefined) changed = await auditedChanges(engine, conn, target.schemas, options, now);
-      objects = await run(conn, scope);
-    } finally {
-      await conn.close();
-    }
-  } finally {
-    await lock.release();
-  }
+  const { description, changed, objects } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
+    description: conn.description,
+    changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, target.schemas, options, now) : null,
+    objects: await run(conn, scope),
+  }));
   let selected = objects;
   if (options.objects) {
     const re = new RegExp(ignorePattern(options.objects));
