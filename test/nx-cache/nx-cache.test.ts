@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runDbeeCommand } from '../../packages/cli/src';
-import { scratchDatabase } from '../support/pg';
+import { createDatabase, scratchDatabase } from '../support/pg';
 import { NxWorkspace, RemoteCacheServer, cacheSource } from './workspace';
 
 /**
@@ -149,7 +149,7 @@ describe('one server database shared by two clones [postgres]', () => {
 
       // Dropped and created again under the same name, with the same definitions: another database.
       await db.drop();
-      const again = await scratchDatabaseNamed(db.name);
+      const again = await createDatabase(db.name);
       expect(again).toBe(db.url);
       await deploy(ws2, env);
       expect((await diff(ws2, env)).source).toBe('run');
@@ -158,19 +158,3 @@ describe('one server database shared by two clones [postgres]', () => {
     }
   }, 600_000);
 });
-
-/** CREATE DATABASE <name> on the test server; its URL. */
-async function scratchDatabaseNamed(name: string): Promise<string> {
-  const { Client } = await import('pg');
-  const { SERVER_URL } = await import('../support/pg');
-  const admin = new Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}

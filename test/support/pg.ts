@@ -10,17 +10,8 @@ export const SERVER_URL = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@1
  */
 export async function scratchDatabase(prefix = 'dbee_t'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const admin = new Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(SERVER_URL);
-  url.pathname = '/' + name;
   return {
-    url: url.toString(),
+    url: await createDatabase(name),
     name,
     async drop() {
       const c = new Client({ connectionString: SERVER_URL });
@@ -32,6 +23,20 @@ export async function scratchDatabase(prefix = 'dbee_t'): Promise<{ url: string;
       }
     },
   };
+}
+
+/** CREATE DATABASE <name> on the test server; returns its URL. */
+export async function createDatabase(name: string): Promise<string> {
+  const admin = new Client({ connectionString: SERVER_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(SERVER_URL);
+  url.pathname = '/' + name;
+  return url.toString();
 }
 
 /** Run one query on a database URL. */
