@@ -2,19 +2,27 @@
  * A generated monorepo of database projects, and what Nx costs on it with the dbee plugin against Nx's own
  * baseline (the same projects and edges declared in project.json files, no plugin), in the same run.
  *
- *   node tools/run.js tools/bench-monorepo.ts [--layers 10] [--width 20] [--runs 3] [--keep] [--dir <folder>] [--targets]
+ *   node tools/run.js tools/bench-monorepo.ts [--layers 10] [--width 20] [--runs 3] [--keep] [--dir <folder>] [--targets] [--compiled] [--no-show]
  *
  * Projects: `layers` layers of `width` projects; each project of layer n > 0 depends on 1-3 projects of layer
  * n-1 (seeded, so every run generates the same monorepo), and owns a schema with a table, a view and a function.
  * Figures: `nx show projects` cold (no .nx/workspace-data: the plugin's own cache is empty too) and warm (the
  * plugin answers from its cache in Nx's workspace data directory), median of `runs`, daemon off, with the load
- * average. With `--targets`, also the targets, on the embedded `local` environment and on a scratch database of the
+ * average.
+ * With `--targets`, also the targets, on the embedded `local` environment and on a scratch database of the
  * PostgreSQL server (DBEE_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres):
- * - `nx run-many -t diff` cold (no Nx cache, no dbee cache: 200 builds and 200 diffs) and fully cached;
- * - the first `nx run-many -t deploy` of every object to the server, against the psql floor (every source file in
- *   dependency order through one `psql -f` into an empty database) plus Nx's overhead for 200 tasks;
- * - a no-op `nx run-many -t deploy` against Nx's overhead for 200 no-op tasks (`nx:noop` targets with the same
- *   dependencies, in the baseline workspace).
+ * - `nx run-many -t diff` cold (no Nx cache, no dbee cache: 200 builds and 200 diffs) and fully cached (one run each:
+ *   their goals are absolute);
+ * - the first `nx run-many -t deploy` of every object to a fresh database, against the psql floor (every source file
+ *   in dependency order through one `psql -f` into a fresh database) plus Nx's overhead for 200 tasks (`nx:noop`
+ *   targets with the same dependencies, in the baseline workspace);
+ * - a no-op `nx run-many -t deploy` against Nx's overhead for 200 no-op tasks;
+ *   each of these two `--runs` times, baseline and dbee alternating, with the median of the paired ratios;
+ * - planning cost against depth: a no-op deploy of one project (Nx's way: its dependencies are not deployed with
+ *   it) in the last layer against one in the first, in-process, alternating, with the dependencies read from their
+ *   exports (what dbee does) and from their sources (exports removed before each run: the whole closure parsed).
+ * `--compiled` builds the packages first (`npm run build`) and runs Nx on the compiled dbee, as installed; without
+ * it, Nx and its processes run dbee's TypeScript sources through tools/dev-register.js (slower to start).
  * The workspace links this repository's node_modules, so the plugin runs from its TypeScript sources
  * (hence a tsconfig.base.json for Nx's transpiler; an installed, compiled dbee needs none).
  */
@@ -25,8 +33,15 @@ import { dirname, join, resolve } from 'node:path';
 
 const REPO = resolve(__dirname, '..');
 const NX = require.resolve('nx/bin/nx.js', { paths: [REPO] });
-/** Nx and the processes it starts run dbee's sources, no build (tools/dev-register.js). */
+/** Nx and the processes it starts run dbee's sources, no build (tools/dev-register.js); `--compiled`: dist/. */
 const DEV_SOURCES = `--require ${join(REPO, 'tools', 'dev-register.js')}`;
+let nodeOptions = DEV_SOURCES;
+/**
+ * Set for every Nx run. DBEE_FINGERPRINT_TIMEOUT_MS: on a loaded machine the diff target's fingerprint (which opens
+ * the embedded database) can take longer than its 30 s default, and then prints a nonce: every diff would be a cache
+ * miss, and the "fully cached" figure would measure 200 uncached diffs. `--compiled` adds DBEE_USE_DIST=1.
+ */
+const fixedEnv: Record<string, string> = { DBEE_FINGERPRINT_TIMEOUT_MS: '300000' };
 
 interface Options {
   layers: number;
@@ -35,10 +50,13 @@ interface Options {
   keep: boolean;
   dir?: string;
   targets: boolean;
+  compiled: boolean;
+  /** False with `--no-show`: only the targets. */
+  show: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { layers: 10, width: 20, runs: 3, keep: false, targets: false };
+  const o: Options = { layers: 10, width: 20, runs: 3, keep: false, targets: false, compiled: false, show: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--layers') o.layers = Number(argv[++i]);
@@ -47,6 +65,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--keep') o.keep = true;
     else if (a === '--dir') o.dir = argv[++i];
     else if (a === '--targets') o.targets = true;
+    else if (a === '--compiled') o.compiled = true;
+    else if (a === '--no-show') o.show = false;
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -139,7 +159,7 @@ function nx(root: string, args: string[], extraEnv: Record<string, string> = {})
   try {
     execFileSync(process.execPath, [NX, ...args], {
       cwd: root,
-      env: { ...env, NODE_OPTIONS: DEV_SOURCES, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true', ...extraEnv },
+      env: { ...env, NODE_OPTIONS: nodeOptions, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true', ...fixedEnv, ...extraEnv },
       stdio: 'pipe',
       maxBuffer: 256 * 1024 * 1024,
     });
@@ -176,36 +196,110 @@ function allSources(root: string, projects: readonly GeneratedProject[]): string
   return parts.join('\n');
 }
 
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+
 /** The targets' figures on the generated monorepo, each against its baseline (see the header). */
-function targets(pluginRoot: string, baselineRoot: string, projects: readonly GeneratedProject[]): void {
-  const row = (what: string, figure: number, against: string, goal: string) => console.log(`${what.padEnd(44)} ${figure.toFixed(1).padStart(7)} s   ${against}   goal ${goal}`);
+async function targets(pluginRoot: string, baselineRoot: string, projects: readonly GeneratedProject[], runs: number): Promise<void> {
+  const row = (what: string, figure: number, against: string, goal: string) => console.log(`${what.padEnd(40)} ${figure.toFixed(1).padStart(6)} s   ${against}   goal ${goal}   (load ${load()})`);
   const local = { DBEE_ENV: 'local' };
   for (const dir of ['.nx/cache', '.dbee', 'dist']) rmSync(join(pluginRoot, dir), { recursive: true, force: true });
   const diffCold = nx(pluginRoot, ['run-many', '-t', 'diff'], local);
+  row(`nx run-many -t diff, cold, ${projects.length} projects`, diffCold, `${projects.length} builds + ${projects.length} diffs, embedded local`, '<= 90 s');
   const diffCached = nx(pluginRoot, ['run-many', '-t', 'diff'], local);
-  console.log(`nx run-many -t diff, ${projects.length} projects, embedded local environment (empty database):`);
-  row('  cold (no Nx cache, no dbee cache)', diffCold, `${projects.length} builds + ${projects.length} diffs`, '<= 90 s');
-  row('  fully cached', diffCached, '', '<= 15 s');
+  row('nx run-many -t diff, fully cached', diffCached, '', '<= 15 s');
 
-  const noopOverhead = nx(baselineRoot, ['run-many', '-t', 'deploy', '--skip-nx-cache']);
-  const floorUrl = freshDatabase('dbee_bench_floor');
   const script = join(pluginRoot, '..', 'all-sources.sql');
   writeFileSync(script, allSources(pluginRoot, projects));
-  const start = process.hrtime.bigint();
-  execFileSync('psql', [floorUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-f', script], { stdio: 'pipe' });
-  const psqlFloor = Number(process.hrtime.bigint() - start) / 1e9;
-  dropDatabase('dbee_bench_floor');
-
-  const url = freshDatabase('dbee_bench_server');
+  const psqlFloor = () => {
+    const floorUrl = freshDatabase('dbee_bench_floor');
+    const start = process.hrtime.bigint();
+    execFileSync('psql', [floorUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-f', script], { stdio: 'pipe' });
+    const t = Number(process.hrtime.bigint() - start) / 1e9;
+    dropDatabase('dbee_bench_floor');
+    return t;
+  };
+  const overhead = () => nx(baselineRoot, ['run-many', '-t', 'deploy', '--skip-nx-cache']);
+  const first: { dbee: number; floor: number; overhead: number }[] = [];
+  const noop: { dbee: number; overhead: number }[] = [];
   try {
-    const server = { DBEE_ENV: 'server', DBEE_BENCH_URL: url };
-    const first = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
-    const noop = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
-    console.log(`nx run-many -t deploy, ${projects.length} projects, PostgreSQL server:`);
-    row('  first deploy of every object', first, `psql floor ${psqlFloor.toFixed(1)} s + Nx overhead ${noopOverhead.toFixed(1)} s`, `<= ${(2 * psqlFloor + noopOverhead).toFixed(1)} s`);
-    row('  no-op deploy', noop, `Nx overhead for ${projects.length} no-op tasks ${noopOverhead.toFixed(1)} s`, `<= ${(2 * noopOverhead).toFixed(1)} s`);
+    for (let i = 0; i < runs; i++) {
+      // Baseline and dbee alternate, so that a change in the machine's load hits both.
+      const floor = psqlFloor();
+      const over = overhead();
+      const url = freshDatabase('dbee_bench_server');
+      const server = { DBEE_ENV: 'server', DBEE_BENCH_URL: url };
+      rmSync(join(pluginRoot, '.dbee'), { recursive: true, force: true });
+      const dbee = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
+      first.push({ dbee, floor, overhead: over });
+      const over2 = overhead();
+      const again = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
+      noop.push({ dbee: again, overhead: over2 });
+      console.log(
+        `  run ${i + 1}: first deploy ${dbee.toFixed(1)} s (psql floor ${floor.toFixed(1)} s, Nx overhead ${over.toFixed(1)} s); no-op ${again.toFixed(1)} s (Nx overhead ${over2.toFixed(1)} s)   (load ${load()})`,
+      );
+    }
   } finally {
     dropDatabase('dbee_bench_server');
+  }
+  const m = (xs: number[]) => median(xs);
+  const firstGoal = (r: (typeof first)[number]) => 2 * r.floor + r.overhead;
+  console.log(`nx run-many -t deploy, ${projects.length} projects (${projects.length * 4} objects), PostgreSQL server, median of ${runs}:`);
+  row(
+    '  first deploy of every object',
+    m(first.map((r) => r.dbee)),
+    `psql floor ${m(first.map((r) => r.floor)).toFixed(1)} s, Nx overhead ${m(first.map((r) => r.overhead)).toFixed(1)} s; dbee / (2 x floor + overhead) = ${m(first.map((r) => r.dbee / firstGoal(r))).toFixed(2)} (median of ratios)`,
+    `<= ${m(first.map(firstGoal)).toFixed(1)} s (ratio <= 1)`,
+  );
+  row(
+    '  no-op deploy',
+    m(noop.map((r) => r.dbee)),
+    `Nx overhead for ${projects.length} no-op tasks ${m(noop.map((r) => r.overhead)).toFixed(1)} s; dbee / overhead = ${m(noop.map((r) => r.dbee / r.overhead)).toFixed(2)} (median of ratios)`,
+    `<= ${(2 * m(noop.map((r) => r.overhead))).toFixed(1)} s (ratio <= 2)`,
+  );
+  await depth(pluginRoot, projects, runs);
+}
+
+/**
+ * Planning cost against depth (issue #19 point 4): a no-op deploy of one project as Nx runs it (fromNx: its
+ * dependencies are not deployed with it), in this process, for projects of the first and of the last layer,
+ * alternating; with the dependencies from their exports, and with the exports removed before each run (the whole
+ * closure parsed from its sources). On a database of its own, deployed first.
+ */
+async function depth(pluginRoot: string, projects: readonly GeneratedProject[], runs: number): Promise<void> {
+  const { runDbeeCommand } = await import('@dbee/cli');
+  const { Writable } = await import('node:stream');
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const url = freshDatabase('dbee_bench_depth');
+  const env = { ...process.env, DBEE_BENCH_URL: url };
+  const deploy = async (project: string, fromNx: boolean) => {
+    const t = process.hrtime.bigint();
+    const code = await runDbeeCommand('deploy', { project, env: 'server' }, { workspaceRoot: pluginRoot, fromNx, stdout: sink, stderr: sink, env, interactive: false });
+    if (code !== 0) throw new Error(`dbee deploy ${project} exited with ${code}`);
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  };
+  try {
+    const layerOf = (p: GeneratedProject) => p.root.split('/')[1];
+    const layers = [...new Set(projects.map(layerOf))];
+    const firstLayer = projects.filter((p) => layerOf(p) === layers[0]);
+    const lastLayer = projects.filter((p) => layerOf(p) === layers[layers.length - 1]);
+    for (const p of lastLayer) await deploy(p.name, false); // with their dependencies: every project exported
+    for (const p of firstLayer) await deploy(p.name, false);
+    const bottom: number[] = [];
+    const top: number[] = [];
+    const closure: number[] = [];
+    const n = Math.max(runs * 3, 5);
+    for (let i = 0; i < n; i++) {
+      bottom.push(await deploy(firstLayer[i % firstLayer.length]!.name, true));
+      top.push(await deploy(lastLayer[i % lastLayer.length]!.name, true));
+      rmSync(join(pluginRoot, '.dbee', 'cache', 'exports'), { recursive: true, force: true });
+      closure.push(await deploy(lastLayer[i % lastLayer.length]!.name, true));
+    }
+    const ratio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]!));
+    console.log(`one project's no-op deploy as Nx runs it (no dependencies deployed), in-process, median of ${n}:   (load ${load()})`);
+    console.log(`  layer 1 ${median(bottom).toFixed(2)} s   layer ${layers.length} ${median(top).toFixed(2)} s   ratio ${ratio(top, bottom).toFixed(2)} (goal: independent of depth)`);
+    console.log(`  layer ${layers.length} with its dependencies parsed from their sources (no exports): ${median(closure).toFixed(2)} s   ratio to layer 1 ${ratio(closure, bottom).toFixed(2)}`);
+  } finally {
+    dropDatabase('dbee_bench_depth');
   }
 }
 
@@ -228,8 +322,18 @@ function showProjects(root: string, runs: number): { cold: number; warm: number;
   return { cold: median(cold), warm: median(warm), projects: listed.length };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.compiled) {
+    // tsc -b emits what compiles even when another file of the tree has a type error: say so, and go on.
+    try {
+      execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'pipe' });
+    } catch (e) {
+      console.log(`npm run build reported errors (the emitted JavaScript is used): ${String((e as { stdout?: Buffer }).stdout ?? '').split('\n')[0]}`);
+    }
+    nodeOptions = '';
+    fixedEnv.DBEE_USE_DIST = '1';
+  }
   const base = o.dir ? resolve(o.dir) : mkdtempSync(join(tmpdir(), 'dbee-bench-monorepo-'));
   const projects = monorepoProjects(o.layers, o.width);
   const pluginRoot = join(base, 'dbee');
@@ -242,19 +346,21 @@ function main(): void {
   console.log(`monorepo: ${projects.length} projects (${o.layers} layers of ${o.width}), ${edges} edges, ${projects.length * 4} source files`);
   console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   try {
-    const baseline = showProjects(baselineRoot, o.runs);
-    const floor = showProjects(floorRoot, o.runs);
-    const dbee = showProjects(pluginRoot, o.runs);
-    if (dbee.projects !== projects.length || baseline.projects !== projects.length) {
-      throw new Error(`expected ${projects.length} projects, nx listed ${dbee.projects} (dbee) and ${baseline.projects} (baseline)`);
+    if (o.show) {
+      const baseline = showProjects(baselineRoot, o.runs);
+      const floor = showProjects(floorRoot, o.runs);
+      const dbee = showProjects(pluginRoot, o.runs);
+      if (dbee.projects !== projects.length || baseline.projects !== projects.length) {
+        throw new Error(`expected ${projects.length} projects, nx listed ${dbee.projects} (dbee) and ${baseline.projects} (baseline)`);
+      }
+      const row = (what: string, b: number, d: number) => console.log(`${what.padEnd(32)} baseline ${b.toFixed(2)} s   dbee ${d.toFixed(2)} s   ${(d / b).toFixed(2)}x`);
+      console.log(`nx show projects, median of ${o.runs}, daemon off:`);
+      row('  cold (no workspace data)', baseline.cold, dbee.cold);
+      row('  warm (plugin cache filled)', baseline.warm, dbee.warm);
+      console.log(`  floor (a plugin that infers nothing): cold ${floor.cold.toFixed(2)} s (${(floor.cold / baseline.cold).toFixed(2)}x), warm ${floor.warm.toFixed(2)} s (${(floor.warm / baseline.warm).toFixed(2)}x)`);
+      console.log(`  dbee warm against that floor: ${(dbee.warm / floor.warm).toFixed(2)}x`);
     }
-    const row = (what: string, b: number, d: number) => console.log(`${what.padEnd(32)} baseline ${b.toFixed(2)} s   dbee ${d.toFixed(2)} s   ${(d / b).toFixed(2)}x`);
-    console.log(`nx show projects, median of ${o.runs}, daemon off:`);
-    row('  cold (no workspace data)', baseline.cold, dbee.cold);
-    row('  warm (plugin cache filled)', baseline.warm, dbee.warm);
-    console.log(`  floor (a plugin that infers nothing): cold ${floor.cold.toFixed(2)} s (${(floor.cold / baseline.cold).toFixed(2)}x), warm ${floor.warm.toFixed(2)} s (${(floor.warm / baseline.warm).toFixed(2)}x)`);
-    console.log(`  dbee warm against that floor: ${(dbee.warm / floor.warm).toFixed(2)}x`);
-    if (o.targets) targets(pluginRoot, baselineRoot, projects);
+    if (o.targets) await targets(pluginRoot, baselineRoot, projects, o.runs);
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     if (o.keep || o.dir) console.log(`workspaces kept in ${base}`);
@@ -262,4 +368,9 @@ function main(): void {
   }
 }
 
-if (/bench-monorepo\.ts$/.test(process.argv[1] ?? "")) main();
+if (/bench-monorepo\.ts$/.test(process.argv[1] ?? '')) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -10,7 +10,7 @@ describe.each(ENGINES)('diff property: random schema pairs converge [%s]', (engi
   let bench: PropertyBench;
   beforeAll(async () => {
     bench = await PropertyBench.open(engine);
-  }, 120_000);
+  });
   afterAll(async () => {
     await bench?.close();
   });
@@ -19,5 +19,5 @@ describe.each(ENGINES)('diff property: random schema pairs converge [%s]', (engi
     const run = await bench.run(seedRange(FIRST_SEED, PAIRS_PER_ENGINE));
     expect(run.failures).toEqual([]);
     expect(run.pairs).toBe(PAIRS_PER_ENGINE);
-  }, 600_000);
+  });
 });

@@ -31,12 +31,30 @@ const CATALOG_SQL = FINGERPRINT_SQL.replace(
   '(select count(*) from pg_attribute a2 where a2.attrelid = a.attrelid and a2.attnum > 0 and not a2.attisdropped and a2.attnum <= a.attnum), a.attname',
 ).replace(/select \(select system_identifier[\s\S]*$/, 'select line from defs order by line collate "C"');
 
-async function catalog(conn: Connection, schema: string): Promise<string[]> {
+/**
+ * The catalog of `schema` as lines (independent of dbee's introspector): what a converge test compares between the
+ * database a plan was applied to and the one built directly from the desired sources.
+ */
+export async function catalog(conn: Connection, schema: string): Promise<string[]> {
   await conn.query(`select set_config('search_path', 'pg_catalog', false)`);
   try {
     // An ACL equal to the owner's default prints as nothing in pg_dump, whether the catalog holds NULL or the list.
     const defaults = /\|(?:postgres=arwdDxtm?\/postgres|=X\/postgres,postgres=X\/postgres|=U\/postgres,postgres=U\/postgres|postgres=UC\/postgres)(?=\||$)/g;
-    return (await conn.query<{ line: string }>(CATALOG_SQL, [[schema], null, true, true])).rows.map((r) => r.line.replace(defaults, ''));
+    // A column added to an inheritance parent is appended to each child after the child's own columns, where a
+    // fresh build puts the parent's columns first (PostgreSQL's ALTER TABLE ... ADD COLUMN; the diff never reorders
+    // columns, README "What the diff supports"): children's columns are compared by name, type and default only.
+    const children = (
+      await conn.query<{ name: string }>(
+        `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = $1 and not c.relispartition and exists (select 1 from pg_inherits i where i.inhrelid = c.oid)`,
+        [schema],
+      )
+    ).rows.map((r) => r.name);
+    const unordered = (line: string) => {
+      const m = /^c\|([^|]+)\|\d+\|/.exec(line);
+      return m && children.includes(m[1]!) ? line.replace(/^(c\|[^|]+\|)\d+\|/, '$1*|') : line;
+    };
+    return (await conn.query<{ line: string }>(CATALOG_SQL, [[schema], null, true, true])).rows.map((r) => unordered(r.line.replace(defaults, '')));
   } finally {
     await conn.query(`select set_config('search_path', 'public', false)`);
   }
@@ -72,6 +90,8 @@ async function seedRows(conn: Connection, spec: Spec): Promise<void> {
       await conn.execute(`INSERT INTO ${spec.schema}.${t.name} DEFAULT VALUES`).catch(() => {});
     }
   }
+  // Rows in each partition, so that a partitioning change meets data to copy.
+  for (const k of spec.partitioned ? [0, 1, 100, 101] : []) await conn.execute(`INSERT INTO ${spec.schema}.${spec.partitioned!.name} (k) VALUES (${k})`).catch(() => {});
 }
 
 /**

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection, QueryResult } from '@dbee/core';
+import { expect } from 'vitest';
+import { diffModels, type DiffOptions } from '../../packages/core/src/schema';
+import { introspect } from '../../packages/postgres/src/introspect';
+import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { PgConnection } from '../../packages/postgres/src/postgres-connection';
 import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
 
@@ -96,4 +100,22 @@ export async function applySteps(conn: Connection, steps: { statements: string[]
     for (const sql of step.statements) await conn.execute(sql);
   }
   await flush();
+}
+
+/**
+ * The converge check of the diff suites: `liveSql` in `live` and `desiredSql` in `desired` (each in a new `schema`),
+ * the plan of their diff applied to `live`, then re-read: the next diff must be empty. Returns the changes and steps
+ * for the test's own assertions.
+ */
+export async function convergeScratch(live: Scratch, desired: Scratch, schema: string, liveSql: string, desiredSql: string, options: DiffOptions & { online?: boolean } = {}) {
+  await live.conn.execute(`create schema ${schema};\n${liveSql}`);
+  await desired.conn.execute(`create schema ${schema};\n${desiredSql}`);
+  const scope = { schemas: [schema] };
+  const from = await introspect(live.conn, scope);
+  const to = await introspect(desired.conn, scope);
+  const changes = diffModels(from, to, options);
+  const steps = renderPlanSteps(changes, { from, to, online: options.online });
+  await applySteps(live.conn, steps);
+  expect(diffModels(await introspect(live.conn, scope), to, options)).toEqual([]);
+  return { changes, steps };
 }

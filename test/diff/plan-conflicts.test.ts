@@ -61,6 +61,33 @@ describe.each(ENGINES)('the conflict check reads the plan [%s]', (engine) => {
     expect(await w.target.query("SELECT pg_get_function_result('app.f(int)'::regprocedure) AS r")).toEqual([{ r: 'bigint' }]);
   });
 
+  it('a materialized view with its index, an enum losing a value, identity -> serial, a type change under views and a partitioning change deploy without conflicts', async () => {
+    const files = (v: { m: string; e: string; id: string; n: string; p: string }) => ({
+      'app/e.sql': `CREATE TYPE app.st AS ENUM (${v.e});\n`,
+      'app/t.sql': `CREATE TABLE app.t (a int PRIMARY KEY, b text, c int, s app.st);\n`,
+      'app/m.sql': `CREATE MATERIALIZED VIEW app.m AS SELECT ${v.m} FROM app.t;\nCREATE INDEX m_a ON app.m (a);\n`,
+      'app/u.sql': `CREATE TABLE app.u (id ${v.id} PRIMARY KEY, n ${v.n});\n`,
+      'app/v1.sql': 'CREATE VIEW app.v1 AS SELECT id, n FROM app.u;\n',
+      'app/v2.sql': 'CREATE VIEW app.v2 AS SELECT n FROM app.v1;\n',
+      'app/p.sql': `CREATE TABLE app.p (k int NOT NULL, v text) PARTITION BY ${v.p};\n`,
+    });
+    const w = await deployed(engine, files({ m: 'a, b', e: "'new', 'old', 'done'", id: 'int GENERATED ALWAYS AS IDENTITY', n: 'int', p: 'RANGE (k)' }));
+    const c = await w.target.connect();
+    await c.execute("INSERT INTO app.t VALUES (1, 'x', 1, 'done'); INSERT INTO app.u (n) VALUES (1), (2);");
+    await c.close();
+    for (const [f, text] of Object.entries(files({ m: 'a, c', e: "'new', 'done'", id: 'serial', n: 'bigint', p: 'LIST (k)' }))) w.write(f, text);
+    const r = await deploy(w);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await w.target.query("SELECT s::text AS s FROM app.t")).toEqual([{ s: 'done' }]);
+    expect(await w.target.query("SELECT pg_get_partkeydef('app.p'::regclass) AS k, (SELECT count(*)::int FROM pg_indexes WHERE indexname = 'm_a') AS i")).toEqual([{ k: 'LIST (k)', i: 1 }]);
+    const i = await w.target.connect();
+    await i.execute('INSERT INTO app.u (n) VALUES (3)');
+    await i.close();
+    expect(await w.target.query('SELECT id FROM app.u WHERE n = 3')).toEqual([{ id: 3 }]);
+    expect((await deploy(w)).stdout).toContain('nothing to deploy');
+  });
+
   it('an object made by hand is still a conflict when the plan does not drop it first', async () => {
     const w = await deployed(engine, { 'app/t.sql': TABLE });
     const c = await w.target.connect();

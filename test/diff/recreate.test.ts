@@ -3,7 +3,7 @@ import { formatKey } from '../../packages/core/src/model/object-key';
 import { changeObjectKey, diffModels, type Change, type DiffOptions } from '../../packages/core/src/schema';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
-import { applySteps, CREATE_READER_ROLE, ENGINES, openScratch, type Scratch } from './helpers';
+import { CREATE_READER_ROLE, ENGINES, openScratch, type Scratch, convergeScratch } from './helpers';
 
 const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
 
@@ -22,19 +22,8 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
   });
 
   /** Build both sides in their own schema, diff live -> desired, apply, and check that nothing is left. */
-  async function converge(schema: string, liveSql: string, desiredSql: string, options: DiffOptions & { online?: boolean } = {}) {
-    await live.conn.execute(`create schema ${schema};\n${liveSql}`);
-    await desired.conn.execute(`create schema ${schema};\n${desiredSql}`);
-    const scope = { schemas: [schema] };
-    const from = await introspect(live.conn, scope);
-    const to = await introspect(desired.conn, scope);
-    const changes = diffModels(from, to, options);
-    const steps = renderPlanSteps(changes, { from, to, online: options.online });
-    await applySteps(live.conn, steps);
-    const after = await introspect(live.conn, scope);
-    expect(diffModels(after, to, options)).toEqual([]);
-    return { changes, steps };
-  }
+  const converge = (schema: string, liveSql: string, desiredSql: string, options: DiffOptions & { online?: boolean } = {}) =>
+    convergeScratch(live, desired, schema, liveSql, desiredSql, options);
 
   test('a view whose column list changes is dropped and recreated with the view that depends on it', async () => {
     const base = `create table s1.t (a integer, b text);`;

@@ -35,7 +35,7 @@ describe.each(ENGINES)('a schema of about 1,400 objects [%s]', (engine) => {
     const conn = counting(source.conn);
     model = await introspect(conn, scope);
     expect(conn.queries).toBe(INTROSPECT_QUERY_COUNT);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await Promise.all([source, target].filter(Boolean).map((s) => s.dispose()));
@@ -56,5 +56,5 @@ describe.each(ENGINES)('a schema of about 1,400 objects [%s]', (engine) => {
     await applySteps(target.conn, renderPlanSteps(changes, { from: empty, to: model }));
     expect(diffModels(await introspect(target.conn, scope), model)).toEqual([]);
     expect(await fingerprint(target.conn, scope)).toBe(await fingerprint(target.conn, scope));
-  }, 120_000);
+  });
 });

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatKey } from '../../packages/core/src/model/object-key';
-import { changeObjectKey, diffModels, type Change } from '../../packages/core/src/schema';
-import { introspect } from '../../packages/postgres/src/introspect';
-import { renderPlanSteps } from '../../packages/postgres/src/render';
-import { applySteps, ENGINES, openScratch, type Scratch } from './helpers';
+import { changeObjectKey, type Change } from '../../packages/core/src/schema';
+import { ENGINES, openScratch, type Scratch, convergeScratch } from './helpers';
 
 const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
 
@@ -26,19 +24,7 @@ describe.each(ENGINES)('changes the diff used not to see [%s]', (engine) => {
     await Promise.all([live, desired].filter(Boolean).map((s) => s.dispose()));
   });
 
-  async function converge(schema: string, liveSql: string, desiredSql: string) {
-    await live.conn.execute(`create schema ${schema};\n${liveSql}`);
-    await desired.conn.execute(`create schema ${schema};\n${desiredSql}`);
-    const scope = { schemas: [schema] };
-    const from = await introspect(live.conn, scope);
-    const to = await introspect(desired.conn, scope);
-    const changes = diffModels(from, to);
-    const steps = renderPlanSteps(changes, { from, to });
-    await applySteps(live.conn, steps);
-    const after = await introspect(live.conn, scope);
-    expect(diffModels(after, to)).toEqual([]);
-    return { changes, steps };
-  }
+  const converge = (schema: string, liveSql: string, desiredSql: string) => convergeScratch(live, desired, schema, liveSql, desiredSql);
 
   const policies = (schema: string) =>
     live.conn.query<{ p: string }>(

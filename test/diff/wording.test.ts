@@ -33,6 +33,20 @@ describe.each(ENGINES)('what deploy and the hazards say [%s]', (engine) => {
     expect(await w.target.query('SELECT app.f(1) AS y')).toEqual([{ y: 3 }]);
   });
 
+  it('a changed policy is reported as the policy (not "tables changed") and applied', async () => {
+    const w = await deployed(engine, {
+      'app/t.sql': TABLE + 'ALTER TABLE app.t ENABLE ROW LEVEL SECURITY;\n',
+      'app/p.sql': 'CREATE POLICY p ON app.t USING (a > 0);\n',
+    });
+    w.write('app/p.sql', 'CREATE POLICY p ON app.t USING (a > 1);\n');
+    const r = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('tables changed');
+    expect(r.stdout).not.toMatch(/table:app\.t changed/);
+    expect(await w.target.query("SELECT qual FROM pg_policies WHERE schemaname = 'app' AND policyname = 'p'")).toEqual([{ qual: '(a > 1)' }]);
+  });
+
   it('a changed table is reported by name', async () => {
     const w = await deployed(engine, { 'app/t.sql': TABLE });
     w.write('app/t.sql', 'CREATE TABLE app.t (a int PRIMARY KEY, b text, c int);\n');

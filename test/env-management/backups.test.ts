@@ -48,7 +48,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     const next = await w.dbee('deploy', { project: 'shop', env });
     expect(next.stderr).toBe('');
     expect(next.code).toBe(0);
-  }, 180_000);
+  });
 
   it('cleanup drops the backup only after its retention, and never an object the ledger did not make', async () => {
     await w.query(1, 'CREATE TABLE shop_dbee_bak.handmade_bak_1 (id int)');
@@ -74,7 +74,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     expect(s.drift.state).toBe('no');
     const again = await w.dbee('cleanup', { project: 'shop', env, now: new Date(created + 31 * DAY) });
     expect(again.stdout).toContain('no backup is past its retention');
-  }, 180_000);
+  });
 
   it('under requireBackup, a table that leaves the sources is kept as a recorded backup instead of dropped', async () => {
     w.write('shop/schema/shop/tables/audit_log.sql', 'CREATE TABLE shop.audit_log (id int PRIMARY KEY, what text);\n');
@@ -91,7 +91,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     const s = await status();
     expect(s.backups.map((b) => b.backup)).toEqual(['shop_dbee_bak.audit_log_bak_20261102t100000']);
     expect(s.drift.state).toBe('no');
-  }, 180_000);
+  });
 
   it('without a retention, cleanup says what to set and exits 1 having changed nothing', async () => {
     const r = await w.dbee('cleanup', { project: 'shop', env: w.env(2) });
@@ -99,5 +99,5 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     expect(r.stderr).toContain('has no backup retention');
     expect(r.stderr).toContain('gates.backupRetention');
     expect((await w.dbee('cleanup', { project: 'shop', env: w.env(2), olderThan: 'soon' })).stderr).toContain('--older-than soon: expected a duration');
-  }, 60_000);
+  });
 });

@@ -70,5 +70,5 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('clone --from prod --to test
     expect(status.drift.state).toBe('no');
     const again = await w.dbee('clone', { project: 'shop', from: prod, to: test });
     expect(again.stdout).toContain(`${test} already equals ${prod}`);
-  }, 240_000);
+  });
 });

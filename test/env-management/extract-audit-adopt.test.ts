@@ -31,7 +31,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract --since/--by with t
   afterAll(async () => {
     await w.teardown();
     if (engine === 'postgres') for (const r of [r1, r2]) await queryUrl(SERVER_URL, `DROP ROLE IF EXISTS ${r}`);
-  }, 120_000);
+  });
 
   it('without auditing, extract --since says so and exits 1, writing nothing', async () => {
     expect((await w.dbee('deploy', { project: 'app', env: w.env(1) })).code).toBe(0);
@@ -40,7 +40,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract --since/--by with t
     expect(r.stderr).toContain('auditing was not enabled on this environment');
     expect(r.stderr).toContain('dbee audit');
     expect(listFiles(join(w.root, 'app', 'schema'))).toEqual([]);
-  }, 120_000);
+  });
 
   it("writes exactly the changes one role made by hand, once auditing is enabled", async () => {
     // Auditing has been on for a quarter of an hour (the clock is injected), so `--since 10m` is covered.
@@ -69,7 +69,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract --since/--by with t
     const before = await w.dbee('extract', { project: 'app', env: w.env(1), since: '2026-01-01T00:00:00Z', by: r1 });
     expect(before.code).toBe(1);
     expect(before.stderr).toContain('auditing was not enabled for the whole period');
-  }, 120_000);
+  });
 
   it('adopts a database dbee never deployed: the first deploy applies only the differences', async () => {
     const env = w.env(2);
@@ -99,5 +99,5 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract --since/--by with t
     expect(await w.query(2, 'SELECT id, note, app.f(id) AS f FROM app.v')).toEqual([{ id: 1, note: 'kept', f: 2 }]);
     const diff = await w.dbee('diff', { project: 'app', env, format: 'json', cache: false });
     expect(JSON.parse(diff.stdout).changes).toBe(0);
-  }, 180_000);
+  });
 });

@@ -67,11 +67,11 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract, deploy elsewhere, 
         drops.push(db.drop);
       }
     }
-  }, 120_000);
+  });
   afterAll(async () => {
     for (const d of drops) await d();
     dataDir.remove();
-  }, 120_000);
+  });
 
   for (const corpus of corpora) {
     it(`round-trips ${corpus.name}`, async () => {
@@ -115,7 +115,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract, deploy elsewhere, 
         source.remove();
         extracted.remove();
       }
-    }, 600_000);
+    });
   }
 });
 

@@ -24,11 +24,11 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
   const role = `dbee_em_app_${randomBytes(3).toString('hex')}`;
   beforeAll(async () => {
     await w.setup();
-  }, 120_000);
+  });
   afterAll(async () => {
     await w.teardown();
     if (engine === 'postgres') await queryUrl(SERVER_URL, `DROP ROLE IF EXISTS ${role}`);
-  }, 120_000);
+  });
   const env = w.env(1);
   const status = async (project: string) => {
     const r = await w.dbee('status', { project, env, format: 'json' });
@@ -49,7 +49,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
     expect(steps[0]).toMatchObject({ object_key: 'schema:auth', statements: ['CREATE SCHEMA IF NOT EXISTS auth'], reverse: ['DROP SCHEMA IF EXISTS auth'] });
     expect((await diff('auth')).changes).toBe(0);
     expect((await w.dbee('deploy', { project: 'auth', env })).stdout).toContain('auth: nothing to deploy');
-  }, 120_000);
+  });
 
   it("shows no drift on a project whose table another project's foreign key references, and rolls it back without --force", async () => {
     w.write('auth/schema/auth/functions/tenant_name.sql', 'CREATE FUNCTION auth.tenant_name(p int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT name FROM auth.tenant_h WHERE id = p $$;\n');
@@ -66,7 +66,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
     expect(rb.stderr).toBe('');
     expect(rb.code).toBe(0);
     expect(await w.query(1, `SELECT to_regprocedure('auth.tenant_name(int)') AS f`)).toEqual([{ f: null }]);
-  }, 180_000);
+  });
 
   it("keeps a DBA's grant to a role the sources never mention through a table change, and does not call it drift", async () => {
     await w.query(1, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role}; END IF; END $$`);
@@ -84,7 +84,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
     expect(r.code).toBe(0);
     expect(await w.query(1, `SELECT has_schema_privilege('${role}', 'tracking', 'USAGE') AS u, has_table_privilege('${role}', 'tracking.event', 'SELECT') AS s`)).toEqual([{ u: true, s: true }]);
     expect((await status('tracking')).drift.state).toBe('no');
-  }, 180_000);
+  });
 
   it('manages the grants the sources declare, leaves other grantees alone, and every grantee with grants: all', async () => {
     // The sources name PUBLIC (the shadow database has no application roles): PUBLIC is managed, the DBA's role is not.
@@ -104,7 +104,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
     expect(all).toContain('REVOKE USAGE ON SCHEMA tracking FROM PUBLIC');
     w.write('tracking/db.yaml', 'version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\nmanage:\n  grants: false\n');
     expect((await diff('tracking')).changes).toBe(0);
-  }, 180_000);
+  });
 
   it('leaves ignored objects alone: not diffed, not dropped, not drift', async () => {
     w.write('tracking/db.yaml', "version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\nmanage:\n  ignore: ['table:tracking.*_old', 'function:ext_*']\n");
@@ -120,5 +120,5 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
     await w.query(1, 'DROP TABLE tracking.stray');
     expect((await status('tracking')).drift.state).toBe('no');
     expect((await diff('tracking')).changes).toBe(0);
-  }, 180_000);
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,7 +48,7 @@ describe('fault: paths and names [pglite]', () => {
     expectRefused(r, /^error: p\/db\.yaml: more\/linked\/evil\.sql resolves outside the workspace \(through a symbolic link\)/);
   });
 
-  it('--out and --package paths outside the workspace are refused', async () => {
+  it('--out (plan, graph), --output (diff) and --package (deploy, rollback) paths outside the workspace are refused, nothing written', async () => {
     const w = workspace({ 'p/db.yaml': dbYaml('p') });
     symlinkSync(outside, join(w.root, 'away'));
     for (const [command, options] of [
@@ -56,10 +56,16 @@ describe('fault: paths and names [pglite]', () => {
       ['plan', { out: '../elsewhere' }],
       ['plan', { out: 'away/pkg' }],
       ['deploy', { package: outside }],
+      ['rollback', { package: 'away' }],
+      ['graph', { out: join(outside, 'graph.html') }],
+      ['graph', { out: 'away/graph.html' }],
+      ['diff', { output: '../diff.txt' }],
+      ['diff', { output: 'away/diff.txt' }],
     ] as const) {
       const r = await run(w.root, command, { project: 'p', ...options }, {});
-      expectRefused(r, /^error: --(out|package) \S+ resolves outside the workspace/);
+      expectRefused(r, /^error: --(out|output|package) \S+ resolves outside the workspace/);
     }
+    expect(readdirSync(outside).sort()).toEqual(['evil.sql']);
   });
 
   it('a schema owned by two projects is a configuration error naming both db.yaml files', async () => {

@@ -34,5 +34,5 @@ describe('dbee graph --base', () => {
     const bad = await run(root, 'graph', { project: 'sales', head: 'HEAD' });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--head needs --base');
-  }, 180_000);
+  });
 });

@@ -22,12 +22,13 @@ let tmp: string;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'dbee-graph-test-'));
   chromium = await launchChromium();
-}, 120_000);
+});
 
 afterAll(async () => {
   await chromium?.close();
   console.log(`graph test screenshots and pages were in ${tmp} (removed)`);
   rmSync(tmp, { recursive: true, force: true });
+  rmSync(join(REPO, '.dbee', `graph-test-${process.pid}`), { recursive: true, force: true });
 });
 
 interface PageGraph {
@@ -75,7 +76,8 @@ const sortEdges = (edges: { from: string; to: string }[]) => edges.map((e) => `$
 
 describe('dbee graph page in headless Chromium', () => {
   it('the examples: the planner’s objects and edges, a click on a table highlights its dependents, no network', async () => {
-    const file = join(tmp, 'examples.html');
+    // --out must stay inside the workspace: the page goes to the repository's git-ignored .dbee folder.
+    const file = join(REPO, '.dbee', `graph-test-${process.pid}`, 'examples.html');
     const r = await run(REPO, 'graph', { project: 'sales', withDeps: true, out: file });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -131,7 +133,7 @@ describe('dbee graph page in headless Chromium', () => {
     mkdirSync(root, { recursive: true });
     writeFileSync(join(root, 'dbee.yaml'), 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n');
     generateProject(join(root, 'bench'), { name: 'bench', objects: 1000 });
-    const file = join(tmp, 'bench1000.html');
+    const file = join(root, 'bench1000.html');
     const r = await run(root, 'graph', { project: 'bench', out: file });
     expect(r.code).toBe(0);
     const planner = await plannerGraph(root, 'bench');
@@ -161,7 +163,7 @@ describe('dbee graph page in headless Chromium', () => {
     mkdirSync(root, { recursive: true });
     writeFileSync(join(root, 'dbee.yaml'), 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n');
     generateProject(join(root, 'bench'), { name: 'bench', objects: 2600 });
-    const file = join(tmp, 'bench2600.html');
+    const file = join(root, 'bench2600.html');
     expect((await run(root, 'graph', { project: 'bench', out: file })).code).toBe(0);
     const planner = await plannerGraph(root, 'bench');
     expect(planner.objects.length).toBeGreaterThan(2500);
@@ -223,7 +225,7 @@ describe('dbee graph page in headless Chromium', () => {
     writeFileSync(view, readFileSync(view, 'utf8').replace(/SELECT/i, 'SELECT 1 AS version,'));
     writeFileSync(join(root, 'examples/sales/schema/sales/functions/answer.sql'), 'CREATE FUNCTION sales.answer() RETURNS integer LANGUAGE sql AS $$ SELECT 42 $$;\n');
 
-    const file = join(tmp, 'impact.html');
+    const file = join(root, 'impact.html');
     const r = await run(root, 'graph', { project: 'sales', env: 'local', out: file });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -36,7 +36,7 @@ beforeAll(async () => {
   }
   server = await scratchDatabase('dbee_fp');
   process.env.DBEE_FP_URL = server.url;
-}, 60_000);
+});
 
 afterAll(async () => {
   delete process.env.DBEE_FP_URL;
@@ -62,5 +62,5 @@ describe.each([['local'], ['server']])('fingerprint [%s]', (env) => {
     expect(await fp('db/sales')).not.toBe(salesBefore);
     // core's schemas and ledger rows are untouched by a deployment of sales.
     expect(await fp('db/core')).toBe(coreBefore);
-  }, 120_000);
+  });
 });

@@ -64,7 +64,7 @@ describe.each(ENGINES)('live fingerprint over generated drifts [%s]', (engine) =
 
   beforeAll(async () => {
     db = await openScratch(engine);
-  }, 60_000);
+  });
   afterAll(async () => {
     await db?.dispose();
   });
@@ -102,7 +102,7 @@ describe.each(ENGINES)('live fingerprint over generated drifts [%s]', (engine) =
     expect(shared.map(([fp]) => fp)).toEqual([]);
     const unstable = [...byModel].filter(([, fps]) => fps.size > 1);
     expect(unstable.length).toBe(0);
-  }, 300_000);
+  });
 
   test('two databases with the same definitions have different fingerprints', async () => {
     const other = await openScratch(engine);
@@ -117,5 +117,5 @@ describe.each(ENGINES)('live fingerprint over generated drifts [%s]', (engine) =
     } finally {
       await other.dispose();
     }
-  }, 120_000);
+  });
 });

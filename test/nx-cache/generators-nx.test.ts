@@ -13,7 +13,7 @@ let ws: NxWorkspace;
 beforeAll(async () => {
   ws = NxWorkspace.create({ 'nx.json': JSON.stringify({ analytics: false, neverConnectToCloud: true, plugins: [] }) });
   await ws.commit();
-}, 60_000);
+});
 afterAll(() => ws?.remove());
 
 async function nx(...args: string[]): Promise<string> {
@@ -46,4 +46,4 @@ test('nx g @dbee/nx:init, :project and :migration give a workspace that deploys'
 
   const second = await nx('run', 'db-sales:diff', '--outputStyle=static');
   expect(second).toMatch(/no changes|no differences|0 changes/i);
-}, 300_000);
+});

@@ -60,7 +60,7 @@ beforeAll(async () => {
   await ws1.commit();
   ws2 = await ws1.clone();
   snapshots = mkdtempSync(join(tmpdir(), 'dbee-nx-snap-'));
-}, 60_000);
+});
 
 afterAll(async () => {
   await server.stop();
@@ -80,7 +80,7 @@ describe('embedded databases restored from one snapshot [pglite]', () => {
   beforeAll(async () => {
     await deploy(ws1, env);
     cpSync(join(ws1.root, '.dbee/local'), snapshot(), { recursive: true });
-  }, 120_000);
+  });
 
   test('each drift gets its own diff, locally and through the remote cache on a second clone', async () => {
     await drifted(ws1, 'hotfix');
@@ -118,7 +118,7 @@ describe('embedded databases restored from one snapshot [pglite]', () => {
 
     expect(server.requests.filter((r) => r.method === 'PUT' && r.status === 200).length).toBeGreaterThanOrEqual(3);
     expect(server.requests.filter((r) => r.status === 401)).toEqual([]);
-  }, 600_000);
+  });
 
   test('a different value of a variable that reaches the sources is never served from a cache', async () => {
     await drifted(ws2, 'legacy_flag');
@@ -132,7 +132,7 @@ describe('embedded databases restored from one snapshot [pglite]', () => {
     // ws1 still holds the hotfix drift: the remote entry of ws2 (another database) must not be reused.
     expect(other.source).toBe('run');
     expect(other.output).toContain('DROP COLUMN hotfix');
-  }, 600_000);
+  });
 });
 
 describe('one server database shared by two clones [postgres]', () => {
@@ -156,5 +156,5 @@ describe('one server database shared by two clones [postgres]', () => {
     } finally {
       await db.drop();
     }
-  }, 600_000);
+  });
 });

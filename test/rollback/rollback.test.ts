@@ -80,7 +80,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(await catalog(w)).toEqual(v2);
     expect(await diffCount(w)).toBe(0);
     // Eleven commands in a row, several of them diffs that build a shadow database: longer than one test's default.
-  }, 240_000);
+  });
 
   it('--dry-run prints the SQL of the rollback and changes nothing, not even the ledger', async () => {
     const w = keep(await shopAtV1(engine));

@@ -48,7 +48,7 @@ describe.each(ENGINES)('rollback to sources and packages [%s]', (engine) => {
     writeAll(w, V2);
     expect(await deployOk(w)).toContain('shop: deployed');
     expect(await diffCount(w)).toBe(0);
-  }, 180_000);
+  });
 
   it('--package undoes the deployment that applied a package', async () => {
     const w = keep(await shopAtV1(engine));

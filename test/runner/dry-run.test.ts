@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { ENGINES, snapshot, workspaceWith, type TestWorkspace } from './helpers';
+import { ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
 import { deployedShop, SHOP_V1, shopV2, writeAll } from './shop';
 
 let workspaces: TestWorkspace[] = [];
@@ -67,5 +67,59 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     expect(r.stderr).toContain('the deployment would be refused');
     expect((await snapshot(w.target)).hash).toBe(before.hash);
   });
-});
 
+  it('verifies the plan on a scratch copy of the target: a view over a missing column refuses the dry run naming its file and line (exit 1), target untouched; --no-verify keeps the fast path', async () => {
+    const w = keep(await deployedShop(engine));
+    w.write('shop/zz_broken.sql', '-- a view over a column that does not exist\nCREATE VIEW shop.broken AS\n  SELECT id, nickname FROM shop.customers;\n');
+    const before = await snapshot(w.target);
+    const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: shop\/zz_broken\.sql:2: step 1 \(create view:shop\.broken\) fails on a copy of the target's schemas: column "nickname" does not exist/m);
+    expect(r.stderr).toContain('the deployment would be refused');
+    expect(r.stdout).toContain("dry run: verified on a scratch copy of the target's schemas (1 step, 1 failing)");
+    // Catalog and ledger as they were: nothing ran on the target.
+    const after = await snapshot(w.target);
+    expect(after.hash).toBe(before.hash);
+    expect(after.ledger).toEqual(before.ledger);
+    const fast = await run(w.root, 'deploy', { project: 'shop', dryRun: true, verify: false }, w.target.vars);
+    expect(fast.stderr).toBe('');
+    expect(fast.code).toBe(0);
+    expect(fast.stdout).not.toContain('verified');
+    // A plan that works on the copy passes, and the real run then applies it.
+    w.write('shop/zz_broken.sql', 'CREATE VIEW shop.broken AS\n  SELECT id, name FROM shop.customers;\n');
+    const ok = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("dry run: verified on a scratch copy of the target's schemas (1 step, all applied)");
+    expect((await snapshot(w.target)).hash).toBe(before.hash);
+  });
+
+  it('--if-exists drop of a table holding rows is marked data-loss; a protected environment and a closed maintenance window are refusals of the dry run', async () => {
+    const w = keep(await deployedShop(engine));
+    writeAll(w, shopV2(false));
+    const c = await w.target.connect();
+    await c.execute('CREATE TABLE shop.orders (id int); INSERT INTO shop.orders VALUES (1);');
+    await c.close();
+    const before = await snapshot(w.target);
+    const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true, ifExists: 'drop' }, w.target.vars);
+    expect(r.stdout).toContain('--   hazard data-loss: drops table shop.orders, which holds rows');
+    expect((await snapshot(w.target)).hash).toBe(before.hash);
+
+    const gated = keep(
+      await workspaceWith(engine, {
+        ...SHOP_V1,
+        'dbee.yaml': workspaceYaml(engine, { environment: 'gates:\n  protected: true\n  maintenanceWindows:\n    - { days: [sat, sun], from: "02:00", to: "06:00", timezone: UTC }' }),
+      }),
+    );
+    // A Monday noon: outside the window; non-interactive, without --assume-yes.
+    const g = await run(gated.root, 'deploy', { project: 'shop', dryRun: true, now: new Date('2026-11-23T12:00:00Z') }, gated.target.vars);
+    expect(g.code).toBe(1);
+    expect(g.stderr).toContain('2 steps cannot be deployed; the deployment would be refused');
+    expect(g.stderr).toContain('environment target only accepts deployments inside its maintenance window');
+    expect(g.stderr).toContain('environment target is protected: a non-interactive run needs --assume-yes');
+    const inside = await run(gated.root, 'deploy', { project: 'shop', dryRun: true, assumeYes: true, now: new Date('2026-11-22T03:00:00Z') }, gated.target.vars);
+    expect(inside.stderr).toBe('');
+    expect(inside.code).toBe(0);
+    expect((await snapshot(gated.target)).ledger).toEqual({});
+  });
+});

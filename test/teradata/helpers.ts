@@ -1,7 +1,8 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createTeradataEngine, fakeDriver, FakeTeradataSession, type FakeSessionOptions } from '@dbee/teradata';
+import { createTeradataEngine } from '@dbee/teradata';
+import { fakeDriver, FakeTeradataSession, type FakeSessionOptions } from '../../packages/teradata/testing';
 import { registerEngine } from '../../packages/cli/src/engines';
 import { run } from '../support/run';
 

@@ -73,6 +73,17 @@ describe('a failing statement on Teradata (fake session)', () => {
     expect(w.ledger('objects')).toEqual([]);
   });
 
+  it('a procedure that does not compile (a successful response with warning 5526) fails its step: exit 2, nothing created for it', async () => {
+    w = teradataWorkspace();
+    w.write('schema/edw/procedures/broken.sql', 'REPLACE PROCEDURE {{env}}_EDW.broken () BEGIN DELETE FROM {{env}}_EDW.no_such_table; END;\n');
+    const r = await w.dbee('deploy', { assumeYes: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/5526.*SPL1027:E.*Object 'DEV_EDW\.NO_SUCH_TABLE' does not exist/);
+    expect(w.session.catalog.has('DEV_EDW.BROKEN')).toBe(false);
+    const failed = w.ledger('steps').find((s) => s.STATUS === 'failed')!;
+    expect(failed.OBJECT_KEY).toBe('procedure:DEV_EDW.BROKEN');
+  });
+
   it('without autoRollback the applied steps stay, and the next deploy resumes with the rest', async () => {
     w = teradataWorkspace();
     w.session.on(/^REPLACE PROCEDURE DEV_EDW\.load_orders/, { error: { code: 5526, text: 'SPL compilation failed: Stored Procedure is not created/replaced due to error(s).' } }, { times: 1 });
@@ -191,6 +202,8 @@ describe('dbee rollback on Teradata (fake session)', () => {
   it('a dry run prints the reverses and changes nothing; a deployment without a reverse is refused', async () => {
     w = teradataWorkspace();
     await w.session.run('CREATE MULTISET TABLE DEV_EDW.stage_orders (order_id BIGINT) NO PRIMARY INDEX');
+    // A row: dropping the table (conflicts rule: drop) loses it, so the step has no reverse.
+    await w.session.run('INSERT INTO DEV_EDW.stage_orders VALUES (?)', [1]);
     expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
     const mark = w.session.log.length;
     const dry = await w.dbee('rollback', { dryRun: true });

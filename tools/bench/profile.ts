@@ -24,7 +24,7 @@ const argv = process.argv.slice(2);
 const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--')) ?? 1000);
 const RUNS = Number(argv[argv.indexOf('--runs') + 1] && argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 3);
 
-type Kind = 'CREATE/DROP DATABASE (shadow)' | 'user DDL' | 'BEGIN/COMMIT/ROLLBACK' | 'ledger (dbee.*)' | 'catalog reads' | 'session SET' | 'other';
+type Kind = 'CREATE/DROP DATABASE (shadow)' | 'user DDL' | 'BEGIN/COMMIT/ROLLBACK' | 'ledger (dbee.*)' | 'catalog reads' | 'session SET' | 'other' | 'batched requests (steps with their ledger rows, smoke baseline)';
 const kindOf = (sql: string): Kind => {
   const s = sql.trimStart().slice(0, 400);
   if (/^(CREATE|DROP) DATABASE\b/i.test(s)) return 'CREATE/DROP DATABASE (shadow)';
@@ -43,6 +43,20 @@ interface Tally {
 let tally: Tally | null = null;
 function instrument(): void {
   const proto = PgConnection.prototype as unknown as Record<'query' | 'execute', (this: unknown, sql: string, ...rest: unknown[]) => Promise<unknown>>;
+  // executeBatch: one request of many statements (runner/batch.ts), counted as one round trip.
+  const batch = (PgConnection.prototype as unknown as { executeBatch: (this: unknown, statements: string[]) => Promise<unknown> }).executeBatch;
+  (PgConnection.prototype as unknown as { executeBatch: unknown }).executeBatch = async function (this: unknown, statements: string[]) {
+    const t = performance.now();
+    try {
+      return await batch.call(this, statements);
+    } finally {
+      if (tally) {
+        const k: Kind = 'batched requests (steps with their ledger rows, smoke baseline)';
+        tally.ms.set(k, (tally.ms.get(k) ?? 0) + performance.now() - t);
+        tally.calls.set(k, (tally.calls.get(k) ?? 0) + 1);
+      }
+    }
+  };
   for (const m of ['query', 'execute'] as const) {
     const orig = proto[m];
     proto[m] = async function (this: unknown, sql: string, ...rest: unknown[]) {
@@ -199,8 +213,8 @@ async function main(): Promise<void> {
       incrCached.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(d2) })));
       await L.dropDb(d2);
       // The database is now at the changed state; diff it against the base sources (20 differences).
-      diff.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', noCache: true, format: 'json' }, env)));
-      diffEnv.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', againstEnv: 'd', noCache: true, format: 'json' }, env)));
+      diff.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', cache: false, format: 'json' }, env)));
+      diffEnv.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', againstEnv: 'd', cache: false, format: 'json' }, env)));
 
       // Floors: one transaction (psql -1) and one transaction per statement (psql, autocommit).
       const f = await L.createDb(`prof_f_${run}`);

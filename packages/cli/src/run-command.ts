@@ -77,6 +77,7 @@ export async function runDbeeCommand<K extends CommandName>(command: K, options:
       engine: context.sessions ? (name: string) => context.sessions!.wrap(engineByName(name)) : engineByName,
       reporter: makeReporter(stdout, stderr),
       toolVersion: TOOL_VERSION,
+      sessions: context.sessions,
     };
     return await runOperation(command, ctx, valid);
   } catch (e) {

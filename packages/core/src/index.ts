@@ -24,6 +24,8 @@ export type {
   LockOwner,
   SourceParser,
   LedgerDialect,
+  LedgerInlining,
+  BatchResult,
   ExtractedObject,
   AuditEvent,
   AuditTrail,
@@ -117,7 +119,7 @@ export * as schemaModel from './schema';
 export { writePackage, readPackage, PACKAGE_FORMAT_VERSION, MANIFEST } from './package/package';
 export type { PackageManifest, LoadedPackage } from './package/package';
 
-export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs } from './smoke';
+export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs, recordSmokeChecks } from './smoke';
 export { SessionPool } from './engine/session-pool';
 export { withSession, sessionSettings, assertLock, lockLost, DEFAULT_WAIT_FOR_LOCK_MS } from './runner/session';
 export type { DeploymentSession, SessionRequest, SessionSettings } from './runner/session';

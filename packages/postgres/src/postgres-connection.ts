@@ -1,5 +1,5 @@
 import { Client, type ClientConfig } from 'pg';
-import type { Connection, QueryResult } from '@dbee/core';
+import type { BatchResult, Connection, QueryResult } from '@dbee/core';
 import { connectionError, mapPostgresError } from './postgres-errors';
 
 /** The notice shape of the Connection contract (`Connection.onNotice`). */
@@ -62,6 +62,35 @@ export class PgConnection implements Connection {
   }
 
   /**
+   * One multi-statement simple query (one round trip). The server answers each statement that completes with a
+   * CommandComplete message before it reports an error, so counting them names the statement that failed.
+   */
+  async executeBatch(statements: readonly string[]): Promise<BatchResult> {
+    // A statement of nothing but comments is no statement to the server (no CommandComplete): it is left out.
+    const sent = statements.map((sql, i) => ({ sql, i })).filter((s) => !ONLY_COMMENTS.test(s.sql));
+    if (!sent.length) return { completed: statements.length, error: null };
+    let done = 0;
+    const connection = (this.client as unknown as { connection: NodeJS.EventEmitter }).connection;
+    const count = () => void done++;
+    connection.on('commandComplete', count);
+    try {
+      // A newline before each separator: a statement may end in a line comment.
+      await this.client.query(sent.map((s) => s.sql).join('\n;\n'));
+      return { completed: statements.length, error: null };
+    } catch (e) {
+      const at = Math.min(done, sent.length - 1);
+      const failed = sent[at]!;
+      // The server's position counts from the start of the whole request: make it the failed statement's.
+      const offset = sent.slice(0, at).reduce((n, s) => n + s.sql.length + 3, 0);
+      const pg = e as { position?: string };
+      if (pg && typeof pg.position === 'string' && Number(pg.position) > offset) pg.position = String(Number(pg.position) - offset);
+      return { completed: failed.i, error: mapPostgresError(e, { statement: failed.sql, target: this.description, blockers: await this.blockersOf(e) }) };
+    } finally {
+      connection.off('commandComplete', count);
+    }
+  }
+
+  /**
    * After a lock timeout: the tables other sessions of this database hold locks on, and who they are, so the error
    * can name them (the wait itself is over, so the strongest locks held by others are the likely cause).
    */
@@ -98,6 +127,8 @@ export class PgConnection implements Connection {
     return () => this.noticeListeners.delete(listener);
   }
 }
+
+const ONLY_COMMENTS = /^\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*$/;
 
 /** A notice from `pg` or PGlite as dbee's `DatabaseNotice`; class 01 SQLSTATEs are warnings whatever the language. */
 export function toNotice(n: { severity?: string; code?: string; message?: string }): DatabaseNotice {

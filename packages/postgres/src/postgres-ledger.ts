@@ -8,6 +8,16 @@ export const postgresLedger: LedgerDialect = {
   schema: 'dbee',
   param: (n) => `$${n}`,
   now: 'now()',
+  // A step's ledger rows go in the same request as its DDL (runner/journal.ts): literals as escape strings (right
+  // whatever standard_conforming_strings says), the step's time from the server's clock, step commits that do not
+  // wait for the disk (the deployment's closing row does; see LedgerInlining.asyncCommit).
+  inline: {
+    literal,
+    markStart: `SELECT set_config('dbee.step_started', clock_timestamp()::text, true)`,
+    startedAt: `current_setting('dbee.step_started')::timestamptz`,
+    elapsedMs: `round(extract(epoch FROM clock_timestamp() - current_setting('dbee.step_started')::timestamptz) * 1000)::integer`,
+    asyncCommit: 'SET LOCAL synchronous_commit = off',
+  },
   migrations: [
     [
       `CREATE SCHEMA IF NOT EXISTS dbee`,
@@ -95,3 +105,16 @@ export const postgresLedger: LedgerDialect = {
     ],
   ],
 };
+
+/** A value as a PostgreSQL literal: `E'...'` with quotes and backslashes doubled, numbers and booleans bare. */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error(`ledger value ${value} is not a finite number`);
+    return String(value);
+  }
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  // Text cannot hold NUL; a statement never contains one.
+  return `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}

@@ -10,7 +10,7 @@ import { ident, literal, qualified } from './render/quote';
 
 /** How a key is looked up: a relation, routine or type by its qualified name, a sub-object by its table. */
 interface Probe {
-  category: 'schema' | 'extension' | 'relation' | 'routine' | 'routine-name' | 'type' | 'trigger' | 'policy' | 'constraint' | 'none';
+  category: 'schema' | 'extension' | 'relation' | 'routine' | 'routine-name' | 'type' | 'collation' | 'trigger' | 'policy' | 'constraint' | 'none';
   /** Qualified name for to_regclass/to_regtype/to_regprocedure, the schema (routine-name), or the parent table. */
   target: string;
   name: string;
@@ -40,6 +40,7 @@ function probe(key: ObjectKey): Probe {
     return key.args ? p('routine', routineSignature(key), key.name, key.args.join('\u0001')) : p('routine-name', key.schema);
   }
   if (key.kind === 'type' || key.kind === 'domain') return p('type', qualified(key.schema, key.name));
+  if (key.kind === 'collation') return p('collation', key.schema);
   if ((key.kind === 'trigger' || key.kind === 'policy' || key.kind === 'constraint') && key.parent) return p(key.kind, parentName(key));
   return p('none', '');
 }
@@ -60,6 +61,7 @@ export async function existingObjects(conn: Connection, keys: ObjectKey[], forma
         WHEN 'routine' THEN ${ROUTINE_EXISTS}
         WHEN 'routine-name' THEN EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = k.target AND p.proname = k.name)
         WHEN 'type' THEN to_regtype(k.target) IS NOT NULL
+        WHEN 'collation' THEN EXISTS (SELECT 1 FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace WHERE n.nspname = k.target AND co.collname = k.name)
         WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(k.target) AND tgname = k.name)
         WHEN 'policy' THEN EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = to_regclass(k.target) AND polname = k.name)
         WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(k.target) AND conname = k.name)

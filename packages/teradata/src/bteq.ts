@@ -1,36 +1,85 @@
 import { createHash } from 'node:crypto';
-import { DbeeError, formatKey, type Plan, type PlanStep } from '@dbee/core';
+import {
+  checksumStatements,
+  DbeeError,
+  Ledger,
+  migrationVersionOf,
+  type Connection,
+  type LedgerDialect,
+  type Plan,
+  type PlanStep,
+  type QueryResult,
+} from '@dbee/core';
 import { expandPlaceholders } from './placeholders';
-import { quoteString } from './teradata-identifiers';
-import { ledgerTable, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
+import { quoteIdent, quoteString } from './teradata-identifiers';
+import { kindKeyword } from './teradata-renderer';
+import { teradataLedger } from './teradata-ledger';
 import { tokenize } from './splitter';
+import { parseTeradata } from './teradata-parser';
 
 /**
  * Export a plan as a BTEQ script (and its rollback script), for sites where deployments must run through BTEQ.
  *
+ * The script is a deployment the ledger understands: it writes, around each request, the rows `dbee deploy` writes
+ * (deployment, steps, object state, migrations, backups) with core's own `Ledger` statements, rendered through the
+ * engine's ledger dialect with the values inlined (see `ScriptRecorder`), so that after a BTEQ run `dbee status`
+ * shows the deployment and the next `dbee deploy` has nothing to do.
+ *
  * Layout: session settings BEFORE the logon (BTEQ refuses TRANSACTION changes once logged on); the logon itself is
  * never in the script, it is read with `.RUN FILE=<logon file>`; then `.SET ERROROUT STDOUT` and `.SET ECHOREQ ON`;
- * each request ends with `;` as the last non-blank character of its last line and is followed by an ERRORCODE test.
+ * each request ends with `;` as the last non-blank character of its last line and is followed by a test of the
+ * status values BTEQ keeps for the last request (Basic Teradata Query Reference, B035-2414, "Status Value
+ * Keywords" / "Testing Status Values": ERRORCODE, ACTIVITYCOUNT, ERRORLEVEL):
+ *
+ * - `.IF ERRORCODE <> 0 THEN .GOTO FAIL_n` after every request of step n;
+ * - after a CREATE/REPLACE PROCEDURE also `.IF ACTIVITYCOUNT <> 0 THEN .GOTO FAIL_n`: SPL compile errors (5526,
+ *   procedure not created) and warnings (5527) arrive in a *successful* response whose activity count is the number
+ *   of SPL messages, so ERRORCODE alone lets a broken procedure pass. ACTIVITYCOUNT is in every BTEQ release;
+ *   WARNINGCODE is not (verify on the target BTEQ), so the script does not rely on it;
+ * - expected errors have their severity set to 0 with `.SET ERRORLEVEL 3807 SEVERITY 0` only around the requests
+ *   that expect them (the ledger's version probe on a database where the ledger does not exist yet), so they do
+ *   not raise BTEQ's exit code.
+ *
+ * Transaction modes: `.SET SESSION TRANSACTION BTET` (Teradata mode) runs each request as its own transaction and
+ * groups a step's ledger rows in `BT; ... ET;`. `ANSI` needs an explicit `COMMIT;` after every DDL request (a DDL
+ * must be the last statement of its transaction: error 3722) and after each step's ledger rows.
+ *
+ * Rerun-safe: a step whose object the ledger already holds at the step's checksum (a migration the ledger has) is
+ * skipped inside the script (`SELECT` against the ledger, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_n`); a deployment
+ * the ledger already records as succeeded ends at once with 0.
+ *
+ * Conflicts: before a step that creates (or REPLACEs, see `teradataCapabilities.replaceConflicts`) a table, view,
+ * macro, procedure or function the ledger does not know, the script looks the name up in `DBC.TablesV`; when it
+ * exists, the target environment's strategy applies: `raise` fails the step, `rename` renames it to
+ * `<name>_bak_<stamp>` and records the backup, `drop` drops it (a join or hash index is dropped either way: there is
+ * no RENAME JOIN INDEX). The join indexes, hash indexes and triggers the sources define on a table that is renamed or
+ * dropped are dropped first when they exist; their own steps create them again later in the script. Ones the
+ * sources do not define cannot be found by a script written beforehand: Teradata refuses, the step fails.
  *
  * Return codes (`.QUIT n`): 0 success; 2, 4, 8, 12 are BTEQ's own (e.g. a failed logon); 16 a ledger write failed;
  * 16 + i when step i failed (17 for step 1 ... 254 for step 238); 255 for a step numbered 239 or more (the ledger
  * row and the echoed output say which). Exit statuses are one byte on POSIX, hence the cap.
  */
 
+export type BteqConflictStrategy = 'raise' | 'rename' | 'drop';
+
 export interface BteqLedgerOptions {
-  /** Ledger database. Default `DBEE_LEDGER`. */
-  database?: string;
-  /** Id of the deployment row the script writes. Default: the UTC time as the number yyyymmddhhmmss. */
+  /** Ledger dialect (its database, quoting, version table, DDL). Default: `teradataLedger('DBEE_LEDGER')`. */
+  dialect?: LedgerDialect;
+  /**
+   * Id of the deployment row the script writes. Default: the UTC time as yyyymmddhhmmss, times 100 (room for the
+   * rollback script's row, `deploymentId + 50`, and for the runner's MAX + 1 ids in between).
+   */
   deploymentId?: number;
-  /** Project name recorded in the ledger. Default: the plan's projects joined with ",". */
-  project?: string;
   environment: string;
   /** Checksum of the plan or package. Default: sha256 of the plan's steps. */
   planChecksum?: string;
   /** Recorded as `tool_version`. Default `dbee-bteq`. */
   toolVersion?: string;
-  /** For a rollback script: the id of the deployment it reverts. */
-  reverts?: number;
+  /** Recorded as `host` and `os_user`. Default null. */
+  host?: string | null;
+  osUser?: string | null;
+  gitCommit?: string | null;
 }
 
 export interface BteqOptions {
@@ -47,10 +96,12 @@ export interface BteqOptions {
   variables?: Record<string, string>;
   /** Write the deployment and its steps to the ledger as the script runs; `false` leaves it out. */
   ledger?: BteqLedgerOptions | false;
-  /** Time used for the default deployment id. Default now. */
+  /** Time used for the default deployment id and backup names. Default now. */
   now?: Date;
   /** Rollback only: skip steps whose reverse is unknown instead of refusing to export. */
   skipUnknownReverse?: boolean;
+  /** The conflict strategy of a step (the target environment's rules). Default `raise` for every step. */
+  conflictStrategy?: (step: PlanStep) => BteqConflictStrategy;
 }
 
 /** Return code of a failed step (1-based index in the script). */
@@ -96,6 +147,69 @@ export function bteqRequest(sql: string): string {
   return endsInLineComment ? out.join('\n') + '\n;' : out.join('\n') + ';';
 }
 
+/** A SQL expression written as is where a parameter was (e.g. `CURRENT_TIMESTAMP(6)` for a step's start time). */
+class SqlNow extends Date {}
+
+/** A parameter value as a Teradata literal. */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (value instanceof SqlNow) return 'CURRENT_TIMESTAMP(6)';
+  if (value instanceof Date) return `TIMESTAMP '${value.toISOString().replace('T', ' ').replace('Z', '')}+00:00'`;
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  return quoteString(String(value));
+}
+
+/** `sql` with its `?` markers (outside quotes) replaced by the literals of `params`. */
+function inline(sql: string, params: unknown[]): string {
+  let out = '';
+  let n = 0;
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '?') out += literal(params[n++]);
+    else out += ch;
+  }
+  return out.replace(/\n\s+/g, ' ');
+}
+
+/**
+ * A connection that runs nothing: it records the statements core's `Ledger` sends, so the script carries exactly the
+ * runner's ledger statements. Reads answer as on an empty ledger, except the `MAX(id) + 1` of a new id, which gets
+ * the script's fixed id (BTEQ has no variables to carry a value read at run time into a later request).
+ */
+class ScriptRecorder implements Connection {
+  readonly description = 'BTEQ script';
+  requests: { sql: string; params: unknown[] }[] = [];
+  constructor(private readonly nextId: (sql: string) => number) {}
+  async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<QueryResult<Row>> {
+    if (/^\s*SELECT\b/i.test(sql)) {
+      const rows = /COALESCE\(MAX\(/i.test(sql) ? [{ id: this.nextId(sql) }] : [];
+      return { rows: rows as Row[], rowCount: rows.length };
+    }
+    this.requests.push({ sql, params });
+    return { rows: [], rowCount: 0 };
+  }
+  async execute(sql: string): Promise<void> {
+    this.requests.push({ sql, params: [] });
+  }
+  async transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+  async close(): Promise<void> {}
+  /** The requests recorded since the last call, as BTEQ requests. */
+  take(): string[] {
+    const out = this.requests.map((r) => inline(r.sql, r.params) + ';');
+    this.requests = [];
+    return out;
+  }
+}
+
 function remark(text: string): string {
   return `.REMARK ${quoteString(text.replace(/[\r\n]+/g, ' '))}`;
 }
@@ -104,14 +218,16 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function defaultDeploymentId(now: Date): number {
-  const iso = now.toISOString();
-  return Number(iso.slice(0, 19).replace(/[-T:]/g, ''));
+/**
+ * The default deployment id: yyyymmddhhmmss (UTC) times 100 (2.0e15: below 2^53, so ids read back as JS numbers stay
+ * exact). The rollback script's row is this + 50; the runner's MAX + 1 ids fit in between.
+ */
+export function defaultBteqDeploymentId(now: Date): number {
+  return Number(now.toISOString().slice(0, 19).replace(/[-T:]/g, '')) * 100;
 }
 
-interface ScriptStep {
-  step: PlanStep;
-  statements: string[];
+function backupStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').toLowerCase();
 }
 
 function header(options: BteqOptions): string[] {
@@ -132,84 +248,272 @@ function header(options: BteqOptions): string[] {
   ];
 }
 
-function script(plan: Plan, steps: ScriptStep[], kind: 'deploy' | 'rollback', options: BteqOptions): string {
-  const vars = options.variables ?? {};
-  const expand = (s: string): string => expandPlaceholders(s, vars);
-  const ledger = options.ledger === false ? null : options.ledger;
-  const lines: string[] = [...header(options), ''];
-  const db = ledger?.database ?? TERADATA_LEDGER_DATABASE;
-  const id = ledger ? (ledger.deploymentId ?? defaultDeploymentId(options.now ?? new Date())) : 0;
-  const deployments = ledgerTable(db, 'deployments');
-  const stepsTable = ledgerTable(db, 'steps');
-  const ledgerCheck = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
+/** Kinds the in-script conflict check looks up in DBC.TablesV. */
+const CONFLICT_KINDS = new Set(['table', 'view', 'macro', 'procedure', 'function', 'join-index', 'hash-index']);
 
-  lines.push(remark(`dbee ${kind}: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${plan.projects.join(', ') || 'plan'}${ledger ? `, deployment ${id}` : ''}`));
-  if (ledger) {
-    const checksum = ledger.planChecksum ?? sha256(JSON.stringify(plan.steps));
-    const cols = ['"id"', '"project"', '"environment"', '"kind"', '"plan_checksum"', '"tool_version"', '"status"', '"steps_total"', ...(ledger.reverts !== undefined ? ['"reverts"'] : [])];
-    const vals = [
-      String(id),
-      quoteString(ledger.project ?? plan.projects.join(',')),
-      quoteString(ledger.environment),
-      quoteString(kind),
-      quoteString(checksum),
-      quoteString(ledger.toolVersion ?? 'dbee-bteq'),
-      quoteString('running'),
-      String(steps.length),
-      ...(ledger.reverts !== undefined ? [String(ledger.reverts)] : []),
-    ];
-    lines.push(`INSERT INTO ${deployments} (${cols.join(', ')}) VALUES (${vals.join(', ')});`, ledgerCheck);
+/** Kinds the deploy script's `rename` keeps under a backup name that its rollback script renames back (tables apart). */
+const RENAMED_BACK = new Set(['view', 'macro', 'procedure', 'function']);
+
+/** Kinds that stand on a table and make Teradata refuse to drop or rename it ("If the table to be dropped has
+ * triggers, hash indexes, or join indexes associated with it, you must first drop those": SQL DDL, DROP TABLE). */
+const DEPENDENT_KINDS = new Set(['join-index', 'hash-index', 'trigger']);
+
+/**
+ * Steps of the plan that define a join index, hash index or trigger on `table` (`DB.NAME`, upper case): the script
+ * drops those that exist before it renames or drops the table; their own steps create them again afterwards. (The
+ * script cannot list what the target has: dependents the sources do not define still make Teradata refuse.)
+ */
+function sourceDependents(c: Ctx, steps: readonly PlanStep[], table: string): { db: string; name: string; word: string }[] {
+  const out: { db: string; name: string; word: string }[] = [];
+  for (const s of steps) {
+    if (!DEPENDENT_KINDS.has(s.objectKey.kind) || !s.statements[0]) continue;
+    const db = c.expand(s.objectKey.schema ?? '');
+    const parsed = parseTeradata(c.expand(s.statements[0]), '<plan>', { searchPath: [db] })[0];
+    const reads = (parsed?.references ?? []).filter((r) => r.kind === 'relation').map((r) => `${r.schema ?? db}.${r.name}`.toUpperCase());
+    if (reads.includes(table)) out.push({ db, name: c.expand(s.objectKey.name), word: kindKeyword(s.objectKey.kind)! });
   }
-  const stepRow = (s: ScriptStep, order: number, status: 'applied' | 'failed', statements: string[]): string =>
-    `INSERT INTO ${stepsTable} ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "transactional", "started_at", "status") ` +
-    `VALUES (${id}, ${order}, ${quoteString(expand(formatKey(s.step.objectKey)))}, ${quoteString(s.step.action)}, ${quoteString(s.step.checksum)}, ` +
-    `${quoteString(JSON.stringify(statements.map((x) => 'sha256:' + sha256(x))))}, ${s.step.transactional ? 1 : 0}, CURRENT_TIMESTAMP(6), ${quoteString(status)});`;
+  return out;
+}
+
+interface Ctx {
+  options: BteqOptions;
+  ansi: boolean;
+  ledger: Ledger | null;
+  recorder: ScriptRecorder;
+  dialect: LedgerDialect;
+  id: number;
+  expand(s: string): string;
+  /** `dialect.schema."table"`. */
+  t(table: string): string;
+}
+
+function context(options: BteqOptions, id: number): Ctx {
+  const ansi = options.transactionMode === 'ANSI';
+  const vars = options.variables ?? {};
+  const dialect = (options.ledger && options.ledger.dialect) || teradataLedger('DBEE_LEDGER');
+  // Ids the ledger asks for (MAX + 1) are fixed in the script: the deployment's id, and for backups (a unique primary
+  // index) one more per backup, so that a script renaming several tables aside writes distinct rows.
+  let backups = 0;
+  const recorder = new ScriptRecorder((sql) => (/\bbackups\b/i.test(sql) ? id + backups++ : id));
+  return {
+    options,
+    ansi,
+    ledger: options.ledger === false ? null : new Ledger(recorder, dialect),
+    recorder,
+    dialect,
+    id,
+    expand: (s) => expandPlaceholders(s, vars),
+    t: (table) => `${dialect.schema}.${dialect.quote ? dialect.quote(table) : table}`,
+  };
+}
+
+/**
+ * The requests that create or upgrade the ledger, each version guarded by a probe of the version table (missing on
+ * a first run: 3807, whose severity is set to 0 around the probe).
+ */
+function ensureLedger(c: Ctx): string[] {
+  const vt = c.t(c.dialect.versionTable ?? 'ledger_version');
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const lines: string[] = [remark('ledger: create or upgrade its tables where needed'), '.SET ERRORLEVEL 3807 SEVERITY 0'];
+  c.dialect.migrations.forEach((statements, v) => {
+    lines.push(`SELECT 1 FROM ${vt} WHERE ${q('version')} = ${v + 1};`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO LEDGER_V${v + 1}`);
+    if (v > 0) lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`);
+    for (const sql of statements) lines.push(bteqRequest(sql), `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, ...commit(c));
+    lines.push(`INSERT INTO ${vt} (${q('version')}) VALUES (${v + 1});`, `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, ...commit(c), `.LABEL LEDGER_V${v + 1}`);
+  });
+  lines.push('.SET ERRORLEVEL 3807 SEVERITY 8');
+  return lines;
+}
+
+/** `COMMIT;` in ANSI mode (a DDL must end its transaction: 3722), nothing in Teradata mode. */
+function commit(c: Ctx): string[] {
+  return c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`] : [];
+}
+
+/** Ledger requests as one transaction: `BT; ... ET;` in Teradata mode, `...; COMMIT;` in ANSI mode. */
+function ledgerGroup(c: Ctx, requests: string[]): string[] {
+  const check = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
+  const body = requests.flatMap((r) => [r, check]);
+  return c.ansi ? [...body, 'COMMIT;', check] : ['BT;', check, ...body, 'ET;', check];
+}
+
+function keyLiteral(s: string): string {
+  return quoteString(s);
+}
+
+function qualified(c: Ctx, step: PlanStep): { db: string; name: string; sql: string } {
+  const db = c.expand(step.objectKey.schema ?? '');
+  const name = c.expand(step.objectKey.name);
+  return { db, name, sql: `${quoteIdent(db)}.${quoteIdent(name)}` };
+}
+
+/** The deploy script of a plan (see the module comment). */
+export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<string> {
+  const now = options.now ?? new Date();
+  const ledgerOptions = options.ledger === false ? null : (options.ledger ?? null);
+  const id = ledgerOptions?.deploymentId ?? defaultBteqDeploymentId(now);
+  const c = context(options, id);
+  const steps = plan.steps;
+  const lines: string[] = [...header(options), ''];
+  const project = plan.projects.join(',');
+  const stamp = backupStamp(now);
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  lines.push(remark(`dbee deploy: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${plan.projects.join(', ') || 'plan'}${c.ledger ? `, deployment ${id}` : ''}`));
+
+  if (c.ledger && ledgerOptions) {
+    lines.push(...ensureLedger(c), '');
+    lines.push(
+      remark(`deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`),
+      `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('status')} = 'succeeded';`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      '.IF ACTIVITYCOUNT > 0 THEN .GOTO DONE',
+      `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id};`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
+    );
+    await c.ledger.startDeployment({
+      project,
+      environment: ledgerOptions.environment,
+      kind: 'deploy',
+      planChecksum: ledgerOptions.planChecksum ?? sha256(JSON.stringify(plan.steps)),
+      package: null,
+      gitCommit: ledgerOptions.gitCommit ?? plan.sourceCommit ?? null,
+      toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
+      osUser: ledgerOptions.osUser ?? null,
+      ciJob: null,
+      host: ledgerOptions.host ?? null,
+      stepsTotal: steps.length,
+    } as never);
+    // The ledger state before the deployment is not known when the script is written: recorded as unknown (null,
+    // as on rows older than that column), never as the empty state the recorder's reads would make up.
+    const start = c.recorder.requests.at(-1)!;
+    start.params[14] = null;
+    lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
+  }
+  const searchPath = plan.searchPaths?.[plan.projects[0] ?? ''] ?? [];
+  if (searchPath[0]) lines.push(`DATABASE ${quoteIdent(c.expand(searchPath[0]))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8');
 
   const failures: string[] = [];
-  steps.forEach((s, idx) => {
+  for (const [idx, step] of steps.entries()) {
     const n = idx + 1;
     const code = bteqReturnCode(n);
-    const statements = s.statements.map(expand);
-    const onError = ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
-    const what = `${s.step.action} ${expand(s.step.key)}`;
-    lines.push('', remark(`step ${n}/${steps.length}: ${kind === 'rollback' ? `undo plan step ${s.step.order} (${what})` : what}`));
-    if (!statements.length) lines.push(remark('nothing to run'));
-    for (const st of statements) lines.push(bteqRequest(st), onError);
-    if (ledger) {
-      lines.push(stepRow(s, n, 'applied', statements), ledgerCheck);
-      failures.push(
-        '',
-        `.LABEL FAIL_${n}`,
-        stepRow(s, n, 'failed', statements),
-        `UPDATE ${deployments} SET "status" = 'failed', "finished_at" = CURRENT_TIMESTAMP(6), "steps_applied" = ${n - 1}, ` +
-          `"error" = ${quoteString(`step ${n} (${expand(s.step.key)}) failed; see the BTEQ output`)} WHERE "id" = ${id};`,
-        '.LOGOFF',
-        `.QUIT ${code}`,
-      );
+    const statements = step.statements.map(c.expand);
+    const checksum = checksumStatements(step.statements, options.variables ?? {});
+    lines.push('', remark(`step ${n}/${steps.length}: ${step.action} ${c.expand(step.key)}`));
+    if (c.ledger) {
+      // Rerun-safe: the ledger already has this step's result.
+      if (step.action === 'migrate') {
+        lines.push(`SELECT 1 FROM ${c.t('migrations')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('version')} = ${keyLiteral(migrationVersionOf(step.objectKey.name))};`);
+        lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
+      } else if (step.action === 'drop') {
+        lines.push(`SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`);
+        lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_${n}`);
+      } else {
+        lines.push(
+          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('checksum')} = ${keyLiteral(checksum)};`,
+        );
+        lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
+      }
+      // Conflicts: an object the ledger does not know that exists on the target.
+      const conflictable = CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
+      if (conflictable) {
+        const { db, name, sql } = qualified(c, step);
+        const strategy = options.conflictStrategy?.(step) ?? 'raise';
+        lines.push(
+          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
+          `SELECT 1 FROM DBC.TablesV WHERE DatabaseName = ${quoteString(db)} AND TableName = ${quoteString(name)};`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
+          remark(`${sql} exists and the ledger does not know it: ifExists ${strategy}`),
+        );
+        const word = kindKeyword(step.objectKey.kind)!;
+        if (strategy !== 'raise' && step.objectKey.kind === 'table') {
+          // What stands on the table (and is defined in the sources) goes first, if it is there.
+          for (const [j, d] of sourceDependents(c, steps, `${db}.${name}`.toUpperCase()).entries()) {
+            lines.push(
+              `SELECT 1 FROM DBC.TablesV WHERE DatabaseName = ${quoteString(d.db)} AND TableName = ${quoteString(d.name)};`,
+              `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+              `.IF ACTIVITYCOUNT = 0 THEN .GOTO DEP_${n}_${j + 1}`,
+              `DROP ${d.word} ${quoteIdent(d.db)}.${quoteIdent(d.name)};`,
+              `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+              ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+              `.LABEL DEP_${n}_${j + 1}`,
+            );
+          }
+        }
+        if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
+        else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index') lines.push(`DROP ${word} ${sql};`, `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`, ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []));
+        else {
+          const backup = `${name}_bak_${stamp}`.slice(0, 128);
+          lines.push(`RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`, `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`, ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []));
+          await c.ledger.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
+          lines.push(...ledgerGroup(c, c.recorder.take()));
+        }
+        lines.push(`.LABEL RUN_${n}`);
+      }
     }
-  });
+    if (!statements.length) lines.push(remark('nothing to run'));
+    for (const st of statements) {
+      lines.push(bteqRequest(st), c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) {
+        lines.push(c.ledger ? `.IF ACTIVITYCOUNT <> 0 THEN .GOTO FAIL_${n}` : `.IF ACTIVITYCOUNT <> 0 THEN .QUIT ${code}`);
+      }
+      if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+    }
+    if (c.ledger) {
+      const record = (status: 'applied' | 'failed', error: string | null) =>
+        c.ledger!.recordStep(
+          id,
+          {
+            order: step.order,
+            objectKey: step.key,
+            action: step.action,
+            checksum,
+            statements,
+            reverse: step.reverse,
+            previousDefinition: null,
+            transactional: step.transactional,
+            startedAt: new SqlNow(),
+            durationMs: 0,
+            status,
+            error,
+            hazards: step.hazards,
+          },
+          c.recorder,
+        );
+      await record('applied', null);
+      if (step.action === 'migrate') {
+        await c.ledger.recordMigration(step.project, migrationVersionOf(step.objectKey.name), step.source?.file ?? '', step.checksum, id, c.recorder);
+      } else {
+        await c.ledger.setObjectState(step.project, step.key, step.action === 'drop' ? null : checksum, id, c.recorder);
+      }
+      lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
+      const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
+      await record('failed', error);
+      await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' } as never);
+      failures.push('', `.LABEL FAIL_${n}`, ...(c.ansi ? ['ROLLBACK;'] : []), ...ledgerGroup(c, c.recorder.take()), '.LOGOFF', `.QUIT ${code}`);
+    }
+  }
   lines.push('');
-  if (ledger) {
-    lines.push(
-      `UPDATE ${deployments} SET "status" = 'succeeded', "finished_at" = CURRENT_TIMESTAMP(6), "steps_applied" = ${steps.length} WHERE "id" = ${id};`,
-      ledgerCheck,
-    );
+  if (c.ledger) {
+    await c.ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 'object', smoke: 'not run' } as never);
+    lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
   return lines.join('\n') + '\n';
 }
 
-/** The deploy script of a plan (see the module comment for layout and return codes). */
-export function toBteq(plan: Plan, options: BteqOptions = {}): string {
-  return script(plan, plan.steps.map((step) => ({ step, statements: step.statements })), 'deploy', options);
-}
-
 /**
- * The rollback script of a plan: every step's reverse statements, last step first. Refuses (`ROLLBACK_UNKNOWN`)
- * when a step's reverse is unknown, unless `skipUnknownReverse`. Plans prepared against the target with
- * `prepareTeradataPlan` carry exact reverses (SHOW text, backup names).
+ * The rollback script of a plan's deployment (the deploy script written with the same `deploymentId`): every
+ * step's reverse, last step first, each run only when the ledger says that step of that deployment is `applied`
+ * (a partial deployment undoes what it did, nothing else). A table the step created is dropped only when it holds
+ * no rows, or when the deployment renamed an older table aside (then that backup is renamed back); a table with rows
+ * and no backup stops the script (exit 16 + i). Refuses (`ROLLBACK_UNKNOWN`) when a step's reverse is unknown,
+ * unless `skipUnknownReverse`. The ledger records a `rollback` deployment (id `deploymentId + 50`).
  */
-export function toBteqRollback(plan: Plan, options: BteqOptions = {}): string {
+export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Promise<string> {
   const unknown = plan.steps.filter((s) => s.reverse === null);
   if (unknown.length && !options.skipUnknownReverse) {
     throw new DbeeError(`no reverse is known for ${unknown.length} step${unknown.length > 1 ? 's' : ''}: ${unknown.map((s) => s.key).join(', ')}`, {
@@ -218,9 +522,153 @@ export function toBteqRollback(plan: Plan, options: BteqOptions = {}): string {
       details: { steps: unknown.map((s) => s.order) },
     });
   }
-  const steps = [...plan.steps]
-    .reverse()
-    .filter((s) => s.reverse !== null)
-    .map((step) => ({ step, statements: step.reverse! }));
-  return script(plan, steps, 'rollback', options);
+  const now = options.now ?? new Date();
+  const ledgerOptions = options.ledger === false ? null : (options.ledger ?? null);
+  const deployed = ledgerOptions?.deploymentId ?? defaultBteqDeploymentId(now);
+  const id = deployed + 50;
+  const c = context(options, id);
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const steps = [...plan.steps].reverse().filter((s) => s.reverse !== null);
+  const project = plan.projects.join(',');
+  const lines: string[] = [...header(options), '', remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`)];
+  if (c.ledger && ledgerOptions) {
+    lines.push(
+      `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('kind')} = 'rollback' AND ${q('reverts')} = ${deployed};`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
+    );
+    await c.ledger.startDeployment({
+      project,
+      environment: ledgerOptions.environment,
+      kind: 'rollback',
+      planChecksum: ledgerOptions.planChecksum ?? sha256(JSON.stringify(plan.steps)),
+      package: null,
+      gitCommit: null,
+      toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
+      osUser: ledgerOptions.osUser ?? null,
+      ciJob: null,
+      host: ledgerOptions.host ?? null,
+      stepsTotal: steps.length,
+      reverts: deployed,
+    } as never);
+    c.recorder.requests.at(-1)!.params[14] = null;
+    lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
+  }
+  const failures: string[] = [];
+  for (const [idx, step] of steps.entries()) {
+    const n = idx + 1;
+    const code = bteqReturnCode(n);
+    const reverse = step.reverse!.map(c.expand);
+    lines.push('', remark(`step ${n}/${steps.length}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`));
+    if (c.ledger) {
+      lines.push(
+        `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied';`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_${n}`,
+      );
+    }
+    const dropsTable = step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r));
+    if (dropsTable && c.ledger) {
+      const { db, sql } = qualified(c, step);
+      // A backup kept by the deploy script's `rename`: drop the new table, put the old one back.
+      lines.push(
+        `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOBACKUP_${n}`,
+        `DROP TABLE ${sql};`,
+        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+        ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+      );
+      const backup = `${c.expand(step.objectKey.name)}_bak_`;
+      lines.push(
+        remark(`the backup ${db}.${backup}<stamp> recorded by deployment ${deployed} is renamed back by hand if the next request fails`),
+      );
+      // The backup's name is in the ledger only; BTEQ cannot read it into a request, so the deploy script's stamp is used.
+      const stamp = backupStamp(options.now ?? now);
+      lines.push(
+        `RENAME TABLE ${quoteIdent(db)}.${quoteIdent(`${backup}${stamp}`.slice(0, 128))} TO ${sql};`,
+        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+        ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+      );
+      await c.ledger.backupGone(deployed, `${db}.${backup}${stamp}`, c.recorder);
+      lines.push(...ledgerGroup(c, c.recorder.take()), `.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`);
+      // No backup: a table that holds rows is never dropped.
+      lines.push(
+        `SELECT TOP 1 1 FROM ${sql};`,
+        `.IF ERRORCODE = 3807 THEN .GOTO UNDONE_${n}`,
+        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO KEEP_${n}`,
+      );
+      failures.push('', `.LABEL KEEP_${n}`, remark(`${sql} holds rows and no backup exists: not dropped; the rollback stops here`), '.LOGOFF', `.QUIT ${code}`);
+    }
+    for (const st of reverse) {
+      lines.push(bteqRequest(st), c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) lines.push(c.ledger ? `.IF ACTIVITYCOUNT <> 0 THEN .GOTO FAIL_${n}` : `.IF ACTIVITYCOUNT <> 0 THEN .QUIT ${code}`);
+      if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+    }
+    if (c.ledger && RENAMED_BACK.has(step.objectKey.kind)) {
+      // A view, macro, procedure or function the deploy script's `rename` kept: once the new one is dropped (the
+      // reverse above), the old one gets its name back. The backup's name comes from the deploy script's stamp.
+      const { db, sql } = qualified(c, step);
+      const backup = `${c.expand(step.objectKey.name)}_bak_${backupStamp(options.now ?? now)}`.slice(0, 128);
+      lines.push(
+        `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT = 0 THEN .GOTO UNDONE_${n}`,
+        `RENAME ${kindKeyword(step.objectKey.kind)} ${quoteIdent(db)}.${quoteIdent(backup)} TO ${sql};`,
+        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+        ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+      );
+      await c.ledger.backupGone(deployed, `${db}.${backup}`, c.recorder);
+      lines.push(...ledgerGroup(c, c.recorder.take()));
+    }
+    if (c.ledger) {
+      lines.push(`.LABEL UNDONE_${n}`);
+      await c.ledger.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
+      if (step.action === 'migrate') await c.ledger.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
+      else if (step.action === 'create') await c.ledger.setObjectState(step.project, step.key, null, id, c.recorder);
+      else {
+        // The object's state before the step, as the deploy script recorded it (previous_checksum of its step row).
+        c.recorder.requests.push({
+          sql: `DELETE FROM ${c.t('objects')} WHERE ${q('project')} = ? AND ${q('object_key')} = ?`,
+          params: [step.project, step.key],
+        });
+        c.recorder.requests.push({
+          sql:
+            `INSERT INTO ${c.t('objects')} (${['project', 'object_key', 'checksum', 'deployment_id'].map(q).join(', ')}) ` +
+            `SELECT ?, ?, ${q('previous_checksum')}, ? FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ? AND ${q('step_order')} = ? AND ${q('previous_checksum')} IS NOT NULL`,
+          params: [step.project, step.key, id, deployed, step.order],
+        });
+      }
+      await c.ledger.recordStep(
+        id,
+        {
+          order: n,
+          objectKey: step.key,
+          action: 'undo',
+          checksum: checksumStatements(step.reverse!, options.variables ?? {}),
+          statements: reverse,
+          reverse: step.statements,
+          previousDefinition: null,
+          transactional: step.transactional,
+          startedAt: new SqlNow(),
+          durationMs: 0,
+          status: 'applied',
+          error: null,
+          revertsStep: step.order,
+        } as never,
+        c.recorder,
+      );
+      lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
+      await c.ledger.finishDeployment(id, 'failed', `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`, null, {} as never);
+      failures.push('', `.LABEL FAIL_${n}`, ...(c.ansi ? ['ROLLBACK;'] : []), ...ledgerGroup(c, c.recorder.take()), '.LOGOFF', `.QUIT ${code}`);
+    }
+  }
+  lines.push('');
+  if (c.ledger) {
+    await c.ledger.finishDeployment(id, 'succeeded', null, null, {} as never);
+    lines.push(...ledgerGroup(c, c.recorder.take()));
+  }
+  lines.push('.LOGOFF', '.QUIT 0', ...failures);
+  return lines.join('\n') + '\n';
 }

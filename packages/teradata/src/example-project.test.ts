@@ -6,7 +6,7 @@ import { toBteq } from './bteq';
 import { expandPlaceholders } from './placeholders';
 import { prepareTeradataPlan } from './teradata-deploy';
 import { parseTeradata } from './teradata-parser';
-import { createFakeConnection, FakeTeradataSession } from './testing/fake-connection';
+import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
 
 const REPO = join(__dirname, '..', '..', '..');
 const PROJECT = join(REPO, 'examples', 'teradata');
@@ -93,7 +93,7 @@ describe('examples/teradata', () => {
     expect([...session.catalog.keys()].sort()).toEqual(order.map((k) => k.split(':')[1]).sort());
     expect(prepared.steps.map((s) => s.reverse)).toEqual(order.map((k) => [`DROP ${k.startsWith('join-index') ? 'JOIN INDEX' : k.split(':')[0]!.toUpperCase()} ${k.split(':')[1]}`]));
 
-    const script = toBteq(prepared, { ledger: false, logonFile: 'logon.btq' });
+    const script = await toBteq(prepared, { ledger: false, logonFile: 'logon.btq' });
     expect(script).toContain('REPLACE PROCEDURE DEV_EDW.load_orders (IN load_date DATE, OUT loaded INTEGER)\nBEGIN\n  DECLARE d DATE; --\n');
     expect(script).toContain('  SET loaded = n; --\nEND;\n.IF ERRORCODE <> 0 THEN .QUIT 22\n');
     expect(script).toContain("  SELECT COUNT(*) AS remaining FROM DEV_EDW.orders WHERE status = 'X'; --\n);\n.IF ERRORCODE <> 0 THEN .QUIT 21");

@@ -1,5 +1,6 @@
 // Public API of @dbee/teradata: a flat list of explicit exports.
 export { createTeradataEngine, teradataCapabilities } from './teradata-engine';
+export { extractTeradata, teradataAudit, restoreDatabaseNames } from './extract';
 export type { TeradataEngineOptions } from './teradata-engine';
 
 export { tokenize, splitStatements, isSignificant } from './splitter';
@@ -81,16 +82,6 @@ export {
 export { toBteq, toBteqRollback, bteqRequest, bteqReturnCode, BTEQ_LEDGER_FAILED } from './bteq';
 export type { BteqOptions, BteqLedgerOptions } from './bteq';
 
-export {
-  FakeTeradataSession,
-  FakeOperationalError,
-  fakeDriver,
-  createFakeConnection,
-  teradataErrorMessage,
-} from './testing/fake-connection';
-export type { FakeError, FakeReply, FakeObject, FakeMatcher, FakeResponder, FakeSessionOptions, FakeLogEntry } from './testing/fake-connection';
-export { runSql, tableShape, formatTimestamp } from './testing/fake-sql';
-export type { FakeTableShape, FakeColumn, SqlHost } from './testing/fake-sql';
 export {
   existingObjects,
   captureDefinition as captureReplaceableDefinition,

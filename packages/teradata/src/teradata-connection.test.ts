@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDriver } from './driver/load-driver';
 import { connectTeradata, describeTarget, toDriverParameters } from './teradata-connection';
 import { createTeradataEngine } from './teradata-engine';
-import { createFakeConnection, fakeDriver, FakeTeradataSession } from './testing/fake-connection';
+import { createFakeConnection, fakeDriver, FakeTeradataSession } from '../testing/fake-connection';
 
 function env(connection: ResolvedEnvironment['connection'], name = 'test'): ResolvedEnvironment {
   return { name, engine: 'teradata', connection, variables: { env: name }, gates: {}, deploy: {}, declaredAt: { file: 'dbee.yaml', line: 7 } };

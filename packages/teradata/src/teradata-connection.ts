@@ -138,11 +138,21 @@ export class TeradataConnection implements Connection {
 
   /** Run one request and return every result set (SHOW output spans several). */
   async run(sql: string, params?: unknown[]): Promise<TeradataResult> {
+    let result: TeradataResult;
     try {
-      return await this.serial(() => this.session.run(sql, params));
+      result = await this.serial(() => this.session.run(sql, params));
     } catch (error) {
       throw mapTeradataError(error, { ...this.errorContext, statement: sql, phase: 'execute' });
     }
+    // A procedure that did not compile is a *successful* response carrying warning 5526 (its SPL messages are the
+    // rows): the request did not do what it says, so it fails like an error.
+    const failed = result.warnings?.find((w) => w.code === 5526);
+    if (failed) {
+      const spl = result.resultSets.flatMap((s) => s.rows.map((r) => String(r[0] ?? ''))).filter(Boolean);
+      const error = new Error(`[Teradata Database] [Error ${failed.code}] ${failed.text}${spl.length ? ' ' + spl.join('; ') : ''}`);
+      throw mapTeradataError(error, { ...this.errorContext, statement: sql, phase: 'execute' });
+    }
+    return result;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import { DbeeError, formatKey, PLAN_FORMAT_VERSION, type ObjectKey, type Plan, type PlanStep } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
 import { planObjectChange, prepareTeradataPlan, reverseAfterFailure } from './teradata-deploy';
-import { createFakeConnection, FakeTeradataSession } from './testing/fake-connection';
+import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
 import type { TeradataConnection } from './teradata-connection';
 
 const NOW = new Date(Date.UTC(2026, 10, 21, 10, 30, 0));
@@ -142,7 +142,8 @@ describe('planObjectChange: tables', () => {
     expect(c.dataLoss).toBe(true);
     await apply(conn, c.statements);
     await apply(conn, c.reverse!);
-    expect(session.catalog.get('SALES.ORDERS')!.show).toBe(ORDERS_V1.replace(/;$/, ''));
+    // SHOW TABLE of the re-created table is the same canonical text (the double canonicalises what it is given).
+    expect(session.catalog.get('SALES.ORDERS')!.show).toBe(ORDERS_V1);
   });
 
   it('refuses when the name is taken by another kind of object', async () => {
@@ -177,7 +178,7 @@ describe('planObjectChange: views, macros, procedures', () => {
   it('expands {{var}} placeholders in the key and statements before looking at the database', async () => {
     const session = new FakeTeradataSession({ objects: { 'DEV_SALES.V': { tableKind: 'V', show: 'REPLACE VIEW DEV_SALES.V AS SELECT 1 AS x' } } });
     const conn = createFakeConnection(session);
-    const c = await planObjectChange(conn, step({ kind: 'view', schema: '{{env}}_SALES', name: 'v' }, ['REPLACE VIEW {{env}}_SALES.v AS SELECT 2 AS x']), {
+    const c = await planObjectChange(conn, step({ kind: 'view', schema: '{{env}}_SALES', name: 'v' }, ['REPLACE VIEW {{env}}_SALES.v AS SELECT 2 AS x'], 'replace'), {
       ifExists: 'raise',
       variables: { env: 'dev' },
     });
@@ -217,5 +218,48 @@ describe('prepareTeradataPlan', () => {
     expect(session.catalog.has('SALES.V_NEW')).toBe(true);
     for (const s of [...prepared.steps].reverse()) await apply(conn, s.reverse!);
     expect(new Map([...session.catalog].map(([k, v]) => [k, v.show]))).toEqual(new Map([...before].map(([k, v]) => [k, v.show])));
+  });
+});
+
+describe('planObjectChange: conflicts on REPLACE and tables under a join index (issue #17)', () => {
+  const created = (o: ObjectKey, sql: string) => step(o, [sql], 'create');
+
+  it('a view the step creates but that exists is a conflict although the source says REPLACE: raise refuses, rename and drop keep it', async () => {
+    const { session, conn } = fixture();
+    const src = 'REPLACE VIEW SALES.V_ORDERS AS SELECT ORDER_ID, CUSTOMER_ID FROM SALES.ORDERS';
+    await expect(planObjectChange(conn, created(view, src), { ifExists: 'raise' })).rejects.toMatchObject({ code: 'OBJECT_EXISTS' });
+    const renamed = await planObjectChange(conn, created(view, src), { ifExists: 'rename', now: NOW });
+    expect(renamed.statements).toEqual(['RENAME VIEW SALES.V_ORDERS TO SALES.V_ORDERS_BKP_20261121T103000', src]);
+    expect(renamed.reverse).toEqual(['DROP VIEW SALES.V_ORDERS', 'RENAME VIEW SALES.V_ORDERS_BKP_20261121T103000 TO SALES.V_ORDERS']);
+    const dropped = await planObjectChange(conn, created(view, src), { ifExists: 'drop' });
+    expect(dropped.statements).toEqual(['DROP VIEW SALES.V_ORDERS', src]);
+    // The reverse is the SHOW text it replaced.
+    expect(dropped.reverse).toEqual(['DROP VIEW SALES.V_ORDERS', VIEW_V1]);
+    await apply(conn, dropped.statements);
+    await apply(conn, dropped.reverse!);
+    expect(session.catalog.get('SALES.V_ORDERS')!.show).toBe(VIEW_V1);
+  });
+
+  it('rename of a table with a join index drops the index first and creates it again after; the reverse does the same', async () => {
+    const { session, conn } = fixture();
+    const ji = 'CREATE JOIN INDEX SALES.JI AS SELECT ORDER_ID, CUSTOMER_ID FROM SALES.ORDERS PRIMARY INDEX (ORDER_ID)';
+    await session.run(ji);
+    const c = await planObjectChange(conn, step(table, [ORDERS_V2]), { ifExists: 'rename', now: NOW });
+    expect(c.statements).toEqual(['DROP JOIN INDEX SALES.JI', 'RENAME TABLE SALES.ORDERS TO SALES.ORDERS_BKP_20261121T103000', ORDERS_V2, ji]);
+    expect(c.reverse).toEqual(['DROP JOIN INDEX SALES.JI', 'DROP TABLE SALES.ORDERS', 'RENAME TABLE SALES.ORDERS_BKP_20261121T103000 TO SALES.ORDERS', ji]);
+    await apply(conn, c.statements);
+    await apply(conn, c.reverse!);
+    expect(session.catalog.get('SALES.ORDERS')!.show).toBe(ORDERS_V1);
+    expect(session.catalog.get('SALES.JI')!.tableKind).toBe('I');
+  });
+
+  it('a plain drop of a table drops its join index first, and says so', async () => {
+    const { session, conn } = fixture();
+    await session.run('CREATE JOIN INDEX SALES.JI AS SELECT ORDER_ID FROM SALES.ORDERS PRIMARY INDEX (ORDER_ID)');
+    const c = await planObjectChange(conn, step(table, ['DROP TABLE SALES.ORDERS'], 'drop'), { ifExists: 'raise' });
+    expect(c.statements).toEqual(['DROP JOIN INDEX SALES.JI', 'DROP TABLE SALES.ORDERS']);
+    expect(c.notes).toEqual(['join-index SALES.JI is defined on it: dropped first']);
+    await apply(conn, c.statements);
+    expect(session.catalog.size).toBe(1);
   });
 });

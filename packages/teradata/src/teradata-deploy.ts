@@ -16,6 +16,7 @@ import { parseTeradata } from './teradata-parser';
 import {
   backupName,
   definitionStatements,
+  kindKeyword,
   qualifiedName,
   REPLACEABLE_KINDS,
   renderCopyData,
@@ -143,6 +144,52 @@ export async function captureDefinition(conn: Connection, key: ObjectKey): Promi
   }
 }
 
+/** A join index, hash index or trigger defined on a table, with the DDL that creates it again. */
+export interface TableDependent {
+  key: ObjectKey;
+  /** Its CREATE statement, from SHOW (captured before it is dropped). */
+  definition: string;
+}
+
+/**
+ * The join indexes, hash indexes and triggers defined on a table, each with its SHOW text: Teradata refuses to drop
+ * a table while they exist (SQL Data Definition Language Syntax and Examples, DROP TABLE: "If the table to be dropped
+ * has triggers, hash indexes, or join indexes associated with it, you must first drop those ... else the request
+ * aborts"), so dbee drops them first and creates them again after. Three catalog queries: `DBC.JoinIndicesV`,
+ * `DBC.HashIndicesV` (one row per index and base table) and `DBC.TriggersV` (by subject table). The column names of
+ * these views are the Data Dictionary's as dbee reads them (verify on a live system: the live suite does).
+ */
+export async function tableDependents(conn: Connection, key: ObjectKey): Promise<TableDependent[]> {
+  const params = [normalizeName(key.schema), normalizeName(key.name)];
+  const found = new Map<string, ObjectKey>();
+  const add = (kind: ObjectKind, rows: { db: unknown; name: unknown }[]) => {
+    for (const r of rows) {
+      const k: ObjectKey = { kind, schema: String(r.db).trim().toUpperCase(), name: String(r.name).trim().toUpperCase() };
+      found.set(formatKey(k), k);
+    }
+  };
+  const ji = await conn.query<{ db: unknown; name: unknown }>('SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.JoinIndicesV WHERE DatabaseName = ? AND TableName = ?', params);
+  add('join-index', ji.rows);
+  const hi = await conn.query<{ db: unknown; name: unknown }>('SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.HashIndicesV WHERE DatabaseName = ? AND TableName = ?', params);
+  add('hash-index', hi.rows);
+  const tr = await conn.query<{ db: unknown; name: unknown }>('SELECT DatabaseName AS db, TriggerName AS name FROM DBC.TriggersV WHERE SubjectTableDataBaseName = ? AND TableName = ?', params);
+  add('trigger', tr.rows);
+  const out: TableDependent[] = [];
+  for (const k of found.values()) {
+    const text = await captureDefinition(conn, k);
+    const definition = text ? definitionStatements(text)[0] : undefined;
+    if (!definition) {
+      throw new DbeeError(`${k.kind} ${qualifiedName(k)} is defined on ${qualifiedName(key)}, but SHOW returned no definition for it, so dbee cannot create it again`, {
+        code: 'DEPENDENT_UNKNOWN',
+        hint: `drop ${qualifiedName(k)} yourself (and create it again after the deployment), or give dbee's user the rights to SHOW it`,
+        exitCode: ExitCode.invalid,
+      });
+    }
+    out.push({ key: k, definition });
+  }
+  return out;
+}
+
 /** Column names of an existing table, upper case, in column order (`DBC.ColumnsV`). */
 export async function liveColumns(conn: Connection, key: ObjectKey): Promise<string[]> {
   const r = await conn.query<{ column_name: string }>(
@@ -218,8 +265,31 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
   }
   const facts = (existed: boolean, previousDefinition: string | null = null, notes: string[] = []) => ({ existed, previousDefinition, dataLoss: false, notes });
 
+  const refuseExisting = () =>
+    new DbeeError(`${name} already exists`, {
+      code: 'OBJECT_EXISTS',
+      hint: 'set ifExists: rename (keeps the old object as a backup; for a table, copyData: true brings its rows) or drop, in db.yaml conflicts or deploy settings; or drop it yourself',
+      exitCode: ExitCode.invalid,
+      details: { key: formatKey(target), strategy: 'raise' },
+    });
+
   if (REPLACEABLE_KINDS.has(kind)) {
     const previous = live ? await captureDefinition(conn, target) : null;
+    if (live && step.action === 'create') {
+      // The step creates it, so the ledger does not know it: a conflict, whether the source says CREATE or REPLACE
+      // (a REPLACE would overwrite it without a trace).
+      if (options.ifExists === 'raise') throw refuseExisting();
+      const replaced = previous ? definitionStatements(previous).map(toReplace) : null;
+      if (options.ifExists === 'rename') {
+        const bkp = backupName(key.name, options.now ?? new Date());
+        const change = build(
+          [[renderRename(target, bkp), [`RENAME ${kindKeyword(kind)} ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`]], [toReplace(definition), [renderDrop(target)]], ...extras],
+          facts(true, previous, [`${name} renamed to ${bkp}`]),
+        );
+        return { ...change, backup: { database: key.schema, name: bkp, of: formatKey(target) } };
+      }
+      return build([[renderDrop(target), replaced], [toReplace(definition), [renderDrop(target)]], ...extras], facts(true, previous, [`${name} is dropped and created again`]));
+    }
     const undo = live ? (previous ? definitionStatements(previous).map(toReplace) : null) : [renderDrop(target)];
     return build([[toReplace(definition), undo], ...extras], facts(!!live, previous, live && !previous ? [`SHOW returned nothing for ${name}: no reverse`] : []));
   }
@@ -231,18 +301,17 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
 
   if (kind === 'table' || kind === 'join-index' || kind === 'hash-index') {
     if (!live) return build([[definition, [renderDrop(target)]], ...extras], facts(false));
-    if (options.ifExists === 'raise') {
-      throw new DbeeError(`${name} already exists`, {
-        code: 'OBJECT_EXISTS',
-        hint: 'set ifExists: rename (keeps the old table as a backup, optionally copyData: true) or drop, in db.yaml conflicts or deploy settings; or drop it yourself',
-        exitCode: ExitCode.invalid,
-        details: { key: formatKey(target), strategy: 'raise' },
-      });
-    }
+    if (options.ifExists === 'raise') throw refuseExisting();
     const previous = await captureDefinition(conn, target);
+    // Join indexes, hash indexes and triggers on the table: Teradata refuses to drop or rename it while they exist.
+    // Dropped first, created again (from their SHOW text) once the new table exists.
+    const dependents = kind === 'table' ? await tableDependents(conn, target) : [];
+    const dropDependents: Undoable[] = dependents.map((d) => [renderDrop(d.key), [d.definition]]);
+    const createDependents: Undoable[] = dependents.map((d) => [d.definition, [renderDrop(d.key)]]);
     if (kind === 'table' && options.ifExists === 'rename') {
       const bkp = backupName(key.name, options.now ?? new Date());
       const out: Undoable[] = [
+        ...dropDependents,
         [renderRename(target, bkp), [`RENAME TABLE ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`]],
         [definition, [renderDrop(target)]],
       ];
@@ -260,10 +329,10 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
           } else notes.push('copyData skipped: no column survives');
         }
       }
-      return { ...build([...out, ...extras], facts(true, previous, notes)), backup: { database: key.schema, name: bkp, of: formatKey(target) } };
+      return { ...build([...out, ...extras, ...createDependents], facts(true, previous, notes)), backup: { database: key.schema, name: bkp, of: formatKey(target) } };
     }
     const change = build(
-      [[renderDrop(target), previous ? definitionStatements(previous) : null], [definition, [renderDrop(target)]], ...extras],
+      [...dropDependents, [renderDrop(target), previous ? definitionStatements(previous) : null], [definition, [renderDrop(target)]], ...extras, ...createDependents],
       facts(true, previous, kind === 'table' ? [`${name} is dropped and recreated: its rows are lost`] : [`${name} is dropped and recreated`]),
     );
     return { ...change, dataLoss: kind === 'table' };
@@ -312,14 +381,17 @@ async function planDrop(conn: Connection, key: ObjectKey, statements: string[]):
   const isTable = key.kind === 'table';
   // A dropped table's rows cannot come back; its structure can, but an empty table is not an undo.
   const reverse = previous && !isTable ? definitionStatements(previous).map((s) => (REPLACEABLE_KINDS.has(key.kind) ? toReplace(s) : s)) : null;
+  // Teradata refuses to drop a table with join indexes, hash indexes or triggers on it: they go first (and cannot
+  // come back without the table), and the plan says so.
+  const dependents = isTable && previous ? await tableDependents(conn, key) : [];
   return {
-    statements,
+    statements: [...dependents.map((d) => renderDrop(d.key)), ...statements],
     reverse,
-    undo: statements.length === 1 ? [reverse] : null,
+    undo: statements.length === 1 && !dependents.length ? [reverse] : null,
     previousDefinition: previous,
     existed: previous !== null,
     dataLoss: isTable,
-    notes: previous ? [] : [`${key.kind} ${qualifiedName(key)} does not exist`],
+    notes: [...(previous ? [] : [`${key.kind} ${qualifiedName(key)} does not exist`]), ...dependents.map((d) => `${d.key.kind} ${qualifiedName(d.key)} is defined on it: dropped first`)],
   };
 }
 

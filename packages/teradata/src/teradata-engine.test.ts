@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createTeradataEngine } from './teradata-engine';
 import { ledgerDatabaseFor, teradataLedger } from './teradata-ledger';
 import { parseTeradata } from './teradata-parser';
-import { fakeDriver, FakeTeradataSession } from './testing/fake-connection';
+import { fakeDriver, FakeTeradataSession } from '../testing/fake-connection';
 
 function env(connection: ResolvedEnvironment['connection']): ResolvedEnvironment {
   return { name: 'test', engine: 'teradata', connection, variables: { env: 'test' }, gates: {}, deploy: {}, declaredAt: { file: 'dbee.yaml' } };
@@ -20,6 +20,7 @@ describe('createTeradataEngine', () => {
       nonTransactionalStatements: false,
       advisoryLocks: false,
       embedded: false,
+      replaceConflicts: true,
     });
   });
 

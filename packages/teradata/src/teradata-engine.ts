@@ -1,5 +1,8 @@
 import { kindKeyword, renderDrop } from './teradata-renderer';
+import { teradataSmoke } from './teradata-smoke';
 import { toBteq, toBteqRollback } from './bteq';
+import { extractTeradata, teradataAudit } from './extract';
+import { planChange } from './teradata-change';
 import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
 import type { TeradataDriver, TeradataDriverName } from './driver/driver';
 import { connectTeradata } from './teradata-connection';
@@ -19,6 +22,9 @@ import { captureDefinition, existingObjects, renderCopyData, searchPathStatement
  *   A runner that sees `transactionalDdl: false` must not put a DDL anywhere but last in a transaction.
  * - `createOrReplace: true`: `REPLACE VIEW|MACRO|PROCEDURE|FUNCTION|TRIGGER`.
  * - `shadowDatabase: false`, `advisoryLocks: false` (the lock is a row), `embedded: false`.
+ * - `replaceConflicts: true`: an object the ledger does not know is a conflict whether the source says CREATE or
+ *   REPLACE; `rename` moves it aside (RENAME VIEW/MACRO/PROCEDURE...), `drop` drops it, and the step's reverse
+ *   brings it back (the SHOW text it replaced, or the rename back).
  */
 export const teradataCapabilities: EngineCapabilities = {
   transactionalDdl: false,
@@ -27,6 +33,8 @@ export const teradataCapabilities: EngineCapabilities = {
   nonTransactionalStatements: false,
   advisoryLocks: false,
   embedded: false,
+  // A REPLACE VIEW/MACRO/PROCEDURE over an object the ledger does not know would overwrite it without a trace.
+  replaceConflicts: true,
 };
 
 export interface TeradataEngineOptions {
@@ -46,7 +54,7 @@ function lockTtlOf(environment: ResolvedEnvironment): number | undefined {
 /**
  * The Teradata engine: connection, parser, ledger, lock, error mapping, and the members the core runner calls
  * around steps (`existingObjects`, `captureDefinition`, `setAside`, `renderCopyData`, `sessionSetup`,
- * `searchPathStatement`), so `dbee deploy`, `status` and `rollback` run through the same runner as on PostgreSQL.
+ * `searchPathStatement`) and when a deployed table's file changed (`planChange`), so `dbee deploy`, `status` and `rollback` run through the same runner as on PostgreSQL.
  */
 export function createTeradataEngine(options: TeradataEngineOptions = {}): Engine {
   const connect = (environment: ResolvedEnvironment, context: { workspaceRoot: string }) =>
@@ -64,13 +72,29 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
     captureDefinition,
     setAside: (conn, key, strategy, stamp) => setAside(conn, key, strategy, stamp, renamedColumns),
     renderCopyData: (backup, table) => renderCopyData(backup, table, renamedColumns),
+    extract: (conn, scope) => extractTeradata(conn, scope),
+    // A changed table file: ALTER TABLE steps from its CREATE TABLE against SHOW TABLE of the target.
+    planChange,
+    audit: teradataAudit,
     exportFormats: ['bteq'],
-    exportPlan: (plan, _format, { variables }) => ({
-      'deploy.btq': toBteq(plan, { variables }),
-      // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
-      'rollback.btq': toBteqRollback(plan, { variables, skipUnknownReverse: true }),
-    }),
+    async exportPlan(plan, _format, { variables, environment, conflictStrategy }) {
+      // The environment's tmode decides the session's transaction mode (ANSI needs COMMIT after every DDL); its
+      // ledger database, where the script records the deployment; both scripts share one deployment id.
+      const now = new Date();
+      const ledger = {
+        dialect: teradataLedger(environment ? ledgerDatabaseFor(environment) : (options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE)),
+        environment: environment?.name ?? 'unknown',
+      };
+      const transactionMode = String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
+      const common = { variables, now, ledger, transactionMode, conflictStrategy };
+      return {
+        'deploy.btq': await toBteq(plan, common),
+        // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
+        'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true }),
+      };
+    },
     parser: new TeradataParser(),
+    smoke: teradataSmoke,
     ledger: teradataLedger(options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE),
     connect,
     async lock(environment, context, key, lockOptions) {

@@ -104,6 +104,14 @@ export const TERADATA_ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   3803: EXISTS, // table already exists
   3804: EXISTS, // view already exists
   3805: EXISTS, // macro already exists
+  5616: EXISTS, // stored procedure already exists (verify: the test double's code, not confirmed by a primary source)
+  5612: { code: 'OBJECT_EXISTS', hint: 'a user, database, role or zone of that name already exists: pick another name, or leave it to the DBA who made it' },
+  // DROP/RENAME TABLE while a join index, hash index or trigger is defined on it (code: verify). dbee drops and
+  // re-creates them around the tables it renames or drops itself; this is one dbee did not expect (made by hand).
+  5467: {
+    code: 'TABLE_HAS_DEPENDENTS',
+    hint: 'a join index, hash index or trigger is defined on the table (SELECT from DBC.JoinIndicesV, DBC.HashIndicesV, DBC.TriggersV to find it): drop it first (SHOW it to keep its definition) and create it again after',
+  },
   3932: DDL_IN_TX, // "Only an ET or null statement is legal after a DDL Statement." (TERA mode)
   3722: DDL_IN_TX, // "Only a COMMIT WORK or null statement is legal after a DDL Statement." (ANSI mode)
   2631: { code: 'TRANSACTION_ABORTED', hint: 'the transaction was aborted (deadlock or a concurrent request); it is safe to run again', retryable: true },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { introspect, listChangedObjects } from './teradata-introspector';
 import { compareDefinitions } from './teradata-normalize';
-import { createFakeConnection, FakeTeradataSession } from './testing/fake-connection';
+import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
 
 const SHOW_ORDERS =
   'CREATE SET TABLE DEV_EDW.Orders ,NO FALLBACK ,\n     NO BEFORE JOURNAL,\n     NO AFTER JOURNAL,\n     CHECKSUM = DEFAULT,\n' +
@@ -95,17 +95,21 @@ describe('listChangedObjects', () => {
     ]);
     const { sql, params } = session.log[0]!;
     expect(sql).toContain('WHERE DatabaseName IN (?, ?) AND TableKind IN (');
-    expect(sql).toContain("AND (LastAlterName = ? OR CreatorName = ?) AND LastAlterTimeStamp >= CURRENT_TIMESTAMP(0) - INTERVAL '24' HOUR ORDER BY LastAlterTimeStamp DESC");
+    expect(sql).toContain("AND (LastAlterName = ? OR CreatorName = ?) AND LastAlterTimeStamp >= CURRENT_TIMESTAMP(0) - INTERVAL '24' HOUR(4) ORDER BY LastAlterTimeStamp DESC");
     expect(params).toEqual(['DEV_EDW', 'DEV_SALES', 'ALICE', 'ALICE']);
   });
 
-  it('uses days beyond 99 hours, and binds a Date as its UTC fields', async () => {
+  it('has no cap: 4-digit hours, then exact days and hours; refuses beyond 9,999 days; binds a Date as its UTC fields', async () => {
     const session = new FakeTeradataSession().on('FROM DBC.TablesV', { rows: [] });
     const conn = createFakeConnection(session);
     await listChangedObjects(conn, { databases: ['X'], since: { hours: 168 } });
-    expect(session.log[0]!.sql).toContain("CURRENT_TIMESTAMP(0) - INTERVAL '7' DAY");
+    expect(session.log[0]!.sql).toContain("CURRENT_TIMESTAMP(0) - INTERVAL '168' HOUR(4)");
     await listChangedObjects(conn, { databases: ['X'], since: new Date(Date.UTC(2026, 10, 1, 6, 0, 0)) });
     expect(session.log[1]!.sql).toContain('LastAlterTimeStamp >= CAST(? AS TIMESTAMP(0))');
     expect(session.log[1]!.params).toEqual(['X', '2026-11-01 06:00:00']);
+    // 500 days and 5 hours: beyond 9,999 hours, exact.
+    await listChangedObjects(conn, { databases: ['X'], since: { hours: 500 * 24 + 5 } });
+    expect(session.log[2]!.sql).toContain("CURRENT_TIMESTAMP(0) - INTERVAL '500' DAY(4) - INTERVAL '5' HOUR(4)");
+    await expect(listChangedObjects(conn, { databases: ['X'], since: { hours: 10000 * 24 } })).rejects.toThrow(/9,999 days/);
   });
 });

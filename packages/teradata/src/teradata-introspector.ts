@@ -215,8 +215,8 @@ export interface ChangedObjectsOptions {
   byUser?: string;
   /**
    * Only objects altered since: a Date (compared with `LastAlterTimeStamp`, which is server-local time without zone:
-   * the Date is sent as its UTC fields), or `{ hours }` computed on the server (preferred), 1 to 99 hours, or whole
-   * days beyond that (`{ hours: 168 }` = 7 days).
+   * the Date is sent as its UTC fields), or `{ hours }` computed on the server (preferred): any whole number of
+   * hours up to 9,999 days, never capped.
    */
   since?: Date | { hours: number };
 }
@@ -249,7 +249,12 @@ export async function listChangedObjects(conn: Connection, options: ChangedObjec
   } else if (options.since) {
     const h = options.since.hours;
     if (!Number.isInteger(h) || h < 1) throw new DbeeError(`since.hours must be a whole number of hours, got ${h}`, { code: 'INVALID_ARGUMENT' });
-    const interval = h <= 99 ? `INTERVAL '${h}' HOUR` : `INTERVAL '${Math.min(99, Math.ceil(h / 24))}' DAY`;
+    // No silent cap: HOUR(4)/DAY(4) intervals reach 9,999 hours / days (INTERVAL 'n' HOUR alone stops at 99); the
+    // window is exact (days and the remaining hours); beyond 9,999 days (27 years) it is refused, never shortened.
+    const days = Math.floor(h / 24);
+    const hours = h % 24;
+    if (days > 9999) throw new DbeeError(`since.hours ${h} is more than 9,999 days back`, { code: 'INVALID_ARGUMENT', hint: 'give since as a Date, or leave it out to list every object' });
+    const interval = h <= 9999 ? `INTERVAL '${h}' HOUR(4)` : `INTERVAL '${days}' DAY(4)${hours ? ` - INTERVAL '${hours}' HOUR(4)` : ''}`;
     where += ` AND LastAlterTimeStamp >= CURRENT_TIMESTAMP(0) - ${interval}`;
   }
   const r = await conn.query<Record<string, unknown>>(

@@ -1,7 +1,7 @@
 import { DbeeError, type LockOwner } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
 import { acquireTeradataLock } from './teradata-lock';
-import { createFakeConnection, FakeTeradataSession } from './testing/fake-connection';
+import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
 
 interface Row {
   token: string;

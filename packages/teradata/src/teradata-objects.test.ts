@@ -1,6 +1,6 @@
 import { Ledger } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
-import { createFakeConnection, FakeTeradataSession } from './testing/fake-connection';
+import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
 import { teradataLedger } from './teradata-ledger';
 import { backupNameFromStamp, captureDefinition, existingObjects, renderCopyData, searchPathStatement, setAside } from './teradata-objects';
 

@@ -1,5 +1,5 @@
 import { formatKey, type Connection, type Engine, type ObjectKey } from '@dbee/core';
-import { captureDefinition as showDefinition, liveColumns, TABLE_KIND_CODES } from './teradata-deploy';
+import { captureDefinition as showDefinition, liveColumns, TABLE_KIND_CODES, tableDependents } from './teradata-deploy';
 import { normalizeName, qualify, quoteIdent } from './teradata-identifiers';
 import { definitionStatements, kindKeyword, MAX_NAME_LENGTH, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
 
@@ -77,9 +77,12 @@ const RENAMEABLE = new Set(['table', 'view', 'macro', 'procedure', 'function', '
  * Get an existing object out of the way of a CREATE. `rename`: `RENAME TABLE DB.T TO DB.T_BKP_<stamp>` (same
  * database; views, macros, procedures, functions and triggers likewise), reverse `RENAME` back; a table's column
  * names are remembered in `columns` for `renderCopyData`. `drop`: `DROP`, reverse the SHOW definition, except for a
- * table, whose rows cannot come back (reverse null). Join and hash indexes hold no rows of their own: both
- * strategies drop them, and their SHOW definition recreates them. Null when the object does not exist as that kind,
- * or for kinds without DDL (databases, users, roles: dbee leaves those alone).
+ * table, whose rows cannot come back (reverse null), unless it holds no rows (its SHOW text then brings it back
+ * exactly; rows inserted between this check and the deployment would be lost). Join and hash indexes hold no rows
+ * of their own: both strategies drop them, and their SHOW definition recreates them. A table's join indexes, hash
+ * indexes and triggers are `dependents`: dropped before it is renamed or dropped (Teradata refuses either while they
+ * exist) and created again, from their SHOW text, once the new table exists. Null when the object does not exist as
+ * that kind, or for kinds without DDL (databases, users, roles: dbee leaves those alone).
  */
 export async function setAside(
   conn: Connection,
@@ -91,6 +94,8 @@ export async function setAside(
   const keyword = kindKeyword(key.kind);
   if (!keyword || !TABLESV_KINDS.has(key.kind) || !(await existingObjects(conn, [key])).size) return null;
   const definition = await captureDefinition(conn, key);
+  const found = key.kind === 'table' ? await tableDependents(conn, key) : [];
+  const dependents = found.length ? { dependents: { drop: found.map((d) => renderDrop(d.key)), create: found.map((d) => d.definition) } } : {};
   if (strategy === 'rename' && RENAMEABLE.has(key.kind)) {
     const backup = backupNameFromStamp(key.name, stamp);
     const backupKey: ObjectKey = { ...key, name: backup };
@@ -99,11 +104,19 @@ export async function setAside(
       statements: [`RENAME ${keyword} ${qualifiedName(key)} TO ${qualify(key.schema, backup)}`],
       reverse: [`RENAME ${keyword} ${qualifiedName(backupKey)} TO ${qualifiedName(key)}`],
       backup: backupKey,
+      ...dependents,
     };
   }
-  // A dropped table's rows cannot come back; other kinds come back from their definition.
-  const reverse = key.kind === 'table' || !definition ? null : [definition];
-  return { statements: [renderDrop(key)], reverse, backup: null };
+  // A dropped table's rows cannot come back (an empty table can: its structure is all there is); other kinds come
+  // back from their definition.
+  const restorable = definition && (key.kind !== 'table' || (await isEmpty(conn, key)));
+  return { statements: [renderDrop(key)], reverse: restorable ? [definition] : null, backup: null, ...dependents };
+}
+
+/** Whether a table holds no rows (`SELECT TOP 1`: reads at most one row). */
+async function isEmpty(conn: Connection, key: ObjectKey): Promise<boolean> {
+  const r = await conn.query(`SELECT TOP 1 1 AS one FROM ${qualifiedName(key)}`);
+  return r.rows.length === 0;
 }
 
 /**

@@ -55,7 +55,9 @@ function resolveFrom(id) {
 
 /**
  * @dbee/cli, or undefined. Installed, it is compiled JavaScript. Inside the dbee repository (its sources beside it and
- * tools/dev-register.js, neither published) the sources run through that development loader instead: no build.
+ * tools/dev-register.js, neither published) the sources run through that development loader instead: no build;
+ * DBEE_USE_DIST=1 keeps the compiled packages there too (as packages/cli/bin/dbee.js does; tools/bench-monorepo.ts
+ * --compiled measures what users run).
  */
 function loadCli() {
   let dir;
@@ -65,7 +67,7 @@ function loadCli() {
     return undefined;
   }
   const devRegister = join(dir, '..', '..', 'tools', 'dev-register.js');
-  if (existsSync(join(dir, 'src', 'index.ts')) && existsSync(devRegister)) require(devRegister);
+  if (process.env.DBEE_USE_DIST !== '1' && existsSync(join(dir, 'src', 'index.ts')) && existsSync(devRegister)) require(devRegister);
   return require(resolveFrom('@dbee/cli'));
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { DbeeError } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
+import type { ReusableShadow, SessionPool } from '../engine/session-pool';
 import { planFromSources } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { canonicalJson } from '../plan/serialize';
@@ -39,12 +40,21 @@ export interface DesiredModel {
   key: string;
   /** True when read from the cache rather than built. */
   cached: boolean;
+  /**
+   * When built: the projects whose objects were applied to the shadow for it, of the projects in its closure (fewer
+   * in a batch, where the dependencies' objects are already there).
+   */
+  applied?: { projects: number; of: number };
 }
 
 /**
  * The schema the sources describe, normalised by the engine itself: apply the sources (target and
  * dependencies, in plan order) to a shadow database, then introspect the target's schemas with the same code
  * that reads live databases. Cached on disk by `desiredModelKey`.
+ *
+ * With `sessions` (an Nx batch), the pool's shadow is kept between models: a dependency's objects, applied once
+ * for the first project that needs them, serve every later dependent, instead of one fresh shadow and the whole
+ * closure applied again per project (`nx run-many -t build` over 10 layers: each project's objects applied once).
  */
 export async function desiredModel(args: {
   engine: Engine;
@@ -56,6 +66,8 @@ export async function desiredModel(args: {
   shadow: 'embedded' | 'server';
   toolVersion: string;
   useCache?: boolean;
+  /** The batch's sessions: build in its shadow, incrementally (see above). */
+  sessions?: SessionPool;
 }): Promise<DesiredModel> {
   const { engine, models, target } = args;
   if (!engine.openShadow || !engine.introspect) {
@@ -72,56 +84,107 @@ export async function desiredModel(args: {
   const plan = planFromSources({ engine, models, planned: models.map((m) => m.project.name), schemaOwners: args.schemaOwners });
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
   const roles = rolesNamed(plan.steps.flatMap((s) => s.statements.map((sql) => expandPlaceholders(sql, vars.get(s.project) ?? {}, s.key).expanded)));
-  const shadow = await engine.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
+  const targetModel = models.find((m) => m.project.name === target)!;
+  const scope = { schemas: targetModel.graph.schemas, manage: targetModel.graph.manage };
+  const reusable = await args.sessions?.reusableShadow(engine, args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
   let model: SchemaModel;
-  try {
-    await applyToShadow(engine, shadow.conn, plan, models);
-    const targetModel = models.find((m) => m.project.name === target)!;
-    model = await engine.introspect(shadow.conn, { schemas: targetModel.graph.schemas, manage: targetModel.graph.manage });
-  } finally {
-    await shadow.dispose();
+  let applied = plan.projects.length;
+  if (reusable) {
+    applied = await applyIncrementally(engine, reusable, plan, models, target, (m) => desiredModelKey([m], m.project.name, engine.name, args.shadow, args.toolVersion));
+    model = await engine.introspect(reusable.conn, scope);
+  } else {
+    const shadow = await engine.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
+    try {
+      await applyToShadow(engine, shadow.conn, plan, models);
+      model = await engine.introspect(shadow.conn, scope);
+    } finally {
+      await shadow.dispose();
+    }
   }
   mkdirSync(cacheDir(args.workspaceRoot, 'models'), { recursive: true });
   // Write then rename: a concurrent reader never sees half a file.
   writeFileSync(file + '.tmp', JSON.stringify(model));
   renameSync(file + '.tmp', file);
-  return { model, key, cached: false };
+  return { model, key, cached: false, applied: { projects: applied, of: plan.projects.length } };
+}
+
+/**
+ * Bring a kept shadow to `target`'s closure: apply each project of the plan that is not in it yet, dependencies
+ * first, and record it. What the shadow holds must fit: a project applied from other sources (another key), or a
+ * project that depends on the target (its grants or comments could reach into the target's schemas), makes it start
+ * again from empty. Projects unrelated to the target may stay: each owns its schemas. A failure wipes the shadow.
+ */
+async function applyIncrementally(
+  engine: Engine,
+  shadow: ReusableShadow,
+  plan: import('../plan/plan').Plan,
+  models: ProjectModel[],
+  target: string,
+  ownKey: (m: ProjectModel) => string,
+): Promise<number> {
+  const byName = new Map(models.map((m) => [m.project.name, m]));
+  const keys = new Map(models.map((m) => [m.project.name, ownKey(m)]));
+  const dependencies = (name: string): Set<string> => {
+    const out = new Set<string>();
+    const visit = (n: string) => {
+      for (const d of byName.get(n)?.graph.dependsOn ?? []) if (!out.has(d)) (out.add(d), visit(d));
+    };
+    visit(name);
+    return out;
+  };
+  const misfit = [...shadow.applied].some(([p, a]) => (keys.has(p) && keys.get(p) !== a.key) || a.dependencies.has(target));
+  if (misfit) await shadow.reset();
+  let count = 0;
+  try {
+    for (const project of plan.projects) {
+      if (shadow.applied.get(project)?.key === keys.get(project)) continue;
+      await applyProject(engine, shadow.conn, plan, project, byName.get(project)?.variables ?? {});
+      shadow.applied.set(project, { key: keys.get(project)!, dependencies: dependencies(project) });
+      count++;
+    }
+    return count;
+  } catch (e) {
+    await shadow.reset().catch(() => {});
+    throw e;
+  }
 }
 
 async function applyToShadow(engine: Engine, conn: Connection, plan: import('../plan/plan').Plan, models: ProjectModel[]): Promise<void> {
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
-  for (const project of plan.projects) {
-    const variables = vars.get(project) ?? {};
-    const path = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, project).expanded);
-    const set = path.length ? engine.searchPathStatement?.(path) : null;
-    if (set) await conn.execute(set);
-    // Migrations are run-once scripts for data; the desired schema is what the object files define.
-    const steps = plan.steps.filter((s) => s.project === project && s.action !== 'migrate');
-    const text = (step: (typeof steps)[number]) => step.statements.map((sql) => expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded);
-    // Round trips dominate a shadow build: consecutive transactional steps go in one request, in a transaction
-    // (engines with transactional DDL). Only when that fails are they replayed one by one, to name the culprit.
-    const batchable = engine.capabilities.transactionalDdl;
-    for (let i = 0; i < steps.length; ) {
-      let j = i;
-      while (batchable && j < steps.length && steps[j]!.transactional) j++;
-      if (j - i > 1) {
-        const group = steps.slice(i, j);
-        // Each statement on its own line before its ';', so a trailing -- comment cannot swallow the terminator.
-        const script = group.flatMap(text).join('\n;\n');
-        try {
-          await conn.transaction((tx) => tx.execute(script));
-          i = j;
-          continue;
-        } catch {
-          // Fall through: replay the group statement by statement to report which step fails.
-        }
-        for (const step of group) await applyStep(conn, step, text(step));
+  for (const project of plan.projects) await applyProject(engine, conn, plan, project, vars.get(project) ?? {});
+}
+
+/** One project's steps of `plan` (its objects; migrations are left out), in order. */
+async function applyProject(engine: Engine, conn: Connection, plan: import('../plan/plan').Plan, project: string, variables: Record<string, string>): Promise<void> {
+  const path = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, project).expanded);
+  const set = path.length ? engine.searchPathStatement?.(path) : null;
+  if (set) await conn.execute(set);
+  // Migrations are run-once scripts for data; the desired schema is what the object files define.
+  const steps = plan.steps.filter((s) => s.project === project && s.action !== 'migrate');
+  const text = (step: (typeof steps)[number]) => step.statements.map((sql) => expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded);
+  // Round trips dominate a shadow build: consecutive transactional steps go in one request, in a transaction
+  // (engines with transactional DDL). Only when that fails are they replayed one by one, to name the culprit.
+  const batchable = engine.capabilities.transactionalDdl;
+  for (let i = 0; i < steps.length; ) {
+    let j = i;
+    while (batchable && j < steps.length && steps[j]!.transactional) j++;
+    if (j - i > 1) {
+      const group = steps.slice(i, j);
+      // Each statement on its own line before its ';', so a trailing -- comment cannot swallow the terminator.
+      const script = group.flatMap(text).join('\n;\n');
+      try {
+        await conn.transaction((tx) => tx.execute(script));
         i = j;
         continue;
+      } catch {
+        // Fall through: replay the group statement by statement to report which step fails.
       }
-      await applyStep(conn, steps[i]!, text(steps[i]!));
-      i++;
+      for (const step of group) await applyStep(conn, step, text(step));
+      i = j;
+      continue;
     }
+    await applyStep(conn, steps[i]!, text(steps[i]!));
+    i++;
   }
 }
 
@@ -155,5 +218,6 @@ export function desiredModelFor(
     schemaOwners: schemaOwners(ctx, args.environment),
     shadow: args.shadow ?? ctx.workspace.config.shadow ?? 'embedded',
     toolVersion: ctx.toolVersion,
+    sessions: ctx.sessions,
   });
 }

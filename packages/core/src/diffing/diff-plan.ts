@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { Workspace } from '../config/workspace';
 import { durationMs } from '../config/schema';
 import { DbeeError } from '../errors';
-import type { Engine } from '../engine/engine';
+import type { Connection, Engine } from '../engine/engine';
+import { Ledger } from '../ledger/ledger';
 import { lockOwner, engineFor, type OperationContext } from '../operations/context';
-import { loadModels, loadTarget, schemaOwners } from '../operations/load';
+import { loadModels, loadTarget, removedObjects, schemaOwners } from '../operations/load';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
@@ -25,6 +26,7 @@ export interface DiffSelectors {
   againstEnv?: string;
   /** Compare two git refs of the sources (`head` defaults to the working tree); no database is touched. */
   base?: string;
+  /** The sources at this ref: the new side of `base`, or, without it, what the environment is compared with. */
   head?: string;
   /** Ignore cached models and diffs (they are still written). */
   noCache?: boolean;
@@ -39,6 +41,12 @@ export interface DiffResult {
   plan: Plan;
   /** Served from the diff cache. */
   cached: boolean;
+  /**
+   * Deployed objects (ledger) whose source was removed without a drop decision (a migration that drops them), when
+   * the target side is the sources: the plan drops them, `deploy` warns and leaves them unless it plans the project
+   * by a diff. Absent for the other comparisons.
+   */
+  pendingDrops?: string[];
 }
 
 /**
@@ -47,11 +55,11 @@ export interface DiffResult {
  * process at a time, and a diff must not read a schema halfway through a deployment).
  */
 export async function diffPlan(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
-  if (selectors.head && !selectors.base) {
-    throw new DbeeError('--head needs --base', { code: 'OPTIONS_INVALID', hint: 'compare two refs with --base <ref> [--head <ref>]' });
-  }
-  if (selectors.base && selectors.againstEnv) {
-    throw new DbeeError('--against-env and --base cannot be combined', { code: 'OPTIONS_INVALID' });
+  if ((selectors.base || selectors.head) && selectors.againstEnv) {
+    throw new DbeeError(`--against-env and --${selectors.base ? 'base' : 'head'} cannot be combined`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'compare an environment with another (--against-env), with the sources at a ref (--head), or two refs (--base, --head)',
+    });
   }
   return selectors.base ? diffRefs(ctx, selectors) : diffEnvironment(ctx, selectors);
 }
@@ -68,6 +76,9 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   let desired: { model: SchemaModel | null; key: string; label: string };
   if (selectors.againstEnv) {
     desired = { model: null, key: '', label: selectors.againstEnv };
+  } else if (selectors.head) {
+    const d = await desiredAtRef(ctx, selectors.head, selectors.env, target.name, !selectors.noCache);
+    desired = { model: d.model, key: d.key, label: `sources at ${selectors.head}` };
   } else {
     const d = await desiredModelFor(ctx, { engine, environment, models, target: target.name, useCache: !selectors.noCache });
     desired = { model: d.model, key: d.key, label: 'sources' };
@@ -79,17 +90,27 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     if (!desired.model) throw new Error('unreachable: readLive returned no model');
   }
 
-  const live = await readLive(ctx, engine, environment, scope, (fp) => {
-    const key = diffKey(desired.key, fp, online);
-    return selectors.noCache ? null : readCachedDiff(workspace.root, key);
-  });
+  // Against the sources, what the ledger records but the sources no longer hold (read in the same session).
+  const pending = selectors.againstEnv || selectors.head ? undefined : async (conn: Connection) => removedObjects(model, await new Ledger(conn, engine.ledger).deployedState(target.name));
+  const live = await readLive(
+    ctx,
+    engine,
+    environment,
+    scope,
+    (fp) => {
+      const key = diffKey(desired.key, fp, online);
+      return selectors.noCache ? null : readCachedDiff(workspace.root, key);
+    },
+    pending,
+  );
+  const pendingDrops = live.pendingDrops ? { pendingDrops: live.pendingDrops } : {};
   const key = diffKey(desired.key, live.fingerprint, online);
   if (live.cachedPlan) {
-    return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan: live.cachedPlan, cached: true };
+    return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan: live.cachedPlan, cached: true, ...pendingDrops };
   }
   const plan = planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint, target.config.renames ?? [], scope.manage?.owners);
   writeCachedDiff(workspace.root, key, plan);
-  return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan, cached: false };
+  return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan, cached: false, ...pendingDrops };
 }
 
 async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
@@ -97,26 +118,8 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
     [selectors.base!, selectors.head].map(async (ref) => {
       const tree = ref ? materializeRef(ctx.workspace.root, ref) : null;
       try {
-        const workspace = tree ? Workspace.load(tree.root) : ctx.workspace;
-        const sub: OperationContext = { ...ctx, workspace };
-        const environment = workspace.environment(selectors.env, ctx.env);
-        const target = workspace.project(selectors.project);
-        const all = workspace.withDependencies(target.name);
-        const engine = requireDiffEngine(engineFor(sub, environment, all));
-        const models = await loadModels(sub, all, environment, engine);
-        const d = await desiredModel({
-          engine,
-          environment,
-          // Cache under the real workspace: the key is the sources' hash, wherever they were read from.
-          workspaceRoot: ctx.workspace.root,
-          models,
-          target: target.name,
-          schemaOwners: schemaOwners(sub, environment),
-          shadow: 'embedded',
-          toolVersion: ctx.toolVersion,
-          useCache: !selectors.noCache,
-        });
-        return { engine, model: d.model, online: workspace.settings(target, environment).deploy.online ?? false, renames: target.config.renames ?? [] };
+        const s = await desiredIn(ctx, tree ? Workspace.load(tree.root) : ctx.workspace, selectors.env, selectors.project, !selectors.noCache);
+        return { engine: s.engine, model: s.desired.model, online: s.workspace.settings(s.target, s.environment).deploy.online ?? false, renames: s.target.config.renames ?? [] };
       } finally {
         tree?.dispose();
       }
@@ -127,6 +130,42 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
   return { project: selectors.project, from: selectors.base!, to: selectors.head ?? 'working tree', plan, cached: false };
 }
 
+/**
+ * The desired model of a project as the sources at a git ref describe it (read from git's objects, no checkout),
+ * with the variables that environment has at that ref.
+ */
+async function desiredAtRef(ctx: OperationContext, ref: string, env: string | undefined, project: string, useCache: boolean) {
+  const tree = materializeRef(ctx.workspace.root, ref);
+  try {
+    return (await desiredIn(ctx, Workspace.load(tree.root), env, project, useCache)).desired;
+  } finally {
+    tree.dispose();
+  }
+}
+
+/** The desired model of `project` as the sources of `workspace` (the working tree, or a git ref's) describe it. */
+async function desiredIn(ctx: OperationContext, workspace: Workspace, env: string | undefined, project: string, useCache: boolean) {
+  const sub: OperationContext = { ...ctx, workspace };
+  const environment = workspace.environment(env, ctx.env);
+  const target = workspace.project(project);
+  const all = workspace.withDependencies(target.name);
+  const engine = requireDiffEngine(engineFor(sub, environment, all));
+  const models = await loadModels(sub, all, environment, engine);
+  const desired = await desiredModel({
+    engine,
+    environment,
+    // Cache under the real workspace: the key is the sources' hash, wherever they were read from.
+    workspaceRoot: ctx.workspace.root,
+    models,
+    target: target.name,
+    schemaOwners: schemaOwners(sub, environment),
+    shadow: 'embedded',
+    toolVersion: ctx.toolVersion,
+    useCache,
+  });
+  return { workspace, environment, target, engine, desired };
+}
+
 /** Read a live schema under the lock: fingerprint first, then (unless `cached` answers) the full model. */
 async function readLive(
   ctx: OperationContext,
@@ -134,12 +173,14 @@ async function readLive(
   environment: ReturnType<OperationContext['workspace']['environment']>,
   scope: SchemaScope,
   cached?: (fingerprint: string) => Plan | null,
-): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan }> {
+  pending?: (conn: Connection) => Promise<string[]>,
+): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan; pendingDrops?: string[] }> {
   return withSession({ engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter }, async ({ conn }) => {
+    const pendingDrops = pending ? { pendingDrops: await pending(conn) } : {};
     const fingerprint = await engine.fingerprint!(conn, scope);
     const hit = cached?.(fingerprint);
-    if (hit) return { fingerprint, description: conn.description, cachedPlan: hit };
-    return { fingerprint, description: conn.description, model: await engine.introspect!(conn, scope) };
+    if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops };
+    return { fingerprint, description: conn.description, model: await engine.introspect!(conn, scope), ...pendingDrops };
   });
 }
 

@@ -16,6 +16,7 @@ export function formatDiffText(r: DiffResult, colour: boolean): string {
   const c = (code: number, s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
   const paint = (action: string, s: string) => (action === 'drop' ? c(31, s) : action === 'create' || action === 'add-constraint' ? c(32, s) : c(33, s));
   const lines = [`${r.project}: ${r.from} -> ${r.to}${r.cached ? ' (cached)' : ''}`];
+  if (r.pendingDrops?.length) lines.push(`  pending drop (source removed, no drop decision: deploy leaves it unless it plans ${r.project} by a diff): ${r.pendingDrops.join(', ')}`);
   if (!r.plan.steps.length) return lines.concat('  no differences', '').join('\n');
   for (const [key, steps] of groups(r.plan.steps)) {
     lines.push('', `  ${c(1, key)}`);
@@ -40,6 +41,7 @@ export function formatDiffJson(r: DiffResult): string {
     cached: r.cached,
     baseFingerprint: r.plan.baseFingerprint,
     changes: r.plan.steps.length,
+    ...(r.pendingDrops ? { pendingDrops: r.pendingDrops } : {}),
     hazards: [...new Set(r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind)))].sort(),
     steps: r.plan.steps.map((s) => ({ order: s.order, key: s.key, action: s.action, statements: s.statements, reverse: s.reverse, transactional: s.transactional, hazards: s.hazards })),
   });

@@ -25,6 +25,12 @@ export interface EngineCapabilities {
   advisoryLocks: boolean;
   /** The database lives inside this process (PGlite): only one process may open it at a time. */
   embedded: boolean;
+  /**
+   * An object that exists although the ledger does not know it is a conflict even when the source replaces it
+   * (`REPLACE VIEW`): the conflict strategy applies and what it replaced is kept (Teradata). Default false: a
+   * `CREATE OR REPLACE` never conflicts (PostgreSQL).
+   */
+  replaceConflicts?: boolean;
 }
 
 /** Rows returned by a query; column names are lower case. */
@@ -67,6 +73,13 @@ export interface Connection {
   execute(sql: string): Promise<void>;
   /** Run `fn` in a transaction: commit when it resolves, roll back when it throws. */
   transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T>;
+  /**
+   * Run `statements` (each one SQL statement, no parameters) in order in one round trip, stopping at the first that
+   * fails (PostgreSQL: one multi-statement query; BEGIN and COMMIT may be among them). Optional: without it the runner
+   * sends them one by one (`runner/batch.ts`). Outside an explicit transaction PostgreSQL runs such a request as one
+   * implicit transaction, so statements that refuse a transaction (`CREATE INDEX CONCURRENTLY`) never go in one.
+   */
+  executeBatch?(statements: readonly string[]): Promise<BatchResult>;
   close(): Promise<void>;
   /**
    * Listen to the notices and warnings of the statements that run from now on, until the returned function is
@@ -153,6 +166,41 @@ export interface LedgerDialect {
    * the version row is written; an upgrade interrupted half-way must be finished by hand.
    */
   transactionalDdl?: boolean;
+  /**
+   * What lets a step's ledger rows travel in the same request as its statements (PostgreSQL): values written as SQL
+   * literals, and the step's start and duration read from the server's clock around its statements (the client
+   * cannot time a statement inside a request). Without it, the rows are written with parameters after the step's
+   * statements ran, one round trip each (Teradata). See `runner/journal.ts`.
+   */
+  inline?: LedgerInlining;
+}
+
+/** How ledger rows are written inline, as SQL text (see `LedgerDialect.inline`). */
+export interface LedgerInlining {
+  /** A parameter value as an SQL literal: string, number, boolean, Date or null; e.g. `E'it''s'`. */
+  literal(value: unknown): string;
+  /** Statement marking a step's start, local to the transaction, e.g. `SELECT set_config('dbee.step_started', ...)`. */
+  markStart: string;
+  /** Expression of the marked start, written to `started_at`. */
+  startedAt: string;
+  /** Expression of the whole milliseconds since the mark, written to `duration_ms`. */
+  elapsedMs: string;
+  /**
+   * Statement run right after a step transaction's BEGIN so that its COMMIT does not wait for the disk, e.g. `SET LOCAL
+   * synchronous_commit = off`. Safe because a step and its ledger rows commit together and in order: a server crash
+   * can lose only the newest step transactions, whole, so the ledger still says exactly what ran; the deployment's
+   * closing row commits durably, which flushes every step before it. Used only on connections with
+   * `executeBatch` (a server, whose WAL writer flushes within a second), never on an embedded database. Optional.
+   */
+  asyncCommit?: string;
+}
+
+/** Outcome of `Connection.executeBatch`. */
+export interface BatchResult {
+  /** How many statements completed, in order. */
+  completed: number;
+  /** The error of statement `completed` (mapped like `execute`'s, naming that statement), or null when all ran. */
+  error: Error | null;
 }
 
 /**
@@ -160,8 +208,11 @@ export interface LedgerDialect {
  * Every statement it returns runs inside a transaction that is always rolled back.
  */
 export interface SmokeDialect {
-  /** Statement bounding every later statement of the current transaction, e.g. `SET LOCAL statement_timeout = 2000`. */
-  timeoutStatement(ms: number): string;
+  /**
+   * Statement bounding every later statement of the current transaction, e.g. `SET LOCAL statement_timeout = 2000`;
+   * null when the database has none (Teradata): the bound is then checked after the check returns.
+   */
+  timeoutStatement(ms: number): string | null;
   /**
    * Of `keys`, those that do not exist in the database (one catalog query for all of them). Kinds the engine cannot
    * look up are taken as present.
@@ -186,6 +237,12 @@ export interface SetAside {
   reverse: string[] | null;
   /** The renamed object that keeps the old one (strategy `rename`); null for `drop`. */
   backup: ObjectKey | null;
+  /**
+   * Objects that must be out of the way while the object is dropped or renamed, and come back after (Teradata: the
+   * join indexes, hash indexes and triggers on a table): `drop` runs before `statements`, `create` after the step's
+   * own statements (and the copy of rows); the step's reverse drops them first and creates them again last.
+   */
+  dependents?: { drop: string[]; create: string[] };
 }
 
 /** How a routine is made uncallable by `dbee disable` (see `Engine.disableRoutine`), and how to undo it. */
@@ -312,7 +369,17 @@ export interface Engine {
    * the deployment script and its rollback script. Placeholders are expanded with `variables`.
    */
   exportFormats?: readonly string[];
-  exportPlan?(plan: Plan, format: string, options: { variables: Record<string, string> }): Record<string, string>;
+  exportPlan?(
+    plan: Plan,
+    format: string,
+    options: {
+      variables: Record<string, string>;
+      /** The target environment (its connection's `tmode`, ledger database...), when the export is for one. */
+      environment?: ResolvedEnvironment;
+      /** The conflict strategy of a step on that environment (`deploy.ifExists`, `conflicts`, `--if-exists`). */
+      conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop';
+    },
+  ): Record<string, string> | Promise<Record<string, string>>;
   /**
    * Of `keys`, the formatted keys (`formatKey`) of those that already exist in the database, with one catalog
    * query for all of them. Used by `deploy` to find objects that a CREATE would collide with although the ledger
@@ -357,6 +424,16 @@ export interface Engine {
    * index left by a cancelled `CREATE INDEX CONCURRENTLY`), or `unknown` (kinds the engine cannot tell).
    */
   stepOutcome?(conn: Connection, key: ObjectKey, action: string): Promise<StepOutcome>;
+  /**
+   * Plan a change to a deployed object that the planner cannot re-create in place (a table's file changed), against
+   * the live database, for engines that do this themselves rather than by a diff in a shadow database (Teradata: the
+   * table's CREATE TABLE against `SHOW TABLE` of the target, as ALTER TABLE steps). `statements` are the object's
+   * source statements with placeholders expanded; `stamp` names backups (`20261121t103000`). Returns the steps to run
+   * in order (statements, reverses, hazards; empty when the target already matches), or, when only a migration can
+   * make the change, one line per change that says what changed. Reads the catalog, changes nothing. Deploy calls it
+   * where it would otherwise refuse with `OBJECT_NEEDS_DIFF`; absent, that refusal stands (or the shadow diff runs).
+   */
+  planChange?(conn: Connection, object: { key: ObjectKey; statements: string[]; stamp: string }): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 }

@@ -2,6 +2,29 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine, LockHandle } from './engine';
 
 /**
+ * A shadow database kept by a pool between the tasks of a batch, with what is in it: desired models are built
+ * incrementally in it (diffing/desired.ts), each project's objects applied once for all its dependents.
+ */
+export interface ReusableShadow {
+  conn: Connection;
+  /**
+   * The projects applied to it, in order: name → the key of its own sources and the projects it depends on
+   * (directly or not). Emptied whenever the shadow is wiped, by any user of the pool.
+   */
+  readonly applied: Map<string, { key: string; dependencies: ReadonlySet<string> }>;
+  /** Wipe it: every schema and object goes, and `applied` is emptied. */
+  reset(): Promise<void>;
+}
+
+interface PooledShadow {
+  conn: Connection;
+  dispose(): Promise<void>;
+  /** Roles made when it was opened: a task that needs another role gets a new shadow (see `shadowFor`). */
+  roles: ReadonlySet<string>;
+  applied: Map<string, { key: string; dependencies: ReadonlySet<string> }>;
+}
+
+/**
  * Sessions shared by many operations in one process (an Nx batch running a target for hundreds of projects):
  * per environment, one deployment lock and one connection, held until `close()`; per environment and kind,
  * one shadow database, wiped between uses when the engine can (`resetShadow`). Opening an embedded database
@@ -11,10 +34,10 @@ import type { Connection, Engine, LockHandle } from './engine';
  * the database between its tasks.
  */
 export class SessionPool {
-  private readonly engines = new Map<string, Engine>();
+  private readonly engines = new Map<string, { raw: Engine; wrapped: Engine }>();
   private readonly locks = new Map<string, Promise<LockHandle>>();
   private readonly connections = new Map<string, Promise<Connection>>();
-  private readonly shadows = new Map<string, Promise<{ conn: Connection; dispose(): Promise<void> }>>();
+  private readonly shadows = new Map<string, Promise<PooledShadow>>();
   private readonly values = new Map<string, unknown>();
 
   /** A value computed once per pool (e.g. the loaded workspace: a batch reads dbee.yaml and every db.yaml once). */
@@ -25,19 +48,10 @@ export class SessionPool {
 
   /** The engine with lock, connect and openShadow served from this pool. */
   wrap(engine: Engine): Engine {
-    let wrapped = this.engines.get(engine.name);
-    if (wrapped) return wrapped;
+    const known = this.engines.get(engine.name);
+    if (known) return known.wrapped;
     const key = (env: ResolvedEnvironment) => `${engine.name}\0${env.name}`;
-    const shared = <T>(map: Map<string, Promise<T>>, k: string, open: () => Promise<T>): Promise<T> => {
-      let p = map.get(k);
-      if (!p) {
-        p = open();
-        map.set(k, p);
-        p.catch(() => map.delete(k));
-      }
-      return p;
-    };
-    wrapped = {
+    const wrapped: Engine = {
       ...engine,
       lock: async (env, ctx, lockKey, options) => {
         const held = await shared(this.locks, key(env), () => engine.lock(env, ctx, lockKey, options));
@@ -48,13 +62,50 @@ export class SessionPool {
       openShadow:
         engine.openShadow && engine.resetShadow
           ? async (kind, env, ctx) => {
-              const shadow = await shared(this.shadows, `${key(env)}\0${kind}`, () => engine.openShadow!(kind, env, ctx));
-              return { conn: keepOpen(shadow.conn), dispose: () => engine.resetShadow!(shadow.conn) };
+              const shadow = await this.shadowFor(engine, kind, env, ctx);
+              // Whoever takes the shared shadow this way expects it empty, and leaves it to be wiped.
+              if (shadow.applied.size) await this.wipe(engine, shadow);
+              return { conn: keepOpen(shadow.conn), dispose: () => this.wipe(engine, shadow) };
             }
           : engine.openShadow,
     };
-    this.engines.set(engine.name, wrapped);
+    this.engines.set(engine.name, { raw: engine, wrapped });
     return wrapped;
+  }
+
+  /**
+   * The shadow of `engine` (as given by `wrap`) for an environment, kept as it is between uses: null when the engine
+   * cannot wipe a shadow, or was not wrapped by this pool.
+   */
+  async reusableShadow(engine: Engine, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<ReusableShadow | null> {
+    const raw = this.engines.get(engine.name);
+    if (!raw || raw.wrapped !== engine || !raw.raw.openShadow || !raw.raw.resetShadow) return null;
+    const shadow = await this.shadowFor(raw.raw, kind, env, ctx);
+    return { conn: keepOpen(shadow.conn), applied: shadow.applied, reset: () => this.wipe(raw.raw, shadow) };
+  }
+
+  /**
+   * The pooled shadow for (engine, environment, kind), opened on first use. A shadow makes the roles its sources
+   * name when it opens; when a later task names a role it lacks, it is closed and opened again with every role asked
+   * for so far (what was applied in it is gone then).
+   */
+  private async shadowFor(engine: Engine, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<PooledShadow> {
+    const k = `${engine.name}\0${env.name}\0${kind}`;
+    const open = (roles: ReadonlySet<string>) => async (): Promise<PooledShadow> => {
+      const s = await engine.openShadow!(kind, env, { ...ctx, roles: [...roles].sort() });
+      return { conn: s.conn, dispose: () => s.dispose(), roles, applied: new Map() };
+    };
+    const current = await shared(this.shadows, k, open(new Set(ctx.roles ?? [])));
+    const missing = (ctx.roles ?? []).filter((r) => !current.roles.has(r));
+    if (!missing.length) return current;
+    this.shadows.delete(k);
+    await current.dispose().catch(() => {});
+    return shared(this.shadows, k, open(new Set([...current.roles, ...missing])));
+  }
+
+  private async wipe(engine: Engine, shadow: PooledShadow): Promise<void> {
+    shadow.applied.clear();
+    await engine.resetShadow!(shadow.conn);
   }
 
   /** Close every shared session and release every lock (connections first: the lock guards them). */
@@ -67,6 +118,17 @@ export class SessionPool {
     await settle(this.connections, (c) => c.close());
     await settle(this.locks, (l) => l.release());
   }
+}
+
+/** The promise under `k`, opened on first use; forgotten when opening fails, so that the next use tries again. */
+function shared<T>(map: Map<string, Promise<T>>, k: string, open: () => Promise<T>): Promise<T> {
+  let p = map.get(k);
+  if (!p) {
+    p = open();
+    map.set(k, p);
+    p.catch(() => map.delete(k));
+  }
+  return p;
 }
 
 /** A view of a shared connection whose `close` does nothing (the pool closes it). */

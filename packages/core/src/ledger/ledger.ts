@@ -1,6 +1,13 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
 import type { Hazard } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
+import type { SmokeCheck } from '../smoke/smoke-check';
+
+/** One ledger statement with the dialect's parameter markers, and its parameters. */
+export interface LedgerWrite {
+  sql: string;
+  params: unknown[];
+}
 
 /** Who and what a deployment is, recorded when it starts. */
 export interface DeploymentInfo {
@@ -136,6 +143,11 @@ export interface DeploymentSummary {
   conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
   /** Smoke checks after the deployment; `not run` until they exist. */
   smoke?: string;
+  /**
+   * The smoke checks that verify the state the deployment left (as they ran, placeholders expanded): recorded by
+   * `recordSmokeChecks` while it runs; a rollback to that state runs them.
+   */
+  smokeChecks?: SmokeCheck[];
   /** A rollback run with `--emergency` (no smoke checks, no countdown), and the gates it bypassed. */
   emergency?: boolean;
   gatesBypassed?: string[];
@@ -263,6 +275,22 @@ export class Ledger {
     };
   }
 
+  /** `deployedState` of every project in the ledger, in two queries (an Nx batch reads it once for all its tasks). */
+  async deployedStates(): Promise<Map<string, DeployedState>> {
+    const out = new Map<string, DeployedState>();
+    if (!(await this.exists())) return out;
+    const of = (project: string) => {
+      let state = out.get(project) as { objects: Map<string, string>; migrations: Map<string, string> } | undefined;
+      if (!state) out.set(project, (state = { objects: new Map(), migrations: new Map() }));
+      return state;
+    };
+    const objects = await this.conn.query<{ project: string; object_key: string; checksum: string }>(`SELECT ${this.cols('project', 'object_key', 'checksum')} FROM ${this.t('objects')}`);
+    for (const r of objects.rows) of(r.project).objects.set(r.object_key, r.checksum);
+    const migrations = await this.conn.query<{ project: string; version: string; checksum: string }>(`SELECT ${this.cols('project', 'version', 'checksum')} FROM ${this.t('migrations')}`);
+    for (const r of migrations.rows) of(r.project).migrations.set(r.version, r.checksum);
+    return out;
+  }
+
   /**
    * Open a deployment row (`running`). It keeps the project's whole ledger state as it was at the start
    * (`ledger_before`): undoing the whole deployment later puts exactly that back, including object states a
@@ -310,68 +338,110 @@ export class Ledger {
    * `previousChecksum`, the object's current checksum in `objects` is recorded as the state before the step.
    */
   async recordStep(deploymentId: number, step: StepRecord, conn: Connection = this.conn): Promise<void> {
+    await this.run(this.stepWrites(deploymentId, step), conn);
+  }
+
+  /**
+   * The writes that record one step (see `recordStep`), to run in order. With `step.serverClock` its `started_at` and
+   * `duration_ms` are the dialect's clock expressions (`LedgerInlining`), for a row sent in the same request as the
+   * step's statements, after them.
+   */
+  stepWrites(deploymentId: number, step: StepRecord & { serverClock?: boolean }): LedgerWrite[] {
+    const writes: LedgerWrite[] = [];
     if (step.replacesStarted) {
       // Idempotent: a record written again after a crash replaces the `started` row instead of colliding with it.
-      await conn.query(`DELETE FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('step_order')} = ${this.p(2)} AND ${this.q('status')} = ${this.p(3)}`, [
-        deploymentId,
-        step.order,
-        'started',
-      ]);
+      writes.push({
+        sql: `DELETE FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('step_order')} = ${this.p(2)} AND ${this.q('status')} = ${this.p(3)}`,
+        params: [deploymentId, step.order, 'started'],
+      });
     }
-    const params: unknown[] = [
-      deploymentId,
-      step.order,
-      step.objectKey,
-      step.action,
-      step.checksum,
-      JSON.stringify(step.statements),
-      step.reverse ? JSON.stringify(step.reverse) : null,
-      step.previousDefinition,
-      this.bool(step.transactional),
-      step.startedAt,
-      step.durationMs,
-      step.status,
-      step.error,
-      step.revertsStep ?? null,
-      step.hazards?.length ? JSON.stringify(step.hazards) : null,
-    ];
-    let previous: string;
+    const clock = step.serverClock ? this.dialect.inline : undefined;
+    if (step.serverClock && !clock) throw new Error(`the ${this.dialect.schema} ledger dialect cannot time a step on the server`);
+    const params: unknown[] = [deploymentId, step.order, step.objectKey, step.action, step.checksum, JSON.stringify(step.statements), step.reverse ? JSON.stringify(step.reverse) : null, step.previousDefinition, this.bool(step.transactional)];
+    const values = [this.params(params.length)];
+    if (clock) values.push(clock.startedAt, clock.elapsedMs);
+    else {
+      params.push(step.startedAt, step.durationMs);
+      values.push(this.p(params.length - 1), this.p(params.length));
+    }
+    params.push(step.status, step.error, step.revertsStep ?? null, step.hazards?.length ? JSON.stringify(step.hazards) : null);
+    values.push(this.params(4, params.length - 3));
     if (step.previousChecksum === undefined) {
       // Parameters are repeated rather than reused: some dialects only have positional `?` markers.
       params.push(deploymentId, step.objectKey);
-      previous =
+      values.push(
         `(SELECT ${this.ac('o', 'checksum')} FROM ${this.t('objects')} o, ${this.t('deployments')} d ` +
-        `WHERE ${this.ac('d', 'id')} = ${this.p(params.length - 1)} AND ${this.ac('o', 'project')} = ${this.ac('d', 'project')} AND ${this.ac('o', 'object_key')} = ${this.p(params.length)})`;
+          `WHERE ${this.ac('d', 'id')} = ${this.p(params.length - 1)} AND ${this.ac('o', 'project')} = ${this.ac('d', 'project')} AND ${this.ac('o', 'object_key')} = ${this.p(params.length)})`,
+      );
     } else {
       params.push(step.previousChecksum);
-      previous = this.p(params.length);
+      values.push(this.p(params.length));
     }
-    await conn.query(
-      `INSERT INTO ${this.t('steps')} (${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'started_at', 'duration_ms', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum')})
-       VALUES (${this.params(15)}, ${previous})`,
+    writes.push({
+      sql: `INSERT INTO ${this.t('steps')} (${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'started_at', 'duration_ms', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum')})
+       VALUES (${values.join(', ')})`,
       params,
-    );
+    });
     if (step.status === 'applied') {
-      await conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`, [deploymentId]);
+      writes.push({ sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`, params: [deploymentId] });
     }
+    return writes;
   }
 
   /** Remember the object's new checksum (or forget it when it was dropped or undone). */
   async setObjectState(project: string, objectKey: string, checksum: string | null, deploymentId: number, conn: Connection = this.conn): Promise<void> {
-    await conn.query(`DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`, [project, objectKey]);
+    await this.run(this.objectStateWrites(project, objectKey, checksum, deploymentId), conn);
+  }
+
+  /** The writes of `setObjectState`. */
+  objectStateWrites(project: string, objectKey: string, checksum: string | null, deploymentId: number): LedgerWrite[] {
+    const writes: LedgerWrite[] = [{ sql: `DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`, params: [project, objectKey] }];
     if (checksum !== null) {
-      await conn.query(
-        `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')}) VALUES (${this.params(4)})`,
-        [project, objectKey, checksum, deploymentId],
-      );
+      writes.push({
+        sql: `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')}) VALUES (${this.params(4)})`,
+        params: [project, objectKey, checksum, deploymentId],
+      });
     }
+    return writes;
   }
 
   async recordMigration(project: string, version: string, description: string, checksum: string, deploymentId: number, conn: Connection = this.conn): Promise<void> {
-    await conn.query(
-      `INSERT INTO ${this.t('migrations')} (${this.cols('project', 'version', 'description', 'checksum', 'deployment_id')}) VALUES (${this.params(5)})`,
-      [project, version, description, checksum, deploymentId],
-    );
+    await this.run(this.migrationWrites(project, version, description, checksum, deploymentId), conn);
+  }
+
+  /** The writes of `recordMigration`. */
+  migrationWrites(project: string, version: string, description: string, checksum: string, deploymentId: number): LedgerWrite[] {
+    return [
+      {
+        sql: `INSERT INTO ${this.t('migrations')} (${this.cols('project', 'version', 'description', 'checksum', 'deployment_id')}) VALUES (${this.params(5)})`,
+        params: [project, version, description, checksum, deploymentId],
+      },
+    ];
+  }
+
+  /** Run writes in order on `conn`, one round trip each. */
+  async run(writes: readonly LedgerWrite[], conn: Connection = this.conn): Promise<void> {
+    for (const w of writes) await conn.query(w.sql, w.params);
+  }
+
+  /** Whether writes can be sent as SQL text in one request with a step's statements (`LedgerDialect.inline`). */
+  get inlines(): boolean {
+    return this.dialect.inline !== undefined;
+  }
+
+  /** A write as one SQL statement with its parameters written as literals (needs `LedgerDialect.inline`). */
+  inline(write: LedgerWrite): string {
+    const inline = this.dialect.inline;
+    if (!inline) throw new Error(`the ${this.dialect.schema} ledger dialect writes no literals`);
+    if (!write.params.length) return write.sql;
+    // One pass, longest marker first (`$1` is a prefix of `$12`), so a literal that contains `$1` stays as it is.
+    const markers = write.params.map((_, i) => ({ marker: this.p(i + 1), i })).sort((a, b) => b.marker.length - a.marker.length);
+    const byMarker = new Map(markers.map((m) => [m.marker, m.i]));
+    const pattern = new RegExp(markers.map((m) => m.marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+    return write.sql.replace(pattern, (m) => {
+      const value = write.params[byMarker.get(m)!];
+      return inline.literal(value instanceof Date ? value.toISOString() : value);
+    });
   }
 
   async forgetMigration(project: string, version: string, conn: Connection = this.conn): Promise<void> {
@@ -385,6 +455,10 @@ export class Ledger {
     failedStatement: string | null,
     summary: DeploymentSummary = {},
   ): Promise<void> {
+    // What was recorded while the deployment ran (the smoke checks it ran) stays; the rest is this summary.
+    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(`SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`, [id]);
+    const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
+    if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
     await this.conn.query(
       `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
       [status, error, failedStatement, JSON.stringify(summary), id],

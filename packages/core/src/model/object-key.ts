@@ -15,6 +15,7 @@ export type ObjectKind =
   | 'sequence'
   | 'type'
   | 'domain'
+  | 'collation'
   | 'index'
   | 'policy'
   | 'role'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseKey } from '../model/object-key';
 import type { Plan, PlanStep, StepAction } from '../plan/plan';
-import { freedBeforeCreate } from './conflicts';
+import { canConflict, freedBeforeCreate } from './conflicts';
 
 const step = (order: number, key: string, action: StepAction, statements: string[]): PlanStep => ({
   order, project: 'p', key, objectKey: parseKey(key), action, statements, reverse: null, transactional: true, hazards: [], source: null, checksum: '',
@@ -24,5 +24,16 @@ describe('freedBeforeCreate', () => {
       ]),
     );
     expect([...freed].sort((a, b) => a - b)).toEqual([4, 5, 6, 7]);
+  });
+});
+
+describe('canConflict', () => {
+  it('a REPLACE or CREATE OR REPLACE never collides, unless the engine says a REPLACE over an unknown object is a conflict (replaceConflicts)', () => {
+    const replace = step(1, 'view:s.v', 'create', ['-- the view\nREPLACE VIEW s.v AS SELECT 1']);
+    const orReplace = step(2, 'view:s.w', 'create', ['CREATE OR REPLACE VIEW s.w AS SELECT 1']);
+    const create = step(3, 'table:s.t', 'create', ['CREATE TABLE s.t (a int)']);
+    const changed = step(4, 'view:s.v', 'replace', ['REPLACE VIEW s.v AS SELECT 2']);
+    expect([replace, orReplace, create, changed].map((s) => canConflict(s))).toEqual([false, false, true, false]);
+    expect([replace, orReplace, create, changed].map((s) => canConflict(s, true))).toEqual([true, false, true, false]);
   });
 });

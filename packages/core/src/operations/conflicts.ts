@@ -103,8 +103,10 @@ function createStatement(step: PlanStep): string | undefined {
  * Whether a step's CREATE would collide with an object of the same name: `CREATE OR REPLACE`, `REPLACE` and
  * `IF NOT EXISTS` never do, and only `create` steps make objects that the ledger does not know yet.
  */
-export function canConflict(step: PlanStep): boolean {
+export function canConflict(step: PlanStep, replaceConflicts = false): boolean {
   if (step.action !== 'create') return false;
+  // Engines with `replaceConflicts` (Teradata): a REPLACE over an object the ledger does not know overwrites it.
+  if (replaceConflicts && step.statements.some((s) => /^REPLACE\b/i.test(bare(s)))) return true;
   const create = createStatement(step);
   return create !== undefined && !/^CREATE\s+OR\s+REPLACE\b/i.test(create) && !/\bIF\s+NOT\s+EXISTS\b/i.test(create.slice(0, 200));
 }
@@ -177,7 +179,7 @@ export async function decideConflicts(
 ): Promise<Map<number, ConflictDecision>> {
   const decisions = new Map<number, ConflictDecision>();
   const freed = freedBeforeCreate(plan);
-  const candidates = plan.steps.filter((s) => canConflict(s) && !freed.has(s.order));
+  const candidates = plan.steps.filter((s) => canConflict(s, engine.capabilities.replaceConflicts) && !freed.has(s.order));
   if (!candidates.length) return decisions;
   const existing = engine.existingObjects ? await engine.existingObjects(conn, candidates.map((s) => s.objectKey)) : new Set<string>();
   for (const step of candidates) {
@@ -208,13 +210,15 @@ export async function decideConflicts(
       continue;
     }
     const copy = rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table' ? engine.renderCopyData?.(aside.backup, step.objectKey) ?? null : null;
+    const dependents = aside.dependents?.drop.length ? aside.dependents : undefined;
     decision.resolution = {
       strategy: rule.strategy,
       rule: rule.source,
-      before: aside.statements,
-      after: copy ? [copy] : [],
-      reverse: aside.reverse,
+      before: [...(dependents?.drop ?? []), ...aside.statements],
+      after: [...(copy ? [copy] : []), ...(dependents?.create ?? [])],
+      reverse: aside.reverse && dependents ? [...aside.reverse, ...dependents.create] : aside.reverse,
       backup: aside.backup,
+      ...(dependents ? { dependents } : {}),
     };
   }
   return decisions;

@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine';
 import type { DbProject, Workspace } from '../config/workspace';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { streamReporter, type Reporter } from '../runner/reporter';
+import type { SessionPool } from '../engine/session-pool';
 
 /** What every operation receives: where it runs, where output goes, and how to get an engine by name. */
 export interface OperationContext {
@@ -18,6 +19,11 @@ export interface OperationContext {
   reporter: Reporter;
   /** dbee's version, recorded in the ledger. */
   toolVersion: string;
+  /**
+   * What the tasks of one Nx batch share (one lock, connection and shadow per environment; the parsed sources, the
+   * git commit, the ledger's state read once). Absent outside a batch: an operation then reads everything afresh.
+   */
+  sessions?: SessionPool;
 }
 
 export function makeReporter(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Reporter {

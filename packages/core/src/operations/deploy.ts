@@ -4,12 +4,13 @@ import { type ConflictStrategy, type DeploySettings, type HazardKind } from '../
 import type { DeployOptions } from '../options';
 import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
-import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
+import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import type { SmokeCheck } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
+import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/package-deploy';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChecksum } from '../plan/serialize';
@@ -18,12 +19,14 @@ import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
 import { sessionSettings, withSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
+import { dryRunGates, markDataLoss, verifyPlan } from '../runner/verify';
 import { checksumStatements } from '../sources/checksum';
 import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
-import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
+import { planInPlace } from './in-place';
+import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
 import { checkGates, checkStepPolicies } from './gates';
-import { loadModels, modelLoader, removedObjects, schemaOwners } from './load';
+import { batchShared, deployedStates, fullModels, hasExportedModels, loadModels, modelLoader, removedObjects, schemaOwners, sourceCommit } from './load';
 import { printPlan } from './print';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
@@ -111,11 +114,13 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
   report.planned = planned;
+  if (pkg && !packageRunsHere(ctx, pkg, target.name)) return ExitCode.ok;
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
   }
   const engine = engineFor(ctx, environment, all);
-  const models = await loadModels(ctx, all, environment, engine);
+  // The projects not planned (dependencies, for resolving references) from their exports when known: see loadModels.
+  const models = await loadModels(ctx, all, environment, engine, { exportsFor: planned });
   const owners = schemaOwners(ctx, environment);
   const settings = workspace.settings(target, environment).deploy;
   const settingsOf = (project: string) => workspace.settings(workspace.project(project), environment).deploy;
@@ -128,28 +133,30 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     const { conn } = session;
     report.database = conn.description;
     const ledger = new Ledger(conn, engine.ledger);
-    // Under the lock, a deployment still marked running belongs to a process that died.
-    if (options.dryRun) {
-      const running = await ledger.runningDeployments();
-      if (running.length) reporter.warn(`deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`);
-    } else {
-      report.interrupted = await ledger.markInterrupted(`a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-      if (report.interrupted.length) {
-        reporter.warn(
-          `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
-        );
+    // Under the lock, a deployment still marked running belongs to a process that died. An Nx batch holds the lock
+    // from its first task to its last: once per environment is enough (batchShared), as for the ledger's state.
+    await batchShared(ctx, `recover\0${environment.name}\0${options.dryRun ? 'dry' : 'run'}`, async () => {
+      if (options.dryRun) {
+        const running = await ledger.runningDeployments();
+        if (running.length) reporter.warn(`deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`);
+      } else {
+        report.interrupted = await ledger.markInterrupted(`a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+        if (report.interrupted.length) {
+          reporter.warn(
+            `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
+          );
+        }
       }
-    }
-    // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
-    await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
-    const deployed = new Map<string, DeployedState>();
-    for (const name of planned) deployed.set(name, await ledger.deployedState(name));
-    const commit = pkg ? pkg.plan.sourceCommit : gitCommit(workspace.root);
+      // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
+      await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
+    });
+    const deployed = await deployedStates(ctx, ledger, environment, planned);
+    const commit = pkg ? pkg.plan.sourceCommit : sourceCommit(ctx);
     report.source.commit = commit;
     const variables = new Map(models.map((m) => [m.project.name, m.variables]));
     const plan = pkg
-      ? pendingSteps(pkg.plan, deployed, variables)
-      : await planSources(ctx, { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, environment, conn);
+      ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
+      : await planSources(ctx, { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, environment, conn, backupStamp(now));
     if (!pkg) {
       const inPlan = new Set(plan.steps.map((st) => st.key));
       for (const m of models) {
@@ -176,9 +183,22 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
 
     if (options.dryRun) {
+      // A table the run would drop with rows in it is marked data-loss before the plan is shown.
+      await markDataLoss(engine, conn, plan, conflicts);
       printPlan(ctx.stdout, plan, models, decisions);
       report.status = 'dry-run';
       report.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, key: s.key, action: s.action, status: 'not-run', durationMs: 0, ...conflictOf(decisions.get(s.order)) }));
+      problems.push(...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now })));
+      // The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run.
+      if (options.verify !== false && plan.steps.length) {
+        const verdict = await verifyPlan({ engine, conn, environment, workspaceRoot: workspace.root, plan, conflicts, variables, schemas: [...new Set(models.flatMap((m) => m.graph.schemas))], shadow: workspace.config.shadow ?? 'embedded' });
+        if (!verdict.verified) reporter.warn(`dry run: the plan was not verified: ${verdict.skipped}`);
+        else reporter.info(`dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`);
+        for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
+        // A step already refused (a conflict) is not reported twice.
+        const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
+        problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
+      }
       if (problems.length) refuse(problems, true);
       reporter.info('dry run: nothing was applied');
       return ExitCode.ok;
@@ -190,7 +210,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     }
     if (problems.length) refuse(problems, false);
     // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
-    const smoke = await smokePlan(ctx, engine, models, plan, settingsOf, environment.name);
+    const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
     const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
@@ -233,8 +253,9 @@ async function keepDroppedTables(engine: Engine, conn: Connection, plan: Plan, c
     const aside = await engine.setAside(conn, step.objectKey, 'rename', stamp);
     if (!aside?.backup) continue;
     // Still a drop for the ledger (the object leaves the project), but its data is kept.
-    step.statements = aside.statements;
-    step.reverse = aside.reverse;
+    // What stands on the table (Teradata: join indexes, triggers) goes with it, and comes back when it is undone.
+    step.statements = [...(aside.dependents?.drop ?? []), ...aside.statements];
+    step.reverse = aside.reverse && aside.dependents ? [...aside.reverse, ...aside.dependents.create] : aside.reverse;
     step.hazards = step.hazards.filter((h) => h.kind !== 'data-loss');
     conflicts.set(step.order, { strategy: 'rename', rule: 'gates.requireBackup', before: [], after: [], reverse: [], backup: aside.backup });
   }
@@ -328,19 +349,8 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
   return result;
 }
 
-/**
- * The steps of a package that a database still needs: objects whose checksum (with this environment's
- * variables) differs from the ledger's, and migrations not yet applied. Order is kept.
- */
-export function pendingSteps(plan: Plan, deployed: ReadonlyMap<string, DeployedState>, variables: ReadonlyMap<string, Record<string, string>>): Plan {
-  const steps = plan.steps.filter((step) => {
-    const state = deployed.get(step.project);
-    if (!state) return true;
-    if (step.action === 'migrate') return !state.migrations.has(migrationVersionOf(step.objectKey.name));
-    return state.objects.get(step.key) !== checksumStatements(step.statements, variables.get(step.project) ?? {});
-  });
-  return { ...plan, steps };
-}
+/** Moved to package/package-deploy.ts (with the checks a package passes first); kept here for importers. */
+export { pendingSteps } from '../package/package-deploy';
 
 /** The smoke checks of each project about to be deployed, loaded (and validated) before anything runs. */
 interface SmokePlan {
@@ -391,6 +401,7 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       timeoutMs: smoke.timeoutMs.get(project),
       onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
     });
+    await recordSmokeChecks(input.conn, input.engine.ledger, deploymentId, checks); // a rollback to this state runs them
     const failed = run.results.filter((r) => r.status !== 'passed');
     const summary = `${run.results.length - failed.length}/${run.results.length} passed`;
     smoke.outcomes.set(project, summary);
@@ -412,15 +423,20 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
  * are planned instead by a diff of the live schema against the sources' desired model, on this connection (the
  * caller holds the lock), and the ledger's object state is synced to the sources when it succeeds.
  */
-async function planSources(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection): Promise<Plan> {
+async function planSources(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection, stamp: string): Promise<Plan> {
   const { engine, models } = input;
   let needDiff: Set<string> | null;
   let changed: Map<string, string[]>;
   try {
     return await planExplained(input, modelLoader(ctx, environment, engine));
   } catch (e) {
+    // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
+    // made again from their sources.
+    if (hasExportedModels(models)) return planSources(ctx, { ...input, models: await fullModels(ctx, [...models], environment, engine) }, environment, conn, stamp);
     needDiff = projectsNeedingDiff(e);
     changed = objectsNeedingDiff(e);
+    // An engine that plans such changes against the live database itself (Teradata: ALTER TABLE from SHOW TABLE).
+    if (needDiff && engine.planChange) return planInPlace(input, changed, conn, stamp, ctx.reporter);
     if (!needDiff || !engine.introspect || !engine.openShadow || !engine.renderChanges) throw e;
   }
   const base = planFromSources({ ...input, diffProjects: needDiff });

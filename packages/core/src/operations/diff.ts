@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { diffPlan } from '../diffing/diff-plan';
 import { formatDiffJson, formatDiffMarkdown, formatDiffText } from '../diffing/format';
@@ -11,12 +11,13 @@ export type { DiffOptions };
 /** `diff`: what would change, with hazards; nothing is applied. */
 export async function diff(ctx: OperationContext, options: DiffOptions): Promise<ExitCodeValue> {
   const format = options.format;
+  // Refused before any work: a file is written only inside the workspace (after symbolic links).
+  const file = options.output ? ctx.workspace.inside(options.output, '--output') : null;
   const result = await diffPlan(ctx, { ...options, noCache: options.cache === false });
   const colour = format === 'text' && !options.output && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env.NO_COLOR;
   const text = format === 'json' ? formatDiffJson(result) : format === 'markdown' ? formatDiffMarkdown(result, graphCommand(ctx, options)) : formatDiffText(result, colour);
   ctx.stdout.write(text);
-  if (options.output) {
-    const file = resolve(ctx.workspace.root, options.output);
+  if (file) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, format === 'text' ? formatDiffText(result, false) : text);
   }
@@ -29,7 +30,7 @@ export async function diff(ctx: OperationContext, options: DiffOptions): Promise
 
 /** The `dbee graph` command that shows the same change (`--against-env` has no graph). */
 function graphCommand(ctx: OperationContext, options: DiffOptions): string | undefined {
-  if (options.againstEnv) return undefined;
+  if (options.againstEnv || (options.head && !options.base)) return undefined;
   const sides = options.base ? ` --base ${options.base}${options.head ? ` --head ${options.head}` : ''}` : ` --env ${ctx.workspace.environment(options.env, ctx.env).name}`;
   return `npx dbee graph ${options.project}${sides}`;
 }

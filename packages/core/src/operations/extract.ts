@@ -5,7 +5,9 @@ import type { DbProject } from '../config/workspace';
 import { PROJECT_FILE } from '../config/workspace';
 import type { AuditEvent, Connection, Engine, ExtractedObject } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { formatKey, type ObjectKey } from '../model/object-key';
+import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
+import { Ledger } from '../ledger/ledger';
+import { expandPlaceholders } from '../sources/placeholders';
 import type { ExtractOptions } from '../options';
 import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
 import type { OperationContext } from './context';
@@ -78,11 +80,13 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   const scope: SchemaScope = {
     schemas: target.schemas,
     ...(target.project ? { manage: projectManagedScope(workspace.root, target.project, workspace.settings(target.project, environment).variables) } : {}),
+    sourceNames: sourceNames(ctx, environment),
   };
-  const { description, changed, objects } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
+  const { description, changed, objects, deployed } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
     description: conn.description,
     changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, target.schemas, options, now) : null,
     objects: await run(conn, scope),
+    deployed: target.project ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()] : [],
   }));
   let selected = objects;
   if (options.objects) {
@@ -94,6 +98,25 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     selected = selected.filter((o) => (o.key.kind === 'schema' ? touched.has(`schema:${o.key.name}`) : touched.has(`${o.key.schema}.${o.key.name}`)));
     const dropped = changed.filter((e) => e.event === 'drop' && e.key && !objects.some((o) => sameObject(o.key, e.key!)));
     for (const e of dropped) reporter.info(`  dropped by ${e.role} at ${e.at}: ${e.objectType} ${e.identity} (its file, if any, is left for you to remove)`);
+  }
+  // Objects the ledger says dbee deployed that the database no longer has (an engine whose catalog keeps no trace
+  // of a drop, like Teradata's DBC, reports drops only this way). Kinds the engine never writes as files of their
+  // own (indexes, grants...) are not looked for.
+  if (target.project) {
+    const variables = workspace.settings(target.project, environment).variables;
+    const kinds = new Set(objects.map((o) => o.key.kind));
+    const live = new Set(objects.map((o) => `${o.key.kind}:${o.key.schema}.${o.key.name}`.toUpperCase()));
+    const reported = new Set((changed ?? []).filter((e) => e.event === 'drop' && e.key).map((e) => `${e.key!.schema}.${e.key!.name}`.toUpperCase()));
+    for (const key of deployed) {
+      let k: ObjectKey;
+      try {
+        k = parseKey(expandPlaceholders(key, variables, key).expanded);
+      } catch {
+        continue;
+      }
+      if (!kinds.has(k.kind) || k.schema === null || live.has(`${k.kind}:${k.schema}.${k.name}`.toUpperCase()) || reported.has(`${k.schema}.${k.name}`.toUpperCase())) continue;
+      reporter.info(`  deleted on ${environment.name}: ${formatKey(k)} (deployed by dbee, no longer in the database; its file, if any, is left for you to remove)`);
+    }
   }
   reporter.info(`dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`);
   const rel = (p: string) => relative(workspace.root, join(target.root, p)).split('\\').join('/');
@@ -113,6 +136,23 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     }
   }
   return ExitCode.ok;
+}
+
+/** Every project's schemas as deployed on `environment` → as its db.yaml writes them (placeholders). */
+function sourceNames(ctx: OperationContext, environment: ReturnType<OperationContext['workspace']['environment']>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const project of ctx.workspace.projects.values()) {
+    const variables = ctx.workspace.settings(project, environment).variables;
+    for (const template of project.config.schemas) {
+      if (!template.includes('{{')) continue;
+      try {
+        out[expandPlaceholders(template, variables, project.file.displayPath).expanded] = template;
+      } catch {
+        // A project whose variables this environment does not define: its names stay as they are.
+      }
+    }
+  }
+  return out;
 }
 
 function sameObject(a: ObjectKey, b: ObjectKey): boolean {

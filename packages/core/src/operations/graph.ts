@@ -39,6 +39,8 @@ export async function graphViewFor(ctx: OperationContext, options: GraphOptions)
 
 /** `graph`: the objects of a project and their dependencies as a page, json or dot; nothing is applied. */
 export async function graph(ctx: OperationContext, options: GraphOptions): Promise<ExitCodeValue> {
+  // Refused before any work: a file is written only inside the workspace (after symbolic links).
+  if (options.out) ctx.workspace.inside(options.out, '--out');
   const view = await graphViewFor(ctx, options);
   const text = options.format === 'json' ? formatGraphJson(view) : options.format === 'dot' ? formatGraphDot(view) : await renderGraphPage(view);
   const out = options.out ?? (options.format === 'html' ? defaultGraphFile(view.project) : undefined);

@@ -1,18 +1,155 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DbeeError } from '../errors';
-import type { DbProject } from '../config/workspace';
+import type { DbProject, Workspace } from '../config/workspace';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Engine } from '../engine/engine';
+import type { Ledger } from '../ledger/ledger';
+import { canonicalJson } from '../plan/serialize';
+import type { DeployedState } from '../planner/planner';
+import type { SourceObject } from '../planner/objects';
+import type { ManagedScope } from '../schema/managed-scope';
 import { loadProjectModel, graphProject, type ProjectModel } from '../planner/project-model';
-import { engineFor, type OperationContext } from './context';
+import { engineFor, gitCommit, type OperationContext } from './context';
 
-/** Parse the given projects (a project and its dependencies, usually) for one environment. */
-export async function loadModels(ctx: OperationContext, projects: DbProject[], environment: ResolvedEnvironment, engine: Engine): Promise<ProjectModel[]> {
+/**
+ * A value computed once for all the tasks of one Nx batch (`ctx.sessions`), and afresh by every operation outside
+ * one. The sources, the configuration and the git commit cannot change while a batch runs (Nx started it on one
+ * working tree, and the batch holds each environment's deployment lock throughout). Keyed by the workspace as well:
+ * an operation on the sources at a git ref loads a workspace of its own.
+ */
+export function batchShared<T>(ctx: OperationContext, key: string, compute: () => T): T {
+  if (!ctx.sessions) return compute();
+  const byWorkspace = ctx.sessions.memo('batch-shared', () => new WeakMap<Workspace, Map<string, unknown>>());
+  let values = byWorkspace.get(ctx.workspace);
+  if (!values) byWorkspace.set(ctx.workspace, (values = new Map()));
+  if (!values.has(key)) values.set(key, compute());
+  return values.get(key) as T;
+}
+
+/**
+ * Parse the given projects (a project and its dependencies, usually) for one environment. In a batch each project is
+ * parsed once, not once per dependent: planning the tenth layer of a monorepo then reads no more sources than the first.
+ *
+ * `exportsFor`: the projects being planned. Outside a batch, every other project (a dependency, there only to resolve
+ * references) comes from what it exported when it was last parsed (`.dbee/cache/exports/`, see `ProjectExports`)
+ * instead of its sources, when that is known: a project's plan then reads its own sources, not its whole closure's
+ * (issue #19 point 4). Such a model has its objects' keys and locations but no statements and no files; use
+ * `fullModels` before building a desired model from it.
+ */
+export async function loadModels(
+  ctx: OperationContext,
+  projects: DbProject[],
+  environment: ResolvedEnvironment,
+  engine: Engine,
+  options: { exportsFor?: readonly string[] } = {},
+): Promise<ProjectModel[]> {
   const models: ProjectModel[] = [];
   for (const p of projects) {
     const { variables } = ctx.workspace.settings(p, environment);
-    models.push(await loadProjectModel(ctx.workspace.root, p, variables, engine.parser, ctx.workspace.projects));
+    const key = `model\0${engine.name}\0${environment.name}\0${p.name}\0${canonicalJson(variables)}`;
+    if (options.exportsFor && !ctx.sessions && !options.exportsFor.includes(p.name)) {
+      const known = readExports(ctx, engine, environment, p, variables);
+      if (known) {
+        models.push(known);
+        continue;
+      }
+    }
+    models.push(
+      await batchShared(ctx, key, async () => {
+        const model = await loadProjectModel(ctx.workspace.root, p, variables, engine.parser, ctx.workspace.projects);
+        writeExports(ctx, engine, environment, model);
+        return model;
+      }),
+    );
   }
   return models;
+}
+
+/** `models` with every model made from exports replaced by the parsed sources (see `loadModels`). */
+export async function fullModels(ctx: OperationContext, models: ProjectModel[], environment: ResolvedEnvironment, engine: Engine): Promise<ProjectModel[]> {
+  if (!models.some((m) => fromExports.has(m))) return models;
+  return loadModels(ctx, models.map((m) => m.project), environment, engine);
+}
+
+/** True when some of `models` come from exports rather than sources. */
+export function hasExportedModels(models: readonly ProjectModel[]): boolean {
+  return models.some((m) => fromExports.has(m));
+}
+
+/**
+ * What a project offers the projects that depend on it for planning: the keys of its objects and where each is
+ * defined (to resolve their references, and to name the file in an error), and its managed scope. Written whenever
+ * dbee parses the project, keyed by project, engine, environment, variables and dbee's version.
+ *
+ * Read instead of the project's sources when a dependent is planned alone. If the dependency changed since it was
+ * last parsed here, the exports are older than its sources: references are then resolved against its previous
+ * objects. That never changes the steps planned for the dependent (they come from its own sources, and the order
+ * among them from its own objects); it can only make an error about an undeclared dependency appear or vanish, so
+ * a plan that fails is made again from the sources before the error is shown.
+ */
+interface ProjectExports {
+  project: string;
+  objects: Array<Pick<SourceObject, 'key' | 'id' | 'location'>>;
+  manage?: ManagedScope;
+}
+
+const fromExports = new WeakSet<ProjectModel>();
+
+function exportsFile(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, project: string, variables: Record<string, string>): string {
+  const key = createHash('sha256').update(`dbee-exports-v1\0${ctx.toolVersion}\0${engine.name}\0${environment.name}\0${project}\0${canonicalJson(variables)}`).digest('hex');
+  return join(ctx.workspace.root, '.dbee', 'cache', 'exports', `${key.slice(0, 40)}.json`);
+}
+
+function writeExports(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, model: ProjectModel): void {
+  const data: ProjectExports = { project: model.project.name, objects: model.objects.map((o) => ({ key: o.key, id: o.id, location: o.location })), manage: model.graph.manage };
+  const file = exportsFile(ctx, engine, environment, model.project.name, model.variables);
+  try {
+    mkdirSync(join(file, '..'), { recursive: true });
+    // Write then rename: a concurrent reader never sees half a file.
+    writeFileSync(file + '.tmp', JSON.stringify(data));
+    renameSync(file + '.tmp', file);
+  } catch {
+    // A read-only workspace only loses the shortcut.
+  }
+}
+
+function readExports(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, project: DbProject, variables: Record<string, string>): ProjectModel | null {
+  let data: ProjectExports;
+  try {
+    data = JSON.parse(readFileSync(exportsFile(ctx, engine, environment, project.name, variables), 'utf8')) as ProjectExports;
+  } catch {
+    return null;
+  }
+  if (data.project !== project.name) return null;
+  const graph = graphProject(project, variables, ctx.workspace.projects);
+  graph.manage = data.manage;
+  const objects: SourceObject[] = data.objects.map((o) => ({ ...o, project: project.name, statements: [], references: [], deferrable: [] }));
+  const model: ProjectModel = { project, graph, variables, objects, migrations: [], smoke: [], files: [] };
+  fromExports.add(model);
+  return model;
+}
+
+/** `gitCommit` of the workspace, once per batch (two git processes each time: 0.1 s, and far more on a loaded machine). */
+export function sourceCommit(ctx: OperationContext): string | null {
+  return batchShared(ctx, 'git-commit', () => gitCommit(ctx.workspace.root));
+}
+
+/**
+ * What the ledger says each of `projects` deployed. In a batch, the state of every project is read once per
+ * environment (two queries) when the first task asks: the batch holds the deployment lock throughout, and each task
+ * deploys only its own project, so no task changes the state another one reads.
+ */
+export async function deployedStates(ctx: OperationContext, ledger: Ledger, environment: ResolvedEnvironment, projects: readonly string[]): Promise<Map<string, DeployedState>> {
+  const out = new Map<string, DeployedState>();
+  if (!ctx.sessions) {
+    for (const name of projects) out.set(name, await ledger.deployedState(name));
+    return out;
+  }
+  const all = await batchShared(ctx, `ledger-state\0${environment.name}`, () => ledger.deployedStates());
+  for (const name of projects) out.set(name, all.get(name) ?? { objects: new Map(), migrations: new Map() });
+  return out;
 }
 
 /** Loads one more project's model on demand (to explain references into projects that are not dependencies). */
@@ -22,6 +159,10 @@ export function modelLoader(ctx: OperationContext, environment: ResolvedEnvironm
 
 /** Every schema owned in the workspace → its project (expanded for this environment). */
 export function schemaOwners(ctx: OperationContext, environment: ResolvedEnvironment): Map<string, string> {
+  return batchShared(ctx, `schema-owners\0${environment.name}`, () => ownersOfSchemas(ctx, environment));
+}
+
+function ownersOfSchemas(ctx: OperationContext, environment: ResolvedEnvironment): Map<string, string> {
   const owners = new Map<string, string>();
   for (const p of ctx.workspace.projects.values()) {
     const { variables } = ctx.workspace.settings(p, environment);

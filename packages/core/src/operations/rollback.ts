@@ -20,7 +20,7 @@ import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
 import { sessionSettings, withSession } from '../runner/session';
 import { inverseAction, runCompensation, viewFallback, type CompensatingStep, type CompensationResult } from '../runner/undo';
-import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs, type SmokeCheck } from '../smoke';
+import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs, type SmokeCheck } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
@@ -85,12 +85,13 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     sources = discoverSources(workspace.root, target);
   } catch (e) {
     if (!(e instanceof DbeeError)) throw e;
-    reporter.warn(`the sources of ${target.name} do not load (${e.message.split('\n')[0]}): only the ledger's reverses are used${smokeWanted ? ', and only the baseline smoke checks run' : ''}`);
+    reporter.warn(`the sources of ${target.name} do not load (${e.message.split('\n')[0]}): only the ledger's reverses are used${smokeWanted ? ', and no smoke checks of its working tree run' : ''}`);
   }
   const ref = options.toRef ? await loadRef(ctx, engine, environment, target.name, options.toRef) : null;
   const smokeModel: SmokeModel | null = ref?.model ?? (sources ? { project: { name: target.name }, smoke: sources.smoke, variables, graph } : null);
-  // Invalid smoke files refuse the rollback before anything runs, as they refuse a deployment.
-  const checks: SmokeCheck[] = smokeWanted && smokeModel ? await loadSmokeChecks(smokeModel, engine) : [];
+  // Invalid smoke files of the ref refuse the rollback before anything runs, as they refuse a deployment. The working
+  // tree's are read (and checked) only when the ledger recorded no checks for the state rolled back to.
+  const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine) : null;
   const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
 
   return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
@@ -126,6 +127,21 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
       reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
       return ExitCode.ok;
     }
+    // The smoke checks of the state each undone deployment goes back to, and of the state the whole rollback leaves.
+    const before = new Map<number, StateChecks | null>();
+    for (const u of prepared.units) before.set(u.deployment.id, await checksBefore(ledger, history, u.deployment));
+    const earliest = prepared.units[prepared.units.length - 1]?.deployment;
+    const after: StateChecks | null = prepared.toRef
+      ? refChecks && { checks: refChecks, from: `the smoke checks of the sources at ${prepared.toRef.ref} (${refChecks.length})` }
+      : (before.get(earliest!.id) ?? null);
+    let checks: SmokeCheck[] = [];
+    if (smokeWanted && after) {
+      checks = after.checks;
+      reporter.info(`${target.name}: after the rollback, ${after.from}`);
+    } else if (smokeWanted && smokeModel) {
+      checks = await loadSmokeChecks(smokeModel, engine);
+      reporter.info(`${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`);
+    }
     if (options.dryRun) {
       printRollback(ctx.stdout, prepared);
       if (prepared.problems.length) refuse(prepared.problems, true);
@@ -154,28 +170,44 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     const t0 = Date.now();
     const results: { reverts: number | null; result: CompensationResult }[] = [];
     const run = async (reverts: number | null, steps: CompensatingStep[], finalState: LedgerState | null, extra: Record<string, unknown>) => {
-      const result = await runCompensation({
-        beforeStep: session.assertLock,
-        engine,
-        conn,
-        ledger,
-        reporter,
-        steps,
-        transaction: settings.transaction ?? 'object',
-        finalState,
-        summary: { ...summary, ...extra },
-        fingerprint,
-        deployment: { ...identity, project: target.name, environment: environment.name, kind: 'rollback', planChecksum: planChecksum({ ...plan, steps: steps.map((s) => s.plan) }), stepsTotal: steps.length, reverts },
-      });
+      const attempt = (transaction: 'plan' | 'object') =>
+        runCompensation({
+          beforeStep: session.assertLock,
+          engine,
+          conn,
+          ledger,
+          reporter,
+          steps,
+          transaction,
+          scope: { schemas: graph.schemas, manage },
+          finalState,
+          summary: { ...summary, ...extra, ...(transaction === 'object' ? { oneTransactionPerStep: 'the whole rollback needed more than one transaction could hold' } : {}) },
+          fingerprint,
+          deployment: { ...identity, project: target.name, environment: environment.name, kind: 'rollback', planChecksum: planChecksum({ ...plan, steps: steps.map((s) => s.plan) }), stepsTotal: steps.length, reverts },
+        });
+      // One transaction for each undone deployment where the engine allows it (transactional DDL): a step that fails
+      // takes the steps before it back with it, so a rollback is never left half-done.
+      let result = await attempt('plan');
+      if (result.status === 'failed' && result.applied === 0 && outOfResources(result.error)) {
+        // Too big for one transaction (PostgreSQL: more locks than max_locks_per_transaction allows). Nothing changed,
+        // as the ledger records (that attempt failed, its steps rolled back): run it again, one transaction per step.
+        reporter.warn(
+          `undoing ${reverts === null ? 'the diff' : `deployment #${reverts}`} needs more than one transaction can hold (${result.error!.message.split('\n')[0]}); nothing was changed. ` +
+            'It runs again with one transaction per step: a step that fails then leaves the steps before it applied (raise max_locks_per_transaction to keep it in one piece)',
+        );
+        result = await attempt('object');
+      }
       results.push({ reverts, result });
       return result;
     };
     for (const unit of prepared.units) {
       const d = unit.deployment;
       reporter.info(`${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`);
-      const before = unit.whole ? await ledger.ledgerBefore(d.id) : null;
-      const r = await run(d.id, unit.steps, before, {});
+      const ledgerBefore = unit.whole ? await ledger.ledgerBefore(d.id) : null;
+      const r = await run(d.id, unit.steps, ledgerBefore, {});
       if (r.status === 'failed') break;
+      const state = before.get(d.id);
+      if (state) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, state.checks);
       reporter.info(`${target.name}: deployment #${d.id} rolled back: ${r.applied} step${r.applied === 1 ? '' : 's'} undone${r.skipped ? `, ${r.skipped} left applied (--force)` : ''} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
     }
     if (prepared.toRef) {
@@ -183,6 +215,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
       reporter.info(`${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`);
       const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
       if (r.status === 'succeeded') reporter.info(`${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
+      if (r.status === 'succeeded' && refChecks) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, refChecks);
     }
     const failed = results.find((r) => r.result.status === 'failed');
     let smokeLine = summary.smoke;
@@ -231,6 +264,34 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     }
     return code;
   });
+}
+
+/** An error of the SQL-standard class 53, insufficient resources (out of memory, out of shared memory for locks). */
+function outOfResources(error: DbeeError | undefined): boolean {
+  const sqlstate = (error?.details as { sqlstate?: unknown } | undefined)?.sqlstate;
+  return typeof sqlstate === 'string' && sqlstate.startsWith('53');
+}
+
+/** Smoke checks of a state, and where they come from (for the output). */
+interface StateChecks {
+  checks: SmokeCheck[];
+  from: string;
+}
+
+/**
+ * The smoke checks of the state a project was in before deployment `d`: none of its own when it had nothing deployed
+ * (the baseline still verifies what the ledger records), else those recorded with the newest earlier deployment that
+ * left its state (`recordedSmokeChecks`); null when none recorded any (then the working tree's run).
+ */
+async function checksBefore(ledger: Ledger, history: DeploymentRow[], d: DeploymentRow): Promise<StateChecks | null> {
+  // A dry run may read a ledger not yet upgraded, without ledger_before.
+  const state = (await ledger.version()) >= 2 ? await ledger.ledgerBefore(d.id) : null;
+  const nothing = state
+    ? Object.keys(state.objects).length === 0 && Object.keys(state.migrations).length === 0
+    : !history.some((h) => h.id < d.id && h.kind === 'deploy' && h.status !== 'rolled-back' && h.steps_applied > 0);
+  if (nothing) return { checks: [], from: `none of the project's smoke checks: the project is rolled back to nothing (the baseline verifies what the ledger still records)` };
+  const recorded = recordedSmokeChecks(history, d.id);
+  return recorded && { checks: recorded.checks, from: `the smoke checks recorded with deployment #${recorded.deploymentId} (${recorded.checks.length})` };
 }
 
 function flag(k: 'to' | 'toRef' | 'package'): string {
@@ -317,9 +378,75 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
       }
       steps.push(c.step);
     }
+    if (chosen.length === applied.length) {
+      for (const p of await restoreVanished(input, deployment, all, steps)) {
+        if (options.force) forced.push(p.message + ' (accepted with --force)');
+        else problems.push(p);
+      }
+    }
     units.push({ deployment, steps, whole: chosen.length === applied.length && !steps.some((s) => s.skip) });
   }
   return { units, problems, forced };
+}
+
+/**
+ * Objects the ledger recorded before deployment `d` that went away with it without a step of their own (the indexes
+ * and triggers of a table it dropped) come back when all of `d` is undone: created again, right after their parent,
+ * from the step that created them at the checksum the ledger recorded. `steps` (the unit's compensating steps) gets
+ * them, renumbered; returns the problems of those that cannot come back (they are then left out, with --force).
+ */
+async function restoreVanished(input: UndoInput, d: DeploymentRow, all: LedgerStep[], steps: CompensatingStep[]): Promise<DbeeError[]> {
+  const { ledger, history, project, engine } = input;
+  // A dry run may read a ledger not yet upgraded, without ledger_before.
+  if ((await ledger.version()) < 2) return [];
+  const before = await ledger.ledgerBefore(d.id);
+  if (!before) return [];
+  // The state right after `d`: what the next deployment found, or the ledger now when `d` is the last.
+  const next = history.filter((h) => h.id > d.id).sort((a, b) => a.id - b.id)[0];
+  const after = (next ? await ledger.ledgerBefore(next.id) : null) ?? (await ledger.state(project));
+  const stepped = new Set(all.map((s) => s.objectKey));
+  const problems: DbeeError[] = [];
+  const vanished = Object.entries(before.objects)
+    .filter(([key]) => !(key in after.objects) && !stepped.has(key))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [key, checksum] of vanished) {
+    const objectKey = safeParseKey(key);
+    const source = await ledger.stepThatApplied(project, key, checksum, d.id);
+    const what = `${key} went away with deployment #${d.id} without a step of its own`;
+    const step: CompensatingStep = {
+      plan: {
+        order: 0,
+        project,
+        key,
+        objectKey,
+        action: 'create',
+        statements: source?.statements ?? [],
+        reverse: [engine.renderDrop?.(objectKey)].filter((x): x is string => Boolean(x)),
+        transactional: source?.transactional ?? true,
+        hazards: [],
+        source: null,
+        checksum,
+      },
+      ledgerAction: 'create',
+    };
+    if (!source || (source.action !== 'create' && source.action !== 'replace')) {
+      step.skip = `${what}, and no step of an earlier deployment created it whole; it stays missing (--force)`;
+      problems.push(
+        new DbeeError(`${what}, and no step of an earlier deployment created it whole: the rollback cannot bring it back`, {
+          code: 'ROLLBACK_IRREVERSIBLE',
+          hint: 'create it by hand afterwards, or pass --force to undo everything else and leave it missing',
+          details: { deployment: d.id, object: key },
+        }),
+      );
+    }
+    // Right after the step that brings its parent back (a table's indexes and triggers), else at the end.
+    const parent = objectKey.parent;
+    const at = parent ? steps.findIndex((s) => s.plan.objectKey.kind !== 'index' && `${s.plan.objectKey.schema}.${s.plan.objectKey.name}` === parent && !s.plan.objectKey.parent) : -1;
+    if (at >= 0) steps.splice(at + 1, 0, step);
+    else steps.push(step);
+  }
+  steps.forEach((s, i) => (s.plan.order = i + 1));
+  return problems;
 }
 
 /** `--to 12` (a deployment of the project, or 0) or `--to V3` (the step that applied migration 3). */
@@ -370,6 +497,11 @@ async function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, has
   }
   const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
   if (reverse === null && packaged?.reverse) reverse = packaged.reverse.map(expand);
+  if (reverse === null && s.action === 'drop' && s.previousDefinition !== null && !isMigration) {
+    // A dropped table (or sequence) has no reverse, as its rows cannot come back; its structure can, from the
+    // definition captured before the drop. Undoing it still loses data: refused without --force (see `dataLoss`).
+    reverse = [s.previousDefinition];
+  }
   if (reverse === null && (s.action === 'create' || s.action === 'add-constraint') && s.previousDefinition === null) {
     const drop = engine.renderDrop?.(key);
     if (drop) reverse = [drop];

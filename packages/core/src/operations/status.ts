@@ -1,6 +1,15 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
-import { planExplained, type DeployedState } from '../planner/planner';
+import { DbeeAggregateError, DbeeError } from '../errors';
+import type { Connection, Engine } from '../engine/engine';
+import type { ResolvedEnvironment } from '../config/resolve';
+import { desiredModelFor } from '../diffing/desired';
+import { formatKey } from '../model/object-key';
+import type { Plan } from '../plan/plan';
+import { planExplained, planFromSources, projectsNeedingDiff, type DeployedState, type PlanInput } from '../planner/planner';
+import type { ProjectModel } from '../planner/project-model';
+import { changeObjectKey } from '../schema/change';
+import { diffModels } from '../schema/diff';
 import { canonicalJson } from '../plan/serialize';
 import { engineFor, lockOwner, type OperationContext } from './context';
 import { withSession } from '../runner/session';
@@ -16,7 +25,12 @@ export interface StatusReport {
   environment: string;
   database: string;
   lastDeployment: DeploymentRow | null;
-  pendingSteps: { key: string; action: string }[];
+  /**
+   * What a deployment of the sources would do. A changed table (sequence, type) is pending as `alter`, with the kinds
+   * of change a diff of the live schema against the sources finds (`add-column`, `alter-column-default`...); a
+   * deployment applies it through the diff engine.
+   */
+  pendingSteps: { key: string; action: string; changes?: string[] }[];
   /** Deployed objects whose source is gone: a drop that no decision made, so nothing plans it (see `removedObjects`). */
   pendingDrops: string[];
   /**
@@ -80,7 +94,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   return withSession({ engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy }, async ({ conn }) => {
     const ledger = new Ledger(conn, engine.ledger);
     const deployed = new Map<string, DeployedState>([[target.name, await ledger.deployedState(target.name)]]);
-    const plan = await planExplained({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed }, modelLoader(ctx, environment, engine));
+    const pendingSteps = await pending(ctx, { engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed }, environment, conn);
     const history = await ledger.deployments(target.name, environment.name, 10_000);
     const last = history.find((d) => d.finished_at);
     const recorded = last ? deploymentSummary(last).fingerprint ?? null : null;
@@ -101,7 +115,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       environment: environment.name,
       database: conn.description,
       lastDeployment: history[0] ?? null,
-      pendingSteps: plan.steps.map((s) => ({ key: s.key, action: s.action })),
+      pendingSteps,
       pendingDrops: removedObjects(models.find((m) => m.project.name === target.name)!, deployed.get(target.name)!),
       drift,
       backups,
@@ -122,6 +136,51 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   });
 }
 
+/**
+ * The pending steps of the sources against the ledger. Pending never fails `status`: an object that only a diff can
+ * change (a table) is listed as an `alter` with the change kinds the diff finds, as `deploy` would plan it.
+ */
+async function pending(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection): Promise<StatusReport['pendingSteps']> {
+  const { engine } = input;
+  const list = (plan: Plan) => plan.steps.map((s) => ({ key: s.key, action: s.action }));
+  let needDiff: Set<string> | null;
+  let error: unknown;
+  try {
+    return list(await planExplained(input, modelLoader(ctx, environment, engine)));
+  } catch (e) {
+    needDiff = projectsNeedingDiff(e);
+    error = e;
+    if (!needDiff) throw e;
+  }
+  const errors = error instanceof DbeeAggregateError ? error.errors : error instanceof DbeeError ? [error] : [];
+  const changed = errors.map((e) => String(e.details.object));
+  const rest = list(planFromSources({ ...input, diffProjects: needDiff }));
+  const kinds = await changeKinds(ctx, engine, input.models, [...needDiff], environment, conn);
+  const out: StatusReport['pendingSteps'] = changed.map((key) => ({ key, action: 'alter', ...(kinds ? { changes: [...new Set(kinds.get(key) ?? [])].sort() } : {}) }));
+  return [...out, ...rest];
+}
+
+/** Object key → the kinds of change a diff of the live schema against the sources finds on it; null without a diff engine. */
+async function changeKinds(ctx: OperationContext, engine: Engine, models: readonly ProjectModel[], projects: string[], environment: ResolvedEnvironment, conn: Connection) {
+  if (!engine.introspect || !engine.openShadow) return null;
+  const out = new Map<string, string[]>();
+  for (const project of projects) {
+    const names = new Set(ctx.workspace.withDependencies(project).map((p) => p.name));
+    const own = models.filter((m) => names.has(m.project.name));
+    const model = own.find((m) => m.project.name === project)!;
+    const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
+    const live = await engine.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+    const changes = diffModels(live, desired.model, { renames: model.project.config.renames ?? [], owners: model.graph.manage?.owners ?? false, sameViewDefinition: engine.sameViewDefinition });
+    for (const c of changes) {
+      const key = changeObjectKey(c);
+      // Column, constraint and index changes belong to their table in the ledger's terms.
+      const table = key.kind === 'table' ? formatKey(key) : key.parent ? `table:${key.parent}` : formatKey(key);
+      for (const k of new Set([formatKey(key), table])) out.set(k, [...(out.get(k) ?? []), c.kind]);
+    }
+  }
+  return out;
+}
+
 function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
   const d = r.lastDeployment;
   out.write(`${r.project} on ${r.environment} (${r.database})\n`);
@@ -130,7 +189,7 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}\n`
       : '  never deployed\n',
   );
-  out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');
+  out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');
   if (r.pendingDrops.length) out.write(`  pending drop (source removed, no drop decision: nothing drops it): ${r.pendingDrops.join(', ')}\n`);
   out.write(`  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ' (the schemas changed outside dbee since the last deployment)' : ''}\n`);
   out.write(r.backups.length ? `  backups: ${r.backups.length}\n` : '  backups: none\n');

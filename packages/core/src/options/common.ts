@@ -39,10 +39,10 @@ export const comparison = (what: 'diff' | 'plan') =>
     ? {
         againstEnv: text("Compare the live database of `env` with this environment's instead of with the sources.", { value: '<name>' }),
         base: text('Compare the sources at two git refs instead of a live database: the old side is this ref.', { value: '<ref>' }),
-        head: text('The new side of a `base` comparison. Default: the working tree.', { value: '<ref>' }),
+        head: text('The sources at this git ref (read from git, no checkout) instead of the working tree: the new side of a `base` comparison, or, without `base`, what the environment is compared with.', { value: '<ref>' }),
       }
     : {
         againstEnv: text("Plan the diff from the live database of `env` to this environment's (a package that aligns one with the other).", { value: '<name>' }),
-        base: text('Plan what changed between two git refs, from this ref (no database).', { value: '<ref>' }),
-        head: text('The ref a `base` plan goes to. Default: the working tree.', { value: '<ref>' }),
+        base: text('An incremental release package: what changed from the sources at this git ref to `head` (no database); each changed object is a precondition checked against the target\'s ledger at deploy time.', { value: '<ref>' }),
+        head: text('The git ref a `base` plan goes to (default: the working tree); without `base`, plans the diff from the environment to the sources at this ref (a gap package).', { value: '<ref>' }),
       };

@@ -10,6 +10,10 @@ export const deployCommand = defineCommand('deploy', {
     env,
     dryRun: dryRun('Print the plan and the exact SQL that would run, and run the gates, without changing anything: no DDL, no ledger rows.'),
     assumeYes,
+    verify: negatedFlag(
+      "With --dry-run: apply the plan to a scratch copy of the target's schemas (structure, no data) and refuse when a step fails there; `--no-verify` only prints the plan.",
+      { flag: 'no-verify' },
+    ),
     waitForLock: seconds("Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60."),
     withDependencies: negatedFlag(
       "Whether to deploy the project's dependencies first: yes on the command line, where `--no-deps` deploys only this project; no under Nx, which runs the dependencies' deploy tasks itself.",

@@ -1,6 +1,6 @@
 import { defineCommand } from './command';
 import { comparison, env, project } from './common';
-import { choice, flag, text } from './option';
+import { choice, flag, negatedFlag, text } from './option';
 
 export const planCommand = defineCommand('plan', {
   summary: 'Plan a deployment and print it, or write it as a package folder (--out)',
@@ -15,6 +15,10 @@ export const planCommand = defineCommand('plan', {
     format: choice(
       ['text', 'json', 'bteq'],
       'Without `out`: print the plan as text (default) or json. With `out`: bteq writes BTEQ scripts (Teradata) instead of a package.',
+    ),
+    withDependencies: negatedFlag(
+      'Whether the package holds the projects this one depends on too, in dependency order (one package, one deployment run): yes by default, on the command line and under Nx; `--no-deps` plans only this project (its deployment then refuses a target where a dependency is missing).',
+      { flag: 'no-deps' },
     ),
     diff: flag('Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.'),
     ...comparison('plan'),

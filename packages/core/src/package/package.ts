@@ -4,6 +4,8 @@ import { DbeeError } from '../errors';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { canonicalJson, planChecksum } from '../plan/serialize';
 import { sha256 } from '../sources/checksum';
+import type { SourceFile } from '../sources/discover';
+import { RELEASE_FILE, type ReleaseInfo } from './release';
 
 export const PACKAGE_FORMAT_VERSION = 1;
 export const MANIFEST = 'manifest.json';
@@ -29,6 +31,10 @@ export interface LoadedPackage {
   path: string;
   manifest: PackageManifest;
   plan: Plan;
+  /** `release.json`: null for packages written by an older dbee (they carry no smoke checks nor preconditions). */
+  release: ReleaseInfo | null;
+  /** The package's smoke check files per project, as `SourceFile`s (their source paths, for messages). */
+  smoke: Map<string, SourceFile[]>;
 }
 
 function slug(step: PlanStep): string {
@@ -40,7 +46,11 @@ function slug(step: PlanStep): string {
  * summary. Byte-identical for the same plan (no timestamps). An existing folder is replaced only if it is a
  * package (has a manifest) or empty.
  */
-export function writePackage(dir: string, plan: Plan, options: { toolVersion: string; sources: { path: string; text: string }[] }): PackageManifest {
+export function writePackage(
+  dir: string,
+  plan: Plan,
+  options: { toolVersion: string; sources: { path: string; text: string }[]; release?: ReleaseInfo; smoke?: Map<string, SourceFile[]> },
+): PackageManifest {
   if (existsSync(dir)) {
     const entries = readdirSync(dir);
     if (entries.length && !entries.includes(MANIFEST)) {
@@ -80,7 +90,18 @@ export function writePackage(dir: string, plan: Plan, options: { toolVersion: st
     });
   }
   write('plan.json', canonicalJson(plan));
-  write('summary.md', summary(plan));
+  let release: ReleaseInfo | undefined;
+  if (options.release) {
+    // The package's own smoke checks: deploy --package runs these, not the working tree's.
+    const smoke: ReleaseInfo['smoke'] = {};
+    for (const [project, files] of options.smoke ?? []) {
+      smoke[project] = files.map((f) => ({ file: `smoke/${f.path}`, source: f.path }));
+      for (const f of files) write(`smoke/${f.path}`, f.text);
+    }
+    release = { ...options.release, smoke };
+    write(RELEASE_FILE, canonicalJson(release));
+  }
+  write('summary.md', summary(plan, release));
   const manifest: PackageManifest = {
     formatVersion: PACKAGE_FORMAT_VERSION,
     planFormatVersion: PLAN_FORMAT_VERSION,
@@ -137,7 +158,12 @@ export function readPackage(dir: string): LoadedPackage {
   if (planChecksum(plan) !== manifest.planChecksum) {
     throw new DbeeError(`package ${dir}: plan.json does not match the manifest's plan checksum`, { code: 'PACKAGE_TAMPERED' });
   }
-  return { path: dir, manifest, plan };
+  const release = manifest.files[RELEASE_FILE] ? (JSON.parse(readFileSync(join(dir, RELEASE_FILE), 'utf8')) as ReleaseInfo) : null;
+  const smoke = new Map<string, SourceFile[]>();
+  for (const [project, files] of Object.entries(release?.smoke ?? {})) {
+    smoke.set(project, files.map((f) => ({ path: f.source, text: readFileSync(join(dir, ...f.file.split('/')), 'utf8') })));
+  }
+  return { path: dir, manifest, plan, release, smoke };
 }
 
 function listFiles(dir: string, base = dir): string[] {
@@ -147,21 +173,38 @@ function listFiles(dir: string, base = dir): string[] {
   });
 }
 
-function summary(plan: Plan): string {
+function summary(plan: Plan, release?: ReleaseInfo): string {
+  const short = (c: string | null) => (c ? c.slice(0, 12) + (c.endsWith('-dirty') ? '-dirty' : '') : 'unknown');
   const lines = [
     `# dbee package: ${plan.projects.join(', ')}`,
     '',
     `- engine: ${plan.engine}`,
-    `- source commit: ${plan.sourceCommit ?? 'unknown'}`,
+    ...(release?.base
+      ? [`- incremental: from ${release.base.ref} (${short(release.base.commit)}) to ${release.head.ref ?? 'the working tree'} (${short(release.head.commit)})`]
+      : [`- full state of the sources at ${release?.head.ref ?? 'the working tree'} (${short(plan.sourceCommit)})`]),
     `- steps: ${plan.steps.length}`,
     `- checksum: ${planChecksum(plan)}`,
+    ...(release ? [`- variables: ${Object.entries(release.variables).map(([p, v]) => `${p}: ${v.names.join(', ') || 'none'}`).join('; ')}`] : []),
+    ...(release ? [`- smoke checks: ${Object.entries(release.smoke).map(([p, f]) => `${p}: ${f.map((x) => x.source).join(', ') || 'none'}`).join('; ') || 'none'}`] : []),
     '',
     '| # | action | object | transaction | hazards |',
     '| --- | --- | --- | --- | --- |',
     ...plan.steps.map((s) => `| ${s.order} | ${s.action} | \`${s.key}\` | ${s.transactional ? 'yes' : 'no'} | ${s.hazards.map((h) => h.kind).join(', ') || '-'} |`),
     '',
-    'Deploy with `dbee deploy <project> --env <env> --package <this folder>`; files are verified against manifest.json first.',
     '',
   ];
+  if (release?.preconditions.length) {
+    lines.push(
+      `## Preconditions`,
+      '',
+      `A target environment's ledger must hold each of these objects as it was at ${release.base!.ref} (or already as at head: its steps are skipped); deploy refuses, before anything runs, an environment that does not.`,
+      '',
+      '| project | object | at base | at head |',
+      '| --- | --- | --- | --- |',
+      ...release.preconditions.map((p) => `| ${p.project} | \`${p.key}\` | ${p.base ? 'present' : 'absent'} | ${p.head ? (p.base ? 'changed' : 'created') : 'dropped'} |`),
+      '',
+    );
+  }
+  lines.push(`Deploy with \`dbee deploy ${release?.target ?? '<project>'} --env <env> --package <this folder>\`; files are verified against manifest.json first.`, '');
   return lines.join('\n');
 }

@@ -6,6 +6,8 @@ import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
+import { runStatements } from './batch';
+import { StepJournal } from './journal';
 import type { Reporter } from './reporter';
 import { undoSteps, type AppliedStep, type UndoResult } from './undo';
 
@@ -28,6 +30,11 @@ export interface StepConflict {
   reverse: string[] | null;
   /** The renamed-aside object (strategy `rename`). */
   backup: ObjectKey | null;
+  /**
+   * Objects dropped at the start of `before` and created again at the end of `after` (see `SetAside.dependents`);
+   * the step's reverse drops them first (they stand on the new object) and `reverse` ends by creating them again.
+   */
+  dependents?: { drop: string[]; create: string[] };
 }
 
 export interface RunOptions {
@@ -107,17 +114,28 @@ export interface RunResult {
   steps: StepResult[];
 }
 
-interface Group {
+interface Group<T = PlanStep> {
   transactional: boolean;
-  steps: PlanStep[];
+  steps: T[];
 }
 
-/** Consecutive transactional steps that share a transaction under `scope`; every other step is a group of its own. */
-export function transactionGroups(steps: readonly PlanStep[], scope: TransactionScope, transactionalDdl: boolean): Group[] {
-  const groups: Group[] = [];
+/**
+ * The one transaction-grouping rule (deploy, and the compensating deployments of rollback, disable and enable):
+ * consecutive transactional steps share a transaction under `scope` (`project`: of the same project; `plan`: all of
+ * them); every other step is a group of its own. A `passive` step (recorded, never run: a step a rollback leaves as
+ * it is) is a group of its own that does not split the transaction around it.
+ */
+export function transactionGroups<T extends { transactional: boolean; project: string }>(
+  steps: readonly T[],
+  scope: TransactionScope,
+  transactionalDdl: boolean,
+  passive: (step: T) => boolean = () => false,
+): Group<T>[] {
+  const groups: Group<T>[] = [];
   for (const step of steps) {
-    const transactional = step.transactional && transactionalDdl;
-    const last = groups[groups.length - 1];
+    const still = passive(step);
+    const transactional = step.transactional && transactionalDdl && !still;
+    const last = groups.findLast((g) => !passive(g.steps[0]!));
     if (transactional && scope !== 'object' && last?.transactional && (scope === 'plan' || last.steps[0]!.project === step.project)) last.steps.push(step);
     else groups.push({ transactional, steps: [step] });
   }
@@ -151,6 +169,8 @@ interface StepProgress {
   conflictReverse: string[] | null;
   /** The backup the conflict's statements make (qualified). */
   backup: string | null;
+  /** The conflict's dependents (dropped first, created again last), when it has any. */
+  dependents?: { drop: string[]; create: string[] };
 }
 
 /**
@@ -179,10 +199,20 @@ interface PartialStep {
 function partialUndo(step: PlanStep, p: StepProgress): PartialStep | null {
   if (p.index <= 0) return null;
   const base = { step, ran: p.index, total: p.statements.length };
+  const deps = p.dependents;
+  if (deps && p.index <= deps.drop.length) {
+    // Only dependents were dropped: create those again.
+    return { ...base, reverse: deps.create.slice(0, p.index), backup: null, undoable: true };
+  }
   if (p.index <= p.before) {
     return { ...base, reverse: p.index === p.before ? p.conflictReverse : null, backup: p.index === p.before ? p.backup : null, undoable: true };
   }
   if (step.action === 'migrate') return { ...base, reverse: null, backup: null, undoable: false };
+  if (deps && p.reverse) {
+    // The step's reverse starts by dropping the dependents created again at its end: only those that were.
+    const created = Math.max(0, p.index - (p.statements.length - deps.create.length));
+    return { ...base, reverse: [...deps.drop.slice(0, created), ...p.reverse.slice(deps.drop.length)], backup: p.backup, undoable: true };
+  }
   return { ...base, reverse: p.reverse, backup: p.backup, undoable: true };
 }
 
@@ -196,6 +226,7 @@ function partialUndo(step: PlanStep, p: StepProgress): PartialStep | null {
 export async function runPlan(options: RunOptions): Promise<RunResult> {
   const { engine, conn, plan, reporter } = options;
   const ledger = new Ledger(conn, engine.ledger);
+  const journal = new StepJournal(ledger);
   const scope = options.transaction ?? 'object';
   const setup = engine.sessionSetup?.(options.session ?? {}) ?? [];
   for (const sql of setup) await conn.execute(sql);
@@ -210,6 +241,16 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   let currentPath: string | null = null;
   let stopped = false;
 
+  /** The statement that sets `project`'s search path when the session has another one (and notes it as set). */
+  const pathStatement = (project: string): string | null => {
+    const variables = options.variables.get(project) ?? {};
+    const searchPath = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded);
+    const sql = searchPath.length ? engine.searchPathStatement?.(searchPath) ?? null : null;
+    if (!sql || sql === currentPath) return null;
+    currentPath = sql;
+    return sql;
+  };
+
   const setPathFor = async (c: Connection, project: string) => {
     const variables = options.variables.get(project) ?? {};
     const searchPath = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded);
@@ -220,9 +261,12 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     }
   };
 
+  /** Per project, the ledger's object checksums as the committed steps left them (a step's previous checksum). */
+  const checksums = new Map<string, Map<string, string>>();
   const startProject = async (state: ProjectState) => {
     if (state.deploymentId !== null) return;
     state.started = Date.now();
+    checksums.set(state.project, new Map(Object.entries((await ledger.state(state.project)).objects)));
     state.deploymentId = await ledger.startDeployment({
       ...options.identity,
       project: state.project,
@@ -243,21 +287,17 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const record = async (step: PlanStep, status: StepStatus, fields: { durationMs: number; error: string | null; statements?: string[]; startedAt?: Date; reverse?: string[] | null }) => {
     const state = states.get(step.project)!;
     const variables = options.variables.get(step.project) ?? {};
-    await ledger.recordStep(state.deploymentId!, {
-      order: step.order,
-      objectKey: step.key,
-      action: step.action,
-      checksum: checksumStatements(step.statements, variables),
-      replacesStarted: !step.transactional && engine.capabilities.transactionalDdl,
-      statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
-      reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
-      previousDefinition: null,
-      transactional: step.transactional,
-      startedAt: fields.startedAt ?? new Date(),
-      durationMs: fields.durationMs,
-      status,
-      error: fields.error,
-    });
+    await ledger.run(
+      journal.outcome(state.deploymentId!, step, status as Exclude<StepStatus, 'applied' | 'undone'>, {
+        checksum: checksumStatements(step.statements, variables),
+        replacesStarted: !step.transactional && engine.capabilities.transactionalDdl,
+        statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
+        reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
+        startedAt: fields.startedAt ?? new Date(),
+        durationMs: fields.durationMs,
+        error: fields.error,
+      }),
+    );
     stepResults.set(step.order, { ...resultOf(step, options.conflicts), status, durationMs: fields.durationMs, ...(fields.error ? { error: fields.error } : {}) });
     if (status !== 'applied') {
       notApplied.add(step.order);
@@ -288,8 +328,223 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       throw e;
     }
   };
+  /** A project whose steps are all behind `groups[next]` is finished now, so its record is complete before the next starts. */
+  const finishBehind = async (next: number) => {
+    const remaining = new Set(groups.slice(next).flatMap((x) => x.steps.map((s) => s.project)));
+    for (const state of states.values()) {
+      if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) {
+        await finishProject(options, ledger, state, scope);
+        // A project that failed its checks stops the run like a failed step (its dependents must not deploy).
+        if (state.failure && !options.continueOnError) stopped = true;
+      }
+    }
+  };
+
+  /** Applied steps: in the project's state, the run's results and the ledger checksums later steps start from. */
+  const applied = (d: { step: PlanStep; applied: AppliedStep; durationMs: number }, report: boolean) => {
+    const state = states.get(d.step.project)!;
+    state.applied.push(d.applied);
+    if (d.applied.backup) state.backups.push(d.applied.backup);
+    stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
+    const sums = checksums.get(d.step.project);
+    const checksum = checksumStatements(d.step.statements, options.variables.get(d.step.project) ?? {});
+    if (sums && d.step.action !== 'migrate') {
+      if (d.step.action === 'drop') sums.delete(d.step.key);
+      else sums.set(d.step.key, checksum);
+    }
+    if (report) {
+      const { index, total } = position(d.step);
+      reporter.stepDone?.(index, total, d.step, { status: 'applied', durationMs: d.durationMs });
+    }
+  };
+
+  // Transactional steps whose ledger rows can be written as SQL text go to the server in requests of many statements:
+  // each step's statements followed by its ledger rows, inside its transaction (see runPipelined).
+  const inline = engine.ledger.inline;
+  const pipelinable = (group: Group) => inline !== undefined && group.transactional && group.steps.every((st) => !conflict(st));
+  const captures = (step: PlanStep) => !!engine.captureDefinition && ['replace', 'drop', 'alter', 'restore'].includes(step.action);
+  /**
+   * Steps that start a request of their own: one that captures a definition (read first, after what came before) and
+   * a migration (a data move takes time: it is shown as it starts, and the lock is proven right before it).
+   */
+  const alone = (step: PlanStep) => captures(step) || step.action === 'migrate';
+
+  /**
+   * Run consecutive pipelinable groups of one project from `groups[g0]`, in requests of up to `REQUEST_STEPS` steps:
+   * `BEGIN` (and the dialect's asynchronous commit) per transaction, then per step its search path when it changes,
+   * the clock mark, its statements and its ledger rows (`StepJournal.applied`), `COMMIT` per transaction. Under scope
+   * `object` one request carries many one-step transactions; under `project`/`plan` one transaction spans requests.
+   * A step that captures a definition or a migration starts a request (see `alone`), and a migration ends it. A
+   * step alone in its request is shown when it starts, the others when their request returns. A failing statement stops the
+   * request: the transactions before it committed, its own rolls back (its steps `rolled-back`, the failing one
+   * `failed`, the rest of it `skipped`), and the transactions after it were never sent. Returns the index of the
+   * first group not run.
+   */
+  const runPipelined = async (g0: number): Promise<number> => {
+    const project = groups[g0]!.steps[0]!.project;
+    type Prepared = { step: PlanStep; applied: AppliedStep; durationMs: number };
+    /** The transaction open across requests: its group, its runnable steps, those sent, and the checksums they set. */
+    let open: { g: number; runnable: PlanStep[]; next: number; sent: Prepared[]; sums: Map<string, string | null> } | null = null;
+    let g = g0;
+    let firstRequest = true;
+    const previousChecksum = (step: PlanStep, sums: Map<string, string | null>) => {
+      if (step.action === 'migrate' || step.action === 'create') return null;
+      if (sums.has(step.key)) return sums.get(step.key)!;
+      return checksums.get(step.project)?.get(step.key) ?? null;
+    };
+    for (;;) {
+      if (!open && (g >= groups.length || stopped || !pipelinable(groups[g]!) || (g > g0 && groups[g]!.steps[0]!.project !== project))) return g;
+      if (!firstRequest && options.beforeStep) {
+        try {
+          await checkLock();
+        } catch (e) {
+          if (open) await conn.execute('ROLLBACK').catch(() => {});
+          if (!lockLost) throw e;
+          // The open transaction rolled back: its steps are not recorded as run.
+          return open ? open.g + 1 : g;
+        }
+      }
+      firstRequest = false;
+      const statements: string[] = [];
+      type Meta = { kind: 'begin' | 'commit'; g: number } | { kind: 'step'; g: number; p: Prepared };
+      const metas: Meta[] = [];
+      const push = (sql: string, meta: Meta) => {
+        statements.push(sql);
+        metas.push(meta);
+      };
+      /** Transactions of this request, in order, with their steps (earlier requests' included). */
+      const txs: { g: number; runnable: PlanStep[]; sent: Prepared[]; now: Prepared[] }[] = [];
+      let count = 0;
+      let full = false;
+      while (!full) {
+        if (!open) {
+          if (g >= groups.length || !pipelinable(groups[g]!) || groups[g]!.steps[0]!.project !== project) break;
+          const group = groups[g]!;
+          const blocked = group.steps.filter((st) => blockedBy(st) !== null);
+          // Skipped rows are written before the request: only for the first transaction of a request, which surely runs.
+          if (blocked.length && count > 0) break;
+          for (const step of blocked) {
+            await startProject(states.get(step.project)!);
+            const { index, total } = position(step);
+            reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
+            await record(step, 'skipped', { durationMs: 0, error: `not run: it depends on step ${blockedBy(step)}, which did not apply` });
+          }
+          const runnable = group.steps.filter((st) => !blocked.includes(st));
+          for (const step of runnable) await startProject(states.get(step.project)!);
+          if (!runnable.length) {
+            g++;
+            continue;
+          }
+          if (count > 0 && alone(runnable[0]!)) break;
+          open = { g, runnable, next: 0, sent: [], sums: new Map() };
+          g++;
+          txs.push({ g: open.g, runnable, sent: open.sent, now: [] });
+          push('BEGIN', { kind: 'begin', g: open.g });
+          // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
+          // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
+          if (inline!.asyncCommit && conn.executeBatch) push(inline!.asyncCommit, { kind: 'begin', g: open.g });
+        } else if (!txs.some((t) => t.g === open!.g)) {
+          txs.push({ g: open.g, runnable: open.runnable, sent: open.sent, now: [] });
+        }
+        const tx = txs[txs.length - 1]!;
+        while (open.next < open.runnable.length) {
+          const step = open.runnable[open.next]!;
+          if (count >= REQUEST_STEPS || (count > 0 && alone(step))) {
+            full = true;
+            break;
+          }
+          const state = states.get(step.project)!;
+          const variables = options.variables.get(step.project) ?? {};
+          // The object's definition before the step (its reverse when the plan has none), read after what came before.
+          const previousDefinition = captures(step) ? await engine.captureDefinition!(conn, step.objectKey) : null;
+          const expanded = expand(step, variables);
+          const checksum = checksumStatements(step.statements, variables);
+          const reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
+          const p: Prepared = {
+            step,
+            durationMs: 0,
+            applied: { step, deploymentId: state.deploymentId!, statements: expanded, reverse, previousChecksum: previousChecksum(step, open.sums), backup: null },
+          };
+          if (step.action !== 'migrate') open.sums.set(step.key, step.action === 'drop' ? null : checksum);
+          const path = pathStatement(step.project);
+          if (path) push(path, { kind: 'step', g: open.g, p });
+          push(inline!.markStart, { kind: 'step', g: open.g, p });
+          for (const sql of expanded) push(sql, { kind: 'step', g: open.g, p });
+          const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null });
+          for (const w of writes) push(ledger.inline(w), { kind: 'step', g: open.g, p });
+          open.sent.push(p);
+          tx.now.push(p);
+          open.next++;
+          count++;
+          if (step.action === 'migrate') {
+            full = true;
+            break;
+          }
+        }
+        if (open.next >= open.runnable.length) {
+          push('COMMIT', { kind: 'commit', g: open.g });
+          open = null;
+        }
+      }
+      if (!statements.length) continue;
+      // A step alone in its request (a migration, a captured one) is shown as it starts: it may take a while.
+      const solo = count === 1 ? txs.flatMap((t) => t.now)[0] : undefined;
+      if (solo) reporter.step(position(solo.step).index, position(solo.step).total, solo.step);
+      const t0 = Date.now();
+      const result = await runStatements(conn, statements);
+      const each = (Date.now() - t0) / Math.max(1, count);
+      for (const m of metas.slice(0, result.completed)) if (m.kind === 'step' && m.p.durationMs === 0) m.p.durationMs = Math.round(each);
+      const failedAt = result.error ? metas[result.completed] : undefined;
+      // Steps are shown as they are known to have started (the request ran them, or the failing one), each
+      // transaction's outcome after its steps, as when they run one by one.
+      const started = new Set(metas.slice(0, result.completed + (failedAt ? 1 : 0)).flatMap((m) => (m.kind === 'step' ? [m.p] : [])));
+      for (const tx of txs) {
+        for (const p of tx.now) {
+          if (!started.has(p) || p === solo) continue;
+          const { index, total } = position(p.step);
+          reporter.step(index, total, p.step);
+        }
+        const committed = metas.slice(0, result.completed).some((m) => m.kind === 'commit' && m.g === tx.g);
+        if (committed) {
+          for (const p of tx.sent) applied(p, true);
+          continue;
+        }
+        if (!failedAt || failedAt.g !== tx.g) continue;
+        // This transaction failed: it rolls back with what it ran, in this request and the earlier ones.
+        await conn.execute('ROLLBACK').catch(() => {});
+        currentPath = null;
+        open = null;
+        const culprit = failedAt.kind === 'step' ? failedAt.p : failedAt.kind === 'commit' ? tx.sent[tx.sent.length - 1]! : tx.sent[0] ?? null;
+        const failedStep = culprit?.step ?? tx.runnable[0]!;
+        const statement = statements[result.completed]!;
+        const error = withSource(toDbeeError(engine, result.error, statement), failedStep);
+        states.get(failedStep.project)!.failure ??= { error, statement, at: new Date() };
+        for (const p of tx.sent) {
+          if (p.step === failedStep) break;
+          const { index, total } = position(p.step);
+          reporter.stepDone?.(index, total, p.step, { status: 'rolled-back', durationMs: p.durationMs });
+          await record(p.step, 'rolled-back', { durationMs: p.durationMs, error: `rolled back with the transaction: step ${failedStep.order} (${failedStep.key}) failed`, statements: p.applied.statements });
+        }
+        const pos = position(failedStep);
+        const ms = culprit?.durationMs || Math.round(each);
+        reporter.stepDone?.(pos.index, pos.total, failedStep, { status: 'failed', durationMs: ms, error: error.message });
+        await record(failedStep, 'failed', { durationMs: ms, error: error.message, startedAt: new Date(t0), reverse: culprit?.applied.reverse });
+        for (const step of tx.runnable.slice(tx.runnable.indexOf(failedStep) + 1)) {
+          const at = position(step);
+          reporter.stepDone?.(at.index, at.total, step, { status: 'skipped', durationMs: 0 });
+          await record(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${failedStep.order} failed` });
+        }
+        if (!options.continueOnError) stopped = true;
+        // The transactions after it in this request were never sent: they run next (or not at all, when stopped).
+        return tx.g + 1;
+      }
+      if (result.error) throw result.error;
+    }
+  };
+
   try {
-    for (const [g, group] of groups.entries()) {
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups[g]!;
       if (stopped) break;
       if (options.beforeStep) {
         try {
@@ -298,6 +553,13 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           if (!lockLost) throw e;
           break;
         }
+      }
+      if (pipelinable(group)) {
+        const next = await runPipelined(g);
+        if (lockLost) break;
+        await finishBehind(next);
+        g = next - 1;
+        continue;
       }
       const runnable: PlanStep[] = [];
       for (const step of group.steps) {
@@ -325,7 +587,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const { index, total } = position(step);
           reporter.step(index, total, step);
           current = { step, statement: null, t0: Date.now(), progress: { index: -1, statements: [], before: 0, reverse: null, conflictReverse: null, backup: null } };
-          const applied = await runStep(options, ledger, c, step, states.get(step.project)!.deploymentId!, (sql) => (current!.statement = sql), current.progress);
+          const applied = await runStep(options, ledger, journal, c, step, states.get(step.project)!.deploymentId!, (sql) => (current!.statement = sql), current.progress);
           done.push({ step, applied, durationMs: Date.now() - current.t0 });
           if (!group.transactional) reporter.stepDone?.(index, total, step, { status: 'applied', durationMs: Date.now() - current.t0 });
         }
@@ -334,29 +596,14 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       try {
         if (group.transactional) await conn.transaction(runGroup);
         else await runGroup(conn);
-        for (const d of done) {
-          const state = states.get(d.step.project)!;
-          state.applied.push(d.applied);
-          if (d.applied.backup) state.backups.push(d.applied.backup);
-          stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
-          if (group.transactional) {
-            const { index, total } = position(d.step);
-            reporter.stepDone?.(index, total, d.step, { status: 'applied', durationMs: d.durationMs });
-          }
-        }
+        for (const d of done) applied(d, group.transactional);
       } catch (e) {
         // The connection may have been reset with the transaction; the search path is set again before the next step.
         currentPath = null;
         if (lockLost) {
           // The group's steps rolled back with its transaction (a non-transactional group stops between steps):
           // what committed before stays applied, nothing else is recorded as run.
-          if (!group.transactional) {
-            for (const d of done) {
-              const state = states.get(d.step.project)!;
-              state.applied.push(d.applied);
-              stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
-            }
-          }
+          if (!group.transactional) for (const d of done) applied(d, false);
           break;
         }
         // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
@@ -368,11 +615,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         states.get(failed.step.project)!.failure ??= { error, statement: failed.statement, at: new Date() };
         if (!group.transactional) {
           // Steps of a non-transactional group committed one by one: those before the failure stay applied.
-          for (const d of done) {
-            const state = states.get(d.step.project)!;
-            state.applied.push(d.applied);
-            stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
-          }
+          for (const d of done) applied(d, false);
         } else {
           for (const d of done) {
             const { index, total } = position(d.step);
@@ -414,15 +657,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         }
         if (!options.continueOnError) stopped = true;
       }
-      // A project whose steps are all behind us is finished now, so its record is complete before the next starts.
-      const remaining = new Set(groups.slice(g + 1).flatMap((x) => x.steps.map((s) => s.project)));
-      for (const state of states.values()) {
-        if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) {
-          await finishProject(options, ledger, state, scope);
-          // A project that failed its checks stops the run like a failed step (its dependents must not deploy).
-          if (state.failure && !options.continueOnError) stopped = true;
-        }
-      }
+      await finishBehind(g + 1);
     }
     for (const state of states.values()) {
       if (state.deploymentId === null || state.finished) continue;
@@ -494,6 +729,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
 async function runStep(
   options: RunOptions,
   ledger: Ledger,
+  journal: StepJournal,
   c: Connection,
   step: PlanStep,
   deploymentId: number,
@@ -510,13 +746,15 @@ async function runStep(
   const statements = [...(conflict?.before ?? []), ...expand(step, variables), ...(conflict?.after ?? [])];
   // A replaced object comes back from its captured definition when the plan knows no reverse.
   let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
-  if (conflict) reverse = reverse && conflict.reverse ? [...reverse, ...conflict.reverse] : null;
+  // Dependents the conflict created again stand on the new object: they go first.
+  if (conflict) reverse = reverse && conflict.reverse ? [...(conflict.dependents?.drop ?? []), ...reverse, ...conflict.reverse] : null;
   Object.assign(progress, {
     statements,
     before: conflict?.before.length ?? 0,
     reverse,
     conflictReverse: conflict?.reverse ?? null,
     backup: conflict?.backup ? qualifiedName(conflict.backup) : null,
+    dependents: conflict?.dependents,
   });
   const checksum = checksumStatements(step.statements, variables);
   // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
@@ -539,35 +777,8 @@ async function runStep(
   // The records of a journaled step are written together (one transaction), so a crash leaves either the `started`
   // row or all of them: never a step recorded applied without its object state.
   const backup = conflict?.backup ? qualifiedName(conflict.backup) : null;
-  const write = async (w: Connection) => {
-    await ledger.recordStep(
-      deploymentId,
-      {
-        replacesStarted: journaled,
-        order: step.order,
-        objectKey: step.key,
-        action: step.action,
-        checksum,
-        statements,
-        reverse,
-        previousDefinition,
-        transactional: step.transactional,
-        startedAt: new Date(t0),
-        durationMs: Date.now() - t0,
-        status: 'applied',
-        error: null,
-        // Kept so that a rollback can tell a step whose undo cannot bring its data back.
-        hazards: step.hazards,
-      },
-      w,
-    );
-    if (step.action === 'migrate') {
-      await ledger.recordMigration(step.project, migrationVersion(step), step.source?.file ?? '', step.checksum, deploymentId, w);
-    } else {
-      await ledger.setObjectState(step.project, step.key, step.action === 'drop' ? null : checksum, deploymentId, w);
-    }
-    if (backup) await ledger.recordBackup(deploymentId, step.key, backup, w);
-  };
+  const write = (w: Connection) =>
+    journal.writeApplied({ deploymentId, step, checksum, statements, reverse, previousDefinition, replacesStarted: journaled, timing: { startedAt: new Date(t0), durationMs: Date.now() - t0 } }, backup, w);
   if (journaled) await c.transaction(write);
   else await write(c);
   return { step, deploymentId, statements, reverse, previousChecksum, backup };
@@ -712,6 +923,9 @@ function resultOf(step: PlanStep, conflicts: ReadonlyMap<number, StepConflict> |
 function expand(step: PlanStep, variables: Record<string, string>): string[] {
   return step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
 }
+
+/** Steps per request at most (`runPipelined`): enough to make round trips rare, few enough to stop soon. */
+const REQUEST_STEPS = 100;
 
 /** `1.2` from a migration key `migration:sales/V1.2`. */
 export function migrationVersion(step: PlanStep): string {

@@ -3,8 +3,11 @@ import type { Connection, Engine } from '../engine/engine';
 import type { BackupRow, DeploymentInfo, DeploymentRow, DeploymentSummary, Ledger, LedgerState, LedgerStep, StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
+import type { SchemaScope } from '../schema/managed-scope';
 import { checksumStatements } from '../sources/checksum';
+import { recreateWithDependents } from './recreate-dependents';
 import type { Reporter } from './reporter';
+import { transactionGroups } from './runner';
 
 /** A step that committed during this run, with what it takes to undo it. */
 export interface AppliedStep {
@@ -40,6 +43,8 @@ export async function undoSteps(
   conn: Connection,
   applied: readonly AppliedStep[],
   reporter: Reporter,
+  /** The project's schemas: a view dropped to be put back takes its dependents there with it (`recreateWithDependents`). */
+  scope?: SchemaScope,
 ): Promise<UndoResult> {
   let undone = 0;
   const restoredBackups: string[] = [];
@@ -54,7 +59,8 @@ export async function undoSteps(
     const inTransaction = a.step.transactional && engine.capabilities.transactionalDdl;
     const fallback = viewFallback(engine, a.step.objectKey, reverse);
     const run = async (c: Connection) => {
-      if (fallback && inTransaction) await withFallback(c, reverse, fallback);
+      const around = scope && fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, a.step.objectKey, fallback, run) : undefined;
+      if (fallback && inTransaction) await withFallback(c, reverse, fallback, undefined, around);
       else for (const sql of reverse) await c.execute(sql);
       await ledger.markStepUndone(a.deploymentId, a.step.order, c);
       if (a.step.action === 'migrate') {
@@ -90,8 +96,17 @@ export function viewFallback(engine: Engine, key: ObjectKey, reverse: readonly s
   return drop ? [drop, ...reverse] : null;
 }
 
-/** Run `statements` under a savepoint; when they fail, go back to it and run `fallback` instead. Returns what ran. */
-async function withFallback(c: Connection, statements: readonly string[], fallback: readonly string[], onStatement?: (sql: string) => void): Promise<readonly string[]> {
+/**
+ * Run `statements` under a savepoint; when they fail, go back to it and run `fallback` instead (through `runFallback`
+ * when given, which runs it with what else must move). Returns what ran.
+ */
+async function withFallback(
+  c: Connection,
+  statements: readonly string[],
+  fallback: readonly string[],
+  onStatement?: (sql: string) => void,
+  runFallback?: (exec: (list: readonly string[]) => Promise<void>) => Promise<readonly string[]>,
+): Promise<readonly string[]> {
   const exec = async (list: readonly string[]) => {
     for (const sql of list) {
       onStatement?.(sql);
@@ -105,6 +120,7 @@ async function withFallback(c: Connection, statements: readonly string[], fallba
     return statements;
   } catch {
     await c.execute('ROLLBACK TO SAVEPOINT dbee_undo');
+    if (runFallback) return runFallback(exec);
     await exec(fallback);
     return fallback;
   }
@@ -151,6 +167,11 @@ export interface CompensationOptions {
   fingerprint?: () => Promise<string | null>;
   /** Throws `LOCK_LOST` when the deployment lock is gone: the step does not run, and the rest is skipped. */
   beforeStep?: () => Promise<void>;
+  /**
+   * The project's schemas: a view that must be dropped to be put back takes the objects that depend on it there
+   * with it, and creates them again (`recreateWithDependents`). Without it, only the view is dropped and created.
+   */
+  scope?: SchemaScope;
 }
 
 type TransactionScopeName = 'object' | 'project' | 'plan';
@@ -241,7 +262,9 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       }
     };
     let ran = s.plan.statements;
-    if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement))];
+    const scope = options.scope;
+    const around = scope && s.fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run) : undefined;
+    if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement, around))];
     else await exec(ran);
     const record = (st: StepStatus, fields: Parameters<typeof recordRow>[2], cc: Connection) => recordRow(s, st, { ...fields, statements: ran }, cc);
     const u = s.undoes;
@@ -276,15 +299,14 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     }
   };
 
-  // Consecutive transactional steps share a transaction under `project` or `plan`; the others run alone.
+  // The runner's grouping rule; a step left as it is (`skip`) runs nothing and does not split the transaction.
   const scope = options.transaction ?? 'object';
-  const groups: { transactional: boolean; steps: CompensatingStep[] }[] = [];
-  for (const s of steps) {
-    const transactional = s.plan.transactional && engine.capabilities.transactionalDdl && !s.skip;
-    const last = groups[groups.length - 1];
-    if (transactional && scope !== 'object' && last?.transactional) last.steps.push(s);
-    else groups.push({ transactional, steps: [s] });
-  }
+  const groups = transactionGroups(
+    steps.map((s) => ({ s, transactional: s.plan.transactional, project })),
+    scope,
+    engine.capabilities.transactionalDdl,
+    (x) => !!x.s.skip,
+  ).map((g) => ({ transactional: g.transactional, steps: g.steps.map((x) => x.s) }));
 
   let applied = 0;
   let skipped = 0;

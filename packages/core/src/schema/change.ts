@@ -1,6 +1,7 @@
 import type { ObjectKey } from '../model/object-key';
 import type {
   Attrs,
+  Collation,
   Column,
   Constraint,
   DomainCheck,
@@ -47,6 +48,15 @@ export interface TypeMove {
 }
 
 /**
+ * A sequence position carried across serial <-> identity: the holder is a sequence of that name in the table's
+ * schema, made by one change and dropped by the next once the new sequence has taken its position.
+ */
+export interface SequenceCarry {
+  /** The holder sequence: the old serial sequence renamed, or a sequence made to keep an identity's position. */
+  holder: ObjectKey;
+}
+
+/**
  * One typed difference between two models. Every change carries what the renderer needs to write both the
  * statements and their reverse: drops carry the dropped definition, alters carry both sides.
  */
@@ -56,9 +66,22 @@ export type Change =
   | { kind: 'create-extension'; extension: Extension }
   | { kind: 'drop-extension'; extension: Extension }
   | { kind: 'alter-extension-version'; from: Extension; to: Extension }
+  | { kind: 'create-collation'; collation: Collation }
+  | { kind: 'drop-collation'; collation: Collation }
+  /** A collation whose definition changes while columns, indexes or views use it: the renderer refuses it. */
+  | { kind: 'alter-collation'; from: Collation; to: Collation }
   /** `table.constraints` leaves out foreign keys: each follows as an `add-constraint` once both tables exist. */
-  | { kind: 'create-table'; table: Table }
-  | { kind: 'drop-table'; table: Table }
+  | { kind: 'create-table'; table: Table; recreate?: Recreate }
+  /**
+   * `aside`: the table is re-created for a partitioning change; it is renamed to this name (its indexes and
+   * identity sequences too) instead of dropped, and dropped by the `copy-rows` change once its rows are copied.
+   */
+  | { kind: 'drop-table'; table: Table; recreate?: Recreate; aside?: string }
+  /**
+   * The rows of an old table renamed aside (`from`, a partition tree's root) go into the new `table` (the root of the
+   * new tree, `partitions` its tables, all created before), where they fit its partitions; then `from` is dropped.
+   */
+  | { kind: 'copy-rows'; table: ObjectKey; from: ObjectKey; partitions: ObjectKey[] }
   /** The table's engine-specific attributes changed; the renderer refuses what the engine cannot alter in place. */
   | { kind: 'alter-table-options'; table: ObjectKey; from: Attrs; to: Attrs }
   /** Only from a `RenameDeclaration`: renames are never guessed. `table` is the new key. */
@@ -69,9 +92,15 @@ export type Change =
   | { kind: 'rename-column'; table: ObjectKey; from: string; to: string }
   /** Type or collation change. */
   | { kind: 'alter-column-type'; table: ObjectKey; column: string; from: Column; to: Column }
-  | { kind: 'alter-column-default'; table: ObjectKey; column: string; from: string | null; to: string | null }
+  /** `carry`: a column that becomes serial goes on from the position saved in the holder (identity -> serial). */
+  | { kind: 'alter-column-default'; table: ObjectKey; column: string; from: string | null; to: string | null; carry?: SequenceCarry }
   | { kind: 'alter-column-nullability'; table: ObjectKey; column: string; from: boolean; to: boolean }
-  | { kind: 'alter-column-identity'; table: ObjectKey; column: string; from: IdentityKind | null; to: IdentityKind | null }
+  /**
+   * `carry`: the column changes between serial and identity, and the sequence position goes along through a holder
+   * sequence (`carry.holder`): identity -> serial saves the identity's position there before `DROP IDENTITY`;
+   * serial -> identity reads it there after `ADD ... AS IDENTITY` and drops the holder.
+   */
+  | { kind: 'alter-column-identity'; table: ObjectKey; column: string; from: IdentityKind | null; to: IdentityKind | null; carry?: SequenceCarry }
   | { kind: 'add-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
   | { kind: 'drop-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
   | { kind: 'create-index'; index: Index; recreate?: Recreate }
@@ -88,7 +117,17 @@ export type Change =
   | { kind: 'create-sequence'; sequence: Sequence }
   /** Options or `OWNED BY` changed. A new owned sequence is created unowned and gets its owner here. */
   | { kind: 'alter-sequence'; from: Sequence; to: Sequence }
-  | { kind: 'drop-sequence'; sequence: Sequence }
+  /** `carry`: a serial's sequence whose column becomes an identity is renamed to the holder, not dropped. */
+  | {
+      kind: 'drop-sequence';
+      sequence: Sequence;
+      carry?: SequenceCarry;
+      /**
+       * Identity -> serial where the serial's sequence takes the identity's sequence name: this change is the
+       * identity's `DROP IDENTITY` (which drops that sequence), its position kept in `carry.holder`.
+       */
+      identity?: { table: ObjectKey; column: string; from: IdentityKind };
+    }
   /** Enum, composite or range type. */
   /** `moves`: columns that keep using the type across its recreation (set on both halves). */
   | { kind: 'create-type'; type: TypeDef; recreate?: Recreate; moves?: TypeMove[] }
@@ -149,11 +188,16 @@ export function changeObjectKey(change: Change): ObjectKey {
     case 'drop-extension':
       return change.extension.key;
     case 'alter-extension-version':
+    case 'alter-collation':
       return change.to.key;
+    case 'create-collation':
+    case 'drop-collation':
+      return change.collation.key;
     case 'create-table':
     case 'drop-table':
       return change.table.key;
     case 'rename-table':
+    case 'copy-rows':
     case 'alter-table-options':
     case 'add-column':
     case 'drop-column':

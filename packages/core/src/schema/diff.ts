@@ -8,6 +8,7 @@ import type {
   Routine,
   SchemaModel,
   SchemaObject,
+  Sequence,
   Table,
   Trigger,
   TypeDef,
@@ -87,6 +88,8 @@ class Differ {
   private readonly goneParents = new Set<string>();
   /** Every node that exists in `to`. */
   private readonly inTo = new Set<string>();
+  /** Tables re-created for a partitioning change: their own constraints and defaults come with the new table. */
+  private readonly recreatedTables = new Set<string>();
 
   constructor(
     private readonly from: SchemaModel,
@@ -103,6 +106,7 @@ class Differ {
   run(): void {
     this.diffSchemas();
     this.diffExtensions();
+    this.diffCollations();
     this.diffTypes();
     this.diffSequences();
     this.diffTables();
@@ -161,6 +165,47 @@ class Differ {
       }
       this.push({ kind: 'alter-extension-version', from: f, to: t });
     }
+  }
+
+  private diffCollations(): void {
+    const p = pairBy(this.from.collations ?? [], this.to.collations ?? [], byKey);
+    for (const c of p.onlyTo) {
+      this.push({ kind: 'create-collation', collation: c });
+      this.create(c.key);
+    }
+    for (const c of p.onlyFrom) {
+      this.push({ kind: 'drop-collation', collation: c });
+      this.drop(c.key);
+    }
+    for (const [f, t] of p.both) {
+      const { key: _k1, dependsOn: _d1, ...a } = f;
+      const { key: _k2, dependsOn: _d2, ...b } = t;
+      if (sameData(a, b)) continue;
+      // Nothing can alter a collation's definition: it is dropped and created again (indexes and views that use
+      // it with it) unless columns or domains keep using it, which the renderer refuses with the migration to write.
+      if (this.keptUsers(f.key)) {
+        this.push({ kind: 'alter-collation', from: f, to: t });
+        continue;
+      }
+      this.push({ kind: 'drop-collation', collation: f });
+      this.drop(f.key);
+      this.push({ kind: 'create-collation', collation: t });
+      this.create(t.key);
+    }
+  }
+
+  /** Columns and types that use `key` in `from` and still use it in `to`. */
+  private keptUsers(key: ObjectKey): number {
+    const k = formatKey(key);
+    const uses = (deps: ObjectKey[] | undefined) => (deps ?? []).some((d) => formatKey(d) === k);
+    const toTables = new Map(this.to.tables.map((t) => [formatKey(t.key), t]));
+    const toTypes = new Map(this.to.types.map((t) => [formatKey(t.key), t]));
+    let n = 0;
+    for (const t of this.from.tables) {
+      for (const c of t.columns) if (uses(c.dependsOn) && uses(toTables.get(formatKey(t.key))?.columns.find((x) => x.name === c.name)?.dependsOn)) n++;
+    }
+    for (const t of this.from.types) if (uses(t.dependsOn) && uses(toTypes.get(formatKey(t.key))?.dependsOn)) n++;
+    return n;
   }
 
   /** How many objects and columns of `from` depend on `key`. */
@@ -295,23 +340,65 @@ class Differ {
 
   private diffTables(): void {
     const p = pairBy(this.from.tables, this.to.tables, byKey);
-    for (const t of p.onlyTo) {
-      this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => c.kind !== 'foreign-key') } });
-      this.create(t.key);
-      for (const c of t.columns) this.fresh.add(columnNode(t.key, c.name));
-      for (const c of t.constraints) {
-        this.fresh.add(constraintNode(t.key, c.name));
-        if (c.kind === 'foreign-key') this.push({ kind: 'add-constraint', table: t.key, constraint: c });
+    const toTables = new Map(this.to.tables.map((t) => [formatKey(t.key), t]));
+    const recreated = this.partitioningRecreated(p.both);
+    // A partitioning change: the old tables are renamed aside, the new ones created, the rows copied into the
+    // new root (where they fit its partitions), then the old tables dropped. Indexes, triggers, views, foreign
+    // keys pointing at the tables, grants and comments come back through the usual recreation of dependents.
+    const aside = (f: Table) => recreated.has(formatKey(f.key)) && toTables.has(formatKey(partitionRoot(this.from, f).key));
+    for (const t of p.onlyTo) this.createTable(t, recreated.has(formatKey(t.key)) ? { cause: formatKey(partitionRoot(this.to, t).key) } : undefined);
+    for (const [f] of p.both) if (recreated.has(formatKey(f.key))) this.createTable(toTables.get(formatKey(f.key))!, { cause: formatKey(partitionRoot(this.to, f).key) });
+    for (const f of [...p.onlyFrom, ...p.both.map(([x]) => x).filter((x) => recreated.has(formatKey(x.key)))]) {
+      const id = formatKey(f.key);
+      if (aside(f)) {
+        this.push({ kind: 'drop-table', table: f, recreate: { cause: formatKey(partitionRoot(this.from, f).key) }, aside: asideTableName(f.key.name) });
+        this.recreatedTables.add(id);
+      } else {
+        this.push({ kind: 'drop-table', table: f });
+        this.goneParents.add(id);
+      }
+      this.drop(f.key);
+      for (const c of f.columns) this.removed.add(columnNode(f.key, c.name));
+      for (const c of f.constraints) this.removed.add(constraintNode(f.key, c.name));
+      if (aside(f) && typeof f.attrs['partitionOf'] !== 'string') {
+        // Rows of an old root (its partitions' rows included) go to the new root of the tree that holds its name.
+        const target = partitionRoot(this.to, toTables.get(formatKey(partitionRoot(this.from, f).key))!);
+        const partitions = partitionTree(this.to, target).map((x) => x.key);
+        this.push({ kind: 'copy-rows', table: target.key, from: { ...f.key, name: asideTableName(f.key.name) }, partitions });
       }
     }
-    for (const t of p.onlyFrom) {
-      this.push({ kind: 'drop-table', table: t });
-      this.drop(t.key);
-      this.goneParents.add(formatKey(t.key));
-      for (const c of t.columns) this.removed.add(columnNode(t.key, c.name));
-      for (const c of t.constraints) this.removed.add(constraintNode(t.key, c.name));
+    for (const [f, t] of p.both) {
+      if (!recreated.has(formatKey(f.key))) this.diffTable(f, t);
     }
-    for (const [f, t] of p.both) this.diffTable(f, t);
+  }
+
+  private createTable(t: Table, recreate?: { cause: string }): void {
+    const again = recreate ? { recreate } : {};
+    this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => c.kind !== 'foreign-key') }, ...again });
+    this.create(t.key);
+    for (const c of t.columns) this.fresh.add(columnNode(t.key, c.name));
+    for (const c of t.constraints) {
+      this.fresh.add(constraintNode(t.key, c.name));
+      if (c.kind === 'foreign-key') this.push({ kind: 'add-constraint', table: t.key, constraint: c, ...again });
+    }
+  }
+
+  /**
+   * Tables (keys) kept by name whose partitioning changes (partition key, parent or bound; a table becoming or
+   * ceasing to be partitioned), with every table of the partition trees they belong to on either side.
+   */
+  /**
+   * Tables (keys) whose partitioning changes (partition key, parent or bound; a table becoming or ceasing to be
+   * partitioned), with every table of the partition trees they belong to on either side.
+   */
+  private partitioningRecreated(both: [Table, Table][]): Set<string> {
+    const attrs = ['partitionBy', 'partitionOf', 'partitionBound'];
+    const out = new Set<string>();
+    for (const [f, t] of both) {
+      if (attrs.every((a) => sameData(f.attrs[a], t.attrs[a]))) continue;
+      for (const x of [...partitionTree(this.from, partitionRoot(this.from, f)), ...partitionTree(this.to, partitionRoot(this.to, t))]) out.add(formatKey(x.key));
+    }
+    return out;
   }
 
   private diffTable(f: Table, t: Table): void {
@@ -392,11 +479,33 @@ class Differ {
       this.push({ kind: 'alter-column-type', table, column: t.name, from: f, to: t });
       this.removed.add(node);
     }
-    // An identity column takes no default: its identity goes before a default is set (see `orderChanges`).
-    if (f.identity !== null && t.identity === null) this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: null });
-    if (fromDefault !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: fromDefault, to: t.default });
+    // Serial <-> identity: the position of the sequence goes along (through a holder sequence), so the next
+    // INSERT neither collides nor reuses numbers handed out before.
+    const toSerial = f.identity !== null && t.identity === null ? ownedSequence(this.to, table, t) : undefined;
+    const fromSerial = f.identity === null && t.identity !== null ? ownedSequence(this.from, table, f) : undefined;
+    let carry: { holder: ObjectKey } | undefined;
+    if (toSerial) carry = { holder: { kind: 'sequence', schema: toSerial.key.schema, name: holderName(toSerial.key.name) } };
+    if (fromSerial && !this.to.sequences.some((s) => formatKey(s.key) === formatKey(fromSerial.key))) {
+      const drop = this.changes.find((c): c is ChangeOf<'drop-sequence'> => c.kind === 'drop-sequence' && formatKey(c.sequence.key) === formatKey(fromSerial.key));
+      if (drop) {
+        carry = { holder: { kind: 'sequence', schema: fromSerial.key.schema, name: holderName(fromSerial.key.name) } };
+        drop.carry = carry;
+      }
+    }
+    const carried = carry ? { carry } : {};
+    // An identity column takes no default: its identity goes before a default is set (see `orderChanges`). When the
+    // new serial's sequence takes the identity's sequence name, DROP IDENTITY is that sequence's drop: one step, so
+    // that the plan-aware conflict check sees the name freed before the sequence is created again.
+    if (f.identity !== null && t.identity === null) {
+      const sameName = toSerial && !this.from.sequences.some((x) => formatKey(x.key) === formatKey(toSerial.key)) && toSerial.key.name === `${table.name}_${t.name}_seq`;
+      if (sameName) this.push({ kind: 'drop-sequence', sequence: { ...toSerial, ownedBy: { table, column: t.name } }, carry: carry!, identity: { table, column: t.name, from: f.identity } });
+      else this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: null, ...carried });
+    }
+    if (fromDefault !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: fromDefault, to: t.default, ...(toSerial ? carried : {}) });
     if (f.notNull !== t.notNull) this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
-    if (f.identity !== t.identity && t.identity !== null) this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity });
+    if (f.identity !== t.identity && t.identity !== null) {
+      this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity, ...(fromSerial && f.identity === null ? carried : {}) });
+    }
   }
 
   private diffIndexes(): void {
@@ -590,7 +699,7 @@ class Differ {
     }
     for (const table of this.from.tables) {
       const tableId = formatKey(table.key);
-      if (this.goneParents.has(tableId)) continue;
+      if (this.goneParents.has(tableId) || this.recreatedTables.has(tableId)) continue;
       const next = toTables.get(tableId);
       for (const c of table.constraints) {
         const id = constraintNode(table.key, c.name);
@@ -730,9 +839,48 @@ class Differ {
   }
 }
 
+/** The top of the partition tree `table` belongs to in `model` (itself when it is no partition). */
+function partitionRoot(model: SchemaModel, table: Table): Table {
+  let t = table;
+  for (let i = 0; i < 64 && typeof t.attrs['partitionOf'] === 'string'; i++) {
+    const parent = model.tables.find((x) => `${x.key.schema}.${x.key.name}` === t.attrs['partitionOf']);
+    if (!parent) break;
+    t = parent;
+  }
+  return t;
+}
+
+/** `root` and every partition below it in `model`. */
+function partitionTree(model: SchemaModel, root: Table): Table[] {
+  const out = [root];
+  for (let i = 0; i < out.length; i++) {
+    const name = `${out[i]!.key.schema}.${out[i]!.key.name}`;
+    for (const t of model.tables) if (t.attrs['partitionOf'] === name && !out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+/** Name an old table of a re-created partition tree is renamed to until its rows are copied. */
+export function asideTableName(name: string): string {
+  return `${name.slice(0, 50)}__dbee_old`;
+}
+
+/** The sequence a serial column takes its default from: owned by the column and named in its `nextval` default. */
+function ownedSequence(model: SchemaModel, table: ObjectKey, column: Column): Sequence | undefined {
+  if (column.default === null || !/^nextval\(/.test(column.default)) return undefined;
+  return model.sequences.find(
+    (s) => s.ownedBy !== null && formatKey(s.ownedBy.table) === formatKey(table) && s.ownedBy.column === column.name && column.default!.includes(s.key.name),
+  );
+}
+
+/** Name of the holder sequence that keeps a position while a column moves between serial and identity. */
+export function holderName(sequence: string): string {
+  return `${sequence.slice(0, 48)}__dbee_pos`;
+}
+
 /** Every keyed object of a model. */
 export function allObjects(m: SchemaModel): SchemaObject[] {
-  return [...m.schemas, ...m.extensions, ...m.types, ...m.sequences, ...m.tables, ...m.indexes, ...m.views, ...m.routines, ...m.triggers];
+  return [...m.schemas, ...m.extensions, ...(m.collations ?? []), ...m.types, ...m.sequences, ...m.tables, ...m.indexes, ...m.views, ...m.routines, ...m.triggers];
 }
 
 /**

@@ -35,6 +35,13 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
 
   switch (change.kind) {
     case 'drop-table': {
+      if (change.aside) {
+        // Re-created for a partitioning change: every row is copied into the new tables.
+        const t = change.table;
+        add('table-rewrite', `re-creates ${name(t.key)} for its new partitioning (${change.recreate?.cause ?? ''}): its rows are copied into the new table while the deployment holds an exclusive lock`);
+        if (typeof t.attrs['partitionOf'] !== 'string') add('data-loss', `rows of ${name(t.key)} that fit no partition of the new table are not copied (a WARNING counts them)`);
+        break;
+      }
       add('data-loss', `drops table ${name(change.table.key)} and its data`);
       const users = dependents(from, change.table.key);
       if (users.length) add('backward-incompatible', `drops table ${name(change.table.key)}, used by ${users.join(', ')}`);
@@ -51,7 +58,8 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
       break;
     }
     case 'drop-sequence':
-      add('data-loss', `drops sequence ${name(change.sequence.key)} and its current value`);
+      // A serial's sequence whose column becomes an identity hands its position on: nothing is lost.
+      if (!change.carry) add('data-loss', `drops sequence ${name(change.sequence.key)} and its current value`);
       break;
     case 'add-column': {
       if (!existing(change.table)) break;

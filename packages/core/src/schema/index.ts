@@ -20,6 +20,7 @@ export type {
   Routine,
   Trigger,
   Sequence,
+  Collation,
   CompositeAttribute,
   DomainCheck,
   TypeDef,
@@ -29,7 +30,7 @@ export type {
   Owner,
 } from './model';
 export { changeObjectKey } from './change';
-export type { Change, ChangeKind, ChangeOf, Recreate, RenameDeclaration, TypeMove } from './change';
+export type { Change, ChangeKind, ChangeOf, Recreate, RenameDeclaration, SequenceCarry, TypeMove } from './change';
 export { diffModels, allObjects, compareVersions, enumAdditions, viewColumnsCompatible, routineReplaceable } from './diff';
 export type { DiffOptions } from './diff';
 export { orderChanges, columnNode, constraintNode } from './order';

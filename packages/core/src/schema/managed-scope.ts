@@ -29,6 +29,11 @@ export interface SchemaScope {
   schemas: string[];
   /** What is managed there; absent: everything. */
   manage?: ManagedScope;
+  /**
+   * Schemas/databases as deployed → as the sources write them, for `extract` to write placeholders back
+   * (Teradata: `{ DEV_EDW: '{{env}}_EDW' }`). Absent: names are written as they are.
+   */
+  sourceNames?: Record<string, string>;
 }
 
 /** `manage:` of db.yaml, as written. */
@@ -100,7 +105,7 @@ export function restrictModel(model: SchemaModel, scope: ManagedScope | undefine
     return ['table', 'view', 'materialized-view'].some((kind) => matches(`${kind}:${k.parent}`));
   };
   if (patterns.length) {
-    for (const list of [model.schemas, model.extensions, model.tables, model.views, model.routines, model.triggers, model.sequences, model.types, model.indexes]) {
+    for (const list of [model.schemas, model.extensions, model.collations ?? [], model.tables, model.views, model.routines, model.triggers, model.sequences, model.types, model.indexes]) {
       for (const o of list as { key: ObjectKey }[]) if (isIgnored(o.key)) ignored.add(formatKey(o.key));
     }
     for (const s of model.sequences) if (s.ownedBy && ignored.has(formatKey(s.ownedBy.table))) ignored.add(formatKey(s.key));
@@ -115,6 +120,7 @@ export function restrictModel(model: SchemaModel, scope: ManagedScope | undefine
   return {
     schemas: keep(model.schemas),
     extensions: keep(model.extensions),
+    ...(model.collations ? { collations: keep(model.collations) } : {}),
     tables: keep(model.tables),
     views: keep(model.views),
     routines: keep(model.routines),

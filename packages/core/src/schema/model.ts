@@ -27,6 +27,8 @@ export interface SchemaModel {
   privileges: Privilege[];
   owners: Owner[];
   extensions: Extension[];
+  /** Collations defined in the schemas (PostgreSQL); absent where an engine has none. */
+  collations?: Collation[];
   /**
    * Privileges a newly created object of a kind has before any GRANT (PostgreSQL: EXECUTE on routines and
    * USAGE on types and domains for PUBLIC). The differ starts from these when it grants on a created object.
@@ -54,6 +56,21 @@ export interface SchemaDef extends SchemaObject {}
 export interface Extension extends SchemaObject {
   /** Installed version, e.g. `1.3`. */
   version: string;
+}
+
+/** A collation object (`CREATE COLLATION`), as the catalog holds it. */
+export interface Collation extends SchemaObject {
+  /** `libc`, `icu` or `builtin` (PostgreSQL 17+). */
+  provider: 'libc' | 'icu' | 'builtin';
+  /** LC_COLLATE and LC_CTYPE of a libc collation, e.g. `C`, `en_US.utf8`; null when the provider does not use them. */
+  lcCollate: string | null;
+  lcCtype: string | null;
+  /** Locale of an ICU or builtin collation, e.g. `und-u-ks-level2`; null for libc. */
+  locale: string | null;
+  /** False for a nondeterministic collation (`deterministic = false`: equal strings compare by the collation only). */
+  deterministic: boolean;
+  /** ICU tailoring rules (PostgreSQL 16+); null when none. */
+  rules: string | null;
 }
 
 export type IdentityKind = 'always' | 'by-default';
@@ -258,6 +275,7 @@ export function emptyModel(): SchemaModel {
     privileges: [],
     owners: [],
     extensions: [],
+    collations: [],
     defaultPrivileges: {},
   };
 }

@@ -37,7 +37,11 @@ const RANK: Record<ChangeKind, number> = {
   'create-extension': 0,
   'drop-extension': 9,
   'alter-extension-version': 1,
+  'create-collation': 0,
+  'drop-collation': 9,
+  'alter-collation': 1,
   'create-table': 0,
+  'copy-rows': 0,
   'add-column': 1,
   'alter-column-type': 2,
   'alter-column-default': 3,
@@ -80,6 +84,7 @@ const RANK: Record<ChangeKind, number> = {
 
 const DROPS = new Set<ChangeKind>([
   'drop-schema',
+  'drop-collation',
   'drop-extension',
   'drop-table',
   'drop-column',
@@ -164,6 +169,7 @@ function tier(node: string): number {
 const TIERS: Record<string, number> = {
   schema: 0,
   extension: 1,
+  collation: 1,
   type: 2,
   domain: 2,
   sequence: 3,
@@ -238,7 +244,11 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'drop-extension':
       return { node: formatKey(change.extension.key), deps: schemaNode(change.extension.key) };
     case 'alter-extension-version':
+    case 'alter-collation':
       return { node: formatKey(change.to.key), deps: [] };
+    case 'create-collation':
+    case 'drop-collation':
+      return { node: formatKey(change.collation.key), deps: schemaNode(change.collation.key) };
     case 'create-table':
     case 'drop-table': {
       const t = change.table;
@@ -247,6 +257,9 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
       if (change.kind === 'drop-table') deps.push(...childDeps(model, t));
       return { node: formatKey(t.key), deps };
     }
+    case 'copy-rows':
+      // After the new tree's tables; foreign keys into the table and its triggers wait for it (see below).
+      return { node: `${formatKey(change.table)}#copy`, deps: keys(change.partitions) };
     case 'add-column':
     case 'drop-column':
       return { node: formatKey(change.table), deps: keys(change.column.dependsOn) };
@@ -261,8 +274,12 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'alter-table-options':
       return { node: formatKey(change.table), deps: [] };
     case 'add-constraint':
-    case 'drop-constraint':
-      return { node: constraintNode(change.table, change.constraint.name), deps: constraintDeps(model, change.table, change.constraint) };
+    case 'drop-constraint': {
+      const deps = constraintDeps(model, change.table, change.constraint);
+      // A foreign key is validated against rows: after a re-created table got its rows back.
+      if (change.kind === 'add-constraint') deps.push(`${formatKey(change.table)}#copy`, ...(change.constraint.references ? [`${formatKey(change.constraint.references.table)}#copy`] : []));
+      return { node: constraintNode(change.table, change.constraint.name), deps };
+    }
     case 'create-index':
     case 'drop-index':
       return { node: formatKey(change.index.key), deps: [formatKey(change.index.table), ...keys(change.index.dependsOn)] };
@@ -278,7 +295,9 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'create-trigger':
     case 'drop-trigger': {
       const t = change.trigger;
-      return { node: formatKey(t.key), deps: [formatKey(t.table), formatKey(t.function), ...keys(t.dependsOn)] };
+      // Copied rows do not fire the triggers of a re-created table.
+      const copy = change.kind === 'create-trigger' ? [`${formatKey(t.table)}#copy`] : [];
+      return { node: formatKey(t.key), deps: [formatKey(t.table), formatKey(t.function), ...keys(t.dependsOn), ...copy] };
     }
     case 'replace-trigger': {
       const t = change.to;
@@ -342,6 +361,8 @@ function droppedObject(change: Change): ObjectKey | null {
       return change.schema.key;
     case 'drop-extension':
       return change.extension.key;
+    case 'drop-collation':
+      return change.collation.key;
     case 'drop-table':
       return change.table.key;
     case 'drop-index':

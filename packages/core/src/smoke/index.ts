@@ -3,6 +3,6 @@ export { runSmokeChecks, smokeTimeoutMs, formatSmokeResult } from './run-smoke';
 export type { SmokeRunOptions } from './run-smoke';
 export { loadSmokeChecks, smokeFileSchema, smokeCheckSchema } from './smoke-file';
 export type { SmokeSources } from './smoke-file';
-export { recordSmokeResults } from './smoke-ledger';
+export { recordSmokeResults, recordSmokeChecks, recordedSmokeChecks } from './smoke-ledger';
 export { DEFAULT_SMOKE_TIMEOUT_MS } from './smoke-check';
 export type { SmokeCheck, SmokeCheckBody, SmokeArg, SmokeResult, SmokeRun } from './smoke-check';

@@ -65,11 +65,16 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
     report(r.result);
   }
   const gone = new Set(missing.map(formatKey));
+  const compiles: SmokeCheck[] = [];
   for (const key of deployed) {
     const sql = smoke.compileStatement(key);
     if (!sql || gone.has(formatKey(key))) continue;
-    report((await runner.run({ name: `baseline: ${key.kind} ${key.schema}.${key.name} compiles`, body: { kind: 'statement', sql, params: [] } })).result);
+    compiles.push({ name: `baseline: ${key.kind} ${key.schema}.${key.name} compiles`, body: { kind: 'statement', sql, params: [] } });
   }
+  // All in one request when they all pass (the common case: hundreds of views, one round trip); otherwise each
+  // in its own transaction, as below, which names the one that failed or warned.
+  const together = await runner.allPass(compiles);
+  for (const check of compiles) report(together?.get(check) ?? (await runner.run(check)).result);
   for (const check of fileChecks) report((await runner.run(check)).result);
 
   const run: SmokeRun = { project, passed: results.every((r) => r.status === 'passed'), results };
@@ -105,7 +110,8 @@ class CheckRunner {
     let result: QueryResult | undefined;
     try {
       await this.conn.transaction(async (tx) => {
-        await tx.execute(this.smoke.timeoutStatement(timeoutMs));
+        const bound = this.smoke.timeoutStatement(timeoutMs);
+        if (bound) await tx.execute(bound);
         const setPath = this.searchPath.length ? this.engine.searchPathStatement?.(this.searchPath) : null;
         if (setPath) await tx.execute(setPath);
         const started = performance.now();
@@ -143,6 +149,37 @@ class CheckRunner {
         message: problems.length ? problems.join('; ') : null,
       },
     };
+  }
+
+  /**
+   * Run parameterless checks that expect nothing but to run (the baseline's compile checks) in one request, in one
+   * transaction that is rolled back: their results when every one ran without error or warning, within the bound of
+   * the whole request; null otherwise (or without `executeBatch`), and the caller runs them one by one.
+   */
+  async allPass(checks: SmokeCheck[]): Promise<Map<SmokeCheck, SmokeResult> | null> {
+    if (!this.conn.executeBatch || checks.length < 2) return null;
+    if (checks.some((c) => c.body.kind !== 'statement' || c.body.params.length || c.body.columns || c.body.rows || c.timeoutMs !== undefined)) return null;
+    const bound = this.smoke.timeoutStatement(this.defaultTimeoutMs);
+    const setPath = this.searchPath.length ? this.engine.searchPathStatement?.(this.searchPath) : null;
+    let warned = false;
+    const stopListening = this.conn.onNotice?.((n) => {
+      if (n.warning) warned = true;
+    });
+    const started = performance.now();
+    try {
+      const statements = ['BEGIN', ...(bound ? [bound] : []), ...(setPath ? [setPath] : []), ...checks.map((c) => (c.body as { sql: string }).sql), 'ROLLBACK'];
+      const r = await this.conn.executeBatch(statements);
+      if (r.error) {
+        await this.conn.execute('ROLLBACK').catch(() => {});
+        return null;
+      }
+    } finally {
+      stopListening?.();
+    }
+    const total = performance.now() - started;
+    if (warned || total > this.defaultTimeoutMs) return null;
+    const each = Math.round(total / checks.length);
+    return new Map(checks.map((c) => [c, { name: c.name, source: 'baseline', status: 'passed' as const, durationMs: each, message: null }]));
   }
 
   private async compareResult(expected: { columns?: [string, string][]; rows?: Record<string, unknown>[] }, result: QueryResult): Promise<string[]> {

@@ -1,5 +1,6 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
-import type { SmokeResult } from './smoke-check';
+import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
+import type { SmokeCheck, SmokeResult } from './smoke-check';
 
 /**
  * Store smoke results in the ledger's `smoke_results` table, in one transaction. The ledger must exist
@@ -21,4 +22,30 @@ export async function recordSmokeResults(
       );
     }
   });
+}
+
+/**
+ * Record with a deployment the smoke checks that verify the state it leaves, as they ran (placeholders expanded),
+ * in its summary (`smokeChecks`; kept when the deployment finishes). `deploy` calls it with the checks it ran (the
+ * working tree's or the package's), a rollback with the checks of the state it went back to: a later rollback to
+ * that state runs them (`recordedSmokeChecks`), not the working tree's. The ledger must exist.
+ */
+export async function recordSmokeChecks(conn: Connection, dialect: LedgerDialect, deploymentId: number, checks: readonly SmokeCheck[]): Promise<void> {
+  // A plain JSON copy: what is stored is exactly what a later run reads back.
+  await new Ledger(conn, dialect).updateSummary(deploymentId, { smokeChecks: JSON.parse(JSON.stringify(checks)) as SmokeCheck[] });
+}
+
+/**
+ * The smoke checks of the state a project was in just before deployment `before` started: those recorded with the
+ * newest earlier deployment of `history` (the project's deployments on one environment, any order) that left its
+ * state in place (`rolled-back` ones did not) and recorded checks. Null when none did (a ledger older than the
+ * record, or deployments that ran no smoke checks).
+ */
+export function recordedSmokeChecks(history: readonly DeploymentRow[], before: number): { deploymentId: number; checks: SmokeCheck[] } | null {
+  const earlier = history.filter((d) => d.id < before && d.status !== 'rolled-back').sort((a, b) => b.id - a.id);
+  for (const d of earlier) {
+    const summary = (typeof d.summary === 'string' ? JSON.parse(d.summary) : d.summary) as DeploymentSummary | null;
+    if (Array.isArray(summary?.smokeChecks)) return { deploymentId: d.id, checks: summary.smokeChecks };
+  }
+  return null;
 }

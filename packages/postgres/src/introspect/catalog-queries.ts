@@ -71,7 +71,7 @@ select con.oid, n.nspname as schema, c.relname as table_name, con.conname as nam
   case when con.contype = 'c' then pg_get_expr(con.conbin, con.conrelid) end as expression,
   array(select a.attname from unnest(con.conkey) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.num order by k.ord)::text[] as columns,
-  rn.nspname as ref_schema, rc.relname as ref_table,
+  rn.nspname as ref_schema, rc.relname as ref_table, rc.relkind as ref_kind,
   array(select a.attname from unnest(con.confkey) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord)::text[] as ref_columns,
   con.confupdtype, con.confdeltype, con.confmatchtype
@@ -182,7 +182,7 @@ export const COMMENTS_SQL = `
 select d.classoid::regclass::text as catalog, d.objoid as oid, d.objsubid as sub, d.description
 from pg_description d
 where d.classoid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass,
-                     'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_extension'::regclass)
+                     'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_extension'::regclass, 'pg_collation'::regclass)
   and (d.objoid >= 16384 or d.classoid = 'pg_namespace'::regclass)`;
 
 const grantee = `case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee, a.privilege_type, a.is_grantable`;
@@ -216,6 +216,17 @@ from pg_namespace n
 cross join lateral aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
 where ${IN_SCOPE} and a.grantee <> n.nspowner`;
 
+/**
+ * Collations defined in the schemas. The locale column is `colliculocale` on PostgreSQL 15 and 16 and `colllocale`
+ * from 17, and `collicurules` exists from 16: read through to_jsonb so one query serves them all.
+ */
+export const COLLATIONS_SQL = `
+select co.oid, n.nspname as schema, co.collname as name, co.collprovider::text as provider, co.collcollate as lc_collate,
+  co.collctype as lc_ctype, coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale') as locale,
+  co.collisdeterministic as deterministic, to_jsonb(co) ->> 'collicurules' as rules, pg_get_userbyid(co.collowner) as owner
+from pg_collation co join pg_namespace n on n.oid = co.collnamespace
+where ${IN_SCOPE} and ${notInExtension('pg_collation', 'co.oid')}`;
+
 export const EXTENSIONS_SQL = `
 select e.oid, e.extname as name, n.nspname as schema, e.extversion as version, pg_get_userbyid(e.extowner) as owner
 from pg_extension e join pg_namespace n on n.oid = e.extnamespace
@@ -230,11 +241,15 @@ select
   case when d.classid in ('pg_rewrite'::regclass, 'pg_attrdef'::regclass) then 'pg_class' else d.classid::regclass::text end as catalog,
   coalesce(r.ev_class, ad.adrelid, d.objid) as oid,
   coalesce(ad.adnum, d.objsubid) as sub,
-  d.refclassid::regclass::text as ref_catalog, d.refobjid as ref_oid, d.refobjsubid as ref_sub
+  -- A type, function or relation that belongs to an extension stands for the extension (a column of type hstore
+  -- depends on extension hstore).
+  case when x.refobjid is not null then 'pg_extension' else d.refclassid::regclass::text end as ref_catalog,
+  coalesce(x.refobjid, d.refobjid) as ref_oid, case when x.refobjid is not null then 0 else d.refobjsubid end as ref_sub
 from pg_depend d
 left join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and r.oid = d.objid
 left join pg_attrdef ad on d.classid = 'pg_attrdef'::regclass and ad.oid = d.objid
+left join pg_depend x on x.classid = d.refclassid and x.objid = d.refobjid and x.objsubid = 0 and x.deptype = 'e'
 where d.deptype in ('n', 'a') and d.objid >= 16384 and d.refobjid >= 16384
   and d.classid in ('pg_class'::regclass, 'pg_rewrite'::regclass, 'pg_attrdef'::regclass, 'pg_proc'::regclass,
                     'pg_type'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass)
-  and d.refclassid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)`;
+  and d.refclassid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_collation'::regclass)`;

@@ -108,6 +108,13 @@ with ns as (
   select concat_ws('|', 's', r.qname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle), r.ident
   from pg_sequence s join rel r on r.oid = s.seqrelid
   union all
+  select concat_ws('|', 'o', quote_ident(ns.nspname) || '.' || quote_ident(co.collname), co.collprovider, co.collcollate, co.collctype,
+                   coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale'), to_jsonb(co) ->> 'collicurules',
+                   co.collisdeterministic, ${owner('co.collowner')}, ${comment("obj_description(co.oid, 'pg_collation')")}),
+         'collation:' || ns.nspname || '.' || co.collname
+  from pg_collation co join ns on ns.oid = co.collnamespace
+  where ${notExtensionMember('pg_collation', 'co.oid')}
+  union all
   select concat_ws('|', 'x', x.extname, x.extversion, ns.nspname), 'extension:' || ns.nspname || '.' || x.extname from pg_extension x join ns on ns.oid = x.extnamespace
 )
 select (select system_identifier::text from pg_control_system()) as system,

@@ -1,5 +1,6 @@
 import { formatKey, type Connection, type ObjectKey } from '@dbee/core';
 import type {
+  Collation,
   Column,
   Comment,
   Constraint,
@@ -21,6 +22,7 @@ import type {
 } from '@dbee/core/schema';
 import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/schema';
 import {
+  COLLATIONS_SQL,
   COMMENTS_SQL,
   CONSTRAINTS_SQL,
   DEPENDENCIES_SQL,
@@ -48,7 +50,7 @@ export const POSTGRES_DEFAULT_PRIVILEGES: SchemaModel['defaultPrivileges'] = {
 };
 
 /** Number of catalog queries `introspect` runs, whatever the size of the schema (search_path set and reset included). */
-export const INTROSPECT_QUERY_COUNT = 15;
+export const INTROSPECT_QUERY_COUNT = 16;
 
 type Row = Record<string, unknown>;
 
@@ -74,8 +76,9 @@ export async function introspect(conn: Connection, scope: IntrospectScope): Prom
     const comments = await run(COMMENTS_SQL, false);
     const privileges = await run(PRIVILEGES_SQL);
     const extensions = await run(EXTENSIONS_SQL);
+    const collations = await run(COLLATIONS_SQL);
     const deps = await run(DEPENDENCIES_SQL, false);
-    const model = new ModelBuilder().build({ schemas, tables, constraints, indexes, views, routines, triggers, sequences, types, comments, privileges, extensions, deps });
+    const model = new ModelBuilder().build({ schemas, tables, constraints, indexes, views, routines, triggers, sequences, types, comments, privileges, extensions, collations, deps });
     return restrictModel(model, scope.manage);
   });
 }
@@ -127,6 +130,7 @@ interface Rows {
   comments: Row[];
   privileges: Row[];
   extensions: Row[];
+  collations: Row[];
   deps: Row[];
 }
 
@@ -142,7 +146,8 @@ type Entity =
   | { is: 'type'; obj: TypeDef }
   | { is: 'constraint'; obj: Constraint; table: Table }
   | { is: 'domain-check'; obj: DomainCheck; domain: TypeDef }
-  | { is: 'extension'; obj: Extension };
+  | { is: 'extension'; obj: Extension }
+  | { is: 'collation'; obj: Collation };
 
 class ModelBuilder {
   /** `catalog:oid` -> entity. pg_type oids of tables, views and arrays point at what they stand for. */
@@ -174,6 +179,23 @@ class ModelBuilder {
       const obj: Extension = { key: { kind: 'extension', schema: str(r.schema), name: str(r.name) }, version: str(r.version), dependsOn: [], attrs: {} };
       m.extensions.push(obj);
       this.set('pg_extension', r.oid, { is: 'extension', obj });
+    }
+    for (const r of rows.collations) {
+      const provider = r.provider === 'i' ? 'icu' : r.provider === 'b' ? 'builtin' : 'libc';
+      const obj: Collation = {
+        key: { kind: 'collation', schema: str(r.schema), name: str(r.name) },
+        provider,
+        lcCollate: provider === 'libc' ? strOrNull(r.lc_collate) : null,
+        lcCtype: provider === 'libc' ? strOrNull(r.lc_ctype) : null,
+        locale: provider === 'libc' ? null : strOrNull(r.locale),
+        deterministic: r.deterministic !== false,
+        rules: strOrNull(r.rules),
+        dependsOn: [],
+        attrs: {},
+      };
+      (m.collations ??= []).push(obj);
+      this.set('pg_collation', r.oid, { is: 'collation', obj });
+      this.own(obj.key, r.owner);
     }
     this.buildTypes(rows.types);
     this.buildTables(rows.tables, rows.constraints);
@@ -321,7 +343,9 @@ class ModelBuilder {
         initiallyDeferred: r.condeferred === true,
         definition: withoutNotValid(str(r.definition)),
         dependsOn: [],
-        attrs: {},
+        // PostgreSQL before 18 leaves the per-partition halves of a foreign key to a partitioned table NOT VALID
+        // after VALIDATE CONSTRAINT: such a key is added valid at once (see the renderer).
+        attrs: kind === 'foreign-key' && r.ref_kind === 'p' ? { referencesPartitioned: true } : {},
       };
       table.constraints.push(con);
       this.set('pg_constraint', r.oid, { is: 'constraint', obj: con, table });
@@ -454,6 +478,8 @@ class ModelBuilder {
       case 'sequence':
       case 'routine':
       case 'type':
+      case 'collation':
+      case 'extension':
         return { key: e.obj.key, entity: e };
       default:
         return null;
@@ -588,7 +614,7 @@ class ModelBuilder {
   private sortAll(): void {
     const m = this.model;
     const byKey = <T extends { key: ObjectKey }>(a: T, b: T) => cmp(formatKey(a.key), formatKey(b.key));
-    for (const list of [m.schemas, m.extensions, m.tables, m.views, m.routines, m.triggers, m.sequences, m.types, m.indexes] as { key: ObjectKey }[][]) {
+    for (const list of [m.schemas, m.extensions, m.collations ?? [], m.tables, m.views, m.routines, m.triggers, m.sequences, m.types, m.indexes] as { key: ObjectKey }[][]) {
       list.sort(byKey);
     }
     const sortKeys = (keys: ObjectKey[]) => keys.sort((a, b) => cmp(formatKey(a), formatKey(b)));

@@ -17,6 +17,7 @@ const KIND_OF_OBJECT_TYPE: Partial<Record<ObjectType, ObjectKind>> = {
   OBJECT_AGGREGATE: 'aggregate',
   OBJECT_TYPE: 'type',
   OBJECT_DOMAIN: 'domain',
+  OBJECT_COLLATION: 'collation',
   OBJECT_SCHEMA: 'schema',
   OBJECT_EXTENSION: 'extension',
   OBJECT_TRIGGER: 'trigger',

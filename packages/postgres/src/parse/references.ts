@@ -107,6 +107,10 @@ export function walk(value: unknown, scope: WalkScope): void {
       visitRangeVar(child as RangeVar, scope);
     } else if (key === 'TypeName' || (TYPE_NAME_FIELDS.has(key) && isTypeName(child))) {
       visitTypeName(child as TypeName, scope);
+    } else if (key === 'CollateClause' || key === 'collClause') {
+      // `COLLATE s.c` in a column definition or an expression: the collation comes first.
+      visitCollation(child as { collname?: Node[]; location?: number }, scope);
+      walk(child, scope);
     } else if (key === 'FuncCall' || (key === 'funccall' && isFuncCall(child))) {
       visitFuncCall(child as FuncCall, scope);
       walk(child, scope);
@@ -166,6 +170,14 @@ export function visitTypeName(type: TypeName, scope: WalkScope, via = scope.via)
   if (isBuiltinType(names)) return;
   const { schema, name } = splitQualified(names);
   scope.sink.add(makeReference('type', schema, name, via, scope.frame, type.location));
+}
+
+/** A collation named by a COLLATE clause (built-in ones live in pg_catalog, or are unqualified and never found). */
+function visitCollation(clause: { collname?: Node[]; location?: number }, scope: WalkScope): void {
+  const names = nameList(clause.collname);
+  if (names.length === 0) return;
+  const { schema, name } = splitQualified(names);
+  scope.sink.add(makeReference('object', schema, name, 'collation', scope.frame, clause.location));
 }
 
 function visitFuncCall(call: FuncCall, scope: WalkScope): void {

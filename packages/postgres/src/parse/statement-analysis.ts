@@ -161,6 +161,7 @@ class Analyzer {
       case 'CreateDomainStmt':
         this.define(this.keys.named('domain', nameList(n['domainname'])), 'create');
         this.typeRef(n['typeName'], 'base type');
+        if (n['collClause']) this.walk({ collClause: n['collClause'] }, 'collation');
         this.walk(n['constraints'], 'check');
         break;
       case 'CreatePolicyStmt':
@@ -263,6 +264,7 @@ class Analyzer {
   private column(c: ColumnDef | undefined, via: string, fkTargets?: Map<Constraint, Reference>): void {
     if (!c) return;
     this.typeRef(c.typeName, via);
+    if (c.collClause) this.walk({ collClause: c.collClause }, 'collation');
     this.walk(c.raw_default, 'default');
     for (const k of c.constraints ?? []) this.constraint((k as AnyNode)['Constraint'], fkTargets);
   }
@@ -346,6 +348,18 @@ class Analyzer {
       for (const p of params ?? []) this.typeRef((p as AnyNode)['FunctionParameter']?.argType, 'argument type');
     } else if (n['kind'] === 'OBJECT_TYPE') {
       this.define(this.keys.named('type', names), 'create');
+    } else if (n['kind'] === 'OBJECT_COLLATION') {
+      this.define(this.keys.named('collation', names), 'create');
+      // CREATE COLLATION c FROM other: the collation it copies.
+      for (const o of n['definition'] ?? []) {
+        const d = (o as AnyNode)['DefElem'] as DefElem | undefined;
+        const from = d?.defname === 'from' ? nameList((d.arg as AnyNode)?.['List']?.items ?? (d.arg as AnyNode)) : [];
+        if (from.length) {
+          const { schema, name } = splitQualified(from);
+          this.sink.add(makeReference('object', schema, name, 'collation', this.ctx.frame, d!.location));
+        }
+      }
+      return;
     }
     this.definitionOptions(n['definition']);
   }

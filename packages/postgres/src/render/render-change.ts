@@ -74,8 +74,18 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
     return done([`ALTER EXTENSION ${ident(c.to.key.name)} UPDATE TO ${literal(c.to.version)}`], null);
   },
 
+  'create-collation': (c) => done([createCollation(c.collation)], [`DROP COLLATION ${key(c.collation.key)}`]),
+  'drop-collation': (c) => done([`DROP COLLATION ${key(c.collation.key)}`], [createCollation(c.collation)]),
+  'alter-collation': (c) => {
+    throw new DbeeError(`cannot change collation ${c.to.key.schema}.${c.to.key.name} in place: PostgreSQL cannot alter a collation's definition, and columns, indexes or views use it`, {
+      code: 'RENDER_UNSUPPORTED',
+      hint: `create the new definition under another name and move the columns to it (ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE ...), or write a migration that does so and then drops and re-creates ${c.to.key.name}`,
+      details: { collation: `${c.to.key.schema}.${c.to.key.name}` },
+    });
+  },
   'create-table': (c) => done([createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))], [`DROP TABLE ${key(c.table.key)}`]),
-  'drop-table': (c) => done([`DROP TABLE ${key(c.table.key)}`], null),
+  'drop-table': (c) => (c.aside ? done(setTableAside(c.table.key, c.aside), null) : done([`DROP TABLE ${key(c.table.key)}`], null)),
+  'copy-rows': (c) => done([copyRows(c.from, c.table), `DROP TABLE ${key(c.from)}`], null),
   'alter-table-options': (c) => {
     const forward = tableOptions(c.table, c.from, c.to);
     return done(forward, tableOptions(c.table, c.to, c.from));
@@ -93,10 +103,28 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       [`${alterTable(c.table)} RENAME COLUMN ${ident(c.to)} TO ${ident(c.from)}`],
     ),
   'alter-column-type': (c) => done([alterType(c.table, c.from, c.to)], [alterType(c.table, c.to, c.from)]),
-  'alter-column-default': (c) => done([setDefault(c.table, c.column, c.to), ...carryOver(c.table, c.column, c.from, c.to)], [setDefault(c.table, c.column, c.from)]),
+  'alter-column-default': (c) => {
+    // Becoming a serial again (from an identity): the new sequence goes on from the identity's saved position.
+    const restore = c.carry ? restoreFromHolder(c.carry.holder, serialSequenceOf(c.to)) : [];
+    const drop = c.carry ? [`DROP SEQUENCE IF EXISTS ${key(c.carry.holder)}`] : [];
+    return done([setDefault(c.table, c.column, c.to), ...restore, ...carryOver(c.table, c.column, c.from, c.to), ...drop], [setDefault(c.table, c.column, c.from)]);
+  },
   'alter-column-nullability': (c) => done([setNotNull(c.table, c.column, c.to)], [setNotNull(c.table, c.column, c.from)]),
-  'alter-column-identity': (c) =>
-    done([setIdentity(c.table, c.column, c.from, c.to), ...(c.from === null ? [continueAfterRows(c.table, c.column, null)] : [])], [setIdentity(c.table, c.column, c.to, c.from)]),
+  'alter-column-identity': (c) => {
+    const identity = setIdentity(c.table, c.column, c.from, c.to);
+    const back = setIdentity(c.table, c.column, c.to, c.from);
+    const own = `pg_get_serial_sequence(${literal(key(c.table))}, ${literal(c.column)})`;
+    if (c.carry && c.to === null) return dropIdentityKeeping(c.table, c.column, c.from!, c.carry.holder);
+    if (c.carry && c.from === null) {
+      // Serial -> identity: the identity goes on from the old sequence, kept under the holder's name until now.
+      const holder = key(c.carry.holder);
+      return done(
+        [identity, ...restoreFromHolder(c.carry.holder, own), continueAfterRows(c.table, c.column, null), `DROP SEQUENCE ${holder}`],
+        [back, `CREATE SEQUENCE ${holder} OWNED BY ${key(c.table)}.${ident(c.column)}`, continueAfterRows(c.table, c.column, literal(holder))],
+      );
+    }
+    return done([identity, ...(c.from === null ? [continueAfterRows(c.table, c.column, null)] : [])], [back]);
+  },
 
   'add-constraint': (c, o) => addConstraint(c.table, c.constraint, o),
   'drop-constraint': (c) =>
@@ -125,7 +153,19 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
 
   'create-sequence': (c) => done([createSequence(c.sequence)], [`DROP SEQUENCE ${key(c.sequence.key)}`]),
   'alter-sequence': (c) => done([alterSequence(c.from, c.to)], [alterSequence(c.to, c.from)]),
-  'drop-sequence': (c) => done([`DROP SEQUENCE ${key(c.sequence.key)}`], null),
+  'drop-sequence': (c) =>
+    c.identity && c.carry
+      ? dropIdentityKeeping(c.identity.table, c.identity.column, c.identity.from, c.carry.holder)
+      : c.carry
+      ? // Disowned first: pg_get_serial_sequence must find the identity's sequence, not this one.
+        done(
+          [`ALTER SEQUENCE ${key(c.sequence.key)} OWNED BY NONE`, `ALTER SEQUENCE ${key(c.sequence.key)} RENAME TO ${ident(c.carry.holder.name)}`],
+          [
+            `ALTER SEQUENCE ${key(c.carry.holder)} RENAME TO ${ident(c.sequence.key.name)}`,
+            ...(c.sequence.ownedBy ? [`ALTER SEQUENCE ${key(c.sequence.key)} OWNED BY ${key(c.sequence.ownedBy.table)}.${ident(c.sequence.ownedBy.column)}`] : []),
+          ],
+        )
+      : done([`DROP SEQUENCE ${key(c.sequence.key)}`], null),
 
   'create-type': (c) => (c.moves?.length ? done([createType(c.type), ...moveColumns(c.type.key, c.moves)], null) : done([createType(c.type)], [`DROP TYPE ${key(c.type.key)}`])),
   'drop-type': (c) =>
@@ -157,6 +197,19 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
 export function renderChange(change: Change, options: RenderOptions = {}): RenderedChange {
   const render = RENDERERS[change.kind] as Renderer<ChangeKind>;
   return render(change as ChangeOf<ChangeKind>, options);
+}
+
+function createCollation(c: ChangeOf<'create-collation'>['collation']): string {
+  const options = [`provider = ${c.provider}`];
+  if (c.provider === 'libc') {
+    if (c.lcCollate !== null) options.push(`lc_collate = ${literal(c.lcCollate)}`);
+    if (c.lcCtype !== null) options.push(`lc_ctype = ${literal(c.lcCtype)}`);
+  } else if (c.locale !== null) {
+    options.push(`locale = ${literal(c.locale)}`);
+  }
+  if (!c.deterministic) options.push('deterministic = false');
+  if (c.rules !== null) options.push(`rules = ${literal(c.rules)}`);
+  return `CREATE COLLATION ${key(c.key)} (${options.join(', ')})`;
 }
 
 function createExtension(k: ObjectKey, version: string): string {
@@ -191,6 +244,93 @@ function createTable(t: ChangeOf<'create-table'>['table']): string {
   const options = reloptions(t.attrs);
   if (options.length) sql += ` WITH (${options.join(', ')})`;
   return sql;
+}
+
+/**
+ * Rename a table that is re-created for a partitioning change out of the way of the new one: the table, its
+ * indexes (constraint indexes too: index names are unique in a schema) and its identity sequences.
+ */
+function setTableAside(table: ObjectKey, aside: string): string[] {
+  const moved = literal(qualified(table.schema, aside));
+  const schema = literal(ident(table.schema));
+  return [
+    `ALTER TABLE ${key(table)} RENAME TO ${ident(aside)}`,
+    `DO $dbee$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = ${moved}::regclass LOOP
+    EXECUTE format('ALTER INDEX %s.%I RENAME TO %I', ${schema}, r.relname, left(r.relname, 50) || '__dbee_old');
+  END LOOP;
+  FOR r IN SELECT s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
+            WHERE d.classid = 'pg_class'::regclass AND d.refobjid = ${moved}::regclass AND d.deptype = 'i' AND s.relkind = 'S' LOOP
+    EXECUTE format('ALTER SEQUENCE %s.%I RENAME TO %I', ${schema}, r.relname, left(r.relname, 50) || '__dbee_old');
+  END LOOP;
+  -- Checks and (PostgreSQL 18) NOT NULL constraints: unnamed ones are named uniquely in the schema.
+  FOR r IN SELECT conname FROM pg_constraint
+            WHERE conrelid = ${moved}::regclass AND contype IN ('c', 'n') AND conislocal AND coninhcount = 0 LOOP
+    EXECUTE format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', ${moved}, r.conname, left(r.conname, 50) || '__dbee_old');
+  END LOOP;
+END
+$dbee$`,
+  ];
+}
+
+/**
+ * Copy the rows of an old table (renamed aside) into its re-created version: the columns both have, and only the
+ * rows that fit a partition of the new table (a WARNING counts the others, which are dropped with the old table).
+ * Serial sequences the old table owned move to the new one; identity columns go on from the old position.
+ */
+function copyRows(from: ObjectKey, to: ObjectKey): string {
+  const old = literal(key(from));
+  const next = literal(key(to));
+  return `DO $dbee$
+DECLARE
+  cols text;
+  fit text;
+  open_leaf boolean;
+  only_ text;
+  lost bigint;
+  r record;
+BEGIN
+  SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+    FROM pg_attribute a
+    JOIN pg_attribute b ON b.attrelid = ${old}::regclass AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped
+   WHERE a.attrelid = ${next}::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+  fit := 'true';
+  IF (SELECT relkind FROM pg_class WHERE oid = ${next}::regclass) = 'p' THEN
+    SELECT string_agg('(' || pg_get_partition_constraintdef(t.relid) || ')', ' OR '), coalesce(bool_or(pg_get_partition_constraintdef(t.relid) IS NULL), false)
+      INTO fit, open_leaf
+      FROM pg_partition_tree(${next}::regclass) t WHERE t.isleaf;
+    IF open_leaf THEN fit := 'true'; END IF;
+    fit := coalesce(fit, 'false');
+  END IF;
+  only_ := CASE WHEN (SELECT relkind FROM pg_class WHERE oid = ${old}::regclass) = 'p' THEN '' ELSE 'ONLY ' END;
+  IF cols IS NOT NULL THEN
+    EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s%s WHERE coalesce((%s), false)', ${next}, cols, cols, only_, ${old}, fit);
+  END IF;
+  EXECUTE format('SELECT count(*) FROM %s%s WHERE NOT coalesce((%s), false)', only_, ${old}, fit) INTO lost;
+  IF lost > 0 THEN
+    RAISE WARNING 'dbee: % rows of % fit no partition of the new table and are dropped with the old one', lost, ${next};
+  END IF;
+  FOR r IN SELECT d.objid::regclass AS seq, a.attname FROM pg_depend d
+             JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+             JOIN pg_attribute n ON n.attrelid = ${next}::regclass AND n.attname = a.attname AND NOT n.attisdropped
+            WHERE d.classid = 'pg_class'::regclass AND d.refobjid = ${old}::regclass AND d.deptype = 'a'
+              AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'S' LOOP
+    EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', r.seq, ${next}, r.attname);
+  END LOOP;
+  FOR r IN SELECT a.attname, pg_get_serial_sequence(${next}, a.attname) AS seq, pg_get_serial_sequence(${old}, a.attname) AS before
+             FROM pg_attribute a WHERE a.attrelid = ${next}::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
+    IF r.seq IS NOT NULL THEN
+      IF r.before IS NOT NULL AND r.before <> r.seq AND pg_sequence_last_value(r.before::regclass) IS NOT NULL THEN
+        PERFORM setval(r.seq, pg_sequence_last_value(r.before::regclass));
+      END IF;
+      EXECUTE format('SELECT setval(%L, m) FROM (SELECT max(%I) AS m FROM %s) x WHERE m >= coalesce(pg_sequence_last_value(%L::regclass) + 1, 1)', r.seq, r.attname, ${next}, r.seq);
+    END IF;
+  END LOOP;
+END
+$dbee$`;
 }
 
 /** A row-level security policy as introspection records it in a table's `attrs.policies`. */
@@ -284,13 +424,40 @@ function setDefault(table: ObjectKey, name: string, expr: string | null): string
  * the largest value it holds, so the next INSERT does not meet a duplicate key.
  */
 function continueAfterRows(table: ObjectKey, name: string, sequence: string | null): string {
-  const seq = sequence ?? `pg_get_serial_sequence(${literal(key(table))}, ${literal(name)})`;
-  return `SELECT setval(${seq}, max(${ident(name)})) FROM ${key(table)} HAVING max(${ident(name)}) >= 1`;
+  const seq = `${sequence ?? `pg_get_serial_sequence(${literal(key(table))}, ${literal(name)})`}::regclass`;
+  // Only forward: a sequence that already went past the rows (numbers handed out, rows deleted) keeps its position.
+  return `SELECT setval(${seq}, max(${ident(name)})) FROM ${key(table)} HAVING max(${ident(name)}) >= coalesce(pg_sequence_last_value(${seq}) + 1, 1)`;
+}
+
+/** Identity -> serial: keep the identity's position in a holder before DROP IDENTITY drops its sequence. */
+function dropIdentityKeeping(table: ObjectKey, column: string, from: NonNullable<Column['identity']>, holderKey: ObjectKey): RenderedChange {
+  const holder = key(holderKey);
+  const own = `pg_get_serial_sequence(${literal(key(table))}, ${literal(column)})`;
+  return done(
+    [
+      `CREATE SEQUENCE ${holder} AS bigint MINVALUE -9223372036854775808`,
+      `SELECT setval(${literal(holder)}, v) FROM (SELECT pg_sequence_last_value(${own}::regclass) AS v) p WHERE v IS NOT NULL`,
+      setIdentity(table, column, from, null),
+    ],
+    [`DROP SEQUENCE IF EXISTS ${holder}`, setIdentity(table, column, null, from), continueAfterRows(table, column, null)],
+  );
+}
+
+/** Set `sequence` (an SQL expression naming it) to the position kept in `holder`, when the holder was ever used. */
+function restoreFromHolder(holder: ObjectKey, sequence: string | null): string[] {
+  if (sequence === null) return [];
+  return [`SELECT setval(${sequence}::regclass, last_value) FROM ${key(holder)} WHERE is_called`];
+}
+
+/** The sequence literal of a `nextval('s.seq'::regclass)` default, e.g. `'s.seq'`; null for another default. */
+function serialSequenceOf(expr: string | null): string | null {
+  const m = expr === null ? null : /^nextval\(('(?:[^']|'')+')::regclass\)$/.exec(expr);
+  return m ? m[1]! : null;
 }
 
 function carryOver(table: ObjectKey, name: string, from: string | null, to: string | null): string[] {
-  const next = to === null ? null : /^nextval\(('(?:[^']|'')+')::regclass\)$/.exec(to);
-  return next && from !== to ? [continueAfterRows(table, name, `${next[1]}::regclass`)] : [];
+  const next = serialSequenceOf(to);
+  return next && from !== to ? [continueAfterRows(table, name, next)] : [];
 }
 
 function setNotNull(table: ObjectKey, name: string, notNull: boolean): string {
@@ -311,7 +478,7 @@ function setIdentity(table: ObjectKey, name: string, from: Column['identity'], t
 function addConstraint(table: ObjectKey, c: Constraint, o: RenderOptions): RenderedChange {
   const add = `${alterTable(table)} ADD CONSTRAINT ${ident(c.name)}`;
   const reverse = [`${alterTable(table)} DROP CONSTRAINT ${ident(c.name)}`];
-  if (c.kind === 'foreign-key' || c.kind === 'check') {
+  if ((c.kind === 'foreign-key' && c.attrs['referencesPartitioned'] !== true) || c.kind === 'check') {
     return done([`${add} ${c.definition} NOT VALID`, `${alterTable(table)} VALIDATE CONSTRAINT ${ident(c.name)}`], reverse);
   }
   const simple = /^(PRIMARY KEY|UNIQUE) \(([^()]*)\)( DEFERRABLE.*)?$/.exec(c.definition);
@@ -323,7 +490,9 @@ function addConstraint(table: ObjectKey, c: Constraint, o: RenderOptions): Rende
 }
 
 function createIndex(i: Index, online: boolean): string {
-  return online ? i.definition.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX CONCURRENTLY ') : i.definition;
+  // pg_get_indexdef prints a partitioned table's index `ON ONLY`, which would leave its partitions without one.
+  const definition = i.attrs['partitioned'] === true ? i.definition.replace(/ ON ONLY /, ' ON ') : i.definition;
+  return online ? definition.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX CONCURRENTLY ') : definition;
 }
 
 function dropIndex(i: Index, online: boolean): string {

@@ -1,7 +1,7 @@
 /**
  * The one narrow interface dbee needs from a Teradata driver. Two packages implement it: `teradatasql` (default)
  * and the deprecated `teradata-nodejs-driver`. Both are loaded lazily, so importing @dbee/teradata never needs
- * either; tests plug in a fake (`testing/fake-connection.ts`).
+ * either; tests plug in the test double (`packages/teradata/testing/`, outside src/: not shipped).
  */
 
 /** Name of a supported driver package: the value of `connection.driver` in dbee.yaml. */
@@ -18,6 +18,12 @@ export interface TeradataResult {
   resultSets: TeradataResultSet[];
   /** The activity count: rows returned or affected by the request. */
   rowCount: number;
+  /**
+   * Warnings of a successful response (code and text), when the driver reports them; absent when it does not. A
+   * stored procedure that does not compile arrives as a success with warning 5526 "Stored Procedure is not
+   * created/replaced due to error(s)" (its SPL messages as the rows); `TeradataConnection` turns that into an error.
+   */
+  warnings?: { code: number; text: string }[];
 }
 
 /** A logged-on session. Methods reject with the driver's own error (mapped by `TeradataConnection`). */

@@ -246,5 +246,5 @@ describe('generated workspace', () => {
     expect(await runDbeeCommand('smoke-test', { project: 'sales', env: 'local' }, context), output).toBe(0);
     output = '';
     expect(await runDbeeCommand('diff', { project: 'sales', env: 'local', failOnDiff: true }, context), output).toBe(0);
-  }, 120_000);
+  });
 });

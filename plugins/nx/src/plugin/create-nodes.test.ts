@@ -154,20 +154,7 @@ describe('createNodes', () => {
                 ],
                 "executor": "@dbee/nx:deploy",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
-                  {
-                    "externalDependencies": [
-                      "@dbee/nx",
-                      "@dbee/cli",
-                      "@dbee/core",
-                      "@dbee/postgres",
-                    ],
-                  },
                   {
                     "env": "DBEE_ENV",
                   },

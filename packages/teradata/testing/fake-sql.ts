@@ -1,4 +1,4 @@
-import { isSignificant, tokenize, type Token } from '../splitter';
+import { isSignificant, tokenize, type Token } from '../src/splitter';
 
 /**
  * A small SQL evaluator behind the fake Teradata session (tests only; no server exists here). It runs the DML that
@@ -765,9 +765,12 @@ function resolveTable(item: FromItem, host: SqlHost): { database: string; shape:
 function dbcColumns(item: FromItem, host: SqlHost): string[] {
   // DBC views keep their columns even when they have no rows.
   const known: Record<string, string[]> = {
-    TABLESV: ['DATABASENAME', 'TABLENAME', 'TABLEKIND'],
-    COLUMNSV: ['DATABASENAME', 'TABLENAME', 'COLUMNNAME', 'COLUMNID'],
+    TABLESV: ['DATABASENAME', 'TABLENAME', 'TABLEKIND', 'CREATORNAME', 'CREATETIMESTAMP', 'LASTALTERNAME', 'LASTALTERTIMESTAMP', 'COMMENTSTRING'],
+    COLUMNSV: ['DATABASENAME', 'TABLENAME', 'COLUMNNAME', 'COLUMNID', 'COMMENTSTRING'],
     DATABASESV: ['DATABASENAME', 'DBKIND'],
+    TRIGGERSV: ['DATABASENAME', 'TRIGGERNAME', 'SUBJECTTABLEDATABASENAME', 'TABLENAME'],
+    JOININDICESV: ['INDEXDATABASENAME', 'INDEXNAME', 'DATABASENAME', 'TABLENAME'],
+    HASHINDICESV: ['INDEXDATABASENAME', 'INDEXNAME', 'DATABASENAME', 'TABLENAME'],
   };
   return known[item.name] ?? Object.keys(host.dbcView(item.name)?.[0] ?? {});
 }

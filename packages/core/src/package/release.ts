@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../plan/serialize';
+
+/** `release.json` of a package: what it was built from, and what a target must hold for it to apply. */
+export interface ReleaseInfo {
+  /** The project named on the command line (`dbee plan <project>`): its Nx deploy task runs the package. */
+  target: string;
+  /** Incremental packages (`--base`): the ref the change starts from and the commit it named. Null: a full-state package. */
+  base: { ref: string; commit: string } | null;
+  /** The sources the package leads to: the ref (null for the working tree) and its commit (`-dirty` when uncommitted). */
+  head: { ref: string | null; commit: string | null };
+  /**
+   * Per project, the `{{variables}}` its sources and smoke checks use: names (a target environment must define
+   * them all) and, for incremental packages, a hash of the values the statements were rendered with (their SQL is
+   * rendered from models built with them, so a target must have the same values).
+   */
+  variables: Record<string, { names: string[]; renderedWith?: { environment: string; valuesHash: string } }>;
+  /** Incremental packages: every object that differs between base and head, with both versions' statements. */
+  preconditions: Precondition[];
+  /** Each project's `dependsOn` at head: a dependency outside the package must already be deployed on the target. */
+  dependsOn: Record<string, string[]>;
+  /** Smoke check files of each project at head, as package-relative paths (under `smoke/`) → their source path. */
+  smoke: Record<string, { file: string; source: string }[]>;
+}
+
+/**
+ * An object the package changes. The target's ledger must hold it at `base` (absent when null) or already at `head`
+ * (the change is done: its steps are skipped). Statements are templates: the checksums are computed with the
+ * target's variables, exactly as the ledger recorded them.
+ */
+export interface Precondition {
+  project: string;
+  key: string;
+  base: string[] | null;
+  head: string[] | null;
+}
+
+export const RELEASE_FILE = 'release.json';
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** The variable names used in some texts. */
+export function variableNames(texts: readonly string[]): string[] {
+  return [...new Set(texts.flatMap((t) => [...t.matchAll(PLACEHOLDER)].map((m) => m[1]!)))].sort();
+}
+
+/** Hash of the values of `names` (a value never appears in a package, only this hash). */
+export function valuesHash(names: readonly string[], variables: Readonly<Record<string, string>>): string {
+  return createHash('sha256')
+    .update(canonicalJson(Object.fromEntries(names.map((n) => [n, variables[n] ?? null]))))
+    .digest('hex');
+}

@@ -1,0 +1,172 @@
+import type { ResolvedEnvironment } from '../config/resolve';
+import { planOfChanges } from '../diffing/diff-plan';
+import type { Connection, Engine } from '../engine/engine';
+import { DbeeError, ExitCode } from '../errors';
+import type { OperationContext } from '../operations/context';
+import { checkGates } from '../operations/gates';
+import type { Plan, PlanStep } from '../plan/plan';
+import { emptyModel } from '../schema/model';
+import { rolesNamed } from '../schema/named-roles';
+import { expandPlaceholders } from '../sources/placeholders';
+import { runStatements } from './batch';
+import type { StepConflict } from './runner';
+
+/** What `verifyPlan` needs: the target (read only), the plan as it would run, and where to build the copy. */
+export interface VerifyInput {
+  engine: Engine;
+  /** The target's session: only its catalog is read. */
+  conn: Connection;
+  environment: ResolvedEnvironment;
+  workspaceRoot: string;
+  plan: Plan;
+  /** Conflict resolutions by step order: their statements run around the step's own, as in the real run. */
+  conflicts: ReadonlyMap<number, StepConflict>;
+  /** Variables per project for `{{name}}` in step statements. */
+  variables: ReadonlyMap<string, Record<string, string>>;
+  /** Every schema the plan may touch or read (the planned projects' and their dependencies'). */
+  schemas: string[];
+  /** Where the scratch database lives: `embedded` (PGlite) or `server` (a scratch database on the target's server). */
+  shadow: 'embedded' | 'server';
+}
+
+export interface VerifyResult {
+  /** False when the copy could not be made (the engine has no shadow database, or dbee cannot copy what is there). */
+  verified: boolean;
+  /** Why it was not verified. */
+  skipped?: string;
+  /** Every step that fails on the copy: its error, at its source file and line. */
+  problems: DbeeError[];
+  /** Migrations that failed on the copy: said, not refused (they move data, and the copy has none). */
+  warnings: string[];
+  /** Statements the copy of the target's schemas took, and the plan's steps that ran on it. */
+  copied: number;
+  ran: number;
+}
+
+/**
+ * Prove a plan before a dry run says it would apply: copy the target's schemas (their structure, no data) into a
+ * shadow database, from the live model read from the target's catalog, then apply every step of the plan there, in
+ * order, as the real run would (conflict statements, search paths, migrations included). Every step that fails is
+ * a problem located at its source file and line; the later steps still run, so one dry run names them all (a
+ * migration that fails there is a warning: it moves data, and the copy has none). The
+ * target is only read. What cannot be verified this way: anything that depends on rows (a migration's data, a
+ * constraint that existing rows break) and objects outside the copied schemas other than roles.
+ */
+export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
+  const { engine, plan } = input;
+  const none = (skipped: string): VerifyResult => ({ verified: false, skipped, problems: [], warnings: [], copied: 0, ran: 0 });
+  if (!engine.introspect || !engine.openShadow || !engine.renderChanges) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
+  if (!plan.steps.length) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
+  const live = await engine.introspect(input.conn, { schemas: input.schemas });
+  const copy = planOfChanges(engine, 'verify', emptyModel(), live, false, null).steps;
+  const stepStatements = (step: PlanStep) => {
+    const variables = input.variables.get(step.project) ?? {};
+    const own = step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
+    const c = input.conflicts.get(step.order);
+    return [...(c?.before ?? []), ...own, ...(c?.after ?? [])];
+  };
+  const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(stepStatements)]);
+  const shadow = await engine.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
+  try {
+    const conn = shadow.conn;
+    const copyStatements = copy.flatMap((s) => s.statements);
+    const built = await runStatements(conn, ['BEGIN', ...copyStatements, 'COMMIT']);
+    if (built.error) {
+      await conn.execute('ROLLBACK').catch(() => {});
+      const failed = copyStatements[built.completed - 1] ?? '';
+      return none(`dbee could not copy the target's schemas into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`);
+    }
+    const problems: DbeeError[] = [];
+    const warnings: string[] = [];
+    let path: string | null = null;
+    for (const step of plan.steps) {
+      const variables = input.variables.get(step.project) ?? {};
+      const searchPath = (plan.searchPaths?.[step.project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${step.project}`).expanded);
+      const set = searchPath.length ? (engine.searchPathStatement?.(searchPath) ?? null) : null;
+      if (set && set !== path) {
+        await conn.execute(set);
+        path = set;
+      }
+      const statements = stepStatements(step);
+      const transactional = step.transactional && engine.capabilities.transactionalDdl;
+      const result = await runStatements(conn, transactional ? ['BEGIN', ...statements, 'COMMIT'] : statements);
+      if (!result.error) continue;
+      if (transactional) {
+        await conn.execute('ROLLBACK').catch(() => {});
+        // A SET in the rolled-back transaction is undone with it.
+        path = null;
+      }
+      const statement = transactional ? statements[result.completed - 1] : statements[result.completed];
+      const problem = problemOf(engine, step, statement ?? null, result.error);
+      // A migration moves data, and the copy has none: its failure there may be the copy's, not the migration's.
+      if (step.action === 'migrate') warnings.push(`${problem.location ? `${problem.location.file}:${problem.location.line}: ` : ''}${problem.message.split('\n')[0]} (not refused: the copy holds no rows)`);
+      else problems.push(problem);
+    }
+    return { verified: true, problems, warnings, copied: copyStatements.length, ran: plan.steps.length };
+  } finally {
+    await shadow.dispose();
+  }
+}
+
+/** A step that fails on the copy, as a refusal at its source file and line, with the failing statement. */
+function problemOf(engine: Engine, step: PlanStep, statement: string | null, error: Error): DbeeError {
+  const mapped = error instanceof DbeeError ? error : engine.mapError(error, { statement: statement ?? undefined });
+  const first = mapped.message.split('\n')[0];
+  const sql = statement ? `\n  statement: ${statement.replace(/\s+/g, ' ').trim().slice(0, 200)}` : '';
+  return new DbeeError(`step ${step.order} (${step.action} ${step.key}) fails on a copy of the target's schemas: ${first}${sql}`, {
+    code: 'DRY_RUN_FAILED',
+    location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
+    hint: 'the real run would fail at this step (exit 2); fix the source and run the dry run again (--no-verify skips this check)',
+    exitCode: ExitCode.invalid,
+    details: { step: step.order },
+    cause: error,
+  });
+}
+
+/**
+ * Steps that drop a table holding rows (a plan step, or the `drop` conflict strategy) get a `data-loss` hazard, read
+ * from the target (one `SELECT ... LIMIT 1` per such table). For engines that read a catalog (`introspect`).
+ */
+export async function markDataLoss(engine: Engine, conn: Connection, plan: Plan, conflicts: ReadonlyMap<number, StepConflict>): Promise<void> {
+  if (!engine.introspect) return;
+  for (const step of plan.steps) {
+    if (step.objectKey.kind !== 'table' || step.hazards.some((h) => h.kind === 'data-loss')) continue;
+    const dropsIt = step.action === 'drop' || conflicts.get(step.order)?.strategy === 'drop';
+    if (!dropsIt || !step.objectKey.schema) continue;
+    const name = `${quote(step.objectKey.schema)}.${quote(step.objectKey.name)}`;
+    const rows = await conn.query(`SELECT 1 AS present FROM ${name} LIMIT 1`).then(
+      (r) => r.rows.length > 0,
+      () => false,
+    );
+    if (rows) step.hazards = [...step.hazards, { kind: 'data-loss', message: `drops table ${step.objectKey.schema}.${step.objectKey.name}, which holds rows` }];
+  }
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The environment gates that would refuse the real run, as a dry run reports them instead of asking: outside the
+ * maintenance windows, and protection without --assume-yes when nobody can answer (an interactive real run asks for
+ * the environment's name: said, not refused). The countdown is never run.
+ */
+export async function dryRunGates(ctx: OperationContext, environment: ResolvedEnvironment, plan: Plan, options: { assumeYes: boolean; now?: Date }): Promise<DbeeError[]> {
+  const problems: DbeeError[] = [];
+  const gates = environment.gates;
+  const quiet = { ...ctx, interactive: false };
+  const check = async (env: ResolvedEnvironment) => {
+    try {
+      await checkGates(quiet, env, plan, { assumeYes: options.assumeYes, now: options.now, skipCountdown: true });
+    } catch (e) {
+      if (!(e instanceof DbeeError)) throw e;
+      problems.push(e);
+    }
+  };
+  if (gates.maintenanceWindows?.length) await check({ ...environment, gates: { ...gates, protected: false } });
+  if (gates.protected && !options.assumeYes) {
+    if (ctx.interactive) ctx.reporter.info(`environment ${environment.name} is protected: the real run asks you to type its name`);
+    else await check({ ...environment, gates: { ...gates, maintenanceWindows: undefined } });
+  }
+  return problems;
+}

@@ -1,0 +1,119 @@
+import { formatKey, type Connection, type Engine, type Hazard, type ObjectKey } from '@dbee/core';
+import { isSignificant, tokenize } from './splitter';
+import { backupNameFromStamp } from './teradata-objects';
+import { captureDefinition as showDefinition, tableDependents } from './teradata-deploy';
+import { normalizeName, qualify, quoteString } from './teradata-identifiers';
+import { compareDefinitions } from './teradata-normalize';
+import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
+import { diffTables, tableModel } from './teradata-table-diff';
+
+type RenderedStep = Extract<Awaited<ReturnType<NonNullable<Engine['planChange']>>>, { steps: unknown }>['steps'][number];
+type Planned = { steps: RenderedStep[] } | { migration: string[] };
+
+/**
+ * `Engine.planChange` on Teradata: a deployed object whose file changed, planned against the target (there is no
+ * shadow database to diff in).
+ *
+ * - **Table**: its CREATE TABLE against `SHOW TABLE` of the target (`diffTables`: ALTER TABLE ... ADD / DROP columns,
+ *   DEFAULT and TITLE, secondary indexes), then its COMMENT statements whose text differs from the target's
+ *   (`DBC.TablesV` / `DBC.ColumnsV.CommentString`; reverse: the old comment), then its COLLECT STATISTICS statements
+ *   again (statistics are not schema: collecting them again refreshes them; a line removed from the file leaves its
+ *   statistics) and its GRANT / REVOKE statements again (both are idempotent; a GRANT removed from the file is not
+ *   revoked). Anything else asks for a migration, naming what changed.
+ * - **Join index, hash index** (written with CREATE): dropped and created again (they hold no rows of their own);
+ *   reverse: the same with the SHOW text they had.
+ * - **View, macro, procedure, function, trigger written with CREATE**: the `REPLACE` of the new text; the runner
+ *   captures the old one as the reverse.
+ */
+export async function planChange(conn: Connection, object: { key: ObjectKey; statements: string[]; stamp: string }): Promise<Planned> {
+  const { key, statements, stamp } = object;
+  const id = formatKey(key);
+  const step = (part: Omit<RenderedStep, 'key' | 'objectKey' | 'transactional'>): RenderedStep => ({ key: id, objectKey: key, transactional: true, ...part });
+  if (REPLACEABLE_KINDS.has(key.kind)) {
+    return { steps: [step({ action: 'replace', statements: statements.map((s, i) => (i === 0 ? toReplace(s) : s)), reverse: null, hazards: [] })] };
+  }
+  if (key.kind === 'join-index' || key.kind === 'hash-index') {
+    const live = await showDefinition(conn, key);
+    const [create, ...rest] = statements;
+    if (!live || !create) return { migration: [`${key.kind} ${qualifiedName(key)} is in the ledger but not on the target`] };
+    const liveCreate = definitionStatements(live)[0] ?? live;
+    const same = compareDefinitions(create, liveCreate).equal;
+    const hazards: Hazard[] = [{ kind: 'index-build', message: `builds ${key.kind.replace('-', ' ')} ${qualifiedName(key)} again from its tables` }];
+    const rebuild = same ? [] : [step({ action: 'alter', statements: [renderDrop(key), create], reverse: [renderDrop(key), liveCreate], hazards })];
+    return { steps: [...rebuild, ...(rest.length ? [step({ action: 'alter', statements: rest, reverse: [], hazards: [] })] : [])] };
+  }
+  if (key.kind !== 'table') return { migration: [`a ${key.kind} cannot be changed in place on Teradata`] };
+  const live = await showDefinition(conn, key);
+  if (!live) return { migration: [`table ${qualifiedName(key)} is in the ledger but not on the target`] };
+  const migration: string[] = [];
+  const creates = statements.filter((s) => firstWord(s) === 'CREATE');
+  const comments = statements.filter((s) => firstWord(s) === 'COMMENT');
+  const rerun = statements.filter((s) => ['COLLECT', 'GRANT', 'REVOKE'].includes(firstWord(s)));
+  const other = statements.filter((s) => !['CREATE', 'COMMENT', 'COLLECT', 'GRANT', 'REVOKE'].includes(firstWord(s)));
+  for (const s of other) migration.push(`statement "${s.replace(/\s+/g, ' ').slice(0, 60)}..." (a table file's other statements run once, when the table is created)`);
+  if (creates.length !== 1) migration.push('a table file must hold one CREATE TABLE');
+  if (migration.length) return { migration };
+  const liveCreate = definitionStatements(live)[0] ?? live;
+  // A source that leaves SET/MULTISET to the session's mode gets the target's (the mode is not known here).
+  const kind = /^\s*CREATE\s+(?:(?:GLOBAL\s+TEMPORARY|VOLATILE)\s+)?(SET|MULTISET)\s+/i.exec(liveCreate)?.[1];
+  const create = kind && !/^\s*CREATE\s+(?:\w+\s+)*?(SET|MULTISET)\s+TABLE\b/i.test(creates[0]!) ? creates[0]!.replace(/^(\s*CREATE\s+(?:(?:GLOBAL\s+TEMPORARY|VOLATILE)\s+)?)/i, `$1${kind.toUpperCase()} `) : creates[0]!;
+  const source = tableModel(create);
+  const target = tableModel(liveCreate);
+  if (!source || !target) return { migration: ['the CREATE TABLE could not be read (CREATE TABLE ... AS is created once: write a migration to change it)'] };
+  const diff = diffTables(source, target, { backupName: qualify(normalizeName(key.schema), backupNameFromStamp(key.name, stamp)) });
+  if (diff.needsMigration.length) return { migration: diff.needsMigration };
+  // "You cannot drop indexed columns from a table without first dropping the index on those columns" (SQL Data
+  // Definition Language Detailed Topics, "Dropping Columns From a Table"): a join or hash index that reads a dropped
+  // column must change first, which only a migration can order.
+  const dropped = target.columns.filter((c) => !source.columns.some((x) => x.name === c.name)).map((c) => c.name.replace(/"/g, '').toUpperCase());
+  if (dropped.length) {
+    for (const d of await tableDependents(conn, key)) {
+      if (d.key.kind === 'trigger') continue;
+      const used = dropped.filter((c) => tokenize(d.definition, '<dependent>').some((t) => (t.type === 'word' || t.type === 'quoted') && t.value === c));
+      if (used.length) migration.push(`column ${used.join(', ')} is read by ${d.key.kind} ${qualifiedName(d.key)}, which must change first`);
+    }
+    if (migration.length) return { migration };
+  }
+  const steps = diff.alters.map((a) => step({ action: 'alter', statements: a.statements, reverse: a.reverse, hazards: a.hazards }));
+  const changedComments = await commentChanges(conn, key, comments);
+  for (const c of changedComments) steps.push(step({ action: 'alter', statements: [c.statement], reverse: [c.reverse], hazards: [] }));
+  if (rerun.length) steps.push(step({ action: 'alter', statements: rerun, reverse: [], hazards: [] }));
+  return { steps };
+}
+
+function firstWord(sql: string): string {
+  return tokenize(sql, '<statement>').find(isSignificant)?.value ?? '';
+}
+
+/**
+ * Of a table file's COMMENT statements, those whose text differs from the target's comment, with the statement that
+ * puts the old one back (`''` when there was none). `COMMENT ON [TABLE] t [AS|IS] '...'` and
+ * `COMMENT ON COLUMN t.c [AS|IS] '...'` (Teradata Vantage SQL Data Definition Language, COMMENT (Comment-Placing
+ * Form)); the target's comments are `DBC.TablesV.CommentString` and `DBC.ColumnsV.CommentString` (Data Dictionary).
+ */
+async function commentChanges(conn: Connection, key: ObjectKey, comments: string[]): Promise<{ statement: string; reverse: string }[]> {
+  if (!comments.length) return [];
+  const params = [normalizeName(key.schema), normalizeName(key.name)];
+  const table = await conn.query<{ comment_string: string | null }>('SELECT CommentString AS comment_string FROM DBC.TablesV WHERE DatabaseName = ? AND TableName = ?', params);
+  const columns = await conn.query<{ column_name: string; comment_string: string | null }>(
+    'SELECT ColumnName AS column_name, CommentString AS comment_string FROM DBC.ColumnsV WHERE DatabaseName = ? AND TableName = ?',
+    params,
+  );
+  const liveColumn = new Map(columns.rows.map((r) => [String(r.column_name).trim().toUpperCase(), r.comment_string ?? '']));
+  const out: { statement: string; reverse: string }[] = [];
+  for (const statement of comments) {
+    const words = tokenize(statement, '<comment>').filter(isSignificant);
+    const text = [...words].reverse().find((t) => t.type === 'string')?.value ?? '';
+    const columnAt = words.findIndex((t) => t.type === 'word' && t.value === 'COLUMN');
+    let column: string | null = null;
+    if (columnAt >= 0) {
+      const names = words.slice(columnAt + 1).filter((t, i, all) => (t.type === 'word' || t.type === 'quoted') && (i === 0 || all[i - 1]!.text === '.'));
+      column = names[names.length - 1]?.value.toUpperCase() ?? null;
+    }
+    const old = column ? (liveColumn.get(column) ?? '') : (table.rows[0]?.comment_string ?? '');
+    if (old === text) continue;
+    const target = column ? `COLUMN ${qualifiedName(key)}.${column}` : `TABLE ${qualifiedName(key)}`;
+    out.push({ statement, reverse: `COMMENT ON ${target} AS ${quoteString(old)}` });
+  }
+  return out;
+}

@@ -1,0 +1,206 @@
+// A BTEQ interpreter for tests: runs a BTEQ script's requests on a session of the Teradata test double and honours
+// the dot-commands dbee's scripts use, as the Basic Teradata Query Reference (B035-2414) describes them:
+// - `.LOGON` / `.RUN FILE=<logon file>`: taken as the logon (nothing read); `.LOGOFF`: ignored.
+// - `.SET SESSION TRANSACTION BTET|ANSI` (before the logon): ANSI sessions run with auto-commit off, so every request
+//   belongs to a transaction that only `COMMIT` ends, and the double raises 3722 after an uncommitted DDL. The
+//   double's session must have been made with the same tmode.
+// - BTET mode: `BT;` opens an explicit transaction, `ET;` commits it; ANSI: `COMMIT;`, `ROLLBACK;`.
+// - Status values ("Status Value Keywords"): ERRORCODE (0 or the database error of the last request), ACTIVITYCOUNT
+//   (rows returned or affected; for a procedure that did not compile, the number of SPL messages), WARNINGCODE (the
+//   first warning of the last request), ERRORLEVEL (highest severity seen, never reset).
+// - `.IF <status> <op> <integer> THEN <command>`, `.GOTO <label>` (forward only, to the next `.LABEL <label>`),
+//   `.LABEL`, `.QUIT [n]` / `.EXIT [n]` (without n: ERRORLEVEL), `.SET ERRORLEVEL <code>|(<codes>)|UNKNOWN SEVERITY n`
+//   (default severity of an error: 8). Other `.SET`s and `.REMARK` are ignored; an unknown command fails the test.
+// - A SQL request ends at a `;` that is the last non-blank character of a line; end of script = `.QUIT ERRORLEVEL`.
+import type { FakeTeradataSession } from './fake-connection';
+
+export interface BteqRun {
+  /** BTEQ's exit code. */
+  exitCode: number;
+  /** Requests sent to the session, in order. */
+  requests: string[];
+  /** `.REMARK` texts and errors, in order (what BTEQ would echo). */
+  output: string[];
+}
+
+interface Line {
+  text: string;
+  /** Line number (1-based) in the script. */
+  line: number;
+}
+
+type Item = { kind: 'command'; text: string; line: number } | { kind: 'request'; text: string; line: number };
+
+function parse(script: string): Item[] {
+  const lines: Line[] = script.replace(/\r\n?/g, '\n').split('\n').map((text, i) => ({ text, line: i + 1 }));
+  const items: Item[] = [];
+  let request: string[] = [];
+  let start = 0;
+  for (const l of lines) {
+    if (!request.length && /^\s*\./.test(l.text)) {
+      items.push({ kind: 'command', text: l.text.trim(), line: l.line });
+      continue;
+    }
+    if (!request.length && !l.text.trim()) continue;
+    if (!request.length) start = l.line;
+    request.push(l.text);
+    if (/;\s*$/.test(l.text)) {
+      const text = request.join('\n').replace(/;\s*$/, '');
+      items.push({ kind: 'request', text, line: start });
+      request = [];
+    }
+  }
+  if (request.length) throw new Error(`BTEQ script: request at line ${start} has no terminating ";"`);
+  return items;
+}
+
+function errorCode(error: unknown): number {
+  const m = /\[Error (\d+)\]/.exec(error instanceof Error ? error.message : String(error));
+  return m ? Number(m[1]) : 9999;
+}
+
+/** Run `script` on `session` (see the file comment). */
+export async function runBteq(script: string, session: FakeTeradataSession): Promise<BteqRun> {
+  const items = parse(script);
+  const requests: string[] = [];
+  const output: string[] = [];
+  const severities = new Map<number, number>();
+  let unknownSeverity = 8;
+  let mode: 'BTET' | 'ANSI' = 'BTET';
+  let loggedOn = false;
+  let status = { ERRORCODE: 0, ACTIVITYCOUNT: 0, WARNINGCODE: 0, ERRORLEVEL: 0 };
+
+  const quit = (code: number): BteqRun => ({ exitCode: code, requests, output });
+
+  const logon = async () => {
+    loggedOn = true;
+    if (mode === 'ANSI') {
+      if (session.tmode !== 'ANSI') throw new Error('BTEQ script sets ANSI mode: give the interpreter a session made with tmode ANSI');
+      await session.setAutocommit(false);
+    } else if (session.tmode !== 'TERA') throw new Error('BTEQ script runs in BTET mode: give the interpreter a session made with tmode TERA');
+  };
+
+  const sendRequest = async (text: string) => {
+    if (!loggedOn) throw new Error('BTEQ script sends a request before logging on');
+    requests.push(text);
+    const head = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
+    try {
+      let rowCount = 0;
+      let warning = 0;
+      if (mode === 'BTET' && (head === 'BT' || head === 'ET')) {
+        if (head === 'BT') await session.setAutocommit(false);
+        else {
+          await session.commit();
+          await session.setAutocommit(true);
+        }
+      } else if (mode === 'ANSI' && (head === 'COMMIT' || head === 'ROLLBACK')) {
+        if (head === 'COMMIT') await session.commit();
+        else await session.rollback();
+      } else {
+        const r = await session.run(text);
+        rowCount = r.rowCount ?? 0;
+        warning = r.warnings?.[0]?.code ?? 0;
+      }
+      status = { ...status, ERRORCODE: 0, ACTIVITYCOUNT: rowCount, WARNINGCODE: warning };
+    } catch (error) {
+      const code = errorCode(error);
+      output.push(`*** Failure ${code} ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      // A failed request ends an explicit BTET transaction (the double rolled it back).
+      if (mode === 'BTET' && !session.autocommit) await session.setAutocommit(true);
+      const severity = severities.get(code) ?? unknownSeverity;
+      status = { ...status, ERRORCODE: code, ACTIVITYCOUNT: 0, WARNINGCODE: 0, ERRORLEVEL: Math.max(status.ERRORLEVEL, severity) };
+    }
+  };
+
+  const condition = (text: string, line: number): boolean => {
+    const m = /^(ERRORCODE|ACTIVITYCOUNT|WARNINGCODE|ERRORLEVEL)\s*(<>|!=|>=|<=|=|>|<)\s*(\d+)$/i.exec(text.trim());
+    if (!m) throw new Error(`BTEQ script line ${line}: condition "${text}" not understood`);
+    const v = status[m[1]!.toUpperCase() as keyof typeof status];
+    const n = Number(m[3]);
+    switch (m[2]) {
+      case '=':
+        return v === n;
+      case '<>':
+      case '!=':
+        return v !== n;
+      case '>':
+        return v > n;
+      case '<':
+        return v < n;
+      case '>=':
+        return v >= n;
+      default:
+        return v <= n;
+    }
+  };
+
+  let pc = 0;
+  // Returns the exit code when the command ends the script, a label to jump to, or null.
+  const command = async (text: string, line: number): Promise<{ exit?: number; goto?: string } | null> => {
+    const m = /^\.(\w+)\s*(.*)$/.exec(text);
+    if (!m) throw new Error(`BTEQ script line ${line}: "${text}" is not a command`);
+    const name = m[1]!.toUpperCase();
+    const rest = m[2]!.trim();
+    switch (name) {
+      case 'REMARK':
+        output.push(rest.replace(/^'(.*)'$/, '$1').replace(/''/g, "'"));
+        return null;
+      case 'LOGON':
+      case 'RUN':
+        await logon();
+        return null;
+      case 'LOGOFF':
+      case 'LABEL':
+        return null;
+      case 'QUIT':
+      case 'EXIT':
+        return { exit: rest ? Number(rest) : status.ERRORLEVEL };
+      case 'GOTO':
+        return { goto: rest.toUpperCase() };
+      case 'IF': {
+        const im = /^(.*?)\s+THEN\s+(.*)$/i.exec(rest);
+        if (!im) throw new Error(`BTEQ script line ${line}: IF without THEN`);
+        if (!condition(im[1]!, line)) return null;
+        const then = im[2]!.trim();
+        if (then.startsWith('.')) return command(then, line);
+        await sendRequest(then.replace(/;\s*$/, ''));
+        return null;
+      }
+      case 'SET': {
+        const tm = /^SESSION\s+TRANSACTION\s+(BTET|ANSI)$/i.exec(rest);
+        if (tm) {
+          if (loggedOn) throw new Error(`BTEQ script line ${line}: .SET SESSION TRANSACTION after the logon (BTEQ refuses it)`);
+          mode = tm[1]!.toUpperCase() as 'BTET' | 'ANSI';
+          return null;
+        }
+        const em = /^ERRORLEVEL\s+(\(([\d\s,]+)\)|\d+|UNKNOWN)\s+SEVERITY\s+(\d+)$/i.exec(rest);
+        if (em) {
+          const severity = Number(em[3]);
+          if (em[1]!.toUpperCase() === 'UNKNOWN') unknownSeverity = severity;
+          else for (const c of (em[2] ?? em[1]!).split(',')) severities.set(Number(c.trim()), severity);
+          return null;
+        }
+        return null; // CHARSET, ERROROUT, ECHOREQ, WIDTH...: no effect here
+      }
+      default:
+        throw new Error(`BTEQ script line ${line}: command .${name} is not supported by the test interpreter`);
+    }
+  };
+
+  while (pc < items.length) {
+    const item = items[pc]!;
+    pc++;
+    if (item.kind === 'request') {
+      await sendRequest(item.text);
+      continue;
+    }
+    const r = await command(item.text, item.line);
+    if (r?.exit !== undefined) return quit(r.exit);
+    if (r?.goto) {
+      const target = items.findIndex((it, i) => i >= pc && it.kind === 'command' && new RegExp(`^\\.LABEL\\s+${r.goto}\\s*$`, 'i').test(it.text));
+      if (target < 0) throw new Error(`BTEQ script line ${item.line}: .GOTO ${r.goto} finds no later .LABEL`);
+      pc = target + 1;
+    }
+  }
+  return quit(status.ERRORLEVEL);
+}

@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { dbYaml, ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
+
+let workspaces: TestWorkspace[] = [];
+afterEach(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+
+/**
+ * Project `many`: a schema and `n` tables t001..tNNN (one file each, in name order); table `broken` references a
+ * type that does not exist, so its CREATE fails. The runner sends up to 100 steps per request: these plans have
+ * several steps per request, a failure in the middle of one, and (n > 100) a transaction that spans requests.
+ */
+function many(n: number, broken: number | null, environment = ''): Record<string, string> {
+  const files: Record<string, string> = {
+    'dbee.yaml': '',
+    'many/db.yaml': dbYaml('many'),
+    'many/a_schema.sql': 'CREATE SCHEMA many;\n',
+  };
+  for (let i = 1; i <= n; i++) {
+    const name = `t${String(i).padStart(3, '0')}`;
+    files[`many/${name}.sql`] = `CREATE TABLE many.${name} (id int PRIMARY KEY, v ${i === broken ? 'no_such_type' : 'text'});\nCOMMENT ON TABLE many.${name} IS 'table ${i}';\n`;
+  }
+  return files;
+}
+
+type StepRow = { step_order: number; object_key: string; status: string; duration_ms: number | null; started_at: Date | null };
+const steps = (w: TestWorkspace, deployment: number) =>
+  w.target.query<StepRow>('SELECT step_order, object_key, status, duration_ms, started_at FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order', [deployment]);
+const tables = async (w: TestWorkspace) =>
+  (await w.target.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'many' ORDER BY 1")).map((r) => r.t);
+
+describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s]', (engine) => {
+  it('transaction: object, a failure in the middle of a request: the steps before it committed with their rows, it failed, the rest never ran; a re-run resumes', async () => {
+    const files = many(12, 8);
+    const w = keep(await workspaceWith(engine, { ...files, 'dbee.yaml': workspaceYaml(engine, { environment: 'deploy:\n  smokeAfterDeploy: false' }) }));
+    const r = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('many/t008.sql:1');
+    expect(r.stderr).toContain('type "no_such_type" does not exist');
+    // Step 1 is the schema, steps 2..13 the tables t001..t012: t008 is step 9.
+    const rows = await steps(w, 1);
+    expect(rows.map((s) => [s.step_order, s.status])).toEqual([
+      [1, 'applied'],
+      [2, 'applied'],
+      [3, 'applied'],
+      [4, 'applied'],
+      [5, 'applied'],
+      [6, 'applied'],
+      [7, 'applied'],
+      [8, 'applied'],
+      [9, 'failed'],
+    ]);
+    // Each applied row has its own start and duration, taken by the server (or the client) as the step ran.
+    for (const s of rows.slice(0, 8)) {
+      expect(s.duration_ms).not.toBeNull();
+      expect(s.started_at).not.toBeNull();
+    }
+    expect(await tables(w)).toEqual(['t001', 't002', 't003', 't004', 't005', 't006', 't007']);
+    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([{ n: 8 }]);
+    expect(await w.target.query('SELECT status, steps_applied FROM dbee.deployments')).toEqual([{ status: 'failed', steps_applied: 8 }]);
+    expect(await w.target.query("SELECT obj_description('many.t007'::regclass) AS c")).toEqual([{ c: 'table 7' }]);
+
+    w.write('many/t008.sql', "CREATE TABLE many.t008 (id int PRIMARY KEY, v text);\nCOMMENT ON TABLE many.t008 IS 'table 8';\n");
+    const again = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/many: deploying 5 steps/);
+    expect((await tables(w)).length).toBe(12);
+    expect(await w.target.query('SELECT id::int, status, steps_applied FROM dbee.deployments ORDER BY id')).toEqual([
+      { id: 1, status: 'failed', steps_applied: 8 },
+      { id: 2, status: 'succeeded', steps_applied: 5 },
+    ]);
+  });
+
+  it('transaction: project over more steps than a request holds: one transaction across requests; a failure rolls all of it back', async () => {
+    const w = keep(await workspaceWith(engine, { ...many(130, 120), 'dbee.yaml': workspaceYaml(engine, { environment: 'deploy:\n  transaction: project\n  smokeAfterDeploy: false' }) }));
+    const before = await snapshot(w.target, { withLedger: false });
+    const r = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('many/t120.sql:1');
+    const rows = await steps(w, 1);
+    expect(rows).toHaveLength(131);
+    // Steps 1..120 (schema, t001..t119) ran in the transaction, step 121 (t120) failed, the rest were never reached.
+    expect(rows.slice(0, 120).every((s) => s.status === 'rolled-back')).toBe(true);
+    expect(rows[120]!.status).toBe('failed');
+    expect(rows.slice(121).every((s) => s.status === 'skipped')).toBe(true);
+    expect((await snapshot(w.target, { withLedger: false })).catalog).toEqual(before.catalog);
+    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([{ n: 0 }]);
+
+    w.write('many/t120.sql', 'CREATE TABLE many.t120 (id int PRIMARY KEY, v text);\n');
+    const again = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect((await tables(w)).length).toBe(130);
+    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([{ n: 131 }]);
+    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.steps WHERE deployment_id = 2 AND status = 'applied'")).toEqual([{ n: 131 }]);
+  });
+});

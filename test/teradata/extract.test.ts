@@ -1,0 +1,89 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeTeradataSession } from '../../packages/teradata/testing';
+import { run } from '../support/run';
+import { teradataWorkspace, type TeradataWorkspace } from './helpers';
+
+// `dbee extract` on Teradata (the test double): SHOW text as files, database names written back as placeholders,
+// --since/--by from DBC.TablesV's CreateTimeStamp/LastAlterTimeStamp/CreatorName/LastAlterName.
+
+const opened: TeradataWorkspace[] = [];
+afterEach(() => {
+  for (const w of opened.splice(0)) w.dispose();
+});
+
+const T0 = new Date('2026-03-01T08:00:00Z');
+let clock = T0;
+
+function workspace(): TeradataWorkspace {
+  clock = T0;
+  const w = teradataWorkspace({ clock: () => clock });
+  opened.push(w);
+  return w;
+}
+
+const extract = (w: TeradataWorkspace, options: Record<string, unknown> = {}) =>
+  run(w.root, 'extract', { project: 'edw', env: 'td-dev', ...options }, { TD_PASSWORD: 'td-test-secret' });
+
+const VIEW = 'schema/edw/views/v_customer_orders.sql';
+
+describe('dbee extract on Teradata', () => {
+  it('--since returns exactly the objects created or altered after the time, with placeholders restored', async () => {
+    const w = workspace();
+    expect((await w.dbee('deploy')).code).toBe(0);
+    // A DBA changes the view by hand an hour later, as another user, and makes a new macro.
+    clock = new Date('2026-03-01T09:00:00Z');
+    const dba = new FakeTeradataSession({ user: 'ALICE' }, w.session);
+    await dba.run('REPLACE VIEW DEV_EDW.v_customer_orders AS LOCKING ROW FOR ACCESS SELECT o.order_id, o.amount FROM DEV_EDW.orders o');
+    await dba.run('CREATE MACRO DEV_EDW.m_hot AS (SELECT COUNT(*) FROM DEV_EDW.orders;)');
+    const before = readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8');
+
+    const r = await extract(w, { since: '2026-03-01T08:30:00Z' });
+    expect(r.code, r.stderr).toBe(0);
+    const written = [...(r.stdout + r.stderr).matchAll(/write (\S+)/g)].map((m) => m[1]).sort();
+    expect(written).toEqual(['edw/schema/edw/macros/m_hot.sql', `edw/${VIEW}`].map((p) => p.replace(/^edw\//, '')).sort().map((p) => expect.stringContaining(p)));
+    expect(written).toHaveLength(2);
+    expect(readFileSync(join(w.root, VIEW), 'utf8')).toBe(
+      'REPLACE VIEW {{env}}_EDW.v_customer_orders AS LOCKING ROW FOR ACCESS SELECT o.order_id, o.amount FROM {{env}}_EDW.orders o;\n',
+    );
+    expect(readFileSync(join(w.root, 'schema/edw/macros/m_hot.sql'), 'utf8')).toContain('{{env}}_EDW.orders');
+    expect(readFileSync(join(w.root, 'schema/edw/macros/m_hot.sql'), 'utf8')).not.toMatch(/DEV_EDW/i);
+    // Untouched objects are not rewritten.
+    expect(readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8')).toBe(before);
+
+    // A time before the deployment: every object; after the hand changes: none.
+    const all = await extract(w, { since: '2026-03-01T07:00:00Z', dryRun: true });
+    // The example's 7 objects and the new macro.
+    expect([...(all.stdout + all.stderr).matchAll(/would write (\S+)/g)].length).toBe(8);
+    const none = await extract(w, { since: '2026-03-01T10:00:00Z', dryRun: true });
+    expect([...(none.stdout + none.stderr).matchAll(/would write (\S+)/g)]).toEqual([]);
+  });
+
+  it('--since far back is not capped (a year and more), --by keeps what a user created or altered', async () => {
+    const w = workspace();
+    expect((await w.dbee('deploy')).code).toBe(0);
+    clock = new Date('2027-06-01T00:00:00Z');
+    const dba = new FakeTeradataSession({ user: 'ALICE' }, w.session);
+    await dba.run('CREATE MACRO DEV_EDW.m_alice AS (SELECT 1;)');
+    // Two years before the clock: the deployment's objects (older than 99 days) are all in.
+    const longAgo = await extract(w, { since: '2025-06-01T00:00:00Z', dryRun: true, now: clock });
+    expect([...(longAgo.stdout + longAgo.stderr).matchAll(/would write (\S+)/g)].length).toBe(8);
+    // A time after the deployment, more than 99 days before the clock: only the new macro.
+    const after = await extract(w, { since: '2026-04-01T00:00:00Z', dryRun: true, now: clock });
+    expect([...(after.stdout + after.stderr).matchAll(/would write (\S+)/g)].map((m) => m[1])).toEqual([expect.stringContaining('m_alice.sql')]);
+    const byAlice = await extract(w, { by: 'alice', dryRun: true });
+    expect([...(byAlice.stdout + byAlice.stderr).matchAll(/would write (\S+)/g)].map((m) => m[1])).toEqual([expect.stringContaining('schema/edw/macros/m_alice.sql')]);
+  });
+
+  it('reports objects dbee deployed that were dropped by hand', async () => {
+    const w = workspace();
+    expect((await w.dbee('deploy')).code).toBe(0);
+    await w.session.newSession().run('DROP TABLE DEV_EDW.stage_orders');
+    rmSync(join(w.root, 'schema/edw/tables/stage_orders.sql'));
+    const r = await extract(w, {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/deleted on td-dev: table:DEV_EDW\.STAGE_ORDERS/i);
+    expect(existsSync(join(w.root, 'schema/edw/tables/stage_orders.sql'))).toBe(false);
+  });
+});
