@@ -491,7 +491,15 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       const solo = count === 1 ? txs.flatMap((t) => t.now)[0] : undefined;
       if (solo) reporter.step(position(solo.step).index, position(solo.step).total, solo.step);
       const t0 = Date.now();
-      const result = await runStatements(conn, statements);
+      // A step alone in its request commits in a round trip of its own: a process killed while the step runs (a long
+      // migration) leaves its transaction open, and the server rolls it back when it finds the connection gone,
+      // instead of committing work nobody is watching. The deployment lock (same session) is held until then.
+      const commitAfter = solo && metas[metas.length - 1]!.kind === 'commit';
+      let result = await runStatements(conn, commitAfter ? statements.slice(0, -1) : statements);
+      if (commitAfter && !result.error) {
+        const last = await runStatements(conn, statements.slice(-1));
+        result = { completed: result.completed + last.completed, error: last.error };
+      }
       const each = (Date.now() - t0) / Math.max(1, count);
       for (const m of metas.slice(0, result.completed)) if (m.kind === 'step' && m.p.durationMs === 0) m.p.durationMs = Math.round(each);
       const failedAt = result.error ? metas[result.completed] : undefined;
