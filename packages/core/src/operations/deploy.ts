@@ -14,7 +14,7 @@ import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/pac
 import type { Plan, PlanStep } from '../plan/plan';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChecksum } from '../plan/serialize';
-import { planExplained, planFromSources, projectsNeedingDiff, type DeployedState, type PlanInput } from '../planner/planner';
+import { planFromSources, planSourcesExplained, refuseNeedsDiff, type DeployedState, type PlanInput, type SourcePlan } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
 import { sessionSettings, withSession } from '../runner/session';
@@ -261,18 +261,6 @@ async function keepDroppedTables(engine: Engine, conn: Connection, plan: Plan, c
   }
 }
 
-/** Per project, the objects a planning error of `OBJECT_NEEDS_DIFF` errors names (what deploy says changed). */
-function objectsNeedingDiff(error: unknown): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const errors = error instanceof DbeeAggregateError ? error.errors : error instanceof DbeeError ? [error] : [];
-  for (const e of errors) {
-    if (e.code !== 'OBJECT_NEEDS_DIFF') continue;
-    const project = String(e.details.project);
-    out.set(project, [...(out.get(project) ?? []), String(e.details.object)]);
-  }
-  return out;
-}
-
 function conflictOf(d: ConflictDecision | undefined) {
   if (!d?.exists) return {};
   const b = d.resolution?.backup;
@@ -425,21 +413,24 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
  */
 async function planSources(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection, stamp: string): Promise<Plan> {
   const { engine, models } = input;
-  let needDiff: Set<string> | null;
-  let changed: Map<string, string[]>;
+  // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
+  // made again from their sources.
+  const again = async () => planSources(ctx, { ...input, models: await fullModels(ctx, [...models], environment, engine) }, environment, conn, stamp);
+  let planned: SourcePlan;
   try {
-    return await planExplained(input, modelLoader(ctx, environment, engine));
+    planned = await planSourcesExplained(input, modelLoader(ctx, environment, engine));
   } catch (e) {
-    // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
-    // made again from their sources.
-    if (hasExportedModels(models)) return planSources(ctx, { ...input, models: await fullModels(ctx, [...models], environment, engine) }, environment, conn, stamp);
-    needDiff = projectsNeedingDiff(e);
-    changed = objectsNeedingDiff(e);
-    // An engine that plans such changes against the live database itself (Teradata: ALTER TABLE from SHOW TABLE).
-    if (needDiff && engine.planChange) return planInPlace(input, changed, conn, stamp, ctx.reporter);
-    if (!needDiff || !engine.introspect || !engine.openShadow || !engine.renderChanges) throw e;
+    if (hasExportedModels(models)) return again();
+    throw e;
   }
-  const base = planFromSources({ ...input, diffProjects: needDiff });
+  if (!planned.needsDiff.size) return planned.plan;
+  if (hasExportedModels(models)) return again();
+  // An engine that plans such changes against the live database itself (Teradata: ALTER TABLE from SHOW TABLE).
+  if (engine.planChange) return planInPlace(input, planned.needsDiff, conn, stamp, ctx.reporter);
+  if (!engine.introspect || !engine.openShadow || !engine.renderChanges) return refuseNeedsDiff(planned);
+  const needDiff = new Set(planned.needsDiff.keys());
+  // The projects needing a diff have only their migrations in it.
+  const base = planned.plan;
   const objectStates: Record<string, Record<string, string>> = {};
   const steps: PlanStep[] = [];
   for (const project of base.projects) {
@@ -447,7 +438,7 @@ async function planSources(ctx: OperationContext, input: PlanInput, environment:
       const target = ctx.workspace.project(project);
       const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
       const model = own.find((m) => m.project.name === project)!;
-      const objects = changed.get(project) ?? [];
+      const objects = (planned.needsDiff.get(project) ?? []).map((o) => o.object);
       const shown = objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
       ctx.reporter.info(`${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`);
       const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });

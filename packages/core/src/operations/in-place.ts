@@ -1,12 +1,12 @@
 import type { Connection } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
-import { planFromSources, type DeployedState, type PlanInput } from '../planner/planner';
+import { planFromSources, type DeployedState, type ObjectNeedingDiff, type PlanInput } from '../planner/planner';
 import type { Reporter } from '../runner/reporter';
 import { expandPlaceholders } from '../sources/placeholders';
 
 /**
- * Deploy-time plan of objects that changed but cannot be re-created in place (`OBJECT_NEEDS_DIFF`), for an engine that
+ * Deploy-time plan of objects that changed but cannot be re-created in place (the planner's `needsDiff`), for an engine that
  * plans such a change against the live database itself (`Engine.planChange`; Teradata: ALTER TABLE from SHOW TABLE)
  * instead of a diff in a shadow database.
  *
@@ -20,14 +20,14 @@ import { expandPlaceholders } from '../sources/placeholders';
  */
 export async function planInPlace(
   input: PlanInput,
-  changed: ReadonlyMap<string, string[]>,
+  needsDiff: ReadonlyMap<string, readonly ObjectNeedingDiff[]>,
   conn: Connection,
   stamp: string,
   reporter: Reporter,
 ): Promise<Plan> {
   const { engine } = input;
   const planChange = engine.planChange!.bind(engine);
-  const ids = new Set([...changed.values()].flat());
+  const ids = new Set([...needsDiff.values()].flat().map((o) => o.object));
   const deployed = new Map<string, DeployedState>();
   for (const [project, state] of input.deployed ?? []) {
     deployed.set(project, { ...state, objects: new Map([...state.objects].filter(([k]) => !ids.has(k))) });
@@ -80,7 +80,7 @@ export async function planInPlace(
   // Synced when a project's deployment succeeds: the sources' checksums, and what the ledger holds that the sources
   // no longer define (a removed file stays deployed until a decision drops it).
   const objectStates: Record<string, Record<string, string>> = {};
-  for (const project of new Set([...changed.keys()])) {
+  for (const project of needsDiff.keys()) {
     const full = planFromSources({ engine, models: input.models, planned: [project], schemaOwners: input.schemaOwners });
     objectStates[project] = {
       ...Object.fromEntries(input.deployed?.get(project)?.objects ?? []),

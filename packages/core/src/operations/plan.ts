@@ -7,7 +7,7 @@ import { releasePlan } from '../package/release-plan';
 import { valuesHash, variableNames, type ReleaseInfo } from '../package/release';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
-import { planExplained } from '../planner/planner';
+import { planSourcesExplained, refuseNeedsDiff } from '../planner/planner';
 import { diffPlan } from '../diffing/diff-plan';
 import { serializePlan } from '../plan/serialize';
 import { gitCommit, type OperationContext } from './context';
@@ -41,9 +41,12 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     result = (await diffPlan(ctx, { ...options, project: target.name })).plan;
     packaged = models.filter((m) => m.project.name === target.name);
   } else {
-    result = await planExplained(
-      { engine, models, planned, schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) },
-      modelLoader(ctx, environment, engine),
+    // `dbee plan` shows a plan from sources: a changed table is refused with how to plan it (`dbee diff`).
+    result = refuseNeedsDiff(
+      await planSourcesExplained(
+        { engine, models, planned, schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) },
+        modelLoader(ctx, environment, engine),
+      ),
     );
   }
   release ??= {

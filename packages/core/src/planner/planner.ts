@@ -35,13 +35,32 @@ export interface PlanInput {
   diffProjects?: ReadonlySet<string>;
 }
 
+/** An object that changed since it was deployed and cannot be re-created in place (a table, sequence, type...). */
+export interface ObjectNeedingDiff {
+  /** Object key, e.g. `table:sales.orders`. */
+  object: string;
+  /** Why, with the file and line that defines it and what to do (`OBJECT_NEEDS_DIFF`): the refusal when no diff can plan it. */
+  reason: DbeeError;
+}
+
+/** A plan from sources, and what it leaves to a diff against the live database. */
+export interface SourcePlan {
+  /**
+   * The steps the sources plan. A project in `needsDiff` has only its migrations here: its objects are planned by a
+   * diff of the live schema (or by the engine's `planChange`), or refused (`refuseNeedsDiff`).
+   */
+  plan: Plan;
+  /** Per project, in plan order, the objects that need a diff; empty when the plan covers every change. */
+  needsDiff: ReadonlyMap<string, ObjectNeedingDiff[]>;
+}
+
 /**
- * `planFromSources`, and when a reference reaches into a project that is not a dependency, parse that project
+ * `planSources`, and when a reference reaches into a project that is not a dependency, parse that project
  * (only then) and plan again, so the error can name the file that defines the referenced object.
  */
-export async function planExplained(input: PlanInput, loadProject: (name: string) => Promise<ProjectModel>): Promise<Plan> {
+export async function planSourcesExplained(input: PlanInput, loadProject: (name: string) => Promise<ProjectModel>): Promise<SourcePlan> {
   try {
-    return planFromSources(input);
+    return planSources(input);
   } catch (e) {
     const errors = e instanceof DbeeAggregateError ? e.errors : e instanceof DbeeError ? [e] : [];
     const owners = [...new Set(errors.filter((x) => x.code === 'DEPENDENCY_UNDECLARED').map((x) => String(x.details.owner)))];
@@ -49,15 +68,37 @@ export async function planExplained(input: PlanInput, loadProject: (name: string
     const missing = owners.filter((o) => !known.has(o));
     if (!missing.length) throw e;
     const extra = await Promise.all(missing.map(loadProject));
-    return planFromSources({ ...input, models: [...input.models, ...extra] });
+    return planSources({ ...input, models: [...input.models, ...extra] });
   }
+}
+
+/** `planSourcesExplained` for callers that take no diff: what needs one is refused (`refuseNeedsDiff`). */
+export async function planExplained(input: PlanInput, loadProject: (name: string) => Promise<ProjectModel>): Promise<Plan> {
+  return refuseNeedsDiff(await planSourcesExplained(input, loadProject));
+}
+
+/** The plan, or the refusal of the objects that need a diff (one error, or all of them together). */
+export function refuseNeedsDiff(planned: SourcePlan): Plan {
+  const reasons = [...planned.needsDiff.values()].flat().map((x) => x.reason);
+  if (reasons.length === 1) throw reasons[0]!;
+  if (reasons.length > 1) throw new DbeeAggregateError(`${reasons.length} objects cannot be planned`, reasons);
+  return planned.plan;
+}
+
+/**
+ * Plan a deployment from sources (`planSources`); an object that needs a diff is refused with `OBJECT_NEEDS_DIFF`.
+ */
+export function planFromSources(input: PlanInput): Plan {
+  return refuseNeedsDiff(planSources(input));
 }
 
 /**
  * Plan a deployment from sources: every object whose checksum differs from the ledger's, in dependency order,
- * then pending migrations. Pure: no I/O; the same inputs always give a byte-identical plan.
+ * then pending migrations. An object that changed but cannot be re-created in place is returned in `needsDiff`
+ * (its project is then planned as a `diffProjects` one); any other problem throws, with every problem found (those
+ * needing a diff included). Pure: no I/O; the same inputs always give a byte-identical plan.
  */
-export function planFromSources(input: PlanInput): Plan {
+export function planSources(input: PlanInput): SourcePlan {
   const { engine, models } = input;
   const planned = new Set(input.planned);
   const byName = new Map(models.map((m) => [m.project.name, m]));
@@ -119,10 +160,19 @@ export function planFromSources(input: PlanInput): Plan {
       });
     }
   }
+  if (errors.length && errors.every((e) => e.code === 'OBJECT_NEEDS_DIFF')) {
+    const needsDiff = new Map<string, ObjectNeedingDiff[]>();
+    for (const e of errors) {
+      const project = String(e.details.project);
+      needsDiff.set(project, [...(needsDiff.get(project) ?? []), { object: String(e.details.object), reason: e }]);
+    }
+    const diffProjects = new Set([...(input.diffProjects ?? []), ...needsDiff.keys()]);
+    return { plan: planSources({ ...input, diffProjects }).plan, needsDiff };
+  }
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} objects cannot be planned`, errors);
   steps.forEach((s, i) => (s.order = i + 1));
-  return {
+  const plan: Plan = {
     formatVersion: PLAN_FORMAT_VERSION,
     engine: engine.name,
     projects: projectOrder,
@@ -131,6 +181,7 @@ export function planFromSources(input: PlanInput): Plan {
     baseFingerprint: null,
     steps,
   };
+  return { plan, needsDiff: new Map() };
 }
 
 function objectStep(
