@@ -31,6 +31,9 @@ export default defineConfig({
       ...(process.env.DBEE_FAULTS_LONG ? ['test/faults/**/*.long.ts'] : []),
     ],
 
+    // One PGlite data folder and one template dump per run, shared by every test file (test/support/global-setup.ts).
+    globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/setup.ts'],
     reporters: ['verbose'],
     // Timeouts catch hangs, not slowness: the suite must pass on a loaded, shared 2-core machine, where a test that
     // takes 20 s when quiet can take minutes. No test relies on them for its verdict.

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '@dbee/core';
 import { openPostgres, PgliteConnection } from '@dbee/postgres';
 import { scratchDatabase } from '../support/pg';
+import { copyPgliteTemplate } from '../support/pglite';
 import { tempWorkspace } from '../support/workspace';
 
 export const BIN = join(__dirname, '..', '..', 'packages', 'cli', 'bin', 'dbee.js');
@@ -27,18 +27,6 @@ export interface TestWorkspace {
   target: Target;
   write(rel: string, text: string): void;
   remove(): Promise<void>;
-}
-
-let template: string | null = null;
-
-/** An initialised PGlite data folder, made once per test file and copied (initdb takes seconds, a copy does not). */
-async function pgliteTemplate(): Promise<string> {
-  if (template && existsSync(template)) return template;
-  const dir = mkdtempSync(join(tmpdir(), 'dbee-pglite-template-'));
-  const conn = await PgliteConnection.open(join(dir, 'db'), 'template');
-  await conn.close();
-  template = join(dir, 'db');
-  return template;
 }
 
 /**
@@ -81,7 +69,7 @@ export async function workspaceWith(engine: Target['engine'], files: Record<stri
 
 async function pgliteTarget(root: string): Promise<Target> {
   const dataDir = join(root, '.dbee', 'db');
-  cpSync(await pgliteTemplate(), dataDir, { recursive: true });
+  copyPgliteTemplate(dataDir);
   const connect = () => PgliteConnection.open(dataDir, 'pglite:test');
   return {
     engine: 'pglite',

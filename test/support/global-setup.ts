@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { TestProject } from 'vitest/node';
+import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** An initialised PGlite data folder (initdb done): copy it, never open it in place. */
+    pgliteDataDir: string;
+    /** A workspace root whose `.dbee/cache` holds the PGlite template dump dbee itself makes (pglite-template.ts). */
+    pgliteTemplateRoot: string;
+  }
+}
+
+/**
+ * Once per `vitest run`, before any test file: the two PGlite starting points the database suites need, so that no
+ * test file runs initdb for them (seconds of CPU each, paid by every file before). Both are made by the same code as
+ * before: `new PGlite(dir)` (initdb into a folder) and dbee's own template dump of a fresh in-memory database.
+ */
+export default async function setup(project: TestProject): Promise<() => void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dbee-test-pglite-'));
+  const dataDir = join(dir, 'data');
+  const templateRoot = join(dir, 'workspace');
+  const folder = async () => {
+    const db = new PGlite(dataDir);
+    await db.waitReady;
+    await db.close();
+  };
+  await Promise.all([folder(), pgliteTemplate(templateRoot)]);
+  project.provide('pgliteDataDir', dataDir);
+  project.provide('pgliteTemplateRoot', templateRoot);
+  return () => rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,9 @@
+import { beforeAll, inject } from 'vitest';
+import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
+
+// Before each test file (vitest.config.ts setupFiles): dbee's in-process PGlite template (the dump a shadow database
+// or a new embedded database starts from, cached per process) is read from the one global-setup.ts made, instead
+// of every test file running initdb and a dump for it. Child processes still make their own.
+beforeAll(async () => {
+  await pgliteTemplate(inject('pgliteTemplateRoot'));
+});
