@@ -162,6 +162,19 @@ describe('planner: placeholders, checksums, determinism, packages', () => {
     expect(e.format()).toContain('a/s.sql:2:18: unknown placeholder {{nope}}');
   });
 
+  it('refuses a placeholder whose name no variable can have ({{db-name}}) instead of leaving it in the SQL', async () => {
+    const w = ws({ 'a/db.yaml': project('a'), 'a/s.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t_{{db-name}} (id int, a int[] DEFAULT \'{{1,2}}\');' });
+    const e = await planError(w.root, ['a']);
+    expect(e.format()).toContain('a/s.sql:2:18: placeholder {{db-name}} has a name no variable can have');
+    expect(e.format()).not.toContain('{{1,2}}');
+  });
+
+  it('refuses a variable name in db.yaml that a placeholder cannot use, naming the file and line', async () => {
+    const w = ws({ 'a/db.yaml': project('a') + 'variables:\n  db-name: x\n', 'a/s.sql': 'CREATE SCHEMA a;' });
+    const e = await planError(w.root, ['a']);
+    expect(e.format()).toMatch(/a\/db\.yaml:\d+(:\d+)?: .*variable name of letters, digits and "_"/);
+  });
+
   it('gives byte-identical plans for the same inputs', async () => {
     const w = ws({ 'core/db.yaml': project('core'), 'core/s.sql': 'CREATE SCHEMA core;\nCREATE TABLE core.b (id int);\nCREATE TABLE core.a (id int);\nCREATE VIEW core.v AS SELECT * FROM core.a, core.b;' });
     const first = serializePlan(await planWorkspace(w.root, ['core']));

@@ -56,7 +56,7 @@ export { Workspace, loadProject, WORKSPACE_FILE, PROJECT_FILE, ALWAYS_IGNORED } 
 export type { DbProject } from './config/workspace';
 
 export { checksumText, checksumStatements, normaliseSource, sha256, CHECKSUM_ALGORITHM } from './sources/checksum';
-export { expandPlaceholders } from './sources/placeholders';
+export { expandPlaceholders, expandText, placeholderNames } from './sources/placeholders';
 export type { ExpandedSource } from './sources/placeholders';
 export { discoverSources, compareVersions, LITTER } from './sources/discover';
 export type { SourceFile, MigrationFile, ProjectSources } from './sources/discover';

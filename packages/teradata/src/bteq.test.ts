@@ -314,7 +314,7 @@ describe('toBteq', () => {
   });
 
   it('refuses unknown placeholders', async () => {
-    await expect(toBteq(plan, { ledger: false })).rejects.toThrow(/unknown variable \{\{env\}\}/);
+    await expect(toBteq(plan, { ledger: false })).rejects.toThrow(/unknown placeholder \{\{env\}\}/);
   });
 });
 

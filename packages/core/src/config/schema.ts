@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'expected a name of letters, digits, "_", "-" or "$"');
+/** A variable is used as `{{name}}` in SQL: the placeholder grammar of sources/placeholders.ts. */
+const variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a variable name of letters, digits and "_" (it is written {{name}} in SQL)');
 
 /** `500ms`, `5s`, `2m`, `1h`, `30d`, or a number of milliseconds. */
 export const duration = z.union([
@@ -76,7 +78,7 @@ export const environmentConfig = z.strictObject({
    */
   connection: z.record(z.string(), scalar),
   /** Values for `{{name}}` placeholders in sources. */
-  variables: z.record(identifier, scalar).optional(),
+  variables: z.record(variableName, scalar).optional(),
   gates: gates.optional(),
   deploy: deploySettings.optional(),
   description: z.string().optional(),
@@ -107,7 +109,7 @@ export const projectConfig = z.strictObject({
   searchPath: z.array(z.string().min(1)).optional(),
   /** Globs of object files, relative to the project; default every `*.sql` outside migrations/ and smoke/. */
   sources: z.array(z.string()).optional(),
-  variables: z.record(identifier, scalar).optional(),
+  variables: z.record(variableName, scalar).optional(),
   deploy: deploySettings.optional(),
   /** Conflict strategy per file or path glob (relative to the project); the most specific match wins. */
   conflicts: z.array(z.strictObject({ match: z.string(), ifExists: conflictStrategy, copyData: z.boolean().optional() })).optional(),
@@ -142,7 +144,7 @@ export const projectConfig = z.strictObject({
     .optional(),
   /** Per-environment overrides. */
   environments: z
-    .record(identifier, z.strictObject({ variables: z.record(identifier, scalar).optional(), deploy: deploySettings.optional() }))
+    .record(identifier, z.strictObject({ variables: z.record(variableName, scalar).optional(), deploy: deploySettings.optional() }))
     .optional(),
 });
 

@@ -103,6 +103,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see the configuration reference in README.md)`;
     case 'invalid_type':
       return issue.input === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${typeOf(issue.input)}`;
+    case 'invalid_key':
+      // A record's key failed its own schema (a variable or environment name): say why, not "Invalid key in record".
+      return `key ${JSON.stringify(issue.path.length ? issue.path[issue.path.length - 1] : issue.input)}: ${issue.issues.map((i) => i.message).join('; ')}`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(issue.input)}`;
     default:

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../plan/serialize';
+import { placeholderNames } from '../sources/placeholders';
 
 /** `release.json` of a package: what it was built from, and what a target must hold for it to apply. */
 export interface ReleaseInfo {
@@ -37,12 +38,8 @@ export interface Precondition {
 
 export const RELEASE_FILE = 'release.json';
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
 /** The variable names used in some texts. */
-export function variableNames(texts: readonly string[]): string[] {
-  return [...new Set(texts.flatMap((t) => [...t.matchAll(PLACEHOLDER)].map((m) => m[1]!)))].sort();
-}
+export const variableNames = placeholderNames;
 
 /** Hash of the values of `names` (a value never appears in a package, only this hash). */
 export function valuesHash(names: readonly string[], variables: Readonly<Record<string, string>>): string {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { placeholderNames } from './placeholders';
 
 /**
  * Checksums of source text, normalised so that a checkout on another OS never looks like a change: BOM removed,
@@ -26,8 +27,7 @@ export function checksumText(text: string): string {
 export function checksumStatements(statements: readonly string[], variables: Readonly<Record<string, string>> = {}): string {
   const h = createHash('sha256');
   for (const s of statements) h.update(normaliseSource(s)).update('\0');
-  const used = [...new Set(statements.flatMap((s) => [...s.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)].map((m) => m[1]!)))].sort();
-  for (const name of used) h.update(`${name}=${variables[name] ?? ''}\0`);
+  for (const name of placeholderNames(statements)) h.update(`${name}=${variables[name] ?? ''}\0`);
   return `${CHECKSUM_ALGORITHM}:` + h.digest('hex');
 }
 

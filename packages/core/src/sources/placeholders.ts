@@ -1,6 +1,22 @@
 import { DbeeAggregateError, DbeeError } from '../errors';
 
+/**
+ * The one `{{name}}` grammar: sources, plan steps, checksums, release packages and every engine (BTEQ included)
+ * read placeholders through this module. A name is letters, digits and `_` (dbee.yaml's variable names likewise).
+ */
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+/** Looks like a placeholder but names what no variable can be called (`{{db-name}}`, `{{a$b}}`): an error, never left in SQL. */
+const MALFORMED = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*[$-][A-Za-z0-9_$-]*)\s*\}\}/g;
+
+/** The variable names the texts use as `{{name}}`, sorted, each once. */
+export function placeholderNames(texts: readonly string[]): string[] {
+  return [...new Set(texts.flatMap((t) => (t.includes('{{') ? [...t.matchAll(PLACEHOLDER)].map((m) => m[1]!) : [])))].sort();
+}
+
+/** `text` with its placeholders expanded (`expandPlaceholders` without the position map); `where` names it in errors. */
+export function expandText(text: string, variables: Readonly<Record<string, string>>, where: string): string {
+  return text.includes('{{') ? expandPlaceholders(text, variables, where).expanded : text;
+}
 
 /** One replacement made on a line: columns are 0-based, in the template and in the expanded text. */
 interface Replacement {
@@ -32,6 +48,15 @@ export function expandPlaceholders(template: string, variables: Readonly<Record<
   const replacements: Replacement[] = [];
   const lines = template.split('\n');
   const out = lines.map((text, i) => {
+    for (const m of text.matchAll(MALFORMED)) {
+      errors.push(
+        new DbeeError(`placeholder {{${m[1]}}} has a name no variable can have`, {
+          code: 'PLACEHOLDER_INVALID',
+          location: { file, line: i + 1, column: m.index! + 1 },
+          hint: 'variable names are letters, digits and "_": rename it in the source and under variables (dbee.yaml or db.yaml)',
+        }),
+      );
+    }
     let delta = 0;
     return text.replace(PLACEHOLDER, (whole, name: string, offset: number) => {
       const value = variables[name];
@@ -55,7 +80,7 @@ export function expandPlaceholders(template: string, variables: Readonly<Record<
     });
   });
   if (errors.length === 1) throw errors[0]!;
-  if (errors.length > 1) throw new DbeeAggregateError(`${file} uses ${errors.length} unknown placeholders`, errors);
+  if (errors.length > 1) throw new DbeeAggregateError(`${file} uses ${errors.length} placeholders that cannot be expanded`, errors);
   const expanded = out.join('\n');
   const byLine = new Map<number, Replacement[]>();
   for (const r of replacements) byLine.set(r.line, [...(byLine.get(r.line) ?? []), r]);
