@@ -6,13 +6,14 @@ import { engineByName } from './engines';
  * Fingerprint of a live database, for the Nx `diff` target's runtime input: the environment's name, the engine's
  * catalog fingerprint (the database's identity and the definitions of the objects in scope) and the last
  * deployment in the ledger of each project in scope. Throws when the database cannot be read; the caller turns
- * that into a nonce so a failure is never cached.
+ * that into a nonce so a failure is never cached. `waitMs`: how long to wait for the environment's lock (a diff or a
+ * deployment may hold it; default 10 s).
  *
  * With `projectRoot`, the scope is that project's schemas. Without it, every project of the workspace on the
  * environment's engine: one value for the whole environment, so that Nx evaluates ONE runtime input for the diffs
  * of all projects (one process, one lock, one catalog query) instead of one per project.
  */
-export async function fingerprint(args: { workspaceRoot: string; projectRoot?: string; env?: string }): Promise<string> {
+export async function fingerprint(args: { workspaceRoot: string; projectRoot?: string; env?: string; waitMs?: number }): Promise<string> {
   const workspace = Workspace.load(Workspace.findRoot(args.workspaceRoot));
   const environment = workspace.environment(args.env);
   const projects = scope(workspace, args.projectRoot).filter((p) => p.config.engine === environment.engine);
@@ -20,7 +21,7 @@ export async function fingerprint(args: { workspaceRoot: string; projectRoot?: s
   if (!engine.fingerprint) throw new Error(`the ${engine.name} engine has no fingerprint`);
   const variables = (p: DbProject) => workspace.settings(p, environment).variables;
   const schemas = [...new Set(projects.flatMap((p) => graphProject(p, variables(p), workspace.projects).schemas))].sort();
-  return withSession({ engine, environment, workspaceRoot: workspace.root, waitMs: 10_000 }, async ({ conn }) => {
+  return withSession({ engine, environment, workspaceRoot: workspace.root, waitMs: args.waitMs ?? 10_000 }, async ({ conn }) => {
     const catalog = await engine.fingerprint!(conn, { schemas });
     const ledger = new Ledger(conn, engine.ledger);
     const last: string[] = [];

@@ -22,17 +22,22 @@
  * function yet) it prints a nonce instead (`unreachable <time> <random>`). A failure must never print the same
  * text twice: Nx would hash it to the same key and replay a stale diff from its cache.
  *
- * Contract with @dbee/cli, wired when the diff engine lands (until then this prints a nonce, so diffs are never
- * served from the cache):
+ * Contract with @dbee/cli:
  *
- *   fingerprint({ workspaceRoot, projectRoot?, env }): Promise<string>
+ *   fingerprint({ workspaceRoot, projectRoot?, env, waitMs }): Promise<string>
  *
  * `env` is DBEE_ENV or undefined (the default environment). The string changes whenever the project's live schema
  * or ledger changes, is cheap to compute (catalog checksums, last ledger row), and never contains secrets.
+ *
+ * Nx evaluates the runtime input of several tasks at once, so identical invocations overlap, and on an embedded
+ * database only one process at a time may open it: the others waited, timed out and printed nonces (cache misses
+ * that never converged). Identical invocations therefore take turns through a lock file in Nx's workspace data
+ * directory, and one that waited reuses the value of a turn that began after it started: that value was read
+ * from the database at a moment after this invocation began, so it is as fresh as one it would take itself.
  */
-const { randomBytes } = require('node:crypto');
-const { existsSync } = require('node:fs');
-const { dirname, join } = require('node:path');
+const { createHash, randomBytes } = require('node:crypto');
+const { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const { dirname, join, resolve } = require('node:path');
 
 const TIMEOUT_MS = Number(process.env.DBEE_FINGERPRINT_TIMEOUT_MS) || 30_000;
 
@@ -41,9 +46,18 @@ function nonce(reason) {
 }
 
 let finished = false;
+/** The turn lock this process holds (see inTurn), released however the process ends. */
+let heldLock = null;
 function finish(line) {
   if (finished) return;
   finished = true;
+  if (heldLock) {
+    try {
+      unlinkSync(heldLock);
+    } catch {
+      // already gone
+    }
+  }
   // Exit explicitly: an open connection pool must not keep Nx's hashing waiting.
   process.stdout.write(`${line}\n`, () => process.exit(0));
 }
@@ -71,14 +85,96 @@ function loadCli() {
   return require(resolveFrom('@dbee/cli'));
 }
 
+const STARTED = Date.now();
+
 async function fingerprint(arg) {
   if (!arg) return nonce('unreachable (usage: fingerprint.js --environment | <projectRoot>)');
   const projectRoot = arg === '--environment' ? undefined : arg;
   const cli = loadCli();
   if (!cli || typeof cli.fingerprint !== 'function') return nonce('unavailable');
-  const value = await cli.fingerprint({ workspaceRoot: process.cwd(), projectRoot, env: process.env.DBEE_ENV || undefined });
-  if (typeof value !== 'string' || value.trim() === '') return nonce('unreachable');
-  return `live ${value.replace(/\s+/g, ' ').trim()}`;
+  const env = process.env.DBEE_ENV || undefined;
+  return inTurn(`${env ?? ''}\0${arg}`, async () => {
+    // Wait for the database's own lock almost as long as this script may run (a diff may hold it).
+    const waitMs = Math.max(1_000, STARTED + TIMEOUT_MS - Date.now() - 2_000);
+    const value = await cli.fingerprint({ workspaceRoot: process.cwd(), projectRoot, env, waitMs });
+    if (typeof value !== 'string' || value.trim() === '') return null;
+    return `live ${value.replace(/\s+/g, ' ').trim()}`;
+  });
+}
+
+/** Nx's workspace data directory (NX_WORKSPACE_DATA_DIRECTORY, else .nx/workspace-data), as the plugin's cache finds it. */
+function dataDirectory() {
+  const configured = process.env.NX_WORKSPACE_DATA_DIRECTORY || process.env.NX_PROJECT_GRAPH_CACHE_DIRECTORY;
+  return configured ? resolve(process.cwd(), configured) : join(process.cwd(), '.nx', 'workspace-data');
+}
+
+/**
+ * Run `take` for invocation `key` when no identical invocation is taking its turn, or reuse the value of a turn that
+ * began after this process started (see the header). `take` returns null when no fingerprint could be taken: a
+ * nonce, never shared. A lock left by a process that died is taken over after TIMEOUT_MS.
+ */
+async function inTurn(key, take) {
+  const dir = join(dataDirectory(), 'dbee-fingerprint');
+  const base = join(dir, createHash('sha256').update(key).digest('hex').slice(0, 16));
+  const lock = `${base}.lock`;
+  const result = `${base}.json`;
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch {
+    const value = await take();
+    return value ?? nonce('unreachable');
+  }
+  for (;;) {
+    try {
+      const memo = JSON.parse(readFileSync(result, 'utf8'));
+      if (memo.key === key && memo.began > STARTED && typeof memo.value === 'string') return memo.value;
+    } catch {
+      // no value yet
+    }
+    let mine = false;
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      mine = true;
+      heldLock = lock;
+    } catch {
+      try {
+        if (!alive(Number(readFileSync(lock, 'utf8'))) || Date.now() - statSync(lock).mtimeMs > TIMEOUT_MS) unlinkSync(lock);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    if (!mine) {
+      await new Promise((r) => setTimeout(r, 25));
+      continue;
+    }
+    try {
+      const began = Date.now();
+      const value = await take();
+      if (value === null) return nonce('unreachable');
+      const tmp = `${result}.${process.pid}`;
+      writeFileSync(tmp, JSON.stringify({ key, began, value }));
+      renameSync(tmp, result);
+      return value;
+    } finally {
+      heldLock = null;
+      try {
+        unlinkSync(lock);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** Whether process `pid` runs (a lock file whose writer died is free). An unreadable pid counts as alive. */
+function alive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
 }
 
 /** `@dbee/core@0.1.0 @dbee/nx@0.1.0 ...` for the dbee packages the workspace resolves. */

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FINGERPRINT_SCRIPT, TestWorkspace } from './testing/workspace';
@@ -63,6 +65,24 @@ describe('fingerprint.js', () => {
     expect(a.stdout).not.toBe(b.stdout);
     // Nothing else is printed: in particular not the error, which could name a host.
     expect(a.stderr).toBe('');
+  });
+
+  it('identical invocations at once take turns and all print the live value (an embedded database opens in one process at a time)', async () => {
+    // The stand-in refuses to overlap, as the embedded database's lock would, and counts its calls.
+    const ws = workspaceWithCli(
+      'async () => { const fs = require("fs"); fs.writeFileSync("busy", "", { flag: "wx" }); await new Promise((r) => setTimeout(r, 300)); fs.unlinkSync("busy"); fs.appendFileSync("calls", "x"); return "same" }',
+    );
+    const outputs = await Promise.all([1, 2, 3, 4].map(() => fingerprint(ws)));
+    expect(outputs.map((o) => o.stdout)).toEqual(Array(4).fill('live same\n'));
+    const calls = readFileSync(join(ws.root, 'calls'), 'utf8').length;
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(4);
+  });
+
+  it('never reuses a value taken before it started: one run after another reads the database again', async () => {
+    const ws = workspaceWithCli('async () => { const fs = require("fs"); fs.appendFileSync("calls", "x"); return "call " + fs.readFileSync("calls", "utf8").length }');
+    expect((await fingerprint(ws)).stdout).toBe('live call 1\n');
+    expect((await fingerprint(ws)).stdout).toBe('live call 2\n');
   });
 
   it('--versions prints the installed dbee packages and their versions, the same on every run (no database)', async () => {
