@@ -7,12 +7,13 @@ import type { Plan, PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runStatements } from './batch';
+import { executeGroup, transactionGroups, type Group, type TransactionScope } from './execute';
 import { StepJournal } from './journal';
 import type { Reporter } from './reporter';
-import { undoSteps, type AppliedStep, type UndoResult } from './undo';
+import { undoApplied, type AppliedStep } from './undo';
 
-/** Transaction scope of transactional steps: one per object (default), per project, or one for the whole plan. */
-export type TransactionScope = 'object' | 'project' | 'plan';
+export type { TransactionScope } from './execute';
+export { transactionGroups } from './execute';
 
 /**
  * How a step's CREATE gets past an existing object that the ledger does not know, decided before the run (and
@@ -114,33 +115,6 @@ export interface RunResult {
   steps: StepResult[];
 }
 
-interface Group<T = PlanStep> {
-  transactional: boolean;
-  steps: T[];
-}
-
-/**
- * The one transaction-grouping rule (deploy, and the compensating deployments of rollback, disable and enable):
- * consecutive transactional steps share a transaction under `scope` (`project`: of the same project; `plan`: all of
- * them); every other step is a group of its own. A `passive` step (recorded, never run: a step a rollback leaves as
- * it is) is a group of its own that does not split the transaction around it.
- */
-export function transactionGroups<T extends { transactional: boolean; project: string }>(
-  steps: readonly T[],
-  scope: TransactionScope,
-  transactionalDdl: boolean,
-  passive: (step: T) => boolean = () => false,
-): Group<T>[] {
-  const groups: Group<T>[] = [];
-  for (const step of steps) {
-    const still = passive(step);
-    const transactional = step.transactional && transactionalDdl && !still;
-    const last = groups.findLast((g) => !passive(g.steps[0]!));
-    if (transactional && scope !== 'object' && last?.transactional && (scope === 'plan' || last.steps[0]!.project === step.project)) last.steps.push(step);
-    else groups.push({ transactional, steps: [step] });
-  }
-  return groups;
-}
 
 interface ProjectState {
   project: string;
@@ -584,87 +558,54 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       for (const step of runnable) await startProject(states.get(step.project)!);
       if (runnable.length === 0) continue;
 
-      const done: { step: PlanStep; applied: AppliedStep; durationMs: number }[] = [];
-      type Current = { step: PlanStep; statement: string | null; t0: number; progress: StepProgress };
-      let current: Current | null = null;
-      const runGroup = async (c: Connection) => {
-        for (const [i, step] of runnable.entries()) {
-          // Inside a transaction too: a step that follows a lost lock must not run (the transaction rolls back).
+      const ran = new Map<PlanStep, AppliedStep>();
+      let progress: { step: PlanStep; p: StepProgress } | null = null;
+      const outcome = await executeGroup(conn, { transactional: group.transactional, steps: runnable }, {
+        shown: (step) => ({ ...position(step), step }),
+        show: { applied: true, skipped: true },
+        // Inside a transaction too: a step that follows a lost lock must not run (the transaction rolls back).
+        before: async (i) => {
           if (options.beforeStep && i > 0) await checkLock();
+        },
+        interrupts: () => lockLost !== null,
+        run: async (c, step, onStatement) => {
           await setPathFor(c, step.project);
-          const { index, total } = position(step);
-          reporter.step(index, total, step);
-          current = { step, statement: null, t0: Date.now(), progress: { index: -1, statements: [], before: 0, reverse: null, conflictReverse: null, backup: null } };
-          const applied = await runStep(options, ledger, journal, c, step, states.get(step.project)!.deploymentId!, (sql) => (current!.statement = sql), current.progress);
-          done.push({ step, applied, durationMs: Date.now() - current.t0 });
-          if (!group.transactional) reporter.stepDone?.(index, total, step, { status: 'applied', durationMs: Date.now() - current.t0 });
-        }
-        current = null;
-      };
-      try {
-        if (group.transactional) await conn.transaction(runGroup);
-        else await runGroup(conn);
-        for (const d of done) applied(d, group.transactional);
-      } catch (e) {
-        // The connection may have been reset with the transaction; the search path is set again before the next step.
-        currentPath = null;
-        if (lockLost) {
-          // The group's steps rolled back with its transaction (a non-transactional group stops between steps):
-          // what committed before stays applied, nothing else is recorded as run.
-          if (!group.transactional) for (const d of done) applied(d, false);
-          break;
-        }
-        // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
-        const last = done[done.length - 1];
-        const running = current as Current | null;
-        const failed = running ?? (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: runnable[0]!, statement: null, t0: Date.now() });
-        if (done[done.length - 1]?.step === failed.step) done.pop();
-        const error = withSource(toDbeeError(engine, e, failed.statement), failed.step);
-        states.get(failed.step.project)!.failure ??= { error, statement: failed.statement, at: new Date() };
-        if (!group.transactional) {
-          // Steps of a non-transactional group committed one by one: those before the failure stay applied.
-          for (const d of done) applied(d, false);
-        } else {
-          for (const d of done) {
-            const { index, total } = position(d.step);
-            reporter.stepDone?.(index, total, d.step, { status: 'rolled-back', durationMs: d.durationMs });
-            await record(d.step, 'rolled-back', { durationMs: d.durationMs, error: `rolled back with the transaction: step ${failed.step.order} (${failed.step.key}) failed`, statements: d.applied.statements });
-          }
-        }
-        const durationMs = Date.now() - failed.t0;
-        const { index, total } = position(failed.step);
-        reporter.stepDone?.(index, total, failed.step, { status: 'failed', durationMs, error: error.message });
-        // Outside a transaction, the statements of the failed step before the failing one committed: the ledger says
-        // which, and what undoes them (the automatic rollback runs it first).
-        const partial = !group.transactional && running ? partialUndo(failed.step, running.progress) : null;
-        if (partial) {
-          const state = states.get(failed.step.project)!;
+          progress = { step, p: { index: -1, statements: [], before: 0, reverse: null, conflictReverse: null, backup: null } };
+          ran.set(step, await runStep(options, ledger, journal, c, step, states.get(step.project)!.deploymentId!, onStatement, progress.p));
+        },
+        error: (e, step, statement) => {
+          const error = withSource(toDbeeError(engine, e, statement), step);
+          states.get(step.project)!.failure ??= { error, statement, at: new Date() };
+          return error;
+        },
+        record: async (step, status, fields) => {
+          if (status !== 'failed') return record(step, status, fields);
+          // Outside a transaction, the statements of the failed step before the failing one committed: the ledger
+          // says which, and what undoes them (the automatic rollback runs it first).
+          const running = progress as { step: PlanStep; p: StepProgress } | null;
+          const partial = !group.transactional && running?.step === step ? partialUndo(step, running.p) : null;
+          if (!partial) return record(step, 'failed', fields);
+          const state = states.get(step.project)!;
           state.partial = partial;
           const what = `statement${partial.ran === 1 ? '' : 's'} 1${partial.ran > 1 ? `-${partial.ran}` : ''} of ${partial.total} committed before the failure`;
           reporter.warn(
-            `step ${failed.step.order} (${failed.step.key}): ${what}` +
+            `step ${step.order} (${step.key}): ${what}` +
               (partial.reverse ? `; they are undone by: ${partial.reverse.join('; ')}` : partial.undoable ? '; dbee knows no reverse for them' : '; a migration is not undone statement by statement: check them'),
           );
           if (partial.backup) {
-            await ledger.recordBackup(state.deploymentId!, failed.step.key, partial.backup);
+            await ledger.recordBackup(state.deploymentId!, step.key, partial.backup);
             state.backups.push(partial.backup);
           }
-          await record(failed.step, 'failed', {
-            durationMs,
-            error: `${error.message}\n(${what})`,
-            startedAt: new Date(failed.t0),
-            reverse: partial.reverse,
-          });
-        } else {
-          await record(failed.step, 'failed', { durationMs, error: error.message, startedAt: new Date(failed.t0) });
-        }
-        for (const step of runnable.slice(runnable.indexOf(failed.step) + 1)) {
-          const pos = position(step);
-          reporter.stepDone?.(pos.index, pos.total, step, { status: 'skipped', durationMs: 0 });
-          await record(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${failed.step.order} failed` });
-        }
-        if (!options.continueOnError) stopped = true;
-      }
+          await record(step, 'failed', { ...fields, error: `${fields.error}\n(${what})`, reverse: partial.reverse });
+        },
+      }, reporter);
+      for (const d of outcome.applied) applied({ step: d.step, applied: ran.get(d.step)!, durationMs: d.durationMs }, false);
+      // The connection may have been reset with the transaction; the search path is set again before the next step.
+      if (outcome.failure || outcome.interrupted) currentPath = null;
+      // A lost lock: the group's steps rolled back with its transaction (a non-transactional group stops between
+      // steps): what committed before stays applied, nothing else is recorded as run.
+      if (outcome.interrupted) break;
+      if (outcome.failure && !options.continueOnError) stopped = true;
       await finishBehind(g + 1);
     }
     for (const state of states.values()) {
@@ -826,8 +767,15 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
     const partial = state.partial?.undoable ? state.partial : null;
     if (options.autoRollback?.(state.project) && (state.applied.length || partial)) {
       reporter.info(`${state.project}: rolling back ${state.applied.length} applied step${state.applied.length === 1 ? '' : 's'}${partial ? ` and what step ${partial.step.order} committed before it failed` : ''} (autoRollback)`);
-      const first = partial ? await undoPartial(options, ledger, state, partial) : null;
-      const undo = first ?? (await undoSteps(options.engine, ledger, options.conn, state.applied, reporter));
+      // A compensating plan from what the deployment committed, run through the one executor.
+      const undo = await undoApplied({
+        engine: options.engine,
+        ledger,
+        conn: options.conn,
+        reporter,
+        applied: state.applied,
+        partial: partial ? { step: partial.step, deploymentId: state.deploymentId!, ran: partial.ran, reverse: partial.reverse, backup: partial.backup } : null,
+      });
       rollback = { undone: undo.undone, incomplete: undo.incomplete };
       if (undo.incomplete) {
         summary.rollbackIncomplete = undo.incomplete;
@@ -879,31 +827,6 @@ async function abortProject(ledger: Ledger, state: ProjectState, error: DbeeErro
     error,
     failedStatement: null,
   };
-}
-
-/**
- * Undo what a failed step committed before it failed (automatic rollback), then the project's applied steps; returns
- * their undo result, or the reason it stopped at the failed step itself.
- */
-async function undoPartial(options: RunOptions, ledger: Ledger, state: ProjectState, partial: PartialStep): Promise<UndoResult | null> {
-  const { reporter } = options;
-  const left = state.applied.length;
-  const stay = left ? `; the ${left} step${left === 1 ? '' : 's'} before it stay applied` : '';
-  if (!partial.reverse) {
-    return { undone: 0, incomplete: `step ${partial.step.order} (${partial.step.key}) failed after ${partial.ran} of its statements committed, and dbee knows no reverse for them${stay}`, restoredBackups: [] };
-  }
-  try {
-    for (const sql of partial.reverse) await options.conn.execute(sql);
-  } catch (e) {
-    const message = e instanceof DbeeError ? e.message : (options.engine.mapError(e, {}) as Error).message;
-    return { undone: 0, incomplete: `undoing what step ${partial.step.order} (${partial.step.key}) committed before it failed failed: ${message.split('\n')[0]}${stay}`, restoredBackups: [] };
-  }
-  if (partial.backup) {
-    await ledger.backupGone(state.deploymentId!, partial.backup);
-    state.backups = state.backups.filter((b) => b !== partial.backup);
-  }
-  reporter.info(`  undone what step ${partial.step.order} committed: ${partial.step.action} ${partial.step.key}`);
-  return null;
 }
 
 async function fingerprintOf(options: RunOptions, project: string): Promise<string | null> {

@@ -7,7 +7,7 @@ import type { SchemaScope } from '../schema/managed-scope';
 import { checksumStatements } from '../sources/checksum';
 import { recreateWithDependents } from './recreate-dependents';
 import type { Reporter } from './reporter';
-import { transactionGroups } from './runner';
+import { executeGroup, transactionGroups } from './execute';
 
 /** A step that committed during this run, with what it takes to undo it. */
 export interface AppliedStep {
@@ -32,54 +32,103 @@ export interface UndoResult {
 }
 
 /**
- * Undo committed steps in reverse order from their recorded reverses (automatic rollback). Each undo runs in a
- * transaction with its ledger changes: the step becomes `undone`, the object's ledger state goes back to what it
- * was (a migration is forgotten). Stops at the first step without a reverse or whose reverse fails: the steps
- * before it stay applied, and the ledger says so.
+ * What a step that failed outside a transaction committed before it failed: `ran` of its statements, undone by
+ * `reverse` (null: dbee knows none), which also renames `backup` back.
  */
-export async function undoSteps(
-  engine: Engine,
-  ledger: Ledger,
-  conn: Connection,
-  applied: readonly AppliedStep[],
-  reporter: Reporter,
+export interface PartialUndo {
+  step: PlanStep;
+  deploymentId: number;
+  ran: number;
+  reverse: string[] | null;
+  backup: string | null;
+}
+
+/** A step of the compensating plan of an automatic rollback: the committed part of a failed step, or an applied step. */
+type UndoStep = { transactional: boolean; project: string; partial: PartialUndo; applied?: undefined } | { transactional: boolean; project: string; applied: AppliedStep; partial?: undefined };
+
+/**
+ * The automatic rollback of a failed deployment: a compensating plan built from what it committed (first what the
+ * failed step committed before it failed, then its applied steps newest first, each by its recorded reverse), run
+ * through the one executor (`executeGroup`), one transaction per step where the engine allows it. Each undo commits
+ * with its ledger changes: the step becomes `undone`, the object's ledger state goes back to what it was (a migration
+ * is forgotten), a backup it kept is gone. Stops at the first step without a reverse or whose reverse fails: the
+ * steps before it stay applied, and the ledger says so.
+ */
+export async function undoApplied(options: {
+  engine: Engine;
+  ledger: Ledger;
+  conn: Connection;
+  reporter: Reporter;
+  applied: readonly AppliedStep[];
+  partial: PartialUndo | null;
   /** The project's schemas: a view dropped to be put back takes its dependents there with it (`recreateWithDependents`). */
-  scope?: SchemaScope,
-): Promise<UndoResult> {
+  scope?: SchemaScope;
+}): Promise<UndoResult> {
+  const { engine, ledger, conn, reporter, partial, scope } = options;
+  const todo = [...options.applied].reverse();
+  const stayAfter = (i: number) => {
+    const left = todo.length - i - 1;
+    return left ? ` it and the ${left} step${left === 1 ? '' : 's'} before it stay applied` : ' it stays applied';
+  };
+  const stayPartial = todo.length ? `; the ${todo.length} step${todo.length === 1 ? '' : 's'} before it stay applied` : '';
+  if (partial && !partial.reverse) {
+    return { undone: 0, incomplete: `step ${partial.step.order} (${partial.step.key}) failed after ${partial.ran} of its statements committed, and dbee knows no reverse for them${stayPartial}`, restoredBackups: [] };
+  }
+  const stop = todo.findIndex((a) => a.reverse === null);
+  const plan: UndoStep[] = [
+    ...(partial ? [{ transactional: false, project: partial.step.project, partial }] : []),
+    ...todo.slice(0, stop < 0 ? todo.length : stop).map((a) => ({ transactional: a.step.transactional, project: a.step.project, applied: a })),
+  ];
+  const message = (e: unknown) => (e instanceof DbeeError ? e.message : (engine.mapError(e, {}) as Error).message);
   let undone = 0;
   const restoredBackups: string[] = [];
-  const todo = [...applied].reverse();
-  for (const [i, a] of todo.entries()) {
-    const left = todo.length - i - 1;
-    const stay = left ? ` it and the ${left} step${left === 1 ? '' : 's'} before it stay applied` : ' it stays applied';
-    if (a.reverse === null) {
-      return { undone, incomplete: `step ${a.step.order} (${a.step.key}) has no recorded reverse;${stay}`, restoredBackups };
+  for (const group of transactionGroups(plan, 'object', engine.capabilities.transactionalDdl)) {
+    const u = group.steps[0]!;
+    const outcome = await executeGroup(
+      conn,
+      group,
+      {
+        shown: null,
+        show: { applied: false, skipped: false },
+        record: null,
+        error: (e) => new DbeeError(message(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e }),
+        run: async (c, x) => {
+          if (x.partial) {
+            for (const sql of x.partial.reverse!) await c.execute(sql);
+            if (x.partial.backup) await ledger.backupGone(x.partial.deploymentId, x.partial.backup, c);
+            return;
+          }
+          const a = x.applied;
+          const reverse = a.reverse!;
+          const fallback = viewFallback(engine, a.step.objectKey, reverse);
+          const around = scope && fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, a.step.objectKey, fallback, run) : undefined;
+          if (fallback && group.transactional) await withFallback(c, reverse, fallback, undefined, around);
+          else for (const sql of reverse) await c.execute(sql);
+          await ledger.markStepUndone(a.deploymentId, a.step.order, c);
+          if (a.step.action === 'migrate') await ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
+          else await ledger.setObjectState(a.step.project, a.step.key, a.previousChecksum, a.deploymentId, c);
+          if (a.backup) await ledger.backupGone(a.deploymentId, a.backup, c);
+        },
+      },
+      reporter,
+    );
+    if (outcome.failure) {
+      const why = outcome.failure.error.message.split('\n')[0];
+      if (u.partial) return { undone, incomplete: `undoing what step ${u.partial.step.order} (${u.partial.step.key}) committed before it failed failed: ${why}${stayPartial}`, restoredBackups };
+      return { undone, incomplete: `undoing step ${u.applied.step.order} (${u.applied.step.key}) failed: ${why};${stayAfter(todo.indexOf(u.applied))}`, restoredBackups };
     }
-    const reverse = a.reverse;
-    const inTransaction = a.step.transactional && engine.capabilities.transactionalDdl;
-    const fallback = viewFallback(engine, a.step.objectKey, reverse);
-    const run = async (c: Connection) => {
-      const around = scope && fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, a.step.objectKey, fallback, run) : undefined;
-      if (fallback && inTransaction) await withFallback(c, reverse, fallback, undefined, around);
-      else for (const sql of reverse) await c.execute(sql);
-      await ledger.markStepUndone(a.deploymentId, a.step.order, c);
-      if (a.step.action === 'migrate') {
-        await ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
-      } else {
-        await ledger.setObjectState(a.step.project, a.step.key, a.previousChecksum, a.deploymentId, c);
-      }
-      if (a.backup) await ledger.backupGone(a.deploymentId, a.backup, c);
-    };
-    try {
-      if (inTransaction) await conn.transaction(run);
-      else await run(conn);
-    } catch (e) {
-      const message = e instanceof DbeeError ? e.message : (engine.mapError(e, {}) as Error).message;
-      return { undone, incomplete: `undoing step ${a.step.order} (${a.step.key}) failed: ${message.split('\n')[0]};${stay}`, restoredBackups };
+    if (u.partial) {
+      if (u.partial.backup) restoredBackups.push(u.partial.backup);
+      reporter.info(`  undone what step ${u.partial.step.order} committed: ${u.partial.step.action} ${u.partial.step.key}`);
+      continue;
     }
     undone++;
-    if (a.backup) restoredBackups.push(a.backup);
-    reporter.info(`  undone step ${a.step.order}: ${a.step.action} ${a.step.key}`);
+    if (u.applied.backup) restoredBackups.push(u.applied.backup);
+    reporter.info(`  undone step ${u.applied.step.order}: ${u.applied.step.action} ${u.applied.step.key}`);
+  }
+  if (stop >= 0) {
+    const a = todo[stop]!;
+    return { undone, incomplete: `step ${a.step.order} (${a.step.key}) has no recorded reverse;${stayAfter(stop)}`, restoredBackups };
   }
   return { undone, incomplete: null, restoredBackups };
 }
@@ -326,46 +375,27 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       skipped++;
       continue;
     }
-    const done: { s: CompensatingStep; ms: number }[] = [];
-    let current: { s: CompensatingStep; statement: string | null; t0: number } | null = null;
-    const runGroup = async (c: Connection) => {
-      for (const s of group.steps) {
-        await options.beforeStep?.();
-        reporter.step(s.plan.order, total, s.plan);
-        current = { s, statement: null, t0: Date.now() };
-        await runOne(s, c, group.transactional, (sql) => (current!.statement = sql));
-        done.push({ s, ms: Date.now() - current.t0 });
-        if (!group.transactional) reporter.stepDone?.(s.plan.order, total, s.plan, { status: 'applied', durationMs: Date.now() - current.t0 });
-      }
-      current = null;
-    };
-    try {
-      if (group.transactional) await conn.transaction(runGroup);
-      else await runGroup(conn);
-      if (group.transactional) for (const d of done) reporter.stepDone?.(d.s.plan.order, total, d.s.plan, { status: 'applied', durationMs: d.ms });
-      applied += done.length;
-    } catch (e) {
-      const at = (current as { s: CompensatingStep; statement: string | null; t0: number } | null) ?? { s: done[done.length - 1]?.s ?? only, statement: 'COMMIT', t0: Date.now() };
-      const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: at.statement ?? undefined });
-      const error =
-        mapped instanceof DbeeError
-          ? new DbeeError(mapped.message, { code: mapped.code, hint: mapped.hint, details: mapped.details, exitCode: ExitCode.applyFailed, cause: e })
-          : new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
-      failure = { error, statement: at.statement };
-      if (group.transactional) {
-        for (const d of done.filter((d) => d.s !== at.s)) {
-          reporter.stepDone?.(d.s.plan.order, total, d.s.plan, { status: 'rolled-back', durationMs: d.ms });
-          await recordRow(d.s, 'rolled-back', { durationMs: d.ms, error: `rolled back with the transaction: step ${at.s.plan.order} (${at.s.plan.key}) failed`, startedAt: new Date(), previousChecksum: null });
-        }
-      } else {
-        applied += done.filter((d) => d.s !== at.s).length;
-      }
-      reporter.stepDone?.(at.s.plan.order, total, at.s.plan, { status: 'failed', durationMs: Date.now() - at.t0, error: error.message });
-      await recordRow(at.s, 'failed', { durationMs: Date.now() - at.t0, error: error.message, startedAt: new Date(at.t0), previousChecksum: null });
-      for (const s of group.steps.slice(group.steps.indexOf(at.s) + 1)) {
-        await recordRow(s, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${at.s.plan.order} failed`, startedAt: new Date(), previousChecksum: null });
-      }
-    }
+    const outcome = await executeGroup(
+      conn,
+      group,
+      {
+        shown: (s) => ({ index: s.plan.order, total, step: s.plan }),
+        show: { applied: true, skipped: false },
+        before: async () => options.beforeStep?.(),
+        idleStatement: 'COMMIT',
+        run: (c, s, onStatement) => runOne(s, c, group.transactional, onStatement),
+        error: (e, _s, statement) => {
+          const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: statement ?? undefined });
+          return mapped instanceof DbeeError
+            ? new DbeeError(mapped.message, { code: mapped.code, hint: mapped.hint, details: mapped.details, exitCode: ExitCode.applyFailed, cause: e })
+            : new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
+        },
+        record: (s, status, fields) => recordRow(s, status, { ...fields, previousChecksum: null }),
+      },
+      reporter,
+    );
+    applied += outcome.applied.length;
+    if (outcome.failure) failure = { error: outcome.failure.error, statement: outcome.failure.statement };
   }
   if (!failure && options.finalState) {
     const state = options.finalState;
