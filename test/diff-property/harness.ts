@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Connection } from '@dbee/core';
 import { diffModels } from '../../packages/core/src/schema';
 import { introspect } from '../../packages/postgres/src/introspect';
@@ -61,8 +62,8 @@ export async function catalog(conn: Connection, schema: string): Promise<string[
 }
 
 /** `pg_dump -s -n schema` of a server database, without the lines that name the dump itself. */
-function pgDump(url: string, schema: string): string {
-  const out = execFileSync('pg_dump', ['-s', '-n', schema, '--no-comments', url], { encoding: 'utf8' });
+async function pgDump(url: string, schema: string): Promise<string> {
+  const { stdout: out } = await promisify(execFile)('pg_dump', ['-s', '-n', schema, '--no-comments', url], { encoding: 'utf8', maxBuffer: 64 << 20 });
   return out
     .split('\n')
     .filter((l) => !/^(--|SET |SELECT pg_catalog\.set_config|\\restrict|\\unrestrict)/.test(l))
@@ -106,7 +107,8 @@ export class PropertyBench {
   ) {}
 
   static async open(engine: EngineName): Promise<PropertyBench> {
-    const [live, desired] = await Promise.all([openScratch(engine), openScratch(engine)]);
+    // In memory: a few seconds more to start, but ~30 % less CPU for the thousands of statements of the pairs.
+    const [live, desired] = await Promise.all([openScratch(engine, { memory: true }), openScratch(engine, { memory: true })]);
     await live.conn.execute(CREATE_ROLE);
     await desired.conn.execute(CREATE_ROLE);
     const urlOf = (s: Scratch) => {
@@ -130,15 +132,28 @@ export class PropertyBench {
     const desired = this.desired.conn;
     let stage = 'build A';
     try {
-      await live.execute(specSql(a));
-      await seedRows(live, a);
-      const before = await acceptsDefaultRow(live, a);
-      stage = 'build B';
-      await desired.execute(specSql(b));
+      // The two databases are independent. On the server, A and B are built (and below introspected, printed,
+      // dumped) at the same time, which overlaps the server's work with this process's; PGlite runs in this thread
+      // anyway, so there one follows the other. The checks are the same either way.
+      const both = <X, Y>(x: () => Promise<X>, y: () => Promise<Y>): Promise<[X, Y]> =>
+        this.engine === 'postgres' ? Promise.all([x(), y()]) : x().then(async (v): Promise<[X, Y]> => [v, await y()]);
+      const buildA = async () => {
+        await live.execute(specSql(a));
+        await seedRows(live, a);
+        return acceptsDefaultRow(live, a);
+      };
+      const buildB = async () => {
+        try {
+          await desired.execute(specSql(b));
+        } catch (e) {
+          stage = 'build B';
+          throw e;
+        }
+      };
+      const [before] = await both(buildA, buildB);
       stage = 'diff';
       const scope = { schemas: [schema] };
-      const from = await introspect(live, scope);
-      const to = await introspect(desired, scope);
+      const [from, to] = await both(() => introspect(live, scope), () => introspect(desired, scope));
       const changes = diffModels(from, to);
       const steps = renderPlanSteps(changes, { from, to });
       stage = 'apply';
@@ -147,18 +162,17 @@ export class PropertyBench {
       const again = diffModels(await introspect(live, scope), to);
       if (again.length) return { seed, stage, message: `not empty: ${again.map((c) => c.kind).join(', ')}` };
       stage = 'catalog';
-      const [x, y] = [await catalog(live, schema), await catalog(desired, schema)];
+      const [x, y] = await both(() => catalog(live, schema), () => catalog(desired, schema));
       const onlyLive = x.filter((l) => !y.includes(l));
       const onlyDesired = y.filter((l) => !x.includes(l));
       if (onlyLive.length || onlyDesired.length) return { seed, stage, message: `live has ${JSON.stringify(onlyLive)}, desired has ${JSON.stringify(onlyDesired)}` };
       if (this.urls) {
         stage = 'pg_dump';
-        const [dl, dd] = [pgDump(this.urls.live, schema), pgDump(this.urls.desired, schema)];
+        const [dl, dd] = await Promise.all([pgDump(this.urls.live, schema), pgDump(this.urls.desired, schema)]);
         if (dl !== dd) return { seed, stage, message: firstDifference(dl, dd) };
       }
       stage = 'insert';
-      const wanted = await acceptsDefaultRow(desired, b);
-      const after = await acceptsDefaultRow(live, b);
+      const [wanted, after] = await both(() => acceptsDefaultRow(desired, b), () => acceptsDefaultRow(live, b));
       const broken = b.tables.filter((t) => wanted.has(t.name) && (before.has(t.name) || !a.tables.some((x) => x.name === t.name)) && !after.has(t.name));
       if (broken.length) return { seed, stage, message: `INSERT DEFAULT VALUES fails after the deploy on ${broken.map((t) => t.name).join(', ')}` };
       return null;
