@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { LongFirstSequencer } from './test/support/sequencer';
 
 /**
  * Tests run on the SOURCES, never on a build: the published packages point `exports` at dist/, so every @dbee/*
@@ -34,6 +35,7 @@ export default defineConfig({
     // One PGlite data folder and one template dump per run, shared by every test file (test/support/global-setup.ts).
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/setup.ts'],
+    sequence: { sequencer: LongFirstSequencer },
     reporters: ['verbose'],
     // Timeouts catch hangs, not slowness: the suite must pass on a loaded, shared 2-core machine, where a test that
     // takes 20 s when quiet can take minutes. No test relies on them for its verdict.
