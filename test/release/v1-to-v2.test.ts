@@ -96,6 +96,13 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
     expect(plan.steps.map((s: { key: string }) => s.key)).not.toContain('migration:tracking/V1');
   });
 
+  it('plan --base/--head reads no database: it runs without the environment\'s connection variables and builds the same plan', async () => {
+    const bare = await run(w.root, 'plan', { project: 'tracking', base: 'v1', head: 'v2', out: 'dist/release-2-bare' }, {});
+    expect(bare.stderr).toBe('');
+    expect(bare.code).toBe(0);
+    expect(w.read('dist/release-2-bare/plan.json')).toBe(w.read(`${pkg}/plan.json`));
+  });
+
   it('its dry run numbers the steps 1..n; the package applies to qa, then unchanged to prod; both equal v2 built by psql', async () => {
     const dry = await deploy('qa', { dryRun: true });
     expect(dry.stderr).toBe('');

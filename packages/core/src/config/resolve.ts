@@ -7,7 +7,7 @@ import type { YamlFile } from './yaml-file';
 export interface ResolvedEnvironment {
   name: string;
   engine: EnvironmentConfig['engine'];
-  /** Connection settings with `${VAR}` interpolated. Contains secrets: never print it. */
+  /** Connection settings with `${VAR}` interpolated (on first read: an unset variable throws there). Contains secrets: never print it. */
   connection: Record<string, string | number | boolean>;
   variables: Record<string, string>;
   gates: Gates;
@@ -46,26 +46,35 @@ export function resolveEnvironment(
     typeof value === 'string'
       ? interpolateEnv(value, env, () => ({ ...file.locate(path), key: path.join('.') }))
       : value;
-  const connection: Record<string, string | number | boolean> = {};
   const connectionVariables: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(config.connection)) {
     if (typeof v === 'string' && envRefs(v).length) connectionVariables[k] = envRefs(v);
-    connection[k] = interpolate(v, ['environments', name, 'connection', k]) as string | number | boolean;
   }
+  // Interpolated when first read, i.e. when something connects: `plan --base/--head` and other work that reads no
+  // database runs without the environment's secrets set, and an unset variable is still an error where it matters.
+  let connection: Record<string, string | number | boolean> | undefined;
+  const connect = () => {
+    if (connection) return connection;
+    const c: Record<string, string | number | boolean> = {};
+    for (const [k, v] of Object.entries(config.connection)) c[k] = interpolate(v, ['environments', name, 'connection', k]) as string | number | boolean;
+    return (connection = c);
+  };
   const variables: Record<string, string> = { env: name };
   for (const [k, v] of Object.entries(config.variables ?? {})) {
     variables[k] = String(interpolate(v, ['environments', name, 'variables', k]));
   }
-  return {
+  const resolved: ResolvedEnvironment = {
     name,
     engine: config.engine,
-    connection,
+    connection: {},
     variables,
     gates: config.gates ?? {},
     deploy: { ...workspaceDeploy, ...config.deploy },
     declaredAt: file.locate(['environments', name]),
     connectionVariables,
   };
+  Object.defineProperty(resolved, 'connection', { get: connect, enumerable: true });
+  return resolved;
 }
 
 /** Variables and deploy settings for one project on one environment: workspace, then project, then project-per-env. */

@@ -72,7 +72,10 @@ describe('workspace configuration', () => {
   it('refuses an unset ${VAR}, naming the variable and the key, never using an empty string', () => {
     const w = ws({ 'dbee.yaml': WORKSPACE_YAML });
     const workspace = Workspace.load(w.root);
-    const e = errorOf(() => workspace.environment('server', {}));
+    // Resolving it needs nothing (plan --base/--head reads no database); reading its connection does.
+    const server = workspace.environment('server', {});
+    expect(server.engine).toBe('postgres');
+    const e = errorOf(() => server.connection);
     expect(e.code).toBe('ENV_VAR_UNSET');
     expect(e.format()).toContain('dbee.yaml:11:7: environment variable DBEE_TEST_PG_URL is not set (used by environments.server.connection.url)');
     // Other environments do not need it.
