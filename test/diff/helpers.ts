@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection, QueryResult } from '@dbee/core';
-import { expect } from 'vitest';
 import { diffModels, type DiffOptions } from '../../packages/core/src/schema';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
@@ -36,7 +35,7 @@ export async function openScratch(engine: EngineName, options: { memory?: boolea
   }
   if (engine === 'pglite') {
     const dir = mkdtempSync(join(tmpdir(), 'dbee-scratch-'));
-    copyPgliteTemplate(join(dir, 'db'));
+    await copyPgliteTemplate(join(dir, 'db'));
     const conn = await PgliteConnection.open(join(dir, 'db'), 'pglite:scratch');
     return {
       conn,
@@ -136,6 +135,8 @@ export async function convergeScratch(live: Scratch, desired: Scratch, schema: s
   const changes = diffModels(from, to, options);
   const steps = renderPlanSteps(changes, { from, to, online: options.online });
   await applySteps(live.conn, steps);
+  // Imported here, not at the top: tools/diff-fuzz.ts loads this module (through the property harness) outside Vitest.
+  const { expect } = await import('vitest');
   expect(diffModels(await introspect(live.conn, scope), to, options)).toEqual([]);
   return { changes, steps };
 }

@@ -69,7 +69,7 @@ export async function workspaceWith(engine: Target['engine'], files: Record<stri
 
 async function pgliteTarget(root: string): Promise<Target> {
   const dataDir = join(root, '.dbee', 'db');
-  copyPgliteTemplate(dataDir);
+  await copyPgliteTemplate(dataDir);
   const connect = () => PgliteConnection.open(dataDir, 'pglite:test');
   return {
     engine: 'pglite',
