@@ -116,23 +116,12 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
     const failed = running ?? (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: group.steps[0]!, statement: effect.idleStatement ?? null, t0: Date.now() });
     if (last?.step === failed.step) done.pop();
     const error = effect.error(e, failed.step, failed.statement);
-    if (group.transactional) {
-      for (const d of done) {
-        const shown = effect.shown?.(d.step);
-        if (shown) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'rolled-back', durationMs: d.durationMs });
-        const at = effect.shown?.(failed.step);
-        await effect.record?.(d.step, 'rolled-back', { durationMs: d.durationMs, error: `rolled back with the transaction: step ${at?.step.order} (${at?.step.key}) failed`, startedAt: new Date() });
-      }
-    }
     const durationMs = Date.now() - failed.t0;
-    const shown = effect.shown?.(failed.step);
-    if (shown) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'failed', durationMs, error: error.message });
-    await effect.record?.(failed.step, 'failed', { durationMs, error: error.message, startedAt: new Date(failed.t0) });
-    for (const step of group.steps.slice(group.steps.indexOf(failed.step) + 1)) {
-      const at = effect.shown?.(step);
-      if (at && effect.show.skipped) reporter.stepDone?.(at.index, at.total, at.step, { status: 'skipped', durationMs: 0 });
-      await effect.record?.(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${shown?.step.order} failed`, startedAt: new Date() });
-    }
+    await recordFailure(effect, reporter, {
+      rolledBack: group.transactional ? done : [],
+      failed: { step: failed.step, durationMs, startedAt: new Date(failed.t0), error },
+      skipped: group.steps.slice(group.steps.indexOf(failed.step) + 1),
+    });
     return { applied: group.transactional ? [] : done, failure: { step: failed.step, statement: failed.statement, running: running !== null, error, startedAt: failed.t0, durationMs } };
   }
   if (group.transactional && effect.show.applied) {
@@ -142,4 +131,30 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
     }
   }
   return { applied: done, failure: null };
+}
+
+/**
+ * The one failure bookkeeping of a group (`executeGroup`, and the requests of many steps of `runPlan`): the steps
+ * that ran before the failing one in its transaction are `rolled-back` with it, the failing one is `failed`, the
+ * steps after it in the group are `skipped`; each is shown, and recorded through `effect.record`.
+ */
+export async function recordFailure<T>(
+  effect: Pick<StepEffect<T>, 'shown' | 'show' | 'record'>,
+  reporter: Reporter,
+  f: { rolledBack: readonly { step: T; durationMs: number }[]; failed: { step: T; durationMs: number; startedAt: Date; error: DbeeError }; skipped: readonly T[] },
+): Promise<void> {
+  const failed = effect.shown?.(f.failed.step);
+  const which = failed ? `step ${failed.step.order} (${failed.step.key})` : 'a step';
+  for (const d of f.rolledBack) {
+    const shown = effect.shown?.(d.step);
+    if (shown) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'rolled-back', durationMs: d.durationMs });
+    await effect.record?.(d.step, 'rolled-back', { durationMs: d.durationMs, error: `rolled back with the transaction: ${which} failed`, startedAt: new Date() });
+  }
+  if (failed) reporter.stepDone?.(failed.index, failed.total, failed.step, { status: 'failed', durationMs: f.failed.durationMs, error: f.failed.error.message });
+  await effect.record?.(f.failed.step, 'failed', { durationMs: f.failed.durationMs, error: f.failed.error.message, startedAt: f.failed.startedAt });
+  for (const step of f.skipped) {
+    const shown = effect.shown?.(step);
+    if (shown && effect.show.skipped) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'skipped', durationMs: 0 });
+    await effect.record?.(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${failed?.step.order} failed`, startedAt: new Date() });
+  }
 }

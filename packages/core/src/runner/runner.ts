@@ -7,7 +7,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runStatements } from './batch';
-import { executeGroup, transactionGroups, type Group, type TransactionScope } from './execute';
+import { executeGroup, recordFailure, transactionGroups, type Group, type TransactionScope } from './execute';
 import { StepJournal } from './journal';
 import type { Reporter } from './reporter';
 import { undoApplied, type AppliedStep } from './undo';
@@ -501,21 +501,23 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         const statement = statements[result.completed]!;
         const error = withSource(toDbeeError(engine, result.error, statement), failedStep);
         states.get(failedStep.project)!.failure ??= { error, statement, at: new Date() };
-        for (const p of tx.sent) {
-          if (p.step === failedStep) break;
-          const { index, total } = position(p.step);
-          reporter.stepDone?.(index, total, p.step, { status: 'rolled-back', durationMs: p.durationMs });
-          await record(p.step, 'rolled-back', { durationMs: p.durationMs, error: `rolled back with the transaction: step ${failedStep.order} (${failedStep.key}) failed`, statements: p.applied.statements });
-        }
-        const pos = position(failedStep);
         const ms = culprit?.durationMs || Math.round(each);
-        reporter.stepDone?.(pos.index, pos.total, failedStep, { status: 'failed', durationMs: ms, error: error.message });
-        await record(failedStep, 'failed', { durationMs: ms, error: error.message, startedAt: new Date(t0), reverse: culprit?.applied.reverse });
-        for (const step of tx.runnable.slice(tx.runnable.indexOf(failedStep) + 1)) {
-          const at = position(step);
-          reporter.stepDone?.(at.index, at.total, step, { status: 'skipped', durationMs: 0 });
-          await record(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${failedStep.order} failed` });
-        }
+        // The steps sent before the failing one rolled back with it.
+        const upTo = tx.sent.findIndex((p) => p.step === failedStep);
+        await recordFailure(
+          {
+            shown: (step) => ({ ...position(step), step }),
+            show: { applied: true, skipped: true },
+            // The failed step's reverse is the one it would have been recorded with (a captured definition).
+            record: (step, status, fields) => record(step, status, status === 'failed' ? { ...fields, reverse: culprit?.applied.reverse } : fields),
+          },
+          reporter,
+          {
+            rolledBack: upTo < 0 ? tx.sent : tx.sent.slice(0, upTo),
+            failed: { step: failedStep, durationMs: ms, startedAt: new Date(t0), error },
+            skipped: tx.runnable.slice(tx.runnable.indexOf(failedStep) + 1),
+          },
+        );
         if (!options.continueOnError) stopped = true;
         // The transactions after it in this request were never sent: they run next (or not at all, when stopped).
         return tx.g + 1;

@@ -254,7 +254,8 @@ export function inverseAction(action: string): string {
  * is `applied` again), the object's ledger state goes back to what it was before it (a migration is forgotten, or
  * recorded again), a backup it renamed back is marked gone (or present again). The new step records the statements
  * that ran and, as its reverse, the statements of the step it undid, so undoing it redoes that step. Stops at the
- * first failing step: its transaction rolls back, and the ledger says which steps ran.
+ * first failing step: its transaction rolls back, and the ledger says which steps ran. The steps run through the one
+ * executor (`executeGroup`) with this deployment's ledger effect (`runOne`).
  */
 export async function runCompensation(options: CompensationOptions): Promise<CompensationResult> {
   const { engine, conn, ledger, reporter, steps } = options;
