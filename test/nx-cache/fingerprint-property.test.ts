@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fingerprint, introspect } from '../../packages/postgres/src/introspect';
+import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
 import { ENGINES, openScratch, type Scratch } from '../diff/helpers';
 
 /**
@@ -105,7 +106,12 @@ describe.each(ENGINES)('live fingerprint over generated drifts [%s]', (engine) =
   });
 
   test('two databases with the same definitions have different fingerprints', async () => {
-    const other = await openScratch(engine);
+    // Two independently created databases: on PGlite an initdb of its own (openScratch copies one initialised folder,
+    // and a copy is a clone of that cluster, with its system identifier).
+    const other: Scratch =
+      engine === 'pglite'
+        ? await PgliteConnection.open(null, 'pglite:memory').then((conn) => ({ conn, dispose: () => conn.close() }))
+        : await openScratch(engine);
     try {
       await db.conn.execute('drop schema if exists drift cascade');
       await db.conn.execute(BASE);
