@@ -4,7 +4,8 @@ import { DbeeError } from '../errors';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { writePackage } from '../package/package';
 import { releasePlan } from '../package/release-plan';
-import { valuesHash, variableNames, type ReleaseInfo } from '../package/release';
+import { valuesHash, type ReleaseInfo } from '../package/release';
+import { placeholderNames } from '../sources/placeholders';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { planSourcesExplained, refuseNeedsDiff } from '../planner/planner';
@@ -55,7 +56,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     head: { ref: null, commit: result.sourceCommit ?? gitCommit(workspace.root) },
     variables: Object.fromEntries(
       packaged.map((m) => {
-        const names = variableNames([...m.files, ...m.smoke].map((f) => f.text));
+        const names = placeholderNames([...m.files, ...m.smoke].map((f) => f.text));
         // A gap package's SQL comes from models built with this environment's values, like an incremental one's.
         return [m.project.name, { names, ...(result.baseFingerprint ? { renderedWith: { environment: environment.name, valuesHash: valuesHash(names, m.variables) } } : {}) }];
       }),

@@ -13,7 +13,8 @@ import { planFromSources } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { emptyModel, type SchemaModel } from '../schema/model';
 import { checksumStatements } from '../sources/checksum';
-import { valuesHash, variableNames, type Precondition, type ReleaseInfo } from './release';
+import { placeholderNames } from '../sources/placeholders';
+import { valuesHash, type Precondition, type ReleaseInfo } from './release';
 
 /** The sources of the workspace at one ref (or the working tree), loaded for one environment's variables. */
 interface Side {
@@ -136,7 +137,7 @@ export async function releasePlan(
     }
     // Migrations new at head run after the project's changes, in version order (as the sources plan them).
     steps.push(...[...after.values()].filter((s) => s.action === 'migrate' && !before.has(s.key)));
-    const used = variableNames([...model.files, ...model.smoke].map((f) => f.text));
+    const used = placeholderNames([...model.files, ...model.smoke].map((f) => f.text));
     variables[project] = { names: used, renderedWith: { environment: head.environment.name, valuesHash: valuesHash(used, model.variables) } };
   }
   steps.forEach((s, i) => (s.order = i + 1));

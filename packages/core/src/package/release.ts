@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../plan/serialize';
-import { placeholderNames } from '../sources/placeholders';
 
 /** `release.json` of a package: what it was built from, and what a target must hold for it to apply. */
 export interface ReleaseInfo {
@@ -38,8 +37,6 @@ export interface Precondition {
 
 export const RELEASE_FILE = 'release.json';
 
-/** The variable names used in some texts. */
-export const variableNames = placeholderNames;
 
 /** Hash of the values of `names` (a value never appears in a package, only this hash). */
 export function valuesHash(names: readonly string[], variables: Readonly<Record<string, string>>): string {
