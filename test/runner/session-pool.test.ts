@@ -14,7 +14,7 @@ afterAll(async () => {
 const project = (name: string, deploy = '') => ({
   [`${name}/db.yaml`]: dbYaml(name, deploy),
   [`${name}/s.sql`]: `CREATE SCHEMA ${name};\n`,
-  [`${name}/migrations/V1__seen.sql`]: `CREATE TABLE ${name}.seen AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout;\n`,
+  [`${name}/migrations/V1__seen.sql`]: `CREATE TABLE ${name}.seen AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout, current_setting('application_name') AS app;\n`,
   [`${name}/migrations/V1__seen.rollback.sql`]: `DROP TABLE ${name}.seen;\n`,
 });
 
@@ -35,5 +35,11 @@ describe.each(ENGINES)('a batch session pool gives each project its own session 
     }
     expect(await w.target.query('SELECT lock_timeout, statement_timeout FROM a.seen')).toEqual([{ lock_timeout: '777ms', statement_timeout: '9s' }]);
     expect(await w.target.query('SELECT lock_timeout, statement_timeout FROM b.seen')).toEqual([{ lock_timeout: '0', statement_timeout: '0' }]);
+    if (engine === 'postgres') {
+      // The pooled connection is marked as the lock holder's working session once, and stays marked for b: a later
+      // lock taker can still tell this batch's work from a dead deployment's.
+      const apps = await w.target.query<{ app: string }>('SELECT app FROM a.seen UNION ALL SELECT app FROM b.seen');
+      expect(apps.map((r) => r.app.split(' ')[0])).toEqual(['dbee-run', 'dbee-run']);
+    }
   });
 });

@@ -78,8 +78,8 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
       }
     },
     async attach(working) {
-      await working.query(`SELECT set_config('application_name', $1, false)`, [ownerTag('dbee-run', options.owner)]);
-      await working.query(NO_IDLE_TIMEOUT);
+      // One round trip: the mark, and no idle timeout (the subquery is empty before PostgreSQL 14).
+      await working.query(`SELECT set_config('application_name', $1, false), (${NO_IDLE_TIMEOUT})`, [ownerTag('dbee-run', options.owner)]);
     },
   };
 }

@@ -39,6 +39,8 @@ export class SessionPool {
   private readonly connections = new Map<string, Promise<Connection>>();
   private readonly shadows = new Map<string, Promise<PooledShadow>>();
   private readonly values = new Map<string, unknown>();
+  /** Pooled connections already marked as the lock holder's working session (`LockHandle.attach`). */
+  private readonly attached = new WeakSet<Connection>();
 
   /** A value computed once per pool (e.g. the loaded workspace: a batch reads dbee.yaml and every db.yaml once). */
   memo<T>(key: string, compute: () => T): T {
@@ -55,8 +57,21 @@ export class SessionPool {
       ...engine,
       lock: async (env, ctx, lockKey, options) => {
         const held = await shared(this.locks, key(env), () => engine.lock(env, ctx, lockKey, options));
-        // Released by close(); a lost lock is lost for every task of the batch.
-        return { release: async () => {}, lost: held.lost?.bind(held), attach: held.attach?.bind(held) };
+        // Released by close(); a lost lock is lost for every task of the batch. A pooled connection is marked as
+        // the holder's working session once: the mark lasts as long as the connection (sessionReset keeps it).
+        const attach = held.attach?.bind(held);
+        return {
+          release: async () => {},
+          lost: held.lost?.bind(held),
+          attach: attach
+            ? async (conn: Connection) => {
+                const raw = rawConnection(conn);
+                if (this.attached.has(raw)) return;
+                await attach(conn);
+                this.attached.add(raw);
+              }
+            : undefined,
+        };
       },
       connect: async (env, ctx) => keepOpen(await shared(this.connections, key(env), () => engine.connect(env, ctx))),
       openShadow:
@@ -131,10 +146,18 @@ function shared<T>(map: Map<string, Promise<T>>, k: string, open: () => Promise<
   return p;
 }
 
+const RAW = Symbol('pooled connection');
+
+/** The shared connection behind a pooled view of it (or `conn` itself): what per-connection caches key on. */
+export function rawConnection(conn: Connection): Connection {
+  return (conn as Connection & { [RAW]?: Connection })[RAW] ?? conn;
+}
+
 /** A view of a shared connection whose `close` does nothing (the pool closes it). */
 function keepOpen(conn: Connection): Connection {
   return new Proxy(conn, {
     get(target, prop, receiver) {
+      if (prop === RAW) return target;
       if (prop === 'close') return async () => {};
       const v = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? v.bind(target) : v;

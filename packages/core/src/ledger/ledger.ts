@@ -1,4 +1,5 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
+import { rawConnection } from '../engine/session-pool';
 import type { Hazard } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 import type { SmokeCheck } from '../smoke/smoke-check';
@@ -171,6 +172,12 @@ export interface LedgerState {
  * on `RETURNING` or sequences: ids are `MAX(id) + 1`, read and written under the deployment lock that every writer
  * holds.
  */
+/**
+ * Connections whose ledger (by version table) is known to be at the latest version this dbee knows: a ledger's version
+ * only grows, so `version()` reads it once per connection, not once per project of a batch (three times each).
+ */
+const upToDate = new WeakMap<Connection, Set<string>>();
+
 export class Ledger {
   constructor(
     private readonly conn: Connection,
@@ -227,12 +234,24 @@ export class Ledger {
 
   /** Ledger version in this database; 0 when dbee has never written here. */
   async version(): Promise<number> {
+    const latest = this.dialect.migrations.length;
+    if (upToDate.get(rawConnection(this.conn))?.has(this.versionTable)) return latest;
     try {
       const r = await this.conn.query<{ v: number | string | null }>(`SELECT MAX(${this.q('version')}) AS ${this.q('v')} FROM ${this.versionTable}`);
-      return Number(r.rows[0]?.v ?? 0);
+      const v = Number(r.rows[0]?.v ?? 0);
+      if (v === latest) this.knownUpToDate();
+      return v;
     } catch {
       return 0;
     }
+  }
+
+  /** Remember, for as long as this connection lives, that its ledger is at the latest version (see `upToDate`). */
+  private knownUpToDate(): void {
+    const raw = rawConnection(this.conn);
+    let tables = upToDate.get(raw);
+    if (!tables) upToDate.set(raw, (tables = new Set()));
+    tables.add(this.versionTable);
   }
 
   /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */
@@ -251,6 +270,7 @@ export class Ledger {
         });
       }
     }
+    this.knownUpToDate();
     return this.dialect.migrations.length;
   }
 

@@ -105,10 +105,17 @@ function exportsFile(ctx: OperationContext, engine: Engine, environment: Resolve
 function writeExports(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, model: ProjectModel): void {
   const data: ProjectExports = { project: model.project.name, objects: model.objects.map((o) => ({ key: o.key, id: o.id, location: o.location })), manage: model.graph.manage };
   const file = exportsFile(ctx, engine, environment, model.project.name, model.variables);
+  const text = JSON.stringify(data);
+  try {
+    // Unchanged (the common case: a no-op deploy of 200 projects): no write, no rename.
+    if (readFileSync(file, 'utf8') === text) return;
+  } catch {
+    // Not written yet.
+  }
   try {
     mkdirSync(join(file, '..'), { recursive: true });
     // Write then rename: a concurrent reader never sees half a file.
-    writeFileSync(file + '.tmp', JSON.stringify(data));
+    writeFileSync(file + '.tmp', text);
     renameSync(file + '.tmp', file);
   } catch {
     // A read-only workspace only loses the shortcut.

@@ -111,9 +111,11 @@ class CheckRunner {
     try {
       await this.conn.transaction(async (tx) => {
         const bound = this.smoke.timeoutStatement(timeoutMs);
-        if (bound) await tx.execute(bound);
         const setPath = this.searchPath.length ? this.engine.searchPathStatement?.(this.searchPath) : null;
-        if (setPath) await tx.execute(setPath);
+        const setup = [bound, setPath].filter((x): x is string => Boolean(x));
+        // One round trip where the connection sends several statements in one request.
+        if (setup.length > 1 && this.conn.executeBatch) await tx.execute(setup.join(';\n'));
+        else for (const sql of setup) await tx.execute(sql);
         const started = performance.now();
         try {
           if (check.body.kind === 'exists') missing = await this.smoke.missingObjects(tx, check.body.keys);
@@ -157,7 +159,7 @@ class CheckRunner {
    * the whole request; null otherwise (or without `executeBatch`), and the caller runs them one by one.
    */
   async allPass(checks: SmokeCheck[]): Promise<Map<SmokeCheck, SmokeResult> | null> {
-    if (!this.conn.executeBatch || checks.length < 2) return null;
+    if (!this.conn.executeBatch || checks.length === 0) return null;
     if (checks.some((c) => c.body.kind !== 'statement' || c.body.params.length || c.body.columns || c.body.rows || c.timeoutMs !== undefined)) return null;
     const bound = this.smoke.timeoutStatement(this.defaultTimeoutMs);
     const setPath = this.searchPath.length ? this.engine.searchPathStatement?.(this.searchPath) : null;
