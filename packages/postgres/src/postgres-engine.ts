@@ -139,8 +139,9 @@ export function createPostgresEngine(): Engine {
       ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
       ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),
     ],
-    // Back to the session's defaults (the database's and role's settings included). Not application_name: it marks the connection as the lock holder's working session (`attach`) for as long as
-    // it is open, whichever project of a batch uses it.
+    // Back to the session's defaults (the database's and role's settings included). Not application_name: it marks
+    // the connection as the lock holder's working session (`attach`) for as long as it is open, whichever project of
+    // a batch uses it.
     sessionReset: () => ['RESET lock_timeout; RESET statement_timeout; RESET search_path'],
     introspect: (conn, scope) => introspect(conn, scope),
     fingerprint: (conn, scope) => fingerprint(conn, scope),
