@@ -1,4 +1,4 @@
-import type { Connection } from '../engine/engine';
+import { requireRole, type Connection } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
 import { planFromSources, type DeployedState, type ObjectNeedingDiff, type PlanInput } from '../planner/planner';
@@ -26,7 +26,8 @@ export async function planInPlace(
   reporter: Reporter,
 ): Promise<Plan> {
   const { engine } = input;
-  const planChange = engine.planChange!.bind(engine);
+  const inPlace = requireRole(engine, 'inPlace', 'plan a changed table against the live database');
+  const planChange = inPlace.planChange.bind(inPlace);
   const ids = new Set([...needsDiff.values()].flat().map((o) => o.object));
   const deployed = new Map<string, DeployedState>();
   for (const [project, state] of input.deployed ?? []) {
