@@ -1,5 +1,5 @@
 import { durationMs } from '../config/schema';
-import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { ExitCode, type ExitCodeValue } from '../errors';
 import { requireRole } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import { canonicalJson } from '../plan/serialize';
