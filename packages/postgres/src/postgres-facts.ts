@@ -112,5 +112,7 @@ export const postgresFacts: EngineFacts = {
   volatileFunctions: VOLATILE_FUNCTIONS,
   typeAliases: TYPE_ALIASES,
   sequenceFunction: 'nextval',
+  // Predefined roles are all named pg_*; the rest are words that stand for a role.
+  builtInRoles: /^(public|current_user|session_user|current_role|pg_.*)$/i,
   typeChange,
 };

@@ -78,7 +78,7 @@ export async function desiredModel(args: {
   }
   const plan = planFromSources({ engine, models, planned: models.map((m) => m.project.name), schemaOwners: args.schemaOwners });
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
-  const roles = rolesNamed(plan.steps.flatMap((s) => s.statements.map((sql) => expandPlaceholders(sql, vars.get(s.project) ?? {}, s.key).expanded)));
+  const roles = rolesNamed(plan.steps.flatMap((s) => s.statements.map((sql) => expandPlaceholders(sql, vars.get(s.project) ?? {}, s.key).expanded)), diff.facts.builtInRoles);
   const targetModel = models.find((m) => m.project.name === target)!;
   const scope = { schemas: targetModel.graph.schemas, manage: targetModel.graph.manage };
   const reusable = await args.sessions?.reusableShadow(engine, args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });

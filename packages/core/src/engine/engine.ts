@@ -329,6 +329,11 @@ export interface EngineFacts {
   /** The function a column default calls to draw from a sequence (a serial column), lower case: `nextval`. */
   sequenceFunction: string;
   /**
+   * Roles every database has, and words that stand for a role without naming one, as a case-insensitive pattern:
+   * a shadow database never makes them (PostgreSQL: `public`, `current_user`, `current_role`, `pg_*`...).
+   */
+  builtInRoles: RegExp;
+  /**
    * What changing a column's type from `from` to `to` (both as `typeAliases` spell them after `parseType`) does:
    * whether the table is rewritten, and why values may be lost or rejected (null when every value converts exactly).
    */

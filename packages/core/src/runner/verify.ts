@@ -65,7 +65,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     const c = input.conflicts.get(step.order);
     return [...(c?.before ?? []), ...own, ...(c?.after ?? [])];
   };
-  const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(stepStatements)]);
+  const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(stepStatements)], engine.diff.facts.builtInRoles);
   const shadow = await engine.diff.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
   try {
     const conn = shadow.conn;

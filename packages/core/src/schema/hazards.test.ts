@@ -29,6 +29,7 @@ const facts: EngineFacts = {
   volatileFunctions: new Set(['random', 'gen_random_uuid']),
   typeAliases: { 'character varying': 'varchar' },
   sequenceFunction: 'nextval',
+  builtInRoles: /^public$/i,
   typeChange: (a, b) => (a.base === 'varchar' && b.base === 'text' ? { rewrite: false, loss: null } : { rewrite: true, loss: 'values may not convert' }),
 };
 const kinds = (change: Change, from = withTable, to = withTable, online = false) => classifyHazards(change, from, to, { online, facts }).map((h) => h.kind).sort();
