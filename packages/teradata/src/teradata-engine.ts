@@ -84,22 +84,22 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
     audit: teradataAudit,
     export: {
       formats: ['bteq'],
-    async exportPlan(plan, _format, { variables, environment, conflictStrategy }) {
-      // The environment's tmode decides the session's transaction mode (ANSI needs COMMIT after every DDL); its
-      // ledger database, where the script records the deployment; both scripts share one deployment id.
-      const now = new Date();
-      const ledger = {
-        dialect: teradataLedger(environment ? ledgerDatabaseFor(environment) : (options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE)),
-        environment: environment?.name ?? 'unknown',
-      };
-      const transactionMode = String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
-      const common = { variables, now, ledger, transactionMode, conflictStrategy };
-      return {
-        'deploy.btq': await toBteq(plan, common),
-        // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
-        'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true }),
-      };
-    },
+      async exportPlan(plan, _format, { variables, environment, conflictStrategy }) {
+        // The environment's tmode decides the session's transaction mode (ANSI needs COMMIT after every DDL); its
+        // ledger database, where the script records the deployment; both scripts share one deployment id.
+        const now = new Date();
+        const ledger = {
+          dialect: teradataLedger(environment ? ledgerDatabaseFor(environment) : (options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE)),
+          environment: environment?.name ?? 'unknown',
+        };
+        const transactionMode = String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
+        const common = { variables, now, ledger, transactionMode, conflictStrategy };
+        return {
+          'deploy.btq': await toBteq(plan, common),
+          // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
+          'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true }),
+        };
+      },
     },
     parser: new TeradataParser(),
     smoke: teradataSmoke,

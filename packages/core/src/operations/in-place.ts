@@ -7,7 +7,7 @@ import { expandPlaceholders } from '../sources/placeholders';
 
 /**
  * Deploy-time plan of objects that changed but cannot be re-created in place (the planner's `needsDiff`), for an engine that
- * plans such a change against the live database itself (`Engine.planChange`; Teradata: ALTER TABLE from SHOW TABLE)
+ * plans such a change against the live database itself (`Engine.inPlace.planChange`; Teradata: ALTER TABLE from SHOW TABLE)
  * instead of a diff in a shadow database.
  *
  * The changed objects are planned as if they were new, so that the planner puts each where its dependencies want it;

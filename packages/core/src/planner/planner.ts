@@ -47,7 +47,7 @@ export interface ObjectNeedingDiff {
 export interface SourcePlan {
   /**
    * The steps the sources plan. A project in `needsDiff` has only its migrations here: its objects are planned by a
-   * diff of the live schema (or by the engine's `planChange`), or refused (`refuseNeedsDiff`).
+   * diff of the live schema (or by the engine's `inPlace.planChange`), or refused (`refuseNeedsDiff`).
    */
   plan: Plan;
   /** Per project, in plan order, the objects that need a diff; empty when the plan covers every change. */
