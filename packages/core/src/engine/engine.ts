@@ -128,7 +128,11 @@ export interface LockOwner {
  */
 export interface SourceParser {
   parse(text: string, file: string, options: ParseOptions): Promise<ParsedStatement[]>;
-  /** Remove several foreign keys from one CREATE TABLE (to add them after the tables of a cycle). */
+  /**
+   * Remove several foreign keys from one CREATE TABLE (to add them after the tables of a cycle). Optional: only a
+   * parser that reports `ParsedStatement.deferrable` needs it, and without it the planner splits one key per table
+   * and refuses more (Teradata reports none).
+   */
   removeConstraints?(createTable: string, constraints: DeferrableConstraint[]): string;
 }
 

@@ -101,10 +101,10 @@ export class SessionPool {
    * name when it opens; when a later task names a role it lacks, it is closed and opened again with every role asked
    * for so far (what was applied in it is gone then).
    */
-  private async shadowFor(engine: PoolDiff, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<PooledShadow> {
-    const k = `${engine.name}\0${env.name}\0${kind}`;
+  private async shadowFor(diff: PoolDiff, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<PooledShadow> {
+    const k = `${diff.name}\0${env.name}\0${kind}`;
     const open = (roles: ReadonlySet<string>) => async (): Promise<PooledShadow> => {
-      const s = await engine.role.openShadow(kind, env, { ...ctx, roles: [...roles].sort() });
+      const s = await diff.role.openShadow(kind, env, { ...ctx, roles: [...roles].sort() });
       return { conn: s.conn, dispose: () => s.dispose(), roles, applied: new Map() };
     };
     const current = await shared(this.shadows, k, open(new Set(ctx.roles ?? [])));
@@ -115,9 +115,9 @@ export class SessionPool {
     return shared(this.shadows, k, open(new Set([...current.roles, ...missing])));
   }
 
-  private async wipe(engine: PoolDiff, shadow: PooledShadow): Promise<void> {
+  private async wipe(diff: PoolDiff, shadow: PooledShadow): Promise<void> {
     shadow.applied.clear();
-    await engine.role.resetShadow(shadow.conn);
+    await diff.role.resetShadow(shadow.conn);
   }
 
   /** Close every shared session and release every lock (connections first: the lock guards them). */
