@@ -146,8 +146,8 @@ async function main(): Promise<void> {
       let fp: string;
       let live;
       try {
-        fp = await engine.fingerprint!(conn, { schemas: model.graph.schemas });
-        live = await engine.introspect!(conn, { schemas: model.graph.schemas });
+        fp = await engine.diff!.fingerprint(conn, { schemas: model.graph.schemas });
+        live = await engine.diff!.introspect(conn, { schemas: model.graph.schemas });
       } finally {
         await conn.close();
       }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Connection } from '@dbee/core';
-import { diffModels } from '../../packages/core/src/schema';
+import { diffModels } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { FINGERPRINT_SQL } from '../../packages/postgres/src/introspect/fingerprint';
 import { renderPlanSteps } from '../../packages/postgres/src/render';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection, QueryResult } from '@dbee/core';
-import { diffModels, type DiffOptions } from '../../packages/core/src/schema';
+import { diffModels, type PgDiffOptions } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { PgConnection } from '../../packages/postgres/src/postgres-connection';
@@ -126,7 +126,7 @@ export async function applySteps(conn: Connection, steps: { statements: string[]
  * the plan of their diff applied to `live`, then re-read: the next diff must be empty. Returns the changes and steps
  * for the test's own assertions.
  */
-export async function convergeScratch(live: Scratch, desired: Scratch, schema: string, liveSql: string, desiredSql: string, options: DiffOptions & { online?: boolean } = {}) {
+export async function convergeScratch(live: Scratch, desired: Scratch, schema: string, liveSql: string, desiredSql: string, options: PgDiffOptions & { online?: boolean } = {}) {
   await live.conn.execute(`create schema ${schema};\n${liveSql}`);
   await desired.conn.execute(`create schema ${schema};\n${desiredSql}`);
   const scope = { schemas: [schema] };

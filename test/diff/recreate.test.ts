@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatKey } from '../../packages/core/src/model/object-key';
-import { changeObjectKey, diffModels, type Change, type DiffOptions } from '../../packages/core/src/schema';
+import { changeObjectKey, type Change } from '../../packages/core/src/schema';
+import { diffModels, type PgDiffOptions } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { CREATE_READER_ROLE, ENGINES, openScratch, type Scratch, convergeScratch } from './helpers';
@@ -22,7 +23,7 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
   });
 
   /** Build both sides in their own schema, diff live -> desired, apply, and check that nothing is left. */
-  const converge = (schema: string, liveSql: string, desiredSql: string, options: DiffOptions & { online?: boolean } = {}) =>
+  const converge = (schema: string, liveSql: string, desiredSql: string, options: PgDiffOptions & { online?: boolean } = {}) =>
     convergeScratch(live, desired, schema, liveSql, desiredSql, options);
 
   test('a view whose column list changes is dropped and recreated with the view that depends on it', async () => {
@@ -116,7 +117,7 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
       create table s7.parent_new (id integer constraint parent_pkey primary key, new_col text);
       create index parent_col_idx on s7.parent_new (new_col);
       ${other.replace('parent_new_or_old', 'parent_new')}`;
-    const renames: DiffOptions['renames'] = [
+    const renames: PgDiffOptions['renames'] = [
       { kind: 'table', schema: 's7', from: 'parent_old', to: 'parent_new' },
       { kind: 'column', schema: 's7', table: 'parent_new', from: 'old_col', to: 'new_col' },
     ];

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatKey } from '../../packages/core/src/model/object-key';
-import { changeObjectKey, diffModels, type Change, type SchemaModel } from '../../packages/core/src/schema';
+import { changeObjectKey, type Change, type SchemaModel } from '../../packages/core/src/schema';
+import { diffModels } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { DESIRED_SQL, DRIFTED_SQL, SCOPE } from './fixture';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { diffModels, type SchemaModel } from '../../packages/core/src/schema';
+import { type SchemaModel } from '../../packages/core/src/schema';
+import { diffModels } from '../support/pg-diff';
 import { fingerprint, introspect, INTROSPECT_QUERY_COUNT } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { applySteps, counting, CREATE_READER_ROLE, ENGINES, openScratch, type Scratch } from './helpers';

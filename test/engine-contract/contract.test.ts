@@ -89,7 +89,7 @@ describe.each(fixtures)('engine contract [%s]', (_name, f) => {
     const m = model(f, statements.map((s) => ({ ...s, template: s.sql })));
     const plan = planFromSources({ engine: f.engine, models: [m], planned: ['p'], schemaOwners: new Map([[f.schema, 'p']]) });
     // An engine that creates the owned schemas itself (no CREATE SCHEMA in the sources) plans that first.
-    const schemaStep = f.engine.ensureSchema ? [`schema:${f.schema}`] : [];
+    const schemaStep = f.engine.catalog?.ensureSchema(f.schema) ? [`schema:${f.schema}`] : [];
     expect(plan.steps.map((s) => s.key)).toEqual([...schemaStep, ...f.ordered]);
     expect(plan.engine).toBe(f.engine.name);
   });
@@ -113,7 +113,7 @@ describe.each(fixtures)('engine contract [%s]', (_name, f) => {
   });
 
   it('renders the reverse of a create as a drop', () => {
-    const drop = f.engine.renderDrop?.({ kind: 'table', schema: f.schema, name: f.ordered[0]!.split('.')[1]! });
+    const drop = f.engine.catalog?.renderDrop({ kind: 'table', schema: f.schema, name: f.ordered[0]!.split('.')[1]! });
     expect(drop).toMatch(/^DROP TABLE /i);
   });
 });

@@ -126,7 +126,7 @@ async function definitions(root: string, env: string, schemas: string[], vars: N
   const engine = createPostgresEngine();
   const conn = await engine.connect(environment, { workspaceRoot: root });
   try {
-    return (await engine.fingerprint!(conn, { schemas })).split(':').slice(2).join(':');
+    return (await engine.diff!.fingerprint(conn, { schemas })).split(':').slice(2).join(':');
   } finally {
     await conn.close();
   }

@@ -49,7 +49,7 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
       { kind: 'schema', schema: '', name: 'shop' } as ObjectKey,
       { kind: 'schema', schema: '', name: 'nope' } as ObjectKey,
     ];
-    const found = await engine.existingObjects!(conn, keys);
+    const found = await engine.catalog!.existingObjects(conn, keys);
     expect([...found].sort()).toEqual(
       [
         'constraint:shop.orders_pkey@shop.orders',
@@ -66,26 +66,26 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
   });
 
   it('captureDefinition writes statements that recreate views, functions, triggers and types', async () => {
-    const view = await engine.captureDefinition!(conn, key('view', 'open_orders'));
+    const view = await engine.catalog!.captureDefinition(conn, key('view', 'open_orders'));
     expect(view).toMatch(/^CREATE OR REPLACE VIEW shop\.open_orders AS\n/);
-    const fn = await engine.captureDefinition!(conn, key('function', 'total', { args: ['shop.status'] }));
+    const fn = await engine.catalog!.captureDefinition(conn, key('function', 'total', { args: ['shop.status'] }));
     expect(fn).toMatch(/^CREATE OR REPLACE FUNCTION shop\.total\(p shop\.status\)/);
-    expect(await engine.captureDefinition!(conn, key('trigger', 'orders_touch', { parent: 'shop.orders' }))).toMatch(/^CREATE OR REPLACE TRIGGER orders_touch BEFORE UPDATE ON shop\.orders/);
-    expect(await engine.captureDefinition!(conn, key('type', 'status'))).toBe("CREATE TYPE shop.status AS ENUM ('new', 'paid')");
-    expect(await engine.captureDefinition!(conn, key('domain', 'positive'))).toMatch(/^CREATE DOMAIN shop\.positive AS integer CONSTRAINT positive_check CHECK/);
-    const table = await engine.captureDefinition!(conn, key('table', 'orders'));
+    expect(await engine.catalog!.captureDefinition(conn, key('trigger', 'orders_touch', { parent: 'shop.orders' }))).toMatch(/^CREATE OR REPLACE TRIGGER orders_touch BEFORE UPDATE ON shop\.orders/);
+    expect(await engine.catalog!.captureDefinition(conn, key('type', 'status'))).toBe("CREATE TYPE shop.status AS ENUM ('new', 'paid')");
+    expect(await engine.catalog!.captureDefinition(conn, key('domain', 'positive'))).toMatch(/^CREATE DOMAIN shop\.positive AS integer CONSTRAINT positive_check CHECK/);
+    const table = await engine.catalog!.captureDefinition(conn, key('table', 'orders'));
     expect(table).toContain('CREATE TABLE shop.orders (');
     expect(table).toContain("status shop.status DEFAULT 'new'::shop.status NOT NULL");
     expect(table).toContain('CONSTRAINT orders_pkey PRIMARY KEY (id)');
-    expect(await engine.captureDefinition!(conn, key('view', 'missing'))).toBeNull();
+    expect(await engine.catalog!.captureDefinition(conn, key('view', 'missing'))).toBeNull();
     // The captured view recreates it: replace it, run the capture, and it is back.
     await conn.execute("CREATE OR REPLACE VIEW shop.open_orders AS SELECT id, qty FROM shop.orders WHERE status = 'paid'");
     await conn.execute(view!);
-    expect(await engine.captureDefinition!(conn, key('view', 'open_orders'))).toBe(view);
+    expect(await engine.catalog!.captureDefinition(conn, key('view', 'open_orders'))).toBe(view);
   });
 
   it('setAside renames a table with its indexes and sequence; its reverse renames them back', async () => {
-    const aside = await engine.setAside!(conn, key('table', 'orders'), 'rename', '20261121t103000');
+    const aside = await engine.catalog!.setAside(conn, key('table', 'orders'), 'rename', '20261121t103000');
     expect(aside).toEqual({
       statements: [
         'CREATE SCHEMA IF NOT EXISTS shop_dbee_bak',
@@ -109,7 +109,7 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
       for (const s of aside!.statements) await tx.execute(s);
       // The new table gets the usual names, and copyData brings the rows of surviving columns over.
       await tx.execute("CREATE TABLE shop.orders (id serial PRIMARY KEY, note text, added boolean DEFAULT true)");
-      await tx.execute(engine.renderCopyData!(aside!.backup!, key('table', 'orders'))!);
+      await tx.execute(engine.catalog!.renderCopyData(aside!.backup!, key('table', 'orders'))!);
       const copied = await tx.query('SELECT id, note, added FROM shop.orders ORDER BY id');
       expect(copied.rows).toEqual([
         { id: 1, note: 'a', added: true },
@@ -121,15 +121,15 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
       for (const s of aside!.reverse!) await tx.execute(s);
     });
     expect((await conn.query('SELECT count(*)::int AS n FROM shop.orders')).rows).toEqual([{ n: 2 }]);
-    expect(await engine.existingObjects!(conn, [key('index', 'orders_status_idx')])).toEqual(new Set(['index:shop.orders_status_idx']));
+    expect(await engine.catalog!.existingObjects(conn, [key('index', 'orders_status_idx')])).toEqual(new Set(['index:shop.orders_status_idx']));
   });
 
   it('setAside drop: no CASCADE, and a view comes back from its captured definition', async () => {
-    expect((await engine.setAside!(conn, key('table', 'orders'), 'drop', 'x'))!).toEqual({ statements: ['DROP TABLE shop.orders'], reverse: null, backup: null });
-    const view = (await engine.setAside!(conn, key('view', 'open_orders'), 'drop', 'x'))!;
+    expect((await engine.catalog!.setAside(conn, key('table', 'orders'), 'drop', 'x'))!).toEqual({ statements: ['DROP TABLE shop.orders'], reverse: null, backup: null });
+    const view = (await engine.catalog!.setAside(conn, key('view', 'open_orders'), 'drop', 'x'))!;
     expect(view.statements).toEqual(['DROP VIEW shop.open_orders']);
     expect(view.reverse![0]).toMatch(/^CREATE OR REPLACE VIEW shop\.open_orders AS/);
-    const fn = (await engine.setAside!(conn, key('function', 'total', { args: ['shop.status'] }), 'rename', '20261121t103000'))!;
+    const fn = (await engine.catalog!.setAside(conn, key('function', 'total', { args: ['shop.status'] }), 'rename', '20261121t103000'))!;
     expect(fn.statements).toEqual([
       'CREATE SCHEMA IF NOT EXISTS shop_dbee_bak',
       'ALTER ROUTINE shop.total(shop.status) RENAME TO total_bak_20261121t103000',
@@ -138,6 +138,6 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
     expect(fn.reverse).toEqual(['ALTER ROUTINE shop_dbee_bak.total_bak_20261121t103000(shop.status) SET SCHEMA shop', 'ALTER ROUTINE shop.total_bak_20261121t103000(shop.status) RENAME TO total',
       'DO $dbee$ BEGIN DROP SCHEMA IF EXISTS shop_dbee_bak; EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END $dbee$',
     ]);
-    expect(await engine.setAside!(conn, key('table', 'missing'), 'rename', 'x')).toBeNull();
+    expect(await engine.catalog!.setAside(conn, key('table', 'missing'), 'rename', 'x')).toBeNull();
   });
 });

@@ -7,7 +7,7 @@ import { teradataWorkspace, type TeradataWorkspace } from './helpers';
 
 /**
  * An edit to a deployed table file of examples/teradata, deployed by `dbee deploy` as ALTER TABLE steps planned against
- * SHOW TABLE of the target (Engine.planChange), on the stricter test double (ALTER TABLE ADD/DROP, CREATE/DROP INDEX,
+ * SHOW TABLE of the target (Engine.inPlace.planChange), on the stricter test double (ALTER TABLE ADD/DROP, CREATE/DROP INDEX,
  * COMMENT and DBC CommentString as documented: see packages/teradata/testing/fake-connection.ts). The check that matters: after
  * the steps, the table's SHOW TABLE is what a table created from the edited file would show, its rows are kept, and
  * the next deploy has nothing to do.

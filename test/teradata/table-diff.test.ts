@@ -3,7 +3,7 @@ import { diffTables, tableModel } from '../../packages/teradata/src/teradata-tab
 
 /**
  * The table model and diff of @dbee/teradata (pure: sources against SHOW TABLE text); `dbee deploy` runs it through
- * Engine.planChange (test/teradata/table-change.test.ts). The SHOW text below is written as Teradata's canonical SHOW TABLE
+ * Engine.inPlace.planChange (test/teradata/table-change.test.ts). The SHOW text below is written as Teradata's canonical SHOW TABLE
  * output is documented (every default spelled out); it was not captured from a live system.
  */
 

@@ -18,11 +18,12 @@ export async function fingerprint(args: { workspaceRoot: string; projectRoot?: s
   const environment = workspace.environment(args.env);
   const projects = scope(workspace, args.projectRoot).filter((p) => p.config.engine === environment.engine);
   const engine = engineByName(environment.engine);
-  if (!engine.fingerprint) throw new Error(`the ${engine.name} engine has no fingerprint`);
+  const diff = engine.diff;
+  if (!diff) throw new Error(`the ${engine.name} engine has no fingerprint`);
   const variables = (p: DbProject) => workspace.settings(p, environment).variables;
   const schemas = [...new Set(projects.flatMap((p) => graphProject(p, variables(p), workspace.projects).schemas))].sort();
   return withSession({ engine, environment, workspaceRoot: workspace.root, waitMs: args.waitMs ?? 10_000 }, async ({ conn }) => {
-    const catalog = await engine.fingerprint!(conn, { schemas });
+    const catalog = await diff.fingerprint(conn, { schemas });
     const ledger = new Ledger(conn, engine.ledger);
     const last: string[] = [];
     for (const p of projects) last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);

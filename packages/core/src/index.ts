@@ -30,7 +30,22 @@ export type {
   AuditEvent,
   AuditTrail,
   StepOutcome,
+  SessionDialect,
+  EngineFacts,
+  ParsedType,
+  DiffRole,
+  ObjectCatalog,
+  InPlaceChanges,
+  AccessControl,
+  ExportRole,
+  ExtractRole,
+  EngineRole,
+  SmokeDialect,
+  SetAside,
+  DisabledRoutine,
+  RenderedStep,
 } from './engine/engine';
+export { requireRole } from './engine/engine';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
 

@@ -5,5 +5,6 @@ export { PgConnection, redactUrl, runInTransaction } from './postgres-connection
 export { PgliteConnection } from './pglite-connection';
 export { mapPostgresError } from './postgres-errors';
 export { postgresLedger } from './postgres-ledger';
+export { postgresFacts } from './postgres-facts';
 export { takeAdvisoryLock, takeFileLock, advisoryLockId } from './postgres-lock';
 export { PostgresParser, loadPostgresParser } from './parse';

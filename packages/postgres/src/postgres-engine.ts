@@ -19,6 +19,7 @@ import { stepOutcome } from './postgres-recover';
 import { extract } from './extract/extract';
 import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
+import { postgresFacts } from './postgres-facts';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -82,7 +83,6 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
 
 export const postgresCapabilities: EngineCapabilities = {
   transactionalDdl: true,
-  shadowDatabase: true,
   createOrReplace: true,
   nonTransactionalStatements: true,
   advisoryLocks: true,
@@ -132,32 +132,38 @@ export function createPostgresEngine(): Engine {
         throw e;
       }
     },
-    renderDrop: dropStatement,
-    ensureSchema: (name) => ({ statements: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`], reverse: [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`] }),
-    searchPathStatement: (schemas) => `SET search_path TO ${schemas.map(quoteIdent).join(', ')}`,
-    sessionSetup: ({ lockTimeoutMs, statementTimeoutMs }) => [
-      ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
-      ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),
-    ],
-    // Back to the session's defaults (the database's and role's settings included). Not application_name: it marks
-    // the connection as the lock holder's working session (`attach`) for as long as it is open, whichever project of
-    // a batch uses it.
-    sessionReset: () => ['RESET lock_timeout; RESET statement_timeout; RESET search_path'],
-    introspect: (conn, scope) => introspect(conn, scope),
-    fingerprint: (conn, scope) => fingerprint(conn, scope),
-    extract: (conn, scope) => extract(conn, scope),
+    session: {
+      setup: ({ lockTimeoutMs, statementTimeoutMs }) => [
+        ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
+        ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),
+      ],
+      // Back to the session's defaults (the database's and role's settings included). Not application_name: it marks
+      // the connection as the lock holder's working session (`attach`) for as long as it is open, whichever project
+      // of a batch uses it.
+      reset: () => ['RESET lock_timeout; RESET statement_timeout; RESET search_path'],
+      searchPath: (schemas) => `SET search_path TO ${schemas.map(quoteIdent).join(', ')}`,
+    },
+    diff: {
+      introspect: (conn, scope) => introspect(conn, scope),
+      fingerprint: (conn, scope) => fingerprint(conn, scope),
+      renderChanges: (changes, options) => renderPlanSteps(changes, options),
+      openShadow: (kind, environment, { workspaceRoot, roles }) => openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
+      resetShadow: (conn) => conn.execute(RESET_SHADOW),
+      sameViewDefinition,
+      facts: postgresFacts,
+    },
+    catalog: {
+      renderDrop: dropStatement,
+      ensureSchema: (name) => ({ statements: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`], reverse: [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`] }),
+      existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
+      captureDefinition,
+      setAside,
+      renderCopyData,
+      stepOutcome,
+    },
+    access: { findRoutines, disableRoutine },
+    extract: { objects: (conn, scope) => extract(conn, scope) },
     audit: postgresAudit,
-    renderChanges: (changes, options) => renderPlanSteps(changes, options),
-    sameViewDefinition,
-    resetShadow: (conn) => conn.execute(RESET_SHADOW),
-    openShadow: (kind, environment, { workspaceRoot, roles }) => openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
-    existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
-    captureDefinition,
-    setAside,
-    renderCopyData,
-    findRoutines,
-    disableRoutine,
-    stepOutcome,
     mapError: (error, context) => mapPostgresError(error, context),
   };
 }

@@ -2,7 +2,7 @@ import type { Connection, ObjectKey, StepOutcome } from '@dbee/core';
 import { quoteIdent } from './postgres-engine';
 
 /**
- * What a step outside a transaction left behind when its process died (see `Engine.stepOutcome`). PostgreSQL runs
+ * What a step outside a transaction left behind when its process died (see `ObjectCatalog.stepOutcome`). PostgreSQL runs
  * `CREATE INDEX CONCURRENTLY` and `DROP INDEX CONCURRENTLY` that way: an index that exists and is valid was built; an
  * INVALID one is what a cancelled or killed build leaves (it is dropped, then built again by the next plan).
  */

@@ -101,7 +101,7 @@ function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
-/** `Engine.extract`: every object of the scope's databases, one file per object, in database and name order. */
+/** `Engine.extract.objects`: every object of the scope's databases, one file per object, in database and name order. */
 export async function extractTeradata(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]> {
   const databases = scope.schemas.map((s) => normalizeName(s));
   if (!databases.length) return [];

@@ -1,4 +1,4 @@
-import { formatKey, type Connection, type Engine, type Hazard, type ObjectKey } from '@dbee/core';
+import { formatKey, type Connection, type Hazard, type ObjectKey, type RenderedStep } from '@dbee/core';
 import { isSignificant, tokenize } from './splitter';
 import { backupNameFromStamp } from './teradata-objects';
 import { captureDefinition as showDefinition, tableDependents } from './teradata-deploy';
@@ -7,11 +7,10 @@ import { compareDefinitions } from './teradata-normalize';
 import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
 import { diffTables, tableModel } from './teradata-table-diff';
 
-type RenderedStep = Extract<Awaited<ReturnType<NonNullable<Engine['planChange']>>>, { steps: unknown }>['steps'][number];
 type Planned = { steps: RenderedStep[] } | { migration: string[] };
 
 /**
- * `Engine.planChange` on Teradata: a deployed object whose file changed, planned against the target (there is no
+ * `InPlaceChanges.planChange` on Teradata: a deployed object whose file changed, planned against the target (there is no
  * shadow database to diff in).
  *
  * - **Table**: its CREATE TABLE against `SHOW TABLE` of the target (`diffTables`: ALTER TABLE ... ADD / DROP columns,

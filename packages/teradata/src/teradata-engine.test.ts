@@ -15,7 +15,6 @@ describe('createTeradataEngine', () => {
     expect(engine.name).toBe('teradata');
     expect(engine.capabilities).toEqual({
       transactionalDdl: false,
-      shadowDatabase: false,
       createOrReplace: true,
       nonTransactionalStatements: false,
       advisoryLocks: false,

@@ -21,14 +21,13 @@ import { captureDefinition, existingObjects, renderCopyData, searchPathStatement
  *   `CREATE INDEX CONCURRENTLY`); each DDL runs as its own request in auto-commit, which is a transaction of its own.
  *   A runner that sees `transactionalDdl: false` must not put a DDL anywhere but last in a transaction.
  * - `createOrReplace: true`: `REPLACE VIEW|MACRO|PROCEDURE|FUNCTION|TRIGGER`.
- * - `shadowDatabase: false`, `advisoryLocks: false` (the lock is a row), `embedded: false`.
+ * - `advisoryLocks: false` (the lock is a row), `embedded: false`; no `diff` role (there is no shadow database).
  * - `replaceConflicts: true`: an object the ledger does not know is a conflict whether the source says CREATE or
  *   REPLACE; `rename` moves it aside (RENAME VIEW/MACRO/PROCEDURE...), `drop` drops it, and the step's reverse
  *   brings it back (the SHOW text it replaced, or the rename back).
  */
 export const teradataCapabilities: EngineCapabilities = {
   transactionalDdl: false,
-  shadowDatabase: false,
   createOrReplace: true,
   nonTransactionalStatements: false,
   advisoryLocks: false,
@@ -52,9 +51,10 @@ function lockTtlOf(environment: ResolvedEnvironment): number | undefined {
 }
 
 /**
- * The Teradata engine: connection, parser, ledger, lock, error mapping, and the members the core runner calls
- * around steps (`existingObjects`, `captureDefinition`, `setAside`, `renderCopyData`, `sessionSetup`,
- * `searchPathStatement`) and when a deployed table's file changed (`planChange`), so `dbee deploy`, `status` and `rollback` run through the same runner as on PostgreSQL.
+ * The Teradata engine: connection, parser, ledger, lock, session, error mapping, and the roles: `catalog` (what
+ * the core runner calls around steps: `existingObjects`, `captureDefinition`, `setAside`, `renderCopyData`),
+ * `inPlace` (a deployed table's file changed: `planChange`), `smoke`, `extract`, `audit` and `export` (BTEQ), so
+ * `dbee deploy`, `status` and `rollback` run through the same runner as on PostgreSQL. No `diff` role.
  */
 export function createTeradataEngine(options: TeradataEngineOptions = {}): Engine {
   const connect = (environment: ResolvedEnvironment, context: { workspaceRoot: string }) =>
@@ -65,33 +65,41 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
   return {
     name: 'teradata',
     capabilities: teradataCapabilities,
-    renderDrop: (key) => (kindKeyword(key.kind) ? renderDrop(key) : null),
-    sessionSetup: () => sessionSetup(),
-    searchPathStatement,
-    existingObjects,
-    captureDefinition,
-    setAside: (conn, key, strategy, stamp) => setAside(conn, key, strategy, stamp, renamedColumns),
-    renderCopyData: (backup, table) => renderCopyData(backup, table, renamedColumns),
-    extract: (conn, scope) => extractTeradata(conn, scope),
+    // Nothing to reset: the query band and default database are set again by the next deployment's setup.
+    session: { setup: () => sessionSetup(), reset: () => [], searchPath: searchPathStatement },
+    catalog: {
+      renderDrop: (key) => (kindKeyword(key.kind) ? renderDrop(key) : null),
+      // Databases need space and are made by a DBA: owned databases must exist beforehand.
+      ensureSchema: () => null,
+      existingObjects,
+      captureDefinition,
+      setAside: (conn, key, strategy, stamp) => setAside(conn, key, strategy, stamp, renamedColumns),
+      renderCopyData: (backup, table) => renderCopyData(backup, table, renamedColumns),
+      // No Teradata statement runs outside a transaction, so no step is ever left half-made by a dead process.
+      stepOutcome: async () => ({ state: 'unknown' }),
+    },
+    extract: { objects: (conn, scope) => extractTeradata(conn, scope) },
     // A changed table file: ALTER TABLE steps from its CREATE TABLE against SHOW TABLE of the target.
-    planChange,
+    inPlace: { planChange },
     audit: teradataAudit,
-    exportFormats: ['bteq'],
-    async exportPlan(plan, _format, { variables, environment, conflictStrategy }) {
-      // The environment's tmode decides the session's transaction mode (ANSI needs COMMIT after every DDL); its
-      // ledger database, where the script records the deployment; both scripts share one deployment id.
-      const now = new Date();
-      const ledger = {
-        dialect: teradataLedger(environment ? ledgerDatabaseFor(environment) : (options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE)),
-        environment: environment?.name ?? 'unknown',
-      };
-      const transactionMode = String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
-      const common = { variables, now, ledger, transactionMode, conflictStrategy };
-      return {
-        'deploy.btq': await toBteq(plan, common),
-        // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
-        'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true }),
-      };
+    export: {
+      formats: ['bteq'],
+      async exportPlan(plan, _format, { variables, environment, conflictStrategy }) {
+        // The environment's tmode decides the session's transaction mode (ANSI needs COMMIT after every DDL); its
+        // ledger database, where the script records the deployment; both scripts share one deployment id.
+        const now = new Date();
+        const ledger = {
+          dialect: teradataLedger(environment ? ledgerDatabaseFor(environment) : (options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE)),
+          environment: environment?.name ?? 'unknown',
+        };
+        const transactionMode = String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
+        const common = { variables, now, ledger, transactionMode, conflictStrategy };
+        return {
+          'deploy.btq': await toBteq(plan, common),
+          // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
+          'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true }),
+        };
+      },
     },
     parser: new TeradataParser(),
     smoke: teradataSmoke,

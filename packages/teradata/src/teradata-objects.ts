@@ -1,18 +1,15 @@
-import { formatKey, type Connection, type Engine, type ObjectKey } from '@dbee/core';
+import { formatKey, type Connection, type ObjectKey, type SetAside } from '@dbee/core';
 import { captureDefinition as showDefinition, liveColumns, TABLE_KIND_CODES, tableDependents } from './teradata-deploy';
 import { normalizeName, qualify, quoteIdent } from './teradata-identifiers';
 import { definitionStatements, kindKeyword, MAX_NAME_LENGTH, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
 
 /**
- * The optional members of the `Engine` contract that the core runner calls around a step, on Teradata: which objects
+ * The `catalog` role (`ObjectCatalog`) that the core runner calls around a step, on Teradata: which objects
  * exist (conflicts), the current definition of an object (the ledger's previous definition and the reverse of a step
  * that replaces it), how an existing object is moved out of the way of a CREATE (rename aside with a timestamped
  * backup, or drop), and the copy of a renamed-aside table's rows. Reads only; the statements they return run later,
  * each as its own request (Teradata DDL ends its transaction, so the runner never groups them).
  */
-
-/** What `Engine.setAside` returns for an object that exists. */
-type SetAside = NonNullable<Awaited<ReturnType<NonNullable<Engine['setAside']>>>>;
 
 /** Kinds that live in `DBC.TablesV` (everything but databases, users, roles and secondary indexes). */
 const TABLESV_KINDS = new Set(Object.values(TABLE_KIND_CODES));

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { DbeeError } from '../errors';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import type { ReusableShadow, SessionPool } from '../engine/session-pool';
 import { planFromSources } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
@@ -70,12 +70,7 @@ export async function desiredModel(args: {
   sessions?: SessionPool;
 }): Promise<DesiredModel> {
   const { engine, models, target } = args;
-  if (!engine.openShadow || !engine.introspect) {
-    throw new DbeeError(`the ${engine.name} engine cannot build a desired schema (no shadow database)`, {
-      code: 'ENGINE_CAPABILITY',
-      hint: 'diffs against sources need an engine with a shadow database; compare environments instead',
-    });
-  }
+  const diff = requireRole(engine, 'diff', 'build a desired schema', 'diffs against sources need an engine with a shadow database; compare environments instead');
   const key = desiredModelKey(models, target, engine.name, args.shadow, args.toolVersion);
   const file = join(cacheDir(args.workspaceRoot, 'models'), `${key}.json`);
   if (args.useCache !== false && existsSync(file)) {
@@ -83,7 +78,7 @@ export async function desiredModel(args: {
   }
   const plan = planFromSources({ engine, models, planned: models.map((m) => m.project.name), schemaOwners: args.schemaOwners });
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
-  const roles = rolesNamed(plan.steps.flatMap((s) => s.statements.map((sql) => expandPlaceholders(sql, vars.get(s.project) ?? {}, s.key).expanded)));
+  const roles = rolesNamed(plan.steps.flatMap((s) => s.statements.map((sql) => expandPlaceholders(sql, vars.get(s.project) ?? {}, s.key).expanded)), diff.facts.builtInRoles);
   const targetModel = models.find((m) => m.project.name === target)!;
   const scope = { schemas: targetModel.graph.schemas, manage: targetModel.graph.manage };
   const reusable = await args.sessions?.reusableShadow(engine, args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
@@ -91,12 +86,12 @@ export async function desiredModel(args: {
   let applied = plan.projects.length;
   if (reusable) {
     applied = await applyIncrementally(engine, reusable, plan, models, target, (m) => desiredModelKey([m], m.project.name, engine.name, args.shadow, args.toolVersion));
-    model = await engine.introspect(reusable.conn, scope);
+    model = await diff.introspect(reusable.conn, scope);
   } else {
-    const shadow = await engine.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
+    const shadow = await diff.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
     try {
       await applyToShadow(engine, shadow.conn, plan, models);
-      model = await engine.introspect(shadow.conn, scope);
+      model = await diff.introspect(shadow.conn, scope);
     } finally {
       await shadow.dispose();
     }
@@ -157,7 +152,7 @@ async function applyToShadow(engine: Engine, conn: Connection, plan: import('../
 /** One project's steps of `plan` (its objects; migrations are left out), in order. */
 async function applyProject(engine: Engine, conn: Connection, plan: import('../plan/plan').Plan, project: string, variables: Record<string, string>): Promise<void> {
   const path = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, project).expanded);
-  const set = path.length ? engine.searchPathStatement?.(path) : null;
+  const set = path.length ? engine.session.searchPath(path) : null;
   if (set) await conn.execute(set);
   // Migrations are run-once scripts for data; the desired schema is what the object files define.
   const steps = plan.steps.filter((s) => s.project === project && s.action !== 'migrate');

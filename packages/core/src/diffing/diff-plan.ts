@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Workspace } from '../config/workspace';
 import { durationMs } from '../config/schema';
 import { DbeeError } from '../errors';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import { lockOwner, engineFor, type OperationContext } from '../operations/context';
 import { loadModels, loadTarget, removedObjects, schemaOwners } from '../operations/load';
@@ -177,10 +177,11 @@ async function readLive(
 ): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan; pendingDrops?: string[] }> {
   return withSession({ engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter }, async ({ conn }) => {
     const pendingDrops = pending ? { pendingDrops: await pending(conn) } : {};
-    const fingerprint = await engine.fingerprint!(conn, scope);
+    const diff = requireRole(engine, 'diff', 'compute a diff');
+    const fingerprint = await diff.fingerprint(conn, scope);
     const hit = cached?.(fingerprint);
     if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops };
-    return { fingerprint, description: conn.description, model: await engine.introspect!(conn, scope), ...pendingDrops };
+    return { fingerprint, description: conn.description, model: await diff.introspect(conn, scope), ...pendingDrops };
   });
 }
 
@@ -195,8 +196,9 @@ export function planOfChanges(
   renames: RenameDeclaration[] = [],
   owners = false,
 ): Plan {
-  const changes = diffModels(from, to, { renames, owners, sameViewDefinition: engine.sameViewDefinition });
-  const rendered = engine.renderChanges!(changes, { from, to, online });
+  const diff = requireRole(engine, 'diff', 'compute a diff');
+  const changes = diffModels(from, to, { renames, owners, sameViewDefinition: diff.sameViewDefinition, facts: diff.facts });
+  const rendered = diff.renderChanges(changes, { from, to, online });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,
     order: i + 1,
@@ -207,10 +209,9 @@ export function planOfChanges(
   return { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [project], sourceCommit: null, baseFingerprint, steps };
 }
 
+/** The engine, once it is known to have a diff role (`ENGINE_CAPABILITY` otherwise). */
 function requireDiffEngine(engine: Engine): Engine {
-  if (!engine.introspect || !engine.fingerprint || !engine.renderChanges) {
-    throw new DbeeError(`the ${engine.name} engine does not support diffs here`, { code: 'ENGINE_CAPABILITY' });
-  }
+  requireRole(engine, 'diff', 'compute a diff');
   return engine;
 }
 
@@ -236,8 +237,8 @@ function writeCachedDiff(root: string, key: string, plan: Plan): void {
  * planned) must match the live one. Plans from sources have no base and always pass.
  */
 export async function assertFreshBase(engine: Engine, conn: import('../engine/engine').Connection, plan: Plan, schemas: string[]): Promise<void> {
-  if (!plan.baseFingerprint || !engine.fingerprint) return;
-  const now = await engine.fingerprint(conn, { schemas });
+  if (!plan.baseFingerprint || !engine.diff) return;
+  const now = await engine.diff.fingerprint(conn, { schemas });
   if (now !== plan.baseFingerprint) {
     throw new DbeeError('the plan is stale: the database changed since the plan was made, so its steps may no longer apply', {
       code: 'PLAN_STALE',

@@ -1,3 +1,4 @@
+import { DbeeError } from '../errors';
 import type { ObjectKey } from '../model/object-key';
 import type { DeferrableConstraint, ParsedStatement, ParseOptions } from '../model/source';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -10,13 +11,12 @@ import type { SchemaScope } from '../schema/managed-scope';
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
 
 /**
- * What an engine can do, as data. Core branches on these flags, never on an engine's name.
+ * How an engine behaves, as data: flags that change how core runs statements. Core branches on these flags and on
+ * the presence of an engine's roles (`Engine.diff`...), never on an engine's name.
  */
 export interface EngineCapabilities {
   /** DDL can share a transaction with later statements and be rolled back (PostgreSQL: yes; Teradata: no). */
   transactionalDdl: boolean;
-  /** A scratch database can be built to normalise the desired schema (PostgreSQL: PGlite or a scratch db). */
-  shadowDatabase: boolean;
   /** `CREATE OR REPLACE` (PostgreSQL) or `REPLACE` (Teradata) exists for views and routines. */
   createOrReplace: boolean;
   /** Some statements must run outside any transaction (`CREATE INDEX CONCURRENTLY`). */
@@ -128,7 +128,11 @@ export interface LockOwner {
  */
 export interface SourceParser {
   parse(text: string, file: string, options: ParseOptions): Promise<ParsedStatement[]>;
-  /** Remove several foreign keys from one CREATE TABLE (to add them after the tables of a cycle). */
+  /**
+   * Remove several foreign keys from one CREATE TABLE (to add them after the tables of a cycle). Optional: only a
+   * parser that reports `ParsedStatement.deferrable` needs it, and without it the planner splits one key per table
+   * and refuses more (Teradata reports none).
+   */
   removeConstraints?(createTable: string, constraints: DeferrableConstraint[]): string;
 }
 
@@ -229,7 +233,7 @@ export interface SmokeDialect {
   routineCall(kind: 'function' | 'procedure', name: string, argCount: number): string;
 }
 
-/** How an existing object is moved out of the way of a CREATE (see `Engine.setAside`). */
+/** How an existing object is moved out of the way of a CREATE (see `ObjectCatalog.setAside`). */
 export interface SetAside {
   /** Statements to run before the CREATE, in the same transaction. */
   statements: string[];
@@ -245,7 +249,7 @@ export interface SetAside {
   dependents?: { drop: string[]; create: string[] };
 }
 
-/** How a routine is made uncallable by `dbee disable` (see `Engine.disableRoutine`), and how to undo it. */
+/** How a routine is made uncallable by `dbee disable` (see `AccessControl.disableRoutine`), and how to undo it. */
 export interface DisabledRoutine {
   /** The routine, with its argument types, e.g. `{ kind: 'function', schema: 'sales', name: 'order_total', args: ['bigint'] }`. */
   key: ObjectKey;
@@ -259,7 +263,7 @@ export interface DisabledRoutine {
   renamedTo: string | null;
 }
 
-/** A live object written as a source file by `Engine.extract`. */
+/** A live object written as a source file by `ExtractRole.objects`. */
 export interface ExtractedObject {
   /** The object the file defines (its indexes, triggers, comments and grants ride along). */
   key: ObjectKey;
@@ -300,76 +304,182 @@ export interface AuditTrail {
   events(conn: Connection, filter: { schemas: string[]; since?: Date; by?: string }): Promise<AuditEvent[]>;
 }
 
-/** See `Engine.stepOutcome`. */
+/** See `ObjectCatalog.stepOutcome`. */
 export type StepOutcome = { state: 'done' } | { state: 'not-done' } | { state: 'invalid'; clear: string[] } | { state: 'unknown' };
 
-/** One database engine, composed from narrow roles by a factory in its package. */
-export interface Engine {
-  /** `postgres`, `teradata`: the value of `engine:` in the configuration. */
-  readonly name: string;
-  readonly capabilities: EngineCapabilities;
-  readonly parser: SourceParser;
-  readonly ledger: LedgerDialect;
-  /** Smoke checks (`dbee smoke-test`); absent when the engine cannot run them yet. */
-  readonly smoke?: SmokeDialect;
-  /** Open a connection to an environment whose configuration has been resolved (variables interpolated). */
-  connect(environment: ResolvedEnvironment, context: { workspaceRoot: string }): Promise<Connection>;
-  /** Take the deployment lock for `key` (usually the project or database) on its own session. */
-  lock(environment: ResolvedEnvironment, context: { workspaceRoot: string }, key: string, options: LockOptions): Promise<LockHandle>;
+/**
+ * How a deployment session is configured and cleaned up. Required: every engine has a session, even when some of
+ * these statements are empty for it (Teradata resets nothing), and core runs them around every deployment, so an
+ * optional member here would be one more "does it have it" test with the same answer for every caller.
+ */
+export interface SessionDialect {
+  /** Statements run before a deployment's steps, e.g. `SET lock_timeout = '5s'`; may be empty. */
+  setup(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number }): string[];
+  /** Statements that undo `setup` and `searchPath` (a pooled session serves the next project clean); may be empty. */
+  reset(): string[];
+  /** Statement that makes unqualified names resolve through `schemas` (PostgreSQL: `SET search_path`), or null. */
+  searchPath(schemas: string[]): string | null;
+}
+
+/**
+ * What an engine knows about its own SQL that core's generic analyzers (differ, hazards) need, handed to them as
+ * data so that core holds no engine facts. Example values are PostgreSQL's (`packages/postgres/src/postgres-facts.ts`).
+ */
+export interface EngineFacts {
+  /** Built-in functions whose result differs on every call, lower case: a column default using one is evaluated per row (`random`, `nextval`). */
+  volatileFunctions: ReadonlySet<string>;
+  /** Spellings of a type name → the one the analyzers compare, lower case: `int4` → `integer`, `character varying` → `varchar`. */
+  typeAliases: Readonly<Record<string, string>>;
+  /** The function a column default calls to draw from a sequence (a serial column), lower case: `nextval`. */
+  sequenceFunction: string;
   /**
-   * The statement that drops an object, used as the reverse of a step that created it; null when the engine
-   * cannot drop that kind of object on its own (it goes with its parent, say).
+   * Roles every database has, and words that stand for a role without naming one, as a case-insensitive pattern:
+   * a shadow database never makes them (PostgreSQL: `public`, `current_user`, `current_role`, `pg_*`...).
    */
-  renderDrop?(key: ObjectKey): string | null;
-  /** Session statements run before a deployment's steps, e.g. `SET lock_timeout = '5s'`. */
-  sessionSetup?(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number }): string[];
-  /** Statements that undo `sessionSetup` and `searchPathStatement` (a pooled session serves the next project clean). */
-  sessionReset?(): string[];
+  builtInRoles: RegExp;
   /**
-   * The statement that creates a schema a project owns when it is missing (PostgreSQL: `CREATE SCHEMA IF NOT EXISTS`),
-   * and its reverse. The planner adds it, as the project's first step, for every owned schema that no source file
-   * creates; absent (Teradata: databases need space and are made by a DBA), owned schemas must exist beforehand.
+   * What changing a column's type from `from` to `to` (both as `typeAliases` spell them after `parseType`) does:
+   * whether the table is rewritten, and why values may be lost or rejected (null when every value converts exactly).
    */
-  ensureSchema?(name: string): { statements: string[]; reverse: string[] | null };
-  /** Statement that makes unqualified names resolve through `schemas` (PostgreSQL: `SET search_path`). */
-  searchPathStatement?(schemas: string[]): string | null;
+  typeChange(from: ParsedType, to: ParsedType): { rewrite: boolean; loss: string | null };
+}
+
+/** A column type split into base name, modifiers and array-ness (see `parseType`). */
+export interface ParsedType {
+  /** The base type as `EngineFacts.typeAliases` names it, e.g. `varchar`, `numeric`, `timestamptz`. */
+  base: string;
+  /** Type modifiers, e.g. `[10]` for varchar(10), `[12, 2]` for numeric(12,2). */
+  mods: number[];
+  array: boolean;
+}
+
+/**
+ * Declarative diffs in a shadow database: build the desired schema in a scratch database, read both sides into the
+ * neutral model, diff, render. Its presence is what `capabilities.shadowDatabase` used to say (PostgreSQL: yes;
+ * Teradata: no, tables change in place through `InPlaceChanges`).
+ */
+export interface DiffRole {
   /**
-   * Declarative diffs (engines with `capabilities.shadowDatabase`): read the live schema of some schemas into the
-   * neutral model, with a fixed number of catalog queries, without what `scope.manage` leaves out (`restrictModel`).
+   * Read the live schema of some schemas into the neutral model, with a fixed number of catalog queries, without
+   * what `scope.manage` leaves out (`restrictModel`).
    */
-  introspect?(conn: Connection, scope: SchemaScope): Promise<SchemaModel>;
+  introspect(conn: Connection, scope: SchemaScope): Promise<SchemaModel>;
   /**
    * One cheap catalog query whose answer changes whenever anything in `scope` changes; what `scope.manage` leaves
    * out (unmanaged grants, owners, comments, ignored objects) and what the engine makes on its own (internal
    * triggers, extension members) never changes it.
    */
-  fingerprint?(conn: Connection, scope: SchemaScope): Promise<string>;
-  /**
-   * The live objects of `scope` as source files in the project layout (`dbee extract`), deterministic text, one
-   * object per file. Engines without it cannot extract.
-   */
-  extract?(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]>;
-  /** The audit trail behind `dbee audit` and `extract --since/--by`; absent when the engine has none. */
-  readonly audit?: AuditTrail;
-  /** Wipe a shadow database for reuse (every schema the sources could have created), so a pool can share it. */
-  resetShadow?(conn: Connection): Promise<void>;
-  /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */
-  sameViewDefinition?(a: string, b: string): boolean;
+  fingerprint(conn: Connection, scope: SchemaScope): Promise<string>;
   /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */
-  renderChanges?(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
+  renderChanges(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
   /**
    * A scratch database to build the desired schema in: embedded (PGlite in memory) or a new database on the
    * environment's server. `dispose` closes it and, for a server, always drops it. `roles`: roles the sources name
    * (grantees, policy roles, owners), made in the shadow when missing so that the sources build; a server shadow
    * drops the ones it made again on dispose (roles belong to the whole server).
    */
-  openShadow?(kind: 'embedded' | 'server', environment: ResolvedEnvironment, context: { workspaceRoot: string; roles?: string[] }): Promise<{ conn: Connection; dispose(): Promise<void> }>;
+  openShadow(kind: 'embedded' | 'server', environment: ResolvedEnvironment, context: { workspaceRoot: string; roles?: string[] }): Promise<{ conn: Connection; dispose(): Promise<void> }>;
+  /** Wipe a shadow database for reuse (every schema the sources could have created), so a pool can share it. */
+  resetShadow(conn: Connection): Promise<void>;
+  /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */
+  sameViewDefinition(a: string, b: string): boolean;
+  /** The engine's facts core's differ and hazard analyzers are given (see `EngineFacts`). */
+  readonly facts: EngineFacts;
+}
+
+/**
+ * The catalog lookups and statement shapes the runner uses around steps: reverses, conflict strategies, captured
+ * definitions, recovery of interrupted steps. Both engines have it; absent, deploy runs without those (no captured
+ * definitions, conflicts found by the ledger only).
+ */
+export interface ObjectCatalog {
   /**
-   * Script formats this engine can export a plan to (Teradata: `bteq`), as files relative to the output folder:
-   * the deployment script and its rollback script. Placeholders are expanded with `variables`.
+   * The statement that drops an object, used as the reverse of a step that created it; null when the engine
+   * cannot drop that kind of object on its own (it goes with its parent, say).
    */
-  exportFormats?: readonly string[];
-  exportPlan?(
+  renderDrop(key: ObjectKey): string | null;
+  /**
+   * The statement that creates a schema a project owns when it is missing (PostgreSQL: `CREATE SCHEMA IF NOT EXISTS`),
+   * and its reverse. The planner adds it, as the project's first step, for every owned schema that no source file
+   * creates. Null when the engine does not make schemas (Teradata: databases need space and are made by a DBA):
+   * owned schemas must exist beforehand.
+   */
+  ensureSchema(name: string): { statements: string[]; reverse: string[] | null } | null;
+  /**
+   * Of `keys`, the formatted keys (`formatKey`) of those that already exist in the database, with one catalog
+   * query for all of them. Used by `deploy` to find objects that a CREATE would collide with although the ledger
+   * does not know them (conflict strategies). Kinds the engine cannot look up are reported absent.
+   * Example: `[{ kind: 'table', schema: 'sales', name: 'orders' }]` → `Set { 'table:sales.orders' }`.
+   */
+  existingObjects(conn: Connection, keys: ObjectKey[]): Promise<Set<string>>;
+  /**
+   * The current definition of an object as a statement that recreates it (PostgreSQL: `pg_get_viewdef`,
+   * `pg_get_functiondef`...), or null when it does not exist or the engine cannot write that kind. The runner
+   * captures it just before a step replaces or removes the object, records it in the ledger, and uses it as the
+   * step's reverse when the plan has none.
+   */
+  captureDefinition(conn: Connection, key: ObjectKey): Promise<string | null>;
+  /**
+   * Statements that get an existing object out of the way of a CREATE, for the conflict strategies `rename` (keep
+   * it, with its data, under a backup name made from `stamp`, e.g. `orders_bak_20261121t103000`) and `drop`.
+   * Reads the catalog (what else must move with it: a table's indexes, say), changes nothing. Null when the
+   * object does not exist or the engine cannot do that to its kind.
+   */
+  setAside(conn: Connection, key: ObjectKey, strategy: 'rename' | 'drop', stamp: string): Promise<SetAside | null>;
+  /**
+   * A statement, run right after the new table is created, that copies the rows of the columns both tables have
+   * from a renamed-aside `backup` into `table` (`copyData: true`); null when the engine cannot.
+   */
+  renderCopyData(backup: ObjectKey, table: ObjectKey): string | null;
+  /**
+   * What a step that ran outside a transaction left behind when its process died while it ran (the ledger says
+   * `started`), read from the catalog: `done` (the object exists and is usable: an index built and valid; a drop:
+   * gone), `not-done` (nothing happened), `invalid` with the statements that clear the half-made object (an INVALID
+   * index left by a cancelled `CREATE INDEX CONCURRENTLY`), or `unknown` (kinds the engine cannot tell; Teradata
+   * always, having no statement that runs outside a transaction).
+   */
+  stepOutcome(conn: Connection, key: ObjectKey, action: string): Promise<StepOutcome>;
+}
+
+/**
+ * Changes to deployed objects planned against the live database by the engine itself, for engines without a shadow
+ * diff (Teradata: a table's CREATE TABLE against `SHOW TABLE` of the target, as ALTER TABLE steps).
+ */
+export interface InPlaceChanges {
+  /**
+   * Plan a change to a deployed object that the planner cannot re-create in place (a table's file changed).
+   * `statements` are the object's source statements with placeholders expanded; `stamp` names backups
+   * (`20261121t103000`). Returns the steps to run in order (statements, reverses, hazards; empty when the target
+   * already matches), or, when only a migration can make the change, one line per change that says what changed.
+   * Reads the catalog, changes nothing. Deploy calls it where it would otherwise refuse with `OBJECT_NEEDS_DIFF`.
+   */
+  planChange(conn: Connection, object: { key: ObjectKey; statements: string[]; stamp: string }): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
+}
+
+/** Making a routine uncallable and callable again (`dbee disable`). */
+export interface AccessControl {
+  /**
+   * Routines (functions and procedures) named `schema.name`, whatever their arguments, as keys with argument types
+   * the way plans write them. Lets `dbee disable sales.order_total` find `function:sales.order_total(bigint)`.
+   */
+  findRoutines(conn: Connection, schema: string, name: string): Promise<ObjectKey[]>;
+  /**
+   * The statements that make a routine uncallable, and their exact reverse: `revoke` takes EXECUTE away from PUBLIC
+   * and from every role but the owner; `rename` moves it aside under a backup name made from `stamp`. Reads the
+   * catalog, changes nothing. Null when the routine does not exist.
+   */
+  disableRoutine(conn: Connection, key: ObjectKey, how: 'revoke' | 'rename', stamp: string): Promise<DisabledRoutine | null>;
+}
+
+/** Plans exported as scripts for the engine's own tools (`dbee plan --format bteq`). */
+export interface ExportRole {
+  /** Script formats this engine can export a plan to (Teradata: `bteq`). */
+  readonly formats: readonly string[];
+  /**
+   * The plan as files relative to the output folder: the deployment script and its rollback script. Placeholders
+   * are expanded with `variables`.
+   */
+  exportPlan(
     plan: Plan,
     format: string,
     options: {
@@ -380,60 +490,74 @@ export interface Engine {
       conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop';
     },
   ): Record<string, string> | Promise<Record<string, string>>;
-  /**
-   * Of `keys`, the formatted keys (`formatKey`) of those that already exist in the database, with one catalog
-   * query for all of them. Used by `deploy` to find objects that a CREATE would collide with although the ledger
-   * does not know them (conflict strategies). Kinds the engine cannot look up are reported absent.
-   * Example: `[{ kind: 'table', schema: 'sales', name: 'orders' }]` → `Set { 'table:sales.orders' }`.
-   */
-  existingObjects?(conn: Connection, keys: ObjectKey[]): Promise<Set<string>>;
-  /**
-   * The current definition of an object as a statement that recreates it (PostgreSQL: `pg_get_viewdef`,
-   * `pg_get_functiondef`...), or null when it does not exist or the engine cannot write that kind. The runner
-   * captures it just before a step replaces or removes the object, records it in the ledger, and uses it as the
-   * step's reverse when the plan has none.
-   */
-  captureDefinition?(conn: Connection, key: ObjectKey): Promise<string | null>;
-  /**
-   * Statements that get an existing object out of the way of a CREATE, for the conflict strategies `rename` (keep
-   * it, with its data, under a backup name made from `stamp`, e.g. `orders_bak_20261121t103000`) and `drop`.
-   * Reads the catalog (what else must move with it: a table's indexes, say), changes nothing. Null when the
-   * object does not exist or the engine cannot do that to its kind.
-   */
-  setAside?(conn: Connection, key: ObjectKey, strategy: 'rename' | 'drop', stamp: string): Promise<SetAside | null>;
-  /**
-   * A statement, run right after the new table is created, that copies the rows of the columns both tables have
-   * from a renamed-aside `backup` into `table` (`copyData: true`); null when the engine cannot.
-   */
-  renderCopyData?(backup: ObjectKey, table: ObjectKey): string | null;
-  /**
-   * Routines (functions and procedures) named `schema.name`, whatever their arguments, as keys with argument types
-   * the way plans write them. Lets `dbee disable sales.order_total` find `function:sales.order_total(bigint)`.
-   */
-  findRoutines?(conn: Connection, schema: string, name: string): Promise<ObjectKey[]>;
-  /**
-   * The statements that make a routine uncallable, and their exact reverse: `revoke` takes EXECUTE away from PUBLIC
-   * and from every role but the owner; `rename` moves it aside under a backup name made from `stamp`. Reads the
-   * catalog, changes nothing. Null when the routine does not exist.
-   */
-  disableRoutine?(conn: Connection, key: ObjectKey, how: 'revoke' | 'rename', stamp: string): Promise<DisabledRoutine | null>;
-  /**
-   * What a step that ran outside a transaction left behind when its process died while it ran (the ledger says
-   * `started`), read from the catalog: `done` (the object exists and is usable: an index built and valid; a drop:
-   * gone), `not-done` (nothing happened), `invalid` with the statements that clear the half-made object (an INVALID
-   * index left by a cancelled `CREATE INDEX CONCURRENTLY`), or `unknown` (kinds the engine cannot tell).
-   */
-  stepOutcome?(conn: Connection, key: ObjectKey, action: string): Promise<StepOutcome>;
-  /**
-   * Plan a change to a deployed object that the planner cannot re-create in place (a table's file changed), against
-   * the live database, for engines that do this themselves rather than by a diff in a shadow database (Teradata: the
-   * table's CREATE TABLE against `SHOW TABLE` of the target, as ALTER TABLE steps). `statements` are the object's
-   * source statements with placeholders expanded; `stamp` names backups (`20261121t103000`). Returns the steps to run
-   * in order (statements, reverses, hazards; empty when the target already matches), or, when only a migration can
-   * make the change, one line per change that says what changed. Reads the catalog, changes nothing. Deploy calls it
-   * where it would otherwise refuse with `OBJECT_NEEDS_DIFF`; absent, that refusal stands (or the shadow diff runs).
-   */
-  planChange?(conn: Connection, object: { key: ObjectKey; statements: string[]; stamp: string }): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
+}
+
+/** Live objects written back as source files (`dbee extract`). */
+export interface ExtractRole {
+  /** The live objects of `scope` as source files in the project layout, deterministic text, one object per file. */
+  objects(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]>;
+}
+
+/**
+ * One database engine, composed by a factory in its package: a small required part (name, capabilities, parser,
+ * ledger, session, connect, lock, mapError) and optional roles. A role is an object whose members are all
+ * required, so its presence is the capability: core checks a role once (`requireRole`, error `ENGINE_CAPABILITY`)
+ * and then uses it, and never tests single methods.
+ */
+export interface Engine {
+  /** `postgres`, `teradata`: the value of `engine:` in the configuration. */
+  readonly name: string;
+  readonly capabilities: EngineCapabilities;
+  readonly parser: SourceParser;
+  readonly ledger: LedgerDialect;
+  /** Session setup, reset and search path (see `SessionDialect`). */
+  readonly session: SessionDialect;
+  /** Open a connection to an environment whose configuration has been resolved (variables interpolated). */
+  connect(environment: ResolvedEnvironment, context: { workspaceRoot: string }): Promise<Connection>;
+  /** Take the deployment lock for `key` (usually the project or database) on its own session. */
+  lock(environment: ResolvedEnvironment, context: { workspaceRoot: string }, key: string, options: LockOptions): Promise<LockHandle>;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
+
+  /** Shadow-database diffs (`dbee diff`, `clone`, `adopt`, verified dry runs, drift by fingerprint). PostgreSQL. */
+  readonly diff?: DiffRole;
+  /** Catalog lookups around steps (reverses, conflicts, captured definitions). Both engines. */
+  readonly catalog?: ObjectCatalog;
+  /** Changed tables planned against the live database instead of a shadow diff. Teradata. */
+  readonly inPlace?: InPlaceChanges;
+  /** Smoke checks (`dbee smoke-test`). */
+  readonly smoke?: SmokeDialect;
+  /** `dbee disable`. PostgreSQL. */
+  readonly access?: AccessControl;
+  /** Plans as the engine's own scripts (`dbee plan --format bteq`). Teradata. */
+  readonly export?: ExportRole;
+  /** `dbee extract`. */
+  readonly extract?: ExtractRole;
+  /** The audit trail behind `dbee audit` and `extract --since/--by`. */
+  readonly audit?: AuditTrail;
 }
+
+/** The optional roles of an engine, by name. */
+export type EngineRole = 'diff' | 'catalog' | 'inPlace' | 'smoke' | 'access' | 'export' | 'extract' | 'audit';
+
+/**
+ * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
+ * `requireRole(engine, 'diff', 'compute a diff')` → "the teradata engine cannot compute a diff (it has no shadow
+ * database to diff in)". The one place core refuses for a missing role.
+ */
+export function requireRole<R extends EngineRole>(engine: Engine, role: R, what: string, hint?: string): NonNullable<Engine[R]> {
+  const found = engine[role];
+  if (found) return found as NonNullable<Engine[R]>;
+  throw new DbeeError(`the ${engine.name} engine cannot ${what}${ROLE_REASON[role] ? ` (${ROLE_REASON[role]})` : ''}`, { code: 'ENGINE_CAPABILITY', hint, details: { engine: engine.name, role } });
+}
+
+const ROLE_REASON: Record<EngineRole, string> = {
+  diff: 'it has no shadow database to diff in',
+  catalog: 'it cannot look objects up in its catalog',
+  inPlace: 'it cannot plan a changed table against the live database',
+  smoke: 'it has no smoke checks',
+  access: 'it cannot disable routines',
+  export: 'it exports no scripts',
+  extract: 'it cannot write live objects as source files',
+  audit: 'it has no audit trail',
+};

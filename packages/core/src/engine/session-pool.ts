@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import type { Connection, Engine, LockHandle } from './engine';
+import type { Connection, DiffRole, Engine, LockHandle } from './engine';
 
 /**
  * A shadow database kept by a pool between the tasks of a batch, with what is in it: desired models are built
@@ -16,6 +16,12 @@ export interface ReusableShadow {
   reset(): Promise<void>;
 }
 
+/** The diff role of an engine (its own, not the pool's wrapper), with the engine's name for the pool's keys. */
+interface PoolDiff {
+  name: string;
+  role: DiffRole;
+}
+
 interface PooledShadow {
   conn: Connection;
   dispose(): Promise<void>;
@@ -27,7 +33,7 @@ interface PooledShadow {
 /**
  * Sessions shared by many operations in one process (an Nx batch running a target for hundreds of projects):
  * per environment, one deployment lock and one connection, held until `close()`; per environment and kind,
- * one shadow database, wiped between uses when the engine can (`resetShadow`). Opening an embedded database
+ * one shadow database, wiped between uses (`diff.resetShadow`). Opening an embedded database
  * or a shadow costs hundreds of milliseconds; a batch pays it once.
  *
  * Holding the lock for the whole batch is deliberate: the batch is one operation, and nothing else may change
@@ -48,7 +54,7 @@ export class SessionPool {
     return this.values.get(key) as T;
   }
 
-  /** The engine with lock, connect and openShadow served from this pool. */
+  /** The engine with lock, connect and its diff role's openShadow served from this pool. */
   wrap(engine: Engine): Engine {
     const known = this.engines.get(engine.name);
     if (known) return known.wrapped;
@@ -74,29 +80,35 @@ export class SessionPool {
         };
       },
       connect: async (env, ctx) => keepOpen(await shared(this.connections, key(env), () => engine.connect(env, ctx))),
-      openShadow:
-        engine.openShadow && engine.resetShadow
-          ? async (kind, env, ctx) => {
-              const shadow = await this.shadowFor(engine, kind, env, ctx);
-              // Whoever takes the shared shadow this way expects it empty, and leaves it to be wiped.
-              if (shadow.applied.size) await this.wipe(engine, shadow);
-              return { conn: keepOpen(shadow.conn), dispose: () => this.wipe(engine, shadow) };
-            }
-          : engine.openShadow,
+      diff: engine.diff && this.pooledDiff({ name: engine.name, role: engine.diff }),
     };
     this.engines.set(engine.name, { raw: engine, wrapped });
     return wrapped;
   }
 
+  /** A diff role whose `openShadow` hands out the pooled shadow, emptied. */
+  private pooledDiff(diff: PoolDiff): DiffRole {
+    return {
+      ...diff.role,
+      openShadow: async (kind, env, ctx) => {
+        const shadow = await this.shadowFor(diff, kind, env, ctx);
+        // Whoever takes the shared shadow this way expects it empty, and leaves it to be wiped.
+        if (shadow.applied.size) await this.wipe(diff, shadow);
+        return { conn: keepOpen(shadow.conn), dispose: () => this.wipe(diff, shadow) };
+      },
+    };
+  }
+
   /**
    * The shadow of `engine` (as given by `wrap`) for an environment, kept as it is between uses: null when the engine
-   * cannot wipe a shadow, or was not wrapped by this pool.
+   * has no diff role, or was not wrapped by this pool.
    */
   async reusableShadow(engine: Engine, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<ReusableShadow | null> {
     const raw = this.engines.get(engine.name);
-    if (!raw || raw.wrapped !== engine || !raw.raw.openShadow || !raw.raw.resetShadow) return null;
-    const shadow = await this.shadowFor(raw.raw, kind, env, ctx);
-    return { conn: keepOpen(shadow.conn), applied: shadow.applied, reset: () => this.wipe(raw.raw, shadow) };
+    if (!raw || raw.wrapped !== engine || !raw.raw.diff) return null;
+    const diff = { name: raw.raw.name, role: raw.raw.diff };
+    const shadow = await this.shadowFor(diff, kind, env, ctx);
+    return { conn: keepOpen(shadow.conn), applied: shadow.applied, reset: () => this.wipe(diff, shadow) };
   }
 
   /**
@@ -104,10 +116,10 @@ export class SessionPool {
    * name when it opens; when a later task names a role it lacks, it is closed and opened again with every role asked
    * for so far (what was applied in it is gone then).
    */
-  private async shadowFor(engine: Engine, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<PooledShadow> {
-    const k = `${engine.name}\0${env.name}\0${kind}`;
+  private async shadowFor(diff: PoolDiff, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<PooledShadow> {
+    const k = `${diff.name}\0${env.name}\0${kind}`;
     const open = (roles: ReadonlySet<string>) => async (): Promise<PooledShadow> => {
-      const s = await engine.openShadow!(kind, env, { ...ctx, roles: [...roles].sort() });
+      const s = await diff.role.openShadow(kind, env, { ...ctx, roles: [...roles].sort() });
       return { conn: s.conn, dispose: () => s.dispose(), roles, applied: new Map() };
     };
     const current = await shared(this.shadows, k, open(new Set(ctx.roles ?? [])));
@@ -118,9 +130,9 @@ export class SessionPool {
     return shared(this.shadows, k, open(new Set([...current.roles, ...missing])));
   }
 
-  private async wipe(engine: Engine, shadow: PooledShadow): Promise<void> {
+  private async wipe(diff: PoolDiff, shadow: PooledShadow): Promise<void> {
     shadow.applied.clear();
-    await engine.resetShadow!(shadow.conn);
+    await diff.role.resetShadow(shadow.conn);
   }
 
   /** Close every shared session and release every lock (connections first: the lock guards them). */

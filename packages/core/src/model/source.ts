@@ -48,6 +48,12 @@ export interface ParsedStatement {
    * separately, so the planner can move it after both tables when foreign keys form a cycle.
    */
   deferrable?: DeferrableConstraint[];
+  /**
+   * True for a statement that configures the session of a restore rather than an object, which the parser knows
+   * (PostgreSQL: the `SET statement_timeout = 0;`... lines `pg_dump` prints). Left out of object files, so that a
+   * dump is a valid starting point; kept in migrations. Absent: false.
+   */
+  restoreSetting?: boolean;
 }
 
 /** A foreign-key constraint that can be split out of its CREATE TABLE and added later. */

@@ -1,6 +1,7 @@
 import { desiredModelFor } from '../diffing/desired';
 import { planOfChanges } from '../diffing/diff-plan';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { requireRole } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import type { AdoptOptions } from '../options';
 import { planFromSources } from '../planner/planner';
@@ -23,9 +24,8 @@ const DIFFERS = 'adopted-differs';
 export async function adopt(ctx: OperationContext, options: AdoptOptions): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const { environment, target, models, model, engine } = await loadTarget(ctx, options.project, options.env);
-  if (!engine.introspect || !engine.renderChanges || !engine.existingObjects) {
-    throw new DbeeError(`the ${engine.name} engine cannot compare a live database with the sources`, { code: 'ENGINE_CAPABILITY' });
-  }
+  const diff = requireRole(engine, 'diff', 'compare a live database with the sources');
+  const catalog = requireRole(engine, 'catalog', 'compare a live database with the sources');
   const desired = await desiredModelFor(ctx, { engine, environment, models, target: target.name });
   const sources = planFromSources({ engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment) });
   const objectSteps = sources.steps.filter((s) => s.action !== 'migrate');
@@ -38,14 +38,14 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
         hint: 'use dbee status and dbee diff to see where it stands',
       });
     }
-    const live = await engine.introspect!(conn, scope);
+    const live = await diff.introspect(conn, scope);
     const gap = planOfChanges(engine, target.name, live, desired.model, false, null, target.config.renames ?? [], scope.manage?.owners);
     const touched = new Set<string>();
     for (const s of gap.steps) {
       touched.add(`${s.objectKey.schema}.${s.objectKey.name}`);
       if (s.objectKey.parent) touched.add(s.objectKey.parent);
     }
-    const existing = await engine.existingObjects!(conn, objectSteps.map((s) => s.objectKey));
+    const existing = await catalog.existingObjects(conn, objectSteps.map((s) => s.objectKey));
     const recorded = objectSteps
       .filter((s) => existing.has(s.key))
       .map((s) => {
@@ -80,7 +80,7 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
     await conn.transaction(async (tx) => {
       for (const r of recorded) await ledger.setObjectState(target.name, r.key, r.checksum, id, tx);
     });
-    const fingerprint = engine.fingerprint ? await engine.fingerprint(conn, scope) : null;
+    const fingerprint = await diff.fingerprint(conn, scope);
     await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
     reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
     return ExitCode.ok;

@@ -1,4 +1,5 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { requireRole } from '../engine/engine';
 import type { AuditOptions } from '../options';
 import type { OperationContext } from './context';
 import { sinceTime } from './extract';
@@ -13,14 +14,14 @@ export async function audit(ctx: OperationContext, options: AuditOptions): Promi
   const environment = workspace.environment(options.env, ctx.env);
   const target = workspace.project(options.project);
   const engine = ctx.engine(environment.engine);
-  if (!engine.audit) throw new DbeeError(`the ${engine.name} engine has no audit trail`, { code: 'ENGINE_CAPABILITY' });
+  const trail = requireRole(engine, 'audit', 'record who changed what');
   if (options.enable && options.disable) throw new DbeeError('--enable and --disable cannot be combined', { code: 'OPTIONS_INVALID' });
   const variables = workspace.settings(target, environment).variables;
   const schemas = graphProject(target, variables, workspace.projects).schemas;
   return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => {
     if (options.enable) {
       try {
-        await engine.audit!.enable(conn, options.now);
+        await trail.enable(conn, options.now);
       } catch (e) {
         const err = engine.mapError(e, {});
         throw new DbeeError(`auditing could not be enabled on ${environment.name}: ${err.message.split('\n')[0]}`, {
@@ -33,12 +34,12 @@ export async function audit(ctx: OperationContext, options: AuditOptions): Promi
       return ExitCode.ok;
     }
     if (options.disable) {
-      await engine.audit!.disable(conn);
+      await trail.disable(conn);
       reporter.info(`auditing disabled on ${environment.name}; what it recorded is kept`);
       return ExitCode.ok;
     }
-    const periods = await engine.audit!.periods(conn);
-    const events = await engine.audit!.events(conn, { schemas, since: options.since ? sinceTime(options.since, options.now ?? new Date()) : undefined });
+    const periods = await trail.periods(conn);
+    const events = await trail.events(conn, { schemas, since: options.since ? sinceTime(options.since, options.now ?? new Date()) : undefined });
     if (options.format === 'json') {
       ctx.stdout.write(JSON.stringify({ periods, events }, null, 2) + '\n');
       return ExitCode.ok;

@@ -94,7 +94,7 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
       reporter.info(`${target.name}: no backup is past its retention (${infos.length} kept)`);
       return ExitCode.ok;
     }
-    const present = engine.existingObjects ? await engine.existingObjects(conn, expired.map(backupKey)) : null;
+    const present = engine.catalog ? await engine.catalog.existingObjects(conn, expired.map(backupKey)) : null;
     const steps: PlanStep[] = [];
     const gone: BackupInfo[] = [];
     for (const b of expired) {
@@ -103,7 +103,7 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
         gone.push(b);
         continue;
       }
-      const drop = engine.renderDrop?.(key) ?? null;
+      const drop = engine.catalog?.renderDrop(key) ?? null;
       if (!drop) {
         reporter.warn(`  ${b.backup}: the ${engine.name} engine cannot drop a ${key.kind} on its own; left in place`);
         continue;

@@ -1,7 +1,7 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planOfChanges } from '../diffing/diff-plan';
 import { formatDiffText } from '../diffing/format';
-import type { Engine } from '../engine/engine';
+import { requireRole, type DiffRole, type Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type LedgerState } from '../ledger/ledger';
 import type { CloneOptions } from '../options';
@@ -17,11 +17,11 @@ import { sessionSettings, withSession } from '../runner/session';
 export type { CloneOptions };
 
 /** Read a live schema (and the project's ledger state there) under that environment's lock. */
-async function readSide(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, scope: SchemaScope, project: string) {
+async function readSide(ctx: OperationContext, engine: Engine, diff: DiffRole, environment: ResolvedEnvironment, scope: SchemaScope, project: string) {
   return await withSession({ engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter }, async ({ conn }) => {
     const ledger = new Ledger(conn, engine.ledger);
     const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
-    return { model: await engine.introspect!(conn, scope), description: conn.description, state };
+    return { model: await diff.introspect(conn, scope), description: conn.description, state };
   });
 }
 
@@ -43,16 +43,14 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   if (source.engine !== target.engine) {
     throw new DbeeError(`environments ${source.name} (${source.engine}) and ${target.name} (${target.engine}) are not of the same engine`, { code: 'OPTIONS_INVALID' });
   }
-  if (!engine.introspect || !engine.renderChanges || !engine.fingerprint) {
-    throw new DbeeError(`the ${engine.name} engine cannot compare two live databases`, { code: 'ENGINE_CAPABILITY' });
-  }
+  const diff = requireRole(engine, 'diff', 'compare two live databases');
   const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
-  const from = await readSide(ctx, engine, source, scope, project.name);
+  const from = await readSide(ctx, engine, diff, source, scope, project.name);
   const settings = workspace.settings(project, target).deploy;
   const now = options.now ?? new Date();
   return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock }) => {
-    const live: SchemaModel = await engine.introspect!(conn, scope);
-    const fingerprint = await engine.fingerprint!(conn, scope);
+    const live: SchemaModel = await diff.introspect(conn, scope);
+    const fingerprint = await diff.fingerprint(conn, scope);
     const plan = planOfChanges(engine, project.name, live, from.model, settings.online ?? false, fingerprint, project.config.renames ?? [], scope.manage?.owners);
     if (from.state) plan.objectStates = { [project.name]: from.state.objects };
     ctx.stdout.write(formatDiffText({ project: project.name, from: `${target.name} (${conn.description})`, to: `${source.name} (${from.description})`, plan, cached: false }, false));

@@ -181,7 +181,7 @@ export async function decideConflicts(
   const freed = freedBeforeCreate(plan);
   const candidates = plan.steps.filter((s) => canConflict(s, engine.capabilities.replaceConflicts) && !freed.has(s.order));
   if (!candidates.length) return decisions;
-  const existing = engine.existingObjects ? await engine.existingObjects(conn, candidates.map((s) => s.objectKey)) : new Set<string>();
+  const existing = engine.catalog ? await engine.catalog.existingObjects(conn, candidates.map((s) => s.objectKey)) : new Set<string>();
   for (const step of candidates) {
     const rule = rules.ruleFor(step);
     const exists = existing.has(step.key);
@@ -200,7 +200,7 @@ export async function decideConflicts(
       });
       continue;
     }
-    const aside = engine.setAside ? await engine.setAside(conn, step.objectKey, rule.strategy, stamp) : null;
+    const aside = engine.catalog ? await engine.catalog.setAside(conn, step.objectKey, rule.strategy, stamp) : null;
     if (!aside) {
       decision.problem = new DbeeError(`${step.key} already exists, and this engine cannot ${rule.strategy} a ${step.objectKey.kind} (rule: ${rule.source})`, {
         code: 'OBJECT_CONFLICT',
@@ -209,7 +209,7 @@ export async function decideConflicts(
       });
       continue;
     }
-    const copy = rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table' ? engine.renderCopyData?.(aside.backup, step.objectKey) ?? null : null;
+    const copy = rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table' ? engine.catalog?.renderCopyData(aside.backup, step.objectKey) ?? null : null;
     const dependents = aside.dependents?.drop.length ? aside.dependents : undefined;
     decision.resolution = {
       strategy: rule.strategy,

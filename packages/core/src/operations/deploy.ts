@@ -247,10 +247,10 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
  * the retention), and no longer a data-loss step.
  */
 async function keepDroppedTables(engine: Engine, conn: Connection, plan: Plan, conflicts: Map<number, StepConflict>, stamp: string): Promise<void> {
-  if (!engine.setAside) return;
+  if (!engine.catalog) return;
   for (const step of plan.steps) {
     if (step.action !== 'drop' || step.objectKey.kind !== 'table' || conflicts.has(step.order) || !step.hazards.some((h) => h.kind === 'data-loss')) continue;
-    const aside = await engine.setAside(conn, step.objectKey, 'rename', stamp);
+    const aside = await engine.catalog.setAside(conn, step.objectKey, 'rename', stamp);
     if (!aside?.backup) continue;
     // Still a drop for the ledger (the object leaves the project), but its data is kept.
     // What stands on the table (Teradata: join indexes, triggers) goes with it, and comes back when it is undone.
@@ -426,8 +426,8 @@ async function planSources(ctx: OperationContext, input: PlanInput, environment:
   if (!planned.needsDiff.size) return planned.plan;
   if (hasExportedModels(models)) return again();
   // An engine that plans such changes against the live database itself (Teradata: ALTER TABLE from SHOW TABLE).
-  if (engine.planChange) return planInPlace(input, planned.needsDiff, conn, stamp, ctx.reporter);
-  if (!engine.introspect || !engine.openShadow || !engine.renderChanges) return refuseNeedsDiff(planned);
+  if (engine.inPlace) return planInPlace(input, planned.needsDiff, conn, stamp, ctx.reporter);
+  if (!engine.diff) return refuseNeedsDiff(planned);
   const needDiff = new Set(planned.needsDiff.keys());
   // The projects needing a diff have only their migrations in it.
   const base = planned.plan;
@@ -442,7 +442,7 @@ async function planSources(ctx: OperationContext, input: PlanInput, environment:
       const shown = objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
       ctx.reporter.info(`${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`);
       const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
-      const live = await engine.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+      const live = await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
       const settings = ctx.workspace.settings(target, environment).deploy;
       steps.push(...planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps);
       const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });

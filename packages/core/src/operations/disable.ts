@@ -37,7 +37,7 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
       });
     }
     const how = options.rename ? 'rename' : 'revoke';
-    const d = await engine.disableRoutine!(conn, key, how, backupStamp(options.now ?? new Date()));
+    const d = await engine.access!.disableRoutine(conn, key, how, backupStamp(options.now ?? new Date()));
     if (!d) throw new DbeeError(`${keyText} does not exist on ${environment.name}`, { code: 'OBJECT_NOT_FOUND' });
     if (!d.statements.length) {
       throw new DbeeError(`${keyText} cannot be disabled by revoking EXECUTE: no role but its owner may execute it already`, {
@@ -66,7 +66,7 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
       summary: { disabled: { object: keyText, how, ...(how === 'rename' ? { renamedTo: d.renamedTo ?? '' } : { revoked: d.revoked }) } },
       done: (id) => `${project}: disabled ${keyText} on ${environment.name}: ${what} (deployment #${id}); undo with dbee enable ${project} ${keyText} --env ${environment.name}`,
       verify: how === 'revoke' ? async () => {
-        const left = await engine.disableRoutine!(conn, key, 'revoke', '');
+        const left = await engine.access!.disableRoutine(conn, key, 'revoke', '');
         if (left?.revoked.length) {
           throw new DbeeError(`${keyText}: EXECUTE is still granted to ${left.revoked.join(', ')} (granted by another role, which must revoke it)`, { code: 'DISABLE_INCOMPLETE', exitCode: ExitCode.applyFailed });
         }
@@ -142,7 +142,7 @@ async function withDatabase(ctx: OperationContext, options: EnableOptions, plan:
   const environment = workspace.environment(options.env, ctx.env);
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
-  if (!engine.disableRoutine || !engine.findRoutines) {
+  if (!engine.access) {
     throw new DbeeError(`the ${engine.name} engine cannot disable routines yet`, { code: 'ENGINE_CAPABILITY', hint: 'nothing was changed' });
   }
   const settings = workspace.settings(target, environment).deploy;
@@ -220,12 +220,12 @@ function normaliseArg(a: string): string {
 /** The one routine that `text` names in the database; ambiguous or missing names are errors that list the candidates. */
 async function resolveRoutine(engine: Engine, conn: Connection, text: string, environment: string): Promise<ObjectKey> {
   const want = parseRoutine(text);
-  const found = (await engine.findRoutines!(conn, want.schema, want.name)).filter(
+  const found = (await engine.access!.findRoutines(conn, want.schema, want.name)).filter(
     (k) => (!want.kind || k.kind === want.kind) && (!want.args || (k.args ?? []).map(normaliseArg).join(',') === want.args.join(',')),
   );
   if (found.length === 1) return found[0]!;
   if (!found.length) {
-    const others = await engine.findRoutines!(conn, want.schema, want.name);
+    const others = await engine.access!.findRoutines(conn, want.schema, want.name);
     throw new DbeeError(`${text} does not exist on ${environment}`, {
       code: 'OBJECT_NOT_FOUND',
       hint: others.length ? `routines with that name: ${others.map(formatKey).join(', ')}` : 'check the schema and the name',

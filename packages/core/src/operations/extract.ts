@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { durationMs } from '../config/schema';
 import type { DbProject } from '../config/workspace';
 import { PROJECT_FILE } from '../config/workspace';
-import type { AuditEvent, Connection, Engine, ExtractedObject } from '../engine/engine';
+import { requireRole, type AuditEvent, type Connection, type Engine, type ExtractedObject } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { Ledger } from '../ledger/ledger';
@@ -57,15 +57,9 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
   return { name: options.project, root, schemas, project: null };
 }
 
-/** Engines that can extract, with a message naming what is missing. */
-function extractor(engine: Engine): NonNullable<Engine['extract']> {
-  if (!engine.extract) throw new DbeeError(`the ${engine.name} engine cannot extract objects yet`, { code: 'ENGINE_CAPABILITY' });
-  return engine.extract.bind(engine);
-}
-
 /**
  * `extract`: the live objects of a project's schemas as source files in the project layout (the engine writes the
- * text: `Engine.extract`), `db.yaml` created when the folder has none (with `dependsOn` for the projects whose schemas
+ * text: `Engine.extract.objects`), `db.yaml` created when the folder has none (with `dependsOn` for the projects whose schemas
  * the objects use). `--objects` keeps objects whose `kind:schema.name` matches a glob; `--since`/`--by` keep objects
  * the audit trail saw changed in that period / by that role, and refuse (exit 1) when auditing did not cover the period.
  * Reads under the deployment lock; writes files only.
@@ -75,7 +69,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   const environment = workspace.environment(options.env, ctx.env);
   const target = targetOf(ctx, options);
   const engine = ctx.engine(environment.engine);
-  const run = extractor(engine);
+  const extractRole = requireRole(engine, 'extract', 'extract objects');
   const now = options.now ?? new Date();
   const scope: SchemaScope = {
     schemas: target.schemas,
@@ -85,7 +79,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   const { description, changed, objects, deployed } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
     description: conn.description,
     changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, target.schemas, options, now) : null,
-    objects: await run(conn, scope),
+    objects: await extractRole.objects(conn, scope),
     deployed: target.project ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()] : [],
   }));
   let selected = objects;

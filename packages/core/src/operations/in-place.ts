@@ -1,4 +1,4 @@
-import type { Connection } from '../engine/engine';
+import { requireRole, type Connection } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
 import { planFromSources, type DeployedState, type ObjectNeedingDiff, type PlanInput } from '../planner/planner';
@@ -7,7 +7,7 @@ import { expandPlaceholders } from '../sources/placeholders';
 
 /**
  * Deploy-time plan of objects that changed but cannot be re-created in place (the planner's `needsDiff`), for an engine that
- * plans such a change against the live database itself (`Engine.planChange`; Teradata: ALTER TABLE from SHOW TABLE)
+ * plans such a change against the live database itself (`Engine.inPlace.planChange`; Teradata: ALTER TABLE from SHOW TABLE)
  * instead of a diff in a shadow database.
  *
  * The changed objects are planned as if they were new, so that the planner puts each where its dependencies want it;
@@ -26,7 +26,8 @@ export async function planInPlace(
   reporter: Reporter,
 ): Promise<Plan> {
   const { engine } = input;
-  const planChange = engine.planChange!.bind(engine);
+  const inPlace = requireRole(engine, 'inPlace', 'plan a changed table against the live database');
+  const planChange = inPlace.planChange.bind(inPlace);
   const ids = new Set([...needsDiff.values()].flat().map((o) => o.object));
   const deployed = new Map<string, DeployedState>();
   for (const [project, state] of input.deployed ?? []) {

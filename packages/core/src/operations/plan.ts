@@ -66,8 +66,9 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     smoke: {},
   };
   if (options.format && !['text', 'json'].includes(options.format)) {
-    if (!engine.exportPlan || !engine.exportFormats?.includes(options.format)) {
-      throw new DbeeError(`--format ${options.format}: the ${engine.name} engine exports text, json${engine.exportFormats?.length ? ', ' + engine.exportFormats.join(', ') : ''}`, {
+    const exporter = engine.export;
+    if (!exporter?.formats.includes(options.format)) {
+      throw new DbeeError(`--format ${options.format}: the ${engine.name} engine exports text, json${exporter?.formats.length ? ', ' + exporter.formats.join(', ') : ''}`, {
         code: 'OPTIONS_INVALID',
       });
     }
@@ -76,7 +77,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     mkdirSync(dir, { recursive: true });
     // The target environment's transaction mode, ledger and conflict rules shape the script (BTEQ).
     const rules = new ConflictRules(workspace, environment, undefined);
-    const files = await engine.exportPlan(result, options.format, {
+    const files = await exporter.exportPlan(result, options.format, {
       variables: workspace.settings(target, environment).variables,
       environment,
       conflictStrategy: (step) => rules.ruleFor(step).strategy,

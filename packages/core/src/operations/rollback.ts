@@ -154,8 +154,8 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     const gated: ResolvedEnvironment = emergency ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } } : environment;
     await checkGates(ctx, gated, plan, { assumeYes: options.assumeYes ?? false, now: options.now, skipCountdown: emergency });
     await ledger.ensure();
-    for (const sql of engine.sessionSetup?.(sessionSettings(settings)) ?? []) await conn.execute(sql);
-    const path = graph.searchPath.length ? engine.searchPathStatement?.(graph.searchPath) : null;
+    for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
+    const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
     if (path) await conn.execute(path);
 
     const owner = lockOwner();
@@ -166,7 +166,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
       ...(prepared.forced.length ? { forced: prepared.forced } : {}),
       smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
     };
-    const fingerprint = async () => (engine.fingerprint && graph.schemas.length ? engine.fingerprint(conn, { schemas: graph.schemas, manage }) : null);
+    const fingerprint = async () => (engine.diff && graph.schemas.length ? engine.diff.fingerprint(conn, { schemas: graph.schemas, manage }) : null);
     const t0 = Date.now();
     const results: { reverts: number | null; result: CompensationResult }[] = [];
     const run = async (reverts: number | null, steps: CompensatingStep[], finalState: LedgerState | null, extra: Record<string, unknown>) => {
@@ -421,7 +421,7 @@ async function restoreVanished(input: UndoInput, d: DeploymentRow, all: LedgerSt
         objectKey,
         action: 'create',
         statements: source?.statements ?? [],
-        reverse: [engine.renderDrop?.(objectKey)].filter((x): x is string => Boolean(x)),
+        reverse: [engine.catalog?.renderDrop(objectKey)].filter((x): x is string => Boolean(x)),
         transactional: source?.transactional ?? true,
         hazards: [],
         source: null,
@@ -503,7 +503,7 @@ async function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, has
     reverse = [s.previousDefinition];
   }
   if (reverse === null && (s.action === 'create' || s.action === 'add-constraint') && s.previousDefinition === null) {
-    const drop = engine.renderDrop?.(key);
+    const drop = engine.catalog?.renderDrop(key);
     if (drop) reverse = [drop];
   }
   const what = `step ${s.order} (${s.action} ${s.objectKey}) of deployment #${d.id}`;
@@ -616,12 +616,12 @@ function firstLine(sql: string): string {
 
 /** Refuse a rollback of a database whose schemas changed outside dbee since the last deployment recorded them. */
 async function driftProblem(engine: Engine, conn: Connection, history: DeploymentRow[], scope: SchemaScope, project: string): Promise<DbeeError | null> {
-  if (!engine.fingerprint || !scope.schemas.length) return null;
+  if (!engine.diff || !scope.schemas.length) return null;
   const last = history.find((d) => d.finished_at);
   const summary = last?.summary ? (typeof last.summary === 'string' ? (JSON.parse(last.summary) as { fingerprint?: string | null }) : (last.summary as { fingerprint?: string | null })) : null;
   const recorded = summary?.fingerprint;
   if (!last || !recorded) return null;
-  const live = await engine.fingerprint(conn, scope);
+  const live = await engine.diff.fingerprint(conn, scope);
   if (live === recorded) return null;
   return new DbeeError(`the schemas of ${project} changed outside dbee since deployment #${last.id}: the recorded reverses may no longer apply`, {
     code: 'ROLLBACK_DRIFT',
@@ -646,7 +646,7 @@ interface LoadedRef {
  * cached like any other) and the ledger state a deployment of them would leave.
  */
 async function loadRef(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, project: string, ref: string): Promise<LoadedRef> {
-  if (!engine.introspect || !engine.renderChanges || !engine.openShadow) {
+  if (!engine.diff) {
     throw new DbeeError(`--to-ref: the ${engine.name} engine cannot diff a database against sources`, { code: 'ENGINE_CAPABILITY', hint: 'roll back with the ledger: --to <deployment>' });
   }
   const tree = materializeRef(ctx.workspace.root, ref);
@@ -689,8 +689,8 @@ async function loadRef(ctx: OperationContext, engine: Engine, environment: Resol
  */
 async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, project: string, schemas: string[], ref: LoadedRef, force: boolean): Promise<Prepared> {
   const scope = [...new Set([...schemas, ...ref.schemas])];
-  const live = await engine.introspect!(conn, { schemas: scope, manage: ref.model.graph.manage });
-  const fp = engine.fingerprint ? await engine.fingerprint(conn, { schemas: scope, manage: ref.model.graph.manage }) : null;
+  const live = await engine.diff!.introspect(conn, { schemas: scope, manage: ref.model.graph.manage });
+  const fp = engine.diff ? await engine.diff.fingerprint(conn, { schemas: scope, manage: ref.model.graph.manage }) : null;
   const plan = planOfChanges(engine, project, live, ref.desired, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
   const now = await ledger.state(project);
   const migrations: LedgerState['migrations'] = {};

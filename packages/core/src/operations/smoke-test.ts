@@ -1,5 +1,6 @@
 import { durationMs } from '../config/schema';
-import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { ExitCode, type ExitCodeValue } from '../errors';
+import { requireRole } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import { canonicalJson } from '../plan/serialize';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
@@ -20,9 +21,7 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
   const environment = workspace.environment(options.env, ctx.env);
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
-  if (!engine.smoke) {
-    throw new DbeeError(`the ${engine.name} engine cannot run smoke checks yet`, { code: 'SMOKE_UNSUPPORTED', hint: 'nothing was run' });
-  }
+  requireRole(engine, 'smoke', 'run smoke checks', 'nothing was run');
   const [model] = await loadModels(ctx, [target], environment, engine);
   // Invalid smoke files are refused before anything touches the database.
   const checks = await loadSmokeChecks(model!, engine);

@@ -100,11 +100,11 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
     const recorded = last ? deploymentSummary(last).fingerprint ?? null : null;
     const graph = models.find((m) => m.project.name === target.name)!.graph;
     let drift: StatusReport['drift'];
-    if (!engine.fingerprint) drift = { state: 'unknown', recorded: null, live: null, reason: `the ${engine.name} engine has no schema fingerprint` };
+    if (!engine.diff) drift = { state: 'unknown', recorded: null, live: null, reason: `the ${engine.name} engine has no schema fingerprint` };
     else if (!last) drift = { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
     else if (!recorded) drift = { state: 'unknown', recorded: null, live: null, reason: `deployment #${last.id} recorded no fingerprint` };
     else {
-      const live = await engine.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
+      const live = await engine.diff.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
       drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
     }
     const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
@@ -162,15 +162,15 @@ async function pending(ctx: OperationContext, input: PlanInput, environment: Res
 
 /** Object key → the kinds of change a diff of the live schema against the sources finds on it; null without a diff engine. */
 async function changeKinds(ctx: OperationContext, engine: Engine, models: readonly ProjectModel[], projects: string[], environment: ResolvedEnvironment, conn: Connection) {
-  if (!engine.introspect || !engine.openShadow) return null;
+  if (!engine.diff) return null;
   const out = new Map<string, string[]>();
   for (const project of projects) {
     const names = new Set(ctx.workspace.withDependencies(project).map((p) => p.name));
     const own = models.filter((m) => names.has(m.project.name));
     const model = own.find((m) => m.project.name === project)!;
     const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
-    const live = await engine.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
-    const changes = diffModels(live, desired.model, { renames: model.project.config.renames ?? [], owners: model.graph.manage?.owners ?? false, sameViewDefinition: engine.sameViewDefinition });
+    const live = await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+    const changes = diffModels(live, desired.model, { renames: model.project.config.renames ?? [], owners: model.graph.manage?.owners ?? false, sameViewDefinition: engine.diff.sameViewDefinition, facts: engine.diff.facts });
     for (const c of changes) {
       const key = changeObjectKey(c);
       // Column, constraint and index changes belong to their table in the ledger's terms.

@@ -196,11 +196,11 @@ async function stepsOfEarlierRuns(ledger: Ledger, project: string, environment: 
 async function driftSince(input: PackagePlanInput, project: string): Promise<DbeeError | null> {
   const { engine, conn, ledger, environment } = input;
   const model = input.models.find((m) => m.project.name === project);
-  if (!engine.fingerprint || !model) return null;
+  if (!engine.diff || !model) return null;
   const last = (await ledger.deployments(project, environment.name, 10_000)).find((d) => d.finished_at);
   const summary = last?.summary ? (typeof last.summary === 'string' ? (JSON.parse(last.summary) as { fingerprint?: string }) : (last.summary as { fingerprint?: string })) : null;
   if (!last || !summary?.fingerprint) return null;
-  const live = await engine.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+  const live = await engine.diff.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
   if (definitions(live) === definitions(summary.fingerprint)) return null;
   return new DbeeError(`${project} on ${environment.name} was changed outside dbee since deployment #${last.id}: its schemas' fingerprint is ${live}, the deployment recorded ${summary.fingerprint}`, {
     code: 'PACKAGE_PRECONDITION',

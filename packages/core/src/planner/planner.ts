@@ -47,7 +47,7 @@ export interface ObjectNeedingDiff {
 export interface SourcePlan {
   /**
    * The steps the sources plan. A project in `needsDiff` has only its migrations here: its objects are planned by a
-   * diff of the live schema (or by the engine's `planChange`), or refused (`refuseNeedsDiff`).
+   * diff of the live schema (or by the engine's `inPlace.planChange`), or refused (`refuseNeedsDiff`).
    */
   plan: Plan;
   /** Per project, in plan order, the objects that need a diff; empty when the plan covers every change. */
@@ -221,9 +221,8 @@ function objectStep(
     }
   }
   // A schema the sources only grant on or comment on is still created by its project (see `schemaSteps`).
-  if (object.key.kind === 'schema' && engine.ensureSchema && !object.statements.some((s) => s.action === 'create')) {
-    statements = [...engine.ensureSchema(object.key.name).statements, ...statements];
-  }
+  const ensured = object.key.kind === 'schema' && !object.statements.some((s) => s.action === 'create') ? engine.catalog?.ensureSchema(object.key.name) : null;
+  if (ensured) statements = [...ensured.statements, ...statements];
   const checksum = checksumStatements(statements, variables);
   const deployed = state.objects.get(object.id);
   if (deployed === checksum) return null;
@@ -240,7 +239,7 @@ function objectStep(
       details: { object: object.id, project: object.project },
     });
   }
-  const drop = action === 'create' && creates !== undefined ? engine.renderDrop?.(object.key) ?? null : null;
+  const drop = action === 'create' && creates !== undefined ? engine.catalog?.renderDrop(object.key) ?? null : null;
   return {
     step: {
       order: 0,
@@ -265,14 +264,17 @@ function objectStep(
  * in the ledger like any object (`schema:<name>`), so it is planned once.
  */
 function schemaSteps(engine: Engine, model: ProjectModel, state: DeployedState): PlanStep[] {
-  const ensure = engine.ensureSchema;
-  if (!ensure) return [];
+  const catalog = engine.catalog;
+  if (!catalog) return [];
   const defined = new Set(model.objects.filter((o) => o.key.kind === 'schema' || o.key.kind === 'database').map((o) => o.key.name.toLowerCase()));
   const steps: PlanStep[] = [];
   model.graph.schemas.forEach((schema, i) => {
     if (defined.has(schema.toLowerCase())) return;
     const key: ObjectKey = { kind: 'schema', schema: '', name: schema };
-    const { statements, reverse } = ensure(schema);
+    const ensured = catalog.ensureSchema(schema);
+    // The engine does not make schemas (Teradata): owned ones must exist beforehand.
+    if (!ensured) return;
+    const { statements, reverse } = ensured;
     const checksum = checksumStatements(statements, model.variables);
     const id = formatKey(key);
     if (state.objects.get(id) === checksum) return;

@@ -6,7 +6,6 @@ import { expandPlaceholders } from '../sources/placeholders';
 import { groupObjects, type SourceObject, type SourceStatement } from './objects';
 import type { GraphProject } from './graph';
 import { managedScope, type ManagedScope } from '../schema/managed-scope';
-import { isDumpSessionSetting } from '../schema/dump-settings';
 
 /** A migration with its statements parsed (and its rollback's). */
 export interface ParsedMigration {
@@ -85,8 +84,8 @@ export async function loadProjectModel(
     }
   };
   const parsedFiles: { path: string; statements: SourceStatement[] }[] = [];
-  // A pg_dump file's session settings configure a restore, not an object (see `isDumpSessionSetting`).
-  for (const file of sources.objects) parsedFiles.push({ path: file.path, statements: (await parseFile(file)).filter((st) => st.key || !isDumpSessionSetting(st.sql)) });
+  // A dump's session settings configure a restore, not an object (see `ParsedStatement.restoreSetting`).
+  for (const file of sources.objects) parsedFiles.push({ path: file.path, statements: (await parseFile(file)).filter((st) => !st.restoreSetting) });
   const migrations: ParsedMigration[] = [];
   for (const m of sources.migrations) migrations.push({ file: m, statements: await parseFile(m), rollback: await parseFile(m.rollback) });
   if (errors.length === 1) throw errors[0]!;

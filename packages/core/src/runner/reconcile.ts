@@ -15,7 +15,7 @@ export async function reconcileStarted(input: { engine: Engine; conn: Connection
   const lines: string[] = [];
   for (const step of await ledger.startedSteps()) {
     const what = `step ${step.order} of deployment #${step.deploymentId} (${step.action} ${step.objectKey})`;
-    const outcome = engine.stepOutcome ? await engine.stepOutcome(conn, parseKey(step.objectKey), step.action) : { state: 'unknown' as const };
+    const outcome = engine.catalog ? await engine.catalog.stepOutcome(conn, parseKey(step.objectKey), step.action) : { state: 'unknown' as const };
     let line: string;
     if (outcome.state === 'done') {
       line = `${what} was running outside a transaction when its process ended, and completed: ${dryRun ? 'a real run records it applied' : 'recorded applied'}`;

@@ -1,4 +1,4 @@
-import type { Connection, Engine } from '../engine/engine';
+import type { Connection, DiffRole, Engine } from '../engine/engine';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import { diffModels } from '../schema/diff';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -21,29 +21,30 @@ export async function recreateWithDependents(
   statements: readonly string[],
   exec: (list: readonly string[]) => Promise<void>,
 ): Promise<string[]> {
-  if (!engine.introspect || !engine.renderChanges) {
+  const diff = engine.diff;
+  if (!diff) {
     await exec(statements);
     return [...statements];
   }
-  const live = await engine.introspect(conn, scope);
+  const live = await diff.introspect(conn, scope);
   const dependents = dependentsOf(live, key);
   if (dependents.size === 0) {
     await exec(statements);
     return [...statements];
   }
-  const drops = render(engine, live, only(live, (k) => !dependents.has(k)));
+  const drops = render(diff, live, only(live, (k) => !dependents.has(k)));
   await exec(drops);
   await exec(statements);
-  const after = await engine.introspect(conn, scope);
+  const after = await diff.introspect(conn, scope);
   const back = merge(after, only(live, (k) => dependents.has(k)));
-  const creates = render(engine, after, back);
+  const creates = render(diff, after, back);
   await exec(creates);
   return [...drops, ...statements, ...creates];
 }
 
-function render(engine: Engine, from: SchemaModel, to: SchemaModel): string[] {
-  const changes = diffModels(from, to, { sameViewDefinition: engine.sameViewDefinition });
-  return engine.renderChanges!(changes, { from, to }).flatMap((r) => r.statements);
+function render(diff: DiffRole, from: SchemaModel, to: SchemaModel): string[] {
+  const changes = diffModels(from, to, { sameViewDefinition: diff.sameViewDefinition, facts: diff.facts });
+  return diff.renderChanges(changes, { from, to }).flatMap((r) => r.statements);
 }
 
 /** `schema.name` of a relation key, as indexes and triggers name their parent. */

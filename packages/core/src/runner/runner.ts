@@ -202,7 +202,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const ledger = new Ledger(conn, engine.ledger);
   const journal = new StepJournal(ledger);
   const scope = options.transaction ?? 'object';
-  const setup = engine.sessionSetup?.(options.session ?? {}) ?? [];
+  const setup = engine.session.setup(options.session ?? {});
   for (const sql of setup) await conn.execute(sql);
 
   const states = new Map<string, ProjectState>();
@@ -219,7 +219,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const pathStatement = (project: string): string | null => {
     const variables = options.variables.get(project) ?? {};
     const searchPath = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded);
-    const sql = searchPath.length ? engine.searchPathStatement?.(searchPath) ?? null : null;
+    const sql = searchPath.length ? engine.session.searchPath(searchPath) : null;
     if (!sql || sql === currentPath) return null;
     currentPath = sql;
     return sql;
@@ -228,7 +228,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const setPathFor = async (c: Connection, project: string) => {
     const variables = options.variables.get(project) ?? {};
     const searchPath = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded);
-    const sql = searchPath.length ? engine.searchPathStatement?.(searchPath) ?? null : null;
+    const sql = searchPath.length ? engine.session.searchPath(searchPath) : null;
     if (sql && sql !== currentPath) {
       await c.execute(sql);
       currentPath = sql;
@@ -336,7 +336,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   // each step's statements followed by its ledger rows, inside its transaction (see runPipelined).
   const inline = engine.ledger.inline;
   const pipelinable = (group: Group) => inline !== undefined && group.transactional && group.steps.every((st) => !conflict(st));
-  const captures = (step: PlanStep) => !!engine.captureDefinition && ['replace', 'drop', 'alter', 'restore'].includes(step.action);
+  const captures = (step: PlanStep) => !!engine.catalog && ['replace', 'drop', 'alter', 'restore'].includes(step.action);
   /**
    * Steps that start a request of their own: one that captures a definition (read first, after what came before) and
    * a migration (a data move takes time: it is shown as it starts, and the lock is proven right before it).
@@ -430,7 +430,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const state = states.get(step.project)!;
           const variables = options.variables.get(step.project) ?? {};
           // The object's definition before the step (its reverse when the plan has none), read after what came before.
-          const previousDefinition = captures(step) ? await engine.captureDefinition!(conn, step.objectKey) : null;
+          const previousDefinition = captures(step) ? await engine.catalog!.captureDefinition(conn, step.objectKey) : null;
           const expanded = expand(step, variables);
           const checksum = checksumStatements(step.statements, variables);
           const reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
@@ -692,7 +692,7 @@ async function runStep(
   const conflict = options.conflicts?.get(step.order);
   const t0 = Date.now();
   const captures = conflict !== undefined || ['replace', 'drop', 'alter', 'restore'].includes(step.action);
-  const previousDefinition = captures && engine.captureDefinition ? await engine.captureDefinition(c, step.objectKey) : null;
+  const previousDefinition = captures && engine.catalog ? await engine.catalog.captureDefinition(c, step.objectKey) : null;
   const previousChecksum = step.action === 'migrate' || step.action === 'create' ? null : await ledger.objectChecksum(step.project, step.key, c);
   const statements = [...(conflict?.before ?? []), ...expand(step, variables), ...(conflict?.after ?? [])];
   // A replaced object comes back from its captured definition when the plan knows no reverse.
@@ -833,9 +833,9 @@ async function abortProject(ledger: Ledger, state: ProjectState, error: DbeeErro
 
 async function fingerprintOf(options: RunOptions, project: string): Promise<string | null> {
   const schemas = options.schemas?.get(project);
-  if (!schemas?.length || !options.engine.fingerprint) return null;
+  if (!schemas?.length || !options.engine.diff) return null;
   try {
-    return await options.engine.fingerprint(options.conn, { schemas, manage: options.manage?.get(project) });
+    return await options.engine.diff.fingerprint(options.conn, { schemas, manage: options.manage?.get(project) });
   } catch {
     // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
     return null;

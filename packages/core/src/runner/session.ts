@@ -103,7 +103,7 @@ export async function withSession<T>(request: SessionRequest, fn: (session: Depl
       const settings = request.settings ?? { lockTimeoutMs: sessionSettings(deploy).lockTimeoutMs };
       // Nothing to set, nothing run: an engine's setup may do more than the settings (Teradata tags a query band).
       const some = settings.lockTimeoutMs !== undefined || settings.statementTimeoutMs !== undefined;
-      const setup = [...(some ? (engine.sessionSetup?.(settings) ?? []) : []), ...(request.searchPath?.length ? [engine.searchPathStatement?.(request.searchPath) ?? null] : [])];
+      const setup = [...(some ? engine.session.setup(settings) : []), ...(request.searchPath?.length ? [engine.session.searchPath(request.searchPath)] : [])];
       for (const sql of setup) {
         if (!sql) continue;
         dirty = true;
@@ -114,7 +114,7 @@ export async function withSession<T>(request: SessionRequest, fn: (session: Depl
       return await fn({ conn, owner, lock, settings, assertLock: () => assertLock(lock) });
     } finally {
       if (dirty) {
-        for (const sql of engine.sessionReset?.() ?? []) await conn.execute(sql).catch(() => {});
+        for (const sql of engine.session.reset()) await conn.execute(sql).catch(() => {});
       }
       await conn.close();
     }

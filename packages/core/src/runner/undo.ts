@@ -141,7 +141,7 @@ export async function undoApplied(options: {
 export function viewFallback(engine: Engine, key: ObjectKey, reverse: readonly string[]): string[] | null {
   if (key.kind !== 'view' || !reverse.length) return null;
   if (!reverse.every((sql) => /^CREATE\s+OR\s+REPLACE\s+VIEW\b/i.test(sql.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')))) return null;
-  const drop = engine.renderDrop?.(key);
+  const drop = engine.catalog?.renderDrop(key);
   return drop ? [drop, ...reverse] : null;
 }
 

@@ -55,9 +55,9 @@ export interface VerifyResult {
 export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   const { engine, plan } = input;
   const none = (skipped: string): VerifyResult => ({ verified: false, skipped, problems: [], warnings: [], copied: 0, ran: 0 });
-  if (!engine.introspect || !engine.openShadow || !engine.renderChanges) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
+  if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
   if (!plan.steps.length) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
-  const live = await engine.introspect(input.conn, { schemas: input.schemas });
+  const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
   const copy = planOfChanges(engine, 'verify', emptyModel(), live, false, null).steps;
   const stepStatements = (step: PlanStep) => {
     const variables = input.variables.get(step.project) ?? {};
@@ -65,8 +65,8 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     const c = input.conflicts.get(step.order);
     return [...(c?.before ?? []), ...own, ...(c?.after ?? [])];
   };
-  const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(stepStatements)]);
-  const shadow = await engine.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
+  const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(stepStatements)], engine.diff.facts.builtInRoles);
+  const shadow = await engine.diff.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
   try {
     const conn = shadow.conn;
     const copyStatements = copy.flatMap((s) => s.statements);
@@ -82,7 +82,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     for (const step of plan.steps) {
       const variables = input.variables.get(step.project) ?? {};
       const searchPath = (plan.searchPaths?.[step.project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${step.project}`).expanded);
-      const set = searchPath.length ? (engine.searchPathStatement?.(searchPath) ?? null) : null;
+      const set = searchPath.length ? engine.session.searchPath(searchPath) : null;
       if (set && set !== path) {
         await conn.execute(set);
         path = set;
@@ -125,10 +125,10 @@ function problemOf(engine: Engine, step: PlanStep, statement: string | null, err
 
 /**
  * Steps that drop a table holding rows (a plan step, or the `drop` conflict strategy) get a `data-loss` hazard, read
- * from the target (one `SELECT ... LIMIT 1` per such table). For engines that read a catalog (`introspect`).
+ * from the target (one `SELECT ... LIMIT 1` per such table). For engines with a `diff` role (they read a catalog).
  */
 export async function markDataLoss(engine: Engine, conn: Connection, plan: Plan, conflicts: ReadonlyMap<number, StepConflict>): Promise<void> {
-  if (!engine.introspect) return;
+  if (!engine.diff) return;
   for (const step of plan.steps) {
     if (step.objectKey.kind !== 'table' || step.hazards.some((h) => h.kind === 'data-loss')) continue;
     const dropsIt = step.action === 'drop' || conflicts.get(step.order)?.strategy === 'drop';

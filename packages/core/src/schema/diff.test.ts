@@ -1,8 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import { changeObjectKey, type Change } from './change';
-import { diffModels, enumAdditions, viewColumnsCompatible } from './diff';
+import { diffModels as diffWith, enumAdditions, viewColumnsCompatible, type DiffOptions } from './diff';
+import type { EngineFacts } from '../engine/engine';
 import { emptyModel, type Column, type Constraint, type Index, type Routine, type SchemaModel, type Table, type View } from './model';
+
+/** Engine facts for the differ (generic; PostgreSQL's are in @dbee/postgres): serial columns draw from `nextval`. */
+const facts: EngineFacts = { volatileFunctions: new Set(), typeAliases: {}, sequenceFunction: 'nextval', builtInRoles: /^public$/i, typeChange: () => ({ rewrite: true, loss: null }) };
+const diffModels = (from: SchemaModel, to: SchemaModel, options: Omit<DiffOptions, 'facts'> = {}) => diffWith(from, to, { ...options, facts });
 
 const k = (kind: ObjectKey['kind'], schema: string, name: string, extra: Partial<ObjectKey> = {}): ObjectKey => ({ kind, schema, name, ...extra });
 const col = (name: string, type = 'integer', extra: Partial<Column> = {}): Column => ({

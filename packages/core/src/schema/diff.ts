@@ -16,6 +16,7 @@ import type {
 } from './model';
 import { columnNode, constraintNode, orderChanges, referencedKeyConstraint } from './order';
 import { parseType } from './hazards';
+import type { EngineFacts } from '../engine/engine';
 import { applyRenames } from './renames';
 import { sameData } from './same-data';
 
@@ -36,6 +37,8 @@ export interface DiffOptions {
    * column qualifiers), and the desired side may be built on another version than the target.
    */
   sameViewDefinition?: (a: string, b: string) => boolean;
+  /** The engine's type aliases and sequence function (`Engine.diff.facts`): which type changes keep a default, what a serial column is. */
+  facts: EngineFacts;
 }
 
 /**
@@ -45,7 +48,7 @@ export interface DiffOptions {
  * because not every dependency is in the catalog), then by `formatKey`. Views, routines, triggers, indexes and constraints that depend on something that is
  * dropped or changed incompatibly are dropped before it and recreated after it.
  */
-export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOptions = {}): Change[] {
+export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOptions): Change[] {
   const renamed = applyRenames(from, to, options.renames ?? []);
   const differ = new Differ(renamed.model, to, options);
   differ.run();
@@ -470,8 +473,8 @@ class Differ {
     let fromDefault = f.default;
     if (f.type !== t.type || f.collation !== t.collation) {
       // A default typed for the old type may not cast to the new one: take it off first, put the desired one back.
-      const a = parseType(f.type);
-      const b = parseType(t.type);
+      const a = parseType(f.type, this.options.facts.typeAliases);
+      const b = parseType(t.type, this.options.facts.typeAliases);
       if (f.default !== null && (a.base !== b.base || a.array !== b.array)) {
         this.push({ kind: 'alter-column-default', table, column: t.name, from: f.default, to: null });
         fromDefault = null;
@@ -481,8 +484,8 @@ class Differ {
     }
     // Serial <-> identity: the position of the sequence goes along (through a holder sequence), so the next
     // INSERT neither collides nor reuses numbers handed out before.
-    const toSerial = f.identity !== null && t.identity === null ? ownedSequence(this.to, table, t) : undefined;
-    const fromSerial = f.identity === null && t.identity !== null ? ownedSequence(this.from, table, f) : undefined;
+    const toSerial = f.identity !== null && t.identity === null ? ownedSequence(this.to, table, t, this.options.facts) : undefined;
+    const fromSerial = f.identity === null && t.identity !== null ? ownedSequence(this.from, table, f, this.options.facts) : undefined;
     let carry: { holder: ObjectKey } | undefined;
     if (toSerial) carry = { holder: { kind: 'sequence', schema: toSerial.key.schema, name: holderName(toSerial.key.name) } };
     if (fromSerial && !this.to.sequences.some((s) => formatKey(s.key) === formatKey(fromSerial.key))) {
@@ -865,9 +868,12 @@ export function asideTableName(name: string): string {
   return `${name.slice(0, 50)}__dbee_old`;
 }
 
-/** The sequence a serial column takes its default from: owned by the column and named in its `nextval` default. */
-function ownedSequence(model: SchemaModel, table: ObjectKey, column: Column): Sequence | undefined {
-  if (column.default === null || !/^nextval\(/.test(column.default)) return undefined;
+/**
+ * The sequence a serial column takes its default from: owned by the column and named in its default, a call of the
+ * engine's sequence function (PostgreSQL: `nextval`).
+ */
+function ownedSequence(model: SchemaModel, table: ObjectKey, column: Column, facts: EngineFacts): Sequence | undefined {
+  if (column.default === null || !column.default.startsWith(facts.sequenceFunction + '(')) return undefined;
   return model.sequences.find(
     (s) => s.ownedBy !== null && formatKey(s.ownedBy.table) === formatKey(table) && s.ownedBy.column === column.name && column.default!.includes(s.key.name),
   );

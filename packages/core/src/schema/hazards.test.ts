@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { ObjectKey } from '../model/object-key';
 import type { Change } from './change';
-import { classifyHazards, typeChangeEffect } from './hazards';
+import { classifyHazards } from './hazards';
+import type { EngineFacts } from '../engine/engine';
 import { emptyModel, type Column, type Index, type SchemaModel, type Table } from './model';
 
 const tableKey: ObjectKey = { kind: 'table', schema: 's', name: 't' };
@@ -20,42 +21,18 @@ const col = (name: string, type: string, extra: Partial<Column> = {}): Column =>
 });
 const t: Table = { key: tableKey, columns: [col('a', 'integer'), col('b', 'text')], constraints: [], dependsOn: [], attrs: {} };
 const withTable: SchemaModel = { ...emptyModel(), tables: [t] };
-const kinds = (change: Change, from = withTable, to = withTable, online = false) => classifyHazards(change, from, to, { online }).map((h) => h.kind).sort();
-
-describe('typeChangeEffect', () => {
-  const cases: [string, string, boolean, boolean][] = [
-    // from, to, rewrites, loses data
-    ['character varying(10)', 'character varying(20)', false, false],
-    ['character varying(20)', 'character varying(10)', true, true],
-    ['character varying(10)', 'text', false, false],
-    ['character varying(10)', 'character varying', false, false],
-    ['text', 'character varying', false, false],
-    ['text', 'character varying(10)', true, true],
-    ['integer', 'bigint', true, false],
-    ['bigint', 'integer', true, true],
-    ['smallint', 'integer', true, false],
-    ['integer', 'numeric(12,2)', true, false],
-    ['bigint', 'numeric(10,0)', true, true],
-    ['numeric(10,2)', 'numeric(12,2)', false, false],
-    ['numeric(12,2)', 'numeric(10,2)', true, true],
-    ['numeric(10,2)', 'numeric(10,1)', true, true],
-    ['numeric(10,2)', 'numeric', false, false],
-    ['numeric', 'integer', true, true],
-    ['real', 'double precision', true, false],
-    ['double precision', 'real', true, true],
-    ['integer', 'text', true, false],
-    ['timestamp without time zone', 'timestamp with time zone', true, false],
-    ['timestamp(3) without time zone', 'timestamp without time zone', false, false],
-    ['timestamp without time zone', 'timestamp(0) without time zone', true, true],
-    ['text', 'integer', true, true],
-    ['integer[]', 'bigint', true, true],
-  ];
-  test.each(cases)('%s -> %s: rewrite %s, data loss %s', (from, to, rewrite, loss) => {
-    const effect = typeChangeEffect(col('c', from), col('c', to));
-    expect(effect.rewrite).toBe(rewrite);
-    expect(effect.loss !== null).toBe(loss);
-  });
-});
+/**
+ * Engine facts for these tests (the analyzer is generic; PostgreSQL's facts are tested in @dbee/postgres): two
+ * volatile functions, one alias, and one type change that needs no rewrite, so that using them shows.
+ */
+const facts: EngineFacts = {
+  volatileFunctions: new Set(['random', 'gen_random_uuid']),
+  typeAliases: { 'character varying': 'varchar' },
+  sequenceFunction: 'nextval',
+  builtInRoles: /^public$/i,
+  typeChange: (a, b) => (a.base === 'varchar' && b.base === 'text' ? { rewrite: false, loss: null } : { rewrite: true, loss: 'values may not convert' }),
+};
+const kinds = (change: Change, from = withTable, to = withTable, online = false) => classifyHazards(change, from, to, { online, facts }).map((h) => h.kind).sort();
 
 describe('classifyHazards', () => {
   test('drops of tables, columns and sequences lose data', () => {

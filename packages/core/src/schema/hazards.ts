@@ -3,10 +3,13 @@ import type { Hazard } from '../plan/plan';
 import type { Change } from './change';
 import type { Column, SchemaModel } from './model';
 import { indexModel } from './model-index';
+import type { EngineFacts, ParsedType } from '../engine/engine';
 
 export interface HazardOptions {
   /** Indexes will be built without blocking writes (PostgreSQL: `CONCURRENTLY`); default false. */
   online?: boolean;
+  /** The engine's volatile functions and type rules (`Engine.diff.facts`). */
+  facts: EngineFacts;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface HazardOptions {
  *
  * Changes to objects created by the same plan carry no lock or rewrite hazards: the table is empty.
  */
-export function classifyHazards(change: Change, from: SchemaModel, to: SchemaModel, options: HazardOptions = {}): Hazard[] {
+export function classifyHazards(change: Change, from: SchemaModel, to: SchemaModel, options: HazardOptions): Hazard[] {
   const h: Hazard[] = [];
   const add = (kind: Hazard['kind'], message: string) => h.push({ kind, message });
   const before = indexModel(from);
@@ -63,13 +66,13 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
       break;
     case 'add-column': {
       if (!existing(change.table)) break;
-      const why = rewriteOnAdd(change.column, to);
+      const why = rewriteOnAdd(change.column, to, options.facts);
       if (why) add('table-rewrite', `adds column ${name(change.table)}.${change.column.name} with ${why}: rewrites the table under an exclusive lock`);
       break;
     }
     case 'alter-column-type': {
       const col = `${name(change.table)}.${change.column}`;
-      const effect = typeChangeEffect(change.from, change.to);
+      const effect = typeChangeEffect(change.from, change.to, options.facts);
       if (effect.loss) add('data-loss', `changes ${col} from ${change.from.type} to ${change.to.type}: ${effect.loss}`);
       if (effect.rewrite) add('table-rewrite', `changes ${col} from ${change.from.type} to ${change.to.type}: rewrites the table under an exclusive lock`);
       break;
@@ -174,63 +177,22 @@ function dependents(model: SchemaModel, key: ObjectKey): string[] {
   return users.map((o) => `${o.key.kind} ${o.key.schema}.${o.key.name}`).sort();
 }
 
-/** Functions whose result differs on every call: a default using one is evaluated for every existing row. */
-const VOLATILE_BUILTINS = new Set([
-  'random',
-  'clock_timestamp',
-  'timeofday',
-  'gen_random_uuid',
-  'uuidv4',
-  'uuidv7',
-  'uuid_generate_v1',
-  'uuid_generate_v1mc',
-  'uuid_generate_v4',
-  'nextval',
-  'setseed',
-  'txid_current',
-]);
-
 /** Why adding this column rewrites the table, or null when the engine can add it as metadata only. */
-function rewriteOnAdd(column: Column, to: SchemaModel): string | null {
+function rewriteOnAdd(column: Column, to: SchemaModel, facts: EngineFacts): string | null {
   if (column.identity) return 'an identity';
   if (column.generated !== null && column.attrs['generatedKind'] !== 'virtual') return 'a stored generated expression';
   if (column.default === null) return null;
   for (const m of column.default.matchAll(/("?)([A-Za-z_][\w$]*)\1\s*\(/g)) {
     const fn = m[2]!.toLowerCase();
-    if (VOLATILE_BUILTINS.has(fn)) return `a volatile default (${column.default})`;
+    if (facts.volatileFunctions.has(fn)) return `a volatile default (${column.default})`;
     const user = to.routines.find((r) => r.key.name === m[2]);
     if (user && user.volatility === 'volatile') return `a volatile default (${column.default})`;
   }
   return null;
 }
 
-interface ParsedType {
-  base: string;
-  /** Type modifiers, e.g. `[10]` for varchar(10), `[12, 2]` for numeric(12,2). */
-  mods: number[];
-  array: boolean;
-}
-
-const ALIASES: Record<string, string> = {
-  'character varying': 'varchar',
-  character: 'char',
-  bpchar: 'char',
-  int: 'integer',
-  int4: 'integer',
-  int2: 'smallint',
-  int8: 'bigint',
-  decimal: 'numeric',
-  float4: 'real',
-  float8: 'double precision',
-  'timestamp without time zone': 'timestamp',
-  'timestamp with time zone': 'timestamptz',
-  'time without time zone': 'time',
-  'time with time zone': 'timetz',
-  bool: 'boolean',
-  'bit varying': 'varbit',
-};
-
-export function parseType(text: string): ParsedType {
+/** Split a column type into base name (through the engine's `aliases`), modifiers and array-ness: `numeric(12,2)[]`. */
+export function parseType(text: string, aliases: Readonly<Record<string, string>>): ParsedType {
   let t = text.trim().toLowerCase();
   const array = t.endsWith('[]');
   if (array) t = t.replace(/(\[\])+$/, '');
@@ -241,78 +203,14 @@ export function parseType(text: string): ParsedType {
     base = `${m[1]}${m[3] ? ' ' + m[3] : ''}`.trim();
     mods = m[2]!.split(',').map((x) => Number(x.trim()));
   }
-  return { base: ALIASES[base] ?? base, mods, array };
+  return { base: aliases[base] ?? base, mods, array };
 }
-
-const INTEGER_RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3, numeric: 4 };
-const FLOAT_RANK: Record<string, number> = { real: 1, 'double precision': 2 };
-const UNBOUNDED_TEXT = new Set(['text', 'varchar']);
 
 /**
  * What changing a column's type does: whether the engine rewrites the table, and why values may be lost or
- * rejected (null when every value converts exactly). Unknown conversions are assumed to rewrite and to risk loss.
+ * rejected (null when every value converts exactly), as the engine's `facts.typeChange` says. Same text: nothing.
  */
-export function typeChangeEffect(from: Column, to: Column): { rewrite: boolean; loss: string | null } {
+export function typeChangeEffect(from: Column, to: Column, facts: EngineFacts): { rewrite: boolean; loss: string | null } {
   if (from.type === to.type) return { rewrite: false, loss: null };
-  const a = parseType(from.type);
-  const b = parseType(to.type);
-  if (a.array !== b.array) return { rewrite: true, loss: 'values may not convert' };
-  const narrower = 'narrower type: longer values are rejected or truncated';
-
-  if (a.base === b.base) {
-    const [p1, s1] = a.mods;
-    const [p2, s2] = b.mods;
-    switch (a.base) {
-      case 'varchar':
-      case 'varbit':
-        if (b.mods.length === 0) return { rewrite: false, loss: null };
-        if (a.mods.length === 0 || p2! < p1!) return { rewrite: true, loss: narrower };
-        return { rewrite: false, loss: null };
-      case 'numeric':
-        if (b.mods.length === 0) return { rewrite: false, loss: null };
-        if (a.mods.length === 0) return { rewrite: true, loss: narrower };
-        if ((s1 ?? 0) !== (s2 ?? 0)) {
-          if ((s2 ?? 0) < (s1 ?? 0)) return { rewrite: true, loss: 'fewer decimal places: values are rounded' };
-          return { rewrite: true, loss: p2! - (s2 ?? 0) < p1! - (s1 ?? 0) ? narrower : null };
-        }
-        return p2! >= p1! ? { rewrite: false, loss: null } : { rewrite: true, loss: narrower };
-      case 'timestamp':
-      case 'timestamptz':
-      case 'time':
-      case 'timetz':
-      case 'interval': {
-        const x = a.mods[0] ?? 6;
-        const y = b.mods[0] ?? 6;
-        return y >= x ? { rewrite: false, loss: null } : { rewrite: true, loss: 'less precision: values are rounded' };
-      }
-      case 'char':
-        return { rewrite: true, loss: (p2 ?? 1) < (p1 ?? 1) ? narrower : null };
-      default:
-        return { rewrite: true, loss: 'values may not convert' };
-    }
-  }
-  // text <-> varchar without a length are the same storage.
-  if (UNBOUNDED_TEXT.has(a.base) && b.base === 'text') return { rewrite: false, loss: null };
-  if (a.base === 'text' && b.base === 'varchar') {
-    return b.mods.length === 0 ? { rewrite: false, loss: null } : { rewrite: true, loss: narrower };
-  }
-  const ia = INTEGER_RANK[a.base];
-  const ib = INTEGER_RANK[b.base];
-  if (ia !== undefined && ib !== undefined) {
-    if (ia === 4) return { rewrite: true, loss: 'fractional or large values are rounded or rejected' };
-    if (ib === 4) {
-      const digits = [0, 5, 10, 19][ia]!;
-      const room = b.mods.length ? b.mods[0]! - (b.mods[1] ?? 0) : Infinity;
-      return { rewrite: true, loss: room < digits ? narrower : null };
-    }
-    return { rewrite: true, loss: ib >= ia ? null : narrower };
-  }
-  const fa = FLOAT_RANK[a.base];
-  const fb = FLOAT_RANK[b.base];
-  if (fa !== undefined && fb !== undefined) return { rewrite: true, loss: fb >= fa ? null : 'less precision: values are rounded' };
-  if ((ia !== undefined && ia < 3 && fb === 2) || (ia === 1 && fb === 1)) return { rewrite: true, loss: null };
-  if (UNBOUNDED_TEXT.has(b.base) && b.mods.length === 0) return { rewrite: true, loss: null };
-  if (a.base === 'date' && (b.base === 'timestamp' || b.base === 'timestamptz')) return { rewrite: true, loss: null };
-  if (a.base === 'timestamp' && b.base === 'timestamptz') return { rewrite: true, loss: null };
-  return { rewrite: true, loss: 'values may not convert' };
+  return facts.typeChange(parseType(from.type, facts.typeAliases), parseType(to.type, facts.typeAliases));
 }

@@ -42,4 +42,3 @@ export { topoSort } from './topo-sort';
 export { managedScope, restrictModel, ignorePattern, grantees } from './managed-scope';
 export type { ManagedScope, SchemaScope, ManageConfig } from './managed-scope';
 export { rolesNamed } from './named-roles';
-export { isDumpSessionSetting } from './dump-settings';

@@ -1,5 +1,5 @@
 import { durationMs as toMs, type DeploySettings } from '../config/schema';
-import type { Connection, DatabaseNotice, Engine, QueryResult, SmokeDialect } from '../engine/engine';
+import { requireRole, type Connection, type DatabaseNotice, type Engine, type QueryResult, type SmokeDialect } from '../engine/engine';
 import { DbeeError } from '../errors';
 import { Ledger } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
@@ -45,8 +45,7 @@ export function smokeTimeoutMs(settings: DeploySettings): number {
  */
 export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun> {
   const { engine, conn, model } = options;
-  const smoke = engine.smoke;
-  if (!smoke) throw new DbeeError(`the ${engine.name} engine cannot run smoke checks yet`, { code: 'SMOKE_UNSUPPORTED' });
+  const smoke = requireRole(engine, 'smoke', 'run smoke checks');
   const project = model.project.name;
   const fileChecks = options.checks ?? (await loadSmokeChecks(model, engine));
   const ledger = new Ledger(conn, engine.ledger);
@@ -111,7 +110,7 @@ class CheckRunner {
     try {
       await this.conn.transaction(async (tx) => {
         const bound = this.smoke.timeoutStatement(timeoutMs);
-        const setPath = this.searchPath.length ? this.engine.searchPathStatement?.(this.searchPath) : null;
+        const setPath = this.searchPath.length ? this.engine.session.searchPath(this.searchPath) : null;
         const setup = [bound, setPath].filter((x): x is string => Boolean(x));
         // One round trip where the connection sends several statements in one request.
         if (setup.length > 1 && this.conn.executeBatch) await tx.execute(setup.join(';\n'));
@@ -162,7 +161,7 @@ class CheckRunner {
     if (!this.conn.executeBatch || checks.length === 0) return null;
     if (checks.some((c) => c.body.kind !== 'statement' || c.body.params.length || c.body.columns || c.body.rows || c.timeoutMs !== undefined)) return null;
     const bound = this.smoke.timeoutStatement(this.defaultTimeoutMs);
-    const setPath = this.searchPath.length ? this.engine.searchPathStatement?.(this.searchPath) : null;
+    const setPath = this.searchPath.length ? this.engine.session.searchPath(this.searchPath) : null;
     let warned = false;
     const stopListening = this.conn.onNotice?.((n) => {
       if (n.warning) warned = true;

@@ -4,6 +4,7 @@ import type { ExtractedObject } from '@dbee/core';
 import { introspect, POSTGRES_DEFAULT_PRIVILEGES } from '../introspect';
 import { renderChange } from '../render/render-change';
 import { sameViewDefinition } from '../compare/same-view';
+import { postgresFacts } from '../postgres-facts';
 
 /** Folder of each kind of object under `schema/<schema>/`. */
 const FOLDERS: Partial<Record<ObjectKey['kind'], string>> = {
@@ -108,7 +109,7 @@ export function withSerials(model: SchemaModel): SchemaModel {
 export function extractModel(live: SchemaModel): ExtractedObject[] {
   const model = withSerials(live);
   const from: SchemaModel = { ...emptyModel(), defaultPrivileges: POSTGRES_DEFAULT_PRIVILEGES };
-  const changes = diffModels(from, model, { sameViewDefinition });
+  const changes = diffModels(from, model, { sameViewDefinition, facts: postgresFacts });
   const relations = new Map<string, ObjectKey>();
   for (const o of [...model.tables, ...model.views]) relations.set(`${o.key.schema}.${o.key.name}`, o.key);
   const routineCount = new Map<string, number>();

@@ -6,6 +6,7 @@ import { loadPostgresParser, parseSql, scanSql } from './libpg';
 import { KeyMaker } from './object-keys';
 import { skipSpaceAndComments, SourceText } from './source-text';
 import { analyzeStatement } from './statement-analysis';
+import { isDumpSessionSetting } from './dump-settings';
 
 /**
  * Parses PostgreSQL sources with PostgreSQL's own parser (libpg-query): one parse per file, one more per routine
@@ -63,6 +64,7 @@ export function parsePostgresSource(original: string, file: string, options: Par
       transactional: analysis.transactional,
     };
     if (analysis.deferrable) statement.deferrable = analysis.deferrable;
+    if (!analysis.key && isDumpSessionSetting(sql)) statement.restoreSetting = true;
     out.push(statement);
   }
   return out;

@@ -2,6 +2,7 @@ import { formatKey, type PlanStep, type StepAction } from '@dbee/core';
 import { changeObjectKey, classifyHazards } from '@dbee/core/schema';
 import type { Change, ChangeKind, SchemaModel } from '@dbee/core/schema';
 import { renderChange, type RenderOptions } from './render-change';
+import { postgresFacts } from '../postgres-facts';
 
 /** A plan step as rendering knows it: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -82,7 +83,7 @@ export function renderPlanSteps(changes: Change[], options: PlanStepOptions): Re
       statements: sql.statements,
       reverse: sql.reverse,
       transactional: sql.transactional,
-      hazards: classifyHazards(change, options.from, options.to, { online: options.online }),
+      hazards: classifyHazards(change, options.from, options.to, { online: options.online, facts: postgresFacts }),
     };
   });
 }

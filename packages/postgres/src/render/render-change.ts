@@ -19,6 +19,7 @@ import type {
   View,
 } from '@dbee/core/schema';
 import { ident, literal, qualified } from './quote';
+import { postgresFacts } from '../postgres-facts';
 
 export interface RenderOptions {
   /**
@@ -406,8 +407,8 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
 
 /** `USING col::type` when the base type changes (a cast is needed); a length change alone needs none. */
 function alterType(table: ObjectKey, from: Column, to: Column): string {
-  const a = parseType(from.type);
-  const b = parseType(to.type);
+  const a = parseType(from.type, postgresFacts.typeAliases);
+  const b = parseType(to.type, postgresFacts.typeAliases);
   const collate = to.collation ? ` COLLATE ${to.collation}` : from.collation ? ' COLLATE pg_catalog."default"' : '';
   // A user type (enum, domain...) has no cast from another type, but every type reads its own text form.
   const viaText = b.base.includes('.') ? `::text${b.array ? '[]' : ''}` : '';
@@ -566,7 +567,7 @@ function moveColumns(type: ObjectKey, moves: TypeMove[]): string[] {
   const out: string[] = [];
   for (const m of moves) {
     if (m.fromDefault !== null) out.push(setDefault(m.table, m.column, null));
-    const array = parseType(m.type).array;
+    const array = parseType(m.type, postgresFacts.typeAliases).array;
     out.push(`${column(m.table, m.column)} TYPE ${m.type} USING ${ident(m.column)}::text${array ? '[]' : ''}::${m.type}`);
     if (m.default !== null) out.push(setDefault(m.table, m.column, m.default));
   }
