@@ -14,9 +14,9 @@ export interface Group<T = PlanStep> {
 }
 
 /**
- * The one transaction-grouping rule (deploy, and the compensating deployments of rollback, disable and enable):
- * consecutive transactional steps share a transaction under `scope` (`project`: of the same project; `plan`: all of
- * them); every other step is a group of its own. A `passive` step (recorded, never run: a step a rollback leaves as
+ * The one transaction-grouping rule (`executePlan`: deploy, the compensating deployments of rollback, disable and
+ * enable, and the automatic rollback): consecutive transactional steps share a transaction under `scope` (`project`:
+ * of the same project; `plan`: all of them); every other step is a group of its own. A `passive` step (recorded, never run: a step a rollback leaves as
  * it is) is a group of its own that does not split the transaction around it.
  */
 export function transactionGroups<T extends { transactional: boolean; project: string }>(
@@ -86,10 +86,9 @@ export interface GroupOutcome<T> {
 }
 
 /**
- * The one step executor: runs a group of steps (see `transactionGroups`) through `effect`, in its transaction when it
- * has one. Every direction goes through it: deploy, the compensating deployments of rollback, disable and enable, and
- * the automatic rollback of a failed deployment (a compensating plan built from what the deployment applied). On a
- * failure it keeps the one bookkeeping: in a transaction the steps before the failing one are `rolled-back` with it,
+ * Run one group of steps (see `transactionGroups`) through `effect`, one statement at a time, in its transaction when
+ * it has one: the executor's (`executePlan`) way of sending a group unless its batched mode takes it. On a failure it
+ * keeps the one bookkeeping: in a transaction the steps before the failing one are `rolled-back` with it,
  * the failing one is `failed`, the rest of the group `skipped`; outside a transaction the steps before it stay
  * applied. A failure is returned, not thrown.
  */
@@ -139,7 +138,7 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
 }
 
 /**
- * The one failure bookkeeping of a group (`executeGroup`, and the requests of many steps of `runPlan`): the steps
+ * The one failure bookkeeping of a group (`executeGroup`, and the batched mode `sendInRequests`): the steps
  * that ran before the failing one in its transaction are `rolled-back` with it, the failing one is `failed`, the
  * steps after it in the group are `skipped`; each is shown, and recorded through `effect.record`.
  */

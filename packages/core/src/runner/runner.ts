@@ -194,7 +194,9 @@ function partialUndo(step: PlanStep, p: StepProgress): PartialStep | null {
  * object, per project or for the whole plan) together with their ledger rows, so a step and its record commit or
  * vanish together; the others run alone and are recorded after they ran. Stops at the first failing step, or with
  * `continueOnError` goes on with the steps that do not depend on a failed one. A failed project with
- * `autoRollback` has its committed steps undone in reverse order. The caller holds the deployment lock.
+ * `autoRollback` has its committed steps undone in reverse order. The caller holds the deployment lock. The steps
+ * run through the one executor (`executePlan`): this function opens and closes the deployments, says how a step runs
+ * (`runStep`) or is sent in a request (`batch.prepare`, on a server), and what its ledger rows are (`StepJournal`).
  */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
   const { engine, conn, plan, reporter } = options;
@@ -690,7 +692,7 @@ function expand(step: PlanStep, variables: Record<string, string>): string[] {
   return step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
 }
 
-/** Steps per request at most (`runPipelined`): enough to make round trips rare, few enough to stop soon. */
+/** Steps per request at most (the executor's batched mode): enough to make round trips rare, few enough to stop soon. */
 const REQUEST_STEPS = 100;
 
 /** `1.2` from a migration key `migration:sales/V1.2`. */
