@@ -338,7 +338,8 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     let full = false;
     while (!full) {
       if (!open) {
-        if (!takes(g)) break;
+        // A full request opens no transaction: it would be sent as a lone `BEGIN`.
+        if (!takes(g) || count >= batch.size) break;
         const group = groups[g]!;
         const held = hooks.held ? group.steps.filter((s) => hooks.held!(s)) : [];
         // Held steps are recorded before the request: only for the first transaction of a request, which surely runs.
