@@ -82,8 +82,8 @@ export { buildGraph } from './planner/graph';
 export type { GraphProject, ObjectGraph } from './planner/graph';
 export { loadProjectModel, graphProject } from './planner/project-model';
 export type { ProjectModel, ParsedMigration } from './planner/project-model';
-export { planFromSources, planExplained, EMPTY_STATE } from './planner/planner';
-export type { DeployedState, PlanInput } from './planner/planner';
+export { planFromSources, planExplained, planSources, planSourcesExplained, refuseNeedsDiff, EMPTY_STATE } from './planner/planner';
+export type { DeployedState, PlanInput, SourcePlan, ObjectNeedingDiff } from './planner/planner';
 export { canonicalJson, serializePlan, planChecksum } from './plan/serialize';
 
 export { Ledger } from './ledger/ledger';

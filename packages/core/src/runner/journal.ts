@@ -1,7 +1,9 @@
 import type { Connection } from '../engine/engine';
-import type { Ledger, LedgerWrite, StepStatus } from '../ledger/ledger';
+import type { BackupRow, Ledger, LedgerWrite, StepStatus } from '../ledger/ledger';
 import { migrationVersionOf } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
+import { checksumStatements } from '../sources/checksum';
+import type { AppliedStep, CompensatingStep, PartialUndo } from './undo';
 
 /** A step that applied, as its ledger rows record it. */
 export interface AppliedRecord {
@@ -22,11 +24,16 @@ export interface AppliedRecord {
   timing: { startedAt: Date; durationMs: number } | null;
 }
 
+/** Actions whose steps change who may call a routine, not what the ledger says is deployed. */
+const ACCESS_ACTIONS = new Set(['disable', 'enable']);
+
 /**
- * The step journal: the one place that says which ledger rows record a step. A step that applied writes its row
- * (`steps`, counted in its deployment's `steps_applied`) and the state it leaves: the object's checksum in `objects`
- * (forgotten for a drop) or the migration in `migrations`. A backup it kept is recorded by `recordBackup`, which
- * needs an id read first. Rows are returned as writes so that the runner can send them in the step's own request.
+ * The step journal: the one place that says which ledger rows record a step, in every direction. A deploy step that
+ * applied writes its row (`steps`, counted in its deployment's `steps_applied`) and the state it leaves: the object's
+ * checksum in `objects` (forgotten for a drop) or the migration in `migrations`. A backup it kept is recorded by
+ * `recordBackup`, which needs an id read first. Rows are returned as writes so that the runner can send them in the
+ * step's own request. The undo of a step (automatic rollback: `undone`, `partlyUndone`) and the steps of a
+ * compensating deployment (rollback, enable: `compensated`, `compensation`) are recorded here too.
  */
 export class StepJournal {
   constructor(private readonly ledger: Ledger) {}
@@ -89,5 +96,126 @@ export class StepJournal {
       hazards: step.hazards,
       replacesStarted: fields.replacesStarted,
     });
+  }
+
+  /** Write the outcome of a deploy step that did not apply (see `outcome`). */
+  async writeOutcome(...args: [...Parameters<StepJournal['outcome']>, Connection?]): Promise<void> {
+    const [deploymentId, step, status, fields, conn] = args;
+    await this.ledger.run(this.outcome(deploymentId, step, status, fields), conn);
+  }
+
+  /**
+   * Record a step that runs outside a transaction `started` before it runs: if the process dies while it runs, the
+   * next deployment finds the row and reconciles it against the catalog (runner/reconcile.ts).
+   */
+  async started(
+    deploymentId: number,
+    step: PlanStep,
+    fields: { checksum: string; statements: string[]; reverse: string[] | null; previousDefinition: string | null; startedAt: Date },
+    conn: Connection,
+  ): Promise<void> {
+    await this.ledger.recordStep(
+      deploymentId,
+      { order: step.order, objectKey: step.key, action: step.action, ...fields, transactional: false, durationMs: 0, status: 'started', error: null, hazards: step.hazards },
+      conn,
+    );
+  }
+
+  /** Record the backup a step left behind (a step that failed after renaming an object aside). */
+  async backupLeft(deploymentId: number, step: PlanStep, backup: string, conn?: Connection): Promise<void> {
+    await this.ledger.recordBackup(deploymentId, step.key, backup, conn);
+  }
+
+  /**
+   * Record `a` undone by an automatic rollback, on `c` (in the undo's transaction): the step becomes `undone`, the
+   * object's state goes back to what it was before it (a migration is forgotten), a backup it kept is gone.
+   */
+  async undone(a: AppliedStep, c: Connection): Promise<void> {
+    await this.ledger.markStepUndone(a.deploymentId, a.step.order, c);
+    if (a.step.action === 'migrate') await this.ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
+    else await this.ledger.setObjectState(a.step.project, a.step.key, a.previousChecksum, a.deploymentId, c);
+    if (a.backup) await this.ledger.backupGone(a.deploymentId, a.backup, c);
+  }
+
+  /** Record what a step committed before it failed undone: the backup it made is gone (the reverse renamed it back). */
+  async partlyUndone(p: PartialUndo, c: Connection): Promise<void> {
+    if (p.backup) await this.ledger.backupGone(p.deploymentId, p.backup, c);
+  }
+
+  /**
+   * The row of step `s` of compensating deployment `deploymentId` (a rollback or an enable): its ledger action, the
+   * statements that ran, as its reverse the statements of the step it undid, and the step it reverts.
+   */
+  async compensation(
+    deploymentId: number,
+    s: CompensatingStep,
+    status: StepStatus,
+    fields: { durationMs: number; error: string | null; startedAt: Date; previousChecksum?: string | null; previousDefinition?: string | null; statements?: string[] },
+    c?: Connection,
+  ): Promise<void> {
+    const statements = fields.statements ?? s.plan.statements;
+    await this.ledger.recordStep(
+      deploymentId,
+      {
+        order: s.plan.order,
+        objectKey: s.plan.key,
+        action: s.ledgerAction,
+        checksum: checksumStatements(statements),
+        statements,
+        reverse: s.plan.reverse,
+        previousDefinition: fields.previousDefinition ?? null,
+        previousChecksum: fields.previousChecksum === undefined ? (s.undoes && !ACCESS_ACTIONS.has(s.undoes.step.action) ? undefined : null) : fields.previousChecksum,
+        revertsStep: s.undoes?.step.order ?? null,
+        transactional: s.plan.transactional,
+        startedAt: fields.startedAt,
+        durationMs: fields.durationMs,
+        status,
+        error: fields.error,
+        hazards: s.plan.hazards,
+      },
+      c,
+    );
+  }
+
+  /**
+   * Record step `s` of compensating deployment `deploymentId` applied, on `c` (in its transaction), having run `ran`
+   * since `started`. For a step that undoes a recorded one: that step becomes `undone` (and when it was itself the
+   * undo of an earlier step, that earlier step is `applied` again), the object's ledger state goes back to what it was
+   * before it (a migration is forgotten, or recorded again), a backup it renamed back is marked gone (or present
+   * again). `backupsOf` gives a deployment's backups as they were before this deployment started.
+   */
+  async compensated(deploymentId: number, project: string, s: CompensatingStep, ran: string[], started: number, backupsOf: (id: number) => Promise<BackupRow[]>, c: Connection): Promise<void> {
+    const record = (fields: { previousChecksum?: string | null; previousDefinition?: string | null }) =>
+      this.compensation(deploymentId, s, 'applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started), statements: ran, ...fields }, c);
+    const u = s.undoes;
+    if (!u) {
+      await record({ previousChecksum: null });
+      return;
+    }
+    const { step, deployment } = u;
+    await this.ledger.setStepStatus(deployment.id, step.order, 'applied', 'undone', c);
+    if (deployment.reverts !== null && step.revertsStep !== null) await this.ledger.setStepStatus(deployment.reverts, step.revertsStep, 'undone', 'applied', c);
+    if (ACCESS_ACTIONS.has(step.action)) {
+      await record({});
+    } else if (step.objectKey.startsWith('migration:')) {
+      const version = migrationVersionOf(step.objectKey);
+      const now = await this.ledger.migration(project, version, c);
+      await this.ledger.forgetMigration(project, version, c);
+      if (step.previousChecksum !== null) await this.ledger.recordMigration(project, version, step.previousDefinition ?? '', step.previousChecksum, deploymentId, c);
+      // The migration's description travels in previous_definition, so that undoing this step records it again.
+      await record({ previousChecksum: now?.checksum ?? null, previousDefinition: now?.description ?? null });
+    } else {
+      // Recorded first: the step's previous checksum is read from the object's state before it changes.
+      await record({});
+      await this.ledger.setObjectState(project, step.objectKey, step.previousChecksum, deploymentId, c);
+    }
+    for (const b of await backupsOf(deployment.id)) {
+      if (b.object_key === step.objectKey && b.dropped_at === null && deployment.kind === 'deploy') await this.ledger.backupGone(deployment.id, b.backup_name, c);
+    }
+    if (deployment.reverts !== null) {
+      for (const b of await backupsOf(deployment.reverts)) {
+        if (b.object_key === step.objectKey && b.dropped_at !== null) await this.ledger.backupBack(deployment.reverts, b.backup_name, c);
+      }
+    }
   }
 }

@@ -6,8 +6,7 @@ import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
-import { runStatements } from './batch';
-import { executeGroup, recordFailure, transactionGroups, type Group, type TransactionScope } from './execute';
+import { executePlan, type BatchMode, type Group, type TransactionScope } from './execute';
 import { StepJournal } from './journal';
 import type { Reporter } from './reporter';
 import { undoApplied, type AppliedStep } from './undo';
@@ -195,7 +194,9 @@ function partialUndo(step: PlanStep, p: StepProgress): PartialStep | null {
  * object, per project or for the whole plan) together with their ledger rows, so a step and its record commit or
  * vanish together; the others run alone and are recorded after they ran. Stops at the first failing step, or with
  * `continueOnError` goes on with the steps that do not depend on a failed one. A failed project with
- * `autoRollback` has its committed steps undone in reverse order. The caller holds the deployment lock.
+ * `autoRollback` has its committed steps undone in reverse order. The caller holds the deployment lock. The steps
+ * run through the one executor (`executePlan`): this function opens and closes the deployments, says how a step runs
+ * (`runStep`) or is sent in a request (`batch.prepare`, on a server), and what its ledger rows are (`StepJournal`).
  */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
   const { engine, conn, plan, reporter } = options;
@@ -261,17 +262,15 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const record = async (step: PlanStep, status: StepStatus, fields: { durationMs: number; error: string | null; statements?: string[]; startedAt?: Date; reverse?: string[] | null }) => {
     const state = states.get(step.project)!;
     const variables = options.variables.get(step.project) ?? {};
-    await ledger.run(
-      journal.outcome(state.deploymentId!, step, status as Exclude<StepStatus, 'applied' | 'undone'>, {
-        checksum: checksumStatements(step.statements, variables),
-        replacesStarted: !step.transactional && engine.capabilities.transactionalDdl,
-        statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
-        reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
-        startedAt: fields.startedAt ?? new Date(),
-        durationMs: fields.durationMs,
-        error: fields.error,
-      }),
-    );
+    await journal.writeOutcome(state.deploymentId!, step, status as Exclude<StepStatus, 'applied' | 'undone'>, {
+      checksum: checksumStatements(step.statements, variables),
+      replacesStarted: !step.transactional && engine.capabilities.transactionalDdl,
+      statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
+      reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
+      startedAt: fields.startedAt ?? new Date(),
+      durationMs: fields.durationMs,
+      error: fields.error,
+    });
     stepResults.set(step.order, { ...resultOf(step, options.conflicts), status, durationMs: fields.durationMs, ...(fields.error ? { error: fields.error } : {}) });
     if (status !== 'applied') {
       notApplied.add(step.order);
@@ -291,7 +290,6 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     return null;
   };
 
-  const groups = transactionGroups(plan.steps, scope, engine.capabilities.transactionalDdl);
   /** Set when the lock is gone: nothing more runs, every open deployment ends `aborted`. */
   let lockLost: DbeeError | null = null;
   const checkLock = async () => {
@@ -303,7 +301,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     }
   };
   /** A project whose steps are all behind `groups[next]` is finished now, so its record is complete before the next starts. */
-  const finishBehind = async (next: number) => {
+  const finishBehind = async (next: number, groups: readonly Group[]) => {
     const remaining = new Set(groups.slice(next).flatMap((x) => x.steps.map((s) => s.project)));
     for (const state of states.values()) {
       if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) {
@@ -314,119 +312,53 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     }
   };
 
+  /** What each step that ran did (`runStep`), or will do once its request commits (`prepare`): what undoes it. */
+  const ran = new Map<PlanStep, AppliedStep>();
+  /** Steps sent in requests: the failed one is recorded with the reverse it would have been recorded with. */
+  const sent = new Set<PlanStep>();
   /** Applied steps: in the project's state, the run's results and the ledger checksums later steps start from. */
-  const applied = (d: { step: PlanStep; applied: AppliedStep; durationMs: number }, report: boolean) => {
-    const state = states.get(d.step.project)!;
-    state.applied.push(d.applied);
-    if (d.applied.backup) state.backups.push(d.applied.backup);
-    stepResults.set(d.step.order, { ...resultOf(d.step, options.conflicts), status: 'applied', durationMs: d.durationMs });
-    const sums = checksums.get(d.step.project);
-    const checksum = checksumStatements(d.step.statements, options.variables.get(d.step.project) ?? {});
-    if (sums && d.step.action !== 'migrate') {
-      if (d.step.action === 'drop') sums.delete(d.step.key);
-      else sums.set(d.step.key, checksum);
-    }
-    if (report) {
-      const { index, total } = position(d.step);
-      reporter.stepDone?.(index, total, d.step, { status: 'applied', durationMs: d.durationMs });
+  const applied = (step: PlanStep, durationMs: number) => {
+    const state = states.get(step.project)!;
+    const a = ran.get(step)!;
+    state.applied.push(a);
+    if (a.backup) state.backups.push(a.backup);
+    stepResults.set(step.order, { ...resultOf(step, options.conflicts), status: 'applied', durationMs });
+    const sums = checksums.get(step.project);
+    const checksum = checksumStatements(step.statements, options.variables.get(step.project) ?? {});
+    if (sums && step.action !== 'migrate') {
+      if (step.action === 'drop') sums.delete(step.key);
+      else sums.set(step.key, checksum);
     }
   };
 
   // Transactional steps whose ledger rows can be written as SQL text go to the server in requests of many statements:
-  // each step's statements followed by its ledger rows, inside its transaction (see runPipelined).
+  // each step's statements followed by its ledger rows, inside its transaction (the executor's batched mode).
   const inline = engine.ledger.inline;
-  const pipelinable = (group: Group) => inline !== undefined && group.transactional && group.steps.every((st) => !conflict(st));
   const captures = (step: PlanStep) => !!engine.catalog && ['replace', 'drop', 'alter', 'restore'].includes(step.action);
-  /**
-   * Steps that start a request of their own: one that captures a definition (read first, after what came before) and
-   * a migration (a data move takes time: it is shown as it starts, and the lock is proven right before it).
-   */
-  const alone = (step: PlanStep) => captures(step) || step.action === 'migrate';
-
-  /**
-   * Run consecutive pipelinable groups of one project from `groups[g0]`, in requests of up to `REQUEST_STEPS` steps:
-   * `BEGIN` (and the dialect's asynchronous commit) per transaction, then per step its search path when it changes,
-   * the clock mark, its statements and its ledger rows (`StepJournal.applied`), `COMMIT` per transaction. Under scope
-   * `object` one request carries many one-step transactions; under `project`/`plan` one transaction spans requests.
-   * A step that captures a definition or a migration starts a request (see `alone`), and a migration ends it. A
-   * step alone in its request is shown when it starts, the others when their request returns. A failing statement stops the
-   * request: the transactions before it committed, its own rolls back (its steps `rolled-back`, the failing one
-   * `failed`, the rest of it `skipped`), and the transactions after it were never sent. Returns the index of the
-   * first group not run.
-   */
-  const runPipelined = async (g0: number): Promise<number> => {
-    const project = groups[g0]!.steps[0]!.project;
-    type Prepared = { step: PlanStep; applied: AppliedStep; durationMs: number };
-    /** The transaction open across requests: its group, its runnable steps, those sent, and the checksums they set. */
-    let open: { g: number; runnable: PlanStep[]; next: number; sent: Prepared[]; sums: Map<string, string | null> } | null = null;
-    let g = g0;
-    let firstRequest = true;
-    const previousChecksum = (step: PlanStep, sums: Map<string, string | null>) => {
-      if (step.action === 'migrate' || step.action === 'create') return null;
-      if (sums.has(step.key)) return sums.get(step.key)!;
-      return checksums.get(step.project)?.get(step.key) ?? null;
-    };
-    for (;;) {
-      if (!open && (g >= groups.length || stopped || !pipelinable(groups[g]!) || (g > g0 && groups[g]!.steps[0]!.project !== project))) return g;
-      if (!firstRequest && options.beforeStep) {
-        try {
-          await checkLock();
-        } catch (e) {
-          if (open) await conn.execute('ROLLBACK').catch(() => {});
-          if (!lockLost) throw e;
-          // The open transaction rolled back: its steps are not recorded as run.
-          return open ? open.g + 1 : g;
-        }
-      }
-      firstRequest = false;
-      const statements: string[] = [];
-      type Meta = { kind: 'begin' | 'commit'; g: number } | { kind: 'step'; g: number; p: Prepared };
-      const metas: Meta[] = [];
-      const push = (sql: string, meta: Meta) => {
-        statements.push(sql);
-        metas.push(meta);
-      };
-      /** Transactions of this request, in order, with their steps (earlier requests' included). */
-      const txs: { g: number; runnable: PlanStep[]; sent: Prepared[]; now: Prepared[] }[] = [];
-      let count = 0;
-      let full = false;
-      while (!full) {
-        if (!open) {
-          if (g >= groups.length || !pipelinable(groups[g]!) || groups[g]!.steps[0]!.project !== project) break;
-          const group = groups[g]!;
-          const blocked = group.steps.filter((st) => blockedBy(st) !== null);
-          // Skipped rows are written before the request: only for the first transaction of a request, which surely runs.
-          if (blocked.length && count > 0) break;
-          for (const step of blocked) {
-            await startProject(states.get(step.project)!);
-            const { index, total } = position(step);
-            reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
-            await record(step, 'skipped', { durationMs: 0, error: `not run: it depends on step ${blockedBy(step)}, which did not apply` });
-          }
-          const runnable = group.steps.filter((st) => !blocked.includes(st));
-          for (const step of runnable) await startProject(states.get(step.project)!);
-          if (!runnable.length) {
-            g++;
-            continue;
-          }
-          if (count > 0 && alone(runnable[0]!)) break;
-          open = { g, runnable, next: 0, sent: [], sums: new Map() };
-          g++;
-          txs.push({ g: open.g, runnable, sent: open.sent, now: [] });
-          push('BEGIN', { kind: 'begin', g: open.g });
-          // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
-          // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
-          if (inline!.asyncCommit && conn.executeBatch) push(inline!.asyncCommit, { kind: 'begin', g: open.g });
-        } else if (!txs.some((t) => t.g === open!.g)) {
-          txs.push({ g: open.g, runnable: open.runnable, sent: open.sent, now: [] });
-        }
-        const tx = txs[txs.length - 1]!;
-        while (open.next < open.runnable.length) {
-          const step = open.runnable[open.next]!;
-          if (count >= REQUEST_STEPS || (count > 0 && alone(step))) {
-            full = true;
-            break;
-          }
+  /** Checksums set by the steps of the transaction open in a request (their previous checksums for later steps). */
+  let pending = new Map<string, string | null>();
+  const previousChecksum = (step: PlanStep) => {
+    if (step.action === 'migrate' || step.action === 'create') return null;
+    if (pending.has(step.key)) return pending.get(step.key)!;
+    return checksums.get(step.project)?.get(step.key) ?? null;
+  };
+  const batch: BatchMode<PlanStep> | null = inline
+    ? {
+        eligible: (group) => group.transactional && group.steps.every((st) => !conflict(st)),
+        joins: (first, next) => first.steps[0]!.project === next.steps[0]!.project,
+        // A step that captures a definition (read first, after what came before) and a migration (a data move takes
+        // time: it is shown as it starts, and the lock is proven right before it) start a request; a migration ends it.
+        alone: (step) => captures(step) || step.action === 'migrate',
+        ends: (step) => step.action === 'migrate',
+        // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
+        // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
+        begin: ['BEGIN', ...(inline.asyncCommit && conn.executeBatch ? [inline.asyncCommit] : [])],
+        opened: () => {
+          pending = new Map();
+        },
+        size: REQUEST_STEPS,
+        // Per step: its search path when it changes, the clock mark, its statements and its ledger rows (`StepJournal.applied`).
+        prepare: async (step) => {
           const state = states.get(step.project)!;
           const variables = options.variables.get(step.project) ?? {};
           // The object's definition before the step (its reverse when the plan has none), read after what came before.
@@ -434,135 +366,22 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const expanded = expand(step, variables);
           const checksum = checksumStatements(step.statements, variables);
           const reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
-          const p: Prepared = {
-            step,
-            durationMs: 0,
-            applied: { step, deploymentId: state.deploymentId!, statements: expanded, reverse, previousChecksum: previousChecksum(step, open.sums), backup: null },
-          };
-          if (step.action !== 'migrate') open.sums.set(step.key, step.action === 'drop' ? null : checksum);
+          ran.set(step, { step, deploymentId: state.deploymentId!, statements: expanded, reverse, previousChecksum: previousChecksum(step), backup: null });
+          sent.add(step);
+          if (step.action !== 'migrate') pending.set(step.key, step.action === 'drop' ? null : checksum);
           const path = pathStatement(step.project);
-          if (path) push(path, { kind: 'step', g: open.g, p });
-          push(inline!.markStart, { kind: 'step', g: open.g, p });
-          for (const sql of expanded) push(sql, { kind: 'step', g: open.g, p });
           const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null });
-          for (const w of writes) push(ledger.inline(w), { kind: 'step', g: open.g, p });
-          open.sent.push(p);
-          tx.now.push(p);
-          open.next++;
-          count++;
-          if (step.action === 'migrate') {
-            full = true;
-            break;
-          }
-        }
-        if (open.next >= open.runnable.length) {
-          push('COMMIT', { kind: 'commit', g: open.g });
-          open = null;
-        }
+          return [...(path ? [path] : []), inline.markStart, ...expanded, ...writes.map((w) => ledger.inline(w))];
+        },
       }
-      if (!statements.length) continue;
-      // A step alone in its request (a migration, a captured one) is shown as it starts: it may take a while.
-      const solo = count === 1 ? txs.flatMap((t) => t.now)[0] : undefined;
-      if (solo) reporter.step(position(solo.step).index, position(solo.step).total, solo.step);
-      const t0 = Date.now();
-      // A step alone in its request commits in a round trip of its own: a process killed while the step runs (a long
-      // migration) leaves its transaction open, and the server rolls it back when it finds the connection gone,
-      // instead of committing work nobody is watching. The deployment lock (same session) is held until then.
-      const commitAfter = solo && metas[metas.length - 1]!.kind === 'commit';
-      let result = await runStatements(conn, commitAfter ? statements.slice(0, -1) : statements);
-      if (commitAfter && !result.error) {
-        const last = await runStatements(conn, statements.slice(-1));
-        result = { completed: result.completed + last.completed, error: last.error };
-      }
-      const each = (Date.now() - t0) / Math.max(1, count);
-      for (const m of metas.slice(0, result.completed)) if (m.kind === 'step' && m.p.durationMs === 0) m.p.durationMs = Math.round(each);
-      const failedAt = result.error ? metas[result.completed] : undefined;
-      // Steps are shown as they are known to have started (the request ran them, or the failing one), each
-      // transaction's outcome after its steps, as when they run one by one.
-      const started = new Set(metas.slice(0, result.completed + (failedAt ? 1 : 0)).flatMap((m) => (m.kind === 'step' ? [m.p] : [])));
-      for (const tx of txs) {
-        for (const p of tx.now) {
-          if (!started.has(p) || p === solo) continue;
-          const { index, total } = position(p.step);
-          reporter.step(index, total, p.step);
-        }
-        const committed = metas.slice(0, result.completed).some((m) => m.kind === 'commit' && m.g === tx.g);
-        if (committed) {
-          for (const p of tx.sent) applied(p, true);
-          continue;
-        }
-        if (!failedAt || failedAt.g !== tx.g) continue;
-        // This transaction failed: it rolls back with what it ran, in this request and the earlier ones.
-        await conn.execute('ROLLBACK').catch(() => {});
-        currentPath = null;
-        open = null;
-        const culprit = failedAt.kind === 'step' ? failedAt.p : failedAt.kind === 'commit' ? tx.sent[tx.sent.length - 1]! : tx.sent[0] ?? null;
-        const failedStep = culprit?.step ?? tx.runnable[0]!;
-        const statement = statements[result.completed]!;
-        const error = withSource(toDbeeError(engine, result.error, statement), failedStep);
-        states.get(failedStep.project)!.failure ??= { error, statement, at: new Date() };
-        const ms = culprit?.durationMs || Math.round(each);
-        // The steps sent before the failing one rolled back with it.
-        const upTo = tx.sent.findIndex((p) => p.step === failedStep);
-        await recordFailure(
-          {
-            shown: (step) => ({ ...position(step), step }),
-            show: { applied: true, skipped: true },
-            // The failed step's reverse is the one it would have been recorded with (a captured definition).
-            record: (step, status, fields) => record(step, status, status === 'failed' ? { ...fields, reverse: culprit?.applied.reverse } : fields),
-          },
-          reporter,
-          {
-            rolledBack: upTo < 0 ? tx.sent : tx.sent.slice(0, upTo),
-            failed: { step: failedStep, durationMs: ms, startedAt: new Date(t0), error },
-            skipped: tx.runnable.slice(tx.runnable.indexOf(failedStep) + 1),
-          },
-        );
-        if (!options.continueOnError) stopped = true;
-        // The transactions after it in this request were never sent: they run next (or not at all, when stopped).
-        return tx.g + 1;
-      }
-      if (result.error) throw result.error;
-    }
-  };
-
+    : null;
+  let progress: { step: PlanStep; p: StepProgress } | null = null;
+  const transactionalDdl = engine.capabilities.transactionalDdl;
   try {
-    for (let g = 0; g < groups.length; g++) {
-      const group = groups[g]!;
-      if (stopped) break;
-      if (options.beforeStep) {
-        try {
-          await checkLock();
-        } catch (e) {
-          if (!lockLost) throw e;
-          break;
-        }
-      }
-      if (pipelinable(group)) {
-        const next = await runPipelined(g);
-        if (lockLost) break;
-        await finishBehind(next);
-        g = next - 1;
-        continue;
-      }
-      const runnable: PlanStep[] = [];
-      for (const step of group.steps) {
-        const blocker = blockedBy(step);
-        if (blocker === null) {
-          runnable.push(step);
-          continue;
-        }
-        await startProject(states.get(step.project)!);
-        const { index, total } = position(step);
-        reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
-        await record(step, 'skipped', { durationMs: 0, error: `not run: it depends on step ${blocker}, which did not apply` });
-      }
-      for (const step of runnable) await startProject(states.get(step.project)!);
-      if (runnable.length === 0) continue;
-
-      const ran = new Map<PlanStep, AppliedStep>();
-      let progress: { step: PlanStep; p: StepProgress } | null = null;
-      const outcome = await executeGroup(conn, { transactional: group.transactional, steps: runnable }, {
+    await executePlan<PlanStep>(
+      conn,
+      plan.steps,
+      {
         shown: (step) => ({ ...position(step), step }),
         show: { applied: true, skipped: true },
         // Inside a transaction too: a step that follows a lost lock must not run (the transaction rolls back).
@@ -582,10 +401,12 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         },
         record: async (step, status, fields) => {
           if (status !== 'failed') return record(step, status, fields);
+          // A step sent in a request: the reverse it would have been recorded with (a captured definition).
+          if (sent.has(step)) return record(step, 'failed', { ...fields, reverse: ran.get(step)?.reverse });
           // Outside a transaction, the statements of the failed step before the failing one committed: the ledger
           // says which, and what undoes them (the automatic rollback runs it first).
           const running = progress as { step: PlanStep; p: StepProgress } | null;
-          const partial = !group.transactional && running?.step === step ? partialUndo(step, running.p) : null;
+          const partial = !(step.transactional && transactionalDdl) && running?.step === step ? partialUndo(step, running.p) : null;
           if (!partial) return record(step, 'failed', fields);
           const state = states.get(step.project)!;
           state.partial = partial;
@@ -595,21 +416,41 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
               (partial.reverse ? `; they are undone by: ${partial.reverse.join('; ')}` : partial.undoable ? '; dbee knows no reverse for them' : '; a migration is not undone statement by statement: check them'),
           );
           if (partial.backup) {
-            await ledger.recordBackup(state.deploymentId!, step.key, partial.backup);
+            await journal.backupLeft(state.deploymentId!, step, partial.backup);
             state.backups.push(partial.backup);
           }
           await record(step, 'failed', { ...fields, error: `${fields.error}\n(${what})`, reverse: partial.reverse });
         },
-      }, reporter);
-      for (const d of outcome.applied) applied({ step: d.step, applied: ran.get(d.step)!, durationMs: d.durationMs }, false);
-      // The connection may have been reset with the transaction; the search path is set again before the next step.
-      if (outcome.failure || outcome.interrupted) currentPath = null;
-      // A lost lock: the group's steps rolled back with its transaction (a non-transactional group stops between
-      // steps): what committed before stays applied, nothing else is recorded as run.
-      if (outcome.interrupted) break;
-      if (outcome.failure && !options.continueOnError) stopped = true;
-      await finishBehind(g + 1);
-    }
+        applied,
+        // The connection may have been reset with the transaction; the search path is set again before the next step.
+        reset: () => {
+          currentPath = null;
+        },
+      },
+      {
+        scope,
+        transactionalDdl,
+        // A lost lock stops the run before the group (the executor's `interrupted`); any other error propagates.
+        beforeGroup: options.beforeStep ? checkLock : undefined,
+        held: (step) => blockedBy(step) !== null,
+        admit: async (runnable, held) => {
+          for (const step of held) {
+            const blocker = blockedBy(step);
+            await startProject(states.get(step.project)!);
+            const { index, total } = position(step);
+            reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
+            await record(step, 'skipped', { durationMs: 0, error: `not run: it depends on step ${blocker}, which did not apply` });
+          }
+          for (const step of runnable) await startProject(states.get(step.project)!);
+        },
+        continueOnError: options.continueOnError,
+        stop: () => stopped,
+        after: finishBehind,
+        batch,
+      },
+      reporter,
+    );
+
     for (const state of states.values()) {
       if (state.deploymentId === null || state.finished) continue;
       if (lockLost) await abortProject(ledger, state, lockLost, scope);
@@ -711,13 +552,7 @@ async function runStep(
   // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
   // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
   const journaled = !step.transactional && engine.capabilities.transactionalDdl;
-  if (journaled) {
-    await ledger.recordStep(
-      deploymentId,
-      { order: step.order, objectKey: step.key, action: step.action, checksum, statements, reverse, previousDefinition, transactional: false, startedAt: new Date(t0), durationMs: 0, status: 'started', error: null, hazards: step.hazards },
-      c,
-    );
-  }
+  if (journaled) await journal.started(deploymentId, step, { checksum, statements, reverse, previousDefinition, startedAt: new Date(t0) }, c);
   for (const [i, sql] of statements.entries()) {
     progress.index = i;
     onStatement(sql);
@@ -857,7 +692,7 @@ function expand(step: PlanStep, variables: Record<string, string>): string[] {
   return step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
 }
 
-/** Steps per request at most (`runPipelined`): enough to make round trips rare, few enough to stop soon. */
+/** Steps per request at most (the executor's batched mode): enough to make round trips rare, few enough to stop soon. */
 const REQUEST_STEPS = 100;
 
 /** `1.2` from a migration key `migration:sales/V1.2`. */

@@ -1,13 +1,13 @@
 import { DbeeError, ExitCode } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import type { BackupRow, DeploymentInfo, DeploymentRow, DeploymentSummary, Ledger, LedgerState, LedgerStep, StepStatus } from '../ledger/ledger';
-import { migrationVersionOf, type ObjectKey } from '../model/object-key';
+import type { ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
 import type { SchemaScope } from '../schema/managed-scope';
-import { checksumStatements } from '../sources/checksum';
 import { recreateWithDependents } from './recreate-dependents';
 import type { Reporter } from './reporter';
-import { executeGroup, transactionGroups } from './execute';
+import { executePlan } from './execute';
+import { StepJournal } from './journal';
 
 /** A step that committed during this run, with what it takes to undo it. */
 export interface AppliedStep {
@@ -49,7 +49,7 @@ type UndoStep = { transactional: boolean; project: string; partial: PartialUndo;
 /**
  * The automatic rollback of a failed deployment: a compensating plan built from what it committed (first what the
  * failed step committed before it failed, then its applied steps newest first, each by its recorded reverse), run
- * through the one executor (`executeGroup`), one transaction per step where the engine allows it. Each undo commits
+ * through the one executor (`executePlan`), one transaction per step where the engine allows it. Each undo commits
  * with its ledger changes: the step becomes `undone`, the object's ledger state goes back to what it was (a migration
  * is forgotten), a backup it kept is gone. Stops at the first step without a reverse or whose reverse fails: the
  * steps before it stay applied, and the ledger says so.
@@ -80,51 +80,52 @@ export async function undoApplied(options: {
     ...todo.slice(0, stop < 0 ? todo.length : stop).map((a) => ({ transactional: a.step.transactional, project: a.step.project, applied: a })),
   ];
   const message = (e: unknown) => (e instanceof DbeeError ? e.message : (engine.mapError(e, {}) as Error).message);
+  const journal = new StepJournal(ledger);
+  const transactionalDdl = engine.capabilities.transactionalDdl;
   let undone = 0;
   const restoredBackups: string[] = [];
-  for (const group of transactionGroups(plan, 'object', engine.capabilities.transactionalDdl)) {
-    const u = group.steps[0]!;
-    const outcome = await executeGroup(
-      conn,
-      group,
-      {
-        shown: null,
-        show: { applied: false, skipped: false },
-        record: null,
-        error: (e) => new DbeeError(message(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e }),
-        run: async (c, x) => {
-          if (x.partial) {
-            for (const sql of x.partial.reverse!) await c.execute(sql);
-            if (x.partial.backup) await ledger.backupGone(x.partial.deploymentId, x.partial.backup, c);
-            return;
-          }
-          const a = x.applied;
-          const reverse = a.reverse!;
-          const fallback = viewFallback(engine, a.step.objectKey, reverse);
-          const around = scope && fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, a.step.objectKey, fallback, run) : undefined;
-          if (fallback && group.transactional) await withFallback(c, reverse, fallback, undefined, around);
-          else for (const sql of reverse) await c.execute(sql);
-          await ledger.markStepUndone(a.deploymentId, a.step.order, c);
-          if (a.step.action === 'migrate') await ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
-          else await ledger.setObjectState(a.step.project, a.step.key, a.previousChecksum, a.deploymentId, c);
-          if (a.backup) await ledger.backupGone(a.deploymentId, a.backup, c);
-        },
+  const outcome = await executePlan(
+    conn,
+    plan,
+    {
+      shown: null,
+      show: { applied: false, skipped: false },
+      record: null,
+      error: (e) => new DbeeError(message(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e }),
+      run: async (c, x) => {
+        if (x.partial) {
+          for (const sql of x.partial.reverse!) await c.execute(sql);
+          await journal.partlyUndone(x.partial, c);
+          return;
+        }
+        const a = x.applied;
+        const reverse = a.reverse!;
+        const fallback = viewFallback(engine, a.step.objectKey, reverse);
+        const around = scope && fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, a.step.objectKey, fallback, run) : undefined;
+        if (fallback && x.transactional && transactionalDdl) await withFallback(c, reverse, fallback, undefined, around);
+        else for (const sql of reverse) await c.execute(sql);
+        await journal.undone(a, c);
       },
-      reporter,
-    );
-    if (outcome.failure) {
-      const why = outcome.failure.error.message.split('\n')[0];
-      if (u.partial) return { undone, incomplete: `undoing what step ${u.partial.step.order} (${u.partial.step.key}) committed before it failed failed: ${why}${stayPartial}`, restoredBackups };
-      return { undone, incomplete: `undoing step ${u.applied.step.order} (${u.applied.step.key}) failed: ${why};${stayAfter(todo.indexOf(u.applied))}`, restoredBackups };
-    }
-    if (u.partial) {
-      if (u.partial.backup) restoredBackups.push(u.partial.backup);
-      reporter.info(`  undone what step ${u.partial.step.order} committed: ${u.partial.step.action} ${u.partial.step.key}`);
-      continue;
-    }
-    undone++;
-    if (u.applied.backup) restoredBackups.push(u.applied.backup);
-    reporter.info(`  undone step ${u.applied.step.order}: ${u.applied.step.action} ${u.applied.step.key}`);
+      applied: (u) => {
+        if (u.partial) {
+          if (u.partial.backup) restoredBackups.push(u.partial.backup);
+          reporter.info(`  undone what step ${u.partial.step.order} committed: ${u.partial.step.action} ${u.partial.step.key}`);
+          return;
+        }
+        undone++;
+        if (u.applied.backup) restoredBackups.push(u.applied.backup);
+        reporter.info(`  undone step ${u.applied.step.order}: ${u.applied.step.action} ${u.applied.step.key}`);
+      },
+    },
+    { scope: 'object', transactionalDdl },
+    reporter,
+  );
+  const failed = outcome.failures[0];
+  if (failed) {
+    const u = failed.step;
+    const why = failed.error.message.split('\n')[0];
+    if (u.partial) return { undone, incomplete: `undoing what step ${u.partial.step.order} (${u.partial.step.key}) committed before it failed failed: ${why}${stayPartial}`, restoredBackups };
+    return { undone, incomplete: `undoing step ${u.applied.step.order} (${u.applied.step.key}) failed: ${why};${stayAfter(todo.indexOf(u.applied))}`, restoredBackups };
   }
   if (stop >= 0) {
     const a = todo[stop]!;
@@ -237,9 +238,6 @@ export interface CompensationResult {
   failedStatement?: string | null;
 }
 
-/** Actions whose steps change who may call a routine, not what the ledger says is deployed. */
-const ACCESS_ACTIONS = new Set(['disable', 'enable']);
-
 /** The ledger action of the step that undoes a step recorded with `action`: `create` ↔ `undo-create`, `disable` ↔ `enable`. */
 export function inverseAction(action: string): string {
   if (action === 'disable') return 'enable';
@@ -254,8 +252,8 @@ export function inverseAction(action: string): string {
  * is `applied` again), the object's ledger state goes back to what it was before it (a migration is forgotten, or
  * recorded again), a backup it renamed back is marked gone (or present again). The new step records the statements
  * that ran and, as its reverse, the statements of the step it undid, so undoing it redoes that step. Stops at the
- * first failing step: its transaction rolls back, and the ledger says which steps ran. The steps run through the one
- * executor (`executeGroup`) with this deployment's ledger effect (`runOne`).
+ * first failing step: its transaction rolls back, and the ledger says which steps ran (the rest `skipped`). The steps
+ * run through the one executor (`executePlan`); their rows are written by the step journal (`StepJournal.compensated`).
  */
 export async function runCompensation(options: CompensationOptions): Promise<CompensationResult> {
   const { engine, conn, ledger, reporter, steps } = options;
@@ -274,130 +272,68 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     if (d.reverts !== null) await backupsOf(d.reverts);
   }
 
-  const recordRow = async (
-    s: CompensatingStep,
-    status: StepStatus,
-    fields: { durationMs: number; error: string | null; startedAt: Date; previousChecksum?: string | null; previousDefinition?: string | null; statements?: string[] },
-    c: Connection = conn,
-  ) =>
-    ledger.recordStep(
-      deploymentId,
-      {
-        order: s.plan.order,
-        objectKey: s.plan.key,
-        action: s.ledgerAction,
-        checksum: checksumStatements(fields.statements ?? s.plan.statements),
-        statements: fields.statements ?? s.plan.statements,
-        reverse: s.plan.reverse,
-        previousDefinition: fields.previousDefinition ?? null,
-        previousChecksum: fields.previousChecksum === undefined ? (s.undoes && !ACCESS_ACTIONS.has(s.undoes.step.action) ? undefined : null) : fields.previousChecksum,
-        revertsStep: s.undoes?.step.order ?? null,
-        transactional: s.plan.transactional,
-        startedAt: fields.startedAt,
-        durationMs: fields.durationMs,
-        status,
-        error: fields.error,
-        hazards: s.plan.hazards,
-      },
-      c,
-    );
+  const journal = new StepJournal(ledger);
+  const transactionalDdl = engine.capabilities.transactionalDdl;
+  const recordRow = (s: CompensatingStep, status: StepStatus, fields: Parameters<StepJournal['compensation']>[3]) => journal.compensation(deploymentId, s, status, fields, conn);
 
-  /** Run one step and its ledger changes on `c` (inside the step's transaction when it has one). */
-  const runOne = async (s: CompensatingStep, c: Connection, inTransaction: boolean, onStatement: (sql: string) => void) => {
+  /** Run one step's statements on `c` (inside the step's transaction when it has one), then record it applied. */
+  const runOne = async (s: CompensatingStep, c: Connection, onStatement: (sql: string) => void) => {
     const started = Date.now();
-    const exec = async (list: string[]) => {
-      for (const sql of list) {
-        onStatement(sql);
-        await c.execute(sql);
-      }
-    };
+    const inTransaction = s.plan.transactional && transactionalDdl;
     let ran = s.plan.statements;
     const scope = options.scope;
     const around = scope && s.fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run) : undefined;
     if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement, around))];
-    else await exec(ran);
-    const record = (st: StepStatus, fields: Parameters<typeof recordRow>[2], cc: Connection) => recordRow(s, st, { ...fields, statements: ran }, cc);
-    const u = s.undoes;
-    if (!u) {
-      await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started), previousChecksum: null }, c);
-      return;
-    }
-    const { step, deployment } = u;
-    await ledger.setStepStatus(deployment.id, step.order, 'applied', 'undone', c);
-    if (deployment.reverts !== null && step.revertsStep !== null) await ledger.setStepStatus(deployment.reverts, step.revertsStep, 'undone', 'applied', c);
-    if (ACCESS_ACTIONS.has(step.action)) {
-      await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started) }, c);
-    } else if (step.objectKey.startsWith('migration:')) {
-      const version = migrationVersionOf(step.objectKey);
-      const now = await ledger.migration(project, version, c);
-      await ledger.forgetMigration(project, version, c);
-      if (step.previousChecksum !== null) await ledger.recordMigration(project, version, step.previousDefinition ?? '', step.previousChecksum, deploymentId, c);
-      // The migration's description travels in previous_definition, so that undoing this step records it again.
-      await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started), previousChecksum: now?.checksum ?? null, previousDefinition: now?.description ?? null }, c);
-    } else {
-      // Recorded first: the step's previous checksum is read from the object's state before it changes.
-      await record('applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started) }, c);
-      await ledger.setObjectState(project, step.objectKey, step.previousChecksum, deploymentId, c);
-    }
-    for (const b of await backupsOf(deployment.id)) {
-      if (b.object_key === step.objectKey && b.dropped_at === null && deployment.kind === 'deploy') await ledger.backupGone(deployment.id, b.backup_name, c);
-    }
-    if (deployment.reverts !== null) {
-      for (const b of await backupsOf(deployment.reverts)) {
-        if (b.object_key === step.objectKey && b.dropped_at !== null) await ledger.backupBack(deployment.reverts, b.backup_name, c);
+    else {
+      for (const sql of ran) {
+        onStatement(sql);
+        await c.execute(sql);
       }
     }
+    await journal.compensated(deploymentId, project, s, ran, started, backupsOf, c);
   };
 
   // The runner's grouping rule; a step left as it is (`skip`) runs nothing and does not split the transaction.
   const scope = options.transaction ?? 'object';
-  const groups = transactionGroups(
-    steps.map((s) => ({ s, transactional: s.plan.transactional, project })),
-    scope,
-    engine.capabilities.transactionalDdl,
-    (x) => !!x.s.skip,
-  ).map((g) => ({ transactional: g.transactional, steps: g.steps.map((x) => x.s) }));
-
-  let applied = 0;
-  let skipped = 0;
-  let failure: { error: DbeeError; statement: string | null } | null = null;
   const total = steps.length;
-  for (const group of groups) {
-    if (failure) {
-      for (const s of group.steps) await recordRow(s, 'skipped', { durationMs: 0, error: 'not run: an earlier step of the rollback failed', startedAt: new Date(), previousChecksum: null });
-      continue;
-    }
-    const only = group.steps[0]!;
-    if (only.skip) {
-      reporter.step(only.plan.order, total, only.plan);
-      reporter.stepDone?.(only.plan.order, total, only.plan, { status: 'skipped', durationMs: 0 });
-      reporter.warn(`step ${only.plan.order} (${only.plan.key}) left as it is: ${only.skip}`);
-      await recordRow(only, 'skipped', { durationMs: 0, error: only.skip, startedAt: new Date(), previousChecksum: null });
-      skipped++;
-      continue;
-    }
-    const outcome = await executeGroup(
-      conn,
-      group,
-      {
-        shown: (s) => ({ index: s.plan.order, total, step: s.plan }),
-        show: { applied: true, skipped: false },
-        before: async () => options.beforeStep?.(),
-        idleStatement: 'COMMIT',
-        run: (c, s, onStatement) => runOne(s, c, group.transactional, onStatement),
-        error: (e, _s, statement) => {
-          const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: statement ?? undefined });
-          return mapped instanceof DbeeError
-            ? new DbeeError(mapped.message, { code: mapped.code, hint: mapped.hint, details: mapped.details, exitCode: ExitCode.applyFailed, cause: e })
-            : new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
-        },
-        record: (s, status, fields) => recordRow(s, status, { ...fields, previousChecksum: null }),
+  let skipped = 0;
+  const outcome = await executePlan(
+    conn,
+    steps.map((s) => ({ s, transactional: s.plan.transactional, project })),
+    {
+      shown: (x) => ({ index: x.s.plan.order, total, step: x.s.plan }),
+      show: { applied: true, skipped: false },
+      before: async () => options.beforeStep?.(),
+      idleStatement: 'COMMIT',
+      run: (c, x, onStatement) => runOne(x.s, c, onStatement),
+      error: (e, _s, statement) => {
+        const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: statement ?? undefined });
+        return mapped instanceof DbeeError
+          ? new DbeeError(mapped.message, { code: mapped.code, hint: mapped.hint, details: mapped.details, exitCode: ExitCode.applyFailed, cause: e })
+          : new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
       },
-      reporter,
-    );
-    applied += outcome.applied.length;
-    if (outcome.failure) failure = { error: outcome.failure.error, statement: outcome.failure.statement };
-  }
+      record: (x, status, fields) => recordRow(x.s, status, { ...fields, previousChecksum: null }),
+    },
+    {
+      scope,
+      transactionalDdl,
+      passive: (x) => !!x.s.skip,
+      pass: async ({ s }) => {
+        reporter.step(s.plan.order, total, s.plan);
+        reporter.stepDone?.(s.plan.order, total, s.plan, { status: 'skipped', durationMs: 0 });
+        reporter.warn(`step ${s.plan.order} (${s.plan.key}) left as it is: ${s.skip}`);
+        await recordRow(s, 'skipped', { durationMs: 0, error: s.skip!, startedAt: new Date(), previousChecksum: null });
+        skipped++;
+      },
+      // After a failure, every step not reached is recorded as not run.
+      leftOver: async (rest) => {
+        for (const { s } of rest) await recordRow(s, 'skipped', { durationMs: 0, error: 'not run: an earlier step of the rollback failed', startedAt: new Date(), previousChecksum: null });
+      },
+    },
+    reporter,
+  );
+  const applied = outcome.applied.length;
+  const failure = outcome.failures[0] ? { error: outcome.failures[0].error, statement: outcome.failures[0].statement } : null;
   if (!failure && options.finalState) {
     const state = options.finalState;
     await conn.transaction((c) => ledger.replaceState(project, state, deploymentId, c));
