@@ -62,12 +62,24 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     expect(dry.stdout).toContain(`drop table:${backup}`);
     expect(dry.stdout).toContain('dry run: nothing was dropped');
     expect(await w.query(1, `SELECT to_regclass('${backup}') IS NOT NULL AS kept`)).toEqual([{ kept: true }]);
+    // A view someone made on the backup: its drop fails, nothing is dropped, the ledger records the failed cleanup.
+    await w.query(1, `CREATE VIEW shop_dbee_bak.uses_backup AS SELECT * FROM ${backup}`);
+    const blocked = await w.dbee('cleanup', { project: 'shop', env, now: new Date(created + 31 * DAY) });
+    expect(blocked.code, blocked.stderr).toBe(2);
+    expect(blocked.stderr).toContain(`dropping ${backup} failed`);
+    expect(await w.query(1, `SELECT to_regclass('${backup}') IS NOT NULL AS kept`)).toEqual([{ kept: true }]);
+    expect(await w.query(1, "SELECT s.status FROM dbee.steps s JOIN dbee.deployments d ON d.id = s.deployment_id WHERE d.kind = 'cleanup'")).toEqual([{ status: 'failed' }]);
+    expect((await w.query<{ n: number }>(1, 'SELECT count(*)::int AS n FROM dbee.backups WHERE dropped_at IS NULL'))[0]!.n).toBe(1);
+    await w.query(1, 'DROP VIEW shop_dbee_bak.uses_backup');
     const r = await w.dbee('cleanup', { project: 'shop', env, now: new Date(created + 31 * DAY) });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(await w.query(1, `SELECT to_regclass('${backup}') IS NULL AS gone, to_regclass('shop_dbee_bak.handmade_bak_1') IS NOT NULL AS handmade`)).toEqual([{ gone: true, handmade: true }]);
-    const deployments = await w.query<{ kind: string; status: string; steps_applied: number }>(1, "SELECT kind, status, steps_applied FROM dbee.deployments WHERE kind = 'cleanup'");
-    expect(deployments).toEqual([{ kind: 'cleanup', status: 'succeeded', steps_applied: 1 }]);
+    const deployments = await w.query<{ kind: string; status: string; steps_applied: number }>(1, "SELECT kind, status, steps_applied FROM dbee.deployments WHERE kind = 'cleanup' ORDER BY id");
+    expect(deployments).toEqual([
+      { kind: 'cleanup', status: 'failed', steps_applied: 0 },
+      { kind: 'cleanup', status: 'succeeded', steps_applied: 1 },
+    ]);
     expect((await w.query<{ n: number }>(1, 'SELECT count(*)::int AS n FROM dbee.backups WHERE dropped_at IS NULL'))[0]!.n).toBe(0);
     const s = await status();
     expect(s.backups).toEqual([]);

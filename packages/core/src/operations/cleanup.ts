@@ -12,6 +12,8 @@ import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from '.
 import { checkGates } from './gates';
 import { deploymentSummary } from './status';
 import { withSession } from '../runner/session';
+import { executePlan } from '../runner/execute';
+import { StepJournal } from '../runner/journal';
 
 export type { CleanupOptions };
 
@@ -160,43 +162,45 @@ async function dropBackups(
     host: owner.host,
     stepsTotal: plan.steps.length,
   });
-  for (const step of plan.steps) {
-    const startedAt = new Date();
-    const record = (status: 'applied' | 'failed', error: string | null) => ({
-      order: step.order,
-      objectKey: step.key,
-      action: step.action,
-      checksum: step.checksum,
-      statements: step.statements,
-      reverse: null,
-      previousDefinition: null,
-      transactional: true,
-      startedAt,
-      durationMs: Date.now() - startedAt.getTime(),
-      status,
-      error,
-      previousChecksum: null,
-      hazards: step.hazards,
+  // Through the one step executor: each drop in its own transaction with its step row and the backup marked gone.
+  const journal = new StepJournal(ledger);
+  const mapped = (e: unknown, statement: string | null) => (e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: statement ?? undefined }) as DbeeError));
+  const outcome = await executePlan<PlanStep>(
+    conn,
+    plan.steps,
+    {
+      shown: null,
+      show: { applied: false, skipped: false },
+      async run(c, step, onStatement) {
+        const started = Date.now();
+        const drop = step.statements[0]!;
+        onStatement(drop);
+        await c.execute(drop);
+        const timing = { startedAt: new Date(started), durationMs: Date.now() - started };
+        await journal.writeApplied({ deploymentId: id, step, checksum: step.checksum, statements: step.statements, reverse: null, previousDefinition: null, replacesStarted: false, timing }, null, c);
+        const backup = input.backups.get(step.key)!;
+        await ledger.backupGone(backup.deploymentId, backup.backup, c);
+      },
+      error: (e, _step, statement) => mapped(e, statement),
+      record: (step, status, f) =>
+        journal.writeOutcome(id, step, status, { checksum: step.checksum, statements: step.statements, reverse: null, startedAt: f.startedAt, durationMs: f.durationMs, error: f.error, replacesStarted: false }),
+      applied: (step) => {
+        ctx.reporter.info(`  [${step.order}/${plan.steps.length}] dropped ${input.backups.get(step.key)!.backup}`);
+      },
+    },
+    { transactionalDdl: input.engine.capabilities.transactionalDdl },
+    ctx.reporter,
+  );
+  const failure = outcome.failures[0];
+  if (failure) {
+    const backup = input.backups.get(failure.step.key)!;
+    await ledger.finishDeployment(id, 'failed', failure.error.message, failure.statement, { fingerprint });
+    throw new DbeeError(`cleanup of ${project}: dropping ${backup.backup} failed: ${failure.error.message.split('\n')[0]}`, {
+      code: 'CLEANUP_FAILED',
+      exitCode: ExitCode.applyFailed,
+      hint: `the backups dropped before it stay dropped (deployment ${id}); an object that depends on the backup keeps it: drop or move that first`,
+      cause: failure.error,
     });
-    const backup = input.backups.get(step.key)!;
-    try {
-      await conn.transaction(async (tx) => {
-        await tx.execute(step.statements[0]!);
-        await ledger.recordStep(id, record('applied', null), tx);
-        await ledger.backupGone(backup.deploymentId, backup.backup, tx);
-      });
-      ctx.reporter.info(`  [${step.order}/${plan.steps.length}] dropped ${backup.backup}`);
-    } catch (e) {
-      const error = e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: step.statements[0] }) as DbeeError);
-      await ledger.recordStep(id, record('failed', error.message));
-      await ledger.finishDeployment(id, 'failed', error.message, step.statements[0]!, { fingerprint });
-      throw new DbeeError(`cleanup of ${project}: dropping ${backup.backup} failed: ${error.message.split('\n')[0]}`, {
-        code: 'CLEANUP_FAILED',
-        exitCode: ExitCode.applyFailed,
-        hint: `the backups dropped before it stay dropped (deployment ${id}); an object that depends on the backup keeps it: drop or move that first`,
-        cause: e,
-      });
-    }
   }
   await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
   ctx.reporter.info(`${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${id}, kind cleanup)`);
