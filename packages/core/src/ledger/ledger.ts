@@ -31,6 +31,8 @@ export interface DeploymentInfo {
   stepsTotal: number;
   /** For a rollback or an enable: the deployment it undoes (null for a rollback to a git ref). */
   reverts?: number | null;
+  /** The project's ledger state now (`state(project)`), when the caller has just read it: not read again. */
+  before?: LedgerState;
 }
 
 /**
@@ -318,7 +320,7 @@ export class Ledger {
    * next free one (the caller holds the deployment lock, as every writer of the ledger does).
    */
   async startDeployment(info: DeploymentInfo): Promise<number> {
-    const before = await this.state(info.project);
+    const before = info.before ?? (await this.state(info.project));
     const id = await this.nextId('deployments', this.conn);
     await this.conn.query(
       `INSERT INTO ${this.t('deployments')} (${this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before')})

@@ -241,9 +241,11 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const startProject = async (state: ProjectState) => {
     if (state.deploymentId !== null) return;
     state.started = Date.now();
-    checksums.set(state.project, new Map(Object.entries((await ledger.state(state.project)).objects)));
+    const before = await ledger.state(state.project);
+    checksums.set(state.project, new Map(Object.entries(before.objects)));
     state.deploymentId = await ledger.startDeployment({
       ...options.identity,
+      before,
       project: state.project,
       environment: options.environment,
       kind: options.kind ?? 'deploy',
