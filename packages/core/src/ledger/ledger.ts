@@ -169,17 +169,17 @@ export interface LedgerState {
 }
 
 /**
- * The ledger inside a target database, written through the engine's dialect (its DDL, parameter markers, quoting,
- * booleans and version table). Engine-neutral: the same code serves PostgreSQL, PGlite and Teradata. It never relies
- * on `RETURNING` or sequences: ids are `MAX(id) + 1`, read and written under the deployment lock that every writer
- * holds.
- */
-/**
  * Connections whose ledger (by version table) is known to be at the latest version this dbee knows: a ledger's version
  * only grows, so `version()` reads it once per connection, not once per project of a batch (three times each).
  */
 const upToDate = new WeakMap<Connection, Set<string>>();
 
+/**
+ * The ledger inside a target database, written through the engine's dialect (its DDL, parameter markers, quoting,
+ * booleans and version table). Engine-neutral: the same code serves PostgreSQL, PGlite and Teradata. It never relies
+ * on `RETURNING` or sequences: ids are `MAX(id) + 1`, read and written under the deployment lock that every writer
+ * holds.
+ */
 export class Ledger {
   constructor(
     private readonly conn: Connection,

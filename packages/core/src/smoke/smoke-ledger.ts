@@ -4,8 +4,8 @@ import type { SmokeCheck, SmokeResult } from './smoke-check';
 
 /**
  * Store smoke results in the ledger's `smoke_results` table, in one transaction (one round trip where the ledger's
- * rows can be written inline). The ledger must exist
- * (`Ledger.ensure`); `deploymentId` is the deployment they verify, or null when the project was never deployed.
+ * rows can be written inline). The ledger must exist (`Ledger.ensure`); `deploymentId` is the deployment they
+ * verify, or null when the project was never deployed.
  */
 export async function recordSmokeResults(
   conn: Connection,
@@ -14,27 +14,22 @@ export async function recordSmokeResults(
 ): Promise<void> {
   if (run.results.length === 0) return;
   const p = (n: number) => dialect.param(n);
-  const columns = `INSERT INTO ${dialect.schema}.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message)`;
-  const inline = dialect.inline;
-  if (inline && conn.executeBatch) {
-    // One round trip: the rows as literals, in one transaction (see `LedgerDialect.inline`).
-    const rows = run.results.map((r) => `${columns} VALUES (${[run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message].map((v) => inline.literal(v)).join(', ')})`);
-    const done = await conn.executeBatch(['BEGIN', ...rows, 'COMMIT']);
+  const ledger = new Ledger(conn, dialect);
+  const writes = run.results.map((r) => ({
+    sql: `INSERT INTO ${dialect.schema}.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message)
+         VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)})`,
+    params: [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message],
+  }));
+  if (ledger.inlines && conn.executeBatch) {
+    // One round trip: the rows as literals (`Ledger.inline`), in one transaction.
+    const done = await conn.executeBatch(['BEGIN', ...writes.map((w) => ledger.inline(w)), 'COMMIT']);
     if (done.error) {
       await conn.execute('ROLLBACK').catch(() => {});
       throw done.error;
     }
     return;
   }
-  await conn.transaction(async (tx) => {
-    for (const r of run.results) {
-      await tx.query(
-        `${columns}
-         VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)})`,
-        [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message],
-      );
-    }
-  });
+  await conn.transaction((tx) => ledger.run(writes, tx));
 }
 
 /**
