@@ -99,4 +99,38 @@ describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s
     expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([{ n: 131 }]);
     expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.steps WHERE deployment_id = 2 AND status = 'applied'")).toEqual([{ n: 131 }]);
   });
+  it("a step's previous checksum is the object's ledger state before it (written as a literal in the request)", async () => {
+    const files = {
+      'dbee.yaml': workspaceYaml(engine, { environment: 'deploy:\n  smokeAfterDeploy: false' }),
+      'many/db.yaml': dbYaml('many'),
+      'many/a_schema.sql': 'CREATE SCHEMA many;\n',
+      'many/t.sql': 'CREATE TABLE many.t (id int PRIMARY KEY, v text);\n',
+      'many/v1.sql': 'CREATE VIEW many.v1 AS SELECT id FROM many.t;\n',
+      'many/v2.sql': 'CREATE VIEW many.v2 AS SELECT id, v FROM many.t;\n',
+    };
+    const w = keep(await workspaceWith(engine, files));
+    expect((await run(w.root, 'deploy', { project: 'many' }, w.target.vars)).code).toBe(0);
+    type Row = { object_key: string; previous_checksum: string | null; checksum: string };
+    const rowsOf = (id: number) =>
+      w.target.query<Row>('SELECT object_key, previous_checksum, checksum FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order', [id]);
+    // First deployment: nothing was recorded before.
+    expect((await rowsOf(1)).map((r) => [r.object_key, r.previous_checksum])).toEqual([
+      ['schema:many', null],
+      ['table:many.t', null],
+      ['view:many.v1', null],
+      ['view:many.v2', null],
+    ]);
+    const before = new Map((await w.target.query<{ object_key: string; checksum: string }>("SELECT object_key, checksum FROM dbee.objects WHERE project = 'many'")).map((r) => [r.object_key, r.checksum]));
+    w.write('many/v1.sql', 'CREATE VIEW many.v1 AS SELECT id, 1 AS one FROM many.t;\n');
+    w.write('many/v2.sql', 'CREATE VIEW many.v2 AS SELECT id, v, 2 AS two FROM many.t;\n');
+    const again = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    const rows = await rowsOf(2);
+    expect(rows.map((r) => r.object_key)).toEqual(['view:many.v1', 'view:many.v2']);
+    for (const r of rows) {
+      expect(r.previous_checksum).toBe(before.get(r.object_key));
+      expect(r.previous_checksum).not.toBe(r.checksum);
+    }
+  });
 });

@@ -13,10 +13,10 @@ export const postgresLedger: LedgerDialect = {
   // wait for the disk (the deployment's closing row does; see LedgerInlining.asyncCommit).
   inline: {
     literal,
-    markStart: `SELECT set_config('dbee.step_started', clock_timestamp()::text, true)`,
+    markStart: `set_config('dbee.step_started', clock_timestamp()::text, true)`,
     startedAt: `current_setting('dbee.step_started')::timestamptz`,
     elapsedMs: `round(extract(epoch FROM clock_timestamp() - current_setting('dbee.step_started')::timestamptz) * 1000)::integer`,
-    asyncCommit: 'SET LOCAL synchronous_commit = off',
+    asyncCommit: `set_config('synchronous_commit', 'off', true)`,
   },
   migrations: [
     [

@@ -183,18 +183,21 @@ export interface LedgerDialect {
 export interface LedgerInlining {
   /** A parameter value as an SQL literal: string, number, boolean, Date or null; e.g. `E'it''s'`. */
   literal(value: unknown): string;
-  /** Statement marking a step's start, local to the transaction, e.g. `SELECT set_config('dbee.step_started', ...)`. */
+  /**
+   * Expression marking a step's start, local to the transaction, e.g. `set_config('dbee.step_started', ...)`; the runner
+   * selects it (with `asyncCommit` for a transaction's first step) in one statement before the step's own.
+   */
   markStart: string;
   /** Expression of the marked start, written to `started_at`. */
   startedAt: string;
   /** Expression of the whole milliseconds since the mark, written to `duration_ms`. */
   elapsedMs: string;
   /**
-   * Statement run right after a step transaction's BEGIN so that its COMMIT does not wait for the disk, e.g. `SET LOCAL
-   * synchronous_commit = off`. Safe because a step and its ledger rows commit together and in order: a server crash
-   * can lose only the newest step transactions, whole, so the ledger still says exactly what ran; the deployment's
-   * closing row commits durably, which flushes every step before it. Used only on connections with
-   * `executeBatch` (a server, whose WAL writer flushes within a second), never on an embedded database. Optional.
+   * Expression selected at a step transaction's start so that its COMMIT does not wait for the disk, e.g.
+   * `set_config('synchronous_commit', 'off', true)`. Safe because a step and its ledger rows commit together and in
+   * order: a server crash can lose only the newest step transactions, whole, so the ledger still says exactly what
+   * ran; the deployment's closing row commits durably, which flushes every step before it. Used only on connections
+   * with `executeBatch` (a server, whose WAL writer flushes within a second), never on an embedded database. Optional.
    */
   asyncCommit?: string;
 }

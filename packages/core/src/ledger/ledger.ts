@@ -456,14 +456,25 @@ export class Ledger {
     const inline = this.dialect.inline;
     if (!inline) throw new Error(`the ${this.dialect.schema} ledger dialect writes no literals`);
     if (!write.params.length) return write.sql;
-    // One pass, longest marker first (`$1` is a prefix of `$12`), so a literal that contains `$1` stays as it is.
-    const markers = write.params.map((_, i) => ({ marker: this.p(i + 1), i })).sort((a, b) => b.marker.length - a.marker.length);
-    const byMarker = new Map(markers.map((m) => [m.marker, m.i]));
-    const pattern = new RegExp(markers.map((m) => m.marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+    const { pattern, byMarker } = this.markers(write.params.length);
+    pattern.lastIndex = 0;
     return write.sql.replace(pattern, (m) => {
       const value = write.params[byMarker.get(m)!];
       return inline.literal(value instanceof Date ? value.toISOString() : value);
     });
+  }
+
+  private readonly markerPatterns = new Map<number, { pattern: RegExp; byMarker: Map<string, number> }>();
+  /** The markers of `n` parameters as one pattern, longest first (`$1` is a prefix of `$12`): one pass, so a literal that contains `$1` stays as it is. */
+  private markers(n: number): { pattern: RegExp; byMarker: Map<string, number> } {
+    let m = this.markerPatterns.get(n);
+    if (!m) {
+      const markers = Array.from({ length: n }, (_, i) => ({ marker: this.p(i + 1), i })).sort((a, b) => b.marker.length - a.marker.length);
+      const pattern = new RegExp(markers.map((x) => x.marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+      m = { pattern, byMarker: new Map(markers.map((x) => [x.marker, x.i])) };
+      this.markerPatterns.set(n, m);
+    }
+    return m;
   }
 
   async forgetMigration(project: string, version: string, conn: Connection = this.conn): Promise<void> {

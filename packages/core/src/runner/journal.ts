@@ -22,6 +22,8 @@ export interface AppliedRecord {
    * same request as the step's statements, after them (`LedgerInlining`).
    */
   timing: { startedAt: Date; durationMs: number } | null;
+  /** The object's checksum in `objects` before the step, when the runner knows it; otherwise the row reads it. */
+  previousChecksum?: string | null;
 }
 
 /** Actions whose steps change who may call a routine, not what the ledger says is deployed. */
@@ -58,6 +60,7 @@ export class StepJournal {
       // Kept so that a rollback can tell a step whose undo cannot bring its data back.
       hazards: step.hazards,
       replacesStarted: r.replacesStarted,
+      previousChecksum: r.previousChecksum,
     });
     if (step.action === 'migrate') {
       writes.push(...this.ledger.migrationWrites(step.project, migrationVersionOf(step.objectKey.name), step.source?.file ?? '', step.checksum, deploymentId));

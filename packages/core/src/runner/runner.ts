@@ -255,10 +255,10 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     reporter.info(`${state.project}: deploying ${state.steps.length} step${state.steps.length === 1 ? '' : 's'} (deployment ${state.deploymentId})`);
   };
 
-  const position = (step: PlanStep) => {
-    const steps = states.get(step.project)!.steps;
-    return { index: steps.indexOf(step) + 1, total: steps.length };
-  };
+  /** A step's place in its project (1-based) and the project's step count, as shown. */
+  const positions = new Map<PlanStep, { index: number; total: number }>();
+  for (const state of states.values()) state.steps.forEach((s, i) => positions.set(s, { index: i + 1, total: state.steps.length }));
+  const position = (step: PlanStep) => positions.get(step) ?? { index: 0, total: states.get(step.project)!.steps.length };
 
   const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
   const record = async (step: PlanStep, status: StepStatus, fields: { durationMs: number; error: string | null; statements?: string[]; startedAt?: Date; reverse?: string[] | null }) => {
@@ -331,19 +331,32 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       if (step.action === 'drop') sums.delete(step.key);
       else sums.set(step.key, checksum);
     }
+    if (pending.get(pendingKey(step))?.step === step) pending.delete(pendingKey(step));
   };
 
   // Transactional steps whose ledger rows can be written as SQL text go to the server in requests of many statements:
   // each step's statements followed by its ledger rows, inside its transaction (the executor's batched mode).
   const inline = engine.ledger.inline;
   const captures = (step: PlanStep) => !!engine.catalog && ['replace', 'drop', 'alter', 'restore'].includes(step.action);
-  /** Checksums set by the steps of the transaction open in a request (their previous checksums for later steps). */
-  let pending = new Map<string, string | null>();
-  const previousChecksum = (step: PlanStep) => {
-    if (step.action === 'migrate' || step.action === 'create') return null;
-    if (pending.has(step.key)) return pending.get(step.key)!;
+  /**
+   * Checksums set by steps sent but not yet known to have committed (their requests are being built or run): with
+   * `checksums`, the ledger's `objects` as each later step will find it. An entry goes when its step commits (then
+   * `checksums` has it, `applied`); all go when a request fails: what did not commit never happened.
+   */
+  const pending = new Map<string, { checksum: string | null; step: PlanStep }>();
+  const pendingKey = (step: PlanStep) => `${step.project}\u0000${step.key}`;
+  /** The object's checksum in the ledger right before `step` runs (its row's `previous_checksum`). */
+  const ledgerChecksum = (step: PlanStep) => {
+    if (step.action === 'migrate') return null;
+    const p = pending.get(pendingKey(step));
+    if (p) return p.checksum;
     return checksums.get(step.project)?.get(step.key) ?? null;
   };
+  /** What undoing `step` sets the object's checksum back to (nothing for a creation or a migration). */
+  const previousChecksum = (step: PlanStep) => (step.action === 'migrate' || step.action === 'create' ? null : ledgerChecksum(step));
+  /** The transaction a request opens has not selected its marks yet (`LedgerInlining.asyncCommit` goes with the first). */
+  let firstOfTransaction = false;
+  const asyncCommit = inline?.asyncCommit && conn.executeBatch ? inline.asyncCommit : null;
   const batch: BatchMode<PlanStep> | null = inline
     ? {
         eligible: (group) => group.transactional && group.steps.every((st) => !conflict(st)),
@@ -354,9 +367,9 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         ends: (step) => step.action === 'migrate',
         // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
         // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
-        begin: ['BEGIN', ...(inline.asyncCommit && conn.executeBatch ? [inline.asyncCommit] : [])],
+        begin: ['BEGIN'],
         opened: () => {
-          pending = new Map();
+          firstOfTransaction = true;
         },
         size: REQUEST_STEPS,
         // Per step: its search path when it changes, the clock mark, its statements and its ledger rows (`StepJournal.applied`).
@@ -370,10 +383,14 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
           ran.set(step, { step, deploymentId: state.deploymentId!, statements: expanded, reverse, previousChecksum: previousChecksum(step), backup: null });
           sent.add(step);
-          if (step.action !== 'migrate') pending.set(step.key, step.action === 'drop' ? null : checksum);
+          // Known here, so written as a literal rather than read from `objects` by the row's INSERT.
+          const ledgerPrevious = ledgerChecksum(step);
+          if (step.action !== 'migrate') pending.set(pendingKey(step), { checksum: step.action === 'drop' ? null : checksum, step });
           const path = pathStatement(step.project);
-          const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null });
-          return [...(path ? [path] : []), inline.markStart, ...expanded, ...writes.map((w) => ledger.inline(w))];
+          const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null, previousChecksum: ledgerPrevious });
+          const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
+          firstOfTransaction = false;
+          return [...(path ? [path] : []), `SELECT ${marks.join(', ')}`, ...expanded, ...writes.map((w) => ledger.inline(w))];
         },
       }
     : null;
@@ -397,6 +414,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           ran.set(step, await runStep(options, ledger, journal, c, step, states.get(step.project)!.deploymentId!, onStatement, progress.p));
         },
         error: (e, step, statement) => {
+          pending.clear();
           const error = withSource(toDbeeError(engine, e, statement), step);
           states.get(step.project)!.failure ??= { error, statement, at: new Date() };
           return error;
