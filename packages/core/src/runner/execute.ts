@@ -403,14 +403,14 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     // Steps are shown as they are known to have started (the request ran them, or the failing one), each
     // transaction's outcome after its steps, as when they run one by one.
     const started = new Set(metas.slice(0, result.completed + (failedAt ? 1 : 0)).flatMap((m) => (m.kind === 'step' ? [m.p] : [])));
+    const commits = new Set(metas.slice(0, result.completed).flatMap((m) => (m.kind === 'commit' ? [m.g] : [])));
     for (const tx of txs) {
       for (const p of tx.now) {
         if (!started.has(p) || p === solo) continue;
         const shown = effect.shown?.(p.step);
         if (shown) reporter.step(shown.index, shown.total, shown.step);
       }
-      const committed = metas.slice(0, result.completed).some((m) => m.kind === 'commit' && m.g === tx.g);
-      if (committed) {
+      if (commits.has(tx.g)) {
         for (const p of tx.sent) {
           outcome.applied.push(p);
           await effect.applied?.(p.step, p.durationMs);
