@@ -1,9 +1,15 @@
+import { createHash } from 'node:crypto';
 import { Client, type ClientConfig } from 'pg';
 import type { BatchResult, Connection, QueryResult } from '@dbee/core';
 import { connectionError, mapPostgresError } from './postgres-errors';
 
 /** The notice shape of the Connection contract (`Connection.onNotice`). */
 export type DatabaseNotice = Parameters<Parameters<NonNullable<Connection['onNotice']>>[0]>[0];
+
+/** A catalog query, prepared on the session when the connection can (`Connection.queryPrepared`). */
+export function catalogQuery<Row = Record<string, unknown>>(conn: Connection, sql: string, params: unknown[]): Promise<QueryResult<Row>> {
+  return conn.queryPrepared ? conn.queryPrepared<Row>(sql, params) : conn.query<Row>(sql, params);
+}
 
 /** A `pg` client with dbee's Connection shape. One session: statements run in order. */
 export class PgConnection implements Connection {
@@ -49,6 +55,48 @@ export class PgConnection implements Connection {
       return { rows: r.rows as Row[], rowCount: r.rowCount ?? undefined, fields: r.fields?.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description, blockers: await this.blockersOf(e) });
+    }
+  }
+
+  /** Names of the statements this session prepared, by their text. */
+  private readonly prepared = new Map<string, string>();
+
+  /**
+   * A named prepared statement (parsed once per session), run with a generic plan: the catalog queries that use it
+   * (fingerprint, existence checks) cost more to plan than to run on a project of a few objects, and a batch runs
+   * them once per project on one session. `plan_cache_mode` (PostgreSQL 12 and later; on an older server the plan is
+   * the server's choice) and the given `settings` hold for the call only: one round trip sets them, one puts back
+   * what they were, so the session's other statements (the user's functions among them) are not affected.
+   */
+  async queryPrepared<Row = Record<string, unknown>>(sql: string, params: unknown[], settings: Record<string, string> = {}): Promise<QueryResult<Row>> {
+    let name = this.prepared.get(sql);
+    if (!name) {
+      name = `dbee_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+      this.prepared.set(sql, name);
+    }
+    const all = { plan_cache_mode: 'force_generic_plan', ...settings };
+    const names = Object.keys(all);
+    const set = await this.client.query<Record<string, string | null>>(
+      `SELECT ${names.map((n, i) => `current_setting($${2 * i + 1}, true) AS o${i}, CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, false) END`).join(', ')}`,
+      names.flatMap((n) => [n, all[n as keyof typeof all]]),
+    );
+    const restore = names.map((n, i) => [n, set.rows[0]?.[`o${i}`] ?? null] as const).filter(([, v]) => v !== null) as [string, string][];
+    try {
+      const r = await this.client.query({ name, text: sql, values: params }).catch((e: unknown) => {
+        // Gone from the session (a `DEALLOCATE ALL` or `DISCARD ALL` among the statements it ran): prepare it again.
+        if ((e as { code?: string }).code !== '26000') throw e;
+        delete (this.client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements[name!];
+        return this.client.query({ name, text: sql, values: params });
+      });
+      return { rows: r.rows as Row[], rowCount: r.rowCount ?? undefined, fields: r.fields?.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+    } catch (e) {
+      throw mapPostgresError(e, { statement: sql, target: this.description, blockers: await this.blockersOf(e) });
+    } finally {
+      if (restore.length) {
+        await this.client
+          .query(`SELECT ${restore.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`, restore.flat())
+          .catch(() => {});
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Connection, ObjectKey } from '@dbee/core';
+import { catalogQuery } from './postgres-connection';
 import { ident, literal, qualified } from './render/quote';
 
 /**
@@ -52,7 +53,8 @@ const ROUTINE_EXISTS = `(k.args = '' OR (SELECT bool_and(to_regtype(a) IS NOT NU
 export async function existingObjects(conn: Connection, keys: ObjectKey[], format: (key: ObjectKey) => string): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
   const probes = keys.map(probe);
-  const r = await conn.query<{ i: number | string }>(
+  const r = await catalogQuery<{ i: number | string }>(
+    conn,
     `SELECT k.i FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(category, target, name, args, i)
       WHERE CASE k.category
         WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = k.name)

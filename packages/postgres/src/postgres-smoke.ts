@@ -1,4 +1,5 @@
 import type { Connection, Engine, ObjectKey } from '@dbee/core';
+import { catalogQuery } from './postgres-connection';
 
 /** The smoke-check role of the PostgreSQL engine (`Engine.smoke`). */
 export type PostgresSmokeDialect = NonNullable<Engine['smoke']>;
@@ -58,7 +59,7 @@ export const postgresSmoke: PostgresSmokeDialect = {
   async missingObjects(conn: Connection, keys: ObjectKey[]): Promise<ObjectKey[]> {
     if (keys.length === 0) return [];
     const parents = keys.map((k) => splitParent(k.parent));
-    const r = await conn.query<{ i: number }>(MISSING_OBJECTS, [
+    const r = await catalogQuery<{ i: number }>(conn, MISSING_OBJECTS, [
       keys.map((_, i) => i),
       keys.map((k) => k.kind),
       keys.map((k) => k.schema),

@@ -69,6 +69,12 @@ export interface Connection {
   readonly description: string;
   /** Run one statement with positional parameters (`$1` on PostgreSQL, `?` on Teradata). */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>>;
+  /**
+   * Run one read-only catalog query that the session keeps parsed and planned (a prepared statement with a plan that
+   * does not depend on its parameters), for the queries that run once per project, many times in a batch; `settings`
+   * (e.g. PostgreSQL's `search_path`) hold for this call only. Optional: without it, `query` (with the settings).
+   */
+  queryPrepared?<Row = Record<string, unknown>>(sql: string, params: unknown[], settings?: Record<string, string>): Promise<QueryResult<Row>>;
   /** Run one or more statements without parameters. */
   execute(sql: string): Promise<void>;
   /** Run `fn` in a transaction: commit when it resolves, roll back when it throws. */

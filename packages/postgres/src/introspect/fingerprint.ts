@@ -134,18 +134,17 @@ export async function fingerprint(conn: Connection, scope: IntrospectScope): Pro
   const m = scope.manage;
   // The catalog's deparsers qualify names by the session's search_path (a deployment sets it): print them as the
   // introspector does, with pg_catalog only, so the fingerprint recorded by a deployment is the one status reads.
-  const old = await conn.query<{ old: string }>(`select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`);
+  const params = [schemas, m ? m.grantees : null, m ? m.owners : true, m ? m.comments : true, m ? m.ignore : []];
+  type Row = { system: unknown; database: unknown; lines: unknown; hash: unknown };
   let r;
-  try {
-    r = await conn.query<{ system: unknown; database: unknown; lines: unknown; hash: unknown }>(FINGERPRINT_SQL, [
-      schemas,
-      m ? m.grantees : null,
-      m ? m.owners : true,
-      m ? m.comments : true,
-      m ? m.ignore : [],
-    ]);
-  } finally {
-    await conn.query(`select set_config('search_path', $1, false)`, [old.rows[0]!.old]);
+  if (conn.queryPrepared) r = await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, { search_path: 'pg_catalog' });
+  else {
+    const old = await conn.query<{ old: string }>(`select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`);
+    try {
+      r = await conn.query<Row>(FINGERPRINT_SQL, params);
+    } finally {
+      await conn.query(`select set_config('search_path', $1, false)`, [old.rows[0]!.old]);
+    }
   }
   const row = r.rows[0]!;
   return `pg3:${String(row.system)}.${String(row.database)}:${String(row.lines)}:${String(row.hash)}`;

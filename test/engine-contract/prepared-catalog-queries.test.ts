@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgConnection } from '@dbee/postgres';
+import { fingerprint } from '../../packages/postgres/src/introspect/fingerprint';
+import { scratchDatabase } from '../support/pg';
+
+/**
+ * The catalog queries a batch runs once per project (fingerprint, existence checks) are prepared on the session and
+ * planned generically (`PgConnection.queryPrepared`): the session's own settings must come out as they went in, and
+ * the answer must be the one the plain query gives.
+ */
+describe('prepared catalog queries on a server session', () => {
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  let conn: PgConnection;
+  beforeAll(async () => {
+    db = await scratchDatabase('dbee_prep');
+    conn = await PgConnection.open({ connectionString: db.url }, 'postgres:prep');
+    await conn.execute('CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, v text); CREATE VIEW app.v AS SELECT id FROM app.t');
+  }, 120_000);
+  afterAll(async () => {
+    await conn?.close();
+    await db?.drop();
+  });
+
+  const settings = async () => (await conn.query<{ p: string; s: string }>(`SELECT current_setting('plan_cache_mode') AS p, current_setting('search_path') AS s`)).rows[0];
+
+  it('sets plan_cache_mode and the given settings for the call only, and answers as the plain query does', async () => {
+    await conn.execute(`SET search_path TO app, public`);
+    const before = await settings();
+    expect(before).toEqual({ p: 'auto', s: 'app, public' });
+    const sql = `SELECT current_setting('plan_cache_mode') AS p, current_setting('search_path') AS s, count(*)::int AS n FROM pg_class WHERE relnamespace = $1::regnamespace`;
+    const inside = await conn.queryPrepared<{ p: string; s: string; n: number }>(sql, ['app'], { search_path: 'pg_catalog' });
+    expect(inside.rows[0]).toMatchObject({ p: 'force_generic_plan', s: 'pg_catalog' });
+    expect(inside.rows[0]!.n).toBe((await conn.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'app'::regnamespace`)).rows[0]!.n);
+    expect(await settings()).toEqual(before);
+    // Prepared once: the session holds it under one name.
+    await conn.queryPrepared(sql, ['app']);
+    const statements = await conn.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'dbee\\_%'`);
+    expect(statements.rows[0]!.n).toBe(1);
+  });
+
+  it('prepares again after the session dropped its statements (DEALLOCATE ALL)', async () => {
+    const scope = { schemas: ['app'] };
+    const first = await fingerprint(conn, scope);
+    await conn.execute('DEALLOCATE ALL');
+    expect(await fingerprint(conn, scope)).toBe(first);
+    // The same value the unprepared path computes (a connection without queryPrepared, as PGlite's).
+    const plain = { query: conn.query.bind(conn), execute: conn.execute.bind(conn) } as unknown as PgConnection;
+    expect(await fingerprint(plain, scope)).toBe(first);
+  });
+
+  it('a failing prepared query is a mapped error and leaves the settings as they were', async () => {
+    const before = await settings();
+    await expect(conn.queryPrepared(`SELECT 1 / $1::int AS x`, [0])).rejects.toThrow(/division by zero/);
+    expect(await settings()).toEqual(before);
+  });
+});
