@@ -140,7 +140,7 @@ export function createPostgresEngine(): Engine {
       // Back to the session's defaults (the database's and role's settings included). Not application_name: it marks
       // the connection as the lock holder's working session (`attach`) for as long as it is open, whichever project
       // of a batch uses it.
-      reset: () => ['RESET lock_timeout; RESET statement_timeout; RESET search_path'],
+      reset: () => ['RESET lock_timeout; RESET statement_timeout; RESET search_path; RESET synchronous_commit'],
       searchPath: (schemas) => `SET search_path TO ${schemas.map(quoteIdent).join(', ')}`,
     },
     diff: {

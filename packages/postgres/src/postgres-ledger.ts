@@ -17,6 +17,7 @@ export const postgresLedger: LedgerDialect = {
     startedAt: `current_setting('dbee.step_started')::timestamptz`,
     elapsedMs: `round(extract(epoch FROM clock_timestamp() - current_setting('dbee.step_started')::timestamptz) * 1000)::integer`,
     asyncCommit: `set_config('synchronous_commit', 'off', true)`,
+    asyncSession: { start: 'SET synchronous_commit = off', end: 'RESET synchronous_commit' },
   },
   migrations: [
     [

@@ -206,6 +206,13 @@ export interface LedgerInlining {
    * with `executeBatch` (a server, whose WAL writer flushes within a second), never on an embedded database. Optional.
    */
   asyncCommit?: string;
+  /**
+   * Statements around a whole deployment on such a connection: after `start` the session's commits do not wait for
+   * the disk (the deployment's start row, its step rows outside requests, smoke results, summary); `end` runs right
+   * before the closing row, which then commits as the server is configured (durably by default) and so flushes every
+   * commit before it. Same safety argument and restriction as `asyncCommit`. Optional.
+   */
+  asyncSession?: { start: string; end: string };
 }
 
 /** Outcome of `Connection.executeBatch`. */

@@ -322,6 +322,8 @@ export class Ledger {
   async startDeployment(info: DeploymentInfo): Promise<number> {
     const before = info.before ?? (await this.state(info.project));
     const id = await this.nextId('deployments', this.conn);
+    const session = this.asyncSession;
+    if (session) await this.conn.execute(session.start);
     await this.conn.query(
       `INSERT INTO ${this.t('deployments')} (${this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before')})
        VALUES (${this.params(15)})`,
@@ -446,6 +448,15 @@ export class Ledger {
     for (const w of writes) await conn.query(w.sql, w.params);
   }
 
+  /**
+   * How a deployment's commits stop waiting for the disk until its closing row (`LedgerInlining.asyncSession`): only
+   * on a connection that batches (a server; an embedded database has no WAL writer).
+   */
+  private get asyncSession(): { start: string; end: string } | null {
+    const s = this.dialect.inline?.asyncSession;
+    return s && this.conn.executeBatch ? s : null;
+  }
+
   /** Whether writes can be sent as SQL text in one request with a step's statements (`LedgerDialect.inline`). */
   get inlines(): boolean {
     return this.dialect.inline !== undefined;
@@ -492,6 +503,8 @@ export class Ledger {
     const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(`SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`, [id]);
     const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
     if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    const session = this.asyncSession;
+    if (session) await this.conn.execute(session.end);
     await this.conn.query(
       `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
       [status, error, failedStatement, JSON.stringify(summary), id],

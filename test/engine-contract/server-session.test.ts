@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgConnection } from '@dbee/postgres';
+import { Ledger } from '@dbee/core';
+import { PgConnection, postgresLedger } from '@dbee/postgres';
 import { fingerprint } from '../../packages/postgres/src/introspect/fingerprint';
 import { scratchDatabase } from '../support/pg';
 
@@ -52,5 +53,45 @@ describe('prepared catalog queries on a server session', () => {
     const before = await settings();
     await expect(conn.queryPrepared(`SELECT 1 / $1::int AS x`, [0])).rejects.toThrow(/division by zero/);
     expect(await settings()).toEqual(before);
+  });
+});
+
+/**
+ * A deployment's commits on a server session do not wait for the disk until its closing row, which commits as the
+ * server is configured (`LedgerInlining.asyncSession`); an embedded database (no executeBatch) is never asked to.
+ */
+describe('a deployment on a server session commits without waiting for the disk until its closing row', () => {
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  let conn: PgConnection;
+  beforeAll(async () => {
+    db = await scratchDatabase('dbee_async');
+    conn = await PgConnection.open({ connectionString: db.url }, 'postgres:async');
+  }, 120_000);
+  afterAll(async () => {
+    await conn?.close();
+    await db?.drop();
+  });
+
+  const mode = async (c: { query: PgConnection['query'] }) => (await c.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]!.s;
+  const info = { project: 'p', environment: 'e', kind: 'deploy' as const, planChecksum: 'x', package: null, gitCommit: null, toolVersion: '0', osUser: null, ciJob: null, host: null, stepsTotal: 0 };
+
+  it('on a server connection: off from the start row to the closing row, then as configured', async () => {
+    const ledger = new Ledger(conn, postgresLedger);
+    await ledger.ensure();
+    expect(await mode(conn)).toBe('on');
+    const id = await ledger.startDeployment(info);
+    expect(await mode(conn)).toBe('off');
+    await ledger.finishDeployment(id, 'succeeded', null, null, {});
+    expect(await mode(conn)).toBe('on');
+    expect((await conn.query(`SELECT status FROM dbee.deployments WHERE id = $1`, [id])).rows).toEqual([{ status: 'succeeded' }]);
+  });
+
+  it('on a connection that does not batch (as an embedded one): never changed', async () => {
+    const plain = { description: 'plain', query: conn.query.bind(conn), execute: conn.execute.bind(conn), transaction: conn.transaction.bind(conn), close: async () => {} } as unknown as PgConnection;
+    const ledger = new Ledger(plain, postgresLedger);
+    const id = await ledger.startDeployment(info);
+    expect(await mode(conn)).toBe('on');
+    await ledger.finishDeployment(id, 'succeeded', null, null, {});
+    expect(await mode(conn)).toBe('on');
   });
 });
