@@ -109,9 +109,16 @@ export async function withSession<T>(request: SessionRequest, fn: (session: Depl
         dirty = true;
         await conn.execute(sql);
       }
-      // The runner sets settings and paths of its own on this connection: reset whenever it may have.
-      dirty = true;
-      return await fn({ conn, owner, lock, settings, assertLock: () => assertLock(lock) });
+      // The runner sets settings and paths of its own (and steps may set anything): reset whenever a statement other
+      // than a query ran. A no-op deployment only reads: its session is left as it was, without a round trip.
+      const tracked = new Proxy(conn, {
+        get(target, prop, receiver) {
+          if (prop === 'execute' || prop === 'executeBatch' || prop === 'transaction') dirty = true;
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      return await fn({ conn: tracked, owner, lock, settings, assertLock: () => assertLock(lock) });
     } finally {
       if (dirty) {
         for (const sql of engine.session.reset()) await conn.execute(sql).catch(() => {});
