@@ -42,6 +42,33 @@ ${Object.entries(EXISTS_BY_KIND)
   .join('\nUNION ALL\n')}
 ORDER BY 1`;
 
+/**
+ * Of the views `$5` (qualified names), the ordinals of those whose rewrite rule depends, directly or through other
+ * views, on a changed relation (`$1`, qualified), routine (`$2`/`$3`: schema and name, every overload) or type (`$4`).
+ */
+const AFFECTED_VIEWS = `
+WITH RECURSIVE seed(classid, objid) AS (
+  SELECT 'pg_class'::regclass::oid, x.c FROM unnest($1::text[]) t, LATERAL (SELECT to_regclass(t)::oid AS c) x WHERE x.c IS NOT NULL
+  UNION ALL
+  SELECT 'pg_proc'::regclass::oid, p.oid FROM unnest($2::text[], $3::text[]) r(s, n)
+    JOIN pg_namespace ns ON ns.nspname = r.s JOIN pg_proc p ON p.pronamespace = ns.oid AND p.proname = r.n
+  UNION ALL
+  SELECT 'pg_type'::regclass::oid, x.y FROM unnest($4::text[]) t, LATERAL (SELECT to_regtype(t)::oid AS y) x WHERE x.y IS NOT NULL
+), dep(classid, objid) AS (
+  SELECT classid, objid FROM seed
+  UNION
+  SELECT 'pg_class'::regclass::oid, r.ev_class FROM dep
+    JOIN pg_depend d ON d.refclassid = dep.classid AND d.refobjid = dep.objid AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite r ON r.oid = d.objid
+)
+SELECT k.i FROM unnest($5::text[]) WITH ORDINALITY AS k(name, i)
+WHERE to_regclass(k.name)::oid IN (SELECT objid FROM dep WHERE classid = 'pg_class'::regclass::oid)
+ORDER BY 1`;
+
+/** Kinds whose change reaches views through the relation they belong to. */
+const ON_RELATION = new Set(['trigger', 'policy', 'constraint', 'index']);
+const RELATIONS = new Set(['table', 'view', 'materialized-view', 'sequence']);
+
 function quote(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }
@@ -78,6 +105,34 @@ export const postgresSmoke: PostgresSmokeDialect = {
     // A materialized view created WITH NO DATA cannot be read until refreshed: its query is what must compile.
     const literal = `'${name.replace(/'/g, "''")}'`;
     return `DO $dbee$ BEGIN EXECUTE 'SELECT * FROM (' || rtrim(pg_get_viewdef(${literal}::regclass), '; ') || ') q LIMIT 0'; END $dbee$`;
+  },
+
+  async affectedViews(conn, changed, views) {
+    if (views.length === 0) return [];
+    const relations: string[] = [];
+    const routines: [string, string][] = [];
+    const types: string[] = [];
+    for (const key of changed) {
+      const q = (schema: string, name: string) => `${quote(schema)}.${quote(name)}`;
+      if (RELATIONS.has(key.kind)) relations.push(q(key.schema, key.name));
+      else if (key.kind === 'function' || key.kind === 'procedure' || key.kind === 'aggregate') routines.push([key.schema, key.name]);
+      else if (key.kind === 'type' || key.kind === 'domain') types.push(q(key.schema, key.name));
+      else if (ON_RELATION.has(key.kind) && key.parent) {
+        const [schema, name] = splitParent(key.parent);
+        if (schema === null || name === null) return null;
+        relations.push(q(schema, name));
+      }
+      // A migration, a schema, an extension, a grant on something else...: no telling what it reached.
+      else return null;
+    }
+    const r = await catalogQuery<{ i: number | string }>(conn, AFFECTED_VIEWS, [
+      relations,
+      routines.map((x) => x[0]),
+      routines.map((x) => x[1]),
+      types,
+      views.map((v) => `${quote(v.schema)}.${quote(v.name)}`),
+    ]);
+    return r.rows.map((row) => views[Number(row.i) - 1]!);
   },
 
   async typeNames(conn, typeIds) {

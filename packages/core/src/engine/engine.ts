@@ -240,6 +240,14 @@ export interface SmokeDialect {
   missingObjects(conn: Connection, keys: ObjectKey[]): Promise<ObjectKey[]>;
   /** A statement that compiles a view without reading its rows, e.g. `SELECT * FROM sales.v LIMIT 0`; null for other kinds. */
   compileStatement(key: ObjectKey): string | null;
+  /**
+   * Of `views`, those that a deployment that changed `changed` can have broken: changed themselves, or depending on a
+   * changed object through the database's own dependency records (PostgreSQL: `pg_depend` of the views' rewrite
+   * rules, followed through views of views). Null when the database cannot tell (a changed object it cannot look up):
+   * then every view is compiled. Optional: an engine whose views can break unnoticed (Teradata records no dependencies)
+   * compiles them all after every deployment.
+   */
+  affectedViews?(conn: Connection, changed: ObjectKey[], views: ObjectKey[]): Promise<ObjectKey[] | null>;
   /** Names of result column types, e.g. 20 → `bigint` (PostgreSQL: `format_type(oid, NULL)`). */
   typeNames(conn: Connection, typeIds: number[]): Promise<Map<number, string>>;
   /**

@@ -388,6 +388,8 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       checks,
       timeoutMs: smoke.timeoutMs.get(project),
       onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
+      // The views this deployment can have broken are compiled (all of them where the engine cannot tell).
+      changed: input.plan.steps.filter((st) => st.project === project).map((st) => st.objectKey),
     });
     await recordSmokeChecks(input.conn, input.engine.ledger, deploymentId, checks); // a rollback to this state runs them
     const failed = run.results.filter((r) => r.status !== 'passed');

@@ -30,6 +30,11 @@ export interface SmokeRunOptions {
   onResult?(result: SmokeResult): void;
   /** Store the results in the ledger's smoke_results when the ledger exists (default true). */
   record?: boolean;
+  /**
+   * The objects the deployment being verified changed: the baseline then compiles only the views it can have broken
+   * (`SmokeDialect.affectedViews`), when the engine can tell. Absent (`dbee smoke-test`, a rollback): every view.
+   */
+  changed?: ObjectKey[];
 }
 
 /** The default time bound of a project's checks on an environment: `deploy.smokeTimeout`, else 10 s. */
@@ -39,7 +44,8 @@ export function smokeTimeoutMs(settings: DeploySettings): number {
 
 /**
  * Run a project's smoke checks on an open connection: first the baseline (every object the ledger records for
- * the project exists; every view and materialized view compiles), then the checks of its smoke files. Each check
+ * the project exists; every view and materialized view compiles, or after a deployment those it can have broken:
+ * `changed`), then the checks of its smoke files. Each check
  * runs in its own transaction, which is always rolled back, under a statement timeout; a warning raised by the
  * database fails it. Results are stored in the ledger. Never throws for a failing check: see `passed`.
  */
@@ -64,10 +70,13 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
     report(r.result);
   }
   const gone = new Set(missing.map(formatKey));
+  const compilable = deployed.filter((key) => smoke.compileStatement(key) !== null && !gone.has(formatKey(key)));
+  const affected = options.changed && smoke.affectedViews ? await smoke.affectedViews(conn, options.changed, compilable) : null;
+  const compiled = affected ? new Set(affected.map(formatKey)) : null;
   const compiles: SmokeCheck[] = [];
-  for (const key of deployed) {
+  for (const key of compilable) {
     const sql = smoke.compileStatement(key);
-    if (!sql || gone.has(formatKey(key))) continue;
+    if (!sql || (compiled && !compiled.has(formatKey(key)))) continue;
     compiles.push({ name: `baseline: ${key.kind} ${key.schema}.${key.name} compiles`, body: { kind: 'statement', sql, params: [] } });
   }
   // All in one request when they all pass (the common case: hundreds of views, one round trip); otherwise each
