@@ -58,7 +58,10 @@ export async function loadModels(
     }
     models.push(
       await batchShared(ctx, key, async () => {
-        const model = await loadProjectModel(ctx.workspace.root, p, variables, engine.parser, ctx.workspace.projects);
+        const model = await loadProjectModel(ctx.workspace.root, p, variables, engine.parser, ctx.workspace.projects, {
+          dir: join(ctx.workspace.root, '.dbee', 'cache', 'parse'),
+          parser: `${engine.name}\0${ctx.toolVersion}`,
+        });
         writeExports(ctx, engine, environment, model);
         return model;
       }),

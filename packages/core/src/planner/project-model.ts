@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
 import type { SourceParser } from '../engine/engine';
+import type { ParsedStatement } from '../model/source';
 import { discoverSources, type MigrationFile, type SourceFile } from '../sources/discover';
 import { expandPlaceholders } from '../sources/placeholders';
 import { groupObjects, type SourceObject, type SourceStatement } from './objects';
@@ -64,6 +68,7 @@ export async function loadProjectModel(
   variables: Record<string, string>,
   parser: SourceParser,
   all: ReadonlyMap<string, DbProject>,
+  cache?: ParseCache,
 ): Promise<ProjectModel> {
   const graph = graphProject(project, variables, all);
   const sources = discoverSources(workspaceRoot, project);
@@ -71,7 +76,7 @@ export async function loadProjectModel(
   const parseFile = async (file: SourceFile): Promise<SourceStatement[]> => {
     try {
       const expanded = expandPlaceholders(file.text, variables, file.path);
-      const statements = await parser.parse(expanded.expanded, file.path, { searchPath: graph.searchPath });
+      const statements = await parseCached(cache, parser, expanded.expanded, file.path, graph.searchPath);
       return statements.map((st) => ({
         ...st,
         template: expanded.template === expanded.expanded ? st.sql : expanded.templateSlice(st.location.line, st.location.column, st.sql.length),
@@ -97,6 +102,42 @@ export async function loadProjectModel(
     a.path < b.path ? -1 : 1,
   );
   return { project, graph, variables, objects, migrations, smoke: sources.smoke, files };
+}
+
+/**
+ * Where parsed files are kept between runs (`.dbee/cache/parse`), and what else their parse depends on besides the
+ * text, the file's path and the search path: the parser (engine name, dbee's version).
+ */
+export interface ParseCache {
+  dir: string;
+  parser: string;
+}
+
+/**
+ * `parser.parse`, through the parse cache when there is one: a file whose text (placeholders expanded), path and
+ * search path were parsed before by the same parser is read back instead of parsed (the engine's parser is the
+ * biggest cost of planning: a no-op deploy, a deploy of the same sources to the next environment, a dependent's
+ * plan). Only successful parses are kept; a read-only or missing cache only loses the shortcut.
+ */
+async function parseCached(cache: ParseCache | undefined, parser: SourceParser, text: string, path: string, searchPath: string[]): Promise<ParsedStatement[]> {
+  if (!cache) return parser.parse(text, path, { searchPath });
+  const key = createHash('sha256').update(`dbee-parse-v1\0${cache.parser}\0${path}\0${searchPath.join('\0')}\0\0${text}`).digest('hex');
+  const file = join(cache.dir, key.slice(0, 2), `${key.slice(2, 40)}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ParsedStatement[];
+  } catch {
+    // Not parsed yet (or unreadable): parse it.
+  }
+  const statements = await parser.parse(text, path, { searchPath });
+  try {
+    mkdirSync(join(file, '..'), { recursive: true });
+    // Write then rename: a concurrent reader (another Nx task) never sees half a file.
+    writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(statements));
+    renameSync(`${file}.${process.pid}.tmp`, file);
+  } catch {
+    // A read-only workspace only loses the shortcut.
+  }
+  return statements;
 }
 
 /**

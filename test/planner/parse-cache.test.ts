@@ -1,0 +1,74 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Workspace, loadProjectModel, type SourceParser } from '@dbee/core';
+import { createPostgresEngine, loadPostgresParser } from '@dbee/postgres';
+import { tempWorkspace } from '../support/workspace';
+import { project } from '../support/plan';
+
+/**
+ * The parse cache (`.dbee/cache/parse`): a file parsed before with the same text, path, search path and parser is
+ * read back instead of parsed, and gives the same model; anything else is parsed again; a file that does not parse
+ * is never kept.
+ */
+describe('parse cache', () => {
+  beforeAll(async () => {
+    await loadPostgresParser();
+  }, 120_000);
+  const removals: (() => void)[] = [];
+  afterEach(() => {
+    for (const r of removals.splice(0)) r();
+  });
+
+  const setup = () => {
+    const w = tempWorkspace({
+      'dbee.yaml': 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/db }\n',
+      'app/db.yaml': project('app'),
+      'app/a.sql': 'CREATE SCHEMA app;\n',
+      'app/t.sql': 'CREATE TABLE app.t (id int PRIMARY KEY, v text);\nCREATE INDEX t_v ON app.t (v);\n',
+      'app/v.sql': 'CREATE VIEW app.v AS SELECT id FROM t;\n',
+      'app/f.sql': 'CREATE FUNCTION app.f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT count(*) FROM app.t); END $$;\n',
+    });
+    removals.push(w.remove);
+    const engine = createPostgresEngine();
+    const parsed: string[] = [];
+    const parser: SourceParser = { ...engine.parser, parse: (text, file, options) => (parsed.push(file), engine.parser.parse(text, file, options)) };
+    const cache = { dir: join(w.root, '.dbee', 'cache', 'parse'), parser: 'postgres\u0000test' };
+    const load = async (c = cache) => {
+      const workspace = Workspace.load(w.root);
+      const environment = workspace.environment('local', {});
+      const p = workspace.project('app');
+      parsed.length = 0;
+      const model = await loadProjectModel(w.root, p, workspace.settings(p, environment).variables, parser, workspace.projects, c);
+      return { model, parsed: [...parsed].sort() };
+    };
+    return { w, load, cache };
+  };
+
+  it('a second load reads every file back, with the same model; a changed file alone is parsed again', async () => {
+    const { w, load, cache } = setup();
+    const first = await load();
+    expect(first.parsed).toEqual(['app/a.sql', 'app/f.sql', 'app/t.sql', 'app/v.sql']);
+    expect(readdirSync(cache.dir).length).toBeGreaterThan(0);
+    const second = await load();
+    expect(second.parsed).toEqual([]);
+    expect(second.model.objects).toEqual(first.model.objects);
+    w.write('app/v.sql', 'CREATE VIEW app.v AS SELECT id, v FROM t;\n');
+    const third = await load();
+    expect(third.parsed).toEqual(['app/v.sql']);
+    expect(third.model.objects.find((o) => o.id === 'view:app.v')?.statements[0]?.sql).toContain('SELECT id, v FROM t');
+    // Another parser (another dbee version or engine) parses everything again.
+    expect((await load({ ...cache, parser: 'postgres\u0000other' })).parsed).toHaveLength(4);
+  });
+
+  it('a file that does not parse is reported every time, never kept', async () => {
+    const { w, load, cache } = setup();
+    w.write('app/bad.sql', 'CREATE TABLE app.bad (id int PRIMARY KEY,);\n');
+    await expect(load()).rejects.toThrow(/syntax error/);
+    const count = () => (existsSync(cache.dir) ? readdirSync(cache.dir).flatMap((d) => readdirSync(join(cache.dir, d))).length : 0);
+    const kept = count();
+    await expect(load()).rejects.toThrow(/syntax error/);
+    expect(count()).toBe(kept);
+    expect(kept).toBe(4);
+  });
+});
