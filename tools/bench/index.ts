@@ -168,6 +168,19 @@ async function main(): Promise<void> {
         rec('full-cli', fullCli.ms);
         pair('full-cli', fullCli.ms / floorB);
       }
+      // The same CLI deploy with the parse cache (.dbee/cache/parse) cleared first: what the first deploy of sources
+      // never parsed in this workspace costs (every other row reads the files the warm-up deploys parsed).
+      const cliCold = await db('cli_cold');
+      const f0d = await db('f0d');
+      const floorD = (await L.psqlFile(f0d, scriptFile)).ms;
+      rec('floor', floorD);
+      rmSync(join(wsBase, '.dbee', 'cache', 'parse'), { recursive: true, force: true });
+      const fullCliCold = await L.dbeeProcess(['deploy', 'gen', '--env', 'cli', '--cwd', wsBase], { ...env, [L.envVar('cli')]: L.dbUrl(cliCold), ...CLI_ENV });
+      if (fullCliCold.code !== 0) failures.push(`run ${run}: dbee full deploy (CLI, parse cache cleared) exited ${fullCliCold.code}: ${fullCliCold.stderr.slice(0, 300)}`);
+      else if (check('dbee full deploy (CLI, parse cache cleared)', expectedBase, await L.catalogSummary(cliCold, LIKE), run)) {
+        rec('full-cli-cold', fullCliCold.ms);
+        pair('full-cli-cold', fullCliCold.ms / floorD);
+      }
       // The same deploy with one transaction per project (deploy.transaction: project), paired with a third floor.
       const f0c = await db('f0c');
       const floorC = (await L.psqlFile(f0c, scriptFile)).ms;
@@ -284,6 +297,7 @@ async function main(): Promise<void> {
       [`psql -1 -f, change set (${changeStatements} statements)`, cell('floor-changes'), range('floor-changes'), '', '', ''],
       ['dbee full deploy, in-process', cell('full'), range('full'), paired('full'), peerRatio('full', liquibase), ''],
       ['dbee full deploy, CLI process (compiled)', cell('full-cli'), range('full-cli'), paired('full-cli'), peerRatio('full-cli', liquibase), ''],
+      ['dbee full deploy, CLI process, parse cache cleared', cell('full-cli-cold'), range('full-cli-cold'), paired('full-cli-cold'), '', ''],
       ['dbee full deploy, in-process, transaction: project', cell('full-project'), range('full-project'), paired('full-project'), '', ''],
       ['dbee no-op deploy, in-process', cell('noop'), range('noop'), '', '', ''],
       ['dbee no-op deploy, CLI process', cell('noop-cli'), range('noop-cli'), '', '', ''],
