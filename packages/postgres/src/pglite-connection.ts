@@ -24,12 +24,16 @@ export class PgliteConnection implements Connection {
     readonly description: string,
   ) {}
 
-  /** `dataDir` is an absolute folder, or `null` for an in-memory database. */
-  /** `template`: a data folder dump (see pglite-template.ts) to start from instead of running initdb. */
+  /**
+   * `dataDir` is an absolute folder, or `null` for an in-memory database. `template`: a data folder dump (see
+   * pglite-template.ts) to start from instead of running initdb.
+   */
   static async open(dataDir: string | null, description: string, template?: Blob): Promise<PgliteConnection> {
     if (dataDir) mkdirSync(dirname(dataDir), { recursive: true });
     try {
-      const db = template ? new PGlite(dataDir ?? undefined, { loadDataDir: template }) : new PGlite(dataDir ?? undefined);
+      // One options object: PGlite reads its second argument only when the first is a folder, so
+      // `new PGlite(undefined, { loadDataDir })` silently ran initdb (about 1 s) instead of loading the template.
+      const db = new PGlite({ dataDir: dataDir ?? undefined, loadDataDir: template });
       await db.waitReady;
       return new PgliteConnection(db, description);
     } catch (e) {
