@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { LongFirstSequencer } from './test/support/sequencer';
 
@@ -9,6 +10,25 @@ import { LongFirstSequencer } from './test/support/sequencer';
  * NODE_OPTIONS=--require tools/dev-register.js).
  */
 const src = (dir: string) => resolve(__dirname, dir, 'src');
+
+/**
+ * Scratch files (workspaces, PGlite data folders, packages) on a RAM disk where the machine has one: a test copies
+ * and removes a 39 MB PGlite folder, which takes about 0.6 s on this machine's disk and 0.05 s in /dev/shm, and
+ * PGlite's own file operations get as much faster. Every worker and every process a test starts inherits TMPDIR;
+ * test/support/global-setup.ts removes the folder at the end. DBEE_TEST_TMPDIR=<folder> chooses another place.
+ */
+function scratchRoot(): string | undefined {
+  if (process.env.DBEE_TEST_SCRATCH) return process.env.DBEE_TEST_SCRATCH; // this file evaluated again
+  const base = process.env.DBEE_TEST_TMPDIR ?? '/dev/shm';
+  try {
+    accessSync(base, constants.W_OK);
+    return mkdtempSync(join(base, 'dbee-test-'));
+  } catch {
+    return undefined; // no RAM disk: the system's temporary folder
+  }
+}
+const scratch = scratchRoot();
+if (scratch) process.env.TMPDIR = process.env.DBEE_TEST_SCRATCH = scratch;
 export default defineConfig({
   resolve: {
     alias: [

@@ -62,7 +62,7 @@ const dbName = (w: TestWorkspace) => new URL(w.target.vars.DBEE_RUNNER_URL!).pat
 describe('fault: the dbee process killed (SIGKILL) during a large deployment [postgres]', () => {
   it('right after taking the lock and planning, before or at its first step: the next run deploys everything', async () => {
     const { w } = await bigWorkspace();
-    const a = spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
     await a.waitFor('dbee deploy big ->');
     a.child.kill('SIGKILL');
     await a.exit;
@@ -72,7 +72,7 @@ describe('fault: the dbee process killed (SIGKILL) during a large deployment [po
 
   it('mid-steps (step 150): the committed steps stay, the next run resumes with the rest', async () => {
     const { w, steps } = await bigWorkspace();
-    const a = spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
     await a.waitFor(`[150/${steps}]`);
     a.child.kill('SIGKILL');
     await a.exit;
@@ -91,7 +91,7 @@ describe('fault: the dbee process killed (SIGKILL) during a large deployment [po
     const db = dbName(w);
     const blocker = await w.target.connect();
     try {
-      const a = spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
+      const a = await spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
       await a.waitFor(`[100/${steps}]`);
       await blocker.execute('BEGIN');
       await blocker.execute('LOCK TABLE dbee.steps IN ACCESS EXCLUSIVE MODE');
@@ -139,7 +139,7 @@ describe('fault: the dbee process killed (SIGKILL) during a large deployment [po
 
   it('during its smoke checks (every step applied): the next run marks it interrupted and has nothing to apply', async () => {
     const { w } = await bigWorkspace('checks:\n  - name: slow\n    query: SELECT pg_sleep(5)\n    timeout: 60s\n');
-    const a = spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
     await a.waitFor('big: smoke checks');
     a.child.kill('SIGKILL');
     await a.exit;
@@ -158,7 +158,7 @@ describe('fault: the dbee process killed (SIGKILL) mid-steps of a large deployme
     const w = await workspaceWith('pglite', {});
     workspaces.push(w);
     generateProject(join(w.root, 'big'), { name: 'big', objects: 440 });
-    const a = spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'big'], w.target.vars);
     await a.waitFor('[150/');
     a.child.kill('SIGKILL');
     await a.exit;

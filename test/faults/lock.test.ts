@@ -31,7 +31,7 @@ describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
   it('the lock session terminated (pg_terminate_backend): the deployment stops before its next step, is recorded aborted: lock lost, exits 2; the next one waits for it and never overlaps', async () => {
     const w = keep(await workspaceWith('postgres', FILES));
     const db = new URL(w.target.vars.DBEE_RUNNER_URL!).pathname.slice(1);
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await a.waitFor('migrate migration:shop/V2');
     const killed = await w.target.query<{ pid: number }>(
       `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'dbee %'`,
@@ -72,7 +72,7 @@ describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
     const w = keep(await workspaceWith('postgres', FILES));
     const db = new URL(w.target.vars.DBEE_RUNNER_URL!).pathname.slice(1);
     await w.target.query(`ALTER DATABASE ${db} SET idle_session_timeout = '1s'`);
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await a.waitFor('migrate migration:shop/V2');
     // Longer than the idle timeout: an idle lock session would have been cut by now.
     await new Promise((r) => setTimeout(r, 1_500));
@@ -93,7 +93,7 @@ describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
     const elsewhere = new Client({ connectionString: other.target.vars.DBEE_RUNNER_URL, application_name: 'dbee someone@elsewhere 4242 2026-01-01T00:00:00.000Z' });
     await elsewhere.connect();
     await elsewhere.query('SELECT pg_advisory_lock($1::bigint)', [id]);
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     try {
       await a.waitFor('migrate migration:shop/V2');
       const b = await run(w.root, 'deploy', { project: 'crm', waitForLock: 1 }, w.target.vars);
@@ -111,7 +111,7 @@ describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
 describe('fault: the lock is taken over mid-deployment [pglite]', () => {
   it('a lock file taken over by another owner: the deployment stops before its next step, aborted: lock lost, exit 2', async () => {
     const w = keep(await workspaceWith('pglite', FILES));
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await a.waitFor('migrate migration:shop/V2');
     writeFileSync(join(w.root, '.dbee', 'db.lock'), JSON.stringify({ user: 'intruder', host: 'elsewhere', pid: 1, since: new Date().toISOString() }));
     expect(await a.exit).toBe(2);

@@ -36,7 +36,7 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
     const holder = await w.target.connect();
     await holder.execute('BEGIN');
     await holder.execute("INSERT INTO shop.customers VALUES (3, 'cy')");
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     const pid = await waitingBuild(w.target, db);
     await w.target.query('SELECT pg_terminate_backend($1)', [pid]);
     expect(await a.exit).toBe(2);
@@ -67,7 +67,7 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
     const holder = await w.target.connect();
     await holder.execute('BEGIN');
     await holder.execute("INSERT INTO shop.customers VALUES (3, 'cy')");
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await waitingBuild(w.target, db);
     a.child.kill('SIGKILL');
     expect(await a.exit).toBeNull();

@@ -23,7 +23,7 @@ describe.each(ENGINES)('fault: 20 parallel deployments to one database [%s]', (e
     const w = await workspaceWith(engine, FILES);
     workspaces.push(w);
     // Half wait for the lock (long enough for the first to finish), half give up at once.
-    const procs = Array.from({ length: 20 }, (_, i) => spawnDbee(w.root, ['deploy', 'shop', '--wait-for-lock', i % 2 ? '0' : '120'], w.target.vars));
+    const procs = await Promise.all(Array.from({ length: 20 }, (_, i) => spawnDbee(w.root, ['deploy', 'shop', '--wait-for-lock', i % 2 ? '0' : '120'], w.target.vars)));
     const codes = await Promise.all(procs.map((p) => p.exit));
     const outputs = procs.map((p) => p.output());
     const appliers = outputs.filter((o) => /shop: deployed \d+ steps?/.test(o.stdout));

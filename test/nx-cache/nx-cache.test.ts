@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runDbeeCommand } from '../../packages/cli/src';
 import { createDatabase, scratchDatabase } from '../support/pg';
+import { releasePglite } from '../support/pglite-share';
 import { NxWorkspace, RemoteCacheServer, cacheSource } from './workspace';
 
 /**
@@ -73,12 +74,13 @@ describe('embedded databases restored from one snapshot [pglite]', () => {
   const env = { DBEE_ENV: 'local', DBEE_LABEL: 'a' };
   const snapshot = () => join(snapshots, 'local');
   const drifted = async (ws: NxWorkspace, column: string) => {
-    ws.restore('.dbee/local', snapshot());
+    await ws.restore('.dbee/local', snapshot());
     await ws.sql('.dbee/local', `ALTER TABLE x.t ADD COLUMN ${column} integer`);
   };
 
   beforeAll(async () => {
     await deploy(ws1, env);
+    await releasePglite(); // the deployment's PGlite writes everything back before the folder is copied
     cpSync(join(ws1.root, '.dbee/local'), snapshot(), { recursive: true });
   });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
+import { releasePglite } from '../support/pglite-share';
 
 const run = promisify(execFile);
 const REPO = resolve(__dirname, '..', '..');
@@ -56,6 +57,7 @@ export class NxWorkspace {
 
   /** `nx <args>` in this workspace, without daemon or cloud; never throws, returns the whole output. */
   async nx(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; output: string }> {
+    await releasePglite();
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('DBEE_') && k !== 'VITEST'));
     try {
       const { stdout, stderr } = await run(process.execPath, [NX, ...args], {
@@ -78,11 +80,14 @@ export class NxWorkspace {
       await conn.execute(statements);
     } finally {
       await conn.close();
+      // Nx, the next process to open the folder, must read what this wrote (test/support/pglite-share.ts).
+      await releasePglite();
     }
   }
 
-  /** Replace the data folder `dataDir` with a copy of `snapshot`. */
-  restore(dataDir: string, snapshot: string): void {
+  /** Replace the data folder `dataDir` with a copy of `snapshot` (PGlite closed first: none may hold the old one). */
+  async restore(dataDir: string, snapshot: string): Promise<void> {
+    await releasePglite();
     rmSync(join(this.root, dataDir), { recursive: true, force: true });
     cpSync(snapshot, join(this.root, dataDir), { recursive: true });
   }

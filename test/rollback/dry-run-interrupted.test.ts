@@ -16,7 +16,7 @@ describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s
     w.write('shop/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY);\n');
     w.write('shop/migrations/V2__slow.sql', 'SELECT pg_sleep(3);\n');
     w.write('shop/migrations/V2__slow.rollback.sql', 'SELECT 0;\n');
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await a.waitFor('migrate migration:shop/V2');
     a.child.kill('SIGKILL');
     expect(await a.exit).toBeNull();

@@ -6,6 +6,7 @@ import type { Connection } from '@dbee/core';
 import { openPostgres, PgliteConnection } from '@dbee/postgres';
 import { scratchDatabase } from '../support/pg';
 import { copyPgliteTemplate } from '../support/pglite';
+import { releasePglite } from '../support/pglite-share';
 import { tempWorkspace } from '../support/workspace';
 
 export const BIN = join(__dirname, '..', '..', 'packages', 'cli', 'bin', 'dbee.js');
@@ -168,8 +169,12 @@ export async function rows(target: Target, sql: string): Promise<Record<string, 
   return target.query(sql);
 }
 
-/** Spawn the real CLI: `node packages/cli/bin/dbee.js <args> --cwd <root>`; output is collected. */
-export function spawnDbee(root: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => { stdout: string; stderr: string }; exit: Promise<number | null>; waitFor(text: string, timeoutMs?: number): Promise<void> } {
+/**
+ * Spawn the real CLI: `node packages/cli/bin/dbee.js <args> --cwd <root>`; output is collected. PGlite instances the
+ * test process holds are closed first, so that the child reads what they wrote (test/support/pglite-share.ts).
+ */
+export async function spawnDbee(root: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; output: () => { stdout: string; stderr: string }; exit: Promise<number | null>; waitFor(text: string, timeoutMs?: number): Promise<void> }> {
+  await releasePglite();
   const child = spawn(process.execPath, [BIN, ...args, '--cwd', root], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

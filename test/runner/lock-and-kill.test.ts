@@ -22,7 +22,7 @@ const slowShop = (seconds: number) => ({
 describe.each(ENGINES)('the deployment lock and killed deployments [%s]', (engine) => {
   it('a second deployment waits for the lock, fails after its timeout naming the holder, and never interleaves', async () => {
     const w = keep(await workspaceWith(engine, slowShop(4)));
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await a.waitFor('migrate migration:shop/V2');
 
     const refused = await run(w.root, 'deploy', { project: 'crm', waitForLock: 1 }, w.target.vars);
@@ -50,7 +50,7 @@ describe.each(ENGINES)('the deployment lock and killed deployments [%s]', (engin
 
   it('a deployment killed with SIGKILL halfway leaves a consistent ledger; the next run marks it interrupted and completes', async () => {
     const w = keep(await workspaceWith(engine, slowShop(2)));
-    const a = spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await a.waitFor('migrate migration:shop/V2');
     a.child.kill('SIGKILL');
     expect(await a.exit).toBeNull();

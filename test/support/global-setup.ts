@@ -31,5 +31,9 @@ export default async function setup(project: TestProject): Promise<() => void> {
   await Promise.all([folder(), pgliteTemplate(templateRoot)]);
   project.provide('pgliteDataDir', dataDir);
   project.provide('pgliteTemplateRoot', templateRoot);
-  return () => rmSync(dir, { recursive: true, force: true });
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    // The run's scratch folder (vitest.config.ts), with whatever a test left in it.
+    if (process.env.DBEE_TEST_SCRATCH) rmSync(process.env.DBEE_TEST_SCRATCH, { recursive: true, force: true });
+  };
 }
