@@ -14,8 +14,7 @@ const NX = require.resolve('nx/bin/nx.js', { paths: [REPO] });
 
 /**
  * A throw-away Nx workspace outside the repository that uses this repository's dbee through a node_modules link
- * (the installed plugin's paths: node_modules/@dbee/nx/bin/fingerprint.js). Its tsconfig.base.json only lets Nx
- * load the plugin's TypeScript sources; an installed, compiled dbee needs none.
+ * (the installed plugin's paths: node_modules/@dbee/nx/bin/fingerprint.js), compiled (dist/, built by the test run).
  */
 export class NxWorkspace {
   constructor(readonly root: string) {}
@@ -62,8 +61,9 @@ export class NxWorkspace {
     try {
       const { stdout, stderr } = await run(process.execPath, [NX, ...args], {
         cwd: this.root,
-        // tools/dev-register.js: Nx and every process it starts run dbee's sources (no build), see that file.
-        env: { ...clean, NODE_OPTIONS: `--require ${join(REPO, 'tools', 'dev-register.js')}`, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: undefined, CI: 'true', FORCE_COLOR: '0', ...env },
+        // Nx and every process it starts run dbee's compiled dist/, as in a user's workspace: the test run builds it
+        // first (test/support/global-setup.ts); DBEE_USE_DIST keeps bin/*.js on dist/ inside this repository.
+        env: { ...clean, DBEE_USE_DIST: '1', NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: undefined, CI: 'true', FORCE_COLOR: '0', ...env },
         maxBuffer: 64 * 1024 * 1024,
       });
       return { code: 0, output: stdout + stderr };

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
 import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
@@ -19,6 +21,17 @@ declare module 'vitest' {
  * test file runs initdb for them (seconds of CPU each, paid by every file before). Both are made by the same code as
  * before: `new PGlite(dir)` (initdb into a folder) and dbee's own template dump of a fresh in-memory database.
  */
+/** `tsc -b tsconfig.build.json`: the dist/ that processes started by the tests run (vitest.config.ts DBEE_USE_DIST). */
+async function build(): Promise<void> {
+  const root = resolve(__dirname, '..', '..');
+  try {
+    await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-b', 'tsconfig.build.json'], { cwd: root });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    throw new Error(`building dist/ for the processes the tests start failed (tsc -b tsconfig.build.json):\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => void> {
   const dir = mkdtempSync(join(tmpdir(), 'dbee-test-pglite-'));
   const dataDir = join(dir, 'data');
@@ -28,7 +41,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
     await db.waitReady;
     await db.close();
   };
-  await Promise.all([folder(), pgliteTemplate(templateRoot)]);
+  await Promise.all([folder(), pgliteTemplate(templateRoot), build()]);
   project.provide('pgliteDataDir', dataDir);
   project.provide('pgliteTemplateRoot', templateRoot);
   return () => {
