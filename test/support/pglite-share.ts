@@ -11,11 +11,12 @@ import { PgliteConnection } from '../../packages/postgres/src/pglite-connection'
  * test used to start it five or six times on the same folder (snapshot, deploy, query, snapshot...).
  *
  * Installed by setup.ts for every test file: `PgliteConnection.open` of a folder returns a view of the shared
- * instance; the view's `close()` ends the session as a real close would (an open transaction is rolled back, then
- * `DISCARD ALL`) once no other view is open, and leaves the instance running. {@link releasePglite} really closes
- * every instance: setup.ts calls it after each test, and a test must call it before another process opens the
- * folder (a child process would read files the instance has not written back). Spawning a process while an
- * instance is open throws, naming this function, so a forgotten release fails loudly instead of corrupting a folder.
+ * instance; the view's `close()` ends the session as a real close would (an open transaction is rolled back,
+ * settings, prepared statements and advisory locks are reset) once no other view is open, and leaves the instance
+ * running. {@link releasePglite} really closes every instance no view holds: setup.ts calls it after each test, and
+ * a test must call it before another process opens the folder (a child process would read files the instance has
+ * not written back). Starting a Node process while such an instance is open throws, naming this function, so a
+ * forgotten release fails loudly instead of handing a child a stale folder.
  * In-memory databases (shadows) are not shared: each open is a new database.
  */
 const shared = new Map<string, { conn: Promise<PgliteConnection>; views: number }>();
