@@ -5,9 +5,8 @@ import { LongFirstSequencer } from './test/support/sequencer';
 
 /**
  * Tests run on the SOURCES, never on a build: the published packages point `exports` at dist/, so every @dbee/*
- * import is aliased here to its src/ (the same mapping as tsconfig.base.json `paths` for the type check and
- * tools/dev-register.js for processes the tests spawn: the CLI through packages/cli/bin/dbee.js, Nx with
- * NODE_OPTIONS=--require tools/dev-register.js).
+ * import is aliased here to its src/ (the same mapping as tsconfig.base.json `paths` for the type check). Processes
+ * the tests start run the compiled dist/ instead (DBEE_USE_DIST below).
  */
 const src = (dir: string) => resolve(__dirname, dir, 'src');
 

@@ -3,9 +3,9 @@
  * In-repository development only (never shipped): lets Node run dbee's TypeScript SOURCES with no build step.
  *
  * The published packages point `main`/`exports` at compiled `dist/`. Inside this repository we want every process
- * (tools/run.js, `npx dbee` through packages/cli/bin/dbee.js, plugins/nx/bin/fingerprint.js, and Nx itself when a
- * test spawns it with `NODE_OPTIONS=--require <repo>/tools/dev-register.js`) to run the sources instead, so that
- * tests never depend on a stale or missing build. This module:
+ * (tools/run.js, `npx dbee` through packages/cli/bin/dbee.js, plugins/nx/bin/fingerprint.js, and Nx given
+ * `NODE_OPTIONS=--require <repo>/tools/dev-register.js`) to run the sources instead, with no build step. (Processes
+ * the tests start run the dist/ the test run builds, with DBEE_USE_DIST=1: see vitest.config.ts.) This module:
  *
  *   1. registers @swc-node/register (a root devDependency) so `require` of `.ts` works, and
  *   2. hooks Node's module resolution: `@dbee/<pkg>` and its subpaths resolve through the package's `exports`

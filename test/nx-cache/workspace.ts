@@ -24,7 +24,6 @@ export class NxWorkspace {
     ws.write({
       'package.json': '{ "name": "nx-cache-test", "private": true }\n',
       'nx.json': JSON.stringify({ analytics: false, neverConnectToCloud: true, cacheDirectory: '.nx/cache', plugins: ['@dbee/nx'] }),
-      'tsconfig.base.json': '{ "compilerOptions": { "target": "ES2022", "module": "commonjs", "esModuleInterop": true } }\n',
       '.gitignore': 'node_modules\n.nx/\n.dbee/\ndist/\n',
       ...files,
     });
@@ -80,8 +79,6 @@ export class NxWorkspace {
       await conn.execute(statements);
     } finally {
       await conn.close();
-      // Nx, the next process to open the folder, must read what this wrote (test/support/pglite-share.ts).
-      await releasePglite();
     }
   }
 

@@ -16,11 +16,6 @@ declare module 'vitest' {
   }
 }
 
-/**
- * Once per `vitest run`, before any test file: the two PGlite starting points the database suites need, so that no
- * test file runs initdb for them (seconds of CPU each, paid by every file before). Both are made by the same code as
- * before: `new PGlite(dir)` (initdb into a folder) and dbee's own template dump of a fresh in-memory database.
- */
 /** `tsc -b tsconfig.build.json`: the dist/ that processes started by the tests run (vitest.config.ts DBEE_USE_DIST). */
 async function build(): Promise<void> {
   const root = resolve(__dirname, '..', '..');
@@ -32,6 +27,12 @@ async function build(): Promise<void> {
   }
 }
 
+/**
+ * Once per `vitest run`, before any test file: the two PGlite starting points the database suites need, so that no
+ * test file runs initdb for them (seconds of CPU each, paid by every file before). Both are made by the same code as
+ * before: `new PGlite(dir)` (initdb into a folder) and dbee's own template dump of a fresh in-memory database. Beside
+ * them, the build of dist/.
+ */
 export default async function setup(project: TestProject): Promise<() => void> {
   const dir = mkdtempSync(join(tmpdir(), 'dbee-test-pglite-'));
   const dataDir = join(dir, 'data');

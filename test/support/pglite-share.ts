@@ -62,13 +62,18 @@ function view(conn: PgliteConnection, entry: { views: number }): PgliteConnectio
  * folders). An instance with open views stays: a connection a test file opened in `beforeAll` lives on.
  */
 export async function releasePglite(): Promise<void> {
-  const idle = [...shared].filter(([, entry]) => entry.views === 0);
-  for (const [key] of idle) shared.delete(key);
-  for (const [, entry] of idle) {
+  for (const key of idleFolders()) {
+    const entry = shared.get(key)!;
+    shared.delete(key);
     const conn = await entry.conn.catch(() => null);
     // The folder may be gone already (a test removed its workspace): nothing left to write back.
     await conn?.close().catch(() => {});
   }
+}
+
+/** The folders whose instance no view holds open. */
+function idleFolders(): string[] {
+  return [...shared].filter(([, entry]) => entry.views === 0).map(([key]) => key);
 }
 
 /** Refuse to start a Node process (dbee, Nx) while an instance is open (see above); git, psql and such are fine. */
@@ -78,7 +83,7 @@ function guardSpawns(): void {
     const original = cp[name]! as ((...args: unknown[]) => unknown) & { [promisify.custom]?: (...args: unknown[]) => unknown };
     const check = (args: unknown[]) => {
       const command = String(args[0]);
-      const idle = [...shared].filter(([, entry]) => entry.views === 0).map(([key]) => key);
+      const idle = idleFolders();
       if (idle.length && (name === 'fork' || command === process.execPath || /\b(node|npx|nx|dbee)\b/.test(command))) {
         throw new Error(`${name}(${command}) while PGlite is open in the test process on ${idle.join(', ')}: await releasePglite() (test/support/pglite-share.ts) first`);
       }
