@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace, loadProjectModel, type SourceParser } from '@dbee/core';
@@ -7,9 +7,9 @@ import { tempWorkspace } from '../support/workspace';
 import { project } from '../support/plan';
 
 /**
- * The parse cache (`.dbee/cache/parse`): a file parsed before with the same text, path, search path and parser is
- * read back instead of parsed, and gives the same model; anything else is parsed again; a file that does not parse
- * is never kept.
+ * The parse cache (`.dbee/cache/parse`, one pack file per project and variables): a file parsed before with the same
+ * text, path, search path and parser is read back instead of parsed, and gives the same model; anything else is parsed
+ * again; a file that does not parse is never kept, and does not stop the others from being kept.
  */
 describe('parse cache', () => {
   beforeAll(async () => {
@@ -34,22 +34,24 @@ describe('parse cache', () => {
     const parsed: string[] = [];
     const parser: SourceParser = { ...engine.parser, parse: (text, file, options) => (parsed.push(file), engine.parser.parse(text, file, options)) };
     const cache = { dir: join(w.root, '.dbee', 'cache', 'parse'), parser: 'postgres\u0000test' };
-    const load = async (c = cache) => {
+    const load = async (c = cache, extra: Record<string, string> = {}) => {
       const workspace = Workspace.load(w.root);
       const environment = workspace.environment('local', {});
       const p = workspace.project('app');
       parsed.length = 0;
-      const model = await loadProjectModel(w.root, p, workspace.settings(p, environment).variables, parser, workspace.projects, c);
+      const model = await loadProjectModel(w.root, p, { ...workspace.settings(p, environment).variables, ...extra }, parser, workspace.projects, c);
       return { model, parsed: [...parsed].sort() };
     };
-    return { w, load, cache };
+    /** Entries per pack file. */
+    const packs = () => (existsSync(cache.dir) ? readdirSync(cache.dir).map((f) => Object.keys(JSON.parse(readFileSync(join(cache.dir, f), 'utf8'))).length) : []);
+    return { w, load, cache, packs };
   };
 
   it('a second load reads every file back, with the same model; a changed file alone is parsed again', async () => {
-    const { w, load, cache } = setup();
+    const { w, load, cache, packs } = setup();
     const first = await load();
     expect(first.parsed).toEqual(['app/a.sql', 'app/f.sql', 'app/t.sql', 'app/v.sql']);
-    expect(readdirSync(cache.dir).length).toBeGreaterThan(0);
+    expect(packs()).toEqual([4]);
     const second = await load();
     expect(second.parsed).toEqual([]);
     expect(second.model.objects).toEqual(first.model.objects);
@@ -57,18 +59,25 @@ describe('parse cache', () => {
     const third = await load();
     expect(third.parsed).toEqual(['app/v.sql']);
     expect(third.model.objects.find((o) => o.id === 'view:app.v')?.statements[0]?.sql).toContain('SELECT id, v FROM t');
+    // The pack holds the files of the last load: the old parse of v.sql is gone.
+    expect(packs()).toEqual([4]);
+    // Other variables (another environment) get a pack of their own; the first one stays.
+    expect((await load(cache, { region: 'eu' })).parsed).toHaveLength(4);
+    expect(packs()).toEqual([4, 4]);
+    expect((await load()).parsed).toEqual([]);
     // Another parser (another dbee version or engine) parses everything again.
     expect((await load({ ...cache, parser: 'postgres\u0000other' })).parsed).toHaveLength(4);
   });
 
-  it('a file that does not parse is reported every time, never kept', async () => {
-    const { w, load, cache } = setup();
+  it('a file that does not parse is reported every time, never kept; the files that parse are', async () => {
+    const { w, load, packs } = setup();
     w.write('app/bad.sql', 'CREATE TABLE app.bad (id int PRIMARY KEY,);\n');
     await expect(load()).rejects.toThrow(/syntax error/);
-    const count = () => (existsSync(cache.dir) ? readdirSync(cache.dir).flatMap((d) => readdirSync(join(cache.dir, d))).length : 0);
-    const kept = count();
+    expect(packs()).toEqual([4]);
     await expect(load()).rejects.toThrow(/syntax error/);
-    expect(count()).toBe(kept);
-    expect(kept).toBe(4);
+    expect(packs()).toEqual([4]);
+    w.write('app/bad.sql', 'CREATE TABLE app.bad (id int PRIMARY KEY);\n');
+    expect((await load()).parsed).toEqual(['app/bad.sql']);
+    expect(packs()).toEqual([5]);
   });
 });

@@ -73,10 +73,11 @@ export async function loadProjectModel(
   const graph = graphProject(project, variables, all);
   const sources = discoverSources(workspaceRoot, project);
   const errors: DbeeError[] = [];
+  const pack = cache ? ParsePack.open(cache, project, variables) : null;
   const parseFile = async (file: SourceFile): Promise<SourceStatement[]> => {
     try {
       const expanded = expandPlaceholders(file.text, variables, file.path);
-      const statements = await parseCached(cache, parser, expanded.expanded, file.path, graph.searchPath);
+      const statements = pack ? await pack.parse(parser, expanded.expanded, file.path, graph.searchPath) : await parser.parse(expanded.expanded, file.path, { searchPath: graph.searchPath });
       return statements.map((st) => ({
         ...st,
         template: expanded.template === expanded.expanded ? st.sql : expanded.templateSlice(st.location.line, st.location.column, st.sql.length),
@@ -93,6 +94,8 @@ export async function loadProjectModel(
   for (const file of sources.objects) parsedFiles.push({ path: file.path, statements: (await parseFile(file)).filter((st) => !st.restoreSetting) });
   const migrations: ParsedMigration[] = [];
   for (const m of sources.migrations) migrations.push({ file: m, statements: await parseFile(m), rollback: await parseFile(m.rollback) });
+  // Kept even when a file failed: the files that parsed are not parsed again once it is mended.
+  pack?.save();
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} files of project ${project.name} do not parse`, errors);
 
@@ -114,31 +117,67 @@ export interface ParseCache {
 }
 
 /**
- * `parser.parse`, through the parse cache when there is one: a file whose text (placeholders expanded), path and
- * search path were parsed before by the same parser is read back instead of parsed (the engine's parser is the
- * biggest cost of planning: a no-op deploy, a deploy of the same sources to the next environment, a dependent's
- * plan). Only successful parses are kept; a read-only or missing cache only loses the shortcut.
+ * `parser.parse` through the parse cache: a file whose text (placeholders expanded), path and search path were parsed
+ * before by the same parser is read back instead of parsed (the engine's parser is the biggest cost of planning: a
+ * no-op deploy, a deploy of the same sources to the next environment, a dependent's plan).
+ *
+ * One file per project and set of variables (a pack), not one per source file: creating a file costs about a
+ * millisecond on a journaling disk, which made writing the cache of a 459-file project (0.4 s) dearer than parsing it
+ * (0.1 s). A pack holds the files of the last load only (a changed file's old parse goes); another environment's
+ * variables get their own pack. Only successful parses are kept; a read-only, missing or unreadable pack only loses
+ * the shortcut. Two processes saving the same pack at once: each writes a whole file and renames it, the last wins.
  */
-async function parseCached(cache: ParseCache | undefined, parser: SourceParser, text: string, path: string, searchPath: string[]): Promise<ParsedStatement[]> {
-  if (!cache) return parser.parse(text, path, { searchPath });
-  const key = createHash('sha256').update(`dbee-parse-v1\0${cache.parser}\0${path}\0${searchPath.join('\0')}\0\0${text}`).digest('hex');
-  const file = join(cache.dir, key.slice(0, 2), `${key.slice(2, 40)}.json`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ParsedStatement[];
-  } catch {
-    // Not parsed yet (or unreadable): parse it.
+class ParsePack {
+  private readonly kept = new Map<string, ParsedStatement[]>();
+  private readonly used = new Map<string, ParsedStatement[]>();
+  private parsed = 0;
+
+  private constructor(
+    private readonly file: string,
+    private readonly parser: string,
+  ) {}
+
+  static open(cache: ParseCache, project: DbProject, variables: Record<string, string>): ParsePack {
+    const vars = Object.keys(variables)
+      .sort()
+      .map((k) => `${k}=${variables[k]}`)
+      .join('\0');
+    const name = sha(`dbee-parse-v2\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${vars}`);
+    const pack = new ParsePack(join(cache.dir, `${name}.json`), cache.parser);
+    try {
+      const entries = JSON.parse(readFileSync(pack.file, 'utf8')) as Record<string, ParsedStatement[]>;
+      for (const [k, v] of Object.entries(entries)) pack.kept.set(k, v);
+    } catch {
+      // Not written yet, or unreadable: everything is parsed.
+    }
+    return pack;
   }
-  const statements = await parser.parse(text, path, { searchPath });
-  try {
-    mkdirSync(join(file, '..'), { recursive: true });
-    // Write then rename: a concurrent reader (another Nx task) never sees half a file.
-    writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(statements));
-    renameSync(`${file}.${process.pid}.tmp`, file);
-  } catch {
-    // A read-only workspace only loses the shortcut.
+
+  async parse(parser: SourceParser, text: string, path: string, searchPath: string[]): Promise<ParsedStatement[]> {
+    const key = sha(`${this.parser}\0${path}\0${searchPath.join('\0')}\0\0${text}`);
+    let statements = this.kept.get(key);
+    if (!statements) {
+      statements = await parser.parse(text, path, { searchPath });
+      this.parsed++;
+    }
+    this.used.set(key, statements);
+    return statements;
   }
-  return statements;
+
+  /** Write the pack when it changed: something was parsed, or a file it held is gone or changed. */
+  save(): void {
+    if (this.parsed === 0 && this.used.size === this.kept.size) return;
+    try {
+      mkdirSync(join(this.file, '..'), { recursive: true });
+      writeFileSync(`${this.file}.${process.pid}.tmp`, JSON.stringify(Object.fromEntries(this.used)));
+      renameSync(`${this.file}.${process.pid}.tmp`, this.file);
+    } catch {
+      // A read-only workspace only loses the shortcut.
+    }
+  }
 }
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 40);
 
 /**
  * The managed scope of a project (db.yaml `manage:`), the grantees read from the GRANT and REVOKE statements of its
