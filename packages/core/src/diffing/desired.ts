@@ -11,6 +11,7 @@ import { canonicalJson } from '../plan/serialize';
 import type { SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
+import { inBackground } from '../background';
 import { sha256 } from '../sources/checksum';
 import type { OperationContext } from '../operations/context';
 import { schemaOwners } from '../operations/load';
@@ -93,7 +94,8 @@ export async function desiredModel(args: {
       await applyToShadow(engine, shadow.conn, plan, models);
       model = await diff.introspect(shadow.conn, scope);
     } finally {
-      await shadow.dispose();
+      // Dropping the shadow overlaps with what the operation does next (runOperation waits for it at the end).
+      inBackground(shadow.dispose());
     }
   }
   mkdirSync(cacheDir(args.workspaceRoot, 'models'), { recursive: true });

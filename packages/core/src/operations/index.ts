@@ -1,4 +1,5 @@
 import type { ExitCodeValue } from '../errors';
+import { settleBackground } from '../background';
 import type { CommandName, CommandOptions } from '../options';
 import { build } from './build';
 import { cleanup } from './cleanup';
@@ -25,8 +26,15 @@ export type Operations = { [K in CommandName]: (ctx: OperationContext, options: 
  */
 export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone };
 
-/** Run the operation of a command with its options (a generic call the compiler checks, no cast). */
-export function runOperation<K extends CommandName>(command: K, ctx: OperationContext, options: CommandOptions<K>): Promise<ExitCodeValue> {
+/**
+ * Run the operation of a command with its options (a generic call the compiler checks, no cast), and wait for the
+ * clean-up it left running in the background (see background.ts).
+ */
+export async function runOperation<K extends CommandName>(command: K, ctx: OperationContext, options: CommandOptions<K>): Promise<ExitCodeValue> {
   const op: Operations[K] = operations[command];
-  return op(ctx, options);
+  try {
+    return await op(ctx, options);
+  } finally {
+    await settleBackground();
+  }
 }

@@ -10,6 +10,7 @@ import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runStatements } from './batch';
 import type { StepConflict } from './runner';
+import { inBackground } from '../background';
 
 /** What `verifyPlan` needs: the target (read only), the plan as it would run, and where to build the copy. */
 export interface VerifyInput {
@@ -104,7 +105,8 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     }
     return { verified: true, problems, warnings, copied: copyStatements.length, ran: plan.steps.length };
   } finally {
-    await shadow.dispose();
+    // Dropped while the dry run reports (runOperation waits for it at the end).
+    inBackground(shadow.dispose());
   }
 }
 
