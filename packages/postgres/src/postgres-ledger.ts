@@ -18,7 +18,9 @@ export const postgresLedger: LedgerDialect = {
     elapsedMs: `round(extract(epoch FROM clock_timestamp() - current_setting('dbee.step_started')::timestamptz) * 1000)::integer`,
     asyncCommit: `set_config('synchronous_commit', 'off', true)`,
     asyncSession: { start: 'SET synchronous_commit = off', end: 'RESET synchronous_commit' },
+    chain: (statements) => `WITH ${statements.slice(0, -1).map((s, i) => `w${i} AS (${s})`).join(', ')} ${statements[statements.length - 1]}`,
   },
+  upsertObject: (set) => `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
   migrations: [
     [
       `CREATE SCHEMA IF NOT EXISTS dbee`,

@@ -177,6 +177,12 @@ export interface LedgerDialect {
    */
   transactionalDdl?: boolean;
   /**
+   * The clause that makes an INSERT into `objects` replace the row of the same project and object key, e.g.
+   * `ON CONFLICT (project, object_key) DO UPDATE SET checksum = EXCLUDED.checksum, ...` (PostgreSQL): one statement
+   * instead of a DELETE and an INSERT. Given the quoted column names it must set. Optional (Teradata: DELETE, INSERT).
+   */
+  upsertObject?(set: readonly string[]): string;
+  /**
    * What lets a step's ledger rows travel in the same request as its statements (PostgreSQL): values written as SQL
    * literals, and the step's start and duration read from the server's clock around its statements (the client
    * cannot time a statement inside a request). Without it, the rows are written with parameters after the step's
@@ -213,6 +219,12 @@ export interface LedgerInlining {
    * commit before it. Same safety argument and restriction as `asyncCommit`. Optional.
    */
   asyncSession?: { start: string; end: string };
+  /**
+   * Several writes, each to a different ledger table, as one statement (PostgreSQL: the first ones as data-modifying
+   * `WITH` queries of the last; they all see the ledger as it was before the statement, see `Ledger.inlineAll`). A
+   * step's rows then cost one statement instead of four. Optional.
+   */
+  chain?(statements: readonly string[]): string;
 }
 
 /** Outcome of `Connection.executeBatch`. */

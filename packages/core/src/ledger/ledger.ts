@@ -8,6 +8,8 @@ import type { SmokeCheck } from '../smoke/smoke-check';
 export interface LedgerWrite {
   sql: string;
   params: unknown[];
+  /** The ledger table it writes (`steps`, `objects`...), for `Ledger.inlineAll`. */
+  table: string;
 }
 
 /** Who and what a deployment is, recorded when it starts. */
@@ -377,6 +379,7 @@ export class Ledger {
       writes.push({
         sql: `DELETE FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('step_order')} = ${this.p(2)} AND ${this.q('status')} = ${this.p(3)}`,
         params: [deploymentId, step.order, 'started'],
+        table: 'steps',
       });
     }
     const clock = step.serverClock ? this.dialect.inline : undefined;
@@ -405,9 +408,10 @@ export class Ledger {
       sql: `INSERT INTO ${this.t('steps')} (${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'started_at', 'duration_ms', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum')})
        VALUES (${values.join(', ')})`,
       params,
+      table: 'steps',
     });
     if (step.status === 'applied') {
-      writes.push({ sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`, params: [deploymentId] });
+      writes.push({ sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`, params: [deploymentId], table: 'deployments' });
     }
     return writes;
   }
@@ -419,13 +423,15 @@ export class Ledger {
 
   /** The writes of `setObjectState`. */
   objectStateWrites(project: string, objectKey: string, checksum: string | null, deploymentId: number): LedgerWrite[] {
-    const writes: LedgerWrite[] = [{ sql: `DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`, params: [project, objectKey] }];
-    if (checksum !== null) {
-      writes.push({
-        sql: `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')}) VALUES (${this.params(4)})`,
-        params: [project, objectKey, checksum, deploymentId],
-      });
-    }
+    const insert: LedgerWrite = {
+      sql: `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')}) VALUES (${this.params(4)})`,
+      params: [project, objectKey, checksum, deploymentId],
+      table: 'objects',
+    };
+    const upsert = this.dialect.upsertObject;
+    if (checksum !== null && upsert) return [{ ...insert, sql: `${insert.sql} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.q(c)))}` }];
+    const writes: LedgerWrite[] = [{ sql: `DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`, params: [project, objectKey], table: 'objects' }];
+    if (checksum !== null) writes.push(insert);
     return writes;
   }
 
@@ -439,6 +445,7 @@ export class Ledger {
       {
         sql: `INSERT INTO ${this.t('migrations')} (${this.cols('project', 'version', 'description', 'checksum', 'deployment_id')}) VALUES (${this.params(5)})`,
         params: [project, version, description, checksum, deploymentId],
+        table: 'migrations',
       },
     ];
   }
@@ -473,6 +480,30 @@ export class Ledger {
       const value = write.params[byMarker.get(m)!];
       return inline.literal(value instanceof Date ? value.toISOString() : value);
     });
+  }
+
+  /**
+   * Writes as few statements as the dialect allows, in order: consecutive writes to different tables are chained
+   * into one (`LedgerInlining.chain`); a write to a table the current chain already writes starts the next one.
+   * Chained writes all see the ledger as it was before them, which is what they would see one after the other: the
+   * only write that reads the ledger (a step row's previous checksum, read from `objects` when not given) comes
+   * before the object's own row. Without `chain`, one statement per write.
+   */
+  inlineAll(writes: readonly LedgerWrite[]): string[] {
+    const chain = this.dialect.inline?.chain;
+    if (!chain) return writes.map((w) => this.inline(w));
+    const out: string[] = [];
+    let current: LedgerWrite[] = [];
+    const flush = () => {
+      if (current.length) out.push(current.length === 1 ? this.inline(current[0]!) : chain(current.map((w) => this.inline(w))));
+      current = [];
+    };
+    for (const w of writes) {
+      if (current.some((c) => c.table === w.table)) flush();
+      current.push(w);
+    }
+    flush();
+    return out;
   }
 
   private readonly markerPatterns = new Map<number, { pattern: RegExp; byMarker: Map<string, number> }>();

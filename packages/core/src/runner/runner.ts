@@ -390,7 +390,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null, previousChecksum: ledgerPrevious });
           const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
           firstOfTransaction = false;
-          return [...(path ? [path] : []), `SELECT ${marks.join(', ')}`, ...expanded, ...writes.map((w) => ledger.inline(w))];
+          return [...(path ? [path] : []), `SELECT ${marks.join(', ')}`, ...expanded, ...ledger.inlineAll(writes)];
         },
       }
     : null;

@@ -19,6 +19,7 @@ export async function recordSmokeResults(
     sql: `INSERT INTO ${dialect.schema}.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message)
          VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)})`,
     params: [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message],
+    table: 'smoke_results',
   }));
   if (ledger.inlines && conn.executeBatch) {
     // One round trip: the rows as literals (`Ledger.inline`), in one transaction.
