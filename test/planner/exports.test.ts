@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { engineByName, runDbeeCommand } from '@dbee/cli';
-import { makeReporter, planFromSources, Workspace, type OperationContext } from '@dbee/core';
+import { makeReporter, planFromSources, settleBackground, Workspace, type OperationContext } from '@dbee/core';
 import { loadModels, schemaOwners } from '../../packages/core/src/operations/load';
 import { dbYaml, ENGINES, workspaceWith, type TestWorkspace } from '../runner/helpers';
 
@@ -51,6 +51,8 @@ describe.each(ENGINES)('a project planned alone reads its dependencies from thei
     const all = ctx.workspace.withDependencies('a2');
     const eng = engineByName('postgres');
     const parsed = await loadModels(ctx, all, environment, eng, { exportsFor: ['a2'] });
+    // Exports are written in the background; an operation waits for them before it ends, as here.
+    await settleBackground();
     // Nothing was exported yet: every project was parsed, and each wrote its exports.
     expect(parsed.map((m) => [m.project.name, m.files.length > 0])).toEqual([['c0', true], ['b1', true], ['a2', true]]);
     expect(existsSync(join(w.root, '.dbee', 'cache', 'exports'))).toBe(true);

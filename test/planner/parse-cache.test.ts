@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Workspace, loadProjectModel, type SourceParser } from '@dbee/core';
+import { Workspace, loadProjectModel, settleBackground, type SourceParser } from '@dbee/core';
 import { createPostgresEngine, loadPostgresParser } from '@dbee/postgres';
 import { tempWorkspace } from '../support/workspace';
 import { project } from '../support/plan';
@@ -40,6 +40,8 @@ describe('parse cache', () => {
       const p = workspace.project('app');
       parsed.length = 0;
       const model = await loadProjectModel(w.root, p, { ...workspace.settings(p, environment).variables, ...extra }, parser, workspace.projects, c);
+      // The pack is written in the background (an operation waits for it before it ends).
+      await settleBackground();
       return { model, parsed: [...parsed].sort() };
     };
     /** Entries per pack file. */
@@ -73,8 +75,10 @@ describe('parse cache', () => {
     const { w, load, packs } = setup();
     w.write('app/bad.sql', 'CREATE TABLE app.bad (id int PRIMARY KEY,);\n');
     await expect(load()).rejects.toThrow(/syntax error/);
+    await settleBackground();
     expect(packs()).toEqual([4]);
     await expect(load()).rejects.toThrow(/syntax error/);
+    await settleBackground();
     expect(packs()).toEqual([4]);
     w.write('app/bad.sql', 'CREATE TABLE app.bad (id int PRIMARY KEY);\n');
     expect((await load()).parsed).toEqual(['app/bad.sql']);

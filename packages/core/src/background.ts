@@ -1,6 +1,11 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
 /**
- * Clean-up an operation need not wait for before going on (dropping a server shadow database after its model was
- * read: about 0.1-0.2 s of unlinking files for a 1,000-object schema). `runOperation` waits for all of it before it
+ * Work an operation need not wait for before going on: dropping a server shadow database after its model was read
+ * (about 0.1-0.2 s of unlinking files for a 1,000-object schema), writing a cache file (creating a file costs about a
+ * millisecond on a journaling disk: 0.4 s for the 400 cache files of a 200-project Nx batch, now overlapped with its
+ * database round trips). `runOperation` waits for all of it before it
  * returns, so a command never exits, and a test never ends, with a scratch database still being dropped. Failures are
  * swallowed: the work itself reports what it must (a shadow that cannot be dropped is named by its own code).
  */
@@ -18,4 +23,22 @@ export function inBackground(work: Promise<unknown>): void {
 /** Wait for everything `inBackground` started, including work started while waiting. */
 export async function settleBackground(): Promise<void> {
   while (pending.size > 0) await Promise.all([...pending]);
+}
+
+let written = 0;
+
+/**
+ * Write a cache file in the background: to a temporary name first, then renamed, so that a reader (another process,
+ * or this one once the operation settled) sees the old file or the whole new one. Failures (a read-only workspace)
+ * only lose the cache entry.
+ */
+export function writeCacheFile(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.${++written}.tmp`;
+  inBackground(
+    (async () => {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(tmp, text);
+      await rename(tmp, file);
+    })(),
+  );
 }

@@ -81,6 +81,8 @@ export type { SourceObject, ObjectStatement, SourceStatement } from './planner/o
 export { buildGraph } from './planner/graph';
 export type { GraphProject, ObjectGraph } from './planner/graph';
 export { loadProjectModel, graphProject } from './planner/project-model';
+/** Wait for the cache files and clean-up dbee left running (`runDbeeCommand` does; callers of `loadProjectModel` and the like should). */
+export { settleBackground } from './background';
 export type { ProjectModel, ParsedMigration } from './planner/project-model';
 export { planFromSources, planExplained, planSources, planSourcesExplained, refuseNeedsDiff, EMPTY_STATE } from './planner/planner';
 export type { DeployedState, PlanInput, SourcePlan, ObjectNeedingDiff } from './planner/planner';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbeeError } from '../errors';
 import type { DbProject, Workspace } from '../config/workspace';
@@ -7,6 +7,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import type { Engine } from '../engine/engine';
 import type { Ledger } from '../ledger/ledger';
 import { canonicalJson } from '../plan/serialize';
+import { writeCacheFile } from '../background';
 import type { DeployedState } from '../planner/planner';
 import type { SourceObject } from '../planner/objects';
 import type { ManagedScope } from '../schema/managed-scope';
@@ -115,14 +116,8 @@ function writeExports(ctx: OperationContext, engine: Engine, environment: Resolv
   } catch {
     // Not written yet.
   }
-  try {
-    mkdirSync(join(file, '..'), { recursive: true });
-    // Write then rename: a concurrent reader never sees half a file.
-    writeFileSync(file + '.tmp', text);
-    renameSync(file + '.tmp', file);
-  } catch {
-    // A read-only workspace only loses the shortcut.
-  }
+  // In the background (the operation waits for it before it ends, so a dependent planned next reads it).
+  writeCacheFile(file, text);
 }
 
 function readExports(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, project: DbProject, variables: Record<string, string>): ProjectModel | null {

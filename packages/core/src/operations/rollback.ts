@@ -27,6 +27,7 @@ import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from '.
 import { checkGates } from './gates';
 import { loadModels, schemaOwners } from './load';
 import type { RollbackOptions } from '../options';
+import { settleBackground } from '../background';
 
 export type { RollbackOptions };
 
@@ -678,6 +679,8 @@ async function loadRef(ctx: OperationContext, engine: Engine, environment: Resol
     const settings = workspace.settings(workspace.project(project), environment).deploy;
     return { ref, commit, model, desired: desired.model, state: { objects, migrations }, schemas: model.graph.schemas, online: settings.online ?? false, renames: model.project.config.renames ?? [] };
   } finally {
+    // The cache files written into the tree in the background first, or they would re-create it.
+    await settleBackground();
     tree.dispose();
   }
 }

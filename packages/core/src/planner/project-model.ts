@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeCacheFile } from '../background';
 import { join } from 'node:path';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
@@ -164,16 +165,10 @@ class ParsePack {
     return statements;
   }
 
-  /** Write the pack when it changed: something was parsed, or a file it held is gone or changed. */
+  /** Write the pack when it changed (something was parsed, or a file it held is gone or changed), in the background. */
   save(): void {
     if (this.parsed === 0 && this.used.size === this.kept.size) return;
-    try {
-      mkdirSync(join(this.file, '..'), { recursive: true });
-      writeFileSync(`${this.file}.${process.pid}.tmp`, JSON.stringify(Object.fromEntries(this.used)));
-      renameSync(`${this.file}.${process.pid}.tmp`, this.file);
-    } catch {
-      // A read-only workspace only loses the shortcut.
-    }
+    writeCacheFile(this.file, JSON.stringify(Object.fromEntries(this.used)));
   }
 }
 
