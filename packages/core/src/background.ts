@@ -5,9 +5,9 @@ import { dirname } from 'node:path';
  * Work an operation need not wait for before going on: dropping a server shadow database after its model was read
  * (about 0.1-0.2 s of unlinking files for a 1,000-object schema), writing a cache file (creating a file costs about a
  * millisecond on a journaling disk: 0.4 s for the 400 cache files of a 200-project Nx batch, now overlapped with its
- * database round trips). `runOperation` waits for all of it before it
- * returns, so a command never exits, and a test never ends, with a scratch database still being dropped. Failures are
- * swallowed: the work itself reports what it must (a shadow that cannot be dropped is named by its own code).
+ * database round trips). `runOperation` waits for all of it before it returns, so a command never exits, and a test
+ * never ends, with a scratch database still being dropped or a cache file half written. Failures are swallowed: the
+ * work itself reports what it must (a shadow that cannot be dropped is named by its own code).
  */
 const pending = new Set<Promise<void>>();
 
