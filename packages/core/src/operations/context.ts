@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
 import type { DbProject, Workspace } from '../config/workspace';
@@ -49,6 +50,19 @@ export function gitCommit(root: string): string | null {
   try {
     const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${sha}-dirty` : sha;
+  } catch {
+    return null;
+  }
+}
+
+const execFileAsync = promisify(execFile);
+
+/** `gitCommit` without blocking this process while git runs (both commands at once): started early, awaited late. */
+export async function gitCommitAsync(root: string): Promise<string | null> {
+  const git = async (args: string[]) => (await execFileAsync('git', args, { cwd: root })).stdout.trim();
+  try {
+    const [sha, dirty] = await Promise.all([git(['rev-parse', 'HEAD']), git(['status', '--porcelain', '--untracked-files=no'])]);
     return dirty ? `${sha}-dirty` : sha;
   } catch {
     return null;

@@ -118,6 +118,8 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
   }
+  // git runs (two processes, ~40 ms) while the sources are read and the lock is taken.
+  const sourceCommitLater = pkg ? null : sourceCommit(ctx);
   const engine = engineFor(ctx, environment, all);
   // The projects not planned (dependencies, for resolving references) from their exports when known: see loadModels.
   const models = await loadModels(ctx, all, environment, engine, { exportsFor: planned });
@@ -151,7 +153,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
       await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
     });
     const deployed = await deployedStates(ctx, ledger, environment, planned);
-    const commit = pkg ? pkg.plan.sourceCommit : sourceCommit(ctx);
+    const commit = pkg ? pkg.plan.sourceCommit : await sourceCommitLater;
     report.source.commit = commit;
     const variables = new Map(models.map((m) => [m.project.name, m.variables]));
     const plan = pkg
