@@ -17,7 +17,6 @@ import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelFor } from './desired';
 import { materializeRef } from './git-ref';
 import { withSession } from '../runner/session';
-import { settleBackground } from '../background';
 
 /** What to compare: the environment (`--env`) against its sources (default), another environment, or two refs. */
 export interface DiffSelectors {
@@ -122,9 +121,7 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
         const s = await desiredIn(ctx, tree ? Workspace.load(tree.root) : ctx.workspace, selectors.env, selectors.project, !selectors.noCache);
         return { engine: s.engine, model: s.desired.model, online: s.workspace.settings(s.target, s.environment).deploy.online ?? false, renames: s.target.config.renames ?? [] };
       } finally {
-        // The cache files written into the tree in the background first, or they would re-create it.
-        await settleBackground();
-        tree?.dispose();
+        await tree?.dispose();
       }
     }),
   );
@@ -142,9 +139,7 @@ async function desiredAtRef(ctx: OperationContext, ref: string, env: string | un
   try {
     return (await desiredIn(ctx, Workspace.load(tree.root), env, project, useCache)).desired;
   } finally {
-    // The cache files written into the tree in the background first, or they would re-create it.
-    await settleBackground();
-    tree.dispose();
+    await tree.dispose();
   }
 }
 

@@ -3,12 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbeeError } from '../errors';
+import { settleBackground } from '../background';
 
 /**
  * The workspace as it was at a git ref, extracted (dbee.yaml and every database project, nothing else) into a
- * temporary folder, straight from git's object store: no checkout, the working tree is untouched.
+ * temporary folder, straight from git's object store: no checkout, the working tree is untouched. `dispose` removes
+ * it once the cache files dbee writes in the background (into the tree's `.dbee/cache`) are done, or they would
+ * re-create it.
  */
-export function materializeRef(workspaceRoot: string, ref: string): { root: string; dispose(): void } {
+export function materializeRef(workspaceRoot: string, ref: string): { root: string; dispose(): Promise<void> } {
   const git = (args: string[], input?: Buffer) => {
     const r = spawnSync('git', args, { cwd: workspaceRoot, input, maxBuffer: 1 << 30 });
     if (r.status !== 0) {
@@ -36,5 +39,11 @@ export function materializeRef(workspaceRoot: string, ref: string): { root: stri
     rmSync(root, { recursive: true, force: true });
     throw e;
   }
-  return { root, dispose: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root,
+    async dispose() {
+      await settleBackground();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
 }

@@ -70,7 +70,7 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
       kind: 'adopt',
       planChecksum: sources.steps.length ? sources.steps.map((s) => s.checksum).join('').slice(0, 64) : 'none',
       package: null,
-      gitCommit: gitCommit(workspace.root),
+      gitCommit: await gitCommit(workspace.root),
       toolVersion: ctx.toolVersion,
       osUser: owner.user,
       ciJob: ciJob(ctx.env),

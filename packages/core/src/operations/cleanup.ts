@@ -155,7 +155,7 @@ async function dropBackups(
     kind: 'cleanup',
     planChecksum: planChecksum(plan),
     package: null,
-    gitCommit: gitCommit(ctx.workspace.root),
+    gitCommit: await gitCommit(ctx.workspace.root),
     toolVersion: ctx.toolVersion,
     osUser: owner.user,
     ciJob: ciJob(ctx.env),

@@ -79,7 +79,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
       plan,
       environment: target.name,
       variables: new Map([[project.name, model.variables]]),
-      identity: { package: null, gitCommit: gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host },
+      identity: { package: null, gitCommit: await gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host },
       planChecksum: planChecksum(plan),
       reporter,
       session: sessionSettings(settings),

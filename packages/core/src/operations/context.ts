@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
@@ -45,21 +45,13 @@ export function engineFor(ctx: OperationContext, environment: ResolvedEnvironmen
   return ctx.engine(environment.engine);
 }
 
-/** `git rev-parse HEAD` of the workspace, with `-dirty` when the tree has changes; null outside git. */
-export function gitCommit(root: string): string | null {
-  try {
-    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    return dirty ? `${sha}-dirty` : sha;
-  } catch {
-    return null;
-  }
-}
-
 const execFileAsync = promisify(execFile);
 
-/** `gitCommit` without blocking this process while git runs (both commands at once): started early, awaited late. */
-export async function gitCommitAsync(root: string): Promise<string | null> {
+/**
+ * `git rev-parse HEAD` of the workspace, with `-dirty` when the tree has changes; null outside git. Both git commands
+ * run at once and this process goes on meanwhile: a caller may start it early and await it where it needs the commit.
+ */
+export async function gitCommit(root: string): Promise<string | null> {
   const git = async (args: string[]) => (await execFileAsync('git', args, { cwd: root })).stdout.trim();
   try {
     const [sha, dirty] = await Promise.all([git(['rev-parse', 'HEAD']), git(['status', '--porcelain', '--untracked-files=no'])]);

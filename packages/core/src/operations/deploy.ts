@@ -118,7 +118,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
   }
-  // git runs (two processes, ~40 ms) while the sources are read and the lock is taken.
+  // git runs (two processes) while the sources are read and the lock is taken.
   const sourceCommitLater = pkg ? null : sourceCommit(ctx);
   const engine = engineFor(ctx, environment, all);
   // The projects not planned (dependencies, for resolving references) from their exports when known: see loadModels.

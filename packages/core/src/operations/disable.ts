@@ -179,7 +179,7 @@ async function withDatabase(ctx: OperationContext, options: EnableOptions, plan:
         kind: change.kind,
         planChecksum: planChecksum(steps),
         package: null,
-        gitCommit: gitCommit(workspace.root),
+        gitCommit: await gitCommit(workspace.root),
         toolVersion: ctx.toolVersion,
         osUser: owner.user,
         ciJob: ciJob(ctx.env),

@@ -12,7 +12,7 @@ import type { DeployedState } from '../planner/planner';
 import type { SourceObject } from '../planner/objects';
 import type { ManagedScope } from '../schema/managed-scope';
 import { loadProjectModel, graphProject, type ProjectModel } from '../planner/project-model';
-import { engineFor, gitCommitAsync, type OperationContext } from './context';
+import { engineFor, gitCommit, type OperationContext } from './context';
 
 /**
  * A value computed once for all the tasks of one Nx batch (`ctx.sessions`), and afresh by every operation outside
@@ -136,9 +136,9 @@ function readExports(ctx: OperationContext, engine: Engine, environment: Resolve
   return model;
 }
 
-/** `gitCommitAsync` of the workspace, once per batch (two git processes each time: 0.1 s, and far more on a loaded machine). */
+/** `gitCommit` of the workspace, once per batch (two git processes each time: 0.1 s, and far more on a loaded machine). */
 export function sourceCommit(ctx: OperationContext): Promise<string | null> {
-  return batchShared(ctx, 'git-commit', () => gitCommitAsync(ctx.workspace.root));
+  return batchShared(ctx, 'git-commit', () => gitCommit(ctx.workspace.root));
 }
 
 /**

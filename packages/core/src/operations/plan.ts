@@ -45,7 +45,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     // `dbee plan` shows a plan from sources: a changed table is refused with how to plan it (`dbee diff`).
     result = refuseNeedsDiff(
       await planSourcesExplained(
-        { engine, models, planned, schemaOwners: schemaOwners(ctx, environment), sourceCommit: gitCommit(workspace.root) },
+        { engine, models, planned, schemaOwners: schemaOwners(ctx, environment), sourceCommit: await gitCommit(workspace.root) },
         modelLoader(ctx, environment, engine),
       ),
     );
@@ -53,7 +53,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   release ??= {
     target: target.name,
     base: null,
-    head: { ref: null, commit: result.sourceCommit ?? gitCommit(workspace.root) },
+    head: { ref: null, commit: result.sourceCommit ?? (await gitCommit(workspace.root)) },
     variables: Object.fromEntries(
       packaged.map((m) => {
         const names = placeholderNames([...m.files, ...m.smoke].map((f) => f.text));

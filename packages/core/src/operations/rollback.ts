@@ -27,7 +27,6 @@ import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from '.
 import { checkGates } from './gates';
 import { loadModels, schemaOwners } from './load';
 import type { RollbackOptions } from '../options';
-import { settleBackground } from '../background';
 
 export type { RollbackOptions };
 
@@ -160,7 +159,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     if (path) await conn.execute(path);
 
     const owner = lockOwner();
-    const commit = gitCommit(workspace.root);
+    const commit = await gitCommit(workspace.root);
     const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host };
     const summary = {
       ...(emergency ? { emergency: true, gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'] } : {}),
@@ -679,9 +678,7 @@ async function loadRef(ctx: OperationContext, engine: Engine, environment: Resol
     const settings = workspace.settings(workspace.project(project), environment).deploy;
     return { ref, commit, model, desired: desired.model, state: { objects, migrations }, schemas: model.graph.schemas, online: settings.online ?? false, renames: model.project.config.renames ?? [] };
   } finally {
-    // The cache files written into the tree in the background first, or they would re-create it.
-    await settleBackground();
-    tree.dispose();
+    await tree.dispose();
   }
 }
 

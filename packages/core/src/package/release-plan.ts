@@ -15,7 +15,6 @@ import { emptyModel, type SchemaModel } from '../schema/model';
 import { checksumStatements } from '../sources/checksum';
 import { placeholderNames } from '../sources/placeholders';
 import { valuesHash, type Precondition, type ReleaseInfo } from './release';
-import { settleBackground } from '../background';
 
 /** The sources of the workspace at one ref (or the working tree), loaded for one environment's variables. */
 interface Side {
@@ -55,11 +54,9 @@ async function readSide(ctx: OperationContext, ref: string | null, env: string |
     const engine = ctx.engine(environment.engine);
     if (all.length) engineFor(sub, environment, all);
     const models = await loadModels(sub, all, environment, engine);
-    return { ref, commit: ref ? commitOf(ctx.workspace.root, ref) : gitCommit(ctx.workspace.root), workspace, environment, engine, models, owners: schemaOwners(sub, environment) };
+    return { ref, commit: ref ? commitOf(ctx.workspace.root, ref) : await gitCommit(ctx.workspace.root), workspace, environment, engine, models, owners: schemaOwners(sub, environment) };
   } finally {
-    // The cache files written into the tree in the background first, or they would re-create it.
-    await settleBackground();
-    tree?.dispose();
+    await tree?.dispose();
   }
 }
 

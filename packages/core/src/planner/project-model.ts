@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeCacheFile } from '../background';
 import { join } from 'node:path';
@@ -8,6 +7,8 @@ import type { SourceParser } from '../engine/engine';
 import type { ParsedStatement } from '../model/source';
 import { discoverSources, type MigrationFile, type SourceFile } from '../sources/discover';
 import { expandPlaceholders } from '../sources/placeholders';
+import { sha256 } from '../sources/checksum';
+import { canonicalJson } from '../plan/serialize';
 import { groupObjects, type SourceObject, type SourceStatement } from './objects';
 import type { GraphProject } from './graph';
 import { managedScope, type ManagedScope } from '../schema/managed-scope';
@@ -139,11 +140,7 @@ class ParsePack {
   ) {}
 
   static open(cache: ParseCache, project: DbProject, variables: Record<string, string>): ParsePack {
-    const vars = Object.keys(variables)
-      .sort()
-      .map((k) => `${k}=${variables[k]}`)
-      .join('\0');
-    const name = sha(`dbee-parse-v2\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${vars}`);
+    const name = sha(`dbee-parse-v2\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${canonicalJson(variables)}`);
     const pack = new ParsePack(join(cache.dir, `${name}.json`), cache.parser);
     try {
       const entries = JSON.parse(readFileSync(pack.file, 'utf8')) as Record<string, ParsedStatement[]>;
@@ -172,7 +169,7 @@ class ParsePack {
   }
 }
 
-const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 40);
+const sha = (text: string) => sha256(text).slice(0, 40);
 
 /**
  * The managed scope of a project (db.yaml `manage:`), the grantees read from the GRANT and REVOKE statements of its
