@@ -30,7 +30,7 @@ export interface PairRun {
 const CATALOG_SQL = FINGERPRINT_SQL.replace(
   'a.attnum, a.attname',
   '(select count(*) from pg_attribute a2 where a2.attrelid = a.attrelid and a2.attnum > 0 and not a2.attisdropped and a2.attnum <= a.attnum), a.attname',
-).replace(/select \(select system_identifier[\s\S]*$/, 'select line from defs order by line collate "C"');
+).replace(/,\s*-- Each scope[\s\S]*$/, '\nselect line from defs order by line collate "C"');
 
 /**
  * The catalog of `schema` as lines (independent of dbee's introspector): what a converge test compares between the

@@ -42,4 +42,35 @@ describe.each(ENGINES)('a batch session pool gives each project its own session 
       expect(apps.map((r) => r.app.split(' ')[0])).toEqual(['dbee-run', 'dbee-run']);
     }
   });
+
+  it('records the fingerprint of each deployment when the pool closes, in one catalog query: the one status then reads', async () => {
+    const w = await workspaceWith(engine, { ...project('c'), ...project('d') });
+    workspaces.push(w);
+    let out = '';
+    const sink = new Writable({ write: (chunk, _e, cb) => ((out += String(chunk)), cb()) });
+    const io = { workspaceRoot: w.root, stdout: sink, stderr: sink, env: { ...process.env, ...w.target.vars }, interactive: false, fromNx: true };
+    const recorded = () => w.target.query<{ project: string; fingerprint: string | null }>(`SELECT project, summary::jsonb ->> 'fingerprint' AS fingerprint FROM dbee.deployments ORDER BY id`);
+    const pool = new SessionPool();
+    try {
+      for (const name of ['c', 'd']) expect(await runDbeeCommand('deploy', { project: name }, { ...io, sessions: pool }), out).toBe(0);
+      // Not yet: the batch reads them all at its end.
+      expect(await recorded()).toEqual([{ project: 'c', fingerprint: null }, { project: 'd', fingerprint: null }]);
+    } finally {
+      await pool.close();
+    }
+    const rows = await recorded();
+    expect(rows.map((r) => r.project)).toEqual(['c', 'd']);
+    for (const r of rows) expect(r.fingerprint).toMatch(/^pg3:\d+\.\d+:\d+:[0-9a-f]{32}$/);
+    expect(rows[0]!.fingerprint).not.toBe(rows[1]!.fingerprint);
+    for (const name of ['c', 'd']) {
+      out = '';
+      expect(await runDbeeCommand('status', { project: name }, io), out).toBe(0);
+      expect(out).toContain('drift: no');
+    }
+    // A change outside dbee is seen against the recorded fingerprint.
+    await w.target.query('ALTER TABLE c.seen ADD COLUMN hotfix integer');
+    out = '';
+    await runDbeeCommand('status', { project: 'c' }, io);
+    expect(out).toMatch(/drift: yes/);
+  });
 });

@@ -9,7 +9,7 @@ import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
-import { introspect, fingerprint } from './introspect';
+import { introspect, fingerprint, fingerprints } from './introspect';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
@@ -146,6 +146,7 @@ export function createPostgresEngine(): Engine {
     diff: {
       introspect: (conn, scope) => introspect(conn, scope),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
+      fingerprints: (conn, scopes) => fingerprints(conn, scopes),
       renderChanges: (changes, options) => renderPlanSteps(changes, options),
       openShadow: (kind, environment, { workspaceRoot, roles }) => openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
       resetShadow: (conn) => conn.execute(RESET_SHADOW),

@@ -406,6 +406,8 @@ export interface DiffRole {
    * triggers, extension members) never changes it.
    */
   fingerprint(conn: Connection, scope: SchemaScope): Promise<string>;
+  /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */
+  fingerprints(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
   /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */
   renderChanges(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
   /**

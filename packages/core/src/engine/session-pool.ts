@@ -47,6 +47,8 @@ export class SessionPool {
   private readonly values = new Map<string, unknown>();
   /** Pooled connections already marked as the lock holder's working session (`LockHandle.attach`). */
   private readonly attached = new WeakSet<Connection>();
+  /** Work left for the end of the batch (`atClose`), in the order it was handed over. */
+  private readonly deferred: Array<() => Promise<void>> = [];
 
   /** A value computed once per pool (e.g. the loaded workspace: a batch reads dbee.yaml and every db.yaml once). */
   memo<T>(key: string, compute: () => T): T {
@@ -135,8 +137,18 @@ export class SessionPool {
     await diff.role.resetShadow(shadow.conn);
   }
 
+  /**
+   * Work that may wait until the batch ends: `close()` runs it first, in order, while the batch's connections are
+   * open and its locks held. A failure is the work's own business (it must catch what it can survive): it is
+   * swallowed here so that the sessions still close.
+   */
+  atClose(work: () => Promise<void>): void {
+    this.deferred.push(work);
+  }
+
   /** Close every shared session and release every lock (connections first: the lock guards them). */
   async close(): Promise<void> {
+    for (const work of this.deferred.splice(0)) await work().catch(() => {});
     const settle = async <T>(map: Map<string, Promise<T>>, f: (v: T) => Promise<void>) => {
       for (const p of map.values()) await p.then(f, () => {}).catch(() => {});
       map.clear();

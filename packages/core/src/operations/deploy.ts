@@ -6,7 +6,9 @@ import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import type { SmokeCheck } from '../smoke';
-import type { Connection, Engine } from '../engine/engine';
+import type { Connection, DiffRole, Engine } from '../engine/engine';
+import type { SessionPool } from '../engine/session-pool';
+import type { SchemaScope } from '../schema/managed-scope';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
@@ -16,7 +18,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import { planChecksum } from '../plan/serialize';
 import { planFromSources, planSourcesExplained, refuseNeedsDiff, type DeployedState, type PlanInput, type SourcePlan } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
-import { runPlan, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
+import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
 import { sessionSettings, withSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { dryRunGates, markDataLoss, verifyPlan } from '../runner/verify';
@@ -329,6 +331,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     schemas: input.schemas,
     manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
+    fingerprintLater: ctx.sessions && input.engine.diff ? fingerprintsAtClose(ctx.sessions, input.engine, input.engine.diff, input.conn, input.environment) : undefined,
   });
   for (const p of result.projects) {
     if (p.status === 'failed' || p.status === 'rolled-back') {
@@ -337,6 +340,24 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     if (p.status === 'succeeded') ctx.reporter.info(`${p.project}: deployed ${p.stepsApplied} step${p.stepsApplied === 1 ? '' : 's'} in ${p.durationMs} ms (deployment ${p.deploymentId})`);
   }
   return result;
+}
+
+/**
+ * In an Nx batch, the fingerprint that each deployment records (drift detection) is read when the batch ends, for
+ * all its deployments on an environment in one catalog query, still under the batch's lock
+ * (`RunOptions.fingerprintLater`). A fingerprint that cannot be read leaves the deployments without one, as a
+ * failed read does outside a batch: drift detection is a convenience, not a reason to fail a finished deployment.
+ */
+function fingerprintsAtClose(pool: SessionPool, engine: Engine, diff: DiffRole, conn: Connection, environment: string): RunOptions['fingerprintLater'] {
+  const pending = pool.memo(`fingerprints\0${engine.name}\0${environment}`, () => {
+    const list: { scope: SchemaScope; record: (fingerprint: string) => Promise<void> }[] = [];
+    pool.atClose(async () => {
+      const fingerprints = await diff.fingerprints(conn, list.map((p) => p.scope)).catch(() => null);
+      for (const [i, p] of list.entries()) if (fingerprints?.[i]) await p.record(fingerprints[i]).catch(() => {});
+    });
+    return list;
+  });
+  return (scope, record) => pending.push({ scope, record });
 }
 
 /** Moved to package/package-deploy.ts (with the checks a package passes first); kept here for importers. */

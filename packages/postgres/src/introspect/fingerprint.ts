@@ -9,8 +9,9 @@ const acl = (column: string) =>
 const owner = (column: string) => `case when $3 then pg_get_userbyid(${column}) end`;
 /** A comment, only when comments are managed ($4). */
 const comment = (expression: string) => `case when $4 then ${expression} end`;
+/** Not a member of an extension: looked up in the `ext` CTE (members found from pg_extension, by index). */
 const notExtensionMember = (catalog: string, oid: string) =>
-  `not exists (select 1 from pg_depend e where e.classid = '${catalog}'::regclass and e.objid = ${oid} and e.deptype = 'e')`;
+  `not exists (select 1 from ext where ext.classid = '${catalog}'::regclass and ext.objid = ${oid})`;
 
 /**
  * One line of text per definition of an object in scope, built by the catalog's own deparsers: schemas, relations
@@ -33,6 +34,11 @@ const notExtensionMember = (catalog: string, oid: string) =>
 export const FINGERPRINT_SQL = `
 with ns as (
   select oid, nspname from pg_namespace where nspname = any($1::text[]) and nspname <> 'dbee'
+), ext as materialized (
+  -- Every extension's members, through pg_depend's index on the referenced object: a few rows, read once (a
+  -- pg_depend scan per catalog cost ~0.5 ms each).
+  select e.classid, e.objid from pg_extension x
+  join pg_depend e on e.refclassid = 'pg_extension'::regclass and e.refobjid = x.oid and e.deptype = 'e'
 ), rel0 as (
   select c.oid, c.relname, c.relkind, ns.nspname, quote_ident(ns.nspname) || '.' || quote_ident(c.relname) as qname,
     coalesce((select i.indrelid from pg_index i where i.indexrelid = c.oid),
@@ -48,7 +54,7 @@ with ns as (
       || ':' || bn.nspname || '.' || b.relname as ident
   from rel0 r join pg_class b on b.oid = r.base join pg_namespace bn on bn.oid = b.relnamespace
 ), typ as (
-  select t.oid, t.typtype, t.typname, quote_ident(ns.nspname) || '.' || quote_ident(t.typname) as qname,
+  select t.oid, t.typtype, t.typname, ns.nspname, quote_ident(ns.nspname) || '.' || quote_ident(t.typname) as qname,
     -- A table's row type and array type count as the table; an array type as its element type. (Joins, not
     -- correlated subqueries over the rel CTE: those would scan it once per type.)
     coalesce(r1.ident, r2.ident,
@@ -60,17 +66,17 @@ with ns as (
   left join rel r2 on r2.oid = e.typrelid
   left join pg_namespace en on en.oid = e.typnamespace
   where ${notExtensionMember('pg_type', 't.oid')}
-), defs (line, ident) as (
-  select concat_ws('|', 'n', nspname, ${owner('n.nspowner')}, ${acl('n.nspacl')}, ${comment("obj_description(n.oid, 'pg_namespace')")}), 'schema:.' || nspname
+), defs (line, ident, nsp) as materialized (
+  select concat_ws('|', 'n', nspname, ${owner('n.nspowner')}, ${acl('n.nspacl')}, ${comment("obj_description(n.oid, 'pg_namespace')")}), 'schema:.' || nspname, nspname
   from pg_namespace n where n.oid in (select oid from ns)
   union all
   select concat_ws('|', 'r', r.qname, c.relkind, c.relpersistence, c.reloptions::text, c.relrowsecurity, c.relforcerowsecurity,
                    ${owner('c.relowner')}, ${acl('c.relacl')}, pg_get_expr(c.relpartbound, c.oid), ${comment("obj_description(c.oid, 'pg_class')")},
-                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end), r.ident
+                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end), r.ident, r.nspname
   from rel r join pg_class c on c.oid = r.oid
   union all
   select concat_ws('|', 'c', r.qname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
-                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('col_description(a.attrelid, a.attnum)')}), r.ident
+                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('col_description(a.attrelid, a.attnum)')}), r.ident, r.nspname
   -- Each relation's columns by its oid (an index scan), not a hash of the whole pg_attribute: the query's cost then
   -- follows the project's size, not the database's (a batch fingerprints each of 200 projects of one database).
   from rel r cross join lateral (select * from pg_attribute a where a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped offset 0) a
@@ -78,53 +84,63 @@ with ns as (
   left join pg_collation co on co.oid = a.attcollation and a.attcollation <> 0 and co.collname <> 'default'
   union all
   select concat_ws('|', 'k', coalesce(r.qname, t.qname), k.conname, pg_get_constraintdef(k.oid), k.convalidated, ${comment("obj_description(k.oid, 'pg_constraint')")}),
-         coalesce(r.ident, t.ident, 'constraint:' || k.conname)
-  from pg_constraint k left join rel r on r.oid = k.conrelid left join typ t on t.oid = k.contypid
-  where k.connamespace in (select oid from ns)
+         coalesce(r.ident, t.ident, 'constraint:' || k.conname), kn.nspname
+  from pg_constraint k join ns kn on kn.oid = k.connamespace left join rel r on r.oid = k.conrelid left join typ t on t.oid = k.contypid
   union all
-  select concat_ws('|', 'i', r.qname, pg_get_indexdef(i.indexrelid), i.indisclustered, i.indisreplident), r.ident
+  select concat_ws('|', 'i', r.qname, pg_get_indexdef(i.indexrelid), i.indisclustered, i.indisreplident), r.ident, r.nspname
   from pg_index i join rel r on r.oid = i.indexrelid
   union all
   select concat_ws('|', 'f', quote_ident(ns.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                    p.prokind, case when p.prokind in ('f', 'p', 'w') then pg_get_functiondef(p.oid) else pg_get_function_result(p.oid) end,
                    ${owner('p.proowner')}, ${acl('p.proacl')}, ${comment("obj_description(p.oid, 'pg_proc')")}),
-         case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end || ':' || ns.nspname || '.' || p.proname
+         case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end || ':' || ns.nspname || '.' || p.proname, ns.nspname
   from pg_proc p join ns on ns.oid = p.pronamespace
   where ${notExtensionMember('pg_proc', 'p.oid')}
   union all
-  select concat_ws('|', 't', r.qname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled, ${comment("obj_description(g.oid, 'pg_trigger')")}), r.ident
+  select concat_ws('|', 't', r.qname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled, ${comment("obj_description(g.oid, 'pg_trigger')")}), r.ident, r.nspname
   from pg_trigger g join rel r on r.oid = g.tgrelid where not g.tgisinternal and g.tgparentid = 0
   union all
   select concat_ws('|', 'p', r.qname, y.polname, y.polcmd, y.polpermissive,
                    (select string_agg(case when role = 0 then 'public' else pg_get_userbyid(role) end, ',' order by 1) from unnest(y.polroles) role),
-                   pg_get_expr(y.polqual, y.polrelid), pg_get_expr(y.polwithcheck, y.polrelid)), r.ident
+                   pg_get_expr(y.polqual, y.polrelid), pg_get_expr(y.polwithcheck, y.polrelid)), r.ident, r.nspname
   from pg_policy y join rel r on r.oid = y.polrelid
   union all
   select concat_ws('|', 'y', t.qname, t.typtype, format_type(b.typbasetype, b.typtypmod), b.typnotnull, b.typdefault,
                    ${owner('b.typowner')}, ${acl('b.typacl')}, ${comment("obj_description(t.oid, 'pg_type')")},
                    (select string_agg(quote_literal(e.enumlabel), ',' order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid),
-                   (select format_type(g.rngsubtype, null) from pg_range g where g.rngtypid = t.oid)), t.ident
+                   (select format_type(g.rngsubtype, null) from pg_range g where g.rngtypid = t.oid)), t.ident, t.nspname
   from typ t join pg_type b on b.oid = t.oid
   where t.typtype in ('e', 'd', 'r', 'm', 'b') or (t.typtype = 'c' and (select relkind from pg_class where oid = b.typrelid) = 'c')
   union all
-  select concat_ws('|', 's', r.qname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle), r.ident
+  select concat_ws('|', 's', r.qname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle), r.ident, r.nspname
   from pg_sequence s join rel r on r.oid = s.seqrelid
   union all
   select concat_ws('|', 'o', quote_ident(ns.nspname) || '.' || quote_ident(co.collname), co.collprovider, co.collcollate, co.collctype,
                    coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale'), to_jsonb(co) ->> 'collicurules',
                    co.collisdeterministic, ${owner('co.collowner')}, ${comment("obj_description(co.oid, 'pg_collation')")}),
-         'collation:' || ns.nspname || '.' || co.collname
+         'collation:' || ns.nspname || '.' || co.collname, ns.nspname
   from pg_collation co join ns on ns.oid = co.collnamespace
   where ${notExtensionMember('pg_collation', 'co.oid')}
   union all
-  select concat_ws('|', 'x', x.extname, x.extversion, ns.nspname), 'extension:' || ns.nspname || '.' || x.extname from pg_extension x join ns on ns.oid = x.extnamespace
+  select concat_ws('|', 'x', x.extname, x.extversion, ns.nspname), 'extension:' || ns.nspname || '.' || x.extname, ns.nspname from pg_extension x join ns on ns.oid = x.extnamespace
+), -- Each scope ($5: its schemas and ignore patterns) gets the lines of its schemas (a hash join on the schema): one
+-- query for the scopes of a whole batch, each hash equal to the one the scope alone would get.
+scopes as (
+  select s.i::int as i, array(select jsonb_array_elements_text(s.scope -> 'ignore')) as ignore
+  from jsonb_array_elements($5::jsonb) with ordinality as s(scope, i)
+), members as (
+  select s.i::int as i, m.nsp
+  from jsonb_array_elements($5::jsonb) with ordinality as s(scope, i) cross join lateral jsonb_array_elements_text(s.scope -> 'schemas') as m(nsp)
 )
-select (select system_identifier::text from pg_control_system()) as system,
+select sc.i,
+       (select system_identifier::text from pg_control_system()) as system,
        (select oid::text from pg_database where datname = current_database()) as database,
-       count(*) as lines,
-       md5(coalesce(string_agg(line, E'\\n' order by line collate "C"), '')) as hash
-from defs
-where not (ident ~ any($5::text[]))`;
+       count(d.line) as lines,
+       md5(coalesce(string_agg(d.line, E'\\n' order by d.line collate "C"), '')) as hash
+from scopes sc
+left join (members m join defs d on d.nsp::text = m.nsp) on m.i = sc.i and not (d.ident ~ any(sc.ignore))
+group by sc.i
+order by sc.i`;
 
 /**
  * A value that changes whenever the definition of any object in `scope` changes, and differs between any two
@@ -132,22 +148,42 @@ where not (ident ~ any($5::text[]))`;
  * be reused; a plan whose base fingerprint no longer matches is stale.
  */
 export async function fingerprint(conn: Connection, scope: IntrospectScope): Promise<string> {
-  const schemas = scope.schemas.filter((s) => s !== 'dbee');
-  const m = scope.manage;
-  // The catalog's deparsers qualify names by the session's search_path (a deployment sets it): print them as the
-  // introspector does, with pg_catalog only, so the fingerprint recorded by a deployment is the one status reads.
-  const params = [schemas, m ? m.grantees : null, m ? m.owners : true, m ? m.comments : true, m ? m.ignore : []];
-  type Row = { system: unknown; database: unknown; lines: unknown; hash: unknown };
-  let r;
-  if (conn.queryPrepared) r = await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, { search_path: 'pg_catalog' });
-  else {
-    const old = await conn.query<{ old: string }>(`select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`);
-    try {
-      r = await conn.query<Row>(FINGERPRINT_SQL, params);
-    } finally {
-      await conn.query(`select set_config('search_path', $1, false)`, [old.rows[0]!.old]);
+  return (await fingerprints(conn, [scope]))[0]!;
+}
+
+/**
+ * The fingerprints of many scopes, each equal to `fingerprint(conn, scope)`, in one catalog query per way the scopes
+ * read definitions (managed grantees, owners, comments): an Nx batch records every deployment's at its end.
+ */
+export async function fingerprints(conn: Connection, scopes: readonly IntrospectScope[]): Promise<string[]> {
+  const out: string[] = [];
+  const groups = new Map<string, number[]>();
+  scopes.forEach((scope, i) => {
+    const m = scope.manage;
+    const key = JSON.stringify(m ? [m.grantees, m.owners, m.comments] : null);
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  for (const members of groups.values()) {
+    const m = scopes[members[0]!]!.manage;
+    const each = members.map((i) => ({ schemas: scopes[i]!.schemas.filter((s) => s !== 'dbee'), ignore: scopes[i]!.manage?.ignore ?? [] }));
+    const params = [[...new Set(each.flatMap((e) => e.schemas))], m ? m.grantees : null, m ? m.owners : true, m ? m.comments : true, JSON.stringify(each)];
+    for (const row of await catalogRows(conn, params)) {
+      out[members[Number(row.i) - 1]!] = `pg3:${String(row.system)}.${String(row.database)}:${String(row.lines)}:${String(row.hash)}`;
     }
   }
-  const row = r.rows[0]!;
-  return `pg3:${String(row.system)}.${String(row.database)}:${String(row.lines)}:${String(row.hash)}`;
+  return out;
+}
+
+type Row = { i: unknown; system: unknown; database: unknown; lines: unknown; hash: unknown };
+
+async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> {
+  // The catalog's deparsers qualify names by the session's search_path (a deployment sets it): print them as the
+  // introspector does, with pg_catalog only, so the fingerprint recorded by a deployment is the one status reads.
+  if (conn.queryPrepared) return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, { search_path: 'pg_catalog', jit: 'off' })).rows;
+  const old = await conn.query<{ old: string }>(`select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`);
+  try {
+    return (await conn.query<Row>(FINGERPRINT_SQL, params)).rows;
+  } finally {
+    await conn.query(`select set_config('search_path', $1, false)`, [old.rows[0]!.old]);
+  }
 }
