@@ -49,24 +49,33 @@ function probe(key: ObjectKey): Probe {
 const ROUTINE_EXISTS = `(k.args = '' OR (SELECT bool_and(to_regtype(a) IS NOT NULL) FROM unnest(string_to_array(k.args, E'\\x01')) a))
           AND to_regprocedure(k.target) IS NOT NULL`;
 
-/** Formatted keys of those `keys` that exist, in one catalog query. */
+/** Per probe category, the condition under which probe `k` exists. */
+const EXISTS_BY_CATEGORY: Record<Exclude<Probe['category'], 'none'>, string> = {
+  'schema': `EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = k.name)`,
+  'extension': `EXISTS (SELECT 1 FROM pg_extension WHERE extname = k.name)`,
+  'relation': `to_regclass(k.target) IS NOT NULL`,
+  'routine': ROUTINE_EXISTS,
+  'routine-name': `EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = k.target AND p.proname = k.name)`,
+  'type': `to_regtype(k.target) IS NOT NULL`,
+  'collation': `EXISTS (SELECT 1 FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace WHERE n.nspname = k.target AND co.collname = k.name)`,
+  'trigger': `EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(k.target) AND tgname = k.name)`,
+  'policy': `EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = to_regclass(k.target) AND polname = k.name)`,
+  'constraint': `EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(k.target) AND conname = k.name)`,
+};
+
+/**
+ * Formatted keys of those `keys` that exist, in one catalog query. Its CASE has only the categories asked about:
+ * each CREATE SCHEMA of a first deploy resets the session's plan cache, and planning all ten took ~0.7 ms a project.
+ */
 export async function existingObjects(conn: Connection, keys: ObjectKey[], format: (key: ObjectKey) => string): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
   const probes = keys.map(probe);
+  const categories = [...new Set(probes.map((p) => p.category))].filter((c): c is Exclude<Probe['category'], 'none'> => c !== 'none').sort();
+  if (categories.length === 0) return new Set();
   const r = await catalogQuery<{ i: number | string }>(
     conn,
     `SELECT k.i FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(category, target, name, args, i)
       WHERE CASE k.category
-        WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = k.name)
-        WHEN 'extension' THEN EXISTS (SELECT 1 FROM pg_extension WHERE extname = k.name)
-        WHEN 'relation' THEN to_regclass(k.target) IS NOT NULL
-        WHEN 'routine' THEN ${ROUTINE_EXISTS}
-        WHEN 'routine-name' THEN EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = k.target AND p.proname = k.name)
-        WHEN 'type' THEN to_regtype(k.target) IS NOT NULL
-        WHEN 'collation' THEN EXISTS (SELECT 1 FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace WHERE n.nspname = k.target AND co.collname = k.name)
-        WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(k.target) AND tgname = k.name)
-        WHEN 'policy' THEN EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = to_regclass(k.target) AND polname = k.name)
-        WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(k.target) AND conname = k.name)
+        ${categories.map((c) => `WHEN '${c}' THEN ${EXISTS_BY_CATEGORY[c]}`).join('\n        ')}
         ELSE false END`,
     [probes.map((x) => x.category), probes.map((x) => x.target), probes.map((x) => x.name), probes.map((x) => x.args)],
   );

@@ -299,6 +299,13 @@ export class Ledger {
     };
   }
 
+  /** The keys of the objects the ledger records for `project`, in one query (none when there is no ledger). */
+  async objectKeys(project: string): Promise<string[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.conn.query<{ object_key: string }>(`SELECT ${this.cols('object_key')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`, [project]);
+    return r.rows.map((row) => row.object_key);
+  }
+
   /** `deployedState` of every project in the ledger, in two queries (an Nx batch reads it once for all its tasks). */
   async deployedStates(): Promise<Map<string, DeployedState>> {
     const out = new Map<string, DeployedState>();

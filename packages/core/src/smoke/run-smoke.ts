@@ -55,7 +55,7 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   const project = model.project.name;
   const fileChecks = options.checks ?? (await loadSmokeChecks(model, engine));
   const ledger = new Ledger(conn, engine.ledger);
-  const deployed = [...(await ledger.deployedState(project)).objects.keys()].sort().map(parseKey);
+  const deployed = (await ledger.objectKeys(project)).sort().map(parseKey);
   const runner = new CheckRunner(conn, engine, smoke, options.timeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS, model.graph.searchPath);
   const results: SmokeResult[] = [];
   const report = (r: SmokeResult) => {
