@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
-import { COMMAND_DEFINITIONS, COMMANDS, DbeeError, optionEntries, type CommandInput } from '@dbee/core';
+import type { CommandInput } from '@dbee/core';
 import { TestWorkspace } from '../testing/workspace';
 
 // The executors' only collaborator: the command runner shared with the CLI.
@@ -12,12 +12,30 @@ const cli = vi.hoisted(() => ({
 }));
 vi.mock('@dbee/cli', () => cli);
 
-import deployExecutor from './deploy/deploy.impl';
-import diffExecutor from './diff/diff.impl';
-import diffBatch from './diff/diff.batch';
-import rollbackExecutor from './rollback/rollback.impl';
-import statusExecutor from './status/status.impl';
-import { taskOrder } from './run-batch';
+// Test files share their worker's modules (vitest.config.ts, isolate: false): an earlier file may have loaded the
+// executors with the real @dbee/cli, and a later one must not get the mock. So the executors (and @dbee/core, whose
+// DbeeError they recognise) are loaded afresh here, with the mock, and the registry is emptied again afterwards.
+let core: typeof import('@dbee/core');
+let deployExecutor: typeof import('./deploy/deploy.impl').default;
+let diffExecutor: typeof import('./diff/diff.impl').default;
+let diffBatch: typeof import('./diff/diff.batch').default;
+let rollbackExecutor: typeof import('./rollback/rollback.impl').default;
+let statusExecutor: typeof import('./status/status.impl').default;
+let taskOrder: typeof import('./run-batch').taskOrder;
+beforeAll(async () => {
+  vi.resetModules();
+  core = await import('@dbee/core');
+  deployExecutor = (await import('./deploy/deploy.impl')).default;
+  diffExecutor = (await import('./diff/diff.impl')).default;
+  diffBatch = (await import('./diff/diff.batch')).default;
+  rollbackExecutor = (await import('./rollback/rollback.impl')).default;
+  statusExecutor = (await import('./status/status.impl')).default;
+  taskOrder = (await import('./run-batch')).taskOrder;
+});
+afterAll(() => {
+  vi.doUnmock('@dbee/cli');
+  vi.resetModules();
+});
 
 const pluginRoot = join(__dirname, '..', '..');
 
@@ -48,15 +66,15 @@ function context(projectName = 'db-sales'): ExecutorContext {
 describe('executors', () => {
   it('every command has an executor in executors.json that runs that command with the dbee project name and fromNx', async () => {
     const executors = JSON.parse(readFileSync(join(pluginRoot, 'executors.json'), 'utf8')).executors as Record<string, { implementation: string; schema: string }>;
-    expect(Object.keys(executors).sort()).toEqual([...COMMANDS].sort());
+    expect(Object.keys(executors).sort()).toEqual([...core.COMMANDS].sort());
 
-    for (const command of COMMANDS) {
+    for (const command of core.COMMANDS) {
       expect(executors[command]!.implementation).toMatch(new RegExp(`/executors/${command}/${command}\\.impl(\\.js)?$`));
       expect(executors[command]!.schema).toMatch(new RegExp(`/executors/${command}/schema\\.json$`));
       const impl = (await import(`./${command}/${command}.impl.ts`)).default as (o: object, c: ExecutorContext) => Promise<{ success: boolean }>;
       // The options the target sets: the CLI's positional arguments.
       const options = Object.fromEntries(
-        optionEntries(COMMAND_DEFINITIONS[command])
+        core.optionEntries(core.COMMAND_DEFINITIONS[command])
           .filter((e) => e.positional)
           .map((e) => [e.name, e.name === 'project' ? 'sales' : 'sales.f']),
       );
@@ -111,7 +129,7 @@ describe('executors', () => {
   });
 
   it('prints a user error as dbee formats it, without a stack, and fails', async () => {
-    cli.runDbeeCommand.mockRejectedValueOnce(new DbeeError('unknown environment "staging"', { code: 'ENV_UNKNOWN', location: { file: 'dbee.yaml', line: 3 }, hint: 'use one of: local, test' }));
+    cli.runDbeeCommand.mockRejectedValueOnce(new core.DbeeError('unknown environment "staging"', { code: 'ENV_UNKNOWN', location: { file: 'dbee.yaml', line: 3 }, hint: 'use one of: local, test' }));
 
     expect(await statusExecutor({ project: 'sales', env: 'staging' }, context())).toEqual({ success: false });
     expect(stderr).toBe('dbee.yaml:3: unknown environment "staging"\n  hint: use one of: local, test\n');
@@ -129,7 +147,7 @@ describe('schemas', () => {
   /** The options each executor documents: the contract between Nx targets and dbee commands. */
   it('document every option with a description, and nothing else', () => {
     const properties = Object.fromEntries(
-      COMMANDS.map((command) => {
+      core.COMMANDS.map((command) => {
         const schema = JSON.parse(readFileSync(join(__dirname, command, 'schema.json'), 'utf8'));
         expect(schema).toMatchObject({ version: 2, type: 'object', additionalProperties: false });
         expect(schema.required[0]).toBe('project');
