@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { DbeeError } from '../errors';
@@ -11,7 +11,7 @@ import { canonicalJson } from '../plan/serialize';
 import type { SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
-import { inBackground } from '../background';
+import { inBackground, writeCacheFile } from '../background';
 import { sha256 } from '../sources/checksum';
 import type { OperationContext } from '../operations/context';
 import { schemaOwners } from '../operations/load';
@@ -98,10 +98,7 @@ export async function desiredModel(args: {
       inBackground(shadow.dispose());
     }
   }
-  mkdirSync(cacheDir(args.workspaceRoot, 'models'), { recursive: true });
-  // Write then rename: a concurrent reader never sees half a file.
-  writeFileSync(file + '.tmp', JSON.stringify(model));
-  renameSync(file + '.tmp', file);
+  writeCacheFile(file, JSON.stringify(model));
   return { model, key, cached: false, applied: { projects: applied, of: plan.projects.length } };
 }
 

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Workspace } from '../config/workspace';
 import { durationMs } from '../config/schema';
 import { DbeeError } from '../errors';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
+import { writeCacheFile } from '../background';
 import { lockOwner, engineFor, type OperationContext } from '../operations/context';
 import { loadModels, loadTarget, removedObjects, schemaOwners } from '../operations/load';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
@@ -225,11 +226,7 @@ function readCachedDiff(root: string, key: string): Plan | null {
 }
 
 function writeCachedDiff(root: string, key: string, plan: Plan): void {
-  const dir = cacheDir(root, 'diffs');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${key}.json`);
-  writeFileSync(file + '.tmp', JSON.stringify(plan));
-  renameSync(file + '.tmp', file);
+  writeCacheFile(join(cacheDir(root, 'diffs'), `${key}.json`), JSON.stringify(plan));
 }
 
 /**

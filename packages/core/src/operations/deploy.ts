@@ -6,7 +6,7 @@ import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import type { SmokeCheck } from '../smoke';
-import type { Connection, DiffRole, Engine } from '../engine/engine';
+import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
 import type { SchemaScope } from '../schema/managed-scope';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
@@ -331,7 +331,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     schemas: input.schemas,
     manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
-    fingerprintLater: ctx.sessions && input.engine.diff ? fingerprintsAtClose(ctx.sessions, input.engine, input.engine.diff, input.conn, input.environment) : undefined,
+    fingerprintLater: ctx.sessions ? fingerprintsAtClose(ctx.sessions, input.engine, input.conn, input.environment) : undefined,
   });
   for (const p of result.projects) {
     if (p.status === 'failed' || p.status === 'rolled-back') {
@@ -348,7 +348,9 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
  * (`RunOptions.fingerprintLater`). A fingerprint that cannot be read leaves the deployments without one, as a
  * failed read does outside a batch: drift detection is a convenience, not a reason to fail a finished deployment.
  */
-function fingerprintsAtClose(pool: SessionPool, engine: Engine, diff: DiffRole, conn: Connection, environment: string): RunOptions['fingerprintLater'] {
+function fingerprintsAtClose(pool: SessionPool, engine: Engine, conn: Connection, environment: string): RunOptions['fingerprintLater'] {
+  const diff = engine.diff;
+  if (!diff) return undefined;
   const pending = pool.memo(`fingerprints\0${engine.name}\0${environment}`, () => {
     const list: { scope: SchemaScope; record: (fingerprint: string) => Promise<void> }[] = [];
     pool.atClose(async () => {

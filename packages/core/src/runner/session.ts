@@ -62,13 +62,14 @@ export interface DeploymentSession {
   assertLock(): Promise<void>;
 }
 
+let processOwner: { user: string; host: string } | undefined;
+
 /** This process as a lock owner (user, host, pid, start time). */
 export function lockOwner(): LockOwner {
   // Read once per process: userInfo() reads the password database (~0.1 ms, every task of an Nx batch asked).
   processOwner ??= { user: userInfo().username, host: hostname() };
   return { ...processOwner, pid: process.pid, since: new Date().toISOString() };
 }
-let processOwner: { user: string; host: string } | undefined;
 
 /** `user@host (pid 123) since 2026-...`, or `another session`. */
 export function describeHolder(h: LockOwner | undefined): string {

@@ -161,7 +161,9 @@ export async function fingerprints(conn: Connection, scopes: readonly Introspect
   scopes.forEach((scope, i) => {
     const m = scope.manage;
     const key = JSON.stringify(m ? [m.grantees, m.owners, m.comments] : null);
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
   });
   for (const members of groups.values()) {
     const m = scopes[members[0]!]!.manage;
