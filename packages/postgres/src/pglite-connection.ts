@@ -12,7 +12,7 @@ import { runInTransaction, toNotice, type DatabaseNotice } from './postgres-conn
  * and each instance held ~250 MB against ~135 MB). Pages beyond the buffers are read from PGlite's file system,
  * which is memory for shadows and the OS page cache for data folders; a shadow's schema fits many times over.
  */
-const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 /**
  * Embedded PostgreSQL (PGlite) with dbee's Connection shape. The data directory may be opened by one process
@@ -42,7 +42,7 @@ export class PgliteConnection implements Connection {
     try {
       // One options object: PGlite reads its second argument only when the first is a folder, so
       // `new PGlite(undefined, { loadDataDir })` silently ran initdb (about 1 s) instead of loading the template.
-      const db = new PGlite({ dataDir: dataDir ?? undefined, loadDataDir: template, startParams: START_PARAMS });
+      const db = new PGlite({ dataDir: dataDir ?? undefined, loadDataDir: template, startParams: PGLITE_START_PARAMS });
       await db.waitReady;
       return new PgliteConnection(db, description);
     } catch (e) {
