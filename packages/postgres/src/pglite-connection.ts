@@ -7,10 +7,10 @@ import { runInTransaction, toNotice, type DatabaseNotice } from './postgres-conn
 
 /**
  * PGlite's own start parameters, with 16 MB of shared buffers instead of PostgreSQL's 128 MB. PGlite is one
- * process whose shared memory is zero-filled WebAssembly memory: every start wrote 128 MB (measured here: an
- * in-memory start from the template took ~650 ms and ~940 ms of CPU with 128 MB, ~460 ms and ~640 ms with 16 MB,
- * and each instance held ~250 MB against ~135 MB). Pages beyond the buffers are read from PGlite's file system,
- * which is memory for shadows and the OS page cache for data folders; a shadow's schema fits many times over.
+ * process whose shared memory is WebAssembly memory it fills at every start: with 16 MB an in-memory start from the
+ * template takes about two thirds of the time and each instance holds ~135 MB instead of ~250 MB (`npm run
+ * bench:pglite`, README Diffs). Pages beyond the buffers are read from PGlite's file system, which is memory for
+ * shadows and the OS page cache for data folders; a shadow's schema fits many times over.
  */
 export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 

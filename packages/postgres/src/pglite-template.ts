@@ -30,7 +30,10 @@ class TemplateBlob extends Blob {
     this.content = content;
   }
   override async arrayBuffer(): Promise<ArrayBuffer> {
-    return this.content.slice().buffer;
+    // Not `content.slice()`: on a Buffer (readFileSync's) that is a view, not a copy.
+    const copy = new Uint8Array(this.content.byteLength);
+    copy.set(this.content);
+    return copy.buffer;
   }
 }
 
