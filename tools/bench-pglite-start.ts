@@ -3,12 +3,13 @@
  * `node tools/run.js tools/bench-pglite-start.ts [--runs 15]`.
  *
  * Baseline: `new PGlite({ dataDir, loadDataDir })` with PGlite's own start parameters (128 MB of shared buffers) and
- * the template as a Node Blob. dbee: `PgliteConnection.open`, which starts PGlite with 16 MB of shared buffers and is
- * handed the template as bytes (pglite-template.ts). Three figures, each baseline and dbee alternating in the same
+ * a dump of a fresh PGlite (`dumpDataDir`: its three databases) as a Node Blob. dbee: `PgliteConnection.open`, which
+ * starts PGlite with 16 MB of shared buffers and is handed dbee's template (pglite-template.ts: the `postgres`
+ * database only) as bytes. Three figures, each baseline and dbee alternating in the same
  * run, printed as medians and the median of the paired ratios, with the load average (this machine is shared):
  * an in-memory database from the template (a shadow), a new data folder from the template, and reopening a folder.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -31,10 +32,10 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-pglite-'));
   try {
     const dbeeTemplate = await pgliteTemplate(root);
-    // pgliteTemplate wrote one file, pglite-<version>.tar: the same bytes, as a Node Blob for the baseline.
-    const cache = join(root, '.dbee', 'cache');
-    const bytes = readFileSync(join(cache, readdirSync(cache).find((f) => f.endsWith('.tar'))!));
-    const nodeBlob = new Blob([bytes]);
+    const fresh = new PGlite();
+    await fresh.waitReady;
+    const nodeBlob = new Blob([await (await fresh.dumpDataDir('none')).arrayBuffer()]);
+    await fresh.close();
     const baseline = (dataDir?: string, template?: Blob) => async () => {
       const db = new PGlite({ dataDir, loadDataDir: template });
       await db.waitReady;

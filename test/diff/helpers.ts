@@ -8,7 +8,7 @@ import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { PgConnection } from '../../packages/postgres/src/postgres-connection';
 import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
-import { copyPgliteTemplate } from '../support/pglite';
+import { copyPgliteTemplate, openMemoryPglite } from '../support/pglite';
 
 /** The two engines every database suite runs on. */
 export const ENGINES = [['pglite'], ['postgres']] as const satisfies readonly (readonly [EngineName])[];
@@ -30,7 +30,7 @@ export interface Scratch {
  */
 export async function openScratch(engine: EngineName, options: { memory?: boolean } = {}): Promise<Scratch> {
   if (engine === 'pglite' && options.memory) {
-    const conn = await PgliteConnection.open(null, 'pglite:memory');
+    const conn = await openMemoryPglite('pglite:memory');
     return { conn, dispose: () => conn.close() };
   }
   if (engine === 'pglite') {

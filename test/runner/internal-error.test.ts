@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DbeeError, PLAN_FORMAT_VERSION, runPlan, type Connection, type Plan, type PlanStep } from '@dbee/core';
-import { createPostgresEngine, PgliteConnection } from '@dbee/postgres';
+import { createPostgresEngine } from '@dbee/postgres';
+import { openMemoryPglite } from '../support/pglite';
 
 const engine = createPostgresEngine();
 let conn: Connection;
 beforeAll(async () => {
-  conn = await PgliteConnection.open(null, 'pglite:memory');
+  conn = await openMemoryPglite('pglite:memory');
 });
 afterAll(async () => {
   await conn.close();

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
+import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
 import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
 
 declare module 'vitest' {
@@ -29,20 +29,19 @@ async function build(): Promise<void> {
 
 /**
  * Once per `vitest run`, before any test file: the two PGlite starting points the database suites need, so that no
- * test file runs initdb for them (seconds of CPU each, paid by every file before). Both are made by the same code as
- * before: `new PGlite(dir)` (initdb into a folder) and dbee's own template dump of a fresh in-memory database. Beside
- * them, the build of dist/.
+ * test file runs initdb for them (seconds of CPU each, paid by every file before): dbee's own template dump of a fresh
+ * database, and a data folder made from it as dbee makes a new embedded environment's folder. Beside them, the
+ * build of dist/.
  */
 export default async function setup(project: TestProject): Promise<() => void> {
   const dir = mkdtempSync(join(tmpdir(), 'dbee-test-pglite-'));
   const dataDir = join(dir, 'data');
   const templateRoot = join(dir, 'workspace');
   const folder = async () => {
-    const db = new PGlite(dataDir);
-    await db.waitReady;
+    const db = await PgliteConnection.open(dataDir, 'pglite:test-template', await pgliteTemplate(templateRoot));
     await db.close();
   };
-  await Promise.all([folder(), pgliteTemplate(templateRoot), build()]);
+  await Promise.all([folder(), build()]);
   project.provide('pgliteDataDir', dataDir);
   project.provide('pgliteTemplateRoot', templateRoot);
   return () => {

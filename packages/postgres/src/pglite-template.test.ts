@@ -1,0 +1,44 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { PgliteConnection } from './pglite-connection';
+import { pgliteTemplate } from './pglite-template';
+
+/**
+ * The template every shadow and new embedded database starts from (made once per run by test/support/global-setup.ts
+ * with this module's own code): only the `postgres` database, and each start a database of its own.
+ */
+describe('the PGlite template [pglite]', () => {
+  const root = inject('pgliteTemplateRoot');
+  let a: PgliteConnection;
+  let b: PgliteConnection;
+  beforeAll(async () => {
+    const template = await pgliteTemplate(root);
+    [a, b] = [await PgliteConnection.open(null, 'pglite:a', template), await PgliteConnection.open(null, 'pglite:b', template)];
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  test('holds the postgres database only, and is cached under a name that says so', async () => {
+    const { rows } = await a.query<{ datname: string }>('select datname from pg_database order by datname');
+    expect(rows.map((r) => r.datname)).toEqual(['postgres']);
+    expect((await a.query<{ db: string }>('select current_database() as db')).rows[0]!.db).toBe('postgres');
+    const files = readdirSync(join(root, '.dbee', 'cache')).filter((f) => f.startsWith('pglite-'));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^pglite-[\w.-]+-2\.tar$/);
+  });
+
+  test('each start is a database of its own: what one does the next does not see', async () => {
+    await a.execute('create table only_in_a (id int)');
+    const seen = await b.query("select 1 from pg_class where relname = 'only_in_a'");
+    expect(seen.rows).toEqual([]);
+    const again = await PgliteConnection.open(null, 'pglite:c', await pgliteTemplate(root));
+    try {
+      expect((await again.query("select 1 from pg_class where relname = 'only_in_a'")).rows).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  });
+});
