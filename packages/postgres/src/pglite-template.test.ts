@@ -1,8 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { PgliteConnection } from './pglite-connection';
-import { pgliteTemplate } from './pglite-template';
+import { pgliteTemplate, removeStaleTemplates } from './pglite-template';
 
 /**
  * The template every shadow and new embedded database starts from (made once per run by test/support/global-setup.ts
@@ -39,6 +40,22 @@ describe('the PGlite template [pglite]', () => {
       expect((await again.query("select 1 from pg_class where relname = 'only_in_a'")).rows).toEqual([]);
     } finally {
       await again.close();
+    }
+  });
+});
+
+describe('stale templates', () => {
+  test('are removed from the cache folder, the current one and files being written are kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbee-tpl-cache-'));
+    try {
+      for (const name of ['pglite-0.3.1.tar', 'pglite-0.5.16.tar', 'pglite-0.5.16-2.tar', 'pglite-0.5.16-2.tar.77.tmp', 'parse', 'other.tar']) {
+        writeFileSync(join(dir, name), 'x');
+      }
+      removeStaleTemplates(dir, join(dir, 'pglite-0.5.16-2.tar'));
+      expect(readdirSync(dir).sort()).toEqual(['other.tar', 'parse', 'pglite-0.5.16-2.tar', 'pglite-0.5.16-2.tar.77.tmp']);
+      removeStaleTemplates(join(dir, 'missing'), join(dir, 'missing', 'x.tar')); // no folder: nothing to do
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

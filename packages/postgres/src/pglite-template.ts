@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 
@@ -22,11 +22,32 @@ const TEMPLATE_FORMAT = 2;
 const UNUSED_DATABASES = ['template0', 'template1'];
 
 export function pgliteTemplate(workspaceRoot: string): Promise<Blob> {
-  inMemory ??= load(join(workspaceRoot, '.dbee', 'cache', `pglite-${pgliteVersion()}-${TEMPLATE_FORMAT}.tar`)).catch((e) => {
+  inMemory ??= (async () => {
+    const file = join(workspaceRoot, '.dbee', 'cache', `pglite-${pgliteVersion()}-${TEMPLATE_FORMAT}.tar`);
+    removeStaleTemplates(dirname(file), file);
+    return load(file);
+  })().catch((e) => {
     inMemory = null;
     throw e;
   });
   return inMemory;
+}
+
+/**
+ * Remove the templates of other PGlite versions or formats from the cache folder (40 MB each, left behind by an
+ * upgrade), keeping `keep`. Files being written (`.tmp`) are not templates yet; one that cannot be removed stays.
+ */
+export function removeStaleTemplates(cacheDir: string, keep: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(cacheDir);
+  } catch {
+    return; // no cache folder yet
+  }
+  for (const name of names) {
+    const path = join(cacheDir, name);
+    if (/^pglite-.+\.tar$/.test(name) && path !== keep) rmSync(path, { force: true });
+  }
 }
 
 /**
