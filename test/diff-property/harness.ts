@@ -128,9 +128,9 @@ export class PropertyBench {
 
   /**
    * Run one pair; a failure is returned, not thrown, with the stage it happened at. On the server the pg_dump
-   * comparison is left to `dumpCheck`: the seed goes to `dumps` and its schemas stay until it ran.
+   * comparison is left to `dumpCheck`: the seed goes to `dumps` and its schemas stay until it ran (`run` does both).
    */
-  async pair(seed: number, dumps: number[] = []): Promise<PairFailure | null> {
+  private async pair(seed: number, dumps: number[]): Promise<PairFailure | null> {
     const schema = `q${seed}`;
     const a = generateSpec(seed, schema, PROPERTY_ROLE);
     const b = mutateSpec(a, seed);

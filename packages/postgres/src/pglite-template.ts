@@ -34,8 +34,8 @@ export function pgliteTemplate(workspaceRoot: string): Promise<Blob> {
 }
 
 /**
- * Remove the templates of other PGlite versions or formats from the cache folder (40 MB each, left behind by an
- * upgrade), keeping `keep`. Files being written (`.tmp`) are not templates yet; one that cannot be removed stays.
+ * Remove the templates of other PGlite versions or formats from the cache folder (25-40 MB each, left behind by
+ * an upgrade), keeping `keep`. Files being written (`.tmp`) are not templates yet; one that cannot be removed stays.
  */
 export function removeStaleTemplates(cacheDir: string, keep: string): void {
   let names: string[];
@@ -52,7 +52,7 @@ export function removeStaleTemplates(cacheDir: string, keep: string): void {
 
 /**
  * The template's bytes, handed to PGlite as a Blob that it reads with `arrayBuffer()` (all it calls on
- * `loadDataDir`). Node's own Blob reads its 40 MB through a stream of chunks and concatenates them: ~70 ms per
+ * `loadDataDir`). Node's own Blob reads its 25 MB through a stream of chunks and concatenates them: ~70 ms per
  * database start here; a copy of the bytes takes a few. Each start gets its own copy, so nothing PGlite does to
  * the buffer reaches the next one.
  */
