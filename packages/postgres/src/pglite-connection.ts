@@ -71,6 +71,11 @@ export class PgliteConnection implements Connection {
     return runInTransaction(this, fn);
   }
 
+  /** Whether a transaction is open (or failed and not yet rolled back). A ROLLBACK outside one breaks PGlite's backend. */
+  inTransaction(): boolean {
+    return this.db.isInTransaction();
+  }
+
   async close(): Promise<void> {
     if (!this.db.closed) await this.db.close();
   }

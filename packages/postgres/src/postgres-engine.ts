@@ -19,6 +19,7 @@ import { stepOutcome } from './postgres-recover';
 import { extract } from './extract/extract';
 import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
+import { openEmbeddedShadow } from './embedded-shadow';
 import { postgresFacts } from './postgres-facts';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
@@ -217,19 +218,13 @@ export function dropStatement(key: ObjectKey): string | null {
 
 /**
  * A scratch database for building desired schemas: PGlite in memory, or (`shadow: server`) a new database on
- * the environment's own server, for exact version parity. The server database is always dropped on dispose.
+ * the environment's own server, for exact version parity. The server database is always dropped on dispose; an
+ * embedded one is wiped and kept for the next shadow of the process (embedded-shadow.ts).
  */
 export async function openShadow(kind: 'embedded' | 'server', target: PostgresTarget, workspaceRoot?: string, roles: readonly string[] = []): Promise<{ conn: Connection; dispose(): Promise<void> }> {
   if (kind === 'embedded' || target.kind === 'embedded') {
     const { PgliteConnection, pgliteTemplate } = await loadPglite();
-    const conn = await PgliteConnection.open(null, 'pglite:shadow', workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined);
-    try {
-      await ensureShadowRoles(conn, roles);
-    } catch (e) {
-      await conn.close();
-      throw e;
-    }
-    return { conn, dispose: () => conn.close() };
+    return openEmbeddedShadow(async () => PgliteConnection.open(null, 'pglite:shadow', workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined), roles);
   }
   let made: string[] = [];
   const name = `dbee_shadow_${randomBytes(6).toString('hex')}`;
