@@ -32,6 +32,10 @@ function scratchRoot(): string | undefined {
 const scratch = scratchRoot();
 if (scratch) process.env.TMPDIR = process.env.DBEE_TEST_SCRATCH = scratch;
 
+// Server scratch databases are recycled within a worker under names starting with this (test/support/pg.ts); the
+// run's global teardown drops what is left, and only this run's (another run may share the server).
+process.env.DBEE_TEST_DB_POOL ??= `dbee_pool_${Date.now().toString(36)}_${process.pid}`;
+
 // Processes the tests start (the dbee CLI, Nx and its plugin, the diff target's fingerprint script) run the compiled
 // dist/ that test/support/global-setup.ts builds first (tsc -b, incremental), as installed dbee runs: about 0.4 s less
 // per process than compiling the sources on the fly. The tests' own imports are the sources (aliases below).

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { PgConnection } from '../../packages/postgres/src/postgres-connection';
 import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
 import { copyPgliteTemplate, openMemoryPglite } from '../support/pglite';
+import { scratchDatabase } from '../support/pg';
 
 /** The two engines every database suite runs on. */
 export const ENGINES = [['pglite'], ['postgres']] as const satisfies readonly (readonly [EngineName])[];
@@ -45,27 +45,15 @@ export async function openScratch(engine: EngineName, options: { memory?: boolea
       },
     };
   }
-  const name = `dbee_t_${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.execute(`CREATE DATABASE ${name}`));
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  const conn = await PgConnection.open({ connectionString: url.toString() }, `postgres:${name}`);
+  const db = await scratchDatabase('dbee_t');
+  const conn = await PgConnection.open({ connectionString: db.url }, `postgres:${db.name}`);
   return {
     conn,
     dispose: async () => {
       await conn.close();
-      await withAdmin((admin) => admin.execute(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      await db.drop();
     },
   };
-}
-
-async function withAdmin(fn: (admin: Connection) => Promise<void>): Promise<void> {
-  const admin = await PgConnection.open({ connectionString: SERVER_URL }, 'postgres:admin');
-  try {
-    await fn(admin);
-  } finally {
-    await admin.close();
-  }
 }
 
 /** A connection that counts the queries it runs (to prove introspection is set-based). */

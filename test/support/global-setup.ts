@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
 import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
+import { dropPooledDatabases } from './pg';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,8 +28,13 @@ async function tsc(args: string[], what: string): Promise<void> {
   }
 }
 
-/** `tsc -b tsconfig.build.json`: the dist/ that processes started by the tests run (vitest.config.ts DBEE_USE_DIST). */
-const build = () => tsc(['-b', 'tsconfig.build.json'], 'building dist/ for the processes the tests start');
+/**
+ * `tsc -b tsconfig.build.json`: the dist/ that processes started by the tests run (vitest.config.ts DBEE_USE_DIST).
+ * With `--noCheck` when the type check below runs (it covers the same sources): 7.8 s instead of 10.8 s on a clean
+ * clone.
+ */
+const build = () =>
+  tsc(['-b', 'tsconfig.build.json', ...(process.env.DBEE_TEST_TYPECHECK === '1' ? ['--noCheck'] : [])], 'building dist/ for the processes the tests start');
 
 /**
  * `npm test`'s type check of everything (sources, tests, tools), when DBEE_TEST_TYPECHECK=1 (package.json): beside
@@ -45,7 +51,7 @@ const typecheck = async () => {
  * database, and a data folder made from it as dbee makes a new embedded environment's folder. Beside them, the
  * build of dist/ and (`npm test`) the type check.
  */
-export default async function setup(project: TestProject): Promise<() => void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'dbee-test-pglite-'));
   const dataDir = join(dir, 'data');
   const templateRoot = join(dir, 'workspace');
@@ -56,8 +62,10 @@ export default async function setup(project: TestProject): Promise<() => void> {
   await Promise.all([folder(), build(), typecheck()]);
   project.provide('pgliteDataDir', dataDir);
   project.provide('pgliteTemplateRoot', templateRoot);
-  return () => {
+  return async () => {
     rmSync(dir, { recursive: true, force: true });
+    // The server databases the workers kept for reuse (test/support/pg.ts).
+    if (process.env.DBEE_TEST_DB_POOL) await dropPooledDatabases(process.env.DBEE_TEST_DB_POOL);
     // The run's scratch folder (vitest.config.ts), with whatever a test left in it.
     if (process.env.DBEE_TEST_SCRATCH) rmSync(process.env.DBEE_TEST_SCRATCH, { recursive: true, force: true });
   };

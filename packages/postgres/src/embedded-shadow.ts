@@ -99,7 +99,7 @@ async function wipe(kept: Kept, madeRoles: readonly string[]): Promise<boolean> 
     // DISCARD ALL: settings, session authorization, prepared statements, temporary tables, advisory locks, listens.
     if (kept.conn.inTransaction()) await kept.conn.execute('ROLLBACK');
     await kept.conn.execute('DISCARD ALL');
-    await kept.conn.execute(RESET_EMBEDDED_SHADOW);
+    await kept.conn.execute(RESET_SHADOW);
     for (const role of madeRoles) await kept.conn.execute(`DROP ROLE IF EXISTS ${ident(role)}`);
     return (await census(kept.conn)) === kept.pristine;
   } catch {
@@ -108,11 +108,12 @@ async function wipe(kept: Kept, madeRoles: readonly string[]): Promise<boolean> 
 }
 
 /**
- * Drops every schema but the system's and makes `public` again as initdb made it (owner, privileges, comment).
- * (The session pool's `resetShadow` makes a plain `public`, owned by the current user: enough for a shadow it
- * alone reuses within one batch, where every use gets the same.)
+ * A shadow database as good as new: every schema but the system's dropped, and `public` made again as initdb
+ * (PostgreSQL 15 and later, PGlite included) makes it: owned by pg_database_owner, USAGE for PUBLIC, its comment.
+ * Used here and by the session pool's `resetShadow` (server shadows too: the shadow's creator owns the database, so
+ * it may make a schema for pg_database_owner).
  */
-export const RESET_EMBEDDED_SHADOW = `DO $reset$
+export const RESET_SHADOW = `DO $reset$
 DECLARE s text;
 BEGIN
   FOR s IN SELECT nspname FROM pg_namespace

@@ -19,7 +19,7 @@ import { stepOutcome } from './postgres-recover';
 import { extract } from './extract/extract';
 import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
-import { openEmbeddedShadow } from './embedded-shadow';
+import { openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
 import { postgresFacts } from './postgres-facts';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
@@ -270,15 +270,3 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Drops every schema but the system's and recreates an empty `public`: a shadow database as good as new. */
-const RESET_SHADOW = `DO $reset$
-DECLARE s text;
-BEGIN
-  FOR s IN SELECT nspname FROM pg_namespace
-            WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
-  LOOP
-    EXECUTE format('DROP SCHEMA %I CASCADE', s);
-  END LOOP;
-  CREATE SCHEMA public;
-END
-$reset$`;
