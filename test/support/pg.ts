@@ -17,10 +17,16 @@ export const SERVER_URL = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@1
 export async function scratchDatabase(prefix = 'dbee_t'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const parked = pool.pop();
-  if (parked) await withClient(SERVER_URL, (c) => c.query(`ALTER DATABASE ${parked} RENAME TO ${name}`));
-  const url = parked ? urlOf(name) : await createDatabase(name);
-  if (!parked) pristine.set(name, await census(url));
-  else pristine.set(name, pristine.get(parked)!), pristine.delete(parked);
+  let url: string;
+  if (parked) {
+    await withClient(SERVER_URL, (c) => c.query(`ALTER DATABASE ${parked} RENAME TO ${name}`));
+    url = urlOf(name);
+    pristine.set(name, pristine.get(parked)!);
+    pristine.delete(parked);
+  } else {
+    url = await createDatabase(name);
+    pristine.set(name, await census(url));
+  }
   return {
     url,
     name,
