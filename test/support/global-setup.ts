@@ -17,6 +17,9 @@ declare module 'vitest' {
   }
 }
 
+/** `npm test` sets it: the type check runs here, beside the build (see `typecheck`). */
+const TYPECHECK = process.env.DBEE_TEST_TYPECHECK === '1';
+
 /** Run tsc with `args` in the repository; `what` names the job in the error that carries tsc's output. */
 async function tsc(args: string[], what: string): Promise<void> {
   const root = resolve(__dirname, '..', '..');
@@ -33,8 +36,7 @@ async function tsc(args: string[], what: string): Promise<void> {
  * With `--noCheck` when the type check below runs (it covers the same sources): 7.8 s instead of 10.8 s on a clean
  * clone.
  */
-const build = () =>
-  tsc(['-b', 'tsconfig.build.json', ...(process.env.DBEE_TEST_TYPECHECK === '1' ? ['--noCheck'] : [])], 'building dist/ for the processes the tests start');
+const build = () => tsc(['-b', 'tsconfig.build.json', ...(TYPECHECK ? ['--noCheck'] : [])], 'building dist/ for the processes the tests start');
 
 /**
  * `npm test`'s type check of everything (sources, tests, tools), when DBEE_TEST_TYPECHECK=1 (package.json): beside
@@ -42,7 +44,7 @@ const build = () =>
  * 9.8 s one after the other, 15.5 s side by side). A type error fails the run before any test starts.
  */
 const typecheck = async () => {
-  if (process.env.DBEE_TEST_TYPECHECK === '1') await tsc(['-p', 'tsconfig.json', '--noEmit'], 'the type check');
+  if (TYPECHECK) await tsc(['-p', 'tsconfig.json', '--noEmit'], 'the type check');
 };
 
 /**

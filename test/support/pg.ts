@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { RESET_SHADOW } from '../../packages/postgres/src/embedded-shadow';
+import { censusSql, RESET_SHADOW } from '../../packages/postgres/src/embedded-shadow';
 
 /** The PostgreSQL server the suites use. CI sets it; the default is the local server. */
 export const SERVER_URL = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -25,7 +25,7 @@ export async function scratchDatabase(prefix = 'dbee_t'): Promise<{ url: string;
     pristine.delete(parked);
   } else {
     url = await createDatabase(name);
-    pristine.set(name, await census(url));
+    pristine.set(name, await withClient(url, census));
   }
   return {
     url,
@@ -63,13 +63,15 @@ async function park(name: string): Promise<boolean> {
   const prefix = poolPrefix();
   const before = pristine.get(name);
   if (!prefix || before === undefined) return false;
+  const admin = new Client({ connectionString: SERVER_URL });
   try {
-    const url = urlOf(name);
+    await admin.connect();
     // What the test left connected (a lock session, a pool) ends as DROP ... WITH (FORCE) would end it.
     const free = async () => {
       for (let i = 0; i < 50; i++) {
-        const left = await withClient(SERVER_URL, (c) =>
-          c.query<{ n: number }>(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]),
+        const left = await admin.query<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+          [name],
         );
         if (left.rows[0]!.n === 0) return true;
         await new Promise((r) => setTimeout(r, 20));
@@ -77,41 +79,30 @@ async function park(name: string): Promise<boolean> {
       return false;
     };
     if (!(await free())) return false;
-    await withClient(SERVER_URL, (c) => c.query(`ALTER DATABASE ${name} RESET ALL`));
-    await withClient(url, (c) => c.query(RESET_SHADOW));
-    if ((await census(url)) !== before) return false;
-    if (!(await free())) return false;
+    await admin.query(`ALTER DATABASE ${name} RESET ALL`);
+    const wiped = await withClient(urlOf(name), async (c) => {
+      await c.query(RESET_SHADOW);
+      return (await census(c)) === before;
+    });
+    if (!wiped || !(await free())) return false;
     const pooled = `${prefix}_${randomBytes(5).toString('hex')}`;
-    await withClient(SERVER_URL, (c) => c.query(`ALTER DATABASE ${name} RENAME TO ${pooled}`));
+    await admin.query(`ALTER DATABASE ${name} RENAME TO ${pooled}`);
     pristine.set(pooled, before);
     pristine.delete(name);
     pool.push(pooled);
     return true;
   } catch {
     return false;
+  } finally {
+    await admin.end().catch(() => {});
   }
 }
 
-/**
- * What a wiped database must share with a new one: its schemas (name, owner, privileges, comment), its settings and
- * the row counts of the catalogs of one database (the cluster's shared catalogs change with every other test).
- */
-const CENSUS = `SELECT concat_ws('|',
-  (SELECT string_agg(nspname || ':' || nspowner::regrole || ':' || coalesce(nspacl::text, '') || ':' || coalesce(obj_description(oid, 'pg_namespace'), ''), ',' ORDER BY nspname) FROM pg_namespace),
-  (SELECT datdba::regrole || ':' || coalesce(datacl::text, '') || ':' || datconnlimit || ':' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = current_database()),
-  (SELECT count(*) FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())),
-  ${[
-    'pg_class', 'pg_proc', 'pg_type', 'pg_attribute', 'pg_constraint', 'pg_trigger', 'pg_rewrite', 'pg_attrdef', 'pg_index',
-    'pg_depend', 'pg_description', 'pg_extension', 'pg_event_trigger', 'pg_cast', 'pg_language', 'pg_operator',
-    'pg_opclass', 'pg_opfamily', 'pg_am', 'pg_collation', 'pg_conversion', 'pg_ts_config', 'pg_ts_dict', 'pg_ts_parser',
-    'pg_ts_template', 'pg_foreign_data_wrapper', 'pg_foreign_server', 'pg_user_mapping', 'pg_publication',
-    'pg_default_acl', 'pg_largeobject_metadata', 'pg_policy', 'pg_statistic_ext', 'pg_transform', 'pg_seclabel',
-  ]
-    .map((t) => `(SELECT count(*) FROM pg_catalog.${t})`)
-    .join(',\n  ')}) AS census`;
+/** What a wiped database must share with a new one (the catalogs of one database: others change the shared ones). */
+const CENSUS = censusSql('database');
 
-async function census(url: string): Promise<string> {
-  return withClient(url, async (c) => String((await c.query<{ census: string }>(CENSUS)).rows[0]!.census));
+async function census(c: Client): Promise<string> {
+  return String((await c.query<{ census: string }>(CENSUS)).rows[0]!.census);
 }
 
 /** Drop every pooled database of this run (global-setup.ts, when the run ends). */

@@ -127,28 +127,48 @@ BEGIN
 END
 $reset$`;
 
+/** Catalogs of one database that hold objects, those outside schemas included (counted by {@link censusSql}). */
+const DATABASE_CATALOGS = [
+  'pg_class', 'pg_proc', 'pg_type', 'pg_attribute', 'pg_constraint', 'pg_trigger', 'pg_rewrite', 'pg_attrdef', 'pg_index',
+  'pg_depend', 'pg_description', 'pg_extension', 'pg_event_trigger', 'pg_cast', 'pg_language', 'pg_operator',
+  'pg_opclass', 'pg_opfamily', 'pg_am', 'pg_collation', 'pg_conversion', 'pg_ts_config', 'pg_ts_dict', 'pg_ts_parser',
+  'pg_ts_template', 'pg_foreign_data_wrapper', 'pg_foreign_server', 'pg_user_mapping', 'pg_publication',
+  'pg_default_acl', 'pg_largeobject_metadata', 'pg_policy', 'pg_statistic_ext', 'pg_transform', 'pg_seclabel',
+];
+
+/** The catalogs the whole cluster shares (a PGlite instance is a cluster of its own). */
+const CLUSTER_CATALOGS = ['pg_shdepend', 'pg_shdescription', 'pg_db_role_setting', 'pg_tablespace', 'pg_auth_members'];
+
 /**
- * What a wiped shadow must share with a new one: the schemas (name, owner, privileges, comment), the roles, and the
- * number of rows of every catalog that holds objects, including those that live outside schemas. An object left
- * behind anywhere changes a count; one dropped and made again the same does not, and need not. Not pg_init_privs:
- * dropping `public` drops its initdb row there, which only pg_dump reads (dbee does not); an extension left behind
- * shows in pg_extension.
+ * A query whose one value (`census`) a wiped database must share with a new one: its schemas (name, owner,
+ * privileges, comment) and the number of rows of every catalog that holds objects, including those that live outside
+ * schemas. An object left behind anywhere changes a count; one dropped and made again the same does not, and need
+ * not. `cluster`: also the roles, the databases and the shared catalogs (a PGlite shadow is a cluster of its own);
+ * `database`: the current database's own settings, owner, privileges and comment instead (on a server, where other
+ * sessions change the shared catalogs all the time). Not pg_init_privs: dropping `public` drops its initdb row there,
+ * which only pg_dump reads (dbee does not); an extension left behind shows in pg_extension.
  */
-const CENSUS = `SELECT concat_ws('|',
-  (SELECT string_agg(nspname || ':' || nspowner::regrole || ':' || coalesce(nspacl::text, '') || ':' || coalesce(obj_description(oid, 'pg_namespace'), ''), ',' ORDER BY nspname) FROM pg_namespace),
-  (SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles),
-  (SELECT string_agg(datname || ':' || coalesce(datacl::text, ''), ',' ORDER BY datname) FROM pg_database),
-  ${[
-    'pg_class', 'pg_proc', 'pg_type', 'pg_attribute', 'pg_constraint', 'pg_trigger', 'pg_rewrite', 'pg_attrdef',
-    'pg_index', 'pg_depend', 'pg_shdepend', 'pg_description', 'pg_shdescription', 'pg_extension', 'pg_event_trigger',
-    'pg_cast', 'pg_language', 'pg_operator', 'pg_opclass', 'pg_opfamily', 'pg_am', 'pg_collation', 'pg_conversion',
-    'pg_ts_config', 'pg_ts_dict', 'pg_ts_parser', 'pg_ts_template', 'pg_foreign_data_wrapper', 'pg_foreign_server',
-    'pg_user_mapping', 'pg_publication', 'pg_default_acl', 'pg_db_role_setting', 'pg_largeobject_metadata',
-    'pg_tablespace', 'pg_policy', 'pg_statistic_ext', 'pg_transform', 'pg_seclabel', 'pg_auth_members',
-  ]
-    .map((t) => `(SELECT count(*) FROM pg_catalog.${t})`)
-    .join(',\n  ')}
-) AS census`;
+export function censusSql(scope: 'cluster' | 'database'): string {
+  const count = (t: string) => `(SELECT count(*) FROM pg_catalog.${t})`;
+  const current = `(SELECT oid FROM pg_database WHERE datname = current_database())`;
+  const parts = [
+    `(SELECT string_agg(nspname || ':' || nspowner::regrole || ':' || coalesce(nspacl::text, '') || ':' || coalesce(obj_description(oid, 'pg_namespace'), ''), ',' ORDER BY nspname) FROM pg_namespace)`,
+    ...(scope === 'cluster'
+      ? [
+          `(SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles)`,
+          `(SELECT string_agg(datname || ':' || coalesce(datacl::text, ''), ',' ORDER BY datname) FROM pg_database)`,
+          ...CLUSTER_CATALOGS.map(count),
+        ]
+      : [
+          `(SELECT datdba::regrole || ':' || coalesce(datacl::text, '') || ':' || datconnlimit || ':' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE oid = ${current})`,
+          `(SELECT count(*) FROM pg_db_role_setting WHERE setdatabase = ${current})`,
+        ]),
+    ...DATABASE_CATALOGS.map(count),
+  ];
+  return `SELECT concat_ws('|',\n  ${parts.join(',\n  ')}) AS census`;
+}
+
+const CENSUS = censusSql('cluster');
 
 async function census(conn: Connection): Promise<string> {
   return String((await conn.query<{ census: string }>(CENSUS)).rows[0]!.census);
