@@ -18,4 +18,8 @@ require(inRepository ? '../src/main' : '../dist/main.js')
   .main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;
+    // The command is done: end the process now, once what was written has been handed over, instead of waiting for
+    // whatever still holds the event loop. An embedded shadow kept for reuse (@dbee/postgres embedded-shadow.ts) is
+    // a PGlite instance whose PostgreSQL timers (the 10 s statistics flush) are Node timers: the process waited for them.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });

@@ -15,7 +15,10 @@ import { ident } from './render/quote';
  * outside any schema (roles, extensions, event triggers, casts, languages, foreign servers, publications, default
  * privileges, database settings and comments...) and of every object count must equal the census taken when the
  * database was new; if not, or if the wipe fails, it is closed instead. At most one is kept, and it is closed after
- * {@link IDLE_MS} unused (it holds ~100 MB); an idle instance does not keep the process alive.
+ * {@link IDLE_MS} unused (it holds ~100 MB). Our timer does not keep the process alive, but PGlite's own do: PostgreSQL
+ * arms its 10 s statistics-flush timeout after a statement, and PGlite makes it a Node timer. So a process that ends by
+ * itself ends up to 10 s after its last shadow was disposed: the dbee command exits explicitly (bin/dbee.js), Nx ends
+ * its task processes, and a script calling `runDbeeCommand` may call {@link closeIdleEmbeddedShadow} (exported).
  */
 export const IDLE_MS = 30_000;
 

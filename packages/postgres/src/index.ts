@@ -3,6 +3,7 @@ export { createPostgresEngine, postgresTarget, openPostgres, postgresCapabilitie
 export type { PostgresTarget } from './postgres-engine';
 export { PgConnection, redactUrl, runInTransaction } from './postgres-connection';
 export { PgliteConnection } from './pglite-connection';
+export { closeIdleEmbeddedShadow } from './embedded-shadow';
 export { mapPostgresError } from './postgres-errors';
 export { postgresLedger } from './postgres-ledger';
 export { postgresFacts } from './postgres-facts';

@@ -11,8 +11,12 @@ import { runInTransaction, toNotice, type DatabaseNotice } from './postgres-conn
  * template takes about two thirds of the time and each instance holds ~135 MB instead of ~250 MB (`npm run
  * bench:pglite`, README Diffs). Pages beyond the buffers are read from PGlite's file system, which is memory for
  * shadows and the OS page cache for data folders; a shadow's schema fits many times over.
+ *
+ * And no startup progress timer (`log_startup_progress_interval`, 10 s): a start from the template replays WAL, which
+ * arms it, and PGlite makes it a Node timer that stays armed while the database is open, so an open instance kept
+ * a process alive (a CLI that kept its shadow for reuse, embedded-shadow.ts, exited 30 s late).
  */
-export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'log_startup_progress_interval=0'];
 
 /**
  * Embedded PostgreSQL (PGlite) with dbee's Connection shape. The data directory may be opened by one process
