@@ -92,7 +92,8 @@ const DEVKIT_VERSION = require(require.resolve('@nx/devkit/package.json', { path
 require('node:fs').mkdirSync(ws);
 writeFileSync(join(ws, 'package.json'), `${JSON.stringify({ name: 'installed-dbee', private: true }, null, 2)}\n`);
 writeFileSync(join(ws, 'nx.json'), `${JSON.stringify({ analytics: false, neverConnectToCloud: true, cacheDirectory: '.nx/cache' }, null, 2)}\n`);
-writeFileSync(join(ws, '.gitignore'), 'node_modules\n.nx/\n');
+// As a user who set the workspace up by hand: only node_modules ignored; init adds the rest.
+writeFileSync(join(ws, '.gitignore'), 'node_modules\n');
 run('git', ['init', '-q']);
 const userTarballs = tarballs.filter((t) => !t.includes('teradata')).map((t) => join(packs, t));
 must('npm', ['install', '-D', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `nx@${NX_VERSION}`, `@nx/devkit@${DEVKIT_VERSION}`, ...userTarballs]);
@@ -104,7 +105,8 @@ step('nx g @dbee/nx:init, two projects (b depends on a)');
 nx('g', '@dbee/nx:init');
 check(existsSync(join(ws, 'dbee.yaml')), 'init wrote dbee.yaml');
 check(JSON.stringify(JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8')).plugins ?? []).includes('@dbee/nx'), 'init added the plugin to nx.json');
-check(/^\.dbee\/?$/m.test(readFileSync(join(ws, '.gitignore'), 'utf8')), 'init git-ignored .dbee/');
+const ignores = readFileSync(join(ws, '.gitignore'), 'utf8');
+check(/^\.dbee\/?$/m.test(ignores) && /^\.nx\/cache$/m.test(ignores) && /^\.nx\/workspace-data$/m.test(ignores), 'init git-ignored .dbee/, .nx/cache and .nx/workspace-data', ignores);
 nx('g', '@dbee/nx:project', 'a');
 nx('g', '@dbee/nx:project', 'b', '--depends-on=a');
 
@@ -116,6 +118,8 @@ check(ia >= 0 && ib > ia, 'deploys db-a, then db-b', first);
 check(!/swc|tsconfig/i.test(first), 'no TypeScript loader warning', first);
 const second = nx('run', 'db-b:deploy', '--env=local', '--outputStyle=static', '--skip-nx-cache');
 check(/a: nothing to deploy/.test(second) && /b: nothing to deploy/.test(second), 'the second deploy applies nothing', second);
+const untracked = run('git', ['status', '--porcelain', '--untracked-files=all']).out;
+check(!/^\?\? (\.nx|\.dbee)\//m.test(untracked), 'nothing under .nx/ or .dbee/ shows in git status', untracked);
 
 step('nx show project db-b --json, nx graph --file');
 const project = JSON.parse(nx('show', 'project', 'db-b', '--json'));

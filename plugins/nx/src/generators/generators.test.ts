@@ -42,7 +42,7 @@ async function failure(run: Promise<unknown>): Promise<string> {
 }
 
 describe('init generator (nx add @dbee/nx)', () => {
-  it('adds the plugin to nx.json, writes the starter dbee.yaml and git-ignores .dbee/', async () => {
+  it('adds the plugin to nx.json, writes the starter dbee.yaml and git-ignores .dbee/ and Nx\'s cache and workspace data', async () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('.gitignore', 'node_modules');
 
@@ -50,7 +50,18 @@ describe('init generator (nx add @dbee/nx)', () => {
 
     expect(readNxJson(tree)?.plugins).toEqual([{ plugin: '@dbee/nx', options: { projectPrefix: 'db-' } }]);
     expect(tree.read('dbee.yaml', 'utf-8')).toBe(STARTER_WORKSPACE_CONFIG);
-    expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\n\n# dbee: embedded databases and caches\n.dbee/\n');
+    expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\n\n# dbee: embedded databases and caches\n.dbee/\n\n# Nx: task cache and workspace data\n.nx/cache\n.nx/workspace-data\n');
+  });
+
+  it('adds only the ignore lines not already covered (a line for .nx covers both of Nx\'s)', async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('.gitignore', '/.nx/\n');
+    await initGenerator(tree, {});
+    expect(tree.read('.gitignore', 'utf-8')).toBe('/.nx/\n\n# dbee: embedded databases and caches\n.dbee/\n');
+
+    tree.write('.gitignore', '.dbee\n.nx/cache\n');
+    await initGenerator(tree, {});
+    expect(tree.read('.gitignore', 'utf-8')).toBe('.dbee\n.nx/cache\n\n# Nx: task cache and workspace data\n.nx/workspace-data\n');
   });
 
   it('changes nothing when run again, and keeps the other plugins, an existing dbee.yaml and ignore line', async () => {
@@ -58,7 +69,7 @@ describe('init generator (nx add @dbee/nx)', () => {
     const nxJson = readNxJson(tree)!;
     updateNxJson(tree, { ...nxJson, plugins: ['@nx/js/typescript', { plugin: '@dbee/nx', options: { projectPrefix: 'sql-' } }] });
     tree.write('dbee.yaml', 'version: 1\nenvironments: {}\n');
-    tree.write('.gitignore', '/.dbee\n');
+    tree.write('.gitignore', '/.dbee\n.nx\n');
     const before = contents(tree);
 
     await initGenerator(tree, {});

@@ -24,17 +24,29 @@ environments:
   #     url: \${DBEE_TEST_URL}
 `;
 
-/** Lines of .gitignore that already keep .dbee/ out of git. */
-const IGNORES_DBEE = new Set(['.dbee', '.dbee/', '/.dbee', '/.dbee/', '.dbee/**', '/.dbee/**']);
+/** The lines of .gitignore that keep `folder` (and everything under it) out of git. */
+const ignoresOf = (folder: string) => [folder, `${folder}/`, `/${folder}`, `/${folder}/`, `${folder}/**`, `/${folder}/**`];
+
+/**
+ * What init git-ignores, each unless a line already covers it: .dbee/ (embedded databases, dbee's caches), and Nx's
+ * own cache and workspace data (Nx's task cache, and dbee's fingerprint locks under .nx/workspace-data), as Nx's own
+ * workspaces ignore them: a workspace set up by hand (npm init, nx.json) has no such lines.
+ */
+const IGNORED: { comment: string; line: string; coveredBy: string[] }[] = [
+  { comment: '# dbee: embedded databases and caches', line: '.dbee/', coveredBy: ignoresOf('.dbee') },
+  { comment: '# Nx: task cache and workspace data', line: '.nx/cache', coveredBy: [...ignoresOf('.nx'), ...ignoresOf('.nx/cache')] },
+  { comment: '# Nx: task cache and workspace data', line: '.nx/workspace-data', coveredBy: [...ignoresOf('.nx'), ...ignoresOf('.nx/workspace-data')] },
+];
 
 /**
  * `nx add @dbee/nx` (which runs `nx g @dbee/nx:init`): the plugin in nx.json, a starter dbee.yaml, .dbee/ (embedded
- * databases, diff cache) git-ignored. Idempotent: a plugin entry, a dbee.yaml or an ignore line that exists is kept.
+ * databases, diff cache) and Nx's .nx/cache and .nx/workspace-data git-ignored. Idempotent: a plugin entry, a
+ * dbee.yaml or an ignore line that exists is kept.
  */
 export async function initGenerator(tree: Tree, options: InitGeneratorSchema = {}): Promise<GeneratorCallback> {
   addPlugin(tree, options.projectPrefix ?? 'db-');
   if (!tree.exists(WORKSPACE_FILE)) tree.write(WORKSPACE_FILE, STARTER_WORKSPACE_CONFIG);
-  ignoreDbeeFolder(tree);
+  ignoreFolders(tree);
   return () => {};
 }
 
@@ -47,11 +59,15 @@ function addPlugin(tree: Tree, projectPrefix: string): void {
   updateNxJson(tree, nxJson);
 }
 
-function ignoreDbeeFolder(tree: Tree): void {
+function ignoreFolders(tree: Tree): void {
   const text = tree.exists('.gitignore') ? (tree.read('.gitignore', 'utf-8') ?? '') : '';
-  if (text.split(/\r?\n/).some((line) => IGNORES_DBEE.has(line.trim()))) return;
+  const present = new Set(text.split(/\r?\n/).map((line) => line.trim()));
+  const missing = IGNORED.filter((i) => !i.coveredBy.some((line) => present.has(line)));
+  if (!missing.length) return;
+  // Under each comment its missing lines, in a block of their own after what the file has.
+  const blocks = [...new Set(missing.map((i) => i.comment))].map((c) => [c, ...missing.filter((i) => i.comment === c).map((i) => i.line)].join('\n'));
   const separator = text === '' || text.endsWith('\n') ? '' : '\n';
-  tree.write('.gitignore', `${text}${separator}\n# dbee: embedded databases and caches\n.dbee/\n`.replace(/^\n/, ''));
+  tree.write('.gitignore', `${text}${separator}\n${blocks.join('\n\n')}\n`.replace(/^\n/, ''));
 }
 
 export default initGenerator;
