@@ -1,7 +1,28 @@
 import { createHash } from 'node:crypto';
 import { Client, type ClientConfig } from 'pg';
-import type { BatchResult, Connection, QueryResult } from '@dbee/core';
+import { DbeeError, type BatchResult, type Connection, type QueryResult } from '@dbee/core';
 import { connectionError, mapPostgresError } from './postgres-errors';
+
+/**
+ * The oldest PostgreSQL server dbee deploys to: 14, the oldest release the PostgreSQL project still supported when
+ * this was written, and the first with the catalogs and roles dbee reads and makes (`pg_database_owner`, among
+ * others). Tested on 15 (server) and 17 (embedded PGlite).
+ */
+export const MIN_SERVER_MAJOR = 14;
+
+/**
+ * Refuse a server older than `MIN_SERVER_MAJOR`, by the `server_version` it reported when the session opened
+ * (`13.16 (Debian 13.16-1)`, `9.6.24`, `18beta1`). A version that cannot be read (a proxy that reports none) is let
+ * through: the first catalog query then says what is missing.
+ */
+export function checkServerVersion(version: string | undefined, target: string): void {
+  const major = Number(/^(\d+)/.exec(version ?? '')?.[1] ?? NaN);
+  if (!Number.isFinite(major) || major >= MIN_SERVER_MAJOR) return;
+  throw new DbeeError(`${target} is PostgreSQL ${version!.split(' ')[0]}; dbee needs PostgreSQL ${MIN_SERVER_MAJOR} or later`, {
+    code: 'SERVER_TOO_OLD',
+    hint: `nothing was changed on it; upgrade the server (PostgreSQL ${major} no longer gets fixes) or point this environment at a newer one`,
+  });
+}
 
 /** The notice shape of the Connection contract (`Connection.onNotice`). */
 export type DatabaseNotice = Parameters<Parameters<NonNullable<Connection['onNotice']>>[0]>[0];
@@ -39,7 +60,13 @@ export class PgConnection implements Connection {
       client = new Client({ keepAlive: true, keepAliveInitialDelayMillis: 10_000, ...config, connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000 });
       // A dropped server connection must surface as an error on the next query, not crash the process.
       client.on('error', () => {});
+      // The server says its version as the session opens (ParameterStatus): read there, no round trip.
+      let version: string | undefined;
+      (client as unknown as { connection: NodeJS.EventEmitter }).connection.on('parameterStatus', (m: { parameterName: string; parameterValue: string }) => {
+        if (m.parameterName === 'server_version') version = m.parameterValue;
+      });
       await client.connect();
+      checkServerVersion(version, description);
     } catch (e) {
       await client?.end().catch(() => {});
       // Whatever stops a connection from opening (a malformed URL, a refused port, SSL, authentication) is a
