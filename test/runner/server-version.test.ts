@@ -21,7 +21,11 @@ function oldServer(version: string): Promise<{ server: Server; port: number; rec
     head.writeInt32BE(body.length + 4, 1);
     return Buffer.concat([head, body]);
   };
-  const int32 = (...n: number[]) => Buffer.concat(n.map((x) => Buffer.from([x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255])));
+  const int32 = (...n: number[]) => {
+    const b = Buffer.alloc(4 * n.length);
+    n.forEach((x, i) => b.writeInt32BE(x, 4 * i));
+    return b;
+  };
   const server = createServer((socket: Socket) => {
     let started = false;
     let buffered = Buffer.alloc(0);

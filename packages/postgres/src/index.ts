@@ -1,7 +1,7 @@
 // Public API of @dbee/postgres: a flat list of explicit exports.
 export { createPostgresEngine, postgresTarget, openPostgres, postgresCapabilities, dropStatement, quoteIdent } from './postgres-engine';
 export type { PostgresTarget } from './postgres-engine';
-export { PgConnection, redactUrl, runInTransaction, checkServerVersion, MIN_SERVER_MAJOR } from './postgres-connection';
+export { PgConnection, redactUrl, runInTransaction, checkServerVersion } from './postgres-connection';
 export { PgliteConnection } from './pglite-connection';
 export { closeIdleEmbeddedShadow } from './embedded-shadow';
 export { mapPostgresError } from './postgres-errors';

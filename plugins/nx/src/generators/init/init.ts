@@ -24,19 +24,24 @@ environments:
   #     url: \${DBEE_TEST_URL}
 `;
 
-/** The lines of .gitignore that keep `folder` (and everything under it) out of git. */
-const ignoresOf = (folder: string) => [folder, `${folder}/`, `/${folder}`, `/${folder}/`, `${folder}/**`, `/${folder}/**`];
-
 /**
- * What init git-ignores, each unless a line already covers it: .dbee/ (embedded databases, dbee's caches), and Nx's
- * own cache and workspace data (Nx's task cache, and dbee's fingerprint locks under .nx/workspace-data), as Nx's own
- * workspaces ignore them: a workspace set up by hand (npm init, nx.json) has no such lines.
+ * What init git-ignores, in blocks under a comment: .dbee/ (embedded databases, dbee's caches), and Nx's own cache and
+ * workspace data (Nx's task cache, and dbee's fingerprint locks under .nx/workspace-data), as Nx's own workspaces
+ * ignore them: a workspace set up by hand (npm init, nx.json) has no such lines.
  */
-const IGNORED: { comment: string; line: string; coveredBy: string[] }[] = [
-  { comment: '# dbee: embedded databases and caches', line: '.dbee/', coveredBy: ignoresOf('.dbee') },
-  { comment: '# Nx: task cache and workspace data', line: '.nx/cache', coveredBy: [...ignoresOf('.nx'), ...ignoresOf('.nx/cache')] },
-  { comment: '# Nx: task cache and workspace data', line: '.nx/workspace-data', coveredBy: [...ignoresOf('.nx'), ...ignoresOf('.nx/workspace-data')] },
+const IGNORED = [
+  { comment: '# dbee: embedded databases and caches', lines: ['.dbee/'] },
+  { comment: '# Nx: task cache and workspace data', lines: ['.nx/cache', '.nx/workspace-data'] },
 ];
+
+/** Whether one of `present`'s lines ignores `line`'s folder: the folder itself or one it is in, in any usual spelling. */
+function covered(line: string, present: ReadonlySet<string>): boolean {
+  const parts = line.replace(/\/$/, '').split('/');
+  return parts.some((_, i) => {
+    const f = parts.slice(0, i + 1).join('/');
+    return [f, `${f}/`, `/${f}`, `/${f}/`, `${f}/**`, `/${f}/**`].some((l) => present.has(l));
+  });
+}
 
 /**
  * `nx add @dbee/nx` (which runs `nx g @dbee/nx:init`): the plugin in nx.json, a starter dbee.yaml, .dbee/ (embedded
@@ -62,10 +67,11 @@ function addPlugin(tree: Tree, projectPrefix: string): void {
 function ignoreFolders(tree: Tree): void {
   const text = tree.exists('.gitignore') ? (tree.read('.gitignore', 'utf-8') ?? '') : '';
   const present = new Set(text.split(/\r?\n/).map((line) => line.trim()));
-  const missing = IGNORED.filter((i) => !i.coveredBy.some((line) => present.has(line)));
-  if (!missing.length) return;
-  // Under each comment its missing lines, in a block of their own after what the file has.
-  const blocks = [...new Set(missing.map((i) => i.comment))].map((c) => [c, ...missing.filter((i) => i.comment === c).map((i) => i.line)].join('\n'));
+  // Under each comment the lines no line of the file covers yet, in a block of their own after what the file has.
+  const blocks = IGNORED.map((b) => ({ ...b, lines: b.lines.filter((l) => !covered(l, present)) }))
+    .filter((b) => b.lines.length)
+    .map((b) => [b.comment, ...b.lines].join('\n'));
+  if (!blocks.length) return;
   const separator = text === '' || text.endsWith('\n') ? '' : '\n';
   tree.write('.gitignore', `${text}${separator}\n${blocks.join('\n\n')}\n`.replace(/^\n/, ''));
 }
