@@ -157,11 +157,62 @@ function literal(value: unknown): string {
   if (value instanceof Date) return `TIMESTAMP '${value.toISOString().replace('T', ' ').replace('Z', '')}+00:00'`;
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? '1' : '0';
-  return quoteString(String(value));
+  return stringLiteral(String(value));
+}
+
+/**
+ * Longest character literal, in bytes: "The total length of a character literal is 0 to 31000 bytes" (Teradata Data
+ * Types and Literals, "Character String Literals"). Counted here on the escaped text (`''` as two bytes), in UTF-8.
+ */
+export const BTEQ_MAX_LITERAL_BYTES = 31000;
+
+/**
+ * A string as a Teradata expression BTEQ can carry: one literal when it can, else pieces joined with `||`.
+ *
+ * - A value longer than 31,000 bytes (a step's statements as JSON, for a long procedure) is cut into literals of at
+ *   most that many bytes, the first cast to CLOB: "If either argument is CLOB, the result is CLOB(n)" (SQL Functions,
+ *   Expressions, and Predicates, "Concatenation Operator: Result Type and Attributes"), so the ledger's CLOB columns
+ *   receive the whole text (a VARCHAR concatenation would stop at 64,000 bytes).
+ * - A `;` that ends a line inside the value would end the request for BTEQ (a request ends at a `;` that is the last
+ *   non-blank character of a line): the literal is cut after that `;`, so the script's line ends in `|| '` instead.
+ */
+export function stringLiteral(value: string): string {
+  const pieces: string[] = [];
+  for (const part of value.split(/(?<=;)(?=[ \t]*\n)/)) pieces.push(...byteChunks(part.replace(/'/g, "''"), BTEQ_MAX_LITERAL_BYTES));
+  if (pieces.length <= 1) return `'${pieces[0] ?? ''}'`;
+  const long = Buffer.byteLength(value.replace(/'/g, "''"), 'utf8') > BTEQ_MAX_LITERAL_BYTES;
+  const [first, ...rest] = pieces.map((p) => `'${p}'`);
+  return [long ? `CAST(${first} AS CLOB CHARACTER SET UNICODE)` : first, ...rest].join('\n|| ');
+}
+
+/** `text` (already escaped) in pieces of at most `max` UTF-8 bytes, cut between code points and never inside `''`. */
+function byteChunks(text: string, max: number): string[] {
+  if (Buffer.byteLength(text, 'utf8') <= max) return [text];
+  const out: string[] = [];
+  let piece = '';
+  let bytes = 0;
+  const chars = [...text];
+  for (let i = 0; i < chars.length; i++) {
+    // An escaped quote stays whole: `''` split in two would end the literal.
+    const ch = chars[i] === "'" ? "''" : chars[i]!;
+    if (ch === "''") i++;
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (bytes + n > max) {
+      out.push(piece);
+      piece = '';
+      bytes = 0;
+    }
+    piece += ch;
+    bytes += n;
+  }
+  out.push(piece);
+  return out;
 }
 
 /** `sql` with its `?` markers (outside quotes) replaced by the literals of `params`. */
-function inline(sql: string, params: unknown[]): string {
+function inline(template: string, params: unknown[]): string {
+  // The ledger's SQL is written over several lines: one line each, before the values go in (values keep their text).
+  const sql = template.replace(/\n\s+/g, ' ');
   let out = '';
   let n = 0;
   let quote: string | null = null;
@@ -175,7 +226,7 @@ function inline(sql: string, params: unknown[]): string {
     } else if (ch === '?') out += literal(params[n++]);
     else out += ch;
   }
-  return out.replace(/\n\s+/g, ' ');
+  return out;
 }
 
 /**

@@ -159,6 +159,26 @@ const EXISTS_BY_CODE: Record<string, [number, string]> = {
 /** Teradata's code for "the table has a join index, hash index or trigger" on DROP/RENAME TABLE (verify: 5467). */
 export const DEPENDENT_CODE = 5467;
 
+/** Longest character literal Teradata accepts, in bytes (Data Types and Literals, "Character String Literals": "The
+ * total length of a character literal is 0 to 31000 bytes"). */
+export const MAX_LITERAL_BYTES = 31000;
+
+/**
+ * The error text when a request holds a character literal longer than {@link MAX_LITERAL_BYTES} (its value in UTF-8,
+ * `''` counted once); the session raises it as 3738 "String is longer than 31000 characters" (code: verify).
+ */
+function longLiteral(sql: string): string | null {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: a short request cannot hold a long literal.
+  if (sql.length * 3 <= MAX_LITERAL_BYTES) return null;
+  for (const t of tokenize(sql, '<request>')) {
+    if (t.type !== 'string') continue;
+    const value = t.text.replace(/^[A-Za-z_]*'/, '').replace(/'$/, '').replace(/''/g, "'");
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > MAX_LITERAL_BYTES) return `String is longer than 31000 characters (a literal of ${bytes} bytes).`;
+  }
+  return null;
+}
+
 export interface FakeSessionOptions {
   tmode?: 'TERA' | 'ANSI';
   objects?: Record<string, FakeObject>;
@@ -271,6 +291,8 @@ export class FakeTeradataSession implements TeradataSession {
       }
     }
     try {
+      const tooLong = longLiteral(sql);
+      if (tooLong) throw this.error({ code: 3738, text: tooLong });
       const before = new Map(this.catalog);
       const result = this.answer(sql, params);
       const head = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? '';

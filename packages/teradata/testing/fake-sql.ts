@@ -420,6 +420,23 @@ class Parser {
         this.i += 3;
         return { t: 'interval', ms: n * INTERVAL_MS[unit]! };
       }
+      if (w === 'CAST' && this.punct(1) === '(') {
+        // CAST(e AS type): the value as is (the double keeps character data as JS strings, CLOB or not).
+        this.i += 2;
+        const e = this.expr();
+        this.expectWord('AS');
+        let depth = 0;
+        for (;;) {
+          const p = this.punct();
+          if (p === ')' && depth === 0) break;
+          if (!this.peek()) this.fail('CAST without its closing parenthesis');
+          if (p === '(') depth++;
+          if (p === ')') depth--;
+          this.i++;
+        }
+        this.expectPunct(')');
+        return e;
+      }
       if (this.punct(1) === '(') {
         this.i += 2;
         if (this.acceptPunct('*')) {

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBteq } from '../../packages/teradata/testing';
+import { teradataWorkspace, type TeradataWorkspace } from './helpers';
+
+// Issue #39: the BTEQ path in a production change window. Each test runs `dbee plan --format bteq` of
+// examples/teradata through the BTEQ interpreter of the test double (no Teradata system exists here: what these
+// tests show is verified against the double only; the rules the double follows cite Teradata's documentation).
+
+const opened: TeradataWorkspace[] = [];
+afterEach(() => {
+  for (const w of opened.splice(0)) w.dispose();
+});
+
+function workspace(options: Parameters<typeof teradataWorkspace>[0] = {}): TeradataWorkspace {
+  const w = teradataWorkspace(options);
+  opened.push(w);
+  return w;
+}
+
+async function exportScripts(w: TeradataWorkspace, out = 'out'): Promise<{ deploy: string; rollback: string }> {
+  const r = await w.dbee('plan', { format: 'bteq', out });
+  expect(r.code, r.stderr).toBe(0);
+  return { deploy: readFileSync(join(w.root, out, 'deploy.btq'), 'utf8'), rollback: readFileSync(join(w.root, out, 'rollback.btq'), 'utf8') };
+}
+
+/** A procedure of about `kb` kilobytes of SPL (many statements), valid on the double. */
+function bigProcedure(kb: number): string {
+  const lines = ['REPLACE PROCEDURE {{env}}_EDW.big_proc (OUT n INTEGER)', 'BEGIN', '  DECLARE x INTEGER DEFAULT 0;'];
+  let i = 0;
+  while (lines.join('\n').length < kb * 1024) lines.push(`  SET x = x + ${i++}; -- step ${i} of a long procedure body, with a 'quoted' word`);
+  lines.push('  SET n = x;', 'END;');
+  return lines.join('\n') + '\n';
+}
+
+describe('BTEQ export: steps longer than the 31,000-byte literal limit (#39 item 4)', () => {
+  it('a 40 KB procedure is deployed and recorded by the script: its ledger row is written in literals Teradata accepts', async () => {
+    const w = workspace();
+    w.write('schema/edw/procedures/big_proc.sql', bigProcedure(40));
+    const { deploy } = await exportScripts(w);
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode, run.output.join('\n')).toBe(0);
+    const step = w.ledger('steps').find((s) => /big_proc/i.test(String(s.OBJECT_KEY)));
+    expect(step?.STATUS).toBe('applied');
+    // The whole text reached the ledger: the statements recorded are the procedure's, not a cut.
+    const statements = JSON.parse(String(step!.STATEMENTS)) as string[];
+    expect(statements.join('\n')).toContain('SET n = x;');
+    expect(Buffer.byteLength(statements.join('\n'))).toBeGreaterThan(40 * 1024);
+    // dbee deploy afterwards has nothing to do: the object is known to the ledger at its checksum.
+    const mark = w.session.log.length;
+    const next = await w.dbee('deploy');
+    expect(next.code, next.stderr).toBe(0);
+    expect(w.requestsSince(mark).filter((r) => /^\s*(CREATE|REPLACE|DROP|RENAME)\b/i.test(r) && !/DBEE_LEDGER/i.test(r))).toEqual([]);
+  });
+
+  it('the double refuses a request with a literal over 31,000 bytes (3738), as Teradata does', async () => {
+    const w = workspace();
+    const s = w.session.newSession();
+    await s.run('CREATE MULTISET TABLE DEV_EDW.t (c CLOB CHARACTER SET UNICODE, i INTEGER) PRIMARY INDEX (i)');
+    await expect(s.run(`INSERT INTO DEV_EDW.t (c, i) VALUES ('${'x'.repeat(31001)}', 1)`)).rejects.toThrow(/Error 3738/);
+    await s.run(`INSERT INTO DEV_EDW.t (c, i) VALUES (CAST('${'x'.repeat(31000)}' AS CLOB CHARACTER SET UNICODE) || '${'y'.repeat(31000)}', 1)`);
+    expect(String(w.session.rows('DEV_EDW.T')![0]!.C)).toHaveLength(62000);
+  });
+});
