@@ -63,3 +63,66 @@ describe('BTEQ export: steps longer than the 31,000-byte literal limit (#39 item
     expect(String(w.session.rows('DEV_EDW.T')![0]!.C)).toHaveLength(62000);
   });
 });
+
+/** The example's CUSTOMERS table made by hand (same columns), with one row: the table `ifExists: rename` meets. */
+async function handMadeCustomers(w: TeradataWorkspace): Promise<void> {
+  const dba = w.session.newSession();
+  await dba.run(
+    'CREATE SET TABLE DEV_EDW.customers (customer_id INTEGER NOT NULL, customer_name VARCHAR(200) CHARACTER SET UNICODE NOT NULL, ' +
+      "segment CHAR(1) NOT NULL DEFAULT 'R', created_at TIMESTAMP(0) NOT NULL) UNIQUE PRIMARY INDEX (customer_id)",
+  );
+  await dba.run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [7, 'Ada', 'R', '2026-01-01 00:00:00']);
+}
+
+describe('BTEQ export: copyData on a table renamed aside (#39 item 2)', () => {
+  it('with the example\'s ifExists: rename, copyData: true the new table gets the rows, as with dbee deploy', async () => {
+    const viaDeploy = workspace();
+    await handMadeCustomers(viaDeploy);
+    expect((await viaDeploy.dbee('deploy')).code).toBe(0);
+    expect(viaDeploy.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
+
+    const w = workspace();
+    await handMadeCustomers(w);
+    const { deploy } = await exportScripts(w);
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode, run.output.join('\n')).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7, CUSTOMER_NAME: 'Ada' })]);
+    // The backup keeps its rows too (the copy is a copy).
+    const backup = String(w.ledger('backups')[0]!.BACKUP_NAME).toUpperCase();
+    expect(w.session.rows(backup)).toHaveLength(1);
+  });
+
+  it('ANSI mode: the copy is committed with the step', async () => {
+    const w = workspace({ tmode: 'ANSI' });
+    w.write('dbee.yaml', readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace('database: DEV_EDW', 'database: DEV_EDW\n      tmode: ANSI'));
+    await handMadeCustomers(w);
+    const { deploy } = await exportScripts(w);
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode, run.output.join('\n')).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
+  });
+
+  it('copyData over a table that lacks a column of the new one: the step fails before anything is renamed', async () => {
+    const w = workspace();
+    const dba = w.session.newSession();
+    await dba.run('CREATE MULTISET TABLE DEV_EDW.customers (customer_id INTEGER) PRIMARY INDEX (customer_id)');
+    await dba.run('INSERT INTO DEV_EDW.customers (customer_id) VALUES (7)');
+    const { deploy } = await exportScripts(w);
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode).toBeGreaterThan(16);
+    expect(run.output.join('\n')).toMatch(/copyData: DEV_EDW\.CUSTOMERS must have every column of the new table/);
+    expect(run.requests.filter((r) => /^RENAME TABLE DEV_EDW\.CUSTOMERS/i.test(r))).toEqual([]);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([{ CUSTOMER_ID: 7 }]);
+    expect(w.ledger('deployments').map((d) => d.STATUS)).toEqual(['failed']);
+  });
+
+  it('without copyData the new table stays empty (the rows stay in the backup)', async () => {
+    const w = workspace();
+    w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('copyData: true', 'copyData: false'));
+    await handMadeCustomers(w);
+    const { deploy } = await exportScripts(w);
+    expect(deploy).not.toMatch(/copyData/);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([]);
+  });
+});

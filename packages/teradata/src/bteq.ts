@@ -16,6 +16,7 @@ import { kindKeyword } from './teradata-renderer';
 import { teradataLedger } from './teradata-ledger';
 import { tokenize } from './splitter';
 import { parseTeradata } from './teradata-parser';
+import { tableModel } from './teradata-table-diff';
 
 /**
  * Export a plan as a BTEQ script (and its rollback script), for sites where deployments must run through BTEQ.
@@ -102,6 +103,8 @@ export interface BteqOptions {
   skipUnknownReverse?: boolean;
   /** The conflict strategy of a step (the target environment's rules). Default `raise` for every step. */
   conflictStrategy?: (step: PlanStep) => BteqConflictStrategy;
+  /** Whether a table the script renames aside gets its rows copied into the new table (`copyData`). Default never. */
+  copyData?: (step: PlanStep) => boolean;
 }
 
 /** Return code of a failed step (1-based index in the script). */
@@ -398,6 +401,25 @@ function qualified(c: Ctx, step: PlanStep): { db: string; name: string; sql: str
   return { db, name, sql: `${quoteIdent(db)}.${quoteIdent(name)}` };
 }
 
+/**
+ * The copy of a renamed-aside table's rows (`copyData` on a `rename` step of a table): `INSERT INTO t (cols) SELECT
+ * cols FROM t_bak_<stamp>`, with the columns of the new table's CREATE (the script cannot read the backup's columns
+ * when it is written), placed after the CREATE (index `after` in the step's statements). Null when no copy applies.
+ */
+function copyRows(c: Ctx, step: PlanStep, statements: string[], stamp: string): { after: number; sql: string; table: string; columns: string[] } | null {
+  if (step.objectKey.kind !== 'table' || (step.action !== 'create' && step.action !== 'replace')) return null;
+  const strategy = c.options.conflictStrategy?.(step) ?? 'raise';
+  if (strategy !== 'rename' || !c.options.copyData?.(step)) return null;
+  const after = statements.findIndex((st) => /^\s*CREATE\s+(?:\w+\s+)*?TABLE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, '')));
+  const model = after >= 0 ? tableModel(statements[after]!) : null;
+  if (!model?.columns.length) return null;
+  const { db, name, sql } = qualified(c, step);
+  const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${stamp}`.slice(0, 128))}`;
+  const columns = model.columns.map((col) => col.name);
+  const list = columns.join(', ');
+  return { after, sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`, table: sql, columns };
+}
+
 /** The deploy script of a plan (see the module comment). */
 export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<string> {
   const now = options.now ?? new Date();
@@ -497,6 +519,19 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
         else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index') lines.push(`DROP ${word} ${sql};`, `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`, ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []));
         else {
+          const copy = copyRows(c, step, statements, stamp);
+          if (copy) {
+            // copyData copies the new table's columns: checked before anything is renamed, so that a table that lacks
+            // one fails the step here, with nothing changed (the script cannot pick the shared columns at run time).
+            lines.push(
+              remark(`copyData: ${sql} must have every column of the new table (${copy.columns.length}); else the step fails before the rename`),
+              `SELECT 1 FROM DBC.ColumnsV WHERE DatabaseName = ${quoteString(db)} AND TableName = ${quoteString(name)} AND UPPER(ColumnName) IN (${copy.columns
+                .map((col) => quoteString(col.replace(/^"(.*)"$/, '$1').replace(/""/g, '"').toUpperCase()))
+                .join(', ')});`,
+              `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+              `.IF ACTIVITYCOUNT <> ${copy.columns.length} THEN .GOTO FAIL_${n}`,
+            );
+          }
           const backup = `${name}_bak_${stamp}`.slice(0, 128);
           lines.push(`RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`, `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`, ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []));
           await c.ledger.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
@@ -506,8 +541,25 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       }
     }
     if (!statements.length) lines.push(remark('nothing to run'));
-    for (const st of statements) {
+    const copy = c.ledger ? copyRows(c, step, statements, stamp) : null;
+    for (const [i, st] of statements.entries()) {
       lines.push(bteqRequest(st), c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+      if (copy && i === copy.after) {
+        // copyData: the rows of the table renamed aside by this run go into the new table right after its CREATE,
+        // before the step's COLLECT STATISTICS, so that the statistics describe the rows (#39).
+        lines.push(
+          ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+          remark(`copyData: rows of the backup go into ${copy.table} (the new table's columns; a column the backup lacks fails the step)`),
+          `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOCOPY_${n}`,
+          bteqRequest(copy.sql),
+          `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+          ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+          `.LABEL NOCOPY_${n}`,
+        );
+        continue;
+      }
       if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) {
         lines.push(c.ledger ? `.IF ACTIVITYCOUNT <> 0 THEN .GOTO FAIL_${n}` : `.IF ACTIVITYCOUNT <> 0 THEN .QUIT ${code}`);
       }

@@ -84,7 +84,7 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
     audit: teradataAudit,
     export: {
       formats: ['bteq'],
-      async exportPlan(plan, _format, { variables, environment, conflictStrategy }) {
+      async exportPlan(plan, _format, { variables, environment, conflictStrategy, copyData }) {
         // The environment's tmode decides the session's transaction mode (ANSI needs COMMIT after every DDL); its
         // ledger database, where the script records the deployment; both scripts share one deployment id.
         const now = new Date();
@@ -93,7 +93,7 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
           environment: environment?.name ?? 'unknown',
         };
         const transactionMode = String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
-        const common = { variables, now, ledger, transactionMode, conflictStrategy };
+        const common = { variables, now, ledger, transactionMode, conflictStrategy, copyData };
         return {
           'deploy.btq': await toBteq(plan, common),
           // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.

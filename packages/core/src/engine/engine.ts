@@ -526,6 +526,8 @@ export interface ExportRole {
       environment?: ResolvedEnvironment;
       /** The conflict strategy of a step on that environment (`deploy.ifExists`, `conflicts`, `--if-exists`). */
       conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop';
+      /** Whether a table renamed aside gets its rows copied into the new one (`copyData` of the same rules). */
+      copyData?: (step: PlanStep) => boolean;
     },
   ): Record<string, string> | Promise<Record<string, string>>;
 }

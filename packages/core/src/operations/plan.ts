@@ -81,6 +81,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       variables: workspace.settings(target, environment).variables,
       environment,
       conflictStrategy: (step) => rules.ruleFor(step).strategy,
+      copyData: (step) => rules.ruleFor(step).copyData,
     });
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     ctx.reporter.info(`${options.format} scripts written to ${dir}: ${Object.keys(files).join(', ')}`);
