@@ -126,3 +126,75 @@ describe('BTEQ export: copyData on a table renamed aside (#39 item 2)', () => {
     expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([]);
   });
 });
+
+/** A second deployment's scripts: another deployment id (the export's id is the time to the second). */
+function later(script: string, by = 7): string {
+  return script.replace(/\b(\d{16})\b/g, (m) => String(Number(m) + by));
+}
+
+describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1)', () => {
+  it('rollback.btq of the second deployment stops before anything is undone; dbee rollback brings the earlier view text back', async () => {
+    const w = workspace();
+    const first = await exportScripts(w, 'first');
+    expect((await runBteq(first.deploy, w.session.newSession())).exitCode).toBe(0);
+    const viewBefore = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
+
+    const file = join(w.root, 'schema/edw/views/v_customer_orders.sql');
+    w.write('schema/edw/views/v_customer_orders.sql', readFileSync(file, 'utf8').replace('c.segment', 'c.segment,\n       c.created_at'));
+    const second = await exportScripts(w, 'second');
+    const run = await runBteq(later(second.deploy), w.session.newSession());
+    expect(run.exitCode, run.output.join('\n')).toBe(0);
+    const viewAfter = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
+    expect(viewAfter).toMatch(/created_at/i);
+
+    const mark = w.session.log.length;
+    const back = await runBteq(later(second.rollback), w.session.newSession());
+    expect(back.exitCode).toBeGreaterThan(16);
+    expect(back.output.join('\n')).toMatch(/V_CUSTOMER_ORDERS was changed by deployment \d+, not created: .*dbee rollback/i);
+    // Nothing was undone, nothing written: the view is the second deployment's, the ledger has no rollback row.
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewAfter);
+    expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r))).toEqual([]);
+    expect(w.ledger('deployments').map((d) => d.KIND)).toEqual(['deploy', 'deploy']);
+
+    // What the script points at works: dbee rollback restores the first deployment's text.
+    const r = await w.dbee('rollback', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewBefore);
+  });
+
+  it('rollback.btq of a first deployment still drops the view it created', async () => {
+    const w = workspace();
+    const { deploy, rollback } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    const back = await runBteq(rollback, w.session.newSession());
+    expect(back.exitCode, back.output.join('\n')).toBe(0);
+    expect(w.session.catalog.has('DEV_EDW.V_CUSTOMER_ORDERS')).toBe(false);
+  });
+});
+
+describe('rollback of a table renamed aside never drops the rows written since the deployment (#39 item 3)', () => {
+  it('rollback.btq stops before anything is undone when the new table holds rows', async () => {
+    const w = workspace();
+    await handMadeCustomers(w);
+    const { deploy, rollback } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    await w.session.newSession().run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [8, 'Bea', 'B', '2026-02-01 00:00:00']);
+    const mark = w.session.log.length;
+    const back = await runBteq(rollback, w.session.newSession());
+    expect(back.exitCode).toBeGreaterThan(16);
+    expect(back.output.join('\n')).toMatch(/DEV_EDW\.CUSTOMERS holds rows: putting back the table deployment \d+ renamed aside would drop them/);
+    expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r))).toEqual([]);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')!.map((r) => r.CUSTOMER_ID).sort()).toEqual([7, 8]);
+  });
+
+  it('rollback.btq puts the backup back when the new table is empty', async () => {
+    const w = workspace();
+    w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('copyData: true', 'copyData: false'));
+    await handMadeCustomers(w);
+    const { deploy, rollback } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    const back = await runBteq(rollback, w.session.newSession());
+    expect(back.exitCode, back.output.join('\n')).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
+  });
+});

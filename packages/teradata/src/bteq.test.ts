@@ -329,6 +329,19 @@ describe('toBteqRollback', () => {
       .SET ECHOREQ ON
 
       .REMARK 'dbee rollback of deployment 42: 2 steps'
+      .REMARK 'checks before anything is undone'
+      SELECT 1 FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "step_order" = 1 AND "status" = 'applied';
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_2
+      SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
+      .IF ERRORCODE = 3807 THEN .GOTO ROWS_OK_2
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_2
+      SELECT 1 FROM DBEE_LEDGER."backups" WHERE "deployment_id" = 42 AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "dropped_at" IS NULL;
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ACTIVITYCOUNT = 0 THEN .GOTO KEEP_2
+      .GOTO ROWS_2
+      .LABEL ROWS_OK_2
       SELECT 1 FROM DBEE_LEDGER."deployments" WHERE "id" = 92 AND "kind" = 'rollback' AND "reverts" = 42;
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME
@@ -427,6 +440,11 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .LOGOFF
       .QUIT 0
+
+      .LABEL ROWS_2
+      .REMARK 'PROD_EDW.ORDERS holds rows: putting back the table deployment 42 renamed aside would drop them, with every row written since (and those copied by copyData). Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
+      .LOGOFF
+      .QUIT 18
 
       .LABEL FAIL_1
       BT;

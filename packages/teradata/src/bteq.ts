@@ -608,6 +608,85 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   return lines.join('\n') + '\n';
 }
 
+/** Kinds a source defines with REPLACE: a `create` step of one may have changed an object the ledger already had. */
+const REPLACE_KINDS = new Set(['view', 'macro', 'procedure', 'function', 'trigger']);
+
+/** Whether a step (re)defines its object with `REPLACE ...`. */
+function replaces(step: PlanStep): boolean {
+  return REPLACE_KINDS.has(step.objectKey.kind) && step.statements.some((st) => /^REPLACE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')));
+}
+
+/**
+ * Checks the rollback script makes before it changes anything (nothing is undone, nothing written to the ledger, when
+ * one fails; the script exits with the code of the step, 16 + i, and says why):
+ *
+ * - A REPLACE step (view, macro, procedure, function, trigger) that changed an object the ledger already had (its
+ *   step row has a `previous_checksum`): undoing it means bringing the earlier text back, which only the ledger holds
+ *   (the steps of the deployment that applied it) and BTEQ cannot read into a request. Dropping it, as the step's
+ *   planned reverse says, would leave no object at all, so the script stops and points at `dbee rollback`, which
+ *   restores the earlier text from the ledger.
+ * - A table the rollback would drop that holds rows: without a backup, it is never dropped; with the backup renamed
+ *   aside by the deployment, dropping it to rename the backup back would lose the rows written since the deployment
+ *   (and those `copyData` copied), so the script stops too.
+ */
+function rollbackPreflight(c: Ctx, steps: readonly PlanStep[], deployed: number, failures: string[]): string[] {
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const lines: string[] = [remark('checks before anything is undone')];
+  for (const [idx, step] of steps.entries()) {
+    const n = idx + 1;
+    const code = bteqReturnCode(n);
+    const applied = `${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied'`;
+    if (step.action === 'create' && replaces(step)) {
+      const { sql } = qualified(c, step);
+      lines.push(
+        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL;`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO CHANGED_${n}`,
+      );
+      failures.push(
+        '',
+        `.LABEL CHANGED_${n}`,
+        remark(
+          `${sql} was changed by deployment ${deployed}, not created: this script cannot bring its earlier text back (only the ledger holds it) ` +
+            'and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
+        ),
+        '.LOGOFF',
+        `.QUIT ${code}`,
+      );
+    }
+    const reverse = (step.reverse ?? []).map(c.expand);
+    if (step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r))) {
+      const { sql } = qualified(c, step);
+      lines.push(
+        `SELECT 1 FROM ${applied};`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_${n}`,
+        `SELECT TOP 1 1 FROM ${sql};`,
+        `.IF ERRORCODE = 3807 THEN .GOTO ROWS_OK_${n}`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_${n}`,
+        `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT = 0 THEN .GOTO KEEP_${n}`,
+        `.GOTO ROWS_${n}`,
+        `.LABEL ROWS_OK_${n}`,
+      );
+      failures.push(
+        '',
+        `.LABEL ROWS_${n}`,
+        remark(
+          `${sql} holds rows: putting back the table deployment ${deployed} renamed aside would drop them, with every row written since ` +
+            '(and those copied by copyData). Nothing was undone. Move the rows you need into the backup first, then roll back with ' +
+            'dbee rollback --force, or rename the tables by hand.',
+        ),
+        '.LOGOFF',
+        `.QUIT ${code}`,
+      );
+    }
+  }
+  return lines;
+}
+
 /**
  * The rollback script of a plan's deployment (the deploy script written with the same `deploymentId`): every
  * step's reverse, last step first, each run only when the ledger says that step of that deployment is `applied`
@@ -634,6 +713,8 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const steps = [...plan.steps].reverse().filter((s) => s.reverse !== null);
   const project = plan.projects.join(',');
   const lines: string[] = [...header(options), '', remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`)];
+  const failures: string[] = [];
+  if (c.ledger) lines.push(...rollbackPreflight(c, steps, deployed, failures));
   if (c.ledger && ledgerOptions) {
     lines.push(
       `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('kind')} = 'rollback' AND ${q('reverts')} = ${deployed};`,
@@ -657,7 +738,6 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     c.recorder.requests.at(-1)!.params[14] = null;
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
   }
-  const failures: string[] = [];
   for (const [idx, step] of steps.entries()) {
     const n = idx + 1;
     const code = bteqReturnCode(n);
