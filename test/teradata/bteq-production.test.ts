@@ -182,9 +182,20 @@ describe('rollback of a table renamed aside never drops the rows written since t
     const mark = w.session.log.length;
     const back = await runBteq(rollback, w.session.newSession());
     expect(back.exitCode).toBeGreaterThan(16);
-    expect(back.output.join('\n')).toMatch(/DEV_EDW\.CUSTOMERS holds rows: putting back the table deployment \d+ renamed aside would drop them/);
+    expect(back.output.join('\n')).toMatch(/DEV_EDW\.CUSTOMERS holds rows written since deployment \d+/);
     expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r))).toEqual([]);
     expect(w.session.rows('DEV_EDW.CUSTOMERS')!.map((r) => r.CUSTOMER_ID).sort()).toEqual([7, 8]);
+  });
+
+  it('rollback.btq puts the backup back when the new table holds only the rows copyData copied', async () => {
+    const w = workspace();
+    await handMadeCustomers(w);
+    const { deploy, rollback } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    const back = await runBteq(rollback, w.session.newSession());
+    expect(back.exitCode, back.output.join('\n')).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
+    expect(w.session.catalog.has(String(w.ledger('backups')[0]!.BACKUP_NAME).toUpperCase())).toBe(false);
   });
 
   it('rollback.btq puts the backup back when the new table is empty', async () => {
@@ -195,6 +206,45 @@ describe('rollback of a table renamed aside never drops the rows written since t
     expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
     const back = await runBteq(rollback, w.session.newSession());
     expect(back.exitCode, back.output.join('\n')).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
+  });
+});
+
+describe('dbee rollback of a table renamed aside never drops the rows written since the deployment (#39 item 3)', () => {
+  it('refuses while the new table holds rows the backup does not account for (exit 1, nothing undone); --force accepts it', async () => {
+    const w = workspace();
+    await handMadeCustomers(w);
+    expect((await w.dbee('deploy')).code).toBe(0);
+    await w.session.newSession().run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [8, 'Bea', 'B', '2026-02-01 00:00:00']);
+    const mark = w.session.log.length;
+    const r = await w.dbee('rollback', { assumeYes: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/CUSTOMERS holds 1 row more than the table the deployment renamed aside, and putting that table back drops them/);
+    expect(r.stderr).toMatch(/--force/);
+    expect(w.requestsSince(mark).filter((q) => /^\s*(DROP|RENAME|CREATE|REPLACE)\b/i.test(q) && !/DBEE_LEDGER/i.test(q))).toEqual([]);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')!.map((x) => x.CUSTOMER_ID).sort()).toEqual([7, 8]);
+
+    const forced = await w.dbee('rollback', { assumeYes: true, force: true });
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')!.map((x) => x.CUSTOMER_ID)).toEqual([7]);
+  });
+
+  it('puts the backup back when the new table holds only the rows copyData copied', async () => {
+    const w = workspace();
+    await handMadeCustomers(w);
+    expect((await w.dbee('deploy')).code).toBe(0);
+    const r = await w.dbee('rollback', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
+  });
+
+  it('puts the backup back when the new table is empty', async () => {
+    const w = workspace();
+    w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('copyData: true', 'copyData: false'));
+    await handMadeCustomers(w);
+    expect((await w.dbee('deploy')).code).toBe(0);
+    const r = await w.dbee('rollback', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
   });
 });

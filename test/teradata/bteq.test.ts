@@ -140,9 +140,6 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
 
   it('over the example made by hand (join index included): the join index goes before each table is renamed, comes back from its own step; the rollback script renames the tables back', async () => {
     const w = workspace();
-    // Without copyData the new tables stay empty, so the rollback script may put the old ones back (with copyData it
-    // stops: the new table holds rows, see bteq-production.test.ts).
-    w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('copyData: true', 'copyData: false'));
     const dba = w.session.newSession();
     for (const folder of ['tables', 'join_indexes', 'views', 'macros', 'procedures']) {
       for (const file of readdirSync(join(EXAMPLE, 'schema/edw', folder)).sort()) {

@@ -161,6 +161,7 @@ export function createPostgresEngine(): Engine {
       captureDefinition,
       setAside,
       renderCopyData,
+      rowCount: async (conn, key) => Number((await conn.query<{ n: unknown }>(`SELECT count(*) AS n FROM ${quoteIdent(key.schema ?? 'public')}.${quoteIdent(key.name)}`)).rows[0]?.n ?? 0),
       stepOutcome,
     },
     access: { findRoutines, disableRoutine },

@@ -442,7 +442,7 @@ describe('toBteqRollback', () => {
       .QUIT 0
 
       .LABEL ROWS_2
-      .REMARK 'PROD_EDW.ORDERS holds rows: putting back the table deployment 42 renamed aside would drop them, with every row written since (and those copied by copyData). Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
+      .REMARK 'PROD_EDW.ORDERS holds rows written since deployment 42 (more rows than the backup it copied, or any row when nothing was copied): putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
       .LOGOFF
       .QUIT 18
 

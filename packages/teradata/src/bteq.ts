@@ -406,7 +406,12 @@ function qualified(c: Ctx, step: PlanStep): { db: string; name: string; sql: str
  * cols FROM t_bak_<stamp>`, with the columns of the new table's CREATE (the script cannot read the backup's columns
  * when it is written), placed after the CREATE (index `after` in the step's statements). Null when no copy applies.
  */
-function copyRows(c: Ctx, step: PlanStep, statements: string[], stamp: string): { after: number; sql: string; table: string; columns: string[] } | null {
+function copyRows(
+  c: Ctx,
+  step: PlanStep,
+  statements: string[],
+  stamp: string,
+): { after: number; sql: string; table: string; backup: string; columns: string[] } | null {
   if (step.objectKey.kind !== 'table' || (step.action !== 'create' && step.action !== 'replace')) return null;
   const strategy = c.options.conflictStrategy?.(step) ?? 'raise';
   if (strategy !== 'rename' || !c.options.copyData?.(step)) return null;
@@ -417,7 +422,7 @@ function copyRows(c: Ctx, step: PlanStep, statements: string[], stamp: string): 
   const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${stamp}`.slice(0, 128))}`;
   const columns = model.columns.map((col) => col.name);
   const list = columns.join(', ');
-  return { after, sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`, table: sql, columns };
+  return { after, sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`, table: sql, backup, columns };
 }
 
 /** The deploy script of a plan (see the module comment). */
@@ -629,7 +634,7 @@ function replaces(step: PlanStep): boolean {
  *   aside by the deployment, dropping it to rename the backup back would lose the rows written since the deployment
  *   (and those `copyData` copied), so the script stops too.
  */
-function rollbackPreflight(c: Ctx, steps: readonly PlanStep[], deployed: number, failures: string[]): string[] {
+function rollbackPreflight(c: Ctx, steps: readonly PlanStep[], deployed: number, stamp: string, failures: string[]): string[] {
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const lines: string[] = [remark('checks before anything is undone')];
   for (const [idx, step] of steps.entries()) {
@@ -657,6 +662,7 @@ function rollbackPreflight(c: Ctx, steps: readonly PlanStep[], deployed: number,
     const reverse = (step.reverse ?? []).map(c.expand);
     if (step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r))) {
       const { sql } = qualified(c, step);
+      const backupRow = `${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL`;
       lines.push(
         `SELECT 1 FROM ${applied};`,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
@@ -665,19 +671,27 @@ function rollbackPreflight(c: Ctx, steps: readonly PlanStep[], deployed: number,
         `.IF ERRORCODE = 3807 THEN .GOTO ROWS_OK_${n}`,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_${n}`,
-        `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+        `SELECT 1 FROM ${backupRow};`,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT = 0 THEN .GOTO KEEP_${n}`,
-        `.GOTO ROWS_${n}`,
-        `.LABEL ROWS_OK_${n}`,
       );
+      const copy = copyRows(c, step, step.statements.map(c.expand), stamp);
+      if (copy) {
+        // The deploy script copied the backup's rows (copyData): only rows beyond those count as written since.
+        lines.push(
+          `SELECT 1 FROM ${backupRow} AND (SELECT COUNT(*) FROM ${sql}) > (SELECT COUNT(*) FROM ${copy.backup});`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_${n}`,
+        );
+      }
+      lines.push(`.GOTO ROWS_${n}`, `.LABEL ROWS_OK_${n}`);
       failures.push(
         '',
         `.LABEL ROWS_${n}`,
         remark(
-          `${sql} holds rows: putting back the table deployment ${deployed} renamed aside would drop them, with every row written since ` +
-            '(and those copied by copyData). Nothing was undone. Move the rows you need into the backup first, then roll back with ' +
-            'dbee rollback --force, or rename the tables by hand.',
+          `${sql} holds rows written since deployment ${deployed} (more rows than the backup it copied, or any row when nothing was copied): ` +
+            'putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup ' +
+            'first, then roll back with dbee rollback --force, or rename the tables by hand.',
         ),
         '.LOGOFF',
         `.QUIT ${code}`,
@@ -714,7 +728,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const project = plan.projects.join(',');
   const lines: string[] = [...header(options), '', remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`)];
   const failures: string[] = [];
-  if (c.ledger) lines.push(...rollbackPreflight(c, steps, deployed, failures));
+  if (c.ledger) lines.push(...rollbackPreflight(c, steps, deployed, backupStamp(now), failures));
   if (c.ledger && ledgerOptions) {
     lines.push(
       `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('kind')} = 'rollback' AND ${q('reverts')} = ${deployed};`,

@@ -10,7 +10,7 @@ import { mapTeradataError } from './teradata-errors';
 import { acquireTeradataLock } from './teradata-lock';
 import { ledgerDatabaseFor, teradataLedger, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
 import { TeradataParser } from './teradata-parser';
-import { captureDefinition, existingObjects, renderCopyData, searchPathStatement, sessionSetup, setAside } from './teradata-objects';
+import { captureDefinition, existingObjects, renderCopyData, rowCount, searchPathStatement, sessionSetup, setAside } from './teradata-objects';
 
 /**
  * What Teradata can do, as data.
@@ -75,6 +75,7 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
       captureDefinition,
       setAside: (conn, key, strategy, stamp) => setAside(conn, key, strategy, stamp, renamedColumns),
       renderCopyData: (backup, table) => renderCopyData(backup, table, renamedColumns),
+      rowCount,
       // No Teradata statement runs outside a transaction, so no step is ever left half-made by a dead process.
       stepOutcome: async () => ({ state: 'unknown' }),
     },

@@ -116,6 +116,12 @@ async function isEmpty(conn: Connection, key: ObjectKey): Promise<boolean> {
   return r.rows.length === 0;
 }
 
+/** The number of rows of a table (`SELECT COUNT(*)`). */
+export async function rowCount(conn: Connection, key: ObjectKey): Promise<number> {
+  const r = await conn.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${qualifiedName(key)}`);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
 /**
  * `INSERT INTO DB.T (cols) SELECT cols FROM DB.T_BKP_...`, with the columns the renamed-aside table had (remembered by
  * `setAside`), or `INSERT INTO DB.T SELECT * FROM ...` when they are unknown. Teradata has no anonymous blocks, so

@@ -465,6 +465,11 @@ export interface ObjectCatalog {
    */
   setAside(conn: Connection, key: ObjectKey, strategy: 'rename' | 'drop', stamp: string): Promise<SetAside | null>;
   /**
+   * How many rows table `key` holds (`SELECT COUNT(*)`). Rollback asks it before it drops a table to put back the one a
+   * deployment renamed aside: the rows written since would go with it.
+   */
+  rowCount(conn: Connection, key: ObjectKey): Promise<number>;
+  /**
    * A statement, run right after the new table is created, that copies the rows of the columns both tables have
    * from a renamed-aside `backup` into `table` (`copyData: true`); null when the engine cannot.
    */

@@ -117,7 +117,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     const force = options.force ?? false;
     const prepared = ref
       ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, ref, force)
-      : await prepareUndo({ ctx, engine, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables });
+      : await prepareUndo({ ctx, engine, conn, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables });
     if (!ref && !force) {
       const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
       if (drift) prepared.problems.push(drift);
@@ -301,6 +301,8 @@ function flag(k: 'to' | 'toRef' | 'package'): string {
 interface UndoInput {
   ctx: OperationContext;
   engine: Engine;
+  /** The target's session: rollback reads whether a table it would drop holds rows. */
+  conn: Connection;
   ledger: Ledger;
   project: string;
   environment: string;
@@ -371,7 +373,8 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
     const backups = await ledger.backups(deployment.id);
     const steps: CompensatingStep[] = [];
     for (const s of chosen) {
-      const c = await compensate(input, deployment, s, backups.some((b) => b.object_key === s.objectKey), steps.length + 1);
+      const backup = backups.find((b) => b.object_key === s.objectKey && !b.dropped_at)?.backup_name ?? null;
+      const c = await compensate(input, deployment, s, backups.some((b) => b.object_key === s.objectKey), steps.length + 1, backup);
       if (c.problem) {
         if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
         else problems.push(c.problem);
@@ -475,7 +478,14 @@ async function cutOf(ledger: Ledger, history: DeploymentRow[], project: string, 
  * created. A step of a deployment that destroyed data (a data-loss hazard, or a statement that drops a table or
  * a column, or truncates) without a backup is undone only with `--force`: its structure comes back, its data not.
  */
-async function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, hasBackup: boolean, order: number): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
+async function compensate(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  hasBackup: boolean,
+  order: number,
+  backup: string | null = null,
+): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
   const { engine, sources, pkg, variables, project } = input;
   const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
   const isMigration = s.objectKey.startsWith('migration:');
@@ -537,6 +547,21 @@ async function compensate(input: UndoInput, d: DeploymentRow, s: LedgerStep, has
     };
   }
   const loss = d.kind === 'deploy' && !hasBackup ? dataLoss(s, packaged?.hazards ?? []) : null;
+  const since = d.kind === 'deploy' && backup && key.kind === 'table' ? await rowsSince(input, s, key, reverse, backup, expand) : 0;
+  if (since > 0) {
+    return {
+      step,
+      problem: new DbeeError(
+        `${what} cannot be undone without losing data: ${expand(s.objectKey)} holds ${since} row${since === 1 ? '' : 's'} more than the table the deployment renamed aside, ` +
+          'and putting that table back drops them (rows written since the deployment)',
+        {
+          code: 'ROLLBACK_DATA_LOSS',
+          hint: 'move the rows you need into the backup table first, then pass --force to accept dropping the new table',
+          details: { deployment: d.id, step: s.order, object: s.objectKey, backup },
+        },
+      ),
+    };
+  }
   if (loss) {
     return {
       step,
@@ -583,6 +608,28 @@ function planAction(ledgerAction: string): StepAction {
 }
 
 const COMMENTS = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/;
+
+/**
+ * Rows a rollback would lose by dropping the table step `s` created to put back `backup`, the table the deployment
+ * renamed aside (#39): the new table's rows, less the backup's when the step copied them over (`copyData`: an
+ * `INSERT ... SELECT ... FROM <backup>` among its statements). Counted, so rows the copy brought are not taken for
+ * new ones; a copied row changed in place since is not seen (the count stays). 0 when the reverse drops no table.
+ */
+async function rowsSince(input: UndoInput, s: LedgerStep, key: ObjectKey, reverse: string[] | null, backup: string, expand: (sql: string) => string): Promise<number> {
+  const catalog = input.engine.catalog;
+  if (!catalog || !reverse?.some((sql) => /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')))) return 0;
+  const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
+  const [schema, ...rest] = backup.split('.');
+  const backupKey: ObjectKey = rest.length ? { kind: 'table', schema: schema!, name: rest.join('.') } : { kind: 'table', schema: table.schema, name: backup };
+  const copied = s.statements.some((sql) => /^INSERT\s+INTO\b/i.test(sql.replace(COMMENTS, '')) && sql.toUpperCase().includes(backupKey.name.toUpperCase()));
+  try {
+    const live = await catalog.rowCount(input.conn, table);
+    return live && copied ? live - (await catalog.rowCount(input.conn, backupKey)) : live;
+  } catch {
+    // The table or its backup is gone: the reverse itself fails and says so; nothing to count here.
+    return 0;
+  }
+}
 
 /** What a recorded step did to data that no statement can bring back, from its hazards and its statements. */
 function dataLoss(s: LedgerStep, packaged: readonly Hazard[]): string | null {
