@@ -248,3 +248,57 @@ describe('dbee rollback of a table renamed aside never drops the rows written si
     expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
   });
 });
+
+/** A workspace whose environment (and double) run ANSI sessions. */
+function ansiWorkspace(): TeradataWorkspace {
+  const w = workspace({ tmode: 'ANSI' });
+  w.write('dbee.yaml', readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace('database: DEV_EDW', 'database: DEV_EDW\n      tmode: ANSI'));
+  return w;
+}
+
+describe('ANSI sessions: names are kept as written and compared case-specifically with literals (#39 item 5)', () => {
+  it('the double keeps the case of names and compares them as the session mode says', async () => {
+    for (const tmode of ['TERA', 'ANSI'] as const) {
+      const w = workspace({ tmode });
+      const s = w.session.newSession();
+      if (tmode === 'ANSI') await s.setAutocommit(false);
+      await s.run('CREATE MULTISET TABLE DEV_EDW.lower_name (x INTEGER) PRIMARY INDEX (x)');
+      if (tmode === 'ANSI') await s.commit();
+      const exact = await s.run("SELECT TableName FROM DBC.TablesV WHERE DatabaseName = 'DEV_EDW' AND TableName = 'lower_name'");
+      expect(exact.resultSets?.[0]?.rows).toEqual([['lower_name']]);
+      const upper = await s.run("SELECT TableName FROM DBC.TablesV WHERE DatabaseName = 'DEV_EDW' AND TableName = 'LOWER_NAME'");
+      expect(upper.resultSets?.[0]?.rows ?? []).toHaveLength(tmode === 'TERA' ? 1 : 0);
+      const blind = await s.run("SELECT TableName FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'DEV_EDW' AND UPPER(TableName) = 'LOWER_NAME'");
+      expect(blind.resultSets?.[0]?.rows).toEqual([['lower_name']]);
+      if (tmode === 'ANSI') await s.commit();
+    }
+  });
+
+  it('dbee deploy in ANSI mode finds a table made by hand with a lower-case name: ifExists raise refuses (exit 1)', async () => {
+    const w = ansiWorkspace();
+    const dba = w.session.newSession();
+    await dba.setAutocommit(false);
+    await dba.run('CREATE MULTISET TABLE DEV_EDW.customers (customer_id INTEGER) PRIMARY INDEX (customer_id)');
+    await dba.commit();
+    const r = await w.dbee('deploy', { assumeYes: true, ifExists: 'raise' });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/table:DEV_EDW\.CUSTOMERS already exists in the database, but the ledger does not know it/i);
+  });
+
+  it('the BTEQ script in ANSI mode finds a view made by hand with a lower-case name: raise stops instead of replacing it', async () => {
+    const w = ansiWorkspace();
+    w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('ifExists: rename', 'ifExists: raise'));
+    const dba = w.session.newSession();
+    await dba.setAutocommit(false);
+    await dba.run('CREATE MULTISET TABLE DEV_EDW.other_table (x INTEGER) PRIMARY INDEX (x)');
+    await dba.commit();
+    await dba.run('CREATE VIEW DEV_EDW.v_customer_orders AS SELECT x FROM DEV_EDW.other_table');
+    await dba.commit();
+    const handMade = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
+    const { deploy } = await exportScripts(w);
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode).toBeGreaterThan(16);
+    expect(run.output.join('\n')).toMatch(/V_CUSTOMER_ORDERS exists and the ledger does not know it: ifExists raise/);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show).toBe(handMade);
+  });
+});

@@ -170,7 +170,7 @@ describe('toBteq', () => {
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS';
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_1
-      SELECT 1 FROM DBC.TablesV WHERE DatabaseName = 'PROD_EDW' AND TableName = 'ORDERS';
+      SELECT 1 FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'PROD_EDW' AND UPPER(TableName) = 'ORDERS';
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_1
       .REMARK 'PROD_EDW.ORDERS exists and the ledger does not know it: ifExists raise'
@@ -200,7 +200,7 @@ describe('toBteq', () => {
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'macro:{{env}}_EDW.PURGE';
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_2
-      SELECT 1 FROM DBC.TablesV WHERE DatabaseName = 'PROD_EDW' AND TableName = 'PURGE';
+      SELECT 1 FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'PROD_EDW' AND UPPER(TableName) = 'PURGE';
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_2
       .REMARK 'PROD_EDW.PURGE exists and the ledger does not know it: ifExists raise'

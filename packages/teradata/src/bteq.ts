@@ -302,6 +302,17 @@ function header(options: BteqOptions): string[] {
   ];
 }
 
+/**
+ * `UPPER(DatabaseName) = 'DB' AND UPPER(TableName) = 'NAME'`: a dictionary lookup that finds an object whatever the
+ * case its DDL wrote its name in. Teradata keeps names as written ("Case is preserved", Vantage User Guide,
+ * "Identifiers") and, in an ANSI session, compares them case-specifically with a literal (literals are CASESPECIFIC
+ * there: SQL Functions, Expressions, and Predicates, "Equality Comparison"), so `TableName = 'CUSTOMERS'` would miss
+ * `customers`. Names are unique whatever their case, so upper-casing both sides is the name's identity.
+ */
+function sameName(db: string, name: string): string {
+  return `UPPER(DatabaseName) = ${quoteString(db.toUpperCase())} AND UPPER(TableName) = ${quoteString(name.toUpperCase())}`;
+}
+
 /** Kinds the in-script conflict check looks up in DBC.TablesV. */
 const CONFLICT_KINDS = new Set(['table', 'view', 'macro', 'procedure', 'function', 'join-index', 'hash-index']);
 
@@ -501,7 +512,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
-          `SELECT 1 FROM DBC.TablesV WHERE DatabaseName = ${quoteString(db)} AND TableName = ${quoteString(name)};`,
+          `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
           remark(`${sql} exists and the ledger does not know it: ifExists ${strategy}`),
@@ -511,7 +522,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           // What stands on the table (and is defined in the sources) goes first, if it is there.
           for (const [j, d] of sourceDependents(c, steps, `${db}.${name}`.toUpperCase()).entries()) {
             lines.push(
-              `SELECT 1 FROM DBC.TablesV WHERE DatabaseName = ${quoteString(d.db)} AND TableName = ${quoteString(d.name)};`,
+              `SELECT 1 FROM DBC.TablesV WHERE ${sameName(d.db, d.name)};`,
               `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
               `.IF ACTIVITYCOUNT = 0 THEN .GOTO DEP_${n}_${j + 1}`,
               `DROP ${d.word} ${quoteIdent(d.db)}.${quoteIdent(d.name)};`,
@@ -530,7 +541,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             // one fails the step here, with nothing changed (the script cannot pick the shared columns at run time).
             lines.push(
               remark(`copyData: ${sql} must have every column of the new table (${copy.columns.length}); else the step fails before the rename`),
-              `SELECT 1 FROM DBC.ColumnsV WHERE DatabaseName = ${quoteString(db)} AND TableName = ${quoteString(name)} AND UPPER(ColumnName) IN (${copy.columns
+              `SELECT 1 FROM DBC.ColumnsV WHERE ${sameName(db, name)} AND UPPER(ColumnName) IN (${copy.columns
                 .map((col) => quoteString(col.replace(/^"(.*)"$/, '$1').replace(/""/g, '"').toUpperCase()))
                 .join(', ')});`,
               `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,

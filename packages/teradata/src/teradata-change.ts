@@ -93,9 +93,9 @@ function firstWord(sql: string): string {
 async function commentChanges(conn: Connection, key: ObjectKey, comments: string[]): Promise<{ statement: string; reverse: string }[]> {
   if (!comments.length) return [];
   const params = [normalizeName(key.schema), normalizeName(key.name)];
-  const table = await conn.query<{ comment_string: string | null }>('SELECT CommentString AS comment_string FROM DBC.TablesV WHERE DatabaseName = ? AND TableName = ?', params);
+  const table = await conn.query<{ comment_string: string | null }>('SELECT CommentString AS comment_string FROM DBC.TablesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?', params);
   const columns = await conn.query<{ column_name: string; comment_string: string | null }>(
-    'SELECT ColumnName AS column_name, CommentString AS comment_string FROM DBC.ColumnsV WHERE DatabaseName = ? AND TableName = ?',
+    'SELECT ColumnName AS column_name, CommentString AS comment_string FROM DBC.ColumnsV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?',
     params,
   );
   const liveColumn = new Map(columns.rows.map((r) => [String(r.column_name).trim().toUpperCase(), r.comment_string ?? '']));

@@ -109,17 +109,17 @@ interface LiveObject {
 /** What exists at `key` in DBC (one catalog lookup), or null. */
 export async function lookupObject(conn: Connection, key: ObjectKey): Promise<LiveObject | null> {
   if (key.kind === 'database' || key.kind === 'user') {
-    const r = await conn.query<{ db_kind: string }>('SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE DatabaseName = ?', [key.name]);
+    const r = await conn.query<{ db_kind: string }>('SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?', [normalizeName(key.name)]);
     const row = r.rows[0];
     return row ? { kind: String(row.db_kind).trim() === 'U' ? 'user' : 'database', code: String(row.db_kind).trim() } : null;
   }
   if (key.kind === 'role') {
-    const r = await conn.query('SELECT RoleName AS role_name FROM DBC.RoleInfoV WHERE RoleName = ?', [key.name]);
+    const r = await conn.query('SELECT RoleName AS role_name FROM DBC.RoleInfoV WHERE UPPER(RoleName) = ?', [normalizeName(key.name)]);
     return r.rows.length ? { kind: 'role', code: 'role' } : null;
   }
   const r = await conn.query<{ table_kind: string }>(
-    'SELECT TableKind AS table_kind FROM DBC.TablesV WHERE DatabaseName = ? AND TableName = ?',
-    [key.schema, key.name],
+    'SELECT TableKind AS table_kind FROM DBC.TablesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?',
+    [normalizeName(key.schema), normalizeName(key.name)],
   );
   const row = r.rows[0];
   if (!row) return null;
@@ -168,11 +168,11 @@ export async function tableDependents(conn: Connection, key: ObjectKey): Promise
       found.set(formatKey(k), k);
     }
   };
-  const ji = await conn.query<{ db: unknown; name: unknown }>('SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.JoinIndicesV WHERE DatabaseName = ? AND TableName = ?', params);
+  const ji = await conn.query<{ db: unknown; name: unknown }>('SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.JoinIndicesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?', params);
   add('join-index', ji.rows);
-  const hi = await conn.query<{ db: unknown; name: unknown }>('SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.HashIndicesV WHERE DatabaseName = ? AND TableName = ?', params);
+  const hi = await conn.query<{ db: unknown; name: unknown }>('SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.HashIndicesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?', params);
   add('hash-index', hi.rows);
-  const tr = await conn.query<{ db: unknown; name: unknown }>('SELECT DatabaseName AS db, TriggerName AS name FROM DBC.TriggersV WHERE SubjectTableDataBaseName = ? AND TableName = ?', params);
+  const tr = await conn.query<{ db: unknown; name: unknown }>('SELECT DatabaseName AS db, TriggerName AS name FROM DBC.TriggersV WHERE UPPER(SubjectTableDataBaseName) = ? AND UPPER(TableName) = ?', params);
   add('trigger', tr.rows);
   const out: TableDependent[] = [];
   for (const k of found.values()) {
@@ -193,8 +193,8 @@ export async function tableDependents(conn: Connection, key: ObjectKey): Promise
 /** Column names of an existing table, upper case, in column order (`DBC.ColumnsV`). */
 export async function liveColumns(conn: Connection, key: ObjectKey): Promise<string[]> {
   const r = await conn.query<{ column_name: string }>(
-    'SELECT ColumnName AS column_name FROM DBC.ColumnsV WHERE DatabaseName = ? AND TableName = ? ORDER BY ColumnId',
-    [key.schema, key.name],
+    'SELECT ColumnName AS column_name FROM DBC.ColumnsV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ? ORDER BY ColumnId',
+    [normalizeName(key.schema), normalizeName(key.name)],
   );
   return r.rows.map((row) => normalizeName(String(row.column_name).trim()));
 }

@@ -27,7 +27,7 @@ export async function existingObjects(conn: Connection, keys: ObjectKey[]): Prom
   // One query per LOOKUP_BATCH keys, so a large plan stays within a request's parameter limit.
   for (let from = 0; from < inTables.length; from += LOOKUP_BATCH) {
     const batch = inTables.slice(from, from + LOOKUP_BATCH);
-    const where = batch.map(() => '(DatabaseName = ? AND TableName = ?)').join(' OR ');
+    const where = batch.map(() => '(UPPER(DatabaseName) = ? AND UPPER(TableName) = ?)').join(' OR ');
     const r = await conn.query<{ database_name: string; table_name: string; table_kind: string }>(
       `SELECT DatabaseName AS database_name, TableName AS table_name, TableKind AS table_kind FROM DBC.TablesV WHERE ${where}`,
       batch.flatMap((k) => [normalizeName(k.schema), normalizeName(k.name)]),
@@ -38,7 +38,7 @@ export async function existingObjects(conn: Connection, keys: ObjectKey[]): Prom
   const databases = keys.filter((k) => k.kind === 'database' || k.kind === 'user');
   if (databases.length) {
     const r = await conn.query<{ database_name: string; db_kind: string }>(
-      `SELECT DatabaseName AS database_name, DBKind AS db_kind FROM DBC.DatabasesV WHERE DatabaseName IN (${databases.map(() => '?').join(', ')})`,
+      `SELECT DatabaseName AS database_name, DBKind AS db_kind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) IN (${databases.map(() => '?').join(', ')})`,
       databases.map((k) => normalizeName(k.name)),
     );
     const live = new Set(r.rows.map((row) => String(row.database_name).trim().toUpperCase()));

@@ -1,4 +1,5 @@
 import type { Connection, Engine, ObjectKey } from '@dbee/core';
+import { normalizeName } from './teradata-identifiers';
 
 /** The smoke-check role of the Teradata engine (`Engine.smoke`). */
 export type TeradataSmokeDialect = NonNullable<Engine['smoke']>;
@@ -49,15 +50,15 @@ export const teradataSmoke: TeradataSmokeDialect = {
     const missing: ObjectKey[] = [];
     for (const key of keys) {
       if (key.kind === 'schema' || key.kind === 'database') {
-        const r = await conn.query(`LOCKING ROW FOR ACCESS SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE DatabaseName = ?`, [key.name]);
+        const r = await conn.query(`LOCKING ROW FOR ACCESS SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?`, [normalizeName(key.name)]);
         if (r.rows.length === 0) missing.push(key);
         continue;
       }
       const kinds = TABLE_KINDS[key.kind];
       if (!kinds || !key.schema) continue; // kinds not in DBC.TablesV are taken as present
       const r = await conn.query<{ table_kind: string }>(
-        `LOCKING ROW FOR ACCESS SELECT TableKind AS table_kind FROM DBC.TablesV WHERE DatabaseName = ? AND TableName = ?`,
-        [key.schema, key.name],
+        `LOCKING ROW FOR ACCESS SELECT TableKind AS table_kind FROM DBC.TablesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?`,
+        [normalizeName(key.schema), normalizeName(key.name)],
       );
       const kind = r.rows[0] ? String(r.rows[0].table_kind).trim().toUpperCase() : null;
       if (!kind || !kinds.includes(kind)) missing.push(key);

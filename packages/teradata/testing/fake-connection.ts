@@ -66,6 +66,12 @@ export interface FakeObject {
   dependsOn?: string[];
   /** The CREATE TABLE text as submitted (ALTER TABLE, CREATE INDEX and DROP INDEX change it); `show` is its canonical form. */
   source?: string;
+  /**
+   * The object's name as its DDL wrote it (`customers`, or `"Mixed"` unquoted): Teradata keeps the case of names in the
+   * dictionary ("Case is preserved", Vantage User Guide, "Identifiers") and the DBC views return it so. The catalog's
+   * keys stay upper case: names are unique whatever their case. Default: the upper-case key.
+   */
+  spelling?: string;
   /** `DBC.TablesV.CommentString` (COMMENT ON). */
   comment?: string;
   /** `DBC.ColumnsV.CommentString` by upper-case column name (COMMENT ON COLUMN). */
@@ -158,6 +164,17 @@ const EXISTS_BY_CODE: Record<string, [number, string]> = {
 
 /** Teradata's code for "the table has a join index, hash index or trigger" on DROP/RENAME TABLE (verify: 5467). */
 export const DEPENDENT_CODE = 5467;
+
+/** The name of the object a DDL request defines as the request writes it (its first token naming `upperName`). */
+function spellingOf(sql: string, upperName: string): { spelling?: string } {
+  for (const t of tokenize(sql, '<request>')) {
+    if ((t.type === 'word' || t.type === 'quoted') && t.value === upperName.toUpperCase()) {
+      const text = t.type === 'quoted' ? t.text.slice(1, -1).replace(/""/g, '"') : t.text;
+      return text === upperName ? {} : { spelling: text };
+    }
+  }
+  return {};
+}
 
 /** Longest character literal Teradata accepts, in bytes (Data Types and Literals, "Character String Literals": "The
  * total length of a character literal is 0 to 31000 bytes"). */
@@ -444,6 +461,7 @@ export class FakeTeradataSession implements TeradataSession {
           return shape ? { shape, rows: (o.rows ??= []) } : null;
         },
         dbcView: (name) => this.dbcView(name),
+        caseBlind: this.tmode === 'TERA',
         get defaultDatabase() {
           return session.defaultDatabase;
         },
@@ -473,10 +491,11 @@ export class FakeTeradataSession implements TeradataSession {
       const dot = id.indexOf('.');
       return { db: id.slice(0, dot), name: id.slice(dot + 1), o };
     });
+    const spelled = (id: string) => this.catalog.get(id)?.spelling ?? id.slice(id.indexOf('.') + 1);
     if (name === 'TABLESV') {
       return entries.map((e) => ({
         DATABASENAME: e.db,
-        TABLENAME: e.name,
+        TABLENAME: e.o.spelling ?? e.name,
         TABLEKIND: e.o.tableKind,
         CREATORNAME: e.o.creatorName ?? null,
         CREATETIMESTAMP: e.o.createdAt ?? null,
@@ -489,7 +508,7 @@ export class FakeTeradataSession implements TeradataSession {
       return entries.flatMap((e) =>
         (e.o.columns ?? tableColumns(e.o.show) ?? []).map((c, i) => ({
           DATABASENAME: e.db,
-          TABLENAME: e.name,
+          TABLENAME: e.o.spelling ?? e.name,
           COLUMNNAME: c.toUpperCase(),
           COLUMNID: 1025 + i,
           COMMENTSTRING: e.o.columnComments?.[c.toUpperCase()] ?? null,
@@ -503,13 +522,13 @@ export class FakeTeradataSession implements TeradataSession {
     if (name === 'TRIGGERSV') {
       return entries.filter((e) => e.o.tableKind === 'G').map((e) => {
         const [db, table] = (e.o.dependsOn?.[0] ?? '.').split('.');
-        return { DATABASENAME: e.db, TRIGGERNAME: e.name, SUBJECTTABLEDATABASENAME: db, TABLENAME: table };
+        return { DATABASENAME: e.db, TRIGGERNAME: e.o.spelling ?? e.name, SUBJECTTABLEDATABASENAME: db, TABLENAME: spelled(`${db}.${table}`) };
       });
     }
     if (name === 'JOININDICESV' || name === 'HASHINDICESV') {
       const code = name === 'JOININDICESV' ? 'I' : 'N';
       return entries.filter((e) => e.o.tableKind === code).flatMap((e) =>
-        (e.o.dependsOn ?? []).map((t) => ({ INDEXDATABASENAME: e.db, INDEXNAME: e.name, DATABASENAME: t.split('.')[0], TABLENAME: t.split('.')[1] })),
+        (e.o.dependsOn ?? []).map((t) => ({ INDEXDATABASENAME: e.db, INDEXNAME: e.o.spelling ?? e.name, DATABASENAME: t.split('.')[0], TABLENAME: spelled(t) })),
       );
     }
     return null;
@@ -580,14 +599,15 @@ export class FakeTeradataSession implements TeradataSession {
         if (!code) return null;
         if (key.kind === 'table') {
           const made = this.tableObject(sql, id);
-          this.catalog.set(id, { ...made, rows: made.rows ?? [] });
+          this.catalog.set(id, { ...made, rows: made.rows ?? [], ...spellingOf(sql, key.name) });
           return null;
         }
-        this.catalog.set(id, { tableKind: code, show: sql.trim(), ...(dependsOn ? { dependsOn } : {}) });
+        this.catalog.set(id, { tableKind: code, show: sql.trim(), ...(dependsOn ? { dependsOn } : {}), ...spellingOf(sql, key.name) });
         return null;
       case 'create-or-replace':
         if (exists && exists.tableKind !== code) throw this.error({ code: 5573, text: `'${id}' is not a ${key.kind}.` });
-        if (code) this.catalog.set(id, { tableKind: code, show: sql.trim(), ...(dependsOn ? { dependsOn } : {}) });
+        // REPLACE of an existing object keeps its dictionary row, and with it the name as first written (verify).
+        if (code) this.catalog.set(id, { tableKind: code, show: sql.trim(), ...(dependsOn ? { dependsOn } : {}), ...(exists ? { spelling: exists.spelling } : spellingOf(sql, key.name)) });
         return null;
       case 'drop':
         if (!exists) throw this.error({ code: 3807, text: `Object '${id}' does not exist.` });
@@ -611,7 +631,8 @@ export class FakeTeradataSession implements TeradataSession {
         if (!rename) return null;
         if (!exists) throw this.error({ code: 3807, text: `Object '${id}' does not exist.` });
         if (TABLE_CODES.has(exists.tableKind)) this.refuseUnderDependents(id, 'rename');
-        const target = rename[2]!.replace(/"/g, '').toUpperCase();
+        const written = rename[2]!.replace(/"/g, '');
+        const target = written.toUpperCase();
         const targetId = target.includes('.') ? target : `${key.schema}.${target}`;
         const there = this.catalog.get(targetId);
         if (there) throw existsError(there);
@@ -619,6 +640,7 @@ export class FakeTeradataSession implements TeradataSession {
         // SHOW regenerates DDL with the current name.
         const renamed = { ...exists, show: exists.show.replace(new RegExp(`${key.schema}\\.${key.name}\\b`, 'i'), targetId) };
         if (renamed.source) renamed.source = renamed.source.replace(new RegExp(`${key.schema}\\.${key.name}\\b`, 'i'), targetId);
+        renamed.spelling = written.split('.').pop();
         this.catalog.set(targetId, renamed);
         return null;
       }

@@ -41,6 +41,15 @@ export interface SqlHost {
   dbcView(name: string): Row[] | null;
   /** Database of unqualified names. */
   defaultDatabase: string | null;
+  /**
+   * Whether character comparisons ignore case: true in a Teradata-mode (TERA) session, false in an ANSI one. Teradata
+   * compares case-specifically when either operand is CASESPECIFIC, and literals and USING values are NOT CASESPECIFIC
+   * by default in TERA mode, CASESPECIFIC in ANSI mode (SQL Functions, Expressions, and Predicates, "Equality
+   * Comparison"; SQL Data Manipulation Language, "Character String Definitions in a USING Request Modifier"). The
+   * dictionary's name columns are NOT CASESPECIFIC (verify), so a name compared with a literal or a parameter follows
+   * the session's mode.
+   */
+  caseBlind?: boolean;
   user: string;
   now(): Date;
   /** Next identity value of a table. */
@@ -602,11 +611,11 @@ export function formatTimestamp(d: Date): string {
   return d.toISOString().replace('T', ' ').replace('Z', '000+00:00');
 }
 
-function compare(a: unknown, b: unknown): number {
+function compare(a: unknown, b: unknown, caseBlind = false): number {
   if (a instanceof Date || b instanceof Date) return toDate(a).getTime() - toDate(b).getTime();
   if (typeof a === 'number' || typeof b === 'number') return Number(a) - Number(b);
-  const x = String(a);
-  const y = String(b);
+  const x = caseBlind ? String(a).toUpperCase() : String(a);
+  const y = caseBlind ? String(b).toUpperCase() : String(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -678,9 +687,9 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
         case '||':
           return String(l) + String(r);
         case '=':
-          return compare(l, r) === 0;
+          return compare(l, r, ctx.host.caseBlind) === 0;
         case '<>':
-          return compare(l, r) !== 0;
+          return compare(l, r, ctx.host.caseBlind) !== 0;
         case '<':
           return compare(l, r) < 0;
         case '<=':
@@ -701,7 +710,7 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
       if (v === null) return null;
       const hit = e.list.some((x) => {
         const w = evaluate(x, env, ctx, group);
-        return w !== null && compare(v, w) === 0;
+        return w !== null && compare(v, w, ctx.host.caseBlind) === 0;
       });
       return e.not ? !hit : hit;
     }
@@ -855,7 +864,9 @@ function output(v: unknown): unknown {
 
 /** Run one DML or SELECT request; `undefined` when it is not one (DDL and the rest are the caller's). */
 export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult | undefined {
-  const tokens = tokenize(sql, '<fake request>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
+  let tokens = tokenize(sql, '<fake request>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
+  // `LOCKING ROW FOR ACCESS` (a request modifier: the read does not wait for write locks) changes nothing here.
+  if (tokens.slice(0, 4).map((t) => t.value).join(' ') === 'LOCKING ROW FOR ACCESS') tokens = tokens.slice(4);
   const head = tokens[0]?.type === 'word' ? tokens[0].value : '';
   if (!['SELECT', 'SEL', 'INSERT', 'INS', 'UPDATE', 'UPD', 'DELETE', 'DEL'].includes(head)) return undefined;
   for (const p of params) {
