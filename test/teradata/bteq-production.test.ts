@@ -302,3 +302,16 @@ describe('ANSI sessions: names are kept as written and compared case-specificall
     expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show).toBe(handMade);
   });
 });
+
+describe('BTEQ script: the logon is checked (#39 item 6)', () => {
+  it('a failed logon ends the script with 12 and nothing deployed, even where BTEQ leaves ERRORCODE at 0 for unsent requests', async () => {
+    const w = workspace();
+    const { deploy, rollback } = await exportScripts(w);
+    for (const script of [deploy, rollback]) {
+      const run = await runBteq(script, w.session.newSession(), { logon: 'fails' });
+      expect(run.exitCode, run.output.join('\n')).toBe(12);
+      expect(run.requests).toEqual([]);
+    }
+    expect([...w.session.catalog.keys()]).toEqual([]);
+  });
+});

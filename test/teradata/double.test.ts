@@ -60,6 +60,22 @@ describe('Teradata test double: CREATE TABLE is checked', () => {
   });
 });
 
+describe('Teradata test double: GRANT needs its grantee and its role (5623, 5620)', () => {
+  it('refuses a grantee that is no user, database or role, and a role that does not exist; CREATE ROLE makes one', async () => {
+    const s = new FakeTeradataSession({ databases: ['SALES', 'ETL_USER'] });
+    await s.run('CREATE MULTISET TABLE SALES.t (a INTEGER) PRIMARY INDEX (a)');
+    await expect(s.run('GRANT SELECT ON SALES.t TO no_such_role')).rejects.toThrow(code(5623));
+    await expect(s.run('GRANT reader TO etl_user')).rejects.toThrow(code(5620));
+    await s.run('CREATE ROLE reader');
+    await expect(s.run('CREATE ROLE reader')).rejects.toThrow(code(5612));
+    await s.run('GRANT SELECT ON SALES.t TO reader');
+    await s.run('GRANT SELECT ON SALES.t TO etl_user, PUBLIC');
+    await s.run('GRANT reader TO etl_user');
+    const roles = await s.run('SELECT RoleName FROM DBC.RoleInfoV');
+    expect(roles.resultSets?.[0]?.rows).toEqual([['READER']]);
+  });
+});
+
 describe('Teradata test double: COMMENT, COLLECT STATISTICS and GRANT need their object', () => {
   it('fails on a missing table, view or column, and works on existing ones', async () => {
     const s = system();
@@ -73,6 +89,7 @@ describe('Teradata test double: COMMENT, COLLECT STATISTICS and GRANT need their
     await s.run("COMMENT ON TABLE SALES.t AS 'a table'");
     await s.run("COMMENT ON COLUMN SALES.t.a IS 'a column'");
     await s.run('COLLECT STATISTICS COLUMN (a) ON SALES.t');
+    await s.run('CREATE ROLE someone');
     await s.run('GRANT SELECT ON SALES.t TO someone');
     await s.run('GRANT SELECT ON SALES TO someone');
   });

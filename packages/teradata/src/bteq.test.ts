@@ -41,6 +41,10 @@ describe('toBteq', () => {
       ".SET SESSION TRANSACTION BTET
       .SET SESSION CHARSET 'UTF8'
       .RUN FILE=/secure/td-logon.btq
+      .IF ERRORCODE <> 0 THEN .QUIT 12
+      SELECT SESSION;
+      .IF ERRORCODE <> 0 THEN .QUIT 12
+      .IF ACTIVITYCOUNT <> 1 THEN .QUIT 12
       .SET ERROROUT STDOUT
       .SET ECHOREQ ON
 
@@ -268,6 +272,10 @@ describe('toBteq', () => {
       ".SET SESSION TRANSACTION ANSI
       .SET SESSION CHARSET 'UTF8'
       .RUN FILE=logon.btq
+      .IF ERRORCODE <> 0 THEN .QUIT 12
+      SELECT SESSION;
+      .IF ERRORCODE <> 0 THEN .QUIT 12
+      .IF ACTIVITYCOUNT <> 1 THEN .QUIT 12
       .SET ERROROUT STDOUT
       .SET ECHOREQ ON
 
@@ -325,6 +333,10 @@ describe('toBteqRollback', () => {
       ".SET SESSION TRANSACTION BTET
       .SET SESSION CHARSET 'UTF8'
       .RUN FILE=logon.btq
+      .IF ERRORCODE <> 0 THEN .QUIT 12
+      SELECT SESSION;
+      .IF ERRORCODE <> 0 THEN .QUIT 12
+      .IF ACTIVITYCOUNT <> 1 THEN .QUIT 12
       .SET ERROROUT STDOUT
       .SET ECHOREQ ON
 

@@ -57,7 +57,8 @@ import { tableModel } from './teradata-table-diff';
  * dropped are dropped first when they exist; their own steps create them again later in the script. Ones the
  * sources do not define cannot be found by a script written beforehand: Teradata refuses, the step fails.
  *
- * Return codes (`.QUIT n`): 0 success; 2, 4, 8, 12 are BTEQ's own (e.g. a failed logon); 16 a ledger write failed;
+ * Return codes (`.QUIT n`): 0 success; 2, 4, 8 are BTEQ's own; 12 the logon failed (checked after the logon file ran:
+ * an error code, or no session answering `SELECT SESSION`); 16 a ledger write failed;
  * 16 + i when step i failed (17 for step 1 ... 254 for step 238); 255 for a step numbered 239 or more (the ledger
  * row and the echoed output say which). Exit statuses are one byte on POSIX, hence the cap.
  */
@@ -113,6 +114,8 @@ export function bteqReturnCode(stepIndex: number): number {
 }
 /** Return code when a ledger write fails. */
 export const BTEQ_LEDGER_FAILED = 16;
+/** Return code when the logon failed or left no session (checked right after `.RUN FILE=<logon file>`). */
+export const BTEQ_LOGON_FAILED = 12;
 
 /**
  * A request as BTEQ needs it: BTEQ ends a request at a `;` that is the last non-blank character of a line, so an
@@ -297,6 +300,12 @@ function header(options: BteqOptions): string[] {
     `.SET SESSION TRANSACTION ${options.transactionMode ?? 'BTET'}`,
     `.SET SESSION CHARSET ${quoteString(charset)}`,
     `.RUN FILE=${logon}`,
+    // The logon's result: an error code, or no session to answer SELECT SESSION (BTEQ sends no SQL without one, and
+    // what ERRORCODE then holds is not documented), ends the script with BTEQ's own code for a failed logon.
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LOGON_FAILED}`,
+    'SELECT SESSION;',
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LOGON_FAILED}`,
+    `.IF ACTIVITYCOUNT <> 1 THEN .QUIT ${BTEQ_LOGON_FAILED}`,
     '.SET ERROROUT STDOUT',
     '.SET ECHOREQ ON',
   ];

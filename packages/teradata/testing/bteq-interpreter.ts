@@ -1,6 +1,11 @@
 // A BTEQ interpreter for tests: runs a BTEQ script's requests on a session of the Teradata test double and honours
 // the dot-commands dbee's scripts use, as the Basic Teradata Query Reference (B035-2414) describes them:
-// - `.LOGON` / `.RUN FILE=<logon file>`: taken as the logon (nothing read); `.LOGOFF`: ignored.
+// - `.LOGON` / `.RUN FILE=<logon file>`: taken as the logon (nothing read); `.LOGOFF`: ignored. With `logon: 'fails'`
+//   the logon fails as a wrong password does (8017, ERRORLEVEL 8), and later SQL requests are not sent: BTEQ "had to
+//   produce a warning to alert that an SQL request instruction was given without any sessions being logged on" (BTEQ
+//   Return Codes: 02). What ERRORCODE and ACTIVITYCOUNT then hold is not documented; the interpreter takes the case
+//   that can hide the failure, 0 and 0 (verify on a live system: the live suite does).
+// - `SELECT SESSION`: the session number, one row.
 // - `.SET SESSION TRANSACTION BTET|ANSI` (before the logon): ANSI sessions run with auto-commit off, so every request
 //   belongs to a transaction that only `COMMIT` ends, and the double raises 3722 after an uncommitted DDL. The
 //   double's session must have been made with the same tmode.
@@ -59,8 +64,14 @@ function errorCode(error: unknown): number {
   return m ? Number(m[1]) : 9999;
 }
 
+/** How the interpreter's logon goes. */
+export interface BteqRunOptions {
+  /** `fails`: the logon is refused (a wrong password), see the file comment. Default `succeeds`. */
+  logon?: 'succeeds' | 'fails';
+}
+
 /** Run `script` on `session` (see the file comment). */
-export async function runBteq(script: string, session: FakeTeradataSession): Promise<BteqRun> {
+export async function runBteq(script: string, session: FakeTeradataSession, options: BteqRunOptions = {}): Promise<BteqRun> {
   const items = parse(script);
   const requests: string[] = [];
   const output: string[] = [];
@@ -68,11 +79,18 @@ export async function runBteq(script: string, session: FakeTeradataSession): Pro
   let unknownSeverity = 8;
   let mode: 'BTET' | 'ANSI' = 'BTET';
   let loggedOn = false;
+  let logonFailed = false;
   let status = { ERRORCODE: 0, ACTIVITYCOUNT: 0, WARNINGCODE: 0, ERRORLEVEL: 0 };
 
   const quit = (code: number): BteqRun => ({ exitCode: code, requests, output });
 
   const logon = async () => {
+    if (options.logon === 'fails') {
+      logonFailed = true;
+      output.push('*** Failure 8017 The UserId, Password or Account is invalid.');
+      status = { ...status, ERRORCODE: 8017, ACTIVITYCOUNT: 0, ERRORLEVEL: Math.max(status.ERRORLEVEL, 8) };
+      return;
+    }
     loggedOn = true;
     if (mode === 'ANSI') {
       if (session.tmode !== 'ANSI') throw new Error('BTEQ script sets ANSI mode: give the interpreter a session made with tmode ANSI');
@@ -81,6 +99,11 @@ export async function runBteq(script: string, session: FakeTeradataSession): Pro
   };
 
   const sendRequest = async (text: string) => {
+    if (!loggedOn && logonFailed) {
+      output.push('*** Warning: You must LOGON before sending SQL requests.');
+      status = { ...status, ERRORCODE: 0, ACTIVITYCOUNT: 0, WARNINGCODE: 0, ERRORLEVEL: Math.max(status.ERRORLEVEL, 2) };
+      return;
+    }
     if (!loggedOn) throw new Error('BTEQ script sends a request before logging on');
     requests.push(text);
     const head = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
@@ -96,6 +119,8 @@ export async function runBteq(script: string, session: FakeTeradataSession): Pro
       } else if (mode === 'ANSI' && (head === 'COMMIT' || head === 'ROLLBACK')) {
         if (head === 'COMMIT') await session.commit();
         else await session.rollback();
+      } else if (/^\s*SELECT\s+SESSION\s*$/i.test(text)) {
+        rowCount = 1;
       } else {
         const r = await session.run(text);
         rowCount = r.rowCount ?? 0;

@@ -1,7 +1,7 @@
 import type { TeradataDriver, TeradataResult, TeradataResultSet, TeradataSession } from '../src/driver/driver';
 import { TeradataConnection } from '../src/teradata-connection';
 import { parseTeradata } from '../src/teradata-parser';
-import { isSignificant, tokenize } from '../src/splitter';
+import { isSignificant, tokenize, type Token } from '../src/splitter';
 import { tableColumns } from '../src/teradata-renderer';
 import type { ParsedTable } from './fake-ddl';
 import { alterDropColumns, canonicalShowTable, changeColumnAttributes, checkCreateTable, parseCreateTable, renderParsedTable, secondaryIndexClause, startsWithType } from './fake-ddl';
@@ -109,6 +109,8 @@ interface FakeSystem {
   shapes: Map<string, FakeTableShape | null>;
   /** No `databases` were given: every database name exists (until one is created). */
   anyDatabase: boolean;
+  /** Roles (upper case): given as `roles`, or made with CREATE ROLE. */
+  roles: Set<string>;
 }
 
 /** The message a driver error carries, in the native library's format. */
@@ -198,6 +200,8 @@ function longLiteral(sql: string): string | null {
 
 export interface FakeSessionOptions {
   tmode?: 'TERA' | 'ANSI';
+  /** Roles that exist on the system (GRANT ... TO an unknown user or role fails with 5623). */
+  roles?: string[];
   objects?: Record<string, FakeObject>;
   databases?: string[];
   /**
@@ -241,6 +245,7 @@ export class FakeTeradataSession implements TeradataSession {
       clock: options.clock ?? (() => new Date()),
       shapes: new Map(),
       anyDatabase: !options.databases?.length,
+      roles: new Set((options.roles ?? []).map((r) => r.toUpperCase())),
     };
     this.number = ++this.system.sessions;
     for (const [k, v] of Object.entries(options.objects ?? {})) {
@@ -515,6 +520,7 @@ export class FakeTeradataSession implements TeradataSession {
         })),
       );
     }
+    if (name === 'ROLEINFOV') return [...this.system.roles].map((r) => ({ ROLENAME: r }));
     if (name === 'DATABASESV') return [...this.databases].map((d) => ({ DATABASENAME: d, DBKIND: 'D' }));
     // Data Dictionary: DBC.TriggersV (DatabaseName, TriggerName, SubjectTableDataBaseName, TableName);
     // DBC.JoinIndicesV / DBC.HashIndicesV (IndexDatabaseName, IndexName, DatabaseName, TableName: one row per base
@@ -549,10 +555,21 @@ export class FakeTeradataSession implements TeradataSession {
       return null;
     }
     if (!head || !DDL_HEADS.has(head)) return null;
+    // CREATE ROLE / DROP ROLE (SQL Data Control Language): 5612 when the name is taken, 5620 "role does not exist".
+    const role = /^\s*(CREATE|DROP)\s+ROLE\s+"?([^\s";]+)"?\s*;?\s*$/i.exec(sql);
+    if (role) {
+      const name = role[2]!.toUpperCase();
+      if (role[1]!.toUpperCase() === 'CREATE') {
+        if (this.system.roles.has(name) || this.databases.has(name)) throw this.error({ code: 5612, text: 'A user, database, role, or zone with the specified name already exists.' });
+        this.system.roles.add(name);
+      } else if (!this.system.roles.delete(name)) throw this.error({ code: 5620, text: `Role '${name}' does not exist.` });
+      return null;
+    }
     const parsed = parseTeradata(sql, '<fake>', { searchPath: this.defaultDatabase ? [this.defaultDatabase] : [] })[0];
     if (!parsed) return null;
     if (head === 'COMMENT' || head === 'COLLECT' || head === 'GRANT' || head === 'REVOKE') {
       this.checkTarget(head, sql);
+      if (head === 'GRANT') this.checkGrantees(tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon'));
       if (head === 'COMMENT') this.storeComment(sql);
       return null;
     }
@@ -860,6 +877,26 @@ export class FakeTeradataSession implements TeradataSession {
     }
     if (!this.databaseExists(name.parts[0]!)) throw this.error({ code: 3802, text: `Database '${name.parts[0]}' does not exist.` });
     requireObject(name.parts);
+  }
+
+  /**
+   * GRANT ... TO grantees: each must be PUBLIC, a user or database, or a role; `GRANT role TO ...` (no ON) also needs
+   * the role. Teradata refuses an unknown grantee (5623 "user or role does not exist") and an unknown role (5620), the
+   * codes of Teradata's own list of "does not exist" errors (research note §5; message texts: verify).
+   */
+  private checkGrantees(w: Token[]): void {
+    const to = w.map((t) => t.value).lastIndexOf('TO');
+    if (to < 0) return;
+    // Grantees and role names are single names, separated by commas.
+    const names = (from: number, until: number) => w.slice(from, until).filter((t) => t.type === 'word' || t.type === 'quoted').map((t) => t.value);
+    const end = w.findIndex((t, k) => k > to && t.value === 'WITH');
+    for (const grantee of names(to + 1, end < 0 ? w.length : end)) {
+      if (grantee === 'PUBLIC' || this.system.roles.has(grantee) || this.databaseExists(grantee)) continue;
+      throw this.error({ code: 5623, text: `User or role '${grantee}' does not exist.` });
+    }
+    if (!w.some((t) => t.type === 'word' && t.value === 'ON')) {
+      for (const r of names(1, to)) if (!this.system.roles.has(r)) throw this.error({ code: 5620, text: `Role '${r}' does not exist.` });
+    }
   }
 
   /**

@@ -17,4 +17,4 @@ export type { FakeTableShape, FakeColumn, SqlHost } from './fake-sql';
 export { canonicalShowTable, parseCreateTable, checkCreateTable } from './fake-ddl';
 export type { ParsedTable, DdlError } from './fake-ddl';
 export { runBteq } from './bteq-interpreter';
-export type { BteqRun } from './bteq-interpreter';
+export type { BteqRun, BteqRunOptions } from './bteq-interpreter';
