@@ -31,6 +31,18 @@ const plan: Plan = {
 };
 
 describe('toBteq', () => {
+  it('a plan of two projects sets each project\'s default database before its first step (#39 item 6)', async () => {
+    const two: Plan = {
+      ...plan,
+      projects: ['edw', 'mart'],
+      searchPaths: { edw: ['{{env}}_EDW'], mart: ['{{env}}_MART'] },
+      steps: [plan.steps[0]!, { ...step(2, { kind: 'view', schema: '{{env}}_MART', name: 'V' }, 'create', ['REPLACE VIEW v AS SELECT 1 AS x'], ['DROP VIEW {{env}}_MART.V']), project: 'mart' }],
+    };
+    const script = await toBteq(two, { variables: { env: 'PROD' }, ledger: { environment: 'prod', deploymentId: 42 } });
+    const order = script.split('\n').filter((l) => /^(DATABASE |CREATE MULTISET TABLE PROD_EDW|REPLACE VIEW)/.test(l));
+    expect(order).toEqual(['DATABASE PROD_EDW;', 'CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders', 'DATABASE PROD_MART;', 'REPLACE VIEW v AS SELECT 1 AS x;']);
+  });
+
   it('writes the whole deploy script: session settings, logon file, ledger rows, one return code per step', async () => {
     const script = await toBteq(plan, {
       logonFile: '/secure/td-logon.btq',

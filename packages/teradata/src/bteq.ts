@@ -488,8 +488,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     start.params[14] = null;
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
   }
-  const searchPath = plan.searchPaths?.[plan.projects[0] ?? ''] ?? [];
-  if (searchPath[0]) lines.push(`DATABASE ${quoteIdent(c.expand(searchPath[0]))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8');
+  // Each project's unqualified names resolve in the first database of its search path, as with the runner: the
+  // default database is set before the first step of each project (before the step's checks, so that no `.GOTO` of an
+  // earlier step jumps over it).
+  const defaultDatabase = (project: string) => plan.searchPaths?.[project]?.[0];
+  let current: string | undefined;
 
   const failures: string[] = [];
   for (const [idx, step] of steps.entries()) {
@@ -498,6 +501,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     const statements = step.statements.map(c.expand);
     const checksum = checksumStatements(step.statements, options.variables ?? {});
     lines.push('', remark(`step ${n}/${steps.length}: ${step.action} ${c.expand(step.key)}`));
+    const database = defaultDatabase(step.project) ?? (idx === 0 ? defaultDatabase(plan.projects[0] ?? '') : undefined);
+    if (database && database !== current) {
+      lines.push(`DATABASE ${quoteIdent(c.expand(database))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8');
+      current = database;
+    }
     if (c.ledger) {
       // Rerun-safe: the ledger already has this step's result.
       if (step.action === 'migrate') {
