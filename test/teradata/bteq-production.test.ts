@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBteq } from '../../packages/teradata/testing';
+import { acquireTeradataLock } from '@dbee/teradata';
+import { createFakeConnection, runBteq } from '../../packages/teradata/testing';
 import { teradataWorkspace, type TeradataWorkspace } from './helpers';
 
 // Issue #39: the BTEQ path in a production change window. Each test runs `dbee plan --format bteq` of
@@ -313,5 +314,40 @@ describe('BTEQ script: the logon is checked (#39 item 6)', () => {
       expect(run.requests).toEqual([]);
     }
     expect([...w.session.catalog.keys()]).toEqual([]);
+  });
+});
+
+describe('BTEQ scripts take the deployment lock dbee deploy takes (#39 item 6)', () => {
+  it('a script run while dbee holds the lock ends with 14 and changes nothing; after it, no lock row is left', async () => {
+    const w = workspace();
+    const { deploy } = await exportScripts(w);
+    const held = await acquireTeradataLock(createFakeConnection(w.session.newSession()), 'deploy', {
+      database: 'DBEE_LEDGER',
+      timeoutMs: 0,
+      heartbeat: false,
+      owner: { user: 'ada', host: 'ci', pid: 1 },
+    });
+    const blocked = await runBteq(deploy, w.session.newSession());
+    expect(blocked.exitCode, blocked.output.join('\n')).toBe(14);
+    expect([...w.session.catalog.keys()].filter((k) => k.startsWith('DEV_EDW.'))).toEqual([]);
+    await held.release();
+
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode, run.output.join('\n')).toBe(0);
+    expect(w.ledger('lock')).toEqual([]);
+    // dbee deploy can take the lock after the script.
+    expect((await w.dbee('deploy')).code).toBe(0);
+  });
+
+  it('a failing step releases the lock too (ANSI mode included)', async () => {
+    for (const tmode of ['TERA', 'ANSI'] as const) {
+      const w = tmode === 'ANSI' ? ansiWorkspace() : workspace();
+      const file = join(w.root, 'schema/edw/procedures/load_orders.sql');
+      w.write('schema/edw/procedures/load_orders.sql', readFileSync(file, 'utf8').replace(/FROM\s+\{\{env\}\}_EDW\.stage_orders/i, 'FROM {{env}}_EDW.no_such_table'));
+      const { deploy } = await exportScripts(w);
+      const run = await runBteq(deploy, w.session.newSession());
+      expect(run.exitCode).toBeGreaterThan(16);
+      expect(w.ledger('lock')).toEqual([]);
+    }
   });
 });

@@ -163,31 +163,53 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .LABEL LEDGER_V2
       .SET ERRORLEVEL 3807 SEVERITY 8
+      .REMARK 'deployment lock: a row of DBEE_LEDGER."lock" under the key deploy, as dbee deploy takes it'
+      .SET ERRORLEVEL 3807 SEVERITY 0
+      SELECT 1 FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy';
+      .SET ERRORLEVEL 3807 SEVERITY 8
+      .IF ERRORCODE <> 3807 THEN .GOTO LOCK_TABLE
+      CREATE MULTISET TABLE DBEE_LEDGER."lock", NO FALLBACK (
+        "lock_key" VARCHAR(256) CHARACTER SET UNICODE NOT CASESPECIFIC NOT NULL,
+        "owner_token" VARCHAR(64) CHARACTER SET UNICODE NOT CASESPECIFIC NOT NULL,
+        "owner_user" VARCHAR(128) CHARACTER SET UNICODE NOT CASESPECIFIC,
+        "owner_host" VARCHAR(256) CHARACTER SET UNICODE NOT CASESPECIFIC,
+        "owner_pid" INTEGER,
+        "deployment_id" VARCHAR(64) CHARACTER SET UNICODE NOT CASESPECIFIC,
+        "acquired_at" TIMESTAMP(6) WITH TIME ZONE NOT NULL,
+        "expires_at" TIMESTAMP(6) WITH TIME ZONE NOT NULL
+      ) UNIQUE PRIMARY INDEX ("lock_key");
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .LABEL LOCK_TABLE
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND ("expires_at" < CURRENT_TIMESTAMP(6) OR "owner_token" = 'bteq-42');
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42', USER, 'bteq', NULL, 'bteq-42', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
+      .IF ERRORCODE = 2801 THEN .QUIT 14
+      .IF ERRORCODE <> 0 THEN .QUIT 16
 
       .REMARK 'deployment 42: ends at once when the ledger already records it as succeeded, resumes it when it failed'
       SELECT 1 FROM DBEE_LEDGER."deployments" WHERE "id" = 42 AND "status" = 'succeeded';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO DONE
       SELECT 1 FROM DBEE_LEDGER."deployments" WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."deployments" ("id", "project", "environment", "kind", "plan_checksum", "package", "git_commit", "tool_version", "os_user", "ci_job", "host", "status", "steps_total", "reverts", "ledger_before") VALUES (42, 'edw', 'prod', 'deploy', 'p-sum', NULL, 'abc123', 'dbee-bteq', NULL, NULL, NULL, 'running', 2, NULL, NULL);
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL RESUME
 
       .REMARK 'step 1/2: create table:PROD_EDW.ORDERS'
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "checksum" = 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_1
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_1
       SELECT 1 FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'PROD_EDW' AND UPPER(TableName) = 'ORDERS';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_1
       .REMARK 'PROD_EDW.ORDERS exists and the ledger does not know it: ifExists raise'
       .GOTO FAIL_1
@@ -196,28 +218,28 @@ describe('toBteq', () => {
       PRIMARY INDEX (id);
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_1
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 1, 'table:{{env}}_EDW.ORDERS', 'create', 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056', '["CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', '["DROP TABLE {{env}}_EDW.ORDERS"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + 1 WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       DELETE FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."objects" ("project", "object_key", "checksum", "deployment_id") VALUES ('edw', 'table:{{env}}_EDW.ORDERS', 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056', 42);
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL SKIP_1
 
       .REMARK 'step 2/2: replace macro:PROD_EDW.PURGE'
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'macro:{{env}}_EDW.PURGE' AND "checksum" = 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_2
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'macro:{{env}}_EDW.PURGE';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_2
       SELECT 1 FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'PROD_EDW' AND UPPER(TableName) = 'PURGE';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_2
       .REMARK 'PROD_EDW.PURGE exists and the ledger does not know it: ifExists raise'
       .GOTO FAIL_2
@@ -228,52 +250,60 @@ describe('toBteq', () => {
       );
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 2, 'macro:{{env}}_EDW.PURGE', 'replace', 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf', '["REPLACE MACRO PROD_EDW.purge (d DATE) AS (\\n  DELETE FROM PROD_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM PROD_EDW.orders; -- left\\n)"]', '["DROP MACRO {{env}}_EDW.PURGE"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + 1 WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       DELETE FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'macro:{{env}}_EDW.PURGE';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."objects" ("project", "object_key", "checksum", "deployment_id") VALUES ('edw', 'macro:{{env}}_EDW.PURGE', 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf', 42);
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL SKIP_2
 
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "status" = 'succeeded', "error" = NULL, "failed_statement" = NULL, "summary" = '{"transaction":"object","smoke":"not run"}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL DONE
       .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
       .QUIT 0
 
       .LABEL FAIL_1
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 1, 'table:{{env}}_EDW.ORDERS', 'create', 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056', '["CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', '["DROP TABLE {{env}}_EDW.ORDERS"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'failed', 'step 1 (table:PROD_EDW.ORDERS) failed; see the BTEQ output', NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'step 1 (table:PROD_EDW.ORDERS) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{"transaction":"object","failedAt":"bteq"}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
       .QUIT 17
 
       .LABEL FAIL_2
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 2, 'macro:{{env}}_EDW.PURGE', 'replace', 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf', '["REPLACE MACRO PROD_EDW.purge (d DATE) AS (\\n  DELETE FROM PROD_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM PROD_EDW.orders; -- left\\n)"]', '["DROP MACRO {{env}}_EDW.PURGE"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'failed', 'step 2 (macro:PROD_EDW.PURGE) failed; see the BTEQ output', NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'step 2 (macro:PROD_EDW.PURGE) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{"transaction":"object","failedAt":"bteq"}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
       .QUIT 18
+
+      .LABEL UNLOCK_16
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      .LOGOFF
+      .QUIT 16
       "
     `);
   });

@@ -13,7 +13,7 @@ import {
 import { expandPlaceholders } from './placeholders';
 import { quoteIdent, quoteString } from './teradata-identifiers';
 import { kindKeyword } from './teradata-renderer';
-import { teradataLedger } from './teradata-ledger';
+import { lockTableDdl, teradataLedger } from './teradata-ledger';
 import { tokenize } from './splitter';
 import { parseTeradata } from './teradata-parser';
 import { tableModel } from './teradata-table-diff';
@@ -114,6 +114,10 @@ export function bteqReturnCode(stepIndex: number): number {
 }
 /** Return code when a ledger write fails. */
 export const BTEQ_LEDGER_FAILED = 16;
+/** Return code when another deployment (`dbee deploy`, `dbee rollback` or another script) holds the deployment lock. */
+export const BTEQ_LOCKED = 14;
+/** Hours a script's lock row lives: BTEQ cannot refresh it while the script runs (the runner's heartbeat does). */
+export const BTEQ_LOCK_HOURS = 6;
 /** Return code when the logon failed or left no session (checked right after `.RUN FILE=<logon file>`). */
 export const BTEQ_LOGON_FAILED = 12;
 
@@ -399,6 +403,66 @@ function ensureLedger(c: Ctx): string[] {
   return lines;
 }
 
+/**
+ * The deployment lock, as `dbee deploy` takes it: a row of the ledger's lock table under the key `deploy` (see
+ * `teradata-lock.ts`), so a script and a runner never interleave. A row past its expiry (a holder that died) is
+ * deleted first, and so is this deployment's own row (a rerun after a crash). Another holder's row makes the script
+ * end with {@link BTEQ_LOCKED} before it changes anything. The row lives {@link BTEQ_LOCK_HOURS} hours (no heartbeat in
+ * BTEQ); `withLock` releases it on every way out of the script.
+ */
+function acquireLock(c: Ctx, token: string): string[] {
+  const lock = c.t('lock');
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const quit = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
+  return [
+    remark(`deployment lock: a row of ${lock} under the key deploy, as dbee deploy takes it`),
+    '.SET ERRORLEVEL 3807 SEVERITY 0',
+    `SELECT 1 FROM ${lock} WHERE ${q('lock_key')} = 'deploy';`,
+    '.SET ERRORLEVEL 3807 SEVERITY 8',
+    '.IF ERRORCODE <> 3807 THEN .GOTO LOCK_TABLE',
+    ...(c.ansi ? ['ROLLBACK;'] : []),
+    bteqRequest(lockTableDdl(c.dialect.schema)),
+    quit,
+    ...commit(c),
+    '.LABEL LOCK_TABLE',
+    `DELETE FROM ${lock} WHERE ${q('lock_key')} = 'deploy' AND (${q('expires_at')} < CURRENT_TIMESTAMP(6) OR ${q('owner_token')} = ${quoteString(token)});`,
+    quit,
+    ...commit(c),
+    `INSERT INTO ${lock} (${['lock_key', 'owner_token', 'owner_user', 'owner_host', 'owner_pid', 'deployment_id', 'acquired_at', 'expires_at'].map(q).join(', ')}) ` +
+      `VALUES ('deploy', ${quoteString(token)}, USER, 'bteq', NULL, ${quoteString(token)}, CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '${BTEQ_LOCK_HOURS}' HOUR);`,
+    `.IF ERRORCODE = 2801 THEN .QUIT ${BTEQ_LOCKED}`,
+    quit,
+    ...commit(c),
+  ];
+}
+
+/**
+ * The script with the lock row released on every way out after `from` (the line after `acquireLock`'s): each
+ * `.QUIT n` gets the release before it, and each `.IF ... THEN .QUIT n` goes to a label at the end that releases and
+ * quits with n. In ANSI mode a failed request may have left a transaction open: it is rolled back first.
+ */
+function withLock(c: Ctx, lines: string[], from: number, token: string): string[] {
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const release = [
+    ...(c.ansi ? ['ROLLBACK;'] : []),
+    `DELETE FROM ${c.t('lock')} WHERE ${q('lock_key')} = 'deploy' AND ${q('owner_token')} = ${quoteString(token)};`,
+    ...(c.ansi ? ['COMMIT;'] : []),
+  ];
+  const codes = new Set<string>();
+  const out = lines.slice(0, from);
+  for (const line of lines.slice(from)) {
+    const plain = /^\.QUIT (\d+)$/.exec(line);
+    const guarded = /^(\.IF .+ THEN )\.QUIT (\d+)$/.exec(line);
+    if (plain) out.push(...release, line);
+    else if (guarded) {
+      codes.add(guarded[2]!);
+      out.push(`${guarded[1]}.GOTO UNLOCK_${guarded[2]}`);
+    } else out.push(line);
+  }
+  for (const code of codes) out.push('', `.LABEL UNLOCK_${code}`, ...release, '.LOGOFF', `.QUIT ${code}`);
+  return out;
+}
+
 /** `COMMIT;` in ANSI mode (a DDL must end its transaction: 3722), nothing in Teradata mode. */
 function commit(c: Ctx): string[] {
   return c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`] : [];
@@ -453,13 +517,15 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   const c = context(options, id);
   const steps = plan.steps;
   const lines: string[] = [...header(options), ''];
+  let lockedFrom = -1;
   const project = plan.projects.join(',');
   const stamp = backupStamp(now);
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   lines.push(remark(`dbee deploy: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${plan.projects.join(', ') || 'plan'}${c.ledger ? `, deployment ${id}` : ''}`));
 
   if (c.ledger && ledgerOptions) {
-    lines.push(...ensureLedger(c), '');
+    lines.push(...ensureLedger(c), ...acquireLock(c, `bteq-${id}`), '');
+    lockedFrom = lines.length;
     lines.push(
       remark(`deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`),
       `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('status')} = 'succeeded';`,
@@ -638,7 +704,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
-  return lines.join('\n') + '\n';
+  return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, `bteq-${id}`) : lines).join('\n') + '\n';
 }
 
 /** Kinds a source defines with REPLACE: a `create` step of one may have changed an object the ledger already had. */
