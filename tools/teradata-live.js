@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// npm run test:teradata-live: the Teradata scenarios (deploy, rollback, conflicts over the join index, extract, BTEQ)
-// against a real Teradata system (Vantage Express, ClearScape Analytics Experience, or your own). Not part of
+// npm run test:teradata-live: the Teradata scenarios (deploy, rollback, conflicts over the join index, extract, BTEQ,
+// and the checks only a live system can settle: test/teradata-live/production.live.ts) against a real Teradata system
+// (Vantage Express, ClearScape Analytics Experience, or your own), once in TERA and once in ANSI mode. Not part of
 // `npm test`: no system exists in CI. Refuses to run (exit 1, naming what is missing) unless
 //   DBEE_TEST_TD_HOST, DBEE_TEST_TD_USER, DBEE_TEST_TD_PASSWORD   are set, and
 //   bteq is on PATH (or DBEE_TEST_TD_BTEQ names it)                 for the BTEQ scenario.
@@ -25,9 +26,22 @@ if (found.status !== 0 && !require('node:fs').existsSync(bteq)) {
   process.exit(1);
 }
 const root = resolve(__dirname, '..');
-const r = spawnSync(process.execPath, [resolve(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'test/teradata-live/vitest.config.ts', ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, DBEE_TEST_TD_BTEQ: bteq },
-});
-process.exit(r.status ?? 1);
+// The whole suite runs once per session mode: Teradata mode (TERA) and ANSI mode, where names compare
+// case-specifically and every DDL needs a COMMIT. DBEE_TEST_TD_TMODE=TERA or ANSI runs one of them.
+const modes = process.env.DBEE_TEST_TD_TMODE ? [process.env.DBEE_TEST_TD_TMODE.toUpperCase()] : ['TERA', 'ANSI'];
+const bad = modes.filter((m) => m !== 'TERA' && m !== 'ANSI');
+if (bad.length) {
+  process.stderr.write(`error: DBEE_TEST_TD_TMODE=${bad[0]}: expected TERA or ANSI\n`);
+  process.exit(1);
+}
+let failed = 0;
+for (const tmode of modes) {
+  process.stdout.write(`\n=== live Teradata suite, tmode ${tmode} ===\n`);
+  const r = spawnSync(process.execPath, [resolve(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'test/teradata-live/vitest.config.ts', ...process.argv.slice(2)], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, DBEE_TEST_TD_BTEQ: bteq, DBEE_TEST_TD_TMODE: tmode },
+  });
+  if (r.status !== 0) failed = r.status ?? 1;
+}
+process.exit(failed);

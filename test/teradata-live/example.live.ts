@@ -22,6 +22,8 @@ const PREFIX = `DBEE${Date.now().toString(36).toUpperCase()}`;
 const EDW = `${PREFIX}_EDW`;
 const LEDGER = `${PREFIX}_LEDGER`;
 const PERM = env.DBEE_TEST_TD_PERM ?? '100000000';
+/** Session mode of the environment dbee deploys with (tools/teradata-live.js runs the suite in both). */
+const TMODE = env.DBEE_TEST_TD_TMODE === 'ANSI' ? 'ANSI' : 'TERA';
 
 let root: string;
 let session: TeradataSession;
@@ -80,7 +82,7 @@ environments:
       host: ${env.DBEE_TEST_TD_HOST}
       user: ${env.DBEE_TEST_TD_USER}
       password: \${DBEE_TEST_TD_PASSWORD}
-${env.DBEE_TEST_TD_LOGMECH ? `      logmech: ${env.DBEE_TEST_TD_LOGMECH}\n` : ''}      tmode: TERA
+${env.DBEE_TEST_TD_LOGMECH ? `      logmech: ${env.DBEE_TEST_TD_LOGMECH}\n` : ''}      tmode: ${TMODE}
       database: ${EDW}
       ledgerDatabase: ${LEDGER}
     variables:

@@ -325,7 +325,7 @@ describe('BTEQ scripts take the deployment lock dbee deploy takes (#39 item 6)',
       database: 'DBEE_LEDGER',
       timeoutMs: 0,
       heartbeat: false,
-      owner: { user: 'ada', host: 'ci', pid: 1 },
+      owner: { user: 'ada', host: 'ci', pid: 1, since: new Date().toISOString() },
     });
     const blocked = await runBteq(deploy, w.session.newSession());
     expect(blocked.exitCode, blocked.output.join('\n')).toBe(14);
