@@ -154,7 +154,9 @@ describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1
     expect(back.output.join('\n')).toMatch(/V_CUSTOMER_ORDERS was changed by deployment \d+, not created: .*dbee rollback/i);
     // Nothing was undone, nothing written: the view is the second deployment's, the ledger has no rollback row.
     expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewAfter);
-    expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r))).toEqual([]);
+    // Only reads, and the deployment lock taken and released.
+    expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r) && !/"lock"/.test(r))).toEqual([]);
+    expect(w.ledger('lock')).toEqual([]);
     expect(w.ledger('deployments').map((d) => d.KIND)).toEqual(['deploy', 'deploy']);
 
     // What the script points at works: dbee rollback restores the first deployment's text.
@@ -184,7 +186,9 @@ describe('rollback of a table renamed aside never drops the rows written since t
     const back = await runBteq(rollback, w.session.newSession());
     expect(back.exitCode).toBeGreaterThan(16);
     expect(back.output.join('\n')).toMatch(/DEV_EDW\.CUSTOMERS holds rows written since deployment \d+/);
-    expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r))).toEqual([]);
+    // Only reads, and the deployment lock taken and released.
+    expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r) && !/"lock"/.test(r))).toEqual([]);
+    expect(w.ledger('lock')).toEqual([]);
     expect(w.session.rows('DEV_EDW.CUSTOMERS')!.map((r) => r.CUSTOMER_ID).sort()).toEqual([7, 8]);
   });
 
@@ -337,6 +341,25 @@ describe('BTEQ scripts take the deployment lock dbee deploy takes (#39 item 6)',
     expect(w.ledger('lock')).toEqual([]);
     // dbee deploy can take the lock after the script.
     expect((await w.dbee('deploy')).code).toBe(0);
+  });
+
+  it('the rollback script takes the lock too: exit 14 while dbee holds it, nothing undone', async () => {
+    const w = workspace();
+    const { deploy, rollback } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    const held = await acquireTeradataLock(createFakeConnection(w.session.newSession()), 'deploy', {
+      database: 'DBEE_LEDGER',
+      timeoutMs: 0,
+      heartbeat: false,
+      owner: { user: 'ada', host: 'ci', pid: 1, since: new Date().toISOString() },
+    });
+    const blocked = await runBteq(rollback, w.session.newSession());
+    expect(blocked.exitCode, blocked.output.join('\n')).toBe(14);
+    expect(w.session.catalog.has('DEV_EDW.CUSTOMERS')).toBe(true);
+    await held.release();
+    const back = await runBteq(rollback, w.session.newSession());
+    expect(back.exitCode, back.output.join('\n')).toBe(0);
+    expect(w.ledger('lock')).toEqual([]);
   });
 
   it('a failing step releases the lock too (ANSI mode included)', async () => {

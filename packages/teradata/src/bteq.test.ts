@@ -383,72 +383,94 @@ describe('toBteqRollback', () => {
       .SET ECHOREQ ON
 
       .REMARK 'dbee rollback of deployment 42: 2 steps'
+      .REMARK 'deployment lock: a row of DBEE_LEDGER."lock" under the key deploy, as dbee deploy takes it'
+      .SET ERRORLEVEL 3807 SEVERITY 0
+      SELECT 1 FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy';
+      .SET ERRORLEVEL 3807 SEVERITY 8
+      .IF ERRORCODE <> 3807 THEN .GOTO LOCK_TABLE
+      CREATE MULTISET TABLE DBEE_LEDGER."lock", NO FALLBACK (
+        "lock_key" VARCHAR(256) CHARACTER SET UNICODE NOT CASESPECIFIC NOT NULL,
+        "owner_token" VARCHAR(64) CHARACTER SET UNICODE NOT CASESPECIFIC NOT NULL,
+        "owner_user" VARCHAR(128) CHARACTER SET UNICODE NOT CASESPECIFIC,
+        "owner_host" VARCHAR(256) CHARACTER SET UNICODE NOT CASESPECIFIC,
+        "owner_pid" INTEGER,
+        "deployment_id" VARCHAR(64) CHARACTER SET UNICODE NOT CASESPECIFIC,
+        "acquired_at" TIMESTAMP(6) WITH TIME ZONE NOT NULL,
+        "expires_at" TIMESTAMP(6) WITH TIME ZONE NOT NULL
+      ) UNIQUE PRIMARY INDEX ("lock_key");
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .LABEL LOCK_TABLE
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND ("expires_at" < CURRENT_TIMESTAMP(6) OR "owner_token" = 'bteq-92');
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-92', USER, 'bteq', NULL, 'bteq-92', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
+      .IF ERRORCODE = 2801 THEN .QUIT 14
+      .IF ERRORCODE <> 0 THEN .QUIT 16
       .REMARK 'checks before anything is undone'
       SELECT 1 FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "step_order" = 1 AND "status" = 'applied';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_2
       SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
       .IF ERRORCODE = 3807 THEN .GOTO ROWS_OK_2
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_2
       SELECT 1 FROM DBEE_LEDGER."backups" WHERE "deployment_id" = 42 AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "dropped_at" IS NULL;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO KEEP_2
       .GOTO ROWS_2
       .LABEL ROWS_OK_2
       SELECT 1 FROM DBEE_LEDGER."deployments" WHERE "id" = 92 AND "kind" = 'rollback' AND "reverts" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."deployments" ("id", "project", "environment", "kind", "plan_checksum", "package", "git_commit", "tool_version", "os_user", "ci_job", "host", "status", "steps_total", "reverts", "ledger_before") VALUES (92, 'edw', 'prod', 'rollback', 'p-sum', NULL, NULL, 'dbee-bteq', NULL, NULL, NULL, 'running', 2, 42, NULL);
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL RESUME
 
       .REMARK 'step 1/2: undo plan step 2 (replace macro:PROD_EDW.PURGE)'
       SELECT 1 FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "step_order" = 2 AND "status" = 'applied';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_1
       DROP MACRO PROD_EDW.PURGE;
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_1
       SELECT 1 FROM DBEE_LEDGER."backups" WHERE "deployment_id" = 42 AND "object_key" = 'macro:{{env}}_EDW.PURGE' AND "dropped_at" IS NULL;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO UNDONE_1
       RENAME MACRO PROD_EDW.PURGE_BAK_20261121T103000 TO PROD_EDW.PURGE;
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_1
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."backups" SET "dropped_at" = CURRENT_TIMESTAMP(6) WHERE "deployment_id" = 42 AND "backup_name" = 'PROD_EDW.PURGE_bak_20261121t103000';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL UNDONE_1
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."steps" SET "status" = 'undone' WHERE "deployment_id" = 42 AND "step_order" = 2;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + -1 WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       DELETE FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'macro:{{env}}_EDW.PURGE';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."objects" ("project", "object_key", "checksum", "deployment_id") SELECT 'edw', 'macro:{{env}}_EDW.PURGE', "previous_checksum", 92 FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "step_order" = 2 AND "previous_checksum" IS NOT NULL;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (92, 1, 'macro:{{env}}_EDW.PURGE', 'undo', 'v1:c0604594cc1a227e417358ee3e2821a8e62490b4bee9e50349435c4d4397b47e', '["DROP MACRO PROD_EDW.PURGE"]', '["REPLACE MACRO {{env}}_EDW.purge (d DATE) AS (\\n  DELETE FROM {{env}}_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM {{env}}_EDW.orders; -- left\\n)"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, 2, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 92 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + 1 WHERE "id" = 92;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL SKIP_1
 
       .REMARK 'step 2/2: undo plan step 1 (create table:PROD_EDW.ORDERS)'
       SELECT 1 FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "step_order" = 1 AND "status" = 'applied';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_2
       SELECT 1 FROM DBEE_LEDGER."backups" WHERE "deployment_id" = 42 AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "dropped_at" IS NULL;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO NOBACKUP_2
       DROP TABLE PROD_EDW.ORDERS;
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
@@ -456,11 +478,11 @@ describe('toBteqRollback', () => {
       RENAME TABLE PROD_EDW.ORDERS_BAK_20261121T103000 TO PROD_EDW.ORDERS;
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."backups" SET "dropped_at" = CURRENT_TIMESTAMP(6) WHERE "deployment_id" = 42 AND "backup_name" = 'PROD_EDW.ORDERS_bak_20261121t103000';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .GOTO UNDONE_2
       .LABEL NOBACKUP_2
       SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
@@ -471,59 +493,69 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
       .LABEL UNDONE_2
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."steps" SET "status" = 'undone' WHERE "deployment_id" = 42 AND "step_order" = 1;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + -1 WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       DELETE FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS';
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (92, 2, 'table:{{env}}_EDW.ORDERS', 'undo', 'v1:cdaeeb1dcf6bb0fb002a35c900fa31a03e437a2c297dd840f4072872b4686843', '["DROP TABLE PROD_EDW.ORDERS"]', '["CREATE MULTISET TABLE {{env}}_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, 1, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 92 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + 1 WHERE "id" = 92;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL SKIP_2
 
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "status" = 'succeeded', "error" = NULL, "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 92;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-92';
       .QUIT 0
 
       .LABEL ROWS_2
       .REMARK 'PROD_EDW.ORDERS holds rows written since deployment 42 (more rows than the backup it copied, or any row when nothing was copied): putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
       .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-92';
       .QUIT 18
 
       .LABEL FAIL_1
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'undo of step 2 (macro:PROD_EDW.PURGE) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 92;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-92';
       .QUIT 17
 
       .LABEL KEEP_2
       .REMARK 'PROD_EDW.ORDERS holds rows and no backup exists: not dropped; the rollback stops here'
       .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-92';
       .QUIT 18
 
       .LABEL FAIL_2
       BT;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'undo of step 1 (table:PROD_EDW.ORDERS) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 92;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
-      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-92';
       .QUIT 18
+
+      .LABEL UNLOCK_16
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-92';
+      .LOGOFF
+      .QUIT 16
       "
     `);
   });

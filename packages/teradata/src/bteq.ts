@@ -408,7 +408,7 @@ function ensureLedger(c: Ctx): string[] {
  * `teradata-lock.ts`), so a script and a runner never interleave. A row past its expiry (a holder that died) is
  * deleted first, and so is this deployment's own row (a rerun after a crash). Another holder's row makes the script
  * end with {@link BTEQ_LOCKED} before it changes anything. The row lives {@link BTEQ_LOCK_HOURS} hours (no heartbeat in
- * BTEQ); `withLock` releases it on every way out of the script.
+ * BTEQ); `withLock` releases it on every way out of the script. Both the deploy and the rollback script take it.
  */
 function acquireLock(c: Ctx, token: string): string[] {
   const lock = c.t('lock');
@@ -822,7 +822,13 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const project = plan.projects.join(',');
   const lines: string[] = [...header(options), '', remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`)];
   const failures: string[] = [];
-  if (c.ledger) lines.push(...rollbackPreflight(c, steps, deployed, backupStamp(now), failures));
+  // The deployment lock first (the checks below read what another deployment could be changing), then the checks.
+  let lockedFrom = -1;
+  if (c.ledger) {
+    lines.push(...acquireLock(c, `bteq-${id}`));
+    lockedFrom = lines.length;
+    lines.push(...rollbackPreflight(c, steps, deployed, backupStamp(now), failures));
+  }
   if (c.ledger && ledgerOptions) {
     lines.push(
       `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('kind')} = 'rollback' AND ${q('reverts')} = ${deployed};`,
@@ -961,5 +967,5 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     lines.push(...ledgerGroup(c, c.recorder.take()));
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
-  return lines.join('\n') + '\n';
+  return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, `bteq-${id}`) : lines).join('\n') + '\n';
 }
