@@ -76,6 +76,28 @@ describe('dbee extract on Teradata', () => {
     expect([...(byAlice.stdout + byAlice.stderr).matchAll(/would write (\S+)/g)].map((m) => m[1])).toEqual([expect.stringContaining('schema/edw/macros/m_alice.sql')]);
   });
 
+  it('writes comments (table and column) and statistics with each table, as d-bee does; the files deploy them again (#39)', async () => {
+    const w = workspace();
+    expect((await w.dbee('deploy')).code).toBe(0);
+    await w.session.newSession().run("COMMENT ON COLUMN DEV_EDW.customers.segment AS 'R = retail, B = business'");
+    const r = await extract(w, {});
+    expect(r.code, r.stderr).toBe(0);
+    const customers = readFileSync(join(w.root, 'schema/edw/tables/customers.sql'), 'utf8');
+    expect(customers).toContain("COMMENT ON TABLE {{env}}_EDW.CUSTOMERS AS 'One row per customer; segment R = retail, B = business';");
+    expect(customers).toContain("COMMENT ON COLUMN {{env}}_EDW.CUSTOMERS.SEGMENT AS 'R = retail, B = business';");
+    const orders = readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8');
+    expect(orders).toMatch(/COLLECT STATISTICS\s+COLUMN \( CUSTOMER_ID \) ,\s+COLUMN \( ORDER_DATE \)\s+ON \{\{env\}\}_EDW\.ORDERS;\n$/);
+    expect(readFileSync(join(w.root, VIEW), 'utf8')).not.toMatch(/COMMENT|COLLECT/);
+
+    // The extracted files deploy to an empty system with their comments and statistics.
+    const fresh = teradataWorkspace({ clock: () => clock });
+    opened.push(fresh);
+    for (const f of ['schema/edw/tables/customers.sql', 'schema/edw/tables/orders.sql']) fresh.write(f, readFileSync(join(w.root, f), 'utf8'));
+    expect((await fresh.dbee('deploy')).code).toBe(0);
+    expect(fresh.session.catalog.get('DEV_EDW.CUSTOMERS')?.columnComments).toEqual({ SEGMENT: 'R = retail, B = business' });
+    expect(fresh.session.catalog.get('DEV_EDW.ORDERS')?.statistics).toEqual([['CUSTOMER_ID'], ['ORDER_DATE']]);
+  });
+
   it('reports objects dbee deployed that were dropped by hand', async () => {
     const w = workspace();
     expect((await w.dbee('deploy')).code).toBe(0);

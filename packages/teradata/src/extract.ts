@@ -1,6 +1,7 @@
 import type { AuditEvent, AuditTrail, Connection, ExtractedObject, ObjectKey, SchemaScope } from '@dbee/core';
 import { TABLE_KIND_CODES } from './teradata-deploy';
-import { normalizeName, quoteIdent } from './teradata-identifiers';
+import { normalizeName, quoteIdent, quoteString } from './teradata-identifiers';
+import { teradataErrorCode } from './teradata-errors';
 import { kindKeyword, showText } from './teradata-renderer';
 
 /**
@@ -42,12 +43,14 @@ interface CatalogRow {
   create_timestamp: unknown;
   last_alter_name: string | null;
   last_alter_timestamp: unknown;
+  comment_string: string | null;
 }
 
 function objectsSql(databases: number, extra = ''): string {
   return (
     'SELECT DatabaseName AS database_name, TableName AS table_name, TableKind AS table_kind, CreatorName AS creator_name, ' +
-    'CreateTimeStamp AS create_timestamp, LastAlterName AS last_alter_name, LastAlterTimeStamp AS last_alter_timestamp ' +
+    'CreateTimeStamp AS create_timestamp, LastAlterName AS last_alter_name, LastAlterTimeStamp AS last_alter_timestamp, ' +
+    'CommentString AS comment_string ' +
     `FROM DBC.TablesV WHERE DatabaseName IN (${marks(databases)}) AND TableKind IN (${KIND_LIST})${extra} ORDER BY 1, 2`
   );
 }
@@ -101,22 +104,64 @@ function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
-/** `Engine.extract.objects`: every object of the scope's databases, one file per object, in database and name order. */
+/** Kinds `COMMENT ON <kind>` takes. */
+const COMMENTED_KINDS = new Set(['table', 'view', 'macro', 'procedure', 'function', 'trigger']);
+
+/**
+ * `Engine.extract.objects`: every object of the scope's databases, one file per object, in database and name order.
+ * A file holds the object's SHOW text, then (as d-bee writes them) its comments, `COMMENT ON <kind>` from
+ * `DBC.TablesV.CommentString` and `COMMENT ON COLUMN` from `DBC.ColumnsV.CommentString`, and for a table the
+ * `COLLECT STATISTICS` request of `SHOW STATISTICS ON` (none when the table has no statistics), so that deploying the
+ * file brings them back.
+ */
 export async function extractTeradata(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]> {
   const databases = scope.schemas.map((s) => normalizeName(s));
   if (!databases.length) return [];
   const sourceNames = Object.fromEntries(Object.entries(scope.sourceNames ?? {}).map(([k, v]) => [k.toUpperCase(), v]));
   const rows = await conn.query<CatalogRow>(objectsSql(databases.length), databases);
+  const columnComments = await conn.query<{ database_name: string; table_name: string; column_name: string; comment_string: string | null }>(
+    'SELECT DatabaseName AS database_name, TableName AS table_name, ColumnName AS column_name, CommentString AS comment_string ' +
+      `FROM DBC.ColumnsV WHERE UPPER(DatabaseName) IN (${marks(databases.length)}) AND CommentString IS NOT NULL ORDER BY 1, 2, ColumnId`,
+    databases,
+  );
+  const commentsOf = (db: string, name: string) =>
+    columnComments.rows.filter((c) => normalizeName(String(c.database_name).trim()) === db && normalizeName(String(c.table_name).trim()) === name);
   const out: ExtractedObject[] = [];
   for (const row of rows.rows) {
     const key = keyOf(row);
     const word = key && kindKeyword(key.kind);
     if (!key || !word || !FOLDERS[key.kind]) continue;
-    const show = await conn.query(`SHOW ${word} ${quoteIdent(key.schema!)}.${quoteIdent(key.name)}`);
-    const text = restoreDatabaseNames(showText(show.rows), sourceNames).replace(/;?\s*$/, ';\n');
+    const qualified = `${quoteIdent(key.schema!)}.${quoteIdent(key.name)}`;
+    const show = await conn.query(`SHOW ${word} ${qualified}`);
+    const parts = [showText(show.rows).replace(/;?\s*$/, ';')];
+    if (COMMENTED_KINDS.has(key.kind)) {
+      if (row.comment_string) parts.push(`COMMENT ON ${word} ${qualified} AS ${quoteString(String(row.comment_string))};`);
+      for (const c of commentsOf(key.schema!, key.name)) parts.push(`COMMENT ON COLUMN ${qualified}.${quoteIdent(String(c.column_name).trim())} AS ${quoteString(String(c.comment_string))};`);
+    }
+    if (key.kind === 'table') {
+      const stats = await statisticsOf(conn, qualified);
+      if (stats) parts.push(stats);
+    }
+    const text = restoreDatabaseNames(parts.join('\n\n'), sourceNames) + '\n';
     out.push({ key, path: `schema/${databaseFolder(key.schema!, sourceNames)}/${FOLDERS[key.kind]}/${safe(key.name.toLowerCase())}.sql`, text });
   }
   return out;
+}
+
+/**
+ * `SHOW STATISTICS ON t`: the COLLECT STATISTICS request that collects the table's statistics again (`\r` made `\n`),
+ * or null when the table has none (3624) or the user may not see them.
+ */
+async function statisticsOf(conn: Connection, qualified: string): Promise<string | null> {
+  try {
+    const r = await conn.query(`SHOW STATISTICS ON ${qualified}`);
+    const text = showText(r.rows).trim();
+    return text ? text.replace(/\s*;?\s*$/, ';') : null;
+  } catch (error) {
+    const code = teradataErrorCode(error);
+    if (code !== null && [3624, 3523, 3807].includes(code)) return null;
+    throw error;
+  }
 }
 
 /**

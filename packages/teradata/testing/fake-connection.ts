@@ -74,6 +74,8 @@ export interface FakeObject {
   spelling?: string;
   /** `DBC.TablesV.CommentString` (COMMENT ON). */
   comment?: string;
+  /** Statistics collected on the table (COLLECT STATISTICS), one entry per column group, upper-case column names. */
+  statistics?: string[][];
   /** `DBC.ColumnsV.CommentString` by upper-case column name (COMMENT ON COLUMN). */
   columnComments?: Record<string, string>;
   // DBC.TablesV audit columns (Data Dictionary: CreatorName, CreateTimeStamp, LastAlterName, LastAlterTimeStamp),
@@ -431,6 +433,18 @@ export class FakeTeradataSession implements TeradataSession {
     if (/FROM DBC\.DatabasesV WHERE DatabaseName = \?/i.test(sql)) {
       return this.reply({ rows: this.databases.has(upper(params[0])) ? [{ db_kind: 'D' }] : [] });
     }
+    // SHOW STATISTICS ON t (SQL Data Definition Language, SHOW STATISTICS): the COLLECT STATISTICS request that
+    // recollects the table's statistics; a table without any: 3624 "There are no statistics defined for the table"
+    // (code: verify). The text's layout is the double's (verify the spacing and the SAMPLE comments on a live system).
+    const stats = /^\s*SHOW\s+STAT(?:ISTIC)?S\s+ON\s+(.+?)\s*;?\s*$/is.exec(sql);
+    if (stats) {
+      const name = stats[1]!.replace(/"/g, '').toUpperCase();
+      const o = this.catalog.get(name);
+      if (!o) throw this.error({ code: 3807, text: `Object '${name}' does not exist.` });
+      if (!o.statistics?.length) throw this.error({ code: 3624, text: 'There are no statistics defined for the table.' });
+      const text = `COLLECT STATISTICS\r${o.statistics.map((g) => `            COLUMN ( ${g.join(' ,')} )`).join(' ,\r')}\r                ON ${name} ;`;
+      return { resultSets: [{ columns: ['Request Text'], rows: [[text]] }], rowCount: 1 };
+    }
     const show = /^\s*SHOW\s+(?:TABLE|VIEW|MACRO|PROCEDURE|FUNCTION|JOIN\s+INDEX|HASH\s+INDEX|TRIGGER)\s+(.+?)\s*;?\s*$/is.exec(sql);
     if (show) {
       const name = show[1]!.replace(/"/g, '').toUpperCase();
@@ -571,6 +585,7 @@ export class FakeTeradataSession implements TeradataSession {
       this.checkTarget(head, sql);
       if (head === 'GRANT') this.checkGrantees(tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon'));
       if (head === 'COMMENT') this.storeComment(sql);
+      if (head === 'COLLECT') this.storeStatistics(sql);
       return null;
     }
     const key = parsed.key;
@@ -746,6 +761,28 @@ export class FakeTeradataSession implements TeradataSession {
     } else return null;
     this.catalog.set(id, { ...exists, ...this.tableObject(renderParsedTable(t), id), rows: exists.rows });
     return null;
+  }
+
+  /** Keep the column groups of `COLLECT STATISTICS COLUMN (a), COLUMN (b, c) ON t` for SHOW STATISTICS. */
+  private storeStatistics(sql: string): void {
+    const w = tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
+    const on = w.findIndex((t) => t.type === 'word' && t.value === 'ON');
+    if (on < 0) return;
+    const parts = w.slice(on + 1).filter((t) => t.type === 'word' || t.type === 'quoted').map((t) => t.value).filter((v) => v !== 'TEMPORARY');
+    const oid = parts.length > 1 ? parts.slice(0, 2).join('.') : `${this.defaultDatabase ?? ''}.${parts[0] ?? ''}`;
+    const o = this.catalog.get(oid);
+    if (!o) return;
+    const groups: string[][] = [];
+    for (let k = 0; k < w.length; k++) {
+      if (w[k]!.type !== 'word' || w[k]!.value !== 'COLUMN') continue;
+      if (w[k + 1]?.text === '(') {
+        const g: string[] = [];
+        for (let j = k + 2; j < w.length && w[j]!.text !== ')'; j++) if (w[j]!.type === 'word' || w[j]!.type === 'quoted') g.push(w[j]!.value);
+        groups.push(g);
+      } else if (w[k + 1]) groups.push([w[k + 1]!.value]);
+    }
+    const known = new Set((o.statistics ?? []).map((g) => g.join(',')));
+    this.catalog.set(oid, { ...o, statistics: [...(o.statistics ?? []), ...groups.filter((g) => !known.has(g.join(',')))] });
   }
 
   /** Keep the text of `COMMENT ON [TABLE|COLUMN] name [AS|IS] 'text'` for DBC.TablesV / DBC.ColumnsV `CommentString`. */
