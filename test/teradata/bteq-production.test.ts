@@ -374,3 +374,34 @@ describe('BTEQ scripts take the deployment lock dbee deploy takes (#39 item 6)',
     }
   });
 });
+
+describe('statistics are collected after the rows are copied, on both paths (#39 item 6)', () => {
+  /** The example's ORDERS made by hand, with one row (its COLLECT STATISTICS line left out). */
+  async function handMadeOrders(w: TeradataWorkspace): Promise<void> {
+    const text = readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8').replace(/\{\{env\}\}/g, 'DEV');
+    const create = text.slice(text.search(/CREATE\b/i), text.indexOf(';', text.search(/CREATE\b/i)));
+    await w.session.newSession().run(create);
+    await w.session.newSession().run('INSERT INTO DEV_EDW.orders (order_id, customer_id, order_date, status, amount) VALUES (1, 7, DATE \'2026-01-02\', \'O\', 10)');
+  }
+  const order = (requests: string[]) =>
+    requests.filter((r) => /^(INSERT INTO DEV_EDW\.ORDERS|COLLECT STATISTICS)/i.test(r)).map((r) => r.split(/\s/).slice(0, 2).join(' ').toUpperCase());
+
+  it('dbee deploy: the copy into the new table comes before its COLLECT STATISTICS', async () => {
+    const w = workspace();
+    await handMadeOrders(w);
+    const mark = w.session.log.length;
+    const r = await w.dbee('deploy', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(order(w.requestsSince(mark))).toEqual(['INSERT INTO', 'COLLECT STATISTICS']);
+    expect(w.session.rows('DEV_EDW.ORDERS')).toHaveLength(1);
+  });
+
+  it('the BTEQ script: the same order', async () => {
+    const w = workspace();
+    await handMadeOrders(w);
+    const { deploy } = await exportScripts(w);
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode, run.output.join('\n')).toBe(0);
+    expect(order(run.requests)).toEqual(['INSERT INTO', 'COLLECT STATISTICS']);
+  });
+});

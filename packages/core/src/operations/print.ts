@@ -1,6 +1,7 @@
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { expandPlaceholders } from '../sources/placeholders';
+import { withConflict } from '../runner/with-conflict';
 import { hazardLine } from '../schema/lint-rules';
 import type { ConflictDecision } from './conflicts';
 
@@ -27,11 +28,10 @@ export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readon
       const outcome = d.problem ? `REFUSED: ${d.problem.message}` : `${d.rule.strategy}${backup}`;
       out.write(`--   exists in the database, unknown to the ledger: ${rule} -> ${outcome}\n`);
     }
-    const statements = [
-      ...(d?.resolution?.before ?? []),
-      ...step.statements.map((s) => expandPlaceholders(s, vars.get(step.project) ?? {}, step.key).expanded),
-      ...(d?.resolution?.after ?? []),
-    ];
+    const statements = withConflict(
+      d?.resolution,
+      step.statements.map((s) => expandPlaceholders(s, vars.get(step.project) ?? {}, step.key).expanded),
+    );
     for (const s of statements) out.write(s.trim() + ';\n');
     out.write('\n');
   }

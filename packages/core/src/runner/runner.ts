@@ -10,6 +10,7 @@ import { executePlan, type BatchMode, type Group, type TransactionScope } from '
 import { StepJournal } from './journal';
 import type { Reporter } from './reporter';
 import { undoApplied, type AppliedStep } from './undo';
+import { withConflict } from './with-conflict';
 
 export type { TransactionScope } from './execute';
 export { transactionGroups } from './execute';
@@ -273,7 +274,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     await journal.writeOutcome(state.deploymentId!, step, status as Exclude<StepStatus, 'applied' | 'undone'>, {
       checksum: checksumStatements(step.statements, variables),
       replacesStarted: !step.transactional && engine.capabilities.transactionalDdl,
-      statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
+      statements: fields.statements ?? withConflict(conflict(step), expand(step, variables)),
       reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
       startedAt: fields.startedAt ?? new Date(),
       durationMs: fields.durationMs,
@@ -561,7 +562,7 @@ async function runStep(
   const captures = conflict !== undefined || ['replace', 'drop', 'alter', 'restore'].includes(step.action);
   const previousDefinition = captures && engine.catalog ? await engine.catalog.captureDefinition(c, step.objectKey) : null;
   const previousChecksum = step.action === 'migrate' || step.action === 'create' ? null : await ledger.objectChecksum(step.project, step.key, c);
-  const statements = [...(conflict?.before ?? []), ...expand(step, variables), ...(conflict?.after ?? [])];
+  const statements = withConflict(conflict, expand(step, variables));
   // A replaced object comes back from its captured definition when the plan knows no reverse.
   let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
   // Dependents the conflict created again stand on the new object: they go first.

@@ -8,6 +8,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import { emptyModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
+import { withConflict } from './with-conflict';
 import { runStatements } from './batch';
 import type { StepConflict } from './runner';
 import { inBackground } from '../background';
@@ -75,7 +76,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     const variables = input.variables.get(step.project) ?? {};
     const own = step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
     const c = input.conflicts.get(step.order);
-    return [...(c?.before ?? []), ...own, ...(c?.after ?? [])];
+    return withConflict(c, own);
   };
   const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(stepStatements)], engine.diff.facts.builtInRoles);
   const shadow = await engine.diff.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
