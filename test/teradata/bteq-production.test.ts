@@ -405,3 +405,26 @@ describe('statistics are collected after the rows are copied, on both paths (#39
     expect(order(run.requests)).toEqual(['INSERT INTO', 'COLLECT STATISTICS']);
   });
 });
+
+describe('a procedure that compiles with warnings only is created, on both paths (#39 items 6 and 7)', () => {
+  const warnings = (sql: string) => (/load_orders/i.test(sql) ? 'SPL5000:W(L10), a warning only' : null);
+
+  it('the BTEQ script records it applied (exit 0), and a second script has nothing to do', async () => {
+    const w = workspace({ splWarnings: warnings });
+    const { deploy } = await exportScripts(w);
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode, run.output.join('\n')).toBe(0);
+    expect(w.session.catalog.has('DEV_EDW.LOAD_ORDERS')).toBe(true);
+    expect(w.ledger('steps').find((s) => /load_orders/i.test(String(s.OBJECT_KEY)))?.STATUS).toBe('applied');
+    const again = await runBteq(later(deploy), w.session.newSession());
+    expect(again.exitCode, again.output.join('\n')).toBe(0);
+    expect(again.requests.filter((r) => /^(REPLACE|RENAME|DROP)\b/i.test(r))).toEqual([]);
+  });
+
+  it('dbee deploy records it applied too', async () => {
+    const w = workspace({ splWarnings: warnings });
+    const r = await w.dbee('deploy', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(w.ledger('steps').find((s) => /load_orders/i.test(String(s.OBJECT_KEY)))?.STATUS).toBe('applied');
+  });
+});

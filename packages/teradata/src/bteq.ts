@@ -33,10 +33,10 @@ import { tableModel } from './teradata-table-diff';
  * Keywords" / "Testing Status Values": ERRORCODE, ACTIVITYCOUNT, ERRORLEVEL):
  *
  * - `.IF ERRORCODE <> 0 THEN .GOTO FAIL_n` after every request of step n;
- * - after a CREATE/REPLACE PROCEDURE also `.IF ACTIVITYCOUNT <> 0 THEN .GOTO FAIL_n`: SPL compile errors (5526,
- *   procedure not created) and warnings (5527) arrive in a *successful* response whose activity count is the number
- *   of SPL messages, so ERRORCODE alone lets a broken procedure pass. ACTIVITYCOUNT is in every BTEQ release;
- *   WARNINGCODE is not (verify on the target BTEQ), so the script does not rely on it;
+ * - after a CREATE/REPLACE PROCEDURE also a test of the SPL messages (`compiled`): compile errors (5526, procedure not
+ *   created) and warnings (5527, created) arrive in a *successful* response whose activity count is the number of
+ *   SPL messages, so ERRORCODE alone lets a broken procedure pass. No message, or warnings only (WARNINGCODE 5527), is
+ *   success; anything else fails the step;
  * - expected errors have their severity set to 0 with `.SET ERRORLEVEL 3807 SEVERITY 0` only around the requests
  *   that expect them (the ledger's version probe on a database where the ledger does not exist yet), so they do
  *   not raise BTEQ's exit code.
@@ -463,6 +463,17 @@ function withLock(c: Ctx, lines: string[], from: number, token: string): string[
   return out;
 }
 
+/**
+ * After a CREATE/REPLACE PROCEDURE: no SPL message (ACTIVITYCOUNT 0) is success; warnings only (WARNINGCODE 5527:
+ * "The stored procedure ... is created or replaced if compilation warnings are found", BTEQ Reference, Stored
+ * Procedure Compilation) is success too, the messages are in BTEQ's output; anything else (5526, compile errors: the
+ * procedure was not created or replaced) runs `fail`. A BTEQ without WARNINGCODE refuses that `.IF` and goes on to
+ * `fail`, as every warning did before (verify on the target BTEQ).
+ */
+function compiled(label: string, fail: string): string[] {
+  return [`.IF ACTIVITYCOUNT = 0 THEN .GOTO COMPILED_${label}`, `.IF WARNINGCODE = 5527 THEN .GOTO COMPILED_${label}`, fail, `.LABEL COMPILED_${label}`];
+}
+
 /** `COMMIT;` in ANSI mode (a DDL must end its transaction: 3722), nothing in Teradata mode. */
 function commit(c: Ctx): string[] {
   return c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`] : [];
@@ -643,6 +654,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     const copy = c.ledger ? copyRows(c, step, statements, stamp) : null;
     for (const [i, st] of statements.entries()) {
       lines.push(bteqRequest(st), c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) {
+        lines.push(...compiled(`${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
+        if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+        continue;
+      }
       if (copy && i === copy.after) {
         // copyData: the rows of the table renamed aside by this run go into the new table right after its CREATE,
         // before the step's COLLECT STATISTICS, so that the statistics describe the rows (#39).
@@ -658,9 +674,6 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           `.LABEL NOCOPY_${n}`,
         );
         continue;
-      }
-      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) {
-        lines.push(c.ledger ? `.IF ACTIVITYCOUNT <> 0 THEN .GOTO FAIL_${n}` : `.IF ACTIVITYCOUNT <> 0 THEN .QUIT ${code}`);
       }
       if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
     }
@@ -898,9 +911,9 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       );
       failures.push('', `.LABEL KEEP_${n}`, remark(`${sql} holds rows and no backup exists: not dropped; the rollback stops here`), '.LOGOFF', `.QUIT ${code}`);
     }
-    for (const st of reverse) {
+    for (const [i, st] of reverse.entries()) {
       lines.push(bteqRequest(st), c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
-      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) lines.push(c.ledger ? `.IF ACTIVITYCOUNT <> 0 THEN .GOTO FAIL_${n}` : `.IF ACTIVITYCOUNT <> 0 THEN .QUIT ${code}`);
+      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) lines.push(...compiled(`U${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
       if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
     }
     if (c.ledger && RENAMED_BACK.has(step.objectKey.kind)) {

@@ -113,6 +113,7 @@ interface FakeSystem {
   anyDatabase: boolean;
   /** Roles (upper case): given as `roles`, or made with CREATE ROLE. */
   roles: Set<string>;
+  splWarnings?: (sql: string) => string | null;
 }
 
 /** The message a driver error carries, in the native library's format. */
@@ -211,6 +212,13 @@ export interface FakeSessionOptions {
    * warning 5526 for a procedure), as on a real system. Default true.
    */
   strictReferences?: boolean;
+  /**
+   * SPL warnings of a procedure that compiles with warnings only: its CREATE/REPLACE creates it and answers a
+   * successful response carrying warning 5527 and the messages as rows ("The stored procedure ... is created or
+   * replaced if compilation warnings are found": BTEQ Reference, Stored Procedure Compilation; 5527's text: verify).
+   * Which SPL gives warnings is not modelled: the test says, with this function (null: none).
+   */
+  splWarnings?: (sql: string) => string | null;
   /** The server clock (`CURRENT_TIMESTAMP`). Default: the real time. */
   clock?: () => Date;
   /** The logged-on user (`USER`). Default `DBEE`. */
@@ -248,6 +256,7 @@ export class FakeTeradataSession implements TeradataSession {
       shapes: new Map(),
       anyDatabase: !options.databases?.length,
       roles: new Set((options.roles ?? []).map((r) => r.toUpperCase())),
+      splWarnings: options.splWarnings,
     };
     this.number = ++this.system.sessions;
     for (const [k, v] of Object.entries(options.objects ?? {})) {
@@ -625,6 +634,9 @@ export class FakeTeradataSession implements TeradataSession {
       const [c, what] = EXISTS_BY_CODE[o.tableKind] ?? [3803, 'Table'];
       return this.error({ code: c, text: `${what} '${id}' already exists.` });
     };
+    const warned = creates && key.kind === 'procedure' ? (this.system.splWarnings?.(sql) ?? null) : null;
+    const created = (): TeradataResult | null =>
+      warned ? { resultSets: [{ columns: ['ErrorText'], rows: [[warned]] }], rowCount: 1, warnings: [{ code: 5527, text: 'Stored Procedure Created/Replaced with warnings.' }] } : null;
     switch (parsed.action) {
       case 'create':
         if (exists) throw existsError(exists);
@@ -635,12 +647,12 @@ export class FakeTeradataSession implements TeradataSession {
           return null;
         }
         this.catalog.set(id, { tableKind: code, show: sql.trim(), ...(dependsOn ? { dependsOn } : {}), ...spellingOf(sql, key.name) });
-        return null;
+        return created();
       case 'create-or-replace':
         if (exists && exists.tableKind !== code) throw this.error({ code: 5573, text: `'${id}' is not a ${key.kind}.` });
         // REPLACE of an existing object keeps its dictionary row, and with it the name as first written (verify).
         if (code) this.catalog.set(id, { tableKind: code, show: sql.trim(), ...(dependsOn ? { dependsOn } : {}), ...(exists ? { spelling: exists.spelling } : spellingOf(sql, key.name)) });
-        return null;
+        return created();
       case 'drop':
         if (!exists) throw this.error({ code: 3807, text: `Object '${id}' does not exist.` });
         if (TABLE_CODES.has(exists.tableKind)) this.refuseUnderDependents(id, 'drop');
