@@ -119,6 +119,9 @@ export function diffTarget(ctx: TargetContext): TargetConfiguration {
     cache: true,
     inputs: [...modelInputs(ctx), { runtime: ctx.fingerprintCommand }],
     outputs: ['{workspaceRoot}/dist/dbee/{projectName}/diff'],
+    // `-c markdown` (the CI pipeline's pull-request job): the report in Markdown, also written inside the outputs, so
+    // that a cache hit restores it, for a job summary or a merge request artifact (`cat dist/dbee/*/diff/diff.md`).
+    configurations: { markdown: { format: 'markdown', output: '{workspaceRoot}/dist/dbee/{projectName}/diff/diff.md' } },
     dependsOn: [ctx.options.buildTargetName],
     // Parallel on purpose, although it reads the live database: Nx never batches a task with `parallelism: false`,
     // and the batch executor (preferBatch) runs all diffs one after the other in ONE process, which is both what an
