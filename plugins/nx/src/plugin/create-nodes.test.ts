@@ -191,6 +191,12 @@ describe('createNodes', () => {
               },
               "diff": {
                 "cache": true,
+                "configurations": {
+                  "markdown": {
+                    "format": "markdown",
+                    "output": "{workspaceRoot}/dist/dbee/{projectName}/diff/diff.md",
+                  },
+                },
                 "dependsOn": [
                   "build",
                 ],
