@@ -101,6 +101,20 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
   });
 });
 
+describe('nx g @dbee/nx:ci, an environment that dbee.yaml protects (gates.protected)', () => {
+  it('deploys it with --assumeYes: the approval in CI stands for the typed confirmation no one can give there', async () => {
+    const protectedProd = docsDbeeYaml().replace('      url: ${DBEE_PROD_URL}\n', '      url: ${DBEE_PROD_URL}\n    gates:\n      protected: true\n');
+    expect(protectedProd).toContain('protected: true');
+    const github = (await generated('github', protectedProd)).text;
+    expect(github).toContain('run: npx nx affected -t deploy --excludeTaskDependencies --output-style=static --assumeYes\n        env:\n          DBEE_ENV: prod');
+    expect(github).toContain('run: npx nx affected -t deploy --excludeTaskDependencies --output-style=static\n        env:\n          DBEE_ENV: test');
+    expect(validateWorkflow(github).errors).toEqual([]);
+    const gitlab = (await generated('gitlab', protectedProd)).text;
+    expect(gitlab).toContain('--assumeYes --base=$CI_COMMIT_BEFORE_SHA');
+    expect(gitlabErrors(gitlab)).toEqual([]);
+  });
+});
+
 describe('nx g @dbee/nx:ci --provider=gitlab', () => {
   it("writes a .gitlab-ci.yml that GitLab's schema accepts, and the schema refuses a broken one", async () => {
     const { text } = await generated('gitlab');

@@ -18,6 +18,12 @@ export interface CiEnvironment {
   name: string;
   /** The `${VAR}` variables its settings read (`DBEE_TEST_URL`): secrets of the CI system, never in the file. */
   secrets: string[];
+  /**
+   * `gates.protected` in dbee.yaml: a deployment waits for someone to type the environment's name, which no one can
+   * in CI; the job passes `--assumeYes`, and the CI environment's approval (required reviewers, a manual job) stands
+   * for the typed confirmation.
+   */
+  protected: boolean;
 }
 
 /** Options that shape the plan (see schema.json). */
@@ -34,8 +40,10 @@ export interface CiPlanOptions {
  */
 export function ciPlan(tree: Tree, options: CiPlanOptions): CiPlan {
   const text = tree.read(WORKSPACE_FILE, 'utf-8');
-  if (text === null) throw new GeneratorError(`${WORKSPACE_FILE} not found: run \`nx add @dbee/nx\` first, then add the environments CI deploys to`);
-  let environments: Record<string, { connection?: Record<string, unknown> }>;
+  if (text === null) {
+    throw new GeneratorError(`${WORKSPACE_FILE} not found: run \`nx add @dbee/nx\` first, then add the environments CI deploys to`);
+  }
+  let environments: Record<string, { connection?: Record<string, unknown>; gates?: { protected?: unknown } }>;
   try {
     const config = YamlFile.parse(text, WORKSPACE_FILE).toJS() as { environments?: unknown } | null;
     environments = isRecord(config?.environments) ? (config.environments as typeof environments) : {};
@@ -47,33 +55,55 @@ export function ciPlan(tree: Tree, options: CiPlanOptions): CiPlan {
   const names = asked.length ? asked : Object.keys(environments).filter((name) => !embedded(name));
   const unknown = names.filter((name) => !isRecord(environments[name]));
   if (unknown.length) {
-    throw new GeneratorError(`--environments: ${unknown.map((n) => `"${n}"`).join(', ')} not declared in ${WORKSPACE_FILE} (environments: ${Object.keys(environments).join(', ') || 'none'})`);
+    const declared = Object.keys(environments).join(', ') || 'none';
+    throw new GeneratorError(`--environments: ${quoted(unknown)} not declared in ${WORKSPACE_FILE} (environments: ${declared})`);
   }
   const local = names.filter(embedded);
   if (local.length) {
-    throw new GeneratorError(`--environments: ${local.map((n) => `"${n}"`).join(', ')} is embedded (PGlite in a folder): a CI job's folder is gone when the job ends; name server environments`);
+    throw new GeneratorError(
+      `--environments: ${quoted(local)} is embedded (PGlite in a folder, gone when the CI job ends): name server environments`,
+    );
   }
   if (!names.length) {
     throw new GeneratorError(
-      `${WORKSPACE_FILE} declares no server environment for CI to deploy to: add one (for example \`test:\` with \`engine: postgres\` and ` +
+      `${WORKSPACE_FILE} declares no server environment for CI to deploy to: add one (for example \`test:\` with ` +
+        '`engine: postgres` and ' +
         '`connection: { url: ${DBEE_TEST_URL} }`), then run this generator again',
     );
   }
   const branch = (options.mainBranch ?? readNxJson(tree)?.defaultBase ?? 'main').trim();
   if (!/^[\w./-]+$/.test(branch)) throw new GeneratorError(`--mainBranch "${branch}" is not a branch name`);
   const nodeVersion = String(options.nodeVersion ?? '20').trim();
-  if (!/^\d+(\.\d+){0,2}$/.test(nodeVersion)) throw new GeneratorError(`--nodeVersion "${nodeVersion}" is not a Node.js version (20, 22.12)`);
+  if (!/^\d+(\.\d+){0,2}$/.test(nodeVersion)) {
+    throw new GeneratorError(`--nodeVersion "${nodeVersion}" is not a Node.js version (20, 22.12)`);
+  }
   return {
     mainBranch: branch,
     nodeVersion,
-    environments: names.map((name) => ({ name, secrets: variablesOf(environments[name]) })),
+    environments: names.map((name) => ({
+      name,
+      secrets: variablesOf(environments[name]),
+      protected: environments[name]?.gates?.protected === true,
+    })),
   };
+}
+
+/**
+ * The deploy command of an environment's job: the affected projects only, in dependency order, each deployment's
+ * output printed in full, and `--assumeYes` where dbee.yaml protects the environment (see CiEnvironment.protected).
+ */
+export function deployCommand(env: CiEnvironment): string {
+  return `npx nx affected -t deploy --excludeTaskDependencies --output-style=static${env.protected ? ' --assumeYes' : ''}`;
 }
 
 /** The `${VAR}` an environment's settings read (an escaped `$${VAR}` is text), sorted; DBEE_ENV is set by the job. */
 function variablesOf(environment: unknown): string[] {
   const refs = envRefs(JSON.stringify(environment).replace(/\$\$\{/g, ''));
   return [...new Set(refs)].filter((v) => v !== 'DBEE_ENV').sort();
+}
+
+function quoted(names: readonly string[]): string {
+  return names.map((n) => `"${n}"`).join(', ');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

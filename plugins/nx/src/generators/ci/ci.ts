@@ -20,11 +20,15 @@ const PROVIDERS = {
  */
 export async function ciGenerator(tree: Tree, options: CiGeneratorSchema): Promise<GeneratorCallback> {
   const provider = PROVIDERS[options.provider as keyof typeof PROVIDERS];
-  if (!provider) throw new GeneratorError(`--provider "${options.provider ?? ''}" is not known: use --provider=github or --provider=gitlab`);
+  if (!provider) {
+    throw new GeneratorError(`--provider "${options.provider ?? ''}" is not known: use --provider=github or --provider=gitlab`);
+  }
   const text = provider.render(ciPlan(tree, options));
   const existing = tree.read(provider.file, 'utf-8');
   if (existing !== null && existing !== text && !options.overwrite) {
-    throw new GeneratorError(`${provider.file} already exists and differs from the generated pipeline: merge it by hand, or pass --overwrite to replace it`);
+    throw new GeneratorError(
+      `${provider.file} already exists and differs from the generated pipeline: merge it by hand, or pass --overwrite to replace it`,
+    );
   }
   tree.write(provider.file, text);
   pinCacheDirectory(tree);

@@ -1,4 +1,4 @@
-import type { CiEnvironment, CiPlan } from './ci-plan';
+import { deployCommand, type CiEnvironment, type CiPlan } from './ci-plan';
 
 /** Where `nx g @dbee/nx:ci --provider=github` writes the workflow. */
 export const GITHUB_WORKFLOW_FILE = '.github/workflows/dbee.yml';
@@ -15,10 +15,11 @@ export const GITHUB_WORKFLOW_FILE = '.github/workflows/dbee.yml';
  */
 export function githubWorkflow(plan: CiPlan): string {
   const [first] = plan.environments;
+  const order = plan.environments.map((e) => e.name).join(', then ');
   const lines = [
     `# Database CI/CD with dbee, written by \`nx g @dbee/nx:ci --provider=github\` (see dbee's docs/ci.md).`,
     `# Pull requests: what each affected database project would change on ${first!.name}, as the job summary.`,
-    `# Pushes to ${plan.mainBranch}: the affected database projects are deployed to ${plan.environments.map((e) => e.name).join(', then ')}.`,
+    `# Pushes to ${plan.mainBranch}: the affected database projects are deployed to ${order}.`,
     'name: databases',
     '',
     'on:',
@@ -84,7 +85,7 @@ export function githubWorkflow(plan: CiPlan): string {
       '    steps:',
       ...setupSteps(plan),
       `      - name: Deploy the affected database projects to ${env.name}`,
-      '        run: npx nx affected -t deploy --excludeTaskDependencies --output-style=static',
+      `        run: ${deployCommand(env)}`,
       ...environmentVariables(env),
     );
   });

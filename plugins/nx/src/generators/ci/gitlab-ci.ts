@@ -1,4 +1,4 @@
-import type { CiPlan } from './ci-plan';
+import { deployCommand, type CiPlan } from './ci-plan';
 
 /** Where `nx g @dbee/nx:ci --provider=gitlab` writes the pipeline. */
 export const GITLAB_CI_FILE = '.gitlab-ci.yml';
@@ -15,12 +15,13 @@ export const GITLAB_CI_FILE = '.gitlab-ci.yml';
  */
 export function gitlabCi(plan: CiPlan): string {
   const [first] = plan.environments;
+  const order = plan.environments.map((e) => e.name).join(', then ');
   const main = `$CI_COMMIT_BRANCH == "${plan.mainBranch}"`;
   const mergeRequest = '$CI_PIPELINE_SOURCE == "merge_request_event"';
   const lines = [
     `# Database CI/CD with dbee, written by \`nx g @dbee/nx:ci --provider=gitlab\` (see dbee's docs/ci.md).`,
     `# Merge requests: what each affected database project would change on ${first!.name}, as the "database diff" artifact.`,
-    `# Pushes to ${plan.mainBranch}: the affected database projects are deployed to ${plan.environments.map((e) => e.name).join(', then ')}.`,
+    `# Pushes to ${plan.mainBranch}: the affected database projects are deployed to ${order}.`,
     '# Connection variables (Settings > CI/CD > Variables, masked, scoped to their environment):',
     ...plan.environments.map((e) => `#   ${e.name}: ${e.secrets.join(', ') || '(none: its connection in dbee.yaml reads no variable)'}`),
     'workflow:',
@@ -61,7 +62,7 @@ export function gitlabCi(plan: CiPlan): string {
     '  script:',
     '    - npx nx affected -t diff -c markdown --output-style=static --base=$CI_MERGE_REQUEST_DIFF_BASE_SHA --head=$CI_COMMIT_SHA',
     '  after_script:',
-    '    - cat dist/dbee/*/diff/diff.md > dbee-diff.md 2> /dev/null || echo "No database project is affected by this merge request." > dbee-diff.md',
+    `    - cat dist/dbee/*/diff/diff.md > dbee-diff.md 2> /dev/null || echo "${NOTHING_AFFECTED}" > dbee-diff.md`,
     '  artifacts:',
     '    when: always',
     '    expose_as: database diff',
@@ -86,11 +87,13 @@ export function gitlabCi(plan: CiPlan): string {
       '  variables:',
       `    DBEE_ENV: ${env.name}`,
       '  script:',
-      '    - npx nx affected -t deploy --excludeTaskDependencies --output-style=static --base=$CI_COMMIT_BEFORE_SHA --head=$CI_COMMIT_SHA',
+      `    - ${deployCommand(env)} --base=$CI_COMMIT_BEFORE_SHA --head=$CI_COMMIT_SHA`,
     );
   });
   return `${lines.join('\n')}\n`;
 }
+
+const NOTHING_AFFECTED = 'No database project is affected by this merge request.';
 
 /** npm's download cache, keyed by the lock file. */
 function npmCache(): string[] {
