@@ -63,8 +63,9 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
   });
 
   it('pull requests: checkout with history, npm cache, nx-set-shas, the Nx cache restored and saved, the Markdown diff as job summary', async () => {
-    const workflow = parse((await generated('github')).text) as { on: Record<string, unknown>; jobs: Record<string, Job> };
+    const workflow = parse((await generated('github')).text) as { on: Record<string, unknown>; env: Record<string, string>; jobs: Record<string, Job> };
     expect(Object.keys(workflow.on)).toEqual(['pull_request', 'push']);
+    expect(workflow.env).toMatchObject({ NX_DEFAULT_OUTPUT_STYLE: 'static' });
     const diff = workflow.jobs['diff']!;
     expect(diff.if).toBe("github.event_name == 'pull_request'");
     const uses = (name: string) => diff.steps.find((s) => s.uses?.startsWith(name));
@@ -86,7 +87,7 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
     const prod = workflow.jobs['deploy-prod']!;
     expect(prod).toMatchObject({ if: "github.event_name == 'push'", needs: 'deploy-test', environment: 'prod', concurrency: { group: 'dbee-deploy-prod' } });
     const deploy = prod.steps.find((s) => s.run?.includes('nx affected'))!;
-    expect(deploy.run).toBe('npx nx affected -t deploy --excludeTaskDependencies --output-style=static');
+    expect(deploy.run).toBe('npx nx affected -t deploy --excludeTaskDependencies');
     expect(deploy.env).toEqual({ DBEE_ENV: 'prod', DBEE_PROD_URL: '${{ secrets.DBEE_PROD_URL }}' });
     expect(workflow.jobs['deploy-test']!.needs).toBeUndefined();
   });
@@ -106,8 +107,8 @@ describe('nx g @dbee/nx:ci, an environment that dbee.yaml protects (gates.protec
     const protectedProd = docsDbeeYaml().replace('      url: ${DBEE_PROD_URL}\n', '      url: ${DBEE_PROD_URL}\n    gates:\n      protected: true\n');
     expect(protectedProd).toContain('protected: true');
     const github = (await generated('github', protectedProd)).text;
-    expect(github).toContain('run: npx nx affected -t deploy --excludeTaskDependencies --output-style=static --assumeYes\n        env:\n          DBEE_ENV: prod');
-    expect(github).toContain('run: npx nx affected -t deploy --excludeTaskDependencies --output-style=static\n        env:\n          DBEE_ENV: test');
+    expect(github).toContain('run: npx nx affected -t deploy --excludeTaskDependencies --assumeYes\n        env:\n          DBEE_ENV: prod');
+    expect(github).toContain('run: npx nx affected -t deploy --excludeTaskDependencies\n        env:\n          DBEE_ENV: test');
     expect(validateWorkflow(github).errors).toEqual([]);
     const gitlab = (await generated('gitlab', protectedProd)).text;
     expect(gitlab).toContain('--assumeYes --base=$CI_COMMIT_BEFORE_SHA');
@@ -124,7 +125,7 @@ describe('nx g @dbee/nx:ci --provider=gitlab', () => {
 
   it('merge requests get the Markdown diff as an artifact; the main branch deploys test, then prod when a person starts it', async () => {
     const pipeline = parse((await generated('gitlab')).text) as Record<string, Record<string, unknown>>;
-    expect(pipeline['variables']).toMatchObject({ GIT_DEPTH: '0' });
+    expect(pipeline['variables']).toMatchObject({ GIT_DEPTH: '0', NX_DEFAULT_OUTPUT_STYLE: 'static' });
     expect(pipeline['dbee-diff']).toMatchObject({ variables: { DBEE_ENV: 'test' }, artifacts: { expose_as: 'database diff', paths: ['dbee-diff.md'] } });
     expect(JSON.stringify(pipeline['dbee-diff']!['cache'])).toContain('.nx/cache/');
     expect(pipeline['dbee-deploy-test']).toMatchObject({ environment: { name: 'test' }, variables: { DBEE_ENV: 'test' }, needs: [] });

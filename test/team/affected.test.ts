@@ -85,11 +85,14 @@ describe('nx affected -t deploy deploys what changed on the branch (core ← sal
     const since = await lastDeployment('dev');
     const table = { 'databases/core/schema/core/tables/regions.sql': 'CREATE TABLE core.regions (code text PRIMARY KEY, label text NOT NULL);\n' };
     await startBranch('core-table', table, 'reporting-view');
-    const r = await team.nx(['affected', '-t', 'deploy', '--env=dev', '--base=reporting-view', '--head=HEAD', '--excludeTaskDependencies']);
+    // As the generated CI pipeline runs it: every task's output in full, each deployment shown once.
+    const range = ['--base=reporting-view', '--head=HEAD', '--excludeTaskDependencies'];
+    const r = await team.nx(['affected', '-t', 'deploy', '--env=dev', ...range], { NX_DEFAULT_OUTPUT_STYLE: 'static' });
     expect(r.code, r.output).toBe(0);
     const ran = ['db-core', 'db-sales', 'db-reporting'].map((p) => r.output.indexOf(`nx run ${p}:deploy`));
     expect(ran.every((i) => i >= 0), r.output).toBe(true);
     expect([...ran].sort((a, b) => a - b)).toEqual(ran);
+    for (const p of ['core', 'sales', 'reporting']) expect(r.output.split(`dbee deploy ${p} -> dev`).length - 1, r.output).toBe(1);
     // Only core had something to apply; sales and reporting were deployed after it, as no-ops.
     expect(await deployedSince('dev', since)).toEqual(['core']);
     const [{ regions }] = await team.query<{ regions: string | null }>('dev', `SELECT to_regclass('core.regions')::text AS regions`);

@@ -61,12 +61,15 @@ export async function* runBatch(
  * prints the full output of the project asked for and one line for each successful dependency ("Output of 2
  * successful tasks were not shown"), and operators read what each deployment did. The worker's standard output
  * reaches the terminal as it is written. Only for a run of one project (one task of the run that no other depends
- * on): `run-many` and `affected` print every task alike, and the CI pipeline asks for `--output-style=static`, as does
- * anyone who wants everything. Not with the TUI (it shows every task's output in its own pane) nor `--verbose` (which
- * prints every task in full); under `--output-style=static` a dependency's output is printed twice.
+ * on): `run-many` and `affected` print every task alike (the CI pipeline sets NX_DEFAULT_OUTPUT_STYLE=static). Not
+ * with the TUI (every task's output has its own pane), `--verbose`, or an NX_DEFAULT_OUTPUT_STYLE other than
+ * static-failures-only (each prints every task in full, or on purpose none). Nx does not pass its command line to the
+ * batch process: after an explicit `--output-style=static` on the command line, a dependency's output shows twice.
  */
 function dependenciesToEcho(fullGraph: TaskGraph, ids: readonly string[]): Set<string> {
-  if (process.env['NX_TUI'] === 'true' || process.env['NX_VERBOSE_LOGGING'] === 'true') return new Set();
+  const style = process.env['NX_DEFAULT_OUTPUT_STYLE'];
+  const printsAll = style !== undefined && style !== '' && style !== 'static-failures-only';
+  if (process.env['NX_TUI'] === 'true' || process.env['NX_VERBOSE_LOGGING'] === 'true' || printsAll) return new Set();
   const all = Object.keys(fullGraph.tasks);
   const dependedOn = new Set(all.flatMap((id) => dependenciesOf(fullGraph, id, all)));
   const requested = all.filter((id) => !dependedOn.has(id));
