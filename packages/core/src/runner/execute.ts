@@ -180,6 +180,11 @@ export interface BatchMode<T> {
   ends(step: T): boolean;
   /** The statements that open a transaction (`BEGIN`, and what else the dialect sets for it). */
   begin: readonly string[];
+  /**
+   * A statement sent right before every `COMMIT` (the deployment lock's guard, `LockHandle.guard`): when it fails,
+   * the transaction rolls back like one whose step failed, or is interrupted (`StepEffect.interrupts`).
+   */
+  beforeCommit?: string | null;
   /** Called when a transaction opens, before its first step is prepared. */
   opened?(): void;
   /** The statements that run `step` and record it applied, in order (called when the step joins a request). */
@@ -326,7 +331,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     }
     firstRequest = false;
     const statements: string[] = [];
-    type Meta = { kind: 'begin' | 'commit'; g: number } | { kind: 'step'; g: number; p: Sent };
+    type Meta = { kind: 'begin' | 'guard' | 'commit'; g: number } | { kind: 'step'; g: number; p: Sent };
     const metas: Meta[] = [];
     const push = (sql: string, meta: Meta) => {
       statements.push(sql);
@@ -378,6 +383,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
         }
       }
       if (open.next >= open.runnable.length) {
+        if (batch.beforeCommit) push(batch.beforeCommit, { kind: 'guard', g: open.g });
         push('COMMIT', { kind: 'commit', g: open.g });
         open = null;
       }
@@ -391,10 +397,11 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     // A step alone in its request commits in a round trip of its own: a process killed while the step runs (a long
     // migration) leaves its transaction open, and the server rolls it back when it finds the connection gone,
     // instead of committing work nobody is watching. The deployment lock (same session) is held until then.
-    const commitAfter = solo && metas[metas.length - 1]!.kind === 'commit';
-    let result = await runStatements(conn, commitAfter ? statements.slice(0, -1) : statements);
+    // The guard before the COMMIT goes with it: what it proves holds until the COMMIT.
+    const commitAfter = solo && metas[metas.length - 1]!.kind === 'commit' ? (metas[metas.length - 2]?.kind === 'guard' ? 2 : 1) : 0;
+    let result = await runStatements(conn, statements.slice(0, statements.length - commitAfter));
     if (commitAfter && !result.error) {
-      const last = await runStatements(conn, statements.slice(-1));
+      const last = await runStatements(conn, statements.slice(-commitAfter));
       result = { completed: result.completed + last.completed, error: last.error };
     }
     const each = (Date.now() - t0) / Math.max(1, count);
@@ -424,7 +431,12 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
       await conn.execute('ROLLBACK').catch(() => {});
       effect.reset?.();
       open = null;
-      const culprit = failedAt.kind === 'step' ? failedAt.p : failedAt.kind === 'commit' ? tx.sent[tx.sent.length - 1]! : (tx.sent[0] ?? null);
+      if (effect.interrupts?.(result.error)) {
+        // The lock's guard stopped it (the lock is lost): none of its steps ran, nothing more runs.
+        outcome.interrupted = result.error;
+        return tx.g + 1;
+      }
+      const culprit = failedAt.kind === 'step' ? failedAt.p : failedAt.kind === 'commit' || failedAt.kind === 'guard' ? tx.sent[tx.sent.length - 1]! : (tx.sent[0] ?? null);
       const failedStep = culprit?.step ?? tx.runnable[0]!;
       const statement = statements[result.completed]!;
       const error = effect.error(result.error, failedStep, statement);

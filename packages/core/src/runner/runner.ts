@@ -1,6 +1,6 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
-import type { Connection, Engine } from '../engine/engine';
+import { LOCK_GUARD_MARK, type Connection, type Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -55,6 +55,12 @@ export interface RunOptions {
    * deployments `aborted` with the reason, and exits 2. See `DeploymentSession.assertLock`.
    */
   beforeStep?: () => Promise<void>;
+  /**
+   * The deployment lock's guard (`LockHandle.guard`): evaluated inside the requests, as every step starts and right
+   * before every COMMIT, so that no step starts and no transaction commits once the lock is lost, even in the
+   * middle of a request of many steps. The run then stops as after a failed `beforeStep`.
+   */
+  lockGuard?: string | null;
   /** Default `object`. */
   transaction?: TransactionScope;
   /** Conflict resolutions by step order. */
@@ -308,6 +314,18 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       throw e;
     }
   };
+  const guard = options.lockGuard ?? null;
+  /** The lock's guard raised inside a request (or a step's transaction): the lock is lost. */
+  const guardRaised = (e: unknown) => guard !== null && e instanceof Error && e.message.includes(LOCK_GUARD_MARK);
+  /** Why the run stops once the guard raised: the lock's own reason when it can tell (one round trip), else the guard's. */
+  const lostByGuard = async (e: unknown): Promise<void> => {
+    await checkLock().catch(() => {});
+    lockLost ??= new DbeeError(`lock lost: ${(e as Error).message.split('\n')[0]}; the deployment stopped before its next step`, {
+      code: 'LOCK_LOST',
+      exitCode: ExitCode.applyFailed,
+      hint: 'the steps recorded as applied committed; deploy again to resume',
+    });
+  };
   /** A project whose steps are all behind `groups[next]` is finished now, so its record is complete before the next starts. */
   const finishBehind = async (next: number, groups: readonly Group[]) => {
     const remaining = new Set(groups.slice(next).flatMap((x) => x.steps.map((s) => s.project)));
@@ -396,14 +414,16 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null, previousChecksum: ledgerPrevious });
           const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
           firstOfTransaction = false;
-          return [...(path ? [path] : []), `SELECT ${marks.join(', ')}`, ...expanded, ...ledger.inlineAll(writes)];
+          // The lock's guard goes with the marks: a step that would start after the lock is lost raises instead.
+          return [...(path ? [path] : []), `SELECT ${[...marks, ...(guard ? [guard] : [])].join(', ')}`, ...expanded, ...ledger.inlineAll(writes)];
         },
+        beforeCommit: guard ? `SELECT ${guard}` : null,
       }
     : null;
   let progress: { step: PlanStep; p: StepProgress } | null = null;
   const transactionalDdl = engine.capabilities.transactionalDdl;
   try {
-    await executePlan<PlanStep>(
+    const outcome = await executePlan<PlanStep>(
       conn,
       plan.steps,
       {
@@ -413,11 +433,13 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         before: async (i) => {
           if (options.beforeStep && i > 0) await checkLock();
         },
-        interrupts: () => lockLost !== null,
+        interrupts: (e) => lockLost !== null || guardRaised(e),
         run: async (c, step, onStatement) => {
           await setPathFor(c, step.project);
           progress = { step, p: { index: -1, statements: [], before: 0, reverse: null, conflictReverse: null, backup: null } };
           ran.set(step, await runStep(options, ledger, journal, c, step, states.get(step.project)!.deploymentId!, onStatement, progress.p));
+          // In its transaction, the step commits only while the lock is held.
+          if (guard && step.transactional && transactionalDdl) await c.query(`SELECT ${guard}`);
         },
         error: (e, step, statement) => {
           pending.clear();
@@ -476,6 +498,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       },
       reporter,
     );
+    if (outcome.interrupted !== undefined && !lockLost && guardRaised(outcome.interrupted)) await lostByGuard(outcome.interrupted);
 
     for (const state of states.values()) {
       if (state.deploymentId === null || state.finished) continue;
