@@ -181,8 +181,10 @@ export interface BatchMode<T> {
   /** The statements that open a transaction (`BEGIN`, and what else the dialect sets for it). */
   begin: readonly string[];
   /**
-   * A statement sent right before every `COMMIT` (the deployment lock's guard, `LockHandle.guard`): when it fails,
-   * the transaction rolls back like one whose step failed, or is interrupted (`StepEffect.interrupts`).
+   * A statement sent with a `COMMIT` that goes in a round trip of its own (a step alone in its request): the
+   * deployment lock's guard (`LockHandle.guard`), so that what it proves holds until the COMMIT. When it fails, the
+   * transaction rolls back as if its step had failed, or the run is interrupted (`StepEffect.interrupts`). The steps of
+   * a request of many carry the guard in their own statements (`prepare`), at no extra statement.
    */
   beforeCommit?: string | null;
   /** Called when a transaction opens, before its first step is prepared. */
@@ -383,7 +385,6 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
         }
       }
       if (open.next >= open.runnable.length) {
-        if (batch.beforeCommit) push(batch.beforeCommit, { kind: 'guard', g: open.g });
         push('COMMIT', { kind: 'commit', g: open.g });
         open = null;
       }
@@ -397,8 +398,13 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     // A step alone in its request commits in a round trip of its own: a process killed while the step runs (a long
     // migration) leaves its transaction open, and the server rolls it back when it finds the connection gone,
     // instead of committing work nobody is watching. The deployment lock (same session) is held until then.
-    // The guard before the COMMIT goes with it: what it proves holds until the COMMIT.
-    const commitAfter = solo && metas[metas.length - 1]!.kind === 'commit' ? (metas[metas.length - 2]?.kind === 'guard' ? 2 : 1) : 0;
+    let commitAfter = solo && metas[metas.length - 1]!.kind === 'commit' ? 1 : 0;
+    if (commitAfter && batch.beforeCommit) {
+      // The guard goes with the COMMIT: what it proves holds until the COMMIT.
+      statements.splice(statements.length - 1, 0, batch.beforeCommit);
+      metas.splice(metas.length - 1, 0, { kind: 'guard', g: metas[metas.length - 1]!.g });
+      commitAfter = 2;
+    }
     let result = await runStatements(conn, statements.slice(0, statements.length - commitAfter));
     if (commitAfter && !result.error) {
       const last = await runStatements(conn, statements.slice(-commitAfter));

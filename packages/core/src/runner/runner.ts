@@ -411,10 +411,11 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const ledgerPrevious = ledgerChecksum(step);
           if (step.action !== 'migrate') pending.set(pendingKey(step), { checksum: step.action === 'drop' ? null : checksum, step });
           const path = pathStatement(step.project);
-          const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null, previousChecksum: ledgerPrevious });
+          const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null, previousChecksum: ledgerPrevious, guard });
           const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
           firstOfTransaction = false;
-          // The lock's guard goes with the marks: a step that would start after the lock is lost raises instead.
+          // The lock's guard goes with the marks (a step that would start after the lock is lost raises instead) and
+          // with the step's row (written last, right before the COMMIT: nothing commits after the lock is lost).
           return [...(path ? [path] : []), `SELECT ${[...marks, ...(guard ? [guard] : [])].join(', ')}`, ...expanded, ...ledger.inlineAll(writes)];
         },
         beforeCommit: guard ? `SELECT ${guard}` : null,
