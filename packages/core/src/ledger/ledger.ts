@@ -164,6 +164,22 @@ export interface DeploymentSummary {
   disabled?: { object: string; how: 'revoke' | 'rename'; revoked?: string[]; renamedTo?: string };
 }
 
+/**
+ * The summary of a deployment row (`deployments.summary`: jsonb on PostgreSQL, text elsewhere), parsed: the one place
+ * that reads it. Empty when the row has none (a deployment that never finished) or it is not JSON.
+ */
+export function deploymentSummary(row: Pick<DeploymentRow, 'summary'>): DeploymentSummary {
+  if (!row.summary) return {};
+  if (typeof row.summary === 'string') {
+    try {
+      return JSON.parse(row.summary) as DeploymentSummary;
+    } catch {
+      return {};
+    }
+  }
+  return row.summary as DeploymentSummary;
+}
+
 /** The ledger's view of what a project has deployed: object checksums, and migrations with their descriptions. */
 export interface LedgerState {
   objects: Record<string, string>;

@@ -7,6 +7,7 @@ import type { SchemaScope } from '../schema/managed-scope';
 import { recreateWithDependents } from './recreate-dependents';
 import type { Reporter } from './reporter';
 import { executePlan } from './execute';
+import { Deployment } from './deployment';
 import { StepJournal } from './journal';
 
 /** A step that committed during this run, with what it takes to undo it. */
@@ -258,7 +259,8 @@ export function inverseAction(action: string): string {
 export async function runCompensation(options: CompensationOptions): Promise<CompensationResult> {
   const { engine, conn, ledger, reporter, steps } = options;
   const t0 = Date.now();
-  const deploymentId = await ledger.startDeployment({ ...options.deployment, stepsTotal: steps.length });
+  const deployment = await Deployment.open(ledger, { ...options.deployment, stepsTotal: steps.length });
+  const deploymentId = deployment.id;
   const project = options.deployment.project;
   const backups = new Map<number, BackupRow[]>();
   const backupsOf = async (id: number) => {
@@ -345,7 +347,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
   } catch {
     summary.fingerprint = null;
   }
-  await ledger.finishDeployment(deploymentId, failure ? 'failed' : 'succeeded', failure?.error.message ?? null, failure?.statement ?? null, summary);
+  await deployment.close(failure ? 'failed' : 'succeeded', summary, failure ? { error: failure.error.message, statement: failure.statement } : null);
   return {
     deploymentId,
     status: failure ? 'failed' : 'succeeded',

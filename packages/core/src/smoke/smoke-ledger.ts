@@ -1,5 +1,5 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
-import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
+import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
 import type { SmokeCheck, SmokeResult } from './smoke-check';
 
 /**
@@ -53,8 +53,8 @@ export async function recordSmokeChecks(conn: Connection, dialect: LedgerDialect
 export function recordedSmokeChecks(history: readonly DeploymentRow[], before: number): { deploymentId: number; checks: SmokeCheck[] } | null {
   const earlier = history.filter((d) => d.id < before && d.status !== 'rolled-back').sort((a, b) => b.id - a.id);
   for (const d of earlier) {
-    const summary = (typeof d.summary === 'string' ? JSON.parse(d.summary) : d.summary) as DeploymentSummary | null;
-    if (Array.isArray(summary?.smokeChecks)) return { deploymentId: d.id, checks: summary.smokeChecks };
+    const summary = deploymentSummary(d);
+    if (Array.isArray(summary.smokeChecks)) return { deploymentId: d.id, checks: summary.smokeChecks };
   }
   return null;
 }
