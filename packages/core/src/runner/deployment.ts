@@ -5,8 +5,8 @@ import type { PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import { StepJournal } from './journal';
-import type { StepConflict } from './runner';
-import type { AppliedStep } from './undo';
+import type { StepConflict } from './step-conflict';
+import type { AppliedStep } from './undo-steps';
 
 /** Actions whose steps read the object's definition before they change it (a reverse when the plan has none). */
 const CAPTURING = new Set(['replace', 'drop', 'alter', 'restore']);

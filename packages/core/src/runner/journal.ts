@@ -3,7 +3,7 @@ import type { BackupRow, Ledger, LedgerWrite, StepStatus } from '../ledger/ledge
 import { migrationVersionOf } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
-import type { AppliedStep, CompensatingStep, PartialUndo } from './undo';
+import type { AppliedStep, CompensatingStep, PartialUndo } from './undo-steps';
 
 /** A step that applied, as its ledger rows record it. */
 export interface AppliedRecord {
