@@ -45,7 +45,7 @@ export type {
   DisabledRoutine,
   RenderedStep,
 } from './engine/engine';
-export { requireRole, LOCK_GUARD_MARK } from './engine/engine';
+export { requireRole } from './engine/engine';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
 

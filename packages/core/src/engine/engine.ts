@@ -110,18 +110,15 @@ export interface LockHandle {
    */
   attach?(conn: Connection): Promise<void>;
   /**
-   * An SQL expression that a working session (see `attach`) evaluates inside its own requests and transactions: it
-   * raises (its message contains {@link LOCK_GUARD_MARK}) when this lock is no longer held, and is NULL while it is.
-   * The runner selects it as every step starts and right before every COMMIT, so that no step starts, and no
-   * transaction commits, after the lock is lost, even in a request of many steps (PostgreSQL: a per-holder advisory
-   * lock held by the lock's session, tried from the working session). Absent: the lock is checked between requests
-   * only (`lost`).
+   * An SQL integer expression that a working session (see `attach`) evaluates inside its own requests and
+   * transactions: 1 while this lock is held; once it is lost, evaluating it raises. The runner multiplies each step's
+   * ledger row by it (the row is written last, right before the step's transaction commits), so that no transaction
+   * commits after the lock is lost, even in a request of many steps; on an error it asks `lost` whether the lock is
+   * gone. PostgreSQL: a per-holder advisory lock held by the lock's session, tried from the working session. Absent:
+   * the lock is checked between requests only (`lost`).
    */
   guard?: string;
 }
-
-/** What the error raised by a `LockHandle.guard` says, so that the runner tells a lost lock from a failed step. */
-export const LOCK_GUARD_MARK = 'dbee: the deployment lock is lost';
 
 export interface LockOptions {
   /** How long to keep trying before giving up, in milliseconds. */

@@ -410,9 +410,9 @@ export class Ledger {
     if (step.serverClock && !clock) throw new Error(`the ${this.dialect.schema} ledger dialect cannot time a step on the server`);
     const params: unknown[] = [deploymentId, step.order, step.objectKey, step.action, step.checksum, JSON.stringify(step.statements), step.reverse ? JSON.stringify(step.reverse) : null, step.previousDefinition, this.bool(step.transactional)];
     const values = [this.params(params.length)];
-    // The lock's guard (NULL while the lock is held, it raises once it is lost) is evaluated with the row, after the
+    // The lock's guard (1 while the lock is held, it raises once it is lost) is evaluated with the row, after the
     // step's statements and right before its transaction commits, at no statement of its own.
-    if (clock) values.push(clock.startedAt, step.guard ? `(${clock.elapsedMs}) + COALESCE(${step.guard}, 0)` : clock.elapsedMs);
+    if (clock) values.push(clock.startedAt, step.guard ? `(${clock.elapsedMs}) * ${step.guard}` : clock.elapsedMs);
     else {
       params.push(step.startedAt, step.durationMs);
       values.push(this.p(params.length - 1), this.p(params.length));

@@ -52,7 +52,7 @@ export interface StepEffect<T> {
    * `interrupts` is rethrown once the transaction rolled back; any other counts as a failure of the group.
    */
   before?(i: number): Promise<void>;
-  interrupts?(e: unknown): boolean;
+  interrupts?(e: unknown): boolean | Promise<boolean>;
   /** The error a failure of `step` at `statement` (null: before any; `COMMIT`: the commit) is reported with. */
   error(e: unknown, step: T, statement: string | null): DbeeError;
   /** The statement blamed when the group failed before any step ran (default null). */
@@ -113,7 +113,7 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
     else await runAll(conn);
   } catch (e) {
     // The group's steps rolled back with its transaction; outside one, what ran before committed.
-    if (effect.interrupts?.(e)) return { applied: group.transactional ? [] : done, failure: null, interrupted: e };
+    if (await effect.interrupts?.(e)) return { applied: group.transactional ? [] : done, failure: null, interrupted: e };
     // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
     const running = current as { step: T; statement: string | null; t0: number } | null;
     const last = done[done.length - 1];
@@ -259,7 +259,7 @@ export async function executePlan<T extends { transactional: boolean; project: s
     try {
       await hooks.beforeGroup?.();
     } catch (e) {
-      if (!effect.interrupts?.(e)) throw e;
+      if (!(await effect.interrupts?.(e))) throw e;
       outcome.interrupted = e;
       break;
     }
@@ -325,7 +325,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
         await hooks.beforeGroup();
       } catch (e) {
         if (open) await conn.execute('ROLLBACK').catch(() => {});
-        if (!effect.interrupts?.(e)) throw e;
+        if (!(await effect.interrupts?.(e))) throw e;
         // The open transaction rolled back: its steps are not recorded as run.
         outcome.interrupted = e;
         return open ? open.g + 1 : g;
@@ -437,7 +437,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
       await conn.execute('ROLLBACK').catch(() => {});
       effect.reset?.();
       open = null;
-      if (effect.interrupts?.(result.error)) {
+      if (await effect.interrupts?.(result.error)) {
         // The lock's guard stopped it (the lock is lost): none of its steps ran, nothing more runs.
         outcome.interrupted = result.error;
         return tx.g + 1;

@@ -1,6 +1,6 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
-import { LOCK_GUARD_MARK, type Connection, type Engine } from '../engine/engine';
+import type { Connection, Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -36,9 +36,10 @@ export interface RunOptions {
    */
   beforeStep?: () => Promise<void>;
   /**
-   * The deployment lock's guard (`LockHandle.guard`): evaluated inside the requests, as every step starts and right
-   * before every COMMIT, so that no step starts and no transaction commits once the lock is lost, even in the
-   * middle of a request of many steps. The run then stops as after a failed `beforeStep`.
+   * The deployment lock's guard (`LockHandle.guard`): evaluated inside each step's transaction right before it commits
+   * (by the step's ledger row in a request, by a statement of its own otherwise), so that no transaction commits once
+   * the lock is lost, even in the middle of a request of many steps. The run then stops as after a failed
+   * `beforeStep`.
    */
   lockGuard?: string | null;
   /** Default `object`. */
@@ -280,16 +281,15 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     }
   };
   const guard = options.lockGuard ?? null;
-  /** The lock's guard raised inside a request (or a step's transaction): the lock is lost. */
-  const guardRaised = (e: unknown) => guard !== null && e instanceof Error && e.message.includes(LOCK_GUARD_MARK);
-  /** Why the run stops once the guard raised: the lock's own reason when it can tell (one round trip), else the guard's. */
-  const lostByGuard = async (e: unknown): Promise<void> => {
+  /**
+   * Whether `e` stops the run because the lock is lost: lost before (`beforeStep`), or, with a guard in the requests,
+   * an error that the lock itself says came from its loss (one round trip on the lock session, on failures only).
+   */
+  const interrupted = async (e: unknown): Promise<boolean> => {
+    if (lockLost !== null) return true;
+    if (guard === null || (e instanceof DbeeError && e.code === 'LOCK_LOST')) return false;
     await checkLock().catch(() => {});
-    lockLost ??= new DbeeError(`lock lost: ${(e as Error).message.split('\n')[0]}; the deployment stopped before its next step`, {
-      code: 'LOCK_LOST',
-      exitCode: ExitCode.applyFailed,
-      hint: 'the steps recorded as applied committed; deploy again to resume',
-    });
+    return lockLost !== null;
   };
   /** A project whose steps are all behind `groups[next]` is finished now, so its record is complete before the next starts. */
   const finishBehind = async (next: number, groups: readonly Group[]) => {
@@ -341,9 +341,9 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const path = pathStatement(step.project);
           const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
           firstOfTransaction = false;
-          // The lock's guard goes with the marks (a step that would start after the lock is lost raises instead) and
-          // with the step's row (written last, right before the COMMIT: nothing commits after the lock is lost).
-          return [...(path ? [path] : []), `SELECT ${[...marks, ...(guard ? [guard] : [])].join(', ')}`, ...p.statements, ...ledger.inlineAll(states.get(step.project)!.deployment!.rows(p, null, guard))];
+          // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
+          // commit after the lock is lost raises instead.
+          return [...(path ? [path] : []), `SELECT ${marks.join(', ')}`, ...p.statements, ...ledger.inlineAll(states.get(step.project)!.deployment!.rows(p, null, guard))];
         },
         beforeCommit: guard ? `SELECT ${guard}` : null,
       }
@@ -351,7 +351,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   let progress: StepProgress | null = null;
   const transactionalDdl = engine.capabilities.transactionalDdl;
   try {
-    const outcome = await executePlan<PlanStep>(
+    await executePlan<PlanStep>(
       conn,
       plan.steps,
       {
@@ -361,7 +361,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         before: async (i) => {
           if (options.beforeStep && i > 0) await checkLock();
         },
-        interrupts: (e) => lockLost !== null || guardRaised(e),
+        interrupts: interrupted,
         // Statement by statement (no request takes it): the same prepared step, its rows after its statements.
         run: async (c, step, onStatement) => {
           await setPathFor(c, step.project);
@@ -440,7 +440,6 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       },
       reporter,
     );
-    if (outcome.interrupted !== undefined && !lockLost && guardRaised(outcome.interrupted)) await lostByGuard(outcome.interrupted);
 
     for (const state of states.values()) {
       if (state.deploymentId === null || state.finished) continue;
