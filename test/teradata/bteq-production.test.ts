@@ -203,6 +203,28 @@ describe('rollback of a table renamed aside never drops the rows written since t
     expect(w.session.catalog.has(String(w.ledger('backups')[0]!.BACKUP_NAME).toUpperCase())).toBe(false);
   });
 
+  it('dbee rollback of the BTEQ deployment knows the rows were copied: it puts the backup back (no rows written since)', async () => {
+    const w = workspace();
+    await handMadeCustomers(w);
+    const { deploy } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    const r = await w.dbee('rollback', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
+  });
+
+  it('dbee rollback of a BTEQ deployment that renamed a table aside (no copy) puts it back', async () => {
+    const w = workspace();
+    w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('copyData: true', 'copyData: false'));
+    await handMadeCustomers(w);
+    const { deploy } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    const r = await w.dbee('rollback', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
+    expect([...w.session.catalog.keys()].filter((k) => /_BAK_/i.test(k))).toEqual([]);
+  });
+
   it('rollback.btq puts the backup back when the new table is empty', async () => {
     const w = workspace();
     w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('copyData: true', 'copyData: false'));

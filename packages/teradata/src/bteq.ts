@@ -678,7 +678,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
     }
     if (c.ledger) {
-      const record = (status: 'applied' | 'failed', error: string | null) =>
+      const record = (status: 'applied' | 'failed', error: string | null, ran = statements, reverse = step.reverse) =>
         c.ledger!.recordStep(
           id,
           {
@@ -686,8 +686,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             objectKey: step.key,
             action: step.action,
             checksum,
-            statements,
-            reverse: step.reverse,
+            statements: ran,
+            reverse,
             previousDefinition: null,
             transactional: step.transactional,
             startedAt: new SqlNow(),
@@ -698,12 +698,36 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           },
           c.recorder,
         );
-      await record('applied', null);
-      if (step.action === 'migrate') {
-        await c.ledger.recordMigration(step.project, migrationVersionOf(step.objectKey.name), step.source?.file ?? '', step.checksum, id, c.recorder);
-      } else {
-        await c.ledger.setObjectState(step.project, step.key, step.action === 'drop' ? null : checksum, id, c.recorder);
+      const state = async () => {
+        if (step.action === 'migrate') {
+          await c.ledger!.recordMigration(step.project, migrationVersionOf(step.objectKey.name), step.source?.file ?? '', step.checksum, id, c.recorder);
+        } else {
+          await c.ledger!.setObjectState(step.project, step.key, step.action === 'drop' ? null : checksum, id, c.recorder);
+        }
+      };
+      const kind = step.objectKey.kind;
+      const conflictable = CONFLICT_KINDS.has(kind) && (step.action === 'create' || step.action === 'replace');
+      const aside = conflictable && (options.conflictStrategy?.(step) ?? 'raise') === 'rename' && kind !== 'join-index' && kind !== 'hash-index';
+      if (aside) {
+        // When this run renamed an object aside (its backup row exists), the step row says so as the runner's does:
+        // its reverse puts the backup back after dropping the new object, and its statements list the copy of the
+        // rows (copyData), so that `dbee rollback` restores the old object and counts the copied rows as the backup's.
+        const { db, name, sql } = qualified(c, step);
+        const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${stamp}`.slice(0, 128))}`;
+        const ran = copy ? [...statements.slice(0, copy.after + 1), copy.sql, ...statements.slice(copy.after + 1)] : statements;
+        await record('applied', null, ran, step.reverse ? [...step.reverse, `RENAME ${kindKeyword(kind)} ${backup} TO ${sql}`] : null);
+        await state();
+        lines.push(
+          `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT = 0 THEN .GOTO PLAIN_${n}`,
+          ...ledgerGroup(c, c.recorder.take()),
+          `.GOTO SKIP_${n}`,
+          `.LABEL PLAIN_${n}`,
+        );
       }
+      await record('applied', null);
+      await state();
       lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
       const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
       await record('failed', error);
