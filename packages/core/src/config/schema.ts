@@ -68,21 +68,67 @@ export const gates = z.strictObject({
   backupRetention: duration.optional(),
 });
 
-export const environmentConfig = z.strictObject({
-  /** `postgres` or `teradata`. */
-  engine: z.enum(['postgres', 'teradata']),
-  /**
-   * Engine-specific connection settings; strings may use `${ENV_VAR}`. PostgreSQL: `url`, or `embedded: <dir>`
-   * for PGlite, or `host`/`port`/`user`/`password`/`database`. Teradata: `host`, `user`, `password`, `logmech`,
-   * `tmode`, `database`.
-   */
-  connection: z.record(z.string(), scalar),
-  /** Values for `{{name}}` placeholders in sources. */
-  variables: z.record(variableName, scalar).optional(),
-  gates: gates.optional(),
-  deploy: deploySettings.optional(),
-  description: z.string().optional(),
+/** Connection settings of an environment or a fleet target; strings may use `${ENV_VAR}`. */
+const connectionSettings = z.record(z.string(), scalar);
+
+/** Labels of a fleet target, e.g. `{ region: eu, tier: a }`; `--labels region=eu` selects by them. */
+export const targetLabels = z.record(identifier, z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
+/** One database of a fleet: its name (unique in the fleet), its connection (merged over the fleet's) and labels. */
+export const fleetTarget = z.strictObject({
+  /** Name of the target, unique in the fleet: `--env <fleet>/<name>` addresses it alone. */
+  name: identifier,
+  /** Connection settings merged over the fleet's `connection`, e.g. `{ database: tenant_acme }`. */
+  connection: connectionSettings.default({}),
+  labels: targetLabels.default({}),
 });
+
+/**
+ * Where a fleet's targets come from: a static list (`targets`), the rows of a query against another environment
+ * (`discover.query` with `discover.environment`), or the JSON a command prints (`discover.command`). Exactly one.
+ */
+export const fleetConfig = z
+  .strictObject({
+    targets: z.array(fleetTarget).optional(),
+    discover: z
+      .strictObject({
+        /**
+         * A query whose rows are the targets: a `name` column, an optional `labels` column (a JSON object), and any
+         * other column is a connection setting (`database`, `host`, `url`...), `${VAR}` references allowed.
+         */
+        query: z.string().min(1).optional(),
+        /** The environment (a single database, e.g. a catalog) the query runs on. */
+        environment: identifier.optional(),
+        /** A shell command (run in the workspace root) printing a JSON array of `{ name, connection, labels }`. */
+        command: z.string().min(1).optional(),
+      })
+      .refine((d) => Boolean(d.query) !== Boolean(d.command), 'give either "query" (with "environment") or "command"')
+      .refine((d) => !d.query || Boolean(d.environment), { message: 'a discovery query needs "environment": the catalog it runs on', path: ['environment'] })
+      .optional(),
+    /** How long the shards after the first wait for the canary (`--canary`, `--shard`), e.g. `30m`. Default 1h. */
+    canaryTimeout: duration.optional(),
+  })
+  .refine((f) => Boolean(f.targets) !== Boolean(f.discover), 'give either "targets" (a list) or "discover" (a query or a command)');
+
+export const environmentConfig = z
+  .strictObject({
+    /** `postgres` or `teradata`. */
+    engine: z.enum(['postgres', 'teradata']),
+    /**
+     * Engine-specific connection settings; strings may use `${ENV_VAR}`. PostgreSQL: `url`, or `embedded: <dir>`
+     * for PGlite, or `host`/`port`/`user`/`password`/`database`. Teradata: `host`, `user`, `password`, `logmech`,
+     * `tmode`, `database`. Required, except in a fleet, where it holds what every target shares.
+     */
+    connection: connectionSettings.optional(),
+    /** Values for `{{name}}` placeholders in sources. */
+    variables: z.record(variableName, scalar).optional(),
+    gates: gates.optional(),
+    deploy: deploySettings.optional(),
+    description: z.string().optional(),
+    /** Makes this environment a fleet: many databases deployed in waves (see docs/fleets.md). */
+    fleet: fleetConfig.optional(),
+  })
+  .refine((e) => e.connection !== undefined || e.fleet !== undefined, { message: 'required, expected record', path: ['connection'] });
 
 export const workspaceConfig = z.strictObject({
   version: z.literal(1),
@@ -153,5 +199,7 @@ export type EnvironmentConfig = z.infer<typeof environmentConfig>;
 export type ProjectConfig = z.infer<typeof projectConfig>;
 export type DeploySettings = z.infer<typeof deploySettings>;
 export type Gates = z.infer<typeof gates>;
+export type FleetConfig = z.infer<typeof fleetConfig>;
+export type FleetTargetConfig = z.infer<typeof fleetTarget>;
 export type ConflictStrategy = z.infer<typeof conflictStrategy>;
 export type HazardKind = z.infer<typeof hazardKind>;

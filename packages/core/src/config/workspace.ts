@@ -4,7 +4,7 @@ import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
 import { YamlFile } from './yaml-file';
-import { projectSettings, resolveEnvironment, type ResolvedEnvironment } from './resolve';
+import { projectSettings, resolveEnvironment, type FleetTarget, type ResolvedEnvironment } from './resolve';
 
 export const WORKSPACE_FILE = 'dbee.yaml';
 export const PROJECT_FILE = 'db.yaml';
@@ -124,7 +124,15 @@ export class Workspace {
   }
 
   environment(name: string | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedEnvironment {
-    return resolveEnvironment(this.file, this.config.environments, this.config.deploy, name ?? this.config.defaultEnvironment, env);
+    return resolveEnvironment(this.file, this.config.environments, this.config.deploy, name ?? this.config.defaultEnvironment, env, this.discoveredTargets);
+  }
+
+  /** Targets of fleets found by a discovery query or command (fleet/targets.ts), by fleet name. */
+  private readonly discoveredTargets = new Map<string, readonly FleetTarget[]>();
+
+  /** Keep the discovered targets of a fleet, so that `environment('<fleet>/<target>')` resolves them. */
+  rememberFleetTargets(fleet: string, targets: readonly FleetTarget[]): void {
+    this.discoveredTargets.set(fleet, targets);
   }
 
   /** The project and all its transitive dependencies, dependencies first, ties broken by name. */

@@ -16,6 +16,7 @@ import { plan } from './plan';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
 import { status } from './status';
+import { fleetOf, fleetOperation, refuseOnFleet } from '../fleet/dispatch';
 
 /** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
 export type Operations = { [K in CommandName]: (ctx: OperationContext, options: CommandOptions<K>) => Promise<ExitCodeValue> };
@@ -33,6 +34,13 @@ export const operations: Operations = { build, deploy, diff, plan, status, 'smok
 export async function runOperation<K extends CommandName>(command: K, ctx: OperationContext, options: CommandOptions<K>): Promise<ExitCodeValue> {
   const op: Operations[K] = operations[command];
   try {
+    // A fleet environment: the command's fleet form runs `op` on each target (fleet/dispatch.ts).
+    const fleet = fleetOf(ctx, options);
+    if (fleet) {
+      const onFleet = fleetOperation(command);
+      if (!onFleet) refuseOnFleet(command, fleet);
+      return await onFleet(ctx, options, fleet, op);
+    }
     return await op(ctx, options);
   } finally {
     await settleBackground();

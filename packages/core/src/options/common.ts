@@ -46,3 +46,16 @@ export const comparison = (what: 'diff' | 'plan') =>
         base: text('An incremental release package: what changed from the sources at this git ref to `head` (no database); each changed object is a precondition checked against the target\'s ledger at deploy time.', { value: '<ref>' }),
         head: text('The git ref a `base` plan goes to (default: the working tree); without `base`, plans the diff from the environment to the sources at this ref (a gap package).', { value: '<ref>' }),
       };
+
+/** `--labels`: which targets of a fleet environment a command runs on. */
+export const labels = () =>
+  text('On a fleet environment: only the targets with these labels, `key=value` pairs separated by commas, each of which must match (`region=eu,tier=a|b`). Default: every target.', {
+    value: '<key=value,...>',
+  });
+
+/** `--shard i/n`: one slice of a fleet, for CI matrices and Kubernetes Indexed Jobs. */
+export const shard = () =>
+  text(
+    'On a fleet environment: run only shard i of n (`2/4`); every target is in exactly one shard (a hash of its name), the canary targets in shard 1. `auto/n` reads i from JOB_COMPLETION_INDEX (0-based). Default: every target.',
+    { value: '<i/n>' },
+  );
