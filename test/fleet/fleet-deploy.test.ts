@@ -74,7 +74,7 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
 
   it('runs the canary first, stops scheduling after the failure in the second wave, names it, and resumes after the fix', async () => {
     await queryUrl(dbs[6]!.url, 'CREATE TABLE public.broken (id int)');
-    const args = { project: 'a', env: 'fleet', canary: 2, parallel: 4, maxFailures: 1, report: 'out/fleet.json' };
+    const args = { project: 'a', env: 'fleet', canary: 2, concurrency: 4, maxFailures: 1, report: 'out/fleet.json' };
     const first = await run(w.root, 'deploy', args, env);
     expect(first.code, first.stderr).toBe(2);
     const report = JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as { stopped: string | null; exitCode: number; targets: TargetLine[] };
@@ -97,7 +97,7 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
     expect(markdown).toMatch(/\| t07 \| 2 \| (failed|rolled-back) \| #1 \|.*injected failure/);
     // Scheduling stopped: the targets started are the first ones in order, some never started and their databases
     // hold no ledger at all; after t07's deployment had failed, only the targets already in flight beside it (at
-    // most parallel - 1 = 3) opened a deployment.
+    // most concurrency - 1 = 3) opened a deployment.
     const started = report.targets.filter((t) => t.result !== 'not-run').map((t) => t.target);
     expect(started).toEqual(Array.from({ length: started.length }, (_, i) => name(i)));
     expect(started.length).toBeLessThan(COUNT);
@@ -139,7 +139,7 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
     w.write('a/w.sql', 'CREATE VIEW a.w AS SELECT count(*)::int AS n FROM a.t;\n');
     const shard = (i: number) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, [BIN, 'deploy', 'a', '--env', 'fleet', '--canary', '2', '--parallel', '2', '--shard', `${i}/4`, '--report', `out/shard-${i}.json`, '--cwd', w.root], {
+        const p = spawn(process.execPath, [BIN, 'deploy', 'a', '--env', 'fleet', '--canary', '2', '--concurrency', '2', '--shard', `${i}/4`, '--report', `out/shard-${i}.json`, '--cwd', w.root], {
           env: { ...process.env, ...env },
         });
         let stdout = '';

@@ -13,7 +13,7 @@ import { waitForCanaries } from './canary-wait';
 /**
  * `deploy` on a fleet environment: the selected targets (labels, shard) deployed by the single-environment `deploy`,
  * each with its own lock, ledger, smoke checks and automatic rollback; the canary wave first, then the rest, at most
- * `--parallel` at once, no new target after `--max-failures` failures. A target already at the release deploys
+ * `--concurrency` at once, no new target after `--max-failures` failures. A target already at the release deploys
  * nothing (`unchanged`), so a re-run resumes. Exit code: 0 when every target is at the release, 1 when nothing was
  * applied and every failure was a refusal before anything ran, 2 otherwise (some failed; 3 from a target's smoke
  * checks counts as a failure).
@@ -29,11 +29,11 @@ export async function fleetDeploy(ctx: OperationContext, options: DeployOptions,
       hint: `a fleet deployment confirms once for all its targets: review the plan with --dry-run, then run again with --assume-yes`,
     });
   }
-  const policy = { canary: options.canary ?? 0, parallel: options.parallel ?? 1, maxFailures: options.maxFailures ?? 1 };
+  const policy = { canary: options.canary ?? 0, concurrency: options.concurrency ?? 1, maxFailures: options.maxFailures ?? 1 };
   const { selected, canaries, mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard, canary: policy.canary });
   const labelsOf = new Map(selected.map((t) => [t.name, t.labels]));
   ctx.reporter.info(
-    `dbee deploy ${options.project} -> fleet ${fleet}: ${mine.length} of ${selected.length} target${selected.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, canary ${canaries.length}, parallel ${policy.parallel}, max failures ${policy.maxFailures}${options.dryRun ? ' [dry run]' : ''}`,
+    `dbee deploy ${options.project} -> fleet ${fleet}: ${mine.length} of ${selected.length} target${selected.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, canary ${canaries.length}, concurrency ${policy.concurrency}, max failures ${policy.maxFailures}${options.dryRun ? ' [dry run]' : ''}`,
   );
   // The other shards start only once the canary (deployed by shard 1) is at the release.
   const canaryHere = !shard || shard.index === 1;
@@ -41,7 +41,7 @@ export async function fleetDeploy(ctx: OperationContext, options: DeployOptions,
     const timeoutMs = config.fleet!.canaryTimeout !== undefined ? durationMs(config.fleet!.canaryTimeout) : 3_600_000;
     await waitForCanaries(ctx, options, fleet, canaries, single, timeoutMs);
   }
-  const { project: _p, canary: _c, parallel: _n, maxFailures: _f, labels: _l, shard: _s, report: _r, ...perTarget } = options;
+  const { project: _p, canary: _c, concurrency: _n, maxFailures: _f, labels: _l, shard: _s, report: _r, ...perTarget } = options;
   const outcome = await runWaves(
     mine,
     { ...policy, canary: canaryHere ? canaries.length : 0 },

@@ -36,7 +36,7 @@ export interface FleetReport {
   fleet: string;
   project: string;
   shard: { index: number; count: number } | null;
-  policy: { canary: number; parallel: number; maxFailures: number; labels: string | null };
+  policy: { canary: number; concurrency: number; maxFailures: number; labels: string | null };
   startedAt: string;
   durationMs: number;
   /** Why scheduling stopped before every target was started; null when none was left out. */
@@ -74,7 +74,7 @@ export function fleetMarkdown(r: FleetReport): string {
     `# dbee deploy ${r.project} to fleet ${r.fleet}${r.shard ? ` (shard ${r.shard.index}/${r.shard.count})` : ''}`,
     '',
     `- started: ${r.startedAt}, took ${formatDuration(r.durationMs)}`,
-    `- policy: canary ${r.policy.canary}, parallel ${r.policy.parallel}, max failures ${r.policy.maxFailures}${r.policy.labels ? `, labels ${r.policy.labels}` : ''}`,
+    `- policy: canary ${r.policy.canary}, concurrency ${r.policy.concurrency}, max failures ${r.policy.maxFailures}${r.policy.labels ? `, labels ${r.policy.labels}` : ''}`,
     `- targets: ${r.targets.length} (${counts || 'none'})`,
     `- ${r.stopped ? `stopped: ${r.stopped}` : 'every target was started'}; exit code ${r.exitCode}`,
     '',

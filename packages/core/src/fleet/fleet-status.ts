@@ -34,7 +34,7 @@ export async function fleetStatus(ctx: OperationContext, options: StatusOptions,
   const { mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard });
   const outcome = await runWaves(
     mine,
-    { canary: 0, parallel: STATUS_PARALLEL, maxFailures: Number.MAX_SAFE_INTEGER },
+    { canary: 0, concurrency: STATUS_PARALLEL, maxFailures: Number.MAX_SAFE_INTEGER },
     async (t): Promise<FleetTargetStatus> => {
       const out = new TextSink();
       const run = await runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, { ...options, labels: undefined, shard: undefined, format: 'json' }, { stdout: out, withReport: false });

@@ -1,9 +1,9 @@
-/** How a fleet is rolled out: the canary wave first, then the rest, at most `parallel` targets at a time. */
+/** How a fleet is rolled out: the canary wave first, then the rest, at most `concurrency` targets at a time. */
 export interface WavePolicy {
   /** Targets (the first of the list) that run first, alone; when one fails nothing else starts. */
   canary: number;
   /** Targets in flight at once. */
-  parallel: number;
+  concurrency: number;
   /** After this many failed targets no new target starts; those in flight finish. */
   maxFailures: number;
 }
@@ -21,7 +21,7 @@ export interface WaveOutcome<R> {
 
 /**
  * Run `run` over `targets` in two waves: the first `policy.canary` targets, then the others. At most
- * `policy.parallel` run at once; a target whose result `failed` says so counts as a failure. A failed canary, or
+ * `policy.concurrency` run at once; a target whose result `failed` says so counts as a failure. A failed canary, or
  * `maxFailures` failures, stops scheduling: targets in flight finish, the rest are reported as not started.
  */
 export async function runWaves<T extends { name: string }, R>(
@@ -49,7 +49,7 @@ export async function runWaves<T extends { name: string }, R>(
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(policy.parallel, list.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(policy.concurrency, list.length)) }, worker));
   };
   await wave(canaries, 1);
   if (stopped === null) await wave(rest, 2);

@@ -73,10 +73,11 @@ const discoveredRow = z.looseObject({ name: fleetTarget.shape.name, labels: z.pr
 /** A row of a discovery query (a `name`, optional `labels`, connection columns) or an item of a command's JSON. */
 function parseDiscovered(ctx: OperationContext, fleet: string, row: unknown, where: string): FleetTarget {
   const isCommandItem = typeof row === 'object' && row !== null && 'connection' in row;
-  const parsed = isCommandItem ? fleetTarget.safeParse(row) : discoveredRow.safeParse(row);
+  const parsed = isCommandItem ? fleetTarget.safeParse(row, { reportInput: true }) : discoveredRow.safeParse(row, { reportInput: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new DbeeError(`${where}: ${issue.path.join('.') || '(row)'}: ${issue.message}`, {
+    const why = issue.code === 'invalid_type' && (issue.input === null || issue.input === undefined) ? `missing, expected ${issue.expected}` : issue.message;
+    throw new DbeeError(`${where}: ${issue.path.join('.') || '(row)'}: ${why}`, {
       code: 'FLEET_DISCOVERY_INVALID',
       location: ctx.workspace.file.locate(['environments', fleet, 'fleet', 'discover']),
       hint: 'a target is a "name" (letters, digits, "_", "-"), optional "labels" (an object of text values) and connection settings',

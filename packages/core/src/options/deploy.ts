@@ -35,7 +35,7 @@ export const deployCommand = defineCommand('deploy', {
       { value: '<file>' },
     ),
     canary: count('On a fleet environment: deploy the first K targets first, alone; when one fails, no other target starts. Default 0.', 0),
-    parallel: count('On a fleet environment: how many targets are deployed at once. Default 1.', 1),
+    concurrency: count("On a fleet environment: how many targets are deployed at once (`nx run` keeps `--parallel` for itself, hence the name). Default 1.", 1),
     maxFailures: count('On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.', 1),
     labels: labels(),
     shard: shard(),

@@ -1,0 +1,162 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { PgliteConnection } from '@dbee/postgres';
+import { tempWorkspace } from '../support/workspace';
+import { run } from '../support/run';
+import { queryUrl, scratchDatabase } from '../support/pg';
+
+const PROJECT = {
+  'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
+  'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY);\n',
+};
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+function workspace(yaml: string) {
+  const w = tempWorkspace({ 'dbee.yaml': yaml, ...PROJECT });
+  cleanups.push(w.remove);
+  return w;
+}
+
+const hasLedger = async (url: string) => (await queryUrl<{ l: boolean }>(url, "SELECT to_regclass('dbee.deployments') IS NOT NULL AS l"))[0]!.l;
+
+describe('fleet environments in dbee.yaml: bad input is refused with file and line, nothing deployed', () => {
+  it('a fleet with neither targets nor discover', async () => {
+    const w = workspace('version: 1\ndefaultEnvironment: f\nenvironments:\n  f:\n    engine: postgres\n    fleet: {}\n');
+    const r = await run(w.root, 'deploy', { project: 'a' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/dbee\.yaml:6:\d+: environments\.f\.fleet: give either "targets" \(a list\) or "discover" \(a query or a command\)/);
+  });
+
+  it('a discovery query without the environment it runs on, and an unknown key of a target', async () => {
+    const w = workspace(
+      'version: 1\ndefaultEnvironment: f\nenvironments:\n  f:\n    engine: postgres\n    fleet:\n      discover: { query: "select 1" }\n  g:\n    engine: postgres\n    fleet:\n      targets:\n        - { name: x, conection: {} }\n',
+    );
+    const r = await run(w.root, 'deploy', { project: 'a' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/dbee\.yaml:7:\d+: environments\.f\.fleet\.discover\.environment: a discovery query needs "environment"/);
+    expect(r.stderr).toMatch(/dbee\.yaml:12:\d+: environments\.g\.fleet\.targets\.0: unknown key "conection"/);
+  });
+
+  it('two targets with one name, and a literal password (never printed)', async () => {
+    const dup = workspace(
+      'version: 1\ndefaultEnvironment: f\nenvironments:\n  f:\n    engine: postgres\n    connection: {}\n    fleet:\n      targets:\n        - { name: x, connection: { database: a } }\n        - { name: x, connection: { database: b } }\n',
+    );
+    const r1 = await run(dup.root, 'deploy', { project: 'a' });
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/dbee\.yaml:10:\d+: fleet f: two targets are named "x"/);
+    const secret = workspace(
+      'version: 1\ndefaultEnvironment: f\nenvironments:\n  f:\n    engine: postgres\n    connection: {}\n    fleet:\n      targets:\n        - { name: x, connection: { url: "postgres://app:hunter2@db/x" } }\n',
+    );
+    const r2 = await run(secret.root, 'deploy', { project: 'a' });
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/dbee\.yaml:9:\d+: fleet f, target x: connection\.url holds a literal password/);
+    expect(r2.stderr + r2.stdout).not.toContain('hunter2');
+  });
+
+  it('a command without a fleet form, an unknown target, and --labels or --shard that select nothing', async () => {
+    const w = workspace(
+      'version: 1\ndefaultEnvironment: f\nenvironments:\n  f:\n    engine: postgres\n    connection: {}\n    fleet:\n      targets:\n        - { name: x, connection: { database: nowhere }, labels: { region: eu } }\n',
+    );
+    const extract = await run(w.root, 'extract', { project: 'a', env: 'f' });
+    expect(extract.code).toBe(1);
+    expect(extract.stderr).toMatch(/dbee extract runs on one database, and environment "f" is a fleet[\s\S]*--env f\/<target>/);
+    const unknown = await run(w.root, 'status', { project: 'a', env: 'f/y' });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/fleet "f" has no target "y"[\s\S]*targets: x/);
+    const none = await run(w.root, 'deploy', { project: 'a', env: 'f', labels: 'region=us' });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/fleet f: no target has the labels region=us \(1 target in all\)/);
+    const shard = await run(w.root, 'deploy', { project: 'a', env: 'f', shard: '3/2' });
+    expect(shard.code).toBe(1);
+    expect(shard.stderr).toMatch(/--shard 3\/2: the shard must be between 1 and 2/);
+  });
+});
+
+describe('fleet discovery', () => {
+  it('a query on a catalog database: one target per row, connection values with ${VAR}, labels from a JSON column; --labels selects', async () => {
+    const catalog = await scratchDatabase('dbee_fleet_cat');
+    cleanups.push(catalog.drop);
+    const tenants = await Promise.all([0, 1, 2].map(() => scratchDatabase('dbee_fleet_t')));
+    for (const t of tenants) cleanups.push(t.drop);
+    await queryUrl(catalog.url, 'CREATE TABLE tenants (name text, region text)');
+    await queryUrl(catalog.url, "INSERT INTO tenants VALUES ('acme', 'eu'), ('bolt', 'us'), ('cask', 'eu')");
+    const w = workspace(`version: 1
+defaultEnvironment: tenants
+environments:
+  catalog:
+    engine: postgres
+    connection: { url: "\${CATALOG_URL}" }
+  tenants:
+    engine: postgres
+    fleet:
+      discover:
+        environment: catalog
+        query: "SELECT name, '\${URL_' || upper(name) || '}' AS url, json_build_object('region', region)::text AS labels FROM tenants ORDER BY name"
+`);
+    const env = { CATALOG_URL: catalog.url, URL_ACME: tenants[0]!.url, URL_BOLT: tenants[1]!.url, URL_CASK: tenants[2]!.url };
+    const r = await run(w.root, 'deploy', { project: 'a', labels: 'region=eu', concurrency: 2 }, env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/fleet tenants: 2 targets: 2 succeeded/);
+    expect(await Promise.all(tenants.map((t) => hasLedger(t.url)))).toEqual([true, false, true]);
+    // A row without a name is refused, naming the row and the key of dbee.yaml it comes from.
+    await queryUrl(catalog.url, "INSERT INTO tenants VALUES (NULL, 'eu')");
+    const bad = await run(w.root, 'deploy', { project: 'a' }, env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/dbee\.yaml:10:\d+: the discovery query of environments\.tenants, row 4: name: missing, expected string/);
+  });
+
+  it('a command printing JSON; its failure is refused with its message', async () => {
+    const db = await scratchDatabase('dbee_fleet_t');
+    cleanups.push(db.drop);
+    const w = workspace(`version: 1
+defaultEnvironment: tenants
+environments:
+  tenants:
+    engine: postgres
+    fleet:
+      discover:
+        command: node list.js
+`);
+    w.write('list.js', `console.log(JSON.stringify([{ name: 'only', connection: { url: '\${ONLY_URL}' }, labels: { tier: 'a' } }]));\n`);
+    const r = await run(w.root, 'deploy', { project: 'a' }, { ONLY_URL: db.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\[only\] .*succeeded/m);
+    expect(await hasLedger(db.url)).toBe(true);
+    w.write('list.js', "console.error('inventory service unreachable'); process.exit(3);\n");
+    const bad = await run(w.root, 'deploy', { project: 'a' }, { ONLY_URL: db.url });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/dbee\.yaml:8:\d+: the discovery command of environments\.tenants failed: inventory service unreachable/);
+  });
+});
+
+describe('a fleet of embedded databases', () => {
+  it('deploys every target, each in its own PGlite folder, and addresses one with --env <fleet>/<target>', async () => {
+    const w = workspace(`version: 1
+defaultEnvironment: local
+environments:
+  local:
+    engine: postgres
+    fleet:
+      targets:
+        - { name: one, connection: { embedded: .dbee/one } }
+        - { name: two, connection: { embedded: .dbee/two } }
+`);
+    const r = await run(w.root, 'deploy', { project: 'a', concurrency: 2 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/fleet local: 2 targets: 2 succeeded/);
+    for (const dir of ['one', 'two']) {
+      const c = await PgliteConnection.open(join(w.root, '.dbee', dir), 't');
+      try {
+        expect((await c.query("SELECT to_regclass('a.t') IS NOT NULL AS t")).rows).toEqual([{ t: true }]);
+      } finally {
+        await c.close();
+      }
+    }
+    const one = await run(w.root, 'status', { project: 'a', env: 'local/one' });
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/a on local\/one/);
+  });
+});
