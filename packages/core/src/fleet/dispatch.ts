@@ -1,5 +1,5 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import type { CommandName, CommandOptions } from '../options';
+import { COMMAND_DEFINITIONS, type CommandName, type CommandOptions } from '../options';
 import type { OperationContext } from '../operations/context';
 import { fleetDeploy } from './fleet-deploy';
 import { fleetStatus } from './fleet-status';
@@ -22,10 +22,15 @@ const FLEET_OPERATIONS: { [K in CommandName]?: FleetOperation<K> } = {
   'smoke-test': eachTarget,
 };
 
-/** The fleet an operation's `--env` names (or the default environment, when it is a fleet); null for one database. */
-export function fleetOf(ctx: OperationContext, options: object): string | null {
-  const env = 'env' in options && typeof options.env === 'string' ? options.env : ctx.workspace.config.defaultEnvironment;
-  return ctx.workspace.config.environments[env]?.fleet ? env : null;
+/**
+ * The fleet an operation works with (its `--env`, else DBEE_ENV, else the default environment, as for one database);
+ * null for a command without `--env` or an environment of one database.
+ */
+export function fleetOf(ctx: OperationContext, command: CommandName, options: object): string | null {
+  if (!('env' in COMMAND_DEFINITIONS[command].schema.shape)) return null;
+  const given = 'env' in options && typeof options.env === 'string' ? options.env : undefined;
+  const env = ctx.workspace.environmentName(given, ctx.env).name;
+  return Object.hasOwn(ctx.workspace.config.environments, env) && ctx.workspace.config.environments[env]!.fleet ? env : null;
 }
 
 /** The fleet form of `command`, or null when the command runs on one database only. */

@@ -64,7 +64,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   const report: DeployReport = {
     formatVersion: REPORT_FORMAT_VERSION,
     tool: { name: 'dbee', version: ctx.toolVersion },
-    environment: options.env ?? workspace.config.defaultEnvironment,
+    environment: workspace.environmentName(options.env, ctx.env).name,
     database: null,
     planned: [],
     startedAt: startedAt.toISOString(),

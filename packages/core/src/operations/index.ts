@@ -35,7 +35,7 @@ export async function runOperation<K extends CommandName>(command: K, ctx: Opera
   const op: Operations[K] = operations[command];
   try {
     // A fleet environment: the command's fleet form runs `op` on each target (fleet/dispatch.ts).
-    const fleet = fleetOf(ctx, options);
+    const fleet = fleetOf(ctx, command, options);
     if (fleet) {
       const onFleet = fleetOperation(command);
       if (!onFleet) refuseOnFleet(command, fleet);
