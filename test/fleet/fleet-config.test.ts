@@ -160,3 +160,36 @@ environments:
     expect(one.stdout).toMatch(/a on local\/one/);
   });
 });
+
+describe('smoke-test, diff and rollback on a fleet', () => {
+  it('run on every target --labels selects, one after the other, each on its own ledger', async () => {
+    const dbs = await Promise.all([0, 1].map(() => scratchDatabase('dbee_fleet_t')));
+    for (const d of dbs) cleanups.push(d.drop);
+    const w = workspace(`version: 1
+defaultEnvironment: f
+environments:
+  f:
+    engine: postgres
+    fleet:
+      targets:
+        - { name: eu1, connection: { url: "\${EU1_URL}" }, labels: { region: eu } }
+        - { name: us1, connection: { url: "\${US1_URL}" }, labels: { region: us } }
+`);
+    const env = { EU1_URL: dbs[0]!.url, US1_URL: dbs[1]!.url };
+    expect((await run(w.root, 'deploy', { project: 'a', concurrency: 2 }, env)).code).toBe(0);
+    const smoke = await run(w.root, 'smoke-test', { project: 'a', labels: 'region=eu' }, env);
+    expect(smoke.code, smoke.stderr).toBe(0);
+    expect(smoke.stdout).toMatch(/^\[eu1\] /m);
+    expect(smoke.stdout).not.toMatch(/^\[us1\] /m);
+    expect(smoke.stdout).toMatch(/fleet f: 1 of 1 target ok/);
+    // Only the eu target is rolled back; the us one keeps its table.
+    const back = await run(w.root, 'rollback', { project: 'a', labels: 'region=eu', assumeYes: true }, env);
+    expect(back.code, back.stderr).toBe(0);
+    const table = async (url: string) => (await queryUrl<{ t: boolean }>(url, "SELECT to_regclass('a.t') IS NOT NULL AS t"))[0]!.t;
+    expect([await table(dbs[0]!.url), await table(dbs[1]!.url)]).toEqual([false, true]);
+    // diff names the target that differs from the sources, and its exit code says so for the fleet.
+    const diff = await run(w.root, 'diff', { project: 'a', failOnDiff: true }, env);
+    expect(diff.stdout).toMatch(/fleet f: 1 of 2 targets ok\n {2}exit \d: eu1/);
+    expect(diff.code).not.toBe(0);
+  }, 300_000);
+});

@@ -37,7 +37,8 @@ export async function waitForCanaries(
         name,
         env,
         single,
-        { project: options.project, env, package: options.package, withDependencies: options.withDependencies, dryRun: true, verify: false, assumeYes: true, now: options.now } as DeployOptions,
+        // A canary being deployed holds its lock: look again at the next poll rather than wait for it here.
+        { project: options.project, env, package: options.package, withDependencies: options.withDependencies, dryRun: true, verify: false, assumeYes: true, waitForLock: 1, now: options.now } as DeployOptions,
         { stdout: quiet, stderr: quiet, withReport: true },
       );
       if (dry.exitCode === 0 && dry.report && dry.report.steps.length === 0) {
@@ -70,11 +71,17 @@ export async function waitForCanaries(
 async function failedSince(ctx: OperationContext, envName: string, project: string, since: number) {
   const environment = ctx.workspace.environment(envName, ctx.env);
   const engine = ctx.engine(environment.engine);
-  return withSession({ engine, environment, workspaceRoot: ctx.workspace.root }, async ({ conn }) => {
-    const ledger = new Ledger(conn, engine.ledger);
-    if (!(await ledger.exists())) return null;
-    const last = (await ledger.deployments(project, envName, 1))[0];
-    const started = last ? new Date(last.started_at).getTime() : 0;
-    return last && started >= since - 5000 && (last.status === 'failed' || last.status === 'rolled-back') ? last : null;
-  });
+  try {
+    return await withSession({ engine, environment, workspaceRoot: ctx.workspace.root, waitMs: 1000 }, async ({ conn }) => {
+      const ledger = new Ledger(conn, engine.ledger);
+      if (!(await ledger.exists())) return null;
+      const last = (await ledger.deployments(project, envName, 1))[0];
+      const started = last ? new Date(last.started_at).getTime() : 0;
+      return last && started >= since - 5000 && (last.status === 'failed' || last.status === 'rolled-back') ? last : null;
+    });
+  } catch (e) {
+    // The canary's deployment holds the lock (or the database is briefly unreachable): it is not known to have failed.
+    if (e instanceof DbeeError) return null;
+    throw e;
+  }
 }

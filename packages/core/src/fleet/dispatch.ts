@@ -47,14 +47,14 @@ export function refuseOnFleet(command: CommandName, fleet: string): never {
 }
 
 /**
- * Run a command on every selected target of a fleet, one after the other, each as on an environment of its own.
+ * Run a command on every target of a fleet that `--labels` selects, one after the other, each as on an environment of its own.
  * Exit code: the highest of the targets' (0 when all succeeded); a line per target that did not end with 0.
  */
-async function eachTarget<O extends { env?: string; project: string }>(ctx: OperationContext, options: O, fleet: string, single: SingleOperation<O>): Promise<ExitCodeValue> {
-  const { mine } = await selectTargets(ctx, fleet, {});
+async function eachTarget<O extends { env?: string; project: string; labels?: string }>(ctx: OperationContext, options: O, fleet: string, single: SingleOperation<O>): Promise<ExitCodeValue> {
+  const { mine } = await selectTargets(ctx, fleet, { labels: options.labels });
   const codes: { target: string; exitCode: number; error: string | null }[] = [];
   for (const t of mine) {
-    const run = await runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, options, { withReport: false });
+    const run = await runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, { ...options, labels: undefined }, { withReport: false });
     codes.push({ target: t.name, exitCode: run.exitCode, error: run.error?.message ?? null });
   }
   const bad = codes.filter((c) => c.exitCode !== 0);

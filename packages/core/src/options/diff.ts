@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { comparison, env, project } from './common';
+import { comparison, env, labels, project } from './common';
 import { choiceWithDefault, flag, negatedFlag, text } from './option';
 
 export const diffCommand = defineCommand('diff', {
@@ -9,6 +9,7 @@ export const diffCommand = defineCommand('diff', {
   options: {
     project,
     env,
+    labels: labels(),
     ...comparison('diff'),
     format: choiceWithDefault(['text', 'json', 'markdown'], 'text', 'Report format: text, json, or markdown (for a pull-request comment).'),
     failOnDiff: flag('Exit with code 1 when anything differs (a drift check for CI).'),

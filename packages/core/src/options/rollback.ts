@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { assumeYes, dryRun, env, project } from './common';
+import { assumeYes, dryRun, env, labels, project } from './common';
 import { clock, flag, text, textOrNumber } from './option';
 
 export const rollbackCommand = defineCommand('rollback', {
@@ -8,6 +8,7 @@ export const rollbackCommand = defineCommand('rollback', {
   options: {
     project,
     env,
+    labels: labels(),
     dryRun: dryRun('Show the rollback plan without changing anything.'),
     assumeYes,
     to: textOrNumber(
