@@ -6,7 +6,7 @@ import type { OperationContext } from '../operations/context';
 import type { DeployOptions } from '../options';
 import { withSession } from '../runner/session';
 import { NullStream } from './prefixed-stream';
-import { fleetTargetName } from './selection';
+import { fleetTargetName, withoutFleetOptions } from './selection';
 import { runOnTarget, type SingleOperation } from './run-target';
 
 /** How often a shard looks at the canary targets while it waits. */
@@ -38,7 +38,7 @@ export async function waitForCanaries(
         env,
         single,
         // A canary being deployed holds its lock: look again at the next poll rather than wait for it here.
-        { project: options.project, env, package: options.package, withDependencies: options.withDependencies, dryRun: true, verify: false, assumeYes: true, waitForLock: 1, now: options.now } as DeployOptions,
+        { ...withoutFleetOptions(options), env, dryRun: true, verify: false, assumeYes: true, waitForLock: 1 },
         { stdout: quiet, stderr: quiet, withReport: true },
       );
       if (dry.exitCode === 0 && dry.report && dry.report.steps.length === 0) {

@@ -6,7 +6,7 @@ import type { OperationContext } from '../operations/context';
 import type { DeployOptions } from '../options';
 import { countResults, FLEET_REPORT_FORMAT_VERSION, printFleetSummary, writeFleetReport, type FleetReport, type FleetTargetReport, type TargetResult } from './fleet-report';
 import { runWaves } from './scheduler';
-import { fleetTargetName, selectTargets } from './selection';
+import { fleetTargetName, selectTargets, withoutFleetOptions } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';
 import { waitForCanaries } from './canary-wait';
 
@@ -32,20 +32,19 @@ export async function fleetDeploy(ctx: OperationContext, options: DeployOptions,
   const policy = { canary: options.canary ?? 0, concurrency: options.concurrency ?? 1, maxFailures: options.maxFailures ?? 1 };
   const { selected, canaries, mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard, canary: policy.canary });
   const labelsOf = new Map(selected.map((t) => [t.name, t.labels]));
-  ctx.reporter.info(
-    `dbee deploy ${options.project} -> fleet ${fleet}: ${mine.length} of ${selected.length} target${selected.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, canary ${canaries.length}, concurrency ${policy.concurrency}, max failures ${policy.maxFailures}${options.dryRun ? ' [dry run]' : ''}`,
-  );
+  const slice = `${mine.length} of ${selected.length} target${selected.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}`;
+  const limits = `canary ${canaries.length}, concurrency ${policy.concurrency}, max failures ${policy.maxFailures}`;
+  ctx.reporter.info(`dbee deploy ${options.project} -> fleet ${fleet}: ${slice}, ${limits}${options.dryRun ? ' [dry run]' : ''}`);
   // The other shards start only once the canary (deployed by shard 1) is at the release.
   const canaryHere = !shard || shard.index === 1;
   if (!canaryHere && canaries.length && !options.dryRun) {
     const timeoutMs = config.fleet!.canaryTimeout !== undefined ? durationMs(config.fleet!.canaryTimeout) : 3_600_000;
     await waitForCanaries(ctx, options, fleet, canaries, single, timeoutMs);
   }
-  const { project: _p, canary: _c, concurrency: _n, maxFailures: _f, labels: _l, shard: _s, report: _r, ...perTarget } = options;
   const outcome = await runWaves(
     mine,
     { ...policy, canary: canaryHere ? canaries.length : 0 },
-    (t) => runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, { ...perTarget, project: options.project } as DeployOptions, { withReport: true }),
+    (t) => runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, withoutFleetOptions(options), { withReport: true }),
     (run: TargetRun) => run.exitCode !== 0,
   );
   const targets: FleetTargetReport[] = outcome.targets.map(({ target, wave, result }) => targetReport(target, labelsOf.get(target) ?? {}, wave, result));

@@ -80,10 +80,12 @@ export function fleetMarkdown(r: FleetReport): string {
     '',
     '| target | wave | result | deployment | duration | steps | error |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...r.targets.map(
-      (t) =>
-        `| ${cell(t.target)} | ${t.wave === 1 ? 'canary' : '2'} | ${t.result} | ${t.deploymentIds.map((id) => '#' + id).join(', ') || '-'} | ${t.result === 'not-run' ? '-' : formatDuration(t.durationMs)} | ${t.steps.applied}/${t.steps.total} | ${t.error ? cell(`${t.error.code}: ${t.error.message}`) : ''} |`,
-    ),
+    ...r.targets.map((t) => {
+      const deployments = t.deploymentIds.map((id) => '#' + id).join(', ') || '-';
+      const duration = t.result === 'not-run' ? '-' : formatDuration(t.durationMs);
+      const error = t.error ? cell(`${t.error.code}: ${t.error.message}`) : '';
+      return `| ${cell(t.target)} | ${t.wave === 1 ? 'canary' : '2'} | ${t.result} | ${deployments} | ${duration} | ${t.steps.applied}/${t.steps.total} | ${error} |`;
+    }),
   ];
   return lines.join('\n') + '\n';
 }

@@ -49,11 +49,15 @@ export async function fleetStatus(ctx: OperationContext, options: StatusOptions,
 }
 
 function targetStatus(target: string, labels: Record<string, string>, r: StatusReport | null, error: FleetTargetStatus['error']): FleetTargetStatus {
-  if (!r) return { target, labels, state: 'unknown', release: null, pendingSteps: 0, drift: 'unknown', last: null, error: error ?? { code: 'STATUS_FAILED', message: 'status could not be read' } };
+  if (!r) {
+    const why = error ?? { code: 'STATUS_FAILED', message: 'status could not be read' };
+    return { target, labels, state: 'unknown', release: null, pendingSteps: 0, drift: 'unknown', last: null, error: why };
+  }
   const d = r.lastDeployment;
   const release = d ? (d.package ?? (d.git_commit ? d.git_commit.slice(0, 12) : `plan:${d.plan_checksum.slice(0, 8)}`)) : null;
   const state = r.pendingSteps.length === 0 ? 'current' : d ? 'behind' : 'never deployed';
-  return { target, labels, state, release, pendingSteps: r.pendingSteps.length, drift: r.drift.state, last: d ? { id: d.id, kind: d.kind, status: d.status } : null, error: null };
+  const last = d ? { id: d.id, kind: d.kind, status: d.status } : null;
+  return { target, labels, state, release, pendingSteps: r.pendingSteps.length, drift: r.drift.state, last, error: null };
 }
 
 /** Targets counted by state and release: `current at 1a2b3c4d5e6f: 38`. */

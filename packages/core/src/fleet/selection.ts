@@ -1,6 +1,7 @@
 import { DbeeError } from '../errors';
 import { FLEET_TARGET_SEPARATOR, type FleetTarget } from '../config/resolve';
 import type { OperationContext } from '../operations/context';
+import type { DeployOptions } from '../options';
 import { fleetTargets } from './targets';
 import { parseLabels, parseShard, selectByLabels, targetsOfShard, type Shard } from './select';
 
@@ -36,4 +37,9 @@ export async function selectTargets(ctx: OperationContext, fleet: string, option
 /** The environment name of one target: `tenants/acme`. */
 export function fleetTargetName(fleet: string, target: Pick<FleetTarget, 'name'>): string {
   return `${fleet}${FLEET_TARGET_SEPARATOR}${target.name}`;
+}
+
+/** A fleet deployment's options as each target's deployment gets them: without the fleet's own (its report is the fleet's). */
+export function withoutFleetOptions(options: DeployOptions): DeployOptions {
+  return { ...options, canary: undefined, concurrency: undefined, maxFailures: undefined, labels: undefined, shard: undefined, report: undefined };
 }
