@@ -75,10 +75,14 @@ interface CheckJson {
   unchecked: { query: { origin: string }; error: string }[];
 }
 
+// Every change on the server; on PGlite (the same PostgreSQL parser and analyser, another transport) one that breaks,
+// one that changes result columns and one that is additive, to keep the suite's time in bounds.
+const ON_PGLITE = new Set([CHANGES[0]!.name, CHANGES[2]!.name, CHANGES[5]!.name]);
+
 describe.each([
-  { engine: 'server', env: 'dev' },
-  { engine: 'PGlite', env: 'local' },
-])('dbee check on $engine: the application queries a change breaks', ({ env }) => {
+  { engine: 'server', env: 'dev', changes: CHANGES },
+  { engine: 'PGlite', env: 'local', changes: CHANGES.filter((c) => ON_PGLITE.has(c.name)) },
+])('dbee check on $engine: the application queries a change breaks', ({ env, changes }) => {
   let team: TeamWorkspace;
   beforeAll(async () => {
     team = await TeamWorkspace.create({ files: { 'app/queries/app.sql': appQueriesFile(), [CUSTOMERS]: customersTable('phone text') } });
@@ -89,7 +93,7 @@ describe.each([
     await team?.dispose();
   });
 
-  it.each(CHANGES)('$name', async (change) => {
+  it.each(changes)('$name', async (change) => {
     team.write(change.files);
     for (const path of change.remove ?? []) await team.git(['rm', '-q', path]);
     try {
