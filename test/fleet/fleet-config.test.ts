@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PgliteConnection } from '@dbee/postgres';
 import { tempWorkspace } from '../support/workspace';
@@ -73,6 +74,14 @@ describe('fleet environments in dbee.yaml: bad input is refused with file and li
     expect(shard.code).toBe(1);
     expect(shard.stderr).toMatch(/--shard 3\/2: the shard must be between 1 and 2/);
   });
+});
+
+it('the fleet options are refused on an environment of one database, nothing deployed', async () => {
+  const w = workspace('version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n');
+  const r = await run(w.root, 'deploy', { project: 'a', canary: 2, labels: 'region=eu' });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/dbee deploy: --canary, --labels apply to fleet environments only, and "local" is one database/);
+  expect(existsSync(join(w.root, '.dbee', 'local'))).toBe(false);
 });
 
 describe('fleet discovery', () => {

@@ -24,18 +24,35 @@ const FLEET_OPERATIONS: { [K in CommandName]?: FleetOperation<K> } = {
 
 /**
  * The fleet an operation works with (its `--env`, else DBEE_ENV, else the default environment, as for one database);
- * null for a command without `--env` or an environment of one database.
+ * null for a command without `--env` or an environment of one database, where the fleet's options are refused.
  */
 export function fleetOf(ctx: OperationContext, command: CommandName, options: object): string | null {
   if (!('env' in COMMAND_DEFINITIONS[command].schema.shape)) return null;
   const given = 'env' in options && typeof options.env === 'string' ? options.env : undefined;
   const env = ctx.workspace.environmentName(given, ctx.env).name;
-  return Object.hasOwn(ctx.workspace.config.environments, env) && ctx.workspace.config.environments[env]!.fleet ? env : null;
+  if (Object.hasOwn(ctx.workspace.config.environments, env) && ctx.workspace.config.environments[env]!.fleet) return env;
+  refuseFleetOptions(command, options, env);
+  return null;
 }
 
 /** The fleet form of `command`, or null when the command runs on one database only. */
 export function fleetOperation<K extends CommandName>(command: K): FleetOperation<K> | null {
   return (FLEET_OPERATIONS[command] as FleetOperation<K> | undefined) ?? null;
+}
+
+/** Options that only mean something on a fleet. */
+const FLEET_ONLY_OPTIONS = ['canary', 'concurrency', 'maxFailures', 'labels', 'shard'] as const;
+
+/** Refuse the fleet's options on an environment of one database: they would be ignored there, silently. */
+export function refuseFleetOptions(command: CommandName, options: object, environment: string): void {
+  const values = new Map(Object.entries(options));
+  const given = FLEET_ONLY_OPTIONS.filter((k) => values.get(k) !== undefined);
+  if (!given.length) return;
+  const flags = given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
+  throw new DbeeError(`dbee ${command}: ${flags.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to fleet environments only, and "${environment}" is one database`, {
+    code: 'OPTION_INVALID',
+    hint: `drop ${flags.join(', ')}, or give --env a fleet (an environment with fleet: in dbee.yaml; see docs/fleets.md)`,
+  });
 }
 
 /** Refuse a command that has no fleet form on a fleet environment, naming what to do instead. */
