@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { PgliteConnection } from '@dbee/postgres';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
-import { queryUrl, scratchDatabase } from '../support/pg';
+import { queryUrl, scratchDatabase, SERVER_URL } from '../support/pg';
+import { Writable } from 'node:stream';
+import { runDbeeCommand } from '@dbee/cli';
+import { SessionPool } from '@dbee/core';
 
 const PROJECT = {
   'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
@@ -200,5 +203,35 @@ environments:
     const diff = await run(w.root, 'diff', { project: 'a', failOnDiff: true }, env);
     expect(diff.stdout).toMatch(/fleet f: 1 of 2 targets ok\n {2}exit \d: eu1/);
     expect(diff.code).not.toBe(0);
+  }, 300_000);
+});
+
+describe('a fleet in an Nx batch (one process, a session pool for the whole batch)', () => {
+  it("gives back each target's lock and connection when its deployment ends, not when the batch does", async () => {
+    const dbs = await Promise.all([0, 1, 2].map(() => scratchDatabase('dbee_fleet_t')));
+    for (const d of dbs) cleanups.push(d.drop);
+    const w = workspace(`version: 1
+defaultEnvironment: f
+environments:
+  f:
+    engine: postgres
+    fleet:
+      targets:
+${dbs.map((_, i) => `        - { name: t${i}, connection: { url: "\${T${i}_URL}" } }`).join('\n')}
+`);
+    const pool = new SessionPool();
+    cleanups.push(() => pool.close());
+    const sink = new Writable({ write: (_c, _e, cb) => cb() });
+    const env = { ...process.env, ...Object.fromEntries(dbs.map((d, i) => [`T${i}_URL`, d.url])) };
+    const code = await runDbeeCommand('deploy', { project: 'a', concurrency: 3 }, { workspaceRoot: w.root, sessions: pool, stdout: sink, stderr: sink, env, interactive: false, fromNx: true });
+    expect(code).toBe(0);
+    // The batch's pool is still open: no session on any target may be left (a backend goes away shortly after its client).
+    const sessions = () => queryUrl<{ n: number }>(SERVER_URL, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ANY($1)', [dbs.map((d) => d.name)]);
+    let open = (await sessions())[0]!.n;
+    for (let i = 0; open > 0 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      open = (await sessions())[0]!.n;
+    }
+    expect(open).toBe(0);
   }, 300_000);
 });

@@ -7,7 +7,7 @@ import type { DeployOptions } from '../options';
 import { withSession } from '../runner/session';
 import { NullStream } from './prefixed-stream';
 import { fleetTargetName, withoutFleetOptions } from './selection';
-import { runOnTarget, type SingleOperation } from './run-target';
+import { runOnTarget, unpooled, type SingleOperation } from './run-target';
 
 /** How often a shard looks at the canary targets while it waits. */
 const POLL_MS = 2000;
@@ -70,7 +70,7 @@ export async function waitForCanaries(
 /** The project's latest deployment on a target when it started after `since` and failed; null otherwise. */
 async function failedSince(ctx: OperationContext, envName: string, project: string, since: number) {
   const environment = ctx.workspace.environment(envName, ctx.env);
-  const engine = ctx.engine(environment.engine);
+  const engine = unpooled(ctx).engine(environment.engine);
   try {
     return await withSession({ engine, environment, workspaceRoot: ctx.workspace.root, waitMs: 1000 }, async ({ conn }) => {
       const ledger = new Ledger(conn, engine.ledger);

@@ -41,7 +41,7 @@ export async function runOnTarget<O extends { env?: string; report?: string }>(
   // The temporary report is the fleet's business: its path is not news to the user.
   const info = reporter.info.bind(reporter);
   reporter.info = (message) => (reportPath && message === `report written to ${reportPath}` ? undefined : info(message));
-  const targetCtx: OperationContext = { ...ctx, stdout, stderr, reporter, interactive: false };
+  const targetCtx: OperationContext = { ...ctx, stdout, stderr, reporter, interactive: false, ...unpooled(ctx) };
   const t0 = Date.now();
   let exitCode: number;
   let error: TargetRun['error'] = null;
@@ -75,4 +75,14 @@ export async function runOnTarget<O extends { env?: string; report?: string }>(
     if (failedProject?.error) error = failedProject.error;
   }
   return { exitCode, error, report, durationMs: Date.now() - t0 };
+}
+
+/**
+ * The context's engines and batch sessions for work on one target: each target takes its own lock and connection and
+ * gives them back when its run ends, as a single environment does. In an Nx batch the pool would keep them (one per
+ * target, hundreds in a fleet) until the batch ends.
+ */
+export function unpooled(ctx: OperationContext): Pick<OperationContext, 'engine' | 'sessions'> {
+  const pool = ctx.sessions;
+  return { sessions: undefined, engine: pool ? (name: string) => pool.unwrap(ctx.engine(name)) : ctx.engine };
 }
