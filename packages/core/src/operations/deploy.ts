@@ -228,7 +228,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
     const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-    const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
+    const result = await apply(ctx, { assertLock: session.assertLock, lockGuard: session.lockGuard, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
     report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
     report.steps = result.steps;
@@ -295,6 +295,7 @@ function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): nev
 interface ApplyInput {
   /** Proves the deployment lock is still held; called before every step. */
   assertLock: () => Promise<void>;
+  lockGuard: string | null;
   /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
   planChecksum: string;
   plan: Plan;
@@ -335,6 +336,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     reporter: ctx.reporter,
     session: sessionSettings(settings),
     beforeStep: input.assertLock,
+    lockGuard: input.lockGuard,
     transaction: input.scope,
     conflicts: input.conflicts,
     continueOnError: input.continueOnError,
