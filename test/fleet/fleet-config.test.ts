@@ -235,3 +235,24 @@ ${dbs.map((_, i) => `        - { name: t${i}, connection: { url: "\${T${i}_URL}"
     expect(open).toBe(0);
   }, 300_000);
 });
+
+describe("a fleet's settings hold for its targets", () => {
+  it("the fleet's deploy.ifExists decides what happens to an object the target's ledger does not know", async () => {
+    const db = await scratchDatabase('dbee_fleet_t');
+    cleanups.push(db.drop);
+    await queryUrl(db.url, "CREATE SCHEMA a; CREATE TABLE a.t (id int PRIMARY KEY, old text)");
+    const w = workspace(`version: 1
+defaultEnvironment: f
+environments:
+  f:
+    engine: postgres
+    deploy: { ifExists: rename }
+    fleet:
+      targets:
+        - { name: only, connection: { url: "\${ONLY_URL}" } }
+`);
+    const r = await run(w.root, 'deploy', { project: 'a', dryRun: true, verify: false }, { ONLY_URL: db.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\[only\] --   exists in the database, unknown to the ledger: rename \(dbee\.yaml environments\.f\.deploy\.ifExists\)/m);
+  }, 300_000);
+});

@@ -56,7 +56,8 @@ export class ConflictRules {
     if (this.cli) return { strategy: this.cli, copyData, source: '--if-exists' };
     const file = project.file.displayPath;
     if (glob) return { strategy: glob.ifExists, copyData, source: `${file} conflicts[${glob.index}] "${glob.match}"` };
-    const env = this.environment.name;
+    // A fleet's target takes the fleet's settings: they are keyed by the fleet's name.
+    const env = this.environment.fleet?.name ?? this.environment.name;
     const layers: [ConflictStrategy | undefined, string][] = [
       [project.config.environments?.[env]?.deploy?.ifExists, `${file} environments.${env}.deploy.ifExists`],
       [project.config.deploy?.ifExists, `${file} deploy.ifExists`],
