@@ -66,6 +66,52 @@ export const gates = z.strictObject({
   requireBackup: z.boolean().optional(),
   /** How long rename backups are kept before `dbee cleanup` drops them, e.g. `30d`; without it, until dropped by hand. */
   backupRetention: duration.optional(),
+  /**
+   * Promotion: only a package (`--package`) deploys here, and only one that was deployed, with passing smoke checks,
+   * to each of these environments first, e.g. `[qa]`. Read from their ledgers when they can be reached, else from the
+   * signed promotion records the earlier deployments wrote into the package folder (see `promotionKey`).
+   */
+  promotedFrom: z.array(identifier).min(1, 'name at least one environment').optional(),
+  /** With `promotedFrom`: how long ago (at least) the package must have passed there, e.g. `24h`. Default: no wait. */
+  minSoak: duration.optional(),
+  /**
+   * The environment variable holding the secret that signs and checks promotion records (HMAC-SHA256). Set it, with
+   * the same value, where the earlier environment is deployed and where this one is. Default `DBEE_PROMOTION_KEY`.
+   */
+  promotionKey: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DBEE_PROMOTION_KEY').optional(),
+  /**
+   * Change control: `deploy`, `rollback`, `cleanup` and `clone` need `--ticket`. `true`: any ticket; a string: a
+   * regular expression the ticket must match, e.g. `"^CHG-[0-9]+$"`.
+   */
+  requireTicket: z
+    .union([
+      z.boolean(),
+      z.string().refine((s) => {
+        try {
+          new RegExp(s);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a regular expression, e.g. "^CHG-[0-9]+$"'),
+    ])
+    .optional(),
+  /**
+   * Performance gate: a smoke check slower than this factor times the median of its last successful runs on the
+   * environment fails (exit 3, `autoRollback` applies), e.g. `1.2`. The object form sets how many runs make the
+   * baseline (`runs`, default 10; fewer than 3 runs: no baseline yet) and the least slowdown that counts (`minMs`,
+   * default 100: a check is never failed for being less than that slower than its baseline).
+   */
+  smokeRegression: z
+    .union([
+      z.number().gt(1, 'expected a factor above 1, e.g. 1.2'),
+      z.strictObject({
+        factor: z.number().gt(1, 'expected a factor above 1, e.g. 1.2'),
+        runs: z.number().int().min(3).optional(),
+        minMs: z.number().int().nonnegative().optional(),
+      }),
+    ])
+    .optional(),
 });
 
 export const environmentConfig = z.strictObject({

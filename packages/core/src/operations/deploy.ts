@@ -28,6 +28,8 @@ import { planInPlace } from './in-place';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
 import { checkGates, checkStepPolicies } from './gates';
+import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
+import { checkTicket } from '../promotion/ticket';
 import { batchShared, deployedStates, fullModels, hasExportedModels, loadModels, modelLoader, removedObjects, schemaOwners, sourceCommit } from './load';
 import { printPlan } from './print';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
@@ -74,6 +76,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
     exitCode: ExitCode.invalid,
     who: { osUser: owner.user, host: owner.host, ciJob: ciJob(ctx.env) },
     source: { commit: null, package: options.package ?? null, planChecksum: null },
+    ticket: null,
     transaction: 'object',
     projects: [],
     steps: [],
@@ -110,6 +113,8 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
   report.environment = environment.name;
+  const ticket = checkTicket(environment, options.ticket, 'deploy');
+  report.ticket = ticket;
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
   const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
@@ -120,6 +125,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
   }
+  await checkPromotion(ctx, environment, pkg, options.now ?? new Date());
   // git runs (two processes) while the sources are read and the lock is taken.
   const sourceCommitLater = pkg ? null : sourceCommit(ctx);
   const engine = engineFor(ctx, environment, all);
@@ -216,12 +222,16 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
     const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-    const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
+    const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, ticket, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
     report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
     report.steps = result.steps;
     report.backups = result.projects.flatMap((p) => p.backups);
     if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
+    if (pkg) {
+      const projects = result.projects.flatMap((p) => (p.deploymentId === null ? [] : [{ project: p.project, deploymentId: p.deploymentId, status: p.status, smoke: smoke?.outcomes.get(p.project) ?? 'not run' }]));
+      recordPromotion(ctx, { environment, pkg, database: conn.description, ticket, finishedAt: new Date().toISOString(), projects });
+    }
     const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
     report.status = failed ? (result.projects.some((p) => p.status === 'failed' || p.status === 'aborted') ? 'failed' : 'rolled-back') : 'succeeded';
     const aborted = result.projects.find((p) => p.status === 'aborted');
@@ -293,6 +303,8 @@ interface ApplyInput {
   commit: string | null;
   settings: DeploySettings;
   packagePath: string | null;
+  /** The change ticket (`--ticket`), recorded with each deployment. */
+  ticket: string | null;
   conflicts: Map<number, StepConflict>;
   scope: TransactionScope;
   settingsOf: (project: string) => DeploySettings;
@@ -318,6 +330,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
       osUser: owner.user,
       ciJob: ciJob(ctx.env),
       host: owner.host,
+      ticket: input.ticket,
     },
     planChecksum: input.planChecksum,
     reporter: ctx.reporter,
