@@ -186,7 +186,7 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
   out.write(`${r.project} on ${r.environment} (${r.database})\n`);
   out.write(
     d
-      ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}\n`
+      ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}${d.ticket ? `, ticket ${d.ticket}` : ''}\n`
       : '  never deployed\n',
   );
   out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');
