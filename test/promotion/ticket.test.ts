@@ -49,6 +49,27 @@ describe.each(ENGINES)('change tickets [%s]', (engine) => {
       { kind: 'deploy', ticket: 'CHG-42' },
       { kind: 'rollback', ticket: 'CHG-43' },
     ]);
+
+    // The deployment log: newest first, with ticket, who, what, result, steps and smoke results.
+    const log = await ws.dbee('log', { project: 'a', env: 'prod', format: 'json' }, vars);
+    expect(log.code, log.stderr).toBe(0);
+    const entries = JSON.parse(log.stdout).deployments as Record<string, any>[];
+    expect(entries.map((e) => [e.id, e.kind, e.result, e.ticket, e.reverts])).toEqual([
+      [2, 'rollback', 'succeeded', 'CHG-43', 1],
+      [1, 'deploy', 'succeeded', 'CHG-42', null],
+    ]);
+    expect(entries[1]!.steps).toEqual([
+      { order: 1, action: 'create', object: 'schema:a', status: 'undone' },
+      { order: 2, action: 'create', object: 'table:a.t', status: 'undone' },
+    ]);
+    expect(entries[1]!.smoke.summary).toMatch(/^\d+\/\d+ passed$/);
+    expect(entries[1]!.smoke.results).toContainEqual(expect.objectContaining({ check: 'nothing blocks', status: 'passed' }));
+    expect(entries[1]!.who.osUser).toBeTruthy();
+    expect(entries[1]!.durationMs).toBeGreaterThanOrEqual(0);
+    const text = await ws.dbee('log', { project: 'a', env: 'prod' }, vars);
+    expect(text.stdout).toContain('#1 deploy succeeded\n');
+    expect(text.stdout).toContain('  ticket: CHG-42\n');
+    expect(text.stdout).toMatch(/smoke ok {3}nothing blocks \(\d+ ms\)/);
   });
 
   it('an environment without the gate takes a ticket when given, and runs without one', async () => {

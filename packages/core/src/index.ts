@@ -124,6 +124,7 @@ export type {
   RollbackOptions,
   PlanOptions,
   StatusOptions,
+  LogOptions,
   DisableOptions,
   EnableOptions,
 } from './options';

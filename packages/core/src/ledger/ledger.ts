@@ -134,6 +134,8 @@ export interface DeploymentRow {
   summary: string | Record<string, unknown> | null;
   /** The change ticket it ran under (`--ticket`); null when none was given or the ledger predates tickets. */
   ticket?: string | null;
+  /** The CI job that ran it (`GITHUB_RUN_ID`, `CI_JOB_ID`...), or null. */
+  ci_job?: string | null;
 }
 
 /** What the ledger keeps in `deployments.summary` (JSON), beyond the columns. */
@@ -689,7 +691,7 @@ export class Ledger {
     // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
     const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary')}, ${ticket}
+      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}
          FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );

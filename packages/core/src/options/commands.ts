@@ -7,6 +7,7 @@ import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { disableCommand, enableCommand } from './disable';
 import { graphCommand } from './graph';
+import { logCommand } from './log';
 import { planCommand } from './plan';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
@@ -25,6 +26,7 @@ export const COMMAND_DEFINITIONS = {
   rollback: rollbackCommand,
   plan: planCommand,
   status: statusCommand,
+  log: logCommand,
   disable: disableCommand,
   enable: enableCommand,
   cleanup: cleanupCommand,
@@ -58,6 +60,7 @@ export type SmokeTestOptions = CommandOptions<'smoke-test'>;
 export type RollbackOptions = CommandOptions<'rollback'>;
 export type PlanOptions = CommandOptions<'plan'>;
 export type StatusOptions = CommandOptions<'status'>;
+export type LogOptions = CommandOptions<'log'>;
 export type DisableOptions = CommandOptions<'disable'>;
 export type EnableOptions = CommandOptions<'enable'>;
 export type CleanupOptions = CommandOptions<'cleanup'>;
