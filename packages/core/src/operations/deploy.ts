@@ -5,7 +5,7 @@ import type { DeployOptions } from '../options';
 import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
-import type { SmokeCheck } from '../smoke';
+import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -221,6 +221,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     if (problems.length) refuse(problems, false);
     // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
     const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name);
+    if (smoke) smoke.regression = smokeRegression(environment.gates);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
     const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, ticket, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
@@ -384,6 +385,8 @@ interface SmokePlan {
   timeoutMs: Map<string, number>;
   /** Filled as projects are verified: project → `n/m passed`. */
   outcomes: Map<string, string>;
+  /** The environment's performance gate (`gates.smokeRegression`), or null. */
+  regression?: SmokeRegression | null;
 }
 
 async function smokePlan(
@@ -425,6 +428,7 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       deploymentId,
       checks,
       timeoutMs: smoke.timeoutMs.get(project),
+      regression: smoke.regression,
       onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
       // The views this deployment can have broken are compiled (all of them where the engine cannot tell).
       changed: input.plan.steps.filter((st) => st.project === project).map((st) => st.objectKey),

@@ -38,13 +38,13 @@ export async function smokeResultsOf(conn: Connection, dialect: LedgerDialect, d
 
 /**
  * The durations (ms) of the last `runs` successful runs of each named check of a project on an environment (any run:
- * after a deployment or by `smoke-test`), newest first, leaving out the runs of deployment `except` (the one being
- * judged). One query.
+ * after a deployment or by `smoke-test`), newest first.
+ * One query; read before this run's results are recorded.
  */
 export async function recentSmokeDurations(
   conn: Connection,
   dialect: LedgerDialect,
-  input: { project: string; environment: string; runs: number; except: number | null },
+  input: { project: string; environment: string; runs: number },
 ): Promise<Map<string, number[]>> {
   const { q, table } = names(dialect);
   const r = await conn.query<Record<string, unknown>>(
@@ -55,7 +55,6 @@ export async function recentSmokeDurations(
   );
   const out = new Map<string, number[]>();
   for (const h of r.rows.map(row)) {
-    if (input.except !== null && h.deploymentId === input.except) continue;
     const list = out.get(h.check) ?? [];
     if (list.length < input.runs) list.push(h.durationMs);
     out.set(h.check, list);
