@@ -130,6 +130,25 @@ export const environmentConfig = z.strictObject({
   description: z.string().optional(),
 });
 
+/** What a webhook can be told (`notify[].events`). */
+export const notifyEvent = z.enum(['deploy-started', 'deploy-succeeded', 'deploy-failed', 'rolled-back', 'smoke-failed', 'drift-found']);
+
+/** A webhook told about deployments (`notify:` in dbee.yaml). */
+export const webhookConfig = z.strictObject({
+  /** Where to POST, written with `${VAR}` (webhook URLs carry a token: keep them out of the file). Never printed. */
+  url: z.string().min(1),
+  /** Events to send; default all of them. */
+  events: z.array(notifyEvent).min(1).optional(),
+  /** Body: `json` (dbee's own, documented in docs/gates.md), `slack` (incoming webhook) or `teams` (MessageCard). Default json. */
+  format: z.enum(['json', 'slack', 'teams']).optional(),
+  /** The longest a notification may take, retries included (default 5s): it never delays a deployment longer. */
+  timeout: duration.optional(),
+  /** Further attempts after a failure (error, timeout or a non-2xx answer) within the timeout; default 2. */
+  retries: z.number().int().min(0).max(10).optional(),
+  /** Only for these environments; default every environment. */
+  environments: z.array(identifier).optional(),
+});
+
 export const workspaceConfig = z.strictObject({
   version: z.literal(1),
   defaultEnvironment: identifier,
@@ -140,6 +159,8 @@ export const workspaceConfig = z.strictObject({
   shadow: z.enum(['embedded', 'server']).optional(),
   /** Globs (relative to the workspace root) that are never searched for db.yaml. */
   ignore: z.array(z.string()).optional(),
+  /** Webhooks told about deployments, rollbacks, failed smoke checks and drift. */
+  notify: z.array(webhookConfig).optional(),
 });
 
 export const projectConfig = z.strictObject({
@@ -201,3 +222,5 @@ export type DeploySettings = z.infer<typeof deploySettings>;
 export type Gates = z.infer<typeof gates>;
 export type ConflictStrategy = z.infer<typeof conflictStrategy>;
 export type HazardKind = z.infer<typeof hazardKind>;
+export type NotifyEvent = z.infer<typeof notifyEvent>;
+export type WebhookConfig = z.infer<typeof webhookConfig>;

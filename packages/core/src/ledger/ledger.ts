@@ -166,6 +166,8 @@ export interface DeploymentSummary {
   forced?: string[];
   /** A rollback to the sources at a git ref: the ref as given and its commit. */
   toRef?: { ref: string; commit: string };
+  /** Notifications (`notify:` webhooks) that did not arrive: webhook (position and host), event and why. */
+  notifications?: { webhook: string; event: string; error: string }[];
   /** A `disable`: the routine, how it was disabled, and exactly which grants were revoked or what it was renamed to. */
   disabled?: { object: string; how: 'revoke' | 'rename'; revoked?: string[]; renamedTo?: string };
 }

@@ -30,6 +30,7 @@ import { stepDependencies } from './dependencies';
 import { checkGates, checkStepPolicies } from './gates';
 import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
 import { checkTicket } from '../promotion/ticket';
+import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
 import { batchShared, deployedStates, fullModels, hasExportedModels, loadModels, modelLoader, removedObjects, schemaOwners, sourceCommit } from './load';
 import { printPlan } from './print';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
@@ -223,18 +224,20 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name);
     if (smoke) smoke.regression = smokeRegression(environment.gates);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
+    const notStarted = await notifyDeployStarted(ctx, report, plan);
     const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, ticket, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
     report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
     report.steps = result.steps;
     report.backups = result.projects.flatMap((p) => p.backups);
     if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
+    const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
+    report.status = failed ? (result.projects.some((p) => p.status === 'failed' || p.status === 'aborted') ? 'failed' : 'rolled-back') : 'succeeded';
     if (pkg) {
       const projects = result.projects.flatMap((p) => (p.deploymentId === null ? [] : [{ project: p.project, deploymentId: p.deploymentId, status: p.status, smoke: smoke?.outcomes.get(p.project) ?? 'not run' }]));
       recordPromotion(ctx, { environment, pkg, database: conn.description, ticket, finishedAt: new Date().toISOString(), projects });
     }
-    const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
-    report.status = failed ? (result.projects.some((p) => p.status === 'failed' || p.status === 'aborted') ? 'failed' : 'rolled-back') : 'succeeded';
+    await notifyDeployFinished(ctx, report, result, ledger, notStarted);
     const aborted = result.projects.find((p) => p.status === 'aborted');
     if (aborted?.error) throw aborted.error;
     report.exitCode = result.exitCode;
