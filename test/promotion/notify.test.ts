@@ -103,4 +103,24 @@ describe.each(ENGINES)('notifications [%s]', (engine) => {
     expect(teams[0]).toMatchObject({ '@type': 'MessageCard', title: 'dbee: a on qa: deployment FAILED' });
     expect(teams[0]!.sections[0].facts).toContainEqual({ name: 'result', value: 'failed (exit 3)' });
   });
+
+  it('a rollback sends rolled-back, and status sends drift-found when the schemas changed outside dbee', async () => {
+    const ws = await promotionWorkspace(engine, ['qa']);
+    cleanups.push(ws.cleanup);
+    ws.w.write('dbee.yaml', readFileSync(join(ws.w.root, 'dbee.yaml'), 'utf8') + 'notify:\n  - { url: "${HOOK_URL}/ok/second", events: [rolled-back, drift-found] }\n');
+    const vars = { ...ws.vars('qa'), HOOK_URL: hooks.url() };
+    const second = () => hooks.received.filter((x) => x.path === '/ok/second').map((x) => x.body);
+    expect((await ws.dbee('deploy', { project: 'a', env: 'qa' }, vars)).code).toBe(0);
+    const undone = await ws.dbee('rollback', { project: 'a', env: 'qa', ticket: 'INC-5' }, vars);
+    expect(undone.code, undone.stderr).toBe(0);
+    expect(second()).toEqual([expect.objectContaining({ event: 'rolled-back', result: 'rolled-back', exitCode: 0, ticket: 'INC-5', deployments: [2] })]);
+    expect(second()[0]!.steps.map((s: { object: string }) => s.object)).toEqual(['table:a.t', 'schema:a']);
+    expect((await ws.dbee('deploy', { project: 'a', env: 'qa' }, vars)).code).toBe(0);
+    expect((await ws.dbee('status', { project: 'a', env: 'qa' }, vars)).code).toBe(0);
+    expect(second()).toHaveLength(1);
+    await ws.query('qa', 'CREATE TABLE a.by_hand (id int)');
+    const status = await ws.dbee('status', { project: 'a', env: 'qa' }, vars);
+    expect(status.stdout).toContain('drift: yes');
+    expect(second()[1]).toMatchObject({ event: 'drift-found', result: 'drift', projects: ['a'], environment: 'qa', deployments: [3] });
+  });
 });

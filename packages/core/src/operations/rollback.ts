@@ -28,6 +28,7 @@ import { checkGates } from './gates';
 import { loadModels, schemaOwners } from './load';
 import type { RollbackOptions } from '../options';
 import { checkTicket } from '../promotion/ticket';
+import { notifyRollback } from '../notify/rollback-events';
 
 export type { RollbackOptions };
 
@@ -243,6 +244,19 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
         code = ExitCode.smokeFailed;
       }
     }
+    await notifyRollback(ctx, ledger, {
+      project: target.name,
+      environment: environment.name,
+      database: conn.description,
+      package: identity.package,
+      commit,
+      ticket,
+      who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
+      steps: allSteps.map((s) => s.plan),
+      results: results.map((r) => r.result),
+      smoke: smokeLine,
+      exitCode: failed ? ExitCode.applyFailed : code,
+    });
     printSummary(ctx.stdout, {
       environment: `${environment.name} (${conn.description})`,
       results,

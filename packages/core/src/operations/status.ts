@@ -16,6 +16,7 @@ import { withSession } from '../runner/session';
 import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
 import { loadModels, modelLoader, removedObjects, schemaOwners } from './load';
 import type { StatusOptions } from '../options';
+import { notifyDrift } from '../notify/drift-events';
 
 export type { StatusOptions };
 
@@ -132,6 +133,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
     };
     if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
     else printStatus(ctx.stdout, report);
+    if (drift.state === 'yes' && last) await notifyDrift(ctx, { project: target.name, environment: environment.name, database: conn.description, last });
     return ExitCode.ok;
   });
 }
