@@ -19,6 +19,8 @@ export type {
   EngineCapabilities,
   Connection,
   QueryResult,
+  ResultField,
+  StatementDescription,
   LockHandle,
   LockOptions,
   LockOwner,
