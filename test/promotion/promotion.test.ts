@@ -32,7 +32,7 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
     // qa not reachable from here: the record, checked with the key.
     const prod = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('prod'), ...KEY });
     expect(prod.code, prod.stderr).toBe(0);
-    expect(prod.stdout).toContain("the ledger of qa cannot be read from here");
+    expect(prod.stdout).toContain("promotion: qa's ledger cannot be read from here (environment variable P_QA is not set");
     expect(await ws.deployed('prod')).toBe(true);
   });
 
@@ -41,7 +41,12 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
     const never = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('qa', 'prod'), ...KEY });
     expect(never.code).toBe(1);
     expect(never.stderr).toContain('cannot be deployed to prod (gates.promotedFrom: [qa])');
-    expect(never.stderr).toContain('a: this package was never deployed to qa');
+    expect(never.stderr).toContain("qa's database has no dbee ledger (nothing was ever deployed there), and the package has no promotion record from qa");
+    // qa has a ledger, but this package is not in it: the sources (even of the same plan) are not the package.
+    expect((await ws.dbee('deploy', { project: 'a', env: 'qa' }, ws.vars('qa'))).code).toBe(0);
+    const notThis = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('qa', 'prod'), ...KEY });
+    expect(notThis.code).toBe(1);
+    expect(notThis.stderr).toContain("a: this package was never deployed to qa (qa's ledger)");
     const sources = await ws.dbee('deploy', { project: 'a', env: 'prod' }, ws.vars('qa', 'prod'));
     expect(sources.code).toBe(1);
     expect(sources.stderr).toContain('a deployment from the sources is refused');

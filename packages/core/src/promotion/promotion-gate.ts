@@ -47,7 +47,8 @@ export async function checkPromotion(ctx: OperationContext, environment: Resolve
         hint: `use one of: ${Object.keys(ctx.workspace.config.environments).sort().join(', ')}`,
       });
     }
-    const evidence = (await fromLedger(ctx, earlier, pkg)) ?? fromRecord(ctx, environment, earlier, pkg, problems);
+    const ledger = await fromLedger(ctx, earlier, pkg);
+    const evidence = 'unavailable' in ledger ? fromRecord(ctx, environment, earlier, pkg, ledger.unavailable, problems) : ledger;
     if (!evidence) continue;
     const where = evidence.from === 'ledger' ? `${earlier}'s ledger` : `the promotion record from ${earlier}`;
     for (const project of projects) {
@@ -77,30 +78,36 @@ export async function checkPromotion(ctx: OperationContext, environment: Resolve
 }
 
 /**
- * The package's newest deployment of each project on `earlier`, from its ledger; null when that environment cannot
- * be reached from here (its connection's variables are not set, or it does not answer).
+ * The package's newest deployment of each project on `earlier`, from its ledger; `unavailable` (why) when that
+ * environment cannot be reached from here (its connection's variables are not set, or it does not answer), or has no
+ * ledger (an embedded database folder that is not on this machine is a new, empty one): then the signed record decides.
  */
-async function fromLedger(ctx: OperationContext, earlier: string, pkg: LoadedPackage): Promise<Evidence | null> {
+async function fromLedger(ctx: OperationContext, earlier: string, pkg: LoadedPackage): Promise<Evidence | { unavailable: string }> {
   const { workspace } = ctx;
   try {
     const environment = workspace.environment(earlier, ctx.env);
     const projects = pkg.plan.projects.map((p) => workspace.project(p));
     const engine = engineFor(ctx, environment, projects);
-    return await withSession({ engine, environment, workspaceRoot: workspace.root }, async ({ conn }) => {
+    const read = await withSession({ engine, environment, workspaceRoot: workspace.root }, async ({ conn }): Promise<Evidence | { unavailable: string }> => {
       const ledger = new Ledger(conn, engine.ledger);
+      if (!(await ledger.exists())) return { unavailable: `${earlier}'s database has no dbee ledger (nothing was ever deployed there)` };
       const out: Evidence = { from: 'ledger', projects: new Map() };
       for (const project of pkg.plan.projects) {
         const rows = await ledger.deployments(project, earlier, 10_000);
-        const d = rows.find((r) => r.kind === 'deploy' && r.plan_checksum === pkg.manifest.planChecksum && r.status !== 'running');
+        // A package deployment (a deployment from the sources of the same plan is not this package: no smoke files of its own).
+        const d = rows.find((r) => r.kind === 'deploy' && r.package !== null && r.plan_checksum === pkg.manifest.planChecksum && r.status !== 'running');
         if (!d) continue;
         const finishedAt = d.finished_at ? new Date(d.finished_at).toISOString() : null;
         out.projects.set(project, { project, deploymentId: d.id, status: d.status, smoke: smokeOf(d), finishedAt });
       }
       return out;
     });
+    if ('unavailable' in read) ctx.reporter.info(`promotion: ${read.unavailable}; using the package's promotion record`);
+    return read;
   } catch (e) {
-    ctx.reporter.info(`promotion: the ledger of ${earlier} cannot be read from here (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); using the package's promotion record`);
-    return null;
+    const why = `${earlier}'s ledger cannot be read from here (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
+    ctx.reporter.info(`promotion: ${why}; using the package's promotion record`);
+    return { unavailable: why };
   }
 }
 
@@ -111,16 +118,16 @@ function smokeOf(row: DeploymentRow): string {
 }
 
 /** The signed promotion record from `earlier` in the package folder; null (with the problem noted) when it is not trusted. */
-function fromRecord(ctx: OperationContext, environment: ResolvedEnvironment, earlier: string, pkg: LoadedPackage, problems: string[]): Evidence | null {
+function fromRecord(ctx: OperationContext, environment: ResolvedEnvironment, earlier: string, pkg: LoadedPackage, unavailable: string, problems: string[]): Evidence | null {
   const keyName = environment.gates.promotionKey ?? DEFAULT_PROMOTION_KEY;
   const secret = ctx.env[keyName];
   if (!secret) {
-    problems.push(`${earlier}'s ledger cannot be read from here, and ${keyName} is not set to check the package's promotion record from ${earlier}`);
+    problems.push(`${unavailable}, and ${keyName} is not set to check the package's promotion record from ${earlier}`);
     return null;
   }
   const reading = readPromotionRecord(pkg.path, earlier, pkg.manifest.planChecksum, keyName, secret);
   if (!reading.ok) {
-    problems.push(`${earlier}'s ledger cannot be read from here, and ${reading.reason}`);
+    problems.push(`${unavailable}, and ${reading.reason}`);
     return null;
   }
   return { from: 'record', projects: new Map(reading.record.projects.map((p) => [p.project, { ...p, finishedAt: reading.record.finishedAt }])) };
