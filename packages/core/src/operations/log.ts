@@ -89,7 +89,7 @@ function printLog(out: NodeJS.WritableStream, title: string, entries: LogEntry[]
     out.write(`\n#${e.id} ${e.kind} ${e.result}${e.reverts !== null ? ` (undoes #${e.reverts})` : ''}\n`);
     const lines: [string, string][] = [
       ['time', `${e.startedAt} .. ${e.finishedAt ?? 'not finished'}${e.durationMs !== null ? ` (${formatDuration(e.durationMs)})` : ''}`],
-      ['what', `${what}, plan ${e.planChecksum.slice(0, 12)}`],
+      ['what', `${what}, plan ${e.planChecksum.replace(/^sha256:/, '').slice(0, 12)}`],
       ['commit', e.commit ?? 'unknown'],
       ['ticket', e.ticket ?? 'none'],
       ['who', `${e.who.osUser ?? e.who.dbUser}@${e.who.host ?? '?'} (database user ${e.who.dbUser}${e.who.ciJob ? `, CI job ${e.who.ciJob}` : ''})`],

@@ -90,6 +90,6 @@ export function readPromotionRecord(packageDir: string, environment: string, pla
     return { ok: false, reason: `${rel} does not match its signature (edited by hand, or signed with another key than ${keyName}'s)` };
   }
   if (record.environment !== environment) return { ok: false, reason: `${rel} records a deployment to ${record.environment}, not to ${environment}` };
-  if (record.planChecksum !== planChecksum) return { ok: false, reason: `${rel} records another package (plan checksum ${String(record.planChecksum).slice(0, 12)}...)` };
+  if (record.planChecksum !== planChecksum) return { ok: false, reason: `${rel} records another package (plan checksum ${String(record.planChecksum).replace(/^sha256:/, '').slice(0, 12)}...)` };
   return { ok: true, record };
 }
