@@ -50,7 +50,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   const from = await readSide(ctx, engine, diff, source, scope, project.name);
   const settings = workspace.settings(project, target).deploy;
   const now = options.now ?? new Date();
-  return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock }) => {
+  return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock, lockGuard }) => {
     const live: SchemaModel = await diff.introspect(conn, scope);
     const fingerprint = await diff.fingerprint(conn, scope);
     const plan = planOfChanges(engine, project.name, live, from.model, settings.online ?? false, fingerprint, project.config.renames ?? [], scope.manage?.owners);
@@ -86,6 +86,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
       reporter,
       session: sessionSettings(settings),
       beforeStep: assertLock,
+      lockGuard,
       transaction: settings.transaction ?? 'object',
       autoRollback: () => settings.autoRollback ?? false,
       schemas: new Map([[project.name, scope.schemas]]),
