@@ -13,6 +13,7 @@ import { ciJob, gitCommit, type OperationContext } from './context';
 import { checkGates, checkStepPolicies } from './gates';
 import { loadTarget } from './load';
 import { sessionSettings, withSession } from '../runner/session';
+import { checkTicket } from '../promotion/ticket';
 
 export type { CloneOptions };
 
@@ -39,6 +40,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   }
   if (options.from === options.to) throw new DbeeError('--from and --to name the same environment', { code: 'OPTIONS_INVALID' });
   const { environment: target, target: project, model, engine } = await loadTarget(ctx, options.project, options.to);
+  const ticket = checkTicket(target, options.ticket, 'clone');
   const source = workspace.environment(options.from, ctx.env);
   if (source.engine !== target.engine) {
     throw new DbeeError(`environments ${source.name} (${source.engine}) and ${target.name} (${target.engine}) are not of the same engine`, { code: 'OPTIONS_INVALID' });
@@ -79,7 +81,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
       plan,
       environment: target.name,
       variables: new Map([[project.name, model.variables]]),
-      identity: { package: null, gitCommit: await gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host },
+      identity: { package: null, gitCommit: await gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host, ticket },
       planChecksum: planChecksum(plan),
       reporter,
       session: sessionSettings(settings),

@@ -5,7 +5,7 @@ import type { DeployOptions } from '../options';
 import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
-import type { SmokeCheck } from '../smoke';
+import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -28,6 +28,9 @@ import { planInPlace } from './in-place';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
 import { checkGates, checkStepPolicies } from './gates';
+import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
+import { checkTicket } from '../promotion/ticket';
+import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
 import { batchShared, deployedStates, fullModels, hasExportedModels, loadModels, modelLoader, removedObjects, schemaOwners, sourceCommit } from './load';
 import { printPlan } from './print';
 import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
@@ -76,6 +79,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions, hook
     exitCode: ExitCode.invalid,
     who: { osUser: owner.user, host: owner.host, ciJob: ciJob(ctx.env) },
     source: { commit: null, package: options.package ?? null, planChecksum: null },
+    ticket: null,
     transaction: 'object',
     projects: [],
     steps: [],
@@ -112,6 +116,8 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
   report.environment = environment.name;
+  const ticket = checkTicket(environment, options.ticket, 'deploy');
+  report.ticket = ticket;
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
   const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
@@ -122,6 +128,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
   }
+  await checkPromotion(ctx, environment, pkg, options.now ?? new Date());
   // git runs (two processes) while the sources are read and the lock is taken.
   const sourceCommitLater = pkg ? null : sourceCommit(ctx);
   const engine = engineFor(ctx, environment, all);
@@ -227,8 +234,10 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     if (problems.length) refuse(problems, false);
     // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
     const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name);
+    if (smoke) smoke.regression = smokeRegression(environment.gates);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-    const result = await apply(ctx, { assertLock: session.assertLock, lockGuard: session.lockGuard, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
+    const notStarted = await notifyDeployStarted(ctx, report, plan);
+    const result = await apply(ctx, { assertLock: session.assertLock, lockGuard: session.lockGuard, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, ticket, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
     report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
     report.steps = result.steps;
@@ -236,6 +245,11 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
     const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
     report.status = failed ? (result.projects.some((p) => p.status === 'failed' || p.status === 'aborted') ? 'failed' : 'rolled-back') : 'succeeded';
+    if (pkg) {
+      const projects = result.projects.flatMap((p) => (p.deploymentId === null ? [] : [{ project: p.project, deploymentId: p.deploymentId, status: p.status, smoke: smoke?.outcomes.get(p.project) ?? 'not run' }]));
+      recordPromotion(ctx, { environment, pkg, database: conn.description, ticket, finishedAt: new Date().toISOString(), projects });
+    }
+    await notifyDeployFinished(ctx, report, result, ledger, notStarted);
     const aborted = result.projects.find((p) => p.status === 'aborted');
     if (aborted?.error) throw aborted.error;
     report.exitCode = result.exitCode;
@@ -306,6 +320,8 @@ interface ApplyInput {
   commit: string | null;
   settings: DeploySettings;
   packagePath: string | null;
+  /** The change ticket (`--ticket`), recorded with each deployment. */
+  ticket: string | null;
   conflicts: Map<number, StepConflict>;
   scope: TransactionScope;
   settingsOf: (project: string) => DeploySettings;
@@ -331,6 +347,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
       osUser: owner.user,
       ciJob: ciJob(ctx.env),
       host: owner.host,
+      ticket: input.ticket,
     },
     planChecksum: input.planChecksum,
     reporter: ctx.reporter,
@@ -385,6 +402,8 @@ interface SmokePlan {
   timeoutMs: Map<string, number>;
   /** Filled as projects are verified: project → `n/m passed`. */
   outcomes: Map<string, string>;
+  /** The environment's performance gate (`gates.smokeRegression`), or null. */
+  regression?: SmokeRegression | null;
 }
 
 async function smokePlan(
@@ -426,6 +445,7 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       deploymentId,
       checks,
       timeoutMs: smoke.timeoutMs.get(project),
+      regression: smoke.regression,
       onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
       // The views this deployment can have broken are compiled (all of them where the engine cannot tell).
       changed: input.plan.steps.filter((st) => st.project === project).map((st) => st.objectKey),

@@ -13,6 +13,7 @@ import { diff } from './diff';
 import { disable, enable } from './disable';
 import type { OperationContext } from './context';
 import { graph } from './graph';
+import { log } from './log';
 import { plan } from './plan';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
@@ -26,7 +27,7 @@ export type Operations = { [K in CommandName]: (ctx: OperationContext, options: 
  * Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. The type makes the
  * compiler refuse a command without an operation, and an operation whose options are not its command's.
  */
-export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone, check };
+export const operations: Operations = { build, deploy, diff, plan, status, log, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone, check };
 
 /**
  * Run the operation of a command with its options (a generic call the compiler checks, no cast), and wait for the

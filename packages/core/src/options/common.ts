@@ -27,6 +27,12 @@ export const env = text("Environment declared under `environments` in dbee.yaml.
 /** `--assume-yes`. */
 export const assumeYes = flag('Answer yes to the confirmation; needed on protected environments when nobody can type the answer (CI).', { short: 'y' });
 
+/** `--ticket <id>`: the change ticket a command runs under (deploy, rollback, cleanup, clone). */
+export const ticket = text(
+  "The change ticket this run belongs to, e.g. `CHG-1234`: recorded in the ledger, shown by `status` and `log`, sent in notifications. Required where the environment's `gates.requireTicket` is set.",
+  { value: '<id>' },
+);
+
 /** `--dry-run`, with what the command shows instead of acting. */
 export const dryRun = (description: string) => flag(description);
 

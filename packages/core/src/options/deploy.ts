@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { assumeYes, CONFLICT_STRATEGIES, dryRun, env, HAZARD_KINDS, labels, project, shard } from './common';
+import { assumeYes, CONFLICT_STRATEGIES, dryRun, env, HAZARD_KINDS, labels, project, shard, ticket } from './common';
 import { choice, clock, count, flag, list, negatedFlag, seconds, text } from './option';
 
 export const deployCommand = defineCommand('deploy', {
@@ -10,6 +10,7 @@ export const deployCommand = defineCommand('deploy', {
     env,
     dryRun: dryRun('Print the plan and the exact SQL that would run, and run the gates, without changing anything: no DDL, no ledger rows.'),
     assumeYes,
+    ticket,
     verify: negatedFlag(
       "With --dry-run: apply the plan to a scratch copy of the target's schemas (structure, no data) and refuse when a step fails there; `--no-verify` only prints the plan.",
       { flag: 'no-verify' },
