@@ -13,7 +13,7 @@ import { introspect, fingerprint, fingerprints } from './introspect';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
-import { captureDefinition, existingObjects, renderCopyData, setAside } from './postgres-objects';
+import { captureDefinition, existingObjects, renderCopyData, rowsUpTo, setAside } from './postgres-objects';
 import { disableRoutine, findRoutines } from './postgres-disable';
 import { stepOutcome } from './postgres-recover';
 import { extract } from './extract/extract';
@@ -162,6 +162,7 @@ export function createPostgresEngine(): Engine {
       setAside,
       renderCopyData,
       stepOutcome,
+      rowsUpTo,
     },
     access: { findRoutines, disableRoutine },
     extract: { objects: (conn, scope) => extract(conn, scope) },

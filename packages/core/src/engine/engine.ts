@@ -338,6 +338,11 @@ export interface AuditTrail {
   periods(conn: Connection): Promise<{ from: Date; to: Date | null }[]>;
   /** Recorded changes to objects of `schemas`, oldest first. */
   events(conn: Connection, filter: { schemas: string[]; since?: Date; by?: string }): Promise<AuditEvent[]>;
+  /**
+   * Whether a role (PostgreSQL) or user (Teradata) of that name exists, for `extract --by` to refuse a name that can
+   * have changed nothing (a typo). Absent: the engine cannot tell, and the name is taken as given.
+   */
+  roleExists?(conn: Connection, name: string): Promise<boolean>;
 }
 
 /** See `ObjectCatalog.stepOutcome`. */
@@ -477,6 +482,13 @@ export interface ObjectCatalog {
    * always, having no statement that runs outside a transaction).
    */
   stepOutcome(conn: Connection, key: ObjectKey, action: string): Promise<StepOutcome>;
+  /**
+   * How many rows a table has, counting at most `limit` (a bounded query: a large table costs what a small one
+   * does), or null when the table does not exist. Deploy judges the hazards that depend on a table's size with it
+   * (`operations/size-hazards.ts`); absent, the plan's hazards stand as planned.
+   * Example: `rowsUpTo(conn, { kind: 'table', schema: 'sales', name: 'orders' }, 10_001)` → `4`.
+   */
+  rowsUpTo?(conn: Connection, table: ObjectKey, limit: number): Promise<number | null>;
 }
 
 /**

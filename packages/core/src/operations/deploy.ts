@@ -23,13 +23,14 @@ import { sessionSettings, withSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { dryRunGates, markDataLoss, verifyPlan } from '../runner/verify';
 import { checksumStatements } from '../sources/checksum';
-import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
+import { backupStamp, ConflictRules, decideConflicts, withoutUnknownObjects, type ConflictDecision } from './conflicts';
 import { planInPlace } from './in-place';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
 import { checkGates, checkStepPolicies } from './gates';
 import { batchShared, deployedStates, fullModels, hasExportedModels, loadModels, modelLoader, removedObjects, schemaOwners, sourceCommit } from './load';
 import { printPlan } from './print';
+import { judgeSizeHazards } from './size-hazards';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
 export type { DeployOptions };
@@ -184,6 +185,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     const conflicts = new Map<number, StepConflict>();
     for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
     if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
+    for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
     const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
 
     if (options.dryRun) {
@@ -469,9 +471,18 @@ async function planSources(ctx: OperationContext, input: PlanInput, environment:
       const shown = objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
       ctx.reporter.info(`${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`);
       const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
-      const live = await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+      // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
+      const defined = new Map(model.objects.map((o) => [o.id, o]));
+      const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
+      const live = withoutUnknownObjects(await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage }), new Set(defined.keys()), known).model;
       const settings = ctx.workspace.settings(target, environment).deploy;
-      steps.push(...planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps);
+      const diffed = planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps;
+      // Located at their source files: conflict rules match files, and messages name them.
+      for (const st of diffed) {
+        const o = defined.get(st.key);
+        if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
+      }
+      steps.push(...diffed);
       const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
       objectStates[project] = Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
     }

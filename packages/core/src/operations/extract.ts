@@ -78,7 +78,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   };
   const { description, changed, objects, deployed } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
     description: conn.description,
-    changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, target.schemas, options, now) : null,
+    changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now) : null,
     objects: await extractRole.objects(conn, scope),
     deployed: target.project ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()] : [],
   }));
@@ -154,7 +154,7 @@ function sameObject(a: ObjectKey, b: ObjectKey): boolean {
 }
 
 /** The changes the audit trail recorded for `--since`/`--by`; refuses when the trail does not cover the period. */
-async function auditedChanges(engine: Engine, conn: Connection, schemas: string[], options: { since?: string; by?: string }, now: Date): Promise<AuditEvent[]> {
+async function auditedChanges(engine: Engine, conn: Connection, environment: string, schemas: string[], options: { since?: string; by?: string }, now: Date): Promise<AuditEvent[]> {
   const since = options.since !== undefined ? sinceTime(options.since, now) : undefined;
   const periods = engine.audit ? await engine.audit.periods(conn) : [];
   const period = since ? `since ${since.toISOString()}` : 'for the changes asked';
@@ -173,6 +173,12 @@ async function auditedChanges(engine: Engine, conn: Connection, schemas: string[
     throw new DbeeError(`auditing was not enabled for the whole period ${period} (recorded: ${list}), so changes made outside it are unknown`, {
       code: 'AUDIT_NOT_ENABLED',
       hint: `ask for a period auditing covered (--since ${periods.at(-1)!.from.toISOString()} or later), or extract without --since/--by`,
+    });
+  }
+  if (options.by !== undefined && engine.audit.roleExists && !(await engine.audit.roleExists(conn, options.by))) {
+    throw new DbeeError(`--by ${options.by}: no role of that name on ${environment}, so it changed nothing`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'name a role of the database (dbee audit <project> --env <env> lists who changed what)',
     });
   }
   return engine.audit.events(conn, { schemas, since, by: options.by });
