@@ -188,6 +188,9 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
     const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
 
+    // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
+    // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
+    const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name, !options.dryRun && plan.steps.length > 0);
     if (options.dryRun) {
       // A table the run would drop with rows in it is marked data-loss before the plan is shown.
       await markDataLoss(engine, conn, plan, conflicts);
@@ -215,8 +218,6 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
       return ExitCode.ok;
     }
     if (problems.length) refuse(problems, false);
-    // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
-    const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
     const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
@@ -382,10 +383,12 @@ async function smokePlan(
   plan: Plan,
   settingsOf: (project: string) => DeploySettings,
   environment: string,
+  /** Whether the checks will run (a real run with steps): only then is an engine that cannot run them worth a line. */
+  willRun: boolean,
 ): Promise<SmokePlan | null> {
   const projects = plan.projects.filter((p) => settingsOf(p).smokeAfterDeploy ?? true);
   if (!projects.length || !engine.smoke) {
-    if (projects.length) ctx.reporter.info(`smoke checks after deploy: the ${engine.name} engine cannot run them yet (${environment})`);
+    if (projects.length && willRun) ctx.reporter.info(`smoke checks after deploy: the ${engine.name} engine cannot run them yet (${environment})`);
     return null;
   }
   const checks = new Map<string, SmokeCheck[]>();
