@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { migrationVersionOf } from '../model/object-key';
 import { type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
@@ -99,7 +98,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
     report.durationMs = Date.now() - t0;
     if (run) printSummary(ctx.stdout, report);
     if (options.report) {
-      const path = resolve(workspace.root, options.report);
+      const path = workspace.commandLinePath(options.report);
       writeReport(path, report);
       reporter.info(`report written to ${path}`);
     }
@@ -113,7 +112,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   report.environment = environment.name;
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
-  const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
+  const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
   report.planned = planned;

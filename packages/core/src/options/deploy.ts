@@ -30,7 +30,7 @@ export const deployCommand = defineCommand('deploy', {
     ),
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
     countdownFrom: seconds("Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments)."),
-    report: text('Write a JSON report of the deployment (steps, durations, outcomes) to this file (workspace-relative).', { value: '<file>' }),
+    report: text('Write a JSON report of the deployment (steps, durations, outcomes) to this file (relative to the workspace root; any path you type is honoured, inside the workspace or not).', { value: '<file>' }),
     now: clock(),
   },
 });
