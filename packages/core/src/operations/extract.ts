@@ -47,7 +47,7 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
     throw new DbeeError(`"${options.project}" is not a project name`, { code: 'OPTIONS_INVALID', hint: 'use letters, digits, "_", "-" or "$"' });
   }
   const schemas = (options.schemas ?? options.project).split(',').map((s) => s.trim()).filter(Boolean);
-  const root = ctx.workspace.inside(options.out ?? options.project, '--out');
+  const root = ctx.workspace.commandLinePath(options.out ?? options.project);
   if (existsSync(join(root, PROJECT_FILE))) {
     throw new DbeeError(`${relative(ctx.workspace.root, join(root, PROJECT_FILE))} exists but is not project ${options.project}`, {
       code: 'OPTIONS_INVALID',
@@ -76,10 +76,11 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     ...(target.project ? { manage: projectManagedScope(workspace.root, target.project, workspace.settings(target.project, environment).variables) } : {}),
     sourceNames: sourceNames(ctx, environment),
   };
-  const { description, changed, objects, deployed } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
+  const { description, changed, objects, deployed, unwritten } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
     description: conn.description,
     changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now) : null,
     objects: await extractRole.objects(conn, scope),
+    unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
     deployed: target.project ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()] : [],
   }));
   let selected = objects;
@@ -120,6 +121,12 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     const file = join(target.root, o.path);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, o.text);
+  }
+  // What the engine cannot write as files yet is said, not silently left out.
+  if (unwritten.length) {
+    reporter.warn(
+      `${unwritten.length} object${unwritten.length === 1 ? '' : 's'} of ${target.schemas.join(', ')} on ${environment.name} ${unwritten.length === 1 ? 'is' : 'are'} not written (dbee extract cannot write ${unwritten.length === 1 ? 'its kind' : 'their kinds'} as files yet; write ${unwritten.length === 1 ? 'its file' : 'their files'} by hand):\n${unwritten.map((u) => `  ${u}`).join('\n')}`,
+    );
   }
   if (!target.project) {
     const yaml = dbYaml(target, dependencies(ctx, environment, target, objects));
