@@ -71,8 +71,10 @@ export async function judgeSizeHazards(engine: Engine, conn: Connection, plan: P
       const index = `${step.objectKey.schema}.${step.objectKey.name}`;
       step.hazards = [
         ...step.hazards,
-        { kind: 'index-build', message: `builds index ${index} on ${name}, which has more than ${SMALL_TABLE_ROWS} rows` },
-        ...(online ? [] : [{ kind: 'long-lock' as const, message: `builds index ${index} while blocking writes to ${name} (use online to build it concurrently)` }]),
+        { kind: 'index-build', rule: 'index-build', message: `builds index ${index} on ${name}, which has more than ${SMALL_TABLE_ROWS} rows` },
+        ...(online
+          ? []
+          : [{ kind: 'long-lock' as const, rule: 'require-concurrent-index-creation', message: `builds index ${index} while blocking writes to ${name} (use online to build it concurrently)` }]),
       ];
       notes.push(`step ${step.order} (${step.action} ${step.key}): ${name} has more than ${SMALL_TABLE_ROWS} rows, building the index is a hazard`);
     }
