@@ -11,7 +11,7 @@ import { expandPlaceholders } from '../sources/placeholders';
 import type { ExtractOptions } from '../options';
 import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
 import type { OperationContext } from './context';
-import { schemaOwners } from './load';
+import { loadModels, schemaOwners } from './load';
 import { graphProject, projectManagedScope } from '../planner/project-model';
 import { withSession } from '../runner/session';
 
@@ -115,8 +115,10 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   }
   reporter.info(`dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`);
   const rel = (p: string) => relative(workspace.root, join(target.root, p)).split('\\').join('/');
-  for (const o of selected) {
-    reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${formatKey(o.key)})`);
+  // Into an existing project, an object the project already defines in another file goes to that file.
+  const writes = target.project ? await intoExistingLayout(ctx, engine, environment, target.project, selected) : selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
+  for (const o of writes) {
+    reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${o.keys.join(', ')})`);
     if (options.dryRun) continue;
     const file = join(target.root, o.path);
     mkdirSync(dirname(file), { recursive: true });
@@ -227,4 +229,77 @@ function dbYaml(target: ExtractTarget, dependsOn: string[]): string {
     ...(dependsOn.length ? [`dependsOn: [${dependsOn.join(', ')}]`] : []),
     '',
   ].join('\n');
+}
+
+/** A file extract writes: its path relative to the project folder, its text, the objects it defines. */
+interface FileWrite {
+  path: string;
+  text: string;
+  keys: string[];
+}
+
+/**
+ * The extracted files laid out as an existing project has them: a statement whose object the project defines in
+ * another file (a trigger in `triggers/orders_touch.sql` rather than in its table's file, say) is written to that file
+ * instead, so that no object is defined twice. A file of the project is rewritten only when every object it defines
+ * comes back from the database; otherwise its objects are left out of the extracted files and said (update it by
+ * hand), never written twice.
+ */
+async function intoExistingLayout(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ReturnType<OperationContext['workspace']['environment']>,
+  project: DbProject,
+  selected: ExtractedObject[],
+): Promise<FileWrite[]> {
+  let model;
+  try {
+    [model] = await loadModels(ctx, [project], environment, engine);
+  } catch (e) {
+    if (!(e instanceof DbeeError)) throw e;
+    // Sources that do not load (an object defined twice...): written in extract's own layout, as for a new project.
+    ctx.reporter.warn(`${project.name}: its sources do not load (${e.message}); the files are written in extract's layout`);
+    return selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
+  }
+  const prefix = project.relativeRoot ? project.relativeRoot + '/' : '';
+  const local = (file: string) => (file.startsWith(prefix) ? file.slice(prefix.length) : file);
+  const definedIn = new Map<string, string>(model!.objects.map((o) => [o.id, local(o.location.file)]));
+  const keysOf = new Map<string, Set<string>>();
+  for (const [key, file] of definedIn) keysOf.set(file, (keysOf.get(file) ?? new Set()).add(key));
+  const writes: FileWrite[] = [];
+  const moved = new Map<string, { sql: string[]; keys: Set<string> }>();
+  for (const o of selected) {
+    const statements = await engine.parser.parse(o.text, o.path, { searchPath: model!.graph.searchPath });
+    const stay: string[] = [];
+    const keys = new Set<string>();
+    for (const st of statements) {
+      const key = st.key ? formatKey(st.key) : null;
+      const home = key ? definedIn.get(key) : undefined;
+      if (key && home && home !== o.path) {
+        const m = moved.get(home) ?? { sql: [], keys: new Set<string>() };
+        m.sql.push(st.sql);
+        m.keys.add(key);
+        moved.set(home, m);
+      } else {
+        stay.push(st.sql);
+        if (key) keys.add(key);
+      }
+    }
+    if (stay.length) writes.push({ path: o.path, text: stay.map((q) => q.trim() + ';\n').join('\n'), keys: [...keys] });
+  }
+  for (const [file, m] of moved) {
+    const others = [...(keysOf.get(file) ?? [])].filter((k) => !m.keys.has(k));
+    if (others.length) {
+      ctx.reporter.warn(
+        `${prefix}${file} also defines ${others.join(', ')}, which the database did not give back: not rewritten; the live definition of ${[...m.keys].join(', ')} differs from it or not, update it by hand`,
+      );
+      continue;
+    }
+    const existing = writes.find((w) => w.path === file);
+    if (existing) {
+      existing.text += '\n' + m.sql.map((q) => q.trim() + ';\n').join('\n');
+      existing.keys.push(...m.keys);
+    } else writes.push({ path: file, text: m.sql.map((q) => q.trim() + ';\n').join('\n'), keys: [...m.keys] });
+  }
+  return writes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
