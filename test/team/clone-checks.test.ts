@@ -22,6 +22,14 @@ describe('clone checks before applying (team workspace, server)', () => {
   const schemas = async (env: 'qa' | 'prod') =>
     (await team.query<{ nspname: string }>(env, `SELECT nspname FROM pg_namespace WHERE nspname IN ('core', 'sales', 'reporting') ORDER BY 1`)).map((r) => r.nspname);
 
+  it('dbee deploy sales --env prod --no-deps before core is there: exit 1, nothing applied (it made schema sales, then failed)', async () => {
+    const r = await team.dbee(['deploy', 'sales', '--env', 'prod', '--no-deps']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain('sales depends on core, whose schema core is not on prod; nothing was applied');
+    expect(r.stderr).toContain('dbee deploy core --env prod');
+    expect(await schemas('prod')).toEqual([]);
+  });
+
   it('dbee clone sales --from dev --to prod before core is there: exit 1, nothing applied, says to clone core first', async () => {
     const r = await team.dbee(['clone', 'sales', '--from', 'dev', '--to', 'prod']);
     expect(r.code, r.stdout + r.stderr).toBe(1);

@@ -1,20 +1,18 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planOfChanges } from '../diffing/diff-plan';
 import { formatDiffText } from '../diffing/format';
-import { requireRole, type Connection, type DiffRole, type Engine } from '../engine/engine';
+import { requireRole, type DiffRole, type Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type LedgerState } from '../ledger/ledger';
 import type { CloneOptions } from '../options';
-import { formatKey } from '../model/object-key';
 import { planChecksum } from '../plan/serialize';
 import { runPlan } from '../runner/runner';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
 import { ciJob, gitCommit, type OperationContext } from './context';
-import { checkGates, checkStepPolicies } from './gates';
+import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
 import { loadTarget } from './load';
 import { sessionSettings, withSession } from '../runner/session';
-import type { ProjectModel } from '../planner/project-model';
 import { judgeSizeHazards } from './size-hazards';
 
 export type { CloneOptions };
@@ -75,13 +73,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
     const missing = await missingDependencySchemas(engine, conn, models.filter((m) => m.project.name !== project.name));
     for (const note of judged) reporter.info(note);
     const problems = [
-      ...missing.map(({ project: dep, schemas }) =>
-        new DbeeError(`${project.name} depends on ${dep}, whose schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')} ${schemas.length > 1 ? 'are' : 'is'} not on ${target.name}`, {
-          code: 'CLONE_DEPENDENCY_MISSING',
-          hint: `clone or deploy ${dep} to ${target.name} first (dbee clone ${dep} --from ${source.name} --to ${target.name})`,
-          details: { dependency: dep, schemas },
-        }),
-      ),
+      ...missing.map((m) => dependencyMissing(project.name, m, target.name, `dbee clone ${m.project} --from ${source.name} --to ${target.name}`)),
       ...checkStepPolicies(target, plan, {
       conflicts: new Map(),
       settings: (p) => workspace.settings(workspace.project(p), target).deploy,
@@ -133,12 +125,3 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   });
 }
 
-/** The dependencies whose owned schemas are missing on the target, with those schemas (one catalog query). */
-async function missingDependencySchemas(engine: Engine, conn: Connection, dependencies: ProjectModel[]): Promise<{ project: string; schemas: string[] }[]> {
-  if (!engine.catalog || !dependencies.length) return [];
-  const keys = dependencies.flatMap((m) => m.graph.schemas.map((name) => ({ kind: 'schema' as const, schema: '', name })));
-  const present = await engine.catalog.existingObjects(conn, keys);
-  return dependencies
-    .map((m) => ({ project: m.project.name, schemas: m.graph.schemas.filter((name) => !present.has(formatKey({ kind: 'schema', schema: '', name }))) }))
-    .filter((d) => d.schemas.length > 0);
-}

@@ -26,7 +26,7 @@ import { backupStamp, ConflictRules, decideConflicts, withoutUnknownObjects, typ
 import { planInPlace } from './in-place';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
-import { checkGates, checkStepPolicies } from './gates';
+import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
 import { batchShared, deployedStates, fullModels, hasExportedModels, loadModels, modelLoader, removedObjects, schemaOwners, sourceCommit } from './load';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
@@ -188,6 +188,12 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
     for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
     const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
+    // Dependencies this run does not apply must be there (a package checks its own in packagePlan). Under Nx a dry
+    // run is not asked: the real run deploys the dependencies first, their dry runs create nothing.
+    if (!pkg && plan.steps.length && !(options.dryRun && ctx.fromNx)) {
+      const missing = await missingDependencySchemas(engine, conn, models.filter((m) => !planned.includes(m.project.name)));
+      problems.unshift(...missing.map((m) => dependencyMissing(target.name, m, environment.name, `dbee deploy ${m.project} --env ${environment.name}, or without --no-deps`)));
+    }
 
     // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
     // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
