@@ -120,6 +120,15 @@ export interface LockHandle {
    * interrupted (PostgreSQL: `application_name`, checked in `pg_stat_activity` of the same database).
    */
   attach?(conn: Connection): Promise<void>;
+  /**
+   * An SQL integer expression that a working session (see `attach`) evaluates inside its own requests and
+   * transactions: 1 while this lock is held; once it is lost, evaluating it raises. The runner multiplies each step's
+   * ledger row by it (the row is written last, right before the step's transaction commits), so that no transaction
+   * commits after the lock is lost, even in a request of many steps; on an error it asks `lost` whether the lock is
+   * gone. PostgreSQL: a per-holder advisory lock held by the lock's session, tried from the working session. Absent:
+   * the lock is checked between requests only (`lost`).
+   */
+  guard?: string;
 }
 
 export interface LockOptions {

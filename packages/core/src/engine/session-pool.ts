@@ -71,6 +71,7 @@ export class SessionPool {
         return {
           release: async () => {},
           lost: held.lost?.bind(held),
+          guard: held.guard,
           attach: attach
             ? async (conn: Connection) => {
                 const raw = rawConnection(conn);

@@ -164,6 +164,22 @@ export interface DeploymentSummary {
   disabled?: { object: string; how: 'revoke' | 'rename'; revoked?: string[]; renamedTo?: string };
 }
 
+/**
+ * The summary of a deployment row (`deployments.summary`: jsonb on PostgreSQL, text elsewhere), parsed: the one place
+ * that reads it. Empty when the row has none (a deployment that never finished) or it is not JSON.
+ */
+export function deploymentSummary(row: Pick<DeploymentRow, 'summary'>): DeploymentSummary {
+  if (!row.summary) return {};
+  if (typeof row.summary === 'string') {
+    try {
+      return JSON.parse(row.summary) as DeploymentSummary;
+    } catch {
+      return {};
+    }
+  }
+  return row.summary as DeploymentSummary;
+}
+
 /** The ledger's view of what a project has deployed: object checksums, and migrations with their descriptions. */
 export interface LedgerState {
   objects: Record<string, string>;
@@ -377,9 +393,10 @@ export class Ledger {
   /**
    * The writes that record one step (see `recordStep`), to run in order. With `step.serverClock` its `started_at` and
    * `duration_ms` are the dialect's clock expressions (`LedgerInlining`), for a row sent in the same request as the
-   * step's statements, after them.
+   * step's statements, after them; `step.guard` (with `serverClock`) is the deployment lock's guard (`LockHandle.guard`),
+   * evaluated by the row's INSERT.
    */
-  stepWrites(deploymentId: number, step: StepRecord & { serverClock?: boolean }): LedgerWrite[] {
+  stepWrites(deploymentId: number, step: StepRecord & { serverClock?: boolean; guard?: string | null }): LedgerWrite[] {
     const writes: LedgerWrite[] = [];
     if (step.replacesStarted) {
       // Idempotent: a record written again after a crash replaces the `started` row instead of colliding with it.
@@ -393,7 +410,9 @@ export class Ledger {
     if (step.serverClock && !clock) throw new Error(`the ${this.dialect.schema} ledger dialect cannot time a step on the server`);
     const params: unknown[] = [deploymentId, step.order, step.objectKey, step.action, step.checksum, JSON.stringify(step.statements), step.reverse ? JSON.stringify(step.reverse) : null, step.previousDefinition, this.bool(step.transactional)];
     const values = [this.params(params.length)];
-    if (clock) values.push(clock.startedAt, clock.elapsedMs);
+    // The lock's guard (1 while the lock is held, it raises once it is lost) is evaluated with the row, after the
+    // step's statements and right before its transaction commits, at no statement of its own.
+    if (clock) values.push(clock.startedAt, step.guard ? `(${clock.elapsedMs}) * ${step.guard}` : clock.elapsedMs);
     else {
       params.push(step.startedAt, step.durationMs);
       values.push(this.p(params.length - 1), this.p(params.length));

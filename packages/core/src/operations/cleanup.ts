@@ -10,9 +10,10 @@ import { planChecksum } from '../plan/serialize';
 import { checksumStatements } from '../sources/checksum';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
 import { checkGates } from './gates';
-import { deploymentSummary } from './status';
+import { deploymentSummary } from '../ledger/ledger';
 import { withSession } from '../runner/session';
 import { executePlan } from '../runner/execute';
+import { Deployment } from '../runner/deployment';
 import { StepJournal } from '../runner/journal';
 
 export type { CleanupOptions };
@@ -149,7 +150,7 @@ async function dropBackups(
   // The schemas did not change: the last deployment's fingerprint still describes them (drift stays visible).
   const last = (await ledger.deployments(project, input.environment.name, 50)).find((d) => d.finished_at);
   const fingerprint = last ? deploymentSummary(last).fingerprint ?? null : null;
-  const id = await ledger.startDeployment({
+  const deployment = await Deployment.open(ledger, {
     project,
     environment: input.environment.name,
     kind: 'cleanup',
@@ -162,6 +163,7 @@ async function dropBackups(
     host: owner.host,
     stepsTotal: plan.steps.length,
   });
+  const id = deployment.id;
   // Through the one step executor: each drop in its own transaction with its step row and the backup marked gone.
   const journal = new StepJournal(ledger);
   const mapped = (e: unknown, statement: string | null) => (e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: statement ?? undefined }) as DbeeError));
@@ -194,7 +196,7 @@ async function dropBackups(
   const failure = outcome.failures[0];
   if (failure) {
     const backup = input.backups.get(failure.step.key)!;
-    await ledger.finishDeployment(id, 'failed', failure.error.message, failure.statement, { fingerprint });
+    await deployment.close('failed', { fingerprint }, { error: failure.error.message, statement: failure.statement });
     throw new DbeeError(`cleanup of ${project}: dropping ${backup.backup} failed: ${failure.error.message.split('\n')[0]}`, {
       code: 'CLEANUP_FAILED',
       exitCode: ExitCode.applyFailed,
@@ -202,7 +204,7 @@ async function dropBackups(
       cause: failure.error,
     });
   }
-  await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
+  await deployment.close('succeeded', { fingerprint });
   ctx.reporter.info(`${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${id}, kind cleanup)`);
   return ExitCode.ok;
 }

@@ -49,7 +49,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   const from = await readSide(ctx, engine, diff, source, scope, project.name);
   const settings = workspace.settings(project, target).deploy;
   const now = options.now ?? new Date();
-  return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock }) => {
+  return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock, lockGuard }) => {
     // Under the lock, a deployment (or clone) still marked running belongs to a process that died.
     const ledger = new Ledger(conn, engine.ledger);
     if (options.dryRun) {
@@ -105,6 +105,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
       reporter,
       session: sessionSettings(settings),
       beforeStep: assertLock,
+      lockGuard,
       transaction: settings.transaction ?? 'object',
       autoRollback: () => settings.autoRollback ?? false,
       schemas: new Map([[project.name, scope.schemas]]),

@@ -236,7 +236,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     }
     if (problems.length) refuse(problems, false);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-    const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
+    const result = await apply(ctx, { assertLock: session.assertLock, lockGuard: session.lockGuard, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
     report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
     report.steps = result.steps;
@@ -303,6 +303,7 @@ function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): nev
 interface ApplyInput {
   /** Proves the deployment lock is still held; called before every step. */
   assertLock: () => Promise<void>;
+  lockGuard: string | null;
   /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
   planChecksum: string;
   plan: Plan;
@@ -343,6 +344,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     reporter: ctx.reporter,
     session: sessionSettings(settings),
     beforeStep: input.assertLock,
+    lockGuard: input.lockGuard,
     transaction: input.scope,
     conflicts: input.conflicts,
     continueOnError: input.continueOnError,

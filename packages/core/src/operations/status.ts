@@ -1,5 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
+import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -55,18 +55,7 @@ export interface StatusReport {
   };
 }
 
-/** The JSON summary of a deployment row (jsonb on PostgreSQL, text elsewhere). */
-export function deploymentSummary(row: Pick<DeploymentRow, 'summary'>): DeploymentSummary {
-  if (!row.summary) return {};
-  if (typeof row.summary === 'string') {
-    try {
-      return JSON.parse(row.summary) as DeploymentSummary;
-    } catch {
-      return {};
-    }
-  }
-  return row.summary as DeploymentSummary;
-}
+export { deploymentSummary } from '../ledger/ledger';
 
 function meanTimeToRollback(history: DeploymentRow[]): number | null {
   const byId = new Map(history.map((d) => [d.id, d]));

@@ -1,7 +1,7 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
-import type { Ledger } from '../ledger/ledger';
+import { deploymentSummary, type Ledger } from '../ledger/ledger';
 import { migrationVersionOf } from '../model/object-key';
 import type { OperationContext } from '../operations/context';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -207,7 +207,7 @@ async function driftSince(input: PackagePlanInput, project: string): Promise<Dbe
   const model = input.models.find((m) => m.project.name === project);
   if (!engine.diff || !model) return null;
   const last = (await ledger.deployments(project, environment.name, 10_000)).find((d) => d.finished_at);
-  const summary = last?.summary ? (typeof last.summary === 'string' ? (JSON.parse(last.summary) as { fingerprint?: string }) : (last.summary as { fingerprint?: string })) : null;
+  const summary = last ? deploymentSummary(last) : null;
   if (!last || !summary?.fingerprint) return null;
   const live = await engine.diff.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
   if (definitions(live) === definitions(summary.fingerprint)) return null;

@@ -9,7 +9,7 @@ import { emptyModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runStatements } from './batch';
-import type { StepConflict } from './runner';
+import type { StepConflict } from './step-conflict';
 import { inBackground } from '../background';
 
 /** What `verifyPlan` needs: the target (read only), the plan as it would run, and where to build the copy. */
