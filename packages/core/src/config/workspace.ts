@@ -1,5 +1,5 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
@@ -33,27 +33,13 @@ export class Workspace {
   ) {}
 
   /**
-   * `path` (an option such as `--out` or `--package`, relative to the workspace root) as an absolute path, refused
-   * when it resolves outside the workspace after symbolic links (of its nearest existing folder): dbee reads and
-   * writes only inside the workspace.
+   * A path the user typed on the command line (`--out`, `--output`, `--report`, `--package`) as an absolute path:
+   * relative to the workspace root, honoured wherever it points (CI writes artifacts to its own temporary folders).
+   * Paths that come from configuration files (source globs, conflict rules) stay inside the workspace: see
+   * `sources/discover.ts`.
    */
-  inside(path: string, option: string): string {
-    const abs = resolve(this.root, path);
-    let existing = abs;
-    while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-    const real = (p: string) => {
-      try {
-        return realpathSync(p);
-      } catch {
-        return p;
-      }
-    };
-    const rel = relative(real(this.root), join(real(existing), relative(existing, abs)));
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return abs;
-    throw new DbeeError(`${option} ${path} resolves outside the workspace (${this.root})`, {
-      code: 'PATH_OUTSIDE',
-      hint: `give ${option} a path inside the workspace`,
-    });
+  commandLinePath(path: string): string {
+    return resolve(this.root, path);
   }
 
   /** Find the workspace root: the nearest folder at or above `from` holding `dbee.yaml`. */

@@ -95,7 +95,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
   // Invalid smoke files of the ref refuse the rollback before anything runs, as they refuse a deployment. The working
   // tree's are read (and checked) only when the ledger recorded no checks for the state rolled back to.
   const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine) : null;
-  const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
+  const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
 
   return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
     const { conn } = session;

@@ -36,7 +36,7 @@ export const deployCommand = defineCommand('deploy', {
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
     countdownFrom: seconds("Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments)."),
     report: text(
-      'Write a JSON report of the deployment (steps, durations, outcomes) to this file (workspace-relative). On a fleet: one line per target (result, deployment ids, duration, steps, error), and a Markdown copy beside it (`.md`).',
+      'Write a JSON report of the deployment (steps, durations, outcomes) to this file (relative to the workspace root; any path you type is honoured, inside the workspace or not). On a fleet: one line per target (result, deployment ids, duration, steps, error), and a Markdown copy beside it (`.md`).',
       { value: '<file>' },
     ),
     canary: count('On a fleet environment: deploy the first K targets first, alone; when one fails, no other target starts. Default 0.', 0),
