@@ -35,6 +35,8 @@ export interface DeploymentInfo {
   reverts?: number | null;
   /** The project's ledger state now (`state(project)`), when the caller has just read it: not read again. */
   before?: LedgerState;
+  /** The change ticket it runs under (`--ticket`), recorded in `deployments.ticket` (ledger version 3); none by default. */
+  ticket?: string | null;
 }
 
 /**
@@ -130,6 +132,10 @@ export interface DeploymentRow {
   reverts: number | null;
   /** JSON text (see `DeploymentSummary`), or null for deployments that never finished. */
   summary: string | Record<string, unknown> | null;
+  /** The change ticket it ran under (`--ticket`); null when none was given or the ledger predates tickets. */
+  ticket?: string | null;
+  /** The CI job that ran it (`GITHUB_RUN_ID`, `CI_JOB_ID`...), or null. */
+  ci_job?: string | null;
 }
 
 /** What the ledger keeps in `deployments.summary` (JSON), beyond the columns. */
@@ -160,6 +166,8 @@ export interface DeploymentSummary {
   forced?: string[];
   /** A rollback to the sources at a git ref: the ref as given and its commit. */
   toRef?: { ref: string; commit: string };
+  /** Notifications (`notify:` webhooks) that did not arrive: webhook (position and host), event and why. */
+  notifications?: { webhook: string; event: string; error: string }[];
   /** A `disable`: the routine, how it was disabled, and exactly which grants were revoked or what it was renamed to. */
   disabled?: { object: string; how: 'revoke' | 'rename'; revoked?: string[]; renamedTo?: string };
 }
@@ -349,9 +357,11 @@ export class Ledger {
     const id = await this.nextId('deployments', this.conn);
     const session = this.asyncSession;
     if (session) await this.conn.execute(session.start);
+    // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
+    const ticket = info.ticket ? [this.q('ticket')] : [];
     await this.conn.query(
-      `INSERT INTO ${this.t('deployments')} (${this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before')})
-       VALUES (${this.params(15)})`,
+      `INSERT INTO ${this.t('deployments')} (${[this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'), ...ticket].join(', ')})
+       VALUES (${this.params(15 + ticket.length)})`,
       [
         id,
         info.project,
@@ -368,6 +378,7 @@ export class Ledger {
         info.stepsTotal,
         info.reverts ?? null,
         JSON.stringify(before),
+        ...(info.ticket ? [info.ticket] : []),
       ],
     );
     return id;
@@ -698,8 +709,10 @@ export class Ledger {
 
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
+    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
+    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary')}
+      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}
          FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );

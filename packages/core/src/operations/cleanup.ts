@@ -15,6 +15,7 @@ import { withSession } from '../runner/session';
 import { executePlan } from '../runner/execute';
 import { Deployment } from '../runner/deployment';
 import { StepJournal } from '../runner/journal';
+import { checkTicket } from '../promotion/ticket';
 
 export type { CleanupOptions };
 
@@ -76,6 +77,7 @@ export function backupKey(b: Pick<BackupInfo, 'object' | 'backup'>): ObjectKey {
 export async function cleanup(ctx: OperationContext, options: CleanupOptions): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const environment = workspace.environment(options.env, ctx.env);
+  const ticket = checkTicket(environment, options.ticket, 'cleanup');
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
   const retention = retentionMs(environment, options.olderThan);
@@ -137,13 +139,13 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
     const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps };
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
     await ledger.ensure();
-    return await dropBackups(ctx, { engine, conn, ledger, environment, project: target.name, plan, backups: byKey });
+    return await dropBackups(ctx, { engine, conn, ledger, environment, project: target.name, plan, backups: byKey, ticket });
   });
 }
 
 async function dropBackups(
   ctx: OperationContext,
-  input: { engine: Engine; conn: Connection; ledger: Ledger; environment: ResolvedEnvironment; project: string; plan: Plan; backups: Map<string, BackupInfo> },
+  input: { engine: Engine; conn: Connection; ledger: Ledger; environment: ResolvedEnvironment; project: string; plan: Plan; backups: Map<string, BackupInfo>; ticket: string | null },
 ): Promise<ExitCodeValue> {
   const { conn, ledger, plan, project } = input;
   const owner = lockOwner();
@@ -162,6 +164,7 @@ async function dropBackups(
     ciJob: ciJob(ctx.env),
     host: owner.host,
     stepsTotal: plan.steps.length,
+    ticket: input.ticket,
   });
   const id = deployment.id;
   // Through the one step executor: each drop in its own transaction with its step row and the backup marked gone.

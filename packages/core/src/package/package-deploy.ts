@@ -12,13 +12,22 @@ import type { LoadedPackage } from './package';
 import { valuesHash } from './release';
 
 /**
+ * Outside Nx, a package is deployed as the project it was built for, and refused (exit 1) for any other.
  * Under Nx, `deploy --package` reaches every dependency's deploy task too (the target forwards its options to
  * them). One package is one deployment run: the task of the project the package was built for applies it (its
  * dependencies included, or checked as deployed), and the others only say so. False when this task must do nothing.
  */
 export function packageRunsHere(ctx: OperationContext, pkg: LoadedPackage, project: string): boolean {
   const target = pkg.release?.target ?? pkg.plan.projects[pkg.plan.projects.length - 1];
-  if (!ctx.fromNx || !target || target === project) return true;
+  if (!target || target === project) return true;
+  // Outside Nx, `deploy core --package <a package built for sales>` would apply sales as well: the user named
+  // another project than the package's.
+  if (!ctx.fromNx) {
+    throw new DbeeError(`package ${pkg.path} was built for ${target}${pkg.plan.projects.length > 1 ? ` (with ${pkg.plan.projects.filter((p) => p !== target).join(', ')})` : ''}, not ${project}; nothing was applied`, {
+      code: 'PACKAGE_MISMATCH',
+      hint: `deploy it as the project it was built for: dbee deploy ${target} --package ${pkg.path}`,
+    });
+  }
   ctx.reporter.info(
     `${project}: the package ${pkg.path} is deployed by the task of ${target}${pkg.plan.projects.includes(project) ? `, which applies ${project} with it` : `, which refuses it unless ${project} is deployed`}; nothing to do here`,
   );
