@@ -188,3 +188,11 @@ END;`),
     expect(r.via).toBe('from');
   });
 });
+
+describe('text with placeholders not yet expanded (extracted files)', () => {
+  it('a COLLECT STATISTICS or COMMENT on a {{placeholder}} name parses, without a key', () => {
+    const text = 'COLLECT STATISTICS COLUMN (a) ON {{env}}_EDW.t;\nCOMMENT ON TABLE {{env}}_EDW.t AS \'x\';\n';
+    const parsed = parseTeradata(text, 't.sql', { searchPath: [] });
+    expect(parsed.map((s) => s.key)).toEqual([null, null]);
+  });
+});

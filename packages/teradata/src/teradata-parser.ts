@@ -57,7 +57,9 @@ export function parseTeradata(text: string, file: string, options: TeradataParse
     if (s.key && (s.action === 'create' || s.action === 'create-or-replace')) defined.set(`${s.key.schema}.${s.key.name}`, s.key);
   }
   for (const { statement } of guessed) {
-    const k = statement.key!;
+    const k = statement.key;
+    // A name the parser could not read (a `{{placeholder}}` in text not yet expanded, as in extracted files) has no key.
+    if (!k) continue;
     const d = defined.get(`${k.schema}.${k.name}`);
     if (d) statement.key = { ...d };
   }
@@ -195,7 +197,7 @@ export function classifyStatement(w: Token[], ctx: Ctx): StatementClass {
       const name = readName(w, i);
       const key = name && keyFor('table', name, ctx);
       // The statement belongs to its table's step (same key), so it needs no reference to it.
-      return { key, action: 'other', references: [], kindGuessed: true };
+      return { key, action: 'other', references: [], kindGuessed: !!key };
     }
     case 'DATABASE': {
       const name = readName(w, 1);
