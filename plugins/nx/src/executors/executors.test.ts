@@ -122,7 +122,7 @@ describe('executors', () => {
         '  - ifExists: expected one of raise, rename, drop, got "nuke"',
         '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
         '  - countdownFrom: expected a number of seconds, at least 0, got -1',
-        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report)',
+        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, labels, shard)',
         '',
       ].join('\n'),
     );
@@ -159,12 +159,15 @@ describe('schemas', () => {
     // The contract of the commands Nx infers targets for (other commands may be added beside them).
     expect(properties).toMatchObject({
       build: ['project', 'env', 'outputPath'],
-      diff: ['project', 'env', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
-      deploy: ['project', 'env', 'dryRun', 'assumeYes', 'ticket', 'verify', 'queries', 'waitForLock', 'withDependencies', 'package', 'ifExists', 'allowHazards', 'continueOnError', 'countdownFrom', 'report'],
-      'smoke-test': ['project', 'env', 'format'],
-      rollback: ['project', 'env', 'dryRun', 'assumeYes', 'ticket', 'to', 'toRef', 'package', 'force', 'emergency'],
+      diff: ['project', 'env', 'labels', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
+      deploy: [
+        ...['project', 'env', 'dryRun', 'assumeYes', 'ticket', 'verify', 'queries', 'waitForLock', 'withDependencies', 'package'],
+        ...['ifExists', 'allowHazards', 'continueOnError', 'countdownFrom', 'report', 'canary', 'concurrency', 'maxFailures', 'labels', 'shard'],
+      ],
+      'smoke-test': ['project', 'env', 'format', 'labels'],
+      rollback: ['project', 'env', 'labels', 'dryRun', 'assumeYes', 'ticket', 'to', 'toRef', 'package', 'force', 'emergency'],
       plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'againstEnv', 'base', 'head'],
-      status: ['project', 'env', 'format'],
+      status: ['project', 'env', 'format', 'labels', 'shard'],
       disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
       enable: ['project', 'object', 'env', 'dryRun', 'assumeYes'],
     });
