@@ -1,6 +1,6 @@
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
-import { expandPlaceholders } from '../sources/placeholders';
+import { stepStatements } from '../plan/step-statements';
 import type { ConflictDecision } from './conflicts';
 
 /**
@@ -26,11 +26,8 @@ export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readon
       const outcome = d.problem ? `REFUSED: ${d.problem.message}` : `${d.rule.strategy}${backup}`;
       out.write(`--   exists in the database, unknown to the ledger: ${rule} -> ${outcome}\n`);
     }
-    const statements = [
-      ...(d?.resolution?.before ?? []),
-      ...step.statements.map((s) => expandPlaceholders(s, vars.get(step.project) ?? {}, step.key).expanded),
-      ...(d?.resolution?.after ?? []),
-    ];
+    // What the real run sends for this step (runner.ts renders it by the same function).
+    const statements = stepStatements(step, vars.get(step.project) ?? {}, d?.resolution);
     for (const s of statements) out.write(s.trim() + ';\n');
     out.write('\n');
   }

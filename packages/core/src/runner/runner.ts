@@ -4,6 +4,7 @@ import type { Connection, Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
+import { stepStatements } from '../plan/step-statements';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import { executePlan, type BatchMode, type Group, type TransactionScope } from './execute';
@@ -273,7 +274,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     await journal.writeOutcome(state.deploymentId!, step, status as Exclude<StepStatus, 'applied' | 'undone'>, {
       checksum: checksumStatements(step.statements, variables),
       replacesStarted: !step.transactional && engine.capabilities.transactionalDdl,
-      statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
+      statements: fields.statements ?? stepStatements(step, variables, conflict(step)),
       reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
       startedAt: fields.startedAt ?? new Date(),
       durationMs: fields.durationMs,
@@ -384,7 +385,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const variables = options.variables.get(step.project) ?? {};
           // The object's definition before the step (its reverse when the plan has none), read after what came before.
           const previousDefinition = captures(step) ? await engine.catalog!.captureDefinition(conn, step.objectKey) : null;
-          const expanded = expand(step, variables);
+          const expanded = stepStatements(step, variables);
           const checksum = checksumStatements(step.statements, variables);
           const reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
           ran.set(step, { step, deploymentId: state.deploymentId!, statements: expanded, reverse, previousChecksum: previousChecksum(step), backup: null });
@@ -561,7 +562,7 @@ async function runStep(
   const captures = conflict !== undefined || ['replace', 'drop', 'alter', 'restore'].includes(step.action);
   const previousDefinition = captures && engine.catalog ? await engine.catalog.captureDefinition(c, step.objectKey) : null;
   const previousChecksum = step.action === 'migrate' || step.action === 'create' ? null : await ledger.objectChecksum(step.project, step.key, c);
-  const statements = [...(conflict?.before ?? []), ...expand(step, variables), ...(conflict?.after ?? [])];
+  const statements = stepStatements(step, variables, conflict);
   // A replaced object comes back from its captured definition when the plan knows no reverse.
   let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
   // Dependents the conflict created again stand on the new object: they go first.
@@ -725,10 +726,6 @@ function resultOf(step: PlanStep, conflicts: ReadonlyMap<number, StepConflict> |
     action: step.action,
     ...(c ? { conflict: { strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null } } : {}),
   };
-}
-
-function expand(step: PlanStep, variables: Record<string, string>): string[] {
-  return step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
 }
 
 /** Steps per request at most (the executor's batched mode): enough to make round trips rare, few enough to stop soon. */
