@@ -26,13 +26,22 @@ const DBEE_BIN = join(REPO, 'packages', 'cli', 'bin', 'dbee.js');
  * await team.dispose();
  * ```
  */
-export class TeamWorkspace extends NxWorkspace {
+export class TeamWorkspace {
   private constructor(
-    root: string,
+    /** The Nx workspace on disk (its `nx` runs without the environments' variables). */
+    readonly workspace: NxWorkspace,
     /** The scratch database behind each server environment, by environment name. */
     readonly databases: Record<TeamEnvironment, { url: string; name: string; drop(): Promise<void> }>,
-  ) {
-    super(root);
+  ) {}
+
+  /** The workspace folder. */
+  get root(): string {
+    return this.workspace.root;
+  }
+
+  /** Writes (or overwrites) files, relative to the workspace root. */
+  write(files: Record<string, string>): void {
+    this.workspace.write(files);
   }
 
   /** Writes the three projects, creates one scratch database per server environment, commits on `main`, tags `v1`. */
@@ -40,7 +49,7 @@ export class TeamWorkspace extends NxWorkspace {
     const base = NxWorkspace.create({ ...TEAM_FILES, ...options.files });
     const databases = {} as TeamWorkspace['databases'];
     for (const env of TEAM_ENVIRONMENTS) databases[env] = await scratchDatabase(`dbee_team_${env}`);
-    const team = new TeamWorkspace(base.root, databases);
+    const team = new TeamWorkspace(base, databases);
     await team.git(['init', '-q', '-b', 'main']);
     await team.commitAll('v1: core, sales, reporting');
     await team.git(['tag', 'v1']);
@@ -70,8 +79,8 @@ export class TeamWorkspace extends NxWorkspace {
   }
 
   /** `nx <args>` with the environments' connection variables set; never throws. */
-  override nx(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; output: string }> {
-    return super.nx(args, { ...this.environment, ...env });
+  nx(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; output: string }> {
+    return this.workspace.nx(args, { ...this.environment, ...env });
   }
 
   /** The real `dbee` binary (compiled dist/) in this workspace, with the environments' variables; never throws. */
@@ -116,7 +125,7 @@ export class TeamWorkspace extends NxWorkspace {
   /** Drops (recycles) the scratch databases and removes the folder. */
   async dispose(): Promise<void> {
     for (const env of TEAM_ENVIRONMENTS) await this.databases[env].drop();
-    this.remove();
+    this.workspace.remove();
   }
 }
 
