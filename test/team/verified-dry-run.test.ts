@@ -38,7 +38,7 @@ describe('deploy --dry-run verifies the plan on a copy of the target (team works
       team.write(SALES_V2);
       try {
         const dry = await team.dbee(['deploy', 'reporting', '--env', env, '--dry-run', '--no-deps']);
-        expect(dry.stderr).not.toMatch(/not verified|could not (copy|verify)/);
+        expect(dry.stdout + dry.stderr).not.toMatch(/not verified|could not (copy|verify)/);
         expect(dry.code, dry.stdout + dry.stderr).toBe(1);
         expect(dry.stderr).toContain('(replace view:reporting.customer_revenue) fails on a copy of the target');
         expect(dry.stderr).toContain('column "last_order" does not exist');
@@ -47,7 +47,7 @@ describe('deploy --dry-run verifies the plan on a copy of the target (team works
         expect(real.code, real.stderr).toBe(2);
         // With sales first, both agree the other way.
         const all = await team.dbee(['deploy', 'reporting', '--env', env, '--dry-run']);
-        expect(all.stderr).toMatch(/dry run: verified on a scratch copy/);
+        expect(all.stdout + all.stderr).toMatch(/dry run: verified on a scratch copy/);
         expect(all.code, all.stderr).toBe(0);
       } finally {
         await team.git(['checkout', '--', '.']);

@@ -738,14 +738,13 @@ async function loadRef(ctx: OperationContext, engine: Engine, environment: Resol
  */
 async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, project: string, schemas: string[], everySchema: string[], ref: LoadedRef, force: boolean): Promise<Prepared> {
   const scope = [...new Set([...schemas, ...ref.schemas])];
-  const live = await engine.diff!.introspect(conn, { schemas: scope, manage: ref.model.graph.manage });
   const fp = engine.diff ? await engine.diff.fingerprint(conn, { schemas: scope, manage: ref.model.graph.manage }) : null;
-  // The other projects' schemas stay as they are on both sides of the diff: what of theirs stands on an object the
-  // diff drops (a view over a view that must be dropped to lose a column) is dropped and created again with it.
+  // The other projects' schemas are read with the project's (so that the catalog's dependencies across them are
+  // known) and stay as they are on both sides of the diff: what of theirs stands on an object the diff drops (a view
+  // over a view that must be dropped to lose a column) is dropped and created again with it.
   const others = new Set(everySchema.filter((x) => !scope.includes(x)));
-  const around = others.size ? await engine.diff!.introspect(conn, { schemas: [...others] }) : null;
-  const from = around ? withSchemas(live, around, others) : live;
-  const to = around ? withSchemas(ref.desired, around, others) : ref.desired;
+  const from = await engine.diff!.introspect(conn, { schemas: [...scope, ...others], manage: ref.model.graph.manage });
+  const to = others.size ? withSchemas(ref.desired, from, others) : ref.desired;
   const plan = planOfChanges(engine, project, from, to, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
   const now = await ledger.state(project);
   const migrations: LedgerState['migrations'] = {};

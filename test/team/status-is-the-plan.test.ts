@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TeamWorkspace } from '../support/team-workspace';
+
+/**
+ * Issue #33, symptom 3: `status` under-reported (`pending: 2 step(s)`) where `deploy --dry-run` of the same project
+ * planned more: a function edited by hand, a table made by hand, a view, an index. Its pending list is now the
+ * deploy plan's (the same function), on the server and on the embedded database.
+ */
+const SOURCES = {
+  'databases/sales/schema/sales/tables/orders.sql': `CREATE TABLE sales.orders (
+  id integer PRIMARY KEY,
+  customer_id integer NOT NULL REFERENCES core.customers (id),
+  amount numeric(12, 2) NOT NULL,
+  placed_on date NOT NULL DEFAULT current_date,
+  channel text
+);
+`,
+  'databases/sales/schema/sales/indexes/orders_placed.sql': 'CREATE INDEX orders_placed ON sales.orders (placed_on);\n',
+  'databases/sales/schema/sales/views/big_orders.sql': 'CREATE VIEW sales.big_orders AS\n  SELECT id, customer_id, amount FROM sales.orders WHERE amount > 1000;\n',
+};
+const BY_HAND = [
+  'CREATE OR REPLACE FUNCTION sales.order_count(p_customer integer) RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT 0::bigint $$',
+  'CREATE TABLE sales.promotions (id integer PRIMARY KEY, code text NOT NULL)',
+];
+
+describe('status lists what deploy plans (team workspace)', () => {
+  let team: TeamWorkspace;
+  beforeAll(async () => {
+    team = await TeamWorkspace.create();
+  });
+  afterAll(async () => {
+    await team?.dispose();
+  });
+
+  for (const env of ['dev', 'local'] as const) {
+    it(`${env}: a hand-edited function, a hand-made table, a changed table, a new view and index are pending as deploy plans them`, async () => {
+      const first = await team.dbee(['deploy', 'sales', '--env', env]);
+      expect(first.code, first.stderr).toBe(0);
+      for (const sql of BY_HAND) {
+        if (env === 'local') await team.withLocal((c) => c.execute(sql));
+        else await team.query(env, sql);
+      }
+      team.write(SOURCES);
+      try {
+        const status = await team.dbee(['status', 'sales', '--env', env, '--format', 'json']);
+        expect(status.code, status.stderr).toBe(0);
+        const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }).pendingSteps.map((s) => `${s.action} ${s.key}`);
+        await team.dbee(['deploy', 'sales', '--env', env, '--no-deps', '--dry-run', '--report', 'plan.json']);
+        const planned = (JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as { steps: { key: string; action: string }[] }).steps.map((s) => `${s.action} ${s.key}`);
+        expect(pending).toEqual(planned);
+        expect(pending).toEqual(expect.arrayContaining([expect.stringMatching(/function:sales\.order_count/), expect.stringMatching(/table:sales\.promotions/), expect.stringMatching(/view:sales\.big_orders/), expect.stringMatching(/index:sales\.orders_placed/)]));
+        const text = await team.dbee(['status', 'sales', '--env', env]);
+        expect(text.stdout).toContain(`pending: ${planned.length} step(s)`);
+      } finally {
+        await team.git(['checkout', '--', '.']);
+        await team.git(['clean', '-fdq', 'databases']);
+      }
+    });
+  }
+});
