@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TeamWorkspace, type TeamEnvironment } from '../support/team-workspace';
-import { lastDeployment, printedStatements, sameSql, sentSince } from './sent-statements';
+import { TeamWorkspace } from '../support/team-workspace';
+import { lastDeployment, printedStatements, rowsIn, sameSql, sentSince, type AnyEnvironment } from './sent-statements';
 
 /**
  * Issue #33, symptom 2: sales v2 adds a column to `sales.order_summary`, which `reporting.customer_revenue` (another
@@ -35,65 +35,65 @@ const ALL_V2 = {
 `,
 };
 
-const columnsOf = async (team: TeamWorkspace, env: TeamEnvironment, schema: string, view: string) =>
+const columnsOf = async (team: TeamWorkspace, env: AnyEnvironment, schema: string, view: string) =>
   (
-    await team.query<{ column_name: string }>(env, 'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [
+    await rowsIn<{ column_name: string }>(team, env, 'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [
       schema,
       view,
     ])
   ).map((r) => r.column_name);
 
-describe('rollback of a project another project stands on (team workspace, server)', () => {
-  let team: TeamWorkspace;
-  beforeAll(async () => {
-    team = await TeamWorkspace.create();
-    for (const env of ['prod', 'qa'] as const) {
+for (const env of ['prod', 'local'] as const) {
+  describe(`rollback of a project another project stands on (team workspace, ${env})`, () => {
+    let team: TeamWorkspace;
+    beforeAll(async () => {
+      team = await TeamWorkspace.create();
       const r = await team.dbee(['deploy', 'reporting', '--env', env]);
       expect(r.code, r.stderr).toBe(0);
-    }
-    team.write(SALES_V2);
-    await team.commitAll('v2: order_summary has last_order');
-    await team.git(['tag', 'v2']);
-  });
-  afterAll(async () => {
-    await team?.dispose();
-  });
+      team.write(SALES_V2);
+      await team.commitAll('v2: order_summary has last_order');
+      await team.git(['tag', 'v2']);
+    });
+    afterAll(async () => {
+      await team?.dispose();
+    });
 
-  it('rollback --package: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
-    expect((await team.dbee(['plan', 'sales', '--base', 'v1', '--out', 'dist/v2'])).code).toBe(0);
-    const deployed = await team.dbee(['deploy', 'sales', '--env', 'prod', '--package', 'dist/v2']);
-    expect(deployed.code, deployed.stderr).toBe(0);
-    expect(await columnsOf(team, 'prod', 'sales', 'order_summary')).toContain('last_order');
+    it('rollback --package: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
+      expect((await team.dbee(['plan', 'sales', '--base', 'v1', '--out', 'dist/v2'])).code).toBe(0);
+      const deployed = await team.dbee(['deploy', 'sales', '--env', env, '--package', 'dist/v2']);
+      expect(deployed.code, deployed.stderr).toBe(0);
+      expect(await columnsOf(team, env, 'sales', 'order_summary')).toContain('last_order');
 
-    const dry = await team.dbee(['rollback', 'sales', '--env', 'prod', '--package', 'dist/v2', '--dry-run']);
-    expect(dry.code, dry.stderr).toBe(0);
-    const before = await lastDeployment(team, 'prod');
-    const real = await team.dbee(['rollback', 'sales', '--env', 'prod', '--package', 'dist/v2']);
-    expect(real.code, real.stderr).toBe(0);
-    const sent = await sentSince(team, 'prod', before);
-    expect(sent).toMatch(/DROP VIEW[^;]*reporting\.customer_revenue/);
-    expect(sameSql(printedStatements(dry.stdout))).toBe(sameSql(sent));
-    expect(await columnsOf(team, 'prod', 'sales', 'order_summary')).not.toContain('last_order');
-    expect(await columnsOf(team, 'prod', 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
-    const [{ revenue }] = await team.query<{ revenue: string | null }>('prod', 'SELECT reporting.revenue_of(-1) AS revenue');
-    expect(revenue).toBeNull();
-  });
+      const dry = await team.dbee(['rollback', 'sales', '--env', env, '--package', 'dist/v2', '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      const before = await lastDeployment(team, env);
+      const real = await team.dbee(['rollback', 'sales', '--env', env, '--package', 'dist/v2']);
+      expect(real.code, real.stderr).toBe(0);
+      const sent = await sentSince(team, env, before);
+      expect(sent).toMatch(/DROP VIEW[^;]*reporting\.customer_revenue/);
+      expect(sameSql(printedStatements(dry.stdout))).toBe(sameSql(sent));
+      expect(await columnsOf(team, env, 'sales', 'order_summary')).not.toContain('last_order');
+      expect(await columnsOf(team, env, 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
+      const [{ revenue }] = await rowsIn<{ revenue: string | null }>(team, env, 'SELECT reporting.revenue_of(-1) AS revenue');
+      expect(revenue).toBeNull();
+    });
 
-  it('rollback --to-ref v1: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
-    const deployed = await team.dbee(['deploy', 'sales', '--env', 'qa']);
-    expect(deployed.code, deployed.stderr).toBe(0);
-    const dry = await team.dbee(['rollback', 'sales', '--env', 'qa', '--to-ref', 'v1', '--dry-run']);
-    expect(dry.code, dry.stderr).toBe(0);
-    const before = await lastDeployment(team, 'qa');
-    const real = await team.dbee(['rollback', 'sales', '--env', 'qa', '--to-ref', 'v1']);
-    expect(real.code, real.stderr).toBe(0);
-    const sent = await sentSince(team, 'qa', before);
-    expect(sent).toMatch(/DROP VIEW[^;]*reporting\.customer_revenue/);
-    expect(sameSql(printedStatements(dry.stdout))).toBe(sameSql(sent));
-    expect(await columnsOf(team, 'qa', 'sales', 'order_summary')).not.toContain('last_order');
-    expect(await columnsOf(team, 'qa', 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
+    it('rollback --to-ref v1: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
+      const deployed = await team.dbee(['deploy', 'sales', '--env', env]);
+      expect(deployed.code, deployed.stderr).toBe(0);
+      const dry = await team.dbee(['rollback', 'sales', '--env', env, '--to-ref', 'v1', '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      const before = await lastDeployment(team, env);
+      const real = await team.dbee(['rollback', 'sales', '--env', env, '--to-ref', 'v1']);
+      expect(real.code, real.stderr).toBe(0);
+      const sent = await sentSince(team, env, before);
+      expect(sent).toMatch(/DROP VIEW[^;]*reporting\.customer_revenue/);
+      expect(sameSql(printedStatements(dry.stdout))).toBe(sameSql(sent));
+      expect(await columnsOf(team, env, 'sales', 'order_summary')).not.toContain('last_order');
+      expect(await columnsOf(team, env, 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
+    });
   });
-});
+}
 
 describe('rollback --package of a three-project package (team workspace, server)', () => {
   let team: TeamWorkspace;

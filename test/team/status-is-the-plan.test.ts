@@ -59,4 +59,27 @@ describe('status lists what deploy plans (team workspace)', () => {
       }
     });
   }
+
+  it('qa, half-cloned: the tables, functions and views a failed clone left missing are pending as deploy plans them', async () => {
+    const dev = await team.dbee(['deploy', 'sales', '--env', 'dev']);
+    expect(dev.code, dev.stderr).toBe(0);
+    // sales before core: whatever the clone made before it stopped (or nothing, if it refused first), the rest is missing.
+    const clone = await team.dbee(['clone', 'sales', '--from', 'dev', '--to', 'qa', '--assume-yes']);
+    expect(clone.code).not.toBe(0);
+    const status = await team.dbee(['status', 'sales', '--env', 'qa', '--format', 'json']);
+    expect(status.code, status.stderr).toBe(0);
+    const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }).pendingSteps.map((s) => `${s.action} ${s.key}`);
+    await team.dbee(['deploy', 'sales', '--env', 'qa', '--no-deps', '--dry-run', '--report', 'plan.json']);
+    const planned = (JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as { steps: { key: string; action: string }[] }).steps.map((s) => `${s.action} ${s.key}`);
+    expect(pending).toEqual(planned);
+    // What the clone left missing (the view over core's view cannot exist without core) is pending, each object.
+    const [present] = await team.query<Record<string, boolean>>(
+      'qa',
+      `SELECT to_regclass('sales.orders') IS NOT NULL AS "table:sales.orders", to_regclass('sales.order_summary') IS NOT NULL AS "view:sales.order_summary",
+              to_regclass('sales.orders_customer') IS NOT NULL AS "index:sales.orders_customer", to_regprocedure('sales.order_count(integer)') IS NOT NULL AS "function:sales.order_count"`,
+    );
+    const missing = Object.entries(present).filter(([, here]) => !here).map(([key]) => key);
+    expect(missing).toContain('view:sales.order_summary');
+    for (const key of missing) expect(pending.some((p) => p.includes(key)), `${key} is missing on qa and pending`).toBe(true);
+  });
 });
