@@ -1,6 +1,6 @@
 import { DbeeError } from '../errors';
 import { envRefs, interpolateEnv } from './interpolate';
-import type { DeploySettings, EnvironmentConfig, Gates, ProjectConfig } from './schema';
+import type { CompatSettings, DeploySettings, EnvironmentConfig, Gates, ProjectConfig } from './schema';
 import type { YamlFile } from './yaml-file';
 
 /** An environment ready to connect to: `${VAR}` references replaced, deploy settings merged. */
@@ -12,6 +12,8 @@ export interface ResolvedEnvironment {
   variables: Record<string, string>;
   gates: Gates;
   deploy: DeploySettings;
+  /** The compatibility check's settings (`compat:`), when the environment names a query source. */
+  compat?: CompatSettings;
   /** Where it was declared, for messages. */
   declaredAt: { file: string; line?: number };
   /**
@@ -70,6 +72,7 @@ export function resolveEnvironment(
     variables,
     gates: config.gates ?? {},
     deploy: { ...workspaceDeploy, ...config.deploy },
+    ...(config.compat ? { compat: config.compat } : {}),
     declaredAt: file.locate(['environments', name]),
     connectionVariables,
   };

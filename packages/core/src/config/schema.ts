@@ -68,6 +68,22 @@ export const gates = z.strictObject({
   backupRetention: duration.optional(),
 });
 
+/**
+ * The compatibility check of an environment: the running application's queries, checked against every plan on
+ * `deploy --dry-run` and `dbee check` (see README, "Will this release break the application?").
+ */
+export const compatSettings = z.strictObject({
+  /**
+   * Where the application's queries come from, one or more of: a `.sql` file or a folder of them (workspace-relative),
+   * a PostgreSQL `.csv` log, `pg_stat_statements` (this environment's) or `pg_stat_statements:<env>`.
+   */
+  queries: z.union([z.string(), z.array(z.string()).min(1)]),
+  /** A query that a plan breaks: `fail` refuses (exit 1, the default), `warn` reports it, `off` skips the check. */
+  mode: z.enum(['fail', 'warn', 'off']).optional(),
+  /** Search path the application's unqualified names resolve with; default: the project's `searchPath`, else its schemas. */
+  searchPath: z.array(z.string()).optional(),
+});
+
 export const environmentConfig = z.strictObject({
   /** `postgres` or `teradata`. */
   engine: z.enum(['postgres', 'teradata']),
@@ -81,6 +97,7 @@ export const environmentConfig = z.strictObject({
   variables: z.record(variableName, scalar).optional(),
   gates: gates.optional(),
   deploy: deploySettings.optional(),
+  compat: compatSettings.optional(),
   description: z.string().optional(),
 });
 
@@ -153,5 +170,6 @@ export type EnvironmentConfig = z.infer<typeof environmentConfig>;
 export type ProjectConfig = z.infer<typeof projectConfig>;
 export type DeploySettings = z.infer<typeof deploySettings>;
 export type Gates = z.infer<typeof gates>;
+export type CompatSettings = z.infer<typeof compatSettings>;
 export type ConflictStrategy = z.infer<typeof conflictStrategy>;
 export type HazardKind = z.infer<typeof hazardKind>;

@@ -4,6 +4,7 @@ import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
 import { YamlFile } from './yaml-file';
+import { chooseEnvironment, ENVIRONMENT_VARIABLE, type EnvironmentChoice } from './environment-name';
 import { projectSettings, resolveEnvironment, type ResolvedEnvironment } from './resolve';
 
 export const WORKSPACE_FILE = 'dbee.yaml';
@@ -123,8 +124,29 @@ export class Workspace {
     return p;
   }
 
+  /**
+   * The environment `name` (`--env`), else the one DBEE_ENV names, else dbee.yaml's `defaultEnvironment`, resolved:
+   * see `chooseEnvironment`. `env` holds DBEE_ENV and the values of `${VAR}` references.
+   */
   environment(name: string | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedEnvironment {
-    return resolveEnvironment(this.file, this.config.environments, this.config.deploy, name ?? this.config.defaultEnvironment, env);
+    const choice = this.environmentName(name, env);
+    if (choice.from === 'variable' && !Object.hasOwn(this.config.environments, choice.name)) {
+      const known = Object.keys(this.config.environments).sort();
+      throw new DbeeError(`${ENVIRONMENT_VARIABLE}="${choice.name}" names an unknown environment`, {
+        code: 'ENV_UNKNOWN',
+        location: this.file.locate(['environments']),
+        hint:
+          `set ${ENVIRONMENT_VARIABLE} to one of: ${known.join(', ')} (declared under "environments" in ${this.file.displayPath}), ` +
+          `or unset it to use defaultEnvironment (${this.config.defaultEnvironment})`,
+        details: { environment: choice.name, known },
+      });
+    }
+    return resolveEnvironment(this.file, this.config.environments, this.config.deploy, choice.name, env);
+  }
+
+  /** Which environment a command given `name` (`--env`, or none) works with, without resolving it. */
+  environmentName(name: string | undefined, env: NodeJS.ProcessEnv = process.env): EnvironmentChoice {
+    return chooseEnvironment(name, this.config.defaultEnvironment, env);
   }
 
   /** The project and all its transitive dependencies, dependencies first, ties broken by name. */

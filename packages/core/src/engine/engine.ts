@@ -92,7 +92,18 @@ export interface Connection {
    * called. Optional: without it, smoke checks cannot tell a statement that raised a warning.
    */
   onNotice?(listener: (notice: DatabaseNotice) => void): () => void;
+  /**
+   * Parse and analyse one statement against the session's catalog without running it (PostgreSQL: the extended
+   * protocol's Parse and Describe), and say what it would return: its result columns, or the error the server gives.
+   * Parameters (`$1`) are typed by the server where it can infer them. Optional: the compatibility check needs it.
+   */
+  describe?(sql: string): Promise<StatementDescription>;
 }
+
+/** What `Connection.describe` found: the statement's result columns (none for a statement without rows), or its error. */
+export type StatementDescription =
+  | { ok: true; columns: ResultField[] }
+  | { ok: false; /** The server's message, first line. */ message: string; /** SQLSTATE. */ code?: string };
 
 /** A held deployment lock. `release` is idempotent. */
 export interface LockHandle {

@@ -28,6 +28,8 @@ import { checkGates, checkStepPolicies } from './gates';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from './load';
 import { planSources } from './source-plan';
 import { printPlan } from './print';
+import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
+import { formatCompatText } from '../check/compat';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
 export type { DeployOptions };
@@ -54,7 +56,7 @@ function validate(options: DeployOptions): Validated {
  * the ledger, plan, decide conflicts, check step policies, then print (dry run) or pass the gates and run.
  * Exit codes: 0 done (or nothing to do), 1 refused before anything ran, 2 a step failed.
  */
-export async function deploy(ctx: OperationContext, options: DeployOptions): Promise<ExitCodeValue> {
+export async function deploy(ctx: OperationContext, options: DeployOptions, hooks: DryRunHooks = {}): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const startedAt = options.now ?? new Date();
   const t0 = Date.now();
@@ -62,7 +64,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   const report: DeployReport = {
     formatVersion: REPORT_FORMAT_VERSION,
     tool: { name: 'dbee', version: ctx.toolVersion },
-    environment: options.env ?? workspace.config.defaultEnvironment,
+    environment: workspace.environmentName(options.env, ctx.env).name,
     database: null,
     planned: [],
     startedAt: startedAt.toISOString(),
@@ -81,7 +83,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   };
   let run: RunResult | null = null;
   try {
-    const code = await deployInner(ctx, options, report, (r) => (run = r));
+    const code = await deployInner(ctx, options, report, (r) => (run = r), hooks);
     report.exitCode = code;
     return code;
   } catch (e) {
@@ -103,7 +105,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   }
 }
 
-async function deployInner(ctx: OperationContext, options: DeployOptions, report: DeployReport, onRun: (r: RunResult) => void): Promise<ExitCodeValue> {
+async function deployInner(ctx: OperationContext, options: DeployOptions, report: DeployReport, onRun: (r: RunResult) => void, hooks: DryRunHooks): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
@@ -190,16 +192,26 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
       printPlan(ctx.stdout, plan, models, decisions);
       report.status = 'dry-run';
       report.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, key: s.key, action: s.action, status: 'not-run', durationMs: 0, ...conflictOf(decisions.get(s.order)) }));
-      problems.push(...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now })));
+      if (!hooks.skipGates) problems.push(...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now })));
+      // The application's queries, described on the scratch copy before and after the plan (when a source is named).
+      const compat = options.verify === false ? null : await prepareCompat(ctx, { engine, conn, environment, models, target: target.name, queries: options.queries });
       // The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run.
-      if (options.verify !== false && plan.steps.length) {
-        const verdict = await verifyPlan({ engine, conn, environment, workspaceRoot: workspace.root, plan, conflicts, variables, schemas: [...new Set(models.flatMap((m) => m.graph.schemas))], shadow: workspace.config.shadow ?? 'embedded' });
+      if (options.verify !== false && (plan.steps.length || compat)) {
+        const verdict = await verifyPlan({ engine, conn, environment, workspaceRoot: workspace.root, plan, conflicts, variables, schemas: [...new Set(models.flatMap((m) => m.graph.schemas))], shadow: workspace.config.shadow ?? 'embedded', probe: compat?.probe });
         if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
         else reporter.info(`dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`);
         for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
         // A step already refused (a conflict) is not reported twice.
         const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
         problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
+        if (compat) {
+          const result = await compat.report(plan);
+          if (hooks.onCompat) hooks.onCompat(result);
+          else ctx.stdout.write(formatCompatText(result));
+          const broken = compatProblem(result);
+          if (broken && compat.mode === 'fail') problems.push(broken);
+          else if (broken) reporter.warn(`${broken.message} (compat.mode: warn)`);
+        }
       }
       if (problems.length) refuse(problems, true);
       reporter.info('dry run: nothing was applied');

@@ -2,6 +2,7 @@ import type { ExitCodeValue } from '../errors';
 import { settleBackground } from '../background';
 import type { CommandName, CommandOptions } from '../options';
 import { build } from './build';
+import { check } from './check';
 import { cleanup } from './cleanup';
 import { audit } from './audit';
 import { extract } from './extract';
@@ -24,7 +25,7 @@ export type Operations = { [K in CommandName]: (ctx: OperationContext, options: 
  * Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. The type makes the
  * compiler refuse a command without an operation, and an operation whose options are not its command's.
  */
-export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone };
+export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone, check };
 
 /**
  * Run the operation of a command with its options (a generic call the compiler checks, no cast), and wait for the

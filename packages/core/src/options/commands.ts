@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { buildCommand } from './build';
+import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
 import { cloneCommand } from './clone';
 import { adoptCommand, auditCommand, extractCommand } from './extract';
@@ -33,6 +34,7 @@ export const COMMAND_DEFINITIONS = {
   audit: auditCommand,
   clone: cloneCommand,
   graph: graphCommand,
+  check: checkCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -66,3 +68,4 @@ export type AdoptOptions = CommandOptions<'adopt'>;
 export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
+export type CheckOptions = CommandOptions<'check'>;

@@ -14,6 +14,10 @@ export const deployCommand = defineCommand('deploy', {
       "With --dry-run: apply the plan to a scratch copy of the target's schemas (structure, no data) and refuse when a step fails there; `--no-verify` only prints the plan.",
       { flag: 'no-verify' },
     ),
+    queries: text(
+      "With --dry-run: check the running application's queries against the plan (a .sql file or folder, a PostgreSQL .csv log, or pg_stat_statements[:<env>]). Default: the environment's `compat.queries`.",
+      { value: '<source>' },
+    ),
     waitForLock: seconds("Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60."),
     withDependencies: negatedFlag(
       "Whether to deploy the project's dependencies first: yes on the command line, where `--no-deps` deploys only this project; no under Nx, which runs the dependencies' deploy tasks itself.",

@@ -22,6 +22,7 @@ export type {
   AuditOptions,
   CloneOptions,
   GraphOptions,
+  CheckOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
 export type { CommandDefinition, OptionEntry } from './command';

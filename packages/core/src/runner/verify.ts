@@ -29,6 +29,17 @@ export interface VerifyInput {
   schemas: string[];
   /** Where the scratch database lives: `embedded` (PGlite) or `server` (a scratch database on the target's server). */
   shadow: 'embedded' | 'server';
+  /**
+   * Looks at the copy twice: once it holds the target's schemas (before any step) and once every step ran on it
+   * (the compatibility check describes the application's queries there). Not called when the copy cannot be made.
+   */
+  probe?: VerifyProbe;
+}
+
+/** See `VerifyInput.probe`. */
+export interface VerifyProbe {
+  before(conn: Connection): Promise<void>;
+  after(conn: Connection): Promise<void>;
 }
 
 export interface VerifyResult {
@@ -58,7 +69,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   const { engine, plan } = input;
   const none = (skipped: string): VerifyResult => ({ verified: false, skipped, problems: [], warnings: [], copied: 0, ran: 0 });
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
-  if (!plan.steps.length) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
+  if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
   const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
   const copy = planOfChanges(engine, 'verify', emptyModel(), live, false, null).steps;
   // Each step's statements as the real run sends them (the runner renders them by the same function).
@@ -79,6 +90,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       return none(`dbee could not copy the target's schemas into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`);
     }
     for (const sql of restore) await conn.execute(sql);
+    await input.probe?.before(conn);
     const problems: DbeeError[] = [];
     const warnings: string[] = [];
     let path: string | null = null;
@@ -105,6 +117,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       if (step.action === 'migrate') warnings.push(`${problem.location ? `${problem.location.file}:${problem.location.line}: ` : ''}${problem.message.split('\n')[0]} (not refused: the copy holds no rows)`);
       else problems.push(problem);
     }
+    await input.probe?.after(conn);
     return { verified: true, problems, warnings, copied: copyStatements.length, ran: plan.steps.length };
   } finally {
     // Dropped while the dry run reports (runOperation waits for it at the end).

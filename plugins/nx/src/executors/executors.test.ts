@@ -103,12 +103,12 @@ describe('executors', () => {
     expect(cli.runDbeeCommand.mock.calls[0]![1]).toEqual(options);
   });
 
-  it('takes the environment from DBEE_ENV when --env is not given, and --env wins over it', async () => {
+  it('leaves the environment to dbee when --env is not given (dbee reads DBEE_ENV, as for the CLI), and passes --env as given', async () => {
     vi.stubEnv('DBEE_ENV', 'test');
     await deployExecutor({ project: 'sales' }, context());
     await deployExecutor({ project: 'sales', env: 'prod', assumeYes: true }, context());
 
-    expect(cli.runDbeeCommand.mock.calls.map((c) => c[1].env)).toEqual(['test', 'prod']);
+    expect(cli.runDbeeCommand.mock.calls.map((c) => c[1].env)).toEqual([undefined, 'prod']);
   });
 
   it('refuses invalid options before running anything, listing every problem', async () => {
@@ -199,7 +199,7 @@ describe('diff and the Nx cache', () => {
     expect(cli.runDbeeCommand.mock.calls.map((c) => c[1])).toEqual([
       { project: 'sales', env: 'local' },
       { project: 'sales', env: 'test' },
-      { project: 'sales', env: 'test', againstEnv: 'prod', base: 'main' },
+      { project: 'sales', againstEnv: 'prod', base: 'main' },
     ]);
   });
 
