@@ -129,3 +129,32 @@ describe('rollback --package of a three-project package (team workspace, server)
     expect(await columnsOf(team, 'dev', 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
   });
 });
+
+describe('rollback --package of a three-project package that one project cannot undo (team workspace, server)', () => {
+  let team: TeamWorkspace;
+  beforeAll(async () => {
+    team = await TeamWorkspace.create();
+    const r = await team.dbee(['deploy', 'reporting', '--env', 'dev']);
+    expect(r.code, r.stderr).toBe(0);
+    team.write(ALL_V2);
+    await team.commitAll('v2: a column more in a view of each project');
+  });
+  afterAll(async () => {
+    await team?.dispose();
+  });
+
+  it('is refused before anything is undone (exit 1) when a later deployment of core stands on the package', async () => {
+    expect((await team.dbee(['plan', 'reporting', '--base', 'v1', '--out', 'dist/all'])).code).toBe(0);
+    const deployed = await team.dbee(['deploy', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    team.write({ 'databases/core/schema/core/views/vip.sql': 'CREATE VIEW core.vip AS\n  SELECT id, name FROM core.customers WHERE region = \'vip\';\n' });
+    const later = await team.dbee(['deploy', 'core', '--env', 'dev']);
+    expect(later.code, later.stderr).toBe(0);
+    const before = await lastDeployment(team, 'dev');
+    const refused = await team.dbee(['rollback', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(/came after the package's/);
+    expect(await lastDeployment(team, 'dev')).toBe(before);
+    expect(await columnsOf(team, 'dev', 'reporting', 'customer_revenue')).toContain('last_order');
+  });
+});

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
 import type { SchemaScope } from '../schema/managed-scope';
 import { resolve } from 'node:path';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -70,6 +71,18 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
   // order it deployed them in), in one command; a project it left unchanged has nothing to undo.
   const projects = [...pkg.plan.projects].reverse();
   ctx.reporter.info(`package ${options.package} deployed ${pkg.plan.projects.join(', ')}: undoing ${projects.join(', ')}, in that order`);
+  if (!options.dryRun) {
+    // Refused before anything runs when one project's undo would be refused: each is planned first, quietly.
+    const quiet: OperationContext = { ...ctx, stdout: new Writable({ write: (_c, _e, done) => done() }), reporter: { info: () => {}, warn: () => {}, step: () => {} } };
+    const planned = new Map<string, readonly string[]>();
+    for (const project of projects) {
+      try {
+        await rollbackProject(quiet, { ...options, project, dryRun: true }, planned);
+      } catch (e) {
+        if (!(e instanceof DbeeError) || e.code !== 'NOTHING_TO_ROLL_BACK') throw e;
+      }
+    }
+  }
   let undone = 0;
   // Views put back by one project's undo are created by the same statements when another's must create them again,
   // in the dry run (planned before anything ran) as in the real run.
