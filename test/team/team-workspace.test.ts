@@ -19,6 +19,11 @@ describe('team workspace: core ← sales ← reporting with the real nx and dbee
     expect(r.code, r.output).toBe(0);
     const order = await team.query<{ project: string }>('dev', `SELECT project FROM dbee.deployments WHERE status = 'succeeded' ORDER BY id`);
     expect(order.map((d) => d.project)).toEqual(['core', 'sales', 'reporting']);
+    // Outside a terminal Nx prints a dependency task as one line; the deployments of core and sales are shown whole.
+    for (const p of ['core', 'sales', 'reporting']) {
+      expect(r.output).toContain(`dbee deploy ${p} -> dev`);
+      expect(r.output).toMatch(new RegExp(`^${p}: deployed \\d+ steps`, 'm'));
+    }
     expect(await team.deployedProjects('qa')).toEqual([]);
     const [{ revenue }] = await team.query<{ revenue: string | null }>('dev', 'SELECT reporting.revenue_of(1) AS revenue');
     expect(revenue).toBeNull();
