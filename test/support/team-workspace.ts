@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -86,6 +86,17 @@ export class TeamWorkspace {
 
   /** The real `dbee` binary (compiled dist/) in this workspace, with the environments' variables; never throws. */
   async dbee(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    return (await this.dbeeStart(args, env)).done;
+  }
+
+  /**
+   * Starts the real `dbee` binary like {@link dbee} and returns at once: `child` (to kill it mid-run, say) and `done`,
+   * which settles when it exits (a process killed by a signal settles with code 1).
+   */
+  async dbeeStart(
+    args: string[],
+    env: Record<string, string | undefined> = {},
+  ): Promise<{ child: ChildProcess; done: Promise<{ code: number; stdout: string; stderr: string }> }> {
     await releasePglite();
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DBEE_') && !k.startsWith('NX_') && k !== 'VITEST'));
     const child = spawn(process.execPath, [DBEE_BIN, ...args], {
@@ -95,10 +106,10 @@ export class TeamWorkspace {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const code = await new Promise<number>((done) => child.on('close', (c) => done(c ?? 1)));
-    return { code, stdout, stderr };
+    child.stdout!.on('data', (d: Buffer) => (stdout += d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const done = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1))).then((code) => ({ code, stdout, stderr }));
+    return { child, done };
   }
 
   /** Runs `sql` on the environment's database and returns the rows. */

@@ -126,6 +126,7 @@ export type {
   RollbackOptions,
   PlanOptions,
   StatusOptions,
+  LogOptions,
   DisableOptions,
   EnableOptions,
 } from './options';

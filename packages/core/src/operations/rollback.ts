@@ -29,6 +29,8 @@ import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from '.
 import { checkGates } from './gates';
 import { loadModels, schemaOwners } from './load';
 import type { RollbackOptions } from '../options';
+import { checkTicket } from '../promotion/ticket';
+import { notifyRollback } from '../notify/rollback-events';
 
 export type { RollbackOptions };
 
@@ -65,7 +67,7 @@ const UNDOABLE_KINDS = new Set(['deploy', 'rollback']);
  * rollback can itself be rolled back. Under the lock, after the gates; smoke checks afterwards (exit 3 on failure).
  */
 export async function rollback(ctx: OperationContext, options: RollbackOptions): Promise<ExitCodeValue> {
-  const pkg = options.package && !options.to && !options.toRef ? readPackage(ctx.workspace.inside(options.package, '--package')) : null;
+  const pkg = options.package && !options.to && !options.toRef ? readPackage(ctx.workspace.commandLinePath(options.package)) : null;
   if (!pkg || pkg.plan.projects.length < 2 || !pkg.plan.projects.includes(ctx.workspace.project(options.project).name)) return rollbackProject(ctx, options);
   // A package of several projects is undone whole: each project's deployment of it, newest first (the reverse of the
   // order it deployed them in), in one command; a project it left unchanged has nothing to undo.
@@ -118,6 +120,7 @@ async function rollbackProject(ctx: OperationContext, options: RollbackOptions, 
     throw new DbeeError(`--${selectors.map(flag).join(' and --')} cannot be combined`, { code: 'OPTIONS_INVALID', hint: 'choose one target: --to <deployment|Vversion>, --to-ref <ref> or --package <folder>' });
   }
   const environment = workspace.environment(options.env, ctx.env);
+  const ticket = checkTicket(environment, options.ticket, 'rollback');
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
   const settings = workspace.settings(target, environment).deploy;
@@ -141,7 +144,7 @@ async function rollbackProject(ctx: OperationContext, options: RollbackOptions, 
   // Invalid smoke files of the ref refuse the rollback before anything runs, as they refuse a deployment. The working
   // tree's are read (and checked) only when the ledger recorded no checks for the state rolled back to.
   const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine) : null;
-  const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
+  const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
 
   return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
     const { conn } = session;
@@ -211,7 +214,7 @@ async function rollbackProject(ctx: OperationContext, options: RollbackOptions, 
 
     const owner = lockOwner();
     const commit = await gitCommit(workspace.root);
-    const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host };
+    const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host, ticket };
     const summary = {
       ...(emergency ? { emergency: true, gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'] } : {}),
       ...(prepared.forced.length ? { forced: prepared.forced } : {}),
@@ -292,6 +295,19 @@ async function rollbackProject(ctx: OperationContext, options: RollbackOptions, 
         code = ExitCode.smokeFailed;
       }
     }
+    await notifyRollback(ctx, ledger, {
+      project: target.name,
+      environment: environment.name,
+      database: conn.description,
+      package: identity.package,
+      commit,
+      ticket,
+      who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
+      steps: allSteps.map((s) => s.plan),
+      results: results.map((r) => r.result),
+      smoke: smokeLine,
+      exitCode: failed ? ExitCode.applyFailed : code,
+    });
     printSummary(ctx.stdout, {
       environment: `${environment.name} (${conn.description})`,
       results,

@@ -5,6 +5,7 @@ import type { Connection } from '../engine/engine';
 import type { Plan, PlanStep } from '../plan/plan';
 import { planFromSources, planSourcesExplained, refuseNeedsDiff, type PlanInput, type SourcePlan } from '../planner/planner';
 import type { OperationContext } from './context';
+import { withoutUnknownObjects } from './conflicts';
 import { planInPlace } from './in-place';
 import { fullModels, hasExportedModels, modelLoader } from './load';
 
@@ -45,9 +46,18 @@ export async function planSources(ctx: OperationContext, input: PlanInput, envir
       const shown = objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
       ctx.reporter.info(`${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`);
       const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
-      const live = await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+      // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
+      const defined = new Map(model.objects.map((o) => [o.id, o]));
+      const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
+      const live = withoutUnknownObjects(await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage }), new Set(defined.keys()), known).model;
       const settings = ctx.workspace.settings(target, environment).deploy;
-      steps.push(...planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps);
+      const diffed = planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps;
+      // Located at their source files: conflict rules match files, and messages name them.
+      for (const st of diffed) {
+        const o = defined.get(st.key);
+        if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
+      }
+      steps.push(...diffed);
       const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
       objectStates[project] = Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
     }

@@ -8,6 +8,7 @@ import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { disableCommand, enableCommand } from './disable';
 import { graphCommand } from './graph';
+import { logCommand } from './log';
 import { planCommand } from './plan';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
@@ -26,6 +27,7 @@ export const COMMAND_DEFINITIONS = {
   rollback: rollbackCommand,
   plan: planCommand,
   status: statusCommand,
+  log: logCommand,
   disable: disableCommand,
   enable: enableCommand,
   cleanup: cleanupCommand,
@@ -60,6 +62,7 @@ export type SmokeTestOptions = CommandOptions<'smoke-test'>;
 export type RollbackOptions = CommandOptions<'rollback'>;
 export type PlanOptions = CommandOptions<'plan'>;
 export type StatusOptions = CommandOptions<'status'>;
+export type LogOptions = CommandOptions<'log'>;
 export type DisableOptions = CommandOptions<'disable'>;
 export type EnableOptions = CommandOptions<'enable'>;
 export type CleanupOptions = CommandOptions<'cleanup'>;

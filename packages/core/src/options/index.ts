@@ -14,6 +14,7 @@ export type {
   RollbackOptions,
   PlanOptions,
   StatusOptions,
+  LogOptions,
   DisableOptions,
   EnableOptions,
   CleanupOptions,

@@ -10,7 +10,7 @@ import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runStatements } from './batch';
 import { stepStatements } from '../plan/step-statements';
-import type { StepConflict } from './runner';
+import type { StepConflict } from './step-conflict';
 import { inBackground } from '../background';
 
 /** What `verifyPlan` needs: the target (read only), the plan as it would run, and where to build the copy. */

@@ -122,7 +122,7 @@ describe('executors', () => {
         '  - ifExists: expected one of raise, rename, drop, got "nuke"',
         '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
         '  - countdownFrom: expected a number of seconds, at least 0, got -1',
-        '  - colour: unknown option (known: project, env, dryRun, assumeYes, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report)',
+        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report)',
         '',
       ].join('\n'),
     );
@@ -160,9 +160,9 @@ describe('schemas', () => {
     expect(properties).toMatchObject({
       build: ['project', 'env', 'outputPath'],
       diff: ['project', 'env', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
-      deploy: ['project', 'env', 'dryRun', 'assumeYes', 'verify', 'queries', 'waitForLock', 'withDependencies', 'package', 'ifExists', 'allowHazards', 'continueOnError', 'countdownFrom', 'report'],
+      deploy: ['project', 'env', 'dryRun', 'assumeYes', 'ticket', 'verify', 'queries', 'waitForLock', 'withDependencies', 'package', 'ifExists', 'allowHazards', 'continueOnError', 'countdownFrom', 'report'],
       'smoke-test': ['project', 'env', 'format'],
-      rollback: ['project', 'env', 'dryRun', 'assumeYes', 'to', 'toRef', 'package', 'force', 'emergency'],
+      rollback: ['project', 'env', 'dryRun', 'assumeYes', 'ticket', 'to', 'toRef', 'package', 'force', 'emergency'],
       plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'againstEnv', 'base', 'head'],
       status: ['project', 'env', 'format'],
       disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
