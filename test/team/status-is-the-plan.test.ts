@@ -6,7 +6,8 @@ import { TeamWorkspace } from '../support/team-workspace';
 /**
  * Issue #33, symptom 3: `status` under-reported (`pending: 2 step(s)`) where `deploy --dry-run` of the same project
  * planned more: a function edited by hand, a table made by hand, a view, an index. Its pending list is now the
- * deploy plan's (the same function), on the server and on the embedded database.
+ * deploy plan's (the same function), on the server and on the embedded database (a table made by hand is a conflict,
+ * not a step, since part B of the issue: neither lists it).
  */
 const SOURCES = {
   'databases/sales/schema/sales/tables/orders.sql': `CREATE TABLE sales.orders (
@@ -50,7 +51,7 @@ describe('status lists what deploy plans (team workspace)', () => {
         await team.dbee(['deploy', 'sales', '--env', env, '--no-deps', '--dry-run', '--report', 'plan.json']);
         const planned = (JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as { steps: { key: string; action: string }[] }).steps.map((s) => `${s.action} ${s.key}`);
         expect(pending).toEqual(planned);
-        for (const object of [/function:sales\.order_count/, /table:sales\.promotions/, /view:sales\.big_orders/, /index:sales\.orders_placed/]) {
+        for (const object of [/function:sales\.order_count/, /view:sales\.big_orders/, /index:sales\.orders_placed/]) {
           expect(pending).toEqual(expect.arrayContaining([expect.stringMatching(object)]));
         }
         const text = await team.dbee(['status', 'sales', '--env', env]);
@@ -71,8 +72,10 @@ describe('status lists what deploy plans (team workspace)', () => {
     const status = await team.dbee(['status', 'sales', '--env', 'qa', '--format', 'json']);
     expect(status.code, status.stderr).toBe(0);
     const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }).pendingSteps.map((s) => `${s.action} ${s.key}`);
-    await team.dbee(['deploy', 'sales', '--env', 'qa', '--no-deps', '--dry-run', '--report', 'plan.json']);
-    const planned = (JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as { steps: { key: string; action: string }[] }).steps.map((s) => `${s.action} ${s.key}`);
+    // With its dependencies (core is missing on qa): sales's steps of that plan.
+    await team.dbee(['deploy', 'sales', '--env', 'qa', '--dry-run', '--report', 'plan.json']);
+    const steps = (JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as { steps: { project: string; key: string; action: string }[] }).steps;
+    const planned = steps.filter((s) => s.project === 'sales').map((s) => `${s.action} ${s.key}`);
     expect(pending).toEqual(planned);
     // What the clone left missing (the view over core's view cannot exist without core) is pending, each object.
     const [present] = await team.query<Record<string, boolean>>(
