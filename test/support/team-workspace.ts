@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
 import { NxWorkspace } from '../nx-cache/workspace';
 import { scratchDatabase } from './pg';
 import { releasePglite } from './pglite-share';
@@ -119,6 +120,20 @@ export class TeamWorkspace {
       return (await client.query<T>(sql, params)).rows;
     } finally {
       await client.end();
+    }
+  }
+
+  /**
+   * Opens the `local` environment's embedded database (`.dbee/local`) for `use`, then closes it: no dbee process may
+   * have it open meanwhile.
+   */
+  async withLocal<T>(use: (conn: PgliteConnection) => Promise<T>): Promise<T> {
+    await releasePglite();
+    const conn = await PgliteConnection.open(join(this.root, '.dbee', 'local'), 'pglite:test');
+    try {
+      return await use(conn);
+    } finally {
+      await conn.close();
     }
   }
 

@@ -63,9 +63,13 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     expect(refused.stderr).toMatch(/index-build/);
     expect(w.requestsSince(mark).filter((s) => /^(ALTER|CREATE|COMMENT)\b/.test(s))).toEqual([]);
 
-    // A dry run shows the ALTER steps and changes nothing.
+    // A dry run shows the ALTER steps and changes nothing. Teradata has no scratch database to verify the plan on:
+    // the dry run says so and refuses (exit 1) unless told to print the plan unverified.
     mark = w.session.log.length;
-    const dry = await w.dbee('deploy', { dryRun: true, now: LATER, allowHazards: ['table-rewrite', 'index-build'] });
+    const unverifiable = await w.dbee('deploy', { dryRun: true, now: LATER, allowHazards: ['table-rewrite', 'index-build'] });
+    expect(unverifiable.code).toBe(1);
+    expect(unverifiable.stderr).toMatch(/could not verify the plan: the teradata engine has no shadow database/);
+    const dry = await w.dbee('deploy', { dryRun: true, verify: false, now: LATER, allowHazards: ['table-rewrite', 'index-build'] });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("ALTER TABLE DEV_EDW.CUSTOMERS ADD REGION CHAR(2) DEFAULT 'EU'");
     expect(w.requestsSince(mark).filter((s) => /^(ALTER|CREATE|COMMENT)\b/.test(s))).toEqual([]);

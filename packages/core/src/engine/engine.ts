@@ -448,6 +448,13 @@ export interface DiffRole {
   sameViewDefinition(a: string, b: string): boolean;
   /** The engine's facts core's differ and hazard analyzers are given (see `EngineFacts`). */
   readonly facts: EngineFacts;
+  /**
+   * Session statements around copying a live schema's structure into a shadow database (a verified dry run), for
+   * definitions whose bodies the catalog does not record as dependencies: `relax` lets a routine be created before
+   * what its body reads, `restore` checks bodies again for the plan's own steps. Absent: the copy runs as it is.
+   * PostgreSQL: `SET check_function_bodies = off` / `RESET check_function_bodies`.
+   */
+  readonly copySettings?: { relax: string[]; restore: string[] };
 }
 
 /**

@@ -1,8 +1,7 @@
 import { migrationVersionOf } from '../model/object-key';
 import { type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
-import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
-import { desiredModelFor } from '../diffing/desired';
+import { assertFreshBase } from '../diffing/diff-plan';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
@@ -15,7 +14,6 @@ import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/pac
 import type { Plan, PlanStep } from '../plan/plan';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChecksum } from '../plan/serialize';
-import { planFromSources, planSourcesExplained, refuseNeedsDiff, type DeployedState, type PlanInput, type SourcePlan } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
 import { sessionSettings, withSession } from '../runner/session';
@@ -23,14 +21,14 @@ import { reconcileStarted } from '../runner/reconcile';
 import { dryRunGates, markDataLoss, verifyPlan } from '../runner/verify';
 import { checksumStatements } from '../sources/checksum';
 import { backupStamp, ConflictRules, decideConflicts, withoutUnknownObjects, type ConflictDecision } from './conflicts';
-import { planInPlace } from './in-place';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
 import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
 import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
 import { checkTicket } from '../promotion/ticket';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
-import { batchShared, deployedStates, fullModels, hasExportedModels, loadModels, modelLoader, removedObjects, schemaOwners, sourceCommit } from './load';
+import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from './load';
+import { planSources } from './source-plan';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
@@ -218,7 +216,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
       // The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run.
       if (options.verify !== false && (plan.steps.length || compat)) {
         const verdict = await verifyPlan({ engine, conn, environment, workspaceRoot: workspace.root, plan, conflicts, variables, schemas: [...new Set(models.flatMap((m) => m.graph.schemas))], shadow: workspace.config.shadow ?? 'embedded', probe: compat?.probe });
-        if (!verdict.verified) reporter.warn(`dry run: the plan was not verified: ${verdict.skipped}`);
+        if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
         else reporter.info(`dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`);
         for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
         // A step already refused (a conflict) is not reported twice.
@@ -297,6 +295,18 @@ async function keepDroppedTables(engine: Engine, conn: Connection, plan: Plan, c
     step.hazards = step.hazards.filter((h) => h.kind !== 'data-loss');
     conflicts.set(step.order, { strategy: 'rename', rule: 'gates.requireBackup', before: [], after: [], reverse: [], backup: aside.backup });
   }
+}
+
+/**
+ * A dry run whose plan could not be applied to a copy of the target: not a green answer (exit 1), with why, unless
+ * the user chose the unverified fast path (`--no-verify`).
+ */
+function notVerified(why: string): DbeeError {
+  return new DbeeError(`the dry run could not verify the plan: ${why}`, {
+    code: 'DRY_RUN_NOT_VERIFIED',
+    exitCode: ExitCode.invalid,
+    hint: 'a dry run says yes only for a plan it applied to a copy of the target; fix what stops the copy, or pass --no-verify to print the plan unverified',
+  });
 }
 
 function conflictOf(d: ConflictDecision | undefined) {
@@ -475,61 +485,4 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       }),
     };
   };
-}
-
-/**
- * The plan from sources against the ledger. When a project's tables (or sequences, types) changed, its objects
- * are planned instead by a diff of the live schema against the sources' desired model, on this connection (the
- * caller holds the lock), and the ledger's object state is synced to the sources when it succeeds.
- */
-async function planSources(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection, stamp: string): Promise<Plan> {
-  const { engine, models } = input;
-  // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
-  // made again from their sources.
-  const again = async () => planSources(ctx, { ...input, models: await fullModels(ctx, [...models], environment, engine) }, environment, conn, stamp);
-  let planned: SourcePlan;
-  try {
-    planned = await planSourcesExplained(input, modelLoader(ctx, environment, engine));
-  } catch (e) {
-    if (hasExportedModels(models)) return again();
-    throw e;
-  }
-  if (!planned.needsDiff.size) return planned.plan;
-  if (hasExportedModels(models)) return again();
-  // An engine that plans such changes against the live database itself (Teradata: ALTER TABLE from SHOW TABLE).
-  if (engine.inPlace) return planInPlace(input, planned.needsDiff, conn, stamp, ctx.reporter);
-  if (!engine.diff) return refuseNeedsDiff(planned);
-  const needDiff = new Set(planned.needsDiff.keys());
-  // The projects needing a diff have only their migrations in it.
-  const base = planned.plan;
-  const objectStates: Record<string, Record<string, string>> = {};
-  const steps: PlanStep[] = [];
-  for (const project of base.projects) {
-    if (needDiff.has(project)) {
-      const target = ctx.workspace.project(project);
-      const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
-      const model = own.find((m) => m.project.name === project)!;
-      const objects = (planned.needsDiff.get(project) ?? []).map((o) => o.object);
-      const shown = objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
-      ctx.reporter.info(`${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`);
-      const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
-      // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
-      const defined = new Map(model.objects.map((o) => [o.id, o]));
-      const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
-      const live = withoutUnknownObjects(await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage }), new Set(defined.keys()), known).model;
-      const settings = ctx.workspace.settings(target, environment).deploy;
-      const diffed = planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps;
-      // Located at their source files: conflict rules match files, and messages name them.
-      for (const st of diffed) {
-        const o = defined.get(st.key);
-        if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
-      }
-      steps.push(...diffed);
-      const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
-      objectStates[project] = Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
-    }
-    steps.push(...base.steps.filter((s) => s.project === project));
-  }
-  steps.forEach((s, i) => (s.order = i + 1));
-  return { ...base, steps, objectStates };
 }

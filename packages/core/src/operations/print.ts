@@ -1,7 +1,6 @@
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
-import { expandPlaceholders } from '../sources/placeholders';
-import { withConflict } from '../runner/with-conflict';
+import { stepStatements } from '../plan/step-statements';
 import { hazardLine } from '../schema/lint-rules';
 import type { ConflictDecision } from './conflicts';
 
@@ -28,10 +27,8 @@ export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readon
       const outcome = d.problem ? `REFUSED: ${d.problem.message}` : `${d.rule.strategy}${backup}`;
       out.write(`--   exists in the database, unknown to the ledger: ${rule} -> ${outcome}\n`);
     }
-    const statements = withConflict(
-      d?.resolution,
-      step.statements.map((s) => expandPlaceholders(s, vars.get(step.project) ?? {}, step.key).expanded),
-    );
+    // What the real run sends for this step (runner.ts renders it by the same function).
+    const statements = stepStatements(step, vars.get(step.project) ?? {}, d?.resolution);
     for (const s of statements) out.write(s.trim() + ';\n');
     out.write('\n');
   }

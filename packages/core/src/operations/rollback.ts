@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
 import type { SchemaScope } from '../schema/managed-scope';
 import { resolve } from 'node:path';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -20,6 +21,7 @@ import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
 import { sessionSettings, withSession } from '../runner/session';
 import { inverseAction, runCompensation, viewFallback, type CompensatingStep, type CompensationResult } from '../runner/undo';
+import { planRecreate, withSchemas } from '../runner/recreate-dependents';
 import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs, type SmokeCheck } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
@@ -65,6 +67,53 @@ const UNDOABLE_KINDS = new Set(['deploy', 'rollback']);
  * rollback can itself be rolled back. Under the lock, after the gates; smoke checks afterwards (exit 3 on failure).
  */
 export async function rollback(ctx: OperationContext, options: RollbackOptions): Promise<ExitCodeValue> {
+  const pkg = options.package && !options.to && !options.toRef ? readPackage(ctx.workspace.commandLinePath(options.package)) : null;
+  if (!pkg || pkg.plan.projects.length < 2 || !pkg.plan.projects.includes(ctx.workspace.project(options.project).name)) return rollbackProject(ctx, options);
+  // A package of several projects is undone whole: each project's deployment of it, newest first (the reverse of the
+  // order it deployed them in), in one command; a project it left unchanged has nothing to undo.
+  const projects = [...pkg.plan.projects].reverse();
+  ctx.reporter.info(`package ${options.package} deployed ${pkg.plan.projects.join(', ')}: undoing ${projects.join(', ')}, in that order`);
+  if (!options.dryRun) {
+    // Refused before anything runs when one project's undo would be refused: each is planned first, quietly.
+    const quiet: OperationContext = { ...ctx, stdout: new Writable({ write: (_c, _e, done) => done() }), reporter: { info: () => {}, warn: () => {}, step: () => {} } };
+    const planned = new Map<string, readonly string[]>();
+    for (const project of projects) {
+      try {
+        await rollbackProject(quiet, { ...options, project, dryRun: true }, planned);
+      } catch (e) {
+        if (!(e instanceof DbeeError) || e.code !== 'NOTHING_TO_ROLL_BACK') throw e;
+      }
+    }
+  }
+  let undone = 0;
+  // Views put back by one project's undo are created by the same statements when another's must create them again,
+  // in the dry run (planned before anything ran) as in the real run.
+  const putBack = new Map<string, readonly string[]>();
+  for (const project of projects) {
+    let code: ExitCodeValue;
+    try {
+      code = await rollbackProject(ctx, { ...options, project }, putBack);
+    } catch (e) {
+      if (e instanceof DbeeError && e.code === 'NOTHING_TO_ROLL_BACK') {
+        ctx.reporter.info(`${project}: the package changed nothing still applied here`);
+        continue;
+      }
+      throw e;
+    }
+    undone++;
+    if (code !== ExitCode.ok) return code;
+  }
+  if (!undone) {
+    throw new DbeeError(`no deployment on ${options.env ?? ctx.workspace.config.defaultEnvironment} applied package ${options.package} with steps still applied`, {
+      code: 'NOTHING_TO_ROLL_BACK',
+      hint: 'dbee status shows the deployments; roll back by deployment id with --to',
+    });
+  }
+  return ExitCode.ok;
+}
+
+/** `rollback` of one project (see `rollback`). */
+async function rollbackProject(ctx: OperationContext, options: RollbackOptions, putBack = new Map<string, readonly string[]>()): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const selectors = (['to', 'toRef', 'package'] as const).filter((k) => options[k] !== undefined && options[k] !== '');
   if (selectors.length > 1) {
@@ -118,9 +167,11 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     if (stale.length) reporter.warn(`deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`);
     const history = options.dryRun ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted' } : d)) : recorded;
     const force = options.force ?? false;
+    // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
+    const everySchema = [...new Set([...graph.schemas, ...schemaOwners(ctx, environment).keys()])];
     const prepared = ref
-      ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, ref, force)
-      : await prepareUndo({ ctx, engine, conn, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables });
+      ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, everySchema, ref, force)
+      : await prepareUndo({ ctx, engine, conn, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables, everySchema, putBack });
     if (!ref && !force) {
       const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
       if (drift) prepared.problems.push(drift);
@@ -317,7 +368,7 @@ function flag(k: 'to' | 'toRef' | 'package'): string {
 interface UndoInput {
   ctx: OperationContext;
   engine: Engine;
-  /** The target's session: rollback reads whether a table it would drop holds rows. */
+  /** The target's session: its catalog is read to plan what must move with a view put back, and whether a table it would drop holds rows. */
   conn: Connection;
   ledger: Ledger;
   project: string;
@@ -328,6 +379,10 @@ interface UndoInput {
   searchPath: string[];
   pkg: LoadedPackage | null;
   variables: Record<string, string>;
+  /** Every schema of the workspace's projects: where objects standing on a view put back are looked for. */
+  everySchema: string[];
+  /** Views an earlier compensating step puts back (`formatKey` → its statements), filled as steps are planned. */
+  putBack: Map<string, readonly string[]>;
 }
 
 /** Where a `--to` goes back to: everything after step `order` of deployment `id` is undone. */
@@ -548,9 +603,14 @@ async function compensate(
     checksum: checksumStatements(reverse ?? []),
   };
   const step: CompensatingStep = { plan, ledgerAction: action, undoes: { step: s, deployment: d } };
-  // A view whose replacement added columns cannot be replaced back by its old definition: then it is dropped first.
+  // A view whose replacement added columns cannot be replaced back by its old definition: it is dropped and created,
+  // with what stands on it in any project dropped before and created after. Planned here, from the catalog, so that
+  // the dry run prints what the real run sends (the statements do not depend on whether a replace would have worked).
   const fallback = reverse ? viewFallback(engine, key, reverse) : null;
-  if (fallback) step.fallback = fallback;
+  if (fallback && reverse) {
+    plan.statements = await planRecreate(input.conn, engine, { schemas: input.everySchema }, key, fallback, input.putBack);
+    input.putBack.set(s.objectKey, reverse);
+  }
   if (reverse === null) {
     step.skip = `${what} has no reverse; it stays applied (--force)`;
     return {
@@ -750,11 +810,16 @@ async function loadRef(ctx: OperationContext, engine: Engine, environment: Resol
  * reverses and hazards). Steps that lose data are refused without `--force`. The ledger state becomes the ref's:
  * its objects at their checksums, and only those applied migrations that exist, unchanged, at the ref.
  */
-async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, project: string, schemas: string[], ref: LoadedRef, force: boolean): Promise<Prepared> {
+async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, project: string, schemas: string[], everySchema: string[], ref: LoadedRef, force: boolean): Promise<Prepared> {
   const scope = [...new Set([...schemas, ...ref.schemas])];
-  const live = await engine.diff!.introspect(conn, { schemas: scope, manage: ref.model.graph.manage });
   const fp = engine.diff ? await engine.diff.fingerprint(conn, { schemas: scope, manage: ref.model.graph.manage }) : null;
-  const plan = planOfChanges(engine, project, live, ref.desired, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
+  // The other projects' schemas are read with the project's (so that the catalog's dependencies across them are
+  // known) and stay as they are on both sides of the diff: what of theirs stands on an object the diff drops (a view
+  // over a view that must be dropped to lose a column) is dropped and created again with it.
+  const others = new Set(everySchema.filter((x) => !scope.includes(x)));
+  const from = await engine.diff!.introspect(conn, { schemas: [...scope, ...others], manage: ref.model.graph.manage });
+  const to = others.size ? withSchemas(ref.desired, from, others) : ref.desired;
+  const plan = planOfChanges(engine, project, from, to, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
   const now = await ledger.state(project);
   const migrations: LedgerState['migrations'] = {};
   for (const [v, m] of Object.entries(now.migrations)) if (ref.state.migrations[v]?.checksum === m.checksum) migrations[v] = m;

@@ -1,12 +1,10 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
-import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { desiredModelFor } from '../diffing/desired';
 import { formatKey } from '../model/object-key';
-import type { Plan } from '../plan/plan';
-import { planExplained, planFromSources, projectsNeedingDiff, type DeployedState, type PlanInput } from '../planner/planner';
+import type { PlanInput } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { changeObjectKey } from '../schema/change';
 import { diffModels } from '../schema/diff';
@@ -14,7 +12,9 @@ import { canonicalJson } from '../plan/serialize';
 import { engineFor, lockOwner, type OperationContext } from './context';
 import { withSession } from '../runner/session';
 import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
-import { loadModels, modelLoader, removedObjects, schemaOwners } from './load';
+import { deployedStates, loadModels, removedObjects, schemaOwners } from './load';
+import { planSources } from './source-plan';
+import { backupStamp } from './conflicts';
 import type { StatusOptions } from '../options';
 import { notifyDrift } from '../notify/drift-events';
 
@@ -83,8 +83,8 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   // The embedded database allows one process at a time: reading needs the lock too.
   return withSession({ engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy }, async ({ conn }) => {
     const ledger = new Ledger(conn, engine.ledger);
-    const deployed = new Map<string, DeployedState>([[target.name, await ledger.deployedState(target.name)]]);
-    const pendingSteps = await pending(ctx, { engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed }, environment, conn);
+    const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
+    const pendingSteps = await pending(ctx, { engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed, sourceCommit: null }, environment, conn);
     const history = await ledger.deployments(target.name, environment.name, 10_000);
     const last = history.find((d) => d.finished_at);
     const recorded = last ? deploymentSummary(last).fingerprint ?? null : null;
@@ -128,27 +128,20 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
 }
 
 /**
- * The pending steps of the sources against the ledger. Pending never fails `status`: an object that only a diff can
- * change (a table) is listed as an `alter` with the change kinds the diff finds, as `deploy` would plan it.
+ * The pending steps: the steps of the plan `deploy` would make of the project's sources on this database (the same
+ * function, `planSources`: its ledger, a diff where the project needs one, what changed by hand). A step planned by a
+ * diff also says the kinds of change the diff found on its object (`add-column`...). Progress notes of planning stay
+ * quiet: status prints only its report.
  */
 async function pending(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection): Promise<StatusReport['pendingSteps']> {
-  const { engine } = input;
-  const list = (plan: Plan) => plan.steps.map((s) => ({ key: s.key, action: s.action }));
-  let needDiff: Set<string> | null;
-  let error: unknown;
-  try {
-    return list(await planExplained(input, modelLoader(ctx, environment, engine)));
-  } catch (e) {
-    needDiff = projectsNeedingDiff(e);
-    error = e;
-    if (!needDiff) throw e;
-  }
-  const errors = error instanceof DbeeAggregateError ? error.errors : error instanceof DbeeError ? [error] : [];
-  const changed = errors.map((e) => String(e.details.object));
-  const rest = list(planFromSources({ ...input, diffProjects: needDiff }));
-  const kinds = await changeKinds(ctx, engine, input.models, [...needDiff], environment, conn);
-  const out: StatusReport['pendingSteps'] = changed.map((key) => ({ key, action: 'alter', ...(kinds ? { changes: [...new Set(kinds.get(key) ?? [])].sort() } : {}) }));
-  return [...out, ...rest];
+  const quiet: OperationContext = { ...ctx, reporter: { info: () => {}, warn: () => {}, step: () => {} } };
+  const plan = await planSources(quiet, input, environment, conn, backupStamp(new Date()));
+  const diffed = Object.keys(plan.objectStates ?? {});
+  const kinds = diffed.length ? await changeKinds(ctx, input.engine, input.models, diffed, environment, conn) : null;
+  return plan.steps.map((s) => {
+    const changes = kinds && diffed.includes(s.project) ? [...new Set(kinds.get(s.key) ?? [])].sort() : null;
+    return { key: s.key, action: s.action, ...(changes?.length ? { changes } : {}) };
+  });
 }
 
 /** Object key → the kinds of change a diff of the live schema against the sources finds on it; null without a diff engine. */

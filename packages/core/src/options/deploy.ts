@@ -12,7 +12,7 @@ export const deployCommand = defineCommand('deploy', {
     assumeYes,
     ticket,
     verify: negatedFlag(
-      "With --dry-run: apply the plan to a scratch copy of the target's schemas (structure, no data) and refuse when a step fails there; `--no-verify` only prints the plan.",
+      "With --dry-run: apply the plan to a scratch copy of the target's schemas (structure, no data) and refuse when a step fails there, or when the copy cannot be made (exit 1); `--no-verify` only prints the plan.",
       { flag: 'no-verify' },
     ),
     queries: text(

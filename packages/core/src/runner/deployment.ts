@@ -3,11 +3,10 @@ import type { DeploymentInfo, DeploymentStatus, DeploymentSummary, Ledger, Ledge
 import type { ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
-import { expandPlaceholders } from '../sources/placeholders';
+import { stepStatements } from '../plan/step-statements';
 import { StepJournal } from './journal';
 import type { StepConflict } from './step-conflict';
 import type { AppliedStep } from './undo-steps';
-import { withConflict } from './with-conflict';
 
 /** Actions whose steps read the object's definition before they change it (a reverse when the plan has none). */
 const CAPTURING = new Set(['replace', 'drop', 'alter', 'restore']);
@@ -119,8 +118,8 @@ export class Deployment {
     const conflict = plan.conflicts?.get(step.order) ?? null;
     const catalog = plan.engine.catalog;
     const previousDefinition = catalog && capturesDefinition(step, plan.engine, conflict) ? await catalog.captureDefinition(c, step.objectKey) : null;
-    const own = step.statements.map((s) => expandPlaceholders(s, plan.variables, step.source?.file ?? step.key).expanded);
-    const statements = withConflict(conflict, own);
+    // What the dry run prints and verifies for this step (the same function: plan/step-statements.ts).
+    const statements = stepStatements(step, plan.variables, conflict);
     const checksum = checksumStatements(step.statements, plan.variables);
     // A replaced object comes back from its captured definition when the plan knows no reverse.
     let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
@@ -220,11 +219,10 @@ export class Deployment {
     const plan = this.plan;
     const variables = plan?.variables ?? {};
     const conflict = p?.conflict ?? plan?.conflicts?.get(step.order);
-    const own = step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
     await this.journal.writeOutcome(this.id, step, status, {
       checksum: checksumStatements(step.statements, variables),
       replacesStarted: !step.transactional && !!plan?.engine.capabilities.transactionalDdl,
-      statements: p?.statements ?? withConflict(conflict, own),
+      statements: p?.statements ?? stepStatements(step, variables, conflict),
       reverse: fields.reverse !== undefined ? fields.reverse : p ? p.reverse : step.reverse,
       startedAt: fields.startedAt ?? new Date(),
       durationMs: fields.durationMs,

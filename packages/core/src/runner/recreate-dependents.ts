@@ -104,3 +104,67 @@ function merge(base: SchemaModel, extra: SchemaModel): SchemaModel {
     owners: [...base.owners, ...extra.owners],
   };
 }
+
+/**
+ * The statements that put view `key` back by `statements` (a drop and a create), planned ahead from the live catalog
+ * so that a dry run prints exactly what the real run sends: the objects in `scope` that depend on the view (any
+ * project's schemas: views over it, routines returning its rows, their triggers and indexes, transitively) are dropped
+ * first, dependents before what they depend on, and created again afterwards the other way round, with their comments
+ * and privileges, and the view's own comments, privileges and owner come back. `putBack`: objects that an earlier step
+ * of the same run puts back by other statements (`formatKey` → statements); one of them that must be created again
+ * here is created by those, not by its live definition. Without a diff role, only `statements`.
+ */
+export async function planRecreate(
+  conn: Connection,
+  engine: Engine,
+  scope: SchemaScope,
+  key: ObjectKey,
+  statements: readonly string[],
+  putBack: ReadonlyMap<string, readonly string[]> = new Map(),
+): Promise<string[]> {
+  const diff = engine.diff;
+  if (!diff) return [...statements];
+  const live = await diff.introspect(conn, scope);
+  const dependents = dependentsOf(live, key);
+  const seed = formatKey(key);
+  const drops = dependents.size ? render(diff, live, only(live, (k) => !dependents.has(k))) : [];
+  // What is left once the view is dropped: no dependents, and nothing attached to the view itself.
+  const left = only(live, (k) => !dependents.has(k));
+  const detached: SchemaModel = {
+    ...left,
+    comments: left.comments.filter((c) => formatKey(c.target) !== seed),
+    privileges: left.privileges.filter((p) => formatKey(p.target) !== seed),
+    owners: left.owners.filter((o) => formatKey(o.target) !== seed),
+  };
+  const changes = diffModels(detached, live, { sameViewDefinition: diff.sameViewDefinition, facts: diff.facts });
+  const creates = diff.renderChanges(changes, { from: detached, to: live }).flatMap((r) => {
+    const own = putBack.get(r.key);
+    return own && r.action === 'create' && dependents.has(r.key) ? [...own] : r.statements;
+  });
+  return [...drops, ...statements, ...creates];
+}
+
+/** `base` with the objects of `other` that live in `schemas` (and what is attached to them) added, unless `base` has them. */
+export function withSchemas(base: SchemaModel, other: SchemaModel, schemas: ReadonlySet<string>): SchemaModel {
+  const schemaOf = (k: ObjectKey) => (k.kind === 'schema' ? k.name : k.schema);
+  // Schemas `base` already describes are its own.
+  const own = new Set([...base.schemas, ...base.tables, ...base.views, ...base.routines, ...base.types, ...base.sequences].map((o) => schemaOf(o.key)));
+  const inKey = (o: { key: ObjectKey }) => schemas.has(schemaOf(o.key)) && !own.has(schemaOf(o.key));
+  const inTarget = (o: { target: ObjectKey }) => schemas.has(schemaOf(o.target)) && !own.has(schemaOf(o.target));
+  return {
+    ...base,
+    schemas: [...base.schemas, ...other.schemas.filter(inKey)],
+    tables: [...base.tables, ...other.tables.filter(inKey)],
+    views: [...base.views, ...other.views.filter(inKey)],
+    routines: [...base.routines, ...other.routines.filter(inKey)],
+    triggers: [...base.triggers, ...other.triggers.filter(inKey)],
+    sequences: [...base.sequences, ...other.sequences.filter(inKey)],
+    types: [...base.types, ...other.types.filter(inKey)],
+    indexes: [...base.indexes, ...other.indexes.filter(inKey)],
+    extensions: [...base.extensions, ...other.extensions.filter(inKey)],
+    ...(base.collations || other.collations ? { collations: [...(base.collations ?? []), ...(other.collations ?? []).filter(inKey)] } : {}),
+    comments: [...base.comments, ...other.comments.filter(inTarget)],
+    privileges: [...base.privileges, ...other.privileges.filter(inTarget)],
+    owners: [...base.owners, ...other.owners.filter(inTarget)],
+  };
+}

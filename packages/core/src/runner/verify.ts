@@ -8,8 +8,8 @@ import type { Plan, PlanStep } from '../plan/plan';
 import { emptyModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
-import { withConflict } from './with-conflict';
 import { runStatements } from './batch';
+import { stepStatements } from '../plan/step-statements';
 import type { StepConflict } from './step-conflict';
 import { inBackground } from '../background';
 
@@ -72,23 +72,24 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
   const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
   const copy = planOfChanges(engine, 'verify', emptyModel(), live, false, null).steps;
-  const stepStatements = (step: PlanStep) => {
-    const variables = input.variables.get(step.project) ?? {};
-    const own = step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
-    const c = input.conflicts.get(step.order);
-    return withConflict(c, own);
-  };
-  const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(stepStatements)], engine.diff.facts.builtInRoles);
+  // Each step's statements as the real run sends them (the runner renders them by the same function).
+  const sent = (step: PlanStep) => stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));
+  const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(sent)], engine.diff.facts.builtInRoles);
   const shadow = await engine.diff.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
   try {
     const conn = shadow.conn;
     const copyStatements = copy.flatMap((s) => s.statements);
-    const built = await runStatements(conn, ['BEGIN', ...copyStatements, 'COMMIT']);
+    // The copy is made in the dependency order the catalog records; what it does not record (a SQL function's body
+    // reading a view) is not checked while copying (the target holds it already), and is checked again for the plan.
+    const relax = engine.diff.copySettings?.relax ?? [];
+    const restore = engine.diff.copySettings?.restore ?? [];
+    const built = await runStatements(conn, [...relax, 'BEGIN', ...copyStatements, 'COMMIT']);
     if (built.error) {
       await conn.execute('ROLLBACK').catch(() => {});
-      const failed = copyStatements[built.completed - 1] ?? '';
+      const failed = copyStatements[built.completed - relax.length - 1] ?? '';
       return none(`dbee could not copy the target's schemas into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`);
     }
+    for (const sql of restore) await conn.execute(sql);
     await input.probe?.before(conn);
     const problems: DbeeError[] = [];
     const warnings: string[] = [];
@@ -101,7 +102,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
         await conn.execute(set);
         path = set;
       }
-      const statements = stepStatements(step);
+      const statements = sent(step);
       const transactional = step.transactional && engine.capabilities.transactionalDdl;
       const result = await runStatements(conn, transactional ? ['BEGIN', ...statements, 'COMMIT'] : statements);
       if (!result.error) continue;

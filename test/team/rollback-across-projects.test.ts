@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TeamWorkspace } from '../support/team-workspace';
+import { lastDeployment, printedStatements, rowsIn, sameSql, sentSince, type AnyEnvironment } from './sent-statements';
+
+/**
+ * Issue #33, symptom 2: sales v2 adds a column to `sales.order_summary`, which `reporting.customer_revenue` (another
+ * project) selects from. Rolling sales back printed `CREATE OR REPLACE VIEW sales.order_summary ...` in the dry run,
+ * sent a bare `DROP VIEW sales.order_summary` in the real run and failed on reporting's view (exit 2), the same with
+ * `--to-ref v1`; `rollback --package` of a three-project package undid one project per call.
+ */
+const SALES_V2 = {
+  'databases/sales/schema/sales/views/order_summary.sql': `CREATE VIEW sales.order_summary AS
+  SELECT c.id AS customer_id, c.name, count(o.id) AS orders, coalesce(sum(o.amount), 0) AS total, max(o.placed_on) AS last_order
+  FROM core.active_customers c LEFT JOIN sales.orders o ON o.customer_id = c.id
+  GROUP BY c.id, c.name;
+`,
+  'databases/sales/smoke/sales.yaml': `checks:
+  - name: order summary has its columns
+    query: SELECT * FROM sales.order_summary
+    columns: { customer_id: integer, name: text, orders: bigint, total: numeric, last_order: date }
+`,
+};
+const ALL_V2 = {
+  ...SALES_V2,
+  'databases/core/smoke/core.yaml': `checks:
+  - name: active customers has its columns
+    query: SELECT * FROM core.active_customers
+    columns: { id: integer, name: text, region: text, email: text }
+`,
+  'databases/core/schema/core/views/active_customers.sql': `CREATE VIEW core.active_customers AS
+  SELECT id, name, region, email FROM core.customers WHERE email IS NOT NULL;
+`,
+  'databases/reporting/schema/reporting/views/customer_revenue.sql': `CREATE VIEW reporting.customer_revenue AS
+  SELECT customer_id, name, total, last_order FROM sales.order_summary;
+`,
+};
+
+const columnsOf = async (team: TeamWorkspace, env: AnyEnvironment, schema: string, view: string) =>
+  (
+    await rowsIn<{ column_name: string }>(team, env, 'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [
+      schema,
+      view,
+    ])
+  ).map((r) => r.column_name);
+
+for (const env of ['prod', 'local'] as const) {
+  describe(`rollback of a project another project stands on (team workspace, ${env})`, () => {
+    let team: TeamWorkspace;
+    beforeAll(async () => {
+      team = await TeamWorkspace.create();
+      const r = await team.dbee(['deploy', 'reporting', '--env', env]);
+      expect(r.code, r.stderr).toBe(0);
+      team.write(SALES_V2);
+      await team.commitAll('v2: order_summary has last_order');
+      await team.git(['tag', 'v2']);
+    });
+    afterAll(async () => {
+      await team?.dispose();
+    });
+
+    it('rollback --package: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
+      expect((await team.dbee(['plan', 'sales', '--base', 'v1', '--out', 'dist/v2'])).code).toBe(0);
+      const deployed = await team.dbee(['deploy', 'sales', '--env', env, '--package', 'dist/v2']);
+      expect(deployed.code, deployed.stderr).toBe(0);
+      expect(await columnsOf(team, env, 'sales', 'order_summary')).toContain('last_order');
+
+      const dry = await team.dbee(['rollback', 'sales', '--env', env, '--package', 'dist/v2', '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      const before = await lastDeployment(team, env);
+      const real = await team.dbee(['rollback', 'sales', '--env', env, '--package', 'dist/v2']);
+      expect(real.code, real.stderr).toBe(0);
+      const sent = await sentSince(team, env, before);
+      expect(sent).toMatch(/DROP VIEW[^;]*reporting\.customer_revenue/);
+      expect(sameSql(printedStatements(dry.stdout))).toBe(sameSql(sent));
+      expect(await columnsOf(team, env, 'sales', 'order_summary')).not.toContain('last_order');
+      expect(await columnsOf(team, env, 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
+      const [{ revenue }] = await rowsIn<{ revenue: string | null }>(team, env, 'SELECT reporting.revenue_of(-1) AS revenue');
+      expect(revenue).toBeNull();
+    });
+
+    it('rollback --to-ref v1: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
+      const deployed = await team.dbee(['deploy', 'sales', '--env', env]);
+      expect(deployed.code, deployed.stderr).toBe(0);
+      const dry = await team.dbee(['rollback', 'sales', '--env', env, '--to-ref', 'v1', '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      const before = await lastDeployment(team, env);
+      const real = await team.dbee(['rollback', 'sales', '--env', env, '--to-ref', 'v1']);
+      expect(real.code, real.stderr).toBe(0);
+      const sent = await sentSince(team, env, before);
+      expect(sent).toMatch(/DROP VIEW[^;]*reporting\.customer_revenue/);
+      expect(sameSql(printedStatements(dry.stdout))).toBe(sameSql(sent));
+      expect(await columnsOf(team, env, 'sales', 'order_summary')).not.toContain('last_order');
+      expect(await columnsOf(team, env, 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
+    });
+  });
+}
+
+describe('rollback --package of a three-project package (team workspace, server)', () => {
+  let team: TeamWorkspace;
+  beforeAll(async () => {
+    team = await TeamWorkspace.create();
+    const r = await team.dbee(['deploy', 'reporting', '--env', 'dev']);
+    expect(r.code, r.stderr).toBe(0);
+    team.write(ALL_V2);
+    await team.commitAll('v2: a column more in a view of each project');
+  });
+  afterAll(async () => {
+    await team?.dispose();
+  });
+
+  it('undoes every project of the package, newest first, in one command; the dry run prints what is sent', async () => {
+    expect((await team.dbee(['plan', 'reporting', '--base', 'v1', '--out', 'dist/all'])).code).toBe(0);
+    const deployed = await team.dbee(['deploy', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const dry = await team.dbee(['rollback', 'reporting', '--env', 'dev', '--package', 'dist/all', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const before = await lastDeployment(team, 'dev');
+    const real = await team.dbee(['rollback', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    expect(real.code, real.stderr).toBe(0);
+    const undone = await team.query<{ project: string; status: string }>('dev', `SELECT project, status FROM dbee.deployments WHERE id > $1 AND kind = 'rollback' ORDER BY id`, [before]);
+    expect(undone).toEqual([
+      { project: 'reporting', status: 'succeeded' },
+      { project: 'sales', status: 'succeeded' },
+      { project: 'core', status: 'succeeded' },
+    ]);
+    expect(sameSql(printedStatements(dry.stdout))).toBe(sameSql(await sentSince(team, 'dev', before)));
+    expect(await columnsOf(team, 'dev', 'core', 'active_customers')).toEqual(['id', 'name', 'region']);
+    expect(await columnsOf(team, 'dev', 'sales', 'order_summary')).toEqual(['customer_id', 'name', 'orders', 'total']);
+    expect(await columnsOf(team, 'dev', 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
+  });
+});
+
+describe('rollback --package of a three-project package that one project cannot undo (team workspace, server)', () => {
+  let team: TeamWorkspace;
+  beforeAll(async () => {
+    team = await TeamWorkspace.create();
+    const r = await team.dbee(['deploy', 'reporting', '--env', 'dev']);
+    expect(r.code, r.stderr).toBe(0);
+    team.write(ALL_V2);
+    await team.commitAll('v2: a column more in a view of each project');
+  });
+  afterAll(async () => {
+    await team?.dispose();
+  });
+
+  it('is refused before anything is undone (exit 1) when a later deployment of core stands on the package', async () => {
+    expect((await team.dbee(['plan', 'reporting', '--base', 'v1', '--out', 'dist/all'])).code).toBe(0);
+    const deployed = await team.dbee(['deploy', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    team.write({ 'databases/core/schema/core/views/vip.sql': 'CREATE VIEW core.vip AS\n  SELECT id, name FROM core.customers WHERE region = \'vip\';\n' });
+    const later = await team.dbee(['deploy', 'core', '--env', 'dev']);
+    expect(later.code, later.stderr).toBe(0);
+    const before = await lastDeployment(team, 'dev');
+    const refused = await team.dbee(['rollback', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(/came after the package's/);
+    expect(await lastDeployment(team, 'dev')).toBe(before);
+    expect(await columnsOf(team, 'dev', 'reporting', 'customer_revenue')).toContain('last_order');
+  });
+});
