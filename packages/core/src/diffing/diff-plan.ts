@@ -12,7 +12,7 @@ import { loadModels, loadTarget, removedObjects, schemaOwners } from '../operati
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
-import type { SchemaScope } from '../schema/managed-scope';
+import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelFor } from './desired';
@@ -70,7 +70,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const loaded = await loadTarget(ctx, selectors.project, selectors.env);
   const { environment, target, models, model } = loaded;
   const engine = requireDiffEngine(loaded.engine);
-  const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
+  const scope = projectScope(model.graph);
   const online = workspace.settings(target, environment).deploy.online ?? false;
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
@@ -109,7 +109,8 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   if (live.cachedPlan) {
     return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan: live.cachedPlan, cached: true, ...pendingDrops };
   }
-  const plan = planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint, target.config.renames ?? [], scope.manage?.owners);
+  // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
+  const plan = { ...planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint, target.config.renames ?? [], scope.manage?.owners), baseScope: scope };
   writeCachedDiff(workspace.root, key, plan);
   return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan, cached: false, ...pendingDrops };
 }
@@ -231,11 +232,12 @@ function writeCachedDiff(root: string, key: string, plan: Plan): void {
 
 /**
  * Refuse a plan computed against another state of the database: its base fingerprint (taken when it was
- * planned) must match the live one. Plans from sources have no base and always pass.
+ * planned) must match the live one, read over the scope the plan recorded (`scope`, the project's
+ * {@link projectScope}, for older plans that recorded none). Plans from sources have no base and always pass.
  */
-export async function assertFreshBase(engine: Engine, conn: import('../engine/engine').Connection, plan: Plan, schemas: string[]): Promise<void> {
+export async function assertFreshBase(engine: Engine, conn: Connection, plan: Plan, scope: SchemaScope): Promise<void> {
   if (!plan.baseFingerprint || !engine.diff) return;
-  const now = await engine.diff.fingerprint(conn, { schemas });
+  const now = await engine.diff.fingerprint(conn, plan.baseScope ?? scope);
   if (now !== plan.baseFingerprint) {
     throw new DbeeError('the plan is stale: the database changed since the plan was made, so its steps may no longer apply', {
       code: 'PLAN_STALE',
