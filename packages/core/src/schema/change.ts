@@ -100,7 +100,16 @@ export type Change =
    * sequence (`carry.holder`): identity -> serial saves the identity's position there before `DROP IDENTITY`;
    * serial -> identity reads it there after `ADD ... AS IDENTITY` and drops the holder.
    */
-  | { kind: 'alter-column-identity'; table: ObjectKey; column: string; from: IdentityKind | null; to: IdentityKind | null; carry?: SequenceCarry }
+  | {
+      kind: 'alter-column-identity';
+      table: ObjectKey;
+      column: string;
+      from: IdentityKind | null;
+      to: IdentityKind | null;
+      carry?: SequenceCarry;
+      /** The column on both sides, when the identity's sequence options (`attrs.identityOptions`) change too. */
+      options?: { from: Column; to: Column };
+    }
   | { kind: 'add-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
   | { kind: 'drop-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
   | { kind: 'create-index'; index: Index; recreate?: Recreate }

@@ -506,8 +506,11 @@ class Differ {
     }
     if (fromDefault !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: fromDefault, to: t.default, ...(toSerial ? carried : {}) });
     if (f.notNull !== t.notNull) this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
-    if (f.identity !== t.identity && t.identity !== null) {
-      this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity, ...(fromSerial && f.identity === null ? carried : {}) });
+    // Identity options (START, INCREMENT, MIN/MAXVALUE, CACHE, CYCLE) are compared when both sides read them.
+    const options = (c: Column) => c.attrs['identityOptions'];
+    const optionsChange = t.identity !== null && options(t) !== undefined && (f.identity === null || options(f) !== options(t)) ? { options: { from: f, to: t } } : {};
+    if (t.identity !== null && (f.identity !== t.identity || 'options' in optionsChange)) {
+      this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity, ...(fromSerial && f.identity === null ? carried : {}), ...optionsChange });
     }
   }
 

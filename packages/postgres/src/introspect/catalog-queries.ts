@@ -52,6 +52,13 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
       'expr', pg_get_expr(d.adbin, d.adrelid),
       'generated', a.attgenerated,
       'identity', a.attidentity,
+      -- An identity's sequence options, as the clause that sets them (all of them: the defaults depend on the type).
+      'identityOptions', case when a.attidentity <> '' then (
+        select concat_ws(' ', 'START WITH ' || s.seqstart, 'INCREMENT BY ' || s.seqincrement, 'MINVALUE ' || s.seqmin,
+                         'MAXVALUE ' || s.seqmax, 'CACHE ' || s.seqcache, case when s.seqcycle then 'CYCLE' else 'NO CYCLE' end)
+        from pg_depend dep join pg_sequence s on s.seqrelid = dep.objid
+        where dep.classid = 'pg_class'::regclass and dep.refclassid = 'pg_class'::regclass and dep.refobjid = c.oid
+          and dep.refobjsubid = a.attnum and dep.deptype = 'i' limit 1) end,
       'collation', ${collationOf('a', 't')},
       'local', a.attislocal
     ) order by a.attnum)

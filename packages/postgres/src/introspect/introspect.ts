@@ -306,7 +306,7 @@ class ModelBuilder {
           notNull: c.notNull,
           position,
           dependsOn: [],
-          attrs: c.generated === 'v' ? { generatedKind: 'virtual' } : {},
+          attrs: { ...(c.generated === 'v' ? { generatedKind: 'virtual' } : {}), ...(c.identityOptions ? { identityOptions: c.identityOptions } : {}) },
         };
         columns.set(c.num, col);
         // Inherited columns belong to the parent: a partition's own definition has none of them.
@@ -655,6 +655,8 @@ interface ColumnJson {
   expr: string | null;
   generated: string;
   identity: string;
+  /** The identity's sequence options as a clause (`START WITH 1 INCREMENT BY 1 ... NO CYCLE`); null: no identity. */
+  identityOptions: string | null;
   collation: string | null;
   local: boolean;
 }

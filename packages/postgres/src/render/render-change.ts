@@ -112,8 +112,8 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   },
   'alter-column-nullability': (c) => done([setNotNull(c.table, c.column, c.to)], [setNotNull(c.table, c.column, c.from)]),
   'alter-column-identity': (c) => {
-    const identity = setIdentity(c.table, c.column, c.from, c.to);
-    const back = setIdentity(c.table, c.column, c.to, c.from);
+    const identity = setIdentity(c.table, c.column, c.from, c.to, c.options);
+    const back = setIdentity(c.table, c.column, c.to, c.from, c.options && { from: c.options.to, to: c.options.from });
     const own = `pg_get_serial_sequence(${literal(key(c.table))}, ${literal(c.column)})`;
     if (c.carry && c.to === null) return dropIdentityKeeping(c.table, c.column, c.from!, c.carry.holder);
     if (c.carry && c.from === null) {
@@ -124,7 +124,9 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
         [back, `CREATE SEQUENCE ${holder} OWNED BY ${key(c.table)}.${ident(c.column)}`, continueAfterRows(c.table, c.column, literal(holder))],
       );
     }
-    return done([identity, ...(c.from === null ? [continueAfterRows(c.table, c.column, null)] : [])], [back]);
+    const narrows = (a: Column, b: Column) => a.identity !== null && identityRangeNarrows(a, b);
+    const after = (narrowed: boolean | undefined) => (c.from === null || narrowed ? [continueAfterRows(c.table, c.column, null)] : []);
+    return done([identity, ...after(c.options && narrows(c.options.from, c.options.to))], [back, ...(c.options && narrows(c.options.to, c.options.from) ? [continueAfterRows(c.table, c.column, null)] : [])]);
   },
 
   'add-constraint': (c, o) => addConstraint(c.table, c.constraint, o),
@@ -221,7 +223,7 @@ export function columnDefinition(c: Column): string {
   const parts = [ident(c.name), c.type];
   if (c.collation) parts.push(`COLLATE ${c.collation}`);
   if (c.generated !== null) parts.push(`GENERATED ALWAYS AS (${c.generated}) ${c.attrs['generatedKind'] === 'virtual' ? 'VIRTUAL' : 'STORED'}`);
-  if (c.identity) parts.push(`GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`);
+  if (c.identity) parts.push(`GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${identityOptions(c)}`);
   if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
   if (c.notNull) parts.push('NOT NULL');
   return parts.join(' ');
@@ -465,11 +467,36 @@ function setNotNull(table: ObjectKey, name: string, notNull: boolean): string {
   return `${column(table, name)} ${notNull ? 'SET' : 'DROP'} NOT NULL`;
 }
 
-function setIdentity(table: ObjectKey, name: string, from: Column['identity'], to: Column['identity']): string {
+/** ` (START WITH 3 INCREMENT BY 4 ...)`: an identity column's sequence options as introspected; empty when unknown. */
+function identityOptions(c: Pick<Column, 'attrs'>): string {
+  const options = c.attrs['identityOptions'];
+  return typeof options === 'string' && options ? ` (${options})` : '';
+}
+
+/** `SET START WITH 3 SET INCREMENT BY 4 ...`: the identity options of `to` set on an existing identity column. */
+function setIdentityOptions(to: Pick<Column, 'attrs'>): string {
+  const options = typeof to.attrs['identityOptions'] === 'string' ? (to.attrs['identityOptions'] as string) : '';
+  return [...options.matchAll(/START WITH -?\d+|INCREMENT BY -?\d+|MINVALUE -?\d+|MAXVALUE -?\d+|CACHE \d+|NO CYCLE|CYCLE/g)].map((m) => `SET ${m[0]}`).join(' ');
+}
+
+/** The identity's MINVALUE rises or its MAXVALUE falls from `from` to `to`. */
+function identityRangeNarrows(from: Pick<Column, 'attrs'>, to: Pick<Column, 'attrs'>): boolean {
+  const bound = (c: Pick<Column, 'attrs'>, word: string) => {
+    const m = new RegExp(`${word} (-?\\d+)`).exec(typeof c.attrs['identityOptions'] === 'string' ? c.attrs['identityOptions'] : '');
+    return m ? BigInt(m[1]!) : null;
+  };
+  const [fMin, tMin, fMax, tMax] = [bound(from, 'MINVALUE'), bound(to, 'MINVALUE'), bound(from, 'MAXVALUE'), bound(to, 'MAXVALUE')];
+  return fMin === null || tMin === null || fMax === null || tMax === null || tMin > fMin || tMax < fMax;
+}
+
+function setIdentity(table: ObjectKey, name: string, from: Column['identity'], to: Column['identity'], options?: { from: Column; to: Column }): string {
   const words = (k: NonNullable<Column['identity']>) => (k === 'always' ? 'ALWAYS' : 'BY DEFAULT');
   if (to === null) return `${column(table, name)} DROP IDENTITY`;
-  if (from === null) return `${column(table, name)} ADD GENERATED ${words(to)} AS IDENTITY`;
-  return `${column(table, name)} SET GENERATED ${words(to)}`;
+  if (from === null) return `${column(table, name)} ADD GENERATED ${words(to)} AS IDENTITY${options ? identityOptions(options.to) : ''}`;
+  // A narrower range may leave the sequence's position outside it (PostgreSQL refuses that): it restarts at START,
+  // and the renderer then moves it past the rows (continueAfterRows).
+  const set = options ? `${setIdentityOptions(options.to)}${identityRangeNarrows(options.from, options.to) ? ' RESTART' : ''}` : '';
+  return `${column(table, name)} ${[from !== to ? `SET GENERATED ${words(to)}` : '', set].filter(Boolean).join(' ')}`;
 }
 
 /**
