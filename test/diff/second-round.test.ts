@@ -71,6 +71,8 @@ describe.each(ENGINES)('diff correctness, second round [%s]', (engine) => {
       'create table {s}.t (a int not null, b int); create unique index t_a on {s}.t (a);',
       'create table {s}.t (a int not null, b int); create unique index t_a on {s}.t (a); alter table {s}.t replica identity using index t_a;',
     );
+    await both('', 'create table {s}.t (a int not null); create unique index t_a on {s}.t (a); alter table {s}.t replica identity using index t_a;');
+    await both('', 'create table {s}.t (a int); alter table {s}.t replica identity nothing;');
   });
 
   test('5b. a partition index that B attaches to the parent index is attached, not left or dropped', async () => {

@@ -1,6 +1,7 @@
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Change, ChangeOf, RenameDeclaration, TypeMove } from './change';
 import type {
+  Constraint,
   Column,
   Comment,
   Privilege,
@@ -377,12 +378,21 @@ class Differ {
 
   private createTable(t: Table, recreate?: { cause: string }): void {
     const again = recreate ? { recreate } : {};
-    this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => c.kind !== 'foreign-key') }, ...again });
+    // Foreign keys after every table exists; a constraint not validated (attrs.notValid) after the table too: CREATE
+    // TABLE would make it valid.
+    const apart = (c: Constraint) => c.kind === 'foreign-key' || c.attrs['notValid'] === true;
+    this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => !apart(c)) }, ...again });
     this.create(t.key);
     for (const c of t.columns) this.fresh.add(columnNode(t.key, c.name));
     for (const c of t.constraints) {
       this.fresh.add(constraintNode(t.key, c.name));
-      if (c.kind === 'foreign-key') this.push({ kind: 'add-constraint', table: t.key, constraint: c, ...again });
+      if (apart(c)) this.push({ kind: 'add-constraint', table: t.key, constraint: c, ...again });
+    }
+    // A replica identity that names an index (PostgreSQL's USING INDEX) is set once the index exists.
+    const ri = t.attrs['replicaIdentity'];
+    if (typeof ri === 'string' && ri.startsWith('index:')) {
+      const { replicaIdentity: _ri, ...before } = t.attrs;
+      this.push({ kind: 'alter-table-options', table: t.key, from: before, to: t.attrs });
     }
   }
 

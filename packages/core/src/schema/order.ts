@@ -271,8 +271,13 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'rename-column':
     case 'alter-column-nullability':
     case 'alter-column-identity':
-    case 'alter-table-options':
       return { node: formatKey(change.table), deps: [] };
+    case 'alter-table-options': {
+      // REPLICA IDENTITY USING INDEX names an index (PostgreSQL): a node of its own, after the table and the index.
+      const ri = change.to['replicaIdentity'];
+      if (typeof ri !== 'string' || !ri.startsWith('index:') || ri === change.from['replicaIdentity']) return { node: formatKey(change.table), deps: [] };
+      return { node: `${formatKey(change.table)}#replica-identity`, deps: [formatKey(change.table), formatKey({ kind: 'index', schema: change.table.schema, name: ri.slice(6), parent: `${change.table.schema}.${change.table.name}` })] };
+    }
     case 'add-constraint':
     case 'drop-constraint': {
       const deps = constraintDeps(model, change.table, change.constraint);

@@ -29,7 +29,8 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
   (select json_build_object('schema', pn.nspname, 'name', pc.relname)
      from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
      where i.inhrelid = c.oid and c.relispartition) as partition_of,
-  c.relrowsecurity, c.relforcerowsecurity,
+  c.relrowsecurity, c.relforcerowsecurity, c.relreplident,
+  (select ic.relname from pg_index ri join pg_class ic on ic.oid = ri.indexrelid where ri.indrelid = c.oid and ri.indisreplident) as replident_index,
   (select json_agg(json_build_object('schema', pn.nspname, 'name', pc.relname) order by i.inhseqno)
      from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
      where i.inhrelid = c.oid and not c.relispartition) as inherits,
@@ -81,7 +82,7 @@ select con.oid, n.nspname as schema, c.relname as table_name, con.conname as nam
   rn.nspname as ref_schema, rc.relname as ref_table, rc.relkind as ref_kind,
   array(select a.attname from unnest(con.confkey) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord)::text[] as ref_columns,
-  con.confupdtype, con.confdeltype, con.confmatchtype
+  con.confupdtype, con.confdeltype, con.confmatchtype, c.relkind as table_kind
 from pg_constraint con
 join pg_class c on c.oid = con.conrelid
 join pg_namespace n on n.oid = c.relnamespace

@@ -114,7 +114,7 @@ const MATCH: Record<string, 'simple' | 'full' | 'partial'> = { s: 'simple', f: '
 const CONSTRAINT_KINDS: Record<string, ConstraintKind> = { p: 'primary-key', u: 'unique', c: 'check', f: 'foreign-key', x: 'exclusion' };
 const VOLATILITY: Record<string, Routine['volatility']> = { i: 'immutable', s: 'stable', v: 'volatile' };
 
-/** Strip the marker of a constraint that has not been validated yet: validation state is not schema. */
+/** Strip the marker of a constraint that has not been validated yet: the state is `attrs.notValid` instead. */
 const withoutNotValid = (definition: string) => definition.replace(/ NOT VALID$/, '');
 
 interface Rows {
@@ -274,6 +274,10 @@ class ModelBuilder {
         attrs['partitionOf'] = `${partitionOf.schema}.${partitionOf.name}`;
         attrs['partitionBound'] = str(r.partition_bound);
       }
+      // REPLICA IDENTITY, when not DEFAULT: `full`, `nothing` or `index:<name>` (USING INDEX).
+      if (r.relreplident === 'f') attrs['replicaIdentity'] = 'full';
+      else if (r.relreplident === 'n') attrs['replicaIdentity'] = 'nothing';
+      else if (r.relreplident === 'i' && r.replident_index) attrs['replicaIdentity'] = `index:${str(r.replident_index)}`;
       // Row-level security and policies are PostgreSQL details of the table: compared, and altered, with it.
       if (r.relrowsecurity) attrs['rowSecurity'] = true;
       if (r.relforcerowsecurity) attrs['forceRowSecurity'] = true;
@@ -345,7 +349,13 @@ class ModelBuilder {
         dependsOn: [],
         // PostgreSQL before 18 leaves the per-partition halves of a foreign key to a partitioned table NOT VALID
         // after VALIDATE CONSTRAINT: such a key is added valid at once (see the renderer).
-        attrs: kind === 'foreign-key' && r.ref_kind === 'p' ? { referencesPartitioned: true } : {},
+        attrs: {
+          ...(kind === 'foreign-key' && r.ref_kind === 'p' ? { referencesPartitioned: true } : {}),
+          // A foreign key or check on a partitioned table cannot be added NOT VALID: the renderer adds it valid.
+          ...((kind === 'foreign-key' || kind === 'check') && r.table_kind === 'p' ? { onPartitioned: true } : {}),
+          // Not validated yet (ADD ... NOT VALID): compared, and kept so by the renderer.
+          ...(r.convalidated === false ? { notValid: true } : {}),
+        },
       };
       table.constraints.push(con);
       this.set('pg_constraint', r.oid, { is: 'constraint', obj: con, table });

@@ -354,10 +354,24 @@ function policiesOf(attrs: Attrs): Map<string, PolicyAttr> {
 }
 
 /** Only the row-level security part of a table's attrs: what a created table still needs after CREATE TABLE. */
+/**
+ * What CREATE TABLE does not say and ALTER TABLE sets right after it: row security, policies, and a replica identity
+ * FULL or NOTHING (USING INDEX comes after the index, as its own alter-table-options change).
+ */
 function securityOf(attrs: Attrs): Attrs {
   const out: Attrs = {};
   for (const k of ['rowSecurity', 'forceRowSecurity', 'policies']) if (attrs[k] !== undefined) out[k] = attrs[k];
+  if (attrs['replicaIdentity'] === 'full' || attrs['replicaIdentity'] === 'nothing') out['replicaIdentity'] = attrs['replicaIdentity'];
   return out;
+}
+
+/** `FULL`, `NOTHING`, `USING INDEX name` or `DEFAULT`, from a table's `attrs.replicaIdentity`. */
+function replicaIdentity(attrs: Attrs): string {
+  const r = attrs['replicaIdentity'];
+  if (r === 'full') return 'FULL';
+  if (r === 'nothing') return 'NOTHING';
+  if (typeof r === 'string' && r.startsWith('index:')) return `USING INDEX ${ident(r.slice('index:'.length))}`;
+  return 'DEFAULT';
 }
 
 function createPolicy(table: ObjectKey, p: PolicyAttr): string {
@@ -397,6 +411,7 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
   if (Boolean(from['rowSecurity']) !== Boolean(to['rowSecurity'])) out.push(`${alterTable(table)} ${to['rowSecurity'] ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY`);
   if (Boolean(from['forceRowSecurity']) !== Boolean(to['forceRowSecurity'])) out.push(`${alterTable(table)} ${to['forceRowSecurity'] ? '' : 'NO '}FORCE ROW LEVEL SECURITY`);
   for (const [name, p] of after) if (!sameData(p, before.get(name))) out.push(createPolicy(table, p));
+  if ((from['replicaIdentity'] ?? null) !== (to['replicaIdentity'] ?? null)) out.push(`${alterTable(table)} REPLICA IDENTITY ${replicaIdentity(to)}`);
   if (from['persistence'] !== to['persistence']) out.push(`${alterTable(table)} SET ${to['persistence'] === 'unlogged' ? 'UNLOGGED' : 'LOGGED'}`);
   const optsBefore = new Map(reloptions(from).map((o) => [o.slice(0, o.indexOf('=')), o]));
   const optsAfter = new Map(reloptions(to).map((o) => [o.slice(0, o.indexOf('=')), o]));
@@ -500,13 +515,17 @@ function setIdentity(table: ObjectKey, name: string, from: Column['identity'], t
 }
 
 /**
- * Foreign keys and checks are added NOT VALID, then validated in a second statement that does not block writes.
- * With `online`, a simple primary key or unique constraint first gets its index built concurrently.
+ * Foreign keys and checks are added NOT VALID, then validated in a second statement that does not block writes;
+ * one the desired side holds NOT VALID (`attrs.notValid`) stays so. On a partitioned table (which PostgreSQL refuses
+ * NOT VALID) or referencing one, they are added valid at once. With `online`, a simple primary key or unique
+ * constraint first gets its index built concurrently.
  */
 function addConstraint(table: ObjectKey, c: Constraint, o: RenderOptions): RenderedChange {
   const add = `${alterTable(table)} ADD CONSTRAINT ${ident(c.name)}`;
   const reverse = [`${alterTable(table)} DROP CONSTRAINT ${ident(c.name)}`];
-  if ((c.kind === 'foreign-key' && c.attrs['referencesPartitioned'] !== true) || c.kind === 'check') {
+  if (c.attrs['notValid'] === true) return done([`${add} ${c.definition} NOT VALID`], reverse);
+  const apart = c.attrs['referencesPartitioned'] !== true && c.attrs['onPartitioned'] !== true;
+  if ((c.kind === 'foreign-key' || c.kind === 'check') && apart) {
     return done([`${add} ${c.definition} NOT VALID`, `${alterTable(table)} VALIDATE CONSTRAINT ${ident(c.name)}`], reverse);
   }
   const simple = /^(PRIMARY KEY|UNIQUE) \(([^()]*)\)( DEFERRABLE.*)?$/.exec(c.definition);
