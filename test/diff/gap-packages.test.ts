@@ -73,3 +73,50 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('gap packages deploy [%s]', 
     });
   }
 });
+
+/**
+ * Env vs env grants (issue 35, item 4): no source names a grantee, so the rule is every grantee that exists on both
+ * sides. A grant to a role that exists on both is copied; a DBA's grant on the target to such a role is revoked (it is
+ * the other environment's state that is wanted); with `manage: { grants: false }` nothing is compared.
+ */
+describe.each<[Engine]>([['pglite'], ['postgres']])('env vs env grants [%s]', (engine) => {
+  const role = `dbee_gap_${engine}_${process.pid}`;
+  const w = envWorkspace(engine, {
+    'fx/db.yaml': 'version: 1\nname: fx\nengine: postgres\nschemas: [fx]\n',
+    'fx/schema/fx/tables/t.sql': 'CREATE TABLE fx.t (id int PRIMARY KEY);\n',
+  });
+  const createRole = `DO $$ BEGIN CREATE ROLE ${role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`;
+  beforeAll(async () => {
+    await w.setup();
+    for (const n of [1, 2] as const) expect((await w.dbee('deploy', { project: 'fx', env: w.env(n) })).code).toBe(0);
+    await w.exec(1, createRole);
+    await w.exec(2, createRole);
+  });
+  afterAll(async () => {
+    for (const n of [1, 2] as const) await w.exec(n, `DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    await w.teardown();
+  });
+  const diff = async () => {
+    const r = await w.dbee('diff', { project: 'fx', env: w.env(1), againstEnv: w.env(2), format: 'json', cache: false });
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { changes: number; steps: { statements: string[] }[] };
+  };
+
+  it('compares the grants of a role that exists on both sides, and a gap package copies them', async () => {
+    await w.exec(2, `GRANT SELECT, INSERT ON fx.t TO ${role}`);
+    const d = await diff();
+    expect(d.steps.flatMap((s) => s.statements).join('\n')).toMatch(new RegExp(`GRANT .*ON .*fx.*t.* TO ${role}`, 'i'));
+    expect((await w.dbee('plan', { project: 'fx', env: w.env(1), againstEnv: w.env(2), out: 'pkg-grants' })).code).toBe(0);
+    const r = await w.dbee('deploy', { project: 'fx', env: w.env(1), package: 'pkg-grants' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await diff()).changes).toBe(0);
+    expect(await w.query(1, `SELECT has_table_privilege('${role}', 'fx.t', 'INSERT') AS ok`)).toEqual([{ ok: true }]);
+  });
+
+  it('compares nothing with manage: { grants: false }', async () => {
+    await w.exec(2, `REVOKE INSERT ON fx.t FROM ${role}`);
+    w.write('fx/db.yaml', 'version: 1\nname: fx\nengine: postgres\nschemas: [fx]\nmanage:\n  grants: false\n');
+    expect((await diff()).changes).toBe(0);
+  });
+});

@@ -83,7 +83,14 @@ export type Change =
    */
   | { kind: 'copy-rows'; table: ObjectKey; from: ObjectKey; partitions: ObjectKey[] }
   /** The table's engine-specific attributes changed; the renderer refuses what the engine cannot alter in place. */
-  | { kind: 'alter-table-options'; table: ObjectKey; from: Attrs; to: Attrs }
+  | {
+      kind: 'alter-table-options';
+      table: ObjectKey;
+      from: Attrs;
+      to: Attrs;
+      /** Applied with the drops (policies dropped before a column they use is dropped or retyped). */
+      early?: boolean;
+    }
   /** Only from a `RenameDeclaration`: renames are never guessed. `table` is the new key. */
   | { kind: 'rename-table'; table: ObjectKey; from: string; to: string }
   | { kind: 'add-column'; table: ObjectKey; column: Column }

@@ -352,13 +352,17 @@ class Differ {
     const aside = (f: Table) => recreated.has(formatKey(f.key)) && toTables.has(formatKey(partitionRoot(this.from, f).key));
     for (const t of p.onlyTo) this.createTable(t, recreated.has(formatKey(t.key)) ? { cause: formatKey(partitionRoot(this.to, t).key) } : undefined);
     for (const [f] of p.both) if (recreated.has(formatKey(f.key))) this.createTable(toTables.get(formatKey(f.key))!, { cause: formatKey(partitionRoot(this.to, f).key) });
+    const cyclic = this.foreignKeyCycles(p.onlyFrom);
     for (const f of [...p.onlyFrom, ...p.both.map(([x]) => x).filter((x) => recreated.has(formatKey(x.key)))]) {
       const id = formatKey(f.key);
       if (aside(f)) {
         this.push({ kind: 'drop-table', table: f, recreate: { cause: formatKey(partitionRoot(this.from, f).key) }, aside: asideTableName(f.key.name) });
         this.recreatedTables.add(id);
       } else {
-        this.push({ kind: 'drop-table', table: f });
+        // Foreign keys that close a cycle between dropped tables go first: no order of DROP TABLE suits them.
+        const loop = f.constraints.filter((c) => cyclic.has(c));
+        for (const c of loop) this.push({ kind: 'drop-constraint', table: f.key, constraint: c });
+        this.push({ kind: 'drop-table', table: loop.length ? { ...f, constraints: f.constraints.filter((c) => !cyclic.has(c)) } : f });
         this.goneParents.add(id);
       }
       this.drop(f.key);
@@ -396,6 +400,27 @@ class Differ {
     }
   }
 
+  /** Foreign keys between `gone` tables (not to themselves) whose referenced table reaches back to theirs. */
+  private foreignKeyCycles(gone: Table[]): Set<Constraint> {
+    const byId = new Map(gone.map((t) => [formatKey(t.key), t]));
+    const edges = (t: Table) => t.constraints.filter((c) => c.references && byId.has(formatKey(c.references.table)) && formatKey(c.references.table) !== formatKey(t.key));
+    const reaches = (from: string, to: string): boolean => {
+      const seen = new Set<string>();
+      const stack = [from];
+      while (stack.length) {
+        const id = stack.pop()!;
+        if (id === to) return true;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        for (const c of edges(byId.get(id)!)) stack.push(formatKey(c.references!.table));
+      }
+      return false;
+    };
+    const out = new Set<Constraint>();
+    for (const t of gone) for (const c of edges(t)) if (reaches(formatKey(c.references!.table), formatKey(t.key))) out.add(c);
+    return out;
+  }
+
   /**
    * Tables (keys) kept by name whose partitioning changes (partition key, parent or bound; a table becoming or
    * ceasing to be partitioned), with every table of the partition trees they belong to on either side.
@@ -416,7 +441,24 @@ class Differ {
 
   private diffTable(f: Table, t: Table): void {
     const key = t.key;
-    if (!sameData(f.attrs, t.attrs)) this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: t.attrs });
+    if (!sameData(f.attrs, t.attrs)) {
+      // A policy can use a column this diff drops or retypes (PostgreSQL refuses both while it does): the policies
+      // that change are dropped first, with the drops, and created again with the other options.
+      const policies = (a: Table['attrs']) => new Map((Array.isArray(a['policies']) ? (a['policies'] as { name: string }[]) : []).map((p) => [p.name, p]));
+      const [before, after] = [policies(f.attrs), policies(t.attrs)];
+      const changed = [...before.keys()].filter((n) => !sameData(before.get(n), after.get(n)));
+      const toCols = new Map(t.columns.map((c) => [c.name, c]));
+      const columnsGo = f.columns.some((c) => !toCols.has(c.name) || toCols.get(c.name)!.type !== c.type);
+      if (changed.length && columnsGo) {
+        const { policies: _p, ...rest } = f.attrs;
+        const kept = [...before.values()].filter((p) => !changed.includes(p.name));
+        const between = kept.length ? { ...rest, policies: kept } : rest;
+        this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: between, early: true });
+        this.push({ kind: 'alter-table-options', table: key, from: between, to: t.attrs });
+      } else {
+        this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: t.attrs });
+      }
+    }
     const fromCols = new Map(f.columns.map((c) => [c.name, c]));
     const toCols = new Set(t.columns.map((c) => c.name));
     for (const c of f.columns) {

@@ -323,7 +323,9 @@ BEGIN
               AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'S' LOOP
     EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', r.seq, ${next}, r.attname);
   END LOOP;
-  FOR r IN SELECT a.attname, pg_get_serial_sequence(${next}, a.attname) AS seq, pg_get_serial_sequence(${old}, a.attname) AS before
+  FOR r IN SELECT a.attname, pg_get_serial_sequence(${next}, a.attname) AS seq,
+                  CASE WHEN EXISTS (SELECT 1 FROM pg_attribute o WHERE o.attrelid = ${old}::regclass AND o.attname = a.attname AND o.attnum > 0
+                                       AND NOT o.attisdropped) THEN pg_get_serial_sequence(${old}, a.attname) END AS before
              FROM pg_attribute a WHERE a.attrelid = ${next}::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
     IF r.seq IS NOT NULL THEN
       IF r.before IS NOT NULL AND r.before <> r.seq AND pg_sequence_last_value(r.before::regclass) IS NOT NULL THEN
