@@ -261,6 +261,9 @@ class ModelBuilder {
 
   private buildTables(tables: Row[], constraints: Row[]): void {
     const byName = new Map<string, Table>();
+    // A partition's inherited columns that are NOT NULL, and every table's NOT NULL columns, for `partitionNotNull`.
+    const inheritedNotNull = new Map<Table, string[]>();
+    const notNullOf = new Map<string, string[]>();
     for (const r of tables) {
       const key: ObjectKey = { kind: 'table', schema: str(r.schema), name: str(r.name) };
       const columns = new Map<number, Column>();
@@ -315,6 +318,8 @@ class ModelBuilder {
         columns.set(c.num, col);
         // Inherited columns belong to the parent: a partition's own definition has none of them.
         if (c.local) table.columns.push(col);
+        else if (c.notNull) inheritedNotNull.set(table, [...(inheritedNotNull.get(table) ?? []), c.name]);
+        if (c.notNull) notNullOf.set(formatKey(key), [...(notNullOf.get(formatKey(key)) ?? []), c.name]);
       }
       this.model.tables.push(table);
       byName.set(formatKey(key), table);
@@ -323,6 +328,16 @@ class ModelBuilder {
       this.set('pg_type', r.reltype, entity);
       this.set('pg_type', r.reltype_array, entity);
       this.own(key, r.owner);
+    }
+    // A partition can hold NOT NULL on a column its parent allows NULL in (its own primary key, SET NOT NULL): kept as
+    // `attrs.partitionNotNull`, since the partition's inherited columns are not in its model.
+    for (const [table, names] of inheritedNotNull) {
+      const parent = typeof table.attrs['partitionOf'] === 'string' ? (table.attrs['partitionOf'] as string) : null;
+      if (!parent) continue;
+      const [ps, ...pn] = parent.split('.');
+      const above = new Set(notNullOf.get(formatKey({ kind: 'table', schema: ps!, name: pn.join('.') })) ?? []);
+      const own = names.filter((n) => !above.has(n)).sort();
+      if (own.length) table.attrs['partitionNotNull'] = own;
     }
     for (const r of constraints) {
       const table = byName.get(formatKey({ kind: 'table', schema: str(r.schema), name: str(r.table_name) }));

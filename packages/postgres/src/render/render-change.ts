@@ -357,13 +357,14 @@ function policiesOf(attrs: Attrs): Map<string, PolicyAttr> {
 
 /** Only the row-level security part of a table's attrs: what a created table still needs after CREATE TABLE. */
 /**
- * What CREATE TABLE does not say and ALTER TABLE sets right after it: row security, policies, and a replica identity
- * FULL or NOTHING (USING INDEX comes after the index, as its own alter-table-options change).
+ * What CREATE TABLE does not say and ALTER TABLE sets right after it: row security, policies, a partition's own NOT NULL
+ * columns, and a replica identity FULL or NOTHING (USING INDEX comes after the index, as its own alter-table-options change).
  */
 function securityOf(attrs: Attrs): Attrs {
   const out: Attrs = {};
   for (const k of ['rowSecurity', 'forceRowSecurity', 'policies']) if (attrs[k] !== undefined) out[k] = attrs[k];
   if (attrs['replicaIdentity'] === 'full' || attrs['replicaIdentity'] === 'nothing') out['replicaIdentity'] = attrs['replicaIdentity'];
+  if (attrs['partitionNotNull'] !== undefined) out['partitionNotNull'] = attrs['partitionNotNull'];
   return out;
 }
 
@@ -413,6 +414,9 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
   if (Boolean(from['rowSecurity']) !== Boolean(to['rowSecurity'])) out.push(`${alterTable(table)} ${to['rowSecurity'] ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY`);
   if (Boolean(from['forceRowSecurity']) !== Boolean(to['forceRowSecurity'])) out.push(`${alterTable(table)} ${to['forceRowSecurity'] ? '' : 'NO '}FORCE ROW LEVEL SECURITY`);
   for (const [name, p] of after) if (!sameData(p, before.get(name))) out.push(createPolicy(table, p));
+  const notNull = (a: Attrs) => (Array.isArray(a['partitionNotNull']) ? (a['partitionNotNull'] as string[]) : []);
+  for (const c of notNull(from)) if (!notNull(to).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} DROP NOT NULL`);
+  for (const c of notNull(to)) if (!notNull(from).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} SET NOT NULL`);
   if ((from['replicaIdentity'] ?? null) !== (to['replicaIdentity'] ?? null)) out.push(`${alterTable(table)} REPLICA IDENTITY ${replicaIdentity(to)}`);
   if (from['persistence'] !== to['persistence']) out.push(`${alterTable(table)} SET ${to['persistence'] === 'unlogged' ? 'UNLOGGED' : 'LOGGED'}`);
   const optsBefore = new Map(reloptions(from).map((o) => [o.slice(0, o.indexOf('=')), o]));
