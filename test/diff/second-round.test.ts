@@ -77,7 +77,7 @@ describe.each(ENGINES)('diff correctness, second round [%s]', (engine) => {
 
   test('5b. a partition index that B attaches to the parent index is attached, not left or dropped', async () => {
     const base = 'create table {s}.t (k int not null, v int) partition by range (k); create table {s}.t1 partition of {s}.t for values from (0) to (10);';
-    const { s1 } = await one(`${base} create index t1_v on {s}.t1 (v);`, `${base} create index t1_v on {s}.t1 (v); create index t_v on only {s}.t (v); alter index {s}.t_v attach partition {s}.t1_v;`);
+    const { s: s1 } = await one(`${base} create index t1_v on {s}.t1 (v);`, `${base} create index t1_v on {s}.t1 (v); create index t_v on only {s}.t (v); alter index {s}.t_v attach partition {s}.t1_v;`);
     const attached = await live.conn.query<{ n: number }>(`select count(*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid where c.relname = 't1_v' and c.relnamespace = '${s1}'::regnamespace`);
     expect(attached.rows).toEqual([{ n: 1 }]);
     await both(base, `${base} create index t_v on {s}.t (v);`);

@@ -2,6 +2,7 @@ import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Change, ChangeOf, RenameDeclaration, TypeMove } from './change';
 import type {
   Constraint,
+  Index,
   Column,
   Comment,
   Privilege,
@@ -568,16 +569,26 @@ class Differ {
 
   private diffIndexes(): void {
     const p = pairBy(this.from.indexes, this.to.indexes, byKey);
+    // A partition's own index that a new index of its partitioned table takes in (`attrs.attached`: PostgreSQL's
+    // CREATE INDEX on the parent attaches an equal index of a partition instead of building another) is kept.
+    const attached = (i: Index) => (Array.isArray(i.attrs['attached']) ? (i.attrs['attached'] as string[]) : []);
+    const takenIn = new Set(p.onlyTo.flatMap(attached));
     for (const i of p.onlyTo) {
       this.push({ kind: 'create-index', index: i });
       this.create(i.key);
     }
     for (const i of p.onlyFrom) {
+      if (takenIn.has(`${i.key.schema}.${i.key.name}`) && !this.goneParents.has(formatKey(i.table))) continue;
       this.drop(i.key);
       if (!this.goneParents.has(formatKey(i.table))) this.push({ kind: 'drop-index', index: i });
     }
+    // Which partitions' indexes are attached is not compared: a new partition brings its own.
+    const compared = (i: Index) => {
+      const { attached: _a, ...rest } = i.attrs;
+      return rest;
+    };
     for (const [f, t] of p.both) {
-      if (f.definition === t.definition && sameData(f.attrs, t.attrs)) continue;
+      if (f.definition === t.definition && sameData(compared(f), compared(t))) continue;
       const cause = formatKey(f.key);
       this.push({ kind: 'drop-index', index: f, recreate: { cause } });
       this.push({ kind: 'create-index', index: t, recreate: { cause } });

@@ -97,7 +97,9 @@ select i.indexrelid as oid, n.nspname as schema, ic.relname as name, tn.nspname 
   pg_get_expr(i.indpred, i.indrelid) as predicate, i.indexprs is not null as has_expressions,
   array(select a.attname from unnest(i.indkey::int2[]) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.num
-        where k.ord <= i.indnkeyatts order by k.ord)::text[] as columns
+        where k.ord <= i.indnkeyatts order by k.ord)::text[] as columns,
+  case when tc.relkind = 'p' then array(select hn.nspname || '.' || hc.relname from pg_inherits h join pg_class hc on hc.oid = h.inhrelid
+                                          join pg_namespace hn on hn.oid = hc.relnamespace where h.inhparent = i.indexrelid order by 1)::text[] end as attached
 from pg_index i
 join pg_class ic on ic.oid = i.indexrelid
 join pg_namespace n on n.oid = ic.relnamespace

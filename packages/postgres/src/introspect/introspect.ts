@@ -415,7 +415,8 @@ class ModelBuilder {
         expression: r.has_expressions === true,
         definition: str(r.definition),
         dependsOn: [],
-        attrs: r.table_kind === 'p' ? { partitioned: true } : {},
+        // On a partitioned table: the partitions' indexes attached to it (`schema.name`), not compared (see the differ).
+        attrs: r.table_kind === 'p' ? { partitioned: true, ...(list(r.attached).length ? { attached: list(r.attached) } : {}) } : {},
       };
       this.model.indexes.push(index);
       this.set('pg_class', r.oid, { is: 'index', obj: index });
