@@ -124,10 +124,13 @@ describe.each(ENGINES)('diff correctness, second round [%s]', (engine) => {
     );
   });
 
-  test('introspection reads what these causes need', async () => {
+  test('introspection reads identity options and the replica identity into the model', async () => {
     const s = `r2_${++n}`;
     await live.conn.execute(`create schema ${s}; create table ${s}.t (a int not null, id int generated always as identity (start 7)); alter table ${s}.t replica identity full;`);
     const m = await introspect(live.conn, { schemas: [s] });
-    expect(m.tables[0]!.columns.find((c) => c.name === 'id')!.identity).toBe('always');
+    const id = m.tables[0]!.columns.find((c) => c.name === 'id')!;
+    expect(id.identity).toBe('always');
+    expect(id.attrs['identityOptions']).toMatch(/^START WITH 7 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 NO CYCLE$/);
+    expect(m.tables[0]!.attrs['replicaIdentity']).toBe('full');
   });
 });
