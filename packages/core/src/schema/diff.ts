@@ -442,15 +442,18 @@ class Differ {
 
   private diffTable(f: Table, t: Table): void {
     const key = t.key;
-    if (!sameData(f.attrs, t.attrs)) {
+    const retyped = f.columns.some((c) => t.columns.some((x) => x.name === c.name && (x.type !== c.type || x.collation !== c.collation)));
+    if (!sameData(f.attrs, t.attrs) || (retyped && Array.isArray(f.attrs['policies']))) {
       // A policy can use a column this diff drops or retypes (PostgreSQL refuses both while it does): the policies
       // that change are dropped first, with the drops, and created again with the other options.
       const policies = (a: Table['attrs']) => new Map((Array.isArray(a['policies']) ? (a['policies'] as { name: string }[]) : []).map((p) => [p.name, p]));
       const [before, after] = [policies(f.attrs), policies(t.attrs)];
-      const changed = [...before.keys()].filter((n) => !sameData(before.get(n), after.get(n)));
       const toCols = new Map(t.columns.map((c) => [c.name, c]));
-      const columnsGo = f.columns.some((c) => !toCols.has(c.name) || toCols.get(c.name)!.type !== c.type);
-      if (changed.length && columnsGo) {
+      const going = f.columns.filter((c) => !toCols.has(c.name) || toCols.get(c.name)!.type !== c.type || toCols.get(c.name)!.collation !== c.collation).map((c) => c.name);
+      // A policy kept as it is still blocks a retyped column it names: it is dropped and created again too.
+      const names = (p: unknown) => JSON.stringify(p).match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? [];
+      const changed = [...before.keys()].filter((n) => !sameData(before.get(n), after.get(n)) || names(before.get(n)).some((w) => going.includes(w)));
+      if (changed.length && going.length) {
         const { policies: _p, ...rest } = f.attrs;
         const kept = [...before.values()].filter((p) => !changed.includes(p.name));
         const between = kept.length ? { ...rest, policies: kept } : rest;
