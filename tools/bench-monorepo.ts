@@ -2,7 +2,8 @@
  * A generated monorepo of database projects, and what Nx costs on it with the dbee plugin against Nx's own
  * baseline (the same projects and edges declared in project.json files, no plugin), in the same run.
  *
- *   node tools/run.js tools/bench-monorepo.ts [--layers 10] [--width 20] [--runs 3] [--keep] [--dir <folder>] [--targets] [--compiled] [--no-show]
+ *   node tools/run.js tools/bench-monorepo.ts [--layers 10] [--width 20] [--runs 3] [--keep] [--dir <folder>] [--targets] [--noop-deploy]
+ *                                             [--compiled] [--no-show]
  *
  * Projects: `layers` layers of `width` projects; each project of layer n > 0 depends on 1-3 projects of layer
  * n-1 (seeded, so every run generates the same monorepo), and owns a schema with a table, a view and a function.
@@ -21,6 +22,8 @@
  * - planning cost against depth: a no-op deploy of one project (Nx's way: its dependencies are not deployed with
  *   it) in the last layer against one in the first, in-process, alternating, with the dependencies read from their
  *   exports (what dbee does) and from their sources (exports removed before each run: the whole closure parsed).
+ * With `--noop-deploy` (and no `--targets`), only the no-op `nx run-many -t deploy` of the list above, after one untimed
+ * first deploy: the figure that says what the deploy target's inputs (hashed for every task, cached or not) cost.
  * `--compiled` builds the packages first (`npm run build`) and runs Nx on the compiled dbee, as installed; without
  * it, Nx and its processes run dbee's TypeScript sources through tools/dev-register.js (slower to start).
  * The workspace links this repository's node_modules, so the plugin runs from its TypeScript sources
@@ -50,13 +53,15 @@ interface Options {
   keep: boolean;
   dir?: string;
   targets: boolean;
+  /** `--noop-deploy`: only the no-op deploy figure (see the header). */
+  noopDeploy: boolean;
   compiled: boolean;
   /** False with `--no-show`: only the targets. */
   show: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { layers: 10, width: 20, runs: 3, keep: false, targets: false, compiled: false, show: true };
+  const o: Options = { layers: 10, width: 20, runs: 3, keep: false, targets: false, noopDeploy: false, compiled: false, show: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--layers') o.layers = Number(argv[++i]);
@@ -65,6 +70,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--keep') o.keep = true;
     else if (a === '--dir') o.dir = argv[++i];
     else if (a === '--targets') o.targets = true;
+    else if (a === '--noop-deploy') o.noopDeploy = true;
     else if (a === '--compiled') o.compiled = true;
     else if (a === '--no-show') o.show = false;
     else throw new Error(`unknown argument ${a}`);
@@ -268,6 +274,30 @@ async function targets(pluginRoot: string, baselineRoot: string, projects: reado
   await depth(pluginRoot, projects, runs);
 }
 
+/** Only the no-op `nx run-many -t deploy` (after one untimed first deploy) against Nx's overhead, alternating. */
+function noopDeploy(pluginRoot: string, baselineRoot: string, projects: readonly GeneratedProject[], runs: number): void {
+  const url = freshDatabase('dbee_bench_server');
+  const server = { DBEE_ENV: 'server', DBEE_BENCH_URL: url };
+  const noop: { dbee: number; overhead: number }[] = [];
+  try {
+    rmSync(join(pluginRoot, '.dbee'), { recursive: true, force: true });
+    nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
+    for (let i = 0; i < runs; i++) {
+      const overhead = nx(baselineRoot, ['run-many', '-t', 'deploy', '--skip-nx-cache']);
+      const dbee = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
+      noop.push({ dbee, overhead });
+      console.log(`  run ${i + 1}: no-op ${dbee.toFixed(1)} s (Nx overhead ${overhead.toFixed(1)} s)   (load ${load()})`);
+    }
+  } finally {
+    dropDatabase('dbee_bench_server');
+  }
+  console.log(
+    `nx run-many -t deploy, no-op, ${projects.length} projects, PostgreSQL server, median of ${runs}: ${median(noop.map((r) => r.dbee)).toFixed(1)} s; ` +
+      `Nx overhead for ${projects.length} no-op tasks ${median(noop.map((r) => r.overhead)).toFixed(1)} s; ` +
+      `dbee / overhead = ${median(noop.map((r) => r.dbee / r.overhead)).toFixed(2)} (median of ratios)   (load ${load()})`,
+  );
+}
+
 /**
  * Planning cost against depth (issue #19 point 4): a no-op deploy of one project as Nx runs it (fromNx: its
  * dependencies are not deployed with it), in this process, for projects of the first and of the last layer,
@@ -370,6 +400,7 @@ async function main(): Promise<void> {
       console.log(`  dbee warm against that floor: ${(dbee.warm / floor.warm).toFixed(2)}x`);
     }
     if (o.targets) await targets(pluginRoot, baselineRoot, projects, o.runs);
+    else if (o.noopDeploy) noopDeploy(pluginRoot, baselineRoot, projects, o.runs);
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     if (o.keep || o.dir) console.log(`workspaces kept in ${base}`);

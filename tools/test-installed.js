@@ -11,12 +11,15 @@
  *   3. `nx g @dbee/nx:init` (what `nx add @dbee/nx` runs once the package is installed; `nx add` itself would fetch
  *      @dbee/nx from the registry, where these unreleased tarballs are not), `nx g @dbee/nx:project a`,
  *      `nx g @dbee/nx:project b --depends-on=a`;
- *   4. `nx run db-b:deploy --env=local` deploys db-a then db-b; a second run applies nothing;
- *   5. `nx show project db-b --json`: every target, and inputs with no absolute path and no
+ *   4. `nx run db-b:deploy --env=local` deploys db-a then db-b (each one's deployment shown); a second run applies
+ *      nothing; `nx affected -t deploy` on a git branch deploys what changed: a view of b -> b only; a view of a -> a,
+ *      then b; no change -> nothing, exit 0; artifacts under dist/ stay out of git status;
+ *   5. `nx g @dbee/nx:ci --provider=github` refuses a dbee.yaml without a server environment, then writes the workflow;
+ *   6. `nx show project db-b --json`: every target, and inputs with no absolute path and no
  *      `{workspaceRoot}/packages/...` glob; `nx graph --file=graph.json`: db-b depends on db-a;
- *   6. `npx dbee diff b --env local` is empty; `npx dbee --help` works; an `engine: teradata` environment fails with
+ *   7. `npx dbee diff b --env local` is empty; `npx dbee --help` works; an `engine: teradata` environment fails with
  *      exit 1 naming `npm install -D @dbee/teradata teradatasql`;
- *   7. `npm ls --all` has no @swc-node/register, no typescript and no teradatasql; no tsconfig was written.
+ *   8. `npm ls --all` has no @swc-node/register, no typescript and no teradatasql; no tsconfig was written.
  *
  * Fast on purpose: one workspace, npm's cache with --prefer-offline, NX_DAEMON=false. Run in a separate script
  * (not in vitest) because it compiles and installs, which needs a minute; `--keep` leaves the workspace for a look.
@@ -106,7 +109,11 @@ nx('g', '@dbee/nx:init');
 check(existsSync(join(ws, 'dbee.yaml')), 'init wrote dbee.yaml');
 check(JSON.stringify(JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8')).plugins ?? []).includes('@dbee/nx'), 'init added the plugin to nx.json');
 const ignores = readFileSync(join(ws, '.gitignore'), 'utf8');
-check(/^\.dbee\/?$/m.test(ignores) && /^\.nx\/cache$/m.test(ignores) && /^\.nx\/workspace-data$/m.test(ignores), 'init git-ignored .dbee/, .nx/cache and .nx/workspace-data', ignores);
+check(
+  /^\.dbee\/?$/m.test(ignores) && /^dist\/$/m.test(ignores) && /^\.nx\/cache$/m.test(ignores) && /^\.nx\/workspace-data$/m.test(ignores),
+  'init git-ignored .dbee/, dist/, .nx/cache and .nx/workspace-data',
+  ignores,
+);
 nx('g', '@dbee/nx:project', 'a');
 nx('g', '@dbee/nx:project', 'b', '--depends-on=a');
 
@@ -118,8 +125,45 @@ check(ia >= 0 && ib > ia, 'deploys db-a, then db-b', first);
 check(!/swc|tsconfig/i.test(first), 'no TypeScript loader warning', first);
 const second = nx('run', 'db-b:deploy', '--env=local', '--outputStyle=static', '--skip-nx-cache');
 check(/a: nothing to deploy/.test(second) && /b: nothing to deploy/.test(second), 'the second deploy applies nothing', second);
+check(/^dbee deploy a -> local/m.test(first) && /^a: deployed \d+ steps?/m.test(first), "db-a's deployment is shown, not one line", first);
 const untracked = run('git', ['status', '--porcelain', '--untracked-files=all']).out;
 check(!/^\?\? (\.nx|\.dbee)\//m.test(untracked), 'nothing under .nx/ or .dbee/ shows in git status', untracked);
+
+step('nx affected -t deploy on a git branch');
+const git = (...args) => must('git', ['-c', 'user.email=user@example.com', '-c', 'user.name=user', ...args]);
+git('add', '-A');
+git('commit', '-qm', 'a and b');
+git('branch', '-M', 'main');
+git('checkout', '-q', '-b', 'feature');
+const affected = (...range) => run('npx', [...NPX, 'nx', 'affected', '-t', 'deploy', '--env=local', ...range, '--excludeTaskDependencies', '--outputStyle=static']);
+const ran = (out, p) => out.indexOf(`nx run db-${p}:deploy`);
+writeFileSync(join(ws, 'databases', 'b', 'schema', 'b', 'answer.sql'), 'CREATE VIEW b.answer AS SELECT 42 AS answer;\n');
+git('add', '-A');
+git('commit', '-qm', 'a view of b');
+const onlyB = affected('--base=main', '--head=HEAD');
+check(onlyB.code === 0 && ran(onlyB.out, 'b') >= 0 && ran(onlyB.out, 'a') < 0 && /^b: deployed \d+ steps?/m.test(onlyB.out), 'a view of b: deploys db-b only', onlyB.out);
+writeFileSync(join(ws, 'databases', 'a', 'schema', 'a', 'question.sql'), 'CREATE VIEW a.question AS SELECT 6 * 7 AS question;\n');
+git('add', '-A');
+git('commit', '-qm', 'a view of a');
+const both = affected('--base=HEAD~1', '--head=HEAD');
+check(both.code === 0 && ran(both.out, 'a') >= 0 && ran(both.out, 'b') > ran(both.out, 'a'), 'a view of a: deploys db-a, then its dependent db-b', both.out);
+const none = affected('--base=HEAD', '--head=HEAD');
+check(none.code === 0 && /No tasks were run/.test(none.out), 'no change: nothing runs, exit 0', none.out);
+nx('run', 'db-b:graph');
+const artifacts = run('git', ['status', '--porcelain', '--untracked-files=all']).out;
+check(existsSync(join(ws, 'dist', 'dbee')) && !/^\?\? dist\//m.test(artifacts), 'nx run db-b:graph writes under dist/, which git status does not show', artifacts);
+
+step('nx g @dbee/nx:ci --provider=github');
+const refused = run('npx', [...NPX, 'nx', 'g', '@dbee/nx:ci', '--provider=github']);
+check(refused.code === 1 && /declares no server environment/.test(refused.out) && !existsSync(join(ws, '.github')), 'refused: no server environment', refused.out);
+const withTest = 'environments:\n  test:\n    engine: postgres\n    connection:\n      url: ${DBEE_TEST_URL}\n';
+const initial = readFileSync(join(ws, 'dbee.yaml'), 'utf8');
+writeFileSync(join(ws, 'dbee.yaml'), initial.replace(/^environments:\n/m, withTest));
+nx('g', '@dbee/nx:ci', '--provider=github', '--environments=test');
+const workflowFile = join(ws, '.github', 'workflows', 'dbee.yml');
+const workflow = existsSync(workflowFile) ? readFileSync(workflowFile, 'utf8') : '';
+check(workflow.includes('npx nx affected -t deploy --excludeTaskDependencies') && workflow.includes('DBEE_TEST_URL: ${{ secrets.DBEE_TEST_URL }}'), 'the workflow deploys test with its secret', workflow);
+writeFileSync(join(ws, 'dbee.yaml'), initial);
 
 step('nx show project db-b --json, nx graph --file');
 const project = JSON.parse(nx('show', 'project', 'db-b', '--json'));

@@ -65,6 +65,11 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract --since/--by with t
     const other = await w.dbee('extract', { project: 'app', env: w.env(1), since: '10m', by: r2, dryRun: true });
     expect(other.stdout).toContain('would write app/schema/app/views/by_r2.sql');
     expect(other.stdout).not.toContain('by_r1');
+    // A role the database does not have (a typo): exit 1, nothing written (issue #33 point 7; it wrote nothing, exit 0).
+    const typo = await w.dbee('extract', { project: 'app', env: w.env(1), since: '10m', by: `nosuchrole_${suffix}` });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain(`--by nosuchrole_${suffix}: no role of that name on ${w.env(1)}`);
+    expect(listFiles(join(w.root, 'app', 'schema'))).toEqual(['app/functions/r1_fn.sql', 'app/tables/by_r1.sql']);
     // A period auditing did not cover.
     const before = await w.dbee('extract', { project: 'app', env: w.env(1), since: '2026-01-01T00:00:00Z', by: r1 });
     expect(before.code).toBe(1);

@@ -5,6 +5,7 @@ import { run } from '../support/run';
 import { dbYaml, spawnDbee, workspaceWith, type TestWorkspace } from '../runner/helpers';
 import { SHOP_V1 } from '../runner/shop';
 import { assertCatalogAsFresh, assertLedgerInvariants } from './invariants';
+import { generatedWorkspace, seeded, terminateLockAt } from './lock-termination';
 
 let workspaces: TestWorkspace[] = [];
 afterAll(async () => {
@@ -55,15 +56,16 @@ describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
     expect(rows[0]!.error).toMatch(/^lock lost: /);
     // Never overlapping: the second started after the first had ended.
     expect(new Date(rows[1]!.started_at).getTime()).toBeGreaterThanOrEqual(new Date(rows[0]!.finished_at!).getTime());
-    // No statement ran after the lock was lost: V3 did not run.
+    // Nothing committed after the lock was lost: V2, running when the lock's session ended, rolled back (the lock's
+    // guard runs before its COMMIT), and V3 did not run.
     expect(await w.target.query("SELECT to_regclass('shop.after_slow') IS NULL AS absent")).toEqual([{ absent: true }]);
-    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY version')).toEqual([{ version: '1' }, { version: '2' }]);
+    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY version')).toEqual([{ version: '1' }]);
 
-    // The next run resumes with what the aborted one did not run.
+    // The next run resumes with what the aborted one did not commit.
     const c = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
-    expect(c.stdout).toMatch(/shop: deploying 1 step/);
+    expect(c.stdout).toMatch(/shop: deploying 2 steps/);
     await assertLedgerInvariants(w.target);
     await assertCatalogAsFresh(w, FILES, ['shop', 'crm']);
   });
@@ -103,6 +105,23 @@ describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
       expect(await a.exit).toBe(0);
     } finally {
       await elsewhere.end();
+    }
+  });
+});
+
+describe('fault: the lock session terminated in the middle of a request of many steps [postgres]', () => {
+  // The long version (20 terminations of a 1,000-object deployment) is test/faults/lock-terminate.long.ts.
+  it('terminated at a random step, twice: no step commits after the termination (ledger step times against the server clock)', async () => {
+    const seed = Number(process.env.DBEE_FAULT_SEED ?? Date.now() % 1_000_000);
+    const random = seeded(seed);
+    for (let i = 0; i < 2; i++) {
+      const { w, steps } = await generatedWorkspace(300);
+      keep(w);
+      const at = 5 + Math.floor(random() * (steps * 0.7));
+      const { late, applied } = await terminateLockAt(w, at);
+      expect(late, `seed ${seed}: terminated after ${at} of ${steps} steps; steps that committed after it`).toEqual([]);
+      expect(applied).toBeGreaterThanOrEqual(at);
+      expect(applied).toBeLessThan(steps);
     }
   });
 });

@@ -48,23 +48,26 @@ describe('fault: paths and names [pglite]', () => {
     expectRefused(r, /^error: p\/db\.yaml: more\/linked\/evil\.sql resolves outside the workspace \(through a symbolic link\)/);
   });
 
-  it('--out (plan, graph), --output (diff) and --package (deploy, rollback) paths outside the workspace are refused, nothing written', async () => {
+  it('paths typed on the command line are honoured wherever they point, the same for every command (--out, --output, --report, --package)', async () => {
+    // Issue #33, the decision on output paths: CI writes artifacts to its own temporary folders. (They were refused
+    // outside the workspace by plan, graph, diff and deploy --package, and honoured by deploy --report.)
     const w = workspace({ 'p/db.yaml': dbYaml('p') });
-    symlinkSync(outside, join(w.root, 'away'));
-    for (const [command, options] of [
-      ['plan', { out: join(outside, 'pkg') }],
-      ['plan', { out: '../elsewhere' }],
-      ['plan', { out: 'away/pkg' }],
-      ['deploy', { package: outside }],
-      ['rollback', { package: 'away' }],
-      ['graph', { out: join(outside, 'graph.html') }],
-      ['graph', { out: 'away/graph.html' }],
-      ['diff', { output: '../diff.txt' }],
-      ['diff', { output: 'away/diff.txt' }],
-    ] as const) {
+    const ci = mkdtempSync(join(tmpdir(), 'dbee-ci-'));
+    cleanups.push(() => rmSync(ci, { recursive: true, force: true }));
+    symlinkSync(ci, join(w.root, 'away'));
+    const ok = async (command: 'plan' | 'graph' | 'diff' | 'deploy' | 'extract', options: Record<string, unknown>) => {
       const r = await run(w.root, command, { project: 'p', ...options }, {});
-      expectRefused(r, /^error: --(out|output|package) \S+ resolves outside the workspace/);
-    }
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    };
+    await ok('plan', { out: join(ci, 'pkg') });
+    await ok('plan', { out: 'away/linked-pkg' });
+    await ok('graph', { out: join(ci, 'graph.html') });
+    await ok('diff', { output: join(ci, 'diff.txt') });
+    await ok('deploy', { package: join(ci, 'pkg'), report: join(ci, 'report.json') });
+    await ok('extract', { project: 'q', schemas: 'p', out: join(ci, 'q') });
+    expect(readdirSync(ci).sort()).toEqual(['diff.txt', 'graph.html', 'linked-pkg', 'pkg', 'q', 'report.json']);
+    expect(readdirSync(join(ci, 'q'))).toContain('db.yaml');
     expect(readdirSync(outside).sort()).toEqual(['evil.sql']);
   });
 

@@ -30,8 +30,8 @@ describe('dbee deploy to Teradata (fake session)', () => {
     expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.tableKind).toBe('V');
     expect(w.session.catalog.get('DEV_EDW.JI_ORDERS_BY_CUSTOMER')!.tableKind).toBe('I');
 
-    // The ledger: created at version 2 (the rollback columns), one deployment, seven applied steps, seven objects.
-    expect(w.ledger('schema_version').map((r) => r.VERSION)).toEqual([1, 2]);
+    // The ledger: created at version 3 (the rollback columns, then the ticket), one deployment, seven applied steps, seven objects.
+    expect(w.ledger('schema_version').map((r) => r.VERSION)).toEqual([1, 2, 3]);
     const [d] = w.ledger('deployments');
     expect(d).toMatchObject({ ID: 1, PROJECT: 'edw', ENVIRONMENT: 'td-dev', KIND: 'deploy', STATUS: 'succeeded', STEPS_TOTAL: 7, STEPS_APPLIED: 7, DB_USER: 'DBEE' });
     expect(JSON.parse(String(d!.SUMMARY))).toMatchObject({ transaction: 'object', smoke: '2/2 passed' });

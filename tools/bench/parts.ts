@@ -36,6 +36,9 @@ const isStepRequest = (c: Call): c is { sql: string[] } => Array.isArray(c.sql) 
 const STEP_ROWS = /^WITH w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\), (w1 AS \(UPDATE dbee\.deployments)/;
 const RUNNING_COUNT = /, w1 AS \(UPDATE dbee\.deployments SET steps_applied = steps_applied \+ 1 WHERE id = \d+\)/;
 const isLedgerRows = (s: string) => s.startsWith('WITH w0 AS (INSERT INTO dbee.steps');
+/** The deployment lock's guard (`LockHandle.guard`) in a step's ledger row (its duration times the guard). */
+const GUARD = /\(1 \/ \(NOT pg_try_advisory_xact_lock_shared\((-?\d+)::bigint\)\)::integer\)/;
+const GUARD_IN_ROW = new RegExp(` \\* ${GUARD.source}`, 'g');
 const isClockMark = (s: string) => s.startsWith("SELECT set_config('synchronous_commit', 'off', true), set_config('dbee.step_started'");
 
 /** Edit the statements of the step requests (null drops one); the smoke baseline and single calls stay. */
@@ -47,6 +50,11 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
   { name: 'no smoke baseline', what: 'without the smoke baseline (views compiled) and its result rows', edit: (c) => c.filter((x) => !isSmoke(x)) },
   { name: 'no running count', what: "without the deployment's running count (steps_applied) per step", edit: inSteps((s) => s.replace(RUNNING_COUNT, '')) },
   { name: 'no step rows', what: 'without the `steps` row per step (objects row and count kept)', edit: inSteps((s) => s.replace(STEP_ROWS, 'WITH $1')) },
+  {
+    name: 'no lock guard',
+    what: "without the deployment lock's guard (in each step's ledger row)",
+    edit: inSteps((s) => s.replace(GUARD_IN_ROW, '')),
+  },
   { name: 'no ledger rows', what: 'without the ledger statement per step (steps, objects, count)', edit: inSteps((s) => (isLedgerRows(s) ? null : s)) },
   {
     name: 'DDL, a txn per step',
@@ -89,6 +97,11 @@ async function capture(root: string): Promise<Call[]> {
 async function replay(db: string, calls: Call[]): Promise<number> {
   const c = new Client({ connectionString: L.dbUrl(db, 'dbee-bench-parts') });
   await c.connect();
+  // The lock's guard raises unless its holder lock is held, as the deploy's lock session held it.
+  const holder = new Client({ connectionString: L.dbUrl(db, 'dbee-bench-parts-lock') });
+  await holder.connect();
+  const ids = new Set(calls.flatMap((x) => (Array.isArray(x.sql) ? x.sql : [x.sql])).flatMap((s) => [...s.matchAll(new RegExp(GUARD.source, 'g'))].map((m) => m[1]!)));
+  for (const id of ids) await holder.query('SELECT pg_advisory_lock($1::bigint)', [id]);
   try {
     const t = performance.now();
     let n = 0;
@@ -105,6 +118,7 @@ async function replay(db: string, calls: Call[]): Promise<number> {
     return performance.now() - t;
   } finally {
     await c.end();
+    await holder.end();
   }
 }
 

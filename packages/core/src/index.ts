@@ -19,6 +19,8 @@ export type {
   EngineCapabilities,
   Connection,
   QueryResult,
+  ResultField,
+  StatementDescription,
   LockHandle,
   LockOptions,
   LockOwner,
@@ -66,6 +68,8 @@ export type {
   HazardKind,
 } from './config/schema';
 export { resolveEnvironment, projectSettings } from './config/resolve';
+export { chooseEnvironment, ENVIRONMENT_VARIABLE } from './config/environment-name';
+export type { EnvironmentChoice } from './config/environment-name';
 export type { ResolvedEnvironment } from './config/resolve';
 export { Workspace, loadProject, WORKSPACE_FILE, PROJECT_FILE, ALWAYS_IGNORED } from './config/workspace';
 export type { DbProject } from './config/workspace';
@@ -122,6 +126,7 @@ export type {
   RollbackOptions,
   PlanOptions,
   StatusOptions,
+  LogOptions,
   DisableOptions,
   EnableOptions,
 } from './options';

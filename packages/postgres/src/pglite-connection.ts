@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { Connection, QueryResult } from '@dbee/core';
+import type { Connection, QueryResult, StatementDescription } from '@dbee/core';
 import { mapPostgresError } from './postgres-errors';
 import { runInTransaction, toNotice, type DatabaseNotice } from './postgres-connection';
 
@@ -60,6 +60,17 @@ export class PgliteConnection implements Connection {
       return { rows: r.rows, rowCount: r.affectedRows, fields: r.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description });
+    }
+  }
+
+  /** PGlite's own Parse and Describe of `sql` (`describeQuery`): the result columns, or the server's error. */
+  async describe(sql: string): Promise<StatementDescription> {
+    try {
+      const d = await this.db.describeQuery(sql);
+      return { ok: true, columns: d.resultFields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+    } catch (e) {
+      const err = e as { message?: string; code?: string };
+      return { ok: false, message: String(err.message ?? e).split('\n')[0]!, code: err.code };
     }
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client, type ClientConfig } from 'pg';
-import { DbeeError, type BatchResult, type Connection, type QueryResult } from '@dbee/core';
+import { DbeeError, type BatchResult, type Connection, type QueryResult, type StatementDescription } from '@dbee/core';
 import { connectionError, mapPostgresError } from './postgres-errors';
 
 /**
@@ -125,6 +125,43 @@ export class PgConnection implements Connection {
           .catch(() => {});
       }
     }
+  }
+
+  /**
+   * Parse and Describe of the unnamed statement, then Sync: the server parses and analyses `sql` against the catalog
+   * (a missing table, column or function, a type mismatch are errors here) and says what columns it returns, without
+   * planning or running it. node-postgres runs any object with `submit` as a query on the session (as pg-cursor does).
+   */
+  describe(sql: string): Promise<StatementDescription> {
+    const session = this;
+    return new Promise((done) => {
+      let answer: StatementDescription = { ok: true, columns: [] };
+      const submittable = {
+        submit(connection: { parse(m: object): void; describe(m: object): void; sync(): void }) {
+          connection.parse({ text: sql, name: '', types: [] });
+          connection.describe({ type: 'S', name: '' });
+          connection.sync();
+        },
+        handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }) {
+          answer = { ok: true, columns: msg.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+        },
+        handleError(e: { message: string; code?: string }) {
+          answer = { ok: false, message: e.message.split('\n')[0]!, code: e.code };
+          // A session that is gone never sends the ReadyForQuery that would settle the answer.
+          if (session.closedReason) done(answer);
+        },
+        handleReadyForQuery() {
+          done(answer);
+        },
+        handleDataRow() {},
+        handleCommandComplete() {},
+        handleEmptyQuery() {},
+        handlePortalSuspended() {},
+        handleCopyInResponse() {},
+        handleCopyData() {},
+      };
+      this.client.query(submittable as never);
+    });
   }
 
   async execute(sql: string): Promise<void> {

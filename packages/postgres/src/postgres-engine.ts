@@ -13,10 +13,10 @@ import { introspect, fingerprint, fingerprints } from './introspect';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
-import { captureDefinition, existingObjects, renderCopyData, setAside } from './postgres-objects';
+import { captureDefinition, existingObjects, renderCopyData, rowsUpTo, setAside } from './postgres-objects';
 import { disableRoutine, findRoutines } from './postgres-disable';
 import { stepOutcome } from './postgres-recover';
-import { extract } from './extract/extract';
+import { extract, unwritten } from './extract/extract';
 import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 import { openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
@@ -163,9 +163,10 @@ export function createPostgresEngine(): Engine {
       setAside,
       renderCopyData,
       stepOutcome,
+      rowsUpTo,
     },
     access: { findRoutines, disableRoutine },
-    extract: { objects: (conn, scope) => extract(conn, scope) },
+    extract: { objects: (conn, scope) => extract(conn, scope), unwritten: (conn, scope) => unwritten(conn, scope) },
     audit: postgresAudit,
     mapError: (error, context) => mapPostgresError(error, context),
   };

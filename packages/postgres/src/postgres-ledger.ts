@@ -106,6 +106,10 @@ export const postgresLedger: LedgerDialect = {
       `ALTER TABLE dbee.steps ADD COLUMN previous_checksum text, ADD COLUMN reverts_step integer, ADD COLUMN hazards jsonb`,
       `ALTER TABLE dbee.deployments ADD COLUMN ledger_before jsonb`,
     ],
+    [
+      // Change control: the ticket a deployment ran under (`--ticket`, `gates.requireTicket`).
+      `ALTER TABLE dbee.deployments ADD COLUMN ticket text`,
+    ],
   ],
 };
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
@@ -53,6 +53,11 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
     if (locked) await conn.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {});
     throw e;
   }
+  // A second advisory lock that only this holder ever takes: while the lock session lives it holds it, and a working
+  // session's try for it fails; once the session is gone (terminated, cut), the try succeeds and the guard raises.
+  const holderId = advisoryLockId(`holder:${key}:${randomUUID()}`);
+  const held = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [holderId]).catch(() => null);
+  const guard = held?.rows[0]?.ok === true ? lockGuard(holderId) : undefined;
   let released = false;
   const keepalive = setInterval(() => {
     if (!conn.closedReason) void conn.query('SELECT 1').catch(() => {});
@@ -63,9 +68,10 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
       if (released) return;
       released = true;
       clearInterval(keepalive);
-      await conn.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {});
+      await conn.query('SELECT pg_advisory_unlock($1::bigint), pg_advisory_unlock($2::bigint)', [id, holderId]).catch(() => {});
       await conn.close();
     },
+    guard,
     async lost() {
       if (released) return 'the lock was released';
       if (conn.closedReason) return `the lock's session ended (${conn.closedReason})`;
@@ -82,6 +88,17 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
       await working.query(`SELECT set_config('application_name', $1, false), (${NO_IDLE_TIMEOUT})`, [ownerTag('dbee-run', options.owner)]);
     },
   };
+}
+
+/**
+ * The guard of a lock whose session holds advisory lock `holderId` (see `LockHandle.guard`): 1 while a shared try for
+ * it fails (the lock session holds it); once that session is gone the try succeeds and the division by zero raises.
+ * The try is volatile, so the division is never folded while planning. Trying a lock that another session holds costs
+ * one lookup in the lock table, not a scan of it (as pg_locks or pg_stat_activity would), and the expression adds a
+ * function call and three operators to a statement the step sends anyway.
+ */
+function lockGuard(holderId: string): string {
+  return `(1 / (NOT pg_try_advisory_xact_lock_shared(${holderId}::bigint))::integer)`;
 }
 
 /** A working session of another lock holder still connected to this database (see `attach`), or undefined. */

@@ -424,3 +424,12 @@ BEGIN
 END
 $dbee$`;
 }
+
+/** The rows of `table`, counting at most `limit`; null when it does not exist (`ObjectCatalog.rowsUpTo`). */
+export async function rowsUpTo(conn: Connection, table: ObjectKey, limit: number): Promise<number | null> {
+  const name = qualified(table.schema, table.name);
+  const found = await conn.query<{ relkind: string }>(`SELECT c.relkind::text AS relkind FROM pg_class c WHERE c.oid = to_regclass($1)`, [name]);
+  if (!found.rows[0]) return null;
+  const r = await conn.query<{ n: number | string }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${name} LIMIT ${Math.max(0, Math.floor(limit))}) AS t`);
+  return Number(r.rows[0]?.n ?? 0);
+}

@@ -146,6 +146,14 @@ describe('toBteq', () => {
       INSERT INTO DBEE_LEDGER."schema_version" ("version") VALUES (2);
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .LABEL LEDGER_V2
+      SELECT 1 FROM DBEE_LEDGER."schema_version" WHERE "version" = 3;
+      .IF ACTIVITYCOUNT > 0 THEN .GOTO LEDGER_V3
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      ALTER TABLE DBEE_LEDGER."deployments" ADD "ticket" VARCHAR(256) CHARACTER SET UNICODE NOT CASESPECIFIC;
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      INSERT INTO DBEE_LEDGER."schema_version" ("version") VALUES (3);
+      .IF ERRORCODE <> 0 THEN .QUIT 16
+      .LABEL LEDGER_V3
       .SET ERRORLEVEL 3807 SEVERITY 8
 
       .REMARK 'deployment 42: ends at once when the ledger already records it as succeeded, resumes it when it failed'

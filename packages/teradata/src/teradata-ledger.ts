@@ -143,6 +143,10 @@ export function teradataLedgerMigrations(database: string): string[][] {
       `ALTER TABLE ${t('steps')} ADD "previous_checksum" ${text(128)}, ADD "reverts_step" INTEGER, ADD "hazards" CLOB CHARACTER SET UNICODE`,
       `ALTER TABLE ${t('deployments')} ADD "ledger_before" CLOB CHARACTER SET UNICODE`,
     ],
+    [
+      // Change control (as version 3 of the PostgreSQL ledger): the ticket a deployment ran under.
+      `ALTER TABLE ${t('deployments')} ADD "ticket" ${text(256)}`,
+    ],
   ];
 }
 

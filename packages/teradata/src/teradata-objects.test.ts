@@ -67,12 +67,12 @@ describe('engine members for the core runner', () => {
 });
 
 describe('the core Ledger over the Teradata dialect (fake session)', () => {
-  it('creates version 1 and 2 one DDL request at a time, supplies ids, binds booleans as 1/0 and reads JSON text back', async () => {
+  it('creates versions 1 to 3 one DDL request at a time, supplies ids, binds booleans as 1/0 and reads JSON text back', async () => {
     const session = new FakeTeradataSession();
     const ledger = new Ledger(createFakeConnection(session), teradataLedger());
-    expect(await ledger.ensure()).toBe(2);
+    expect(await ledger.ensure()).toBe(3);
     expect(session.log.some((l) => l.sql.includes('autocommit_off'))).toBe(false);
-    expect(await ledger.ensure()).toBe(2);
+    expect(await ledger.ensure()).toBe(3);
     const id = await ledger.startDeployment({
       project: 'edw', environment: 'dev', kind: 'deploy', planChecksum: 'p', package: null, gitCommit: null, toolVersion: '0', osUser: 'me', ciJob: null, host: 'h', stepsTotal: 1,
     });

@@ -1,6 +1,6 @@
 import { DbeeError } from '../errors';
 import { envRefs, interpolateEnv } from './interpolate';
-import type { DeploySettings, EnvironmentConfig, Gates, ProjectConfig } from './schema';
+import type { CompatSettings, DeploySettings, EnvironmentConfig, Gates, ProjectConfig } from './schema';
 import type { YamlFile } from './yaml-file';
 
 /** An environment ready to connect to: `${VAR}` references replaced, deploy settings merged. */
@@ -12,6 +12,8 @@ export interface ResolvedEnvironment {
   variables: Record<string, string>;
   gates: Gates;
   deploy: DeploySettings;
+  /** The compatibility check's settings (`compat:`), when the environment names a query source. */
+  compat?: CompatSettings;
   /** Where it was declared, for messages. */
   declaredAt: { file: string; line?: number };
   /**
@@ -19,11 +21,38 @@ export interface ResolvedEnvironment {
    * (never their values) when the connection fails.
    */
   connectionVariables?: Record<string, string[]>;
+  /**
+   * Set when this is one database of a fleet (`name` is then `<fleet>/<target>`): the fleet's name, which project
+   * overrides in db.yaml are keyed by, the target's name and its labels.
+   */
+  fleet?: { name: string; target: string; labels: Record<string, string> };
 }
+
+/** One database of a fleet environment, as declared or discovered (its connection not yet interpolated). */
+export interface FleetTarget {
+  /** Unique in the fleet; `--env <fleet>/<name>` addresses it. */
+  name: string;
+  /** Connection settings merged over the fleet's own `connection`; strings may hold `${VAR}` references. */
+  connection: Record<string, string | number | boolean>;
+  labels: Record<string, string>;
+  /**
+   * Where the target comes from, for messages: the YAML path of a static target, or a discovery's description
+   * (`the query of environments.tenants.fleet.discover, row 3`).
+   */
+  origin: { path: (string | number)[] } | { discovered: string };
+}
+
+/** The separator of a fleet target's environment name: `tenants/acme`. */
+export const FLEET_TARGET_SEPARATOR = '/';
 
 /**
  * Resolve one environment of the workspace configuration. Only this environment's `${VAR}` references are
  * interpolated, so an unset production secret does not break local runs.
+ *
+ * A fleet's target is the environment `<fleet>/<target>`: the fleet's settings (engine, gates, deploy, variables)
+ * with the target's connection merged over the fleet's. `discovered` holds the targets of fleets whose list comes
+ * from a query or a command (fleet/targets.ts discovers them); a fleet's own name is refused here: it is many
+ * databases, and only the fleet dispatch (fleet/dispatch.ts) runs a command on it.
  */
 export function resolveEnvironment(
   file: YamlFile,
@@ -31,24 +60,73 @@ export function resolveEnvironment(
   workspaceDeploy: DeploySettings | undefined,
   name: string,
   env: NodeJS.ProcessEnv = process.env,
+  discovered: ReadonlyMap<string, readonly FleetTarget[]> = new Map(),
 ): ResolvedEnvironment {
-  const config = environments[name];
+  const [envName, targetName] = splitTargetName(name);
+  const config = environments[envName];
   if (!config) {
     const known = Object.keys(environments).sort();
-    throw new DbeeError(`unknown environment "${name}"`, {
+    throw new DbeeError(`unknown environment "${envName}"`, {
       code: 'ENV_UNKNOWN',
       location: file.locate(['environments']),
       hint: `use one of: ${known.join(', ')} (declared under "environments" in ${file.displayPath})`,
-      details: { environment: name, known },
+      details: { environment: envName, known },
     });
   }
-  const interpolate = (value: unknown, path: (string | number)[]): unknown =>
-    typeof value === 'string'
-      ? interpolateEnv(value, env, () => ({ ...file.locate(path), key: path.join('.') }))
-      : value;
+  const interpolate = (value: unknown, path: (string | number)[], key = path.join('.')): unknown =>
+    typeof value === 'string' ? interpolateEnv(value, env, () => ({ ...file.locate(path), key })) : value;
+  // Each connection key with the YAML path (and the name shown in messages) its value comes from.
+  const sources = new Map<string, { value: string | number | boolean; path: (string | number)[]; key?: string }>();
+  for (const [k, v] of Object.entries(config.connection ?? {})) sources.set(k, { value: v, path: ['environments', envName, 'connection', k] });
+  let fleet: ResolvedEnvironment['fleet'];
+  if (config.fleet) {
+    if (targetName === undefined) {
+      throw new DbeeError(`environment "${envName}" is a fleet of databases; this command runs on one of them`, {
+        code: 'ENV_IS_FLEET',
+        location: file.locate(['environments', envName, 'fleet']),
+        hint: `deploy, status, rollback, diff and smoke-test run on a whole fleet; for another command name one target: --env ${envName}${FLEET_TARGET_SEPARATOR}<target>`,
+        details: { environment: envName },
+      });
+    }
+    const targets = config.fleet.targets
+      ? config.fleet.targets.map((t, i): FleetTarget => ({ ...t, origin: { path: ['environments', envName, 'fleet', 'targets', i] } }))
+      : discovered.get(envName);
+    if (!targets) {
+      throw new DbeeError(`the targets of fleet "${envName}" are discovered (a query or a command); this command cannot address one by name`, {
+        code: 'FLEET_TARGETS_UNKNOWN',
+        location: file.locate(['environments', envName, 'fleet', 'discover']),
+        hint: `run deploy, status, rollback, diff or smoke-test on the fleet (--env ${envName} --labels ...), or declare the targets under fleet.targets`,
+      });
+    }
+    const target = targets.find((t) => t.name === targetName);
+    if (!target) {
+      const known = targets.map((t) => t.name);
+      throw new DbeeError(`fleet "${envName}" has no target "${targetName}"`, {
+        code: 'ENV_UNKNOWN',
+        location: file.locate(['environments', envName, 'fleet']),
+        hint: `targets: ${known.slice(0, 20).join(', ')}${known.length > 20 ? `, ... (${known.length} in all)` : ''}`,
+        details: { environment: name, known },
+      });
+    }
+    for (const [k, v] of Object.entries(target.connection)) {
+      sources.set(
+        k,
+        'path' in target.origin
+          ? { value: v, path: [...target.origin.path, 'connection', k] }
+          : { value: v, path: ['environments', envName, 'fleet', 'discover'], key: `${target.origin.discovered}, column ${k}` },
+      );
+    }
+    fleet = { name: envName, target: target.name, labels: target.labels };
+  } else if (targetName !== undefined) {
+    throw new DbeeError(`environment "${envName}" is not a fleet: "${name}" names no database`, {
+      code: 'ENV_UNKNOWN',
+      location: file.locate(['environments', envName]),
+      hint: `use --env ${envName}`,
+    });
+  }
   const connectionVariables: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(config.connection)) {
-    if (typeof v === 'string' && envRefs(v).length) connectionVariables[k] = envRefs(v);
+  for (const [k, { value }] of sources) {
+    if (typeof value === 'string' && envRefs(value).length) connectionVariables[k] = envRefs(value);
   }
   // Interpolated when first read, i.e. when something connects: `plan --base/--head` and other work that reads no
   // database runs without the environment's secrets set, and an unset variable is still an error where it matters.
@@ -56,12 +134,12 @@ export function resolveEnvironment(
   const connect = () => {
     if (connection) return connection;
     const c: Record<string, string | number | boolean> = {};
-    for (const [k, v] of Object.entries(config.connection)) c[k] = interpolate(v, ['environments', name, 'connection', k]) as string | number | boolean;
+    for (const [k, { value, path, key }] of sources) c[k] = interpolate(value, path, key) as string | number | boolean;
     return (connection = c);
   };
-  const variables: Record<string, string> = { env: name };
+  const variables: Record<string, string> = { env: envName, ...(fleet ? { target: fleet.target } : {}) };
   for (const [k, v] of Object.entries(config.variables ?? {})) {
-    variables[k] = String(interpolate(v, ['environments', name, 'variables', k]));
+    variables[k] = String(interpolate(v, ['environments', envName, 'variables', k]));
   }
   const resolved: ResolvedEnvironment = {
     name,
@@ -70,11 +148,19 @@ export function resolveEnvironment(
     variables,
     gates: config.gates ?? {},
     deploy: { ...workspaceDeploy, ...config.deploy },
-    declaredAt: file.locate(['environments', name]),
+    ...(config.compat ? { compat: config.compat } : {}),
+    declaredAt: file.locate(['environments', envName]),
     connectionVariables,
+    ...(fleet ? { fleet } : {}),
   };
   Object.defineProperty(resolved, 'connection', { get: connect, enumerable: true });
   return resolved;
+}
+
+/** `tenants/acme` → `['tenants', 'acme']`; `prod` → `['prod', undefined]`. */
+export function splitTargetName(name: string): [string, string | undefined] {
+  const at = name.indexOf(FLEET_TARGET_SEPARATOR);
+  return at < 0 ? [name, undefined] : [name.slice(0, at), name.slice(at + 1)];
 }
 
 /** Variables and deploy settings for one project on one environment: workspace, then project, then project-per-env. */
@@ -82,7 +168,7 @@ export function projectSettings(
   project: ProjectConfig,
   environment: ResolvedEnvironment,
 ): { variables: Record<string, string>; deploy: DeploySettings } {
-  const perEnv = project.environments?.[environment.name];
+  const perEnv = project.environments?.[environment.fleet?.name ?? environment.name];
   const variables: Record<string, string> = { ...environment.variables, project: project.name };
   for (const [k, v] of Object.entries({ ...project.variables, ...perEnv?.variables })) variables[k] = String(v);
   return { variables, deploy: { ...environment.deploy, ...project.deploy, ...perEnv?.deploy } };

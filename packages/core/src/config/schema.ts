@@ -66,22 +66,149 @@ export const gates = z.strictObject({
   requireBackup: z.boolean().optional(),
   /** How long rename backups are kept before `dbee cleanup` drops them, e.g. `30d`; without it, until dropped by hand. */
   backupRetention: duration.optional(),
+  /**
+   * Promotion: only a package (`--package`) deploys here, and only one that was deployed, with passing smoke checks,
+   * to each of these environments first, e.g. `[qa]`. Read from their ledgers when they can be reached, else from the
+   * signed promotion records the earlier deployments wrote into the package folder (see `promotionKey`).
+   */
+  promotedFrom: z.array(identifier).min(1, 'name at least one environment').optional(),
+  /** With `promotedFrom`: how long ago (at least) the package must have passed there, e.g. `24h`. Default: no wait. */
+  minSoak: duration.optional(),
+  /**
+   * The environment variable holding the secret that signs and checks promotion records (HMAC-SHA256). Set it, with
+   * the same value, where the earlier environment is deployed and where this one is. Default `DBEE_PROMOTION_KEY`.
+   */
+  promotionKey: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DBEE_PROMOTION_KEY').optional(),
+  /**
+   * Change control: `deploy`, `rollback`, `cleanup` and `clone` need `--ticket`. `true`: any ticket; a string: a
+   * regular expression the ticket must match, e.g. `"^CHG-[0-9]+$"`.
+   */
+  requireTicket: z
+    .union([
+      z.boolean(),
+      z.string().refine((s) => {
+        try {
+          new RegExp(s);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a regular expression, e.g. "^CHG-[0-9]+$"'),
+    ])
+    .optional(),
+  /**
+   * Performance gate: a smoke check slower than this factor times the median of its last successful runs on the
+   * environment fails (exit 3, `autoRollback` applies), e.g. `1.2`. The object form sets how many runs make the
+   * baseline (`runs`, default 10; fewer than 3 runs: no baseline yet) and the least slowdown that counts (`minMs`,
+   * default 100: a check is never failed for being less than that slower than its baseline).
+   */
+  smokeRegression: z
+    .union([
+      z.number().gt(1, 'expected a factor above 1, e.g. 1.2'),
+      z.strictObject({
+        factor: z.number().gt(1, 'expected a factor above 1, e.g. 1.2'),
+        runs: z.number().int().min(3).optional(),
+        minMs: z.number().int().nonnegative().optional(),
+      }),
+    ])
+    .optional(),
 });
 
-export const environmentConfig = z.strictObject({
-  /** `postgres` or `teradata`. */
-  engine: z.enum(['postgres', 'teradata']),
+/**
+ * The compatibility check of an environment: the running application's queries, checked against every plan on
+ * `deploy --dry-run` and `dbee check` (see README, "Will this release break the application?").
+ */
+export const compatSettings = z.strictObject({
   /**
-   * Engine-specific connection settings; strings may use `${ENV_VAR}`. PostgreSQL: `url`, or `embedded: <dir>`
-   * for PGlite, or `host`/`port`/`user`/`password`/`database`. Teradata: `host`, `user`, `password`, `logmech`,
-   * `tmode`, `database`.
+   * Where the application's queries come from, one or more of: a `.sql` file or a folder of them (workspace-relative),
+   * a PostgreSQL `.csv` log, `pg_stat_statements` (this environment's) or `pg_stat_statements:<env>`.
    */
-  connection: z.record(z.string(), scalar),
-  /** Values for `{{name}}` placeholders in sources. */
-  variables: z.record(variableName, scalar).optional(),
-  gates: gates.optional(),
-  deploy: deploySettings.optional(),
-  description: z.string().optional(),
+  queries: z.union([z.string(), z.array(z.string()).min(1)]),
+  /** A query that a plan breaks: `fail` refuses (exit 1, the default), `warn` reports it, `off` skips the check. */
+  mode: z.enum(['fail', 'warn', 'off']).optional(),
+  /** Search path the application's unqualified names resolve with; default: the project's `searchPath`, else its schemas. */
+  searchPath: z.array(z.string()).optional(),
+});
+
+/** Connection settings of an environment or a fleet target; strings may use `${ENV_VAR}`. */
+const connectionSettings = z.record(z.string(), scalar);
+
+/** Labels of a fleet target, e.g. `{ region: eu, tier: a }`; `--labels region=eu` selects by them. */
+export const targetLabels = z.record(identifier, z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
+/** One database of a fleet: its name (unique in the fleet), its connection (merged over the fleet's) and labels. */
+export const fleetTarget = z.strictObject({
+  /** Name of the target, unique in the fleet: `--env <fleet>/<name>` addresses it alone. */
+  name: identifier,
+  /** Connection settings merged over the fleet's `connection`, e.g. `{ database: tenant_acme }`. */
+  connection: connectionSettings.default({}),
+  labels: targetLabels.default({}),
+});
+
+/**
+ * Where a fleet's targets come from: a static list (`targets`), the rows of a query against another environment
+ * (`discover.query` with `discover.environment`), or the JSON a command prints (`discover.command`). Exactly one.
+ */
+export const fleetConfig = z
+  .strictObject({
+    targets: z.array(fleetTarget).optional(),
+    discover: z
+      .strictObject({
+        /**
+         * A query whose rows are the targets: a `name` column, an optional `labels` column (a JSON object), and any
+         * other column is a connection setting (`database`, `host`, `url`...), `${VAR}` references allowed.
+         */
+        query: z.string().min(1).optional(),
+        /** The environment (a single database, e.g. a catalog) the query runs on. */
+        environment: identifier.optional(),
+        /** A shell command (run in the workspace root) printing a JSON array of `{ name, connection, labels }`. */
+        command: z.string().min(1).optional(),
+      })
+      .refine((d) => Boolean(d.query) !== Boolean(d.command), 'give either "query" (with "environment") or "command"')
+      .refine((d) => !d.query || Boolean(d.environment), { message: 'a discovery query needs "environment": the catalog it runs on', path: ['environment'] })
+      .optional(),
+    /** How long the shards after the first wait for the canary (`--canary`, `--shard`), e.g. `30m`. Default 1h. */
+    canaryTimeout: duration.optional(),
+  })
+  .refine((f) => Boolean(f.targets) !== Boolean(f.discover), 'give either "targets" (a list) or "discover" (a query or a command)');
+
+export const environmentConfig = z
+  .strictObject({
+    /** `postgres` or `teradata`. */
+    engine: z.enum(['postgres', 'teradata']),
+    /**
+     * Engine-specific connection settings; strings may use `${ENV_VAR}`. PostgreSQL: `url`, or `embedded: <dir>`
+     * for PGlite, or `host`/`port`/`user`/`password`/`database`. Teradata: `host`, `user`, `password`, `logmech`,
+     * `tmode`, `database`. Required, except in a fleet, where it holds what every target shares.
+     */
+    connection: connectionSettings.optional(),
+    /** Values for `{{name}}` placeholders in sources. */
+    variables: z.record(variableName, scalar).optional(),
+    gates: gates.optional(),
+    deploy: deploySettings.optional(),
+    compat: compatSettings.optional(),
+    description: z.string().optional(),
+    /** Makes this environment a fleet: many databases deployed in waves (see docs/fleets.md). */
+    fleet: fleetConfig.optional(),
+  })
+  .refine((e) => e.connection !== undefined || e.fleet !== undefined, { message: 'required, expected record', path: ['connection'] });
+/** What a webhook can be told (`notify[].events`). */
+export const notifyEvent = z.enum(['deploy-started', 'deploy-succeeded', 'deploy-failed', 'rolled-back', 'smoke-failed', 'drift-found']);
+
+/** A webhook told about deployments (`notify:` in dbee.yaml). */
+export const webhookConfig = z.strictObject({
+  /** Where to POST, written with `${VAR}` (webhook URLs carry a token: keep them out of the file). Never printed. */
+  url: z.string().min(1),
+  /** Events to send; default all of them. */
+  events: z.array(notifyEvent).min(1).optional(),
+  /** Body: `json` (dbee's own, documented in docs/gates.md), `slack` (incoming webhook) or `teams` (MessageCard). Default json. */
+  format: z.enum(['json', 'slack', 'teams']).optional(),
+  /** The longest a notification may take, retries included (default 5s): it never delays a deployment longer. */
+  timeout: duration.optional(),
+  /** Further attempts after a failure (error, timeout or a non-2xx answer) within the timeout; default 2. */
+  retries: z.number().int().min(0).max(10).optional(),
+  /** Only for these environments; default every environment. */
+  environments: z.array(identifier).optional(),
 });
 
 export const workspaceConfig = z.strictObject({
@@ -94,6 +221,8 @@ export const workspaceConfig = z.strictObject({
   shadow: z.enum(['embedded', 'server']).optional(),
   /** Globs (relative to the workspace root) that are never searched for db.yaml. */
   ignore: z.array(z.string()).optional(),
+  /** Webhooks told about deployments, rollbacks, failed smoke checks and drift. */
+  notify: z.array(webhookConfig).optional(),
 });
 
 export const projectConfig = z.strictObject({
@@ -153,5 +282,10 @@ export type EnvironmentConfig = z.infer<typeof environmentConfig>;
 export type ProjectConfig = z.infer<typeof projectConfig>;
 export type DeploySettings = z.infer<typeof deploySettings>;
 export type Gates = z.infer<typeof gates>;
+export type FleetConfig = z.infer<typeof fleetConfig>;
+export type FleetTargetConfig = z.infer<typeof fleetTarget>;
+export type CompatSettings = z.infer<typeof compatSettings>;
 export type ConflictStrategy = z.infer<typeof conflictStrategy>;
 export type HazardKind = z.infer<typeof hazardKind>;
+export type NotifyEvent = z.infer<typeof notifyEvent>;
+export type WebhookConfig = z.infer<typeof webhookConfig>;

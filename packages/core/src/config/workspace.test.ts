@@ -69,6 +69,27 @@ describe('workspace configuration', () => {
     expect(e.format()).toBe('dbee.yaml:3:1: unknown environment "staging"\n  hint: use one of: local, server (declared under "environments" in dbee.yaml)');
   });
 
+  it('picks the environment: the name given (--env), else DBEE_ENV when set and not empty, else defaultEnvironment', () => {
+    const workspace = Workspace.load(ws({ 'dbee.yaml': WORKSPACE_YAML }).root);
+    const url = { DBEE_TEST_PG_URL: 'postgres://x@h/db' };
+
+    expect(workspace.environment(undefined, {}).name).toBe('local');
+    expect(workspace.environment(undefined, { DBEE_ENV: '' }).name).toBe('local');
+    expect(workspace.environment(undefined, { DBEE_ENV: 'server', ...url }).name).toBe('server');
+    expect(workspace.environment('local', { DBEE_ENV: 'server', ...url }).name).toBe('local');
+    expect(workspace.environmentName(undefined, { DBEE_ENV: 'server' })).toEqual({ name: 'server', from: 'variable' });
+  });
+
+  it('refuses a DBEE_ENV that names no environment, saying the name came from DBEE_ENV', () => {
+    const workspace = Workspace.load(ws({ 'dbee.yaml': WORKSPACE_YAML }).root);
+    const e = errorOf(() => workspace.environment(undefined, { DBEE_ENV: 'staging' }));
+    expect(e.exitCode).toBe(1);
+    expect(e.format()).toBe(
+      'dbee.yaml:3:1: DBEE_ENV="staging" names an unknown environment\n' +
+        '  hint: set DBEE_ENV to one of: local, server (declared under "environments" in dbee.yaml), or unset it to use defaultEnvironment (local)',
+    );
+  });
+
   it('refuses an unset ${VAR}, naming the variable and the key, never using an empty string', () => {
     const w = ws({ 'dbee.yaml': WORKSPACE_YAML });
     const workspace = Workspace.load(w.root);

@@ -1,10 +1,11 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
 import { YamlFile } from './yaml-file';
-import { projectSettings, resolveEnvironment, type ResolvedEnvironment } from './resolve';
+import { chooseEnvironment, ENVIRONMENT_VARIABLE, type EnvironmentChoice } from './environment-name';
+import { projectSettings, resolveEnvironment, splitTargetName, type FleetTarget, type ResolvedEnvironment } from './resolve';
 
 export const WORKSPACE_FILE = 'dbee.yaml';
 export const PROJECT_FILE = 'db.yaml';
@@ -32,27 +33,13 @@ export class Workspace {
   ) {}
 
   /**
-   * `path` (an option such as `--out` or `--package`, relative to the workspace root) as an absolute path, refused
-   * when it resolves outside the workspace after symbolic links (of its nearest existing folder): dbee reads and
-   * writes only inside the workspace.
+   * A path the user typed on the command line (`--out`, `--output`, `--report`, `--package`) as an absolute path:
+   * relative to the workspace root, honoured wherever it points (CI writes artifacts to its own temporary folders).
+   * Paths that come from configuration files (source globs, conflict rules) stay inside the workspace: see
+   * `sources/discover.ts`.
    */
-  inside(path: string, option: string): string {
-    const abs = resolve(this.root, path);
-    let existing = abs;
-    while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-    const real = (p: string) => {
-      try {
-        return realpathSync(p);
-      } catch {
-        return p;
-      }
-    };
-    const rel = relative(real(this.root), join(real(existing), relative(existing, abs)));
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return abs;
-    throw new DbeeError(`${option} ${path} resolves outside the workspace (${this.root})`, {
-      code: 'PATH_OUTSIDE',
-      hint: `give ${option} a path inside the workspace`,
-    });
+  commandLinePath(path: string): string {
+    return resolve(this.root, path);
   }
 
   /** Find the workspace root: the nearest folder at or above `from` holding `dbee.yaml`. */
@@ -123,8 +110,37 @@ export class Workspace {
     return p;
   }
 
+  /**
+   * The environment `name` (`--env`), else the one DBEE_ENV names, else dbee.yaml's `defaultEnvironment`, resolved:
+   * see `chooseEnvironment`. `env` holds DBEE_ENV and the values of `${VAR}` references.
+   */
   environment(name: string | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedEnvironment {
-    return resolveEnvironment(this.file, this.config.environments, this.config.deploy, name ?? this.config.defaultEnvironment, env);
+    const choice = this.environmentName(name, env);
+    if (choice.from === 'variable' && !Object.hasOwn(this.config.environments, splitTargetName(choice.name)[0])) {
+      const known = Object.keys(this.config.environments).sort();
+      throw new DbeeError(`${ENVIRONMENT_VARIABLE}="${choice.name}" names an unknown environment`, {
+        code: 'ENV_UNKNOWN',
+        location: this.file.locate(['environments']),
+        hint:
+          `set ${ENVIRONMENT_VARIABLE} to one of: ${known.join(', ')} (declared under "environments" in ${this.file.displayPath}), ` +
+          `or unset it to use defaultEnvironment (${this.config.defaultEnvironment})`,
+        details: { environment: choice.name, known },
+      });
+    }
+    return resolveEnvironment(this.file, this.config.environments, this.config.deploy, choice.name, env, this.discoveredTargets);
+  }
+
+  /** Which environment a command given `name` (`--env`, or none) works with, without resolving it. */
+  environmentName(name: string | undefined, env: NodeJS.ProcessEnv = process.env): EnvironmentChoice {
+    return chooseEnvironment(name, this.config.defaultEnvironment, env);
+  }
+
+  /** Targets of fleets found by a discovery query or command (fleet/targets.ts), by fleet name. */
+  private readonly discoveredTargets = new Map<string, readonly FleetTarget[]>();
+
+  /** Keep the discovered targets of a fleet, so that `environment('<fleet>/<target>')` resolves them. */
+  rememberFleetTargets(fleet: string, targets: readonly FleetTarget[]): void {
+    this.discoveredTargets.set(fleet, targets);
   }
 
   /** The project and all its transitive dependencies, dependencies first, ties broken by name. */

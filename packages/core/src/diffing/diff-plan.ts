@@ -155,7 +155,8 @@ async function desiredAtRef(ctx: OperationContext, ref: string, env: string | un
 /** The desired model of `project` as the sources of `workspace` (the working tree, or a git ref's) describe it. */
 async function desiredIn(ctx: OperationContext, workspace: Workspace, env: string | undefined, project: string, useCache: boolean) {
   const sub: OperationContext = { ...ctx, workspace };
-  const environment = workspace.environment(env, ctx.env);
+  // Environments (connections, variables, gates) come from the working tree's dbee.yaml, whichever ref the sources are read at.
+  const environment = ctx.workspace.environment(env, ctx.env);
   const target = workspace.project(project);
   const all = workspace.withDependencies(target.name);
   const engine = requireDiffEngine(engineFor(sub, environment, all));

@@ -1,5 +1,6 @@
 import type { PlanStep } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
+import { hazardLine } from '../schema/lint-rules';
 import type { DiffResult } from './diff-plan';
 
 const SIGN: Record<string, string> = { create: '+', drop: '-', replace: '~', alter: '~', 'add-constraint': '+', migrate: '>', 'rename-aside': '~', restore: '~' };
@@ -24,7 +25,7 @@ export function formatDiffText(r: DiffResult, colour: boolean): string {
       const hz = s.hazards.length ? '  ' + c(35, `[${s.hazards.map((h) => h.kind).join(', ')}]`) : '';
       lines.push(`    ${paint(s.action, `${SIGN[s.action] ?? '~'} ${s.action}`)}${s.transactional ? '' : ' (outside a transaction)'}${hz}`);
       for (const sql of s.statements) lines.push(...sql.trim().split('\n').map((l) => `        ${l}`));
-      for (const h of s.hazards) lines.push(`      ${c(35, `hazard ${h.kind}`)}: ${h.message}`);
+      for (const h of s.hazards) lines.push(`      ${c(35, 'hazard')} ${hazardLine(h)}`);
     }
   }
   const hazards = r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind));

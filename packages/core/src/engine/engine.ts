@@ -92,7 +92,18 @@ export interface Connection {
    * called. Optional: without it, smoke checks cannot tell a statement that raised a warning.
    */
   onNotice?(listener: (notice: DatabaseNotice) => void): () => void;
+  /**
+   * Parse and analyse one statement against the session's catalog without running it (PostgreSQL: the extended
+   * protocol's Parse and Describe), and say what it would return: its result columns, or the error the server gives.
+   * Parameters (`$1`) are typed by the server where it can infer them. Optional: the compatibility check needs it.
+   */
+  describe?(sql: string): Promise<StatementDescription>;
 }
+
+/** What `Connection.describe` found: the statement's result columns (none for a statement without rows), or its error. */
+export type StatementDescription =
+  | { ok: true; columns: ResultField[] }
+  | { ok: false; /** The server's message, first line. */ message: string; /** SQLSTATE. */ code?: string };
 
 /** A held deployment lock. `release` is idempotent. */
 export interface LockHandle {
@@ -109,6 +120,15 @@ export interface LockHandle {
    * interrupted (PostgreSQL: `application_name`, checked in `pg_stat_activity` of the same database).
    */
   attach?(conn: Connection): Promise<void>;
+  /**
+   * An SQL integer expression that a working session (see `attach`) evaluates inside its own requests and
+   * transactions: 1 while this lock is held; once it is lost, evaluating it raises. The runner multiplies each step's
+   * ledger row by it (the row is written last, right before the step's transaction commits), so that no transaction
+   * commits after the lock is lost, even in a request of many steps; on an error it asks `lost` whether the lock is
+   * gone. PostgreSQL: a per-holder advisory lock held by the lock's session, tried from the working session. Absent:
+   * the lock is checked between requests only (`lost`).
+   */
+  guard?: string;
 }
 
 export interface LockOptions {
@@ -338,6 +358,11 @@ export interface AuditTrail {
   periods(conn: Connection): Promise<{ from: Date; to: Date | null }[]>;
   /** Recorded changes to objects of `schemas`, oldest first. */
   events(conn: Connection, filter: { schemas: string[]; since?: Date; by?: string }): Promise<AuditEvent[]>;
+  /**
+   * Whether a role (PostgreSQL) or user (Teradata) of that name exists, for `extract --by` to refuse a name that can
+   * have changed nothing (a typo). Absent: the engine cannot tell, and the name is taken as given.
+   */
+  roleExists?(conn: Connection, name: string): Promise<boolean>;
 }
 
 /** See `ObjectCatalog.stepOutcome`. */
@@ -482,6 +507,14 @@ export interface ObjectCatalog {
    * always, having no statement that runs outside a transaction).
    */
   stepOutcome(conn: Connection, key: ObjectKey, action: string): Promise<StepOutcome>;
+  /**
+   * How many rows a table has, counting at most `limit` (a bounded query: a large table costs what a small one
+   * does), or null when the table does not exist. Optional, unlike the role's other members: an engine without it
+   * (Teradata) keeps the hazards its plans carry. Deploy judges the hazards that depend on a table's size with it
+   * (`operations/size-hazards.ts`); absent, the plan's hazards stand as planned.
+   * Example: `rowsUpTo(conn, { kind: 'table', schema: 'sales', name: 'orders' }, 10_001)` → `4`.
+   */
+  rowsUpTo?(conn: Connection, table: ObjectKey, limit: number): Promise<number | null>;
 }
 
 /**
@@ -539,6 +572,12 @@ export interface ExportRole {
 export interface ExtractRole {
   /** The live objects of `scope` as source files in the project layout, deterministic text, one object per file. */
   objects(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]>;
+  /**
+   * The live objects of `scope` that `objects` does not write (kinds the engine cannot write as files yet), as
+   * `kind identity` lines, e.g. `aggregate sales.total(numeric)`: extract reports them instead of silently nothing.
+   * Absent: the engine does not say.
+   */
+  unwritten?(conn: Connection, scope: SchemaScope): Promise<string[]>;
 }
 
 /**

@@ -56,6 +56,15 @@ export class SessionPool {
     return this.values.get(key) as T;
   }
 
+  /**
+   * The engine `wrap` made `engine` from, or `engine` itself when this pool did not wrap it: for work that must not
+   * keep its sessions until the batch ends (each target of a fleet takes and releases its own).
+   */
+  unwrap(engine: Engine): Engine {
+    for (const { raw, wrapped } of this.engines.values()) if (wrapped === engine) return raw;
+    return engine;
+  }
+
   /** The engine with lock, connect and its diff role's openShadow served from this pool. */
   wrap(engine: Engine): Engine {
     const known = this.engines.get(engine.name);
@@ -71,6 +80,7 @@ export class SessionPool {
         return {
           release: async () => {},
           lost: held.lost?.bind(held),
+          guard: held.guard,
           attach: attach
             ? async (conn: Connection) => {
                 const raw = rawConnection(conn);

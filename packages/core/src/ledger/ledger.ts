@@ -35,6 +35,8 @@ export interface DeploymentInfo {
   reverts?: number | null;
   /** The project's ledger state now (`state(project)`), when the caller has just read it: not read again. */
   before?: LedgerState;
+  /** The change ticket it runs under (`--ticket`), recorded in `deployments.ticket` (ledger version 3); none by default. */
+  ticket?: string | null;
 }
 
 /**
@@ -130,6 +132,10 @@ export interface DeploymentRow {
   reverts: number | null;
   /** JSON text (see `DeploymentSummary`), or null for deployments that never finished. */
   summary: string | Record<string, unknown> | null;
+  /** The change ticket it ran under (`--ticket`); null when none was given or the ledger predates tickets. */
+  ticket?: string | null;
+  /** The CI job that ran it (`GITHUB_RUN_ID`, `CI_JOB_ID`...), or null. */
+  ci_job?: string | null;
 }
 
 /** What the ledger keeps in `deployments.summary` (JSON), beyond the columns. */
@@ -160,8 +166,26 @@ export interface DeploymentSummary {
   forced?: string[];
   /** A rollback to the sources at a git ref: the ref as given and its commit. */
   toRef?: { ref: string; commit: string };
+  /** Notifications (`notify:` webhooks) that did not arrive: webhook (position and host), event and why. */
+  notifications?: { webhook: string; event: string; error: string }[];
   /** A `disable`: the routine, how it was disabled, and exactly which grants were revoked or what it was renamed to. */
   disabled?: { object: string; how: 'revoke' | 'rename'; revoked?: string[]; renamedTo?: string };
+}
+
+/**
+ * The summary of a deployment row (`deployments.summary`: jsonb on PostgreSQL, text elsewhere), parsed: the one place
+ * that reads it. Empty when the row has none (a deployment that never finished) or it is not JSON.
+ */
+export function deploymentSummary(row: Pick<DeploymentRow, 'summary'>): DeploymentSummary {
+  if (!row.summary) return {};
+  if (typeof row.summary === 'string') {
+    try {
+      return JSON.parse(row.summary) as DeploymentSummary;
+    } catch {
+      return {};
+    }
+  }
+  return row.summary as DeploymentSummary;
 }
 
 /** The ledger's view of what a project has deployed: object checksums, and migrations with their descriptions. */
@@ -333,9 +357,11 @@ export class Ledger {
     const id = await this.nextId('deployments', this.conn);
     const session = this.asyncSession;
     if (session) await this.conn.execute(session.start);
+    // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
+    const ticket = info.ticket ? [this.q('ticket')] : [];
     await this.conn.query(
-      `INSERT INTO ${this.t('deployments')} (${this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before')})
-       VALUES (${this.params(15)})`,
+      `INSERT INTO ${this.t('deployments')} (${[this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'), ...ticket].join(', ')})
+       VALUES (${this.params(15 + ticket.length)})`,
       [
         id,
         info.project,
@@ -352,6 +378,7 @@ export class Ledger {
         info.stepsTotal,
         info.reverts ?? null,
         JSON.stringify(before),
+        ...(info.ticket ? [info.ticket] : []),
       ],
     );
     return id;
@@ -377,9 +404,10 @@ export class Ledger {
   /**
    * The writes that record one step (see `recordStep`), to run in order. With `step.serverClock` its `started_at` and
    * `duration_ms` are the dialect's clock expressions (`LedgerInlining`), for a row sent in the same request as the
-   * step's statements, after them.
+   * step's statements, after them; `step.guard` (with `serverClock`) is the deployment lock's guard (`LockHandle.guard`),
+   * evaluated by the row's INSERT.
    */
-  stepWrites(deploymentId: number, step: StepRecord & { serverClock?: boolean }): LedgerWrite[] {
+  stepWrites(deploymentId: number, step: StepRecord & { serverClock?: boolean; guard?: string | null }): LedgerWrite[] {
     const writes: LedgerWrite[] = [];
     if (step.replacesStarted) {
       // Idempotent: a record written again after a crash replaces the `started` row instead of colliding with it.
@@ -393,7 +421,9 @@ export class Ledger {
     if (step.serverClock && !clock) throw new Error(`the ${this.dialect.schema} ledger dialect cannot time a step on the server`);
     const params: unknown[] = [deploymentId, step.order, step.objectKey, step.action, step.checksum, JSON.stringify(step.statements), step.reverse ? JSON.stringify(step.reverse) : null, step.previousDefinition, this.bool(step.transactional)];
     const values = [this.params(params.length)];
-    if (clock) values.push(clock.startedAt, clock.elapsedMs);
+    // The lock's guard (1 while the lock is held, it raises once it is lost) is evaluated with the row, after the
+    // step's statements and right before its transaction commits, at no statement of its own.
+    if (clock) values.push(clock.startedAt, step.guard ? `(${clock.elapsedMs}) * ${step.guard}` : clock.elapsedMs);
     else {
       params.push(step.startedAt, step.durationMs);
       values.push(this.p(params.length - 1), this.p(params.length));
@@ -679,8 +709,10 @@ export class Ledger {
 
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
+    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
+    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary')}
+      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}
          FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );

@@ -7,6 +7,7 @@ import type { AdoptOptions } from '../options';
 import { planFromSources } from '../planner/planner';
 import { ciJob, gitCommit, type OperationContext } from './context';
 import { loadTarget, schemaOwners } from './load';
+import { Deployment } from '../runner/deployment';
 import { withSession } from '../runner/session';
 
 export type { AdoptOptions };
@@ -64,7 +65,7 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
       return ExitCode.ok;
     }
     await ledger.ensure();
-    const id = await ledger.startDeployment({
+    const deployment = await Deployment.open(ledger, {
       project: target.name,
       environment: environment.name,
       kind: 'adopt',
@@ -77,11 +78,12 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
       host: owner.host,
       stepsTotal: 0,
     });
+    const id = deployment.id;
     await conn.transaction(async (tx) => {
       for (const r of recorded) await ledger.setObjectState(target.name, r.key, r.checksum, id, tx);
     });
     const fingerprint = await diff.fingerprint(conn, scope);
-    await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
+    await deployment.close('succeeded', { fingerprint });
     reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
     return ExitCode.ok;
   });

@@ -10,10 +10,12 @@ import { planChecksum } from '../plan/serialize';
 import { checksumStatements } from '../sources/checksum';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
 import { checkGates } from './gates';
-import { deploymentSummary } from './status';
+import { deploymentSummary } from '../ledger/ledger';
 import { withSession } from '../runner/session';
 import { executePlan } from '../runner/execute';
+import { Deployment } from '../runner/deployment';
 import { StepJournal } from '../runner/journal';
+import { checkTicket } from '../promotion/ticket';
 
 export type { CleanupOptions };
 
@@ -75,6 +77,7 @@ export function backupKey(b: Pick<BackupInfo, 'object' | 'backup'>): ObjectKey {
 export async function cleanup(ctx: OperationContext, options: CleanupOptions): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const environment = workspace.environment(options.env, ctx.env);
+  const ticket = checkTicket(environment, options.ticket, 'cleanup');
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
   const retention = retentionMs(environment, options.olderThan);
@@ -136,20 +139,20 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
     const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps };
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
     await ledger.ensure();
-    return await dropBackups(ctx, { engine, conn, ledger, environment, project: target.name, plan, backups: byKey });
+    return await dropBackups(ctx, { engine, conn, ledger, environment, project: target.name, plan, backups: byKey, ticket });
   });
 }
 
 async function dropBackups(
   ctx: OperationContext,
-  input: { engine: Engine; conn: Connection; ledger: Ledger; environment: ResolvedEnvironment; project: string; plan: Plan; backups: Map<string, BackupInfo> },
+  input: { engine: Engine; conn: Connection; ledger: Ledger; environment: ResolvedEnvironment; project: string; plan: Plan; backups: Map<string, BackupInfo>; ticket: string | null },
 ): Promise<ExitCodeValue> {
   const { conn, ledger, plan, project } = input;
   const owner = lockOwner();
   // The schemas did not change: the last deployment's fingerprint still describes them (drift stays visible).
   const last = (await ledger.deployments(project, input.environment.name, 50)).find((d) => d.finished_at);
   const fingerprint = last ? deploymentSummary(last).fingerprint ?? null : null;
-  const id = await ledger.startDeployment({
+  const deployment = await Deployment.open(ledger, {
     project,
     environment: input.environment.name,
     kind: 'cleanup',
@@ -161,7 +164,9 @@ async function dropBackups(
     ciJob: ciJob(ctx.env),
     host: owner.host,
     stepsTotal: plan.steps.length,
+    ticket: input.ticket,
   });
+  const id = deployment.id;
   // Through the one step executor: each drop in its own transaction with its step row and the backup marked gone.
   const journal = new StepJournal(ledger);
   const mapped = (e: unknown, statement: string | null) => (e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: statement ?? undefined }) as DbeeError));
@@ -194,7 +199,7 @@ async function dropBackups(
   const failure = outcome.failures[0];
   if (failure) {
     const backup = input.backups.get(failure.step.key)!;
-    await ledger.finishDeployment(id, 'failed', failure.error.message, failure.statement, { fingerprint });
+    await deployment.close('failed', { fingerprint }, { error: failure.error.message, statement: failure.statement });
     throw new DbeeError(`cleanup of ${project}: dropping ${backup.backup} failed: ${failure.error.message.split('\n')[0]}`, {
       code: 'CLEANUP_FAILED',
       exitCode: ExitCode.applyFailed,
@@ -202,7 +207,7 @@ async function dropBackups(
       cause: failure.error,
     });
   }
-  await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
+  await deployment.close('succeeded', { fingerprint });
   ctx.reporter.info(`${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${id}, kind cleanup)`);
   return ExitCode.ok;
 }

@@ -10,9 +10,11 @@ import { runPlan } from '../runner/runner';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
 import { ciJob, gitCommit, type OperationContext } from './context';
-import { checkGates, checkStepPolicies } from './gates';
+import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
 import { loadTarget } from './load';
 import { sessionSettings, withSession } from '../runner/session';
+import { checkTicket } from '../promotion/ticket';
+import { judgeSizeHazards } from './size-hazards';
 
 export type { CloneOptions };
 
@@ -38,7 +40,8 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
     throw new DbeeError('clone needs --from <env> and --to <env>', { code: 'OPTIONS_INVALID', hint: 'e.g. dbee clone sales --from prod --to test' });
   }
   if (options.from === options.to) throw new DbeeError('--from and --to name the same environment', { code: 'OPTIONS_INVALID' });
-  const { environment: target, target: project, model, engine } = await loadTarget(ctx, options.project, options.to);
+  const { environment: target, target: project, model, models, engine } = await loadTarget(ctx, options.project, options.to);
+  const ticket = checkTicket(target, options.ticket, 'clone');
   const source = workspace.environment(options.from, ctx.env);
   if (source.engine !== target.engine) {
     throw new DbeeError(`environments ${source.name} (${source.engine}) and ${target.name} (${target.engine}) are not of the same engine`, { code: 'OPTIONS_INVALID' });
@@ -48,17 +51,37 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   const from = await readSide(ctx, engine, diff, source, scope, project.name);
   const settings = workspace.settings(project, target).deploy;
   const now = options.now ?? new Date();
-  return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock }) => {
+  return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock, lockGuard }) => {
+    // Under the lock, a deployment (or clone) still marked running belongs to a process that died.
+    const ledger = new Ledger(conn, engine.ledger);
+    if (options.dryRun) {
+      const running = await ledger.runningDeployments();
+      if (running.length) reporter.warn(`deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted`);
+    } else {
+      const interrupted = await ledger.markInterrupted(`a clone by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+      if (interrupted.length) {
+        reporter.warn(`deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; what it applied stays, the rest is planned again`);
+      }
+    }
     const live: SchemaModel = await diff.introspect(conn, scope);
     const fingerprint = await diff.fingerprint(conn, scope);
     const plan = planOfChanges(engine, project.name, live, from.model, settings.online ?? false, fingerprint, project.config.renames ?? [], scope.manage?.owners);
     if (from.state) plan.objectStates = { [project.name]: from.state.objects };
+    // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
+    const judged = await judgeSizeHazards(engine, conn, plan);
     ctx.stdout.write(formatDiffText({ project: project.name, from: `${target.name} (${conn.description})`, to: `${source.name} (${from.description})`, plan, cached: false }, false));
-    const problems = checkStepPolicies(target, plan, {
+    // What the clone can know will fail is refused before anything is applied: the schemas of the projects it
+    // depends on must be on the target (its tables' foreign keys and its views reference them).
+    const missing = await missingDependencySchemas(engine, conn, models.filter((m) => m.project.name !== project.name));
+    for (const note of judged) reporter.info(note);
+    const problems = [
+      ...missing.map((m) => dependencyMissing(project.name, m, target.name, `dbee clone ${m.project} --from ${source.name} --to ${target.name}`)),
+      ...checkStepPolicies(target, plan, {
       conflicts: new Map(),
       settings: (p) => workspace.settings(workspace.project(p), target).deploy,
       allowHazards: options.allowHazards ?? [],
-    });
+      }),
+    ];
     if (problems.length) {
       const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
       if (problems.length === 1) throw new DbeeError(`${problems[0]!.message}; ${what}`, { code: problems[0]!.code, hint: problems[0]!.hint, details: problems[0]!.details });
@@ -79,11 +102,12 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
       plan,
       environment: target.name,
       variables: new Map([[project.name, model.variables]]),
-      identity: { package: null, gitCommit: await gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host },
+      identity: { package: null, gitCommit: await gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host, ticket },
       planChecksum: planChecksum(plan),
       reporter,
       session: sessionSettings(settings),
       beforeStep: assertLock,
+      lockGuard,
       transaction: settings.transaction ?? 'object',
       autoRollback: () => settings.autoRollback ?? false,
       schemas: new Map([[project.name, scope.schemas]]),
@@ -103,3 +127,4 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
     return ExitCode.ok;
   });
 }
+

@@ -4,9 +4,10 @@ import type { ConflictStrategy } from '../config/schema';
 import type { DbProject, Workspace } from '../config/workspace';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
-import { formatKey } from '../model/object-key';
+import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { StepConflict } from '../runner/runner';
+import type { SchemaModel } from '../schema/model';
 
 /** The strategy that applies to one object if it turns out to exist, and where it was set. */
 export interface ConflictRule {
@@ -48,6 +49,21 @@ export class ConflictRules {
     private readonly cli: ConflictStrategy | undefined,
   ) {}
 
+  /**
+   * A step's file as a `conflicts:` rule of its project's db.yaml matches it (relative to the project's folder), e.g.
+   * `schema/sales/tables/promotions.sql` for `databases/sales/schema/sales/tables/promotions.sql`.
+   */
+  projectPath(step: PlanStep): string | null {
+    if (!step.source) return null;
+    const root = this.workspace.project(step.project).relativeRoot;
+    return root && step.source.file.startsWith(root + '/') ? step.source.file.slice(root.length + 1) : step.source.file;
+  }
+
+  /** The db.yaml of a step's project, as the user finds it (`databases/sales/db.yaml`). */
+  projectFile(step: PlanStep): string {
+    return this.workspace.project(step.project).file.displayPath;
+  }
+
   ruleFor(step: PlanStep): ConflictRule {
     const project = this.workspace.project(step.project);
     const settings = this.workspace.settings(project, this.environment).deploy;
@@ -56,7 +72,8 @@ export class ConflictRules {
     if (this.cli) return { strategy: this.cli, copyData, source: '--if-exists' };
     const file = project.file.displayPath;
     if (glob) return { strategy: glob.ifExists, copyData, source: `${file} conflicts[${glob.index}] "${glob.match}"` };
-    const env = this.environment.name;
+    // A fleet's target takes the fleet's settings: they are keyed by the fleet's name.
+    const env = this.environment.fleet?.name ?? this.environment.name;
     const layers: [ConflictStrategy | undefined, string][] = [
       [project.config.environments?.[env]?.deploy?.ifExists, `${file} environments.${env}.deploy.ifExists`],
       [project.config.deploy?.ifExists, `${file} deploy.ifExists`],
@@ -195,7 +212,7 @@ export async function decideConflicts(
         location,
         hint:
           'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over) or ifExists: drop; ' +
-          `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${step.source?.file ?? '<file>'}", ifExists: rename }] in the project's db.yaml (paths relative to the project)`,
+          `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${rules.projectPath(step) ?? '<file>'}", ifExists: rename }] in ${rules.projectFile(step)}`,
         details: { object: step.key, rule: rule.source },
       });
       continue;
@@ -222,4 +239,49 @@ export async function decideConflicts(
     };
   }
   return decisions;
+}
+
+/**
+ * The live model of a project planned by a diff, without the objects the sources define but the ledger does not know
+ * (made outside dbee, by hand or by another tool), and what stands on them (a table's indexes, triggers, comments,
+ * grants, owner). The diff then plans such an object as a CREATE, which meets the existing object: a conflict, decided
+ * by `--if-exists` and the conflict rules (`decideConflicts`) as it is when the project is planned from the ledger,
+ * instead of an ALTER that silently adopts it. Routines are left as they are (their CREATE OR REPLACE never conflicts).
+ * `wanted`: the keys of the objects the project's source files define (a serial's sequence, say, is not one: it comes
+ * with its table); `known`: the object keys the ledger holds for the project.
+ */
+export function withoutUnknownObjects(live: SchemaModel, wanted: ReadonlySet<string>, known: ReadonlySet<string>): { model: SchemaModel; unknown: string[] } {
+  const unknown = new Set<string>();
+  const relations = new Set<string>();
+  for (const list of ['tables', 'views', 'sequences', 'types'] as const) {
+    for (const o of live[list] as { key: ObjectKey }[]) {
+      const key = formatKey(o.key);
+      if (!wanted.has(key) || known.has(key)) continue;
+      unknown.add(key);
+      if (list === 'tables' || list === 'views') relations.add(`${o.key.schema}.${o.key.name}`);
+    }
+  }
+  for (const list of ['indexes', 'triggers'] as const) {
+    for (const o of live[list]) {
+      const key = formatKey(o.key);
+      if ((o.key.parent && relations.has(o.key.parent)) || (wanted.has(key) && !known.has(key))) unknown.add(key);
+    }
+  }
+  if (!unknown.size) return { model: live, unknown: [] };
+  const keep = <T extends { key: ObjectKey }>(items: T[]) => items.filter((o) => !unknown.has(formatKey(o.key)));
+  const on = <T extends { target: ObjectKey }>(items: T[]) =>
+    items.filter((o) => !unknown.has(formatKey(o.target)) && !(o.target.parent && relations.has(o.target.parent)));
+  const model: SchemaModel = {
+    ...live,
+    tables: keep(live.tables),
+    views: keep(live.views),
+    sequences: keep(live.sequences),
+    types: keep(live.types),
+    indexes: keep(live.indexes),
+    triggers: keep(live.triggers),
+    comments: on(live.comments),
+    privileges: on(live.privileges),
+    owners: on(live.owners),
+  };
+  return { model, unknown: [...unknown].sort() };
 }

@@ -1,11 +1,10 @@
-import { resolve } from 'node:path';
 import { migrationVersionOf } from '../model/object-key';
 import { type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase, planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
-import type { SmokeCheck } from '../smoke';
+import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
@@ -23,13 +22,19 @@ import { sessionSettings, withSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { dryRunGates, markDataLoss, verifyPlan } from '../runner/verify';
 import { checksumStatements } from '../sources/checksum';
-import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
+import { backupStamp, ConflictRules, decideConflicts, withoutUnknownObjects, type ConflictDecision } from './conflicts';
 import { planInPlace } from './in-place';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
-import { checkGates, checkStepPolicies } from './gates';
+import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
+import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
+import { checkTicket } from '../promotion/ticket';
+import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
 import { batchShared, deployedStates, fullModels, hasExportedModels, loadModels, modelLoader, removedObjects, schemaOwners, sourceCommit } from './load';
 import { printPlan } from './print';
+import { judgeSizeHazards } from './size-hazards';
+import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
+import { formatCompatText } from '../check/compat';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
 export type { DeployOptions };
@@ -56,7 +61,7 @@ function validate(options: DeployOptions): Validated {
  * the ledger, plan, decide conflicts, check step policies, then print (dry run) or pass the gates and run.
  * Exit codes: 0 done (or nothing to do), 1 refused before anything ran, 2 a step failed.
  */
-export async function deploy(ctx: OperationContext, options: DeployOptions): Promise<ExitCodeValue> {
+export async function deploy(ctx: OperationContext, options: DeployOptions, hooks: DryRunHooks = {}): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const startedAt = options.now ?? new Date();
   const t0 = Date.now();
@@ -64,7 +69,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   const report: DeployReport = {
     formatVersion: REPORT_FORMAT_VERSION,
     tool: { name: 'dbee', version: ctx.toolVersion },
-    environment: options.env ?? workspace.config.defaultEnvironment,
+    environment: workspace.environmentName(options.env, ctx.env).name,
     database: null,
     planned: [],
     startedAt: startedAt.toISOString(),
@@ -74,6 +79,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
     exitCode: ExitCode.invalid,
     who: { osUser: owner.user, host: owner.host, ciJob: ciJob(ctx.env) },
     source: { commit: null, package: options.package ?? null, planChecksum: null },
+    ticket: null,
     transaction: 'object',
     projects: [],
     steps: [],
@@ -83,7 +89,7 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
   };
   let run: RunResult | null = null;
   try {
-    const code = await deployInner(ctx, options, report, (r) => (run = r));
+    const code = await deployInner(ctx, options, report, (r) => (run = r), hooks);
     report.exitCode = code;
     return code;
   } catch (e) {
@@ -98,21 +104,23 @@ export async function deploy(ctx: OperationContext, options: DeployOptions): Pro
     report.durationMs = Date.now() - t0;
     if (run) printSummary(ctx.stdout, report);
     if (options.report) {
-      const path = resolve(workspace.root, options.report);
+      const path = workspace.commandLinePath(options.report);
       writeReport(path, report);
       reporter.info(`report written to ${path}`);
     }
   }
 }
 
-async function deployInner(ctx: OperationContext, options: DeployOptions, report: DeployReport, onRun: (r: RunResult) => void): Promise<ExitCodeValue> {
+async function deployInner(ctx: OperationContext, options: DeployOptions, report: DeployReport, onRun: (r: RunResult) => void, hooks: DryRunHooks): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
   report.environment = environment.name;
+  const ticket = checkTicket(environment, options.ticket, 'deploy');
+  report.ticket = ticket;
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
-  const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
+  const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
   report.planned = planned;
@@ -120,6 +128,7 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
   }
+  await checkPromotion(ctx, environment, pkg, options.now ?? new Date());
   // git runs (two processes) while the sources are read and the lock is taken.
   const sourceCommitLater = pkg ? null : sourceCommit(ctx);
   const engine = engineFor(ctx, environment, all);
@@ -186,24 +195,45 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     const conflicts = new Map<number, StepConflict>();
     for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
     if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
+    for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
     const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
+    // Dependencies this run does not apply must be there (a package checks its own in packagePlan). Under Nx a dry
+    // run is not asked: the real run deploys the dependencies first, their dry runs create nothing.
+    if (!pkg && plan.steps.length && !(options.dryRun && ctx.fromNx)) {
+      const missing = await missingDependencySchemas(engine, conn, models.filter((m) => !planned.includes(m.project.name)));
+      problems.unshift(...missing.map((m) => dependencyMissing(target.name, m, environment.name, `dbee deploy ${m.project} --env ${environment.name}, or without --no-deps`)));
+    }
 
+    // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
+    // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
+    const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name, !options.dryRun && plan.steps.length > 0);
+    if (smoke) smoke.regression = smokeRegression(environment.gates);
     if (options.dryRun) {
       // A table the run would drop with rows in it is marked data-loss before the plan is shown.
       await markDataLoss(engine, conn, plan, conflicts);
       printPlan(ctx.stdout, plan, models, decisions);
       report.status = 'dry-run';
       report.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, key: s.key, action: s.action, status: 'not-run', durationMs: 0, ...conflictOf(decisions.get(s.order)) }));
-      problems.push(...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now })));
+      if (!hooks.skipGates) problems.push(...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now })));
+      // The application's queries, described on the scratch copy before and after the plan (when a source is named).
+      const compat = options.verify === false ? null : await prepareCompat(ctx, { engine, conn, environment, models, target: target.name, queries: options.queries });
       // The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run.
-      if (options.verify !== false && plan.steps.length) {
-        const verdict = await verifyPlan({ engine, conn, environment, workspaceRoot: workspace.root, plan, conflicts, variables, schemas: [...new Set(models.flatMap((m) => m.graph.schemas))], shadow: workspace.config.shadow ?? 'embedded' });
+      if (options.verify !== false && (plan.steps.length || compat)) {
+        const verdict = await verifyPlan({ engine, conn, environment, workspaceRoot: workspace.root, plan, conflicts, variables, schemas: [...new Set(models.flatMap((m) => m.graph.schemas))], shadow: workspace.config.shadow ?? 'embedded', probe: compat?.probe });
         if (!verdict.verified) reporter.warn(`dry run: the plan was not verified: ${verdict.skipped}`);
         else reporter.info(`dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`);
         for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
         // A step already refused (a conflict) is not reported twice.
         const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
         problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
+        if (compat) {
+          const result = await compat.report(plan);
+          if (hooks.onCompat) hooks.onCompat(result);
+          else ctx.stdout.write(formatCompatText(result));
+          const broken = compatProblem(result);
+          if (broken && compat.mode === 'fail') problems.push(broken);
+          else if (broken) reporter.warn(`${broken.message} (compat.mode: warn)`);
+        }
       }
       if (problems.length) refuse(problems, true);
       reporter.info('dry run: nothing was applied');
@@ -215,10 +245,9 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
       return ExitCode.ok;
     }
     if (problems.length) refuse(problems, false);
-    // Smoke files are read and validated before anything is applied: a broken check refuses the deployment.
-    const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-    const result = await apply(ctx, { assertLock: session.assertLock, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
+    const notStarted = await notifyDeployStarted(ctx, report, plan);
+    const result = await apply(ctx, { assertLock: session.assertLock, lockGuard: session.lockGuard, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, ticket, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
     onRun(result);
     report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
     report.steps = result.steps;
@@ -226,6 +255,11 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
     const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
     report.status = failed ? (result.projects.some((p) => p.status === 'failed' || p.status === 'aborted') ? 'failed' : 'rolled-back') : 'succeeded';
+    if (pkg) {
+      const projects = result.projects.flatMap((p) => (p.deploymentId === null ? [] : [{ project: p.project, deploymentId: p.deploymentId, status: p.status, smoke: smoke?.outcomes.get(p.project) ?? 'not run' }]));
+      recordPromotion(ctx, { environment, pkg, database: conn.description, ticket, finishedAt: new Date().toISOString(), projects });
+    }
+    await notifyDeployFinished(ctx, report, result, ledger, notStarted);
     const aborted = result.projects.find((p) => p.status === 'aborted');
     if (aborted?.error) throw aborted.error;
     report.exitCode = result.exitCode;
@@ -285,6 +319,7 @@ function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): nev
 interface ApplyInput {
   /** Proves the deployment lock is still held; called before every step. */
   assertLock: () => Promise<void>;
+  lockGuard: string | null;
   /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
   planChecksum: string;
   plan: Plan;
@@ -295,6 +330,8 @@ interface ApplyInput {
   commit: string | null;
   settings: DeploySettings;
   packagePath: string | null;
+  /** The change ticket (`--ticket`), recorded with each deployment. */
+  ticket: string | null;
   conflicts: Map<number, StepConflict>;
   scope: TransactionScope;
   settingsOf: (project: string) => DeploySettings;
@@ -320,11 +357,13 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
       osUser: owner.user,
       ciJob: ciJob(ctx.env),
       host: owner.host,
+      ticket: input.ticket,
     },
     planChecksum: input.planChecksum,
     reporter: ctx.reporter,
     session: sessionSettings(settings),
     beforeStep: input.assertLock,
+    lockGuard: input.lockGuard,
     transaction: input.scope,
     conflicts: input.conflicts,
     continueOnError: input.continueOnError,
@@ -373,6 +412,8 @@ interface SmokePlan {
   timeoutMs: Map<string, number>;
   /** Filled as projects are verified: project → `n/m passed`. */
   outcomes: Map<string, string>;
+  /** The environment's performance gate (`gates.smokeRegression`), or null. */
+  regression?: SmokeRegression | null;
 }
 
 async function smokePlan(
@@ -382,10 +423,12 @@ async function smokePlan(
   plan: Plan,
   settingsOf: (project: string) => DeploySettings,
   environment: string,
+  /** Whether the checks will run (a real run with steps): only then is an engine that cannot run them worth a line. */
+  willRun: boolean,
 ): Promise<SmokePlan | null> {
   const projects = plan.projects.filter((p) => settingsOf(p).smokeAfterDeploy ?? true);
   if (!projects.length || !engine.smoke) {
-    if (projects.length) ctx.reporter.info(`smoke checks after deploy: the ${engine.name} engine cannot run them yet (${environment})`);
+    if (projects.length && willRun) ctx.reporter.info(`smoke checks after deploy: the ${engine.name} engine cannot run them yet (${environment})`);
     return null;
   }
   const checks = new Map<string, SmokeCheck[]>();
@@ -414,6 +457,7 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       deploymentId,
       checks,
       timeoutMs: smoke.timeoutMs.get(project),
+      regression: smoke.regression,
       onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
       // The views this deployment can have broken are compiled (all of them where the engine cannot tell).
       changed: input.plan.steps.filter((st) => st.project === project).map((st) => st.objectKey),
@@ -471,9 +515,18 @@ async function planSources(ctx: OperationContext, input: PlanInput, environment:
       const shown = objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
       ctx.reporter.info(`${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`);
       const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
-      const live = await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+      // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
+      const defined = new Map(model.objects.map((o) => [o.id, o]));
+      const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
+      const live = withoutUnknownObjects(await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage }), new Set(defined.keys()), known).model;
       const settings = ctx.workspace.settings(target, environment).deploy;
-      steps.push(...planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps);
+      const diffed = planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps;
+      // Located at their source files: conflict rules match files, and messages name them.
+      for (const st of diffed) {
+        const o = defined.get(st.key);
+        if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
+      }
+      steps.push(...diffed);
       const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
       objectStates[project] = Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
     }

@@ -11,8 +11,7 @@ export type { DiffOptions };
 /** `diff`: what would change, with hazards; nothing is applied. */
 export async function diff(ctx: OperationContext, options: DiffOptions): Promise<ExitCodeValue> {
   const format = options.format;
-  // Refused before any work: a file is written only inside the workspace (after symbolic links).
-  const file = options.output ? ctx.workspace.inside(options.output, '--output') : null;
+  const file = options.output ? ctx.workspace.commandLinePath(options.output) : null;
   const result = await diffPlan(ctx, { ...options, noCache: options.cache === false });
   const colour = format === 'text' && !options.output && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env.NO_COLOR;
   const text = format === 'json' ? formatDiffJson(result) : format === 'markdown' ? formatDiffMarkdown(result, graphCommand(ctx, options)) : formatDiffText(result, colour);

@@ -11,7 +11,7 @@ import { expandPlaceholders } from '../sources/placeholders';
 import type { ExtractOptions } from '../options';
 import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
 import type { OperationContext } from './context';
-import { schemaOwners } from './load';
+import { loadModels, schemaOwners } from './load';
 import { graphProject, projectManagedScope } from '../planner/project-model';
 import { withSession } from '../runner/session';
 
@@ -47,7 +47,7 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
     throw new DbeeError(`"${options.project}" is not a project name`, { code: 'OPTIONS_INVALID', hint: 'use letters, digits, "_", "-" or "$"' });
   }
   const schemas = (options.schemas ?? options.project).split(',').map((s) => s.trim()).filter(Boolean);
-  const root = ctx.workspace.inside(options.out ?? options.project, '--out');
+  const root = ctx.workspace.commandLinePath(options.out ?? options.project);
   if (existsSync(join(root, PROJECT_FILE))) {
     throw new DbeeError(`${relative(ctx.workspace.root, join(root, PROJECT_FILE))} exists but is not project ${options.project}`, {
       code: 'OPTIONS_INVALID',
@@ -76,10 +76,11 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     ...(target.project ? { manage: projectManagedScope(workspace.root, target.project, workspace.settings(target.project, environment).variables) } : {}),
     sourceNames: sourceNames(ctx, environment),
   };
-  const { description, changed, objects, deployed } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
+  const { description, changed, objects, deployed, unwritten } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
     description: conn.description,
-    changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, target.schemas, options, now) : null,
+    changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now) : null,
     objects: await extractRole.objects(conn, scope),
+    unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
     deployed: target.project ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()] : [],
   }));
   let selected = objects;
@@ -114,12 +115,20 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   }
   reporter.info(`dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`);
   const rel = (p: string) => relative(workspace.root, join(target.root, p)).split('\\').join('/');
-  for (const o of selected) {
-    reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${formatKey(o.key)})`);
+  // Into an existing project, an object the project already defines in another file goes to that file.
+  const writes = target.project ? await intoExistingLayout(ctx, engine, environment, target.project, selected) : selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
+  for (const o of writes) {
+    reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${o.keys.join(', ')})`);
     if (options.dryRun) continue;
     const file = join(target.root, o.path);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, o.text);
+  }
+  // What the engine cannot write as files yet is said, not silently left out.
+  if (unwritten.length) {
+    reporter.warn(
+      `${unwritten.length} object${unwritten.length === 1 ? '' : 's'} of ${target.schemas.join(', ')} on ${environment.name} ${unwritten.length === 1 ? 'is' : 'are'} not written (dbee extract cannot write ${unwritten.length === 1 ? 'its kind' : 'their kinds'} as files yet; write ${unwritten.length === 1 ? 'its file' : 'their files'} by hand):\n${unwritten.map((u) => `  ${u}`).join('\n')}`,
+    );
   }
   if (!target.project) {
     const yaml = dbYaml(target, dependencies(ctx, environment, target, objects));
@@ -154,7 +163,7 @@ function sameObject(a: ObjectKey, b: ObjectKey): boolean {
 }
 
 /** The changes the audit trail recorded for `--since`/`--by`; refuses when the trail does not cover the period. */
-async function auditedChanges(engine: Engine, conn: Connection, schemas: string[], options: { since?: string; by?: string }, now: Date): Promise<AuditEvent[]> {
+async function auditedChanges(engine: Engine, conn: Connection, environment: string, schemas: string[], options: { since?: string; by?: string }, now: Date): Promise<AuditEvent[]> {
   const since = options.since !== undefined ? sinceTime(options.since, now) : undefined;
   const periods = engine.audit ? await engine.audit.periods(conn) : [];
   const period = since ? `since ${since.toISOString()}` : 'for the changes asked';
@@ -173,6 +182,12 @@ async function auditedChanges(engine: Engine, conn: Connection, schemas: string[
     throw new DbeeError(`auditing was not enabled for the whole period ${period} (recorded: ${list}), so changes made outside it are unknown`, {
       code: 'AUDIT_NOT_ENABLED',
       hint: `ask for a period auditing covered (--since ${periods.at(-1)!.from.toISOString()} or later), or extract without --since/--by`,
+    });
+  }
+  if (options.by !== undefined && engine.audit.roleExists && !(await engine.audit.roleExists(conn, options.by))) {
+    throw new DbeeError(`--by ${options.by}: no role of that name on ${environment}, so it changed nothing`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'name a role of the database (dbee audit <project> --env <env> lists who changed what)',
     });
   }
   return engine.audit.events(conn, { schemas, since, by: options.by });
@@ -214,4 +229,77 @@ function dbYaml(target: ExtractTarget, dependsOn: string[]): string {
     ...(dependsOn.length ? [`dependsOn: [${dependsOn.join(', ')}]`] : []),
     '',
   ].join('\n');
+}
+
+/** A file extract writes: its path relative to the project folder, its text, the objects it defines. */
+interface FileWrite {
+  path: string;
+  text: string;
+  keys: string[];
+}
+
+/**
+ * The extracted files laid out as an existing project has them: a statement whose object the project defines in
+ * another file (a trigger in `triggers/orders_touch.sql` rather than in its table's file, say) is written to that file
+ * instead, so that no object is defined twice. A file of the project is rewritten only when every object it defines
+ * comes back from the database; otherwise its objects are left out of the extracted files and said (update it by
+ * hand), never written twice.
+ */
+async function intoExistingLayout(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ReturnType<OperationContext['workspace']['environment']>,
+  project: DbProject,
+  selected: ExtractedObject[],
+): Promise<FileWrite[]> {
+  let model;
+  try {
+    [model] = await loadModels(ctx, [project], environment, engine);
+  } catch (e) {
+    if (!(e instanceof DbeeError)) throw e;
+    // Sources that do not load (an object defined twice...): written in extract's own layout, as for a new project.
+    ctx.reporter.warn(`${project.name}: its sources do not load (${e.message}); the files are written in extract's layout`);
+    return selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
+  }
+  const prefix = project.relativeRoot ? project.relativeRoot + '/' : '';
+  const local = (file: string) => (file.startsWith(prefix) ? file.slice(prefix.length) : file);
+  const definedIn = new Map<string, string>(model!.objects.map((o) => [o.id, local(o.location.file)]));
+  const keysOf = new Map<string, Set<string>>();
+  for (const [key, file] of definedIn) keysOf.set(file, (keysOf.get(file) ?? new Set()).add(key));
+  const writes: FileWrite[] = [];
+  const moved = new Map<string, { sql: string[]; keys: Set<string> }>();
+  for (const o of selected) {
+    const statements = await engine.parser.parse(o.text, o.path, { searchPath: model!.graph.searchPath });
+    const stay: string[] = [];
+    const keys = new Set<string>();
+    for (const st of statements) {
+      const key = st.key ? formatKey(st.key) : null;
+      const home = key ? definedIn.get(key) : undefined;
+      if (key && home && home !== o.path) {
+        const m = moved.get(home) ?? { sql: [], keys: new Set<string>() };
+        m.sql.push(st.sql);
+        m.keys.add(key);
+        moved.set(home, m);
+      } else {
+        stay.push(st.sql);
+        if (key) keys.add(key);
+      }
+    }
+    if (stay.length) writes.push({ path: o.path, text: stay.map((q) => q.trim() + ';\n').join('\n'), keys: [...keys] });
+  }
+  for (const [file, m] of moved) {
+    const others = [...(keysOf.get(file) ?? [])].filter((k) => !m.keys.has(k));
+    if (others.length) {
+      ctx.reporter.warn(
+        `${prefix}${file} also defines ${others.join(', ')}, which the database did not give back: not rewritten; the live definition of ${[...m.keys].join(', ')} differs from it or not, update it by hand`,
+      );
+      continue;
+    }
+    const existing = writes.find((w) => w.path === file);
+    if (existing) {
+      existing.text += '\n' + m.sql.map((q) => q.trim() + ';\n').join('\n');
+      existing.keys.push(...m.keys);
+    } else writes.push({ path: file, text: m.sql.map((q) => q.trim() + ';\n').join('\n'), keys: [...m.keys] });
+  }
+  return writes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

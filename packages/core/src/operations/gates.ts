@@ -2,7 +2,10 @@ import { createInterface } from 'node:readline/promises';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { DeploySettings, HazardKind } from '../config/schema';
 import { DbeeError } from '../errors';
+import type { Connection, Engine } from '../engine/engine';
+import { formatKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
+import type { ProjectModel } from '../planner/project-model';
 import type { StepConflict } from '../runner/runner';
 import type { OperationContext } from './context';
 
@@ -128,4 +131,30 @@ export function inWindow(w: { days?: string[]; from: string; to: string; timezon
     return !w.days || w.days.includes(prev);
   }
   return false;
+}
+
+/**
+ * The projects among `dependencies` (not applied by this run) whose owned schemas are missing on the target, with
+ * those schemas, in one catalog query: what a run that applies a dependent project can know will fail (its foreign
+ * keys and views reference them), refused before anything is applied. Engines that do not make schemas (Teradata:
+ * databases exist beforehand, `ensureSchema` null) are not asked.
+ */
+export async function missingDependencySchemas(engine: Engine, conn: Connection, dependencies: readonly ProjectModel[]): Promise<{ project: string; schemas: string[] }[]> {
+  const catalog = engine.catalog;
+  if (!catalog || !dependencies.length || catalog.ensureSchema('dbee') === null) return [];
+  const keys = dependencies.flatMap((m) => m.graph.schemas.map((name) => ({ kind: 'schema' as const, schema: '', name })));
+  const present = await catalog.existingObjects(conn, keys);
+  return dependencies
+    .map((m) => ({ project: m.project.name, schemas: m.graph.schemas.filter((name) => !present.has(formatKey({ kind: 'schema', schema: '', name }))) }))
+    .filter((d) => d.schemas.length > 0);
+}
+
+/** The refusal for a dependency whose schemas are missing on the target; `first` is the command that puts it there. */
+export function dependencyMissing(project: string, missing: { project: string; schemas: string[] }, environment: string, first: string): DbeeError {
+  const { schemas } = missing;
+  return new DbeeError(`${project} depends on ${missing.project}, whose schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')} ${schemas.length > 1 ? 'are' : 'is'} not on ${environment}`, {
+    code: 'DEPENDENCY_MISSING',
+    hint: `put ${missing.project} on ${environment} first: ${first}`,
+    details: { dependency: missing.project, schemas },
+  });
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { diffPlan } from '../diffing/diff-plan';
@@ -39,8 +39,6 @@ export async function graphViewFor(ctx: OperationContext, options: GraphOptions)
 
 /** `graph`: the objects of a project and their dependencies as a page, json or dot; nothing is applied. */
 export async function graph(ctx: OperationContext, options: GraphOptions): Promise<ExitCodeValue> {
-  // Refused before any work: a file is written only inside the workspace (after symbolic links).
-  if (options.out) ctx.workspace.inside(options.out, '--out');
   const view = await graphViewFor(ctx, options);
   const text = options.format === 'json' ? formatGraphJson(view) : options.format === 'dot' ? formatGraphDot(view) : await renderGraphPage(view);
   const out = options.out ?? (options.format === 'html' ? defaultGraphFile(view.project) : undefined);
@@ -48,7 +46,7 @@ export async function graph(ctx: OperationContext, options: GraphOptions): Promi
     ctx.stdout.write(text);
     return ExitCode.ok;
   }
-  const file = resolve(ctx.workspace.root, out);
+  const file = ctx.workspace.commandLinePath(out);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text);
   const impact = view.impact

@@ -2,6 +2,7 @@ import type { ExitCodeValue } from '../errors';
 import { settleBackground } from '../background';
 import type { CommandName, CommandOptions } from '../options';
 import { build } from './build';
+import { check } from './check';
 import { cleanup } from './cleanup';
 import { audit } from './audit';
 import { extract } from './extract';
@@ -12,10 +13,12 @@ import { diff } from './diff';
 import { disable, enable } from './disable';
 import type { OperationContext } from './context';
 import { graph } from './graph';
+import { log } from './log';
 import { plan } from './plan';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
 import { status } from './status';
+import { fleetOf, fleetOperation, refuseOnFleet } from '../fleet/dispatch';
 
 /** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
 export type Operations = { [K in CommandName]: (ctx: OperationContext, options: CommandOptions<K>) => Promise<ExitCodeValue> };
@@ -24,7 +27,7 @@ export type Operations = { [K in CommandName]: (ctx: OperationContext, options: 
  * Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. The type makes the
  * compiler refuse a command without an operation, and an operation whose options are not its command's.
  */
-export const operations: Operations = { build, deploy, diff, plan, status, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone };
+export const operations: Operations = { build, deploy, diff, plan, status, log, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone, check };
 
 /**
  * Run the operation of a command with its options (a generic call the compiler checks, no cast), and wait for the
@@ -33,6 +36,13 @@ export const operations: Operations = { build, deploy, diff, plan, status, 'smok
 export async function runOperation<K extends CommandName>(command: K, ctx: OperationContext, options: CommandOptions<K>): Promise<ExitCodeValue> {
   const op: Operations[K] = operations[command];
   try {
+    // A fleet environment: the command's fleet form runs `op` on each target (fleet/dispatch.ts).
+    const fleet = fleetOf(ctx, command, options);
+    if (fleet) {
+      const onFleet = fleetOperation(command);
+      if (!onFleet) refuseOnFleet(command, fleet);
+      return await onFleet(ctx, options, fleet, op);
+    }
     return await op(ctx, options);
   } finally {
     await settleBackground();

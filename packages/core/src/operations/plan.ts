@@ -73,7 +73,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       });
     }
     if (!options.out) throw new DbeeError(`--format ${options.format} writes files: give --out <folder>`, { code: 'OPTIONS_INVALID' });
-    const dir = workspace.inside(options.out, '--out');
+    const dir = workspace.commandLinePath(options.out);
     mkdirSync(dir, { recursive: true });
     // The target environment's transaction mode, ledger and conflict rules shape the script (BTEQ).
     const rules = new ConflictRules(workspace, environment, undefined);
@@ -87,7 +87,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     return ExitCode.ok;
   }
   if (options.out) {
-    const dir = workspace.inside(options.out, '--out');
+    const dir = workspace.commandLinePath(options.out);
     const manifest = writePackage(dir, result, {
       toolVersion: ctx.toolVersion,
       sources: packaged.flatMap((m) => m.files),

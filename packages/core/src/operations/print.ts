@@ -1,6 +1,7 @@
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { expandPlaceholders } from '../sources/placeholders';
+import { hazardLine } from '../schema/lint-rules';
 import type { ConflictDecision } from './conflicts';
 
 /**
@@ -17,7 +18,7 @@ export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readon
   for (const step of plan.steps) {
     const where = step.source ? `  (${step.source.file}:${step.source.line})` : '';
     out.write(`-- step ${step.order}/${plan.steps.length}: ${step.action} ${step.key}${where}${step.transactional ? '' : '  [outside a transaction]'}\n`);
-    for (const h of step.hazards) out.write(`--   hazard ${h.kind}: ${h.message}\n`);
+    for (const h of step.hazards) out.write(`--   hazard ${hazardLine(h)}\n`);
     const d = decisions?.get(step.order);
     const rule = d ? `${d.rule.strategy}${d.rule.strategy === 'rename' && d.rule.copyData ? ' with copyData' : ''} (${d.rule.source})` : '';
     if (d && !d.exists) out.write(`--   if it exists: ${rule}; it does not\n`);

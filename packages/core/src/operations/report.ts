@@ -27,6 +27,8 @@ export interface DeployReport {
   exitCode: number;
   who: { osUser: string; host: string; ciJob: string | null };
   source: { commit: string | null; package: string | null; planChecksum: string | null };
+  /** The change ticket it ran under (`--ticket`), or null. */
+  ticket: string | null;
   transaction: string;
   projects: (Omit<ProjectRunResult, 'error'> & { error?: { code: string; message: string } })[];
   steps: StepResult[];
@@ -60,6 +62,7 @@ export function printSummary(out: NodeJS.WritableStream, r: DeployReport): void 
         .join(', ') || r.planned.join(', '),
     ],
     ['source', r.source.package ? `package ${r.source.package}` : `commit ${r.source.commit ?? 'unknown (not a git checkout)'}`],
+    ...(r.ticket ? [['ticket', r.ticket] as [string, string]] : []),
     ['who', `${r.who.osUser}@${r.who.host}${r.who.ciJob ? ` (CI job ${r.who.ciJob})` : ''}`],
     ['backups', r.backups.length ? r.backups.join(', ') : 'none'],
     ['smoke', r.smoke],

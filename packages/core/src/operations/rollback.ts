@@ -27,6 +27,8 @@ import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from '.
 import { checkGates } from './gates';
 import { loadModels, schemaOwners } from './load';
 import type { RollbackOptions } from '../options';
+import { checkTicket } from '../promotion/ticket';
+import { notifyRollback } from '../notify/rollback-events';
 
 export type { RollbackOptions };
 
@@ -69,6 +71,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     throw new DbeeError(`--${selectors.map(flag).join(' and --')} cannot be combined`, { code: 'OPTIONS_INVALID', hint: 'choose one target: --to <deployment|Vversion>, --to-ref <ref> or --package <folder>' });
   }
   const environment = workspace.environment(options.env, ctx.env);
+  const ticket = checkTicket(environment, options.ticket, 'rollback');
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
   const settings = workspace.settings(target, environment).deploy;
@@ -92,7 +95,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
   // Invalid smoke files of the ref refuse the rollback before anything runs, as they refuse a deployment. The working
   // tree's are read (and checked) only when the ledger recorded no checks for the state rolled back to.
   const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine) : null;
-  const pkg = options.package ? readPackage(workspace.inside(options.package, '--package')) : null;
+  const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
 
   return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
     const { conn } = session;
@@ -160,7 +163,7 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
 
     const owner = lockOwner();
     const commit = await gitCommit(workspace.root);
-    const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host };
+    const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host, ticket };
     const summary = {
       ...(emergency ? { emergency: true, gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'] } : {}),
       ...(prepared.forced.length ? { forced: prepared.forced } : {}),
@@ -241,6 +244,19 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
         code = ExitCode.smokeFailed;
       }
     }
+    await notifyRollback(ctx, ledger, {
+      project: target.name,
+      environment: environment.name,
+      database: conn.description,
+      package: identity.package,
+      commit,
+      ticket,
+      who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
+      steps: allSteps.map((s) => s.plan),
+      results: results.map((r) => r.result),
+      smoke: smokeLine,
+      exitCode: failed ? ExitCode.applyFailed : code,
+    });
     printSummary(ctx.stdout, {
       environment: `${environment.name} (${conn.description})`,
       results,

@@ -3,7 +3,7 @@ import { ExitCode, type ExitCodeValue } from '../errors';
 import { requireRole } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import { canonicalJson } from '../plan/serialize';
-import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
+import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeRegression, smokeTimeoutMs } from '../smoke';
 import { engineFor, lockOwner, type OperationContext } from './context';
 import { loadModels } from './load';
 import type { SmokeTestOptions } from '../options';
@@ -47,6 +47,7 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
       deploymentId: last?.id ?? null,
       checks,
       timeoutMs: smokeTimeoutMs(settings),
+      regression: smokeRegression(environment.gates),
       onResult: text ? (r) => ctx.stdout.write(formatSmokeResult(r) + '\n') : undefined,
     });
     const failed = run.results.filter((r) => r.status === 'failed');

@@ -1,5 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
+import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -16,6 +16,7 @@ import { withSession } from '../runner/session';
 import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
 import { loadModels, modelLoader, removedObjects, schemaOwners } from './load';
 import type { StatusOptions } from '../options';
+import { notifyDrift } from '../notify/drift-events';
 
 export type { StatusOptions };
 
@@ -55,18 +56,7 @@ export interface StatusReport {
   };
 }
 
-/** The JSON summary of a deployment row (jsonb on PostgreSQL, text elsewhere). */
-export function deploymentSummary(row: Pick<DeploymentRow, 'summary'>): DeploymentSummary {
-  if (!row.summary) return {};
-  if (typeof row.summary === 'string') {
-    try {
-      return JSON.parse(row.summary) as DeploymentSummary;
-    } catch {
-      return {};
-    }
-  }
-  return row.summary as DeploymentSummary;
-}
+export { deploymentSummary } from '../ledger/ledger';
 
 function meanTimeToRollback(history: DeploymentRow[]): number | null {
   const byId = new Map(history.map((d) => [d.id, d]));
@@ -132,6 +122,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
     };
     if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
     else printStatus(ctx.stdout, report);
+    if (drift.state === 'yes' && last) await notifyDrift(ctx, { project: target.name, environment: environment.name, database: conn.description, last });
     return ExitCode.ok;
   });
 }
@@ -186,7 +177,7 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
   out.write(`${r.project} on ${r.environment} (${r.database})\n`);
   out.write(
     d
-      ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}\n`
+      ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}${d.ticket ? `, ticket ${d.ticket}` : ''}\n`
       : '  never deployed\n',
   );
   out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');

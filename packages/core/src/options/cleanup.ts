@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { assumeYes, dryRun, env, project } from './common';
+import { assumeYes, dryRun, env, project, ticket } from './common';
 import { clock, text } from './option';
 
 export const cleanupCommand = defineCommand('cleanup', {
@@ -12,6 +12,7 @@ export const cleanupCommand = defineCommand('cleanup', {
     olderThan: text('Drop backups older than this (`30d`, `12h`, `90m`) instead of the environment\'s gates.backupRetention.', { value: '<duration>' }),
     dryRun: dryRun('List the backups and which would be dropped, without changing anything.'),
     assumeYes,
+    ticket,
     now: clock(),
   },
 });

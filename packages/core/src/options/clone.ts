@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { assumeYes, dryRun, HAZARD_KINDS, project } from './common';
+import { assumeYes, dryRun, HAZARD_KINDS, project, ticket } from './common';
 import { clock, list, text } from './option';
 
 export const cloneCommand = defineCommand('clone', {
@@ -12,6 +12,7 @@ export const cloneCommand = defineCommand('clone', {
     to: text('The environment to change (its gates and hazard settings apply).', { value: '<env>' }),
     dryRun: dryRun('Show the gap plan, with hazards, without changing anything.'),
     assumeYes,
+    ticket,
     allowHazards: list(HAZARD_KINDS, 'Hazards to accept for this run on top of the target\'s deploy.allowHazards, comma-separated.', { value: '<kinds>' }),
     now: clock(),
   },

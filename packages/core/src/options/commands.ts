@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { buildCommand } from './build';
+import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
 import { cloneCommand } from './clone';
 import { adoptCommand, auditCommand, extractCommand } from './extract';
@@ -7,6 +8,7 @@ import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { disableCommand, enableCommand } from './disable';
 import { graphCommand } from './graph';
+import { logCommand } from './log';
 import { planCommand } from './plan';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
@@ -25,6 +27,7 @@ export const COMMAND_DEFINITIONS = {
   rollback: rollbackCommand,
   plan: planCommand,
   status: statusCommand,
+  log: logCommand,
   disable: disableCommand,
   enable: enableCommand,
   cleanup: cleanupCommand,
@@ -33,6 +36,7 @@ export const COMMAND_DEFINITIONS = {
   audit: auditCommand,
   clone: cloneCommand,
   graph: graphCommand,
+  check: checkCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -58,6 +62,7 @@ export type SmokeTestOptions = CommandOptions<'smoke-test'>;
 export type RollbackOptions = CommandOptions<'rollback'>;
 export type PlanOptions = CommandOptions<'plan'>;
 export type StatusOptions = CommandOptions<'status'>;
+export type LogOptions = CommandOptions<'log'>;
 export type DisableOptions = CommandOptions<'disable'>;
 export type EnableOptions = CommandOptions<'enable'>;
 export type CleanupOptions = CommandOptions<'cleanup'>;
@@ -66,3 +71,4 @@ export type AdoptOptions = CommandOptions<'adopt'>;
 export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
+export type CheckOptions = CommandOptions<'check'>;

@@ -27,6 +27,12 @@ export const env = text("Environment declared under `environments` in dbee.yaml.
 /** `--assume-yes`. */
 export const assumeYes = flag('Answer yes to the confirmation; needed on protected environments when nobody can type the answer (CI).', { short: 'y' });
 
+/** `--ticket <id>`: the change ticket a command runs under (deploy, rollback, cleanup, clone). */
+export const ticket = text(
+  "The change ticket this run belongs to, e.g. `CHG-1234`: recorded in the ledger, shown by `status` and `log`, sent in notifications. Required where the environment's `gates.requireTicket` is set.",
+  { value: '<id>' },
+);
+
 /** `--dry-run`, with what the command shows instead of acting. */
 export const dryRun = (description: string) => flag(description);
 
@@ -46,3 +52,16 @@ export const comparison = (what: 'diff' | 'plan') =>
         base: text('An incremental release package: what changed from the sources at this git ref to `head` (no database); each changed object is a precondition checked against the target\'s ledger at deploy time.', { value: '<ref>' }),
         head: text('The git ref a `base` plan goes to (default: the working tree); without `base`, plans the diff from the environment to the sources at this ref (a gap package).', { value: '<ref>' }),
       };
+
+/** `--labels`: which targets of a fleet environment a command runs on. */
+export const labels = () =>
+  text('On a fleet environment: only the targets with these labels, `key=value` pairs separated by commas, each of which must match (`region=eu,tier=a|b`). Default: every target.', {
+    value: '<key=value,...>',
+  });
+
+/** `--shard i/n`: one slice of a fleet, for CI matrices and Kubernetes Indexed Jobs. */
+export const shard = () =>
+  text(
+    'On a fleet environment: run only shard i of n (`2/4`); every target is in exactly one shard (a hash of its name), the canary targets in shard 1. `auto/n` reads i from JOB_COMPLETION_INDEX (0-based). Default: every target.',
+    { value: '<i/n>' },
+  );

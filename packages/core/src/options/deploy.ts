@@ -1,6 +1,6 @@
 import { defineCommand } from './command';
-import { assumeYes, CONFLICT_STRATEGIES, dryRun, env, HAZARD_KINDS, project } from './common';
-import { choice, clock, flag, list, negatedFlag, seconds, text } from './option';
+import { assumeYes, CONFLICT_STRATEGIES, dryRun, env, HAZARD_KINDS, labels, project, shard, ticket } from './common';
+import { choice, clock, count, flag, list, negatedFlag, seconds, text } from './option';
 
 export const deployCommand = defineCommand('deploy', {
   summary: 'Deploy a project (and, outside Nx, its dependencies first) to an environment',
@@ -10,9 +10,14 @@ export const deployCommand = defineCommand('deploy', {
     env,
     dryRun: dryRun('Print the plan and the exact SQL that would run, and run the gates, without changing anything: no DDL, no ledger rows.'),
     assumeYes,
+    ticket,
     verify: negatedFlag(
       "With --dry-run: apply the plan to a scratch copy of the target's schemas (structure, no data) and refuse when a step fails there; `--no-verify` only prints the plan.",
       { flag: 'no-verify' },
+    ),
+    queries: text(
+      "With --dry-run: check the running application's queries against the plan (a .sql file or folder, a PostgreSQL .csv log, or pg_stat_statements[:<env>]). Default: the environment's `compat.queries`.",
+      { value: '<source>' },
     ),
     waitForLock: seconds("Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60."),
     withDependencies: negatedFlag(
@@ -30,7 +35,15 @@ export const deployCommand = defineCommand('deploy', {
     ),
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
     countdownFrom: seconds("Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments)."),
-    report: text('Write a JSON report of the deployment (steps, durations, outcomes) to this file (workspace-relative).', { value: '<file>' }),
+    report: text(
+      'Write a JSON report of the deployment (steps, durations, outcomes) to this file (relative to the workspace root; any path you type is honoured, inside the workspace or not). On a fleet: one line per target (result, deployment ids, duration, steps, error), and a Markdown copy beside it (`.md`).',
+      { value: '<file>' },
+    ),
+    canary: count('On a fleet environment: deploy the first K targets first, alone; when one fails, no other target starts. Default 0.', 0),
+    concurrency: count("On a fleet environment: how many targets are deployed at once (`nx run` keeps `--parallel` for itself, hence the name). Default 1.", 1),
+    maxFailures: count('On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.', 1),
+    labels: labels(),
+    shard: shard(),
     now: clock(),
   },
 });

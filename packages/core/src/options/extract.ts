@@ -10,7 +10,7 @@ export const extractCommand = defineCommand('extract', {
     project,
     env,
     schemas: text('Schemas of a project that has no db.yaml yet, comma-separated. Default: the project\'s `schemas:`, else the project name.', { value: '<a,b>' }),
-    out: text('Folder of a project that has no db.yaml yet, relative to the workspace root. Default: the project name.', { value: '<folder>' }),
+    out: text('Folder of a project that has no db.yaml yet, relative to the workspace root (any path you type is honoured, inside the workspace or not). Default: the project name.', { value: '<folder>' }),
     since: text('Only objects changed since this time (ISO, or `24h`, `10m`, `7d` ago): needs `dbee audit --enable` on the environment.', { value: '<time|duration>' }),
     by: text('Only objects this role changed (with the audit trail of `dbee audit --enable`).', { value: '<role>' }),
     objects: text('Only objects matching this glob over `kind:schema.name`, e.g. `table:sales.*` or `sales.order_*`.', { value: '<glob>' }),

@@ -14,6 +14,7 @@ export type {
   RollbackOptions,
   PlanOptions,
   StatusOptions,
+  LogOptions,
   DisableOptions,
   EnableOptions,
   CleanupOptions,
@@ -22,6 +23,7 @@ export type {
   AuditOptions,
   CloneOptions,
   GraphOptions,
+  CheckOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
 export type { CommandDefinition, OptionEntry } from './command';

@@ -103,6 +103,16 @@ export function seconds(description: string, cli: FlagSettings = {}) {
   );
 }
 
+/** A whole number, at least `minimum` (`--parallel 4`). Strings of digits are accepted (the CLI passes text). */
+export function count(description: string, minimum: number, cli: FlagSettings = {}) {
+  const error = `a whole number, at least ${minimum}`;
+  return register(z.preprocess(numeric, z.number({ error }).int({ error }).min(minimum, { error })).optional(), {
+    description,
+    json: { type: 'integer', minimum, ...nxAlias(cli.short) },
+    cli: { value: '<n>', ...cli },
+  });
+}
+
 /** One value of a fixed list (`--if-exists raise`). */
 export function choice<const V extends readonly string[]>(values: V, description: string, cli: FlagSettings = {}) {
   const schema = z.enum(values, { error: `one of ${values.join(', ')}` });

@@ -8,7 +8,7 @@ export const planCommand = defineCommand('plan', {
   options: {
     project,
     env,
-    out: text('Write a package (manifest, step scripts, rollback scripts, summary) to this folder (workspace-relative). The inferred target sets `dist/dbee/<nx project>/package`.', {
+    out: text('Write a package (manifest, step scripts, rollback scripts, summary) to this folder (relative to the workspace root; any path you type is honoured, inside the workspace or not). The inferred target sets `dist/dbee/<nx project>/package`.', {
       short: 'o',
       value: '<folder>',
     }),

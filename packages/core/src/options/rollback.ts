@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { assumeYes, dryRun, env, project } from './common';
+import { assumeYes, dryRun, env, labels, project, ticket } from './common';
 import { clock, flag, text, textOrNumber } from './option';
 
 export const rollbackCommand = defineCommand('rollback', {
@@ -8,8 +8,10 @@ export const rollbackCommand = defineCommand('rollback', {
   options: {
     project,
     env,
+    labels: labels(),
     dryRun: dryRun('Show the rollback plan without changing anything.'),
     assumeYes,
+    ticket,
     to: textOrNumber(
       'Go back to this deployment id (every later deployment is undone, newest first; 0 undoes all) or migration version (V3). Default: undo the last deployment.',
       { value: '<id|Vversion>' },

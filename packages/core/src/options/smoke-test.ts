@@ -1,8 +1,8 @@
 import { defineCommand } from './command';
-import { env, project, textOrJson } from './common';
+import { env, labels, project, textOrJson } from './common';
 
 export const smokeTestCommand = defineCommand('smoke-test', {
   summary: 'Run the smoke checks of a project against an environment (each in a transaction that is rolled back)',
   description: 'Runs the smoke checks of a dbee project against the objects deployed on an environment.',
-  options: { project, env, format: textOrJson() },
+  options: { project, env, format: textOrJson(), labels: labels() },
 });

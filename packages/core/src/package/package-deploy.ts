@@ -1,7 +1,7 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
-import type { Ledger } from '../ledger/ledger';
+import { deploymentSummary, type Ledger } from '../ledger/ledger';
 import { migrationVersionOf } from '../model/object-key';
 import type { OperationContext } from '../operations/context';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -12,13 +12,22 @@ import type { LoadedPackage } from './package';
 import { valuesHash } from './release';
 
 /**
+ * Outside Nx, a package is deployed as the project it was built for, and refused (exit 1) for any other.
  * Under Nx, `deploy --package` reaches every dependency's deploy task too (the target forwards its options to
  * them). One package is one deployment run: the task of the project the package was built for applies it (its
  * dependencies included, or checked as deployed), and the others only say so. False when this task must do nothing.
  */
 export function packageRunsHere(ctx: OperationContext, pkg: LoadedPackage, project: string): boolean {
   const target = pkg.release?.target ?? pkg.plan.projects[pkg.plan.projects.length - 1];
-  if (!ctx.fromNx || !target || target === project) return true;
+  if (!target || target === project) return true;
+  // Outside Nx, `deploy core --package <a package built for sales>` would apply sales as well: the user named
+  // another project than the package's.
+  if (!ctx.fromNx) {
+    throw new DbeeError(`package ${pkg.path} was built for ${target}${pkg.plan.projects.length > 1 ? ` (with ${pkg.plan.projects.filter((p) => p !== target).join(', ')})` : ''}, not ${project}; nothing was applied`, {
+      code: 'PACKAGE_MISMATCH',
+      hint: `deploy it as the project it was built for: dbee deploy ${target} --package ${pkg.path}`,
+    });
+  }
   ctx.reporter.info(
     `${project}: the package ${pkg.path} is deployed by the task of ${target}${pkg.plan.projects.includes(project) ? `, which applies ${project} with it` : `, which refuses it unless ${project} is deployed`}; nothing to do here`,
   );
@@ -204,7 +213,7 @@ async function driftSince(input: PackagePlanInput, project: string): Promise<Dbe
   const model = input.models.find((m) => m.project.name === project);
   if (!engine.diff || !model) return null;
   const last = (await ledger.deployments(project, environment.name, 10_000)).find((d) => d.finished_at);
-  const summary = last?.summary ? (typeof last.summary === 'string' ? (JSON.parse(last.summary) as { fingerprint?: string }) : (last.summary as { fingerprint?: string })) : null;
+  const summary = last ? deploymentSummary(last) : null;
   if (!last || !summary?.fingerprint) return null;
   const live = await engine.diff.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
   if (definitions(live) === definitions(summary.fingerprint)) return null;

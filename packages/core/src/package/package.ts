@@ -5,6 +5,7 @@ import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { canonicalJson, planChecksum } from '../plan/serialize';
 import { sha256 } from '../sources/checksum';
 import type { SourceFile } from '../sources/discover';
+import { PROMOTION_FOLDER } from '../promotion/promotion-record';
 import { RELEASE_FILE, type ReleaseInfo } from './release';
 
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -140,7 +141,9 @@ export function readPackage(dir: string): LoadedPackage {
     });
   }
   const problems: string[] = [];
-  const present = listFiles(dir).filter((f) => f !== MANIFEST);
+  // Promotion records (promotion/<env>.json) are added by deployments after the package was built, and carry their
+  // own signature (promotion/promotion-record.ts); they are never run.
+  const present = listFiles(dir).filter((f) => f !== MANIFEST && !f.startsWith(`${PROMOTION_FOLDER}/`));
   for (const [rel, expected] of Object.entries(manifest.files ?? {})) {
     const abs = join(dir, ...rel.split('/'));
     if (!existsSync(abs)) problems.push(`missing: ${rel}`);

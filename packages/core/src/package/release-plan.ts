@@ -46,7 +46,8 @@ async function readSide(ctx: OperationContext, ref: string | null, env: string |
   try {
     const workspace = tree ? Workspace.load(tree.root) : ctx.workspace;
     const sub: OperationContext = { ...ctx, workspace };
-    const environment = workspace.environment(env, ctx.env);
+    // Environments (connections, variables, gates) come from the working tree's dbee.yaml, whichever ref the sources are read at.
+    const environment = ctx.workspace.environment(env, ctx.env);
     // A project that did not exist yet at this ref is simply absent from this side.
     const present = projects.filter((p) => workspace.projects.has(p));
     const all: DbProject[] = [];

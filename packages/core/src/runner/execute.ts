@@ -52,7 +52,7 @@ export interface StepEffect<T> {
    * `interrupts` is rethrown once the transaction rolled back; any other counts as a failure of the group.
    */
   before?(i: number): Promise<void>;
-  interrupts?(e: unknown): boolean;
+  interrupts?(e: unknown): boolean | Promise<boolean>;
   /** The error a failure of `step` at `statement` (null: before any; `COMMIT`: the commit) is reported with. */
   error(e: unknown, step: T, statement: string | null): DbeeError;
   /** The statement blamed when the group failed before any step ran (default null). */
@@ -113,7 +113,7 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
     else await runAll(conn);
   } catch (e) {
     // The group's steps rolled back with its transaction; outside one, what ran before committed.
-    if (effect.interrupts?.(e)) return { applied: group.transactional ? [] : done, failure: null, interrupted: e };
+    if (await effect.interrupts?.(e)) return { applied: group.transactional ? [] : done, failure: null, interrupted: e };
     // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
     const running = current as { step: T; statement: string | null; t0: number } | null;
     const last = done[done.length - 1];
@@ -180,6 +180,13 @@ export interface BatchMode<T> {
   ends(step: T): boolean;
   /** The statements that open a transaction (`BEGIN`, and what else the dialect sets for it). */
   begin: readonly string[];
+  /**
+   * A statement sent with a `COMMIT` that goes in a round trip of its own (a step alone in its request): the
+   * deployment lock's guard (`LockHandle.guard`), so that what it proves holds until the COMMIT. When it fails, the
+   * transaction rolls back as if its step had failed, or the run is interrupted (`StepEffect.interrupts`). The steps of
+   * a request of many carry the guard in their own statements (`prepare`), at no extra statement.
+   */
+  beforeCommit?: string | null;
   /** Called when a transaction opens, before its first step is prepared. */
   opened?(): void;
   /** The statements that run `step` and record it applied, in order (called when the step joins a request). */
@@ -252,7 +259,7 @@ export async function executePlan<T extends { transactional: boolean; project: s
     try {
       await hooks.beforeGroup?.();
     } catch (e) {
-      if (!effect.interrupts?.(e)) throw e;
+      if (!(await effect.interrupts?.(e))) throw e;
       outcome.interrupted = e;
       break;
     }
@@ -318,7 +325,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
         await hooks.beforeGroup();
       } catch (e) {
         if (open) await conn.execute('ROLLBACK').catch(() => {});
-        if (!effect.interrupts?.(e)) throw e;
+        if (!(await effect.interrupts?.(e))) throw e;
         // The open transaction rolled back: its steps are not recorded as run.
         outcome.interrupted = e;
         return open ? open.g + 1 : g;
@@ -326,7 +333,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     }
     firstRequest = false;
     const statements: string[] = [];
-    type Meta = { kind: 'begin' | 'commit'; g: number } | { kind: 'step'; g: number; p: Sent };
+    type Meta = { kind: 'begin' | 'guard' | 'commit'; g: number } | { kind: 'step'; g: number; p: Sent };
     const metas: Meta[] = [];
     const push = (sql: string, meta: Meta) => {
       statements.push(sql);
@@ -391,10 +398,16 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     // A step alone in its request commits in a round trip of its own: a process killed while the step runs (a long
     // migration) leaves its transaction open, and the server rolls it back when it finds the connection gone,
     // instead of committing work nobody is watching. The deployment lock (same session) is held until then.
-    const commitAfter = solo && metas[metas.length - 1]!.kind === 'commit';
-    let result = await runStatements(conn, commitAfter ? statements.slice(0, -1) : statements);
+    let commitAfter = solo && metas[metas.length - 1]!.kind === 'commit' ? 1 : 0;
+    if (commitAfter && batch.beforeCommit) {
+      // The guard goes with the COMMIT: what it proves holds until the COMMIT.
+      statements.splice(statements.length - 1, 0, batch.beforeCommit);
+      metas.splice(metas.length - 1, 0, { kind: 'guard', g: metas[metas.length - 1]!.g });
+      commitAfter = 2;
+    }
+    let result = await runStatements(conn, statements.slice(0, statements.length - commitAfter));
     if (commitAfter && !result.error) {
-      const last = await runStatements(conn, statements.slice(-1));
+      const last = await runStatements(conn, statements.slice(-commitAfter));
       result = { completed: result.completed + last.completed, error: last.error };
     }
     const each = (Date.now() - t0) / Math.max(1, count);
@@ -424,7 +437,12 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
       await conn.execute('ROLLBACK').catch(() => {});
       effect.reset?.();
       open = null;
-      const culprit = failedAt.kind === 'step' ? failedAt.p : failedAt.kind === 'commit' ? tx.sent[tx.sent.length - 1]! : (tx.sent[0] ?? null);
+      if (await effect.interrupts?.(result.error)) {
+        // The lock's guard stopped it (the lock is lost): none of its steps ran, nothing more runs.
+        outcome.interrupted = result.error;
+        return tx.g + 1;
+      }
+      const culprit = failedAt.kind === 'step' ? failedAt.p : failedAt.kind === 'commit' || failedAt.kind === 'guard' ? tx.sent[tx.sent.length - 1]! : (tx.sent[0] ?? null);
       const failedStep = culprit?.step ?? tx.runnable[0]!;
       const statement = statements[result.completed]!;
       const error = effect.error(result.error, failedStep, statement);

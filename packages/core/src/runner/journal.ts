@@ -3,7 +3,7 @@ import type { BackupRow, Ledger, LedgerWrite, StepStatus } from '../ledger/ledge
 import { migrationVersionOf } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
-import type { AppliedStep, CompensatingStep, PartialUndo } from './undo';
+import type { AppliedStep, CompensatingStep, PartialUndo } from './undo-steps';
 
 /** A step that applied, as its ledger rows record it. */
 export interface AppliedRecord {
@@ -24,6 +24,8 @@ export interface AppliedRecord {
   timing: { startedAt: Date; durationMs: number } | null;
   /** The object's checksum in `objects` before the step, when the runner knows it; otherwise the row reads it. */
   previousChecksum?: string | null;
+  /** The deployment lock's guard, evaluated by the step's row (server-timed rows only: `timing` null). */
+  guard?: string | null;
 }
 
 /** Actions whose steps change who may call a routine, not what the ledger says is deployed. */
@@ -55,6 +57,7 @@ export class StepJournal {
       startedAt: r.timing?.startedAt ?? new Date(0),
       durationMs: r.timing?.durationMs ?? 0,
       serverClock: r.timing === null,
+      guard: r.guard,
       status: 'applied',
       error: null,
       // Kept so that a rollback can tell a step whose undo cannot bring its data back.

@@ -4,38 +4,18 @@ import type { Connection, Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
-import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import { executePlan, type BatchMode, type Group, type TransactionScope } from './execute';
-import { StepJournal } from './journal';
+import { capturesDefinition, Deployment, type PreparedStep } from './deployment';
 import type { Reporter } from './reporter';
-import { undoApplied, type AppliedStep } from './undo';
+import type { StepConflict } from './step-conflict';
+import { undoApplied } from './undo';
+import type { AppliedStep } from './undo-steps';
 
 export type { TransactionScope } from './execute';
 export { transactionGroups } from './execute';
 
-/**
- * How a step's CREATE gets past an existing object that the ledger does not know, decided before the run (and
- * shown by a dry run). The statements run in the step's transaction, around the step's own.
- */
-export interface StepConflict {
-  strategy: 'rename' | 'drop';
-  /** Where the strategy comes from, e.g. `db.yaml conflicts[0] "schema/legacy/**"`. */
-  rule: string;
-  /** Statements that move the existing object out of the way (rename it aside, or drop it). */
-  before: string[];
-  /** Statements after the step's own (copying rows from the backup). */
-  after: string[];
-  /** Statements that undo `before` once the new object is gone; null when impossible (a dropped table). */
-  reverse: string[] | null;
-  /** The renamed-aside object (strategy `rename`). */
-  backup: ObjectKey | null;
-  /**
-   * Objects dropped at the start of `before` and created again at the end of `after` (see `SetAside.dependents`);
-   * the step's reverse drops them first (they stand on the new object) and `reverse` ends by creating them again.
-   */
-  dependents?: { drop: string[]; create: string[] };
-}
+export type { StepConflict } from './step-conflict';
 
 export interface RunOptions {
   engine: Engine;
@@ -55,6 +35,13 @@ export interface RunOptions {
    * deployments `aborted` with the reason, and exits 2. See `DeploymentSession.assertLock`.
    */
   beforeStep?: () => Promise<void>;
+  /**
+   * The deployment lock's guard (`LockHandle.guard`): evaluated inside each step's transaction right before it commits
+   * (by the step's ledger row in a request, by a statement of its own otherwise), so that no transaction commits once
+   * the lock is lost, even in the middle of a request of many steps. The run then stops as after a failed
+   * `beforeStep`.
+   */
+  lockGuard?: string | null;
   /** Default `object`. */
   transaction?: TransactionScope;
   /** Conflict resolutions by step order. */
@@ -124,6 +111,7 @@ export interface RunResult {
 interface ProjectState {
   project: string;
   steps: PlanStep[];
+  deployment: Deployment | null;
   deploymentId: number | null;
   started: number;
   applied: AppliedStep[];
@@ -135,21 +123,11 @@ interface ProjectState {
   result?: ProjectRunResult;
 }
 
-/** How far a step got while it ran, and what undoes it (filled by `runStep` before its first statement). */
+/** How far a step got while it ran, statement by statement (`index` is set before each statement runs). */
 interface StepProgress {
-  /** Index in `statements` of the statement running (or that failed); `statements.length` once all of them ran. */
+  /** Index in the step's statements of the statement running (or that failed); their count once all of them ran. */
   index: number;
-  statements: string[];
-  /** How many of `statements` come before the step's own (a conflict moving an object aside). */
-  before: number;
-  /** The step's whole reverse (its own and the conflict's), as it would be recorded. */
-  reverse: string[] | null;
-  /** The reverse of the conflict's statements alone (renaming a backup back). */
-  conflictReverse: string[] | null;
-  /** The backup the conflict's statements make (qualified). */
-  backup: string | null;
-  /** The conflict's dependents (dropped first, created again last), when it has any. */
-  dependents?: { drop: string[]; create: string[] };
+  prepared: PreparedStep;
 }
 
 /**
@@ -175,21 +153,23 @@ interface PartialStep {
  * reverse, since undoing the object undoes what goes with it. A migration's committed statements are reported, not
  * undone: their effect is unknown.
  */
-function partialUndo(step: PlanStep, p: StepProgress): PartialStep | null {
-  if (p.index <= 0) return null;
-  const base = { step, ran: p.index, total: p.statements.length };
-  const deps = p.dependents;
-  if (deps && p.index <= deps.drop.length) {
+function partialUndo(progress: StepProgress): PartialStep | null {
+  const { index, prepared: p } = progress;
+  const step = p.step;
+  if (index <= 0) return null;
+  const base = { step, ran: index, total: p.statements.length };
+  const deps = p.conflict?.dependents;
+  if (deps && index <= deps.drop.length) {
     // Only dependents were dropped: create those again.
-    return { ...base, reverse: deps.create.slice(0, p.index), backup: null, undoable: true };
+    return { ...base, reverse: deps.create.slice(0, index), backup: null, undoable: true };
   }
-  if (p.index <= p.before) {
-    return { ...base, reverse: p.index === p.before ? p.conflictReverse : null, backup: p.index === p.before ? p.backup : null, undoable: true };
+  if (index <= p.before) {
+    return { ...base, reverse: index === p.before ? (p.conflict?.reverse ?? null) : null, backup: index === p.before ? p.backup : null, undoable: true };
   }
   if (step.action === 'migrate') return { ...base, reverse: null, backup: null, undoable: false };
   if (deps && p.reverse) {
     // The step's reverse starts by dropping the dependents created again at its end: only those that were.
-    const created = Math.max(0, p.index - (p.statements.length - deps.create.length));
+    const created = Math.max(0, index - (p.statements.length - deps.create.length));
     return { ...base, reverse: [...deps.drop.slice(0, created), ...p.reverse.slice(deps.drop.length)], backup: p.backup, undoable: true };
   }
   return { ...base, reverse: p.reverse, backup: p.backup, undoable: true };
@@ -200,21 +180,22 @@ function partialUndo(step: PlanStep, p: StepProgress): PartialStep | null {
  * object, per project or for the whole plan) together with their ledger rows, so a step and its record commit or
  * vanish together; the others run alone and are recorded after they ran. Stops at the first failing step, or with
  * `continueOnError` goes on with the steps that do not depend on a failed one. A failed project with
- * `autoRollback` has its committed steps undone in reverse order. The caller holds the deployment lock. The steps
- * run through the one executor (`executePlan`): this function opens and closes the deployments, says how a step runs
- * (`runStep`) or is sent in a request (`batch.prepare`, on a server), and what its ledger rows are (`StepJournal`).
+ * `autoRollback` has its committed steps undone in reverse order. The caller holds the deployment lock. Per project, a
+ * `Deployment` opens and closes the ledger row and prepares every step once (statements, rows, reverse, previous
+ * checksum, captured definition); the one executor (`executePlan`) sends the prepared steps in requests of many with
+ * their rows inline where the engine's ledger can write rows as SQL text (`batch`), else statement by statement with
+ * the rows after them (`run`).
  */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
   const { engine, conn, plan, reporter } = options;
   const ledger = new Ledger(conn, engine.ledger);
-  const journal = new StepJournal(ledger);
   const scope = options.transaction ?? 'object';
   const setup = engine.session.setup(options.session ?? {});
   for (const sql of setup) await conn.execute(sql);
 
   const states = new Map<string, ProjectState>();
   for (const project of plan.projects) {
-    states.set(project, { project, steps: plan.steps.filter((s) => s.project === project), deploymentId: null, started: 0, applied: [], failure: null, partial: null, backups: [], finished: false });
+    states.set(project, { project, steps: plan.steps.filter((s) => s.project === project), deployment: null, deploymentId: null, started: 0, applied: [], failure: null, partial: null, backups: [], finished: false });
   }
   const stepResults = new Map<number, StepResult>();
   const notApplied = new Set<number>();
@@ -242,22 +223,22 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     }
   };
 
-  /** Per project, the ledger's object checksums as the committed steps left them (a step's previous checksum). */
-  const checksums = new Map<string, Map<string, string>>();
   const startProject = async (state: ProjectState) => {
-    if (state.deploymentId !== null) return;
+    if (state.deployment !== null) return;
     state.started = Date.now();
-    const before = await ledger.state(state.project);
-    checksums.set(state.project, new Map(Object.entries(before.objects)));
-    state.deploymentId = await ledger.startDeployment({
-      ...options.identity,
-      before,
-      project: state.project,
-      environment: options.environment,
-      kind: options.kind ?? 'deploy',
-      planChecksum: options.planChecksum,
-      stepsTotal: state.steps.length,
-    });
+    state.deployment = await Deployment.open(
+      ledger,
+      {
+        ...options.identity,
+        project: state.project,
+        environment: options.environment,
+        kind: options.kind ?? 'deploy',
+        planChecksum: options.planChecksum,
+        stepsTotal: state.steps.length,
+      },
+      { engine, variables: options.variables.get(state.project) ?? {}, conflicts: options.conflicts },
+    );
+    state.deploymentId = state.deployment.id;
     reporter.info(`${state.project}: deploying ${state.steps.length} step${state.steps.length === 1 ? '' : 's'} (deployment ${state.deploymentId})`);
   };
 
@@ -267,24 +248,15 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const position = (step: PlanStep) => positions.get(step) ?? { index: 0, total: states.get(step.project)!.steps.length };
 
   const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
-  const record = async (step: PlanStep, status: StepStatus, fields: { durationMs: number; error: string | null; statements?: string[]; startedAt?: Date; reverse?: string[] | null }) => {
+  /** Every step prepared (`Deployment.prepare`), whichever way it was sent: what it ran and what undoes it. */
+  const prepared = new Map<PlanStep, PreparedStep>();
+  const record = async (step: PlanStep, status: Exclude<StepStatus, 'applied' | 'undone' | 'started'>, fields: { durationMs: number; error: string | null; startedAt?: Date; reverse?: string[] | null }) => {
     const state = states.get(step.project)!;
-    const variables = options.variables.get(step.project) ?? {};
-    await journal.writeOutcome(state.deploymentId!, step, status as Exclude<StepStatus, 'applied' | 'undone'>, {
-      checksum: checksumStatements(step.statements, variables),
-      replacesStarted: !step.transactional && engine.capabilities.transactionalDdl,
-      statements: fields.statements ?? [...(conflict(step)?.before ?? []), ...expand(step, variables), ...(conflict(step)?.after ?? [])],
-      reverse: fields.reverse === undefined ? step.reverse : fields.reverse,
-      startedAt: fields.startedAt ?? new Date(),
-      durationMs: fields.durationMs,
-      error: fields.error,
-    });
+    await state.deployment!.outcome(step, status, fields, prepared.get(step));
     stepResults.set(step.order, { ...resultOf(step, options.conflicts), status, durationMs: fields.durationMs, ...(fields.error ? { error: fields.error } : {}) });
-    if (status !== 'applied') {
-      notApplied.add(step.order);
-      // A project with a step that did not apply is incomplete: its deployment fails, with the first reason.
-      state.failure ??= { error: new DbeeError(`step ${step.order} (${step.key}): ${fields.error ?? status}`, { code: 'STEP_NOT_APPLIED', exitCode: ExitCode.applyFailed }), statement: null, at: new Date() };
-    }
+    notApplied.add(step.order);
+    // A project with a step that did not apply is incomplete: its deployment fails, with the first reason.
+    state.failure ??= { error: new DbeeError(`step ${step.order} (${step.key}): ${fields.error ?? status}`, { code: 'STEP_NOT_APPLIED', exitCode: ExitCode.applyFailed }), statement: null, at: new Date() };
   };
 
   const blockedBy = (step: PlanStep): number | null => {
@@ -308,6 +280,17 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       throw e;
     }
   };
+  const guard = options.lockGuard ?? null;
+  /**
+   * Whether `e` stops the run because the lock is lost: lost before (`beforeStep`), or, with a guard in the requests,
+   * an error that the lock itself says came from its loss (one round trip on the lock session, on failures only).
+   */
+  const interrupted = async (e: unknown): Promise<boolean> => {
+    if (lockLost !== null) return true;
+    if (guard === null || (e instanceof DbeeError && e.code === 'LOCK_LOST')) return false;
+    await checkLock().catch(() => {});
+    return lockLost !== null;
+  };
   /** A project whose steps are all behind `groups[next]` is finished now, so its record is complete before the next starts. */
   const finishBehind = async (next: number, groups: readonly Group[]) => {
     const remaining = new Set(groups.slice(next).flatMap((x) => x.steps.map((s) => s.project)));
@@ -320,46 +303,18 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     }
   };
 
-  /** What each step that ran did (`runStep`), or will do once its request commits (`prepare`): what undoes it. */
-  const ran = new Map<PlanStep, AppliedStep>();
-  /** Steps sent in requests: the failed one is recorded with the reverse it would have been recorded with. */
-  const sent = new Set<PlanStep>();
-  /** Applied steps: in the project's state, the run's results and the ledger checksums later steps start from. */
+  /** Applied steps: in the project's state (what undoes them), the run's results and its deployment's in-memory state. */
   const applied = (step: PlanStep, durationMs: number) => {
     const state = states.get(step.project)!;
-    const a = ran.get(step)!;
+    const a = state.deployment!.applied(prepared.get(step)!);
     state.applied.push(a);
     if (a.backup) state.backups.push(a.backup);
     stepResults.set(step.order, { ...resultOf(step, options.conflicts), status: 'applied', durationMs });
-    const sums = checksums.get(step.project);
-    const checksum = checksumStatements(step.statements, options.variables.get(step.project) ?? {});
-    if (sums && step.action !== 'migrate') {
-      if (step.action === 'drop') sums.delete(step.key);
-      else sums.set(step.key, checksum);
-    }
-    if (pending.get(pendingKey(step))?.step === step) pending.delete(pendingKey(step));
   };
 
   // Transactional steps whose ledger rows can be written as SQL text go to the server in requests of many statements:
   // each step's statements followed by its ledger rows, inside its transaction (the executor's batched mode).
   const inline = engine.ledger.inline;
-  const captures = (step: PlanStep) => !!engine.catalog && ['replace', 'drop', 'alter', 'restore'].includes(step.action);
-  /**
-   * Checksums set by steps sent but not yet known to have committed (their requests are being built or run): with
-   * `checksums`, the ledger's `objects` as each later step will find it. An entry goes when its step commits (then
-   * `checksums` has it, `applied`); all go when a request fails: what did not commit never happened.
-   */
-  const pending = new Map<string, { checksum: string | null; step: PlanStep }>();
-  const pendingKey = (step: PlanStep) => `${step.project}\u0000${step.key}`;
-  /** The object's checksum in the ledger right before `step` runs (its row's `previous_checksum`). */
-  const ledgerChecksum = (step: PlanStep) => {
-    if (step.action === 'migrate') return null;
-    const p = pending.get(pendingKey(step));
-    if (p) return p.checksum;
-    return checksums.get(step.project)?.get(step.key) ?? null;
-  };
-  /** What undoing `step` sets the object's checksum back to (nothing for a creation or a migration). */
-  const previousChecksum = (step: PlanStep) => (step.action === 'migrate' || step.action === 'create' ? null : ledgerChecksum(step));
   /** The transaction a request opens has not selected its marks yet (`LedgerInlining.asyncCommit` goes with the first). */
   let firstOfTransaction = false;
   const asyncCommit = inline?.asyncCommit && conn.executeBatch ? inline.asyncCommit : null;
@@ -369,7 +324,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         joins: (first, next) => first.steps[0]!.project === next.steps[0]!.project,
         // A step that captures a definition (read first, after what came before) and a migration (a data move takes
         // time: it is shown as it starts, and the lock is proven right before it) start a request; a migration ends it.
-        alone: (step) => captures(step) || step.action === 'migrate',
+        alone: (step) => capturesDefinition(step, engine) || step.action === 'migrate',
         ends: (step) => step.action === 'migrate',
         // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
         // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
@@ -380,27 +335,20 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         size: REQUEST_STEPS,
         // Per step: its search path when it changes, the clock mark, its statements and its ledger rows (`StepJournal.applied`).
         prepare: async (step) => {
-          const state = states.get(step.project)!;
-          const variables = options.variables.get(step.project) ?? {};
-          // The object's definition before the step (its reverse when the plan has none), read after what came before.
-          const previousDefinition = captures(step) ? await engine.catalog!.captureDefinition(conn, step.objectKey) : null;
-          const expanded = expand(step, variables);
-          const checksum = checksumStatements(step.statements, variables);
-          const reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
-          ran.set(step, { step, deploymentId: state.deploymentId!, statements: expanded, reverse, previousChecksum: previousChecksum(step), backup: null });
-          sent.add(step);
-          // Known here, so written as a literal rather than read from `objects` by the row's INSERT.
-          const ledgerPrevious = ledgerChecksum(step);
-          if (step.action !== 'migrate') pending.set(pendingKey(step), { checksum: step.action === 'drop' ? null : checksum, step });
+          // The object's definition before the step (its reverse when the plan has none) is read after what came before.
+          const p = await states.get(step.project)!.deployment!.prepare(step, conn);
+          prepared.set(step, p);
           const path = pathStatement(step.project);
-          const writes = journal.applied({ deploymentId: state.deploymentId!, step, checksum, statements: expanded, reverse, previousDefinition, replacesStarted: false, timing: null, previousChecksum: ledgerPrevious });
           const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
           firstOfTransaction = false;
-          return [...(path ? [path] : []), `SELECT ${marks.join(', ')}`, ...expanded, ...ledger.inlineAll(writes)];
+          // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
+          // commit after the lock is lost raises instead.
+          return [...(path ? [path] : []), `SELECT ${marks.join(', ')}`, ...p.statements, ...ledger.inlineAll(states.get(step.project)!.deployment!.rows(p, null, guard))];
         },
+        beforeCommit: guard ? `SELECT ${guard}` : null,
       }
     : null;
-  let progress: { step: PlanStep; p: StepProgress } | null = null;
+  let progress: StepProgress | null = null;
   const transactionalDdl = engine.capabilities.transactionalDdl;
   try {
     await executePlan<PlanStep>(
@@ -413,26 +361,42 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         before: async (i) => {
           if (options.beforeStep && i > 0) await checkLock();
         },
-        interrupts: () => lockLost !== null,
+        interrupts: interrupted,
+        // Statement by statement (no request takes it): the same prepared step, its rows after its statements.
         run: async (c, step, onStatement) => {
           await setPathFor(c, step.project);
-          progress = { step, p: { index: -1, statements: [], before: 0, reverse: null, conflictReverse: null, backup: null } };
-          ran.set(step, await runStep(options, ledger, journal, c, step, states.get(step.project)!.deploymentId!, onStatement, progress.p));
+          progress = null;
+          const deployment = states.get(step.project)!.deployment!;
+          const t0 = Date.now();
+          const p = await deployment.prepare(step, c);
+          prepared.set(step, p);
+          const running: StepProgress = (progress = { index: -1, prepared: p });
+          // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
+          // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
+          if (p.journaled) await deployment.started(p, new Date(t0), c);
+          for (const [i, sql] of p.statements.entries()) {
+            running.index = i;
+            onStatement(sql);
+            await c.execute(sql);
+          }
+          // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
+          running.index = p.statements.length;
+          await deployment.writeApplied(p, { startedAt: new Date(t0), durationMs: Date.now() - t0 }, c);
+          // In its transaction, the step commits only while the lock is held.
+          if (guard && step.transactional && transactionalDdl) await c.query(`SELECT ${guard}`);
         },
         error: (e, step, statement) => {
-          pending.clear();
+          for (const st of states.values()) st.deployment?.discard();
           const error = withSource(toDbeeError(engine, e, statement), step);
           states.get(step.project)!.failure ??= { error, statement, at: new Date() };
           return error;
         },
         record: async (step, status, fields) => {
           if (status !== 'failed') return record(step, status, fields);
-          // A step sent in a request: the reverse it would have been recorded with (a captured definition).
-          if (sent.has(step)) return record(step, 'failed', { ...fields, reverse: ran.get(step)?.reverse });
           // Outside a transaction, the statements of the failed step before the failing one committed: the ledger
           // says which, and what undoes them (the automatic rollback runs it first).
-          const running = progress as { step: PlanStep; p: StepProgress } | null;
-          const partial = !(step.transactional && transactionalDdl) && running?.step === step ? partialUndo(step, running.p) : null;
+          const running = progress as StepProgress | null;
+          const partial = !(step.transactional && transactionalDdl) && running?.prepared.step === step ? partialUndo(running) : null;
           if (!partial) return record(step, 'failed', fields);
           const state = states.get(step.project)!;
           state.partial = partial;
@@ -442,7 +406,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
               (partial.reverse ? `; they are undone by: ${partial.reverse.join('; ')}` : partial.undoable ? '; dbee knows no reverse for them' : '; a migration is not undone statement by statement: check them'),
           );
           if (partial.backup) {
-            await journal.backupLeft(state.deploymentId!, step, partial.backup);
+            await state.deployment!.backupLeft(step, partial.backup);
             state.backups.push(partial.backup);
           }
           await record(step, 'failed', { ...fields, error: `${fields.error}\n(${what})`, reverse: partial.reverse });
@@ -479,7 +443,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
 
     for (const state of states.values()) {
       if (state.deploymentId === null || state.finished) continue;
-      if (lockLost) await abortProject(ledger, state, lockLost, scope);
+      if (lockLost) await abortProject(state, lockLost, scope);
       else await finishProject(options, ledger, state, scope);
     }
   } catch (e) {
@@ -494,7 +458,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       if (state.deploymentId === null || state.result) continue;
       state.finished = true;
       open++;
-      await ledger.finishDeployment(state.deploymentId, 'failed', message, null, { transaction: scope, failedAt: new Date().toISOString() }).catch(() => {});
+      await state.deployment!.close('failed', { transaction: scope, failedAt: new Date().toISOString() }, { error: message, statement: null }).catch(() => {});
     }
     const applied = [...states.values()].reduce((n, st) => n + st.applied.length, 0);
     if (!(e instanceof DbeeError) && applied > 0) {
@@ -537,63 +501,6 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   // Smoke failures exit 3, unless a step also failed (2 says more: something did not even apply).
   const exitCode = !failures.length ? ExitCode.ok : failures.every((p) => p.error?.exitCode === ExitCode.smokeFailed) ? ExitCode.smokeFailed : ExitCode.applyFailed;
   return { exitCode, projects, steps };
-}
-
-/**
- * Run one step on `c` (inside its transaction when it has one): capture the object's definition before it
- * changes, move a conflicting object aside, run the statements, and record the step, its object state, its
- * migration and its backup in the ledger on the same connection.
- */
-async function runStep(
-  options: RunOptions,
-  ledger: Ledger,
-  journal: StepJournal,
-  c: Connection,
-  step: PlanStep,
-  deploymentId: number,
-  onStatement: (sql: string) => void,
-  progress: StepProgress,
-): Promise<AppliedStep> {
-  const { engine } = options;
-  const variables = options.variables.get(step.project) ?? {};
-  const conflict = options.conflicts?.get(step.order);
-  const t0 = Date.now();
-  const captures = conflict !== undefined || ['replace', 'drop', 'alter', 'restore'].includes(step.action);
-  const previousDefinition = captures && engine.catalog ? await engine.catalog.captureDefinition(c, step.objectKey) : null;
-  const previousChecksum = step.action === 'migrate' || step.action === 'create' ? null : await ledger.objectChecksum(step.project, step.key, c);
-  const statements = [...(conflict?.before ?? []), ...expand(step, variables), ...(conflict?.after ?? [])];
-  // A replaced object comes back from its captured definition when the plan knows no reverse.
-  let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
-  // Dependents the conflict created again stand on the new object: they go first.
-  if (conflict) reverse = reverse && conflict.reverse ? [...(conflict.dependents?.drop ?? []), ...reverse, ...conflict.reverse] : null;
-  Object.assign(progress, {
-    statements,
-    before: conflict?.before.length ?? 0,
-    reverse,
-    conflictReverse: conflict?.reverse ?? null,
-    backup: conflict?.backup ? qualifiedName(conflict.backup) : null,
-    dependents: conflict?.dependents,
-  });
-  const checksum = checksumStatements(step.statements, variables);
-  // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
-  // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
-  const journaled = !step.transactional && engine.capabilities.transactionalDdl;
-  if (journaled) await journal.started(deploymentId, step, { checksum, statements, reverse, previousDefinition, startedAt: new Date(t0) }, c);
-  for (const [i, sql] of statements.entries()) {
-    progress.index = i;
-    onStatement(sql);
-    await c.execute(sql);
-  }
-  // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
-  progress.index = statements.length;
-  // The records of a journaled step are written together (one transaction), so a crash leaves either the `started`
-  // row or all of them: never a step recorded applied without its object state.
-  const backup = conflict?.backup ? qualifiedName(conflict.backup) : null;
-  const write = (w: Connection) =>
-    journal.writeApplied({ deploymentId, step, checksum, statements, reverse, previousDefinition, replacesStarted: journaled, timing: { startedAt: new Date(t0), durationMs: Date.now() - t0 } }, backup, w);
-  if (journaled) await c.transaction(write);
-  else await write(c);
-  return { step, deploymentId, statements, reverse, previousChecksum, backup };
 }
 
 async function finishProject(options: RunOptions, ledger: Ledger, state: ProjectState, scope: TransactionScope): Promise<void> {
@@ -660,11 +567,11 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
     // fingerprint read here is planned afresh for each project: ~8 ms each on the 200-project first deploy, against
     // ~75 ms for all 200 in one query at the end of the batch. The lock is still held then, so the schemas are as
     // this deployment, and the batch's later ones, left them.
-    const id = state.deploymentId;
-    options.fingerprintLater(covered, (fingerprint) => ledger.updateSummary(id, { fingerprint }));
+    const deployment = state.deployment!;
+    options.fingerprintLater(covered, (fingerprint) => deployment.updateSummary({ fingerprint }));
   } else summary.fingerprint = covered ? await fingerprintOf(options, covered) : null;
   const message = error ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '') : null;
-  await ledger.finishDeployment(state.deploymentId!, status === 'rolled-back' ? 'rolled-back' : status === 'failed' ? 'failed' : 'succeeded', message, state.failure?.statement ?? null, summary);
+  await state.deployment!.close(status === 'rolled-back' ? 'rolled-back' : status === 'failed' ? 'failed' : 'succeeded', summary, message === null ? null : { error: message, statement: state.failure?.statement ?? null });
   const stepsApplied = state.applied.length - (rollback?.undone ?? 0);
   state.result = {
     project: state.project,
@@ -683,10 +590,10 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
  * Close a deployment whose lock was lost: `aborted`, with the reason, and nothing else run (no automatic rollback,
  * no checks, no fingerprint). Its committed steps stay applied, as its steps say; the next deployment resumes.
  */
-async function abortProject(ledger: Ledger, state: ProjectState, error: DbeeError, scope: TransactionScope): Promise<void> {
+async function abortProject(state: ProjectState, error: DbeeError, scope: TransactionScope): Promise<void> {
   state.finished = true;
   const message = error.message;
-  await ledger.finishDeployment(state.deploymentId!, 'aborted', message, null, { transaction: scope, failedAt: new Date().toISOString(), smoke: 'not run' }).catch(() => {});
+  await state.deployment!.close('aborted', { transaction: scope, failedAt: new Date().toISOString(), smoke: 'not run' }, { error: message, statement: null }).catch(() => {});
   state.result = {
     project: state.project,
     deploymentId: state.deploymentId,
@@ -725,10 +632,6 @@ function resultOf(step: PlanStep, conflicts: ReadonlyMap<number, StepConflict> |
     action: step.action,
     ...(c ? { conflict: { strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null } } : {}),
   };
-}
-
-function expand(step: PlanStep, variables: Record<string, string>): string[] {
-  return step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
 }
 
 /** Steps per request at most (the executor's batched mode): enough to make round trips rare, few enough to stop soon. */

@@ -60,6 +60,11 @@ export interface DeploymentSession {
    * the lock session at most); the runner calls it before every step.
    */
   assertLock(): Promise<void>;
+  /**
+   * The lock's guard (`LockHandle.guard`), for the runner to evaluate inside its requests: no step starts and no
+   * transaction commits after the lock is lost. Null: the lock is checked between requests only.
+   */
+  readonly lockGuard: string | null;
 }
 
 let processOwner: { user: string; host: string } | undefined;
@@ -122,7 +127,7 @@ export async function withSession<T>(request: SessionRequest, fn: (session: Depl
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
         },
       });
-      return await fn({ conn: tracked, owner, lock, settings, assertLock: () => assertLock(lock) });
+      return await fn({ conn: tracked, owner, lock, settings, assertLock: () => assertLock(lock), lockGuard: lock.guard ?? null });
     } finally {
       if (dirty) {
         for (const sql of engine.session.reset()) await conn.execute(sql).catch(() => {});

@@ -1,27 +1,16 @@
 import { DbeeError, ExitCode } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
-import type { BackupRow, DeploymentInfo, DeploymentRow, DeploymentSummary, Ledger, LedgerState, LedgerStep, StepStatus } from '../ledger/ledger';
+import type { BackupRow, DeploymentInfo, DeploymentSummary, Ledger, LedgerState, StepStatus } from '../ledger/ledger';
 import type { ObjectKey } from '../model/object-key';
-import type { PlanStep } from '../plan/plan';
 import type { SchemaScope } from '../schema/managed-scope';
 import { recreateWithDependents } from './recreate-dependents';
 import type { Reporter } from './reporter';
 import { executePlan } from './execute';
+import { Deployment } from './deployment';
 import { StepJournal } from './journal';
+import type { AppliedStep, CompensatingStep, PartialUndo } from './undo-steps';
 
-/** A step that committed during this run, with what it takes to undo it. */
-export interface AppliedStep {
-  step: PlanStep;
-  deploymentId: number;
-  /** The statements that ran (conflict statements included). */
-  statements: string[];
-  /** The statements recorded as its reverse; null when it cannot be undone automatically. */
-  reverse: string[] | null;
-  /** The object's checksum in the ledger before the step, restored when it is undone. */
-  previousChecksum: string | null;
-  /** Backup it kept (qualified name), renamed back when it is undone. */
-  backup: string | null;
-}
+export type { AppliedStep, CompensatingStep, PartialUndo } from './undo-steps';
 
 export interface UndoResult {
   undone: number;
@@ -29,18 +18,6 @@ export interface UndoResult {
   incomplete: string | null;
   /** Backups that were renamed back to their original names. */
   restoredBackups: string[];
-}
-
-/**
- * What a step that failed outside a transaction committed before it failed: `ran` of its statements, undone by
- * `reverse` (null: dbee knows none), which also renames `backup` back.
- */
-export interface PartialUndo {
-  step: PlanStep;
-  deploymentId: number;
-  ran: number;
-  reverse: string[] | null;
-  backup: string | null;
 }
 
 /** A step of the compensating plan of an automatic rollback: the committed part of a failed step, or an applied step. */
@@ -176,26 +153,6 @@ async function withFallback(
   }
 }
 
-/** A step of a compensating deployment (a `rollback` or an `enable`): what runs, and what the ledger records. */
-export interface CompensatingStep {
-  /**
-   * The step as the reporter and a dry run show it: `order` (its position in this deployment), key, a plan action,
-   * the statements that run, their reverse (recorded as the step's reverse), transactionality and hazards.
-   */
-  plan: PlanStep;
-  /** Action recorded in the ledger, e.g. `undo-create` (undoing that gives `create` again), `enable`. */
-  ledgerAction: string;
-  /** The recorded step this one undoes, and its deployment; absent for steps of a diff (a rollback to a git ref). */
-  undoes?: { step: LedgerStep; deployment: DeploymentRow };
-  /** Not run: recorded `skipped` with this reason (an irreversible step that `--force` leaves applied). */
-  skip?: string;
-  /**
-   * Statements to run instead when `plan.statements` fail inside a transaction (tried under a savepoint): a view
-   * replaced by one with more columns cannot be replaced back, it is dropped and created.
-   */
-  fallback?: string[];
-}
-
 export interface CompensationOptions {
   engine: Engine;
   conn: Connection;
@@ -258,7 +215,8 @@ export function inverseAction(action: string): string {
 export async function runCompensation(options: CompensationOptions): Promise<CompensationResult> {
   const { engine, conn, ledger, reporter, steps } = options;
   const t0 = Date.now();
-  const deploymentId = await ledger.startDeployment({ ...options.deployment, stepsTotal: steps.length });
+  const deployment = await Deployment.open(ledger, { ...options.deployment, stepsTotal: steps.length });
+  const deploymentId = deployment.id;
   const project = options.deployment.project;
   const backups = new Map<number, BackupRow[]>();
   const backupsOf = async (id: number) => {
@@ -345,7 +303,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
   } catch {
     summary.fingerprint = null;
   }
-  await ledger.finishDeployment(deploymentId, failure ? 'failed' : 'succeeded', failure?.error.message ?? null, failure?.statement ?? null, summary);
+  await deployment.close(failure ? 'failed' : 'succeeded', summary, failure ? { error: failure.error.message, statement: failure.statement } : null);
   return {
     deploymentId,
     status: failure ? 'failed' : 'succeeded',

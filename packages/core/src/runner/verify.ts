@@ -9,7 +9,7 @@ import { emptyModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runStatements } from './batch';
-import type { StepConflict } from './runner';
+import type { StepConflict } from './step-conflict';
 import { inBackground } from '../background';
 
 /** What `verifyPlan` needs: the target (read only), the plan as it would run, and where to build the copy. */
@@ -28,6 +28,17 @@ export interface VerifyInput {
   schemas: string[];
   /** Where the scratch database lives: `embedded` (PGlite) or `server` (a scratch database on the target's server). */
   shadow: 'embedded' | 'server';
+  /**
+   * Looks at the copy twice: once it holds the target's schemas (before any step) and once every step ran on it
+   * (the compatibility check describes the application's queries there). Not called when the copy cannot be made.
+   */
+  probe?: VerifyProbe;
+}
+
+/** See `VerifyInput.probe`. */
+export interface VerifyProbe {
+  before(conn: Connection): Promise<void>;
+  after(conn: Connection): Promise<void>;
 }
 
 export interface VerifyResult {
@@ -57,7 +68,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   const { engine, plan } = input;
   const none = (skipped: string): VerifyResult => ({ verified: false, skipped, problems: [], warnings: [], copied: 0, ran: 0 });
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
-  if (!plan.steps.length) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
+  if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
   const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
   const copy = planOfChanges(engine, 'verify', emptyModel(), live, false, null).steps;
   const stepStatements = (step: PlanStep) => {
@@ -77,6 +88,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       const failed = copyStatements[built.completed - 1] ?? '';
       return none(`dbee could not copy the target's schemas into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`);
     }
+    await input.probe?.before(conn);
     const problems: DbeeError[] = [];
     const warnings: string[] = [];
     let path: string | null = null;
@@ -103,6 +115,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       if (step.action === 'migrate') warnings.push(`${problem.location ? `${problem.location.file}:${problem.location.line}: ` : ''}${problem.message.split('\n')[0]} (not refused: the copy holds no rows)`);
       else problems.push(problem);
     }
+    await input.probe?.after(conn);
     return { verified: true, problems, warnings, copied: copyStatements.length, ran: plan.steps.length };
   } finally {
     // Dropped while the dry run reports (runOperation waits for it at the end).

@@ -6,3 +6,5 @@ export type { SmokeSources } from './smoke-file';
 export { recordSmokeResults, recordSmokeChecks, recordedSmokeChecks } from './smoke-ledger';
 export { DEFAULT_SMOKE_TIMEOUT_MS } from './smoke-check';
 export type { SmokeCheck, SmokeCheckBody, SmokeArg, SmokeResult, SmokeRun } from './smoke-check';
+export { smokeRegression, judgeDuration, MIN_BASELINE_RUNS } from './regression';
+export type { SmokeRegression } from './regression';

@@ -7,6 +7,8 @@ import { compareColumns, compareRows } from './compare';
 import { DEFAULT_SMOKE_TIMEOUT_MS, type SmokeCheck, type SmokeResult, type SmokeRun } from './smoke-check';
 import { loadSmokeChecks, type SmokeSources } from './smoke-file';
 import { recordSmokeResults } from './smoke-ledger';
+import { judgeDuration, type SmokeRegression } from './regression';
+import { recentSmokeDurations } from './smoke-history';
 
 export interface SmokeRunOptions {
   /** The environment's engine; it must have a smoke dialect (`engine.smoke`). */
@@ -35,6 +37,11 @@ export interface SmokeRunOptions {
    * (`SmokeDialect.affectedViews`), when the engine can tell. Absent (`dbee smoke-test`, a rollback): every view.
    */
   changed?: ObjectKey[];
+  /**
+   * The environment's performance gate (`gates.smokeRegression`): a smoke file's check slower than its baseline from
+   * the ledger (the median of its latest successful runs here) fails. Baseline checks are not compared.
+   */
+  regression?: SmokeRegression | null;
 }
 
 /** The default time bound of a project's checks on an environment: `deploy.smokeTimeout`, else 10 s. */
@@ -83,7 +90,12 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   // in its own transaction, as below, which names the one that failed or warned.
   const together = await runner.allPass(compiles);
   for (const check of compiles) report(together?.get(check) ?? (await runner.run(check)).result);
-  for (const check of fileChecks) report((await runner.run(check)).result);
+  const gate = options.regression ?? null;
+  const baseline = gate && (await ledger.exists()) ? await recentSmokeDurations(conn, engine.ledger, { project, environment: options.environment, runs: gate.runs }) : null;
+  for (const check of fileChecks) {
+    const { result } = await runner.run(check);
+    report(gate && baseline ? judgeDuration(result, baseline.get(check.name), gate, options.environment) : result);
+  }
 
   const run: SmokeRun = { project, passed: results.every((r) => r.status === 'passed'), results };
   if (options.record !== false && (await ledger.exists())) {

@@ -1,11 +1,12 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
-import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
+import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
 import type { SmokeCheck, SmokeResult } from './smoke-check';
 
 /**
- * Store smoke results in the ledger's `smoke_results` table, in one transaction (one round trip where the ledger's
- * rows can be written inline). The ledger must exist (`Ledger.ensure`); `deploymentId` is the deployment they
- * verify, or null when the project was never deployed.
+ * Store smoke results in the ledger's `smoke_results` table, in one transaction: where the ledger's rows can be written
+ * inline, all of them by one multi-row INSERT (one statement, one round trip, however many checks the baseline ran);
+ * else one INSERT per result. The ledger must exist (`Ledger.ensure`); `deploymentId` is the deployment they verify,
+ * or null when the project was never deployed.
  */
 export async function recordSmokeResults(
   conn: Connection,
@@ -15,21 +16,15 @@ export async function recordSmokeResults(
   if (run.results.length === 0) return;
   const p = (n: number) => dialect.param(n);
   const ledger = new Ledger(conn, dialect);
-  const writes = run.results.map((r) => ({
-    sql: `INSERT INTO ${dialect.schema}.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message)
-         VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)})`,
-    params: [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message],
-    table: 'smoke_results',
-  }));
+  const insert = `INSERT INTO ${dialect.schema}.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message) VALUES`;
+  const tuple = `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)})`;
+  const rows = run.results.map((r) => ({ sql: tuple, params: [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message], table: 'smoke_results' }));
   if (ledger.inlines && conn.executeBatch) {
-    // One round trip: the rows as literals (`Ledger.inline`), in one transaction.
-    const done = await conn.executeBatch(['BEGIN', ...writes.map((w) => ledger.inline(w)), 'COMMIT']);
-    if (done.error) {
-      await conn.execute('ROLLBACK').catch(() => {});
-      throw done.error;
-    }
+    // One statement (its own transaction): every row in one VALUES list, as literals (`Ledger.inline`).
+    await conn.execute(`${insert} ${rows.map((row) => ledger.inline(row)).join(', ')}`);
     return;
   }
+  const writes = rows.map((row) => ({ ...row, sql: `${insert} ${row.sql}` }));
   await conn.transaction((tx) => ledger.run(writes, tx));
 }
 
@@ -53,8 +48,8 @@ export async function recordSmokeChecks(conn: Connection, dialect: LedgerDialect
 export function recordedSmokeChecks(history: readonly DeploymentRow[], before: number): { deploymentId: number; checks: SmokeCheck[] } | null {
   const earlier = history.filter((d) => d.id < before && d.status !== 'rolled-back').sort((a, b) => b.id - a.id);
   for (const d of earlier) {
-    const summary = (typeof d.summary === 'string' ? JSON.parse(d.summary) : d.summary) as DeploymentSummary | null;
-    if (Array.isArray(summary?.smokeChecks)) return { deploymentId: d.id, checks: summary.smokeChecks };
+    const summary = deploymentSummary(d);
+    if (Array.isArray(summary.smokeChecks)) return { deploymentId: d.id, checks: summary.smokeChecks };
   }
   return null;
 }

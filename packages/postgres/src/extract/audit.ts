@@ -96,6 +96,9 @@ export function auditKey(objectType: string, schema: string | null, identity: st
 }
 
 export const postgresAudit: AuditTrail = {
+  async roleExists(conn: Connection, name: string) {
+    return (await conn.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [name])).rows.length > 0;
+  },
   async enable(conn: Connection, at?: Date) {
     await conn.transaction(async (tx) => {
       for (const sql of ENABLE) await tx.execute(sql);

@@ -148,3 +148,29 @@ function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
+
+/**
+ * Objects of the scope that `extract` does not write as files yet: aggregates, operators, text search configurations
+ * and dictionaries, extended statistics, rules (extension members left out), as `kind identity` lines.
+ */
+export async function unwritten(conn: Connection, scope: SchemaScope): Promise<string[]> {
+  const notInExtension = (catalog: string, oid: string) =>
+    `not exists (select 1 from pg_depend e where e.classid = '${catalog}'::regclass and e.objid = ${oid} and e.deptype = 'e')`;
+  const r = await conn.query<{ line: string }>(
+    `select kind || ' ' || identity as line from (
+       select 'aggregate' as kind, p.oid::regprocedure::text as identity, p.pronamespace as ns from pg_proc p
+         where p.prokind = 'a' and ${notInExtension('pg_proc', 'p.oid')}
+       union all select 'operator', o.oid::regoperator::text, o.oprnamespace from pg_operator o where ${notInExtension('pg_operator', 'o.oid')}
+       union all select 'text search configuration', c.oid::regconfig::text, c.cfgnamespace from pg_ts_config c where ${notInExtension('pg_ts_config', 'c.oid')}
+       union all select 'text search dictionary', d.oid::regdictionary::text, d.dictnamespace from pg_ts_dict d where ${notInExtension('pg_ts_dict', 'd.oid')}
+       union all select 'extended statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), s.stxnamespace
+         from pg_statistic_ext s join pg_namespace n on n.oid = s.stxnamespace
+       union all select 'rule', quote_ident(r.rulename) || ' on ' || c.oid::regclass::text, c.relnamespace
+         from pg_rewrite r join pg_class c on c.oid = r.ev_class where r.rulename <> '_RETURN'
+     ) x join pg_namespace n on n.oid = x.ns
+     where n.nspname = any($1::text[]) and n.nspname <> 'dbee'
+     order by 1`,
+    [scope.schemas],
+  );
+  return r.rows.map((row) => row.line);
+}

@@ -131,7 +131,9 @@ select p.oid, n.nspname as schema, p.proname as name, p.prokind,
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join pg_language l on l.oid = p.prolang
-where p.prokind in ('f', 'p', 'w') and ${IN_SCOPE} and ${notInExtension('pg_proc', 'p.oid')}`;
+where p.prokind in ('f', 'p', 'w') and ${IN_SCOPE} and ${notInExtension('pg_proc', 'p.oid')}
+  -- A range type's own constructors (internal dependencies) come and go with the type.
+  and not exists (select 1 from pg_depend i where i.classid = 'pg_proc'::regclass and i.objid = p.oid and i.deptype = 'i')`;
 
 export const TRIGGERS_SQL = `
 select t.oid, n.nspname as schema, c.relname as table_name, c.relkind, t.tgname as name,

@@ -103,12 +103,12 @@ describe('executors', () => {
     expect(cli.runDbeeCommand.mock.calls[0]![1]).toEqual(options);
   });
 
-  it('takes the environment from DBEE_ENV when --env is not given, and --env wins over it', async () => {
+  it('leaves the environment to dbee when --env is not given (dbee reads DBEE_ENV, as for the CLI), and passes --env as given', async () => {
     vi.stubEnv('DBEE_ENV', 'test');
     await deployExecutor({ project: 'sales' }, context());
     await deployExecutor({ project: 'sales', env: 'prod', assumeYes: true }, context());
 
-    expect(cli.runDbeeCommand.mock.calls.map((c) => c[1].env)).toEqual(['test', 'prod']);
+    expect(cli.runDbeeCommand.mock.calls.map((c) => c[1].env)).toEqual([undefined, 'prod']);
   });
 
   it('refuses invalid options before running anything, listing every problem', async () => {
@@ -122,7 +122,7 @@ describe('executors', () => {
         '  - ifExists: expected one of raise, rename, drop, got "nuke"',
         '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
         '  - countdownFrom: expected a number of seconds, at least 0, got -1',
-        '  - colour: unknown option (known: project, env, dryRun, assumeYes, verify, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report)',
+        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report)',
         '',
       ].join('\n'),
     );
@@ -160,9 +160,9 @@ describe('schemas', () => {
     expect(properties).toMatchObject({
       build: ['project', 'env', 'outputPath'],
       diff: ['project', 'env', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
-      deploy: ['project', 'env', 'dryRun', 'assumeYes', 'verify', 'waitForLock', 'withDependencies', 'package', 'ifExists', 'allowHazards', 'continueOnError', 'countdownFrom', 'report'],
+      deploy: ['project', 'env', 'dryRun', 'assumeYes', 'ticket', 'verify', 'queries', 'waitForLock', 'withDependencies', 'package', 'ifExists', 'allowHazards', 'continueOnError', 'countdownFrom', 'report'],
       'smoke-test': ['project', 'env', 'format'],
-      rollback: ['project', 'env', 'dryRun', 'assumeYes', 'to', 'toRef', 'package', 'force', 'emergency'],
+      rollback: ['project', 'env', 'dryRun', 'assumeYes', 'ticket', 'to', 'toRef', 'package', 'force', 'emergency'],
       plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'againstEnv', 'base', 'head'],
       status: ['project', 'env', 'format'],
       disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
@@ -199,7 +199,7 @@ describe('diff and the Nx cache', () => {
     expect(cli.runDbeeCommand.mock.calls.map((c) => c[1])).toEqual([
       { project: 'sales', env: 'local' },
       { project: 'sales', env: 'test' },
-      { project: 'sales', env: 'test', againstEnv: 'prod', base: 'main' },
+      { project: 'sales', againstEnv: 'prod', base: 'main' },
     ]);
   });
 

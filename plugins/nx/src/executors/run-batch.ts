@@ -23,9 +23,11 @@ export async function* runBatch(
   inputs: Record<string, object>,
   context: ExecutorContext,
   guardFor?: (nxProject: string) => TaskRun['guard'],
+  options: { echoDependencies?: boolean } = {},
 ): AsyncGenerator<BatchTaskResult> {
   const ids = Object.keys(inputs);
   const failed = new Set<string>();
+  const echo = options.echoDependencies ? dependenciesToEcho(context.taskGraph ?? taskGraph, ids) : new Set<string>();
   // One lock, connection and shadow per environment for the whole batch, instead of one per task.
   const sessions = new SessionPool();
   try {
@@ -45,11 +47,34 @@ export async function* runBatch(
       const io = { stdout: output.stream(), stderr: output.stream() };
       const code = await runTask(inputs[id]!, { command, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(nxProject), sessions });
       if (code !== 0) failed.add(id);
+      if (echo.has(id) && code === 0) process.stdout.write(output.text);
       yield { task: id, result: { success: code === 0, terminalOutput: output.text, startTime, endTime: Date.now() } };
     }
   } finally {
     await sessions.close();
   }
+}
+
+/**
+ * The batch tasks whose output is echoed to the terminal as they finish: under `nx run db-reporting:deploy`, the
+ * deployments of its dependencies. Nx's default output outside a terminal (CI, scripts: `static-failures-only`)
+ * prints the full output of the project asked for and one line for each successful dependency ("Output of 2
+ * successful tasks were not shown"), and operators read what each deployment did. The worker's standard output
+ * reaches the terminal as it is written. Only for a run of one project (one task of the run that no other depends
+ * on): `run-many` and `affected` print every task alike (the CI pipeline sets NX_DEFAULT_OUTPUT_STYLE=static). Not
+ * with the TUI (every task's output has its own pane), `--verbose`, or an NX_DEFAULT_OUTPUT_STYLE other than
+ * static-failures-only (each prints every task in full, or on purpose none). Nx does not pass its command line to the
+ * batch process: after an explicit `--output-style=static` on the command line, a dependency's output shows twice.
+ */
+function dependenciesToEcho(fullGraph: TaskGraph, ids: readonly string[]): Set<string> {
+  const style = process.env['NX_DEFAULT_OUTPUT_STYLE'];
+  const printsAll = style !== undefined && style !== '' && style !== 'static-failures-only';
+  if (process.env['NX_TUI'] === 'true' || process.env['NX_VERBOSE_LOGGING'] === 'true' || printsAll) return new Set();
+  const all = Object.keys(fullGraph.tasks);
+  const dependedOn = new Set(all.flatMap((id) => dependenciesOf(fullGraph, id, all)));
+  const requested = all.filter((id) => !dependedOn.has(id));
+  if (requested.length !== 1) return new Set();
+  return new Set(ids.filter((id) => id !== requested[0] && dependedOn.has(id)));
 }
 
 /** `ids` ordered so that every task comes after the tasks it depends on; ties keep the task ids sorted. */

@@ -40,9 +40,7 @@ export async function runTask(rawOptions: object, run: TaskRun): Promise<number>
     run.io.stderr.write(`@dbee/nx:${run.command}${where}: invalid options\n${problems.map((p) => `  - ${p}\n`).join('')}`);
     return 1;
   }
-  // One rule for every target: DBEE_ENV picks the environment when --env is not given. The diff target's
-  // cache key (its runtime fingerprint) follows the same rule.
-  if (options.env === undefined && process.env.DBEE_ENV) options.env = process.env.DBEE_ENV;
+  // Without --env, dbee itself picks the environment (DBEE_ENV, else defaultEnvironment), as for the CLI.
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
   ensureTypeScriptLoader();
   try {

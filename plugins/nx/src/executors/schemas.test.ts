@@ -46,7 +46,7 @@ function samples(e: OptionEntry & { cli: NonNullable<OptionEntry['cli']> }): str
   const long = `--${e.cli.flag}`;
   if (!e.cli.value) return [[long]];
   const values: string[] =
-    json.type === 'array' ? [json.items!.enum!.slice(0, 2).join(','), json.items!.enum![0]!] : json.enum ? [...json.enum] : json.type === 'number' ? ['30', '0'] : Array.isArray(json.type) ? ['12', 'V3'] : ['some-value'];
+    json.type === 'array' ? [json.items!.enum!.slice(0, 2).join(','), json.items!.enum![0]!] : json.enum ? [...json.enum] : json.type === 'number' || json.type === 'integer' ? ['30', String(json.minimum ?? 0)] : Array.isArray(json.type) ? ['12', 'V3'] : ['some-value'];
   const forms = values.flatMap((v) => [[long, v], [`${long}=${v}`]]);
   if (e.cli.short && json.alias) forms.push([`-${e.cli.short}`, values[0]!]);
   return forms;
@@ -87,7 +87,7 @@ describe.each(COMMANDS)('%s: the CLI and Nx take the same options', (command) =>
   });
 
   it('a wrong value is refused by both, naming the option', () => {
-    const valued = flags.filter((f) => f.json?.enum || f.json?.type === 'number' || f.json?.type === 'array');
+    const valued = flags.filter((f) => f.json?.enum || f.json?.type === 'number' || f.json?.type === 'integer' || f.json?.type === 'array');
     for (const entry of valued) {
       const args = [`--${entry.cli.flag}`, 'nonsense'];
       const line = parseCommandLine(command, [...(Object.values(targetOptions(command)) as string[]), ...args]);

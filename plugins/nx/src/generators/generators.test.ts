@@ -42,34 +42,47 @@ async function failure(run: Promise<unknown>): Promise<string> {
 }
 
 describe('init generator (nx add @dbee/nx)', () => {
-  it('adds the plugin to nx.json, writes the starter dbee.yaml and git-ignores .dbee/ and Nx\'s cache and workspace data', async () => {
+  it('adds the plugin to nx.json, pins the cache folder, writes the starter dbee.yaml, git-ignores .dbee/, dist/ and Nx\'s folders', async () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('.gitignore', 'node_modules');
 
     await initGenerator(tree, {});
 
     expect(readNxJson(tree)?.plugins).toEqual([{ plugin: '@dbee/nx', options: { projectPrefix: 'db-' } }]);
+    expect(readNxJson(tree)?.cacheDirectory).toBe('.nx/cache');
     expect(tree.read('dbee.yaml', 'utf-8')).toBe(STARTER_WORKSPACE_CONFIG);
-    expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\n\n# dbee: embedded databases and caches\n.dbee/\n\n# Nx: task cache and workspace data\n.nx/cache\n.nx/workspace-data\n');
+    expect(tree.read('.gitignore', 'utf-8')).toBe(
+      'node_modules\n\n# dbee: embedded databases and caches\n.dbee/\n\n# dbee and Nx: build artifacts (packages, graph pages, diff reports)\ndist/\n\n' +
+        '# Nx: task cache and workspace data\n.nx/cache\n.nx/workspace-data\n',
+    );
+  });
+
+  it("keeps a cache folder the workspace chose, and a dist/ line in another spelling", async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    updateNxJson(tree, { ...readNxJson(tree)!, cacheDirectory: 'tmp/nx-cache' });
+    tree.write('.gitignore', '.dbee\n/dist\n.nx\n');
+    await initGenerator(tree, {});
+    expect(readNxJson(tree)?.cacheDirectory).toBe('tmp/nx-cache');
+    expect(tree.read('.gitignore', 'utf-8')).toBe('.dbee\n/dist\n.nx\n');
   });
 
   it('adds only the ignore lines not already covered (a line for .nx covers both of Nx\'s)', async () => {
     const tree = createTreeWithEmptyWorkspace();
-    tree.write('.gitignore', '/.nx/\n');
+    tree.write('.gitignore', '/.nx/\ndist\n');
     await initGenerator(tree, {});
-    expect(tree.read('.gitignore', 'utf-8')).toBe('/.nx/\n\n# dbee: embedded databases and caches\n.dbee/\n');
+    expect(tree.read('.gitignore', 'utf-8')).toBe('/.nx/\ndist\n\n# dbee: embedded databases and caches\n.dbee/\n');
 
-    tree.write('.gitignore', '.dbee\n.nx/cache\n');
+    tree.write('.gitignore', '.dbee\n.nx/cache\ndist/**\n');
     await initGenerator(tree, {});
-    expect(tree.read('.gitignore', 'utf-8')).toBe('.dbee\n.nx/cache\n\n# Nx: task cache and workspace data\n.nx/workspace-data\n');
+    expect(tree.read('.gitignore', 'utf-8')).toBe('.dbee\n.nx/cache\ndist/**\n\n# Nx: task cache and workspace data\n.nx/workspace-data\n');
   });
 
   it('changes nothing when run again, and keeps the other plugins, an existing dbee.yaml and ignore line', async () => {
     const tree = createTreeWithEmptyWorkspace();
     const nxJson = readNxJson(tree)!;
-    updateNxJson(tree, { ...nxJson, plugins: ['@nx/js/typescript', { plugin: '@dbee/nx', options: { projectPrefix: 'sql-' } }] });
+    updateNxJson(tree, { ...nxJson, cacheDirectory: '.nx/cache', plugins: ['@nx/js/typescript', { plugin: '@dbee/nx', options: { projectPrefix: 'sql-' } }] });
     tree.write('dbee.yaml', 'version: 1\nenvironments: {}\n');
-    tree.write('.gitignore', '/.dbee\n.nx\n');
+    tree.write('.gitignore', '/.dbee\n.nx\ndist/\n');
     const before = contents(tree);
 
     await initGenerator(tree, {});

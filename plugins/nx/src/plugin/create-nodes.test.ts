@@ -154,6 +154,11 @@ describe('createNodes', () => {
                 ],
                 "executor": "@dbee/nx:deploy",
                 "inputs": [
+                  "dbeeSources",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
                   {
                     "env": "DBEE_ENV",
@@ -186,6 +191,12 @@ describe('createNodes', () => {
               },
               "diff": {
                 "cache": true,
+                "configurations": {
+                  "markdown": {
+                    "format": "markdown",
+                    "output": "{workspaceRoot}/dist/dbee/{projectName}/diff/diff.md",
+                  },
+                },
                 "dependsOn": [
                   "build",
                 ],
@@ -345,7 +356,11 @@ describe('createNodes', () => {
                 "cache": false,
                 "executor": "@dbee/nx:rollback",
                 "inputs": [
-                  "{projectRoot}/db.yaml",
+                  "dbeeSources",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
                   {
                     "env": "DBEE_ENV",
@@ -382,9 +397,11 @@ describe('createNodes', () => {
                 "cache": false,
                 "executor": "@dbee/nx:smoke-test",
                 "inputs": [
-                  "{projectRoot}/db.yaml",
-                  "{projectRoot}/smoke/**/*.yaml",
-                  "{projectRoot}/smoke/**/*.yml",
+                  "dbeeSources",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
                   {
                     "env": "DBEE_ENV",
@@ -420,7 +437,11 @@ describe('createNodes', () => {
                 "cache": false,
                 "executor": "@dbee/nx:status",
                 "inputs": [
-                  "{projectRoot}/db.yaml",
+                  "dbeeSources",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
                   {
                     "env": "DBEE_ENV",

@@ -55,10 +55,9 @@ export const SOURCES_NAMED_INPUT = [
  * nx.json defines `dbeeSources`, every project has it, and `^dbeeSources` is the workspace's own definition.
  */
 function modelInputs(ctx: TargetContext): Input[] {
-  const dependencies = ctx.inputs.workspaceSources ? [`^${SOURCES_INPUT}`] : SOURCES_NAMED_INPUT.map((glob) => `^${glob}`);
   return [
     SOURCES_INPUT,
-    ...dependencies,
+    ...dependencySources(ctx),
     '{workspaceRoot}/dbee.yaml',
     ...(ctx.inputs.sharedGlobals ? ['sharedGlobals'] : []),
     ...ctx.inputs.tool,
@@ -66,9 +65,22 @@ function modelInputs(ctx: TargetContext): Input[] {
   ];
 }
 
-/** The environment that a target works with (`DBEE_ENV`, else dbee.yaml's `defaultEnvironment`) and dbee.yaml. */
-function environmentInputs(ctx: TargetContext): Input[] {
-  return ['{workspaceRoot}/dbee.yaml', ...ctx.inputs.env];
+/** The dependencies' sources: `^` with the globs of `dbeeSources`, or `^dbeeSources` when nx.json defines it (see above). */
+function dependencySources(ctx: TargetContext): Input[] {
+  return ctx.inputs.workspaceSources ? [`^${SOURCES_INPUT}`] : SOURCES_NAMED_INPUT.map((glob) => `^${glob}`);
+}
+
+/**
+ * What selects the targets that act on an environment (deploy, smoke-test, rollback, status) for `nx affected`: the
+ * project's sources, its dependencies' sources, dbee.yaml, and the environment variables. Nx 24 selects a task when a
+ * changed file matches the task's inputs (not when the file is in the task's project), and `^` inputs carry a change
+ * of a dependency to its dependents: a view changed in core selects core, sales and reporting; a change to dbee.yaml
+ * selects every project; a file that no database project reads (a README, the application's code, nx.json's
+ * `sharedGlobals`, dbee's own version) selects none. These targets are never cached, so the hash is only read to
+ * select: the inputs say which files make a deployment necessary, not what a deployment's result is a function of.
+ */
+function changeInputs(ctx: TargetContext): Input[] {
+  return [SOURCES_INPUT, ...dependencySources(ctx), '{workspaceRoot}/dbee.yaml', ...ctx.inputs.env];
 }
 
 function executor(command: string): string {
@@ -107,6 +119,9 @@ export function diffTarget(ctx: TargetContext): TargetConfiguration {
     cache: true,
     inputs: [...modelInputs(ctx), { runtime: ctx.fingerprintCommand }],
     outputs: ['{workspaceRoot}/dist/dbee/{projectName}/diff'],
+    // `-c markdown` (the CI pipeline's pull-request job): the report in Markdown, also written inside the outputs, so
+    // that a cache hit restores it, for a job summary or a merge request artifact (`cat dist/dbee/*/diff/diff.md`).
+    configurations: { markdown: { format: 'markdown', output: '{workspaceRoot}/dist/dbee/{projectName}/diff/diff.md' } },
     dependsOn: [ctx.options.buildTargetName],
     // Parallel on purpose, although it reads the live database: Nx never batches a task with `parallelism: false`,
     // and the batch executor (preferBatch) runs all diffs one after the other in ONE process, which is both what an
@@ -124,11 +139,10 @@ export function deployTarget(ctx: TargetContext): TargetConfiguration {
   return {
     executor: executor('deploy'),
     options: { project: ctx.name },
-    // Never cached: it changes a database, and the database is not an output Nx could restore. Nx hashes every task
-    // of a run, cached or not, so the inputs stay small: the sources and dependencies' globs cost 3 s of hashing on
-    // `nx run-many -t deploy` over 200 projects, for a hash nothing reads.
+    // Never cached: it changes a database, and the database is not an output Nx could restore. The inputs are what
+    // `nx affected -t deploy` selects by (see changeInputs).
     cache: false,
-    inputs: environmentInputs(ctx),
+    inputs: changeInputs(ctx),
     outputs: [],
     // The dependencies are deployed first, to the same environment: `params: 'forward'` passes `--env=test` on to
     // them (a plain `^deploy` would deploy them to the default environment).
@@ -148,9 +162,9 @@ export function smokeTestTarget(ctx: TargetContext): TargetConfiguration {
   return {
     executor: executor('smoke-test'),
     options: { project: ctx.name },
-    // Never cached: it checks a live database, whose state is not among the inputs.
+    // Never cached: it checks a live database, whose state is not among the inputs. Selected with deploy (changeInputs).
     cache: false,
-    inputs: ['{projectRoot}/db.yaml', '{projectRoot}/smoke/**/*.yaml', '{projectRoot}/smoke/**/*.yml', ...environmentInputs(ctx)],
+    inputs: changeInputs(ctx),
     outputs: [],
     // It connects to the environment's database; see deploy.
     parallelism: false,
@@ -166,9 +180,9 @@ export function rollbackTarget(ctx: TargetContext): TargetConfiguration {
   return {
     executor: executor('rollback'),
     options: { project: ctx.name },
-    // Never cached: it changes a database.
+    // Never cached: it changes a database. Selected with deploy (changeInputs).
     cache: false,
-    inputs: ['{projectRoot}/db.yaml', ...environmentInputs(ctx)],
+    inputs: changeInputs(ctx),
     outputs: [],
     // It changes the environment's database; see deploy.
     parallelism: false,
@@ -203,9 +217,9 @@ export function statusTarget(ctx: TargetContext): TargetConfiguration {
   return {
     executor: executor('status'),
     options: { project: ctx.name },
-    // Never cached: it reports the live state of a database.
+    // Never cached: it reports the live state of a database. Selected with deploy (changeInputs).
     cache: false,
-    inputs: ['{projectRoot}/db.yaml', ...environmentInputs(ctx)],
+    inputs: changeInputs(ctx),
     outputs: [],
     // It reads the environment's database; see deploy.
     parallelism: false,

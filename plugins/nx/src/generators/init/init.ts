@@ -25,14 +25,19 @@ environments:
 `;
 
 /**
- * What init git-ignores, in blocks under a comment: .dbee/ (embedded databases, dbee's caches), and Nx's own cache and
- * workspace data (Nx's task cache, and dbee's fingerprint locks under .nx/workspace-data), as Nx's own workspaces
+ * What init git-ignores, in blocks under a comment: .dbee/ (embedded databases, dbee's caches), dist/ (where the
+ * targets write their artifacts: release packages, graph pages, diff reports, under dist/dbee/), and Nx's own cache
+ * and workspace data (Nx's task cache, and dbee's fingerprint locks under .nx/workspace-data), as Nx's own workspaces
  * ignore them: a workspace set up by hand (npm init, nx.json) has no such lines.
  */
 const IGNORED = [
   { comment: '# dbee: embedded databases and caches', lines: ['.dbee/'] },
+  { comment: '# dbee and Nx: build artifacts (packages, graph pages, diff reports)', lines: ['dist/'] },
   { comment: '# Nx: task cache and workspace data', lines: ['.nx/cache', '.nx/workspace-data'] },
 ];
+
+/** Nx's task cache folder, relative to the workspace root: what CI caches between runs (docs/ci.md). */
+export const NX_CACHE_DIRECTORY = '.nx/cache';
 
 /** Whether one of `present`'s lines ignores `line`'s folder: the folder itself or one it is in, in any usual spelling. */
 function covered(line: string, present: ReadonlySet<string>): boolean {
@@ -44,15 +49,28 @@ function covered(line: string, present: ReadonlySet<string>): boolean {
 }
 
 /**
- * `nx add @dbee/nx` (which runs `nx g @dbee/nx:init`): the plugin in nx.json, a starter dbee.yaml, .dbee/ (embedded
- * databases, diff cache) and Nx's .nx/cache and .nx/workspace-data git-ignored. Idempotent: a plugin entry, a
- * dbee.yaml or an ignore line that exists is kept.
+ * `nx add @dbee/nx` (which runs `nx g @dbee/nx:init`): the plugin in nx.json, Nx's cache folder pinned to .nx/cache
+ * (see pinCacheDirectory), a starter dbee.yaml, and .dbee/ (embedded databases, diff cache), dist/ (artifacts) and
+ * Nx's .nx/cache and .nx/workspace-data git-ignored. Idempotent: a plugin entry, a cache folder, a dbee.yaml or an
+ * ignore line that exists is kept.
  */
 export async function initGenerator(tree: Tree, options: InitGeneratorSchema = {}): Promise<GeneratorCallback> {
   addPlugin(tree, options.projectPrefix ?? 'db-');
+  pinCacheDirectory(tree);
   if (!tree.exists(WORKSPACE_FILE)) tree.write(WORKSPACE_FILE, STARTER_WORKSPACE_CONFIG);
   ignoreFolders(tree);
   return () => {};
+}
+
+/**
+ * nx.json `cacheDirectory: .nx/cache` unless the workspace chose one. Without it, Nx 24 keeps the cache of a git
+ * repository in the user's home folder (`~/.nx/<id>/cache`), which a CI job's cache step would have to find; with
+ * it, CI restores and saves one known folder, and `.nx/cache` is the line init git-ignores.
+ */
+export function pinCacheDirectory(tree: Tree): void {
+  const nxJson = readNxJson(tree) ?? {};
+  if (nxJson.cacheDirectory !== undefined) return;
+  updateNxJson(tree, { ...nxJson, cacheDirectory: NX_CACHE_DIRECTORY });
 }
 
 function addPlugin(tree: Tree, projectPrefix: string): void {

@@ -1,0 +1,87 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DbeeError, ExitCode } from '../errors';
+import type { FleetTarget } from '../config/resolve';
+import { Ledger } from '../ledger/ledger';
+import type { OperationContext } from '../operations/context';
+import type { DeployOptions } from '../options';
+import { withSession } from '../runner/session';
+import { NullStream } from './prefixed-stream';
+import { fleetTargetName, withoutFleetOptions } from './selection';
+import { runOnTarget, unpooled, type SingleOperation } from './run-target';
+
+/** How often a shard looks at the canary targets while it waits. */
+const POLL_MS = 2000;
+
+/**
+ * Wait until every canary target is at the release: a dry run of the deployment on it (plan only, nothing verified
+ * or changed) has no step left. Refused (exit 1, nothing done by this shard) when a canary's deployment started
+ * after this shard began waiting and failed, or when `timeoutMs` passes first.
+ */
+export async function waitForCanaries(
+  ctx: OperationContext,
+  options: DeployOptions,
+  fleet: string,
+  canaries: readonly FleetTarget[],
+  single: SingleOperation<DeployOptions>,
+  timeoutMs: number,
+): Promise<void> {
+  const since = Date.now();
+  const quiet = new NullStream();
+  let said = false;
+  const pending = new Set(canaries.map((t) => t.name));
+  for (;;) {
+    for (const name of [...pending]) {
+      const env = fleetTargetName(fleet, { name });
+      const dry = await runOnTarget(
+        ctx,
+        name,
+        env,
+        single,
+        // A canary being deployed holds its lock: look again at the next poll rather than wait for it here.
+        { ...withoutFleetOptions(options), env, dryRun: true, verify: false, assumeYes: true, waitForLock: 1 },
+        { stdout: quiet, stderr: quiet, withReport: true },
+      );
+      if (dry.exitCode === 0 && dry.report && dry.report.steps.length === 0) {
+        pending.delete(name);
+        continue;
+      }
+      const failed = await failedSince(ctx, env, options.project, since);
+      if (failed) {
+        throw new DbeeError(`fleet ${fleet}: canary ${name} failed (deployment #${failed.id}, ${failed.status}); this shard deploys nothing`, {
+          code: 'FLEET_CANARY_FAILED',
+          hint: `see the report of shard 1 and dbee status ${options.project} --env ${env}; fix it and run the fleet again`,
+        });
+      }
+    }
+    if (!pending.size) return;
+    if (Date.now() - since > timeoutMs) {
+      throw new DbeeError(`fleet ${fleet}: the canary (${[...pending].join(', ')}) is not at the release after ${Math.round(timeoutMs / 1000)} s; this shard deploys nothing`, {
+        code: 'FLEET_CANARY_TIMEOUT',
+        exitCode: ExitCode.invalid,
+        hint: 'shard 1 deploys the canary: start it too (or first), or raise fleet.canaryTimeout in dbee.yaml',
+      });
+    }
+    if (!said) ctx.reporter.info(`waiting for the canary (${[...pending].join(', ')}), deployed by shard 1...`);
+    said = true;
+    await sleep(POLL_MS);
+  }
+}
+
+/** The project's latest deployment on a target when it started after `since` and failed; null otherwise. */
+async function failedSince(ctx: OperationContext, envName: string, project: string, since: number) {
+  const environment = ctx.workspace.environment(envName, ctx.env);
+  const engine = unpooled(ctx).engine(environment.engine);
+  try {
+    return await withSession({ engine, environment, workspaceRoot: ctx.workspace.root, waitMs: 1000 }, async ({ conn }) => {
+      const ledger = new Ledger(conn, engine.ledger);
+      if (!(await ledger.exists())) return null;
+      const last = (await ledger.deployments(project, envName, 1))[0];
+      const started = last ? new Date(last.started_at).getTime() : 0;
+      return last && started >= since - 5000 && (last.status === 'failed' || last.status === 'rolled-back') ? last : null;
+    });
+  } catch (e) {
+    // The canary's deployment holds the lock (or the database is briefly unreachable): it is not known to have failed.
+    if (e instanceof DbeeError) return null;
+    throw e;
+  }
+}

@@ -1,0 +1,81 @@
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { COMMAND_DEFINITIONS, type CommandName, type CommandOptions } from '../options';
+import type { OperationContext } from '../operations/context';
+import { fleetDeploy } from './fleet-deploy';
+import { fleetStatus } from './fleet-status';
+import { runOnTarget, type SingleOperation } from './run-target';
+import { fleetTargetName, selectTargets } from './selection';
+
+/** A command's fleet form: it receives the single-environment operation and runs it per target. */
+type FleetOperation<K extends CommandName> = (ctx: OperationContext, options: CommandOptions<K>, fleet: string, single: SingleOperation<CommandOptions<K>>) => Promise<ExitCodeValue>;
+
+/**
+ * The commands that run on a whole fleet and how. `deploy` in waves (fleet-deploy.ts), `status` summarised by
+ * release; `rollback`, `diff` and `smoke-test` on every target in turn. Any other command on a fleet is refused by
+ * the environment's resolution (config/resolve.ts): it runs on one target, named `<fleet>/<target>`.
+ */
+const FLEET_OPERATIONS: { [K in CommandName]?: FleetOperation<K> } = {
+  deploy: fleetDeploy,
+  status: fleetStatus,
+  rollback: eachTarget,
+  diff: eachTarget,
+  'smoke-test': eachTarget,
+};
+
+/**
+ * The fleet an operation works with (its `--env`, else DBEE_ENV, else the default environment, as for one database);
+ * null for a command without `--env` or an environment of one database, where the fleet's options are refused.
+ */
+export function fleetOf(ctx: OperationContext, command: CommandName, options: object): string | null {
+  if (!('env' in COMMAND_DEFINITIONS[command].schema.shape)) return null;
+  const given = 'env' in options && typeof options.env === 'string' ? options.env : undefined;
+  const env = ctx.workspace.environmentName(given, ctx.env).name;
+  if (Object.hasOwn(ctx.workspace.config.environments, env) && ctx.workspace.config.environments[env]!.fleet) return env;
+  refuseFleetOptions(command, options, env);
+  return null;
+}
+
+/** The fleet form of `command`, or null when the command runs on one database only. */
+export function fleetOperation<K extends CommandName>(command: K): FleetOperation<K> | null {
+  return (FLEET_OPERATIONS[command] as FleetOperation<K> | undefined) ?? null;
+}
+
+/** Options that only mean something on a fleet. */
+const FLEET_ONLY_OPTIONS = ['canary', 'concurrency', 'maxFailures', 'labels', 'shard'] as const;
+
+/** Refuse the fleet's options on an environment of one database: they would be ignored there, silently. */
+export function refuseFleetOptions(command: CommandName, options: object, environment: string): void {
+  const values = new Map(Object.entries(options));
+  const given = FLEET_ONLY_OPTIONS.filter((k) => values.get(k) !== undefined);
+  if (!given.length) return;
+  const flags = given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
+  throw new DbeeError(`dbee ${command}: ${flags.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to fleet environments only, and "${environment}" is one database`, {
+    code: 'OPTION_INVALID',
+    hint: `drop ${flags.join(', ')}, or give --env a fleet (an environment with fleet: in dbee.yaml; see docs/fleets.md)`,
+  });
+}
+
+/** Refuse a command that has no fleet form on a fleet environment, naming what to do instead. */
+export function refuseOnFleet(command: CommandName, fleet: string): never {
+  throw new DbeeError(`dbee ${command} runs on one database, and environment "${fleet}" is a fleet`, {
+    code: 'ENV_IS_FLEET',
+    hint: `name one of its targets: --env ${fleet}/<target> (deploy, status, rollback, diff and smoke-test run on a whole fleet)`,
+  });
+}
+
+/**
+ * Run a command on every target of a fleet that `--labels` selects, one after the other, each as on an environment of its own.
+ * Exit code: the highest of the targets' (0 when all succeeded); a line per target that did not end with 0.
+ */
+async function eachTarget<O extends { env?: string; project: string; labels?: string }>(ctx: OperationContext, options: O, fleet: string, single: SingleOperation<O>): Promise<ExitCodeValue> {
+  const { mine } = await selectTargets(ctx, fleet, { labels: options.labels });
+  const codes: { target: string; exitCode: number; error: string | null }[] = [];
+  for (const t of mine) {
+    const run = await runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, { ...options, labels: undefined }, { withReport: false });
+    codes.push({ target: t.name, exitCode: run.exitCode, error: run.error?.message ?? null });
+  }
+  const bad = codes.filter((c) => c.exitCode !== 0);
+  ctx.stdout.write(`fleet ${fleet}: ${codes.length - bad.length} of ${codes.length} target${codes.length === 1 ? '' : 's'} ok\n`);
+  for (const b of bad) ctx.stdout.write(`  exit ${b.exitCode}: ${b.target}${b.error ? `: ${b.error.split('\n')[0]}` : ''}\n`);
+  return (bad.length ? Math.max(...bad.map((b) => b.exitCode)) : ExitCode.ok) as ExitCodeValue;
+}

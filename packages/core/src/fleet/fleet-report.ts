@@ -1,0 +1,104 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { formatDuration } from '../runner/reporter';
+
+/** Current format of a fleet's `--report`. */
+export const FLEET_REPORT_FORMAT_VERSION = 1;
+
+/**
+ * What happened on one target: the outcome of its deployment as `deploy` reports it (`succeeded`, `unchanged`: it
+ * was at the release already, `failed`, `rolled-back`, `refused`, `dry-run`), or `not-run` when the fleet stopped
+ * before starting it.
+ */
+export type TargetResult = 'succeeded' | 'unchanged' | 'failed' | 'rolled-back' | 'refused' | 'dry-run' | 'not-run';
+
+/** One target's line of the fleet report. */
+export interface FleetTargetReport {
+  target: string;
+  labels: Record<string, string>;
+  /** 1: the canary wave, 2: the rest. */
+  wave: 1 | 2;
+  result: TargetResult;
+  exitCode: number | null;
+  /** Secret-free description of the database. */
+  database: string | null;
+  /** The ledger ids of the deployments this run opened on the target (one per project). */
+  deploymentIds: number[];
+  durationMs: number;
+  steps: { applied: number; total: number };
+  error: { code: string; message: string } | null;
+}
+
+/** What a fleet's `--report <file>` writes: JSON at `<file>`, Markdown beside it (`.md`). */
+export interface FleetReport {
+  formatVersion: typeof FLEET_REPORT_FORMAT_VERSION;
+  command: 'deploy';
+  fleet: string;
+  project: string;
+  shard: { index: number; count: number } | null;
+  policy: { canary: number; concurrency: number; maxFailures: number; labels: string | null };
+  startedAt: string;
+  durationMs: number;
+  /** Why scheduling stopped before every target was started; null when none was left out. */
+  stopped: string | null;
+  exitCode: number;
+  counts: Record<TargetResult, number>;
+  targets: FleetTargetReport[];
+}
+
+export function countResults(targets: readonly FleetTargetReport[]): Record<TargetResult, number> {
+  const counts: Record<TargetResult, number> = { succeeded: 0, unchanged: 0, failed: 0, 'rolled-back': 0, refused: 0, 'dry-run': 0, 'not-run': 0 };
+  for (const t of targets) counts[t.result]++;
+  return counts;
+}
+
+/** JSON at `path`, Markdown at the same path with `.md` (or, for a path ending in `.md`, JSON at `.json`). */
+export function writeFleetReport(path: string, report: FleetReport): { json: string; markdown: string } {
+  const stem = path.replace(/\.(json|md)$/i, '');
+  const json = /\.md$/i.test(path) ? `${stem}.json` : path;
+  const markdown = `${stem}.md`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(markdown, fleetMarkdown(report));
+  return { json, markdown };
+}
+
+/** The report as a Markdown page: a summary line, then one table row per target. */
+export function fleetMarkdown(r: FleetReport): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const counts = Object.entries(r.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  const lines = [
+    `# dbee deploy ${r.project} to fleet ${r.fleet}${r.shard ? ` (shard ${r.shard.index}/${r.shard.count})` : ''}`,
+    '',
+    `- started: ${r.startedAt}, took ${formatDuration(r.durationMs)}`,
+    `- policy: canary ${r.policy.canary}, concurrency ${r.policy.concurrency}, max failures ${r.policy.maxFailures}${r.policy.labels ? `, labels ${r.policy.labels}` : ''}`,
+    `- targets: ${r.targets.length} (${counts || 'none'})`,
+    `- ${r.stopped ? `stopped: ${r.stopped}` : 'every target was started'}; exit code ${r.exitCode}`,
+    '',
+    '| target | wave | result | deployment | duration | steps | error |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...r.targets.map((t) => {
+      const deployments = t.deploymentIds.map((id) => '#' + id).join(', ') || '-';
+      const duration = t.result === 'not-run' ? '-' : formatDuration(t.durationMs);
+      const error = t.error ? cell(`${t.error.code}: ${t.error.message}`) : '';
+      return `| ${cell(t.target)} | ${t.wave === 1 ? 'canary' : '2'} | ${t.result} | ${deployments} | ${duration} | ${t.steps.applied}/${t.steps.total} | ${error} |`;
+    }),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** The lines a fleet deployment prints at its end. */
+export function printFleetSummary(out: NodeJS.WritableStream, r: FleetReport): void {
+  const failed = r.targets.filter((t) => t.result === 'failed' || t.result === 'rolled-back' || t.result === 'refused');
+  const counts = Object.entries(r.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  out.write(`fleet ${r.fleet}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : ''}: ${r.targets.length} target${r.targets.length === 1 ? '' : 's'}: ${counts || 'none'}\n`);
+  for (const t of failed) out.write(`  ${t.result}: ${t.target}${t.error ? `: ${t.error.message.split('\n')[0]}` : ''}\n`);
+  if (r.stopped) out.write(`  stopped: ${r.stopped}; ${r.counts['not-run']} target${r.counts['not-run'] === 1 ? '' : 's'} not started\n`);
+  out.write(`  exit ${r.exitCode}\n`);
+}

@@ -1,0 +1,43 @@
+import type { NotifyEvent } from '../config/schema';
+import type { Ledger } from '../ledger/ledger';
+import type { OperationContext } from '../operations/context';
+import type { DeployReport } from '../operations/report';
+import type { Plan } from '../plan/plan';
+import type { RunResult } from '../runner/runner';
+import { ExitCode } from '../errors';
+import { fromDeployReport } from './notification';
+import { notify, type NotifyFailure } from './notifier';
+
+/** `deploy-started`, once the gates have passed and just before the first step; the steps as planned. */
+export async function notifyDeployStarted(ctx: OperationContext, report: DeployReport, plan: Plan): Promise<NotifyFailure[]> {
+  if (!ctx.workspace.config.notify?.length) return [];
+  const n = fromDeployReport('deploy-started', report, 'started', null);
+  n.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, object: s.key, action: s.action, status: 'planned' }));
+  return notify(ctx, n);
+}
+
+/**
+ * The events of a finished deployment, sent at once: `deploy-succeeded`; or `deploy-failed`, with `smoke-failed`
+ * when smoke checks failed and `rolled-back` when it was undone automatically. Notifications that did not arrive
+ * (with those of `started`) are noted in the summary of each deployment the run opened (`notifications`).
+ */
+export async function notifyDeployFinished(ctx: OperationContext, report: DeployReport, result: RunResult, ledger: Ledger, earlier: NotifyFailure[]): Promise<void> {
+  if (!ctx.workspace.config.notify?.length) return;
+  const failed = result.projects.find((p) => p.error);
+  const events: NotifyEvent[] =
+    report.status === 'succeeded'
+      ? ['deploy-succeeded']
+      : ['deploy-failed', ...(result.exitCode === ExitCode.smokeFailed ? (['smoke-failed'] as const) : []), ...(report.status === 'rolled-back' ? (['rolled-back'] as const) : [])];
+  const sent = await Promise.all(
+    events.map((e) => {
+      const n = fromDeployReport(e, report, report.status, result.exitCode);
+      if (failed?.error) n.error = { code: failed.error.code, message: failed.error.message };
+      return notify(ctx, n);
+    }),
+  );
+  const failures = [...earlier, ...sent.flat()];
+  if (!failures.length) return;
+  for (const p of result.projects) {
+    if (p.deploymentId !== null) await ledger.updateSummary(p.deploymentId, { notifications: failures }).catch(() => {});
+  }
+}

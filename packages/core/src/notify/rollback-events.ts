@@ -1,0 +1,54 @@
+import type { NotifyEvent } from '../config/schema';
+import { ExitCode } from '../errors';
+import type { Ledger } from '../ledger/ledger';
+import type { OperationContext } from '../operations/context';
+import type { PlanStep } from '../plan/plan';
+import type { CompensationResult } from '../runner/undo';
+import type { Notification } from './notification';
+import { notify } from './notifier';
+
+/** What `dbee rollback` knows when it ends. */
+export interface RollbackOutcome {
+  project: string;
+  environment: string;
+  database: string;
+  package: string | null;
+  commit: string | null;
+  ticket: string | null;
+  who: Notification['who'];
+  steps: PlanStep[];
+  results: CompensationResult[];
+  smoke: string;
+  exitCode: number;
+}
+
+/**
+ * A finished `dbee rollback`: `rolled-back` (with `smoke-failed` when its smoke checks failed after it), or
+ * `deploy-failed` when a step of it failed. Notifications that did not arrive are noted in its deployments' summaries.
+ */
+export async function notifyRollback(ctx: OperationContext, ledger: Ledger, o: RollbackOutcome): Promise<void> {
+  if (!ctx.workspace.config.notify?.length) return;
+  const failed = o.results.find((r) => r.status === 'failed');
+  const events: NotifyEvent[] = failed ? ['deploy-failed'] : ['rolled-back', ...(o.exitCode === ExitCode.smokeFailed ? (['smoke-failed'] as const) : [])];
+  const base: Omit<Notification, 'event'> = {
+    projects: [o.project],
+    environment: o.environment,
+    database: o.database,
+    package: o.package,
+    planChecksum: null,
+    commit: o.commit,
+    ticket: o.ticket,
+    who: o.who,
+    result: failed ? 'failed' : 'rolled-back',
+    exitCode: o.exitCode,
+    // The rollback's steps; which ran is in the ledger (`dbee log`).
+    steps: o.steps.map((s, i) => ({ order: i + 1, project: o.project, object: s.key, action: s.action, status: failed ? 'see ledger' : 'applied' })),
+    smoke: o.smoke,
+    deployments: o.results.map((r) => r.deploymentId),
+    error: failed?.error ? { code: failed.error.code, message: failed.error.message } : null,
+    at: new Date().toISOString(),
+  };
+  const failures = (await Promise.all(events.map((event) => notify(ctx, { event, ...base })))).flat();
+  if (!failures.length) return;
+  for (const r of o.results) await ledger.updateSummary(r.deploymentId, { notifications: failures }).catch(() => {});
+}

@@ -1,0 +1,22 @@
+import { defineCommand } from './command';
+import { env, project } from './common';
+import { choiceWithDefault, clock, negatedFlag, seconds, text } from './option';
+
+export const checkCommand = defineCommand('check', {
+  summary: "Check the running application's queries against what a deployment would change",
+  description:
+    "Plans the deployment as `deploy --dry-run` does, applies it to a scratch copy of the target's schemas, and asks the database to parse and analyse each of the application's queries before and after: lists every query the deployment breaks (with the error and the plan step) and every query whose result columns change. Exit 1 when one breaks, unless the environment's `compat.mode` is warn.",
+  options: {
+    project,
+    env,
+    queries: text(
+      "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or pg_stat_statements (the target's) / pg_stat_statements:<env>. Default: the environment's `compat.queries`.",
+      { value: '<source>' },
+    ),
+    package: text('Check this package folder (written by `dbee plan --out`) instead of the plan from the sources.', { short: 'p', value: '<folder>' }),
+    format: choiceWithDefault(['text', 'json', 'markdown'], 'text', 'Report format: text, json, or markdown (for a pull-request comment).'),
+    withDependencies: negatedFlag("Whether to plan the project's dependencies too (yes on the command line; `--no-deps` plans only this project).", { flag: 'no-deps' }),
+    waitForLock: seconds("Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60."),
+    now: clock(),
+  },
+});

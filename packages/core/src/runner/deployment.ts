@@ -1,0 +1,254 @@
+import type { Connection, Engine } from '../engine/engine';
+import type { DeploymentInfo, DeploymentStatus, DeploymentSummary, Ledger, LedgerState, LedgerWrite, StepStatus } from '../ledger/ledger';
+import type { ObjectKey } from '../model/object-key';
+import type { PlanStep } from '../plan/plan';
+import { checksumStatements } from '../sources/checksum';
+import { expandPlaceholders } from '../sources/placeholders';
+import { StepJournal } from './journal';
+import type { StepConflict } from './step-conflict';
+import type { AppliedStep } from './undo-steps';
+
+/** Actions whose steps read the object's definition before they change it (a reverse when the plan has none). */
+const CAPTURING = new Set(['replace', 'drop', 'alter', 'restore']);
+
+/**
+ * Whether preparing `step` reads the object's definition first (`Deployment.prepare`): a step that replaces, drops,
+ * alters or restores an object, or moves a conflicting one aside, on an engine that can read definitions.
+ */
+export function capturesDefinition(step: PlanStep, engine: Pick<Engine, 'catalog'>, conflict: StepConflict | null = null): boolean {
+  return !!engine.catalog && (conflict !== null || CAPTURING.has(step.action));
+}
+
+/** What a deployment needs to prepare the steps of a plan (a compensating deployment prepares none). */
+export interface DeploymentPlan {
+  engine: Pick<Engine, 'catalog' | 'capabilities'>;
+  /** Variables for `{{name}}` in the project's step statements. */
+  variables: Record<string, string>;
+  /** Conflict resolutions by step order. */
+  conflicts?: ReadonlyMap<number, StepConflict>;
+}
+
+/**
+ * One step as its deployment sends it, computed once by `Deployment.prepare` whichever way the step is sent (in a
+ * request of many with its rows inline, or statement by statement with its rows after them).
+ */
+export interface PreparedStep {
+  step: PlanStep;
+  deploymentId: number;
+  /** The statements that run, in order: a conflict's `before`, the step's own (placeholders expanded), its `after`. */
+  statements: string[];
+  /** How many of `statements` come before the step's own (a conflict moving an object aside). */
+  before: number;
+  /** Checksum of the step's source statements, placeholders expanded: the object's state in `objects` once applied. */
+  checksum: string;
+  /** The step's whole reverse as recorded (its own and the conflict's); null when it cannot be undone automatically. */
+  reverse: string[] | null;
+  /** The object's definition read before the step (replace, drop, alter, restore, or a conflict), else null. */
+  previousDefinition: string | null;
+  /** The object's checksum in the ledger right before the step (its row's `previous_checksum`). */
+  ledgerChecksum: string | null;
+  /** What undoing the step sets the object's checksum back to: null for a creation or a migration. */
+  previousChecksum: string | null;
+  /** The renamed-aside object the conflict's statements make (qualified), else null. */
+  backup: string | null;
+  conflict: StepConflict | null;
+  /**
+   * The step runs outside a transaction on an engine whose DDL is transactional (`CREATE INDEX CONCURRENTLY`): it is
+   * recorded `started` before it runs, so that the next deployment can reconcile it if this process dies.
+   */
+  journaled: boolean;
+}
+
+/**
+ * One deployment's ledger lifecycle, owned in one place: `open` writes its row (`running`, the project's ledger state
+ * read once and kept as `ledger_before`), `prepare` computes each step's statements, rows, reverse, previous checksum
+ * and captured definition from the in-memory state (no ledger read per step), `applied` / `outcome` record what each
+ * step did, and `close` writes the closing row with its summary. Deploy, clone, the compensating deployments of
+ * rollback, disable and enable, adopt and cleanup open and close their deployments through it.
+ */
+export class Deployment {
+  private readonly journal: StepJournal;
+  /** The ledger's object checksums as the committed steps left them. */
+  private readonly objects: Map<string, string>;
+  /**
+   * Checksums set by steps prepared but not yet known to have committed: with `objects`, the ledger's `objects` as
+   * each later step will find it. An entry goes when its step commits; all go when a transaction fails.
+   */
+  private readonly pending = new Map<string, { checksum: string | null; step: PlanStep }>();
+  private closed = false;
+
+  private constructor(
+    private readonly ledger: Ledger,
+    /** The deployment's id in the ledger. */
+    readonly id: number,
+    /** The project it deploys. */
+    readonly project: string,
+    /** The project's ledger state when the deployment started. */
+    readonly before: LedgerState,
+    private readonly plan: DeploymentPlan | null,
+  ) {
+    this.journal = new StepJournal(ledger);
+    this.objects = new Map(Object.entries(before.objects));
+  }
+
+  /**
+   * Open a deployment: read the project's ledger state once (unless `info.before` has it) and write the deployment's
+   * row, `running`. The caller holds the deployment lock. `plan` is what `prepare` needs.
+   */
+  static async open(ledger: Ledger, info: DeploymentInfo, plan: DeploymentPlan | null = null): Promise<Deployment> {
+    const before = info.before ?? (await ledger.state(info.project));
+    const id = await ledger.startDeployment({ ...info, before });
+    return new Deployment(ledger, id, info.project, before, plan);
+  }
+
+  /** Whether `close` ran. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Everything that sends and records `step`, computed once: its statements (a conflict's around the step's own,
+   * placeholders expanded), the definition it replaces (read on `c`, after what ran before it), its reverse, and
+   * the object's checksum before it. The step's checksum counts as the object's from here until its transaction
+   * fails (`discard`) or it commits (`applied`).
+   */
+  async prepare(step: PlanStep, c: Connection): Promise<PreparedStep> {
+    const plan = this.plan;
+    if (!plan) throw new Error(`deployment ${this.id} prepares no steps (opened without a plan)`);
+    const conflict = plan.conflicts?.get(step.order) ?? null;
+    const catalog = plan.engine.catalog;
+    const previousDefinition = catalog && capturesDefinition(step, plan.engine, conflict) ? await catalog.captureDefinition(c, step.objectKey) : null;
+    const own = step.statements.map((s) => expandPlaceholders(s, plan.variables, step.source?.file ?? step.key).expanded);
+    const statements = [...(conflict?.before ?? []), ...own, ...(conflict?.after ?? [])];
+    const checksum = checksumStatements(step.statements, plan.variables);
+    // A replaced object comes back from its captured definition when the plan knows no reverse.
+    let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
+    // Dependents the conflict created again stand on the new object: they go first.
+    if (conflict) reverse = reverse && conflict.reverse ? [...(conflict.dependents?.drop ?? []), ...reverse, ...conflict.reverse] : null;
+    const ledgerChecksum = this.checksumBefore(step);
+    if (step.action !== 'migrate') this.pending.set(step.key, { checksum: step.action === 'drop' ? null : checksum, step });
+    return {
+      step,
+      deploymentId: this.id,
+      statements,
+      before: conflict?.before.length ?? 0,
+      checksum,
+      reverse,
+      previousDefinition,
+      ledgerChecksum,
+      previousChecksum: step.action === 'migrate' || step.action === 'create' ? null : ledgerChecksum,
+      backup: conflict?.backup ? qualifiedName(conflict.backup) : null,
+      conflict,
+      journaled: !step.transactional && plan.engine.capabilities.transactionalDdl,
+    };
+  }
+
+  /** The object's checksum in the ledger right before `step` runs, from the in-memory state. */
+  private checksumBefore(step: PlanStep): string | null {
+    if (step.action === 'migrate') return null;
+    const p = this.pending.get(step.key);
+    if (p) return p.checksum;
+    return this.objects.get(step.key) ?? null;
+  }
+
+  /**
+   * The writes that record `p` applied, to send after its statements in its transaction: timed by the server's clock
+   * (`timing` null, rows in the same request as the statements) or by the client's. `guard` is the deployment lock's
+   * guard, evaluated by the step's row (server-timed rows only).
+   */
+  rows(p: PreparedStep, timing: { startedAt: Date; durationMs: number } | null, guard: string | null = null): LedgerWrite[] {
+    return this.journal.applied({
+      deploymentId: this.id,
+      step: p.step,
+      checksum: p.checksum,
+      statements: p.statements,
+      reverse: p.reverse,
+      previousDefinition: p.previousDefinition,
+      replacesStarted: p.journaled,
+      timing,
+      previousChecksum: p.ledgerChecksum,
+      guard,
+    });
+  }
+
+  /** Record `p` `started` on `c` before it runs (a journaled step, see `PreparedStep.journaled`). */
+  async started(p: PreparedStep, startedAt: Date, c: Connection): Promise<void> {
+    await this.journal.started(this.id, p.step, { checksum: p.checksum, statements: p.statements, reverse: p.reverse, previousDefinition: p.previousDefinition, startedAt }, c);
+  }
+
+  /**
+   * Write `p`'s rows on `c` after its statements ran (one round trip per row), with the backup it kept. The rows of a
+   * journaled step are written in one transaction of their own, so that a crash leaves either its `started` row or
+   * all of them: never a step recorded applied without its object state.
+   */
+  async writeApplied(p: PreparedStep, timing: { startedAt: Date; durationMs: number }, c: Connection): Promise<void> {
+    const write = async (w: Connection) => {
+      await this.ledger.run(this.rows(p, timing), w);
+      if (p.backup) await this.ledger.recordBackup(this.id, p.step.key, p.backup, w);
+    };
+    if (p.journaled) await c.transaction(write);
+    else await write(c);
+  }
+
+  /** `p` committed: the in-memory state moves on, and what undoes it is returned. */
+  applied(p: PreparedStep): AppliedStep {
+    const { step } = p;
+    if (step.action !== 'migrate') {
+      if (step.action === 'drop') this.objects.delete(step.key);
+      else this.objects.set(step.key, p.checksum);
+    }
+    if (this.pending.get(step.key)?.step === step) this.pending.delete(step.key);
+    return { step, deploymentId: this.id, statements: p.statements, reverse: p.reverse, previousChecksum: p.previousChecksum, backup: p.backup };
+  }
+
+  /** A transaction failed: what its prepared steps would have set never happened. */
+  discard(): void {
+    this.pending.clear();
+  }
+
+  /**
+   * Record a step that did not apply (`failed`, `rolled-back`, `skipped`), with the statements it would have run and
+   * the reverse it would have been recorded with (`p`, when it was prepared).
+   */
+  async outcome(
+    step: PlanStep,
+    status: Exclude<StepStatus, 'applied' | 'undone' | 'started'>,
+    fields: { durationMs: number; error: string | null; startedAt?: Date; reverse?: string[] | null },
+    p?: PreparedStep,
+  ): Promise<void> {
+    const plan = this.plan;
+    const variables = plan?.variables ?? {};
+    const conflict = p?.conflict ?? plan?.conflicts?.get(step.order);
+    const own = step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
+    await this.journal.writeOutcome(this.id, step, status, {
+      checksum: checksumStatements(step.statements, variables),
+      replacesStarted: !step.transactional && !!plan?.engine.capabilities.transactionalDdl,
+      statements: p?.statements ?? [...(conflict?.before ?? []), ...own, ...(conflict?.after ?? [])],
+      reverse: fields.reverse !== undefined ? fields.reverse : p ? p.reverse : step.reverse,
+      startedAt: fields.startedAt ?? new Date(),
+      durationMs: fields.durationMs,
+      error: fields.error,
+    });
+  }
+
+  /** Record the backup a step left behind (a step that failed after renaming an object aside). */
+  async backupLeft(step: PlanStep, backup: string): Promise<void> {
+    await this.journal.backupLeft(this.id, step, backup);
+  }
+
+  /** Merge `patch` into the deployment's summary (a fingerprint read later, under the same lock). */
+  async updateSummary(patch: DeploymentSummary): Promise<void> {
+    await this.ledger.updateSummary(this.id, patch);
+  }
+
+  /** Write the closing row: the final status, the error and failed statement if any, the summary. Once. */
+  async close(status: Exclude<DeploymentStatus, 'running' | 'interrupted'>, summary: DeploymentSummary, failure: { error: string; statement: string | null } | null = null): Promise<void> {
+    if (this.closed) return;
+    await this.ledger.finishDeployment(this.id, status, failure?.error ?? null, failure?.statement ?? null, summary);
+    this.closed = true;
+  }
+}
+
+function qualifiedName(key: ObjectKey): string {
+  return key.schema ? `${key.schema}.${key.name}` : key.name;
+}

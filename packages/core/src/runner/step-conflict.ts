@@ -1,0 +1,24 @@
+import type { ObjectKey } from '../model/object-key';
+
+/**
+ * How a step's CREATE gets past an existing object that the ledger does not know, decided before the run (and
+ * shown by a dry run). The statements run in the step's transaction, around the step's own.
+ */
+export interface StepConflict {
+  strategy: 'rename' | 'drop';
+  /** Where the strategy comes from, e.g. `db.yaml conflicts[0] "schema/legacy/**"`. */
+  rule: string;
+  /** Statements that move the existing object out of the way (rename it aside, or drop it). */
+  before: string[];
+  /** Statements after the step's own (copying rows from the backup). */
+  after: string[];
+  /** Statements that undo `before` once the new object is gone; null when impossible (a dropped table). */
+  reverse: string[] | null;
+  /** The renamed-aside object (strategy `rename`). */
+  backup: ObjectKey | null;
+  /**
+   * Objects dropped at the start of `before` and created again at the end of `after` (see `SetAside.dependents`);
+   * the step's reverse drops them first (they stand on the new object) and `reverse` ends by creating them again.
+   */
+  dependents?: { drop: string[]; create: string[] };
+}

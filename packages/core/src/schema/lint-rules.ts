@@ -1,0 +1,271 @@
+import type { HazardKind } from '../config/schema';
+
+/**
+ * The lint rules behind dbee's hazards: each hazard a plan step carries names the rule it comes from, so a reviewer
+ * can look it up (docs/lint-rules.md is generated from this table), and each rule says what it does to a running
+ * application: the lock it takes, for how long, and the rewrite that avoids it. Names follow Squawk's where a rule
+ * means the same thing, so a team that knows one tool reads the other.
+ */
+export interface LintRule {
+  /** The hazard kind a step with this rule carries (what `allowHazards` accepts). */
+  hazard: HazardKind;
+  /** Why it matters, in one sentence. */
+  reason: string;
+  /** The PostgreSQL lock the statement takes on the object, or null for no lock worth naming. */
+  lock: 'ACCESS EXCLUSIVE' | 'SHARE' | 'SHARE ROW EXCLUSIVE' | 'SHARE UPDATE EXCLUSIVE' | null;
+  /** How long it holds that lock: an instant (a catalog change), a scan of the table, or a rewrite of every row. */
+  holds: 'instant' | 'scan' | 'rewrite' | 'build' | 'until commit';
+  /** What a team does instead, and whether dbee does it itself (with `deploy.online`). */
+  safe: string;
+  /** The same rule in the peer tools, where there is one: Squawk's rule name, strong_migrations' check (its README's
+   * heading), Atlas's analyzer family. */
+  peers: { squawk?: string; strongMigrations?: string; atlas?: string };
+}
+
+export const LINT_RULES = {
+  'ban-drop-table': {
+    hazard: 'data-loss',
+    reason: 'drops a table and every row in it',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'keep a renamed backup (`ifExists: rename`, `gates.requireBackup`), or drop it in a later release once nothing reads it',
+    peers: { squawk: 'ban-drop-table', atlas: 'destructive (DS)' },
+  },
+  'ban-drop-column': {
+    hazard: 'data-loss',
+    reason: 'drops a column and its values; a running application that selects or writes it fails',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'stop the application using it first (expand/contract), then drop it in a later release',
+    peers: { squawk: 'ban-drop-column', strongMigrations: 'Removing a column', atlas: 'destructive (DS)' },
+  },
+  'ban-drop-sequence': {
+    hazard: 'data-loss',
+    reason: "drops a sequence and its current value",
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'drop it in a later release once no default uses it',
+    peers: {},
+  },
+  'changing-column-type': {
+    hazard: 'table-rewrite',
+    reason: 'most type changes rewrite every row and every index of the table',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'rewrite',
+    safe: 'add a new column, backfill it in batches, switch readers, drop the old one (expand/contract)',
+    peers: { squawk: 'changing-column-type', strongMigrations: 'Changing the type of a column', atlas: 'locks and rewrites (PG)' },
+  },
+  'column-type-loss': {
+    hazard: 'data-loss',
+    reason: 'the new type cannot hold every value of the old one: values are rejected or truncated',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'rewrite',
+    safe: 'check the live values first (a migration that fails on rows that would not fit), or widen instead',
+    peers: { atlas: 'data-dependent (MF)' },
+  },
+  'adding-field-with-volatile-default': {
+    hazard: 'table-rewrite',
+    reason: 'a volatile default (now(), random(), a volatile function) is computed for every existing row: the table is rewritten',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'rewrite',
+    safe: 'add the column without the default, set the default, backfill existing rows in batches',
+    peers: { squawk: 'adding-field-with-default', strongMigrations: 'Adding a column with a volatile default value' },
+  },
+  'adding-stored-generated-or-identity': {
+    hazard: 'table-rewrite',
+    reason: 'an identity or a stored generated column is computed for every existing row: the table is rewritten',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'rewrite',
+    safe: 'add a plain column, backfill it in batches, then attach the identity or expression',
+    peers: { squawk: 'adding-serial-primary-key-field' },
+  },
+  'adding-not-nullable-field': {
+    hazard: 'long-lock',
+    reason: 'SET NOT NULL scans every row while holding a lock that blocks reads and writes',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'scan',
+    safe: 'add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it (no exclusive lock), then SET NOT NULL uses it and skips the scan',
+    peers: { squawk: 'adding-not-nullable-field', strongMigrations: 'Setting NOT NULL on an existing column', atlas: 'data-dependent (MF)' },
+  },
+  'adding-constraint-with-index': {
+    hazard: 'index-build',
+    reason: 'a primary key, unique or exclusion constraint builds its index',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'build',
+    safe: 'build a unique index CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX (dbee does it with `deploy.online`)',
+    peers: { squawk: 'disallowed-unique-constraint', strongMigrations: 'Adding a unique constraint', atlas: 'data-dependent (MF)' },
+  },
+  'constraint-index-blocks-writes': {
+    hazard: 'long-lock',
+    reason: 'the constraint builds its index while writes to the table wait',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'build',
+    safe: 'with `deploy.online`, dbee builds a unique index CONCURRENTLY and adopts it (not for exclusion constraints)',
+    peers: { squawk: 'disallowed-unique-constraint', strongMigrations: 'Adding a unique constraint' },
+  },
+  'require-concurrent-index-creation': {
+    hazard: 'long-lock',
+    reason: 'CREATE INDEX without CONCURRENTLY blocks every write to the table while it builds',
+    lock: 'SHARE',
+    holds: 'build',
+    safe: 'CREATE INDEX CONCURRENTLY outside a transaction (dbee does it with `deploy.online`)',
+    peers: { squawk: 'require-concurrent-index-creation', strongMigrations: 'Adding an index non-concurrently', atlas: 'locks and rewrites (PG)' },
+  },
+  'index-build': {
+    hazard: 'index-build',
+    reason: 'builds an index on a table that holds rows: reads the whole table',
+    lock: 'SHARE UPDATE EXCLUSIVE',
+    holds: 'build',
+    safe: 'build it outside peak hours; CONCURRENTLY keeps writes going',
+    peers: {},
+  },
+  'refreshing-materialized-view': {
+    hazard: 'long-lock',
+    reason: 'recomputes a materialized view; its readers wait until the deployment commits',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'until commit',
+    safe: 'create the new version under another name and swap, or REFRESH ... CONCURRENTLY with a unique index',
+    peers: {},
+  },
+  'changing-view-columns': {
+    hazard: 'backward-incompatible',
+    reason: 'a view loses, changes or reorders columns that running queries may read',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'add a new view (or append columns only) and move readers before removing the old shape',
+    peers: {},
+  },
+  'dropping-used-object': {
+    hazard: 'backward-incompatible',
+    reason: 'drops a table, column, view or routine that other objects use',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'change or drop the users first, in the same release or an earlier one',
+    peers: { atlas: 'backward-incompatible (BC)' },
+  },
+  'changing-routine-signature': {
+    hazard: 'backward-incompatible',
+    reason: "changes a function's or procedure's parameters or result: callers written for the old one fail",
+    lock: null,
+    holds: 'instant',
+    safe: 'add the new signature beside the old one, move callers, drop the old one later',
+    peers: {},
+  },
+  'recreating-type': {
+    hazard: 'backward-incompatible',
+    reason: 'a type that cannot be altered in place (enum values removed or reordered) is dropped and created again',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'add a new type and migrate the columns that use it',
+    peers: { squawk: 'ban-alter-domain-with-add-constraint' },
+  },
+  'renaming-table': {
+    hazard: 'backward-incompatible',
+    reason: 'running queries that name the old table fail at once',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'create a view with the old name over the renamed table while clients move (expand/contract)',
+    peers: { squawk: 'renaming-table', strongMigrations: 'Renaming a table', atlas: 'backward-incompatible (BC)' },
+  },
+  'renaming-column': {
+    hazard: 'backward-incompatible',
+    reason: 'running queries that name the old column fail at once',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'add the new column, sync and backfill it, move clients, drop the old one (expand/contract)',
+    peers: { squawk: 'renaming-column', strongMigrations: 'Renaming a column', atlas: 'backward-incompatible (BC)' },
+  },
+  'revoking-privilege': {
+    hazard: 'backward-incompatible',
+    reason: 'a role that the application connects as may lose access',
+    lock: null,
+    holds: 'instant',
+    safe: 'revoke after the application stopped needing it',
+    peers: {},
+  },
+  'domain-constraint-scan': {
+    hazard: 'long-lock',
+    reason: 'a domain constraint or NOT NULL checks every column that uses the domain',
+    lock: 'SHARE',
+    holds: 'scan',
+    safe: 'add the domain constraint NOT VALID and VALIDATE it later (dbee does for checks)',
+    peers: { squawk: 'ban-alter-domain-with-add-constraint' },
+  },
+  'changing-table-persistence': {
+    hazard: 'table-rewrite',
+    reason: 'SET LOGGED / UNLOGGED rewrites the table',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'rewrite',
+    safe: 'do it in a maintenance window',
+    peers: {},
+  },
+  'recreating-table': {
+    hazard: 'table-rewrite',
+    reason: 'a table re-created for its new partitioning copies every row under an exclusive lock',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'rewrite',
+    safe: 'create the new table beside the old one and move rows in batches',
+    peers: {},
+  },
+  'rows-outside-partitions': {
+    hazard: 'data-loss',
+    reason: 'rows that fit no partition of the re-created table are not copied',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'rewrite',
+    safe: 'add a default partition, or check the rows first',
+    peers: {},
+  },
+} as const satisfies Record<string, LintRule>;
+
+export type LintRuleId = keyof typeof LINT_RULES;
+
+/** The lock a rule's statement holds, for a hazard line: `ACCESS EXCLUSIVE for the whole rewrite`. */
+export function lockText(rule: LintRuleId): string | null {
+  const r: LintRule = LINT_RULES[rule];
+  if (!r.lock) return null;
+  const how = { instant: 'briefly (a catalog change)', scan: 'while it scans every row', rewrite: 'for the whole rewrite', build: 'while the index builds', 'until commit': 'until the deployment commits' }[r.holds];
+  return `${r.lock} ${how}`;
+}
+
+/**
+ * A hazard as one line of a plan: `data-loss: drops column sales.orders.note and its data [ban-drop-column:
+ * ACCESS EXCLUSIVE briefly (a catalog change)]`. The rule and its lock follow the message where the hazard names one.
+ */
+export function hazardLine(h: { kind: string; message: string; rule?: string }): string {
+  const rule = h.rule && h.rule in LINT_RULES ? (h.rule as LintRuleId) : null;
+  const lock = rule ? lockText(rule) : null;
+  return `${h.kind}: ${h.message}${rule ? ` [${rule}${lock ? `: ${lock}` : ''}]` : ''}`;
+}
+
+/** docs/lint-rules.md: the rules table, written by `npm run generate:executor-schemas` from `LINT_RULES`. */
+export function lintRulesMarkdown(): string {
+  const rows = Object.entries(LINT_RULES as Record<string, LintRule>).map(([id, r]) => {
+    const peers = [r.peers.squawk && `Squawk \`${r.peers.squawk}\``, r.peers.strongMigrations && `strong_migrations: ${r.peers.strongMigrations}`, r.peers.atlas && `Atlas ${r.peers.atlas}`]
+      .filter(Boolean)
+      .join('<br>');
+    return `| \`${id}\` | \`${r.hazard}\` | ${r.reason} | ${lockText(id as LintRuleId) ?? 'none'} | ${r.safe} | ${peers || '—'} |`;
+  });
+  return [
+    '# Lint rules',
+    '',
+    '<!-- generated by npm run generate:executor-schemas from packages/core/src/schema/lint-rules.ts; edit that file -->',
+    '',
+    "Every hazard dbee finds in a plan names the rule it comes from. `deploy --dry-run`, `diff` and `plan` print it after",
+    'the hazard, with the lock the statement takes and for how long:',
+    '',
+    '```',
+    '-- step 2/3: alter table:sales.orders',
+    '--   hazard long-lock: SET NOT NULL on sales.orders.placed_on scans the table under an exclusive lock [adding-not-nullable-field: ACCESS EXCLUSIVE while it scans every row]',
+    '```',
+    '',
+    "A step with a hazard kind the environment does not allow (`deploy.allowHazards`, `--allow-hazards`) is refused before",
+    'anything runs. How long a lock is held grows with the table: a catalog change is instant whatever the size; a scan,',
+    'a rewrite or an index build reads every row while the lock is held. The JSON of `diff --format json` and of a',
+    "package's plan carries each hazard's `rule`.",
+    '',
+    '| rule | hazard | why | lock held | what to do instead | peer tools |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}

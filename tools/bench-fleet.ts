@@ -1,0 +1,130 @@
+/**
+ * What a fleet deployment costs (docs/fleets.md): a generated project (about 50 objects) deployed to N server
+ * databases (200 by default), each from empty, by
+ *
+ *   - `dbee deploy gen --env fleet --concurrency P` (one process, the fleet dispatch) at P = 1, 4, 8 and 16;
+ *   - a shell loop of `dbee deploy gen --env fleet/<target>`, one process per database, 8 at a time (`xargs -P 8`);
+ *   - the floor: `psql -1 -f` of the same statements into each database, P at a time.
+ *
+ * Every dbee row runs the compiled dist/ (`npm run build` first), as users run it, under `/usr/bin/time` for its peak
+ * memory. Between rows the databases are emptied again (their schemas and the ledger dropped). With `--runs R` each
+ * row runs R times; the ratios are medians of the paired ratios (fleet run i / floor run i). The load average is printed
+ * at the start and the end: on a busy machine the figures mean little. Goal at P = 8: at most 1.5x the floor, and at
+ * most 500 MB of memory.
+ *
+ *   node tools/run.js tools/bench-fleet.ts                    # 200 databases, 50 objects, 1 run
+ *   node tools/run.js tools/bench-fleet.ts 20 --runs 3        # 20 databases, 3 runs
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { generateProject } from './bench/generate';
+import { buildDist, createDb, dbUrl, dropAll, fmtMs, fmtRatio, load, machine, median, psqlFile, REPO, runMain, SERVER_URL, table, timeProcess, type Timed } from './bench/lib';
+
+const CONCURRENCY = [1, 4, 8, 16];
+const LOOP_CONCURRENCY = 8;
+const BIN = join(REPO, 'packages/cli/bin/dbee.js');
+
+/** `dbee <args>` (dist/) under /usr/bin/time: wall time and peak resident memory in MB. */
+async function dbeeTimed(args: string[], root: string): Promise<Timed & { peakMb: number }> {
+  const r = await timeProcess('/usr/bin/time', ['-f', 'peak-kb %M', process.execPath, BIN, ...args, '--cwd', root], { env: { ...process.env, DBEE_USE_DIST: '1' } });
+  const kb = Number(/peak-kb (\d+)/.exec(r.stderr)?.[1] ?? NaN);
+  return { ...r, peakMb: kb / 1024 };
+}
+
+/** Run `tasks` with at most `n` at once. */
+async function pool<T>(items: readonly T[], n: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await task(items[next++]!);
+  }));
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const count = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
+  const runsAt = args.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 1;
+  const root = mkdtempSync(join(tmpdir(), 'dbee-bench-fleet-'));
+  try {
+    console.log(`dbee fleet benchmark: ${machine()}`);
+    console.log(`load average at start: ${load()}`);
+    if (!buildDist()) throw new Error('npm run build did not produce packages/cli/dist: the dbee rows run the compiled CLI');
+    const gen = generateProject(join(root, 'gen'), { name: 'gen', objects: 50 });
+    writeFileSync(join(root, 'floor.sql'), gen.script);
+    const dbs: string[] = [];
+    for (let i = 0; i < count; i++) dbs.push(await createDb(`fleet_${String(i).padStart(3, '0')}`));
+    const u = new URL(SERVER_URL);
+    const target = (i: number) => `t${String(i).padStart(3, '0')}`;
+    writeFileSync(
+      join(root, 'dbee.yaml'),
+      [
+        'version: 1',
+        'defaultEnvironment: fleet',
+        'shadow: embedded',
+        'environments:',
+        '  fleet:',
+        '    engine: postgres',
+        `    connection: { host: "${u.hostname}", port: ${u.port || 5432}, user: "${decodeURIComponent(u.username || 'postgres')}" }`,
+        '    fleet:',
+        '      targets:',
+        ...dbs.map((db, i) => `        - { name: ${target(i)}, connection: { database: ${db} } }`),
+      ].join('\n') + '\n',
+    );
+    // Every row starts from empty databases: the project's schemas and the ledger dropped, as before the first row.
+    const empty = async () =>
+      pool(dbs, 8, async (db) => {
+        const c = new Client({ connectionString: dbUrl(db) });
+        await c.connect();
+        try {
+          await c.query(`DROP SCHEMA IF EXISTS ${[...gen.schemas, 'dbee'].join(', ')} CASCADE`);
+        } finally {
+          await c.end();
+        }
+      });
+    const fleet: Record<number, { ms: number[]; peakMb: number[] }> = {};
+    const floor: Record<number, number[]> = {};
+    const loop: { ms: number[]; peakMb: number[] } = { ms: [], peakMb: [] };
+    for (let run = 0; run < runs; run++) {
+      for (const p of CONCURRENCY) {
+        await empty();
+        const t = performance.now();
+        await pool(dbs, p, (db) => psqlFile(db, join(root, 'floor.sql')));
+        (floor[p] ??= []).push(performance.now() - t);
+
+        await empty();
+        const r = await dbeeTimed(['deploy', 'gen', '--env', 'fleet', '--concurrency', String(p), '--report', 'out/fleet.json'], root);
+        const report = JSON.parse(readFileSync(join(root, 'out/fleet.json'), 'utf8')) as { counts: { succeeded: number } };
+        if (r.code !== 0 || report.counts.succeeded !== count) throw new Error(`fleet deploy at concurrency ${p} exited ${r.code}, ${report.counts.succeeded} of ${count} succeeded:\n${r.stderr.slice(-3000)}`);
+        (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(r.ms);
+        fleet[p]!.peakMb.push(r.peakMb);
+      }
+      await empty();
+      writeFileSync(join(root, 'targets.txt'), dbs.map((_, i) => target(i)).join('\n') + '\n');
+      const t = performance.now();
+      const l = await timeProcess('bash', ['-c', `xargs -a "$0/targets.txt" -P ${LOOP_CONCURRENCY} -I{} /usr/bin/time -a -o "$0/loop-time" -f 'peak-kb %M' "${process.execPath}" "${BIN}" deploy gen --env fleet/{} --cwd "$0" > /dev/null`, root], {
+        env: { ...process.env, DBEE_USE_DIST: '1' },
+      });
+      if (l.code !== 0) throw new Error(`the shell loop exited ${l.code}: ${l.stderr.slice(-3000)}`);
+      loop.ms.push(performance.now() - t);
+      loop.peakMb.push(Math.max(...[...readFileSync(join(root, 'loop-time'), 'utf8').matchAll(/peak-kb (\d+)/g)].map((m) => Number(m[1]) / 1024)));
+      rmSync(join(root, 'loop-time'), { force: true });
+    }
+    console.log(`project: ${gen.objects} objects; ${count} databases; ${runs} run${runs === 1 ? '' : 's'}`);
+    const rows = CONCURRENCY.map((p) => {
+      const ratio = median(fleet[p]!.ms.map((ms, i) => ms / floor[p]![i]!));
+      const goal = p === 8 ? `  goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'NOT MET'}, <= 500 MB: ${Math.max(...fleet[p]!.peakMb) <= 500 ? 'met' : 'NOT MET'}` : '';
+      return [`fleet deploy --concurrency ${p}`, fmtMs(median(fleet[p]!.ms)), `${Math.round(Math.max(...fleet[p]!.peakMb))} MB`, fmtMs(median(floor[p]!)), fmtRatio(ratio) + goal];
+    });
+    const loopRatio = median(loop.ms.map((ms, i) => ms / floor[LOOP_CONCURRENCY]![i]!));
+    rows.push([`shell loop, ${LOOP_CONCURRENCY} at a time`, fmtMs(median(loop.ms)), `${Math.round(Math.max(...loop.peakMb))} MB each`, fmtMs(median(floor[LOOP_CONCURRENCY]!)), fmtRatio(loopRatio)]);
+    console.log(table(['row', 'time (median)', 'peak memory', 'floor: psql -1 -f, same concurrency', 'ratio to the floor (median of paired)'], rows));
+    console.log(`load average at end: ${load()}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    await dropAll();
+  }
+}
+
+runMain(main);
