@@ -45,3 +45,24 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('desired state [%s]', (engin
     await deployed('idx');
   });
 });
+
+describe.each<[Engine]>([['pglite'], ['postgres']])('an extension the shadow lacks [%s]', (engine) => {
+  const w = envWorkspace(engine, {
+    'ext/db.yaml': db('ext'),
+    'ext/schema/ext/extensions/x.sql': 'CREATE EXTENSION IF NOT EXISTS dbee_no_such_extension SCHEMA ext;\n',
+    'ext/schema/ext/tables/t.sql': 'CREATE TABLE ext.t (id int);\n',
+  });
+  beforeAll(async () => {
+    await w.setup();
+  });
+  afterAll(async () => {
+    await w.teardown();
+  });
+
+  it('refuses the diff with a hint to build the sources on the server (shadow: server)', async () => {
+    const r = await w.dbee('diff', { project: 'ext', env: w.env(1), cache: false });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('dbee_no_such_extension');
+    expect(r.stderr).toContain('shadow: server');
+  });
+});
