@@ -58,6 +58,19 @@ interface Tab {
   /** Parent of an INHERITS child. */
   inherits: string | null;
   trigger: boolean;
+  /** Options of an identity `id` (`START WITH 5 INCREMENT BY 2`...). */
+  identityOptions?: string;
+  /** The foreign key (`fk`) and the checks are added NOT VALID. */
+  fkNotValid?: boolean;
+  checksNotValid?: boolean;
+  /** REPLICA IDENTITY other than DEFAULT. */
+  replica?: 'full' | 'nothing';
+  /** A unique index (not a constraint) on `ukey`, which `refByIndex` of another table references. */
+  uniqueIndex?: boolean;
+  /** A foreign key to another table's unique index on `ukey`. */
+  refByIndex?: string;
+  /** A foreign key written as ALTER TABLE to a later table that references this one (a cycle). */
+  cycleTo?: string;
 }
 
 /** The whole schema, as data, so that B is A with changes. */
@@ -75,6 +88,11 @@ export interface Spec {
   collation?: boolean;
   /** Partition strategy of `partitioned`: range (default) or list with a default partition. */
   partitionBy?: 'range' | 'list';
+  /** An index on the partitioned table (each partition gets one), and a partition's own index. */
+  partitionIndex?: boolean;
+  localPartitionIndex?: boolean;
+  /** The first sequence is owned by this table's column `ukey` (`ALTER SEQUENCE ... OWNED BY`). */
+  sequenceOwner?: string;
 }
 
 const BASE_TYPES = ['integer', 'bigint', 'text', 'numeric(10,2)', 'boolean', 'timestamptz', 'varchar(20)'];
@@ -122,7 +140,43 @@ export function generateSpec(seed: number, schema: string, role: string): Spec {
   // Drawn from a stream of their own, so that the schemas above stay what they were for every seed.
   const extra = new Random(rng(seed ^ 0x9e3779b9));
   if (extra.chance(0.15)) toggleCollation(extra, spec);
+  // Issue 35's properties, from a third stream (the schemas above stay what they were for every seed).
+  secondRound(new Random(rng(seed ^ 0x85ebca6b)), spec, 0.3);
   return spec;
+}
+
+/**
+ * Set or clear, each with chance `p`, what issue 35 found the diff missing: identity options, NOT VALID foreign keys
+ * and checks, replica identity, a unique index referenced by a foreign key, a foreign-key cycle written as ALTERs,
+ * an owned sequence, policies over a column, and indexes of a partitioned table and of one partition.
+ */
+function secondRound(r: Random, spec: Spec, p: number): void {
+  const tables = spec.tables.filter((t) => !t.inherits);
+  for (const t of tables) {
+    const id = t.cols.find((c) => c.name === 'id')!;
+    if (r.chance(p)) t.identityOptions = id.auto?.startsWith('identity') ? `START WITH ${r.int(1, 50)} INCREMENT BY ${r.int(1, 5)}${r.chance(0.3) ? ' CACHE 4' : ''}${r.chance(0.2) ? ' CYCLE' : ''}` : undefined;
+    if (r.chance(p)) t.fkNotValid = !t.fkNotValid;
+    if (r.chance(p)) t.checksNotValid = !t.checksNotValid;
+    if (r.chance(p)) t.replica = r.pick([undefined, 'full', 'nothing'] as const);
+    if (r.chance(p)) {
+      const c = t.cols.find((x) => x.name !== 'id' && (x.type === 'integer' || x.type === 'text'));
+      if (c && r.chance(0.5)) t.policies = [...t.policies.filter((x) => x.name !== 'p_col'), { name: 'p_col', cmd: 'SELECT', roles: 'PUBLIC', using: `${c.name} IS NOT NULL`, check: null }];
+      else t.policies = t.policies.filter((x) => x.name !== 'p_col');
+    }
+  }
+  if (tables.length >= 2 && r.chance(p)) {
+    const [a, b] = [tables[0]!, tables[1]!];
+    a.uniqueIndex = !a.uniqueIndex;
+    b.refByIndex = a.uniqueIndex ? a.name : undefined;
+  }
+  if (tables.length >= 2 && r.chance(p)) {
+    // tables[1] may reference tables[0] (its fk); tables[0] references tables[1] back.
+    const [a, b] = [tables[0]!, tables[1]!];
+    a.cycleTo = a.cycleTo ? undefined : b.name;
+  }
+  if (spec.sequences.length && tables.length && r.chance(p)) spec.sequenceOwner = spec.sequenceOwner ? undefined : tables[tables.length - 1]!.name;
+  if (spec.partitioned && r.chance(p)) spec.partitionIndex = !spec.partitionIndex;
+  if (spec.partitioned && r.chance(p)) spec.localPartitionIndex = !spec.localPartitionIndex;
 }
 
 /** Add the collation and move a text column to it, or move every column off it and drop it. */
@@ -247,6 +301,7 @@ export function mutateSpec(a: Spec, seed: number): Spec {
             t.uniques = t.uniques.filter((u) => !u.cols.includes(c.name));
             t.indexes = t.indexes.filter((i) => !i.def.includes(`(${c.name})`));
             t.checks = t.checks.filter((x) => !x.expr.includes(c.name));
+            t.policies = t.policies.filter((x) => !`${x.using ?? ''} ${x.check ?? ''}`.includes(c.name));
           }
         }
         break;
@@ -342,6 +397,10 @@ export function mutateSpec(a: Spec, seed: number): Spec {
   const extra = new Random(rng(seed ^ 0x27d4eb2d));
   if (extra.chance(0.2)) changePartitioning(extra, b);
   if (extra.chance(0.15)) toggleCollation(extra, b);
+  secondRound(new Random(rng(seed ^ 0xc2b2ae35)), b, 0.2);
+  for (const t of b.tables) {
+    if (t.identityOptions && !t.cols.find((c) => c.name === 'id')!.auto?.startsWith('identity')) t.identityOptions = undefined;
+  }
   return b;
 }
 
@@ -367,14 +426,28 @@ export function specSql(spec: Spec): string {
   const hasTrigger = spec.tables.some((t) => t.trigger);
   if (hasTrigger) out.push(`CREATE FUNCTION ${s}.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
   for (const t of spec.tables) {
-    const items = t.cols.map((c) => colSql(c, s));
+    const items = t.cols.map((c) => {
+      const sql = colSql(c, s);
+      return c.name === 'id' && t.identityOptions && c.auto?.startsWith('identity') ? sql.replace(/AS IDENTITY$/, `AS IDENTITY (${t.identityOptions})`) : sql;
+    });
+    // `ukey` first (never dropped, so columns added later land after it on both sides): the unique index a foreign
+    // key references, and the column a sequence is owned by.
+    if (!t.inherits) items.unshift('ukey integer');
     if (t.pk && !t.inherits) items.push(`CONSTRAINT ${t.name}_pkey PRIMARY KEY (id)`);
-    for (const c of t.checks) items.push(`CONSTRAINT ${c.name} CHECK (${c.expr})`);
+    if (!t.checksNotValid) for (const c of t.checks) items.push(`CONSTRAINT ${c.name} CHECK (${c.expr})`);
     for (const u of t.uniques) items.push(`CONSTRAINT ${u.name} UNIQUE (${u.cols.join(', ')})`);
     out.push(`CREATE TABLE ${s}.${t.name} (\n  ${items.join(',\n  ')}\n)${t.inherits ? ` INHERITS (${s}.${t.inherits})` : ''}`);
   }
+  for (const t of spec.tables) if (t.uniqueIndex) out.push(`CREATE UNIQUE INDEX ${t.name}_ukey ON ${s}.${t.name} (ukey)`);
   for (const t of spec.tables) {
-    if (t.fk) out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.fk.name} FOREIGN KEY (${t.fk.col}) REFERENCES ${s}.${t.fk.ref} (id)`);
+    const nv = (yes: boolean | undefined) => (yes ? ' NOT VALID' : '');
+    if (t.fk) out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.fk.name} FOREIGN KEY (${t.fk.col}) REFERENCES ${s}.${t.fk.ref} (id)${nv(t.fkNotValid)}`);
+    if (t.checksNotValid) for (const c of t.checks) out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${c.name} CHECK (${c.expr}) NOT VALID`);
+    if (t.refByIndex && spec.tables.some((x) => x.name === t.refByIndex && x.uniqueIndex)) {
+      out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.name}_ukey_fk FOREIGN KEY (ukey) REFERENCES ${s}.${t.refByIndex} (ukey)`);
+    }
+    if (t.cycleTo && spec.tables.some((x) => x.name === t.cycleTo)) out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.name}_cycle_fk FOREIGN KEY (id) REFERENCES ${s}.${t.cycleTo} (id) NOT VALID`);
+    if (t.replica) out.push(`ALTER TABLE ${s}.${t.name} REPLICA IDENTITY ${t.replica.toUpperCase()}`);
     for (const i of t.indexes) out.push(`CREATE INDEX ${i.name} ON ${s}.${t.name} ${i.def}`);
     if (t.rls) out.push(`ALTER TABLE ${s}.${t.name} ENABLE ROW LEVEL SECURITY`);
     if (t.force) out.push(`ALTER TABLE ${s}.${t.name} FORCE ROW LEVEL SECURITY`);
@@ -394,6 +467,14 @@ export function specSql(spec: Spec): string {
       out.push(`CREATE TABLE ${s}.${p.name} PARTITION OF ${s}.${spec.partitioned.name} FOR VALUES ${bound}`);
     }
     if (list) out.push(`CREATE TABLE ${s}.${spec.partitioned.name}_default PARTITION OF ${s}.${spec.partitioned.name} DEFAULT`);
+    const first = spec.partitioned.parts[0];
+    // Either the partitioned table's index or a partition's own equal one: with both, PostgreSQL's CREATE INDEX on the
+    // parent takes the partition's in (attached under its name), which the diff does not plan (docs/diff-properties.md).
+    if (spec.partitionIndex) out.push(`CREATE INDEX ${spec.partitioned.name}_v ON ${s}.${spec.partitioned.name} (v)`);
+    else if (spec.localPartitionIndex && first) out.push(`CREATE INDEX ${first.name}_v ON ${s}.${first.name} (v)`);
+  }
+  if (spec.sequenceOwner && spec.sequences.length && spec.tables.some((t) => t.name === spec.sequenceOwner)) {
+    out.push(`ALTER SEQUENCE ${s}.${spec.sequences[0]!.name} OWNED BY ${s}.${spec.sequenceOwner}.ukey`);
   }
   for (const v of spec.views) {
     out.push(`CREATE VIEW ${s}.${v.name} AS ${v.sql}`);

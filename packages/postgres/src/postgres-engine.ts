@@ -148,6 +148,7 @@ export function createPostgresEngine(): Engine {
       introspect: (conn, scope) => introspect(conn, scope),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
+      roles: async (conn) => (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map((r) => r.rolname),
       renderChanges: (changes, options) => renderPlanSteps(changes, options),
       openShadow: (kind, environment, { workspaceRoot, roles }) => openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
       resetShadow: (conn) => conn.execute(RESET_SHADOW),

@@ -191,7 +191,9 @@ async function applyStep(conn: Connection, step: import('../plan/plan').PlanStep
       throw new DbeeError(`the sources do not build: ${step.key} fails on a fresh database: ${cause.split('\n')[0]}`, {
         code: 'SHADOW_BUILD_FAILED',
         location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
-        hint: 'fix the definition; dbee builds the desired schema by applying every source to an empty scratch database',
+        hint: step.key.startsWith('extension:')
+          ? 'the scratch database the desired schema is built in lacks this extension: the embedded one (PGlite) ships only a few; set `shadow: server` in dbee.yaml to build it in a scratch database on the environment\'s server, where the extension is installed'
+          : 'fix the definition; dbee builds the desired schema by applying every source to an empty scratch database',
         cause: e,
       });
     }

@@ -12,7 +12,7 @@ import { loadModels, loadTarget, removedObjects, schemaOwners } from '../operati
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
-import type { SchemaScope } from '../schema/managed-scope';
+import { projectScope, restrictModel, type SchemaScope } from '../schema/managed-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelFor } from './desired';
@@ -70,11 +70,14 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const loaded = await loadTarget(ctx, selectors.project, selectors.env);
   const { environment, target, models, model } = loaded;
   const engine = requireDiffEngine(loaded.engine);
-  const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
+  // Comparing two environments, the grants of every grantee that exists on both sides are read (then kept by
+  // `grantsOnBothSides`): no source names them. `manage: { grants: false }` still turns grants off.
+  const envVsEnv = Boolean(selectors.againstEnv) && Boolean(engine.diff!.roles) && target.config.manage?.grants !== false;
+  const scope = envVsEnv ? everyGrantee(projectScope(model.graph)) : projectScope(model.graph);
   const online = workspace.settings(target, environment).deploy.online ?? false;
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
-  let desired: { model: SchemaModel | null; key: string; label: string };
+  let desired: { model: SchemaModel | null; key: string; label: string; roles?: string[] };
   if (selectors.againstEnv) {
     desired = { model: null, key: '', label: selectors.againstEnv };
   } else if (selectors.head) {
@@ -86,8 +89,9 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   }
   if (!desired.model) {
     const other = workspace.environment(selectors.againstEnv, ctx.env);
-    const read = await readLive(ctx, engine, other, scope);
-    desired = { model: read.model ?? null, key: `env:${other.name}:${read.fingerprint}`, label: `${other.name} (${read.description})` };
+    const read = await readLive(ctx, engine, other, scope, undefined, undefined, envVsEnv);
+    const roles = read.roles ? `:${rolesHash(read.roles)}` : '';
+    desired = { model: read.model ?? null, key: `env:${other.name}:${read.fingerprint}${roles}`, label: `${other.name} (${read.description})`, ...(read.roles ? { roles: read.roles } : {}) };
     if (!desired.model) throw new Error('unreachable: readLive returned no model');
   }
 
@@ -98,18 +102,22 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     engine,
     environment,
     scope,
-    (fp) => {
-      const key = diffKey(desired.key, fp, online);
+    (fp, roles) => {
+      const key = diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, online);
       return selectors.noCache ? null : readCachedDiff(workspace.root, key);
     },
     pending,
+    envVsEnv,
   );
   const pendingDrops = live.pendingDrops ? { pendingDrops: live.pendingDrops } : {};
-  const key = diffKey(desired.key, live.fingerprint, online);
+  const key = diffKey(desired.key, live.roles ? `${live.fingerprint}:${rolesHash(live.roles)}` : live.fingerprint, online);
   if (live.cachedPlan) {
     return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan: live.cachedPlan, cached: true, ...pendingDrops };
   }
-  const plan = planOfChanges(engine, target.name, live.model!, desired.model!, online, live.fingerprint, target.config.renames ?? [], scope.manage?.owners);
+  // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
+  let [from, to] = [live.model!, desired.model!];
+  if (envVsEnv) [from, to] = grantsOnBothSides(scope, from, to, live.roles ?? [], desired.roles ?? []);
+  const plan = { ...planOfChanges(engine, target.name, from, to, online, live.fingerprint, target.config.renames ?? [], scope.manage?.owners), baseScope: scope };
   writeCachedDiff(workspace.root, key, plan);
   return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan, cached: false, ...pendingDrops };
 }
@@ -174,17 +182,42 @@ async function readLive(
   engine: Engine,
   environment: ReturnType<OperationContext['workspace']['environment']>,
   scope: SchemaScope,
-  cached?: (fingerprint: string) => Plan | null,
+  cached?: (fingerprint: string, roles?: string[]) => Plan | null,
   pending?: (conn: Connection) => Promise<string[]>,
-): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan; pendingDrops?: string[] }> {
+  withRoles = false,
+): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan; pendingDrops?: string[]; roles?: string[] }> {
   return withSession({ engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter }, async ({ conn }) => {
     const pendingDrops = pending ? { pendingDrops: await pending(conn) } : {};
     const diff = requireRole(engine, 'diff', 'compute a diff');
+    const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
+    const withRoleList = roles ? { roles } : {};
     const fingerprint = await diff.fingerprint(conn, scope);
-    const hit = cached?.(fingerprint);
-    if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops };
-    return { fingerprint, description: conn.description, model: await diff.introspect(conn, scope), ...pendingDrops };
+    const hit = cached?.(fingerprint, roles);
+    if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops, ...withRoleList };
+    return { fingerprint, description: conn.description, model: await diff.introspect(conn, scope), ...pendingDrops, ...withRoleList };
   });
+}
+
+/** `scope` reading the grants of every grantee (env vs env: which ones are compared is decided once both are read). */
+function everyGrantee(scope: SchemaScope): SchemaScope {
+  const manage = scope.manage ?? { grantees: null, owners: true, comments: true, ignore: [] };
+  return { ...scope, manage: { ...manage, grantees: null } };
+}
+
+/**
+ * The env vs env grants rule: the privileges of every grantee that exists on both sides (and PUBLIC) are compared; a
+ * grant to a role one side lacks is left out of both models (it could not be granted, nor is it the other side's to
+ * revoke).
+ */
+function grantsOnBothSides(scope: SchemaScope, from: SchemaModel, to: SchemaModel, fromRoles: string[], toRoles: string[]): [SchemaModel, SchemaModel] {
+  const there = new Set(toRoles);
+  const grantees = ['PUBLIC', ...fromRoles.filter((r) => there.has(r))];
+  const manage = { ...scope.manage!, grantees };
+  return [restrictModel(from, manage), restrictModel(to, manage)];
+}
+
+function rolesHash(roles: string[]): string {
+  return createHash('sha256').update(roles.join('\0')).digest('hex').slice(0, 16);
 }
 
 /** Typed changes rendered into a plan (no source files: these steps come from comparing two models). */
@@ -232,11 +265,12 @@ function writeCachedDiff(root: string, key: string, plan: Plan): void {
 
 /**
  * Refuse a plan computed against another state of the database: its base fingerprint (taken when it was
- * planned) must match the live one. Plans from sources have no base and always pass.
+ * planned) must match the live one, read over the scope the plan recorded (`scope`, the project's
+ * {@link projectScope}, for older plans that recorded none). Plans from sources have no base and always pass.
  */
-export async function assertFreshBase(engine: Engine, conn: import('../engine/engine').Connection, plan: Plan, schemas: string[]): Promise<void> {
+export async function assertFreshBase(engine: Engine, conn: Connection, plan: Plan, scope: SchemaScope): Promise<void> {
   if (!plan.baseFingerprint || !engine.diff) return;
-  const now = await engine.diff.fingerprint(conn, { schemas });
+  const now = await engine.diff.fingerprint(conn, plan.baseScope ?? scope);
   if (now !== plan.baseFingerprint) {
     throw new DbeeError('the plan is stale: the database changed since the plan was made, so its steps may no longer apply', {
       code: 'PLAN_STALE',

@@ -433,6 +433,11 @@ export interface DiffRole {
   fingerprint(conn: Connection, scope: SchemaScope): Promise<string>;
   /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */
   fingerprints(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
+  /**
+   * The roles that exist where `conn` points (PostgreSQL: `pg_roles`), sorted. Comparing two environments, the
+   * grants of every grantee that exists on both sides are compared; absent, only the grantees the sources name.
+   */
+  roles?(conn: Connection): Promise<string[]>;
   /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */
   renderChanges(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
   /**

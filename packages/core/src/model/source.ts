@@ -64,6 +64,11 @@ export interface DeferrableConstraint {
   addStatement: string;
   /** The CREATE TABLE statement without this constraint. */
   statementWithout: string;
+  /**
+   * The constraint is a statement of its own (`ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY`, equal to
+   * `addStatement`): split out, it leaves the object's other statements as they are (`statementWithout` unused).
+   */
+  standalone?: boolean;
 }
 
 /** Options that shape how a parser resolves and classifies statements. */

@@ -6,7 +6,7 @@ import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, 
 import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
-import type { SchemaScope } from '../schema/managed-scope';
+import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
@@ -184,7 +184,9 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
     // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
     report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
     const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
-    await assertFreshBase(engine, conn, plan, plan.projects.flatMap((p) => schemas.get(p) ?? []));
+    // A base fingerprint is taken by a diff of one project: its freshness is read over that project's scope.
+    const based = models.filter((m) => plan.projects.includes(m.project.name));
+    await assertFreshBase(engine, conn, plan, based.length === 1 ? projectScope(based[0]!.graph) : { schemas: based.flatMap((m) => m.graph.schemas) });
     reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
 
     const decisions = await decideConflicts(engine, conn, plan, new ConflictRules(workspace, environment, valid.ifExists), backupStamp(now));

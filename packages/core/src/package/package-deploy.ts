@@ -58,7 +58,8 @@ export interface PackagePlanInput {
  * (all problems reported together, exit 1): variables the package uses are defined (and, for SQL rendered from
  * models, have the values it was rendered with); dependencies outside the package are deployed; each changed object
  * of an incremental package is at its base version or already at head (or was changed by an earlier run of this
- * package); a full-state package does not meet a table the ledger holds at another version. Steps are numbered
+ * package); a full-state package does not meet a table the ledger holds at another version; a gap package (with a
+ * base fingerprint) runs whole, its freshness checked by the caller. Steps are numbered
  * 1..n again; incremental projects get the ledger's object state to record when they succeed.
  */
 export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
@@ -100,6 +101,9 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
     }
   }
   const incremental = Boolean(release?.base);
+  // A gap package (planned by a diff against this database) is bound to its state by the base fingerprint, not by
+  // the ledger: every step runs, and deploy refuses it as stale when the database changed since (assertFreshBase).
+  const gap = Boolean(pkg.plan.baseFingerprint);
   const done = new Set<string>(); // incremental projects whose changed objects are all at head already
   const objectStates: Record<string, Record<string, string>> = {};
   const earlier = new Map<string, Map<string, number>>(); // project → `key\0checksum` → steps applied by earlier runs
@@ -140,7 +144,7 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
       }
       objectStates[project] = states;
     }
-  } else {
+  } else if (!gap) {
     problems.push(...(await tablesAtAnotherVersion(input)));
   }
   if (problems.length === 1) throw problems[0]!;
@@ -161,7 +165,9 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
         }
         return true;
       })
-    : pendingSteps(pkg.plan, deployed, variables).steps;
+    : gap
+      ? pkg.plan.steps
+      : pendingSteps(pkg.plan, deployed, variables).steps;
   const steps = pending.map((s, i) => ({ ...s, order: i + 1 }));
   const withSteps = new Set(steps.map((s) => s.project));
   const states = Object.fromEntries(Object.entries(objectStates).filter(([p]) => withSteps.has(p)));

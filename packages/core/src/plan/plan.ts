@@ -1,5 +1,6 @@
 import type { HazardKind } from '../config/schema';
 import type { ObjectKey } from '../model/object-key';
+import type { SchemaScope } from '../schema/managed-scope';
 
 /** Current plan format. Bump it, and add an upgrade, when the shape of `Plan` changes. */
 export const PLAN_FORMAT_VERSION = 1;
@@ -72,6 +73,11 @@ export interface Plan {
    * it. The runner refuses a plan whose base no longer matches (a stale plan).
    */
   baseFingerprint: string | null;
+  /**
+   * The part of the database `baseFingerprint` covers (schemas and managed scope), recorded with it so that the
+   * freshness check reads the same part. Absent in older plans: the project's scope at deploy time.
+   */
+  baseScope?: SchemaScope;
   steps: PlanStep[];
   /**
    * For projects planned by a diff: the ledger's object state to record when the project's deployment succeeds

@@ -85,6 +85,31 @@ export function groupObjects(project: string, files: ReadonlyArray<{ path: strin
   }
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems grouping the statements of project ${project}`, errors);
+  // A statement on an index that names no table (PostgreSQL's ALTER INDEX, COMMENT ON INDEX) belongs to the index of
+  // that name the project creates: it runs after it, with its references (ALTER INDEX ... ATTACH PARTITION).
+  for (const [id, o] of byId) {
+    if (o.key.kind !== 'index' || o.key.parent) continue;
+    const owner = [...byId.values()].find((x) => x.key.kind === 'index' && x.key.parent && x.key.schema === o.key.schema && x.key.name === o.key.name);
+    if (!owner) continue;
+    owner.statements.push(...o.statements);
+    owner.references.push(...o.references);
+    owner.deferrable.push(...o.deferrable);
+    byId.delete(id);
+  }
+  // A constraint made from an index (PostgreSQL's ADD CONSTRAINT ... USING INDEX, reference `via: 'using index'`)
+  // renames the index to the constraint's name: the index is no object of its own after it, so its statements become
+  // the constraint's first ones.
+  for (const o of byId.values()) {
+    if (o.key.kind !== 'constraint') continue;
+    const via = o.references.find((r) => r.via === 'using index');
+    if (!via) continue;
+    const [id, index] = [...byId].find(([, x]) => x.key.kind === 'index' && x.key.schema === (via.schema ?? o.key.schema) && x.key.name === via.name) ?? [];
+    if (!id || !index) continue;
+    o.statements.unshift(...index.statements);
+    o.references.push(...index.references);
+    o.references.splice(o.references.indexOf(via), 1);
+    byId.delete(id);
+  }
   return [...byId.values()];
 }
 

@@ -194,16 +194,25 @@ function objectStep(
   let statements = object.statements.map((s) => s.template);
   const constraints: PlanStep[] = [];
   if (deferredTargets?.size) {
-    const split = object.deferrable.filter((d) => [...deferredTargets].some((t) => t.endsWith(`:${d.target.schema ?? object.key.schema}.${d.target.name}`)));
+    const chosen = object.deferrable.filter((d) => [...deferredTargets].some((t) => t.endsWith(`:${d.target.schema ?? object.key.schema}.${d.target.name}`)));
+    // A foreign key written as its own ALTER TABLE statement moves as it is; one inside CREATE TABLE is cut out of it.
+    const standalone = chosen.filter((d) => d.standalone);
+    const split = chosen.filter((d) => !d.standalone);
+    if (standalone.length) {
+      const moved = new Set(standalone.map((d) => d.addStatement));
+      statements = statements.filter((_, i) => !moved.has(object.statements[i]!.sql));
+    }
     if (split.length > 1 && !engine.parser.removeConstraints) {
       return new DbeeError(`${object.id} has ${split.length} foreign keys in a cycle; this engine can only split one per table`, {
         code: 'DEPENDENCY_CYCLE',
         location: object.location,
       });
     }
-    const without = split.length === 1 ? split[0]!.statementWithout : engine.parser.removeConstraints!(object.statements[0]!.sql, split);
-    statements = [without, ...statements.slice(1)];
-    for (const d of split) {
+    if (split.length) {
+      const without = split.length === 1 ? split[0]!.statementWithout : engine.parser.removeConstraints!(object.statements[0]!.sql, split);
+      statements = [without, ...statements.slice(1)];
+    }
+    for (const d of chosen) {
       const key: ObjectKey = { kind: 'constraint', schema: object.key.schema, name: constraintName(d.addStatement), parent: `${object.key.schema}.${object.key.name}` };
       constraints.push({
         order: 0,

@@ -83,7 +83,14 @@ export type Change =
    */
   | { kind: 'copy-rows'; table: ObjectKey; from: ObjectKey; partitions: ObjectKey[] }
   /** The table's engine-specific attributes changed; the renderer refuses what the engine cannot alter in place. */
-  | { kind: 'alter-table-options'; table: ObjectKey; from: Attrs; to: Attrs }
+  | {
+      kind: 'alter-table-options';
+      table: ObjectKey;
+      from: Attrs;
+      to: Attrs;
+      /** Applied with the drops (policies dropped before a column they use is dropped or retyped). */
+      early?: boolean;
+    }
   /** Only from a `RenameDeclaration`: renames are never guessed. `table` is the new key. */
   | { kind: 'rename-table'; table: ObjectKey; from: string; to: string }
   | { kind: 'add-column'; table: ObjectKey; column: Column }
@@ -100,7 +107,16 @@ export type Change =
    * sequence (`carry.holder`): identity -> serial saves the identity's position there before `DROP IDENTITY`;
    * serial -> identity reads it there after `ADD ... AS IDENTITY` and drops the holder.
    */
-  | { kind: 'alter-column-identity'; table: ObjectKey; column: string; from: IdentityKind | null; to: IdentityKind | null; carry?: SequenceCarry }
+  | {
+      kind: 'alter-column-identity';
+      table: ObjectKey;
+      column: string;
+      from: IdentityKind | null;
+      to: IdentityKind | null;
+      carry?: SequenceCarry;
+      /** The column on both sides, when the identity's sequence options (`attrs.identityOptions`) change too. */
+      options?: { from: Column; to: Column };
+    }
   | { kind: 'add-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
   | { kind: 'drop-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
   | { kind: 'create-index'; index: Index; recreate?: Recreate }

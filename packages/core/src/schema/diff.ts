@@ -1,6 +1,8 @@
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Change, ChangeOf, RenameDeclaration, TypeMove } from './change';
 import type {
+  Constraint,
+  Index,
   Column,
   Comment,
   Privilege,
@@ -351,13 +353,17 @@ class Differ {
     const aside = (f: Table) => recreated.has(formatKey(f.key)) && toTables.has(formatKey(partitionRoot(this.from, f).key));
     for (const t of p.onlyTo) this.createTable(t, recreated.has(formatKey(t.key)) ? { cause: formatKey(partitionRoot(this.to, t).key) } : undefined);
     for (const [f] of p.both) if (recreated.has(formatKey(f.key))) this.createTable(toTables.get(formatKey(f.key))!, { cause: formatKey(partitionRoot(this.to, f).key) });
+    const cyclic = this.foreignKeyCycles(p.onlyFrom);
     for (const f of [...p.onlyFrom, ...p.both.map(([x]) => x).filter((x) => recreated.has(formatKey(x.key)))]) {
       const id = formatKey(f.key);
       if (aside(f)) {
         this.push({ kind: 'drop-table', table: f, recreate: { cause: formatKey(partitionRoot(this.from, f).key) }, aside: asideTableName(f.key.name) });
         this.recreatedTables.add(id);
       } else {
-        this.push({ kind: 'drop-table', table: f });
+        // Foreign keys that close a cycle between dropped tables go first: no order of DROP TABLE suits them.
+        const loop = f.constraints.filter((c) => cyclic.has(c));
+        for (const c of loop) this.push({ kind: 'drop-constraint', table: f.key, constraint: c });
+        this.push({ kind: 'drop-table', table: loop.length ? { ...f, constraints: f.constraints.filter((c) => !cyclic.has(c)) } : f });
         this.goneParents.add(id);
       }
       this.drop(f.key);
@@ -377,13 +383,43 @@ class Differ {
 
   private createTable(t: Table, recreate?: { cause: string }): void {
     const again = recreate ? { recreate } : {};
-    this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => c.kind !== 'foreign-key') }, ...again });
+    // Foreign keys after every table exists; a constraint not validated (attrs.notValid) after the table too: CREATE
+    // TABLE would make it valid.
+    const apart = (c: Constraint) => c.kind === 'foreign-key' || c.attrs['notValid'] === true;
+    this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => !apart(c)) }, ...again });
     this.create(t.key);
     for (const c of t.columns) this.fresh.add(columnNode(t.key, c.name));
     for (const c of t.constraints) {
       this.fresh.add(constraintNode(t.key, c.name));
-      if (c.kind === 'foreign-key') this.push({ kind: 'add-constraint', table: t.key, constraint: c, ...again });
+      if (apart(c)) this.push({ kind: 'add-constraint', table: t.key, constraint: c, ...again });
     }
+    // A replica identity that names an index (PostgreSQL's USING INDEX) is set once the index exists.
+    const ri = t.attrs['replicaIdentity'];
+    if (typeof ri === 'string' && ri.startsWith('index:')) {
+      const { replicaIdentity: _ri, ...before } = t.attrs;
+      this.push({ kind: 'alter-table-options', table: t.key, from: before, to: t.attrs });
+    }
+  }
+
+  /** Foreign keys between `gone` tables (not to themselves) whose referenced table reaches back to theirs. */
+  private foreignKeyCycles(gone: Table[]): Set<Constraint> {
+    const byId = new Map(gone.map((t) => [formatKey(t.key), t]));
+    const edges = (t: Table) => t.constraints.filter((c) => c.references && byId.has(formatKey(c.references.table)) && formatKey(c.references.table) !== formatKey(t.key));
+    const reaches = (from: string, to: string): boolean => {
+      const seen = new Set<string>();
+      const stack = [from];
+      while (stack.length) {
+        const id = stack.pop()!;
+        if (id === to) return true;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        for (const c of edges(byId.get(id)!)) stack.push(formatKey(c.references!.table));
+      }
+      return false;
+    };
+    const out = new Set<Constraint>();
+    for (const t of gone) for (const c of edges(t)) if (reaches(formatKey(c.references!.table), formatKey(t.key))) out.add(c);
+    return out;
   }
 
   /**
@@ -406,7 +442,27 @@ class Differ {
 
   private diffTable(f: Table, t: Table): void {
     const key = t.key;
-    if (!sameData(f.attrs, t.attrs)) this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: t.attrs });
+    const retyped = f.columns.some((c) => t.columns.some((x) => x.name === c.name && (x.type !== c.type || x.collation !== c.collation)));
+    if (!sameData(f.attrs, t.attrs) || (retyped && Array.isArray(f.attrs['policies']))) {
+      // A policy can use a column this diff drops or retypes (PostgreSQL refuses both while it does): the policies
+      // that change are dropped first, with the drops, and created again with the other options.
+      const policies = (a: Table['attrs']) => new Map((Array.isArray(a['policies']) ? (a['policies'] as { name: string }[]) : []).map((p) => [p.name, p]));
+      const [before, after] = [policies(f.attrs), policies(t.attrs)];
+      const toCols = new Map(t.columns.map((c) => [c.name, c]));
+      const going = f.columns.filter((c) => !toCols.has(c.name) || toCols.get(c.name)!.type !== c.type || toCols.get(c.name)!.collation !== c.collation).map((c) => c.name);
+      // A policy kept as it is still blocks a retyped column it names: it is dropped and created again too.
+      const names = (p: unknown) => JSON.stringify(p).match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? [];
+      const changed = [...before.keys()].filter((n) => !sameData(before.get(n), after.get(n)) || names(before.get(n)).some((w) => going.includes(w)));
+      if (changed.length && going.length) {
+        const { policies: _p, ...rest } = f.attrs;
+        const kept = [...before.values()].filter((p) => !changed.includes(p.name));
+        const between = kept.length ? { ...rest, policies: kept } : rest;
+        this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: between, early: true });
+        this.push({ kind: 'alter-table-options', table: key, from: between, to: t.attrs });
+      } else {
+        this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: t.attrs });
+      }
+    }
     const fromCols = new Map(f.columns.map((c) => [c.name, c]));
     const toCols = new Set(t.columns.map((c) => c.name));
     for (const c of f.columns) {
@@ -506,23 +562,36 @@ class Differ {
     }
     if (fromDefault !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: fromDefault, to: t.default, ...(toSerial ? carried : {}) });
     if (f.notNull !== t.notNull) this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
-    if (f.identity !== t.identity && t.identity !== null) {
-      this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity, ...(fromSerial && f.identity === null ? carried : {}) });
+    // Identity options (START, INCREMENT, MIN/MAXVALUE, CACHE, CYCLE) are compared when both sides read them.
+    const options = (c: Column) => c.attrs['identityOptions'];
+    const optionsChange = t.identity !== null && options(t) !== undefined && (f.identity === null || options(f) !== options(t)) ? { options: { from: f, to: t } } : {};
+    if (t.identity !== null && (f.identity !== t.identity || 'options' in optionsChange)) {
+      this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity, ...(fromSerial && f.identity === null ? carried : {}), ...optionsChange });
     }
   }
 
   private diffIndexes(): void {
     const p = pairBy(this.from.indexes, this.to.indexes, byKey);
+    // A partition's own index that a new index of its partitioned table takes in (`attrs.attached`: PostgreSQL's
+    // CREATE INDEX on the parent attaches an equal index of a partition instead of building another) is kept.
+    const attached = (i: Index) => (Array.isArray(i.attrs['attached']) ? (i.attrs['attached'] as string[]) : []);
+    const takenIn = new Set(p.onlyTo.flatMap(attached));
     for (const i of p.onlyTo) {
       this.push({ kind: 'create-index', index: i });
       this.create(i.key);
     }
     for (const i of p.onlyFrom) {
+      if (takenIn.has(`${i.key.schema}.${i.key.name}`) && !this.goneParents.has(formatKey(i.table))) continue;
       this.drop(i.key);
       if (!this.goneParents.has(formatKey(i.table))) this.push({ kind: 'drop-index', index: i });
     }
+    // Which partitions' indexes are attached is not compared: a new partition brings its own.
+    const compared = (i: Index) => {
+      const { attached: _a, ...rest } = i.attrs;
+      return rest;
+    };
     for (const [f, t] of p.both) {
-      if (f.definition === t.definition && sameData(f.attrs, t.attrs)) continue;
+      if (f.definition === t.definition && sameData(compared(f), compared(t))) continue;
       const cause = formatKey(f.key);
       this.push({ kind: 'drop-index', index: f, recreate: { cause } });
       this.push({ kind: 'create-index', index: t, recreate: { cause } });

@@ -36,6 +36,15 @@ export interface SchemaScope {
   sourceNames?: Record<string, string>;
 }
 
+/**
+ * The part of a database that belongs to a project: its schemas and what of them it manages. One function for every
+ * reader that must agree: a diff's live side, the base fingerprint a gap plan records, and the freshness check
+ * that compares it at deploy time (a hash over another scope never matches).
+ */
+export function projectScope(graph: { schemas: string[]; manage?: ManagedScope }): SchemaScope {
+  return { schemas: graph.schemas, ...(graph.manage ? { manage: graph.manage } : {}) };
+}
+
 /** `manage:` of db.yaml, as written. */
 export interface ManageConfig {
   grants?: boolean | 'all';

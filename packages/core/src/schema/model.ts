@@ -122,7 +122,7 @@ export interface Constraint {
   initiallyDeferred: boolean;
   /**
    * Full definition as the engine prints it (PostgreSQL: `pg_get_constraintdef`), without any `NOT VALID`
-   * marker, e.g. `FOREIGN KEY (customer_id) REFERENCES sales.customers(id) ON DELETE CASCADE`.
+   * marker (PostgreSQL keeps that state in `attrs.notValid`), e.g. `FOREIGN KEY (customer_id) REFERENCES sales.customers(id) ON DELETE CASCADE`.
    */
   definition: string;
   /** Objects the constraint needs besides its table (functions in a check; the referenced table). */

@@ -14,7 +14,10 @@ export function constraintNode(table: ObjectKey, name: string): string {
   return `${formatKey(table)}#constraint:${name}`;
 }
 
-/** Node of the primary key or unique constraint a foreign key relies on, when the model has one. */
+/**
+ * The node a foreign key's reference needs: the referenced table's primary key or unique constraint over its columns,
+ * or else a unique index over them. Null when neither is in the model.
+ */
 export function referencedKeyConstraint(model: SchemaModel, fk: Constraint): string | null {
   if (!fk.references) return null;
   const table = indexModel(model).tables.get(formatKey(fk.references.table));
@@ -22,7 +25,12 @@ export function referencedKeyConstraint(model: SchemaModel, fk: Constraint): str
   const key = table?.constraints.find(
     (c) => (c.kind === 'primary-key' || c.kind === 'unique') && [...c.columns].sort().join(',') === wanted,
   );
-  return table && key ? constraintNode(table.key, key.name) : null;
+  if (table && key) return constraintNode(table.key, key.name);
+  // PostgreSQL also accepts a unique index (not a constraint) over exactly those columns, whole and without expressions.
+  const index = model.indexes.find(
+    (i) => i.unique && i.predicate === null && !i.expression && formatKey(i.table) === formatKey(fk.references!.table) && [...i.columns].sort().join(',') === wanted,
+  );
+  return index ? formatKey(index.key) : null;
 }
 
 /**
@@ -228,6 +236,7 @@ function place(change: Change, index: number, ctx: Context): Placed {
   // Identity -> default or serial: the identity goes with the drops, before a default is set or a sequence of its
   // own sequence's name (`<table>_<column>_seq`) is created.
   if (change.kind === 'alter-column-identity' && change.to === null) phase = 1;
+  if (change.kind === 'alter-table-options' && change.early) phase = 1;
   if (change.kind === 'alter-column-type' && change.from.dependsOn.some((k) => ctx.dropped.has(formatKey(k)))) phase = 1;
   const model = phase === 1 ? ctx.from : ctx.to;
   const tables = phase === 1 ? ctx.fromTables : ctx.toTables;
@@ -271,8 +280,13 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'rename-column':
     case 'alter-column-nullability':
     case 'alter-column-identity':
-    case 'alter-table-options':
       return { node: formatKey(change.table), deps: [] };
+    case 'alter-table-options': {
+      // REPLICA IDENTITY USING INDEX names an index (PostgreSQL): a node of its own, after the table and the index.
+      const ri = change.to['replicaIdentity'];
+      if (typeof ri !== 'string' || !ri.startsWith('index:') || ri === change.from['replicaIdentity']) return { node: formatKey(change.table), deps: [] };
+      return { node: `${formatKey(change.table)}#replica-identity`, deps: [formatKey(change.table), formatKey({ kind: 'index', schema: change.table.schema, name: ri.slice(6), parent: `${change.table.schema}.${change.table.name}` })] };
+    }
     case 'add-constraint':
     case 'drop-constraint': {
       const deps = constraintDeps(model, change.table, change.constraint);

@@ -29,7 +29,8 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
   (select json_build_object('schema', pn.nspname, 'name', pc.relname)
      from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
      where i.inhrelid = c.oid and c.relispartition) as partition_of,
-  c.relrowsecurity, c.relforcerowsecurity,
+  c.relrowsecurity, c.relforcerowsecurity, c.relreplident,
+  (select ic.relname from pg_index ri join pg_class ic on ic.oid = ri.indexrelid where ri.indrelid = c.oid and ri.indisreplident) as replident_index,
   (select json_agg(json_build_object('schema', pn.nspname, 'name', pc.relname) order by i.inhseqno)
      from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
      where i.inhrelid = c.oid and not c.relispartition) as inherits,
@@ -52,6 +53,13 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
       'expr', pg_get_expr(d.adbin, d.adrelid),
       'generated', a.attgenerated,
       'identity', a.attidentity,
+      -- An identity's sequence options, as the clause that sets them (all of them: the defaults depend on the type).
+      'identityOptions', case when a.attidentity <> '' then (
+        select concat_ws(' ', 'START WITH ' || s.seqstart, 'INCREMENT BY ' || s.seqincrement, 'MINVALUE ' || s.seqmin,
+                         'MAXVALUE ' || s.seqmax, 'CACHE ' || s.seqcache, case when s.seqcycle then 'CYCLE' else 'NO CYCLE' end)
+        from pg_depend dep join pg_sequence s on s.seqrelid = dep.objid
+        where dep.classid = 'pg_class'::regclass and dep.refclassid = 'pg_class'::regclass and dep.refobjid = c.oid
+          and dep.refobjsubid = a.attnum and dep.deptype = 'i' limit 1) end,
       'collation', ${collationOf('a', 't')},
       'local', a.attislocal
     ) order by a.attnum)
@@ -74,7 +82,7 @@ select con.oid, n.nspname as schema, c.relname as table_name, con.conname as nam
   rn.nspname as ref_schema, rc.relname as ref_table, rc.relkind as ref_kind,
   array(select a.attname from unnest(con.confkey) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord)::text[] as ref_columns,
-  con.confupdtype, con.confdeltype, con.confmatchtype
+  con.confupdtype, con.confdeltype, con.confmatchtype, c.relkind as table_kind
 from pg_constraint con
 join pg_class c on c.oid = con.conrelid
 join pg_namespace n on n.oid = c.relnamespace
@@ -89,7 +97,9 @@ select i.indexrelid as oid, n.nspname as schema, ic.relname as name, tn.nspname 
   pg_get_expr(i.indpred, i.indrelid) as predicate, i.indexprs is not null as has_expressions,
   array(select a.attname from unnest(i.indkey::int2[]) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.num
-        where k.ord <= i.indnkeyatts order by k.ord)::text[] as columns
+        where k.ord <= i.indnkeyatts order by k.ord)::text[] as columns,
+  case when tc.relkind = 'p' then array(select hn.nspname || '.' || hc.relname from pg_inherits h join pg_class hc on hc.oid = h.inhrelid
+                                          join pg_namespace hn on hn.oid = hc.relnamespace where h.inhparent = i.indexrelid order by 1)::text[] end as attached
 from pg_index i
 join pg_class ic on ic.oid = i.indexrelid
 join pg_namespace n on n.oid = ic.relnamespace

@@ -15,7 +15,8 @@ const notExtensionMember = (catalog: string, oid: string) =>
 
 /**
  * One line of text per definition of an object in scope, built by the catalog's own deparsers: schemas, relations
- * (kind, persistence, options, row security, owner, ACL, comment), columns (type, nullability, default, identity,
+ * (kind, persistence, options, row security, owner, ACL, comment, replica identity FULL/NOTHING, an index attached
+ * to a partitioned index), columns (type, nullability, default, identity,
  * generation, collation, ACL, comment), constraints (pg_get_constraintdef, also on domains), indexes
  * (pg_get_indexdef), views and materialized views (pg_get_viewdef), routines (pg_get_functiondef, ACL, comment),
  * triggers (pg_get_triggerdef, enabled state), policies, types (enum labels in order, domain base/default/nullability,
@@ -72,7 +73,10 @@ with ns as (
   union all
   select concat_ws('|', 'r', r.qname, c.relkind, c.relpersistence, c.reloptions::text, c.relrowsecurity, c.relforcerowsecurity,
                    ${owner('c.relowner')}, ${acl('c.relacl')}, pg_get_expr(c.relpartbound, c.oid), ${comment("obj_description(c.oid, 'pg_class')")},
-                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end), r.ident, r.nspname
+                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end,
+                   -- Only when not the default, so that the lines of every other relation stay as they were.
+                   case when c.relkind in ('r', 'p') and c.relreplident not in ('d', 'i') then 'replica identity ' || c.relreplident::text end,
+                   case when c.relkind in ('i', 'I') and c.relispartition then 'attached' end), r.ident, r.nspname
   from rel r join pg_class c on c.oid = r.oid
   union all
   select concat_ws('|', 'c', r.qname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,

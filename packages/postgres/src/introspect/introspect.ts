@@ -114,7 +114,7 @@ const MATCH: Record<string, 'simple' | 'full' | 'partial'> = { s: 'simple', f: '
 const CONSTRAINT_KINDS: Record<string, ConstraintKind> = { p: 'primary-key', u: 'unique', c: 'check', f: 'foreign-key', x: 'exclusion' };
 const VOLATILITY: Record<string, Routine['volatility']> = { i: 'immutable', s: 'stable', v: 'volatile' };
 
-/** Strip the marker of a constraint that has not been validated yet: validation state is not schema. */
+/** Strip the marker of a constraint that has not been validated yet: the state is `attrs.notValid` instead. */
 const withoutNotValid = (definition: string) => definition.replace(/ NOT VALID$/, '');
 
 interface Rows {
@@ -261,6 +261,9 @@ class ModelBuilder {
 
   private buildTables(tables: Row[], constraints: Row[]): void {
     const byName = new Map<string, Table>();
+    // A partition's inherited columns that are NOT NULL, and every table's NOT NULL columns, for `partitionNotNull`.
+    const inheritedNotNull = new Map<Table, string[]>();
+    const notNullOf = new Map<string, string[]>();
     for (const r of tables) {
       const key: ObjectKey = { kind: 'table', schema: str(r.schema), name: str(r.name) };
       const columns = new Map<number, Column>();
@@ -274,6 +277,10 @@ class ModelBuilder {
         attrs['partitionOf'] = `${partitionOf.schema}.${partitionOf.name}`;
         attrs['partitionBound'] = str(r.partition_bound);
       }
+      // REPLICA IDENTITY, when not DEFAULT: `full`, `nothing` or `index:<name>` (USING INDEX).
+      if (r.relreplident === 'f') attrs['replicaIdentity'] = 'full';
+      else if (r.relreplident === 'n') attrs['replicaIdentity'] = 'nothing';
+      else if (r.relreplident === 'i' && r.replident_index) attrs['replicaIdentity'] = `index:${str(r.replident_index)}`;
       // Row-level security and policies are PostgreSQL details of the table: compared, and altered, with it.
       if (r.relrowsecurity) attrs['rowSecurity'] = true;
       if (r.relforcerowsecurity) attrs['forceRowSecurity'] = true;
@@ -306,11 +313,13 @@ class ModelBuilder {
           notNull: c.notNull,
           position,
           dependsOn: [],
-          attrs: c.generated === 'v' ? { generatedKind: 'virtual' } : {},
+          attrs: { ...(c.generated === 'v' ? { generatedKind: 'virtual' } : {}), ...(c.identityOptions ? { identityOptions: c.identityOptions } : {}) },
         };
         columns.set(c.num, col);
         // Inherited columns belong to the parent: a partition's own definition has none of them.
         if (c.local) table.columns.push(col);
+        else if (c.notNull) inheritedNotNull.set(table, [...(inheritedNotNull.get(table) ?? []), c.name]);
+        if (c.notNull) notNullOf.set(formatKey(key), [...(notNullOf.get(formatKey(key)) ?? []), c.name]);
       }
       this.model.tables.push(table);
       byName.set(formatKey(key), table);
@@ -319,6 +328,16 @@ class ModelBuilder {
       this.set('pg_type', r.reltype, entity);
       this.set('pg_type', r.reltype_array, entity);
       this.own(key, r.owner);
+    }
+    // A partition can hold NOT NULL on a column its parent allows NULL in (its own primary key, SET NOT NULL): kept as
+    // `attrs.partitionNotNull`, since the partition's inherited columns are not in its model.
+    for (const [table, names] of inheritedNotNull) {
+      const parent = typeof table.attrs['partitionOf'] === 'string' ? (table.attrs['partitionOf'] as string) : null;
+      if (!parent) continue;
+      const [ps, ...pn] = parent.split('.');
+      const above = new Set(notNullOf.get(formatKey({ kind: 'table', schema: ps!, name: pn.join('.') })) ?? []);
+      const own = names.filter((n) => !above.has(n)).sort();
+      if (own.length) table.attrs['partitionNotNull'] = own;
     }
     for (const r of constraints) {
       const table = byName.get(formatKey({ kind: 'table', schema: str(r.schema), name: str(r.table_name) }));
@@ -345,7 +364,13 @@ class ModelBuilder {
         dependsOn: [],
         // PostgreSQL before 18 leaves the per-partition halves of a foreign key to a partitioned table NOT VALID
         // after VALIDATE CONSTRAINT: such a key is added valid at once (see the renderer).
-        attrs: kind === 'foreign-key' && r.ref_kind === 'p' ? { referencesPartitioned: true } : {},
+        attrs: {
+          ...(kind === 'foreign-key' && r.ref_kind === 'p' ? { referencesPartitioned: true } : {}),
+          // A foreign key or check on a partitioned table cannot be added NOT VALID: the renderer adds it valid.
+          ...((kind === 'foreign-key' || kind === 'check') && r.table_kind === 'p' ? { onPartitioned: true } : {}),
+          // Not validated yet (ADD ... NOT VALID): compared, and kept so by the renderer.
+          ...(r.convalidated === false ? { notValid: true } : {}),
+        },
       };
       table.constraints.push(con);
       this.set('pg_constraint', r.oid, { is: 'constraint', obj: con, table });
@@ -390,7 +415,8 @@ class ModelBuilder {
         expression: r.has_expressions === true,
         definition: str(r.definition),
         dependsOn: [],
-        attrs: r.table_kind === 'p' ? { partitioned: true } : {},
+        // On a partitioned table: the partitions' indexes attached to it (`schema.name`), not compared (see the differ).
+        attrs: r.table_kind === 'p' ? { partitioned: true, ...(list(r.attached).length ? { attached: list(r.attached) } : {}) } : {},
       };
       this.model.indexes.push(index);
       this.set('pg_class', r.oid, { is: 'index', obj: index });
@@ -655,6 +681,8 @@ interface ColumnJson {
   expr: string | null;
   generated: string;
   identity: string;
+  /** The identity's sequence options as a clause (`START WITH 1 INCREMENT BY 1 ... NO CYCLE`); null: no identity. */
+  identityOptions: string | null;
   collation: string | null;
   local: boolean;
 }

@@ -418,9 +418,27 @@ class Analyzer {
   private alterTable(n: AnyNode): void {
     const objtype = n['objtype'] as ObjectType;
     const kind = objtype === 'OBJECT_TYPE' ? 'type' : (kindOfObjectType(objtype) ?? 'table');
-    this.target(this.keys.relation(kind, n['relation'] ?? {}), 'alter', n['relation']?.location);
-    for (const c of n['cmds'] ?? []) {
-      const cmd = c['AlterTableCmd'] as AlterTableCmd | undefined;
+    const rv = (n['relation'] ?? {}) as RangeVar;
+    const cmds = ((n['cmds'] ?? []) as AnyNode[]).map((c) => c['AlterTableCmd'] as AlterTableCmd | undefined);
+    const only = cmds.length === 1 ? (cmds[0]?.def as AnyNode | undefined)?.['Constraint'] : undefined;
+    if (kind === 'table' && only?.indexname && only.conname) {
+      // ADD CONSTRAINT ... USING INDEX: an object of its own (the constraint), after the table and the index it takes.
+      this.define(this.keys.child('constraint', { schema: rv.schemaname, name: rv.relname ?? '' }, only.conname), 'create');
+      this.relationRef(rv, 'constraint of');
+      this.sink.add(makeReference('object', rv.schemaname, only.indexname, 'using index', this.ctx.frame, rv.location));
+      return;
+    }
+    this.target(this.keys.relation(kind, rv), 'alter', rv.location);
+    if (kind === 'index') {
+      // ALTER INDEX ... ATTACH PARTITION: after both indexes (ALTER INDEX names no table, see README).
+      this.sink.add(makeReference('object', rv.schemaname, rv.relname ?? '', 'index', this.ctx.frame, rv.location));
+    }
+    const fks = cmds.map((cmd) => (cmd?.def as AnyNode | undefined)?.['Constraint'] as Constraint | undefined).filter((c) => c?.contype === 'CONSTR_FOREIGN');
+    if (kind === 'table' && cmds.length === 1 && fks.length === 1) {
+      // A foreign key added by its own statement: in a cycle, the planner moves the statement after both tables.
+      this.deferrable = [{ target: this.fkTarget(fks[0]!), addStatement: this.ctx.sql, statementWithout: '', standalone: true }];
+    }
+    for (const cmd of cmds) {
       const def = cmd?.def as AnyNode | undefined;
       if (!cmd || !def) continue;
       if (def['ColumnDef']) {
@@ -428,6 +446,11 @@ class Analyzer {
       } else if (def['Constraint']) {
         this.constraint(def['Constraint']);
       } else if (def['PartitionCmd']) {
+        if (kind === 'index') {
+          const part = def['PartitionCmd'].name as RangeVar | undefined;
+          this.sink.add(makeReference('object', part?.schemaname, part?.relname ?? '', 'partition index', this.ctx.frame, part?.location));
+          continue;
+        }
         this.relationRef(def['PartitionCmd'].name, 'partition');
         if (def['PartitionCmd'].concurrent) this.transactional = false;
       } else if (def['RangeVar']) {

@@ -112,8 +112,8 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   },
   'alter-column-nullability': (c) => done([setNotNull(c.table, c.column, c.to)], [setNotNull(c.table, c.column, c.from)]),
   'alter-column-identity': (c) => {
-    const identity = setIdentity(c.table, c.column, c.from, c.to);
-    const back = setIdentity(c.table, c.column, c.to, c.from);
+    const identity = setIdentity(c.table, c.column, c.from, c.to, c.options);
+    const back = setIdentity(c.table, c.column, c.to, c.from, c.options && { from: c.options.to, to: c.options.from });
     const own = `pg_get_serial_sequence(${literal(key(c.table))}, ${literal(c.column)})`;
     if (c.carry && c.to === null) return dropIdentityKeeping(c.table, c.column, c.from!, c.carry.holder);
     if (c.carry && c.from === null) {
@@ -124,7 +124,9 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
         [back, `CREATE SEQUENCE ${holder} OWNED BY ${key(c.table)}.${ident(c.column)}`, continueAfterRows(c.table, c.column, literal(holder))],
       );
     }
-    return done([identity, ...(c.from === null ? [continueAfterRows(c.table, c.column, null)] : [])], [back]);
+    const narrows = (a: Column, b: Column) => a.identity !== null && identityRangeNarrows(a, b);
+    const after = (narrowed: boolean | undefined) => (c.from === null || narrowed ? [continueAfterRows(c.table, c.column, null)] : []);
+    return done([identity, ...after(c.options && narrows(c.options.from, c.options.to))], [back, ...(c.options && narrows(c.options.to, c.options.from) ? [continueAfterRows(c.table, c.column, null)] : [])]);
   },
 
   'add-constraint': (c, o) => addConstraint(c.table, c.constraint, o),
@@ -221,7 +223,7 @@ export function columnDefinition(c: Column): string {
   const parts = [ident(c.name), c.type];
   if (c.collation) parts.push(`COLLATE ${c.collation}`);
   if (c.generated !== null) parts.push(`GENERATED ALWAYS AS (${c.generated}) ${c.attrs['generatedKind'] === 'virtual' ? 'VIRTUAL' : 'STORED'}`);
-  if (c.identity) parts.push(`GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`);
+  if (c.identity) parts.push(`GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${identityOptions(c)}`);
   if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
   if (c.notNull) parts.push('NOT NULL');
   return parts.join(' ');
@@ -321,7 +323,9 @@ BEGIN
               AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'S' LOOP
     EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', r.seq, ${next}, r.attname);
   END LOOP;
-  FOR r IN SELECT a.attname, pg_get_serial_sequence(${next}, a.attname) AS seq, pg_get_serial_sequence(${old}, a.attname) AS before
+  FOR r IN SELECT a.attname, pg_get_serial_sequence(${next}, a.attname) AS seq,
+                  CASE WHEN EXISTS (SELECT 1 FROM pg_attribute o WHERE o.attrelid = ${old}::regclass AND o.attname = a.attname AND o.attnum > 0
+                                       AND NOT o.attisdropped) THEN pg_get_serial_sequence(${old}, a.attname) END AS before
              FROM pg_attribute a WHERE a.attrelid = ${next}::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
     IF r.seq IS NOT NULL THEN
       IF r.before IS NOT NULL AND r.before <> r.seq AND pg_sequence_last_value(r.before::regclass) IS NOT NULL THEN
@@ -352,10 +356,25 @@ function policiesOf(attrs: Attrs): Map<string, PolicyAttr> {
 }
 
 /** Only the row-level security part of a table's attrs: what a created table still needs after CREATE TABLE. */
+/**
+ * What CREATE TABLE does not say and ALTER TABLE sets right after it: row security, policies, a partition's own NOT NULL
+ * columns, and a replica identity FULL or NOTHING (USING INDEX comes after the index, as its own alter-table-options change).
+ */
 function securityOf(attrs: Attrs): Attrs {
   const out: Attrs = {};
   for (const k of ['rowSecurity', 'forceRowSecurity', 'policies']) if (attrs[k] !== undefined) out[k] = attrs[k];
+  if (attrs['replicaIdentity'] === 'full' || attrs['replicaIdentity'] === 'nothing') out['replicaIdentity'] = attrs['replicaIdentity'];
+  if (attrs['partitionNotNull'] !== undefined) out['partitionNotNull'] = attrs['partitionNotNull'];
   return out;
+}
+
+/** `FULL`, `NOTHING`, `USING INDEX name` or `DEFAULT`, from a table's `attrs.replicaIdentity`. */
+function replicaIdentity(attrs: Attrs): string {
+  const r = attrs['replicaIdentity'];
+  if (r === 'full') return 'FULL';
+  if (r === 'nothing') return 'NOTHING';
+  if (typeof r === 'string' && r.startsWith('index:')) return `USING INDEX ${ident(r.slice('index:'.length))}`;
+  return 'DEFAULT';
 }
 
 function createPolicy(table: ObjectKey, p: PolicyAttr): string {
@@ -395,6 +414,10 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
   if (Boolean(from['rowSecurity']) !== Boolean(to['rowSecurity'])) out.push(`${alterTable(table)} ${to['rowSecurity'] ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY`);
   if (Boolean(from['forceRowSecurity']) !== Boolean(to['forceRowSecurity'])) out.push(`${alterTable(table)} ${to['forceRowSecurity'] ? '' : 'NO '}FORCE ROW LEVEL SECURITY`);
   for (const [name, p] of after) if (!sameData(p, before.get(name))) out.push(createPolicy(table, p));
+  const notNull = (a: Attrs) => (Array.isArray(a['partitionNotNull']) ? (a['partitionNotNull'] as string[]) : []);
+  for (const c of notNull(from)) if (!notNull(to).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} DROP NOT NULL`);
+  for (const c of notNull(to)) if (!notNull(from).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} SET NOT NULL`);
+  if ((from['replicaIdentity'] ?? null) !== (to['replicaIdentity'] ?? null)) out.push(`${alterTable(table)} REPLICA IDENTITY ${replicaIdentity(to)}`);
   if (from['persistence'] !== to['persistence']) out.push(`${alterTable(table)} SET ${to['persistence'] === 'unlogged' ? 'UNLOGGED' : 'LOGGED'}`);
   const optsBefore = new Map(reloptions(from).map((o) => [o.slice(0, o.indexOf('=')), o]));
   const optsAfter = new Map(reloptions(to).map((o) => [o.slice(0, o.indexOf('=')), o]));
@@ -465,21 +488,50 @@ function setNotNull(table: ObjectKey, name: string, notNull: boolean): string {
   return `${column(table, name)} ${notNull ? 'SET' : 'DROP'} NOT NULL`;
 }
 
-function setIdentity(table: ObjectKey, name: string, from: Column['identity'], to: Column['identity']): string {
+/** ` (START WITH 3 INCREMENT BY 4 ...)`: an identity column's sequence options as introspected; empty when unknown. */
+function identityOptions(c: Pick<Column, 'attrs'>): string {
+  const options = c.attrs['identityOptions'];
+  return typeof options === 'string' && options ? ` (${options})` : '';
+}
+
+/** `SET START WITH 3 SET INCREMENT BY 4 ...`: the identity options of `to` set on an existing identity column. */
+function setIdentityOptions(to: Pick<Column, 'attrs'>): string {
+  const options = typeof to.attrs['identityOptions'] === 'string' ? (to.attrs['identityOptions'] as string) : '';
+  return [...options.matchAll(/START WITH -?\d+|INCREMENT BY -?\d+|MINVALUE -?\d+|MAXVALUE -?\d+|CACHE \d+|NO CYCLE|CYCLE/g)].map((m) => `SET ${m[0]}`).join(' ');
+}
+
+/** The identity's MINVALUE rises or its MAXVALUE falls from `from` to `to`. */
+function identityRangeNarrows(from: Pick<Column, 'attrs'>, to: Pick<Column, 'attrs'>): boolean {
+  const bound = (c: Pick<Column, 'attrs'>, word: string) => {
+    const m = new RegExp(`${word} (-?\\d+)`).exec(typeof c.attrs['identityOptions'] === 'string' ? c.attrs['identityOptions'] : '');
+    return m ? BigInt(m[1]!) : null;
+  };
+  const [fMin, tMin, fMax, tMax] = [bound(from, 'MINVALUE'), bound(to, 'MINVALUE'), bound(from, 'MAXVALUE'), bound(to, 'MAXVALUE')];
+  return fMin === null || tMin === null || fMax === null || tMax === null || tMin > fMin || tMax < fMax;
+}
+
+function setIdentity(table: ObjectKey, name: string, from: Column['identity'], to: Column['identity'], options?: { from: Column; to: Column }): string {
   const words = (k: NonNullable<Column['identity']>) => (k === 'always' ? 'ALWAYS' : 'BY DEFAULT');
   if (to === null) return `${column(table, name)} DROP IDENTITY`;
-  if (from === null) return `${column(table, name)} ADD GENERATED ${words(to)} AS IDENTITY`;
-  return `${column(table, name)} SET GENERATED ${words(to)}`;
+  if (from === null) return `${column(table, name)} ADD GENERATED ${words(to)} AS IDENTITY${options ? identityOptions(options.to) : ''}`;
+  // A narrower range may leave the sequence's position outside it (PostgreSQL refuses that): it restarts at START,
+  // and the renderer then moves it past the rows (continueAfterRows).
+  const set = options ? `${setIdentityOptions(options.to)}${identityRangeNarrows(options.from, options.to) ? ' RESTART' : ''}` : '';
+  return `${column(table, name)} ${[from !== to ? `SET GENERATED ${words(to)}` : '', set].filter(Boolean).join(' ')}`;
 }
 
 /**
- * Foreign keys and checks are added NOT VALID, then validated in a second statement that does not block writes.
- * With `online`, a simple primary key or unique constraint first gets its index built concurrently.
+ * Foreign keys and checks are added NOT VALID, then validated in a second statement that does not block writes;
+ * one the desired side holds NOT VALID (`attrs.notValid`) stays so. On a partitioned table (which PostgreSQL refuses
+ * NOT VALID) or referencing one, they are added valid at once. With `online`, a simple primary key or unique
+ * constraint first gets its index built concurrently.
  */
 function addConstraint(table: ObjectKey, c: Constraint, o: RenderOptions): RenderedChange {
   const add = `${alterTable(table)} ADD CONSTRAINT ${ident(c.name)}`;
   const reverse = [`${alterTable(table)} DROP CONSTRAINT ${ident(c.name)}`];
-  if ((c.kind === 'foreign-key' && c.attrs['referencesPartitioned'] !== true) || c.kind === 'check') {
+  if (c.attrs['notValid'] === true) return done([`${add} ${c.definition} NOT VALID`], reverse);
+  const apart = c.attrs['referencesPartitioned'] !== true && c.attrs['onPartitioned'] !== true;
+  if ((c.kind === 'foreign-key' || c.kind === 'check') && apart) {
     return done([`${add} ${c.definition} NOT VALID`, `${alterTable(table)} VALIDATE CONSTRAINT ${ident(c.name)}`], reverse);
   }
   const simple = /^(PRIMARY KEY|UNIQUE) \(([^()]*)\)( DEFERRABLE.*)?$/.exec(c.definition);
