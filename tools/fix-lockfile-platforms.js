@@ -19,6 +19,13 @@ const PLATFORM = {
   'win32-arm64-msvc': { os: ['win32'], cpu: ['arm64'] },
   'win32-ia32-msvc': { os: ['win32'], cpu: ['ia32'] },
   'win32-x64-msvc': { os: ['win32'], cpu: ['x64'] },
+  // Biome's names (@biomejs/cli-<os>-<cpu>[-musl]).
+  'win32-arm64': { os: ['win32'], cpu: ['arm64'] },
+  'win32-x64': { os: ['win32'], cpu: ['x64'] },
+  'android-arm64': { os: ['android'], cpu: ['arm64'] },
+  'android-x64': { os: ['android'], cpu: ['x64'] },
+  'linux-x64': { os: ['linux'], cpu: ['x64'], libc: ['glibc'] },
+  'linux-arm64': { os: ['linux'], cpu: ['arm64'], libc: ['glibc'] },
 };
 let added = [];
 for (const [path, entry] of Object.entries(lock.packages)) {
