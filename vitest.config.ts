@@ -46,10 +46,16 @@ export default defineConfig({
       // Engines load lazily with require() in production; in tests from this module graph (see the file).
       { find: /^\.\/engine-packages$/, replacement: resolve(__dirname, 'test/support/engine-packages.ts') },
       { find: /^@dbee\/core\/(options|schema)$/, replacement: `${src('packages/core')}/$1/index.ts` },
-      { find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/, replacement: `${resolve(__dirname, 'packages')}/$1/src/$2` },
+      {
+        find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/,
+        replacement: `${resolve(__dirname, 'packages')}/$1/src/$2`,
+      },
       { find: /^@dbee\/postgres\/engine$/, replacement: `${src('packages/postgres')}/postgres-engine.ts` },
       { find: /^@dbee\/teradata\/(.+)$/, replacement: `${src('packages/teradata')}/$1` },
-      { find: /^@dbee\/(core|postgres|teradata|cli)$/, replacement: `${resolve(__dirname, 'packages')}/$1/src/index.ts` },
+      {
+        find: /^@dbee\/(core|postgres|teradata|cli)$/,
+        replacement: `${resolve(__dirname, 'packages')}/$1/src/index.ts`,
+      },
       { find: /^@dbee\/nx$/, replacement: `${src('plugins/nx')}/index.ts` },
     ],
   },

@@ -12,7 +12,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyChangeSet, generateChangeSet, generateProject, type GeneratedProject } from './bench/generate';
-import { createDb, dbee, dbUrl, dropAll, envVar, fmtMs, fmtRatio, load, machine, median, runMain, writeWorkspace } from './bench/lib';
+import {
+  createDb,
+  dbee,
+  dbUrl,
+  dropAll,
+  envVar,
+  fmtMs,
+  fmtRatio,
+  load,
+  machine,
+  median,
+  runMain,
+  writeWorkspace,
+} from './bench/lib';
 
 /** About `count` queries over the generated units: reads of tables, views and functions, and writes, with parameters. */
 function appQueries(gen: GeneratedProject, count: number): string {
@@ -52,7 +65,13 @@ async function main(): Promise<void> {
     const env = { [envVar('bench')]: dbUrl(db) };
     await dbee(root, 'deploy', { project: 'gen', env: 'bench' }, env);
     applyChangeSet(join(root, 'gen'), generateChangeSet(gen, { fraction: 0.05 }));
-    const dryRun = (withQueries: boolean) => dbee(root, 'deploy', { project: 'gen', env: 'bench', dryRun: true, ...(withQueries ? { queries: 'queries.sql' } : {}) }, env);
+    const dryRun = (withQueries: boolean) =>
+      dbee(
+        root,
+        'deploy',
+        { project: 'gen', env: 'bench', dryRun: true, ...(withQueries ? { queries: 'queries.sql' } : {}) },
+        env,
+      );
     // One untimed pair: the embedded shadow's first start and the parser's first load are not the check's cost.
     const warm = await dryRun(true);
     const summary = warm.stdout.split('\n').find((l) => l.startsWith('compatibility:')) ?? '(no compatibility line)';
@@ -67,8 +86,12 @@ async function main(): Promise<void> {
     console.log(`project: ${gen.objects} objects; change set: 5 % of them; ${queries} queries; ${runs} pairs`);
     console.log(`  ${summary}`);
     console.log(`  verified dry run without the check   ${fmtMs(median(without))}`);
-    console.log(`  verified dry run with the check      ${fmtMs(median(withQ))}   ${fmtRatio(ratio)} (median of paired ratios)`);
-    console.log(`  added by the check                   ${fmtMs(added)}   goal <= 2 s: ${added <= 2000 ? 'met' : 'NOT MET'}`);
+    console.log(
+      `  verified dry run with the check      ${fmtMs(median(withQ))}   ${fmtRatio(ratio)} (median of paired ratios)`,
+    );
+    console.log(
+      `  added by the check                   ${fmtMs(added)}   goal <= 2 s: ${added <= 2000 ? 'met' : 'NOT MET'}`,
+    );
     console.log(`load average at end: ${load()}`);
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -35,7 +35,8 @@ const flag = (name: string, dflt: string) => {
 };
 const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--')) ?? 1000);
 const RUNS = Number(flag('runs', '5'));
-const SHADOWS: Shadow[] = flag('shadow', 'both') === 'both' ? ['server', 'embedded'] : [flag('shadow', 'both') as Shadow];
+const SHADOWS: Shadow[] =
+  flag('shadow', 'both') === 'both' ? ['server', 'embedded'] : [flag('shadow', 'both') as Shadow];
 const TOOL_VERSION: string = JSON.parse(readFileSync(join(L.REPO, 'packages/cli/package.json'), 'utf8')).version;
 const LIKE = 'gen\\_s%';
 
@@ -75,7 +76,13 @@ function judge(expected: Set<string>, found: Set<string>): { ok: boolean; text: 
 }
 
 /** Apply SQL to a copy of A and compare the result with B: empty when it converges. */
-async function converges(a: string, expectedSummary: L.CatalogSummary, sqlText: string, label: string, dir: string): Promise<string> {
+async function converges(
+  a: string,
+  expectedSummary: L.CatalogSummary,
+  sqlText: string,
+  label: string,
+  dir: string,
+): Promise<string> {
   const copy = await L.createDb(`diff_check_${label}`, a);
   try {
     const file = join(dir, `${label}.sql`);
@@ -116,7 +123,11 @@ async function main(): Promise<void> {
     const expected = new Set(cs.changes.map((c) => c.object));
     const kinds = cs.changes.reduce<Record<string, number>>((m, c) => ((m[c.kind] = (m[c.kind] ?? 0) + 1), m), {});
     console.log(`project: ${gen.objects} objects in ${gen.files} files; B: ${L.describeSummary(sumB)}`);
-    console.log(`A = B + ${cs.changes.length} changes (${Object.entries(kinds).map(([k, v]) => `${v} ${k}`).join(', ')}) applied with psql: ${L.compareSummaries(sumB, sumA) || 'NO DIFFERENCE?'}`);
+    console.log(
+      `A = B + ${cs.changes.length} changes (${Object.entries(kinds)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}) applied with psql: ${L.compareSummaries(sumB, sumA) || 'NO DIFFERENCE?'}`,
+    );
 
     // dbee's parts, called directly (the same functions `dbee diff` calls).
     await loadPostgresParser();
@@ -126,7 +137,13 @@ async function main(): Promise<void> {
       const environment = workspace.environment('a', { ...process.env, ...env });
       const project = workspace.project('gen');
       let t = performance.now();
-      const model = await loadProjectModel(workspace.root, project, workspace.settings(project, environment).variables, engine.parser, workspace.projects);
+      const model = await loadProjectModel(
+        workspace.root,
+        project,
+        workspace.settings(project, environment).variables,
+        engine.parser,
+        workspace.projects,
+      );
       const parseMs = performance.now() - t;
       t = performance.now();
       const desired = await desiredModel({
@@ -183,7 +200,12 @@ async function main(): Promise<void> {
           rec('migra', 'migra A -> B (in-process)', 'connect, inspect A and B (whole databases), diff, render SQL', ms);
           migraSql = sqlText;
           migraStatements = [...m.statements];
-          const p = await L.timeProcess(process.execPath, [join(L.PEERS_DIR, 'node_modules/@pgkit/migra/dist/command.js'), L.dbUrl(a), L.dbUrl(b), '--unsafe']);
+          const p = await L.timeProcess(process.execPath, [
+            join(L.PEERS_DIR, 'node_modules/@pgkit/migra/dist/command.js'),
+            L.dbUrl(a),
+            L.dbUrl(b),
+            '--unsafe',
+          ]);
           if (p.code !== 0 && p.code !== 2) throw new Error(`migra CLI exited ${p.code}: ${p.stderr.slice(0, 1000)}`);
           rec('migra-cli', 'migra A -> B (whole process)', 'the above plus node start-up and module loading', p.ms);
         }
@@ -191,27 +213,70 @@ async function main(): Promise<void> {
           for (const shadow of SHADOWS) {
             const sfx = shadow === 'server' ? '' : ' [embedded shadow]';
             let r = await L.dbee(ws[shadow], 'diff', { project: 'gen', env: 'a', noCache: true, format: 'json' }, env);
-            rec(`src-uncached-${shadow}`, `dbee diff A vs sources, uncached${sfx}`, `parse sources, shadow build (${shadow === 'server' ? 'scratch database on the server' : 'PGlite in memory'}) + introspect it, fingerprint + introspect A, diff, render`, r.ms);
+            rec(
+              `src-uncached-${shadow}`,
+              `dbee diff A vs sources, uncached${sfx}`,
+              `parse sources, shadow build (${shadow === 'server' ? 'scratch database on the server' : 'PGlite in memory'}) + introspect it, fingerprint + introspect A, diff, render`,
+              r.ms,
+            );
             dbeeSteps[`sources-${shadow}`] = JSON.parse(r.stdout).steps;
             r = await L.dbee(ws[shadow], 'diff', { project: 'gen', env: 'a', format: 'json' }, env);
             if (!JSON.parse(r.stdout).cached) throw new Error('the second diff was not served from the cache');
-            rec(`src-cached-${shadow}`, `dbee diff A vs sources, cached${sfx}`, 'parse sources (for the cache key), read cached model, lock + fingerprint A, read cached diff', r.ms);
+            rec(
+              `src-cached-${shadow}`,
+              `dbee diff A vs sources, cached${sfx}`,
+              'parse sources (for the cache key), read cached model, lock + fingerprint A, read cached diff',
+              r.ms,
+            );
             const p = await parts(shadow);
-            rec(`part-parse-${shadow}`, `  part: parse sources${sfx}`, 'discover + parse + references (loadProjectModel)', p.parseMs);
-            rec(`part-build-${shadow}`, `  part: desired-model build${sfx}`, 'plan, open shadow, apply every statement, introspect shadow, write model cache', p.buildMs);
+            rec(
+              `part-parse-${shadow}`,
+              `  part: parse sources${sfx}`,
+              'discover + parse + references (loadProjectModel)',
+              p.parseMs,
+            );
+            rec(
+              `part-build-${shadow}`,
+              `  part: desired-model build${sfx}`,
+              'plan, open shadow, apply every statement, introspect shadow, write model cache',
+              p.buildMs,
+            );
             if (shadow === SHADOWS[0]) {
               rec('part-live', '  part: read A', 'connect, fingerprint, introspect A', p.liveMs);
               rec('part-diff', '  part: diff given both models', 'diffModels + render (planOfChanges)', p.diffMs);
             }
           }
-          let r = await L.dbee(ws.server, 'diff', { project: 'gen', env: 'a', againstEnv: 'b', noCache: true, format: 'json' }, env);
-          rec('env-uncached', 'dbee diff A vs B (env vs env), uncached', 'parse sources (for the schema list), lock + fingerprint + introspect B, the same for A, diff, render', r.ms);
+          let r = await L.dbee(
+            ws.server,
+            'diff',
+            { project: 'gen', env: 'a', againstEnv: 'b', noCache: true, format: 'json' },
+            env,
+          );
+          rec(
+            'env-uncached',
+            'dbee diff A vs B (env vs env), uncached',
+            'parse sources (for the schema list), lock + fingerprint + introspect B, the same for A, diff, render',
+            r.ms,
+          );
           dbeeSteps.env = JSON.parse(r.stdout).steps;
           r = await L.dbee(ws.server, 'diff', { project: 'gen', env: 'a', againstEnv: 'b', format: 'json' }, env);
-          rec('env-cached', 'dbee diff A vs B (env vs env), cached', 'parse sources, introspect B (not cached), fingerprint A, read cached diff', r.ms);
-          const pc = await L.dbeeProcess(['diff', 'gen', '--env', 'a', '--against-env', 'b', '--no-cache', '--format', 'json', '--cwd', ws.server], env);
+          rec(
+            'env-cached',
+            'dbee diff A vs B (env vs env), cached',
+            'parse sources, introspect B (not cached), fingerprint A, read cached diff',
+            r.ms,
+          );
+          const pc = await L.dbeeProcess(
+            ['diff', 'gen', '--env', 'a', '--against-env', 'b', '--no-cache', '--format', 'json', '--cwd', ws.server],
+            env,
+          );
           if (pc.code !== 0) throw new Error(`dbee diff process exited ${pc.code}: ${pc.stderr.slice(0, 1000)}`);
-          rec('env-cli', 'dbee diff A vs B, uncached (whole process)', 'the above plus node start-up, @swc-node/register and module loading', pc.ms);
+          rec(
+            'env-cli',
+            'dbee diff A vs B, uncached (whole process)',
+            'the above plus node start-up, @swc-node/register and module loading',
+            pc.ms,
+          );
         }
       }
       if (!warm) process.stdout.write(`  run ${run}/${RUNS} done (load ${L.load()})\n`);
@@ -224,20 +289,28 @@ async function main(): Promise<void> {
     for (const [label, steps] of Object.entries(dbeeSteps)) {
       const found = dbeeObjects(steps);
       const j = judge(expected, found);
-      const sqlText = steps.map((s) => s.statements.map((x) => x.trim().replace(/;\s*$/, '') + ';').join('\n')).join('\n');
+      const sqlText = steps
+        .map((s) => s.statements.map((x) => x.trim().replace(/;\s*$/, '') + ';').join('\n'))
+        .join('\n');
       const conv = await converges(a, sumB, sqlText, `dbee_${label}`, root);
       const spurious = [...found].filter((o) => !expected.has(o)).length;
-      const verdict = !j.ok || conv ? 'WRONG' : spurious ? `NOISY: ${spurious} unchanged objects reported as changed` : 'OK';
+      const verdict =
+        !j.ok || conv ? 'WRONG' : spurious ? `NOISY: ${spurious} unchanged objects reported as changed` : 'OK';
       if (verdict === 'WRONG') wrong++;
-      checks.push(`dbee (${label === 'env' ? 'A vs B' : `A vs sources, ${label.slice(8)} shadow`}): ${steps.length} steps; ${j.text}; applied to a copy of A: ${conv ? `DOES NOT give B: ${conv}` : 'gives B'} -> ${verdict}`);
+      checks.push(
+        `dbee (${label === 'env' ? 'A vs B' : `A vs sources, ${label.slice(8)} shadow`}): ${steps.length} steps; ${j.text}; applied to a copy of A: ${conv ? `DOES NOT give B: ${conv}` : 'gives B'} -> ${verdict}`,
+      );
     }
     if (migraSql || migraStatements.length) {
       const j = judge(expected, migraObjects(migraStatements));
       const conv = await converges(a, sumB, migraSql, 'migra', root);
       const extras = [...migraObjects(migraStatements)].filter((o) => !expected.has(o)).length;
-      const verdict = !j.ok || conv ? 'WRONG' : extras ? 'OK (the extras are dependent views it drops and re-creates)' : 'OK';
+      const verdict =
+        !j.ok || conv ? 'WRONG' : extras ? 'OK (the extras are dependent views it drops and re-creates)' : 'OK';
       if (verdict === 'WRONG') wrong++;
-      checks.push(`migra: ${migraStatements.length} statements; ${j.text}; applied to a copy of A: ${conv ? `DOES NOT give B: ${conv}` : 'gives B'} -> ${verdict}`);
+      checks.push(
+        `migra: ${migraStatements.length} statements; ${j.text}; applied to a copy of A: ${conv ? `DOES NOT give B: ${conv}` : 'gives B'} -> ${verdict}`,
+      );
     }
 
     const med = (k: string) => L.median(rows.get(k)?.samples ?? []);
@@ -245,32 +318,54 @@ async function main(): Promise<void> {
     console.log(
       L.table(
         ['measurement', 'median', 'min', 'max', 'includes'],
-        [...rows.values()].map((r) => [r.label, L.fmtMs(L.median(r.samples)), L.fmtMs(Math.min(...r.samples)), L.fmtMs(Math.max(...r.samples)), r.includes]),
+        [...rows.values()].map((r) => [
+          r.label,
+          L.fmtMs(L.median(r.samples)),
+          L.fmtMs(Math.min(...r.samples)),
+          L.fmtMs(Math.max(...r.samples)),
+          r.includes,
+        ]),
       ),
     );
     console.log('');
     console.log('correctness (a fast wrong answer does not count):');
     for (const c of checks) console.log(`  ${c}`);
     console.log('');
-    const goal = (label: string, met: boolean | null, detail: string) => console.log(`  ${met === null ? 'n/a    ' : met ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
+    const goal = (label: string, met: boolean | null, detail: string) =>
+      console.log(`  ${met === null ? 'n/a    ' : met ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
     const migra = med('migra');
     console.log('goals:');
     for (const [k, what] of [
       ['env-uncached', 'A vs B, env vs env: the apples-to-apples comparison (two live introspections each)'],
-      ...SHADOWS.map((s) => [`src-uncached-${s}`, `A vs sources, ${s} shadow (shadow build included; migra needs B built beforehand)`]),
+      ...SHADOWS.map((s) => [
+        `src-uncached-${s}`,
+        `A vs sources, ${s} shadow (shadow build included; migra needs B built beforehand)`,
+      ]),
     ] as [string, string][]) {
       const d = med(k);
-      goal(`dbee uncached >= 2x faster than migra [${what}]`, Number.isFinite(migra) ? migra / d >= 2 : null, `dbee ${L.fmtMs(d)}, migra ${L.fmtMs(migra)}, migra/dbee = ${L.fmtRatio(migra / d)}`);
+      goal(
+        `dbee uncached >= 2x faster than migra [${what}]`,
+        Number.isFinite(migra) ? migra / d >= 2 : null,
+        `dbee ${L.fmtMs(d)}, migra ${L.fmtMs(migra)}, migra/dbee = ${L.fmtRatio(migra / d)}`,
+      );
     }
     for (const s of SHADOWS) {
       const u = med(`src-uncached-${s}`);
       const c = med(`src-cached-${s}`);
-      goal(`cached < 1/10 of uncached [A vs sources, ${s} shadow]`, c < u / 10, `${L.fmtMs(c)} vs ${L.fmtMs(u)} = ${((100 * c) / u).toFixed(1)}%`);
+      goal(
+        `cached < 1/10 of uncached [A vs sources, ${s} shadow]`,
+        c < u / 10,
+        `${L.fmtMs(c)} vs ${L.fmtMs(u)} = ${((100 * c) / u).toFixed(1)}%`,
+      );
     }
     {
       const u = med('env-uncached');
       const c = med('env-cached');
-      goal('cached < 1/10 of uncached [A vs B]', c < u / 10, `${L.fmtMs(c)} vs ${L.fmtMs(u)} = ${((100 * c) / u).toFixed(1)}%`);
+      goal(
+        'cached < 1/10 of uncached [A vs B]',
+        c < u / 10,
+        `${L.fmtMs(c)} vs ${L.fmtMs(u)} = ${((100 * c) / u).toFixed(1)}%`,
+      );
     }
     console.log(`  results correct: ${wrong ? `NO: ${wrong} wrong (see above)` : 'yes (see above for noisy ones)'}`);
     console.log(`load average at end ${L.load()}`);

@@ -20,7 +20,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { generateProject } from './bench/generate';
-import { buildDist, createDb, dbUrl, dropAll, fmtMs, fmtRatio, load, machine, median, psqlFile, REPO, runMain, SERVER_URL, table, timeProcess, type Timed } from './bench/lib';
+import {
+  buildDist,
+  createDb,
+  dbUrl,
+  dropAll,
+  fmtMs,
+  fmtRatio,
+  load,
+  machine,
+  median,
+  psqlFile,
+  REPO,
+  runMain,
+  SERVER_URL,
+  table,
+  timeProcess,
+  type Timed,
+} from './bench/lib';
 
 const CONCURRENCY = [1, 4, 8, 16];
 const LOOP_CONCURRENCY = 8;
@@ -28,7 +45,9 @@ const BIN = join(REPO, 'packages/cli/bin/dbee.js');
 
 /** `dbee <args>` (dist/) under /usr/bin/time: wall time and peak resident memory in MB. */
 async function dbeeTimed(args: string[], root: string): Promise<Timed & { peakMb: number }> {
-  const r = await timeProcess('/usr/bin/time', ['-f', 'peak-kb %M', process.execPath, BIN, ...args, '--cwd', root], { env: { ...process.env, DBEE_USE_DIST: '1' } });
+  const r = await timeProcess('/usr/bin/time', ['-f', 'peak-kb %M', process.execPath, BIN, ...args, '--cwd', root], {
+    env: { ...process.env, DBEE_USE_DIST: '1' },
+  });
   const kb = Number(/peak-kb (\d+)/.exec(r.stderr)?.[1] ?? NaN);
   return { ...r, peakMb: kb / 1024 };
 }
@@ -36,9 +55,11 @@ async function dbeeTimed(args: string[], root: string): Promise<Timed & { peakMb
 /** Run `tasks` with at most `n` at once. */
 async function pool<T>(items: readonly T[], n: number, task: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) await task(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -50,7 +71,8 @@ async function main(): Promise<void> {
   try {
     console.log(`dbee fleet benchmark: ${machine()}`);
     console.log(`load average at start: ${load()}`);
-    if (!buildDist()) throw new Error('npm run build did not produce packages/cli/dist: the dbee rows run the compiled CLI');
+    if (!buildDist())
+      throw new Error('npm run build did not produce packages/cli/dist: the dbee rows run the compiled CLI');
     const gen = generateProject(join(root, 'gen'), { name: 'gen', objects: 50 });
     writeFileSync(join(root, 'floor.sql'), gen.script);
     const dbs: string[] = [];
@@ -94,32 +116,80 @@ async function main(): Promise<void> {
         (floor[p] ??= []).push(performance.now() - t);
 
         await empty();
-        const r = await dbeeTimed(['deploy', 'gen', '--env', 'fleet', '--concurrency', String(p), '--report', 'out/fleet.json'], root);
-        const report = JSON.parse(readFileSync(join(root, 'out/fleet.json'), 'utf8')) as { counts: { succeeded: number } };
-        if (r.code !== 0 || report.counts.succeeded !== count) throw new Error(`fleet deploy at concurrency ${p} exited ${r.code}, ${report.counts.succeeded} of ${count} succeeded:\n${r.stderr.slice(-3000)}`);
+        const r = await dbeeTimed(
+          ['deploy', 'gen', '--env', 'fleet', '--concurrency', String(p), '--report', 'out/fleet.json'],
+          root,
+        );
+        const report = JSON.parse(readFileSync(join(root, 'out/fleet.json'), 'utf8')) as {
+          counts: { succeeded: number };
+        };
+        if (r.code !== 0 || report.counts.succeeded !== count)
+          throw new Error(
+            `fleet deploy at concurrency ${p} exited ${r.code}, ${report.counts.succeeded} of ${count} succeeded:\n${r.stderr.slice(-3000)}`,
+          );
         (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(r.ms);
         fleet[p]!.peakMb.push(r.peakMb);
       }
       await empty();
       writeFileSync(join(root, 'targets.txt'), dbs.map((_, i) => target(i)).join('\n') + '\n');
       const t = performance.now();
-      const l = await timeProcess('bash', ['-c', `xargs -a "$0/targets.txt" -P ${LOOP_CONCURRENCY} -I{} /usr/bin/time -a -o "$0/loop-time" -f 'peak-kb %M' "${process.execPath}" "${BIN}" deploy gen --env fleet/{} --cwd "$0" > /dev/null`, root], {
-        env: { ...process.env, DBEE_USE_DIST: '1' },
-      });
+      const l = await timeProcess(
+        'bash',
+        [
+          '-c',
+          `xargs -a "$0/targets.txt" -P ${LOOP_CONCURRENCY} -I{} /usr/bin/time -a -o "$0/loop-time" -f 'peak-kb %M' "${process.execPath}" "${BIN}" deploy gen --env fleet/{} --cwd "$0" > /dev/null`,
+          root,
+        ],
+        {
+          env: { ...process.env, DBEE_USE_DIST: '1' },
+        },
+      );
       if (l.code !== 0) throw new Error(`the shell loop exited ${l.code}: ${l.stderr.slice(-3000)}`);
       loop.ms.push(performance.now() - t);
-      loop.peakMb.push(Math.max(...[...readFileSync(join(root, 'loop-time'), 'utf8').matchAll(/peak-kb (\d+)/g)].map((m) => Number(m[1]) / 1024)));
+      loop.peakMb.push(
+        Math.max(
+          ...[...readFileSync(join(root, 'loop-time'), 'utf8').matchAll(/peak-kb (\d+)/g)].map(
+            (m) => Number(m[1]) / 1024,
+          ),
+        ),
+      );
       rmSync(join(root, 'loop-time'), { force: true });
     }
     console.log(`project: ${gen.objects} objects; ${count} databases; ${runs} run${runs === 1 ? '' : 's'}`);
     const rows = CONCURRENCY.map((p) => {
       const ratio = median(fleet[p]!.ms.map((ms, i) => ms / floor[p]![i]!));
-      const goal = p === 8 ? `  goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'NOT MET'}, <= 500 MB: ${Math.max(...fleet[p]!.peakMb) <= 500 ? 'met' : 'NOT MET'}` : '';
-      return [`fleet deploy --concurrency ${p}`, fmtMs(median(fleet[p]!.ms)), `${Math.round(Math.max(...fleet[p]!.peakMb))} MB`, fmtMs(median(floor[p]!)), fmtRatio(ratio) + goal];
+      const goal =
+        p === 8
+          ? `  goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'NOT MET'}, <= 500 MB: ${Math.max(...fleet[p]!.peakMb) <= 500 ? 'met' : 'NOT MET'}`
+          : '';
+      return [
+        `fleet deploy --concurrency ${p}`,
+        fmtMs(median(fleet[p]!.ms)),
+        `${Math.round(Math.max(...fleet[p]!.peakMb))} MB`,
+        fmtMs(median(floor[p]!)),
+        fmtRatio(ratio) + goal,
+      ];
     });
     const loopRatio = median(loop.ms.map((ms, i) => ms / floor[LOOP_CONCURRENCY]![i]!));
-    rows.push([`shell loop, ${LOOP_CONCURRENCY} at a time`, fmtMs(median(loop.ms)), `${Math.round(Math.max(...loop.peakMb))} MB each`, fmtMs(median(floor[LOOP_CONCURRENCY]!)), fmtRatio(loopRatio)]);
-    console.log(table(['row', 'time (median)', 'peak memory', 'floor: psql -1 -f, same concurrency', 'ratio to the floor (median of paired)'], rows));
+    rows.push([
+      `shell loop, ${LOOP_CONCURRENCY} at a time`,
+      fmtMs(median(loop.ms)),
+      `${Math.round(Math.max(...loop.peakMb))} MB each`,
+      fmtMs(median(floor[LOOP_CONCURRENCY]!)),
+      fmtRatio(loopRatio),
+    ]);
+    console.log(
+      table(
+        [
+          'row',
+          'time (median)',
+          'peak memory',
+          'floor: psql -1 -f, same concurrency',
+          'ratio to the floor (median of paired)',
+        ],
+        rows,
+      ),
+    );
     console.log(`load average at end: ${load()}`);
   } finally {
     rmSync(root, { recursive: true, force: true });

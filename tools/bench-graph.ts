@@ -59,7 +59,10 @@ async function main(): Promise<void> {
     for (const size of sizes) {
       const ws = join(root, `ws${size}`);
       mkdirSync(ws, { recursive: true });
-      writeFileSync(join(ws, 'dbee.yaml'), 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n');
+      writeFileSync(
+        join(ws, 'dbee.yaml'),
+        'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n',
+      );
       generateProject(join(ws, 'bench'), { name: 'bench', objects: size });
       const file = join(root, `graph-${size}.html`);
       const loadBefore = L.load();
@@ -68,10 +71,16 @@ async function main(): Promise<void> {
       const results: PageRun[] = [];
       for (let i = 0; i < runs; i++) {
         const { page, blocked, errors, interactiveMs } = await openGraphPage(chromium.context, file);
-        if (blocked.length || errors.length) throw new Error(`page of ${size}: blocked ${blocked.join(', ')}; errors ${errors.join('; ')}`);
+        if (blocked.length || errors.length)
+          throw new Error(`page of ${size}: blocked ${blocked.join(', ')}; errors ${errors.join('; ')}`);
         const measured = await page.evaluate(async () => {
           const g = (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph;
-          const frame = () => new Promise((r) => (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame(() => r(null)));
+          const frame = () =>
+            new Promise((r) =>
+              (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame(() =>
+                r(null),
+              ),
+            );
           const collapsed = g.collapsedGroups().length;
           let expand: number | null = null;
           if (collapsed) {
@@ -84,13 +93,27 @@ async function main(): Promise<void> {
           const t = performance.now();
           g.select(table);
           await frame();
-          return { click: performance.now() - t, expand, collapsed, objects: g.cy.nodes('.object').length, edges: g.cy.edges('.dep').length, total: [g.view.nodes.length, g.view.edges.length] };
+          return {
+            click: performance.now() - t,
+            expand,
+            collapsed,
+            objects: g.cy.nodes('.object').length,
+            edges: g.cy.edges('.dep').length,
+            total: [g.view.nodes.length, g.view.edges.length],
+          };
         });
         if (measured.total[0] !== planner.objects.length || measured.total[1] !== planner.edges.length) {
-          throw new Error(`page of ${size}: ${measured.total[0]} objects / ${measured.total[1]} edges, the planner has ${planner.objects.length} / ${planner.edges.length}`);
+          throw new Error(
+            `page of ${size}: ${measured.total[0]} objects / ${measured.total[1]} edges, the planner has ${planner.objects.length} / ${planner.edges.length}`,
+          );
         }
-        if (!measured.collapsed && (measured.objects !== planner.objects.length || measured.edges !== planner.edges.length)) {
-          throw new Error(`page of ${size} draws ${measured.objects} objects / ${measured.edges} edges, the planner has ${planner.objects.length} / ${planner.edges.length}`);
+        if (
+          !measured.collapsed &&
+          (measured.objects !== planner.objects.length || measured.edges !== planner.edges.length)
+        ) {
+          throw new Error(
+            `page of ${size} draws ${measured.objects} objects / ${measured.edges} edges, the planner has ${planner.objects.length} / ${planner.edges.length}`,
+          );
         }
         results.push({ interactive: interactiveMs, ...measured });
         await page.close();
@@ -109,7 +132,22 @@ async function main(): Promise<void> {
       ]);
       console.log(`${size}: done`);
     }
-    console.log('\n' + L.table(['project', 'page', 'write', 'opens', 'interactive, median (runs)', 'click a table', 'expand a schema', 'load avg before / after'], rows));
+    console.log(
+      '\n' +
+        L.table(
+          [
+            'project',
+            'page',
+            'write',
+            'opens',
+            'interactive, median (runs)',
+            'click a table',
+            'expand a schema',
+            'load avg before / after',
+          ],
+          rows,
+        ),
+    );
     console.log('\nGoal: interactive under 2 s at 1,000 objects; opens collapsed per schema and expands at 10,000.');
   } finally {
     await chromium.close();

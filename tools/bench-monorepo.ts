@@ -61,7 +61,16 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { layers: 10, width: 20, runs: 3, keep: false, targets: false, noopDeploy: false, compiled: false, show: true };
+  const o: Options = {
+    layers: 10,
+    width: 20,
+    runs: 3,
+    keep: false,
+    targets: false,
+    noopDeploy: false,
+    compiled: false,
+    show: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--layers') o.layers = Number(argv[++i]);
@@ -123,9 +132,19 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
   const withPlugin = variant === 'dbee';
   const files: Record<string, string> = {
     'package.json': '{ "name": "dbee-bench-monorepo", "private": true }\n',
-    'nx.json': JSON.stringify({ analytics: false, neverConnectToCloud: true, cacheDirectory: '.nx/cache', plugins: withPlugin ? ['@dbee/nx'] : variant === 'floor' ? ['./empty-plugin.js'] : [] }, null, 2),
+    'nx.json': JSON.stringify(
+      {
+        analytics: false,
+        neverConnectToCloud: true,
+        cacheDirectory: '.nx/cache',
+        plugins: withPlugin ? ['@dbee/nx'] : variant === 'floor' ? ['./empty-plugin.js'] : [],
+      },
+      null,
+      2,
+    ),
     'empty-plugin.js': "exports.name = 'empty';\nexports.createNodes = ['**/db.yaml', () => []];\n",
-    'tsconfig.base.json': '{ "compilerOptions": { "target": "ES2022", "module": "commonjs", "esModuleInterop": true } }\n',
+    'tsconfig.base.json':
+      '{ "compilerOptions": { "target": "ES2022", "module": "commonjs", "esModuleInterop": true } }\n',
     '.gitignore': 'node_modules\n.nx/\n.dbee/\ndist/\n',
     'dbee.yaml':
       'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n' +
@@ -134,7 +153,8 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
   for (const p of projects) {
     const schema = p.name;
     if (withPlugin) {
-      files[`${p.root}/db.yaml`] = `version: 1\nname: ${p.name}\nengine: postgres\nschemas: [${schema}]\n${p.dependsOn.length ? `dependsOn: [${p.dependsOn.join(', ')}]\n` : ''}`;
+      files[`${p.root}/db.yaml`] =
+        `version: 1\nname: ${p.name}\nengine: postgres\nschemas: [${schema}]\n${p.dependsOn.length ? `dependsOn: [${p.dependsOn.join(', ')}]\n` : ''}`;
     } else {
       files[`${p.root}/project.json`] = JSON.stringify({
         name: `db-${p.name}`,
@@ -143,8 +163,10 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
       });
     }
     files[`${p.root}/schema/${schema}/schema.sql`] = `CREATE SCHEMA ${schema};\n`;
-    files[`${p.root}/schema/${schema}/tables/items.sql`] = `CREATE TABLE ${schema}.items (id bigint PRIMARY KEY, label text NOT NULL);\n`;
-    files[`${p.root}/schema/${schema}/views/labels.sql`] = `CREATE VIEW ${schema}.labels AS SELECT id, label FROM ${schema}.items;\n`;
+    files[`${p.root}/schema/${schema}/tables/items.sql`] =
+      `CREATE TABLE ${schema}.items (id bigint PRIMARY KEY, label text NOT NULL);\n`;
+    files[`${p.root}/schema/${schema}/views/labels.sql`] =
+      `CREATE VIEW ${schema}.labels AS SELECT id, label FROM ${schema}.items;\n`;
     files[`${p.root}/schema/${schema}/functions/count_items.sql`] =
       `CREATE FUNCTION ${schema}.count_items() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM ${schema}.items $$;\n`;
   }
@@ -160,18 +182,33 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
 }
 
 function nx(root: string, args: string[], extraEnv: Record<string, string> = {}): number {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('DBEE_')));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('DBEE_')),
+  );
   const start = process.hrtime.bigint();
   try {
     execFileSync(process.execPath, [NX, ...args], {
       cwd: root,
-      env: { ...env, NODE_OPTIONS: nodeOptions, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true', ...fixedEnv, ...extraEnv },
+      env: {
+        ...env,
+        NODE_OPTIONS: nodeOptions,
+        NX_DAEMON: 'false',
+        NX_NO_CLOUD: 'true',
+        CI: 'true',
+        ...fixedEnv,
+        ...extraEnv,
+      },
       stdio: 'pipe',
       maxBuffer: 256 * 1024 * 1024,
     });
   } catch (e) {
     const err = e as { stdout?: Buffer; stderr?: Buffer; status?: number };
-    throw new Error(`nx ${args.join(' ')} in ${root} exited with ${err.status}:\n${String(err.stdout ?? '')}${String(err.stderr ?? '')}`.slice(0, 4000));
+    throw new Error(
+      `nx ${args.join(' ')} in ${root} exited with ${err.status}:\n${String(err.stdout ?? '')}${String(err.stderr ?? '')}`.slice(
+        0,
+        4000,
+      ),
+    );
   }
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
@@ -180,7 +217,20 @@ const SERVER = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:54
 
 /** A URL for database `name` on the server, created empty (dropped first if it exists). */
 function freshDatabase(name: string): string {
-  execFileSync('psql', [SERVER, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, '-c', `CREATE DATABASE ${name}`], { stdio: 'pipe' });
+  execFileSync(
+    'psql',
+    [
+      SERVER,
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
+      '-c',
+      `CREATE DATABASE ${name}`,
+    ],
+    { stdio: 'pipe' },
+  );
   const url = new URL(SERVER);
   url.pathname = `/${name}`;
   return url.toString();
@@ -202,15 +252,29 @@ function allSources(root: string, projects: readonly GeneratedProject[]): string
   return parts.join('\n');
 }
 
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 /** The targets' figures on the generated monorepo, each against its baseline (see the header). */
-async function targets(pluginRoot: string, baselineRoot: string, projects: readonly GeneratedProject[], runs: number): Promise<void> {
-  const row = (what: string, figure: number, against: string, goal: string) => console.log(`${what.padEnd(40)} ${figure.toFixed(1).padStart(6)} s   ${against}   goal ${goal}   (load ${load()})`);
+async function targets(
+  pluginRoot: string,
+  baselineRoot: string,
+  projects: readonly GeneratedProject[],
+  runs: number,
+): Promise<void> {
+  const row = (what: string, figure: number, against: string, goal: string) =>
+    console.log(`${what.padEnd(40)} ${figure.toFixed(1).padStart(6)} s   ${against}   goal ${goal}   (load ${load()})`);
   const local = { DBEE_ENV: 'local' };
   for (const dir of ['.nx/cache', '.dbee', 'dist']) rmSync(join(pluginRoot, dir), { recursive: true, force: true });
   const diffCold = nx(pluginRoot, ['run-many', '-t', 'diff'], local);
-  row(`nx run-many -t diff, cold, ${projects.length} projects`, diffCold, `${projects.length} builds + ${projects.length} diffs, embedded local`, '<= 90 s');
+  row(
+    `nx run-many -t diff, cold, ${projects.length} projects`,
+    diffCold,
+    `${projects.length} builds + ${projects.length} diffs, embedded local`,
+    '<= 90 s',
+  );
   const diffCached = nx(pluginRoot, ['run-many', '-t', 'diff'], local);
   row('nx run-many -t diff, fully cached', diffCached, '', '<= 15 s');
 
@@ -258,7 +322,9 @@ async function targets(pluginRoot: string, baselineRoot: string, projects: reado
   }
   const m = (xs: number[]) => median(xs);
   const firstGoal = (r: (typeof first)[number]) => 2 * r.floor + r.overhead;
-  console.log(`nx run-many -t deploy, ${projects.length} projects (${projects.length * 4} objects), PostgreSQL server, median of ${runs}:`);
+  console.log(
+    `nx run-many -t deploy, ${projects.length} projects (${projects.length * 4} objects), PostgreSQL server, median of ${runs}:`,
+  );
   row(
     '  first deploy of every object',
     m(first.map((r) => r.dbee)),
@@ -275,7 +341,12 @@ async function targets(pluginRoot: string, baselineRoot: string, projects: reado
 }
 
 /** Only the no-op `nx run-many -t deploy` (after one untimed first deploy) against Nx's overhead, alternating. */
-function noopDeploy(pluginRoot: string, baselineRoot: string, projects: readonly GeneratedProject[], runs: number): void {
+function noopDeploy(
+  pluginRoot: string,
+  baselineRoot: string,
+  projects: readonly GeneratedProject[],
+  runs: number,
+): void {
   const url = freshDatabase('dbee_bench_server');
   const server = { DBEE_ENV: 'server', DBEE_BENCH_URL: url };
   const noop: { dbee: number; overhead: number }[] = [];
@@ -286,7 +357,9 @@ function noopDeploy(pluginRoot: string, baselineRoot: string, projects: readonly
       const overhead = nx(baselineRoot, ['run-many', '-t', 'deploy', '--skip-nx-cache']);
       const dbee = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
       noop.push({ dbee, overhead });
-      console.log(`  run ${i + 1}: no-op ${dbee.toFixed(1)} s (Nx overhead ${overhead.toFixed(1)} s)   (load ${load()})`);
+      console.log(
+        `  run ${i + 1}: no-op ${dbee.toFixed(1)} s (Nx overhead ${overhead.toFixed(1)} s)   (load ${load()})`,
+      );
     }
   } finally {
     dropDatabase('dbee_bench_server');
@@ -312,7 +385,11 @@ async function depth(pluginRoot: string, projects: readonly GeneratedProject[], 
   const env = { ...process.env, DBEE_BENCH_URL: url };
   const deploy = async (project: string, fromNx: boolean) => {
     const t = process.hrtime.bigint();
-    const code = await runDbeeCommand('deploy', { project, env: 'server' }, { workspaceRoot: pluginRoot, fromNx, stdout: sink, stderr: sink, env, interactive: false });
+    const code = await runDbeeCommand(
+      'deploy',
+      { project, env: 'server' },
+      { workspaceRoot: pluginRoot, fromNx, stdout: sink, stderr: sink, env, interactive: false },
+    );
     if (code !== 0) throw new Error(`dbee deploy ${project} exited with ${code}`);
     return Number(process.hrtime.bigint() - t) / 1e9;
   };
@@ -334,9 +411,15 @@ async function depth(pluginRoot: string, projects: readonly GeneratedProject[], 
       closure.push(await deploy(lastLayer[i % lastLayer.length]!.name, true));
     }
     const ratio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]!));
-    console.log(`one project's no-op deploy as Nx runs it (no dependencies deployed), in-process, median of ${n}:   (load ${load()})`);
-    console.log(`  layer 1 ${median(bottom).toFixed(2)} s   layer ${layers.length} ${median(top).toFixed(2)} s   ratio ${ratio(top, bottom).toFixed(2)} (goal: independent of depth)`);
-    console.log(`  layer ${layers.length} with its dependencies parsed from their sources (no exports): ${median(closure).toFixed(2)} s   ratio to layer 1 ${ratio(closure, bottom).toFixed(2)}`);
+    console.log(
+      `one project's no-op deploy as Nx runs it (no dependencies deployed), in-process, median of ${n}:   (load ${load()})`,
+    );
+    console.log(
+      `  layer 1 ${median(bottom).toFixed(2)} s   layer ${layers.length} ${median(top).toFixed(2)} s   ratio ${ratio(top, bottom).toFixed(2)} (goal: independent of depth)`,
+    );
+    console.log(
+      `  layer ${layers.length} with its dependencies parsed from their sources (no exports): ${median(closure).toFixed(2)} s   ratio to layer 1 ${ratio(closure, bottom).toFixed(2)}`,
+    );
   } finally {
     dropDatabase('dbee_bench_depth');
   }
@@ -357,7 +440,13 @@ function showProjects(root: string, runs: number): { cold: number; warm: number;
     warm.push(nx(root, ['show', 'projects']));
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_')));
-  const listed = execFileSync(process.execPath, [NX, 'show', 'projects'], { cwd: root, env: { ...env, NODE_OPTIONS: DEV_SOURCES, NX_DAEMON: 'false' } }).toString().trim().split('\n');
+  const listed = execFileSync(process.execPath, [NX, 'show', 'projects'], {
+    cwd: root,
+    env: { ...env, NODE_OPTIONS: DEV_SOURCES, NX_DAEMON: 'false' },
+  })
+    .toString()
+    .trim()
+    .split('\n');
   return { cold: median(cold), warm: median(warm), projects: listed.length };
 }
 
@@ -368,7 +457,9 @@ async function main(): Promise<void> {
     try {
       execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'pipe' });
     } catch (e) {
-      console.log(`npm run build reported errors (the emitted JavaScript is used): ${String((e as { stdout?: Buffer }).stdout ?? '').split('\n')[0]}`);
+      console.log(
+        `npm run build reported errors (the emitted JavaScript is used): ${String((e as { stdout?: Buffer }).stdout ?? '').split('\n')[0]}`,
+      );
     }
     nodeOptions = '';
     fixedEnv.DBEE_USE_DIST = '1';
@@ -382,26 +473,41 @@ async function main(): Promise<void> {
   writeMonorepo(baselineRoot, projects, 'baseline');
   writeMonorepo(floorRoot, projects, 'floor');
   const edges = projects.reduce((n, p) => n + p.dependsOn.length, 0);
-  console.log(`monorepo: ${projects.length} projects (${o.layers} layers of ${o.width}), ${edges} edges, ${projects.length * 4} source files`);
-  console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `monorepo: ${projects.length} projects (${o.layers} layers of ${o.width}), ${edges} edges, ${projects.length * 4} source files`,
+  );
+  console.log(
+    `load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   try {
     if (o.show) {
       const baseline = showProjects(baselineRoot, o.runs);
       const floor = showProjects(floorRoot, o.runs);
       const dbee = showProjects(pluginRoot, o.runs);
       if (dbee.projects !== projects.length || baseline.projects !== projects.length) {
-        throw new Error(`expected ${projects.length} projects, nx listed ${dbee.projects} (dbee) and ${baseline.projects} (baseline)`);
+        throw new Error(
+          `expected ${projects.length} projects, nx listed ${dbee.projects} (dbee) and ${baseline.projects} (baseline)`,
+        );
       }
-      const row = (what: string, b: number, d: number) => console.log(`${what.padEnd(32)} baseline ${b.toFixed(2)} s   dbee ${d.toFixed(2)} s   ${(d / b).toFixed(2)}x`);
+      const row = (what: string, b: number, d: number) =>
+        console.log(`${what.padEnd(32)} baseline ${b.toFixed(2)} s   dbee ${d.toFixed(2)} s   ${(d / b).toFixed(2)}x`);
       console.log(`nx show projects, median of ${o.runs}, daemon off:`);
       row('  cold (no workspace data)', baseline.cold, dbee.cold);
       row('  warm (plugin cache filled)', baseline.warm, dbee.warm);
-      console.log(`  floor (a plugin that infers nothing): cold ${floor.cold.toFixed(2)} s (${(floor.cold / baseline.cold).toFixed(2)}x), warm ${floor.warm.toFixed(2)} s (${(floor.warm / baseline.warm).toFixed(2)}x)`);
+      console.log(
+        `  floor (a plugin that infers nothing): cold ${floor.cold.toFixed(2)} s (${(floor.cold / baseline.cold).toFixed(2)}x), warm ${floor.warm.toFixed(2)} s (${(floor.warm / baseline.warm).toFixed(2)}x)`,
+      );
       console.log(`  dbee warm against that floor: ${(dbee.warm / floor.warm).toFixed(2)}x`);
     }
     if (o.targets) await targets(pluginRoot, baselineRoot, projects, o.runs);
     else if (o.noopDeploy) noopDeploy(pluginRoot, baselineRoot, projects, o.runs);
-    console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average after: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     if (o.keep || o.dir) console.log(`workspaces kept in ${base}`);
     else rmSync(base, { recursive: true, force: true });

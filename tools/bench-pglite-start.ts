@@ -18,7 +18,10 @@ import { pgliteTemplate } from '../packages/postgres/src/pglite-template';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 15);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function timed(f: () => Promise<{ close(): Promise<void> }>): Promise<number> {
   const t0 = performance.now();
@@ -46,8 +49,16 @@ async function main(): Promise<void> {
     let n = 0;
     const folder = () => join(root, `db${n++}`);
     const figures: [string, () => Promise<number>, () => Promise<number>][] = [
-      ['in memory, from the template', () => timed(baseline(undefined, nodeBlob)), () => timed(dbee(null, dbeeTemplate))],
-      ['new data folder, from the template', () => timed(baseline(folder(), nodeBlob)), () => timed(dbee(folder(), dbeeTemplate))],
+      [
+        'in memory, from the template',
+        () => timed(baseline(undefined, nodeBlob)),
+        () => timed(dbee(null, dbeeTemplate)),
+      ],
+      [
+        'new data folder, from the template',
+        () => timed(baseline(folder(), nodeBlob)),
+        () => timed(dbee(folder(), dbeeTemplate)),
+      ],
     ];
     const existing = folder();
     await timed(dbee(existing, dbeeTemplate));
@@ -62,7 +73,9 @@ async function main(): Promise<void> {
         d.push(await ours());
       }
       const ratio = median(d.map((x, i) => x / b[i]!));
-      console.log(`  ${name.padEnd(36)} PGlite defaults ${median(b).toFixed(0)} ms   dbee ${median(d).toFixed(0)} ms   dbee/defaults ${ratio.toFixed(2)} (median of paired ratios)`);
+      console.log(
+        `  ${name.padEnd(36)} PGlite defaults ${median(b).toFixed(0)} ms   dbee ${median(d).toFixed(0)} ms   dbee/defaults ${ratio.toFixed(2)} (median of paired ratios)`,
+      );
     }
     console.log(`load average at end ${load()}`);
   } finally {

@@ -18,7 +18,10 @@ async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 10_000);
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-planner-'));
   try {
-    require('node:fs').writeFileSync(join(root, 'dbee.yaml'), 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: memory }\n');
+    require('node:fs').writeFileSync(
+      join(root, 'dbee.yaml'),
+      'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: memory }\n',
+    );
     const gen = generateProject(join(root, 'gen'), { name: 'gen', objects: n });
     await loadPostgresParser();
     const engine = createPostgresEngine();
@@ -36,20 +39,37 @@ async function main(): Promise<void> {
     const workspace = Workspace.load(root);
     const environment = workspace.environment('local', {});
     const project = workspace.project('gen');
-    const model = await loadProjectModel(root, project, workspace.settings(project, environment).variables, engine.parser, workspace.projects);
+    const model = await loadProjectModel(
+      root,
+      project,
+      workspace.settings(project, environment).variables,
+      engine.parser,
+      workspace.projects,
+    );
     const tParsed = performance.now();
-    const plan = planFromSources({ engine, models: [model], planned: ['gen'], schemaOwners: new Map(model.graph.schemas.map((s) => [s, 'gen'])) });
+    const plan = planFromSources({
+      engine,
+      models: [model],
+      planned: ['gen'],
+      schemaOwners: new Map(model.graph.schemas.map((s) => [s, 'gen'])),
+    });
     const total = performance.now() - t;
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
 
     const mb = (b: number) => (b / 1024 / 1024).toFixed(0);
-    console.log(`dbee planner benchmark: ${gen.objects} objects in ${gen.files} files (node ${process.version}, ${require('node:os').cpus().length} CPUs)`);
+    console.log(
+      `dbee planner benchmark: ${gen.objects} objects in ${gen.files} files (node ${process.version}, ${require('node:os').cpus().length} CPUs)`,
+    );
     console.log(`  floor (libpg-query parse only)   ${floorMs.toFixed(0).padStart(6)} ms`);
     console.log(`  discover + parse + references    ${(tParsed - t).toFixed(0).padStart(6)} ms`);
     console.log(`  graph + order + plan             ${(t + total - tParsed).toFixed(0).padStart(6)} ms`);
-    console.log(`  total                            ${total.toFixed(0).padStart(6)} ms   goal < 2000 ms   ${total < 2000 ? 'MET' : 'NOT MET'}   (${(total / floorMs).toFixed(2)}x the parse floor)`);
-    console.log(`  peak RSS                         ${mb(peak).padStart(6)} MB   goal < 500 MB    ${peak < 500 * 1024 * 1024 ? 'MET' : 'NOT MET'}`);
+    console.log(
+      `  total                            ${total.toFixed(0).padStart(6)} ms   goal < 2000 ms   ${total < 2000 ? 'MET' : 'NOT MET'}   (${(total / floorMs).toFixed(2)}x the parse floor)`,
+    );
+    console.log(
+      `  peak RSS                         ${mb(peak).padStart(6)} MB   goal < 500 MB    ${peak < 500 * 1024 * 1024 ? 'MET' : 'NOT MET'}`,
+    );
     console.log(`  plan: ${plan.steps.length} steps`);
   } finally {
     rmSync(root, { recursive: true, force: true });

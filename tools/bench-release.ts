@@ -66,12 +66,19 @@ async function main(): Promise<void> {
     git('tag', 'head');
     const changesFile = join(root, 'changes.sql');
     writeFileSync(changesFile, cs.script);
-    console.log(`project: ${gen.objects} objects in ${gen.files} files; change set: ${cs.changes.length} changes, ${L.splitScript(cs.script).length} statements`);
+    console.log(
+      `project: ${gen.objects} objects in ${gen.files} files; change set: ${cs.changes.length} changes, ${L.splitScript(cs.script).length} statements`,
+    );
 
     const plan = async () => {
       rmSync(join(root, '.dbee', 'cache'), { recursive: true, force: true });
       // No database is read; the environment's URL must still be set, as its variables come with it.
-      return L.dbee(root, 'plan', { project: 'gen', base: 'base', head: 'head', out: 'dist/release' }, envFor(template));
+      return L.dbee(
+        root,
+        'plan',
+        { project: 'gen', base: 'base', head: 'head', out: 'dist/release' },
+        envFor(template),
+      );
     };
     // Warm-up (not recorded): modules, the parser, PGlite and the engine loaded once in this process.
     {
@@ -91,7 +98,9 @@ async function main(): Promise<void> {
       let floor = 0;
       let deploy = 0;
       const runFloor = async () => (floor = (await L.psqlFile(floorDb, changesFile)).ms);
-      const runDbee = async () => (deploy = (await L.dbee(root, 'deploy', { project: 'gen', env: 'd', package: 'dist/release' }, envFor(dbeeDb))).ms);
+      const runDbee = async () =>
+        (deploy = (await L.dbee(root, 'deploy', { project: 'gen', env: 'd', package: 'dist/release' }, envFor(dbeeDb)))
+          .ms);
       if (run % 2) {
         await runFloor();
         await runDbee();
@@ -103,7 +112,8 @@ async function main(): Promise<void> {
       const difference = L.compareSummaries(expected, actual);
       if (difference) failures.push(`run ${run}: the package left another schema than the floor: ${difference}`);
       const again = await L.dbee(root, 'deploy', { project: 'gen', env: 'd', package: 'dist/release' }, envFor(dbeeDb));
-      if (!again.stdout.includes('nothing to deploy')) failures.push(`run ${run}: the second deploy of the package did something`);
+      if (!again.stdout.includes('nothing to deploy'))
+        failures.push(`run ${run}: the second deploy of the package did something`);
       rows.push({ run, floor, plan: p.ms, deploy, steps });
       await L.dropDb(floorDb);
       await L.dropDb(dbeeDb);
@@ -113,7 +123,15 @@ async function main(): Promise<void> {
     console.log(
       L.table(
         ['run', 'steps', 'psql floor', 'plan', 'plan / floor', 'deploy', 'deploy / floor'],
-        rows.map((r) => [String(r.run), String(r.steps), L.fmtMs(r.floor), L.fmtMs(r.plan), L.fmtRatio(r.plan / r.floor), L.fmtMs(r.deploy), L.fmtRatio(r.deploy / r.floor)]),
+        rows.map((r) => [
+          String(r.run),
+          String(r.steps),
+          L.fmtMs(r.floor),
+          L.fmtMs(r.plan),
+          L.fmtRatio(r.plan / r.floor),
+          L.fmtMs(r.deploy),
+          L.fmtRatio(r.deploy / r.floor),
+        ]),
       ),
     );
     console.log('');

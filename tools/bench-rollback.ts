@@ -45,7 +45,8 @@ async function main(): Promise<void> {
     const gen = generateProject(join(root, 'gen'), { name: 'gen', objects: N });
     console.log(`project: ${gen.objects} objects in ${gen.files} files (${gen.schemas.length} schemas)`);
     const envFor = (db: string) => ({ [L.envVar('d')]: L.dbUrl(db) });
-    const objectsInLedger = async (db: string) => Number((await L.sql(db, 'SELECT count(*) AS n FROM dbee.objects')).rows[0].n);
+    const objectsInLedger = async (db: string) =>
+      Number((await L.sql(db, 'SELECT count(*) AS n FROM dbee.objects')).rows[0].n);
 
     // Warm-up (not recorded): modules, the parser and the engine loaded once in this process.
     {
@@ -64,14 +65,21 @@ async function main(): Promise<void> {
       const afterDeploy = await L.catalogSummary(db, LIKE);
       deployed ??= afterDeploy;
       const counts = L.totals(afterDeploy);
-      if ((counts.tables ?? 0) === 0 || L.compareSummaries(deployed, afterDeploy)) failures.push(`run ${run}: the deployment did not build the generated schema (${L.describeSummary(afterDeploy)})`);
+      if ((counts.tables ?? 0) === 0 || L.compareSummaries(deployed, afterDeploy))
+        failures.push(
+          `run ${run}: the deployment did not build the generated schema (${L.describeSummary(afterDeploy)})`,
+        );
       const steps = Number(/deployed (\d+) steps/.exec(d.stdout)?.[1] ?? 0);
       const r = await L.dbee(root, 'rollback', { project: 'gen', env: 'd' }, envFor(db));
       const afterRollback = await L.catalogSummary(db, LIKE);
       const left = Object.keys(afterRollback.counts).length;
       const ledgerLeft = await objectsInLedger(db);
-      if (left || ledgerLeft) failures.push(`run ${run}: after the rollback ${left} schema(s) and ${ledgerLeft} ledger object(s) are left (${L.describeSummary(afterRollback)})`);
-      if (!/rolled back: \d+ steps undone/.test(r.stdout)) failures.push(`run ${run}: the rollback did not report its steps`);
+      if (left || ledgerLeft)
+        failures.push(
+          `run ${run}: after the rollback ${left} schema(s) and ${ledgerLeft} ledger object(s) are left (${L.describeSummary(afterRollback)})`,
+        );
+      if (!/rolled back: \d+ steps undone/.test(r.stdout))
+        failures.push(`run ${run}: the rollback did not report its steps`);
       rows.push({ run, deploy: d.ms, rollback: r.ms, steps });
       await L.dropDb(db);
     }
@@ -80,18 +88,28 @@ async function main(): Promise<void> {
     console.log(
       L.table(
         ['run', 'steps', 'deploy', 'rollback', 'rollback / deploy'],
-        rows.map((r) => [String(r.run), String(r.steps), L.fmtMs(r.deploy), L.fmtMs(r.rollback), L.fmtRatio(r.rollback / r.deploy)]),
+        rows.map((r) => [
+          String(r.run),
+          String(r.steps),
+          L.fmtMs(r.deploy),
+          L.fmtMs(r.rollback),
+          L.fmtRatio(r.rollback / r.deploy),
+        ]),
       ),
     );
     const deploy = L.median(rows.map((r) => r.deploy));
     const rollback = L.median(rows.map((r) => r.rollback));
     const ratio = rollback / deploy;
     console.log('');
-    console.log(`median: deploy ${L.fmtMs(deploy)}, rollback ${L.fmtMs(rollback)}, rollback / deploy ${L.fmtRatio(ratio)}`);
+    console.log(
+      `median: deploy ${L.fmtMs(deploy)}, rollback ${L.fmtMs(rollback)}, rollback / deploy ${L.fmtRatio(ratio)}`,
+    );
     if (failures.length) {
       console.log('\nFAILED checks (the timings above do not count):');
       for (const f of failures) console.log(`  - ${f}`);
-      console.log(`\ngoal: rollback under ${GOAL_RATIO}x the deployment and under ${GOAL_MS / 1000} s: NOT MET (wrong results)`);
+      console.log(
+        `\ngoal: rollback under ${GOAL_RATIO}x the deployment and under ${GOAL_MS / 1000} s: NOT MET (wrong results)`,
+      );
       process.exitCode = 1;
       return;
     }

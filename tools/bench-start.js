@@ -51,7 +51,12 @@ const median = (xs) => {
 const COMMANDS = [
   { name: 'dbee --help', args: ['--help'], target: 250 },
   { name: 'dbee status sales --env test (server)', args: ['status', 'sales', '--env', 'test'], target: 600 },
-  { name: 'dbee deploy sales --env test, nothing to deploy (server)', args: ['deploy', 'sales', '--env', 'test', '-y'], target: 600, expect: /sales: nothing to deploy/ },
+  {
+    name: 'dbee deploy sales --env test, nothing to deploy (server)',
+    args: ['deploy', 'sales', '--env', 'test', '-y'],
+    target: 600,
+    expect: /sales: nothing to deploy/,
+  },
 ];
 
 process.stdout.write('building (npm run build)...\n');
@@ -63,7 +68,11 @@ try {
   if (process.argv.includes('--profile')) {
     for (const c of COMMANDS) {
       process.stdout.write(`\n${c.name}: modules loaded (ms, including what they load)\n`);
-      const r = spawnSync(process.execPath, ['-r', join(__dirname, 'require-times.js'), BIN, ...c.args], { cwd: REPO, env, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['-r', join(__dirname, 'require-times.js'), BIN, ...c.args], {
+        cwd: REPO,
+        env,
+        encoding: 'utf8',
+      });
       process.stdout.write(r.stderr);
     }
   } else {
@@ -82,13 +91,19 @@ try {
       }
       rows.push({ ...c, base: median(base), dbee: median(dbee) });
     }
-    process.stdout.write(`\nstart-up of the compiled dbee, median of ${RUNS} paired runs (node -e 0 and dbee alternating)\n`);
-    process.stdout.write(`load average (1 min) during the runs: median ${median(load).toFixed(2)}, max ${Math.max(...load).toFixed(2)}; ${require('node:os').cpus().length} CPUs; node ${process.version}\n\n`);
+    process.stdout.write(
+      `\nstart-up of the compiled dbee, median of ${RUNS} paired runs (node -e 0 and dbee alternating)\n`,
+    );
+    process.stdout.write(
+      `load average (1 min) during the runs: median ${median(load).toFixed(2)}, max ${Math.max(...load).toFixed(2)}; ${require('node:os').cpus().length} CPUs; node ${process.version}\n\n`,
+    );
     const w = Math.max(...rows.map((r) => r.name.length));
     process.stdout.write(`${'command'.padEnd(w)}  node -e 0     dbee  dbee - node  target\n`);
     for (const r of rows) {
       const ok = r.dbee <= r.target ? 'met' : 'NOT met';
-      process.stdout.write(`${r.name.padEnd(w)}  ${(r.base / 1000).toFixed(3)} s  ${(r.dbee / 1000).toFixed(3)} s  ${((r.dbee - r.base) / 1000).toFixed(3)} s    <= ${(r.target / 1000).toFixed(2)} s ${ok}\n`);
+      process.stdout.write(
+        `${r.name.padEnd(w)}  ${(r.base / 1000).toFixed(3)} s  ${(r.dbee / 1000).toFixed(3)} s  ${((r.dbee - r.base) / 1000).toFixed(3)} s    <= ${(r.target / 1000).toFixed(2)} s ${ok}\n`,
+      );
     }
   }
 } finally {

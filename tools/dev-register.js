@@ -40,7 +40,8 @@ if (!global.__dbeeDevRegister) {
     if (!match || !PACKAGES[match[1]]) return undefined;
     const dir = PACKAGES[match[1]];
     const subpath = `.${match[2] ?? ''}`;
-    if (!exportsCache.has(dir)) exportsCache.set(dir, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).exports ?? {});
+    if (!exportsCache.has(dir))
+      exportsCache.set(dir, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).exports ?? {});
     const entry = exportsCache.get(dir)[subpath];
     if (typeof entry === 'string') return join(dir, entry);
     if (entry && typeof entry === 'object' && entry[CONDITION]) return join(dir, entry[CONDITION]);

@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   const from = Number(option('from', '1000'));
   const count = Number(option('count', '1000'));
   const engineOption = option('engine', 'both');
-  const engines = engineOption === 'both' ? (['pglite', 'postgres'] as const) : ([engineOption] as ('pglite' | 'postgres')[]);
+  const engines =
+    engineOption === 'both' ? (['pglite', 'postgres'] as const) : ([engineOption] as ('pglite' | 'postgres')[]);
   let pairs = 0;
   let failed = 0;
   const started = Date.now();
@@ -34,14 +35,19 @@ async function main(): Promise<void> {
         const run = await bench.run(seeds);
         pairs += run.pairs;
         failed += run.failures.length;
-        for (const f of run.failures) console.log(`FAIL ${engine} seed ${f.seed} [${f.stage}]: ${f.message.split('\n')[0]!.slice(0, 400)}`);
-        console.log(`${engine}: seeds ${seeds[0]}..${seeds[seeds.length - 1]}: ${run.pairs} pairs, ${run.failures.length} failures (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        for (const f of run.failures)
+          console.log(`FAIL ${engine} seed ${f.seed} [${f.stage}]: ${f.message.split('\n')[0]!.slice(0, 400)}`);
+        console.log(
+          `${engine}: seeds ${seeds[0]}..${seeds[seeds.length - 1]}: ${run.pairs} pairs, ${run.failures.length} failures (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        );
       }
     } finally {
       await bench.close();
     }
   }
-  console.log(`pairs run: ${pairs}, failures: ${failed}, seeds ${from}..${from + count - 1} on ${engines.join(' and ')}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `pairs run: ${pairs}, failures: ${failed}, seeds ${from}..${from + count - 1} on ${engines.join(' and ')}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   process.exitCode = failed ? 1 : 0;
 }
 

@@ -39,6 +39,8 @@ for (const [path, entry] of Object.entries(lock.packages)) {
   }
 }
 // npm's own order (locale compare, root first), so the file diffs cleanly against what npm writes.
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b, 'en'))));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b, 'en'))),
+);
 fs.writeFileSync(file, JSON.stringify(lock, null, 2) + '\n');
 console.log(`added ${added.length}: ${added.join(', ')}`);

@@ -22,7 +22,9 @@ if (missing.length) {
 const bteq = process.env.DBEE_TEST_TD_BTEQ || 'bteq';
 const found = spawnSync(process.platform === 'win32' ? 'where' : 'which', [bteq], { encoding: 'utf8' });
 if (found.status !== 0 && !require('node:fs').existsSync(bteq)) {
-  process.stderr.write(`error: ${bteq} was not found: the BTEQ scenario needs BTEQ (Teradata Tools and Utilities)\n  hint: install TTU, put bteq on PATH or set DBEE_TEST_TD_BTEQ to its path\n`);
+  process.stderr.write(
+    `error: ${bteq} was not found: the BTEQ scenario needs BTEQ (Teradata Tools and Utilities)\n  hint: install TTU, put bteq on PATH or set DBEE_TEST_TD_BTEQ to its path\n`,
+  );
   process.exit(1);
 }
 const root = resolve(__dirname, '..');
@@ -37,11 +39,21 @@ if (bad.length) {
 let failed = 0;
 for (const tmode of modes) {
   process.stdout.write(`\n=== live Teradata suite, tmode ${tmode} ===\n`);
-  const r = spawnSync(process.execPath, [resolve(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'test/teradata-live/vitest.config.ts', ...process.argv.slice(2)], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, DBEE_TEST_TD_BTEQ: bteq, DBEE_TEST_TD_TMODE: tmode },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      resolve(root, 'node_modules/vitest/vitest.mjs'),
+      'run',
+      '--config',
+      'test/teradata-live/vitest.config.ts',
+      ...process.argv.slice(2),
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, DBEE_TEST_TD_BTEQ: bteq, DBEE_TEST_TD_TMODE: tmode },
+    },
+  );
   if (r.status !== 0) failed = r.status ?? 1;
 }
 process.exit(failed);

@@ -44,18 +44,33 @@ function check(ok, what, detail = '') {
   process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${what}\n`);
   if (!ok) {
     failures++;
-    if (detail) process.stdout.write(`${String(detail).trimEnd().split('\n').map((l) => `     | ${l}`).join('\n')}\n`);
+    if (detail)
+      process.stdout.write(
+        `${String(detail)
+          .trimEnd()
+          .split('\n')
+          .map((l) => `     | ${l}`)
+          .join('\n')}\n`,
+      );
   }
 }
 /** Env of a user's shell: nothing of this repository's (no NODE_OPTIONS dev loader, no Nx/dbee/Vitest settings). */
 const ENV = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^(NX_|DBEE_|VITEST|npm_|NODE_OPTIONS$|SWC_NODE_PROJECT$|INIT_CWD$)/.test(k)),
+  Object.entries(process.env).filter(
+    ([k]) => !/^(NX_|DBEE_|VITEST|npm_|NODE_OPTIONS$|SWC_NODE_PROJECT$|INIT_CWD$)/.test(k),
+  ),
 );
 Object.assign(ENV, { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0' });
 /** Run a command; returns { code, out } with stdout+stderr, never throws. */
 function run(cmd, args, cwd = ws) {
   try {
-    const out = execFileSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+    const out = execFileSync(cmd, args, {
+      cwd,
+      env: ENV,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, out };
   } catch (e) {
     return { code: typeof e.status === 'number' ? e.status : 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
@@ -70,22 +85,33 @@ function must(cmd, args, cwd) {
 function finish() {
   if (!keep) rmSync(root, { recursive: true, force: true });
   else process.stdout.write(`\nworkspace kept: ${ws}\n`);
-  process.stdout.write(`\n${failures ? `${failures} check(s) FAILED` : 'installed product: all checks passed'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `\n${failures ? `${failures} check(s) FAILED` : 'installed product: all checks passed'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
   process.exit(failures ? 1 : 0);
 }
 
 step('npm pack --workspaces (prepack builds)');
 require('node:fs').mkdirSync(packs);
 // Run from the repository with its own environment (the build needs its devDependencies), into our temp folder.
-execFileSync('npm', ['pack', '--workspaces', '--pack-destination', packs, '--silent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync('npm', ['pack', '--workspaces', '--pack-destination', packs, '--silent'], {
+  cwd: REPO,
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 const tarballs = readdirSync(packs).filter((f) => f.endsWith('.tgz'));
 check(tarballs.length === 5, `five tarballs: ${tarballs.join(' ')}`);
 for (const t of tarballs) {
-  const files = execFileSync('tar', ['tzf', join(packs, t)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const files = execFileSync('tar', ['tzf', join(packs, t)], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
   const tests = files.filter((f) => /\.test\.|\.spec\.|(^|\/)src\/.*\.ts$/.test(f));
   check(tests.length === 0, `${t}: no tests and no TypeScript sources`, tests.join('\n'));
   const pkg = JSON.parse(execFileSync('tar', ['xzOf', join(packs, t), 'package/package.json'], { encoding: 'utf8' }));
-  check(!pkg.private && String(pkg.main).startsWith('./dist/'), `${t}: public, main in dist/`, JSON.stringify({ private: pkg.private, main: pkg.main }));
+  check(
+    !pkg.private && String(pkg.main).startsWith('./dist/'),
+    `${t}: public, main in dist/`,
+    JSON.stringify({ private: pkg.private, main: pkg.main }),
+  );
 }
 
 step('fresh Nx workspace outside the repository');
@@ -94,12 +120,25 @@ const NX_VERSION = require(require.resolve('nx/package.json', { paths: [REPO] })
 const DEVKIT_VERSION = require(require.resolve('@nx/devkit/package.json', { paths: [REPO] })).version;
 require('node:fs').mkdirSync(ws);
 writeFileSync(join(ws, 'package.json'), `${JSON.stringify({ name: 'installed-dbee', private: true }, null, 2)}\n`);
-writeFileSync(join(ws, 'nx.json'), `${JSON.stringify({ analytics: false, neverConnectToCloud: true, cacheDirectory: '.nx/cache' }, null, 2)}\n`);
+writeFileSync(
+  join(ws, 'nx.json'),
+  `${JSON.stringify({ analytics: false, neverConnectToCloud: true, cacheDirectory: '.nx/cache' }, null, 2)}\n`,
+);
 // As a user who set the workspace up by hand: only node_modules ignored; init adds the rest.
 writeFileSync(join(ws, '.gitignore'), 'node_modules\n');
 run('git', ['init', '-q']);
 const userTarballs = tarballs.filter((t) => !t.includes('teradata')).map((t) => join(packs, t));
-must('npm', ['install', '-D', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `nx@${NX_VERSION}`, `@nx/devkit@${DEVKIT_VERSION}`, ...userTarballs]);
+must('npm', [
+  'install',
+  '-D',
+  '--prefer-offline',
+  '--no-audit',
+  '--no-fund',
+  '--loglevel=error',
+  `nx@${NX_VERSION}`,
+  `@nx/devkit@${DEVKIT_VERSION}`,
+  ...userTarballs,
+]);
 
 const NPX = ['--no-install'];
 const nx = (...args) => must('npx', [...NPX, 'nx', ...args]);
@@ -107,10 +146,16 @@ const nx = (...args) => must('npx', [...NPX, 'nx', ...args]);
 step('nx g @dbee/nx:init, two projects (b depends on a)');
 nx('g', '@dbee/nx:init');
 check(existsSync(join(ws, 'dbee.yaml')), 'init wrote dbee.yaml');
-check(JSON.stringify(JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8')).plugins ?? []).includes('@dbee/nx'), 'init added the plugin to nx.json');
+check(
+  JSON.stringify(JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8')).plugins ?? []).includes('@dbee/nx'),
+  'init added the plugin to nx.json',
+);
 const ignores = readFileSync(join(ws, '.gitignore'), 'utf8');
 check(
-  /^\.dbee\/?$/m.test(ignores) && /^dist\/$/m.test(ignores) && /^\.nx\/cache$/m.test(ignores) && /^\.nx\/workspace-data$/m.test(ignores),
+  /^\.dbee\/?$/m.test(ignores) &&
+    /^dist\/$/m.test(ignores) &&
+    /^\.nx\/cache$/m.test(ignores) &&
+    /^\.nx\/workspace-data$/m.test(ignores),
   'init git-ignored .dbee/, dist/, .nx/cache and .nx/workspace-data',
   ignores,
 );
@@ -124,8 +169,16 @@ const ib = first.indexOf('nx run db-b:deploy');
 check(ia >= 0 && ib > ia, 'deploys db-a, then db-b', first);
 check(!/swc|tsconfig/i.test(first), 'no TypeScript loader warning', first);
 const second = nx('run', 'db-b:deploy', '--env=local', '--outputStyle=static', '--skip-nx-cache');
-check(/a: nothing to deploy/.test(second) && /b: nothing to deploy/.test(second), 'the second deploy applies nothing', second);
-check(/^dbee deploy a -> local/m.test(first) && /^a: deployed \d+ steps?/m.test(first), "db-a's deployment is shown, not one line", first);
+check(
+  /a: nothing to deploy/.test(second) && /b: nothing to deploy/.test(second),
+  'the second deploy applies nothing',
+  second,
+);
+check(
+  /^dbee deploy a -> local/m.test(first) && /^a: deployed \d+ steps?/m.test(first),
+  "db-a's deployment is shown, not one line",
+  first,
+);
 const untracked = run('git', ['status', '--porcelain', '--untracked-files=all']).out;
 check(!/^\?\? (\.nx|\.dbee)\//m.test(untracked), 'nothing under .nx/ or .dbee/ shows in git status', untracked);
 
@@ -135,59 +188,117 @@ git('add', '-A');
 git('commit', '-qm', 'a and b');
 git('branch', '-M', 'main');
 git('checkout', '-q', '-b', 'feature');
-const affected = (...range) => run('npx', [...NPX, 'nx', 'affected', '-t', 'deploy', '--env=local', ...range, '--excludeTaskDependencies', '--outputStyle=static']);
+const affected = (...range) =>
+  run('npx', [
+    ...NPX,
+    'nx',
+    'affected',
+    '-t',
+    'deploy',
+    '--env=local',
+    ...range,
+    '--excludeTaskDependencies',
+    '--outputStyle=static',
+  ]);
 const ran = (out, p) => out.indexOf(`nx run db-${p}:deploy`);
-writeFileSync(join(ws, 'databases', 'b', 'schema', 'b', 'answer.sql'), 'CREATE VIEW b.answer AS SELECT 42 AS answer;\n');
+writeFileSync(
+  join(ws, 'databases', 'b', 'schema', 'b', 'answer.sql'),
+  'CREATE VIEW b.answer AS SELECT 42 AS answer;\n',
+);
 git('add', '-A');
 git('commit', '-qm', 'a view of b');
 const onlyB = affected('--base=main', '--head=HEAD');
-check(onlyB.code === 0 && ran(onlyB.out, 'b') >= 0 && ran(onlyB.out, 'a') < 0 && /^b: deployed \d+ steps?/m.test(onlyB.out), 'a view of b: deploys db-b only', onlyB.out);
-writeFileSync(join(ws, 'databases', 'a', 'schema', 'a', 'question.sql'), 'CREATE VIEW a.question AS SELECT 6 * 7 AS question;\n');
+check(
+  onlyB.code === 0 && ran(onlyB.out, 'b') >= 0 && ran(onlyB.out, 'a') < 0 && /^b: deployed \d+ steps?/m.test(onlyB.out),
+  'a view of b: deploys db-b only',
+  onlyB.out,
+);
+writeFileSync(
+  join(ws, 'databases', 'a', 'schema', 'a', 'question.sql'),
+  'CREATE VIEW a.question AS SELECT 6 * 7 AS question;\n',
+);
 git('add', '-A');
 git('commit', '-qm', 'a view of a');
 const both = affected('--base=HEAD~1', '--head=HEAD');
-check(both.code === 0 && ran(both.out, 'a') >= 0 && ran(both.out, 'b') > ran(both.out, 'a'), 'a view of a: deploys db-a, then its dependent db-b', both.out);
+check(
+  both.code === 0 && ran(both.out, 'a') >= 0 && ran(both.out, 'b') > ran(both.out, 'a'),
+  'a view of a: deploys db-a, then its dependent db-b',
+  both.out,
+);
 const none = affected('--base=HEAD', '--head=HEAD');
 check(none.code === 0 && /No tasks were run/.test(none.out), 'no change: nothing runs, exit 0', none.out);
 nx('run', 'db-b:graph');
 const artifacts = run('git', ['status', '--porcelain', '--untracked-files=all']).out;
-check(existsSync(join(ws, 'dist', 'dbee')) && !/^\?\? dist\//m.test(artifacts), 'nx run db-b:graph writes under dist/, which git status does not show', artifacts);
+check(
+  existsSync(join(ws, 'dist', 'dbee')) && !/^\?\? dist\//m.test(artifacts),
+  'nx run db-b:graph writes under dist/, which git status does not show',
+  artifacts,
+);
 
 step('nx g @dbee/nx:ci --provider=github');
 const refused = run('npx', [...NPX, 'nx', 'g', '@dbee/nx:ci', '--provider=github']);
-check(refused.code === 1 && /declares no server environment/.test(refused.out) && !existsSync(join(ws, '.github')), 'refused: no server environment', refused.out);
+check(
+  refused.code === 1 && /declares no server environment/.test(refused.out) && !existsSync(join(ws, '.github')),
+  'refused: no server environment',
+  refused.out,
+);
 const withTest = 'environments:\n  test:\n    engine: postgres\n    connection:\n      url: ${DBEE_TEST_URL}\n';
 const initial = readFileSync(join(ws, 'dbee.yaml'), 'utf8');
 writeFileSync(join(ws, 'dbee.yaml'), initial.replace(/^environments:\n/m, withTest));
 nx('g', '@dbee/nx:ci', '--provider=github', '--environments=test');
 const workflowFile = join(ws, '.github', 'workflows', 'dbee.yml');
 const workflow = existsSync(workflowFile) ? readFileSync(workflowFile, 'utf8') : '';
-check(workflow.includes('npx nx affected -t deploy --excludeTaskDependencies') && workflow.includes('DBEE_TEST_URL: ${{ secrets.DBEE_TEST_URL }}'), 'the workflow deploys test with its secret', workflow);
+check(
+  workflow.includes('npx nx affected -t deploy --excludeTaskDependencies') &&
+    workflow.includes('DBEE_TEST_URL: ${{ secrets.DBEE_TEST_URL }}'),
+  'the workflow deploys test with its secret',
+  workflow,
+);
 writeFileSync(join(ws, 'dbee.yaml'), initial);
 
 step('nx show project db-b --json, nx graph --file');
 const project = JSON.parse(nx('show', 'project', 'db-b', '--json'));
 const targets = Object.keys(project.targets ?? {});
-for (const t of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'status']) check(targets.includes(t), `db-b has target ${t}`, targets.join(' '));
+for (const t of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'status'])
+  check(targets.includes(t), `db-b has target ${t}`, targets.join(' '));
 const inputs = JSON.stringify(Object.values(project.targets).map((t) => t.inputs ?? []));
-check(!inputs.includes(ws) && !inputs.includes(REPO) && !inputs.includes(tmpdir()), 'no absolute path in any input', inputs);
-check(!inputs.includes('{workspaceRoot}/packages') && !inputs.includes('{workspaceRoot}/plugins'), 'no {workspaceRoot}/packages or /plugins input', inputs);
+check(
+  !inputs.includes(ws) && !inputs.includes(REPO) && !inputs.includes(tmpdir()),
+  'no absolute path in any input',
+  inputs,
+);
+check(
+  !inputs.includes('{workspaceRoot}/packages') && !inputs.includes('{workspaceRoot}/plugins'),
+  'no {workspaceRoot}/packages or /plugins input',
+  inputs,
+);
 check(/externalDependencies|--versions/.test(inputs), 'dbee itself enters the hash as installed packages', inputs);
 nx('graph', '--file=graph.json');
 const graph = JSON.parse(readFileSync(join(ws, 'graph.json'), 'utf8')).graph;
-check((graph.dependencies['db-b'] ?? []).some((d) => d.target === 'db-a'), 'graph: db-b depends on db-a', JSON.stringify(graph.dependencies['db-b']));
+check(
+  (graph.dependencies['db-b'] ?? []).some((d) => d.target === 'db-a'),
+  'graph: db-b depends on db-a',
+  JSON.stringify(graph.dependencies['db-b']),
+);
 
 step('npx dbee');
 const help = must('npx', [...NPX, 'dbee', '--help']);
 check(/usage: dbee/.test(help), 'dbee --help');
 const diff = must('npx', [...NPX, 'dbee', 'diff', 'b', '--env', 'local']);
 check(/no differences|no changes|up to date/i.test(diff), 'dbee diff b --env local is empty', diff);
-writeFileSync(join(ws, 'dbee.yaml'), `${readFileSync(join(ws, 'dbee.yaml'), 'utf8').replace(/^environments:\n/m, 'environments:\n  td:\n    engine: teradata\n    connection:\n      host: 127.0.0.1\n      user: dbee\n      password: \${TD_PASSWORD}\n')}`);
+writeFileSync(
+  join(ws, 'dbee.yaml'),
+  `${readFileSync(join(ws, 'dbee.yaml'), 'utf8').replace(/^environments:\n/m, 'environments:\n  td:\n    engine: teradata\n    connection:\n      host: 127.0.0.1\n      user: dbee\n      password: \${TD_PASSWORD}\n')}`,
+);
 ENV.TD_PASSWORD = 'x';
 require('node:fs').mkdirSync(join(ws, 'databases', 'edw'), { recursive: true });
 writeFileSync(join(ws, 'databases', 'edw', 'db.yaml'), 'version: 1\nname: edw\nengine: teradata\nschemas: [EDW]\n');
 const td = run('npx', [...NPX, 'dbee', 'status', 'edw', '--env', 'td']);
-check(td.code === 1 && td.out.includes('npm install -D @dbee/teradata teradatasql') && !/\n\s+at /.test(td.out), 'engine: teradata without @dbee/teradata: exit 1 naming what to install, no stack', `exit ${td.code}\n${td.out}`);
+check(
+  td.code === 1 && td.out.includes('npm install -D @dbee/teradata teradatasql') && !/\n\s+at /.test(td.out),
+  'engine: teradata without @dbee/teradata: exit 1 naming what to install, no stack',
+  `exit ${td.code}\n${td.out}`,
+);
 
 step('npm ls, no tsconfig');
 const ls = run('npm', ['ls', '--all', '--parseable']).out;

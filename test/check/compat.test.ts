@@ -47,15 +47,39 @@ const CHANGES: { name: string; files: Record<string, string>; remove?: string[];
       'databases/reporting/migrations/U1__drop_revenue_of.sql':
         'CREATE FUNCTION reporting.revenue_of(p_customer integer) RETURNS numeric LANGUAGE sql STABLE\n  AS $$ SELECT total FROM reporting.customer_revenue WHERE customer_id = p_customer $$;\n',
     },
-    remove: ['databases/reporting/schema/reporting/functions/revenue_of.sql', 'databases/reporting/smoke/reporting.yaml'],
+    remove: [
+      'databases/reporting/schema/reporting/functions/revenue_of.sql',
+      'databases/reporting/smoke/reporting.yaml',
+    ],
     flagged: ['revenue-of', 'revenue-of-many'],
   },
-  { name: 'adding a nullable column (sales.orders.note)', files: { 'databases/sales/schema/sales/tables/orders.sql': ORDERS_WITH('note text') }, flagged: [] },
-  { name: 'adding a nullable column (core.customers.fax)', files: { [CUSTOMERS]: customersTable('phone text,\n  fax text') }, flagged: [] },
-  { name: 'adding a table (sales.refunds)', files: { 'databases/sales/schema/sales/tables/refunds.sql': 'CREATE TABLE sales.refunds (id integer PRIMARY KEY, order_id integer NOT NULL);\n' }, flagged: [] },
-  { name: 'adding an index (core.customers.region)', files: { 'databases/core/schema/core/indexes/customers_region.sql': 'CREATE INDEX customers_region ON core.customers (region);\n' }, flagged: [] },
+  {
+    name: 'adding a nullable column (sales.orders.note)',
+    files: { 'databases/sales/schema/sales/tables/orders.sql': ORDERS_WITH('note text') },
+    flagged: [],
+  },
+  {
+    name: 'adding a nullable column (core.customers.fax)',
+    files: { [CUSTOMERS]: customersTable('phone text,\n  fax text') },
+    flagged: [],
+  },
+  {
+    name: 'adding a table (sales.refunds)',
+    files: {
+      'databases/sales/schema/sales/tables/refunds.sql':
+        'CREATE TABLE sales.refunds (id integer PRIMARY KEY, order_id integer NOT NULL);\n',
+    },
+    flagged: [],
+  },
+  {
+    name: 'adding an index (core.customers.region)',
+    files: {
+      'databases/core/schema/core/indexes/customers_region.sql':
+        'CREATE INDEX customers_region ON core.customers (region);\n',
+    },
+    flagged: [],
+  },
 ];
-
 
 function ORDERS_WITH(column: string): string {
   return `CREATE TABLE sales.orders (
@@ -85,7 +109,9 @@ describe.each([
 ])('dbee check on $engine: the application queries a change breaks', ({ env, changes }) => {
   let team: TeamWorkspace;
   beforeAll(async () => {
-    team = await TeamWorkspace.create({ files: { 'app/queries/app.sql': appQueriesFile(), [CUSTOMERS]: customersTable('phone text') } });
+    team = await TeamWorkspace.create({
+      files: { 'app/queries/app.sql': appQueriesFile(), [CUSTOMERS]: customersTable('phone text') },
+    });
     const deployed = await team.dbee(['deploy', 'reporting', '--env', env]);
     expect(deployed.code, deployed.stderr).toBe(0);
   });
@@ -105,7 +131,8 @@ describe.each([
       expect(flagged).toEqual(change.flagged);
       // Exit 1 exactly when a query breaks (a changed result is said, not refused).
       expect(r.code, r.stderr).toBe(report.broken.length ? 1 : 0);
-      for (const b of report.broken) expect(b.steps.length, `${queryId(b.query.origin)} names the step that breaks it`).toBeGreaterThan(0);
+      for (const b of report.broken)
+        expect(b.steps.length, `${queryId(b.query.origin)} names the step that breaks it`).toBeGreaterThan(0);
     } finally {
       await team.git(['checkout', '-q', '--', '.']);
       await team.git(['clean', '-qfd', 'databases']);
@@ -116,9 +143,21 @@ describe.each([
   it('deploy --dry-run runs the check when given a query source, and refuses the rename', async () => {
     team.write(CHANGES[0]!.files);
     try {
-      const r = await team.dbee(['deploy', 'reporting', '--env', env, '--dry-run', '--queries', 'app/queries', '--allow-hazards', 'data-loss']);
+      const r = await team.dbee([
+        'deploy',
+        'reporting',
+        '--env',
+        env,
+        '--dry-run',
+        '--queries',
+        'app/queries',
+        '--allow-hazards',
+        'data-loss',
+      ]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`BREAKS app/queries/app.sql:${APP_QUERIES.findIndex((q) => q.id === 'customer-phone') + 1}`);
+      expect(r.stdout).toContain(
+        `BREAKS app/queries/app.sql:${APP_QUERIES.findIndex((q) => q.id === 'customer-phone') + 1}`,
+      );
       expect(r.stderr).toContain("of the application's 37 queries would fail after this deployment");
     } finally {
       await team.git(['reset', '-q', '--hard']);

@@ -39,7 +39,9 @@ describe('query sources of a running server: pg_stat_statements and the CSV log'
     await admin.query('CREATE DATABASE app');
     await admin.end();
     env = { DBEE_DEV_URL: cluster.url('app') };
-    team = await TeamWorkspace.create({ files: { 'app/queries/app.sql': appQueriesFile(), [CUSTOMERS]: customersTable('phone text') } });
+    team = await TeamWorkspace.create({
+      files: { 'app/queries/app.sql': appQueriesFile(), [CUSTOMERS]: customersTable('phone text') },
+    });
     for (const e of ['dev', 'local']) {
       const deployed = await team.dbee(['deploy', 'reporting', '--env', e], env);
       expect(deployed.code, deployed.stderr).toBe(0);
@@ -73,13 +75,22 @@ describe('query sources of a running server: pg_stat_statements and the CSV log'
       expect(f.query.origin).toMatch(origin);
     }
     const reads = READS.filter((q) => /\bphone\b/.test(q.sql)).map((q) => q.sql);
-    for (const sql of reads) expect(report.broken.map((b) => b.query.text), `${sql} is flagged`).toContain(sql);
+    for (const sql of reads)
+      expect(
+        report.broken.map((b) => b.query.text),
+        `${sql} is flagged`,
+      ).toContain(sql);
     // The query sent with a literal is there too, as pg_stat_statements or the log has it.
-    expect(report.broken.some((b) => /WHERE id = (\$\d+|42)$/.test(b.query.text) && b.query.text.startsWith('SELECT phone'))).toBe(true);
+    expect(
+      report.broken.some((b) => /WHERE id = (\$\d+|42)$/.test(b.query.text) && b.query.text.startsWith('SELECT phone')),
+    ).toBe(true);
   }
 
   it('pg_stat_statements of the target: the queries that read a renamed column break', async () => {
-    const r = await team.dbee(['check', 'reporting', '--env', 'dev', '--queries', 'pg_stat_statements', '--format', 'json'], env);
+    const r = await team.dbee(
+      ['check', 'reporting', '--env', 'dev', '--queries', 'pg_stat_statements', '--format', 'json'],
+      env,
+    );
     const report = JSON.parse(r.stdout) as CheckJson;
     expect(r.code, r.stderr).toBe(1);
     expectPhoneReadsFlagged(report, /^pg_stat_statements$/);
@@ -89,7 +100,10 @@ describe('query sources of a running server: pg_stat_statements and the CSV log'
     const [log] = cluster.logFiles().filter((f) => f.endsWith('.csv'));
     expect(log, 'the server writes a CSV log').toBeDefined();
     copyFileSync(log!, join(team.root, 'app', 'server-log.csv'));
-    const r = await team.dbee(['check', 'reporting', '--env', target, '--queries', 'app/server-log.csv', '--format', 'json'], env);
+    const r = await team.dbee(
+      ['check', 'reporting', '--env', target, '--queries', 'app/server-log.csv', '--format', 'json'],
+      env,
+    );
     const report = JSON.parse(r.stdout) as CheckJson;
     expect(r.code, r.stderr).toBe(1);
     expectPhoneReadsFlagged(report, /^app\/server-log\.csv:\d+$/);

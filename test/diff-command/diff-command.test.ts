@@ -44,7 +44,12 @@ const setups: [string, (root: string) => Promise<Target>][] = [
     'postgres',
     async () => {
       const db = await scratchDatabase();
-      return { env: 'test', vars: { DBEE_TEST_URL: db.url }, exec: async (sql) => void (await queryUrl(db.url, sql)), done: db.drop };
+      return {
+        env: 'test',
+        vars: { DBEE_TEST_URL: db.url },
+        exec: async (sql) => void (await queryUrl(db.url, sql)),
+        done: db.drop,
+      };
     },
   ],
 ];
@@ -55,7 +60,15 @@ describe.each(setups)('dbee diff [%s]', (_name, setup) => {
   const diff = async (extra: Record<string, unknown> = {}) => {
     const r = await run(root, 'diff', { project: 'sales', env: t.env, format: 'json', ...extra }, t.vars);
     expect(r.stderr).toBe('');
-    return { code: r.code, json: JSON.parse(r.stdout) as { cached: boolean; changes: number; hazards: string[]; steps: { key: string; action: string; statements: string[] }[] } };
+    return {
+      code: r.code,
+      json: JSON.parse(r.stdout) as {
+        cached: boolean;
+        changes: number;
+        hazards: string[];
+        steps: { key: string; action: string; statements: string[] }[];
+      },
+    };
   };
   beforeAll(async () => {
     root = copyExamples();
@@ -89,7 +102,11 @@ describe.each(setups)('dbee diff [%s]', (_name, setup) => {
     expect(json.cached).toBe(false);
     const summary = json.steps.map((s) => `${s.action} ${s.key}`);
     expect(summary).toEqual(
-      expect.arrayContaining(['drop index:sales.orders_status_idx@sales.orders', 'alter table:sales.orders', 'create procedure:sales.cancel_stale_orders(interval)']),
+      expect.arrayContaining([
+        'drop index:sales.orders_status_idx@sales.orders',
+        'alter table:sales.orders',
+        'create procedure:sales.cancel_stale_orders(interval)',
+      ]),
     );
     expect(json.hazards).toContain('data-loss');
     const failing = await run(root, 'diff', { project: 'sales', env: t.env, failOnDiff: true }, t.vars);
@@ -99,7 +116,10 @@ describe.each(setups)('dbee diff [%s]', (_name, setup) => {
 
   it('sees a change on the source side (cache invalidated)', async () => {
     const before = await diff();
-    appendFileSync(join(root, 'examples/sales/schema/sales/views/order_totals.sql'), '\nCOMMENT ON VIEW sales.order_totals IS \'one row per order\';\n');
+    appendFileSync(
+      join(root, 'examples/sales/schema/sales/views/order_totals.sql'),
+      "\nCOMMENT ON VIEW sales.order_totals IS 'one row per order';\n",
+    );
     const after = await diff();
     expect(after.json.cached).toBe(false);
     expect(after.json.changes).toBe(before.json.changes + 1);
@@ -112,8 +132,14 @@ describe.each(setups)('dbee diff [%s]', (_name, setup) => {
     const yaml = readFileSync(join(root, 'dbee.yaml'), 'utf8');
     if (t.env === 'local') {
       // An embedded database cannot be unreachable; make it unobtainable instead: its lock is held by a live process.
-      writeFileSync(join(root, 'dbee.yaml'), yaml.replace('      embedded: .dbee/local\n', '      embedded: .dbee/local\n    deploy: { waitForLock: 1s }\n'));
-      writeFileSync(join(root, '.dbee', 'local.lock'), JSON.stringify({ user: 'someone', host: hostname(), pid: process.ppid, since: 'now' }));
+      writeFileSync(
+        join(root, 'dbee.yaml'),
+        yaml.replace('      embedded: .dbee/local\n', '      embedded: .dbee/local\n    deploy: { waitForLock: 1s }\n'),
+      );
+      writeFileSync(
+        join(root, '.dbee', 'local.lock'),
+        JSON.stringify({ user: 'someone', host: hostname(), pid: process.ppid, since: 'now' }),
+      );
     } else {
       vars = { DBEE_TEST_URL: 'postgres://postgres@127.0.0.1:1/nowhere' };
     }
@@ -130,13 +156,19 @@ describe('dbee diff between environments and between git refs', () => {
   let root: string;
   beforeAll(() => {
     root = copyExamples();
-    const yaml = readFileSync(join(root, 'dbee.yaml'), 'utf8').replace('  dev:\n', '  other:\n    engine: postgres\n    connection:\n      embedded: .dbee/other\n\n  dev:\n');
+    const yaml = readFileSync(join(root, 'dbee.yaml'), 'utf8').replace(
+      '  dev:\n',
+      '  other:\n    engine: postgres\n    connection:\n      embedded: .dbee/other\n\n  dev:\n',
+    );
     writeFileSync(join(root, 'dbee.yaml'), yaml);
     const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
     git('init', '-q');
     git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'add', '.');
     git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'v1');
-    appendFileSync(join(root, 'examples/sales/schema/sales/tables/orders.sql'), '\nCREATE INDEX orders_status_idx ON sales.orders (status);\n');
+    appendFileSync(
+      join(root, 'examples/sales/schema/sales/tables/orders.sql'),
+      '\nCREATE INDEX orders_status_idx ON sales.orders (status);\n',
+    );
     git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qam', 'v2');
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -145,7 +177,9 @@ describe('dbee diff between environments and between git refs', () => {
     const r = await run(root, 'diff', { project: 'sales', base: 'HEAD~1', head: 'HEAD', format: 'json' });
     expect(r.stderr).toBe('');
     const json = JSON.parse(r.stdout);
-    expect(json.steps.map((s: { action: string; key: string }) => `${s.action} ${s.key}`)).toEqual(['create index:sales.orders_status_idx@sales.orders']);
+    expect(json.steps.map((s: { action: string; key: string }) => `${s.action} ${s.key}`)).toEqual([
+      'create index:sales.orders_status_idx@sales.orders',
+    ]);
     expect(json.from).toBe('HEAD~1');
   });
 
@@ -159,6 +193,8 @@ describe('dbee diff between environments and between git refs', () => {
     const r = await run(root, 'diff', { project: 'sales', env: 'other', againstEnv: 'local', format: 'json' });
     expect(r.stderr).toBe('');
     const json = JSON.parse(r.stdout);
-    expect(json.steps.map((s: { action: string; key: string }) => `${s.action} ${s.key}`)).toEqual(['create index:sales.orders_status_idx@sales.orders']);
+    expect(json.steps.map((s: { action: string; key: string }) => `${s.action} ${s.key}`)).toEqual([
+      'create index:sales.orders_status_idx@sales.orders',
+    ]);
   });
 });

@@ -15,12 +15,19 @@ environments:
 `;
 const project = (extra = '') => `version: 1\nname: a\nengine: postgres\nschemas: [a]\n${extra}`;
 
-describe.each([['pglite', 'local'], ['postgres', 'server']])('declared renames [%s]', (_name, env) => {
+describe.each([
+  ['pglite', 'local'],
+  ['postgres', 'server'],
+])('declared renames [%s]', (_name, env) => {
   let w: ReturnType<typeof tempWorkspace>;
   let vars: NodeJS.ProcessEnv = {};
   let drop = async () => {};
   beforeAll(async () => {
-    w = tempWorkspace({ 'dbee.yaml': WS, 'a/db.yaml': project(), 'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, old_name text);' });
+    w = tempWorkspace({
+      'dbee.yaml': WS,
+      'a/db.yaml': project(),
+      'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, old_name text);',
+    });
     if (env === 'server') {
       const db = await scratchDatabase();
       vars = { RENAME_TEST_URL: db.url };
@@ -51,7 +58,10 @@ describe.each([['pglite', 'local'], ['postgres', 'server']])('declared renames [
   });
 
   it('renames the column when db.yaml declares it', async () => {
-    w.write('a/db.yaml', project('renames:\n  - { kind: column, schema: a, table: t, from: old_name, to: new_name }\n'));
+    w.write(
+      'a/db.yaml',
+      project('renames:\n  - { kind: column, schema: a, table: t, from: old_name, to: new_name }\n'),
+    );
     const s = await steps();
     expect(s.flatMap((x) => x.statements)).toEqual(['ALTER TABLE a.t RENAME COLUMN old_name TO new_name']);
   });

@@ -124,17 +124,44 @@ function clone<T>(x: T): T {
 /** A random schema A for `seed`, in `schema`. */
 export function generateSpec(seed: number, schema: string, role: string): Spec {
   const r = new Random(rng(seed));
-  const spec: Spec = { schema, enums: [], domains: [], sequences: [], tables: [], partitioned: null, views: [], functions: [], extraRole: role };
-  for (let i = 0; i < r.int(0, 2); i++) spec.enums.push({ name: `e${i}`, values: ['a', 'b', 'c', 'd'].slice(0, r.int(2, 4)) });
-  for (let i = 0; i < r.int(0, 1); i++) spec.domains.push({ name: `dom${i}`, base: r.pick(['integer', 'text']), check: r.chance(0.5) ? 'VALUE IS NOT NULL' : null, notNull: false });
-  for (let i = 0; i < r.int(0, 1); i++) spec.sequences.push({ name: `seq${i}`, increment: r.int(1, 3), start: r.int(1, 100) });
+  const spec: Spec = {
+    schema,
+    enums: [],
+    domains: [],
+    sequences: [],
+    tables: [],
+    partitioned: null,
+    views: [],
+    functions: [],
+    extraRole: role,
+  };
+  for (let i = 0; i < r.int(0, 2); i++)
+    spec.enums.push({ name: `e${i}`, values: ['a', 'b', 'c', 'd'].slice(0, r.int(2, 4)) });
+  for (let i = 0; i < r.int(0, 1); i++)
+    spec.domains.push({
+      name: `dom${i}`,
+      base: r.pick(['integer', 'text']),
+      check: r.chance(0.5) ? 'VALUE IS NOT NULL' : null,
+      notNull: false,
+    });
+  for (let i = 0; i < r.int(0, 1); i++)
+    spec.sequences.push({ name: `seq${i}`, increment: r.int(1, 3), start: r.int(1, 100) });
   const nTables = r.int(1, 4);
-  for (let i = 0; i < nTables; i++) spec.tables.push(randomTable(r, spec, `t${i}`, i > 0 ? `t${r.int(0, i - 1)}` : null));
+  for (let i = 0; i < nTables; i++)
+    spec.tables.push(randomTable(r, spec, `t${i}`, i > 0 ? `t${r.int(0, i - 1)}` : null));
   if (r.chance(0.2) && spec.tables.length) {
     const parent = spec.tables[0]!;
-    spec.tables.push({ ...emptyTable(`c0`), cols: [{ name: 'extra', type: 'text', notNull: false, default: null, auto: null, comment: null }], inherits: parent.name });
+    spec.tables.push({
+      ...emptyTable(`c0`),
+      cols: [{ name: 'extra', type: 'text', notNull: false, default: null, auto: null, comment: null }],
+      inherits: parent.name,
+    });
   }
-  if (r.chance(0.3)) spec.partitioned = { name: 'pt', parts: [{ name: 'pt_1', from: 0, to: 100 }, ...(r.chance(0.5) ? [{ name: 'pt_2', from: 100, to: 200 }] : [])] };
+  if (r.chance(0.3))
+    spec.partitioned = {
+      name: 'pt',
+      parts: [{ name: 'pt_1', from: 0, to: 100 }, ...(r.chance(0.5) ? [{ name: 'pt_2', from: 100, to: 200 }] : [])],
+    };
   addViews(r, spec);
   addFunctions(r, spec);
   // Drawn from a stream of their own, so that the schemas above stay what they were for every seed.
@@ -154,13 +181,20 @@ function secondRound(r: Random, spec: Spec, p: number): void {
   const tables = spec.tables.filter((t) => !t.inherits);
   for (const t of tables) {
     const id = t.cols.find((c) => c.name === 'id')!;
-    if (r.chance(p)) t.identityOptions = id.auto?.startsWith('identity') ? `START WITH ${r.int(1, 50)} INCREMENT BY ${r.int(1, 5)}${r.chance(0.3) ? ' CACHE 4' : ''}${r.chance(0.2) ? ' CYCLE' : ''}` : undefined;
+    if (r.chance(p))
+      t.identityOptions = id.auto?.startsWith('identity')
+        ? `START WITH ${r.int(1, 50)} INCREMENT BY ${r.int(1, 5)}${r.chance(0.3) ? ' CACHE 4' : ''}${r.chance(0.2) ? ' CYCLE' : ''}`
+        : undefined;
     if (r.chance(p)) t.fkNotValid = !t.fkNotValid;
     if (r.chance(p)) t.checksNotValid = !t.checksNotValid;
     if (r.chance(p)) t.replica = r.pick([undefined, 'full', 'nothing'] as const);
     if (r.chance(p)) {
       const c = t.cols.find((x) => x.name !== 'id' && (x.type === 'integer' || x.type === 'text'));
-      if (c && r.chance(0.5)) t.policies = [...t.policies.filter((x) => x.name !== 'p_col'), { name: 'p_col', cmd: 'SELECT', roles: 'PUBLIC', using: `${c.name} IS NOT NULL`, check: null }];
+      if (c && r.chance(0.5))
+        t.policies = [
+          ...t.policies.filter((x) => x.name !== 'p_col'),
+          { name: 'p_col', cmd: 'SELECT', roles: 'PUBLIC', using: `${c.name} IS NOT NULL`, check: null },
+        ];
       else t.policies = t.policies.filter((x) => x.name !== 'p_col');
     }
   }
@@ -174,14 +208,17 @@ function secondRound(r: Random, spec: Spec, p: number): void {
     const [a, b] = [tables[0]!, tables[1]!];
     a.cycleTo = a.cycleTo ? undefined : b.name;
   }
-  if (spec.sequences.length && tables.length && r.chance(p)) spec.sequenceOwner = spec.sequenceOwner ? undefined : tables[tables.length - 1]!.name;
+  if (spec.sequences.length && tables.length && r.chance(p))
+    spec.sequenceOwner = spec.sequenceOwner ? undefined : tables[tables.length - 1]!.name;
   if (spec.partitioned && r.chance(p)) spec.partitionIndex = !spec.partitionIndex;
   if (spec.partitioned && r.chance(p)) spec.localPartitionIndex = !spec.localPartitionIndex;
 }
 
 /** Add the collation and move a text column to it, or move every column off it and drop it. */
 function toggleCollation(r: Random, spec: Spec): void {
-  const text = spec.tables.flatMap((t) => t.cols.filter((c) => (c.type === 'text' || c.type === 'varchar(20)') && !c.auto));
+  const text = spec.tables.flatMap((t) =>
+    t.cols.filter((c) => (c.type === 'text' || c.type === 'varchar(20)') && !c.auto),
+  );
   if (spec.collation) {
     spec.collation = false;
     for (const c of text) delete c.collate;
@@ -201,7 +238,11 @@ function changePartitioning(r: Random, spec: Spec): void {
       if (p.parts[1]) p.parts[1].from = 50;
       break;
     case 1:
-      p.parts.push({ name: `pt_${p.parts.length + 1}`, from: p.parts[p.parts.length - 1]!.to, to: p.parts[p.parts.length - 1]!.to + 100 });
+      p.parts.push({
+        name: `pt_${p.parts.length + 1}`,
+        from: p.parts[p.parts.length - 1]!.to,
+        to: p.parts[p.parts.length - 1]!.to + 100,
+      });
       break;
     default:
       spec.partitionBy = 'list';
@@ -209,22 +250,56 @@ function changePartitioning(r: Random, spec: Spec): void {
 }
 
 function emptyTable(name: string): Tab {
-  return { name, cols: [], pk: false, checks: [], uniques: [], fk: null, indexes: [], rls: false, force: false, policies: [], grant: null, comment: null, inherits: null, trigger: false };
+  return {
+    name,
+    cols: [],
+    pk: false,
+    checks: [],
+    uniques: [],
+    fk: null,
+    indexes: [],
+    rls: false,
+    force: false,
+    policies: [],
+    grant: null,
+    comment: null,
+    inherits: null,
+    trigger: false,
+  };
 }
 
 function randomColumn(r: Random, spec: Spec, name: string): Col {
-  const kinds = [...BASE_TYPES, ...spec.enums.map((e) => `${spec.schema}.${e.name}`), ...spec.domains.map((d) => `${spec.schema}.${d.name}`)];
+  const kinds = [
+    ...BASE_TYPES,
+    ...spec.enums.map((e) => `${spec.schema}.${e.name}`),
+    ...spec.domains.map((d) => `${spec.schema}.${d.name}`),
+  ];
   const type = r.pick(kinds);
   let def = defaultFor(type, r);
   const e = spec.enums.find((x) => `${spec.schema}.${x.name}` === type);
   if (e && r.chance(0.5)) def = `'${e.values[0]}'::${type}`;
-  if (spec.sequences.length && (type === 'integer' || type === 'bigint') && r.chance(0.2)) def = `nextval('${spec.schema}.${spec.sequences[0]!.name}'::regclass)`;
-  return { name, type, notNull: r.chance(0.2) && def !== null, default: def, auto: null, comment: r.chance(0.15) ? `column ${name}` : null };
+  if (spec.sequences.length && (type === 'integer' || type === 'bigint') && r.chance(0.2))
+    def = `nextval('${spec.schema}.${spec.sequences[0]!.name}'::regclass)`;
+  return {
+    name,
+    type,
+    notNull: r.chance(0.2) && def !== null,
+    default: def,
+    auto: null,
+    comment: r.chance(0.15) ? `column ${name}` : null,
+  };
 }
 
 function randomTable(r: Random, spec: Spec, name: string, fkTarget: string | null): Tab {
   const t = emptyTable(name);
-  const id: Col = { name: 'id', type: 'integer', notNull: true, default: null, auto: r.pick(['serial', 'identity-always', 'identity-default', null] as const), comment: null };
+  const id: Col = {
+    name: 'id',
+    type: 'integer',
+    notNull: true,
+    default: null,
+    auto: r.pick(['serial', 'identity-always', 'identity-default', null] as const),
+    comment: null,
+  };
   t.cols.push(id);
   t.pk = true;
   for (let i = 0; i < r.int(1, 4); i++) t.cols.push(randomColumn(r, spec, `c${i}`));
@@ -242,12 +317,21 @@ function randomTable(r: Random, spec: Spec, name: string, fkTarget: string | nul
   }
   if (r.chance(0.5)) {
     const c = r.pick(t.cols);
-    t.indexes.push({ name: `${name}_i0`, def: r.chance(0.3) ? `(${c.name}) WHERE (${c.name} IS NOT NULL)` : `(${c.name})` });
+    t.indexes.push({
+      name: `${name}_i0`,
+      def: r.chance(0.3) ? `(${c.name}) WHERE (${c.name} IS NOT NULL)` : `(${c.name})`,
+    });
   }
   if (r.chance(0.25)) {
     t.rls = true;
     t.force = r.chance(0.3);
-    t.policies.push({ name: 'p_read', cmd: 'SELECT', roles: r.pick(['PUBLIC', spec.extraRole]), using: 'id > 0', check: null });
+    t.policies.push({
+      name: 'p_read',
+      cmd: 'SELECT',
+      roles: r.pick(['PUBLIC', spec.extraRole]),
+      using: 'id > 0',
+      check: null,
+    });
   }
   if (r.chance(0.4)) t.grant = r.pick(['SELECT', 'SELECT, INSERT', 'UPDATE']);
   if (r.chance(0.2)) t.comment = `table ${name}`;
@@ -260,7 +344,11 @@ function addViews(r: Random, spec: Spec): void {
   const base = spec.tables.filter((t) => !t.inherits)[0];
   if (!base || !r.chance(0.7)) return;
   const cols = base.cols.slice(0, r.int(1, base.cols.length)).map((c) => c.name);
-  spec.views.push({ name: 'v0', sql: `SELECT ${cols.join(', ')} FROM ${spec.schema}.${base.name}`, comment: r.chance(0.2) ? 'view v0' : null });
+  spec.views.push({
+    name: 'v0',
+    sql: `SELECT ${cols.join(', ')} FROM ${spec.schema}.${base.name}`,
+    comment: r.chance(0.2) ? 'view v0' : null,
+  });
   if (r.chance(0.6)) spec.views.push({ name: 'v1', sql: `SELECT ${cols[0]} FROM ${spec.schema}.v0`, comment: null });
 }
 
@@ -308,7 +396,11 @@ export function mutateSpec(a: Spec, seed: number): Spec {
       case 2:
         if (t) {
           const c = r.pick(t.cols.filter((x) => x.name !== 'id' && x.name !== 'ref_id').concat([]));
-          if (c && ['integer', 'bigint', 'text', 'varchar(20)'].includes(c.type) && !t.checks.some((x) => x.expr.includes(c.name))) {
+          if (
+            c &&
+            ['integer', 'bigint', 'text', 'varchar(20)'].includes(c.type) &&
+            !t.checks.some((x) => x.expr.includes(c.name))
+          ) {
             c.type = c.type === 'integer' ? 'bigint' : c.type === 'varchar(20)' ? 'text' : c.type;
           }
         }
@@ -335,7 +427,8 @@ export function mutateSpec(a: Spec, seed: number): Spec {
           else if (e.values.length > 2) {
             const gone = e.values.pop()!;
             // Defaults naming the value go too; rows never hold it (the test inserts defaults only).
-            for (const tab of b.tables) for (const c of tab.cols) if (c.default === `'${gone}'::${b.schema}.${e.name}`) c.default = null;
+            for (const tab of b.tables)
+              for (const c of tab.cols) if (c.default === `'${gone}'::${b.schema}.${e.name}`) c.default = null;
           }
         }
         break;
@@ -344,7 +437,14 @@ export function mutateSpec(a: Spec, seed: number): Spec {
           t.rls = !t.rls || r.chance(0.5);
           t.force = r.chance(0.3);
           if (t.policies.length && r.chance(0.5)) t.policies[0]!.using = `id > ${r.int(1, 9)}`;
-          else t.policies.push({ name: `p${k}`, cmd: r.pick(['ALL', 'INSERT', 'UPDATE', 'DELETE']), roles: b.extraRole, using: r.chance(0.5) ? 'true' : null, check: 'id > 0' });
+          else
+            t.policies.push({
+              name: `p${k}`,
+              cmd: r.pick(['ALL', 'INSERT', 'UPDATE', 'DELETE']),
+              roles: b.extraRole,
+              using: r.chance(0.5) ? 'true' : null,
+              check: 'id > 0',
+            });
           const p = t.policies[t.policies.length - 1]!;
           if (p.cmd === 'INSERT') p.using = null;
           if (p.cmd === 'DELETE') p.check = null;
@@ -355,7 +455,11 @@ export function mutateSpec(a: Spec, seed: number): Spec {
         if (t) t.indexes = t.indexes.length ? [] : [{ name: `${t.name}_i1`, def: `(${r.pick(t.cols).name})` }];
         break;
       case 8:
-        if (t && t.indexes.length) t.indexes[0]!.def = `(${t.cols.map((c) => c.name).slice(0, 2).join(', ')})`;
+        if (t && t.indexes.length)
+          t.indexes[0]!.def = `(${t.cols
+            .map((c) => c.name)
+            .slice(0, 2)
+            .join(', ')})`;
         break;
       case 9:
         addViews(r, b);
@@ -386,7 +490,8 @@ export function mutateSpec(a: Spec, seed: number): Spec {
     }
   }
   // Views name the columns they read: keep them valid after columns are dropped.
-  const present = (table: string, col: string) => b.tables.find((x) => x.name === table)?.cols.some((c) => c.name === col);
+  const present = (table: string, col: string) =>
+    b.tables.find((x) => x.name === table)?.cols.some((c) => c.name === col);
   b.views = b.views.filter((v) => {
     const m = /^SELECT (.+) FROM \S+\.(\w+)$/.exec(v.sql);
     if (!m || m[2] === 'v0') return true;
@@ -399,7 +504,8 @@ export function mutateSpec(a: Spec, seed: number): Spec {
   if (extra.chance(0.15)) toggleCollation(extra, b);
   secondRound(new Random(rng(seed ^ 0xc2b2ae35)), b, 0.2);
   for (const t of b.tables) {
-    if (t.identityOptions && !t.cols.find((c) => c.name === 'id')!.auto?.startsWith('identity')) t.identityOptions = undefined;
+    if (t.identityOptions && !t.cols.find((c) => c.name === 'id')!.auto?.startsWith('identity'))
+      t.identityOptions = undefined;
   }
   return b;
 }
@@ -419,16 +525,24 @@ function colSql(c: Col, schema: string): string {
 export function specSql(spec: Spec): string {
   const s = spec.schema;
   const out: string[] = [`CREATE SCHEMA ${s}`];
-  for (const e of spec.enums) out.push(`CREATE TYPE ${s}.${e.name} AS ENUM (${e.values.map((v) => `'${v}'`).join(', ')})`);
-  for (const d of spec.domains) out.push(`CREATE DOMAIN ${s}.${d.name} AS ${d.base}${d.check ? ` CONSTRAINT ${d.name}_chk CHECK (${d.check})` : ''}`);
+  for (const e of spec.enums)
+    out.push(`CREATE TYPE ${s}.${e.name} AS ENUM (${e.values.map((v) => `'${v}'`).join(', ')})`);
+  for (const d of spec.domains)
+    out.push(
+      `CREATE DOMAIN ${s}.${d.name} AS ${d.base}${d.check ? ` CONSTRAINT ${d.name}_chk CHECK (${d.check})` : ''}`,
+    );
   if (spec.collation) out.push(`CREATE COLLATION ${s}.co (provider = libc, locale = 'C')`);
-  for (const q of spec.sequences) out.push(`CREATE SEQUENCE ${s}.${q.name} INCREMENT BY ${q.increment} START WITH ${q.start}`);
+  for (const q of spec.sequences)
+    out.push(`CREATE SEQUENCE ${s}.${q.name} INCREMENT BY ${q.increment} START WITH ${q.start}`);
   const hasTrigger = spec.tables.some((t) => t.trigger);
-  if (hasTrigger) out.push(`CREATE FUNCTION ${s}.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
+  if (hasTrigger)
+    out.push(`CREATE FUNCTION ${s}.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
   for (const t of spec.tables) {
     const items = t.cols.map((c) => {
       const sql = colSql(c, s);
-      return c.name === 'id' && t.identityOptions && c.auto?.startsWith('identity') ? sql.replace(/AS IDENTITY$/, `AS IDENTITY (${t.identityOptions})`) : sql;
+      return c.name === 'id' && t.identityOptions && c.auto?.startsWith('identity')
+        ? sql.replace(/AS IDENTITY$/, `AS IDENTITY (${t.identityOptions})`)
+        : sql;
     });
     // `ukey` first (never dropped, so columns added later land after it on both sides): the unique index a foreign
     // key references, and the column a sequence is owned by.
@@ -436,37 +550,58 @@ export function specSql(spec: Spec): string {
     if (t.pk && !t.inherits) items.push(`CONSTRAINT ${t.name}_pkey PRIMARY KEY (id)`);
     if (!t.checksNotValid) for (const c of t.checks) items.push(`CONSTRAINT ${c.name} CHECK (${c.expr})`);
     for (const u of t.uniques) items.push(`CONSTRAINT ${u.name} UNIQUE (${u.cols.join(', ')})`);
-    out.push(`CREATE TABLE ${s}.${t.name} (\n  ${items.join(',\n  ')}\n)${t.inherits ? ` INHERITS (${s}.${t.inherits})` : ''}`);
+    out.push(
+      `CREATE TABLE ${s}.${t.name} (\n  ${items.join(',\n  ')}\n)${t.inherits ? ` INHERITS (${s}.${t.inherits})` : ''}`,
+    );
   }
-  for (const t of spec.tables) if (t.uniqueIndex) out.push(`CREATE UNIQUE INDEX ${t.name}_ukey ON ${s}.${t.name} (ukey)`);
+  for (const t of spec.tables)
+    if (t.uniqueIndex) out.push(`CREATE UNIQUE INDEX ${t.name}_ukey ON ${s}.${t.name} (ukey)`);
   for (const t of spec.tables) {
     const nv = (yes: boolean | undefined) => (yes ? ' NOT VALID' : '');
-    if (t.fk) out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.fk.name} FOREIGN KEY (${t.fk.col}) REFERENCES ${s}.${t.fk.ref} (id)${nv(t.fkNotValid)}`);
-    if (t.checksNotValid) for (const c of t.checks) out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${c.name} CHECK (${c.expr}) NOT VALID`);
+    if (t.fk)
+      out.push(
+        `ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.fk.name} FOREIGN KEY (${t.fk.col}) REFERENCES ${s}.${t.fk.ref} (id)${nv(t.fkNotValid)}`,
+      );
+    if (t.checksNotValid)
+      for (const c of t.checks)
+        out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${c.name} CHECK (${c.expr}) NOT VALID`);
     if (t.refByIndex && spec.tables.some((x) => x.name === t.refByIndex && x.uniqueIndex)) {
-      out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.name}_ukey_fk FOREIGN KEY (ukey) REFERENCES ${s}.${t.refByIndex} (ukey)`);
+      out.push(
+        `ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.name}_ukey_fk FOREIGN KEY (ukey) REFERENCES ${s}.${t.refByIndex} (ukey)`,
+      );
     }
-    if (t.cycleTo && spec.tables.some((x) => x.name === t.cycleTo)) out.push(`ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.name}_cycle_fk FOREIGN KEY (id) REFERENCES ${s}.${t.cycleTo} (id) NOT VALID`);
+    if (t.cycleTo && spec.tables.some((x) => x.name === t.cycleTo))
+      out.push(
+        `ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.name}_cycle_fk FOREIGN KEY (id) REFERENCES ${s}.${t.cycleTo} (id) NOT VALID`,
+      );
     if (t.replica) out.push(`ALTER TABLE ${s}.${t.name} REPLICA IDENTITY ${t.replica.toUpperCase()}`);
     for (const i of t.indexes) out.push(`CREATE INDEX ${i.name} ON ${s}.${t.name} ${i.def}`);
     if (t.rls) out.push(`ALTER TABLE ${s}.${t.name} ENABLE ROW LEVEL SECURITY`);
     if (t.force) out.push(`ALTER TABLE ${s}.${t.name} FORCE ROW LEVEL SECURITY`);
     for (const p of t.policies) {
-      out.push(`CREATE POLICY ${p.name} ON ${s}.${t.name} FOR ${p.cmd} TO ${p.roles}${p.using ? ` USING (${p.using})` : ''}${p.check ? ` WITH CHECK (${p.check})` : ''}`);
+      out.push(
+        `CREATE POLICY ${p.name} ON ${s}.${t.name} FOR ${p.cmd} TO ${p.roles}${p.using ? ` USING (${p.using})` : ''}${p.check ? ` WITH CHECK (${p.check})` : ''}`,
+      );
     }
     if (t.grant) out.push(`GRANT ${t.grant} ON ${s}.${t.name} TO ${spec.extraRole}`);
     if (t.comment) out.push(`COMMENT ON TABLE ${s}.${t.name} IS '${t.comment}'`);
     for (const c of t.cols) if (c.comment) out.push(`COMMENT ON COLUMN ${s}.${t.name}.${c.name} IS '${c.comment}'`);
-    if (t.trigger) out.push(`CREATE TRIGGER ${t.name}_touch BEFORE UPDATE ON ${s}.${t.name} FOR EACH ROW EXECUTE FUNCTION ${s}.touch()`);
+    if (t.trigger)
+      out.push(
+        `CREATE TRIGGER ${t.name}_touch BEFORE UPDATE ON ${s}.${t.name} FOR EACH ROW EXECUTE FUNCTION ${s}.touch()`,
+      );
   }
   if (spec.partitioned) {
     const list = spec.partitionBy === 'list';
-    out.push(`CREATE TABLE ${s}.${spec.partitioned.name} (k integer NOT NULL, v text DEFAULT 'x') PARTITION BY ${list ? 'LIST' : 'RANGE'} (k)`);
+    out.push(
+      `CREATE TABLE ${s}.${spec.partitioned.name} (k integer NOT NULL, v text DEFAULT 'x') PARTITION BY ${list ? 'LIST' : 'RANGE'} (k)`,
+    );
     for (const p of spec.partitioned.parts) {
       const bound = list ? `IN (${p.from}, ${p.from + 1})` : `FROM (${p.from}) TO (${p.to})`;
       out.push(`CREATE TABLE ${s}.${p.name} PARTITION OF ${s}.${spec.partitioned.name} FOR VALUES ${bound}`);
     }
-    if (list) out.push(`CREATE TABLE ${s}.${spec.partitioned.name}_default PARTITION OF ${s}.${spec.partitioned.name} DEFAULT`);
+    if (list)
+      out.push(`CREATE TABLE ${s}.${spec.partitioned.name}_default PARTITION OF ${s}.${spec.partitioned.name} DEFAULT`);
     const first = spec.partitioned.parts[0];
     // Either the partitioned table's index or a partition's own equal one: with both, PostgreSQL's CREATE INDEX on the
     // parent takes the partition's in (attached under its name), which the diff does not plan (docs/diff-properties.md).

@@ -40,7 +40,8 @@ export async function catalog(conn: Connection, schema: string): Promise<string[
   await conn.query(`select set_config('search_path', 'pg_catalog', false)`);
   try {
     // An ACL equal to the owner's default prints as nothing in pg_dump, whether the catalog holds NULL or the list.
-    const defaults = /\|(?:postgres=arwdDxtm?\/postgres|=X\/postgres,postgres=X\/postgres|=U\/postgres,postgres=U\/postgres|postgres=UC\/postgres)(?=\||$)/g;
+    const defaults =
+      /\|(?:postgres=arwdDxtm?\/postgres|=X\/postgres,postgres=X\/postgres|=U\/postgres,postgres=U\/postgres|postgres=UC\/postgres)(?=\||$)/g;
     // A column added to an inheritance parent is appended to each child after the child's own columns, where a
     // fresh build puts the parent's columns first (PostgreSQL's ALTER TABLE ... ADD COLUMN; the diff never reorders
     // columns, README "What the diff supports"): children's columns are compared by name, type and default only.
@@ -55,7 +56,9 @@ export async function catalog(conn: Connection, schema: string): Promise<string[
       const m = /^c\|([^|]+)\|\d+\|/.exec(line);
       return m && children.includes(m[1]!) ? line.replace(/^(c\|[^|]+\|)\d+\|/, '$1*|') : line;
     };
-    return (await conn.query<{ line: string }>(CATALOG_SQL, [[schema], null, true, true])).rows.map((r) => unordered(r.line.replace(defaults, '')));
+    return (await conn.query<{ line: string }>(CATALOG_SQL, [[schema], null, true, true])).rows.map((r) =>
+      unordered(r.line.replace(defaults, '')),
+    );
   } finally {
     await conn.query(`select set_config('search_path', 'public', false)`);
   }
@@ -66,7 +69,11 @@ const DUMP_BATCH = 15;
 
 /** `pg_dump -s -n schema...` of a server database, without the lines that name the dump itself. */
 async function pgDump(url: string, schemas: string[]): Promise<string> {
-  const { stdout: out } = await promisify(execFile)('pg_dump', ['-s', ...schemas.flatMap((s) => ['-n', s]), '--no-comments', url], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const { stdout: out } = await promisify(execFile)(
+    'pg_dump',
+    ['-s', ...schemas.flatMap((s) => ['-n', s]), '--no-comments', url],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   return out
     .split('\n')
     .filter((l) => !/^(--|SET |SELECT pg_catalog\.set_config|\\restrict|\\unrestrict)/.test(l))
@@ -95,7 +102,8 @@ async function seedRows(conn: Connection, spec: Spec): Promise<void> {
     }
   }
   // Rows in each partition, so that a partitioning change meets data to copy.
-  for (const k of spec.partitioned ? [0, 1, 100, 101] : []) await conn.execute(`INSERT INTO ${spec.schema}.${spec.partitioned!.name} (k) VALUES (${k})`).catch(() => {});
+  for (const k of spec.partitioned ? [0, 1, 100, 101] : [])
+    await conn.execute(`INSERT INTO ${spec.schema}.${spec.partitioned!.name} (k) VALUES (${k})`).catch(() => {});
 }
 
 /**
@@ -111,7 +119,10 @@ export class PropertyBench {
 
   static async open(engine: EngineName): Promise<PropertyBench> {
     // In memory: a few seconds more to start, but ~30 % less CPU for the thousands of statements of the pairs.
-    const [live, desired] = await Promise.all([openScratch(engine, { memory: true }), openScratch(engine, { memory: true })]);
+    const [live, desired] = await Promise.all([
+      openScratch(engine, { memory: true }),
+      openScratch(engine, { memory: true }),
+    ]);
     await live.conn.execute(CREATE_ROLE);
     await desired.conn.execute(CREATE_ROLE);
     const urlOf = (s: Scratch) => {
@@ -119,7 +130,12 @@ export class PropertyBench {
       u.pathname = '/' + s.conn.description.replace(/^postgres:/, '');
       return u.toString();
     };
-    return new PropertyBench(engine, live, desired, engine === 'postgres' ? { live: urlOf(live), desired: urlOf(desired) } : null);
+    return new PropertyBench(
+      engine,
+      live,
+      desired,
+      engine === 'postgres' ? { live: urlOf(live), desired: urlOf(desired) } : null,
+    );
   }
 
   async close(): Promise<void> {
@@ -160,7 +176,10 @@ export class PropertyBench {
       const [before] = await both(buildA, buildB);
       stage = 'diff';
       const scope = { schemas: [schema] };
-      const [from, to] = await both(() => introspect(live, scope), () => introspect(desired, scope));
+      const [from, to] = await both(
+        () => introspect(live, scope),
+        () => introspect(desired, scope),
+      );
       const changes = diffModels(from, to);
       const steps = renderPlanSteps(changes, { from, to });
       stage = 'apply';
@@ -169,18 +188,37 @@ export class PropertyBench {
       const again = diffModels(await introspect(live, scope), to);
       if (again.length) return { seed, stage, message: `not empty: ${again.map((c) => c.kind).join(', ')}` };
       stage = 'catalog';
-      const [x, y] = await both(() => catalog(live, schema), () => catalog(desired, schema));
+      const [x, y] = await both(
+        () => catalog(live, schema),
+        () => catalog(desired, schema),
+      );
       const onlyLive = x.filter((l) => !y.includes(l));
       const onlyDesired = y.filter((l) => !x.includes(l));
-      if (onlyLive.length || onlyDesired.length) return { seed, stage, message: `live has ${JSON.stringify(onlyLive)}, desired has ${JSON.stringify(onlyDesired)}` };
+      if (onlyLive.length || onlyDesired.length)
+        return {
+          seed,
+          stage,
+          message: `live has ${JSON.stringify(onlyLive)}, desired has ${JSON.stringify(onlyDesired)}`,
+        };
       if (this.urls) {
         dumps.push(seed);
         keep = true;
       }
       stage = 'insert';
-      const [wanted, after] = await both(() => acceptsDefaultRow(desired, b), () => acceptsDefaultRow(live, b));
-      const broken = b.tables.filter((t) => wanted.has(t.name) && (before.has(t.name) || !a.tables.some((x) => x.name === t.name)) && !after.has(t.name));
-      if (broken.length) return { seed, stage, message: `INSERT DEFAULT VALUES fails after the deploy on ${broken.map((t) => t.name).join(', ')}` };
+      const [wanted, after] = await both(
+        () => acceptsDefaultRow(desired, b),
+        () => acceptsDefaultRow(live, b),
+      );
+      const broken = b.tables.filter(
+        (t) =>
+          wanted.has(t.name) && (before.has(t.name) || !a.tables.some((x) => x.name === t.name)) && !after.has(t.name),
+      );
+      if (broken.length)
+        return {
+          seed,
+          stage,
+          message: `INSERT DEFAULT VALUES fails after the deploy on ${broken.map((t) => t.name).join(', ')}`,
+        };
       return null;
     } catch (e) {
       return { seed, stage, message: e instanceof Error ? e.message : String(e) };
@@ -213,9 +251,23 @@ export class PropertyBench {
         const [l, d] = await Promise.all([pgDump(live, [`q${seed}`]), pgDump(desired, [`q${seed}`])]);
         if (l !== d) failures.push({ seed, stage: 'pg_dump', message: firstDifference(l, d) });
       }
-      return failures.length ? failures : [{ seed: seeds[0]!, stage: 'pg_dump', message: `the dumps of ${schemas.join(', ')} differ, each schema's alone do not: ${firstDifference(dl, dd)}` }];
+      return failures.length
+        ? failures
+        : [
+            {
+              seed: seeds[0]!,
+              stage: 'pg_dump',
+              message: `the dumps of ${schemas.join(', ')} differ, each schema's alone do not: ${firstDifference(dl, dd)}`,
+            },
+          ];
     } catch (e) {
-      return [{ seed: seeds[0]!, stage: 'pg_dump', message: `${schemas.join(', ')}: ${e instanceof Error ? e.message : String(e)}` }];
+      return [
+        {
+          seed: seeds[0]!,
+          stage: 'pg_dump',
+          message: `${schemas.join(', ')}: ${e instanceof Error ? e.message : String(e)}`,
+        },
+      ];
     } finally {
       await this.dropSchemas(schemas);
     }
@@ -239,7 +291,8 @@ export class PropertyBench {
 function firstDifference(a: string, b: string): string {
   const x = a.split('\n');
   const y = b.split('\n');
-  for (let i = 0; i < Math.max(x.length, y.length); i++) if (x[i] !== y[i]) return `line ${i + 1}: live ${JSON.stringify(x[i])} / desired ${JSON.stringify(y[i])}`;
+  for (let i = 0; i < Math.max(x.length, y.length); i++)
+    if (x[i] !== y[i]) return `line ${i + 1}: live ${JSON.stringify(x[i])} / desired ${JSON.stringify(y[i])}`;
   return 'dumps differ';
 }
 

@@ -11,7 +11,8 @@ import { dbYaml, workspaceWith, type TestWorkspace } from '../runner/helpers';
 import { run } from '../support/run';
 import { ENGINES, openScratch, type Scratch, convergeScratch } from './helpers';
 
-const summary = (changes: ReturnType<typeof diffModels>) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
+const summary = (changes: ReturnType<typeof diffModels>) =>
+  changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
 
 /** Issue #15 cause 2: collations are objects the diff sees (libc collations: PGlite has no ICU). */
 describe.each(ENGINES)('collations as objects [%s]', (engine) => {
@@ -33,7 +34,12 @@ describe.each(ENGINES)('collations as objects [%s]', (engine) => {
     return r;
   }
   const collations = async (schema: string) =>
-    (await live.conn.query<{ name: string }>(`select collname as name from pg_collation c join pg_namespace n on n.oid = c.collnamespace where nspname = $1 order by 1`, [schema])).rows.map((r) => r.name);
+    (
+      await live.conn.query<{ name: string }>(
+        `select collname as name from pg_collation c join pg_namespace n on n.oid = c.collnamespace where nspname = $1 order by 1`,
+        [schema],
+      )
+    ).rows.map((r) => r.name);
 
   test('a column moved to a collation the plan creates first; rows and their order by it survive', async () => {
     const { changes } = await converge(
@@ -43,8 +49,14 @@ describe.each(ENGINES)('collations as objects [%s]', (engine) => {
        create table c1.t (id int, name text collate c1.bytes);
        create index t_name on c1.t (name collate c1.bytes);`,
     );
-    expect(summary(changes)).toEqual(['create-collation collation:c1.bytes', 'alter-column-type table:c1.t', 'create-index index:c1.t_name@c1.t']);
-    expect((await live.conn.query(`select string_agg(name, '' order by name) as s from c1.t`)).rows).toEqual([{ s: 'Bab' }]);
+    expect(summary(changes)).toEqual([
+      'create-collation collation:c1.bytes',
+      'alter-column-type table:c1.t',
+      'create-index index:c1.t_name@c1.t',
+    ]);
+    expect((await live.conn.query(`select string_agg(name, '' order by name) as s from c1.t`)).rows).toEqual([
+      { s: 'Bab' },
+    ]);
   });
 
   test('a dropped collation is dropped, after the columns and indexes that used it moved off it', async () => {
@@ -58,7 +70,12 @@ describe.each(ENGINES)('collations as objects [%s]', (engine) => {
        create table c2.t (id int, name text);
        create index t_name on c2.t (name);`,
     );
-    expect(summary(changes)).toEqual(['drop-index index:c2.t_name@c2.t', 'alter-column-type table:c2.t', 'drop-collation collation:c2.bytes', 'create-index index:c2.t_name@c2.t']);
+    expect(summary(changes)).toEqual([
+      'drop-index index:c2.t_name@c2.t',
+      'alter-column-type table:c2.t',
+      'drop-collation collation:c2.bytes',
+      'create-index index:c2.t_name@c2.t',
+    ]);
     expect(await collations('c2')).toEqual(['posix']);
   });
 
@@ -68,8 +85,12 @@ describe.each(ENGINES)('collations as objects [%s]', (engine) => {
       `create collation c3.k (provider = libc, locale = 'C');`,
       `create collation c3.k (provider = libc, lc_collate = 'POSIX', lc_ctype = 'C');`,
     );
-    await live.conn.execute(`create schema c4; create collation c4.k (provider = libc, locale = 'C'); create table c4.t (a text collate c4.k);`);
-    await desired.conn.execute(`create schema c4; create collation c4.k (provider = libc, locale = 'POSIX'); create table c4.t (a text collate c4.k);`);
+    await live.conn.execute(
+      `create schema c4; create collation c4.k (provider = libc, locale = 'C'); create table c4.t (a text collate c4.k);`,
+    );
+    await desired.conn.execute(
+      `create schema c4; create collation c4.k (provider = libc, locale = 'POSIX'); create table c4.t (a text collate c4.k);`,
+    );
     const from = await introspect(live.conn, { schemas: ['c4'] });
     const to = await introspect(desired.conn, { schemas: ['c4'] });
     expect(() => renderPlanSteps(diffModels(from, to), { from, to })).toThrow(/cannot change collation c4\.k in place/);
@@ -94,10 +115,17 @@ describe.each(ENGINES)('CREATE COLLATION in the sources [%s]', (engine) => {
     const first = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(await w.target.query(`SELECT collname, obj_description(oid, 'pg_collation') AS c FROM pg_collation WHERE collnamespace = 'app'::regnamespace`)).toEqual([{ collname: 'z_bytes', c: 'byte order' }]);
+    expect(
+      await w.target.query(
+        `SELECT collname, obj_description(oid, 'pg_collation') AS c FROM pg_collation WHERE collnamespace = 'app'::regnamespace`,
+      ),
+    ).toEqual([{ collname: 'z_bytes', c: 'byte order' }]);
     expect((await run(w.root, 'diff', { project: 'app', failOnDiff: true }, w.target.vars)).code).toBe(0);
 
-    w.write('app/z_collation.sql', `CREATE COLLATION app.z_bytes (provider = libc, lc_collate = 'C', lc_ctype = 'POSIX');\n`);
+    w.write(
+      'app/z_collation.sql',
+      `CREATE COLLATION app.z_bytes (provider = libc, lc_collate = 'C', lc_ctype = 'POSIX');\n`,
+    );
     w.write('app/a_table.sql', `CREATE TABLE app.t (id int PRIMARY KEY, name text);\n`);
     const changed = await run(w.root, 'diff', { project: 'app' }, w.target.vars);
     expect(changed.stdout).toContain('collation');
@@ -105,10 +133,17 @@ describe.each(ENGINES)('CREATE COLLATION in the sources [%s]', (engine) => {
 
     // The collation leaves the sources; the table's change makes deploy plan the project by a diff.
     rmSync(join(w.root, 'app', 'z_collation.sql'));
-    const second = await run(w.root, 'deploy', { project: 'app', allowHazards: ['data-loss', 'table-rewrite'] }, w.target.vars);
+    const second = await run(
+      w.root,
+      'deploy',
+      { project: 'app', allowHazards: ['data-loss', 'table-rewrite'] },
+      w.target.vars,
+    );
     expect(second.stderr).toBe('');
     expect(second.code).toBe(0);
-    expect(await w.target.query(`SELECT count(*)::int AS n FROM pg_collation WHERE collnamespace = 'app'::regnamespace`)).toEqual([{ n: 0 }]);
+    expect(
+      await w.target.query(`SELECT count(*)::int AS n FROM pg_collation WHERE collnamespace = 'app'::regnamespace`),
+    ).toEqual([{ n: 0 }]);
     expect((await run(w.root, 'diff', { project: 'app', failOnDiff: true }, w.target.vars)).code).toBe(0);
   });
 });

@@ -11,11 +11,14 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('desired state [%s]', (engin
   const w = envWorkspace(engine, {
     // A foreign-key cycle written as two ALTER TABLE ... ADD CONSTRAINT statements, one per file.
     'cyc/db.yaml': db('cyc'),
-    'cyc/schema/cyc/tables/a.sql': 'CREATE TABLE cyc.a (id int PRIMARY KEY, b_id int);\nALTER TABLE cyc.a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES cyc.b (id);\n',
-    'cyc/schema/cyc/tables/b.sql': 'CREATE TABLE cyc.b (id int PRIMARY KEY, a_id int);\nALTER TABLE cyc.b ADD CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES cyc.a (id);\n',
+    'cyc/schema/cyc/tables/a.sql':
+      'CREATE TABLE cyc.a (id int PRIMARY KEY, b_id int);\nALTER TABLE cyc.a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES cyc.b (id);\n',
+    'cyc/schema/cyc/tables/b.sql':
+      'CREATE TABLE cyc.b (id int PRIMARY KEY, a_id int);\nALTER TABLE cyc.b ADD CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES cyc.a (id);\n',
     // A constraint made from an index, and an index attached to a partitioned index, the indexes in files of their own.
     'idx/db.yaml': db('idx'),
-    'idx/schema/idx/tables/p.sql': 'CREATE TABLE idx.p (a int NOT NULL);\nALTER TABLE idx.p ADD CONSTRAINT p_pk PRIMARY KEY USING INDEX p_a;\n',
+    'idx/schema/idx/tables/p.sql':
+      'CREATE TABLE idx.p (a int NOT NULL);\nALTER TABLE idx.p ADD CONSTRAINT p_pk PRIMARY KEY USING INDEX p_a;\n',
     'idx/schema/idx/indexes/p_a.sql': 'CREATE UNIQUE INDEX p_a ON idx.p (a);\n',
     'idx/schema/idx/tables/m.sql':
       'CREATE TABLE idx.m (k int NOT NULL, v int) PARTITION BY RANGE (k);\nCREATE TABLE idx.m1 PARTITION OF idx.m FOR VALUES FROM (0) TO (10);\nALTER INDEX idx.m_v ATTACH PARTITION idx.m1_v;\n',

@@ -13,14 +13,32 @@ const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey
 
 // dbee's embedded connection loads no contrib extension: on PGlite, the test opens one with hstore loaded.
 describe('extension version going back', () => {
-  const ext = (version: string): Extension => ({ key: { kind: 'extension', schema: 'public', name: 'hstore' }, version, dependsOn: [], attrs: {} });
+  const ext = (version: string): Extension => ({
+    key: { kind: 'extension', schema: 'public', name: 'hstore' },
+    version,
+    dependsOn: [],
+    attrs: {},
+  });
   const model = (version: string, used: boolean): SchemaModel => {
     const m = emptyModel();
     m.extensions.push(ext(version));
     if (used) {
       m.tables.push({
         key: { kind: 'table', schema: 'public', name: 't' },
-        columns: [{ name: 'h', type: 'public.hstore', default: null, identity: null, generated: null, collation: null, notNull: false, position: 1, dependsOn: [ext(version).key], attrs: {} }],
+        columns: [
+          {
+            name: 'h',
+            type: 'public.hstore',
+            default: null,
+            identity: null,
+            generated: null,
+            collation: null,
+            notNull: false,
+            position: 1,
+            dependsOn: [ext(version).key],
+            attrs: {},
+          },
+        ],
         constraints: [],
         dependsOn: [],
         attrs: {},
@@ -30,10 +48,17 @@ describe('extension version going back', () => {
   };
 
   test('an extension nothing uses is dropped and created at the older version; one in use is refused with what to do', () => {
-    expect(summary(diffModels(model('1.8', false), model('1.6', false)))).toEqual(['drop-extension extension:public.hstore', 'create-extension extension:public.hstore']);
-    expect(summary(diffModels(model('1.6', false), model('1.10', false)))).toEqual(['alter-extension-version extension:public.hstore']);
+    expect(summary(diffModels(model('1.8', false), model('1.6', false)))).toEqual([
+      'drop-extension extension:public.hstore',
+      'create-extension extension:public.hstore',
+    ]);
+    expect(summary(diffModels(model('1.6', false), model('1.10', false)))).toEqual([
+      'alter-extension-version extension:public.hstore',
+    ]);
     const inUse = diffModels(model('1.8', true), model('1.6', true));
-    expect(() => renderPlanSteps(inUse, { from: model('1.8', true), to: model('1.6', true) })).toThrow(/cannot take extension hstore back from version 1\.8 to 1\.6/);
+    expect(() => renderPlanSteps(inUse, { from: model('1.8', true), to: model('1.6', true) })).toThrow(
+      /cannot take extension hstore back from version 1\.8 to 1\.6/,
+    );
   });
 });
 
@@ -55,13 +80,17 @@ describe('extension version going back [postgres]', () => {
     const to = await introspect(desired.conn, scope);
     const changes = diffModels(from, to);
     await applySteps(live.conn, renderPlanSteps(changes, { from, to }));
-    expect((await live.conn.query(`select extversion from pg_extension where extname = 'hstore'`)).rows).toEqual([{ extversion: '1.6' }]);
+    expect((await live.conn.query(`select extversion from pg_extension where extname = 'hstore'`)).rows).toEqual([
+      { extversion: '1.6' },
+    ]);
     expect(diffModels(await introspect(live.conn, scope), to)).toEqual([]);
     // A column of the extension's type is a use: going back is refused instead of a DROP EXTENSION that would fail.
     await live.conn.execute(`alter extension hstore update to '1.8'; create table e1.t (h e1.hstore)`);
     await desired.conn.execute(`create table e1.t (h e1.hstore)`);
     const used = await introspect(live.conn, scope);
-    expect(() => renderPlanSteps(diffModels(used, to), { from: used, to })).toThrow(/cannot take extension hstore back from version 1\.8 to 1\.6/);
+    expect(() => renderPlanSteps(diffModels(used, to), { from: used, to })).toThrow(
+      /cannot take extension hstore back from version 1\.8 to 1\.6/,
+    );
   });
 });
 
@@ -76,7 +105,11 @@ async function pgliteWithHstore(): Promise<Connection> {
     description: 'pglite:hstore',
     query: async (sql, params) => {
       const r = await db.query<never>(sql, params);
-      return { rows: r.rows, rowCount: r.affectedRows ?? 0, fields: r.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+      return {
+        rows: r.rows,
+        rowCount: r.affectedRows ?? 0,
+        fields: r.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })),
+      };
     },
     execute: async (sql) => {
       await db.exec(sql);
@@ -114,12 +147,16 @@ describe('extension version going back [pglite]', () => {
     const from = await introspect(live, scope);
     const to = await introspect(desired, scope);
     await applySteps(live, renderPlanSteps(diffModels(from, to), { from, to }));
-    expect((await live.query(`select extversion from pg_extension where extname = 'hstore'`)).rows).toEqual([{ extversion: '1.6' }]);
+    expect((await live.query(`select extversion from pg_extension where extname = 'hstore'`)).rows).toEqual([
+      { extversion: '1.6' },
+    ]);
     expect(diffModels(await introspect(live, scope), to)).toEqual([]);
 
     await live.execute(`alter extension hstore update to '1.8'; create table e1.t (h e1.hstore)`);
     await desired.execute(`create table e1.t (h e1.hstore)`);
     const used = await introspect(live, scope);
-    expect(() => renderPlanSteps(diffModels(used, to), { from: used, to })).toThrow(/cannot take extension hstore back from version 1\.8 to 1\.6/);
+    expect(() => renderPlanSteps(diffModels(used, to), { from: used, to })).toThrow(
+      /cannot take extension hstore back from version 1\.8 to 1\.6/,
+    );
   });
 });

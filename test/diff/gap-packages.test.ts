@@ -16,7 +16,8 @@ const MANAGES: [string, string][] = [
   ['ignore', "manage:\n  ignore: ['table:fx.*_bak']\n"],
 ];
 
-const TABLE = 'CREATE TABLE fx.t (id int PRIMARY KEY, name text NOT NULL);\nCOMMENT ON TABLE fx.t IS \'the t\';\nGRANT SELECT ON fx.t TO PUBLIC;\n';
+const TABLE =
+  "CREATE TABLE fx.t (id int PRIMARY KEY, name text NOT NULL);\nCOMMENT ON TABLE fx.t IS 'the t';\nGRANT SELECT ON fx.t TO PUBLIC;\n";
 
 describe.each<[Engine]>([['pglite'], ['postgres']])('gap packages deploy [%s]', (engine) => {
   for (const [label, manage] of MANAGES) {
@@ -43,27 +44,56 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('gap packages deploy [%s]', 
         const d = await w.dbee('deploy', { project: 'fx', env: w.env(1), package: 'pkg-env' });
         expect(d.stderr).toBe('');
         expect(d.code).toBe(0);
-        const after = await w.dbee('diff', { project: 'fx', env: w.env(1), againstEnv: w.env(2), format: 'json', cache: false });
+        const after = await w.dbee('diff', {
+          project: 'fx',
+          env: w.env(1),
+          againstEnv: w.env(2),
+          format: 'json',
+          cache: false,
+        });
         expect(after.code, after.stderr).toBe(0);
         expect((JSON.parse(after.stdout) as { changes: number }).changes).toBe(0);
-        expect(await w.query(1, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'fx' AND table_name = 't'`)).toEqual([{ n: 3 }]);
+        expect(
+          await w.query(
+            1,
+            `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'fx' AND table_name = 't'`,
+          ),
+        ).toEqual([{ n: 3 }]);
       });
 
       it('deploys a package made by plan --diff (the sources against the live database)', async () => {
-        w.write('fx/schema/fx/tables/t.sql', TABLE.replace('name text NOT NULL', 'name text NOT NULL, note text, added date'));
+        w.write(
+          'fx/schema/fx/tables/t.sql',
+          TABLE.replace('name text NOT NULL', 'name text NOT NULL, note text, added date'),
+        );
         const p = await w.dbee('plan', { project: 'fx', env: w.env(1), diff: true, out: 'pkg-diff' });
         expect(p.stderr).toBe('');
         expect(p.code).toBe(0);
         // fx.t_bak came with the first package and is not in the sources: this package drops it (data loss, allowed).
-        const d = await w.dbee('deploy', { project: 'fx', env: w.env(1), package: 'pkg-diff', allowHazards: ['data-loss'] });
+        const d = await w.dbee('deploy', {
+          project: 'fx',
+          env: w.env(1),
+          package: 'pkg-diff',
+          allowHazards: ['data-loss'],
+        });
         expect(d.stderr).toBe('');
         expect(d.code).toBe(0);
-        expect(await w.query(1, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'fx' AND table_name = 't'`)).toEqual([{ n: 4 }]);
-        expect(await w.query(1, `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'fx'`)).toEqual([{ n: 1 }]);
+        expect(
+          await w.query(
+            1,
+            `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'fx' AND table_name = 't'`,
+          ),
+        ).toEqual([{ n: 4 }]);
+        expect(await w.query(1, `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'fx'`)).toEqual([
+          { n: 1 },
+        ]);
       });
 
       it('still refuses the package when the database changed since it was planned', async () => {
-        w.write('fx/schema/fx/tables/t.sql', TABLE.replace('name text NOT NULL', 'name text NOT NULL, note text, added date, more int'));
+        w.write(
+          'fx/schema/fx/tables/t.sql',
+          TABLE.replace('name text NOT NULL', 'name text NOT NULL, note text, added date, more int'),
+        );
         expect((await w.dbee('plan', { project: 'fx', env: w.env(1), diff: true, out: 'pkg-stale' })).code).toBe(0);
         await w.exec(1, 'ALTER TABLE fx.t ADD COLUMN by_hand int');
         const d = await w.dbee('deploy', { project: 'fx', env: w.env(1), package: 'pkg-stale' });
@@ -93,11 +123,18 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('env vs env grants [%s]', (e
     await w.exec(2, createRole);
   });
   afterAll(async () => {
-    for (const n of [1, 2] as const) await w.exec(n, `DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    for (const n of [1, 2] as const)
+      await w.exec(n, `DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
     await w.teardown();
   });
   const diff = async () => {
-    const r = await w.dbee('diff', { project: 'fx', env: w.env(1), againstEnv: w.env(2), format: 'json', cache: false });
+    const r = await w.dbee('diff', {
+      project: 'fx',
+      env: w.env(1),
+      againstEnv: w.env(2),
+      format: 'json',
+      cache: false,
+    });
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as { changes: number; steps: { statements: string[] }[] };
   };
@@ -106,7 +143,9 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('env vs env grants [%s]', (e
     await w.exec(2, `GRANT SELECT, INSERT ON fx.t TO ${role}`);
     const d = await diff();
     expect(d.steps.flatMap((s) => s.statements).join('\n')).toMatch(new RegExp(`GRANT .*ON .*fx.*t.* TO ${role}`, 'i'));
-    expect((await w.dbee('plan', { project: 'fx', env: w.env(1), againstEnv: w.env(2), out: 'pkg-grants' })).code).toBe(0);
+    expect((await w.dbee('plan', { project: 'fx', env: w.env(1), againstEnv: w.env(2), out: 'pkg-grants' })).code).toBe(
+      0,
+    );
     const r = await w.dbee('deploy', { project: 'fx', env: w.env(1), package: 'pkg-grants' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

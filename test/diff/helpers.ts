@@ -88,7 +88,10 @@ END $$;`;
  * Apply rendered steps the way a runner would: consecutive transactional steps share a transaction, the others
  * run on their own (CONCURRENTLY, enum values).
  */
-export async function applySteps(conn: Connection, steps: { statements: string[]; transactional: boolean }[]): Promise<void> {
+export async function applySteps(
+  conn: Connection,
+  steps: { statements: string[]; transactional: boolean }[],
+): Promise<void> {
   let batch: string[] = [];
   const flush = async () => {
     if (!batch.length) return;
@@ -114,7 +117,14 @@ export async function applySteps(conn: Connection, steps: { statements: string[]
  * the plan of their diff applied to `live`, then re-read: the next diff must be empty. Returns the changes and steps
  * for the test's own assertions.
  */
-export async function convergeScratch(live: Scratch, desired: Scratch, schema: string, liveSql: string, desiredSql: string, options: PgDiffOptions & { online?: boolean } = {}) {
+export async function convergeScratch(
+  live: Scratch,
+  desired: Scratch,
+  schema: string,
+  liveSql: string,
+  desiredSql: string,
+  options: PgDiffOptions & { online?: boolean } = {},
+) {
   await live.conn.execute(`create schema ${schema};\n${liveSql}`);
   await desired.conn.execute(`create schema ${schema};\n${desiredSql}`);
   const scope = { schemas: [schema] };

@@ -7,7 +7,10 @@ import { counting, ENGINES, openScratch, type Scratch } from './helpers';
 
 /** `n` tables with an index, a view, a function, a trigger, a comment and a grant each, in schema `name`. */
 function manyObjects(name: string, n: number): string {
-  const out = [`create schema ${name};`, `create function ${name}.touch() returns trigger language plpgsql as $$ begin return new; end $$;`];
+  const out = [
+    `create schema ${name};`,
+    `create function ${name}.touch() returns trigger language plpgsql as $$ begin return new; end $$;`,
+  ];
   for (let i = 0; i < n; i++) {
     out.push(
       `create table ${name}.t${i} (id integer primary key, ref integer, label text default 'x' check (label <> ''));`,
@@ -49,9 +52,20 @@ describe.each(ENGINES)('introspection [%s]', (engine) => {
     expect(model.schemas.map((s) => s.key.name)).toEqual(['report', 'shop']);
     expect(model.tables.map((t) => t.key.name)).toEqual(['customers', 'order_lines', 'orders', 'products']);
     const customers = table('customers');
-    expect(customers.columns.find((c) => c.name === 'id')).toMatchObject({ type: 'bigint', identity: 'always', notNull: true, default: null });
-    expect(customers.columns.find((c) => c.name === 'note')).toMatchObject({ collation: 'pg_catalog."C"', notNull: false });
-    expect(customers.columns.find((c) => c.name === 'address')).toMatchObject({ type: 'shop.address', dependsOn: [{ kind: 'type', schema: 'shop', name: 'address' }] });
+    expect(customers.columns.find((c) => c.name === 'id')).toMatchObject({
+      type: 'bigint',
+      identity: 'always',
+      notNull: true,
+      default: null,
+    });
+    expect(customers.columns.find((c) => c.name === 'note')).toMatchObject({
+      collation: 'pg_catalog."C"',
+      notNull: false,
+    });
+    expect(customers.columns.find((c) => c.name === 'address')).toMatchObject({
+      type: 'shop.address',
+      dependsOn: [{ kind: 'type', schema: 'shop', name: 'address' }],
+    });
     const orders = table('orders');
     expect(orders.columns.find((c) => c.name === 'invoice_no')).toMatchObject({
       default: "nextval('shop.invoice_no'::regclass)",
@@ -59,32 +73,54 @@ describe.each(ENGINES)('introspection [%s]', (engine) => {
     });
     expect(orders.columns.find((c) => c.name === 'id')?.identity).toBe('by-default');
     const lines = table('order_lines');
-    expect(lines.columns.find((c) => c.name === 'amount')).toMatchObject({ type: 'numeric(14,2)', generated: '((qty)::numeric * unit_price)' });
+    expect(lines.columns.find((c) => c.name === 'amount')).toMatchObject({
+      type: 'numeric(14,2)',
+      generated: '((qty)::numeric * unit_price)',
+    });
     const fk = lines.constraints.find((c) => c.name === 'order_lines_order_id_fkey')!;
     expect(fk).toMatchObject({
       kind: 'foreign-key',
       columns: ['order_id'],
-      references: { table: { kind: 'table', schema: 'shop', name: 'orders' }, columns: ['id'], onDelete: 'cascade', onUpdate: 'no-action', match: 'simple' },
+      references: {
+        table: { kind: 'table', schema: 'shop', name: 'orders' },
+        columns: ['id'],
+        onDelete: 'cascade',
+        onUpdate: 'no-action',
+        match: 'simple',
+      },
       deferrable: true,
       initiallyDeferred: true,
       definition: 'FOREIGN KEY (order_id) REFERENCES shop.orders(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED',
     });
     expect(lines.constraints.find((c) => c.kind === 'primary-key')?.columns).toEqual(['order_id', 'line_no']);
-    expect(lines.constraints.find((c) => c.kind === 'check')).toMatchObject({ expression: '(qty > 0)', definition: 'CHECK ((qty > 0))' });
+    expect(lines.constraints.find((c) => c.kind === 'check')).toMatchObject({
+      expression: '(qty > 0)',
+      definition: 'CHECK ((qty > 0))',
+    });
   });
 
   test('reads indexes, views with their dependencies, routines, triggers, types and sequences', () => {
     const index = (name: string) => model.indexes.find((i) => i.key.name === name)!;
     expect(index('orders_open_idx')).toMatchObject({ unique: false, columns: ['placed_at'], expression: false });
     expect(index('orders_open_idx').predicate).toContain("'new'::shop.order_status");
-    expect(index('customers_lower_email_idx')).toMatchObject({ expression: true, definition: 'CREATE INDEX customers_lower_email_idx ON shop.customers USING btree (lower(email))' });
+    expect(index('customers_lower_email_idx')).toMatchObject({
+      expression: true,
+      definition: 'CREATE INDEX customers_lower_email_idx ON shop.customers USING btree (lower(email))',
+    });
     expect(index('products_sku_active_idx')).toMatchObject({ unique: true, predicate: 'active' });
-    expect(index('daily_sales_day_idx').table).toEqual({ kind: 'materialized-view', schema: 'report', name: 'daily_sales' });
+    expect(index('daily_sales_day_idx').table).toEqual({
+      kind: 'materialized-view',
+      schema: 'report',
+      name: 'daily_sales',
+    });
     // Indexes that implement constraints belong to the constraint.
     expect(model.indexes.map((i) => i.key.name)).not.toContain('orders_pkey');
 
     const view = (name: string) => model.views.find((v) => v.key.name === name)!;
-    expect(view('customer_revenue').dependsOn.map(formatKey)).toEqual(['table:shop.customers', 'view:report.order_summary']);
+    expect(view('customer_revenue').dependsOn.map(formatKey)).toEqual([
+      'table:shop.customers',
+      'view:report.order_summary',
+    ]);
     expect(view('order_summary').dependsOn.map(formatKey)).toContain('function:shop.order_total(bigint)');
     expect(view('order_summary').columns).toEqual([
       { name: 'id', type: 'bigint' },
@@ -93,11 +129,22 @@ describe.each(ENGINES)('introspection [%s]', (engine) => {
       { name: 'total', type: 'numeric' },
     ]);
     expect(view('daily_sales').key.kind).toBe('materialized-view');
-    expect(view('daily_sales').dependsOnColumns).toContainEqual({ table: { kind: 'table', schema: 'shop', name: 'orders' }, column: 'total' });
+    expect(view('daily_sales').dependsOnColumns).toContainEqual({
+      table: { kind: 'table', schema: 'shop', name: 'orders' },
+      column: 'total',
+    });
 
     const routine = (name: string) => model.routines.find((r) => r.key.name === name)!;
-    expect(routine('order_total')).toMatchObject({ key: { kind: 'function', args: ['bigint'] }, language: 'sql', returnType: 'numeric', volatility: 'stable', identityArgs: 'p_order bigint' });
-    expect(routine('order_total').definition).toMatch(/^CREATE OR REPLACE FUNCTION shop\.order_total\(p_order bigint\)/);
+    expect(routine('order_total')).toMatchObject({
+      key: { kind: 'function', args: ['bigint'] },
+      language: 'sql',
+      returnType: 'numeric',
+      volatility: 'stable',
+      identityArgs: 'p_order bigint',
+    });
+    expect(routine('order_total').definition).toMatch(
+      /^CREATE OR REPLACE FUNCTION shop\.order_total\(p_order bigint\)/,
+    );
     expect(routine('cancel_order').key.kind).toBe('procedure');
     expect(routine('touch_updated_at')).toMatchObject({ language: 'plpgsql', returnType: 'trigger' });
     expect(routine('customer_orders').dependsOn.map(formatKey)).toEqual(['table:shop.orders']);
@@ -111,7 +158,10 @@ describe.each(ENGINES)('introspection [%s]', (engine) => {
 
     const type = (name: string) => model.types.find((t) => t.key.name === name)!;
     expect(type('order_status')).toMatchObject({ variant: 'enum', values: ['new', 'paid', 'shipped', 'cancelled'] });
-    expect(type('address')).toMatchObject({ variant: 'composite', attributes: [{ name: 'street' }, { name: 'city' }, { name: 'zip', type: 'character varying(10)' }] });
+    expect(type('address')).toMatchObject({
+      variant: 'composite',
+      attributes: [{ name: 'street' }, { name: 'city' }, { name: 'zip', type: 'character varying(10)' }],
+    });
     expect(type('positive_amount')).toMatchObject({
       key: { kind: 'domain' },
       variant: 'domain',
@@ -123,18 +173,37 @@ describe.each(ENGINES)('introspection [%s]', (engine) => {
 
     const seq = (name: string) => model.sequences.find((s) => s.key.name === name)!;
     expect(seq('invoice_no')).toMatchObject({ start: '1000', increment: '10', ownedBy: null, dataType: 'bigint' });
-    expect(seq('products_id_seq').ownedBy).toEqual({ table: { kind: 'table', schema: 'shop', name: 'products' }, column: 'id' });
+    expect(seq('products_id_seq').ownedBy).toEqual({
+      table: { kind: 'table', schema: 'shop', name: 'products' },
+      column: 'id',
+    });
     // Identity columns' sequences belong to the column.
     expect(model.sequences.map((s) => s.key.name)).toEqual(['invoice_no', 'products_id_seq']);
   });
 
   test('reads comments, effective privileges and owners', () => {
-    expect(model.comments).toContainEqual({ target: { kind: 'table', schema: 'shop', name: 'orders' }, column: 'status', text: 'Lifecycle state' });
-    expect(model.comments).toContainEqual({ target: { kind: 'table', schema: 'shop', name: 'products' }, constraint: 'products_price_check', text: 'Sanity cap' });
-    expect(model.comments).toContainEqual({ target: { kind: 'schema', schema: '', name: 'report' }, text: 'Read models' });
+    expect(model.comments).toContainEqual({
+      target: { kind: 'table', schema: 'shop', name: 'orders' },
+      column: 'status',
+      text: 'Lifecycle state',
+    });
+    expect(model.comments).toContainEqual({
+      target: { kind: 'table', schema: 'shop', name: 'products' },
+      constraint: 'products_price_check',
+      text: 'Sanity cap',
+    });
+    expect(model.comments).toContainEqual({
+      target: { kind: 'schema', schema: '', name: 'report' },
+      text: 'Read models',
+    });
     const on = (name: string) => model.privileges.filter((p) => p.target.name === name);
     expect(on('order_total')).toEqual([
-      { target: { kind: 'function', schema: 'shop', name: 'order_total', args: ['bigint'] }, grantee: 'dbee_t_reader', privileges: ['EXECUTE'], grantable: [] },
+      {
+        target: { kind: 'function', schema: 'shop', name: 'order_total', args: ['bigint'] },
+        grantee: 'dbee_t_reader',
+        privileges: ['EXECUTE'],
+        grantable: [],
+      },
     ]);
     expect(on('touch_updated_at').map((p) => `${p.grantee}:${p.privileges.join(',')}`)).toEqual(['PUBLIC:EXECUTE']);
     expect(on('customers').map((p) => `${p.column}:${p.privileges.join(',')}`)).toEqual(['email:SELECT', 'id:SELECT']);
@@ -196,17 +265,26 @@ describe.each(ENGINES)('fingerprint [%s]', (engine) => {
 
   const mutations: [string, string][] = [
     ['ALTER COLUMN ... SET DEFAULT', `alter table shop.orders alter column placed_at set default clock_timestamp()`],
-    ['ALTER COLUMN ... SET DEFAULT again (the column already had one)', `alter table shop.orders alter column placed_at set default now()`],
-    ['CREATE OR REPLACE VIEW with the same columns', `create or replace view report.order_summary as
-       select o.id, o.customer_id, o.status, shop.order_total(o.id) as total from shop.orders o where o.id > 0`],
+    [
+      'ALTER COLUMN ... SET DEFAULT again (the column already had one)',
+      `alter table shop.orders alter column placed_at set default now()`,
+    ],
+    [
+      'CREATE OR REPLACE VIEW with the same columns',
+      `create or replace view report.order_summary as
+       select o.id, o.customer_id, o.status, shop.order_total(o.id) as total from shop.orders o where o.id > 0`,
+    ],
     ['COMMENT ON TABLE', `comment on table shop.orders is 'changed'`],
     ['COMMENT ON COLUMN', `comment on column shop.customers.email is 'login'`],
     ['COMMENT ON FUNCTION', `comment on function shop.order_total(bigint) is 'changed'`],
     ['GRANT', `grant update on shop.orders to dbee_t_reader`],
     ['GRANT on a column', `grant update (name) on shop.customers to dbee_t_reader`],
     ['ALTER TYPE ... ADD VALUE', `alter type shop.order_status add value 'refunded'`],
-    ['CREATE OR REPLACE FUNCTION', `create or replace function shop.order_total(p_order bigint) returns numeric language sql stable
-       as $$ select 0::numeric $$`],
+    [
+      'CREATE OR REPLACE FUNCTION',
+      `create or replace function shop.order_total(p_order bigint) returns numeric language sql stable
+       as $$ select 0::numeric $$`,
+    ],
     ['CREATE INDEX', `create index orders_customer_idx on shop.orders (customer_id)`],
     ['ALTER COLUMN ... TYPE without a rewrite', `alter table shop.products alter column sku type varchar(64)`],
     ['SET NOT NULL', `alter table shop.products alter column price set not null`],

@@ -57,12 +57,20 @@ describe.each(ENGINES)('partitioning changes re-create the table through a copy 
     // The old root carries the hazards: a rewrite, and rows that could fit no partition.
     const rootStep = steps.find((s) => s.key === 'table:p1.pt' && s.action === 'drop')!;
     expect(rootStep.hazards.map((h) => h.kind).sort()).toEqual(['data-loss', 'table-rewrite']);
-    expect(await rows(`select count(*)::int as n, count(*) filter (where tableoid = 'p1.pt_1'::regclass)::int as first from p1.pt`)).toEqual([{ n: 140, first: 3 }]);
+    expect(
+      await rows(
+        `select count(*)::int as n, count(*) filter (where tableoid = 'p1.pt_1'::regclass)::int as first from p1.pt`,
+      ),
+    ).toEqual([{ n: 140, first: 3 }]);
     expect(await rows(`select count(*)::int as n from p1.r`)).toEqual([{ n: 4 }]);
     await live.conn.execute(`insert into p1.pt (k) values (2)`);
     // Serial and identity go on after the 150 numbers handed out before (rows 141..150 were deleted).
     expect(await rows(`select id, g from p1.pt where v = 'x'`)).toEqual([{ id: 151, g: 151 }]);
-    expect(await rows(`select has_table_privilege('dbee_t_reader', 'p1.pt', 'SELECT') as ok, obj_description('p1.pt'::regclass) as c`)).toEqual([{ ok: true, c: 'kept' }]);
+    expect(
+      await rows(
+        `select has_table_privilege('dbee_t_reader', 'p1.pt', 'SELECT') as ok, obj_description('p1.pt'::regclass) as c`,
+      ),
+    ).toEqual([{ ok: true, c: 'kept' }]);
     expect(await rows(`select count(*)::int as n from pg_class where relname like '%dbee%'`)).toEqual([{ n: 0 }]);
   });
 
@@ -103,7 +111,11 @@ describe.each(ENGINES)('partitioning changes re-create the table through a copy 
       `insert into p4.t select g, 'v' from generate_series(0, 19) g;`,
     );
     expect(changes.filter((c) => c.kind === 'copy-rows')).toHaveLength(1);
-    expect(await rows(`select count(*)::int as n, count(*) filter (where tableoid = 'p4.t_a'::regclass)::int as a from p4.t`)).toEqual([{ n: 20, a: 15 }]);
+    expect(
+      await rows(
+        `select count(*)::int as n, count(*) filter (where tableoid = 'p4.t_a'::regclass)::int as a from p4.t`,
+      ),
+    ).toEqual([{ n: 20, a: 15 }]);
     const added = await converge(
       'p5',
       `create table p5.t (k int not null) partition by range (k); create table p5.t_a partition of p5.t for values from (0) to (10);`,

@@ -64,7 +64,11 @@ describe.each(ENGINES)('a pg_dump -s file as sources [%s]', (engine) => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/table:app\.film_count|does not compile/);
-    expect(await w.target.query("SELECT count(*)::int AS n FROM pg_matviews WHERE schemaname = 'app' AND matviewname = 'film_titles'")).toEqual([{ n: 1 }]);
+    expect(
+      await w.target.query(
+        "SELECT count(*)::int AS n FROM pg_matviews WHERE schemaname = 'app' AND matviewname = 'film_titles'",
+      ),
+    ).toEqual([{ n: 1 }]);
     const smoke = await run(w.root, 'smoke-test', { project: 'app' }, w.target.vars);
     expect(smoke.stderr).toBe('');
     expect(smoke.code).toBe(0);

@@ -19,7 +19,17 @@ async function deployed(engine: (typeof ENGINES)[number], files: Record<string, 
   return w;
 }
 
-const deploy = (w: TestWorkspace, options: Record<string, unknown> = {}) => run(w.root, 'deploy', { project: 'app', allowHazards: ['data-loss', 'table-rewrite', 'backward-incompatible', 'long-lock', 'index-build'], ...options }, w.target.vars);
+const deploy = (w: TestWorkspace, options: Record<string, unknown> = {}) =>
+  run(
+    w.root,
+    'deploy',
+    {
+      project: 'app',
+      allowHazards: ['data-loss', 'table-rewrite', 'backward-incompatible', 'long-lock', 'index-build'],
+      ...options,
+    },
+    w.target.vars,
+  );
 
 describe.each(ENGINES)('the conflict check reads the plan [%s]', (engine) => {
   it('a view the plan drops before creating it (with the view over it) is no conflict', async () => {
@@ -32,7 +42,11 @@ describe.each(ENGINES)('the conflict check reads the plan [%s]', (engine) => {
     const r = await deploy(w);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.target.query("SELECT string_agg(attname, ',' ORDER BY attnum) AS cols FROM pg_attribute WHERE attrelid = 'app.v'::regclass AND attnum > 0")).toEqual([{ cols: 'b,a' }]);
+    expect(
+      await w.target.query(
+        "SELECT string_agg(attname, ',' ORDER BY attnum) AS cols FROM pg_attribute WHERE attrelid = 'app.v'::regclass AND attnum > 0",
+      ),
+    ).toEqual([{ cols: 'b,a' }]);
     const again = await deploy(w);
     expect(again.stdout).toContain('nothing to deploy');
   });
@@ -43,7 +57,9 @@ describe.each(ENGINES)('the conflict check reads the plan [%s]', (engine) => {
     const r = await deploy(w);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.target.query("SELECT pg_get_indexdef('app.t_b'::regclass) AS d")).toEqual([{ d: 'CREATE INDEX t_b ON app.t USING btree (b, c)' }]);
+    expect(await w.target.query("SELECT pg_get_indexdef('app.t_b'::regclass) AS d")).toEqual([
+      { d: 'CREATE INDEX t_b ON app.t USING btree (b, c)' },
+    ]);
   });
 
   it('--if-exists drop never drops what the plan already dropped', async () => {
@@ -58,7 +74,9 @@ describe.each(ENGINES)('the conflict check reads the plan [%s]', (engine) => {
     const r = await deploy(w, { ifExists: 'drop' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.target.query("SELECT pg_get_function_result('app.f(int)'::regprocedure) AS r")).toEqual([{ r: 'bigint' }]);
+    expect(await w.target.query("SELECT pg_get_function_result('app.f(int)'::regprocedure) AS r")).toEqual([
+      { r: 'bigint' },
+    ]);
   });
 
   it('a materialized view with its index, an enum losing a value, identity -> serial, a type change under views and a partitioning change deploy without conflicts', async () => {
@@ -71,16 +89,26 @@ describe.each(ENGINES)('the conflict check reads the plan [%s]', (engine) => {
       'app/v2.sql': 'CREATE VIEW app.v2 AS SELECT n FROM app.v1;\n',
       'app/p.sql': `CREATE TABLE app.p (k int NOT NULL, v text) PARTITION BY ${v.p};\n`,
     });
-    const w = await deployed(engine, files({ m: 'a, b', e: "'new', 'old', 'done'", id: 'int GENERATED ALWAYS AS IDENTITY', n: 'int', p: 'RANGE (k)' }));
+    const w = await deployed(
+      engine,
+      files({ m: 'a, b', e: "'new', 'old', 'done'", id: 'int GENERATED ALWAYS AS IDENTITY', n: 'int', p: 'RANGE (k)' }),
+    );
     const c = await w.target.connect();
     await c.execute("INSERT INTO app.t VALUES (1, 'x', 1, 'done'); INSERT INTO app.u (n) VALUES (1), (2);");
     await c.close();
-    for (const [f, text] of Object.entries(files({ m: 'a, c', e: "'new', 'done'", id: 'serial', n: 'bigint', p: 'LIST (k)' }))) w.write(f, text);
+    for (const [f, text] of Object.entries(
+      files({ m: 'a, c', e: "'new', 'done'", id: 'serial', n: 'bigint', p: 'LIST (k)' }),
+    ))
+      w.write(f, text);
     const r = await deploy(w);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.target.query("SELECT s::text AS s FROM app.t")).toEqual([{ s: 'done' }]);
-    expect(await w.target.query("SELECT pg_get_partkeydef('app.p'::regclass) AS k, (SELECT count(*)::int FROM pg_indexes WHERE indexname = 'm_a') AS i")).toEqual([{ k: 'LIST (k)', i: 1 }]);
+    expect(await w.target.query('SELECT s::text AS s FROM app.t')).toEqual([{ s: 'done' }]);
+    expect(
+      await w.target.query(
+        "SELECT pg_get_partkeydef('app.p'::regclass) AS k, (SELECT count(*)::int FROM pg_indexes WHERE indexname = 'm_a') AS i",
+      ),
+    ).toEqual([{ k: 'LIST (k)', i: 1 }]);
     const i = await w.target.connect();
     await i.execute('INSERT INTO app.u (n) VALUES (3)');
     await i.close();

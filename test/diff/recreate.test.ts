@@ -23,8 +23,12 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
   });
 
   /** Build both sides in their own schema, diff live -> desired, apply, and check that nothing is left. */
-  const converge = (schema: string, liveSql: string, desiredSql: string, options: PgDiffOptions & { online?: boolean } = {}) =>
-    convergeScratch(live, desired, schema, liveSql, desiredSql, options);
+  const converge = (
+    schema: string,
+    liveSql: string,
+    desiredSql: string,
+    options: PgDiffOptions & { online?: boolean } = {},
+  ) => convergeScratch(live, desired, schema, liveSql, desiredSql, options);
 
   test('a view whose column list changes is dropped and recreated with the view that depends on it', async () => {
     const base = `create table s1.t (a integer, b text);`;
@@ -72,7 +76,11 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
       `create table s3.t (a integer, b integer); ${views}`,
       `create table s3.t (a integer, b bigint); ${views}`,
     );
-    expect(summary(changes)).toEqual(['drop-view view:s3.v_b', 'alter-column-type table:s3.t', 'create-view view:s3.v_b']);
+    expect(summary(changes)).toEqual([
+      'drop-view view:s3.v_b',
+      'alter-column-type table:s3.t',
+      'create-view view:s3.v_b',
+    ]);
     expect(changes[0]).toMatchObject({ recreate: { cause: 'table:s3.t#column:b' } });
     expect(steps[1]!.statements).toEqual(['ALTER TABLE s3.t ALTER COLUMN b TYPE bigint USING b::bigint']);
     expect(steps[1]!.hazards.map((h) => h.kind)).toEqual(['table-rewrite']);
@@ -86,7 +94,12 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
       `create function s4.f(x integer) returns integer language sql immutable as 'select x'; ${view}`,
       `create function s4.f(x integer) returns bigint language sql immutable as 'select x::bigint'; ${view}`,
     );
-    expect(summary(changes)).toEqual(['drop-view view:s4.v', 'drop-routine function:s4.f(integer)', 'create-routine function:s4.f(integer)', 'create-view view:s4.v']);
+    expect(summary(changes)).toEqual([
+      'drop-view view:s4.v',
+      'drop-routine function:s4.f(integer)',
+      'create-routine function:s4.f(integer)',
+      'create-view view:s4.v',
+    ]);
     expect(steps[1]!.hazards.map((h) => h.kind)).toEqual(['backward-incompatible']);
     // The recreated function lost its default EXECUTE for PUBLIC only if the desired schema says so: here it keeps it.
     expect(changes.some((c) => c.kind === 'grant' || c.kind === 'revoke')).toBe(false);
@@ -98,12 +111,20 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
       `create sequence s5.counter; create table s5.t (a integer default nextval('s5.counter'));`,
       `create table s5.t (a integer default 0);`,
     );
-    expect(summary(changes)).toEqual(['alter-column-default table:s5.t', 'drop-sequence sequence:s5.counter', 'alter-column-default table:s5.t']);
+    expect(summary(changes)).toEqual([
+      'alter-column-default table:s5.t',
+      'drop-sequence sequence:s5.counter',
+      'alter-column-default table:s5.t',
+    ]);
   });
 
   test('a new serial column gets its sequence first and its OWNED BY after the table', async () => {
     const { changes } = await converge('s6', ``, `create table s6.t (id serial primary key, label text);`);
-    expect(summary(changes)).toEqual(['create-sequence sequence:s6.t_id_seq', 'create-table table:s6.t', 'alter-sequence sequence:s6.t_id_seq']);
+    expect(summary(changes)).toEqual([
+      'create-sequence sequence:s6.t_id_seq',
+      'create-table table:s6.t',
+      'alter-sequence sequence:s6.t_id_seq',
+    ]);
   });
 
   test('declared renames rename, keep the rows, and become no-ops once done', async () => {
@@ -127,7 +148,10 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
       ['ALTER TABLE s7.parent_old RENAME TO parent_new'],
       ['ALTER TABLE s7.parent_new RENAME COLUMN old_col TO new_col'],
     ]);
-    expect(steps.flatMap((s) => s.hazards.map((h) => h.kind))).toEqual(['backward-incompatible', 'backward-incompatible']);
+    expect(steps.flatMap((s) => s.hazards.map((h) => h.kind))).toEqual([
+      'backward-incompatible',
+      'backward-incompatible',
+    ]);
     const rows = await live.conn.query<{ new_col: string }>('select new_col from s7.parent_new');
     expect(rows.rows).toEqual([{ new_col: 'kept' }]);
   });
@@ -150,7 +174,13 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
       { online: true },
     );
     expect(steps.map((s) => [s.statements, s.transactional])).toEqual([
-      [['CREATE UNIQUE INDEX CONCURRENTLY t_a_key ON s9.t (a)', 'ALTER TABLE s9.t ADD CONSTRAINT t_a_key UNIQUE USING INDEX t_a_key'], false],
+      [
+        [
+          'CREATE UNIQUE INDEX CONCURRENTLY t_a_key ON s9.t (a)',
+          'ALTER TABLE s9.t ADD CONSTRAINT t_a_key UNIQUE USING INDEX t_a_key',
+        ],
+        false,
+      ],
       [['CREATE INDEX CONCURRENTLY t_b_idx ON s9.t USING btree (b) WHERE (b IS NOT NULL)'], false],
     ]);
     // Built concurrently: an index build, but no lock that blocks writes.
@@ -196,7 +226,11 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
       create table s13.events_2024 partition of s13.events for values from ('2024-01-01') to ('2025-01-01');
       create table s13.events_2025 partition of s13.events for values from ('2025-01-01') to ('2026-01-01');
       create index events_kind_idx on s13.events (kind);`;
-    const { changes } = await converge('s13', parent, `${parent} ${parts} create table s13.events_default partition of s13.events default;`);
+    const { changes } = await converge(
+      's13',
+      parent,
+      `${parent} ${parts} create table s13.events_default partition of s13.events default;`,
+    );
     expect(changes.map((c) => c.kind).sort()).toEqual(['create-index', 'create-table', 'create-table', 'create-table']);
   });
 

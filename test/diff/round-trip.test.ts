@@ -34,7 +34,12 @@ describe.each(ENGINES)('diff round trip [%s]', (engine) => {
   let target: SchemaModel;
 
   beforeAll(async () => {
-    [desired, drifted, twin, reversible] = await Promise.all([openScratch(engine), openScratch(engine), openScratch(engine), openScratch(engine)]);
+    [desired, drifted, twin, reversible] = await Promise.all([
+      openScratch(engine),
+      openScratch(engine),
+      openScratch(engine),
+      openScratch(engine),
+    ]);
     await desired.conn.execute(DESIRED_SQL);
     await drifted.conn.execute(DRIFTED_SQL);
     await twin.conn.execute(DESIRED_SQL);

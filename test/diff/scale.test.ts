@@ -7,7 +7,11 @@ import { applySteps, counting, CREATE_READER_ROLE, ENGINES, openScratch, type Sc
 
 /** About 1,400 objects: tables chained by foreign keys, each with checks, an index, a view, a function, a trigger. */
 function largeSchema(tables: number): string {
-  const out = [CREATE_READER_ROLE, 'create schema big;', `create function big.touch() returns trigger language plpgsql as $$ begin return new; end $$;`];
+  const out = [
+    CREATE_READER_ROLE,
+    'create schema big;',
+    `create function big.touch() returns trigger language plpgsql as $$ begin return new; end $$;`,
+  ];
   for (let i = 0; i < tables; i++) {
     out.push(
       `create table big.t${i} (id bigint generated always as identity primary key, ref bigint ${i > 0 ? `references big.t${i - 1}(id)` : ''},

@@ -10,7 +10,8 @@ afterEach(async () => {
   workspaces = [];
 });
 
-const roleExists = async (role: string) => (await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).length > 0;
+const roleExists = async (role: string) =>
+  (await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).length > 0;
 
 describe.each(ENGINES)('roles the sources name exist in the shadow, never on the target [%s]', (engine) => {
   for (const shadow of engine === 'postgres' ? (['embedded', 'server'] as const) : (['embedded'] as const)) {
@@ -31,7 +32,10 @@ CREATE POLICY mine ON app.t FOR SELECT TO ${role} USING (owner = current_user);
       expect(r.stdout).toContain('app.t');
       // The role was made for the shadow only: the target's cluster does not keep it.
       if (engine === 'postgres') expect(await roleExists(role)).toBe(false);
-      else expect(await w.target.query('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [role])).toEqual([{ n: 0 }]);
+      else
+        expect(await w.target.query('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [role])).toEqual([
+          { n: 0 },
+        ]);
     });
   }
 });

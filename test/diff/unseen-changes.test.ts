@@ -24,7 +24,8 @@ describe.each(ENGINES)('changes the diff used not to see [%s]', (engine) => {
     await Promise.all([live, desired].filter(Boolean).map((s) => s.dispose()));
   });
 
-  const converge = (schema: string, liveSql: string, desiredSql: string) => convergeScratch(live, desired, schema, liveSql, desiredSql);
+  const converge = (schema: string, liveSql: string, desiredSql: string) =>
+    convergeScratch(live, desired, schema, liveSql, desiredSql);
 
   const policies = (schema: string) =>
     live.conn.query<{ p: string }>(
@@ -49,7 +50,10 @@ describe.each(ENGINES)('changes the diff used not to see [%s]', (engine) => {
       'p_read r dbee_t_admin,dbee_t_app (owner = SESSION_USER) -',
       'p_write a dbee_t_app - (n > 0)',
     ]);
-    expect((await live.conn.query(`select relrowsecurity, relforcerowsecurity from pg_class where oid = 'u1.t'::regclass`)).rows).toEqual([{ relrowsecurity: true, relforcerowsecurity: true }]);
+    expect(
+      (await live.conn.query(`select relrowsecurity, relforcerowsecurity from pg_class where oid = 'u1.t'::regclass`))
+        .rows,
+    ).toEqual([{ relrowsecurity: true, relforcerowsecurity: true }]);
   });
 
   test('row-level security disabled, policies dropped; a created table gets its policies', async () => {
@@ -73,6 +77,12 @@ describe.each(ENGINES)('changes the diff used not to see [%s]', (engine) => {
        create table u3.child (note text) inherits (u3.parent);
        create table u3.old_child (id int, at timestamptz default now(), extra text);`,
     );
-    expect((await live.conn.query(`select c.relname as child, p.relname as parent from pg_inherits join pg_class c on c.oid = inhrelid join pg_class p on p.oid = inhparent join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'u3'`)).rows).toEqual([{ child: 'child', parent: 'parent' }]);
+    expect(
+      (
+        await live.conn.query(
+          `select c.relname as child, p.relname as parent from pg_inherits join pg_class c on c.oid = inhrelid join pg_class p on p.oid = inhparent join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'u3'`,
+        )
+      ).rows,
+    ).toEqual([{ child: 'child', parent: 'parent' }]);
   });
 });

@@ -44,7 +44,9 @@ describe.each(ENGINES)('what deploy and the hazards say [%s]', (engine) => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('tables changed');
     expect(r.stdout).not.toMatch(/table:app\.t changed/);
-    expect(await w.target.query("SELECT qual FROM pg_policies WHERE schemaname = 'app' AND policyname = 'p'")).toEqual([{ qual: '(a > 1)' }]);
+    expect(await w.target.query("SELECT qual FROM pg_policies WHERE schemaname = 'app' AND policyname = 'p'")).toEqual([
+      { qual: '(a > 1)' },
+    ]);
   });
 
   it('a changed table is reported by name', async () => {
@@ -56,7 +58,10 @@ describe.each(ENGINES)('what deploy and the hazards say [%s]', (engine) => {
   });
 
   it('a materialized view that gains a column at the end "appends a column"', async () => {
-    const w = await deployed(engine, { 'app/t.sql': TABLE, 'app/m.sql': 'CREATE MATERIALIZED VIEW app.m AS SELECT a FROM app.t;\n' });
+    const w = await deployed(engine, {
+      'app/t.sql': TABLE,
+      'app/m.sql': 'CREATE MATERIALIZED VIEW app.m AS SELECT a FROM app.t;\n',
+    });
     w.write('app/m.sql', 'CREATE MATERIALIZED VIEW app.m AS SELECT a, b FROM app.t;\n');
     const r = await run(w.root, 'diff', { project: 'app' }, w.target.vars);
     expect(r.stdout).toContain('materialized-view app.m appends column b');

@@ -18,12 +18,16 @@ const SALES = {
 
 /** Connection settings of an environment on the server (a scratch database) or on PGlite (a folder of the workspace). */
 type Kind = 'server' | 'pglite';
-const connection = (kind: Kind, name: string) => (kind === 'server' ? `url: \${URL_${name.toUpperCase()}}` : `embedded: .dbee/${name}`);
+const connection = (kind: Kind, name: string) =>
+  kind === 'server' ? `url: \${URL_${name.toUpperCase()}}` : `embedded: .dbee/${name}`;
 
 /** A workspace whose default environment `local` and second environment `test` are on the given kinds of database. */
 async function workspace(local: Kind, test: Kind) {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, kind] of [['local', local], ['test', test]] as const) {
+  for (const [name, kind] of [
+    ['local', local],
+    ['test', test],
+  ] as const) {
     if (kind !== 'server') continue;
     const db = await scratchDatabase();
     cleanup.push(() => db.drop());
@@ -33,7 +37,12 @@ async function workspace(local: Kind, test: Kind) {
     'version: 1',
     'defaultEnvironment: local',
     'environments:',
-    ...['local', 'test'].flatMap((name) => [`  ${name}:`, '    engine: postgres', '    connection:', `      ${connection(name === 'local' ? local : test, name)}`]),
+    ...['local', 'test'].flatMap((name) => [
+      `  ${name}:`,
+      '    engine: postgres',
+      '    connection:',
+      `      ${connection(name === 'local' ? local : test, name)}`,
+    ]),
     '',
   ].join('\n');
   const w = tempWorkspace({ 'dbee.yaml': yaml, ...SALES });

@@ -15,15 +15,24 @@ function dbee(files: Record<string, string>, args: string[], env: NodeJS.Process
   const w = tempWorkspace(files);
   cleanup.push(w.remove);
   const { DBEE_TEST_PG_URL: _unset, ...base } = process.env;
-  const r = spawnSync(process.execPath, [BIN, ...args, '--cwd', w.root], { encoding: 'utf8', env: { ...base, ...env } });
+  const r = spawnSync(process.execPath, [BIN, ...args, '--cwd', w.root], {
+    encoding: 'utf8',
+    env: { ...base, ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const core = { 'core/db.yaml': 'version: 1\nname: core\nengine: postgres\nschemas: [core]\n', 'core/s.sql': 'CREATE SCHEMA core;' };
+const core = {
+  'core/db.yaml': 'version: 1\nname: core\nengine: postgres\nschemas: [core]\n',
+  'core/s.sql': 'CREATE SCHEMA core;',
+};
 
 describe('dbee CLI: bad input gives exit code 1 and a message with file, line and key', () => {
   it('malformed db.yaml', () => {
-    const r = dbee({ 'dbee.yaml': WORKSPACE_YAML, 'core/db.yaml': 'version: 1\nname: core\nengine: postgres\nschemas: core\n' }, ['deploy', 'core']);
+    const r = dbee(
+      { 'dbee.yaml': WORKSPACE_YAML, 'core/db.yaml': 'version: 1\nname: core\nengine: postgres\nschemas: core\n' },
+      ['deploy', 'core'],
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('error: core/db.yaml:4:1: schemas: expected array, got string "core"\n');
   });
@@ -43,7 +52,9 @@ describe('dbee CLI: bad input gives exit code 1 and a message with file, line an
   it('unset variable', () => {
     const r = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, ['deploy', 'core', '--env', 'server']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('error: dbee.yaml:11:7: environment variable DBEE_TEST_PG_URL is not set (used by environments.server.connection.url)');
+    expect(r.stderr).toContain(
+      'error: dbee.yaml:11:7: environment variable DBEE_TEST_PG_URL is not set (used by environments.server.connection.url)',
+    );
     expect(r.stderr).not.toContain('    at ');
   });
 
@@ -57,7 +68,14 @@ describe('dbee CLI: bad input gives exit code 1 and a message with file, line an
   });
 
   it('a wrong option value is refused before anything runs, naming the option and what it expects', () => {
-    const r = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, ['deploy', 'core', '--if-exists', 'nuke', '--wait-for-lock', 'soon']);
+    const r = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, [
+      'deploy',
+      'core',
+      '--if-exists',
+      'nuke',
+      '--wait-for-lock',
+      'soon',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       'error: invalid options for deploy:\n' +
@@ -70,6 +88,7 @@ describe('dbee CLI: bad input gives exit code 1 and a message with file, line an
   it('--help lists every command', () => {
     const r = dbee({ 'dbee.yaml': WORKSPACE_YAML }, ['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status']) expect(r.stdout).toContain(`  ${c}`);
+    for (const c of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status'])
+      expect(r.stdout).toContain(`  ${c}`);
   });
 });

@@ -57,13 +57,15 @@ describe.each([
       query = (sql) => queryUrl(db.url, sql);
     }
     expect((await run(w.root, 'deploy', { project: 'a', env }, vars)).code).toBe(0);
-    await query('INSERT INTO a.t VALUES (1, \'kept\')');
+    await query("INSERT INTO a.t VALUES (1, 'kept')");
     for (const [f, t] of Object.entries(v2)) w.write(f, t);
     const r = await run(w.root, 'deploy', { project: 'a', env }, vars);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('planning this project by a diff');
-    expect(await query('SELECT id, note, qty, a.f() AS f FROM a.v JOIN a.t USING (id, qty)')).toEqual([{ id: 1, note: 'kept', qty: 0, f: 2 }]);
+    expect(await query('SELECT id, note, qty, a.f() AS f FROM a.v JOIN a.t USING (id, qty)')).toEqual([
+      { id: 1, note: 'kept', qty: 0, f: 2 },
+    ]);
     const diff = await run(w.root, 'diff', { project: 'a', env, format: 'json', cache: false }, vars);
     expect(JSON.parse(diff.stdout).changes).toBe(0);
     const again = await run(w.root, 'deploy', { project: 'a', env }, vars);
@@ -75,10 +77,18 @@ describe.each([
     const refused = await run(w.root, 'deploy', { project: 'a', env }, vars);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('data-loss');
-    expect(await query("SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'a' AND column_name = 'note'")).toEqual([{ n: 1 }]);
+    expect(
+      await query(
+        "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'a' AND column_name = 'note'",
+      ),
+    ).toEqual([{ n: 1 }]);
     const allowed = await run(w.root, 'deploy', { project: 'a', env, allowHazards: 'data-loss' }, vars);
     expect(allowed.stderr).toBe('');
     expect(allowed.code).toBe(0);
-    expect(await query("SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'a' AND column_name = 'note'")).toEqual([{ n: 0 }]);
+    expect(
+      await query(
+        "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'a' AND column_name = 'note'",
+      ),
+    ).toEqual([{ n: 0 }]);
   });
 });

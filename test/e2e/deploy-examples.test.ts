@@ -19,7 +19,10 @@ function copyExamples(): string {
 
 type Query = (sql: string) => Promise<Record<string, unknown>[]>;
 
-const engines: [string, () => Promise<{ env: string; vars: NodeJS.ProcessEnv; query: Query; done(): Promise<void> }>][] = [
+const engines: [
+  string,
+  () => Promise<{ env: string; vars: NodeJS.ProcessEnv; query: Query; done(): Promise<void> }>,
+][] = [
   [
     'pglite',
     async () => {
@@ -67,7 +70,9 @@ describe.each(engines)('deploy the examples [%s]', (_name, setup) => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.indexOf('core: deploying')).toBeLessThan(r.stdout.indexOf('sales: deploying'));
-    const deployments = await target.query('SELECT project, status, steps_total = steps_applied AS complete FROM dbee.deployments ORDER BY id');
+    const deployments = await target.query(
+      'SELECT project, status, steps_total = steps_applied AS complete FROM dbee.deployments ORDER BY id',
+    );
     expect(deployments).toEqual([
       { project: 'core', status: 'succeeded', complete: true },
       { project: 'sales', status: 'succeeded', complete: true },

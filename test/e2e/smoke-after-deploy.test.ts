@@ -16,7 +16,10 @@ environments:
     engine: postgres
     connection: { url: "\${SMOKE_TEST_URL}" }
 `;
-const V1 = { 'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n', 'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY);' };
+const V1 = {
+  'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
+  'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY);',
+};
 const V2 = {
   'a/v.sql': 'CREATE VIEW a.v AS SELECT count(*)::int AS n FROM a.t;',
   'a/smoke/v.yaml': 'checks:\n  - name: the table is seeded\n    query: SELECT n FROM a.v\n    rows: [{ n: 1 }]\n',
@@ -62,7 +65,9 @@ describe.each([
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('FAIL  the table is seeded');
     expect(r.stderr).toContain('smoke check failed after deploying');
-    expect(await query("SELECT count(*)::int AS n FROM pg_views WHERE schemaname = 'a' AND viewname = 'v'")).toEqual([{ n: 0 }]);
+    expect(await query("SELECT count(*)::int AS n FROM pg_views WHERE schemaname = 'a' AND viewname = 'v'")).toEqual([
+      { n: 0 },
+    ]);
     const last = await query('SELECT status FROM dbee.deployments ORDER BY id DESC LIMIT 1');
     expect(last).toEqual([{ status: 'rolled-back' }]);
   });
@@ -71,7 +76,9 @@ describe.each([
     const { w, vars, query } = await setup(false);
     const r = await run(w.root, 'deploy', { project: 'a', env }, vars);
     expect(r.code).toBe(3);
-    expect(await query("SELECT count(*)::int AS n FROM pg_views WHERE schemaname = 'a' AND viewname = 'v'")).toEqual([{ n: 1 }]);
+    expect(await query("SELECT count(*)::int AS n FROM pg_views WHERE schemaname = 'a' AND viewname = 'v'")).toEqual([
+      { n: 1 },
+    ]);
     expect(await query('SELECT status FROM dbee.deployments ORDER BY id DESC LIMIT 1')).toEqual([{ status: 'failed' }]);
     const smoke = await query("SELECT check_name, status FROM dbee.smoke_results WHERE status <> 'passed'");
     expect(smoke).toEqual([{ check_name: 'the table is seeded', status: 'failed' }]);

@@ -4,7 +4,15 @@
  * test/runner; Teradata has no server here).
  */
 import { describe, expect, it } from 'vitest';
-import { DbeeError, formatKey, groupObjects, planFromSources, type Engine, type ProjectModel, type SourceStatement } from '@dbee/core';
+import {
+  DbeeError,
+  formatKey,
+  groupObjects,
+  planFromSources,
+  type Engine,
+  type ProjectModel,
+  type SourceStatement,
+} from '@dbee/core';
 import { createPostgresEngine } from '@dbee/postgres';
 import { createTeradataEngine } from '@dbee/teradata';
 
@@ -32,7 +40,7 @@ const fixtures: [string, Fixture][] = [
       source: [
         'CREATE VIEW sales.v_orders AS SELECT id, amount FROM sales.orders;',
         'CREATE TABLE sales.orders (id bigint PRIMARY KEY, amount numeric(12,2));',
-        "CREATE FUNCTION sales.total() RETURNS numeric LANGUAGE sql AS $$ SELECT sum(amount) FROM sales.v_orders $$;",
+        'CREATE FUNCTION sales.total() RETURNS numeric LANGUAGE sql AS $$ SELECT sum(amount) FROM sales.v_orders $$;',
       ].join('\n'),
       ordered: ['table:sales.orders', 'view:sales.v_orders', 'function:sales.total()'],
       broken: 'CREATE TABLE sales.a (id int);\n\nCREATE VIEW sales.b AS SELEC 1;',
@@ -52,8 +60,12 @@ const fixtures: [string, Fixture][] = [
       ].join('\n'),
       ordered: ['table:SALES.ORDERS', 'view:SALES.V_ORDERS', 'macro:SALES.TOTAL'],
       broken: "CREATE TABLE SALES.A (ID INTEGER);\n\nREPLACE VIEW SALES.B AS SELECT 'unterminated FROM SALES.A;",
-      missing: new Error("[Version 20.0.55] [Session 1234] [Teradata Database] [Error 3807] Object 'SALES.NOPE' does not exist."),
-      exists: new Error("[Version 20.0.55] [Session 1234] [Teradata Database] [Error 3803] Table 'SALES.ORDERS' already exists."),
+      missing: new Error(
+        "[Version 20.0.55] [Session 1234] [Teradata Database] [Error 3807] Object 'SALES.NOPE' does not exist.",
+      ),
+      exists: new Error(
+        "[Version 20.0.55] [Session 1234] [Teradata Database] [Error 3803] Table 'SALES.ORDERS' already exists.",
+      ),
     },
   ],
 ];
@@ -62,7 +74,14 @@ function model(f: Fixture, statements: SourceStatement[]): ProjectModel {
   const project = { name: 'p', root: '/ws/p', relativeRoot: 'p', config: {} as never, file: {} as never };
   return {
     project,
-    graph: { name: 'p', schemas: [f.schema], searchPath: [f.schema], searchPathTemplate: [f.schema], dependsOn: [], configFile: 'p/db.yaml' },
+    graph: {
+      name: 'p',
+      schemas: [f.schema],
+      searchPath: [f.schema],
+      searchPathTemplate: [f.schema],
+      dependsOn: [],
+      configFile: 'p/db.yaml',
+    },
     variables: {},
     objects: groupObjects('p', [{ path: 'p/a.sql', statements }]),
     migrations: [],
@@ -86,8 +105,16 @@ describe.each(fixtures)('engine contract [%s]', (_name, f) => {
 
   it('orders objects by what they reference, whatever the file order', async () => {
     const statements = await f.engine.parser.parse(f.source, 'p/a.sql', { searchPath: [f.schema] });
-    const m = model(f, statements.map((s) => ({ ...s, template: s.sql })));
-    const plan = planFromSources({ engine: f.engine, models: [m], planned: ['p'], schemaOwners: new Map([[f.schema, 'p']]) });
+    const m = model(
+      f,
+      statements.map((s) => ({ ...s, template: s.sql })),
+    );
+    const plan = planFromSources({
+      engine: f.engine,
+      models: [m],
+      planned: ['p'],
+      schemaOwners: new Map([[f.schema, 'p']]),
+    });
     // An engine that creates the owned schemas itself (no CREATE SCHEMA in the sources) plans that first.
     const schemaStep = f.engine.catalog?.ensureSchema(f.schema) ? [`schema:${f.schema}`] : [];
     expect(plan.steps.map((s) => s.key)).toEqual([...schemaStep, ...f.ordered]);
@@ -107,7 +134,7 @@ describe.each(fixtures)('engine contract [%s]', (_name, f) => {
     expect((error as DbeeError).location?.column).toBeGreaterThan(0);
   });
 
-  it('maps the driver\'s real error formats to stable codes', () => {
+  it("maps the driver's real error formats to stable codes", () => {
     expect((f.engine.mapError(f.missing, { statement: 'SELECT 1' }) as DbeeError).code).toBe('OBJECT_MISSING');
     expect((f.engine.mapError(f.exists, { statement: 'CREATE ...' }) as DbeeError).code).toBe('OBJECT_EXISTS');
   });

@@ -15,27 +15,44 @@ describe('prepared catalog queries on a server session', () => {
   beforeAll(async () => {
     db = await scratchDatabase('dbee_prep');
     conn = await PgConnection.open({ connectionString: db.url }, 'postgres:prep');
-    await conn.execute('CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, v text); CREATE VIEW app.v AS SELECT id FROM app.t');
+    await conn.execute(
+      'CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, v text); CREATE VIEW app.v AS SELECT id FROM app.t',
+    );
   }, 120_000);
   afterAll(async () => {
     await conn?.close();
     await db?.drop();
   });
 
-  const settings = async () => (await conn.query<{ p: string; s: string }>(`SELECT current_setting('plan_cache_mode') AS p, current_setting('search_path') AS s`)).rows[0];
+  const settings = async () =>
+    (
+      await conn.query<{ p: string; s: string }>(
+        `SELECT current_setting('plan_cache_mode') AS p, current_setting('search_path') AS s`,
+      )
+    ).rows[0];
 
   it('sets plan_cache_mode and the given settings for the call only, and answers as the plain query does', async () => {
     await conn.execute(`SET search_path TO app, public`);
     const before = await settings();
     expect(before).toEqual({ p: 'auto', s: 'app, public' });
     const sql = `SELECT current_setting('plan_cache_mode') AS p, current_setting('search_path') AS s, count(*)::int AS n FROM pg_class WHERE relnamespace = $1::regnamespace`;
-    const inside = await conn.queryPrepared<{ p: string; s: string; n: number }>(sql, ['app'], { search_path: 'pg_catalog' });
+    const inside = await conn.queryPrepared<{ p: string; s: string; n: number }>(sql, ['app'], {
+      search_path: 'pg_catalog',
+    });
     expect(inside.rows[0]).toMatchObject({ p: 'force_generic_plan', s: 'pg_catalog' });
-    expect(inside.rows[0]!.n).toBe((await conn.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'app'::regnamespace`)).rows[0]!.n);
+    expect(inside.rows[0]!.n).toBe(
+      (
+        await conn.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'app'::regnamespace`,
+        )
+      ).rows[0]!.n,
+    );
     expect(await settings()).toEqual(before);
     // Prepared once: the session holds it under one name.
     await conn.queryPrepared(sql, ['app']);
-    const statements = await conn.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'dbee\\_%'`);
+    const statements = await conn.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'dbee\\_%'`,
+    );
     expect(statements.rows[0]!.n).toBe(1);
   });
 
@@ -72,8 +89,21 @@ describe('a deployment on a server session commits without waiting for the disk 
     await db?.drop();
   });
 
-  const mode = async (c: { query: PgConnection['query'] }) => (await c.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]!.s;
-  const info = { project: 'p', environment: 'e', kind: 'deploy' as const, planChecksum: 'x', package: null, gitCommit: null, toolVersion: '0', osUser: 'tester', ciJob: null, host: 'test-host', stepsTotal: 0 };
+  const mode = async (c: { query: PgConnection['query'] }) =>
+    (await c.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]!.s;
+  const info = {
+    project: 'p',
+    environment: 'e',
+    kind: 'deploy' as const,
+    planChecksum: 'x',
+    package: null,
+    gitCommit: null,
+    toolVersion: '0',
+    osUser: 'tester',
+    ciJob: null,
+    host: 'test-host',
+    stepsTotal: 0,
+  };
 
   it('on a server connection: off from the start row to the closing row, then as configured', async () => {
     const ledger = new Ledger(conn, postgresLedger);
@@ -83,11 +113,19 @@ describe('a deployment on a server session commits without waiting for the disk 
     expect(await mode(conn)).toBe('off');
     await ledger.finishDeployment(id, 'succeeded', null, null, {});
     expect(await mode(conn)).toBe('on');
-    expect((await conn.query(`SELECT status FROM dbee.deployments WHERE id = $1`, [id])).rows).toEqual([{ status: 'succeeded' }]);
+    expect((await conn.query(`SELECT status FROM dbee.deployments WHERE id = $1`, [id])).rows).toEqual([
+      { status: 'succeeded' },
+    ]);
   });
 
   it('on a connection that does not batch (as an embedded one): never changed', async () => {
-    const plain = { description: 'plain', query: conn.query.bind(conn), execute: conn.execute.bind(conn), transaction: conn.transaction.bind(conn), close: async () => {} } as unknown as PgConnection;
+    const plain = {
+      description: 'plain',
+      query: conn.query.bind(conn),
+      execute: conn.execute.bind(conn),
+      transaction: conn.transaction.bind(conn),
+      close: async () => {},
+    } as unknown as PgConnection;
     const ledger = new Ledger(plain, postgresLedger);
     const id = await ledger.startDeployment(info);
     expect(await mode(conn)).toBe('on');

@@ -9,7 +9,8 @@ import { envWorkspace, type Engine } from './helpers';
 const DAY = 86_400_000;
 const files = {
   'shop/db.yaml': 'version: 1\nname: shop\nengine: postgres\nschemas: [shop]\n',
-  'shop/schema/shop/tables/orders.sql': 'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0);\n',
+  'shop/schema/shop/tables/orders.sql':
+    'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0);\n',
 };
 
 describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup [%s]', (engine) => {
@@ -21,12 +22,25 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
   const status = async () => {
     const r = await w.dbee('status', { project: 'shop', env, format: 'json' });
     expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { drift: { state: string }; backups: { backup: string; object: string; createdAt: string; expiresAt: string; expired: boolean }[] };
+    return JSON.parse(r.stdout) as {
+      drift: { state: string };
+      backups: { backup: string; object: string; createdAt: string; expiresAt: string; expired: boolean }[];
+    };
   };
 
   it('keeps the table that was in the way as a backup in shop_dbee_bak, which is neither a difference nor drift', async () => {
-    for (const sql of ['CREATE SCHEMA shop', 'CREATE TABLE shop.orders (id int PRIMARY KEY, legacy text)', "INSERT INTO shop.orders VALUES (1, 'old')"]) await w.query(1, sql);
-    const r = await w.dbee('deploy', { project: 'shop', env, ifExists: 'rename', now: new Date('2026-11-01T10:00:00Z') });
+    for (const sql of [
+      'CREATE SCHEMA shop',
+      'CREATE TABLE shop.orders (id int PRIMARY KEY, legacy text)',
+      "INSERT INTO shop.orders VALUES (1, 'old')",
+    ])
+      await w.query(1, sql);
+    const r = await w.dbee('deploy', {
+      project: 'shop',
+      env,
+      ifExists: 'rename',
+      now: new Date('2026-11-01T10:00:00Z'),
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     backup = 'shop_dbee_bak.orders_bak_20261101t100000';
@@ -44,7 +58,10 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     const text = await w.dbee('status', { project: 'shop', env });
     expect(text.stdout).toContain(`    ${backup} (backup of table:shop.orders, deployment #1, `);
     // A table change afterwards plans no drop of the backup.
-    w.write('shop/schema/shop/tables/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0, note text);\n');
+    w.write(
+      'shop/schema/shop/tables/orders.sql',
+      'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0, note text);\n',
+    );
     const next = await w.dbee('deploy', { project: 'shop', env });
     expect(next.stderr).toBe('');
     expect(next.code).toBe(0);
@@ -68,19 +85,36 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     expect(blocked.code, blocked.stderr).toBe(2);
     expect(blocked.stderr).toContain(`dropping ${backup} failed`);
     expect(await w.query(1, `SELECT to_regclass('${backup}') IS NOT NULL AS kept`)).toEqual([{ kept: true }]);
-    expect(await w.query(1, "SELECT s.status FROM dbee.steps s JOIN dbee.deployments d ON d.id = s.deployment_id WHERE d.kind = 'cleanup'")).toEqual([{ status: 'failed' }]);
-    expect((await w.query<{ n: number }>(1, 'SELECT count(*)::int AS n FROM dbee.backups WHERE dropped_at IS NULL'))[0]!.n).toBe(1);
+    expect(
+      await w.query(
+        1,
+        "SELECT s.status FROM dbee.steps s JOIN dbee.deployments d ON d.id = s.deployment_id WHERE d.kind = 'cleanup'",
+      ),
+    ).toEqual([{ status: 'failed' }]);
+    expect(
+      (await w.query<{ n: number }>(1, 'SELECT count(*)::int AS n FROM dbee.backups WHERE dropped_at IS NULL'))[0]!.n,
+    ).toBe(1);
     await w.query(1, 'DROP VIEW shop_dbee_bak.uses_backup');
     const r = await w.dbee('cleanup', { project: 'shop', env, now: new Date(created + 31 * DAY) });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.query(1, `SELECT to_regclass('${backup}') IS NULL AS gone, to_regclass('shop_dbee_bak.handmade_bak_1') IS NOT NULL AS handmade`)).toEqual([{ gone: true, handmade: true }]);
-    const deployments = await w.query<{ kind: string; status: string; steps_applied: number }>(1, "SELECT kind, status, steps_applied FROM dbee.deployments WHERE kind = 'cleanup' ORDER BY id");
+    expect(
+      await w.query(
+        1,
+        `SELECT to_regclass('${backup}') IS NULL AS gone, to_regclass('shop_dbee_bak.handmade_bak_1') IS NOT NULL AS handmade`,
+      ),
+    ).toEqual([{ gone: true, handmade: true }]);
+    const deployments = await w.query<{ kind: string; status: string; steps_applied: number }>(
+      1,
+      "SELECT kind, status, steps_applied FROM dbee.deployments WHERE kind = 'cleanup' ORDER BY id",
+    );
     expect(deployments).toEqual([
       { kind: 'cleanup', status: 'failed', steps_applied: 0 },
       { kind: 'cleanup', status: 'succeeded', steps_applied: 1 },
     ]);
-    expect((await w.query<{ n: number }>(1, 'SELECT count(*)::int AS n FROM dbee.backups WHERE dropped_at IS NULL'))[0]!.n).toBe(0);
+    expect(
+      (await w.query<{ n: number }>(1, 'SELECT count(*)::int AS n FROM dbee.backups WHERE dropped_at IS NULL'))[0]!.n,
+    ).toBe(0);
     const s = await status();
     expect(s.backups).toEqual([]);
     expect(s.drift.state).toBe('no');
@@ -95,11 +129,16 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     const { rmSync } = await import('node:fs');
     rmSync(`${w.root}/shop/schema/shop/tables/audit_log.sql`);
     // A column change makes the deployment diff-based: the table missing from the sources is a drop there.
-    w.write('shop/schema/shop/tables/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0, note text, paid boolean);\n');
+    w.write(
+      'shop/schema/shop/tables/orders.sql',
+      'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0, note text, paid boolean);\n',
+    );
     const r = await w.dbee('deploy', { project: 'shop', env, now: new Date('2026-11-02T10:00:00Z') });
     expect(r.stderr, r.stdout).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.query(1, 'SELECT id, what FROM shop_dbee_bak.audit_log_bak_20261102t100000')).toEqual([{ id: 1, what: 'kept' }]);
+    expect(await w.query(1, 'SELECT id, what FROM shop_dbee_bak.audit_log_bak_20261102t100000')).toEqual([
+      { id: 1, what: 'kept' },
+    ]);
     const s = await status();
     expect(s.backups.map((b) => b.backup)).toEqual(['shop_dbee_bak.audit_log_bak_20261102t100000']);
     expect(s.drift.state).toBe('no');
@@ -110,6 +149,8 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('rename backups and cleanup 
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('has no backup retention');
     expect(r.stderr).toContain('gates.backupRetention');
-    expect((await w.dbee('cleanup', { project: 'shop', env: w.env(2), olderThan: 'soon' })).stderr).toContain('--older-than soon: expected a duration');
+    expect((await w.dbee('cleanup', { project: 'shop', env: w.env(2), olderThan: 'soon' })).stderr).toContain(
+      '--older-than soon: expected a duration',
+    );
   });
 });

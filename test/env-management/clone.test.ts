@@ -9,13 +9,18 @@ import { envWorkspace, type Engine } from './helpers';
  */
 const v1 = {
   'shop/db.yaml': 'version: 1\nname: shop\nengine: postgres\nschemas: [shop]\n',
-  'shop/schema/shop/tables/orders.sql': 'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0);\n',
-  'shop/schema/shop/functions/total.sql': 'CREATE FUNCTION shop.total() RETURNS numeric LANGUAGE sql STABLE AS $$ SELECT sum(total) FROM shop.orders $$;\n',
+  'shop/schema/shop/tables/orders.sql':
+    'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0);\n',
+  'shop/schema/shop/functions/total.sql':
+    'CREATE FUNCTION shop.total() RETURNS numeric LANGUAGE sql STABLE AS $$ SELECT sum(total) FROM shop.orders $$;\n',
 };
 const v2 = {
-  'shop/schema/shop/tables/orders.sql': "CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0, status text NOT NULL DEFAULT 'new');\nCOMMENT ON TABLE shop.orders IS 'Orders';\n",
-  'shop/schema/shop/functions/total.sql': "CREATE FUNCTION shop.total() RETURNS numeric LANGUAGE sql STABLE AS $$ SELECT sum(total) FROM shop.orders WHERE status <> 'void' $$;\n",
-  'shop/schema/shop/views/open_orders.sql': "CREATE VIEW shop.open_orders AS SELECT id, total FROM shop.orders WHERE status = 'new';\n",
+  'shop/schema/shop/tables/orders.sql':
+    "CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0, status text NOT NULL DEFAULT 'new');\nCOMMENT ON TABLE shop.orders IS 'Orders';\n",
+  'shop/schema/shop/functions/total.sql':
+    "CREATE FUNCTION shop.total() RETURNS numeric LANGUAGE sql STABLE AS $$ SELECT sum(total) FROM shop.orders WHERE status <> 'void' $$;\n",
+  'shop/schema/shop/views/open_orders.sql':
+    "CREATE VIEW shop.open_orders AS SELECT id, total FROM shop.orders WHERE status = 'new';\n",
 };
 
 /** `pg_dump --schema-only` of one schema, without its comments, SET lines and the random \\restrict keys. */
@@ -23,7 +28,13 @@ function dump(url: string): string {
   const out = execFileSync('pg_dump', ['--schema-only', '--no-owner', '--schema=shop', url], { encoding: 'utf8' });
   return out
     .split('\n')
-    .filter((l) => !l.startsWith('--') && !l.startsWith('SET ') && !l.startsWith('SELECT pg_catalog.set_config') && !/^\\(un)?restrict /.test(l))
+    .filter(
+      (l) =>
+        !l.startsWith('--') &&
+        !l.startsWith('SET ') &&
+        !l.startsWith('SELECT pg_catalog.set_config') &&
+        !/^\\(un)?restrict /.test(l),
+    )
     .join('\n')
     .replace(/\n{2,}/g, '\n\n');
 }
@@ -40,7 +51,10 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('clone --from prod --to test
     const r = await w.dbee('deploy', { project: 'shop', env: prod });
     expect(r.code, r.stderr).toBe(0);
     // test drifted on its own: a hand-made table and index that prod does not have.
-    await w.exec(2, "CREATE TABLE shop.scratch (id int); INSERT INTO shop.scratch VALUES (1); CREATE INDEX orders_total ON shop.orders (total)");
+    await w.exec(
+      2,
+      'CREATE TABLE shop.scratch (id int); INSERT INTO shop.scratch VALUES (1); CREATE INDEX orders_total ON shop.orders (total)',
+    );
     const dry = await w.dbee('clone', { project: 'shop', from: prod, to: test, dryRun: true });
     expect(dry.code).toBe(1);
     expect(dry.stdout).toContain('DROP TABLE shop.scratch');
@@ -60,13 +74,18 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('clone --from prod --to test
       expect(p).toContain('CREATE VIEW shop.open_orders');
       expect(t).toBe(p);
     }
-    const recorded = await w.query<{ kind: string; status: string }>(2, "SELECT kind, status FROM dbee.deployments WHERE kind = 'clone'");
+    const recorded = await w.query<{ kind: string; status: string }>(
+      2,
+      "SELECT kind, status FROM dbee.deployments WHERE kind = 'clone'",
+    );
     expect(recorded).toEqual([{ kind: 'clone', status: 'succeeded' }]);
     // test's ledger now says what prod's says: deploying the sources there has nothing to do, and no drift.
     const next = await w.dbee('deploy', { project: 'shop', env: test });
     expect(next.code, next.stderr).toBe(0);
     expect(next.stdout).toContain('shop: nothing to deploy');
-    const status = JSON.parse((await w.dbee('status', { project: 'shop', env: test, format: 'json' })).stdout) as { drift: { state: string } };
+    const status = JSON.parse((await w.dbee('status', { project: 'shop', env: test, format: 'json' })).stdout) as {
+      drift: { state: string };
+    };
     expect(status.drift.state).toBe('no');
     const again = await w.dbee('clone', { project: 'shop', from: prod, to: test });
     expect(again.stdout).toContain(`${test} already equals ${prod}`);

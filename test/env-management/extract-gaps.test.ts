@@ -5,7 +5,9 @@ import { envWorkspace, type Engine } from './helpers';
 
 function listFiles(dir: string, rel = ''): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name), rel + e.name + '/') : [rel + e.name])).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name), rel + e.name + '/') : [rel + e.name]))
+    .sort();
 }
 
 /**
@@ -13,41 +15,54 @@ function listFiles(dir: string, rel = ''): string[] {
  * extended statistics and rules, and wrote a range type's own functions (its constructors) as files that then fail to
  * build. Now what it cannot write is reported by name, and the range type's files build.
  */
-describe.each<[Engine]>([['pglite'], ['postgres']])('extract says what it does not write; a range type builds [%s]', (engine) => {
-  const w = envWorkspace(engine, {
-    'trg/db.yaml': 'version: 1\nname: trg\nengine: postgres\nschemas: [trg]\n',
-    'trg/tables/orders.sql': 'CREATE SCHEMA trg;\nCREATE TABLE trg.orders (id int PRIMARY KEY, touched timestamptz);\n',
-    'trg/functions/touch.sql':
-      'CREATE FUNCTION trg.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched := now(); RETURN NEW; END $$;\n',
-    'trg/triggers/orders_touch.sql': 'CREATE TRIGGER orders_touch BEFORE UPDATE ON trg.orders FOR EACH ROW EXECUTE FUNCTION trg.touch();\n',
-  });
-  beforeAll(() => w.setup(), 120_000);
-  afterAll(() => w.teardown());
+describe.each<[Engine]>([['pglite'], ['postgres']])(
+  'extract says what it does not write; a range type builds [%s]',
+  (engine) => {
+    const w = envWorkspace(engine, {
+      'trg/db.yaml': 'version: 1\nname: trg\nengine: postgres\nschemas: [trg]\n',
+      'trg/tables/orders.sql':
+        'CREATE SCHEMA trg;\nCREATE TABLE trg.orders (id int PRIMARY KEY, touched timestamptz);\n',
+      'trg/functions/touch.sql':
+        'CREATE FUNCTION trg.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched := now(); RETURN NEW; END $$;\n',
+      'trg/triggers/orders_touch.sql':
+        'CREATE TRIGGER orders_touch BEFORE UPDATE ON trg.orders FOR EACH ROW EXECUTE FUNCTION trg.touch();\n',
+    });
+    beforeAll(() => w.setup(), 120_000);
+    afterAll(() => w.teardown());
 
-  it('a whole extract into an existing project writes a changed trigger into its own file, not a second time into its table\'s', async () => {
-    expect((await w.dbee('deploy', { project: 'trg', env: w.env(1) })).code).toBe(0);
-    // Changed by hand: it fires on INSERT too.
-    await w.exec(1, 'DROP TRIGGER orders_touch ON trg.orders; CREATE TRIGGER orders_touch BEFORE INSERT OR UPDATE ON trg.orders FOR EACH ROW EXECUTE FUNCTION trg.touch();');
-    const r = await w.dbee('extract', { project: 'trg', env: w.env(1) });
-    expect(r.code, r.stderr).toBe(0);
-    const tree = listFiles(join(w.root, 'trg'));
-    const texts = tree.filter((f) => f.endsWith('.sql')).map((f) => [f, readFileSync(join(w.root, 'trg', f), 'utf8')] as const);
-    const withTrigger = texts.filter(([, t]) => /CREATE TRIGGER orders_touch/.test(t)).map(([f]) => f);
-    expect(withTrigger).toEqual(['triggers/orders_touch.sql']);
-    expect(readFileSync(join(w.root, 'trg/triggers/orders_touch.sql'), 'utf8')).toMatch(/BEFORE INSERT OR UPDATE ON trg\.orders/);
-    expect(texts.filter(([, t]) => /CREATE TABLE trg\.orders/.test(t)).map(([f]) => f)).toEqual(['tables/orders.sql']);
-    // The project still plans: deployed to the second environment, with the trigger as it is live.
-    const d = await w.dbee('deploy', { project: 'trg', env: w.env(2) });
-    expect(d.stderr).toBe('');
-    expect(d.code).toBe(0);
-    await w.exec(2, 'INSERT INTO trg.orders (id) VALUES (1)');
-    expect(await w.query(2, 'SELECT touched IS NOT NULL AS touched FROM trg.orders')).toEqual([{ touched: true }]);
-  });
+    it("a whole extract into an existing project writes a changed trigger into its own file, not a second time into its table's", async () => {
+      expect((await w.dbee('deploy', { project: 'trg', env: w.env(1) })).code).toBe(0);
+      // Changed by hand: it fires on INSERT too.
+      await w.exec(
+        1,
+        'DROP TRIGGER orders_touch ON trg.orders; CREATE TRIGGER orders_touch BEFORE INSERT OR UPDATE ON trg.orders FOR EACH ROW EXECUTE FUNCTION trg.touch();',
+      );
+      const r = await w.dbee('extract', { project: 'trg', env: w.env(1) });
+      expect(r.code, r.stderr).toBe(0);
+      const tree = listFiles(join(w.root, 'trg'));
+      const texts = tree
+        .filter((f) => f.endsWith('.sql'))
+        .map((f) => [f, readFileSync(join(w.root, 'trg', f), 'utf8')] as const);
+      const withTrigger = texts.filter(([, t]) => /CREATE TRIGGER orders_touch/.test(t)).map(([f]) => f);
+      expect(withTrigger).toEqual(['triggers/orders_touch.sql']);
+      expect(readFileSync(join(w.root, 'trg/triggers/orders_touch.sql'), 'utf8')).toMatch(
+        /BEFORE INSERT OR UPDATE ON trg\.orders/,
+      );
+      expect(texts.filter(([, t]) => /CREATE TABLE trg\.orders/.test(t)).map(([f]) => f)).toEqual([
+        'tables/orders.sql',
+      ]);
+      // The project still plans: deployed to the second environment, with the trigger as it is live.
+      const d = await w.dbee('deploy', { project: 'trg', env: w.env(2) });
+      expect(d.stderr).toBe('');
+      expect(d.code).toBe(0);
+      await w.exec(2, 'INSERT INTO trg.orders (id) VALUES (1)');
+      expect(await w.query(2, 'SELECT touched IS NOT NULL AS touched FROM trg.orders')).toEqual([{ touched: true }]);
+    });
 
-  it('reports aggregates, operators, text search configurations, extended statistics and rules; writes no range constructor', async () => {
-    await w.exec(
-      1,
-      `CREATE SCHEMA gaps;
+    it('reports aggregates, operators, text search configurations, extended statistics and rules; writes no range constructor', async () => {
+      await w.exec(
+        1,
+        `CREATE SCHEMA gaps;
        CREATE TABLE gaps.t (id int PRIMARY KEY, a int, b int, body text);
        CREATE TYPE gaps.floatrange AS RANGE (subtype = float8);
        CREATE AGGREGATE gaps.total(int) (sfunc = int4pl, stype = int, initcond = '0');
@@ -56,28 +71,29 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract says what it does n
        CREATE TEXT SEARCH CONFIGURATION gaps.english_copy (COPY = pg_catalog.english);
        CREATE STATISTICS gaps.t_ab (dependencies) ON a, b FROM gaps.t;
        CREATE RULE t_no_delete AS ON DELETE TO gaps.t DO INSTEAD NOTHING;`,
-    );
-    const r = await w.dbee('extract', { project: 'gaps', env: w.env(1) });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('objects of gaps on');
-    for (const line of [
-      'aggregate gaps.total(integer)',
-      'operator gaps.~~~(integer,integer)',
-      'text search configuration gaps.english_copy',
-      'extended statistics gaps.t_ab',
-      'rule t_no_delete on gaps.t',
-    ]) {
-      expect(r.stderr).toContain(`  ${line}`);
-    }
-    const files = listFiles(join(w.root, 'gaps', 'schema'));
-    expect(files).toContain('gaps/types/floatrange.sql');
-    expect(files).toContain('gaps/functions/near.sql');
-    // floatrange(float8, float8) and floatrange(float8, float8, text) come with the type.
-    expect(files.filter((f) => f.includes('functions/floatrange'))).toEqual([]);
-    // What was written builds: deployed to the second environment.
-    const d = await w.dbee('deploy', { project: 'gaps', env: w.env(2) });
-    expect(d.stderr).toBe('');
-    expect(d.code).toBe(0);
-    expect(await w.query(2, `SELECT gaps.floatrange(1, 2)::text AS r`)).toEqual([{ r: '[1,2)' }]);
-  });
-});
+      );
+      const r = await w.dbee('extract', { project: 'gaps', env: w.env(1) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('objects of gaps on');
+      for (const line of [
+        'aggregate gaps.total(integer)',
+        'operator gaps.~~~(integer,integer)',
+        'text search configuration gaps.english_copy',
+        'extended statistics gaps.t_ab',
+        'rule t_no_delete on gaps.t',
+      ]) {
+        expect(r.stderr).toContain(`  ${line}`);
+      }
+      const files = listFiles(join(w.root, 'gaps', 'schema'));
+      expect(files).toContain('gaps/types/floatrange.sql');
+      expect(files).toContain('gaps/functions/near.sql');
+      // floatrange(float8, float8) and floatrange(float8, float8, text) come with the type.
+      expect(files.filter((f) => f.includes('functions/floatrange'))).toEqual([]);
+      // What was written builds: deployed to the second environment.
+      const d = await w.dbee('deploy', { project: 'gaps', env: w.env(2) });
+      expect(d.stderr).toBe('');
+      expect(d.code).toBe(0);
+      expect(await w.query(2, `SELECT gaps.floatrange(1, 2)::text AS r`)).toEqual([{ r: '[1,2)' }]);
+    });
+  },
+);

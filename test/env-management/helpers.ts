@@ -33,7 +33,11 @@ export type Engine = 'pglite' | 'postgres';
  * A workspace whose environments are either embedded (`local`, `local2`) or on the test server (`server`,
  * `server2`, scratch databases): `env(1)` / `env(2)` name them, `query(n, sql)` reads them, `dbee()` runs commands.
  */
-export function envWorkspace(engine: Engine, files: Record<string, string>, yaml: { extra?: string; env1?: string } = {}) {
+export function envWorkspace(
+  engine: Engine,
+  files: Record<string, string>,
+  yaml: { extra?: string; env1?: string } = {},
+) {
   const w = tempWorkspace({ 'dbee.yaml': workspaceYaml(yaml.extra, yaml.env1), ...files });
   const vars: NodeJS.ProcessEnv = {};
   const drops: (() => Promise<void>)[] = [];
@@ -45,7 +49,10 @@ export function envWorkspace(engine: Engine, files: Record<string, string>, yaml
     /** Create the server databases (no-op on PGlite). */
     async setup() {
       if (engine !== 'postgres') return;
-      for (const [n, key] of [[1, 'EM_SERVER_URL'], [2, 'EM_SERVER2_URL']] as const) {
+      for (const [n, key] of [
+        [1, 'EM_SERVER_URL'],
+        [2, 'EM_SERVER2_URL'],
+      ] as const) {
         void n;
         const db = await scratchDatabase('dbee_em');
         vars[key] = db.url;

@@ -85,7 +85,12 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract, deploy elsewhere, 
         expect(deployed.stderr).toBe('');
         expect(deployed.code).toBe(0);
         for (const p of projects) {
-          const r = await run(extracted.root, 'extract', { project: p.project, env: 'a', schemas: p.schemas.join(',') }, vars);
+          const r = await run(
+            extracted.root,
+            'extract',
+            { project: p.project, env: 'a', schemas: p.schemas.join(',') },
+            vars,
+          );
           expect(r.stderr).toBe('');
           expect(r.code).toBe(0);
           expect(existsSync(join(extracted.root, p.project, 'db.yaml'))).toBe(true);
@@ -98,13 +103,21 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract, deploy elsewhere, 
         expect(toB.stderr).toBe('');
         expect(toB.code).toBe(0);
         for (const p of projects) {
-          const d = await run(extracted.root, 'diff', { project: p.project, env: 'b', againstEnv: 'a', format: 'json', cache: false }, vars);
+          const d = await run(
+            extracted.root,
+            'diff',
+            { project: p.project, env: 'b', againstEnv: 'a', format: 'json', cache: false },
+            vars,
+          );
           expect(d.code, d.stderr).toBe(0);
           const parsed = JSON.parse(d.stdout) as { changes: number; steps: { statements: string[] }[] };
           expect(parsed.steps.flatMap((s) => s.statements)).toEqual([]);
           // And by the engine's fingerprint, which reads definitions the model does not hold yet (policies, ACLs by
           // name, comments): equal lines, equal hash, the database identity aside.
-          const [fa, fb] = [await definitions(extracted.root, 'a', p.schemas, vars), await definitions(extracted.root, 'b', p.schemas, vars)];
+          const [fa, fb] = [
+            await definitions(extracted.root, 'a', p.schemas, vars),
+            await definitions(extracted.root, 'b', p.schemas, vars),
+          ];
           expect(fb).toBe(fa);
         }
         if (engine === 'postgres') {

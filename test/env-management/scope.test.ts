@@ -45,20 +45,37 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
     const r = await w.dbee('deploy', { project: 'auth', env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const steps = await w.query<{ object_key: string; statements: unknown; reverse: unknown }>(1, `SELECT object_key, statements, reverse_statements AS reverse FROM dbee.steps ORDER BY deployment_id, step_order`);
-    expect(steps[0]).toMatchObject({ object_key: 'schema:auth', statements: ['CREATE SCHEMA IF NOT EXISTS auth'], reverse: ['DROP SCHEMA IF EXISTS auth'] });
+    const steps = await w.query<{ object_key: string; statements: unknown; reverse: unknown }>(
+      1,
+      `SELECT object_key, statements, reverse_statements AS reverse FROM dbee.steps ORDER BY deployment_id, step_order`,
+    );
+    expect(steps[0]).toMatchObject({
+      object_key: 'schema:auth',
+      statements: ['CREATE SCHEMA IF NOT EXISTS auth'],
+      reverse: ['DROP SCHEMA IF EXISTS auth'],
+    });
     expect((await diff('auth')).changes).toBe(0);
     expect((await w.dbee('deploy', { project: 'auth', env })).stdout).toContain('auth: nothing to deploy');
   });
 
   it("shows no drift on a project whose table another project's foreign key references, and rolls it back without --force", async () => {
-    w.write('auth/schema/auth/functions/tenant_name.sql', 'CREATE FUNCTION auth.tenant_name(p int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT name FROM auth.tenant_h WHERE id = p $$;\n');
+    w.write(
+      'auth/schema/auth/functions/tenant_name.sql',
+      'CREATE FUNCTION auth.tenant_name(p int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT name FROM auth.tenant_h WHERE id = p $$;\n',
+    );
     expect((await w.dbee('deploy', { project: 'auth', env })).code).toBe(0);
     const t = await w.dbee('deploy', { project: 'tracking', env });
     expect(t.stderr).toBe('');
     expect(t.code).toBe(0);
     // PostgreSQL added internal RI triggers on auth.tenant_h.
-    expect((await w.query<{ n: number }>(1, `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'auth.tenant_h'::regclass AND tgisinternal`))[0]!.n).toBeGreaterThan(0);
+    expect(
+      (
+        await w.query<{ n: number }>(
+          1,
+          `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'auth.tenant_h'::regclass AND tgisinternal`,
+        )
+      )[0]!.n,
+    ).toBeGreaterThan(0);
     expect((await status('auth')).drift.state).toBe('no');
     expect((await status('tracking')).drift.state).toBe('no');
     expect((await diff('auth')).changes).toBe(0);
@@ -69,7 +86,10 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
   });
 
   it("keeps a DBA's grant to a role the sources never mention through a table change, and does not call it drift", async () => {
-    await w.query(1, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role}; END IF; END $$`);
+    await w.query(
+      1,
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role}; END IF; END $$`,
+    );
     await w.query(1, `GRANT USAGE ON SCHEMA tracking TO ${role}`);
     await w.query(1, `GRANT SELECT ON tracking.event TO ${role}`);
     expect((await status('tracking')).drift.state).toBe('no');
@@ -82,7 +102,12 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
     const r = await w.dbee('deploy', { project: 'tracking', env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.query(1, `SELECT has_schema_privilege('${role}', 'tracking', 'USAGE') AS u, has_table_privilege('${role}', 'tracking.event', 'SELECT') AS s`)).toEqual([{ u: true, s: true }]);
+    expect(
+      await w.query(
+        1,
+        `SELECT has_schema_privilege('${role}', 'tracking', 'USAGE') AS u, has_table_privilege('${role}', 'tracking.event', 'SELECT') AS s`,
+      ),
+    ).toEqual([{ u: true, s: true }]);
     expect((await status('tracking')).drift.state).toBe('no');
   });
 
@@ -93,21 +118,35 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('managed scope [%s]', (engin
     expect(d.steps.flatMap((s) => s.statements)).toEqual(['GRANT USAGE ON SCHEMA tracking TO PUBLIC']);
     const r = await w.dbee('deploy', { project: 'tracking', env });
     expect(r.code, r.stderr).toBe(0);
-    expect(await w.query(1, `SELECT has_schema_privilege('${role}', 'tracking', 'USAGE') AS u, has_table_privilege('${role}', 'tracking.event', 'SELECT') AS s`)).toEqual([{ u: true, s: true }]);
+    expect(
+      await w.query(
+        1,
+        `SELECT has_schema_privilege('${role}', 'tracking', 'USAGE') AS u, has_table_privilege('${role}', 'tracking.event', 'SELECT') AS s`,
+      ),
+    ).toEqual([{ u: true, s: true }]);
     w.write('tracking/schema/tracking/grants.sql', '-- no grants\n');
     // PUBLIC is no longer named: its grant stays, as any grant to a role the sources do not mention.
     expect((await diff('tracking')).changes).toBe(0);
-    w.write('tracking/db.yaml', 'version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\nmanage:\n  grants: all\n');
+    w.write(
+      'tracking/db.yaml',
+      'version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\nmanage:\n  grants: all\n',
+    );
     const all = (await diff('tracking')).steps.flatMap((s) => s.statements);
     expect(all).toContain(`REVOKE USAGE ON SCHEMA tracking FROM ${role}`);
     expect(all).toContain(`REVOKE SELECT ON TABLE tracking.event FROM ${role}`);
     expect(all).toContain('REVOKE USAGE ON SCHEMA tracking FROM PUBLIC');
-    w.write('tracking/db.yaml', 'version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\nmanage:\n  grants: false\n');
+    w.write(
+      'tracking/db.yaml',
+      'version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\nmanage:\n  grants: false\n',
+    );
     expect((await diff('tracking')).changes).toBe(0);
   });
 
   it('leaves ignored objects alone: not diffed, not dropped, not drift', async () => {
-    w.write('tracking/db.yaml', "version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\nmanage:\n  ignore: ['table:tracking.*_old', 'function:ext_*']\n");
+    w.write(
+      'tracking/db.yaml',
+      "version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\nmanage:\n  ignore: ['table:tracking.*_old', 'function:ext_*']\n",
+    );
     const r = await w.dbee('deploy', { project: 'tracking', env });
     expect(r.code, r.stderr).toBe(0);
     await w.query(1, 'CREATE TABLE tracking.event_old (id int PRIMARY KEY, at timestamptz)');

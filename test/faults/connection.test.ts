@@ -36,7 +36,11 @@ const CASES: [string, string, Record<string, string>][] = [
   ['a URL that is not postgres://', 'bad', { BAD_DB_URL: 'mysql://u@127.0.0.1/db' }],
   ['a non-numeric port', 'badport', { BAD_DB_PORT: 'fivefour' }],
   ['an unreachable server (nothing listens)', 'bad', { BAD_DB_URL: `postgres://postgres@127.0.0.1:1/postgres` }],
-  ['SSL required by the client, refused by the server', 'bad', { BAD_DB_URL: `${SERVER_URL}${SERVER_URL.includes('?') ? '&' : '?'}sslmode=no-verify` }],
+  [
+    'SSL required by the client, refused by the server',
+    'bad',
+    { BAD_DB_URL: `${SERVER_URL}${SERVER_URL.includes('?') ? '&' : '?'}sslmode=no-verify` },
+  ],
   ['authentication failed (no such role)', 'bad', { BAD_DB_URL: withUser('dbee_no_such_role') }],
 ];
 
@@ -55,4 +59,3 @@ describe('fault: connection errors are user errors [postgres]', () => {
     }
   });
 });
-

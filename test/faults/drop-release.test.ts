@@ -13,14 +13,18 @@ afterAll(async () => {
 
 describe.each(ENGINES)('fault: a release that drops a table [%s]', (engine) => {
   it("passes its smoke baseline: the dropped table's indexes leave the ledger with it", async () => {
-    const w = workspaces[workspaces.push(
-      await workspaceWith(engine, {
-        's/db.yaml': dbYaml('s'),
-        's/schema.sql': 'CREATE SCHEMA s;\n',
-        's/customers.sql': 'CREATE TABLE s.customers (id int PRIMARY KEY);\n',
-        's/orders.sql': 'CREATE TABLE s.orders (id int PRIMARY KEY, c int);\nCREATE INDEX orders_c_idx ON s.orders (c);\n',
-      }),
-    ) - 1]!;
+    const w =
+      workspaces[
+        workspaces.push(
+          await workspaceWith(engine, {
+            's/db.yaml': dbYaml('s'),
+            's/schema.sql': 'CREATE SCHEMA s;\n',
+            's/customers.sql': 'CREATE TABLE s.customers (id int PRIMARY KEY);\n',
+            's/orders.sql':
+              'CREATE TABLE s.orders (id int PRIMARY KEY, c int);\nCREATE INDEX orders_c_idx ON s.orders (c);\n',
+          }),
+        ) - 1
+      ]!;
     expect((await run(w.root, 'deploy', { project: 's' }, w.target.vars)).code).toBe(0);
     // The release: orders removed, customers changed (so the project is planned by a diff, which drops orders).
     rmSync(join(w.root, 's', 'orders.sql'));
@@ -43,7 +47,12 @@ describe.each(ENGINES)('fault: a release that drops a table [%s]', (engine) => {
     rmSync(join(w.root, 's', 'orders.sql'));
     rmSync(join(w.root, 's', 'order_counts.sql'));
     writeAll(w, RELEASE);
-    const release = await run(w.root, 'deploy', { project: 's', allowHazards: ['data-loss', 'backward-incompatible'] }, w.target.vars);
+    const release = await run(
+      w.root,
+      'deploy',
+      { project: 's', allowHazards: ['data-loss', 'backward-incompatible'] },
+      w.target.vars,
+    );
     expect(release.stderr, release.stdout).toBe('');
     expect(release.code).toBe(0);
     expect(await w.target.query("SELECT to_regclass('s.orders') IS NULL AS gone")).toEqual([{ gone: true }]);
@@ -64,7 +73,9 @@ describe.each(ENGINES)('fault: a release that drops a table [%s]', (engine) => {
     expect(await w.target.query('SELECT * FROM s.people_all() ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
     expect(await w.target.query('SELECT * FROM s.order_counts')).toEqual([]);
     // The function was dropped and created again around the view, with its comment.
-    expect(await w.target.query("SELECT obj_description('s.people_all()'::regprocedure) AS c")).toEqual([{ c: 'everyone' }]);
+    expect(await w.target.query("SELECT obj_description('s.people_all()'::regprocedure) AS c")).toEqual([
+      { c: 'everyone' },
+    ]);
     await assertLedgerInvariants(w.target);
     const restoredCatalog = (await snapshot(w.target, { withLedger: false })).catalog;
 
@@ -94,7 +105,16 @@ describe.each(ENGINES)('fault: a release that drops a table [%s]', (engine) => {
     rmSync(join(w.root, 's', 'orders.sql'));
     rmSync(join(w.root, 's', 'order_counts.sql'));
     writeAll(w, RELEASE);
-    expect((await run(w.root, 'deploy', { project: 's', allowHazards: ['data-loss', 'backward-incompatible'] }, w.target.vars)).code).toBe(0);
+    expect(
+      (
+        await run(
+          w.root,
+          'deploy',
+          { project: 's', allowHazards: ['data-loss', 'backward-incompatible'] },
+          w.target.vars,
+        )
+      ).code,
+    ).toBe(0);
     // Something outside dbee takes the name the rollback needs last... (a table named like the view over orders).
     await w.target.query('CREATE TABLE s.order_counts (x int)');
     const released = await snapshot(w.target, { withLedger: false });
@@ -111,10 +131,12 @@ const V1: Record<string, string> = {
   's/db.yaml': dbYaml('s'),
   's/schema.sql': 'CREATE SCHEMA s;\n',
   's/customers.sql': 'CREATE TABLE s.customers (id int PRIMARY KEY);\n',
-  's/orders.sql': 'CREATE TABLE s.orders (id int PRIMARY KEY, c int REFERENCES s.customers (id));\nCREATE INDEX orders_c_idx ON s.orders (c);\n',
+  's/orders.sql':
+    'CREATE TABLE s.orders (id int PRIMARY KEY, c int REFERENCES s.customers (id));\nCREATE INDEX orders_c_idx ON s.orders (c);\n',
   's/order_counts.sql': 'CREATE OR REPLACE VIEW s.order_counts AS SELECT c, count(*) AS n FROM s.orders GROUP BY c;\n',
   's/people.sql': 'CREATE OR REPLACE VIEW s.people AS SELECT id FROM s.customers;\n',
-  's/people_all.sql': 'CREATE OR REPLACE FUNCTION s.people_all() RETURNS SETOF s.people LANGUAGE sql AS $$ SELECT * FROM s.people $$;\nCOMMENT ON FUNCTION s.people_all() IS \'everyone\';\n',
+  's/people_all.sql':
+    "CREATE OR REPLACE FUNCTION s.people_all() RETURNS SETOF s.people LANGUAGE sql AS $$ SELECT * FROM s.people $$;\nCOMMENT ON FUNCTION s.people_all() IS 'everyone';\n",
 };
 
 const RELEASE: Record<string, string> = {

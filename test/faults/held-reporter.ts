@@ -23,7 +23,10 @@ export default class HeldReporter implements Reporter {
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const broken = modules.filter((m) => m.state() === 'failed' && ![...m.children.allTests()].length);
-    for (const m of broken) process.stdout.write(`FAILED  ${m.moduleId} (did not load: ${m.errors()[0]?.message.split('\n')[0] ?? 'unknown'})\n`);
+    for (const m of broken)
+      process.stdout.write(
+        `FAILED  ${m.moduleId} (did not load: ${m.errors()[0]?.message.split('\n')[0] ?? 'unknown'})\n`,
+      );
     process.stdout.write(`\nfault suite: ${this.held} held, ${this.failed + broken.length} failed\n`);
   }
 }

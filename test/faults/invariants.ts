@@ -31,7 +31,11 @@ export async function assertLedgerInvariants(target: Target): Promise<void> {
  * The catalog of `target` (without the ledger) against an independent snapshot: the same sources deployed to a
  * fresh database of the same kind in one undisturbed run per project.
  */
-export async function assertCatalogAsFresh(w: TestWorkspace, files: Record<string, string>, projects: string[]): Promise<void> {
+export async function assertCatalogAsFresh(
+  w: TestWorkspace,
+  files: Record<string, string>,
+  projects: string[],
+): Promise<void> {
   const fresh = await workspaceWith(w.target.engine, files);
   try {
     for (const project of projects) {

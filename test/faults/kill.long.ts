@@ -76,7 +76,9 @@ describe('fault: the dbee process killed (SIGKILL) during a large deployment [po
     await a.waitFor(`[150/${steps}]`);
     a.child.kill('SIGKILL');
     await a.exit;
-    const applied = await w.target.query<{ n: number }>("SELECT count(*)::int AS n FROM dbee.steps WHERE status = 'applied'");
+    const applied = await w.target.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM dbee.steps WHERE status = 'applied'",
+    );
     expect(applied[0]!.n).toBeGreaterThan(100);
     expect(applied[0]!.n).toBeLessThan(steps);
     const out = await recovers(w);
@@ -111,11 +113,16 @@ describe('fault: the dbee process killed (SIGKILL) during a large deployment [po
       await blocker.execute('ROLLBACK');
       // The server ends the dead client's session and rolls its transaction back: the waiting step did not happen.
       for (let i = 0; i < 200; i++) {
-        const left = await w.target.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'dbee%'`, [db]);
+        const left = await w.target.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'dbee%'`,
+          [db],
+        );
         if (left[0]!.n === 0) break;
         await new Promise((res) => setTimeout(res, 50));
       }
-      const recorded = await w.target.query<{ step_order: number; status: string }>('SELECT step_order, status FROM dbee.steps ORDER BY step_order');
+      const recorded = await w.target.query<{ step_order: number; status: string }>(
+        'SELECT step_order, status FROM dbee.steps ORDER BY step_order',
+      );
       expect(recorded.length).toBeGreaterThan(0);
       expect(recorded.length).toBeLessThan(steps);
       // Steps go many to a request, each in its own transaction: those before the waiting one committed with their
@@ -129,7 +136,9 @@ describe('fault: the dbee process killed (SIGKILL) during a large deployment [po
           WHERE c.relkind IN ('r', 'p', 'v') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbee') AND n.nspname NOT LIKE 'pg\\_%'
           ORDER BY 1`,
       );
-      const objects = await w.target.query<{ key: string }>(`SELECT object_key AS key FROM dbee.objects WHERE object_key ~ '^(table|view):' ORDER BY 1`);
+      const objects = await w.target.query<{ key: string }>(
+        `SELECT object_key AS key FROM dbee.objects WHERE object_key ~ '^(table|view):' ORDER BY 1`,
+      );
       expect(relations.map((r) => r.key)).toEqual(objects.map((o) => o.key));
     } finally {
       await blocker.close();
@@ -162,7 +171,9 @@ describe('fault: the dbee process killed (SIGKILL) mid-steps of a large deployme
     await a.waitFor('[150/');
     a.child.kill('SIGKILL');
     await a.exit;
-    const applied = await w.target.query<{ n: number }>("SELECT count(*)::int AS n FROM dbee.steps WHERE status = 'applied'");
+    const applied = await w.target.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM dbee.steps WHERE status = 'applied'",
+    );
     expect(applied[0]!.n).toBeGreaterThan(100);
     const r = await run(w.root, 'deploy', { project: 'big' }, w.target.vars);
     expect(r.stderr).not.toContain('error:');
@@ -174,7 +185,9 @@ describe('fault: the dbee process killed (SIGKILL) mid-steps of a large deployme
     try {
       generateProject(join(fresh.root, 'big'), { name: 'big', objects: 440 });
       expect((await run(fresh.root, 'deploy', { project: 'big' }, fresh.target.vars)).code).toBe(0);
-      expect((await snapshot(w.target, { withLedger: false })).catalog).toEqual((await snapshot(fresh.target, { withLedger: false })).catalog);
+      expect((await snapshot(w.target, { withLedger: false })).catalog).toEqual(
+        (await snapshot(fresh.target, { withLedger: false })).catalog,
+      );
     } finally {
       await fresh.remove();
     }

@@ -14,7 +14,9 @@ afterAll(async () => {
 
 describe('fault (long): the lock session terminated at a random step of a 1,000-object deployment [postgres]', () => {
   // Twenty 1,000-object deployments and their resumptions: minutes on a quiet machine, more on a loaded one.
-  it('20 terminations: zero steps committed after the termination, by the ledger step times against the server clock', { timeout: 3_600_000 }, async () => {
+  it('20 terminations: zero steps committed after the termination, by the ledger step times against the server clock', {
+    timeout: 3_600_000,
+  }, async () => {
     const seed = Number(process.env.DBEE_FAULT_SEED ?? Date.now() % 1_000_000);
     const random = seeded(seed);
     const runs: string[] = [];

@@ -51,7 +51,10 @@ export async function terminateLockAt(w: TestWorkspace, at: number): Promise<{ l
   void child.exit.then(() => (exited = true));
   let killed: string | null = null;
   for (;;) {
-    expect(exited, `the deployment ended before ${at} steps committed:\n${child.output().stdout}\n${child.output().stderr}`).toBe(false);
+    expect(
+      exited,
+      `the deployment ended before ${at} steps committed:\n${child.output().stdout}\n${child.output().stderr}`,
+    ).toBe(false);
     const n = await w.target
       .query<{ n: number }>(`SELECT count(*)::int AS n FROM dbee.steps WHERE status = 'applied'`)
       .then((r) => r[0]!.n)
@@ -76,7 +79,9 @@ export async function terminateLockAt(w: TestWorkspace, at: number): Promise<{ l
       WHERE status = 'applied' AND started_at + duration_ms * interval '1 ms' > $1::timestamptz + interval '1 ms' ORDER BY step_order`,
     [killed],
   );
-  const applied = (await w.target.query<{ n: number }>(`SELECT count(*)::int AS n FROM dbee.steps WHERE status = 'applied'`))[0]!.n;
+  const applied = (
+    await w.target.query<{ n: number }>(`SELECT count(*)::int AS n FROM dbee.steps WHERE status = 'applied'`)
+  )[0]!.n;
   expect(await w.target.query(`SELECT status FROM dbee.deployments ORDER BY id`)).toEqual([{ status: 'aborted' }]);
   await assertLedgerInvariants(w.target);
   const resumed = await run(w.root, 'deploy', { project: 'big' }, w.target.vars);

@@ -16,7 +16,10 @@ describe('fault: planning reads the catalog under the lock timeout [postgres]', 
     const w = workspaces[workspaces.push(await deployedShop('postgres', 'deploy:\n  lockTimeout: 500ms')) - 1]!;
     const db = new URL(w.target.vars.DBEE_RUNNER_URL!).pathname.slice(1);
     // A changed table: this project is planned by a diff of the live schema.
-    w.write('shop/customers.sql', 'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, email text);\n');
+    w.write(
+      'shop/customers.sql',
+      'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, email text);\n',
+    );
     const holder = await w.target.connect();
     try {
       await holder.execute('BEGIN');
@@ -28,7 +31,12 @@ describe('fault: planning reads the catalog under the lock timeout [postgres]', 
       expect(r.code).toBe(1);
       // Nothing applied, nothing recorded; no dbee session left behind (the deployment lock is released).
       expect(await w.target.query('SELECT count(*)::int AS n FROM dbee.deployments')).toEqual([{ n: 1 }]);
-      expect(await w.target.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'dbee%'`, [db])).toEqual([{ n: 0 }]);
+      expect(
+        await w.target.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'dbee%'`,
+          [db],
+        ),
+      ).toEqual([{ n: 0 }]);
     } finally {
       await holder.execute('ROLLBACK');
       await holder.close();

@@ -25,8 +25,18 @@ const FILES = {
   'crm/s.sql': 'CREATE SCHEMA crm;\nCREATE TABLE crm.notes (id int);\n',
 };
 
-type Row = { id: number; project: string; status: string; error: string | null; started_at: Date; finished_at: Date | null };
-const deployments = (w: TestWorkspace) => w.target.query<Row>('SELECT id::int, project, status, error, started_at, finished_at FROM dbee.deployments ORDER BY id');
+type Row = {
+  id: number;
+  project: string;
+  status: string;
+  error: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+};
+const deployments = (w: TestWorkspace) =>
+  w.target.query<Row>(
+    'SELECT id::int, project, status, error, started_at, finished_at FROM dbee.deployments ORDER BY id',
+  );
 
 describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
   it('the lock session terminated (pg_terminate_backend): the deployment stops before its next step, is recorded aborted: lock lost, exits 2; the next one waits for it and never overlaps', async () => {
@@ -42,7 +52,9 @@ describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
     // Another deployment now gets the advisory lock at once, but must wait for the first one's working session.
     const b = await run(w.root, 'deploy', { project: 'crm', waitForLock: 60 }, w.target.vars);
     expect(await a.exit).toBe(2);
-    expect(a.output().stderr).toMatch(/^error: lock lost: the lock's session ended \(.*terminating connection due to administrator command.*\); the deployment stopped before its next step/m);
+    expect(a.output().stderr).toMatch(
+      /^error: lock lost: the lock's session ended \(.*terminating connection due to administrator command.*\); the deployment stopped before its next step/m,
+    );
     expect(b.stderr).toBe('');
     expect(b.code).toBe(0);
     expect(b.stdout).toMatch(/waiting up to 60s for the deployment lock held by \S+@\S+ \(pid \d+\)/);
@@ -92,7 +104,10 @@ describe('fault: the deployment lock is lost mid-deployment [postgres]', () => {
     // A session holding the same advisory lock key in ANOTHER database of the same server.
     const id = (await import('@dbee/postgres')).advisoryLockId('deploy');
     const { Client } = await import('pg');
-    const elsewhere = new Client({ connectionString: other.target.vars.DBEE_RUNNER_URL, application_name: 'dbee someone@elsewhere 4242 2026-01-01T00:00:00.000Z' });
+    const elsewhere = new Client({
+      connectionString: other.target.vars.DBEE_RUNNER_URL,
+      application_name: 'dbee someone@elsewhere 4242 2026-01-01T00:00:00.000Z',
+    });
     await elsewhere.connect();
     await elsewhere.query('SELECT pg_advisory_lock($1::bigint)', [id]);
     const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
@@ -132,13 +147,20 @@ describe('fault: the lock is taken over mid-deployment [pglite]', () => {
     const w = keep(await workspaceWith('pglite', FILES));
     const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await a.waitFor('migrate migration:shop/V2');
-    writeFileSync(join(w.root, '.dbee', 'db.lock'), JSON.stringify({ user: 'intruder', host: 'elsewhere', pid: 1, since: new Date().toISOString() }));
+    writeFileSync(
+      join(w.root, '.dbee', 'db.lock'),
+      JSON.stringify({ user: 'intruder', host: 'elsewhere', pid: 1, since: new Date().toISOString() }),
+    );
     expect(await a.exit).toBe(2);
-    expect(a.output().stderr).toMatch(/^error: lock lost: the lock file .* now belongs to intruder@elsewhere \(pid 1\)/m);
+    expect(a.output().stderr).toMatch(
+      /^error: lock lost: the lock file .* now belongs to intruder@elsewhere \(pid 1\)/m,
+    );
     const rows = await deployments(w);
     expect(rows.map((r) => [r.project, r.status])).toEqual([['shop', 'aborted']]);
-    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY version')).toEqual([{ version: '1' }, { version: '2' }]);
+    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY version')).toEqual([
+      { version: '1' },
+      { version: '2' },
+    ]);
     await assertLedgerInvariants(w.target);
   });
 });
-

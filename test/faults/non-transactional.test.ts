@@ -10,7 +10,9 @@ afterAll(async () => {
   workspaces = [];
 });
 
-const INDEX = { 'shop/customers_name_idx.sql': 'CREATE INDEX CONCURRENTLY customers_name_idx ON shop.customers (name);\n' };
+const INDEX = {
+  'shop/customers_name_idx.sql': 'CREATE INDEX CONCURRENTLY customers_name_idx ON shop.customers (name);\n',
+};
 
 /** The backend of dbee's working session once its CREATE INDEX CONCURRENTLY waits for `holder`'s transaction. */
 async function waitingBuild(target: Target, db: string): Promise<number> {
@@ -26,7 +28,9 @@ async function waitingBuild(target: Target, db: string): Promise<number> {
 }
 
 const indexState = (target: Target) =>
-  target.query<{ valid: boolean }>(`SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'customers_name_idx'`);
+  target.query<{ valid: boolean }>(
+    `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'customers_name_idx'`,
+  );
 
 describe('fault: a non-transactional step interrupted [postgres]', () => {
   it('its session terminated during CREATE INDEX CONCURRENTLY: the INVALID index is dropped and rebuilt by the next run, said in the output', async () => {
@@ -44,15 +48,21 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
     await holder.execute('ROLLBACK');
     await holder.close();
     expect(await indexState(w.target)).toEqual([{ valid: false }]);
-    const started = await w.target.query<{ status: string; statements: string[] }>("SELECT status, statements FROM dbee.steps WHERE object_key = 'index:shop.customers_name_idx@shop.customers'");
-    expect(started).toEqual([{ status: 'started', statements: ['CREATE INDEX CONCURRENTLY customers_name_idx ON shop.customers (name)'] }]);
+    const started = await w.target.query<{ status: string; statements: string[] }>(
+      "SELECT status, statements FROM dbee.steps WHERE object_key = 'index:shop.customers_name_idx@shop.customers'",
+    );
+    expect(started).toEqual([
+      { status: 'started', statements: ['CREATE INDEX CONCURRENTLY customers_name_idx ON shop.customers (name)'] },
+    ]);
 
     const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
     expect(status.stderr).toBe('');
     expect(status.code).toBe(0);
 
     const b = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
-    expect(b.stderr).toMatch(/step 1 of deployment #2 \(create index:shop.customers_name_idx@shop.customers\) was interrupted and left an INVALID index: dropped \(DROP INDEX CONCURRENTLY IF EXISTS shop.customers_name_idx\) and builds it again/);
+    expect(b.stderr).toMatch(
+      /step 1 of deployment #2 \(create index:shop.customers_name_idx@shop.customers\) was interrupted and left an INVALID index: dropped \(DROP INDEX CONCURRENTLY IF EXISTS shop.customers_name_idx\) and builds it again/,
+    );
     expect(b.code).toBe(0);
     expect(await indexState(w.target)).toEqual([{ valid: true }]);
     expect((await run(w.root, 'status', { project: 'shop' }, w.target.vars)).code).toBe(0);
@@ -77,11 +87,17 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
 
     const b = await run(w.root, 'deploy', { project: 'shop', waitForLock: 60 }, w.target.vars);
     expect(b.stderr).toContain('warning: deployment #2 did not finish (the process ended): marked interrupted');
-    expect(b.stdout).toMatch(/step 1 of deployment #2 \(create index:shop.customers_name_idx@shop.customers\) was running outside a transaction when its process ended, and completed: recorded applied/);
+    expect(b.stdout).toMatch(
+      /step 1 of deployment #2 \(create index:shop.customers_name_idx@shop.customers\) was running outside a transaction when its process ended, and completed: recorded applied/,
+    );
     expect(b.code).toBe(0);
     expect(b.stdout).toContain('shop: nothing to deploy, the database is up to date');
     expect(await indexState(w.target)).toEqual([{ valid: true }]);
-    expect(await w.target.query("SELECT deployment_id::int AS d FROM dbee.objects WHERE object_key = 'index:shop.customers_name_idx@shop.customers'")).toEqual([{ d: 2 }]);
+    expect(
+      await w.target.query(
+        "SELECT deployment_id::int AS d FROM dbee.objects WHERE object_key = 'index:shop.customers_name_idx@shop.customers'",
+      ),
+    ).toEqual([{ d: 2 }]);
     const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('pending: nothing');

@@ -23,7 +23,11 @@ describe.each(ENGINES)('fault: 20 parallel deployments to one database [%s]', (e
     const w = await workspaceWith(engine, FILES);
     workspaces.push(w);
     // Half wait for the lock (long enough for the first to finish), half give up at once.
-    const procs = await Promise.all(Array.from({ length: 20 }, (_, i) => spawnDbee(w.root, ['deploy', 'shop', '--wait-for-lock', i % 2 ? '0' : '120'], w.target.vars)));
+    const procs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        spawnDbee(w.root, ['deploy', 'shop', '--wait-for-lock', i % 2 ? '0' : '120'], w.target.vars),
+      ),
+    );
     const codes = await Promise.all(procs.map((p) => p.exit));
     const outputs = procs.map((p) => p.output());
     const appliers = outputs.filter((o) => /shop: deployed \d+ steps?/.test(o.stdout));
@@ -40,7 +44,9 @@ describe.each(ENGINES)('fault: 20 parallel deployments to one database [%s]', (e
     }
     // Those that waited all found the database up to date.
     expect(codes.filter((c, i) => c === 0 && i % 2 === 0).length).toBe(10);
-    const rows = await w.target.query<{ kind: string; status: string; steps_applied: number }>('SELECT kind, status, steps_applied FROM dbee.deployments ORDER BY id');
+    const rows = await w.target.query<{ kind: string; status: string; steps_applied: number }>(
+      'SELECT kind, status, steps_applied FROM dbee.deployments ORDER BY id',
+    );
     expect(rows).toEqual([{ kind: 'deploy', status: 'succeeded', steps_applied: 6 }]);
     await assertLedgerInvariants(w.target);
     await assertCatalogAsFresh(w, FILES, ['shop']);

@@ -29,7 +29,9 @@ const expectRefused = (r: { code: number; stdout: string; stderr: string }, patt
 
 describe('fault: paths and names [pglite]', () => {
   it('a sources glob with ../ that reaches outside the workspace is refused with the db.yaml line, nothing read or applied', async () => {
-    const w = workspace({ 'p/db.yaml': dbYaml('p', `sources:\n  - "*.sql"\n  - "${'../'.repeat(12)}${outside.slice(1)}/*.sql"\n`) });
+    const w = workspace({
+      'p/db.yaml': dbYaml('p', `sources:\n  - "*.sql"\n  - "${'../'.repeat(12)}${outside.slice(1)}/*.sql"\n`),
+    });
     const r = await run(w.root, 'deploy', { project: 'p' }, {});
     expectRefused(r, /^error: p\/db\.yaml:7:\d+: .*evil\.sql resolves outside the workspace/);
   });
@@ -45,7 +47,10 @@ describe('fault: paths and names [pglite]', () => {
     mkdirSync(join(w.root, 'p', 'more'), { recursive: true });
     symlinkSync(outside, join(w.root, 'p', 'more', 'linked'));
     const r = await run(w.root, 'deploy', { project: 'p' }, {});
-    expectRefused(r, /^error: p\/db\.yaml: more\/linked\/evil\.sql resolves outside the workspace \(through a symbolic link\)/);
+    expectRefused(
+      r,
+      /^error: p\/db\.yaml: more\/linked\/evil\.sql resolves outside the workspace \(through a symbolic link\)/,
+    );
   });
 
   it('paths typed on the command line are honoured wherever they point, the same for every command (--out, --output, --report, --package)', async () => {
@@ -72,7 +77,11 @@ describe('fault: paths and names [pglite]', () => {
   });
 
   it('a schema owned by two projects is a configuration error naming both db.yaml files', async () => {
-    const w = workspace({ 'p/db.yaml': dbYaml('p'), 'q/db.yaml': 'version: 1\nname: q\nengine: postgres\nschemas: [p]\n', 'q/t.sql': 'CREATE TABLE p.t (id int);\n' });
+    const w = workspace({
+      'p/db.yaml': dbYaml('p'),
+      'q/db.yaml': 'version: 1\nname: q\nengine: postgres\nschemas: [p]\n',
+      'q/t.sql': 'CREATE TABLE p.t (id int);\n',
+    });
     const r = await run(w.root, 'deploy', { project: 'q' }, {});
     expectRefused(r, /schema p is owned by two projects: /);
     expect(r.stderr).toContain('p/db.yaml:4');

@@ -39,7 +39,9 @@ describe.each(ENGINES)('fault: identifiers that need quoting work everywhere [%s
     expect(diff.code, diff.stderr).toBe(0);
     const rollback = await run(w.root, 'rollback', { project: 'w' }, w.target.vars);
     expect(rollback.code, rollback.stderr).toBe(0);
-    expect(await w.target.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'we(ird)'`)).toEqual([{ n: 0 }]);
+    expect(await w.target.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'we(ird)'`)).toEqual([
+      { n: 0 },
+    ]);
     await assertLedgerInvariants(w.target);
   });
 });

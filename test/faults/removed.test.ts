@@ -18,11 +18,15 @@ describe.each(ENGINES)('fault: a removed table file without a drop decision is r
     rmSync(join(w.root, 'shop', 'names.sql'));
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('warning: shop: table:shop.customers, view:shop.names are deployed but no longer in the sources; nothing drops them without a decision');
+    expect(r.stderr).toContain(
+      'warning: shop: table:shop.customers, view:shop.names are deployed but no longer in the sources; nothing drops them without a decision',
+    );
     expect(await w.target.query("SELECT to_regclass('shop.customers') IS NOT NULL AS kept")).toEqual([{ kept: true }]);
     const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toContain('pending drop (source removed, no drop decision: nothing drops it): table:shop.customers, view:shop.names');
+    expect(status.stdout).toContain(
+      'pending drop (source removed, no drop decision: nothing drops it): table:shop.customers, view:shop.names',
+    );
     const json = await run(w.root, 'status', { project: 'shop', format: 'json' }, w.target.vars);
     expect(JSON.parse(json.stdout).pendingDrops).toEqual(['table:shop.customers', 'view:shop.names']);
   });
@@ -34,7 +38,9 @@ describe.each(ENGINES)('fault: a removed table file without a drop decision is r
     const text = await run(w.root, 'diff', { project: 'shop', cache: false }, w.target.vars);
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('pending drop (source removed, no drop decision: deploy leaves it unless it plans shop by a diff): table:shop.customers, view:shop.names');
+    expect(text.stdout).toContain(
+      'pending drop (source removed, no drop decision: deploy leaves it unless it plans shop by a diff): table:shop.customers, view:shop.names',
+    );
     const json = await run(w.root, 'diff', { project: 'shop', format: 'json' }, w.target.vars);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout).pendingDrops).toEqual(['table:shop.customers', 'view:shop.names']);

@@ -24,14 +24,19 @@ function workspace(yaml: string) {
   return w;
 }
 
-const hasLedger = async (url: string) => (await queryUrl<{ l: boolean }>(url, "SELECT to_regclass('dbee.deployments') IS NOT NULL AS l"))[0]!.l;
+const hasLedger = async (url: string) =>
+  (await queryUrl<{ l: boolean }>(url, "SELECT to_regclass('dbee.deployments') IS NOT NULL AS l"))[0]!.l;
 
 describe('fleet environments in dbee.yaml: bad input is refused with file and line, nothing deployed', () => {
   it('a fleet with neither targets nor discover', async () => {
-    const w = workspace('version: 1\ndefaultEnvironment: f\nenvironments:\n  f:\n    engine: postgres\n    fleet: {}\n');
+    const w = workspace(
+      'version: 1\ndefaultEnvironment: f\nenvironments:\n  f:\n    engine: postgres\n    fleet: {}\n',
+    );
     const r = await run(w.root, 'deploy', { project: 'a' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/dbee\.yaml:6:\d+: environments\.f\.fleet: give either "targets" \(a list\) or "discover" \(a query or a command\)/);
+    expect(r.stderr).toMatch(
+      /dbee\.yaml:6:\d+: environments\.f\.fleet: give either "targets" \(a list\) or "discover" \(a query or a command\)/,
+    );
   });
 
   it('a discovery query without the environment it runs on, and an unknown key of a target', async () => {
@@ -40,7 +45,9 @@ describe('fleet environments in dbee.yaml: bad input is refused with file and li
     );
     const r = await run(w.root, 'deploy', { project: 'a' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/dbee\.yaml:7:\d+: environments\.f\.fleet\.discover\.environment: a discovery query needs "environment"/);
+    expect(r.stderr).toMatch(
+      /dbee\.yaml:7:\d+: environments\.f\.fleet\.discover\.environment: a discovery query needs "environment"/,
+    );
     expect(r.stderr).toMatch(/dbee\.yaml:12:\d+: environments\.g\.fleet\.targets\.0: unknown key "conection"/);
   });
 
@@ -66,7 +73,9 @@ describe('fleet environments in dbee.yaml: bad input is refused with file and li
     );
     const extract = await run(w.root, 'extract', { project: 'a', env: 'f' });
     expect(extract.code).toBe(1);
-    expect(extract.stderr).toMatch(/dbee extract runs on one database, and environment "f" is a fleet[\s\S]*--env f\/<target>/);
+    expect(extract.stderr).toMatch(
+      /dbee extract runs on one database, and environment "f" is a fleet[\s\S]*--env f\/<target>/,
+    );
     const unknown = await run(w.root, 'status', { project: 'a', env: 'f/y' });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/fleet "f" has no target "y"[\s\S]*targets: x/);
@@ -80,10 +89,14 @@ describe('fleet environments in dbee.yaml: bad input is refused with file and li
 });
 
 it('the fleet options are refused on an environment of one database, nothing deployed', async () => {
-  const w = workspace('version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n');
+  const w = workspace(
+    'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n',
+  );
   const r = await run(w.root, 'deploy', { project: 'a', canary: 2, labels: 'region=eu' });
   expect(r.code).toBe(1);
-  expect(r.stderr).toMatch(/dbee deploy: --canary, --labels apply to fleet environments only, and "local" is one database/);
+  expect(r.stderr).toMatch(
+    /dbee deploy: --canary, --labels apply to fleet environments only, and "local" is one database/,
+  );
   expect(existsSync(join(w.root, '.dbee', 'local'))).toBe(false);
 });
 
@@ -108,7 +121,12 @@ environments:
         environment: catalog
         query: "SELECT name, '\${URL_' || upper(name) || '}' AS url, json_build_object('region', region)::text AS labels FROM tenants ORDER BY name"
 `);
-    const env = { CATALOG_URL: catalog.url, URL_ACME: tenants[0]!.url, URL_BOLT: tenants[1]!.url, URL_CASK: tenants[2]!.url };
+    const env = {
+      CATALOG_URL: catalog.url,
+      URL_ACME: tenants[0]!.url,
+      URL_BOLT: tenants[1]!.url,
+      URL_CASK: tenants[2]!.url,
+    };
     const r = await run(w.root, 'deploy', { project: 'a', labels: 'region=eu', concurrency: 2 }, env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/fleet tenants: 2 targets: 2 succeeded/);
@@ -117,7 +135,9 @@ environments:
     await queryUrl(catalog.url, "INSERT INTO tenants VALUES (NULL, 'eu')");
     const bad = await run(w.root, 'deploy', { project: 'a' }, env);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/dbee\.yaml:10:\d+: the discovery query of environments\.tenants, row 4: name: missing, expected string/);
+    expect(bad.stderr).toMatch(
+      /dbee\.yaml:10:\d+: the discovery query of environments\.tenants, row 4: name: missing, expected string/,
+    );
   });
 
   it('a command printing JSON; its failure is refused with its message', async () => {
@@ -132,7 +152,10 @@ environments:
       discover:
         command: node list.js
 `);
-    w.write('list.js', `console.log(JSON.stringify([{ name: 'only', connection: { url: '\${ONLY_URL}' }, labels: { tier: 'a' } }]));\n`);
+    w.write(
+      'list.js',
+      `console.log(JSON.stringify([{ name: 'only', connection: { url: '\${ONLY_URL}' }, labels: { tier: 'a' } }]));\n`,
+    );
     const r = await run(w.root, 'deploy', { project: 'a' }, { ONLY_URL: db.url });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\[only\] .*succeeded/m);
@@ -140,7 +163,9 @@ environments:
     w.write('list.js', "console.error('inventory service unreachable'); process.exit(3);\n");
     const bad = await run(w.root, 'deploy', { project: 'a' }, { ONLY_URL: db.url });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/dbee\.yaml:8:\d+: the discovery command of environments\.tenants failed: inventory service unreachable/);
+    expect(bad.stderr).toMatch(
+      /dbee\.yaml:8:\d+: the discovery command of environments\.tenants failed: inventory service unreachable/,
+    );
   });
 });
 
@@ -197,7 +222,8 @@ environments:
     // Only the eu target is rolled back; the us one keeps its table.
     const back = await run(w.root, 'rollback', { project: 'a', labels: 'region=eu', assumeYes: true }, env);
     expect(back.code, back.stderr).toBe(0);
-    const table = async (url: string) => (await queryUrl<{ t: boolean }>(url, "SELECT to_regclass('a.t') IS NOT NULL AS t"))[0]!.t;
+    const table = async (url: string) =>
+      (await queryUrl<{ t: boolean }>(url, "SELECT to_regclass('a.t') IS NOT NULL AS t"))[0]!.t;
     expect([await table(dbs[0]!.url), await table(dbs[1]!.url)]).toEqual([false, true]);
     // diff names the target that differs from the sources, and its exit code says so for the fleet.
     const diff = await run(w.root, 'diff', { project: 'a', failOnDiff: true }, env);
@@ -223,10 +249,17 @@ ${dbs.map((_, i) => `        - { name: t${i}, connection: { url: "\${T${i}_URL}"
     cleanups.push(() => pool.close());
     const sink = new Writable({ write: (_c, _e, cb) => cb() });
     const env = { ...process.env, ...Object.fromEntries(dbs.map((d, i) => [`T${i}_URL`, d.url])) };
-    const code = await runDbeeCommand('deploy', { project: 'a', concurrency: 3 }, { workspaceRoot: w.root, sessions: pool, stdout: sink, stderr: sink, env, interactive: false, fromNx: true });
+    const code = await runDbeeCommand(
+      'deploy',
+      { project: 'a', concurrency: 3 },
+      { workspaceRoot: w.root, sessions: pool, stdout: sink, stderr: sink, env, interactive: false, fromNx: true },
+    );
     expect(code).toBe(0);
     // The batch's pool is still open: no session on any target may be left (a backend goes away shortly after its client).
-    const sessions = () => queryUrl<{ n: number }>(SERVER_URL, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ANY($1)', [dbs.map((d) => d.name)]);
+    const sessions = () =>
+      queryUrl<{ n: number }>(SERVER_URL, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ANY($1)', [
+        dbs.map((d) => d.name),
+      ]);
     let open = (await sessions())[0]!.n;
     for (let i = 0; open > 0 && i < 50; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -240,7 +273,7 @@ describe("a fleet's settings hold for its targets", () => {
   it("the fleet's deploy.ifExists decides what happens to an object the target's ledger does not know", async () => {
     const db = await scratchDatabase('dbee_fleet_t');
     cleanups.push(db.drop);
-    await queryUrl(db.url, "CREATE SCHEMA a; CREATE TABLE a.t (id int PRIMARY KEY, old text)");
+    await queryUrl(db.url, 'CREATE SCHEMA a; CREATE TABLE a.t (id int PRIMARY KEY, old text)');
     const w = workspace(`version: 1
 defaultEnvironment: f
 environments:
@@ -253,6 +286,8 @@ environments:
 `);
     const r = await run(w.root, 'deploy', { project: 'a', dryRun: true, verify: false }, { ONLY_URL: db.url });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^\[only\] --   exists in the database, unknown to the ledger: rename \(dbee\.yaml environments\.f\.deploy\.ifExists\)/m);
+    expect(r.stdout).toMatch(
+      /^\[only\] --   exists in the database, unknown to the ledger: rename \(dbee\.yaml environments\.f\.deploy\.ifExists\)/m,
+    );
   }, 300_000);
 });

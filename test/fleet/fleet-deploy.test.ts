@@ -49,8 +49,13 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
   let w: ReturnType<typeof tempWorkspace>;
   let release = '';
   const deployments = async (i: number) =>
-    (await queryUrl<{ exists: boolean }>(dbs[i]!.url, "SELECT to_regclass('dbee.deployments') IS NOT NULL AS exists"))[0]!.exists
-      ? await queryUrl<{ id: number; status: string; started_at: Date; finished_at: Date | null }>(dbs[i]!.url, "SELECT id::int, status, started_at, finished_at FROM dbee.deployments WHERE kind = 'deploy' ORDER BY id")
+    (
+      await queryUrl<{ exists: boolean }>(dbs[i]!.url, "SELECT to_regclass('dbee.deployments') IS NOT NULL AS exists")
+    )[0]!.exists
+      ? await queryUrl<{ id: number; status: string; started_at: Date; finished_at: Date | null }>(
+          dbs[i]!.url,
+          "SELECT id::int, status, started_at, finished_at FROM dbee.deployments WHERE kind = 'deploy' ORDER BY id",
+        )
       : [];
 
   beforeAll(async () => {
@@ -61,7 +66,11 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
     }
     w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT });
     // A release is a commit: the ledger records it, and status groups the targets by it.
-    const git = (...a: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...a], { cwd: w.root, encoding: 'utf8' }).trim();
+    const git = (...a: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...a], {
+        cwd: w.root,
+        encoding: 'utf8',
+      }).trim();
     git('init', '-q');
     git('add', '-A');
     git('commit', '-qm', 'release 1');
@@ -77,15 +86,22 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
     const args = { project: 'a', env: 'fleet', canary: 2, concurrency: 4, maxFailures: 1, report: 'out/fleet.json' };
     const first = await run(w.root, 'deploy', args, env);
     expect(first.code, first.stderr).toBe(2);
-    const report = JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as { stopped: string | null; exitCode: number; targets: TargetLine[] };
+    const report = JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as {
+      stopped: string | null;
+      exitCode: number;
+      targets: TargetLine[];
+    };
     const byName = new Map(report.targets.map((t) => [t.target, t]));
     expect(report.exitCode).toBe(2);
     expect(report.stopped).toBe('1 target failed (--max-failures 1)');
     // The canary: the first two, in wave 1, deployed; every other deployment started after both had ended.
     expect([byName.get('t01')!.wave, byName.get('t02')!.wave, byName.get('t03')!.wave]).toEqual([1, 1, 2]);
     expect([byName.get('t01')!.result, byName.get('t02')!.result]).toEqual(['succeeded', 'succeeded']);
-    const canaryEnd = Math.max(...(await Promise.all([0, 1].map(deployments))).flat().map((d) => d.finished_at!.getTime()));
-    for (let i = 2; i < COUNT; i++) for (const d of await deployments(i)) expect(d.started_at.getTime()).toBeGreaterThanOrEqual(canaryEnd);
+    const canaryEnd = Math.max(
+      ...(await Promise.all([0, 1].map(deployments))).flat().map((d) => d.finished_at!.getTime()),
+    );
+    for (let i = 2; i < COUNT; i++)
+      for (const d of await deployments(i)) expect(d.started_at.getTime()).toBeGreaterThanOrEqual(canaryEnd);
     // The failed target is named by the report (with the database's error), the Markdown copy and the output.
     const failed = byName.get('t07')!;
     expect(['failed', 'rolled-back']).toContain(failed.result);
@@ -115,7 +131,10 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
     await queryUrl(dbs[6]!.url, 'DROP TABLE public.broken');
     const second = await run(w.root, 'deploy', args, env);
     expect(second.code, second.stderr).toBe(0);
-    const again = JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as { stopped: string | null; targets: TargetLine[] };
+    const again = JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as {
+      stopped: string | null;
+      targets: TargetLine[];
+    };
     expect(again.stopped).toBeNull();
     for (const t of again.targets) {
       const before = byName.get(t.target)!;
@@ -129,7 +148,10 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
     // status reads every target: all at the sources, none drifted.
     const status = await run(w.root, 'status', { project: 'a', env: 'fleet', format: 'json' }, env);
     expect(status.code, status.stderr).toBe(0);
-    const fleetStatus = JSON.parse(status.stdout) as { targets: { target: string; state: string; drift: string; last: { status: string } }[]; summary: { state: string; release: string; targets: number }[] };
+    const fleetStatus = JSON.parse(status.stdout) as {
+      targets: { target: string; state: string; drift: string; last: { status: string } }[];
+      summary: { state: string; release: string; targets: number }[];
+    };
     expect(fleetStatus.targets.length).toBe(COUNT);
     expect(fleetStatus.summary.map((s) => [s.state, s.release, s.targets])).toEqual([['current', release, COUNT]]);
     expect(fleetStatus.targets.every((t) => t.drift === 'no' && t.last.status === 'succeeded')).toBe(true);
@@ -139,9 +161,29 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
     w.write('a/w.sql', 'CREATE VIEW a.w AS SELECT count(*)::int AS n FROM a.t;\n');
     const shard = (i: number) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, [BIN, 'deploy', 'a', '--env', 'fleet', '--canary', '2', '--concurrency', '2', '--shard', `${i}/4`, '--report', `out/shard-${i}.json`, '--cwd', w.root], {
-          env: { ...process.env, ...env },
-        });
+        const p = spawn(
+          process.execPath,
+          [
+            BIN,
+            'deploy',
+            'a',
+            '--env',
+            'fleet',
+            '--canary',
+            '2',
+            '--concurrency',
+            '2',
+            '--shard',
+            `${i}/4`,
+            '--report',
+            `out/shard-${i}.json`,
+            '--cwd',
+            w.root,
+          ],
+          {
+            env: { ...process.env, ...env },
+          },
+        );
         let stdout = '';
         let stderr = '';
         p.stdout.on('data', (d) => (stdout += d));
@@ -150,14 +192,22 @@ describe('dbee deploy to a fleet of 40 server databases', () => {
       });
     const results = await Promise.all([1, 2, 3, 4].map(shard));
     results.forEach((r, i) => expect(r.code, `shard ${i + 1}: ${r.stderr}`).toBe(0));
-    const reports = [1, 2, 3, 4].map((i) => JSON.parse(readFileSync(join(w.root, `out/shard-${i}.json`), 'utf8')) as { shard: { index: number; count: number }; targets: TargetLine[] });
+    const reports = [1, 2, 3, 4].map(
+      (i) =>
+        JSON.parse(readFileSync(join(w.root, `out/shard-${i}.json`), 'utf8')) as {
+          shard: { index: number; count: number };
+          targets: TargetLine[];
+        },
+    );
     const covered = reports.flatMap((r) => r.targets.map((t) => t.target));
     expect(covered.length).toBe(COUNT);
     expect(new Set(covered).size).toBe(COUNT);
     expect(reports.every((r) => r.targets.length > 0 && r.targets.every((t) => t.result === 'succeeded'))).toBe(true);
     expect(reports[0]!.targets.filter((t) => t.wave === 1).map((t) => t.target)).toEqual(['t01', 't02']);
     // Each database got the release once; the other shards started only after the canary had ended.
-    const canaryEnd = Math.max(...(await Promise.all([0, 1].map(deployments))).map((ds) => ds.at(-1)!.finished_at!.getTime()));
+    const canaryEnd = Math.max(
+      ...(await Promise.all([0, 1].map(deployments))).map((ds) => ds.at(-1)!.finished_at!.getTime()),
+    );
     for (let i = 0; i < COUNT; i++) {
       const ds = await deployments(i);
       expect(ds.filter((d) => d.status === 'succeeded').length, name(i)).toBe(2);

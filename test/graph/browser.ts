@@ -59,7 +59,10 @@ export async function launchChromium(): Promise<HeadlessChromium> {
  * it is interactive. Returns the refused requests (there should be none) and the time to interactive measured by the
  * page (ms since navigation start).
  */
-export async function openGraphPage(context: BrowserContext, file: string): Promise<{ page: Page; blocked: string[]; errors: string[]; interactiveMs: number }> {
+export async function openGraphPage(
+  context: BrowserContext,
+  file: string,
+): Promise<{ page: Page; blocked: string[]; errors: string[]; interactiveMs: number }> {
   const url = pathToFileURL(file).href;
   const page = await context.newPage();
   const blocked: string[] = [];
@@ -74,7 +77,13 @@ export async function openGraphPage(context: BrowserContext, file: string): Prom
     if (m.type() === 'error') errors.push(m.text());
   });
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
-  await page.waitForFunction(() => (globalThis as unknown as { dbeeGraph?: { ready: boolean } }).dbeeGraph?.ready === true, undefined, { timeout: 120_000 });
-  const interactiveMs = await page.evaluate(() => (globalThis as unknown as { dbeeGraph: { interactiveAt: number } }).dbeeGraph.interactiveAt);
+  await page.waitForFunction(
+    () => (globalThis as unknown as { dbeeGraph?: { ready: boolean } }).dbeeGraph?.ready === true,
+    undefined,
+    { timeout: 120_000 },
+  );
+  const interactiveMs = await page.evaluate(
+    () => (globalThis as unknown as { dbeeGraph: { interactiveAt: number } }).dbeeGraph.interactiveAt,
+  );
   return { page, blocked, errors, interactiveMs };
 }

@@ -46,7 +46,8 @@ type Cy = {
 /** What the page has drawn: its object nodes and its dependency edges, as (dependent, dependency) pairs. */
 function drawn(page: Page): Promise<PageGraph> {
   return page.evaluate(() => {
-    const g = (globalThis as unknown as { dbeeGraph: { cy: Cy; view: { edges: { from: string; to: string }[] } } }).dbeeGraph;
+    const g = (globalThis as unknown as { dbeeGraph: { cy: Cy; view: { edges: { from: string; to: string }[] } } })
+      .dbeeGraph;
     return {
       objects: g.cy.nodes('.object').map((n) => n.id()),
       edges: g.cy.edges('.dep').map((e) => g.view.edges[e.data('index') as number]!),
@@ -68,7 +69,10 @@ async function clickObject(page: Page, key: string): Promise<void> {
 function highlighted(page: Page, cls: 'downstream' | 'upstream' | 'focus'): Promise<string[]> {
   return page.evaluate((c) => {
     const cy = (globalThis as unknown as { dbeeGraph: { cy: Cy } }).dbeeGraph.cy;
-    return cy.nodes(`.object.${c}`).map((n) => n.id()).sort();
+    return cy
+      .nodes(`.object.${c}`)
+      .map((n) => n.id())
+      .sort();
   }, cls);
 }
 
@@ -116,7 +120,11 @@ describe('dbee graph page in headless Chromium', () => {
     expect(await page.textContent('#search-result')).toBe('2 of 2 matches');
     await page.click('#filter-kind summary');
     await page.uncheck('#filter-kind input[data-value="index"]');
-    const hidden = await page.evaluate(() => (globalThis as unknown as { dbeeGraph: { cy: Cy } }).dbeeGraph.cy.nodes('.object.hidden').map((n) => n.data('kind')));
+    const hidden = await page.evaluate(() =>
+      (globalThis as unknown as { dbeeGraph: { cy: Cy } }).dbeeGraph.cy
+        .nodes('.object.hidden')
+        .map((n) => n.data('kind')),
+    );
     expect(hidden.length).toBeGreaterThan(0);
     expect(new Set(hidden)).toEqual(new Set(['index']));
     await page.click('#filter-kind summary');
@@ -131,7 +139,10 @@ describe('dbee graph page in headless Chromium', () => {
   it('the generated 1,000-object project: same counts as the planner, dependents highlighted on click', async () => {
     const root = join(tmp, 'bench1000');
     mkdirSync(root, { recursive: true });
-    writeFileSync(join(root, 'dbee.yaml'), 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n');
+    writeFileSync(
+      join(root, 'dbee.yaml'),
+      'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n',
+    );
     generateProject(join(root, 'bench'), { name: 'bench', objects: 1000 });
     const file = join(root, 'bench1000.html');
     const r = await run(root, 'graph', { project: 'bench', out: file });
@@ -140,7 +151,9 @@ describe('dbee graph page in headless Chromium', () => {
     expect(planner.objects.length).toBeGreaterThanOrEqual(1000);
 
     const { page, blocked, errors, interactiveMs } = await openGraphPage(chromium.context, file);
-    console.log(`1,000-object page (${planner.objects.length} objects, ${planner.edges.length} edges): interactive after ${Math.round(interactiveMs)} ms`);
+    console.log(
+      `1,000-object page (${planner.objects.length} objects, ${planner.edges.length} edges): interactive after ${Math.round(interactiveMs)} ms`,
+    );
     expect(blocked).toEqual([]);
     expect(errors).toEqual([]);
     const shown = await drawn(page);
@@ -161,7 +174,10 @@ describe('dbee graph page in headless Chromium', () => {
   it('above 2,500 objects: opens collapsed per schema, a double-click expands one, a click inside marks the schemas its dependents are in', async () => {
     const root = join(tmp, 'bench2600');
     mkdirSync(root, { recursive: true });
-    writeFileSync(join(root, 'dbee.yaml'), 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n');
+    writeFileSync(
+      join(root, 'dbee.yaml'),
+      'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n',
+    );
     generateProject(join(root, 'bench'), { name: 'bench', objects: 2600 });
     const file = join(root, 'bench2600.html');
     expect((await run(root, 'graph', { project: 'bench', out: file })).code).toBe(0);
@@ -175,7 +191,12 @@ describe('dbee graph page in headless Chromium', () => {
     const state = () =>
       page.evaluate(() => {
         const g = (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph;
-        return { collapsed: g.collapsedGroups().sort(), boxes: g.cy.nodes('.collapsed').length, objects: g.cy.nodes('.object').map((n) => n.id()), meta: g.cy.edges('.meta').length };
+        return {
+          collapsed: g.collapsedGroups().sort(),
+          boxes: g.cy.nodes('.collapsed').length,
+          objects: g.cy.nodes('.object').map((n) => n.id()),
+          meta: g.cy.edges('.meta').length,
+        };
       });
     const before = await state();
     expect(before.collapsed).toEqual(['S:bench:bench_s0', 'S:bench:bench_s1', 'S:bench:bench_s2', 'S:bench:bench_s3']);
@@ -192,7 +213,11 @@ describe('dbee graph page in headless Chromium', () => {
       return { x: box.left + p.x, y: box.top + p.y };
     });
     await page.mouse.dblclick(at.x, at.y);
-    await page.waitForFunction(() => (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph.collapsedGroups().length === 3, undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph.collapsedGroups().length === 3,
+      undefined,
+      { timeout: 60_000 },
+    );
     const after = await state();
     const inS1 = planner.objects.filter((k) => /^[a-z-]+:bench_s1\./.test(k) || k === 'schema:bench_s1');
     expect(after.objects.sort()).toEqual(inS1.sort());
@@ -204,8 +229,15 @@ describe('dbee graph page in headless Chromium', () => {
     const expected = dependentsOf(table, planner.edges);
     expect(await highlighted(page, 'downstream')).toEqual(expected.filter((k) => inS1.includes(k)));
     expect(await page.textContent('#count-downstream')).toBe(String(expected.length));
-    const marked = await page.evaluate(() => (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph.cy.nodes('.collapsed.has-downstream').map((n) => n.id()).sort());
-    const schemasOfDependents = [...new Set(expected.filter((k) => !inS1.includes(k)).map((k) => `C:bench:${/:(bench_s\d)\./.exec(k)![1]}`))].sort();
+    const marked = await page.evaluate(() =>
+      (globalThis as unknown as { dbeeGraph: Api }).dbeeGraph.cy
+        .nodes('.collapsed.has-downstream')
+        .map((n) => n.id())
+        .sort(),
+    );
+    const schemasOfDependents = [
+      ...new Set(expected.filter((k) => !inS1.includes(k)).map((k) => `C:bench:${/:(bench_s\d)\./.exec(k)![1]}`)),
+    ].sort();
     expect(schemasOfDependents.length).toBeGreaterThan(0);
     expect(marked).toEqual(schemasOfDependents);
     await page.screenshot({ path: join(tmp, 'bench2600.png') });
@@ -223,7 +255,10 @@ describe('dbee graph page in headless Chromium', () => {
     // A view changes, a function is new.
     const view = join(root, 'examples/sales/schema/sales/views/order_totals.sql');
     writeFileSync(view, readFileSync(view, 'utf8').replace(/SELECT/i, 'SELECT 1 AS version,'));
-    writeFileSync(join(root, 'examples/sales/schema/sales/functions/answer.sql'), 'CREATE FUNCTION sales.answer() RETURNS integer LANGUAGE sql AS $$ SELECT 42 $$;\n');
+    writeFileSync(
+      join(root, 'examples/sales/schema/sales/functions/answer.sql'),
+      'CREATE FUNCTION sales.answer() RETURNS integer LANGUAGE sql AS $$ SELECT 42 $$;\n',
+    );
 
     const file = join(root, 'impact.html');
     const r = await run(root, 'graph', { project: 'sales', env: 'local', out: file });
@@ -238,7 +273,14 @@ describe('dbee graph page in headless Chromium', () => {
     const impact = await page.evaluate(() => {
       const cy = (globalThis as unknown as { dbeeGraph: { cy: Cy } }).dbeeGraph.cy;
       const out: Record<string, string> = {};
-      for (const [id, cls] of cy.nodes('.object').map((n) => [n.id(), cy.$id(n.id()).classes().find((c) => c.startsWith('impact-')) ?? ''])) out[id] = cls;
+      for (const [id, cls] of cy.nodes('.object').map((n) => [
+        n.id(),
+        cy
+          .$id(n.id())
+          .classes()
+          .find((c) => c.startsWith('impact-')) ?? '',
+      ]))
+        out[id] = cls;
       return out;
     });
     expect(impact['function:sales.answer()']).toBe('impact-created');

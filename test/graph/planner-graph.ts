@@ -5,13 +5,18 @@ import { createPostgresEngine } from '@dbee/postgres';
  * The planner's own graph of a project and its dependencies (every one planned), computed here without the graph
  * view: what the page must show, object for object and edge for edge.
  */
-export async function plannerGraph(root: string, project: string): Promise<{ objects: string[]; edges: { from: string; to: string }[] }> {
+export async function plannerGraph(
+  root: string,
+  project: string,
+): Promise<{ objects: string[]; edges: { from: string; to: string }[] }> {
   const workspace = Workspace.load(root);
   const environment = workspace.environment(undefined, process.env);
   const engine = createPostgresEngine();
   const models = [];
   for (const p of workspace.withDependencies(project)) {
-    models.push(await loadProjectModel(root, p, workspace.settings(p, environment).variables, engine.parser, workspace.projects));
+    models.push(
+      await loadProjectModel(root, p, workspace.settings(p, environment).variables, engine.parser, workspace.projects),
+    );
   }
   const owners = new Map(models.flatMap((m) => m.graph.schemas.map((s) => [s, m.project.name] as const)));
   const graph = buildGraph(
@@ -41,5 +46,8 @@ export function dependentsOf(key: string, edges: readonly { from: string; to: st
 
 /** Everything `key` uses, directly or not. */
 export function dependenciesOf(key: string, edges: readonly { from: string; to: string }[]): string[] {
-  return dependentsOf(key, edges.map((e) => ({ from: e.to, to: e.from })));
+  return dependentsOf(
+    key,
+    edges.map((e) => ({ from: e.to, to: e.from })),
+  );
 }

@@ -40,16 +40,28 @@ const PROJECTS = ['c0', 'b1', 'a2', 'd3'];
 function buildTasks(projects: string[], edges: boolean): { graph: TaskGraph; inputs: Record<string, object> } {
   const deps: Record<string, string[]> = { c0: [], b1: ['c0'], a2: ['b1'], d3: [] };
   const id = (p: string) => `db-${p}:build`;
-  const tasks = Object.fromEntries(projects.map((p) => [id(p), { id: id(p), target: { project: `db-${p}`, target: 'build' }, overrides: {}, outputs: [] }]));
-  const dependencies = Object.fromEntries(projects.map((p) => [id(p), edges ? deps[p]!.filter((d) => projects.includes(d)).map(id) : []]));
+  const tasks = Object.fromEntries(
+    projects.map((p) => [
+      id(p),
+      { id: id(p), target: { project: `db-${p}`, target: 'build' }, overrides: {}, outputs: [] },
+    ]),
+  );
+  const dependencies = Object.fromEntries(
+    projects.map((p) => [id(p), edges ? deps[p]!.filter((d) => projects.includes(d)).map(id) : []]),
+  );
   const inputs = Object.fromEntries(projects.map((p) => [id(p), { project: p, outputPath: `dist/batch/${p}` }]));
   return { graph: { roots: [], tasks, dependencies } as unknown as TaskGraph, inputs };
 }
 
-async function batch(root: string, projects: string[], edges: boolean): Promise<Map<string, BatchTaskResult['result']>> {
+async function batch(
+  root: string,
+  projects: string[],
+  edges: boolean,
+): Promise<Map<string, BatchTaskResult['result']>> {
   const { graph, inputs } = buildTasks(projects, edges);
   const out = new Map<string, BatchTaskResult['result']>();
-  for await (const r of runBatch('build', graph, inputs, { root, cwd: root, isVerbose: false } as ExecutorContext)) out.set(r.task.split(':')[0]!.slice(3), r.result);
+  for await (const r of runBatch('build', graph, inputs, { root, cwd: root, isVerbose: false } as ExecutorContext))
+    out.set(r.task.split(':')[0]!.slice(3), r.result);
   return out;
 }
 
@@ -58,7 +70,11 @@ async function alone(root: string, project: string): Promise<string> {
   rmSync(join(root, '.dbee', 'cache'), { recursive: true, force: true });
   let text = '';
   const sink = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) });
-  const code = await runDbeeCommand('build', { project, outputPath: `dist/alone/${project}` }, { workspaceRoot: root, stdout: sink, stderr: sink, fromNx: true });
+  const code = await runDbeeCommand(
+    'build',
+    { project, outputPath: `dist/alone/${project}` },
+    { workspaceRoot: root, stdout: sink, stderr: sink, fromNx: true },
+  );
   expect(code, text).toBe(0);
   return readFileSync(join(root, 'dist', 'alone', project, 'model.json'), 'utf8');
 }

@@ -32,7 +32,11 @@ function listing(page: string, name: string): string {
   return block[1]!;
 }
 
-async function generated(provider: 'github' | 'gitlab', dbeeYaml = docsDbeeYaml(), options: Record<string, unknown> = {}): Promise<{ tree: Tree; text: string }> {
+async function generated(
+  provider: 'github' | 'gitlab',
+  dbeeYaml = docsDbeeYaml(),
+  options: Record<string, unknown> = {},
+): Promise<{ tree: Tree; text: string }> {
   const tree = createTreeWithEmptyWorkspace();
   tree.write('dbee.yaml', dbeeYaml);
   await ciGenerator(tree, { provider, ...options });
@@ -43,11 +47,19 @@ async function generated(provider: 'github' | 'gitlab', dbeeYaml = docsDbeeYaml(
 function gitlabErrors(text: string): string[] {
   const schema = JSON.parse(readFileSync(join(__dirname, 'schemas', 'gitlab-ci.schema.json'), 'utf8')) as object;
   const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
-  return validate(parse(text)) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+  return validate(parse(text))
+    ? []
+    : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
-type Job = { if?: string; needs?: string | string[]; environment?: string; steps: Step[]; concurrency?: { group: string } };
+type Job = {
+  if?: string;
+  needs?: string | string[];
+  environment?: string;
+  steps: Step[];
+  concurrency?: { group: string };
+};
 
 describe('nx g @dbee/nx:ci --provider=github', () => {
   it('writes a workflow that @action-validator/core accepts, and pins the Nx cache folder it caches', async () => {
@@ -63,7 +75,11 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
   });
 
   it('pull requests: checkout with history, npm cache, nx-set-shas, the Nx cache restored and saved, the Markdown diff as job summary', async () => {
-    const workflow = parse((await generated('github')).text) as { on: Record<string, unknown>; env: Record<string, string>; jobs: Record<string, Job> };
+    const workflow = parse((await generated('github')).text) as {
+      on: Record<string, unknown>;
+      env: Record<string, string>;
+      jobs: Record<string, Job>;
+    };
     expect(Object.keys(workflow.on)).toEqual(['pull_request', 'push']);
     expect(workflow.env).toMatchObject({ NX_DEFAULT_OUTPUT_STYLE: 'static' });
     const diff = workflow.jobs['diff']!;
@@ -85,7 +101,12 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
     const workflow = parse((await generated('github')).text) as { jobs: Record<string, Job> };
     expect(Object.keys(workflow.jobs)).toEqual(['diff', 'deploy-test', 'deploy-prod']);
     const prod = workflow.jobs['deploy-prod']!;
-    expect(prod).toMatchObject({ if: "github.event_name == 'push'", needs: 'deploy-test', environment: 'prod', concurrency: { group: 'dbee-deploy-prod' } });
+    expect(prod).toMatchObject({
+      if: "github.event_name == 'push'",
+      needs: 'deploy-test',
+      environment: 'prod',
+      concurrency: { group: 'dbee-deploy-prod' },
+    });
     const deploy = prod.steps.find((s) => s.run?.includes('nx affected'))!;
     expect(deploy.run).toBe('npx nx affected -t deploy --excludeTaskDependencies');
     expect(deploy.env).toEqual({ DBEE_ENV: 'prod', DBEE_PROD_URL: '${{ secrets.DBEE_PROD_URL }}' });
@@ -93,7 +114,11 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
   });
 
   it('takes the environments, the main branch and the Node version from the options', async () => {
-    const { text } = await generated('github', undefined, { environments: 'prod', mainBranch: 'trunk', nodeVersion: '22' });
+    const { text } = await generated('github', undefined, {
+      environments: 'prod',
+      mainBranch: 'trunk',
+      nodeVersion: '22',
+    });
     const workflow = parse(text) as { on: { push: { branches: string[] } }; jobs: Record<string, Job> };
     expect(Object.keys(workflow.jobs)).toEqual(['diff', 'deploy-prod']);
     expect(workflow.on.push.branches).toEqual(['trunk']);
@@ -104,11 +129,18 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
 
 describe('nx g @dbee/nx:ci, an environment that dbee.yaml protects (gates.protected)', () => {
   it('deploys it with --assumeYes: the approval in CI stands for the typed confirmation no one can give there', async () => {
-    const protectedProd = docsDbeeYaml().replace('      url: ${DBEE_PROD_URL}\n', '      url: ${DBEE_PROD_URL}\n    gates:\n      protected: true\n');
+    const protectedProd = docsDbeeYaml().replace(
+      '      url: ${DBEE_PROD_URL}\n',
+      '      url: ${DBEE_PROD_URL}\n    gates:\n      protected: true\n',
+    );
     expect(protectedProd).toContain('protected: true');
     const github = (await generated('github', protectedProd)).text;
-    expect(github).toContain('run: npx nx affected -t deploy --excludeTaskDependencies --assumeYes\n        env:\n          DBEE_ENV: prod');
-    expect(github).toContain('run: npx nx affected -t deploy --excludeTaskDependencies\n        env:\n          DBEE_ENV: test');
+    expect(github).toContain(
+      'run: npx nx affected -t deploy --excludeTaskDependencies --assumeYes\n        env:\n          DBEE_ENV: prod',
+    );
+    expect(github).toContain(
+      'run: npx nx affected -t deploy --excludeTaskDependencies\n        env:\n          DBEE_ENV: test',
+    );
     expect(validateWorkflow(github).errors).toEqual([]);
     const gitlab = (await generated('gitlab', protectedProd)).text;
     expect(gitlab).toContain('--assumeYes --base=$CI_COMMIT_BEFORE_SHA');
@@ -120,17 +152,34 @@ describe('nx g @dbee/nx:ci --provider=gitlab', () => {
   it("writes a .gitlab-ci.yml that GitLab's schema accepts, and the schema refuses a broken one", async () => {
     const { text } = await generated('gitlab');
     expect(gitlabErrors(text)).toEqual([]);
-    expect(gitlabErrors(text.replace('  script:\n    - npx nx affected -t deploy', '  scripts:\n    - npx nx affected -t deploy'))).not.toEqual([]);
+    expect(
+      gitlabErrors(
+        text.replace('  script:\n    - npx nx affected -t deploy', '  scripts:\n    - npx nx affected -t deploy'),
+      ),
+    ).not.toEqual([]);
   });
 
   it('merge requests get the Markdown diff as an artifact; the main branch deploys test, then prod when a person starts it', async () => {
     const pipeline = parse((await generated('gitlab')).text) as Record<string, Record<string, unknown>>;
     expect(pipeline['variables']).toMatchObject({ GIT_DEPTH: '0', NX_DEFAULT_OUTPUT_STYLE: 'static' });
-    expect(pipeline['dbee-diff']).toMatchObject({ variables: { DBEE_ENV: 'test' }, artifacts: { expose_as: 'database diff', paths: ['dbee-diff.md'] } });
+    expect(pipeline['dbee-diff']).toMatchObject({
+      variables: { DBEE_ENV: 'test' },
+      artifacts: { expose_as: 'database diff', paths: ['dbee-diff.md'] },
+    });
     expect(JSON.stringify(pipeline['dbee-diff']!['cache'])).toContain('.nx/cache/');
-    expect(pipeline['dbee-deploy-test']).toMatchObject({ environment: { name: 'test' }, variables: { DBEE_ENV: 'test' }, needs: [] });
-    expect(pipeline['dbee-deploy-prod']).toMatchObject({ environment: { name: 'prod' }, needs: ['dbee-deploy-test'], rules: [{ when: 'manual' }] });
-    expect((pipeline['dbee-deploy-prod']!['script'] as string[])[0]).toContain('nx affected -t deploy --excludeTaskDependencies');
+    expect(pipeline['dbee-deploy-test']).toMatchObject({
+      environment: { name: 'test' },
+      variables: { DBEE_ENV: 'test' },
+      needs: [],
+    });
+    expect(pipeline['dbee-deploy-prod']).toMatchObject({
+      environment: { name: 'prod' },
+      needs: ['dbee-deploy-test'],
+      rules: [{ when: 'manual' }],
+    });
+    expect((pipeline['dbee-deploy-prod']!['script'] as string[])[0]).toContain(
+      'nx affected -t deploy --excludeTaskDependencies',
+    );
   });
 });
 
@@ -145,10 +194,15 @@ describe('nx g @dbee/nx:ci refuses what it cannot do, changing nothing', () => {
   };
 
   it('no dbee.yaml, no server environment, an unknown or embedded environment, an unknown provider', async () => {
-    expect(await refusal(ciGenerator(createTreeWithEmptyWorkspace(), { provider: 'github' }))).toMatch(/dbee.yaml not found: run `nx add @dbee\/nx` first/);
-    const localOnly = 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n';
+    expect(await refusal(ciGenerator(createTreeWithEmptyWorkspace(), { provider: 'github' }))).toMatch(
+      /dbee.yaml not found: run `nx add @dbee\/nx` first/,
+    );
+    const localOnly =
+      'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n';
     expect(await refusal(generated('github', localOnly))).toMatch(/declares no server environment/);
-    expect(await refusal(generated('github', undefined, { environments: 'test,staging' }))).toMatch(/"staging" not declared in dbee.yaml \(environments: local, test, prod\)/);
+    expect(await refusal(generated('github', undefined, { environments: 'test,staging' }))).toMatch(
+      /"staging" not declared in dbee.yaml \(environments: local, test, prod\)/,
+    );
     expect(await refusal(generated('github', undefined, { environments: 'local' }))).toMatch(/"local" is embedded/);
     expect(await refusal(generated('bitbucket' as 'github'))).toMatch(/--provider "bitbucket" is not known/);
   });

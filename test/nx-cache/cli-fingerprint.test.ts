@@ -46,7 +46,13 @@ afterAll(async () => {
 
 describe.each([['local'], ['server']])('fingerprint [%s]', (env) => {
   const deploy = async (project: string) =>
-    expect(await runDbeeCommand('deploy', { project, env, withDependencies: false }, { workspaceRoot: root, stdout: quiet(), stderr: quiet(), interactive: false })).toBe(0);
+    expect(
+      await runDbeeCommand(
+        'deploy',
+        { project, env, withDependencies: false },
+        { workspaceRoot: root, stdout: quiet(), stderr: quiet(), interactive: false },
+      ),
+    ).toBe(0);
   const fp = (projectRoot?: string) => fingerprint({ workspaceRoot: root, projectRoot, env });
 
   test('the environment-wide value changes when any project is deployed; a project value only with its own', async () => {

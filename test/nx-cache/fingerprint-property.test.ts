@@ -22,15 +22,19 @@ const BASE = `
 
 /** Building blocks of a drift: each takes a random source and returns one statement. */
 const CHANGES: Array<(pick: <T>(xs: readonly T[]) => T) => string> = [
-  (pick) => `alter table drift.${pick(['orders', 'lines'])} add column ${pick(['hotfix', 'legacy_flag', 'extra'])} ${pick(['integer', 'boolean', 'text', 'numeric(12,2)'])}`,
+  (pick) =>
+    `alter table drift.${pick(['orders', 'lines'])} add column ${pick(['hotfix', 'legacy_flag', 'extra'])} ${pick(['integer', 'boolean', 'text', 'numeric(12,2)'])}`,
   (pick) => `alter table drift.orders drop column ${pick(['note', 'amount'])} cascade`,
   (pick) => `alter table drift.orders alter column note type ${pick(['varchar(40)', 'varchar(80)', 'char(10)'])}`,
   (pick) => `alter table drift.orders alter column note set default ${pick(["'a'", "'b'", "''"])}`,
   () => `alter table drift.lines alter column qty set not null`,
-  (pick) => `create index ${pick(['lines_qty_idx', 'lines_q_idx'])} on drift.lines (${pick(['qty', 'order_id', 'qty desc'])})`,
+  (pick) =>
+    `create index ${pick(['lines_qty_idx', 'lines_q_idx'])} on drift.lines (${pick(['qty', 'order_id', 'qty desc'])})`,
   (pick) => `alter table drift.lines add constraint qty_positive check (qty ${pick(['> 0', '>= 0', '< 1000'])})`,
-  (pick) => `create or replace view drift.totals as select id, amount from drift.orders where ${pick(['id > 0', 'id > 1', 'amount is not null'])}`,
-  (pick) => `create or replace function drift.double(a integer) returns integer language sql immutable as $$ select a * ${pick(['3', '4', '2 + 0'])} $$`,
+  (pick) =>
+    `create or replace view drift.totals as select id, amount from drift.orders where ${pick(['id > 0', 'id > 1', 'amount is not null'])}`,
+  (pick) =>
+    `create or replace function drift.double(a integer) returns integer language sql immutable as $$ select a * ${pick(['3', '4', '2 + 0'])} $$`,
   (pick) => `comment on table drift.orders is '${pick(['x', 'y', 'orders'])}'`,
   (pick) => `grant ${pick(['select', 'insert', 'update'])} on drift.orders to public`,
   (pick) => `alter type drift.status add value '${pick(['cancelled', 'refunded'])}'`,
@@ -92,7 +96,9 @@ describe.each(ENGINES)('live fingerprint over generated drifts [%s]', (engine) =
       const s = await state(drift);
       if (!s) continue;
       applied++;
-      (byFingerprint.get(s.fingerprint) ?? byFingerprint.set(s.fingerprint, new Set()).get(s.fingerprint)!).add(s.model);
+      (byFingerprint.get(s.fingerprint) ?? byFingerprint.set(s.fingerprint, new Set()).get(s.fingerprint)!).add(
+        s.model,
+      );
       (byModel.get(s.model) ?? byModel.set(s.model, new Set()).get(s.model)!).add(s.fingerprint);
     }
 
@@ -126,10 +132,16 @@ describe.each(ENGINES)('live fingerprint over generated drifts [%s]', (engine) =
   });
 
   test('the fingerprints of many scopes, read in one query, equal the fingerprint of each scope alone', async () => {
-    await db.conn.execute('drop schema if exists drift cascade; drop schema if exists drift2 cascade; drop schema if exists empty cascade');
+    await db.conn.execute(
+      'drop schema if exists drift cascade; drop schema if exists drift2 cascade; drop schema if exists empty cascade',
+    );
     await db.conn.execute(BASE);
-    await db.conn.execute(BASE.replaceAll('drift.', 'drift2.').replace('create schema drift;', 'create schema drift2;'));
-    await db.conn.execute(`create schema empty; grant usage on schema drift2 to public; comment on table drift2.orders is 'x'`);
+    await db.conn.execute(
+      BASE.replaceAll('drift.', 'drift2.').replace('create schema drift;', 'create schema drift2;'),
+    );
+    await db.conn.execute(
+      `create schema empty; grant usage on schema drift2 to public; comment on table drift2.orders is 'x'`,
+    );
     const scopes = [
       { schemas: ['drift'] },
       { schemas: ['drift2'] },

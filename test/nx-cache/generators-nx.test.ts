@@ -26,15 +26,20 @@ test('nx g @dbee/nx:init, :project and :migration give a workspace that deploys'
   await nx('g', '@dbee/nx:init');
   const again = await nx('g', '@dbee/nx:init');
   expect(again).not.toMatch(/UPDATE|CREATE/);
-  expect(JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8')).plugins).toEqual([{ plugin: '@dbee/nx', options: { projectPrefix: 'db-' } }]);
+  expect(JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8')).plugins).toEqual([
+    { plugin: '@dbee/nx', options: { projectPrefix: 'db-' } },
+  ]);
   expect(readFileSync(join(ws.root, '.gitignore'), 'utf8')).toMatch(/^\.dbee\/$/m);
 
   await nx('g', '@dbee/nx:project', 'core');
   await nx('g', '@dbee/nx:project', 'sales', '--depends-on=core', '--schemas=sales,sales_audit');
-  expect(await nx('g', '@dbee/nx:migration', 'db-sales', 'seed data')).toContain('databases/sales/migrations/V1__seed_data.rollback.sql');
+  expect(await nx('g', '@dbee/nx:migration', 'db-sales', 'seed data')).toContain(
+    'databases/sales/migrations/V1__seed_data.rollback.sql',
+  );
   ws.write({
     'databases/core/schema/core/tables/customers.sql': 'CREATE TABLE core.customers (id bigint PRIMARY KEY);\n',
-    'databases/sales/schema/sales/tables/orders.sql': 'CREATE TABLE sales.orders (id bigint PRIMARY KEY, customer bigint REFERENCES core.customers);\n',
+    'databases/sales/schema/sales/tables/orders.sql':
+      'CREATE TABLE sales.orders (id bigint PRIMARY KEY, customer bigint REFERENCES core.customers);\n',
     'databases/sales/migrations/V1__seed_data.sql': 'INSERT INTO core.customers VALUES (1);\n',
     'databases/sales/migrations/V1__seed_data.rollback.sql': 'DELETE FROM core.customers WHERE id = 1;\n',
   });

@@ -44,7 +44,11 @@ let snapshots: string;
 async function deploy(ws: NxWorkspace, env: Record<string, string>): Promise<void> {
   let output = '';
   const sink = new Writable({ write: (chunk, _e, done) => ((output += String(chunk)), done()) });
-  const code = await runDbeeCommand('deploy', { project: 'x', env: env.DBEE_ENV }, { workspaceRoot: ws.root, stdout: sink, stderr: sink, interactive: false, env: { ...process.env, ...env } });
+  const code = await runDbeeCommand(
+    'deploy',
+    { project: 'x', env: env.DBEE_ENV },
+    { workspaceRoot: ws.root, stdout: sink, stderr: sink, interactive: false, env: { ...process.env, ...env } },
+  );
   expect(code, output).toBe(0);
 }
 
@@ -55,7 +59,11 @@ async function deploy(ws: NxWorkspace, env: Record<string, string>): Promise<voi
  * as users do, with isolation.
  */
 async function diff(ws: NxWorkspace, env: Record<string, string>): Promise<{ source: string; output: string }> {
-  const r = await ws.nx(['run', TASK, '--outputStyle=static'], { ...server.env(), NX_ISOLATE_PLUGINS: 'false', ...env });
+  const r = await ws.nx(['run', TASK, '--outputStyle=static'], {
+    ...server.env(),
+    NX_ISOLATE_PLUGINS: 'false',
+    ...env,
+  });
   expect(r.code, r.output).toBe(0);
   return { source: cacheSource(r.output, TASK), output: r.output };
 }

@@ -23,7 +23,12 @@ export class NxWorkspace {
     const ws = new NxWorkspace(mkdtempSync(join(tmpdir(), 'dbee-nx-cache-')));
     ws.write({
       'package.json': '{ "name": "nx-cache-test", "private": true }\n',
-      'nx.json': JSON.stringify({ analytics: false, neverConnectToCloud: true, cacheDirectory: '.nx/cache', plugins: ['@dbee/nx'] }),
+      'nx.json': JSON.stringify({
+        analytics: false,
+        neverConnectToCloud: true,
+        cacheDirectory: '.nx/cache',
+        plugins: ['@dbee/nx'],
+      }),
       '.gitignore': 'node_modules\n.nx/\n.dbee/\ndist/\n',
       ...files,
     });
@@ -43,7 +48,9 @@ export class NxWorkspace {
   async commit(): Promise<void> {
     await run('git', ['init', '-q'], { cwd: this.root });
     await run('git', ['add', '-A'], { cwd: this.root });
-    await run('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'sources'], { cwd: this.root });
+    await run('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'sources'], {
+      cwd: this.root,
+    });
   }
 
   write(files: Record<string, string>): void {
@@ -56,13 +63,25 @@ export class NxWorkspace {
   /** `nx <args>` in this workspace, without daemon or cloud; never throws, returns the whole output. */
   async nx(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; output: string }> {
     await releasePglite();
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('DBEE_') && k !== 'VITEST'));
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('DBEE_') && k !== 'VITEST'),
+    );
     try {
       const { stdout, stderr } = await run(process.execPath, [NX, ...args], {
         cwd: this.root,
         // Nx and every process it starts run dbee's compiled dist/, as in a user's workspace: the test run builds it
         // first (test/support/global-setup.ts); DBEE_USE_DIST keeps bin/*.js on dist/ inside this repository.
-        env: { ...clean, DBEE_USE_DIST: '1', NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: undefined, CI: 'true', FORCE_COLOR: '0', ...env },
+        env: {
+          ...clean,
+          DBEE_USE_DIST: '1',
+          NX_DAEMON: 'false',
+          NX_TUI: 'false',
+          NX_NO_CLOUD: 'true',
+          NX_SKIP_NX_CACHE: undefined,
+          CI: 'true',
+          FORCE_COLOR: '0',
+          ...env,
+        },
         maxBuffer: 64 * 1024 * 1024,
       });
       return { code: 0, output: stdout + stderr };
@@ -98,7 +117,11 @@ export class NxWorkspace {
 export function cacheSource(output: string, task: string): 'local' | 'remote' | 'run' {
   // Nx echoes the command first and prints the task's line with its cache source last.
   const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
-  const line = plain.split('\n').filter((l) => l.includes(`nx run ${task}`)).pop() ?? '';
+  const line =
+    plain
+      .split('\n')
+      .filter((l) => l.includes(`nx run ${task}`))
+      .pop() ?? '';
   if (line.includes('[remote cache]')) return 'remote';
   if (line.includes('[local cache]') || line.includes('existing outputs match the cache')) return 'local';
   return 'run';
@@ -129,7 +152,10 @@ export class RemoteCacheServer {
       const hash = /^\/v1\/cache\/([^/?]+)/.exec(req.url ?? '')?.[1];
       const reply = (status: number, body?: Buffer) => {
         this.requests.push({ method: req.method ?? '', hash: hash ?? '', status });
-        res.writeHead(status, body ? { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length } : {});
+        res.writeHead(
+          status,
+          body ? { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length } : {},
+        );
         res.end(body);
       };
       if (req.headers.authorization !== `Bearer ${this.token}`) return reply(401);

@@ -31,13 +31,34 @@ const FILES = {
 
 function context(root: string, env: NodeJS.ProcessEnv): OperationContext {
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  return { workspace: Workspace.load(root), stdout: sink, stderr: sink, env: { ...process.env, ...env }, interactive: false, fromNx: true, engine: engineByName, reporter: makeReporter(sink, sink), toolVersion: 'test' };
+  return {
+    workspace: Workspace.load(root),
+    stdout: sink,
+    stderr: sink,
+    env: { ...process.env, ...env },
+    interactive: false,
+    fromNx: true,
+    engine: engineByName,
+    reporter: makeReporter(sink, sink),
+    toolVersion: 'test',
+  };
 }
 
 async function deploy(w: TestWorkspace, project: string, fromNx: boolean): Promise<string> {
   let out = '';
   const sink = new Writable({ write: (c, _e, cb) => ((out += String(c)), cb()) });
-  const code = await runDbeeCommand('deploy', { project }, { workspaceRoot: w.root, stdout: sink, stderr: sink, env: { ...process.env, ...w.target.vars }, interactive: false, fromNx });
+  const code = await runDbeeCommand(
+    'deploy',
+    { project },
+    {
+      workspaceRoot: w.root,
+      stdout: sink,
+      stderr: sink,
+      env: { ...process.env, ...w.target.vars },
+      interactive: false,
+      fromNx,
+    },
+  );
   expect(code, out).toBe(0);
   return out;
 }
@@ -54,18 +75,29 @@ describe.each(ENGINES)('a project planned alone reads its dependencies from thei
     // Exports are written in the background; an operation waits for them before it ends, as here.
     await settleBackground();
     // Nothing was exported yet: every project was parsed, and each wrote its exports.
-    expect(parsed.map((m) => [m.project.name, m.files.length > 0])).toEqual([['c0', true], ['b1', true], ['a2', true]]);
+    expect(parsed.map((m) => [m.project.name, m.files.length > 0])).toEqual([
+      ['c0', true],
+      ['b1', true],
+      ['a2', true],
+    ]);
     expect(existsSync(join(w.root, '.dbee', 'cache', 'exports'))).toBe(true);
 
     const exported = await loadModels(ctx, all, environment, eng, { exportsFor: ['a2'] });
     // c0 and b1 from their exports (no files read), a2 from its sources.
-    expect(exported.map((m) => [m.project.name, m.files.length > 0])).toEqual([['c0', false], ['b1', false], ['a2', true]]);
+    expect(exported.map((m) => [m.project.name, m.files.length > 0])).toEqual([
+      ['c0', false],
+      ['b1', false],
+      ['a2', true],
+    ]);
     for (const i of [0, 1]) {
-      expect(exported[i]!.objects.map((o) => [o.id, o.location])).toEqual(parsed[i]!.objects.map((o) => [o.id, o.location]));
+      expect(exported[i]!.objects.map((o) => [o.id, o.location])).toEqual(
+        parsed[i]!.objects.map((o) => [o.id, o.location]),
+      );
       expect(exported[i]!.graph).toEqual(parsed[i]!.graph);
     }
     const owners = schemaOwners(ctx, environment);
-    const plan = (models: typeof parsed) => planFromSources({ engine: eng, models, planned: ['a2'], schemaOwners: owners });
+    const plan = (models: typeof parsed) =>
+      planFromSources({ engine: eng, models, planned: ['a2'], schemaOwners: owners });
     expect(plan(exported)).toEqual(plan(parsed));
   });
 
@@ -78,10 +110,11 @@ describe.each(ENGINES)('a project planned alone reads its dependencies from thei
     w.write('a2/t.sql', 'CREATE TABLE a2.seen (id int PRIMARY KEY, at timestamptz);\n');
     const out = await deploy(w, 'a2', true);
     expect(out).toContain('planning this project by a diff');
-    expect(await w.target.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'a2' AND table_name = 'seen' ORDER BY ordinal_position`)).toEqual([
-      { column_name: 'id' },
-      { column_name: 'at' },
-    ]);
+    expect(
+      await w.target.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'a2' AND table_name = 'seen' ORDER BY ordinal_position`,
+      ),
+    ).toEqual([{ column_name: 'id' }, { column_name: 'at' }]);
     // The same deploy again: nothing to do, planned from the exports alone.
     rmSync(join(w.root, '.dbee', 'cache', 'models'), { recursive: true, force: true });
     expect(await deploy(w, 'a2', true)).toContain('a2: nothing to deploy');

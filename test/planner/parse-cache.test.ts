@@ -22,30 +22,45 @@ describe('parse cache', () => {
 
   const setup = () => {
     const w = tempWorkspace({
-      'dbee.yaml': 'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/db }\n',
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/db }\n',
       'app/db.yaml': project('app'),
       'app/a.sql': 'CREATE SCHEMA app;\n',
       'app/t.sql': 'CREATE TABLE app.t (id int PRIMARY KEY, v text);\nCREATE INDEX t_v ON app.t (v);\n',
       'app/v.sql': 'CREATE VIEW app.v AS SELECT id FROM t;\n',
-      'app/f.sql': 'CREATE FUNCTION app.f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT count(*) FROM app.t); END $$;\n',
+      'app/f.sql':
+        'CREATE FUNCTION app.f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT count(*) FROM app.t); END $$;\n',
     });
     removals.push(w.remove);
     const engine = createPostgresEngine();
     const parsed: string[] = [];
-    const parser: SourceParser = { ...engine.parser, parse: (text, file, options) => (parsed.push(file), engine.parser.parse(text, file, options)) };
+    const parser: SourceParser = {
+      ...engine.parser,
+      parse: (text, file, options) => (parsed.push(file), engine.parser.parse(text, file, options)),
+    };
     const cache = { dir: join(w.root, '.dbee', 'cache', 'parse'), parser: 'postgres\u0000test' };
     const load = async (c = cache, extra: Record<string, string> = {}) => {
       const workspace = Workspace.load(w.root);
       const environment = workspace.environment('local', {});
       const p = workspace.project('app');
       parsed.length = 0;
-      const model = await loadProjectModel(w.root, p, { ...workspace.settings(p, environment).variables, ...extra }, parser, workspace.projects, c);
+      const model = await loadProjectModel(
+        w.root,
+        p,
+        { ...workspace.settings(p, environment).variables, ...extra },
+        parser,
+        workspace.projects,
+        c,
+      );
       // The pack is written in the background (an operation waits for it before it ends).
       await settleBackground();
       return { model, parsed: [...parsed].sort() };
     };
     /** Entries per pack file. */
-    const packs = () => (existsSync(cache.dir) ? readdirSync(cache.dir).map((f) => Object.keys(JSON.parse(readFileSync(join(cache.dir, f), 'utf8'))).length) : []);
+    const packs = () =>
+      existsSync(cache.dir)
+        ? readdirSync(cache.dir).map((f) => Object.keys(JSON.parse(readFileSync(join(cache.dir, f), 'utf8'))).length)
+        : [];
     return { w, load, cache, packs };
   };
 

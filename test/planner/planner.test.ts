@@ -31,9 +31,16 @@ describe('planner: ordering from the syntax tree', () => {
     const w = ws({
       'a/db.yaml': project('a'),
       'a/a.sql': 'CREATE VIEW a.v3 AS SELECT * FROM a.v2;\nCREATE SCHEMA a;',
-      'a/b.sql': 'CREATE VIEW a.v2 AS SELECT x FROM a.v1;\nCREATE VIEW a.v1 AS SELECT x FROM a.t;\nCREATE TABLE a.t (x int);',
+      'a/b.sql':
+        'CREATE VIEW a.v2 AS SELECT x FROM a.v1;\nCREATE VIEW a.v1 AS SELECT x FROM a.t;\nCREATE TABLE a.t (x int);',
     });
-    expect(order(await planWorkspace(w.root, ['a']))).toEqual(['schema:a', 'table:a.t', 'view:a.v1', 'view:a.v2', 'view:a.v3']);
+    expect(order(await planWorkspace(w.root, ['a']))).toEqual([
+      'schema:a',
+      'table:a.t',
+      'view:a.v1',
+      'view:a.v2',
+      'view:a.v3',
+    ]);
   });
 
   it('creates a function before the view and the column default that use it', async () => {
@@ -49,14 +56,16 @@ describe('planner: ordering from the syntax tree', () => {
     expect(keys.indexOf('function:a.new_code()')).toBeLessThan(keys.indexOf('view:a.v'));
   });
 
-  it('puts a trigger on another project\'s table after that table, as a cross-project reference', async () => {
+  it("puts a trigger on another project's table after that table, as a cross-project reference", async () => {
     const w = ws({
       'core/db.yaml': project('core'),
       'core/s.sql': 'CREATE SCHEMA core;\nCREATE TABLE core.customers (id int, updated_at timestamptz);',
       'audit/db.yaml': project('audit', 'dependsOn: [core]\n'),
       'audit/s.sql': 'CREATE SCHEMA audit;',
-      'audit/f.sql': 'CREATE FUNCTION audit.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;',
-      'audit/t.sql': 'CREATE TRIGGER touch BEFORE UPDATE ON core.customers FOR EACH ROW EXECUTE FUNCTION audit.touch();',
+      'audit/f.sql':
+        'CREATE FUNCTION audit.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;',
+      'audit/t.sql':
+        'CREATE TRIGGER touch BEFORE UPDATE ON core.customers FOR EACH ROW EXECUTE FUNCTION audit.touch();',
     });
     const plan = await planWorkspace(w.root, ['audit']);
     expect(order(plan)).toEqual(['schema:audit', 'function:audit.touch()', 'trigger:core.touch@core.customers']);
@@ -134,7 +143,11 @@ describe('planner: errors people can act on', () => {
   });
 
   it('reports a syntax error with file, line and column, and plans nothing', async () => {
-    const w = ws({ 'a/db.yaml': project('a'), 'a/ok.sql': 'CREATE SCHEMA a;', 'a/bad.sql': 'CREATE SCHEMA b;\n\nCREATE TABEL a.t (id int);' });
+    const w = ws({
+      'a/db.yaml': project('a'),
+      'a/ok.sql': 'CREATE SCHEMA a;',
+      'a/bad.sql': 'CREATE SCHEMA b;\n\nCREATE TABEL a.t (id int);',
+    });
     const e = await planError(w.root, ['a']);
     expect(e.code).toBe('SQL_SYNTAX');
     expect(e.location).toMatchObject({ file: 'a/bad.sql', line: 3, column: 8 });
@@ -145,8 +158,12 @@ describe('planner: errors people can act on', () => {
 describe('planner: placeholders, checksums, determinism, packages', () => {
   it('expands {{var}} per environment and keeps the template in the plan', async () => {
     const w = ws({
-      'a/db.yaml': project('a', 'variables: { suffix: dev }\nenvironments:\n  server: { variables: { suffix: test } }\n'),
-      'a/s.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t_{{suffix}} (id int);\nCREATE VIEW a.v AS SELECT id FROM a.t_{{suffix}};',
+      'a/db.yaml': project(
+        'a',
+        'variables: { suffix: dev }\nenvironments:\n  server: { variables: { suffix: test } }\n',
+      ),
+      'a/s.sql':
+        'CREATE SCHEMA a;\nCREATE TABLE a.t_{{suffix}} (id int);\nCREATE VIEW a.v AS SELECT id FROM a.t_{{suffix}};',
     });
     const plan = await planWorkspace(w.root, ['a']);
     expect(order(plan)).toEqual(['schema:a', 'table:a.t_dev', 'view:a.v']);
@@ -163,7 +180,10 @@ describe('planner: placeholders, checksums, determinism, packages', () => {
   });
 
   it('refuses a placeholder whose name no variable can have ({{db-name}}) instead of leaving it in the SQL', async () => {
-    const w = ws({ 'a/db.yaml': project('a'), 'a/s.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t_{{db-name}} (id int, a int[] DEFAULT \'{{1,2}}\');' });
+    const w = ws({
+      'a/db.yaml': project('a'),
+      'a/s.sql': "CREATE SCHEMA a;\nCREATE TABLE a.t_{{db-name}} (id int, a int[] DEFAULT '{{1,2}}');",
+    });
     const e = await planError(w.root, ['a']);
     expect(e.format()).toContain('a/s.sql:2:18: placeholder {{db-name}} has a name no variable can have');
     expect(e.format()).not.toContain('{{1,2}}');
@@ -176,7 +196,11 @@ describe('planner: placeholders, checksums, determinism, packages', () => {
   });
 
   it('gives byte-identical plans for the same inputs', async () => {
-    const w = ws({ 'core/db.yaml': project('core'), 'core/s.sql': 'CREATE SCHEMA core;\nCREATE TABLE core.b (id int);\nCREATE TABLE core.a (id int);\nCREATE VIEW core.v AS SELECT * FROM core.a, core.b;' });
+    const w = ws({
+      'core/db.yaml': project('core'),
+      'core/s.sql':
+        'CREATE SCHEMA core;\nCREATE TABLE core.b (id int);\nCREATE TABLE core.a (id int);\nCREATE VIEW core.v AS SELECT * FROM core.a, core.b;',
+    });
     const first = serializePlan(await planWorkspace(w.root, ['core']));
     const second = serializePlan(await planWorkspace(w.root, ['core']));
     expect(second).toBe(first);

@@ -30,7 +30,12 @@ export async function promotionWorkspace(engine: EngineName, envs: string[], gat
     'version: 1',
     `defaultEnvironment: ${envs[0]}`,
     'environments:',
-    ...envs.flatMap((e) => [`  ${e}:`, '    engine: postgres', `    connection: { ${key}: "\${P_${e.toUpperCase()}}" }`, ...(gates[e] ? [`    gates: ${gates[e]}`] : [])]),
+    ...envs.flatMap((e) => [
+      `  ${e}:`,
+      '    engine: postgres',
+      `    connection: { ${key}: "\${P_${e.toUpperCase()}}" }`,
+      ...(gates[e] ? [`    gates: ${gates[e]}`] : []),
+    ]),
     '',
   ].join('\n');
   const w = tempWorkspace({
@@ -39,9 +44,10 @@ export async function promotionWorkspace(engine: EngineName, envs: string[], gat
     'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY);',
     // Fails where a table public.smoke_blocker exists (a test creates it to make the checks fail on one environment).
     'a/smoke/t.yaml':
-      'checks:\n  - name: nothing blocks\n    query: SELECT count(*)::int AS n FROM pg_class WHERE relname = \'smoke_blocker\' AND relkind = \'r\'\n    rows: [{ n: 0 }]\n',
+      "checks:\n  - name: nothing blocks\n    query: SELECT count(*)::int AS n FROM pg_class WHERE relname = 'smoke_blocker' AND relkind = 'r'\n    rows: [{ n: 0 }]\n",
   });
-  const vars = (...reachable: string[]): NodeJS.ProcessEnv => Object.fromEntries(reachable.map((e) => [`P_${e.toUpperCase()}`, target.get(e)!]));
+  const vars = (...reachable: string[]): NodeJS.ProcessEnv =>
+    Object.fromEntries(reachable.map((e) => [`P_${e.toUpperCase()}`, target.get(e)!]));
   const query = async <T = Record<string, unknown>>(env: string, sql: string): Promise<T[]> => {
     const t = target.get(env)!;
     if (engine === 'postgres') return queryUrl<T>(t, sql);
@@ -53,8 +59,13 @@ export async function promotionWorkspace(engine: EngineName, envs: string[], gat
     }
   };
   /** Whether the project's table exists on `env`. */
-  const deployed = async (env: string) => (await query<{ n: number }>(env, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'a'"))[0]!.n > 0;
-  const dbee = (command: Parameters<typeof run>[1], options: Record<string, unknown> & { project: string }, env: NodeJS.ProcessEnv) => run(w.root, command, options, env);
+  const deployed = async (env: string) =>
+    (await query<{ n: number }>(env, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'a'"))[0]!.n > 0;
+  const dbee = (
+    command: Parameters<typeof run>[1],
+    options: Record<string, unknown> & { project: string },
+    env: NodeJS.ProcessEnv,
+  ) => run(w.root, command, options, env);
   const cleanup = async () => {
     for (const d of drops) await d();
     w.remove();

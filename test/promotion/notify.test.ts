@@ -62,17 +62,49 @@ describe.each(ENGINES)('notifications [%s]', (engine) => {
     expect(r.code, r.stderr).toBe(0);
     const json = hooks.received.filter((x) => x.path.startsWith('/ok/json/')).map((x) => x.body);
     expect(json.map((b) => b.event)).toEqual(['deploy-started', 'deploy-succeeded']);
-    expect(json[0]).toMatchObject({ formatVersion: 1, projects: ['a'], environment: 'qa', ticket: 'CHG-9', package: null, result: 'started', exitCode: null });
+    expect(json[0]).toMatchObject({
+      formatVersion: 1,
+      projects: ['a'],
+      environment: 'qa',
+      ticket: 'CHG-9',
+      package: null,
+      result: 'started',
+      exitCode: null,
+    });
     expect(json[0]!.steps).toEqual([
       { order: 1, project: 'a', object: 'schema:a', action: 'create', status: 'planned' },
       { order: 2, project: 'a', object: 'table:a.t', action: 'create', status: 'planned' },
     ]);
-    expect(json[1]).toMatchObject({ event: 'deploy-succeeded', result: 'succeeded', exitCode: 0, ticket: 'CHG-9', deployments: [1], smoke: 'a 2/2 passed', error: null });
+    expect(json[1]).toMatchObject({
+      event: 'deploy-succeeded',
+      result: 'succeeded',
+      exitCode: 0,
+      ticket: 'CHG-9',
+      deployments: [1],
+      smoke: 'a 2/2 passed',
+      error: null,
+    });
     expect(json[1]!.steps.map((s: { status: string }) => s.status)).toEqual(['applied', 'applied']);
     expect(json[1]!.who.osUser).toBeTruthy();
-    expect(Object.keys(json[1]!).sort()).toEqual(
-      ['at', 'commit', 'database', 'deployments', 'environment', 'error', 'event', 'exitCode', 'formatVersion', 'package', 'planChecksum', 'projects', 'result', 'smoke', 'steps', 'ticket', 'who'],
-    );
+    expect(Object.keys(json[1]!).sort()).toEqual([
+      'at',
+      'commit',
+      'database',
+      'deployments',
+      'environment',
+      'error',
+      'event',
+      'exitCode',
+      'formatVersion',
+      'package',
+      'planChecksum',
+      'projects',
+      'result',
+      'smoke',
+      'steps',
+      'ticket',
+      'who',
+    ]);
     const slack = hooks.received.filter((x) => x.path === '/ok/slack').map((x) => x.body);
     expect(slack).toHaveLength(1);
     expect(slack[0]!.text).toContain('*dbee: a on qa: deployment succeeded*');
@@ -81,10 +113,14 @@ describe.each(ENGINES)('notifications [%s]', (engine) => {
     // The hanging webhook was given up (the client closed the request), the failing one tried twice.
     expect(hooks.abandoned).toEqual(['/hang']);
     expect(hooks.received.filter((x) => x.path === '/fail')).toHaveLength(2);
-    expect(r.stderr).toMatch(/warning: notification deploy-started to notify\[3\] \(127\.0\.0\.1:\d+\) failed: no answer within 1s; the deployment is not affected/);
+    expect(r.stderr).toMatch(
+      /warning: notification deploy-started to notify\[3\] \(127\.0\.0\.1:\d+\) failed: no answer within 1s; the deployment is not affected/,
+    );
     expect(r.stderr).toContain('failed: HTTP 500 after 2 attempts');
     const [row] = await ws.query<{ summary: unknown }>('qa', 'SELECT summary FROM dbee.deployments WHERE id = 1');
-    const summary = (typeof row!.summary === 'string' ? JSON.parse(row!.summary) : row!.summary) as { notifications: { event: string }[] };
+    const summary = (typeof row!.summary === 'string' ? JSON.parse(row!.summary) : row!.summary) as {
+      notifications: { event: string }[];
+    };
     expect(summary.notifications.map((n) => n.event).sort()).toEqual(['deploy-started', 'deploy-succeeded']);
     // The webhook's token is in no output, body or ledger row.
     expect(JSON.stringify([r.stdout, r.stderr, summary, hooks.received.map((x) => x.body)])).not.toContain(SECRET);
@@ -97,7 +133,11 @@ describe.each(ENGINES)('notifications [%s]', (engine) => {
     expect(failed.code).toBe(3);
     const events = hooks.received.filter((x) => x.path.startsWith('/ok/json/')).map((x) => x.body);
     expect(events.map((b) => b.event).sort()).toEqual(['deploy-failed', 'deploy-started', 'smoke-failed']);
-    expect(events.find((b) => b.event === 'smoke-failed')).toMatchObject({ result: 'failed', exitCode: 3, error: { code: 'SMOKE_FAILED' } });
+    expect(events.find((b) => b.event === 'smoke-failed')).toMatchObject({
+      result: 'failed',
+      exitCode: 3,
+      error: { code: 'SMOKE_FAILED' },
+    });
     const teams = hooks.received.filter((x) => x.path === '/ok/teams').map((x) => x.body);
     expect(teams).toHaveLength(1);
     expect(teams[0]).toMatchObject({ '@type': 'MessageCard', title: 'dbee: a on qa: deployment FAILED' });
@@ -107,13 +147,25 @@ describe.each(ENGINES)('notifications [%s]', (engine) => {
   it('a rollback sends rolled-back, and status sends drift-found when the schemas changed outside dbee', async () => {
     const ws = await promotionWorkspace(engine, ['qa']);
     cleanups.push(ws.cleanup);
-    ws.w.write('dbee.yaml', readFileSync(join(ws.w.root, 'dbee.yaml'), 'utf8') + 'notify:\n  - { url: "${HOOK_URL}/ok/second", events: [rolled-back, drift-found] }\n');
+    ws.w.write(
+      'dbee.yaml',
+      readFileSync(join(ws.w.root, 'dbee.yaml'), 'utf8') +
+        'notify:\n  - { url: "${HOOK_URL}/ok/second", events: [rolled-back, drift-found] }\n',
+    );
     const vars = { ...ws.vars('qa'), HOOK_URL: hooks.url() };
     const second = () => hooks.received.filter((x) => x.path === '/ok/second').map((x) => x.body);
     expect((await ws.dbee('deploy', { project: 'a', env: 'qa' }, vars)).code).toBe(0);
     const undone = await ws.dbee('rollback', { project: 'a', env: 'qa', ticket: 'INC-5' }, vars);
     expect(undone.code, undone.stderr).toBe(0);
-    expect(second()).toEqual([expect.objectContaining({ event: 'rolled-back', result: 'rolled-back', exitCode: 0, ticket: 'INC-5', deployments: [2] })]);
+    expect(second()).toEqual([
+      expect.objectContaining({
+        event: 'rolled-back',
+        result: 'rolled-back',
+        exitCode: 0,
+        ticket: 'INC-5',
+        deployments: [2],
+      }),
+    ]);
     expect(second()[0]!.steps.map((s: { object: string }) => s.object)).toEqual(['table:a.t', 'schema:a']);
     expect((await ws.dbee('deploy', { project: 'a', env: 'qa' }, vars)).code).toBe(0);
     expect((await ws.dbee('status', { project: 'a', env: 'qa' }, vars)).code).toBe(0);
@@ -121,6 +173,12 @@ describe.each(ENGINES)('notifications [%s]', (engine) => {
     await ws.query('qa', 'CREATE TABLE a.by_hand (id int)');
     const status = await ws.dbee('status', { project: 'a', env: 'qa' }, vars);
     expect(status.stdout).toContain('drift: yes');
-    expect(second()[1]).toMatchObject({ event: 'drift-found', result: 'drift', projects: ['a'], environment: 'qa', deployments: [3] });
+    expect(second()[1]).toMatchObject({
+      event: 'drift-found',
+      result: 'drift',
+      projects: ['a'],
+      environment: 'qa',
+      deployments: [3],
+    });
   });
 });

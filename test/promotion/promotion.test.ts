@@ -14,7 +14,10 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
   });
   async function setup() {
     // perf promotes from dev: dev deployments write promotion records too (for the copied-record case).
-    const ws = await promotionWorkspace(engine, ['dev', 'qa', 'prod', 'perf'], { prod: '{ promotedFrom: [qa] }', perf: '{ promotedFrom: [dev] }' });
+    const ws = await promotionWorkspace(engine, ['dev', 'qa', 'prod', 'perf'], {
+      prod: '{ promotedFrom: [qa] }',
+      perf: '{ promotedFrom: [dev] }',
+    });
     cleanups.push(ws.cleanup);
     const planned = await ws.dbee('plan', { project: 'a', out: 'dist/pkg' }, ws.vars('dev'));
     expect(planned.code, planned.stderr).toBe(0);
@@ -27,24 +30,44 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
     expect(qa.code, qa.stderr).toBe(0);
     expect(qa.stdout).toContain('promotion record written to');
     // qa reachable: its ledger decides.
-    const dry = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg', dryRun: true }, ws.vars('qa', 'prod'));
+    const dry = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/pkg', dryRun: true },
+      ws.vars('qa', 'prod'),
+    );
     expect(dry.code, dry.stderr).toBe(0);
     // qa not reachable from here: the record, checked with the key.
-    const prod = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('prod'), ...KEY });
+    const prod = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/pkg' },
+      { ...ws.vars('prod'), ...KEY },
+    );
     expect(prod.code, prod.stderr).toBe(0);
-    expect(prod.stdout).toContain("promotion: qa's ledger cannot be read from here (environment variable P_QA is not set");
+    expect(prod.stdout).toContain(
+      "promotion: qa's ledger cannot be read from here (environment variable P_QA is not set",
+    );
     expect(await ws.deployed('prod')).toBe(true);
   });
 
   it('refuses, with exit 1 and nothing applied: a package never deployed to qa, and a deployment from the sources', async () => {
     const ws = await setup();
-    const never = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('qa', 'prod'), ...KEY });
+    const never = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/pkg' },
+      { ...ws.vars('qa', 'prod'), ...KEY },
+    );
     expect(never.code).toBe(1);
     expect(never.stderr).toContain('cannot be deployed to prod (gates.promotedFrom: [qa])');
-    expect(never.stderr).toContain("qa's database has no dbee ledger (nothing was ever deployed there), and the package has no promotion record from qa");
+    expect(never.stderr).toContain(
+      "qa's database has no dbee ledger (nothing was ever deployed there), and the package has no promotion record from qa",
+    );
     // qa has a ledger, but this package is not in it: the sources (even of the same plan) are not the package.
     expect((await ws.dbee('deploy', { project: 'a', env: 'qa' }, ws.vars('qa'))).code).toBe(0);
-    const notThis = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('qa', 'prod'), ...KEY });
+    const notThis = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/pkg' },
+      { ...ws.vars('qa', 'prod'), ...KEY },
+    );
     expect(notThis.code).toBe(1);
     expect(notThis.stderr).toContain("a: this package was never deployed to qa (qa's ledger)");
     const sources = await ws.dbee('deploy', { project: 'a', env: 'prod' }, ws.vars('qa', 'prod'));
@@ -58,10 +81,18 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
     await ws.query('qa', 'CREATE TABLE public.smoke_blocker (id int)');
     const qa = await ws.dbee('deploy', { project: 'a', env: 'qa', package: 'dist/pkg' }, { ...ws.vars('qa'), ...KEY });
     expect(qa.code, qa.stderr).toBe(3);
-    const fromLedger = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('qa', 'prod'), ...KEY });
+    const fromLedger = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/pkg' },
+      { ...ws.vars('qa', 'prod'), ...KEY },
+    );
     expect(fromLedger.code).toBe(1);
     expect(fromLedger.stderr).toMatch(/a: its deployment to qa (failed|rolled-back)/);
-    const fromRecord = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('prod'), ...KEY });
+    const fromRecord = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/pkg' },
+      { ...ws.vars('prod'), ...KEY },
+    );
     expect(fromRecord.code).toBe(1);
     expect(fromRecord.stderr).toMatch(/a: its deployment to qa (failed|rolled-back)/);
     expect(await ws.deployed('prod')).toBe(false);
@@ -70,7 +101,9 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
   it('refuses a tampered record, a record checked without the key, one copied from another package or from another environment', async () => {
     const ws = await setup();
     const pkg = join(ws.w.root, 'dist', 'pkg');
-    expect((await ws.dbee('deploy', { project: 'a', env: 'qa', package: 'dist/pkg' }, { ...ws.vars('qa'), ...KEY })).code).toBe(0);
+    expect(
+      (await ws.dbee('deploy', { project: 'a', env: 'qa', package: 'dist/pkg' }, { ...ws.vars('qa'), ...KEY })).code,
+    ).toBe(0);
     const record = join(pkg, 'promotion', 'qa.json');
     const original = readFileSync(record, 'utf8');
     const refused = async (dir: string, env: NodeJS.ProcessEnv, message: string) => {
@@ -80,7 +113,11 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
       expect(await ws.deployed('prod')).toBe(false);
     };
     await refused('dist/pkg', {}, 'DBEE_PROMOTION_KEY is not set');
-    await refused('dist/pkg', { DBEE_PROMOTION_KEY: 'another-secret-of-some-length-000' }, 'does not match its signature');
+    await refused(
+      'dist/pkg',
+      { DBEE_PROMOTION_KEY: 'another-secret-of-some-length-000' },
+      'does not match its signature',
+    );
     // Edited by hand: the finish time moved back (a soak faked), everything else kept.
     const edited = JSON.parse(original) as { finishedAt: string };
     edited.finishedAt = '2020-01-01T00:00:00.000Z';
@@ -94,12 +131,18 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
     copyFileSync(record, join(ws.w.root, 'dist', 'other', 'promotion', 'qa.json'));
     await refused('dist/other', KEY, 'promotion/qa.json records another package');
     // dev's record of this package (signed: perf promotes from dev), copied over qa's.
-    expect((await ws.dbee('deploy', { project: 'a', env: 'dev', package: 'dist/pkg' }, { ...ws.vars('dev'), ...KEY })).code).toBe(0);
+    expect(
+      (await ws.dbee('deploy', { project: 'a', env: 'dev', package: 'dist/pkg' }, { ...ws.vars('dev'), ...KEY })).code,
+    ).toBe(0);
     copyFileSync(join(pkg, 'promotion', 'dev.json'), record);
     await refused('dist/pkg', KEY, 'promotion/qa.json records a deployment to dev, not to qa');
     // The real record passes.
     writeFileSync(record, original);
-    const ok = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, { ...ws.vars('prod'), ...KEY });
+    const ok = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/pkg' },
+      { ...ws.vars('prod'), ...KEY },
+    );
     expect(ok.code, ok.stderr).toBe(0);
   });
 
@@ -107,12 +150,18 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
     const ws = await promotionWorkspace(engine, ['qa', 'prod'], { prod: '{ promotedFrom: [qa], minSoak: 24h }' });
     cleanups.push(ws.cleanup);
     expect((await ws.dbee('plan', { project: 'a', out: 'dist/pkg' }, ws.vars('qa'))).code).toBe(0);
-    expect((await ws.dbee('deploy', { project: 'a', env: 'qa', package: 'dist/pkg' }, { ...ws.vars('qa'), ...KEY })).code).toBe(0);
+    expect(
+      (await ws.dbee('deploy', { project: 'a', env: 'qa', package: 'dist/pkg' }, { ...ws.vars('qa'), ...KEY })).code,
+    ).toBe(0);
     const early = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg' }, ws.vars('qa', 'prod'));
     expect(early.code).toBe(1);
     expect(early.stderr).toContain('gates.minSoak asks for 24h');
     const later = new Date(Date.now() + 25 * 3_600_000);
-    const soaked = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/pkg', now: later }, { ...ws.vars('prod'), ...KEY });
+    const soaked = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/pkg', now: later },
+      { ...ws.vars('prod'), ...KEY },
+    );
     expect(soaked.code, soaked.stderr).toBe(0);
   });
 });

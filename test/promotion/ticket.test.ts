@@ -24,7 +24,9 @@ describe.each(ENGINES)('change tickets [%s]', (engine) => {
     const right = await ws.dbee('deploy', { project: 'a', env: 'prod', ticket: 'CHG-42' }, vars);
     expect(right.code, right.stderr).toBe(0);
     expect(right.stdout).toMatch(/ticket: +CHG-42/);
-    expect(await ws.query('prod', 'SELECT kind, ticket FROM dbee.deployments ORDER BY id')).toEqual([{ kind: 'deploy', ticket: 'CHG-42' }]);
+    expect(await ws.query('prod', 'SELECT kind, ticket FROM dbee.deployments ORDER BY id')).toEqual([
+      { kind: 'deploy', ticket: 'CHG-42' },
+    ]);
     const json = await ws.dbee('status', { project: 'a', env: 'prod', format: 'json' }, vars);
     expect(JSON.parse(json.stdout).lastDeployment.ticket).toBe('CHG-42');
     expect((await ws.dbee('status', { project: 'a', env: 'prod' }, vars)).stdout).toContain('ticket CHG-42');
@@ -63,7 +65,9 @@ describe.each(ENGINES)('change tickets [%s]', (engine) => {
       { order: 2, action: 'create', object: 'table:a.t', status: 'undone' },
     ]);
     expect(entries[1]!.smoke.summary).toMatch(/^\d+\/\d+ passed$/);
-    expect(entries[1]!.smoke.results).toContainEqual(expect.objectContaining({ check: 'nothing blocks', status: 'passed' }));
+    expect(entries[1]!.smoke.results).toContainEqual(
+      expect.objectContaining({ check: 'nothing blocks', status: 'passed' }),
+    );
     expect(entries[1]!.who.osUser).toBeTruthy();
     expect(entries[1]!.durationMs).toBeGreaterThanOrEqual(0);
     const text = await ws.dbee('log', { project: 'a', env: 'prod' }, vars);
@@ -78,6 +82,9 @@ describe.each(ENGINES)('change tickets [%s]', (engine) => {
     expect((await ws.dbee('deploy', { project: 'a', env: 'qa' }, ws.vars('qa'))).code).toBe(0);
     ws.w.write('a/u.sql', 'CREATE TABLE a.u (id int);');
     expect((await ws.dbee('deploy', { project: 'a', env: 'qa', ticket: 'JIRA-7' }, ws.vars('qa'))).code).toBe(0);
-    expect(await ws.query('qa', 'SELECT ticket FROM dbee.deployments ORDER BY id')).toEqual([{ ticket: null }, { ticket: 'JIRA-7' }]);
+    expect(await ws.query('qa', 'SELECT ticket FROM dbee.deployments ORDER BY id')).toEqual([
+      { ticket: null },
+      { ticket: 'JIRA-7' },
+    ]);
   });
 });

@@ -31,7 +31,11 @@ export async function releaseWorkspace(engine: EngineName, envs: string[]) {
     'version: 1',
     `defaultEnvironment: ${envs[0]}`,
     'environments:',
-    ...envs.flatMap((e) => [`  ${e}:`, '    engine: postgres', `    connection: { ${engine === 'pglite' ? `embedded: .dbee/${e}` : `url: "\${REL_${e.toUpperCase()}_URL}"`} }`]),
+    ...envs.flatMap((e) => [
+      `  ${e}:`,
+      '    engine: postgres',
+      `    connection: { ${engine === 'pglite' ? `embedded: .dbee/${e}` : `url: "\${REL_${e.toUpperCase()}_URL}"`} }`,
+    ]),
     '',
   ].join('\n');
   const w = tempWorkspace({ 'dbee.yaml': yaml, '.gitignore': '.dbee/\ndist/\n' });
@@ -53,7 +57,8 @@ export async function releaseWorkspace(engine: EngineName, envs: string[]) {
     };
     return {
       env,
-      query: <T>(sql: string) => (url ? queryUrl<T>(url, sql) : onPglite(async (c) => (await c.query(sql)).rows as T[])),
+      query: <T>(sql: string) =>
+        url ? queryUrl<T>(url, sql) : onPglite(async (c) => (await c.query(sql)).rows as T[]),
       exec: async (sql) => {
         if (url) execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url], { input: sql, encoding: 'utf8' });
         else await onPglite((c) => c.execute(sql));
@@ -91,7 +96,11 @@ export async function releaseWorkspace(engine: EngineName, envs: string[]) {
 export type ReleaseWorkspace = Awaited<ReturnType<typeof releaseWorkspace>>;
 
 /** Run a dbee command in the workspace and expect exit 0 with nothing on stderr. */
-export async function ok(w: ReleaseWorkspace, command: Parameters<typeof run>[1], options: Record<string, unknown> & { project: string }): Promise<string> {
+export async function ok(
+  w: ReleaseWorkspace,
+  command: Parameters<typeof run>[1],
+  options: Record<string, unknown> & { project: string },
+): Promise<string> {
   const r = await run(w.root, command, options, w.vars);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
@@ -118,10 +127,18 @@ async function catalogOf(c: PgliteConnection, schema: string): Promise<string> {
     ...(await q(`SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' default ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-') || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || ' #' || row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS line
       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'v', 'p') ORDER BY 1`)),
-    ...(await q(`SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(co.oid) AS line FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace WHERE n.nspname = $1 ORDER BY 1`)),
-    ...(await q(`SELECT 'index ' || pg_get_indexdef(i.indexrelid) AS line FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY 1`)),
-    ...(await q(`SELECT 'view ' || c.relname || ' ' || pg_get_viewdef(c.oid) AS line FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'v' ORDER BY 1`)),
-    ...(await q(`SELECT 'function ' || pg_get_functiondef(p.oid) AS line FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1`)),
+    ...(await q(
+      `SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(co.oid) AS line FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace WHERE n.nspname = $1 ORDER BY 1`,
+    )),
+    ...(await q(
+      `SELECT 'index ' || pg_get_indexdef(i.indexrelid) AS line FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY 1`,
+    )),
+    ...(await q(
+      `SELECT 'view ' || c.relname || ' ' || pg_get_viewdef(c.oid) AS line FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'v' ORDER BY 1`,
+    )),
+    ...(await q(
+      `SELECT 'function ' || pg_get_functiondef(p.oid) AS line FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1`,
+    )),
   ];
   return lines.join('\n');
 }

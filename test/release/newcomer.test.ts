@@ -7,7 +7,8 @@ const V1 = {
   'tracking/events.sql': 'CREATE TABLE tracking.events (id int PRIMARY KEY, kind text NOT NULL);\n',
   'tracking/migrations/V1__seed.sql': "INSERT INTO tracking.events VALUES (1, 'click');\n",
   'tracking/migrations/V1__seed.rollback.sql': 'DELETE FROM tracking.events;\n',
-  'tracking/smoke/tracking.yaml': 'checks:\n  - name: one event\n    query: SELECT count(*)::int AS n FROM tracking.events\n    rows: [{ n: 1 }]\n',
+  'tracking/smoke/tracking.yaml':
+    'checks:\n  - name: one event\n    query: SELECT count(*)::int AS n FROM tracking.events\n    rows: [{ n: 1 }]\n',
 };
 /** v2 adds a column and a check that only v2 passes. */
 const V2 = {
@@ -18,7 +19,8 @@ const V2 = {
 
 describe.each(ENGINES)('what a newcomer runs into [%s]', (engine) => {
   let w: ReleaseWorkspace;
-  const cmd = (command: Parameters<typeof run>[1], env: string, extra: Record<string, unknown> = {}) => run(w.root, command, { project: 'tracking', env, ...extra }, w.vars);
+  const cmd = (command: Parameters<typeof run>[1], env: string, extra: Record<string, unknown> = {}) =>
+    run(w.root, command, { project: 'tracking', env, ...extra }, w.vars);
   beforeAll(async () => {
     w = await releaseWorkspace(engine, ['first', 'back', 'pending', 'smoke']);
     w.commit(V1, 'v1');
@@ -32,7 +34,9 @@ describe.each(ENGINES)('what a newcomer runs into [%s]', (engine) => {
     const r = await cmd('rollback', 'first');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.db('first').query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'tracking'")).toEqual([{ n: 0 }]);
+    expect(await w.db('first').query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'tracking'")).toEqual(
+      [{ n: 0 }],
+    );
   });
 
   it('rolling back to an earlier deployment whose smoke checks differ from the working tree exits 0', async () => {
@@ -44,7 +48,13 @@ describe.each(ENGINES)('what a newcomer runs into [%s]', (engine) => {
     const r = await cmd('rollback', 'back');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.db('back').query("SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'tracking' AND column_name = 'source'")).toEqual([{ n: 0 }]);
+    expect(
+      await w
+        .db('back')
+        .query(
+          "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'tracking' AND column_name = 'source'",
+        ),
+    ).toEqual([{ n: 0 }]);
   });
 
   it('status with a pending table change exits 0 and says what is pending, with the change kinds', async () => {
@@ -64,7 +74,10 @@ describe.each(ENGINES)('what a newcomer runs into [%s]', (engine) => {
     w.checkout('v1');
     await ok(w, 'deploy', { project: 'tracking', env: 'smoke' });
     w.checkout('v2');
-    w.write('tracking/smoke/tracking.yaml', 'checks:\n  - name: two events\n    query: SELECT count(*)::int AS n FROM tracking.events\n    rows: [{ n: 2 }]\n');
+    w.write(
+      'tracking/smoke/tracking.yaml',
+      'checks:\n  - name: two events\n    query: SELECT count(*)::int AS n FROM tracking.events\n    rows: [{ n: 2 }]\n',
+    );
     const failed = await cmd('deploy', 'smoke');
     expect(failed.code).toBe(3);
     const status = await cmd('status', 'smoke', { format: 'json' });

@@ -11,10 +11,13 @@ const FILES = {
   'auth/migrations/V1__tenants.sql': "INSERT INTO auth.tenant_h VALUES (1, 'acme');\n",
   'auth/migrations/V1__tenants.rollback.sql': 'DELETE FROM auth.tenant_h;\n',
   'tracking/db.yaml': 'version: 1\nname: tracking\nengine: postgres\nschemas: [tracking]\ndependsOn: [auth]\n',
-  'tracking/events.sql': 'CREATE TABLE tracking.events (id int PRIMARY KEY, tenant int NOT NULL REFERENCES auth.tenant_h (id), kind text);\n',
+  'tracking/events.sql':
+    'CREATE TABLE tracking.events (id int PRIMARY KEY, tenant int NOT NULL REFERENCES auth.tenant_h (id), kind text);\n',
   'ops/db.yaml': 'version: 1\nname: ops\nengine: postgres\nschemas: [ops]\ndependsOn: [auth, tracking]\n',
-  'ops/per_tenant.sql': 'CREATE OR REPLACE VIEW ops.per_tenant AS SELECT t.name, count(e.id) AS events FROM auth.tenant_h t LEFT JOIN tracking.events e ON e.tenant = t.id GROUP BY t.name;\n',
-  'ops/smoke/ops.yaml': 'checks:\n  - name: acme has no events yet\n    query: SELECT name, events::int AS events FROM ops.per_tenant\n    rows: [{ name: acme, events: 0 }]\n',
+  'ops/per_tenant.sql':
+    'CREATE OR REPLACE VIEW ops.per_tenant AS SELECT t.name, count(e.id) AS events FROM auth.tenant_h t LEFT JOIN tracking.events e ON e.tenant = t.id GROUP BY t.name;\n',
+  'ops/smoke/ops.yaml':
+    'checks:\n  - name: acme has no events yet\n    query: SELECT name, events::int AS events FROM ops.per_tenant\n    rows: [{ name: acme, events: 0 }]\n',
 };
 
 const deployments = (w: ReleaseWorkspace, env: string) =>
@@ -41,7 +44,9 @@ describe.each(ENGINES)('a package of a project and its dependencies [%s]', (engi
       { project: 'tracking', status: 'succeeded' },
       { project: 'ops', status: 'succeeded' },
     ]);
-    expect(await w.db('empty').query('SELECT name, events::int AS events FROM ops.per_tenant')).toEqual([{ name: 'acme', events: 0 }]);
+    expect(await w.db('empty').query('SELECT name, events::int AS events FROM ops.per_tenant')).toEqual([
+      { name: 'acme', events: 0 },
+    ]);
   });
 
   it('a package without the dependencies is refused on a database that lacks them, in the dry run and the real run', async () => {
@@ -51,7 +56,9 @@ describe.each(ENGINES)('a package of a project and its dependencies [%s]', (engi
       expect(r.stderr).toContain('ops depends on auth, which is not deployed on bare and is not in this package');
       expect(r.stderr).toContain('ops depends on tracking, which is not deployed on bare');
     }
-    expect(await w.db('bare').query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname IN ('ops', 'dbee')")).toEqual([{ n: 0 }]);
+    expect(
+      await w.db('bare').query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname IN ('ops', 'dbee')"),
+    ).toEqual([{ n: 0 }]);
     // Once the dependencies are there, the same package deploys.
     await ok(w, 'deploy', { project: 'tracking', env: 'bare' });
     await ok(w, 'deploy', { project: 'ops', env: 'bare', package: 'dist/ops-only' });
@@ -61,7 +68,18 @@ describe.each(ENGINES)('a package of a project and its dependencies [%s]', (engi
     const nx = async (project: string) => {
       let stdout = '';
       const sink = new Writable({ write: (c, _e, cb) => ((stdout += String(c)), cb()) });
-      const code = await runDbeeCommand('deploy', { project, env: 'nx', package: 'dist/release-1' }, { workspaceRoot: w.root, fromNx: true, stdout: sink, stderr: sink, env: { ...process.env, ...w.vars }, interactive: false });
+      const code = await runDbeeCommand(
+        'deploy',
+        { project, env: 'nx', package: 'dist/release-1' },
+        {
+          workspaceRoot: w.root,
+          fromNx: true,
+          stdout: sink,
+          stderr: sink,
+          env: { ...process.env, ...w.vars },
+          interactive: false,
+        },
+      );
       return { code, stdout };
     };
     for (const dep of ['auth', 'tracking']) {
@@ -70,7 +88,11 @@ describe.each(ENGINES)('a package of a project and its dependencies [%s]', (engi
       expect(r.stdout).toContain(`${dep}: the package`);
       expect(r.stdout).toContain('is deployed by the task of ops');
     }
-    expect(await w.db('nx').query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname IN ('auth', 'tracking', 'ops', 'dbee')")).toEqual([{ n: 0 }]);
+    expect(
+      await w
+        .db('nx')
+        .query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname IN ('auth', 'tracking', 'ops', 'dbee')"),
+    ).toEqual([{ n: 0 }]);
     const r = await nx('ops');
     expect(r.code).toBe(0);
     expect((await deployments(w, 'nx')).map((d) => d.project)).toEqual(['auth', 'tracking', 'ops']);
@@ -79,10 +101,12 @@ describe.each(ENGINES)('a package of a project and its dependencies [%s]', (engi
   it('an incremental package of the three (auth and ops changed, tracking not) deploys to a database at v1 with one deployment per changed project', async () => {
     w.commit(
       {
-        'auth/tenant_h.sql': "CREATE TABLE auth.tenant_h (id int PRIMARY KEY, name text NOT NULL, plan text NOT NULL DEFAULT 'free');\n",
+        'auth/tenant_h.sql':
+          "CREATE TABLE auth.tenant_h (id int PRIMARY KEY, name text NOT NULL, plan text NOT NULL DEFAULT 'free');\n",
         'ops/per_tenant.sql':
           'CREATE OR REPLACE VIEW ops.per_tenant AS SELECT t.name, count(e.id) AS events, t.plan FROM auth.tenant_h t LEFT JOIN tracking.events e ON e.tenant = t.id GROUP BY t.name, t.plan;\n',
-        'ops/smoke/ops.yaml': 'checks:\n  - name: acme is on the free plan\n    query: SELECT name, plan FROM ops.per_tenant\n    rows: [{ name: acme, plan: free }]\n',
+        'ops/smoke/ops.yaml':
+          'checks:\n  - name: acme is on the free plan\n    query: SELECT name, plan FROM ops.per_tenant\n    rows: [{ name: acme, plan: free }]\n',
       },
       'v2',
     );

@@ -14,12 +14,15 @@ const V0 = {
 };
 /** v1: deployed to qa and prod. */
 const V1 = {
-  'tracking/events.sql': 'CREATE TABLE tracking.events (id bigint PRIMARY KEY, kind text NOT NULL, note text, qty int DEFAULT 1);\n',
+  'tracking/events.sql':
+    'CREATE TABLE tracking.events (id bigint PRIMARY KEY, kind text NOT NULL, note text, qty int DEFAULT 1);\n',
   'tracking/recent.sql': 'CREATE OR REPLACE VIEW tracking.recent AS SELECT id, kind, qty FROM tracking.events;\n',
-  'tracking/count_kind.sql': 'CREATE OR REPLACE FUNCTION tracking.count_kind(k text) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tracking.events WHERE kind = k $$;\n',
+  'tracking/count_kind.sql':
+    'CREATE OR REPLACE FUNCTION tracking.count_kind(k text) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tracking.events WHERE kind = k $$;\n',
   'tracking/migrations/V1__seed.sql': "INSERT INTO tracking.events (id, kind) VALUES (1, 'click'), (2, 'view');\n",
   'tracking/migrations/V1__seed.rollback.sql': 'DELETE FROM tracking.events WHERE id IN (1, 2);\n',
-  'tracking/smoke/tracking.yaml': "checks:\n  - name: one click\n    function: tracking.count_kind\n    args: [click]\n    rows: [{ count_kind: 1 }]\n",
+  'tracking/smoke/tracking.yaml':
+    'checks:\n  - name: one click\n    function: tracking.count_kind\n    args: [click]\n    rows: [{ count_kind: 1 }]\n',
 };
 /**
  * v2: the table gains a column, a check constraint and another default, loses a column, gains an index; the view and
@@ -29,23 +32,37 @@ const V2 = {
   'tracking/events.sql':
     'CREATE TABLE tracking.events (id bigint PRIMARY KEY, kind text NOT NULL, qty int DEFAULT 2 CHECK (qty > 0), source text);\n' +
     'CREATE INDEX events_kind ON tracking.events (kind);\n',
-  'tracking/recent.sql': 'CREATE OR REPLACE VIEW tracking.recent AS SELECT id, kind, qty, source FROM tracking.events;\n',
+  'tracking/recent.sql':
+    'CREATE OR REPLACE VIEW tracking.recent AS SELECT id, kind, qty, source FROM tracking.events;\n',
   'tracking/count_kind.sql':
     'CREATE OR REPLACE FUNCTION tracking.count_kind(k text) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tracking.events WHERE kind = k AND source IS NOT NULL $$;\n',
   'tracking/migrations/V2__backfill.sql': "UPDATE tracking.events SET source = 'seed';\n",
   'tracking/migrations/V2__backfill.rollback.sql': 'UPDATE tracking.events SET source = NULL;\n',
   'tracking/smoke/tracking.yaml':
-    "checks:\n  - name: one click\n    function: tracking.count_kind\n    args: [click]\n    rows: [{ count_kind: 1 }]\n" +
+    'checks:\n  - name: one click\n    function: tracking.count_kind\n    args: [click]\n    rows: [{ count_kind: 1 }]\n' +
     "  - name: backfilled\n    query: SELECT count(*)::int AS n FROM tracking.events WHERE source = 'seed'\n    rows: [{ n: 2 }]\n",
 };
 /** v2 as a DBA would build it by hand with psql: the sources in dependency order, then the migrations. */
-const V2_BY_PSQL = ['CREATE SCHEMA tracking;', V2['tracking/events.sql'], V2['tracking/recent.sql'], V2['tracking/count_kind.sql'], V1['tracking/migrations/V1__seed.sql'], V2['tracking/migrations/V2__backfill.sql']].join('\n');
+const V2_BY_PSQL = [
+  'CREATE SCHEMA tracking;',
+  V2['tracking/events.sql'],
+  V2['tracking/recent.sql'],
+  V2['tracking/count_kind.sql'],
+  V1['tracking/migrations/V1__seed.sql'],
+  V2['tracking/migrations/V2__backfill.sql'],
+].join('\n');
 
 describe.each(ENGINES)('a release package from git, built once, deployed to qa then prod [%s]', (engine) => {
   let w: ReleaseWorkspace;
   let v1: string;
   const pkg = 'dist/release-2';
-  const deploy = (env: string, extra: Record<string, unknown> = {}) => run(w.root, 'deploy', { project: 'tracking', env, package: pkg, allowHazards: 'data-loss,index-build,long-lock', ...extra }, w.vars);
+  const deploy = (env: string, extra: Record<string, unknown> = {}) =>
+    run(
+      w.root,
+      'deploy',
+      { project: 'tracking', env, package: pkg, allowHazards: 'data-loss,index-build,long-lock', ...extra },
+      w.vars,
+    );
 
   beforeAll(async () => {
     w = await releaseWorkspace(engine, ['qa', 'prod', 'old', 'ref', 'hand', 'resume']);
@@ -64,7 +81,12 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
 
   it('a full-state package meeting the v1 table is refused with the remedy: --base <the commit the ledger recorded>', async () => {
     await ok(w, 'plan', { project: 'tracking', out: 'dist/full' });
-    const r = await run(w.root, 'deploy', { project: 'tracking', env: 'prod', package: 'dist/full', dryRun: true }, w.vars);
+    const r = await run(
+      w.root,
+      'deploy',
+      { project: 'tracking', env: 'prod', package: 'dist/full', dryRun: true },
+      w.vars,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('table:tracking.events');
     expect(r.stderr).toContain(`dbee plan tracking --base ${v1} --out`);
@@ -80,7 +102,9 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
     expect(release.preconditions.map((p: { key: string }) => p.key)).toEqual(
       expect.arrayContaining(['table:tracking.events', 'view:tracking.recent', 'function:tracking.count_kind(text)']),
     );
-    expect(release.smoke.tracking).toEqual([{ file: 'smoke/tracking/smoke/tracking.yaml', source: 'tracking/smoke/tracking.yaml' }]);
+    expect(release.smoke.tracking).toEqual([
+      { file: 'smoke/tracking/smoke/tracking.yaml', source: 'tracking/smoke/tracking.yaml' },
+    ]);
     expect(w.read(`${pkg}/smoke/tracking/smoke/tracking.yaml`)).toContain('backfilled');
     expect(JSON.parse(w.read(`${pkg}/manifest.json`)).tool.name).toBe('dbee');
     const summary = w.read(`${pkg}/summary.md`);
@@ -96,8 +120,13 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
     expect(plan.steps.map((s: { key: string }) => s.key)).not.toContain('migration:tracking/V1');
   });
 
-  it('plan --base/--head reads no database: it runs without the environment\'s connection variables and builds the same plan', async () => {
-    const bare = await run(w.root, 'plan', { project: 'tracking', base: 'v1', head: 'v2', out: 'dist/release-2-bare' }, {});
+  it("plan --base/--head reads no database: it runs without the environment's connection variables and builds the same plan", async () => {
+    const bare = await run(
+      w.root,
+      'plan',
+      { project: 'tracking', base: 'v1', head: 'v2', out: 'dist/release-2-bare' },
+      {},
+    );
     expect(bare.stderr).toBe('');
     expect(bare.code).toBe(0);
     expect(w.read('dist/release-2-bare/plan.json')).toBe(w.read(`${pkg}/plan.json`));
@@ -151,14 +180,18 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
       expect(r.stderr).toMatch(/function:tracking\.count_kind\(text\): expected v1:[0-9a-f]{64}, found absent/);
     }
     expect(await w.db('old').dump('tracking')).toEqual(before);
-    expect(await w.db('old').query("SELECT count(*)::int AS n FROM dbee.deployments WHERE status <> 'succeeded'")).toEqual([{ n: 0 }]);
+    expect(
+      await w.db('old').query("SELECT count(*)::int AS n FROM dbee.deployments WHERE status <> 'succeeded'"),
+    ).toEqual([{ n: 0 }]);
   });
 
   it('diff --env --head compares an environment with the sources at a ref, read from git without a checkout', async () => {
     const atV2 = await ok(w, 'diff', { project: 'tracking', env: 'qa', head: 'v2', format: 'json', cache: false });
     expect(JSON.parse(atV2).changes).toBe(0);
     expect(JSON.parse(atV2).to).toBe('sources at v2');
-    const atV1 = JSON.parse(await ok(w, 'diff', { project: 'tracking', env: 'qa', head: 'v1', format: 'json', cache: false }));
+    const atV1 = JSON.parse(
+      await ok(w, 'diff', { project: 'tracking', env: 'qa', head: 'v1', format: 'json', cache: false }),
+    );
     expect(atV1.changes).toBeGreaterThan(0);
     expect(atV1.steps.map((s: { key: string }) => s.key)).toContain('function:tracking.count_kind(text)');
     // plan --env --head: the same comparison as a gap package.
@@ -174,7 +207,7 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
   });
 
   it('a run that fails half-way (rows violate the new check) resumes when run again: the steps it applied are not run twice', async () => {
-    await w.db('resume').exec('INSERT INTO tracking.events (id, kind, qty) VALUES (3, \'bad\', 0);');
+    await w.db('resume').exec("INSERT INTO tracking.events (id, kind, qty) VALUES (3, 'bad', 0);");
     const failed = await deploy('resume');
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('events_qty_check');

@@ -20,7 +20,8 @@ async function withRoles(w: TestWorkspace): Promise<{ app: string; report: strin
   await w.target.query(`GRANT USAGE ON SCHEMA shop TO ${app}, ${report}`);
   await w.target.query(`GRANT EXECUTE ON FUNCTION shop.greet(text) TO ${report} WITH GRANT OPTION`);
   // Roles live in the cluster on a server: drop them once the test database is gone.
-  if (w.target.engine === 'postgres') cleanups.unshift(async () => void (await queryUrl(SERVER_URL, `DROP ROLE IF EXISTS ${app}, ${report}`)));
+  if (w.target.engine === 'postgres')
+    cleanups.unshift(async () => void (await queryUrl(SERVER_URL, `DROP ROLE IF EXISTS ${app}, ${report}`)));
   return { app, report };
 }
 
@@ -39,20 +40,40 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
     const off = await run(w.root, 'disable', { project: 'shop', object: 'shop.greet' }, w.target.vars);
     expect(off.stderr).toBe('');
     expect(off.code).toBe(0);
-    expect(off.stdout).toContain(`shop: disabled function:shop.greet(text) on target: EXECUTE revoked from PUBLIC, ${report} (deployment #2)`);
-    expect((await asRole(w.target, app, "SELECT shop.greet('x') AS g")).error).toContain('permission denied for function greet');
-    expect((await asRole(w.target, report, "SELECT shop.greet('x') AS g")).error).toContain('permission denied for function greet');
+    expect(off.stdout).toContain(
+      `shop: disabled function:shop.greet(text) on target: EXECUTE revoked from PUBLIC, ${report} (deployment #2)`,
+    );
+    expect((await asRole(w.target, app, "SELECT shop.greet('x') AS g")).error).toContain(
+      'permission denied for function greet',
+    );
+    expect((await asRole(w.target, report, "SELECT shop.greet('x') AS g")).error).toContain(
+      'permission denied for function greet',
+    );
     expect(await w.target.query("SELECT shop.greet('owner') AS g")).toEqual([{ g: 'hello owner' }]);
-    const rows = await w.target.query<{ kind: string; summary: { disabled: unknown }; statements: string[]; reverse_statements: string[]; action: string }>(
+    const rows = await w.target.query<{
+      kind: string;
+      summary: { disabled: unknown };
+      statements: string[];
+      reverse_statements: string[];
+      action: string;
+    }>(
       'SELECT d.kind, d.summary, s.statements, s.reverse_statements, s.action FROM dbee.deployments d JOIN dbee.steps s ON s.deployment_id = d.id WHERE d.id = 2',
     );
     expect(rows).toEqual([
       {
         kind: 'disable',
         action: 'disable',
-        summary: expect.objectContaining({ disabled: { object: 'function:shop.greet(text)', how: 'revoke', revoked: ['PUBLIC', report] } }),
-        statements: ['REVOKE EXECUTE ON ROUTINE shop.greet(text) FROM PUBLIC', `REVOKE EXECUTE ON ROUTINE shop.greet(text) FROM ${report}`],
-        reverse_statements: ['GRANT EXECUTE ON ROUTINE shop.greet(text) TO PUBLIC', `GRANT EXECUTE ON ROUTINE shop.greet(text) TO ${report} WITH GRANT OPTION`],
+        summary: expect.objectContaining({
+          disabled: { object: 'function:shop.greet(text)', how: 'revoke', revoked: ['PUBLIC', report] },
+        }),
+        statements: [
+          'REVOKE EXECUTE ON ROUTINE shop.greet(text) FROM PUBLIC',
+          `REVOKE EXECUTE ON ROUTINE shop.greet(text) FROM ${report}`,
+        ],
+        reverse_statements: [
+          'GRANT EXECUTE ON ROUTINE shop.greet(text) TO PUBLIC',
+          `GRANT EXECUTE ON ROUTINE shop.greet(text) TO ${report} WITH GRANT OPTION`,
+        ],
       },
     ]);
     const twice = await run(w.root, 'disable', { project: 'shop', object: 'function:shop.greet(text)' }, w.target.vars);
@@ -64,8 +85,16 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
     expect(on.code).toBe(0);
     expect(on.stdout).toContain('shop: enabled function:shop.greet(text) on target (deployment #3 reverts #2)');
     expect(await asRole(w.target, app, "SELECT shop.greet('x') AS g")).toEqual({ rows: [{ g: 'hello x' }] });
-    expect(await w.target.query(`SELECT has_function_privilege('${report}', 'shop.greet(text)', 'EXECUTE WITH GRANT OPTION') AS g`)).toEqual([{ g: true }]);
-    expect(await w.target.query('SELECT id::int, kind, reverts::int, steps_applied FROM dbee.deployments WHERE id > 1 ORDER BY id')).toEqual([
+    expect(
+      await w.target.query(
+        `SELECT has_function_privilege('${report}', 'shop.greet(text)', 'EXECUTE WITH GRANT OPTION') AS g`,
+      ),
+    ).toEqual([{ g: true }]);
+    expect(
+      await w.target.query(
+        'SELECT id::int, kind, reverts::int, steps_applied FROM dbee.deployments WHERE id > 1 ORDER BY id',
+      ),
+    ).toEqual([
       { id: 2, kind: 'disable', reverts: null, steps_applied: 0 },
       { id: 3, kind: 'enable', reverts: 2, steps_applied: 1 },
     ]);
@@ -77,13 +106,20 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
   it('--rename moves the routine aside; enable renames it back, found by its name in the ledger', async () => {
     const w = await shopAtV1(engine);
     cleanups.push(() => w.remove());
-    const off = await run(w.root, 'disable', { project: 'shop', object: 'shop.greet(text)', rename: true, now: new Date('2026-11-21T10:30:00Z') }, w.target.vars);
+    const off = await run(
+      w.root,
+      'disable',
+      { project: 'shop', object: 'shop.greet(text)', rename: true, now: new Date('2026-11-21T10:30:00Z') },
+      w.target.vars,
+    );
     expect(off.stderr).toBe('');
     expect(off.code).toBe(0);
     expect(off.stdout).toContain('renamed to shop.greet_bak_20261121t103000');
-    expect(await w.target.query("SELECT to_regprocedure('shop.greet(text)') IS NULL AS gone, to_regprocedure('shop.greet_bak_20261121t103000(text)') IS NOT NULL AS aside")).toEqual([
-      { gone: true, aside: true },
-    ]);
+    expect(
+      await w.target.query(
+        "SELECT to_regprocedure('shop.greet(text)') IS NULL AS gone, to_regprocedure('shop.greet_bak_20261121t103000(text)') IS NOT NULL AS aside",
+      ),
+    ).toEqual([{ gone: true, aside: true }]);
     // Rollback ignores disables: they are undone by enable.
     const on = await run(w.root, 'enable', { project: 'shop', object: 'shop.greet' }, w.target.vars);
     expect(on.stderr).toBe('');
@@ -97,8 +133,15 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
     await w.target.query("CREATE FUNCTION shop.greet(n int) RETURNS text LANGUAGE sql AS $$ SELECT 'n' $$");
     const amb = await run(w.root, 'disable', { project: 'shop', object: 'shop.greet' }, w.target.vars);
     expect(amb.code).toBe(1);
-    expect(amb.stderr).toContain('shop.greet names 2 routines on target: function:shop.greet(integer), function:shop.greet(text)');
-    const missing = await run(w.root, 'disable', { project: 'shop', object: 'function:shop.greet(bigint)' }, w.target.vars);
+    expect(amb.stderr).toContain(
+      'shop.greet names 2 routines on target: function:shop.greet(integer), function:shop.greet(text)',
+    );
+    const missing = await run(
+      w.root,
+      'disable',
+      { project: 'shop', object: 'function:shop.greet(bigint)' },
+      w.target.vars,
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('function:shop.greet(bigint) does not exist on target');
   });

@@ -26,7 +26,9 @@ describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s
     ]);
 
     const dry = await run(w.root, 'rollback', { project: 'shop', dryRun: true, force: true }, w.target.vars);
-    expect(dry.stderr).toContain('warning: deployment #2 did not finish (the process ended); a real run marks it interrupted, and so does this plan');
+    expect(dry.stderr).toContain(
+      'warning: deployment #2 did not finish (the process ended); a real run marks it interrupted, and so does this plan',
+    );
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/-- undo deployment #2 \(deploy interrupted/);
     expect(dry.stdout).not.toContain('undo deployment #1');
@@ -35,6 +37,10 @@ describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s
     expect(real.code, real.stderr).toBe(0);
     expect(real.stdout).toMatch(/undoing deployment #2 \(deploy, interrupted, 1 step\)/);
     expect(real.stdout).not.toContain('undoing deployment #1');
-    expect(await w.target.query("SELECT to_regclass('shop.orders') IS NULL AS gone, to_regclass('shop.customers') IS NOT NULL AS kept")).toEqual([{ gone: true, kept: true }]);
+    expect(
+      await w.target.query(
+        "SELECT to_regclass('shop.orders') IS NULL AS gone, to_regclass('shop.customers') IS NOT NULL AS kept",
+      ),
+    ).toEqual([{ gone: true, kept: true }]);
   });
 });

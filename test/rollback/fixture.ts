@@ -11,7 +11,8 @@ export const V1: Record<string, string> = {
   'shop/schema.sql': 'CREATE SCHEMA shop;\n',
   'shop/customers.sql': 'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL);\n',
   'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, name FROM shop.customers;\n',
-  'shop/greet.sql': "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hello ' || n $$;\n",
+  'shop/greet.sql':
+    "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hello ' || n $$;\n",
   'shop/migrations/V1__seed.sql': "INSERT INTO shop.customers VALUES (1, 'ada'), (2, 'bob');\n",
   'shop/migrations/V1__seed.rollback.sql': 'DELETE FROM shop.customers WHERE id IN (1, 2);\n',
 };
@@ -20,8 +21,10 @@ export const V1: Record<string, string> = {
 export const V2: Record<string, string> = {
   'shop/customers.sql': 'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, email text);\n',
   'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, upper(name) AS name, email FROM shop.customers;\n',
-  'shop/greet.sql': "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hi ' || n $$;\n",
-  'shop/orders.sql': 'CREATE TABLE shop.orders (id int PRIMARY KEY, customer int REFERENCES shop.customers (id), total numeric);\n',
+  'shop/greet.sql':
+    "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hi ' || n $$;\n",
+  'shop/orders.sql':
+    'CREATE TABLE shop.orders (id int PRIMARY KEY, customer int REFERENCES shop.customers (id), total numeric);\n',
 };
 
 /** Files of V2 that V1 does not have (removed when going back to V1's sources). */
@@ -38,7 +41,11 @@ export function backToV1(w: TestWorkspace): void {
 }
 
 /** A workspace with shop V1 deployed (deployment 1); `environment` is YAML under the environment. */
-export async function shopAtV1(engine: Target['engine'], environment = '', extra: Record<string, string> = {}): Promise<TestWorkspace> {
+export async function shopAtV1(
+  engine: Target['engine'],
+  environment = '',
+  extra: Record<string, string> = {},
+): Promise<TestWorkspace> {
   const w = await workspaceWith(engine, { ...V1, ...extra, 'dbee.yaml': workspaceYaml(engine, { environment }) });
   const r = await run(w.root, 'deploy', { project: 'shop', assumeYes: true, countdownFrom: 0 }, w.target.vars);
   expect(r.stderr).toBe('');
@@ -66,7 +73,9 @@ export async function diffCount(w: TestWorkspace): Promise<number> {
   return JSON.parse(r.stdout).changes;
 }
 
-export async function deployments(target: Target): Promise<{ id: number; kind: string; status: string; reverts: number | null; steps_applied: number }[]> {
+export async function deployments(
+  target: Target,
+): Promise<{ id: number; kind: string; status: string; reverts: number | null; steps_applied: number }[]> {
   return target.query('SELECT id::int, kind, status, reverts::int, steps_applied FROM dbee.deployments ORDER BY id');
 }
 
@@ -75,7 +84,11 @@ export async function objects(target: Target): Promise<Record<string, unknown>[]
 }
 
 /** Run `sql` as `role` (SET LOCAL ROLE in a transaction that is rolled back); resolves to the rows or the error message. */
-export async function asRole(target: Target, role: string, sql: string): Promise<{ rows?: Record<string, unknown>[]; error?: string }> {
+export async function asRole(
+  target: Target,
+  role: string,
+  sql: string,
+): Promise<{ rows?: Record<string, unknown>[]; error?: string }> {
   const c: Connection = await target.connect();
   try {
     return await c
@@ -84,7 +97,9 @@ export async function asRole(target: Target, role: string, sql: string): Promise
         const rows = (await tx.query(sql)).rows;
         throw Object.assign(new Error('rollback'), { rows });
       })
-      .catch((e: { rows?: Record<string, unknown>[]; message: string }) => (e.rows ? { rows: e.rows } : { error: e.message }));
+      .catch((e: { rows?: Record<string, unknown>[]; message: string }) =>
+        e.rows ? { rows: e.rows } : { error: e.message },
+      );
   } finally {
     await c.close();
   }

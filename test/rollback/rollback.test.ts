@@ -40,7 +40,14 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
       { id: 3, kind: 'rollback', status: 'succeeded', reverts: 2, steps_applied: expect.any(Number) },
     ]);
     // Each step of the rollback records what ran and, as its reverse, the statements of the step it undid.
-    const pairs = await w.target.query<{ undone: string[]; ran: string[]; reverse: string[]; forward_reverse: string[]; status: string; reverts_step: number }>(
+    const pairs = await w.target.query<{
+      undone: string[];
+      ran: string[];
+      reverse: string[];
+      forward_reverse: string[];
+      status: string;
+      reverts_step: number;
+    }>(
       `SELECT d.statements AS undone, d.reverse_statements AS forward_reverse, r.statements AS ran, r.reverse_statements AS reverse, d.status, r.reverts_step
          FROM dbee.steps r JOIN dbee.steps d ON d.deployment_id = 2 AND d.step_order = r.reverts_step WHERE r.deployment_id = 3 ORDER BY r.step_order`,
     );
@@ -66,7 +73,9 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(again.stdout).toContain('shop: undoing deployment #3 (rollback, succeeded');
     expect(await catalog(w)).toEqual(v2);
     expect(await objects(w.target)).toEqual(v2Objects);
-    expect(await w.target.query('SELECT status FROM dbee.steps WHERE deployment_id = 2 GROUP BY status')).toEqual([{ status: 'applied' }]);
+    expect(await w.target.query('SELECT status FROM dbee.steps WHERE deployment_id = 2 GROUP BY status')).toEqual([
+      { status: 'applied' },
+    ]);
     writeAll(w, V2);
     expect(await diffCount(w)).toBe(0);
     expect(await deployOk(w)).toContain('shop: nothing to deploy, the database is up to date');
@@ -101,11 +110,16 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
   it('--to <deployment> undoes every later deployment, newest first; --to V<n> stops after that migration', async () => {
     const w = keep(await shopAtV1(engine));
     const v1 = await catalog(w);
-    writeAll(w, { ...V2, 'shop/migrations/V2__more.sql': "INSERT INTO shop.customers VALUES (3, 'cy');\n", 'shop/migrations/V2__more.rollback.sql': 'DELETE FROM shop.customers WHERE id = 3;\n' });
+    writeAll(w, {
+      ...V2,
+      'shop/migrations/V2__more.sql': "INSERT INTO shop.customers VALUES (3, 'cy');\n",
+      'shop/migrations/V2__more.rollback.sql': 'DELETE FROM shop.customers WHERE id = 3;\n',
+    });
     await deployOk(w);
     const v2 = await catalog(w);
     writeAll(w, {
-      'shop/greet.sql': "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hey ' || n $$;\n",
+      'shop/greet.sql':
+        "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hey ' || n $$;\n",
       'shop/migrations/V3__more.sql': "INSERT INTO shop.customers VALUES (4, 'di');\n",
       'shop/migrations/V3__more.rollback.sql': 'DELETE FROM shop.customers WHERE id = 4;\n',
     });
@@ -115,8 +129,15 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(toV2.stderr).toBe('');
     expect(toV2.code).toBe(0);
     expect(await catalog(w)).toEqual(v2);
-    expect(await w.target.query('SELECT id::int FROM shop.customers ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
-    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY 1')).toEqual([{ version: '1' }, { version: '2' }]);
+    expect(await w.target.query('SELECT id::int FROM shop.customers ORDER BY id')).toEqual([
+      { id: 1 },
+      { id: 2 },
+      { id: 3 },
+    ]);
+    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY 1')).toEqual([
+      { version: '1' },
+      { version: '2' },
+    ]);
 
     const toFirst = await run(w.root, 'rollback', { project: 'shop', to: '1' }, w.target.vars);
     expect(toFirst.stderr).toBe('');

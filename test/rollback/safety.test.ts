@@ -11,7 +11,9 @@ afterEach(async () => {
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
 
 /** A smoke check that only passes while shop.orders exists (v2). */
-const ORDERS_SMOKE = { 'shop/smoke/orders.yaml': 'checks:\n  - name: orders table is there\n    exists: [table:shop.orders]\n' };
+const ORDERS_SMOKE = {
+  'shop/smoke/orders.yaml': 'checks:\n  - name: orders table is there\n    exists: [table:shop.orders]\n',
+};
 
 describe.each(ENGINES)('rollback safety [%s]', (engine) => {
   it('a smoke failure after deploy with autoRollback exits 3 and puts the schema back', async () => {
@@ -19,7 +21,8 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     const v1 = await catalog(w);
     writeAll(w, {
       ...V2,
-      'shop/smoke/greet.yaml': "checks:\n  - name: greeting\n    function: shop.greet\n    args: [ada]\n    rows: [{ greet: 'hello ada' }]\n",
+      'shop/smoke/greet.yaml':
+        "checks:\n  - name: greeting\n    function: shop.greet\n    args: [ada]\n    rows: [{ greet: 'hello ada' }]\n",
     });
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.code).toBe(3);
@@ -33,7 +36,9 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
 
   it('refuses to undo a step that dropped a column without a backup, naming it; --force undoes the rest and leaves it', async () => {
     const w = keep(
-      await shopAtV1(engine, '', { 'shop/customers.sql': 'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, note text);\n' }),
+      await shopAtV1(engine, '', {
+        'shop/customers.sql': 'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, note text);\n',
+      }),
     );
     writeAll(w, {
       'shop/customers.sql': 'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL);\n',
@@ -44,7 +49,9 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
 
     const refused = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/step \d+ \(\S+ \S*shop\.customers\S*\) of deployment #2 cannot be undone: the ledger records no reverse for it; nothing was changed/);
+    expect(refused.stderr).toMatch(
+      /step \d+ \(\S+ \S*shop\.customers\S*\) of deployment #2 cannot be undone: the ledger records no reverse for it; nothing was changed/,
+    );
     expect(refused.stderr).toContain('--force');
     expect((await snapshot(w.target)).hash).toBe(before.hash);
 
@@ -52,10 +59,20 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     expect(forced.stderr).toMatch(/warning: step \d+ \(\S*shop\.customers\S*\) left as it is/);
     expect(forced.code).toBe(0);
     expect(await w.target.query("SELECT shop.greet('x') AS g")).toEqual([{ g: 'hello x' }]);
-    expect(await w.target.query("SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'shop' AND table_name = 'customers' AND column_name = 'note'")).toEqual([{ n: 0 }]);
-    const rb = await w.target.query<{ summary: { forced: string[] } }>('SELECT summary FROM dbee.deployments WHERE id = 3');
+    expect(
+      await w.target.query(
+        "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'shop' AND table_name = 'customers' AND column_name = 'note'",
+      ),
+    ).toEqual([{ n: 0 }]);
+    const rb = await w.target.query<{ summary: { forced: string[] } }>(
+      'SELECT summary FROM dbee.deployments WHERE id = 3',
+    );
     expect(rb[0]!.summary.forced.join('\n')).toContain('cannot be undone');
-    expect(await w.target.query("SELECT status, count(*)::int AS n FROM dbee.steps WHERE deployment_id = 3 GROUP BY status ORDER BY 1")).toEqual([
+    expect(
+      await w.target.query(
+        'SELECT status, count(*)::int AS n FROM dbee.steps WHERE deployment_id = 3 GROUP BY status ORDER BY 1',
+      ),
+    ).toEqual([
       { status: 'applied', n: expect.any(Number) },
       { status: 'skipped', n: 1 },
     ]);
@@ -64,7 +81,8 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
   it('refuses to undo a migration that dropped data (its rollback script brings the column back empty) unless --force', async () => {
     const w = keep(await shopAtV1(engine));
     writeAll(w, {
-      'shop/migrations/V2__add_note.sql': "ALTER TABLE shop.customers ADD COLUMN note text;\nUPDATE shop.customers SET note = 'vip';\n",
+      'shop/migrations/V2__add_note.sql':
+        "ALTER TABLE shop.customers ADD COLUMN note text;\nUPDATE shop.customers SET note = 'vip';\n",
       'shop/migrations/V2__add_note.rollback.sql': 'ALTER TABLE shop.customers DROP COLUMN note;\n',
     });
     await deployOk(w);
@@ -75,7 +93,9 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     await deployOk(w);
     const refused = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('step 1 (migrate migration:shop/V3) of deployment #3 cannot be undone without losing data: it drops a column (ALTER TABLE shop.customers DROP COLUMN note)');
+    expect(refused.stderr).toContain(
+      'step 1 (migrate migration:shop/V3) of deployment #3 cannot be undone without losing data: it drops a column (ALTER TABLE shop.customers DROP COLUMN note)',
+    );
     const forced = await run(w.root, 'rollback', { project: 'shop', force: true }, w.target.vars);
     expect(forced.stderr).toBe('');
     expect(forced.code).toBe(0);
@@ -83,7 +103,10 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
       { id: 1, note: null },
       { id: 2, note: null },
     ]);
-    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY 1')).toEqual([{ version: '1' }, { version: '2' }]);
+    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY 1')).toEqual([
+      { version: '1' },
+      { version: '2' },
+    ]);
   });
 
   it('emergency rollback on a protected environment: refused without --assume-yes; with it, no countdown and no smoke checks', async () => {
@@ -108,9 +131,16 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     expect(r.stdout).toContain('smoke:       not run (emergency)');
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(await catalog(w)).toEqual(v1);
-    expect(await w.target.query('SELECT count(*)::int AS n FROM dbee.smoke_results WHERE deployment_id = 3')).toEqual([{ n: 0 }]);
-    const row = await w.target.query<{ kind: string; summary: { emergency: boolean; gatesBypassed: string[] } }>('SELECT kind, summary FROM dbee.deployments WHERE id = 3');
-    expect(row[0]).toMatchObject({ kind: 'rollback', summary: { emergency: true, gatesBypassed: expect.arrayContaining(['countdown']) } });
+    expect(await w.target.query('SELECT count(*)::int AS n FROM dbee.smoke_results WHERE deployment_id = 3')).toEqual([
+      { n: 0 },
+    ]);
+    const row = await w.target.query<{ kind: string; summary: { emergency: boolean; gatesBypassed: string[] } }>(
+      'SELECT kind, summary FROM dbee.deployments WHERE id = 3',
+    );
+    expect(row[0]).toMatchObject({
+      kind: 'rollback',
+      summary: { emergency: true, gatesBypassed: expect.arrayContaining(['countdown']) },
+    });
 
     // A normal rollback (of the emergency one) counts down and runs the smoke checks: v2 again, and they pass.
     const normal = await run(w.root, 'rollback', { project: 'shop', assumeYes: true }, w.target.vars);
@@ -119,9 +149,11 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     expect(normal.stdout).toContain('starting in 1...');
     expect(normal.stdout).toContain('orders table is there');
     expect(await catalog(w)).toEqual(v2);
-    expect(await w.target.query("SELECT check_name, status FROM dbee.smoke_results WHERE deployment_id = 4 AND check_name = 'orders table is there'")).toEqual([
-      { check_name: 'orders table is there', status: 'passed' },
-    ]);
+    expect(
+      await w.target.query(
+        "SELECT check_name, status FROM dbee.smoke_results WHERE deployment_id = 4 AND check_name = 'orders table is there'",
+      ),
+    ).toEqual([{ check_name: 'orders table is there', status: 'passed' }]);
   });
 
   it('refuses when the schema drifted since the last deployment, unless --force', async () => {
@@ -141,7 +173,12 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     const w = keep(await shopAtV1(engine));
     writeAll(w, V2);
     await deployOk(w);
-    w.write('dbee.yaml', workspaceYaml(engine, { environment: 'gates:\n  maintenanceWindows: [{ days: [sun], from: "02:00", to: "03:00" }]' }));
+    w.write(
+      'dbee.yaml',
+      workspaceYaml(engine, {
+        environment: 'gates:\n  maintenanceWindows: [{ days: [sun], from: "02:00", to: "03:00" }]',
+      }),
+    );
     const monday = new Date('2026-11-23T12:00:00Z');
     const refused = await run(w.root, 'rollback', { project: 'shop', now: monday }, w.target.vars);
     expect(refused.code).toBe(1);
@@ -149,7 +186,9 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     const r = await run(w.root, 'rollback', { project: 'shop', emergency: true, now: monday }, w.target.vars);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const row = await w.target.query<{ summary: { gatesBypassed: string[] } }>('SELECT summary FROM dbee.deployments WHERE id = 3');
+    const row = await w.target.query<{ summary: { gatesBypassed: string[] } }>(
+      'SELECT summary FROM dbee.deployments WHERE id = 3',
+    );
     expect(row[0]!.summary.gatesBypassed).toContain('maintenanceWindows');
   });
 });

@@ -19,11 +19,14 @@ const V1_SMOKE = {
 /** V2's checks: the greeting says hi, and orders exist (both fail on V1). */
 const V2_SMOKE = {
   'shop/smoke/shop.yaml':
-    "checks:\n  - name: greeting\n    function: shop.greet\n    args: [ada]\n    rows: [{ greet: 'hi ada' }]\n" + '  - name: orders table is there\n    exists: [table:shop.orders]\n',
+    "checks:\n  - name: greeting\n    function: shop.greet\n    args: [ada]\n    rows: [{ greet: 'hi ada' }]\n" +
+    '  - name: orders table is there\n    exists: [table:shop.orders]\n',
 };
 
 const results = (w: TestWorkspace, deployment: number) =>
-  w.target.query<{ check_name: string; status: string }>(`SELECT check_name, status FROM dbee.smoke_results WHERE deployment_id = ${deployment} ORDER BY id`);
+  w.target.query<{ check_name: string; status: string }>(
+    `SELECT check_name, status FROM dbee.smoke_results WHERE deployment_id = ${deployment} ORDER BY id`,
+  );
 
 describe.each(ENGINES)('smoke checks after a rollback are those of the state rolled back to [%s]', (engine) => {
   it("rolling back to an earlier deployment runs the checks recorded with it, not the working tree's; undoing that rollback runs the newer ones", async () => {
@@ -64,7 +67,11 @@ describe.each(ENGINES)('smoke checks after a rollback are those of the state rol
     const w = keep(await shopAtV1(engine, '', V1_SMOKE));
     writeAll(w, { ...V2, ...V2_SMOKE });
     await deployOk(w);
-    w.write('shop/smoke/shop.yaml', V2_SMOKE['shop/smoke/shop.yaml']! + '  - name: three customers\n    query: SELECT count(*)::int AS n FROM shop.customers\n    rows: [{ n: 3 }]\n');
+    w.write(
+      'shop/smoke/shop.yaml',
+      V2_SMOKE['shop/smoke/shop.yaml']! +
+        '  - name: three customers\n    query: SELECT count(*)::int AS n FROM shop.customers\n    rows: [{ n: 3 }]\n',
+    );
     w.write('shop/migrations/V2__third.sql', "INSERT INTO shop.customers (id, name) VALUES (3, 'cy');\n");
     w.write('shop/migrations/V2__third.rollback.sql', 'DELETE FROM shop.customers WHERE id = 3;\n');
     await deployOk(w);
@@ -82,7 +89,9 @@ describe.each(ENGINES)('smoke checks after a rollback are those of the state rol
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('the project is rolled back to nothing');
     expect(r.stdout).not.toContain('greeting');
-    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'shop'")).toEqual([{ n: 0 }]);
+    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'shop'")).toEqual([
+      { n: 0 },
+    ]);
   });
 
   it('the recorded checks still fail a rollback that leaves the state broken (exit 3, the rollback stays applied)', async () => {

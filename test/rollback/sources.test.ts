@@ -12,7 +12,13 @@ afterEach(async () => {
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
 
 function git(root: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'commit.gpgsign=false', ...args], { cwd: root }).toString().trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'commit.gpgsign=false', ...args],
+    { cwd: root },
+  )
+    .toString()
+    .trim();
 }
 
 describe.each(ENGINES)('rollback to sources and packages [%s]', (engine) => {
@@ -38,8 +44,16 @@ describe.each(ENGINES)('rollback to sources and packages [%s]', (engine) => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('shop: back to the sources at HEAD~1');
     expect(await catalog(w)).toEqual(v1);
-    const row = await w.target.query<{ kind: string; reverts: number | null; summary: { toRef: { ref: string; commit: string } } }>('SELECT kind, reverts, summary FROM dbee.deployments WHERE id = 3');
-    expect(row[0]).toMatchObject({ kind: 'rollback', reverts: null, summary: { toRef: { ref: 'HEAD~1', commit: git(w.root, 'rev-parse', 'HEAD~1') } } });
+    const row = await w.target.query<{
+      kind: string;
+      reverts: number | null;
+      summary: { toRef: { ref: string; commit: string } };
+    }>('SELECT kind, reverts, summary FROM dbee.deployments WHERE id = 3');
+    expect(row[0]).toMatchObject({
+      kind: 'rollback',
+      reverts: null,
+      summary: { toRef: { ref: 'HEAD~1', commit: git(w.root, 'rev-parse', 'HEAD~1') } },
+    });
 
     // The ledger is at v1's sources: nothing pending for them; the v2 sources deploy again.
     backToV1(w);

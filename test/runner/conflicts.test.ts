@@ -12,19 +12,23 @@ const keep = (w: TestWorkspace) => (workspaces.push(w), w);
 
 const NOW = new Date('2026-11-21T10:30:00Z');
 const BACKUP = 'orders_bak_20261121t103000';
-const ORDERS = 'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL, placed date DEFAULT current_date);\n';
+const ORDERS =
+  'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL, placed date DEFAULT current_date);\n';
 
 /** Shop v1 deployed, then a `shop.orders` made by hand (unknown to the ledger, two rows), and a source file that creates it. */
 async function withUnknownOrders(engine: (typeof ENGINES)[number], environment = ''): Promise<TestWorkspace> {
   const w = keep(await deployedShop(engine, environment));
   const c = await w.target.connect();
-  await c.execute("CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric, legacy_note text); INSERT INTO shop.orders VALUES (1, 10, 'a'), (2, 20, 'b');");
+  await c.execute(
+    "CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric, legacy_note text); INSERT INTO shop.orders VALUES (1, 10, 'a'), (2, 20, 'b');",
+  );
   await c.close();
   w.write('shop/legacy/orders.sql', ORDERS);
   return w;
 }
 
-const deploy = (w: TestWorkspace, options: Record<string, unknown> = {}) => run(w.root, 'deploy', { project: 'shop', now: NOW, ...options }, w.target.vars);
+const deploy = (w: TestWorkspace, options: Record<string, unknown> = {}) =>
+  run(w.root, 'deploy', { project: 'shop', now: NOW, ...options }, w.target.vars);
 
 describe.each(ENGINES)('conflict strategies for objects the ledger does not know [%s]', (engine) => {
   it('raise (the default) refuses before anything runs, naming the object and the strategies', async () => {
@@ -32,7 +36,9 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
     const before = await snapshot(w.target);
     const r = await deploy(w);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('error: shop/legacy/orders.sql:1: table:shop.orders already exists in the database, but the ledger does not know it');
+    expect(r.stderr).toContain(
+      'error: shop/legacy/orders.sql:1: table:shop.orders already exists in the database, but the ledger does not know it',
+    );
     expect(r.stderr).toContain('ifExists: rename');
     expect(r.stderr).toContain('ifExists: drop');
     expect(r.stderr).toContain('--if-exists');
@@ -42,22 +48,33 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
 
   it('rename with copyData from a conflicts: glob keeps the old table as a timestamped backup and copies the surviving columns', async () => {
     const w = await withUnknownOrders(engine);
-    w.write('shop/db.yaml', dbYaml('shop', 'conflicts:\n  - { match: "legacy/**", ifExists: rename, copyData: true }\n'));
+    w.write(
+      'shop/db.yaml',
+      dbYaml('shop', 'conflicts:\n  - { match: "legacy/**", ifExists: rename, copyData: true }\n'),
+    );
     const r = await deploy(w);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await w.target.query(`SELECT id, total::int AS total, legacy_note FROM shop_dbee_bak.${BACKUP} ORDER BY id`)).toEqual([
+    expect(
+      await w.target.query(`SELECT id, total::int AS total, legacy_note FROM shop_dbee_bak.${BACKUP} ORDER BY id`),
+    ).toEqual([
       { id: 1, total: 10, legacy_note: 'a' },
       { id: 2, total: 20, legacy_note: 'b' },
     ]);
-    const copied = await w.target.query<{ id: number; total: number; placed: unknown }>('SELECT id, total::int AS total, placed FROM shop.orders ORDER BY id');
+    const copied = await w.target.query<{ id: number; total: number; placed: unknown }>(
+      'SELECT id, total::int AS total, placed FROM shop.orders ORDER BY id',
+    );
     // Columns only the new table has get their defaults.
     expect(copied.map((x) => [x.id, x.total, x.placed !== null])).toEqual([
       [1, 10, true],
       [2, 20, true],
     ]);
-    expect(await w.target.query('SELECT object_key, backup_name, dropped_at FROM dbee.backups')).toEqual([{ object_key: 'table:shop.orders', backup_name: `shop_dbee_bak.${BACKUP}`, dropped_at: null }]);
-    const step = await w.target.query<{ statements: string[] }>("SELECT statements FROM dbee.steps WHERE object_key = 'table:shop.orders'");
+    expect(await w.target.query('SELECT object_key, backup_name, dropped_at FROM dbee.backups')).toEqual([
+      { object_key: 'table:shop.orders', backup_name: `shop_dbee_bak.${BACKUP}`, dropped_at: null },
+    ]);
+    const step = await w.target.query<{ statements: string[] }>(
+      "SELECT statements FROM dbee.steps WHERE object_key = 'table:shop.orders'",
+    );
     expect(step[0]!.statements.slice(0, 4)).toEqual([
       'CREATE SCHEMA IF NOT EXISTS shop_dbee_bak',
       `ALTER TABLE shop.orders RENAME TO ${BACKUP}`,
@@ -65,8 +82,17 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
       `ALTER TABLE shop.${BACKUP} SET SCHEMA shop_dbee_bak`,
     ]);
     expect(r.stdout).toContain(`backups:     shop_dbee_bak.${BACKUP}`);
-    const summary = await w.target.query<{ summary: { conflicts: unknown[] } }>('SELECT summary FROM dbee.deployments WHERE id = 2');
-    expect(summary[0]!.summary.conflicts).toEqual([{ object: 'table:shop.orders', strategy: 'rename', rule: 'shop/db.yaml conflicts[0] "legacy/**"', backup: `shop_dbee_bak.${BACKUP}` }]);
+    const summary = await w.target.query<{ summary: { conflicts: unknown[] } }>(
+      'SELECT summary FROM dbee.deployments WHERE id = 2',
+    );
+    expect(summary[0]!.summary.conflicts).toEqual([
+      {
+        object: 'table:shop.orders',
+        strategy: 'rename',
+        rule: 'shop/db.yaml conflicts[0] "legacy/**"',
+        backup: `shop_dbee_bak.${BACKUP}`,
+      },
+    ]);
     // The ledger knows the table now: the next run has nothing to do.
     const again = await deploy(w);
     expect(again.stdout).toContain('shop: nothing to deploy');
@@ -79,8 +105,14 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(await w.target.query('SELECT count(*)::int AS n FROM shop.orders')).toEqual([{ n: 0 }]);
-    expect(await w.target.query("SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'orders_bak%'")).toEqual([{ n: 0 }]);
-    const step = await w.target.query<{ statements: string[]; reverse_statements: string[] | null; previous_definition: string }>(
+    expect(await w.target.query("SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'orders_bak%'")).toEqual([
+      { n: 0 },
+    ]);
+    const step = await w.target.query<{
+      statements: string[];
+      reverse_statements: string[] | null;
+      previous_definition: string;
+    }>(
       "SELECT statements, reverse_statements, previous_definition FROM dbee.steps WHERE object_key = 'table:shop.orders'",
     );
     expect(step[0]!.statements[0]).toBe('DROP TABLE shop.orders');
@@ -103,19 +135,29 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
     const backups = await w.target.query<{ dropped_at: unknown }>('SELECT dropped_at FROM dbee.backups');
     expect(backups).toHaveLength(1);
     expect(backups[0]!.dropped_at).not.toBeNull();
-    expect(await w.target.query('SELECT status FROM dbee.deployments WHERE id = 2')).toEqual([{ status: 'rolled-back' }]);
+    expect(await w.target.query('SELECT status FROM dbee.deployments WHERE id = 2')).toEqual([
+      { status: 'rolled-back' },
+    ]);
   });
 
   it('precedence: --if-exists, then the most specific conflicts: rule, then project-env, project, environment, workspace, then raise (dry runs show the rule)', async () => {
     const w = await withUnknownOrders(engine);
-    const write = (levels: { workspace?: string; env?: string; project?: string; projectEnv?: string; globs?: boolean }) => {
+    const write = (levels: {
+      workspace?: string;
+      env?: string;
+      project?: string;
+      projectEnv?: string;
+      globs?: boolean;
+    }) => {
       const env = levels.env ? `deploy:\n  ifExists: ${levels.env}` : '';
       const top = levels.workspace ? `deploy:\n  ifExists: ${levels.workspace}` : '';
       w.write('dbee.yaml', workspaceYaml(engine, { environment: env, top }));
       const extra = [
         levels.project ? `deploy:\n  ifExists: ${levels.project}\n` : '',
         levels.projectEnv ? `environments:\n  target:\n    deploy:\n      ifExists: ${levels.projectEnv}\n` : '',
-        levels.globs ? 'conflicts:\n  - { match: "**/*.sql", ifExists: drop }\n  - { match: "legacy/orders.sql", ifExists: rename }\n  - { match: "legacy/*", ifExists: drop }\n' : '',
+        levels.globs
+          ? 'conflicts:\n  - { match: "**/*.sql", ifExists: drop }\n  - { match: "legacy/orders.sql", ifExists: rename }\n  - { match: "legacy/*", ifExists: drop }\n'
+          : '',
       ].join('');
       w.write('shop/db.yaml', dbYaml('shop', extra));
     };
@@ -127,13 +169,22 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
     const all = { workspace: 'drop', env: 'rename', project: 'drop', projectEnv: 'rename', globs: true };
     write(all);
     expect(await ruleOf({ ifExists: 'drop' })).toEqual({ code: 0, line: 'drop (--if-exists) -> drop' });
-    expect(await ruleOf()).toEqual({ code: 0, line: `rename (shop/db.yaml conflicts[1] "legacy/orders.sql") -> rename, kept as shop_dbee_bak.${BACKUP}` });
+    expect(await ruleOf()).toEqual({
+      code: 0,
+      line: `rename (shop/db.yaml conflicts[1] "legacy/orders.sql") -> rename, kept as shop_dbee_bak.${BACKUP}`,
+    });
     write({ ...all, globs: false });
-    expect(await ruleOf()).toEqual({ code: 0, line: `rename (shop/db.yaml environments.target.deploy.ifExists) -> rename, kept as shop_dbee_bak.${BACKUP}` });
+    expect(await ruleOf()).toEqual({
+      code: 0,
+      line: `rename (shop/db.yaml environments.target.deploy.ifExists) -> rename, kept as shop_dbee_bak.${BACKUP}`,
+    });
     write({ ...all, globs: false, projectEnv: undefined });
     expect(await ruleOf()).toEqual({ code: 0, line: 'drop (shop/db.yaml deploy.ifExists) -> drop' });
     write({ workspace: 'drop', env: 'rename' });
-    expect(await ruleOf()).toEqual({ code: 0, line: `rename (dbee.yaml environments.target.deploy.ifExists) -> rename, kept as shop_dbee_bak.${BACKUP}` });
+    expect(await ruleOf()).toEqual({
+      code: 0,
+      line: `rename (dbee.yaml environments.target.deploy.ifExists) -> rename, kept as shop_dbee_bak.${BACKUP}`,
+    });
     write({ workspace: 'drop' });
     expect(await ruleOf()).toEqual({ code: 0, line: 'drop (dbee.yaml deploy.ifExists) -> drop' });
     write({});

@@ -22,7 +22,7 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     expect(after.ledger).toEqual({});
     expect(r.stdout).toContain('-- step 1/5: create schema:shop');
     expect(r.stdout).toContain('CREATE SCHEMA shop;');
-    expect(r.stdout).toContain("-- step 5/5: migrate migration:shop/V1");
+    expect(r.stdout).toContain('-- step 5/5: migrate migration:shop/V1');
     expect(r.stdout).toContain("INSERT INTO shop.customers VALUES (1, 'ada'), (2, 'bob');");
     expect(r.stdout).toContain('--   if it exists: raise (default); it does not');
     expect(r.stdout).toContain('dry run: nothing was applied');
@@ -33,11 +33,26 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     const w = keep(await deployedShop(engine, 'deploy:\n  ifExists: rename\n  copyData: true'));
     writeAll(w, shopV2(false));
     const c = await w.target.connect();
-    await c.execute("CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric); INSERT INTO shop.orders VALUES (7, 70);");
+    await c.execute(
+      'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric); INSERT INTO shop.orders VALUES (7, 70);',
+    );
     await c.close();
     const before = await snapshot(w.target);
-    expect(Object.keys(before.ledger).sort()).toEqual(['backups', 'deployments', 'ledger_version', 'migrations', 'objects', 'smoke_results', 'steps']);
-    const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true, now: new Date('2026-11-21T10:30:00Z') }, w.target.vars);
+    expect(Object.keys(before.ledger).sort()).toEqual([
+      'backups',
+      'deployments',
+      'ledger_version',
+      'migrations',
+      'objects',
+      'smoke_results',
+      'steps',
+    ]);
+    const r = await run(
+      w.root,
+      'deploy',
+      { project: 'shop', dryRun: true, now: new Date('2026-11-21T10:30:00Z') },
+      w.target.vars,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect((await snapshot(w.target)).hash).toBe(before.hash);
@@ -63,18 +78,25 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('--   exists in the database, unknown to the ledger: raise (default) -> REFUSED');
-    expect(r.stderr).toContain('error: shop/orders.sql:1: table:shop.orders already exists in the database, but the ledger does not know it');
+    expect(r.stderr).toContain(
+      'error: shop/orders.sql:1: table:shop.orders already exists in the database, but the ledger does not know it',
+    );
     expect(r.stderr).toContain('the deployment would be refused');
     expect((await snapshot(w.target)).hash).toBe(before.hash);
   });
 
   it('verifies the plan on a scratch copy of the target: a view over a missing column refuses the dry run naming its file and line (exit 1), target untouched; --no-verify keeps the fast path', async () => {
     const w = keep(await deployedShop(engine));
-    w.write('shop/zz_broken.sql', '-- a view over a column that does not exist\nCREATE VIEW shop.broken AS\n  SELECT id, nickname FROM shop.customers;\n');
+    w.write(
+      'shop/zz_broken.sql',
+      '-- a view over a column that does not exist\nCREATE VIEW shop.broken AS\n  SELECT id, nickname FROM shop.customers;\n',
+    );
     const before = await snapshot(w.target);
     const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: shop\/zz_broken\.sql:2: step 1 \(create view:shop\.broken\) fails on a copy of the target's schemas: column "nickname" does not exist/m);
+    expect(r.stderr).toMatch(
+      /^error: shop\/zz_broken\.sql:2: step 1 \(create view:shop\.broken\) fails on a copy of the target's schemas: column "nickname" does not exist/m,
+    );
     expect(r.stderr).toContain('the deployment would be refused');
     expect(r.stdout).toContain("dry run: verified on a scratch copy of the target's schemas (1 step, 1 failing)");
     // Catalog and ledger as they were: nothing ran on the target.
@@ -108,16 +130,29 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     const gated = keep(
       await workspaceWith(engine, {
         ...SHOP_V1,
-        'dbee.yaml': workspaceYaml(engine, { environment: 'gates:\n  protected: true\n  maintenanceWindows:\n    - { days: [sat, sun], from: "02:00", to: "06:00", timezone: UTC }' }),
+        'dbee.yaml': workspaceYaml(engine, {
+          environment:
+            'gates:\n  protected: true\n  maintenanceWindows:\n    - { days: [sat, sun], from: "02:00", to: "06:00", timezone: UTC }',
+        }),
       }),
     );
     // A Monday noon: outside the window; non-interactive, without --assume-yes.
-    const g = await run(gated.root, 'deploy', { project: 'shop', dryRun: true, now: new Date('2026-11-23T12:00:00Z') }, gated.target.vars);
+    const g = await run(
+      gated.root,
+      'deploy',
+      { project: 'shop', dryRun: true, now: new Date('2026-11-23T12:00:00Z') },
+      gated.target.vars,
+    );
     expect(g.code).toBe(1);
     expect(g.stderr).toContain('2 steps cannot be deployed; the deployment would be refused');
     expect(g.stderr).toContain('environment target only accepts deployments inside its maintenance window');
     expect(g.stderr).toContain('environment target is protected: a non-interactive run needs --assume-yes');
-    const inside = await run(gated.root, 'deploy', { project: 'shop', dryRun: true, assumeYes: true, now: new Date('2026-11-22T03:00:00Z') }, gated.target.vars);
+    const inside = await run(
+      gated.root,
+      'deploy',
+      { project: 'shop', dryRun: true, assumeYes: true, now: new Date('2026-11-22T03:00:00Z') },
+      gated.target.vars,
+    );
     expect(inside.stderr).toBe('');
     expect(inside.code).toBe(0);
     expect((await snapshot(gated.target)).ledger).toEqual({});

@@ -23,13 +23,21 @@ async function hazardousPackage(w: TestWorkspace): Promise<string> {
   const step = plan.steps.find((s) => s.key === 'table:shop.customers')!;
   step.hazards = [{ kind: 'data-loss', message: 'drops column shop.customers.email and its data' }];
   const dir = join(w.root, 'dist', 'shop-pkg');
-  writePackage(dir, plan, { toolVersion: 'test', sources: Object.entries(SHOP_V1).map(([path, text]) => ({ path, text })) });
+  writePackage(dir, plan, {
+    toolVersion: 'test',
+    sources: Object.entries(SHOP_V1).map(([path, text]) => ({ path, text })),
+  });
   return 'dist/shop-pkg';
 }
 
 describe.each(ENGINES)('gates and step policies [%s]', (engine) => {
   it('a protected environment refuses a non-interactive run without --assume-yes (exit 1, nothing applied), and accepts it with', async () => {
-    const w = keep(await workspaceWith(engine, { ...SHOP_V1, 'dbee.yaml': workspaceYaml(engine, { environment: 'gates:\n  protected: true\n  countdown: 0' }) }));
+    const w = keep(
+      await workspaceWith(engine, {
+        ...SHOP_V1,
+        'dbee.yaml': workspaceYaml(engine, { environment: 'gates:\n  protected: true\n  countdown: 0' }),
+      }),
+    );
     const before = await snapshot(w.target);
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.code).toBe(1);
@@ -42,12 +50,17 @@ describe.each(ENGINES)('gates and step policies [%s]', (engine) => {
   });
 
   it('a maintenance window refuses outside its hours and accepts inside them (clock injected)', async () => {
-    const window = 'gates:\n  maintenanceWindows:\n    - { days: [sat, sun], from: "02:00", to: "06:00", timezone: UTC }';
-    const w = keep(await workspaceWith(engine, { ...SHOP_V1, 'dbee.yaml': workspaceYaml(engine, { environment: window }) }));
+    const window =
+      'gates:\n  maintenanceWindows:\n    - { days: [sat, sun], from: "02:00", to: "06:00", timezone: UTC }';
+    const w = keep(
+      await workspaceWith(engine, { ...SHOP_V1, 'dbee.yaml': workspaceYaml(engine, { environment: window }) }),
+    );
     const before = await snapshot(w.target);
     const r = await run(w.root, 'deploy', { project: 'shop', now: WEDNESDAY_NOON }, w.target.vars);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('environment target only accepts deployments inside its maintenance window (sat,sun 02:00-06:00 UTC)');
+    expect(r.stderr).toContain(
+      'environment target only accepts deployments inside its maintenance window (sat,sun 02:00-06:00 UTC)',
+    );
     expect((await snapshot(w.target)).hash).toBe(before.hash);
     const ok = await run(w.root, 'deploy', { project: 'shop', now: SATURDAY_3AM }, w.target.vars);
     expect(ok.stderr).toBe('');
@@ -63,7 +76,9 @@ describe.each(ENGINES)('gates and step policies [%s]', (engine) => {
     const before = await snapshot(w.target);
     const r = await run(w.root, 'deploy', { project: 'shop', ifExists: 'drop' }, w.target.vars);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('would drop the existing table:shop.orders (conflict rule --if-exists), but environment target requires a backup');
+    expect(r.stderr).toContain(
+      'would drop the existing table:shop.orders (conflict rule --if-exists), but environment target requires a backup',
+    );
     expect(r.stderr).toContain('nothing was applied');
     expect((await snapshot(w.target)).hash).toBe(before.hash);
     const ok = await run(w.root, 'deploy', { project: 'shop', ifExists: 'rename' }, w.target.vars);
@@ -80,12 +95,24 @@ describe.each(ENGINES)('gates and step policies [%s]', (engine) => {
     expect(dry.stdout).toContain('--   hazard data-loss: drops column shop.customers.email and its data');
     const r = await run(w.root, 'deploy', { project: 'shop', package: pkg }, w.target.vars);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/step \d+ \(create table:shop\.customers\) has hazards environment target does not allow: data-loss \(drops column shop\.customers\.email and its data\)/);
+    expect(r.stderr).toMatch(
+      /step \d+ \(create table:shop\.customers\) has hazards environment target does not allow: data-loss \(drops column shop\.customers\.email and its data\)/,
+    );
     expect(r.stderr).toContain('--allow-hazards=data-loss');
     expect((await snapshot(w.target)).hash).toBe(before.hash);
-    const wrong = await run(w.root, 'deploy', { project: 'shop', package: pkg, allowHazards: 'table-rewrite,long-lock' }, w.target.vars);
+    const wrong = await run(
+      w.root,
+      'deploy',
+      { project: 'shop', package: pkg, allowHazards: 'table-rewrite,long-lock' },
+      w.target.vars,
+    );
     expect(wrong.code).toBe(1);
-    const ok = await run(w.root, 'deploy', { project: 'shop', package: pkg, allowHazards: 'table-rewrite,data-loss' }, w.target.vars);
+    const ok = await run(
+      w.root,
+      'deploy',
+      { project: 'shop', package: pkg, allowHazards: 'table-rewrite,data-loss' },
+      w.target.vars,
+    );
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     // The ledger identifies a package deployment by the package's plan checksum.
@@ -97,10 +124,15 @@ describe.each(ENGINES)('gates and step policies [%s]', (engine) => {
   it('deploy.allowHazards accepts a hazard; requireBackup still refuses a data-loss step', async () => {
     const w = keep(await workspaceWith(engine, SHOP_V1));
     const pkg = await hazardousPackage(w);
-    w.write('dbee.yaml', workspaceYaml(engine, { environment: 'gates:\n  requireBackup: true\ndeploy:\n  allowHazards: [data-loss]' }));
+    w.write(
+      'dbee.yaml',
+      workspaceYaml(engine, { environment: 'gates:\n  requireBackup: true\ndeploy:\n  allowHazards: [data-loss]' }),
+    );
     const refused = await run(w.root, 'deploy', { project: 'shop', package: pkg }, w.target.vars);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('loses data (drops column shop.customers.email and its data), but environment target requires a backup');
+    expect(refused.stderr).toContain(
+      'loses data (drops column shop.customers.email and its data), but environment target requires a backup',
+    );
     w.write('dbee.yaml', workspaceYaml(engine, { environment: 'deploy:\n  allowHazards: [data-loss]' }));
     const ok = await run(w.root, 'deploy', { project: 'shop', package: pkg }, w.target.vars);
     expect(ok.stderr).toBe('');
@@ -111,6 +143,8 @@ describe.each(ENGINES)('gates and step policies [%s]', (engine) => {
     const w = keep(await workspaceWith(engine, SHOP_V1));
     const r = await run(w.root, 'deploy', { project: 'shop', allowHazards: 'data-loss,everything' }, w.target.vars);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('--allow-hazards: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "everything"');
+    expect(r.stderr).toContain(
+      '--allow-hazards: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "everything"',
+    );
   });
 });

@@ -36,7 +36,12 @@ export interface TestWorkspace {
  */
 export function workspaceYaml(engine: Target['engine'], options: { environment?: string; top?: string } = {}): string {
   const connection = engine === 'pglite' ? 'embedded: .dbee/db' : 'url: ${DBEE_RUNNER_URL}';
-  const indent = (text: string, n: number) => text.trim().split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+  const indent = (text: string, n: number) =>
+    text
+      .trim()
+      .split('\n')
+      .map((l) => ' '.repeat(n) + l)
+      .join('\n');
   return [
     'version: 1',
     'defaultEnvironment: target',
@@ -110,7 +115,8 @@ async function serverTarget(): Promise<Target> {
 export const ENGINES = ['pglite', 'postgres'] as const;
 
 /** A project `db.yaml` owning schema `name`. */
-export const dbYaml = (name: string, extra = '') => `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n${extra}`;
+export const dbYaml = (name: string, extra = '') =>
+  `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n${extra}`;
 
 const SNAPSHOT_SQL = `
 SELECT 'namespace' AS what, nspname AS name, '' AS detail FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' AND nspname <> ALL($1::text[])
@@ -146,7 +152,10 @@ ORDER BY 1, 2, 3`;
  * The database's catalog (names, columns, view, routine, index, constraint and trigger definitions; no oids), and
  * unless `withLedger` is false, every row of the ledger tables. `exclude` leaves schemas out.
  */
-export async function snapshot(target: Target, options: { withLedger?: boolean; exclude?: string[] } = {}): Promise<{ catalog: string[]; ledger: Record<string, unknown[]>; hash: string }> {
+export async function snapshot(
+  target: Target,
+  options: { withLedger?: boolean; exclude?: string[] } = {},
+): Promise<{ catalog: string[]; ledger: Record<string, unknown[]>; hash: string }> {
   const c = await target.connect();
   try {
     const exclude = [...(options.exclude ?? []), ...(options.withLedger === false ? ['dbee'] : [])];
@@ -154,7 +163,9 @@ export async function snapshot(target: Target, options: { withLedger?: boolean; 
     const catalog = rows.map((r) => `${r.what} ${r.name}: ${r.detail}`);
     const ledger: Record<string, unknown[]> = {};
     if (options.withLedger !== false) {
-      const tables = (await c.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'dbee' ORDER BY 1")).rows;
+      const tables = (
+        await c.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'dbee' ORDER BY 1")
+      ).rows;
       for (const { t } of tables) ledger[t] = (await c.query(`SELECT * FROM dbee.${t} ORDER BY 1, 2`)).rows;
     }
     const hash = createHash('sha256').update(JSON.stringify({ catalog, ledger })).digest('hex');
@@ -173,9 +184,21 @@ export async function rows(target: Target, sql: string): Promise<Record<string, 
  * Spawn the real CLI: `node packages/cli/bin/dbee.js <args> --cwd <root>`; output is collected. PGlite instances the
  * test process holds are closed first, so that the child reads what they wrote (test/support/pglite-share.ts).
  */
-export async function spawnDbee(root: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; output: () => { stdout: string; stderr: string }; exit: Promise<number | null>; waitFor(text: string, timeoutMs?: number): Promise<void> }> {
+export async function spawnDbee(
+  root: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{
+  child: ChildProcess;
+  output: () => { stdout: string; stderr: string };
+  exit: Promise<number | null>;
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+}> {
   await releasePglite();
-  const child = spawn(process.execPath, [BIN, ...args, '--cwd', root], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args, '--cwd', root], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const waiters: { text: string; resolve: () => void }[] = [];
@@ -202,7 +225,10 @@ export async function spawnDbee(root: string, args: string[], env: NodeJS.Proces
     exit,
     waitFor(text, timeoutMs = 60_000) {
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}"; stdout:\n${stdout}\nstderr:\n${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for "${text}"; stdout:\n${stdout}\nstderr:\n${stderr}`)),
+          timeoutMs,
+        );
         waiters.push({
           text,
           resolve: () => {

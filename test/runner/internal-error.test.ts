@@ -16,7 +16,11 @@ const step = (order: number, key: string, sql: string): PlanStep => ({
   order,
   project: 'p',
   key,
-  objectKey: { kind: key.startsWith('schema') ? 'schema' : 'table', schema: key.startsWith('schema') ? '' : 'p', name: key.split(/[:.]/).pop()! },
+  objectKey: {
+    kind: key.startsWith('schema') ? 'schema' : 'table',
+    schema: key.startsWith('schema') ? '' : 'p',
+    name: key.split(/[:.]/).pop()!,
+  },
   action: 'create',
   statements: [sql],
   reverse: null,
@@ -55,8 +59,16 @@ describe('an internal error after the first applied step [pglite]', () => {
     );
     expect(error).toBeInstanceOf(DbeeError);
     expect((error as DbeeError).exitCode).toBe(2);
-    expect((error as DbeeError).message).toMatch(/^internal error \(a bug in dbee, please report it\) after 2 steps applied: TypeError: Cannot read properties/);
-    const rows = (await conn.query<{ status: string; error: string; finished: boolean }>('SELECT status, error, finished_at IS NOT NULL AS finished FROM dbee.deployments')).rows;
-    expect(rows).toEqual([{ status: 'failed', error: "Cannot read properties of undefined (reading 'name')", finished: true }]);
+    expect((error as DbeeError).message).toMatch(
+      /^internal error \(a bug in dbee, please report it\) after 2 steps applied: TypeError: Cannot read properties/,
+    );
+    const rows = (
+      await conn.query<{ status: string; error: string; finished: boolean }>(
+        'SELECT status, error, finished_at IS NOT NULL AS finished FROM dbee.deployments',
+      )
+    ).rows;
+    expect(rows).toEqual([
+      { status: 'failed', error: "Cannot read properties of undefined (reading 'name')", finished: true },
+    ]);
   });
 });

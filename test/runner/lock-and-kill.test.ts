@@ -27,9 +27,13 @@ describe.each(ENGINES)('the deployment lock and killed deployments [%s]', (engin
 
     const refused = await run(w.root, 'deploy', { project: 'crm', waitForLock: 1 }, w.target.vars);
     expect(refused.code).toBe(1);
-    expect(refused.stdout).toMatch(/waiting up to 1s for the deployment lock held by \S+@\S+ \(pid \d+\) since \d{4}-\d\d-\d\dT/);
+    expect(refused.stdout).toMatch(
+      /waiting up to 1s for the deployment lock held by \S+@\S+ \(pid \d+\) since \d{4}-\d\d-\d\dT/,
+    );
     expect(refused.stdout.match(/waiting up to/g)).toHaveLength(1);
-    expect(refused.stderr).toMatch(/^error: another deployment holds the lock on deploy: \S+@\S+ \(pid \d+\) since \d{4}-\d\d-\d\dT\S+; gave up after 1s\n/);
+    expect(refused.stderr).toMatch(
+      /^error: another deployment holds the lock on deploy: \S+@\S+ \(pid \d+\) since \d{4}-\d\d-\d\dT\S+; gave up after 1s\n/,
+    );
     if (engine === 'pglite') expect(refused.stderr).toContain(`(pid ${a.child.pid})`);
 
     // A patient one waits until the first has finished, then runs.
@@ -56,9 +60,13 @@ describe.each(ENGINES)('the deployment lock and killed deployments [%s]', (engin
     expect(await a.exit).toBeNull();
 
     // What the killed run left: its deployment still says running; the steps before the slow one committed.
-    const left = await w.target.query<{ status: string; steps_applied: number }>('SELECT status, steps_applied FROM dbee.deployments');
+    const left = await w.target.query<{ status: string; steps_applied: number }>(
+      'SELECT status, steps_applied FROM dbee.deployments',
+    );
     expect(left).toEqual([{ status: 'running', steps_applied: 5 }]);
-    expect(await w.target.query("SELECT status, count(*)::int AS n FROM dbee.steps GROUP BY status")).toEqual([{ status: 'applied', n: 5 }]);
+    expect(await w.target.query('SELECT status, count(*)::int AS n FROM dbee.steps GROUP BY status')).toEqual([
+      { status: 'applied', n: 5 },
+    ]);
     expect(await w.target.query('SELECT version FROM dbee.migrations')).toEqual([{ version: '1' }]);
 
     const again = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
@@ -66,16 +74,23 @@ describe.each(ENGINES)('the deployment lock and killed deployments [%s]', (engin
     expect(again.stderr).toContain('warning: deployment #1 did not finish (the process ended): marked interrupted');
     // After a crash PostgreSQL may skip sequence values (they are logged ahead), so the new id is only "later".
     expect(again.stdout).toMatch(/shop: deploying 1 step \(deployment \d+\)/);
-    const rows = await w.target.query<{ id: number; status: string; steps_total: number; steps_applied: number; error: string | null }>(
-      'SELECT id::int, status, steps_total, steps_applied, error FROM dbee.deployments ORDER BY id',
-    );
+    const rows = await w.target.query<{
+      id: number;
+      status: string;
+      steps_total: number;
+      steps_applied: number;
+      error: string | null;
+    }>('SELECT id::int, status, steps_total, steps_applied, error FROM dbee.deployments ORDER BY id');
     expect(rows.map((r) => [r.status, r.steps_total, r.steps_applied])).toEqual([
       ['interrupted', 6, 5],
       ['succeeded', 1, 1],
     ]);
     expect(rows[0]!.id).toBe(1);
     expect(rows[0]!.error).toContain('interrupted: the process ended before the deployment finished');
-    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY version')).toEqual([{ version: '1' }, { version: '2' }]);
+    expect(await w.target.query('SELECT version FROM dbee.migrations ORDER BY version')).toEqual([
+      { version: '1' },
+      { version: '2' },
+    ]);
     expect(await w.target.query('SELECT count(*)::int AS n FROM shop.customers')).toEqual([{ n: 2 }]);
   });
 });

@@ -15,11 +15,19 @@ const keep = (w: TestWorkspace) => (workspaces.push(w), w);
 
 const catalog = async (t: Target) => (await snapshot(t, { withLedger: false })).catalog;
 const objects = (t: Target) => t.query('SELECT object_key, checksum FROM dbee.objects ORDER BY 1');
-const migrations = async (t: Target) => (await t.query<{ version: string }>('SELECT version FROM dbee.migrations ORDER BY version::int')).map((r) => r.version);
-const deployments = (t: Target) =>
-  t.query<{ id: number; kind: string; status: string; reverts: number | null; steps_total: number; steps_applied: number }>(
-    'SELECT id::int, kind, status, reverts::int, steps_total, steps_applied FROM dbee.deployments ORDER BY id',
+const migrations = async (t: Target) =>
+  (await t.query<{ version: string }>('SELECT version FROM dbee.migrations ORDER BY version::int')).map(
+    (r) => r.version,
   );
+const deployments = (t: Target) =>
+  t.query<{
+    id: number;
+    kind: string;
+    status: string;
+    reverts: number | null;
+    steps_total: number;
+    steps_applied: number;
+  }>('SELECT id::int, kind, status, reverts::int, steps_total, steps_applied FROM dbee.deployments ORDER BY id');
 const customers = (t: Target) => t.query('SELECT id, name FROM shop.customers ORDER BY id');
 
 /**
@@ -70,7 +78,13 @@ describe.each(ENGINES)('one executor for deploy, automatic rollback and rollback
     expect(await migrations(w.target)).toEqual(['1', '2', '3', '4', '5', '6', '7']);
     const deployed = await ledgerSteps(w.target, 3);
     expect(deployed.map((s) => s.status)).toEqual(Array(10).fill('applied'));
-    expect(deployed.map((s) => s.action)).toEqual(['replace', 'create', 'create', 'replace', ...Array(6).fill('migrate')]);
+    expect(deployed.map((s) => s.action)).toEqual([
+      'replace',
+      'create',
+      'create',
+      'replace',
+      ...Array(6).fill('migrate'),
+    ]);
 
     // 3. Its rollback: ten compensating steps, newest first; the schema, the data and the ledger's state are v1's.
     const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
@@ -88,7 +102,9 @@ describe.each(ENGINES)('one executor for deploy, automatic rollback and rollback
     const undo = await w.target.query<{ step_order: number; action: string; status: string; reverts_step: number }>(
       'SELECT step_order, action, status, reverts_step FROM dbee.steps WHERE deployment_id = 4 ORDER BY step_order',
     );
-    expect(undo.map((s) => [s.step_order, s.reverts_step, s.status])).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1, 10 - i, 'applied']));
+    expect(undo.map((s) => [s.step_order, s.reverts_step, s.status])).toEqual(
+      Array.from({ length: 10 }, (_, i) => [i + 1, 10 - i, 'applied']),
+    );
     expect(undo.map((s) => s.action)).toEqual(deployed.map((s) => `undo-${s.action}`).reverse());
 
     // 4. The rollback of the rollback: the ten steps again, the schema and the ledger's state are v2's.
@@ -109,7 +125,9 @@ describe.each(ENGINES)('one executor for deploy, automatic rollback and rollback
       'SELECT action, status, reverts_step FROM dbee.steps WHERE deployment_id = 5 ORDER BY step_order',
     );
     // Newest first again: step 1 undoes the rollback's step 10 (which undid step 1 of deployment 3).
-    expect(redone.map((s) => [s.reverts_step, s.action, s.status])).toEqual([...undo].reverse().map((s) => [s.step_order, s.action.slice('undo-'.length), 'applied']));
+    expect(redone.map((s) => [s.reverts_step, s.action, s.status])).toEqual(
+      [...undo].reverse().map((s) => [s.step_order, s.action.slice('undo-'.length), 'applied']),
+    );
     expect(await deployments(w.target)).toEqual([
       { id: 1, kind: 'deploy', status: 'succeeded', reverts: null, steps_total: 5, steps_applied: 5 },
       { id: 2, kind: 'deploy', status: 'rolled-back', reverts: null, steps_total: 10, steps_applied: 0 },
@@ -128,17 +146,24 @@ describe.each(ENGINES)('one executor for deploy, automatic rollback and rollback
  */
 describe('one executor for deploy, automatic rollback and rollback [teradata double]', () => {
   const V1: Record<string, string> = {
-    'schema/edw/tables/customers.sql': 'CREATE MULTISET TABLE {{env}}_EDW.customers (id INTEGER NOT NULL, name VARCHAR(50)) PRIMARY INDEX (id);\n',
-    'schema/edw/tables/orders.sql': 'CREATE MULTISET TABLE {{env}}_EDW.orders (id INTEGER NOT NULL, customer_id INTEGER) PRIMARY INDEX (id);\n',
-    'schema/edw/tables/regions.sql': 'CREATE MULTISET TABLE {{env}}_EDW.regions (id INTEGER NOT NULL, label VARCHAR(20)) PRIMARY INDEX (id);\n',
-    'schema/edw/views/v_customers.sql': 'REPLACE VIEW {{env}}_EDW.v_customers AS SELECT id, name FROM {{env}}_EDW.customers;\n',
-    'schema/edw/macros/m_count.sql': 'REPLACE MACRO {{env}}_EDW.m_count AS (SELECT COUNT(*) FROM {{env}}_EDW.customers;);\n',
+    'schema/edw/tables/customers.sql':
+      'CREATE MULTISET TABLE {{env}}_EDW.customers (id INTEGER NOT NULL, name VARCHAR(50)) PRIMARY INDEX (id);\n',
+    'schema/edw/tables/orders.sql':
+      'CREATE MULTISET TABLE {{env}}_EDW.orders (id INTEGER NOT NULL, customer_id INTEGER) PRIMARY INDEX (id);\n',
+    'schema/edw/tables/regions.sql':
+      'CREATE MULTISET TABLE {{env}}_EDW.regions (id INTEGER NOT NULL, label VARCHAR(20)) PRIMARY INDEX (id);\n',
+    'schema/edw/views/v_customers.sql':
+      'REPLACE VIEW {{env}}_EDW.v_customers AS SELECT id, name FROM {{env}}_EDW.customers;\n',
+    'schema/edw/macros/m_count.sql':
+      'REPLACE MACRO {{env}}_EDW.m_count AS (SELECT COUNT(*) FROM {{env}}_EDW.customers;);\n',
   };
   /** Two objects replaced, eight created: ten steps. */
   const V2: Record<string, string> = {
     ...V1,
-    'schema/edw/views/v_customers.sql': 'REPLACE VIEW {{env}}_EDW.v_customers AS SELECT id, name, id AS customer_no FROM {{env}}_EDW.customers;\n',
-    'schema/edw/macros/m_count.sql': 'REPLACE MACRO {{env}}_EDW.m_count AS (SELECT COUNT(*) AS n FROM {{env}}_EDW.customers;);\n',
+    'schema/edw/views/v_customers.sql':
+      'REPLACE VIEW {{env}}_EDW.v_customers AS SELECT id, name, id AS customer_no FROM {{env}}_EDW.customers;\n',
+    'schema/edw/macros/m_count.sql':
+      'REPLACE MACRO {{env}}_EDW.m_count AS (SELECT COUNT(*) AS n FROM {{env}}_EDW.customers;);\n',
     'schema/edw/tables/t_a.sql': 'CREATE MULTISET TABLE {{env}}_EDW.t_a (id INTEGER NOT NULL) PRIMARY INDEX (id);\n',
     'schema/edw/tables/t_b.sql': 'CREATE MULTISET TABLE {{env}}_EDW.t_b (id INTEGER NOT NULL) PRIMARY INDEX (id);\n',
     'schema/edw/tables/t_c.sql': 'CREATE MULTISET TABLE {{env}}_EDW.t_c (id INTEGER NOT NULL) PRIMARY INDEX (id);\n',
@@ -160,15 +185,34 @@ describe('one executor for deploy, automatic rollback and rollback [teradata dou
       .filter(([k]) => k.startsWith('DEV_EDW.'))
       .map(([k, o]) => `${k} ${o.tableKind} ${o.show}`)
       .sort();
-  const tdObjects = (t: TeradataWorkspace) => t.ledger('objects').map((o) => [o.OBJECT_KEY, o.CHECKSUM]).sort();
+  const tdObjects = (t: TeradataWorkspace) =>
+    t
+      .ledger('objects')
+      .map((o) => [o.OBJECT_KEY, o.CHECKSUM])
+      .sort();
   const tdDeployments = (t: TeradataWorkspace) =>
-    t.ledger('deployments').map((d) => ({ id: Number(d.ID), kind: d.KIND, status: d.STATUS, reverts: d.REVERTS === null ? null : Number(d.REVERTS), steps_total: Number(d.STEPS_TOTAL), steps_applied: Number(d.STEPS_APPLIED) }));
+    t
+      .ledger('deployments')
+      .map((d) => ({
+        id: Number(d.ID),
+        kind: d.KIND,
+        status: d.STATUS,
+        reverts: d.REVERTS === null ? null : Number(d.REVERTS),
+        steps_total: Number(d.STEPS_TOTAL),
+        steps_applied: Number(d.STEPS_APPLIED),
+      }));
   const tdSteps = (t: TeradataWorkspace, deployment: number) =>
     t
       .ledger('steps')
       .filter((s) => Number(s.DEPLOYMENT_ID) === deployment)
       .sort((a, b) => Number(a.STEP_ORDER) - Number(b.STEP_ORDER))
-      .map((s) => ({ order: Number(s.STEP_ORDER), key: String(s.OBJECT_KEY), action: String(s.ACTION), status: String(s.STATUS), reverts: s.REVERTS_STEP === null ? null : Number(s.REVERTS_STEP) }));
+      .map((s) => ({
+        order: Number(s.STEP_ORDER),
+        key: String(s.OBJECT_KEY),
+        action: String(s.ACTION),
+        status: String(s.STATUS),
+        reverts: s.REVERTS_STEP === null ? null : Number(s.REVERTS_STEP),
+      }));
   const writeProject = (t: TeradataWorkspace, files: Record<string, string>) => {
     rmSync(join(t.root, 'schema'), { recursive: true, force: true });
     for (const [path, text] of Object.entries(files)) {
@@ -179,7 +223,10 @@ describe('one executor for deploy, automatic rollback and rollback [teradata dou
 
   it('fail at step 5 of 10 with autoRollback, then deploy, roll back, and roll back the rollback', async () => {
     const t = (td = teradataWorkspace());
-    t.write('db.yaml', "version: 1\nname: edw\nengine: teradata\nschemas: ['{{env}}_EDW']\nsearchPath: ['{{env}}_EDW']\ndeploy:\n  autoRollback: true\n");
+    t.write(
+      'db.yaml',
+      "version: 1\nname: edw\nengine: teradata\nschemas: ['{{env}}_EDW']\nsearchPath: ['{{env}}_EDW']\ndeploy:\n  autoRollback: true\n",
+    );
     writeProject(t, V1);
     const first = await t.dbee('deploy', { assumeYes: true });
     expect(first.stderr).toBe('');
@@ -196,7 +243,11 @@ describe('one executor for deploy, automatic rollback and rollback [teradata dou
     const fifth = /-- step 5\/10: \S+ (\S+)/.exec(plan.stdout)?.[1];
     expect(fifth, plan.stdout).toBeTruthy();
     const name = fifth!.split('.').pop()!.replace(/\(.*$/, '');
-    t.session.on(new RegExp(`^\\S+ (?:MULTISET TABLE |VIEW |MACRO )?DEV_EDW\\.${name}\\b`, 'i'), { error: { code: 3706, text: 'Syntax error: injected failure.' } }, { times: 1 });
+    t.session.on(
+      new RegExp(`^\\S+ (?:MULTISET TABLE |VIEW |MACRO )?DEV_EDW\\.${name}\\b`, 'i'),
+      { error: { code: 3706, text: 'Syntax error: injected failure.' } },
+      { times: 1 },
+    );
     const failed = await t.dbee('deploy', { assumeYes: true });
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('injected failure');
@@ -227,7 +278,12 @@ describe('one executor for deploy, automatic rollback and rollback [teradata dou
     expect(v2Objects).toHaveLength(13);
     const deployed = tdSteps(t, 3);
     expect(deployed.map((s) => s.status)).toEqual(Array(10).fill('applied'));
-    expect(deployed.filter((s) => s.action === 'replace').map((s) => s.key).sort()).toEqual(['macro:DEV_EDW.M_COUNT', 'view:DEV_EDW.V_CUSTOMERS']);
+    expect(
+      deployed
+        .filter((s) => s.action === 'replace')
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(['macro:DEV_EDW.M_COUNT', 'view:DEV_EDW.V_CUSTOMERS']);
 
     // 3. Its rollback: ten compensating steps, newest first; the catalog and the ledger's state are v1's.
     const back = await t.dbee('rollback', { assumeYes: true });
@@ -238,7 +294,9 @@ describe('one executor for deploy, automatic rollback and rollback [teradata dou
     expect(tdObjects(t)).toEqual(v1Objects);
     expect(tdSteps(t, 3).map((s) => s.status)).toEqual(Array(10).fill('undone'));
     const undo = tdSteps(t, 4);
-    expect(undo.map((s) => [s.order, s.reverts, s.status])).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1, 10 - i, 'applied']));
+    expect(undo.map((s) => [s.order, s.reverts, s.status])).toEqual(
+      Array.from({ length: 10 }, (_, i) => [i + 1, 10 - i, 'applied']),
+    );
     expect(undo.map((s) => s.action)).toEqual(deployed.map((s) => `undo-${s.action}`).reverse());
 
     // 4. The rollback of the rollback: the ten steps again; the catalog and the ledger's state are v2's.
@@ -250,7 +308,9 @@ describe('one executor for deploy, automatic rollback and rollback [teradata dou
     expect(tdObjects(t)).toEqual(v2Objects);
     expect(tdSteps(t, 3).map((s) => s.status)).toEqual(Array(10).fill('applied'));
     expect(tdSteps(t, 4).map((s) => s.status)).toEqual(Array(10).fill('undone'));
-    expect(tdSteps(t, 5).map((s) => [s.reverts, s.action, s.status])).toEqual([...undo].reverse().map((s) => [s.order, s.action.slice('undo-'.length), 'applied']));
+    expect(tdSteps(t, 5).map((s) => [s.reverts, s.action, s.status])).toEqual(
+      [...undo].reverse().map((s) => [s.order, s.action.slice('undo-'.length), 'applied']),
+    );
     expect(tdDeployments(t)).toEqual([
       { id: 1, kind: 'deploy', status: 'succeeded', reverts: null, steps_total: 5, steps_applied: 5 },
       { id: 2, kind: 'deploy', status: 'rolled-back', reverts: null, steps_total: 10, steps_applied: 0 },

@@ -1,5 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DbeeError, Workspace, graphProject, loadProjectModel, planFromSources, planSources, refuseNeedsDiff, type DeployedState, type PlanInput } from '@dbee/core';
+import {
+  DbeeError,
+  Workspace,
+  graphProject,
+  loadProjectModel,
+  planFromSources,
+  planSources,
+  refuseNeedsDiff,
+  type DeployedState,
+  type PlanInput,
+} from '@dbee/core';
 import { createPostgresEngine } from '@dbee/postgres';
 import { tempWorkspace, WORKSPACE_YAML } from '../support/workspace';
 import { project } from '../support/plan';
@@ -17,7 +27,9 @@ async function input(root: string, deployed: Map<string, DeployedState>): Promis
   const engine = createPostgresEngine();
   const p = workspace.project('shop');
   const { variables } = workspace.settings(p, environment);
-  const owners = new Map(graphProject(p, variables, workspace.projects).schemas.map((s) => [s, p.name] as [string, string]));
+  const owners = new Map(
+    graphProject(p, variables, workspace.projects).schemas.map((s) => [s, p.name] as [string, string]),
+  );
   const model = await loadProjectModel(root, p, variables, engine.parser, workspace.projects);
   return { engine, models: [model], planned: ['shop'], schemaOwners: owners, deployed };
 }

@@ -18,7 +18,12 @@ CREATE TRIGGER orders_touch BEFORE UPDATE ON shop.orders FOR EACH ROW EXECUTE FU
 INSERT INTO shop.orders (qty, note) VALUES (1, 'a'), (2, 'b');
 `;
 
-const key = (kind: ObjectKey['kind'], name: string, extra: Partial<ObjectKey> = {}): ObjectKey => ({ kind, schema: 'shop', name, ...extra });
+const key = (kind: ObjectKey['kind'], name: string, extra: Partial<ObjectKey> = {}): ObjectKey => ({
+  kind,
+  schema: 'shop',
+  name,
+  ...extra,
+});
 
 describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kind) => {
   let w: TestWorkspace;
@@ -70,16 +75,24 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
     expect(view).toMatch(/^CREATE OR REPLACE VIEW shop\.open_orders AS\n/);
     const fn = await engine.catalog!.captureDefinition(conn, key('function', 'total', { args: ['shop.status'] }));
     expect(fn).toMatch(/^CREATE OR REPLACE FUNCTION shop\.total\(p shop\.status\)/);
-    expect(await engine.catalog!.captureDefinition(conn, key('trigger', 'orders_touch', { parent: 'shop.orders' }))).toMatch(/^CREATE OR REPLACE TRIGGER orders_touch BEFORE UPDATE ON shop\.orders/);
-    expect(await engine.catalog!.captureDefinition(conn, key('type', 'status'))).toBe("CREATE TYPE shop.status AS ENUM ('new', 'paid')");
-    expect(await engine.catalog!.captureDefinition(conn, key('domain', 'positive'))).toMatch(/^CREATE DOMAIN shop\.positive AS integer CONSTRAINT positive_check CHECK/);
+    expect(
+      await engine.catalog!.captureDefinition(conn, key('trigger', 'orders_touch', { parent: 'shop.orders' })),
+    ).toMatch(/^CREATE OR REPLACE TRIGGER orders_touch BEFORE UPDATE ON shop\.orders/);
+    expect(await engine.catalog!.captureDefinition(conn, key('type', 'status'))).toBe(
+      "CREATE TYPE shop.status AS ENUM ('new', 'paid')",
+    );
+    expect(await engine.catalog!.captureDefinition(conn, key('domain', 'positive'))).toMatch(
+      /^CREATE DOMAIN shop\.positive AS integer CONSTRAINT positive_check CHECK/,
+    );
     const table = await engine.catalog!.captureDefinition(conn, key('table', 'orders'));
     expect(table).toContain('CREATE TABLE shop.orders (');
     expect(table).toContain("status shop.status DEFAULT 'new'::shop.status NOT NULL");
     expect(table).toContain('CONSTRAINT orders_pkey PRIMARY KEY (id)');
     expect(await engine.catalog!.captureDefinition(conn, key('view', 'missing'))).toBeNull();
     // The captured view recreates it: replace it, run the capture, and it is back.
-    await conn.execute("CREATE OR REPLACE VIEW shop.open_orders AS SELECT id, qty FROM shop.orders WHERE status = 'paid'");
+    await conn.execute(
+      "CREATE OR REPLACE VIEW shop.open_orders AS SELECT id, qty FROM shop.orders WHERE status = 'paid'",
+    );
     await conn.execute(view!);
     expect(await engine.catalog!.captureDefinition(conn, key('view', 'open_orders'))).toBe(view);
   });
@@ -108,7 +121,7 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
     await conn.transaction(async (tx) => {
       for (const s of aside!.statements) await tx.execute(s);
       // The new table gets the usual names, and copyData brings the rows of surviving columns over.
-      await tx.execute("CREATE TABLE shop.orders (id serial PRIMARY KEY, note text, added boolean DEFAULT true)");
+      await tx.execute('CREATE TABLE shop.orders (id serial PRIMARY KEY, note text, added boolean DEFAULT true)');
       await tx.execute(engine.catalog!.renderCopyData(aside!.backup!, key('table', 'orders'))!);
       const copied = await tx.query('SELECT id, note, added FROM shop.orders ORDER BY id');
       expect(copied.rows).toEqual([
@@ -121,21 +134,34 @@ describe.each(ENGINES)('PostgreSQL catalog helpers for deploy safety [%s]', (kin
       for (const s of aside!.reverse!) await tx.execute(s);
     });
     expect((await conn.query('SELECT count(*)::int AS n FROM shop.orders')).rows).toEqual([{ n: 2 }]);
-    expect(await engine.catalog!.existingObjects(conn, [key('index', 'orders_status_idx')])).toEqual(new Set(['index:shop.orders_status_idx']));
+    expect(await engine.catalog!.existingObjects(conn, [key('index', 'orders_status_idx')])).toEqual(
+      new Set(['index:shop.orders_status_idx']),
+    );
   });
 
   it('setAside drop: no CASCADE, and a view comes back from its captured definition', async () => {
-    expect((await engine.catalog!.setAside(conn, key('table', 'orders'), 'drop', 'x'))!).toEqual({ statements: ['DROP TABLE shop.orders'], reverse: null, backup: null });
+    expect((await engine.catalog!.setAside(conn, key('table', 'orders'), 'drop', 'x'))!).toEqual({
+      statements: ['DROP TABLE shop.orders'],
+      reverse: null,
+      backup: null,
+    });
     const view = (await engine.catalog!.setAside(conn, key('view', 'open_orders'), 'drop', 'x'))!;
     expect(view.statements).toEqual(['DROP VIEW shop.open_orders']);
     expect(view.reverse![0]).toMatch(/^CREATE OR REPLACE VIEW shop\.open_orders AS/);
-    const fn = (await engine.catalog!.setAside(conn, key('function', 'total', { args: ['shop.status'] }), 'rename', '20261121t103000'))!;
+    const fn = (await engine.catalog!.setAside(
+      conn,
+      key('function', 'total', { args: ['shop.status'] }),
+      'rename',
+      '20261121t103000',
+    ))!;
     expect(fn.statements).toEqual([
       'CREATE SCHEMA IF NOT EXISTS shop_dbee_bak',
       'ALTER ROUTINE shop.total(shop.status) RENAME TO total_bak_20261121t103000',
       'ALTER ROUTINE shop.total_bak_20261121t103000(shop.status) SET SCHEMA shop_dbee_bak',
     ]);
-    expect(fn.reverse).toEqual(['ALTER ROUTINE shop_dbee_bak.total_bak_20261121t103000(shop.status) SET SCHEMA shop', 'ALTER ROUTINE shop.total_bak_20261121t103000(shop.status) RENAME TO total',
+    expect(fn.reverse).toEqual([
+      'ALTER ROUTINE shop_dbee_bak.total_bak_20261121t103000(shop.status) SET SCHEMA shop',
+      'ALTER ROUTINE shop.total_bak_20261121t103000(shop.status) RENAME TO total',
       'DO $dbee$ BEGIN DROP SCHEMA IF EXISTS shop_dbee_bak; EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END $dbee$',
     ]);
     expect(await engine.catalog!.setAside(conn, key('table', 'missing'), 'rename', 'x')).toBeNull();

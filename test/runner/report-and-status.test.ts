@@ -16,11 +16,18 @@ const readJson = (w: TestWorkspace, rel: string) => JSON.parse(readFileSync(join
 describe.each(ENGINES)('progress, reports, summary and status [%s]', (engine) => {
   it('prints plain progress lines and a summary, and --report writes the deployment as JSON', async () => {
     const w = keep(await workspaceWith(engine, SHOP_V1));
-    const r = await run(w.root, 'deploy', { project: 'shop', report: 'out/deploy.json' }, { ...w.target.vars, GITHUB_RUN_ID: '4242' });
+    const r = await run(
+      w.root,
+      'deploy',
+      { project: 'shop', report: 'out/deploy.json' },
+      { ...w.target.vars, GITHUB_RUN_ID: '4242' },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('  [1/5] create schema:shop\n  [1/5] ok ');
-    expect(r.stdout).toMatch(/summary:\n {2}time: {8}\S+ \.\. \S+\n {2}environment: target \(\S+\)\n {2}projects: {4}shop succeeded 5\/5 steps \(deployment 1\)\n {2}source: {6}commit unknown \(not a git checkout\)\n {2}who: {9}\S+@\S+ \(CI job 4242\)\n {2}backups: {5}none\n {2}smoke: {7}shop \d+\/\d+ passed\n {2}duration: {4}.+\n {2}status: {6}succeeded \(exit 0\)\n/);
+    expect(r.stdout).toMatch(
+      /summary:\n {2}time: {8}\S+ \.\. \S+\n {2}environment: target \(\S+\)\n {2}projects: {4}shop succeeded 5\/5 steps \(deployment 1\)\n {2}source: {6}commit unknown \(not a git checkout\)\n {2}who: {9}\S+@\S+ \(CI job 4242\)\n {2}backups: {5}none\n {2}smoke: {7}shop \d+\/\d+ passed\n {2}duration: {4}.+\n {2}status: {6}succeeded \(exit 0\)\n/,
+    );
     const report = readJson(w, 'out/deploy.json');
     expect(report).toMatchObject({
       formatVersion: 1,
@@ -51,15 +58,39 @@ describe.each(ENGINES)('progress, reports, summary and status [%s]', (engine) =>
     expect(failed.stdout).toContain('  [5/10] FAILED ');
     expect(failed.stdout).toContain('status:      rolled-back (exit 2)');
     const report = readJson(w, 'failed.json');
-    expect(report).toMatchObject({ status: 'rolled-back', exitCode: 2, error: { message: expect.stringContaining('division by zero') } });
-    expect(report.projects[0]).toMatchObject({ status: 'rolled-back', stepsApplied: 0, rollback: { undone: 4, incomplete: null } });
-    expect(report.steps.map((s: { status: string }) => s.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'failed', 'not-run', 'not-run', 'not-run', 'not-run', 'not-run']);
+    expect(report).toMatchObject({
+      status: 'rolled-back',
+      exitCode: 2,
+      error: { message: expect.stringContaining('division by zero') },
+    });
+    expect(report.projects[0]).toMatchObject({
+      status: 'rolled-back',
+      stepsApplied: 0,
+      rollback: { undone: 4, incomplete: null },
+    });
+    expect(report.steps.map((s: { status: string }) => s.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'failed',
+      'not-run',
+      'not-run',
+      'not-run',
+      'not-run',
+      'not-run',
+    ]);
 
     w.write('dbee.yaml', workspaceYaml(engine, { environment: 'gates:\n  protected: true' }));
     const refused = await run(w.root, 'deploy', { project: 'shop', report: 'refused.json' }, w.target.vars);
     expect(refused.code).toBe(1);
     expect(refused.stdout).not.toContain('summary:');
-    expect(readJson(w, 'refused.json')).toMatchObject({ status: 'refused', exitCode: 1, error: { code: 'GATE_CONFIRMATION_REQUIRED' }, steps: [] });
+    expect(readJson(w, 'refused.json')).toMatchObject({
+      status: 'refused',
+      exitCode: 1,
+      error: { code: 'GATE_CONFIRMATION_REQUIRED' },
+      steps: [],
+    });
   });
 
   it('status reports drift once the schema changes outside dbee, and the mean time to rollback', async () => {

@@ -22,21 +22,38 @@ function many(n: number, broken: number | null, environment = ''): Record<string
   };
   for (let i = 1; i <= n; i++) {
     const name = `t${String(i).padStart(3, '0')}`;
-    files[`many/${name}.sql`] = `CREATE TABLE many.${name} (id int PRIMARY KEY, v ${i === broken ? 'no_such_type' : 'text'});\nCOMMENT ON TABLE many.${name} IS 'table ${i}';\n`;
+    files[`many/${name}.sql`] =
+      `CREATE TABLE many.${name} (id int PRIMARY KEY, v ${i === broken ? 'no_such_type' : 'text'});\nCOMMENT ON TABLE many.${name} IS 'table ${i}';\n`;
   }
   return files;
 }
 
-type StepRow = { step_order: number; object_key: string; status: string; duration_ms: number | null; started_at: Date | null };
+type StepRow = {
+  step_order: number;
+  object_key: string;
+  status: string;
+  duration_ms: number | null;
+  started_at: Date | null;
+};
 const steps = (w: TestWorkspace, deployment: number) =>
-  w.target.query<StepRow>('SELECT step_order, object_key, status, duration_ms, started_at FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order', [deployment]);
+  w.target.query<StepRow>(
+    'SELECT step_order, object_key, status, duration_ms, started_at FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order',
+    [deployment],
+  );
 const tables = async (w: TestWorkspace) =>
-  (await w.target.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'many' ORDER BY 1")).map((r) => r.t);
+  (
+    await w.target.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'many' ORDER BY 1")
+  ).map((r) => r.t);
 
 describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s]', (engine) => {
   it('transaction: object, a failure in the middle of a request: the steps before it committed with their rows, it failed, the rest never ran; a re-run resumes', async () => {
     const files = many(12, 8);
-    const w = keep(await workspaceWith(engine, { ...files, 'dbee.yaml': workspaceYaml(engine, { environment: 'deploy:\n  smokeAfterDeploy: false' }) }));
+    const w = keep(
+      await workspaceWith(engine, {
+        ...files,
+        'dbee.yaml': workspaceYaml(engine, { environment: 'deploy:\n  smokeAfterDeploy: false' }),
+      }),
+    );
     const r = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('many/t008.sql:1');
@@ -60,11 +77,18 @@ describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s
       expect(s.started_at).not.toBeNull();
     }
     expect(await tables(w)).toEqual(['t001', 't002', 't003', 't004', 't005', 't006', 't007']);
-    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([{ n: 8 }]);
-    expect(await w.target.query('SELECT status, steps_applied FROM dbee.deployments')).toEqual([{ status: 'failed', steps_applied: 8 }]);
+    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([
+      { n: 8 },
+    ]);
+    expect(await w.target.query('SELECT status, steps_applied FROM dbee.deployments')).toEqual([
+      { status: 'failed', steps_applied: 8 },
+    ]);
     expect(await w.target.query("SELECT obj_description('many.t007'::regclass) AS c")).toEqual([{ c: 'table 7' }]);
 
-    w.write('many/t008.sql', "CREATE TABLE many.t008 (id int PRIMARY KEY, v text);\nCOMMENT ON TABLE many.t008 IS 'table 8';\n");
+    w.write(
+      'many/t008.sql',
+      "CREATE TABLE many.t008 (id int PRIMARY KEY, v text);\nCOMMENT ON TABLE many.t008 IS 'table 8';\n",
+    );
     const again = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
@@ -77,7 +101,14 @@ describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s
   });
 
   it('transaction: project over more steps than a request holds: one transaction across requests; a failure rolls all of it back', async () => {
-    const w = keep(await workspaceWith(engine, { ...many(130, 120), 'dbee.yaml': workspaceYaml(engine, { environment: 'deploy:\n  transaction: project\n  smokeAfterDeploy: false' }) }));
+    const w = keep(
+      await workspaceWith(engine, {
+        ...many(130, 120),
+        'dbee.yaml': workspaceYaml(engine, {
+          environment: 'deploy:\n  transaction: project\n  smokeAfterDeploy: false',
+        }),
+      }),
+    );
     const before = await snapshot(w.target, { withLedger: false });
     const r = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
     expect(r.code).toBe(2);
@@ -89,15 +120,21 @@ describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s
     expect(rows[120]!.status).toBe('failed');
     expect(rows.slice(121).every((s) => s.status === 'skipped')).toBe(true);
     expect((await snapshot(w.target, { withLedger: false })).catalog).toEqual(before.catalog);
-    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([{ n: 0 }]);
+    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([
+      { n: 0 },
+    ]);
 
     w.write('many/t120.sql', 'CREATE TABLE many.t120 (id int PRIMARY KEY, v text);\n');
     const again = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect((await tables(w)).length).toBe(130);
-    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([{ n: 131 }]);
-    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.steps WHERE deployment_id = 2 AND status = 'applied'")).toEqual([{ n: 131 }]);
+    expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([
+      { n: 131 },
+    ]);
+    expect(
+      await w.target.query("SELECT count(*)::int AS n FROM dbee.steps WHERE deployment_id = 2 AND status = 'applied'"),
+    ).toEqual([{ n: 131 }]);
   });
   it("a step's previous checksum is the object's ledger state before it (written as a literal in the request)", async () => {
     const files = {
@@ -112,7 +149,10 @@ describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s
     expect((await run(w.root, 'deploy', { project: 'many' }, w.target.vars)).code).toBe(0);
     type Row = { object_key: string; previous_checksum: string | null; checksum: string };
     const rowsOf = (id: number) =>
-      w.target.query<Row>('SELECT object_key, previous_checksum, checksum FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order', [id]);
+      w.target.query<Row>(
+        'SELECT object_key, previous_checksum, checksum FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order',
+        [id],
+      );
     // First deployment: nothing was recorded before.
     expect((await rowsOf(1)).map((r) => [r.object_key, r.previous_checksum])).toEqual([
       ['schema:many', null],
@@ -120,7 +160,13 @@ describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s
       ['view:many.v1', null],
       ['view:many.v2', null],
     ]);
-    const before = new Map((await w.target.query<{ object_key: string; checksum: string }>("SELECT object_key, checksum FROM dbee.objects WHERE project = 'many'")).map((r) => [r.object_key, r.checksum]));
+    const before = new Map(
+      (
+        await w.target.query<{ object_key: string; checksum: string }>(
+          "SELECT object_key, checksum FROM dbee.objects WHERE project = 'many'",
+        )
+      ).map((r) => [r.object_key, r.checksum]),
+    );
     w.write('many/v1.sql', 'CREATE VIEW many.v1 AS SELECT id, 1 AS one FROM many.t;\n');
     w.write('many/v2.sql', 'CREATE VIEW many.v2 AS SELECT id, v, 2 AS two FROM many.t;\n');
     const again = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);

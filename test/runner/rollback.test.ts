@@ -29,7 +29,15 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
       { id: 1, name: 'ada' },
       { id: 2, name: 'bob' },
     ]);
-    const deployments = await w.target.query<{ id: number; status: string; steps_total: number; steps_applied: number; error: string; failed_statement: string; summary: Record<string, unknown> }>(
+    const deployments = await w.target.query<{
+      id: number;
+      status: string;
+      steps_total: number;
+      steps_applied: number;
+      error: string;
+      failed_statement: string;
+      summary: Record<string, unknown>;
+    }>(
       'SELECT id::int, status, steps_total, steps_applied, error, failed_statement, summary FROM dbee.deployments ORDER BY id',
     );
     expect(deployments.map((d) => [d.id, d.status, d.steps_total, d.steps_applied])).toEqual([
@@ -38,7 +46,11 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
     ]);
     expect(deployments[1]!.error).toContain('division by zero');
     expect(deployments[1]!.failed_statement).toBe('SELECT 1/0');
-    expect(deployments[1]!.summary).toMatchObject({ transaction: 'object', failedAt: expect.any(String), rolledBackAt: expect.any(String) });
+    expect(deployments[1]!.summary).toMatchObject({
+      transaction: 'object',
+      failedAt: expect.any(String),
+      rolledBackAt: expect.any(String),
+    });
     const steps = await ledgerSteps(w.target, 2);
     expect(steps.map((s) => [s.step_order, s.status])).toEqual([
       [1, 'undone'],
@@ -47,7 +59,12 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
       [4, 'undone'],
       [5, 'failed'],
     ]);
-    expect(steps.slice(0, 4).map((s) => s.action).sort()).toEqual(['create', 'create', 'replace', 'replace']);
+    expect(
+      steps
+        .slice(0, 4)
+        .map((s) => s.action)
+        .sort(),
+    ).toEqual(['create', 'create', 'replace', 'replace']);
     expect(steps[4]).toMatchObject({ object_key: 'migration:shop/V2', action: 'migrate' });
     // The replaced view's previous definition was captured before the step, and is its recorded reverse.
     const view = await w.target.query<{ previous_definition: string; reverse_statements: string[] }>(
@@ -73,7 +90,13 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('fix the cause and deploy again to resume');
-    expect((await ledgerSteps(w.target, 2)).map((s) => s.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'failed']);
+    expect((await ledgerSteps(w.target, 2)).map((s) => s.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'failed',
+    ]);
     expect(await w.target.query("SELECT shop.greet('x') AS g")).toEqual([{ g: 'hi x' }]);
     expect(await w.target.query('SELECT count(*)::int AS n FROM shop.orders')).toEqual([{ n: 0 }]);
 
@@ -83,12 +106,17 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('shop: deploying 6 steps (deployment 3)');
     expect(again.stdout).toContain('[1/6] migrate migration:shop/V2');
-    expect(await w.target.query('SELECT id::int, status, steps_total, steps_applied FROM dbee.deployments ORDER BY id')).toEqual([
+    expect(
+      await w.target.query('SELECT id::int, status, steps_total, steps_applied FROM dbee.deployments ORDER BY id'),
+    ).toEqual([
       { id: 1, status: 'succeeded', steps_total: 5, steps_applied: 5 },
       { id: 2, status: 'failed', steps_total: 10, steps_applied: 4 },
       { id: 3, status: 'succeeded', steps_total: 6, steps_applied: 6 },
     ]);
-    expect(await w.target.query('SELECT name FROM shop.customers ORDER BY id')).toEqual([{ name: 'ada!' }, { name: 'bob!' }]);
+    expect(await w.target.query('SELECT name FROM shop.customers ORDER BY id')).toEqual([
+      { name: 'ada!' },
+      { name: 'bob!' },
+    ]);
   });
 
   it('transaction: project puts the project in one transaction: a failure rolls back every step before it', async () => {
@@ -110,7 +138,9 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
       'skipped',
       'skipped',
     ]);
-    expect(await w.target.query('SELECT status, steps_applied FROM dbee.deployments WHERE id = 2')).toEqual([{ status: 'failed', steps_applied: 0 }]);
+    expect(await w.target.query('SELECT status, steps_applied FROM dbee.deployments WHERE id = 2')).toEqual([
+      { status: 'failed', steps_applied: 0 },
+    ]);
   });
 
   it('a non-transactional statement runs alone, is recorded as such, and stays applied when a later transaction fails', async () => {
@@ -123,7 +153,9 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
     });
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.code).toBe(2);
-    const steps = await w.target.query<{ step_order: number; status: string; transactional: boolean }>('SELECT step_order, status, transactional FROM dbee.steps WHERE deployment_id = 2 ORDER BY step_order');
+    const steps = await w.target.query<{ step_order: number; status: string; transactional: boolean }>(
+      'SELECT step_order, status, transactional FROM dbee.steps WHERE deployment_id = 2 ORDER BY step_order',
+    );
     expect(steps.map((s) => [s.step_order, s.status, s.transactional])).toEqual([
       [1, 'applied', true],
       [2, 'applied', true],
@@ -136,7 +168,9 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
       [9, 'skipped', true],
       [10, 'skipped', true],
     ]);
-    expect(await w.target.query("SELECT indexname FROM pg_indexes WHERE indexname = 'customers_name_idx'")).toEqual([{ indexname: 'customers_name_idx' }]);
+    expect(await w.target.query("SELECT indexname FROM pg_indexes WHERE indexname = 'customers_name_idx'")).toEqual([
+      { indexname: 'customers_name_idx' },
+    ]);
   });
 
   it('a transaction that fails at COMMIT (a deferred constraint) is recorded as a failure of its last step', async () => {
@@ -154,7 +188,9 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
       ['table:shop.zz', 'rolled-back'],
       ['migration:shop/V2', 'failed'],
     ]);
-    expect(await w.target.query("SELECT failed_statement FROM dbee.deployments WHERE id = 2")).toEqual([{ failed_statement: 'COMMIT' }]);
+    expect(await w.target.query('SELECT failed_statement FROM dbee.deployments WHERE id = 2')).toEqual([
+      { failed_statement: 'COMMIT' },
+    ]);
     expect(await w.target.query("SELECT to_regclass('shop.zz') IS NULL AS gone")).toEqual([{ gone: true }]);
   });
 
@@ -178,7 +214,9 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
       ['migration:shop/V2', 'skipped'],
     ]);
     expect(await w.target.query('SELECT count(*)::int AS n FROM shop.zfine')).toEqual([{ n: 0 }]);
-    expect(await w.target.query('SELECT status, steps_applied FROM dbee.deployments WHERE id = 2')).toEqual([{ status: 'failed', steps_applied: 1 }]);
+    expect(await w.target.query('SELECT status, steps_applied FROM dbee.deployments WHERE id = 2')).toEqual([
+      { status: 'failed', steps_applied: 1 },
+    ]);
   });
 
   it('transaction: plan spans projects: a failure in the second project rolls back the first one too', async () => {

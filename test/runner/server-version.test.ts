@@ -50,13 +50,22 @@ function oldServer(version: string): Promise<{ server: Server; port: number; rec
         const type = String.fromCharCode(buffered[0]!);
         received.push(type);
         if (type === 'Q' || type === 'S') {
-          socket.write(Buffer.concat([message('E', Buffer.from('SERROR\0C0A000\0Mthis test server runs no statements\0\0', 'utf8')), message('Z', Buffer.from('I', 'latin1'))]));
+          socket.write(
+            Buffer.concat([
+              message('E', Buffer.from('SERROR\0C0A000\0Mthis test server runs no statements\0\0', 'utf8')),
+              message('Z', Buffer.from('I', 'latin1')),
+            ]),
+          );
         }
         buffered = buffered.subarray(1 + buffered.readInt32BE(1));
       }
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, received })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, port: (server.address() as { port: number }).port, received }),
+    ),
+  );
 }
 
 describe('PostgreSQL server version', () => {
@@ -67,7 +76,8 @@ describe('PostgreSQL server version', () => {
   afterAll(() => new Promise<void>((resolve) => old.server.close(() => resolve())));
 
   it('reads the major version as servers report it, and lets through 14 and later and what it cannot read', () => {
-    for (const v of ['14.0', '15.20 (Debian 15.20-0+deb12u1)', '17.5', '18beta1', '', 'unknown']) expect(() => checkServerVersion(v, 'environment x')).not.toThrow();
+    for (const v of ['14.0', '15.20 (Debian 15.20-0+deb12u1)', '17.5', '18beta1', '', 'unknown'])
+      expect(() => checkServerVersion(v, 'environment x')).not.toThrow();
     expect(() => checkServerVersion(undefined, 'environment x')).not.toThrow();
     for (const v of ['13.16 (Debian 13.16-1)', '12.22', '9.6.24']) {
       const e = (() => {
@@ -79,19 +89,26 @@ describe('PostgreSQL server version', () => {
       })();
       expect(e).toBeInstanceOf(DbeeError);
       expect((e as DbeeError).code).toBe('SERVER_TOO_OLD');
-      expect((e as DbeeError).message).toBe(`environment x is PostgreSQL ${v.split(' ')[0]}; dbee needs PostgreSQL 14 or later`);
+      expect((e as DbeeError).message).toBe(
+        `environment x is PostgreSQL ${v.split(' ')[0]}; dbee needs PostgreSQL 14 or later`,
+      );
     }
   });
 
-  it('opens a session on this machine\'s server (15) as before', async () => {
+  it("opens a session on this machine's server (15) as before", async () => {
     const c = await PgConnection.open({ connectionString: SERVER_URL }, 'the test server');
-    expect((await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version).toMatch(/^1[5-9]/);
+    expect((await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version).toMatch(
+      /^1[5-9]/,
+    );
     await c.close();
   });
 
   it('refuses a PostgreSQL 13 server as the session opens: exit code 1, the version named, no statement sent', async () => {
     const before = old.received.length;
-    const e = await PgConnection.open({ host: '127.0.0.1', port: old.port, user: 'u', database: 'd' }, 'environment old').then(
+    const e = await PgConnection.open(
+      { host: '127.0.0.1', port: old.port, user: 'u', database: 'd' },
+      'environment old',
+    ).then(
       () => null,
       (error: unknown) => error,
     );
@@ -104,13 +121,19 @@ describe('PostgreSQL server version', () => {
 
   it('dbee deploy to it stops with exit code 1 and says what to do, without a stack trace', async () => {
     const w = tempWorkspace({
-      'dbee.yaml': 'version: 1\ndefaultEnvironment: old\nenvironments:\n  old:\n    engine: postgres\n    connection:\n      url: ${DBEE_OLD_URL}\n',
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: old\nenvironments:\n  old:\n    engine: postgres\n    connection:\n      url: ${DBEE_OLD_URL}\n',
       'db/db.yaml': 'version: 1\nname: shop\nengine: postgres\nschemas: [shop]\n',
       'db/schema/shop/schema.sql': 'CREATE SCHEMA shop;\n',
     });
     try {
       const before = old.received.length;
-      const r = await run(w.root, 'deploy', { project: 'shop', env: 'old' }, { DBEE_OLD_URL: `postgres://u@127.0.0.1:${old.port}/d` });
+      const r = await run(
+        w.root,
+        'deploy',
+        { project: 'shop', env: 'old' },
+        { DBEE_OLD_URL: `postgres://u@127.0.0.1:${old.port}/d` },
+      );
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('is PostgreSQL 13.16; dbee needs PostgreSQL 14 or later');
       expect(r.stderr).toContain('nothing was changed on it; upgrade the server');

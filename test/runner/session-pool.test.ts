@@ -20,21 +20,40 @@ const project = (name: string, deploy = '') => ({
 
 describe.each(ENGINES)('a batch session pool gives each project its own session settings [%s]', (engine) => {
   it('project a (lockTimeout 777ms, statementTimeout 9s) then b (none) through one pool: b runs with the defaults', async () => {
-    const w = await workspaceWith(engine, { ...project('a', 'deploy:\n  lockTimeout: 777ms\n  statementTimeout: 9s\n'), ...project('b') });
+    const w = await workspaceWith(engine, {
+      ...project('a', 'deploy:\n  lockTimeout: 777ms\n  statementTimeout: 9s\n'),
+      ...project('b'),
+    });
     workspaces.push(w);
     let out = '';
     const sink = new Writable({ write: (c, _e, cb) => ((out += String(c)), cb()) });
     const pool = new SessionPool();
     try {
       for (const name of ['a', 'b']) {
-        const code = await runDbeeCommand('deploy', { project: name }, { workspaceRoot: w.root, stdout: sink, stderr: sink, env: { ...process.env, ...w.target.vars }, interactive: false, fromNx: true, sessions: pool });
+        const code = await runDbeeCommand(
+          'deploy',
+          { project: name },
+          {
+            workspaceRoot: w.root,
+            stdout: sink,
+            stderr: sink,
+            env: { ...process.env, ...w.target.vars },
+            interactive: false,
+            fromNx: true,
+            sessions: pool,
+          },
+        );
         expect(code, out).toBe(0);
       }
     } finally {
       await pool.close();
     }
-    expect(await w.target.query('SELECT lock_timeout, statement_timeout FROM a.seen')).toEqual([{ lock_timeout: '777ms', statement_timeout: '9s' }]);
-    expect(await w.target.query('SELECT lock_timeout, statement_timeout FROM b.seen')).toEqual([{ lock_timeout: '0', statement_timeout: '0' }]);
+    expect(await w.target.query('SELECT lock_timeout, statement_timeout FROM a.seen')).toEqual([
+      { lock_timeout: '777ms', statement_timeout: '9s' },
+    ]);
+    expect(await w.target.query('SELECT lock_timeout, statement_timeout FROM b.seen')).toEqual([
+      { lock_timeout: '0', statement_timeout: '0' },
+    ]);
     if (engine === 'postgres') {
       // The pooled connection is marked as the lock holder's working session once, and stays marked for b: a later
       // lock taker can still tell this batch's work from a dead deployment's.
@@ -48,13 +67,27 @@ describe.each(ENGINES)('a batch session pool gives each project its own session 
     workspaces.push(w);
     let out = '';
     const sink = new Writable({ write: (chunk, _e, cb) => ((out += String(chunk)), cb()) });
-    const io = { workspaceRoot: w.root, stdout: sink, stderr: sink, env: { ...process.env, ...w.target.vars }, interactive: false, fromNx: true };
-    const recorded = () => w.target.query<{ project: string; fingerprint: string | null }>(`SELECT project, summary::jsonb ->> 'fingerprint' AS fingerprint FROM dbee.deployments ORDER BY id`);
+    const io = {
+      workspaceRoot: w.root,
+      stdout: sink,
+      stderr: sink,
+      env: { ...process.env, ...w.target.vars },
+      interactive: false,
+      fromNx: true,
+    };
+    const recorded = () =>
+      w.target.query<{ project: string; fingerprint: string | null }>(
+        `SELECT project, summary::jsonb ->> 'fingerprint' AS fingerprint FROM dbee.deployments ORDER BY id`,
+      );
     const pool = new SessionPool();
     try {
-      for (const name of ['c', 'd']) expect(await runDbeeCommand('deploy', { project: name }, { ...io, sessions: pool }), out).toBe(0);
+      for (const name of ['c', 'd'])
+        expect(await runDbeeCommand('deploy', { project: name }, { ...io, sessions: pool }), out).toBe(0);
       // Not yet: the batch reads them all at its end.
-      expect(await recorded()).toEqual([{ project: 'c', fingerprint: null }, { project: 'd', fingerprint: null }]);
+      expect(await recorded()).toEqual([
+        { project: 'c', fingerprint: null },
+        { project: 'd', fingerprint: null },
+      ]);
     } finally {
       await pool.close();
     }

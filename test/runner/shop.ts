@@ -8,7 +8,8 @@ export const SHOP_V1: Record<string, string> = {
   'shop/schema.sql': 'CREATE SCHEMA shop;\n',
   'shop/customers.sql': 'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL);\n',
   'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, name FROM shop.customers;\n',
-  'shop/greet.sql': "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hello ' || n $$;\n",
+  'shop/greet.sql':
+    "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hello ' || n $$;\n",
   'shop/migrations/V1__seed.sql': "INSERT INTO shop.customers VALUES (1, 'ada'), (2, 'bob');\n",
   'shop/migrations/V1__seed.rollback.sql': 'DELETE FROM shop.customers WHERE id IN (1, 2);\n',
 };
@@ -20,11 +21,15 @@ export const SHOP_V1: Record<string, string> = {
 export function shopV2(failing = true): Record<string, string> {
   const files: Record<string, string> = {
     'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, upper(name) AS name FROM shop.customers;\n',
-    'shop/greet.sql': "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hi ' || n $$;\n",
-    'shop/orders.sql': 'CREATE TABLE shop.orders (id int PRIMARY KEY, customer int REFERENCES shop.customers (id), total numeric);\n',
-    'shop/order_count.sql': 'CREATE OR REPLACE FUNCTION shop.order_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM shop.orders $$;\n',
+    'shop/greet.sql':
+      "CREATE OR REPLACE FUNCTION shop.greet(n text) RETURNS text LANGUAGE sql AS $$ SELECT 'hi ' || n $$;\n",
+    'shop/orders.sql':
+      'CREATE TABLE shop.orders (id int PRIMARY KEY, customer int REFERENCES shop.customers (id), total numeric);\n',
+    'shop/order_count.sql':
+      'CREATE OR REPLACE FUNCTION shop.order_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM shop.orders $$;\n',
     'shop/migrations/V2__orders.sql': `INSERT INTO shop.orders VALUES (1, 1, 10);\nUPDATE shop.customers SET name = name || '!';\n${failing ? 'SELECT 1/0;\n' : ''}`,
-    'shop/migrations/V2__orders.rollback.sql': "DELETE FROM shop.orders;\nUPDATE shop.customers SET name = rtrim(name, '!');\n",
+    'shop/migrations/V2__orders.rollback.sql':
+      "DELETE FROM shop.orders;\nUPDATE shop.customers SET name = rtrim(name, '!');\n",
   };
   for (let v = 3; v <= 7; v++) {
     files[`shop/migrations/V${v}__step.sql`] = `SELECT ${v};\n`;
@@ -46,6 +51,12 @@ export function writeAll(w: TestWorkspace, files: Record<string, string>): void 
   for (const [rel, text] of Object.entries(files)) w.write(rel, text);
 }
 
-export async function ledgerSteps(target: Target, deployment: number): Promise<{ step_order: number; object_key: string; action: string; status: string }[]> {
-  return target.query(`SELECT step_order, object_key, action, status FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order`, [deployment]);
+export async function ledgerSteps(
+  target: Target,
+  deployment: number,
+): Promise<{ step_order: number; object_key: string; action: string; status: string }[]> {
+  return target.query(
+    `SELECT step_order, object_key, action, status FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order`,
+    [deployment],
+  );
 }

@@ -25,7 +25,9 @@ describe('session timeouts per environment [postgres]', () => {
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('canceling statement due to lock timeout');
-      const steps = await w.target.query<{ object_key: string; status: string; error: string }>("SELECT object_key, status, error FROM dbee.steps WHERE deployment_id = 2");
+      const steps = await w.target.query<{ object_key: string; status: string; error: string }>(
+        'SELECT object_key, status, error FROM dbee.steps WHERE deployment_id = 2',
+      );
       expect(steps.map((s) => [s.object_key, s.status])).toEqual([['view:shop.recent', 'failed']]);
     } finally {
       await holder.execute('ROLLBACK');

@@ -33,7 +33,8 @@ describe.each(ENGINES)('the smoke baseline after a deployment compiles the views
         [deployment],
       )
     ).map((r) => r.check_name.replace(/^baseline: view app\.(\w+) compiles$/, '$1'));
-  const lastDeployment = async (w: TestWorkspace) => (await w.target.query<{ id: number }>('SELECT max(id)::int AS id FROM dbee.deployments'))[0]!.id;
+  const lastDeployment = async (w: TestWorkspace) =>
+    (await w.target.query<{ id: number }>('SELECT max(id)::int AS id FROM dbee.deployments'))[0]!.id;
   const deploy = async (w: TestWorkspace) => {
     const r = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
     expect(r.code, r.stderr).toBe(0);

@@ -53,7 +53,9 @@ describe.each(TARGETS)('smoke-test the deployed examples [%s]', (_name, setup) =
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ project: 'core', environment: target.env, deploymentId: 1, passed: true });
-    expect(report.results.map((x: { name: string; status: string; source: string }) => [x.name, x.status, x.source])).toEqual([
+    expect(
+      report.results.map((x: { name: string; status: string; source: string }) => [x.name, x.status, x.source]),
+    ).toEqual([
       ['baseline: deployed objects exist', 'passed', 'baseline'],
       ['baseline: view core.active_customers compiles', 'passed', 'baseline'],
       ['active customers view answers with its columns', 'passed', 'examples/core/smoke/core.yaml:3'],
@@ -62,7 +64,7 @@ describe.each(TARGETS)('smoke-test the deployed examples [%s]', (_name, setup) =
     expect(report.results.every((x: { durationMs: unknown }) => typeof x.durationMs === 'number')).toBe(true);
   });
 
-  it('stores every result in dbee.smoke_results against the project\'s last deployment', async () => {
+  it("stores every result in dbee.smoke_results against the project's last deployment", async () => {
     const rows = await target.query(
       `SELECT project, environment, deployment_id::int AS deployment, count(*)::int AS checks, count(*) FILTER (WHERE status = 'passed')::int AS passed
          FROM dbee.smoke_results GROUP BY 1, 2, 3 ORDER BY 1`,
@@ -76,8 +78,12 @@ describe.each(TARGETS)('smoke-test the deployed examples [%s]', (_name, setup) =
 
   it('changes no data: the stale-order procedure ran inside a transaction that was rolled back', async () => {
     const before = await target.query(`SELECT count(*)::int AS n FROM sales.orders WHERE status = 'cancelled'`);
-    await target.query(`INSERT INTO core.customers (email, full_name, status, country) VALUES ('a@b.c', 'Ada', 'active', 'GB')`);
-    await target.query(`INSERT INTO sales.orders (customer_id, ordered_at) SELECT id, now() - interval '1 year' FROM core.customers`);
+    await target.query(
+      `INSERT INTO core.customers (email, full_name, status, country) VALUES ('a@b.c', 'Ada', 'active', 'GB')`,
+    );
+    await target.query(
+      `INSERT INTO sales.orders (customer_id, ordered_at) SELECT id, now() - interval '1 year' FROM core.customers`,
+    );
     const r = await run(root, 'smoke-test', { project: 'sales', env: target.env }, target.vars);
     expect(r.code).toBe(0);
     const after = await target.query(`SELECT status FROM sales.orders`);

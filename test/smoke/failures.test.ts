@@ -72,11 +72,23 @@ describe.each(TARGETS)('smoke checks that fail [%s]', (_name, setup) => {
   /** Run one YAML check alone in shop and return its result line(s) and the exit code. */
   const one = async (check: string) => {
     const r = await smoke('shop', { 'check.yaml': `checks:\n  - ${check.trim().replace(/\n/g, '\n    ')}\n` });
-    return { ...r, failures: r.stdout.split('\n').filter((l, i, all) => l.startsWith('  FAIL') || all[i - 1]?.startsWith('  FAIL')).join('\n') };
+    return {
+      ...r,
+      failures: r.stdout
+        .split('\n')
+        .filter((l, i, all) => l.startsWith('  FAIL') || all[i - 1]?.startsWith('  FAIL'))
+        .join('\n'),
+    };
   };
 
   beforeAll(async () => {
-    ws = tempWorkspace({ 'dbee.yaml': DBEE_YAML, ...SHOP, ...LEGACY, 'shop/smoke/check.yaml': '', 'legacy/smoke/check.yaml': '' });
+    ws = tempWorkspace({
+      'dbee.yaml': DBEE_YAML,
+      ...SHOP,
+      ...LEGACY,
+      'shop/smoke/check.yaml': '',
+      'legacy/smoke/check.yaml': '',
+    });
     target = await setup(() => ws.root);
     for (const project of ['shop', 'legacy']) {
       const r = await run(ws.root, 'deploy', { project, env: target.env }, target.vars);
@@ -110,7 +122,9 @@ describe.each(TARGETS)('smoke checks that fail [%s]', (_name, setup) => {
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/pass {2}answer \(\d+ ms\)\n {2}pass {2}chatty \(\d+ ms\)\n {2}pass {2}objects \(\d+ ms\)\n {2}pass {2}add an item \(\d+ ms\)\n/);
+    expect(r.stdout).toMatch(
+      /pass {2}answer \(\d+ ms\)\n {2}pass {2}chatty \(\d+ ms\)\n {2}pass {2}objects \(\d+ ms\)\n {2}pass {2}add an item \(\d+ ms\)\n/,
+    );
   });
 
   it('fails on wrong expected rows, saying which row and column', async () => {
@@ -118,7 +132,9 @@ describe.each(TARGETS)('smoke checks that fail [%s]', (_name, setup) => {
 query: SELECT n FROM shop.answer
 rows: [{ n: 41 }]`);
     expect(r.code).toBe(3);
-    expect(r.failures).toMatch(/^ {2}FAIL {2}wrong answer \(\d+ ms\) at shop\/smoke\/check.yaml:2\n {8}rows differ: row 1, column n: expected 41, got 42$/);
+    expect(r.failures).toMatch(
+      /^ {2}FAIL {2}wrong answer \(\d+ ms\) at shop\/smoke\/check.yaml:2\n {8}rows differ: row 1, column n: expected 41, got 42$/,
+    );
     expect(r.stderr).toBe('error: 1 smoke check of shop failed: wrong answer\n');
   });
 
@@ -155,12 +171,17 @@ timeout: 200ms`);
   });
 
   it("fails a check that outlasts the environment's deploy.smokeTimeout", async () => {
-    ws.write('shop/db.yaml', SHOP['shop/db.yaml'] + `environments:\n  ${target.env}:\n    deploy: { smokeTimeout: 1s }\n`);
+    ws.write(
+      'shop/db.yaml',
+      SHOP['shop/db.yaml'] + `environments:\n  ${target.env}:\n    deploy: { smokeTimeout: 1s }\n`,
+    );
     try {
       const r = await one(`name: slow
 query: SELECT pg_sleep(1.5)`);
       expect(r.code).toBe(3);
-      expect(r.failures).toMatch(/did not complete within 1000 ms \(cancelled\)|took \d+ ms, over its bound of 1000 ms/);
+      expect(r.failures).toMatch(
+        /did not complete within 1000 ms \(cancelled\)|took \d+ ms, over its bound of 1000 ms/,
+      );
       expect(r.stdout).toMatch(/pass {2}baseline: deployed objects exist/);
     } finally {
       ws.write('shop/db.yaml', SHOP['shop/db.yaml']);
@@ -182,7 +203,9 @@ query: SELECT pg_sleep(1.5)`);
     const r = await run(ws.root, 'smoke-test', { project: 'legacy', env: target.env }, target.vars);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/pass {2}baseline: deployed objects exist/);
-    expect(r.stdout).toMatch(/FAIL {2}baseline: view legacy.prices compiles \(\d+ ms\)\n {8}failed: exchange rate service retired/);
+    expect(r.stdout).toMatch(
+      /FAIL {2}baseline: view legacy.prices compiles \(\d+ ms\)\n {8}failed: exchange rate service retired/,
+    );
   });
 
   it('refuses an invalid smoke file before running anything (exit 1)', async () => {
@@ -201,12 +224,17 @@ query: SELECT pg_sleep(1.5)`);
     );
     expect(rows).toEqual([
       { check_name: 'answer', status: 'passed', message: null, last: true },
-      { check_name: 'wrong answer', status: 'failed', message: 'rows differ: row 1, column n: expected 41, got 42', last: true },
+      {
+        check_name: 'wrong answer',
+        status: 'failed',
+        message: 'rows differ: row 1, column n: expected 41, got 42',
+        last: true,
+      },
       { check_name: 'noisy', status: 'failed', message: 'raised a warning: stock is running low', last: true },
     ]);
   });
 
-  it('fails the baseline when a deployed object was dropped behind dbee\'s back', async () => {
+  it("fails the baseline when a deployed object was dropped behind dbee's back", async () => {
     await target.query('DROP VIEW shop.answer');
     const r = await run(ws.root, 'smoke-test', { project: 'shop', env: target.env }, target.vars);
     expect(r.code).toBe(3);

@@ -9,6 +9,14 @@ import type { ENGINE_PACKAGES as Production } from '../../packages/cli/src/engin
  * classes `instanceof` would not recognise. Only test files that import @dbee/cli's engines load these.
  */
 export const ENGINE_PACKAGES: typeof Production = {
-  postgres: { module: '@dbee/postgres', install: 'npm install -D @dbee/postgres', load: () => createPostgresEngine as () => Engine },
-  teradata: { module: '@dbee/teradata', install: 'npm install -D @dbee/teradata teradatasql', load: () => createTeradataEngine as () => Engine },
+  postgres: {
+    module: '@dbee/postgres',
+    install: 'npm install -D @dbee/postgres',
+    load: () => createPostgresEngine as () => Engine,
+  },
+  teradata: {
+    module: '@dbee/teradata',
+    install: 'npm install -D @dbee/teradata teradatasql',
+    load: () => createTeradataEngine as () => Engine,
+  },
 };

@@ -1,4 +1,9 @@
-import { diffModels as diffWith, type Change, type DiffOptions, type SchemaModel } from '../../packages/core/src/schema';
+import {
+  diffModels as diffWith,
+  type Change,
+  type DiffOptions,
+  type SchemaModel,
+} from '../../packages/core/src/schema';
 import { postgresFacts } from '../../packages/postgres/src/postgres-facts';
 
 /** Diff options without the engine facts, which `diffModels` below always takes from PostgreSQL. */

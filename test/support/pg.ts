@@ -14,7 +14,9 @@ export const SERVER_URL = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@1
  * and each `DROP DATABASE` makes the server checkpoint at once (fsyncs included: 0.05-1.4 s each in the server's
  * log) while each `CREATE DATABASE` copies template1 through the WAL: ~0.25 s of server CPU a pair, measured.
  */
-export async function scratchDatabase(prefix = 'dbee_t'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function scratchDatabase(
+  prefix = 'dbee_t',
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const parked = pool.pop();
   let url: string;
@@ -108,7 +110,9 @@ async function census(c: Client): Promise<string> {
 /** Drop every pooled database of this run (global-setup.ts, when the run ends). */
 export async function dropPooledDatabases(prefix: string): Promise<void> {
   await withClient(SERVER_URL, async (c) => {
-    const left = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [`${prefix}_`]);
+    const left = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [
+      `${prefix}_`,
+    ]);
     for (const { datname } of left.rows) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
   });
 }
@@ -136,6 +140,10 @@ export async function createDatabase(name: string): Promise<string> {
 }
 
 /** Run one query on a database URL. */
-export async function queryUrl<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function queryUrl<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return withClient(url, async (c) => (await c.query(sql, params)).rows as T[]);
 }

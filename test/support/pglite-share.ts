@@ -80,12 +80,16 @@ function idleFolders(): string[] {
 function guardSpawns(): void {
   const cp = childProcess as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'exec', 'execSync', 'fork']) {
-    const original = cp[name]! as ((...args: unknown[]) => unknown) & { [promisify.custom]?: (...args: unknown[]) => unknown };
+    const original = cp[name]! as ((...args: unknown[]) => unknown) & {
+      [promisify.custom]?: (...args: unknown[]) => unknown;
+    };
     const check = (args: unknown[]) => {
       const command = String(args[0]);
       const idle = idleFolders();
       if (idle.length && (name === 'fork' || command === process.execPath || /\b(node|npx|nx|dbee)\b/.test(command))) {
-        throw new Error(`${name}(${command}) while PGlite is open in the test process on ${idle.join(', ')}: await releasePglite() (test/support/pglite-share.ts) first`);
+        throw new Error(
+          `${name}(${command}) while PGlite is open in the test process on ${idle.join(', ')}: await releasePglite() (test/support/pglite-share.ts) first`,
+        );
       }
     };
     const wrapped = function (this: unknown, ...args: unknown[]) {

@@ -2,7 +2,11 @@ import { Workspace, loadProjectModel, graphProject, planExplained, type Plan, ty
 import { createPostgresEngine } from '@dbee/postgres';
 
 /** Plan `projects` of the workspace at `root` for environment `env`, as `dbee plan` would (no database). */
-export async function planWorkspace(root: string, projects: string[], options: { env?: string; deployed?: Map<string, DeployedState> } = {}): Promise<Plan> {
+export async function planWorkspace(
+  root: string,
+  projects: string[],
+  options: { env?: string; deployed?: Map<string, DeployedState> } = {},
+): Promise<Plan> {
   const workspace = Workspace.load(root);
   const environment = workspace.environment(options.env ?? 'local', { DBEE_TEST_PG_URL: 'postgres://unused' });
   const engine = createPostgresEngine();
@@ -15,7 +19,9 @@ export async function planWorkspace(root: string, projects: string[], options: {
     for (const s of graphProject(p, variables, workspace.projects).schemas) owners.set(s, p.name);
   }
   for (const p of needed.values()) {
-    models.push(await loadProjectModel(root, p, workspace.settings(p, environment).variables, engine.parser, workspace.projects));
+    models.push(
+      await loadProjectModel(root, p, workspace.settings(p, environment).variables, engine.parser, workspace.projects),
+    );
   }
   const load = async (name: string) => {
     const p = workspace.project(name);
@@ -24,4 +30,5 @@ export async function planWorkspace(root: string, projects: string[], options: {
   return planExplained({ engine, models, planned: projects, schemaOwners: owners, deployed: options.deployed }, load);
 }
 
-export const project = (name: string, extra = '') => `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n${extra}`;
+export const project = (name: string, extra = '') =>
+  `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n${extra}`;

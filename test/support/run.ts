@@ -2,7 +2,12 @@ import { Writable } from 'node:stream';
 import { runDbeeCommand, type CommandName } from '@dbee/cli';
 
 /** Run a dbee command in-process and capture its output. */
-export async function run(root: string, command: CommandName, options: Record<string, unknown> & { project: string }, env: NodeJS.ProcessEnv = {}) {
+export async function run(
+  root: string,
+  command: CommandName,
+  options: Record<string, unknown> & { project: string },
+  env: NodeJS.ProcessEnv = {},
+) {
   let stdout = '';
   let stderr = '';
   const sink = (f: (s: string) => void) =>

@@ -59,12 +59,16 @@ export class TeamWorkspace {
 
   /** `DBEE_DEV_URL`, `DBEE_QA_URL`, `DBEE_PROD_URL`: what dbee.yaml's connections read. */
   get environment(): Record<string, string> {
-    return Object.fromEntries(TEAM_ENVIRONMENTS.map((env) => [`DBEE_${env.toUpperCase()}_URL`, this.databases[env].url]));
+    return Object.fromEntries(
+      TEAM_ENVIRONMENTS.map((env) => [`DBEE_${env.toUpperCase()}_URL`, this.databases[env].url]),
+    );
   }
 
   /** `git <args>` in the workspace; returns stdout. */
   async git(args: string[]): Promise<string> {
-    const { stdout } = await run('git', ['-c', 'user.email=team@example.com', '-c', 'user.name=team', ...args], { cwd: this.root });
+    const { stdout } = await run('git', ['-c', 'user.email=team@example.com', '-c', 'user.name=team', ...args], {
+      cwd: this.root,
+    });
     return stdout;
   }
 
@@ -85,7 +89,10 @@ export class TeamWorkspace {
   }
 
   /** The real `dbee` binary (compiled dist/) in this workspace, with the environments' variables; never throws. */
-  async dbee(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  async dbee(
+    args: string[],
+    env: Record<string, string | undefined> = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     return (await this.dbeeStart(args, env)).done;
   }
 
@@ -98,7 +105,9 @@ export class TeamWorkspace {
     env: Record<string, string | undefined> = {},
   ): Promise<{ child: ChildProcess; done: Promise<{ code: number; stdout: string; stderr: string }> }> {
     await releasePglite();
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DBEE_') && !k.startsWith('NX_') && k !== 'VITEST'));
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('DBEE_') && !k.startsWith('NX_') && k !== 'VITEST'),
+    );
     const child = spawn(process.execPath, [DBEE_BIN, ...args], {
       cwd: this.root,
       env: { ...clean, DBEE_USE_DIST: '1', FORCE_COLOR: '0', ...this.environment, ...env },
@@ -108,12 +117,20 @@ export class TeamWorkspace {
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d));
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
-    const done = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1))).then((code) => ({ code, stdout, stderr }));
+    const done = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1))).then((code) => ({
+      code,
+      stdout,
+      stderr,
+    }));
     return { child, done };
   }
 
   /** Runs `sql` on the environment's database and returns the rows. */
-  async query<T extends Record<string, unknown> = Record<string, unknown>>(env: TeamEnvironment, sql: string, params: unknown[] = []): Promise<T[]> {
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(
+    env: TeamEnvironment,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<T[]> {
     const client = new Client({ connectionString: this.databases[env].url });
     await client.connect();
     try {
@@ -139,7 +156,10 @@ export class TeamWorkspace {
 
   /** The projects that have a successful deployment in the environment's ledger (none when no ledger exists yet). */
   async deployedProjects(env: TeamEnvironment): Promise<string[]> {
-    const [{ ledger }] = await this.query<{ ledger: boolean }>(env, `SELECT to_regclass('dbee.deployments') IS NOT NULL AS ledger`);
+    const [{ ledger }] = await this.query<{ ledger: boolean }>(
+      env,
+      `SELECT to_regclass('dbee.deployments') IS NOT NULL AS ledger`,
+    );
     if (!ledger) return [];
     const rows = await this.query<{ project: string }>(
       env,
@@ -209,7 +229,8 @@ export const TEAM_FILES: Record<string, string> = {
   placed_on date NOT NULL DEFAULT current_date
 );
 `,
-  'databases/sales/schema/sales/indexes/orders_customer.sql': 'CREATE INDEX orders_customer ON sales.orders (customer_id);\n',
+  'databases/sales/schema/sales/indexes/orders_customer.sql':
+    'CREATE INDEX orders_customer ON sales.orders (customer_id);\n',
   'databases/sales/schema/sales/views/order_summary.sql': `CREATE VIEW sales.order_summary AS
   SELECT c.id AS customer_id, c.name, count(o.id) AS orders, coalesce(sum(o.amount), 0) AS total
   FROM core.active_customers c LEFT JOIN sales.orders o ON o.customer_id = c.id
@@ -224,7 +245,8 @@ export const TEAM_FILES: Record<string, string> = {
     query: SELECT * FROM sales.order_summary
     columns: { customer_id: integer, name: text, orders: bigint, total: numeric }
 `,
-  'databases/reporting/db.yaml': 'version: 1\nname: reporting\nengine: postgres\nschemas: [reporting]\ndependsOn: [sales]\n',
+  'databases/reporting/db.yaml':
+    'version: 1\nname: reporting\nengine: postgres\nschemas: [reporting]\ndependsOn: [sales]\n',
   'databases/reporting/schema/reporting/schema.sql': 'CREATE SCHEMA reporting;\n',
   'databases/reporting/schema/reporting/views/customer_revenue.sql': `CREATE VIEW reporting.customer_revenue AS
   SELECT customer_id, name, total FROM sales.order_summary;

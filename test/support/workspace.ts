@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** A throwaway workspace on disk: `files` maps relative paths to contents. */
-export function tempWorkspace(files: Record<string, string>): { root: string; write(rel: string, text: string): void; remove(): void } {
+export function tempWorkspace(files: Record<string, string>): {
+  root: string;
+  write(rel: string, text: string): void;
+  remove(): void;
+} {
   const root = mkdtempSync(join(tmpdir(), 'dbee-ws-'));
   const write = (rel: string, text: string) => {
     const abs = join(root, rel);

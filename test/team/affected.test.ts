@@ -32,7 +32,11 @@ describe('nx affected -t deploy deploys what changed on the branch (core ← sal
 
   /** The projects with a deployment in `env` after deployment `since` (default: once main was deployed), in ledger order. */
   async function deployedSince(env: TeamEnvironment, since = mark[env]): Promise<string[]> {
-    const rows = await team.query<{ project: string }>(env, 'SELECT project FROM dbee.deployments WHERE id > $1 ORDER BY id', [since]);
+    const rows = await team.query<{ project: string }>(
+      env,
+      'SELECT project FROM dbee.deployments WHERE id > $1 ORDER BY id',
+      [since],
+    );
     return rows.map((r) => r.project);
   }
 
@@ -60,11 +64,22 @@ describe('nx affected -t deploy deploys what changed on the branch (core ← sal
   it('a view of reporting changed: exactly reporting is deployed, with --excludeTaskDependencies (dev) and without (qa)', async () => {
     await startBranch('reporting-view', { [REPORTING_VIEW]: TOP_FIVE });
 
-    const excluded = await team.nx(['affected', '-t', 'deploy', '--env=dev', '--base=main', '--head=HEAD', '--excludeTaskDependencies']);
+    const excluded = await team.nx([
+      'affected',
+      '-t',
+      'deploy',
+      '--env=dev',
+      '--base=main',
+      '--head=HEAD',
+      '--excludeTaskDependencies',
+    ]);
     expect(excluded.code, excluded.output).toBe(0);
     expect(excluded.output).not.toContain('No tasks were run');
     expect(await deployedSince('dev')).toEqual(['reporting']);
-    const [{ definition }] = await team.query<{ definition: string }>('dev', `SELECT pg_get_viewdef('reporting.top_customers'::regclass) AS definition`);
+    const [{ definition }] = await team.query<{ definition: string }>(
+      'dev',
+      `SELECT pg_get_viewdef('reporting.top_customers'::regclass) AS definition`,
+    );
     expect(definition).toContain('LIMIT 5');
 
     // Without the flag Nx also runs the dependencies' deploy tasks (the target's dependsOn): they find nothing to do.
@@ -76,26 +91,47 @@ describe('nx affected -t deploy deploys what changed on the branch (core ← sal
 
   it('selects deploy, smoke-test, rollback and status of the changed project only', async () => {
     await startBranch('reporting-view-2', { [REPORTING_VIEW]: TOP_FIVE });
-    const targets = ['-t', 'deploy,smoke-test,rollback,status', '--base=main', '--head=HEAD', '--excludeTaskDependencies'];
-    expect(await selected(targets)).toEqual(['db-reporting:deploy', 'db-reporting:rollback', 'db-reporting:smoke-test', 'db-reporting:status']);
+    const targets = [
+      '-t',
+      'deploy,smoke-test,rollback,status',
+      '--base=main',
+      '--head=HEAD',
+      '--excludeTaskDependencies',
+    ];
+    expect(await selected(targets)).toEqual([
+      'db-reporting:deploy',
+      'db-reporting:rollback',
+      'db-reporting:smoke-test',
+      'db-reporting:status',
+    ]);
   });
 
   it('a changed dependency selects its dependents: core, then sales, then reporting are deployed', async () => {
     // From the branch dev was deployed from by the first test, compared with it: the only change is core's new table.
     const since = await lastDeployment('dev');
-    const table = { 'databases/core/schema/core/tables/regions.sql': 'CREATE TABLE core.regions (code text PRIMARY KEY, label text NOT NULL);\n' };
+    const table = {
+      'databases/core/schema/core/tables/regions.sql':
+        'CREATE TABLE core.regions (code text PRIMARY KEY, label text NOT NULL);\n',
+    };
     await startBranch('core-table', table, 'reporting-view');
     // As the generated CI pipeline runs it: every task's output in full, each deployment shown once.
     const range = ['--base=reporting-view', '--head=HEAD', '--excludeTaskDependencies'];
     const r = await team.nx(['affected', '-t', 'deploy', '--env=dev', ...range], { NX_DEFAULT_OUTPUT_STYLE: 'static' });
     expect(r.code, r.output).toBe(0);
     const ran = ['db-core', 'db-sales', 'db-reporting'].map((p) => r.output.indexOf(`nx run ${p}:deploy`));
-    expect(ran.every((i) => i >= 0), r.output).toBe(true);
+    expect(
+      ran.every((i) => i >= 0),
+      r.output,
+    ).toBe(true);
     expect([...ran].sort((a, b) => a - b)).toEqual(ran);
-    for (const p of ['core', 'sales', 'reporting']) expect(r.output.split(`dbee deploy ${p} -> dev`).length - 1, r.output).toBe(1);
+    for (const p of ['core', 'sales', 'reporting'])
+      expect(r.output.split(`dbee deploy ${p} -> dev`).length - 1, r.output).toBe(1);
     // Only core had something to apply; sales and reporting were deployed after it, as no-ops.
     expect(await deployedSince('dev', since)).toEqual(['core']);
-    const [{ regions }] = await team.query<{ regions: string | null }>('dev', `SELECT to_regclass('core.regions')::text AS regions`);
+    const [{ regions }] = await team.query<{ regions: string | null }>(
+      'dev',
+      `SELECT to_regclass('core.regions')::text AS regions`,
+    );
     expect(regions).toBe('core.regions');
   });
 
@@ -106,20 +142,30 @@ describe('nx affected -t deploy deploys what changed on the branch (core ← sal
     expect(await selected(deploy)).toEqual(all('sales', 'reporting'));
     await startBranch('sales-migration', { 'databases/sales/migrations/V1__seed.sql': 'SELECT 1;\n' });
     expect(await selected(deploy)).toEqual(all('sales', 'reporting'));
-    await startBranch('reporting-db-yaml', { 'databases/reporting/db.yaml': 'version: 1\nname: reporting\nengine: postgres\nschemas: [reporting]\ndependsOn: [sales]\n# owner: bi\n' });
+    await startBranch('reporting-db-yaml', {
+      'databases/reporting/db.yaml':
+        'version: 1\nname: reporting\nengine: postgres\nschemas: [reporting]\ndependsOn: [sales]\n# owner: bi\n',
+    });
     expect(await selected(deploy)).toEqual(all('reporting'));
   });
 
   it('dbee.yaml changed: every project is selected', async () => {
     const dbeeYaml = (await team.git(['show', 'main:dbee.yaml'])) + '# reviewed\n';
     await startBranch('dbee-yaml', { 'dbee.yaml': dbeeYaml });
-    expect(await selected(['-t', 'deploy', '--base=main', '--head=HEAD', '--excludeTaskDependencies'])).toEqual(['db-core:deploy', 'db-reporting:deploy', 'db-sales:deploy']);
+    expect(await selected(['-t', 'deploy', '--base=main', '--head=HEAD', '--excludeTaskDependencies'])).toEqual([
+      'db-core:deploy',
+      'db-reporting:deploy',
+      'db-sales:deploy',
+    ]);
   });
 
   it('a change outside the database projects, or no change at all, deploys nothing and exits 0', async () => {
     await startBranch('docs', { 'README.md': '# the team\n', 'apps/web/index.ts': 'export const x = 1;\n' });
     const before = { dev: await deployedSince('dev'), qa: await deployedSince('qa') };
-    for (const args of [['--base=main', '--head=HEAD'], ['--base=HEAD', '--head=HEAD']]) {
+    for (const args of [
+      ['--base=main', '--head=HEAD'],
+      ['--base=HEAD', '--head=HEAD'],
+    ]) {
       const r = await team.nx(['affected', '-t', 'deploy', '--env=qa', ...args]);
       expect(r.code, r.output).toBe(0);
       expect(r.output).toContain('No tasks were run');

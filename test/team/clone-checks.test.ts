@@ -20,7 +20,12 @@ describe('clone checks before applying (team workspace, server)', () => {
   });
 
   const schemas = async (env: 'qa' | 'prod') =>
-    (await team.query<{ nspname: string }>(env, `SELECT nspname FROM pg_namespace WHERE nspname IN ('core', 'sales', 'reporting') ORDER BY 1`)).map((r) => r.nspname);
+    (
+      await team.query<{ nspname: string }>(
+        env,
+        `SELECT nspname FROM pg_namespace WHERE nspname IN ('core', 'sales', 'reporting') ORDER BY 1`,
+      )
+    ).map((r) => r.nspname);
 
   it('dbee deploy sales --env prod --no-deps before core is there: exit 1, nothing applied (it made schema sales, then failed)', async () => {
     const r = await team.dbee(['deploy', 'sales', '--env', 'prod', '--no-deps']);
@@ -37,7 +42,10 @@ describe('clone checks before applying (team workspace, server)', () => {
     expect(r.stderr).toContain('dbee clone core --from dev --to prod');
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(await schemas('prod')).toEqual([]);
-    const [{ ledger }] = await team.query<{ ledger: boolean }>('prod', `SELECT to_regclass('dbee.deployments') IS NOT NULL AS ledger`);
+    const [{ ledger }] = await team.query<{ ledger: boolean }>(
+      'prod',
+      `SELECT to_regclass('dbee.deployments') IS NOT NULL AS ledger`,
+    );
     if (ledger) expect(await team.query('prod', `SELECT id FROM dbee.deployments`)).toEqual([]);
     // In dependency order it works.
     expect((await team.dbee(['clone', 'core', '--from', 'dev', '--to', 'prod'])).code).toBe(0);
@@ -58,7 +66,10 @@ describe('clone checks before applying (team workspace, server)', () => {
       let waiting: { pid: number }[] = [];
       while (!waiting.length && killed.child.exitCode === null) {
         await new Promise((r) => setTimeout(r, 100));
-        waiting = await team.query<{ pid: number }>('qa', `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        waiting = await team.query<{ pid: number }>(
+          'qa',
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
       }
       expect(waiting.length, 'the clone ended before it waited on core.customers').toBeGreaterThan(0);
       // The process dies (kill -9), and its session with it.
@@ -70,18 +81,29 @@ describe('clone checks before applying (team workspace, server)', () => {
       await holder.query('ROLLBACK').catch(() => {});
       await holder.end();
     }
-    const before = await team.query<{ id: number; status: string }>('qa', `SELECT id, status FROM dbee.deployments WHERE project = 'sales'`);
+    const before = await team.query<{ id: number; status: string }>(
+      'qa',
+      `SELECT id, status FROM dbee.deployments WHERE project = 'sales'`,
+    );
     expect(before.map((d) => d.status)).toEqual(['running']);
     const [{ rows }] = await team.query<{ rows: string }>('qa', `SELECT count(*) AS rows FROM sales.orders`);
     expect(rows).toBe('0');
 
     const again = await team.dbee(['clone', 'sales', '--from', 'dev', '--to', 'qa']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    expect(again.stderr).toContain(`deployment #${before[0]!.id} did not finish (the process ended): marked interrupted`);
+    expect(again.stderr).toContain(
+      `deployment #${before[0]!.id} did not finish (the process ended): marked interrupted`,
+    );
     expect(again.stdout + again.stderr).toContain('sales.orders has 0 rows');
-    const after = await team.query<{ id: number; status: string }>('qa', `SELECT id, status FROM dbee.deployments WHERE project = 'sales' ORDER BY id`);
+    const after = await team.query<{ id: number; status: string }>(
+      'qa',
+      `SELECT id, status FROM dbee.deployments WHERE project = 'sales' ORDER BY id`,
+    );
     expect(after.map((d) => d.status)).toEqual(['interrupted', 'succeeded']);
-    const [{ index }] = await team.query<{ index: string | null }>('qa', `SELECT to_regclass('sales.orders_customer')::text AS index`);
+    const [{ index }] = await team.query<{ index: string | null }>(
+      'qa',
+      `SELECT to_regclass('sales.orders_customer')::text AS index`,
+    );
     expect(index).toBe('sales.orders_customer');
   });
 });

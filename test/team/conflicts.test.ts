@@ -36,7 +36,10 @@ describe('an object unknown to the ledger is a conflict under every planning mod
       await team.query(env, 'CREATE TABLE sales.promotions (code varchar(10), percent integer)');
       await team.query(env, `INSERT INTO sales.promotions VALUES ('HAND', 5)`);
     }
-    team.write({ [PROMOTIONS]: 'CREATE TABLE sales.promotions (\n  code text NOT NULL,\n  percent integer NOT NULL,\n  starts_on date\n);\n' });
+    team.write({
+      [PROMOTIONS]:
+        'CREATE TABLE sales.promotions (\n  code text NOT NULL,\n  percent integer NOT NULL,\n  starts_on date\n);\n',
+    });
   });
   afterAll(async () => {
     await team?.dispose();
@@ -48,24 +51,37 @@ describe('an object unknown to the ledger is a conflict under every planning mod
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'sales' AND table_name = 'promotions' ORDER BY ordinal_position`,
     );
 
-  it.each(['dev', 'qa'] as const)('deploy sales --env %s refuses the hand-made table (exit 1, nothing applied), with a rule that works when pasted', async (env) => {
-    const before = await promotions(env);
-    const r = await team.dbee(['deploy', 'sales', '--env', env]);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toContain('table:sales.promotions already exists in the database, but the ledger does not know it');
-    expect(r.stderr).toContain(`${PROMOTIONS}:1`);
-    expect(r.stderr).toContain('conflicts: [{ match: "schema/sales/tables/promotions.sql", ifExists: rename }] in databases/sales/db.yaml');
-    expect(await promotions(env)).toEqual(before);
-    if (env === 'dev') {
-      expect(r.stdout + r.stderr).toContain('planning this project by a diff');
-      const [{ note }] = await team.query<{ note: number }>(env, `SELECT count(*)::int AS note FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'`);
-      expect(note).toBe(0);
-    }
-  });
+  it.each(['dev', 'qa'] as const)(
+    'deploy sales --env %s refuses the hand-made table (exit 1, nothing applied), with a rule that works when pasted',
+    async (env) => {
+      const before = await promotions(env);
+      const r = await team.dbee(['deploy', 'sales', '--env', env]);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        'table:sales.promotions already exists in the database, but the ledger does not know it',
+      );
+      expect(r.stderr).toContain(`${PROMOTIONS}:1`);
+      expect(r.stderr).toContain(
+        'conflicts: [{ match: "schema/sales/tables/promotions.sql", ifExists: rename }] in databases/sales/db.yaml',
+      );
+      expect(await promotions(env)).toEqual(before);
+      if (env === 'dev') {
+        expect(r.stdout + r.stderr).toContain('planning this project by a diff');
+        const [{ note }] = await team.query<{ note: number }>(
+          env,
+          `SELECT count(*)::int AS note FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'`,
+        );
+        expect(note).toBe(0);
+      }
+    },
+  );
 
-  it('on dev (planned by a diff) the pasted rule renames the hand-made table aside and creates the sources\' one', async () => {
+  it("on dev (planned by a diff) the pasted rule renames the hand-made table aside and creates the sources' one", async () => {
     const db = readFileSync(join(team.root, 'databases/sales/db.yaml'), 'utf8');
-    team.write({ 'databases/sales/db.yaml': db + 'conflicts:\n  - match: "schema/sales/tables/promotions.sql"\n    ifExists: rename\n' });
+    team.write({
+      'databases/sales/db.yaml':
+        db + 'conflicts:\n  - match: "schema/sales/tables/promotions.sql"\n    ifExists: rename\n',
+    });
     try {
       const r = await team.dbee(['deploy', 'sales', '--env', 'dev']);
       expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -77,12 +93,24 @@ describe('an object unknown to the ledger is a conflict under every planning mod
       { column_name: 'percent', data_type: 'integer' },
       { column_name: 'starts_on', data_type: 'date' },
     ]);
-    const backups = await team.query<{ table_name: string }>('dev', `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'promotions_bak%'`);
+    const backups = await team.query<{ table_name: string }>(
+      'dev',
+      `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'promotions_bak%'`,
+    );
     expect(backups).toHaveLength(1);
   });
 
-  it('on qa, --if-exists drop drops the hand-made table and creates the sources\' one', async () => {
-    const r = await team.dbee(['deploy', 'sales', '--env', 'qa', '--if-exists', 'drop', '--allow-hazards', 'data-loss']);
+  it("on qa, --if-exists drop drops the hand-made table and creates the sources' one", async () => {
+    const r = await team.dbee([
+      'deploy',
+      'sales',
+      '--env',
+      'qa',
+      '--if-exists',
+      'drop',
+      '--allow-hazards',
+      'data-loss',
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect((await promotions('qa')).map((c) => c.column_name)).toEqual(['code', 'percent', 'starts_on']);
     expect(await team.query('qa', 'SELECT * FROM sales.promotions')).toEqual([]);

@@ -43,14 +43,18 @@ const STATES: State[] = [
   phone text
 );
 `,
-      'databases/sales/schema/sales/indexes/orders_placed.sql': 'CREATE INDEX orders_placed ON sales.orders (placed_on);\n',
+      'databases/sales/schema/sales/indexes/orders_placed.sql':
+        'CREATE INDEX orders_placed ON sales.orders (placed_on);\n',
     },
-    sql: [`CREATE OR REPLACE FUNCTION sales.order_count(p_customer integer) RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT 0::bigint $$`],
+    sql: [
+      `CREATE OR REPLACE FUNCTION sales.order_count(p_customer integer) RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT 0::bigint $$`,
+    ],
   },
   {
     name: 'a new view in reporting over a new view in sales',
     files: {
-      'databases/sales/schema/sales/views/big_orders.sql': 'CREATE VIEW sales.big_orders AS\n  SELECT id, customer_id, amount FROM sales.orders WHERE amount > 1000;\n',
+      'databases/sales/schema/sales/views/big_orders.sql':
+        'CREATE VIEW sales.big_orders AS\n  SELECT id, customer_id, amount FROM sales.orders WHERE amount > 1000;\n',
       'databases/reporting/schema/reporting/views/big_customers.sql':
         'CREATE VIEW reporting.big_customers AS\n  SELECT DISTINCT b.customer_id, r.name FROM sales.big_orders b JOIN reporting.customer_revenue r USING (customer_id);\n',
     },
@@ -80,15 +84,21 @@ for (const env of ['dev', 'local'] as const) {
         const dry = await team.dbee(['deploy', 'reporting', '--env', env, '--dry-run', '--report', 'dry.json']);
         expect(dry.stdout + dry.stderr).not.toMatch(/not verified|could not verify/);
         expect(dry.code, dry.stdout + dry.stderr).toBe(0);
-        expect(dry.stdout + dry.stderr).toMatch(/dry run: verified on a scratch copy of the target's schemas \(\d+ steps?, all applied\)/);
+        expect(dry.stdout + dry.stderr).toMatch(
+          /dry run: verified on a scratch copy of the target's schemas \(\d+ steps?, all applied\)/,
+        );
         const steps = (JSON.parse(readFileSync(join(team.root, 'dry.json'), 'utf8')) as { steps: ReportStep[] }).steps;
         expect(steps.length).toBeGreaterThan(0);
 
         for (const project of ['core', 'sales', 'reporting']) {
           const status = await team.dbee(['status', project, '--env', env, '--format', 'json']);
           expect(status.code, status.stderr).toBe(0);
-          const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }).pendingSteps;
-          expect(pending.map((p) => `${p.action} ${p.key}`), project).toEqual(steps.filter((s) => s.project === project).map((s) => `${s.action} ${s.key}`));
+          const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] })
+            .pendingSteps;
+          expect(
+            pending.map((p) => `${p.action} ${p.key}`),
+            project,
+          ).toEqual(steps.filter((s) => s.project === project).map((s) => `${s.action} ${s.key}`));
         }
 
         const before = env === 'local' ? await lastLocal(team) : await lastDeployment(team, env);
@@ -113,7 +123,9 @@ async function inEnv(team: TeamWorkspace, env: TeamEnvironment | 'local', sql: s
 
 async function lastLocal(team: TeamWorkspace): Promise<number> {
   return team.withLocal(async (conn) => {
-    const r = await conn.query('SELECT coalesce(max(id), 0)::int AS id FROM dbee.deployments').catch(() => ({ rows: [{ id: 0 }] }));
+    const r = await conn
+      .query('SELECT coalesce(max(id), 0)::int AS id FROM dbee.deployments')
+      .catch(() => ({ rows: [{ id: 0 }] }));
     return Number((r.rows[0] as { id: number }).id);
   });
 }

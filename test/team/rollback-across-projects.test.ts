@@ -37,10 +37,12 @@ const ALL_V2 = {
 
 const columnsOf = async (team: TeamWorkspace, env: AnyEnvironment, schema: string, view: string) =>
   (
-    await rowsIn<{ column_name: string }>(team, env, 'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [
-      schema,
-      view,
-    ])
+    await rowsIn<{ column_name: string }>(
+      team,
+      env,
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
+      [schema, view],
+    )
   ).map((r) => r.column_name);
 
 for (const env of ['prod', 'local'] as const) {
@@ -74,7 +76,11 @@ for (const env of ['prod', 'local'] as const) {
       expect(sameSql(printedStatements(dry.stdout))).toBe(sameSql(sent));
       expect(await columnsOf(team, env, 'sales', 'order_summary')).not.toContain('last_order');
       expect(await columnsOf(team, env, 'reporting', 'customer_revenue')).toEqual(['customer_id', 'name', 'total']);
-      const [{ revenue }] = await rowsIn<{ revenue: string | null }>(team, env, 'SELECT reporting.revenue_of(-1) AS revenue');
+      const [{ revenue }] = await rowsIn<{ revenue: string | null }>(
+        team,
+        env,
+        'SELECT reporting.revenue_of(-1) AS revenue',
+      );
       expect(revenue).toBeNull();
     });
 
@@ -117,7 +123,11 @@ describe('rollback --package of a three-project package (team workspace, server)
     const before = await lastDeployment(team, 'dev');
     const real = await team.dbee(['rollback', 'reporting', '--env', 'dev', '--package', 'dist/all']);
     expect(real.code, real.stderr).toBe(0);
-    const undone = await team.query<{ project: string; status: string }>('dev', `SELECT project, status FROM dbee.deployments WHERE id > $1 AND kind = 'rollback' ORDER BY id`, [before]);
+    const undone = await team.query<{ project: string; status: string }>(
+      'dev',
+      `SELECT project, status FROM dbee.deployments WHERE id > $1 AND kind = 'rollback' ORDER BY id`,
+      [before],
+    );
     expect(undone).toEqual([
       { project: 'reporting', status: 'succeeded' },
       { project: 'sales', status: 'succeeded' },
@@ -147,7 +157,10 @@ describe('rollback --package of a three-project package that one project cannot 
     expect((await team.dbee(['plan', 'reporting', '--base', 'v1', '--out', 'dist/all'])).code).toBe(0);
     const deployed = await team.dbee(['deploy', 'reporting', '--env', 'dev', '--package', 'dist/all']);
     expect(deployed.code, deployed.stderr).toBe(0);
-    team.write({ 'databases/core/schema/core/views/vip.sql': 'CREATE VIEW core.vip AS\n  SELECT id, name FROM core.customers WHERE region = \'vip\';\n' });
+    team.write({
+      'databases/core/schema/core/views/vip.sql':
+        "CREATE VIEW core.vip AS\n  SELECT id, name FROM core.customers WHERE region = 'vip';\n",
+    });
     const later = await team.dbee(['deploy', 'core', '--env', 'dev']);
     expect(later.code, later.stderr).toBe(0);
     const before = await lastDeployment(team, 'dev');

@@ -19,13 +19,23 @@ export function printedStatements(stdout: string): string {
 export type AnyEnvironment = TeamEnvironment | 'local';
 
 /** Runs `sql` on the environment's database (the server's scratch database, or the embedded one) and returns the rows. */
-export async function rowsIn<T extends Record<string, unknown>>(team: TeamWorkspace, env: AnyEnvironment, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function rowsIn<T extends Record<string, unknown>>(
+  team: TeamWorkspace,
+  env: AnyEnvironment,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   if (env !== 'local') return team.query<T>(env, sql, params);
   return team.withLocal(async (conn) => (await conn.query<T>(sql, params)).rows);
 }
 
 /** What the real runs sent, from the ledger: the statements of every step of the deployments after `afterId`, in order. */
-export async function sentSince(team: TeamWorkspace, env: AnyEnvironment, afterId: number, kind?: 'deploy' | 'rollback'): Promise<string> {
+export async function sentSince(
+  team: TeamWorkspace,
+  env: AnyEnvironment,
+  afterId: number,
+  kind?: 'deploy' | 'rollback',
+): Promise<string> {
   const rows = await rowsIn<{ statements: string[] }>(
     team,
     env,
@@ -38,7 +48,11 @@ export async function sentSince(team: TeamWorkspace, env: AnyEnvironment, afterI
 
 /** The newest deployment id in the environment's ledger (0 when none). */
 export async function lastDeployment(team: TeamWorkspace, env: AnyEnvironment): Promise<number> {
-  const [{ ledger }] = await rowsIn<{ ledger: boolean }>(team, env, `SELECT to_regclass('dbee.deployments') IS NOT NULL AS ledger`);
+  const [{ ledger }] = await rowsIn<{ ledger: boolean }>(
+    team,
+    env,
+    `SELECT to_regclass('dbee.deployments') IS NOT NULL AS ledger`,
+  );
   if (!ledger) return 0;
   const [{ id }] = await rowsIn<{ id: number | null }>(team, env, 'SELECT max(id)::int AS id FROM dbee.deployments');
   return id ?? 0;

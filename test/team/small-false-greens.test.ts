@@ -15,11 +15,20 @@ describe('the smaller false greens (team workspace)', () => {
     for (const env of ['dev', 'qa'] as const) {
       const r = await team.dbee(['deploy', 'sales', '--env', env]);
       expect(r.code, r.stderr).toBe(0);
-      await team.query(env, `INSERT INTO core.customers VALUES (1, 'a', 'a@example.com', 'eu'), (2, 'b', 'b@example.com', 'eu')`);
-      await team.query(env, `INSERT INTO sales.orders (id, customer_id, amount) VALUES (1, 1, 10), (2, 1, 20), (3, 2, 30), (4, 2, 40)`);
+      await team.query(
+        env,
+        `INSERT INTO core.customers VALUES (1, 'a', 'a@example.com', 'eu'), (2, 'b', 'b@example.com', 'eu')`,
+      );
+      await team.query(
+        env,
+        `INSERT INTO sales.orders (id, customer_id, amount) VALUES (1, 1, 10), (2, 1, 20), (3, 2, 30), (4, 2, 40)`,
+      );
     }
     // v2: an index on sales.orders (4 rows on dev and qa).
-    team.write({ 'databases/sales/schema/sales/indexes/orders_amount.sql': 'CREATE INDEX orders_amount ON sales.orders (amount);\n' });
+    team.write({
+      'databases/sales/schema/sales/indexes/orders_amount.sql':
+        'CREATE INDEX orders_amount ON sales.orders (amount);\n',
+    });
     await team.commitAll('v2: an index on orders.amount');
     await team.git(['tag', 'v2']);
     const plan = await team.dbee(['plan', 'sales', '--base', 'v1', '--out', 'dist/v2']);
@@ -30,7 +39,12 @@ describe('the smaller false greens (team workspace)', () => {
   });
 
   const indexes = async (env: 'dev' | 'qa') =>
-    (await team.query<{ i: string }>(env, `SELECT indexname AS i FROM pg_indexes WHERE schemaname = 'sales' ORDER BY 1`)).map((r) => r.i);
+    (
+      await team.query<{ i: string }>(
+        env,
+        `SELECT indexname AS i FROM pg_indexes WHERE schemaname = 'sales' ORDER BY 1`,
+      )
+    ).map((r) => r.i);
 
   it('deploy core --package <a package built for sales> is refused (exit 1), nothing applied', async () => {
     const r = await team.dbee(['deploy', 'core', '--env', 'qa', '--package', 'dist/v2']);
@@ -52,12 +66,20 @@ describe('the smaller false greens (team workspace)', () => {
   });
 
   it('an index from the sources on a table of more than 10,000 rows is a hazard, as it is from a package', async () => {
-    await team.query('dev', `INSERT INTO sales.orders (id, customer_id, amount) SELECT g, 1, g FROM generate_series(5, 10010) g`);
-    team.write({ 'databases/sales/schema/sales/indexes/orders_placed.sql': 'CREATE INDEX orders_placed ON sales.orders (placed_on);\n' });
+    await team.query(
+      'dev',
+      `INSERT INTO sales.orders (id, customer_id, amount) SELECT g, 1, g FROM generate_series(5, 10010) g`,
+    );
+    team.write({
+      'databases/sales/schema/sales/indexes/orders_placed.sql':
+        'CREATE INDEX orders_placed ON sales.orders (placed_on);\n',
+    });
     try {
       const refused = await team.dbee(['deploy', 'sales', '--env', 'dev']);
       expect(refused.code, refused.stdout + refused.stderr).toBe(1);
-      expect(refused.stderr).toContain('has hazards environment dev does not allow: index-build (builds index sales.orders_placed on sales.orders, which has more than 10000 rows)');
+      expect(refused.stderr).toContain(
+        'has hazards environment dev does not allow: index-build (builds index sales.orders_placed on sales.orders, which has more than 10000 rows)',
+      );
       expect(await indexes('dev')).not.toContain('orders_placed');
       const allowed = await team.dbee(['deploy', 'sales', '--env', 'dev', '--allow-hazards', 'index-build,long-lock']);
       expect(allowed.code, allowed.stdout + allowed.stderr).toBe(0);
@@ -67,7 +89,7 @@ describe('the smaller false greens (team workspace)', () => {
     }
   });
 
-  it('diff --env uat --head v2 reads the environments from the working tree (uat is not in v2\'s dbee.yaml)', async () => {
+  it("diff --env uat --head v2 reads the environments from the working tree (uat is not in v2's dbee.yaml)", async () => {
     const yaml = readFileSync(join(team.root, 'dbee.yaml'), 'utf8');
     team.write({ 'dbee.yaml': yaml + '  uat:\n    engine: postgres\n    connection:\n      url: ${DBEE_QA_URL}\n' });
     try {
@@ -94,6 +116,8 @@ describe('the smaller false greens (team workspace)', () => {
     } finally {
       team.write({ 'databases/core/smoke/core.yaml': smoke });
     }
-    expect((await team.dbee(['deploy', 'core', '--env', env])).stdout).toContain('core: nothing to deploy, the database is up to date');
+    expect((await team.dbee(['deploy', 'core', '--env', env])).stdout).toContain(
+      'core: nothing to deploy, the database is up to date',
+    );
   });
 });

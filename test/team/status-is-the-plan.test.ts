@@ -19,7 +19,8 @@ const SOURCES = {
 );
 `,
   'databases/sales/schema/sales/indexes/orders_placed.sql': 'CREATE INDEX orders_placed ON sales.orders (placed_on);\n',
-  'databases/sales/schema/sales/views/big_orders.sql': 'CREATE VIEW sales.big_orders AS\n  SELECT id, customer_id, amount FROM sales.orders WHERE amount > 1000;\n',
+  'databases/sales/schema/sales/views/big_orders.sql':
+    'CREATE VIEW sales.big_orders AS\n  SELECT id, customer_id, amount FROM sales.orders WHERE amount > 1000;\n',
 };
 const BY_HAND = [
   'CREATE OR REPLACE FUNCTION sales.order_count(p_customer integer) RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT 0::bigint $$',
@@ -47,9 +48,13 @@ describe('status lists what deploy plans (team workspace)', () => {
       try {
         const status = await team.dbee(['status', 'sales', '--env', env, '--format', 'json']);
         expect(status.code, status.stderr).toBe(0);
-        const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }).pendingSteps.map((s) => `${s.action} ${s.key}`);
+        const pending = (
+          JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }
+        ).pendingSteps.map((s) => `${s.action} ${s.key}`);
         await team.dbee(['deploy', 'sales', '--env', env, '--no-deps', '--dry-run', '--report', 'plan.json']);
-        const planned = (JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as { steps: { key: string; action: string }[] }).steps.map((s) => `${s.action} ${s.key}`);
+        const planned = (
+          JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as { steps: { key: string; action: string }[] }
+        ).steps.map((s) => `${s.action} ${s.key}`);
         expect(pending).toEqual(planned);
         for (const object of [/function:sales\.order_count/, /view:sales\.big_orders/, /index:sales\.orders_placed/]) {
           expect(pending).toEqual(expect.arrayContaining([expect.stringMatching(object)]));
@@ -71,10 +76,16 @@ describe('status lists what deploy plans (team workspace)', () => {
     expect(clone.code).not.toBe(0);
     const status = await team.dbee(['status', 'sales', '--env', 'qa', '--format', 'json']);
     expect(status.code, status.stderr).toBe(0);
-    const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }).pendingSteps.map((s) => `${s.action} ${s.key}`);
+    const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }).pendingSteps.map(
+      (s) => `${s.action} ${s.key}`,
+    );
     // With its dependencies (core is missing on qa): sales's steps of that plan.
     await team.dbee(['deploy', 'sales', '--env', 'qa', '--dry-run', '--report', 'plan.json']);
-    const steps = (JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as { steps: { project: string; key: string; action: string }[] }).steps;
+    const steps = (
+      JSON.parse(readFileSync(join(team.root, 'plan.json'), 'utf8')) as {
+        steps: { project: string; key: string; action: string }[];
+      }
+    ).steps;
     const planned = steps.filter((s) => s.project === 'sales').map((s) => `${s.action} ${s.key}`);
     expect(pending).toEqual(planned);
     // What the clone left missing (the view over core's view cannot exist without core) is pending, each object.
@@ -83,8 +94,14 @@ describe('status lists what deploy plans (team workspace)', () => {
       `SELECT to_regclass('sales.orders') IS NOT NULL AS "table:sales.orders", to_regclass('sales.order_summary') IS NOT NULL AS "view:sales.order_summary",
               to_regclass('sales.orders_customer') IS NOT NULL AS "index:sales.orders_customer", to_regprocedure('sales.order_count(integer)') IS NOT NULL AS "function:sales.order_count"`,
     );
-    const missing = Object.entries(present).filter(([, here]) => !here).map(([key]) => key);
+    const missing = Object.entries(present)
+      .filter(([, here]) => !here)
+      .map(([key]) => key);
     expect(missing).toContain('view:sales.order_summary');
-    for (const key of missing) expect(pending.some((p) => p.includes(key)), `${key} is missing on qa and pending`).toBe(true);
+    for (const key of missing)
+      expect(
+        pending.some((p) => p.includes(key)),
+        `${key} is missing on qa and pending`,
+      ).toBe(true);
   });
 });

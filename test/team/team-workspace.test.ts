@@ -17,7 +17,10 @@ describe('team workspace: core ← sales ← reporting with the real nx and dbee
   it('nx run db-reporting:deploy --env=dev deploys core, sales and reporting, in that order', async () => {
     const r = await team.nx(['run', 'db-reporting:deploy', '--env=dev']);
     expect(r.code, r.output).toBe(0);
-    const order = await team.query<{ project: string }>('dev', `SELECT project FROM dbee.deployments WHERE status = 'succeeded' ORDER BY id`);
+    const order = await team.query<{ project: string }>(
+      'dev',
+      `SELECT project FROM dbee.deployments WHERE status = 'succeeded' ORDER BY id`,
+    );
     expect(order.map((d) => d.project)).toEqual(['core', 'sales', 'reporting']);
     // Outside a terminal Nx prints a dependency task as one line; the deployments of core and sales are shown whole.
     for (const p of ['core', 'sales', 'reporting']) {
@@ -25,7 +28,10 @@ describe('team workspace: core ← sales ← reporting with the real nx and dbee
       expect(r.output).toMatch(new RegExp(`^${p}: deployed \\d+ steps`, 'm'));
     }
     expect(await team.deployedProjects('qa')).toEqual([]);
-    const [{ revenue }] = await team.query<{ revenue: string | null }>('dev', 'SELECT reporting.revenue_of(1) AS revenue');
+    const [{ revenue }] = await team.query<{ revenue: string | null }>(
+      'dev',
+      'SELECT reporting.revenue_of(1) AS revenue',
+    );
     expect(revenue).toBeNull();
   });
 

@@ -25,7 +25,9 @@ const SALES_V2 = {
 describe('deploy --dry-run verifies the plan on a copy of the target (team workspace)', () => {
   let team: TeamWorkspace;
   beforeAll(async () => {
-    team = await TeamWorkspace.create({ files: { 'databases/reporting/schema/reporting/views/customer_revenue.sql': REVENUE_OVER_A_FUNCTION } });
+    team = await TeamWorkspace.create({
+      files: { 'databases/reporting/schema/reporting/views/customer_revenue.sql': REVENUE_OVER_A_FUNCTION },
+    });
   });
   afterAll(async () => {
     await team?.dispose();

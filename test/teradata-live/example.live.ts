@@ -29,7 +29,12 @@ let root: string;
 let session: TeradataSession;
 
 const dbee = (command: Parameters<typeof run>[1], options: Record<string, unknown> = {}) =>
-  run(root, command, { project: 'edw', env: 'td-live', ...options }, { DBEE_TEST_TD_PASSWORD: env.DBEE_TEST_TD_PASSWORD });
+  run(
+    root,
+    command,
+    { project: 'edw', env: 'td-live', ...options },
+    { DBEE_TEST_TD_PASSWORD: env.DBEE_TEST_TD_PASSWORD },
+  );
 
 async function objects(): Promise<string[]> {
   const r = await session.run('SELECT TRIM(TableName) AS n FROM DBC.TablesV WHERE DatabaseName = ? ORDER BY 1', [EDW]);
@@ -54,9 +59,15 @@ async function handMade(): Promise<void> {
 async function dropEverything(): Promise<void> {
   for (const db of [EDW, LEDGER]) {
     // Join indexes, hash indexes and triggers first: they stand on tables (verify whether DELETE DATABASE needs this).
-    const deps = await session.run("SELECT TRIM(TableName), TableKind FROM DBC.TablesV WHERE DatabaseName = ? AND TableKind IN ('I', 'N', 'G')", [db]).catch(() => null);
+    const deps = await session
+      .run(
+        "SELECT TRIM(TableName), TableKind FROM DBC.TablesV WHERE DatabaseName = ? AND TableKind IN ('I', 'N', 'G')",
+        [db],
+      )
+      .catch(() => null);
     const word: Record<string, string> = { I: 'JOIN INDEX', N: 'HASH INDEX', G: 'TRIGGER' };
-    for (const row of deps?.resultSets[0]?.rows ?? []) await session.run(`DROP ${word[String(row[1]).trim()]} ${db}.${String(row[0])}`).catch(() => undefined);
+    for (const row of deps?.resultSets[0]?.rows ?? [])
+      await session.run(`DROP ${word[String(row[1]).trim()]} ${db}.${String(row[0])}`).catch(() => undefined);
     await session.run(`DELETE DATABASE ${db} ALL`).catch(() => undefined);
   }
 }
@@ -68,7 +79,8 @@ beforeAll(async () => {
     password: env.DBEE_TEST_TD_PASSWORD!,
     ...(env.DBEE_TEST_TD_LOGMECH ? { logmech: env.DBEE_TEST_TD_LOGMECH } : {}),
   });
-  for (const db of [EDW, LEDGER]) await session.run(`CREATE DATABASE ${db} FROM ${env.DBEE_TEST_TD_USER} AS PERM = ${PERM}`);
+  for (const db of [EDW, LEDGER])
+    await session.run(`CREATE DATABASE ${db} FROM ${env.DBEE_TEST_TD_USER} AS PERM = ${PERM}`);
   root = mkdtempSync(join(tmpdir(), 'dbee-td-live-'));
   cpSync(EXAMPLE, root, { recursive: true });
   writeFileSync(
@@ -105,7 +117,15 @@ describe('examples/teradata on a live Teradata system', () => {
     const r = await dbee('deploy', { assumeYes: true });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await objects()).toEqual(['CUSTOMERS', 'JI_ORDERS_BY_CUSTOMER', 'LOAD_ORDERS', 'ORDERS', 'PURGE_CANCELLED', 'STAGE_ORDERS', 'V_CUSTOMER_ORDERS']);
+    expect(await objects()).toEqual([
+      'CUSTOMERS',
+      'JI_ORDERS_BY_CUSTOMER',
+      'LOAD_ORDERS',
+      'ORDERS',
+      'PURGE_CANCELLED',
+      'STAGE_ORDERS',
+      'V_CUSTOMER_ORDERS',
+    ]);
     expect((await dbee('status')).stdout).toMatch(/pending: nothing/);
     expect((await dbee('deploy', { assumeYes: true })).stdout).toMatch(/nothing to deploy/);
     const back = await dbee('rollback', { assumeYes: true });
@@ -124,7 +144,10 @@ describe('examples/teradata on a live Teradata system', () => {
       file,
       original
         .replace("DEFAULT 'R',", "DEFAULT 'B' TITLE 'Segment',")
-        .replace('created_at    TIMESTAMP(0) NOT NULL', "created_at    TIMESTAMP(0) NOT NULL,\n  region        CHAR(2) DEFAULT 'EU'")
+        .replace(
+          'created_at    TIMESTAMP(0) NOT NULL',
+          "created_at    TIMESTAMP(0) NOT NULL,\n  region        CHAR(2) DEFAULT 'EU'",
+        )
         .replace('UNIQUE PRIMARY INDEX (customer_id);', 'UNIQUE PRIMARY INDEX (customer_id)\nINDEX (customer_name);')
         .replace("AS 'One row per customer; segment R = retail, B = business'", "AS 'One row per customer'"),
     );
@@ -167,7 +190,10 @@ describe('examples/teradata on a live Teradata system', () => {
     const db = join(root, 'db.yaml');
     const original = readFileSync(db, 'utf8');
     writeFileSync(db, original.replace('deploy:\n', 'deploy:\n  autoRollback: true\n'));
-    writeFileSync(join(root, 'schema/edw/views/v_broken.sql'), 'REPLACE VIEW {{env}}_EDW.v_broken AS SELECT * FROM {{env}}_EDW.no_such_table;\n');
+    writeFileSync(
+      join(root, 'schema/edw/views/v_broken.sql'),
+      'REPLACE VIEW {{env}}_EDW.v_broken AS SELECT * FROM {{env}}_EDW.no_such_table;\n',
+    );
     try {
       const r = await dbee('deploy', { assumeYes: true });
       expect(r.code).toBe(2);
@@ -184,7 +210,9 @@ describe('examples/teradata on a live Teradata system', () => {
     const r = await dbee('extract', { out: 'extracted' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const files = readdirSync(join(root, 'extracted'), { recursive: true }).map(String).filter((f) => f.endsWith('.sql'));
+    const files = readdirSync(join(root, 'extracted'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.sql'));
     expect(files.length).toBeGreaterThanOrEqual(7);
     expect((await dbee('rollback', { assumeYes: true })).code).toBe(0);
   });
@@ -195,7 +223,8 @@ describe('examples/teradata on a live Teradata system', () => {
     expect(planned.code).toBe(0);
     const logon = `.LOGON ${env.DBEE_TEST_TD_HOST}/${env.DBEE_TEST_TD_USER},${env.DBEE_TEST_TD_PASSWORD};\n`;
     writeFileSync(join(out, 'logon.btq'), logon, { mode: 0o600 });
-    const bteq = (file: string) => spawnSync(env.DBEE_TEST_TD_BTEQ ?? 'bteq', { cwd: out, input: readFileSync(join(out, file)), encoding: 'utf8' });
+    const bteq = (file: string) =>
+      spawnSync(env.DBEE_TEST_TD_BTEQ ?? 'bteq', { cwd: out, input: readFileSync(join(out, file)), encoding: 'utf8' });
     const first = bteq('deploy.btq');
     expect(first.status, first.stdout).toBe(0);
     expect(await objects()).toHaveLength(7);
@@ -205,13 +234,24 @@ describe('examples/teradata on a live Teradata system', () => {
   });
 
   it('BTEQ: a procedure that does not compile makes the script exit non-zero', async () => {
-    writeFileSync(join(root, 'schema/edw/procedures/broken.sql'), 'REPLACE PROCEDURE {{env}}_EDW.broken () BEGIN DELETE FROM {{env}}_EDW.no_such_table; END;\n');
+    writeFileSync(
+      join(root, 'schema/edw/procedures/broken.sql'),
+      'REPLACE PROCEDURE {{env}}_EDW.broken () BEGIN DELETE FROM {{env}}_EDW.no_such_table; END;\n',
+    );
     try {
       const planned = await dbee('plan', { format: 'bteq', out: 'dist/bteq-broken' });
       expect(planned.code).toBe(0);
       const out = join(root, 'dist/bteq-broken');
-      writeFileSync(join(out, 'logon.btq'), `.LOGON ${env.DBEE_TEST_TD_HOST}/${env.DBEE_TEST_TD_USER},${env.DBEE_TEST_TD_PASSWORD};\n`, { mode: 0o600 });
-      const r = spawnSync(env.DBEE_TEST_TD_BTEQ ?? 'bteq', { cwd: out, input: readFileSync(join(out, 'deploy.btq')), encoding: 'utf8' });
+      writeFileSync(
+        join(out, 'logon.btq'),
+        `.LOGON ${env.DBEE_TEST_TD_HOST}/${env.DBEE_TEST_TD_USER},${env.DBEE_TEST_TD_PASSWORD};\n`,
+        { mode: 0o600 },
+      );
+      const r = spawnSync(env.DBEE_TEST_TD_BTEQ ?? 'bteq', {
+        cwd: out,
+        input: readFileSync(join(out, 'deploy.btq')),
+        encoding: 'utf8',
+      });
       expect(r.status).not.toBe(0);
     } finally {
       rmSync(join(root, 'schema/edw/procedures/broken.sql'));

@@ -37,7 +37,12 @@ let root: string;
 let session: TeradataSession;
 
 const dbee = (command: Parameters<typeof run>[1], options: Record<string, unknown> = {}) =>
-  run(root, command, { project: 'edw', env: 'td-live', ...options }, { DBEE_TEST_TD_PASSWORD: env.DBEE_TEST_TD_PASSWORD });
+  run(
+    root,
+    command,
+    { project: 'edw', env: 'td-live', ...options },
+    { DBEE_TEST_TD_PASSWORD: env.DBEE_TEST_TD_PASSWORD },
+  );
 
 async function rows(sql: string, params: unknown[] = []): Promise<unknown[][]> {
   const r = await session.run(sql, params);
@@ -45,7 +50,9 @@ async function rows(sql: string, params: unknown[] = []): Promise<unknown[][]> {
 }
 
 async function objects(): Promise<string[]> {
-  return (await rows('SELECT TRIM(TableName) FROM DBC.TablesV WHERE DatabaseName = ? ORDER BY 1', [EDW])).map((r) => String(r[0]));
+  return (await rows('SELECT TRIM(TableName) FROM DBC.TablesV WHERE DatabaseName = ? ORDER BY 1', [EDW])).map((r) =>
+    String(r[0]),
+  );
 }
 
 async function show(kind: string, name: string): Promise<string> {
@@ -58,7 +65,9 @@ async function exportBteq(name: string, password = env.DBEE_TEST_TD_PASSWORD): P
   const planned = await dbee('plan', { format: 'bteq', out: `dist/${name}` });
   expect(planned.code, planned.stderr).toBe(0);
   const out = join(root, 'dist', name);
-  writeFileSync(join(out, 'logon.btq'), `.LOGON ${env.DBEE_TEST_TD_HOST}/${env.DBEE_TEST_TD_USER},${password};\n`, { mode: 0o600 });
+  writeFileSync(join(out, 'logon.btq'), `.LOGON ${env.DBEE_TEST_TD_HOST}/${env.DBEE_TEST_TD_USER},${password};\n`, {
+    mode: 0o600,
+  });
   return out;
 }
 
@@ -68,9 +77,15 @@ function bteq(dir: string, file: string) {
 
 async function empty(): Promise<void> {
   for (const db of [EDW, LEDGER]) {
-    const deps = await session.run("SELECT TRIM(TableName), TableKind FROM DBC.TablesV WHERE DatabaseName = ? AND TableKind IN ('I', 'N', 'G')", [db]).catch(() => null);
+    const deps = await session
+      .run(
+        "SELECT TRIM(TableName), TableKind FROM DBC.TablesV WHERE DatabaseName = ? AND TableKind IN ('I', 'N', 'G')",
+        [db],
+      )
+      .catch(() => null);
     const word: Record<string, string> = { I: 'JOIN INDEX', N: 'HASH INDEX', G: 'TRIGGER' };
-    for (const row of deps?.resultSets[0]?.rows ?? []) await session.run(`DROP ${word[String(row[1]).trim()]} ${db}."${String(row[0])}"`).catch(() => undefined);
+    for (const row of deps?.resultSets[0]?.rows ?? [])
+      await session.run(`DROP ${word[String(row[1]).trim()]} ${db}."${String(row[0])}"`).catch(() => undefined);
     await session.run(`DELETE DATABASE ${db} ALL`).catch(() => undefined);
   }
 }
@@ -82,7 +97,8 @@ beforeAll(async () => {
     password: env.DBEE_TEST_TD_PASSWORD!,
     ...(env.DBEE_TEST_TD_LOGMECH ? { logmech: env.DBEE_TEST_TD_LOGMECH } : {}),
   });
-  for (const db of [EDW, LEDGER]) await session.run(`CREATE DATABASE ${db} FROM ${env.DBEE_TEST_TD_USER} AS PERM = ${PERM}`);
+  for (const db of [EDW, LEDGER])
+    await session.run(`CREATE DATABASE ${db} FROM ${env.DBEE_TEST_TD_USER} AS PERM = ${PERM}`);
   await session.run(`CREATE ROLE ${ROLE}`);
   root = mkdtempSync(join(tmpdir(), 'dbee-td-prod-'));
   cpSync(EXAMPLE, root, { recursive: true });
@@ -131,17 +147,26 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
   });
 
   it('a join index made by hand on a lower-case table is found before the rename (ifExists rename succeeds)', async () => {
-    await session.run(`CREATE MULTISET TABLE ${EDW}.orders (order_id INTEGER, customer_id INTEGER) PRIMARY INDEX (order_id)`);
-    await session.run(`CREATE JOIN INDEX ${EDW}.ji_hand AS SELECT order_id, customer_id FROM ${EDW}.orders PRIMARY INDEX (customer_id)`);
+    await session.run(
+      `CREATE MULTISET TABLE ${EDW}.orders (order_id INTEGER, customer_id INTEGER) PRIMARY INDEX (order_id)`,
+    );
+    await session.run(
+      `CREATE JOIN INDEX ${EDW}.ji_hand AS SELECT order_id, customer_id FROM ${EDW}.orders PRIMARY INDEX (customer_id)`,
+    );
     const r = await dbee('deploy', { assumeYes: true, ifExists: 'rename' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 
   it('dbee deploy of a procedure that does not compile: exit 2 and no applied row (5526 raised or reported by teradatasql)', async () => {
-    writeFileSync(join(root, 'schema/edw/procedures/extra.sql'), 'REPLACE PROCEDURE {{env}}_EDW.extra () BEGIN DELETE FROM {{env}}_EDW.no_such_table; END;\n');
+    writeFileSync(
+      join(root, 'schema/edw/procedures/extra.sql'),
+      'REPLACE PROCEDURE {{env}}_EDW.extra () BEGIN DELETE FROM {{env}}_EDW.no_such_table; END;\n',
+    );
     const r = await dbee('deploy', { assumeYes: true });
     expect(r.code, r.stdout + r.stderr).toBe(2);
-    const applied = await rows(`SELECT COUNT(*) FROM ${LEDGER}."steps" WHERE "object_key" LIKE '%EXTRA%' AND "status" = 'applied'`);
+    const applied = await rows(
+      `SELECT COUNT(*) FROM ${LEDGER}."steps" WHERE "object_key" LIKE '%EXTRA%' AND "status" = 'applied'`,
+    );
     expect(Number(applied[0]![0])).toBe(0);
   });
 
@@ -175,7 +200,8 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
 
   it('the 31,000-byte literal limit: a 40 KB procedure deployed by BTEQ is recorded, and dbee deploy then has nothing to do', async () => {
     const body = ['REPLACE PROCEDURE {{env}}_EDW.extra (OUT n INTEGER)', 'BEGIN', '  DECLARE x INTEGER DEFAULT 0;'];
-    for (let i = 0; body.join('\n').length < 40 * 1024; i++) body.push(`  SET x = x + ${i}; -- a long procedure body, line ${i}`);
+    for (let i = 0; body.join('\n').length < 40 * 1024; i++)
+      body.push(`  SET x = x + ${i}; -- a long procedure body, line ${i}`);
     body.push('  SET n = x;', 'END;');
     writeFileSync(join(root, 'schema/edw/procedures/extra.sql'), body.join('\n') + '\n');
     const out = await exportBteq('long');
@@ -198,10 +224,18 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
 
   it('the DBC view columns dbee reads for join indexes, hash indexes and triggers exist', async () => {
     const columns = async (view: string) =>
-      (await rows(`SELECT TRIM(ColumnName) FROM DBC.ColumnsV WHERE DatabaseName = 'DBC' AND TableName = ?`, [view])).map((r) => String(r[0]).toUpperCase());
-    expect(await columns('JoinIndicesV')).toEqual(expect.arrayContaining(['INDEXDATABASENAME', 'INDEXNAME', 'DATABASENAME', 'TABLENAME']));
-    expect(await columns('HashIndicesV')).toEqual(expect.arrayContaining(['INDEXDATABASENAME', 'INDEXNAME', 'DATABASENAME', 'TABLENAME']));
-    expect(await columns('TriggersV')).toEqual(expect.arrayContaining(['DATABASENAME', 'TRIGGERNAME', 'SUBJECTTABLEDATABASENAME', 'TABLENAME']));
+      (
+        await rows(`SELECT TRIM(ColumnName) FROM DBC.ColumnsV WHERE DatabaseName = 'DBC' AND TableName = ?`, [view])
+      ).map((r) => String(r[0]).toUpperCase());
+    expect(await columns('JoinIndicesV')).toEqual(
+      expect.arrayContaining(['INDEXDATABASENAME', 'INDEXNAME', 'DATABASENAME', 'TABLENAME']),
+    );
+    expect(await columns('HashIndicesV')).toEqual(
+      expect.arrayContaining(['INDEXDATABASENAME', 'INDEXNAME', 'DATABASENAME', 'TABLENAME']),
+    );
+    expect(await columns('TriggersV')).toEqual(
+      expect.arrayContaining(['DATABASENAME', 'TRIGGERNAME', 'SUBJECTTABLEDATABASENAME', 'TABLENAME']),
+    );
   });
 
   it('a changed view: rollback.btq refuses and changes nothing; dbee rollback brings the earlier text back', async () => {
@@ -243,7 +277,12 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
     const stats = await session.run(`HELP STATISTICS ${EDW}.customers`).catch(() => null);
     console.info('HELP STATISTICS after the copy:', JSON.stringify(stats?.resultSets[0]?.rows ?? null));
     const grants = async (table: string) =>
-      (await rows('SELECT TRIM(RoleName) FROM DBC.AllRoleRightsV WHERE DatabaseName = ? AND TableName = ?', [EDW, table])).map((x) => String(x[0]).toUpperCase());
+      (
+        await rows('SELECT TRIM(RoleName) FROM DBC.AllRoleRightsV WHERE DatabaseName = ? AND TableName = ?', [
+          EDW,
+          table,
+        ])
+      ).map((x) => String(x[0]).toUpperCase());
     const backup = (await objects()).find((o) => /^customers_bak_/i.test(o))!;
     expect(await grants(backup)).toContain(ROLE);
     // Known and documented: the new table has only what the sources grant.

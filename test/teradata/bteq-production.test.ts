@@ -23,14 +23,18 @@ function workspace(options: Parameters<typeof teradataWorkspace>[0] = {}): Terad
 async function exportScripts(w: TeradataWorkspace, out = 'out'): Promise<{ deploy: string; rollback: string }> {
   const r = await w.dbee('plan', { format: 'bteq', out });
   expect(r.code, r.stderr).toBe(0);
-  return { deploy: readFileSync(join(w.root, out, 'deploy.btq'), 'utf8'), rollback: readFileSync(join(w.root, out, 'rollback.btq'), 'utf8') };
+  return {
+    deploy: readFileSync(join(w.root, out, 'deploy.btq'), 'utf8'),
+    rollback: readFileSync(join(w.root, out, 'rollback.btq'), 'utf8'),
+  };
 }
 
 /** A procedure of about `kb` kilobytes of SPL (many statements), valid on the double. */
 function bigProcedure(kb: number): string {
   const lines = ['REPLACE PROCEDURE {{env}}_EDW.big_proc (OUT n INTEGER)', 'BEGIN', '  DECLARE x INTEGER DEFAULT 0;'];
   let i = 0;
-  while (lines.join('\n').length < kb * 1024) lines.push(`  SET x = x + ${i++}; -- step ${i} of a long procedure body, with a 'quoted' word`);
+  while (lines.join('\n').length < kb * 1024)
+    lines.push(`  SET x = x + ${i++}; -- step ${i} of a long procedure body, with a 'quoted' word`);
   lines.push('  SET n = x;', 'END;');
   return lines.join('\n') + '\n';
 }
@@ -52,15 +56,21 @@ describe('BTEQ export: steps longer than the 31,000-byte literal limit (#39 item
     const mark = w.session.log.length;
     const next = await w.dbee('deploy');
     expect(next.code, next.stderr).toBe(0);
-    expect(w.requestsSince(mark).filter((r) => /^\s*(CREATE|REPLACE|DROP|RENAME)\b/i.test(r) && !/DBEE_LEDGER/i.test(r))).toEqual([]);
+    expect(
+      w.requestsSince(mark).filter((r) => /^\s*(CREATE|REPLACE|DROP|RENAME)\b/i.test(r) && !/DBEE_LEDGER/i.test(r)),
+    ).toEqual([]);
   });
 
   it('the double refuses a request with a literal over 31,000 bytes (3738), as Teradata does', async () => {
     const w = workspace();
     const s = w.session.newSession();
     await s.run('CREATE MULTISET TABLE DEV_EDW.t (c CLOB CHARACTER SET UNICODE, i INTEGER) PRIMARY INDEX (i)');
-    await expect(s.run(`INSERT INTO DEV_EDW.t (c, i) VALUES ('${'x'.repeat(31001)}', 1)`)).rejects.toThrow(/Error 3738/);
-    await s.run(`INSERT INTO DEV_EDW.t (c, i) VALUES (CAST('${'x'.repeat(31000)}' AS CLOB CHARACTER SET UNICODE) || '${'y'.repeat(31000)}', 1)`);
+    await expect(s.run(`INSERT INTO DEV_EDW.t (c, i) VALUES ('${'x'.repeat(31001)}', 1)`)).rejects.toThrow(
+      /Error 3738/,
+    );
+    await s.run(
+      `INSERT INTO DEV_EDW.t (c, i) VALUES (CAST('${'x'.repeat(31000)}' AS CLOB CHARACTER SET UNICODE) || '${'y'.repeat(31000)}', 1)`,
+    );
     expect(String(w.session.rows('DEV_EDW.T')![0]!.C)).toHaveLength(62000);
   });
 });
@@ -76,7 +86,7 @@ async function handMadeCustomers(w: TeradataWorkspace): Promise<void> {
 }
 
 describe('BTEQ export: copyData on a table renamed aside (#39 item 2)', () => {
-  it('with the example\'s ifExists: rename, copyData: true the new table gets the rows, as with dbee deploy', async () => {
+  it("with the example's ifExists: rename, copyData: true the new table gets the rows, as with dbee deploy", async () => {
     const viaDeploy = workspace();
     await handMadeCustomers(viaDeploy);
     expect((await viaDeploy.dbee('deploy')).code).toBe(0);
@@ -87,7 +97,9 @@ describe('BTEQ export: copyData on a table renamed aside (#39 item 2)', () => {
     const { deploy } = await exportScripts(w);
     const run = await runBteq(deploy, w.session.newSession());
     expect(run.exitCode, run.output.join('\n')).toBe(0);
-    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7, CUSTOMER_NAME: 'Ada' })]);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([
+      expect.objectContaining({ CUSTOMER_ID: 7, CUSTOMER_NAME: 'Ada' }),
+    ]);
     // The backup keeps its rows too (the copy is a copy).
     const backup = String(w.ledger('backups')[0]!.BACKUP_NAME).toUpperCase();
     expect(w.session.rows(backup)).toHaveLength(1);
@@ -95,7 +107,13 @@ describe('BTEQ export: copyData on a table renamed aside (#39 item 2)', () => {
 
   it('ANSI mode: the copy is committed with the step', async () => {
     const w = workspace({ tmode: 'ANSI' });
-    w.write('dbee.yaml', readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace('database: DEV_EDW', 'database: DEV_EDW\n      tmode: ANSI'));
+    w.write(
+      'dbee.yaml',
+      readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace(
+        'database: DEV_EDW',
+        'database: DEV_EDW\n      tmode: ANSI',
+      ),
+    );
     await handMadeCustomers(w);
     const { deploy } = await exportScripts(w);
     const run = await runBteq(deploy, w.session.newSession());
@@ -141,7 +159,10 @@ describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1
     const viewBefore = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
 
     const file = join(w.root, 'schema/edw/views/v_customer_orders.sql');
-    w.write('schema/edw/views/v_customer_orders.sql', readFileSync(file, 'utf8').replace('c.segment', 'c.segment,\n       c.created_at'));
+    w.write(
+      'schema/edw/views/v_customer_orders.sql',
+      readFileSync(file, 'utf8').replace('c.segment', 'c.segment,\n       c.created_at'),
+    );
     const second = await exportScripts(w, 'second');
     const run = await runBteq(later(second.deploy), w.session.newSession());
     expect(run.exitCode, run.output.join('\n')).toBe(0);
@@ -151,7 +172,9 @@ describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1
     const mark = w.session.log.length;
     const back = await runBteq(later(second.rollback), w.session.newSession());
     expect(back.exitCode).toBeGreaterThan(16);
-    expect(back.output.join('\n')).toMatch(/V_CUSTOMER_ORDERS was changed by deployment \d+, not created: .*dbee rollback/i);
+    expect(back.output.join('\n')).toMatch(
+      /V_CUSTOMER_ORDERS was changed by deployment \d+, not created: .*dbee rollback/i,
+    );
     // Nothing was undone, nothing written: the view is the second deployment's, the ledger has no rollback row.
     expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewAfter);
     // Only reads, and the deployment lock taken and released.
@@ -181,7 +204,9 @@ describe('rollback of a table renamed aside never drops the rows written since t
     await handMadeCustomers(w);
     const { deploy, rollback } = await exportScripts(w);
     expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
-    await w.session.newSession().run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [8, 'Bea', 'B', '2026-02-01 00:00:00']);
+    await w.session
+      .newSession()
+      .run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [8, 'Bea', 'B', '2026-02-01 00:00:00']);
     const mark = w.session.log.length;
     const back = await runBteq(rollback, w.session.newSession());
     expect(back.exitCode).toBeGreaterThan(16);
@@ -189,7 +214,12 @@ describe('rollback of a table renamed aside never drops the rows written since t
     // Only reads, and the deployment lock taken and released.
     expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r) && !/"lock"/.test(r))).toEqual([]);
     expect(w.ledger('lock')).toEqual([]);
-    expect(w.session.rows('DEV_EDW.CUSTOMERS')!.map((r) => r.CUSTOMER_ID).sort()).toEqual([7, 8]);
+    expect(
+      w.session
+        .rows('DEV_EDW.CUSTOMERS')!
+        .map((r) => r.CUSTOMER_ID)
+        .sort(),
+    ).toEqual([7, 8]);
   });
 
   it('rollback.btq puts the backup back when the new table holds only the rows copyData copied', async () => {
@@ -242,14 +272,25 @@ describe('dbee rollback of a table renamed aside never drops the rows written si
     const w = workspace();
     await handMadeCustomers(w);
     expect((await w.dbee('deploy')).code).toBe(0);
-    await w.session.newSession().run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [8, 'Bea', 'B', '2026-02-01 00:00:00']);
+    await w.session
+      .newSession()
+      .run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [8, 'Bea', 'B', '2026-02-01 00:00:00']);
     const mark = w.session.log.length;
     const r = await w.dbee('rollback', { assumeYes: true });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/CUSTOMERS holds 1 row more than the table the deployment renamed aside, and putting that table back drops them/);
+    expect(r.stderr).toMatch(
+      /CUSTOMERS holds 1 row more than the table the deployment renamed aside, and putting that table back drops them/,
+    );
     expect(r.stderr).toMatch(/--force/);
-    expect(w.requestsSince(mark).filter((q) => /^\s*(DROP|RENAME|CREATE|REPLACE)\b/i.test(q) && !/DBEE_LEDGER/i.test(q))).toEqual([]);
-    expect(w.session.rows('DEV_EDW.CUSTOMERS')!.map((x) => x.CUSTOMER_ID).sort()).toEqual([7, 8]);
+    expect(
+      w.requestsSince(mark).filter((q) => /^\s*(DROP|RENAME|CREATE|REPLACE)\b/i.test(q) && !/DBEE_LEDGER/i.test(q)),
+    ).toEqual([]);
+    expect(
+      w.session
+        .rows('DEV_EDW.CUSTOMERS')!
+        .map((x) => x.CUSTOMER_ID)
+        .sort(),
+    ).toEqual([7, 8]);
 
     const forced = await w.dbee('rollback', { assumeYes: true, force: true });
     expect(forced.code, forced.stdout + forced.stderr).toBe(0);
@@ -279,7 +320,13 @@ describe('dbee rollback of a table renamed aside never drops the rows written si
 /** A workspace whose environment (and double) run ANSI sessions. */
 function ansiWorkspace(): TeradataWorkspace {
   const w = workspace({ tmode: 'ANSI' });
-  w.write('dbee.yaml', readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace('database: DEV_EDW', 'database: DEV_EDW\n      tmode: ANSI'));
+  w.write(
+    'dbee.yaml',
+    readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace(
+      'database: DEV_EDW',
+      'database: DEV_EDW\n      tmode: ANSI',
+    ),
+  );
   return w;
 }
 
@@ -291,11 +338,17 @@ describe('ANSI sessions: names are kept as written and compared case-specificall
       if (tmode === 'ANSI') await s.setAutocommit(false);
       await s.run('CREATE MULTISET TABLE DEV_EDW.lower_name (x INTEGER) PRIMARY INDEX (x)');
       if (tmode === 'ANSI') await s.commit();
-      const exact = await s.run("SELECT TableName FROM DBC.TablesV WHERE DatabaseName = 'DEV_EDW' AND TableName = 'lower_name'");
+      const exact = await s.run(
+        "SELECT TableName FROM DBC.TablesV WHERE DatabaseName = 'DEV_EDW' AND TableName = 'lower_name'",
+      );
       expect(exact.resultSets?.[0]?.rows).toEqual([['lower_name']]);
-      const upper = await s.run("SELECT TableName FROM DBC.TablesV WHERE DatabaseName = 'DEV_EDW' AND TableName = 'LOWER_NAME'");
+      const upper = await s.run(
+        "SELECT TableName FROM DBC.TablesV WHERE DatabaseName = 'DEV_EDW' AND TableName = 'LOWER_NAME'",
+      );
       expect(upper.resultSets?.[0]?.rows ?? []).toHaveLength(tmode === 'TERA' ? 1 : 0);
-      const blind = await s.run("SELECT TableName FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'DEV_EDW' AND UPPER(TableName) = 'LOWER_NAME'");
+      const blind = await s.run(
+        "SELECT TableName FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'DEV_EDW' AND UPPER(TableName) = 'LOWER_NAME'",
+      );
       expect(blind.resultSets?.[0]?.rows).toEqual([['lower_name']]);
       if (tmode === 'ANSI') await s.commit();
     }
@@ -309,7 +362,9 @@ describe('ANSI sessions: names are kept as written and compared case-specificall
     await dba.commit();
     const r = await w.dbee('deploy', { assumeYes: true, ifExists: 'raise' });
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/table:DEV_EDW\.CUSTOMERS already exists in the database, but the ledger does not know it/i);
+    expect(r.stderr).toMatch(
+      /table:DEV_EDW\.CUSTOMERS already exists in the database, but the ledger does not know it/i,
+    );
   });
 
   it('the BTEQ script in ANSI mode finds a view made by hand with a lower-case name: raise stops instead of replacing it', async () => {
@@ -388,7 +443,10 @@ describe('BTEQ scripts take the deployment lock dbee deploy takes (#39 item 6)',
     for (const tmode of ['TERA', 'ANSI'] as const) {
       const w = tmode === 'ANSI' ? ansiWorkspace() : workspace();
       const file = join(w.root, 'schema/edw/procedures/load_orders.sql');
-      w.write('schema/edw/procedures/load_orders.sql', readFileSync(file, 'utf8').replace(/FROM\s+\{\{env\}\}_EDW\.stage_orders/i, 'FROM {{env}}_EDW.no_such_table'));
+      w.write(
+        'schema/edw/procedures/load_orders.sql',
+        readFileSync(file, 'utf8').replace(/FROM\s+\{\{env\}\}_EDW\.stage_orders/i, 'FROM {{env}}_EDW.no_such_table'),
+      );
       const { deploy } = await exportScripts(w);
       const run = await runBteq(deploy, w.session.newSession());
       expect(run.exitCode).toBeGreaterThan(16);
@@ -403,10 +461,16 @@ describe('statistics are collected after the rows are copied, on both paths (#39
     const text = readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8').replace(/\{\{env\}\}/g, 'DEV');
     const create = text.slice(text.search(/CREATE\b/i), text.indexOf(';', text.search(/CREATE\b/i)));
     await w.session.newSession().run(create);
-    await w.session.newSession().run('INSERT INTO DEV_EDW.orders (order_id, customer_id, order_date, status, amount) VALUES (1, 7, DATE \'2026-01-02\', \'O\', 10)');
+    await w.session
+      .newSession()
+      .run(
+        "INSERT INTO DEV_EDW.orders (order_id, customer_id, order_date, status, amount) VALUES (1, 7, DATE '2026-01-02', 'O', 10)",
+      );
   }
   const order = (requests: string[]) =>
-    requests.filter((r) => /^(INSERT INTO DEV_EDW\.ORDERS|COLLECT STATISTICS)/i.test(r)).map((r) => r.split(/\s/).slice(0, 2).join(' ').toUpperCase());
+    requests
+      .filter((r) => /^(INSERT INTO DEV_EDW\.ORDERS|COLLECT STATISTICS)/i.test(r))
+      .map((r) => r.split(/\s/).slice(0, 2).join(' ').toUpperCase());
 
   it('dbee deploy: the copy into the new table comes before its COLLECT STATISTICS', async () => {
     const w = workspace();

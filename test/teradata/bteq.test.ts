@@ -22,16 +22,45 @@ function workspace(options: Parameters<typeof teradataWorkspace>[0] = {}): Terad
 async function exportScripts(w: TeradataWorkspace): Promise<{ deploy: string; rollback: string }> {
   const r = await w.dbee('plan', { format: 'bteq', out: 'out' });
   expect(r.code, r.stderr).toBe(0);
-  return { deploy: readFileSync(join(w.root, 'out/deploy.btq'), 'utf8'), rollback: readFileSync(join(w.root, 'out/rollback.btq'), 'utf8') };
+  return {
+    deploy: readFileSync(join(w.root, 'out/deploy.btq'), 'utf8'),
+    rollback: readFileSync(join(w.root, 'out/rollback.btq'), 'utf8'),
+  };
 }
 
 /** Ledger rows without ids, times, durations and who/where fields. */
 function ledgerView(w: TeradataWorkspace) {
-  const pick = (rows: Record<string, unknown>[], cols: string[]) => rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c.toUpperCase()] ?? r[c] ?? null])));
+  const pick = (rows: Record<string, unknown>[], cols: string[]) =>
+    rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c.toUpperCase()] ?? r[c] ?? null])));
   return {
-    deployments: pick(w.ledger('deployments'), ['project', 'environment', 'kind', 'status', 'steps_total', 'steps_applied', 'error', 'reverts']),
-    steps: pick(w.ledger('steps'), ['step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum']),
-    objects: pick(w.ledger('objects'), ['project', 'object_key', 'checksum']).sort((a, b) => String(a.object_key).localeCompare(String(b.object_key))),
+    deployments: pick(w.ledger('deployments'), [
+      'project',
+      'environment',
+      'kind',
+      'status',
+      'steps_total',
+      'steps_applied',
+      'error',
+      'reverts',
+    ]),
+    steps: pick(w.ledger('steps'), [
+      'step_order',
+      'object_key',
+      'action',
+      'checksum',
+      'statements',
+      'reverse_statements',
+      'previous_definition',
+      'transactional',
+      'status',
+      'error',
+      'reverts_step',
+      'hazards',
+      'previous_checksum',
+    ]),
+    objects: pick(w.ledger('objects'), ['project', 'object_key', 'checksum']).sort((a, b) =>
+      String(a.object_key).localeCompare(String(b.object_key)),
+    ),
     migrations: pick(w.ledger('migrations'), ['project', 'version', 'checksum']),
     backups: pick(w.ledger('backups'), ['object_key', 'backup_name']),
   };
@@ -49,7 +78,8 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
     expect(ledgerView(viaBteq)).toEqual(ledgerView(viaDeploy));
     expect(ledgerView(viaBteq).objects.length).toBeGreaterThan(5);
     // The lock table: made by the first lock taken (a BTEQ run takes the lock too).
-    const objects = (w: TeradataWorkspace) => [...w.session.catalog.keys()].filter((k) => k !== 'DBEE_LEDGER.LOCK').sort();
+    const objects = (w: TeradataWorkspace) =>
+      [...w.session.catalog.keys()].filter((k) => k !== 'DBEE_LEDGER.LOCK').sort();
     expect(objects(viaBteq)).toEqual(objects(viaDeploy));
 
     const status = await viaBteq.dbee('status');
@@ -67,7 +97,10 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
 
     // A new script of the same sources (another deployment id) skips every step inside the script.
     const { deploy: fresh } = await exportScripts(viaBteq);
-    const third = await runBteq(fresh.replace(/\b(\d{16})\b/g, (m) => String(Number(m) + 7)), viaBteq.session.newSession());
+    const third = await runBteq(
+      fresh.replace(/\b(\d{16})\b/g, (m) => String(Number(m) + 7)),
+      viaBteq.session.newSession(),
+    );
     expect(third.exitCode, third.output.join('\n')).toBe(0);
     expect(third.requests.filter((r) => /^\s*(CREATE|REPLACE|DROP|RENAME|COMMENT|COLLECT)\b/i.test(r))).toEqual([]);
 
@@ -82,7 +115,13 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
     const viaDeploy = workspace({ tmode: 'ANSI' });
     expect((await viaDeploy.dbee('deploy')).code).toBe(0);
     const viaBteq = workspace({ tmode: 'ANSI' });
-    viaBteq.write('dbee.yaml', readFileSync(join(viaBteq.root, 'dbee.yaml'), 'utf8').replace('database: DEV_EDW', 'database: DEV_EDW\n      tmode: ANSI'));
+    viaBteq.write(
+      'dbee.yaml',
+      readFileSync(join(viaBteq.root, 'dbee.yaml'), 'utf8').replace(
+        'database: DEV_EDW',
+        'database: DEV_EDW\n      tmode: ANSI',
+      ),
+    );
     const { deploy } = await exportScripts(viaBteq);
     expect(deploy).toContain('.SET SESSION TRANSACTION ANSI');
     const run = await runBteq(deploy, viaBteq.session.newSession());
@@ -93,13 +132,21 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
   it('a procedure that does not compile (warning 5526 in a successful response) makes the script exit non-zero', async () => {
     const w = workspace();
     const file = join(w.root, 'schema/edw/procedures/load_orders.sql');
-    w.write('schema/edw/procedures/load_orders.sql', readFileSync(file, 'utf8').replace(/FROM\s+\{\{env\}\}_EDW\.stage_orders/i, 'FROM {{env}}_EDW.no_such_table'));
+    w.write(
+      'schema/edw/procedures/load_orders.sql',
+      readFileSync(file, 'utf8').replace(/FROM\s+\{\{env\}\}_EDW\.stage_orders/i, 'FROM {{env}}_EDW.no_such_table'),
+    );
     const { deploy } = await exportScripts(w);
     const run = await runBteq(deploy, w.session.newSession());
     expect(run.exitCode).toBeGreaterThan(16);
     const deployments = w.ledger('deployments');
     expect(deployments.map((d) => d.STATUS)).toEqual(['failed']);
-    expect(w.ledger('steps').filter((s) => s.STATUS === 'failed').map((s) => s.OBJECT_KEY)).toEqual([expect.stringMatching(/load_orders/i)]);
+    expect(
+      w
+        .ledger('steps')
+        .filter((s) => s.STATUS === 'failed')
+        .map((s) => s.OBJECT_KEY),
+    ).toEqual([expect.stringMatching(/load_orders/i)]);
   });
 
   it('the rollback script undoes what the ledger says was applied, in reverse order', async () => {
@@ -110,12 +157,15 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
     expect(r.exitCode, r.output.join('\n')).toBe(0);
     expect([...w.session.catalog.keys()].filter((k) => k.startsWith('DEV_EDW.'))).toEqual([]);
     expect(w.ledger('objects')).toEqual([]);
-    expect(w.ledger('steps').filter((s) => Number(s.DEPLOYMENT_ID) === Number(w.ledger('deployments')[0]!.ID)).map((s) => s.STATUS)).toEqual(
-      expect.arrayContaining(['undone']),
-    );
+    expect(
+      w
+        .ledger('steps')
+        .filter((s) => Number(s.DEPLOYMENT_ID) === Number(w.ledger('deployments')[0]!.ID))
+        .map((s) => s.STATUS),
+    ).toEqual(expect.arrayContaining(['undone']));
   });
 
-  it('applies the environment\'s conflict strategies (rename with a backup row, drop) and its rollback puts the renamed table back', async () => {
+  it("applies the environment's conflict strategies (rename with a backup row, drop) and its rollback puts the renamed table back", async () => {
     const w = workspace();
     // The hand-made table has one column of the new one: no copy of its rows (copyData: see bteq-production.test.ts).
     w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('copyData: true', 'copyData: false'));
@@ -153,7 +203,9 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
     const { deploy, rollback } = await exportScripts(w);
     const run = await runBteq(deploy, w.session.newSession());
     expect(run.exitCode, run.output.join('\n')).toBe(0);
-    const ddl = run.requests.filter((r) => /^(DROP|RENAME|CREATE JOIN)/i.test(r)).map((r) => r.split('\n')[0]!.replace(/_bak_\d{8}t\d{6}/i, '_bak_<stamp>'));
+    const ddl = run.requests
+      .filter((r) => /^(DROP|RENAME|CREATE JOIN)/i.test(r))
+      .map((r) => r.split('\n')[0]!.replace(/_bak_\d{8}t\d{6}/i, '_bak_<stamp>'));
     expect(ddl).toEqual([
       'DROP JOIN INDEX DEV_EDW.JI_ORDERS_BY_CUSTOMER',
       'RENAME TABLE DEV_EDW.CUSTOMERS TO DEV_EDW.CUSTOMERS_bak_<stamp>',
@@ -183,14 +235,18 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
     const w = workspace();
     const { deploy, rollback } = await exportScripts(w);
     expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
-    await w.session.newSession().run("INSERT INTO DEV_EDW.customers (customer_id, customer_name, segment, created_at) VALUES (1, 'a', 'B', CURRENT_TIMESTAMP(0))");
+    await w.session
+      .newSession()
+      .run(
+        "INSERT INTO DEV_EDW.customers (customer_id, customer_name, segment, created_at) VALUES (1, 'a', 'B', CURRENT_TIMESTAMP(0))",
+      );
     const r = await runBteq(rollback, w.session.newSession());
     expect(r.exitCode).toBeGreaterThan(16);
     expect(r.output.join('\n')).toMatch(/CUSTOMERS holds rows and no backup exists/i);
     expect(w.session.rows('DEV_EDW.CUSTOMERS')).toHaveLength(1);
   });
 
-  it('dbee rollback undoes a deployment made by the BTEQ script (the ledger rows are the runner\'s)', async () => {
+  it("dbee rollback undoes a deployment made by the BTEQ script (the ledger rows are the runner's)", async () => {
     const w = workspace();
     const { deploy } = await exportScripts(w);
     expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);

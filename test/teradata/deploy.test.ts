@@ -8,7 +8,15 @@ import { teradataWorkspace, type TeradataWorkspace } from './helpers';
  * fake Teradata system of @dbee/teradata (no live Teradata system exists here: nothing below has run on one).
  */
 
-const OBJECTS = ['CUSTOMERS', 'JI_ORDERS_BY_CUSTOMER', 'LOAD_ORDERS', 'ORDERS', 'PURGE_CANCELLED', 'STAGE_ORDERS', 'V_CUSTOMER_ORDERS'].map((n) => `DEV_EDW.${n}`);
+const OBJECTS = [
+  'CUSTOMERS',
+  'JI_ORDERS_BY_CUSTOMER',
+  'LOAD_ORDERS',
+  'ORDERS',
+  'PURGE_CANCELLED',
+  'STAGE_ORDERS',
+  'V_CUSTOMER_ORDERS',
+].map((n) => `DEV_EDW.${n}`);
 const NOW = new Date(Date.UTC(2026, 10, 21, 10, 30, 0));
 const DDL = /^(CREATE|REPLACE|DROP|RENAME|ALTER|COMMENT|COLLECT)\b/i;
 
@@ -33,7 +41,16 @@ describe('dbee deploy to Teradata (fake session)', () => {
     // The ledger: created at version 3 (the rollback columns, then the ticket), one deployment, seven applied steps, seven objects.
     expect(w.ledger('schema_version').map((r) => r.VERSION)).toEqual([1, 2, 3]);
     const [d] = w.ledger('deployments');
-    expect(d).toMatchObject({ ID: 1, PROJECT: 'edw', ENVIRONMENT: 'td-dev', KIND: 'deploy', STATUS: 'succeeded', STEPS_TOTAL: 7, STEPS_APPLIED: 7, DB_USER: 'DBEE' });
+    expect(d).toMatchObject({
+      ID: 1,
+      PROJECT: 'edw',
+      ENVIRONMENT: 'td-dev',
+      KIND: 'deploy',
+      STATUS: 'succeeded',
+      STEPS_TOTAL: 7,
+      STEPS_APPLIED: 7,
+      DB_USER: 'DBEE',
+    });
     expect(JSON.parse(String(d!.SUMMARY))).toMatchObject({ transaction: 'object', smoke: '2/2 passed' });
     expect(JSON.parse(String(d!.LEDGER_BEFORE))).toEqual({ objects: {}, migrations: {} });
     const steps = w.ledger('steps');
@@ -52,7 +69,12 @@ describe('dbee deploy to Teradata (fake session)', () => {
     ]);
     expect(JSON.parse(String(steps[1]!.REVERSE_STATEMENTS))).toEqual(['DROP TABLE DEV_EDW.ORDERS']);
     expect(JSON.parse(String(steps[2]!.REVERSE_STATEMENTS))).toEqual(['DROP JOIN INDEX DEV_EDW.JI_ORDERS_BY_CUSTOMER']);
-    expect(w.ledger('objects').map((o) => o.OBJECT_KEY).sort()).toEqual(steps.map((s) => s.OBJECT_KEY).sort());
+    expect(
+      w
+        .ledger('objects')
+        .map((o) => o.OBJECT_KEY)
+        .sort(),
+    ).toEqual(steps.map((s) => s.OBJECT_KEY).sort());
 
     // Each statement is a request of its own in auto-commit: the runner never opened a transaction (3932 otherwise),
     // the default database was set with DATABASE, and the lock row lived on a session of its own and is gone.
@@ -89,7 +111,9 @@ describe('dbee deploy to Teradata (fake session)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/edw: nothing to deploy, the database is up to date/);
     expect(w.requestsSince(mark).filter((s) => DDL.test(s) && !s.includes('DBEE_LEDGER'))).toEqual([]);
-    expect(w.requestsSince(mark).filter((s) => /^(INSERT|UPDATE|DELETE)\b/.test(s) && !s.includes('"lock"'))).toEqual([]);
+    expect(w.requestsSince(mark).filter((s) => /^(INSERT|UPDATE|DELETE)\b/.test(s) && !s.includes('"lock"'))).toEqual(
+      [],
+    );
     expect(w.ledger('deployments')).toHaveLength(1);
   });
 
@@ -98,20 +122,33 @@ describe('dbee deploy to Teradata (fake session)', () => {
     expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
     const before = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
     const file = 'schema/edw/views/v_customer_orders.sql';
-    w.write(file, readFileSync(join(w.root, file), 'utf8').replace('       c.segment\n', '       c.segment,\n       o.note\n'));
+    w.write(
+      file,
+      readFileSync(join(w.root, file), 'utf8').replace('       c.segment\n', '       c.segment,\n       o.note\n'),
+    );
     const mark = w.session.log.length;
     const r = await w.dbee('deploy', { assumeYes: true });
     expect(r.code).toBe(0);
     const sent = w.requestsSince(mark);
     // SHOW before the change, then the REPLACE; nothing else is touched.
-    expect(sent.filter((s) => DDL.test(s) || /^SHOW\b/.test(s)).map((s) => s.split('\n')[0])).toEqual(['SHOW VIEW DEV_EDW.V_CUSTOMER_ORDERS', 'REPLACE VIEW DEV_EDW.v_customer_orders AS']);
+    expect(sent.filter((s) => DDL.test(s) || /^SHOW\b/.test(s)).map((s) => s.split('\n')[0])).toEqual([
+      'SHOW VIEW DEV_EDW.V_CUSTOMER_ORDERS',
+      'REPLACE VIEW DEV_EDW.v_customer_orders AS',
+    ]);
     expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show).toContain('o.note');
     const step = w.ledger('steps').find((s) => s.DEPLOYMENT_ID === 2)!;
-    expect(step).toMatchObject({ STEP_ORDER: 1, OBJECT_KEY: 'view:DEV_EDW.V_CUSTOMER_ORDERS', ACTION: 'replace', STATUS: 'applied' });
+    expect(step).toMatchObject({
+      STEP_ORDER: 1,
+      OBJECT_KEY: 'view:DEV_EDW.V_CUSTOMER_ORDERS',
+      ACTION: 'replace',
+      STATUS: 'applied',
+    });
     // SHOW arrives with \r line ends over several rows; the definition is the text as it was, a REPLACE.
     expect(step.PREVIOUS_DEFINITION).toBe(before);
     expect(JSON.parse(String(step.REVERSE_STATEMENTS))).toEqual([before]);
-    expect(step.PREVIOUS_CHECKSUM).toBe(w.ledger('steps').find((s) => s.DEPLOYMENT_ID === 1 && s.STEP_ORDER === 7)!.CHECKSUM);
+    expect(step.PREVIOUS_CHECKSUM).toBe(
+      w.ledger('steps').find((s) => s.DEPLOYMENT_ID === 1 && s.STEP_ORDER === 7)!.CHECKSUM,
+    );
   });
 
   it('existing tables the ledger does not know: ifExists rename keeps a timestamped backup and copies its rows; drop (conflicts rule) recreates', async () => {
@@ -154,21 +191,42 @@ describe('dbee deploy to Teradata (fake session)', () => {
       'INSERT INTO DEV_EDW.ORDERS (ORDER_ID, CUSTOMER_ID, ORDER_DATE, STATUS, AMOUNT) SELECT ORDER_ID, CUSTOMER_ID, ORDER_DATE, STATUS, AMOUNT FROM DEV_EDW.ORDERS_BKP_20261121T103000',
       'COLLECT STATISTICS COLUMN (customer_id), COLUMN (order_date) ON DEV_EDW.orders',
     ]);
-    expect(JSON.parse(String(orders.REVERSE_STATEMENTS))).toEqual(['DROP TABLE DEV_EDW.ORDERS', 'RENAME TABLE DEV_EDW.ORDERS_BKP_20261121T103000 TO DEV_EDW.ORDERS']);
+    expect(JSON.parse(String(orders.REVERSE_STATEMENTS))).toEqual([
+      'DROP TABLE DEV_EDW.ORDERS',
+      'RENAME TABLE DEV_EDW.ORDERS_BKP_20261121T103000 TO DEV_EDW.ORDERS',
+    ]);
     // SHOW TABLE's canonical text (every default written out), not the text the table was created with.
-    expect(orders.PREVIOUS_DEFINITION).toMatch(/^CREATE MULTISET TABLE DEV_EDW\.orders ,NO FALLBACK ,\n     NO BEFORE JOURNAL,\n[\s\S]*\n      order_id BIGINT NOT NULL,\n/);
+    expect(orders.PREVIOUS_DEFINITION).toMatch(
+      /^CREATE MULTISET TABLE DEV_EDW\.orders ,NO FALLBACK ,\n     NO BEFORE JOURNAL,\n[\s\S]*\n      order_id BIGINT NOT NULL,\n/,
+    );
     const stage = steps.find((s) => s.OBJECT_KEY === 'table:DEV_EDW.STAGE_ORDERS')!;
     expect(JSON.parse(String(stage.STATEMENTS))[0]).toBe('DROP TABLE DEV_EDW.STAGE_ORDERS');
     // A dropped table's rows cannot come back: no reverse.
     expect(stage.REVERSE_STATEMENTS).toBeNull();
 
     expect(w.ledger('backups')).toEqual([
-      expect.objectContaining({ ID: 1, DEPLOYMENT_ID: 1, OBJECT_KEY: 'table:DEV_EDW.ORDERS', BACKUP_NAME: 'DEV_EDW.ORDERS_BKP_20261121T103000', DROPPED_AT: null }),
+      expect.objectContaining({
+        ID: 1,
+        DEPLOYMENT_ID: 1,
+        OBJECT_KEY: 'table:DEV_EDW.ORDERS',
+        BACKUP_NAME: 'DEV_EDW.ORDERS_BKP_20261121T103000',
+        DROPPED_AT: null,
+      }),
     ]);
     const summary = JSON.parse(String(w.ledger('deployments')[0]!.SUMMARY));
     expect(summary.conflicts).toEqual([
-      { object: 'table:DEV_EDW.ORDERS', strategy: 'rename', rule: 'db.yaml deploy.ifExists', backup: 'DEV_EDW.ORDERS_BKP_20261121T103000' },
-      { object: 'table:DEV_EDW.STAGE_ORDERS', strategy: 'drop', rule: 'db.yaml conflicts[0] "schema/edw/tables/stage_orders.sql"', backup: null },
+      {
+        object: 'table:DEV_EDW.ORDERS',
+        strategy: 'rename',
+        rule: 'db.yaml deploy.ifExists',
+        backup: 'DEV_EDW.ORDERS_BKP_20261121T103000',
+      },
+      {
+        object: 'table:DEV_EDW.STAGE_ORDERS',
+        strategy: 'drop',
+        rule: 'db.yaml conflicts[0] "schema/edw/tables/stage_orders.sql"',
+        backup: null,
+      },
     ]);
   });
 });
@@ -187,7 +245,14 @@ describe('dbee status on Teradata (fake session)', () => {
     expect(r.stdout).toMatch(/deployments: 1, success rate: 100%/);
 
     const json = JSON.parse((await w.dbee('status', { format: 'json' })).stdout);
-    expect(json.lastDeployment).toMatchObject({ id: 1, kind: 'deploy', status: 'succeeded', steps_applied: 7, steps_total: 7, summary: { transaction: 'object' } });
+    expect(json.lastDeployment).toMatchObject({
+      id: 1,
+      kind: 'deploy',
+      status: 'succeeded',
+      steps_applied: 7,
+      steps_total: 7,
+      summary: { transaction: 'object' },
+    });
     expect(json.pendingSteps).toEqual([]);
   });
 });

@@ -15,15 +15,21 @@ function system(): FakeTeradataSession {
 }
 
 async function ordersWithCustomers(s: FakeTeradataSession): Promise<void> {
-  await s.run('CREATE MULTISET TABLE SALES.orders (order_id INTEGER NOT NULL, customer_id INTEGER) PRIMARY INDEX (order_id)');
-  await s.run('CREATE SET TABLE SALES.customers (customer_id INTEGER NOT NULL, name VARCHAR(100)) UNIQUE PRIMARY INDEX (customer_id)');
+  await s.run(
+    'CREATE MULTISET TABLE SALES.orders (order_id INTEGER NOT NULL, customer_id INTEGER) PRIMARY INDEX (order_id)',
+  );
+  await s.run(
+    'CREATE SET TABLE SALES.customers (customer_id INTEGER NOT NULL, name VARCHAR(100)) UNIQUE PRIMARY INDEX (customer_id)',
+  );
 }
 
 describe('Teradata test double: DROP and RENAME TABLE under a join index, hash index or trigger', () => {
   it('refuses DROP TABLE and RENAME TABLE while a join index reads the table; both work once it is dropped', async () => {
     const s = system();
     await ordersWithCustomers(s);
-    await s.run('CREATE JOIN INDEX SALES.ji AS SELECT o.order_id, c.name FROM SALES.orders o INNER JOIN SALES.customers c ON c.customer_id = o.customer_id PRIMARY INDEX (order_id)');
+    await s.run(
+      'CREATE JOIN INDEX SALES.ji AS SELECT o.order_id, c.name FROM SALES.orders o INNER JOIN SALES.customers c ON c.customer_id = o.customer_id PRIMARY INDEX (order_id)',
+    );
     await expect(s.run('DROP TABLE SALES.orders')).rejects.toThrow(code(5467));
     await expect(s.run('DROP TABLE SALES.customers')).rejects.toThrow(/join index SALES\.JI/);
     await expect(s.run('RENAME TABLE SALES.orders TO SALES.orders_old')).rejects.toThrow(code(5467));
@@ -38,7 +44,9 @@ describe('Teradata test double: DROP and RENAME TABLE under a join index, hash i
     const s = system();
     await ordersWithCustomers(s);
     await s.run('CREATE HASH INDEX SALES.hi (customer_id) ON SALES.orders');
-    await s.run("CREATE TRIGGER SALES.tr AFTER INSERT ON SALES.customers FOR EACH STATEMENT (DELETE FROM SALES.orders WHERE order_id < 0;)");
+    await s.run(
+      'CREATE TRIGGER SALES.tr AFTER INSERT ON SALES.customers FOR EACH STATEMENT (DELETE FROM SALES.orders WHERE order_id < 0;)',
+    );
     await expect(s.run('DROP TABLE SALES.orders')).rejects.toThrow(/hash index SALES\.HI/);
     await expect(s.run('RENAME TABLE SALES.customers TO SALES.c2')).rejects.toThrow(/trigger SALES\.TR/);
   });
@@ -47,15 +55,25 @@ describe('Teradata test double: DROP and RENAME TABLE under a join index, hash i
 describe('Teradata test double: CREATE TABLE is checked', () => {
   it('refuses an unknown data type (3706)', async () => {
     const s = system();
-    await expect(s.run('CREATE MULTISET TABLE SALES.t (a INTEGR) PRIMARY INDEX (a)')).rejects.toThrow(/\[Error 3706\] Syntax error: Data Type "INTEGR"/);
+    await expect(s.run('CREATE MULTISET TABLE SALES.t (a INTEGR) PRIMARY INDEX (a)')).rejects.toThrow(
+      /\[Error 3706\] Syntax error: Data Type "INTEGR"/,
+    );
     expect(s.catalog.has('SALES.T')).toBe(false);
   });
 
   it('refuses a primary index, secondary index or partitioning column that is not a column (5628)', async () => {
     const s = system();
-    await expect(s.run('CREATE MULTISET TABLE SALES.t (a INTEGER) PRIMARY INDEX (b)')).rejects.toThrow(/\[Error 5628\] Column B not found/);
-    await expect(s.run('CREATE MULTISET TABLE SALES.t (a INTEGER, d DATE) PRIMARY INDEX (a) INDEX (x)')).rejects.toThrow(code(5628));
-    await expect(s.run("CREATE MULTISET TABLE SALES.t (a INTEGER) PRIMARY INDEX (a) PARTITION BY RANGE_N(d BETWEEN DATE '2020-01-01' AND DATE '2030-12-31' EACH INTERVAL '1' MONTH)")).rejects.toThrow(code(5628));
+    await expect(s.run('CREATE MULTISET TABLE SALES.t (a INTEGER) PRIMARY INDEX (b)')).rejects.toThrow(
+      /\[Error 5628\] Column B not found/,
+    );
+    await expect(
+      s.run('CREATE MULTISET TABLE SALES.t (a INTEGER, d DATE) PRIMARY INDEX (a) INDEX (x)'),
+    ).rejects.toThrow(code(5628));
+    await expect(
+      s.run(
+        "CREATE MULTISET TABLE SALES.t (a INTEGER) PRIMARY INDEX (a) PARTITION BY RANGE_N(d BETWEEN DATE '2020-01-01' AND DATE '2030-12-31' EACH INTERVAL '1' MONTH)",
+      ),
+    ).rejects.toThrow(code(5628));
     expect(s.catalog.has('SALES.T')).toBe(false);
   });
 });
@@ -98,7 +116,9 @@ describe('Teradata test double: COMMENT, COLLECT STATISTICS and GRANT need their
 describe('Teradata test double: SHOW TABLE', () => {
   it('returns the canonical DDL with the defaults written out, not the text submitted', async () => {
     const s = system();
-    await s.run("CREATE TABLE SALES.t (id INT NOT NULL, code CHAR, note VARCHAR(10) CHARACTER SET UNICODE, d DATE, amount DEC(9,2) DEFAULT 0, ts TIMESTAMP)");
+    await s.run(
+      'CREATE TABLE SALES.t (id INT NOT NULL, code CHAR, note VARCHAR(10) CHARACTER SET UNICODE, d DATE, amount DEC(9,2) DEFAULT 0, ts TIMESTAMP)',
+    );
     const r = await s.run('SHOW TABLE SALES.t');
     const text = r.resultSets[0]!.rows.map((row) => String(row[0])).join('');
     // Lines end with \r, as Teradata sends them.
@@ -125,7 +145,9 @@ describe('Teradata test double: SHOW TABLE', () => {
     await s.run('CREATE TABLE SALES.t, FALLBACK (a VARCHAR(5) NOT CASESPECIFIC, b CHAR(2)) NO PRIMARY INDEX');
     const show = s.catalog.get('SALES.T')!.show;
     expect(show).toMatch(/^CREATE MULTISET TABLE SALES\.t ,FALLBACK ,\n/);
-    expect(show).toContain('      a VARCHAR(5) CHARACTER SET LATIN NOT CASESPECIFIC,\n      b CHAR(2) CHARACTER SET LATIN CASESPECIFIC)\nNO PRIMARY INDEX;');
+    expect(show).toContain(
+      '      a VARCHAR(5) CHARACTER SET LATIN NOT CASESPECIFIC,\n      b CHAR(2) CHARACTER SET LATIN CASESPECIFIC)\nNO PRIMARY INDEX;',
+    );
     expect(s.catalog.get('SALES.T')!.tableKind).toBe('O');
   });
 });
@@ -149,8 +171,10 @@ describe('Teradata test double: "already exists" by kind, and CREATE DATABASE', 
     await expect(s.run('CREATE MULTISET TABLE STAGE.t (a INTEGER) PRIMARY INDEX (a)')).rejects.toThrow(code(3802));
     await s.run('CREATE DATABASE STAGE FROM DBC AS PERM = 1000000');
     await s.run('CREATE MULTISET TABLE STAGE.t (a INTEGER) PRIMARY INDEX (a)');
-    await expect(s.run('CREATE DATABASE STAGE FROM DBC AS PERM = 1000000')).rejects.toThrow(/\[Error 5612\] A user, database, role, or zone with the specified name already exists/);
-    const r = await s.run("SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE DatabaseName = ?", ['STAGE']);
+    await expect(s.run('CREATE DATABASE STAGE FROM DBC AS PERM = 1000000')).rejects.toThrow(
+      /\[Error 5612\] A user, database, role, or zone with the specified name already exists/,
+    );
+    const r = await s.run('SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE DatabaseName = ?', ['STAGE']);
     expect(r.rowCount).toBe(1);
   });
 });
@@ -166,23 +190,32 @@ describe('Teradata test double: stored procedures that do not compile', () => {
     expect(r.warnings).toEqual([{ code: 5526, text: 'Stored Procedure is not created/replaced due to error(s).' }]);
     expect(String(r.resultSets[0]!.rows[0]![0])).toMatch(/^SPL1027:E.*Object 'SALES\.NO_SUCH_TABLE' does not exist/);
     expect(s.catalog.get('SALES.P')!.show).toBe(v1);
-    await expect(s.run('REPLACE PROCEDURE SALES.q () BEGIN INSERT INTO SALES.missing VALUES (1); END')).resolves.toMatchObject({ warnings: [{ code: 5526 }] });
+    await expect(
+      s.run('REPLACE PROCEDURE SALES.q () BEGIN INSERT INTO SALES.missing VALUES (1); END'),
+    ).resolves.toMatchObject({ warnings: [{ code: 5526 }] });
     expect(s.catalog.has('SALES.Q')).toBe(false);
-    await expect(createFakeConnection(s).execute(broken)).rejects.toMatchObject({ code: 'SPL_COMPILE', message: expect.stringMatching(/5526/) });
+    await expect(createFakeConnection(s).execute(broken)).rejects.toMatchObject({
+      code: 'SPL_COMPILE',
+      message: expect.stringMatching(/5526/),
+    });
   });
 });
 
 describe('Teradata test double: strict references by default', () => {
   it('a view over a missing table is 3807 without asking for strictness', async () => {
     const s = new FakeTeradataSession();
-    await expect(s.run('REPLACE VIEW SALES.v AS SELECT * FROM SALES.missing')).rejects.toThrow(/\[Error 3807\] Object 'SALES\.MISSING'/);
+    await expect(s.run('REPLACE VIEW SALES.v AS SELECT * FROM SALES.missing')).rejects.toThrow(
+      /\[Error 3807\] Object 'SALES\.MISSING'/,
+    );
   });
 });
 
 /** SHOW TABLE text of a table of the double, as dbee reads it (rows joined, `\r` as `\n`). */
 async function show(s: FakeTeradataSession, name: string): Promise<string> {
   const r = await s.run(`SHOW TABLE ${name}`);
-  return r.resultSets[0]!.rows.map((row) => String(row[0])).join('').replace(/\r/g, '\n');
+  return r.resultSets[0]!.rows.map((row) => String(row[0]))
+    .join('')
+    .replace(/\r/g, '\n');
 }
 
 describe('Teradata test double: the ALTER forms a table change uses (issue #17 point 6)', () => {
@@ -194,7 +227,9 @@ describe('Teradata test double: the ALTER forms a table change uses (issue #17 p
     expect(s.rows('SALES.T')).toEqual([{ A: 1, B: 'x', C: 'EU' }]);
     await expect(s.run('ALTER TABLE SALES.t ADD d INTEGER NOT NULL')).rejects.toThrow(code(3559));
     await s.run("ALTER TABLE SALES.t ADD b DEFAULT 'y' TITLE 'Bee'");
-    expect(await show(s, 'SALES.t')).toContain("      b CHAR(1) CHARACTER SET LATIN NOT CASESPECIFIC DEFAULT 'y' TITLE 'Bee',\n      c CHAR(2) CHARACTER SET LATIN NOT CASESPECIFIC DEFAULT 'EU')");
+    expect(await show(s, 'SALES.t')).toContain(
+      "      b CHAR(1) CHARACTER SET LATIN NOT CASESPECIFIC DEFAULT 'y' TITLE 'Bee',\n      c CHAR(2) CHARACTER SET LATIN NOT CASESPECIFIC DEFAULT 'EU')",
+    );
     await s.run("ALTER TABLE SALES.t ADD b DEFAULT NULL TITLE ''");
     expect(await show(s, 'SALES.t')).toContain('      b CHAR(1) CHARACTER SET LATIN NOT CASESPECIFIC,\n');
     await expect(s.run('ALTER TABLE SALES.t ADD b INTEGER')).rejects.toThrow(code(3933));
@@ -202,7 +237,9 @@ describe('Teradata test double: the ALTER forms a table change uses (issue #17 p
 
   it('ALTER TABLE DROP: the column leaves SHOW TABLE and every row; a primary index, partitioning or indexed column, or one a join index reads, is refused', async () => {
     const s = system();
-    await s.run("CREATE MULTISET TABLE SALES.t (a INTEGER NOT NULL, b CHAR(1), c INTEGER, d DATE) PRIMARY INDEX (a) PARTITION BY RANGE_N(d BETWEEN DATE '2020-01-01' AND DATE '2030-12-31' EACH INTERVAL '1' MONTH)");
+    await s.run(
+      "CREATE MULTISET TABLE SALES.t (a INTEGER NOT NULL, b CHAR(1), c INTEGER, d DATE) PRIMARY INDEX (a) PARTITION BY RANGE_N(d BETWEEN DATE '2020-01-01' AND DATE '2030-12-31' EACH INTERVAL '1' MONTH)",
+    );
     await s.run("INSERT INTO SALES.t VALUES (1, 'x', 2, DATE '2026-01-01')");
     await s.run('CREATE INDEX (c) ON SALES.t');
     await s.run('CREATE JOIN INDEX SALES.ji AS SELECT a, b FROM SALES.t PRIMARY INDEX (a)');
@@ -222,7 +259,9 @@ describe('Teradata test double: the ALTER forms a table change uses (issue #17 p
     await s.run('CREATE MULTISET TABLE SALES.t (a INTEGER NOT NULL, b INTEGER, c INTEGER) PRIMARY INDEX (a)');
     await s.run('CREATE INDEX (b) ON SALES.t');
     await s.run('CREATE UNIQUE INDEX ix_c (c) ON SALES.t');
-    expect(await show(s, 'SALES.t')).toMatch(/PRIMARY INDEX \( a \)\nINDEX \( b \)\nUNIQUE INDEX IX_C \( c \)|PRIMARY INDEX \( a \)\nINDEX \( b \)\nUNIQUE INDEX ix_c \( c \)/i);
+    expect(await show(s, 'SALES.t')).toMatch(
+      /PRIMARY INDEX \( a \)\nINDEX \( b \)\nUNIQUE INDEX IX_C \( c \)|PRIMARY INDEX \( a \)\nINDEX \( b \)\nUNIQUE INDEX ix_c \( c \)/i,
+    );
     await expect(s.run('CREATE INDEX (zz) ON SALES.t')).rejects.toThrow(code(5628));
     await expect(s.run('CREATE INDEX (b) ON SALES.t')).rejects.toThrow(code(3534));
     await expect(s.run('CREATE INDEX (a) ON SALES.nope')).rejects.toThrow(code(3807));
@@ -237,10 +276,19 @@ describe('Teradata test double: the ALTER forms a table change uses (issue #17 p
     await s.run('CREATE MULTISET TABLE SALES.t (a INTEGER NOT NULL, b INTEGER) PRIMARY INDEX (a)');
     await s.run("COMMENT ON TABLE SALES.t AS 'the table'");
     await s.run("COMMENT ON COLUMN SALES.t.b IS 'the b'");
-    const t = await s.run('SELECT CommentString AS c FROM DBC.TablesV WHERE DatabaseName = ? AND TableName = ?', ['SALES', 'T']);
+    const t = await s.run('SELECT CommentString AS c FROM DBC.TablesV WHERE DatabaseName = ? AND TableName = ?', [
+      'SALES',
+      'T',
+    ]);
     expect(t.resultSets[0]!.rows).toEqual([['the table']]);
-    const c = await s.run('SELECT ColumnName AS n, CommentString AS c FROM DBC.ColumnsV WHERE DatabaseName = ? AND TableName = ?', ['SALES', 'T']);
-    expect(c.resultSets[0]!.rows.map((r) => [String(r[0]).trim(), r[1]])).toEqual([['A', null], ['B', 'the b']]);
+    const c = await s.run(
+      'SELECT ColumnName AS n, CommentString AS c FROM DBC.ColumnsV WHERE DatabaseName = ? AND TableName = ?',
+      ['SALES', 'T'],
+    );
+    expect(c.resultSets[0]!.rows.map((r) => [String(r[0]).trim(), r[1]])).toEqual([
+      ['A', null],
+      ['B', 'the b'],
+    ]);
     await s.run('INSERT INTO SALES.t VALUES (1, 2)');
     await s.run('CREATE TABLE SALES.t_copy AS SALES.t WITH DATA');
     await s.run('CREATE TABLE SALES.t_empty AS SALES.t WITH NO DATA');

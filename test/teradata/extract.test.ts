@@ -35,14 +35,21 @@ describe('dbee extract on Teradata', () => {
     // A DBA changes the view by hand an hour later, as another user, and makes a new macro.
     clock = new Date('2026-03-01T09:00:00Z');
     const dba = new FakeTeradataSession({ user: 'ALICE' }, w.session);
-    await dba.run('REPLACE VIEW DEV_EDW.v_customer_orders AS LOCKING ROW FOR ACCESS SELECT o.order_id, o.amount FROM DEV_EDW.orders o');
+    await dba.run(
+      'REPLACE VIEW DEV_EDW.v_customer_orders AS LOCKING ROW FOR ACCESS SELECT o.order_id, o.amount FROM DEV_EDW.orders o',
+    );
     await dba.run('CREATE MACRO DEV_EDW.m_hot AS (SELECT COUNT(*) FROM DEV_EDW.orders;)');
     const before = readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8');
 
     const r = await extract(w, { since: '2026-03-01T08:30:00Z' });
     expect(r.code, r.stderr).toBe(0);
     const written = [...(r.stdout + r.stderr).matchAll(/write (\S+)/g)].map((m) => m[1]).sort();
-    expect(written).toEqual(['edw/schema/edw/macros/m_hot.sql', `edw/${VIEW}`].map((p) => p.replace(/^edw\//, '')).sort().map((p) => expect.stringContaining(p)));
+    expect(written).toEqual(
+      ['edw/schema/edw/macros/m_hot.sql', `edw/${VIEW}`]
+        .map((p) => p.replace(/^edw\//, ''))
+        .sort()
+        .map((p) => expect.stringContaining(p)),
+    );
     expect(written).toHaveLength(2);
     expect(readFileSync(join(w.root, VIEW), 'utf8')).toBe(
       'REPLACE VIEW {{env}}_EDW.v_customer_orders AS LOCKING ROW FOR ACCESS SELECT o.order_id, o.amount FROM {{env}}_EDW.orders o;\n',
@@ -71,9 +78,13 @@ describe('dbee extract on Teradata', () => {
     expect([...(longAgo.stdout + longAgo.stderr).matchAll(/would write (\S+)/g)].length).toBe(8);
     // A time after the deployment, more than 99 days before the clock: only the new macro.
     const after = await extract(w, { since: '2026-04-01T00:00:00Z', dryRun: true, now: clock });
-    expect([...(after.stdout + after.stderr).matchAll(/would write (\S+)/g)].map((m) => m[1])).toEqual([expect.stringContaining('m_alice.sql')]);
+    expect([...(after.stdout + after.stderr).matchAll(/would write (\S+)/g)].map((m) => m[1])).toEqual([
+      expect.stringContaining('m_alice.sql'),
+    ]);
     const byAlice = await extract(w, { by: 'alice', dryRun: true });
-    expect([...(byAlice.stdout + byAlice.stderr).matchAll(/would write (\S+)/g)].map((m) => m[1])).toEqual([expect.stringContaining('schema/edw/macros/m_alice.sql')]);
+    expect([...(byAlice.stdout + byAlice.stderr).matchAll(/would write (\S+)/g)].map((m) => m[1])).toEqual([
+      expect.stringContaining('schema/edw/macros/m_alice.sql'),
+    ]);
   });
 
   it('writes comments (table and column) and statistics with each table, as d-bee does; the files deploy them again (#39)', async () => {
@@ -83,18 +94,25 @@ describe('dbee extract on Teradata', () => {
     const r = await extract(w, {});
     expect(r.code, r.stderr).toBe(0);
     const customers = readFileSync(join(w.root, 'schema/edw/tables/customers.sql'), 'utf8');
-    expect(customers).toContain("COMMENT ON TABLE {{env}}_EDW.CUSTOMERS AS 'One row per customer; segment R = retail, B = business';");
+    expect(customers).toContain(
+      "COMMENT ON TABLE {{env}}_EDW.CUSTOMERS AS 'One row per customer; segment R = retail, B = business';",
+    );
     expect(customers).toContain("COMMENT ON COLUMN {{env}}_EDW.CUSTOMERS.SEGMENT AS 'R = retail, B = business';");
     const orders = readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8');
-    expect(orders).toMatch(/COLLECT STATISTICS\s+COLUMN \( CUSTOMER_ID \) ,\s+COLUMN \( ORDER_DATE \)\s+ON \{\{env\}\}_EDW\.ORDERS;\n$/);
+    expect(orders).toMatch(
+      /COLLECT STATISTICS\s+COLUMN \( CUSTOMER_ID \) ,\s+COLUMN \( ORDER_DATE \)\s+ON \{\{env\}\}_EDW\.ORDERS;\n$/,
+    );
     expect(readFileSync(join(w.root, VIEW), 'utf8')).not.toMatch(/COMMENT|COLLECT/);
 
     // The extracted files deploy to an empty system with their comments and statistics.
     const fresh = teradataWorkspace({ clock: () => clock });
     opened.push(fresh);
-    for (const f of ['schema/edw/tables/customers.sql', 'schema/edw/tables/orders.sql']) fresh.write(f, readFileSync(join(w.root, f), 'utf8'));
+    for (const f of ['schema/edw/tables/customers.sql', 'schema/edw/tables/orders.sql'])
+      fresh.write(f, readFileSync(join(w.root, f), 'utf8'));
     expect((await fresh.dbee('deploy')).code).toBe(0);
-    expect(fresh.session.catalog.get('DEV_EDW.CUSTOMERS')?.columnComments).toEqual({ SEGMENT: 'R = retail, B = business' });
+    expect(fresh.session.catalog.get('DEV_EDW.CUSTOMERS')?.columnComments).toEqual({
+      SEGMENT: 'R = retail, B = business',
+    });
     expect(fresh.session.catalog.get('DEV_EDW.ORDERS')?.statistics).toEqual([['CUSTOMER_ID'], ['ORDER_DATE']]);
   });
 

@@ -31,7 +31,10 @@ export interface TeradataWorkspace {
   /** Sessions the engine logged on (the lock's and the deployment's, per command). */
   driver: ReturnType<typeof fakeDriver>;
   /** Run a dbee command in-process against the fake system. */
-  dbee(command: 'deploy' | 'status' | 'rollback' | 'plan', options?: Record<string, unknown>): Promise<{ code: number; stdout: string; stderr: string }>;
+  dbee(
+    command: 'deploy' | 'status' | 'rollback' | 'plan',
+    options?: Record<string, unknown>,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Write a file of the project (relative to the workspace root). */
   write(path: string, text: string): void;
   /** Rows of a ledger table, ordered as the fake holds them. */
@@ -49,18 +52,29 @@ export function teradataWorkspace(options: FakeSessionOptions = {}): TeradataWor
   const root = mkdtempSync(join(tmpdir(), 'dbee-td-'));
   cpSync(EXAMPLE, root, { recursive: true });
   writeFileSync(join(root, 'dbee.yaml'), DBEE_YAML);
-  const session = new FakeTeradataSession({ databases: ['DEV_EDW', 'DBEE_LEDGER'], strictReferences: true, ...options });
+  const session = new FakeTeradataSession({
+    databases: ['DEV_EDW', 'DBEE_LEDGER'],
+    strictReferences: true,
+    ...options,
+  });
   const driver = fakeDriver(session, { sessionPerConnect: true });
   // The engine polls a held lock every 10 ms here rather than every second.
-  const unregister = registerEngine('teradata', () => createTeradataEngine({ loadDriver: () => driver, lockPollMs: 10 }));
+  const unregister = registerEngine('teradata', () =>
+    createTeradataEngine({ loadDriver: () => driver, lockPollMs: 10 }),
+  );
   return {
     root,
     session,
     driver,
-    dbee: (command, opts = {}) => run(root, command, { project: 'edw', env: 'td-dev', ...opts }, { TD_PASSWORD: 'td-test-secret' }),
+    dbee: (command, opts = {}) =>
+      run(root, command, { project: 'edw', env: 'td-dev', ...opts }, { TD_PASSWORD: 'td-test-secret' }),
     write: (path, text) => writeFileSync(join(root, path), text),
     ledger: (table) => session.rows(`DBEE_LEDGER.${table}`) ?? [],
-    requestsSince: (mark) => session.log.slice(mark).map((l) => l.sql).filter((s) => !s.startsWith('{fn')),
+    requestsSince: (mark) =>
+      session.log
+        .slice(mark)
+        .map((l) => l.sql)
+        .filter((s) => !s.startsWith('{fn')),
     dispose: () => {
       unregister();
       rmSync(root, { recursive: true, force: true });

@@ -42,13 +42,21 @@ async function handMade(rows: boolean): Promise<void> {
 function state(): Record<string, { kind: string; show: string; rows: unknown }> {
   const out: Record<string, { kind: string; show: string; rows: unknown }> = {};
   for (const [k, o] of w.session.catalog) {
-    if (k.startsWith('DEV_EDW.')) out[k] = { kind: o.tableKind, show: o.show.replace(new RegExp(k.replace('.', '\\.'), 'i'), k), rows: o.rows ?? null };
+    if (k.startsWith('DEV_EDW.'))
+      out[k] = {
+        kind: o.tableKind,
+        show: o.show.replace(new RegExp(k.replace('.', '\\.'), 'i'), k),
+        rows: o.rows ?? null,
+      };
   }
   return out;
 }
 
 function ddlSince(mark: number): string[] {
-  return w.requestsSince(mark).filter((s) => DDL.test(s) && !s.includes('DBEE_LEDGER')).map((s) => s.split('\n')[0]!);
+  return w
+    .requestsSince(mark)
+    .filter((s) => DDL.test(s) && !s.includes('DBEE_LEDGER'))
+    .map((s) => s.split('\n')[0]!);
 }
 
 describe('examples/teradata: deploy and rollback with the join index (strict double)', () => {
@@ -79,7 +87,13 @@ describe('examples/teradata over hand-made objects: --if-exists raise', () => {
     const before = state();
     const r = await w.dbee('deploy', { assumeYes: true, ifExists: 'raise' });
     expect(r.code).toBe(1);
-    for (const o of ['view:DEV_EDW.V_CUSTOMER_ORDERS', 'macro:DEV_EDW.PURGE_CANCELLED', 'procedure:DEV_EDW.LOAD_ORDERS', 'table:DEV_EDW.ORDERS', 'join-index:DEV_EDW.JI_ORDERS_BY_CUSTOMER']) {
+    for (const o of [
+      'view:DEV_EDW.V_CUSTOMER_ORDERS',
+      'macro:DEV_EDW.PURGE_CANCELLED',
+      'procedure:DEV_EDW.LOAD_ORDERS',
+      'table:DEV_EDW.ORDERS',
+      'join-index:DEV_EDW.JI_ORDERS_BY_CUSTOMER',
+    ]) {
       expect(r.stderr).toContain(`${o} already exists in the database, but the ledger does not know it`);
     }
     expect(state()).toEqual(before);
@@ -131,7 +145,10 @@ describe('examples/teradata over hand-made objects: --if-exists rename', () => {
     // The view it replaced: its SHOW text is the step's previous definition; the reverse renames it back.
     const view = steps.find((s) => s.OBJECT_KEY === 'view:DEV_EDW.V_CUSTOMER_ORDERS')!;
     expect(view.PREVIOUS_DEFINITION).toMatch(/^REPLACE VIEW DEV_EDW\.v_customer_orders AS/);
-    expect(JSON.parse(String(view.REVERSE_STATEMENTS))).toEqual(['DROP VIEW DEV_EDW.V_CUSTOMER_ORDERS', `RENAME VIEW DEV_EDW.V_CUSTOMER_ORDERS_BKP_${STAMP} TO DEV_EDW.V_CUSTOMER_ORDERS`]);
+    expect(JSON.parse(String(view.REVERSE_STATEMENTS))).toEqual([
+      'DROP VIEW DEV_EDW.V_CUSTOMER_ORDERS',
+      `RENAME VIEW DEV_EDW.V_CUSTOMER_ORDERS_BKP_${STAMP} TO DEV_EDW.V_CUSTOMER_ORDERS`,
+    ]);
     expect(w.ledger('backups').map((b) => b.BACKUP_NAME)).toHaveLength(6);
 
     const back = await w.dbee('rollback', { assumeYes: true });
@@ -144,14 +161,20 @@ describe('examples/teradata over hand-made objects: --if-exists rename', () => {
     w = teradataWorkspace();
     await handMade(true);
     await w.session.run('CREATE HASH INDEX DEV_EDW.hi_orders_status (status) ON DEV_EDW.orders');
-    await w.session.run("CREATE TRIGGER DEV_EDW.tr_customers AFTER DELETE ON DEV_EDW.customers FOR EACH STATEMENT (DELETE FROM DEV_EDW.orders WHERE customer_id IS NULL;)");
+    await w.session.run(
+      'CREATE TRIGGER DEV_EDW.tr_customers AFTER DELETE ON DEV_EDW.customers FOR EACH STATEMENT (DELETE FROM DEV_EDW.orders WHERE customer_id IS NULL;)',
+    );
     const before = state();
     const r = await w.dbee('deploy', { assumeYes: true, ifExists: 'rename', now: NOW });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const orders = w.ledger('steps').find((s) => s.OBJECT_KEY === 'table:DEV_EDW.ORDERS')!;
     const statements = JSON.parse(String(orders.STATEMENTS)).map((s: string) => s.split('\n')[0]);
-    expect(statements.slice(0, 3)).toEqual(['DROP JOIN INDEX DEV_EDW.JI_ORDERS_BY_CUSTOMER', 'DROP HASH INDEX DEV_EDW.HI_ORDERS_STATUS', `RENAME TABLE DEV_EDW.ORDERS TO DEV_EDW.ORDERS_BKP_${STAMP}`]);
+    expect(statements.slice(0, 3)).toEqual([
+      'DROP JOIN INDEX DEV_EDW.JI_ORDERS_BY_CUSTOMER',
+      'DROP HASH INDEX DEV_EDW.HI_ORDERS_STATUS',
+      `RENAME TABLE DEV_EDW.ORDERS TO DEV_EDW.ORDERS_BKP_${STAMP}`,
+    ]);
     // Created again right after the table (and the copy), before the step's COLLECT STATISTICS (#39).
     expect(statements.slice(-3)).toEqual([
       'CREATE JOIN INDEX DEV_EDW.ji_orders_by_customer AS',
@@ -159,7 +182,9 @@ describe('examples/teradata over hand-made objects: --if-exists rename', () => {
       'COLLECT STATISTICS COLUMN (customer_id), COLUMN (order_date) ON DEV_EDW.orders',
     ]);
     const customers = w.ledger('steps').find((s) => s.OBJECT_KEY === 'table:DEV_EDW.CUSTOMERS')!;
-    expect(JSON.parse(String(customers.STATEMENTS)).at(-2)).toMatch(/^CREATE TRIGGER DEV_EDW\.tr_customers AFTER DELETE ON DEV_EDW\.customers/);
+    expect(JSON.parse(String(customers.STATEMENTS)).at(-2)).toMatch(
+      /^CREATE TRIGGER DEV_EDW\.tr_customers AFTER DELETE ON DEV_EDW\.customers/,
+    );
     expect(JSON.parse(String(customers.STATEMENTS)).at(-1)).toMatch(/^COMMENT ON TABLE DEV_EDW\.customers/);
     expect(w.session.catalog.get('DEV_EDW.TR_CUSTOMERS')!.tableKind).toBe('G');
     const back = await w.dbee('rollback', { assumeYes: true });
@@ -170,10 +195,15 @@ describe('examples/teradata over hand-made objects: --if-exists rename', () => {
 
   it('autoRollback: a failing step undoes the steps before it, join index included, back to the hand-made state', async () => {
     w = teradataWorkspace();
-    w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('deploy:\n', 'deploy:\n  autoRollback: true\n'));
+    w.write(
+      'db.yaml',
+      readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('deploy:\n', 'deploy:\n  autoRollback: true\n'),
+    );
     await handMade(true);
     const before = state();
-    w.session.on(/^REPLACE VIEW DEV_EDW\.v_customer_orders/, { error: { code: 2644, text: 'No more room in database DEV_EDW.' } });
+    w.session.on(/^REPLACE VIEW DEV_EDW\.v_customer_orders/, {
+      error: { code: 2644, text: 'No more room in database DEV_EDW.' },
+    });
     const r = await w.dbee('deploy', { assumeYes: true, ifExists: 'rename', now: NOW });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/the steps this deployment applied were undone/);
@@ -183,10 +213,15 @@ describe('examples/teradata over hand-made objects: --if-exists rename', () => {
 
   it('a failure right after the table was renamed aside: the partial undo renames it back and creates the join index again', async () => {
     w = teradataWorkspace();
-    w.write('db.yaml', readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('deploy:\n', 'deploy:\n  autoRollback: true\n'));
+    w.write(
+      'db.yaml',
+      readFileSync(join(w.root, 'db.yaml'), 'utf8').replace('deploy:\n', 'deploy:\n  autoRollback: true\n'),
+    );
     await handMade(true);
     const before = state();
-    w.session.on(/^CREATE MULTISET TABLE DEV_EDW\.orders/, { error: { code: 2644, text: 'No more room in database DEV_EDW.' } });
+    w.session.on(/^CREATE MULTISET TABLE DEV_EDW\.orders/, {
+      error: { code: 2644, text: 'No more room in database DEV_EDW.' },
+    });
     const r = await w.dbee('deploy', { assumeYes: true, ifExists: 'rename', now: NOW });
     expect(r.code).toBe(2);
     expect(state()).toEqual(before);
@@ -210,7 +245,10 @@ describe('examples/teradata over hand-made objects: --if-exists drop', () => {
     ]);
     // The replaced macro: dropped, then created by its REPLACE; the reverse is the SHOW text it replaced.
     const macro = w.ledger('steps').find((s) => s.OBJECT_KEY === 'macro:DEV_EDW.PURGE_CANCELLED')!;
-    expect(JSON.parse(String(macro.REVERSE_STATEMENTS))).toEqual(['DROP MACRO DEV_EDW.PURGE_CANCELLED', macro.PREVIOUS_DEFINITION]);
+    expect(JSON.parse(String(macro.REVERSE_STATEMENTS))).toEqual([
+      'DROP MACRO DEV_EDW.PURGE_CANCELLED',
+      macro.PREVIOUS_DEFINITION,
+    ]);
     // Dropping a table is a data-loss step to the rollback, which asks for --force: these held no rows, so the
     // structure from SHOW (which the reverse recreates) is all there was.
     const back = await w.dbee('rollback', { assumeYes: true, force: true });

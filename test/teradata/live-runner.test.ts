@@ -23,7 +23,12 @@ describe('npm run test:teradata-live without a system', () => {
   });
 
   it('exits 1 when BTEQ is not found, naming it', () => {
-    const r = runTool({ DBEE_TEST_TD_HOST: 'td.example.com', DBEE_TEST_TD_USER: 'dbee_test', DBEE_TEST_TD_PASSWORD: 'x', DBEE_TEST_TD_BTEQ: '/nonexistent/bteq' });
+    const r = runTool({
+      DBEE_TEST_TD_HOST: 'td.example.com',
+      DBEE_TEST_TD_USER: 'dbee_test',
+      DBEE_TEST_TD_PASSWORD: 'x',
+      DBEE_TEST_TD_BTEQ: '/nonexistent/bteq',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/\/nonexistent\/bteq was not found/);
   });

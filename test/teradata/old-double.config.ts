@@ -22,17 +22,36 @@ const dir = mkdtempSync(join(tmpdir(), 'dbee-old-double-'));
 cpSync(join(REPO, 'packages/teradata/src'), dir, { recursive: true });
 mkdirSync(join(dir, 'testing'), { recursive: true });
 // The double lived in packages/teradata/src/testing/ until it moved out of src/ (then its imports say ../src/...).
-const files = execFileSync('git', ['ls-tree', '--name-only', commit, 'packages/teradata/src/testing/'], { cwd: REPO, encoding: 'utf8' }).split('\n').filter(Boolean);
+const files = execFileSync('git', ['ls-tree', '--name-only', commit, 'packages/teradata/src/testing/'], {
+  cwd: REPO,
+  encoding: 'utf8',
+})
+  .split('\n')
+  .filter(Boolean);
 for (const f of files) {
-  writeFileSync(join(dir, 'testing', f.split('/').pop()!), execFileSync('git', ['show', `${commit}:${f}`], { cwd: REPO, encoding: 'utf8' }));
+  writeFileSync(
+    join(dir, 'testing', f.split('/').pop()!),
+    execFileSync('git', ['show', `${commit}:${f}`], { cwd: REPO, encoding: 'utf8' }),
+  );
 }
 // The tests import FakeTeradataSession and createFakeConnection, which every version of the double exports.
-writeFileSync(join(dir, 'testing', 'old-index.ts'), `export { FakeTeradataSession, createFakeConnection, fakeDriver } from './fake-connection';\n`);
+writeFileSync(
+  join(dir, 'testing', 'old-index.ts'),
+  `export { FakeTeradataSession, createFakeConnection, fakeDriver } from './fake-connection';\n`,
+);
 
 // The alias goes first: the first matching alias wins, and the repository's maps every @dbee/teradata/* to src/.
 const aliases = (base.resolve?.alias ?? []) as { find: RegExp; replacement: string }[];
 export default defineConfig({
   ...base,
-  resolve: { alias: [{ find: /^(@dbee\/teradata\/testing|\.\.\/\.\.\/packages\/teradata\/testing)$/, replacement: join(dir, 'testing', 'old-index.ts') }, ...aliases] },
+  resolve: {
+    alias: [
+      {
+        find: /^(@dbee\/teradata\/testing|\.\.\/\.\.\/packages\/teradata\/testing)$/,
+        replacement: join(dir, 'testing', 'old-index.ts'),
+      },
+      ...aliases,
+    ],
+  },
   test: { ...base.test, include: ['test/teradata/double.test.ts'] },
 });

@@ -26,7 +26,9 @@ function enableAutoRollback(): void {
 
 /** An orders table made outside dbee, with two rows. */
 async function legacyOrders(): Promise<void> {
-  await w.session.run('CREATE MULTISET TABLE DEV_EDW.orders (order_id BIGINT NOT NULL, customer_id INTEGER NOT NULL) PRIMARY INDEX (customer_id)');
+  await w.session.run(
+    'CREATE MULTISET TABLE DEV_EDW.orders (order_id BIGINT NOT NULL, customer_id INTEGER NOT NULL) PRIMARY INDEX (customer_id)',
+  );
   await w.session.run('INSERT INTO DEV_EDW.orders VALUES (?, ?)', [1, 7]);
   await w.session.run('INSERT INTO DEV_EDW.orders VALUES (?, ?)', [2, 8]);
 }
@@ -36,15 +38,25 @@ describe('a failing statement on Teradata (fake session)', () => {
     w = teradataWorkspace();
     enableAutoRollback();
     // A view over a table that does not exist: the fake system refuses it with 3807, as Teradata does.
-    w.write('schema/edw/views/v_broken.sql', 'REPLACE VIEW {{env}}_EDW.v_broken AS SELECT * FROM {{env}}_EDW.no_such_table;\n');
+    w.write(
+      'schema/edw/views/v_broken.sql',
+      'REPLACE VIEW {{env}}_EDW.v_broken AS SELECT * FROM {{env}}_EDW.no_such_table;\n',
+    );
     const r = await w.dbee('deploy', { assumeYes: true });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Teradata error 3807: Object 'DEV_EDW\.NO_SUCH_TABLE' does not exist/);
-    expect(r.stderr).toMatch(/the steps this deployment applied were undone \(deployment 1 is rolled-back in the ledger\)/);
+    expect(r.stderr).toMatch(
+      /the steps this deployment applied were undone \(deployment 1 is rolled-back in the ledger\)/,
+    );
 
-    const created = w.session.log.filter((l) => /^(CREATE|REPLACE)\b/.test(l.sql) && l.sql.includes('DEV_EDW.') && !l.sql.includes('v_broken')).map((l) => l.sql.split('\n')[0]!);
+    const created = w.session.log
+      .filter((l) => /^(CREATE|REPLACE)\b/.test(l.sql) && l.sql.includes('DEV_EDW.') && !l.sql.includes('v_broken'))
+      .map((l) => l.sql.split('\n')[0]!);
     const failedAt = w.session.log.findIndex((l) => l.sql.includes('v_broken'));
-    const undo = w.session.log.slice(failedAt + 1).filter((l) => DDL.test(l.sql)).map((l) => l.sql);
+    const undo = w.session.log
+      .slice(failedAt + 1)
+      .filter((l) => DDL.test(l.sql))
+      .map((l) => l.sql);
     expect(created).toHaveLength(6);
     // Newest first: the reverse of the creates.
     expect(undo).toEqual([
@@ -59,8 +71,15 @@ describe('a failing statement on Teradata (fake session)', () => {
     expect(w.session.log.some((l) => l.sql === '{fn teradata_autocommit_off}')).toBe(false);
 
     const [d] = w.ledger('deployments');
-    expect(d).toMatchObject({ STATUS: 'rolled-back', STEPS_APPLIED: 0, FAILED_STATEMENT: 'REPLACE VIEW DEV_EDW.v_broken AS SELECT * FROM DEV_EDW.no_such_table' });
-    expect(JSON.parse(String(d!.SUMMARY))).toMatchObject({ failedAt: expect.any(String), rolledBackAt: expect.any(String) });
+    expect(d).toMatchObject({
+      STATUS: 'rolled-back',
+      STEPS_APPLIED: 0,
+      FAILED_STATEMENT: 'REPLACE VIEW DEV_EDW.v_broken AS SELECT * FROM DEV_EDW.no_such_table',
+    });
+    expect(JSON.parse(String(d!.SUMMARY))).toMatchObject({
+      failedAt: expect.any(String),
+      rolledBackAt: expect.any(String),
+    });
     expect(w.ledger('steps').map((s) => [s.STEP_ORDER, s.OBJECT_KEY, s.STATUS])).toEqual([
       [1, 'table:DEV_EDW.CUSTOMERS', 'undone'],
       [2, 'table:DEV_EDW.ORDERS', 'undone'],
@@ -75,7 +94,10 @@ describe('a failing statement on Teradata (fake session)', () => {
 
   it('a procedure that does not compile (a successful response with warning 5526) fails its step: exit 2, nothing created for it', async () => {
     w = teradataWorkspace();
-    w.write('schema/edw/procedures/broken.sql', 'REPLACE PROCEDURE {{env}}_EDW.broken () BEGIN DELETE FROM {{env}}_EDW.no_such_table; END;\n');
+    w.write(
+      'schema/edw/procedures/broken.sql',
+      'REPLACE PROCEDURE {{env}}_EDW.broken () BEGIN DELETE FROM {{env}}_EDW.no_such_table; END;\n',
+    );
     const r = await w.dbee('deploy', { assumeYes: true });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/5526.*SPL1027:E.*Object 'DEV_EDW\.NO_SUCH_TABLE' does not exist/);
@@ -86,11 +108,26 @@ describe('a failing statement on Teradata (fake session)', () => {
 
   it('without autoRollback the applied steps stay, and the next deploy resumes with the rest', async () => {
     w = teradataWorkspace();
-    w.session.on(/^REPLACE PROCEDURE DEV_EDW\.load_orders/, { error: { code: 5526, text: 'SPL compilation failed: Stored Procedure is not created/replaced due to error(s).' } }, { times: 1 });
+    w.session.on(
+      /^REPLACE PROCEDURE DEV_EDW\.load_orders/,
+      {
+        error: {
+          code: 5526,
+          text: 'SPL compilation failed: Stored Procedure is not created/replaced due to error(s).',
+        },
+      },
+      { times: 1 },
+    );
     const r = await w.dbee('deploy', { assumeYes: true });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/the ledger records what ran \(deployment 1\)/);
-    expect(userObjects()).toEqual(['DEV_EDW.CUSTOMERS', 'DEV_EDW.JI_ORDERS_BY_CUSTOMER', 'DEV_EDW.ORDERS', 'DEV_EDW.PURGE_CANCELLED', 'DEV_EDW.STAGE_ORDERS']);
+    expect(userObjects()).toEqual([
+      'DEV_EDW.CUSTOMERS',
+      'DEV_EDW.JI_ORDERS_BY_CUSTOMER',
+      'DEV_EDW.ORDERS',
+      'DEV_EDW.PURGE_CANCELLED',
+      'DEV_EDW.STAGE_ORDERS',
+    ]);
     expect(w.ledger('deployments')[0]).toMatchObject({ STATUS: 'failed', STEPS_APPLIED: 5 });
     const again = await w.dbee('deploy', { assumeYes: true });
     expect(again.code).toBe(0);
@@ -102,15 +139,21 @@ describe('a failing statement on Teradata (fake session)', () => {
     w = teradataWorkspace();
     enableAutoRollback();
     await legacyOrders();
-    w.session.on(/^CREATE MULTISET TABLE DEV_EDW\.orders, NO FALLBACK/, { error: { code: 2644, text: 'No more room in database DEV_EDW.' } });
+    w.session.on(/^CREATE MULTISET TABLE DEV_EDW\.orders, NO FALLBACK/, {
+      error: { code: 2644, text: 'No more room in database DEV_EDW.' },
+    });
     const r = await w.dbee('deploy', { assumeYes: true, now: NOW });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/No more room in database DEV_EDW/);
-    const failedAt = w.session.log.findIndex((l) => l.sql.startsWith('CREATE MULTISET TABLE DEV_EDW.orders, NO FALLBACK'));
-    expect(w.session.log.slice(failedAt + 1).filter((l) => DDL.test(l.sql)).map((l) => l.sql)).toEqual([
-      'RENAME TABLE DEV_EDW.ORDERS_BKP_20261121T103000 TO DEV_EDW.ORDERS',
-      'DROP TABLE DEV_EDW.CUSTOMERS',
-    ]);
+    const failedAt = w.session.log.findIndex((l) =>
+      l.sql.startsWith('CREATE MULTISET TABLE DEV_EDW.orders, NO FALLBACK'),
+    );
+    expect(
+      w.session.log
+        .slice(failedAt + 1)
+        .filter((l) => DDL.test(l.sql))
+        .map((l) => l.sql),
+    ).toEqual(['RENAME TABLE DEV_EDW.ORDERS_BKP_20261121T103000 TO DEV_EDW.ORDERS', 'DROP TABLE DEV_EDW.CUSTOMERS']);
     // Back as it was: the old table under its own name, with its rows.
     expect(userObjects()).toEqual(['DEV_EDW.ORDERS']);
     expect(w.session.rows('DEV_EDW.ORDERS')).toEqual([
@@ -120,21 +163,37 @@ describe('a failing statement on Teradata (fake session)', () => {
     expect(w.ledger('deployments')[0]).toMatchObject({ STATUS: 'rolled-back' });
     const failed = w.ledger('steps').find((s) => s.STATUS === 'failed')!;
     expect(failed.ERROR).toMatch(/statement 1 of 4 committed before the failure/);
-    expect(JSON.parse(String(failed.REVERSE_STATEMENTS))).toEqual(['RENAME TABLE DEV_EDW.ORDERS_BKP_20261121T103000 TO DEV_EDW.ORDERS']);
-    expect(w.ledger('backups')).toEqual([expect.objectContaining({ BACKUP_NAME: 'DEV_EDW.ORDERS_BKP_20261121T103000', DROPPED_AT: expect.any(Date) })]);
+    expect(JSON.parse(String(failed.REVERSE_STATEMENTS))).toEqual([
+      'RENAME TABLE DEV_EDW.ORDERS_BKP_20261121T103000 TO DEV_EDW.ORDERS',
+    ]);
+    expect(w.ledger('backups')).toEqual([
+      expect.objectContaining({ BACKUP_NAME: 'DEV_EDW.ORDERS_BKP_20261121T103000', DROPPED_AT: expect.any(Date) }),
+    ]);
   });
 
   it('without autoRollback, the ledger says where the renamed table is and how to put it back', async () => {
     w = teradataWorkspace();
     await legacyOrders();
-    w.session.on(/^CREATE MULTISET TABLE DEV_EDW\.orders, NO FALLBACK/, { error: { code: 2644, text: 'No more room in database DEV_EDW.' } });
+    w.session.on(/^CREATE MULTISET TABLE DEV_EDW\.orders, NO FALLBACK/, {
+      error: { code: 2644, text: 'No more room in database DEV_EDW.' },
+    });
     const r = await w.dbee('deploy', { assumeYes: true, now: NOW });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/statement 1 of 4 committed before the failure; they are undone by: RENAME TABLE DEV_EDW\.ORDERS_BKP_20261121T103000 TO DEV_EDW\.ORDERS/);
+    expect(r.stderr).toMatch(
+      /statement 1 of 4 committed before the failure; they are undone by: RENAME TABLE DEV_EDW\.ORDERS_BKP_20261121T103000 TO DEV_EDW\.ORDERS/,
+    );
     expect(userObjects()).toEqual(['DEV_EDW.CUSTOMERS', 'DEV_EDW.ORDERS_BKP_20261121T103000']);
-    expect(w.ledger('backups')).toEqual([expect.objectContaining({ OBJECT_KEY: 'table:DEV_EDW.ORDERS', BACKUP_NAME: 'DEV_EDW.ORDERS_BKP_20261121T103000', DROPPED_AT: null })]);
+    expect(w.ledger('backups')).toEqual([
+      expect.objectContaining({
+        OBJECT_KEY: 'table:DEV_EDW.ORDERS',
+        BACKUP_NAME: 'DEV_EDW.ORDERS_BKP_20261121T103000',
+        DROPPED_AT: null,
+      }),
+    ]);
     const failed = w.ledger('steps').find((s) => s.STATUS === 'failed')!;
-    expect(JSON.parse(String(failed.REVERSE_STATEMENTS))).toEqual(['RENAME TABLE DEV_EDW.ORDERS_BKP_20261121T103000 TO DEV_EDW.ORDERS']);
+    expect(JSON.parse(String(failed.REVERSE_STATEMENTS))).toEqual([
+      'RENAME TABLE DEV_EDW.ORDERS_BKP_20261121T103000 TO DEV_EDW.ORDERS',
+    ]);
   });
 });
 
@@ -143,14 +202,28 @@ describe('dbee rollback on Teradata (fake session)', () => {
     w = teradataWorkspace();
     expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
     const viewV1 = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
-    const ledgerAfterV1 = w.ledger('objects').map((o) => [o.OBJECT_KEY, o.CHECKSUM]).sort();
+    const ledgerAfterV1 = w
+      .ledger('objects')
+      .map((o) => [o.OBJECT_KEY, o.CHECKSUM])
+      .sort();
 
     // Release 2: the view changes, a macro is added, and a table the sources now define already exists (made by hand).
     const view = 'schema/edw/views/v_customer_orders.sql';
-    w.write(view, readFileSync(join(w.root, view), 'utf8').replace('       c.segment\n', '       c.segment,\n       o.note\n'));
-    w.write('schema/edw/macros/count_orders.sql', 'REPLACE MACRO {{env}}_EDW.count_orders AS (SELECT COUNT(*) AS n FROM {{env}}_EDW.orders;);\n');
-    w.write('schema/edw/tables/order_notes.sql', 'CREATE MULTISET TABLE {{env}}_EDW.order_notes (order_id BIGINT NOT NULL, note VARCHAR(500)) PRIMARY INDEX (order_id);\n');
-    await w.session.run('CREATE MULTISET TABLE DEV_EDW.order_notes (order_id BIGINT NOT NULL, note VARCHAR(100)) PRIMARY INDEX (order_id)');
+    w.write(
+      view,
+      readFileSync(join(w.root, view), 'utf8').replace('       c.segment\n', '       c.segment,\n       o.note\n'),
+    );
+    w.write(
+      'schema/edw/macros/count_orders.sql',
+      'REPLACE MACRO {{env}}_EDW.count_orders AS (SELECT COUNT(*) AS n FROM {{env}}_EDW.orders;);\n',
+    );
+    w.write(
+      'schema/edw/tables/order_notes.sql',
+      'CREATE MULTISET TABLE {{env}}_EDW.order_notes (order_id BIGINT NOT NULL, note VARCHAR(500)) PRIMARY INDEX (order_id);\n',
+    );
+    await w.session.run(
+      'CREATE MULTISET TABLE DEV_EDW.order_notes (order_id BIGINT NOT NULL, note VARCHAR(100)) PRIMARY INDEX (order_id)',
+    );
     await w.session.run('INSERT INTO DEV_EDW.order_notes VALUES (?, ?)', [1, 'handwritten']);
     const deployed = await w.dbee('deploy', { assumeYes: true, now: NOW });
     expect(deployed.code).toBe(0);
@@ -189,8 +262,19 @@ describe('dbee rollback on Teradata (fake session)', () => {
       ['undo-create', 'table:DEV_EDW.ORDER_NOTES', 2],
       ['undo-create', 'macro:DEV_EDW.COUNT_ORDERS', 1],
     ]);
-    expect(w.ledger('objects').map((o) => [o.OBJECT_KEY, o.CHECKSUM]).sort()).toEqual(ledgerAfterV1);
-    expect(w.ledger('backups')).toEqual([expect.objectContaining({ DEPLOYMENT_ID: 2, BACKUP_NAME: 'DEV_EDW.ORDER_NOTES_BKP_20261121T103000', DROPPED_AT: expect.any(Date) })]);
+    expect(
+      w
+        .ledger('objects')
+        .map((o) => [o.OBJECT_KEY, o.CHECKSUM])
+        .sort(),
+    ).toEqual(ledgerAfterV1);
+    expect(w.ledger('backups')).toEqual([
+      expect.objectContaining({
+        DEPLOYMENT_ID: 2,
+        BACKUP_NAME: 'DEV_EDW.ORDER_NOTES_BKP_20261121T103000',
+        DROPPED_AT: expect.any(Date),
+      }),
+    ]);
 
     // status shows the rollback, and the newer sources as pending again.
     const status = await w.dbee('status');
@@ -212,7 +296,11 @@ describe('dbee rollback on Teradata (fake session)', () => {
     expect(dry.stdout).toMatch(/DROP TABLE DEV_EDW\.CUSTOMERS;/);
     expect(dry.stdout).toMatch(/NO REVERSE: step 5 \(create table:DEV_EDW\.STAGE_ORDERS\)/);
     expect(dry.stderr).toMatch(/cannot be undone: the ledger records no reverse for it/);
-    expect(w.requestsSince(mark).filter((s) => DDL.test(s) || /^(INSERT|UPDATE|DELETE)\b/.test(s) && !s.includes('"lock"'))).toEqual([]);
+    expect(
+      w
+        .requestsSince(mark)
+        .filter((s) => DDL.test(s) || (/^(INSERT|UPDATE|DELETE)\b/.test(s) && !s.includes('"lock"'))),
+    ).toEqual([]);
     const refused = await w.dbee('rollback', { assumeYes: true });
     expect(refused.code).toBe(1);
     expect(userObjects()).toHaveLength(7);

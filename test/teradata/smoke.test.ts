@@ -49,7 +49,9 @@ describe('smoke checks on Teradata (fake session)', () => {
   });
 
   it('a check runs with auto-commit off and is rolled back: rows a check deletes are still there', async () => {
-    w.session.rows('DEV_EDW.ORDERS')!.push({ ORDER_ID: 1, CUSTOMER_ID: 7, ORDER_DATE: '2019-01-01', STATUS: 'X', AMOUNT: 1 });
+    w.session
+      .rows('DEV_EDW.ORDERS')!
+      .push({ ORDER_ID: 1, CUSTOMER_ID: 7, ORDER_DATE: '2019-01-01', STATUS: 'X', AMOUNT: 1 });
     w.write('smoke/zz.yaml', 'checks:\n  - name: delete every order\n    query: DELETE FROM {{env}}_EDW.orders\n');
     const mark = w.session.log.length;
     const r = await smokeTest();
@@ -65,7 +67,10 @@ describe('smoke checks on Teradata (fake session)', () => {
   });
 
   it('a failing check exits 3 and names the check, the rows and the file', async () => {
-    w.write('smoke/zz.yaml', 'checks:\n  - name: no orders\n    query: SELECT COUNT(*) AS n FROM {{env}}_EDW.orders\n    rows: [{ n: 0 }]\n');
+    w.write(
+      'smoke/zz.yaml',
+      'checks:\n  - name: no orders\n    query: SELECT COUNT(*) AS n FROM {{env}}_EDW.orders\n    rows: [{ n: 0 }]\n',
+    );
     const r = await smokeTest();
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/FAIL {2}no orders .*\n.*rows differ/);
@@ -78,13 +83,17 @@ describe('smoke checks on Teradata (fake session)', () => {
     const r = await smokeTest();
     w.session.catalog.set('DEV_EDW.ORDERS', orders);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/FAIL {2}baseline: view DEV_EDW\.V_CUSTOMER_ORDERS compiles[^\n]*\n\s*failed: Teradata error 3807/i);
+    expect(r.stdout).toMatch(
+      /FAIL {2}baseline: view DEV_EDW\.V_CUSTOMER_ORDERS compiles[^\n]*\n\s*failed: Teradata error 3807/i,
+    );
   });
 
   it('a missing object fails the baseline', async () => {
     w.session.catalog.delete('DEV_EDW.PURGE_CANCELLED');
     const r = await smokeTest();
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/FAIL {2}baseline: deployed objects exist[^\n]*\n\s*missing: macro:dev_edw\.purge_cancelled/i);
+    expect(r.stdout).toMatch(
+      /FAIL {2}baseline: deployed objects exist[^\n]*\n\s*missing: macro:dev_edw\.purge_cancelled/i,
+    );
   });
 });

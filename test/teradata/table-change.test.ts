@@ -28,7 +28,9 @@ function read(path: string): string {
 /** SHOW TABLE of a table created directly from `file`'s CREATE TABLE on a fresh system. */
 async function showOfFresh(file: string): Promise<string> {
   const fresh = new FakeTeradataSession({ databases: ['DEV_EDW'] });
-  const create = read(file).replace(/\{\{env\}\}/g, 'DEV').split(/;\s*\n/)[0]!;
+  const create = read(file)
+    .replace(/\{\{env\}\}/g, 'DEV')
+    .split(/;\s*\n/)[0]!;
   await fresh.run(create.replace(/^(--.*\n)+/, ''));
   const name = /([a-z_]+)\.sql$/.exec(file)![1]!.toUpperCase();
   return fresh.catalog.get(`DEV_EDW.${name}`)!.show;
@@ -48,8 +50,14 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     w.write(
       CUSTOMERS,
       read(CUSTOMERS)
-        .replace("segment       CHAR(1) NOT NULL DEFAULT 'R',", "segment       CHAR(1) NOT NULL DEFAULT 'B' TITLE 'Segment',")
-        .replace('created_at    TIMESTAMP(0) NOT NULL', "created_at    TIMESTAMP(0) NOT NULL,\n  region        CHAR(2) DEFAULT 'EU'")
+        .replace(
+          "segment       CHAR(1) NOT NULL DEFAULT 'R',",
+          "segment       CHAR(1) NOT NULL DEFAULT 'B' TITLE 'Segment',",
+        )
+        .replace(
+          'created_at    TIMESTAMP(0) NOT NULL',
+          "created_at    TIMESTAMP(0) NOT NULL,\n  region        CHAR(2) DEFAULT 'EU'",
+        )
         .replace('UNIQUE PRIMARY INDEX (customer_id);', 'UNIQUE PRIMARY INDEX (customer_id)\nINDEX (customer_name);')
         .replace("AS 'One row per customer; segment R = retail, B = business'", "AS 'One row per customer'") +
         "\nCOMMENT ON COLUMN {{env}}_EDW.customers.segment AS 'R = retail, B = business';\n",
@@ -66,10 +74,19 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     // A dry run shows the ALTER steps and changes nothing. Teradata has no scratch database to verify the plan on:
     // the dry run says so and refuses (exit 1) unless told to print the plan unverified.
     mark = w.session.log.length;
-    const unverifiable = await w.dbee('deploy', { dryRun: true, now: LATER, allowHazards: ['table-rewrite', 'index-build'] });
+    const unverifiable = await w.dbee('deploy', {
+      dryRun: true,
+      now: LATER,
+      allowHazards: ['table-rewrite', 'index-build'],
+    });
     expect(unverifiable.code).toBe(1);
     expect(unverifiable.stderr).toMatch(/could not verify the plan: the teradata engine has no shadow database/);
-    const dry = await w.dbee('deploy', { dryRun: true, verify: false, now: LATER, allowHazards: ['table-rewrite', 'index-build'] });
+    const dry = await w.dbee('deploy', {
+      dryRun: true,
+      verify: false,
+      now: LATER,
+      allowHazards: ['table-rewrite', 'index-build'],
+    });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("ALTER TABLE DEV_EDW.CUSTOMERS ADD REGION CHAR(2) DEFAULT 'EU'");
     expect(w.requestsSince(mark).filter((s) => /^(ALTER|CREATE|COMMENT)\b/.test(s))).toEqual([]);
@@ -78,7 +95,9 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     const r = await w.dbee('deploy', { assumeYes: true, now: LATER, allowHazards: ['table-rewrite', 'index-build'] });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(w.requestsSince(mark).filter((s) => /^(ALTER|CREATE|DROP|COMMENT)\b/.test(s) && !s.includes('DBEE_LEDGER'))).toEqual([
+    expect(
+      w.requestsSince(mark).filter((s) => /^(ALTER|CREATE|DROP|COMMENT)\b/.test(s) && !s.includes('DBEE_LEDGER')),
+    ).toEqual([
       "ALTER TABLE DEV_EDW.CUSTOMERS ADD SEGMENT DEFAULT 'B' TITLE 'Segment'",
       "ALTER TABLE DEV_EDW.CUSTOMERS ADD REGION CHAR(2) DEFAULT 'EU'",
       'CREATE INDEX (CUSTOMER_NAME) ON DEV_EDW.CUSTOMERS',
@@ -88,13 +107,25 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     // SHOW TABLE now says what a table created from the edited file says; the row is kept, with the new column's DEFAULT.
     const after = w.session.catalog.get('DEV_EDW.CUSTOMERS')!;
     expect(compareDefinitions(await showOfFresh(CUSTOMERS), after.show).equal).toBe(true);
-    expect(after.rows).toEqual([{ CUSTOMER_ID: 7, CUSTOMER_NAME: 'Ada', SEGMENT: 'R', CREATED_AT: new Date('2026-01-01T00:00:00Z'), REGION: 'EU' }]);
+    expect(after.rows).toEqual([
+      {
+        CUSTOMER_ID: 7,
+        CUSTOMER_NAME: 'Ada',
+        SEGMENT: 'R',
+        CREATED_AT: new Date('2026-01-01T00:00:00Z'),
+        REGION: 'EU',
+      },
+    ]);
     expect(after.comment).toBe('One row per customer');
     expect(after.columnComments).toEqual({ SEGMENT: 'R = retail, B = business' });
     const steps = w.ledger('steps').filter((s) => s.DEPLOYMENT_ID === 2);
-    expect(steps.map((s) => [s.OBJECT_KEY, s.ACTION, s.STATUS])).toEqual(Array(5).fill(['table:DEV_EDW.CUSTOMERS', 'alter', 'applied']));
+    expect(steps.map((s) => [s.OBJECT_KEY, s.ACTION, s.STATUS])).toEqual(
+      Array(5).fill(['table:DEV_EDW.CUSTOMERS', 'alter', 'applied']),
+    );
     expect(JSON.parse(String(steps[1]!.REVERSE_STATEMENTS))).toEqual(['ALTER TABLE DEV_EDW.CUSTOMERS DROP REGION']);
-    expect(JSON.parse(String(steps[3]!.REVERSE_STATEMENTS))).toEqual(["COMMENT ON TABLE DEV_EDW.CUSTOMERS AS 'One row per customer; segment R = retail, B = business'"]);
+    expect(JSON.parse(String(steps[3]!.REVERSE_STATEMENTS))).toEqual([
+      "COMMENT ON TABLE DEV_EDW.CUSTOMERS AS 'One row per customer; segment R = retail, B = business'",
+    ]);
 
     // The ledger holds the file's checksum: nothing left to do.
     const again = await w.dbee('deploy', { assumeYes: true, now: LATER });
@@ -107,24 +138,40 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     expect(back.code).toBe(0);
     const restored = w.session.catalog.get('DEV_EDW.CUSTOMERS')!;
     expect(compareDefinitions(before, restored.show).equal).toBe(true);
-    expect(restored.rows).toEqual([{ CUSTOMER_ID: 7, CUSTOMER_NAME: 'Ada', SEGMENT: 'R', CREATED_AT: new Date('2026-01-01T00:00:00Z') }]);
+    expect(restored.rows).toEqual([
+      { CUSTOMER_ID: 7, CUSTOMER_NAME: 'Ada', SEGMENT: 'R', CREATED_AT: new Date('2026-01-01T00:00:00Z') },
+    ]);
     expect(restored.comment).toBe('One row per customer; segment R = retail, B = business');
   });
 
   it('a dropped column: refused without data-loss allowed; then a copy of the table with its rows first, and the column goes', async () => {
     await deployedExample();
-    w.write(ORDERS, read(ORDERS).replace('amount       DECIMAL(18,2) NOT NULL,\n  note         VARCHAR(500) CHARACTER SET UNICODE', 'amount       DECIMAL(18,2) NOT NULL'));
+    w.write(
+      ORDERS,
+      read(ORDERS).replace(
+        'amount       DECIMAL(18,2) NOT NULL,\n  note         VARCHAR(500) CHARACTER SET UNICODE',
+        'amount       DECIMAL(18,2) NOT NULL',
+      ),
+    );
     const refused = await w.dbee('deploy', { assumeYes: true, now: LATER, allowHazards: ['table-rewrite'] });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/data-loss \(drops column NOTE of DEV_EDW\.ORDERS; the values are kept in DEV_EDW\.ORDERS_BKP_20261122T090000\)/);
+    expect(refused.stderr).toMatch(
+      /data-loss \(drops column NOTE of DEV_EDW\.ORDERS; the values are kept in DEV_EDW\.ORDERS_BKP_20261122T090000\)/,
+    );
     expect(w.session.catalog.has('DEV_EDW.ORDERS_BKP_20261122T090000')).toBe(false);
 
     const r = await w.dbee('deploy', { assumeYes: true, now: LATER, allowHazards: ['table-rewrite', 'data-loss'] });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(w.session.rows('DEV_EDW.ORDERS_BKP_20261122T090000')).toEqual([expect.objectContaining({ ORDER_ID: 1, NOTE: 'first' })]);
-    expect(w.session.rows('DEV_EDW.ORDERS')).toEqual([{ ORDER_ID: 1, CUSTOMER_ID: 7, ORDER_DATE: '2026-01-02', STATUS: 'O', AMOUNT: 10.5 }]);
-    expect(compareDefinitions(await showOfFresh(ORDERS), w.session.catalog.get('DEV_EDW.ORDERS')!.show).equal).toBe(true);
+    expect(w.session.rows('DEV_EDW.ORDERS_BKP_20261122T090000')).toEqual([
+      expect.objectContaining({ ORDER_ID: 1, NOTE: 'first' }),
+    ]);
+    expect(w.session.rows('DEV_EDW.ORDERS')).toEqual([
+      { ORDER_ID: 1, CUSTOMER_ID: 7, ORDER_DATE: '2026-01-02', STATUS: 'O', AMOUNT: 10.5 },
+    ]);
+    expect(compareDefinitions(await showOfFresh(ORDERS), w.session.catalog.get('DEV_EDW.ORDERS')!.show).equal).toBe(
+      true,
+    );
     // The join index over orders was not in the way (it does not read NOTE) and is still there.
     expect(w.session.catalog.get('DEV_EDW.JI_ORDERS_BY_CUSTOMER')?.tableKind).toBe('I');
     expect((await w.dbee('deploy', { assumeYes: true, now: LATER })).stdout).toMatch(/edw: nothing to deploy/);
@@ -140,10 +187,12 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     const r = await w.dbee('deploy', { assumeYes: true, now: LATER, allowHazards: ['index-build'] });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(w.requestsSince(mark).filter((s) => /^(CREATE|DROP)\b/.test(s) && !s.includes('DBEE_LEDGER')).map((s) => s.split('\n')[0])).toEqual([
-      'DROP JOIN INDEX DEV_EDW.JI_ORDERS_BY_CUSTOMER',
-      'CREATE JOIN INDEX DEV_EDW.ji_orders_by_customer AS',
-    ]);
+    expect(
+      w
+        .requestsSince(mark)
+        .filter((s) => /^(CREATE|DROP)\b/.test(s) && !s.includes('DBEE_LEDGER'))
+        .map((s) => s.split('\n')[0]),
+    ).toEqual(['DROP JOIN INDEX DEV_EDW.JI_ORDERS_BY_CUSTOMER', 'CREATE JOIN INDEX DEV_EDW.ji_orders_by_customer AS']);
     expect(w.session.catalog.get('DEV_EDW.JI_ORDERS_BY_CUSTOMER')!.show).toContain('o.status');
     expect((await w.dbee('deploy', { assumeYes: true, now: LATER })).stdout).toMatch(/edw: nothing to deploy/);
     expect((await w.dbee('rollback', { assumeYes: true })).code).toBe(0);
@@ -155,21 +204,34 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     const original = read(ORDERS);
     w.write(ORDERS, original.replace('amount       DECIMAL(18,2) NOT NULL', 'amount       DECIMAL(20,2) NOT NULL'));
     let mark = w.session.log.length;
-    let r = await w.dbee('deploy', { assumeYes: true, now: LATER, allowHazards: ['table-rewrite', 'data-loss', 'index-build'] });
+    let r = await w.dbee('deploy', {
+      assumeYes: true,
+      now: LATER,
+      allowHazards: ['table-rewrite', 'data-loss', 'index-build'],
+    });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/table:DEV_EDW\.ORDERS changed since it was deployed in a way that needs a migration: column AMOUNT: DECIMAL\(18, 2\) NOT NULL → DECIMAL\(20, 2\) NOT NULL/);
+    expect(r.stderr).toMatch(
+      /table:DEV_EDW\.ORDERS changed since it was deployed in a way that needs a migration: column AMOUNT: DECIMAL\(18, 2\) NOT NULL → DECIMAL\(20, 2\) NOT NULL/,
+    );
     expect(r.stderr).toMatch(/schema\/edw\/tables\/orders\.sql/);
-    expect(w.requestsSince(mark).filter((s) => /^(ALTER|CREATE|DROP|RENAME)\b/.test(s) && !s.includes('DBEE_LEDGER'))).toEqual([]);
+    expect(
+      w.requestsSince(mark).filter((s) => /^(ALTER|CREATE|DROP|RENAME)\b/.test(s) && !s.includes('DBEE_LEDGER')),
+    ).toEqual([]);
 
     // AMOUNT is read by the join index: Teradata refuses to drop it before the join index changes.
     w.write(ORDERS, original.replace('amount       DECIMAL(18,2) NOT NULL,\n', ''));
     r = await w.dbee('deploy', { assumeYes: true, now: LATER, allowHazards: ['table-rewrite', 'data-loss'] });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/column AMOUNT is read by join-index DEV_EDW\.JI_ORDERS_BY_CUSTOMER, which must change first/);
+    expect(r.stderr).toMatch(
+      /column AMOUNT is read by join-index DEV_EDW\.JI_ORDERS_BY_CUSTOMER, which must change first/,
+    );
 
     // The staging table gets a primary index: a copy-and-swap a migration does; the file's new text is recorded after it.
     w.write(ORDERS, original);
-    w.write('schema/edw/tables/stage_orders.sql', read('schema/edw/tables/stage_orders.sql').replace('NO PRIMARY INDEX;', 'PRIMARY INDEX (order_id);'));
+    w.write(
+      'schema/edw/tables/stage_orders.sql',
+      read('schema/edw/tables/stage_orders.sql').replace('NO PRIMARY INDEX;', 'PRIMARY INDEX (order_id);'),
+    );
     mkdirSync(join(w.root, 'migrations'));
     w.write(
       'migrations/V1__stage_orders_primary_index.sql',
@@ -192,14 +254,21 @@ RENAME TABLE {{env}}_EDW.stage_orders_old TO {{env}}_EDW.stage_orders;
 `,
     );
     r = await w.dbee('deploy', { assumeYes: true, now: LATER });
-    expect(r.stderr).toMatch(/table:DEV_EDW\.STAGE_ORDERS changed in a way only a migration can make \(primary index or partitioning: .*\); taken to be made by migration:edw\/V1/);
+    expect(r.stderr).toMatch(
+      /table:DEV_EDW\.STAGE_ORDERS changed in a way only a migration can make \(primary index or partitioning: .*\); taken to be made by migration:edw\/V1/,
+    );
     expect(r.code).toBe(0);
     const steps = w.ledger('steps').filter((s) => s.DEPLOYMENT_ID === 2);
     expect(steps.map((s) => [s.OBJECT_KEY, s.ACTION])).toEqual([
       ['migration:edw/V1', 'migrate'],
       ['table:DEV_EDW.STAGE_ORDERS', 'alter'],
     ]);
-    expect(compareDefinitions(await showOfFresh('schema/edw/tables/stage_orders.sql'), w.session.catalog.get('DEV_EDW.STAGE_ORDERS')!.show).equal).toBe(true);
+    expect(
+      compareDefinitions(
+        await showOfFresh('schema/edw/tables/stage_orders.sql'),
+        w.session.catalog.get('DEV_EDW.STAGE_ORDERS')!.show,
+      ).equal,
+    ).toBe(true);
     expect((await w.dbee('deploy', { assumeYes: true, now: LATER })).stdout).toMatch(/edw: nothing to deploy/);
   });
 });

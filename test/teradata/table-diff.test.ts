@@ -41,7 +41,9 @@ describe('Teradata table diff (sources against SHOW TABLE)', () => {
   it('a new column is ALTER TABLE ... ADD, undone by DROP', () => {
     const d = diff(source(`${BASE},\n region CHAR(2)`));
     expect(d.needsMigration).toEqual([]);
-    expect(d.alters.map((a) => [a.statements, a.reverse])).toEqual([[['ALTER TABLE DEV_EDW.ORDERS ADD REGION CHAR(2)'], ['ALTER TABLE DEV_EDW.ORDERS DROP REGION']]]);
+    expect(d.alters.map((a) => [a.statements, a.reverse])).toEqual([
+      [['ALTER TABLE DEV_EDW.ORDERS ADD REGION CHAR(2)'], ['ALTER TABLE DEV_EDW.ORDERS DROP REGION']],
+    ]);
   });
 
   it('a new column rewrites every row (table-rewrite); NOT NULL without a DEFAULT is backward-incompatible too', () => {
@@ -57,13 +59,21 @@ describe('Teradata table diff (sources against SHOW TABLE)', () => {
   });
 
   it('dropped columns: one copy of the table with its rows first, then one ALTER; data-loss and table-rewrite, no reverse', () => {
-    const d = diff(source(`order_id BIGINT NOT NULL,\n customer_id INTEGER NOT NULL,\n status CHAR(1) NOT NULL DEFAULT 'O'`));
+    const d = diff(
+      source(`order_id BIGINT NOT NULL,\n customer_id INTEGER NOT NULL,\n status CHAR(1) NOT NULL DEFAULT 'O'`),
+    );
     expect(d.alters).toEqual([
       {
-        statements: ['CREATE TABLE DEV_EDW.orders_bak AS DEV_EDW.ORDERS WITH DATA', 'ALTER TABLE DEV_EDW.ORDERS DROP NOTE'],
+        statements: [
+          'CREATE TABLE DEV_EDW.orders_bak AS DEV_EDW.ORDERS WITH DATA',
+          'ALTER TABLE DEV_EDW.ORDERS DROP NOTE',
+        ],
         reverse: null,
         hazards: [
-          { kind: 'data-loss', message: 'drops column NOTE of DEV_EDW.ORDERS; the values are kept in DEV_EDW.orders_bak' },
+          {
+            kind: 'data-loss',
+            message: 'drops column NOTE of DEV_EDW.ORDERS; the values are kept in DEV_EDW.orders_bak',
+          },
           { kind: 'table-rewrite', message: 'drops NOTE: rewrites every row of DEV_EDW.ORDERS under a write lock' },
         ],
         summary: 'drop column NOTE (backup DEV_EDW.orders_bak)',
@@ -72,27 +82,40 @@ describe('Teradata table diff (sources against SHOW TABLE)', () => {
     const two = diff(source(`order_id BIGINT NOT NULL,\n customer_id INTEGER NOT NULL`, 'PRIMARY INDEX (customer_id)'));
     expect(two.alters.map((a) => a.statements)).toEqual([
       ['DROP INDEX (STATUS) ON DEV_EDW.ORDERS'],
-      ['CREATE TABLE DEV_EDW.orders_bak AS DEV_EDW.ORDERS WITH DATA', 'ALTER TABLE DEV_EDW.ORDERS DROP STATUS, DROP NOTE'],
+      [
+        'CREATE TABLE DEV_EDW.orders_bak AS DEV_EDW.ORDERS WITH DATA',
+        'ALTER TABLE DEV_EDW.ORDERS DROP STATUS, DROP NOTE',
+      ],
     ]);
   });
 
-  it("a changed DEFAULT or TITLE is ALTER TABLE ... ADD <column> <attribute>, undone by the old one", () => {
+  it('a changed DEFAULT or TITLE is ALTER TABLE ... ADD <column> <attribute>, undone by the old one', () => {
     const d = diff(source(BASE.replace("DEFAULT 'O'", "DEFAULT 'N' TITLE 'Status'")));
     expect(d.needsMigration).toEqual([]);
     expect(d.alters.map((a) => [a.statements, a.reverse])).toEqual([
-      [["ALTER TABLE DEV_EDW.ORDERS ADD STATUS DEFAULT 'N' TITLE 'Status'"], ["ALTER TABLE DEV_EDW.ORDERS ADD STATUS DEFAULT 'O' TITLE ''"]],
+      [
+        ["ALTER TABLE DEV_EDW.ORDERS ADD STATUS DEFAULT 'N' TITLE 'Status'"],
+        ["ALTER TABLE DEV_EDW.ORDERS ADD STATUS DEFAULT 'O' TITLE ''"],
+      ],
     ]);
   });
 
   it('secondary indexes: DROP INDEX (cols) ON t and CREATE INDEX (cols) ON t', () => {
     const d = diff(source(BASE, 'PRIMARY INDEX (customer_id) INDEX (order_id)'));
-    expect(d.alters.map((a) => a.statements)).toEqual([['DROP INDEX (STATUS) ON DEV_EDW.ORDERS'], ['CREATE INDEX (ORDER_ID) ON DEV_EDW.ORDERS']]);
+    expect(d.alters.map((a) => a.statements)).toEqual([
+      ['DROP INDEX (STATUS) ON DEV_EDW.ORDERS'],
+      ['CREATE INDEX (ORDER_ID) ON DEV_EDW.ORDERS'],
+    ]);
     expect(d.alters.map((a) => a.hazards.map((h) => h.kind))).toEqual([[], ['index-build']]);
   });
 
   it('a type change, a new primary index or new table options ask for a migration, naming what changed', () => {
-    expect(diff(source(BASE.replace('INTEGER NOT NULL', 'BIGINT NOT NULL'))).needsMigration).toEqual([expect.stringMatching(/^column CUSTOMER_ID: INTEGER NOT NULL → BIGINT NOT NULL$/)]);
-    expect(diff(source(BASE, 'PRIMARY INDEX (order_id) INDEX (status)')).needsMigration).toEqual([expect.stringMatching(/^primary index or partitioning: /)]);
+    expect(diff(source(BASE.replace('INTEGER NOT NULL', 'BIGINT NOT NULL'))).needsMigration).toEqual([
+      expect.stringMatching(/^column CUSTOMER_ID: INTEGER NOT NULL → BIGINT NOT NULL$/),
+    ]);
+    expect(diff(source(BASE, 'PRIMARY INDEX (order_id) INDEX (status)')).needsMigration).toEqual([
+      expect.stringMatching(/^primary index or partitioning: /),
+    ]);
     const fallback = diff(source(BASE).replace('NO FALLBACK', 'FALLBACK'));
     expect(fallback.alters).toEqual([]);
     expect(fallback.needsMigration).toEqual([expect.stringMatching(/^table options: /)]);

@@ -112,9 +112,18 @@ export interface ChangeSet {
   revert: string;
 }
 
-export function generateChangeSet(gen: GeneratedProject, options: { fraction?: number; dependsOn?: string; columnsVia?: 'source' | 'migration' } = {}): ChangeSet {
+export function generateChangeSet(
+  gen: GeneratedProject,
+  options: { fraction?: number; dependsOn?: string; columnsVia?: 'source' | 'migration' } = {},
+): ChangeSet {
   const count = Math.max(5, Math.round(gen.objects * (options.fraction ?? 0.02)));
-  const kinds: Change['kind'][] = ['view-body', 'sql-function-body', 'plpgsql-function-body', 'add-column', 'add-table'];
+  const kinds: Change['kind'][] = [
+    'view-body',
+    'sql-function-body',
+    'plpgsql-function-body',
+    'add-column',
+    'add-table',
+  ];
   const changes: Change[] = [];
   const files: Record<string, string> = {};
   const script: string[] = [];
@@ -175,7 +184,8 @@ export function generateChangeSet(gen: GeneratedProject, options: { fraction?: n
         }
       }
     }
-    if (child !== st.child) files[`schema/${s}/tables/unit_${u}.sql`] = `${st.parent}\n\n${child}\n\n${st.idx1}\n${st.idx2}\n`;
+    if (child !== st.child)
+      files[`schema/${s}/tables/unit_${u}.sql`] = `${st.parent}\n\n${child}\n\n${st.idx1}\n${st.idx2}\n`;
     if (fsql !== st.fsql || fpl !== st.fpl) files[`schema/${s}/functions/unit_${u}.sql`] = `${fsql}\n\n${fpl}\n`;
     if (v2 !== st.v2) files[`schema/${s}/views/unit_${u}.sql`] = `${st.v1}\n\n${v2}\n`;
   }

@@ -81,7 +81,13 @@ async function main(): Promise<void> {
     const gen = generateProject(join(wsBase, 'gen'), { name: 'gen', objects: N });
     cpSync(wsBase, wsChanged, { recursive: true });
     cpSync(wsBase, wsProject, { recursive: true });
-    writeFileSync(join(wsProject, 'dbee.yaml'), readFileSync(join(wsBase, 'dbee.yaml'), 'utf8').replace('environments:', 'deploy:\n  transaction: project\nenvironments:'));
+    writeFileSync(
+      join(wsProject, 'dbee.yaml'),
+      readFileSync(join(wsBase, 'dbee.yaml'), 'utf8').replace(
+        'environments:',
+        'deploy:\n  transaction: project\nenvironments:',
+      ),
+    );
     const built = L.buildDist();
     console.log(`CLI rows: ${built ? 'compiled dist/ (npm run build)' : 'TypeScript sources (npm run build failed)'}`);
     if (!built) delete CLI_ENV.DBEE_USE_DIST;
@@ -94,15 +100,23 @@ async function main(): Promise<void> {
     const changeStatements = L.splitScript(cs.script).length;
     const expectedObjects = new Set(cs.changes.map((c) => c.object));
     const kinds = cs.changes.reduce<Record<string, number>>((m, c) => ((m[c.kind] = (m[c.kind] ?? 0) + 1), m), {});
-    console.log(`project: ${gen.objects} objects in ${gen.files} files, ${L.splitScript(gen.script).length} statements`);
-    console.log(`change set: ${cs.changes.length} changes (${Object.entries(kinds).map(([k, v]) => `${v} ${k}`).join(', ')}), ${changeStatements} statements`);
+    console.log(
+      `project: ${gen.objects} objects in ${gen.files} files, ${L.splitScript(gen.script).length} statements`,
+    );
+    console.log(
+      `change set: ${cs.changes.length} changes (${Object.entries(kinds)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}), ${changeStatements} statements`,
+    );
 
     const rollback = L.rollbackImplemented();
     const lb = WITH_LIQUIBASE ? L.liquibaseCli() : { error: 'skipped (--no-liquibase)' };
     const migraMod = WITH_MIGRA ? L.loadMigra() : { error: 'skipped (--no-migra)' };
     const lbVersion = 'error' in lb ? null : lb.version;
     console.log(`liquibase: ${'error' in lb ? `unavailable: ${lb.error}` : lb.version}`);
-    console.log(`migra: ${'error' in migraMod ? `unavailable: ${migraMod.error}` : `@pgkit/migra ${migraMod.version}`}`);
+    console.log(
+      `migra: ${'error' in migraMod ? `unavailable: ${migraMod.error}` : `@pgkit/migra ${migraMod.version}`}`,
+    );
     console.log(`rollback: ${rollback.implemented ? 'implemented' : `not implemented yet (${rollback.why})`}`);
     if (!('error' in lb)) writeFileSync(join(root, 'changelog.sql'), L.liquibaseChangelog(gen.script));
 
@@ -163,7 +177,12 @@ async function main(): Promise<void> {
       // --- dbee deploys
       const d = await db('dbee');
       const cli = await db('cli');
-      const env = { [L.envVar('d')]: L.dbUrl(d), [L.envVar('cli')]: L.dbUrl(cli), [L.envVar('base')]: L.dbUrl(f0), [L.envVar('target')]: L.dbUrl(f1) };
+      const env = {
+        [L.envVar('d')]: L.dbUrl(d),
+        [L.envVar('cli')]: L.dbUrl(cli),
+        [L.envVar('base')]: L.dbUrl(f0),
+        [L.envVar('target')]: L.dbUrl(f1),
+      };
       const full = (await quiet(), await L.dbee(wsBase, 'deploy', { project: 'gen', env: 'd' }, env));
       if (check('dbee full deploy', expectedBase, await L.catalogSummary(d, LIKE), run)) {
         rec('full', full.ms);
@@ -172,8 +191,11 @@ async function main(): Promise<void> {
       const f0b = await db('f0b');
       const floorB = (await quiet(), await L.psqlFile(f0b, scriptFile)).ms;
       rec('floor', floorB);
-      const fullCli = (await quiet(), await L.dbeeProcess(['deploy', 'gen', '--env', 'cli', '--cwd', wsBase], { ...env, ...CLI_ENV }));
-      if (fullCli.code !== 0) failures.push(`run ${run}: dbee full deploy (CLI) exited ${fullCli.code}: ${fullCli.stderr.slice(0, 300)}`);
+      const fullCli =
+        (await quiet(),
+        await L.dbeeProcess(['deploy', 'gen', '--env', 'cli', '--cwd', wsBase], { ...env, ...CLI_ENV }));
+      if (fullCli.code !== 0)
+        failures.push(`run ${run}: dbee full deploy (CLI) exited ${fullCli.code}: ${fullCli.stderr.slice(0, 300)}`);
       else if (check('dbee full deploy (CLI)', expectedBase, await L.catalogSummary(cli, LIKE), run)) {
         rec('full-cli', fullCli.ms);
         pair('full-cli', fullCli.ms / floorB);
@@ -185,9 +207,20 @@ async function main(): Promise<void> {
       const floorD = (await quiet(), await L.psqlFile(f0d, scriptFile)).ms;
       rec('floor', floorD);
       rmSync(join(wsBase, '.dbee', 'cache', 'parse'), { recursive: true, force: true });
-      const fullCliCold = (await quiet(), await L.dbeeProcess(['deploy', 'gen', '--env', 'cli', '--cwd', wsBase], { ...env, [L.envVar('cli')]: L.dbUrl(cliCold), ...CLI_ENV }));
-      if (fullCliCold.code !== 0) failures.push(`run ${run}: dbee full deploy (CLI, parse cache cleared) exited ${fullCliCold.code}: ${fullCliCold.stderr.slice(0, 300)}`);
-      else if (check('dbee full deploy (CLI, parse cache cleared)', expectedBase, await L.catalogSummary(cliCold, LIKE), run)) {
+      const fullCliCold =
+        (await quiet(),
+        await L.dbeeProcess(['deploy', 'gen', '--env', 'cli', '--cwd', wsBase], {
+          ...env,
+          [L.envVar('cli')]: L.dbUrl(cliCold),
+          ...CLI_ENV,
+        }));
+      if (fullCliCold.code !== 0)
+        failures.push(
+          `run ${run}: dbee full deploy (CLI, parse cache cleared) exited ${fullCliCold.code}: ${fullCliCold.stderr.slice(0, 300)}`,
+        );
+      else if (
+        check('dbee full deploy (CLI, parse cache cleared)', expectedBase, await L.catalogSummary(cliCold, LIKE), run)
+      ) {
         rec('full-cli-cold', fullCliCold.ms);
         pair('full-cli-cold', fullCliCold.ms / floorD);
       }
@@ -196,17 +229,24 @@ async function main(): Promise<void> {
       const floorC = (await quiet(), await L.psqlFile(f0c, scriptFile)).ms;
       rec('floor', floorC);
       const p = await db('dbee_project');
-      const fullProject = (await quiet(), await L.dbee(wsProject, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(p) }));
+      const fullProject =
+        (await quiet(),
+        await L.dbee(wsProject, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(p) }));
       if (check('dbee full deploy (transaction: project)', expectedBase, await L.catalogSummary(p, LIKE), run)) {
         rec('full-project', fullProject.ms);
         pair('full-project', fullProject.ms / floorC);
       }
 
       const noop = (await quiet(), await L.dbee(wsBase, 'deploy', { project: 'gen', env: 'd' }, env));
-      if (!/nothing to deploy/.test(noop.stdout + noop.stderr)) failures.push(`run ${run}: the no-op deploy did something: ${noop.stdout.slice(0, 300)}`);
+      if (!/nothing to deploy/.test(noop.stdout + noop.stderr))
+        failures.push(`run ${run}: the no-op deploy did something: ${noop.stdout.slice(0, 300)}`);
       else rec('noop', noop.ms);
-      const noopCli = (await quiet(), await L.dbeeProcess(['deploy', 'gen', '--env', 'd', '--cwd', wsBase], { ...env, ...CLI_ENV }));
-      if (noopCli.code !== 0 || !/nothing to deploy/.test(noopCli.stdout + noopCli.stderr)) failures.push(`run ${run}: the no-op CLI deploy exited ${noopCli.code}: ${(noopCli.stdout + noopCli.stderr).slice(0, 300)}`);
+      const noopCli =
+        (await quiet(), await L.dbeeProcess(['deploy', 'gen', '--env', 'd', '--cwd', wsBase], { ...env, ...CLI_ENV }));
+      if (noopCli.code !== 0 || !/nothing to deploy/.test(noopCli.stdout + noopCli.stderr))
+        failures.push(
+          `run ${run}: the no-op CLI deploy exited ${noopCli.code}: ${(noopCli.stdout + noopCli.stderr).slice(0, 300)}`,
+        );
       else rec('noop-cli', noopCli.ms);
 
       // Incremental deploy of the change set. It changes tables, so dbee plans the project by a diff against the
@@ -222,7 +262,9 @@ async function main(): Promise<void> {
         rows.get('incr')!.note = `${steps ?? '?'} steps`;
       }
       // Same environment name (the model cache key covers the variables, and `{{env}}` is one), other database.
-      const incr2 = (await quiet(), await L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(d2) }));
+      const incr2 =
+        (await quiet(),
+        await L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(d2) }));
       if (check('dbee incremental deploy (model cached)', expectedChanged, await L.catalogSummary(d2, LIKE), run)) {
         rec('incr-cached', incr2.ms);
         // Against its budget, 2x the change-set floor of this run + 0.5 s: <= 1 meets the goal.
@@ -231,7 +273,8 @@ async function main(): Promise<void> {
 
       if (rollback.implemented) {
         try {
-          const rb = (await quiet(), await L.dbee(wsChanged, 'rollback', { project: 'gen', env: 'd', assumeYes: true }, env));
+          const rb =
+            (await quiet(), await L.dbee(wsChanged, 'rollback', { project: 'gen', env: 'd', assumeYes: true }, env));
           if (check('dbee rollback', expectedBase, await L.catalogSummary(d, LIKE), run)) rec('rollback', rb.ms);
         } catch (e) {
           failures.push(`run ${run}: dbee rollback failed: ${String(e).split('\n').slice(0, 3).join(' ')}`);
@@ -243,8 +286,14 @@ async function main(): Promise<void> {
         const j = JSON.parse(stdout) as { steps: { key: string }[]; cached: boolean };
         const names = j.steps.map((s) => /^[a-z-]+:([^.(]+\.[^.(@ ]+)/.exec(s.key)?.[1] ?? s.key);
         const { missing, extra } = objectsOf(names);
-        if (missing.length) failures.push(`run ${run}: ${what} misses ${missing.length} changed objects (${missing.slice(0, 4).join(', ')})`);
-        if (run === 1) notes.push(`${what}: ${j.steps.length} steps, ${expectedObjects.size - missing.length}/${expectedObjects.size} changed objects named${extra.length ? `, ${extra.length} others (${extra.slice(0, 3).join(', ')}...)` : ''}`);
+        if (missing.length)
+          failures.push(
+            `run ${run}: ${what} misses ${missing.length} changed objects (${missing.slice(0, 4).join(', ')})`,
+          );
+        if (run === 1)
+          notes.push(
+            `${what}: ${j.steps.length} steps, ${expectedObjects.size - missing.length}/${expectedObjects.size} changed objects named${extra.length ? `, ${extra.length} others (${extra.slice(0, 3).join(', ')}...)` : ''}`,
+          );
         return { ok: !missing.length, cached: j.cached };
       };
       let r = await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'base', cache: false, format: 'json' }, env);
@@ -253,7 +302,12 @@ async function main(): Promise<void> {
       const c = diffCheck('dbee diff F0 vs sources (cached)', r.stdout);
       if (c.ok && c.cached) rec('diff-src-cached', r.ms);
       else if (!c.cached) failures.push(`run ${run}: the repeated diff was not served from the cache`);
-      r = await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'base', againstEnv: 'target', cache: false, format: 'json' }, env);
+      r = await L.dbee(
+        wsChanged,
+        'diff',
+        { project: 'gen', env: 'base', againstEnv: 'target', cache: false, format: 'json' },
+        env,
+      );
       if (diffCheck('dbee diff F0 vs F1 (env vs env)', r.stdout).ok) rec('diff-env', r.ms);
       r = await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'base', againstEnv: 'target', format: 'json' }, env);
       if (diffCheck('dbee diff F0 vs F1 (env vs env, cached)', r.stdout).ok) rec('diff-env-cached', r.ms);
@@ -264,23 +318,35 @@ async function main(): Promise<void> {
         const statements = m.statements;
         const ms = performance.now() - t;
         await m.close();
-        const names = statements.map((s) => /"?(gen_s\d+)"?\."?([a-z0-9_]+)"?/.exec(s)).filter((x): x is RegExpExecArray => !!x).map((x) => `${x[1]}.${x[2]}`);
+        const names = statements
+          .map((s) => /"?(gen_s\d+)"?\."?([a-z0-9_]+)"?/.exec(s))
+          .filter((x): x is RegExpExecArray => !!x)
+          .map((x) => `${x[1]}.${x[2]}`);
         const { missing, extra } = objectsOf(names);
-        if (missing.length) failures.push(`run ${run}: migra misses ${missing.length} changed objects (${missing.slice(0, 4).join(', ')})`);
+        if (missing.length)
+          failures.push(
+            `run ${run}: migra misses ${missing.length} changed objects (${missing.slice(0, 4).join(', ')})`,
+          );
         else rec('migra', ms);
-        if (run === 1) notes.push(`migra F0 -> F1: ${statements.length} statements, ${expectedObjects.size - missing.length}/${expectedObjects.size} changed objects named${extra.length ? `, ${new Set(extra).size} others (dependent views dropped and re-created)` : ''}`);
+        if (run === 1)
+          notes.push(
+            `migra F0 -> F1: ${statements.length} statements, ${expectedObjects.size - missing.length}/${expectedObjects.size} changed objects named${extra.length ? `, ${new Set(extra).size} others (dependent views dropped and re-created)` : ''}`,
+          );
       }
 
       // --- Liquibase
       if (!('error' in lb)) {
         const l = await db('liquibase');
         const t = await L.liquibaseUpdate(lb.bin, root, 'changelog.sql', l);
-        if (t.code !== 0) failures.push(`run ${run}: liquibase update exited ${t.code}: ${(t.stderr || t.stdout).slice(0, 500)}`);
+        if (t.code !== 0)
+          failures.push(`run ${run}: liquibase update exited ${t.code}: ${(t.stderr || t.stdout).slice(0, 500)}`);
         else if (check('liquibase update', expectedBase, await L.catalogSummary(l, LIKE), run)) rec('liquibase', t.ms);
       }
 
       for (const name of dbs) await L.dropDb(name);
-      console.log(`  run ${run}/${RUNS} done, load average ${L.load()}; floors ${[floorA, floorB, floorD, floorC].map((x) => L.fmtMs(x)).join(", ")}`);
+      console.log(
+        `  run ${run}/${RUNS} done, load average ${L.load()}; floors ${[floorA, floorB, floorD, floorC].map((x) => L.fmtMs(x)).join(', ')}`,
+      );
     }
 
     // --- the table
@@ -294,46 +360,156 @@ async function main(): Promise<void> {
       const s = rows.get(k)?.samples ?? [];
       return s.length ? `${L.fmtMs(Math.min(...s))} - ${L.fmtMs(Math.max(...s))} (${s.length})` : '-';
     };
-    const ratio = (k: string, base: number) => (rows.get(k)?.samples.length && Number.isFinite(base) ? L.fmtRatio(med(k) / base) : '-');
+    const ratio = (k: string, base: number) =>
+      rows.get(k)?.samples.length && Number.isFinite(base) ? L.fmtRatio(med(k) / base) : '-';
     /** Median of the paired ratios of `k`, with their range. */
     const paired = (k: string) => {
       const r = pairs.get(k) ?? [];
-      return r.length ? `${L.fmtRatio(L.median(r))} paired (${L.fmtRatio(Math.min(...r))} - ${L.fmtRatio(Math.max(...r))})` : '-';
+      return r.length
+        ? `${L.fmtRatio(L.median(r))} paired (${L.fmtRatio(Math.min(...r))} - ${L.fmtRatio(Math.max(...r))})`
+        : '-';
     };
     const pmed = (k: string) => L.median(pairs.get(k) ?? []);
-    const peerRatio = (k: string, peer: number) => (rows.get(k)?.samples.length && Number.isFinite(peer) ? `${L.fmtRatio(peer / med(k))} faster` : '-');
+    const peerRatio = (k: string, peer: number) =>
+      rows.get(k)?.samples.length && Number.isFinite(peer) ? `${L.fmtRatio(peer / med(k))} faster` : '-';
     const body: string[][] = [
       ['psql -1 -f, full script (floor)', cell('floor'), range('floor'), '1.00x', '', ''],
-      [`psql -1 -f, change set (${changeStatements} statements)`, cell('floor-changes'), range('floor-changes'), '', '', ''],
+      [
+        `psql -1 -f, change set (${changeStatements} statements)`,
+        cell('floor-changes'),
+        range('floor-changes'),
+        '',
+        '',
+        '',
+      ],
       ['dbee full deploy, in-process', cell('full'), range('full'), paired('full'), peerRatio('full', liquibase), ''],
-      ['dbee full deploy, CLI process (compiled)', cell('full-cli'), range('full-cli'), paired('full-cli'), peerRatio('full-cli', liquibase), ''],
-      ['dbee full deploy, CLI process, parse cache cleared', cell('full-cli-cold'), range('full-cli-cold'), paired('full-cli-cold'), '', ''],
-      ['dbee full deploy, in-process, transaction: project', cell('full-project'), range('full-project'), paired('full-project'), '', ''],
+      [
+        'dbee full deploy, CLI process (compiled)',
+        cell('full-cli'),
+        range('full-cli'),
+        paired('full-cli'),
+        peerRatio('full-cli', liquibase),
+        '',
+      ],
+      [
+        'dbee full deploy, CLI process, parse cache cleared',
+        cell('full-cli-cold'),
+        range('full-cli-cold'),
+        paired('full-cli-cold'),
+        '',
+        '',
+      ],
+      [
+        'dbee full deploy, in-process, transaction: project',
+        cell('full-project'),
+        range('full-project'),
+        paired('full-project'),
+        '',
+        '',
+      ],
       ['dbee no-op deploy, in-process', cell('noop'), range('noop'), '', '', ''],
       ['dbee no-op deploy, CLI process', cell('noop-cli'), range('noop-cli'), '', '', ''],
-      [`dbee incremental deploy (${rows.get('incr')?.note ?? '?'}), model not cached`, cell('incr'), range('incr'), `${ratio('incr', floorChanges)} of change-set floor`, '', ''],
-      ['dbee incremental deploy, desired model cached', cell('incr-cached'), range('incr-cached'), `${ratio('incr-cached', floorChanges)} of change-set floor; ${paired('incr-cached-budget')} of 2x floor + 0.5 s`, '', ''],
-      ['dbee rollback of the change set', rollback.implemented ? cell('rollback', 'failed, see below') : 'not implemented yet', range('rollback'), '', '', ''],
+      [
+        `dbee incremental deploy (${rows.get('incr')?.note ?? '?'}), model not cached`,
+        cell('incr'),
+        range('incr'),
+        `${ratio('incr', floorChanges)} of change-set floor`,
+        '',
+        '',
+      ],
+      [
+        'dbee incremental deploy, desired model cached',
+        cell('incr-cached'),
+        range('incr-cached'),
+        `${ratio('incr-cached', floorChanges)} of change-set floor; ${paired('incr-cached-budget')} of 2x floor + 0.5 s`,
+        '',
+        '',
+      ],
+      [
+        'dbee rollback of the change set',
+        rollback.implemented ? cell('rollback', 'failed, see below') : 'not implemented yet',
+        range('rollback'),
+        '',
+        '',
+        '',
+      ],
       ['dbee diff F0 vs sources, uncached', cell('diff-src'), range('diff-src'), '', '', peerRatio('diff-src', migra)],
-      ['dbee diff F0 vs sources, cached', cell('diff-src-cached'), range('diff-src-cached'), '', '', peerRatio('diff-src-cached', migra)],
-      ['dbee diff F0 vs F1 (env vs env), uncached', cell('diff-env'), range('diff-env'), '', '', peerRatio('diff-env', migra)],
-      ['dbee diff F0 vs F1 (env vs env), cached', cell('diff-env-cached'), range('diff-env-cached'), '', '', peerRatio('diff-env-cached', migra)],
-      [`Liquibase update${lbVersion ? ` ${lbVersion.split(' ')[0]}` : ''}, process`, 'error' in lb ? `n/a: ${lb.error.slice(0, 60)}` : cell('liquibase', 'failed, see below'), range('liquibase'), ratio('liquibase', floor), '', ''],
-      ['migra F0 -> F1, in-process', 'error' in migraMod ? `n/a: ${migraMod.error.slice(0, 60)}` : cell('migra', 'failed, see below'), range('migra'), '', '', ''],
+      [
+        'dbee diff F0 vs sources, cached',
+        cell('diff-src-cached'),
+        range('diff-src-cached'),
+        '',
+        '',
+        peerRatio('diff-src-cached', migra),
+      ],
+      [
+        'dbee diff F0 vs F1 (env vs env), uncached',
+        cell('diff-env'),
+        range('diff-env'),
+        '',
+        '',
+        peerRatio('diff-env', migra),
+      ],
+      [
+        'dbee diff F0 vs F1 (env vs env), cached',
+        cell('diff-env-cached'),
+        range('diff-env-cached'),
+        '',
+        '',
+        peerRatio('diff-env-cached', migra),
+      ],
+      [
+        `Liquibase update${lbVersion ? ` ${lbVersion.split(' ')[0]}` : ''}, process`,
+        'error' in lb ? `n/a: ${lb.error.slice(0, 60)}` : cell('liquibase', 'failed, see below'),
+        range('liquibase'),
+        ratio('liquibase', floor),
+        '',
+        '',
+      ],
+      [
+        'migra F0 -> F1, in-process',
+        'error' in migraMod ? `n/a: ${migraMod.error.slice(0, 60)}` : cell('migra', 'failed, see below'),
+        range('migra'),
+        '',
+        '',
+        '',
+      ],
     ];
     console.log('');
-    console.log(L.table(['measurement', 'median', 'min - max (runs)', 'vs psql floor', 'vs Liquibase', 'vs migra'], body));
+    console.log(
+      L.table(['measurement', 'median', 'min - max (runs)', 'vs psql floor', 'vs Liquibase', 'vs migra'], body),
+    );
     console.log('');
     const goals: [string, boolean | null, string][] = [];
     const g = (label: string, ok: boolean | null, detail: string) => goals.push([label, ok, detail]);
     const has = (k: string) => (rows.get(k)?.samples.length ?? 0) > 0;
-    g('full deploy <= 1.3x the psql floor, in-process (median of paired ratios)', pairs.has('full') ? pmed('full') <= 1.3 : null, `${paired('full')}, ${L.fmtMs(med('full'))}`);
-    g('full deploy <= 1.5x the psql floor, CLI process (median of paired ratios)', pairs.has('full-cli') ? pmed('full-cli') <= 1.5 : null, `${paired('full-cli')}, ${L.fmtMs(med('full-cli'))}`);
-    g('(not a goal) full deploy with transaction: project', pairs.has('full-project') ? pmed('full-project') <= 1.3 : null, `${paired('full-project')}, ${L.fmtMs(med('full-project'))}`);
+    g(
+      'full deploy <= 1.3x the psql floor, in-process (median of paired ratios)',
+      pairs.has('full') ? pmed('full') <= 1.3 : null,
+      `${paired('full')}, ${L.fmtMs(med('full'))}`,
+    );
+    g(
+      'full deploy <= 1.5x the psql floor, CLI process (median of paired ratios)',
+      pairs.has('full-cli') ? pmed('full-cli') <= 1.5 : null,
+      `${paired('full-cli')}, ${L.fmtMs(med('full-cli'))}`,
+    );
+    g(
+      '(not a goal) full deploy with transaction: project',
+      pairs.has('full-project') ? pmed('full-project') <= 1.3 : null,
+      `${paired('full-project')}, ${L.fmtMs(med('full-project'))}`,
+    );
     g('no-op deploy <= 0.3 s in-process', has('noop') ? med('noop') <= 300 : null, L.fmtMs(med('noop')));
-    g('no-op deploy < 1.5 s as a whole CLI process', has('noop-cli') ? med('noop-cli') < 1500 : null, L.fmtMs(med('noop-cli')));
+    g(
+      'no-op deploy < 1.5 s as a whole CLI process',
+      has('noop-cli') ? med('noop-cli') < 1500 : null,
+      L.fmtMs(med('noop-cli')),
+    );
     const budget = 2 * floorChanges + 500;
-    g('incremental deploy <= 1.5 s (desired model not cached)', has('incr') ? med('incr') <= 1500 : null, `${L.fmtMs(med('incr'))}`);
+    g(
+      'incremental deploy <= 1.5 s (desired model not cached)',
+      has('incr') ? med('incr') <= 1500 : null,
+      `${L.fmtMs(med('incr'))}`,
+    );
     g(
       'incremental deploy <= 2x the change-set floor + 0.5 s (desired model cached; median of paired ratios to the budget <= 1)',
       pairs.has('incr-cached-budget') ? pmed('incr-cached-budget') <= 1 : null,
@@ -343,28 +519,39 @@ async function main(): Promise<void> {
     g(
       'full deploy >= 3x faster than Liquibase (whole process vs whole process)',
       has('full-cli') && Number.isFinite(liquibase) ? liquibase / med('full-cli') >= 3 : null,
-      Number.isFinite(liquibase) ? `${L.fmtRatio(liquibase / med('full-cli'))} (dbee CLI ${L.fmtMs(med('full-cli'))}, Liquibase ${L.fmtMs(liquibase)}, both with start-up)` : 'Liquibase not measured',
+      Number.isFinite(liquibase)
+        ? `${L.fmtRatio(liquibase / med('full-cli'))} (dbee CLI ${L.fmtMs(med('full-cli'))}, Liquibase ${L.fmtMs(liquibase)}, both with start-up)`
+        : 'Liquibase not measured',
     );
     g(
       'full deploy >= 3x faster than Liquibase (dbee in-process, warm)',
       has('full') && Number.isFinite(liquibase) ? liquibase / med('full') >= 3 : null,
-      Number.isFinite(liquibase) ? `${L.fmtRatio(liquibase / med('full'))} (dbee ${L.fmtMs(med('full'))}, Liquibase ${L.fmtMs(liquibase)})` : 'Liquibase not measured',
+      Number.isFinite(liquibase)
+        ? `${L.fmtRatio(liquibase / med('full'))} (dbee ${L.fmtMs(med('full'))}, Liquibase ${L.fmtMs(liquibase)})`
+        : 'Liquibase not measured',
     );
     g(
       'diff >= 2x faster than migra (env vs env, uncached: two live databases, like migra)',
       has('diff-env') && Number.isFinite(migra) ? migra / med('diff-env') >= 2 : null,
-      Number.isFinite(migra) ? `${L.fmtRatio(migra / med('diff-env'))} (dbee ${L.fmtMs(med('diff-env'))}, migra ${L.fmtMs(migra)})` : 'migra not measured',
+      Number.isFinite(migra)
+        ? `${L.fmtRatio(migra / med('diff-env'))} (dbee ${L.fmtMs(med('diff-env'))}, migra ${L.fmtMs(migra)})`
+        : 'migra not measured',
     );
     g(
       'diff >= 2x faster than migra (env vs sources, uncached: shadow build included)',
       has('diff-src') && Number.isFinite(migra) ? migra / med('diff-src') >= 2 : null,
-      Number.isFinite(migra) ? `${L.fmtRatio(migra / med('diff-src'))} (dbee ${L.fmtMs(med('diff-src'))}, migra ${L.fmtMs(migra)})` : 'migra not measured',
+      Number.isFinite(migra)
+        ? `${L.fmtRatio(migra / med('diff-src'))} (dbee ${L.fmtMs(med('diff-src'))}, migra ${L.fmtMs(migra)})`
+        : 'migra not measured',
     );
     console.log('goals:');
-    for (const [label, ok, detail] of goals) console.log(`  ${ok === null ? 'n/a    ' : ok ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
+    for (const [label, ok, detail] of goals)
+      console.log(`  ${ok === null ? 'n/a    ' : ok ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
     console.log('');
     console.log('checks:');
-    console.log(`  schema after every deploy / update compared with the floor's (counts + MD5 of all definitions): ${failures.length ? `${failures.length} FAILURES` : 'all equal'}`);
+    console.log(
+      `  schema after every deploy / update compared with the floor's (counts + MD5 of all definitions): ${failures.length ? `${failures.length} FAILURES` : 'all equal'}`,
+    );
     for (const n of notes) console.log(`  ${n}`);
     for (const f of failures) console.log(`  FAILED ${f}`);
     if (!rollback.implemented) console.log('  rollback: not implemented yet');

@@ -108,10 +108,18 @@ export interface Timed {
 }
 
 /** Run a process asynchronously; wall time from spawn to exit. */
-export function timeProcess(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Timed> {
+export function timeProcess(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Timed> {
   return new Promise((resolvePromise, reject) => {
     const t = performance.now();
-    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += String(d)));
@@ -124,7 +132,23 @@ export function timeProcess(cmd: string, args: string[], options: { cwd?: string
 /** `psql -X -q -v ON_ERROR_STOP=1 [-1] -f <file>` against a database: the floor. */
 export async function psqlFile(db: string, file: string, single = true): Promise<Timed> {
   const p = connParams();
-  const r = await timeProcess('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...(single ? ['-1'] : []), '-h', p.host, '-p', p.port, '-U', p.user, '-d', db, '-f', file]);
+  const r = await timeProcess('psql', [
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    ...(single ? ['-1'] : []),
+    '-h',
+    p.host,
+    '-p',
+    p.port,
+    '-U',
+    p.user,
+    '-d',
+    db,
+    '-f',
+    file,
+  ]);
   if (r.code !== 0) throw new Error(`psql -f ${file} on ${db} failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
   return r;
 }
@@ -214,7 +238,9 @@ export function compareSummaries(expected: CatalogSummary, actual: CatalogSummar
   const diffs = Object.keys({ ...e, ...a })
     .filter((k) => e[k] !== a[k])
     .map((k) => `${k} ${a[k] ?? 0} (expected ${e[k] ?? 0})`);
-  return diffs.length ? diffs.join(', ') : `same counts, different definitions (hash ${actual.hash} vs ${expected.hash})`;
+  return diffs.length
+    ? diffs.join(', ')
+    : `same counts, different definitions (hash ${actual.hash} vs ${expected.hash})`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -241,7 +267,12 @@ export interface DbeeRun {
 }
 
 /** `runDbeeCommand` in this process, output captured; fails unless the exit code is 0. */
-export async function dbee(workspaceRoot: string, command: CommandName, options: Record<string, unknown> & { project: string }, env: Record<string, string>): Promise<DbeeRun> {
+export async function dbee(
+  workspaceRoot: string,
+  command: CommandName,
+  options: Record<string, unknown> & { project: string },
+  env: Record<string, string>,
+): Promise<DbeeRun> {
   let stdout = '';
   let stderr = '';
   const sink = (f: (s: string) => void) =>
@@ -260,7 +291,10 @@ export async function dbee(workspaceRoot: string, command: CommandName, options:
     interactive: false,
   });
   const ms = performance.now() - t;
-  if (code !== 0) throw new Error(`dbee ${command} ${JSON.stringify(options)} exited ${code}:\n${stderr.slice(0, 3000)}\n${stdout.slice(-2000)}`);
+  if (code !== 0)
+    throw new Error(
+      `dbee ${command} ${JSON.stringify(options)} exited ${code}:\n${stderr.slice(0, 3000)}\n${stdout.slice(-2000)}`,
+    );
   return { ms, code, stdout, stderr };
 }
 
@@ -269,20 +303,37 @@ export function buildDist(): boolean {
   const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, encoding: 'utf8' });
   const main = join(REPO, 'packages/cli/dist/main.js');
   // tsc -b still emits when a type error is reported (another change in progress in a shared tree): say so.
-  if (r.status !== 0) process.stderr.write(`npm run build reported errors (dist/ is used as emitted):\n${(r.stdout + r.stderr).slice(0, 1500)}\n`);
+  if (r.status !== 0)
+    process.stderr.write(
+      `npm run build reported errors (dist/ is used as emitted):\n${(r.stdout + r.stderr).slice(0, 1500)}\n`,
+    );
   return existsSync(main);
 }
 
 /** `node packages/cli/bin/dbee.js <args>` as a whole process. */
 export function dbeeProcess(args: string[], env: Record<string, string>): Promise<Timed> {
-  return timeProcess(process.execPath, [join(REPO, 'packages/cli/bin/dbee.js'), ...args], { cwd: REPO, env: { ...process.env, ...env } });
+  return timeProcess(process.execPath, [join(REPO, 'packages/cli/bin/dbee.js'), ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+  });
 }
 
 /** Whether `dbee rollback` is implemented: its help must not say "not implemented". */
 export function rollbackImplemented(): { implemented: boolean; why: string } {
-  const r = spawnSync(process.execPath, [join(REPO, 'packages/cli/bin/dbee.js'), 'rollback', '--help'], { cwd: REPO, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(REPO, 'packages/cli/bin/dbee.js'), 'rollback', '--help'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
   const text = `${r.stdout}${r.stderr}`;
-  if (/not implemented/i.test(text)) return { implemented: false, why: text.split('\n').find((l) => /not implemented/i.test(l))?.trim() ?? 'not implemented' };
+  if (/not implemented/i.test(text))
+    return {
+      implemented: false,
+      why:
+        text
+          .split('\n')
+          .find((l) => /not implemented/i.test(l))
+          ?.trim() ?? 'not implemented',
+    };
   return { implemented: r.status === 0, why: r.status === 0 ? '' : `rollback --help exited ${r.status}` };
 }
 
@@ -297,15 +348,24 @@ export const PEER_SPECS = { liquibase: 'liquibase@4.28.1', migra: '@pgkit/migra@
 export function ensurePeer(name: keyof typeof PEER_SPECS, probe: string): string | null {
   if (existsSync(join(PEERS_DIR, probe))) return null;
   mkdirSync(PEERS_DIR, { recursive: true });
-  if (!existsSync(join(PEERS_DIR, 'package.json'))) writeFileSync(join(PEERS_DIR, 'package.json'), '{"name":"dbee-bench-peers","private":true}\n');
+  if (!existsSync(join(PEERS_DIR, 'package.json')))
+    writeFileSync(join(PEERS_DIR, 'package.json'), '{"name":"dbee-bench-peers","private":true}\n');
   // Install both at once: `npm install --no-save` prunes what is not named.
-  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', ...Object.values(PEER_SPECS)], { cwd: PEERS_DIR, encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(join(PEERS_DIR, probe))) return `npm install ${PEER_SPECS[name]} in ${PEERS_DIR} failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' / ')}`;
+  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', ...Object.values(PEER_SPECS)], {
+    cwd: PEERS_DIR,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0 || !existsSync(join(PEERS_DIR, probe)))
+    return `npm install ${PEER_SPECS[name]} in ${PEERS_DIR} failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' / ')}`;
   return null;
 }
 
 export interface MigraModule {
-  run(from: string, to: string, args?: { unsafe?: boolean; schema?: string; excludeSchema?: string }): Promise<{ sql: string; statements: string[]; s_from: unknown; s_target: unknown }>;
+  run(
+    from: string,
+    to: string,
+    args?: { unsafe?: boolean; schema?: string; excludeSchema?: string },
+  ): Promise<{ sql: string; statements: string[]; s_from: unknown; s_target: unknown }>;
 }
 
 /** @pgkit/migra from the scratch folder, or why it is not available. */
@@ -323,7 +383,11 @@ export function loadMigra(): { migra: MigraModule; version: string } | { error: 
 }
 
 /** `migra.run` with pg-promise's "duplicate database object" warnings (about its own pools) silenced. */
-export async function runMigra(migra: MigraModule, from: string, to: string): Promise<{ sql: string; statements: string[]; close(): Promise<void> }> {
+export async function runMigra(
+  migra: MigraModule,
+  from: string,
+  to: string,
+): Promise<{ sql: string; statements: string[]; close(): Promise<void> }> {
   const { log, warn } = console;
   const filter =
     (f: (...a: unknown[]) => void) =>
@@ -355,11 +419,13 @@ export function liquibaseCli(): { bin: string; version: string } | { error: stri
   const why = ensurePeer('liquibase', 'node_modules/liquibase/dist/liquibase/liquibase');
   if (why) return { error: why };
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (java.status !== 0) return { error: `Liquibase needs Java, and \`java -version\` failed: ${java.error ?? java.stderr}` };
+  if (java.status !== 0)
+    return { error: `Liquibase needs Java, and \`java -version\` failed: ${java.error ?? java.stderr}` };
   const bin = join(PEERS_DIR, 'node_modules/liquibase/dist/liquibase/liquibase');
   const v = spawnSync(bin, ['--version'], { encoding: 'utf8', env: { ...process.env, JAVA_OPTS: '' } });
   const version = /Liquibase Version: (\S+)/.exec(v.stdout ?? '')?.[1];
-  if (v.status !== 0 || !version) return { error: `liquibase --version failed (${v.status}): ${(v.stderr || v.stdout || '').slice(0, 500)}` };
+  if (v.status !== 0 || !version)
+    return { error: `liquibase --version failed (${v.status}): ${(v.stderr || v.stdout || '').slice(0, 500)}` };
   return { bin, version: `${version} (java ${/version "([^"]+)"/.exec(java.stderr)?.[1] ?? '?'})` };
 }
 
@@ -377,7 +443,10 @@ export function liquibaseUpdate(bin: string, changelogDir: string, changelog: st
       '--log-level=severe',
       'update',
     ],
-    { cwd: changelogDir, env: { ...process.env, LIQUIBASE_ANALYTICS_ENABLED: 'false', LIQUIBASE_SHOW_BANNER: 'false' } },
+    {
+      cwd: changelogDir,
+      env: { ...process.env, LIQUIBASE_ANALYTICS_ENABLED: 'false', LIQUIBASE_SHOW_BANNER: 'false' },
+    },
   );
 }
 
@@ -409,7 +478,9 @@ export function splitScript(script: string): string[] {
  */
 export function liquibaseChangelog(script: string, author = 'bench'): string {
   const out = ['--liquibase formatted sql', ''];
-  splitScript(script).forEach((stmt, i) => out.push(`--changeset ${author}:${i + 1} splitStatements:false stripComments:false`, stmt, ''));
+  splitScript(script).forEach((stmt, i) =>
+    out.push(`--changeset ${author}:${i + 1} splitStatements:false stripComments:false`, stmt, ''),
+  );
   return out.join('\n');
 }
 
@@ -425,7 +496,11 @@ export function median(xs: number[]): number {
 
 export function fmtMs(ms: number): string {
   if (!Number.isFinite(ms)) return '-';
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+  return ms >= 10_000
+    ? `${(ms / 1000).toFixed(1)} s`
+    : ms >= 1000
+      ? `${(ms / 1000).toFixed(2)} s`
+      : `${ms.toFixed(0)} ms`;
 }
 
 export function fmtRatio(x: number): string {
@@ -449,6 +524,23 @@ export function load(): string {
 }
 
 export function machine(): string {
-  const pg = spawnSync('psql', ['-X', '-At', '-h', connParams().host, '-p', connParams().port, '-U', connParams().user, '-d', 'postgres', '-c', 'SHOW server_version'], { encoding: 'utf8' });
+  const pg = spawnSync(
+    'psql',
+    [
+      '-X',
+      '-At',
+      '-h',
+      connParams().host,
+      '-p',
+      connParams().port,
+      '-U',
+      connParams().user,
+      '-d',
+      'postgres',
+      '-c',
+      'SHOW server_version',
+    ],
+    { encoding: 'utf8' },
+  );
   return `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, Node ${process.version}, PostgreSQL ${(pg.stdout || '?').trim()}`;
 }

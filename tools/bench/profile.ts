@@ -24,7 +24,15 @@ const argv = process.argv.slice(2);
 const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--')) ?? 1000);
 const RUNS = Number(argv[argv.indexOf('--runs') + 1] && argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 3);
 
-type Kind = 'CREATE/DROP DATABASE (shadow)' | 'user DDL' | 'BEGIN/COMMIT/ROLLBACK' | 'ledger (dbee.*)' | 'catalog reads' | 'session SET' | 'other' | 'batched requests (steps with their ledger rows, smoke baseline)';
+type Kind =
+  | 'CREATE/DROP DATABASE (shadow)'
+  | 'user DDL'
+  | 'BEGIN/COMMIT/ROLLBACK'
+  | 'ledger (dbee.*)'
+  | 'catalog reads'
+  | 'session SET'
+  | 'other'
+  | 'batched requests (steps with their ledger rows, smoke baseline)';
 const kindOf = (sql: string): Kind => {
   const s = sql.trimStart().slice(0, 400);
   if (/^(CREATE|DROP) DATABASE\b/i.test(s)) return 'CREATE/DROP DATABASE (shadow)';
@@ -42,10 +50,18 @@ interface Tally {
 }
 let tally: Tally | null = null;
 function instrument(): void {
-  const proto = PgConnection.prototype as unknown as Record<'query' | 'execute', (this: unknown, sql: string, ...rest: unknown[]) => Promise<unknown>>;
+  const proto = PgConnection.prototype as unknown as Record<
+    'query' | 'execute',
+    (this: unknown, sql: string, ...rest: unknown[]) => Promise<unknown>
+  >;
   // executeBatch: one request of many statements (runner/batch.ts), counted as one round trip.
-  const batch = (PgConnection.prototype as unknown as { executeBatch: (this: unknown, statements: string[]) => Promise<unknown> }).executeBatch;
-  (PgConnection.prototype as unknown as { executeBatch: unknown }).executeBatch = async function (this: unknown, statements: string[]) {
+  const batch = (
+    PgConnection.prototype as unknown as { executeBatch: (this: unknown, statements: string[]) => Promise<unknown> }
+  ).executeBatch;
+  (PgConnection.prototype as unknown as { executeBatch: unknown }).executeBatch = async function (
+    this: unknown,
+    statements: string[],
+  ) {
     const t = performance.now();
     try {
       return await batch.call(this, statements);
@@ -92,10 +108,20 @@ function report(label: string, runs: { wall: number; tally: Tally }[]): void {
   for (const k of kinds) {
     const ms = L.median(runs.map((r) => r.tally.ms.get(k) ?? 0));
     db += ms;
-    rows.push([k, L.fmtMs(ms), `${((100 * ms) / wall).toFixed(0)}%`, String(L.median(runs.map((r) => r.tally.calls.get(k) ?? 0)))]);
+    rows.push([
+      k,
+      L.fmtMs(ms),
+      `${((100 * ms) / wall).toFixed(0)}%`,
+      String(L.median(runs.map((r) => r.tally.calls.get(k) ?? 0))),
+    ]);
   }
   rows.sort((a, b) => parseFloat(b[2]!) - parseFloat(a[2]!));
-  rows.push(['JavaScript in-process (wall - round trips)', L.fmtMs(wall - db), `${((100 * (wall - db)) / wall).toFixed(0)}%`, '']);
+  rows.push([
+    'JavaScript in-process (wall - round trips)',
+    L.fmtMs(wall - db),
+    `${((100 * (wall - db)) / wall).toFixed(0)}%`,
+    '',
+  ]);
   console.log(`\n${label}: median wall ${L.fmtMs(wall)} over ${runs.length} runs`);
   console.log(L.table(['where', 'median time', 'share', 'round trips'], rows));
 }
@@ -119,7 +145,10 @@ function area(url: string): string {
 }
 
 /** Self time by area and by function of a `node --cpu-prof` profile. */
-function summarise(file: string, top = 12): { total: number; byArea: [string, number][]; byFunction: [string, number][] } {
+function summarise(
+  file: string,
+  top = 12,
+): { total: number; byArea: [string, number][]; byFunction: [string, number][] } {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const areas = new Map<string, number>();
@@ -146,19 +175,36 @@ async function cpuProfiles(ws: string, wsChanged: string, dir: string): Promise<
   const runs: [string, string[]][] = [
     ['full deploy (CLI process)', ['deploy', 'gen', '--env', 'd', '--cwd', ws]],
     ['no-op deploy (CLI process)', ['deploy', 'gen', '--env', 'd', '--cwd', ws]],
-    ['diff env vs sources, uncached (CLI process)', ['diff', 'gen', '--env', 'base', '--no-cache', '--format', 'json', '--cwd', wsChanged]],
+    [
+      'diff env vs sources, uncached (CLI process)',
+      ['diff', 'gen', '--env', 'base', '--no-cache', '--format', 'json', '--cwd', wsChanged],
+    ],
     // The diff above wrote the changed sources' desired model to the cache.
     ['incremental deploy, desired model cached (CLI process)', ['deploy', 'gen', '--env', 'd', '--cwd', wsChanged]],
   ];
   for (const [label, args] of runs) {
     const sub = join(dir, label.replace(/[^a-z]+/gi, '-'));
-    const r = await L.timeProcess(process.execPath, ['--cpu-prof', '--cpu-prof-dir', sub, join(L.REPO, 'packages/cli/bin/dbee.js'), ...args], { cwd: L.REPO, env: { ...process.env, ...env } });
+    const r = await L.timeProcess(
+      process.execPath,
+      ['--cpu-prof', '--cpu-prof-dir', sub, join(L.REPO, 'packages/cli/bin/dbee.js'), ...args],
+      { cwd: L.REPO, env: { ...process.env, ...env } },
+    );
     if (r.code !== 0) throw new Error(`${label}: exited ${r.code}: ${r.stderr.slice(0, 500)}`);
     const file = readdirSync(sub).find((f) => f.endsWith('.cpuprofile'))!;
     const s = summarise(join(sub, file));
     console.log(`\nCPU profile, ${label}: wall ${L.fmtMs(r.ms)}, profiled ${L.fmtMs(s.total)} (${join(sub, file)})`);
-    console.log(L.table(['self time by area', 'ms', 'share'], s.byArea.map(([k, v]) => [k, v.toFixed(0), `${((100 * v) / s.total).toFixed(0)}%`])));
-    console.log(L.table(['self time by function', 'ms', 'share'], s.byFunction.map(([k, v]) => [k.slice(0, 110), v.toFixed(0), `${((100 * v) / s.total).toFixed(0)}%`])));
+    console.log(
+      L.table(
+        ['self time by area', 'ms', 'share'],
+        s.byArea.map(([k, v]) => [k, v.toFixed(0), `${((100 * v) / s.total).toFixed(0)}%`]),
+      ),
+    );
+    console.log(
+      L.table(
+        ['self time by function', 'ms', 'share'],
+        s.byFunction.map(([k, v]) => [k.slice(0, 110), v.toFixed(0), `${((100 * v) / s.total).toFixed(0)}%`]),
+      ),
+    );
   }
   await L.dropDb(d);
 }
@@ -175,7 +221,10 @@ async function main(): Promise<void> {
     const gen = generateProject(join(ws, 'gen'), { name: 'gen', objects: N });
     const wsPlan = join(root, 'plan');
     cpSync(ws, wsPlan, { recursive: true });
-    writeFileSync(join(wsPlan, 'dbee.yaml'), `version: 1\ndefaultEnvironment: d\nshadow: server\ndeploy:\n  transaction: plan\nenvironments:\n  d:\n    engine: postgres\n    connection:\n      url: \${${L.envVar('d')}}\n`);
+    writeFileSync(
+      join(wsPlan, 'dbee.yaml'),
+      `version: 1\ndefaultEnvironment: d\nshadow: server\ndeploy:\n  transaction: plan\nenvironments:\n  d:\n    engine: postgres\n    connection:\n      url: \${${L.envVar('d')}}\n`,
+    );
     const wsChanged = join(root, 'changed');
     cpSync(ws, wsChanged, { recursive: true });
     applyChangeSet(join(wsChanged, 'gen'), generateChangeSet(gen));
@@ -210,11 +259,21 @@ async function main(): Promise<void> {
       const d2 = await L.createDb(`prof_d2_${run}`, d);
       rmSync(join(wsChanged, '.dbee', 'cache'), { recursive: true, force: true });
       incr.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env)));
-      incrCached.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(d2) })));
+      incrCached.push(
+        await measured(() =>
+          L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(d2) }),
+        ),
+      );
       await L.dropDb(d2);
       // The database is now at the changed state; diff it against the base sources (20 differences).
-      diff.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', cache: false, format: 'json' }, env)));
-      diffEnv.push(await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', againstEnv: 'd', cache: false, format: 'json' }, env)));
+      diff.push(
+        await measured(() => L.dbee(ws, 'diff', { project: 'gen', env: 'base', cache: false, format: 'json' }, env)),
+      );
+      diffEnv.push(
+        await measured(() =>
+          L.dbee(ws, 'diff', { project: 'gen', env: 'base', againstEnv: 'd', cache: false, format: 'json' }, env),
+        ),
+      );
 
       // Floors: one transaction (psql -1) and one transaction per statement (psql, autocommit).
       const f = await L.createDb(`prof_f_${run}`);
@@ -231,22 +290,49 @@ async function main(): Promise<void> {
       const environment = workspace.environment('d', { ...process.env, ...env });
       const project = workspace.project('gen');
       let t = performance.now();
-      const model = await loadProjectModel(workspace.root, project, workspace.settings(project, environment).variables, engine.parser, workspace.projects);
+      const model = await loadProjectModel(
+        workspace.root,
+        project,
+        workspace.settings(project, environment).variables,
+        engine.parser,
+        workspace.projects,
+      );
       phases.parse.push(performance.now() - t);
       t = performance.now();
-      planFromSources({ engine, models: [model], planned: ['gen'], schemaOwners: new Map(model.graph.schemas.map((s) => [s, 'gen'])) });
+      planFromSources({
+        engine,
+        models: [model],
+        planned: ['gen'],
+        schemaOwners: new Map(model.graph.schemas.map((s) => [s, 'gen'])),
+      });
       phases.plan.push(performance.now() - t);
       shadow.push(
         await measured(() =>
-          desiredModel({ engine, environment, workspaceRoot: ws, models: [model], target: 'gen', schemaOwners: new Map(model.graph.schemas.map((s) => [s, 'gen'])), shadow: 'server', toolVersion: '0', useCache: false }),
+          desiredModel({
+            engine,
+            environment,
+            workspaceRoot: ws,
+            models: [model],
+            target: 'gen',
+            schemaOwners: new Map(model.graph.schemas.map((s) => [s, 'gen'])),
+            shadow: 'server',
+            toolVersion: '0',
+            useCache: false,
+          }),
         ),
       );
       for (const x of [d, f, g, p]) await L.dropDb(x);
       console.log(`  run ${run}/${RUNS} done, load ${L.load()}`);
     }
-    console.log(`\nfloors: psql -1 (one transaction) ${L.fmtMs(L.median(floor1))}; psql with one transaction per statement ${L.fmtMs(L.median(floorEach))}`);
-    console.log(`dbee full deploy with deploy.transaction: plan: ${L.fmtMs(L.median(planTx))} (default object scope: ${L.fmtMs(L.median(full.map((r) => r.wall)))})`);
-    console.log(`planner alone: discover + parse + references ${L.fmtMs(L.median(phases.parse))}, graph + order + plan ${L.fmtMs(L.median(phases.plan))}`);
+    console.log(
+      `\nfloors: psql -1 (one transaction) ${L.fmtMs(L.median(floor1))}; psql with one transaction per statement ${L.fmtMs(L.median(floorEach))}`,
+    );
+    console.log(
+      `dbee full deploy with deploy.transaction: plan: ${L.fmtMs(L.median(planTx))} (default object scope: ${L.fmtMs(L.median(full.map((r) => r.wall)))})`,
+    );
+    console.log(
+      `planner alone: discover + parse + references ${L.fmtMs(L.median(phases.parse))}, graph + order + plan ${L.fmtMs(L.median(phases.plan))}`,
+    );
     report('dbee full deploy (in-process)', full);
     report('dbee no-op deploy (in-process)', noop);
     report('dbee incremental deploy (in-process, desired model not cached)', incr);
@@ -261,7 +347,15 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       cli.node!.push((await L.timeProcess(process.execPath, ['-e', '0'], { cwd: L.REPO })).ms);
       cli.swc!.push((await L.timeProcess(process.execPath, ['-e', reg], { cwd: L.REPO })).ms);
-      cli.modules!.push((await L.timeProcess(process.execPath, ['-e', `${reg}require('./packages/cli/src/main');require('@dbee/postgres').loadPostgresParser()`], { cwd: L.REPO })).ms);
+      cli.modules!.push(
+        (
+          await L.timeProcess(
+            process.execPath,
+            ['-e', `${reg}require('./packages/cli/src/main');require('@dbee/postgres').loadPostgresParser()`],
+            { cwd: L.REPO },
+          )
+        ).ms,
+      );
       cli.help!.push((await L.dbeeProcess(['--help'], {})).ms);
     }
     console.log('\nCLI start-up (whole processes, medians):');
@@ -271,7 +365,10 @@ async function main(): Promise<void> {
         [
           ['node -e 0', L.fmtMs(L.median(cli.node!))],
           ['+ require @swc-node/register', L.fmtMs(L.median(cli.swc!))],
-          ['+ load dbee CLI modules (TypeScript compiled on the fly) + libpg-query WASM', L.fmtMs(L.median(cli.modules!))],
+          [
+            '+ load dbee CLI modules (TypeScript compiled on the fly) + libpg-query WASM',
+            L.fmtMs(L.median(cli.modules!)),
+          ],
           ['dbee --help', L.fmtMs(L.median(cli.help!))],
         ],
       ),

@@ -11,7 +11,8 @@ const { join } = require('node:path');
 // Node >= 22.1 keeps the compiled code of dbee's modules between runs (a faster start); Node 20 has no such cache.
 require('node:module').enableCompileCache?.();
 const devRegister = join(__dirname, '..', '..', '..', 'tools', 'dev-register.js');
-const inRepository = process.env.DBEE_USE_DIST !== '1' && existsSync(join(__dirname, '..', 'src', 'main.ts')) && existsSync(devRegister);
+const inRepository =
+  process.env.DBEE_USE_DIST !== '1' && existsSync(join(__dirname, '..', 'src', 'main.ts')) && existsSync(devRegister);
 if (inRepository) require(devRegister);
 
 require(inRepository ? '../src/main' : '../dist/main.js')

@@ -34,7 +34,11 @@ export function engineByName(name: string): Engine {
   let engine = cache.get(name);
   if (!engine) {
     const factory = FACTORIES[name];
-    if (!factory) throw new DbeeError(`unknown engine "${name}"`, { code: 'ENGINE_UNKNOWN', hint: `supported: ${Object.keys(FACTORIES).join(', ')}` });
+    if (!factory)
+      throw new DbeeError(`unknown engine "${name}"`, {
+        code: 'ENGINE_UNKNOWN',
+        hint: `supported: ${Object.keys(FACTORIES).join(', ')}`,
+      });
     engine = factory();
     cache.set(name, engine);
   }

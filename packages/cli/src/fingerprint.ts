@@ -13,7 +13,12 @@ import { engineByName } from './engines';
  * environment's engine: one value for the whole environment, so that Nx evaluates ONE runtime input for the diffs
  * of all projects (one process, one lock, one catalog query) instead of one per project.
  */
-export async function fingerprint(args: { workspaceRoot: string; projectRoot?: string; env?: string; waitMs?: number }): Promise<string> {
+export async function fingerprint(args: {
+  workspaceRoot: string;
+  projectRoot?: string;
+  env?: string;
+  waitMs?: number;
+}): Promise<string> {
   const workspace = Workspace.load(Workspace.findRoot(args.workspaceRoot));
   const environment = workspace.environment(args.env);
   const projects = scope(workspace, args.projectRoot).filter((p) => p.config.engine === environment.engine);
@@ -21,15 +26,22 @@ export async function fingerprint(args: { workspaceRoot: string; projectRoot?: s
   const diff = engine.diff;
   if (!diff) throw new Error(`the ${engine.name} engine has no fingerprint`);
   const variables = (p: DbProject) => workspace.settings(p, environment).variables;
-  const schemas = [...new Set(projects.flatMap((p) => graphProject(p, variables(p), workspace.projects).schemas))].sort();
-  return withSession({ engine, environment, workspaceRoot: workspace.root, waitMs: args.waitMs ?? 10_000 }, async ({ conn }) => {
-    const catalog = await diff.fingerprint(conn, { schemas });
-    const ledger = new Ledger(conn, engine.ledger);
-    const last: string[] = [];
-    for (const p of projects) last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);
-    const deployments = args.projectRoot === undefined ? `deployments:${last.join(',')}` : `deployment:${last[0] ?? 'none'}`;
-    return `${environment.name} ${catalog} ${deployments}`;
-  });
+  const schemas = [
+    ...new Set(projects.flatMap((p) => graphProject(p, variables(p), workspace.projects).schemas)),
+  ].sort();
+  return withSession(
+    { engine, environment, workspaceRoot: workspace.root, waitMs: args.waitMs ?? 10_000 },
+    async ({ conn }) => {
+      const catalog = await diff.fingerprint(conn, { schemas });
+      const ledger = new Ledger(conn, engine.ledger);
+      const last: string[] = [];
+      for (const p of projects)
+        last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);
+      const deployments =
+        args.projectRoot === undefined ? `deployments:${last.join(',')}` : `deployment:${last[0] ?? 'none'}`;
+      return `${environment.name} ${catalog} ${deployments}`;
+    },
+  );
 }
 
 /** The project at `projectRoot`, or every project of the workspace (sorted by name) when it is undefined. */

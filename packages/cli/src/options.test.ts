@@ -9,7 +9,19 @@ const options = (command: Parameters<typeof parseCommandLine>[0], args: string[]
 
 describe('dbee command lines, from the option schemas', () => {
   it('maps kebab-case flags, short flags and --no-... flags to camelCase options; values stay as typed', () => {
-    expect(options('deploy', ['sales', '-e', 'test', '--dry-run', '-y', '--no-deps', '--wait-for-lock', '30', '--if-exists=rename'])).toEqual({
+    expect(
+      options('deploy', [
+        'sales',
+        '-e',
+        'test',
+        '--dry-run',
+        '-y',
+        '--no-deps',
+        '--wait-for-lock',
+        '30',
+        '--if-exists=rename',
+      ]),
+    ).toEqual({
       project: 'sales',
       env: 'test',
       dryRun: true,
@@ -18,18 +30,28 @@ describe('dbee command lines, from the option schemas', () => {
       waitForLock: '30',
       ifExists: 'rename',
     });
-    expect(options('diff', ['sales', '--no-cache', '--format', 'json'])).toEqual({ project: 'sales', cache: false, format: 'json' });
+    expect(options('diff', ['sales', '--no-cache', '--format', 'json'])).toEqual({
+      project: 'sales',
+      cache: false,
+      format: 'json',
+    });
   });
 
   it('takes a list as comma-separated values or a repeated flag', () => {
-    expect(options('deploy', ['sales', '--allow-hazards', 'data-loss,long-lock', '--allow-hazards', 'index-build'])).toEqual({
+    expect(
+      options('deploy', ['sales', '--allow-hazards', 'data-loss,long-lock', '--allow-hazards', 'index-build']),
+    ).toEqual({
       project: 'sales',
       allowHazards: ['data-loss,long-lock', 'index-build'],
     });
   });
 
   it('takes the second positional argument of disable and enable as `object`', () => {
-    expect(options('disable', ['sales', 'sales.order_total', '--rename'])).toEqual({ project: 'sales', object: 'sales.order_total', rename: true });
+    expect(options('disable', ['sales', 'sales.order_total', '--rename'])).toEqual({
+      project: 'sales',
+      object: 'sales.order_total',
+      rename: true,
+    });
     expect(() => parseCommandLine('enable', ['sales'])).toThrow('missing <object>');
     expect(() => parseCommandLine('status', ['sales', 'extra'])).toThrow('too many arguments: extra');
     expect(() => parseCommandLine('status', [])).toThrow('missing <project>');
@@ -49,11 +71,25 @@ describe('dbee command lines, from the option schemas', () => {
   it('prints every flag with its description in --help, and every command in dbee --help', () => {
     const help = commandHelp('deploy');
     expect(help).toMatch(/^dbee deploy <project> \[options\]\n/);
-    for (const flag of ['-e, --env <name>', '--dry-run', '-y, --assume-yes', '--wait-for-lock <seconds>', '--no-deps', '-p, --package <folder>', '--if-exists <raise|rename|drop>', '--allow-hazards <kinds>', '--continue-on-error', '--countdown-from <seconds>', '--report <file>', '--cwd <dir>']) {
+    for (const flag of [
+      '-e, --env <name>',
+      '--dry-run',
+      '-y, --assume-yes',
+      '--wait-for-lock <seconds>',
+      '--no-deps',
+      '-p, --package <folder>',
+      '--if-exists <raise|rename|drop>',
+      '--allow-hazards <kinds>',
+      '--continue-on-error',
+      '--countdown-from <seconds>',
+      '--report <file>',
+      '--cwd <dir>',
+    ]) {
       expect(help).toContain(flag);
     }
     expect(help).not.toContain('--now');
     expect(commandHelp('enable')).toMatch(/^dbee enable <project> <object> \[options\]/);
-    for (const command of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status', 'disable', 'enable']) expect(usage()).toContain(`  ${command} `);
+    for (const command of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status', 'disable', 'enable'])
+      expect(usage()).toContain(`  ${command} `);
   });
 });

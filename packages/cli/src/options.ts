@@ -1,6 +1,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 // The options module alone (zod and a few small files), not all of core: `dbee --help` and flag parsing stay cheap.
-import { COMMAND_DEFINITIONS, COMMANDS, DbeeError, optionEntries, type CommandName, type OptionEntry } from '@dbee/core/options';
+import {
+  COMMAND_DEFINITIONS,
+  COMMANDS,
+  DbeeError,
+  optionEntries,
+  type CommandName,
+  type OptionEntry,
+} from '@dbee/core/options';
 
 /**
  * The command line of every command, derived from its option schema in @dbee/core (packages/core/src/options):
@@ -11,15 +18,24 @@ import { COMMAND_DEFINITIONS, COMMANDS, DbeeError, optionEntries, type CommandNa
 /** Options every command takes besides its own. */
 const GLOBAL_FLAGS = [
   { flag: 'help', short: 'h', value: undefined, description: 'show this help' },
-  { flag: 'cwd', short: undefined, value: '<dir>', description: 'run as if started in <dir> (the workspace is the nearest folder with dbee.yaml)' },
+  {
+    flag: 'cwd',
+    short: undefined,
+    value: '<dir>',
+    description: 'run as if started in <dir> (the workspace is the nearest folder with dbee.yaml)',
+  },
 ] as const;
 
 /** What the command line of one command holds, before validation. */
-export type CommandLine = { help: true } | { help: false; cwd?: string; options: Record<string, unknown> & { project: string } };
+export type CommandLine =
+  | { help: true }
+  | { help: false; cwd?: string; options: Record<string, unknown> & { project: string } };
 
 /** The flags of a command (options with a `cli` entry), in declaration order. */
 export function flagsOf(command: CommandName): (OptionEntry & { cli: NonNullable<OptionEntry['cli']> })[] {
-  return optionEntries(COMMAND_DEFINITIONS[command]).filter((e): e is OptionEntry & { cli: NonNullable<OptionEntry['cli']> } => e.cli !== null);
+  return optionEntries(COMMAND_DEFINITIONS[command]).filter(
+    (e): e is OptionEntry & { cli: NonNullable<OptionEntry['cli']> } => e.cli !== null,
+  );
 }
 
 /** The positional arguments of a command (`project`, then `object` for disable/enable). */
@@ -47,12 +63,29 @@ function repeats(e: OptionEntry): boolean {
 export function parseCommandLine(command: CommandName, args: string[]): CommandLine {
   const flags = flagsOf(command);
   const config = Object.fromEntries([
-    ...flags.map((e) => [e.cli.flag, { type: takesValue(e) ? 'string' : 'boolean', ...(e.cli.short ? { short: e.cli.short } : {}), ...(repeats(e) ? { multiple: true } : {}) }] as const),
-    ...GLOBAL_FLAGS.map((g) => [g.flag, { type: g.value ? 'string' : 'boolean', ...(g.short ? { short: g.short } : {}) }] as const),
+    ...flags.map(
+      (e) =>
+        [
+          e.cli.flag,
+          {
+            type: takesValue(e) ? 'string' : 'boolean',
+            ...(e.cli.short ? { short: e.cli.short } : {}),
+            ...(repeats(e) ? { multiple: true } : {}),
+          },
+        ] as const,
+    ),
+    ...GLOBAL_FLAGS.map(
+      (g) => [g.flag, { type: g.value ? 'string' : 'boolean', ...(g.short ? { short: g.short } : {}) }] as const,
+    ),
   ]);
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: config as NonNullable<ParseArgsConfig['options']> });
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: config as NonNullable<ParseArgsConfig['options']>,
+    });
   } catch (e) {
     throw usageError(command, (e as Error).message);
   }
@@ -60,14 +93,19 @@ export function parseCommandLine(command: CommandName, args: string[]): CommandL
   const names = positionalsOf(command);
   const given = parsed.positionals;
   if (given.length < names.length) throw usageError(command, `missing <${names[given.length]}>`);
-  if (given.length > names.length) throw usageError(command, `too many arguments: ${given.slice(names.length).join(' ')}`);
+  if (given.length > names.length)
+    throw usageError(command, `too many arguments: ${given.slice(names.length).join(' ')}`);
   const options: Record<string, unknown> = Object.fromEntries(names.map((name, i) => [name, given[i]]));
   for (const e of flags) {
     const value = parsed.values[e.cli.flag];
     if (value === undefined) continue;
     options[e.name] = e.cli.negated ? false : value;
   }
-  return { help: false, cwd: parsed.values.cwd as string | undefined, options: options as Record<string, unknown> & { project: string } };
+  return {
+    help: false,
+    cwd: parsed.values.cwd as string | undefined,
+    options: options as Record<string, unknown> & { project: string },
+  };
 }
 
 function usageError(command: CommandName, message: string): DbeeError {
@@ -96,15 +134,22 @@ exit codes: 0 success, 1 refused before anything was applied, 2 a step failed, 3
 export function commandHelp(command: CommandName): string {
   const definition = COMMAND_DEFINITIONS[command];
   const entries = optionEntries(definition);
-  const flag = (f: { flag: string; short?: string; value?: string }) => `${f.short ? `-${f.short}, ` : '    '}--${f.flag}${f.value ? ' ' + f.value : ''}`;
+  const flag = (f: { flag: string; short?: string; value?: string }) =>
+    `${f.short ? `-${f.short}, ` : '    '}--${f.flag}${f.value ? ' ' + f.value : ''}`;
   const args: [string, string][] = entries.filter((e) => e.positional).map((e) => [`<${e.name}>`, e.description]);
   const flags: [string, string][] = [
     ...entries.filter((e) => e.cli).map((e): [string, string] => [flag(e.cli!), e.description]),
     ...GLOBAL_FLAGS.map((g): [string, string] => [flag(g), g.description]),
   ];
   const width = Math.max(...[...args, ...flags].map(([left]) => left.length));
-  const rows = (list: [string, string][]) => list.map(([left, description]) => wrap(`  ${left.padEnd(width)}  `, description)).join('\n');
-  const synopsis = ['dbee', command, ...entries.filter((e) => e.positional).map((e) => `<${e.name}>`), '[options]'].join(' ');
+  const rows = (list: [string, string][]) =>
+    list.map(([left, description]) => wrap(`  ${left.padEnd(width)}  `, description)).join('\n');
+  const synopsis = [
+    'dbee',
+    command,
+    ...entries.filter((e) => e.positional).map((e) => `<${e.name}>`),
+    '[options]',
+  ].join(' ');
   return `${synopsis}\n\n${definition.summary}.\n\narguments:\n${rows(args)}\n\noptions:\n${rows(flags)}\n`;
 }
 

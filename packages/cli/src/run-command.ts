@@ -51,22 +51,31 @@ export interface CommandContext {
  */
 export type CommandOptions = Record<string, unknown> & { project: string };
 
-
 const TOOL_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version;
 
 /**
  * Run one dbee command and return its exit code (0 success, 1 refused before anything ran, 2 a step failed,
  * 3 smoke tests failed). User errors are printed without a stack; anything else is a bug and shows its stack.
  */
-export async function runDbeeCommand<K extends CommandName>(command: K, options: CommandOptions, context: CommandContext): Promise<number> {
+export async function runDbeeCommand<K extends CommandName>(
+  command: K,
+  options: CommandOptions,
+  context: CommandContext,
+): Promise<number> {
   const stdout = context.stdout ?? process.stdout;
   const stderr = context.stderr ?? process.stderr;
   try {
-    if (!isCommandName(command)) throw new DbeeError(`unknown command "${command}"`, { code: 'COMMAND_UNKNOWN', hint: `commands: ${COMMANDS.join(', ')}` });
+    if (!isCommandName(command))
+      throw new DbeeError(`unknown command "${command}"`, {
+        code: 'COMMAND_UNKNOWN',
+        hint: `commands: ${COMMANDS.join(', ')}`,
+      });
     const valid = parseCommandOptions(command, options);
     const root = Workspace.findRoot(context.workspaceRoot);
     // In a batch the configuration cannot change between tasks: read it once.
-    const workspace = context.sessions ? context.sessions.memo(`workspace:${root}`, () => Workspace.load(root)) : Workspace.load(root);
+    const workspace = context.sessions
+      ? context.sessions.memo(`workspace:${root}`, () => Workspace.load(root))
+      : Workspace.load(root);
     const ctx: OperationContext = {
       workspace,
       stdout,
@@ -95,6 +104,8 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
     stderr.write(`error: ${e.format()}\n`);
     return e.exitCode;
   }
-  stderr.write(`internal error (a bug in dbee, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  stderr.write(
+    `internal error (a bug in dbee, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
   return ExitCode.invalid;
 }

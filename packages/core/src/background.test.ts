@@ -7,8 +7,9 @@ describe('background clean-up', () => {
   it('settleBackground waits for every piece of work, also work started while it waits, and swallows failures', async () => {
     const done: string[] = [];
     inBackground(later(30, () => done.push('drop shadow')));
-    inBackground(later(10, () => done.push('close'))
-      .then(() => inBackground(later(30, () => done.push('started while waiting')))));
+    inBackground(
+      later(10, () => done.push('close')).then(() => inBackground(later(30, () => done.push('started while waiting')))),
+    );
     inBackground(Promise.reject(new Error('could not drop')));
     await settleBackground();
     expect(done.sort()).toEqual(['close', 'drop shadow', 'started while waiting']);

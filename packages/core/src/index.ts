@@ -88,7 +88,14 @@ export { loadProjectModel, graphProject } from './planner/project-model';
 /** Wait for the cache files and clean-up dbee left running (`runDbeeCommand` does; callers of `loadProjectModel` and the like should). */
 export { settleBackground } from './background';
 export type { ProjectModel, ParsedMigration } from './planner/project-model';
-export { planFromSources, planExplained, planSources, planSourcesExplained, refuseNeedsDiff, EMPTY_STATE } from './planner/planner';
+export {
+  planFromSources,
+  planExplained,
+  planSources,
+  planSourcesExplained,
+  refuseNeedsDiff,
+  EMPTY_STATE,
+} from './planner/planner';
 export type { DeployedState, PlanInput, SourcePlan, ObjectNeedingDiff } from './planner/planner';
 export { canonicalJson, serializePlan, planChecksum } from './plan/serialize';
 

@@ -72,7 +72,9 @@ describe('embedded shadows are wiped and reused within a process', () => {
       expect(embeddedShadowStats.discarded, leftover).toBe(discarded + 1);
       const next = await open();
       expect(embeddedShadowStats.started, leftover).toBe(started + 1);
-      expect((await next.conn.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'made_by_a_migration'`)).rows).toEqual([{ n: 0 }]);
+      expect(
+        (await next.conn.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'made_by_a_migration'`)).rows,
+      ).toEqual([{ n: 0 }]);
       expect((await next.conn.query(`SELECT count(*)::int AS n FROM pg_event_trigger`)).rows).toEqual([{ n: 0 }]);
       await next.dispose();
     }
@@ -82,7 +84,9 @@ describe('embedded shadows are wiped and reused within a process', () => {
     const a = await open();
     const b = await open();
     await a.conn.execute('CREATE SCHEMA only_in_a');
-    expect((await b.conn.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'only_in_a'`)).rows).toEqual([{ n: 0 }]);
+    expect(
+      (await b.conn.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'only_in_a'`)).rows,
+    ).toEqual([{ n: 0 }]);
     await a.dispose();
     await b.dispose();
     const { reused, started } = embeddedShadowStats;

@@ -37,7 +37,10 @@ export const embeddedShadowStats = { started: 0, reused: 0, discarded: 0 };
  * An embedded shadow with `roles` made in it: the kept one if there is one, else a new one from `open`. `dispose`
  * wipes it and keeps it for the next caller (or closes it, see above); the connection must not be used after it.
  */
-export async function openEmbeddedShadow(open: () => Promise<PgliteConnection>, roles: readonly string[]): Promise<{ conn: Connection; dispose(): Promise<void> }> {
+export async function openEmbeddedShadow(
+  open: () => Promise<PgliteConnection>,
+  roles: readonly string[],
+): Promise<{ conn: Connection; dispose(): Promise<void> }> {
   let kept: Kept;
   if (idle) {
     kept = idle.kept;
@@ -132,11 +135,41 @@ $reset$`;
 
 /** Catalogs of one database that hold objects, those outside schemas included (counted by {@link censusSql}). */
 const DATABASE_CATALOGS = [
-  'pg_class', 'pg_proc', 'pg_type', 'pg_attribute', 'pg_constraint', 'pg_trigger', 'pg_rewrite', 'pg_attrdef', 'pg_index',
-  'pg_depend', 'pg_description', 'pg_extension', 'pg_event_trigger', 'pg_cast', 'pg_language', 'pg_operator',
-  'pg_opclass', 'pg_opfamily', 'pg_am', 'pg_collation', 'pg_conversion', 'pg_ts_config', 'pg_ts_dict', 'pg_ts_parser',
-  'pg_ts_template', 'pg_foreign_data_wrapper', 'pg_foreign_server', 'pg_user_mapping', 'pg_publication',
-  'pg_default_acl', 'pg_largeobject_metadata', 'pg_policy', 'pg_statistic_ext', 'pg_transform', 'pg_seclabel',
+  'pg_class',
+  'pg_proc',
+  'pg_type',
+  'pg_attribute',
+  'pg_constraint',
+  'pg_trigger',
+  'pg_rewrite',
+  'pg_attrdef',
+  'pg_index',
+  'pg_depend',
+  'pg_description',
+  'pg_extension',
+  'pg_event_trigger',
+  'pg_cast',
+  'pg_language',
+  'pg_operator',
+  'pg_opclass',
+  'pg_opfamily',
+  'pg_am',
+  'pg_collation',
+  'pg_conversion',
+  'pg_ts_config',
+  'pg_ts_dict',
+  'pg_ts_parser',
+  'pg_ts_template',
+  'pg_foreign_data_wrapper',
+  'pg_foreign_server',
+  'pg_user_mapping',
+  'pg_publication',
+  'pg_default_acl',
+  'pg_largeobject_metadata',
+  'pg_policy',
+  'pg_statistic_ext',
+  'pg_transform',
+  'pg_seclabel',
 ];
 
 /** The catalogs the whole cluster shares (a PGlite instance is a cluster of its own). */

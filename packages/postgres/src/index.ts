@@ -1,5 +1,12 @@
 // Public API of @dbee/postgres: a flat list of explicit exports.
-export { createPostgresEngine, postgresTarget, openPostgres, postgresCapabilities, dropStatement, quoteIdent } from './postgres-engine';
+export {
+  createPostgresEngine,
+  postgresTarget,
+  openPostgres,
+  postgresCapabilities,
+  dropStatement,
+  quoteIdent,
+} from './postgres-engine';
 export type { PostgresTarget } from './postgres-engine';
 export { PgConnection, redactUrl, runInTransaction, checkServerVersion } from './postgres-connection';
 export { PgliteConnection } from './pglite-connection';

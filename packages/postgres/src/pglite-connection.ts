@@ -16,7 +16,13 @@ import { runInTransaction, toNotice, type DatabaseNotice } from './postgres-conn
  * arms it, and PGlite makes it a Node timer that stays armed while the database is open, so an open instance kept
  * a process alive (a CLI that kept its shadow for reuse, embedded-shadow.ts, exited 30 s late).
  */
-export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'log_startup_progress_interval=0'];
+export const PGLITE_START_PARAMS = [
+  ...PGlite.defaultStartParams,
+  '-c',
+  'shared_buffers=16MB',
+  '-c',
+  'log_startup_progress_interval=0',
+];
 
 /**
  * Embedded PostgreSQL (PGlite) with dbee's Connection shape. The data directory may be opened by one process
@@ -57,7 +63,11 @@ export class PgliteConnection implements Connection {
   async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
     try {
       const r = await this.db.query<Row>(sql, params, this.noticeListeners.size ? this.options : undefined);
-      return { rows: r.rows, rowCount: r.affectedRows, fields: r.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+      return {
+        rows: r.rows,
+        rowCount: r.affectedRows,
+        fields: r.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })),
+      };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description });
     }

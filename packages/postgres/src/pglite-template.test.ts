@@ -15,7 +15,10 @@ describe('the PGlite template [pglite]', () => {
   let b: PgliteConnection;
   beforeAll(async () => {
     const template = await pgliteTemplate(root);
-    [a, b] = [await PgliteConnection.open(null, 'pglite:a', template), await PgliteConnection.open(null, 'pglite:b', template)];
+    [a, b] = [
+      await PgliteConnection.open(null, 'pglite:a', template),
+      await PgliteConnection.open(null, 'pglite:b', template),
+    ];
   });
   afterAll(async () => {
     await a?.close();
@@ -48,11 +51,23 @@ describe('stale templates', () => {
   test('are removed from the cache folder, the current one and files being written are kept', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dbee-tpl-cache-'));
     try {
-      for (const name of ['pglite-0.3.1.tar', 'pglite-0.5.16.tar', 'pglite-0.5.16-2.tar', 'pglite-0.5.16-2.tar.77.tmp', 'parse', 'other.tar']) {
+      for (const name of [
+        'pglite-0.3.1.tar',
+        'pglite-0.5.16.tar',
+        'pglite-0.5.16-2.tar',
+        'pglite-0.5.16-2.tar.77.tmp',
+        'parse',
+        'other.tar',
+      ]) {
         writeFileSync(join(dir, name), 'x');
       }
       removeStaleTemplates(dir, join(dir, 'pglite-0.5.16-2.tar'));
-      expect(readdirSync(dir).sort()).toEqual(['other.tar', 'parse', 'pglite-0.5.16-2.tar', 'pglite-0.5.16-2.tar.77.tmp']);
+      expect(readdirSync(dir).sort()).toEqual([
+        'other.tar',
+        'parse',
+        'pglite-0.5.16-2.tar',
+        'pglite-0.5.16-2.tar.77.tmp',
+      ]);
       removeStaleTemplates(join(dir, 'missing'), join(dir, 'missing', 'x.tar')); // no folder: nothing to do
     } finally {
       rmSync(dir, { recursive: true, force: true });

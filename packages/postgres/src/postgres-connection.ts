@@ -18,17 +18,24 @@ export const MIN_SERVER_MAJOR = 14;
 export function checkServerVersion(version: string | undefined, target: string): void {
   const major = Number(/^(\d+)/.exec(version ?? '')?.[1] ?? NaN);
   if (!Number.isFinite(major) || major >= MIN_SERVER_MAJOR) return;
-  throw new DbeeError(`${target} is PostgreSQL ${version!.split(' ')[0]}; dbee needs PostgreSQL ${MIN_SERVER_MAJOR} or later`, {
-    code: 'SERVER_TOO_OLD',
-    hint: `nothing was changed on it; upgrade the server (PostgreSQL ${major} no longer gets fixes) or point this environment at a newer one`,
-  });
+  throw new DbeeError(
+    `${target} is PostgreSQL ${version!.split(' ')[0]}; dbee needs PostgreSQL ${MIN_SERVER_MAJOR} or later`,
+    {
+      code: 'SERVER_TOO_OLD',
+      hint: `nothing was changed on it; upgrade the server (PostgreSQL ${major} no longer gets fixes) or point this environment at a newer one`,
+    },
+  );
 }
 
 /** The notice shape of the Connection contract (`Connection.onNotice`). */
 export type DatabaseNotice = Parameters<Parameters<NonNullable<Connection['onNotice']>>[0]>[0];
 
 /** A catalog query, prepared on the session when the connection can (`Connection.queryPrepared`). */
-export function catalogQuery<Row = Record<string, unknown>>(conn: Connection, sql: string, params: unknown[]): Promise<QueryResult<Row>> {
+export function catalogQuery<Row = Record<string, unknown>>(
+  conn: Connection,
+  sql: string,
+  params: unknown[],
+): Promise<QueryResult<Row>> {
   return conn.queryPrepared ? conn.queryPrepared<Row>(sql, params) : conn.query<Row>(sql, params);
 }
 
@@ -53,18 +60,29 @@ export class PgConnection implements Connection {
   static async open(config: ClientConfig, description: string): Promise<PgConnection> {
     let client: Client | null = null;
     try {
-      if (config.port !== undefined && !(Number.isInteger(Number(config.port)) && Number(config.port) > 0 && Number(config.port) < 65536)) {
+      if (
+        config.port !== undefined &&
+        !(Number.isInteger(Number(config.port)) && Number(config.port) > 0 && Number(config.port) < 65536)
+      ) {
         throw new Error(`the port is not a number from 1 to 65535`);
       }
       // TCP keepalives: a session that waits (a lock session, a long step) is not cut by the network as idle.
-      client = new Client({ keepAlive: true, keepAliveInitialDelayMillis: 10_000, ...config, connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000 });
+      client = new Client({
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        ...config,
+        connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000,
+      });
       // A dropped server connection must surface as an error on the next query, not crash the process.
       client.on('error', () => {});
       // The server says its version as the session opens (ParameterStatus): read there, no round trip.
       let version: string | undefined;
-      (client as unknown as { connection: NodeJS.EventEmitter }).connection.on('parameterStatus', (m: { parameterName: string; parameterValue: string }) => {
-        if (m.parameterName === 'server_version') version = m.parameterValue;
-      });
+      (client as unknown as { connection: NodeJS.EventEmitter }).connection.on(
+        'parameterStatus',
+        (m: { parameterName: string; parameterValue: string }) => {
+          if (m.parameterName === 'server_version') version = m.parameterValue;
+        },
+      );
       await client.connect();
       checkServerVersion(version, description);
     } catch (e) {
@@ -79,7 +97,11 @@ export class PgConnection implements Connection {
   async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
     try {
       const r = await this.client.query(sql, params as unknown[] | undefined);
-      return { rows: r.rows as Row[], rowCount: r.rowCount ?? undefined, fields: r.fields?.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+      return {
+        rows: r.rows as Row[],
+        rowCount: r.rowCount ?? undefined,
+        fields: r.fields?.map((f) => ({ name: f.name, typeId: f.dataTypeID })),
+      };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description, blockers: await this.blockersOf(e) });
     }
@@ -95,7 +117,11 @@ export class PgConnection implements Connection {
    * the server's choice) and the given `settings` hold for the call only: one round trip sets them, one puts back
    * what they were, so the session's other statements (the user's functions among them) are not affected.
    */
-  async queryPrepared<Row = Record<string, unknown>>(sql: string, params: unknown[], settings: Record<string, string> = {}): Promise<QueryResult<Row>> {
+  async queryPrepared<Row = Record<string, unknown>>(
+    sql: string,
+    params: unknown[],
+    settings: Record<string, string> = {},
+  ): Promise<QueryResult<Row>> {
     let name = this.prepared.get(sql);
     if (!name) {
       name = `dbee_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
@@ -107,21 +133,32 @@ export class PgConnection implements Connection {
       `SELECT ${names.map((n, i) => `current_setting($${2 * i + 1}, true) AS o${i}, CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, false) END`).join(', ')}`,
       names.flatMap((n) => [n, all[n as keyof typeof all]]),
     );
-    const restore = names.map((n, i) => [n, set.rows[0]?.[`o${i}`] ?? null] as const).filter(([, v]) => v !== null) as [string, string][];
+    const restore = names.map((n, i) => [n, set.rows[0]?.[`o${i}`] ?? null] as const).filter(([, v]) => v !== null) as [
+      string,
+      string,
+    ][];
     try {
       const r = await this.client.query({ name, text: sql, values: params }).catch((e: unknown) => {
         // Gone from the session (a `DEALLOCATE ALL` or `DISCARD ALL` among the statements it ran): prepare it again.
         if ((e as { code?: string }).code !== '26000') throw e;
-        delete (this.client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements[name!];
+        delete (this.client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection
+          .parsedStatements[name!];
         return this.client.query({ name, text: sql, values: params });
       });
-      return { rows: r.rows as Row[], rowCount: r.rowCount ?? undefined, fields: r.fields?.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+      return {
+        rows: r.rows as Row[],
+        rowCount: r.rowCount ?? undefined,
+        fields: r.fields?.map((f) => ({ name: f.name, typeId: f.dataTypeID })),
+      };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description, blockers: await this.blockersOf(e) });
     } finally {
       if (restore.length) {
         await this.client
-          .query(`SELECT ${restore.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`, restore.flat())
+          .query(
+            `SELECT ${restore.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`,
+            restore.flat(),
+          )
           .catch(() => {});
       }
     }
@@ -195,8 +232,16 @@ export class PgConnection implements Connection {
       // The server's position counts from the start of the whole request: make it the failed statement's.
       const offset = sent.slice(0, at).reduce((n, s) => n + s.sql.length + 3, 0);
       const pg = e as { position?: string };
-      if (pg && typeof pg.position === 'string' && Number(pg.position) > offset) pg.position = String(Number(pg.position) - offset);
-      return { completed: failed.i, error: mapPostgresError(e, { statement: failed.sql, target: this.description, blockers: await this.blockersOf(e) }) };
+      if (pg && typeof pg.position === 'string' && Number(pg.position) > offset)
+        pg.position = String(Number(pg.position) - offset);
+      return {
+        completed: failed.i,
+        error: mapPostgresError(e, {
+          statement: failed.sql,
+          target: this.description,
+          blockers: await this.blockersOf(e),
+        }),
+      };
     } finally {
       connection.off('commandComplete', count);
     }
@@ -209,7 +254,15 @@ export class PgConnection implements Connection {
   private async blockersOf(e: unknown): Promise<string[] | undefined> {
     if ((e as { code?: string } | null)?.code !== '55P03') return undefined;
     try {
-      const r = await this.client.query<{ relation: string; mode: string; pid: number; usename: string; application_name: string; state: string; xact_start: Date | null }>(
+      const r = await this.client.query<{
+        relation: string;
+        mode: string;
+        pid: number;
+        usename: string;
+        application_name: string;
+        state: string;
+        xact_start: Date | null;
+      }>(
         `SELECT l.relation::regclass::text AS relation, l.mode, a.pid, a.usename, a.application_name, a.state, a.xact_start
            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
           WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
@@ -218,7 +271,8 @@ export class PgConnection implements Connection {
           ORDER BY l.mode = 'AccessExclusiveLock' DESC, a.xact_start NULLS LAST LIMIT 3`,
       );
       return r.rows.map(
-        (b) => `${b.relation}: ${b.mode} held by pid ${b.pid} (${b.usename}${b.application_name ? `, ${b.application_name}` : ''}, ${b.state}${b.xact_start ? `, transaction since ${new Date(b.xact_start).toISOString()}` : ''})`,
+        (b) =>
+          `${b.relation}: ${b.mode} held by pid ${b.pid} (${b.usename}${b.application_name ? `, ${b.application_name}` : ''}, ${b.state}${b.xact_start ? `, transaction since ${new Date(b.xact_start).toISOString()}` : ''})`,
       );
     } catch {
       // Inside a failed transaction nothing more can be read; the error stands without the holders.
@@ -245,7 +299,12 @@ const ONLY_COMMENTS = /^\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*$/;
 /** A notice from `pg` or PGlite as dbee's `DatabaseNotice`; class 01 SQLSTATEs are warnings whatever the language. */
 export function toNotice(n: { severity?: string; code?: string; message?: string }): DatabaseNotice {
   const severity = (n.severity ?? 'NOTICE').toUpperCase();
-  return { severity, warning: severity === 'WARNING' || (n.code ?? '').startsWith('01'), message: n.message ?? '', code: n.code };
+  return {
+    severity,
+    warning: severity === 'WARNING' || (n.code ?? '').startsWith('01'),
+    message: n.message ?? '',
+    code: n.code,
+  };
 }
 
 /** BEGIN / COMMIT around `fn`, ROLLBACK when it throws (the original error is kept). */

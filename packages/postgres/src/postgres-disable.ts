@@ -39,7 +39,13 @@ export async function disableRoutine(
   key: ObjectKey,
   how: 'revoke' | 'rename',
   stamp: string,
-): Promise<{ key: ObjectKey; statements: string[]; reverse: string[]; revoked: string[]; renamedTo: string | null } | null> {
+): Promise<{
+  key: ObjectKey;
+  statements: string[];
+  reverse: string[];
+  revoked: string[];
+  renamedTo: string | null;
+} | null> {
   const signature = `${qualified(key.schema, key.name)}(${(key.args ?? []).join(', ')})`;
   const found = await conn.query<{ oid: number | null }>(
     `SELECT CASE WHEN (SELECT bool_and(to_regtype(a) IS NOT NULL) FROM unnest($2::text[]) a) IS NOT FALSE THEN to_regprocedure($1)::oid::int END AS oid`,
@@ -52,7 +58,9 @@ export async function disableRoutine(
     return {
       key,
       statements: [`ALTER ROUTINE ${signature} RENAME TO ${ident(renamed)}`],
-      reverse: [`ALTER ROUTINE ${qualified(key.schema, renamed)}(${(key.args ?? []).join(', ')}) RENAME TO ${ident(key.name)}`],
+      reverse: [
+        `ALTER ROUTINE ${qualified(key.schema, renamed)}(${(key.args ?? []).join(', ')}) RENAME TO ${ident(key.name)}`,
+      ],
       revoked: [],
       renamedTo: `${key.schema}.${renamed}`,
     };
@@ -65,12 +73,24 @@ export async function disableRoutine(
     [oid],
   );
   // PUBLIC first, then roles by name: a stable, readable order.
-  grants.rows.sort((a, b) => (a.grantee === 'PUBLIC' ? -1 : b.grantee === 'PUBLIC' ? 1 : a.grantee < b.grantee ? -1 : a.grantee > b.grantee ? 1 : 0));
+  grants.rows.sort((a, b) =>
+    a.grantee === 'PUBLIC'
+      ? -1
+      : b.grantee === 'PUBLIC'
+        ? 1
+        : a.grantee < b.grantee
+          ? -1
+          : a.grantee > b.grantee
+            ? 1
+            : 0,
+  );
   const to = (g: string) => (g === 'PUBLIC' ? 'PUBLIC' : ident(g));
   return {
     key,
     statements: grants.rows.map((g) => `REVOKE EXECUTE ON ROUTINE ${signature} FROM ${to(g.grantee)}`),
-    reverse: grants.rows.map((g) => `GRANT EXECUTE ON ROUTINE ${signature} TO ${to(g.grantee)}${g.grantable ? ' WITH GRANT OPTION' : ''}`),
+    reverse: grants.rows.map(
+      (g) => `GRANT EXECUTE ON ROUTINE ${signature} TO ${to(g.grantee)}${g.grantable ? ' WITH GRANT OPTION' : ''}`,
+    ),
     revoked: grants.rows.map((g) => g.grantee),
     renamedTo: null,
   };

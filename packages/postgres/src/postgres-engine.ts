@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { DbeeError, formatKey, type Connection, type ObjectKey, type Engine, type EngineCapabilities, type ResolvedEnvironment } from '@dbee/core';
+import {
+  DbeeError,
+  formatKey,
+  type Connection,
+  type ObjectKey,
+  type Engine,
+  type EngineCapabilities,
+  type ResolvedEnvironment,
+} from '@dbee/core';
 import type { ClientConfig } from 'pg';
 import { PgConnection, redactUrl } from './postgres-connection';
 import type { PgliteConnection as PgliteConnectionType } from './pglite-connection';
@@ -59,12 +67,18 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
   if (c.url !== undefined) {
     const url = String(c.url);
     if (!/^postgres(ql)?:\/\//.test(url)) {
-      throw new DbeeError(`${where}.url: expected a postgres:// URL`, { code: 'CONFIG_INVALID', location: environment.declaredAt });
+      throw new DbeeError(`${where}.url: expected a postgres:// URL`, {
+        code: 'CONFIG_INVALID',
+        location: environment.declaredAt,
+      });
     }
     return { kind: 'server', config: { connectionString: url, application_name: 'dbee' }, description: redactUrl(url) };
   }
   if (c.host === undefined) {
-    throw new DbeeError(`${where}: set "embedded", "url" or "host"`, { code: 'CONFIG_INVALID', location: environment.declaredAt });
+    throw new DbeeError(`${where}: set "embedded", "url" or "host"`, {
+      code: 'CONFIG_INVALID',
+      location: environment.declaredAt,
+    });
   }
   const config: ClientConfig = {
     host: String(c.host),
@@ -94,8 +108,14 @@ export const postgresCapabilities: EngineCapabilities = {
  * PGlite (WebAssembly PostgreSQL) and its template cache, loaded on first use: a server environment never loads them,
  * which keeps `dbee status`/`deploy` against a server quick to start.
  */
-async function loadPglite(): Promise<{ PgliteConnection: typeof PgliteConnectionType; pgliteTemplate: typeof import('./pglite-template').pgliteTemplate }> {
-  const [{ PgliteConnection }, { pgliteTemplate }] = await Promise.all([import('./pglite-connection'), import('./pglite-template')]);
+async function loadPglite(): Promise<{
+  PgliteConnection: typeof PgliteConnectionType;
+  pgliteTemplate: typeof import('./pglite-template').pgliteTemplate;
+}> {
+  const [{ PgliteConnection }, { pgliteTemplate }] = await Promise.all([
+    import('./pglite-connection'),
+    import('./pglite-template'),
+  ]);
   return { PgliteConnection, pgliteTemplate };
 }
 
@@ -105,7 +125,11 @@ export async function openPostgres(target: PostgresTarget, workspaceRoot?: strin
   // A new embedded database starts from the cached template instead of running initdb (seconds saved).
   const fresh = target.dataDir !== null && !existsSync(join(target.dataDir, 'PG_VERSION'));
   const { PgliteConnection, pgliteTemplate } = await loadPglite();
-  return PgliteConnection.open(target.dataDir, target.description, fresh && workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined);
+  return PgliteConnection.open(
+    target.dataDir,
+    target.description,
+    fresh && workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined,
+  );
 }
 
 /** The PostgreSQL engine: pg for servers, PGlite for embedded databases (the same SQL, another transport). */
@@ -117,7 +141,8 @@ export function createPostgresEngine(): Engine {
     parser,
     ledger: postgresLedger,
     smoke: postgresSmoke,
-    connect: (environment, { workspaceRoot }) => openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
+    connect: (environment, { workspaceRoot }) =>
+      openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
     async lock(environment, { workspaceRoot }, key, options) {
       const target = postgresTarget(environment, workspaceRoot);
       if (target.kind === 'embedded') {
@@ -148,9 +173,13 @@ export function createPostgresEngine(): Engine {
       introspect: (conn, scope) => introspect(conn, scope),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
-      roles: async (conn) => (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map((r) => r.rolname),
+      roles: async (conn) =>
+        (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map(
+          (r) => r.rolname,
+        ),
       renderChanges: (changes, options) => renderPlanSteps(changes, options),
-      openShadow: (kind, environment, { workspaceRoot, roles }) => openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
+      openShadow: (kind, environment, { workspaceRoot, roles }) =>
+        openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
       resetShadow: (conn) => conn.execute(RESET_SHADOW),
       sameViewDefinition,
       facts: postgresFacts,
@@ -159,12 +188,22 @@ export function createPostgresEngine(): Engine {
     },
     catalog: {
       renderDrop: dropStatement,
-      ensureSchema: (name) => ({ statements: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`], reverse: [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`] }),
+      ensureSchema: (name) => ({
+        statements: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`],
+        reverse: [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`],
+      }),
       existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
       captureDefinition,
       setAside,
       renderCopyData,
-      rowCount: async (conn, key) => Number((await conn.query<{ n: unknown }>(`SELECT count(*) AS n FROM ${quoteIdent(key.schema ?? 'public')}.${quoteIdent(key.name)}`)).rows[0]?.n ?? 0),
+      rowCount: async (conn, key) =>
+        Number(
+          (
+            await conn.query<{ n: unknown }>(
+              `SELECT count(*) AS n FROM ${quoteIdent(key.schema ?? 'public')}.${quoteIdent(key.name)}`,
+            )
+          ).rows[0]?.n ?? 0,
+        ),
       stepOutcome,
       rowsUpTo,
     },
@@ -226,10 +265,19 @@ export function dropStatement(key: ObjectKey): string | null {
  * the environment's own server, for exact version parity. The server database is always dropped on dispose; an
  * embedded one is wiped and kept for the next shadow of the process (embedded-shadow.ts).
  */
-export async function openShadow(kind: 'embedded' | 'server', target: PostgresTarget, workspaceRoot?: string, roles: readonly string[] = []): Promise<{ conn: Connection; dispose(): Promise<void> }> {
+export async function openShadow(
+  kind: 'embedded' | 'server',
+  target: PostgresTarget,
+  workspaceRoot?: string,
+  roles: readonly string[] = [],
+): Promise<{ conn: Connection; dispose(): Promise<void> }> {
   if (kind === 'embedded' || target.kind === 'embedded') {
     const { PgliteConnection, pgliteTemplate } = await loadPglite();
-    return openEmbeddedShadow(async () => PgliteConnection.open(null, 'pglite:shadow', workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined), roles);
+    return openEmbeddedShadow(
+      async () =>
+        PgliteConnection.open(null, 'pglite:shadow', workspaceRoot ? await pgliteTemplate(workspaceRoot) : undefined),
+      roles,
+    );
   }
   let made: string[] = [];
   const name = `dbee_shadow_${randomBytes(6).toString('hex')}`;
@@ -274,4 +322,3 @@ function withDatabase(url: string, database: string): string {
   u.pathname = '/' + database;
   return u.toString();
 }
-

@@ -20,7 +20,16 @@ const BY_SQLSTATE: Record<string, { code: string; what: string }> = {
   '42601': { code: 'SQL_SYNTAX', what: 'syntax error' },
 };
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '28P01', '28000', '3D000']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  '28P01',
+  '28000',
+  '3D000',
+]);
 
 interface PgLikeError {
   code?: string;
@@ -48,7 +57,10 @@ export function connectionError(error: unknown, target: string): DbeeError {
 }
 
 /** Map an error from `pg` or PGlite to a `DbeeError` that says what failed and on which statement. */
-export function mapPostgresError(error: unknown, context: { statement?: string; target?: string; blockers?: string[] }): Error {
+export function mapPostgresError(
+  error: unknown,
+  context: { statement?: string; target?: string; blockers?: string[] },
+): Error {
   if (error instanceof DbeeError) return error;
   const e = (error ?? {}) as PgLikeError;
   if (typeof e !== 'object' || typeof e.message !== 'string') return error as Error;
@@ -68,7 +80,11 @@ export function mapPostgresError(error: unknown, context: { statement?: string; 
   const lockTimeout = e.code === '55P03';
   return new DbeeError(parts.join('\n  ') + where, {
     code: known?.code ?? 'STATEMENT_FAILED',
-    hint: e.hint ?? (lockTimeout ? 'another session holds a lock on a table this needs (deploy.lockTimeout gave up waiting): let it finish, or end it, and run again' : undefined),
+    hint:
+      e.hint ??
+      (lockTimeout
+        ? 'another session holds a lock on a table this needs (deploy.lockTimeout gave up waiting): let it finish, or end it, and run again'
+        : undefined),
     // A lock timeout before any step (planning, reading the catalog) refuses the deployment: nothing was applied.
     // While applying, the runner makes every failure exit 2.
     exitCode: lockTimeout ? ExitCode.invalid : ExitCode.applyFailed,

@@ -99,7 +99,8 @@ function typeChange(a: ParsedType, b: ParsedType): { rewrite: boolean; loss: str
   }
   const fa = FLOAT_RANK[a.base];
   const fb = FLOAT_RANK[b.base];
-  if (fa !== undefined && fb !== undefined) return { rewrite: true, loss: fb >= fa ? null : 'less precision: values are rounded' };
+  if (fa !== undefined && fb !== undefined)
+    return { rewrite: true, loss: fb >= fa ? null : 'less precision: values are rounded' };
   if ((ia !== undefined && ia < 3 && fb === 2) || (ia === 1 && fb === 1)) return { rewrite: true, loss: null };
   if (UNBOUNDED_TEXT.has(b.base) && b.mods.length === 0) return { rewrite: true, loss: null };
   if (a.base === 'date' && (b.base === 'timestamp' || b.base === 'timestamptz')) return { rewrite: true, loss: null };

@@ -18,9 +18,14 @@ export const postgresLedger: LedgerDialect = {
     elapsedMs: `round(extract(epoch FROM clock_timestamp() - current_setting('dbee.step_started')::timestamptz) * 1000)::integer`,
     asyncCommit: `set_config('synchronous_commit', 'off', true)`,
     asyncSession: { start: 'SET synchronous_commit = off', end: 'RESET synchronous_commit' },
-    chain: (statements) => `WITH ${statements.slice(0, -1).map((s, i) => `w${i} AS (${s})`).join(', ')} ${statements[statements.length - 1]}`,
+    chain: (statements) =>
+      `WITH ${statements
+        .slice(0, -1)
+        .map((s, i) => `w${i} AS (${s})`)
+        .join(', ')} ${statements[statements.length - 1]}`,
   },
-  upsertObject: (set) => `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+  upsertObject: (set) =>
+    `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
   migrations: [
     [
       `CREATE SCHEMA IF NOT EXISTS dbee`,
@@ -118,7 +123,8 @@ function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   if (typeof value === 'number' || typeof value === 'bigint') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error(`ledger value ${value} is not a finite number`);
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new Error(`ledger value ${value} is not a finite number`);
     return String(value);
   }
   const text = value instanceof Date ? value.toISOString() : String(value);

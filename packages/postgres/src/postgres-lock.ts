@@ -14,7 +14,11 @@ export const KEEPALIVE_MS = 5_000;
 
 /** 64-bit advisory lock id for a key: the first 8 bytes of its SHA-256, as a signed bigint string. */
 export function advisoryLockId(key: string): string {
-  return createHash('sha256').update('dbee:' + key).digest().readBigInt64BE(0).toString();
+  return createHash('sha256')
+    .update('dbee:' + key)
+    .digest()
+    .readBigInt64BE(0)
+    .toString();
 }
 
 /** Turns the session's idle timeout off where the server has one (PostgreSQL 14+), a no-op elsewhere. */
@@ -56,7 +60,9 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
   // A second advisory lock that only this holder ever takes: while the lock session lives it holds it, and a working
   // session's try for it fails; once the session is gone (terminated, cut), the try succeeds and the guard raises.
   const holderId = advisoryLockId(`holder:${key}:${randomUUID()}`);
-  const held = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [holderId]).catch(() => null);
+  const held = await conn
+    .query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [holderId])
+    .catch(() => null);
   const guard = held?.rows[0]?.ok === true ? lockGuard(holderId) : undefined;
   let released = false;
   const keepalive = setInterval(() => {
@@ -68,7 +74,9 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
       if (released) return;
       released = true;
       clearInterval(keepalive);
-      await conn.query('SELECT pg_advisory_unlock($1::bigint), pg_advisory_unlock($2::bigint)', [id, holderId]).catch(() => {});
+      await conn
+        .query('SELECT pg_advisory_unlock($1::bigint), pg_advisory_unlock($2::bigint)', [id, holderId])
+        .catch(() => {});
       await conn.close();
     },
     guard,
@@ -85,7 +93,9 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
     },
     async attach(working) {
       // One round trip: the mark, and no idle timeout (the subquery is empty before PostgreSQL 14).
-      await working.query(`SELECT set_config('application_name', $1, false), (${NO_IDLE_TIMEOUT})`, [ownerTag('dbee-run', options.owner)]);
+      await working.query(`SELECT set_config('application_name', $1, false), (${NO_IDLE_TIMEOUT})`, [
+        ownerTag('dbee-run', options.owner),
+      ]);
     },
   };
 }
@@ -138,12 +148,14 @@ async function advisoryHolder(conn: PgConnection, id: string): Promise<LockOwner
 
 function ownerOf(row: ActivityRow | undefined): LockOwner | undefined {
   if (!row) return undefined;
-  return parseOwnerTag(row.application_name) ?? {
-    user: row.usename,
-    host: row.client_addr ?? 'local socket',
-    pid: row.pid,
-    since: new Date(row.backend_start).toISOString(),
-  };
+  return (
+    parseOwnerTag(row.application_name) ?? {
+      user: row.usename,
+      host: row.client_addr ?? 'local socket',
+      pid: row.pid,
+      since: new Date(row.backend_start).toISOString(),
+    }
+  );
 }
 
 /** `application_name` of the lock session: who holds it, readable by anyone who can see pg_stat_activity. */
@@ -186,7 +198,8 @@ export async function takeFileLock(path: string, key: string, options: LockOptio
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
   }
   let released = false;
-  const ours = (o: LockOwner | undefined) => o?.pid === options.owner.pid && o.host === options.owner.host && o.since === options.owner.since;
+  const ours = (o: LockOwner | undefined) =>
+    o?.pid === options.owner.pid && o.host === options.owner.host && o.since === options.owner.since;
   return {
     async release() {
       if (released) return;
@@ -201,7 +214,9 @@ export async function takeFileLock(path: string, key: string, options: LockOptio
       if (released) return 'the lock was released';
       const now = readOwner(path);
       if (ours(now)) return null;
-      return now ? `the lock file ${path} now belongs to ${now.user}@${now.host} (pid ${now.pid})` : `the lock file ${path} was removed`;
+      return now
+        ? `the lock file ${path} now belongs to ${now.user}@${now.host} (pid ${now.pid})`
+        : `the lock file ${path} was removed`;
     },
   };
 }

@@ -11,7 +11,18 @@ import { ident, literal, qualified } from './render/quote';
 
 /** How a key is looked up: a relation, routine or type by its qualified name, a sub-object by its table. */
 interface Probe {
-  category: 'schema' | 'extension' | 'relation' | 'routine' | 'routine-name' | 'type' | 'collation' | 'trigger' | 'policy' | 'constraint' | 'none';
+  category:
+    | 'schema'
+    | 'extension'
+    | 'relation'
+    | 'routine'
+    | 'routine-name'
+    | 'type'
+    | 'collation'
+    | 'trigger'
+    | 'policy'
+    | 'constraint'
+    | 'none';
   /** Qualified name for to_regclass/to_regtype/to_regprocedure, the schema (routine-name), or the parent table. */
   target: string;
   name: string;
@@ -33,16 +44,24 @@ function routineSignature(key: ObjectKey): string {
 }
 
 function probe(key: ObjectKey): Probe {
-  const p = (category: Probe['category'], target: string, name = key.name, args = ''): Probe => ({ category, target, name, args });
+  const p = (category: Probe['category'], target: string, name = key.name, args = ''): Probe => ({
+    category,
+    target,
+    name,
+    args,
+  });
   if (key.kind === 'schema') return p('schema', '', key.name);
   if (key.kind === 'extension') return p('extension', '', key.name);
   if (RELATION_KINDS.has(key.kind)) return p('relation', qualified(key.schema, key.name));
   if (ROUTINE_KINDS.has(key.kind)) {
-    return key.args ? p('routine', routineSignature(key), key.name, key.args.join('\u0001')) : p('routine-name', key.schema);
+    return key.args
+      ? p('routine', routineSignature(key), key.name, key.args.join('\u0001'))
+      : p('routine-name', key.schema);
   }
   if (key.kind === 'type' || key.kind === 'domain') return p('type', qualified(key.schema, key.name));
   if (key.kind === 'collation') return p('collation', key.schema);
-  if ((key.kind === 'trigger' || key.kind === 'policy' || key.kind === 'constraint') && key.parent) return p(key.kind, parentName(key));
+  if ((key.kind === 'trigger' || key.kind === 'policy' || key.kind === 'constraint') && key.parent)
+    return p(key.kind, parentName(key));
   return p('none', '');
 }
 
@@ -51,25 +70,31 @@ const ROUTINE_EXISTS = `(k.args = '' OR (SELECT bool_and(to_regtype(a) IS NOT NU
 
 /** Per probe category, the condition under which probe `k` exists. */
 const EXISTS_BY_CATEGORY: Record<Exclude<Probe['category'], 'none'>, string> = {
-  'schema': `EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = k.name)`,
-  'extension': `EXISTS (SELECT 1 FROM pg_extension WHERE extname = k.name)`,
-  'relation': `to_regclass(k.target) IS NOT NULL`,
-  'routine': ROUTINE_EXISTS,
+  schema: `EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = k.name)`,
+  extension: `EXISTS (SELECT 1 FROM pg_extension WHERE extname = k.name)`,
+  relation: `to_regclass(k.target) IS NOT NULL`,
+  routine: ROUTINE_EXISTS,
   'routine-name': `EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = k.target AND p.proname = k.name)`,
-  'type': `to_regtype(k.target) IS NOT NULL`,
-  'collation': `EXISTS (SELECT 1 FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace WHERE n.nspname = k.target AND co.collname = k.name)`,
-  'trigger': `EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(k.target) AND tgname = k.name)`,
-  'policy': `EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = to_regclass(k.target) AND polname = k.name)`,
-  'constraint': `EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(k.target) AND conname = k.name)`,
+  type: `to_regtype(k.target) IS NOT NULL`,
+  collation: `EXISTS (SELECT 1 FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace WHERE n.nspname = k.target AND co.collname = k.name)`,
+  trigger: `EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(k.target) AND tgname = k.name)`,
+  policy: `EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = to_regclass(k.target) AND polname = k.name)`,
+  constraint: `EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(k.target) AND conname = k.name)`,
 };
 
 /**
  * Formatted keys of those `keys` that exist, in one catalog query. Its CASE has only the categories asked about:
  * each CREATE SCHEMA of a first deploy resets the session's plan cache, and planning all ten took ~0.7 ms a project.
  */
-export async function existingObjects(conn: Connection, keys: ObjectKey[], format: (key: ObjectKey) => string): Promise<Set<string>> {
+export async function existingObjects(
+  conn: Connection,
+  keys: ObjectKey[],
+  format: (key: ObjectKey) => string,
+): Promise<Set<string>> {
   const probes = keys.map(probe);
-  const categories = [...new Set(probes.map((p) => p.category))].filter((c): c is Exclude<Probe['category'], 'none'> => c !== 'none').sort();
+  const categories = [...new Set(probes.map((p) => p.category))]
+    .filter((c): c is Exclude<Probe['category'], 'none'> => c !== 'none')
+    .sort();
   if (categories.length === 0) return new Set();
   const r = await catalogQuery<{ i: number | string }>(
     conn,
@@ -102,9 +127,10 @@ interface RelationRow {
 }
 
 async function relation(conn: Connection, key: ObjectKey): Promise<RelationRow | null> {
-  const r = await conn.query<RelationRow>(`SELECT c.oid::int AS oid, c.relkind::text AS relkind, c.reloptions FROM pg_class c WHERE c.oid = to_regclass($1)`, [
-    qualified(key.schema, key.name),
-  ]);
+  const r = await conn.query<RelationRow>(
+    `SELECT c.oid::int AS oid, c.relkind::text AS relkind, c.reloptions FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [qualified(key.schema, key.name)],
+  );
   return r.rows[0] ?? null;
 }
 
@@ -124,7 +150,9 @@ export async function captureDefinition(conn: Connection, key: ObjectKey): Promi
       const r = await conn.query<{ def: string }>('SELECT pg_get_viewdef($1::oid, true) AS def', [rel.oid]);
       const body = r.rows[0]!.def.trim().replace(/;$/, '');
       const options = rel.reloptions?.length ? ` WITH (${rel.reloptions.join(', ')})` : '';
-      return rel.relkind === 'v' ? `CREATE OR REPLACE VIEW ${name}${options} AS\n${body}` : `CREATE MATERIALIZED VIEW ${name}${options} AS\n${body}`;
+      return rel.relkind === 'v'
+        ? `CREATE OR REPLACE VIEW ${name}${options} AS\n${body}`
+        : `CREATE MATERIALIZED VIEW ${name}${options} AS\n${body}`;
     }
     case 'function':
     case 'procedure': {
@@ -134,9 +162,16 @@ export async function captureDefinition(conn: Connection, key: ObjectKey): Promi
       return r.rows[0]!.def.trim();
     }
     case 'trigger': {
-      const r = await conn.query<{ def: string }>('SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2', [parentName(key), key.name]);
+      const r = await conn.query<{ def: string }>(
+        'SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2',
+        [parentName(key), key.name],
+      );
       const def = r.rows[0]?.def;
-      return def ? def.replace(/^CREATE (CONSTRAINT )?TRIGGER/, (m, c: string | undefined) => (c ? m : 'CREATE OR REPLACE TRIGGER')) : null;
+      return def
+        ? def.replace(/^CREATE (CONSTRAINT )?TRIGGER/, (m, c: string | undefined) =>
+            c ? m : 'CREATE OR REPLACE TRIGGER',
+          )
+        : null;
     }
     case 'index': {
       const rel = await relation(conn, key);
@@ -145,12 +180,21 @@ export async function captureDefinition(conn: Connection, key: ObjectKey): Promi
       return r.rows[0]!.def;
     }
     case 'constraint': {
-      const r = await conn.query<{ def: string }>('SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2', [parentName(key), key.name]);
+      const r = await conn.query<{ def: string }>(
+        'SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2',
+        [parentName(key), key.name],
+      );
       const def = r.rows[0]?.def;
       return def ? `ALTER TABLE ${parentName(key)} ADD CONSTRAINT ${ident(key.name)} ${def}` : null;
     }
     case 'policy': {
-      const r = await conn.query<{ permissive: string; roles: string[]; cmd: string; qual: string | null; with_check: string | null }>(
+      const r = await conn.query<{
+        permissive: string;
+        roles: string[];
+        cmd: string;
+        qual: string | null;
+        with_check: string | null;
+      }>(
         `SELECT permissive, roles::text[] AS roles, cmd, qual, with_check FROM pg_policies WHERE format('%I.%I', schemaname, tablename) = $1 AND policyname = $2`,
         [parentName(key), key.name],
       );
@@ -207,7 +251,15 @@ async function tableDefinition(conn: Connection, key: ObjectKey): Promise<string
 
 async function typeDefinition(conn: Connection, key: ObjectKey): Promise<string | null> {
   const name = qualified(key.schema, key.name);
-  const r = await conn.query<{ typtype: string; oid: number; base: string | null; labels: string[] | null; attrs: string | null; checks: string | null; notnull: boolean }>(
+  const r = await conn.query<{
+    typtype: string;
+    oid: number;
+    base: string | null;
+    labels: string[] | null;
+    attrs: string | null;
+    checks: string | null;
+    notnull: boolean;
+  }>(
     `SELECT t.typtype::text AS typtype, t.oid::int AS oid,
             CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base,
             (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid) AS labels,
@@ -247,7 +299,12 @@ export function backupSchema(schema: string): string {
 }
 
 /** Statements that move a renamed backup into the backup schema, and back. */
-function intoBackupSchema(what: string, schema: string, renamed: string, args = ''): { before: string; after: string; back: string; unmake: string } {
+function intoBackupSchema(
+  what: string,
+  schema: string,
+  renamed: string,
+  args = '',
+): { before: string; after: string; back: string; unmake: string } {
   const bak = backupSchema(schema);
   return {
     before: `CREATE SCHEMA IF NOT EXISTS ${ident(bak)}`,
@@ -292,7 +349,10 @@ export async function setAside(
     if (!what) return null;
     if (strategy === 'drop') {
       // Rows of tables and sequence positions cannot come back; views and indexes can be recreated.
-      const reverse = rel.relkind === 'v' || rel.relkind === 'i' || rel.relkind === 'I' || rel.relkind === 'm' ? await captureReverse(conn, key, rel.relkind) : null;
+      const reverse =
+        rel.relkind === 'v' || rel.relkind === 'i' || rel.relkind === 'I' || rel.relkind === 'm'
+          ? await captureReverse(conn, key, rel.relkind)
+          : null;
       return { statements: [`DROP ${what} ${name}`], reverse, backup: null };
     }
     const statements = [`ALTER ${what} ${name} RENAME TO ${ident(renamed)}`];
@@ -317,7 +377,11 @@ export async function setAside(
     if (['r', 'p', 'v', 'm'].includes(rel.relkind)) {
       // Indexes and owned sequences go along with their table.
       const move = intoBackupSchema(what, key.schema, renamed);
-      return { statements: [move.before, ...statements, move.after], reverse: [move.back, ...reverse, move.unmake], backup: { ...key, schema: backupSchema(key.schema), name: renamed } };
+      return {
+        statements: [move.before, ...statements, move.after],
+        reverse: [move.back, ...reverse, move.unmake],
+        backup: { ...key, schema: backupSchema(key.schema), name: renamed },
+      };
     }
     return { statements, reverse, backup: backupKey(renamed) };
   }
@@ -327,13 +391,21 @@ export async function setAside(
     const what = routine.prokind === 'a' ? 'AGGREGATE' : 'ROUTINE';
     const signature = routineSignature(key);
     if (strategy === 'drop') {
-      return { statements: [`DROP ${what} ${signature}`], reverse: routine.prokind === 'a' ? null : await captureReverse(conn, key, 'f'), backup: null };
+      return {
+        statements: [`DROP ${what} ${signature}`],
+        reverse: routine.prokind === 'a' ? null : await captureReverse(conn, key, 'f'),
+        backup: null,
+      };
     }
     const args = `(${(key.args ?? []).join(', ')})`;
     const move = intoBackupSchema(what, key.schema, renamed, args);
     return {
       statements: [move.before, `ALTER ${what} ${signature} RENAME TO ${ident(renamed)}`, move.after],
-      reverse: [move.back, `ALTER ${what} ${qualified(key.schema, renamed)}${args} RENAME TO ${ident(key.name)}`, move.unmake],
+      reverse: [
+        move.back,
+        `ALTER ${what} ${qualified(key.schema, renamed)}${args} RENAME TO ${ident(key.name)}`,
+        move.unmake,
+      ],
       backup: { ...key, schema: backupSchema(key.schema), name: renamed },
     };
   }
@@ -341,21 +413,30 @@ export async function setAside(
   switch (key.kind) {
     case 'type':
     case 'domain': {
-      const t = await conn.query<{ typtype: string }>('SELECT typtype::text AS typtype FROM pg_type WHERE oid = to_regtype($1)', [name]);
+      const t = await conn.query<{ typtype: string }>(
+        'SELECT typtype::text AS typtype FROM pg_type WHERE oid = to_regtype($1)',
+        [name],
+      );
       const kind = t.rows[0]?.typtype;
       if (!kind) return null;
       const what = kind === 'd' ? 'DOMAIN' : 'TYPE';
-      if (strategy === 'drop') return { statements: [`DROP ${what} ${name}`], reverse: existing ? [existing] : null, backup: null };
+      if (strategy === 'drop')
+        return { statements: [`DROP ${what} ${name}`], reverse: existing ? [existing] : null, backup: null };
       const move = intoBackupSchema(what, key.schema, renamed);
       return {
         statements: [move.before, `ALTER ${what} ${name} RENAME TO ${ident(renamed)}`, move.after],
-        reverse: [move.back, `ALTER ${what} ${qualified(key.schema, renamed)} RENAME TO ${ident(key.name)}`, move.unmake],
+        reverse: [
+          move.back,
+          `ALTER ${what} ${qualified(key.schema, renamed)} RENAME TO ${ident(key.name)}`,
+          move.unmake,
+        ],
         backup: { ...key, schema: backupSchema(key.schema), name: renamed },
       };
     }
     case 'schema': {
       if (existing === null) return null;
-      if (strategy === 'drop') return { statements: [`DROP SCHEMA ${ident(key.name)}`], reverse: [existing], backup: null };
+      if (strategy === 'drop')
+        return { statements: [`DROP SCHEMA ${ident(key.name)}`], reverse: [existing], backup: null };
       return {
         statements: [`ALTER SCHEMA ${ident(key.name)} RENAME TO ${ident(renamed)}`],
         reverse: [`ALTER SCHEMA ${ident(renamed)} RENAME TO ${ident(key.name)}`],
@@ -367,7 +448,8 @@ export async function setAside(
       if (existing === null) return null;
       const what = key.kind.toUpperCase();
       const on = parentName(key);
-      if (strategy === 'drop') return { statements: [`DROP ${what} ${ident(key.name)} ON ${on}`], reverse: [existing], backup: null };
+      if (strategy === 'drop')
+        return { statements: [`DROP ${what} ${ident(key.name)} ON ${on}`], reverse: [existing], backup: null };
       return {
         statements: [`ALTER ${what} ${ident(key.name)} ON ${on} RENAME TO ${ident(renamed)}`],
         reverse: [`ALTER ${what} ${ident(renamed)} ON ${on} RENAME TO ${ident(key.name)}`],
@@ -377,7 +459,12 @@ export async function setAside(
     case 'constraint': {
       if (existing === null) return null;
       const on = parentName(key);
-      if (strategy === 'drop') return { statements: [`ALTER TABLE ${on} DROP CONSTRAINT ${ident(key.name)}`], reverse: [existing], backup: null };
+      if (strategy === 'drop')
+        return {
+          statements: [`ALTER TABLE ${on} DROP CONSTRAINT ${ident(key.name)}`],
+          reverse: [existing],
+          backup: null,
+        };
       return {
         statements: [`ALTER TABLE ${on} RENAME CONSTRAINT ${ident(key.name)} TO ${ident(renamed)}`],
         reverse: [`ALTER TABLE ${on} RENAME CONSTRAINT ${ident(renamed)} TO ${ident(key.name)}`],
@@ -428,8 +515,13 @@ $dbee$`;
 /** The rows of `table`, counting at most `limit`; null when it does not exist (`ObjectCatalog.rowsUpTo`). */
 export async function rowsUpTo(conn: Connection, table: ObjectKey, limit: number): Promise<number | null> {
   const name = qualified(table.schema, table.name);
-  const found = await conn.query<{ relkind: string }>(`SELECT c.relkind::text AS relkind FROM pg_class c WHERE c.oid = to_regclass($1)`, [name]);
+  const found = await conn.query<{ relkind: string }>(
+    `SELECT c.relkind::text AS relkind FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [name],
+  );
   if (!found.rows[0]) return null;
-  const r = await conn.query<{ n: number | string }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${name} LIMIT ${Math.max(0, Math.floor(limit))}) AS t`);
+  const r = await conn.query<{ n: number | string }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${name} LIMIT ${Math.max(0, Math.floor(limit))}) AS t`,
+  );
   return Number(r.rows[0]?.n ?? 0);
 }

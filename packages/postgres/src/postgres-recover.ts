@@ -14,7 +14,12 @@ export async function stepOutcome(conn: Connection, key: ObjectKey, action: stri
     [key.schema, key.name],
   );
   const row = r.rows[0];
-  if (action === 'drop') return row ? (row.valid ? { state: 'not-done' } : { state: 'invalid', clear: [dropIndex(key)] }) : { state: 'done' };
+  if (action === 'drop')
+    return row
+      ? row.valid
+        ? { state: 'not-done' }
+        : { state: 'invalid', clear: [dropIndex(key)] }
+      : { state: 'done' };
   if (!row) return { state: 'not-done' };
   return row.valid ? { state: 'done' } : { state: 'invalid', clear: [dropIndex(key)] };
 }

@@ -10,22 +10,22 @@ export type PostgresSmokeDialect = NonNullable<Engine['smoke']>;
  * `integer` are the same). Kinds not listed are taken as present.
  */
 const EXISTS_BY_KIND: Record<string, string> = {
-  'schema': `EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = k.name)`,
-  'extension': `EXISTS (SELECT 1 FROM pg_extension WHERE extname = k.name)`,
-  'role': `EXISTS (SELECT 1 FROM pg_roles WHERE rolname = k.name)`,
-  'table': `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind IN ('r', 'p', 'f'))`,
-  'view': `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind = 'v')`,
+  schema: `EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = k.name)`,
+  extension: `EXISTS (SELECT 1 FROM pg_extension WHERE extname = k.name)`,
+  role: `EXISTS (SELECT 1 FROM pg_roles WHERE rolname = k.name)`,
+  table: `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind IN ('r', 'p', 'f'))`,
+  view: `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind = 'v')`,
   'materialized-view': `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind = 'm')`,
-  'sequence': `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind = 'S')`,
-  'index': `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind IN ('i', 'I'))`,
-  'type': `EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = k.nsp AND t.typname = k.name)`,
-  'domain': `EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = k.nsp AND t.typname = k.name AND t.typtype = 'd')`,
-  'function': `EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(k.sig) AND prokind IN ('f', 'w'))`,
-  'procedure': `EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(k.sig) AND prokind = 'p')`,
-  'aggregate': `EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(k.sig) AND prokind = 'a')`,
-  'trigger': `EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = k.name AND n.nspname = k.psch AND c.relname = k.pname)`,
-  'policy': `EXISTS (SELECT 1 FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE p.polname = k.name AND n.nspname = k.psch AND c.relname = k.pname)`,
-  'constraint': `EXISTS (SELECT 1 FROM pg_constraint t JOIN pg_class c ON c.oid = t.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.conname = k.name AND n.nspname = k.psch AND c.relname = k.pname)`,
+  sequence: `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind = 'S')`,
+  index: `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = k.nsp AND c.relname = k.name AND c.relkind IN ('i', 'I'))`,
+  type: `EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = k.nsp AND t.typname = k.name)`,
+  domain: `EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = k.nsp AND t.typname = k.name AND t.typtype = 'd')`,
+  function: `EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(k.sig) AND prokind IN ('f', 'w'))`,
+  procedure: `EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(k.sig) AND prokind = 'p')`,
+  aggregate: `EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(k.sig) AND prokind = 'a')`,
+  trigger: `EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = k.name AND n.nspname = k.psch AND c.relname = k.pname)`,
+  policy: `EXISTS (SELECT 1 FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE p.polname = k.name AND n.nspname = k.psch AND c.relname = k.pname)`,
+  constraint: `EXISTS (SELECT 1 FROM pg_constraint t JOIN pg_class c ON c.oid = t.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.conname = k.name AND n.nspname = k.psch AND c.relname = k.pname)`,
 };
 
 /**
@@ -115,7 +115,8 @@ export const postgresSmoke: PostgresSmokeDialect = {
     for (const key of changed) {
       const q = (schema: string, name: string) => `${quote(schema)}.${quote(name)}`;
       if (RELATIONS.has(key.kind)) relations.push(q(key.schema, key.name));
-      else if (key.kind === 'function' || key.kind === 'procedure' || key.kind === 'aggregate') routines.push([key.schema, key.name]);
+      else if (key.kind === 'function' || key.kind === 'procedure' || key.kind === 'aggregate')
+        routines.push([key.schema, key.name]);
       else if (key.kind === 'type' || key.kind === 'domain') types.push(q(key.schema, key.name));
       else if (ON_RELATION.has(key.kind) && key.parent) {
         const [schema, name] = splitParent(key.parent);
@@ -137,9 +138,10 @@ export const postgresSmoke: PostgresSmokeDialect = {
 
   async typeNames(conn, typeIds) {
     if (typeIds.length === 0) return new Map();
-    const r = await conn.query<{ oid: number | string; name: string }>(`SELECT oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1)`, [
-      [...new Set(typeIds)],
-    ]);
+    const r = await conn.query<{ oid: number | string; name: string }>(
+      `SELECT oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1)`,
+      [[...new Set(typeIds)]],
+    );
     return new Map(r.rows.map((row) => [Number(row.oid), row.name]));
   },
 

@@ -8,13 +8,17 @@ import { ident, literal } from './render/quote';
  */
 export async function ensureShadowRoles(conn: Connection, roles: readonly string[]): Promise<string[]> {
   if (!roles.length) return [];
-  const existing = await conn.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname = ANY(ARRAY[${roles.map(literal).join(', ')}]::text[])`);
+  const existing = await conn.query<{ rolname: string }>(
+    `SELECT rolname FROM pg_roles WHERE rolname = ANY(ARRAY[${roles.map(literal).join(', ')}]::text[])`,
+  );
   const have = new Set(existing.rows.map((r) => r.rolname));
   const made: string[] = [];
   for (const role of roles) {
     if (have.has(role)) continue;
     // Another shadow build may make the same role at the same time: that is not an error.
-    await conn.execute(`DO $$ BEGIN CREATE ROLE ${ident(role)} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`);
+    await conn.execute(
+      `DO $$ BEGIN CREATE ROLE ${ident(role)} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+    );
     made.push(role);
   }
   return made;

@@ -2,8 +2,26 @@ import { DbeeError, formatKey, PLAN_FORMAT_VERSION, type ObjectKey, type Plan, t
 import { describe, expect, it } from 'vitest';
 import { bteqRequest, bteqReturnCode, toBteq, toBteqRollback } from './bteq';
 
-function step(order: number, objectKey: ObjectKey, action: PlanStep['action'], statements: string[], reverse: string[] | null): PlanStep {
-  return { order, project: 'edw', key: formatKey(objectKey), objectKey, action, statements, reverse, transactional: true, hazards: [], source: null, checksum: `sum${order}` };
+function step(
+  order: number,
+  objectKey: ObjectKey,
+  action: PlanStep['action'],
+  statements: string[],
+  reverse: string[] | null,
+): PlanStep {
+  return {
+    order,
+    project: 'edw',
+    key: formatKey(objectKey),
+    objectKey,
+    action,
+    statements,
+    reverse,
+    transactional: true,
+    hazards: [],
+    source: null,
+    checksum: `sum${order}`,
+  };
 }
 
 const plan: Plan = {
@@ -24,23 +42,42 @@ const plan: Plan = {
       2,
       { kind: 'macro', schema: '{{env}}_EDW', name: 'PURGE' },
       'replace',
-      ['REPLACE MACRO {{env}}_EDW.purge (d DATE) AS (\n  DELETE FROM {{env}}_EDW.orders WHERE d < :d;\n  SELECT COUNT(*) FROM {{env}}_EDW.orders; -- left\n)'],
+      [
+        'REPLACE MACRO {{env}}_EDW.purge (d DATE) AS (\n  DELETE FROM {{env}}_EDW.orders WHERE d < :d;\n  SELECT COUNT(*) FROM {{env}}_EDW.orders; -- left\n)',
+      ],
       ['DROP MACRO {{env}}_EDW.PURGE'],
     ),
   ],
 };
 
 describe('toBteq', () => {
-  it('a plan of two projects sets each project\'s default database before its first step (#39 item 6)', async () => {
+  it("a plan of two projects sets each project's default database before its first step (#39 item 6)", async () => {
     const two: Plan = {
       ...plan,
       projects: ['edw', 'mart'],
       searchPaths: { edw: ['{{env}}_EDW'], mart: ['{{env}}_MART'] },
-      steps: [plan.steps[0]!, { ...step(2, { kind: 'view', schema: '{{env}}_MART', name: 'V' }, 'create', ['REPLACE VIEW v AS SELECT 1 AS x'], ['DROP VIEW {{env}}_MART.V']), project: 'mart' }],
+      steps: [
+        plan.steps[0]!,
+        {
+          ...step(
+            2,
+            { kind: 'view', schema: '{{env}}_MART', name: 'V' },
+            'create',
+            ['REPLACE VIEW v AS SELECT 1 AS x'],
+            ['DROP VIEW {{env}}_MART.V'],
+          ),
+          project: 'mart',
+        },
+      ],
     };
     const script = await toBteq(two, { variables: { env: 'PROD' }, ledger: { environment: 'prod', deploymentId: 42 } });
     const order = script.split('\n').filter((l) => /^(DATABASE |CREATE MULTISET TABLE PROD_EDW|REPLACE VIEW)/.test(l));
-    expect(order).toEqual(['DATABASE PROD_EDW;', 'CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders', 'DATABASE PROD_MART;', 'REPLACE VIEW v AS SELECT 1 AS x;']);
+    expect(order).toEqual([
+      'DATABASE PROD_EDW;',
+      'CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders',
+      'DATABASE PROD_MART;',
+      'REPLACE VIEW v AS SELECT 1 AS x;',
+    ]);
   });
 
   it('writes the whole deploy script: session settings, logon file, ledger rows, one return code per step', async () => {
@@ -316,8 +353,13 @@ describe('toBteq', () => {
     `);
   });
 
-  it('without the ledger, quits with the step\'s code right after the failing request', async () => {
-    const script = await toBteq(plan, { variables: { env: 'DEV' }, ledger: false, logonFile: 'logon.btq', transactionMode: 'ANSI' });
+  it("without the ledger, quits with the step's code right after the failing request", async () => {
+    const script = await toBteq(plan, {
+      variables: { env: 'DEV' },
+      ledger: false,
+      logonFile: 'logon.btq',
+      transactionMode: 'ANSI',
+    });
     expect(script).toMatchInlineSnapshot(`
       ".SET SESSION TRANSACTION ANSI
       .SET SESSION CHARSET 'UTF8'
@@ -357,7 +399,9 @@ describe('toBteq', () => {
     const before = process.env.DBEE_BTEQ_LOGON;
     try {
       process.env.DBEE_BTEQ_LOGON = '/etc/dbee/prod.logon';
-      expect(await toBteq(plan, { variables: { env: 'P' }, ledger: false })).toContain('.RUN FILE=/etc/dbee/prod.logon\n');
+      expect(await toBteq(plan, { variables: { env: 'P' }, ledger: false })).toContain(
+        '.RUN FILE=/etc/dbee/prod.logon\n',
+      );
       delete process.env.DBEE_BTEQ_LOGON;
       const s = await toBteq(plan, { variables: { env: 'P' }, ledger: false });
       expect(s).toContain('.RUN FILE=logon.btq\n');
@@ -378,7 +422,12 @@ describe('toBteq', () => {
 
 describe('toBteqRollback', () => {
   it('runs the reverses, last step first, recorded as a rollback deployment', async () => {
-    const script = await toBteqRollback(plan, { variables: { env: 'PROD' }, ledger: { environment: 'prod', deploymentId: 42, planChecksum: 'p-sum' }, logonFile: 'logon.btq', now: new Date('2026-11-21T10:30:00Z') });
+    const script = await toBteqRollback(plan, {
+      variables: { env: 'PROD' },
+      ledger: { environment: 'prod', deploymentId: 42, planChecksum: 'p-sum' },
+      logonFile: 'logon.btq',
+      now: new Date('2026-11-21T10:30:00Z'),
+    });
     expect(script).toMatchInlineSnapshot(`
       ".SET SESSION TRANSACTION BTET
       .SET SESSION CHARSET 'UTF8'
@@ -571,7 +620,9 @@ describe('toBteqRollback', () => {
   it('refuses a plan with an unknown reverse unless told to skip it', async () => {
     const p: Plan = { ...plan, steps: [plan.steps[0]!, { ...plan.steps[1]!, reverse: null }] };
     await expect(toBteqRollback(p, { variables: { env: 'X' } })).rejects.toThrow(DbeeError);
-    expect(await toBteqRollback(p, { variables: { env: 'X' }, ledger: false, skipUnknownReverse: true })).toContain('DROP TABLE X_EDW.ORDERS;');
+    expect(await toBteqRollback(p, { variables: { env: 'X' }, ledger: false, skipUnknownReverse: true })).toContain(
+      'DROP TABLE X_EDW.ORDERS;',
+    );
   });
 });
 
@@ -589,7 +640,7 @@ describe('bteqRequest', () => {
     expect(bteqRequest('REPLACE PROCEDURE s.p ()\nBEGIN\n  SET x = 1;\n  /* note; */\nEND')).toBe(
       'REPLACE PROCEDURE s.p ()\nBEGIN\n  SET x = 1; --\n  /* note; */\nEND;',
     );
-    expect(bteqRequest('COMMENT ON s.t AS \'x\'\n-- tail;\n')).toBe("COMMENT ON s.t AS 'x'\n-- tail; --\n;");
+    expect(bteqRequest("COMMENT ON s.t AS 'x'\n-- tail;\n")).toBe("COMMENT ON s.t AS 'x'\n-- tail; --\n;");
   });
 
   it('refuses a string literal with a line ending in ;', () => {

@@ -133,9 +133,13 @@ export function bteqRequest(sql: string): string {
   const significant = tokens.filter((t) => t.type !== 'whitespace');
   const last = significant[significant.length - 1];
   if (last?.type === 'semicolon') text = text.slice(0, last.start).replace(/\s+$/, '');
-  const inString = (pos: number): boolean => tokens.some((t) => (t.type === 'string' || t.type === 'quoted') && t.start < pos && pos < t.end - 1);
+  const inString = (pos: number): boolean =>
+    tokens.some((t) => (t.type === 'string' || t.type === 'quoted') && t.start < pos && pos < t.end - 1);
   // When the text ends in a `--` comment, the terminator goes on a line of its own, so the last line is inner too.
-  const endsInLineComment = tokenize(text, '<step>').filter((t) => t.type !== 'whitespace').pop()?.type === 'line-comment';
+  const endsInLineComment =
+    tokenize(text, '<step>')
+      .filter((t) => t.type !== 'whitespace')
+      .pop()?.type === 'line-comment';
   const lines = text.split('\n');
   let offset = 0;
   const out: string[] = [];
@@ -144,11 +148,14 @@ export function bteqRequest(sql: string): string {
     if ((i < lines.length - 1 || endsInLineComment) && trimmed.endsWith(';')) {
       const pos = offset + trimmed.length - 1;
       if (inString(pos)) {
-        throw new DbeeError('a line inside a string literal ends with ";", which BTEQ would take as the end of the request', {
-          code: 'BTEQ_UNSUPPORTED',
-          hint: 'move the ";" inside the string so that it is not the last character of its line, or deploy without BTEQ',
-          details: { line: i + 1, text: trimmed.slice(-80) },
-        });
+        throw new DbeeError(
+          'a line inside a string literal ends with ";", which BTEQ would take as the end of the request',
+          {
+            code: 'BTEQ_UNSUPPORTED',
+            hint: 'move the ";" inside the string so that it is not the last character of its line, or deploy without BTEQ',
+            details: { line: i + 1, text: trimmed.slice(-80) },
+          },
+        );
       }
       out.push(trimmed + ' --');
     } else out.push(line);
@@ -188,7 +195,8 @@ export const BTEQ_MAX_LITERAL_BYTES = 31000;
  */
 export function stringLiteral(value: string): string {
   const pieces: string[] = [];
-  for (const part of value.split(/(?<=;)(?=[ \t]*\n)/)) pieces.push(...byteChunks(part.replace(/'/g, "''"), BTEQ_MAX_LITERAL_BYTES));
+  for (const part of value.split(/(?<=;)(?=[ \t]*\n)/))
+    pieces.push(...byteChunks(part.replace(/'/g, "''"), BTEQ_MAX_LITERAL_BYTES));
   if (pieces.length <= 1) return `'${pieces[0] ?? ''}'`;
   const long = Buffer.byteLength(value.replace(/'/g, "''"), 'utf8') > BTEQ_MAX_LITERAL_BYTES;
   const [first, ...rest] = pieces.map((p) => `'${p}'`);
@@ -288,7 +296,11 @@ export function defaultBteqDeploymentId(now: Date): number {
 }
 
 function backupStamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').toLowerCase();
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .toLowerCase();
 }
 
 function header(options: BteqOptions): string[] {
@@ -341,13 +353,19 @@ const DEPENDENT_KINDS = new Set(['join-index', 'hash-index', 'trigger']);
  * drops those that exist before it renames or drops the table; their own steps create them again afterwards. (The
  * script cannot list what the target has: dependents the sources do not define still make Teradata refuse.)
  */
-function sourceDependents(c: Ctx, steps: readonly PlanStep[], table: string): { db: string; name: string; word: string }[] {
+function sourceDependents(
+  c: Ctx,
+  steps: readonly PlanStep[],
+  table: string,
+): { db: string; name: string; word: string }[] {
   const out: { db: string; name: string; word: string }[] = [];
   for (const s of steps) {
     if (!DEPENDENT_KINDS.has(s.objectKey.kind) || !s.statements[0]) continue;
     const db = c.expand(s.objectKey.schema ?? '');
     const parsed = parseTeradata(c.expand(s.statements[0]), '<plan>', { searchPath: [db] })[0];
-    const reads = (parsed?.references ?? []).filter((r) => r.kind === 'relation').map((r) => `${r.schema ?? db}.${r.name}`.toUpperCase());
+    const reads = (parsed?.references ?? [])
+      .filter((r) => r.kind === 'relation')
+      .map((r) => `${r.schema ?? db}.${r.name}`.toUpperCase());
     if (reads.includes(table)) out.push({ db, name: c.expand(s.objectKey.name), word: kindKeyword(s.objectKey.kind)! });
   }
   return out;
@@ -392,12 +410,24 @@ function context(options: BteqOptions, id: number): Ctx {
 function ensureLedger(c: Ctx): string[] {
   const vt = c.t(c.dialect.versionTable ?? 'ledger_version');
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
-  const lines: string[] = [remark('ledger: create or upgrade its tables where needed'), '.SET ERRORLEVEL 3807 SEVERITY 0'];
+  const lines: string[] = [
+    remark('ledger: create or upgrade its tables where needed'),
+    '.SET ERRORLEVEL 3807 SEVERITY 0',
+  ];
   c.dialect.migrations.forEach((statements, v) => {
-    lines.push(`SELECT 1 FROM ${vt} WHERE ${q('version')} = ${v + 1};`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO LEDGER_V${v + 1}`);
+    lines.push(
+      `SELECT 1 FROM ${vt} WHERE ${q('version')} = ${v + 1};`,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO LEDGER_V${v + 1}`,
+    );
     if (v > 0) lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`);
-    for (const sql of statements) lines.push(bteqRequest(sql), `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, ...commit(c));
-    lines.push(`INSERT INTO ${vt} (${q('version')}) VALUES (${v + 1});`, `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, ...commit(c), `.LABEL LEDGER_V${v + 1}`);
+    for (const sql of statements)
+      lines.push(bteqRequest(sql), `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, ...commit(c));
+    lines.push(
+      `INSERT INTO ${vt} (${q('version')}) VALUES (${v + 1});`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      ...commit(c),
+      `.LABEL LEDGER_V${v + 1}`,
+    );
   });
   lines.push('.SET ERRORLEVEL 3807 SEVERITY 8');
   return lines;
@@ -471,7 +501,12 @@ function withLock(c: Ctx, lines: string[], from: number, token: string): string[
  * `fail`, as every warning did before (verify on the target BTEQ).
  */
 function compiled(label: string, fail: string): string[] {
-  return [`.IF ACTIVITYCOUNT = 0 THEN .GOTO COMPILED_${label}`, `.IF WARNINGCODE = 5527 THEN .GOTO COMPILED_${label}`, fail, `.LABEL COMPILED_${label}`];
+  return [
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO COMPILED_${label}`,
+    `.IF WARNINGCODE = 5527 THEN .GOTO COMPILED_${label}`,
+    fail,
+    `.LABEL COMPILED_${label}`,
+  ];
 }
 
 /** `COMMIT;` in ANSI mode (a DDL must end its transaction: 3722), nothing in Teradata mode. */
@@ -510,7 +545,9 @@ function copyRows(
   if (step.objectKey.kind !== 'table' || (step.action !== 'create' && step.action !== 'replace')) return null;
   const strategy = c.options.conflictStrategy?.(step) ?? 'raise';
   if (strategy !== 'rename' || !c.options.copyData?.(step)) return null;
-  const after = statements.findIndex((st) => /^\s*CREATE\s+(?:\w+\s+)*?TABLE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, '')));
+  const after = statements.findIndex((st) =>
+    /^\s*CREATE\s+(?:\w+\s+)*?TABLE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, '')),
+  );
   const model = after >= 0 ? tableModel(statements[after]!) : null;
   if (!model?.columns.length) return null;
   const { db, name, sql } = qualified(c, step);
@@ -532,13 +569,19 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   const project = plan.projects.join(',');
   const stamp = backupStamp(now);
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
-  lines.push(remark(`dbee deploy: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${plan.projects.join(', ') || 'plan'}${c.ledger ? `, deployment ${id}` : ''}`));
+  lines.push(
+    remark(
+      `dbee deploy: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${plan.projects.join(', ') || 'plan'}${c.ledger ? `, deployment ${id}` : ''}`,
+    ),
+  );
 
   if (c.ledger && ledgerOptions) {
     lines.push(...ensureLedger(c), ...acquireLock(c, `bteq-${id}`), '');
     lockedFrom = lines.length;
     lines.push(
-      remark(`deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`),
+      remark(
+        `deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`,
+      ),
       `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('status')} = 'succeeded';`,
       `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
       '.IF ACTIVITYCOUNT > 0 THEN .GOTO DONE',
@@ -586,10 +629,14 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     if (c.ledger) {
       // Rerun-safe: the ledger already has this step's result.
       if (step.action === 'migrate') {
-        lines.push(`SELECT 1 FROM ${c.t('migrations')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('version')} = ${keyLiteral(migrationVersionOf(step.objectKey.name))};`);
+        lines.push(
+          `SELECT 1 FROM ${c.t('migrations')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('version')} = ${keyLiteral(migrationVersionOf(step.objectKey.name))};`,
+        );
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
       } else if (step.action === 'drop') {
-        lines.push(`SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`);
+        lines.push(
+          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
+        );
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_${n}`);
       } else {
         lines.push(
@@ -598,7 +645,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
       }
       // Conflicts: an object the ledger does not know that exists on the target.
-      const conflictable = CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
+      const conflictable =
+        CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
       if (conflictable) {
         const { db, name, sql } = qualified(c, step);
         const strategy = options.conflictStrategy?.(step) ?? 'raise';
@@ -627,23 +675,41 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           }
         }
         if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
-        else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index') lines.push(`DROP ${word} ${sql};`, `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`, ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []));
+        else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index')
+          lines.push(
+            `DROP ${word} ${sql};`,
+            `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+            ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+          );
         else {
           const copy = copyRows(c, step, statements, stamp);
           if (copy) {
             // copyData copies the new table's columns: checked before anything is renamed, so that a table that lacks
             // one fails the step here, with nothing changed (the script cannot pick the shared columns at run time).
             lines.push(
-              remark(`copyData: ${sql} must have every column of the new table (${copy.columns.length}); else the step fails before the rename`),
+              remark(
+                `copyData: ${sql} must have every column of the new table (${copy.columns.length}); else the step fails before the rename`,
+              ),
               `SELECT 1 FROM DBC.ColumnsV WHERE ${sameName(db, name)} AND UPPER(ColumnName) IN (${copy.columns
-                .map((col) => quoteString(col.replace(/^"(.*)"$/, '$1').replace(/""/g, '"').toUpperCase()))
+                .map((col) =>
+                  quoteString(
+                    col
+                      .replace(/^"(.*)"$/, '$1')
+                      .replace(/""/g, '"')
+                      .toUpperCase(),
+                  ),
+                )
                 .join(', ')});`,
               `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
               `.IF ACTIVITYCOUNT <> ${copy.columns.length} THEN .GOTO FAIL_${n}`,
             );
           }
           const backup = `${name}_bak_${stamp}`.slice(0, 128);
-          lines.push(`RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`, `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`, ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []));
+          lines.push(
+            `RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`,
+            `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+            ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+          );
           await c.ledger.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
           lines.push(...ledgerGroup(c, c.recorder.take()));
         }
@@ -653,10 +719,17 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     if (!statements.length) lines.push(remark('nothing to run'));
     const copy = c.ledger ? copyRows(c, step, statements, stamp) : null;
     for (const [i, st] of statements.entries()) {
-      lines.push(bteqRequest(st), c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+      lines.push(
+        bteqRequest(st),
+        c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
+      );
       if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) {
         lines.push(...compiled(`${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
-        if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+        if (c.ansi)
+          lines.push(
+            'COMMIT;',
+            c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
+          );
         continue;
       }
       if (copy && i === copy.after) {
@@ -664,7 +737,9 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         // before the step's COLLECT STATISTICS, so that the statistics describe the rows (#39).
         lines.push(
           ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
-          remark(`copyData: rows of the backup go into ${copy.table} (the new table's columns; a column the backup lacks fails the step)`),
+          remark(
+            `copyData: rows of the backup go into ${copy.table} (the new table's columns; a column the backup lacks fails the step)`,
+          ),
           `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOCOPY_${n}`,
@@ -675,7 +750,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         );
         continue;
       }
-      if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+      if (c.ansi)
+        lines.push(
+          'COMMIT;',
+          c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
+        );
     }
     if (c.ledger) {
       const record = (status: 'applied' | 'failed', error: string | null, ran = statements, reverse = step.reverse) =>
@@ -700,22 +779,46 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         );
       const state = async () => {
         if (step.action === 'migrate') {
-          await c.ledger!.recordMigration(step.project, migrationVersionOf(step.objectKey.name), step.source?.file ?? '', step.checksum, id, c.recorder);
+          await c.ledger!.recordMigration(
+            step.project,
+            migrationVersionOf(step.objectKey.name),
+            step.source?.file ?? '',
+            step.checksum,
+            id,
+            c.recorder,
+          );
         } else {
-          await c.ledger!.setObjectState(step.project, step.key, step.action === 'drop' ? null : checksum, id, c.recorder);
+          await c.ledger!.setObjectState(
+            step.project,
+            step.key,
+            step.action === 'drop' ? null : checksum,
+            id,
+            c.recorder,
+          );
         }
       };
       const kind = step.objectKey.kind;
       const conflictable = CONFLICT_KINDS.has(kind) && (step.action === 'create' || step.action === 'replace');
-      const aside = conflictable && (options.conflictStrategy?.(step) ?? 'raise') === 'rename' && kind !== 'join-index' && kind !== 'hash-index';
+      const aside =
+        conflictable &&
+        (options.conflictStrategy?.(step) ?? 'raise') === 'rename' &&
+        kind !== 'join-index' &&
+        kind !== 'hash-index';
       if (aside) {
         // When this run renamed an object aside (its backup row exists), the step row says so as the runner's does:
         // its reverse puts the backup back after dropping the new object, and its statements list the copy of the
         // rows (copyData), so that `dbee rollback` restores the old object and counts the copied rows as the backup's.
         const { db, name, sql } = qualified(c, step);
         const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${stamp}`.slice(0, 128))}`;
-        const ran = copy ? [...statements.slice(0, copy.after + 1), copy.sql, ...statements.slice(copy.after + 1)] : statements;
-        await record('applied', null, ran, step.reverse ? [...step.reverse, `RENAME ${kindKeyword(kind)} ${backup} TO ${sql}`] : null);
+        const ran = copy
+          ? [...statements.slice(0, copy.after + 1), copy.sql, ...statements.slice(copy.after + 1)]
+          : statements;
+        await record(
+          'applied',
+          null,
+          ran,
+          step.reverse ? [...step.reverse, `RENAME ${kindKeyword(kind)} ${backup} TO ${sql}`] : null,
+        );
         await state();
         lines.push(
           `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
@@ -732,7 +835,14 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
       await record('failed', error);
       await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' } as never);
-      failures.push('', `.LABEL FAIL_${n}`, ...(c.ansi ? ['ROLLBACK;'] : []), ...ledgerGroup(c, c.recorder.take()), '.LOGOFF', `.QUIT ${code}`);
+      failures.push(
+        '',
+        `.LABEL FAIL_${n}`,
+        ...(c.ansi ? ['ROLLBACK;'] : []),
+        ...ledgerGroup(c, c.recorder.take()),
+        '.LOGOFF',
+        `.QUIT ${code}`,
+      );
     }
   }
   lines.push('');
@@ -749,7 +859,10 @@ const REPLACE_KINDS = new Set(['view', 'macro', 'procedure', 'function', 'trigge
 
 /** Whether a step (re)defines its object with `REPLACE ...`. */
 function replaces(step: PlanStep): boolean {
-  return REPLACE_KINDS.has(step.objectKey.kind) && step.statements.some((st) => /^REPLACE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')));
+  return (
+    REPLACE_KINDS.has(step.objectKey.kind) &&
+    step.statements.some((st) => /^REPLACE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')))
+  );
 }
 
 /**
@@ -765,7 +878,13 @@ function replaces(step: PlanStep): boolean {
  *   aside by the deployment, dropping it to rename the backup back would lose the rows written since the deployment
  *   (and those `copyData` copied), so the script stops too.
  */
-function rollbackPreflight(c: Ctx, steps: readonly PlanStep[], deployed: number, stamp: string, failures: string[]): string[] {
+function rollbackPreflight(
+  c: Ctx,
+  steps: readonly PlanStep[],
+  deployed: number,
+  stamp: string,
+  failures: string[],
+): string[] {
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const lines: string[] = [remark('checks before anything is undone')];
   for (const [idx, step] of steps.entries()) {
@@ -843,11 +962,14 @@ function rollbackPreflight(c: Ctx, steps: readonly PlanStep[], deployed: number,
 export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Promise<string> {
   const unknown = plan.steps.filter((s) => s.reverse === null);
   if (unknown.length && !options.skipUnknownReverse) {
-    throw new DbeeError(`no reverse is known for ${unknown.length} step${unknown.length > 1 ? 's' : ''}: ${unknown.map((s) => s.key).join(', ')}`, {
-      code: 'ROLLBACK_UNKNOWN',
-      hint: 'prepare the plan against the target (prepareTeradataPlan) so reverses come from the live definitions, or pass skipUnknownReverse',
-      details: { steps: unknown.map((s) => s.order) },
-    });
+    throw new DbeeError(
+      `no reverse is known for ${unknown.length} step${unknown.length > 1 ? 's' : ''}: ${unknown.map((s) => s.key).join(', ')}`,
+      {
+        code: 'ROLLBACK_UNKNOWN',
+        hint: 'prepare the plan against the target (prepareTeradataPlan) so reverses come from the live definitions, or pass skipUnknownReverse',
+        details: { steps: unknown.map((s) => s.order) },
+      },
+    );
   }
   const now = options.now ?? new Date();
   const ledgerOptions = options.ledger === false ? null : (options.ledger ?? null);
@@ -857,7 +979,11 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const steps = [...plan.steps].reverse().filter((s) => s.reverse !== null);
   const project = plan.projects.join(',');
-  const lines: string[] = [...header(options), '', remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`)];
+  const lines: string[] = [
+    ...header(options),
+    '',
+    remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`),
+  ];
   const failures: string[] = [];
   // The deployment lock first (the checks below read what another deployment could be changing), then the checks.
   let lockedFrom = -1;
@@ -893,7 +1019,10 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     const n = idx + 1;
     const code = bteqReturnCode(n);
     const reverse = step.reverse!.map(c.expand);
-    lines.push('', remark(`step ${n}/${steps.length}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`));
+    lines.push(
+      '',
+      remark(`step ${n}/${steps.length}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`),
+    );
     if (c.ledger) {
       lines.push(
         `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied';`,
@@ -915,7 +1044,9 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       );
       const backup = `${c.expand(step.objectKey.name)}_bak_`;
       lines.push(
-        remark(`the backup ${db}.${backup}<stamp> recorded by deployment ${deployed} is renamed back by hand if the next request fails`),
+        remark(
+          `the backup ${db}.${backup}<stamp> recorded by deployment ${deployed} is renamed back by hand if the next request fails`,
+        ),
       );
       // The backup's name is in the ledger only; BTEQ cannot read it into a request, so the deploy script's stamp is used.
       const stamp = backupStamp(options.now ?? now);
@@ -933,12 +1064,26 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
         `.IF ACTIVITYCOUNT > 0 THEN .GOTO KEEP_${n}`,
       );
-      failures.push('', `.LABEL KEEP_${n}`, remark(`${sql} holds rows and no backup exists: not dropped; the rollback stops here`), '.LOGOFF', `.QUIT ${code}`);
+      failures.push(
+        '',
+        `.LABEL KEEP_${n}`,
+        remark(`${sql} holds rows and no backup exists: not dropped; the rollback stops here`),
+        '.LOGOFF',
+        `.QUIT ${code}`,
+      );
     }
     for (const [i, st] of reverse.entries()) {
-      lines.push(bteqRequest(st), c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
-      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) lines.push(...compiled(`U${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
-      if (c.ansi) lines.push('COMMIT;', c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`);
+      lines.push(
+        bteqRequest(st),
+        c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
+      );
+      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st))
+        lines.push(...compiled(`U${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
+      if (c.ansi)
+        lines.push(
+          'COMMIT;',
+          c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
+        );
     }
     if (c.ledger && RENAMED_BACK.has(step.objectKey.kind)) {
       // A view, macro, procedure or function the deploy script's `rename` kept: once the new one is dropped (the
@@ -959,7 +1104,8 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     if (c.ledger) {
       lines.push(`.LABEL UNDONE_${n}`);
       await c.ledger.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
-      if (step.action === 'migrate') await c.ledger.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
+      if (step.action === 'migrate')
+        await c.ledger.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
       else if (step.action === 'create') await c.ledger.setObjectState(step.project, step.key, null, id, c.recorder);
       else {
         // The object's state before the step, as the deploy script recorded it (previous_checksum of its step row).
@@ -994,8 +1140,21 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         c.recorder,
       );
       lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
-      await c.ledger.finishDeployment(id, 'failed', `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`, null, {} as never);
-      failures.push('', `.LABEL FAIL_${n}`, ...(c.ansi ? ['ROLLBACK;'] : []), ...ledgerGroup(c, c.recorder.take()), '.LOGOFF', `.QUIT ${code}`);
+      await c.ledger.finishDeployment(
+        id,
+        'failed',
+        `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`,
+        null,
+        {} as never,
+      );
+      failures.push(
+        '',
+        `.LABEL FAIL_${n}`,
+        ...(c.ansi ? ['ROLLBACK;'] : []),
+        ...ledgerGroup(c, c.recorder.take()),
+        '.LOGOFF',
+        `.QUIT ${code}`,
+      );
     }
   }
   lines.push('');

@@ -58,7 +58,11 @@ function objectsSql(databases: number, extra = ''): string {
 function keyOf(row: CatalogRow): ObjectKey | null {
   const kind = TABLE_KIND_CODES[String(row.table_kind).trim()];
   if (!kind) return null;
-  return { kind, schema: normalizeName(String(row.database_name).trim()), name: normalizeName(String(row.table_name).trim()) };
+  return {
+    kind,
+    schema: normalizeName(String(row.database_name).trim()),
+    name: normalizeName(String(row.table_name).trim()),
+  };
 }
 
 /** A DBC timestamp as a Date (teradatasql: a Date; rc.17 and the double: a string or a Date), read as UTC. */
@@ -119,13 +123,21 @@ export async function extractTeradata(conn: Connection, scope: SchemaScope): Pro
   if (!databases.length) return [];
   const sourceNames = Object.fromEntries(Object.entries(scope.sourceNames ?? {}).map(([k, v]) => [k.toUpperCase(), v]));
   const rows = await conn.query<CatalogRow>(objectsSql(databases.length), databases);
-  const columnComments = await conn.query<{ database_name: string; table_name: string; column_name: string; comment_string: string | null }>(
+  const columnComments = await conn.query<{
+    database_name: string;
+    table_name: string;
+    column_name: string;
+    comment_string: string | null;
+  }>(
     'SELECT DatabaseName AS database_name, TableName AS table_name, ColumnName AS column_name, CommentString AS comment_string ' +
       `FROM DBC.ColumnsV WHERE UPPER(DatabaseName) IN (${marks(databases.length)}) AND CommentString IS NOT NULL ORDER BY 1, 2, ColumnId`,
     databases,
   );
   const commentsOf = (db: string, name: string) =>
-    columnComments.rows.filter((c) => normalizeName(String(c.database_name).trim()) === db && normalizeName(String(c.table_name).trim()) === name);
+    columnComments.rows.filter(
+      (c) =>
+        normalizeName(String(c.database_name).trim()) === db && normalizeName(String(c.table_name).trim()) === name,
+    );
   const out: ExtractedObject[] = [];
   for (const row of rows.rows) {
     const key = keyOf(row);
@@ -135,15 +147,23 @@ export async function extractTeradata(conn: Connection, scope: SchemaScope): Pro
     const show = await conn.query(`SHOW ${word} ${qualified}`);
     const parts = [showText(show.rows).replace(/;?\s*$/, ';')];
     if (COMMENTED_KINDS.has(key.kind)) {
-      if (row.comment_string) parts.push(`COMMENT ON ${word} ${qualified} AS ${quoteString(String(row.comment_string))};`);
-      for (const c of commentsOf(key.schema!, key.name)) parts.push(`COMMENT ON COLUMN ${qualified}.${quoteIdent(String(c.column_name).trim())} AS ${quoteString(String(c.comment_string))};`);
+      if (row.comment_string)
+        parts.push(`COMMENT ON ${word} ${qualified} AS ${quoteString(String(row.comment_string))};`);
+      for (const c of commentsOf(key.schema!, key.name))
+        parts.push(
+          `COMMENT ON COLUMN ${qualified}.${quoteIdent(String(c.column_name).trim())} AS ${quoteString(String(c.comment_string))};`,
+        );
     }
     if (key.kind === 'table') {
       const stats = await statisticsOf(conn, qualified);
       if (stats) parts.push(stats);
     }
     const text = restoreDatabaseNames(parts.join('\n\n'), sourceNames) + '\n';
-    out.push({ key, path: `schema/${databaseFolder(key.schema!, sourceNames)}/${FOLDERS[key.kind]}/${safe(key.name.toLowerCase())}.sql`, text });
+    out.push({
+      key,
+      path: `schema/${databaseFolder(key.schema!, sourceNames)}/${FOLDERS[key.kind]}/${safe(key.name.toLowerCase())}.sql`,
+      text,
+    });
   }
   return out;
 }
@@ -196,7 +216,10 @@ export const teradataAudit: AuditTrail = {
       if (!key) continue;
       const created = timeOf(row.create_timestamp);
       const altered = timeOf(row.last_alter_timestamp) ?? created;
-      const isCreate = !!created && (!filter.since || created >= filter.since) && (!altered || altered.getTime() === created.getTime());
+      const isCreate =
+        !!created &&
+        (!filter.since || created >= filter.since) &&
+        (!altered || altered.getTime() === created.getTime());
       events.push({
         at: (altered ?? created ?? new Date(0)).toISOString(),
         role: String((isCreate ? row.creator_name : row.last_alter_name) ?? row.creator_name ?? '').trim(),

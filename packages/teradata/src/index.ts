@@ -10,7 +10,13 @@ export type { TeradataParseOptions, StatementClass } from './teradata-parser';
 export { normalizeName, quoteIdent, qualify, quoteString, RESERVED_WORDS } from './teradata-identifiers';
 export { expandPlaceholders } from './placeholders';
 
-export type { TeradataDriver, TeradataDriverName, TeradataSession, TeradataResult, TeradataResultSet } from './driver/driver';
+export type {
+  TeradataDriver,
+  TeradataDriverName,
+  TeradataSession,
+  TeradataResult,
+  TeradataResultSet,
+} from './driver/driver';
 export { ESCAPE } from './driver/driver';
 export { loadDriver, DRIVER_INSTALL, isDriverName } from './driver/load-driver';
 export { teradatasqlDriver, TERADATASQL_PARAMETERS } from './driver/teradatasql-driver';
@@ -58,7 +64,14 @@ export type { ObjectChange, ObjectChangeOptions, PreparePlanOptions, TableBackup
 
 export { normalizeDefinition, compareDefinitions, tableAttributesFromSql } from './teradata-normalize';
 export type { NormalizeOptions, DefinitionComparison, TeradataTableAttributes } from './teradata-normalize';
-export { introspect, listChangedObjects, formatDbcTimestamp, objectsQuery, columnsQuery, primaryIndexQuery } from './teradata-introspector';
+export {
+  introspect,
+  listChangedObjects,
+  formatDbcTimestamp,
+  objectsQuery,
+  columnsQuery,
+  primaryIndexQuery,
+} from './teradata-introspector';
 export type {
   TeradataObject,
   TeradataAttributes,

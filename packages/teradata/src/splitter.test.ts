@@ -87,7 +87,9 @@ CREATE VIEW sales.v AS SELECT 1 AS one;`;
   });
 
   it('treats BEGIN/END as plain words outside routines (BT/ET, logging statements)', () => {
-    expect(sqls('BEGIN TRANSACTION; END TRANSACTION; BEGIN QUERY LOGGING ON ALL; SELECT CASE WHEN 1=1 THEN 1 END;')).toEqual([
+    expect(
+      sqls('BEGIN TRANSACTION; END TRANSACTION; BEGIN QUERY LOGGING ON ALL; SELECT CASE WHEN 1=1 THEN 1 END;'),
+    ).toEqual([
       'BEGIN TRANSACTION',
       'END TRANSACTION',
       'BEGIN QUERY LOGGING ON ALL',

@@ -46,7 +46,12 @@ export function isSignificant(t: Token): boolean {
 }
 
 function syntaxError(message: string, file: string, line: number, column: number, hint?: string): DbeeError {
-  return new DbeeError(message, { code: 'SQL_SYNTAX', location: { file, line, column }, hint, details: { file, line, column } });
+  return new DbeeError(message, {
+    code: 'SQL_SYNTAX',
+    location: { file, line, column },
+    hint,
+    details: { file, line, column },
+  });
 }
 
 const WORD_START = /[\p{L}_$#@]/u;
@@ -103,7 +108,8 @@ export function tokenize(text: string, file: string): Token[] {
     }
     if (c === '/' && text[i + 1] === '*') {
       const close = text.indexOf('*/', i + 2);
-      if (close < 0) throw syntaxError('unterminated comment: "/*" has no closing "*/"', file, line, start - lineStart + 1);
+      if (close < 0)
+        throw syntaxError('unterminated comment: "/*" has no closing "*/"', file, line, start - lineStart + 1);
       i = close + 2;
       push('block-comment', start, i);
       advanceLines(start, i);
@@ -116,8 +122,13 @@ export function tokenize(text: string, file: string): Token[] {
         const q = text.indexOf(c, k);
         if (q < 0) {
           const what = c === "'" ? 'string literal' : 'quoted identifier';
-          throw syntaxError(`unterminated ${what}: ${c} has no closing ${c}`, file, line, start - lineStart + 1,
-            c === "'" ? "write a quote inside a string as ''" : 'write a double quote inside a quoted name as ""');
+          throw syntaxError(
+            `unterminated ${what}: ${c} has no closing ${c}`,
+            file,
+            line,
+            start - lineStart + 1,
+            c === "'" ? "write a quote inside a string as ''" : 'write a double quote inside a quoted name as ""',
+          );
         }
         if (text[q + 1] === c) {
           k = q + 2;
@@ -126,7 +137,10 @@ export function tokenize(text: string, file: string): Token[] {
         i = q + 1;
         break;
       }
-      const inner = text.slice(start + 1, i - 1).split(c + c).join(c);
+      const inner = text
+        .slice(start + 1, i - 1)
+        .split(c + c)
+        .join(c);
       push(c === "'" ? 'string' : 'quoted', start, i, c === '"' ? inner.toUpperCase() : inner);
       advanceLines(start, i);
       atBoundary = false;

@@ -24,22 +24,59 @@ type Planned = { steps: RenderedStep[] } | { migration: string[] };
  * - **View, macro, procedure, function, trigger written with CREATE**: the `REPLACE` of the new text; the runner
  *   captures the old one as the reverse.
  */
-export async function planChange(conn: Connection, object: { key: ObjectKey; statements: string[]; stamp: string }): Promise<Planned> {
+export async function planChange(
+  conn: Connection,
+  object: { key: ObjectKey; statements: string[]; stamp: string },
+): Promise<Planned> {
   const { key, statements, stamp } = object;
   const id = formatKey(key);
-  const step = (part: Omit<RenderedStep, 'key' | 'objectKey' | 'transactional'>): RenderedStep => ({ key: id, objectKey: key, transactional: true, ...part });
+  const step = (part: Omit<RenderedStep, 'key' | 'objectKey' | 'transactional'>): RenderedStep => ({
+    key: id,
+    objectKey: key,
+    transactional: true,
+    ...part,
+  });
   if (REPLACEABLE_KINDS.has(key.kind)) {
-    return { steps: [step({ action: 'replace', statements: statements.map((s, i) => (i === 0 ? toReplace(s) : s)), reverse: null, hazards: [] })] };
+    return {
+      steps: [
+        step({
+          action: 'replace',
+          statements: statements.map((s, i) => (i === 0 ? toReplace(s) : s)),
+          reverse: null,
+          hazards: [],
+        }),
+      ],
+    };
   }
   if (key.kind === 'join-index' || key.kind === 'hash-index') {
     const live = await showDefinition(conn, key);
     const [create, ...rest] = statements;
-    if (!live || !create) return { migration: [`${key.kind} ${qualifiedName(key)} is in the ledger but not on the target`] };
+    if (!live || !create)
+      return { migration: [`${key.kind} ${qualifiedName(key)} is in the ledger but not on the target`] };
     const liveCreate = definitionStatements(live)[0] ?? live;
     const same = compareDefinitions(create, liveCreate).equal;
-    const hazards: Hazard[] = [{ kind: 'index-build', message: `builds ${key.kind.replace('-', ' ')} ${qualifiedName(key)} again from its tables` }];
-    const rebuild = same ? [] : [step({ action: 'alter', statements: [renderDrop(key), create], reverse: [renderDrop(key), liveCreate], hazards })];
-    return { steps: [...rebuild, ...(rest.length ? [step({ action: 'alter', statements: rest, reverse: [], hazards: [] })] : [])] };
+    const hazards: Hazard[] = [
+      {
+        kind: 'index-build',
+        message: `builds ${key.kind.replace('-', ' ')} ${qualifiedName(key)} again from its tables`,
+      },
+    ];
+    const rebuild = same
+      ? []
+      : [
+          step({
+            action: 'alter',
+            statements: [renderDrop(key), create],
+            reverse: [renderDrop(key), liveCreate],
+            hazards,
+          }),
+        ];
+    return {
+      steps: [
+        ...rebuild,
+        ...(rest.length ? [step({ action: 'alter', statements: rest, reverse: [], hazards: [] })] : []),
+      ],
+    };
   }
   if (key.kind !== 'table') return { migration: [`a ${key.kind} cannot be changed in place on Teradata`] };
   const live = await showDefinition(conn, key);
@@ -49,33 +86,56 @@ export async function planChange(conn: Connection, object: { key: ObjectKey; sta
   const comments = statements.filter((s) => firstWord(s) === 'COMMENT');
   const rerun = statements.filter((s) => ['COLLECT', 'GRANT', 'REVOKE'].includes(firstWord(s)));
   const other = statements.filter((s) => !['CREATE', 'COMMENT', 'COLLECT', 'GRANT', 'REVOKE'].includes(firstWord(s)));
-  for (const s of other) migration.push(`statement "${s.replace(/\s+/g, ' ').slice(0, 60)}..." (a table file's other statements run once, when the table is created)`);
+  for (const s of other)
+    migration.push(
+      `statement "${s.replace(/\s+/g, ' ').slice(0, 60)}..." (a table file's other statements run once, when the table is created)`,
+    );
   if (creates.length !== 1) migration.push('a table file must hold one CREATE TABLE');
   if (migration.length) return { migration };
   const liveCreate = definitionStatements(live)[0] ?? live;
   // A source that leaves SET/MULTISET to the session's mode gets the target's (the mode is not known here).
   const kind = /^\s*CREATE\s+(?:(?:GLOBAL\s+TEMPORARY|VOLATILE)\s+)?(SET|MULTISET)\s+/i.exec(liveCreate)?.[1];
-  const create = kind && !/^\s*CREATE\s+(?:\w+\s+)*?(SET|MULTISET)\s+TABLE\b/i.test(creates[0]!) ? creates[0]!.replace(/^(\s*CREATE\s+(?:(?:GLOBAL\s+TEMPORARY|VOLATILE)\s+)?)/i, `$1${kind.toUpperCase()} `) : creates[0]!;
+  const create =
+    kind && !/^\s*CREATE\s+(?:\w+\s+)*?(SET|MULTISET)\s+TABLE\b/i.test(creates[0]!)
+      ? creates[0]!.replace(/^(\s*CREATE\s+(?:(?:GLOBAL\s+TEMPORARY|VOLATILE)\s+)?)/i, `$1${kind.toUpperCase()} `)
+      : creates[0]!;
   const source = tableModel(create);
   const target = tableModel(liveCreate);
-  if (!source || !target) return { migration: ['the CREATE TABLE could not be read (CREATE TABLE ... AS is created once: write a migration to change it)'] };
-  const diff = diffTables(source, target, { backupName: qualify(normalizeName(key.schema), backupNameFromStamp(key.name, stamp)) });
+  if (!source || !target)
+    return {
+      migration: [
+        'the CREATE TABLE could not be read (CREATE TABLE ... AS is created once: write a migration to change it)',
+      ],
+    };
+  const diff = diffTables(source, target, {
+    backupName: qualify(normalizeName(key.schema), backupNameFromStamp(key.name, stamp)),
+  });
   if (diff.needsMigration.length) return { migration: diff.needsMigration };
   // "You cannot drop indexed columns from a table without first dropping the index on those columns" (SQL Data
   // Definition Language Detailed Topics, "Dropping Columns From a Table"): a join or hash index that reads a dropped
   // column must change first, which only a migration can order.
-  const dropped = target.columns.filter((c) => !source.columns.some((x) => x.name === c.name)).map((c) => c.name.replace(/"/g, '').toUpperCase());
+  const dropped = target.columns
+    .filter((c) => !source.columns.some((x) => x.name === c.name))
+    .map((c) => c.name.replace(/"/g, '').toUpperCase());
   if (dropped.length) {
     for (const d of await tableDependents(conn, key)) {
       if (d.key.kind === 'trigger') continue;
-      const used = dropped.filter((c) => tokenize(d.definition, '<dependent>').some((t) => (t.type === 'word' || t.type === 'quoted') && t.value === c));
-      if (used.length) migration.push(`column ${used.join(', ')} is read by ${d.key.kind} ${qualifiedName(d.key)}, which must change first`);
+      const used = dropped.filter((c) =>
+        tokenize(d.definition, '<dependent>').some((t) => (t.type === 'word' || t.type === 'quoted') && t.value === c),
+      );
+      if (used.length)
+        migration.push(
+          `column ${used.join(', ')} is read by ${d.key.kind} ${qualifiedName(d.key)}, which must change first`,
+        );
     }
     if (migration.length) return { migration };
   }
-  const steps = diff.alters.map((a) => step({ action: 'alter', statements: a.statements, reverse: a.reverse, hazards: a.hazards }));
+  const steps = diff.alters.map((a) =>
+    step({ action: 'alter', statements: a.statements, reverse: a.reverse, hazards: a.hazards }),
+  );
   const changedComments = await commentChanges(conn, key, comments);
-  for (const c of changedComments) steps.push(step({ action: 'alter', statements: [c.statement], reverse: [c.reverse], hazards: [] }));
+  for (const c of changedComments)
+    steps.push(step({ action: 'alter', statements: [c.statement], reverse: [c.reverse], hazards: [] }));
   if (rerun.length) steps.push(step({ action: 'alter', statements: rerun, reverse: [], hazards: [] }));
   return { steps };
 }
@@ -90,15 +150,24 @@ function firstWord(sql: string): string {
  * `COMMENT ON COLUMN t.c [AS|IS] '...'` (Teradata Vantage SQL Data Definition Language, COMMENT (Comment-Placing
  * Form)); the target's comments are `DBC.TablesV.CommentString` and `DBC.ColumnsV.CommentString` (Data Dictionary).
  */
-async function commentChanges(conn: Connection, key: ObjectKey, comments: string[]): Promise<{ statement: string; reverse: string }[]> {
+async function commentChanges(
+  conn: Connection,
+  key: ObjectKey,
+  comments: string[],
+): Promise<{ statement: string; reverse: string }[]> {
   if (!comments.length) return [];
   const params = [normalizeName(key.schema), normalizeName(key.name)];
-  const table = await conn.query<{ comment_string: string | null }>('SELECT CommentString AS comment_string FROM DBC.TablesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?', params);
+  const table = await conn.query<{ comment_string: string | null }>(
+    'SELECT CommentString AS comment_string FROM DBC.TablesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?',
+    params,
+  );
   const columns = await conn.query<{ column_name: string; comment_string: string | null }>(
     'SELECT ColumnName AS column_name, CommentString AS comment_string FROM DBC.ColumnsV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?',
     params,
   );
-  const liveColumn = new Map(columns.rows.map((r) => [String(r.column_name).trim().toUpperCase(), r.comment_string ?? '']));
+  const liveColumn = new Map(
+    columns.rows.map((r) => [String(r.column_name).trim().toUpperCase(), r.comment_string ?? '']),
+  );
   const out: { statement: string; reverse: string }[] = [];
   for (const statement of comments) {
     const words = tokenize(statement, '<comment>').filter(isSignificant);
@@ -106,7 +175,9 @@ async function commentChanges(conn: Connection, key: ObjectKey, comments: string
     const columnAt = words.findIndex((t) => t.type === 'word' && t.value === 'COLUMN');
     let column: string | null = null;
     if (columnAt >= 0) {
-      const names = words.slice(columnAt + 1).filter((t, i, all) => (t.type === 'word' || t.type === 'quoted') && (i === 0 || all[i - 1]!.text === '.'));
+      const names = words
+        .slice(columnAt + 1)
+        .filter((t, i, all) => (t.type === 'word' || t.type === 'quoted') && (i === 0 || all[i - 1]!.text === '.'));
       column = names[names.length - 1]?.value.toUpperCase() ?? null;
     }
     const old = column ? (liveColumn.get(column) ?? '') : (table.rows[0]?.comment_string ?? '');

@@ -6,7 +6,15 @@ import { createTeradataEngine } from './teradata-engine';
 import { createFakeConnection, fakeDriver, FakeTeradataSession } from '../testing/fake-connection';
 
 function env(connection: ResolvedEnvironment['connection'], name = 'test'): ResolvedEnvironment {
-  return { name, engine: 'teradata', connection, variables: { env: name }, gates: {}, deploy: {}, declaredAt: { file: 'dbee.yaml', line: 7 } };
+  return {
+    name,
+    engine: 'teradata',
+    connection,
+    variables: { env: name },
+    gates: {},
+    deploy: {},
+    declaredAt: { file: 'dbee.yaml', line: 7 },
+  };
 }
 
 async function rejection(p: Promise<unknown>): Promise<DbeeError> {
@@ -20,11 +28,34 @@ async function rejection(p: Promise<unknown>): Promise<DbeeError> {
 }
 
 describe('connection parameters', () => {
-  const accepted = new Set(['host', 'user', 'password', 'logmech', 'tmode', 'database', 'dbs_port', 'column_name', 'cop', 'logon_timeout']);
+  const accepted = new Set([
+    'host',
+    'user',
+    'password',
+    'logmech',
+    'tmode',
+    'database',
+    'dbs_port',
+    'column_name',
+    'cop',
+    'logon_timeout',
+  ]);
 
   it('converts every value to a string, renames port, drops dbee keys and asks for column names', () => {
     const params = toDriverParameters(
-      env({ host: 'td.example.com', user: 'etl', password: 's3cret', logmech: 'LDAP', tmode: 'TERA', database: 'DEV_SALES', port: 1025, cop: false, logon_timeout: 30, driver: 'teradatasql', ledgerDatabase: 'OPS_LEDGER' }),
+      env({
+        host: 'td.example.com',
+        user: 'etl',
+        password: 's3cret',
+        logmech: 'LDAP',
+        tmode: 'TERA',
+        database: 'DEV_SALES',
+        port: 1025,
+        cop: false,
+        logon_timeout: 30,
+        driver: 'teradatasql',
+        ledgerDatabase: 'OPS_LEDGER',
+      }),
       accepted,
       'teradatasql',
     );
@@ -43,13 +74,15 @@ describe('connection parameters', () => {
   });
 
   it('refuses keys the driver does not know, naming them (the driver would only say "Unable to parse JSON")', () => {
-    expect(() => toDriverParameters(env({ host: 'h', hots: 'x', request_timeout: 5 }), accepted, 'teradata-nodejs-driver')).toThrow(
-      /teradata-nodejs-driver does not accept the keys hots, request_timeout/,
-    );
+    expect(() =>
+      toDriverParameters(env({ host: 'h', hots: 'x', request_timeout: 5 }), accepted, 'teradata-nodejs-driver'),
+    ).toThrow(/teradata-nodejs-driver does not accept the keys hots, request_timeout/);
   });
 
   it('refuses driver trace logging, which would print the password', () => {
-    expect(() => toDriverParameters(env({ host: 'h', password: 'pw', log: 1 }), new Set([...accepted, 'log']), 'teradatasql')).toThrow(/driver logging is refused/);
+    expect(() =>
+      toDriverParameters(env({ host: 'h', password: 'pw', log: 1 }), new Set([...accepted, 'log']), 'teradatasql'),
+    ).toThrow(/driver logging is refused/);
   });
 
   it('requires host', () => {
@@ -57,7 +90,9 @@ describe('connection parameters', () => {
   });
 
   it('describes the target without the password', () => {
-    expect(describeTarget(env({ host: 'td', user: 'etl', password: 'pw', database: 'DEV' })).description).toBe('teradata://etl@td:1025/DEV (teradatasql)');
+    expect(describeTarget(env({ host: 'td', user: 'etl', password: 'pw', database: 'DEV' })).description).toBe(
+      'teradata://etl@td:1025/DEV (teradatasql)',
+    );
   });
 
   it('refuses an unknown driver name', () => {
@@ -84,14 +119,19 @@ describe('drivers', () => {
     const session = new FakeTeradataSession();
     const driver = fakeDriver(session);
     const engine = createTeradataEngine({ loadDriver: () => driver });
-    const conn = await engine.connect(env({ host: 'td', user: 'etl', password: 'pw', dbs_port: 1025 }), { workspaceRoot: '/w' });
+    const conn = await engine.connect(env({ host: 'td', user: 'etl', password: 'pw', dbs_port: 1025 }), {
+      workspaceRoot: '/w',
+    });
     expect(conn.description).toBe('teradata://etl@td:1025 (teradatasql)');
     expect(driver.lastParams).toMatchObject({ host: 'td', dbs_port: '1025', column_name: 'true' });
 
     const failing = createTeradataEngine({
-      loadDriver: () => fakeDriver(session, { connectError: { code: 8017, text: 'The UserId, Password or Account is invalid.' } }),
+      loadDriver: () =>
+        fakeDriver(session, { connectError: { code: 8017, text: 'The UserId, Password or Account is invalid.' } }),
     });
-    const e = await rejection(failing.connect(env({ host: 'td', user: 'etl', password: 'pw' }), { workspaceRoot: '/w' }));
+    const e = await rejection(
+      failing.connect(env({ host: 'td', user: 'etl', password: 'pw' }), { workspaceRoot: '/w' }),
+    );
     expect(e.code).toBe('CONNECTION_FAILED');
     expect(e.message).toContain('td:1025 as etl');
   });
@@ -131,11 +171,16 @@ describe('TeradataConnection', () => {
   it('maps errors with the statement attached', async () => {
     const conn = createFakeConnection(new FakeTeradataSession());
     const e = await rejection(conn.query('SHOW VIEW SALES.NOPE'));
-    expect(e).toMatchObject({ code: 'OBJECT_MISSING', details: { teradataCode: 3807, statement: 'SHOW VIEW SALES.NOPE' } });
+    expect(e).toMatchObject({
+      code: 'OBJECT_MISSING',
+      details: { teradataCode: 3807, statement: 'SHOW VIEW SALES.NOPE' },
+    });
   });
 
   it('commits a transaction with auto-commit off, and turns it back on', async () => {
-    const session = new FakeTeradataSession({ objects: { 'S.T': { tableKind: 'T', show: 'CREATE TABLE s.t (a INTEGER)' } } });
+    const session = new FakeTeradataSession({
+      objects: { 'S.T': { tableKind: 'T', show: 'CREATE TABLE s.t (a INTEGER)' } },
+    });
     const conn = createFakeConnection(session);
     await conn.transaction(async (tx) => {
       await tx.execute('INSERT INTO s.t VALUES (1)');
@@ -186,7 +231,7 @@ describe('TeradataConnection', () => {
 });
 
 describe('the real teradatasql driver', () => {
-  it('is loaded, and a closed port fails fast with dbee\'s own CONNECTION_FAILED', async () => {
+  it("is loaded, and a closed port fails fast with dbee's own CONNECTION_FAILED", async () => {
     const started = Date.now();
     const e = await rejection(
       connectTeradata(
@@ -208,8 +253,12 @@ describe('the real teradatasql driver', () => {
     expect(e.code).toBe('CONNECTION_FAILED');
     expect(e.details.driver).toBe('teradatasql');
     expect(e.details.driverVersion).toBe('20.0.55');
-    expect(e.details.firstLine).toMatch(/^\[Version 20\.0\.55\] \[Session 0\] \[Teradata SQL Driver\] Failed to connect to 127\.0\.0\.1$/);
-    expect(e.message).toMatch(/^cannot connect to Teradata at 127\.0\.0\.1:1 as dbee: Failed to connect to 127\.0\.0\.1/);
+    expect(e.details.firstLine).toMatch(
+      /^\[Version 20\.0\.55\] \[Session 0\] \[Teradata SQL Driver\] Failed to connect to 127\.0\.0\.1$/,
+    );
+    expect(e.message).toMatch(
+      /^cannot connect to Teradata at 127\.0\.0\.1:1 as dbee: Failed to connect to 127\.0\.0\.1/,
+    );
     expect(e.message).toMatch(/connection refused/);
     expect(JSON.stringify({ m: e.message, d: e.details, h: e.hint })).not.toContain('not-the-real-password');
     expect(elapsed).toBeLessThan(10_000);

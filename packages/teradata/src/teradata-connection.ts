@@ -10,7 +10,12 @@ import { mapTeradataError, type ErrorContext } from './teradata-errors';
  * - `lockTtlMinutes`: how long a lock row lives without a heartbeat (default 10).
  * - `port`: alias of `dbs_port`.
  */
-export const DBEE_CONNECTION_KEYS: ReadonlySet<string> = new Set(['driver', 'ledgerDatabase', 'lockTtlMinutes', 'port']);
+export const DBEE_CONNECTION_KEYS: ReadonlySet<string> = new Set([
+  'driver',
+  'ledgerDatabase',
+  'lockTtlMinutes',
+  'port',
+]);
 
 /** Keys whose values are secrets: never printed, and scrubbed from driver messages. */
 const SECRET_KEYS = ['password', 'logdata', 'oidc_token', 'http_proxy_password', 'https_proxy_password'];
@@ -69,7 +74,11 @@ export function secretsOf(connection: Record<string, string | number | boolean>)
  * reads result columns by name, not title). Unknown keys are refused here with their names, because the drivers
  * refuse them with only "Unable to parse JSON connection parameters".
  */
-export function toDriverParameters(environment: ResolvedEnvironment, accepted: ReadonlySet<string>, driver: string): Record<string, string> {
+export function toDriverParameters(
+  environment: ResolvedEnvironment,
+  accepted: ReadonlySet<string>,
+  driver: string,
+): Record<string, string> {
   const out: Record<string, string> = {};
   const unknown: string[] = [];
   for (const [key, value] of Object.entries(environment.connection)) {
@@ -115,7 +124,8 @@ export function toDriverParameters(environment: ResolvedEnvironment, accepted: R
 
 /** Convert a value read from the driver: BIGINT arrives as `bigint` (teradatasql) and becomes a number when safe. */
 function normalizeValue(v: unknown): unknown {
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   return v;
 }
 
@@ -149,7 +159,9 @@ export class TeradataConnection implements Connection {
     const failed = result.warnings?.find((w) => w.code === 5526);
     if (failed) {
       const spl = result.resultSets.flatMap((s) => s.rows.map((r) => String(r[0] ?? ''))).filter(Boolean);
-      const error = new Error(`[Teradata Database] [Error ${failed.code}] ${failed.text}${spl.length ? ' ' + spl.join('; ') : ''}`);
+      const error = new Error(
+        `[Teradata Database] [Error ${failed.code}] ${failed.text}${spl.length ? ' ' + spl.join('; ') : ''}`,
+      );
       throw mapTeradataError(error, { ...this.errorContext, statement: sql, phase: 'execute' });
     }
     return result;
@@ -225,7 +237,10 @@ export interface ConnectOptions {
 }
 
 /** Open a `TeradataConnection` to a resolved environment with the driver it names. */
-export async function connectTeradata(environment: ResolvedEnvironment, options: ConnectOptions = {}): Promise<TeradataConnection> {
+export async function connectTeradata(
+  environment: ResolvedEnvironment,
+  options: ConnectOptions = {},
+): Promise<TeradataConnection> {
   const target = describeTarget(environment);
   const driver = (options.loadDriver ?? loadDriver)(target.driver, { workspaceRoot: options.workspaceRoot });
   const params = toDriverParameters(environment, driver.acceptedParameters, driver.name);
@@ -244,4 +259,3 @@ export async function connectTeradata(environment: ResolvedEnvironment, options:
   }
   return new TeradataConnection(session, target.description, errorContext);
 }
-

@@ -61,7 +61,11 @@ async function apply(conn: TeradataConnection, statements: string[]): Promise<vo
 describe('planObjectChange: tables', () => {
   it('creates a missing table; the reverse drops it', async () => {
     const { conn } = fixture();
-    const c = await planObjectChange(conn, step({ ...table, name: 'NEW_T' }, ['CREATE MULTISET TABLE SALES.NEW_T (a INTEGER) PRIMARY INDEX (a)']), { ifExists: 'raise' });
+    const c = await planObjectChange(
+      conn,
+      step({ ...table, name: 'NEW_T' }, ['CREATE MULTISET TABLE SALES.NEW_T (a INTEGER) PRIMARY INDEX (a)']),
+      { ifExists: 'raise' },
+    );
     expect(c).toMatchObject({
       statements: ['CREATE MULTISET TABLE SALES.NEW_T (a INTEGER) PRIMARY INDEX (a)'],
       reverse: ['DROP TABLE SALES.NEW_T'],
@@ -96,12 +100,19 @@ describe('planObjectChange: tables', () => {
       'INSERT INTO SALES.ORDERS (ORDER_ID, CUSTOMER_ID) SELECT ORDER_ID, CUSTOMER_ID FROM SALES.ORDERS_BKP_20261121T103000',
       "COMMENT ON TABLE sales.orders IS 'orders'",
     ]);
-    expect(c.reverse).toEqual(['DROP TABLE SALES.ORDERS', 'RENAME TABLE SALES.ORDERS_BKP_20261121T103000 TO SALES.ORDERS']);
+    expect(c.reverse).toEqual([
+      'DROP TABLE SALES.ORDERS',
+      'RENAME TABLE SALES.ORDERS_BKP_20261121T103000 TO SALES.ORDERS',
+    ]);
     expect(c.backup).toEqual({ database: 'SALES', name: 'ORDERS_BKP_20261121T103000', of: 'table:SALES.ORDERS' });
     expect(c.notes).toContain('copies 2 surviving columns: ORDER_ID, CUSTOMER_ID');
 
     await apply(conn, c.statements);
-    expect([...session.catalog.keys()].sort()).toEqual(['SALES.ORDERS', 'SALES.ORDERS_BKP_20261121T103000', 'SALES.V_ORDERS']);
+    expect([...session.catalog.keys()].sort()).toEqual([
+      'SALES.ORDERS',
+      'SALES.ORDERS_BKP_20261121T103000',
+      'SALES.V_ORDERS',
+    ]);
     await apply(conn, c.reverse!);
     expect([...session.catalog.keys()].sort()).toEqual(['SALES.ORDERS', 'SALES.V_ORDERS']);
     expect(session.catalog.get('SALES.ORDERS')!.show).toBe(ORDERS_V1);
@@ -110,7 +121,9 @@ describe('planObjectChange: tables', () => {
   it('rename: when the CREATE fails after the RENAME, the partial undo renames the backup back', async () => {
     const { session, conn } = fixture();
     const broken = ORDERS_V2.replace('amount DECIMAL(18,2)', 'amount DECIMAL(18,2) BOGUS');
-    session.on((sql) => sql.includes('BOGUS'), { error: { code: 3706, text: "Syntax error: expected something between the word 'DECIMAL' and the word 'BOGUS'." } });
+    session.on((sql) => sql.includes('BOGUS'), {
+      error: { code: 3706, text: "Syntax error: expected something between the word 'DECIMAL' and the word 'BOGUS'." },
+    });
     const c = await planObjectChange(conn, step(table, [broken]), { ifExists: 'rename', now: NOW });
     let failedAt = -1;
     for (let i = 0; i < c.statements.length && failedAt < 0; i++) {
@@ -148,7 +161,11 @@ describe('planObjectChange: tables', () => {
 
   it('refuses when the name is taken by another kind of object', async () => {
     const { conn } = fixture();
-    await expect(planObjectChange(conn, step({ ...table, name: 'V_ORDERS' }, ['CREATE TABLE SALES.V_ORDERS (a INT)']), { ifExists: 'drop' })).rejects.toMatchObject({
+    await expect(
+      planObjectChange(conn, step({ ...table, name: 'V_ORDERS' }, ['CREATE TABLE SALES.V_ORDERS (a INT)']), {
+        ifExists: 'drop',
+      }),
+    ).rejects.toMatchObject({
       code: 'OBJECT_KIND_CONFLICT',
     });
   });
@@ -171,17 +188,33 @@ describe('planObjectChange: views, macros, procedures', () => {
   it('creates a new macro with REPLACE; the reverse drops it', async () => {
     const { conn } = fixture();
     const src = 'CREATE MACRO sales.m AS (SELECT 1;)';
-    const c = await planObjectChange(conn, step({ kind: 'macro', schema: 'SALES', name: 'M' }, [src]), { ifExists: 'raise' });
-    expect(c).toMatchObject({ statements: ['REPLACE MACRO sales.m AS (SELECT 1;)'], reverse: ['DROP MACRO SALES.M'], existed: false });
+    const c = await planObjectChange(conn, step({ kind: 'macro', schema: 'SALES', name: 'M' }, [src]), {
+      ifExists: 'raise',
+    });
+    expect(c).toMatchObject({
+      statements: ['REPLACE MACRO sales.m AS (SELECT 1;)'],
+      reverse: ['DROP MACRO SALES.M'],
+      existed: false,
+    });
   });
 
   it('expands {{var}} placeholders in the key and statements before looking at the database', async () => {
-    const session = new FakeTeradataSession({ objects: { 'DEV_SALES.V': { tableKind: 'V', show: 'REPLACE VIEW DEV_SALES.V AS SELECT 1 AS x' } } });
-    const conn = createFakeConnection(session);
-    const c = await planObjectChange(conn, step({ kind: 'view', schema: '{{env}}_SALES', name: 'v' }, ['REPLACE VIEW {{env}}_SALES.v AS SELECT 2 AS x'], 'replace'), {
-      ifExists: 'raise',
-      variables: { env: 'dev' },
+    const session = new FakeTeradataSession({
+      objects: { 'DEV_SALES.V': { tableKind: 'V', show: 'REPLACE VIEW DEV_SALES.V AS SELECT 1 AS x' } },
     });
+    const conn = createFakeConnection(session);
+    const c = await planObjectChange(
+      conn,
+      step(
+        { kind: 'view', schema: '{{env}}_SALES', name: 'v' },
+        ['REPLACE VIEW {{env}}_SALES.v AS SELECT 2 AS x'],
+        'replace',
+      ),
+      {
+        ifExists: 'raise',
+        variables: { env: 'dev' },
+      },
+    );
     expect(c.statements).toEqual(['REPLACE VIEW dev_SALES.v AS SELECT 2 AS x']);
     expect(c.reverse).toEqual(['REPLACE VIEW DEV_SALES.V AS SELECT 1 AS x']);
     expect(session.log.find((l) => l.sql.includes('DBC.TablesV'))!.params).toEqual(['DEV_SALES', 'V']);
@@ -209,15 +242,25 @@ describe('prepareTeradataPlan', () => {
       steps: [
         step(table, [ORDERS_V2], 'create', 1),
         step(view, ['REPLACE VIEW sales.v_orders AS SELECT order_id, amount FROM sales.orders'], 'replace', 2),
-        step({ kind: 'view', schema: 'SALES', name: 'V_NEW' }, ['CREATE VIEW sales.v_new AS SELECT 1 AS one'], 'create', 3),
+        step(
+          { kind: 'view', schema: 'SALES', name: 'V_NEW' },
+          ['CREATE VIEW sales.v_new AS SELECT 1 AS one'],
+          'create',
+          3,
+        ),
       ],
     };
-    const { plan: prepared, changes } = await prepareTeradataPlan(conn, plan, { ifExists: (s) => (s.objectKey.kind === 'table' ? 'rename' : 'raise'), now: NOW });
+    const { plan: prepared, changes } = await prepareTeradataPlan(conn, plan, {
+      ifExists: (s) => (s.objectKey.kind === 'table' ? 'rename' : 'raise'),
+      now: NOW,
+    });
     expect(changes.map((c) => c.existed)).toEqual([true, true, false]);
     for (const s of prepared.steps) await apply(conn, s.statements);
     expect(session.catalog.has('SALES.V_NEW')).toBe(true);
     for (const s of [...prepared.steps].reverse()) await apply(conn, s.reverse!);
-    expect(new Map([...session.catalog].map(([k, v]) => [k, v.show]))).toEqual(new Map([...before].map(([k, v]) => [k, v.show])));
+    expect(new Map([...session.catalog].map(([k, v]) => [k, v.show]))).toEqual(
+      new Map([...before].map(([k, v]) => [k, v.show])),
+    );
   });
 });
 
@@ -227,10 +270,15 @@ describe('planObjectChange: conflicts on REPLACE and tables under a join index (
   it('a view the step creates but that exists is a conflict although the source says REPLACE: raise refuses, rename and drop keep it', async () => {
     const { session, conn } = fixture();
     const src = 'REPLACE VIEW SALES.V_ORDERS AS SELECT ORDER_ID, CUSTOMER_ID FROM SALES.ORDERS';
-    await expect(planObjectChange(conn, created(view, src), { ifExists: 'raise' })).rejects.toMatchObject({ code: 'OBJECT_EXISTS' });
+    await expect(planObjectChange(conn, created(view, src), { ifExists: 'raise' })).rejects.toMatchObject({
+      code: 'OBJECT_EXISTS',
+    });
     const renamed = await planObjectChange(conn, created(view, src), { ifExists: 'rename', now: NOW });
     expect(renamed.statements).toEqual(['RENAME VIEW SALES.V_ORDERS TO SALES.V_ORDERS_BKP_20261121T103000', src]);
-    expect(renamed.reverse).toEqual(['DROP VIEW SALES.V_ORDERS', 'RENAME VIEW SALES.V_ORDERS_BKP_20261121T103000 TO SALES.V_ORDERS']);
+    expect(renamed.reverse).toEqual([
+      'DROP VIEW SALES.V_ORDERS',
+      'RENAME VIEW SALES.V_ORDERS_BKP_20261121T103000 TO SALES.V_ORDERS',
+    ]);
     const dropped = await planObjectChange(conn, created(view, src), { ifExists: 'drop' });
     expect(dropped.statements).toEqual(['DROP VIEW SALES.V_ORDERS', src]);
     // The reverse is the SHOW text it replaced.
@@ -245,8 +293,18 @@ describe('planObjectChange: conflicts on REPLACE and tables under a join index (
     const ji = 'CREATE JOIN INDEX SALES.JI AS SELECT ORDER_ID, CUSTOMER_ID FROM SALES.ORDERS PRIMARY INDEX (ORDER_ID)';
     await session.run(ji);
     const c = await planObjectChange(conn, step(table, [ORDERS_V2]), { ifExists: 'rename', now: NOW });
-    expect(c.statements).toEqual(['DROP JOIN INDEX SALES.JI', 'RENAME TABLE SALES.ORDERS TO SALES.ORDERS_BKP_20261121T103000', ORDERS_V2, ji]);
-    expect(c.reverse).toEqual(['DROP JOIN INDEX SALES.JI', 'DROP TABLE SALES.ORDERS', 'RENAME TABLE SALES.ORDERS_BKP_20261121T103000 TO SALES.ORDERS', ji]);
+    expect(c.statements).toEqual([
+      'DROP JOIN INDEX SALES.JI',
+      'RENAME TABLE SALES.ORDERS TO SALES.ORDERS_BKP_20261121T103000',
+      ORDERS_V2,
+      ji,
+    ]);
+    expect(c.reverse).toEqual([
+      'DROP JOIN INDEX SALES.JI',
+      'DROP TABLE SALES.ORDERS',
+      'RENAME TABLE SALES.ORDERS_BKP_20261121T103000 TO SALES.ORDERS',
+      ji,
+    ]);
     await apply(conn, c.statements);
     await apply(conn, c.reverse!);
     expect(session.catalog.get('SALES.ORDERS')!.show).toBe(ORDERS_V1);

@@ -109,12 +109,19 @@ interface LiveObject {
 /** What exists at `key` in DBC (one catalog lookup), or null. */
 export async function lookupObject(conn: Connection, key: ObjectKey): Promise<LiveObject | null> {
   if (key.kind === 'database' || key.kind === 'user') {
-    const r = await conn.query<{ db_kind: string }>('SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?', [normalizeName(key.name)]);
+    const r = await conn.query<{ db_kind: string }>(
+      'SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?',
+      [normalizeName(key.name)],
+    );
     const row = r.rows[0];
-    return row ? { kind: String(row.db_kind).trim() === 'U' ? 'user' : 'database', code: String(row.db_kind).trim() } : null;
+    return row
+      ? { kind: String(row.db_kind).trim() === 'U' ? 'user' : 'database', code: String(row.db_kind).trim() }
+      : null;
   }
   if (key.kind === 'role') {
-    const r = await conn.query('SELECT RoleName AS role_name FROM DBC.RoleInfoV WHERE UPPER(RoleName) = ?', [normalizeName(key.name)]);
+    const r = await conn.query('SELECT RoleName AS role_name FROM DBC.RoleInfoV WHERE UPPER(RoleName) = ?', [
+      normalizeName(key.name),
+    ]);
     return r.rows.length ? { kind: 'role', code: 'role' } : null;
   }
   const r = await conn.query<{ table_kind: string }>(
@@ -164,26 +171,42 @@ export async function tableDependents(conn: Connection, key: ObjectKey): Promise
   const found = new Map<string, ObjectKey>();
   const add = (kind: ObjectKind, rows: { db: unknown; name: unknown }[]) => {
     for (const r of rows) {
-      const k: ObjectKey = { kind, schema: String(r.db).trim().toUpperCase(), name: String(r.name).trim().toUpperCase() };
+      const k: ObjectKey = {
+        kind,
+        schema: String(r.db).trim().toUpperCase(),
+        name: String(r.name).trim().toUpperCase(),
+      };
       found.set(formatKey(k), k);
     }
   };
-  const ji = await conn.query<{ db: unknown; name: unknown }>('SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.JoinIndicesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?', params);
+  const ji = await conn.query<{ db: unknown; name: unknown }>(
+    'SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.JoinIndicesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?',
+    params,
+  );
   add('join-index', ji.rows);
-  const hi = await conn.query<{ db: unknown; name: unknown }>('SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.HashIndicesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?', params);
+  const hi = await conn.query<{ db: unknown; name: unknown }>(
+    'SELECT IndexDatabaseName AS db, IndexName AS name FROM DBC.HashIndicesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?',
+    params,
+  );
   add('hash-index', hi.rows);
-  const tr = await conn.query<{ db: unknown; name: unknown }>('SELECT DatabaseName AS db, TriggerName AS name FROM DBC.TriggersV WHERE UPPER(SubjectTableDataBaseName) = ? AND UPPER(TableName) = ?', params);
+  const tr = await conn.query<{ db: unknown; name: unknown }>(
+    'SELECT DatabaseName AS db, TriggerName AS name FROM DBC.TriggersV WHERE UPPER(SubjectTableDataBaseName) = ? AND UPPER(TableName) = ?',
+    params,
+  );
   add('trigger', tr.rows);
   const out: TableDependent[] = [];
   for (const k of found.values()) {
     const text = await captureDefinition(conn, k);
     const definition = text ? definitionStatements(text)[0] : undefined;
     if (!definition) {
-      throw new DbeeError(`${k.kind} ${qualifiedName(k)} is defined on ${qualifiedName(key)}, but SHOW returned no definition for it, so dbee cannot create it again`, {
-        code: 'DEPENDENT_UNKNOWN',
-        hint: `drop ${qualifiedName(k)} yourself (and create it again after the deployment), or give dbee's user the rights to SHOW it`,
-        exitCode: ExitCode.invalid,
-      });
+      throw new DbeeError(
+        `${k.kind} ${qualifiedName(k)} is defined on ${qualifiedName(key)}, but SHOW returned no definition for it, so dbee cannot create it again`,
+        {
+          code: 'DEPENDENT_UNKNOWN',
+          hint: `drop ${qualifiedName(k)} yourself (and create it again after the deployment), or give dbee's user the rights to SHOW it`,
+          exitCode: ExitCode.invalid,
+        },
+      );
     }
     out.push({ key: k, definition });
   }
@@ -213,7 +236,11 @@ function expandKey(key: ObjectKey, variables: Record<string, string> | undefined
 function definingStatement(statements: string[], key: ObjectKey): { index: number; kind: ObjectKind | null } {
   for (let i = 0; i < statements.length; i++) {
     const parsed = parseTeradata(statements[i]!, '<plan step>', { searchPath: key.schema ? [key.schema] : [] })[0];
-    if (parsed?.key && (parsed.action === 'create' || parsed.action === 'create-or-replace') && parsed.key.name === normalizeName(key.name)) {
+    if (
+      parsed?.key &&
+      (parsed.action === 'create' || parsed.action === 'create-or-replace') &&
+      parsed.key.name === normalizeName(key.name)
+    ) {
       return { index: i, kind: parsed.key.kind };
     }
   }
@@ -234,13 +261,25 @@ function definingStatement(statements: string[], key: ObjectKey): { index: numbe
  *   Join and hash indexes hold no rows of their own, so `rename` and `drop` both drop and recreate them.
  * - database, user, role: created when missing (reverse `DROP`), left unchanged when they exist.
  */
-export async function planObjectChange(conn: Connection, step: PlanStep, options: ObjectChangeOptions): Promise<ObjectChange> {
+export async function planObjectChange(
+  conn: Connection,
+  step: PlanStep,
+  options: ObjectChangeOptions,
+): Promise<ObjectChange> {
   const vars = options.variables;
   const key = expandKey(step.objectKey, vars);
   const statements = step.statements.map((s) => (vars ? expandPlaceholders(s, vars) : s));
   const passThrough = (): ObjectChange => {
     const reverse = step.reverse ? step.reverse.map((s) => (vars ? expandPlaceholders(s, vars) : s)) : null;
-    return { statements, reverse, undo: null, previousDefinition: null, existed: step.action !== 'create', dataLoss: false, notes: [] };
+    return {
+      statements,
+      reverse,
+      undo: null,
+      previousDefinition: null,
+      existed: step.action !== 'create',
+      dataLoss: false,
+      notes: [],
+    };
   };
   if (step.action === 'drop') return planDrop(conn, key, statements);
   if (step.action !== 'create' && step.action !== 'replace') return passThrough();
@@ -255,15 +294,28 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
   const name = `${kind} ${qualifiedName(key)}`;
   const target = { ...key, kind };
 
-  if (live && live.kind !== kind && !(kind === 'user' && live.kind === 'database') && !(kind === 'database' && live.kind === 'user')) {
-    throw new DbeeError(`${qualifiedName(key)} exists as a ${live.kind} (TableKind ${live.code}) but the source defines a ${kind}`, {
-      code: 'OBJECT_KIND_CONFLICT',
-      hint: `drop or rename the existing ${live.kind} yourself, or rename the object in the source`,
-      exitCode: ExitCode.invalid,
-      details: { key: formatKey(key), live: live.kind, source: kind },
-    });
+  if (
+    live &&
+    live.kind !== kind &&
+    !(kind === 'user' && live.kind === 'database') &&
+    !(kind === 'database' && live.kind === 'user')
+  ) {
+    throw new DbeeError(
+      `${qualifiedName(key)} exists as a ${live.kind} (TableKind ${live.code}) but the source defines a ${kind}`,
+      {
+        code: 'OBJECT_KIND_CONFLICT',
+        hint: `drop or rename the existing ${live.kind} yourself, or rename the object in the source`,
+        exitCode: ExitCode.invalid,
+        details: { key: formatKey(key), live: live.kind, source: kind },
+      },
+    );
   }
-  const facts = (existed: boolean, previousDefinition: string | null = null, notes: string[] = []) => ({ existed, previousDefinition, dataLoss: false, notes });
+  const facts = (existed: boolean, previousDefinition: string | null = null, notes: string[] = []) => ({
+    existed,
+    previousDefinition,
+    dataLoss: false,
+    notes,
+  });
 
   const refuseExisting = () =>
     new DbeeError(`${name} already exists`, {
@@ -283,15 +335,28 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
       if (options.ifExists === 'rename') {
         const bkp = backupName(key.name, options.now ?? new Date());
         const change = build(
-          [[renderRename(target, bkp), [`RENAME ${kindKeyword(kind)} ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`]], [toReplace(definition), [renderDrop(target)]], ...extras],
+          [
+            [
+              renderRename(target, bkp),
+              [`RENAME ${kindKeyword(kind)} ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`],
+            ],
+            [toReplace(definition), [renderDrop(target)]],
+            ...extras,
+          ],
           facts(true, previous, [`${name} renamed to ${bkp}`]),
         );
         return { ...change, backup: { database: key.schema, name: bkp, of: formatKey(target) } };
       }
-      return build([[renderDrop(target), replaced], [toReplace(definition), [renderDrop(target)]], ...extras], facts(true, previous, [`${name} is dropped and created again`]));
+      return build(
+        [[renderDrop(target), replaced], [toReplace(definition), [renderDrop(target)]], ...extras],
+        facts(true, previous, [`${name} is dropped and created again`]),
+      );
     }
     const undo = live ? (previous ? definitionStatements(previous).map(toReplace) : null) : [renderDrop(target)];
-    return build([[toReplace(definition), undo], ...extras], facts(!!live, previous, live && !previous ? [`SHOW returned nothing for ${name}: no reverse`] : []));
+    return build(
+      [[toReplace(definition), undo], ...extras],
+      facts(!!live, previous, live && !previous ? [`SHOW returned nothing for ${name}: no reverse`] : []),
+    );
   }
 
   if (kind === 'database' || kind === 'user' || kind === 'role') {
@@ -312,7 +377,10 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
       const bkp = backupName(key.name, options.now ?? new Date());
       const out: Undoable[] = [
         ...dropDependents,
-        [renderRename(target, bkp), [`RENAME TABLE ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`]],
+        [
+          renderRename(target, bkp),
+          [`RENAME TABLE ${qualifiedName({ ...target, name: bkp })} TO ${qualifiedName(target)}`],
+        ],
         [definition, [renderDrop(target)]],
       ];
       const notes: string[] = [`${name} renamed to ${bkp}`];
@@ -325,15 +393,32 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
           if (surviving.length) {
             // Undone by dropping the new table.
             out.push([renderCopyData(target, bkp, surviving), []]);
-            notes.push(`copies ${surviving.length} surviving column${surviving.length > 1 ? 's' : ''}: ${surviving.join(', ')}`);
+            notes.push(
+              `copies ${surviving.length} surviving column${surviving.length > 1 ? 's' : ''}: ${surviving.join(', ')}`,
+            );
           } else notes.push('copyData skipped: no column survives');
         }
       }
-      return { ...build([...out, ...extras, ...createDependents], facts(true, previous, notes)), backup: { database: key.schema, name: bkp, of: formatKey(target) } };
+      return {
+        ...build([...out, ...extras, ...createDependents], facts(true, previous, notes)),
+        backup: { database: key.schema, name: bkp, of: formatKey(target) },
+      };
     }
     const change = build(
-      [...dropDependents, [renderDrop(target), previous ? definitionStatements(previous) : null], [definition, [renderDrop(target)]], ...extras, ...createDependents],
-      facts(true, previous, kind === 'table' ? [`${name} is dropped and recreated: its rows are lost`] : [`${name} is dropped and recreated`]),
+      [
+        ...dropDependents,
+        [renderDrop(target), previous ? definitionStatements(previous) : null],
+        [definition, [renderDrop(target)]],
+        ...extras,
+        ...createDependents,
+      ],
+      facts(
+        true,
+        previous,
+        kind === 'table'
+          ? [`${name} is dropped and recreated: its rows are lost`]
+          : [`${name} is dropped and recreated`],
+      ),
     );
     return { ...change, dataLoss: kind === 'table' };
   }
@@ -341,7 +426,10 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
   // Secondary indexes and anything else: created as written; a secondary index is undone by dropping it.
   const parsed = parseTeradata(definition, '<plan step>', { searchPath: key.schema ? [key.schema] : [] })[0];
   if (kind === 'index' && parsed?.key) {
-    return build([[definition, [renderDrop(parsed.key, indexColumnsOf(definition, parsed.key.name))]], ...extras], facts(!!live));
+    return build(
+      [[definition, [renderDrop(parsed.key, indexColumnsOf(definition, parsed.key.name))]], ...extras],
+      facts(!!live),
+    );
   }
   return { ...passThrough(), existed: !!live };
 }
@@ -349,7 +437,10 @@ export async function planObjectChange(conn: Connection, step: PlanStep, options
 /** A statement and the statements that undo it (null: cannot be undone). */
 type Undoable = [statement: string, undo: string[] | null];
 
-function build(pairs: Undoable[], rest: Pick<ObjectChange, 'existed' | 'previousDefinition' | 'dataLoss' | 'notes'>): ObjectChange {
+function build(
+  pairs: Undoable[],
+  rest: Pick<ObjectChange, 'existed' | 'previousDefinition' | 'dataLoss' | 'notes'>,
+): ObjectChange {
   const undo = pairs.map((p) => p[1]);
   return { statements: pairs.map((p) => p[0]), reverse: reverseOf(undo, undo.length), undo, ...rest };
 }
@@ -380,7 +471,10 @@ async function planDrop(conn: Connection, key: ObjectKey, statements: string[]):
   const previous = await captureDefinition(conn, key);
   const isTable = key.kind === 'table';
   // A dropped table's rows cannot come back; its structure can, but an empty table is not an undo.
-  const reverse = previous && !isTable ? definitionStatements(previous).map((s) => (REPLACEABLE_KINDS.has(key.kind) ? toReplace(s) : s)) : null;
+  const reverse =
+    previous && !isTable
+      ? definitionStatements(previous).map((s) => (REPLACEABLE_KINDS.has(key.kind) ? toReplace(s) : s))
+      : null;
   // Teradata refuses to drop a table with join indexes, hash indexes or triggers on it: they go first (and cannot
   // come back without the table), and the plan says so.
   const dependents = isTable && previous ? await tableDependents(conn, key) : [];
@@ -391,7 +485,10 @@ async function planDrop(conn: Connection, key: ObjectKey, statements: string[]):
     previousDefinition: previous,
     existed: previous !== null,
     dataLoss: isTable,
-    notes: [...(previous ? [] : [`${key.kind} ${qualifiedName(key)} does not exist`]), ...dependents.map((d) => `${d.key.kind} ${qualifiedName(d.key)} is defined on it: dropped first`)],
+    notes: [
+      ...(previous ? [] : [`${key.kind} ${qualifiedName(key)} does not exist`]),
+      ...dependents.map((d) => `${d.key.kind} ${qualifiedName(d.key)} is defined on it: dropped first`),
+    ],
   };
 }
 
@@ -406,7 +503,11 @@ export interface PreparePlanOptions extends Omit<ObjectChangeOptions, 'ifExists'
  * statements and reverses are exact for this database (and can be exported with `toBteq`). A `raise` conflict
  * fails here, with nothing applied yet.
  */
-export async function prepareTeradataPlan(conn: Connection, plan: Plan, options: PreparePlanOptions): Promise<{ plan: Plan; changes: ObjectChange[] }> {
+export async function prepareTeradataPlan(
+  conn: Connection,
+  plan: Plan,
+  options: PreparePlanOptions,
+): Promise<{ plan: Plan; changes: ObjectChange[] }> {
   const changes: ObjectChange[] = [];
   const steps: PlanStep[] = [];
   for (const step of plan.steps) {

@@ -8,7 +8,15 @@ import { parseTeradata } from './teradata-parser';
 import { fakeDriver, FakeTeradataSession } from '../testing/fake-connection';
 
 function env(connection: ResolvedEnvironment['connection']): ResolvedEnvironment {
-  return { name: 'test', engine: 'teradata', connection, variables: { env: 'test' }, gates: {}, deploy: {}, declaredAt: { file: 'dbee.yaml' } };
+  return {
+    name: 'test',
+    engine: 'teradata',
+    connection,
+    variables: { env: 'test' },
+    gates: {},
+    deploy: {},
+    declaredAt: { file: 'dbee.yaml' },
+  };
 }
 
 describe('createTeradataEngine', () => {
@@ -30,20 +38,31 @@ describe('createTeradataEngine', () => {
     // worker may already hold the driver (a test of the real driver, in another file, loads it).
     const script = `const td = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
       console.log(JSON.stringify({ engine: typeof td.createTeradataEngine, driver: Object.keys(require.cache).filter((k) => k.includes('/node_modules/teradatasql/')) }));`;
-    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { engine: string; driver: string[] };
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as {
+      engine: string;
+      driver: string[];
+    };
     expect(out).toEqual({ engine: 'function', driver: [] });
   });
 
   it('takes and releases the lock on a session of its own, in connection.ledgerDatabase', async () => {
     const session = new FakeTeradataSession().on(/^(INSERT|DELETE)/, { rowCount: 1 });
     const engine = createTeradataEngine({ loadDriver: () => fakeDriver(session) });
-    const handle = await engine.lock(env({ host: 'td', ledgerDatabase: 'ops_ledger' }), { workspaceRoot: '/w' }, 'edw@test', {
-      timeoutMs: 1000,
-      owner: { user: 'bob', host: 'ci', pid: 1, since: 'now' },
-    });
+    const handle = await engine.lock(
+      env({ host: 'td', ledgerDatabase: 'ops_ledger' }),
+      { workspaceRoot: '/w' },
+      'edw@test',
+      {
+        timeoutMs: 1000,
+        owner: { user: 'bob', host: 'ci', pid: 1, since: 'now' },
+      },
+    );
     await handle.release();
     await handle.release();
-    expect(session.log.map((l) => l.sql.split(' (')[0]!.split(' WHERE')[0])).toEqual(['INSERT INTO OPS_LEDGER."lock"', 'DELETE FROM OPS_LEDGER."lock"']);
+    expect(session.log.map((l) => l.sql.split(' (')[0]!.split(' WHERE')[0])).toEqual([
+      'INSERT INTO OPS_LEDGER."lock"',
+      'DELETE FROM OPS_LEDGER."lock"',
+    ]);
     expect(session.log[0]!.params.slice(0, 1)).toEqual(['edw@test']);
     expect(session.closed).toBe(true);
   });
@@ -57,7 +76,9 @@ describe('ledger', () => {
     expect(l.now).toBe('CURRENT_TIMESTAMP(6)');
     expect(ledgerDatabaseFor(env({ host: 'x' }))).toBe('DBEE_LEDGER');
     expect(ledgerDatabaseFor(env({ host: 'x', ledgerDatabase: 'ops_ledger' }))).toBe('OPS_LEDGER');
-    expect(() => ledgerDatabaseFor(env({ host: 'x', ledgerDatabase: 'bad name;' }))).toThrow(/not a plain Teradata name/);
+    expect(() => ledgerDatabaseFor(env({ host: 'x', ledgerDatabase: 'bad name;' }))).toThrow(
+      /not a plain Teradata name/,
+    );
   });
 
   it('version 1 creates every ledger table as MULTISET with an explicit PRIMARY INDEX, one DDL per request', () => {
@@ -67,7 +88,11 @@ describe('ledger', () => {
       expect(statements).toHaveLength(1);
       return statements[0]!;
     });
-    expect(parsed.map((s) => s.key?.name)).toEqual(['schema_version', 'deployments', 'steps', 'objects', 'backups', 'migrations', 'smoke_results'].map((n) => n.toUpperCase()));
+    expect(parsed.map((s) => s.key?.name)).toEqual(
+      ['schema_version', 'deployments', 'steps', 'objects', 'backups', 'migrations', 'smoke_results'].map((n) =>
+        n.toUpperCase(),
+      ),
+    );
     for (const s of parsed) {
       expect(s.key).toMatchObject({ kind: 'table', schema: 'DBEE_LEDGER' });
       expect(s.sql).toMatch(/^CREATE MULTISET TABLE DBEE_LEDGER\."\w+", NO FALLBACK \(/);

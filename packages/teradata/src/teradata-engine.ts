@@ -10,7 +10,15 @@ import { mapTeradataError } from './teradata-errors';
 import { acquireTeradataLock } from './teradata-lock';
 import { ledgerDatabaseFor, teradataLedger, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
 import { TeradataParser } from './teradata-parser';
-import { captureDefinition, existingObjects, renderCopyData, rowCount, searchPathStatement, sessionSetup, setAside } from './teradata-objects';
+import {
+  captureDefinition,
+  existingObjects,
+  renderCopyData,
+  rowCount,
+  searchPathStatement,
+  sessionSetup,
+  setAside,
+} from './teradata-objects';
 
 /**
  * What Teradata can do, as data.
@@ -90,10 +98,13 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
         // ledger database, where the script records the deployment; both scripts share one deployment id.
         const now = new Date();
         const ledger = {
-          dialect: teradataLedger(environment ? ledgerDatabaseFor(environment) : (options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE)),
+          dialect: teradataLedger(
+            environment ? ledgerDatabaseFor(environment) : (options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE),
+          ),
           environment: environment?.name ?? 'unknown',
         };
-        const transactionMode = String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
+        const transactionMode =
+          String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
         const common = { variables, now, ledger, transactionMode, conflictStrategy, copyData };
         return {
           'deploy.btq': await toBteq(plan, common),

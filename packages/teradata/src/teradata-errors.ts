@@ -27,7 +27,8 @@ export interface TeradataMessage {
   session?: string;
 }
 
-const TAGGED = /^(?:\[Version ([^\]]*)\]\s*)?(?:\[Session ([^\]]*)\]\s*)?\[(Teradata Database|Teradata SQL Driver)\]\s*(?:\[Error (\d+)\]\s*)?(?:\[SQLState [^\]]*\]\s*)?(.*)$/;
+const TAGGED =
+  /^(?:\[Version ([^\]]*)\]\s*)?(?:\[Session ([^\]]*)\]\s*)?\[(Teradata Database|Teradata SQL Driver)\]\s*(?:\[Error (\d+)\]\s*)?(?:\[SQLState [^\]]*\]\s*)?(.*)$/;
 
 /** Parse a driver error message (see the formats above). */
 export function parseTeradataMessage(message: string): TeradataMessage {
@@ -35,7 +36,10 @@ export function parseTeradataMessage(message: string): TeradataMessage {
   let first = lines[0]!.trim();
   // Prefixes added on the way up: "Error: ", "connectAsync error: ", "[ERR-2-123] ".
   for (;;) {
-    const stripped = first.replace(/^(?:\w*Error:\s*|connectAsync error:\s*|closeAsync error:\s*|\[ERR-[\w-]+\]\s*)/, '');
+    const stripped = first.replace(
+      /^(?:\w*Error:\s*|connectAsync error:\s*|closeAsync error:\s*|\[ERR-[\w-]+\]\s*)/,
+      '',
+    );
     if (stripped === first) break;
     first = stripped;
   }
@@ -71,7 +75,7 @@ export interface ErrorClass {
 
 const MISSING: ErrorClass = {
   code: 'OBJECT_MISSING',
-  hint: 'create it first or fix the name; unqualified names use the session\'s default database; if another project owns it, list that project in dependsOn',
+  hint: "create it first or fix the name; unqualified names use the session's default database; if another project owns it, list that project in dependsOn",
 };
 const EXISTS: ErrorClass = {
   code: 'OBJECT_EXISTS',
@@ -105,7 +109,10 @@ export const TERADATA_ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   3804: EXISTS, // view already exists
   3805: EXISTS, // macro already exists
   5616: EXISTS, // stored procedure already exists (verify: the test double's code, not confirmed by a primary source)
-  5612: { code: 'OBJECT_EXISTS', hint: 'a user, database, role or zone of that name already exists: pick another name, or leave it to the DBA who made it' },
+  5612: {
+    code: 'OBJECT_EXISTS',
+    hint: 'a user, database, role or zone of that name already exists: pick another name, or leave it to the DBA who made it',
+  },
   // DROP/RENAME TABLE while a join index, hash index or trigger is defined on it (code: verify). dbee drops and
   // re-creates them around the tables it renames or drops itself; this is one dbee did not expect (made by hand).
   5467: {
@@ -114,7 +121,11 @@ export const TERADATA_ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   },
   3932: DDL_IN_TX, // "Only an ET or null statement is legal after a DDL Statement." (TERA mode)
   3722: DDL_IN_TX, // "Only a COMMIT WORK or null statement is legal after a DDL Statement." (ANSI mode)
-  2631: { code: 'TRANSACTION_ABORTED', hint: 'the transaction was aborted (deadlock or a concurrent request); it is safe to run again', retryable: true },
+  2631: {
+    code: 'TRANSACTION_ABORTED',
+    hint: 'the transaction was aborted (deadlock or a concurrent request); it is safe to run again',
+    retryable: true,
+  },
   5526: {
     code: 'SPL_COMPILE',
     hint: 'the stored procedure did not compile: fix the SPL errors (BTEQ shows them as SPLnnnnE lines when the procedure is compiled there)',
@@ -124,8 +135,11 @@ export const TERADATA_ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   2801: { code: 'DUPLICATE_KEY', hint: 'a row with the same unique primary index value already exists' },
   2802: { code: 'DUPLICATE_KEY', hint: 'a SET table rejects a duplicate row' },
   2803: { code: 'DUPLICATE_KEY', hint: 'a SET table rejects a duplicate row' },
-  3706: { code: 'SQL_SYNTAX', hint: 'the database rejected the statement\'s syntax; fix it in the source file' },
-  8017: { code: 'CONNECTION_FAILED', hint: 'the user name, password or account is invalid: check user and the password variable in dbee.yaml' },
+  3706: { code: 'SQL_SYNTAX', hint: "the database rejected the statement's syntax; fix it in the source file" },
+  8017: {
+    code: 'CONNECTION_FAILED',
+    hint: 'the user name, password or account is invalid: check user and the password variable in dbee.yaml',
+  },
 };
 
 /** What dbee knows about the connection, to say where it failed without ever saying the password. */
@@ -140,7 +154,8 @@ export interface ErrorContext {
   phase?: 'connect' | 'execute';
 }
 
-const CONNECT_FAILURE = /failed to connect|connection attempt|unable to connect|connection refused|no such host|i\/o timeout|logon timeout|login timeout|socket|connection reset|broken pipe|EOF/i;
+const CONNECT_FAILURE =
+  /failed to connect|connection attempt|unable to connect|connection refused|no such host|i\/o timeout|logon timeout|login timeout|socket|connection reset|broken pipe|EOF/i;
 const PARAMETER_FAILURE = /connection parameter|JSON connection parameters/i;
 
 /** The Teradata error code of an error thrown by a driver, a `TeradataConnection` or dbee, or null. */
@@ -178,7 +193,8 @@ export function mapTeradataError(error: unknown, context: ErrorContext = {}): Db
     firstLine: parsed.firstLine,
   };
   if (parsed.rootCause) details.rootCause = parsed.rootCause;
-  if (statement !== undefined) details.statement = statement.length > 2000 ? statement.slice(0, 2000) + ' ...' : statement;
+  if (statement !== undefined)
+    details.statement = statement.length > 2000 ? statement.slice(0, 2000) + ' ...' : statement;
   // The original error is the cause, unless it carries a secret: then a copy with the secret scrubbed.
   let cause: unknown = error;
   if (raw !== messageOf(error)) {
@@ -199,11 +215,14 @@ export function mapTeradataError(error: unknown, context: ErrorContext = {}): Db
     });
   }
   const isConnectionFailure =
-    known?.code === 'CONNECTION_FAILED' || (!known && (connecting || (parsed.source === 'driver' && CONNECT_FAILURE.test(parsed.text))));
+    known?.code === 'CONNECTION_FAILED' ||
+    (!known && (connecting || (parsed.source === 'driver' && CONNECT_FAILURE.test(parsed.text))));
   if (isConnectionFailure) {
     const t = context.target;
     const where = t ? `${t.host}:${t.port}` : 'the Teradata server';
-    const why = [parsed.code ? `[Error ${parsed.code}] ${parsed.text}` : parsed.text, parsed.rootCause].filter(Boolean).join(': ');
+    const why = [parsed.code ? `[Error ${parsed.code}] ${parsed.text}` : parsed.text, parsed.rootCause]
+      .filter(Boolean)
+      .join(': ');
     if (t) {
       details.host = t.host;
       details.port = t.port;
@@ -221,8 +240,17 @@ export function mapTeradataError(error: unknown, context: ErrorContext = {}): Db
   }
   if (known) {
     if (known.retryable) details.retryable = true;
-    return new DbeeError(`Teradata error ${parsed.code}: ${parsed.text}`, { code: known.code, hint: known.hint, exitCode: ExitCode.applyFailed, details, cause });
+    return new DbeeError(`Teradata error ${parsed.code}: ${parsed.text}`, {
+      code: known.code,
+      hint: known.hint,
+      exitCode: ExitCode.applyFailed,
+      details,
+      cause,
+    });
   }
-  const label = parsed.code !== null ? `Teradata ${parsed.source === 'driver' ? 'driver ' : ''}error ${parsed.code}: ` : 'Teradata error: ';
+  const label =
+    parsed.code !== null
+      ? `Teradata ${parsed.source === 'driver' ? 'driver ' : ''}error ${parsed.code}: `
+      : 'Teradata error: ';
   return new DbeeError(label + parsed.text, { code: 'DATABASE_ERROR', exitCode: ExitCode.applyFailed, details, cause });
 }

@@ -159,7 +159,11 @@ export async function introspect(conn: Connection, options: IntrospectOptions): 
   const piBy = new Map<string, { unique: boolean; columns: string[]; partitioned: boolean }>();
   for (const r of indexes.rows) {
     const k = mapKey(String(r.database_name), String(r.table_name));
-    const pi = piBy.get(k) ?? { unique: str(r.unique_flag) === 'Y', columns: [], partitioned: str(r.index_type) === 'Q' };
+    const pi = piBy.get(k) ?? {
+      unique: str(r.unique_flag) === 'Y',
+      columns: [],
+      partitioned: str(r.index_type) === 'Q',
+    };
     pi.columns.push(normalizeName(String(r.column_name).trim()));
     piBy.set(k, pi);
   }
@@ -168,7 +172,11 @@ export async function introspect(conn: Connection, options: IntrospectOptions): 
   for (const row of objects.rows) {
     const code = String(row.table_kind).trim();
     const kind = TABLE_KIND_CODES[code] ?? 'other';
-    const key: ObjectKey = { kind, schema: normalizeName(String(row.database_name).trim()), name: normalizeName(String(row.table_name).trim()) };
+    const key: ObjectKey = {
+      kind,
+      schema: normalizeName(String(row.database_name).trim()),
+      name: normalizeName(String(row.table_name).trim()),
+    };
     const k = `${key.schema}.${key.name}`;
     const attributes: TeradataAttributes = {};
     if (kind === 'table' || kind === 'join-index' || kind === 'hash-index') {
@@ -248,13 +256,21 @@ export async function listChangedObjects(conn: Connection, options: ChangedObjec
     params.push(options.since.toISOString().slice(0, 19).replace('T', ' '));
   } else if (options.since) {
     const h = options.since.hours;
-    if (!Number.isInteger(h) || h < 1) throw new DbeeError(`since.hours must be a whole number of hours, got ${h}`, { code: 'INVALID_ARGUMENT' });
+    if (!Number.isInteger(h) || h < 1)
+      throw new DbeeError(`since.hours must be a whole number of hours, got ${h}`, { code: 'INVALID_ARGUMENT' });
     // No silent cap: HOUR(4)/DAY(4) intervals reach 9,999 hours / days (INTERVAL 'n' HOUR alone stops at 99); the
     // window is exact (days and the remaining hours); beyond 9,999 days (27 years) it is refused, never shortened.
     const days = Math.floor(h / 24);
     const hours = h % 24;
-    if (days > 9999) throw new DbeeError(`since.hours ${h} is more than 9,999 days back`, { code: 'INVALID_ARGUMENT', hint: 'give since as a Date, or leave it out to list every object' });
-    const interval = h <= 9999 ? `INTERVAL '${h}' HOUR(4)` : `INTERVAL '${days}' DAY(4)${hours ? ` - INTERVAL '${hours}' HOUR(4)` : ''}`;
+    if (days > 9999)
+      throw new DbeeError(`since.hours ${h} is more than 9,999 days back`, {
+        code: 'INVALID_ARGUMENT',
+        hint: 'give since as a Date, or leave it out to list every object',
+      });
+    const interval =
+      h <= 9999
+        ? `INTERVAL '${h}' HOUR(4)`
+        : `INTERVAL '${days}' DAY(4)${hours ? ` - INTERVAL '${hours}' HOUR(4)` : ''}`;
     where += ` AND LastAlterTimeStamp >= CURRENT_TIMESTAMP(0) - ${interval}`;
   }
   const r = await conn.query<Record<string, unknown>>(
@@ -266,7 +282,11 @@ export async function listChangedObjects(conn: Connection, options: ChangedObjec
   return r.rows.map((row) => {
     const code = String(row.table_kind).trim();
     return {
-      key: { kind: TABLE_KIND_CODES[code] ?? 'other', schema: normalizeName(String(row.database_name).trim()), name: normalizeName(String(row.table_name).trim()) },
+      key: {
+        kind: TABLE_KIND_CODES[code] ?? 'other',
+        schema: normalizeName(String(row.database_name).trim()),
+        name: normalizeName(String(row.table_name).trim()),
+      },
       tableKindCode: code,
       creatorName: str(row.creator_name),
       lastAlterName: str(row.last_alter_name),

@@ -49,10 +49,16 @@ function formatTime(v: unknown): string {
 }
 
 /** Take the lock `key` on `conn` (a session of its own: the heartbeat runs on it). */
-export async function acquireTeradataLock(conn: Connection, key: string, options: TeradataLockOptions): Promise<TeradataLockHandle> {
+export async function acquireTeradataLock(
+  conn: Connection,
+  key: string,
+  options: TeradataLockOptions,
+): Promise<TeradataLockHandle> {
   const ttl = options.ttlMinutes ?? DEFAULT_TTL_MINUTES;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 99) {
-    throw new DbeeError(`lock ttl must be a whole number of minutes from 1 to 99, got ${ttl}`, { code: 'CONFIG_INVALID' });
+    throw new DbeeError(`lock ttl must be a whole number of minutes from 1 to 99, got ${ttl}`, {
+      code: 'CONFIG_INVALID',
+    });
   }
   const table = ledgerTable(options.database, 'lock');
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -85,7 +91,10 @@ export async function acquireTeradataLock(conn: Connection, key: string, options
       if (code !== 2801) throw error;
     }
     // Held. Take over a row whose holder stopped refreshing it.
-    const taken = await conn.query(`DELETE FROM ${table} WHERE "lock_key" = ? AND "expires_at" < CURRENT_TIMESTAMP(6)`, [key]);
+    const taken = await conn.query(
+      `DELETE FROM ${table} WHERE "lock_key" = ? AND "expires_at" < CURRENT_TIMESTAMP(6)`,
+      [key],
+    );
     if ((taken.rowCount ?? 0) > 0) continue;
     const holder = await readHolder(conn, table, key);
     if (!holder) continue; // released between our INSERT and SELECT
@@ -104,7 +113,10 @@ export async function acquireTeradataLock(conn: Connection, key: string, options
   };
   const refresh = (): Promise<void> =>
     serial(async () => {
-      await conn.query(`UPDATE ${table} SET "expires_at" = ${expires} WHERE "lock_key" = ? AND "owner_token" = ?`, [key, token]);
+      await conn.query(`UPDATE ${table} SET "expires_at" = ${expires} WHERE "lock_key" = ? AND "owner_token" = ?`, [
+        key,
+        token,
+      ]);
     });
   let timer: ReturnType<typeof setInterval> | undefined;
   if (options.heartbeat !== false) {

@@ -53,31 +53,49 @@ describe('compareDefinitions', () => {
     expect(compareDefinitions(SOURCE_ORDERS.replace("'1' MONTH", "'3' MONTH"), SHOW_ORDERS).equal).toBe(false);
   });
 
-  it('a table without SET/MULTISET gets the session mode\'s default', () => {
-    const show = 'CREATE SET TABLE S.T ,NO FALLBACK ,\r     NO BEFORE JOURNAL,\r     NO AFTER JOURNAL,\r     CHECKSUM = DEFAULT,\r     DEFAULT MERGEBLOCKRATIO\r     (\r      A INTEGER)\rPRIMARY INDEX ( A );';
+  it("a table without SET/MULTISET gets the session mode's default", () => {
+    const show =
+      'CREATE SET TABLE S.T ,NO FALLBACK ,\r     NO BEFORE JOURNAL,\r     NO AFTER JOURNAL,\r     CHECKSUM = DEFAULT,\r     DEFAULT MERGEBLOCKRATIO\r     (\r      A INTEGER)\rPRIMARY INDEX ( A );';
     expect(compareDefinitions('CREATE TABLE s.t (a INT) PRIMARY INDEX (a)', show).equal).toBe(true);
     expect(compareDefinitions('CREATE TABLE s.t (a INT) PRIMARY INDEX (a)', show, { tmode: 'ANSI' }).equal).toBe(false);
-    expect(compareDefinitions('CREATE TABLE s.t (c VARCHAR(5) CASESPECIFIC) NO PRIMARY INDEX', 'CREATE MULTISET TABLE S.T (C VARCHAR(5) CHARACTER SET LATIN CASESPECIFIC) NO PRIMARY INDEX', { tmode: 'ANSI' }).equal).toBe(true);
+    expect(
+      compareDefinitions(
+        'CREATE TABLE s.t (c VARCHAR(5) CASESPECIFIC) NO PRIMARY INDEX',
+        'CREATE MULTISET TABLE S.T (C VARCHAR(5) CHARACTER SET LATIN CASESPECIFIC) NO PRIMARY INDEX',
+        { tmode: 'ANSI' },
+      ).equal,
+    ).toBe(true);
   });
 
   it('views, macros and procedures: case, whitespace, comments and REPLACE/CREATE do not matter; strings do', () => {
-    const source = "REPLACE VIEW dev_edw.v_orders AS\n-- open orders\nLOCKING ROW FOR ACCESS\nSELECT order_id, status FROM dev_edw.orders WHERE status = 'O'";
-    const show = "CREATE VIEW DEV_EDW.V_ORDERS AS\rLOCKING ROW FOR ACCESS SELECT ORDER_ID,STATUS\rFROM DEV_EDW.ORDERS WHERE STATUS = 'O';";
+    const source =
+      "REPLACE VIEW dev_edw.v_orders AS\n-- open orders\nLOCKING ROW FOR ACCESS\nSELECT order_id, status FROM dev_edw.orders WHERE status = 'O'";
+    const show =
+      "CREATE VIEW DEV_EDW.V_ORDERS AS\rLOCKING ROW FOR ACCESS SELECT ORDER_ID,STATUS\rFROM DEV_EDW.ORDERS WHERE STATUS = 'O';";
     expect(compareDefinitions(source, show).equal).toBe(true);
     expect(compareDefinitions(source, show.replace("'O'", "'o'")).equal).toBe(false);
   });
 
   it('qualifies an unqualified object name with the default database', () => {
-    expect(compareDefinitions('REPLACE VIEW v AS SELECT 1 AS x', 'REPLACE VIEW DEV.V AS SELECT 1 AS x', { defaultDatabase: 'DEV' }).equal).toBe(true);
+    expect(
+      compareDefinitions('REPLACE VIEW v AS SELECT 1 AS x', 'REPLACE VIEW DEV.V AS SELECT 1 AS x', {
+        defaultDatabase: 'DEV',
+      }).equal,
+    ).toBe(true);
   });
 
   it('compares the statement of the SHOW output that defines the same object', () => {
-    const show = 'CREATE SET TABLE S.BASE (A INTEGER) PRIMARY INDEX (A);\rCREATE JOIN INDEX S.JI AS SELECT A FROM S.BASE PRIMARY INDEX (A);';
-    expect(compareDefinitions('CREATE JOIN INDEX s.ji AS SELECT a FROM s.base PRIMARY INDEX (a)', show).equal).toBe(true);
+    const show =
+      'CREATE SET TABLE S.BASE (A INTEGER) PRIMARY INDEX (A);\rCREATE JOIN INDEX S.JI AS SELECT A FROM S.BASE PRIMARY INDEX (A);';
+    expect(compareDefinitions('CREATE JOIN INDEX s.ji AS SELECT a FROM s.base PRIMARY INDEX (a)', show).equal).toBe(
+      true,
+    );
   });
 
   it('normalizeDefinition keeps the text of strings and quoted names', () => {
-    expect(normalizeDefinition('replace view "My Db".v as select \'Mixed Case\' as "x y"')).toBe('CREATE VIEW "MY DB".V AS SELECT \'Mixed Case\' AS "X Y"');
+    expect(normalizeDefinition('replace view "My Db".v as select \'Mixed Case\' as "x y"')).toBe(
+      'CREATE VIEW "MY DB".V AS SELECT \'Mixed Case\' AS "X Y"',
+    );
   });
 });
 
@@ -93,14 +111,17 @@ describe('tableAttributesFromSql', () => {
     expect(tableAttributesFromSql(SHOW_ORDERS)).toEqual(expected);
   });
 
-  it('reads a UNIQUE PRIMARY INDEX, NO PRIMARY INDEX and the mode\'s default table kind', () => {
+  it("reads a UNIQUE PRIMARY INDEX, NO PRIMARY INDEX and the mode's default table kind", () => {
     expect(tableAttributesFromSql('CREATE SET TABLE s.c (id INT, k INT) UNIQUE PRIMARY INDEX (id, k)')).toEqual({
       tableKind: 'SET',
       fallback: false,
       primaryIndex: { unique: true, columns: ['ID', 'K'], amp: false },
       partitioning: null,
     });
-    expect(tableAttributesFromSql('CREATE TABLE s.stage (a INT) NO PRIMARY INDEX', { tmode: 'ANSI' })).toMatchObject({ tableKind: 'MULTISET', primaryIndex: null });
+    expect(tableAttributesFromSql('CREATE TABLE s.stage (a INT) NO PRIMARY INDEX', { tmode: 'ANSI' })).toMatchObject({
+      tableKind: 'MULTISET',
+      primaryIndex: null,
+    });
     expect(tableAttributesFromSql('REPLACE VIEW s.v AS SELECT 1 AS x')).toBeNull();
   });
 });

@@ -34,7 +34,16 @@ export interface NormalizeOptions {
 type Item = { type: Token['type']; text: string };
 
 const CHAR_TYPES = new Set(['CHAR', 'VARCHAR', 'CLOB']);
-const CONSTRAINT_WORDS = new Set(['CONSTRAINT', 'PRIMARY', 'UNIQUE', 'FOREIGN', 'CHECK', 'INDEX', 'PERIOD', 'PARTITION']);
+const CONSTRAINT_WORDS = new Set([
+  'CONSTRAINT',
+  'PRIMARY',
+  'UNIQUE',
+  'FOREIGN',
+  'CHECK',
+  'INDEX',
+  'PERIOD',
+  'PARTITION',
+]);
 const TABLE_MODIFIERS = new Set(['SET', 'MULTISET', 'GLOBAL', 'TEMPORARY', 'VOLATILE']);
 
 function toItems(tokens: Token[]): Item[] {
@@ -55,7 +64,15 @@ export function renderItems(items: Item[]): string {
   let out = '';
   let prev: Item | undefined;
   for (const it of items) {
-    const tight = !prev || isP(prev, '(') || isP(prev, '.') || isP(prev, ':') || isP(it, ')') || isP(it, ',') || isP(it, '.') || isP(it, '(');
+    const tight =
+      !prev ||
+      isP(prev, '(') ||
+      isP(prev, '.') ||
+      isP(prev, ':') ||
+      isP(it, ')') ||
+      isP(it, ',') ||
+      isP(it, '.') ||
+      isP(it, '(');
     out += (tight ? '' : ' ') + it.text;
     prev = it;
   }
@@ -119,7 +136,10 @@ function readHeader(items: Item[]): Header | null {
 
 function normalizeOption(opt: Item[], o: Required<Omit<NormalizeOptions, 'defaultDatabase'>>): string | null {
   let text = renderItems(opt);
-  text = text.replace(/\bPROTECTION$/, '').trim().replace(/\s*=\s*/g, ' = ');
+  text = text
+    .replace(/\bPROTECTION$/, '')
+    .trim()
+    .replace(/\s*=\s*/g, ' = ');
   const defaults = new Set([
     o.defaultFallback ? 'FALLBACK' : 'NO FALLBACK',
     'NO BEFORE JOURNAL',
@@ -192,7 +212,12 @@ function normalizeColumn(col: Item[], o: Required<Omit<NormalizeOptions, 'defaul
       out.push({ type: 'word', text: 'CASESPECIFIC' });
       continue;
     }
-    if (isW(it, 'FORMAT') && typeWord === 'DATE' && typed[i + 1]?.type === 'string' && typed[i + 1]!.text === `'${o.defaultDateFormat}'`) {
+    if (
+      isW(it, 'FORMAT') &&
+      typeWord === 'DATE' &&
+      typed[i + 1]?.type === 'string' &&
+      typed[i + 1]!.text === `'${o.defaultDateFormat}'`
+    ) {
       i += 1;
       continue;
     }
@@ -251,8 +276,19 @@ function normalizeItems(tokens: Token[], options: NormalizeOptions): Item[] {
   if (isW(items[0], 'CT')) items.splice(0, 1, { type: 'word', text: 'CREATE' }, { type: 'word', text: 'TABLE' });
   const h = readHeader(items);
   if (!h) return items;
-  if (options.defaultDatabase && h.nameEnd === h.nameAt + 1 && h.kind !== 'DATABASE' && h.kind !== 'USER' && h.kind !== 'ROLE') {
-    items.splice(h.nameAt, 0, { type: 'word', text: quoteIdent(options.defaultDatabase) }, { type: 'punct', text: '.' });
+  if (
+    options.defaultDatabase &&
+    h.nameEnd === h.nameAt + 1 &&
+    h.kind !== 'DATABASE' &&
+    h.kind !== 'USER' &&
+    h.kind !== 'ROLE'
+  ) {
+    items.splice(
+      h.nameAt,
+      0,
+      { type: 'word', text: quoteIdent(options.defaultDatabase) },
+      { type: 'punct', text: '.' },
+    );
     h.nameEnd += 2;
   }
   if (h.kind === 'TABLE') items = normalizeTable(items, h, defaults(options));
@@ -277,11 +313,20 @@ export interface DefinitionComparison {
  * Compare a source statement with SHOW output. SHOW may return several statements; the one that defines the same
  * object is compared (else the first).
  */
-export function compareDefinitions(sourceText: string, showText: string, options: NormalizeOptions = {}): DefinitionComparison {
+export function compareDefinitions(
+  sourceText: string,
+  showText: string,
+  options: NormalizeOptions = {},
+): DefinitionComparison {
   const searchPath = options.defaultDatabase ? [options.defaultDatabase] : [];
   const source = splitStatements(sourceText.replace(/\r\n?/g, '\n'), '<source>', { bteq: 'skip' })[0];
   const liveStatements = splitStatements(showText.replace(/\r\n?/g, '\n'), '<SHOW output>', { bteq: 'skip' });
-  if (!source || !liveStatements.length) return { equal: !source && !liveStatements.length, source: source ? renderItems(normalizeItems(source.words, options)) : '', live: '' };
+  if (!source || !liveStatements.length)
+    return {
+      equal: !source && !liveStatements.length,
+      source: source ? renderItems(normalizeItems(source.words, options)) : '',
+      live: '',
+    };
   const key = parseTeradata(source.sql, '<source>', { searchPath })[0]?.key;
   const match =
     liveStatements.find((s) => {
@@ -314,7 +359,13 @@ export function tableAttributesFromSql(sql: string, options: NormalizeOptions = 
   const h = readHeader(items);
   if (!h || h.kind !== 'TABLE') return null;
   const modifiers = items.slice(1, h.kindAt).map((m) => m.text);
-  const tableKind = modifiers.includes('MULTISET') ? 'MULTISET' : modifiers.includes('SET') ? 'SET' : o.tmode === 'ANSI' ? 'MULTISET' : 'SET';
+  const tableKind = modifiers.includes('MULTISET')
+    ? 'MULTISET'
+    : modifiers.includes('SET')
+      ? 'SET'
+      : o.tmode === 'ANSI'
+        ? 'MULTISET'
+        : 'SET';
   // Options (already without defaults) sit between the name and the column list.
   let i = h.nameEnd;
   let fallback = o.defaultFallback;
@@ -332,7 +383,11 @@ export function tableAttributesFromSql(sql: string, options: NormalizeOptions = 
     if (isP(it, ')')) depth--;
     if (depth !== 0) continue;
     if (isW(it, 'NO') && isW(items[i + 1], 'PRIMARY') && isW(items[i + 2], 'INDEX')) attrs.primaryIndex = null;
-    if (isW(it, 'PRIMARY') && !isW(items[i - 1], 'NO') && (isW(items[i + 1], 'INDEX') || (isW(items[i + 1], 'AMP') && isW(items[i + 2], 'INDEX')))) {
+    if (
+      isW(it, 'PRIMARY') &&
+      !isW(items[i - 1], 'NO') &&
+      (isW(items[i + 1], 'INDEX') || (isW(items[i + 1], 'AMP') && isW(items[i + 2], 'INDEX')))
+    ) {
       const amp = isW(items[i + 1], 'AMP');
       let k = i + (amp ? 3 : 2);
       if (items[k]?.type === 'word') k++; // index name

@@ -2,7 +2,14 @@ import { Ledger } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
 import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
 import { teradataLedger } from './teradata-ledger';
-import { backupNameFromStamp, captureDefinition, existingObjects, renderCopyData, searchPathStatement, setAside } from './teradata-objects';
+import {
+  backupNameFromStamp,
+  captureDefinition,
+  existingObjects,
+  renderCopyData,
+  searchPathStatement,
+  setAside,
+} from './teradata-objects';
 
 const ORDERS = 'CREATE MULTISET TABLE SALES.ORDERS (ID INTEGER NOT NULL, NOTE VARCHAR(10)) PRIMARY INDEX (ID)';
 const VIEW = 'CREATE VIEW SALES.V AS SELECT ID FROM SALES.ORDERS';
@@ -12,7 +19,10 @@ function system() {
     objects: {
       'SALES.ORDERS': { tableKind: 'T', show: ORDERS, rows: [{ ID: 1, NOTE: 'a' }] },
       'SALES.V': { tableKind: 'V', show: VIEW },
-      'SALES.JI': { tableKind: 'I', show: 'CREATE JOIN INDEX SALES.JI AS SELECT ID FROM SALES.ORDERS PRIMARY INDEX (ID)' },
+      'SALES.JI': {
+        tableKind: 'I',
+        show: 'CREATE JOIN INDEX SALES.JI AS SELECT ID FROM SALES.ORDERS PRIMARY INDEX (ID)',
+      },
     },
   });
 }
@@ -32,7 +42,9 @@ describe('engine members for the core runner', () => {
 
   it('captureDefinition: SHOW text, views as REPLACE, null when missing', async () => {
     const conn = createFakeConnection(system());
-    expect(await captureDefinition(conn, { kind: 'view', schema: 'SALES', name: 'V' })).toBe('REPLACE VIEW SALES.V AS SELECT ID FROM SALES.ORDERS');
+    expect(await captureDefinition(conn, { kind: 'view', schema: 'SALES', name: 'V' })).toBe(
+      'REPLACE VIEW SALES.V AS SELECT ID FROM SALES.ORDERS',
+    );
     expect(await captureDefinition(conn, { kind: 'table', schema: 'SALES', name: 'ORDERS' })).toBe(ORDERS);
     expect(await captureDefinition(conn, { kind: 'macro', schema: 'SALES', name: 'NOPE' })).toBeNull();
   });
@@ -49,7 +61,11 @@ describe('engine members for the core runner', () => {
     expect(renderCopyData({ ...table, name: 'ORDERS_BKP_20261121T103000' }, table, columns)).toBe(
       'INSERT INTO SALES.ORDERS (ID, NOTE) SELECT ID, NOTE FROM SALES.ORDERS_BKP_20261121T103000',
     );
-    expect(await setAside(conn, table, 'drop', '20261121t103000')).toEqual({ statements: ['DROP TABLE SALES.ORDERS'], reverse: null, backup: null });
+    expect(await setAside(conn, table, 'drop', '20261121t103000')).toEqual({
+      statements: ['DROP TABLE SALES.ORDERS'],
+      reverse: null,
+      backup: null,
+    });
     expect(await setAside(conn, { kind: 'join-index', schema: 'SALES', name: 'JI' }, 'rename', 's')).toEqual({
       statements: ['DROP JOIN INDEX SALES.JI'],
       reverse: ['CREATE JOIN INDEX SALES.JI AS SELECT ID FROM SALES.ORDERS PRIMARY INDEX (ID)'],
@@ -74,29 +90,74 @@ describe('the core Ledger over the Teradata dialect (fake session)', () => {
     expect(session.log.some((l) => l.sql.includes('autocommit_off'))).toBe(false);
     expect(await ledger.ensure()).toBe(3);
     const id = await ledger.startDeployment({
-      project: 'edw', environment: 'dev', kind: 'deploy', planChecksum: 'p', package: null, gitCommit: null, toolVersion: '0', osUser: 'me', ciJob: null, host: 'h', stepsTotal: 1,
+      project: 'edw',
+      environment: 'dev',
+      kind: 'deploy',
+      planChecksum: 'p',
+      package: null,
+      gitCommit: null,
+      toolVersion: '0',
+      osUser: 'me',
+      ciJob: null,
+      host: 'h',
+      stepsTotal: 1,
     });
     expect(id).toBe(1);
     await ledger.recordStep(id, {
-      order: 1, objectKey: 'view:S.V', action: 'create', checksum: 'c', statements: ['REPLACE VIEW S.V AS SELECT 1 AS x'], reverse: ['DROP VIEW S.V'],
-      previousDefinition: null, transactional: true, startedAt: new Date(), durationMs: 1, status: 'applied', error: null,
+      order: 1,
+      objectKey: 'view:S.V',
+      action: 'create',
+      checksum: 'c',
+      statements: ['REPLACE VIEW S.V AS SELECT 1 AS x'],
+      reverse: ['DROP VIEW S.V'],
+      previousDefinition: null,
+      transactional: true,
+      startedAt: new Date(),
+      durationMs: 1,
+      status: 'applied',
+      error: null,
     });
     await ledger.setObjectState('edw', 'view:S.V', 'c', id);
     await ledger.recordBackup(id, 'table:S.T', 'S.T_BKP_1');
     await ledger.recordBackup(id, 'table:S.U', 'S.U_BKP_1');
     await ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 'object' });
     expect(session.log.find((l) => l.sql.startsWith('INSERT INTO DBEE_LEDGER."steps"'))!.params[8]).toBe(1);
-    expect(await ledger.steps(id)).toEqual([expect.objectContaining({ transactional: true, statements: ['REPLACE VIEW S.V AS SELECT 1 AS x'], reverse: ['DROP VIEW S.V'], previousChecksum: null })]);
+    expect(await ledger.steps(id)).toEqual([
+      expect.objectContaining({
+        transactional: true,
+        statements: ['REPLACE VIEW S.V AS SELECT 1 AS x'],
+        reverse: ['DROP VIEW S.V'],
+        previousChecksum: null,
+      }),
+    ]);
     expect((await ledger.backups(id)).map((b) => b.id)).toEqual([1, 2]);
     const [d] = await ledger.deployments('edw', 'dev');
     expect(d).toMatchObject({ id: 1, status: 'succeeded', steps_applied: 1, summary: { transaction: 'object' } });
     expect(typeof d!.started_at).toBe('string');
-    expect(await ledger.startDeployment({ project: 'edw', environment: 'dev', kind: 'deploy', planChecksum: 'p', package: null, gitCommit: null, toolVersion: '0', osUser: 'me', ciJob: null, host: 'h', stepsTotal: 0 })).toBe(2);
+    expect(
+      await ledger.startDeployment({
+        project: 'edw',
+        environment: 'dev',
+        kind: 'deploy',
+        planChecksum: 'p',
+        package: null,
+        gitCommit: null,
+        toolVersion: '0',
+        osUser: 'me',
+        ciJob: null,
+        host: 'h',
+        stepsTotal: 0,
+      }),
+    ).toBe(2);
     expect(await ledger.ledgerBefore(2)).toEqual({ objects: { 'view:S.V': 'c' }, migrations: {} });
   });
 
   it('the fake refuses what Teradata would: a boolean parameter, NULL in NOT NULL, a duplicate unique primary index', async () => {
-    const session = new FakeTeradataSession({ objects: { 'S.T': { tableKind: 'T', show: 'CREATE TABLE S.T (K INTEGER NOT NULL, V VARCHAR(5)) UNIQUE PRIMARY INDEX (K)' } } });
+    const session = new FakeTeradataSession({
+      objects: {
+        'S.T': { tableKind: 'T', show: 'CREATE TABLE S.T (K INTEGER NOT NULL, V VARCHAR(5)) UNIQUE PRIMARY INDEX (K)' },
+      },
+    });
     const conn = createFakeConnection(session);
     await expect(conn.query('INSERT INTO S.T VALUES (?, ?)', [true, 'a'])).rejects.toThrow(/boolean/);
     await expect(conn.query('INSERT INTO S.T (V) VALUES (?)', ['a'])).rejects.toThrow(/3604/);
@@ -104,6 +165,8 @@ describe('the core Ledger over the Teradata dialect (fake session)', () => {
     await expect(conn.query('INSERT INTO S.T VALUES (?, ?)', [1, 'b'])).rejects.toThrow(/2801/);
     await expect(conn.query('SELECT nope FROM S.T')).rejects.toThrow(/5628/);
     await expect(conn.query('SELECT * FROM S.MISSING')).rejects.toThrow(/3807/);
-    expect((await conn.query('SELECT K, V FROM S.T WHERE V IN (?, ?) ORDER BY K DESC', ['a', 'z'])).rows).toEqual([{ k: 1, v: 'a' }]);
+    expect((await conn.query('SELECT K, V FROM S.T WHERE V IN (?, ?) ORDER BY K DESC', ['a', 'z'])).rows).toEqual([
+      { k: 1, v: 'a' },
+    ]);
   });
 });

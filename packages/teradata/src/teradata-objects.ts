@@ -1,7 +1,15 @@
 import { formatKey, type Connection, type ObjectKey, type SetAside } from '@dbee/core';
 import { captureDefinition as showDefinition, liveColumns, TABLE_KIND_CODES, tableDependents } from './teradata-deploy';
 import { normalizeName, qualify, quoteIdent } from './teradata-identifiers';
-import { definitionStatements, kindKeyword, MAX_NAME_LENGTH, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
+import {
+  definitionStatements,
+  kindKeyword,
+  MAX_NAME_LENGTH,
+  qualifiedName,
+  REPLACEABLE_KINDS,
+  renderDrop,
+  toReplace,
+} from './teradata-renderer';
 
 /**
  * The `catalog` role (`ObjectCatalog`) that the core runner calls around a step, on Teradata: which objects
@@ -32,8 +40,14 @@ export async function existingObjects(conn: Connection, keys: ObjectKey[]): Prom
       `SELECT DatabaseName AS database_name, TableName AS table_name, TableKind AS table_kind FROM DBC.TablesV WHERE ${where}`,
       batch.flatMap((k) => [normalizeName(k.schema), normalizeName(k.name)]),
     );
-    const live = new Map(r.rows.map((row) => [`${String(row.database_name).trim().toUpperCase()}.${String(row.table_name).trim().toUpperCase()}`, TABLE_KIND_CODES[String(row.table_kind).trim()]]));
-    for (const k of batch) if (live.get(`${normalizeName(k.schema)}.${normalizeName(k.name)}`) === k.kind) found.add(formatKey(k));
+    const live = new Map(
+      r.rows.map((row) => [
+        `${String(row.database_name).trim().toUpperCase()}.${String(row.table_name).trim().toUpperCase()}`,
+        TABLE_KIND_CODES[String(row.table_kind).trim()],
+      ]),
+    );
+    for (const k of batch)
+      if (live.get(`${normalizeName(k.schema)}.${normalizeName(k.name)}`) === k.kind) found.add(formatKey(k));
   }
   const databases = keys.filter((k) => k.kind === 'database' || k.kind === 'user');
   if (databases.length) {
@@ -92,7 +106,9 @@ export async function setAside(
   if (!keyword || !TABLESV_KINDS.has(key.kind) || !(await existingObjects(conn, [key])).size) return null;
   const definition = await captureDefinition(conn, key);
   const found = key.kind === 'table' ? await tableDependents(conn, key) : [];
-  const dependents = found.length ? { dependents: { drop: found.map((d) => renderDrop(d.key)), create: found.map((d) => d.definition) } } : {};
+  const dependents = found.length
+    ? { dependents: { drop: found.map((d) => renderDrop(d.key)), create: found.map((d) => d.definition) } }
+    : {};
   if (strategy === 'rename' && RENAMEABLE.has(key.kind)) {
     const backup = backupNameFromStamp(key.name, stamp);
     const backupKey: ObjectKey = { ...key, name: backup };

@@ -8,7 +8,8 @@ const keyOf = (sql: string) => {
   const s = one(sql);
   return s.key ? formatKey(s.key) : null;
 };
-const refs = (sql: string) => one(sql).references.map((r) => `${r.kind}:${r.schema ?? ''}.${r.name}${r.foreignKey ? ' fk' : ''}`);
+const refs = (sql: string) =>
+  one(sql).references.map((r) => `${r.kind}:${r.schema ?? ''}.${r.name}${r.foreignKey ? ' fk' : ''}`);
 
 describe('classification: the kind comes from the statement', () => {
   it.each([
@@ -22,12 +23,20 @@ describe('classification: the kind comes from the statement', () => {
     ['CREATE RECURSIVE VIEW s.rv (n) AS (SELECT 1 AS n FROM s.t)', 'view:S.RV', 'create'],
     ['REPLACE MACRO s.m AS (SELECT 1;)', 'macro:S.M', 'create-or-replace'],
     ['REPLACE PROCEDURE s.p () BEGIN END', 'procedure:S.P', 'create-or-replace'],
-    ['CREATE FUNCTION s.f (x INTEGER) RETURNS INTEGER LANGUAGE SQL DETERMINISTIC CONTAINS SQL RETURN x + 1', 'function:S.F', 'create'],
+    [
+      'CREATE FUNCTION s.f (x INTEGER) RETURNS INTEGER LANGUAGE SQL DETERMINISTIC CONTAINS SQL RETURN x + 1',
+      'function:S.F',
+      'create',
+    ],
     ['CREATE JOIN INDEX s.ji AS SELECT a FROM s.t PRIMARY INDEX (a)', 'join-index:S.JI', 'create'],
     ['CREATE HASH INDEX s.hi (a) ON s.t', 'hash-index:S.HI', 'create'],
     ['CREATE UNIQUE INDEX idx_a (a) ON s.t', 'index:S.IDX_A@S.T', 'create'],
     ['CREATE INDEX (a, b) ON s.t', 'index:S.UNNAMED_A_B@S.T', 'create'],
-    ['CREATE TRIGGER s.trg AFTER INSERT ON s.t FOR EACH ROW (INSERT INTO s.log VALUES (1);)', 'trigger:S.TRG', 'create'],
+    [
+      'CREATE TRIGGER s.trg AFTER INSERT ON s.t FOR EACH ROW (INSERT INTO s.log VALUES (1);)',
+      'trigger:S.TRG',
+      'create',
+    ],
     ['CREATE DATABASE dev_sales FROM dbc AS PERM = 1e9', 'database:DEV_SALES', 'create'],
     ['CREATE USER etl FROM dbc AS PERM = 0, PASSWORD = x', 'user:ETL', 'create'],
     ['CREATE ROLE reader', 'role:READER', 'create'],
@@ -35,8 +44,8 @@ describe('classification: the kind comes from the statement', () => {
     ['DROP JOIN INDEX s.ji', 'join-index:S.JI', 'drop'],
     ['ALTER TABLE s.t ADD c INTEGER', 'table:S.T', 'alter'],
     ['RENAME TABLE s.t TO s.u', 'table:S.T', 'alter'],
-    ['COMMENT ON TABLE s.t IS \'orders\'', 'table:S.T', 'comment'],
-    ['COMMENT ON COLUMN s.t.c AS \'the c\'', 'table:S.T', 'comment'],
+    ["COMMENT ON TABLE s.t IS 'orders'", 'table:S.T', 'comment'],
+    ["COMMENT ON COLUMN s.t.c AS 'the c'", 'table:S.T', 'comment'],
     ['GRANT SELECT ON s.v TO reader', 'other:S.V', 'grant'],
     ['GRANT SELECT ON DEV_SALES TO reader', 'database:DEV_SALES', 'grant'],
     ['GRANT reader TO etl', 'role:READER', 'grant'],
@@ -112,19 +121,23 @@ WHERE o.d > (SELECT MAX(d) FROM dev_sales.loads)`),
   });
 
   it('does not take names from strings or comments', () => {
-    expect(refs("REPLACE VIEW s.v AS SELECT 'FROM s.fake' AS x /* FROM s.fake2 */ -- JOIN s.fake3\n FROM s.real")).toEqual([
-      'relation:S.REAL',
-    ]);
+    expect(
+      refs("REPLACE VIEW s.v AS SELECT 'FROM s.fake' AS x /* FROM s.fake2 */ -- JOIN s.fake3\n FROM s.real"),
+    ).toEqual(['relation:S.REAL']);
   });
 
   it('does not take FROM inside EXTRACT, TRIM or SUBSTRING for a table', () => {
-    expect(refs("REPLACE VIEW s.v AS SELECT EXTRACT(YEAR FROM d), TRIM(BOTH ' ' FROM n), SUBSTRING(n FROM 2 FOR 3) FROM s.t")).toEqual([
-      'relation:S.T',
-    ]);
+    expect(
+      refs(
+        "REPLACE VIEW s.v AS SELECT EXTRACT(YEAR FROM d), TRIM(BOTH ' ' FROM n), SUBSTRING(n FROM 2 FOR 3) FROM s.t",
+      ),
+    ).toEqual(['relation:S.T']);
   });
 
   it('leaves out CTE names', () => {
-    expect(refs('REPLACE VIEW s.v AS WITH recent (id) AS (SELECT id FROM s.orders) SELECT * FROM recent')).toEqual(['relation:S.ORDERS']);
+    expect(refs('REPLACE VIEW s.v AS WITH recent (id) AS (SELECT id FROM s.orders) SELECT * FROM recent')).toEqual([
+      'relation:S.ORDERS',
+    ]);
   });
 
   it('finds INTO / UPDATE / DELETE / MERGE targets, EXEC macros and CALL procedures in macro and procedure bodies', () => {
@@ -150,19 +163,21 @@ END;`),
   });
 
   it('finds the table of a join index, hash index, secondary index and trigger, and foreign keys', () => {
-    expect(refs('CREATE JOIN INDEX s.ji AS SELECT o.id, c.name FROM s.orders o INNER JOIN s.customers c ON o.c = c.id PRIMARY INDEX (id)')).toEqual([
-      'relation:S.ORDERS',
-      'relation:S.CUSTOMERS',
-    ]);
+    expect(
+      refs(
+        'CREATE JOIN INDEX s.ji AS SELECT o.id, c.name FROM s.orders o INNER JOIN s.customers c ON o.c = c.id PRIMARY INDEX (id)',
+      ),
+    ).toEqual(['relation:S.ORDERS', 'relation:S.CUSTOMERS']);
     expect(refs('CREATE HASH INDEX s.hi (a) ON s.t BY (a) ORDER BY HASH (a)')).toEqual(['relation:S.T']);
     expect(refs('CREATE INDEX (a) ON s.t')).toEqual(['relation:S.T']);
-    expect(refs('CREATE TRIGGER s.trg AFTER UPDATE OF (a) ON s.t FOR EACH ROW (INSERT INTO s.log VALUES (1);)')).toEqual([
-      'relation:S.T',
-      'relation:S.LOG',
-    ]);
-    expect(refs('CREATE TABLE s.lines (id INT, order_id INT REFERENCES WITH NO CHECK OPTION s.orders (id)) PRIMARY INDEX (id)')).toEqual([
-      'relation:S.ORDERS fk',
-    ]);
+    expect(
+      refs('CREATE TRIGGER s.trg AFTER UPDATE OF (a) ON s.t FOR EACH ROW (INSERT INTO s.log VALUES (1);)'),
+    ).toEqual(['relation:S.T', 'relation:S.LOG']);
+    expect(
+      refs(
+        'CREATE TABLE s.lines (id INT, order_id INT REFERENCES WITH NO CHECK OPTION s.orders (id)) PRIMARY INDEX (id)',
+      ),
+    ).toEqual(['relation:S.ORDERS fk']);
     expect(refs('CREATE TABLE s.copy AS s.orig WITH NO DATA')).toEqual(['relation:S.ORIG']);
   });
 
@@ -191,7 +206,7 @@ END;`),
 
 describe('text with placeholders not yet expanded (extracted files)', () => {
   it('a COLLECT STATISTICS or COMMENT on a {{placeholder}} name parses, without a key', () => {
-    const text = 'COLLECT STATISTICS COLUMN (a) ON {{env}}_EDW.t;\nCOMMENT ON TABLE {{env}}_EDW.t AS \'x\';\n';
+    const text = "COLLECT STATISTICS COLUMN (a) ON {{env}}_EDW.t;\nCOMMENT ON TABLE {{env}}_EDW.t AS 'x';\n";
     const parsed = parseTeradata(text, 't.sql', { searchPath: [] });
     expect(parsed.map((s) => s.key)).toEqual([null, null]);
   });

@@ -54,7 +54,8 @@ export function parseTeradata(text: string, file: string, options: TeradataParse
   // GRANT / COMMENT / COLLECT STATISTICS on an object defined in the same file take that object's key.
   const defined = new Map<string, ObjectKey>();
   for (const s of out) {
-    if (s.key && (s.action === 'create' || s.action === 'create-or-replace')) defined.set(`${s.key.schema}.${s.key.name}`, s.key);
+    if (s.key && (s.action === 'create' || s.action === 'create-or-replace'))
+      defined.set(`${s.key.schema}.${s.key.name}`, s.key);
   }
   for (const { statement } of guessed) {
     const k = statement.key;
@@ -165,7 +166,11 @@ const NAMESPACE_KINDS = new Set<ObjectKind>(['database', 'user', 'role']);
  */
 export function classifyStatement(w: Token[], ctx: Ctx): StatementClass {
   const head = w[0];
-  const none = (action: StatementAction = 'other'): StatementClass => ({ key: null, action, references: scanReferences(w, 0, ctx) });
+  const none = (action: StatementAction = 'other'): StatementClass => ({
+    key: null,
+    action,
+    references: scanReferences(w, 0, ctx),
+  });
   if (!head || head.type !== 'word') return none();
   switch (head.value) {
     case 'CREATE':
@@ -201,7 +206,12 @@ export function classifyStatement(w: Token[], ctx: Ctx): StatementClass {
     }
     case 'DATABASE': {
       const name = readName(w, 1);
-      return { key: null, action: 'other', references: [], setsDefaultDatabase: name?.parts.length === 1 ? name.parts[0] : undefined };
+      return {
+        key: null,
+        action: 'other',
+        references: [],
+        setsDefaultDatabase: name?.parts.length === 1 ? name.parts[0] : undefined,
+      };
     }
     default:
       return none();
@@ -214,8 +224,19 @@ function keyFor(kind: ObjectKind, name: Name, ctx: Ctx): ObjectKey | null {
   return r ? { kind, schema: r.schema, name: r.name } : null;
 }
 
-function ref(kind: ReferenceKind, target: { schema: string; name: string }, token: Token, ctx: Ctx, via: string): Reference {
-  const r: Reference = { kind, name: target.name, via, location: { file: ctx.file, line: token.line, column: token.column } };
+function ref(
+  kind: ReferenceKind,
+  target: { schema: string; name: string },
+  token: Token,
+  ctx: Ctx,
+  via: string,
+): Reference {
+  const r: Reference = {
+    kind,
+    name: target.name,
+    via,
+    location: { file: ctx.file, line: token.line, column: token.column },
+  };
   if (target.schema) r.schema = target.schema;
   return r;
 }
@@ -271,7 +292,8 @@ function classifyIndex(w: Token[], i: number, ctx: Ctx, action: StatementAction,
   if (isWord(w[i], 'ALL')) i++;
   const cols: string[] = [];
   if (isPunct(w[i], '(')) {
-    for (i++; i < w.length && !isPunct(w[i], ')'); i++) if (w[i]!.type === 'word' || w[i]!.type === 'quoted') cols.push(w[i]!.value);
+    for (i++; i < w.length && !isPunct(w[i], ')'); i++)
+      if (w[i]!.type === 'word' || w[i]!.type === 'quoted') cols.push(w[i]!.value);
     i++;
   }
   const on = findTopLevel(w, i, 'ON');
@@ -280,7 +302,12 @@ function classifyIndex(w: Token[], i: number, ctx: Ctx, action: StatementAction,
   const table = on >= 0 ? readName(w, j) : null;
   const r = table && resolve(table, ctx);
   if (!r) return { key: null, action, references: [] };
-  const key: ObjectKey = { kind: 'index', schema: r.schema, name: indexName ?? `UNNAMED_${cols.join('_')}`, parent: `${r.schema}.${r.name}` };
+  const key: ObjectKey = {
+    kind: 'index',
+    schema: r.schema,
+    name: indexName ?? `UNNAMED_${cols.join('_')}`,
+    parent: `${r.schema}.${r.name}`,
+  };
   return { key, action, references: withRefs ? [ref('relation', r, table!.token, ctx, 'index')] : [] };
 }
 
@@ -317,7 +344,10 @@ function classifyGrant(w: Token[], ctx: Ctx): StatementClass {
   if (on < 0) {
     // GRANT role TO user
     const role = readName(w, 1);
-    const key: ObjectKey | null = role && role.parts.length === 1 && isWord(w[role.next], 'TO') ? { kind: 'role', schema: '', name: role.parts[0]! } : null;
+    const key: ObjectKey | null =
+      role && role.parts.length === 1 && isWord(w[role.next], 'TO')
+        ? { kind: 'role', schema: '', name: role.parts[0]! }
+        : null;
     return { key, action: 'grant', references: [] };
   }
   let i = on + 1;
@@ -366,9 +396,11 @@ function dedupe(refs: Reference[]): Reference[] {
 
 /** Words that end a FROM item rather than being its alias. */
 const NOT_ALIAS = new Set(
-  ('WHERE JOIN INNER LEFT RIGHT FULL CROSS ON GROUP ORDER HAVING QUALIFY UNION MINUS EXCEPT INTERSECT SET SAMPLE WITH WHEN ' +
+  (
+    'WHERE JOIN INNER LEFT RIGHT FULL CROSS ON GROUP ORDER HAVING QUALIFY UNION MINUS EXCEPT INTERSECT SET SAMPLE WITH WHEN ' +
     'THEN ELSE END SELECT SEL FROM USING VALUES INTO NATURAL OUTER TOP AND OR NOT FOR DO UNTIL RETURN RETURNS EXPAND ' +
-    'NORMALIZE ALL LOCKING UPDATE DELETE INSERT MERGE').split(' '),
+    'NORMALIZE ALL LOCKING UPDATE DELETE INSERT MERGE'
+  ).split(' '),
 );
 /** Functions whose argument list may contain FROM (`EXTRACT(YEAR FROM d)`): not a table reference. */
 const FROM_FUNCTIONS = new Set(['EXTRACT', 'TRIM', 'SUBSTRING', 'OVERLAY', 'POSITION']);
@@ -421,7 +453,8 @@ export function scanReferences(w: Token[], from: number, ctx: Ctx, self?: Object
         // WITH [RECURSIVE] name [(cols)] AS ( ... ) [, name AS (...)]
         let j = i + 1;
         if (isWord(w[j], 'RECURSIVE')) j++;
-        if ((w[j]?.type === 'word' || w[j]?.type === 'quoted') && (isWord(w[j + 1], 'AS') || isPunct(w[j + 1], '('))) ctes.add(w[j]!.value);
+        if ((w[j]?.type === 'word' || w[j]?.type === 'quoted') && (isWord(w[j + 1], 'AS') || isPunct(w[j + 1], '(')))
+          ctes.add(w[j]!.value);
         break;
       }
       case 'FROM': {
@@ -450,7 +483,8 @@ export function scanReferences(w: Token[], from: number, ctx: Ctx, self?: Object
       case 'INSERT':
       case 'INS':
         // MERGE ... WHEN NOT MATCHED THEN INSERT [(cols)] VALUES: no table named.
-        if (!isWord(next, 'INTO', 'ON', 'VALUES') && !isPunct(next, '(') && !isPunct(next, ',')) i = take(i + 1, 'relation', 'into') - 1;
+        if (!isWord(next, 'INTO', 'ON', 'VALUES') && !isPunct(next, '(') && !isPunct(next, ','))
+          i = take(i + 1, 'relation', 'into') - 1;
         break;
       case 'UPDATE':
       case 'UPD':
@@ -462,7 +496,8 @@ export function scanReferences(w: Token[], from: number, ctx: Ctx, self?: Object
         break;
       case 'USING':
         // MERGE INTO t USING s: only directly after a MERGE target.
-        if (w.some((x) => isWord(x, 'MERGE')) && !isPunct(next, '(')) i = skipAlias(take(i + 1, 'relation', 'using')) - 1;
+        if (w.some((x) => isWord(x, 'MERGE')) && !isPunct(next, '('))
+          i = skipAlias(take(i + 1, 'relation', 'using')) - 1;
         break;
       case 'LOCKING':
       case 'LOCK':
@@ -488,8 +523,17 @@ export function scanReferences(w: Token[], from: number, ctx: Ctx, self?: Object
       }
       default: {
         // db.fn( ... ): a call of a user-defined function in another database.
-        if (isPunct(next, '.') && !isPunct(w[i - 1], '.') && (w[i + 2]?.type === 'word' || w[i + 2]?.type === 'quoted') && isPunct(w[i + 3], '(')) {
-          found.push({ kind: 'function', name: { parts: [t.value, w[i + 2]!.value], token: t, next: i + 3 }, via: 'function call' });
+        if (
+          isPunct(next, '.') &&
+          !isPunct(w[i - 1], '.') &&
+          (w[i + 2]?.type === 'word' || w[i + 2]?.type === 'quoted') &&
+          isPunct(w[i + 3], '(')
+        ) {
+          found.push({
+            kind: 'function',
+            name: { parts: [t.value, w[i + 2]!.value], token: t, next: i + 3 },
+            via: 'function call',
+          });
           i += 2;
         }
       }

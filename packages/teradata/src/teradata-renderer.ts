@@ -27,9 +27,24 @@ export function kindKeyword(kind: ObjectKind): string | null {
 }
 
 /** Kinds that `REPLACE` creates or replaces in place, keeping privileges granted on them. */
-export const REPLACEABLE_KINDS: ReadonlySet<ObjectKind> = new Set(['view', 'macro', 'procedure', 'function', 'trigger']);
+export const REPLACEABLE_KINDS: ReadonlySet<ObjectKind> = new Set([
+  'view',
+  'macro',
+  'procedure',
+  'function',
+  'trigger',
+]);
 /** Kinds whose definition `SHOW <kind>` returns. */
-export const SHOWABLE_KINDS: ReadonlySet<ObjectKind> = new Set(['table', 'view', 'macro', 'procedure', 'function', 'join-index', 'hash-index', 'trigger']);
+export const SHOWABLE_KINDS: ReadonlySet<ObjectKind> = new Set([
+  'table',
+  'view',
+  'macro',
+  'procedure',
+  'function',
+  'join-index',
+  'hash-index',
+  'trigger',
+]);
 
 function keyword(key: ObjectKey): string {
   const k = kindKeyword(key.kind);
@@ -44,7 +59,8 @@ export function qualifiedName(key: ObjectKey): string {
 
 /** `SHOW VIEW DB.V`: the object's current DDL. */
 export function renderShow(key: ObjectKey): string {
-  if (!SHOWABLE_KINDS.has(key.kind)) throw new DbeeError(`Teradata has no SHOW for a ${key.kind}`, { code: 'UNSUPPORTED' });
+  if (!SHOWABLE_KINDS.has(key.kind))
+    throw new DbeeError(`Teradata has no SHOW for a ${key.kind}`, { code: 'UNSUPPORTED' });
   return `SHOW ${keyword(key)} ${qualifiedName(key)}`;
 }
 
@@ -111,7 +127,16 @@ export function definitionStatements(text: string): string[] {
   return splitStatements(text, '<SHOW output>', { bteq: 'skip' }).map((s) => s.sql);
 }
 
-const CONSTRAINT_WORDS = new Set(['CONSTRAINT', 'PRIMARY', 'UNIQUE', 'FOREIGN', 'CHECK', 'INDEX', 'PERIOD', 'PARTITION']);
+const CONSTRAINT_WORDS = new Set([
+  'CONSTRAINT',
+  'PRIMARY',
+  'UNIQUE',
+  'FOREIGN',
+  'CHECK',
+  'INDEX',
+  'PERIOD',
+  'PARTITION',
+]);
 
 /**
  * Column names of a `CREATE TABLE ... ( col type, ... )`, upper case, in order; null when the statement has no

@@ -50,7 +50,10 @@ export const teradataSmoke: TeradataSmokeDialect = {
     const missing: ObjectKey[] = [];
     for (const key of keys) {
       if (key.kind === 'schema' || key.kind === 'database') {
-        const r = await conn.query(`LOCKING ROW FOR ACCESS SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?`, [normalizeName(key.name)]);
+        const r = await conn.query(
+          `LOCKING ROW FOR ACCESS SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?`,
+          [normalizeName(key.name)],
+        );
         if (r.rows.length === 0) missing.push(key);
         continue;
       }

@@ -100,13 +100,21 @@ function columnModel(definition: string): TeradataColumnModel {
   if (def) rest = rest.replace(def[0], '');
   const title = TITLE_RE.exec(rest);
   if (title) rest = rest.replace(title[0], '');
-  return { name: m[1]!, core: rest.trim(), defaultClause: def ? def[1]!.trim() : null, title: title ? title[0].trim() : null, definition };
+  return {
+    name: m[1]!,
+    core: rest.trim(),
+    defaultClause: def ? def[1]!.trim() : null,
+    title: title ? title[0].trim() : null,
+    definition,
+  };
 }
 
 /** Read a CREATE TABLE (source or SHOW TABLE output) into a {@link TeradataTableModel}; null when it is not one. */
 export function tableModel(sql: string, options: NormalizeOptions = {}): TeradataTableModel | null {
   const text = normalizeDefinition(sql, options);
-  const head = /^CREATE\s+(?:\w+\s+)*?TABLE\s+((?:"(?:[^"]|"")+"|[^\s,(.]+)(?:\.(?:"(?:[^"]|"")+"|[^\s,(.]+))?)/i.exec(text);
+  const head = /^CREATE\s+(?:\w+\s+)*?TABLE\s+((?:"(?:[^"]|"")+"|[^\s,(.]+)(?:\.(?:"(?:[^"]|"")+"|[^\s,(.]+))?)/i.exec(
+    text,
+  );
   if (!head) return null;
   const open = text.indexOf('(', head[0].length);
   if (open < 0) return null;
@@ -119,14 +127,26 @@ export function tableModel(sql: string, options: NormalizeOptions = {}): Teradat
     else columns.push(columnModel(item));
   }
   // After the column list: the primary index and partitioning, then secondary indexes (`[UNIQUE] INDEX [name] (...)`).
-  const tail = text.slice(close + 1).replace(/;\s*$/, '').trim();
+  const tail = text
+    .slice(close + 1)
+    .replace(/;\s*$/, '')
+    .trim();
   const indexes: string[] = [];
   const primaryParts: string[] = [];
-  for (const part of splitTop(tail.replace(/\)\s+(?=(?:UNIQUE\s+)?INDEX\b|PRIMARY\b|NO\s+PRIMARY\b|PARTITION\b)/gi, '), '))) {
+  for (const part of splitTop(
+    tail.replace(/\)\s+(?=(?:UNIQUE\s+)?INDEX\b|PRIMARY\b|NO\s+PRIMARY\b|PARTITION\b)/gi, '), '),
+  )) {
     if (/^(UNIQUE\s+)?INDEX\b/i.test(part)) indexes.push(part.replace(/\s*\(/, ' ('));
     else primaryParts.push(part);
   }
-  return { name: head[1]!, header: text.slice(0, open).trim(), columns, constraints, primary: primaryParts.join(' '), indexes };
+  return {
+    name: head[1]!,
+    header: text.slice(0, open).trim(),
+    columns,
+    constraints,
+    primary: primaryParts.join(' '),
+    indexes,
+  };
 }
 
 function indexColumns(index: string): string {
@@ -148,11 +168,16 @@ function indexColumns(index: string): string {
  * Anything else (the header, a column's type or other attributes, constraints, the primary index, partitioning,
  * column order) is named in `needsMigration`, and no ALTER step is returned.
  */
-export function diffTables(source: TeradataTableModel, live: TeradataTableModel, options: { backupName?: string } = {}): TableDiff {
+export function diffTables(
+  source: TeradataTableModel,
+  live: TeradataTableModel,
+  options: { backupName?: string } = {},
+): TableDiff {
   const t = source.name;
   const needsMigration: string[] = [];
   if (source.header !== live.header) needsMigration.push(`table options: ${live.header} → ${source.header}`);
-  if (source.primary !== live.primary) needsMigration.push(`primary index or partitioning: ${live.primary || '(none)'} → ${source.primary || '(none)'}`);
+  if (source.primary !== live.primary)
+    needsMigration.push(`primary index or partitioning: ${live.primary || '(none)'} → ${source.primary || '(none)'}`);
   if (source.constraints.join(', ') !== live.constraints.join(', ')) needsMigration.push('constraints');
   const liveCols = new Map(live.columns.map((c) => [c.name, c]));
   const sourceCols = new Map(source.columns.map((c) => [c.name, c]));
@@ -161,20 +186,34 @@ export function diffTables(source: TeradataTableModel, live: TeradataTableModel,
   if (kept.join() !== liveKept.join()) needsMigration.push(`column order: ${liveKept.join(', ')} → ${kept.join(', ')}`);
   // ALTER TABLE ... ADD appends a column after the last one: a new column before an existing one would never match.
   const lastKept = source.columns.findLastIndex((c) => liveCols.has(c.name));
-  const early = source.columns.slice(0, lastKept).filter((c) => !liveCols.has(c.name)).map((c) => c.name);
-  if (early.length) needsMigration.push(`new column${early.length > 1 ? 's' : ''} ${early.join(', ')} before existing ones (ALTER TABLE ... ADD appends at the end: move ${early.length > 1 ? 'them' : 'it'} to the end of the column list, or write a migration)`);
+  const early = source.columns
+    .slice(0, lastKept)
+    .filter((c) => !liveCols.has(c.name))
+    .map((c) => c.name);
+  if (early.length)
+    needsMigration.push(
+      `new column${early.length > 1 ? 's' : ''} ${early.join(', ')} before existing ones (ALTER TABLE ... ADD appends at the end: move ${early.length > 1 ? 'them' : 'it'} to the end of the column list, or write a migration)`,
+    );
   const alters: TableAlter[] = [];
   // Secondary indexes that go are dropped first: a column they cover can then be dropped.
   const liveIdx = new Set(live.indexes);
   const sourceIdx = new Set(source.indexes);
   for (const i of live.indexes) {
     if (sourceIdx.has(i)) continue;
-    alters.push({ statements: [`DROP INDEX ${indexColumns(i)} ON ${t}`], reverse: [`CREATE ${i} ON ${t}`], hazards: [], summary: `drop ${i}` });
+    alters.push({
+      statements: [`DROP INDEX ${indexColumns(i)} ON ${t}`],
+      reverse: [`CREATE ${i} ON ${t}`],
+      hazards: [],
+      summary: `drop ${i}`,
+    });
   }
   // ALTER TABLE ... ADD or DROP of a column changes every row of a populated table, under a table-level write lock
   // (Teradata Vantage SQL Data Definition Language Detailed Topics, ALTER TABLE, "Adding Columns To a Table" /
   // "Dropping Columns From a Table": the rows are rewritten with the new row format).
-  const rewrite = (what: string): Hazard => ({ kind: 'table-rewrite', message: `${what}: rewrites every row of ${t} under a write lock` });
+  const rewrite = (what: string): Hazard => ({
+    kind: 'table-rewrite',
+    message: `${what}: rewrites every row of ${t} under a write lock`,
+  });
   for (const c of source.columns) {
     const old = liveCols.get(c.name);
     if (!old) {
@@ -185,7 +224,12 @@ export function diffTables(source: TeradataTableModel, live: TeradataTableModel,
         hazards: [
           rewrite(`adds column ${c.name}`),
           ...(notNullNoDefault
-            ? [{ kind: 'backward-incompatible' as const, message: `${c.name} is NOT NULL without a DEFAULT: INSERTs that do not name it fail, and the ALTER fails on a table with rows` }]
+            ? [
+                {
+                  kind: 'backward-incompatible' as const,
+                  message: `${c.name} is NOT NULL without a DEFAULT: INSERTs that do not name it fail, and the ALTER fails on a table with rows`,
+                },
+              ]
             : []),
         ],
         summary: `add column ${c.name}`,
@@ -221,9 +265,18 @@ export function diffTables(source: TeradataTableModel, live: TeradataTableModel,
     const backup = options.backupName ?? `${t}_DBEE_BAK`;
     const list = dropped.join(', ');
     alters.push({
-      statements: [`CREATE TABLE ${backup} AS ${t} WITH DATA`, `ALTER TABLE ${t} ${dropped.map((c) => `DROP ${c}`).join(', ')}`],
+      statements: [
+        `CREATE TABLE ${backup} AS ${t} WITH DATA`,
+        `ALTER TABLE ${t} ${dropped.map((c) => `DROP ${c}`).join(', ')}`,
+      ],
       reverse: null,
-      hazards: [{ kind: 'data-loss', message: `drops column${dropped.length > 1 ? 's' : ''} ${list} of ${t}; the values are kept in ${backup}` }, rewrite(`drops ${list}`)],
+      hazards: [
+        {
+          kind: 'data-loss',
+          message: `drops column${dropped.length > 1 ? 's' : ''} ${list} of ${t}; the values are kept in ${backup}`,
+        },
+        rewrite(`drops ${list}`),
+      ],
       summary: `drop column${dropped.length > 1 ? 's' : ''} ${list} (backup ${backup})`,
     });
   }

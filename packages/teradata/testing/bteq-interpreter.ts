@@ -37,7 +37,10 @@ interface Line {
 type Item = { kind: 'command'; text: string; line: number } | { kind: 'request'; text: string; line: number };
 
 function parse(script: string): Item[] {
-  const lines: Line[] = script.replace(/\r\n?/g, '\n').split('\n').map((text, i) => ({ text, line: i + 1 }));
+  const lines: Line[] = script
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((text, i) => ({ text, line: i + 1 }));
   const items: Item[] = [];
   let request: string[] = [];
   let start = 0;
@@ -71,7 +74,11 @@ export interface BteqRunOptions {
 }
 
 /** Run `script` on `session` (see the file comment). */
-export async function runBteq(script: string, session: FakeTeradataSession, options: BteqRunOptions = {}): Promise<BteqRun> {
+export async function runBteq(
+  script: string,
+  session: FakeTeradataSession,
+  options: BteqRunOptions = {},
+): Promise<BteqRun> {
   const items = parse(script);
   const requests: string[] = [];
   const output: string[] = [];
@@ -93,15 +100,23 @@ export async function runBteq(script: string, session: FakeTeradataSession, opti
     }
     loggedOn = true;
     if (mode === 'ANSI') {
-      if (session.tmode !== 'ANSI') throw new Error('BTEQ script sets ANSI mode: give the interpreter a session made with tmode ANSI');
+      if (session.tmode !== 'ANSI')
+        throw new Error('BTEQ script sets ANSI mode: give the interpreter a session made with tmode ANSI');
       await session.setAutocommit(false);
-    } else if (session.tmode !== 'TERA') throw new Error('BTEQ script runs in BTET mode: give the interpreter a session made with tmode TERA');
+    } else if (session.tmode !== 'TERA')
+      throw new Error('BTEQ script runs in BTET mode: give the interpreter a session made with tmode TERA');
   };
 
   const sendRequest = async (text: string) => {
     if (!loggedOn && logonFailed) {
       output.push('*** Warning: You must LOGON before sending SQL requests.');
-      status = { ...status, ERRORCODE: 0, ACTIVITYCOUNT: 0, WARNINGCODE: 0, ERRORLEVEL: Math.max(status.ERRORLEVEL, 2) };
+      status = {
+        ...status,
+        ERRORCODE: 0,
+        ACTIVITYCOUNT: 0,
+        WARNINGCODE: 0,
+        ERRORLEVEL: Math.max(status.ERRORLEVEL, 2),
+      };
       return;
     }
     if (!loggedOn) throw new Error('BTEQ script sends a request before logging on');
@@ -133,7 +148,13 @@ export async function runBteq(script: string, session: FakeTeradataSession, opti
       // A failed request ends an explicit BTET transaction (the double rolled it back).
       if (mode === 'BTET' && !session.autocommit) await session.setAutocommit(true);
       const severity = severities.get(code) ?? unknownSeverity;
-      status = { ...status, ERRORCODE: code, ACTIVITYCOUNT: 0, WARNINGCODE: 0, ERRORLEVEL: Math.max(status.ERRORLEVEL, severity) };
+      status = {
+        ...status,
+        ERRORCODE: code,
+        ACTIVITYCOUNT: 0,
+        WARNINGCODE: 0,
+        ERRORLEVEL: Math.max(status.ERRORLEVEL, severity),
+      };
     }
   };
 
@@ -194,7 +215,8 @@ export async function runBteq(script: string, session: FakeTeradataSession, opti
       case 'SET': {
         const tm = /^SESSION\s+TRANSACTION\s+(BTET|ANSI)$/i.exec(rest);
         if (tm) {
-          if (loggedOn) throw new Error(`BTEQ script line ${line}: .SET SESSION TRANSACTION after the logon (BTEQ refuses it)`);
+          if (loggedOn)
+            throw new Error(`BTEQ script line ${line}: .SET SESSION TRANSACTION after the logon (BTEQ refuses it)`);
           mode = tm[1]!.toUpperCase() as 'BTET' | 'ANSI';
           return null;
         }
@@ -222,7 +244,9 @@ export async function runBteq(script: string, session: FakeTeradataSession, opti
     const r = await command(item.text, item.line);
     if (r?.exit !== undefined) return quit(r.exit);
     if (r?.goto) {
-      const target = items.findIndex((it, i) => i >= pc && it.kind === 'command' && new RegExp(`^\\.LABEL\\s+${r.goto}\\s*$`, 'i').test(it.text));
+      const target = items.findIndex(
+        (it, i) => i >= pc && it.kind === 'command' && new RegExp(`^\\.LABEL\\s+${r.goto}\\s*$`, 'i').test(it.text),
+      );
       if (target < 0) throw new Error(`BTEQ script line ${item.line}: .GOTO ${r.goto} finds no later .LABEL`);
       pc = target + 1;
     }

@@ -4,8 +4,25 @@ import { parseTeradata } from '../src/teradata-parser';
 import { isSignificant, tokenize, type Token } from '../src/splitter';
 import { tableColumns } from '../src/teradata-renderer';
 import type { ParsedTable } from './fake-ddl';
-import { alterDropColumns, canonicalShowTable, changeColumnAttributes, checkCreateTable, parseCreateTable, renderParsedTable, secondaryIndexClause, startsWithType } from './fake-ddl';
-import { addColumnsToShow, alterAddColumns, FakeSqlError, runSql, tableShape, type FakeTableShape, type Row } from './fake-sql';
+import {
+  alterDropColumns,
+  canonicalShowTable,
+  changeColumnAttributes,
+  checkCreateTable,
+  parseCreateTable,
+  renderParsedTable,
+  secondaryIndexClause,
+  startsWithType,
+} from './fake-ddl';
+import {
+  addColumnsToShow,
+  alterAddColumns,
+  FakeSqlError,
+  runSql,
+  tableShape,
+  type FakeTableShape,
+  type Row,
+} from './fake-sql';
 
 /**
  * A fake Teradata session for tests (no server exists here). It
@@ -135,7 +152,19 @@ export class FakeOperationalError extends Error {
   }
 }
 
-const DDL_HEADS = new Set(['CREATE', 'REPLACE', 'DROP', 'ALTER', 'RENAME', 'COMMENT', 'GRANT', 'REVOKE', 'COLLECT', 'MODIFY', 'CT']);
+const DDL_HEADS = new Set([
+  'CREATE',
+  'REPLACE',
+  'DROP',
+  'ALTER',
+  'RENAME',
+  'COMMENT',
+  'GRANT',
+  'REVOKE',
+  'COLLECT',
+  'MODIFY',
+  'CT',
+]);
 const KIND_CODE: Record<string, string> = {
   table: 'T',
   view: 'V',
@@ -194,7 +223,10 @@ function longLiteral(sql: string): string | null {
   if (sql.length * 3 <= MAX_LITERAL_BYTES) return null;
   for (const t of tokenize(sql, '<request>')) {
     if (t.type !== 'string') continue;
-    const value = t.text.replace(/^[A-Za-z_]*'/, '').replace(/'$/, '').replace(/''/g, "'");
+    const value = t.text
+      .replace(/^[A-Za-z_]*'/, '')
+      .replace(/'$/, '')
+      .replace(/''/g, "'");
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes > MAX_LITERAL_BYTES) return `String is longer than 31000 characters (a literal of ${bytes} bytes).`;
   }
@@ -261,7 +293,14 @@ export class FakeTeradataSession implements TeradataSession {
     this.number = ++this.system.sessions;
     for (const [k, v] of Object.entries(options.objects ?? {})) {
       const at = v.createdAt ?? this.system.clock();
-      this.catalog.set(k.toUpperCase(), { creatorName: this.user, alterName: this.user, alteredAt: at, ...v, createdAt: at, show: v.show.trim() });
+      this.catalog.set(k.toUpperCase(), {
+        creatorName: this.user,
+        alterName: this.user,
+        alteredAt: at,
+        ...v,
+        createdAt: at,
+        show: v.show.trim(),
+      });
     }
     for (const d of options.databases ?? []) this.databases.add(d.toUpperCase());
   }
@@ -308,7 +347,8 @@ export class FakeTeradataSession implements TeradataSession {
   }
 
   async run(sql: string, params: unknown[] = []): Promise<TeradataResult> {
-    if (this.closed) throw new FakeOperationalError(teradataErrorMessage({ source: 'driver', text: 'Connection is closed' }));
+    if (this.closed)
+      throw new FakeOperationalError(teradataErrorMessage({ source: 'driver', text: 'Connection is closed' }));
     this.log.push({ sql, params, session: this.number });
     if (!this.autocommit) {
       if (!this.inTransaction) {
@@ -340,7 +380,11 @@ export class FakeTeradataSession implements TeradataSession {
   }
 
   async setAutocommit(on: boolean): Promise<void> {
-    this.log.push({ sql: on ? '{fn teradata_autocommit_on}' : '{fn teradata_autocommit_off}', params: [], session: this.number });
+    this.log.push({
+      sql: on ? '{fn teradata_autocommit_on}' : '{fn teradata_autocommit_off}',
+      params: [],
+      session: this.number,
+    });
     this.autocommit = on;
   }
   async commit(): Promise<void> {
@@ -389,7 +433,11 @@ export class FakeTeradataSession implements TeradataSession {
   private reply(r: FakeReply): TeradataResult {
     if (r.error) throw this.error(r.error);
     const sets = r.resultSets ?? (r.rows ? [rowsToSet(r.rows)] : []);
-    return { resultSets: sets, rowCount: r.rowCount ?? sets.reduce((n, s) => n + s.rows.length, 0), ...(r.warnings ? { warnings: r.warnings } : {}) };
+    return {
+      resultSets: sets,
+      rowCount: r.rowCount ?? sets.reduce((n, s) => n + s.rows.length, 0),
+      ...(r.warnings ? { warnings: r.warnings } : {}),
+    };
   }
 
   private answer(sql: string, params: unknown[]): TeradataResult {
@@ -411,10 +459,16 @@ export class FakeTeradataSession implements TeradataSession {
     // --- EXPLAIN of a query over one relation (added by td-smoke for the view compile check of smoke tests) ---
     // Teradata Vantage SQL Data Manipulation Language, "EXPLAIN Request Modifier": the request is parsed and
     // optimized but not run, so every object it reads, through views too, must exist (3807 otherwise).
-    const explain = /^\s*EXPLAIN\s+SELECT\s+\*\s+FROM\s+((?:"(?:[^"]|"")+"|[\w$#]+)(?:\.(?:"(?:[^"]|"")+"|[\w$#]+))?)\s*;?\s*$/is.exec(sql);
+    const explain =
+      /^\s*EXPLAIN\s+SELECT\s+\*\s+FROM\s+((?:"(?:[^"]|"")+"|[\w$#]+)(?:\.(?:"(?:[^"]|"")+"|[\w$#]+))?)\s*;?\s*$/is.exec(
+        sql,
+      );
     if (explain) {
-      const parts = explain[1]!.match(/"(?:[^"]|"")+"|[^."]+/g)!.map((p) => (p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p).toUpperCase());
-      const start = parts.length === 2 ? `${parts[0]}.${parts[1]}` : `${this.defaultDatabase ?? ''}.${parts[0]}`.toUpperCase();
+      const parts = explain[1]!
+        .match(/"(?:[^"]|"")+"|[^."]+/g)!
+        .map((p) => (p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p).toUpperCase());
+      const start =
+        parts.length === 2 ? `${parts[0]}.${parts[1]}` : `${this.defaultDatabase ?? ''}.${parts[0]}`.toUpperCase();
       const seen = new Set<string>();
       const visit = (id: string): void => {
         if (seen.has(id)) return;
@@ -424,10 +478,13 @@ export class FakeTeradataSession implements TeradataSession {
         if (o.tableKind !== 'V') return;
         const database = id.slice(0, id.indexOf('.'));
         const parsed = parseTeradata(o.show, '<fake>', { searchPath: [database] })[0];
-        for (const r of parsed?.references ?? []) if (r.kind === 'relation') visit(`${r.schema ?? database}.${r.name}`.toUpperCase());
+        for (const r of parsed?.references ?? [])
+          if (r.kind === 'relation') visit(`${r.schema ?? database}.${r.name}`.toUpperCase());
       };
       visit(start);
-      return this.reply({ rows: [{ explanation: `1) First, we do an all-AMPs RETRIEVE step from ${start} (fake plan).` }] });
+      return this.reply({
+        rows: [{ explanation: `1) First, we do an all-AMPs RETRIEVE step from ${start} (fake plan).` }],
+      });
     }
     // --- end of the EXPLAIN addition ---
     if (/SELECT TableKind AS table_kind FROM DBC\.TablesV WHERE DatabaseName = \? AND TableName = \?/i.test(sql)) {
@@ -450,11 +507,15 @@ export class FakeTeradataSession implements TeradataSession {
       const name = stats[1]!.replace(/"/g, '').toUpperCase();
       const o = this.catalog.get(name);
       if (!o) throw this.error({ code: 3807, text: `Object '${name}' does not exist.` });
-      if (!o.statistics?.length) throw this.error({ code: 3624, text: 'There are no statistics defined for the table.' });
+      if (!o.statistics?.length)
+        throw this.error({ code: 3624, text: 'There are no statistics defined for the table.' });
       const text = `COLLECT STATISTICS\r${o.statistics.map((g) => `            COLUMN ( ${g.join(' ,')} )`).join(' ,\r')}\r                ON ${name} ;`;
       return { resultSets: [{ columns: ['Request Text'], rows: [[text]] }], rowCount: 1 };
     }
-    const show = /^\s*SHOW\s+(?:TABLE|VIEW|MACRO|PROCEDURE|FUNCTION|JOIN\s+INDEX|HASH\s+INDEX|TRIGGER)\s+(.+?)\s*;?\s*$/is.exec(sql);
+    const show =
+      /^\s*SHOW\s+(?:TABLE|VIEW|MACRO|PROCEDURE|FUNCTION|JOIN\s+INDEX|HASH\s+INDEX|TRIGGER)\s+(.+?)\s*;?\s*$/is.exec(
+        sql,
+      );
     if (show) {
       const name = show[1]!.replace(/"/g, '').toUpperCase();
       const o = this.catalog.get(name);
@@ -495,10 +556,16 @@ export class FakeTeradataSession implements TeradataSession {
         },
         user: this.user,
         now: system.clock,
-        nextIdentity: (_db, _name, column, rows: Row[]) => rows.reduce((m, r) => Math.max(m, Number(r[column] ?? 0)), 0) + 1,
+        nextIdentity: (_db, _name, column, rows: Row[]) =>
+          rows.reduce((m, r) => Math.max(m, Number(r[column] ?? 0)), 0) + 1,
       });
     } catch (error) {
-      if (error instanceof FakeSqlError) throw this.error({ code: error.code || undefined, text: error.text, source: error.code ? 'database' : 'driver' });
+      if (error instanceof FakeSqlError)
+        throw this.error({
+          code: error.code || undefined,
+          text: error.text,
+          source: error.code ? 'database' : 'driver',
+        });
       throw error;
     }
     if (!result) return null;
@@ -511,7 +578,10 @@ export class FakeTeradataSession implements TeradataSession {
     if (!this.system.shapes.has(o.show)) this.system.shapes.set(o.show, tableShape(o.show));
     const shape = this.system.shapes.get(o.show) ?? null;
     if (shape || !o.columns) return shape;
-    return { columns: o.columns.map((name) => ({ name: name.toUpperCase(), type: 'other', notNull: false, identity: false })), unique: null };
+    return {
+      columns: o.columns.map((name) => ({ name: name.toUpperCase(), type: 'other', notNull: false, identity: false })),
+      unique: null,
+    };
   }
 
   private dbcView(name: string): Row[] | null {
@@ -549,23 +619,39 @@ export class FakeTeradataSession implements TeradataSession {
     // DBC.JoinIndicesV / DBC.HashIndicesV (IndexDatabaseName, IndexName, DatabaseName, TableName: one row per base
     // table). Column names as the double answers them (verify on a live system).
     if (name === 'TRIGGERSV') {
-      return entries.filter((e) => e.o.tableKind === 'G').map((e) => {
-        const [db, table] = (e.o.dependsOn?.[0] ?? '.').split('.');
-        return { DATABASENAME: e.db, TRIGGERNAME: e.o.spelling ?? e.name, SUBJECTTABLEDATABASENAME: db, TABLENAME: spelled(`${db}.${table}`) };
-      });
+      return entries
+        .filter((e) => e.o.tableKind === 'G')
+        .map((e) => {
+          const [db, table] = (e.o.dependsOn?.[0] ?? '.').split('.');
+          return {
+            DATABASENAME: e.db,
+            TRIGGERNAME: e.o.spelling ?? e.name,
+            SUBJECTTABLEDATABASENAME: db,
+            TABLENAME: spelled(`${db}.${table}`),
+          };
+        });
     }
     if (name === 'JOININDICESV' || name === 'HASHINDICESV') {
       const code = name === 'JOININDICESV' ? 'I' : 'N';
-      return entries.filter((e) => e.o.tableKind === code).flatMap((e) =>
-        (e.o.dependsOn ?? []).map((t) => ({ INDEXDATABASENAME: e.db, INDEXNAME: e.o.spelling ?? e.name, DATABASENAME: t.split('.')[0], TABLENAME: spelled(t) })),
-      );
+      return entries
+        .filter((e) => e.o.tableKind === code)
+        .flatMap((e) =>
+          (e.o.dependsOn ?? []).map((t) => ({
+            INDEXDATABASENAME: e.db,
+            INDEXNAME: e.o.spelling ?? e.name,
+            DATABASENAME: t.split('.')[0],
+            TABLENAME: spelled(t),
+          })),
+        );
     }
     return null;
   }
 
   /** Base tables of join/hash indexes and subject tables of triggers, from the fake's own dependency records. */
   private dependents(id: string): string[] {
-    return [...this.catalog].filter(([, o]) => ['I', 'N', 'G'].includes(o.tableKind) && o.dependsOn?.includes(id)).map(([k]) => k);
+    return [...this.catalog]
+      .filter(([, o]) => ['I', 'N', 'G'].includes(o.tableKind) && o.dependsOn?.includes(id))
+      .map(([k]) => k);
   }
 
   private applyDdl(sql: string): TeradataResult | null {
@@ -583,16 +669,22 @@ export class FakeTeradataSession implements TeradataSession {
     if (role) {
       const name = role[2]!.toUpperCase();
       if (role[1]!.toUpperCase() === 'CREATE') {
-        if (this.system.roles.has(name) || this.databases.has(name)) throw this.error({ code: 5612, text: 'A user, database, role, or zone with the specified name already exists.' });
+        if (this.system.roles.has(name) || this.databases.has(name))
+          throw this.error({
+            code: 5612,
+            text: 'A user, database, role, or zone with the specified name already exists.',
+          });
         this.system.roles.add(name);
-      } else if (!this.system.roles.delete(name)) throw this.error({ code: 5620, text: `Role '${name}' does not exist.` });
+      } else if (!this.system.roles.delete(name))
+        throw this.error({ code: 5620, text: `Role '${name}' does not exist.` });
       return null;
     }
     const parsed = parseTeradata(sql, '<fake>', { searchPath: this.defaultDatabase ? [this.defaultDatabase] : [] })[0];
     if (!parsed) return null;
     if (head === 'COMMENT' || head === 'COLLECT' || head === 'GRANT' || head === 'REVOKE') {
       this.checkTarget(head, sql);
-      if (head === 'GRANT') this.checkGrantees(tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon'));
+      if (head === 'GRANT')
+        this.checkGrantees(tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon'));
       if (head === 'COMMENT') this.storeComment(sql);
       if (head === 'COLLECT') this.storeStatistics(sql);
       return null;
@@ -609,11 +701,17 @@ export class FakeTeradataSession implements TeradataSession {
     }
     const code = KIND_CODE[key.kind];
     const creates = parsed.action === 'create' || parsed.action === 'create-or-replace';
-    const relations = parsed.references.filter((r) => r.kind === 'relation').map((r) => `${r.schema ?? this.defaultDatabase ?? ''}.${r.name}`.toUpperCase());
+    const relations = parsed.references
+      .filter((r) => r.kind === 'relation')
+      .map((r) => `${r.schema ?? this.defaultDatabase ?? ''}.${r.name}`.toUpperCase());
     // Teradata Vantage SQL Data Definition Language Detailed Topics, CREATE VIEW / CREATE MACRO / CREATE JOIN INDEX /
     // CREATE HASH INDEX / CREATE TRIGGER: the objects the definition references must exist when it is created
     // (3807 "Object '...' does not exist.", Messages). A macro's EXEC and DDL are checked only when it runs.
-    if (this.system.strictReferences && creates && ['view', 'macro', 'join-index', 'hash-index', 'trigger'].includes(key.kind)) {
+    if (
+      this.system.strictReferences &&
+      creates &&
+      ['view', 'macro', 'join-index', 'hash-index', 'trigger'].includes(key.kind)
+    ) {
       const missing = relations.find((r) => r !== id && !this.catalog.has(r));
       if (missing) throw this.error({ code: 3807, text: `Object '${missing}' does not exist.` });
     }
@@ -623,20 +721,37 @@ export class FakeTeradataSession implements TeradataSession {
       // not created (or replaced: the old one stays), and the response is a success carrying the SPL messages, with
       // warning 5526 "Stored Procedure is not created/replaced due to error(s)." (Messages, 5526).
       if (failure) {
-        return { resultSets: [{ columns: ['ErrorText'], rows: [[failure]] }], rowCount: 1, warnings: [{ code: 5526, text: 'Stored Procedure is not created/replaced due to error(s).' }] };
+        return {
+          resultSets: [{ columns: ['ErrorText'], rows: [[failure]] }],
+          rowCount: 1,
+          warnings: [{ code: 5526, text: 'Stored Procedure is not created/replaced due to error(s).' }],
+        };
       }
     }
     // A join index stands on every table it reads; a hash index and a trigger on the table named after ON (the
     // trigger's subject table: tables its body touches are not "associated" with it, as in DBC.TriggersV).
-    const subject = parsed.references.filter((r) => r.kind === 'relation' && (r.via === 'trigger' || r.via === 'index')).map((r) => `${r.schema ?? this.defaultDatabase ?? ''}.${r.name}`.toUpperCase());
-    const dependsOn = key.kind === 'join-index' ? relations.filter((r) => r !== id) : key.kind === 'hash-index' || key.kind === 'trigger' ? subject : undefined;
+    const subject = parsed.references
+      .filter((r) => r.kind === 'relation' && (r.via === 'trigger' || r.via === 'index'))
+      .map((r) => `${r.schema ?? this.defaultDatabase ?? ''}.${r.name}`.toUpperCase());
+    const dependsOn =
+      key.kind === 'join-index'
+        ? relations.filter((r) => r !== id)
+        : key.kind === 'hash-index' || key.kind === 'trigger'
+          ? subject
+          : undefined;
     const existsError = (o: FakeObject) => {
       const [c, what] = EXISTS_BY_CODE[o.tableKind] ?? [3803, 'Table'];
       return this.error({ code: c, text: `${what} '${id}' already exists.` });
     };
     const warned = creates && key.kind === 'procedure' ? (this.system.splWarnings?.(sql) ?? null) : null;
     const created = (): TeradataResult | null =>
-      warned ? { resultSets: [{ columns: ['ErrorText'], rows: [[warned]] }], rowCount: 1, warnings: [{ code: 5527, text: 'Stored Procedure Created/Replaced with warnings.' }] } : null;
+      warned
+        ? {
+            resultSets: [{ columns: ['ErrorText'], rows: [[warned]] }],
+            rowCount: 1,
+            warnings: [{ code: 5527, text: 'Stored Procedure Created/Replaced with warnings.' }],
+          }
+        : null;
     switch (parsed.action) {
       case 'create':
         if (exists) throw existsError(exists);
@@ -646,12 +761,24 @@ export class FakeTeradataSession implements TeradataSession {
           this.catalog.set(id, { ...made, rows: made.rows ?? [], ...spellingOf(sql, key.name) });
           return null;
         }
-        this.catalog.set(id, { tableKind: code, show: sql.trim(), ...(dependsOn ? { dependsOn } : {}), ...spellingOf(sql, key.name) });
+        this.catalog.set(id, {
+          tableKind: code,
+          show: sql.trim(),
+          ...(dependsOn ? { dependsOn } : {}),
+          ...spellingOf(sql, key.name),
+        });
         return created();
       case 'create-or-replace':
-        if (exists && exists.tableKind !== code) throw this.error({ code: 5573, text: `'${id}' is not a ${key.kind}.` });
+        if (exists && exists.tableKind !== code)
+          throw this.error({ code: 5573, text: `'${id}' is not a ${key.kind}.` });
         // REPLACE of an existing object keeps its dictionary row, and with it the name as first written (verify).
-        if (code) this.catalog.set(id, { tableKind: code, show: sql.trim(), ...(dependsOn ? { dependsOn } : {}), ...(exists ? { spelling: exists.spelling } : spellingOf(sql, key.name)) });
+        if (code)
+          this.catalog.set(id, {
+            tableKind: code,
+            show: sql.trim(),
+            ...(dependsOn ? { dependsOn } : {}),
+            ...(exists ? { spelling: exists.spelling } : spellingOf(sql, key.name)),
+          });
         return created();
       case 'drop':
         if (!exists) throw this.error({ code: 3807, text: `Object '${id}' does not exist.` });
@@ -661,13 +788,17 @@ export class FakeTeradataSession implements TeradataSession {
       case 'alter': {
         const added = alterAddColumns(sql);
         const dropped = alterDropColumns(sql);
-        if ((added || dropped) && exists && parseCreateTable(exists.source ?? exists.show)) return this.alterTable(id, exists, added ?? [], dropped ?? []);
+        if ((added || dropped) && exists && parseCreateTable(exists.source ?? exists.show))
+          return this.alterTable(id, exists, added ?? [], dropped ?? []);
         if (added) {
           if (!exists) throw this.error({ code: 3807, text: `Object '${id}' does not exist.` });
           const have = this.shapeOf(exists)?.columns.map((c) => c.name) ?? [];
-          const twice = added.map((d) => (tableShape(`CREATE TABLE x (${d})`)?.columns[0]?.name ?? '')).find((n) => have.includes(n));
+          const twice = added
+            .map((d) => tableShape(`CREATE TABLE x (${d})`)?.columns[0]?.name ?? '')
+            .find((n) => have.includes(n));
           if (twice) throw this.error({ code: 3933, text: `The column ${twice} already exists in ${id}.` });
-          if (exists.source) this.catalog.set(id, { ...exists, ...this.tableObject(addColumnsToShow(exists.source, added), id) });
+          if (exists.source)
+            this.catalog.set(id, { ...exists, ...this.tableObject(addColumnsToShow(exists.source, added), id) });
           else this.catalog.set(id, { ...exists, show: addColumnsToShow(exists.show, added) });
           return null;
         }
@@ -682,8 +813,12 @@ export class FakeTeradataSession implements TeradataSession {
         if (there) throw existsError(there);
         this.catalog.delete(id);
         // SHOW regenerates DDL with the current name.
-        const renamed = { ...exists, show: exists.show.replace(new RegExp(`${key.schema}\\.${key.name}\\b`, 'i'), targetId) };
-        if (renamed.source) renamed.source = renamed.source.replace(new RegExp(`${key.schema}\\.${key.name}\\b`, 'i'), targetId);
+        const renamed = {
+          ...exists,
+          show: exists.show.replace(new RegExp(`${key.schema}\\.${key.name}\\b`, 'i'), targetId),
+        };
+        if (renamed.source)
+          renamed.source = renamed.source.replace(new RegExp(`${key.schema}\\.${key.name}\\b`, 'i'), targetId);
         renamed.spelling = written.split('.').pop();
         this.catalog.set(targetId, renamed);
         return null;
@@ -716,32 +851,51 @@ export class FakeTeradataSession implements TeradataSession {
       if (!have) {
         const populated = (exists.rows ?? []).length > 0;
         if (populated && /\bNOT\s+NULL\b/i.test(col.source) && !/\bDEFAULT\b/i.test(col.source)) {
-          throw this.error({ code: 3559, text: `Column ${col.name} is NOT NULL without a DEFAULT: it cannot be added to ${id}, which has rows.` });
+          throw this.error({
+            code: 3559,
+            text: `Column ${col.name} is NOT NULL without a DEFAULT: it cannot be added to ${id}, which has rows.`,
+          });
         }
         t.columns.push(col);
         const fill = /\bDEFAULT\s+('(?:[^']|'')*'|-?[\d.]+)/i.exec(col.source)?.[1];
-        const value = fill === undefined ? null : fill.startsWith("'") ? fill.slice(1, -1).replace(/''/g, "'") : Number(fill);
+        const value =
+          fill === undefined ? null : fill.startsWith("'") ? fill.slice(1, -1).replace(/''/g, "'") : Number(fill);
         exists = { ...exists, rows: (exists.rows ?? []).map((r) => ({ ...r, [col.name]: value })) };
         continue;
       }
       const attributes = def.slice(def.search(/\s/) + 1);
-      if (def.search(/\s/) < 0 || startsWithType(attributes)) throw this.error({ code: 3933, text: `The column ${col.name} already exists in ${id}.` });
+      if (def.search(/\s/) < 0 || startsWithType(attributes))
+        throw this.error({ code: 3933, text: `The column ${col.name} already exists in ${id}.` });
       have.source = changeColumnAttributes(have.source, attributes);
     }
     for (const name of dropped) {
       const at = t.columns.findIndex((c) => c.name === name);
       if (at < 0) throw this.error({ code: 5628, text: `Column ${name} not found in ${id}.` });
       if (t.indexes.some((i) => i.primary && i.columns.includes(name)) || t.partitionColumns.includes(name)) {
-        throw this.error({ code: 5624, text: `Cannot drop column ${name} of ${id}: it is a primary index or partitioning column.` });
+        throw this.error({
+          code: 5624,
+          text: `Cannot drop column ${name} of ${id}: it is a primary index or partitioning column.`,
+        });
       }
-      const onIndex = this.dependents(id).find((d) => tokenize(this.catalog.get(d)!.show, '<fake>').some((w) => (w.type === 'word' || w.type === 'quoted') && w.value === name));
+      const onIndex = this.dependents(id).find((d) =>
+        tokenize(this.catalog.get(d)!.show, '<fake>').some(
+          (w) => (w.type === 'word' || w.type === 'quoted') && w.value === name,
+        ),
+      );
       if (t.indexes.some((i) => !i.primary && i.columns.includes(name)) || onIndex) {
-        throw this.error({ code: 5625, text: `Cannot drop column ${name} of ${id}: ${onIndex ? `${onIndex} uses it` : 'an index is defined on it'}; drop the index first.` });
+        throw this.error({
+          code: 5625,
+          text: `Cannot drop column ${name} of ${id}: ${onIndex ? `${onIndex} uses it` : 'an index is defined on it'}; drop the index first.`,
+        });
       }
       t.columns.splice(at, 1);
     }
-    const rows = (exists.rows ?? []).map((r) => Object.fromEntries(Object.entries(r).filter(([c]) => !dropped.includes(c))));
-    const comments = Object.fromEntries(Object.entries(exists.columnComments ?? {}).filter(([c]) => !dropped.includes(c)));
+    const rows = (exists.rows ?? []).map((r) =>
+      Object.fromEntries(Object.entries(r).filter(([c]) => !dropped.includes(c))),
+    );
+    const comments = Object.fromEntries(
+      Object.entries(exists.columnComments ?? {}).filter(([c]) => !dropped.includes(c)),
+    );
     this.catalog.set(id, { ...exists, ...this.tableObject(renderParsedTable(t), id), rows, columnComments: comments });
     return null;
   }
@@ -760,11 +914,18 @@ export class FakeTeradataSession implements TeradataSession {
     const ix = secondaryIndexClause(sql);
     if (!t || !ix) return null;
     const secondary = t.indexes.filter((i) => !i.primary);
-    const same = (i: ParsedIndex) => (ix.name ? new RegExp(`\\bINDEX\\s+"?${ix.name}"?\\s*\\(`, 'i').test(i.text) : i.columns.join() === ix.columns.join());
+    const same = (i: ParsedIndex) =>
+      ix.name
+        ? new RegExp(`\\bINDEX\\s+"?${ix.name}"?\\s*\\(`, 'i').test(i.text)
+        : i.columns.join() === ix.columns.join();
     if (action === 'create') {
       const missing = ix.columns.find((c) => !t.columns.some((x) => x.name === c));
       if (missing) throw this.error({ code: 5628, text: `Column ${missing} not found in ${id}.` });
-      if (secondary.some((i) => i.columns.join() === ix.columns.join())) throw this.error({ code: 3534, text: 'Another index already exists, using the same columns and the same ordering.' });
+      if (secondary.some((i) => i.columns.join() === ix.columns.join()))
+        throw this.error({
+          code: 3534,
+          text: 'Another index already exists, using the same columns and the same ordering.',
+        });
       t.indexes.push({ text: ix.clause, columns: ix.columns, primary: false, unique: ix.unique, none: false });
     } else if (action === 'drop') {
       const found = secondary.find(same);
@@ -780,7 +941,11 @@ export class FakeTeradataSession implements TeradataSession {
     const w = tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
     const on = w.findIndex((t) => t.type === 'word' && t.value === 'ON');
     if (on < 0) return;
-    const parts = w.slice(on + 1).filter((t) => t.type === 'word' || t.type === 'quoted').map((t) => t.value).filter((v) => v !== 'TEMPORARY');
+    const parts = w
+      .slice(on + 1)
+      .filter((t) => t.type === 'word' || t.type === 'quoted')
+      .map((t) => t.value)
+      .filter((v) => v !== 'TEMPORARY');
     const oid = parts.length > 1 ? parts.slice(0, 2).join('.') : `${this.defaultDatabase ?? ''}.${parts[0] ?? ''}`;
     const o = this.catalog.get(oid);
     if (!o) return;
@@ -789,12 +954,16 @@ export class FakeTeradataSession implements TeradataSession {
       if (w[k]!.type !== 'word' || w[k]!.value !== 'COLUMN') continue;
       if (w[k + 1]?.text === '(') {
         const g: string[] = [];
-        for (let j = k + 2; j < w.length && w[j]!.text !== ')'; j++) if (w[j]!.type === 'word' || w[j]!.type === 'quoted') g.push(w[j]!.value);
+        for (let j = k + 2; j < w.length && w[j]!.text !== ')'; j++)
+          if (w[j]!.type === 'word' || w[j]!.type === 'quoted') g.push(w[j]!.value);
         groups.push(g);
       } else if (w[k + 1]) groups.push([w[k + 1]!.value]);
     }
     const known = new Set((o.statistics ?? []).map((g) => g.join(',')));
-    this.catalog.set(oid, { ...o, statistics: [...(o.statistics ?? []), ...groups.filter((g) => !known.has(g.join(',')))] });
+    this.catalog.set(oid, {
+      ...o,
+      statistics: [...(o.statistics ?? []), ...groups.filter((g) => !known.has(g.join(',')))],
+    });
   }
 
   /** Keep the text of `COMMENT ON [TABLE|COLUMN] name [AS|IS] 'text'` for DBC.TablesV / DBC.ColumnsV `CommentString`. */
@@ -803,7 +972,11 @@ export class FakeTeradataSession implements TeradataSession {
     const text = [...w].reverse().find((t) => t.type === 'string')?.value;
     if (text === undefined) return;
     let i = w[1]?.value === 'ON' ? 2 : 1;
-    const kind = w[i]?.type === 'word' && ['TABLE', 'VIEW', 'MACRO', 'PROCEDURE', 'FUNCTION', 'TRIGGER', 'COLUMN'].includes(w[i]!.value) ? w[i++]!.value : '';
+    const kind =
+      w[i]?.type === 'word' &&
+      ['TABLE', 'VIEW', 'MACRO', 'PROCEDURE', 'FUNCTION', 'TRIGGER', 'COLUMN'].includes(w[i]!.value)
+        ? w[i++]!.value
+        : '';
     const parts: string[] = [];
     for (; w[i] && (w[i]!.type === 'word' || w[i]!.type === 'quoted'); i += 2) {
       parts.push(w[i]!.value);
@@ -813,7 +986,10 @@ export class FakeTeradataSession implements TeradataSession {
     const oid = parts.length > 1 ? parts.slice(-2).join('.') : `${this.defaultDatabase ?? ''}.${parts[0] ?? ''}`;
     const o = this.catalog.get(oid);
     if (!o) return;
-    this.catalog.set(oid, column ? { ...o, columnComments: { ...o.columnComments, [column]: text } } : { ...o, comment: text });
+    this.catalog.set(
+      oid,
+      column ? { ...o, columnComments: { ...o.columnComments, [column]: text } } : { ...o, comment: text },
+    );
   }
 
   /**
@@ -827,8 +1003,14 @@ export class FakeTeradataSession implements TeradataSession {
   private refuseUnderDependents(id: string, what: 'drop' | 'rename'): void {
     const deps = this.dependents(id);
     if (!deps.length) return;
-    const kinds = deps.map((d) => `${{ I: 'join index', N: 'hash index', G: 'trigger' }[this.catalog.get(d)!.tableKind as 'I' | 'N' | 'G']} ${d}`);
-    throw this.error({ code: DEPENDENT_CODE, text: `Cannot ${what === 'drop' ? 'DROP' : 'RENAME'} table '${id}': it has ${kinds.join(', ')} defined on it; drop ${deps.length > 1 ? 'them' : 'it'} first.` });
+    const kinds = deps.map(
+      (d) =>
+        `${{ I: 'join index', N: 'hash index', G: 'trigger' }[this.catalog.get(d)!.tableKind as 'I' | 'N' | 'G']} ${d}`,
+    );
+    throw this.error({
+      code: DEPENDENT_CODE,
+      text: `Cannot ${what === 'drop' ? 'DROP' : 'RENAME'} table '${id}': it has ${kinds.join(', ')} defined on it; drop ${deps.length > 1 ? 'them' : 'it'} first.`,
+    });
   }
 
   /** The catalog entry of a table created by `sql` (canonical SHOW text), after Teradata's CREATE TABLE checks. */
@@ -850,7 +1032,11 @@ export class FakeTeradataSession implements TeradataSession {
     const [db] = id.split('.');
     const written = t.name.includes('.') ? t.name.slice(t.name.indexOf('.') + 1) : t.name;
     const noPi = t.indexes.some((i) => i.none);
-    return { tableKind: noPi && !t.partition ? 'O' : 'T', show: canonicalShowTable(t, `${db}.${written}`, this.tmode), source: sql.trim() };
+    return {
+      tableKind: noPi && !t.partition ? 'O' : 'T',
+      show: canonicalShowTable(t, `${db}.${written}`, this.tmode),
+      source: sql.trim(),
+    };
   }
 
   /**
@@ -872,7 +1058,8 @@ export class FakeTeradataSession implements TeradataSession {
       }
       return parts.length ? { parts, next: k } : null;
     };
-    const objectId = (parts: string[]) => (parts.length > 1 ? parts.slice(-2).join('.') : `${this.defaultDatabase ?? ''}.${parts[0]}`);
+    const objectId = (parts: string[]) =>
+      parts.length > 1 ? parts.slice(-2).join('.') : `${this.defaultDatabase ?? ''}.${parts[0]}`;
     const requireObject = (parts: string[], columns: string[] = []) => {
       const oid = objectId(parts);
       const o = this.catalog.get(oid);
@@ -888,11 +1075,28 @@ export class FakeTeradataSession implements TeradataSession {
       let i = 1;
       if (w[i]?.value === 'ON') i++;
       const kind = w[i]?.value ?? '';
-      if (['TABLE', 'VIEW', 'MACRO', 'PROCEDURE', 'FUNCTION', 'TRIGGER', 'COLUMN', 'DATABASE', 'USER', 'INDEX', 'JOIN', 'HASH'].includes(kind)) i += kind === 'JOIN' || kind === 'HASH' ? 2 : 1;
+      if (
+        [
+          'TABLE',
+          'VIEW',
+          'MACRO',
+          'PROCEDURE',
+          'FUNCTION',
+          'TRIGGER',
+          'COLUMN',
+          'DATABASE',
+          'USER',
+          'INDEX',
+          'JOIN',
+          'HASH',
+        ].includes(kind)
+      )
+        i += kind === 'JOIN' || kind === 'HASH' ? 2 : 1;
       const name = nameAt(i);
       if (!name) return;
       if (kind === 'DATABASE' || kind === 'USER') {
-        if (!this.databaseExists(name.parts[0]!)) throw this.error({ code: 3802, text: `Database '${name.parts[0]}' does not exist.` });
+        if (!this.databaseExists(name.parts[0]!))
+          throw this.error({ code: 3802, text: `Database '${name.parts[0]}' does not exist.` });
         return;
       }
       if (kind === 'COLUMN') return requireObject(name.parts.slice(0, -1), [name.parts[name.parts.length - 1]!]);
@@ -910,7 +1114,8 @@ export class FakeTeradataSession implements TeradataSession {
       for (let k = 0; k < w.length; k++) {
         if (w[k]!.value !== 'COLUMN' || w[k]!.type !== 'word') continue;
         if (w[k + 1]?.text === '(') {
-          for (let j = k + 2; j < w.length && w[j]!.text !== ')'; j++) if (w[j]!.type === 'word' || w[j]!.type === 'quoted') columns.push(w[j]!.value);
+          for (let j = k + 2; j < w.length && w[j]!.text !== ')'; j++)
+            if (w[j]!.type === 'word' || w[j]!.type === 'quoted') columns.push(w[j]!.value);
         } else if (w[k + 1]) columns.push(w[k + 1]!.value);
       }
       return requireObject(name.parts, columns);
@@ -924,7 +1129,8 @@ export class FakeTeradataSession implements TeradataSession {
       if (this.catalog.has(objectId(name.parts)) || this.databaseExists(name.parts[0]!)) return;
       throw this.error({ code: 3802, text: `Database '${name.parts[0]}' does not exist.` });
     }
-    if (!this.databaseExists(name.parts[0]!)) throw this.error({ code: 3802, text: `Database '${name.parts[0]}' does not exist.` });
+    if (!this.databaseExists(name.parts[0]!))
+      throw this.error({ code: 3802, text: `Database '${name.parts[0]}' does not exist.` });
     requireObject(name.parts);
   }
 
@@ -937,14 +1143,19 @@ export class FakeTeradataSession implements TeradataSession {
     const to = w.map((t) => t.value).lastIndexOf('TO');
     if (to < 0) return;
     // Grantees and role names are single names, separated by commas.
-    const names = (from: number, until: number) => w.slice(from, until).filter((t) => t.type === 'word' || t.type === 'quoted').map((t) => t.value);
+    const names = (from: number, until: number) =>
+      w
+        .slice(from, until)
+        .filter((t) => t.type === 'word' || t.type === 'quoted')
+        .map((t) => t.value);
     const end = w.findIndex((t, k) => k > to && t.value === 'WITH');
     for (const grantee of names(to + 1, end < 0 ? w.length : end)) {
       if (grantee === 'PUBLIC' || this.system.roles.has(grantee) || this.databaseExists(grantee)) continue;
       throw this.error({ code: 5623, text: `User or role '${grantee}' does not exist.` });
     }
     if (!w.some((t) => t.type === 'word' && t.value === 'ON')) {
-      for (const r of names(1, to)) if (!this.system.roles.has(r)) throw this.error({ code: 5620, text: `Role '${r}' does not exist.` });
+      for (const r of names(1, to))
+        if (!this.system.roles.has(r)) throw this.error({ code: 5620, text: `Role '${r}' does not exist.` });
     }
   }
 
@@ -956,7 +1167,11 @@ export class FakeTeradataSession implements TeradataSession {
   private namespaceDdl(action: string, name: string): null {
     const n = name.toUpperCase();
     if (action === 'create') {
-      if (this.databases.has(n)) throw this.error({ code: 5612, text: 'A user, database, role, or zone with the specified name already exists.' });
+      if (this.databases.has(n))
+        throw this.error({
+          code: 5612,
+          text: 'A user, database, role, or zone with the specified name already exists.',
+        });
       this.databases.add(n);
       return null;
     }
@@ -979,7 +1194,11 @@ export class FakeTeradataSession implements TeradataSession {
       if (t.type !== 'word') continue;
       const next = tokens[i + 1];
       if (t.value === 'BEGIN') depth++;
-      if (t.value === 'END' && !(next?.type === 'word' && ['IF', 'LOOP', 'WHILE', 'FOR', 'CASE', 'REPEAT'].includes(next.value))) depth--;
+      if (
+        t.value === 'END' &&
+        !(next?.type === 'word' && ['IF', 'LOOP', 'WHILE', 'FOR', 'CASE', 'REPEAT'].includes(next.value))
+      )
+        depth--;
     }
     if (depth !== 0) return "SPL1048:E(L1), Unexpected text ';' in place of SPL statement.";
     if (this.system.strictReferences) {
@@ -1017,7 +1236,22 @@ export function fakeDriver(
     name: 'fake',
     sessions: [],
     version: '0.0.0',
-    acceptedParameters: new Set(['host', 'user', 'password', 'database', 'dbs_port', 'logmech', 'tmode', 'column_name', 'cop', 'sslmode', 'logon_timeout', 'connect_timeout', 'request_timeout', 'logdata']),
+    acceptedParameters: new Set([
+      'host',
+      'user',
+      'password',
+      'database',
+      'dbs_port',
+      'logmech',
+      'tmode',
+      'column_name',
+      'cop',
+      'sslmode',
+      'logon_timeout',
+      'connect_timeout',
+      'request_timeout',
+      'logdata',
+    ]),
     async connect(params) {
       driver.lastParams = params;
       if (options.connectError) throw new FakeOperationalError(teradataErrorMessage(options.connectError, 0));

@@ -24,13 +24,53 @@ export interface DdlError {
  * name." (Messages, 3706: the syntax error family; the text is the database's for an unknown type (verify)).
  */
 const TYPE_WORDS = new Set([
-  'BYTEINT', 'SMALLINT', 'INTEGER', 'INT', 'BIGINT', 'DECIMAL', 'DEC', 'NUMERIC', 'NUMBER', 'FLOAT', 'REAL', 'DOUBLE',
-  'CHAR', 'CHARACTER', 'VARCHAR', 'LONG', 'CLOB', 'GRAPHIC', 'VARGRAPHIC', 'BYTE', 'VARBYTE', 'BLOB', 'BINARY',
-  'DATE', 'TIME', 'TIMESTAMP', 'INTERVAL', 'PERIOD', 'JSON', 'XML', 'ST_GEOMETRY', 'DATASET', 'MBR', 'SYSUDTLIB',
+  'BYTEINT',
+  'SMALLINT',
+  'INTEGER',
+  'INT',
+  'BIGINT',
+  'DECIMAL',
+  'DEC',
+  'NUMERIC',
+  'NUMBER',
+  'FLOAT',
+  'REAL',
+  'DOUBLE',
+  'CHAR',
+  'CHARACTER',
+  'VARCHAR',
+  'LONG',
+  'CLOB',
+  'GRAPHIC',
+  'VARGRAPHIC',
+  'BYTE',
+  'VARBYTE',
+  'BLOB',
+  'BINARY',
+  'DATE',
+  'TIME',
+  'TIMESTAMP',
+  'INTERVAL',
+  'PERIOD',
+  'JSON',
+  'XML',
+  'ST_GEOMETRY',
+  'DATASET',
+  'MBR',
+  'SYSUDTLIB',
 ]);
 
 /** Words that open a table-level item of the column list (not a column). */
-const TABLE_ITEM_WORDS = new Set(['CONSTRAINT', 'PRIMARY', 'UNIQUE', 'FOREIGN', 'CHECK', 'INDEX', 'PERIOD', 'PARTITION']);
+const TABLE_ITEM_WORDS = new Set([
+  'CONSTRAINT',
+  'PRIMARY',
+  'UNIQUE',
+  'FOREIGN',
+  'CHECK',
+  'INDEX',
+  'PERIOD',
+  'PARTITION',
+]);
 
 interface ColumnDef {
   name: string;
@@ -66,7 +106,14 @@ const text = (tokens: Token[]): string => {
   for (const [i, t] of tokens.entries()) {
     const prev = tokens[i - 1];
     // Written as in the source: `RANGE_N(` stays together, `INDEX (a)` keeps its space.
-    const tight = prev && (t.text === ')' || t.text === ',' || t.text === '.' || prev.text === '(' || prev.text === '.' || (t.text === '(' && t.start === prev.end));
+    const tight =
+      prev &&
+      (t.text === ')' ||
+        t.text === ',' ||
+        t.text === '.' ||
+        prev.text === '(' ||
+        prev.text === '.' ||
+        (t.text === '(' && t.start === prev.end));
     out += (i === 0 || tight ? '' : ' ') + t.text;
   }
   return out;
@@ -99,7 +146,12 @@ function parenNames(tokens: Token[], from: number): string[] {
     else if (t.text === ')') {
       depth--;
       if (depth === 0) break;
-    } else if (depth === 1 && (t.type === 'word' || t.type === 'quoted') && (tokens[k - 1]!.text === '(' || tokens[k - 1]!.text === ',')) out.push(t.value);
+    } else if (
+      depth === 1 &&
+      (t.type === 'word' || t.type === 'quoted') &&
+      (tokens[k - 1]!.text === '(' || tokens[k - 1]!.text === ',')
+    )
+      out.push(t.value);
   }
   return out;
 }
@@ -119,7 +171,9 @@ export function parseCreateTable(sql: string): ParsedTable | null {
   if (w[i + 1]?.text === '.') nameTokens.push(w[i + 1]!, w[i + 2]!), (i += 2);
   i++;
   const name = nameTokens.map((t) => t.text).join('');
-  const open = w.findIndex((t, k) => k >= i && t.text === '(' && (w[k - 1]!.text === ',' || k === i || w[k - 1]!.type === 'word'));
+  const open = w.findIndex(
+    (t, k) => k >= i && t.text === '(' && (w[k - 1]!.text === ',' || k === i || w[k - 1]!.type === 'word'),
+  );
   if (open < 0 || w.slice(i, open).some((t) => t.value === 'AS')) return null;
   const options = splitTopLevel(w.slice(i, open)).map(text);
   let depth = 0;
@@ -136,7 +190,12 @@ export function parseCreateTable(sql: string): ParsedTable | null {
   const tableItems: string[] = [];
   for (const item of splitTopLevel(w.slice(open + 1, close))) {
     const head = item[0]!;
-    if (head.type === 'word' && TABLE_ITEM_WORDS.has(head.value) && !(head.value === 'PERIOD' && item[1]?.text !== 'FOR')) tableItems.push(text(item));
+    if (
+      head.type === 'word' &&
+      TABLE_ITEM_WORDS.has(head.value) &&
+      !(head.value === 'PERIOD' && item[1]?.text !== 'FOR')
+    )
+      tableItems.push(text(item));
     else columns.push({ name: head.value, rest: item.slice(1), source: text(item) });
   }
   // After the column list: index clauses, PARTITION BY, and the rest.
@@ -192,7 +251,9 @@ export function parseCreateTable(sql: string): ParsedTable | null {
       partition = text(clause);
       // RANGE_N(col BETWEEN ...), CASE_N(col ...), COLUMN(...): the first name inside the parenthesis.
       partitionColumns = clause
-        .map((x, n) => (x.text === '(' && ['RANGE_N', 'CASE_N'].includes(clause[n - 1]?.value ?? '') ? clause[n + 1] : null))
+        .map((x, n) =>
+          x.text === '(' && ['RANGE_N', 'CASE_N'].includes(clause[n - 1]?.value ?? '') ? clause[n + 1] : null,
+        )
         .filter((x): x is Token => !!x && (x.type === 'word' || x.type === 'quoted'))
         .map((x) => x.value);
       k = j;
@@ -283,7 +344,8 @@ function canonicalColumn(c: ColumnDef, tmode: 'TERA' | 'ANSI'): string {
     // (Teradata Vantage SQL Data Types and Literals, "Default Case Sensitivity of Character Columns": NOT
     // CASESPECIFIC in Teradata mode, CASESPECIFIC in ANSI mode; the default server character set assumed LATIN).
     if (cs < 0) attrs.push('CHARACTER SET LATIN');
-    if (!/\bCASESPECIFIC\b|\b(NOT\s+)?CS\b/i.test(restText)) attrs.push(tmode === 'TERA' ? 'NOT CASESPECIFIC' : 'CASESPECIFIC');
+    if (!/\bCASESPECIFIC\b|\b(NOT\s+)?CS\b/i.test(restText))
+      attrs.push(tmode === 'TERA' ? 'NOT CASESPECIFIC' : 'CASESPECIFIC');
   }
   // DATE columns get the default format of the system (integer dates): 'YY/MM/DD'.
   if (word === 'DATE' && !/\bFORMAT\b/i.test(restText)) attrs.push("FORMAT 'YY/MM/DD'");
@@ -342,9 +404,12 @@ export function canonicalShowTable(t: ParsedTable, qualifiedName: string, tmode:
   lines.push('     (');
   const items = [...t.columns.map((c) => canonicalColumn(c, tmode)), ...t.tableItems];
   lines.push(...items.map((c, i) => `      ${c}${i < items.length - 1 ? ',' : ')'}`));
-  const spaced = (s: string) => s.replace(/\(\s*([^()]*?)\s*\)/, (_m, inner: string) => `( ${inner.split(/\s*,\s*/).join(' ,')} )`);
+  const spaced = (s: string) =>
+    s.replace(/\(\s*([^()]*?)\s*\)/, (_m, inner: string) => `( ${inner.split(/\s*,\s*/).join(' ,')} )`);
   const hasPi = t.indexes.some((i) => i.primary);
-  const hasKey = t.tableItems.some((i) => /^(CONSTRAINT\s+\S+\s+)?(PRIMARY\s+KEY|UNIQUE)\b/i.test(i)) || t.columns.some((c) => /\bPRIMARY\s+KEY\b|\bUNIQUE\b/i.test(text(c.rest)));
+  const hasKey =
+    t.tableItems.some((i) => /^(CONSTRAINT\s+\S+\s+)?(PRIMARY\s+KEY|UNIQUE)\b/i.test(i)) ||
+    t.columns.some((c) => /\bPRIMARY\s+KEY\b|\bUNIQUE\b/i.test(text(c.rest)));
   const clauses: string[] = [];
   if (!hasPi && !hasKey && t.columns[0]) clauses.push(`PRIMARY INDEX ( ${t.columns[0].source.split(/\s/)[0]} )`);
   for (const ix of t.indexes) clauses.push(ix.none ? 'NO PRIMARY INDEX' : spaced(ix.text));
@@ -420,7 +485,9 @@ export function alterDropColumns(sql: string): string[] | null {
  * SQL Data Definition Language Syntax and Examples, CREATE INDEX, DROP INDEX): the index as the table's SHOW text
  * writes it, its name and columns.
  */
-export function secondaryIndexClause(sql: string): { unique: boolean; name: string | null; columns: string[]; clause: string } | null {
+export function secondaryIndexClause(
+  sql: string,
+): { unique: boolean; name: string | null; columns: string[]; clause: string } | null {
   const w = tokenize(sql, '<fake index>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
   const at = w.findIndex((t) => t.type === 'word' && t.value === 'INDEX');
   if (at < 0) return null;

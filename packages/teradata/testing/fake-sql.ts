@@ -116,7 +116,25 @@ type Statement =
   | { t: 'delete'; table: FromItem; where: Expr | null };
 
 const AGGREGATES = new Set(['MAX', 'MIN', 'COUNT', 'SUM']);
-const CLAUSE_WORDS = new Set(['FROM', 'WHERE', 'ORDER', 'GROUP', 'HAVING', 'UNION', 'AND', 'OR', 'ON', 'INNER', 'JOIN', 'LEFT', 'SET', 'VALUES', 'SELECT', 'SEL', 'ALL']);
+const CLAUSE_WORDS = new Set([
+  'FROM',
+  'WHERE',
+  'ORDER',
+  'GROUP',
+  'HAVING',
+  'UNION',
+  'AND',
+  'OR',
+  'ON',
+  'INNER',
+  'JOIN',
+  'LEFT',
+  'SET',
+  'VALUES',
+  'SELECT',
+  'SEL',
+  'ALL',
+]);
 const INTERVAL_MS: Record<string, number> = { SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 };
 
 class Parser {
@@ -208,7 +226,8 @@ class Parser {
     let alias = name;
     if (withAlias) {
       if (this.acceptWord('AS')) alias = this.name();
-      else if ((this.peek()?.type === 'word' && !CLAUSE_WORDS.has(this.word()!)) || this.peek()?.type === 'quoted') alias = this.name();
+      else if ((this.peek()?.type === 'word' && !CLAUSE_WORDS.has(this.word()!)) || this.peek()?.type === 'quoted')
+        alias = this.name();
     }
     return { database, name, alias };
   }
@@ -230,7 +249,8 @@ class Parser {
       const e = this.expr();
       let label = e.t === 'col' ? e.name : (start?.text ?? 'expr');
       if (this.acceptWord('AS')) label = this.name();
-      else if (this.peek()?.type === 'quoted' || (this.peek()?.type === 'word' && !CLAUSE_WORDS.has(this.word()!))) label = this.name();
+      else if (this.peek()?.type === 'quoted' || (this.peek()?.type === 'word' && !CLAUSE_WORDS.has(this.word()!)))
+        label = this.name();
       items.push({ e, label });
     } while (this.acceptPunct(','));
     const from: FromItem[] = [];
@@ -273,7 +293,8 @@ class Parser {
       return { t: 'insert', table, columns, values, select: null };
     }
     const word = this.word();
-    if (word === 'SELECT' || word === 'SEL') return { t: 'insert', table, columns, values: null, select: this.select() };
+    if (word === 'SELECT' || word === 'SEL')
+      return { t: 'insert', table, columns, values: null, select: this.select() };
     return this.fail('expected VALUES or SELECT');
   }
 
@@ -407,8 +428,8 @@ class Parser {
     }
     if (t.type === 'word') {
       const w = t.value;
-      if (w === 'NULL') return this.i++, { t: 'lit', v: null };
-      if (w === 'USER' || w === 'CURRENT_USER') return this.i++, { t: 'user' };
+      if (w === 'NULL') return (this.i++, { t: 'lit', v: null });
+      if (w === 'USER' || w === 'CURRENT_USER') return (this.i++, { t: 'user' });
       if (w === 'CURRENT_TIMESTAMP') {
         this.i++;
         if (this.acceptPunct('(')) {
@@ -417,7 +438,7 @@ class Parser {
         }
         return { t: 'now' };
       }
-      if (w === 'CURRENT_DATE') return this.i++, { t: 'lit', v: new Date().toISOString().slice(0, 10) };
+      if (w === 'CURRENT_DATE') return (this.i++, { t: 'lit', v: new Date().toISOString().slice(0, 10) });
       if ((w === 'DATE' || w === 'TIMESTAMP') && this.peek(1)?.type === 'string') {
         this.i += 2;
         return { t: 'lit', v: w === 'DATE' ? this.peek(-1)!.value : toDate(this.peek(-1)!.value) };
@@ -478,7 +499,16 @@ function parseDefault(tokens: Token[]): Expr {
 // ---------------------------------------------------------------------------------------------------------------
 // Table shapes from CREATE TABLE text
 
-const CONSTRAINT_WORDS = new Set(['CONSTRAINT', 'PRIMARY', 'UNIQUE', 'FOREIGN', 'CHECK', 'INDEX', 'PERIOD', 'PARTITION']);
+const CONSTRAINT_WORDS = new Set([
+  'CONSTRAINT',
+  'PRIMARY',
+  'UNIQUE',
+  'FOREIGN',
+  'CHECK',
+  'INDEX',
+  'PERIOD',
+  'PARTITION',
+]);
 
 function typeFamily(word: string): FakeColumn['type'] {
   if (['INTEGER', 'INT', 'BIGINT', 'SMALLINT', 'BYTEINT'].includes(word)) return 'int';
@@ -522,10 +552,16 @@ export function tableShape(createSql: string): FakeTableShape | null {
     const head = item[0];
     if (!head) continue;
     if (head.type === 'word' && CONSTRAINT_WORDS.has(head.value)) {
-      if (head.value === 'PRIMARY' || (head.value === 'UNIQUE' && item[1]?.value !== 'INDEX')) unique = listAfter(item, 1);
+      if (head.value === 'PRIMARY' || (head.value === 'UNIQUE' && item[1]?.value !== 'INDEX'))
+        unique = listAfter(item, 1);
       continue;
     }
-    const column: FakeColumn = { name: head.value, type: typeFamily(item[1]?.value ?? ''), notNull: false, identity: false };
+    const column: FakeColumn = {
+      name: head.value,
+      type: typeFamily(item[1]?.value ?? ''),
+      notNull: false,
+      identity: false,
+    };
     for (let k = 2; k < item.length; k++) {
       const t = item[k]!;
       if (t.type !== 'word') continue;
@@ -539,7 +575,8 @@ export function tableShape(createSql: string): FakeTableShape | null {
   // After the column list: UNIQUE PRIMARY INDEX (a, b).
   const rest = words.slice(i + 1);
   for (let k = 0; k < rest.length; k++) {
-    if (rest[k]!.value === 'UNIQUE' && rest[k + 1]?.value === 'PRIMARY' && rest[k + 2]?.value === 'INDEX') unique = listAfter(rest, k + 3);
+    if (rest[k]!.value === 'UNIQUE' && rest[k + 1]?.value === 'PRIMARY' && rest[k + 2]?.value === 'INDEX')
+      unique = listAfter(rest, k + 3);
   }
   return { columns, unique };
 }
@@ -568,7 +605,10 @@ export function addColumnsToShow(createSql: string, definitions: string[]): stri
       started = true;
     } else if (t.text === ')') {
       depth--;
-      if (started && depth === 0) return createSql.slice(0, t.start).trimEnd() + ',\n  ' + definitions.join(',\n  ') + '\n' + createSql.slice(t.start);
+      if (started && depth === 0)
+        return (
+          createSql.slice(0, t.start).trimEnd() + ',\n  ' + definitions.join(',\n  ') + '\n' + createSql.slice(t.start)
+        );
     }
   }
   return createSql;
@@ -587,7 +627,12 @@ export function alterAddColumns(sql: string): string[] | null {
     const t = tokens[k]!;
     if (t.type === 'punct' && t.text === '(') depth++;
     if (t.type === 'punct' && t.text === ')') depth--;
-    if (depth === 0 && t.type === 'word' && t.value === 'ADD' && (k === start || (tokens[k - 1]!.type === 'punct' && tokens[k - 1]!.text === ','))) {
+    if (
+      depth === 0 &&
+      t.type === 'word' &&
+      t.value === 'ADD' &&
+      (k === start || (tokens[k - 1]!.type === 'punct' && tokens[k - 1]!.text === ','))
+    ) {
       if (from >= 0) defs.push(sql.slice(tokens[from]!.start, tokens[k - 1]!.start).trim());
       from = k + 1;
     }
@@ -633,7 +678,11 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
     case 'lit':
       return e.v;
     case 'param': {
-      if (e.i >= ctx.params.length) throw new FakeSqlError(3939, 'There is a mismatch between the number of parameters specified and the number of parameters required.');
+      if (e.i >= ctx.params.length)
+        throw new FakeSqlError(
+          3939,
+          'There is a mismatch between the number of parameters specified and the number of parameters required.',
+        );
       return ctx.params[e.i] ?? null;
     }
     case 'now':
@@ -673,7 +722,8 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
       switch (e.op) {
         case '+':
         case '-': {
-          const interval = (v: unknown) => (typeof v === 'object' && v !== null && 'intervalMs' in v ? (v as { intervalMs: number }).intervalMs : null);
+          const interval = (v: unknown) =>
+            typeof v === 'object' && v !== null && 'intervalMs' in v ? (v as { intervalMs: number }).intervalMs : null;
           const li = interval(l);
           const ri = interval(r);
           if (ri !== null) return new Date(toDate(l).getTime() + (e.op === '+' ? ri : -ri));
@@ -718,13 +768,27 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
       const v = evaluate(e.e, env, ctx, group);
       const p = evaluate(e.pattern, env, ctx, group);
       if (v === null || p === null) return null;
-      const re = new RegExp('^' + String(p).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.') + '$', 's');
+      const re = new RegExp(
+        '^' +
+          String(p)
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/%/g, '.*')
+            .replace(/_/g, '.') +
+          '$',
+        's',
+      );
       return re.test(String(v)) !== e.not;
     }
     case 'fn': {
       if (AGGREGATES.has(e.name)) {
-        if (!group) throw new FakeSqlError(3504, `Selected non-aggregate values must be part of the associated group (${e.name} outside a SELECT list).`);
-        const values = e.star ? group.map(() => 1) : group.map((g) => evaluate(e.args[0]!, g, ctx)).filter((v) => v !== null);
+        if (!group)
+          throw new FakeSqlError(
+            3504,
+            `Selected non-aggregate values must be part of the associated group (${e.name} outside a SELECT list).`,
+          );
+        const values = e.star
+          ? group.map(() => 1)
+          : group.map((g) => evaluate(e.args[0]!, g, ctx)).filter((v) => v !== null);
         if (e.name === 'COUNT') return values.length;
         if (!values.length) return null;
         if (e.name === 'SUM') return values.reduce((a: number, b) => a + Number(b), 0);
@@ -780,18 +844,35 @@ function resolveTable(item: FromItem, host: SqlHost): { database: string; shape:
   if (item.database === 'DBC') {
     const rows = host.dbcView(item.name);
     if (!rows) throw new FakeSqlError(3807, `Object 'DBC.${item.name}' does not exist.`);
-    return { database: 'DBC', shape: { columns: Object.keys(rows[0] ?? {}).map((name) => ({ name, type: 'other', notNull: false, identity: false })), unique: null }, rows };
+    return {
+      database: 'DBC',
+      shape: {
+        columns: Object.keys(rows[0] ?? {}).map((name) => ({ name, type: 'other', notNull: false, identity: false })),
+        unique: null,
+      },
+      rows,
+    };
   }
   const database = item.database ?? host.defaultDatabase;
   const table = database ? host.table(database, item.name) : null;
-  if (!database || !table) throw new FakeSqlError(3807, `Object '${database ? database + '.' : ''}${item.name}' does not exist.`);
+  if (!database || !table)
+    throw new FakeSqlError(3807, `Object '${database ? database + '.' : ''}${item.name}' does not exist.`);
   return { database, ...table };
 }
 
 function dbcColumns(item: FromItem, host: SqlHost): string[] {
   // DBC views keep their columns even when they have no rows.
   const known: Record<string, string[]> = {
-    TABLESV: ['DATABASENAME', 'TABLENAME', 'TABLEKIND', 'CREATORNAME', 'CREATETIMESTAMP', 'LASTALTERNAME', 'LASTALTERTIMESTAMP', 'COMMENTSTRING'],
+    TABLESV: [
+      'DATABASENAME',
+      'TABLENAME',
+      'TABLEKIND',
+      'CREATORNAME',
+      'CREATETIMESTAMP',
+      'LASTALTERNAME',
+      'LASTALTERTIMESTAMP',
+      'COMMENTSTRING',
+    ],
     COLUMNSV: ['DATABASENAME', 'TABLENAME', 'COLUMNNAME', 'COLUMNID', 'COMMENTSTRING'],
     DATABASESV: ['DATABASENAME', 'DBKIND'],
     TRIGGERSV: ['DATABASENAME', 'TRIGGERNAME', 'SUBJECTTABLEDATABASENAME', 'TABLENAME'],
@@ -804,7 +885,11 @@ function dbcColumns(item: FromItem, host: SqlHost): string[] {
 function runSelect(q: Select, ctx: EvalContext, outer: Env = []): { columns: string[]; rows: unknown[][] } {
   const sources: Source[] = q.from.map((f) => {
     const t = resolveTable(f, ctx.host);
-    return { alias: f.alias, columns: f.database === 'DBC' ? dbcColumns(f, ctx.host) : t.shape.columns.map((c) => c.name), rows: t.rows };
+    return {
+      alias: f.alias,
+      columns: f.database === 'DBC' ? dbcColumns(f, ctx.host) : t.shape.columns.map((c) => c.name),
+      rows: t.rows,
+    };
   });
   // Cross product of the FROM list, filtered by WHERE.
   let envs: Env[] = [[]];
@@ -817,7 +902,11 @@ function runSelect(q: Select, ctx: EvalContext, outer: Env = []): { columns: str
   if (q.where) envs = envs.filter((env) => evaluate(q.where!, scoped(env), ctx) === true);
   const labels = q.items.flatMap((it) => (it.e === 'star' ? sources.flatMap((s) => s.columns) : [it.label]));
   const project = (env: Env, group?: Env[]): unknown[] =>
-    q.items.flatMap((it) => (it.e === 'star' ? env.flatMap((s) => s.columns.map((c) => s.row[c] ?? null)) : [evaluate(it.e, scoped(env), ctx, group?.map(scoped))]));
+    q.items.flatMap((it) =>
+      it.e === 'star'
+        ? env.flatMap((s) => s.columns.map((c) => s.row[c] ?? null))
+        : [evaluate(it.e, scoped(env), ctx, group?.map(scoped))],
+    );
   if (q.items.some((it) => it.e !== 'star' && hasAggregate(it.e))) {
     return { columns: labels, rows: [project(envs[0] ?? [], envs)] };
   }
@@ -846,7 +935,8 @@ function coerce(column: FakeColumn, v: unknown): unknown {
     case 'decimal':
     case 'float': {
       const n = Number(v);
-      if (Number.isNaN(n)) throw new FakeSqlError(2620, `The format or data contains a bad character (column ${column.name}).`);
+      if (Number.isNaN(n))
+        throw new FakeSqlError(2620, `The format or data contains a bad character (column ${column.name}).`);
       return column.type === 'int' ? Math.trunc(n) : n;
     }
     case 'text':
@@ -866,16 +956,26 @@ function output(v: unknown): unknown {
 export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult | undefined {
   let tokens = tokenize(sql, '<fake request>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
   // `LOCKING ROW FOR ACCESS` (a request modifier: the read does not wait for write locks) changes nothing here.
-  if (tokens.slice(0, 4).map((t) => t.value).join(' ') === 'LOCKING ROW FOR ACCESS') tokens = tokens.slice(4);
+  if (
+    tokens
+      .slice(0, 4)
+      .map((t) => t.value)
+      .join(' ') === 'LOCKING ROW FOR ACCESS'
+  )
+    tokens = tokens.slice(4);
   const head = tokens[0]?.type === 'word' ? tokens[0].value : '';
   if (!['SELECT', 'SEL', 'INSERT', 'INS', 'UPDATE', 'UPD', 'DELETE', 'DEL'].includes(head)) return undefined;
   for (const p of params) {
-    if (typeof p === 'boolean') throw new FakeSqlError(0, 'Unsupported bind value type boolean (the driver cannot bind a JavaScript boolean).');
+    if (typeof p === 'boolean')
+      throw new FakeSqlError(0, 'Unsupported bind value type boolean (the driver cannot bind a JavaScript boolean).');
   }
   const parser = new Parser(tokens);
   const statement = parser.statement();
   if (parser.params !== params.length) {
-    throw new FakeSqlError(3939, `There is a mismatch between the number of parameters specified (${params.length}) and the number of parameters required (${parser.params}).`);
+    throw new FakeSqlError(
+      3939,
+      `There is a mismatch between the number of parameters specified (${params.length}) and the number of parameters required (${parser.params}).`,
+    );
   }
   const ctx: EvalContext = { host, params, now: host.now() };
   if (statement.t === 'select') {
@@ -883,7 +983,8 @@ export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult
     return { columns: r.columns, rows: r.rows.map((row) => row.map(output)), rowCount: r.rows.length };
   }
   const target = resolveTable(statement.table, host);
-  if (target.database === 'DBC') throw new FakeSqlError(3523, 'The user does not have INSERT/UPDATE/DELETE access to DBC.');
+  if (target.database === 'DBC')
+    throw new FakeSqlError(3523, 'The user does not have INSERT/UPDATE/DELETE access to DBC.');
   const { shape, rows } = target;
   const byName = new Map(shape.columns.map((c) => [c.name, c]));
   const columnOf = (name: string): FakeColumn => {
@@ -893,12 +994,14 @@ export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult
   };
   const check = (row: Row, others: Row[]) => {
     for (const c of shape.columns) {
-      if (c.notNull && (row[c.name] === null || row[c.name] === undefined)) throw new FakeSqlError(3604, `Cannot place a null value in a NOT NULL field (${c.name}).`);
+      if (c.notNull && (row[c.name] === null || row[c.name] === undefined))
+        throw new FakeSqlError(3604, `Cannot place a null value in a NOT NULL field (${c.name}).`);
     }
     if (shape.unique) {
       const key = (r: Row) => JSON.stringify(shape.unique!.map((u) => output(r[u] ?? null)));
       const k = key(row);
-      if (others.some((o) => o !== row && key(o) === k)) throw new FakeSqlError(2801, `Duplicate unique prime key error in ${target.database}.${statement.table.name}.`);
+      if (others.some((o) => o !== row && key(o) === k))
+        throw new FakeSqlError(2801, `Duplicate unique prime key error in ${target.database}.${statement.table.name}.`);
     }
   };
   const env = (row: Row): Env => [{ alias: statement.table.alias, row, columns: shape.columns.map((c) => c.name) }];
@@ -906,15 +1009,22 @@ export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult
   if (statement.t === 'insert') {
     const names = statement.columns ?? shape.columns.map((c) => c.name);
     for (const n of names) columnOf(n);
-    const tuples: unknown[][] = statement.values ? [statement.values.map((e) => evaluate(e, [], ctx))] : runSelect(statement.select!, ctx).rows;
+    const tuples: unknown[][] = statement.values
+      ? [statement.values.map((e) => evaluate(e, [], ctx))]
+      : runSelect(statement.select!, ctx).rows;
     const added: Row[] = [];
     for (const values of tuples) {
-      if (values.length !== names.length) throw new FakeSqlError(3812, `The positional assignment list has too ${values.length < names.length ? 'few' : 'many'} values.`);
+      if (values.length !== names.length)
+        throw new FakeSqlError(
+          3812,
+          `The positional assignment list has too ${values.length < names.length ? 'few' : 'many'} values.`,
+        );
       const row: Row = {};
       for (const c of shape.columns) {
         const k = names.indexOf(c.name);
         if (k >= 0) row[c.name] = coerce(c, values[k]);
-        else if (c.identity) row[c.name] = host.nextIdentity(target.database, statement.table.name, c.name, [...rows, ...added]);
+        else if (c.identity)
+          row[c.name] = host.nextIdentity(target.database, statement.table.name, c.name, [...rows, ...added]);
         else row[c.name] = c.default ? coerce(c, evaluate(c.default, [], ctx)) : null;
       }
       check(row, [...rows, ...added]);

@@ -11,7 +11,15 @@ export {
   teradataErrorMessage,
   DEPENDENT_CODE,
 } from './fake-connection';
-export type { FakeError, FakeReply, FakeObject, FakeMatcher, FakeResponder, FakeSessionOptions, FakeLogEntry } from './fake-connection';
+export type {
+  FakeError,
+  FakeReply,
+  FakeObject,
+  FakeMatcher,
+  FakeResponder,
+  FakeSessionOptions,
+  FakeLogEntry,
+} from './fake-connection';
 export { runSql, tableShape, formatTimestamp } from './fake-sql';
 export type { FakeTableShape, FakeColumn, SqlHost } from './fake-sql';
 export { canonicalShowTable, parseCreateTable, checkCreateTable } from './fake-ddl';

@@ -81,7 +81,8 @@ function loadCli() {
     return undefined;
   }
   const devRegister = join(dir, '..', '..', 'tools', 'dev-register.js');
-  if (process.env.DBEE_USE_DIST !== '1' && existsSync(join(dir, 'src', 'index.ts')) && existsSync(devRegister)) require(devRegister);
+  if (process.env.DBEE_USE_DIST !== '1' && existsSync(join(dir, 'src', 'index.ts')) && existsSync(devRegister))
+    require(devRegister);
   return require(resolveFrom('@dbee/cli'));
 }
 
@@ -138,7 +139,8 @@ async function inTurn(key, take) {
       heldLock = lock;
     } catch {
       try {
-        if (!alive(Number(readFileSync(lock, 'utf8'))) || Date.now() - statSync(lock).mtimeMs > TIMEOUT_MS) unlinkSync(lock);
+        if (!alive(Number(readFileSync(lock, 'utf8'))) || Date.now() - statSync(lock).mtimeMs > TIMEOUT_MS)
+          unlinkSync(lock);
       } catch {
         // gone meanwhile
       }

@@ -18,19 +18,30 @@ afterEach(() => workspace?.remove());
 function workspaceWithCli(fingerprintSource: string | undefined): TestWorkspace {
   workspace = new TestWorkspace({
     'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "main": "index.js" }',
-    'node_modules/@dbee/cli/index.js': fingerprintSource === undefined ? 'exports.runDbeeCommand = () => 0;' : `exports.fingerprint = ${fingerprintSource};`,
+    'node_modules/@dbee/cli/index.js':
+      fingerprintSource === undefined
+        ? 'exports.runDbeeCommand = () => 0;'
+        : `exports.fingerprint = ${fingerprintSource};`,
   });
   return workspace;
 }
 
-async function fingerprint(ws: TestWorkspace, env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-  const { stdout, stderr } = await run(process.execPath, [FINGERPRINT_SCRIPT, 'db/sales'], { cwd: ws.root, env: { ...process.env, DBEE_ENV: '', ...env } });
+async function fingerprint(
+  ws: TestWorkspace,
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
+  const { stdout, stderr } = await run(process.execPath, [FINGERPRINT_SCRIPT, 'db/sales'], {
+    cwd: ws.root,
+    env: { ...process.env, DBEE_ENV: '', ...env },
+  });
   return { stdout, stderr };
 }
 
 describe('fingerprint.js', () => {
   it('prints what @dbee/cli fingerprint() returns for the project root and DBEE_ENV, the same on every run', async () => {
-    const ws = workspaceWithCli('async ({ workspaceRoot, projectRoot, env }) => `${projectRoot} ${env} ${workspaceRoot === process.cwd()} a1b2`');
+    const ws = workspaceWithCli(
+      'async ({ workspaceRoot, projectRoot, env }) => `${projectRoot} ${env} ${workspaceRoot === process.cwd()} a1b2`',
+    );
 
     const first = await fingerprint(ws, { DBEE_ENV: 'test' });
     expect(first).toEqual({ stdout: 'live db/sales test true a1b2\n', stderr: '' });
@@ -40,7 +51,10 @@ describe('fingerprint.js', () => {
   it('--environment asks for the whole environment (no project root), the same line for every project', async () => {
     const ws = workspaceWithCli('async ({ projectRoot, env }) => `${projectRoot} ${env}`');
 
-    const { stdout } = await run(process.execPath, [FINGERPRINT_SCRIPT, '--environment'], { cwd: ws.root, env: { ...process.env, DBEE_ENV: 'test' } });
+    const { stdout } = await run(process.execPath, [FINGERPRINT_SCRIPT, '--environment'], {
+      cwd: ws.root,
+      env: { ...process.env, DBEE_ENV: 'test' },
+    });
     expect(stdout).toBe('live undefined test\n');
   });
 
@@ -52,9 +66,17 @@ describe('fingerprint.js', () => {
 
   it.each([
     ['@dbee/cli has no fingerprint yet', undefined, /^unavailable \S+Z [0-9a-f]{16}\n$/],
-    ['the database cannot be reached', 'async () => { throw new Error("ECONNREFUSED 10.0.0.1:5432") }', /^unreachable \S+Z [0-9a-f]{16}\n$/],
+    [
+      'the database cannot be reached',
+      'async () => { throw new Error("ECONNREFUSED 10.0.0.1:5432") }',
+      /^unreachable \S+Z [0-9a-f]{16}\n$/,
+    ],
     ['the fingerprint is empty', 'async () => ""', /^unreachable \S+Z [0-9a-f]{16}\n$/],
-    ['the database does not answer in time', '() => new Promise(() => setInterval(() => {}, 1000))', /^unreachable \(timeout\) \S+Z [0-9a-f]{16}\n$/],
+    [
+      'the database does not answer in time',
+      '() => new Promise(() => setInterval(() => {}, 1000))',
+      /^unreachable \(timeout\) \S+Z [0-9a-f]{16}\n$/,
+    ],
   ])('prints a different nonce on every run when %s', async (_case, source, pattern) => {
     const ws = workspaceWithCli(source);
     const env = { DBEE_FINGERPRINT_TIMEOUT_MS: '300' };
@@ -80,14 +102,18 @@ describe('fingerprint.js', () => {
   });
 
   it('never reuses a value taken before it started: one run after another reads the database again', async () => {
-    const ws = workspaceWithCli('async () => { const fs = require("fs"); fs.appendFileSync("calls", "x"); return "call " + fs.readFileSync("calls", "utf8").length }');
+    const ws = workspaceWithCli(
+      'async () => { const fs = require("fs"); fs.appendFileSync("calls", "x"); return "call " + fs.readFileSync("calls", "utf8").length }',
+    );
     expect((await fingerprint(ws)).stdout).toBe('live call 1\n');
     expect((await fingerprint(ws)).stdout).toBe('live call 2\n');
   });
 
   it('--versions prints the installed dbee packages and their versions, the same on every run (no database)', async () => {
     const ws = workspaceWithCli('async () => { throw new Error("must not connect") }');
-    ws.write({ 'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "version": "1.2.3", "main": "index.js" }' });
+    ws.write({
+      'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "version": "1.2.3", "main": "index.js" }',
+    });
 
     const { stdout } = await run(process.execPath, [FINGERPRINT_SCRIPT, '--versions'], { cwd: ws.root });
     // The other dbee packages resolve beside the script (this repository's copies) or not at all.

@@ -46,11 +46,18 @@ export type Descriptions = StatementDescription[];
  * Describe every query on `conn` (parse and analyse; nothing runs) with `searchPath` set, for the application's
  * unqualified names. Column types are named by `typeName` (one catalog read for all of them).
  */
-export async function describeQueries(conn: Connection, queries: readonly AppQuery[], searchPath: string | null): Promise<Descriptions> {
+export async function describeQueries(
+  conn: Connection,
+  queries: readonly AppQuery[],
+  searchPath: string | null,
+): Promise<Descriptions> {
   if (!conn.describe) {
-    throw new DbeeError('this engine cannot describe a statement without running it, so the compatibility check cannot run', {
-      code: 'COMPAT_UNSUPPORTED',
-    });
+    throw new DbeeError(
+      'this engine cannot describe a statement without running it, so the compatibility check cannot run',
+      {
+        code: 'COMPAT_UNSUPPORTED',
+      },
+    );
   }
   if (searchPath) await conn.execute(searchPath);
   const out: Descriptions = [];
@@ -67,7 +74,8 @@ export function compareDescriptions(
   typeNames: ReadonlyMap<number, string>,
 ): CompatReport {
   const report: CompatReport = { checked: 0, broken: [], changed: [], unchecked: [] };
-  const columns = (d: StatementDescription) => (d.ok ? d.columns.map((c) => `${c.name} ${typeNames.get(c.typeId) ?? c.typeId}`) : []);
+  const columns = (d: StatementDescription) =>
+    d.ok ? d.columns.map((c) => `${c.name} ${typeNames.get(c.typeId) ?? c.typeId}`) : [];
   queries.forEach((query, i) => {
     const b = before[i]!;
     const a = after[i]!;
@@ -77,14 +85,20 @@ export function compareDescriptions(
     }
     report.checked++;
     if (!a.ok) {
-      report.broken.push({ query, error: a.message, code: a.code, steps: stepsTouching(query.references, steps, a.message) });
+      report.broken.push({
+        query,
+        error: a.message,
+        code: a.code,
+        steps: stepsTouching(query.references, steps, a.message),
+      });
       return;
     }
     const was = columns(b);
     const is = columns(a);
     // Columns added after the ones it had (a `SELECT *` over a table that gained a column) change nothing the
     // application reads by name or position; a column gone, renamed, retyped or moved does.
-    if (was.some((c, n) => is[n] !== c)) report.changed.push({ query, before: was, after: is, steps: stepsTouching(query.references, steps, null) });
+    if (was.some((c, n) => is[n] !== c))
+      report.changed.push({ query, before: was, after: is, steps: stepsTouching(query.references, steps, null) });
   });
   return report;
 }
@@ -96,12 +110,24 @@ const RELATION_KINDS = new Set(['table', 'view', 'materialized-view', 'sequence'
  * schema and name (an unqualified name matches any schema); else, for an error naming a relation or function
  * (`relation "sales.orders" does not exist`, `function sales.total(integer) does not exist`), the steps on it.
  */
-function stepsTouching(references: readonly Reference[], steps: readonly PlanStep[], error: string | null): BrokenQuery['steps'] {
+function stepsTouching(
+  references: readonly Reference[],
+  steps: readonly PlanStep[],
+  error: string | null,
+): BrokenQuery['steps'] {
   const matches = (key: ObjectKey, ref: { kind: string; schema?: string; name: string }) => {
-    const kindOk = ref.kind === 'relation' ? RELATION_KINDS.has(key.kind) : ref.kind === 'function' ? key.kind === 'function' || key.kind === 'procedure' : key.kind === ref.kind;
+    const kindOk =
+      ref.kind === 'relation'
+        ? RELATION_KINDS.has(key.kind)
+        : ref.kind === 'function'
+          ? key.kind === 'function' || key.kind === 'procedure'
+          : key.kind === ref.kind;
     const target = key.kind === 'index' || key.kind === 'trigger' || key.kind === 'policy' ? null : key;
-    const parent = key.parent ? { schema: key.parent.split('.')[0], name: key.parent.split('.').slice(1).join('.') } : null;
-    const same = (o: { schema?: string; name: string } | null) => !!o && o.name === ref.name && (!ref.schema || o.schema === ref.schema);
+    const parent = key.parent
+      ? { schema: key.parent.split('.')[0], name: key.parent.split('.').slice(1).join('.') }
+      : null;
+    const same = (o: { schema?: string; name: string } | null) =>
+      !!o && o.name === ref.name && (!ref.schema || o.schema === ref.schema);
     return (kindOk && same(target)) || (ref.kind === 'relation' && same(parent));
   };
   const fromError = error ? namedInError(error) : [];
@@ -123,18 +149,24 @@ function namedInError(message: string): { kind: string; schema?: string; name: s
 
 function split(kind: string, qualified: string): { kind: string; schema?: string; name: string } {
   const dot = qualified.lastIndexOf('.');
-  return dot < 0 ? { kind, name: qualified } : { kind, schema: qualified.slice(0, dot), name: qualified.slice(dot + 1) };
+  return dot < 0
+    ? { kind, name: qualified }
+    : { kind, schema: qualified.slice(0, dot), name: qualified.slice(dot + 1) };
 }
 
 /** The report as text for the terminal: one block per broken or changed query. */
 export function formatCompatText(report: CompatReport): string {
   const lines: string[] = [];
-  const stepText = (s: BrokenQuery['steps']) => (s.length ? ` (step ${s.map((x) => `${x.order} ${x.action} ${x.key}`).join('; step ')})` : '');
+  const stepText = (s: BrokenQuery['steps']) =>
+    s.length ? ` (step ${s.map((x) => `${x.order} ${x.action} ${x.key}`).join('; step ')})` : '';
   for (const b of report.broken) {
     lines.push(`BREAKS ${b.query.origin}: ${b.error}${stepText(b.steps)}`, `  ${oneLine(b.query.text)}`);
   }
   for (const c of report.changed) {
-    lines.push(`CHANGES ${c.query.origin}: result columns (${c.before.join(', ')}) -> (${c.after.join(', ')})${stepText(c.steps)}`, `  ${oneLine(c.query.text)}`);
+    lines.push(
+      `CHANGES ${c.query.origin}: result columns (${c.before.join(', ')}) -> (${c.after.join(', ')})${stepText(c.steps)}`,
+      `  ${oneLine(c.query.text)}`,
+    );
   }
   lines.push(
     `compatibility: ${report.checked} quer${report.checked === 1 ? 'y' : 'ies'} checked, ${report.broken.length} broken, ${report.changed.length} with other result columns` +
@@ -145,15 +177,26 @@ export function formatCompatText(report: CompatReport): string {
 
 /** The report in Markdown, for a pull request. */
 export function formatCompatMarkdown(report: CompatReport): string {
-  const out = [`### Application queries against this plan`, '', `${report.checked} checked · **${report.broken.length} broken** · ${report.changed.length} with other result columns · ${report.unchecked.length} not checked`, ''];
+  const out = [
+    `### Application queries against this plan`,
+    '',
+    `${report.checked} checked · **${report.broken.length} broken** · ${report.changed.length} with other result columns · ${report.unchecked.length} not checked`,
+    '',
+  ];
   if (report.broken.length) {
     out.push('| query | where | error | plan step |', '| --- | --- | --- | --- |');
-    for (const b of report.broken) out.push(`| \`${cell(oneLine(b.query.text))}\` | ${cell(b.query.origin)} | ${cell(b.error)} | ${cell(b.steps.map((s) => `${s.order} ${s.action} ${s.key}`).join('<br>'))} |`);
+    for (const b of report.broken)
+      out.push(
+        `| \`${cell(oneLine(b.query.text))}\` | ${cell(b.query.origin)} | ${cell(b.error)} | ${cell(b.steps.map((s) => `${s.order} ${s.action} ${s.key}`).join('<br>'))} |`,
+      );
     out.push('');
   }
   if (report.changed.length) {
     out.push('| query | where | before | after |', '| --- | --- | --- | --- |');
-    for (const c of report.changed) out.push(`| \`${cell(oneLine(c.query.text))}\` | ${cell(c.query.origin)} | ${cell(c.before.join(', '))} | ${cell(c.after.join(', '))} |`);
+    for (const c of report.changed)
+      out.push(
+        `| \`${cell(oneLine(c.query.text))}\` | ${cell(c.query.origin)} | ${cell(c.before.join(', '))} | ${cell(c.after.join(', '))} |`,
+      );
     out.push('');
   }
   return out.join('\n');
@@ -161,7 +204,11 @@ export function formatCompatMarkdown(report: CompatReport): string {
 
 /** The report as JSON data (the queries' text, origin and calls; no parser internals). */
 export function compatJson(report: CompatReport): object {
-  const q = (query: AppQuery) => ({ text: query.text, origin: query.origin, ...(query.calls !== undefined ? { calls: query.calls } : {}) });
+  const q = (query: AppQuery) => ({
+    text: query.text,
+    origin: query.origin,
+    ...(query.calls !== undefined ? { calls: query.calls } : {}),
+  });
   return {
     checked: report.checked,
     broken: report.broken.map((b) => ({ query: q(b.query), error: b.error, code: b.code ?? null, steps: b.steps })),

@@ -21,7 +21,10 @@ export interface AppQuery {
 }
 
 /** Where queries come from: a path (a `.sql` file, a folder of them, a `.csv` server log) or an environment's statistics. */
-export type QuerySource = { kind: 'files'; path: string } | { kind: 'csv-log'; path: string } | { kind: 'pg_stat_statements'; environment: string | null };
+export type QuerySource =
+  | { kind: 'files'; path: string }
+  | { kind: 'csv-log'; path: string }
+  | { kind: 'pg_stat_statements'; environment: string | null };
 
 /**
  * `pg_stat_statements` (the target environment's), `pg_stat_statements:<env>` (another environment's), a path ending
@@ -41,7 +44,12 @@ const QUERY_START = /^\s*(\(\s*)*(select|insert|update|delete|merge|with|values|
  * The queries of a `.sql` file or of every `*.sql` under a folder, one per statement, split by the engine's parser
  * (which also gives the objects each one names). A file that does not parse is refused with its line.
  */
-export async function readQueryFiles(path: string, workspaceRoot: string, parser: SourceParser, searchPath: string[]): Promise<AppQuery[]> {
+export async function readQueryFiles(
+  path: string,
+  workspaceRoot: string,
+  parser: SourceParser,
+  searchPath: string[],
+): Promise<AppQuery[]> {
   let files: string[];
   try {
     files = statSync(path).isDirectory() ? sqlFilesUnder(path) : [path];
@@ -78,13 +86,21 @@ function sqlFilesUnder(dir: string): string[] {
  * `log_min_duration_statement`): the `message` column (the 14th) holds `statement: ...`, `execute <name>: ...` or
  * `duration: 1.2 ms  statement: ...`. Each distinct statement once, at its first line.
  */
-export async function readCsvLog(path: string, workspaceRoot: string, parser: SourceParser, searchPath: string[]): Promise<AppQuery[]> {
+export async function readCsvLog(
+  path: string,
+  workspaceRoot: string,
+  parser: SourceParser,
+  searchPath: string[],
+): Promise<AppQuery[]> {
   const shown = relative(workspaceRoot, path) || path;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new DbeeError(`query source ${shown} does not exist`, { code: 'QUERY_SOURCE_MISSING', hint: 'give the path of a PostgreSQL CSV log (log_destination = csvlog)' });
+    throw new DbeeError(`query source ${shown} does not exist`, {
+      code: 'QUERY_SOURCE_MISSING',
+      hint: 'give the path of a PostgreSQL CSV log (log_destination = csvlog)',
+    });
   }
   const seen = new Set<string>();
   const queries: AppQuery[] = [];
@@ -143,7 +159,12 @@ export function csvRecords(text: string): { fields: string[]; line: number }[] {
  * The statements `pg_stat_statements` holds for the connection's database (normalised: constants as `$n`), the most
  * called first. Refused when the extension is not installed in that database or its library not loaded.
  */
-export async function readStatStatements(conn: Connection, parser: SourceParser, searchPath: string[], environment: string): Promise<AppQuery[]> {
+export async function readStatStatements(
+  conn: Connection,
+  parser: SourceParser,
+  searchPath: string[],
+  environment: string,
+): Promise<AppQuery[]> {
   const installed = await conn.query<{ schema: string | null }>(
     `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
   );
@@ -164,17 +185,25 @@ export async function readStatStatements(conn: Connection, parser: SourceParser,
       )
     ).rows;
   } catch (e) {
-    throw new DbeeError(`pg_stat_statements of environment ${environment} cannot be read: ${(e as Error).message.split('\n')[0]}`, {
-      code: 'QUERY_SOURCE_UNAVAILABLE',
-      hint: "the server needs shared_preload_libraries = 'pg_stat_statements' (a restart), and the role needs pg_read_all_stats to see other roles' queries",
-    });
+    throw new DbeeError(
+      `pg_stat_statements of environment ${environment} cannot be read: ${(e as Error).message.split('\n')[0]}`,
+      {
+        code: 'QUERY_SOURCE_UNAVAILABLE',
+        hint: "the server needs shared_preload_libraries = 'pg_stat_statements' (a restart), and the role needs pg_read_all_stats to see other roles' queries",
+      },
+    );
   }
   const queries: AppQuery[] = [];
   for (const r of rows) {
     const sql = r.query.trim().replace(/;\s*$/, '');
     if (!QUERY_START.test(sql)) continue;
     const parsed = await parser.parse(sql, 'pg_stat_statements', { searchPath }).catch(() => null);
-    queries.push({ text: sql, origin: 'pg_stat_statements', calls: Number(r.calls), references: parsed?.flatMap((s) => s.references) ?? [] });
+    queries.push({
+      text: sql,
+      origin: 'pg_stat_statements',
+      calls: Number(r.calls),
+      references: parsed?.flatMap((s) => s.references) ?? [],
+    });
   }
   return queries;
 }

@@ -13,7 +13,11 @@ export interface EnvironmentChoice {
  * target's fingerprint: the given name (`--env`), else the DBEE_ENV variable when it is set and not empty, else
  * dbee.yaml's `defaultEnvironment`.
  */
-export function chooseEnvironment(given: string | undefined, defaultEnvironment: string, env: NodeJS.ProcessEnv): EnvironmentChoice {
+export function chooseEnvironment(
+  given: string | undefined,
+  defaultEnvironment: string,
+  env: NodeJS.ProcessEnv,
+): EnvironmentChoice {
   if (given !== undefined) return { name: given, from: 'option' };
   const variable = env[ENVIRONMENT_VARIABLE];
   if (variable) return { name: variable, from: 'variable' };

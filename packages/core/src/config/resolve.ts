@@ -77,7 +77,8 @@ export function resolveEnvironment(
     typeof value === 'string' ? interpolateEnv(value, env, () => ({ ...file.locate(path), key })) : value;
   // Each connection key with the YAML path (and the name shown in messages) its value comes from.
   const sources = new Map<string, { value: string | number | boolean; path: (string | number)[]; key?: string }>();
-  for (const [k, v] of Object.entries(config.connection ?? {})) sources.set(k, { value: v, path: ['environments', envName, 'connection', k] });
+  for (const [k, v] of Object.entries(config.connection ?? {}))
+    sources.set(k, { value: v, path: ['environments', envName, 'connection', k] });
   let fleet: ResolvedEnvironment['fleet'];
   if (config.fleet) {
     if (targetName === undefined) {
@@ -89,14 +90,19 @@ export function resolveEnvironment(
       });
     }
     const targets = config.fleet.targets
-      ? config.fleet.targets.map((t, i): FleetTarget => ({ ...t, origin: { path: ['environments', envName, 'fleet', 'targets', i] } }))
+      ? config.fleet.targets.map(
+          (t, i): FleetTarget => ({ ...t, origin: { path: ['environments', envName, 'fleet', 'targets', i] } }),
+        )
       : discovered.get(envName);
     if (!targets) {
-      throw new DbeeError(`the targets of fleet "${envName}" are discovered (a query or a command); this command cannot address one by name`, {
-        code: 'FLEET_TARGETS_UNKNOWN',
-        location: file.locate(['environments', envName, 'fleet', 'discover']),
-        hint: `run deploy, status, rollback, diff or smoke-test on the fleet (--env ${envName} --labels ...), or declare the targets under fleet.targets`,
-      });
+      throw new DbeeError(
+        `the targets of fleet "${envName}" are discovered (a query or a command); this command cannot address one by name`,
+        {
+          code: 'FLEET_TARGETS_UNKNOWN',
+          location: file.locate(['environments', envName, 'fleet', 'discover']),
+          hint: `run deploy, status, rollback, diff or smoke-test on the fleet (--env ${envName} --labels ...), or declare the targets under fleet.targets`,
+        },
+      );
     }
     const target = targets.find((t) => t.name === targetName);
     if (!target) {
@@ -113,7 +119,11 @@ export function resolveEnvironment(
         k,
         'path' in target.origin
           ? { value: v, path: [...target.origin.path, 'connection', k] }
-          : { value: v, path: ['environments', envName, 'fleet', 'discover'], key: `${target.origin.discovered}, column ${k}` },
+          : {
+              value: v,
+              path: ['environments', envName, 'fleet', 'discover'],
+              key: `${target.origin.discovered}, column ${k}`,
+            },
       );
     }
     fleet = { name: envName, target: target.name, labels: target.labels };

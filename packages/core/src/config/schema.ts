@@ -5,9 +5,16 @@ import { z } from 'zod';
  * reference documents every key; keep the two in step.
  */
 
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'expected a name of letters, digits, "_", "-" or "$"');
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'expected a name of letters, digits, "_", "-" or "$"');
 /** A variable is used as `{{name}}` in SQL: the placeholder grammar of sources/placeholders.ts. */
-const variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a variable name of letters, digits and "_" (it is written {{name}} in SQL)');
+const variableName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    'expected a variable name of letters, digits and "_" (it is written {{name}} in SQL)',
+  );
 
 /** `500ms`, `5s`, `2m`, `1h`, `30d`, or a number of milliseconds. */
 export const duration = z.union([
@@ -19,7 +26,9 @@ export function durationMs(value: z.infer<typeof duration>): number {
   if (typeof value === 'number') return value;
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value)!;
   const n = Number(m[1]);
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd']);
+  return Math.round(
+    n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'],
+  );
 }
 
 export const conflictStrategy = z.enum(['raise', 'rename', 'drop']);
@@ -78,7 +87,10 @@ export const gates = z.strictObject({
    * The environment variable holding the secret that signs and checks promotion records (HMAC-SHA256). Set it, with
    * the same value, where the earlier environment is deployed and where this one is. Default `DBEE_PROMOTION_KEY`.
    */
-  promotionKey: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DBEE_PROMOTION_KEY').optional(),
+  promotionKey: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DBEE_PROMOTION_KEY')
+    .optional(),
   /**
    * Change control: `deploy`, `rollback`, `cleanup` and `clone` need `--ticket`. `true`: any ticket; a string: a
    * regular expression the ticket must match, e.g. `"^CHG-[0-9]+$"`.
@@ -165,12 +177,18 @@ export const fleetConfig = z
         command: z.string().min(1).optional(),
       })
       .refine((d) => Boolean(d.query) !== Boolean(d.command), 'give either "query" (with "environment") or "command"')
-      .refine((d) => !d.query || Boolean(d.environment), { message: 'a discovery query needs "environment": the catalog it runs on', path: ['environment'] })
+      .refine((d) => !d.query || Boolean(d.environment), {
+        message: 'a discovery query needs "environment": the catalog it runs on',
+        path: ['environment'],
+      })
       .optional(),
     /** How long the shards after the first wait for the canary (`--canary`, `--shard`), e.g. `30m`. Default 1h. */
     canaryTimeout: duration.optional(),
   })
-  .refine((f) => Boolean(f.targets) !== Boolean(f.discover), 'give either "targets" (a list) or "discover" (a query or a command)');
+  .refine(
+    (f) => Boolean(f.targets) !== Boolean(f.discover),
+    'give either "targets" (a list) or "discover" (a query or a command)',
+  );
 
 export const environmentConfig = z
   .strictObject({
@@ -191,9 +209,19 @@ export const environmentConfig = z
     /** Makes this environment a fleet: many databases deployed in waves (see docs/fleets.md). */
     fleet: fleetConfig.optional(),
   })
-  .refine((e) => e.connection !== undefined || e.fleet !== undefined, { message: 'required, expected record', path: ['connection'] });
+  .refine((e) => e.connection !== undefined || e.fleet !== undefined, {
+    message: 'required, expected record',
+    path: ['connection'],
+  });
 /** What a webhook can be told (`notify[].events`). */
-export const notifyEvent = z.enum(['deploy-started', 'deploy-succeeded', 'deploy-failed', 'rolled-back', 'smoke-failed', 'drift-found']);
+export const notifyEvent = z.enum([
+  'deploy-started',
+  'deploy-succeeded',
+  'deploy-failed',
+  'rolled-back',
+  'smoke-failed',
+  'drift-found',
+]);
 
 /** A webhook told about deployments (`notify:` in dbee.yaml). */
 export const webhookConfig = z.strictObject({
@@ -214,7 +242,9 @@ export const webhookConfig = z.strictObject({
 export const workspaceConfig = z.strictObject({
   version: z.literal(1),
   defaultEnvironment: identifier,
-  environments: z.record(identifier, environmentConfig).refine((e) => Object.keys(e).length > 0, 'declare at least one environment'),
+  environments: z
+    .record(identifier, environmentConfig)
+    .refine((e) => Object.keys(e).length > 0, 'declare at least one environment'),
   /** Defaults applied to every environment; an environment's own `deploy` keys win. */
   deploy: deploySettings.optional(),
   /** Where the desired model is built for diffs: embedded PGlite (default) or a scratch database on the target server. */
@@ -241,7 +271,9 @@ export const projectConfig = z.strictObject({
   variables: z.record(variableName, scalar).optional(),
   deploy: deploySettings.optional(),
   /** Conflict strategy per file or path glob (relative to the project); the most specific match wins. */
-  conflicts: z.array(z.strictObject({ match: z.string(), ifExists: conflictStrategy, copyData: z.boolean().optional() })).optional(),
+  conflicts: z
+    .array(z.strictObject({ match: z.string(), ifExists: conflictStrategy, copyData: z.boolean().optional() }))
+    .optional(),
   /**
    * Renames the differ must apply instead of a drop and a create (renames are never guessed). Keep an entry
    * until every environment has it; a rename already done is a no-op.
@@ -250,7 +282,13 @@ export const projectConfig = z.strictObject({
     .array(
       z.discriminatedUnion('kind', [
         z.strictObject({ kind: z.literal('table'), schema: z.string(), from: z.string(), to: z.string() }),
-        z.strictObject({ kind: z.literal('column'), schema: z.string(), table: z.string(), from: z.string(), to: z.string() }),
+        z.strictObject({
+          kind: z.literal('column'),
+          schema: z.string(),
+          table: z.string(),
+          from: z.string(),
+          to: z.string(),
+        }),
       ]),
     )
     .optional(),
@@ -267,13 +305,23 @@ export const projectConfig = z.strictObject({
       owners: z.boolean().optional(),
       comments: z.boolean().optional(),
       ignore: z
-        .array(z.string().regex(/^(?:[a-z-]+:)?(?:[^.:\s]+\.)?[^.:\s]+$/, 'expected a pattern such as "table:audit.*_bak_*", "function:ext_*" or "audit.tmp_*"'))
+        .array(
+          z
+            .string()
+            .regex(
+              /^(?:[a-z-]+:)?(?:[^.:\s]+\.)?[^.:\s]+$/,
+              'expected a pattern such as "table:audit.*_bak_*", "function:ext_*" or "audit.tmp_*"',
+            ),
+        )
         .optional(),
     })
     .optional(),
   /** Per-environment overrides. */
   environments: z
-    .record(identifier, z.strictObject({ variables: z.record(variableName, scalar).optional(), deploy: deploySettings.optional() }))
+    .record(
+      identifier,
+      z.strictObject({ variables: z.record(variableName, scalar).optional(), deploy: deploySettings.optional() }),
+    )
     .optional(),
 });
 

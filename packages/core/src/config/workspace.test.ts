@@ -29,7 +29,11 @@ const coreYaml = 'version: 1\nname: core\nengine: postgres\nschemas: [core]\n';
 
 describe('workspace configuration', () => {
   it('loads dbee.yaml and every db.yaml, dependencies first', () => {
-    const w = ws({ 'dbee.yaml': WORKSPACE_YAML, 'db/core/db.yaml': coreYaml, 'db/sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\ndependsOn: [core]\n' });
+    const w = ws({
+      'dbee.yaml': WORKSPACE_YAML,
+      'db/core/db.yaml': coreYaml,
+      'db/sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\ndependsOn: [core]\n',
+    });
     const workspace = Workspace.load(w.root);
     expect([...workspace.projects.keys()]).toEqual(['core', 'sales']);
     expect(workspace.withDependencies('sales').map((p) => p.name)).toEqual(['core', 'sales']);
@@ -37,14 +41,20 @@ describe('workspace configuration', () => {
   });
 
   it('names file, line and key of a wrong value in db.yaml', () => {
-    const w = ws({ 'dbee.yaml': WORKSPACE_YAML, 'db/core/db.yaml': 'version: 1\nname: core\nengine: oracle\nschemas: [core]\n' });
+    const w = ws({
+      'dbee.yaml': WORKSPACE_YAML,
+      'db/core/db.yaml': 'version: 1\nname: core\nengine: oracle\nschemas: [core]\n',
+    });
     const e = errorOf(() => Workspace.load(w.root));
     expect(e.format()).toBe('db/core/db.yaml:3:1: engine: expected one of "postgres", "teradata", got "oracle"');
     expect(e.exitCode).toBe(1);
   });
 
   it('names a missing required key and an unknown key together', () => {
-    const w = ws({ 'dbee.yaml': WORKSPACE_YAML, 'db/core/db.yaml': 'version: 1\nname: core\nengine: postgres\nschema: [core]\n' });
+    const w = ws({
+      'dbee.yaml': WORKSPACE_YAML,
+      'db/core/db.yaml': 'version: 1\nname: core\nengine: postgres\nschema: [core]\n',
+    });
     const text = errorOf(() => Workspace.load(w.root)).format();
     expect(text).toContain('the workspace configuration has 2 problems');
     expect(text).toContain('db/core/db.yaml:1:1: schemas: required, expected array');
@@ -52,7 +62,10 @@ describe('workspace configuration', () => {
   });
 
   it('reports malformed YAML with its line', () => {
-    const w = ws({ 'dbee.yaml': WORKSPACE_YAML, 'db/core/db.yaml': 'version: 1\nname: core\n  engine: postgres\nschemas: [core\n' });
+    const w = ws({
+      'dbee.yaml': WORKSPACE_YAML,
+      'db/core/db.yaml': 'version: 1\nname: core\n  engine: postgres\nschemas: [core\n',
+    });
     const text = errorOf(() => Workspace.load(w.root)).format();
     expect(text).toContain('db/core/db.yaml:2:7: malformed YAML: Nested mappings are not allowed in compact mappings');
   });
@@ -60,13 +73,17 @@ describe('workspace configuration', () => {
   it('reports a malformed dbee.yaml with file, line and key', () => {
     const w = ws({ 'dbee.yaml': WORKSPACE_YAML.replace('engine: postgres', 'engine: postgres\n    conection: {}') });
     const e = errorOf(() => Workspace.load(w.root));
-    expect(e.format()).toBe('dbee.yaml:6:5: environments.local: unknown key "conection" (check the spelling; see the configuration reference in README.md)');
+    expect(e.format()).toBe(
+      'dbee.yaml:6:5: environments.local: unknown key "conection" (check the spelling; see the configuration reference in README.md)',
+    );
   });
 
   it('refuses an unknown environment, listing the known ones', () => {
     const w = ws({ 'dbee.yaml': WORKSPACE_YAML });
     const e = errorOf(() => Workspace.load(w.root).environment('staging', {}));
-    expect(e.format()).toBe('dbee.yaml:3:1: unknown environment "staging"\n  hint: use one of: local, server (declared under "environments" in dbee.yaml)');
+    expect(e.format()).toBe(
+      'dbee.yaml:3:1: unknown environment "staging"\n  hint: use one of: local, server (declared under "environments" in dbee.yaml)',
+    );
   });
 
   it('picks the environment: the name given (--env), else DBEE_ENV when set and not empty, else defaultEnvironment', () => {
@@ -98,20 +115,31 @@ describe('workspace configuration', () => {
     expect(server.engine).toBe('postgres');
     const e = errorOf(() => server.connection);
     expect(e.code).toBe('ENV_VAR_UNSET');
-    expect(e.format()).toContain('dbee.yaml:11:7: environment variable DBEE_TEST_PG_URL is not set (used by environments.server.connection.url)');
+    expect(e.format()).toContain(
+      'dbee.yaml:11:7: environment variable DBEE_TEST_PG_URL is not set (used by environments.server.connection.url)',
+    );
     // Other environments do not need it.
     expect(workspace.environment('local', {}).connection).toEqual({ embedded: 'memory' });
-    expect(workspace.environment('server', { DBEE_TEST_PG_URL: 'postgres://x@h/db' }).connection.url).toBe('postgres://x@h/db');
+    expect(workspace.environment('server', { DBEE_TEST_PG_URL: 'postgres://x@h/db' }).connection.url).toBe(
+      'postgres://x@h/db',
+    );
   });
 
   it('refuses a dependsOn on a project that does not exist, with its line', () => {
-    const w = ws({ 'dbee.yaml': WORKSPACE_YAML, 'db/sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\ndependsOn:\n  - core\n' });
+    const w = ws({
+      'dbee.yaml': WORKSPACE_YAML,
+      'db/sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\ndependsOn:\n  - core\n',
+    });
     const e = errorOf(() => Workspace.load(w.root));
-    expect(e.format()).toBe('db/sales/db.yaml:6:5: dependsOn "core": no project with that name\n  hint: known projects: sales');
+    expect(e.format()).toBe(
+      'db/sales/db.yaml:6:5: dependsOn "core": no project with that name\n  hint: known projects: sales',
+    );
   });
 
   it('refuses two projects with the same name', () => {
     const w = ws({ 'dbee.yaml': WORKSPACE_YAML, 'a/db.yaml': coreYaml, 'b/db.yaml': coreYaml });
-    expect(errorOf(() => Workspace.load(w.root)).format()).toContain('b/db.yaml:2:1: project name "core" is already used by a/db.yaml');
+    expect(errorOf(() => Workspace.load(w.root)).format()).toContain(
+      'b/db.yaml:2:1: project name "core" is already used by a/db.yaml',
+    );
   });
 });

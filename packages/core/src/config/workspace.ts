@@ -5,7 +5,13 @@ import { DbeeAggregateError, DbeeError } from '../errors';
 import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
 import { YamlFile } from './yaml-file';
 import { chooseEnvironment, ENVIRONMENT_VARIABLE, type EnvironmentChoice } from './environment-name';
-import { projectSettings, resolveEnvironment, splitTargetName, type FleetTarget, type ResolvedEnvironment } from './resolve';
+import {
+  projectSettings,
+  resolveEnvironment,
+  splitTargetName,
+  type FleetTarget,
+  type ResolvedEnvironment,
+} from './resolve';
 
 export const WORKSPACE_FILE = 'dbee.yaml';
 export const PROJECT_FILE = 'db.yaml';
@@ -68,7 +74,11 @@ export class Workspace {
         hint: `declare it, or pick one of: ${Object.keys(config.environments).join(', ')}`,
       });
     }
-    const files = fg.sync(`**/${PROJECT_FILE}`, { cwd: root, ignore: [...ALWAYS_IGNORED, ...(config.ignore ?? [])], dot: false });
+    const files = fg.sync(`**/${PROJECT_FILE}`, {
+      cwd: root,
+      ignore: [...ALWAYS_IGNORED, ...(config.ignore ?? [])],
+      dot: false,
+    });
     files.sort();
     const projects = new Map<string, DbProject>();
     const errors: DbeeError[] = [];
@@ -95,7 +105,8 @@ export class Workspace {
     }
     for (const project of projects.values()) errors.push(...checkDependencies(project, projects));
     if (errors.length === 1) throw errors[0]!;
-    if (errors.length > 1) throw new DbeeAggregateError(`the workspace configuration has ${errors.length} problems`, errors);
+    if (errors.length > 1)
+      throw new DbeeAggregateError(`the workspace configuration has ${errors.length} problems`, errors);
     return new Workspace(root, config, file, projects);
   }
 
@@ -127,7 +138,14 @@ export class Workspace {
         details: { environment: choice.name, known },
       });
     }
-    return resolveEnvironment(this.file, this.config.environments, this.config.deploy, choice.name, env, this.discoveredTargets);
+    return resolveEnvironment(
+      this.file,
+      this.config.environments,
+      this.config.deploy,
+      choice.name,
+      env,
+      this.discoveredTargets,
+    );
   }
 
   /** Which environment a command given `name` (`--env`, or none) works with, without resolving it. */
@@ -175,7 +193,13 @@ export function loadProject(root: string, rel: string): DbProject {
   const file = YamlFile.read(join(root, rel), displayPath);
   const config = file.validate(projectConfig);
   const relativeRoot = dirname(displayPath);
-  return { name: config.name, root: join(root, relativeRoot), relativeRoot: relativeRoot === '.' ? '' : relativeRoot, config, file };
+  return {
+    name: config.name,
+    root: join(root, relativeRoot),
+    relativeRoot: relativeRoot === '.' ? '' : relativeRoot,
+    config,
+    file,
+  };
 }
 
 function checkDependencies(project: DbProject, projects: ReadonlyMap<string, DbProject>): DbeeError[] {

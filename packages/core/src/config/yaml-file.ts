@@ -19,7 +19,11 @@ export class YamlFile {
     try {
       text = readFileSync(absolutePath, 'utf8');
     } catch (cause) {
-      throw new DbeeError(`cannot read ${displayPath}`, { code: 'CONFIG_UNREADABLE', location: { file: displayPath }, cause });
+      throw new DbeeError(`cannot read ${displayPath}`, {
+        code: 'CONFIG_UNREADABLE',
+        location: { file: displayPath },
+        cause,
+      });
     }
     return YamlFile.parse(text, displayPath);
   }
@@ -64,7 +68,9 @@ export class YamlFile {
   }
 
   private keyNodeAt(path: (string | number)[]): Node | undefined {
-    const parent = (path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true)) as Node | undefined;
+    const parent = (path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true)) as
+      | Node
+      | undefined;
     const last = path[path.length - 1];
     if (isMap(parent)) {
       const pair = parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === last);
@@ -102,7 +108,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see the configuration reference in README.md)`;
     case 'invalid_type':
-      return issue.input === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${typeOf(issue.input)}`;
+      return issue.input === undefined
+        ? `required, expected ${issue.expected}`
+        : `expected ${issue.expected}, got ${typeOf(issue.input)}`;
     case 'invalid_key':
       // A record's key failed its own schema (a variable or environment name): say why, not "Invalid key in record".
       return `key ${JSON.stringify(issue.path.length ? issue.path[issue.path.length - 1] : issue.input)}: ${issue.issues.map((i) => i.message).join('; ')}`;

@@ -26,11 +26,19 @@ export function cacheDir(workspaceRoot: string, kind: 'models' | 'diffs'): strin
  * file's bytes), their variables and search paths, the engine, the shadow kind and dbee's version. The desired
  * model is a pure function of these, so equal keys mean equal models.
  */
-export function desiredModelKey(models: readonly ProjectModel[], target: string, engine: string, shadow: string, toolVersion: string): string {
+export function desiredModelKey(
+  models: readonly ProjectModel[],
+  target: string,
+  engine: string,
+  shadow: string,
+  toolVersion: string,
+): string {
   const h = createHash('sha256');
   h.update(`dbee-model-v1\0${toolVersion}\0${engine}\0${shadow}\0${target}\0`);
   for (const m of [...models].sort((a, b) => (a.project.name < b.project.name ? -1 : 1))) {
-    h.update(`${m.project.name}\0${canonicalJson(m.variables)}\0${m.graph.searchPath.join(',')}\0${m.graph.schemas.join(',')}\0${canonicalJson(m.graph.manage ?? null)}\0`);
+    h.update(
+      `${m.project.name}\0${canonicalJson(m.variables)}\0${m.graph.searchPath.join(',')}\0${m.graph.schemas.join(',')}\0${canonicalJson(m.graph.manage ?? null)}\0`,
+    );
     for (const f of m.files) h.update(`${f.path}\0${sha256(f.text)}\0`);
   }
   return h.digest('hex');
@@ -71,22 +79,42 @@ export async function desiredModel(args: {
   sessions?: SessionPool;
 }): Promise<DesiredModel> {
   const { engine, models, target } = args;
-  const diff = requireRole(engine, 'diff', 'build a desired schema', 'diffs against sources need an engine with a shadow database; compare environments instead');
+  const diff = requireRole(
+    engine,
+    'diff',
+    'build a desired schema',
+    'diffs against sources need an engine with a shadow database; compare environments instead',
+  );
   const key = desiredModelKey(models, target, engine.name, args.shadow, args.toolVersion);
   const file = join(cacheDir(args.workspaceRoot, 'models'), `${key}.json`);
   if (args.useCache !== false && existsSync(file)) {
     return { model: JSON.parse(readFileSync(file, 'utf8')) as SchemaModel, key, cached: true };
   }
-  const plan = planFromSources({ engine, models, planned: models.map((m) => m.project.name), schemaOwners: args.schemaOwners });
+  const plan = planFromSources({
+    engine,
+    models,
+    planned: models.map((m) => m.project.name),
+    schemaOwners: args.schemaOwners,
+  });
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
-  const roles = rolesNamed(plan.steps.flatMap((s) => s.statements.map((sql) => expandPlaceholders(sql, vars.get(s.project) ?? {}, s.key).expanded)), diff.facts.builtInRoles);
+  const roles = rolesNamed(
+    plan.steps.flatMap((s) =>
+      s.statements.map((sql) => expandPlaceholders(sql, vars.get(s.project) ?? {}, s.key).expanded),
+    ),
+    diff.facts.builtInRoles,
+  );
   const targetModel = models.find((m) => m.project.name === target)!;
   const scope = { schemas: targetModel.graph.schemas, manage: targetModel.graph.manage };
-  const reusable = await args.sessions?.reusableShadow(engine, args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
+  const reusable = await args.sessions?.reusableShadow(engine, args.shadow, args.environment, {
+    workspaceRoot: args.workspaceRoot,
+    roles,
+  });
   let model: SchemaModel;
   let applied = plan.projects.length;
   if (reusable) {
-    applied = await applyIncrementally(engine, reusable, plan, models, target, (m) => desiredModelKey([m], m.project.name, engine.name, args.shadow, args.toolVersion));
+    applied = await applyIncrementally(engine, reusable, plan, models, target, (m) =>
+      desiredModelKey([m], m.project.name, engine.name, args.shadow, args.toolVersion),
+    );
     model = await diff.introspect(reusable.conn, scope);
   } else {
     const shadow = await diff.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
@@ -121,12 +149,14 @@ async function applyIncrementally(
   const dependencies = (name: string): Set<string> => {
     const out = new Set<string>();
     const visit = (n: string) => {
-      for (const d of byName.get(n)?.graph.dependsOn ?? []) if (!out.has(d)) (out.add(d), visit(d));
+      for (const d of byName.get(n)?.graph.dependsOn ?? []) if (!out.has(d)) out.add(d), visit(d);
     };
     visit(name);
     return out;
   };
-  const misfit = [...shadow.applied].some(([p, a]) => (keys.has(p) && keys.get(p) !== a.key) || a.dependencies.has(target));
+  const misfit = [...shadow.applied].some(
+    ([p, a]) => (keys.has(p) && keys.get(p) !== a.key) || a.dependencies.has(target),
+  );
   if (misfit) await shadow.reset();
   let count = 0;
   try {
@@ -143,19 +173,31 @@ async function applyIncrementally(
   }
 }
 
-async function applyToShadow(engine: Engine, conn: Connection, plan: import('../plan/plan').Plan, models: ProjectModel[]): Promise<void> {
+async function applyToShadow(
+  engine: Engine,
+  conn: Connection,
+  plan: import('../plan/plan').Plan,
+  models: ProjectModel[],
+): Promise<void> {
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
   for (const project of plan.projects) await applyProject(engine, conn, plan, project, vars.get(project) ?? {});
 }
 
 /** One project's steps of `plan` (its objects; migrations are left out), in order. */
-async function applyProject(engine: Engine, conn: Connection, plan: import('../plan/plan').Plan, project: string, variables: Record<string, string>): Promise<void> {
+async function applyProject(
+  engine: Engine,
+  conn: Connection,
+  plan: import('../plan/plan').Plan,
+  project: string,
+  variables: Record<string, string>,
+): Promise<void> {
   const path = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, project).expanded);
   const set = path.length ? engine.session.searchPath(path) : null;
   if (set) await conn.execute(set);
   // Migrations are run-once scripts for data; the desired schema is what the object files define.
   const steps = plan.steps.filter((s) => s.project === project && s.action !== 'migrate');
-  const text = (step: (typeof steps)[number]) => step.statements.map((sql) => expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded);
+  const text = (step: (typeof steps)[number]) =>
+    step.statements.map((sql) => expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded);
   // Round trips dominate a shadow build: consecutive transactional steps go in one request, in a transaction
   // (engines with transactional DDL). Only when that fails are they replayed one by one, to name the culprit.
   const batchable = engine.capabilities.transactionalDdl;
@@ -192,7 +234,7 @@ async function applyStep(conn: Connection, step: import('../plan/plan').PlanStep
         code: 'SHADOW_BUILD_FAILED',
         location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
         hint: step.key.startsWith('extension:')
-          ? 'the scratch database the desired schema is built in lacks this extension: the embedded one (PGlite) ships only a few; set `shadow: server` in dbee.yaml to build it in a scratch database on the environment\'s server, where the extension is installed'
+          ? "the scratch database the desired schema is built in lacks this extension: the embedded one (PGlite) ships only a few; set `shadow: server` in dbee.yaml to build it in a scratch database on the environment's server, where the extension is installed"
           : 'fix the definition; dbee builds the desired schema by applying every source to an empty scratch database',
         cause: e,
       });
@@ -206,7 +248,14 @@ async function applyStep(conn: Connection, step: import('../plan/plan').PlanStep
  */
 export function desiredModelFor(
   ctx: OperationContext,
-  args: { engine: Engine; environment: ResolvedEnvironment; models: ProjectModel[]; target: string; useCache?: boolean; shadow?: 'embedded' | 'server' },
+  args: {
+    engine: Engine;
+    environment: ResolvedEnvironment;
+    models: ProjectModel[];
+    target: string;
+    useCache?: boolean;
+    shadow?: 'embedded' | 'server';
+  },
 ): Promise<DesiredModel> {
   return desiredModel({
     ...args,

@@ -72,7 +72,8 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const engine = requireDiffEngine(loaded.engine);
   // Comparing two environments, the grants of every grantee that exists on both sides are read (then kept by
   // `grantsOnBothSides`): no source names them. `manage: { grants: false }` still turns grants off.
-  const envVsEnv = Boolean(selectors.againstEnv) && Boolean(engine.diff!.roles) && target.config.manage?.grants !== false;
+  const envVsEnv =
+    Boolean(selectors.againstEnv) && Boolean(engine.diff!.roles) && target.config.manage?.grants !== false;
   const scope = envVsEnv ? everyGrantee(projectScope(model.graph)) : projectScope(model.graph);
   const online = workspace.settings(target, environment).deploy.online ?? false;
 
@@ -84,19 +85,34 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     const d = await desiredAtRef(ctx, selectors.head, selectors.env, target.name, !selectors.noCache);
     desired = { model: d.model, key: d.key, label: `sources at ${selectors.head}` };
   } else {
-    const d = await desiredModelFor(ctx, { engine, environment, models, target: target.name, useCache: !selectors.noCache });
+    const d = await desiredModelFor(ctx, {
+      engine,
+      environment,
+      models,
+      target: target.name,
+      useCache: !selectors.noCache,
+    });
     desired = { model: d.model, key: d.key, label: 'sources' };
   }
   if (!desired.model) {
     const other = workspace.environment(selectors.againstEnv, ctx.env);
     const read = await readLive(ctx, engine, other, scope, undefined, undefined, envVsEnv);
     const roles = read.roles ? `:${rolesHash(read.roles)}` : '';
-    desired = { model: read.model ?? null, key: `env:${other.name}:${read.fingerprint}${roles}`, label: `${other.name} (${read.description})`, ...(read.roles ? { roles: read.roles } : {}) };
+    desired = {
+      model: read.model ?? null,
+      key: `env:${other.name}:${read.fingerprint}${roles}`,
+      label: `${other.name} (${read.description})`,
+      ...(read.roles ? { roles: read.roles } : {}),
+    };
     if (!desired.model) throw new Error('unreachable: readLive returned no model');
   }
 
   // Against the sources, what the ledger records but the sources no longer hold (read in the same session).
-  const pending = selectors.againstEnv || selectors.head ? undefined : async (conn: Connection) => removedObjects(model, await new Ledger(conn, engine.ledger).deployedState(target.name));
+  const pending =
+    selectors.againstEnv || selectors.head
+      ? undefined
+      : async (conn: Connection) =>
+          removedObjects(model, await new Ledger(conn, engine.ledger).deployedState(target.name));
   const live = await readLive(
     ctx,
     engine,
@@ -110,16 +126,46 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     envVsEnv,
   );
   const pendingDrops = live.pendingDrops ? { pendingDrops: live.pendingDrops } : {};
-  const key = diffKey(desired.key, live.roles ? `${live.fingerprint}:${rolesHash(live.roles)}` : live.fingerprint, online);
+  const key = diffKey(
+    desired.key,
+    live.roles ? `${live.fingerprint}:${rolesHash(live.roles)}` : live.fingerprint,
+    online,
+  );
   if (live.cachedPlan) {
-    return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan: live.cachedPlan, cached: true, ...pendingDrops };
+    return {
+      project: target.name,
+      from: `${environment.name} (${live.description})`,
+      to: desired.label,
+      plan: live.cachedPlan,
+      cached: true,
+      ...pendingDrops,
+    };
   }
   // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
   let [from, to] = [live.model!, desired.model!];
   if (envVsEnv) [from, to] = grantsOnBothSides(scope, from, to, live.roles ?? [], desired.roles ?? []);
-  const plan = { ...planOfChanges(engine, target.name, from, to, online, live.fingerprint, target.config.renames ?? [], scope.manage?.owners), baseScope: scope };
+  const plan = {
+    ...planOfChanges(
+      engine,
+      target.name,
+      from,
+      to,
+      online,
+      live.fingerprint,
+      target.config.renames ?? [],
+      scope.manage?.owners,
+    ),
+    baseScope: scope,
+  };
   writeCachedDiff(workspace.root, key, plan);
-  return { project: target.name, from: `${environment.name} (${live.description})`, to: desired.label, plan, cached: false, ...pendingDrops };
+  return {
+    project: target.name,
+    from: `${environment.name} (${live.description})`,
+    to: desired.label,
+    plan,
+    cached: false,
+    ...pendingDrops,
+  };
 }
 
 async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
@@ -127,8 +173,19 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
     [selectors.base!, selectors.head].map(async (ref) => {
       const tree = ref ? materializeRef(ctx.workspace.root, ref) : null;
       try {
-        const s = await desiredIn(ctx, tree ? Workspace.load(tree.root) : ctx.workspace, selectors.env, selectors.project, !selectors.noCache);
-        return { engine: s.engine, model: s.desired.model, online: s.workspace.settings(s.target, s.environment).deploy.online ?? false, renames: s.target.config.renames ?? [] };
+        const s = await desiredIn(
+          ctx,
+          tree ? Workspace.load(tree.root) : ctx.workspace,
+          selectors.env,
+          selectors.project,
+          !selectors.noCache,
+        );
+        return {
+          engine: s.engine,
+          model: s.desired.model,
+          online: s.workspace.settings(s.target, s.environment).deploy.online ?? false,
+          renames: s.target.config.renames ?? [],
+        };
       } finally {
         await tree?.dispose();
       }
@@ -136,14 +193,26 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
   );
   const [base, head] = sides as [(typeof sides)[0], (typeof sides)[0]];
   const plan = planOfChanges(head.engine, selectors.project, base.model, head.model, head.online, null, head.renames);
-  return { project: selectors.project, from: selectors.base!, to: selectors.head ?? 'working tree', plan, cached: false };
+  return {
+    project: selectors.project,
+    from: selectors.base!,
+    to: selectors.head ?? 'working tree',
+    plan,
+    cached: false,
+  };
 }
 
 /**
  * The desired model of a project as the sources at a git ref describe it (read from git's objects, no checkout),
  * with the variables that environment has at that ref.
  */
-async function desiredAtRef(ctx: OperationContext, ref: string, env: string | undefined, project: string, useCache: boolean) {
+async function desiredAtRef(
+  ctx: OperationContext,
+  ref: string,
+  env: string | undefined,
+  project: string,
+  useCache: boolean,
+) {
   const tree = materializeRef(ctx.workspace.root, ref);
   try {
     return (await desiredIn(ctx, Workspace.load(tree.root), env, project, useCache)).desired;
@@ -153,7 +222,13 @@ async function desiredAtRef(ctx: OperationContext, ref: string, env: string | un
 }
 
 /** The desired model of `project` as the sources of `workspace` (the working tree, or a git ref's) describe it. */
-async function desiredIn(ctx: OperationContext, workspace: Workspace, env: string | undefined, project: string, useCache: boolean) {
+async function desiredIn(
+  ctx: OperationContext,
+  workspace: Workspace,
+  env: string | undefined,
+  project: string,
+  useCache: boolean,
+) {
   const sub: OperationContext = { ...ctx, workspace };
   // Environments (connections, variables, gates) come from the working tree's dbee.yaml, whichever ref the sources are read at.
   const environment = ctx.workspace.environment(env, ctx.env);
@@ -185,17 +260,33 @@ async function readLive(
   cached?: (fingerprint: string, roles?: string[]) => Plan | null,
   pending?: (conn: Connection) => Promise<string[]>,
   withRoles = false,
-): Promise<{ fingerprint: string; description: string; model?: SchemaModel; cachedPlan?: Plan; pendingDrops?: string[]; roles?: string[] }> {
-  return withSession({ engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter }, async ({ conn }) => {
-    const pendingDrops = pending ? { pendingDrops: await pending(conn) } : {};
-    const diff = requireRole(engine, 'diff', 'compute a diff');
-    const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
-    const withRoleList = roles ? { roles } : {};
-    const fingerprint = await diff.fingerprint(conn, scope);
-    const hit = cached?.(fingerprint, roles);
-    if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops, ...withRoleList };
-    return { fingerprint, description: conn.description, model: await diff.introspect(conn, scope), ...pendingDrops, ...withRoleList };
-  });
+): Promise<{
+  fingerprint: string;
+  description: string;
+  model?: SchemaModel;
+  cachedPlan?: Plan;
+  pendingDrops?: string[];
+  roles?: string[];
+}> {
+  return withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
+    async ({ conn }) => {
+      const pendingDrops = pending ? { pendingDrops: await pending(conn) } : {};
+      const diff = requireRole(engine, 'diff', 'compute a diff');
+      const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
+      const withRoleList = roles ? { roles } : {};
+      const fingerprint = await diff.fingerprint(conn, scope);
+      const hit = cached?.(fingerprint, roles);
+      if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops, ...withRoleList };
+      return {
+        fingerprint,
+        description: conn.description,
+        model: await diff.introspect(conn, scope),
+        ...pendingDrops,
+        ...withRoleList,
+      };
+    },
+  );
 }
 
 /** `scope` reading the grants of every grantee (env vs env: which ones are compared is decided once both are read). */
@@ -209,7 +300,13 @@ function everyGrantee(scope: SchemaScope): SchemaScope {
  * grant to a role one side lacks is left out of both models (it could not be granted, nor is it the other side's to
  * revoke).
  */
-function grantsOnBothSides(scope: SchemaScope, from: SchemaModel, to: SchemaModel, fromRoles: string[], toRoles: string[]): [SchemaModel, SchemaModel] {
+function grantsOnBothSides(
+  scope: SchemaScope,
+  from: SchemaModel,
+  to: SchemaModel,
+  fromRoles: string[],
+  toRoles: string[],
+): [SchemaModel, SchemaModel] {
   const there = new Set(toRoles);
   const grantees = ['PUBLIC', ...fromRoles.filter((r) => there.has(r))];
   const manage = { ...scope.manage!, grantees };
@@ -232,7 +329,12 @@ export function planOfChanges(
   owners = false,
 ): Plan {
   const diff = requireRole(engine, 'diff', 'compute a diff');
-  const changes = diffModels(from, to, { renames, owners, sameViewDefinition: diff.sameViewDefinition, facts: diff.facts });
+  const changes = diffModels(from, to, {
+    renames,
+    owners,
+    sameViewDefinition: diff.sameViewDefinition,
+    facts: diff.facts,
+  });
   const rendered = diff.renderChanges(changes, { from, to, online });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,
@@ -241,7 +343,14 @@ export function planOfChanges(
     source: null,
     checksum: checksumStatements(r.statements),
   }));
-  return { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [project], sourceCommit: null, baseFingerprint, steps };
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    engine: engine.name,
+    projects: [project],
+    sourceCommit: null,
+    baseFingerprint,
+    steps,
+  };
 }
 
 /** The engine, once it is known to have a diff role (`ENGINE_CAPABILITY` otherwise). */
@@ -272,10 +381,13 @@ export async function assertFreshBase(engine: Engine, conn: Connection, plan: Pl
   if (!plan.baseFingerprint || !engine.diff) return;
   const now = await engine.diff.fingerprint(conn, plan.baseScope ?? scope);
   if (now !== plan.baseFingerprint) {
-    throw new DbeeError('the plan is stale: the database changed since the plan was made, so its steps may no longer apply', {
-      code: 'PLAN_STALE',
-      hint: 'make the plan again against the current database (dbee plan --diff --out ..., or dbee diff) and deploy that',
-      details: { planned: plan.baseFingerprint, live: now },
-    });
+    throw new DbeeError(
+      'the plan is stale: the database changed since the plan was made, so its steps may no longer apply',
+      {
+        code: 'PLAN_STALE',
+        hint: 'make the plan again against the current database (dbee plan --diff --out ..., or dbee diff) and deploy that',
+        details: { planned: plan.baseFingerprint, live: now },
+      },
+    );
   }
 }

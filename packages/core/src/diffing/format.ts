@@ -3,7 +3,16 @@ import { canonicalJson } from '../plan/serialize';
 import { hazardLine } from '../schema/lint-rules';
 import type { DiffResult } from './diff-plan';
 
-const SIGN: Record<string, string> = { create: '+', drop: '-', replace: '~', alter: '~', 'add-constraint': '+', migrate: '>', 'rename-aside': '~', restore: '~' };
+const SIGN: Record<string, string> = {
+  create: '+',
+  drop: '-',
+  replace: '~',
+  alter: '~',
+  'add-constraint': '+',
+  migrate: '>',
+  'rename-aside': '~',
+  restore: '~',
+};
 
 /** Steps grouped by object, in plan order of each object's first step. */
 function groups(steps: PlanStep[]): [string, PlanStep[]][] {
@@ -15,21 +24,37 @@ function groups(steps: PlanStep[]): [string, PlanStep[]][] {
 /** Readable text, grouped by object; coloured when `colour` (a terminal). */
 export function formatDiffText(r: DiffResult, colour: boolean): string {
   const c = (code: number, s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
-  const paint = (action: string, s: string) => (action === 'drop' ? c(31, s) : action === 'create' || action === 'add-constraint' ? c(32, s) : c(33, s));
+  const paint = (action: string, s: string) =>
+    action === 'drop' ? c(31, s) : action === 'create' || action === 'add-constraint' ? c(32, s) : c(33, s);
   const lines = [`${r.project}: ${r.from} -> ${r.to}${r.cached ? ' (cached)' : ''}`];
-  if (r.pendingDrops?.length) lines.push(`  pending drop (source removed, no drop decision: deploy leaves it unless it plans ${r.project} by a diff): ${r.pendingDrops.join(', ')}`);
+  if (r.pendingDrops?.length)
+    lines.push(
+      `  pending drop (source removed, no drop decision: deploy leaves it unless it plans ${r.project} by a diff): ${r.pendingDrops.join(', ')}`,
+    );
   if (!r.plan.steps.length) return lines.concat('  no differences', '').join('\n');
   for (const [key, steps] of groups(r.plan.steps)) {
     lines.push('', `  ${c(1, key)}`);
     for (const s of steps) {
       const hz = s.hazards.length ? '  ' + c(35, `[${s.hazards.map((h) => h.kind).join(', ')}]`) : '';
-      lines.push(`    ${paint(s.action, `${SIGN[s.action] ?? '~'} ${s.action}`)}${s.transactional ? '' : ' (outside a transaction)'}${hz}`);
-      for (const sql of s.statements) lines.push(...sql.trim().split('\n').map((l) => `        ${l}`));
+      lines.push(
+        `    ${paint(s.action, `${SIGN[s.action] ?? '~'} ${s.action}`)}${s.transactional ? '' : ' (outside a transaction)'}${hz}`,
+      );
+      for (const sql of s.statements)
+        lines.push(
+          ...sql
+            .trim()
+            .split('\n')
+            .map((l) => `        ${l}`),
+        );
       for (const h of s.hazards) lines.push(`      ${c(35, 'hazard')} ${hazardLine(h)}`);
     }
   }
   const hazards = r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind));
-  lines.push('', `${r.plan.steps.length} change${r.plan.steps.length === 1 ? '' : 's'}${hazards.length ? `, hazards: ${[...new Set(hazards)].sort().join(', ')}` : ', no hazards'}`, '');
+  lines.push(
+    '',
+    `${r.plan.steps.length} change${r.plan.steps.length === 1 ? '' : 's'}${hazards.length ? `, hazards: ${[...new Set(hazards)].sort().join(', ')}` : ', no hazards'}`,
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -44,7 +69,15 @@ export function formatDiffJson(r: DiffResult): string {
     changes: r.plan.steps.length,
     ...(r.pendingDrops ? { pendingDrops: r.pendingDrops } : {}),
     hazards: [...new Set(r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind)))].sort(),
-    steps: r.plan.steps.map((s) => ({ order: s.order, key: s.key, action: s.action, statements: s.statements, reverse: s.reverse, transactional: s.transactional, hazards: s.hazards })),
+    steps: r.plan.steps.map((s) => ({
+      order: s.order,
+      key: s.key,
+      action: s.action,
+      statements: s.statements,
+      reverse: s.reverse,
+      transactional: s.transactional,
+      hazards: s.hazards,
+    })),
   });
 }
 
@@ -55,11 +88,17 @@ export function formatDiffJson(r: DiffResult): string {
 export function formatDiffMarkdown(r: DiffResult, graphCommand?: string): string {
   const out = [`### dbee diff: \`${r.project}\``, '', `${r.from} → ${r.to}`, ''];
   if (!r.plan.steps.length) return out.concat('No differences.', '').join('\n');
-  if (graphCommand) out.push(`Impact on the object graph (what changes, and what depends on it): \`${graphCommand}\`, then open the page it writes.`, '');
+  if (graphCommand)
+    out.push(
+      `Impact on the object graph (what changes, and what depends on it): \`${graphCommand}\`, then open the page it writes.`,
+      '',
+    );
   out.push('| # | object | change | hazards |', '| --- | --- | --- | --- |');
-  for (const s of r.plan.steps) out.push(`| ${s.order} | \`${s.key}\` | ${s.action} | ${s.hazards.map((h) => `⚠️ ${h.kind}`).join(', ') || '-'} |`);
+  for (const s of r.plan.steps)
+    out.push(`| ${s.order} | \`${s.key}\` | ${s.action} | ${s.hazards.map((h) => `⚠️ ${h.kind}`).join(', ') || '-'} |`);
   out.push('', '<details><summary>SQL</summary>', '', '```sql');
-  for (const s of r.plan.steps) out.push(`-- ${s.order}. ${s.action} ${s.key}`, ...s.statements.map((x) => x.trim() + ';'), '');
+  for (const s of r.plan.steps)
+    out.push(`-- ${s.order}. ${s.action} ${s.key}`, ...s.statements.map((x) => x.trim() + ';'), '');
   out.push('```', '', '</details>', '');
   return out.join('\n');
 }

@@ -26,9 +26,14 @@ export function materializeRef(workspaceRoot: string, ref: string): { root: stri
   const tree = `${ref}:${prefix}`;
   git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
   const files = git(['ls-tree', '-r', '--name-only', tree]).toString().split('\n').filter(Boolean);
-  const roots = files.filter((f) => f === 'db.yaml' || f.endsWith('/db.yaml')).map((f) => (f === 'db.yaml' ? '.' : f.slice(0, -'/db.yaml'.length)));
+  const roots = files
+    .filter((f) => f === 'db.yaml' || f.endsWith('/db.yaml'))
+    .map((f) => (f === 'db.yaml' ? '.' : f.slice(0, -'/db.yaml'.length)));
   if (!files.includes('dbee.yaml')) {
-    throw new DbeeError(`there is no dbee.yaml at ${ref}`, { code: 'GIT_REF', hint: 'pick a ref where the workspace already used dbee' });
+    throw new DbeeError(`there is no dbee.yaml at ${ref}`, {
+      code: 'GIT_REF',
+      hint: 'pick a ref where the workspace already used dbee',
+    });
   }
   const root = mkdtempSync(join(tmpdir(), 'dbee-ref-'));
   try {

@@ -74,7 +74,11 @@ export interface Connection {
    * does not depend on its parameters), for the queries that run once per project, many times in a batch; `settings`
    * (e.g. PostgreSQL's `search_path`) hold for this call only. Optional: without it, `query` (with the settings).
    */
-  queryPrepared?<Row = Record<string, unknown>>(sql: string, params: unknown[], settings?: Record<string, string>): Promise<QueryResult<Row>>;
+  queryPrepared?<Row = Record<string, unknown>>(
+    sql: string,
+    params: unknown[],
+    settings?: Record<string, string>,
+  ): Promise<QueryResult<Row>>;
   /** Run one or more statements without parameters. */
   execute(sql: string): Promise<void>;
   /** Run `fn` in a transaction: commit when it resolves, roll back when it throws. */
@@ -103,7 +107,7 @@ export interface Connection {
 /** What `Connection.describe` found: the statement's result columns (none for a statement without rows), or its error. */
 export type StatementDescription =
   | { ok: true; columns: ResultField[] }
-  | { ok: false; /** The server's message, first line. */ message: string; /** SQLSTATE. */ code?: string };
+  | { ok: false /** The server's message, first line. */; message: string /** SQLSTATE. */; code?: string };
 
 /** A held deployment lock. `release` is idempotent. */
 export interface LockHandle {
@@ -366,7 +370,11 @@ export interface AuditTrail {
 }
 
 /** See `ObjectCatalog.stepOutcome`. */
-export type StepOutcome = { state: 'done' } | { state: 'not-done' } | { state: 'invalid'; clear: string[] } | { state: 'unknown' };
+export type StepOutcome =
+  | { state: 'done' }
+  | { state: 'not-done' }
+  | { state: 'invalid'; clear: string[] }
+  | { state: 'unknown' };
 
 /**
  * How a deployment session is configured and cleaned up. Required: every engine has a session, even when some of
@@ -446,7 +454,11 @@ export interface DiffRole {
    * (grantees, policy roles, owners), made in the shadow when missing so that the sources build; a server shadow
    * drops the ones it made again on dispose (roles belong to the whole server).
    */
-  openShadow(kind: 'embedded' | 'server', environment: ResolvedEnvironment, context: { workspaceRoot: string; roles?: string[] }): Promise<{ conn: Connection; dispose(): Promise<void> }>;
+  openShadow(
+    kind: 'embedded' | 'server',
+    environment: ResolvedEnvironment,
+    context: { workspaceRoot: string; roles?: string[] },
+  ): Promise<{ conn: Connection; dispose(): Promise<void> }>;
   /** Wipe a shadow database for reuse (every schema the sources could have created), so a pool can share it. */
   resetShadow(conn: Connection): Promise<void>;
   /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */
@@ -541,7 +553,10 @@ export interface InPlaceChanges {
    * already matches), or, when only a migration can make the change, one line per change that says what changed.
    * Reads the catalog, changes nothing. Deploy calls it where it would otherwise refuse with `OBJECT_NEEDS_DIFF`.
    */
-  planChange(conn: Connection, object: { key: ObjectKey; statements: string[]; stamp: string }): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
+  planChange(
+    conn: Connection,
+    object: { key: ObjectKey; statements: string[]; stamp: string },
+  ): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
 }
 
 /** Making a routine uncallable and callable again (`dbee disable`). */
@@ -556,7 +571,12 @@ export interface AccessControl {
    * and from every role but the owner; `rename` moves it aside under a backup name made from `stamp`. Reads the
    * catalog, changes nothing. Null when the routine does not exist.
    */
-  disableRoutine(conn: Connection, key: ObjectKey, how: 'revoke' | 'rename', stamp: string): Promise<DisabledRoutine | null>;
+  disableRoutine(
+    conn: Connection,
+    key: ObjectKey,
+    how: 'revoke' | 'rename',
+    stamp: string,
+  ): Promise<DisabledRoutine | null>;
 }
 
 /** Plans exported as scripts for the engine's own tools (`dbee plan --format bteq`). */
@@ -611,7 +631,12 @@ export interface Engine {
   /** Open a connection to an environment whose configuration has been resolved (variables interpolated). */
   connect(environment: ResolvedEnvironment, context: { workspaceRoot: string }): Promise<Connection>;
   /** Take the deployment lock for `key` (usually the project or database) on its own session. */
-  lock(environment: ResolvedEnvironment, context: { workspaceRoot: string }, key: string, options: LockOptions): Promise<LockHandle>;
+  lock(
+    environment: ResolvedEnvironment,
+    context: { workspaceRoot: string },
+    key: string,
+    options: LockOptions,
+  ): Promise<LockHandle>;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
 
@@ -641,10 +666,19 @@ export type EngineRole = 'diff' | 'catalog' | 'inPlace' | 'smoke' | 'access' | '
  * `requireRole(engine, 'diff', 'compute a diff')` → "the teradata engine cannot compute a diff (it has no shadow
  * database to diff in)". The one place core refuses for a missing role.
  */
-export function requireRole<R extends EngineRole>(engine: Engine, role: R, what: string, hint?: string): NonNullable<Engine[R]> {
+export function requireRole<R extends EngineRole>(
+  engine: Engine,
+  role: R,
+  what: string,
+  hint?: string,
+): NonNullable<Engine[R]> {
   const found = engine[role];
   if (found) return found as NonNullable<Engine[R]>;
-  throw new DbeeError(`the ${engine.name} engine cannot ${what}${ROLE_REASON[role] ? ` (${ROLE_REASON[role]})` : ''}`, { code: 'ENGINE_CAPABILITY', hint, details: { engine: engine.name, role } });
+  throw new DbeeError(`the ${engine.name} engine cannot ${what}${ROLE_REASON[role] ? ` (${ROLE_REASON[role]})` : ''}`, {
+    code: 'ENGINE_CAPABILITY',
+    hint,
+    details: { engine: engine.name, role },
+  });
 }
 
 const ROLE_REASON: Record<EngineRole, string> = {

@@ -20,7 +20,13 @@ function bareEngine(): Engine {
   };
   return {
     name: 'fakedb',
-    capabilities: { transactionalDdl: true, createOrReplace: false, nonTransactionalStatements: false, advisoryLocks: false, embedded: false },
+    capabilities: {
+      transactionalDdl: true,
+      createOrReplace: false,
+      nonTransactionalStatements: false,
+      advisoryLocks: false,
+      embedded: false,
+    },
     parser: { parse: async () => [] },
     ledger: { schema: 'dbee', migrations: [], param: (n) => `$${n}`, now: 'now()' },
     session: { setup: () => [], reset: () => [], searchPath: () => null },
@@ -42,7 +48,10 @@ async function refusal(run: () => Promise<unknown>): Promise<DbeeError> {
 
 describe('engine roles', () => {
   it('an operation that needs the diff role refuses an engine without it, naming the engine and what it cannot do', async () => {
-    const w = tempWorkspace({ 'dbee.yaml': WORKSPACE_YAML, 'db/app/db.yaml': 'version: 1\nname: app\nengine: postgres\nschemas: [app]\n' });
+    const w = tempWorkspace({
+      'dbee.yaml': WORKSPACE_YAML,
+      'db/app/db.yaml': 'version: 1\nname: app\nengine: postgres\nschemas: [app]\n',
+    });
     cleanup.push(w.remove);
     const out = new PassThrough();
     const engine = bareEngine();
@@ -57,9 +66,13 @@ describe('engine roles', () => {
       reporter: makeReporter(out, out),
       toolVersion: 'test',
     };
-    const e = await refusal(() => clone(ctx, { project: 'app', from: 'server', to: 'local', dryRun: false, assumeYes: false }));
+    const e = await refusal(() =>
+      clone(ctx, { project: 'app', from: 'server', to: 'local', dryRun: false, assumeYes: false }),
+    );
     expect(e.code).toBe('ENGINE_CAPABILITY');
-    expect(e.message).toBe('the fakedb engine cannot compare two live databases (it has no shadow database to diff in)');
+    expect(e.message).toBe(
+      'the fakedb engine cannot compare two live databases (it has no shadow database to diff in)',
+    );
     expect(e.details).toEqual({ engine: 'fakedb', role: 'diff' });
   });
 
@@ -67,6 +80,8 @@ describe('engine roles', () => {
     const audit = { enable: async () => {}, disable: async () => {}, periods: async () => [], events: async () => [] };
     const engine: Engine = { ...bareEngine(), audit };
     expect(requireRole(engine, 'audit', 'record who changed what')).toBe(audit);
-    expect(() => requireRole(bareEngine(), 'audit', 'record who changed what')).toThrow('the fakedb engine cannot record who changed what (it has no audit trail)');
+    expect(() => requireRole(bareEngine(), 'audit', 'record who changed what')).toThrow(
+      'the fakedb engine cannot record who changed what (it has no audit trail)',
+    );
   });
 });

@@ -115,7 +115,12 @@ export class SessionPool {
    * The shadow of `engine` (as given by `wrap`) for an environment, kept as it is between uses: null when the engine
    * has no diff role, or was not wrapped by this pool.
    */
-  async reusableShadow(engine: Engine, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<ReusableShadow | null> {
+  async reusableShadow(
+    engine: Engine,
+    kind: 'embedded' | 'server',
+    env: ResolvedEnvironment,
+    ctx: { workspaceRoot: string; roles?: string[] },
+  ): Promise<ReusableShadow | null> {
     const raw = this.engines.get(engine.name);
     if (!raw || raw.wrapped !== engine || !raw.raw.diff) return null;
     const diff = { name: raw.raw.name, role: raw.raw.diff };
@@ -128,7 +133,12 @@ export class SessionPool {
    * name when it opens; when a later task names a role it lacks, it is closed and opened again with every role asked
    * for so far (what was applied in it is gone then).
    */
-  private async shadowFor(diff: PoolDiff, kind: 'embedded' | 'server', env: ResolvedEnvironment, ctx: { workspaceRoot: string; roles?: string[] }): Promise<PooledShadow> {
+  private async shadowFor(
+    diff: PoolDiff,
+    kind: 'embedded' | 'server',
+    env: ResolvedEnvironment,
+    ctx: { workspaceRoot: string; roles?: string[] },
+  ): Promise<PooledShadow> {
     const k = `${diff.name}\0${env.name}\0${kind}`;
     const open = (roles: ReadonlySet<string>) => async (): Promise<PooledShadow> => {
       const s = await diff.role.openShadow(kind, env, { ...ctx, roles: [...roles].sort() });

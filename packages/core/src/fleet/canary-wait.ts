@@ -47,19 +47,25 @@ export async function waitForCanaries(
       }
       const failed = await failedSince(ctx, env, options.project, since);
       if (failed) {
-        throw new DbeeError(`fleet ${fleet}: canary ${name} failed (deployment #${failed.id}, ${failed.status}); this shard deploys nothing`, {
-          code: 'FLEET_CANARY_FAILED',
-          hint: `see the report of shard 1 and dbee status ${options.project} --env ${env}; fix it and run the fleet again`,
-        });
+        throw new DbeeError(
+          `fleet ${fleet}: canary ${name} failed (deployment #${failed.id}, ${failed.status}); this shard deploys nothing`,
+          {
+            code: 'FLEET_CANARY_FAILED',
+            hint: `see the report of shard 1 and dbee status ${options.project} --env ${env}; fix it and run the fleet again`,
+          },
+        );
       }
     }
     if (!pending.size) return;
     if (Date.now() - since > timeoutMs) {
-      throw new DbeeError(`fleet ${fleet}: the canary (${[...pending].join(', ')}) is not at the release after ${Math.round(timeoutMs / 1000)} s; this shard deploys nothing`, {
-        code: 'FLEET_CANARY_TIMEOUT',
-        exitCode: ExitCode.invalid,
-        hint: 'shard 1 deploys the canary: start it too (or first), or raise fleet.canaryTimeout in dbee.yaml',
-      });
+      throw new DbeeError(
+        `fleet ${fleet}: the canary (${[...pending].join(', ')}) is not at the release after ${Math.round(timeoutMs / 1000)} s; this shard deploys nothing`,
+        {
+          code: 'FLEET_CANARY_TIMEOUT',
+          exitCode: ExitCode.invalid,
+          hint: 'shard 1 deploys the canary: start it too (or first), or raise fleet.canaryTimeout in dbee.yaml',
+        },
+      );
     }
     if (!said) ctx.reporter.info(`waiting for the canary (${[...pending].join(', ')}), deployed by shard 1...`);
     said = true;
@@ -72,13 +78,18 @@ async function failedSince(ctx: OperationContext, envName: string, project: stri
   const environment = ctx.workspace.environment(envName, ctx.env);
   const engine = unpooled(ctx).engine(environment.engine);
   try {
-    return await withSession({ engine, environment, workspaceRoot: ctx.workspace.root, waitMs: 1000 }, async ({ conn }) => {
-      const ledger = new Ledger(conn, engine.ledger);
-      if (!(await ledger.exists())) return null;
-      const last = (await ledger.deployments(project, envName, 1))[0];
-      const started = last ? new Date(last.started_at).getTime() : 0;
-      return last && started >= since - 5000 && (last.status === 'failed' || last.status === 'rolled-back') ? last : null;
-    });
+    return await withSession(
+      { engine, environment, workspaceRoot: ctx.workspace.root, waitMs: 1000 },
+      async ({ conn }) => {
+        const ledger = new Ledger(conn, engine.ledger);
+        if (!(await ledger.exists())) return null;
+        const last = (await ledger.deployments(project, envName, 1))[0];
+        const started = last ? new Date(last.started_at).getTime() : 0;
+        return last && started >= since - 5000 && (last.status === 'failed' || last.status === 'rolled-back')
+          ? last
+          : null;
+      },
+    );
   } catch (e) {
     // The canary's deployment holds the lock (or the database is briefly unreachable): it is not known to have failed.
     if (e instanceof DbeeError) return null;

@@ -7,7 +7,12 @@ import { runOnTarget, type SingleOperation } from './run-target';
 import { fleetTargetName, selectTargets } from './selection';
 
 /** A command's fleet form: it receives the single-environment operation and runs it per target. */
-type FleetOperation<K extends CommandName> = (ctx: OperationContext, options: CommandOptions<K>, fleet: string, single: SingleOperation<CommandOptions<K>>) => Promise<ExitCodeValue>;
+type FleetOperation<K extends CommandName> = (
+  ctx: OperationContext,
+  options: CommandOptions<K>,
+  fleet: string,
+  single: SingleOperation<CommandOptions<K>>,
+) => Promise<ExitCodeValue>;
 
 /**
  * The commands that run on a whole fleet and how. `deploy` in waves (fleet-deploy.ts), `status` summarised by
@@ -30,7 +35,8 @@ export function fleetOf(ctx: OperationContext, command: CommandName, options: ob
   if (!('env' in COMMAND_DEFINITIONS[command].schema.shape)) return null;
   const given = 'env' in options && typeof options.env === 'string' ? options.env : undefined;
   const env = ctx.workspace.environmentName(given, ctx.env).name;
-  if (Object.hasOwn(ctx.workspace.config.environments, env) && ctx.workspace.config.environments[env]!.fleet) return env;
+  if (Object.hasOwn(ctx.workspace.config.environments, env) && ctx.workspace.config.environments[env]!.fleet)
+    return env;
   refuseFleetOptions(command, options, env);
   return null;
 }
@@ -49,10 +55,13 @@ export function refuseFleetOptions(command: CommandName, options: object, enviro
   const given = FLEET_ONLY_OPTIONS.filter((k) => values.get(k) !== undefined);
   if (!given.length) return;
   const flags = given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
-  throw new DbeeError(`dbee ${command}: ${flags.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to fleet environments only, and "${environment}" is one database`, {
-    code: 'OPTION_INVALID',
-    hint: `drop ${flags.join(', ')}, or give --env a fleet (an environment with fleet: in dbee.yaml; see docs/fleets.md)`,
-  });
+  throw new DbeeError(
+    `dbee ${command}: ${flags.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to fleet environments only, and "${environment}" is one database`,
+    {
+      code: 'OPTION_INVALID',
+      hint: `drop ${flags.join(', ')}, or give --env a fleet (an environment with fleet: in dbee.yaml; see docs/fleets.md)`,
+    },
+  );
 }
 
 /** Refuse a command that has no fleet form on a fleet environment, naming what to do instead. */
@@ -67,15 +76,30 @@ export function refuseOnFleet(command: CommandName, fleet: string): never {
  * Run a command on every target of a fleet that `--labels` selects, one after the other, each as on an environment of its own.
  * Exit code: the highest of the targets' (0 when all succeeded); a line per target that did not end with 0.
  */
-async function eachTarget<O extends { env?: string; project: string; labels?: string }>(ctx: OperationContext, options: O, fleet: string, single: SingleOperation<O>): Promise<ExitCodeValue> {
+async function eachTarget<O extends { env?: string; project: string; labels?: string }>(
+  ctx: OperationContext,
+  options: O,
+  fleet: string,
+  single: SingleOperation<O>,
+): Promise<ExitCodeValue> {
   const { mine } = await selectTargets(ctx, fleet, { labels: options.labels });
   const codes: { target: string; exitCode: number; error: string | null }[] = [];
   for (const t of mine) {
-    const run = await runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, { ...options, labels: undefined }, { withReport: false });
+    const run = await runOnTarget(
+      ctx,
+      t.name,
+      fleetTargetName(fleet, t),
+      single,
+      { ...options, labels: undefined },
+      { withReport: false },
+    );
     codes.push({ target: t.name, exitCode: run.exitCode, error: run.error?.message ?? null });
   }
   const bad = codes.filter((c) => c.exitCode !== 0);
-  ctx.stdout.write(`fleet ${fleet}: ${codes.length - bad.length} of ${codes.length} target${codes.length === 1 ? '' : 's'} ok\n`);
-  for (const b of bad) ctx.stdout.write(`  exit ${b.exitCode}: ${b.target}${b.error ? `: ${b.error.split('\n')[0]}` : ''}\n`);
+  ctx.stdout.write(
+    `fleet ${fleet}: ${codes.length - bad.length} of ${codes.length} target${codes.length === 1 ? '' : 's'} ok\n`,
+  );
+  for (const b of bad)
+    ctx.stdout.write(`  exit ${b.exitCode}: ${b.target}${b.error ? `: ${b.error.split('\n')[0]}` : ''}\n`);
   return (bad.length ? Math.max(...bad.map((b) => b.exitCode)) : ExitCode.ok) as ExitCodeValue;
 }

@@ -4,7 +4,15 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { FleetTarget } from '../config/resolve';
 import type { OperationContext } from '../operations/context';
 import type { DeployOptions } from '../options';
-import { countResults, FLEET_REPORT_FORMAT_VERSION, printFleetSummary, writeFleetReport, type FleetReport, type FleetTargetReport, type TargetResult } from './fleet-report';
+import {
+  countResults,
+  FLEET_REPORT_FORMAT_VERSION,
+  printFleetSummary,
+  writeFleetReport,
+  type FleetReport,
+  type FleetTargetReport,
+  type TargetResult,
+} from './fleet-report';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets, withoutFleetOptions } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';
@@ -18,7 +26,12 @@ import { waitForCanaries } from './canary-wait';
  * applied and every failure was a refusal before anything ran, 2 otherwise (some failed; 3 from a target's smoke
  * checks counts as a failure).
  */
-export async function fleetDeploy(ctx: OperationContext, options: DeployOptions, fleet: string, single: SingleOperation<DeployOptions>): Promise<ExitCodeValue> {
+export async function fleetDeploy(
+  ctx: OperationContext,
+  options: DeployOptions,
+  fleet: string,
+  single: SingleOperation<DeployOptions>,
+): Promise<ExitCodeValue> {
   const startedAt = options.now ?? new Date();
   const t0 = Date.now();
   const config = ctx.workspace.config.environments[fleet]!;
@@ -29,12 +42,22 @@ export async function fleetDeploy(ctx: OperationContext, options: DeployOptions,
       hint: `a fleet deployment confirms once for all its targets: review the plan with --dry-run, then run again with --assume-yes`,
     });
   }
-  const policy = { canary: options.canary ?? 0, concurrency: options.concurrency ?? 1, maxFailures: options.maxFailures ?? 1 };
-  const { selected, canaries, mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard, canary: policy.canary });
+  const policy = {
+    canary: options.canary ?? 0,
+    concurrency: options.concurrency ?? 1,
+    maxFailures: options.maxFailures ?? 1,
+  };
+  const { selected, canaries, mine, shard } = await selectTargets(ctx, fleet, {
+    labels: options.labels,
+    shard: options.shard,
+    canary: policy.canary,
+  });
   const labelsOf = new Map(selected.map((t) => [t.name, t.labels]));
   const slice = `${mine.length} of ${selected.length} target${selected.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}`;
   const limits = `canary ${canaries.length}, concurrency ${policy.concurrency}, max failures ${policy.maxFailures}`;
-  ctx.reporter.info(`dbee deploy ${options.project} -> fleet ${fleet}: ${slice}, ${limits}${options.dryRun ? ' [dry run]' : ''}`);
+  ctx.reporter.info(
+    `dbee deploy ${options.project} -> fleet ${fleet}: ${slice}, ${limits}${options.dryRun ? ' [dry run]' : ''}`,
+  );
   // The other shards start only once the canary (deployed by shard 1) is at the release.
   const canaryHere = !shard || shard.index === 1;
   if (!canaryHere && canaries.length && !options.dryRun) {
@@ -44,14 +67,22 @@ export async function fleetDeploy(ctx: OperationContext, options: DeployOptions,
   const outcome = await runWaves(
     mine,
     { ...policy, canary: canaryHere ? canaries.length : 0 },
-    (t) => runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, withoutFleetOptions(options), { withReport: true }),
+    (t) =>
+      runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, withoutFleetOptions(options), { withReport: true }),
     (run: TargetRun) => run.exitCode !== 0,
   );
-  const targets: FleetTargetReport[] = outcome.targets.map(({ target, wave, result }) => targetReport(target, labelsOf.get(target) ?? {}, wave, result));
+  const targets: FleetTargetReport[] = outcome.targets.map(({ target, wave, result }) =>
+    targetReport(target, labelsOf.get(target) ?? {}, wave, result),
+  );
   const counts = countResults(targets);
   const failed = targets.filter((t) => t.exitCode !== null && t.exitCode !== 0);
   const applied = targets.some((t) => t.result === 'succeeded' || (t.exitCode !== null && t.exitCode >= 2));
-  const exitCode: ExitCodeValue = failed.length === 0 ? ExitCode.ok : !applied && failed.every((t) => t.exitCode === ExitCode.invalid) ? ExitCode.invalid : ExitCode.applyFailed;
+  const exitCode: ExitCodeValue =
+    failed.length === 0
+      ? ExitCode.ok
+      : !applied && failed.every((t) => t.exitCode === ExitCode.invalid)
+        ? ExitCode.invalid
+        : ExitCode.applyFailed;
   const report: FleetReport = {
     formatVersion: FLEET_REPORT_FORMAT_VERSION,
     command: 'deploy',
@@ -74,10 +105,33 @@ export async function fleetDeploy(ctx: OperationContext, options: DeployOptions,
   return exitCode;
 }
 
-function targetReport(target: string, labels: Record<string, string>, wave: 1 | 2, run: TargetRun | null): FleetTargetReport {
-  if (!run) return { target, labels, wave, result: 'not-run', exitCode: null, database: null, deploymentIds: [], durationMs: 0, steps: { applied: 0, total: 0 }, error: null };
+function targetReport(
+  target: string,
+  labels: Record<string, string>,
+  wave: 1 | 2,
+  run: TargetRun | null,
+): FleetTargetReport {
+  if (!run)
+    return {
+      target,
+      labels,
+      wave,
+      result: 'not-run',
+      exitCode: null,
+      database: null,
+      deploymentIds: [],
+      durationMs: 0,
+      steps: { applied: 0, total: 0 },
+      error: null,
+    };
   const r = run.report;
-  const result: TargetResult = r ? (r.status === 'refused' && run.exitCode === 0 ? 'unchanged' : r.status) : run.exitCode === 0 ? 'succeeded' : 'refused';
+  const result: TargetResult = r
+    ? r.status === 'refused' && run.exitCode === 0
+      ? 'unchanged'
+      : r.status
+    : run.exitCode === 0
+      ? 'succeeded'
+      : 'refused';
   return {
     target,
     labels,
@@ -87,7 +141,10 @@ function targetReport(target: string, labels: Record<string, string>, wave: 1 | 
     database: r?.database ?? null,
     deploymentIds: (r?.projects ?? []).flatMap((p) => (p.deploymentId === null ? [] : [p.deploymentId])),
     durationMs: run.durationMs,
-    steps: { applied: (r?.projects ?? []).reduce((a, p) => a + p.stepsApplied, 0), total: (r?.projects ?? []).reduce((a, p) => a + p.stepsTotal, 0) },
+    steps: {
+      applied: (r?.projects ?? []).reduce((a, p) => a + p.stepsApplied, 0),
+      total: (r?.projects ?? []).reduce((a, p) => a + p.stepsTotal, 0),
+    },
     error: run.error,
   };
 }

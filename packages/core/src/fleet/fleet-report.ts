@@ -47,7 +47,15 @@ export interface FleetReport {
 }
 
 export function countResults(targets: readonly FleetTargetReport[]): Record<TargetResult, number> {
-  const counts: Record<TargetResult, number> = { succeeded: 0, unchanged: 0, failed: 0, 'rolled-back': 0, refused: 0, 'dry-run': 0, 'not-run': 0 };
+  const counts: Record<TargetResult, number> = {
+    succeeded: 0,
+    unchanged: 0,
+    failed: 0,
+    'rolled-back': 0,
+    refused: 0,
+    'dry-run': 0,
+    'not-run': 0,
+  };
   for (const t of targets) counts[t.result]++;
   return counts;
 }
@@ -97,8 +105,14 @@ export function printFleetSummary(out: NodeJS.WritableStream, r: FleetReport): v
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
-  out.write(`fleet ${r.fleet}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : ''}: ${r.targets.length} target${r.targets.length === 1 ? '' : 's'}: ${counts || 'none'}\n`);
-  for (const t of failed) out.write(`  ${t.result}: ${t.target}${t.error ? `: ${t.error.message.split('\n')[0]}` : ''}\n`);
-  if (r.stopped) out.write(`  stopped: ${r.stopped}; ${r.counts['not-run']} target${r.counts['not-run'] === 1 ? '' : 's'} not started\n`);
+  out.write(
+    `fleet ${r.fleet}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : ''}: ${r.targets.length} target${r.targets.length === 1 ? '' : 's'}: ${counts || 'none'}\n`,
+  );
+  for (const t of failed)
+    out.write(`  ${t.result}: ${t.target}${t.error ? `: ${t.error.message.split('\n')[0]}` : ''}\n`);
+  if (r.stopped)
+    out.write(
+      `  stopped: ${r.stopped}; ${r.counts['not-run']} target${r.counts['not-run'] === 1 ? '' : 's'} not started\n`,
+    );
   out.write(`  exit ${r.exitCode}\n`);
 }

@@ -30,34 +30,79 @@ export interface FleetTargetStatus {
 }
 
 /** `status` on a fleet: the single-environment `status` of each selected target, then a summary by release. Reads only. */
-export async function fleetStatus(ctx: OperationContext, options: StatusOptions, fleet: string, single: SingleOperation<StatusOptions>): Promise<ExitCodeValue> {
+export async function fleetStatus(
+  ctx: OperationContext,
+  options: StatusOptions,
+  fleet: string,
+  single: SingleOperation<StatusOptions>,
+): Promise<ExitCodeValue> {
   const { mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard });
   const outcome = await runWaves(
     mine,
     { canary: 0, concurrency: STATUS_PARALLEL, maxFailures: Number.MAX_SAFE_INTEGER },
     async (t): Promise<FleetTargetStatus> => {
       const out = new TextSink();
-      const run = await runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, { ...options, labels: undefined, shard: undefined, format: 'json' }, { stdout: out, withReport: false });
-      return targetStatus(t.name, t.labels, run.exitCode === 0 ? (JSON.parse(out.text) as StatusReport) : null, run.error);
+      const run = await runOnTarget(
+        ctx,
+        t.name,
+        fleetTargetName(fleet, t),
+        single,
+        { ...options, labels: undefined, shard: undefined, format: 'json' },
+        { stdout: out, withReport: false },
+      );
+      return targetStatus(
+        t.name,
+        t.labels,
+        run.exitCode === 0 ? (JSON.parse(out.text) as StatusReport) : null,
+        run.error,
+      );
     },
     () => false,
   );
   const rows = outcome.targets.map((o) => o.result!);
-  if (options.format === 'json') ctx.stdout.write(canonicalJson({ fleet, project: options.project, shard, targets: rows, summary: summarise(rows) }));
+  if (options.format === 'json')
+    ctx.stdout.write(
+      canonicalJson({ fleet, project: options.project, shard, targets: rows, summary: summarise(rows) }),
+    );
   else printFleetStatus(ctx.stdout, fleet, options.project, rows);
   return rows.some((r) => r.state === 'unknown') ? ExitCode.invalid : ExitCode.ok;
 }
 
-function targetStatus(target: string, labels: Record<string, string>, r: StatusReport | null, error: FleetTargetStatus['error']): FleetTargetStatus {
+function targetStatus(
+  target: string,
+  labels: Record<string, string>,
+  r: StatusReport | null,
+  error: FleetTargetStatus['error'],
+): FleetTargetStatus {
   if (!r) {
     const why = error ?? { code: 'STATUS_FAILED', message: 'status could not be read' };
-    return { target, labels, state: 'unknown', release: null, pendingSteps: 0, drift: 'unknown', last: null, error: why };
+    return {
+      target,
+      labels,
+      state: 'unknown',
+      release: null,
+      pendingSteps: 0,
+      drift: 'unknown',
+      last: null,
+      error: why,
+    };
   }
   const d = r.lastDeployment;
-  const release = d ? (d.package ?? (d.git_commit ? d.git_commit.slice(0, 12) : `plan:${d.plan_checksum.slice(0, 8)}`)) : null;
+  const release = d
+    ? (d.package ?? (d.git_commit ? d.git_commit.slice(0, 12) : `plan:${d.plan_checksum.slice(0, 8)}`))
+    : null;
   const state = r.pendingSteps.length === 0 ? 'current' : d ? 'behind' : 'never deployed';
   const last = d ? { id: d.id, kind: d.kind, status: d.status } : null;
-  return { target, labels, state, release, pendingSteps: r.pendingSteps.length, drift: r.drift.state, last, error: null };
+  return {
+    target,
+    labels,
+    state,
+    release,
+    pendingSteps: r.pendingSteps.length,
+    drift: r.drift.state,
+    last,
+    error: null,
+  };
 }
 
 /** Targets counted by state and release: `current at 1a2b3c4d5e6f: 38`. */
@@ -72,14 +117,27 @@ function summarise(rows: readonly FleetTargetStatus[]): { state: string; release
   return [...groups.values()].sort((a, b) => b.targets - a.targets);
 }
 
-function printFleetStatus(out: NodeJS.WritableStream, fleet: string, project: string, rows: readonly FleetTargetStatus[]): void {
+function printFleetStatus(
+  out: NodeJS.WritableStream,
+  fleet: string,
+  project: string,
+  rows: readonly FleetTargetStatus[],
+): void {
   out.write(`${project} on fleet ${fleet}: ${rows.length} target${rows.length === 1 ? '' : 's'}\n`);
   const width = Math.max(6, ...rows.map((r) => r.target.length));
-  out.write(`  ${'target'.padEnd(width)}  ${'state'.padEnd(14)}  ${'release'.padEnd(12)}  ${'drift'.padEnd(7)}  last result\n`);
+  out.write(
+    `  ${'target'.padEnd(width)}  ${'state'.padEnd(14)}  ${'release'.padEnd(12)}  ${'drift'.padEnd(7)}  last result\n`,
+  );
   for (const r of rows) {
     const state = r.state === 'behind' ? `behind (${r.pendingSteps})` : r.state;
-    const last = r.last ? `#${r.last.id} ${r.last.kind} ${r.last.status}` : r.error ? `error: ${r.error.message.split('\n')[0]}` : '-';
-    out.write(`  ${r.target.padEnd(width)}  ${state.padEnd(14)}  ${(r.release ?? '-').padEnd(12)}  ${r.drift.padEnd(7)}  ${last}\n`);
+    const last = r.last
+      ? `#${r.last.id} ${r.last.kind} ${r.last.status}`
+      : r.error
+        ? `error: ${r.error.message.split('\n')[0]}`
+        : '-';
+    out.write(
+      `  ${r.target.padEnd(width)}  ${state.padEnd(14)}  ${(r.release ?? '-').padEnd(12)}  ${r.drift.padEnd(7)}  ${last}\n`,
+    );
   }
   out.write('by release:\n');
   for (const g of summarise(rows)) out.write(`  ${g.state}${g.release ? ` at ${g.release}` : ''}: ${g.targets}\n`);

@@ -40,7 +40,8 @@ export async function runOnTarget<O extends { env?: string; report?: string }>(
   const reporter = makeReporter(stdout, stderr);
   // The temporary report is the fleet's business: its path is not news to the user.
   const info = reporter.info.bind(reporter);
-  reporter.info = (message) => (reportPath && message === `report written to ${reportPath}` ? undefined : info(message));
+  reporter.info = (message) =>
+    reportPath && message === `report written to ${reportPath}` ? undefined : info(message);
   const targetCtx: OperationContext = { ...ctx, stdout, stderr, reporter, interactive: false, ...unpooled(ctx) };
   const t0 = Date.now();
   let exitCode: number;
@@ -53,7 +54,9 @@ export async function runOnTarget<O extends { env?: string; report?: string }>(
       exitCode = e.exitCode;
       error = { code: e.code, message: e.message };
     } else {
-      stderr.write(`internal error (a bug in dbee, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      stderr.write(
+        `internal error (a bug in dbee, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
       exitCode = ExitCode.invalid;
       error = { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
     }

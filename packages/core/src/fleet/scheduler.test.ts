@@ -57,6 +57,15 @@ describe('fleet waves', () => {
     const r = recorder(new Set(['t3', 't5', 't8']));
     const out = await runWaves(names(20), { canary: 0, concurrency: 1, maxFailures: 3 }, r.run, (x) => !x.ok);
     expect(out.failures).toBe(3);
-    expect(out.targets.filter((t) => t.result).map((t) => t.target)).toEqual(['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8']);
+    expect(out.targets.filter((t) => t.result).map((t) => t.target)).toEqual([
+      't1',
+      't2',
+      't3',
+      't4',
+      't5',
+      't6',
+      't7',
+      't8',
+    ]);
   });
 });

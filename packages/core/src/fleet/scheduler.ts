@@ -45,7 +45,8 @@ export async function runWaves<T extends { name: string }, R>(
         if (failed(result)) {
           failures++;
           if (n === 1) stopped ??= `canary ${target.name} failed`;
-          else if (failures >= policy.maxFailures) stopped ??= `${failures} target${failures === 1 ? '' : 's'} failed (--max-failures ${policy.maxFailures})`;
+          else if (failures >= policy.maxFailures)
+            stopped ??= `${failures} target${failures === 1 ? '' : 's'} failed (--max-failures ${policy.maxFailures})`;
         }
       }
     };

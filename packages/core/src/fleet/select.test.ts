@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseLabels, parseShard, selectByLabels, shardOf, targetsOfShard } from './select';
 
-const targets = Array.from({ length: 200 }, (_, i) => ({ name: `tenant_${String(i + 1).padStart(3, '0')}`, labels: { region: i % 3 === 0 ? 'eu' : 'us', tier: i % 2 ? 'a' : 'b' } }));
+const targets = Array.from({ length: 200 }, (_, i) => ({
+  name: `tenant_${String(i + 1).padStart(3, '0')}`,
+  labels: { region: i % 3 === 0 ? 'eu' : 'us', tier: i % 2 ? 'a' : 'b' },
+}));
 
 describe('fleet target selection', () => {
   it('--labels keeps the targets that match every pair, any of the values given with |', () => {
@@ -21,14 +24,20 @@ describe('fleet target selection', () => {
 
   it('--shard i/n puts every target in exactly one shard, the canaries in shard 1, whatever order the targets come in', () => {
     const canaries = new Set(targets.slice(0, 2).map((t) => t.name));
-    const shards = [1, 2, 3, 4].map((index) => targetsOfShard(targets, canaries, { index, count: 4 }).map((t) => t.name));
+    const shards = [1, 2, 3, 4].map((index) =>
+      targetsOfShard(targets, canaries, { index, count: 4 }).map((t) => t.name),
+    );
     const all = shards.flat();
     expect(all.length).toBe(200);
     expect(new Set(all).size).toBe(200);
     for (const c of canaries) expect(shards[0]).toContain(c);
     // Every shard gets a share (a hash of the name, not a position: a new target moves no other).
     for (const s of shards) expect(s.length).toBeGreaterThan(25);
-    const reversed = [1, 2, 3, 4].map((index) => targetsOfShard([...targets].reverse(), canaries, { index, count: 4 }).map((t) => t.name).sort());
+    const reversed = [1, 2, 3, 4].map((index) =>
+      targetsOfShard([...targets].reverse(), canaries, { index, count: 4 })
+        .map((t) => t.name)
+        .sort(),
+    );
     expect(reversed).toEqual(shards.map((s) => [...s].sort()));
     expect(shardOf('tenant_007', 4)).toBe(shardOf('tenant_007', 4));
   });

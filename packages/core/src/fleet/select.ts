@@ -29,8 +29,13 @@ export function parseLabels(text: string | undefined): LabelSelector[] {
 }
 
 /** The targets that carry every selected label, in fleet order. */
-export function selectByLabels<T extends Pick<FleetTarget, 'labels'>>(targets: readonly T[], selectors: readonly LabelSelector[]): T[] {
-  return targets.filter((t) => selectors.every((s) => t.labels[s.key] !== undefined && s.values.includes(t.labels[s.key]!)));
+export function selectByLabels<T extends Pick<FleetTarget, 'labels'>>(
+  targets: readonly T[],
+  selectors: readonly LabelSelector[],
+): T[] {
+  return targets.filter((t) =>
+    selectors.every((s) => t.labels[s.key] !== undefined && s.values.includes(t.labels[s.key]!)),
+  );
 }
 
 /** A slice of a fleet: shard `index` (1-based) of `count`. */
@@ -56,7 +61,8 @@ export function parseShard(text: string | undefined, env: NodeJS.ProcessEnv): Sh
   let index: number;
   if (m[1] === undefined || m[1] === 'auto') {
     const raw = env.JOB_COMPLETION_INDEX;
-    if (raw === undefined || !/^\d+$/.test(raw)) throw refuse('JOB_COMPLETION_INDEX is not set to a number (it is set in a Kubernetes Indexed Job)');
+    if (raw === undefined || !/^\d+$/.test(raw))
+      throw refuse('JOB_COMPLETION_INDEX is not set to a number (it is set in a Kubernetes Indexed Job)');
     index = Number(raw) + 1;
   } else index = Number(m[1]);
   if (count < 1 || index < 1 || index > count) throw refuse(`the shard must be between 1 and ${Math.max(count, 1)}`);
@@ -73,7 +79,13 @@ export function shardOf(name: string, count: number): number {
 }
 
 /** The targets of one shard: the canaries in shard 1, every other by `shardOf`. */
-export function targetsOfShard<T extends { name: string }>(targets: readonly T[], canaries: ReadonlySet<string>, shard: Shard | null): T[] {
+export function targetsOfShard<T extends { name: string }>(
+  targets: readonly T[],
+  canaries: ReadonlySet<string>,
+  shard: Shard | null,
+): T[] {
   if (!shard) return [...targets];
-  return targets.filter((t) => (canaries.has(t.name) ? shard.index === 1 : shardOf(t.name, shard.count) === shard.index));
+  return targets.filter((t) =>
+    canaries.has(t.name) ? shard.index === 1 : shardOf(t.name, shard.count) === shard.index,
+  );
 }

@@ -17,17 +17,26 @@ export interface FleetSelection {
 }
 
 /** Discover the fleet's targets, then keep those `--labels` selects and this `--shard` holds. Refused when none is left. */
-export async function selectTargets(ctx: OperationContext, fleet: string, options: { labels?: string; shard?: string; canary?: number }): Promise<FleetSelection> {
+export async function selectTargets(
+  ctx: OperationContext,
+  fleet: string,
+  options: { labels?: string; shard?: string; canary?: number },
+): Promise<FleetSelection> {
   const selectors = parseLabels(options.labels);
   const shard = parseShard(options.shard, ctx.env);
   const all = await fleetTargets(ctx, fleet);
   const selected = selectByLabels(all, selectors);
   if (!selected.length) {
-    throw new DbeeError(`fleet ${fleet}: no target${options.labels ? ` has the labels ${options.labels}` : ''} (${all.length} target${all.length === 1 ? '' : 's'} in all)`, {
-      code: 'FLEET_EMPTY',
-      location: ctx.workspace.file.locate(['environments', fleet, 'fleet']),
-      hint: options.labels ? 'check the labels: every key=value pair given must match a target' : 'declare targets, or check the discovery query or command',
-    });
+    throw new DbeeError(
+      `fleet ${fleet}: no target${options.labels ? ` has the labels ${options.labels}` : ''} (${all.length} target${all.length === 1 ? '' : 's'} in all)`,
+      {
+        code: 'FLEET_EMPTY',
+        location: ctx.workspace.file.locate(['environments', fleet, 'fleet']),
+        hint: options.labels
+          ? 'check the labels: every key=value pair given must match a target'
+          : 'declare targets, or check the discovery query or command',
+      },
+    );
   }
   const canaries = selected.slice(0, options.canary ?? 0);
   const mine = targetsOfShard(selected, new Set(canaries.map((t) => t.name)), shard);
@@ -41,5 +50,13 @@ export function fleetTargetName(fleet: string, target: Pick<FleetTarget, 'name'>
 
 /** A fleet deployment's options as each target's deployment gets them: without the fleet's own (its report is the fleet's). */
 export function withoutFleetOptions(options: DeployOptions): DeployOptions {
-  return { ...options, canary: undefined, concurrency: undefined, maxFailures: undefined, labels: undefined, shard: undefined, report: undefined };
+  return {
+    ...options,
+    canary: undefined,
+    concurrency: undefined,
+    maxFailures: undefined,
+    labels: undefined,
+    shard: undefined,
+    report: undefined,
+  };
 }

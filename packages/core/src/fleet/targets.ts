@@ -21,9 +21,15 @@ export async function fleetTargets(ctx: OperationContext, fleet: string): Promis
     targets = config.targets.map((t, i) => ({ ...t, origin: { path: [...base, 'targets', i] } }));
   } else {
     const discover = config.discover!;
-    const where = discover.query ? `the discovery query of environments.${fleet}` : `the discovery command of environments.${fleet}`;
-    const rows = discover.query ? await queryRows(ctx, fleet, discover.environment!, discover.query) : await commandRows(ctx, fleet, discover.command!);
-    targets = rows.map((row, i) => parseDiscovered(ctx, fleet, row, `${where}, ${discover.query ? 'row' : 'item'} ${i + 1}`));
+    const where = discover.query
+      ? `the discovery query of environments.${fleet}`
+      : `the discovery command of environments.${fleet}`;
+    const rows = discover.query
+      ? await queryRows(ctx, fleet, discover.environment!, discover.query)
+      : await commandRows(ctx, fleet, discover.command!);
+    targets = rows.map((row, i) =>
+      parseDiscovered(ctx, fleet, row, `${where}, ${discover.query ? 'row' : 'item'} ${i + 1}`),
+    );
     workspace.rememberFleetTargets(fleet, targets);
   }
   const seen = new Map<string, FleetTarget>();
@@ -48,7 +54,9 @@ export function isFleet(config: EnvironmentConfig | undefined): boolean {
 }
 
 function locationOf(ctx: OperationContext, fleet: string, t: FleetTarget) {
-  return ctx.workspace.file.locate('path' in t.origin ? [...t.origin.path, 'name'] : ['environments', fleet, 'fleet', 'discover']);
+  return ctx.workspace.file.locate(
+    'path' in t.origin ? [...t.origin.path, 'name'] : ['environments', fleet, 'fleet', 'discover'],
+  );
 }
 
 /** A password (or a URL's password) must come from `${VAR}`: discovered or declared, it would otherwise be a secret in a file. */
@@ -57,7 +65,9 @@ function refuseLiteralSecrets(ctx: OperationContext, fleet: string, t: FleetTarg
   for (const [k, v] of Object.entries(t.connection)) {
     const literalPassword =
       (/^pass(word)?$/i.test(k) && !(typeof v === 'string' && onlyRefs(v))) ||
-      (typeof v === 'string' && /^[a-z]+:\/\/[^/@:]*:([^@/]*)@/i.test(v) && !onlyRefs(/^[a-z]+:\/\/[^/@:]*:([^@/]*)@/i.exec(v)![1]!));
+      (typeof v === 'string' &&
+        /^[a-z]+:\/\/[^/@:]*:([^@/]*)@/i.test(v) &&
+        !onlyRefs(/^[a-z]+:\/\/[^/@:]*:([^@/]*)@/i.exec(v)![1]!));
     if (literalPassword) {
       throw new DbeeError(`fleet ${fleet}, target ${t.name}: connection.${k} holds a literal password`, {
         code: 'FLEET_LITERAL_SECRET',
@@ -68,15 +78,23 @@ function refuseLiteralSecrets(ctx: OperationContext, fleet: string, t: FleetTarg
   }
 }
 
-const discoveredRow = z.looseObject({ name: fleetTarget.shape.name, labels: z.preprocess(jsonText, targetLabels).optional() });
+const discoveredRow = z.looseObject({
+  name: fleetTarget.shape.name,
+  labels: z.preprocess(jsonText, targetLabels).optional(),
+});
 
 /** A row of a discovery query (a `name`, optional `labels`, connection columns) or an item of a command's JSON. */
 function parseDiscovered(ctx: OperationContext, fleet: string, row: unknown, where: string): FleetTarget {
   const isCommandItem = typeof row === 'object' && row !== null && 'connection' in row;
-  const parsed = isCommandItem ? fleetTarget.safeParse(row, { reportInput: true }) : discoveredRow.safeParse(row, { reportInput: true });
+  const parsed = isCommandItem
+    ? fleetTarget.safeParse(row, { reportInput: true })
+    : discoveredRow.safeParse(row, { reportInput: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const why = issue.code === 'invalid_type' && (issue.input === null || issue.input === undefined) ? `missing, expected ${issue.expected}` : issue.message;
+    const why =
+      issue.code === 'invalid_type' && (issue.input === null || issue.input === undefined)
+        ? `missing, expected ${issue.expected}`
+        : issue.message;
     throw new DbeeError(`${where}: ${issue.path.join('.') || '(row)'}: ${why}`, {
       code: 'FLEET_DISCOVERY_INVALID',
       location: ctx.workspace.file.locate(['environments', fleet, 'fleet', 'discover']),
@@ -87,7 +105,10 @@ function parseDiscovered(ctx: OperationContext, fleet: string, row: unknown, whe
     const t = parsed.data as z.infer<typeof fleetTarget>;
     return { name: t.name, connection: t.connection, labels: t.labels, origin: { discovered: where } };
   }
-  const { name, labels, ...rest } = parsed.data as { name: string; labels?: Record<string, string> } & Record<string, unknown>;
+  const { name, labels, ...rest } = parsed.data as { name: string; labels?: Record<string, string> } & Record<
+    string,
+    unknown
+  >;
   const connection: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(rest)) {
     if (v === null || v === undefined) continue;
@@ -119,12 +140,15 @@ async function queryRows(ctx: OperationContext, fleet: string, catalogName: stri
   try {
     return (await conn.query(sql)).rows;
   } catch (cause) {
-    throw new DbeeError(`the discovery query of environments.${fleet} failed on ${catalogName}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      code: 'FLEET_DISCOVERY_FAILED',
-      location: ctx.workspace.file.locate(['environments', fleet, 'fleet', 'discover', 'query']),
-      hint: 'run the query on the catalog by hand and fix it; it returns one row per target with a "name" column',
-      cause,
-    });
+    throw new DbeeError(
+      `the discovery query of environments.${fleet} failed on ${catalogName}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        code: 'FLEET_DISCOVERY_FAILED',
+        location: ctx.workspace.file.locate(['environments', fleet, 'fleet', 'discover', 'query']),
+        hint: 'run the query on the catalog by hand and fix it; it returns one row per target with a "name" column',
+        cause,
+      },
+    );
   } finally {
     await conn.close();
   }
@@ -132,15 +156,21 @@ async function queryRows(ctx: OperationContext, fleet: string, catalogName: stri
 
 async function commandRows(ctx: OperationContext, fleet: string, command: string): Promise<unknown[]> {
   const location = ctx.workspace.file.locate(['environments', fleet, 'fleet', 'discover', 'command']);
-  const { stdout, error, stderr } = await new Promise<{ stdout: string; stderr: string; error: Error | null }>((resolve) =>
-    exec(command, { cwd: ctx.workspace.root, env: ctx.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ error, stdout, stderr })),
+  const { stdout, error, stderr } = await new Promise<{ stdout: string; stderr: string; error: Error | null }>(
+    (resolve) =>
+      exec(command, { cwd: ctx.workspace.root, env: ctx.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+        resolve({ error, stdout, stderr }),
+      ),
   );
   if (error) {
-    throw new DbeeError(`the discovery command of environments.${fleet} failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || error.message}`, {
-      code: 'FLEET_DISCOVERY_FAILED',
-      location,
-      hint: 'run the command by hand in the workspace root: it must exit 0 and print a JSON array of { name, connection, labels }',
-    });
+    throw new DbeeError(
+      `the discovery command of environments.${fleet} failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || error.message}`,
+      {
+        code: 'FLEET_DISCOVERY_FAILED',
+        location,
+        hint: 'run the command by hand in the workspace root: it must exit 0 and print a JSON array of { name, connection, labels }',
+      },
+    );
   }
   let value: unknown;
   try {

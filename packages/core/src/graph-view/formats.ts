@@ -28,7 +28,13 @@ const DOT_SHAPES: Record<string, string> = {
 };
 
 /** Fill colours of the impact of a pending change (the page uses the same). */
-const DOT_IMPACT: Record<string, string> = { created: '#b7e4c7', altered: '#ffe8a3', replaced: '#ffd0a1', dropped: '#f5b5b5', unchanged: '#eeeeee' };
+const DOT_IMPACT: Record<string, string> = {
+  created: '#b7e4c7',
+  altered: '#ffe8a3',
+  replaced: '#ffd0a1',
+  dropped: '#f5b5b5',
+  unchanged: '#eeeeee',
+};
 
 /**
  * `--format dot`: one cluster per project holding one cluster per schema, a node per object (shape by kind, fill by
@@ -36,8 +42,15 @@ const DOT_IMPACT: Record<string, string> = { created: '#b7e4c7', altered: '#ffe8
  * the kind of reference. `dot -Tsvg` draws it.
  */
 export function formatGraphDot(view: GraphView): string {
-  const lines = [`// dbee graph ${view.project}: ${view.nodes.length} objects, ${view.edges.length} dependencies (an edge points at what its object uses)`];
-  lines.push(`digraph ${quote(`dbee ${view.project}`)} {`, '  rankdir=RL;', '  node [fontname="Helvetica", fontsize=10, style=filled, fillcolor="#ffffff"];', '  edge [fontname="Helvetica", fontsize=8, color="#777777"];');
+  const lines = [
+    `// dbee graph ${view.project}: ${view.nodes.length} objects, ${view.edges.length} dependencies (an edge points at what its object uses)`,
+  ];
+  lines.push(
+    `digraph ${quote(`dbee ${view.project}`)} {`,
+    '  rankdir=RL;',
+    '  node [fontname="Helvetica", fontsize=10, style=filled, fillcolor="#ffffff"];',
+    '  edge [fontname="Helvetica", fontsize=8, color="#777777"];',
+  );
   const byProject = new Map<string, Map<string, GraphNode[]>>();
   for (const n of view.nodes) {
     const schemas = byProject.get(n.project) ?? new Map<string, GraphNode[]>();
@@ -49,7 +62,12 @@ export function formatGraphDot(view: GraphView): string {
     lines.push(`  subgraph cluster_${cluster++} {`, `    label=${quote(`project ${project}`)};`, '    style=rounded;');
     for (const [schema, nodes] of [...schemas].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const inner = schema !== '';
-      if (inner) lines.push(`    subgraph cluster_${cluster++} {`, `      label=${quote(`schema ${schema}`)};`, '      style=dashed;');
+      if (inner)
+        lines.push(
+          `    subgraph cluster_${cluster++} {`,
+          `      label=${quote(`schema ${schema}`)};`,
+          '      style=dashed;',
+        );
       for (const n of nodes) {
         const attrs = [
           `label=${quote(`${n.name}\n${n.kind}${n.order !== null ? ` #${n.order}` : ''}`)}`,
@@ -64,7 +82,10 @@ export function formatGraphDot(view: GraphView): string {
     }
     lines.push('  }');
   }
-  for (const e of view.edges) lines.push(`  ${quote(e.from)} -> ${quote(e.to)} [label=${quote(e.kind)}${e.kind === 'schema' ? ', style=dotted' : ''}];`);
+  for (const e of view.edges)
+    lines.push(
+      `  ${quote(e.from)} -> ${quote(e.to)} [label=${quote(e.kind)}${e.kind === 'schema' ? ', style=dotted' : ''}];`,
+    );
   lines.push('}', '');
   return lines.join('\n');
 }

@@ -10,14 +10,32 @@ import { applyImpact } from './impact';
 
 /** A parsed statement as the engine's parser would give it. */
 function st(file: string, line: number, key: ObjectKey, sql: string, references: Reference[] = []): SourceStatement {
-  return { sql, template: sql, location: { file, line, column: 1 }, key, action: sql.startsWith('CREATE OR REPLACE') ? 'create-or-replace' : 'create', references, transactional: true };
+  return {
+    sql,
+    template: sql,
+    location: { file, line, column: 1 },
+    key,
+    action: sql.startsWith('CREATE OR REPLACE') ? 'create-or-replace' : 'create',
+    references,
+    transactional: true,
+  };
 }
 
 function model(name: string, schemas: string[], dependsOn: string[], statements: SourceStatement[]): ProjectModel {
-  const files = [...new Set(statements.map((s) => s.location.file))].map((path) => ({ path, statements: statements.filter((s) => s.location.file === path) }));
+  const files = [...new Set(statements.map((s) => s.location.file))].map((path) => ({
+    path,
+    statements: statements.filter((s) => s.location.file === path),
+  }));
   return {
     project: { name } as ProjectModel['project'],
-    graph: { name, schemas, searchPath: [...schemas, 'core', 'public'], searchPathTemplate: schemas, dependsOn, configFile: `${name}/db.yaml` },
+    graph: {
+      name,
+      schemas,
+      searchPath: [...schemas, 'core', 'public'],
+      searchPathTemplate: schemas,
+      dependsOn,
+      configFile: `${name}/db.yaml`,
+    },
     variables: {},
     objects: groupObjects(name, files),
     migrations: [],
@@ -26,22 +44,64 @@ function model(name: string, schemas: string[], dependsOn: string[], statements:
   };
 }
 
-const k = (kind: ObjectKey['kind'], schema: string, name: string, extra: Partial<ObjectKey> = {}): ObjectKey => ({ kind, schema, name, ...extra });
+const k = (kind: ObjectKey['kind'], schema: string, name: string, extra: Partial<ObjectKey> = {}): ObjectKey => ({
+  kind,
+  schema,
+  name,
+  ...extra,
+});
 
-const core = model('core', ['core'], [], [
-  st('core/schema.sql', 1, k('schema', '', 'core'), 'CREATE SCHEMA core'),
-  st('core/customers.sql', 1, k('table', 'core', 'customers'), 'CREATE TABLE core.customers (id int PRIMARY KEY, "note" text)'),
-]);
-const sales = model('sales', ['sales'], ['core'], [
-  st('sales/schema.sql', 1, k('schema', '', 'sales'), 'CREATE SCHEMA sales'),
-  st('sales/orders.sql', 1, k('table', 'sales', 'orders'), 'CREATE TABLE sales.orders (id int, customer_id int REFERENCES core.customers)', [
-    { kind: 'relation', schema: 'core', name: 'customers', via: 'foreign key', foreignKey: true, location: { file: 'sales/orders.sql', line: 1, column: 60 } },
-  ]),
-  st('sales/totals.sql', 3, k('view', 'sales', 'totals'), 'CREATE OR REPLACE VIEW sales.totals AS SELECT count(*) FROM orders', [
-    { kind: 'relation', name: 'orders', via: 'view', location: { file: 'sales/totals.sql', line: 4, column: 30 } },
-  ]),
-  st('sales/orders.sql', 5, k('trigger', 'sales', 'orders_touch', { parent: 'sales.orders' }), 'CREATE TRIGGER orders_touch BEFORE UPDATE ON sales.orders EXECUTE FUNCTION now()'),
-]);
+const core = model(
+  'core',
+  ['core'],
+  [],
+  [
+    st('core/schema.sql', 1, k('schema', '', 'core'), 'CREATE SCHEMA core'),
+    st(
+      'core/customers.sql',
+      1,
+      k('table', 'core', 'customers'),
+      'CREATE TABLE core.customers (id int PRIMARY KEY, "note" text)',
+    ),
+  ],
+);
+const sales = model(
+  'sales',
+  ['sales'],
+  ['core'],
+  [
+    st('sales/schema.sql', 1, k('schema', '', 'sales'), 'CREATE SCHEMA sales'),
+    st(
+      'sales/orders.sql',
+      1,
+      k('table', 'sales', 'orders'),
+      'CREATE TABLE sales.orders (id int, customer_id int REFERENCES core.customers)',
+      [
+        {
+          kind: 'relation',
+          schema: 'core',
+          name: 'customers',
+          via: 'foreign key',
+          foreignKey: true,
+          location: { file: 'sales/orders.sql', line: 1, column: 60 },
+        },
+      ],
+    ),
+    st(
+      'sales/totals.sql',
+      3,
+      k('view', 'sales', 'totals'),
+      'CREATE OR REPLACE VIEW sales.totals AS SELECT count(*) FROM orders',
+      [{ kind: 'relation', name: 'orders', via: 'view', location: { file: 'sales/totals.sql', line: 4, column: 30 } }],
+    ),
+    st(
+      'sales/orders.sql',
+      5,
+      k('trigger', 'sales', 'orders_touch', { parent: 'sales.orders' }),
+      'CREATE TRIGGER orders_touch BEFORE UPDATE ON sales.orders EXECUTE FUNCTION now()',
+    ),
+  ],
+);
 const owners = new Map([
   ['core', 'core'],
   ['sales', 'sales'],
@@ -72,7 +132,14 @@ describe('graph view: the planner graph as data', () => {
     const fk = view.edges.find((e) => e.kind === 'foreign key')!;
     expect(fk).toMatchObject({ reference: 'relation', file: 'sales/orders.sql', line: 1 });
     const totals = view.nodes.find((n) => n.key === 'view:sales.totals')!;
-    expect(totals).toMatchObject({ kind: 'view', project: 'sales', schema: 'sales', name: 'totals', file: 'sales/totals.sql', line: 3 });
+    expect(totals).toMatchObject({
+      kind: 'view',
+      project: 'sales',
+      schema: 'sales',
+      name: 'totals',
+      file: 'sales/totals.sql',
+      line: 3,
+    });
     expect(totals.source).toBe('CREATE OR REPLACE VIEW sales.totals AS SELECT count(*) FROM orders;');
     expect(view.projects).toEqual(['sales']);
   });
@@ -123,8 +190,17 @@ describe('graph view: impact of a pending plan', () => {
       'table:core.customers': ['unchanged', []],
       'function:sales.old_total(integer)': ['dropped', [3]],
     });
-    expect(view.nodes.find((n) => n.impact === 'dropped')).toMatchObject({ file: null, order: null, source: '-- drop function:sales.old_total(integer);' });
-    expect(view.impact).toEqual({ from: 'test (postgres://db/sales)', to: 'sources', steps: 3, counts: { created: 0, altered: 1, replaced: 1, dropped: 1 } });
+    expect(view.nodes.find((n) => n.impact === 'dropped')).toMatchObject({
+      file: null,
+      order: null,
+      source: '-- drop function:sales.old_total(integer);',
+    });
+    expect(view.impact).toEqual({
+      from: 'test (postgres://db/sales)',
+      to: 'sources',
+      steps: 3,
+      counts: { created: 0, altered: 1, replaced: 1, dropped: 1 },
+    });
   });
 });
 
@@ -148,13 +224,19 @@ describe('graph formats', () => {
     expect(dot).toContain('label="project sales";');
     expect(dot).toContain('label="schema sales";');
     expect(dot).toContain('label="project core";');
-    expect(dot).toMatch(/"table:sales\.orders" \[label="orders\\ntable #2", shape=box, tooltip="table:sales\.orders \(sales\/orders\.sql:1\)"\];/);
+    expect(dot).toMatch(
+      /"table:sales\.orders" \[label="orders\\ntable #2", shape=box, tooltip="table:sales\.orders \(sales\/orders\.sql:1\)"\];/,
+    );
     expect(dot).toMatch(/"view:sales\.totals" \[label="totals\\nview #4", shape=parallelogram/);
     expect(dot).toMatch(/"table:core\.customers" \[label="customers\\ntable", shape=box, style="filled,dashed"/);
     expect(dot).toContain('"table:sales.orders" -> "table:core.customers" [label="foreign key"];');
     expect(dot).toContain('"view:sales.totals" -> "schema:sales" [label="schema", style=dotted];');
     expect(dot.match(/ -> /g)).toHaveLength(view.edges.length);
-    const quoted = formatGraphDot({ ...view, nodes: [{ ...view.nodes[0]!, key: 'table:s."odd"', name: '"odd"' }], edges: [] });
+    const quoted = formatGraphDot({
+      ...view,
+      nodes: [{ ...view.nodes[0]!, key: 'table:s."odd"', name: '"odd"' }],
+      edges: [],
+    });
     expect(quoted).toContain('"table:s.\\"odd\\"" [label="\\"odd\\"\\nschema #1"');
   });
 });

@@ -10,7 +10,12 @@ import { layoutGraph, type GraphLayout } from './layout';
  * out again in the page), and the page's own script and style (packages/core/assets/graph/). The libraries are
  * runtime dependencies of @dbee/core, found with `require.resolve` wherever npm put them.
  */
-export function pageAssets(): { libraries: { name: string; text: string }[]; script: string; style: string; template: string } {
+export function pageAssets(): {
+  libraries: { name: string; text: string }[];
+  script: string;
+  style: string;
+  template: string;
+} {
   const assets = assetDir();
   return {
     libraries: [
@@ -30,7 +35,9 @@ function assetDir(): string {
     const candidate = join(dir, 'assets', 'graph');
     if (existsSync(join(candidate, 'graph-page.js'))) return candidate;
   }
-  throw new Error(`dbee graph: the page's assets (assets/graph/graph-page.js) are missing from @dbee/core near ${__dirname}`);
+  throw new Error(
+    `dbee graph: the page's assets (assets/graph/graph-page.js) are missing from @dbee/core near ${__dirname}`,
+  );
 }
 
 /** What the page's script reads from `<script id="dbee-graph-data">`. */

@@ -48,7 +48,9 @@ export function applyImpact(view: GraphView, plan: Plan, sides: { from: string; 
     if (step.action === 'migrate') continue;
     const impact = IMPACT_OF[step.action];
     const exact = byKey.get(step.key) ?? byKey.get(formatKey({ ...step.objectKey, args: undefined }));
-    const named = exact ? [exact] : (byName.get(loose(step.objectKey.kind, step.objectKey.schema, step.objectKey.name)) ?? []);
+    const named = exact
+      ? [exact]
+      : (byName.get(loose(step.objectKey.kind, step.objectKey.schema, step.objectKey.name)) ?? []);
     if (named.length) {
       for (const n of named) mark(n, impact, step);
       continue;

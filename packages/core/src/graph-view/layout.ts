@@ -91,8 +91,14 @@ export async function layoutGraph(view: GraphView): Promise<GraphLayout> {
     children: [...projects].map(([project, schemas]) => ({
       id: projectGroupId(project),
       // Collapsed schemas are drawn as their boxes: keep room between them for the edges that join them.
-      layoutOptions: separate ? { ...group, 'elk.spacing.nodeNode': '800', 'elk.spacing.componentComponent': '800' } : group,
-      children: [...schemas].map(([schema, children]) => ({ id: schemaGroupId(project, schema), layoutOptions: group, children })),
+      layoutOptions: separate
+        ? { ...group, 'elk.spacing.nodeNode': '800', 'elk.spacing.componentComponent': '800' }
+        : group,
+      children: [...schemas].map(([schema, children]) => ({
+        id: schemaGroupId(project, schema),
+        layoutOptions: group,
+        children,
+      })),
     })),
     edges: view.edges
       .filter((e) => e.kind !== 'schema')
@@ -105,7 +111,12 @@ export async function layoutGraph(view: GraphView): Promise<GraphLayout> {
     for (const c of node.children ?? []) {
       const x = dx + (c.x ?? 0);
       const y = dy + (c.y ?? 0);
-      const box = { x: round(x + (c.width ?? 0) / 2), y: round(y + (c.height ?? 0) / 2), w: round(c.width ?? 0), h: round(c.height ?? 0) };
+      const box = {
+        x: round(x + (c.width ?? 0) / 2),
+        y: round(y + (c.height ?? 0) / 2),
+        w: round(c.width ?? 0),
+        h: round(c.height ?? 0),
+      };
       if (keys.has(c.id)) out.nodes[c.id] = box;
       else out.groups[c.id] = box;
       walk(c, x, y);

@@ -256,7 +256,9 @@ export class Ledger {
 
   /** The next id of a table with an `id` column (the caller holds the deployment lock). */
   private async nextId(table: string, conn: Connection): Promise<number> {
-    const r = await conn.query<{ id: number | string | null }>(`SELECT COALESCE(MAX(${this.q('id')}), 0) + 1 AS ${this.q('id')} FROM ${this.t(table)}`);
+    const r = await conn.query<{ id: number | string | null }>(
+      `SELECT COALESCE(MAX(${this.q('id')}), 0) + 1 AS ${this.q('id')} FROM ${this.t(table)}`,
+    );
     return Number(r.rows[0]?.id ?? 1);
   }
 
@@ -265,7 +267,9 @@ export class Ledger {
     const latest = this.dialect.migrations.length;
     if (upToDate.get(rawConnection(this.conn))?.has(this.versionTable)) return latest;
     try {
-      const r = await this.conn.query<{ v: number | string | null }>(`SELECT MAX(${this.q('version')}) AS ${this.q('v')} FROM ${this.versionTable}`);
+      const r = await this.conn.query<{ v: number | string | null }>(
+        `SELECT MAX(${this.q('version')}) AS ${this.q('v')} FROM ${this.versionTable}`,
+      );
       const v = Number(r.rows[0]?.v ?? 0);
       if (v === latest) this.knownUpToDate();
       return v;
@@ -286,7 +290,8 @@ export class Ledger {
   async ensure(): Promise<number> {
     const current = await this.version();
     for (let v = current; v < this.dialect.migrations.length; v++) {
-      const record = (c: Connection) => c.query(`INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES (${this.p(1)})`, [v + 1]);
+      const record = (c: Connection) =>
+        c.query(`INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES (${this.p(1)})`, [v + 1]);
       if (this.dialect.transactionalDdl === false) {
         // A DDL statement must end its transaction (Teradata): each one commits on its own, then the version row.
         for (const sql of this.dialect.migrations[v]!) await this.conn.execute(sql);
@@ -326,7 +331,10 @@ export class Ledger {
   /** The keys of the objects the ledger records for `project`, in one query (none when there is no ledger). */
   async objectKeys(project: string): Promise<string[]> {
     if (!(await this.exists())) return [];
-    const r = await this.conn.query<{ object_key: string }>(`SELECT ${this.cols('object_key')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`, [project]);
+    const r = await this.conn.query<{ object_key: string }>(
+      `SELECT ${this.cols('object_key')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
+      [project],
+    );
     return r.rows.map((row) => row.object_key);
   }
 
@@ -339,9 +347,13 @@ export class Ledger {
       if (!state) out.set(project, (state = { objects: new Map(), migrations: new Map() }));
       return state;
     };
-    const objects = await this.conn.query<{ project: string; object_key: string; checksum: string }>(`SELECT ${this.cols('project', 'object_key', 'checksum')} FROM ${this.t('objects')}`);
+    const objects = await this.conn.query<{ project: string; object_key: string; checksum: string }>(
+      `SELECT ${this.cols('project', 'object_key', 'checksum')} FROM ${this.t('objects')}`,
+    );
     for (const r of objects.rows) of(r.project).objects.set(r.object_key, r.checksum);
-    const migrations = await this.conn.query<{ project: string; version: string; checksum: string }>(`SELECT ${this.cols('project', 'version', 'checksum')} FROM ${this.t('migrations')}`);
+    const migrations = await this.conn.query<{ project: string; version: string; checksum: string }>(
+      `SELECT ${this.cols('project', 'version', 'checksum')} FROM ${this.t('migrations')}`,
+    );
     for (const r of migrations.rows) of(r.project).migrations.set(r.version, r.checksum);
     return out;
   }
@@ -418,8 +430,19 @@ export class Ledger {
       });
     }
     const clock = step.serverClock ? this.dialect.inline : undefined;
-    if (step.serverClock && !clock) throw new Error(`the ${this.dialect.schema} ledger dialect cannot time a step on the server`);
-    const params: unknown[] = [deploymentId, step.order, step.objectKey, step.action, step.checksum, JSON.stringify(step.statements), step.reverse ? JSON.stringify(step.reverse) : null, step.previousDefinition, this.bool(step.transactional)];
+    if (step.serverClock && !clock)
+      throw new Error(`the ${this.dialect.schema} ledger dialect cannot time a step on the server`);
+    const params: unknown[] = [
+      deploymentId,
+      step.order,
+      step.objectKey,
+      step.action,
+      step.checksum,
+      JSON.stringify(step.statements),
+      step.reverse ? JSON.stringify(step.reverse) : null,
+      step.previousDefinition,
+      this.bool(step.transactional),
+    ];
     const values = [this.params(params.length)];
     // The lock's guard (1 while the lock is held, it raises once it is lost) is evaluated with the row, after the
     // step's statements and right before its transaction commits, at no statement of its own.
@@ -428,7 +451,12 @@ export class Ledger {
       params.push(step.startedAt, step.durationMs);
       values.push(this.p(params.length - 1), this.p(params.length));
     }
-    params.push(step.status, step.error, step.revertsStep ?? null, step.hazards?.length ? JSON.stringify(step.hazards) : null);
+    params.push(
+      step.status,
+      step.error,
+      step.revertsStep ?? null,
+      step.hazards?.length ? JSON.stringify(step.hazards) : null,
+    );
     values.push(this.params(4, params.length - 3));
     if (step.previousChecksum === undefined) {
       // Parameters are repeated rather than reused: some dialects only have positional `?` markers.
@@ -448,13 +476,23 @@ export class Ledger {
       table: 'steps',
     });
     if (step.status === 'applied') {
-      writes.push({ sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`, params: [deploymentId], table: 'deployments' });
+      writes.push({
+        sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`,
+        params: [deploymentId],
+        table: 'deployments',
+      });
     }
     return writes;
   }
 
   /** Remember the object's new checksum (or forget it when it was dropped or undone). */
-  async setObjectState(project: string, objectKey: string, checksum: string | null, deploymentId: number, conn: Connection = this.conn): Promise<void> {
+  async setObjectState(
+    project: string,
+    objectKey: string,
+    checksum: string | null,
+    deploymentId: number,
+    conn: Connection = this.conn,
+  ): Promise<void> {
     await this.run(this.objectStateWrites(project, objectKey, checksum, deploymentId), conn);
   }
 
@@ -466,18 +504,43 @@ export class Ledger {
       table: 'objects',
     };
     const upsert = this.dialect.upsertObject;
-    if (checksum !== null && upsert) return [{ ...insert, sql: `${insert.sql} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.q(c)))}` }];
-    const writes: LedgerWrite[] = [{ sql: `DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`, params: [project, objectKey], table: 'objects' }];
+    if (checksum !== null && upsert)
+      return [
+        {
+          ...insert,
+          sql: `${insert.sql} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.q(c)))}`,
+        },
+      ];
+    const writes: LedgerWrite[] = [
+      {
+        sql: `DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`,
+        params: [project, objectKey],
+        table: 'objects',
+      },
+    ];
     if (checksum !== null) writes.push(insert);
     return writes;
   }
 
-  async recordMigration(project: string, version: string, description: string, checksum: string, deploymentId: number, conn: Connection = this.conn): Promise<void> {
+  async recordMigration(
+    project: string,
+    version: string,
+    description: string,
+    checksum: string,
+    deploymentId: number,
+    conn: Connection = this.conn,
+  ): Promise<void> {
     await this.run(this.migrationWrites(project, version, description, checksum, deploymentId), conn);
   }
 
   /** The writes of `recordMigration`. */
-  migrationWrites(project: string, version: string, description: string, checksum: string, deploymentId: number): LedgerWrite[] {
+  migrationWrites(
+    project: string,
+    version: string,
+    description: string,
+    checksum: string,
+    deploymentId: number,
+  ): LedgerWrite[] {
     return [
       {
         sql: `INSERT INTO ${this.t('migrations')} (${this.cols('project', 'version', 'description', 'checksum', 'deployment_id')}) VALUES (${this.params(5)})`,
@@ -532,7 +595,8 @@ export class Ledger {
     const out: string[] = [];
     let current: LedgerWrite[] = [];
     const flush = () => {
-      if (current.length) out.push(current.length === 1 ? this.inline(current[0]!) : chain(current.map((w) => this.inline(w))));
+      if (current.length)
+        out.push(current.length === 1 ? this.inline(current[0]!) : chain(current.map((w) => this.inline(w))));
       current = [];
     };
     for (const w of writes) {
@@ -548,7 +612,9 @@ export class Ledger {
   private markers(n: number): { pattern: RegExp; byMarker: Map<string, number> } {
     let m = this.markerPatterns.get(n);
     if (!m) {
-      const markers = Array.from({ length: n }, (_, i) => ({ marker: this.p(i + 1), i })).sort((a, b) => b.marker.length - a.marker.length);
+      const markers = Array.from({ length: n }, (_, i) => ({ marker: this.p(i + 1), i })).sort(
+        (a, b) => b.marker.length - a.marker.length,
+      );
       const pattern = new RegExp(markers.map((x) => x.marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
       m = { pattern, byMarker: new Map(markers.map((x) => [x.marker, x.i])) };
       this.markerPatterns.set(n, m);
@@ -557,7 +623,10 @@ export class Ledger {
   }
 
   async forgetMigration(project: string, version: string, conn: Connection = this.conn): Promise<void> {
-    await conn.query(`DELETE FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`, [project, version]);
+    await conn.query(
+      `DELETE FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
+      [project, version],
+    );
   }
 
   async finishDeployment(
@@ -568,7 +637,10 @@ export class Ledger {
     summary: DeploymentSummary = {},
   ): Promise<void> {
     // What was recorded while the deployment ran (the smoke checks it ran) stays; the rest is this summary.
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(`SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`, [id]);
+    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
+      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      [id],
+    );
     const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
     if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
     const session = this.asyncSession;
@@ -621,13 +693,22 @@ export class Ledger {
   }
 
   /** A `started` step's outcome, found after its process died: `applied` (counted) or `failed`, with why. */
-  async resolveStarted(deploymentId: number, order: number, status: 'applied' | 'failed', error: string | null, conn: Connection = this.conn): Promise<void> {
+  async resolveStarted(
+    deploymentId: number,
+    order: number,
+    status: 'applied' | 'failed',
+    error: string | null,
+    conn: Connection = this.conn,
+  ): Promise<void> {
     await conn.query(
       `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)} WHERE ${this.q('deployment_id')} = ${this.p(3)} AND ${this.q('step_order')} = ${this.p(4)} AND ${this.q('status')} = ${this.p(5)}`,
       [status, error, deploymentId, order, 'started'],
     );
     if (status === 'applied') {
-      await conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`, [deploymentId]);
+      await conn.query(
+        `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`,
+        [deploymentId],
+      );
     }
   }
 
@@ -656,18 +737,24 @@ export class Ledger {
       `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
       ['undone', deploymentId, order],
     );
-    await conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} - 1 WHERE ${this.q('id')} = ${this.p(1)}`, [deploymentId]);
+    await conn.query(
+      `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} - 1 WHERE ${this.q('id')} = ${this.p(1)}`,
+      [deploymentId],
+    );
   }
 
   /** Remember a backup kept by the conflict strategy `rename`; retained until someone drops it (no expiry yet). */
-  async recordBackup(deploymentId: number, objectKey: string, backupName: string, conn: Connection = this.conn): Promise<void> {
+  async recordBackup(
+    deploymentId: number,
+    objectKey: string,
+    backupName: string,
+    conn: Connection = this.conn,
+  ): Promise<void> {
     const id = await this.nextId('backups', conn);
-    await conn.query(`INSERT INTO ${this.t('backups')} (${this.cols('id', 'deployment_id', 'object_key', 'backup_name')}) VALUES (${this.params(4)})`, [
-      id,
-      deploymentId,
-      objectKey,
-      backupName,
-    ]);
+    await conn.query(
+      `INSERT INTO ${this.t('backups')} (${this.cols('id', 'deployment_id', 'object_key', 'backup_name')}) VALUES (${this.params(4)})`,
+      [id, deploymentId, objectKey, backupName],
+    );
   }
 
   /** A backup no longer exists under its name (renamed back by a rollback, or dropped). */
@@ -723,7 +810,10 @@ export class Ledger {
       steps_applied: Number(row.steps_applied),
       reverts: row.reverts === null || row.reverts === undefined ? null : Number(row.reverts),
       // JSON stored as text comes back as an object, as from a JSON column.
-      summary: this.dialect.jsonAsText && typeof row.summary === 'string' ? this.json<Record<string, unknown>>(row.summary) : row.summary,
+      summary:
+        this.dialect.jsonAsText && typeof row.summary === 'string'
+          ? this.json<Record<string, unknown>>(row.summary)
+          : row.summary,
     }));
   }
 
@@ -761,7 +851,11 @@ export class Ledger {
    * The newest applied `migrate` step of `objectKey` in the deployments of a project on an environment (`--to V3`:
    * the step that applied migration 3, or re-applied it when a rollback of it was rolled back), or null.
    */
-  async appliedStep(project: string, environment: string, objectKey: string): Promise<{ deploymentId: number; order: number } | null> {
+  async appliedStep(
+    project: string,
+    environment: string,
+    objectKey: string,
+  ): Promise<{ deploymentId: number; order: number } | null> {
     const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
       `SELECT ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')} FROM ${this.t('steps')} s, ${this.t('deployments')} d
         WHERE ${this.ac('d', 'id')} = ${this.ac('s', 'deployment_id')} AND ${this.ac('d', 'project')} = ${this.p(1)} AND ${this.ac('d', 'environment')} = ${this.p(2)}
@@ -778,7 +872,12 @@ export class Ledger {
    * step replaced), or null. A package step that re-created an existing object records a DROP as its reverse; this
    * is what undoing it must put back instead.
    */
-  async stepThatApplied(project: string, objectKey: string, checksum: string, beforeDeployment: number): Promise<LedgerStep | null> {
+  async stepThatApplied(
+    project: string,
+    objectKey: string,
+    checksum: string,
+    beforeDeployment: number,
+  ): Promise<LedgerStep | null> {
     const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
       `SELECT ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')} FROM ${this.t('steps')} s, ${this.t('deployments')} d
         WHERE ${this.ac('d', 'id')} = ${this.ac('s', 'deployment_id')} AND ${this.ac('d', 'project')} = ${this.p(1)} AND ${this.ac('s', 'object_key')} = ${this.p(2)}
@@ -796,7 +895,13 @@ export class Ledger {
    * Change a step's status from `was` (as read with `steps`) to `status`: undone by a rollback, applied again when
    * that rollback is undone. The deployment's `steps_applied` follows.
    */
-  async setStepStatus(deploymentId: number, order: number, was: StepStatus, status: StepStatus, conn: Connection = this.conn): Promise<void> {
+  async setStepStatus(
+    deploymentId: number,
+    order: number,
+    was: StepStatus,
+    status: StepStatus,
+    conn: Connection = this.conn,
+  ): Promise<void> {
     if (was === status) return;
     await conn.query(
       `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
@@ -804,15 +909,19 @@ export class Ledger {
     );
     const delta = status === 'applied' ? 1 : was === 'applied' ? -1 : 0;
     if (delta) {
-      await conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`, [
-        delta,
-        deploymentId,
-      ]);
+      await conn.query(
+        `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
+        [delta, deploymentId],
+      );
     }
   }
 
   /** A migration as the ledger records it, or null when it is not applied. */
-  async migration(project: string, version: string, conn: Connection = this.conn): Promise<{ checksum: string; description: string } | null> {
+  async migration(
+    project: string,
+    version: string,
+    conn: Connection = this.conn,
+  ): Promise<{ checksum: string; description: string } | null> {
     const r = await conn.query<{ checksum: string; description: string }>(
       `SELECT ${this.cols('checksum', 'description')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
       [project, version],
@@ -840,7 +949,9 @@ export class Ledger {
     );
     return {
       objects: Object.fromEntries(objects.rows.map((r) => [r.object_key, r.checksum])),
-      migrations: Object.fromEntries(migrations.rows.map((r) => [r.version, { checksum: r.checksum, description: r.description }])),
+      migrations: Object.fromEntries(
+        migrations.rows.map((r) => [r.version, { checksum: r.checksum, description: r.description }]),
+      ),
     };
   }
 
@@ -848,20 +959,35 @@ export class Ledger {
    * Replace a project's ledger state (objects and migrations) by `state`, attributing what changes to
    * `deploymentId`. Rows that stay the same are left alone.
    */
-  async replaceState(project: string, state: LedgerState, deploymentId: number, conn: Connection = this.conn): Promise<void> {
+  async replaceState(
+    project: string,
+    state: LedgerState,
+    deploymentId: number,
+    conn: Connection = this.conn,
+  ): Promise<void> {
     const now = await this.state(project, conn);
-    for (const [key, checksum] of Object.entries(now.objects)) if (state.objects[key] !== checksum) await this.setObjectState(project, key, null, deploymentId, conn);
-    for (const [key, checksum] of Object.entries(state.objects)) if (now.objects[key] !== checksum) await this.setObjectState(project, key, checksum, deploymentId, conn);
-    for (const [version, m] of Object.entries(now.migrations)) if (state.migrations[version]?.checksum !== m.checksum) await this.forgetMigration(project, version, conn);
+    for (const [key, checksum] of Object.entries(now.objects))
+      if (state.objects[key] !== checksum) await this.setObjectState(project, key, null, deploymentId, conn);
+    for (const [key, checksum] of Object.entries(state.objects))
+      if (now.objects[key] !== checksum) await this.setObjectState(project, key, checksum, deploymentId, conn);
+    for (const [version, m] of Object.entries(now.migrations))
+      if (state.migrations[version]?.checksum !== m.checksum) await this.forgetMigration(project, version, conn);
     for (const [version, m] of Object.entries(state.migrations)) {
-      if (now.migrations[version]?.checksum !== m.checksum) await this.recordMigration(project, version, m.description, m.checksum, deploymentId, conn);
+      if (now.migrations[version]?.checksum !== m.checksum)
+        await this.recordMigration(project, version, m.description, m.checksum, deploymentId, conn);
     }
   }
 
   /** Merge `patch` into a finished deployment's summary (smoke results arrive after the rollback's steps). */
   async updateSummary(id: number, patch: DeploymentSummary): Promise<void> {
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(`SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`, [id]);
+    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
+      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      [id],
+    );
     const current = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
-    await this.conn.query(`UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`, [JSON.stringify({ ...current, ...patch }), id]);
+    await this.conn.query(
+      `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
+      [JSON.stringify({ ...current, ...patch }), id],
+    );
   }
 }

@@ -79,7 +79,11 @@ export function parseKey(text: string): ObjectKey {
   }
   // A migration is `project/V1.2`: its dots belong to the version.
   const dot = kind === 'migration' ? -1 : rest.indexOf('.');
-  const key: ObjectKey = { kind, schema: dot > 0 ? rest.slice(0, dot) : '', name: dot > 0 ? rest.slice(dot + 1) : rest };
+  const key: ObjectKey = {
+    kind,
+    schema: dot > 0 ? rest.slice(0, dot) : '',
+    name: dot > 0 ? rest.slice(dot + 1) : rest,
+  };
   if (args !== undefined) key.args = args;
   if (parent !== undefined) key.parent = parent;
   return key;

@@ -9,10 +9,20 @@ import { fromDeployReport } from './notification';
 import { notify, type NotifyFailure } from './notifier';
 
 /** `deploy-started`, once the gates have passed and just before the first step; the steps as planned. */
-export async function notifyDeployStarted(ctx: OperationContext, report: DeployReport, plan: Plan): Promise<NotifyFailure[]> {
+export async function notifyDeployStarted(
+  ctx: OperationContext,
+  report: DeployReport,
+  plan: Plan,
+): Promise<NotifyFailure[]> {
   if (!ctx.workspace.config.notify?.length) return [];
   const n = fromDeployReport('deploy-started', report, 'started', null);
-  n.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, object: s.key, action: s.action, status: 'planned' }));
+  n.steps = plan.steps.map((s) => ({
+    order: s.order,
+    project: s.project,
+    object: s.key,
+    action: s.action,
+    status: 'planned',
+  }));
   return notify(ctx, n);
 }
 
@@ -21,13 +31,23 @@ export async function notifyDeployStarted(ctx: OperationContext, report: DeployR
  * when smoke checks failed and `rolled-back` when it was undone automatically. Notifications that did not arrive
  * (with those of `started`) are noted in the summary of each deployment the run opened (`notifications`).
  */
-export async function notifyDeployFinished(ctx: OperationContext, report: DeployReport, result: RunResult, ledger: Ledger, earlier: NotifyFailure[]): Promise<void> {
+export async function notifyDeployFinished(
+  ctx: OperationContext,
+  report: DeployReport,
+  result: RunResult,
+  ledger: Ledger,
+  earlier: NotifyFailure[],
+): Promise<void> {
   if (!ctx.workspace.config.notify?.length) return;
   const failed = result.projects.find((p) => p.error);
   const events: NotifyEvent[] =
     report.status === 'succeeded'
       ? ['deploy-succeeded']
-      : ['deploy-failed', ...(result.exitCode === ExitCode.smokeFailed ? (['smoke-failed'] as const) : []), ...(report.status === 'rolled-back' ? (['rolled-back'] as const) : [])];
+      : [
+          'deploy-failed',
+          ...(result.exitCode === ExitCode.smokeFailed ? (['smoke-failed'] as const) : []),
+          ...(report.status === 'rolled-back' ? (['rolled-back'] as const) : []),
+        ];
   const sent = await Promise.all(
     events.map((e) => {
       const n = fromDeployReport(e, report, report.status, result.exitCode);
@@ -38,6 +58,7 @@ export async function notifyDeployFinished(ctx: OperationContext, report: Deploy
   const failures = [...earlier, ...sent.flat()];
   if (!failures.length) return;
   for (const p of result.projects) {
-    if (p.deploymentId !== null) await ledger.updateSummary(p.deploymentId, { notifications: failures }).catch(() => {});
+    if (p.deploymentId !== null)
+      await ledger.updateSummary(p.deploymentId, { notifications: failures }).catch(() => {});
   }
 }

@@ -8,7 +8,10 @@ import { notify } from './notifier';
  * `drift-found`, when `dbee status` finds a project's schemas changed outside dbee since its last deployment. `who`
  * is who ran `status`; the package, commit and ticket are the last deployment's, and `deployments` its id.
  */
-export async function notifyDrift(ctx: OperationContext, input: { project: string; environment: string; database: string; last: DeploymentRow }): Promise<void> {
+export async function notifyDrift(
+  ctx: OperationContext,
+  input: { project: string; environment: string; database: string; last: DeploymentRow },
+): Promise<void> {
   if (!ctx.workspace.config.notify?.length) return;
   const owner = lockOwner();
   await notify(ctx, {

@@ -36,7 +36,12 @@ export interface Notification {
 }
 
 /** A deployment's notification from its report (`deploy --report` holds the same facts). */
-export function fromDeployReport(event: NotifyEvent, r: DeployReport, result: string, exitCode: number | null): Notification {
+export function fromDeployReport(
+  event: NotifyEvent,
+  r: DeployReport,
+  result: string,
+  exitCode: number | null,
+): Notification {
   return {
     event,
     projects: r.planned,
@@ -49,7 +54,13 @@ export function fromDeployReport(event: NotifyEvent, r: DeployReport, result: st
     who: r.who,
     result,
     exitCode,
-    steps: r.steps.map((s) => ({ order: s.order, project: s.project, object: s.key, action: s.action, status: s.status })),
+    steps: r.steps.map((s) => ({
+      order: s.order,
+      project: s.project,
+      object: s.key,
+      action: s.action,
+      status: s.status,
+    })),
     smoke: r.smoke,
     deployments: r.projects.flatMap((p) => (p.deploymentId === null ? [] : [p.deploymentId])),
     error: r.error ? { code: r.error.code, message: r.error.message } : null,
@@ -89,7 +100,12 @@ export function notificationBody(n: Notification, format: 'json' | 'slack' | 'te
       '@type': 'MessageCard',
       '@context': 'https://schema.org/extensions',
       summary: title,
-      themeColor: n.event === 'deploy-failed' || n.event === 'smoke-failed' ? 'D70000' : n.event === 'deploy-succeeded' ? '2EB886' : '0076D7',
+      themeColor:
+        n.event === 'deploy-failed' || n.event === 'smoke-failed'
+          ? 'D70000'
+          : n.event === 'deploy-succeeded'
+            ? '2EB886'
+            : '0076D7',
       title,
       sections: [{ facts: facts(n).map(([name, value]) => ({ name, value })) }],
     };

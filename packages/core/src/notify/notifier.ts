@@ -26,15 +26,26 @@ export async function notify(ctx: OperationContext, n: Notification): Promise<No
     .map((hook, i) => ({ hook, i }))
     .filter(({ hook }) => (hook.events ?? null) === null || hook.events!.includes(n.event))
     .filter(({ hook }) => !hook.environments || hook.environments.includes(n.environment));
-  const failures = (await Promise.all(hooks.map(({ hook, i }) => send(ctx, hook, i, n)))).flatMap((f) => (f ? [f] : []));
-  for (const f of failures) ctx.reporter.warn(`notification ${f.event} to ${f.webhook} failed: ${f.error}; the deployment is not affected`);
+  const failures = (await Promise.all(hooks.map(({ hook, i }) => send(ctx, hook, i, n)))).flatMap((f) =>
+    f ? [f] : [],
+  );
+  for (const f of failures)
+    ctx.reporter.warn(`notification ${f.event} to ${f.webhook} failed: ${f.error}; the deployment is not affected`);
   return failures;
 }
 
-async function send(ctx: OperationContext, hook: WebhookConfig, index: number, n: Notification): Promise<NotifyFailure | null> {
+async function send(
+  ctx: OperationContext,
+  hook: WebhookConfig,
+  index: number,
+  n: Notification,
+): Promise<NotifyFailure | null> {
   let url: string;
   try {
-    url = interpolateEnv(hook.url, ctx.env, () => ({ ...ctx.workspace.file.locate(['notify', index, 'url']), key: `notify[${index}].url` }));
+    url = interpolateEnv(hook.url, ctx.env, () => ({
+      ...ctx.workspace.file.locate(['notify', index, 'url']),
+      key: `notify[${index}].url`,
+    }));
   } catch (e) {
     return { webhook: `notify[${index}]`, event: n.event, error: e instanceof Error ? e.message : String(e) };
   }
@@ -55,22 +66,32 @@ async function send(ctx: OperationContext, hook: WebhookConfig, index: number, n
       break;
     }
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': `dbee/${ctx.toolVersion}` }, body, signal: AbortSignal.timeout(left) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': `dbee/${ctx.toolVersion}` },
+        body,
+        signal: AbortSignal.timeout(left),
+      });
       await res.body?.cancel().catch(() => {});
       if (res.ok) return null;
       error = `HTTP ${res.status} after ${attempt} attempt${attempt === 1 ? '' : 's'}`;
     } catch (e) {
       const name = e instanceof Error ? e.name : '';
-      error = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${hook.timeout ?? '5s'}` : describe(e);
+      error =
+        name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${hook.timeout ?? '5s'}` : describe(e);
     }
     // A short pause before trying again, inside the deadline.
-    if (attempt < attempts) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(200 * attempt, deadline - Date.now()))));
+    if (attempt < attempts)
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(200 * attempt, deadline - Date.now()))));
   }
   // The URL (and its token) never goes into a message.
   return { webhook: label, event: n.event, error: error.split(url).join('<url>') };
 }
 
 function describe(e: unknown): string {
-  const cause = e instanceof Error && e.cause instanceof Error ? `: ${(e.cause as NodeJS.ErrnoException).code ?? e.cause.message}` : '';
+  const cause =
+    e instanceof Error && e.cause instanceof Error
+      ? `: ${(e.cause as NodeJS.ErrnoException).code ?? e.cause.message}`
+      : '';
   return `${e instanceof Error ? e.message : String(e)}${cause}`;
 }

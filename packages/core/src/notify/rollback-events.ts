@@ -29,7 +29,9 @@ export interface RollbackOutcome {
 export async function notifyRollback(ctx: OperationContext, ledger: Ledger, o: RollbackOutcome): Promise<void> {
   if (!ctx.workspace.config.notify?.length) return;
   const failed = o.results.find((r) => r.status === 'failed');
-  const events: NotifyEvent[] = failed ? ['deploy-failed'] : ['rolled-back', ...(o.exitCode === ExitCode.smokeFailed ? (['smoke-failed'] as const) : [])];
+  const events: NotifyEvent[] = failed
+    ? ['deploy-failed']
+    : ['rolled-back', ...(o.exitCode === ExitCode.smokeFailed ? (['smoke-failed'] as const) : [])];
   const base: Omit<Notification, 'event'> = {
     projects: [o.project],
     environment: o.environment,
@@ -42,7 +44,13 @@ export async function notifyRollback(ctx: OperationContext, ledger: Ledger, o: R
     result: failed ? 'failed' : 'rolled-back',
     exitCode: o.exitCode,
     // The rollback's steps; which ran is in the ledger (`dbee log`).
-    steps: o.steps.map((s, i) => ({ order: i + 1, project: o.project, object: s.key, action: s.action, status: failed ? 'see ledger' : 'applied' })),
+    steps: o.steps.map((s, i) => ({
+      order: i + 1,
+      project: o.project,
+      object: s.key,
+      action: s.action,
+      status: failed ? 'see ledger' : 'applied',
+    })),
     smoke: o.smoke,
     deployments: o.results.map((r) => r.deploymentId),
     error: failed?.error ? { code: failed.error.code, message: failed.error.message } : null,

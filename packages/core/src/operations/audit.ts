@@ -15,7 +15,8 @@ export async function audit(ctx: OperationContext, options: AuditOptions): Promi
   const target = workspace.project(options.project);
   const engine = ctx.engine(environment.engine);
   const trail = requireRole(engine, 'audit', 'record who changed what');
-  if (options.enable && options.disable) throw new DbeeError('--enable and --disable cannot be combined', { code: 'OPTIONS_INVALID' });
+  if (options.enable && options.disable)
+    throw new DbeeError('--enable and --disable cannot be combined', { code: 'OPTIONS_INVALID' });
   const variables = workspace.settings(target, environment).variables;
   const schemas = graphProject(target, variables, workspace.projects).schemas;
   return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => {
@@ -30,7 +31,9 @@ export async function audit(ctx: OperationContext, options: AuditOptions): Promi
           cause: e,
         });
       }
-      reporter.info(`auditing enabled on ${environment.name} (${conn.description}): changes to objects are recorded in the ledger schema`);
+      reporter.info(
+        `auditing enabled on ${environment.name} (${conn.description}): changes to objects are recorded in the ledger schema`,
+      );
       return ExitCode.ok;
     }
     if (options.disable) {
@@ -39,12 +42,19 @@ export async function audit(ctx: OperationContext, options: AuditOptions): Promi
       return ExitCode.ok;
     }
     const periods = await trail.periods(conn);
-    const events = await trail.events(conn, { schemas, since: options.since ? sinceTime(options.since, options.now ?? new Date()) : undefined });
+    const events = await trail.events(conn, {
+      schemas,
+      since: options.since ? sinceTime(options.since, options.now ?? new Date()) : undefined,
+    });
     if (options.format === 'json') {
       ctx.stdout.write(JSON.stringify({ periods, events }, null, 2) + '\n');
       return ExitCode.ok;
     }
-    ctx.stdout.write(periods.length ? `auditing: ${periods.map((p) => `${p.from.toISOString()} .. ${p.to ? p.to.toISOString() : 'now'}`).join(', ')}\n` : 'auditing: never enabled\n');
+    ctx.stdout.write(
+      periods.length
+        ? `auditing: ${periods.map((p) => `${p.from.toISOString()} .. ${p.to ? p.to.toISOString() : 'now'}`).join(', ')}\n`
+        : 'auditing: never enabled\n',
+    );
     for (const e of events) ctx.stdout.write(`  ${e.at} ${e.role} ${e.command} ${e.objectType} ${e.identity}\n`);
     return ExitCode.ok;
   });

@@ -26,6 +26,8 @@ export async function build(ctx: OperationContext, options: BuildOptions): Promi
   }
   // In a batch, the dependencies' objects are usually in the shared shadow already: say how many projects were applied.
   const applied = d.applied && d.applied.of > 1 ? `, ${d.applied.projects} of ${d.applied.of} projects applied` : '';
-  ctx.reporter.info(`${target.name}: desired model ${d.key.slice(0, 12)} (${objects} objects) ${d.cached ? 'from cache' : `built in ${Date.now() - started} ms${applied}`}`);
+  ctx.reporter.info(
+    `${target.name}: desired model ${d.key.slice(0, 12)} (${objects} objects) ${d.cached ? 'from cache' : `built in ${Date.now() - started} ms${applied}`}`,
+  );
   return ExitCode.ok;
 }

@@ -14,7 +14,11 @@ import { deploy } from './deploy';
 export async function check(ctx: OperationContext, options: CheckOptions): Promise<ExitCodeValue> {
   let report: CompatReport | null = null;
   // The dry run's plan is not printed, and what it says goes to stderr: stdout is the report (JSON for scripts).
-  const quiet: OperationContext = { ...ctx, stdout: new Writable({ write: (_c, _e, done) => done() }), reporter: makeReporter(ctx.stderr, ctx.stderr) };
+  const quiet: OperationContext = {
+    ...ctx,
+    stdout: new Writable({ write: (_c, _e, done) => done() }),
+    reporter: makeReporter(ctx.stderr, ctx.stderr),
+  };
   const environment = ctx.workspace.environment(options.env, ctx.env);
   if (!options.queries && (!environment.compat || environment.compat.mode === 'off')) {
     throw new DbeeError(`no query source for environment ${environment.name}`, {
@@ -27,7 +31,20 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
   try {
     await deploy(
       quiet,
-      { project: options.project, env: options.env, dryRun: true, verify: true, queries: options.queries, package: options.package, withDependencies: options.withDependencies, waitForLock: options.waitForLock, now: options.now, assumeYes: true, allowHazards: [...HAZARD_KINDS], continueOnError: false },
+      {
+        project: options.project,
+        env: options.env,
+        dryRun: true,
+        verify: true,
+        queries: options.queries,
+        package: options.package,
+        withDependencies: options.withDependencies,
+        waitForLock: options.waitForLock,
+        now: options.now,
+        assumeYes: true,
+        allowHazards: [...HAZARD_KINDS],
+        continueOnError: false,
+      },
       { onCompat: (r) => (report = r), skipGates: true },
     );
   } catch (e) {

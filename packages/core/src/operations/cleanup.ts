@@ -38,7 +38,10 @@ export function retentionMs(environment: ResolvedEnvironment, olderThan?: string
   if (olderThan !== undefined) {
     const parsed = duration.safeParse(olderThan.trim());
     if (!parsed.success) {
-      throw new DbeeError(`--older-than ${olderThan}: expected a duration such as "30d", "12h" or "90m"`, { code: 'OPTIONS_INVALID', hint: 'pass --older-than 30d' });
+      throw new DbeeError(`--older-than ${olderThan}: expected a duration such as "30d", "12h" or "90m"`, {
+        code: 'OPTIONS_INVALID',
+        hint: 'pass --older-than 30d',
+      });
     }
     return durationMs(parsed.data);
   }
@@ -66,7 +69,11 @@ export function backupInfos(rows: BackupRow[], retention: number | null, now: Da
 export function backupKey(b: Pick<BackupInfo, 'object' | 'backup'>): ObjectKey {
   const original = parseKey(b.object);
   const dot = b.backup.indexOf('.');
-  return { ...original, schema: dot >= 0 ? b.backup.slice(0, dot) : original.schema, name: dot >= 0 ? b.backup.slice(dot + 1) : b.backup };
+  return {
+    ...original,
+    schema: dot >= 0 ? b.backup.slice(0, dot) : original.schema,
+    name: dot >= 0 ? b.backup.slice(dot + 1) : b.backup,
+  };
 }
 
 /**
@@ -92,9 +99,12 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
   return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => {
     const ledger = new Ledger(conn, engine.ledger);
     const infos = backupInfos(await ledger.liveBackups(target.name), retention, now);
-    reporter.info(`dbee cleanup ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
+    reporter.info(
+      `dbee cleanup ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+    );
     const expired = infos.filter((b) => b.expired);
-    for (const b of infos.filter((x) => !x.expired)) reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
+    for (const b of infos.filter((x) => !x.expired))
+      reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
     if (!expired.length) {
       reporter.info(`${target.name}: no backup is past its retention (${infos.length} kept)`);
       return ExitCode.ok;
@@ -122,12 +132,20 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
         statements: [drop],
         reverse: null,
         transactional: true,
-        hazards: [{ kind: 'data-loss', message: `backup of ${b.object} made by deployment #${b.deploymentId} on ${b.createdAt}, expired ${b.expiresAt}` }],
+        hazards: [
+          {
+            kind: 'data-loss',
+            message: `backup of ${b.object} made by deployment #${b.deploymentId} on ${b.createdAt}, expired ${b.expiresAt}`,
+          },
+        ],
         source: null,
         checksum: checksumStatements([drop]),
       });
     }
-    for (const b of gone) reporter.info(`  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`);
+    for (const b of gone)
+      reporter.info(
+        `  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`,
+      );
     for (const s of steps) reporter.info(`  drop ${s.key} (${s.hazards[0]!.message}): ${s.statements[0]}`);
     if (options.dryRun) {
       reporter.info('dry run: nothing was dropped');
@@ -136,22 +154,47 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
     const byKey = new Map(expired.map((b) => [formatKey(backupKey(b)), b]));
     for (const b of gone) await ledger.backupGone(b.deploymentId, b.backup);
     if (!steps.length) return ExitCode.ok;
-    const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps };
+    const plan: Plan = {
+      formatVersion: PLAN_FORMAT_VERSION,
+      engine: engine.name,
+      projects: [target.name],
+      sourceCommit: null,
+      baseFingerprint: null,
+      steps,
+    };
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
     await ledger.ensure();
-    return await dropBackups(ctx, { engine, conn, ledger, environment, project: target.name, plan, backups: byKey, ticket });
+    return await dropBackups(ctx, {
+      engine,
+      conn,
+      ledger,
+      environment,
+      project: target.name,
+      plan,
+      backups: byKey,
+      ticket,
+    });
   });
 }
 
 async function dropBackups(
   ctx: OperationContext,
-  input: { engine: Engine; conn: Connection; ledger: Ledger; environment: ResolvedEnvironment; project: string; plan: Plan; backups: Map<string, BackupInfo>; ticket: string | null },
+  input: {
+    engine: Engine;
+    conn: Connection;
+    ledger: Ledger;
+    environment: ResolvedEnvironment;
+    project: string;
+    plan: Plan;
+    backups: Map<string, BackupInfo>;
+    ticket: string | null;
+  },
 ): Promise<ExitCodeValue> {
   const { conn, ledger, plan, project } = input;
   const owner = lockOwner();
   // The schemas did not change: the last deployment's fingerprint still describes them (drift stays visible).
   const last = (await ledger.deployments(project, input.environment.name, 50)).find((d) => d.finished_at);
-  const fingerprint = last ? deploymentSummary(last).fingerprint ?? null : null;
+  const fingerprint = last ? (deploymentSummary(last).fingerprint ?? null) : null;
   const deployment = await Deployment.open(ledger, {
     project,
     environment: input.environment.name,
@@ -169,7 +212,8 @@ async function dropBackups(
   const id = deployment.id;
   // Through the one step executor: each drop in its own transaction with its step row and the backup marked gone.
   const journal = new StepJournal(ledger);
-  const mapped = (e: unknown, statement: string | null) => (e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: statement ?? undefined }) as DbeeError));
+  const mapped = (e: unknown, statement: string | null) =>
+    e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: statement ?? undefined }) as DbeeError);
   const outcome = await executePlan<PlanStep>(
     conn,
     plan.steps,
@@ -182,13 +226,34 @@ async function dropBackups(
         onStatement(drop);
         await c.execute(drop);
         const timing = { startedAt: new Date(started), durationMs: Date.now() - started };
-        await journal.writeApplied({ deploymentId: id, step, checksum: step.checksum, statements: step.statements, reverse: null, previousDefinition: null, replacesStarted: false, timing }, null, c);
+        await journal.writeApplied(
+          {
+            deploymentId: id,
+            step,
+            checksum: step.checksum,
+            statements: step.statements,
+            reverse: null,
+            previousDefinition: null,
+            replacesStarted: false,
+            timing,
+          },
+          null,
+          c,
+        );
         const backup = input.backups.get(step.key)!;
         await ledger.backupGone(backup.deploymentId, backup.backup, c);
       },
       error: (e, _step, statement) => mapped(e, statement),
       record: (step, status, f) =>
-        journal.writeOutcome(id, step, status, { checksum: step.checksum, statements: step.statements, reverse: null, startedAt: f.startedAt, durationMs: f.durationMs, error: f.error, replacesStarted: false }),
+        journal.writeOutcome(id, step, status, {
+          checksum: step.checksum,
+          statements: step.statements,
+          reverse: null,
+          startedAt: f.startedAt,
+          durationMs: f.durationMs,
+          error: f.error,
+          replacesStarted: false,
+        }),
       applied: (step) => {
         ctx.reporter.info(`  [${step.order}/${plan.steps.length}] dropped ${input.backups.get(step.key)!.backup}`);
       },
@@ -200,14 +265,19 @@ async function dropBackups(
   if (failure) {
     const backup = input.backups.get(failure.step.key)!;
     await deployment.close('failed', { fingerprint }, { error: failure.error.message, statement: failure.statement });
-    throw new DbeeError(`cleanup of ${project}: dropping ${backup.backup} failed: ${failure.error.message.split('\n')[0]}`, {
-      code: 'CLEANUP_FAILED',
-      exitCode: ExitCode.applyFailed,
-      hint: `the backups dropped before it stay dropped (deployment ${id}); an object that depends on the backup keeps it: drop or move that first`,
-      cause: failure.error,
-    });
+    throw new DbeeError(
+      `cleanup of ${project}: dropping ${backup.backup} failed: ${failure.error.message.split('\n')[0]}`,
+      {
+        code: 'CLEANUP_FAILED',
+        exitCode: ExitCode.applyFailed,
+        hint: `the backups dropped before it stay dropped (deployment ${id}); an object that depends on the backup keeps it: drop or move that first`,
+        cause: failure.error,
+      },
+    );
   }
   await deployment.close('succeeded', { fingerprint });
-  ctx.reporter.info(`${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${id}, kind cleanup)`);
+  ctx.reporter.info(
+    `${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${id}, kind cleanup)`,
+  );
   return ExitCode.ok;
 }

@@ -19,12 +19,22 @@ import { judgeSizeHazards } from './size-hazards';
 export type { CloneOptions };
 
 /** Read a live schema (and the project's ledger state there) under that environment's lock. */
-async function readSide(ctx: OperationContext, engine: Engine, diff: DiffRole, environment: ResolvedEnvironment, scope: SchemaScope, project: string) {
-  return await withSession({ engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter }, async ({ conn }) => {
-    const ledger = new Ledger(conn, engine.ledger);
-    const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
-    return { model: await diff.introspect(conn, scope), description: conn.description, state };
-  });
+async function readSide(
+  ctx: OperationContext,
+  engine: Engine,
+  diff: DiffRole,
+  environment: ResolvedEnvironment,
+  scope: SchemaScope,
+  project: string,
+) {
+  return await withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
+    async ({ conn }) => {
+      const ledger = new Ledger(conn, engine.ledger);
+      const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
+      return { model: await diff.introspect(conn, scope), description: conn.description, state };
+    },
+  );
 }
 
 /**
@@ -37,94 +47,160 @@ async function readSide(ctx: OperationContext, engine: Engine, diff: DiffRole, e
 export async function clone(ctx: OperationContext, options: CloneOptions): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   if (!options.from || !options.to) {
-    throw new DbeeError('clone needs --from <env> and --to <env>', { code: 'OPTIONS_INVALID', hint: 'e.g. dbee clone sales --from prod --to test' });
+    throw new DbeeError('clone needs --from <env> and --to <env>', {
+      code: 'OPTIONS_INVALID',
+      hint: 'e.g. dbee clone sales --from prod --to test',
+    });
   }
-  if (options.from === options.to) throw new DbeeError('--from and --to name the same environment', { code: 'OPTIONS_INVALID' });
-  const { environment: target, target: project, model, models, engine } = await loadTarget(ctx, options.project, options.to);
+  if (options.from === options.to)
+    throw new DbeeError('--from and --to name the same environment', { code: 'OPTIONS_INVALID' });
+  const {
+    environment: target,
+    target: project,
+    model,
+    models,
+    engine,
+  } = await loadTarget(ctx, options.project, options.to);
   const ticket = checkTicket(target, options.ticket, 'clone');
   const source = workspace.environment(options.from, ctx.env);
   if (source.engine !== target.engine) {
-    throw new DbeeError(`environments ${source.name} (${source.engine}) and ${target.name} (${target.engine}) are not of the same engine`, { code: 'OPTIONS_INVALID' });
+    throw new DbeeError(
+      `environments ${source.name} (${source.engine}) and ${target.name} (${target.engine}) are not of the same engine`,
+      { code: 'OPTIONS_INVALID' },
+    );
   }
   const diff = requireRole(engine, 'diff', 'compare two live databases');
   const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
   const from = await readSide(ctx, engine, diff, source, scope, project.name);
   const settings = workspace.settings(project, target).deploy;
   const now = options.now ?? new Date();
-  return await withSession({ engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings }, async ({ conn, owner, assertLock, lockGuard }) => {
-    // Under the lock, a deployment (or clone) still marked running belongs to a process that died.
-    const ledger = new Ledger(conn, engine.ledger);
-    if (options.dryRun) {
-      const running = await ledger.runningDeployments();
-      if (running.length) reporter.warn(`deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted`);
-    } else {
-      const interrupted = await ledger.markInterrupted(`a clone by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-      if (interrupted.length) {
-        reporter.warn(`deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; what it applied stays, the rest is planned again`);
+  return await withSession(
+    { engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings },
+    async ({ conn, owner, assertLock, lockGuard }) => {
+      // Under the lock, a deployment (or clone) still marked running belongs to a process that died.
+      const ledger = new Ledger(conn, engine.ledger);
+      if (options.dryRun) {
+        const running = await ledger.runningDeployments();
+        if (running.length)
+          reporter.warn(
+            `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted`,
+          );
+      } else {
+        const interrupted = await ledger.markInterrupted(`a clone by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+        if (interrupted.length) {
+          reporter.warn(
+            `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; what it applied stays, the rest is planned again`,
+          );
+        }
       }
-    }
-    const live: SchemaModel = await diff.introspect(conn, scope);
-    const fingerprint = await diff.fingerprint(conn, scope);
-    const plan = planOfChanges(engine, project.name, live, from.model, settings.online ?? false, fingerprint, project.config.renames ?? [], scope.manage?.owners);
-    if (from.state) plan.objectStates = { [project.name]: from.state.objects };
-    // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
-    const judged = await judgeSizeHazards(engine, conn, plan);
-    ctx.stdout.write(formatDiffText({ project: project.name, from: `${target.name} (${conn.description})`, to: `${source.name} (${from.description})`, plan, cached: false }, false));
-    // What the clone can know will fail is refused before anything is applied: the schemas of the projects it
-    // depends on must be on the target (its tables' foreign keys and its views reference them).
-    const missing = await missingDependencySchemas(engine, conn, models.filter((m) => m.project.name !== project.name));
-    for (const note of judged) reporter.info(note);
-    const problems = [
-      ...missing.map((m) => dependencyMissing(project.name, m, target.name, `dbee clone ${m.project} --from ${source.name} --to ${target.name}`)),
-      ...checkStepPolicies(target, plan, {
-      conflicts: new Map(),
-      settings: (p) => workspace.settings(workspace.project(p), target).deploy,
-      allowHazards: options.allowHazards ?? [],
-      }),
-    ];
-    if (problems.length) {
-      const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
-      if (problems.length === 1) throw new DbeeError(`${problems[0]!.message}; ${what}`, { code: problems[0]!.code, hint: problems[0]!.hint, details: problems[0]!.details });
-      throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
-    }
-    if (options.dryRun) {
-      reporter.info('dry run: nothing was applied');
-      return ExitCode.ok;
-    }
-    if (!plan.steps.length) {
-      reporter.info(`${project.name}: ${target.name} already equals ${source.name}`);
-      return ExitCode.ok;
-    }
-    await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
-    const result = await runPlan({
-      engine,
-      conn,
-      plan,
-      environment: target.name,
-      variables: new Map([[project.name, model.variables]]),
-      identity: { package: null, gitCommit: await gitCommit(workspace.root), toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host, ticket },
-      planChecksum: planChecksum(plan),
-      reporter,
-      session: sessionSettings(settings),
-      beforeStep: assertLock,
-      lockGuard,
-      transaction: settings.transaction ?? 'object',
-      autoRollback: () => settings.autoRollback ?? false,
-      schemas: new Map([[project.name, scope.schemas]]),
-      manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
-      kind: 'clone',
-    });
-    const p = result.projects[0];
-    if (p && p.status !== 'succeeded') {
-      throw new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
-        code: p.error?.code ?? 'CLONE_FAILED',
-        exitCode: ExitCode.applyFailed,
-        hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
-        cause: p.error,
+      const live: SchemaModel = await diff.introspect(conn, scope);
+      const fingerprint = await diff.fingerprint(conn, scope);
+      const plan = planOfChanges(
+        engine,
+        project.name,
+        live,
+        from.model,
+        settings.online ?? false,
+        fingerprint,
+        project.config.renames ?? [],
+        scope.manage?.owners,
+      );
+      if (from.state) plan.objectStates = { [project.name]: from.state.objects };
+      // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
+      const judged = await judgeSizeHazards(engine, conn, plan);
+      ctx.stdout.write(
+        formatDiffText(
+          {
+            project: project.name,
+            from: `${target.name} (${conn.description})`,
+            to: `${source.name} (${from.description})`,
+            plan,
+            cached: false,
+          },
+          false,
+        ),
+      );
+      // What the clone can know will fail is refused before anything is applied: the schemas of the projects it
+      // depends on must be on the target (its tables' foreign keys and its views reference them).
+      const missing = await missingDependencySchemas(
+        engine,
+        conn,
+        models.filter((m) => m.project.name !== project.name),
+      );
+      for (const note of judged) reporter.info(note);
+      const problems = [
+        ...missing.map((m) =>
+          dependencyMissing(
+            project.name,
+            m,
+            target.name,
+            `dbee clone ${m.project} --from ${source.name} --to ${target.name}`,
+          ),
+        ),
+        ...checkStepPolicies(target, plan, {
+          conflicts: new Map(),
+          settings: (p) => workspace.settings(workspace.project(p), target).deploy,
+          allowHazards: options.allowHazards ?? [],
+        }),
+      ];
+      if (problems.length) {
+        const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
+        if (problems.length === 1)
+          throw new DbeeError(`${problems[0]!.message}; ${what}`, {
+            code: problems[0]!.code,
+            hint: problems[0]!.hint,
+            details: problems[0]!.details,
+          });
+        throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
+      }
+      if (options.dryRun) {
+        reporter.info('dry run: nothing was applied');
+        return ExitCode.ok;
+      }
+      if (!plan.steps.length) {
+        reporter.info(`${project.name}: ${target.name} already equals ${source.name}`);
+        return ExitCode.ok;
+      }
+      await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
+      const result = await runPlan({
+        engine,
+        conn,
+        plan,
+        environment: target.name,
+        variables: new Map([[project.name, model.variables]]),
+        identity: {
+          package: null,
+          gitCommit: await gitCommit(workspace.root),
+          toolVersion: ctx.toolVersion,
+          osUser: owner.user,
+          ciJob: ciJob(ctx.env),
+          host: owner.host,
+          ticket,
+        },
+        planChecksum: planChecksum(plan),
+        reporter,
+        session: sessionSettings(settings),
+        beforeStep: assertLock,
+        lockGuard,
+        transaction: settings.transaction ?? 'object',
+        autoRollback: () => settings.autoRollback ?? false,
+        schemas: new Map([[project.name, scope.schemas]]),
+        manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
+        kind: 'clone',
       });
-    }
-    reporter.info(`${project.name}: ${target.name} now equals ${source.name} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, deployment ${p?.deploymentId}, kind clone)`);
-    return ExitCode.ok;
-  });
+      const p = result.projects[0];
+      if (p && p.status !== 'succeeded') {
+        throw new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
+          code: p.error?.code ?? 'CLONE_FAILED',
+          exitCode: ExitCode.applyFailed,
+          hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
+          cause: p.error,
+        });
+      }
+      reporter.info(
+        `${project.name}: ${target.name} now equals ${source.name} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, deployment ${p?.deploymentId}, kind clone)`,
+      );
+      return ExitCode.ok;
+    },
+  );
 }
-

@@ -33,7 +33,14 @@ export interface CompatRun {
  */
 export async function prepareCompat(
   ctx: OperationContext,
-  input: { engine: Engine; conn: Connection; environment: ResolvedEnvironment; models: ProjectModel[]; target: string; queries?: string },
+  input: {
+    engine: Engine;
+    conn: Connection;
+    environment: ResolvedEnvironment;
+    models: ProjectModel[];
+    target: string;
+    queries?: string;
+  },
 ): Promise<CompatRun | null> {
   const settings = input.environment.compat;
   const specs = input.queries ? [input.queries] : settings && settings.mode !== 'off' ? [settings.queries].flat() : [];
@@ -59,7 +66,11 @@ export async function prepareCompat(
       continue;
     }
     const path = isAbsolute(source.path) ? source.path : resolve(ctx.workspace.root, source.path);
-    queries.push(...(source.kind === 'csv-log' ? await readCsvLog(path, ctx.workspace.root, engine.parser, searchPath) : await readQueryFiles(path, ctx.workspace.root, engine.parser, searchPath)));
+    queries.push(
+      ...(source.kind === 'csv-log'
+        ? await readCsvLog(path, ctx.workspace.root, engine.parser, searchPath)
+        : await readQueryFiles(path, ctx.workspace.root, engine.parser, searchPath)),
+    );
   }
   const path = engine.session.searchPath(searchPath);
   let before: Descriptions = [];
@@ -78,13 +89,19 @@ export async function prepareCompat(
     },
     async report(plan) {
       if (before.length !== queries.length || after.length !== queries.length) {
-        throw new DbeeError("the compatibility check could not run: the plan was not applied to a scratch copy of the target's schemas", {
-          code: 'COMPAT_NOT_RUN',
-          hint: 'the dry run says why the copy could not be made; the check needs it',
-        });
+        throw new DbeeError(
+          "the compatibility check could not run: the plan was not applied to a scratch copy of the target's schemas",
+          {
+            code: 'COMPAT_NOT_RUN',
+            hint: 'the dry run says why the copy could not be made; the check needs it',
+          },
+        );
       }
       const ids = [...new Set([...before, ...after].flatMap((d) => (d.ok ? d.columns.map((c) => c.typeId) : [])))];
-      const names = engine.smoke && shadow && ids.length ? await engine.smoke.typeNames(shadow, ids).catch(() => new Map<number, string>()) : new Map<number, string>();
+      const names =
+        engine.smoke && shadow && ids.length
+          ? await engine.smoke.typeNames(shadow, ids).catch(() => new Map<number, string>())
+          : new Map<number, string>();
       return compareDescriptions(queries, before, after, plan.steps, names);
     },
   };
@@ -103,4 +120,3 @@ export function compatProblem(report: CompatReport): DbeeError | null {
     },
   );
 }
-

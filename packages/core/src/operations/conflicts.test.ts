@@ -4,9 +4,26 @@ import type { Plan, PlanStep, StepAction } from '../plan/plan';
 import { canConflict, freedBeforeCreate } from './conflicts';
 
 const step = (order: number, key: string, action: StepAction, statements: string[]): PlanStep => ({
-  order, project: 'p', key, objectKey: parseKey(key), action, statements, reverse: null, transactional: true, hazards: [], source: null, checksum: '',
+  order,
+  project: 'p',
+  key,
+  objectKey: parseKey(key),
+  action,
+  statements,
+  reverse: null,
+  transactional: true,
+  hazards: [],
+  source: null,
+  checksum: '',
 });
-const plan = (steps: PlanStep[]): Plan => ({ formatVersion: 1, engine: 'postgres', projects: ['p'], sourceCommit: null, baseFingerprint: null, steps });
+const plan = (steps: PlanStep[]): Plan => ({
+  formatVersion: 1,
+  engine: 'postgres',
+  projects: ['p'],
+  sourceCommit: null,
+  baseFingerprint: null,
+  steps,
+});
 
 describe('freedBeforeCreate', () => {
   it('frees what an earlier step drops, renames away, or drops with its table; not what is only created', () => {

@@ -41,7 +41,17 @@ export interface ConflictDecision {
  * `copyData` comes from the matching `conflicts:` rule when it sets it, else from the merged deploy settings.
  */
 export class ConflictRules {
-  private readonly globs = new Map<string, { index: number; match: string; files: Set<string>; ifExists: ConflictStrategy; copyData?: boolean; score: number }[]>();
+  private readonly globs = new Map<
+    string,
+    {
+      index: number;
+      match: string;
+      files: Set<string>;
+      ifExists: ConflictStrategy;
+      copyData?: boolean;
+      score: number;
+    }[]
+  >();
 
   constructor(
     private readonly workspace: Workspace,
@@ -77,7 +87,10 @@ export class ConflictRules {
     const layers: [ConflictStrategy | undefined, string][] = [
       [project.config.environments?.[env]?.deploy?.ifExists, `${file} environments.${env}.deploy.ifExists`],
       [project.config.deploy?.ifExists, `${file} deploy.ifExists`],
-      [this.workspace.config.environments[env]?.deploy?.ifExists, `${this.workspace.file.displayPath} environments.${env}.deploy.ifExists`],
+      [
+        this.workspace.config.environments[env]?.deploy?.ifExists,
+        `${this.workspace.file.displayPath} environments.${env}.deploy.ifExists`,
+      ],
       [this.workspace.config.deploy?.ifExists, `${this.workspace.file.displayPath} deploy.ifExists`],
     ];
     for (const [strategy, source] of layers) if (strategy) return { strategy, copyData, source };
@@ -113,7 +126,9 @@ function specificity(pattern: string): number {
 
 /** The statement of a step that creates its object, if any (comments before it skipped). */
 function createStatement(step: PlanStep): string | undefined {
-  return step.statements.map((s) => s.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')).find((s) => /^CREATE\b/i.test(s));
+  return step.statements
+    .map((s) => s.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, ''))
+    .find((s) => /^CREATE\b/i.test(s));
 }
 
 /**
@@ -125,7 +140,11 @@ export function canConflict(step: PlanStep, replaceConflicts = false): boolean {
   // Engines with `replaceConflicts` (Teradata): a REPLACE over an object the ledger does not know overwrites it.
   if (replaceConflicts && step.statements.some((s) => /^REPLACE\b/i.test(bare(s)))) return true;
   const create = createStatement(step);
-  return create !== undefined && !/^CREATE\s+OR\s+REPLACE\b/i.test(create) && !/\bIF\s+NOT\s+EXISTS\b/i.test(create.slice(0, 200));
+  return (
+    create !== undefined &&
+    !/^CREATE\s+OR\s+REPLACE\b/i.test(create) &&
+    !/\bIF\s+NOT\s+EXISTS\b/i.test(create.slice(0, 200))
+  );
 }
 
 /** Statements without the comments before them. */
@@ -169,7 +188,10 @@ export function freedBeforeCreate(plan: Plan): Set<number> {
       continue;
     }
     for (const sql of statements) {
-      const renamed = /^ALTER\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|INDEX|TYPE|DOMAIN)\s+(?:IF\s+EXISTS\s+)?((?:"(?:[^"]|"")*"|[^\s."]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."]+))?)\s+RENAME\s+TO\b/i.exec(sql);
+      const renamed =
+        /^ALTER\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|INDEX|TYPE|DOMAIN)\s+(?:IF\s+EXISTS\s+)?((?:"(?:[^"]|"")*"|[^\s."]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."]+))?)\s+RENAME\s+TO\b/i.exec(
+          sql,
+        );
       if (!renamed) continue;
       const old = { ...k, name: lastName(renamed[1]!) };
       free(formatKey(old), k.kind, `${k.schema ? k.schema + '.' : ''}${old.name}`);
@@ -180,7 +202,11 @@ export function freedBeforeCreate(plan: Plan): Set<number> {
 
 /** `20261121t103000`: the UTC time in backup names. */
 export function backupStamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').toLowerCase();
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .toLowerCase();
 }
 
 /**
@@ -196,9 +222,16 @@ export async function decideConflicts(
 ): Promise<Map<number, ConflictDecision>> {
   const decisions = new Map<number, ConflictDecision>();
   const freed = freedBeforeCreate(plan);
-  const candidates = plan.steps.filter((s) => canConflict(s, engine.capabilities.replaceConflicts) && !freed.has(s.order));
+  const candidates = plan.steps.filter(
+    (s) => canConflict(s, engine.capabilities.replaceConflicts) && !freed.has(s.order),
+  );
   if (!candidates.length) return decisions;
-  const existing = engine.catalog ? await engine.catalog.existingObjects(conn, candidates.map((s) => s.objectKey)) : new Set<string>();
+  const existing = engine.catalog
+    ? await engine.catalog.existingObjects(
+        conn,
+        candidates.map((s) => s.objectKey),
+      )
+    : new Set<string>();
   for (const step of candidates) {
     const rule = rules.ruleFor(step);
     const exists = existing.has(step.key);
@@ -207,26 +240,35 @@ export async function decideConflicts(
     if (!exists) continue;
     const location = step.source ? { file: step.source.file, line: step.source.line } : undefined;
     if (rule.strategy === 'raise') {
-      decision.problem = new DbeeError(`${step.key} already exists in the database, but the ledger does not know it (made outside dbee, or by another tool)`, {
-        code: 'OBJECT_CONFLICT',
-        location,
-        hint:
-          'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over) or ifExists: drop; ' +
-          `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${rules.projectPath(step) ?? '<file>'}", ifExists: rename }] in ${rules.projectFile(step)}`,
-        details: { object: step.key, rule: rule.source },
-      });
+      decision.problem = new DbeeError(
+        `${step.key} already exists in the database, but the ledger does not know it (made outside dbee, or by another tool)`,
+        {
+          code: 'OBJECT_CONFLICT',
+          location,
+          hint:
+            'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over) or ifExists: drop; ' +
+            `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${rules.projectPath(step) ?? '<file>'}", ifExists: rename }] in ${rules.projectFile(step)}`,
+          details: { object: step.key, rule: rule.source },
+        },
+      );
       continue;
     }
     const aside = engine.catalog ? await engine.catalog.setAside(conn, step.objectKey, rule.strategy, stamp) : null;
     if (!aside) {
-      decision.problem = new DbeeError(`${step.key} already exists, and this engine cannot ${rule.strategy} a ${step.objectKey.kind} (rule: ${rule.source})`, {
-        code: 'OBJECT_CONFLICT',
-        location,
-        hint: 'remove or rename the existing object by hand, or choose another strategy for it',
-      });
+      decision.problem = new DbeeError(
+        `${step.key} already exists, and this engine cannot ${rule.strategy} a ${step.objectKey.kind} (rule: ${rule.source})`,
+        {
+          code: 'OBJECT_CONFLICT',
+          location,
+          hint: 'remove or rename the existing object by hand, or choose another strategy for it',
+        },
+      );
       continue;
     }
-    const copy = rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table' ? engine.catalog?.renderCopyData(aside.backup, step.objectKey) ?? null : null;
+    const copy =
+      rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table'
+        ? (engine.catalog?.renderCopyData(aside.backup, step.objectKey) ?? null)
+        : null;
     const dependents = aside.dependents?.drop.length ? aside.dependents : undefined;
     decision.resolution = {
       strategy: rule.strategy,
@@ -250,7 +292,11 @@ export async function decideConflicts(
  * `wanted`: the keys of the objects the project's source files define (a serial's sequence, say, is not one: it comes
  * with its table); `known`: the object keys the ledger holds for the project.
  */
-export function withoutUnknownObjects(live: SchemaModel, wanted: ReadonlySet<string>, known: ReadonlySet<string>): { model: SchemaModel; unknown: string[] } {
+export function withoutUnknownObjects(
+  live: SchemaModel,
+  wanted: ReadonlySet<string>,
+  known: ReadonlySet<string>,
+): { model: SchemaModel; unknown: string[] } {
   const unknown = new Set<string>();
   const relations = new Set<string>();
   for (const list of ['tables', 'views', 'sequences', 'types'] as const) {

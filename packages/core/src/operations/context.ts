@@ -37,11 +37,14 @@ export function makeReporter(stdout: NodeJS.WritableStream, stderr: NodeJS.Writa
 export function engineFor(ctx: OperationContext, environment: ResolvedEnvironment, projects: DbProject[]): Engine {
   for (const p of projects) {
     if (p.config.engine !== environment.engine) {
-      throw new DbeeError(`project ${p.name} is written for ${p.config.engine}, but environment ${environment.name} is ${environment.engine}`, {
-        code: 'ENGINE_MISMATCH',
-        location: p.file.locate(['engine']),
-        hint: `deploy it to a ${p.config.engine} environment`,
-      });
+      throw new DbeeError(
+        `project ${p.name} is written for ${p.config.engine}, but environment ${environment.name} is ${environment.engine}`,
+        {
+          code: 'ENGINE_MISMATCH',
+          location: p.file.locate(['engine']),
+          hint: `deploy it to a ${p.config.engine} environment`,
+        },
+      );
     }
   }
   return ctx.engine(environment.engine);
@@ -60,7 +63,10 @@ export async function gitCommit(root: string): Promise<string | null> {
   if (!process.env.GIT_DIR && !insideGitRepository(root)) return null;
   const git = async (args: string[]) => (await execFileAsync('git', args, { cwd: root })).stdout.trim();
   try {
-    const [sha, dirty] = await Promise.all([git(['rev-parse', 'HEAD']), git(['status', '--porcelain', '--untracked-files=no'])]);
+    const [sha, dirty] = await Promise.all([
+      git(['rev-parse', 'HEAD']),
+      git(['status', '--porcelain', '--untracked-files=no']),
+    ]);
     return dirty ? `${sha}-dirty` : sha;
   } catch {
     return null;

@@ -29,13 +29,16 @@ export function stepDependencies(plan: Plan, models: readonly ProjectModel[]): M
       continue;
     }
     const named = (schema: string | undefined, name: string) =>
-      (byName.get(name.toLowerCase()) ?? []).filter((s) => earlier(s) && (schema === undefined || s.objectKey.schema.toLowerCase() === schema.toLowerCase()));
+      (byName.get(name.toLowerCase()) ?? []).filter(
+        (s) => earlier(s) && (schema === undefined || s.objectKey.schema.toLowerCase() === schema.toLowerCase()),
+      );
     for (const ref of object.references) for (const s of named(ref.schema, ref.name)) set.add(s.order);
     if (step.objectKey.parent) {
       const [schema, ...rest] = step.objectKey.parent.split('.');
       for (const s of named(rest.length ? schema : undefined, rest.length ? rest.join('.') : schema!)) set.add(s.order);
     }
-    for (const s of plan.steps) if (earlier(s) && s.objectKey.kind === 'schema' && s.objectKey.name === step.objectKey.schema) set.add(s.order);
+    for (const s of plan.steps)
+      if (earlier(s) && s.objectKey.kind === 'schema' && s.objectKey.name === step.objectKey.schema) set.add(s.order);
   }
   return deps;
 }

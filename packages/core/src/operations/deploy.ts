@@ -59,7 +59,11 @@ function validate(options: DeployOptions): Validated {
  * the ledger, plan, decide conflicts, check step policies, then print (dry run) or pass the gates and run.
  * Exit codes: 0 done (or nothing to do), 1 refused before anything ran, 2 a step failed.
  */
-export async function deploy(ctx: OperationContext, options: DeployOptions, hooks: DryRunHooks = {}): Promise<ExitCodeValue> {
+export async function deploy(
+  ctx: OperationContext,
+  options: DeployOptions,
+  hooks: DryRunHooks = {},
+): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const startedAt = options.now ?? new Date();
   const t0 = Date.now();
@@ -109,7 +113,13 @@ export async function deploy(ctx: OperationContext, options: DeployOptions, hook
   }
 }
 
-async function deployInner(ctx: OperationContext, options: DeployOptions, report: DeployReport, onRun: (r: RunResult) => void, hooks: DryRunHooks): Promise<ExitCodeValue> {
+async function deployInner(
+  ctx: OperationContext,
+  options: DeployOptions,
+  report: DeployReport,
+  onRun: (r: RunResult) => void,
+  hooks: DryRunHooks,
+): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
@@ -124,7 +134,9 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   report.planned = planned;
   if (pkg && !packageRunsHere(ctx, pkg, target.name)) return ExitCode.ok;
   if (pkg && !pkg.plan.projects.includes(target.name)) {
-    throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, { code: 'PACKAGE_MISMATCH' });
+    throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, {
+      code: 'PACKAGE_MISMATCH',
+    });
   }
   await checkPromotion(ctx, environment, pkg, options.now ?? new Date());
   // git runs (two processes) while the sources are read and the lock is taken.
@@ -140,143 +152,287 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
   const now = options.now ?? new Date();
 
   const owner = lockOwner();
-  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, waitMs: valid.waitForLockMs, deploy: settings, owner }, async (session) => {
-    const { conn } = session;
-    report.database = conn.description;
-    const ledger = new Ledger(conn, engine.ledger);
-    // Under the lock, a deployment still marked running belongs to a process that died. An Nx batch holds the lock
-    // from its first task to its last: once per environment is enough (batchShared), as for the ledger's state.
-    await batchShared(ctx, `recover\0${environment.name}\0${options.dryRun ? 'dry' : 'run'}`, async () => {
-      if (options.dryRun) {
-        const running = await ledger.runningDeployments();
-        if (running.length) reporter.warn(`deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`);
-      } else {
-        report.interrupted = await ledger.markInterrupted(`a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-        if (report.interrupted.length) {
-          reporter.warn(
-            `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
+  return withSession(
+    {
+      engine,
+      environment,
+      workspaceRoot: workspace.root,
+      reporter,
+      waitMs: valid.waitForLockMs,
+      deploy: settings,
+      owner,
+    },
+    async (session) => {
+      const { conn } = session;
+      report.database = conn.description;
+      const ledger = new Ledger(conn, engine.ledger);
+      // Under the lock, a deployment still marked running belongs to a process that died. An Nx batch holds the lock
+      // from its first task to its last: once per environment is enough (batchShared), as for the ledger's state.
+      await batchShared(ctx, `recover\0${environment.name}\0${options.dryRun ? 'dry' : 'run'}`, async () => {
+        if (options.dryRun) {
+          const running = await ledger.runningDeployments();
+          if (running.length)
+            reporter.warn(
+              `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`,
+            );
+        } else {
+          report.interrupted = await ledger.markInterrupted(
+            `a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`,
           );
+          if (report.interrupted.length) {
+            reporter.warn(
+              `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
+            );
+          }
         }
-      }
-      // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
-      await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
-    });
-    const deployed = await deployedStates(ctx, ledger, environment, planned);
-    const commit = pkg ? pkg.plan.sourceCommit : await sourceCommitLater;
-    report.source.commit = commit;
-    const variables = new Map(models.map((m) => [m.project.name, m.variables]));
-    const plan = pkg
-      ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
-      : await planSources(ctx, { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit }, environment, conn, backupStamp(now));
-    if (!pkg) {
-      const inPlan = new Set(plan.steps.map((st) => st.key));
-      for (const m of models) {
-        const state = deployed.get(m.project.name);
-        // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
-        const removed = state ? removedObjects(m, state).filter((k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`)) : [];
-        if (removed.length) {
-          reporter.warn(
-            `${m.project.name}: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources; nothing drops ${removed.length === 1 ? 'it' : 'them'} without a decision (a migration that drops ${removed.length === 1 ? 'it' : 'them'}), so ${removed.length === 1 ? 'it stays' : 'they stay'}: restore the file to keep managing ${removed.length === 1 ? 'it' : 'them'}`,
-          );
-        }
-      }
-    }
-    // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
-    report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
-    const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
-    // A base fingerprint is taken by a diff of one project: its freshness is read over that project's scope.
-    const based = models.filter((m) => plan.projects.includes(m.project.name));
-    await assertFreshBase(engine, conn, plan, based.length === 1 ? projectScope(based[0]!.graph) : { schemas: based.flatMap((m) => m.graph.schemas) });
-    reporter.info(`dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`);
-
-    const decisions = await decideConflicts(engine, conn, plan, new ConflictRules(workspace, environment, valid.ifExists), backupStamp(now));
-    const conflicts = new Map<number, StepConflict>();
-    for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
-    if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
-    for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
-    const problems = [...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])), ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards })];
-    // Dependencies this run does not apply must be there (a package checks its own in packagePlan). Under Nx a dry
-    // run is not asked: the real run deploys the dependencies first, their dry runs create nothing.
-    if (!pkg && plan.steps.length && !(options.dryRun && ctx.fromNx)) {
-      const missing = await missingDependencySchemas(engine, conn, models.filter((m) => !planned.includes(m.project.name)));
-      problems.unshift(...missing.map((m) => dependencyMissing(target.name, m, environment.name, `dbee deploy ${m.project} --env ${environment.name}, or without --no-deps`)));
-    }
-
-    // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
-    // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
-    const smoke = await smokePlan(ctx, engine, pkg ? packageSmokeModels(pkg, models) : models, plan, settingsOf, environment.name, !options.dryRun && plan.steps.length > 0);
-    if (smoke) smoke.regression = smokeRegression(environment.gates);
-    if (options.dryRun) {
-      // A table the run would drop with rows in it is marked data-loss before the plan is shown.
-      await markDataLoss(engine, conn, plan, conflicts);
-      printPlan(ctx.stdout, plan, models, decisions);
-      report.status = 'dry-run';
-      report.steps = plan.steps.map((s) => ({ order: s.order, project: s.project, key: s.key, action: s.action, status: 'not-run', durationMs: 0, ...conflictOf(decisions.get(s.order)) }));
-      if (!hooks.skipGates) problems.push(...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now })));
-      // The application's queries, described on the scratch copy before and after the plan (when a source is named).
-      const compat = options.verify === false ? null : await prepareCompat(ctx, { engine, conn, environment, models, target: target.name, queries: options.queries });
-      // The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run.
-      if (options.verify !== false && (plan.steps.length || compat)) {
-        const verdict = await verifyPlan({ engine, conn, environment, workspaceRoot: workspace.root, plan, conflicts, variables, schemas: [...new Set(models.flatMap((m) => m.graph.schemas))], shadow: workspace.config.shadow ?? 'embedded', probe: compat?.probe });
-        if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
-        else reporter.info(`dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`);
-        for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
-        // A step already refused (a conflict) is not reported twice.
-        const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
-        problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
-        if (compat) {
-          const result = await compat.report(plan);
-          if (hooks.onCompat) hooks.onCompat(result);
-          else ctx.stdout.write(formatCompatText(result));
-          const broken = compatProblem(result);
-          if (broken && compat.mode === 'fail') problems.push(broken);
-          else if (broken) reporter.warn(`${broken.message} (compat.mode: warn)`);
-        }
-      }
-      if (problems.length) refuse(problems, true);
-      reporter.info('dry run: nothing was applied');
-      return ExitCode.ok;
-    }
-    if (plan.steps.length === 0) {
-      for (const p of planned) reporter.info(`${p}: nothing to deploy, the database is up to date`);
-      report.status = 'unchanged';
-      return ExitCode.ok;
-    }
-    if (problems.length) refuse(problems, false);
-    await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, countdownFrom: valid.countdownFrom, now });
-    const notStarted = await notifyDeployStarted(ctx, report, plan);
-    const result = await apply(ctx, { assertLock: session.assertLock, lockGuard: session.lockGuard, planChecksum: report.source.planChecksum, plan, conn, engine, environment: environment.name, models, commit, settings, packagePath: pkg?.path ?? null, ticket, conflicts, scope, settingsOf, continueOnError: options.continueOnError ?? false, schemas, smoke });
-    onRun(result);
-    report.projects = result.projects.map(({ error, ...p }) => ({ ...p, ...(error ? { error: { code: error.code, message: error.message } } : {}) }));
-    report.steps = result.steps;
-    report.backups = result.projects.flatMap((p) => p.backups);
-    if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
-    const failed = result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
-    report.status = failed ? (result.projects.some((p) => p.status === 'failed' || p.status === 'aborted') ? 'failed' : 'rolled-back') : 'succeeded';
-    if (pkg) {
-      const projects = result.projects.flatMap((p) => (p.deploymentId === null ? [] : [{ project: p.project, deploymentId: p.deploymentId, status: p.status, smoke: smoke?.outcomes.get(p.project) ?? 'not run' }]));
-      recordPromotion(ctx, { environment, pkg, database: conn.description, ticket, finishedAt: new Date().toISOString(), projects });
-    }
-    await notifyDeployFinished(ctx, report, result, ledger, notStarted);
-    const aborted = result.projects.find((p) => p.status === 'aborted');
-    if (aborted?.error) throw aborted.error;
-    report.exitCode = result.exitCode;
-    if (failed) {
-      const e = failed.error;
-      const rolledBack = failed.status === 'rolled-back';
-      throw new DbeeError(e?.message ?? 'deployment failed', {
-        code: e?.code ?? 'DEPLOY_FAILED',
-        hint: rolledBack
-          ? `the steps this deployment applied were undone (deployment ${failed.deploymentId} is rolled-back in the ledger); fix the cause and deploy again`
-          : (e?.hint ? e.hint + '\n  ' : '') +
-            `the ledger records what ran (deployment ${failed.deploymentId})${failed.rollback?.incomplete ? `; automatic rollback incomplete: ${failed.rollback.incomplete}` : ''}; fix the cause and deploy again to resume`,
-        location: e?.location,
-        exitCode: result.exitCode === ExitCode.smokeFailed ? ExitCode.smokeFailed : ExitCode.applyFailed,
-        cause: e,
+        // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
+        await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
       });
-    }
-    return result.exitCode;
-  });
+      const deployed = await deployedStates(ctx, ledger, environment, planned);
+      const commit = pkg ? pkg.plan.sourceCommit : await sourceCommitLater;
+      report.source.commit = commit;
+      const variables = new Map(models.map((m) => [m.project.name, m.variables]));
+      const plan = pkg
+        ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
+        : await planSources(
+            ctx,
+            { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit },
+            environment,
+            conn,
+            backupStamp(now),
+          );
+      if (!pkg) {
+        const inPlan = new Set(plan.steps.map((st) => st.key));
+        for (const m of models) {
+          const state = deployed.get(m.project.name);
+          // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
+          const removed = state
+            ? removedObjects(m, state).filter((k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`))
+            : [];
+          if (removed.length) {
+            reporter.warn(
+              `${m.project.name}: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources; nothing drops ${removed.length === 1 ? 'it' : 'them'} without a decision (a migration that drops ${removed.length === 1 ? 'it' : 'them'}), so ${removed.length === 1 ? 'it stays' : 'they stay'}: restore the file to keep managing ${removed.length === 1 ? 'it' : 'them'}`,
+            );
+          }
+        }
+      }
+      // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
+      report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
+      const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
+      // A base fingerprint is taken by a diff of one project: its freshness is read over that project's scope.
+      const based = models.filter((m) => plan.projects.includes(m.project.name));
+      await assertFreshBase(
+        engine,
+        conn,
+        plan,
+        based.length === 1 ? projectScope(based[0]!.graph) : { schemas: based.flatMap((m) => m.graph.schemas) },
+      );
+      reporter.info(
+        `dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+      );
+
+      const decisions = await decideConflicts(
+        engine,
+        conn,
+        plan,
+        new ConflictRules(workspace, environment, valid.ifExists),
+        backupStamp(now),
+      );
+      const conflicts = new Map<number, StepConflict>();
+      for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
+      if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
+      for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
+      const problems = [
+        ...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])),
+        ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards }),
+      ];
+      // Dependencies this run does not apply must be there (a package checks its own in packagePlan). Under Nx a dry
+      // run is not asked: the real run deploys the dependencies first, their dry runs create nothing.
+      if (!pkg && plan.steps.length && !(options.dryRun && ctx.fromNx)) {
+        const missing = await missingDependencySchemas(
+          engine,
+          conn,
+          models.filter((m) => !planned.includes(m.project.name)),
+        );
+        problems.unshift(
+          ...missing.map((m) =>
+            dependencyMissing(
+              target.name,
+              m,
+              environment.name,
+              `dbee deploy ${m.project} --env ${environment.name}, or without --no-deps`,
+            ),
+          ),
+        );
+      }
+
+      // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
+      // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
+      const smoke = await smokePlan(
+        ctx,
+        engine,
+        pkg ? packageSmokeModels(pkg, models) : models,
+        plan,
+        settingsOf,
+        environment.name,
+        !options.dryRun && plan.steps.length > 0,
+      );
+      if (smoke) smoke.regression = smokeRegression(environment.gates);
+      if (options.dryRun) {
+        // A table the run would drop with rows in it is marked data-loss before the plan is shown.
+        await markDataLoss(engine, conn, plan, conflicts);
+        printPlan(ctx.stdout, plan, models, decisions);
+        report.status = 'dry-run';
+        report.steps = plan.steps.map((s) => ({
+          order: s.order,
+          project: s.project,
+          key: s.key,
+          action: s.action,
+          status: 'not-run',
+          durationMs: 0,
+          ...conflictOf(decisions.get(s.order)),
+        }));
+        if (!hooks.skipGates)
+          problems.push(...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now })));
+        // The application's queries, described on the scratch copy before and after the plan (when a source is named).
+        const compat =
+          options.verify === false
+            ? null
+            : await prepareCompat(ctx, {
+                engine,
+                conn,
+                environment,
+                models,
+                target: target.name,
+                queries: options.queries,
+              });
+        // The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run.
+        if (options.verify !== false && (plan.steps.length || compat)) {
+          const verdict = await verifyPlan({
+            engine,
+            conn,
+            environment,
+            workspaceRoot: workspace.root,
+            plan,
+            conflicts,
+            variables,
+            schemas: [...new Set(models.flatMap((m) => m.graph.schemas))],
+            shadow: workspace.config.shadow ?? 'embedded',
+            probe: compat?.probe,
+          });
+          if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
+          else
+            reporter.info(
+              `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
+            );
+          for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
+          // A step already refused (a conflict) is not reported twice.
+          const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
+          problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
+          if (compat) {
+            const result = await compat.report(plan);
+            if (hooks.onCompat) hooks.onCompat(result);
+            else ctx.stdout.write(formatCompatText(result));
+            const broken = compatProblem(result);
+            if (broken && compat.mode === 'fail') problems.push(broken);
+            else if (broken) reporter.warn(`${broken.message} (compat.mode: warn)`);
+          }
+        }
+        if (problems.length) refuse(problems, true);
+        reporter.info('dry run: nothing was applied');
+        return ExitCode.ok;
+      }
+      if (plan.steps.length === 0) {
+        for (const p of planned) reporter.info(`${p}: nothing to deploy, the database is up to date`);
+        report.status = 'unchanged';
+        return ExitCode.ok;
+      }
+      if (problems.length) refuse(problems, false);
+      await checkGates(ctx, environment, plan, {
+        assumeYes: options.assumeYes ?? false,
+        countdownFrom: valid.countdownFrom,
+        now,
+      });
+      const notStarted = await notifyDeployStarted(ctx, report, plan);
+      const result = await apply(ctx, {
+        assertLock: session.assertLock,
+        lockGuard: session.lockGuard,
+        planChecksum: report.source.planChecksum,
+        plan,
+        conn,
+        engine,
+        environment: environment.name,
+        models,
+        commit,
+        settings,
+        packagePath: pkg?.path ?? null,
+        ticket,
+        conflicts,
+        scope,
+        settingsOf,
+        continueOnError: options.continueOnError ?? false,
+        schemas,
+        smoke,
+      });
+      onRun(result);
+      report.projects = result.projects.map(({ error, ...p }) => ({
+        ...p,
+        ...(error ? { error: { code: error.code, message: error.message } } : {}),
+      }));
+      report.steps = result.steps;
+      report.backups = result.projects.flatMap((p) => p.backups);
+      if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
+      const failed = result.projects.find(
+        (p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted',
+      );
+      report.status = failed
+        ? result.projects.some((p) => p.status === 'failed' || p.status === 'aborted')
+          ? 'failed'
+          : 'rolled-back'
+        : 'succeeded';
+      if (pkg) {
+        const projects = result.projects.flatMap((p) =>
+          p.deploymentId === null
+            ? []
+            : [
+                {
+                  project: p.project,
+                  deploymentId: p.deploymentId,
+                  status: p.status,
+                  smoke: smoke?.outcomes.get(p.project) ?? 'not run',
+                },
+              ],
+        );
+        recordPromotion(ctx, {
+          environment,
+          pkg,
+          database: conn.description,
+          ticket,
+          finishedAt: new Date().toISOString(),
+          projects,
+        });
+      }
+      await notifyDeployFinished(ctx, report, result, ledger, notStarted);
+      const aborted = result.projects.find((p) => p.status === 'aborted');
+      if (aborted?.error) throw aborted.error;
+      report.exitCode = result.exitCode;
+      if (failed) {
+        const e = failed.error;
+        const rolledBack = failed.status === 'rolled-back';
+        throw new DbeeError(e?.message ?? 'deployment failed', {
+          code: e?.code ?? 'DEPLOY_FAILED',
+          hint: rolledBack
+            ? `the steps this deployment applied were undone (deployment ${failed.deploymentId} is rolled-back in the ledger); fix the cause and deploy again`
+            : (e?.hint ? e.hint + '\n  ' : '') +
+              `the ledger records what ran (deployment ${failed.deploymentId})${failed.rollback?.incomplete ? `; automatic rollback incomplete: ${failed.rollback.incomplete}` : ''}; fix the cause and deploy again to resume`,
+          location: e?.location,
+          exitCode: result.exitCode === ExitCode.smokeFailed ? ExitCode.smokeFailed : ExitCode.applyFailed,
+          cause: e,
+        });
+      }
+      return result.exitCode;
+    },
+  );
 }
 
 /**
@@ -284,10 +440,22 @@ async function deployInner(ctx: OperationContext, options: DeployOptions, report
  * instead: renamed aside into the backup schema, recorded in the ledger as a backup (so `cleanup` drops it after
  * the retention), and no longer a data-loss step.
  */
-async function keepDroppedTables(engine: Engine, conn: Connection, plan: Plan, conflicts: Map<number, StepConflict>, stamp: string): Promise<void> {
+async function keepDroppedTables(
+  engine: Engine,
+  conn: Connection,
+  plan: Plan,
+  conflicts: Map<number, StepConflict>,
+  stamp: string,
+): Promise<void> {
   if (!engine.catalog) return;
   for (const step of plan.steps) {
-    if (step.action !== 'drop' || step.objectKey.kind !== 'table' || conflicts.has(step.order) || !step.hazards.some((h) => h.kind === 'data-loss')) continue;
+    if (
+      step.action !== 'drop' ||
+      step.objectKey.kind !== 'table' ||
+      conflicts.has(step.order) ||
+      !step.hazards.some((h) => h.kind === 'data-loss')
+    )
+      continue;
     const aside = await engine.catalog.setAside(conn, step.objectKey, 'rename', stamp);
     if (!aside?.backup) continue;
     // Still a drop for the ledger (the object leaves the project), but its data is kept.
@@ -295,7 +463,14 @@ async function keepDroppedTables(engine: Engine, conn: Connection, plan: Plan, c
     step.statements = [...(aside.dependents?.drop ?? []), ...aside.statements];
     step.reverse = aside.reverse && aside.dependents ? [...aside.reverse, ...aside.dependents.create] : aside.reverse;
     step.hazards = step.hazards.filter((h) => h.kind !== 'data-loss');
-    conflicts.set(step.order, { strategy: 'rename', rule: 'gates.requireBackup', before: [], after: [], reverse: [], backup: aside.backup });
+    conflicts.set(step.order, {
+      strategy: 'rename',
+      rule: 'gates.requireBackup',
+      before: [],
+      after: [],
+      reverse: [],
+      backup: aside.backup,
+    });
   }
 }
 
@@ -314,14 +489,25 @@ function notVerified(why: string): DbeeError {
 function conflictOf(d: ConflictDecision | undefined) {
   if (!d?.exists) return {};
   const b = d.resolution?.backup;
-  return { conflict: { strategy: d.rule.strategy, rule: d.rule.source, backup: b ? (b.schema ? `${b.schema}.${b.name}` : b.name) : null } };
+  return {
+    conflict: {
+      strategy: d.rule.strategy,
+      rule: d.rule.source,
+      backup: b ? (b.schema ? `${b.schema}.${b.name}` : b.name) : null,
+    },
+  };
 }
 
 function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): never {
   const what = dryRun ? 'the deployment would be refused' : 'nothing was applied';
   if (problems.length === 1) {
     const p = problems[0]!;
-    throw new DbeeError(`${p.message}; ${what}`, { code: p.code, location: p.location, hint: p.hint, details: p.details });
+    throw new DbeeError(`${p.message}; ${what}`, {
+      code: p.code,
+      location: p.location,
+      hint: p.hint,
+      details: p.details,
+    });
   }
   throw new DbeeAggregateError(`${problems.length} steps cannot be deployed; ${what}`, problems);
 }
@@ -382,13 +568,20 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     schemas: input.schemas,
     manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
-    fingerprintLater: ctx.sessions ? fingerprintsAtClose(ctx.sessions, input.engine, input.conn, input.environment) : undefined,
+    fingerprintLater: ctx.sessions
+      ? fingerprintsAtClose(ctx.sessions, input.engine, input.conn, input.environment)
+      : undefined,
   });
   for (const p of result.projects) {
     if (p.status === 'failed' || p.status === 'rolled-back') {
-      ctx.reporter.info(`${p.project}: FAILED after ${p.stepsApplied}/${p.stepsTotal} steps (deployment ${p.deploymentId}${p.status === 'rolled-back' ? ', rolled back' : ''})`);
+      ctx.reporter.info(
+        `${p.project}: FAILED after ${p.stepsApplied}/${p.stepsTotal} steps (deployment ${p.deploymentId}${p.status === 'rolled-back' ? ', rolled back' : ''})`,
+      );
     }
-    if (p.status === 'succeeded') ctx.reporter.info(`${p.project}: deployed ${p.stepsApplied} step${p.stepsApplied === 1 ? '' : 's'} in ${p.durationMs} ms (deployment ${p.deploymentId})`);
+    if (p.status === 'succeeded')
+      ctx.reporter.info(
+        `${p.project}: deployed ${p.stepsApplied} step${p.stepsApplied === 1 ? '' : 's'} in ${p.durationMs} ms (deployment ${p.deploymentId})`,
+      );
   }
   return result;
 }
@@ -399,13 +592,23 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
  * (`RunOptions.fingerprintLater`). A fingerprint that cannot be read leaves the deployments without one, as a
  * failed read does outside a batch: drift detection is a convenience, not a reason to fail a finished deployment.
  */
-function fingerprintsAtClose(pool: SessionPool, engine: Engine, conn: Connection, environment: string): RunOptions['fingerprintLater'] {
+function fingerprintsAtClose(
+  pool: SessionPool,
+  engine: Engine,
+  conn: Connection,
+  environment: string,
+): RunOptions['fingerprintLater'] {
   const diff = engine.diff;
   if (!diff) return undefined;
   const pending = pool.memo(`fingerprints\0${engine.name}\0${environment}`, () => {
     const list: { scope: SchemaScope; record: (fingerprint: string) => Promise<void> }[] = [];
     pool.atClose(async () => {
-      const fingerprints = await diff.fingerprints(conn, list.map((p) => p.scope)).catch(() => null);
+      const fingerprints = await diff
+        .fingerprints(
+          conn,
+          list.map((p) => p.scope),
+        )
+        .catch(() => null);
       for (const [i, p] of list.entries()) if (fingerprints?.[i]) await p.record(fingerprints[i]).catch(() => {});
     });
     return list;
@@ -438,7 +641,8 @@ async function smokePlan(
 ): Promise<SmokePlan | null> {
   const projects = plan.projects.filter((p) => settingsOf(p).smokeAfterDeploy ?? true);
   if (!projects.length || !engine.smoke) {
-    if (projects.length && willRun) ctx.reporter.info(`smoke checks after deploy: the ${engine.name} engine cannot run them yet (${environment})`);
+    if (projects.length && willRun)
+      ctx.reporter.info(`smoke checks after deploy: the ${engine.name} engine cannot run them yet (${environment})`);
     return null;
   }
   const checks = new Map<string, SmokeCheck[]>();
@@ -480,11 +684,14 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
     return {
       passed: false,
       summary,
-      error: new DbeeError(`${project}: ${failed.length} smoke check${failed.length === 1 ? '' : 's'} failed after deploying: ${failed.map((r) => r.name).join(', ')}`, {
-        code: 'SMOKE_FAILED',
-        exitCode: ExitCode.smokeFailed,
-        hint: 'the results are in the ledger (dbee.smoke_results); set deploy.autoRollback to undo such a deployment automatically',
-      }),
+      error: new DbeeError(
+        `${project}: ${failed.length} smoke check${failed.length === 1 ? '' : 's'} failed after deploying: ${failed.map((r) => r.name).join(', ')}`,
+        {
+          code: 'SMOKE_FAILED',
+          exitCode: ExitCode.smokeFailed,
+          hint: 'the results are in the ledger (dbee.smoke_results); set deploy.autoRollback to undo such a deployment automatically',
+        },
+      ),
     };
   };
 }

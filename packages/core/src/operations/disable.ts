@@ -31,19 +31,25 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
     const keyText = formatKey(key);
     const active = await disabling(ledger, history, (k) => k === keyText);
     if (active) {
-      throw new DbeeError(`${keyText} is already disabled on ${environment.name} (deployment #${active.deployment.id})`, {
-        code: 'ALREADY_DISABLED',
-        hint: `enable it with dbee enable ${project} ${keyText} --env ${environment.name}`,
-      });
+      throw new DbeeError(
+        `${keyText} is already disabled on ${environment.name} (deployment #${active.deployment.id})`,
+        {
+          code: 'ALREADY_DISABLED',
+          hint: `enable it with dbee enable ${project} ${keyText} --env ${environment.name}`,
+        },
+      );
     }
     const how = options.rename ? 'rename' : 'revoke';
     const d = await engine.access!.disableRoutine(conn, key, how, backupStamp(options.now ?? new Date()));
     if (!d) throw new DbeeError(`${keyText} does not exist on ${environment.name}`, { code: 'OBJECT_NOT_FOUND' });
     if (!d.statements.length) {
-      throw new DbeeError(`${keyText} cannot be disabled by revoking EXECUTE: no role but its owner may execute it already`, {
-        code: 'ALREADY_DISABLED',
-        hint: 'its owner (and superusers) can always call it; use --rename to move it aside',
-      });
+      throw new DbeeError(
+        `${keyText} cannot be disabled by revoking EXECUTE: no role but its owner may execute it already`,
+        {
+          code: 'ALREADY_DISABLED',
+          hint: 'its owner (and superusers) can always call it; use --rename to move it aside',
+        },
+      );
     }
     const plan: PlanStep = {
       order: 1,
@@ -63,14 +69,27 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
       steps: [{ plan, ledgerAction: 'disable' }],
       kind: 'disable',
       reverts: null,
-      summary: { disabled: { object: keyText, how, ...(how === 'rename' ? { renamedTo: d.renamedTo ?? '' } : { revoked: d.revoked }) } },
-      done: (id) => `${project}: disabled ${keyText} on ${environment.name}: ${what} (deployment #${id}); undo with dbee enable ${project} ${keyText} --env ${environment.name}`,
-      verify: how === 'revoke' ? async () => {
-        const left = await engine.access!.disableRoutine(conn, key, 'revoke', '');
-        if (left?.revoked.length) {
-          throw new DbeeError(`${keyText}: EXECUTE is still granted to ${left.revoked.join(', ')} (granted by another role, which must revoke it)`, { code: 'DISABLE_INCOMPLETE', exitCode: ExitCode.applyFailed });
-        }
-      } : undefined,
+      summary: {
+        disabled: {
+          object: keyText,
+          how,
+          ...(how === 'rename' ? { renamedTo: d.renamedTo ?? '' } : { revoked: d.revoked }),
+        },
+      },
+      done: (id) =>
+        `${project}: disabled ${keyText} on ${environment.name}: ${what} (deployment #${id}); undo with dbee enable ${project} ${keyText} --env ${environment.name}`,
+      verify:
+        how === 'revoke'
+          ? async () => {
+              const left = await engine.access!.disableRoutine(conn, key, 'revoke', '');
+              if (left?.revoked.length) {
+                throw new DbeeError(
+                  `${keyText}: EXECUTE is still granted to ${left.revoked.join(', ')} (granted by another role, which must revoke it)`,
+                  { code: 'DISABLE_INCOMPLETE', exitCode: ExitCode.applyFailed },
+                );
+              }
+            }
+          : undefined,
     };
   });
 }
@@ -87,7 +106,10 @@ export async function enable(ctx: OperationContext, options: EnableOptions): Pro
     const matches = keyMatcher(pattern);
     const active = await disabling(ledger, history, matches);
     if (!active) {
-      throw new DbeeError(`${pattern} is not disabled on ${environment.name}: no disable of it is in effect in the ledger`, { code: 'NOT_DISABLED', hint: 'dbee status lists the deployments' });
+      throw new DbeeError(
+        `${pattern} is not disabled on ${environment.name}: no disable of it is in effect in the ledger`,
+        { code: 'NOT_DISABLED', hint: 'dbee status lists the deployments' },
+      );
     }
     const steps: CompensatingStep[] = active.steps.reverse().map((s, i) => ({
       plan: {
@@ -113,7 +135,8 @@ export async function enable(ctx: OperationContext, options: EnableOptions): Pro
       kind: 'enable',
       reverts: active.deployment.id,
       summary: {},
-      done: (id) => `${project}: enabled ${keyText} on ${environment.name} (deployment #${id} reverts #${active.deployment.id})`,
+      done: (id) =>
+        `${project}: enabled ${keyText} on ${environment.name} (deployment #${id} reverts #${active.deployment.id})`,
     };
   });
 }
@@ -137,68 +160,98 @@ interface Change {
 }
 
 /** Lock, connect, plan the change, print it (dry run) or pass the gates and record it. */
-async function withDatabase(ctx: OperationContext, options: EnableOptions, plan: (s: Session) => Promise<Change>): Promise<ExitCodeValue> {
+async function withDatabase(
+  ctx: OperationContext,
+  options: EnableOptions,
+  plan: (s: Session) => Promise<Change>,
+): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const environment = workspace.environment(options.env, ctx.env);
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
   if (!engine.access) {
-    throw new DbeeError(`the ${engine.name} engine cannot disable routines yet`, { code: 'ENGINE_CAPABILITY', hint: 'nothing was changed' });
+    throw new DbeeError(`the ${engine.name} engine cannot disable routines yet`, {
+      code: 'ENGINE_CAPABILITY',
+      hint: 'nothing was changed',
+    });
   }
   const settings = workspace.settings(target, environment).deploy;
-  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
-    const { conn } = session;
-    const ledger = new Ledger(conn, engine.ledger);
-    const history = (await ledger.exists()) ? await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER) : [];
-    const change = await plan({ engine, conn, ledger, environment, history });
-    if (options.dryRun) {
-      for (const s of change.steps) {
-        ctx.stdout.write(`-- ${change.kind} ${s.plan.key}${s.skip ? ` (left as it is: ${s.skip})` : ''}\n`);
-        for (const sql of s.plan.statements) ctx.stdout.write(sql + ';\n');
-        ctx.stdout.write(`-- undone by:\n${(s.plan.reverse ?? []).map((sql) => `--   ${sql};\n`).join('')}`);
+  return withSession(
+    { engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings },
+    async (session) => {
+      const { conn } = session;
+      const ledger = new Ledger(conn, engine.ledger);
+      const history = (await ledger.exists())
+        ? await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER)
+        : [];
+      const change = await plan({ engine, conn, ledger, environment, history });
+      if (options.dryRun) {
+        for (const s of change.steps) {
+          ctx.stdout.write(`-- ${change.kind} ${s.plan.key}${s.skip ? ` (left as it is: ${s.skip})` : ''}\n`);
+          for (const sql of s.plan.statements) ctx.stdout.write(sql + ';\n');
+          ctx.stdout.write(`-- undone by:\n${(s.plan.reverse ?? []).map((sql) => `--   ${sql};\n`).join('')}`);
+        }
+        reporter.info('dry run: nothing was changed');
+        return ExitCode.ok;
       }
-      reporter.info('dry run: nothing was changed');
+      const steps: Plan = {
+        formatVersion: PLAN_FORMAT_VERSION,
+        engine: engine.name,
+        projects: [target.name],
+        sourceCommit: null,
+        baseFingerprint: null,
+        steps: change.steps.map((s) => s.plan),
+      };
+      // A kill switch is for emergencies: protection still asks, maintenance windows and the countdown do not.
+      await checkGates(ctx, { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }, steps, {
+        assumeYes: options.assumeYes ?? false,
+        skipCountdown: true,
+      });
+      await ledger.ensure();
+      const owner = lockOwner();
+      const result = await runCompensation({
+        beforeStep: session.assertLock,
+        engine,
+        conn,
+        ledger,
+        reporter,
+        steps: change.steps,
+        summary: change.summary,
+        deployment: {
+          project: target.name,
+          environment: environment.name,
+          kind: change.kind,
+          planChecksum: planChecksum(steps),
+          package: null,
+          gitCommit: await gitCommit(workspace.root),
+          toolVersion: ctx.toolVersion,
+          osUser: owner.user,
+          ciJob: ciJob(ctx.env),
+          host: owner.host,
+          stepsTotal: change.steps.length,
+          reverts: change.reverts,
+        },
+      });
+      if (result.status === 'failed') {
+        throw new DbeeError(result.error?.message ?? `${change.kind} failed`, {
+          code: result.error?.code ?? 'STATEMENT_FAILED',
+          exitCode: ExitCode.applyFailed,
+          hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`,
+          cause: result.error,
+        });
+      }
+      await change.verify?.();
+      reporter.info(change.done(result.deploymentId));
       return ExitCode.ok;
-    }
-    const steps: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps: change.steps.map((s) => s.plan) };
-    // A kill switch is for emergencies: protection still asks, maintenance windows and the countdown do not.
-    await checkGates(ctx, { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }, steps, { assumeYes: options.assumeYes ?? false, skipCountdown: true });
-    await ledger.ensure();
-    const owner = lockOwner();
-    const result = await runCompensation({
-      beforeStep: session.assertLock,
-      engine,
-      conn,
-      ledger,
-      reporter,
-      steps: change.steps,
-      summary: change.summary,
-      deployment: {
-        project: target.name,
-        environment: environment.name,
-        kind: change.kind,
-        planChecksum: planChecksum(steps),
-        package: null,
-        gitCommit: await gitCommit(workspace.root),
-        toolVersion: ctx.toolVersion,
-        osUser: owner.user,
-        ciJob: ciJob(ctx.env),
-        host: owner.host,
-        stepsTotal: change.steps.length,
-        reverts: change.reverts,
-      },
-    });
-    if (result.status === 'failed') {
-      throw new DbeeError(result.error?.message ?? `${change.kind} failed`, { code: result.error?.code ?? 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`, cause: result.error });
-    }
-    await change.verify?.();
-    reporter.info(change.done(result.deploymentId));
-    return ExitCode.ok;
-  });
+    },
+  );
 }
 
 function requireObject(object: string | undefined): string {
-  if (!object) throw new DbeeError('missing <object>: the routine, e.g. function:sales.order_total(bigint) or sales.order_total', { code: 'OPTIONS_INVALID' });
+  if (!object)
+    throw new DbeeError('missing <object>: the routine, e.g. function:sales.order_total(bigint) or sales.order_total', {
+      code: 'OPTIONS_INVALID',
+    });
   return object.trim();
 }
 
@@ -206,9 +259,13 @@ function requireObject(object: string | undefined): string {
 function parseRoutine(text: string): { kind?: string; schema: string; name: string; args?: string[] } {
   const m = /^(?:([a-z-]+):)?([^.()]+)\.([^()]+?)\s*(?:\(([^)]*)\))?$/.exec(text);
   if (!m) {
-    throw new DbeeError(`"${text}" is not a routine: expected function:<schema>.<name>(<argument types>) or <schema>.<name>`, { code: 'OPTIONS_INVALID' });
+    throw new DbeeError(
+      `"${text}" is not a routine: expected function:<schema>.<name>(<argument types>) or <schema>.<name>`,
+      { code: 'OPTIONS_INVALID' },
+    );
   }
-  if (m[1] && !ROUTINE_KINDS.has(m[1])) throw new DbeeError(`"${text}": only functions and procedures can be disabled`, { code: 'OPTIONS_INVALID' });
+  if (m[1] && !ROUTINE_KINDS.has(m[1]))
+    throw new DbeeError(`"${text}": only functions and procedures can be disabled`, { code: 'OPTIONS_INVALID' });
   const args = m[4] === undefined ? undefined : m[4].trim() === '' ? [] : m[4].split(',').map(normaliseArg);
   return { kind: m[1], schema: m[2]!.trim(), name: m[3]!.trim(), args };
 }
@@ -221,17 +278,24 @@ function normaliseArg(a: string): string {
 async function resolveRoutine(engine: Engine, conn: Connection, text: string, environment: string): Promise<ObjectKey> {
   const want = parseRoutine(text);
   const found = (await engine.access!.findRoutines(conn, want.schema, want.name)).filter(
-    (k) => (!want.kind || k.kind === want.kind) && (!want.args || (k.args ?? []).map(normaliseArg).join(',') === want.args.join(',')),
+    (k) =>
+      (!want.kind || k.kind === want.kind) &&
+      (!want.args || (k.args ?? []).map(normaliseArg).join(',') === want.args.join(',')),
   );
   if (found.length === 1) return found[0]!;
   if (!found.length) {
     const others = await engine.access!.findRoutines(conn, want.schema, want.name);
     throw new DbeeError(`${text} does not exist on ${environment}`, {
       code: 'OBJECT_NOT_FOUND',
-      hint: others.length ? `routines with that name: ${others.map(formatKey).join(', ')}` : 'check the schema and the name',
+      hint: others.length
+        ? `routines with that name: ${others.map(formatKey).join(', ')}`
+        : 'check the schema and the name',
     });
   }
-  throw new DbeeError(`${text} names ${found.length} routines on ${environment}: ${found.map(formatKey).join(', ')}`, { code: 'OBJECT_AMBIGUOUS', hint: 'name one with its argument types' });
+  throw new DbeeError(`${text} names ${found.length} routines on ${environment}: ${found.map(formatKey).join(', ')}`, {
+    code: 'OBJECT_AMBIGUOUS',
+    hint: 'name one with its argument types',
+  });
 }
 
 /** Whether a ledger key is the routine a user named (a full key, or schema.name with or without kind and arguments). */
@@ -245,13 +309,20 @@ function keyMatcher(text: string): (key: string) => boolean {
       return false;
     }
     return (
-      k.schema === want.schema && k.name === want.name && (!want.kind || k.kind === want.kind) && (!want.args || (k.args ?? []).map(normaliseArg).join(',') === want.args.join(','))
+      k.schema === want.schema &&
+      k.name === want.name &&
+      (!want.kind || k.kind === want.kind) &&
+      (!want.args || (k.args ?? []).map(normaliseArg).join(',') === want.args.join(','))
     );
   };
 }
 
 /** The newest `disable` still in effect (its steps applied) whose routine matches, with those steps. */
-async function disabling(ledger: Ledger, history: DeploymentRow[], matches: (key: string) => boolean): Promise<{ deployment: DeploymentRow; steps: LedgerStep[] } | null> {
+async function disabling(
+  ledger: Ledger,
+  history: DeploymentRow[],
+  matches: (key: string) => boolean,
+): Promise<{ deployment: DeploymentRow; steps: LedgerStep[] } | null> {
   for (const d of history) {
     if (d.kind !== 'disable' || d.steps_applied <= 0) continue;
     const steps = (await ledger.steps(d.id)).filter((s) => s.status === 'applied' && matches(s.objectKey));

@@ -24,7 +24,9 @@ export function sinceTime(text: string, now: Date): Date {
   if (ago) return new Date(now.getTime() - durationMs(t as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`));
   const at = Date.parse(t);
   if (Number.isNaN(at)) {
-    throw new DbeeError(`--since ${text}: expected a time (2026-11-20T08:00:00Z) or a duration ago (24h, 10m, 7d)`, { code: 'OPTIONS_INVALID' });
+    throw new DbeeError(`--since ${text}: expected a time (2026-11-20T08:00:00Z) or a duration ago (24h, 10m, 7d)`, {
+      code: 'OPTIONS_INVALID',
+    });
   }
   return new Date(at);
 }
@@ -38,21 +40,36 @@ interface ExtractTarget {
 }
 
 function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget {
-  const known = ctx.workspace.projects.get(options.project) ?? ctx.workspace.projects.get(options.project.replace(/^db-/, ''));
+  const known =
+    ctx.workspace.projects.get(options.project) ?? ctx.workspace.projects.get(options.project.replace(/^db-/, ''));
   if (known) {
     const variables = ctx.workspace.settings(known, ctx.workspace.environment(options.env, ctx.env)).variables;
-    return { name: known.name, root: known.root, schemas: graphProject(known, variables, ctx.workspace.projects).schemas, project: known };
+    return {
+      name: known.name,
+      root: known.root,
+      schemas: graphProject(known, variables, ctx.workspace.projects).schemas,
+      project: known,
+    };
   }
   if (!/^[A-Za-z_][A-Za-z0-9_$-]*$/.test(options.project)) {
-    throw new DbeeError(`"${options.project}" is not a project name`, { code: 'OPTIONS_INVALID', hint: 'use letters, digits, "_", "-" or "$"' });
+    throw new DbeeError(`"${options.project}" is not a project name`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'use letters, digits, "_", "-" or "$"',
+    });
   }
-  const schemas = (options.schemas ?? options.project).split(',').map((s) => s.trim()).filter(Boolean);
+  const schemas = (options.schemas ?? options.project)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const root = ctx.workspace.commandLinePath(options.out ?? options.project);
   if (existsSync(join(root, PROJECT_FILE))) {
-    throw new DbeeError(`${relative(ctx.workspace.root, join(root, PROJECT_FILE))} exists but is not project ${options.project}`, {
-      code: 'OPTIONS_INVALID',
-      hint: 'name the project as its db.yaml does, or choose another --out folder',
-    });
+    throw new DbeeError(
+      `${relative(ctx.workspace.root, join(root, PROJECT_FILE))} exists but is not project ${options.project}`,
+      {
+        code: 'OPTIONS_INVALID',
+        hint: 'name the project as its db.yaml does, or choose another --out folder',
+      },
+    );
   }
   return { name: options.project, root, schemas, project: null };
 }
@@ -73,26 +90,51 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   const now = options.now ?? new Date();
   const scope: SchemaScope = {
     schemas: target.schemas,
-    ...(target.project ? { manage: projectManagedScope(workspace.root, target.project, workspace.settings(target.project, environment).variables) } : {}),
+    ...(target.project
+      ? {
+          manage: projectManagedScope(
+            workspace.root,
+            target.project,
+            workspace.settings(target.project, environment).variables,
+          ),
+        }
+      : {}),
     sourceNames: sourceNames(ctx, environment),
   };
-  const { description, changed, objects, deployed, unwritten } = await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => ({
-    description: conn.description,
-    changed: options.since !== undefined || options.by !== undefined ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now) : null,
-    objects: await extractRole.objects(conn, scope),
-    unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
-    deployed: target.project ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()] : [],
-  }));
+  const { description, changed, objects, deployed, unwritten } = await withSession(
+    { engine, environment, workspaceRoot: workspace.root, reporter },
+    async ({ conn }) => ({
+      description: conn.description,
+      changed:
+        options.since !== undefined || options.by !== undefined
+          ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now)
+          : null,
+      objects: await extractRole.objects(conn, scope),
+      unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
+      deployed: target.project
+        ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
+        : [],
+    }),
+  );
   let selected = objects;
   if (options.objects) {
     const re = new RegExp(ignorePattern(options.objects));
     selected = selected.filter((o) => re.test(`${o.key.kind}:${o.key.schema}.${o.key.name}`));
   }
   if (changed) {
-    const touched = new Set(changed.flatMap((e) => (e.key ? [`${e.key.schema}.${e.key.name}`, `schema:${e.key.name}`] : [])));
-    selected = selected.filter((o) => (o.key.kind === 'schema' ? touched.has(`schema:${o.key.name}`) : touched.has(`${o.key.schema}.${o.key.name}`)));
-    const dropped = changed.filter((e) => e.event === 'drop' && e.key && !objects.some((o) => sameObject(o.key, e.key!)));
-    for (const e of dropped) reporter.info(`  dropped by ${e.role} at ${e.at}: ${e.objectType} ${e.identity} (its file, if any, is left for you to remove)`);
+    const touched = new Set(
+      changed.flatMap((e) => (e.key ? [`${e.key.schema}.${e.key.name}`, `schema:${e.key.name}`] : [])),
+    );
+    selected = selected.filter((o) =>
+      o.key.kind === 'schema' ? touched.has(`schema:${o.key.name}`) : touched.has(`${o.key.schema}.${o.key.name}`),
+    );
+    const dropped = changed.filter(
+      (e) => e.event === 'drop' && e.key && !objects.some((o) => sameObject(o.key, e.key!)),
+    );
+    for (const e of dropped)
+      reporter.info(
+        `  dropped by ${e.role} at ${e.at}: ${e.objectType} ${e.identity} (its file, if any, is left for you to remove)`,
+      );
   }
   // Objects the ledger says dbee deployed that the database no longer has (an engine whose catalog keeps no trace
   // of a drop, like Teradata's DBC, reports drops only this way). Kinds the engine never writes as files of their
@@ -101,7 +143,11 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     const variables = workspace.settings(target.project, environment).variables;
     const kinds = new Set(objects.map((o) => o.key.kind));
     const live = new Set(objects.map((o) => `${o.key.kind}:${o.key.schema}.${o.key.name}`.toUpperCase()));
-    const reported = new Set((changed ?? []).filter((e) => e.event === 'drop' && e.key).map((e) => `${e.key!.schema}.${e.key!.name}`.toUpperCase()));
+    const reported = new Set(
+      (changed ?? [])
+        .filter((e) => e.event === 'drop' && e.key)
+        .map((e) => `${e.key!.schema}.${e.key!.name}`.toUpperCase()),
+    );
     for (const key of deployed) {
       let k: ObjectKey;
       try {
@@ -109,14 +155,26 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
       } catch {
         continue;
       }
-      if (!kinds.has(k.kind) || k.schema === null || live.has(`${k.kind}:${k.schema}.${k.name}`.toUpperCase()) || reported.has(`${k.schema}.${k.name}`.toUpperCase())) continue;
-      reporter.info(`  deleted on ${environment.name}: ${formatKey(k)} (deployed by dbee, no longer in the database; its file, if any, is left for you to remove)`);
+      if (
+        !kinds.has(k.kind) ||
+        k.schema === null ||
+        live.has(`${k.kind}:${k.schema}.${k.name}`.toUpperCase()) ||
+        reported.has(`${k.schema}.${k.name}`.toUpperCase())
+      )
+        continue;
+      reporter.info(
+        `  deleted on ${environment.name}: ${formatKey(k)} (deployed by dbee, no longer in the database; its file, if any, is left for you to remove)`,
+      );
     }
   }
-  reporter.info(`dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`);
+  reporter.info(
+    `dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`,
+  );
   const rel = (p: string) => relative(workspace.root, join(target.root, p)).split('\\').join('/');
   // Into an existing project, an object the project already defines in another file goes to that file.
-  const writes = target.project ? await intoExistingLayout(ctx, engine, environment, target.project, selected) : selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
+  const writes = target.project
+    ? await intoExistingLayout(ctx, engine, environment, target.project, selected)
+    : selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
   for (const o of writes) {
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${o.keys.join(', ')})`);
     if (options.dryRun) continue;
@@ -142,7 +200,10 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
 }
 
 /** Every project's schemas as deployed on `environment` → as its db.yaml writes them (placeholders). */
-function sourceNames(ctx: OperationContext, environment: ReturnType<OperationContext['workspace']['environment']>): Record<string, string> {
+function sourceNames(
+  ctx: OperationContext,
+  environment: ReturnType<OperationContext['workspace']['environment']>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const project of ctx.workspace.projects.values()) {
     const variables = ctx.workspace.settings(project, environment).variables;
@@ -163,26 +224,39 @@ function sameObject(a: ObjectKey, b: ObjectKey): boolean {
 }
 
 /** The changes the audit trail recorded for `--since`/`--by`; refuses when the trail does not cover the period. */
-async function auditedChanges(engine: Engine, conn: Connection, environment: string, schemas: string[], options: { since?: string; by?: string }, now: Date): Promise<AuditEvent[]> {
+async function auditedChanges(
+  engine: Engine,
+  conn: Connection,
+  environment: string,
+  schemas: string[],
+  options: { since?: string; by?: string },
+  now: Date,
+): Promise<AuditEvent[]> {
   const since = options.since !== undefined ? sinceTime(options.since, now) : undefined;
   const periods = engine.audit ? await engine.audit.periods(conn) : [];
   const period = since ? `since ${since.toISOString()}` : 'for the changes asked';
   if (!engine.audit || !periods.length) {
-    throw new DbeeError(`auditing was not enabled on this environment, so dbee cannot tell what changed ${period}${options.by ? ` or who changed it` : ''}`, {
-      code: 'AUDIT_NOT_ENABLED',
-      hint: engine.audit
-        ? 'run `dbee audit <project> --env <env> --enable` (a superuser on a server); changes made from then on can be extracted with --since/--by. Without them, extract takes every object'
-        : `the ${engine.name} engine has no audit trail; extract without --since/--by`,
-    });
+    throw new DbeeError(
+      `auditing was not enabled on this environment, so dbee cannot tell what changed ${period}${options.by ? ` or who changed it` : ''}`,
+      {
+        code: 'AUDIT_NOT_ENABLED',
+        hint: engine.audit
+          ? 'run `dbee audit <project> --env <env> --enable` (a superuser on a server); changes made from then on can be extracted with --since/--by. Without them, extract takes every object'
+          : `the ${engine.name} engine has no audit trail; extract without --since/--by`,
+      },
+    );
   }
   // Every moment from `since` to now must fall in a recording period.
   const covered = since === undefined || coveredFrom(periods, since, now);
   if (!covered) {
     const list = periods.map((p) => `${p.from.toISOString()} .. ${p.to ? p.to.toISOString() : 'now'}`).join(', ');
-    throw new DbeeError(`auditing was not enabled for the whole period ${period} (recorded: ${list}), so changes made outside it are unknown`, {
-      code: 'AUDIT_NOT_ENABLED',
-      hint: `ask for a period auditing covered (--since ${periods.at(-1)!.from.toISOString()} or later), or extract without --since/--by`,
-    });
+    throw new DbeeError(
+      `auditing was not enabled for the whole period ${period} (recorded: ${list}), so changes made outside it are unknown`,
+      {
+        code: 'AUDIT_NOT_ENABLED',
+        hint: `ask for a period auditing covered (--since ${periods.at(-1)!.from.toISOString()} or later), or extract without --since/--by`,
+      },
+    );
   }
   if (options.by !== undefined && engine.audit.roleExists && !(await engine.audit.roleExists(conn, options.by))) {
     throw new DbeeError(`--by ${options.by}: no role of that name on ${environment}, so it changed nothing`, {
@@ -205,7 +279,12 @@ function coveredFrom(periods: { from: Date; to: Date | null }[], since: Date, no
 }
 
 /** Projects of the workspace whose schemas the extracted objects use (for a new db.yaml's dependsOn). */
-function dependencies(ctx: OperationContext, environment: ReturnType<OperationContext['workspace']['environment']>, target: ExtractTarget, objects: ExtractedObject[]): string[] {
+function dependencies(
+  ctx: OperationContext,
+  environment: ReturnType<OperationContext['workspace']['environment']>,
+  target: ExtractTarget,
+  objects: ExtractedObject[],
+): string[] {
   const owners = schemaOwners(ctx, environment);
   const deps = new Set<string>();
   const own = new Set(target.schemas);
@@ -258,7 +337,9 @@ async function intoExistingLayout(
   } catch (e) {
     if (!(e instanceof DbeeError)) throw e;
     // Sources that do not load (an object defined twice...): written in extract's own layout, as for a new project.
-    ctx.reporter.warn(`${project.name}: its sources do not load (${e.message}); the files are written in extract's layout`);
+    ctx.reporter.warn(
+      `${project.name}: its sources do not load (${e.message}); the files are written in extract's layout`,
+    );
     return selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
   }
   const prefix = project.relativeRoot ? project.relativeRoot + '/' : '';

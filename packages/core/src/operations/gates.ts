@@ -22,7 +22,11 @@ import type { OperationContext } from './context';
 export function checkStepPolicies(
   environment: ResolvedEnvironment,
   plan: Plan,
-  options: { conflicts: ReadonlyMap<number, StepConflict>; settings: (project: string) => DeploySettings; allowHazards?: readonly HazardKind[] },
+  options: {
+    conflicts: ReadonlyMap<number, StepConflict>;
+    settings: (project: string) => DeploySettings;
+    allowHazards?: readonly HazardKind[];
+  },
 ): DbeeError[] {
   const errors: DbeeError[] = [];
   const where = (step: PlanStep) => (step.source ? { file: step.source.file, line: step.source.line } : undefined);
@@ -31,35 +35,47 @@ export function checkStepPolicies(
     if (environment.gates.requireBackup) {
       if (conflict?.strategy === 'drop') {
         errors.push(
-          new DbeeError(`step ${step.order} would drop the existing ${step.key} (conflict rule ${conflict.rule}), but environment ${environment.name} requires a backup`, {
-            code: 'GATE_BACKUP_REQUIRED',
-            location: where(step),
-            hint: 'use ifExists: rename (the old object is kept as a backup), or remove gates.requireBackup',
-          }),
+          new DbeeError(
+            `step ${step.order} would drop the existing ${step.key} (conflict rule ${conflict.rule}), but environment ${environment.name} requires a backup`,
+            {
+              code: 'GATE_BACKUP_REQUIRED',
+              location: where(step),
+              hint: 'use ifExists: rename (the old object is kept as a backup), or remove gates.requireBackup',
+            },
+          ),
         );
       }
       const loss = step.hazards.filter((h) => h.kind === 'data-loss');
       if (loss.length && step.action !== 'rename-aside') {
         errors.push(
-          new DbeeError(`step ${step.order} (${step.action} ${step.key}) loses data (${loss.map((h) => h.message).join('; ')}), but environment ${environment.name} requires a backup`, {
-            code: 'GATE_BACKUP_REQUIRED',
-            location: where(step),
-            hint: 'keep the data first (a migration that copies it, or a rename-aside plan), or remove gates.requireBackup',
-          }),
+          new DbeeError(
+            `step ${step.order} (${step.action} ${step.key}) loses data (${loss.map((h) => h.message).join('; ')}), but environment ${environment.name} requires a backup`,
+            {
+              code: 'GATE_BACKUP_REQUIRED',
+              location: where(step),
+              hint: 'keep the data first (a migration that copies it, or a rename-aside plan), or remove gates.requireBackup',
+            },
+          ),
         );
       }
     }
-    const allowed = new Set<string>([...(options.settings(step.project).allowHazards ?? []), ...(options.allowHazards ?? [])]);
+    const allowed = new Set<string>([
+      ...(options.settings(step.project).allowHazards ?? []),
+      ...(options.allowHazards ?? []),
+    ]);
     const refused = step.hazards.filter((h) => !allowed.has(h.kind));
     if (refused.length) {
       const kinds = [...new Set(refused.map((h) => h.kind))];
       errors.push(
-        new DbeeError(`step ${step.order} (${step.action} ${step.key}) has hazards environment ${environment.name} does not allow: ${refused.map((h) => `${h.kind} (${h.message})`).join('; ')}`, {
-          code: 'GATE_HAZARD_REFUSED',
-          location: where(step),
-          hint: `review the plan with --dry-run; to accept, pass --allow-hazards=${kinds.join(',')} or add them to deploy.allowHazards`,
-          details: { hazards: kinds },
-        }),
+        new DbeeError(
+          `step ${step.order} (${step.action} ${step.key}) has hazards environment ${environment.name} does not allow: ${refused.map((h) => `${h.kind} (${h.message})`).join('; ')}`,
+          {
+            code: 'GATE_HAZARD_REFUSED',
+            location: where(step),
+            hint: `review the plan with --dry-run; to accept, pass --allow-hazards=${kinds.join(',')} or add them to deploy.allowHazards`,
+            details: { hazards: kinds },
+          },
+        ),
       );
     }
   }
@@ -80,12 +96,17 @@ export async function checkGates(
   if (gates.maintenanceWindows?.length) {
     const now = options.now ?? new Date();
     if (!gates.maintenanceWindows.some((w) => inWindow(w, now))) {
-      const list = gates.maintenanceWindows.map((w) => `${w.days?.join(',') ?? 'every day'} ${w.from}-${w.to} ${w.timezone ?? 'UTC'}`).join('; ');
-      throw new DbeeError(`environment ${environment.name} only accepts deployments inside its maintenance window (${list})`, {
-        code: 'GATE_MAINTENANCE_WINDOW',
-        location: environment.declaredAt,
-        hint: 'deploy inside the window, or change gates.maintenanceWindows in dbee.yaml',
-      });
+      const list = gates.maintenanceWindows
+        .map((w) => `${w.days?.join(',') ?? 'every day'} ${w.from}-${w.to} ${w.timezone ?? 'UTC'}`)
+        .join('; ');
+      throw new DbeeError(
+        `environment ${environment.name} only accepts deployments inside its maintenance window (${list})`,
+        {
+          code: 'GATE_MAINTENANCE_WINDOW',
+          location: environment.declaredAt,
+          hint: 'deploy inside the window, or change gates.maintenanceWindows in dbee.yaml',
+        },
+      );
     }
   }
   if (!gates.protected) return;
@@ -98,13 +119,17 @@ export async function checkGates(
       });
     }
     const rl = createInterface({ input: process.stdin, output: ctx.stdout });
-    const answer = (await rl.question(`${plan.steps.length} steps will be applied to protected environment "${environment.name}". Type its name to continue: `)).trim();
+    const answer = (
+      await rl.question(
+        `${plan.steps.length} steps will be applied to protected environment "${environment.name}". Type its name to continue: `,
+      )
+    ).trim();
     rl.close();
     if (answer !== environment.name) {
       throw new DbeeError('confirmation did not match; nothing was applied', { code: 'GATE_CONFIRMATION_REFUSED' });
     }
   }
-  const from = options.skipCountdown ? 0 : options.countdownFrom ?? gates.countdown ?? 3;
+  const from = options.skipCountdown ? 0 : (options.countdownFrom ?? gates.countdown ?? 3);
   for (let i = from; i > 0; i--) {
     ctx.stdout.write(`starting in ${i}...\n`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -115,7 +140,13 @@ const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
 /** Whether `now` falls inside a window; windows may cross midnight (22:00-04:00). */
 export function inWindow(w: { days?: string[]; from: string; to: string; timezone?: string }, now: Date): boolean {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: w.timezone ?? 'UTC', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: w.timezone ?? 'UTC',
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   const day = get('weekday').toLowerCase().slice(0, 3);
   const minutes = Number(get('hour')) * 60 + Number(get('minute'));
@@ -139,22 +170,39 @@ export function inWindow(w: { days?: string[]; from: string; to: string; timezon
  * keys and views reference them), refused before anything is applied. Engines that do not make schemas (Teradata:
  * databases exist beforehand, `ensureSchema` null) are not asked.
  */
-export async function missingDependencySchemas(engine: Engine, conn: Connection, dependencies: readonly ProjectModel[]): Promise<{ project: string; schemas: string[] }[]> {
+export async function missingDependencySchemas(
+  engine: Engine,
+  conn: Connection,
+  dependencies: readonly ProjectModel[],
+): Promise<{ project: string; schemas: string[] }[]> {
   const catalog = engine.catalog;
   if (!catalog || !dependencies.length || catalog.ensureSchema('dbee') === null) return [];
-  const keys = dependencies.flatMap((m) => m.graph.schemas.map((name) => ({ kind: 'schema' as const, schema: '', name })));
+  const keys = dependencies.flatMap((m) =>
+    m.graph.schemas.map((name) => ({ kind: 'schema' as const, schema: '', name })),
+  );
   const present = await catalog.existingObjects(conn, keys);
   return dependencies
-    .map((m) => ({ project: m.project.name, schemas: m.graph.schemas.filter((name) => !present.has(formatKey({ kind: 'schema', schema: '', name }))) }))
+    .map((m) => ({
+      project: m.project.name,
+      schemas: m.graph.schemas.filter((name) => !present.has(formatKey({ kind: 'schema', schema: '', name }))),
+    }))
     .filter((d) => d.schemas.length > 0);
 }
 
 /** The refusal for a dependency whose schemas are missing on the target; `first` is the command that puts it there. */
-export function dependencyMissing(project: string, missing: { project: string; schemas: string[] }, environment: string, first: string): DbeeError {
+export function dependencyMissing(
+  project: string,
+  missing: { project: string; schemas: string[] },
+  environment: string,
+  first: string,
+): DbeeError {
   const { schemas } = missing;
-  return new DbeeError(`${project} depends on ${missing.project}, whose schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')} ${schemas.length > 1 ? 'are' : 'is'} not on ${environment}`, {
-    code: 'DEPENDENCY_MISSING',
-    hint: `put ${missing.project} on ${environment} first: ${first}`,
-    details: { dependency: missing.project, schemas },
-  });
+  return new DbeeError(
+    `${project} depends on ${missing.project}, whose schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')} ${schemas.length > 1 ? 'are' : 'is'} not on ${environment}`,
+    {
+      code: 'DEPENDENCY_MISSING',
+      hint: `put ${missing.project} on ${environment} first: ${first}`,
+      details: { dependency: missing.project, schemas },
+    },
+  );
 }

@@ -17,7 +17,11 @@ describe('gitCommit', () => {
     const repo = join(root, 'repo');
     mkdirSync(join(repo, 'db', 'sales'), { recursive: true });
     writeFileSync(join(repo, 'db', 'sales', 'db.yaml'), 'name: sales\n');
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], {
+        cwd: repo,
+        encoding: 'utf8',
+      }).trim();
     git('init', '-q');
     git('add', '-A');
     git('commit', '-qm', 'sources');

@@ -24,14 +24,28 @@ export function defaultGraphFile(project: string): string {
  */
 export async function graphViewFor(ctx: OperationContext, options: GraphOptions): Promise<GraphView> {
   if (options.head && !options.base) {
-    throw new DbeeError('--head needs --base', { code: 'OPTIONS_INVALID', hint: 'draw what changed between two refs with --base <ref> [--head <ref>]' });
+    throw new DbeeError('--head needs --base', {
+      code: 'OPTIONS_INVALID',
+      hint: 'draw what changed between two refs with --base <ref> [--head <ref>]',
+    });
   }
   // Without --base, --env means "the impact on that environment"; the sources are parsed with its variables either way.
   const { environment, target, engine, models, all } = await loadTarget(ctx, options.project, options.env);
   const drawn = options.withDeps ? all.map((p) => p.name) : [target.name];
-  let view = graphView({ engine: engine.name, project: target.name, models, drawn, schemaOwners: schemaOwners(ctx, environment) });
+  let view = graphView({
+    engine: engine.name,
+    project: target.name,
+    models,
+    drawn,
+    schemaOwners: schemaOwners(ctx, environment),
+  });
   if (options.base || options.env) {
-    const result = await diffPlan(ctx, { project: target.name, env: options.env, base: options.base, head: options.head });
+    const result = await diffPlan(ctx, {
+      project: target.name,
+      env: options.env,
+      base: options.base,
+      head: options.head,
+    });
     view = applyImpact(view, result.plan, { from: result.from, to: result.to });
   }
   return view;
@@ -40,7 +54,12 @@ export async function graphViewFor(ctx: OperationContext, options: GraphOptions)
 /** `graph`: the objects of a project and their dependencies as a page, json or dot; nothing is applied. */
 export async function graph(ctx: OperationContext, options: GraphOptions): Promise<ExitCodeValue> {
   const view = await graphViewFor(ctx, options);
-  const text = options.format === 'json' ? formatGraphJson(view) : options.format === 'dot' ? formatGraphDot(view) : await renderGraphPage(view);
+  const text =
+    options.format === 'json'
+      ? formatGraphJson(view)
+      : options.format === 'dot'
+        ? formatGraphDot(view)
+        : await renderGraphPage(view);
   const out = options.out ?? (options.format === 'html' ? defaultGraphFile(view.project) : undefined);
   if (!out) {
     ctx.stdout.write(text);
@@ -50,10 +69,12 @@ export async function graph(ctx: OperationContext, options: GraphOptions): Promi
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text);
   const impact = view.impact
-    ? `; ${view.impact.from} -> ${view.impact.to}: ${Object.entries(view.impact.counts)
-        .filter(([, n]) => n)
-        .map(([k, n]) => `${n} ${k}`)
-        .join(', ') || 'nothing changes'}`
+    ? `; ${view.impact.from} -> ${view.impact.to}: ${
+        Object.entries(view.impact.counts)
+          .filter(([, n]) => n)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(', ') || 'nothing changes'
+      }`
     : '';
   ctx.reporter.info(`${view.project}: ${view.nodes.length} objects, ${view.edges.length} dependencies${impact}`);
   ctx.reporter.info(`graph written to ${relative(process.cwd(), file) || file} (open ${pathToFileURL(file).href})`);

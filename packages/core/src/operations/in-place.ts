@@ -34,7 +34,9 @@ export async function planInPlace(
     deployed.set(project, { ...state, objects: new Map([...state.objects].filter(([k]) => !ids.has(k))) });
   }
   const base = planFromSources({ ...input, deployed });
-  const sources = new Map(input.models.flatMap((m) => m.objects.map((o) => [o.id, { object: o, variables: m.variables }] as const)));
+  const sources = new Map(
+    input.models.flatMap((m) => m.objects.map((o) => [o.id, { object: o, variables: m.variables }] as const)),
+  );
   const errors: DbeeError[] = [];
   const steps: PlanStep[] = [];
   const afterMigrations: PlanStep[] = [];
@@ -58,18 +60,22 @@ export async function planInPlace(
         continue;
       }
       errors.push(
-        new DbeeError(`${step.key} changed since it was deployed in a way that needs a migration: ${planned.migration.join('; ')}`, {
-          code: 'OBJECT_NEEDS_MIGRATION',
-          location: object.location,
-          hint: 'write a versioned migration that makes this change (keep the new definition in the file: deploy runs the migration, then records the file)',
-          details: { object: step.key, project: step.project, changes: planned.migration },
-        }),
+        new DbeeError(
+          `${step.key} changed since it was deployed in a way that needs a migration: ${planned.migration.join('; ')}`,
+          {
+            code: 'OBJECT_NEEDS_MIGRATION',
+            location: object.location,
+            hint: 'write a versioned migration that makes this change (keep the new definition in the file: deploy runs the migration, then records the file)',
+            details: { object: step.key, project: step.project, changes: planned.migration },
+          },
+        ),
       );
       continue;
     }
     // The target already matches the sources (a change made by hand, or by a deployment that stopped half-way).
     if (!planned.steps.length) steps.push(recordOnly);
-    for (const s of planned.steps) steps.push({ ...s, order: 0, project: step.project, source: step.source, checksum: step.checksum });
+    for (const s of planned.steps)
+      steps.push({ ...s, order: 0, project: step.project, source: step.source, checksum: step.checksum });
   }
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} objects cannot be planned`, errors);
@@ -82,7 +88,12 @@ export async function planInPlace(
   // no longer define (a removed file stays deployed until a decision drops it).
   const objectStates: Record<string, Record<string, string>> = {};
   for (const project of needsDiff.keys()) {
-    const full = planFromSources({ engine, models: input.models, planned: [project], schemaOwners: input.schemaOwners });
+    const full = planFromSources({
+      engine,
+      models: input.models,
+      planned: [project],
+      schemaOwners: input.schemaOwners,
+    });
     objectStates[project] = {
       ...Object.fromEntries(input.deployed?.get(project)?.objects ?? []),
       ...Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum])),

@@ -21,19 +21,43 @@ import { status } from './status';
 import { fleetOf, fleetOperation, refuseOnFleet } from '../fleet/dispatch';
 
 /** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
-export type Operations = { [K in CommandName]: (ctx: OperationContext, options: CommandOptions<K>) => Promise<ExitCodeValue> };
+export type Operations = {
+  [K in CommandName]: (ctx: OperationContext, options: CommandOptions<K>) => Promise<ExitCodeValue>;
+};
 
 /**
  * Operations by command name; the CLI and the Nx executors call these through `runDbeeCommand`. The type makes the
  * compiler refuse a command without an operation, and an operation whose options are not its command's.
  */
-export const operations: Operations = { build, deploy, diff, plan, status, log, 'smoke-test': smokeTest, rollback, disable, enable, cleanup, extract, adopt, audit, graph, clone, check };
+export const operations: Operations = {
+  build,
+  deploy,
+  diff,
+  plan,
+  status,
+  log,
+  'smoke-test': smokeTest,
+  rollback,
+  disable,
+  enable,
+  cleanup,
+  extract,
+  adopt,
+  audit,
+  graph,
+  clone,
+  check,
+};
 
 /**
  * Run the operation of a command with its options (a generic call the compiler checks, no cast), and wait for the
  * clean-up it left running in the background (see background.ts).
  */
-export async function runOperation<K extends CommandName>(command: K, ctx: OperationContext, options: CommandOptions<K>): Promise<ExitCodeValue> {
+export async function runOperation<K extends CommandName>(
+  command: K,
+  ctx: OperationContext,
+  options: CommandOptions<K>,
+): Promise<ExitCodeValue> {
   const op: Operations[K] = operations[command];
   try {
     // A fleet environment: the command's fleet form runs `op` on each target (fleet/dispatch.ts).

@@ -72,9 +72,19 @@ export async function loadModels(
 }
 
 /** `models` with every model made from exports replaced by the parsed sources (see `loadModels`). */
-export async function fullModels(ctx: OperationContext, models: ProjectModel[], environment: ResolvedEnvironment, engine: Engine): Promise<ProjectModel[]> {
+export async function fullModels(
+  ctx: OperationContext,
+  models: ProjectModel[],
+  environment: ResolvedEnvironment,
+  engine: Engine,
+): Promise<ProjectModel[]> {
   if (!models.some((m) => fromExports.has(m))) return models;
-  return loadModels(ctx, models.map((m) => m.project), environment, engine);
+  return loadModels(
+    ctx,
+    models.map((m) => m.project),
+    environment,
+    engine,
+  );
 }
 
 /** True when some of `models` come from exports rather than sources. */
@@ -101,13 +111,32 @@ interface ProjectExports {
 
 const fromExports = new WeakSet<ProjectModel>();
 
-function exportsFile(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, project: string, variables: Record<string, string>): string {
-  const key = createHash('sha256').update(`dbee-exports-v1\0${ctx.toolVersion}\0${engine.name}\0${environment.name}\0${project}\0${canonicalJson(variables)}`).digest('hex');
+function exportsFile(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ResolvedEnvironment,
+  project: string,
+  variables: Record<string, string>,
+): string {
+  const key = createHash('sha256')
+    .update(
+      `dbee-exports-v1\0${ctx.toolVersion}\0${engine.name}\0${environment.name}\0${project}\0${canonicalJson(variables)}`,
+    )
+    .digest('hex');
   return join(ctx.workspace.root, '.dbee', 'cache', 'exports', `${key.slice(0, 40)}.json`);
 }
 
-function writeExports(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, model: ProjectModel): void {
-  const data: ProjectExports = { project: model.project.name, objects: model.objects.map((o) => ({ key: o.key, id: o.id, location: o.location })), manage: model.graph.manage };
+function writeExports(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ResolvedEnvironment,
+  model: ProjectModel,
+): void {
+  const data: ProjectExports = {
+    project: model.project.name,
+    objects: model.objects.map((o) => ({ key: o.key, id: o.id, location: o.location })),
+    manage: model.graph.manage,
+  };
   const file = exportsFile(ctx, engine, environment, model.project.name, model.variables);
   const text = JSON.stringify(data);
   try {
@@ -120,17 +149,31 @@ function writeExports(ctx: OperationContext, engine: Engine, environment: Resolv
   writeCacheFile(file, text);
 }
 
-function readExports(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, project: DbProject, variables: Record<string, string>): ProjectModel | null {
+function readExports(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ResolvedEnvironment,
+  project: DbProject,
+  variables: Record<string, string>,
+): ProjectModel | null {
   let data: ProjectExports;
   try {
-    data = JSON.parse(readFileSync(exportsFile(ctx, engine, environment, project.name, variables), 'utf8')) as ProjectExports;
+    data = JSON.parse(
+      readFileSync(exportsFile(ctx, engine, environment, project.name, variables), 'utf8'),
+    ) as ProjectExports;
   } catch {
     return null;
   }
   if (data.project !== project.name) return null;
   const graph = graphProject(project, variables, ctx.workspace.projects);
   graph.manage = data.manage;
-  const objects: SourceObject[] = data.objects.map((o) => ({ ...o, project: project.name, statements: [], references: [], deferrable: [] }));
+  const objects: SourceObject[] = data.objects.map((o) => ({
+    ...o,
+    project: project.name,
+    statements: [],
+    references: [],
+    deferrable: [],
+  }));
   const model: ProjectModel = { project, graph, variables, objects, migrations: [], smoke: [], files: [] };
   fromExports.add(model);
   return model;
@@ -146,7 +189,12 @@ export function sourceCommit(ctx: OperationContext): Promise<string | null> {
  * environment (two queries) when the first task asks: the batch holds the deployment lock throughout, and each task
  * deploys only its own project, so no task changes the state another one reads.
  */
-export async function deployedStates(ctx: OperationContext, ledger: Ledger, environment: ResolvedEnvironment, projects: readonly string[]): Promise<Map<string, DeployedState>> {
+export async function deployedStates(
+  ctx: OperationContext,
+  ledger: Ledger,
+  environment: ResolvedEnvironment,
+  projects: readonly string[],
+): Promise<Map<string, DeployedState>> {
   const out = new Map<string, DeployedState>();
   if (!ctx.sessions) {
     for (const name of projects) out.set(name, await ledger.deployedState(name));
@@ -158,7 +206,11 @@ export async function deployedStates(ctx: OperationContext, ledger: Ledger, envi
 }
 
 /** Loads one more project's model on demand (to explain references into projects that are not dependencies). */
-export function modelLoader(ctx: OperationContext, environment: ResolvedEnvironment, engine: Engine): (name: string) => Promise<ProjectModel> {
+export function modelLoader(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  engine: Engine,
+): (name: string) => Promise<ProjectModel> {
   return async (name) => (await loadModels(ctx, [ctx.workspace.project(name)], environment, engine))[0]!;
 }
 
@@ -177,12 +229,15 @@ function ownersOfSchemas(ctx: OperationContext, environment: ResolvedEnvironment
         // Two owners would deploy into each other's schema, each diffing away what the other made.
         const first = ctx.workspace.project(other);
         const a = first.file.locate(['schemas']);
-        throw new DbeeError(`schema ${s} is owned by two projects: ${other} (${a.file}${a.line ? ':' + a.line : ''}) and ${p.name}`, {
-          code: 'SCHEMA_TWO_OWNERS',
-          location: p.file.locate(['schemas']),
-          hint: `a schema belongs to one project: remove it from the schemas of one of them (the other can depend on it with dependsOn)`,
-          details: { schema: s, projects: [other, p.name] },
-        });
+        throw new DbeeError(
+          `schema ${s} is owned by two projects: ${other} (${a.file}${a.line ? ':' + a.line : ''}) and ${p.name}`,
+          {
+            code: 'SCHEMA_TWO_OWNERS',
+            location: p.file.locate(['schemas']),
+            hint: `a schema belongs to one project: remove it from the schemas of one of them (the other can depend on it with dependsOn)`,
+            details: { schema: s, projects: [other, p.name] },
+          },
+        );
       }
       owners.set(s, p.name);
     }
@@ -203,7 +258,11 @@ export interface LoadedTarget {
 }
 
 /** Resolve `env`, find `project` and its dependencies, check the engine, and parse every model. */
-export async function loadTarget(ctx: OperationContext, project: string, env: string | undefined): Promise<LoadedTarget> {
+export async function loadTarget(
+  ctx: OperationContext,
+  project: string,
+  env: string | undefined,
+): Promise<LoadedTarget> {
   const environment = ctx.workspace.environment(env, ctx.env);
   const target = ctx.workspace.project(project);
   const all = ctx.workspace.withDependencies(target.name);

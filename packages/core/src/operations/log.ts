@@ -42,23 +42,49 @@ export async function log(ctx: OperationContext, options: LogOptions): Promise<E
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
   // The embedded database allows one process at a time: reading needs the lock too.
-  return withSession({ engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy }, async ({ conn }) => {
-    const ledger = new Ledger(conn, engine.ledger);
-    const rows = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
-    const smoke = await smokeResultsOf(conn, engine.ledger, rows.map((r) => r.id));
-    const entries: LogEntry[] = [];
-    for (const row of rows) entries.push(entry(row, await ledger.steps(row.id), smoke.filter((s) => s.deploymentId === row.id)));
-    if (options.format === 'json') ctx.stdout.write(canonicalJson({ project: target.name, environment: environment.name, database: conn.description, deployments: entries }));
-    else printLog(ctx.stdout, `${target.name} on ${environment.name} (${conn.description})`, entries);
-    return ExitCode.ok;
-  });
+  return withSession(
+    { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
+    async ({ conn }) => {
+      const ledger = new Ledger(conn, engine.ledger);
+      const rows = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
+      const smoke = await smokeResultsOf(
+        conn,
+        engine.ledger,
+        rows.map((r) => r.id),
+      );
+      const entries: LogEntry[] = [];
+      for (const row of rows)
+        entries.push(
+          entry(
+            row,
+            await ledger.steps(row.id),
+            smoke.filter((s) => s.deploymentId === row.id),
+          ),
+        );
+      if (options.format === 'json')
+        ctx.stdout.write(
+          canonicalJson({
+            project: target.name,
+            environment: environment.name,
+            database: conn.description,
+            deployments: entries,
+          }),
+        );
+      else printLog(ctx.stdout, `${target.name} on ${environment.name} (${conn.description})`, entries);
+      return ExitCode.ok;
+    },
+  );
 }
 
 function iso(t: Date | string | null): string | null {
   return t === null ? null : new Date(t).toISOString();
 }
 
-function entry(row: DeploymentRow, steps: Awaited<ReturnType<Ledger['steps']>>, smoke: Awaited<ReturnType<typeof smokeResultsOf>>): LogEntry {
+function entry(
+  row: DeploymentRow,
+  steps: Awaited<ReturnType<Ledger['steps']>>,
+  smoke: Awaited<ReturnType<typeof smokeResultsOf>>,
+): LogEntry {
   const summary = (typeof row.summary === 'string' ? JSON.parse(row.summary) : row.summary) as DeploymentSummary | null;
   const startedAt = iso(row.started_at)!;
   const finishedAt = iso(row.finished_at);
@@ -77,7 +103,10 @@ function entry(row: DeploymentRow, steps: Awaited<ReturnType<Ledger['steps']>>, 
     reverts: row.reverts,
     error: row.error,
     steps: steps.map((s) => ({ order: s.order, action: s.action, object: s.objectKey, status: s.status })),
-    smoke: { summary: summary?.smoke ?? 'not run', results: smoke.map((s) => ({ check: s.check, status: s.status, durationMs: s.durationMs, message: s.message })) },
+    smoke: {
+      summary: summary?.smoke ?? 'not run',
+      results: smoke.map((s) => ({ check: s.check, status: s.status, durationMs: s.durationMs, message: s.message })),
+    },
   };
 }
 
@@ -88,17 +117,27 @@ function printLog(out: NodeJS.WritableStream, title: string, entries: LogEntry[]
     const what = e.package ? `package ${e.package}` : 'sources';
     out.write(`\n#${e.id} ${e.kind} ${e.result}${e.reverts !== null ? ` (undoes #${e.reverts})` : ''}\n`);
     const lines: [string, string][] = [
-      ['time', `${e.startedAt} .. ${e.finishedAt ?? 'not finished'}${e.durationMs !== null ? ` (${formatDuration(e.durationMs)})` : ''}`],
+      [
+        'time',
+        `${e.startedAt} .. ${e.finishedAt ?? 'not finished'}${e.durationMs !== null ? ` (${formatDuration(e.durationMs)})` : ''}`,
+      ],
       ['what', `${what}, plan ${e.planChecksum.replace(/^sha256:/, '').slice(0, 12)}`],
       ['commit', e.commit ?? 'unknown'],
       ['ticket', e.ticket ?? 'none'],
-      ['who', `${e.who.osUser ?? e.who.dbUser}@${e.who.host ?? '?'} (database user ${e.who.dbUser}${e.who.ciJob ? `, CI job ${e.who.ciJob}` : ''})`],
+      [
+        'who',
+        `${e.who.osUser ?? e.who.dbUser}@${e.who.host ?? '?'} (database user ${e.who.dbUser}${e.who.ciJob ? `, CI job ${e.who.ciJob}` : ''})`,
+      ],
       ['steps', `${e.steps.filter((s) => s.status === 'applied').length}/${e.steps.length} applied`],
       ['smoke', e.smoke.summary],
     ];
     if (e.error) lines.push(['error', e.error.split('\n')[0]!]);
     out.write(lines.map(([k, v]) => `  ${(k + ':').padEnd(8)}${v}\n`).join(''));
-    for (const s of e.steps) out.write(`    ${String(s.order).padStart(3)} ${s.status.padEnd(11)} ${s.action} ${s.object}\n`);
-    for (const r of e.smoke.results) out.write(`    smoke ${r.status === 'passed' ? 'ok  ' : 'FAIL'} ${r.check} (${r.durationMs} ms)${r.message ? `: ${r.message}` : ''}\n`);
+    for (const s of e.steps)
+      out.write(`    ${String(s.order).padStart(3)} ${s.status.padEnd(11)} ${s.action} ${s.object}\n`);
+    for (const r of e.smoke.results)
+      out.write(
+        `    smoke ${r.status === 'passed' ? 'ok  ' : 'FAIL'} ${r.check} (${r.durationMs} ms)${r.message ? `: ${r.message}` : ''}\n`,
+      );
   }
 }

@@ -34,7 +34,13 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   let release: ReleaseInfo | undefined;
   let packaged: ProjectModel[] = models.filter((m) => planned.includes(m.project.name));
   if (options.base && !options.againstEnv && !options.diff) {
-    const r = await releasePlan(ctx, { project: target.name, env: options.env, base: options.base, head: options.head, withDependencies: withDeps });
+    const r = await releasePlan(ctx, {
+      project: target.name,
+      env: options.env,
+      base: options.base,
+      head: options.head,
+      withDependencies: withDeps,
+    });
     ({ plan: result, release } = r);
     packaged = r.models;
   } else if (options.diff || options.againstEnv || options.base || options.head) {
@@ -45,7 +51,13 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     // `dbee plan` shows a plan from sources: a changed table is refused with how to plan it (`dbee diff`).
     result = refuseNeedsDiff(
       await planSourcesExplained(
-        { engine, models, planned, schemaOwners: schemaOwners(ctx, environment), sourceCommit: await gitCommit(workspace.root) },
+        {
+          engine,
+          models,
+          planned,
+          schemaOwners: schemaOwners(ctx, environment),
+          sourceCommit: await gitCommit(workspace.root),
+        },
         modelLoader(ctx, environment, engine),
       ),
     );
@@ -58,7 +70,15 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       packaged.map((m) => {
         const names = placeholderNames([...m.files, ...m.smoke].map((f) => f.text));
         // A gap package's SQL comes from models built with this environment's values, like an incremental one's.
-        return [m.project.name, { names, ...(result.baseFingerprint ? { renderedWith: { environment: environment.name, valuesHash: valuesHash(names, m.variables) } } : {}) }];
+        return [
+          m.project.name,
+          {
+            names,
+            ...(result.baseFingerprint
+              ? { renderedWith: { environment: environment.name, valuesHash: valuesHash(names, m.variables) } }
+              : {}),
+          },
+        ];
       }),
     ),
     preconditions: [],
@@ -68,11 +88,15 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   if (options.format && !['text', 'json'].includes(options.format)) {
     const exporter = engine.export;
     if (!exporter?.formats.includes(options.format)) {
-      throw new DbeeError(`--format ${options.format}: the ${engine.name} engine exports text, json${exporter?.formats.length ? ', ' + exporter.formats.join(', ') : ''}`, {
-        code: 'OPTIONS_INVALID',
-      });
+      throw new DbeeError(
+        `--format ${options.format}: the ${engine.name} engine exports text, json${exporter?.formats.length ? ', ' + exporter.formats.join(', ') : ''}`,
+        {
+          code: 'OPTIONS_INVALID',
+        },
+      );
     }
-    if (!options.out) throw new DbeeError(`--format ${options.format} writes files: give --out <folder>`, { code: 'OPTIONS_INVALID' });
+    if (!options.out)
+      throw new DbeeError(`--format ${options.format} writes files: give --out <folder>`, { code: 'OPTIONS_INVALID' });
     const dir = workspace.commandLinePath(options.out);
     mkdirSync(dir, { recursive: true });
     // The target environment's transaction mode, ledger and conflict rules shape the script (BTEQ).
@@ -95,8 +119,12 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       release,
       smoke: new Map(packaged.map((m) => [m.project.name, m.smoke])),
     });
-    const from = release.base ? ` from ${release.base.ref} to ${release.head.ref ?? 'the working tree'}, ${release.preconditions.length} precondition${release.preconditions.length === 1 ? '' : 's'}` : '';
-    ctx.reporter.info(`package of ${result.projects.join(', ')} written to ${dir}${from}: ${manifest.steps.length} steps, ${Object.keys(manifest.files).length} files, ${manifest.planChecksum}`);
+    const from = release.base
+      ? ` from ${release.base.ref} to ${release.head.ref ?? 'the working tree'}, ${release.preconditions.length} precondition${release.preconditions.length === 1 ? '' : 's'}`
+      : '';
+    ctx.reporter.info(
+      `package of ${result.projects.join(', ')} written to ${dir}${from}: ${manifest.steps.length} steps, ${Object.keys(manifest.files).length} files, ${manifest.planChecksum}`,
+    );
     return ExitCode.ok;
   }
   if (options.format === 'json') ctx.stdout.write(serializePlan(result));

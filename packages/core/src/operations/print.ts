@@ -9,7 +9,12 @@ import type { ConflictDecision } from './conflicts';
  * step that creates an object also says which conflict rule applies to it, whether the object already exists, and
  * the statements that would move it aside.
  */
-export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readonly ProjectModel[], decisions?: ReadonlyMap<number, ConflictDecision>): void {
+export function printPlan(
+  out: NodeJS.WritableStream,
+  plan: Plan,
+  models: readonly ProjectModel[],
+  decisions?: ReadonlyMap<number, ConflictDecision>,
+): void {
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
   if (plan.steps.length === 0) {
     out.write('-- nothing to do: the database is up to date\n');
@@ -17,13 +22,19 @@ export function printPlan(out: NodeJS.WritableStream, plan: Plan, models: readon
   }
   for (const step of plan.steps) {
     const where = step.source ? `  (${step.source.file}:${step.source.line})` : '';
-    out.write(`-- step ${step.order}/${plan.steps.length}: ${step.action} ${step.key}${where}${step.transactional ? '' : '  [outside a transaction]'}\n`);
+    out.write(
+      `-- step ${step.order}/${plan.steps.length}: ${step.action} ${step.key}${where}${step.transactional ? '' : '  [outside a transaction]'}\n`,
+    );
     for (const h of step.hazards) out.write(`--   hazard ${hazardLine(h)}\n`);
     const d = decisions?.get(step.order);
-    const rule = d ? `${d.rule.strategy}${d.rule.strategy === 'rename' && d.rule.copyData ? ' with copyData' : ''} (${d.rule.source})` : '';
+    const rule = d
+      ? `${d.rule.strategy}${d.rule.strategy === 'rename' && d.rule.copyData ? ' with copyData' : ''} (${d.rule.source})`
+      : '';
     if (d && !d.exists) out.write(`--   if it exists: ${rule}; it does not\n`);
     if (d?.exists) {
-      const backup = d.resolution?.backup ? `, kept as ${d.resolution.backup.schema ? d.resolution.backup.schema + '.' : ''}${d.resolution.backup.name}` : '';
+      const backup = d.resolution?.backup
+        ? `, kept as ${d.resolution.backup.schema ? d.resolution.backup.schema + '.' : ''}${d.resolution.backup.name}`
+        : '';
       const outcome = d.problem ? `REFUSED: ${d.problem.message}` : `${d.rule.strategy}${backup}`;
       out.write(`--   exists in the database, unknown to the ledger: ${rule} -> ${outcome}\n`);
     }

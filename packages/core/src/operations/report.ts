@@ -58,10 +58,16 @@ export function printSummary(out: NodeJS.WritableStream, r: DeployReport): void 
     [
       'projects',
       r.projects
-        .map((p) => `${p.project} ${p.status}${p.stepsTotal ? ` ${p.stepsApplied}/${p.stepsTotal} steps` : ''}${p.deploymentId !== null ? ` (deployment ${p.deploymentId})` : ''}`)
+        .map(
+          (p) =>
+            `${p.project} ${p.status}${p.stepsTotal ? ` ${p.stepsApplied}/${p.stepsTotal} steps` : ''}${p.deploymentId !== null ? ` (deployment ${p.deploymentId})` : ''}`,
+        )
         .join(', ') || r.planned.join(', '),
     ],
-    ['source', r.source.package ? `package ${r.source.package}` : `commit ${r.source.commit ?? 'unknown (not a git checkout)'}`],
+    [
+      'source',
+      r.source.package ? `package ${r.source.package}` : `commit ${r.source.commit ?? 'unknown (not a git checkout)'}`,
+    ],
     ...(r.ticket ? [['ticket', r.ticket] as [string, string]] : []),
     ['who', `${r.who.osUser}@${r.who.host}${r.who.ciJob ? ` (CI job ${r.who.ciJob})` : ''}`],
     ['backups', r.backups.length ? r.backups.join(', ') : 'none'],

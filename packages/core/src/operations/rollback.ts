@@ -20,9 +20,23 @@ import { graphProject, projectManagedScope, type ProjectModel } from '../planner
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
 import { sessionSettings, withSession } from '../runner/session';
-import { inverseAction, runCompensation, viewFallback, type CompensatingStep, type CompensationResult } from '../runner/undo';
+import {
+  inverseAction,
+  runCompensation,
+  viewFallback,
+  type CompensatingStep,
+  type CompensationResult,
+} from '../runner/undo';
 import { planRecreate, withSchemas } from '../runner/recreate-dependents';
-import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs, type SmokeCheck } from '../smoke';
+import {
+  formatSmokeResult,
+  loadSmokeChecks,
+  recordedSmokeChecks,
+  recordSmokeChecks,
+  runSmokeChecks,
+  smokeTimeoutMs,
+  type SmokeCheck,
+} from '../smoke';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
@@ -35,7 +49,12 @@ import { notifyRollback } from '../notify/rollback-events';
 export type { RollbackOptions };
 
 /** What smoke checks need from a project: its smoke files, variables and search path. */
-type SmokeModel = { project: { name: string }; smoke: ProjectSources['smoke']; variables: Record<string, string>; graph: { searchPath: string[] } };
+type SmokeModel = {
+  project: { name: string };
+  smoke: ProjectSources['smoke'];
+  variables: Record<string, string>;
+  graph: { searchPath: string[] };
+};
 
 /** One deployment to undo, with the steps to undo (newest first) as compensating steps. */
 interface Unit {
@@ -67,15 +86,25 @@ const UNDOABLE_KINDS = new Set(['deploy', 'rollback']);
  * rollback can itself be rolled back. Under the lock, after the gates; smoke checks afterwards (exit 3 on failure).
  */
 export async function rollback(ctx: OperationContext, options: RollbackOptions): Promise<ExitCodeValue> {
-  const pkg = options.package && !options.to && !options.toRef ? readPackage(ctx.workspace.commandLinePath(options.package)) : null;
-  if (!pkg || pkg.plan.projects.length < 2 || !pkg.plan.projects.includes(ctx.workspace.project(options.project).name)) return rollbackProject(ctx, options);
+  const pkg =
+    options.package && !options.to && !options.toRef
+      ? readPackage(ctx.workspace.commandLinePath(options.package))
+      : null;
+  if (!pkg || pkg.plan.projects.length < 2 || !pkg.plan.projects.includes(ctx.workspace.project(options.project).name))
+    return rollbackProject(ctx, options);
   // A package of several projects is undone whole: each project's deployment of it, newest first (the reverse of the
   // order it deployed them in), in one command; a project it left unchanged has nothing to undo.
   const projects = [...pkg.plan.projects].reverse();
-  ctx.reporter.info(`package ${options.package} deployed ${pkg.plan.projects.join(', ')}: undoing ${projects.join(', ')}, in that order`);
+  ctx.reporter.info(
+    `package ${options.package} deployed ${pkg.plan.projects.join(', ')}: undoing ${projects.join(', ')}, in that order`,
+  );
   if (!options.dryRun) {
     // Refused before anything runs when one project's undo would be refused: each is planned first, quietly.
-    const quiet: OperationContext = { ...ctx, stdout: new Writable({ write: (_c, _e, done) => done() }), reporter: { info: () => {}, warn: () => {}, step: () => {} } };
+    const quiet: OperationContext = {
+      ...ctx,
+      stdout: new Writable({ write: (_c, _e, done) => done() }),
+      reporter: { info: () => {}, warn: () => {}, step: () => {} },
+    };
     const planned = new Map<string, readonly string[]>();
     for (const project of projects) {
       try {
@@ -104,20 +133,30 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
     if (code !== ExitCode.ok) return code;
   }
   if (!undone) {
-    throw new DbeeError(`no deployment on ${options.env ?? ctx.workspace.config.defaultEnvironment} applied package ${options.package} with steps still applied`, {
-      code: 'NOTHING_TO_ROLL_BACK',
-      hint: 'dbee status shows the deployments; roll back by deployment id with --to',
-    });
+    throw new DbeeError(
+      `no deployment on ${options.env ?? ctx.workspace.config.defaultEnvironment} applied package ${options.package} with steps still applied`,
+      {
+        code: 'NOTHING_TO_ROLL_BACK',
+        hint: 'dbee status shows the deployments; roll back by deployment id with --to',
+      },
+    );
   }
   return ExitCode.ok;
 }
 
 /** `rollback` of one project (see `rollback`). */
-async function rollbackProject(ctx: OperationContext, options: RollbackOptions, putBack = new Map<string, readonly string[]>()): Promise<ExitCodeValue> {
+async function rollbackProject(
+  ctx: OperationContext,
+  options: RollbackOptions,
+  putBack = new Map<string, readonly string[]>(),
+): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const selectors = (['to', 'toRef', 'package'] as const).filter((k) => options[k] !== undefined && options[k] !== '');
   if (selectors.length > 1) {
-    throw new DbeeError(`--${selectors.map(flag).join(' and --')} cannot be combined`, { code: 'OPTIONS_INVALID', hint: 'choose one target: --to <deployment|Vversion>, --to-ref <ref> or --package <folder>' });
+    throw new DbeeError(`--${selectors.map(flag).join(' and --')} cannot be combined`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'choose one target: --to <deployment|Vversion>, --to-ref <ref> or --package <folder>',
+    });
   }
   const environment = workspace.environment(options.env, ctx.env);
   const ticket = checkTicket(environment, options.ticket, 'rollback');
@@ -137,200 +176,299 @@ async function rollbackProject(ctx: OperationContext, options: RollbackOptions, 
     sources = discoverSources(workspace.root, target);
   } catch (e) {
     if (!(e instanceof DbeeError)) throw e;
-    reporter.warn(`the sources of ${target.name} do not load (${e.message.split('\n')[0]}): only the ledger's reverses are used${smokeWanted ? ', and no smoke checks of its working tree run' : ''}`);
+    reporter.warn(
+      `the sources of ${target.name} do not load (${e.message.split('\n')[0]}): only the ledger's reverses are used${smokeWanted ? ', and no smoke checks of its working tree run' : ''}`,
+    );
   }
   const ref = options.toRef ? await loadRef(ctx, engine, environment, target.name, options.toRef) : null;
-  const smokeModel: SmokeModel | null = ref?.model ?? (sources ? { project: { name: target.name }, smoke: sources.smoke, variables, graph } : null);
+  const smokeModel: SmokeModel | null =
+    ref?.model ?? (sources ? { project: { name: target.name }, smoke: sources.smoke, variables, graph } : null);
   // Invalid smoke files of the ref refuse the rollback before anything runs, as they refuse a deployment. The working
   // tree's are read (and checked) only when the ledger recorded no checks for the state rolled back to.
   const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine) : null;
   const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
 
-  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings }, async (session) => {
-    const { conn } = session;
-    const ledger = new Ledger(conn, engine.ledger);
-    if (!(await ledger.exists())) {
-      throw new DbeeError(`nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`, { code: 'NOTHING_TO_ROLL_BACK' });
-    }
-    if (!options.dryRun) {
-      // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
+  return withSession(
+    { engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings },
+    async (session) => {
+      const { conn } = session;
+      const ledger = new Ledger(conn, engine.ledger);
+      if (!(await ledger.exists())) {
+        throw new DbeeError(
+          `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
+          { code: 'NOTHING_TO_ROLL_BACK' },
+        );
+      }
+      if (!options.dryRun) {
+        // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
+        await ledger.ensure();
+        const owner = lockOwner();
+        const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+        if (interrupted.length)
+          reporter.warn(
+            `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
+          );
+      }
+      reporter.info(
+        `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
+      );
+      const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
+      // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
+      // interrupted first, so a dry run plans as if it had (the same deployment is undone by both).
+      const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
+      if (stale.length)
+        reporter.warn(
+          `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
+        );
+      const history = options.dryRun
+        ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted' } : d))
+        : recorded;
+      const force = options.force ?? false;
+      // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
+      const everySchema = [...new Set([...graph.schemas, ...schemaOwners(ctx, environment).keys()])];
+      const prepared = ref
+        ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, everySchema, ref, force)
+        : await prepareUndo({
+            ctx,
+            engine,
+            conn,
+            ledger,
+            project: target.name,
+            environment: environment.name,
+            history,
+            options,
+            sources,
+            searchPath: graph.searchPath,
+            pkg,
+            variables,
+            everySchema,
+            putBack,
+          });
+      if (!ref && !force) {
+        const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
+        if (drift) prepared.problems.push(drift);
+      }
+      const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
+      if (prepared.units.length === 0 && !prepared.toRef) {
+        reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
+        return ExitCode.ok;
+      }
+      // The smoke checks of the state each undone deployment goes back to, and of the state the whole rollback leaves.
+      const before = new Map<number, StateChecks | null>();
+      for (const u of prepared.units) before.set(u.deployment.id, await checksBefore(ledger, history, u.deployment));
+      const earliest = prepared.units[prepared.units.length - 1]?.deployment;
+      const after: StateChecks | null = prepared.toRef
+        ? refChecks && {
+            checks: refChecks,
+            from: `the smoke checks of the sources at ${prepared.toRef.ref} (${refChecks.length})`,
+          }
+        : (before.get(earliest!.id) ?? null);
+      let checks: SmokeCheck[] = [];
+      if (smokeWanted && after) {
+        checks = after.checks;
+        reporter.info(`${target.name}: after the rollback, ${after.from}`);
+      } else if (smokeWanted && smokeModel) {
+        checks = await loadSmokeChecks(smokeModel, engine);
+        reporter.info(
+          `${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`,
+        );
+      }
+      if (options.dryRun) {
+        printRollback(ctx.stdout, prepared);
+        if (prepared.problems.length) refuse(prepared.problems, true);
+        reporter.info('dry run: nothing was changed');
+        return ExitCode.ok;
+      }
+      if (prepared.problems.length) refuse(prepared.problems, false);
+      const plan: Plan = {
+        formatVersion: PLAN_FORMAT_VERSION,
+        engine: engine.name,
+        projects: [target.name],
+        sourceCommit: null,
+        baseFingerprint: null,
+        steps: allSteps.map((s) => s.plan),
+      };
+      const windows = environment.gates.maintenanceWindows?.length ?? 0;
+      const gated: ResolvedEnvironment = emergency
+        ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }
+        : environment;
+      await checkGates(ctx, gated, plan, {
+        assumeYes: options.assumeYes ?? false,
+        now: options.now,
+        skipCountdown: emergency,
+      });
       await ledger.ensure();
-      const owner = lockOwner();
-      const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-      if (interrupted.length) reporter.warn(`deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`);
-    }
-    reporter.info(`dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`);
-    const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
-    // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
-    // interrupted first, so a dry run plans as if it had (the same deployment is undone by both).
-    const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
-    if (stale.length) reporter.warn(`deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`);
-    const history = options.dryRun ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted' } : d)) : recorded;
-    const force = options.force ?? false;
-    // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
-    const everySchema = [...new Set([...graph.schemas, ...schemaOwners(ctx, environment).keys()])];
-    const prepared = ref
-      ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, everySchema, ref, force)
-      : await prepareUndo({ ctx, engine, conn, ledger, project: target.name, environment: environment.name, history, options, sources, searchPath: graph.searchPath, pkg, variables, everySchema, putBack });
-    if (!ref && !force) {
-      const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
-      if (drift) prepared.problems.push(drift);
-    }
-    const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
-    if (prepared.units.length === 0 && !prepared.toRef) {
-      reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
-      return ExitCode.ok;
-    }
-    // The smoke checks of the state each undone deployment goes back to, and of the state the whole rollback leaves.
-    const before = new Map<number, StateChecks | null>();
-    for (const u of prepared.units) before.set(u.deployment.id, await checksBefore(ledger, history, u.deployment));
-    const earliest = prepared.units[prepared.units.length - 1]?.deployment;
-    const after: StateChecks | null = prepared.toRef
-      ? refChecks && { checks: refChecks, from: `the smoke checks of the sources at ${prepared.toRef.ref} (${refChecks.length})` }
-      : (before.get(earliest!.id) ?? null);
-    let checks: SmokeCheck[] = [];
-    if (smokeWanted && after) {
-      checks = after.checks;
-      reporter.info(`${target.name}: after the rollback, ${after.from}`);
-    } else if (smokeWanted && smokeModel) {
-      checks = await loadSmokeChecks(smokeModel, engine);
-      reporter.info(`${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`);
-    }
-    if (options.dryRun) {
-      printRollback(ctx.stdout, prepared);
-      if (prepared.problems.length) refuse(prepared.problems, true);
-      reporter.info('dry run: nothing was changed');
-      return ExitCode.ok;
-    }
-    if (prepared.problems.length) refuse(prepared.problems, false);
-    const plan: Plan = { formatVersion: PLAN_FORMAT_VERSION, engine: engine.name, projects: [target.name], sourceCommit: null, baseFingerprint: null, steps: allSteps.map((s) => s.plan) };
-    const windows = environment.gates.maintenanceWindows?.length ?? 0;
-    const gated: ResolvedEnvironment = emergency ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } } : environment;
-    await checkGates(ctx, gated, plan, { assumeYes: options.assumeYes ?? false, now: options.now, skipCountdown: emergency });
-    await ledger.ensure();
-    for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
-    const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
-    if (path) await conn.execute(path);
+      for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
+      const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
+      if (path) await conn.execute(path);
 
-    const owner = lockOwner();
-    const commit = await gitCommit(workspace.root);
-    const identity = { package: pkg?.path ?? null, gitCommit: commit, toolVersion: ctx.toolVersion, osUser: owner.user, ciJob: ciJob(ctx.env), host: owner.host, ticket };
-    const summary = {
-      ...(emergency ? { emergency: true, gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'] } : {}),
-      ...(prepared.forced.length ? { forced: prepared.forced } : {}),
-      smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
-    };
-    const fingerprint = async () => (engine.diff && graph.schemas.length ? engine.diff.fingerprint(conn, { schemas: graph.schemas, manage }) : null);
-    const t0 = Date.now();
-    const results: { reverts: number | null; result: CompensationResult }[] = [];
-    const run = async (reverts: number | null, steps: CompensatingStep[], finalState: LedgerState | null, extra: Record<string, unknown>) => {
-      const attempt = (transaction: 'plan' | 'object') =>
-        runCompensation({
-          beforeStep: session.assertLock,
+      const owner = lockOwner();
+      const commit = await gitCommit(workspace.root);
+      const identity = {
+        package: pkg?.path ?? null,
+        gitCommit: commit,
+        toolVersion: ctx.toolVersion,
+        osUser: owner.user,
+        ciJob: ciJob(ctx.env),
+        host: owner.host,
+        ticket,
+      };
+      const summary = {
+        ...(emergency
+          ? {
+              emergency: true,
+              gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'],
+            }
+          : {}),
+        ...(prepared.forced.length ? { forced: prepared.forced } : {}),
+        smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
+      };
+      const fingerprint = async () =>
+        engine.diff && graph.schemas.length ? engine.diff.fingerprint(conn, { schemas: graph.schemas, manage }) : null;
+      const t0 = Date.now();
+      const results: { reverts: number | null; result: CompensationResult }[] = [];
+      const run = async (
+        reverts: number | null,
+        steps: CompensatingStep[],
+        finalState: LedgerState | null,
+        extra: Record<string, unknown>,
+      ) => {
+        const attempt = (transaction: 'plan' | 'object') =>
+          runCompensation({
+            beforeStep: session.assertLock,
+            engine,
+            conn,
+            ledger,
+            reporter,
+            steps,
+            transaction,
+            scope: { schemas: graph.schemas, manage },
+            finalState,
+            summary: {
+              ...summary,
+              ...extra,
+              ...(transaction === 'object'
+                ? { oneTransactionPerStep: 'the whole rollback needed more than one transaction could hold' }
+                : {}),
+            },
+            fingerprint,
+            deployment: {
+              ...identity,
+              project: target.name,
+              environment: environment.name,
+              kind: 'rollback',
+              planChecksum: planChecksum({ ...plan, steps: steps.map((s) => s.plan) }),
+              stepsTotal: steps.length,
+              reverts,
+            },
+          });
+        // One transaction for each undone deployment where the engine allows it (transactional DDL): a step that fails
+        // takes the steps before it back with it, so a rollback is never left half-done.
+        let result = await attempt('plan');
+        if (result.status === 'failed' && result.applied === 0 && outOfResources(result.error)) {
+          // Too big for one transaction (PostgreSQL: more locks than max_locks_per_transaction allows). Nothing changed,
+          // as the ledger records (that attempt failed, its steps rolled back): run it again, one transaction per step.
+          reporter.warn(
+            `undoing ${reverts === null ? 'the diff' : `deployment #${reverts}`} needs more than one transaction can hold (${result.error!.message.split('\n')[0]}); nothing was changed. ` +
+              'It runs again with one transaction per step: a step that fails then leaves the steps before it applied (raise max_locks_per_transaction to keep it in one piece)',
+          );
+          result = await attempt('object');
+        }
+        results.push({ reverts, result });
+        return result;
+      };
+      for (const unit of prepared.units) {
+        const d = unit.deployment;
+        reporter.info(
+          `${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`,
+        );
+        const ledgerBefore = unit.whole ? await ledger.ledgerBefore(d.id) : null;
+        const r = await run(d.id, unit.steps, ledgerBefore, {});
+        if (r.status === 'failed') break;
+        const state = before.get(d.id);
+        if (state) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, state.checks);
+        reporter.info(
+          `${target.name}: deployment #${d.id} rolled back: ${r.applied} step${r.applied === 1 ? '' : 's'} undone${r.skipped ? `, ${r.skipped} left applied (--force)` : ''} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`,
+        );
+      }
+      if (prepared.toRef) {
+        const t = prepared.toRef;
+        reporter.info(
+          `${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`,
+        );
+        const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
+        if (r.status === 'succeeded')
+          reporter.info(
+            `${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`,
+          );
+        if (r.status === 'succeeded' && refChecks)
+          await recordSmokeChecks(conn, engine.ledger, r.deploymentId, refChecks);
+      }
+      const failed = results.find((r) => r.result.status === 'failed');
+      let smokeLine = summary.smoke;
+      let code: ExitCodeValue = ExitCode.ok;
+      if (!failed && smokeWanted) {
+        const last = results[results.length - 1]!.result.deploymentId;
+        reporter.info(`${target.name}: smoke checks`);
+        const smoke = await runSmokeChecks({
           engine,
           conn,
-          ledger,
-          reporter,
-          steps,
-          transaction,
-          scope: { schemas: graph.schemas, manage },
-          finalState,
-          summary: { ...summary, ...extra, ...(transaction === 'object' ? { oneTransactionPerStep: 'the whole rollback needed more than one transaction could hold' } : {}) },
-          fingerprint,
-          deployment: { ...identity, project: target.name, environment: environment.name, kind: 'rollback', planChecksum: planChecksum({ ...plan, steps: steps.map((s) => s.plan) }), stepsTotal: steps.length, reverts },
+          model: smokeModel ?? { project: { name: target.name }, smoke: [], variables, graph },
+          environment: environment.name,
+          deploymentId: last,
+          checks,
+          timeoutMs: smokeTimeoutMs(settings),
+          onResult: (r) => reporter.info(formatSmokeResult(r)),
         });
-      // One transaction for each undone deployment where the engine allows it (transactional DDL): a step that fails
-      // takes the steps before it back with it, so a rollback is never left half-done.
-      let result = await attempt('plan');
-      if (result.status === 'failed' && result.applied === 0 && outOfResources(result.error)) {
-        // Too big for one transaction (PostgreSQL: more locks than max_locks_per_transaction allows). Nothing changed,
-        // as the ledger records (that attempt failed, its steps rolled back): run it again, one transaction per step.
-        reporter.warn(
-          `undoing ${reverts === null ? 'the diff' : `deployment #${reverts}`} needs more than one transaction can hold (${result.error!.message.split('\n')[0]}); nothing was changed. ` +
-            'It runs again with one transaction per step: a step that fails then leaves the steps before it applied (raise max_locks_per_transaction to keep it in one piece)',
-        );
-        result = await attempt('object');
+        const bad = smoke.results.filter((r) => r.status === 'failed');
+        smokeLine = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
+        for (const r of results) await ledger.updateSummary(r.result.deploymentId, { smoke: smokeLine });
+        if (bad.length) {
+          ctx.stderr.write(
+            `error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`,
+          );
+          code = ExitCode.smokeFailed;
+        }
       }
-      results.push({ reverts, result });
-      return result;
-    };
-    for (const unit of prepared.units) {
-      const d = unit.deployment;
-      reporter.info(`${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`);
-      const ledgerBefore = unit.whole ? await ledger.ledgerBefore(d.id) : null;
-      const r = await run(d.id, unit.steps, ledgerBefore, {});
-      if (r.status === 'failed') break;
-      const state = before.get(d.id);
-      if (state) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, state.checks);
-      reporter.info(`${target.name}: deployment #${d.id} rolled back: ${r.applied} step${r.applied === 1 ? '' : 's'} undone${r.skipped ? `, ${r.skipped} left applied (--force)` : ''} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
-    }
-    if (prepared.toRef) {
-      const t = prepared.toRef;
-      reporter.info(`${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`);
-      const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
-      if (r.status === 'succeeded') reporter.info(`${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`);
-      if (r.status === 'succeeded' && refChecks) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, refChecks);
-    }
-    const failed = results.find((r) => r.result.status === 'failed');
-    let smokeLine = summary.smoke;
-    let code: ExitCodeValue = ExitCode.ok;
-    if (!failed && smokeWanted) {
-      const last = results[results.length - 1]!.result.deploymentId;
-      reporter.info(`${target.name}: smoke checks`);
-      const smoke = await runSmokeChecks({
-        engine,
-        conn,
-        model: smokeModel ?? { project: { name: target.name }, smoke: [], variables, graph },
+      await notifyRollback(ctx, ledger, {
+        project: target.name,
         environment: environment.name,
-        deploymentId: last,
-        checks,
-        timeoutMs: smokeTimeoutMs(settings),
-        onResult: (r) => reporter.info(formatSmokeResult(r)),
+        database: conn.description,
+        package: identity.package,
+        commit,
+        ticket,
+        who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
+        steps: allSteps.map((s) => s.plan),
+        results: results.map((r) => r.result),
+        smoke: smokeLine,
+        exitCode: failed ? ExitCode.applyFailed : code,
       });
-      const bad = smoke.results.filter((r) => r.status === 'failed');
-      smokeLine = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
-      for (const r of results) await ledger.updateSummary(r.result.deploymentId, { smoke: smokeLine });
-      if (bad.length) {
-        ctx.stderr.write(`error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`);
-        code = ExitCode.smokeFailed;
+      printSummary(ctx.stdout, {
+        environment: `${environment.name} (${conn.description})`,
+        results,
+        durationMs: Date.now() - t0,
+        smoke: smokeLine,
+        status: failed ? 'failed' : 'succeeded',
+        exitCode: failed ? ExitCode.applyFailed : code,
+        emergency,
+      });
+      if (failed) {
+        const e = failed.result.error;
+        const earlier = history.find((d) => failed.reverts !== null && d.id < failed.reverts);
+        throw new DbeeError(e?.message ?? 'rollback failed', {
+          code: e?.code ?? 'ROLLBACK_FAILED',
+          exitCode: ExitCode.applyFailed,
+          hint:
+            `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
+            (failed.reverts !== null
+              ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}`
+              : `the same command`),
+          cause: e,
+        });
       }
-    }
-    await notifyRollback(ctx, ledger, {
-      project: target.name,
-      environment: environment.name,
-      database: conn.description,
-      package: identity.package,
-      commit,
-      ticket,
-      who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
-      steps: allSteps.map((s) => s.plan),
-      results: results.map((r) => r.result),
-      smoke: smokeLine,
-      exitCode: failed ? ExitCode.applyFailed : code,
-    });
-    printSummary(ctx.stdout, {
-      environment: `${environment.name} (${conn.description})`,
-      results,
-      durationMs: Date.now() - t0,
-      smoke: smokeLine,
-      status: failed ? 'failed' : 'succeeded',
-      exitCode: failed ? ExitCode.applyFailed : code,
-      emergency,
-    });
-    if (failed) {
-      const e = failed.result.error;
-      const earlier = history.find((d) => failed.reverts !== null && d.id < failed.reverts);
-      throw new DbeeError(e?.message ?? 'rollback failed', {
-        code: e?.code ?? 'ROLLBACK_FAILED',
-        exitCode: ExitCode.applyFailed,
-        hint:
-          `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
-          (failed.reverts !== null ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}` : `the same command`),
-        cause: e,
-      });
-    }
-    return code;
-  });
+      return code;
+    },
+  );
 }
 
 /** An error of the SQL-standard class 53, insufficient resources (out of memory, out of shared memory for locks). */
@@ -356,9 +494,18 @@ async function checksBefore(ledger: Ledger, history: DeploymentRow[], d: Deploym
   const nothing = state
     ? Object.keys(state.objects).length === 0 && Object.keys(state.migrations).length === 0
     : !history.some((h) => h.id < d.id && h.kind === 'deploy' && h.status !== 'rolled-back' && h.steps_applied > 0);
-  if (nothing) return { checks: [], from: `none of the project's smoke checks: the project is rolled back to nothing (the baseline verifies what the ledger still records)` };
+  if (nothing)
+    return {
+      checks: [],
+      from: `none of the project's smoke checks: the project is rolled back to nothing (the baseline verifies what the ledger still records)`,
+    };
   const recorded = recordedSmokeChecks(history, d.id);
-  return recorded && { checks: recorded.checks, from: `the smoke checks recorded with deployment #${recorded.deploymentId} (${recorded.checks.length})` };
+  return (
+    recorded && {
+      checks: recorded.checks,
+      from: `the smoke checks recorded with deployment #${recorded.deploymentId} (${recorded.checks.length})`,
+    }
+  );
 }
 
 function flag(k: 'to' | 'toRef' | 'package'): string {
@@ -402,10 +549,13 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
     const checksum = input.pkg!.manifest.planChecksum;
     const applied = history.filter((d) => d.kind === 'deploy' && d.plan_checksum === checksum && undoable(d));
     if (!applied.length) {
-      throw new DbeeError(`no deployment of ${project} on ${environment} applied package ${options.package} (plan ${checksum.slice(0, 19)}...) with steps still applied`, {
-        code: 'NOTHING_TO_ROLL_BACK',
-        hint: 'dbee status shows the deployments; roll back by deployment id with --to',
-      });
+      throw new DbeeError(
+        `no deployment of ${project} on ${environment} applied package ${options.package} (plan ${checksum.slice(0, 19)}...) with steps still applied`,
+        {
+          code: 'NOTHING_TO_ROLL_BACK',
+          hint: 'dbee status shows the deployments; roll back by deployment id with --to',
+        },
+      );
     }
     for (const d of applied) picked.push({ deployment: d, keep: () => true });
     const first = applied[applied.length - 1]!.id;
@@ -413,11 +563,21 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
     if (later.length) {
       const what = `deployment${later.length > 1 ? 's' : ''} ${later.map((d) => '#' + d.id).join(', ')} came after the package's and ${later.length > 1 ? 'are' : 'is'} still applied`;
       if (options.force) forced.push(`${what}; the package was undone under ${later.length > 1 ? 'them' : 'it'}`);
-      else problems.push(new DbeeError(`${what}: undoing the package under ${later.length > 1 ? 'them' : 'it'} may break ${later.length > 1 ? 'them' : 'it'}`, { code: 'ROLLBACK_NOT_LAST', hint: `roll back to before the package with --to ${history.find((d) => d.id < first)?.id ?? 0}, or pass --force` }));
+      else
+        problems.push(
+          new DbeeError(
+            `${what}: undoing the package under ${later.length > 1 ? 'them' : 'it'} may break ${later.length > 1 ? 'them' : 'it'}`,
+            {
+              code: 'ROLLBACK_NOT_LAST',
+              hint: `roll back to before the package with --to ${history.find((d) => d.id < first)?.id ?? 0}, or pass --force`,
+            },
+          ),
+        );
     }
   } else if (options.to !== undefined && options.to !== '') {
     const cut = await cutOf(ledger, history, project, environment, String(options.to));
-    const after = (id: number, order: number | null) => id > cut.id || (id === cut.id && (order ?? Number.MAX_SAFE_INTEGER) > cut.order);
+    const after = (id: number, order: number | null) =>
+      id > cut.id || (id === cut.id && (order ?? Number.MAX_SAFE_INTEGER) > cut.order);
     for (const d of history) {
       if (d.id < cut.id || !undoable(d)) continue;
       // The deployment of the cut keeps its steps up to the cut, whatever its kind.
@@ -430,7 +590,10 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
   } else {
     const last = history.find(undoable);
     if (!last) {
-      throw new DbeeError(`nothing to roll back: no deployment of ${project} on ${environment} has steps that are still applied`, { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments' });
+      throw new DbeeError(
+        `nothing to roll back: no deployment of ${project} on ${environment} has steps that are still applied`,
+        { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments' },
+      );
     }
     picked.push({ deployment: last, keep: () => true });
   }
@@ -445,7 +608,14 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
     const steps: CompensatingStep[] = [];
     for (const s of chosen) {
       const backup = backups.find((b) => b.object_key === s.objectKey && !b.dropped_at)?.backup_name ?? null;
-      const c = await compensate(input, deployment, s, backups.some((b) => b.object_key === s.objectKey), steps.length + 1, backup);
+      const c = await compensate(
+        input,
+        deployment,
+        s,
+        backups.some((b) => b.object_key === s.objectKey),
+        steps.length + 1,
+        backup,
+      );
       if (c.problem) {
         if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
         else problems.push(c.problem);
@@ -469,7 +639,12 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
  * from the step that created them at the checksum the ledger recorded. `steps` (the unit's compensating steps) gets
  * them, renumbered; returns the problems of those that cannot come back (they are then left out, with --force).
  */
-async function restoreVanished(input: UndoInput, d: DeploymentRow, all: LedgerStep[], steps: CompensatingStep[]): Promise<DbeeError[]> {
+async function restoreVanished(
+  input: UndoInput,
+  d: DeploymentRow,
+  all: LedgerStep[],
+  steps: CompensatingStep[],
+): Promise<DbeeError[]> {
   const { ledger, history, project, engine } = input;
   // A dry run may read a ledger not yet upgraded, without ledger_before.
   if ((await ledger.version()) < 2) return [];
@@ -506,16 +681,26 @@ async function restoreVanished(input: UndoInput, d: DeploymentRow, all: LedgerSt
     if (!source || (source.action !== 'create' && source.action !== 'replace')) {
       step.skip = `${what}, and no step of an earlier deployment created it whole; it stays missing (--force)`;
       problems.push(
-        new DbeeError(`${what}, and no step of an earlier deployment created it whole: the rollback cannot bring it back`, {
-          code: 'ROLLBACK_IRREVERSIBLE',
-          hint: 'create it by hand afterwards, or pass --force to undo everything else and leave it missing',
-          details: { deployment: d.id, object: key },
-        }),
+        new DbeeError(
+          `${what}, and no step of an earlier deployment created it whole: the rollback cannot bring it back`,
+          {
+            code: 'ROLLBACK_IRREVERSIBLE',
+            hint: 'create it by hand afterwards, or pass --force to undo everything else and leave it missing',
+            details: { deployment: d.id, object: key },
+          },
+        ),
       );
     }
     // Right after the step that brings its parent back (a table's indexes and triggers), else at the end.
     const parent = objectKey.parent;
-    const at = parent ? steps.findIndex((s) => s.plan.objectKey.kind !== 'index' && `${s.plan.objectKey.schema}.${s.plan.objectKey.name}` === parent && !s.plan.objectKey.parent) : -1;
+    const at = parent
+      ? steps.findIndex(
+          (s) =>
+            s.plan.objectKey.kind !== 'index' &&
+            `${s.plan.objectKey.schema}.${s.plan.objectKey.name}` === parent &&
+            !s.plan.objectKey.parent,
+        )
+      : -1;
     if (at >= 0) steps.splice(at + 1, 0, step);
     else steps.push(step);
   }
@@ -524,22 +709,40 @@ async function restoreVanished(input: UndoInput, d: DeploymentRow, all: LedgerSt
 }
 
 /** `--to 12` (a deployment of the project, or 0) or `--to V3` (the step that applied migration 3). */
-async function cutOf(ledger: Ledger, history: DeploymentRow[], project: string, environment: string, to: string): Promise<Cut> {
+async function cutOf(
+  ledger: Ledger,
+  history: DeploymentRow[],
+  project: string,
+  environment: string,
+  to: string,
+): Promise<Cut> {
   if (/^\d+$/.test(to)) {
     const id = Number(to);
     if (id !== 0 && !history.some((d) => d.id === id)) {
       throw new DbeeError(`--to ${to}: deployment ${to} is not a deployment of ${project} on ${environment}`, {
         code: 'OPTIONS_INVALID',
-        hint: `its deployments: ${history.slice(0, 10).map((d) => `#${d.id} ${d.kind} ${d.status}`).join(', ') || 'none'}${history.length > 10 ? ', ...' : ''} (--to 0 undoes them all)`,
+        hint: `its deployments: ${
+          history
+            .slice(0, 10)
+            .map((d) => `#${d.id} ${d.kind} ${d.status}`)
+            .join(', ') || 'none'
+        }${history.length > 10 ? ', ...' : ''} (--to 0 undoes them all)`,
       });
     }
     return { id, order: Number.MAX_SAFE_INTEGER };
   }
   const m = /^[vV](\d+(?:[._]\d+)*)$/.exec(to);
-  if (!m) throw new DbeeError(`--to ${to}: expected a deployment id (12) or a migration version (V3)`, { code: 'OPTIONS_INVALID' });
+  if (!m)
+    throw new DbeeError(`--to ${to}: expected a deployment id (12) or a migration version (V3)`, {
+      code: 'OPTIONS_INVALID',
+    });
   const version = m[1]!.split(/[._]/).map(Number).join('.');
   const step = await ledger.appliedStep(project, environment, `migration:${project}/V${version}`);
-  if (!step) throw new DbeeError(`--to ${to}: migration ${version} of ${project} is not applied on ${environment}`, { code: 'OPTIONS_INVALID', hint: 'dbee status shows what is deployed' });
+  if (!step)
+    throw new DbeeError(`--to ${to}: migration ${version} of ${project} is not applied on ${environment}`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'dbee status shows what is deployed',
+    });
   return { id: step.deploymentId, order: step.order };
 }
 
@@ -560,7 +763,9 @@ async function compensate(
   const { engine, sources, pkg, variables, project } = input;
   const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
   const isMigration = s.objectKey.startsWith('migration:');
-  const key: ObjectKey = isMigration ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) } : safeParseKey(s.objectKey);
+  const key: ObjectKey = isMigration
+    ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) }
+    : safeParseKey(s.objectKey);
   let reverse = s.reverse;
   if (s.action === 'create' && s.previousChecksum !== null && s.previousDefinition === null) {
     // A package plans every object as a create (it cannot know the target), so a CREATE OR REPLACE of an object the
@@ -573,7 +778,9 @@ async function compensate(
     const m = sources.migrations.find((x) => `migration:${project}/V${x.versionParts.join('.')}` === s.objectKey);
     if (m) {
       const text = expand(m.rollback.text);
-      reverse = (await engine.parser.parse(text, m.rollback.path, { searchPath: input.searchPath })).map((st) => st.sql);
+      reverse = (await engine.parser.parse(text, m.rollback.path, { searchPath: input.searchPath })).map(
+        (st) => st.sql,
+      );
     }
   }
   const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
@@ -608,7 +815,14 @@ async function compensate(
   // the dry run prints what the real run sends (the statements do not depend on whether a replace would have worked).
   const fallback = reverse ? viewFallback(engine, key, reverse) : null;
   if (fallback && reverse) {
-    plan.statements = await planRecreate(input.conn, engine, { schemas: input.everySchema }, key, fallback, input.putBack);
+    plan.statements = await planRecreate(
+      input.conn,
+      engine,
+      { schemas: input.everySchema },
+      key,
+      fallback,
+      input.putBack,
+    );
     input.putBack.set(s.objectKey, reverse);
   }
   if (reverse === null) {
@@ -623,7 +837,8 @@ async function compensate(
     };
   }
   const loss = d.kind === 'deploy' && !hasBackup ? dataLoss(s, packaged?.hazards ?? []) : null;
-  const since = d.kind === 'deploy' && backup && key.kind === 'table' ? await rowsSince(input, s, key, reverse, backup, expand) : 0;
+  const since =
+    d.kind === 'deploy' && backup && key.kind === 'table' ? await rowsSince(input, s, key, reverse, backup, expand) : 0;
   if (since > 0) {
     return {
       step,
@@ -641,11 +856,14 @@ async function compensate(
   if (loss) {
     return {
       step,
-      problem: new DbeeError(`${what} cannot be undone without losing data: it ${loss}, and no backup was kept; undoing it brings the structure back, not the data`, {
-        code: 'ROLLBACK_DATA_LOSS',
-        hint: 'restore the data from a database backup, or pass --force to accept the loss',
-        details: { deployment: d.id, step: s.order, object: s.objectKey },
-      }),
+      problem: new DbeeError(
+        `${what} cannot be undone without losing data: it ${loss}, and no backup was kept; undoing it brings the structure back, not the data`,
+        {
+          code: 'ROLLBACK_DATA_LOSS',
+          hint: 'restore the data from a database backup, or pass --force to accept the loss',
+          details: { deployment: d.id, step: s.order, object: s.objectKey },
+        },
+      ),
     };
   }
   return { step };
@@ -691,13 +909,25 @@ const COMMENTS = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/;
  * `INSERT ... SELECT ... FROM <backup>` among its statements). Counted, so rows the copy brought are not taken for
  * new ones; a copied row changed in place since is not seen (the count stays). 0 when the reverse drops no table.
  */
-async function rowsSince(input: UndoInput, s: LedgerStep, key: ObjectKey, reverse: string[] | null, backup: string, expand: (sql: string) => string): Promise<number> {
+async function rowsSince(
+  input: UndoInput,
+  s: LedgerStep,
+  key: ObjectKey,
+  reverse: string[] | null,
+  backup: string,
+  expand: (sql: string) => string,
+): Promise<number> {
   const catalog = input.engine.catalog;
   if (!catalog || !reverse?.some((sql) => /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')))) return 0;
   const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
   const [schema, ...rest] = backup.split('.');
-  const backupKey: ObjectKey = rest.length ? { kind: 'table', schema: schema!, name: rest.join('.') } : { kind: 'table', schema: table.schema, name: backup };
-  const copied = s.statements.some((sql) => /^INSERT\s+INTO\b/i.test(sql.replace(COMMENTS, '')) && sql.toUpperCase().includes(backupKey.name.toUpperCase()));
+  const backupKey: ObjectKey = rest.length
+    ? { kind: 'table', schema: schema!, name: rest.join('.') }
+    : { kind: 'table', schema: table.schema, name: backup };
+  const copied = s.statements.some(
+    (sql) =>
+      /^INSERT\s+INTO\b/i.test(sql.replace(COMMENTS, '')) && sql.toUpperCase().includes(backupKey.name.toUpperCase()),
+  );
   try {
     const live = await catalog.rowCount(input.conn, table);
     return live && copied ? live - (await catalog.rowCount(input.conn, backupKey)) : live;
@@ -715,7 +945,12 @@ function dataLoss(s: LedgerStep, packaged: readonly Hazard[]): string | null {
     const sql = raw.replace(COMMENTS, '');
     if (/^DROP\s+TABLE\b/i.test(sql)) return `drops a table (${firstLine(sql)})`;
     if (/^TRUNCATE\b/i.test(sql)) return `truncates a table (${firstLine(sql)})`;
-    if (/^ALTER\s+TABLE\b[\s\S]*?\bDROP\s+(?:COLUMN\s+)?(?!\s)(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)/i.test(sql)) return `drops a column (${firstLine(sql)})`;
+    if (
+      /^ALTER\s+TABLE\b[\s\S]*?\bDROP\s+(?:COLUMN\s+)?(?!\s)(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)/i.test(
+        sql,
+      )
+    )
+      return `drops a column (${firstLine(sql)})`;
   }
   return null;
 }
@@ -725,8 +960,16 @@ function reverseHazards(statements: string[], d: DeploymentRow): Hazard[] {
   const out: Hazard[] = [];
   for (const raw of statements) {
     const sql = raw.replace(COMMENTS, '');
-    if (/^DROP\s+TABLE\b/i.test(sql) || /^ALTER\s+TABLE\b[\s\S]*?\bDROP\s+(?:COLUMN\s+)?(?!\s)(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)/i.test(sql)) {
-      out.push({ kind: 'data-loss', message: `${firstLine(sql)}: the data written there since deployment #${d.id} is lost` });
+    if (
+      /^DROP\s+TABLE\b/i.test(sql) ||
+      /^ALTER\s+TABLE\b[\s\S]*?\bDROP\s+(?:COLUMN\s+)?(?!\s)(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)/i.test(
+        sql,
+      )
+    ) {
+      out.push({
+        kind: 'data-loss',
+        message: `${firstLine(sql)}: the data written there since deployment #${d.id} is lost`,
+      });
     }
   }
   return out;
@@ -738,19 +981,32 @@ function firstLine(sql: string): string {
 }
 
 /** Refuse a rollback of a database whose schemas changed outside dbee since the last deployment recorded them. */
-async function driftProblem(engine: Engine, conn: Connection, history: DeploymentRow[], scope: SchemaScope, project: string): Promise<DbeeError | null> {
+async function driftProblem(
+  engine: Engine,
+  conn: Connection,
+  history: DeploymentRow[],
+  scope: SchemaScope,
+  project: string,
+): Promise<DbeeError | null> {
   if (!engine.diff || !scope.schemas.length) return null;
   const last = history.find((d) => d.finished_at);
-  const summary = last?.summary ? (typeof last.summary === 'string' ? (JSON.parse(last.summary) as { fingerprint?: string | null }) : (last.summary as { fingerprint?: string | null })) : null;
+  const summary = last?.summary
+    ? typeof last.summary === 'string'
+      ? (JSON.parse(last.summary) as { fingerprint?: string | null })
+      : (last.summary as { fingerprint?: string | null })
+    : null;
   const recorded = summary?.fingerprint;
   if (!last || !recorded) return null;
   const live = await engine.diff.fingerprint(conn, scope);
   if (live === recorded) return null;
-  return new DbeeError(`the schemas of ${project} changed outside dbee since deployment #${last.id}: the recorded reverses may no longer apply`, {
-    code: 'ROLLBACK_DRIFT',
-    hint: 'see what changed with dbee diff; roll back to the sources of a git ref with --to-ref, or pass --force to roll back anyway',
-    details: { recorded, live },
-  });
+  return new DbeeError(
+    `the schemas of ${project} changed outside dbee since deployment #${last.id}: the recorded reverses may no longer apply`,
+    {
+      code: 'ROLLBACK_DRIFT',
+      hint: 'see what changed with dbee diff; roll back to the sources of a git ref with --to-ref, or pass --force to roll back anyway',
+      details: { recorded, live },
+    },
+  );
 }
 
 interface LoadedRef {
@@ -768,16 +1024,33 @@ interface LoadedRef {
  * The sources of a project at a git ref, read straight from git: their desired model (built in a shadow database,
  * cached like any other) and the ledger state a deployment of them would leave.
  */
-async function loadRef(ctx: OperationContext, engine: Engine, environment: ResolvedEnvironment, project: string, ref: string): Promise<LoadedRef> {
+async function loadRef(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ResolvedEnvironment,
+  project: string,
+  ref: string,
+): Promise<LoadedRef> {
   if (!engine.diff) {
-    throw new DbeeError(`--to-ref: the ${engine.name} engine cannot diff a database against sources`, { code: 'ENGINE_CAPABILITY', hint: 'roll back with the ledger: --to <deployment>' });
+    throw new DbeeError(`--to-ref: the ${engine.name} engine cannot diff a database against sources`, {
+      code: 'ENGINE_CAPABILITY',
+      hint: 'roll back with the ledger: --to <deployment>',
+    });
   }
   const tree = materializeRef(ctx.workspace.root, ref);
   try {
-    const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: ctx.workspace.root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], {
+      cwd: ctx.workspace.root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
     const workspace = Workspace.load(tree.root);
     if (!workspace.projects.has(project)) {
-      throw new DbeeError(`--to-ref ${ref}: project ${project} does not exist at that ref`, { code: 'GIT_REF', hint: 'pick a ref where the project existed' });
+      throw new DbeeError(`--to-ref ${ref}: project ${project} does not exist at that ref`, {
+        code: 'GIT_REF',
+        hint: 'pick a ref where the project existed',
+      });
     }
     const sub: OperationContext = { ...ctx, workspace };
     const all = workspace.withDependencies(project);
@@ -795,11 +1068,26 @@ async function loadRef(ctx: OperationContext, engine: Engine, environment: Resol
     });
     const model = models.find((m) => m.project.name === project)!;
     const plan = planFromSources({ engine, models, planned: [project], schemaOwners: owners });
-    const objects = Object.fromEntries(plan.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
+    const objects = Object.fromEntries(
+      plan.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]),
+    );
     const migrations: LedgerState['migrations'] = {};
-    for (const m of model.migrations) migrations[m.file.versionParts.join('.')] = { checksum: checksumStatements([m.file.text], model.variables), description: m.file.path };
+    for (const m of model.migrations)
+      migrations[m.file.versionParts.join('.')] = {
+        checksum: checksumStatements([m.file.text], model.variables),
+        description: m.file.path,
+      };
     const settings = workspace.settings(workspace.project(project), environment).deploy;
-    return { ref, commit, model, desired: desired.model, state: { objects, migrations }, schemas: model.graph.schemas, online: settings.online ?? false, renames: model.project.config.renames ?? [] };
+    return {
+      ref,
+      commit,
+      model,
+      desired: desired.model,
+      state: { objects, migrations },
+      schemas: model.graph.schemas,
+      online: settings.online ?? false,
+      renames: model.project.config.renames ?? [],
+    };
   } finally {
     await tree.dispose();
   }
@@ -810,9 +1098,20 @@ async function loadRef(ctx: OperationContext, engine: Engine, environment: Resol
  * reverses and hazards). Steps that lose data are refused without `--force`. The ledger state becomes the ref's:
  * its objects at their checksums, and only those applied migrations that exist, unchanged, at the ref.
  */
-async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, project: string, schemas: string[], everySchema: string[], ref: LoadedRef, force: boolean): Promise<Prepared> {
+async function prepareToRef(
+  engine: Engine,
+  conn: Connection,
+  ledger: Ledger,
+  project: string,
+  schemas: string[],
+  everySchema: string[],
+  ref: LoadedRef,
+  force: boolean,
+): Promise<Prepared> {
   const scope = [...new Set([...schemas, ...ref.schemas])];
-  const fp = engine.diff ? await engine.diff.fingerprint(conn, { schemas: scope, manage: ref.model.graph.manage }) : null;
+  const fp = engine.diff
+    ? await engine.diff.fingerprint(conn, { schemas: scope, manage: ref.model.graph.manage })
+    : null;
   // The other projects' schemas are read with the project's (so that the catalog's dependencies across them are
   // known) and stay as they are on both sides of the diff: what of theirs stands on an object the diff drops (a view
   // over a view that must be dropped to lose a column) is dropped and created again with it.
@@ -822,7 +1121,8 @@ async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, pr
   const plan = planOfChanges(engine, project, from, to, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
   const now = await ledger.state(project);
   const migrations: LedgerState['migrations'] = {};
-  for (const [v, m] of Object.entries(now.migrations)) if (ref.state.migrations[v]?.checksum === m.checksum) migrations[v] = m;
+  for (const [v, m] of Object.entries(now.migrations))
+    if (ref.state.migrations[v]?.checksum === m.checksum) migrations[v] = m;
   const state: LedgerState = { objects: ref.state.objects, migrations };
   const problems: DbeeError[] = [];
   const forced: string[] = [];
@@ -831,11 +1131,19 @@ async function prepareToRef(engine: Engine, conn: Connection, ledger: Ledger, pr
     if (loss.length) {
       const message = `step ${s.order} (${s.action} ${s.key}) loses data: ${loss.map((h) => h.message).join('; ')}`;
       if (force) forced.push(message + ' (accepted with --force)');
-      else problems.push(new DbeeError(message, { code: 'ROLLBACK_DATA_LOSS', hint: 'review it with --dry-run; pass --force to accept the loss' }));
+      else
+        problems.push(
+          new DbeeError(message, {
+            code: 'ROLLBACK_DATA_LOSS',
+            hint: 'review it with --dry-run; pass --force to accept the loss',
+          }),
+        );
     }
     return { plan: s, ledgerAction: s.action };
   });
-  const sameState = JSON.stringify(sortKeys(now.objects)) === JSON.stringify(sortKeys(state.objects)) && Object.keys(now.migrations).length === Object.keys(migrations).length;
+  const sameState =
+    JSON.stringify(sortKeys(now.objects)) === JSON.stringify(sortKeys(state.objects)) &&
+    Object.keys(now.migrations).length === Object.keys(migrations).length;
   if (!steps.length && sameState) return { units: [], problems, forced };
   return { units: [], toRef: { steps, state, ref: ref.ref, commit: ref.commit }, problems, forced };
 }
@@ -849,7 +1157,9 @@ function printRollback(out: NodeJS.WritableStream, p: Prepared): void {
   const steps = (list: CompensatingStep[]) => {
     for (const s of list) {
       const undoes = s.undoes ? `  (undoes step ${s.undoes.step.order}: ${s.undoes.step.action})` : '';
-      out.write(`-- step ${s.plan.order}/${list.length}: ${s.plan.action} ${s.plan.key}${undoes}${s.plan.transactional ? '' : '  [outside a transaction]'}\n`);
+      out.write(
+        `-- step ${s.plan.order}/${list.length}: ${s.plan.action} ${s.plan.key}${undoes}${s.plan.transactional ? '' : '  [outside a transaction]'}\n`,
+      );
       for (const h of s.plan.hazards) out.write(`--   hazard ${h.kind}: ${h.message}\n`);
       if (s.skip) {
         out.write(`--   NO REVERSE: ${s.skip}\n\n`);
@@ -861,11 +1171,15 @@ function printRollback(out: NodeJS.WritableStream, p: Prepared): void {
   };
   for (const u of p.units) {
     const d = u.deployment;
-    out.write(`-- undo deployment #${d.id} (${d.kind} ${d.status}, started ${new Date(d.started_at).toISOString()}${d.git_commit ? `, commit ${d.git_commit.slice(0, 12)}` : ''}${d.package ? `, package ${d.package}` : ''}): ${u.steps.length} step${u.steps.length === 1 ? '' : 's'}, newest first\n`);
+    out.write(
+      `-- undo deployment #${d.id} (${d.kind} ${d.status}, started ${new Date(d.started_at).toISOString()}${d.git_commit ? `, commit ${d.git_commit.slice(0, 12)}` : ''}${d.package ? `, package ${d.package}` : ''}): ${u.steps.length} step${u.steps.length === 1 ? '' : 's'}, newest first\n`,
+    );
     steps(u.steps);
   }
   if (p.toRef) {
-    out.write(`-- back to the sources at ${p.toRef.ref} (${p.toRef.commit.slice(0, 12)}): ${p.toRef.steps.length} step${p.toRef.steps.length === 1 ? '' : 's'} from the diff of the live database\n`);
+    out.write(
+      `-- back to the sources at ${p.toRef.ref} (${p.toRef.commit.slice(0, 12)}): ${p.toRef.steps.length} step${p.toRef.steps.length === 1 ? '' : 's'} from the diff of the live database\n`,
+    );
     if (!p.toRef.steps.length) out.write('-- the schema already matches; only the ledger state changes\n');
     steps(p.toRef.steps);
   }
@@ -882,14 +1196,25 @@ function refuse(problems: DbeeError[], dryRun: boolean): never {
 
 function printSummary(
   out: NodeJS.WritableStream,
-  r: { environment: string; results: { reverts: number | null; result: CompensationResult }[]; durationMs: number; smoke: string; status: string; exitCode: number; emergency: boolean },
+  r: {
+    environment: string;
+    results: { reverts: number | null; result: CompensationResult }[];
+    durationMs: number;
+    smoke: string;
+    status: string;
+    exitCode: number;
+    emergency: boolean;
+  },
 ): void {
   const lines: [string, string][] = [
     ['environment', r.environment],
     [
       'rolled back',
       r.results
-        .map(({ reverts, result }) => `${reverts === null ? 'to a git ref' : `#${reverts}`} ${result.status} ${result.applied} step${result.applied === 1 ? '' : 's'}${result.skipped ? ` (${result.skipped} left applied)` : ''} (deployment ${result.deploymentId})`)
+        .map(
+          ({ reverts, result }) =>
+            `${reverts === null ? 'to a git ref' : `#${reverts}`} ${result.status} ${result.applied} step${result.applied === 1 ? '' : 's'}${result.skipped ? ` (${result.skipped} left applied)` : ''} (deployment ${result.deploymentId})`,
+        )
         .join(', '),
     ],
     ['smoke', r.smoke],
@@ -898,4 +1223,3 @@ function printSummary(
   ];
   out.write('summary:\n' + lines.map(([k, v]) => `  ${(k + ':').padEnd(13)}${v}\n`).join(''));
 }
-

@@ -19,7 +19,9 @@ function tableOf(step: PlanStep): ObjectKey | null {
   if (k.kind === 'table') return k;
   if (k.kind === 'index' && k.parent) {
     const dot = k.parent.indexOf('.');
-    return dot > 0 ? { kind: 'table', schema: k.parent.slice(0, dot), name: k.parent.slice(dot + 1) } : { kind: 'table', schema: k.schema, name: k.parent };
+    return dot > 0
+      ? { kind: 'table', schema: k.parent.slice(0, dot), name: k.parent.slice(dot + 1) }
+      : { kind: 'table', schema: k.schema, name: k.parent };
   }
   return null;
 }
@@ -65,18 +67,32 @@ export async function judgeSizeHazards(engine: Engine, conn: Connection, plan: P
       if (!sized) continue;
       const dropped = [...new Set(step.hazards.filter((h) => SIZE_HAZARDS.has(h.kind)).map((h) => h.kind))];
       step.hazards = step.hazards.filter((h) => !SIZE_HAZARDS.has(h.kind));
-      notes.push(`step ${step.order} (${step.action} ${step.key}): ${dropped.join(', ')} not a hazard here, ${name} has ${n} row${n === 1 ? '' : 's'}`);
+      notes.push(
+        `step ${step.order} (${step.action} ${step.key}): ${dropped.join(', ')} not a hazard here, ${name} has ${n} row${n === 1 ? '' : 's'}`,
+      );
     } else if (buildsIndex && !sized) {
       const online = step.statements.some((s) => /\bCONCURRENTLY\b/i.test(s));
       const index = `${step.objectKey.schema}.${step.objectKey.name}`;
       step.hazards = [
         ...step.hazards,
-        { kind: 'index-build', rule: 'index-build', message: `builds index ${index} on ${name}, which has more than ${SMALL_TABLE_ROWS} rows` },
+        {
+          kind: 'index-build',
+          rule: 'index-build',
+          message: `builds index ${index} on ${name}, which has more than ${SMALL_TABLE_ROWS} rows`,
+        },
         ...(online
           ? []
-          : [{ kind: 'long-lock' as const, rule: 'require-concurrent-index-creation', message: `builds index ${index} while blocking writes to ${name} (use online to build it concurrently)` }]),
+          : [
+              {
+                kind: 'long-lock' as const,
+                rule: 'require-concurrent-index-creation',
+                message: `builds index ${index} while blocking writes to ${name} (use online to build it concurrently)`,
+              },
+            ]),
       ];
-      notes.push(`step ${step.order} (${step.action} ${step.key}): ${name} has more than ${SMALL_TABLE_ROWS} rows, building the index is a hazard`);
+      notes.push(
+        `step ${step.order} (${step.action} ${step.key}): ${name} has more than ${SMALL_TABLE_ROWS} rows, building the index is a hazard`,
+      );
     }
   }
   return notes;

@@ -29,37 +29,49 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
   const text = options.format !== 'json';
 
   // Checks must not run against a half-applied deployment: wait for the deployment lock like deploy does.
-  return withSession({ engine, environment, workspaceRoot: workspace.root, reporter: ctx.reporter, deploy: settings }, async ({ conn }) => {
-    const ledger = new Ledger(conn, engine.ledger);
-    // The results are kept in the ledger, even for a project that was never deployed here.
-    await ledger.ensure();
-    const last = (await ledger.deployments(target.name, environment.name, 1))[0];
-    if (text) {
-      ctx.stdout.write(
-        `${target.name}: smoke checks on ${environment.name} (${conn.description})${last ? `, after deployment #${last.id} (${last.status})` : ', never deployed here'}\n`,
+  return withSession(
+    { engine, environment, workspaceRoot: workspace.root, reporter: ctx.reporter, deploy: settings },
+    async ({ conn }) => {
+      const ledger = new Ledger(conn, engine.ledger);
+      // The results are kept in the ledger, even for a project that was never deployed here.
+      await ledger.ensure();
+      const last = (await ledger.deployments(target.name, environment.name, 1))[0];
+      if (text) {
+        ctx.stdout.write(
+          `${target.name}: smoke checks on ${environment.name} (${conn.description})${last ? `, after deployment #${last.id} (${last.status})` : ', never deployed here'}\n`,
+        );
+      }
+      const run = await runSmokeChecks({
+        engine,
+        conn,
+        model: model!,
+        environment: environment.name,
+        deploymentId: last?.id ?? null,
+        checks,
+        timeoutMs: smokeTimeoutMs(settings),
+        regression: smokeRegression(environment.gates),
+        onResult: text ? (r) => ctx.stdout.write(formatSmokeResult(r) + '\n') : undefined,
+      });
+      const failed = run.results.filter((r) => r.status === 'failed');
+      if (text) {
+        ctx.stdout.write(`${target.name}: ${run.results.length - failed.length} passed, ${failed.length} failed\n`);
+      } else {
+        ctx.stdout.write(
+          canonicalJson({
+            project: target.name,
+            environment: environment.name,
+            database: conn.description,
+            deploymentId: last?.id ?? null,
+            passed: run.passed,
+            results: run.results,
+          }),
+        );
+      }
+      if (run.passed) return ExitCode.ok;
+      ctx.stderr.write(
+        `error: ${failed.length} smoke check${failed.length === 1 ? '' : 's'} of ${target.name} failed: ${failed.map((r) => r.name).join(', ')}\n`,
       );
-    }
-    const run = await runSmokeChecks({
-      engine,
-      conn,
-      model: model!,
-      environment: environment.name,
-      deploymentId: last?.id ?? null,
-      checks,
-      timeoutMs: smokeTimeoutMs(settings),
-      regression: smokeRegression(environment.gates),
-      onResult: text ? (r) => ctx.stdout.write(formatSmokeResult(r) + '\n') : undefined,
-    });
-    const failed = run.results.filter((r) => r.status === 'failed');
-    if (text) {
-      ctx.stdout.write(`${target.name}: ${run.results.length - failed.length} passed, ${failed.length} failed\n`);
-    } else {
-      ctx.stdout.write(
-        canonicalJson({ project: target.name, environment: environment.name, database: conn.description, deploymentId: last?.id ?? null, passed: run.passed, results: run.results }),
-      );
-    }
-    if (run.passed) return ExitCode.ok;
-    ctx.stderr.write(`error: ${failed.length} smoke check${failed.length === 1 ? '' : 's'} of ${target.name} failed: ${failed.map((r) => r.name).join(', ')}\n`);
-    return ExitCode.smokeFailed;
-  });
+      return ExitCode.smokeFailed;
+    },
+  );
 }

@@ -3,7 +3,13 @@ import { planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import type { Connection } from '../engine/engine';
 import type { Plan, PlanStep } from '../plan/plan';
-import { planFromSources, planSourcesExplained, refuseNeedsDiff, type PlanInput, type SourcePlan } from '../planner/planner';
+import {
+  planFromSources,
+  planSourcesExplained,
+  refuseNeedsDiff,
+  type PlanInput,
+  type SourcePlan,
+} from '../planner/planner';
 import type { OperationContext } from './context';
 import { withoutUnknownObjects } from './conflicts';
 import { planInPlace } from './in-place';
@@ -15,11 +21,24 @@ import { fullModels, hasExportedModels, modelLoader } from './load';
  * caller holds the lock), and the ledger's object state is synced to the sources when it succeeds. The one plan of
  * the sources: `deploy` (its dry run and real run) and `status` (its pending steps) both take it from here.
  */
-export async function planSources(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection, stamp: string): Promise<Plan> {
+export async function planSources(
+  ctx: OperationContext,
+  input: PlanInput,
+  environment: ResolvedEnvironment,
+  conn: Connection,
+  stamp: string,
+): Promise<Plan> {
   const { engine, models } = input;
   // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
   // made again from their sources.
-  const again = async () => planSources(ctx, { ...input, models: await fullModels(ctx, [...models], environment, engine) }, environment, conn, stamp);
+  const again = async () =>
+    planSources(
+      ctx,
+      { ...input, models: await fullModels(ctx, [...models], environment, engine) },
+      environment,
+      conn,
+      stamp,
+    );
   let planned: SourcePlan;
   try {
     planned = await planSourcesExplained(input, modelLoader(ctx, environment, engine));
@@ -43,15 +62,31 @@ export async function planSources(ctx: OperationContext, input: PlanInput, envir
       const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
       const model = own.find((m) => m.project.name === project)!;
       const objects = (planned.needsDiff.get(project) ?? []).map((o) => o.object);
-      const shown = objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
-      ctx.reporter.info(`${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`);
+      const shown =
+        objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
+      ctx.reporter.info(
+        `${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`,
+      );
       const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
       // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
       const defined = new Map(model.objects.map((o) => [o.id, o]));
       const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
-      const live = withoutUnknownObjects(await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage }), new Set(defined.keys()), known).model;
+      const live = withoutUnknownObjects(
+        await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage }),
+        new Set(defined.keys()),
+        known,
+      ).model;
       const settings = ctx.workspace.settings(target, environment).deploy;
-      const diffed = planOfChanges(engine, project, live, desired.model, settings.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners).steps;
+      const diffed = planOfChanges(
+        engine,
+        project,
+        live,
+        desired.model,
+        settings.online ?? false,
+        null,
+        target.config.renames ?? [],
+        model.graph.manage?.owners,
+      ).steps;
       // Located at their source files: conflict rules match files, and messages name them.
       for (const st of diffed) {
         const o = defined.get(st.key);
@@ -59,7 +94,9 @@ export async function planSources(ctx: OperationContext, input: PlanInput, envir
       }
       steps.push(...diffed);
       const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
-      objectStates[project] = Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
+      objectStates[project] = Object.fromEntries(
+        full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]),
+      );
     }
     steps.push(...base.steps.filter((s) => s.project === project));
   }

@@ -63,7 +63,8 @@ function meanTimeToRollback(history: DeploymentRow[]): number | null {
   const times: number[] = [];
   for (const d of history) {
     const s = deploymentSummary(d);
-    if (d.status === 'rolled-back' && s.failedAt && s.rolledBackAt) times.push(Date.parse(s.rolledBackAt) - Date.parse(s.failedAt));
+    if (d.status === 'rolled-back' && s.failedAt && s.rolledBackAt)
+      times.push(Date.parse(s.rolledBackAt) - Date.parse(s.failedAt));
     const reverted = d.reverts === null ? undefined : byId.get(Number(d.reverts));
     if (d.kind === 'rollback' && d.status === 'succeeded' && d.finished_at && reverted?.finished_at) {
       times.push(new Date(d.finished_at).getTime() - new Date(reverted.finished_at).getTime());
@@ -81,50 +82,88 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine);
   // The embedded database allows one process at a time: reading needs the lock too.
-  return withSession({ engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy }, async ({ conn }) => {
-    const ledger = new Ledger(conn, engine.ledger);
-    const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
-    const pendingSteps = await pending(ctx, { engine, models, planned: [target.name], schemaOwners: schemaOwners(ctx, environment), deployed, sourceCommit: null }, environment, conn);
-    const history = await ledger.deployments(target.name, environment.name, 10_000);
-    const last = history.find((d) => d.finished_at);
-    const recorded = last ? deploymentSummary(last).fingerprint ?? null : null;
-    const graph = models.find((m) => m.project.name === target.name)!.graph;
-    let drift: StatusReport['drift'];
-    if (!engine.diff) drift = { state: 'unknown', recorded: null, live: null, reason: `the ${engine.name} engine has no schema fingerprint` };
-    else if (!last) drift = { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
-    else if (!recorded) drift = { state: 'unknown', recorded: null, live: null, reason: `deployment #${last.id} recorded no fingerprint` };
-    else {
-      const live = await engine.diff.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
-      drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
-    }
-    const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
-    const finished = history.filter((d) => d.finished_at);
-    const ok = history.filter((d) => d.status === 'succeeded');
-    const report: StatusReport = {
-      project: target.name,
-      environment: environment.name,
-      database: conn.description,
-      lastDeployment: history[0] ?? null,
-      pendingSteps,
-      pendingDrops: removedObjects(models.find((m) => m.project.name === target.name)!, deployed.get(target.name)!),
-      drift,
-      backups,
-      metrics: {
-        deployments: history.length,
-        succeeded: ok.length,
-        successRate: history.length ? ok.length / history.length : null,
-        averageDurationMs: finished.length
-          ? Math.round(finished.reduce((a, d) => a + (new Date(d.finished_at!).getTime() - new Date(d.started_at).getTime()), 0) / finished.length)
-          : null,
-        rollbacks: history.filter((d) => d.kind === 'rollback' || d.status === 'rolled-back').length,
-        meanTimeToRollbackMs: meanTimeToRollback(history),
-      },
-    };
-    if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
-    else printStatus(ctx.stdout, report);
-    if (drift.state === 'yes' && last) await notifyDrift(ctx, { project: target.name, environment: environment.name, database: conn.description, last });
-    return ExitCode.ok;
-  });
+  return withSession(
+    { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
+    async ({ conn }) => {
+      const ledger = new Ledger(conn, engine.ledger);
+      const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
+      const pendingSteps = await pending(
+        ctx,
+        {
+          engine,
+          models,
+          planned: [target.name],
+          schemaOwners: schemaOwners(ctx, environment),
+          deployed,
+          sourceCommit: null,
+        },
+        environment,
+        conn,
+      );
+      const history = await ledger.deployments(target.name, environment.name, 10_000);
+      const last = history.find((d) => d.finished_at);
+      const recorded = last ? (deploymentSummary(last).fingerprint ?? null) : null;
+      const graph = models.find((m) => m.project.name === target.name)!.graph;
+      let drift: StatusReport['drift'];
+      if (!engine.diff)
+        drift = {
+          state: 'unknown',
+          recorded: null,
+          live: null,
+          reason: `the ${engine.name} engine has no schema fingerprint`,
+        };
+      else if (!last) drift = { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
+      else if (!recorded)
+        drift = {
+          state: 'unknown',
+          recorded: null,
+          live: null,
+          reason: `deployment #${last.id} recorded no fingerprint`,
+        };
+      else {
+        const live = await engine.diff.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
+        drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
+      }
+      const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
+      const finished = history.filter((d) => d.finished_at);
+      const ok = history.filter((d) => d.status === 'succeeded');
+      const report: StatusReport = {
+        project: target.name,
+        environment: environment.name,
+        database: conn.description,
+        lastDeployment: history[0] ?? null,
+        pendingSteps,
+        pendingDrops: removedObjects(models.find((m) => m.project.name === target.name)!, deployed.get(target.name)!),
+        drift,
+        backups,
+        metrics: {
+          deployments: history.length,
+          succeeded: ok.length,
+          successRate: history.length ? ok.length / history.length : null,
+          averageDurationMs: finished.length
+            ? Math.round(
+                finished.reduce(
+                  (a, d) => a + (new Date(d.finished_at!).getTime() - new Date(d.started_at).getTime()),
+                  0,
+                ) / finished.length,
+              )
+            : null,
+          rollbacks: history.filter((d) => d.kind === 'rollback' || d.status === 'rolled-back').length,
+          meanTimeToRollbackMs: meanTimeToRollback(history),
+        },
+      };
+      if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
+      else printStatus(ctx.stdout, report);
+      if (drift.state === 'yes' && last)
+        await notifyDrift(ctx, {
+          project: target.name,
+          environment: environment.name,
+          database: conn.description,
+          last,
+        });
+      return ExitCode.ok;
+    },
+  );
 }
 
 /**
@@ -133,7 +172,12 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
  * diff also says the kinds of change the diff found on its object (`add-column`...). Progress notes of planning stay
  * quiet: status prints only its report.
  */
-async function pending(ctx: OperationContext, input: PlanInput, environment: ResolvedEnvironment, conn: Connection): Promise<StatusReport['pendingSteps']> {
+async function pending(
+  ctx: OperationContext,
+  input: PlanInput,
+  environment: ResolvedEnvironment,
+  conn: Connection,
+): Promise<StatusReport['pendingSteps']> {
   const quiet: OperationContext = { ...ctx, reporter: { info: () => {}, warn: () => {}, step: () => {} } };
   const plan = await planSources(quiet, input, environment, conn, backupStamp(new Date()));
   const diffed = Object.keys(plan.objectStates ?? {});
@@ -145,7 +189,14 @@ async function pending(ctx: OperationContext, input: PlanInput, environment: Res
 }
 
 /** Object key → the kinds of change a diff of the live schema against the sources finds on it; null without a diff engine. */
-async function changeKinds(ctx: OperationContext, engine: Engine, models: readonly ProjectModel[], projects: string[], environment: ResolvedEnvironment, conn: Connection) {
+async function changeKinds(
+  ctx: OperationContext,
+  engine: Engine,
+  models: readonly ProjectModel[],
+  projects: string[],
+  environment: ResolvedEnvironment,
+  conn: Connection,
+) {
   if (!engine.diff) return null;
   const out = new Map<string, string[]>();
   for (const project of projects) {
@@ -154,7 +205,12 @@ async function changeKinds(ctx: OperationContext, engine: Engine, models: readon
     const model = own.find((m) => m.project.name === project)!;
     const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
     const live = await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
-    const changes = diffModels(live, desired.model, { renames: model.project.config.renames ?? [], owners: model.graph.manage?.owners ?? false, sameViewDefinition: engine.diff.sameViewDefinition, facts: engine.diff.facts });
+    const changes = diffModels(live, desired.model, {
+      renames: model.project.config.renames ?? [],
+      owners: model.graph.manage?.owners ?? false,
+      sameViewDefinition: engine.diff.sameViewDefinition,
+      facts: engine.diff.facts,
+    });
     for (const c of changes) {
       const key = changeObjectKey(c);
       // Column, constraint and index changes belong to their table in the ledger's terms.
@@ -173,12 +229,21 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}${d.ticket ? `, ticket ${d.ticket}` : ''}\n`
       : '  never deployed\n',
   );
-  out.write(r.pendingSteps.length ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}\n`).join('')}` : '  pending: nothing, up to date with the sources\n');
-  if (r.pendingDrops.length) out.write(`  pending drop (source removed, no drop decision: nothing drops it): ${r.pendingDrops.join(', ')}\n`);
-  out.write(`  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ' (the schemas changed outside dbee since the last deployment)' : ''}\n`);
+  out.write(
+    r.pendingSteps.length
+      ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}\n`).join('')}`
+      : '  pending: nothing, up to date with the sources\n',
+  );
+  if (r.pendingDrops.length)
+    out.write(`  pending drop (source removed, no drop decision: nothing drops it): ${r.pendingDrops.join(', ')}\n`);
+  out.write(
+    `  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ' (the schemas changed outside dbee since the last deployment)' : ''}\n`,
+  );
   out.write(r.backups.length ? `  backups: ${r.backups.length}\n` : '  backups: none\n');
   for (const b of r.backups) {
-    out.write(`    ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}, ${b.createdAt}): ${b.expiresAt === null ? 'kept until dropped (no gates.backupRetention)' : b.expired ? `expired ${b.expiresAt}, dbee cleanup drops it` : `expires ${b.expiresAt}`}\n`);
+    out.write(
+      `    ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}, ${b.createdAt}): ${b.expiresAt === null ? 'kept until dropped (no gates.backupRetention)' : b.expired ? `expired ${b.expiresAt}, dbee cleanup drops it` : `expires ${b.expiresAt}`}\n`,
+    );
   }
   const m = r.metrics;
   out.write(

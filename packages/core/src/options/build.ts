@@ -8,6 +8,9 @@ export const buildCommand = defineCommand('build', {
   options: {
     project,
     env,
-    outputPath: text('Also write model.json (the desired model) to this folder. The inferred target points it at its cached output.', { value: '<folder>' }),
+    outputPath: text(
+      'Also write model.json (the desired model) to this folder. The inferred target points it at its cached output.',
+      { value: '<folder>' },
+    ),
   },
 });

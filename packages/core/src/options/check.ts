@@ -13,10 +13,22 @@ export const checkCommand = defineCommand('check', {
       "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or pg_stat_statements (the target's) / pg_stat_statements:<env>. Default: the environment's `compat.queries`.",
       { value: '<source>' },
     ),
-    package: text('Check this package folder (written by `dbee plan --out`) instead of the plan from the sources.', { short: 'p', value: '<folder>' }),
-    format: choiceWithDefault(['text', 'json', 'markdown'], 'text', 'Report format: text, json, or markdown (for a pull-request comment).'),
-    withDependencies: negatedFlag("Whether to plan the project's dependencies too (yes on the command line; `--no-deps` plans only this project).", { flag: 'no-deps' }),
-    waitForLock: seconds("Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60."),
+    package: text('Check this package folder (written by `dbee plan --out`) instead of the plan from the sources.', {
+      short: 'p',
+      value: '<folder>',
+    }),
+    format: choiceWithDefault(
+      ['text', 'json', 'markdown'],
+      'text',
+      'Report format: text, json, or markdown (for a pull-request comment).',
+    ),
+    withDependencies: negatedFlag(
+      "Whether to plan the project's dependencies too (yes on the command line; `--no-deps` plans only this project).",
+      { flag: 'no-deps' },
+    ),
+    waitForLock: seconds(
+      "Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60.",
+    ),
     now: clock(),
   },
 });

@@ -18,7 +18,12 @@ export function defineCommand<const N extends string, S extends z.ZodRawShape>(
   name: N,
   definition: { summary: string; description: string; options: S },
 ): CommandDefinition<N, S> {
-  return { name, summary: definition.summary, description: definition.description, schema: z.strictObject(definition.options) };
+  return {
+    name,
+    summary: definition.summary,
+    description: definition.description,
+    schema: z.strictObject(definition.options),
+  };
 }
 
 /** One option of a command with everything the CLI, Nx and the README read about it. */

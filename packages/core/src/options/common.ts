@@ -6,7 +6,13 @@ import { choiceWithDefault, flag, positional, text } from './option';
 // The values of dbee.yaml's `ifExists` and `allowHazards`, written out here so that `--help` does not load the
 // configuration schema (a type-only import); the two checks below make the compiler refuse any difference.
 export const CONFLICT_STRATEGIES = ['raise', 'rename', 'drop'] as const;
-export const HAZARD_KINDS = ['data-loss', 'table-rewrite', 'long-lock', 'backward-incompatible', 'index-build'] as const;
+export const HAZARD_KINDS = [
+  'data-loss',
+  'table-rewrite',
+  'long-lock',
+  'backward-incompatible',
+  'index-build',
+] as const;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameStrategies: Same<(typeof CONFLICT_STRATEGIES)[number], ConflictStrategy> = true;
 const sameHazards: Same<(typeof HAZARD_KINDS)[number], HazardKind> = true;
@@ -19,13 +25,19 @@ export const project = positional(
 );
 
 /** `--env <name>`. */
-export const env = text("Environment declared under `environments` in dbee.yaml. Default: the DBEE_ENV variable, else dbee.yaml's `defaultEnvironment`.", {
-  short: 'e',
-  value: '<name>',
-});
+export const env = text(
+  "Environment declared under `environments` in dbee.yaml. Default: the DBEE_ENV variable, else dbee.yaml's `defaultEnvironment`.",
+  {
+    short: 'e',
+    value: '<name>',
+  },
+);
 
 /** `--assume-yes`. */
-export const assumeYes = flag('Answer yes to the confirmation; needed on protected environments when nobody can type the answer (CI).', { short: 'y' });
+export const assumeYes = flag(
+  'Answer yes to the confirmation; needed on protected environments when nobody can type the answer (CI).',
+  { short: 'y' },
+);
 
 /** `--ticket <id>`: the change ticket a command runs under (deploy, rollback, cleanup, clone). */
 export const ticket = text(
@@ -37,27 +49,47 @@ export const ticket = text(
 export const dryRun = (description: string) => flag(description);
 
 /** `--format text|json`: how a report is printed. */
-export const textOrJson = () => choiceWithDefault(['text', 'json'], 'text', 'Output format: text for people, json for scripts.');
+export const textOrJson = () =>
+  choiceWithDefault(['text', 'json'], 'text', 'Output format: text for people, json for scripts.');
 
 /** `--against-env`, `--base`, `--head`: the two sides of a comparison; `diff` reports it, `plan` plans it. */
 export const comparison = (what: 'diff' | 'plan') =>
   what === 'diff'
     ? {
-        againstEnv: text("Compare the live database of `env` with this environment's instead of with the sources.", { value: '<name>' }),
-        base: text('Compare the sources at two git refs instead of a live database: the old side is this ref.', { value: '<ref>' }),
-        head: text('The sources at this git ref (read from git, no checkout) instead of the working tree: the new side of a `base` comparison, or, without `base`, what the environment is compared with.', { value: '<ref>' }),
+        againstEnv: text("Compare the live database of `env` with this environment's instead of with the sources.", {
+          value: '<name>',
+        }),
+        base: text('Compare the sources at two git refs instead of a live database: the old side is this ref.', {
+          value: '<ref>',
+        }),
+        head: text(
+          'The sources at this git ref (read from git, no checkout) instead of the working tree: the new side of a `base` comparison, or, without `base`, what the environment is compared with.',
+          { value: '<ref>' },
+        ),
       }
     : {
-        againstEnv: text("Plan the diff from the live database of `env` to this environment's (a package that aligns one with the other).", { value: '<name>' }),
-        base: text('An incremental release package: what changed from the sources at this git ref to `head` (no database); each changed object is a precondition checked against the target\'s ledger at deploy time.', { value: '<ref>' }),
-        head: text('The git ref a `base` plan goes to (default: the working tree); without `base`, plans the diff from the environment to the sources at this ref (a gap package).', { value: '<ref>' }),
+        againstEnv: text(
+          "Plan the diff from the live database of `env` to this environment's (a package that aligns one with the other).",
+          { value: '<name>' },
+        ),
+        base: text(
+          "An incremental release package: what changed from the sources at this git ref to `head` (no database); each changed object is a precondition checked against the target's ledger at deploy time.",
+          { value: '<ref>' },
+        ),
+        head: text(
+          'The git ref a `base` plan goes to (default: the working tree); without `base`, plans the diff from the environment to the sources at this ref (a gap package).',
+          { value: '<ref>' },
+        ),
       };
 
 /** `--labels`: which targets of a fleet environment a command runs on. */
 export const labels = () =>
-  text('On a fleet environment: only the targets with these labels, `key=value` pairs separated by commas, each of which must match (`region=eu,tier=a|b`). Default: every target.', {
-    value: '<key=value,...>',
-  });
+  text(
+    'On a fleet environment: only the targets with these labels, `key=value` pairs separated by commas, each of which must match (`region=eu,tier=a|b`). Default: every target.',
+    {
+      value: '<key=value,...>',
+    },
+  );
 
 /** `--shard i/n`: one slice of a fleet, for CI matrices and Kubernetes Indexed Jobs. */
 export const shard = () =>

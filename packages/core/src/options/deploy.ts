@@ -8,7 +8,9 @@ export const deployCommand = defineCommand('deploy', {
   options: {
     project,
     env,
-    dryRun: dryRun('Print the plan and the exact SQL that would run, and run the gates, without changing anything: no DDL, no ledger rows.'),
+    dryRun: dryRun(
+      'Print the plan and the exact SQL that would run, and run the gates, without changing anything: no DDL, no ledger rows.',
+    ),
     assumeYes,
     ticket,
     verify: negatedFlag(
@@ -19,12 +21,17 @@ export const deployCommand = defineCommand('deploy', {
       "With --dry-run: check the running application's queries against the plan (a .sql file or folder, a PostgreSQL .csv log, or pg_stat_statements[:<env>]). Default: the environment's `compat.queries`.",
       { value: '<source>' },
     ),
-    waitForLock: seconds("Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60."),
+    waitForLock: seconds(
+      "Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60.",
+    ),
     withDependencies: negatedFlag(
       "Whether to deploy the project's dependencies first: yes on the command line, where `--no-deps` deploys only this project; no under Nx, which runs the dependencies' deploy tasks itself.",
       { flag: 'no-deps' },
     ),
-    package: text('Deploy this package folder (written by `dbee plan --out`) instead of planning from the sources.', { short: 'p', value: '<folder>' }),
+    package: text('Deploy this package folder (written by `dbee plan --out`) instead of planning from the sources.', {
+      short: 'p',
+      value: '<folder>',
+    }),
     ifExists: choice(
       CONFLICT_STRATEGIES,
       "What to do with an object to create that already exists but that the ledger does not know: fail, keep it as a renamed backup, or drop it. Default: the project's or environment's `deploy.ifExists`, else raise.",
@@ -34,14 +41,25 @@ export const deployCommand = defineCommand('deploy', {
       "Hazard kinds to accept without stopping, comma-separated on the command line (`data-loss,table-rewrite`). Adds to the project's or environment's `deploy.allowHazards`.",
     ),
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
-    countdownFrom: seconds("Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments)."),
+    countdownFrom: seconds(
+      "Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments).",
+    ),
     report: text(
       'Write a JSON report of the deployment (steps, durations, outcomes) to this file (relative to the workspace root; any path you type is honoured, inside the workspace or not). On a fleet: one line per target (result, deployment ids, duration, steps, error), and a Markdown copy beside it (`.md`).',
       { value: '<file>' },
     ),
-    canary: count('On a fleet environment: deploy the first K targets first, alone; when one fails, no other target starts. Default 0.', 0),
-    concurrency: count("On a fleet environment: how many targets are deployed at once (`nx run` keeps `--parallel` for itself, hence the name). Default 1.", 1),
-    maxFailures: count('On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.', 1),
+    canary: count(
+      'On a fleet environment: deploy the first K targets first, alone; when one fails, no other target starts. Default 0.',
+      0,
+    ),
+    concurrency: count(
+      'On a fleet environment: how many targets are deployed at once (`nx run` keeps `--parallel` for itself, hence the name). Default 1.',
+      1,
+    ),
+    maxFailures: count(
+      'On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.',
+      1,
+    ),
     labels: labels(),
     shard: shard(),
     now: clock(),

@@ -11,9 +11,19 @@ export const diffCommand = defineCommand('diff', {
     env,
     labels: labels(),
     ...comparison('diff'),
-    format: choiceWithDefault(['text', 'json', 'markdown'], 'text', 'Report format: text, json, or markdown (for a pull-request comment).'),
+    format: choiceWithDefault(
+      ['text', 'json', 'markdown'],
+      'text',
+      'Report format: text, json, or markdown (for a pull-request comment).',
+    ),
     failOnDiff: flag('Exit with code 1 when anything differs (a drift check for CI).'),
-    output: text('Also write the report to this file (relative to the workspace root; any path you type is honoured, inside the workspace or not).', { value: '<file>' }),
-    cache: negatedFlag('Reuse a cached model or diff while its hashes match. `--no-cache` recomputes (and still writes the cache).', { flag: 'no-cache' }),
+    output: text(
+      'Also write the report to this file (relative to the workspace root; any path you type is honoured, inside the workspace or not).',
+      { value: '<file>' },
+    ),
+    cache: negatedFlag(
+      'Reuse a cached model or diff while its hashes match. `--no-cache` recomputes (and still writes the cache).',
+      { flag: 'no-cache' },
+    ),
   },
 });

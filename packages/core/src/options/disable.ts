@@ -2,11 +2,15 @@ import { defineCommand } from './command';
 import { assumeYes, dryRun, env, project } from './common';
 import { clock, flag, positional } from './option';
 
-const object = positional('The routine: its key (`function:sales.order_total(bigint)`) or its name (`sales.order_total`) when only one routine has it.');
+const object = positional(
+  'The routine: its key (`function:sales.order_total(bigint)`) or its name (`sales.order_total`) when only one routine has it.',
+);
 
 export const disableCommand = defineCommand('disable', {
-  summary: 'Make a routine uncallable fast: revoke EXECUTE from PUBLIC and every role but its owner (or rename it aside)',
-  description: 'Makes a routine of a dbee project uncallable on an environment, fast: revokes EXECUTE from PUBLIC and every role but its owner, or renames it aside.',
+  summary:
+    'Make a routine uncallable fast: revoke EXECUTE from PUBLIC and every role but its owner (or rename it aside)',
+  description:
+    'Makes a routine of a dbee project uncallable on an environment, fast: revokes EXECUTE from PUBLIC and every role but its owner, or renames it aside.',
   options: {
     project,
     object,

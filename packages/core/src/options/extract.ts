@@ -3,24 +3,37 @@ import { assumeYes, dryRun, env, project, textOrJson } from './common';
 import { clock, flag, text } from './option';
 
 export const extractCommand = defineCommand('extract', {
-  summary: 'Write the live objects of a project\'s schemas as source files (schema/<schema>/<kind>/<name>.sql), creating db.yaml when there is none',
+  summary:
+    "Write the live objects of a project's schemas as source files (schema/<schema>/<kind>/<name>.sql), creating db.yaml when there is none",
   description:
     "Writes the live objects of a dbee project's schemas on an environment as source files in the project layout, one object per file with its indexes, comments, grants and triggers, deterministic text; creates db.yaml when the folder has none.",
   options: {
     project,
     env,
-    schemas: text('Schemas of a project that has no db.yaml yet, comma-separated. Default: the project\'s `schemas:`, else the project name.', { value: '<a,b>' }),
-    out: text('Folder of a project that has no db.yaml yet, relative to the workspace root (any path you type is honoured, inside the workspace or not). Default: the project name.', { value: '<folder>' }),
-    since: text('Only objects changed since this time (ISO, or `24h`, `10m`, `7d` ago): needs `dbee audit --enable` on the environment.', { value: '<time|duration>' }),
+    schemas: text(
+      "Schemas of a project that has no db.yaml yet, comma-separated. Default: the project's `schemas:`, else the project name.",
+      { value: '<a,b>' },
+    ),
+    out: text(
+      'Folder of a project that has no db.yaml yet, relative to the workspace root (any path you type is honoured, inside the workspace or not). Default: the project name.',
+      { value: '<folder>' },
+    ),
+    since: text(
+      'Only objects changed since this time (ISO, or `24h`, `10m`, `7d` ago): needs `dbee audit --enable` on the environment.',
+      { value: '<time|duration>' },
+    ),
     by: text('Only objects this role changed (with the audit trail of `dbee audit --enable`).', { value: '<role>' }),
-    objects: text('Only objects matching this glob over `kind:schema.name`, e.g. `table:sales.*` or `sales.order_*`.', { value: '<glob>' }),
+    objects: text('Only objects matching this glob over `kind:schema.name`, e.g. `table:sales.*` or `sales.order_*`.', {
+      value: '<glob>',
+    }),
     dryRun: dryRun('List the files that would be written without writing them.'),
     now: clock(),
   },
 });
 
 export const adoptCommand = defineCommand('adopt', {
-  summary: 'Record the live objects that match the sources in the ledger as deployed (a baseline), so the first deploy applies only the differences',
+  summary:
+    'Record the live objects that match the sources in the ledger as deployed (a baseline), so the first deploy applies only the differences',
   description:
     "Records a database that dbee never deployed in the ledger: the project's objects that exist live are recorded as deployed (those equal to the sources at the sources' checksum), so the first deployment applies only the differences. Nothing is applied to the schemas.",
   options: {
@@ -32,9 +45,10 @@ export const adoptCommand = defineCommand('adopt', {
 });
 
 export const auditCommand = defineCommand('audit', {
-  summary: 'Record who changes which object when on an environment (an event trigger into the ledger schema), for extract --since/--by',
+  summary:
+    'Record who changes which object when on an environment (an event trigger into the ledger schema), for extract --since/--by',
   description:
-    'Installs (--enable) or removes (--disable) an event trigger on ddl_command_end and sql_drop that records who changed which object when into the ledger schema; without either flag, lists the recorded changes to the project\'s schemas.',
+    "Installs (--enable) or removes (--disable) an event trigger on ddl_command_end and sql_drop that records who changed which object when into the ledger schema; without either flag, lists the recorded changes to the project's schemas.",
   options: {
     project,
     env,

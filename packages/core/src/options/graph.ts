@@ -15,10 +15,17 @@ export const graphCommand = defineCommand('graph', {
     base: text('Colour what changed between this git ref of the sources and `head` (no database).', { value: '<ref>' }),
     head: text('The new side of a `base` comparison. Default: the working tree.', { value: '<ref>' }),
     withDeps: flag('Draw the projects it depends on in full too (otherwise only the objects of theirs that it uses).'),
-    format: choiceWithDefault(['html', 'json', 'dot'], 'html', 'html: one self-contained page (no network needed); json: nodes and edges with kinds, files and lines; dot: Graphviz.'),
-    out: text('Write to this file (relative to the workspace root; any path you type is honoured, inside the workspace or not). Default: `dist/dbee/graph/<project>.html` for html, standard output for json and dot.', {
-      short: 'o',
-      value: '<file>',
-    }),
+    format: choiceWithDefault(
+      ['html', 'json', 'dot'],
+      'html',
+      'html: one self-contained page (no network needed); json: nodes and edges with kinds, files and lines; dot: Graphviz.',
+    ),
+    out: text(
+      'Write to this file (relative to the workspace root; any path you type is honoured, inside the workspace or not). Default: `dist/dbee/graph/<project>.html` for html, standard output for json and dot.',
+      {
+        short: 'o',
+        value: '<file>',
+      },
+    ),
   },
 });

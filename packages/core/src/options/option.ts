@@ -58,7 +58,12 @@ type FlagSettings = Omit<CliFlag, 'negated'>;
 
 /** A positional argument: required, a non-empty string. */
 export function positional(description: string) {
-  return register(z.string({ error: 'a name' }).min(1, { error: 'a name' }), { description, json: { type: 'string' }, cli: null, positional: true });
+  return register(z.string({ error: 'a name' }).min(1, { error: 'a name' }), {
+    description,
+    json: { type: 'string' },
+    cli: null,
+    positional: true,
+  });
 }
 
 /**
@@ -73,7 +78,11 @@ function nxAlias(short: string | undefined): { alias?: string } {
 
 /** A string option (`--env <name>`). */
 export function text(description: string, cli: FlagSettings & { value: string }) {
-  return register(z.string({ error: 'a text' }).optional(), { description, json: { type: 'string', ...nxAlias(cli.short) }, cli });
+  return register(z.string({ error: 'a text' }).optional(), {
+    description,
+    json: { type: 'string', ...nxAlias(cli.short) },
+    cli,
+  });
 }
 
 /** A boolean flag that is off unless given (`--dry-run`). */
@@ -92,13 +101,22 @@ export function flag(description: string, cli: Omit<FlagSettings, 'value'> = {})
  */
 export function negatedFlag(description: string, cli: { flag: `no-${string}` }) {
   const alias = cli.flag.slice(3);
-  return register(z.boolean({ error: 'true or false' }).optional(), { description, json: { type: 'boolean', aliases: [alias] }, cli: { flag: cli.flag, negated: true } });
+  return register(z.boolean({ error: 'true or false' }).optional(), {
+    description,
+    json: { type: 'boolean', aliases: [alias] },
+    cli: { flag: cli.flag, negated: true },
+  });
 }
 
 /** A number of seconds, at least 0 (`--wait-for-lock 30`). Strings of digits are accepted (the CLI passes text). */
 export function seconds(description: string, cli: FlagSettings = {}) {
   return register(
-    z.preprocess(numeric, z.number({ error: 'a number of seconds' }).min(0, { error: 'a number of seconds, at least 0' })).optional(),
+    z
+      .preprocess(
+        numeric,
+        z.number({ error: 'a number of seconds' }).min(0, { error: 'a number of seconds, at least 0' }),
+      )
+      .optional(),
     { description, json: { type: 'number', minimum: 0, ...nxAlias(cli.short) }, cli: { value: '<seconds>', ...cli } },
   );
 }
@@ -116,11 +134,20 @@ export function count(description: string, minimum: number, cli: FlagSettings = 
 /** One value of a fixed list (`--if-exists raise`). */
 export function choice<const V extends readonly string[]>(values: V, description: string, cli: FlagSettings = {}) {
   const schema = z.enum(values, { error: `one of ${values.join(', ')}` });
-  return register(schema.optional(), { description, json: { type: 'string', enum: values, ...nxAlias(cli.short) }, cli: { value: `<${values.join('|')}>`, ...cli } });
+  return register(schema.optional(), {
+    description,
+    json: { type: 'string', enum: values, ...nxAlias(cli.short) },
+    cli: { value: `<${values.join('|')}>`, ...cli },
+  });
 }
 
 /** Like `choice`, with a default (`--format text`). */
-export function choiceWithDefault<const V extends readonly string[]>(values: V, fallback: V[number], description: string, cli: FlagSettings = {}) {
+export function choiceWithDefault<const V extends readonly string[]>(
+  values: V,
+  fallback: V[number],
+  description: string,
+  cli: FlagSettings = {},
+) {
   const schema = z.enum(values, { error: `one of ${values.join(', ')}` });
   // `fallback` is one of `values` (its type says so); zod cannot see that through the generic enum type.
   return register(schema.default(fallback as never), {
@@ -146,14 +173,23 @@ export function list<const V extends readonly string[]>(values: V, description: 
 /** A text that may also be given as a whole number (`--to 12`, `--to V3`); core receives it as text. */
 export function textOrNumber(description: string, cli: FlagSettings & { value: string }) {
   return register(
-    z.preprocess((v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : v), z.string({ error: 'a text or a whole number' })).optional(),
+    z
+      .preprocess(
+        (v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : v),
+        z.string({ error: 'a text or a whole number' }),
+      )
+      .optional(),
     { description, json: { type: ['string', 'integer'], ...nxAlias(cli.short) }, cli },
   );
 }
 
 /** The clock of an operation: a test seam, neither a flag nor an Nx option. */
 export function clock() {
-  return register(z.date().optional(), { description: 'The clock, for maintenance windows and backup names (tests set it).', json: null, cli: null });
+  return register(z.date().optional(), {
+    description: 'The clock, for maintenance windows and backup names (tests set it).',
+    json: null,
+    cli: null,
+  });
 }
 
 function numeric(v: unknown): unknown {

@@ -2,20 +2,37 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DbeeError } from '../errors';
-import { COMMAND_DEFINITIONS, COMMANDS, checkCommandOptions, executorSchema, optionEntries, parseCommandOptions } from '.';
+import {
+  COMMAND_DEFINITIONS,
+  COMMANDS,
+  checkCommandOptions,
+  executorSchema,
+  optionEntries,
+  parseCommandOptions,
+} from '.';
 
 describe('command option schemas', () => {
   it('every option of every command was built with the helpers (so the CLI, Nx and the README know it)', () => {
     for (const command of COMMANDS) {
       for (const entry of optionEntries(COMMAND_DEFINITIONS[command])) {
         expect(entry.description, `${command} ${entry.name}`).toMatch(/\.$/);
-        expect(entry.cli !== null || entry.positional || entry.json === null, `${command} ${entry.name}: an Nx option without a flag`).toBe(true);
+        expect(
+          entry.cli !== null || entry.positional || entry.json === null,
+          `${command} ${entry.name}: an Nx option without a flag`,
+        ).toBe(true);
       }
     }
   });
 
   it('types and converts what the command line gives as text, and applies defaults', () => {
-    expect(parseCommandOptions('deploy', { project: 'sales', waitForLock: '30', countdownFrom: 0, allowHazards: ['data-loss,long-lock', 'index-build'] })).toEqual({
+    expect(
+      parseCommandOptions('deploy', {
+        project: 'sales',
+        waitForLock: '30',
+        countdownFrom: 0,
+        allowHazards: ['data-loss,long-lock', 'index-build'],
+      }),
+    ).toEqual({
       project: 'sales',
       dryRun: false,
       assumeYes: false,
@@ -47,12 +64,20 @@ describe('command option schemas', () => {
         '  hint: see dbee deploy --help; nothing was done',
       ].join('\n'),
     );
-    expect(() => parseCommandOptions('smoke-test', { project: 'sales', format: 'xml' })).toThrow('--format: expected one of text, json, got "xml"');
+    expect(() => parseCommandOptions('smoke-test', { project: 'sales', format: 'xml' })).toThrow(
+      '--format: expected one of text, json, got "xml"',
+    );
     expect(() => parseCommandOptions('disable', { project: 'sales' })).toThrow('missing <object>');
   });
 
   it('names options the Nx way for the executors', () => {
-    expect(checkCommandOptions('deploy', { project: 'sales', countdownFrom: -1, allowHazards: ['data-loss', 'fun'] }, 'name')).toEqual({
+    expect(
+      checkCommandOptions(
+        'deploy',
+        { project: 'sales', countdownFrom: -1, allowHazards: ['data-loss', 'fun'] },
+        'name',
+      ),
+    ).toEqual({
       ok: false,
       problems: [
         'allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
@@ -64,7 +89,7 @@ describe('command option schemas', () => {
   it('keeps test seams (now) out of the command line and out of schema.json', () => {
     const now = new Date('2026-11-21T10:30:00Z');
     expect(parseCommandOptions('deploy', { project: 'sales', now }).now).toBe(now);
-    expect(Object.keys((executorSchema('deploy').properties as object))).not.toContain('now');
+    expect(Object.keys(executorSchema('deploy').properties as object)).not.toContain('now');
   });
 });
 
@@ -93,8 +118,13 @@ function runtimeImports(file: string, seen = new Set<string>()): Set<string> {
 
 describe('the options module', () => {
   it('loads zod and errors.ts only (the CLI reads it for --help before any engine or parser)', () => {
-    const loaded = [...runtimeImports(join(__dirname, 'index.ts'))].map((f) => (f.startsWith('/') ? relative(join(__dirname, '..'), f) : f));
+    const loaded = [...runtimeImports(join(__dirname, 'index.ts'))].map((f) =>
+      f.startsWith('/') ? relative(join(__dirname, '..'), f) : f,
+    );
     // Not even config/schema.ts (zod only, ~7 ms): enum values come from options/common.ts, checked by type.
-    expect(loaded.filter((f) => !f.startsWith('options/') && !f.endsWith('.test.ts')).sort()).toEqual(['errors.ts', 'zod']);
+    expect(loaded.filter((f) => !f.startsWith('options/') && !f.endsWith('.test.ts')).sort()).toEqual([
+      'errors.ts',
+      'zod',
+    ]);
   });
 });

@@ -4,14 +4,18 @@ import { choice, flag, negatedFlag, text } from './option';
 
 export const planCommand = defineCommand('plan', {
   summary: 'Plan a deployment and print it, or write it as a package folder (--out)',
-  description: 'Plans a deployment of a dbee project and prints it, or writes a deployable package: the plan, step and rollback scripts, checksums.',
+  description:
+    'Plans a deployment of a dbee project and prints it, or writes a deployable package: the plan, step and rollback scripts, checksums.',
   options: {
     project,
     env,
-    out: text('Write a package (manifest, step scripts, rollback scripts, summary) to this folder (relative to the workspace root; any path you type is honoured, inside the workspace or not). The inferred target sets `dist/dbee/<nx project>/package`.', {
-      short: 'o',
-      value: '<folder>',
-    }),
+    out: text(
+      'Write a package (manifest, step scripts, rollback scripts, summary) to this folder (relative to the workspace root; any path you type is honoured, inside the workspace or not). The inferred target sets `dist/dbee/<nx project>/package`.',
+      {
+        short: 'o',
+        value: '<folder>',
+      },
+    ),
     format: choice(
       ['text', 'json', 'bteq'],
       'Without `out`: print the plan as text (default) or json. With `out`: bteq writes BTEQ scripts (Teradata) instead of a package.',
@@ -20,7 +24,9 @@ export const planCommand = defineCommand('plan', {
       'Whether the package holds the projects this one depends on too, in dependency order (one package, one deployment run): yes by default, on the command line and under Nx; `--no-deps` plans only this project (its deployment then refuses a target where a dependency is missing).',
       { flag: 'no-deps' },
     ),
-    diff: flag('Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.'),
+    diff: flag(
+      'Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.',
+    ),
     ...comparison('plan'),
   },
 });

@@ -3,8 +3,10 @@ import { assumeYes, dryRun, env, labels, project, ticket } from './common';
 import { clock, flag, text, textOrNumber } from './option';
 
 export const rollbackCommand = defineCommand('rollback', {
-  summary: 'Undo the last deployment of a project on an environment, or go back to a deployment, a migration, a package or a git ref',
-  description: 'Undoes deployments of a dbee project on an environment, using the rollback steps recorded in its ledger.',
+  summary:
+    'Undo the last deployment of a project on an environment, or go back to a deployment, a migration, a package or a git ref',
+  description:
+    'Undoes deployments of a dbee project on an environment, using the rollback steps recorded in its ledger.',
   options: {
     project,
     env,
@@ -16,12 +18,19 @@ export const rollbackCommand = defineCommand('rollback', {
       'Go back to this deployment id (every later deployment is undone, newest first; 0 undoes all) or migration version (V3). Default: undo the last deployment.',
       { value: '<id|Vversion>' },
     ),
-    toRef: text('Go back to the sources at this git ref: the plan is the diff from the live database to them.', { value: '<ref>' }),
-    package: text('Undo the deployment that applied this package folder (written by `dbee plan --out`).', { short: 'p', value: '<folder>' }),
+    toRef: text('Go back to the sources at this git ref: the plan is the diff from the live database to them.', {
+      value: '<ref>',
+    }),
+    package: text('Undo the deployment that applied this package folder (written by `dbee plan --out`).', {
+      short: 'p',
+      value: '<folder>',
+    }),
     force: flag(
       'Accept what cannot be undone: steps without a reverse stay applied (recorded as skipped), data lost by the deployment stays lost, and drift since the last deployment is ignored.',
     ),
-    emergency: flag('Emergency rollback: no smoke checks, no countdown, maintenance windows bypassed; still the lock, the ledger and, on protected environments, --assume-yes.'),
+    emergency: flag(
+      'Emergency rollback: no smoke checks, no countdown, maintenance windows bypassed; still the lock, the ledger and, on protected environments, --assume-yes.',
+    ),
     now: clock(),
   },
 });

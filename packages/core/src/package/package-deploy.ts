@@ -23,10 +23,13 @@ export function packageRunsHere(ctx: OperationContext, pkg: LoadedPackage, proje
   // Outside Nx, `deploy core --package <a package built for sales>` would apply sales as well: the user named
   // another project than the package's.
   if (!ctx.fromNx) {
-    throw new DbeeError(`package ${pkg.path} was built for ${target}${pkg.plan.projects.length > 1 ? ` (with ${pkg.plan.projects.filter((p) => p !== target).join(', ')})` : ''}, not ${project}; nothing was applied`, {
-      code: 'PACKAGE_MISMATCH',
-      hint: `deploy it as the project it was built for: dbee deploy ${target} --package ${pkg.path}`,
-    });
+    throw new DbeeError(
+      `package ${pkg.path} was built for ${target}${pkg.plan.projects.length > 1 ? ` (with ${pkg.plan.projects.filter((p) => p !== target).join(', ')})` : ''}, not ${project}; nothing was applied`,
+      {
+        code: 'PACKAGE_MISMATCH',
+        hint: `deploy it as the project it was built for: dbee deploy ${target} --package ${pkg.path}`,
+      },
+    );
   }
   ctx.reporter.info(
     `${project}: the package ${pkg.path} is deployed by the task of ${target}${pkg.plan.projects.includes(project) ? `, which applies ${project} with it` : `, which refuses it unless ${project} is deployed`}; nothing to do here`,
@@ -37,7 +40,9 @@ export function packageRunsHere(ctx: OperationContext, pkg: LoadedPackage, proje
 /** The package's smoke checks replace the working tree's (a package is self-contained); older packages carry none. */
 export function packageSmokeModels(pkg: LoadedPackage, models: ProjectModel[]): ProjectModel[] {
   if (!pkg.release) return models;
-  return models.map((m) => (pkg.plan.projects.includes(m.project.name) ? { ...m, smoke: pkg.smoke.get(m.project.name) ?? [] } : m));
+  return models.map((m) =>
+    pkg.plan.projects.includes(m.project.name) ? { ...m, smoke: pkg.smoke.get(m.project.name) ?? [] } : m,
+  );
 }
 
 export interface PackagePlanInput {
@@ -71,17 +76,23 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
     const missing = v.names.filter((n) => values[n] === undefined);
     if (missing.length) {
       problems.push(
-        new DbeeError(`${project}: the package uses ${missing.map((n) => `{{${n}}}`).join(', ')}, which environment ${environment.name} does not define`, {
-          code: 'PACKAGE_VARIABLES',
-          hint: `define ${missing.length === 1 ? 'it' : 'them'} under variables of ${environment.name} (dbee.yaml or the project's db.yaml)`,
-        }),
+        new DbeeError(
+          `${project}: the package uses ${missing.map((n) => `{{${n}}}`).join(', ')}, which environment ${environment.name} does not define`,
+          {
+            code: 'PACKAGE_VARIABLES',
+            hint: `define ${missing.length === 1 ? 'it' : 'them'} under variables of ${environment.name} (dbee.yaml or the project's db.yaml)`,
+          },
+        ),
       );
     } else if (v.renderedWith && v.names.length && valuesHash(v.names, values) !== v.renderedWith.valuesHash) {
       problems.push(
-        new DbeeError(`${project}: the package's SQL was rendered with the values of ${v.names.map((n) => `{{${n}}}`).join(', ')} on ${v.renderedWith.environment}; ${environment.name} has other values`, {
-          code: 'PACKAGE_VARIABLES',
-          hint: `an incremental package is rendered from models built with one environment's values: build one with --env ${environment.name}, or give both environments the same values`,
-        }),
+        new DbeeError(
+          `${project}: the package's SQL was rendered with the values of ${v.names.map((n) => `{{${n}}}`).join(', ')} on ${v.renderedWith.environment}; ${environment.name} has other values`,
+          {
+            code: 'PACKAGE_VARIABLES',
+            hint: `an incremental package is rendered from models built with one environment's values: build one with --env ${environment.name}, or give both environments the same values`,
+          },
+        ),
       );
     }
   }
@@ -92,10 +103,13 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
       const state = deployed.get(dep) ?? (await ledger.deployedState(dep));
       if (state.objects.size === 0 && state.migrations.size === 0) {
         problems.push(
-          new DbeeError(`${project} depends on ${dep}, which is not deployed on ${environment.name} and is not in this package`, {
-            code: 'PACKAGE_DEPENDENCY_MISSING',
-            hint: `deploy ${dep} to ${environment.name} first, or build the package with its dependencies (dbee plan ${release?.target ?? project} --out ..., without --no-deps)`,
-          }),
+          new DbeeError(
+            `${project} depends on ${dep}, which is not deployed on ${environment.name} and is not in this package`,
+            {
+              code: 'PACKAGE_DEPENDENCY_MISSING',
+              hint: `deploy ${dep} to ${environment.name} first, or build the package with its dependencies (dbee plan ${release?.target ?? project} --out ..., without --no-deps)`,
+            },
+          ),
         );
       }
     }
@@ -129,11 +143,14 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
       }
       if (wrong.length) {
         problems.push(
-          new DbeeError(`${project} on ${environment.name} is not at ${release!.base!.ref} (${release!.base!.commit.slice(0, 12)}), the state this package starts from:\n    ${wrong.join('\n    ')}`, {
-            code: 'PACKAGE_PRECONDITION',
-            hint: `deploy ${release!.base!.ref} there first, or build a package from the commit this environment is at: dbee plan ${release!.target} --base <that commit> --out ... (dbee status ${project} --env ${environment.name} shows its last deployment)`,
-            details: { project, objects: wrong },
-          }),
+          new DbeeError(
+            `${project} on ${environment.name} is not at ${release!.base!.ref} (${release!.base!.commit.slice(0, 12)}), the state this package starts from:\n    ${wrong.join('\n    ')}`,
+            {
+              code: 'PACKAGE_PRECONDITION',
+              hint: `deploy ${release!.base!.ref} there first, or build a package from the commit this environment is at: dbee plan ${release!.target} --base <that commit> --out ... (dbee status ${project} --env ${environment.name} shows its last deployment)`,
+              details: { project, objects: wrong },
+            },
+          ),
         );
         continue;
       }
@@ -148,7 +165,11 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
     problems.push(...(await tablesAtAnotherVersion(input)));
   }
   if (problems.length === 1) throw problems[0]!;
-  if (problems.length > 1) throw new DbeeAggregateError(`the package cannot be deployed to ${environment.name}; nothing was applied`, problems);
+  if (problems.length > 1)
+    throw new DbeeAggregateError(
+      `the package cannot be deployed to ${environment.name}; nothing was applied`,
+      problems,
+    );
 
   const pending = incremental
     ? pkg.plan.steps.filter((step) => {
@@ -178,7 +199,11 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
  * The steps of a package that a database still needs: objects whose checksum (with this environment's
  * variables) differs from the ledger's, and migrations not yet applied. Order is kept.
  */
-export function pendingSteps(plan: Plan, deployed: ReadonlyMap<string, DeployedState>, variables: ReadonlyMap<string, Record<string, string>>): Plan {
+export function pendingSteps(
+  plan: Plan,
+  deployed: ReadonlyMap<string, DeployedState>,
+  variables: ReadonlyMap<string, Record<string, string>>,
+): Plan {
   const steps = plan.steps.filter((step) => {
     const state = deployed.get(step.project);
     if (!state) return true;
@@ -189,7 +214,12 @@ export function pendingSteps(plan: Plan, deployed: ReadonlyMap<string, DeployedS
 }
 
 /** Steps applied (and still applied) by earlier deployments of the same package (same plan checksum) to a project. */
-async function stepsOfEarlierRuns(ledger: Ledger, project: string, environment: string, planChecksum: string): Promise<{ counts: Map<string, number>; keys: Set<string> }> {
+async function stepsOfEarlierRuns(
+  ledger: Ledger,
+  project: string,
+  environment: string,
+  planChecksum: string,
+): Promise<{ counts: Map<string, number>; keys: Set<string> }> {
   const counts = new Map<string, number>();
   const keys = new Set<string>();
   for (const d of await ledger.deployments(project, environment, 10_000)) {
@@ -217,11 +247,14 @@ async function driftSince(input: PackagePlanInput, project: string): Promise<Dbe
   if (!last || !summary?.fingerprint) return null;
   const live = await engine.diff.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
   if (definitions(live) === definitions(summary.fingerprint)) return null;
-  return new DbeeError(`${project} on ${environment.name} was changed outside dbee since deployment #${last.id}: its schemas' fingerprint is ${live}, the deployment recorded ${summary.fingerprint}`, {
-    code: 'PACKAGE_PRECONDITION',
-    hint: `see what changed with dbee diff ${project} --env ${environment.name}; bring it back (or record it: dbee adopt), then deploy the package`,
-    details: { project, recorded: summary.fingerprint, live },
-  });
+  return new DbeeError(
+    `${project} on ${environment.name} was changed outside dbee since deployment #${last.id}: its schemas' fingerprint is ${live}, the deployment recorded ${summary.fingerprint}`,
+    {
+      code: 'PACKAGE_PRECONDITION',
+      hint: `see what changed with dbee diff ${project} --env ${environment.name}; bring it back (or record it: dbee adopt), then deploy the package`,
+      details: { project, recorded: summary.fingerprint, live },
+    },
+  );
 }
 
 /**
@@ -242,16 +275,25 @@ function definitions(fingerprint: string): string {
 async function tablesAtAnotherVersion(input: PackagePlanInput): Promise<DbeeError[]> {
   const { pkg, ledger, deployed, variables, environment } = input;
   const problems: DbeeError[] = [];
-  const replaceable = (step: PlanStep) => /^\s*(CREATE\s+OR\s+REPLACE|REPLACE)\b/i.test(step.statements[0] ?? '') || /\bIF\s+NOT\s+EXISTS\b/i.test(step.statements[0] ?? '');
+  const replaceable = (step: PlanStep) =>
+    /^\s*(CREATE\s+OR\s+REPLACE|REPLACE)\b/i.test(step.statements[0] ?? '') ||
+    /\bIF\s+NOT\s+EXISTS\b/i.test(step.statements[0] ?? '');
   const byProject = new Map<string, string[]>();
   for (const step of pkg.plan.steps) {
     if (step.action === 'migrate' || replaceable(step)) continue;
     const found = deployed.get(step.project)?.objects.get(step.key);
-    if (found === undefined || found === checksumStatements(step.statements, variables.get(step.project) ?? {})) continue;
+    if (found === undefined || found === checksumStatements(step.statements, variables.get(step.project) ?? {}))
+      continue;
     byProject.set(step.project, [...(byProject.get(step.project) ?? []), step.key]);
   }
   for (const [project, keys] of byProject) {
-    const commit = await recordedCommit(ledger, project, environment.name, keys[0]!, deployed.get(project)!.objects.get(keys[0]!)!);
+    const commit = await recordedCommit(
+      ledger,
+      project,
+      environment.name,
+      keys[0]!,
+      deployed.get(project)!.objects.get(keys[0]!)!,
+    );
     const base = commit ? commit.replace(/-dirty$/, '') : '<the commit deployed there>';
     problems.push(
       new DbeeError(
@@ -260,7 +302,9 @@ async function tablesAtAnotherVersion(input: PackagePlanInput): Promise<DbeeErro
           code: 'PACKAGE_NEEDS_BASE',
           hint:
             `build an incremental package from the commit ${environment.name} is at: dbee plan ${pkg.release?.target ?? project} --base ${base} --out <folder>` +
-            (commit?.endsWith('-dirty') ? ` (that deployment was made from uncommitted changes on top of ${base})` : ''),
+            (commit?.endsWith('-dirty')
+              ? ` (that deployment was made from uncommitted changes on top of ${base})`
+              : ''),
           details: { project, objects: keys, commit },
         },
       ),
@@ -270,9 +314,19 @@ async function tablesAtAnotherVersion(input: PackagePlanInput): Promise<DbeeErro
 }
 
 /** The commit of the deployment that left `key` at `checksum` (else of the project's last successful deployment). */
-async function recordedCommit(ledger: Ledger, project: string, environment: string, key: string, checksum: string): Promise<string | null> {
+async function recordedCommit(
+  ledger: Ledger,
+  project: string,
+  environment: string,
+  key: string,
+  checksum: string,
+): Promise<string | null> {
   const history = await ledger.deployments(project, environment, 10_000);
   const step = await ledger.stepThatApplied(project, key, checksum, Number.MAX_SAFE_INTEGER);
   const row = step ? history.find((d) => d.id === step.deploymentId) : undefined;
-  return row?.git_commit ?? history.find((d) => d.kind === 'deploy' && d.status === 'succeeded' && d.git_commit)?.git_commit ?? null;
+  return (
+    row?.git_commit ??
+    history.find((d) => d.kind === 'deploy' && d.status === 'succeeded' && d.git_commit)?.git_commit ??
+    null
+  );
 }

@@ -20,7 +20,17 @@ export interface PackageManifest {
   projects: string[];
   sourceCommit: string | null;
   planChecksum: string;
-  steps: { order: number; project: string; key: string; action: string; script: string; rollback: string | null; checksum: string; transactional: boolean; hazards: string[] }[];
+  steps: {
+    order: number;
+    project: string;
+    key: string;
+    action: string;
+    script: string;
+    rollback: string | null;
+    checksum: string;
+    transactional: boolean;
+    hazards: string[];
+  }[];
   /** Path (relative to the package, `/`-separated) → SHA-256 of its bytes; covers every file but the manifest. */
   files: Record<string, string>;
   /** Checksums of the source files the plan was made from (workspace-relative path → SHA-256). */
@@ -50,12 +60,20 @@ function slug(step: PlanStep): string {
 export function writePackage(
   dir: string,
   plan: Plan,
-  options: { toolVersion: string; sources: { path: string; text: string }[]; release?: ReleaseInfo; smoke?: Map<string, SourceFile[]> },
+  options: {
+    toolVersion: string;
+    sources: { path: string; text: string }[];
+    release?: ReleaseInfo;
+    smoke?: Map<string, SourceFile[]>;
+  },
 ): PackageManifest {
   if (existsSync(dir)) {
     const entries = readdirSync(dir);
     if (entries.length && !entries.includes(MANIFEST)) {
-      throw new DbeeError(`${dir} exists and is not a dbee package; refusing to overwrite it`, { code: 'PACKAGE_TARGET_EXISTS', hint: 'choose an empty or new folder for --out' });
+      throw new DbeeError(`${dir} exists and is not a dbee package; refusing to overwrite it`, {
+        code: 'PACKAGE_TARGET_EXISTS',
+        hint: 'choose an empty or new folder for --out',
+      });
     }
     rmSync(dir, { recursive: true, force: true });
   }
@@ -72,11 +90,20 @@ export function writePackage(
     const n = String(step.order).padStart(width, '0');
     const script = `steps/${n}-${slug(step)}.sql`;
     const header = `-- dbee step ${step.order}: ${step.action} ${step.key}${step.source ? ` (from ${step.source.file}:${step.source.line})` : ''}\n`;
-    write(script, header + (step.transactional ? '' : '-- runs outside a transaction\n') + step.statements.map((s) => s.trim() + ';\n').join('\n'));
+    write(
+      script,
+      header +
+        (step.transactional ? '' : '-- runs outside a transaction\n') +
+        step.statements.map((s) => s.trim() + ';\n').join('\n'),
+    );
     let rollback: string | null = null;
     if (step.reverse) {
       rollback = `rollback/${n}-${slug(step)}.sql`;
-      write(rollback, `-- undoes step ${step.order}: ${step.action} ${step.key}\n` + step.reverse.map((s) => s.trim() + ';\n').join('\n'));
+      write(
+        rollback,
+        `-- undoes step ${step.order}: ${step.action} ${step.key}\n` +
+          step.reverse.map((s) => s.trim() + ';\n').join('\n'),
+      );
     }
     steps.push({
       order: step.order,
@@ -113,7 +140,9 @@ export function writePackage(
     planChecksum: planChecksum(plan),
     steps,
     files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))),
-    sources: Object.fromEntries(options.sources.map((s) => [s.path, sha256(s.text)]).sort(([a], [b]) => (a! < b! ? -1 : 1))),
+    sources: Object.fromEntries(
+      options.sources.map((s) => [s.path, sha256(s.text)]).sort(([a], [b]) => (a! < b! ? -1 : 1)),
+    ),
   };
   writeFileSync(join(dir, MANIFEST), canonicalJson(manifest));
   return manifest;
@@ -126,7 +155,10 @@ export function writePackage(
 export function readPackage(dir: string): LoadedPackage {
   const manifestPath = join(dir, MANIFEST);
   if (!existsSync(manifestPath)) {
-    throw new DbeeError(`${dir} is not a dbee package (no ${MANIFEST})`, { code: 'PACKAGE_INVALID', hint: 'build one with `dbee plan <project> --out <folder>`' });
+    throw new DbeeError(`${dir} is not a dbee package (no ${MANIFEST})`, {
+      code: 'PACKAGE_INVALID',
+      hint: 'build one with `dbee plan <project> --out <folder>`',
+    });
   }
   let manifest: PackageManifest;
   try {
@@ -135,10 +167,13 @@ export function readPackage(dir: string): LoadedPackage {
     throw new DbeeError(`${manifestPath} is not valid JSON`, { code: 'PACKAGE_INVALID', cause });
   }
   if (manifest.formatVersion !== PACKAGE_FORMAT_VERSION || manifest.planFormatVersion !== PLAN_FORMAT_VERSION) {
-    throw new DbeeError(`${dir}: package format ${manifest.formatVersion}/plan format ${manifest.planFormatVersion} is not supported by this dbee`, {
-      code: 'PACKAGE_VERSION',
-      hint: `this dbee reads package format ${PACKAGE_FORMAT_VERSION}, plan format ${PLAN_FORMAT_VERSION}`,
-    });
+    throw new DbeeError(
+      `${dir}: package format ${manifest.formatVersion}/plan format ${manifest.planFormatVersion} is not supported by this dbee`,
+      {
+        code: 'PACKAGE_VERSION',
+        hint: `this dbee reads package format ${PACKAGE_FORMAT_VERSION}, plan format ${PLAN_FORMAT_VERSION}`,
+      },
+    );
   }
   const problems: string[] = [];
   // Promotion records (promotion/<env>.json) are added by deployments after the package was built, and carry their
@@ -151,20 +186,30 @@ export function readPackage(dir: string): LoadedPackage {
   }
   for (const rel of present) if (!(rel in (manifest.files ?? {}))) problems.push(`not in the manifest: ${rel}`);
   if (problems.length) {
-    throw new DbeeError(`package ${dir} does not match its manifest; nothing was applied:\n  ${problems.join('\n  ')}`, {
-      code: 'PACKAGE_TAMPERED',
-      hint: 'rebuild the package from the sources (dbee plan --out) instead of editing it',
-      details: { problems },
-    });
+    throw new DbeeError(
+      `package ${dir} does not match its manifest; nothing was applied:\n  ${problems.join('\n  ')}`,
+      {
+        code: 'PACKAGE_TAMPERED',
+        hint: 'rebuild the package from the sources (dbee plan --out) instead of editing it',
+        details: { problems },
+      },
+    );
   }
   const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as Plan;
   if (planChecksum(plan) !== manifest.planChecksum) {
-    throw new DbeeError(`package ${dir}: plan.json does not match the manifest's plan checksum`, { code: 'PACKAGE_TAMPERED' });
+    throw new DbeeError(`package ${dir}: plan.json does not match the manifest's plan checksum`, {
+      code: 'PACKAGE_TAMPERED',
+    });
   }
-  const release = manifest.files[RELEASE_FILE] ? (JSON.parse(readFileSync(join(dir, RELEASE_FILE), 'utf8')) as ReleaseInfo) : null;
+  const release = manifest.files[RELEASE_FILE]
+    ? (JSON.parse(readFileSync(join(dir, RELEASE_FILE), 'utf8')) as ReleaseInfo)
+    : null;
   const smoke = new Map<string, SourceFile[]>();
   for (const [project, files] of Object.entries(release?.smoke ?? {})) {
-    smoke.set(project, files.map((f) => ({ path: f.source, text: readFileSync(join(dir, ...f.file.split('/')), 'utf8') })));
+    smoke.set(
+      project,
+      files.map((f) => ({ path: f.source, text: readFileSync(join(dir, ...f.file.split('/')), 'utf8') })),
+    );
   }
   return { path: dir, manifest, plan, release, smoke };
 }
@@ -183,16 +228,35 @@ function summary(plan: Plan, release?: ReleaseInfo): string {
     '',
     `- engine: ${plan.engine}`,
     ...(release?.base
-      ? [`- incremental: from ${release.base.ref} (${short(release.base.commit)}) to ${release.head.ref ?? 'the working tree'} (${short(release.head.commit)})`]
+      ? [
+          `- incremental: from ${release.base.ref} (${short(release.base.commit)}) to ${release.head.ref ?? 'the working tree'} (${short(release.head.commit)})`,
+        ]
       : [`- full state of the sources at ${release?.head.ref ?? 'the working tree'} (${short(plan.sourceCommit)})`]),
     `- steps: ${plan.steps.length}`,
     `- checksum: ${planChecksum(plan)}`,
-    ...(release ? [`- variables: ${Object.entries(release.variables).map(([p, v]) => `${p}: ${v.names.join(', ') || 'none'}`).join('; ')}`] : []),
-    ...(release ? [`- smoke checks: ${Object.entries(release.smoke).map(([p, f]) => `${p}: ${f.map((x) => x.source).join(', ') || 'none'}`).join('; ') || 'none'}`] : []),
+    ...(release
+      ? [
+          `- variables: ${Object.entries(release.variables)
+            .map(([p, v]) => `${p}: ${v.names.join(', ') || 'none'}`)
+            .join('; ')}`,
+        ]
+      : []),
+    ...(release
+      ? [
+          `- smoke checks: ${
+            Object.entries(release.smoke)
+              .map(([p, f]) => `${p}: ${f.map((x) => x.source).join(', ') || 'none'}`)
+              .join('; ') || 'none'
+          }`,
+        ]
+      : []),
     '',
     '| # | action | object | transaction | hazards |',
     '| --- | --- | --- | --- | --- |',
-    ...plan.steps.map((s) => `| ${s.order} | ${s.action} | \`${s.key}\` | ${s.transactional ? 'yes' : 'no'} | ${s.hazards.map((h) => h.kind).join(', ') || '-'} |`),
+    ...plan.steps.map(
+      (s) =>
+        `| ${s.order} | ${s.action} | \`${s.key}\` | ${s.transactional ? 'yes' : 'no'} | ${s.hazards.map((h) => h.kind).join(', ') || '-'} |`,
+    ),
     '',
     '',
   ];
@@ -204,10 +268,16 @@ function summary(plan: Plan, release?: ReleaseInfo): string {
       '',
       '| project | object | at base | at head |',
       '| --- | --- | --- | --- |',
-      ...release.preconditions.map((p) => `| ${p.project} | \`${p.key}\` | ${p.base ? 'present' : 'absent'} | ${p.head ? (p.base ? 'changed' : 'created') : 'dropped'} |`),
+      ...release.preconditions.map(
+        (p) =>
+          `| ${p.project} | \`${p.key}\` | ${p.base ? 'present' : 'absent'} | ${p.head ? (p.base ? 'changed' : 'created') : 'dropped'} |`,
+      ),
       '',
     );
   }
-  lines.push(`Deploy with \`dbee deploy ${release?.target ?? '<project>'} --env <env> --package <this folder>\`; files are verified against manifest.json first.`, '');
+  lines.push(
+    `Deploy with \`dbee deploy ${release?.target ?? '<project>'} --env <env> --package <this folder>\`; files are verified against manifest.json first.`,
+    '',
+  );
   return lines.join('\n');
 }

@@ -41,7 +41,12 @@ export function commitOf(root: string, ref: string): string {
   return sha;
 }
 
-async function readSide(ctx: OperationContext, ref: string | null, env: string | undefined, projects: readonly string[]): Promise<Side> {
+async function readSide(
+  ctx: OperationContext,
+  ref: string | null,
+  env: string | undefined,
+  projects: readonly string[],
+): Promise<Side> {
   const tree = ref ? materializeRef(ctx.workspace.root, ref) : null;
   try {
     const workspace = tree ? Workspace.load(tree.root) : ctx.workspace;
@@ -55,7 +60,15 @@ async function readSide(ctx: OperationContext, ref: string | null, env: string |
     const engine = ctx.engine(environment.engine);
     if (all.length) engineFor(sub, environment, all);
     const models = await loadModels(sub, all, environment, engine);
-    return { ref, commit: ref ? commitOf(ctx.workspace.root, ref) : await gitCommit(ctx.workspace.root), workspace, environment, engine, models, owners: schemaOwners(sub, environment) };
+    return {
+      ref,
+      commit: ref ? commitOf(ctx.workspace.root, ref) : await gitCommit(ctx.workspace.root),
+      workspace,
+      environment,
+      engine,
+      models,
+      owners: schemaOwners(sub, environment),
+    };
   } finally {
     await tree?.dispose();
   }
@@ -70,7 +83,12 @@ function modelsFor(side: Side, project: string): ProjectModel[] {
 /** The full plan of a project's own sources (nothing deployed): its objects (key → step) and migrations. */
 function sourceSteps(side: Side, project: string): Map<string, PlanStep> {
   if (!side.workspace.projects.has(project)) return new Map();
-  const plan = planFromSources({ engine: side.engine, models: modelsFor(side, project), planned: [project], schemaOwners: side.owners });
+  const plan = planFromSources({
+    engine: side.engine,
+    models: modelsFor(side, project),
+    planned: [project],
+    schemaOwners: side.owners,
+  });
   return new Map(plan.steps.map((s) => [s.key, s]));
 }
 
@@ -113,7 +131,9 @@ export async function releasePlan(
   const names = (headWs ?? ctx.workspace).withDependencies(args.project).map((p) => p.name);
   // The project list comes from head (a project may be new there): read head first when it is a ref.
   const head = await readSide(ctx, args.head ?? null, args.env, args.withDependencies ? names : [args.project]);
-  const planned = args.withDependencies ? head.workspace.withDependencies(args.project).map((p) => p.name) : [head.workspace.project(args.project).name];
+  const planned = args.withDependencies
+    ? head.workspace.withDependencies(args.project).map((p) => p.name)
+    : [head.workspace.project(args.project).name];
   const base = await readSide(ctx, args.base, args.env, planned);
   const useCache = args.useCache !== false;
   const steps: PlanStep[] = [];
@@ -124,7 +144,16 @@ export async function releasePlan(
     const settings = head.workspace.settings(target, head.environment);
     const [from, to] = [await desiredAt(ctx, base, project, useCache), await desiredAt(ctx, head, project, useCache)];
     const model = head.models.find((m) => m.project.name === project)!;
-    const changes = planOfChanges(head.engine, project, from, to, settings.deploy.online ?? false, null, target.config.renames ?? [], model.graph.manage?.owners);
+    const changes = planOfChanges(
+      head.engine,
+      project,
+      from,
+      to,
+      settings.deploy.online ?? false,
+      null,
+      target.config.renames ?? [],
+      model.graph.manage?.owners,
+    );
     steps.push(...changes.steps);
     // What the ledger records is the checksum of each object's source: compare the two sides object by object.
     const before = sourceSteps(base, project);
@@ -139,7 +168,10 @@ export async function releasePlan(
     // Migrations new at head run after the project's changes, in version order (as the sources plan them).
     steps.push(...[...after.values()].filter((s) => s.action === 'migrate' && !before.has(s.key)));
     const used = placeholderNames([...model.files, ...model.smoke].map((f) => f.text));
-    variables[project] = { names: used, renderedWith: { environment: head.environment.name, valuesHash: valuesHash(used, model.variables) } };
+    variables[project] = {
+      names: used,
+      renderedWith: { environment: head.environment.name, valuesHash: valuesHash(used, model.variables) },
+    };
   }
   steps.forEach((s, i) => (s.order = i + 1));
   const headModels = planned.map((p) => head.models.find((m) => m.project.name === p)!);

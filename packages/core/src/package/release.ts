@@ -37,7 +37,6 @@ export interface Precondition {
 
 export const RELEASE_FILE = 'release.json';
 
-
 /** Hash of the values of `names` (a value never appears in a package, only this hash). */
 export function valuesHash(names: readonly string[], variables: Readonly<Record<string, string>>): string {
   return createHash('sha256')

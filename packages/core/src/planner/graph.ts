@@ -72,14 +72,17 @@ export function buildGraph(
     else index.set(k, [o]);
   }
   const lookup = (schema: string, name: string, kinds: ObjectKind[]): SourceObject[] =>
-    (index.get(`${schema}.${name}`.toLowerCase()) ?? []).filter((o) => kinds.length === 0 || kinds.includes(o.key.kind));
+    (index.get(`${schema}.${name}`.toLowerCase()) ?? []).filter(
+      (o) => kinds.length === 0 || kinds.includes(o.key.kind),
+    );
 
   const errors: DbeeError[] = [];
   const edges = new Map<string, Edge[]>();
   const addEdge = (from: SourceObject, to: SourceObject, reference: Reference | null) => {
     if (from === to) return; // recursion, self-referencing foreign keys: fine inside one statement
     const list = edges.get(from.id) ?? [];
-    if (!list.some((e) => e.to === to && (e.reference?.foreignKey ?? false) === (reference?.foreignKey ?? false))) list.push({ from, to, reference });
+    if (!list.some((e) => e.to === to && (e.reference?.foreignKey ?? false) === (reference?.foreignKey ?? false)))
+      list.push({ from, to, reference });
     edges.set(from.id, list);
   };
 
@@ -87,10 +90,12 @@ export function buildGraph(
     if (!planned.has(object.project)) continue;
     const project = projects.get(object.project)!;
     // Every object needs its schema and its parent table first.
-    if (object.key.schema) for (const s of lookup('', object.key.schema, ['schema', 'database'])) addEdge(object, s, null);
+    if (object.key.schema)
+      for (const s of lookup('', object.key.schema, ['schema', 'database'])) addEdge(object, s, null);
     if (object.key.parent) {
       const dot = object.key.parent.indexOf('.');
-      for (const p of lookup(object.key.parent.slice(0, dot), object.key.parent.slice(dot + 1), TARGET_KINDS.relation)) addEdge(object, p, null);
+      for (const p of lookup(object.key.parent.slice(0, dot), object.key.parent.slice(dot + 1), TARGET_KINDS.relation))
+        addEdge(object, p, null);
     }
     for (const ref of object.references) {
       const kinds = TARGET_KINDS[ref.kind];
@@ -102,7 +107,8 @@ export function buildGraph(
       }
       if (!targets.length) {
         const owner = ref.schema !== undefined ? schemaOwners.get(ref.schema) : undefined;
-        if (owner && owner !== object.project && !project.dependsOn.includes(owner)) errors.push(missingDependency(object, ref, project, owner, undefined));
+        if (owner && owner !== object.project && !project.dependsOn.includes(owner))
+          errors.push(missingDependency(object, ref, project, owner, undefined));
         continue; // external: a built-in, an extension's, or created outside the sources (by a migration)
       }
       for (const target of targets) {
@@ -140,15 +146,24 @@ export function buildGraph(
   return { order: topologicalOrder(plannedObjects, edges), deferredForeignKeys, edges: allEdges };
 }
 
-function missingDependency(object: SourceObject, ref: Reference, project: GraphProject, owner: string, target: SourceObject | undefined): DbeeError {
+function missingDependency(
+  object: SourceObject,
+  ref: Reference,
+  project: GraphProject,
+  owner: string,
+  target: SourceObject | undefined,
+): DbeeError {
   const name = `${ref.schema ?? target?.key.schema}.${ref.name}`;
   const where = target ? ` (defined in ${formatLocation(target.location)})` : '';
-  return new DbeeError(`${object.id} uses ${name}${where}, which belongs to project "${owner}", but ${project.configFile} does not list "${owner}" in dependsOn`, {
-    code: 'DEPENDENCY_UNDECLARED',
-    location: ref.location ?? object.location,
-    hint: `add "${owner}" to dependsOn in ${project.configFile}`,
-    details: { object: object.id, reference: name, owner },
-  });
+  return new DbeeError(
+    `${object.id} uses ${name}${where}, which belongs to project "${owner}", but ${project.configFile} does not list "${owner}" in dependsOn`,
+    {
+      code: 'DEPENDENCY_UNDECLARED',
+      location: ref.location ?? object.location,
+      hint: `add "${owner}" to dependsOn in ${project.configFile}`,
+      details: { object: object.id, reference: name, owner },
+    },
+  );
 }
 
 function aggregate(errors: DbeeError[], what: string): DbeeError {
@@ -182,7 +197,10 @@ function breakForeignKeyCycles(objects: SourceObject[], edges: Map<string, Edge[
 }
 
 function sameTarget(ref: Reference, object: SourceObject): boolean {
-  return ref.name.toLowerCase() === object.key.name.toLowerCase() && (ref.schema === undefined || ref.schema.toLowerCase() === object.key.schema.toLowerCase());
+  return (
+    ref.name.toLowerCase() === object.key.name.toLowerCase() &&
+    (ref.schema === undefined || ref.schema.toLowerCase() === object.key.schema.toLowerCase())
+  );
 }
 
 /** Tarjan's algorithm, iterative (10,000-object projects must not overflow the stack). */
@@ -196,7 +214,11 @@ function stronglyConnected(objects: SourceObject[], edges: Map<string, Edge[]>):
   const sorted = [...objects].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const inPlan = new Set(sorted.map((o) => o.id));
   const adjacency = new Map<string, SourceObject[]>();
-  for (const o of sorted) adjacency.set(o.id, (edges.get(o.id) ?? []).filter((e) => inPlan.has(e.to.id)).map((e) => e.to));
+  for (const o of sorted)
+    adjacency.set(
+      o.id,
+      (edges.get(o.id) ?? []).filter((e) => inPlan.has(e.to.id)).map((e) => e.to),
+    );
   for (const root of sorted) {
     if (ids.has(root.id)) continue;
     const work: { node: SourceObject; i: number }[] = [{ node: root, i: 0 }];
@@ -253,7 +275,10 @@ function findCycles(objects: SourceObject[], edges: Map<string, Edge[]>): Source
     let found: SourceObject | undefined;
     while (queue.length && !found) {
       const node = queue.shift()!;
-      const next = (edges.get(node.id) ?? []).map((e) => e.to).filter((t) => members.has(t.id)).sort((a, b) => (a.id < b.id ? -1 : 1));
+      const next = (edges.get(node.id) ?? [])
+        .map((e) => e.to)
+        .filter((t) => members.has(t.id))
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
       for (const to of next) {
         if (to === start) {
           found = node;

@@ -1,6 +1,12 @@
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { formatKey, type ObjectKey } from '../model/object-key';
-import type { DeferrableConstraint, ParsedStatement, Reference, SourceLocation, StatementAction } from '../model/source';
+import type {
+  DeferrableConstraint,
+  ParsedStatement,
+  Reference,
+  SourceLocation,
+  StatementAction,
+} from '../model/source';
 
 /** One statement of an object: the text to run (template, with `{{placeholders}}`) and what the parser saw. */
 export interface ObjectStatement {
@@ -35,7 +41,10 @@ export interface SourceStatement extends ParsedStatement {
  * Group a project's statements by object. Statements that define nothing (`INSERT`, `SET`...) belong to the object
  * defined just before them in the same file. An object created in two places is an error naming both.
  */
-export function groupObjects(project: string, files: ReadonlyArray<{ path: string; statements: SourceStatement[] }>): SourceObject[] {
+export function groupObjects(
+  project: string,
+  files: ReadonlyArray<{ path: string; statements: SourceStatement[] }>,
+): SourceObject[] {
   const byId = new Map<string, SourceObject>();
   const errors: DbeeError[] = [];
   for (const file of files) {
@@ -59,7 +68,11 @@ export function groupObjects(project: string, files: ReadonlyArray<{ path: strin
       const id = formatKey(st.key);
       let object = byId.get(id);
       const creates = st.action === 'create' || st.action === 'create-or-replace';
-      if (object && creates && object.statements.some((s) => s.action === 'create' || s.action === 'create-or-replace')) {
+      if (
+        object &&
+        creates &&
+        object.statements.some((s) => s.action === 'create' || s.action === 'create-or-replace')
+      ) {
         errors.push(
           new DbeeError(`${id} is defined twice: here and at ${object.location.file}:${object.location.line}`, {
             code: 'OBJECT_DUPLICATE',
@@ -84,12 +97,15 @@ export function groupObjects(project: string, files: ReadonlyArray<{ path: strin
     }
   }
   if (errors.length === 1) throw errors[0]!;
-  if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems grouping the statements of project ${project}`, errors);
+  if (errors.length > 1)
+    throw new DbeeAggregateError(`${errors.length} problems grouping the statements of project ${project}`, errors);
   // A statement on an index that names no table (PostgreSQL's ALTER INDEX, COMMENT ON INDEX) belongs to the index of
   // that name the project creates: it runs after it, with its references (ALTER INDEX ... ATTACH PARTITION).
   for (const [id, o] of byId) {
     if (o.key.kind !== 'index' || o.key.parent) continue;
-    const owner = [...byId.values()].find((x) => x.key.kind === 'index' && x.key.parent && x.key.schema === o.key.schema && x.key.name === o.key.name);
+    const owner = [...byId.values()].find(
+      (x) => x.key.kind === 'index' && x.key.parent && x.key.schema === o.key.schema && x.key.name === o.key.name,
+    );
     if (!owner) continue;
     owner.statements.push(...o.statements);
     owner.references.push(...o.references);
@@ -103,7 +119,10 @@ export function groupObjects(project: string, files: ReadonlyArray<{ path: strin
     if (o.key.kind !== 'constraint') continue;
     const via = o.references.find((r) => r.via === 'using index');
     if (!via) continue;
-    const [id, index] = [...byId].find(([, x]) => x.key.kind === 'index' && x.key.schema === (via.schema ?? o.key.schema) && x.key.name === via.name) ?? [];
+    const [id, index] =
+      [...byId].find(
+        ([, x]) => x.key.kind === 'index' && x.key.schema === (via.schema ?? o.key.schema) && x.key.name === via.name,
+      ) ?? [];
     if (!id || !index) continue;
     o.statements.unshift(...index.statements);
     o.references.push(...index.references);
@@ -114,5 +133,11 @@ export function groupObjects(project: string, files: ReadonlyArray<{ path: strin
 }
 
 function toObjectStatement(st: SourceStatement): ObjectStatement {
-  return { template: st.template, sql: st.sql, location: st.location, action: st.action, transactional: st.transactional };
+  return {
+    template: st.template,
+    sql: st.sql,
+    location: st.location,
+    action: st.action,
+    transactional: st.transactional,
+  };
 }

@@ -58,12 +58,17 @@ export interface SourcePlan {
  * `planSources`, and when a reference reaches into a project that is not a dependency, parse that project
  * (only then) and plan again, so the error can name the file that defines the referenced object.
  */
-export async function planSourcesExplained(input: PlanInput, loadProject: (name: string) => Promise<ProjectModel>): Promise<SourcePlan> {
+export async function planSourcesExplained(
+  input: PlanInput,
+  loadProject: (name: string) => Promise<ProjectModel>,
+): Promise<SourcePlan> {
   try {
     return planSources(input);
   } catch (e) {
     const errors = e instanceof DbeeAggregateError ? e.errors : e instanceof DbeeError ? [e] : [];
-    const owners = [...new Set(errors.filter((x) => x.code === 'DEPENDENCY_UNDECLARED').map((x) => String(x.details.owner)))];
+    const owners = [
+      ...new Set(errors.filter((x) => x.code === 'DEPENDENCY_UNDECLARED').map((x) => String(x.details.owner))),
+    ];
     const known = new Set(input.models.map((m) => m.project.name));
     const missing = owners.filter((o) => !known.has(o));
     if (!missing.length) throw e;
@@ -73,7 +78,10 @@ export async function planSourcesExplained(input: PlanInput, loadProject: (name:
 }
 
 /** `planSourcesExplained` for callers that take no diff: what needs one is refused (`refuseNeedsDiff`). */
-export async function planExplained(input: PlanInput, loadProject: (name: string) => Promise<ProjectModel>): Promise<Plan> {
+export async function planExplained(
+  input: PlanInput,
+  loadProject: (name: string) => Promise<ProjectModel>,
+): Promise<Plan> {
   return refuseNeedsDiff(await planSourcesExplained(input, loadProject));
 }
 
@@ -194,7 +202,9 @@ function objectStep(
   let statements = object.statements.map((s) => s.template);
   const constraints: PlanStep[] = [];
   if (deferredTargets?.size) {
-    const chosen = object.deferrable.filter((d) => [...deferredTargets].some((t) => t.endsWith(`:${d.target.schema ?? object.key.schema}.${d.target.name}`)));
+    const chosen = object.deferrable.filter((d) =>
+      [...deferredTargets].some((t) => t.endsWith(`:${d.target.schema ?? object.key.schema}.${d.target.name}`)),
+    );
     // A foreign key written as its own ALTER TABLE statement moves as it is; one inside CREATE TABLE is cut out of it.
     const standalone = chosen.filter((d) => d.standalone);
     const split = chosen.filter((d) => !d.standalone);
@@ -203,17 +213,28 @@ function objectStep(
       statements = statements.filter((_, i) => !moved.has(object.statements[i]!.sql));
     }
     if (split.length > 1 && !engine.parser.removeConstraints) {
-      return new DbeeError(`${object.id} has ${split.length} foreign keys in a cycle; this engine can only split one per table`, {
-        code: 'DEPENDENCY_CYCLE',
-        location: object.location,
-      });
+      return new DbeeError(
+        `${object.id} has ${split.length} foreign keys in a cycle; this engine can only split one per table`,
+        {
+          code: 'DEPENDENCY_CYCLE',
+          location: object.location,
+        },
+      );
     }
     if (split.length) {
-      const without = split.length === 1 ? split[0]!.statementWithout : engine.parser.removeConstraints!(object.statements[0]!.sql, split);
+      const without =
+        split.length === 1
+          ? split[0]!.statementWithout
+          : engine.parser.removeConstraints!(object.statements[0]!.sql, split);
       statements = [without, ...statements.slice(1)];
     }
     for (const d of chosen) {
-      const key: ObjectKey = { kind: 'constraint', schema: object.key.schema, name: constraintName(d.addStatement), parent: `${object.key.schema}.${object.key.name}` };
+      const key: ObjectKey = {
+        kind: 'constraint',
+        schema: object.key.schema,
+        name: constraintName(d.addStatement),
+        parent: `${object.key.schema}.${object.key.name}`,
+      };
       constraints.push({
         order: 0,
         project: object.project,
@@ -230,7 +251,10 @@ function objectStep(
     }
   }
   // A schema the sources only grant on or comment on is still created by its project (see `schemaSteps`).
-  const ensured = object.key.kind === 'schema' && !object.statements.some((s) => s.action === 'create') ? engine.catalog?.ensureSchema(object.key.name) : null;
+  const ensured =
+    object.key.kind === 'schema' && !object.statements.some((s) => s.action === 'create')
+      ? engine.catalog?.ensureSchema(object.key.name)
+      : null;
   if (ensured) statements = [...ensured.statements, ...statements];
   const checksum = checksumStatements(statements, variables);
   const deployed = state.objects.get(object.id);
@@ -248,7 +272,7 @@ function objectStep(
       details: { object: object.id, project: object.project },
     });
   }
-  const drop = action === 'create' && creates !== undefined ? engine.catalog?.renderDrop(object.key) ?? null : null;
+  const drop = action === 'create' && creates !== undefined ? (engine.catalog?.renderDrop(object.key) ?? null) : null;
   return {
     step: {
       order: 0,
@@ -275,7 +299,11 @@ function objectStep(
 function schemaSteps(engine: Engine, model: ProjectModel, state: DeployedState): PlanStep[] {
   const catalog = engine.catalog;
   if (!catalog) return [];
-  const defined = new Set(model.objects.filter((o) => o.key.kind === 'schema' || o.key.kind === 'database').map((o) => o.key.name.toLowerCase()));
+  const defined = new Set(
+    model.objects
+      .filter((o) => o.key.kind === 'schema' || o.key.kind === 'database')
+      .map((o) => o.key.name.toLowerCase()),
+  );
   const steps: PlanStep[] = [];
   model.graph.schemas.forEach((schema, i) => {
     if (defined.has(schema.toLowerCase())) return;

@@ -33,23 +33,34 @@ export interface ProjectModel {
 }
 
 /** Owned schemas, search path and dependencies of a project, with placeholders expanded. */
-export function graphProject(project: DbProject, variables: Record<string, string>, all: ReadonlyMap<string, DbProject>): GraphProject {
+export function graphProject(
+  project: DbProject,
+  variables: Record<string, string>,
+  all: ReadonlyMap<string, DbProject>,
+): GraphProject {
   const expand = (s: string, key: (string | number)[]) => {
     try {
       return expandPlaceholders(s, variables, project.file.displayPath).expanded;
     } catch (e) {
-      if (e instanceof DbeeError) throw new DbeeError(e.message, { code: e.code, location: project.file.locate(key), hint: e.hint });
+      if (e instanceof DbeeError)
+        throw new DbeeError(e.message, { code: e.code, location: project.file.locate(key), hint: e.hint });
       throw e;
     }
   };
   const schemas = project.config.schemas.map((s, i) => expand(s, ['schemas', i]));
-  const depSchemas = project.config.dependsOn.flatMap((d) => (all.get(d)?.config.schemas ?? []).map((s) => expand(s, ['dependsOn'])));
+  const depSchemas = project.config.dependsOn.flatMap((d) =>
+    (all.get(d)?.config.schemas ?? []).map((s) => expand(s, ['dependsOn'])),
+  );
   const template = project.config.searchPath ?? [
     ...project.config.schemas,
     ...project.config.dependsOn.flatMap((d) => all.get(d)?.config.schemas ?? []),
     'public',
   ];
-  const searchPath = project.config.searchPath?.map((s, i) => expand(s, ['searchPath', i])) ?? [...schemas, ...depSchemas, 'public'];
+  const searchPath = project.config.searchPath?.map((s, i) => expand(s, ['searchPath', i])) ?? [
+    ...schemas,
+    ...depSchemas,
+    'public',
+  ];
   return {
     name: project.name,
     schemas,
@@ -79,10 +90,15 @@ export async function loadProjectModel(
   const parseFile = async (file: SourceFile): Promise<SourceStatement[]> => {
     try {
       const expanded = expandPlaceholders(file.text, variables, file.path);
-      const statements = pack ? await pack.parse(parser, expanded.expanded, file.path, graph.searchPath) : await parser.parse(expanded.expanded, file.path, { searchPath: graph.searchPath });
+      const statements = pack
+        ? await pack.parse(parser, expanded.expanded, file.path, graph.searchPath)
+        : await parser.parse(expanded.expanded, file.path, { searchPath: graph.searchPath });
       return statements.map((st) => ({
         ...st,
-        template: expanded.template === expanded.expanded ? st.sql : expanded.templateSlice(st.location.line, st.location.column, st.sql.length),
+        template:
+          expanded.template === expanded.expanded
+            ? st.sql
+            : expanded.templateSlice(st.location.line, st.location.column, st.sql.length),
       }));
     } catch (e) {
       if (e instanceof DbeeAggregateError) errors.push(...e.errors);
@@ -93,19 +109,24 @@ export async function loadProjectModel(
   };
   const parsedFiles: { path: string; statements: SourceStatement[] }[] = [];
   // A dump's session settings configure a restore, not an object (see `ParsedStatement.restoreSetting`).
-  for (const file of sources.objects) parsedFiles.push({ path: file.path, statements: (await parseFile(file)).filter((st) => !st.restoreSetting) });
+  for (const file of sources.objects)
+    parsedFiles.push({ path: file.path, statements: (await parseFile(file)).filter((st) => !st.restoreSetting) });
   const migrations: ParsedMigration[] = [];
-  for (const m of sources.migrations) migrations.push({ file: m, statements: await parseFile(m), rollback: await parseFile(m.rollback) });
+  for (const m of sources.migrations)
+    migrations.push({ file: m, statements: await parseFile(m), rollback: await parseFile(m.rollback) });
   // Kept even when a file failed: the files that parsed are not parsed again once it is mended.
   pack?.save();
   if (errors.length === 1) throw errors[0]!;
-  if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} files of project ${project.name} do not parse`, errors);
+  if (errors.length > 1)
+    throw new DbeeAggregateError(`${errors.length} files of project ${project.name} do not parse`, errors);
 
   const objects = groupObjects(project.name, parsedFiles);
   graph.manage = scopeFromFiles(project, sources.objects, variables);
-  const files = [...sources.objects, ...sources.migrations.flatMap((m) => [{ path: m.path, text: m.text }, m.rollback]), ...sources.smoke].sort((a, b) =>
-    a.path < b.path ? -1 : 1,
-  );
+  const files = [
+    ...sources.objects,
+    ...sources.migrations.flatMap((m) => [{ path: m.path, text: m.text }, m.rollback]),
+    ...sources.smoke,
+  ].sort((a, b) => (a.path < b.path ? -1 : 1));
   return { project, graph, variables, objects, migrations, smoke: sources.smoke, files };
 }
 
@@ -140,7 +161,9 @@ class ParsePack {
   ) {}
 
   static open(cache: ParseCache, project: DbProject, variables: Record<string, string>): ParsePack {
-    const name = sha(`dbee-parse-v2\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${canonicalJson(variables)}`);
+    const name = sha(
+      `dbee-parse-v2\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${canonicalJson(variables)}`,
+    );
     const pack = new ParsePack(join(cache.dir, `${name}.json`), cache.parser);
     try {
       const entries = JSON.parse(readFileSync(pack.file, 'utf8')) as Record<string, ParsedStatement[]>;
@@ -176,7 +199,11 @@ const sha = (text: string) => sha256(text).slice(0, 40);
  * object files. Read from the text, not the parse, so that operations that do not parse (rollback) get the same scope
  * as deploy, and the same fingerprint.
  */
-export function projectManagedScope(workspaceRoot: string, project: DbProject, variables: Record<string, string>): ManagedScope {
+export function projectManagedScope(
+  workspaceRoot: string,
+  project: DbProject,
+  variables: Record<string, string>,
+): ManagedScope {
   return scopeFromFiles(project, discoverSources(workspaceRoot, project).objects, variables);
 }
 

@@ -6,7 +6,12 @@ import type { LoadedPackage } from '../package/package';
 import { formatDuration } from '../runner/reporter';
 import { withSession } from '../runner/session';
 import { engineFor, type OperationContext } from '../operations/context';
-import { DEFAULT_PROMOTION_KEY, readPromotionRecord, writePromotionRecord, type PromotedProject } from './promotion-record';
+import {
+  DEFAULT_PROMOTION_KEY,
+  readPromotionRecord,
+  writePromotionRecord,
+  type PromotedProject,
+} from './promotion-record';
 
 /** What is known of a package's deployment to an earlier environment, and where it was read. */
 interface Evidence {
@@ -25,30 +30,42 @@ function deployedProjects(pkg: LoadedPackage): string[] {
  * there (at least `gates.minSoak` ago). Each earlier environment's ledger is read when it can be reached; otherwise
  * the package's signed promotion record from it (see `promotion-record.ts`). Refuses once, naming everything missing.
  */
-export async function checkPromotion(ctx: OperationContext, environment: ResolvedEnvironment, pkg: LoadedPackage | null, now: Date): Promise<void> {
+export async function checkPromotion(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  pkg: LoadedPackage | null,
+  now: Date,
+): Promise<void> {
   const from = environment.gates.promotedFrom;
   if (!from?.length) return;
   const gate = `gates.promotedFrom: [${from.join(', ')}]`;
   if (!pkg) {
-    throw new DbeeError(`environment ${environment.name} only accepts packages promoted from ${from.join(', ')} (${gate}); a deployment from the sources is refused, nothing was applied`, {
-      code: 'GATE_PROMOTION_PACKAGE_REQUIRED',
-      location: environment.declaredAt,
-      hint: `build a package (dbee plan <project> --out <folder>), deploy it to ${from.join(', ')}, then deploy the same folder here with --package`,
-    });
+    throw new DbeeError(
+      `environment ${environment.name} only accepts packages promoted from ${from.join(', ')} (${gate}); a deployment from the sources is refused, nothing was applied`,
+      {
+        code: 'GATE_PROMOTION_PACKAGE_REQUIRED',
+        location: environment.declaredAt,
+        hint: `build a package (dbee plan <project> --out <folder>), deploy it to ${from.join(', ')}, then deploy the same folder here with --package`,
+      },
+    );
   }
   const problems: string[] = [];
   const projects = deployedProjects(pkg);
   const soakMs = environment.gates.minSoak === undefined ? 0 : durationMs(environment.gates.minSoak);
   for (const earlier of from) {
     if (!Object.hasOwn(ctx.workspace.config.environments, earlier)) {
-      throw new DbeeError(`${gate} of environment ${environment.name} names ${earlier}, which is not declared under environments`, {
-        code: 'CONFIG_INVALID',
-        location: environment.declaredAt,
-        hint: `use one of: ${Object.keys(ctx.workspace.config.environments).sort().join(', ')}`,
-      });
+      throw new DbeeError(
+        `${gate} of environment ${environment.name} names ${earlier}, which is not declared under environments`,
+        {
+          code: 'CONFIG_INVALID',
+          location: environment.declaredAt,
+          hint: `use one of: ${Object.keys(ctx.workspace.config.environments).sort().join(', ')}`,
+        },
+      );
     }
     const ledger = await fromLedger(ctx, earlier, pkg);
-    const evidence = 'unavailable' in ledger ? fromRecord(ctx, environment, earlier, pkg, ledger.unavailable, problems) : ledger;
+    const evidence =
+      'unavailable' in ledger ? fromRecord(ctx, environment, earlier, pkg, ledger.unavailable, problems) : ledger;
     if (!evidence) continue;
     const where = evidence.from === 'ledger' ? `${earlier}'s ledger` : `the promotion record from ${earlier}`;
     for (const project of projects) {
@@ -59,22 +76,31 @@ export async function checkPromotion(ctx: OperationContext, environment: Resolve
       }
       const id = d.deploymentId === null ? '' : ` (deployment #${d.deploymentId})`;
       const smoke = /^(\d+)\/(\d+) passed$/.exec(d.smoke);
-      if (d.status !== 'succeeded') problems.push(`${project}: its deployment to ${earlier} ${d.status}${id}, smoke checks: ${d.smoke}`);
-      else if (!smoke || smoke[2] === '0') problems.push(`${project}: its smoke checks did not run on ${earlier}${id}: ${d.smoke}`);
-      else if (smoke[1] !== smoke[2]) problems.push(`${project}: its smoke checks failed on ${earlier}${id}: ${d.smoke}`);
+      if (d.status !== 'succeeded')
+        problems.push(`${project}: its deployment to ${earlier} ${d.status}${id}, smoke checks: ${d.smoke}`);
+      else if (!smoke || smoke[2] === '0')
+        problems.push(`${project}: its smoke checks did not run on ${earlier}${id}: ${d.smoke}`);
+      else if (smoke[1] !== smoke[2])
+        problems.push(`${project}: its smoke checks failed on ${earlier}${id}: ${d.smoke}`);
       else if (soakMs && d.finishedAt) {
         const soaked = now.getTime() - Date.parse(d.finishedAt);
-        if (soaked < soakMs) problems.push(`${project}: deployed to ${earlier} ${formatDuration(Math.max(0, soaked))} ago${id}; gates.minSoak asks for ${environment.gates.minSoak}`);
+        if (soaked < soakMs)
+          problems.push(
+            `${project}: deployed to ${earlier} ${formatDuration(Math.max(0, soaked))} ago${id}; gates.minSoak asks for ${environment.gates.minSoak}`,
+          );
       }
     }
   }
   if (!problems.length) return;
-  throw new DbeeError(`package ${pkg.path} cannot be deployed to ${environment.name} (${gate}); nothing was applied:\n  ${problems.join('\n  ')}`, {
-    code: 'GATE_PROMOTION_REFUSED',
-    location: environment.declaredAt,
-    hint: `deploy this same package to ${from.join(', ')} first, with passing smoke checks (and wait out gates.minSoak)`,
-    details: { problems },
-  });
+  throw new DbeeError(
+    `package ${pkg.path} cannot be deployed to ${environment.name} (${gate}); nothing was applied:\n  ${problems.join('\n  ')}`,
+    {
+      code: 'GATE_PROMOTION_REFUSED',
+      location: environment.declaredAt,
+      hint: `deploy this same package to ${from.join(', ')} first, with passing smoke checks (and wait out gates.minSoak)`,
+      details: { problems },
+    },
+  );
 }
 
 /**
@@ -82,27 +108,42 @@ export async function checkPromotion(ctx: OperationContext, environment: Resolve
  * environment cannot be reached from here (its connection's variables are not set, or it does not answer), or has no
  * ledger (an embedded database folder that is not on this machine is a new, empty one): then the signed record decides.
  */
-async function fromLedger(ctx: OperationContext, earlier: string, pkg: LoadedPackage): Promise<Evidence | { unavailable: string }> {
+async function fromLedger(
+  ctx: OperationContext,
+  earlier: string,
+  pkg: LoadedPackage,
+): Promise<Evidence | { unavailable: string }> {
   const { workspace } = ctx;
   try {
     const environment = workspace.environment(earlier, ctx.env);
     const projects = pkg.plan.projects.map((p) => workspace.project(p));
     const engine = engineFor(ctx, environment, projects);
-    const read = await withSession({ engine, environment, workspaceRoot: workspace.root }, async ({ conn }): Promise<Evidence | { unavailable: string }> => {
-      const ledger = new Ledger(conn, engine.ledger);
-      if (!(await ledger.exists())) return { unavailable: `${earlier}'s database has no dbee ledger (nothing was ever deployed there)` };
-      const out: Evidence = { from: 'ledger', projects: new Map() };
-      for (const project of pkg.plan.projects) {
-        const rows = await ledger.deployments(project, earlier, 10_000);
-        // A package deployment (a deployment from the sources of the same plan is not this package: no smoke files of its own).
-        const d = rows.find((r) => r.kind === 'deploy' && r.package !== null && r.plan_checksum === pkg.manifest.planChecksum && r.status !== 'running');
-        if (!d) continue;
-        const finishedAt = d.finished_at ? new Date(d.finished_at).toISOString() : null;
-        out.projects.set(project, { project, deploymentId: d.id, status: d.status, smoke: smokeOf(d), finishedAt });
-      }
-      return out;
-    });
-    if ('unavailable' in read) ctx.reporter.info(`promotion: ${read.unavailable}; using the package's promotion record`);
+    const read = await withSession(
+      { engine, environment, workspaceRoot: workspace.root },
+      async ({ conn }): Promise<Evidence | { unavailable: string }> => {
+        const ledger = new Ledger(conn, engine.ledger);
+        if (!(await ledger.exists()))
+          return { unavailable: `${earlier}'s database has no dbee ledger (nothing was ever deployed there)` };
+        const out: Evidence = { from: 'ledger', projects: new Map() };
+        for (const project of pkg.plan.projects) {
+          const rows = await ledger.deployments(project, earlier, 10_000);
+          // A package deployment (a deployment from the sources of the same plan is not this package: no smoke files of its own).
+          const d = rows.find(
+            (r) =>
+              r.kind === 'deploy' &&
+              r.package !== null &&
+              r.plan_checksum === pkg.manifest.planChecksum &&
+              r.status !== 'running',
+          );
+          if (!d) continue;
+          const finishedAt = d.finished_at ? new Date(d.finished_at).toISOString() : null;
+          out.projects.set(project, { project, deploymentId: d.id, status: d.status, smoke: smokeOf(d), finishedAt });
+        }
+        return out;
+      },
+    );
+    if ('unavailable' in read)
+      ctx.reporter.info(`promotion: ${read.unavailable}; using the package's promotion record`);
     return read;
   } catch (e) {
     const why = `${earlier}'s ledger cannot be read from here (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
@@ -113,12 +154,22 @@ async function fromLedger(ctx: OperationContext, earlier: string, pkg: LoadedPac
 
 /** The smoke outcome a deployment row's summary records (`n/m passed`, `not run`). */
 function smokeOf(row: DeploymentRow): string {
-  const summary = typeof row.summary === 'string' ? (JSON.parse(row.summary) as DeploymentSummary) : (row.summary as DeploymentSummary | null);
+  const summary =
+    typeof row.summary === 'string'
+      ? (JSON.parse(row.summary) as DeploymentSummary)
+      : (row.summary as DeploymentSummary | null);
   return summary?.smoke ?? 'not run';
 }
 
 /** The signed promotion record from `earlier` in the package folder; null (with the problem noted) when it is not trusted. */
-function fromRecord(ctx: OperationContext, environment: ResolvedEnvironment, earlier: string, pkg: LoadedPackage, unavailable: string, problems: string[]): Evidence | null {
+function fromRecord(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  earlier: string,
+  pkg: LoadedPackage,
+  unavailable: string,
+  problems: string[],
+): Evidence | null {
   const keyName = environment.gates.promotionKey ?? DEFAULT_PROMOTION_KEY;
   const secret = ctx.env[keyName];
   if (!secret) {
@@ -130,7 +181,10 @@ function fromRecord(ctx: OperationContext, environment: ResolvedEnvironment, ear
     problems.push(`${unavailable}, and ${reading.reason}`);
     return null;
   }
-  return { from: 'record', projects: new Map(reading.record.projects.map((p) => [p.project, { ...p, finishedAt: reading.record.finishedAt }])) };
+  return {
+    from: 'record',
+    projects: new Map(reading.record.projects.map((p) => [p.project, { ...p, finishedAt: reading.record.finishedAt }])),
+  };
 }
 
 /** What `deploy` knows of a finished package deployment, for its promotion record. */
@@ -150,7 +204,9 @@ export interface PromotionOutcome {
  */
 export function recordPromotion(ctx: OperationContext, outcome: PromotionOutcome): void {
   const { environment, pkg } = outcome;
-  const later = Object.entries(ctx.workspace.config.environments).filter(([, e]) => e.gates?.promotedFrom?.includes(environment.name));
+  const later = Object.entries(ctx.workspace.config.environments).filter(([, e]) =>
+    e.gates?.promotedFrom?.includes(environment.name),
+  );
   if (!later.length || !outcome.projects.length) return;
   const keys = new Map<string, string>();
   const unsigned: string[] = [];
@@ -160,7 +216,21 @@ export function recordPromotion(ctx: OperationContext, outcome: PromotionOutcome
     if (secret) keys.set(keyName, secret);
     else unsigned.push(`${name} (${keyName} is not set)`);
   }
-  const path = writePromotionRecord(pkg.path, { planChecksum: pkg.manifest.planChecksum, environment: environment.name, database: outcome.database, finishedAt: outcome.finishedAt, ticket: outcome.ticket, projects: outcome.projects }, keys);
+  const path = writePromotionRecord(
+    pkg.path,
+    {
+      planChecksum: pkg.manifest.planChecksum,
+      environment: environment.name,
+      database: outcome.database,
+      finishedAt: outcome.finishedAt,
+      ticket: outcome.ticket,
+      projects: outcome.projects,
+    },
+    keys,
+  );
   ctx.reporter.info(`promotion record written to ${path}`);
-  if (unsigned.length) ctx.reporter.warn(`the promotion record is not signed for ${unsigned.join(', ')}: there it is accepted only when ${environment.name}'s ledger can be read`);
+  if (unsigned.length)
+    ctx.reporter.warn(
+      `the promotion record is not signed for ${unsigned.join(', ')}: there it is accepted only when ${environment.name}'s ledger can be read`,
+    );
 }

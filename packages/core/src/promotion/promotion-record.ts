@@ -54,7 +54,11 @@ function sign(record: Omit<PromotionRecord, 'signatures'>, secret: string): stri
  * Write (replace) a package's promotion record for an environment, signed with each key given (variable name →
  * secret). Returns the path written.
  */
-export function writePromotionRecord(packageDir: string, record: Omit<PromotionRecord, 'signatures' | 'formatVersion'>, keys: ReadonlyMap<string, string>): string {
+export function writePromotionRecord(
+  packageDir: string,
+  record: Omit<PromotionRecord, 'signatures' | 'formatVersion'>,
+  keys: ReadonlyMap<string, string>,
+): string {
   const body: Omit<PromotionRecord, 'signatures'> = { formatVersion: PROMOTION_RECORD_VERSION, ...record };
   const signatures = Object.fromEntries([...keys].map(([name, secret]) => [name, sign(body, secret)]));
   const path = promotionRecordPath(packageDir, record.environment);
@@ -71,10 +75,17 @@ export type RecordReading = { ok: true; record: PromotionRecord } | { ok: false;
  * secret of `keyName`. A record that is missing, unreadable, unsigned for that key, signed differently, or about
  * another package or environment is not trusted, with the reason.
  */
-export function readPromotionRecord(packageDir: string, environment: string, planChecksum: string, keyName: string, secret: string): RecordReading {
+export function readPromotionRecord(
+  packageDir: string,
+  environment: string,
+  planChecksum: string,
+  keyName: string,
+  secret: string,
+): RecordReading {
   const path = promotionRecordPath(packageDir, environment);
   const rel = `${PROMOTION_FOLDER}/${environment}.json`;
-  if (!existsSync(path)) return { ok: false, reason: `the package has no promotion record from ${environment} (${rel})` };
+  if (!existsSync(path))
+    return { ok: false, reason: `the package has no promotion record from ${environment} (${rel})` };
   let record: PromotionRecord;
   try {
     record = JSON.parse(readFileSync(path, 'utf8')) as PromotionRecord;
@@ -87,9 +98,19 @@ export function readPromotionRecord(packageDir: string, environment: string, pla
   const expected = Buffer.from(sign(body, secret), 'hex');
   const actual = Buffer.from(signature, 'hex');
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-    return { ok: false, reason: `${rel} does not match its signature (edited by hand, or signed with another key than ${keyName}'s)` };
+    return {
+      ok: false,
+      reason: `${rel} does not match its signature (edited by hand, or signed with another key than ${keyName}'s)`,
+    };
   }
-  if (record.environment !== environment) return { ok: false, reason: `${rel} records a deployment to ${record.environment}, not to ${environment}` };
-  if (record.planChecksum !== planChecksum) return { ok: false, reason: `${rel} records another package (plan checksum ${String(record.planChecksum).replace(/^sha256:/, '').slice(0, 12)}...)` };
+  if (record.environment !== environment)
+    return { ok: false, reason: `${rel} records a deployment to ${record.environment}, not to ${environment}` };
+  if (record.planChecksum !== planChecksum)
+    return {
+      ok: false,
+      reason: `${rel} records another package (plan checksum ${String(record.planChecksum)
+        .replace(/^sha256:/, '')
+        .slice(0, 12)}...)`,
+    };
   return { ok: true, record };
 }

@@ -9,28 +9,41 @@ const MAX_TICKET_LENGTH = 256;
  * runs: required (`true`, or a pattern) and, with a pattern, matching it. Returns the ticket, or null when none was
  * given and none is required. Refuses (exit 1) a missing or non-matching ticket, naming the gate.
  */
-export function checkTicket(environment: ResolvedEnvironment, ticket: string | undefined, command: string): string | null {
+export function checkTicket(
+  environment: ResolvedEnvironment,
+  ticket: string | undefined,
+  command: string,
+): string | null {
   const given = ticket?.trim() || null;
   if (given !== null && (given.length > MAX_TICKET_LENGTH || /[\u0000-\u001f]/.test(given))) {
-    throw new DbeeError(`--ticket must be one line of at most ${MAX_TICKET_LENGTH} characters`, { code: 'TICKET_INVALID', hint: 'pass the ticket id, e.g. --ticket CHG-1234' });
+    throw new DbeeError(`--ticket must be one line of at most ${MAX_TICKET_LENGTH} characters`, {
+      code: 'TICKET_INVALID',
+      hint: 'pass the ticket id, e.g. --ticket CHG-1234',
+    });
   }
   const rule = environment.gates.requireTicket;
   if (rule === undefined || rule === false) return given;
   const pattern = typeof rule === 'string' ? rule : null;
   if (given === null) {
-    throw new DbeeError(`environment ${environment.name} requires a change ticket: ${command} refused, nothing was run`, {
-      code: 'GATE_TICKET_REQUIRED',
-      location: environment.declaredAt,
-      hint: `pass --ticket <id>${pattern ? ` matching ${pattern}` : ''} (gates.requireTicket in dbee.yaml)`,
-    });
+    throw new DbeeError(
+      `environment ${environment.name} requires a change ticket: ${command} refused, nothing was run`,
+      {
+        code: 'GATE_TICKET_REQUIRED',
+        location: environment.declaredAt,
+        hint: `pass --ticket <id>${pattern ? ` matching ${pattern}` : ''} (gates.requireTicket in dbee.yaml)`,
+      },
+    );
   }
   if (pattern !== null && !new RegExp(pattern).test(given)) {
-    throw new DbeeError(`ticket "${given}" does not match ${pattern}, the pattern environment ${environment.name} requires: ${command} refused, nothing was run`, {
-      code: 'GATE_TICKET_MISMATCH',
-      location: environment.declaredAt,
-      hint: `pass the approved change ticket's id, e.g. one matching ${pattern} (gates.requireTicket in dbee.yaml)`,
-      details: { ticket: given, pattern },
-    });
+    throw new DbeeError(
+      `ticket "${given}" does not match ${pattern}, the pattern environment ${environment.name} requires: ${command} refused, nothing was run`,
+      {
+        code: 'GATE_TICKET_MISMATCH',
+        location: environment.declaredAt,
+        hint: `pass the approved change ticket's id, e.g. one matching ${pattern} (gates.requireTicket in dbee.yaml)`,
+        details: { ticket: given, pattern },
+      },
+    );
   }
   return given;
 }

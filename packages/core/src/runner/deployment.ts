@@ -1,5 +1,13 @@
 import type { Connection, Engine } from '../engine/engine';
-import type { DeploymentInfo, DeploymentStatus, DeploymentSummary, Ledger, LedgerState, LedgerWrite, StepStatus } from '../ledger/ledger';
+import type {
+  DeploymentInfo,
+  DeploymentStatus,
+  DeploymentSummary,
+  Ledger,
+  LedgerState,
+  LedgerWrite,
+  StepStatus,
+} from '../ledger/ledger';
 import type { ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
@@ -15,7 +23,11 @@ const CAPTURING = new Set(['replace', 'drop', 'alter', 'restore']);
  * Whether preparing `step` reads the object's definition first (`Deployment.prepare`): a step that replaces, drops,
  * alters or restores an object, or moves a conflicting one aside, on an engine that can read definitions.
  */
-export function capturesDefinition(step: PlanStep, engine: Pick<Engine, 'catalog'>, conflict: StepConflict | null = null): boolean {
+export function capturesDefinition(
+  step: PlanStep,
+  engine: Pick<Engine, 'catalog'>,
+  conflict: StepConflict | null = null,
+): boolean {
   return !!engine.catalog && (conflict !== null || CAPTURING.has(step.action));
 }
 
@@ -117,16 +129,22 @@ export class Deployment {
     if (!plan) throw new Error(`deployment ${this.id} prepares no steps (opened without a plan)`);
     const conflict = plan.conflicts?.get(step.order) ?? null;
     const catalog = plan.engine.catalog;
-    const previousDefinition = catalog && capturesDefinition(step, plan.engine, conflict) ? await catalog.captureDefinition(c, step.objectKey) : null;
+    const previousDefinition =
+      catalog && capturesDefinition(step, plan.engine, conflict)
+        ? await catalog.captureDefinition(c, step.objectKey)
+        : null;
     // What the dry run prints and verifies for this step (the same function: plan/step-statements.ts).
     const statements = stepStatements(step, plan.variables, conflict);
     const checksum = checksumStatements(step.statements, plan.variables);
     // A replaced object comes back from its captured definition when the plan knows no reverse.
     let reverse = step.reverse ?? (step.action === 'replace' && previousDefinition ? [previousDefinition] : null);
     // Dependents the conflict created again stand on the new object: they go first.
-    if (conflict) reverse = reverse && conflict.reverse ? [...(conflict.dependents?.drop ?? []), ...reverse, ...conflict.reverse] : null;
+    if (conflict)
+      reverse =
+        reverse && conflict.reverse ? [...(conflict.dependents?.drop ?? []), ...reverse, ...conflict.reverse] : null;
     const ledgerChecksum = this.checksumBefore(step);
-    if (step.action !== 'migrate') this.pending.set(step.key, { checksum: step.action === 'drop' ? null : checksum, step });
+    if (step.action !== 'migrate')
+      this.pending.set(step.key, { checksum: step.action === 'drop' ? null : checksum, step });
     return {
       step,
       deploymentId: this.id,
@@ -156,7 +174,11 @@ export class Deployment {
    * (`timing` null, rows in the same request as the statements) or by the client's. `guard` is the deployment lock's
    * guard, evaluated by the step's row (server-timed rows only).
    */
-  rows(p: PreparedStep, timing: { startedAt: Date; durationMs: number } | null, guard: string | null = null): LedgerWrite[] {
+  rows(
+    p: PreparedStep,
+    timing: { startedAt: Date; durationMs: number } | null,
+    guard: string | null = null,
+  ): LedgerWrite[] {
     return this.journal.applied({
       deploymentId: this.id,
       step: p.step,
@@ -173,7 +195,18 @@ export class Deployment {
 
   /** Record `p` `started` on `c` before it runs (a journaled step, see `PreparedStep.journaled`). */
   async started(p: PreparedStep, startedAt: Date, c: Connection): Promise<void> {
-    await this.journal.started(this.id, p.step, { checksum: p.checksum, statements: p.statements, reverse: p.reverse, previousDefinition: p.previousDefinition, startedAt }, c);
+    await this.journal.started(
+      this.id,
+      p.step,
+      {
+        checksum: p.checksum,
+        statements: p.statements,
+        reverse: p.reverse,
+        previousDefinition: p.previousDefinition,
+        startedAt,
+      },
+      c,
+    );
   }
 
   /**
@@ -198,7 +231,14 @@ export class Deployment {
       else this.objects.set(step.key, p.checksum);
     }
     if (this.pending.get(step.key)?.step === step) this.pending.delete(step.key);
-    return { step, deploymentId: this.id, statements: p.statements, reverse: p.reverse, previousChecksum: p.previousChecksum, backup: p.backup };
+    return {
+      step,
+      deploymentId: this.id,
+      statements: p.statements,
+      reverse: p.reverse,
+      previousChecksum: p.previousChecksum,
+      backup: p.backup,
+    };
   }
 
   /** A transaction failed: what its prepared steps would have set never happened. */
@@ -241,7 +281,11 @@ export class Deployment {
   }
 
   /** Write the closing row: the final status, the error and failed statement if any, the summary. Once. */
-  async close(status: Exclude<DeploymentStatus, 'running' | 'interrupted'>, summary: DeploymentSummary, failure: { error: string; statement: string | null } | null = null): Promise<void> {
+  async close(
+    status: Exclude<DeploymentStatus, 'running' | 'interrupted'>,
+    summary: DeploymentSummary,
+    failure: { error: string; statement: string | null } | null = null,
+  ): Promise<void> {
     if (this.closed) return;
     await this.ledger.finishDeployment(this.id, status, failure?.error ?? null, failure?.statement ?? null, summary);
     this.closed = true;

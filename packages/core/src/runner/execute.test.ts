@@ -14,7 +14,13 @@ interface S {
 }
 
 const steps = (n: number, extra: (i: number) => Partial<S> = () => ({})): S[] =>
-  Array.from({ length: n }, (_, i) => ({ order: i + 1, transactional: true, project: 'p', sql: `S${i + 1}`, ...extra(i + 1) }));
+  Array.from({ length: n }, (_, i) => ({
+    order: i + 1,
+    transactional: true,
+    project: 'p',
+    sql: `S${i + 1}`,
+    ...extra(i + 1),
+  }));
 
 /** A connection that logs every round trip (a request of statements) and fails the statement `failOn`. */
 function fakeConnection(failOn: string | null, batches: boolean) {
@@ -41,7 +47,9 @@ function fakeConnection(failOn: string | null, batches: boolean) {
       ? async (statements: readonly string[]) => {
           trips.push([...statements]);
           const i = failOn === null ? -1 : statements.indexOf(failOn);
-          return i < 0 ? { completed: statements.length, error: null } : { completed: i, error: new Error(`${failOn} broke`) };
+          return i < 0
+            ? { completed: statements.length, error: null }
+            : { completed: i, error: new Error(`${failOn} broke`) };
         }
       : undefined,
     close: async () => {},
@@ -61,7 +69,11 @@ function recorder() {
       onStatement(s.sql);
       await c.execute(s.sql);
     },
-    error: (e, s, statement) => new DbeeError(`step ${s.order} at ${statement}: ${(e as Error).message}`, { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed }),
+    error: (e, s, statement) =>
+      new DbeeError(`step ${s.order} at ${statement}: ${(e as Error).message}`, {
+        code: 'STATEMENT_FAILED',
+        exitCode: ExitCode.applyFailed,
+      }),
     record: async (s, status) => {
       rows.push(`${s.order} ${status}`);
     },
@@ -88,9 +100,17 @@ describe('executePlan: the one step executor', () => {
     const { conn, trips } = fakeConnection('S4', true);
     const { rows, applied, effect } = recorder();
     const left: number[] = [];
-    const hooks: PlanHooks<S> = { transactionalDdl: true, batch: batchMode(), leftOver: async (rest) => void left.push(...rest.map((s) => s.order)) };
+    const hooks: PlanHooks<S> = {
+      transactionalDdl: true,
+      batch: batchMode(),
+      leftOver: async (rest) => void left.push(...rest.map((s) => s.order)),
+    };
     const outcome = await executePlan(conn, steps(5), effect, hooks, quiet);
-    expect(trips).toEqual([['BEGIN', 'S1', 'COMMIT', 'BEGIN', 'S2', 'COMMIT'], ['BEGIN', 'S3', 'COMMIT', 'BEGIN', 'S4', 'COMMIT'], ['ROLLBACK']]);
+    expect(trips).toEqual([
+      ['BEGIN', 'S1', 'COMMIT', 'BEGIN', 'S2', 'COMMIT'],
+      ['BEGIN', 'S3', 'COMMIT', 'BEGIN', 'S4', 'COMMIT'],
+      ['ROLLBACK'],
+    ]);
     expect(applied).toEqual([1, 2, 3]);
     expect(rows).toEqual(['4 failed']);
     expect(outcome.failures.map((f) => [f.step.order, f.statement, f.running])).toEqual([[4, 'S4', true]]);
@@ -100,16 +120,34 @@ describe('executePlan: the one step executor', () => {
   it('batched mode: a step alone in its request sends its COMMIT in a round trip of its own', async () => {
     const { conn, trips } = fakeConnection(null, true);
     const { applied, effect } = recorder();
-    await executePlan(conn, steps(4), effect, { transactionalDdl: true, batch: batchMode((s) => s.order === 3) }, quiet);
+    await executePlan(
+      conn,
+      steps(4),
+      effect,
+      { transactionalDdl: true, batch: batchMode((s) => s.order === 3) },
+      quiet,
+    );
     // Step 3 starts and ends its request; step 4 is then alone in the last one.
-    expect(trips).toEqual([['BEGIN', 'S1', 'COMMIT', 'BEGIN', 'S2', 'COMMIT'], ['BEGIN', 'S3'], ['COMMIT'], ['BEGIN', 'S4'], ['COMMIT']]);
+    expect(trips).toEqual([
+      ['BEGIN', 'S1', 'COMMIT', 'BEGIN', 'S2', 'COMMIT'],
+      ['BEGIN', 'S3'],
+      ['COMMIT'],
+      ['BEGIN', 'S4'],
+      ['COMMIT'],
+    ]);
     expect(applied).toEqual([1, 2, 3, 4]);
   });
 
   it('batched mode under scope plan: one transaction across requests; its failure rolls all of it back', async () => {
     const { conn, trips } = fakeConnection('S3', true);
     const { rows, applied, effect } = recorder();
-    const outcome = await executePlan(conn, steps(4), effect, { scope: 'plan', transactionalDdl: true, batch: batchMode() }, quiet);
+    const outcome = await executePlan(
+      conn,
+      steps(4),
+      effect,
+      { scope: 'plan', transactionalDdl: true, batch: batchMode() },
+      quiet,
+    );
     expect(trips).toEqual([['BEGIN', 'S1', 'S2'], ['S3', 'S4', 'COMMIT'], ['ROLLBACK']]);
     expect(applied).toEqual([]);
     expect(rows).toEqual(['1 rolled-back', '2 rolled-back', '3 failed', '4 skipped']);
@@ -150,7 +188,18 @@ describe('executePlan: the one step executor', () => {
     const { rows, applied, effect } = recorder();
     const passed: number[] = [];
     const plan = steps(4, (i) => ({ passive: i === 1, transactional: false }));
-    const outcome = await executePlan(conn, plan, effect, { transactionalDdl: true, passive: (s) => !!s.passive, pass: async (s) => void passed.push(s.order), continueOnError: true }, quiet);
+    const outcome = await executePlan(
+      conn,
+      plan,
+      effect,
+      {
+        transactionalDdl: true,
+        passive: (s) => !!s.passive,
+        pass: async (s) => void passed.push(s.order),
+        continueOnError: true,
+      },
+      quiet,
+    );
     expect(passed).toEqual([1]);
     expect(trips).toEqual([['S2'], ['S3'], ['S4']]);
     expect(applied).toEqual([2, 4]);

@@ -30,7 +30,13 @@ export function transactionGroups<T extends { transactional: boolean; project: s
     const still = passive(step);
     const transactional = step.transactional && transactionalDdl && !still;
     const last = groups.findLast((g) => !passive(g.steps[0]!));
-    if (transactional && scope !== 'object' && last?.transactional && (scope === 'plan' || last.steps[0]!.project === step.project)) last.steps.push(step);
+    if (
+      transactional &&
+      scope !== 'object' &&
+      last?.transactional &&
+      (scope === 'plan' || last.steps[0]!.project === step.project)
+    )
+      last.steps.push(step);
     else groups.push({ transactional, steps: [step] });
   }
   return groups;
@@ -61,7 +67,13 @@ export interface StepEffect<T> {
    * Record a step that did not apply: `rolled-back` (with its transaction), `failed`, or `skipped` (not run: its
    * transaction was rolled back). Null writes no row (the undo of an automatic rollback records none).
    */
-  record: ((step: T, status: 'rolled-back' | 'failed' | 'skipped', fields: { durationMs: number; error: string; startedAt: Date }) => Promise<void>) | null;
+  record:
+    | ((
+        step: T,
+        status: 'rolled-back' | 'failed' | 'skipped',
+        fields: { durationMs: number; error: string; startedAt: Date },
+      ) => Promise<void>)
+    | null;
   /** Called by `executePlan` for each step that applied (its transaction committed, or it ran outside one). */
   applied?(step: T, durationMs: number): void | Promise<void>;
   /** Called by `executePlan` when a group failed or was interrupted: the session may have been reset with it. */
@@ -92,7 +104,12 @@ export interface GroupOutcome<T> {
  * the failing one is `failed`, the rest of the group `skipped`; outside a transaction the steps before it stay
  * applied. A failure is returned, not thrown.
  */
-export async function executeGroup<T>(conn: Connection, group: Group<T>, effect: StepEffect<T>, reporter: Reporter): Promise<GroupOutcome<T>> {
+export async function executeGroup<T>(
+  conn: Connection,
+  group: Group<T>,
+  effect: StepEffect<T>,
+  reporter: Reporter,
+): Promise<GroupOutcome<T>> {
   const done: { step: T; durationMs: number }[] = [];
   let current: { step: T; statement: string | null; t0: number } | null = null;
   const runAll = async (c: Connection) => {
@@ -104,7 +121,8 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
       await effect.run(c, step, (sql) => (current!.statement = sql));
       const durationMs = Date.now() - current.t0;
       done.push({ step, durationMs });
-      if (shown && !group.transactional && effect.show.applied) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'applied', durationMs });
+      if (shown && !group.transactional && effect.show.applied)
+        reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'applied', durationMs });
     }
     current = null;
   };
@@ -113,11 +131,16 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
     else await runAll(conn);
   } catch (e) {
     // The group's steps rolled back with its transaction; outside one, what ran before committed.
-    if (await effect.interrupts?.(e)) return { applied: group.transactional ? [] : done, failure: null, interrupted: e };
+    if (await effect.interrupts?.(e))
+      return { applied: group.transactional ? [] : done, failure: null, interrupted: e };
     // No statement in progress: the COMMIT itself failed (a deferred constraint, say); blame the group's last step.
     const running = current as { step: T; statement: string | null; t0: number } | null;
     const last = done[done.length - 1];
-    const failed = running ?? (last ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs } : { step: group.steps[0]!, statement: effect.idleStatement ?? null, t0: Date.now() });
+    const failed =
+      running ??
+      (last
+        ? { step: last.step, statement: 'COMMIT', t0: Date.now() - last.durationMs }
+        : { step: group.steps[0]!, statement: effect.idleStatement ?? null, t0: Date.now() });
     if (last?.step === failed.step) done.pop();
     const error = effect.error(e, failed.step, failed.statement);
     const durationMs = Date.now() - failed.t0;
@@ -126,12 +149,23 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
       failed: { step: failed.step, durationMs, startedAt: new Date(failed.t0), error },
       skipped: group.steps.slice(group.steps.indexOf(failed.step) + 1),
     });
-    return { applied: group.transactional ? [] : done, failure: { step: failed.step, statement: failed.statement, running: running !== null, error, startedAt: failed.t0, durationMs } };
+    return {
+      applied: group.transactional ? [] : done,
+      failure: {
+        step: failed.step,
+        statement: failed.statement,
+        running: running !== null,
+        error,
+        startedAt: failed.t0,
+        durationMs,
+      },
+    };
   }
   if (group.transactional && effect.show.applied) {
     for (const d of done) {
       const shown = effect.shown?.(d.step);
-      if (shown) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'applied', durationMs: d.durationMs });
+      if (shown)
+        reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'applied', durationMs: d.durationMs });
     }
   }
   return { applied: done, failure: null };
@@ -145,21 +179,44 @@ export async function executeGroup<T>(conn: Connection, group: Group<T>, effect:
 export async function recordFailure<T>(
   effect: Pick<StepEffect<T>, 'shown' | 'show' | 'record'>,
   reporter: Reporter,
-  f: { rolledBack: readonly { step: T; durationMs: number }[]; failed: { step: T; durationMs: number; startedAt: Date; error: DbeeError }; skipped: readonly T[] },
+  f: {
+    rolledBack: readonly { step: T; durationMs: number }[];
+    failed: { step: T; durationMs: number; startedAt: Date; error: DbeeError };
+    skipped: readonly T[];
+  },
 ): Promise<void> {
   const failed = effect.shown?.(f.failed.step);
   const which = failed ? `step ${failed.step.order} (${failed.step.key})` : 'a step';
   for (const d of f.rolledBack) {
     const shown = effect.shown?.(d.step);
-    if (shown) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'rolled-back', durationMs: d.durationMs });
-    await effect.record?.(d.step, 'rolled-back', { durationMs: d.durationMs, error: `rolled back with the transaction: ${which} failed`, startedAt: new Date() });
+    if (shown)
+      reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'rolled-back', durationMs: d.durationMs });
+    await effect.record?.(d.step, 'rolled-back', {
+      durationMs: d.durationMs,
+      error: `rolled back with the transaction: ${which} failed`,
+      startedAt: new Date(),
+    });
   }
-  if (failed) reporter.stepDone?.(failed.index, failed.total, failed.step, { status: 'failed', durationMs: f.failed.durationMs, error: f.failed.error.message });
-  await effect.record?.(f.failed.step, 'failed', { durationMs: f.failed.durationMs, error: f.failed.error.message, startedAt: f.failed.startedAt });
+  if (failed)
+    reporter.stepDone?.(failed.index, failed.total, failed.step, {
+      status: 'failed',
+      durationMs: f.failed.durationMs,
+      error: f.failed.error.message,
+    });
+  await effect.record?.(f.failed.step, 'failed', {
+    durationMs: f.failed.durationMs,
+    error: f.failed.error.message,
+    startedAt: f.failed.startedAt,
+  });
   for (const step of f.skipped) {
     const shown = effect.shown?.(step);
-    if (shown && effect.show.skipped) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'skipped', durationMs: 0 });
-    await effect.record?.(step, 'skipped', { durationMs: 0, error: `not run: its transaction was rolled back when step ${failed?.step.order} failed`, startedAt: new Date() });
+    if (shown && effect.show.skipped)
+      reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'skipped', durationMs: 0 });
+    await effect.record?.(step, 'skipped', {
+      durationMs: 0,
+      error: `not run: its transaction was rolled back when step ${failed?.step.order} failed`,
+      startedAt: new Date(),
+    });
   }
 }
 
@@ -288,7 +345,8 @@ export async function executePlan<T extends { transactional: boolean; project: s
     if (o.failure) outcome.failures.push(o.failure);
     await hooks.after?.(g, groups);
   }
-  if (!outcome.interrupted && g < groups.length && hooks.leftOver) await hooks.leftOver(groups.slice(g).flatMap((x) => x.steps));
+  if (!outcome.interrupted && g < groups.length && hooks.leftOver)
+    await hooks.leftOver(groups.slice(g).flatMap((x) => x.steps));
   return outcome;
 }
 
@@ -317,7 +375,8 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
   let open: { g: number; runnable: T[]; next: number; sent: Sent[] } | null = null;
   let g = g0;
   let firstRequest = true;
-  const takes = (x: number) => x < groups.length && batch.eligible(groups[x]!) && (x === g0 || batch.joins(groups[g0]!, groups[x]!));
+  const takes = (x: number) =>
+    x < groups.length && batch.eligible(groups[x]!) && (x === g0 || batch.joins(groups[g0]!, groups[x]!));
   for (;;) {
     if (!open && (!takes(g) || hooks.stop?.())) return g;
     if (!firstRequest && hooks.beforeGroup) {
@@ -411,11 +470,14 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
       result = { completed: result.completed + last.completed, error: last.error };
     }
     const each = (Date.now() - t0) / Math.max(1, count);
-    for (const m of metas.slice(0, result.completed)) if (m.kind === 'step' && m.p.durationMs === 0) m.p.durationMs = Math.round(each);
+    for (const m of metas.slice(0, result.completed))
+      if (m.kind === 'step' && m.p.durationMs === 0) m.p.durationMs = Math.round(each);
     const failedAt = result.error ? metas[result.completed] : undefined;
     // Steps are shown as they are known to have started (the request ran them, or the failing one), each
     // transaction's outcome after its steps, as when they run one by one.
-    const started = new Set(metas.slice(0, result.completed + (failedAt ? 1 : 0)).flatMap((m) => (m.kind === 'step' ? [m.p] : [])));
+    const started = new Set(
+      metas.slice(0, result.completed + (failedAt ? 1 : 0)).flatMap((m) => (m.kind === 'step' ? [m.p] : [])),
+    );
     const commits = new Set(metas.slice(0, result.completed).flatMap((m) => (m.kind === 'commit' ? [m.g] : [])));
     for (const tx of txs) {
       for (const p of tx.now) {
@@ -428,7 +490,8 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
           outcome.applied.push(p);
           await effect.applied?.(p.step, p.durationMs);
           const shown = effect.shown?.(p.step);
-          if (shown && effect.show.applied) reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'applied', durationMs: p.durationMs });
+          if (shown && effect.show.applied)
+            reporter.stepDone?.(shown.index, shown.total, shown.step, { status: 'applied', durationMs: p.durationMs });
         }
         continue;
       }
@@ -442,12 +505,24 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
         outcome.interrupted = result.error;
         return tx.g + 1;
       }
-      const culprit = failedAt.kind === 'step' ? failedAt.p : failedAt.kind === 'commit' || failedAt.kind === 'guard' ? tx.sent[tx.sent.length - 1]! : (tx.sent[0] ?? null);
+      const culprit =
+        failedAt.kind === 'step'
+          ? failedAt.p
+          : failedAt.kind === 'commit' || failedAt.kind === 'guard'
+            ? tx.sent[tx.sent.length - 1]!
+            : (tx.sent[0] ?? null);
       const failedStep = culprit?.step ?? tx.runnable[0]!;
       const statement = statements[result.completed]!;
       const error = effect.error(result.error, failedStep, statement);
       const durationMs = culprit?.durationMs || Math.round(each);
-      outcome.failures.push({ step: failedStep, statement, running: failedAt.kind === 'step', error, startedAt: t0, durationMs });
+      outcome.failures.push({
+        step: failedStep,
+        statement,
+        running: failedAt.kind === 'step',
+        error,
+        startedAt: t0,
+        durationMs,
+      });
       // The steps sent before the failing one rolled back with it.
       const upTo = tx.sent.findIndex((p) => p.step === failedStep);
       await recordFailure(effect, reporter, {

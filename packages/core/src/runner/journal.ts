@@ -66,9 +66,24 @@ export class StepJournal {
       previousChecksum: r.previousChecksum,
     });
     if (step.action === 'migrate') {
-      writes.push(...this.ledger.migrationWrites(step.project, migrationVersionOf(step.objectKey.name), step.source?.file ?? '', step.checksum, deploymentId));
+      writes.push(
+        ...this.ledger.migrationWrites(
+          step.project,
+          migrationVersionOf(step.objectKey.name),
+          step.source?.file ?? '',
+          step.checksum,
+          deploymentId,
+        ),
+      );
     } else {
-      writes.push(...this.ledger.objectStateWrites(step.project, step.key, step.action === 'drop' ? null : r.checksum, deploymentId));
+      writes.push(
+        ...this.ledger.objectStateWrites(
+          step.project,
+          step.key,
+          step.action === 'drop' ? null : r.checksum,
+          deploymentId,
+        ),
+      );
     }
     return writes;
   }
@@ -84,7 +99,16 @@ export class StepJournal {
     deploymentId: number,
     step: PlanStep,
     status: Exclude<StepStatus, 'applied' | 'undone'>,
-    fields: { checksum: string; statements: string[]; reverse: string[] | null; previousDefinition?: string | null; startedAt: Date; durationMs: number; error: string | null; replacesStarted: boolean },
+    fields: {
+      checksum: string;
+      statements: string[];
+      reverse: string[] | null;
+      previousDefinition?: string | null;
+      startedAt: Date;
+      durationMs: number;
+      error: string | null;
+      replacesStarted: boolean;
+    },
   ): LedgerWrite[] {
     return this.ledger.stepWrites(deploymentId, {
       order: step.order,
@@ -117,12 +141,28 @@ export class StepJournal {
   async started(
     deploymentId: number,
     step: PlanStep,
-    fields: { checksum: string; statements: string[]; reverse: string[] | null; previousDefinition: string | null; startedAt: Date },
+    fields: {
+      checksum: string;
+      statements: string[];
+      reverse: string[] | null;
+      previousDefinition: string | null;
+      startedAt: Date;
+    },
     conn: Connection,
   ): Promise<void> {
     await this.ledger.recordStep(
       deploymentId,
-      { order: step.order, objectKey: step.key, action: step.action, ...fields, transactional: false, durationMs: 0, status: 'started', error: null, hazards: step.hazards },
+      {
+        order: step.order,
+        objectKey: step.key,
+        action: step.action,
+        ...fields,
+        transactional: false,
+        durationMs: 0,
+        status: 'started',
+        error: null,
+        hazards: step.hazards,
+      },
       conn,
     );
   }
@@ -138,7 +178,8 @@ export class StepJournal {
    */
   async undone(a: AppliedStep, c: Connection): Promise<void> {
     await this.ledger.markStepUndone(a.deploymentId, a.step.order, c);
-    if (a.step.action === 'migrate') await this.ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
+    if (a.step.action === 'migrate')
+      await this.ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
     else await this.ledger.setObjectState(a.step.project, a.step.key, a.previousChecksum, a.deploymentId, c);
     if (a.backup) await this.ledger.backupGone(a.deploymentId, a.backup, c);
   }
@@ -156,7 +197,14 @@ export class StepJournal {
     deploymentId: number,
     s: CompensatingStep,
     status: StepStatus,
-    fields: { durationMs: number; error: string | null; startedAt: Date; previousChecksum?: string | null; previousDefinition?: string | null; statements?: string[] },
+    fields: {
+      durationMs: number;
+      error: string | null;
+      startedAt: Date;
+      previousChecksum?: string | null;
+      previousDefinition?: string | null;
+      statements?: string[];
+    },
     c?: Connection,
   ): Promise<void> {
     const statements = fields.statements ?? s.plan.statements;
@@ -170,7 +218,12 @@ export class StepJournal {
         statements,
         reverse: s.plan.reverse,
         previousDefinition: fields.previousDefinition ?? null,
-        previousChecksum: fields.previousChecksum === undefined ? (s.undoes && !ACCESS_ACTIONS.has(s.undoes.step.action) ? undefined : null) : fields.previousChecksum,
+        previousChecksum:
+          fields.previousChecksum === undefined
+            ? s.undoes && !ACCESS_ACTIONS.has(s.undoes.step.action)
+              ? undefined
+              : null
+            : fields.previousChecksum,
         revertsStep: s.undoes?.step.order ?? null,
         transactional: s.plan.transactional,
         startedAt: fields.startedAt,
@@ -190,9 +243,23 @@ export class StepJournal {
    * before it (a migration is forgotten, or recorded again), a backup it renamed back is marked gone (or present
    * again). `backupsOf` gives a deployment's backups as they were before this deployment started.
    */
-  async compensated(deploymentId: number, project: string, s: CompensatingStep, ran: string[], started: number, backupsOf: (id: number) => Promise<BackupRow[]>, c: Connection): Promise<void> {
+  async compensated(
+    deploymentId: number,
+    project: string,
+    s: CompensatingStep,
+    ran: string[],
+    started: number,
+    backupsOf: (id: number) => Promise<BackupRow[]>,
+    c: Connection,
+  ): Promise<void> {
     const record = (fields: { previousChecksum?: string | null; previousDefinition?: string | null }) =>
-      this.compensation(deploymentId, s, 'applied', { durationMs: Date.now() - started, error: null, startedAt: new Date(started), statements: ran, ...fields }, c);
+      this.compensation(
+        deploymentId,
+        s,
+        'applied',
+        { durationMs: Date.now() - started, error: null, startedAt: new Date(started), statements: ran, ...fields },
+        c,
+      );
     const u = s.undoes;
     if (!u) {
       await record({ previousChecksum: null });
@@ -200,14 +267,23 @@ export class StepJournal {
     }
     const { step, deployment } = u;
     await this.ledger.setStepStatus(deployment.id, step.order, 'applied', 'undone', c);
-    if (deployment.reverts !== null && step.revertsStep !== null) await this.ledger.setStepStatus(deployment.reverts, step.revertsStep, 'undone', 'applied', c);
+    if (deployment.reverts !== null && step.revertsStep !== null)
+      await this.ledger.setStepStatus(deployment.reverts, step.revertsStep, 'undone', 'applied', c);
     if (ACCESS_ACTIONS.has(step.action)) {
       await record({});
     } else if (step.objectKey.startsWith('migration:')) {
       const version = migrationVersionOf(step.objectKey);
       const now = await this.ledger.migration(project, version, c);
       await this.ledger.forgetMigration(project, version, c);
-      if (step.previousChecksum !== null) await this.ledger.recordMigration(project, version, step.previousDefinition ?? '', step.previousChecksum, deploymentId, c);
+      if (step.previousChecksum !== null)
+        await this.ledger.recordMigration(
+          project,
+          version,
+          step.previousDefinition ?? '',
+          step.previousChecksum,
+          deploymentId,
+          c,
+        );
       // The migration's description travels in previous_definition, so that undoing this step records it again.
       await record({ previousChecksum: now?.checksum ?? null, previousDefinition: now?.description ?? null });
     } else {
@@ -216,11 +292,13 @@ export class StepJournal {
       await this.ledger.setObjectState(project, step.objectKey, step.previousChecksum, deploymentId, c);
     }
     for (const b of await backupsOf(deployment.id)) {
-      if (b.object_key === step.objectKey && b.dropped_at === null && deployment.kind === 'deploy') await this.ledger.backupGone(deployment.id, b.backup_name, c);
+      if (b.object_key === step.objectKey && b.dropped_at === null && deployment.kind === 'deploy')
+        await this.ledger.backupGone(deployment.id, b.backup_name, c);
     }
     if (deployment.reverts !== null) {
       for (const b of await backupsOf(deployment.reverts)) {
-        if (b.object_key === step.objectKey && b.dropped_at !== null) await this.ledger.backupBack(deployment.reverts, b.backup_name, c);
+        if (b.object_key === step.objectKey && b.dropped_at !== null)
+          await this.ledger.backupBack(deployment.reverts, b.backup_name, c);
       }
     }
   }

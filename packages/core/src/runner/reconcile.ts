@@ -10,19 +10,34 @@ import type { Reporter } from './reporter';
  * recorded failed, so the plan builds it again; nothing left behind: recorded failed. With `dryRun`, only says what
  * a real run will do. Returns one line per step.
  */
-export async function reconcileStarted(input: { engine: Engine; conn: Connection; ledger: Ledger; reporter: Reporter; dryRun: boolean }): Promise<string[]> {
+export async function reconcileStarted(input: {
+  engine: Engine;
+  conn: Connection;
+  ledger: Ledger;
+  reporter: Reporter;
+  dryRun: boolean;
+}): Promise<string[]> {
   const { engine, conn, ledger, reporter, dryRun } = input;
   const lines: string[] = [];
   for (const step of await ledger.startedSteps()) {
     const what = `step ${step.order} of deployment #${step.deploymentId} (${step.action} ${step.objectKey})`;
-    const outcome = engine.catalog ? await engine.catalog.stepOutcome(conn, parseKey(step.objectKey), step.action) : { state: 'unknown' as const };
+    const outcome = engine.catalog
+      ? await engine.catalog.stepOutcome(conn, parseKey(step.objectKey), step.action)
+      : { state: 'unknown' as const };
     let line: string;
     if (outcome.state === 'done') {
       line = `${what} was running outside a transaction when its process ended, and completed: ${dryRun ? 'a real run records it applied' : 'recorded applied'}`;
       if (!dryRun) {
         await conn.transaction(async (tx) => {
           await ledger.resolveStarted(step.deploymentId, step.order, 'applied', null, tx);
-          if (step.action !== 'migrate') await ledger.setObjectState(step.project, step.objectKey, step.action === 'drop' ? null : step.checksum, step.deploymentId, tx);
+          if (step.action !== 'migrate')
+            await ledger.setObjectState(
+              step.project,
+              step.objectKey,
+              step.action === 'drop' ? null : step.checksum,
+              step.deploymentId,
+              tx,
+            );
         });
       }
       reporter.info(line);
@@ -36,17 +51,34 @@ export async function reconcileStarted(input: { engine: Engine; conn: Connection
             await ledger.setObjectState(step.project, step.objectKey, null, step.deploymentId, tx);
           });
         } else {
-          await ledger.resolveStarted(step.deploymentId, step.order, 'failed', 'interrupted: its process ended while it ran and left an INVALID index, dropped by the next deployment');
+          await ledger.resolveStarted(
+            step.deploymentId,
+            step.order,
+            'failed',
+            'interrupted: its process ended while it ran and left an INVALID index, dropped by the next deployment',
+          );
         }
       }
       reporter.warn(line);
     } else if (outcome.state === 'not-done') {
       line = `${what} was interrupted before it changed anything: ${dryRun ? 'a real run records it failed and plans it again' : 'recorded failed, planned again'}`;
-      if (!dryRun) await ledger.resolveStarted(step.deploymentId, step.order, 'failed', 'interrupted: its process ended while it ran; it left nothing behind');
+      if (!dryRun)
+        await ledger.resolveStarted(
+          step.deploymentId,
+          step.order,
+          'failed',
+          'interrupted: its process ended while it ran; it left nothing behind',
+        );
       reporter.info(line);
     } else {
       line = `${what} was running outside a transaction when its process ended; dbee cannot tell from the catalog whether it completed: check ${step.objectKey} (statements: ${step.statements.join('; ')})`;
-      if (!dryRun) await ledger.resolveStarted(step.deploymentId, step.order, 'failed', 'interrupted: its process ended while it ran; outcome unknown');
+      if (!dryRun)
+        await ledger.resolveStarted(
+          step.deploymentId,
+          step.order,
+          'failed',
+          'interrupted: its process ended while it ran; outcome unknown',
+        );
       reporter.warn(line);
     }
     lines.push(line);

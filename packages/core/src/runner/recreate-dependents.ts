@@ -32,11 +32,18 @@ export async function recreateWithDependents(
     await exec(statements);
     return [...statements];
   }
-  const drops = render(diff, live, only(live, (k) => !dependents.has(k)));
+  const drops = render(
+    diff,
+    live,
+    only(live, (k) => !dependents.has(k)),
+  );
   await exec(drops);
   await exec(statements);
   const after = await diff.introspect(conn, scope);
-  const back = merge(after, only(live, (k) => dependents.has(k)));
+  const back = merge(
+    after,
+    only(live, (k) => dependents.has(k)),
+  );
   const creates = render(diff, after, back);
   await exec(creates);
   return [...drops, ...statements, ...creates];
@@ -71,7 +78,8 @@ function dependentsOf(model: SchemaModel, key: ObjectKey): Set<string> {
   }
   found.delete(seed);
   // The seed's own triggers and indexes go and come back with the statements that recreate it, not here.
-  for (const o of [...model.triggers, ...model.indexes]) if (relationName(o.table) === relationName(key)) found.delete(formatKey(o.key));
+  for (const o of [...model.triggers, ...model.indexes])
+    if (relationName(o.table) === relationName(key)) found.delete(formatKey(o.key));
   return found;
 }
 
@@ -127,7 +135,13 @@ export async function planRecreate(
   const live = await diff.introspect(conn, scope);
   const dependents = dependentsOf(live, key);
   const seed = formatKey(key);
-  const drops = dependents.size ? render(diff, live, only(live, (k) => !dependents.has(k))) : [];
+  const drops = dependents.size
+    ? render(
+        diff,
+        live,
+        only(live, (k) => !dependents.has(k)),
+      )
+    : [];
   // What is left once the view is dropped: no dependents, and nothing attached to the view itself.
   const left = only(live, (k) => !dependents.has(k));
   const detached: SchemaModel = {
@@ -148,7 +162,11 @@ export async function planRecreate(
 export function withSchemas(base: SchemaModel, other: SchemaModel, schemas: ReadonlySet<string>): SchemaModel {
   const schemaOf = (k: ObjectKey) => (k.kind === 'schema' ? k.name : k.schema);
   // Schemas `base` already describes are its own.
-  const own = new Set([...base.schemas, ...base.tables, ...base.views, ...base.routines, ...base.types, ...base.sequences].map((o) => schemaOf(o.key)));
+  const own = new Set(
+    [...base.schemas, ...base.tables, ...base.views, ...base.routines, ...base.types, ...base.sequences].map((o) =>
+      schemaOf(o.key),
+    ),
+  );
   const inKey = (o: { key: ObjectKey }) => schemas.has(schemaOf(o.key)) && !own.has(schemaOf(o.key));
   const inTarget = (o: { target: ObjectKey }) => schemas.has(schemaOf(o.target)) && !own.has(schemaOf(o.target));
   return {
@@ -162,7 +180,9 @@ export function withSchemas(base: SchemaModel, other: SchemaModel, schemas: Read
     types: [...base.types, ...other.types.filter(inKey)],
     indexes: [...base.indexes, ...other.indexes.filter(inKey)],
     extensions: [...base.extensions, ...other.extensions.filter(inKey)],
-    ...(base.collations || other.collations ? { collations: [...(base.collations ?? []), ...(other.collations ?? []).filter(inKey)] } : {}),
+    ...(base.collations || other.collations
+      ? { collations: [...(base.collations ?? []), ...(other.collations ?? []).filter(inKey)] }
+      : {}),
     comments: [...base.comments, ...other.comments.filter(inTarget)],
     privileges: [...base.privileges, ...other.privileges.filter(inTarget)],
     owners: [...base.owners, ...other.owners.filter(inTarget)],

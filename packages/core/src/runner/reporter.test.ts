@@ -26,7 +26,12 @@ describe('streamReporter', () => {
     r.step(3, 10, step);
     vi.advanceTimersByTime(2100);
     r.stepDone!(3, 10, step, { status: 'applied', durationMs: 2100 });
-    expect(out.text).toBe('  [3/10] create table:sales.orders' + '\r  [3/10] create table:sales.orders  1.0 s' + '\r  [3/10] create table:sales.orders  2.0 s' + '\r  [3/10] create table:sales.orders  ok 2.1 s\n');
+    expect(out.text).toBe(
+      '  [3/10] create table:sales.orders' +
+        '\r  [3/10] create table:sales.orders  1.0 s' +
+        '\r  [3/10] create table:sales.orders  2.0 s' +
+        '\r  [3/10] create table:sales.orders  ok 2.1 s\n',
+    );
   });
 
   it('in CI, writes a plain line when a step starts and one when it ends', () => {
@@ -39,6 +44,10 @@ describe('streamReporter', () => {
   });
 
   it('formats durations for people', () => {
-    expect([formatDuration(850), formatDuration(12_345), formatDuration(125_000)]).toEqual(['850 ms', '12.3 s', '2 min 5 s']);
+    expect([formatDuration(850), formatDuration(12_345), formatDuration(125_000)]).toEqual([
+      '850 ms',
+      '12.3 s',
+      '2 min 5 s',
+    ]);
   });
 });

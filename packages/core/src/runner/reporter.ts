@@ -24,13 +24,22 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-const MARK: Record<StepOutcome['status'], string> = { applied: 'ok', failed: 'FAILED', 'rolled-back': 'rolled back', skipped: 'skipped' };
+const MARK: Record<StepOutcome['status'], string> = {
+  applied: 'ok',
+  failed: 'FAILED',
+  'rolled-back': 'rolled back',
+  skipped: 'skipped',
+};
 
 /**
  * Progress on a stream. On a terminal (`tty`, default: the stream's `isTTY`) a step's line shows its elapsed time
  * while it runs and its outcome when it ends; elsewhere (CI logs) every start and end is a plain line of its own.
  */
-export function streamReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream = out, options: { tty?: boolean } = {}): Reporter {
+export function streamReporter(
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = out,
+  options: { tty?: boolean } = {},
+): Reporter {
   const tty = options.tty ?? Boolean((out as { isTTY?: boolean }).isTTY);
   let live: { line: string; t0: number; timer: NodeJS.Timeout } | null = null;
   const endLive = () => {

@@ -107,7 +107,6 @@ export interface RunResult {
   steps: StepResult[];
 }
 
-
 interface ProjectState {
   project: string;
   steps: PlanStep[];
@@ -164,13 +163,23 @@ function partialUndo(progress: StepProgress): PartialStep | null {
     return { ...base, reverse: deps.create.slice(0, index), backup: null, undoable: true };
   }
   if (index <= p.before) {
-    return { ...base, reverse: index === p.before ? (p.conflict?.reverse ?? null) : null, backup: index === p.before ? p.backup : null, undoable: true };
+    return {
+      ...base,
+      reverse: index === p.before ? (p.conflict?.reverse ?? null) : null,
+      backup: index === p.before ? p.backup : null,
+      undoable: true,
+    };
   }
   if (step.action === 'migrate') return { ...base, reverse: null, backup: null, undoable: false };
   if (deps && p.reverse) {
     // The step's reverse starts by dropping the dependents created again at its end: only those that were.
     const created = Math.max(0, index - (p.statements.length - deps.create.length));
-    return { ...base, reverse: [...deps.drop.slice(0, created), ...p.reverse.slice(deps.drop.length)], backup: p.backup, undoable: true };
+    return {
+      ...base,
+      reverse: [...deps.drop.slice(0, created), ...p.reverse.slice(deps.drop.length)],
+      backup: p.backup,
+      undoable: true,
+    };
   }
   return { ...base, reverse: p.reverse, backup: p.backup, undoable: true };
 }
@@ -195,7 +204,18 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
 
   const states = new Map<string, ProjectState>();
   for (const project of plan.projects) {
-    states.set(project, { project, steps: plan.steps.filter((s) => s.project === project), deployment: null, deploymentId: null, started: 0, applied: [], failure: null, partial: null, backups: [], finished: false });
+    states.set(project, {
+      project,
+      steps: plan.steps.filter((s) => s.project === project),
+      deployment: null,
+      deploymentId: null,
+      started: 0,
+      applied: [],
+      failure: null,
+      partial: null,
+      backups: [],
+      finished: false,
+    });
   }
   const stepResults = new Map<number, StepResult>();
   const notApplied = new Set<number>();
@@ -206,7 +226,9 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   /** The statement that sets `project`'s search path when the session has another one (and notes it as set). */
   const pathStatement = (project: string): string | null => {
     const variables = options.variables.get(project) ?? {};
-    const searchPath = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded);
+    const searchPath = (plan.searchPaths?.[project] ?? []).map(
+      (s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded,
+    );
     const sql = searchPath.length ? engine.session.searchPath(searchPath) : null;
     if (!sql || sql === currentPath) return null;
     currentPath = sql;
@@ -215,7 +237,9 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
 
   const setPathFor = async (c: Connection, project: string) => {
     const variables = options.variables.get(project) ?? {};
-    const searchPath = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded);
+    const searchPath = (plan.searchPaths?.[project] ?? []).map(
+      (s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded,
+    );
     const sql = searchPath.length ? engine.session.searchPath(searchPath) : null;
     if (sql && sql !== currentPath) {
       await c.execute(sql);
@@ -239,24 +263,44 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       { engine, variables: options.variables.get(state.project) ?? {}, conflicts: options.conflicts },
     );
     state.deploymentId = state.deployment.id;
-    reporter.info(`${state.project}: deploying ${state.steps.length} step${state.steps.length === 1 ? '' : 's'} (deployment ${state.deploymentId})`);
+    reporter.info(
+      `${state.project}: deploying ${state.steps.length} step${state.steps.length === 1 ? '' : 's'} (deployment ${state.deploymentId})`,
+    );
   };
 
   /** A step's place in its project (1-based) and the project's step count, as shown. */
   const positions = new Map<PlanStep, { index: number; total: number }>();
-  for (const state of states.values()) state.steps.forEach((s, i) => positions.set(s, { index: i + 1, total: state.steps.length }));
-  const position = (step: PlanStep) => positions.get(step) ?? { index: 0, total: states.get(step.project)!.steps.length };
+  for (const state of states.values())
+    state.steps.forEach((s, i) => positions.set(s, { index: i + 1, total: state.steps.length }));
+  const position = (step: PlanStep) =>
+    positions.get(step) ?? { index: 0, total: states.get(step.project)!.steps.length };
 
   const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
   /** Every step prepared (`Deployment.prepare`), whichever way it was sent: what it ran and what undoes it. */
   const prepared = new Map<PlanStep, PreparedStep>();
-  const record = async (step: PlanStep, status: Exclude<StepStatus, 'applied' | 'undone' | 'started'>, fields: { durationMs: number; error: string | null; startedAt?: Date; reverse?: string[] | null }) => {
+  const record = async (
+    step: PlanStep,
+    status: Exclude<StepStatus, 'applied' | 'undone' | 'started'>,
+    fields: { durationMs: number; error: string | null; startedAt?: Date; reverse?: string[] | null },
+  ) => {
     const state = states.get(step.project)!;
     await state.deployment!.outcome(step, status, fields, prepared.get(step));
-    stepResults.set(step.order, { ...resultOf(step, options.conflicts), status, durationMs: fields.durationMs, ...(fields.error ? { error: fields.error } : {}) });
+    stepResults.set(step.order, {
+      ...resultOf(step, options.conflicts),
+      status,
+      durationMs: fields.durationMs,
+      ...(fields.error ? { error: fields.error } : {}),
+    });
     notApplied.add(step.order);
     // A project with a step that did not apply is incomplete: its deployment fails, with the first reason.
-    state.failure ??= { error: new DbeeError(`step ${step.order} (${step.key}): ${fields.error ?? status}`, { code: 'STEP_NOT_APPLIED', exitCode: ExitCode.applyFailed }), statement: null, at: new Date() };
+    state.failure ??= {
+      error: new DbeeError(`step ${step.order} (${step.key}): ${fields.error ?? status}`, {
+        code: 'STEP_NOT_APPLIED',
+        exitCode: ExitCode.applyFailed,
+      }),
+      statement: null,
+      at: new Date(),
+    };
   };
 
   const blockedBy = (step: PlanStep): number | null => {
@@ -343,7 +387,12 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           firstOfTransaction = false;
           // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
           // commit after the lock is lost raises instead.
-          return [...(path ? [path] : []), `SELECT ${marks.join(', ')}`, ...p.statements, ...ledger.inlineAll(states.get(step.project)!.deployment!.rows(p, null, guard))];
+          return [
+            ...(path ? [path] : []),
+            `SELECT ${marks.join(', ')}`,
+            ...p.statements,
+            ...ledger.inlineAll(states.get(step.project)!.deployment!.rows(p, null, guard)),
+          ];
         },
         beforeCommit: guard ? `SELECT ${guard}` : null,
       }
@@ -396,14 +445,19 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           // Outside a transaction, the statements of the failed step before the failing one committed: the ledger
           // says which, and what undoes them (the automatic rollback runs it first).
           const running = progress as StepProgress | null;
-          const partial = !(step.transactional && transactionalDdl) && running?.prepared.step === step ? partialUndo(running) : null;
+          const partial =
+            !(step.transactional && transactionalDdl) && running?.prepared.step === step ? partialUndo(running) : null;
           if (!partial) return record(step, 'failed', fields);
           const state = states.get(step.project)!;
           state.partial = partial;
           const what = `statement${partial.ran === 1 ? '' : 's'} 1${partial.ran > 1 ? `-${partial.ran}` : ''} of ${partial.total} committed before the failure`;
           reporter.warn(
             `step ${step.order} (${step.key}): ${what}` +
-              (partial.reverse ? `; they are undone by: ${partial.reverse.join('; ')}` : partial.undoable ? '; dbee knows no reverse for them' : '; a migration is not undone statement by statement: check them'),
+              (partial.reverse
+                ? `; they are undone by: ${partial.reverse.join('; ')}`
+                : partial.undoable
+                  ? '; dbee knows no reverse for them'
+                  : '; a migration is not undone statement by statement: check them'),
           );
           if (partial.backup) {
             await state.deployment!.backupLeft(step, partial.backup);
@@ -429,7 +483,10 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
             await startProject(states.get(step.project)!);
             const { index, total } = position(step);
             reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
-            await record(step, 'skipped', { durationMs: 0, error: `not run: it depends on step ${blocker}, which did not apply` });
+            await record(step, 'skipped', {
+              durationMs: 0,
+              error: `not run: it depends on step ${blocker}, which did not apply`,
+            });
           }
           for (const step of runnable) await startProject(states.get(step.project)!);
         },
@@ -458,17 +515,26 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       if (state.deploymentId === null || state.result) continue;
       state.finished = true;
       open++;
-      await state.deployment!.close('failed', { transaction: scope, failedAt: new Date().toISOString() }, { error: message, statement: null }).catch(() => {});
+      await state
+        .deployment!.close(
+          'failed',
+          { transaction: scope, failedAt: new Date().toISOString() },
+          { error: message, statement: null },
+        )
+        .catch(() => {});
     }
     const applied = [...states.values()].reduce((n, st) => n + st.applied.length, 0);
     if (!(e instanceof DbeeError) && applied > 0) {
       // A bug after steps committed: still exit 2 (something was applied), with the stack to report.
-      throw new DbeeError(`internal error (a bug in dbee, please report it) after ${applied} step${applied === 1 ? '' : 's'} applied: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, {
-        code: 'INTERNAL_ERROR',
-        exitCode: ExitCode.applyFailed,
-        hint: `the ledger records what ran${open ? ` (the deployment is closed as failed)` : ''}; deploy again to resume`,
-        cause: e,
-      });
+      throw new DbeeError(
+        `internal error (a bug in dbee, please report it) after ${applied} step${applied === 1 ? '' : 's'} applied: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+        {
+          code: 'INTERNAL_ERROR',
+          exitCode: ExitCode.applyFailed,
+          hint: `the ledger records what ran${open ? ` (the deployment is closed as failed)` : ''}; deploy again to resume`,
+          cause: e,
+        },
+      );
     }
     if (stepError && e !== stepError) {
       const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
@@ -494,16 +560,30 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         backups: [],
       },
   );
-  for (const p of projects) if (p.status === 'unchanged') reporter.info(`${p.project}: nothing to deploy, the database is up to date`);
-  const steps = plan.steps.map((s) => stepResults.get(s.order) ?? { ...resultOf(s, options.conflicts), status: 'not-run' as const, durationMs: 0 });
+  for (const p of projects)
+    if (p.status === 'unchanged') reporter.info(`${p.project}: nothing to deploy, the database is up to date`);
+  const steps = plan.steps.map(
+    (s) => stepResults.get(s.order) ?? { ...resultOf(s, options.conflicts), status: 'not-run' as const, durationMs: 0 },
+  );
   if (lockLost) reporter.warn((lockLost as DbeeError).message);
-  const failures = projects.filter((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
+  const failures = projects.filter(
+    (p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted',
+  );
   // Smoke failures exit 3, unless a step also failed (2 says more: something did not even apply).
-  const exitCode = !failures.length ? ExitCode.ok : failures.every((p) => p.error?.exitCode === ExitCode.smokeFailed) ? ExitCode.smokeFailed : ExitCode.applyFailed;
+  const exitCode = !failures.length
+    ? ExitCode.ok
+    : failures.every((p) => p.error?.exitCode === ExitCode.smokeFailed)
+      ? ExitCode.smokeFailed
+      : ExitCode.applyFailed;
   return { exitCode, projects, steps };
 }
 
-async function finishProject(options: RunOptions, ledger: Ledger, state: ProjectState, scope: TransactionScope): Promise<void> {
+async function finishProject(
+  options: RunOptions,
+  ledger: Ledger,
+  state: ProjectState,
+  scope: TransactionScope,
+): Promise<void> {
   state.finished = true;
   const { reporter } = options;
   const summary: DeploymentSummary = { transaction: scope, smoke: 'not run' };
@@ -517,7 +597,12 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
     summary.smoke = verdict.summary;
     if (!verdict.passed) {
       state.failure = {
-        error: verdict.error ?? new DbeeError(`${state.project}: smoke checks failed (${verdict.summary})`, { code: 'SMOKE_FAILED', exitCode: ExitCode.smokeFailed }),
+        error:
+          verdict.error ??
+          new DbeeError(`${state.project}: smoke checks failed (${verdict.summary})`, {
+            code: 'SMOKE_FAILED',
+            exitCode: ExitCode.smokeFailed,
+          }),
         statement: null,
         at: new Date(),
       };
@@ -525,7 +610,9 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
   }
   const conflicts = state.steps.flatMap((s) => {
     const c = options.conflicts?.get(s.order);
-    return c ? [{ object: s.key, strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null }] : [];
+    return c
+      ? [{ object: s.key, strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null }]
+      : [];
   });
   if (conflicts.length) summary.conflicts = conflicts;
   let status: ProjectRunResult['status'] = 'succeeded';
@@ -536,7 +623,9 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
     summary.failedAt = state.failure.at.toISOString();
     const partial = state.partial?.undoable ? state.partial : null;
     if (options.autoRollback?.(state.project) && (state.applied.length || partial)) {
-      reporter.info(`${state.project}: rolling back ${state.applied.length} applied step${state.applied.length === 1 ? '' : 's'}${partial ? ` and what step ${partial.step.order} committed before it failed` : ''} (autoRollback)`);
+      reporter.info(
+        `${state.project}: rolling back ${state.applied.length} applied step${state.applied.length === 1 ? '' : 's'}${partial ? ` and what step ${partial.step.order} committed before it failed` : ''} (autoRollback)`,
+      );
       // A compensating plan from what the deployment committed, run through the one executor.
       const undo = await undoApplied({
         engine: options.engine,
@@ -544,7 +633,15 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
         conn: options.conn,
         reporter,
         applied: state.applied,
-        partial: partial ? { step: partial.step, deploymentId: state.deploymentId!, ran: partial.ran, reverse: partial.reverse, backup: partial.backup } : null,
+        partial: partial
+          ? {
+              step: partial.step,
+              deploymentId: state.deploymentId!,
+              ran: partial.ran,
+              reverse: partial.reverse,
+              backup: partial.backup,
+            }
+          : null,
       });
       rollback = { undone: undo.undone, incomplete: undo.incomplete };
       if (undo.incomplete) {
@@ -570,8 +667,14 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
     const deployment = state.deployment!;
     options.fingerprintLater(covered, (fingerprint) => deployment.updateSummary({ fingerprint }));
   } else summary.fingerprint = covered ? await fingerprintOf(options, covered) : null;
-  const message = error ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '') : null;
-  await state.deployment!.close(status === 'rolled-back' ? 'rolled-back' : status === 'failed' ? 'failed' : 'succeeded', summary, message === null ? null : { error: message, statement: state.failure?.statement ?? null });
+  const message = error
+    ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '')
+    : null;
+  await state.deployment!.close(
+    status === 'rolled-back' ? 'rolled-back' : status === 'failed' ? 'failed' : 'succeeded',
+    summary,
+    message === null ? null : { error: message, statement: state.failure?.statement ?? null },
+  );
   const stepsApplied = state.applied.length - (rollback?.undone ?? 0);
   state.result = {
     project: state.project,
@@ -593,7 +696,13 @@ async function finishProject(options: RunOptions, ledger: Ledger, state: Project
 async function abortProject(state: ProjectState, error: DbeeError, scope: TransactionScope): Promise<void> {
   state.finished = true;
   const message = error.message;
-  await state.deployment!.close('aborted', { transaction: scope, failedAt: new Date().toISOString(), smoke: 'not run' }, { error: message, statement: null }).catch(() => {});
+  await state
+    .deployment!.close(
+      'aborted',
+      { transaction: scope, failedAt: new Date().toISOString(), smoke: 'not run' },
+      { error: message, statement: null },
+    )
+    .catch(() => {});
   state.result = {
     project: state.project,
     deploymentId: state.deploymentId,
@@ -623,14 +732,19 @@ async function fingerprintOf(options: RunOptions, scope: SchemaScope): Promise<s
   }
 }
 
-function resultOf(step: PlanStep, conflicts: ReadonlyMap<number, StepConflict> | undefined): Omit<StepResult, 'status' | 'durationMs'> {
+function resultOf(
+  step: PlanStep,
+  conflicts: ReadonlyMap<number, StepConflict> | undefined,
+): Omit<StepResult, 'status' | 'durationMs'> {
   const c = conflicts?.get(step.order);
   return {
     order: step.order,
     project: step.project,
     key: step.key,
     action: step.action,
-    ...(c ? { conflict: { strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null } } : {}),
+    ...(c
+      ? { conflict: { strategy: c.strategy, rule: c.rule, backup: c.backup ? qualifiedName(c.backup) : null } }
+      : {}),
   };
 }
 
@@ -649,26 +763,51 @@ function qualifiedName(key: ObjectKey): string {
 function toDbeeError(engine: Engine, e: unknown, statement: string | null): DbeeError {
   const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: statement ?? undefined });
   if (mapped instanceof DbeeError) return mapped.exitCode === ExitCode.applyFailed ? mapped : rewrap(mapped);
-  return new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
+  return new DbeeError((mapped as Error).message ?? String(e), {
+    code: 'STATEMENT_FAILED',
+    exitCode: ExitCode.applyFailed,
+    cause: e,
+  });
 }
 
 /** A step's error located at the step's source file and line (where it came from a file), unless it has a location. */
 function withSource(e: DbeeError, step: PlanStep): DbeeError {
   if (e.location || !step.source) return e;
-  return new DbeeError(e.message, { code: e.code, hint: e.hint, location: { file: step.source.file, line: step.source.line }, details: e.details, exitCode: e.exitCode, cause: e });
+  return new DbeeError(e.message, {
+    code: e.code,
+    hint: e.hint,
+    location: { file: step.source.file, line: step.source.line },
+    details: e.details,
+    exitCode: e.exitCode,
+    cause: e,
+  });
 }
 
 /** A failure while applying is exit 2, whatever category the error had. */
 function rewrap(e: DbeeError): DbeeError {
-  return new DbeeError(e.message, { code: e.code, hint: e.hint, location: e.location, details: e.details, exitCode: ExitCode.applyFailed, cause: e });
+  return new DbeeError(e.message, {
+    code: e.code,
+    hint: e.hint,
+    location: e.location,
+    details: e.details,
+    exitCode: ExitCode.applyFailed,
+    cause: e,
+  });
 }
 
 /**
  * After a diff-based deployment the ledger must say what the sources say: every object at its source checksum,
  * and objects that are no longer in the sources forgotten.
  */
-async function syncObjectStates(ledger: Ledger, project: string, states: Record<string, string>, deploymentId: number): Promise<void> {
+async function syncObjectStates(
+  ledger: Ledger,
+  project: string,
+  states: Record<string, string>,
+  deploymentId: number,
+): Promise<void> {
   const current = await ledger.deployedState(project);
-  for (const key of current.objects.keys()) if (!(key in states)) await ledger.setObjectState(project, key, null, deploymentId);
-  for (const [key, checksum] of Object.entries(states)) if (current.objects.get(key) !== checksum) await ledger.setObjectState(project, key, checksum, deploymentId);
+  for (const key of current.objects.keys())
+    if (!(key in states)) await ledger.setObjectState(project, key, null, deploymentId);
+  for (const [key, checksum] of Object.entries(states))
+    if (current.objects.get(key) !== checksum) await ledger.setObjectState(project, key, checksum, deploymentId);
 }

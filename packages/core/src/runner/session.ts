@@ -87,23 +87,29 @@ export function describeHolder(h: LockOwner | undefined): string {
  * search path, run `fn`, then RESET what it set (a pooled connection serves the next project of a batch with
  * that project's own settings, never this one's), close the connection and release the lock, whatever happens.
  */
-export async function withSession<T>(request: SessionRequest, fn: (session: DeploymentSession) => Promise<T>): Promise<T> {
+export async function withSession<T>(
+  request: SessionRequest,
+  fn: (session: DeploymentSession) => Promise<T>,
+): Promise<T> {
   const { engine, environment, reporter } = request;
   const deploy = request.deploy ?? environment.deploy;
-  const waitMs = request.waitMs ?? (deploy.waitForLock !== undefined ? durationMs(deploy.waitForLock) : DEFAULT_WAIT_FOR_LOCK_MS);
+  const waitMs =
+    request.waitMs ?? (deploy.waitForLock !== undefined ? durationMs(deploy.waitForLock) : DEFAULT_WAIT_FOR_LOCK_MS);
   const owner = request.owner ?? lockOwner();
   const context = { workspaceRoot: request.workspaceRoot };
   let waiting = false;
-  const lock = await connecting(environment, () => engine.lock(environment, context, 'deploy', {
-    timeoutMs: waitMs,
-    owner,
-    onWait: (h) => {
-      // Polled every few hundred milliseconds: say it once.
-      if (waiting) return;
-      waiting = true;
-      reporter?.info(`waiting up to ${waitMs / 1000}s for the deployment lock held by ${describeHolder(h)}...`);
-    },
-  }));
+  const lock = await connecting(environment, () =>
+    engine.lock(environment, context, 'deploy', {
+      timeoutMs: waitMs,
+      owner,
+      onWait: (h) => {
+        // Polled every few hundred milliseconds: say it once.
+        if (waiting) return;
+        waiting = true;
+        reporter?.info(`waiting up to ${waitMs / 1000}s for the deployment lock held by ${describeHolder(h)}...`);
+      },
+    }),
+  );
   try {
     const conn = await connecting(environment, () => engine.connect(environment, context));
     let dirty = false;
@@ -112,7 +118,10 @@ export async function withSession<T>(request: SessionRequest, fn: (session: Depl
       const settings = request.settings ?? { lockTimeoutMs: sessionSettings(deploy).lockTimeoutMs };
       // Nothing to set, nothing run: an engine's setup may do more than the settings (Teradata tags a query band).
       const some = settings.lockTimeoutMs !== undefined || settings.statementTimeoutMs !== undefined;
-      const setup = [...(some ? engine.session.setup(settings) : []), ...(request.searchPath?.length ? [engine.session.searchPath(request.searchPath)] : [])];
+      const setup = [
+        ...(some ? engine.session.setup(settings) : []),
+        ...(request.searchPath?.length ? [engine.session.searchPath(request.searchPath)] : []),
+      ];
       for (const sql of setup) {
         if (!sql) continue;
         dirty = true;
@@ -127,7 +136,14 @@ export async function withSession<T>(request: SessionRequest, fn: (session: Depl
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
         },
       });
-      return await fn({ conn: tracked, owner, lock, settings, assertLock: () => assertLock(lock), lockGuard: lock.guard ?? null });
+      return await fn({
+        conn: tracked,
+        owner,
+        lock,
+        settings,
+        assertLock: () => assertLock(lock),
+        lockGuard: lock.guard ?? null,
+      });
     } finally {
       if (dirty) {
         for (const sql of engine.session.reset()) await conn.execute(sql).catch(() => {});
@@ -148,12 +164,16 @@ export async function connecting<T>(environment: ResolvedEnvironment, open: () =
     return await open();
   } catch (e) {
     if (!(e instanceof DbeeError) || (e.code !== 'CONNECTION_FAILED' && e.code !== 'CONFIG_INVALID')) throw e;
-    const vars = Object.entries(environment.connectionVariables ?? {}).map(([key, names]) => `connection.${key} from ${names.map((n) => '$' + n).join(', ')}`);
+    const vars = Object.entries(environment.connectionVariables ?? {}).map(
+      ([key, names]) => `connection.${key} from ${names.map((n) => '$' + n).join(', ')}`,
+    );
     const from = vars.length ? ` (${vars.join('; ')})` : '';
     throw new DbeeError(`environment ${environment.name}${from}: ${e.message}`, {
       code: e.code,
       location: e.location ?? environment.declaredAt,
-      hint: e.hint ?? `check environments.${environment.name}.connection in dbee.yaml${vars.length ? ' and the variables it uses' : ''}`,
+      hint:
+        e.hint ??
+        `check environments.${environment.name}.connection in dbee.yaml${vars.length ? ' and the variables it uses' : ''}`,
       details: e.details,
       exitCode: ExitCode.invalid,
     });

@@ -21,7 +21,9 @@ export interface UndoResult {
 }
 
 /** A step of the compensating plan of an automatic rollback: the committed part of a failed step, or an applied step. */
-type UndoStep = { transactional: boolean; project: string; partial: PartialUndo; applied?: undefined } | { transactional: boolean; project: string; applied: AppliedStep; partial?: undefined };
+type UndoStep =
+  | { transactional: boolean; project: string; partial: PartialUndo; applied?: undefined }
+  | { transactional: boolean; project: string; applied: AppliedStep; partial?: undefined };
 
 /**
  * The automatic rollback of a failed deployment: a compensating plan built from what it committed (first what the
@@ -47,14 +49,22 @@ export async function undoApplied(options: {
     const left = todo.length - i - 1;
     return left ? ` it and the ${left} step${left === 1 ? '' : 's'} before it stay applied` : ' it stays applied';
   };
-  const stayPartial = todo.length ? `; the ${todo.length} step${todo.length === 1 ? '' : 's'} before it stay applied` : '';
+  const stayPartial = todo.length
+    ? `; the ${todo.length} step${todo.length === 1 ? '' : 's'} before it stay applied`
+    : '';
   if (partial && !partial.reverse) {
-    return { undone: 0, incomplete: `step ${partial.step.order} (${partial.step.key}) failed after ${partial.ran} of its statements committed, and dbee knows no reverse for them${stayPartial}`, restoredBackups: [] };
+    return {
+      undone: 0,
+      incomplete: `step ${partial.step.order} (${partial.step.key}) failed after ${partial.ran} of its statements committed, and dbee knows no reverse for them${stayPartial}`,
+      restoredBackups: [],
+    };
   }
   const stop = todo.findIndex((a) => a.reverse === null);
   const plan: UndoStep[] = [
     ...(partial ? [{ transactional: false, project: partial.step.project, partial }] : []),
-    ...todo.slice(0, stop < 0 ? todo.length : stop).map((a) => ({ transactional: a.step.transactional, project: a.step.project, applied: a })),
+    ...todo
+      .slice(0, stop < 0 ? todo.length : stop)
+      .map((a) => ({ transactional: a.step.transactional, project: a.step.project, applied: a })),
   ];
   const message = (e: unknown) => (e instanceof DbeeError ? e.message : (engine.mapError(e, {}) as Error).message);
   const journal = new StepJournal(ledger);
@@ -78,15 +88,22 @@ export async function undoApplied(options: {
         const a = x.applied;
         const reverse = a.reverse!;
         const fallback = viewFallback(engine, a.step.objectKey, reverse);
-        const around = scope && fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, a.step.objectKey, fallback, run) : undefined;
-        if (fallback && x.transactional && transactionalDdl) await withFallback(c, reverse, fallback, undefined, around);
+        const around =
+          scope && fallback
+            ? (run: (list: readonly string[]) => Promise<void>) =>
+                recreateWithDependents(c, engine, scope, a.step.objectKey, fallback, run)
+            : undefined;
+        if (fallback && x.transactional && transactionalDdl)
+          await withFallback(c, reverse, fallback, undefined, around);
         else for (const sql of reverse) await c.execute(sql);
         await journal.undone(a, c);
       },
       applied: (u) => {
         if (u.partial) {
           if (u.partial.backup) restoredBackups.push(u.partial.backup);
-          reporter.info(`  undone what step ${u.partial.step.order} committed: ${u.partial.step.action} ${u.partial.step.key}`);
+          reporter.info(
+            `  undone what step ${u.partial.step.order} committed: ${u.partial.step.action} ${u.partial.step.key}`,
+          );
           return;
         }
         undone++;
@@ -101,12 +118,25 @@ export async function undoApplied(options: {
   if (failed) {
     const u = failed.step;
     const why = failed.error.message.split('\n')[0];
-    if (u.partial) return { undone, incomplete: `undoing what step ${u.partial.step.order} (${u.partial.step.key}) committed before it failed failed: ${why}${stayPartial}`, restoredBackups };
-    return { undone, incomplete: `undoing step ${u.applied.step.order} (${u.applied.step.key}) failed: ${why};${stayAfter(todo.indexOf(u.applied))}`, restoredBackups };
+    if (u.partial)
+      return {
+        undone,
+        incomplete: `undoing what step ${u.partial.step.order} (${u.partial.step.key}) committed before it failed failed: ${why}${stayPartial}`,
+        restoredBackups,
+      };
+    return {
+      undone,
+      incomplete: `undoing step ${u.applied.step.order} (${u.applied.step.key}) failed: ${why};${stayAfter(todo.indexOf(u.applied))}`,
+      restoredBackups,
+    };
   }
   if (stop >= 0) {
     const a = todo[stop]!;
-    return { undone, incomplete: `step ${a.step.order} (${a.step.key}) has no recorded reverse;${stayAfter(stop)}`, restoredBackups };
+    return {
+      undone,
+      incomplete: `step ${a.step.order} (${a.step.key}) has no recorded reverse;${stayAfter(stop)}`,
+      restoredBackups,
+    };
   }
   return { undone, incomplete: null, restoredBackups };
 }
@@ -118,7 +148,12 @@ export async function undoApplied(options: {
  */
 export function viewFallback(engine: Engine, key: ObjectKey, reverse: readonly string[]): string[] | null {
   if (key.kind !== 'view' || !reverse.length) return null;
-  if (!reverse.every((sql) => /^CREATE\s+OR\s+REPLACE\s+VIEW\b/i.test(sql.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')))) return null;
+  if (
+    !reverse.every((sql) =>
+      /^CREATE\s+OR\s+REPLACE\s+VIEW\b/i.test(sql.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')),
+    )
+  )
+    return null;
   const drop = engine.catalog?.renderDrop(key);
   return drop ? [drop, ...reverse] : null;
 }
@@ -232,7 +267,8 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
 
   const journal = new StepJournal(ledger);
   const transactionalDdl = engine.capabilities.transactionalDdl;
-  const recordRow = (s: CompensatingStep, status: StepStatus, fields: Parameters<StepJournal['compensation']>[3]) => journal.compensation(deploymentId, s, status, fields, conn);
+  const recordRow = (s: CompensatingStep, status: StepStatus, fields: Parameters<StepJournal['compensation']>[3]) =>
+    journal.compensation(deploymentId, s, status, fields, conn);
 
   /** Run one step's statements on `c` (inside the step's transaction when it has one), then record it applied. */
   const runOne = async (s: CompensatingStep, c: Connection, onStatement: (sql: string) => void) => {
@@ -240,7 +276,11 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     const inTransaction = s.plan.transactional && transactionalDdl;
     let ran = s.plan.statements;
     const scope = options.scope;
-    const around = scope && s.fallback ? (run: (list: readonly string[]) => Promise<void>) => recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run) : undefined;
+    const around =
+      scope && s.fallback
+        ? (run: (list: readonly string[]) => Promise<void>) =>
+            recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run)
+        : undefined;
     if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement, around))];
     else {
       for (const sql of ran) {
@@ -267,8 +307,18 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       error: (e, _s, statement) => {
         const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: statement ?? undefined });
         return mapped instanceof DbeeError
-          ? new DbeeError(mapped.message, { code: mapped.code, hint: mapped.hint, details: mapped.details, exitCode: ExitCode.applyFailed, cause: e })
-          : new DbeeError((mapped as Error).message ?? String(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e });
+          ? new DbeeError(mapped.message, {
+              code: mapped.code,
+              hint: mapped.hint,
+              details: mapped.details,
+              exitCode: ExitCode.applyFailed,
+              cause: e,
+            })
+          : new DbeeError((mapped as Error).message ?? String(e), {
+              code: 'STATEMENT_FAILED',
+              exitCode: ExitCode.applyFailed,
+              cause: e,
+            });
       },
       record: (x, status, fields) => recordRow(x.s, status, { ...fields, previousChecksum: null }),
     },
@@ -285,13 +335,21 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       },
       // After a failure, every step not reached is recorded as not run.
       leftOver: async (rest) => {
-        for (const { s } of rest) await recordRow(s, 'skipped', { durationMs: 0, error: 'not run: an earlier step of the rollback failed', startedAt: new Date(), previousChecksum: null });
+        for (const { s } of rest)
+          await recordRow(s, 'skipped', {
+            durationMs: 0,
+            error: 'not run: an earlier step of the rollback failed',
+            startedAt: new Date(),
+            previousChecksum: null,
+          });
       },
     },
     reporter,
   );
   const applied = outcome.applied.length;
-  const failure = outcome.failures[0] ? { error: outcome.failures[0].error, statement: outcome.failures[0].statement } : null;
+  const failure = outcome.failures[0]
+    ? { error: outcome.failures[0].error, statement: outcome.failures[0].statement }
+    : null;
   if (!failure && options.finalState) {
     const state = options.finalState;
     await conn.transaction((c) => ledger.replaceState(project, state, deploymentId, c));
@@ -303,7 +361,11 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
   } catch {
     summary.fingerprint = null;
   }
-  await deployment.close(failure ? 'failed' : 'succeeded', summary, failure ? { error: failure.error.message, statement: failure.statement } : null);
+  await deployment.close(
+    failure ? 'failed' : 'succeeded',
+    summary,
+    failure ? { error: failure.error.message, statement: failure.statement } : null,
+  );
   return {
     deploymentId,
     status: failure ? 'failed' : 'succeeded',

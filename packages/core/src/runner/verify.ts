@@ -67,15 +67,29 @@ export interface VerifyResult {
  */
 export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   const { engine, plan } = input;
-  const none = (skipped: string): VerifyResult => ({ verified: false, skipped, problems: [], warnings: [], copied: 0, ran: 0 });
+  const none = (skipped: string): VerifyResult => ({
+    verified: false,
+    skipped,
+    problems: [],
+    warnings: [],
+    copied: 0,
+    ran: 0,
+  });
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
   if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
   const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
   const copy = planOfChanges(engine, 'verify', emptyModel(), live, false, null).steps;
   // Each step's statements as the real run sends them (the runner renders them by the same function).
-  const sent = (step: PlanStep) => stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));
-  const roles = rolesNamed([...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(sent)], engine.diff.facts.builtInRoles);
-  const shadow = await engine.diff.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
+  const sent = (step: PlanStep) =>
+    stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));
+  const roles = rolesNamed(
+    [...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(sent)],
+    engine.diff.facts.builtInRoles,
+  );
+  const shadow = await engine.diff.openShadow(input.shadow, input.environment, {
+    workspaceRoot: input.workspaceRoot,
+    roles,
+  });
   try {
     const conn = shadow.conn;
     const copyStatements = copy.flatMap((s) => s.statements);
@@ -87,7 +101,9 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     if (built.error) {
       await conn.execute('ROLLBACK').catch(() => {});
       const failed = copyStatements[built.completed - relax.length - 1] ?? '';
-      return none(`dbee could not copy the target's schemas into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`);
+      return none(
+        `dbee could not copy the target's schemas into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`,
+      );
     }
     for (const sql of restore) await conn.execute(sql);
     await input.probe?.before(conn);
@@ -96,7 +112,9 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     let path: string | null = null;
     for (const step of plan.steps) {
       const variables = input.variables.get(step.project) ?? {};
-      const searchPath = (plan.searchPaths?.[step.project] ?? []).map((s) => expandPlaceholders(s, variables, `search path of ${step.project}`).expanded);
+      const searchPath = (plan.searchPaths?.[step.project] ?? []).map(
+        (s) => expandPlaceholders(s, variables, `search path of ${step.project}`).expanded,
+      );
       const set = searchPath.length ? engine.session.searchPath(searchPath) : null;
       if (set && set !== path) {
         await conn.execute(set);
@@ -114,7 +132,10 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       const statement = transactional ? statements[result.completed - 1] : statements[result.completed];
       const problem = problemOf(engine, step, statement ?? null, result.error);
       // A migration moves data, and the copy has none: its failure there may be the copy's, not the migration's.
-      if (step.action === 'migrate') warnings.push(`${problem.location ? `${problem.location.file}:${problem.location.line}: ` : ''}${problem.message.split('\n')[0]} (not refused: the copy holds no rows)`);
+      if (step.action === 'migrate')
+        warnings.push(
+          `${problem.location ? `${problem.location.file}:${problem.location.line}: ` : ''}${problem.message.split('\n')[0]} (not refused: the copy holds no rows)`,
+        );
       else problems.push(problem);
     }
     await input.probe?.after(conn);
@@ -130,21 +151,29 @@ function problemOf(engine: Engine, step: PlanStep, statement: string | null, err
   const mapped = error instanceof DbeeError ? error : engine.mapError(error, { statement: statement ?? undefined });
   const first = mapped.message.split('\n')[0];
   const sql = statement ? `\n  statement: ${statement.replace(/\s+/g, ' ').trim().slice(0, 200)}` : '';
-  return new DbeeError(`step ${step.order} (${step.action} ${step.key}) fails on a copy of the target's schemas: ${first}${sql}`, {
-    code: 'DRY_RUN_FAILED',
-    location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
-    hint: 'the real run would fail at this step (exit 2); fix the source and run the dry run again (--no-verify skips this check)',
-    exitCode: ExitCode.invalid,
-    details: { step: step.order },
-    cause: error,
-  });
+  return new DbeeError(
+    `step ${step.order} (${step.action} ${step.key}) fails on a copy of the target's schemas: ${first}${sql}`,
+    {
+      code: 'DRY_RUN_FAILED',
+      location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
+      hint: 'the real run would fail at this step (exit 2); fix the source and run the dry run again (--no-verify skips this check)',
+      exitCode: ExitCode.invalid,
+      details: { step: step.order },
+      cause: error,
+    },
+  );
 }
 
 /**
  * Steps that drop a table holding rows (a plan step, or the `drop` conflict strategy) get a `data-loss` hazard, read
  * from the target (one `SELECT ... LIMIT 1` per such table). For engines with a `diff` role (they read a catalog).
  */
-export async function markDataLoss(engine: Engine, conn: Connection, plan: Plan, conflicts: ReadonlyMap<number, StepConflict>): Promise<void> {
+export async function markDataLoss(
+  engine: Engine,
+  conn: Connection,
+  plan: Plan,
+  conflicts: ReadonlyMap<number, StepConflict>,
+): Promise<void> {
   if (!engine.diff) return;
   for (const step of plan.steps) {
     if (step.objectKey.kind !== 'table' || step.hazards.some((h) => h.kind === 'data-loss')) continue;
@@ -155,7 +184,11 @@ export async function markDataLoss(engine: Engine, conn: Connection, plan: Plan,
       (r) => r.rows.length > 0,
       () => false,
     );
-    if (rows) step.hazards = [...step.hazards, { kind: 'data-loss', message: `drops table ${step.objectKey.schema}.${step.objectKey.name}, which holds rows` }];
+    if (rows)
+      step.hazards = [
+        ...step.hazards,
+        { kind: 'data-loss', message: `drops table ${step.objectKey.schema}.${step.objectKey.name}, which holds rows` },
+      ];
   }
 }
 
@@ -168,7 +201,12 @@ function quote(identifier: string): string {
  * maintenance windows, and protection without --assume-yes when nobody can answer (an interactive real run asks for
  * the environment's name: said, not refused). The countdown is never run.
  */
-export async function dryRunGates(ctx: OperationContext, environment: ResolvedEnvironment, plan: Plan, options: { assumeYes: boolean; now?: Date }): Promise<DbeeError[]> {
+export async function dryRunGates(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  plan: Plan,
+  options: { assumeYes: boolean; now?: Date },
+): Promise<DbeeError[]> {
   const problems: DbeeError[] = [];
   const gates = environment.gates;
   const quiet = { ...ctx, interactive: false };
@@ -182,7 +220,8 @@ export async function dryRunGates(ctx: OperationContext, environment: ResolvedEn
   };
   if (gates.maintenanceWindows?.length) await check({ ...environment, gates: { ...gates, protected: false } });
   if (gates.protected && !options.assumeYes) {
-    if (ctx.interactive) ctx.reporter.info(`environment ${environment.name} is protected: the real run asks you to type its name`);
+    if (ctx.interactive)
+      ctx.reporter.info(`environment ${environment.name} is protected: the real run asks you to type its name`);
     else await check({ ...environment, gates: { ...gates, maintenanceWindows: undefined } });
   }
   return problems;

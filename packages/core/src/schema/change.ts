@@ -100,7 +100,14 @@ export type Change =
   /** Type or collation change. */
   | { kind: 'alter-column-type'; table: ObjectKey; column: string; from: Column; to: Column }
   /** `carry`: a column that becomes serial goes on from the position saved in the holder (identity -> serial). */
-  | { kind: 'alter-column-default'; table: ObjectKey; column: string; from: string | null; to: string | null; carry?: SequenceCarry }
+  | {
+      kind: 'alter-column-default';
+      table: ObjectKey;
+      column: string;
+      from: string | null;
+      to: string | null;
+      carry?: SequenceCarry;
+    }
   | { kind: 'alter-column-nullability'; table: ObjectKey; column: string; from: boolean; to: boolean }
   /**
    * `carry`: the column changes between serial and identity, and the sequence position goes along through a holder
@@ -157,7 +164,14 @@ export type Change =
   | { kind: 'alter-domain-nullability'; domain: ObjectKey; from: boolean; to: boolean }
   | { kind: 'add-domain-constraint'; domain: ObjectKey; constraint: DomainCheck }
   | { kind: 'drop-domain-constraint'; domain: ObjectKey; constraint: DomainCheck }
-  | { kind: 'set-comment'; target: ObjectKey; column?: string; constraint?: string; from: string | null; to: string | null }
+  | {
+      kind: 'set-comment';
+      target: ObjectKey;
+      column?: string;
+      constraint?: string;
+      from: string | null;
+      to: string | null;
+    }
   /** `privilege.privileges` lists only what is granted by this change. */
   | { kind: 'grant'; privilege: Privilege }
   /**

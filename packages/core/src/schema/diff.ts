@@ -207,7 +207,12 @@ class Differ {
     const toTypes = new Map(this.to.types.map((t) => [formatKey(t.key), t]));
     let n = 0;
     for (const t of this.from.tables) {
-      for (const c of t.columns) if (uses(c.dependsOn) && uses(toTables.get(formatKey(t.key))?.columns.find((x) => x.name === c.name)?.dependsOn)) n++;
+      for (const c of t.columns)
+        if (
+          uses(c.dependsOn) &&
+          uses(toTables.get(formatKey(t.key))?.columns.find((x) => x.name === c.name)?.dependsOn)
+        )
+          n++;
     }
     for (const t of this.from.types) if (uses(t.dependsOn) && uses(toTypes.get(formatKey(t.key))?.dependsOn)) n++;
     return n;
@@ -243,7 +248,13 @@ class Differ {
         const wanted = new Set(t.attributes.map((a) => a.name));
         const kept = f.attributes.filter((a) => wanted.has(a.name)).map((a) => a.name);
         const result = [...kept, ...t.attributes.filter((a) => !kept.includes(a.name)).map((a) => a.name)];
-        if (sameData(result, t.attributes.map((a) => a.name))) this.push({ kind: 'alter-composite-attributes', from: f, to: t });
+        if (
+          sameData(
+            result,
+            t.attributes.map((a) => a.name),
+          )
+        )
+          this.push({ kind: 'alter-composite-attributes', from: f, to: t });
         else this.recreateType(f, t);
       } else if (f.variant === 'range' && t.variant === 'range') {
         if (f.subtype !== t.subtype) this.recreateType(f, t);
@@ -258,8 +269,10 @@ class Differ {
       this.recreateType(f, t);
       return;
     }
-    if (f.default !== t.default) this.push({ kind: 'alter-domain-default', domain: t.key, from: f.default, to: t.default });
-    if (f.notNull !== t.notNull) this.push({ kind: 'alter-domain-nullability', domain: t.key, from: f.notNull, to: t.notNull });
+    if (f.default !== t.default)
+      this.push({ kind: 'alter-domain-default', domain: t.key, from: f.default, to: t.default });
+    if (f.notNull !== t.notNull)
+      this.push({ kind: 'alter-domain-nullability', domain: t.key, from: f.notNull, to: t.notNull });
     const checks = pairBy(f.checks, t.checks, byName);
     for (const c of checks.onlyFrom) this.push({ kind: 'drop-domain-constraint', domain: t.key, constraint: c });
     for (const [a, b] of checks.both) {
@@ -272,13 +285,21 @@ class Differ {
 
   private createType(t: TypeDef, cause?: string): void {
     const recreate = cause ? { recreate: { cause } } : {};
-    this.push(t.variant === 'domain' ? { kind: 'create-domain', domain: t, ...recreate } : { kind: 'create-type', type: t, ...recreate });
+    this.push(
+      t.variant === 'domain'
+        ? { kind: 'create-domain', domain: t, ...recreate }
+        : { kind: 'create-type', type: t, ...recreate },
+    );
     this.create(t.key);
   }
 
   private dropType(t: TypeDef, cause?: string): void {
     const recreate = cause ? { recreate: { cause } } : {};
-    this.push(t.variant === 'domain' ? { kind: 'drop-domain', domain: t, ...recreate } : { kind: 'drop-type', type: t, ...recreate });
+    this.push(
+      t.variant === 'domain'
+        ? { kind: 'drop-domain', domain: t, ...recreate }
+        : { kind: 'drop-type', type: t, ...recreate },
+    );
     this.drop(t.key);
   }
 
@@ -310,7 +331,13 @@ class Differ {
         if (!c.dependsOn.some((k) => formatKey(k) === name)) continue;
         const wanted = next.columns.find((x) => x.name === c.name);
         if (!wanted || wanted.type !== c.type) continue;
-        out.push({ table: next.key, column: c.name, type: wanted.type, default: wanted.default, fromDefault: c.default });
+        out.push({
+          table: next.key,
+          column: c.name,
+          type: wanted.type,
+          default: wanted.default,
+          fromDefault: c.default,
+        });
       }
     }
     return out;
@@ -350,20 +377,35 @@ class Differ {
     // A partitioning change: the old tables are renamed aside, the new ones created, the rows copied into the
     // new root (where they fit its partitions), then the old tables dropped. Indexes, triggers, views, foreign
     // keys pointing at the tables, grants and comments come back through the usual recreation of dependents.
-    const aside = (f: Table) => recreated.has(formatKey(f.key)) && toTables.has(formatKey(partitionRoot(this.from, f).key));
-    for (const t of p.onlyTo) this.createTable(t, recreated.has(formatKey(t.key)) ? { cause: formatKey(partitionRoot(this.to, t).key) } : undefined);
-    for (const [f] of p.both) if (recreated.has(formatKey(f.key))) this.createTable(toTables.get(formatKey(f.key))!, { cause: formatKey(partitionRoot(this.to, f).key) });
+    const aside = (f: Table) =>
+      recreated.has(formatKey(f.key)) && toTables.has(formatKey(partitionRoot(this.from, f).key));
+    for (const t of p.onlyTo)
+      this.createTable(
+        t,
+        recreated.has(formatKey(t.key)) ? { cause: formatKey(partitionRoot(this.to, t).key) } : undefined,
+      );
+    for (const [f] of p.both)
+      if (recreated.has(formatKey(f.key)))
+        this.createTable(toTables.get(formatKey(f.key))!, { cause: formatKey(partitionRoot(this.to, f).key) });
     const cyclic = this.foreignKeyCycles(p.onlyFrom);
     for (const f of [...p.onlyFrom, ...p.both.map(([x]) => x).filter((x) => recreated.has(formatKey(x.key)))]) {
       const id = formatKey(f.key);
       if (aside(f)) {
-        this.push({ kind: 'drop-table', table: f, recreate: { cause: formatKey(partitionRoot(this.from, f).key) }, aside: asideTableName(f.key.name) });
+        this.push({
+          kind: 'drop-table',
+          table: f,
+          recreate: { cause: formatKey(partitionRoot(this.from, f).key) },
+          aside: asideTableName(f.key.name),
+        });
         this.recreatedTables.add(id);
       } else {
         // Foreign keys that close a cycle between dropped tables go first: no order of DROP TABLE suits them.
         const loop = f.constraints.filter((c) => cyclic.has(c));
         for (const c of loop) this.push({ kind: 'drop-constraint', table: f.key, constraint: c });
-        this.push({ kind: 'drop-table', table: loop.length ? { ...f, constraints: f.constraints.filter((c) => !cyclic.has(c)) } : f });
+        this.push({
+          kind: 'drop-table',
+          table: loop.length ? { ...f, constraints: f.constraints.filter((c) => !cyclic.has(c)) } : f,
+        });
         this.goneParents.add(id);
       }
       this.drop(f.key);
@@ -373,7 +415,12 @@ class Differ {
         // Rows of an old root (its partitions' rows included) go to the new root of the tree that holds its name.
         const target = partitionRoot(this.to, toTables.get(formatKey(partitionRoot(this.from, f).key))!);
         const partitions = partitionTree(this.to, target).map((x) => x.key);
-        this.push({ kind: 'copy-rows', table: target.key, from: { ...f.key, name: asideTableName(f.key.name) }, partitions });
+        this.push({
+          kind: 'copy-rows',
+          table: target.key,
+          from: { ...f.key, name: asideTableName(f.key.name) },
+          partitions,
+        });
       }
     }
     for (const [f, t] of p.both) {
@@ -404,7 +451,11 @@ class Differ {
   /** Foreign keys between `gone` tables (not to themselves) whose referenced table reaches back to theirs. */
   private foreignKeyCycles(gone: Table[]): Set<Constraint> {
     const byId = new Map(gone.map((t) => [formatKey(t.key), t]));
-    const edges = (t: Table) => t.constraints.filter((c) => c.references && byId.has(formatKey(c.references.table)) && formatKey(c.references.table) !== formatKey(t.key));
+    const edges = (t: Table) =>
+      t.constraints.filter(
+        (c) =>
+          c.references && byId.has(formatKey(c.references.table)) && formatKey(c.references.table) !== formatKey(t.key),
+      );
     const reaches = (from: string, to: string): boolean => {
       const seen = new Set<string>();
       const stack = [from];
@@ -418,7 +469,8 @@ class Differ {
       return false;
     };
     const out = new Set<Constraint>();
-    for (const t of gone) for (const c of edges(t)) if (reaches(formatKey(c.references!.table), formatKey(t.key))) out.add(c);
+    for (const t of gone)
+      for (const c of edges(t)) if (reaches(formatKey(c.references!.table), formatKey(t.key))) out.add(c);
     return out;
   }
 
@@ -435,24 +487,38 @@ class Differ {
     const out = new Set<string>();
     for (const [f, t] of both) {
       if (attrs.every((a) => sameData(f.attrs[a], t.attrs[a]))) continue;
-      for (const x of [...partitionTree(this.from, partitionRoot(this.from, f)), ...partitionTree(this.to, partitionRoot(this.to, t))]) out.add(formatKey(x.key));
+      for (const x of [
+        ...partitionTree(this.from, partitionRoot(this.from, f)),
+        ...partitionTree(this.to, partitionRoot(this.to, t)),
+      ])
+        out.add(formatKey(x.key));
     }
     return out;
   }
 
   private diffTable(f: Table, t: Table): void {
     const key = t.key;
-    const retyped = f.columns.some((c) => t.columns.some((x) => x.name === c.name && (x.type !== c.type || x.collation !== c.collation)));
+    const retyped = f.columns.some((c) =>
+      t.columns.some((x) => x.name === c.name && (x.type !== c.type || x.collation !== c.collation)),
+    );
     if (!sameData(f.attrs, t.attrs) || (retyped && Array.isArray(f.attrs['policies']))) {
       // A policy can use a column this diff drops or retypes (PostgreSQL refuses both while it does): the policies
       // that change are dropped first, with the drops, and created again with the other options.
-      const policies = (a: Table['attrs']) => new Map((Array.isArray(a['policies']) ? (a['policies'] as { name: string }[]) : []).map((p) => [p.name, p]));
+      const policies = (a: Table['attrs']) =>
+        new Map((Array.isArray(a['policies']) ? (a['policies'] as { name: string }[]) : []).map((p) => [p.name, p]));
       const [before, after] = [policies(f.attrs), policies(t.attrs)];
       const toCols = new Map(t.columns.map((c) => [c.name, c]));
-      const going = f.columns.filter((c) => !toCols.has(c.name) || toCols.get(c.name)!.type !== c.type || toCols.get(c.name)!.collation !== c.collation).map((c) => c.name);
+      const going = f.columns
+        .filter(
+          (c) =>
+            !toCols.has(c.name) || toCols.get(c.name)!.type !== c.type || toCols.get(c.name)!.collation !== c.collation,
+        )
+        .map((c) => c.name);
       // A policy kept as it is still blocks a retyped column it names: it is dropped and created again too.
       const names = (p: unknown) => JSON.stringify(p).match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? [];
-      const changed = [...before.keys()].filter((n) => !sameData(before.get(n), after.get(n)) || names(before.get(n)).some((w) => going.includes(w)));
+      const changed = [...before.keys()].filter(
+        (n) => !sameData(before.get(n), after.get(n)) || names(before.get(n)).some((w) => going.includes(w)),
+      );
       if (changed.length && going.length) {
         const { policies: _p, ...rest } = f.attrs;
         const kept = [...before.values()].filter((p) => !changed.includes(p.name));
@@ -518,7 +584,10 @@ class Differ {
 
   private diffColumn(table: ObjectKey, f: Column, t: Column): void {
     const node = columnNode(table, t.name);
-    if (f.generated !== t.generated || ((f.generated !== null || t.generated !== null) && !sameData(f.attrs, t.attrs))) {
+    if (
+      f.generated !== t.generated ||
+      ((f.generated !== null || t.generated !== null) && !sameData(f.attrs, t.attrs))
+    ) {
       // A generation expression cannot be altered in place everywhere: drop and add the column.
       this.push({ kind: 'drop-column', table, column: f });
       this.push({ kind: 'add-column', table, column: t });
@@ -540,12 +609,18 @@ class Differ {
     }
     // Serial <-> identity: the position of the sequence goes along (through a holder sequence), so the next
     // INSERT neither collides nor reuses numbers handed out before.
-    const toSerial = f.identity !== null && t.identity === null ? ownedSequence(this.to, table, t, this.options.facts) : undefined;
-    const fromSerial = f.identity === null && t.identity !== null ? ownedSequence(this.from, table, f, this.options.facts) : undefined;
+    const toSerial =
+      f.identity !== null && t.identity === null ? ownedSequence(this.to, table, t, this.options.facts) : undefined;
+    const fromSerial =
+      f.identity === null && t.identity !== null ? ownedSequence(this.from, table, f, this.options.facts) : undefined;
     let carry: { holder: ObjectKey } | undefined;
-    if (toSerial) carry = { holder: { kind: 'sequence', schema: toSerial.key.schema, name: holderName(toSerial.key.name) } };
+    if (toSerial)
+      carry = { holder: { kind: 'sequence', schema: toSerial.key.schema, name: holderName(toSerial.key.name) } };
     if (fromSerial && !this.to.sequences.some((s) => formatKey(s.key) === formatKey(fromSerial.key))) {
-      const drop = this.changes.find((c): c is ChangeOf<'drop-sequence'> => c.kind === 'drop-sequence' && formatKey(c.sequence.key) === formatKey(fromSerial.key));
+      const drop = this.changes.find(
+        (c): c is ChangeOf<'drop-sequence'> =>
+          c.kind === 'drop-sequence' && formatKey(c.sequence.key) === formatKey(fromSerial.key),
+      );
       if (drop) {
         carry = { holder: { kind: 'sequence', schema: fromSerial.key.schema, name: holderName(fromSerial.key.name) } };
         drop.carry = carry;
@@ -556,17 +631,46 @@ class Differ {
     // new serial's sequence takes the identity's sequence name, DROP IDENTITY is that sequence's drop: one step, so
     // that the plan-aware conflict check sees the name freed before the sequence is created again.
     if (f.identity !== null && t.identity === null) {
-      const sameName = toSerial && !this.from.sequences.some((x) => formatKey(x.key) === formatKey(toSerial.key)) && toSerial.key.name === `${table.name}_${t.name}_seq`;
-      if (sameName) this.push({ kind: 'drop-sequence', sequence: { ...toSerial, ownedBy: { table, column: t.name } }, carry: carry!, identity: { table, column: t.name, from: f.identity } });
+      const sameName =
+        toSerial &&
+        !this.from.sequences.some((x) => formatKey(x.key) === formatKey(toSerial.key)) &&
+        toSerial.key.name === `${table.name}_${t.name}_seq`;
+      if (sameName)
+        this.push({
+          kind: 'drop-sequence',
+          sequence: { ...toSerial, ownedBy: { table, column: t.name } },
+          carry: carry!,
+          identity: { table, column: t.name, from: f.identity },
+        });
       else this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: null, ...carried });
     }
-    if (fromDefault !== t.default) this.push({ kind: 'alter-column-default', table, column: t.name, from: fromDefault, to: t.default, ...(toSerial ? carried : {}) });
-    if (f.notNull !== t.notNull) this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
+    if (fromDefault !== t.default)
+      this.push({
+        kind: 'alter-column-default',
+        table,
+        column: t.name,
+        from: fromDefault,
+        to: t.default,
+        ...(toSerial ? carried : {}),
+      });
+    if (f.notNull !== t.notNull)
+      this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
     // Identity options (START, INCREMENT, MIN/MAXVALUE, CACHE, CYCLE) are compared when both sides read them.
     const options = (c: Column) => c.attrs['identityOptions'];
-    const optionsChange = t.identity !== null && options(t) !== undefined && (f.identity === null || options(f) !== options(t)) ? { options: { from: f, to: t } } : {};
+    const optionsChange =
+      t.identity !== null && options(t) !== undefined && (f.identity === null || options(f) !== options(t))
+        ? { options: { from: f, to: t } }
+        : {};
     if (t.identity !== null && (f.identity !== t.identity || 'options' in optionsChange)) {
-      this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: t.identity, ...(fromSerial && f.identity === null ? carried : {}), ...optionsChange });
+      this.push({
+        kind: 'alter-column-identity',
+        table,
+        column: t.name,
+        from: f.identity,
+        to: t.identity,
+        ...(fromSerial && f.identity === null ? carried : {}),
+        ...optionsChange,
+      });
     }
   }
 
@@ -612,7 +716,8 @@ class Differ {
       this.goneParents.add(formatKey(v.key));
     }
     for (const [f, t] of p.both) {
-      const sameText = f.definition === t.definition || (this.options.sameViewDefinition?.(f.definition, t.definition) ?? false);
+      const sameText =
+        f.definition === t.definition || (this.options.sameViewDefinition?.(f.definition, t.definition) ?? false);
       if (sameText && sameData(f.columns, t.columns) && sameData(f.attrs, t.attrs)) continue;
       if (f.key.kind === 'view' && viewColumnsCompatible(f, t)) {
         this.push({ kind: 'replace-view', from: f, to: t });
@@ -803,11 +908,20 @@ class Differ {
           apply: () => {
             if (this.removed.has(colId)) return;
             // Drop the default before what it uses goes away; set the desired one once that exists again.
-            const i = this.changes.findIndex((x) => x.kind === 'alter-column-default' && formatKey(x.table) === tableId && x.column === col.name);
+            const i = this.changes.findIndex(
+              (x) => x.kind === 'alter-column-default' && formatKey(x.table) === tableId && x.column === col.name,
+            );
             if (i >= 0) this.changes.splice(i, 1);
-            this.push({ kind: 'alter-column-default', table: table.key, column: col.name, from: col.default, to: null });
+            this.push({
+              kind: 'alter-column-default',
+              table: table.key,
+              column: col.name,
+              from: col.default,
+              to: null,
+            });
             const wanted = next?.columns.find((x) => x.name === col.name)?.default ?? null;
-            if (wanted !== null) this.push({ kind: 'alter-column-default', table: table.key, column: col.name, from: null, to: wanted });
+            if (wanted !== null)
+              this.push({ kind: 'alter-column-default', table: table.key, column: col.name, from: null, to: wanted });
           },
         });
       }
@@ -886,11 +1000,20 @@ class Differ {
       const havePrivs = new Set(have?.privileges ?? []);
       const haveGrantable = new Set(have?.grantable ?? []);
       const revoke = [...havePrivs].filter((x) => !wantPrivs.has(x) || (haveGrantable.has(x) && !wantGrantable.has(x)));
-      const grant = [...wantPrivs].filter((x) => !havePrivs.has(x) || revoke.includes(x) || (wantGrantable.has(x) && !haveGrantable.has(x)));
-      const base = { target: any.target, ...(any.column !== undefined ? { column: any.column } : {}), grantee: any.grantee };
+      const grant = [...wantPrivs].filter(
+        (x) => !havePrivs.has(x) || revoke.includes(x) || (wantGrantable.has(x) && !haveGrantable.has(x)),
+      );
+      const base = {
+        target: any.target,
+        ...(any.column !== undefined ? { column: any.column } : {}),
+        grantee: any.grantee,
+      };
       if (revoke.length) {
         // `grantable` records which revoked privileges were held with grant option, so the reverse restores them.
-        this.push({ kind: 'revoke', privilege: { ...base, privileges: revoke.sort(), grantable: revoke.filter((x) => haveGrantable.has(x)) } });
+        this.push({
+          kind: 'revoke',
+          privilege: { ...base, privileges: revoke.sort(), grantable: revoke.filter((x) => haveGrantable.has(x)) },
+        });
       }
       if (grant.length) {
         this.push({
@@ -944,7 +1067,11 @@ export function asideTableName(name: string): string {
 function ownedSequence(model: SchemaModel, table: ObjectKey, column: Column, facts: EngineFacts): Sequence | undefined {
   if (column.default === null || !column.default.startsWith(facts.sequenceFunction + '(')) return undefined;
   return model.sequences.find(
-    (s) => s.ownedBy !== null && formatKey(s.ownedBy.table) === formatKey(table) && s.ownedBy.column === column.name && column.default!.includes(s.key.name),
+    (s) =>
+      s.ownedBy !== null &&
+      formatKey(s.ownedBy.table) === formatKey(table) &&
+      s.ownedBy.column === column.name &&
+      column.default!.includes(s.key.name),
   );
 }
 
@@ -955,7 +1082,18 @@ export function holderName(sequence: string): string {
 
 /** Every keyed object of a model. */
 export function allObjects(m: SchemaModel): SchemaObject[] {
-  return [...m.schemas, ...m.extensions, ...(m.collations ?? []), ...m.types, ...m.sequences, ...m.tables, ...m.indexes, ...m.views, ...m.routines, ...m.triggers];
+  return [
+    ...m.schemas,
+    ...m.extensions,
+    ...(m.collations ?? []),
+    ...m.types,
+    ...m.sequences,
+    ...m.tables,
+    ...m.indexes,
+    ...m.views,
+    ...m.routines,
+    ...m.triggers,
+  ];
 }
 
 /**
@@ -963,7 +1101,10 @@ export function allObjects(m: SchemaModel): SchemaObject[] {
  * its successor when it comes first); null when `to` drops or reorders existing values, which no engine alters
  * in place.
  */
-export function enumAdditions(from: string[], to: string[]): { value: string; before?: string; after?: string }[] | null {
+export function enumAdditions(
+  from: string[],
+  to: string[],
+): { value: string; before?: string; after?: string }[] | null {
   const existing = new Set(from);
   const kept = to.filter((v) => existing.has(v));
   if (kept.length !== from.length || kept.some((v, i) => v !== from[i])) return null;
@@ -993,7 +1134,6 @@ export function viewColumnsCompatible(from: View, to: View): boolean {
 export function routineReplaceable(from: Routine, to: Routine): boolean {
   return from.key.kind === to.key.kind && from.returnType === to.returnType && from.arguments === to.arguments;
 }
-
 
 /** Compares dotted versions numerically where they are numbers (`1.10` > `1.9`), else as text. */
 export function compareVersions(a: string, b: string): number {

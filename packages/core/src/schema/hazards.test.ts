@@ -19,7 +19,13 @@ const col = (name: string, type: string, extra: Partial<Column> = {}): Column =>
   attrs: {},
   ...extra,
 });
-const t: Table = { key: tableKey, columns: [col('a', 'integer'), col('b', 'text')], constraints: [], dependsOn: [], attrs: {} };
+const t: Table = {
+  key: tableKey,
+  columns: [col('a', 'integer'), col('b', 'text')],
+  constraints: [],
+  dependsOn: [],
+  attrs: {},
+};
 const withTable: SchemaModel = { ...emptyModel(), tables: [t] };
 /**
  * Engine facts for these tests (the analyzer is generic; PostgreSQL's facts are tested in @dbee/postgres): two
@@ -30,24 +36,54 @@ const facts: EngineFacts = {
   typeAliases: { 'character varying': 'varchar' },
   sequenceFunction: 'nextval',
   builtInRoles: /^public$/i,
-  typeChange: (a, b) => (a.base === 'varchar' && b.base === 'text' ? { rewrite: false, loss: null } : { rewrite: true, loss: 'values may not convert' }),
+  typeChange: (a, b) =>
+    a.base === 'varchar' && b.base === 'text'
+      ? { rewrite: false, loss: null }
+      : { rewrite: true, loss: 'values may not convert' },
 };
-const kinds = (change: Change, from = withTable, to = withTable, online = false) => classifyHazards(change, from, to, { online, facts }).map((h) => h.kind).sort();
+const kinds = (change: Change, from = withTable, to = withTable, online = false) =>
+  classifyHazards(change, from, to, { online, facts })
+    .map((h) => h.kind)
+    .sort();
 
 describe('classifyHazards', () => {
   test('drops of tables, columns and sequences lose data', () => {
     expect(kinds({ kind: 'drop-table', table: t })).toEqual(['data-loss']);
     expect(kinds({ kind: 'drop-column', table: tableKey, column: col('b', 'text') })).toEqual(['data-loss']);
-    const seq = { key: { kind: 'sequence', schema: 's', name: 'q' } as ObjectKey, dataType: 'bigint', start: '1', increment: '1', min: '1', max: '9', cache: '1', cycle: false, ownedBy: null, dependsOn: [], attrs: {} };
+    const seq = {
+      key: { kind: 'sequence', schema: 's', name: 'q' } as ObjectKey,
+      dataType: 'bigint',
+      start: '1',
+      increment: '1',
+      min: '1',
+      max: '9',
+      cache: '1',
+      cycle: false,
+      ownedBy: null,
+      dependsOn: [],
+      attrs: {},
+    };
     expect(kinds({ kind: 'drop-sequence', sequence: seq })).toEqual(['data-loss']);
   });
 
   test('dropping a column a view reads is also backward-incompatible', () => {
     const from: SchemaModel = {
       ...withTable,
-      views: [{ key: { kind: 'view', schema: 's', name: 'v' }, definition: '', columns: [], dependsOn: [tableKey], dependsOnColumns: [{ table: tableKey, column: 'b' }], attrs: {} }],
+      views: [
+        {
+          key: { kind: 'view', schema: 's', name: 'v' },
+          definition: '',
+          columns: [],
+          dependsOn: [tableKey],
+          dependsOnColumns: [{ table: tableKey, column: 'b' }],
+          attrs: {},
+        },
+      ],
     };
-    expect(kinds({ kind: 'drop-column', table: tableKey, column: col('b', 'text') }, from)).toEqual(['backward-incompatible', 'data-loss']);
+    expect(kinds({ kind: 'drop-column', table: tableKey, column: col('b', 'text') }, from)).toEqual([
+      'backward-incompatible',
+      'data-loss',
+    ]);
   });
 
   test('adding a column rewrites the table only for a volatile default, an identity or a stored expression', () => {
@@ -62,43 +98,103 @@ describe('classifyHazards', () => {
     // A user function is judged by its declared volatility.
     const to: SchemaModel = {
       ...withTable,
-      routines: [{ key: { kind: 'function', schema: 's', name: 'next_code', args: [] }, identityArgs: '', arguments: '', returnType: 'text', language: 'sql', definition: '', volatility: 'volatile', dependsOn: [], attrs: {} }],
+      routines: [
+        {
+          key: { kind: 'function', schema: 's', name: 'next_code', args: [] },
+          identityArgs: '',
+          arguments: '',
+          returnType: 'text',
+          language: 'sql',
+          definition: '',
+          volatility: 'volatile',
+          dependsOn: [],
+          attrs: {},
+        },
+      ],
     };
     expect(kinds(add(col('c', 'text', { default: 's.next_code()' })), withTable, to)).toEqual(['table-rewrite']);
   });
 
   test('nothing is flagged on a table the plan creates', () => {
     const empty = emptyModel();
-    expect(kinds({ kind: 'add-column', table: tableKey, column: col('c', 'uuid', { default: 'gen_random_uuid()' }) }, empty)).toEqual([]);
-    expect(kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: false, to: true }, empty)).toEqual([]);
+    expect(
+      kinds({ kind: 'add-column', table: tableKey, column: col('c', 'uuid', { default: 'gen_random_uuid()' }) }, empty),
+    ).toEqual([]);
+    expect(
+      kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: false, to: true }, empty),
+    ).toEqual([]);
   });
 
   test('SET NOT NULL holds a long lock; DROP NOT NULL is safe', () => {
-    expect(kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: false, to: true })).toEqual(['long-lock']);
-    expect(kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: true, to: false })).toEqual([]);
+    expect(kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: false, to: true })).toEqual([
+      'long-lock',
+    ]);
+    expect(kinds({ kind: 'alter-column-nullability', table: tableKey, column: 'a', from: true, to: false })).toEqual(
+      [],
+    );
   });
 
   test('index builds block writes unless online', () => {
-    const index: Index = { key: { kind: 'index', schema: 's', name: 'i', parent: 's.t' }, table: tableKey, unique: false, columns: ['a'], predicate: null, expression: false, definition: '', dependsOn: [], attrs: {} };
+    const index: Index = {
+      key: { kind: 'index', schema: 's', name: 'i', parent: 's.t' },
+      table: tableKey,
+      unique: false,
+      columns: ['a'],
+      predicate: null,
+      expression: false,
+      definition: '',
+      dependsOn: [],
+      attrs: {},
+    };
     expect(kinds({ kind: 'create-index', index })).toEqual(['index-build', 'long-lock']);
     expect(kinds({ kind: 'create-index', index }, withTable, withTable, true)).toEqual(['index-build']);
   });
 
   test('constraints: keys build indexes; checks and foreign keys are validated without blocking writes', () => {
-    const base = { columns: ['a'], expression: null, references: null, deferrable: false, initiallyDeferred: false, dependsOn: [], attrs: {} };
-    expect(kinds({ kind: 'add-constraint', table: tableKey, constraint: { ...base, name: 'u', kind: 'unique', definition: 'UNIQUE (a)' } })).toEqual(['index-build', 'long-lock']);
-    expect(kinds({ kind: 'add-constraint', table: tableKey, constraint: { ...base, name: 'c', kind: 'check', definition: 'CHECK ((a > 0))' } })).toEqual([]);
+    const base = {
+      columns: ['a'],
+      expression: null,
+      references: null,
+      deferrable: false,
+      initiallyDeferred: false,
+      dependsOn: [],
+      attrs: {},
+    };
+    expect(
+      kinds({
+        kind: 'add-constraint',
+        table: tableKey,
+        constraint: { ...base, name: 'u', kind: 'unique', definition: 'UNIQUE (a)' },
+      }),
+    ).toEqual(['index-build', 'long-lock']);
+    expect(
+      kinds({
+        kind: 'add-constraint',
+        table: tableKey,
+        constraint: { ...base, name: 'c', kind: 'check', definition: 'CHECK ((a > 0))' },
+      }),
+    ).toEqual([]);
   });
 
   test('renames and revokes break clients', () => {
     expect(kinds({ kind: 'rename-column', table: tableKey, from: 'a', to: 'z' })).toEqual(['backward-incompatible']);
     expect(kinds({ kind: 'rename-table', table: tableKey, from: 'old', to: 't' })).toEqual(['backward-incompatible']);
-    expect(kinds({ kind: 'revoke', privilege: { target: tableKey, grantee: 'app', privileges: ['SELECT'], grantable: [] } })).toEqual(['backward-incompatible']);
+    expect(
+      kinds({ kind: 'revoke', privilege: { target: tableKey, grantee: 'app', privileges: ['SELECT'], grantable: [] } }),
+    ).toEqual(['backward-incompatible']);
   });
 
   test('safe changes have no hazards', () => {
     expect(kinds({ kind: 'alter-column-default', table: tableKey, column: 'a', from: null, to: '0' })).toEqual([]);
     expect(kinds({ kind: 'set-comment', target: tableKey, from: null, to: 'x' })).toEqual([]);
-    expect(kinds({ kind: 'alter-column-type', table: tableKey, column: 'b', from: col('b', 'character varying(10)'), to: col('b', 'text') })).toEqual([]);
+    expect(
+      kinds({
+        kind: 'alter-column-type',
+        table: tableKey,
+        column: 'b',
+        from: col('b', 'character varying(10)'),
+        to: col('b', 'text'),
+      }),
+    ).toEqual([]);
   });
 });

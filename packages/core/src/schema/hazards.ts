@@ -35,28 +35,44 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
   const add = (rule: LintRuleId, message: string) => h.push({ kind: LINT_RULES[rule].hazard, message, rule });
   const before = indexModel(from);
   const existing = (table: ObjectKey) => before.tables.has(formatKey(table));
-  const name = (key: ObjectKey) => `${key.schema ? key.schema + '.' : ''}${key.name}${key.args ? `(${key.args.join(', ')})` : ''}`;
+  const name = (key: ObjectKey) =>
+    `${key.schema ? key.schema + '.' : ''}${key.name}${key.args ? `(${key.args.join(', ')})` : ''}`;
 
   switch (change.kind) {
     case 'drop-table': {
       if (change.aside) {
         // Re-created for a partitioning change: every row is copied into the new tables.
         const t = change.table;
-        add('recreating-table', `re-creates ${name(t.key)} for its new partitioning (${change.recreate?.cause ?? ''}): its rows are copied into the new table while the deployment holds an exclusive lock`);
-        if (typeof t.attrs['partitionOf'] !== 'string') add('rows-outside-partitions', `rows of ${name(t.key)} that fit no partition of the new table are not copied (a WARNING counts them)`);
+        add(
+          'recreating-table',
+          `re-creates ${name(t.key)} for its new partitioning (${change.recreate?.cause ?? ''}): its rows are copied into the new table while the deployment holds an exclusive lock`,
+        );
+        if (typeof t.attrs['partitionOf'] !== 'string')
+          add(
+            'rows-outside-partitions',
+            `rows of ${name(t.key)} that fit no partition of the new table are not copied (a WARNING counts them)`,
+          );
         break;
       }
       add('ban-drop-table', `drops table ${name(change.table.key)} and its data`);
       const users = dependents(from, change.table.key);
-      if (users.length) add('dropping-used-object', `drops table ${name(change.table.key)}, used by ${users.join(', ')}`);
+      if (users.length)
+        add('dropping-used-object', `drops table ${name(change.table.key)}, used by ${users.join(', ')}`);
       break;
     }
     case 'drop-column': {
       const col = `${name(change.table)}.${change.column.name}`;
-      const recreated = indexModel(to).tables.get(formatKey(change.table))?.columns.some((c) => c.name === change.column.name) ?? false;
+      const recreated =
+        indexModel(to)
+          .tables.get(formatKey(change.table))
+          ?.columns.some((c) => c.name === change.column.name) ?? false;
       if (!recreated || change.column.generated === null) add('ban-drop-column', `drops column ${col} and its data`);
       const users = from.views
-        .filter((v) => v.dependsOnColumns.some((r) => formatKey(r.table) === formatKey(change.table) && r.column === change.column.name))
+        .filter((v) =>
+          v.dependsOnColumns.some(
+            (r) => formatKey(r.table) === formatKey(change.table) && r.column === change.column.name,
+          ),
+        )
         .map((v) => name(v.key));
       if (users.length) add('dropping-used-object', `drops column ${col}, used by ${users.join(', ')}`);
       break;
@@ -68,19 +84,31 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
     case 'add-column': {
       if (!existing(change.table)) break;
       const why = rewriteOnAdd(change.column, to, options.facts);
-      if (why) add(why.startsWith('a volatile') ? 'adding-field-with-volatile-default' : 'adding-stored-generated-or-identity', `adds column ${name(change.table)}.${change.column.name} with ${why}: rewrites the table under an exclusive lock`);
+      if (why)
+        add(
+          why.startsWith('a volatile') ? 'adding-field-with-volatile-default' : 'adding-stored-generated-or-identity',
+          `adds column ${name(change.table)}.${change.column.name} with ${why}: rewrites the table under an exclusive lock`,
+        );
       break;
     }
     case 'alter-column-type': {
       const col = `${name(change.table)}.${change.column}`;
       const effect = typeChangeEffect(change.from, change.to, options.facts);
-      if (effect.loss) add('column-type-loss', `changes ${col} from ${change.from.type} to ${change.to.type}: ${effect.loss}`);
-      if (effect.rewrite) add('changing-column-type', `changes ${col} from ${change.from.type} to ${change.to.type}: rewrites the table under an exclusive lock`);
+      if (effect.loss)
+        add('column-type-loss', `changes ${col} from ${change.from.type} to ${change.to.type}: ${effect.loss}`);
+      if (effect.rewrite)
+        add(
+          'changing-column-type',
+          `changes ${col} from ${change.from.type} to ${change.to.type}: rewrites the table under an exclusive lock`,
+        );
       break;
     }
     case 'alter-column-nullability':
       if (change.to && existing(change.table)) {
-        add('adding-not-nullable-field', `SET NOT NULL on ${name(change.table)}.${change.column} scans the table under an exclusive lock`);
+        add(
+          'adding-not-nullable-field',
+          `SET NOT NULL on ${name(change.table)}.${change.column} scans the table under an exclusive lock`,
+        );
       }
       break;
     case 'add-constraint': {
@@ -90,7 +118,10 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
         add('adding-constraint-with-index', `constraint ${c.name} builds an index on ${name(change.table)}`);
         // Online, a primary key or unique constraint adopts an index built concurrently.
         if (!options.online || c.kind === 'exclusion') {
-          add('constraint-index-blocks-writes', `constraint ${c.name} builds its index on ${name(change.table)} while blocking writes`);
+          add(
+            'constraint-index-blocks-writes',
+            `constraint ${c.name} builds its index on ${name(change.table)} while blocking writes`,
+          );
         }
       }
       break;
@@ -101,12 +132,19 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
       // Rebuilt on a materialized view that this plan creates again: the view's own step carries the cost.
       if (!parentExists || change.recreate?.cause === formatKey(parent)) break;
       add('index-build', `builds index ${name(change.index.key)} on ${name(parent)}`);
-      if (!options.online) add('require-concurrent-index-creation', `builds index ${name(change.index.key)} while blocking writes to ${name(parent)} (use online to build it concurrently)`);
+      if (!options.online)
+        add(
+          'require-concurrent-index-creation',
+          `builds index ${name(change.index.key)} while blocking writes to ${name(parent)} (use online to build it concurrently)`,
+        );
       break;
     }
     case 'create-view':
       if (change.view.key.kind === 'materialized-view' && before.views.has(formatKey(change.view.key))) {
-        add('refreshing-materialized-view', `recomputes materialized view ${name(change.view.key)}; its readers wait until the deployment commits`);
+        add(
+          'refreshing-materialized-view',
+          `recomputes materialized view ${name(change.view.key)}; its readers wait until the deployment commits`,
+        );
       }
       break;
     case 'drop-view': {
@@ -114,11 +152,17 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
       const own = change.recreate?.cause === formatKey(v.key);
       if (own) {
         const next = to.views.find((x) => formatKey(x.key) === formatKey(v.key));
-        const lost = v.columns.filter((c) => !next?.columns.some((n) => n.name === c.name && n.type === c.type)).map((c) => c.name);
-        if (lost.length) add('changing-view-columns', `view ${name(v.key)} loses or changes columns ${lost.join(', ')}`);
+        const lost = v.columns
+          .filter((c) => !next?.columns.some((n) => n.name === c.name && n.type === c.type))
+          .map((c) => c.name);
+        if (lost.length)
+          add('changing-view-columns', `view ${name(v.key)} loses or changes columns ${lost.join(', ')}`);
         else if (next && v.columns.every((c, i) => next.columns[i]?.name === c.name)) {
           const added = next.columns.slice(v.columns.length).map((c) => c.name);
-          add('changing-view-columns', `${v.key.kind} ${name(v.key)} appends column${added.length > 1 ? 's' : ''} ${added.join(', ')} (it is dropped and created again)`);
+          add(
+            'changing-view-columns',
+            `${v.key.kind} ${name(v.key)} appends column${added.length > 1 ? 's' : ''} ${added.join(', ')} (it is dropped and created again)`,
+          );
         } else if (next) add('changing-view-columns', `${v.key.kind} ${name(v.key)} changes the order of its columns`);
       } else if (!change.recreate) {
         const users = dependents(from, v.key);
@@ -129,18 +173,28 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
     case 'drop-routine': {
       const r = change.routine;
       if (change.recreate?.cause === formatKey(r.key)) {
-        add('changing-routine-signature', `changes the result or parameters of ${name(r.key)} (it is dropped and created again)`);
+        add(
+          'changing-routine-signature',
+          `changes the result or parameters of ${name(r.key)} (it is dropped and created again)`,
+        );
       } else if (!change.recreate) {
-        const overload = to.routines.find((x) => x.key.schema === r.key.schema && x.key.name === r.key.name && x.key.kind === r.key.kind);
+        const overload = to.routines.find(
+          (x) => x.key.schema === r.key.schema && x.key.name === r.key.name && x.key.kind === r.key.kind,
+        );
         const users = dependents(from, r.key);
-        if (overload) add('changing-routine-signature', `changes the signature of ${name(r.key)} to ${name(overload.key)}`);
-        else if (users.length) add('dropping-used-object', `drops ${r.key.kind} ${name(r.key)}, used by ${users.join(', ')}`);
+        if (overload)
+          add('changing-routine-signature', `changes the signature of ${name(r.key)} to ${name(overload.key)}`);
+        else if (users.length)
+          add('dropping-used-object', `drops ${r.key.kind} ${name(r.key)}, used by ${users.join(', ')}`);
       }
       break;
     }
     case 'drop-type':
       if (change.recreate?.cause === formatKey(change.type.key)) {
-        add('recreating-type', `type ${name(change.type.key)} cannot be altered in place (values removed or reordered): it is dropped and created again`);
+        add(
+          'recreating-type',
+          `type ${name(change.type.key)} cannot be altered in place (values removed or reordered): it is dropped and created again`,
+        );
       }
       break;
     case 'rename-table':
@@ -150,19 +204,29 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
       add('renaming-column', `renames column ${name(change.table)}.${change.from} to ${change.to}`);
       break;
     case 'revoke':
-      add('revoking-privilege', `revokes ${change.privilege.privileges.join(', ')} on ${name(change.privilege.target)} from ${change.privilege.grantee}`);
+      add(
+        'revoking-privilege',
+        `revokes ${change.privilege.privileges.join(', ')} on ${name(change.privilege.target)} from ${change.privilege.grantee}`,
+      );
       break;
     case 'alter-domain-nullability':
-      if (change.to) add('domain-constraint-scan', `SET NOT NULL on domain ${name(change.domain)} checks every column that uses it`);
+      if (change.to)
+        add('domain-constraint-scan', `SET NOT NULL on domain ${name(change.domain)} checks every column that uses it`);
       break;
     case 'add-domain-constraint':
       if (from.types.some((t) => formatKey(t.key) === formatKey(change.domain))) {
-        add('domain-constraint-scan', `constraint ${change.constraint.name} on domain ${name(change.domain)} checks every column that uses it`);
+        add(
+          'domain-constraint-scan',
+          `constraint ${change.constraint.name} on domain ${name(change.domain)} checks every column that uses it`,
+        );
       }
       break;
     case 'alter-table-options':
       if (change.from['persistence'] !== change.to['persistence']) {
-        add('changing-table-persistence', `changes the persistence of ${name(change.table)}: rewrites the table under an exclusive lock`);
+        add(
+          'changing-table-persistence',
+          `changes the persistence of ${name(change.table)}: rewrites the table under an exclusive lock`,
+        );
       }
       break;
     default:
@@ -174,7 +238,9 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
 /** Views, routines and triggers of `model` that depend on `key`, by name. */
 function dependents(model: SchemaModel, key: ObjectKey): string[] {
   const k = formatKey(key);
-  const users = [...model.views, ...model.routines, ...model.triggers].filter((o) => o.dependsOn.some((d) => formatKey(d) === k));
+  const users = [...model.views, ...model.routines, ...model.triggers].filter((o) =>
+    o.dependsOn.some((d) => formatKey(d) === k),
+  );
   return users.map((o) => `${o.key.kind} ${o.key.schema}.${o.key.name}`).sort();
 }
 
@@ -211,7 +277,11 @@ export function parseType(text: string, aliases: Readonly<Record<string, string>
  * What changing a column's type does: whether the engine rewrites the table, and why values may be lost or
  * rejected (null when every value converts exactly), as the engine's `facts.typeChange` says. Same text: nothing.
  */
-export function typeChangeEffect(from: Column, to: Column, facts: EngineFacts): { rewrite: boolean; loss: string | null } {
+export function typeChangeEffect(
+  from: Column,
+  to: Column,
+  facts: EngineFacts,
+): { rewrite: boolean; loss: string | null } {
   if (from.type === to.type) return { rewrite: false, loss: null };
   return facts.typeChange(parseType(from.type, facts.typeAliases), parseType(to.type, facts.typeAliases));
 }

@@ -31,7 +31,14 @@ export type {
 } from './model';
 export { changeObjectKey } from './change';
 export type { Change, ChangeKind, ChangeOf, Recreate, RenameDeclaration, SequenceCarry, TypeMove } from './change';
-export { diffModels, allObjects, compareVersions, enumAdditions, viewColumnsCompatible, routineReplaceable } from './diff';
+export {
+  diffModels,
+  allObjects,
+  compareVersions,
+  enumAdditions,
+  viewColumnsCompatible,
+  routineReplaceable,
+} from './diff';
 export type { DiffOptions } from './diff';
 export { orderChanges, columnNode, constraintNode } from './order';
 export { applyRenames } from './renames';

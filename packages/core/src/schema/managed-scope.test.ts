@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { emptyModel, type SchemaModel } from './model';
 import { grantees, ignorePattern, managedScope, restrictModel } from './managed-scope';
 
-const t = (schema: string, name: string) => ({ key: { kind: 'table' as const, schema, name }, columns: [], constraints: [], dependsOn: [], attrs: {} });
+const t = (schema: string, name: string) => ({
+  key: { kind: 'table' as const, schema, name },
+  columns: [],
+  constraints: [],
+  dependsOn: [],
+  attrs: {},
+});
 
 describe('managed scope', () => {
   it('reads the grantees the sources name in GRANT and REVOKE', () => {
@@ -28,7 +34,12 @@ describe('managed scope', () => {
   });
 
   it('defaults: grants to the named roles, no owners, comments', () => {
-    expect(managedScope(undefined, ['GRANT SELECT ON a.t TO app'])).toEqual({ grantees: ['app'], owners: false, comments: true, ignore: [] });
+    expect(managedScope(undefined, ['GRANT SELECT ON a.t TO app'])).toEqual({
+      grantees: ['app'],
+      owners: false,
+      comments: true,
+      ignore: [],
+    });
     expect(managedScope({ grants: 'all' }, []).grantees).toBeNull();
     expect(managedScope({ grants: false }, ['GRANT SELECT ON a.t TO app']).grantees).toEqual([]);
   });
@@ -37,7 +48,19 @@ describe('managed scope', () => {
     const m: SchemaModel = {
       ...emptyModel(),
       tables: [t('a', 't'), t('a', 't_bak_1')],
-      indexes: [{ key: { kind: 'index', schema: 'a', name: 'i', parent: 'a.t_bak_1' }, table: t('a', 't_bak_1').key, unique: false, columns: [], predicate: null, expression: false, definition: '', dependsOn: [], attrs: {} }],
+      indexes: [
+        {
+          key: { kind: 'index', schema: 'a', name: 'i', parent: 'a.t_bak_1' },
+          table: t('a', 't_bak_1').key,
+          unique: false,
+          columns: [],
+          predicate: null,
+          expression: false,
+          definition: '',
+          dependsOn: [],
+          attrs: {},
+        },
+      ],
       privileges: [
         { target: t('a', 't').key, grantee: 'app', privileges: ['SELECT'], grantable: [] },
         { target: t('a', 't').key, grantee: 'dba_reader', privileges: ['SELECT'], grantable: [] },

@@ -64,7 +64,11 @@ export function ignorePattern(glob: string): string {
   const dot = rest.indexOf('.');
   const schema = dot >= 0 ? rest.slice(0, dot) : null;
   const name = dot >= 0 ? rest.slice(dot + 1) : rest;
-  const part = (g: string) => g.replace(/[\\^$.|+()[\]{}]/g, (c) => '\\' + c).replace(/\*/g, '.*').replace(/\?/g, '.');
+  const part = (g: string) =>
+    g
+      .replace(/[\\^$.|+()[\]{}]/g, (c) => '\\' + c)
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
   return `^${kind === null ? '[a-z-]+' : part(kind)}:${schema === null ? '[^.]*' : part(schema)}\\.${part(name)}$`;
 }
 
@@ -73,11 +77,16 @@ export function grantees(statements: Iterable<string>): string[] {
   const out = new Set<string>();
   for (const raw of statements) {
     const sql = raw.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
-    const m = /^\s*(?:ALTER\s+DEFAULT\s+PRIVILEGES\b[\s\S]*?\b)?(GRANT|REVOKE)\b[\s\S]*?\b(?:TO|FROM)\s+([\s\S]+)$/i.exec(sql);
+    const m =
+      /^\s*(?:ALTER\s+DEFAULT\s+PRIVILEGES\b[\s\S]*?\b)?(GRANT|REVOKE)\b[\s\S]*?\b(?:TO|FROM)\s+([\s\S]+)$/i.exec(sql);
     if (!m) continue;
     const list = m[2]!.split(/\bWITH\s+(?:GRANT|ADMIN|INHERIT|SET)\s+OPTION\b|\bGRANTED\s+BY\b|;/i)[0]!;
     for (let item of list.split(',')) {
-      item = item.trim().replace(/\s+(CASCADE|RESTRICT)$/i, '').replace(/^GROUP\s+/i, '').trim();
+      item = item
+        .trim()
+        .replace(/\s+(CASCADE|RESTRICT)$/i, '')
+        .replace(/^GROUP\s+/i, '')
+        .trim();
       if (!item) continue;
       if (/^"(?:[^"]|"")+"$/.test(item)) out.add(item.slice(1, -1).replace(/""/g, '"'));
       else if (/^public$/i.test(item)) out.add('PUBLIC');
@@ -114,13 +123,27 @@ export function restrictModel(model: SchemaModel, scope: ManagedScope | undefine
     return ['table', 'view', 'materialized-view'].some((kind) => matches(`${kind}:${k.parent}`));
   };
   if (patterns.length) {
-    for (const list of [model.schemas, model.extensions, model.collations ?? [], model.tables, model.views, model.routines, model.triggers, model.sequences, model.types, model.indexes]) {
+    for (const list of [
+      model.schemas,
+      model.extensions,
+      model.collations ?? [],
+      model.tables,
+      model.views,
+      model.routines,
+      model.triggers,
+      model.sequences,
+      model.types,
+      model.indexes,
+    ]) {
       for (const o of list as { key: ObjectKey }[]) if (isIgnored(o.key)) ignored.add(formatKey(o.key));
     }
-    for (const s of model.sequences) if (s.ownedBy && ignored.has(formatKey(s.ownedBy.table))) ignored.add(formatKey(s.key));
+    for (const s of model.sequences)
+      if (s.ownedBy && ignored.has(formatKey(s.ownedBy.table))) ignored.add(formatKey(s.key));
   }
-  const keep = <T extends { key: ObjectKey }>(list: T[]) => (ignored.size ? list.filter((o) => !ignored.has(formatKey(o.key))) : list);
-  const keepTarget = <T extends { target: ObjectKey }>(list: T[]) => (ignored.size ? list.filter((o) => !ignored.has(formatKey(o.target))) : list);
+  const keep = <T extends { key: ObjectKey }>(list: T[]) =>
+    ignored.size ? list.filter((o) => !ignored.has(formatKey(o.key))) : list;
+  const keepTarget = <T extends { target: ObjectKey }>(list: T[]) =>
+    ignored.size ? list.filter((o) => !ignored.has(formatKey(o.target))) : list;
   const who = scope.grantees === null ? null : new Set(scope.grantees);
   const defaults: SchemaModel['defaultPrivileges'] = {};
   for (const [kind, grants] of Object.entries(model.defaultPrivileges) as [ObjectKey['kind'], PrivilegeGrant[]][]) {

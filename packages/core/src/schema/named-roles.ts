@@ -19,8 +19,11 @@ export function rolesNamed(statements: Iterable<string>, builtIn: RegExp): strin
   const out = new Set(grantees(list).filter((r) => r !== 'PUBLIC' && !builtIn.test(r)));
   for (const raw of list) {
     const sql = raw.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
-    const policy = /^\s*(?:CREATE|ALTER)\s+POLICY\b[\s\S]*?\bTO\s+([\s\S]+?)(?:\s+USING\b|\s+WITH\s+CHECK\b|;|$)/i.exec(sql);
-    if (policy) for (const item of policy[1]!.split(',')) (roleName(item, builtIn) ?? '') && out.add(roleName(item, builtIn)!);
+    const policy = /^\s*(?:CREATE|ALTER)\s+POLICY\b[\s\S]*?\bTO\s+([\s\S]+?)(?:\s+USING\b|\s+WITH\s+CHECK\b|;|$)/i.exec(
+      sql,
+    );
+    if (policy)
+      for (const item of policy[1]!.split(',')) (roleName(item, builtIn) ?? '') && out.add(roleName(item, builtIn)!);
     for (const m of sql.matchAll(/\b(?:OWNER\s+TO|AUTHORIZATION)\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/gi)) {
       const name = roleName(m[1]!, builtIn);
       if (name) out.add(name);

@@ -28,7 +28,12 @@ export function referencedKeyConstraint(model: SchemaModel, fk: Constraint): str
   if (table && key) return constraintNode(table.key, key.name);
   // PostgreSQL also accepts a unique index (not a constraint) over exactly those columns, whole and without expressions.
   const index = model.indexes.find(
-    (i) => i.unique && i.predicate === null && !i.expression && formatKey(i.table) === formatKey(fk.references!.table) && [...i.columns].sort().join(',') === wanted,
+    (i) =>
+      i.unique &&
+      i.predicate === null &&
+      !i.expression &&
+      formatKey(i.table) === formatKey(fk.references!.table) &&
+      [...i.columns].sort().join(',') === wanted,
   );
   return index ? formatKey(index.key) : null;
 }
@@ -135,10 +140,16 @@ export function orderChanges(changes: Change[], from: SchemaModel, to: SchemaMod
 
   const placed = changes.map((change, index) => place(change, index, { from, to, fromTables, toTables, dropped }));
   const out: Change[] = [];
-  const byNodeThenRank = (a: Placed, b: Placed) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.rank - b.rank || a.index - b.index);
+  const byNodeThenRank = (a: Placed, b: Placed) =>
+    a.node < b.node ? -1 : a.node > b.node ? 1 : a.rank - b.rank || a.index - b.index;
   const withinNode = (a: Placed, b: Placed) => a.rank - b.rank || a.index - b.index;
 
-  out.push(...placed.filter((p) => p.phase === 0).sort(byNodeThenRank).map((p) => p.change));
+  out.push(
+    ...placed
+      .filter((p) => p.phase === 0)
+      .sort(byNodeThenRank)
+      .map((p) => p.change),
+  );
   for (const phase of [1, 2] as const) {
     const items = placed.filter((p) => p.phase === phase);
     const groups = new Map<string, Placed[]>();
@@ -149,18 +160,32 @@ export function orderChanges(changes: Change[], from: SchemaModel, to: SchemaMod
     }
     let order: string[];
     if (phase === 2) {
-      order = topoSort([...groups].map(([id, g]) => ({ id, deps: g.flatMap((p) => p.deps), tie: `${tier(id)}|${id}` })));
+      order = topoSort(
+        [...groups].map(([id, g]) => ({ id, deps: g.flatMap((p) => p.deps), tie: `${tier(id)}|${id}` })),
+      );
     } else {
       // Drops: a node goes before the nodes it depends on, so sort the reversed graph, classes in reverse.
       const reversed = new Map<string, string[]>([...groups.keys()].map((id) => [id, []]));
       for (const [id, g] of groups) {
-        for (const dep of new Set(g.flatMap((p) => p.deps))) if (reversed.has(dep) && dep !== id) reversed.get(dep)!.push(id);
+        for (const dep of new Set(g.flatMap((p) => p.deps)))
+          if (reversed.has(dep) && dep !== id) reversed.get(dep)!.push(id);
       }
       order = topoSort([...reversed].map(([id, deps]) => ({ id, deps, tie: `${9 - tier(id)}|${id}` })));
     }
-    for (const id of order) out.push(...groups.get(id)!.sort(withinNode).map((p) => p.change));
+    for (const id of order)
+      out.push(
+        ...groups
+          .get(id)!
+          .sort(withinNode)
+          .map((p) => p.change),
+      );
   }
-  out.push(...placed.filter((p) => p.phase === 3).sort(byNodeThenRank).map((p) => p.change));
+  out.push(
+    ...placed
+      .filter((p) => p.phase === 3)
+      .sort(byNodeThenRank)
+      .map((p) => p.change),
+  );
   return out;
 }
 
@@ -237,14 +262,20 @@ function place(change: Change, index: number, ctx: Context): Placed {
   // own sequence's name (`<table>_<column>_seq`) is created.
   if (change.kind === 'alter-column-identity' && change.to === null) phase = 1;
   if (change.kind === 'alter-table-options' && change.early) phase = 1;
-  if (change.kind === 'alter-column-type' && change.from.dependsOn.some((k) => ctx.dropped.has(formatKey(k)))) phase = 1;
+  if (change.kind === 'alter-column-type' && change.from.dependsOn.some((k) => ctx.dropped.has(formatKey(k))))
+    phase = 1;
   const model = phase === 1 ? ctx.from : ctx.to;
   const tables = phase === 1 ? ctx.fromTables : ctx.toTables;
   const { node, deps } = nodeOf(change, model, tables, phase);
   return { ...base, phase, node, deps };
 }
 
-function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, phase: 1 | 2): { node: string; deps: string[] } {
+function nodeOf(
+  change: Change,
+  model: SchemaModel,
+  tables: Map<string, Table>,
+  phase: 1 | 2,
+): { node: string; deps: string[] } {
   switch (change.kind) {
     case 'create-schema':
     case 'drop-schema':
@@ -275,7 +306,10 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'alter-column-type':
       return { node: formatKey(change.table), deps: keys((phase === 1 ? change.from : change.to).dependsOn) };
     case 'alter-column-default':
-      return { node: formatKey(change.table), deps: keys(columnIn(tables, change.table, change.column)?.dependsOn ?? []) };
+      return {
+        node: formatKey(change.table),
+        deps: keys(columnIn(tables, change.table, change.column)?.dependsOn ?? []),
+      };
     case 'rename-table':
     case 'rename-column':
     case 'alter-column-nullability':
@@ -284,25 +318,50 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     case 'alter-table-options': {
       // REPLICA IDENTITY USING INDEX names an index (PostgreSQL): a node of its own, after the table and the index.
       const ri = change.to['replicaIdentity'];
-      if (typeof ri !== 'string' || !ri.startsWith('index:') || ri === change.from['replicaIdentity']) return { node: formatKey(change.table), deps: [] };
-      return { node: `${formatKey(change.table)}#replica-identity`, deps: [formatKey(change.table), formatKey({ kind: 'index', schema: change.table.schema, name: ri.slice(6), parent: `${change.table.schema}.${change.table.name}` })] };
+      if (typeof ri !== 'string' || !ri.startsWith('index:') || ri === change.from['replicaIdentity'])
+        return { node: formatKey(change.table), deps: [] };
+      return {
+        node: `${formatKey(change.table)}#replica-identity`,
+        deps: [
+          formatKey(change.table),
+          formatKey({
+            kind: 'index',
+            schema: change.table.schema,
+            name: ri.slice(6),
+            parent: `${change.table.schema}.${change.table.name}`,
+          }),
+        ],
+      };
     }
     case 'add-constraint':
     case 'drop-constraint': {
       const deps = constraintDeps(model, change.table, change.constraint);
       // A foreign key is validated against rows: after a re-created table got its rows back.
-      if (change.kind === 'add-constraint') deps.push(`${formatKey(change.table)}#copy`, ...(change.constraint.references ? [`${formatKey(change.constraint.references.table)}#copy`] : []));
+      if (change.kind === 'add-constraint')
+        deps.push(
+          `${formatKey(change.table)}#copy`,
+          ...(change.constraint.references ? [`${formatKey(change.constraint.references.table)}#copy`] : []),
+        );
       return { node: constraintNode(change.table, change.constraint.name), deps };
     }
     case 'create-index':
     case 'drop-index':
-      return { node: formatKey(change.index.key), deps: [formatKey(change.index.table), ...keys(change.index.dependsOn)] };
+      return {
+        node: formatKey(change.index.key),
+        deps: [formatKey(change.index.table), ...keys(change.index.dependsOn)],
+      };
     case 'create-view':
     case 'drop-view':
-      return { node: formatKey(change.view.key), deps: [...schemaNode(change.view.key), ...keys(change.view.dependsOn)] };
+      return {
+        node: formatKey(change.view.key),
+        deps: [...schemaNode(change.view.key), ...keys(change.view.dependsOn)],
+      };
     case 'create-routine':
     case 'drop-routine':
-      return { node: formatKey(change.routine.key), deps: [...schemaNode(change.routine.key), ...keys(change.routine.dependsOn)] };
+      return {
+        node: formatKey(change.routine.key),
+        deps: [...schemaNode(change.routine.key), ...keys(change.routine.dependsOn)],
+      };
     case 'replace-view':
     case 'replace-routine':
       return { node: formatKey(change.to.key), deps: [...schemaNode(change.to.key), ...keys(change.to.dependsOn)] };
@@ -311,7 +370,10 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
       const t = change.trigger;
       // Copied rows do not fire the triggers of a re-created table.
       const copy = change.kind === 'create-trigger' ? [`${formatKey(t.table)}#copy`] : [];
-      return { node: formatKey(t.key), deps: [formatKey(t.table), formatKey(t.function), ...keys(t.dependsOn), ...copy] };
+      return {
+        node: formatKey(t.key),
+        deps: [formatKey(t.table), formatKey(t.function), ...keys(t.dependsOn), ...copy],
+      };
     }
     case 'replace-trigger': {
       const t = change.to;
@@ -326,10 +388,16 @@ function nodeOf(change: Change, model: SchemaModel, tables: Map<string, Table>, 
     }
     case 'create-type':
     case 'drop-type':
-      return { node: formatKey(change.type.key), deps: [...schemaNode(change.type.key), ...keys(change.type.dependsOn)] };
+      return {
+        node: formatKey(change.type.key),
+        deps: [...schemaNode(change.type.key), ...keys(change.type.dependsOn)],
+      };
     case 'create-domain':
     case 'drop-domain':
-      return { node: formatKey(change.domain.key), deps: [...schemaNode(change.domain.key), ...keys(change.domain.dependsOn)] };
+      return {
+        node: formatKey(change.domain.key),
+        deps: [...schemaNode(change.domain.key), ...keys(change.domain.dependsOn)],
+      };
     case 'alter-composite-attributes':
       return { node: formatKey(change.to.key), deps: keys(change.to.dependsOn) };
     case 'alter-enum-add-value':
@@ -364,7 +432,9 @@ function childDeps(model: SchemaModel, table: Table): string[] {
     childDepsCache.set(model, byTable);
   }
   const own = formatKey(table.key);
-  const fromConstraints = table.constraints.flatMap((c) => constraintDeps(model, table.key, c)).filter((d) => d !== own && !d.startsWith(`${own}#`));
+  const fromConstraints = table.constraints
+    .flatMap((c) => constraintDeps(model, table.key, c))
+    .filter((d) => d !== own && !d.startsWith(`${own}#`));
   return [...(byTable.get(own) ?? []), ...fromConstraints];
 }
 

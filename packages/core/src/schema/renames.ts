@@ -49,7 +49,8 @@ export function applyRenames(from: SchemaModel, to: SchemaModel, renames: Rename
     const hasOld = fromTable.columns.some((c) => c.name === r.from);
     const hasNew = fromTable.columns.some((c) => c.name === r.to);
     if (!hasOld) continue;
-    if (hasNew) throw renameError(r, `both columns ${r.from} and ${r.to} exist in ${fromTable.key.schema}.${fromTable.key.name}`);
+    if (hasNew)
+      throw renameError(r, `both columns ${r.from} and ${r.to} exist in ${fromTable.key.schema}.${fromTable.key.name}`);
     if (!toTable.columns.some((c) => c.name === r.to)) {
       throw renameError(r, `column ${r.to} is not in the desired ${toTable.key.schema}.${toTable.key.name}`);
     }
@@ -64,7 +65,10 @@ export function applyRenames(from: SchemaModel, to: SchemaModel, renames: Rename
 }
 
 function renameError(r: RenameDeclaration, why: string): DbeeError {
-  const what = r.kind === 'table' ? `table ${r.schema}.${r.from} -> ${r.to}` : `column ${r.schema}.${r.table}.${r.from} -> ${r.to}`;
+  const what =
+    r.kind === 'table'
+      ? `table ${r.schema}.${r.from} -> ${r.to}`
+      : `column ${r.schema}.${r.table}.${r.from} -> ${r.to}`;
   return new DbeeError(`cannot rename ${what}: ${why}`, {
     code: 'RENAME_INVALID',
     hint: 'fix or remove the rename declaration',
@@ -83,12 +87,17 @@ function translateModel(
   const mapParent = (parent: string | undefined): string | undefined => {
     if (!parent) return parent;
     const dot = parent.indexOf('.');
-    const mapped = tableMap.get(formatKey({ kind: 'table', schema: parent.slice(0, dot), name: parent.slice(dot + 1) }));
+    const mapped = tableMap.get(
+      formatKey({ kind: 'table', schema: parent.slice(0, dot), name: parent.slice(dot + 1) }),
+    );
     return mapped ? `${mapped.schema}.${mapped.name}` : parent;
   };
   const columnsOf = (tableKey: ObjectKey) => columnMap.get(formatKey(mapKey(tableKey)));
   const mapColumn = (tableKey: ObjectKey, name: string) => columnsOf(tableKey)?.get(name) ?? name;
-  const mapRef = (ref: ColumnRef): ColumnRef => ({ table: mapKey(ref.table), column: mapColumn(ref.table, ref.column) });
+  const mapRef = (ref: ColumnRef): ColumnRef => ({
+    table: mapKey(ref.table),
+    column: mapColumn(ref.table, ref.column),
+  });
   /** Replace qualified table names and, after `marker` (or everywhere), column names of `tableKey`. */
   const mapText = (text: string, tableKey: ObjectKey | null, afterMarker?: RegExp): string => {
     let out = text;
@@ -126,15 +135,28 @@ function translateModel(
     return {
       ...c,
       columns: c.columns.map((n) => mapColumn(table.key, n)),
-      expression: c.expression === null ? null : own ? [...own].reduce((t, [o, n]) => replaceIdentifier(t, o, n), c.expression) : c.expression,
+      expression:
+        c.expression === null
+          ? null
+          : own
+            ? [...own].reduce((t, [o, n]) => replaceIdentifier(t, o, n), c.expression)
+            : c.expression,
       references: c.references
-        ? { ...c.references, table: mapKey(c.references.table), columns: c.references.columns.map((n) => mapColumn(c.references!.table, n)) }
+        ? {
+            ...c.references,
+            table: mapKey(c.references.table),
+            columns: c.references.columns.map((n) => mapColumn(c.references!.table, n)),
+          }
         : null,
       definition,
       dependsOn: mapKeys(c.dependsOn),
     };
   };
-  const mapColumnDef = (table: Table, col: Column): Column => ({ ...col, name: mapColumn(table.key, col.name), dependsOn: mapKeys(col.dependsOn) });
+  const mapColumnDef = (table: Table, col: Column): Column => ({
+    ...col,
+    name: mapColumn(table.key, col.name),
+    dependsOn: mapKeys(col.dependsOn),
+  });
 
   return {
     ...model,
@@ -145,7 +167,11 @@ function translateModel(
       columns: t.columns.map((c) => mapColumnDef(t, c)),
       constraints: t.constraints.map((c) => mapConstraint(t, c)),
     })),
-    views: model.views.map((v) => ({ ...v, dependsOn: mapKeys(v.dependsOn), dependsOnColumns: v.dependsOnColumns.map(mapRef) })),
+    views: model.views.map((v) => ({
+      ...v,
+      dependsOn: mapKeys(v.dependsOn),
+      dependsOnColumns: v.dependsOnColumns.map(mapRef),
+    })),
     routines: model.routines.map((r) => ({ ...r, dependsOn: mapKeys(r.dependsOn) })),
     triggers: model.triggers.map((t) => ({
       ...t,
@@ -199,6 +225,8 @@ export function replaceIdentifier(text: string, from: string, to: string, schema
   const [oldForm] = forms(from);
   const [newForm] = forms(to);
   const escaped = oldForm!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = oldForm!.startsWith('"') ? new RegExp(escaped, 'g') : new RegExp(`(?<![\\w$"])${escaped}(?![\\w$"])`, 'g');
+  const pattern = oldForm!.startsWith('"')
+    ? new RegExp(escaped, 'g')
+    : new RegExp(`(?<![\\w$"])${escaped}(?![\\w$"])`, 'g');
   return text.replace(pattern, () => newForm!);
 }

@@ -12,7 +12,8 @@ export function compareColumns(expected: [string, string][], actual: [string, st
   for (const [name, type] of expected) {
     const got = actualTypes.get(name);
     if (got === undefined) problems.push(`missing column ${name} (${type})`);
-    else if (normaliseType(got) !== normaliseType(type)) problems.push(`column ${name}: expected type ${type}, got ${got}`);
+    else if (normaliseType(got) !== normaliseType(type))
+      problems.push(`column ${name}: expected type ${type}, got ${got}`);
   }
   for (const [name, type] of actual) if (!expectedNames.has(name)) problems.push(`unexpected column ${name} (${type})`);
   if (problems.length === 0) {
@@ -33,8 +34,10 @@ export function compareRows(expected: Record<string, unknown>[], actual: Record<
     const want = expected[i]!;
     const got = actual[i]!;
     for (const [column, value] of Object.entries(want)) {
-      if (!(column in got)) return `row ${i + 1}: no column ${column} in the result (columns: ${Object.keys(got).join(', ')})`;
-      if (!sameValue(value, got[column])) return `row ${i + 1}, column ${column}: expected ${show(value)}, got ${show(got[column])}`;
+      if (!(column in got))
+        return `row ${i + 1}: no column ${column} in the result (columns: ${Object.keys(got).join(', ')})`;
+      if (!sameValue(value, got[column]))
+        return `row ${i + 1}, column ${column}: expected ${show(value)}, got ${show(got[column])}`;
     }
   }
   if (expected.length !== actual.length) {
@@ -55,10 +58,12 @@ export function sameValue(expected: unknown, actual: unknown): boolean {
     return t === actual.getTime();
   }
   if (typeof expected === 'number' || typeof expected === 'bigint') return sameNumber(String(expected), actual);
-  if (typeof expected === 'boolean') return actual === expected || (typeof actual === 'string' && ['t', 'true'].includes(actual) === expected);
+  if (typeof expected === 'boolean')
+    return actual === expected || (typeof actual === 'string' && ['t', 'true'].includes(actual) === expected);
   if (typeof expected === 'string') {
     if (typeof actual === 'string') return actual === expected;
-    if (typeof actual === 'number' || typeof actual === 'bigint') return NUMERIC.test(expected.trim()) && sameNumber(expected.trim(), actual);
+    if (typeof actual === 'number' || typeof actual === 'bigint')
+      return NUMERIC.test(expected.trim()) && sameNumber(expected.trim(), actual);
     if (typeof actual === 'boolean') return String(actual) === expected;
     if (typeof actual === 'object') {
       try {
@@ -70,19 +75,29 @@ export function sameValue(expected: unknown, actual: unknown): boolean {
     return false;
   }
   if (Array.isArray(expected)) {
-    return Array.isArray(actual) && actual.length === expected.length && expected.every((v, i) => sameValue(v, actual[i]));
+    return (
+      Array.isArray(actual) && actual.length === expected.length && expected.every((v, i) => sameValue(v, actual[i]))
+    );
   }
   if (typeof expected === 'object') {
     if (typeof actual !== 'object' || Array.isArray(actual)) return false;
     const a = actual as Record<string, unknown>;
     const e = expected as Record<string, unknown>;
-    return Object.keys(a).length === Object.keys(e).length && Object.entries(e).every(([k, v]) => k in a && sameValue(v, a[k]));
+    return (
+      Object.keys(a).length === Object.keys(e).length &&
+      Object.entries(e).every(([k, v]) => k in a && sameValue(v, a[k]))
+    );
   }
   return false;
 }
 
 function sameNumber(expected: string, actual: unknown): boolean {
-  const text = typeof actual === 'string' ? actual.trim() : typeof actual === 'number' || typeof actual === 'bigint' ? String(actual) : null;
+  const text =
+    typeof actual === 'string'
+      ? actual.trim()
+      : typeof actual === 'number' || typeof actual === 'bigint'
+        ? String(actual)
+        : null;
   if (text === null || !NUMERIC.test(text) || !NUMERIC.test(expected)) return false;
   // Integers beyond 2^53 (bigint columns) are compared exactly, as text; others numerically (0 = 0.00).
   if (/^[+-]?\d+$/.test(text) && /^[+-]?\d+$/.test(expected)) return BigInt(text) === BigInt(expected);
@@ -94,5 +109,9 @@ export function show(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'bigint') return value.toString();
   if (value === undefined) return 'nothing';
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v)) ?? String(value);
+  return (
+    JSON.stringify(value, (_k, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v,
+    ) ?? String(value)
+  );
 }

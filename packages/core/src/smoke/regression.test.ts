@@ -2,12 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { judgeDuration, smokeRegression } from './regression';
 import type { SmokeResult } from './smoke-check';
 
-const result = (durationMs: number, status: SmokeResult['status'] = 'passed'): SmokeResult => ({ name: 'c', source: 'smoke/c.yaml:1', status, durationMs, message: null });
+const result = (durationMs: number, status: SmokeResult['status'] = 'passed'): SmokeResult => ({
+  name: 'c',
+  source: 'smoke/c.yaml:1',
+  status,
+  durationMs,
+  message: null,
+});
 
 describe('smoke regression', () => {
   it('defaults: 10 runs, 100 ms of noise allowed', () => {
     expect(smokeRegression({ smokeRegression: 1.2 })).toEqual({ factor: 1.2, runs: 10, minMs: 100 });
-    expect(smokeRegression({ smokeRegression: { factor: 1.5, minMs: 0 } })).toEqual({ factor: 1.5, runs: 10, minMs: 0 });
+    expect(smokeRegression({ smokeRegression: { factor: 1.5, minMs: 0 } })).toEqual({
+      factor: 1.5,
+      runs: 10,
+      minMs: 0,
+    });
     expect(smokeRegression({})).toBeNull();
   });
 
@@ -16,7 +26,9 @@ describe('smoke regression', () => {
     expect(judgeDuration(result(1200), [1000, 900, 1100], gate, 'prod').status).toBe('passed');
     const slow = judgeDuration(result(1201), [1000, 900, 1100], gate, 'prod');
     expect(slow.status).toBe('failed');
-    expect(slow.message).toBe('slower than its baseline: 1201 ms, against a median of 1000 ms over its last 3 successful runs on prod (gates.smokeRegression 1.2: at most 1200 ms)');
+    expect(slow.message).toBe(
+      'slower than its baseline: 1201 ms, against a median of 1000 ms over its last 3 successful runs on prod (gates.smokeRegression 1.2: at most 1200 ms)',
+    );
     // Median of an even count: the mean of the middle two.
     expect(judgeDuration(result(1261), [1000, 1100, 900, 1200], gate, 'prod').message).toContain('median of 1050 ms');
   });

@@ -18,7 +18,9 @@ export const MIN_BASELINE_RUNS = 3;
 export function smokeRegression(gates: Gates): SmokeRegression | null {
   const g = gates.smokeRegression;
   if (g === undefined) return null;
-  return typeof g === 'number' ? { factor: g, runs: 10, minMs: 100 } : { factor: g.factor, runs: g.runs ?? 10, minMs: g.minMs ?? 100 };
+  return typeof g === 'number'
+    ? { factor: g, runs: 10, minMs: 100 }
+    : { factor: g.factor, runs: g.runs ?? 10, minMs: g.minMs ?? 100 };
 }
 
 function median(values: readonly number[]): number {
@@ -32,7 +34,12 @@ function median(values: readonly number[]): number {
  * measurement. `durations`: its latest successful runs on the environment (newest first, at most `gate.runs`).
  * The limit is `factor` × the median, and never less than the median plus `minMs` (noise on a fast check).
  */
-export function judgeDuration(result: SmokeResult, durations: readonly number[] | undefined, gate: SmokeRegression, environment: string): SmokeResult {
+export function judgeDuration(
+  result: SmokeResult,
+  durations: readonly number[] | undefined,
+  gate: SmokeRegression,
+  environment: string,
+): SmokeResult {
   if (result.status !== 'passed' || !durations || durations.length < MIN_BASELINE_RUNS) return result;
   const baseline = median(durations);
   const limit = Math.max(Math.round(baseline * gate.factor), baseline + gate.minMs);

@@ -1,5 +1,12 @@
 import { durationMs as toMs, type DeploySettings } from '../config/schema';
-import { requireRole, type Connection, type DatabaseNotice, type Engine, type QueryResult, type SmokeDialect } from '../engine/engine';
+import {
+  requireRole,
+  type Connection,
+  type DatabaseNotice,
+  type Engine,
+  type QueryResult,
+  type SmokeDialect,
+} from '../engine/engine';
 import { DbeeError } from '../errors';
 import { Ledger } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
@@ -63,7 +70,13 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   const fileChecks = options.checks ?? (await loadSmokeChecks(model, engine));
   const ledger = new Ledger(conn, engine.ledger);
   const deployed = (await ledger.objectKeys(project)).sort().map(parseKey);
-  const runner = new CheckRunner(conn, engine, smoke, options.timeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS, model.graph.searchPath);
+  const runner = new CheckRunner(
+    conn,
+    engine,
+    smoke,
+    options.timeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS,
+    model.graph.searchPath,
+  );
   const results: SmokeResult[] = [];
   const report = (r: SmokeResult) => {
     results.push(r);
@@ -78,20 +91,27 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   }
   const gone = new Set(missing.map(formatKey));
   const compilable = deployed.filter((key) => smoke.compileStatement(key) !== null && !gone.has(formatKey(key)));
-  const affected = options.changed && smoke.affectedViews ? await smoke.affectedViews(conn, options.changed, compilable) : null;
+  const affected =
+    options.changed && smoke.affectedViews ? await smoke.affectedViews(conn, options.changed, compilable) : null;
   const compiled = affected ? new Set(affected.map(formatKey)) : null;
   const compiles: SmokeCheck[] = [];
   for (const key of compilable) {
     const sql = smoke.compileStatement(key);
     if (!sql || (compiled && !compiled.has(formatKey(key)))) continue;
-    compiles.push({ name: `baseline: ${key.kind} ${key.schema}.${key.name} compiles`, body: { kind: 'statement', sql, params: [] } });
+    compiles.push({
+      name: `baseline: ${key.kind} ${key.schema}.${key.name} compiles`,
+      body: { kind: 'statement', sql, params: [] },
+    });
   }
   // All in one request when they all pass (the common case: hundreds of views, one round trip); otherwise each
   // in its own transaction, as below, which names the one that failed or warned.
   const together = await runner.allPass(compiles);
   for (const check of compiles) report(together?.get(check) ?? (await runner.run(check)).result);
   const gate = options.regression ?? null;
-  const baseline = gate && (await ledger.exists()) ? await recentSmokeDurations(conn, engine.ledger, { project, environment: options.environment, runs: gate.runs }) : null;
+  const baseline =
+    gate && (await ledger.exists())
+      ? await recentSmokeDurations(conn, engine.ledger, { project, environment: options.environment, runs: gate.runs })
+      : null;
   for (const check of fileChecks) {
     const { result } = await runner.run(check);
     report(gate && baseline ? judgeDuration(result, baseline.get(check.name), gate, options.environment) : result);
@@ -99,7 +119,12 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
 
   const run: SmokeRun = { project, passed: results.every((r) => r.status === 'passed'), results };
   if (options.record !== false && (await ledger.exists())) {
-    await recordSmokeResults(conn, engine.ledger, { project, environment: options.environment, deploymentId: options.deploymentId, results });
+    await recordSmokeResults(conn, engine.ledger, {
+      project,
+      environment: options.environment,
+      deploymentId: options.deploymentId,
+      results,
+    });
   }
   return run;
 }
@@ -158,9 +183,12 @@ class CheckRunner {
     else if (durationMs > timeoutMs) problems.push(`took ${durationMs} ms, over its bound of ${timeoutMs} ms`);
     if (missing.length) problems.push(`missing: ${missing.map(formatKey).join(', ')}`);
     if (warnings.length) {
-      problems.push(`raised ${warnings.length === 1 ? 'a warning' : `${warnings.length} warnings`}: ${warnings.map((w) => w.message).join(' | ')}`);
+      problems.push(
+        `raised ${warnings.length === 1 ? 'a warning' : `${warnings.length} warnings`}: ${warnings.map((w) => w.message).join(' | ')}`,
+      );
     }
-    if (error === undefined && result && check.body.kind === 'statement') problems.push(...(await this.compareResult(check.body, result)));
+    if (error === undefined && result && check.body.kind === 'statement')
+      problems.push(...(await this.compareResult(check.body, result)));
     return {
       missing,
       result: {
@@ -180,7 +208,17 @@ class CheckRunner {
    */
   async allPass(checks: SmokeCheck[]): Promise<Map<SmokeCheck, SmokeResult> | null> {
     if (!this.conn.executeBatch || checks.length === 0) return null;
-    if (checks.some((c) => c.body.kind !== 'statement' || c.body.params.length || c.body.columns || c.body.rows || c.timeoutMs !== undefined)) return null;
+    if (
+      checks.some(
+        (c) =>
+          c.body.kind !== 'statement' ||
+          c.body.params.length ||
+          c.body.columns ||
+          c.body.rows ||
+          c.timeoutMs !== undefined,
+      )
+    )
+      return null;
     const bound = this.smoke.timeoutStatement(this.defaultTimeoutMs);
     const setPath = this.searchPath.length ? this.engine.session.searchPath(this.searchPath) : null;
     let warned = false;
@@ -189,7 +227,13 @@ class CheckRunner {
     });
     const started = performance.now();
     try {
-      const statements = ['BEGIN', ...(bound ? [bound] : []), ...(setPath ? [setPath] : []), ...checks.map((c) => (c.body as { sql: string }).sql), 'ROLLBACK'];
+      const statements = [
+        'BEGIN',
+        ...(bound ? [bound] : []),
+        ...(setPath ? [setPath] : []),
+        ...checks.map((c) => (c.body as { sql: string }).sql),
+        'ROLLBACK',
+      ];
       const r = await this.conn.executeBatch(statements);
       if (r.error) {
         await this.conn.execute('ROLLBACK').catch(() => {});
@@ -201,16 +245,28 @@ class CheckRunner {
     const total = performance.now() - started;
     if (warned || total > this.defaultTimeoutMs) return null;
     const each = Math.round(total / checks.length);
-    return new Map(checks.map((c) => [c, { name: c.name, source: 'baseline', status: 'passed' as const, durationMs: each, message: null }]));
+    return new Map(
+      checks.map((c) => [
+        c,
+        { name: c.name, source: 'baseline', status: 'passed' as const, durationMs: each, message: null },
+      ]),
+    );
   }
 
-  private async compareResult(expected: { columns?: [string, string][]; rows?: Record<string, unknown>[] }, result: QueryResult): Promise<string[]> {
+  private async compareResult(
+    expected: { columns?: [string, string][]; rows?: Record<string, unknown>[] },
+    result: QueryResult,
+  ): Promise<string[]> {
     const problems: string[] = [];
     if (expected.columns) {
       if (!result.fields) return ['this connection does not report result columns, so their types cannot be checked'];
       const unknown = result.fields.map((f) => f.typeId).filter((id) => !this.typeNames.has(id));
-      if (unknown.length) for (const [id, name] of await this.smoke.typeNames(this.conn, unknown)) this.typeNames.set(id, name);
-      const actual = result.fields.map((f): [string, string] => [f.name, this.typeNames.get(f.typeId) ?? `type ${f.typeId}`]);
+      if (unknown.length)
+        for (const [id, name] of await this.smoke.typeNames(this.conn, unknown)) this.typeNames.set(id, name);
+      const actual = result.fields.map((f): [string, string] => [
+        f.name,
+        this.typeNames.get(f.typeId) ?? `type ${f.typeId}`,
+      ]);
       const diff = compareColumns(expected.columns, actual);
       if (diff.length) problems.push(`columns differ: ${diff.join(', ')}`);
     }
@@ -223,7 +279,8 @@ class CheckRunner {
 }
 
 function describeError(error: unknown, timeoutMs: number): string {
-  if (error instanceof DbeeError && error.code === 'STATEMENT_TIMEOUT') return `did not complete within ${timeoutMs} ms (cancelled)`;
+  if (error instanceof DbeeError && error.code === 'STATEMENT_TIMEOUT')
+    return `did not complete within ${timeoutMs} ms (cancelled)`;
   // Driver errors mapped by the engine end with the statement, which the output already identifies.
   const message = error instanceof Error ? error.message.split('\n  statement:')[0]! : String(error);
   return `failed: ${message.replace(/\n\s*/g, '; ')}`;

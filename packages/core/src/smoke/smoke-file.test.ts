@@ -17,7 +17,15 @@ const parser: SourceParser = {
       start.sql.push(code);
       if (code.trimEnd().endsWith(';') || i === text.split('\n').length - 1) {
         const sql = start.sql.join('\n').trim().replace(/;$/, '');
-        if (sql) out.push({ sql, location: { file, line: start.line, column: 1 }, key: null, action: 'other', references: [], transactional: !/^VACUUM/i.test(sql) });
+        if (sql)
+          out.push({
+            sql,
+            location: { file, line: start.line, column: 1 },
+            key: null,
+            action: 'other',
+            references: [],
+            transactional: !/^VACUUM/i.test(sql),
+          });
         start = null;
       }
     });
@@ -32,7 +40,10 @@ const smoke = {
 
 function load(files: Record<string, string>, variables: Record<string, string> = {}) {
   const smokeFiles = Object.entries(files).map(([path, text]) => ({ path, text }));
-  return loadSmokeChecks({ smoke: smokeFiles, variables: { env: 'test', ...variables }, graph: { searchPath: ['public'] } }, { parser, smoke });
+  return loadSmokeChecks(
+    { smoke: smokeFiles, variables: { env: 'test', ...variables }, graph: { searchPath: ['public'] } },
+    { parser, smoke },
+  );
 }
 
 async function problems(files: Record<string, string>): Promise<string> {
@@ -47,8 +58,9 @@ async function problems(files: Record<string, string>): Promise<string> {
 
 describe('YAML smoke files', () => {
   it('reads every kind of check, with defaults, placeholders and locations', async () => {
-    const checks = await load({
-      'db/sales/smoke/a.yaml': `checks:
+    const checks = await load(
+      {
+        'db/sales/smoke/a.yaml': `checks:
   - name: view exists
     exists: [view:sales.v, "function:sales.f(bigint)"]
   - name: revenue
@@ -64,13 +76,21 @@ describe('YAML smoke files', () => {
     procedure: sales.close_orders
     timeout: 1500
 `,
-    }, { schema: 'sales' });
+      },
+      { schema: 'sales' },
+    );
     expect(checks).toEqual([
       {
         name: 'view exists',
         source: { file: 'db/sales/smoke/a.yaml', line: 2, column: 5 },
         timeoutMs: undefined,
-        body: { kind: 'exists', keys: [{ kind: 'view', schema: 'sales', name: 'v' }, { kind: 'function', schema: 'sales', name: 'f', args: ['bigint'] }] },
+        body: {
+          kind: 'exists',
+          keys: [
+            { kind: 'view', schema: 'sales', name: 'v' },
+            { kind: 'function', schema: 'sales', name: 'f', args: ['bigint'] },
+          ],
+        },
       },
       {
         name: 'revenue',
@@ -91,7 +111,13 @@ describe('YAML smoke files', () => {
         name: 'total',
         source: { file: 'db/sales/smoke/a.yaml', line: 10, column: 5 },
         timeoutMs: undefined,
-        body: { kind: 'statement', sql: 'SELECT * FROM sales.order_total($1)', params: [-1], columns: undefined, rows: undefined },
+        body: {
+          kind: 'statement',
+          sql: 'SELECT * FROM sales.order_total($1)',
+          params: [-1],
+          columns: undefined,
+          rows: undefined,
+        },
       },
       {
         name: 'close',
@@ -103,7 +129,9 @@ describe('YAML smoke files', () => {
   });
 
   it('names file, line and key of an unknown key and of a missing name', async () => {
-    const text = await problems({ 'smoke/a.yaml': 'checks:\n  - name: one\n    query: SELECT 1\n    colums: { x: integer }\n  - query: SELECT 2\n' });
+    const text = await problems({
+      'smoke/a.yaml': 'checks:\n  - name: one\n    query: SELECT 1\n    colums: { x: integer }\n  - query: SELECT 2\n',
+    });
     expect(text).toContain('2 problems in smoke checks');
     expect(text).toContain('smoke/a.yaml:4:5: checks.0: unknown key "colums"');
     expect(text).toContain('smoke/a.yaml:5:5: checks.1.name: required, expected string');
@@ -133,14 +161,20 @@ describe('YAML smoke files', () => {
     timeout: soon
 `,
     });
-    expect(text).toContain('smoke/a.yaml:3:5: checks.0.exists: expected an object key such as "view:sales.order_totals"');
-    expect(text).toContain('smoke/a.yaml:6:5: checks.1.rows: rows goes with query, function or procedure, not with exists');
+    expect(text).toContain(
+      'smoke/a.yaml:3:5: checks.0.exists: expected an object key such as "view:sales.order_totals"',
+    );
+    expect(text).toContain(
+      'smoke/a.yaml:6:5: checks.1.rows: rows goes with query, function or procedure, not with exists',
+    );
     expect(text).toContain('smoke/a.yaml:8:5: checks.2.function: expected a routine name such as "sales.order_total"');
     expect(text).toContain('smoke/a.yaml:11:5: checks.3.timeout:');
   });
 
   it('rejects a query of several statements and transaction control', async () => {
-    const text = await problems({ 'smoke/a.yaml': 'checks:\n  - name: a\n    query: "SELECT 1;\\n SELECT 2"\n  - name: b\n    query: COMMIT\n' });
+    const text = await problems({
+      'smoke/a.yaml': 'checks:\n  - name: a\n    query: "SELECT 1;\\n SELECT 2"\n  - name: b\n    query: COMMIT\n',
+    });
     expect(text).toContain('smoke/a.yaml:3:5: checks.0.query: expected one statement, got 2');
     expect(text).toContain('smoke/a.yaml:5:5: checks.1.query: COMMIT is not allowed in a smoke check');
   });
@@ -153,7 +187,10 @@ describe('YAML smoke files', () => {
   });
 
   it('rejects two checks with the same name, across files', async () => {
-    const text = await problems({ 'smoke/a.yaml': 'checks:\n  - name: same\n    query: SELECT 1\n', 'smoke/b.sql': '-- name: same\nSELECT 2;\n' });
+    const text = await problems({
+      'smoke/a.yaml': 'checks:\n  - name: same\n    query: SELECT 1\n',
+      'smoke/b.sql': '-- name: same\nSELECT 2;\n',
+    });
     expect(text).toContain('smoke/b.sql:2: two smoke checks are named "same"');
     expect(text).toContain('the other one is at smoke/a.yaml:2');
   });
@@ -222,7 +259,11 @@ describe('comparing results', () => {
           ['extra', 'text'],
         ],
       ),
-    ).toEqual(['column id: expected type bigint, got integer', 'missing column name (text)', 'unexpected column extra (text)']);
+    ).toEqual([
+      'column id: expected type bigint, got integer',
+      'missing column name (text)',
+      'unexpected column extra (text)',
+    ]);
     expect(
       compareColumns(
         [

@@ -23,7 +23,10 @@ const ROUTINE_NAME = new RegExp(`^${IDENT}(?:\\.${IDENT})?$`);
 
 const objectKey = z
   .string()
-  .refine(isObjectKey, 'expected an object key such as "view:sales.order_totals", "table:core.customers" or "function:sales.order_total(bigint)"');
+  .refine(
+    isObjectKey,
+    'expected an object key such as "view:sales.order_totals", "table:core.customers" or "function:sales.order_total(bigint)"',
+  );
 const routineName = z.string().regex(ROUTINE_NAME, 'expected a routine name such as "sales.order_total"');
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const ACTIONS = ['exists', 'query', 'function', 'procedure'] as const;
@@ -54,11 +57,20 @@ export const smokeCheckSchema = z
     if (actions.length === 0) {
       ctx.addIssue({ code: 'custom', message: `a check needs one of ${ACTIONS.join(', ')}`, path: [] });
     } else if (actions.length > 1) {
-      ctx.addIssue({ code: 'custom', message: `${actions.join(' and ')} cannot be combined: a check does one thing (make two checks)`, path: [actions[1]!] });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${actions.join(' and ')} cannot be combined: a check does one thing (make two checks)`,
+        path: [actions[1]!],
+      });
     }
     if (check.exists !== undefined) {
       for (const k of ['args', 'columns', 'rows'] as const) {
-        if (check[k] !== undefined) ctx.addIssue({ code: 'custom', message: `${k} goes with query, function or procedure, not with exists`, path: [k] });
+        if (check[k] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            message: `${k} goes with query, function or procedure, not with exists`,
+            path: [k],
+          });
       }
     }
   });
@@ -78,7 +90,10 @@ export interface SmokeSources {
  * every error) and SQL files (one check per statement). `{{placeholders}}` are expanded with the environment's
  * variables. All problems are reported together, before anything runs.
  */
-export async function loadSmokeChecks(model: SmokeSources, engine: Pick<Engine, 'parser' | 'smoke'>): Promise<SmokeCheck[]> {
+export async function loadSmokeChecks(
+  model: SmokeSources,
+  engine: Pick<Engine, 'parser' | 'smoke'>,
+): Promise<SmokeCheck[]> {
   const errors: DbeeError[] = [];
   const checks: SmokeCheck[] = [];
   const collect = (e: unknown) => {
@@ -119,7 +134,12 @@ function where(loc: ErrorLocation | undefined): string {
   return loc ? `${loc.file}${loc.line ? ':' + loc.line : ''}` : 'baseline';
 }
 
-async function yamlChecks(text: string, path: string, engine: Pick<Engine, 'parser' | 'smoke'>, searchPath: string[]): Promise<SmokeCheck[]> {
+async function yamlChecks(
+  text: string,
+  path: string,
+  engine: Pick<Engine, 'parser' | 'smoke'>,
+  searchPath: string[],
+): Promise<SmokeCheck[]> {
   const yaml = YamlFile.parse(text, path);
   // An empty file (or one with only comments) holds no checks.
   if (yaml.toJS() == null) return [];
@@ -130,7 +150,10 @@ async function yamlChecks(text: string, path: string, engine: Pick<Engine, 'pars
     const source = yaml.locate(['checks', i]);
     const base = { name: c.name, source, timeoutMs: c.timeout === undefined ? undefined : durationMs(c.timeout) };
     if (c.exists !== undefined) {
-      out.push({ ...base, body: { kind: 'exists', keys: (Array.isArray(c.exists) ? c.exists : [c.exists]).map(parseKey) } });
+      out.push({
+        ...base,
+        body: { kind: 'exists', keys: (Array.isArray(c.exists) ? c.exists : [c.exists]).map(parseKey) },
+      });
       continue;
     }
     const expected = {
@@ -142,7 +165,9 @@ async function yamlChecks(text: string, path: string, engine: Pick<Engine, 'pars
       if (c.query !== undefined) {
         const at = yaml.locate(['checks', i, 'query']);
         const statements = await engine.parser.parse(c.query, path, { searchPath }).catch((e: unknown) => {
-          throw e instanceof DbeeError ? new DbeeError(`checks.${i}.query: ${e.message}`, { code: e.code, location: at, hint: e.hint }) : e;
+          throw e instanceof DbeeError
+            ? new DbeeError(`checks.${i}.query: ${e.message}`, { code: e.code, location: at, hint: e.hint })
+            : e;
         });
         if (statements.length !== 1) {
           throw new DbeeError(`checks.${i}.query: expected one statement, got ${statements.length}`, {
@@ -155,7 +180,11 @@ async function yamlChecks(text: string, path: string, engine: Pick<Engine, 'pars
         out.push({ ...base, body: { kind: 'statement', sql: statements[0]!.sql, ...expected } });
       } else {
         const kind = c.function !== undefined ? 'function' : 'procedure';
-        if (!engine.smoke) throw new DbeeError('this engine cannot run smoke checks yet', { code: 'SMOKE_UNSUPPORTED', location: source });
+        if (!engine.smoke)
+          throw new DbeeError('this engine cannot run smoke checks yet', {
+            code: 'SMOKE_UNSUPPORTED',
+            location: source,
+          });
         const sql = engine.smoke.routineCall(kind, (c.function ?? c.procedure)!, expected.params.length);
         out.push({ ...base, body: { kind: 'statement', sql, ...expected } });
       }
@@ -172,7 +201,12 @@ async function yamlChecks(text: string, path: string, engine: Pick<Engine, 'pars
 const NAME_COMMENT = /^\s*--\s*name:\s*(.*?)\s*$/;
 
 /** One check per statement; `-- name: ...` on a line before a statement names it, otherwise `file:line`. */
-async function sqlChecks(text: string, path: string, parser: SourceParser, searchPath: string[]): Promise<SmokeCheck[]> {
+async function sqlChecks(
+  text: string,
+  path: string,
+  parser: SourceParser,
+  searchPath: string[],
+): Promise<SmokeCheck[]> {
   const statements = await parser.parse(text, path, { searchPath });
   const names = new Map<number, string>();
   text.split('\n').forEach((line, i) => {
@@ -201,7 +235,8 @@ async function sqlChecks(text: string, path: string, parser: SourceParser, searc
   return out;
 }
 
-const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b/i;
+const TRANSACTION_CONTROL =
+  /^\s*(BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b/i;
 
 /** A check's statement must run inside the transaction that dbee rolls back, and must not end it. */
 function assertRunnable(st: ParsedStatement, location: ErrorLocation, prefix: string): void {

@@ -25,7 +25,11 @@ function row(r: Record<string, unknown>): SmokeHistoryRow {
 }
 
 /** The smoke results recorded for these deployments (the checks run right after each), in the order they ran. */
-export async function smokeResultsOf(conn: Connection, dialect: LedgerDialect, deploymentIds: readonly number[]): Promise<SmokeHistoryRow[]> {
+export async function smokeResultsOf(
+  conn: Connection,
+  dialect: LedgerDialect,
+  deploymentIds: readonly number[],
+): Promise<SmokeHistoryRow[]> {
   if (!deploymentIds.length) return [];
   const { q, table } = names(dialect);
   const r = await conn.query<Record<string, unknown>>(

@@ -35,7 +35,8 @@ function recording(batches: boolean): Connection & { sent: string[][] } {
   return conn;
 }
 
-const literal = (v: unknown) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`);
+const literal = (v: unknown) =>
+  v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
 const dialect = (inline: boolean): LedgerDialect => ({
   schema: 'dbee',
   param: (n) => `$${n}`,
@@ -46,8 +47,14 @@ const dialect = (inline: boolean): LedgerDialect => ({
 
 const results: SmokeResult[] = [
   { name: 'baseline: deployed objects exist', source: 'baseline', status: 'passed', durationMs: 3, message: null },
-  { name: "baseline: view s.v1 compiles", source: 'baseline', status: 'passed', durationMs: 1, message: null },
-  { name: "baseline: view s.it's compiles", source: 'baseline', status: 'failed', durationMs: 2, message: 'column "x" does not exist' },
+  { name: 'baseline: view s.v1 compiles', source: 'baseline', status: 'passed', durationMs: 1, message: null },
+  {
+    name: "baseline: view s.it's compiles",
+    source: 'baseline',
+    status: 'failed',
+    durationMs: 2,
+    message: 'column "x" does not exist',
+  },
 ];
 
 describe('recordSmokeResults: the smoke results as ledger rows', () => {
@@ -66,13 +73,20 @@ describe('recordSmokeResults: the smoke results as ledger rows', () => {
 
   it('elsewhere: one INSERT with parameters per result, in one transaction', async () => {
     const conn = recording(false);
-    await recordSmokeResults(conn, dialect(false), { project: 'shop', environment: 'dev', deploymentId: null, results: results.slice(0, 2) });
+    await recordSmokeResults(conn, dialect(false), {
+      project: 'shop',
+      environment: 'dev',
+      deploymentId: null,
+      results: results.slice(0, 2),
+    });
     expect(conn.sent.map((s) => s[0]!.split(' -- ')[0])).toEqual([
       'BEGIN',
       'INSERT INTO dbee.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       'INSERT INTO dbee.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       'COMMIT',
     ]);
-    expect(conn.sent[1]![0]).toContain(JSON.stringify([null, 'shop', 'dev', 'baseline: deployed objects exist', 'passed', 3, null]));
+    expect(conn.sent[1]![0]).toContain(
+      JSON.stringify([null, 'shop', 'dev', 'baseline: deployed objects exist', 'passed', 3, null]),
+    );
   });
 });

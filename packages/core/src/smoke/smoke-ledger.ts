@@ -18,7 +18,11 @@ export async function recordSmokeResults(
   const ledger = new Ledger(conn, dialect);
   const insert = `INSERT INTO ${dialect.schema}.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message) VALUES`;
   const tuple = `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)})`;
-  const rows = run.results.map((r) => ({ sql: tuple, params: [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message], table: 'smoke_results' }));
+  const rows = run.results.map((r) => ({
+    sql: tuple,
+    params: [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message],
+    table: 'smoke_results',
+  }));
   if (ledger.inlines && conn.executeBatch) {
     // One statement (its own transaction): every row in one VALUES list, as literals (`Ledger.inline`).
     await conn.execute(`${insert} ${rows.map((row) => ledger.inline(row)).join(', ')}`);
@@ -34,9 +38,16 @@ export async function recordSmokeResults(
  * working tree's or the package's), a rollback with the checks of the state it went back to: a later rollback to
  * that state runs them (`recordedSmokeChecks`), not the working tree's. The ledger must exist.
  */
-export async function recordSmokeChecks(conn: Connection, dialect: LedgerDialect, deploymentId: number, checks: readonly SmokeCheck[]): Promise<void> {
+export async function recordSmokeChecks(
+  conn: Connection,
+  dialect: LedgerDialect,
+  deploymentId: number,
+  checks: readonly SmokeCheck[],
+): Promise<void> {
   // A plain JSON copy: what is stored is exactly what a later run reads back.
-  await new Ledger(conn, dialect).updateSummary(deploymentId, { smokeChecks: JSON.parse(JSON.stringify(checks)) as SmokeCheck[] });
+  await new Ledger(conn, dialect).updateSummary(deploymentId, {
+    smokeChecks: JSON.parse(JSON.stringify(checks)) as SmokeCheck[],
+  });
 }
 
 /**
@@ -45,7 +56,10 @@ export async function recordSmokeChecks(conn: Connection, dialect: LedgerDialect
  * state in place (`rolled-back` ones did not) and recorded checks. Null when none did (a ledger older than the
  * record, or deployments that ran no smoke checks).
  */
-export function recordedSmokeChecks(history: readonly DeploymentRow[], before: number): { deploymentId: number; checks: SmokeCheck[] } | null {
+export function recordedSmokeChecks(
+  history: readonly DeploymentRow[],
+  before: number,
+): { deploymentId: number; checks: SmokeCheck[] } | null {
   const earlier = history.filter((d) => d.id < before && d.status !== 'rolled-back').sort((a, b) => b.id - a.id);
   for (const d of earlier) {
     const summary = deploymentSummary(d);

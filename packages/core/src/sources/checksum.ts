@@ -24,7 +24,10 @@ export function checksumText(text: string): string {
  * Checksum of an object: its statements (normalised) and the values of the `{{variables}}` they use, so the same
  * source deployed with another value counts as a change on that database.
  */
-export function checksumStatements(statements: readonly string[], variables: Readonly<Record<string, string>> = {}): string {
+export function checksumStatements(
+  statements: readonly string[],
+  variables: Readonly<Record<string, string>> = {},
+): string {
   const h = createHash('sha256');
   for (const s of statements) h.update(normaliseSource(s)).update('\0');
   for (const name of placeholderNames(statements)) h.update(`${name}=${variables[name] ?? ''}\0`);

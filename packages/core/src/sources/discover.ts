@@ -5,7 +5,17 @@ import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
 
 /** Editor and OS litter that is never a source, wherever it sits. */
-export const LITTER = ['**/.*', '**/*~', '**/#*#', '**/*.swp', '**/*.swo', '**/*.bak', '**/*.orig', '**/Thumbs.db', '**/desktop.ini'];
+export const LITTER = [
+  '**/.*',
+  '**/*~',
+  '**/#*#',
+  '**/*.swp',
+  '**/*.swo',
+  '**/*.bak',
+  '**/*.orig',
+  '**/Thumbs.db',
+  '**/desktop.ini',
+];
 export const MIGRATIONS_DIR = 'migrations';
 export const SMOKE_DIR = 'smoke';
 
@@ -40,7 +50,11 @@ const UNDO = /^U(\d+(?:[._]\d+)*)__(.+?)\.sql$/;
  * `migrations/` and `smoke/` (or the project's `sources` globs); migrations: `migrations/V<version>__<desc>.sql`
  * with `V<version>__<desc>.rollback.sql` or `U<version>__<desc>.sql`; smoke checks: `smoke/*.{yaml,yml,sql}`.
  */
-export function discoverSources(workspaceRoot: string, project: DbProject, read: (abs: string) => string = (p) => readFileSync(p, 'utf8')): ProjectSources {
+export function discoverSources(
+  workspaceRoot: string,
+  project: DbProject,
+  read: (abs: string) => string = (p) => readFileSync(p, 'utf8'),
+): ProjectSources {
   const base = project.relativeRoot ? project.relativeRoot + '/' : '';
   const opts = { cwd: project.root, ignore: LITTER, dot: false, onlyFiles: true };
   const load = (rel: string): SourceFile => ({ path: base + rel, text: read(join(project.root, rel)) });
@@ -48,12 +62,26 @@ export function discoverSources(workspaceRoot: string, project: DbProject, read:
   checkGlobs(project, objectGlobs);
   const inside = insideWorkspace(workspaceRoot, project);
   const objects = fg
-    .sync(objectGlobs, { ...opts, ignore: [...LITTER, `${MIGRATIONS_DIR}/**`, `${SMOKE_DIR}/**`, '**/node_modules/**'] })
+    .sync(objectGlobs, {
+      ...opts,
+      ignore: [...LITTER, `${MIGRATIONS_DIR}/**`, `${SMOKE_DIR}/**`, '**/node_modules/**'],
+    })
     .sort()
     .filter(inside)
     .map(load);
-  const smoke = fg.sync([`${SMOKE_DIR}/**/*.{yaml,yml,sql}`], opts).sort().filter(inside).map(load);
-  const migrations = discoverMigrations(fg.sync([`${MIGRATIONS_DIR}/**/*`], opts).sort().filter(inside), base, load);
+  const smoke = fg
+    .sync([`${SMOKE_DIR}/**/*.{yaml,yml,sql}`], opts)
+    .sort()
+    .filter(inside)
+    .map(load);
+  const migrations = discoverMigrations(
+    fg
+      .sync([`${MIGRATIONS_DIR}/**/*`], opts)
+      .sort()
+      .filter(inside),
+    base,
+    load,
+  );
   return { objects, migrations, smoke };
 }
 
@@ -86,11 +114,14 @@ function insideWorkspace(workspaceRoot: string, project: DbProject): (rel: strin
     const real = realOrSelf(join(project.root, rel));
     const within = relative(root, real);
     if (within && !within.startsWith('..') && !isAbsolute(within)) return true;
-    throw new DbeeError(`${rel} resolves outside the workspace (${real === join(project.root, rel) ? 'a ../ path' : 'through a symbolic link'})`, {
-      code: 'SOURCES_OUTSIDE',
-      location: globLocation(project, rel),
-      hint: `sources must be files inside the workspace (${workspaceRoot}); copy the file into the project, or remove the glob or the link`,
-    });
+    throw new DbeeError(
+      `${rel} resolves outside the workspace (${real === join(project.root, rel) ? 'a ../ path' : 'through a symbolic link'})`,
+      {
+        code: 'SOURCES_OUTSIDE',
+        location: globLocation(project, rel),
+        hint: `sources must be files inside the workspace (${workspaceRoot}); copy the file into the project, or remove the glob or the link`,
+      },
+    );
   };
 }
 
@@ -132,7 +163,12 @@ function discoverMigrations(files: string[], base: string, load: (rel: string) =
     const id = canonicalVersion(version);
     const target = back ? rollbacks : forward;
     if (target.has(id)) {
-      errors.push(new DbeeError(`two ${back ? 'rollback scripts' : 'migrations'} have version ${version}`, { code: 'MIGRATION_DUPLICATE', location: { file: base + rel } }));
+      errors.push(
+        new DbeeError(`two ${back ? 'rollback scripts' : 'migrations'} have version ${version}`, {
+          code: 'MIGRATION_DUPLICATE',
+          location: { file: base + rel },
+        }),
+      );
       continue;
     }
     if (back) rollbacks.set(id, rel);
@@ -151,10 +187,22 @@ function discoverMigrations(files: string[], base: string, load: (rel: string) =
       );
       continue;
     }
-    out.push({ ...load(m.rel), version: m.version, versionParts: id.split('.').map(Number), description: m.description, rollback: load(rb) });
+    out.push({
+      ...load(m.rel),
+      version: m.version,
+      versionParts: id.split('.').map(Number),
+      description: m.description,
+      rollback: load(rb),
+    });
   }
   for (const [id, rel] of rollbacks) {
-    if (!forward.has(id)) errors.push(new DbeeError(`rollback script without a migration (version ${id})`, { code: 'MIGRATION_ORPHAN_ROLLBACK', location: { file: base + rel } }));
+    if (!forward.has(id))
+      errors.push(
+        new DbeeError(`rollback script without a migration (version ${id})`, {
+          code: 'MIGRATION_ORPHAN_ROLLBACK',
+          location: { file: base + rel },
+        }),
+      );
   }
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems in ${MIGRATIONS_DIR}/`, errors);
@@ -162,7 +210,10 @@ function discoverMigrations(files: string[], base: string, load: (rel: string) =
 }
 
 function canonicalVersion(v: string): string {
-  return v.split(/[._]/).map((p) => String(Number(p))).join('.');
+  return v
+    .split(/[._]/)
+    .map((p) => String(Number(p)))
+    .join('.');
 }
 
 export function compareVersions(a: number[], b: number[]): number {

@@ -10,7 +10,9 @@ const MALFORMED = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*[$-][A-Za-z0-9_$-]*)\s*\}\}/g;
 
 /** The variable names the texts use as `{{name}}`, sorted, each once. */
 export function placeholderNames(texts: readonly string[]): string[] {
-  return [...new Set(texts.flatMap((t) => (t.includes('{{') ? [...t.matchAll(PLACEHOLDER)].map((m) => m[1]!) : [])))].sort();
+  return [
+    ...new Set(texts.flatMap((t) => (t.includes('{{') ? [...t.matchAll(PLACEHOLDER)].map((m) => m[1]!) : []))),
+  ].sort();
 }
 
 /** `text` with its placeholders expanded (`expandPlaceholders` without the position map); `where` names it in errors. */
@@ -40,9 +42,17 @@ export interface ExpandedSource {
  * and column; all unknown names in the file are reported at once. Values may not contain line breaks, so line
  * numbers in the expanded text are the template's.
  */
-export function expandPlaceholders(template: string, variables: Readonly<Record<string, string>>, file: string): ExpandedSource {
+export function expandPlaceholders(
+  template: string,
+  variables: Readonly<Record<string, string>>,
+  file: string,
+): ExpandedSource {
   if (!template.includes('{{')) {
-    return { template, expanded: template, templateSlice: (line, column, length) => sliceAt(template, line, column, length) };
+    return {
+      template,
+      expanded: template,
+      templateSlice: (line, column, length) => sliceAt(template, line, column, length),
+    };
   }
   const errors: DbeeError[] = [];
   const replacements: Replacement[] = [];
@@ -71,16 +81,28 @@ export function expandPlaceholders(template: string, variables: Readonly<Record<
         return whole;
       }
       if (/[\r\n]/.test(value)) {
-        errors.push(new DbeeError(`variable "${name}" contains a line break`, { code: 'PLACEHOLDER_INVALID', location: { file, line: i + 1, column: offset + 1 } }));
+        errors.push(
+          new DbeeError(`variable "${name}" contains a line break`, {
+            code: 'PLACEHOLDER_INVALID',
+            location: { file, line: i + 1, column: offset + 1 },
+          }),
+        );
         return whole;
       }
-      replacements.push({ line: i + 1, templateStart: offset, templateEnd: offset + whole.length, expandedStart: offset + delta, expandedEnd: offset + delta + value.length });
+      replacements.push({
+        line: i + 1,
+        templateStart: offset,
+        templateEnd: offset + whole.length,
+        expandedStart: offset + delta,
+        expandedEnd: offset + delta + value.length,
+      });
       delta += value.length - whole.length;
       return value;
     });
   });
   if (errors.length === 1) throw errors[0]!;
-  if (errors.length > 1) throw new DbeeAggregateError(`${file} uses ${errors.length} placeholders that cannot be expanded`, errors);
+  if (errors.length > 1)
+    throw new DbeeAggregateError(`${file} uses ${errors.length} placeholders that cannot be expanded`, errors);
   const expanded = out.join('\n');
   const byLine = new Map<number, Replacement[]>();
   for (const r of replacements) byLine.set(r.line, [...(byLine.get(r.line) ?? []), r]);

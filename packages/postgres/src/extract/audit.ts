@@ -79,7 +79,12 @@ const KINDS: Record<string, ObjectKey['kind']> = {
 };
 
 /** The object an audit row is about: a trigger's or policy's table (`name on schema.table`), a column's table... */
-export function auditKey(objectType: string, schema: string | null, identity: string, indexTables: Map<string, string>): ObjectKey | null {
+export function auditKey(
+  objectType: string,
+  schema: string | null,
+  identity: string,
+  indexTables: Map<string, string>,
+): ObjectKey | null {
   const kind = KINDS[objectType];
   if (!kind) return null;
   if (kind === 'schema') return { kind, schema: '', name: identity.replace(/^"|"$/g, '') };
@@ -87,10 +92,22 @@ export function auditKey(objectType: string, schema: string | null, identity: st
   const unquote = (s: string) => s.replace(/^"|"$/g, '').replace(/""/g, '"');
   let qualified = identity;
   const on = / on (.+)$/.exec(identity);
-  if (on && (objectType === 'trigger' || objectType === 'policy' || objectType === 'rule' || objectType === 'table constraint' || objectType === 'domain constraint')) qualified = on[1]!;
+  if (
+    on &&
+    (objectType === 'trigger' ||
+      objectType === 'policy' ||
+      objectType === 'rule' ||
+      objectType === 'table constraint' ||
+      objectType === 'domain constraint')
+  )
+    qualified = on[1]!;
   if (objectType === 'index') qualified = indexTables.get(identity) ?? identity;
   // `schema.name`, `schema.name.column`, `schema.fn(args)`: the name is the part after the schema, up to a dot or parenthesis.
-  const rest = qualified.startsWith(schema + '.') ? qualified.slice(schema.length + 1) : qualified.startsWith(`"${schema}".`) ? qualified.slice(schema.length + 3) : qualified;
+  const rest = qualified.startsWith(schema + '.')
+    ? qualified.slice(schema.length + 1)
+    : qualified.startsWith(`"${schema}".`)
+      ? qualified.slice(schema.length + 3)
+      : qualified;
   const name = /^("(?:[^"]|"")+"|[^.(]+)/.exec(rest)?.[1] ?? rest;
   return { kind, schema, name: unquote(name) };
 }
@@ -113,12 +130,26 @@ export const postgresAudit: AuditTrail = {
   },
   async periods(conn: Connection) {
     if (!(await exists(conn))) return [];
-    const r = await conn.query<{ enabled_at: Date | string; disabled_at: Date | string | null }>('SELECT enabled_at, disabled_at FROM dbee.audit_periods ORDER BY id');
-    return r.rows.map((p) => ({ from: new Date(p.enabled_at), to: p.disabled_at === null ? null : new Date(p.disabled_at) }));
+    const r = await conn.query<{ enabled_at: Date | string; disabled_at: Date | string | null }>(
+      'SELECT enabled_at, disabled_at FROM dbee.audit_periods ORDER BY id',
+    );
+    return r.rows.map((p) => ({
+      from: new Date(p.enabled_at),
+      to: p.disabled_at === null ? null : new Date(p.disabled_at),
+    }));
   },
   async events(conn: Connection, filter: { schemas: string[]; since?: Date; by?: string }): Promise<AuditEvent[]> {
     if (!(await exists(conn))) return [];
-    const r = await conn.query<{ at: Date | string; role: string; event: string; command_tag: string; object_type: string; schema_name: string | null; object_identity: string; index_table: string | null }>(
+    const r = await conn.query<{
+      at: Date | string;
+      role: string;
+      event: string;
+      command_tag: string;
+      object_type: string;
+      schema_name: string | null;
+      object_identity: string;
+      index_table: string | null;
+    }>(
       `SELECT e.at, e.role, e.event, e.command_tag, e.object_type, e.schema_name, e.object_identity,
               (SELECT n.nspname || '.' || t.relname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
                 WHERE e.object_type = 'index' AND i.indexrelid = to_regclass(e.object_identity)) AS index_table

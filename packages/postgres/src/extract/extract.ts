@@ -36,7 +36,12 @@ export async function extract(conn: Connection, scope: SchemaScope): Promise<Ext
 }
 
 /** `ENABLE ROW LEVEL SECURITY` and `CREATE POLICY` statements appended to their table's file, when it has none yet. */
-async function addRowSecurity(conn: Connection, scope: SchemaScope, model: SchemaModel, files: ExtractedObject[]): Promise<void> {
+async function addRowSecurity(
+  conn: Connection,
+  scope: SchemaScope,
+  model: SchemaModel,
+  files: ExtractedObject[],
+): Promise<void> {
   const r = await conn.query<{ schema: string; table_name: string; statement: string }>(
     `select n.nspname as schema, c.relname as table_name, s.statement from pg_class c join pg_namespace n on n.oid = c.relnamespace
      cross join lateral (
@@ -57,7 +62,9 @@ async function addRowSecurity(conn: Connection, scope: SchemaScope, model: Schem
   );
   for (const row of r.rows) {
     const table = model.tables.find((t) => t.key.schema === row.schema && t.key.name === row.table_name);
-    const file = table && files.find((f) => f.key.kind === 'table' && f.key.schema === table.key.schema && f.key.name === table.key.name);
+    const file =
+      table &&
+      files.find((f) => f.key.kind === 'table' && f.key.schema === table.key.schema && f.key.name === table.key.name);
     if (!file) continue;
     const policy = /^CREATE POLICY (\S+) ON /.exec(row.statement)?.[1];
     const present = policy
@@ -85,12 +92,36 @@ export function withSerials(model: SchemaModel): SchemaModel {
     columns: t.columns.map((c) => {
       const m = /^nextval\('([^']+)'::regclass\)$/.exec(c.default ?? '');
       if (!m) return c;
-      const seq = model.sequences.find((s) => `${s.key.schema}.${s.key.name}` === m[1] && s.ownedBy?.column === c.name && s.ownedBy.table.schema === t.key.schema && s.ownedBy.table.name === t.key.name);
+      const seq = model.sequences.find(
+        (s) =>
+          `${s.key.schema}.${s.key.name}` === m[1] &&
+          s.ownedBy?.column === c.name &&
+          s.ownedBy.table.schema === t.key.schema &&
+          s.ownedBy.table.name === t.key.name,
+      );
       const serial = SERIAL[c.type];
-      if (!seq || !serial || seq.dataType !== c.type || seq.start !== '1' || seq.increment !== '1' || seq.min !== '1' || seq.max !== serial.max || seq.cache !== '1' || seq.cycle) return c;
+      if (
+        !seq ||
+        !serial ||
+        seq.dataType !== c.type ||
+        seq.start !== '1' ||
+        seq.increment !== '1' ||
+        seq.min !== '1' ||
+        seq.max !== serial.max ||
+        seq.cache !== '1' ||
+        seq.cycle
+      )
+        return c;
       if (seq.key.name !== `${t.key.name}_${c.name}_seq`) return c;
       absorbed.add(`${seq.key.schema}.${seq.key.name}`);
-      return { ...c, type: serial.type, default: null, dependsOn: c.dependsOn.filter((d) => !(d.kind === 'sequence' && d.schema === seq.key.schema && d.name === seq.key.name)) };
+      return {
+        ...c,
+        type: serial.type,
+        default: null,
+        dependsOn: c.dependsOn.filter(
+          (d) => !(d.kind === 'sequence' && d.schema === seq.key.schema && d.name === seq.key.name),
+        ),
+      };
     }),
   }));
   if (!absorbed.size) return model;
@@ -113,7 +144,8 @@ export function extractModel(live: SchemaModel): ExtractedObject[] {
   const relations = new Map<string, ObjectKey>();
   for (const o of [...model.tables, ...model.views]) relations.set(`${o.key.schema}.${o.key.name}`, o.key);
   const routineCount = new Map<string, number>();
-  for (const r of model.routines) routineCount.set(`${r.key.schema}.${r.key.name}`, (routineCount.get(`${r.key.schema}.${r.key.name}`) ?? 0) + 1);
+  for (const r of model.routines)
+    routineCount.set(`${r.key.schema}.${r.key.name}`, (routineCount.get(`${r.key.schema}.${r.key.name}`) ?? 0) + 1);
   const files = new Map<string, { key: ObjectKey; statements: string[] }>();
   for (const change of changes) {
     const key = changeObjectKey(change);
@@ -139,7 +171,8 @@ function fileOf(key: ObjectKey, routineCount: Map<string, number>): string {
   const folder = FOLDERS[key.kind] ?? `${key.kind}s`;
   let name = key.name;
   // Overloads share a name: their argument types tell the files apart.
-  if (key.args && (routineCount.get(`${key.schema}.${key.name}`) ?? 0) > 1) name += key.args.length ? `__${key.args.join('_')}` : '__noargs';
+  if (key.args && (routineCount.get(`${key.schema}.${key.name}`) ?? 0) > 1)
+    name += key.args.length ? `__${key.args.join('_')}` : '__noargs';
   return `schema/${safe(key.schema)}/${folder}/${safe(name)}.sql`;
 }
 
@@ -147,7 +180,6 @@ function fileOf(key: ObjectKey, routineCount: Map<string, number>): string {
 function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
-
 
 /**
  * Objects of the scope that `extract` does not write as files yet: aggregates, operators, text search configurations

@@ -171,10 +171,20 @@ export async function fingerprints(conn: Connection, scopes: readonly Introspect
   });
   for (const members of groups.values()) {
     const m = scopes[members[0]!]!.manage;
-    const each = members.map((i) => ({ schemas: scopes[i]!.schemas.filter((s) => s !== 'dbee'), ignore: scopes[i]!.manage?.ignore ?? [] }));
-    const params = [[...new Set(each.flatMap((e) => e.schemas))], m ? m.grantees : null, m ? m.owners : true, m ? m.comments : true, JSON.stringify(each)];
+    const each = members.map((i) => ({
+      schemas: scopes[i]!.schemas.filter((s) => s !== 'dbee'),
+      ignore: scopes[i]!.manage?.ignore ?? [],
+    }));
+    const params = [
+      [...new Set(each.flatMap((e) => e.schemas))],
+      m ? m.grantees : null,
+      m ? m.owners : true,
+      m ? m.comments : true,
+      JSON.stringify(each),
+    ];
     for (const row of await catalogRows(conn, params)) {
-      out[members[Number(row.i) - 1]!] = `pg3:${String(row.system)}.${String(row.database)}:${String(row.lines)}:${String(row.hash)}`;
+      out[members[Number(row.i) - 1]!] =
+        `pg3:${String(row.system)}.${String(row.database)}:${String(row.lines)}:${String(row.hash)}`;
     }
   }
   return out;
@@ -185,8 +195,11 @@ type Row = { i: unknown; system: unknown; database: unknown; lines: unknown; has
 async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> {
   // The catalog's deparsers qualify names by the session's search_path (a deployment sets it): print them as the
   // introspector does, with pg_catalog only, so the fingerprint recorded by a deployment is the one status reads.
-  if (conn.queryPrepared) return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, { search_path: 'pg_catalog', jit: 'off' })).rows;
-  const old = await conn.query<{ old: string }>(`select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`);
+  if (conn.queryPrepared)
+    return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, { search_path: 'pg_catalog', jit: 'off' })).rows;
+  const old = await conn.query<{ old: string }>(
+    `select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`,
+  );
   try {
     return (await conn.query<Row>(FINGERPRINT_SQL, params)).rows;
   } finally {

@@ -63,7 +63,8 @@ export async function introspect(conn: Connection, scope: IntrospectScope): Prom
   const params = [scope.schemas.filter((s) => s !== 'dbee')];
   return withCatalogSearchPath(conn, async () => {
     // One after the other: a pg client runs one query at a time anyway, and queues are deprecated there.
-    const run = async (sql: string, withScope = true) => (await conn.query<Row>(sql, withScope ? params : undefined)).rows;
+    const run = async (sql: string, withScope = true) =>
+      (await conn.query<Row>(sql, withScope ? params : undefined)).rows;
     const schemas = await run(SCHEMAS_SQL);
     const tables = await run(TABLES_SQL);
     const constraints = await run(CONSTRAINTS_SQL);
@@ -78,14 +79,31 @@ export async function introspect(conn: Connection, scope: IntrospectScope): Prom
     const extensions = await run(EXTENSIONS_SQL);
     const collations = await run(COLLATIONS_SQL);
     const deps = await run(DEPENDENCIES_SQL, false);
-    const model = new ModelBuilder().build({ schemas, tables, constraints, indexes, views, routines, triggers, sequences, types, comments, privileges, extensions, collations, deps });
+    const model = new ModelBuilder().build({
+      schemas,
+      tables,
+      constraints,
+      indexes,
+      views,
+      routines,
+      triggers,
+      sequences,
+      types,
+      comments,
+      privileges,
+      extensions,
+      collations,
+      deps,
+    });
     return restrictModel(model, scope.manage);
   });
 }
 
 /** Run `fn` with `search_path = pg_catalog`, restoring the session's path afterwards. */
 async function withCatalogSearchPath<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
-  const r = await conn.query<{ old: string }>(`select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`);
+  const r = await conn.query<{ old: string }>(
+    `select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`,
+  );
   try {
     return await fn();
   } finally {
@@ -109,9 +127,21 @@ function parseTextArray(text: string): string[] {
   return out;
 }
 
-const ACTIONS: Record<string, ReferentialAction> = { a: 'no-action', r: 'restrict', c: 'cascade', n: 'set-null', d: 'set-default' };
+const ACTIONS: Record<string, ReferentialAction> = {
+  a: 'no-action',
+  r: 'restrict',
+  c: 'cascade',
+  n: 'set-null',
+  d: 'set-default',
+};
 const MATCH: Record<string, 'simple' | 'full' | 'partial'> = { s: 'simple', f: 'full', p: 'partial' };
-const CONSTRAINT_KINDS: Record<string, ConstraintKind> = { p: 'primary-key', u: 'unique', c: 'check', f: 'foreign-key', x: 'exclusion' };
+const CONSTRAINT_KINDS: Record<string, ConstraintKind> = {
+  p: 'primary-key',
+  u: 'unique',
+  c: 'check',
+  f: 'foreign-key',
+  x: 'exclusion',
+};
 const VOLATILITY: Record<string, Routine['volatility']> = { i: 'immutable', s: 'stable', v: 'volatile' };
 
 /** Strip the marker of a constraint that has not been validated yet: the state is `attrs.notValid` instead. */
@@ -176,7 +206,12 @@ class ModelBuilder {
       this.own(obj.key, r.owner);
     }
     for (const r of rows.extensions) {
-      const obj: Extension = { key: { kind: 'extension', schema: str(r.schema), name: str(r.name) }, version: str(r.version), dependsOn: [], attrs: {} };
+      const obj: Extension = {
+        key: { kind: 'extension', schema: str(r.schema), name: str(r.name) },
+        version: str(r.version),
+        dependsOn: [],
+        attrs: {},
+      };
       m.extensions.push(obj);
       this.set('pg_extension', r.oid, { is: 'extension', obj });
     }
@@ -213,7 +248,11 @@ class ModelBuilder {
 
   private buildTypes(rows: Row[]): void {
     for (const r of rows) {
-      const base = { key: { kind: 'type', schema: str(r.schema), name: str(r.name) } as ObjectKey, dependsOn: [], attrs: {} };
+      const base = {
+        key: { kind: 'type', schema: str(r.schema), name: str(r.name) } as ObjectKey,
+        dependsOn: [],
+        attrs: {},
+      };
       let obj: TypeDef;
       switch (r.typtype) {
         case 'e':
@@ -280,7 +319,8 @@ class ModelBuilder {
       // REPLICA IDENTITY, when not DEFAULT: `full`, `nothing` or `index:<name>` (USING INDEX).
       if (r.relreplident === 'f') attrs['replicaIdentity'] = 'full';
       else if (r.relreplident === 'n') attrs['replicaIdentity'] = 'nothing';
-      else if (r.relreplident === 'i' && r.replident_index) attrs['replicaIdentity'] = `index:${str(r.replident_index)}`;
+      else if (r.relreplident === 'i' && r.replident_index)
+        attrs['replicaIdentity'] = `index:${str(r.replident_index)}`;
       // Row-level security and policies are PostgreSQL details of the table: compared, and altered, with it.
       if (r.relrowsecurity) attrs['rowSecurity'] = true;
       if (r.relforcerowsecurity) attrs['forceRowSecurity'] = true;
@@ -313,7 +353,10 @@ class ModelBuilder {
           notNull: c.notNull,
           position,
           dependsOn: [],
-          attrs: { ...(c.generated === 'v' ? { generatedKind: 'virtual' } : {}), ...(c.identityOptions ? { identityOptions: c.identityOptions } : {}) },
+          attrs: {
+            ...(c.generated === 'v' ? { generatedKind: 'virtual' } : {}),
+            ...(c.identityOptions ? { identityOptions: c.identityOptions } : {}),
+          },
         };
         columns.set(c.num, col);
         // Inherited columns belong to the parent: a partition's own definition has none of them.
@@ -379,7 +422,11 @@ class ModelBuilder {
 
   private buildViews(rows: Row[]): void {
     for (const r of rows) {
-      const key: ObjectKey = { kind: r.relkind === 'm' ? 'materialized-view' : 'view', schema: str(r.schema), name: str(r.name) };
+      const key: ObjectKey = {
+        kind: r.relkind === 'm' ? 'materialized-view' : 'view',
+        schema: str(r.schema),
+        name: str(r.name),
+      };
       const cols = json<{ num: number; name: string; type: string }[]>(r.columns);
       const reloptions = list(r.reloptions);
       const view: View = {
@@ -416,7 +463,10 @@ class ModelBuilder {
         definition: str(r.definition),
         dependsOn: [],
         // On a partitioned table: the partitions' indexes attached to it (`schema.name`), not compared (see the differ).
-        attrs: r.table_kind === 'p' ? { partitioned: true, ...(list(r.attached).length ? { attached: list(r.attached) } : {}) } : {},
+        attrs:
+          r.table_kind === 'p'
+            ? { partitioned: true, ...(list(r.attached).length ? { attached: list(r.attached) } : {}) }
+            : {},
       };
       this.model.indexes.push(index);
       this.set('pg_class', r.oid, { is: 'index', obj: index });
@@ -425,7 +475,12 @@ class ModelBuilder {
 
   private buildRoutines(rows: Row[]): void {
     for (const r of rows) {
-      const key: ObjectKey = { kind: r.prokind === 'p' ? 'procedure' : 'function', schema: str(r.schema), name: str(r.name), args: list(r.arg_types) };
+      const key: ObjectKey = {
+        kind: r.prokind === 'p' ? 'procedure' : 'function',
+        schema: str(r.schema),
+        name: str(r.name),
+        args: list(r.arg_types),
+      };
       const routine: Routine = {
         key,
         identityArgs: str(r.identity_args),
@@ -453,7 +508,12 @@ class ModelBuilder {
       const trigger: Trigger = {
         key: { kind: 'trigger', schema: str(r.schema), name: str(r.name), parent: `${table.schema}.${table.name}` },
         table,
-        function: { kind: 'function', schema: str(r.function_schema), name: str(r.function_name), args: list(r.function_args) },
+        function: {
+          kind: 'function',
+          schema: str(r.function_schema),
+          name: str(r.function_name),
+          args: list(r.function_args),
+        },
         definition: str(r.definition),
         constraintTrigger: r.is_constraint === true,
         dependsOn: [],
@@ -477,7 +537,9 @@ class ModelBuilder {
         max: str(r.max),
         cache: str(r.cache),
         cycle: r.cycle === true,
-        ownedBy: owned ? { table: { kind: 'table', schema: owned.schema, name: owned.table }, column: owned.column } : null,
+        ownedBy: owned
+          ? { table: { kind: 'table', schema: owned.schema, name: owned.table }, column: owned.column }
+          : null,
         dependsOn: [],
         attrs: {},
       };
@@ -488,7 +550,11 @@ class ModelBuilder {
   }
 
   /** The key a dependency row refers to, and the column when it names one. */
-  private referenced(catalog: string, oid: unknown, sub: number): { key: ObjectKey; column?: string; entity: Entity } | null {
+  private referenced(
+    catalog: string,
+    oid: unknown,
+    sub: number,
+  ): { key: ObjectKey; column?: string; entity: Entity } | null {
     const e = this.get(catalog, oid);
     if (!e) return null;
     switch (e.is) {
@@ -549,19 +615,24 @@ class ModelBuilder {
           break;
         }
         case 'index':
-          if (formatKey(ref.key) !== formatKey(dependent.obj.table)) addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          if (formatKey(ref.key) !== formatKey(dependent.obj.table))
+            addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
           break;
         case 'routine':
-          if (formatKey(ref.key) !== formatKey(dependent.obj.key)) addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          if (formatKey(ref.key) !== formatKey(dependent.obj.key))
+            addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
           break;
         case 'trigger':
-          if (formatKey(ref.key) !== formatKey(dependent.obj.table)) addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          if (formatKey(ref.key) !== formatKey(dependent.obj.table))
+            addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
           break;
         case 'type':
-          if (formatKey(ref.key) !== formatKey(dependent.obj.key)) addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          if (formatKey(ref.key) !== formatKey(dependent.obj.key))
+            addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
           break;
         case 'domain-check':
-          if (formatKey(ref.key) !== formatKey(dependent.domain.key)) addKey(dependent.domain.dependsOn, ref.key, formatKey(dependent.domain.key));
+          if (formatKey(ref.key) !== formatKey(dependent.domain.key))
+            addKey(dependent.domain.dependsOn, ref.key, formatKey(dependent.domain.key));
           break;
         case 'constraint': {
           const { table, obj } = dependent;
@@ -618,12 +689,19 @@ class ModelBuilder {
     for (const r of rows) {
       const e = this.get(str(r.catalog), r.oid);
       // pg_type oids of tables and views stand for the relation elsewhere; privileges come from pg_class.
-      if (!e || e.is === 'constraint' || e.is === 'domain-check' || (r.catalog === 'pg_type' && e.is !== 'type')) continue;
+      if (!e || e.is === 'constraint' || e.is === 'domain-check' || (r.catalog === 'pg_type' && e.is !== 'type'))
+        continue;
       const column = strOrNull(r.column_name) ?? undefined;
       const id = `${r.catalog}:${r.oid}:${column ?? ''}:${r.grantee}`;
       let p = grouped.get(id);
       if (!p) {
-        p = { target: e.obj.key, ...(column !== undefined ? { column } : {}), grantee: str(r.grantee), privileges: [], grantable: [] };
+        p = {
+          target: e.obj.key,
+          ...(column !== undefined ? { column } : {}),
+          grantee: str(r.grantee),
+          privileges: [],
+          grantable: [],
+        };
         grouped.set(id, p);
       }
       p.privileges.push(str(r.privilege_type));
@@ -640,7 +718,18 @@ class ModelBuilder {
   private sortAll(): void {
     const m = this.model;
     const byKey = <T extends { key: ObjectKey }>(a: T, b: T) => cmp(formatKey(a.key), formatKey(b.key));
-    for (const list of [m.schemas, m.extensions, m.collations ?? [], m.tables, m.views, m.routines, m.triggers, m.sequences, m.types, m.indexes] as { key: ObjectKey }[][]) {
+    for (const list of [
+      m.schemas,
+      m.extensions,
+      m.collations ?? [],
+      m.tables,
+      m.views,
+      m.routines,
+      m.triggers,
+      m.sequences,
+      m.types,
+      m.indexes,
+    ] as { key: ObjectKey }[][]) {
       list.sort(byKey);
     }
     const sortKeys = (keys: ObjectKey[]) => keys.sort((a, b) => cmp(formatKey(a), formatKey(b)));
@@ -651,7 +740,8 @@ class ModelBuilder {
       for (const c of t.constraints) sortKeys(c.dependsOn);
     }
     for (const o of [...m.views, ...m.routines, ...m.triggers, ...m.types, ...m.indexes]) sortKeys(o.dependsOn);
-    for (const v of m.views) v.dependsOnColumns.sort((a, b) => cmp(`${formatKey(a.table)}#${a.column}`, `${formatKey(b.table)}#${b.column}`));
+    for (const v of m.views)
+      v.dependsOnColumns.sort((a, b) => cmp(`${formatKey(a.table)}#${a.column}`, `${formatKey(b.table)}#${b.column}`));
     const sub = (x: { target: ObjectKey; column?: string; constraint?: string; grantee?: string }) =>
       `${formatKey(x.target)}|${x.column ?? ''}|${x.constraint ?? ''}|${x.grantee ?? ''}`;
     m.comments.sort((a, b) => cmp(sub(a), sub(b)));

@@ -34,17 +34,31 @@ describe('deferrable foreign keys', () => {
     const s = await table(create);
     expect(s.deferrable).toHaveLength(2);
     const [column, tableLevel] = s.deferrable!;
-    expect(column!.target).toMatchObject({ kind: 'relation', schema: 'sales', name: 'orders', foreignKey: true, via: 'foreign key' });
+    expect(column!.target).toMatchObject({
+      kind: 'relation',
+      schema: 'sales',
+      name: 'orders',
+      foreignKey: true,
+      via: 'foreign key',
+    });
     expect(column!.addStatement).toBe(
       'ALTER TABLE sales.lines ADD CONSTRAINT lines_order_id_fkey FOREIGN KEY (order_id) references sales.orders (id) on delete cascade',
     );
     expect(column!.statementWithout).toBe(create.replace(' references sales.orders (id) on delete cascade', ''));
-    expect(tableLevel!.target).toMatchObject({ kind: 'relation', schema: 'catalog', name: 'products', foreignKey: true });
+    expect(tableLevel!.target).toMatchObject({
+      kind: 'relation',
+      schema: 'catalog',
+      name: 'products',
+      foreignKey: true,
+    });
     expect(tableLevel!.addStatement).toBe(
       'ALTER TABLE sales.lines ADD CONSTRAINT lines_product_fk foreign key (product_id) references catalog.products (id) deferrable initially deferred',
     );
     expect(tableLevel!.statementWithout).toBe(
-      create.replace(',\n  constraint lines_product_fk foreign key (product_id) references catalog.products (id) deferrable initially deferred', ''),
+      create.replace(
+        ',\n  constraint lines_product_fk foreign key (product_id) references catalog.products (id) deferrable initially deferred',
+        '',
+      ),
     );
     for (const d of s.deferrable!) reparses(d.statementWithout);
   });
@@ -60,8 +74,14 @@ describe('deferrable foreign keys', () => {
   });
 
   it('names unnamed foreign keys as PostgreSQL does, also when names collide', async () => {
-    const s = await table('create table "Order" (a int, b int, foreign key (a, b) references x, foreign key (a, b) references y, constraint "Order_a_fkey" check (a > 0), a2 int references z)');
-    expect(s.deferrable!.map((d) => /ADD CONSTRAINT (\S+)/.exec(d.addStatement)![1])).toEqual(['"Order_a_b_fkey"', '"Order_a_b_fkey1"', '"Order_a2_fkey"']);
+    const s = await table(
+      'create table "Order" (a int, b int, foreign key (a, b) references x, foreign key (a, b) references y, constraint "Order_a_fkey" check (a > 0), a2 int references z)',
+    );
+    expect(s.deferrable!.map((d) => /ADD CONSTRAINT (\S+)/.exec(d.addStatement)![1])).toEqual([
+      '"Order_a_b_fkey"',
+      '"Order_a_b_fkey1"',
+      '"Order_a2_fkey"',
+    ]);
     expect(s.deferrable![0]!.addStatement.startsWith('ALTER TABLE app."Order" ADD')).toBe(true);
   });
 
@@ -76,7 +96,9 @@ describe('deferrable foreign keys', () => {
   it('keeps comments and text outside the constraint byte for byte, with multi-byte characters', async () => {
     const sql = "create table t ( -- é\n  a int /* ü */ references u, -- the order\n  b text default 'ç'\n)";
     const s = await table(sql);
-    expect(s.deferrable![0]!.statementWithout).toBe("create table t ( -- é\n  a int, -- the order\n  b text default 'ç'\n)");
+    expect(s.deferrable![0]!.statementWithout).toBe(
+      "create table t ( -- é\n  a int, -- the order\n  b text default 'ç'\n)",
+    );
   });
 });
 
@@ -92,9 +114,12 @@ describe('removeConstraints', () => {
   });
 
   it('accepts names, and keeps commas right when the first elements go', () => {
-    const sql = 'create table s.t (constraint f1 foreign key (a) references s.y, constraint f2 foreign key (a) references s.z, a int, b int references s.q)';
+    const sql =
+      'create table s.t (constraint f1 foreign key (a) references s.y, constraint f2 foreign key (a) references s.z, a int, b int references s.q)';
     expect(removeConstraints(sql, ['f1', 'f2'])).toBe('create table s.t (a int, b int references s.q)');
-    expect(removeConstraints(sql, ['f2', 't_b_fkey'])).toBe('create table s.t (constraint f1 foreign key (a) references s.y, a int, b int)');
+    expect(removeConstraints(sql, ['f2', 't_b_fkey'])).toBe(
+      'create table s.t (constraint f1 foreign key (a) references s.y, a int, b int)',
+    );
     expect(removeConstraints(sql, ['f1', 'f2', 't_b_fkey'])).toBe('create table s.t (a int, b int)');
     expect(() => removeConstraints(sql, ['nope'])).toThrow(/no foreign key named nope/);
   });

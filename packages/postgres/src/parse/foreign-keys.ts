@@ -190,7 +190,8 @@ export class CreateTableText {
         if (t === ')') break;
       }
     }
-    if (out.length !== elements.length) throw new Error(`found ${out.length} table elements, expected ${elements.length}`);
+    if (out.length !== elements.length)
+      throw new Error(`found ${out.length} table elements, expected ${elements.length}`);
     return out;
   }
 }
@@ -203,7 +204,12 @@ export class CreateTableText {
  * them only for the few tables whose foreign keys form a cycle: they are computed on first access (enumerable
  * getters, so serialising an entry still writes them out). `text` is called at most once.
  */
-export function deferrableConstraints(text: () => CreateTableText, table: ObjectKey, fks: readonly ForeignKey[], targets: readonly Reference[]): DeferrableConstraint[] {
+export function deferrableConstraints(
+  text: () => CreateTableText,
+  table: ObjectKey,
+  fks: readonly ForeignKey[],
+  targets: readonly Reference[],
+): DeferrableConstraint[] {
   let surgery: CreateTableText | undefined;
   const get = (): CreateTableText => (surgery ??= text());
   return fks.map((fk, i) => {

@@ -34,7 +34,12 @@ export function kindOfObjectType(type: ObjectType | undefined): ObjectKind | und
 }
 
 /** Parameter modes that are part of a routine's identity (`pg_get_function_identity_arguments`). */
-const IDENTITY_MODES: ReadonlySet<string> = new Set(['FUNC_PARAM_DEFAULT', 'FUNC_PARAM_IN', 'FUNC_PARAM_INOUT', 'FUNC_PARAM_VARIADIC']);
+const IDENTITY_MODES: ReadonlySet<string> = new Set([
+  'FUNC_PARAM_DEFAULT',
+  'FUNC_PARAM_IN',
+  'FUNC_PARAM_INOUT',
+  'FUNC_PARAM_VARIADIC',
+]);
 
 /** Builds object keys; unqualified names get the first schema of the search path. */
 export class KeyMaker {
@@ -115,7 +120,11 @@ export class KeyMaker {
       case 'OBJECT_TRIGGER':
       case 'OBJECT_POLICY': {
         const table = names.slice(0, -1);
-        return this.child(kind, { schema: table.length >= 2 ? table[table.length - 2] : undefined, name: table[table.length - 1] ?? '' }, names[names.length - 1]!);
+        return this.child(
+          kind,
+          { schema: table.length >= 2 ? table[table.length - 2] : undefined, name: table[table.length - 1] ?? '' },
+          names[names.length - 1]!,
+        );
       }
       default:
         return this.named(kind, names);

@@ -61,7 +61,9 @@ async function main(): Promise<void> {
     });
     best = Math.min(best, performance.now() - started);
   }
-  console.log(`${files.length} files, ${statements} statements, ${references} references: ${best.toFixed(0)} ms (${((best * 1000) / statements).toFixed(0)} µs per statement)`);
+  console.log(
+    `${files.length} files, ${statements} statements, ${references} references: ${best.toFixed(0)} ms (${((best * 1000) / statements).toFixed(0)} µs per statement)`,
+  );
 }
 
 void main();

@@ -100,20 +100,25 @@ describe('syntax errors', () => {
   });
 
   it('finds the line of an error in SQL inside a PL/pgSQL body', async () => {
-    const text = "-- é\ncreate function s.f() returns void language plpgsql as $body$\nbegin\n  perform 1;\n  insert into s.t values (1,, 2);\nend\n$body$;";
+    const text =
+      '-- é\ncreate function s.f() returns void language plpgsql as $body$\nbegin\n  perform 1;\n  insert into s.t values (1,, 2);\nend\n$body$;';
     const error = await syntaxError(text);
     expect(error.message).toContain('syntax error at or near ","');
     expect(error.location).toMatchObject({ file: FILE, line: 5 });
   });
 
   it('reports a PL/pgSQL body that ends too early at its end', async () => {
-    const error = await syntaxError('create function s.f() returns int language plpgsql as $$\nbegin\n  if true then\n    return 1;\nend $$;');
+    const error = await syntaxError(
+      'create function s.f() returns int language plpgsql as $$\nbegin\n  if true then\n    return 1;\nend $$;',
+    );
     expect(error.message).toContain('at end of input');
     expect(error.location).toEqual({ file: FILE, line: 5, column: 4 });
   });
 
   it('checks string bodies of SQL functions', async () => {
-    const error = await syntaxError('select 1;\ncreate function s.f() returns int language sql as $$\n  select 1 frm s.t\n$$;');
+    const error = await syntaxError(
+      'select 1;\ncreate function s.f() returns int language sql as $$\n  select 1 frm s.t\n$$;',
+    );
     expect(error.message).toContain('syntax error at or near "s"');
     expect(error.location).toEqual({ file: FILE, line: 3, column: 16 });
   });
@@ -125,40 +130,84 @@ describe('object keys and actions', () => {
     ['create extension if not exists pgcrypto', { kind: 'extension', schema: '', name: 'pgcrypto' }, 'create'],
     ['create table s.t (id int)', { kind: 'table', schema: 's', name: 't' }, 'create'],
     ['create table t (id int)', { kind: 'table', schema: 'app', name: 't' }, 'create'],
-    ['create table s.t_2024 partition of s.t for values from (1) to (2)', { kind: 'table', schema: 's', name: 't_2024' }, 'create'],
+    [
+      'create table s.t_2024 partition of s.t for values from (1) to (2)',
+      { kind: 'table', schema: 's', name: 't_2024' },
+      'create',
+    ],
     ['create table s.copy as select * from s.t', { kind: 'table', schema: 's', name: 'copy' }, 'create'],
     ['create view s.v as select 1', { kind: 'view', schema: 's', name: 'v' }, 'create'],
     ['create or replace view s.v as select 1', { kind: 'view', schema: 's', name: 'v' }, 'create-or-replace'],
     ['create materialized view s.mv as select 1', { kind: 'materialized-view', schema: 's', name: 'mv' }, 'create'],
-    ['create procedure s.p(inout x int, variadic y text[]) language sql as $$ select 1 $$', { kind: 'procedure', schema: 's', name: 'p', args: ['integer', 'text[]'] }, 'create'],
-    ['create aggregate s.total(numeric) (sfunc = numeric_add, stype = numeric)', { kind: 'aggregate', schema: 's', name: 'total', args: ['numeric'] }, 'create'],
-    ['create trigger trg after insert on s.t for each row execute function s.f()', { kind: 'trigger', schema: 's', name: 'trg', parent: 's.t' }, 'create'],
-    ['create or replace trigger trg after insert on t for each row execute function f()', { kind: 'trigger', schema: 'app', name: 'trg', parent: 'app.t' }, 'create-or-replace'],
+    [
+      'create procedure s.p(inout x int, variadic y text[]) language sql as $$ select 1 $$',
+      { kind: 'procedure', schema: 's', name: 'p', args: ['integer', 'text[]'] },
+      'create',
+    ],
+    [
+      'create aggregate s.total(numeric) (sfunc = numeric_add, stype = numeric)',
+      { kind: 'aggregate', schema: 's', name: 'total', args: ['numeric'] },
+      'create',
+    ],
+    [
+      'create trigger trg after insert on s.t for each row execute function s.f()',
+      { kind: 'trigger', schema: 's', name: 'trg', parent: 's.t' },
+      'create',
+    ],
+    [
+      'create or replace trigger trg after insert on t for each row execute function f()',
+      { kind: 'trigger', schema: 'app', name: 'trg', parent: 'app.t' },
+      'create-or-replace',
+    ],
     ['create index t_a on s.t (a)', { kind: 'index', schema: 's', name: 't_a', parent: 's.t' }, 'create'],
     ['create unique index on s.t (a, b)', { kind: 'index', schema: 's', name: 't_a_b_idx', parent: 's.t' }, 'create'],
-    ['create index on s.t ((lower(name)), (a + 1))', { kind: 'index', schema: 's', name: 't_lower_expr_idx', parent: 's.t' }, 'create'],
+    [
+      'create index on s.t ((lower(name)), (a + 1))',
+      { kind: 'index', schema: 's', name: 't_lower_expr_idx', parent: 's.t' },
+      'create',
+    ],
     ['create sequence s.seq', { kind: 'sequence', schema: 's', name: 'seq' }, 'create'],
     ["create type s.mood as enum ('ok', 'sad')", { kind: 'type', schema: 's', name: 'mood' }, 'create'],
     ['create type s.pair as (a int, b int)', { kind: 'type', schema: 's', name: 'pair' }, 'create'],
     ['create type s.span as range (subtype = float8)', { kind: 'type', schema: 's', name: 'span' }, 'create'],
-    ['create domain s.email as text check (value like \'%@%\')', { kind: 'domain', schema: 's', name: 'email' }, 'create'],
+    [
+      "create domain s.email as text check (value like '%@%')",
+      { kind: 'domain', schema: 's', name: 'email' },
+      'create',
+    ],
     ['create policy own on s.t using (true)', { kind: 'policy', schema: 's', name: 'own', parent: 's.t' }, 'create'],
     ['alter table s.t add column c int', { kind: 'table', schema: 's', name: 't' }, 'alter'],
     ['alter sequence s.seq restart', { kind: 'sequence', schema: 's', name: 'seq' }, 'alter'],
     ['alter view s.v rename to w', { kind: 'view', schema: 's', name: 'v' }, 'alter'],
     ['alter view s.v owner to app', { kind: 'view', schema: 's', name: 'v' }, 'alter'],
-    ['alter function s.f(int8) security definer', { kind: 'function', schema: 's', name: 'f', args: ['bigint'] }, 'alter'],
+    [
+      'alter function s.f(int8) security definer',
+      { kind: 'function', schema: 's', name: 'f', args: ['bigint'] },
+      'alter',
+    ],
     ["comment on column s.t.c is 'x'", { kind: 'table', schema: 's', name: 't' }, 'comment'],
-    ["comment on function s.f(int, out text) is 'x'", { kind: 'function', schema: 's', name: 'f', args: ['integer'] }, 'comment'],
+    [
+      "comment on function s.f(int, out text) is 'x'",
+      { kind: 'function', schema: 's', name: 'f', args: ['integer'] },
+      'comment',
+    ],
     ["comment on trigger trg on s.t is 'x'", { kind: 'trigger', schema: 's', name: 'trg', parent: 's.t' }, 'comment'],
     ["comment on schema sales is 'x'", { kind: 'schema', schema: '', name: 'sales' }, 'comment'],
     ['grant select on s.t to reader', { kind: 'table', schema: 's', name: 't' }, 'grant'],
-    ['revoke execute on function s.f(text) from public', { kind: 'function', schema: 's', name: 'f', args: ['text'] }, 'grant'],
+    [
+      'revoke execute on function s.f(text) from public',
+      { kind: 'function', schema: 's', name: 'f', args: ['text'] },
+      'grant',
+    ],
     ['grant usage on schema s to reader', { kind: 'schema', schema: '', name: 's' }, 'grant'],
     ['drop table if exists s.t', { kind: 'table', schema: 's', name: 't' }, 'drop'],
-    ['drop function s.f(int, varchar(3))', { kind: 'function', schema: 's', name: 'f', args: ['integer', 'character varying'] }, 'drop'],
+    [
+      'drop function s.f(int, varchar(3))',
+      { kind: 'function', schema: 's', name: 'f', args: ['integer', 'character varying'] },
+      'drop',
+    ],
     ['drop trigger trg on s.t', { kind: 'trigger', schema: 's', name: 'trg', parent: 's.t' }, 'drop'],
-    ["set search_path = s", null, 'other'],
+    ['set search_path = s', null, 'other'],
     ['insert into s.t values (1)', null, 'other'],
     ['do $$ begin perform 1; end $$', null, 'other'],
   ];
@@ -169,7 +218,9 @@ describe('object keys and actions', () => {
   });
 
   it('normalises routine argument types to what PostgreSQL prints, without OUT arguments', async () => {
-    const s = await one('create function f(a int, b varchar(10), out c text) returns text language sql as $$ select b $$');
+    const s = await one(
+      'create function f(a int, b varchar(10), out c text) returns text language sql as $$ select b $$',
+    );
     expect(s.key).toEqual({ kind: 'function', schema: 'app', name: 'f', args: ['integer', 'character varying'] });
     const all = await one(
       'create function s.g(int4, integer, int8, bigint, int2, bool, char(3), float8, double precision, float4, real,' +
@@ -177,15 +228,41 @@ describe('object keys and actions', () => {
         ' money_t, "char", varchar[], timestamp(3) with time zone) returns void language sql as $$ $$',
     );
     expect(all.key?.args).toEqual([
-      'integer', 'integer', 'bigint', 'bigint', 'smallint', 'boolean', 'character', 'double precision',
-      'double precision', 'real', 'real', 'numeric', 'timestamp with time zone', 'timestamp without time zone',
-      'time with time zone', 'time without time zone', 'integer[]', 'text', 'jsonb', 'uuid', 'date', 'bytea',
-      'sales.money_t', 'app.money_t', '"char"', 'character varying[]', 'timestamp with time zone',
+      'integer',
+      'integer',
+      'bigint',
+      'bigint',
+      'smallint',
+      'boolean',
+      'character',
+      'double precision',
+      'double precision',
+      'real',
+      'real',
+      'numeric',
+      'timestamp with time zone',
+      'timestamp without time zone',
+      'time with time zone',
+      'time without time zone',
+      'integer[]',
+      'text',
+      'jsonb',
+      'uuid',
+      'date',
+      'bytea',
+      'sales.money_t',
+      'app.money_t',
+      '"char"',
+      'character varying[]',
+      'timestamp with time zone',
     ]);
   });
 
   it('qualifies unqualified objects with the first schema of the search path', async () => {
-    const statements = await parse('create table orders (id int); create index on orders (id); create view v as select 1', ['sales', 'public']);
+    const statements = await parse(
+      'create table orders (id int); create index on orders (id); create view v as select 1',
+      ['sales', 'public'],
+    );
     expect(statements.map((s) => s.key)).toEqual([
       { kind: 'table', schema: 'sales', name: 'orders' },
       { kind: 'index', schema: 'sales', name: 'orders_id_idx', parent: 'sales.orders' },
@@ -286,13 +363,17 @@ describe('references', () => {
       { kind: 'function', schema: 's', name: 'zero', via: 'body' },
     ]);
     expect(s.references[1]!.location).toEqual({ file: FILE, line: 4, column: 14 });
-    const error = await syntaxError('create function s.f() returns int language plpgsql as $$\ndeclare n int;\nbegin\n  n.total := 1;\n  return n;\nend $$');
+    const error = await syntaxError(
+      'create function s.f() returns int language plpgsql as $$\ndeclare n int;\nbegin\n  n.total := 1;\n  return n;\nend $$',
+    );
     expect(error.message).toContain('"n.total" is not a known variable');
     expect(error.location).toEqual({ file: FILE, line: 4, column: 3 });
   });
 
   it('reads string bodies of SQL functions with exact locations', async () => {
-    const s = await one("create function s.total(p int) returns numeric language sql stable as $$\n  select sum(amount) from s.lines where order_id = p and s.ok(p)\n$$");
+    const s = await one(
+      'create function s.total(p int) returns numeric language sql stable as $$\n  select sum(amount) from s.lines where order_id = p and s.ok(p)\n$$',
+    );
     expect(refs(s)).toEqual([
       { kind: 'relation', schema: 's', name: 'lines', via: 'body' },
       { kind: 'function', schema: 's', name: 'ok', via: 'body' },
@@ -310,7 +391,9 @@ describe('references', () => {
   });
 
   it('gives a trigger its table and its function', async () => {
-    const s = await one('create trigger audit after update on s.orders for each row when (s.changed(old, new)) execute function audit.log_change()');
+    const s = await one(
+      'create trigger audit after update on s.orders for each row when (s.changed(old, new)) execute function audit.log_change()',
+    );
     expect(refs(s)).toEqual([
       { kind: 'relation', schema: 's', name: 'orders', via: 'trigger' },
       { kind: 'function', schema: 'audit', name: 'log_change', args: [], via: 'trigger' },
@@ -319,7 +402,9 @@ describe('references', () => {
   });
 
   it('marks foreign keys, at table and column level', async () => {
-    const s = await one('create table s.lines (id int, order_id int references s.orders (id), product_id int, foreign key (product_id) references catalog.products)');
+    const s = await one(
+      'create table s.lines (id int, order_id int references s.orders (id), product_id int, foreign key (product_id) references catalog.products)',
+    );
     expect(refs(s)).toEqual([
       { kind: 'relation', schema: 's', name: 'orders', via: 'foreign key', foreignKey: true },
       { kind: 'relation', schema: 'catalog', name: 'products', via: 'foreign key', foreignKey: true },
@@ -328,7 +413,7 @@ describe('references', () => {
 
   it('finds user types in columns, casts, domains and composite types, not built-in ones', async () => {
     const [table, view, domain, composite] = await parse(
-      "create table s.t (a int, b text, status core.order_status, tags core.tag[], c pg_catalog.int4, d information_schema.sql_identifier);\n" +
+      'create table s.t (a int, b text, status core.order_status, tags core.tag[], c pg_catalog.int4, d information_schema.sql_identifier);\n' +
         "create view s.v as select 'happy'::core.mood, cast(1 as s.small), 2::int, 'x'::text;\n" +
         'create domain s.d as core.base;\n' +
         'create type s.c as (x core.base, y int)',
@@ -368,7 +453,9 @@ describe('references', () => {
   });
 
   it('gives a policy its table and the functions and relations of its expressions', async () => {
-    const s = await one('create policy p on s.t using (s.can_see(owner)) with check (exists (select 1 from s.allowed))');
+    const s = await one(
+      'create policy p on s.t using (s.can_see(owner)) with check (exists (select 1 from s.allowed))',
+    );
     expect(refs(s)).toEqual([
       { kind: 'relation', schema: 's', name: 't', via: 'policy' },
       { kind: 'function', schema: 's', name: 'can_see', via: 'policy' },
@@ -397,13 +484,15 @@ describe('references', () => {
       { kind: 'function', schema: 's', name: 'f', via: 'view' },
       { kind: 'relation', schema: 's', name: 't', via: 'view' },
     ]);
-    const recursive = await one('create function s.fact(n int) returns int language sql as $$ select case when n < 2 then 1 else n * s.fact(n - 1) end $$');
+    const recursive = await one(
+      'create function s.fact(n int) returns int language sql as $$ select case when n < 2 then 1 else n * s.fact(n - 1) end $$',
+    );
     expect(recursive.references).toEqual([]);
   });
 
   it('reads DO blocks, CALL, trigger functions and single-quoted bodies', async () => {
     const [block, trigger, quoted] = await parse(
-      "do $$ begin call s.rebuild(1); insert into s.log select * from s.src; end $$;\n" +
+      'do $$ begin call s.rebuild(1); insert into s.log select * from s.src; end $$;\n' +
         'create function s.touch() returns trigger language plpgsql as $$ begin new.updated := s.clock(); return new; end $$;\n' +
         "create function s.q(a s.t.c%type) returns s.t language sql as 'select * from s.t where a = ''x'' and s.ok()';",
     );
@@ -424,7 +513,9 @@ describe('references', () => {
   });
 
   it('marks foreign keys added by ALTER TABLE', async () => {
-    const s = await one('alter table s.t add constraint fk foreign key (a) references s.u, add column b int references s.v');
+    const s = await one(
+      'alter table s.t add constraint fk foreign key (a) references s.u, add column b int references s.v',
+    );
     expect(refs(s)).toEqual([
       { kind: 'relation', schema: 's', name: 't', via: 'alter' },
       { kind: 'relation', schema: 's', name: 'u', via: 'foreign key', foreignKey: true },

@@ -1,4 +1,10 @@
-import { DbeeError, type DeferrableConstraint, type ParsedStatement, type ParseOptions, type SourceParser } from '@dbee/core';
+import {
+  DbeeError,
+  type DeferrableConstraint,
+  type ParsedStatement,
+  type ParseOptions,
+  type SourceParser,
+} from '@dbee/core';
 import type { ParseResult } from '@pgsql/types';
 import { removeConstraints } from './foreign-keys';
 import { TextFrame } from './frame';
@@ -81,7 +87,8 @@ function withoutTrailingComment(sql: string): string {
   const tokens = scanSql(sql);
   for (let i = tokens.length - 1; i >= 0; i--) {
     const t = tokens[i]!;
-    if (t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT') return sql.slice(0, new SourceText(sql).indexOfByte(t.end));
+    if (t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT')
+      return sql.slice(0, new SourceText(sql).indexOfByte(t.end));
   }
   return sql;
 }
@@ -90,6 +97,7 @@ function syntaxError(e: unknown, source: SourceText, file: string): DbeeError {
   const message = e instanceof Error ? e.message : String(e);
   const cursor = (e as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
   // libpg-query reports the error position in characters, 0-based.
-  const location = cursor !== undefined && cursor >= 0 ? source.location(file, source.indexOfCodePoint(cursor)) : { file };
+  const location =
+    cursor !== undefined && cursor >= 0 ? source.location(file, source.indexOfCodePoint(cursor)) : { file };
   return new DbeeError(message, { code: 'SQL_SYNTAX', location, cause: e });
 }

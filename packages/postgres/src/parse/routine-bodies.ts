@@ -49,7 +49,8 @@ export function analyzeSqlBody(ctx: StatementContext, body: RoutineBody, sink: R
     stmts = parseSql(body.content).stmts ?? [];
   } catch (e) {
     const cursor = (e as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
-    const index = body.exact && cursor !== undefined && cursor >= 0 ? body.start + parsed.indexOfCodePoint(cursor) : body.start;
+    const index =
+      body.exact && cursor !== undefined && cursor >= 0 ? body.start + parsed.indexOfCodePoint(cursor) : body.start;
     throw new DbeeError(`${(e as Error).message} (in the body of ${what})`, {
       code: 'SQL_SYNTAX',
       location: ctx.source.location(ctx.file, index),
@@ -148,14 +149,22 @@ function withRowtypesAsComposite(ctx: StatementContext, body: RoutineBody, error
   }
   if (content === body.content) return undefined;
   try {
-    return parsePlpgsql(ctx.sql.slice(0, bodyInStatement) + content + ctx.sql.slice(bodyInStatement + body.content.length));
+    return parsePlpgsql(
+      ctx.sql.slice(0, bodyInStatement) + content + ctx.sql.slice(bodyInStatement + body.content.length),
+    );
   } catch {
     return undefined;
   }
 }
 
 /** Walk the PL/pgSQL compiler's tree for expressions and declared types, tracking the nearest line number. */
-function collect(value: unknown, lineno: number, perform: boolean, expressions: PlExpression[], types: PlDeclaredType[]): void {
+function collect(
+  value: unknown,
+  lineno: number,
+  perform: boolean,
+  expressions: PlExpression[],
+  types: PlDeclaredType[],
+): void {
   if (value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
     for (const v of value) collect(v, lineno, perform, expressions, types);
@@ -189,11 +198,15 @@ function declaredType(t: PlDeclaredType, sink: ReferenceSink, frame: Frame): voi
     const relation = pct[1] ? names : names?.slice(0, -1);
     if (relation && relation.length > 0) {
       const { schema, name } = splitQualified(relation);
-      if (schema !== undefined || !name.startsWith('pg_')) sink.add(makeReference('relation', schema, name, 'body', frame, undefined));
+      if (schema !== undefined || !name.startsWith('pg_'))
+        sink.add(makeReference('relation', schema, name, 'body', frame, undefined));
     }
     return;
   }
-  const base = text.toLowerCase().replace(/\s*(\(.*|\[.*)$/s, '').replace(/\s+/g, ' ');
+  const base = text
+    .toLowerCase()
+    .replace(/\s*(\(.*|\[.*)$/s, '')
+    .replace(/\s+/g, ' ');
   if (BUILTIN_TYPES.has(base)) return;
   // Anything else is parsed as a type name by the real grammar.
   let stmts: RawStmt[];
@@ -228,7 +241,10 @@ function toPiece(e: PlExpression): Piece | undefined {
   }
   if (at === -1) return undefined;
   const target = e.query.slice(0, at + width);
-  return { sql: SELECT_PREFIX + e.query.slice(at + width), shift: Buffer.byteLength(target, 'utf8') - SELECT_PREFIX.length };
+  return {
+    sql: SELECT_PREFIX + e.query.slice(at + width),
+    shift: Buffer.byteLength(target, 'utf8') - SELECT_PREFIX.length,
+  };
 }
 
 /**
@@ -255,7 +271,10 @@ function parsePieces(pieces: Piece[], fallback: SourceLocation): { stmts: RawStm
     const out: { stmts: RawStmt[]; frame: Frame }[] = [];
     for (const p of pieces) {
       try {
-        out.push({ stmts: parseSql(p.sql).stmts ?? [], frame: new PiecesFrame([{ start: 0, shift: p.shift, frame: p.frame! }], fallback) });
+        out.push({
+          stmts: parseSql(p.sql).stmts ?? [],
+          frame: new PiecesFrame([{ start: 0, shift: p.shift, frame: p.frame! }], fallback),
+        });
       } catch {
         // Not SQL we can read (the compiler accepted it): no references from it.
       }

@@ -30,7 +30,8 @@ export class SourceText {
     if (offset <= 0) return 0;
     if (this.ascii) return Math.min(offset, this.text.length);
     let index = 0;
-    for (let n = 0; n < offset && index < this.text.length; n++) index += this.text.codePointAt(index)! > 0xffff ? 2 : 1;
+    for (let n = 0; n < offset && index < this.text.length; n++)
+      index += this.text.codePointAt(index)! > 0xffff ? 2 : 1;
     return index;
   }
 

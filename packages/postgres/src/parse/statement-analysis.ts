@@ -17,7 +17,15 @@ import { chooseName, nameAddition } from './default-names';
 import { CreateTableText, deferrableConstraints, foreignKeysOf } from './foreign-keys';
 import { kindOfObjectType } from './object-keys';
 import { nameList, splitQualified, stringValue } from './names';
-import { makeReference, referenceKindOf, ReferenceSink, visitRangeVar, visitTypeName, walk, type WalkScope } from './references';
+import {
+  makeReference,
+  referenceKindOf,
+  ReferenceSink,
+  visitRangeVar,
+  visitTypeName,
+  walk,
+  type WalkScope,
+} from './references';
 import { analyzePlpgsqlBody, analyzeSqlBody, locateBody } from './routine-bodies';
 import type { StatementContext } from './statement-context';
 
@@ -34,8 +42,24 @@ type AnyNode = Record<string, any>;
 
 /** DefElem names whose argument names a function (aggregates, ranges, base types). */
 const FUNCTION_OPTIONS: ReadonlySet<string> = new Set([
-  'sfunc', 'finalfunc', 'combinefunc', 'serialfunc', 'deserialfunc', 'msfunc', 'minvfunc', 'mfinalfunc',
-  'canonical', 'subtype_diff', 'input', 'output', 'receive', 'send', 'typmod_in', 'typmod_out', 'analyze', 'subscript',
+  'sfunc',
+  'finalfunc',
+  'combinefunc',
+  'serialfunc',
+  'deserialfunc',
+  'msfunc',
+  'minvfunc',
+  'mfinalfunc',
+  'canonical',
+  'subtype_diff',
+  'input',
+  'output',
+  'receive',
+  'send',
+  'typmod_in',
+  'typmod_out',
+  'analyze',
+  'subscript',
 ]);
 /** DefElem names whose argument names a type. */
 const TYPE_OPTIONS: ReadonlySet<string> = new Set(['stype', 'mstype', 'subtype', 'basetype', 'element', 'like']);
@@ -72,7 +96,8 @@ class Analyzer {
   private define(key: ObjectKey | null, action: StatementAction): void {
     this.key = key;
     this.action = key ? action : 'other';
-    if (key && (action === 'create' || action === 'create-or-replace')) this.sink = new ReferenceSink(key, this.keys.defaultSchema);
+    if (key && (action === 'create' || action === 'create-or-replace'))
+      this.sink = new ReferenceSink(key, this.keys.defaultSchema);
   }
 
   /** A statement that acts on an existing object refers to it (alter, comment, grant). */
@@ -167,7 +192,11 @@ class Analyzer {
       case 'CreatePolicyStmt':
       case 'AlterPolicyStmt': {
         const table = n['table'] as RangeVar;
-        const key = this.keys.child('policy', { schema: table.schemaname, name: table.relname ?? '' }, n['policy_name'] ?? '');
+        const key = this.keys.child(
+          'policy',
+          { schema: table.schemaname, name: table.relname ?? '' },
+          n['policy_name'] ?? '',
+        );
         if (type === 'CreatePolicyStmt') this.define(key, 'create');
         else this.target(key, 'alter');
         this.relationRef(table, 'policy');
@@ -217,7 +246,12 @@ class Analyzer {
       default:
         this.other(type, n);
     }
-    const analysis: StatementAnalysis = { key: this.key, action: this.action, references: this.sink.list, transactional: this.transactional };
+    const analysis: StatementAnalysis = {
+      key: this.key,
+      action: this.action,
+      references: this.sink.list,
+      transactional: this.transactional,
+    };
     if (this.deferrable?.length) analysis.deferrable = this.deferrable;
     return analysis;
   }
@@ -227,7 +261,8 @@ class Analyzer {
     for (const o of n['options'] ?? []) {
       const d = o['DefElem'] as DefElem | undefined;
       const schema = d?.defname === 'schema' ? stringValue(d.arg) : undefined;
-      if (schema) this.sink.add(makeReference('schema', undefined, schema, 'extension schema', this.ctx.frame, d!.location));
+      if (schema)
+        this.sink.add(makeReference('schema', undefined, schema, 'extension schema', this.ctx.frame, d!.location));
     }
   }
 
@@ -249,16 +284,28 @@ class Analyzer {
     if (fks.length > 0) this.deferrable = this.splitForeignKeys(n, key, fks, fkTargets);
   }
 
-  private splitForeignKeys(n: CreateStmt, key: ObjectKey, fks: ReturnType<typeof foreignKeysOf>, targets: Map<Constraint, Reference>): DeferrableConstraint[] | undefined {
+  private splitForeignKeys(
+    n: CreateStmt,
+    key: ObjectKey,
+    fks: ReturnType<typeof foreignKeysOf>,
+    targets: Map<Constraint, Reference>,
+  ): DeferrableConstraint[] | undefined {
     const { source, start, sql } = this.ctx;
     const refs = fks.map((fk) => targets.get(fk.constraint) ?? this.fkTarget(fk.constraint));
-    return deferrableConstraints(() => new CreateTableText(sql, n, (b) => source.indexOfByte(b) - start), key, fks, refs);
+    return deferrableConstraints(
+      () => new CreateTableText(sql, n, (b) => source.indexOfByte(b) - start),
+      key,
+      fks,
+      refs,
+    );
   }
 
   /** The reference to a foreign key's table, also when the sink dropped it (a table referencing itself). */
   private fkTarget(c: Constraint): Reference {
     const rv = c.pktable ?? {};
-    return makeReference('relation', rv.schemaname, rv.relname ?? '', 'foreign key', this.ctx.frame, rv.location, { foreignKey: true });
+    return makeReference('relation', rv.schemaname, rv.relname ?? '', 'foreign key', this.ctx.frame, rv.location, {
+      foreignKey: true,
+    });
   }
 
   private column(c: ColumnDef | undefined, via: string, fkTargets?: Map<Constraint, Reference>): void {
@@ -320,7 +367,8 @@ class Analyzer {
     if (content === undefined || items!.length > 1) return;
     const what = `${kind} ${key.schema}.${key.name}`;
     if (language === 'sql') analyzeSqlBody(this.ctx, locateBody(this.ctx, as!.location, content), this.sink, what);
-    else if (language === 'plpgsql') analyzePlpgsqlBody(this.ctx, locateBody(this.ctx, as!.location, content), this.sink, what);
+    else if (language === 'plpgsql')
+      analyzePlpgsqlBody(this.ctx, locateBody(this.ctx, as!.location, content), this.sink, what);
   }
 
   private doBlock(n: AnyNode): void {
@@ -382,7 +430,10 @@ class Analyzer {
 
   private createTrigger(n: AnyNode): void {
     const table = n['relation'] as RangeVar;
-    this.define(this.keys.child('trigger', { schema: table.schemaname, name: table.relname ?? '' }, n['trigname'] ?? ''), n['replace'] ? 'create-or-replace' : 'create');
+    this.define(
+      this.keys.child('trigger', { schema: table.schemaname, name: table.relname ?? '' }, n['trigname'] ?? ''),
+      n['replace'] ? 'create-or-replace' : 'create',
+    );
     this.relationRef(table, 'trigger');
     const { schema, name } = splitQualified(nameList(n['funcname']));
     // A trigger function takes no arguments.
@@ -423,7 +474,10 @@ class Analyzer {
     const only = cmds.length === 1 ? (cmds[0]?.def as AnyNode | undefined)?.['Constraint'] : undefined;
     if (kind === 'table' && only?.indexname && only.conname) {
       // ADD CONSTRAINT ... USING INDEX: an object of its own (the constraint), after the table and the index it takes.
-      this.define(this.keys.child('constraint', { schema: rv.schemaname, name: rv.relname ?? '' }, only.conname), 'create');
+      this.define(
+        this.keys.child('constraint', { schema: rv.schemaname, name: rv.relname ?? '' }, only.conname),
+        'create',
+      );
       this.relationRef(rv, 'constraint of');
       this.sink.add(makeReference('object', rv.schemaname, only.indexname, 'using index', this.ctx.frame, rv.location));
       return;
@@ -433,10 +487,14 @@ class Analyzer {
       // ALTER INDEX ... ATTACH PARTITION: after both indexes (ALTER INDEX names no table, see README).
       this.sink.add(makeReference('object', rv.schemaname, rv.relname ?? '', 'index', this.ctx.frame, rv.location));
     }
-    const fks = cmds.map((cmd) => (cmd?.def as AnyNode | undefined)?.['Constraint'] as Constraint | undefined).filter((c) => c?.contype === 'CONSTR_FOREIGN');
+    const fks = cmds
+      .map((cmd) => (cmd?.def as AnyNode | undefined)?.['Constraint'] as Constraint | undefined)
+      .filter((c) => c?.contype === 'CONSTR_FOREIGN');
     if (kind === 'table' && cmds.length === 1 && fks.length === 1) {
       // A foreign key added by its own statement: in a cycle, the planner moves the statement after both tables.
-      this.deferrable = [{ target: this.fkTarget(fks[0]!), addStatement: this.ctx.sql, statementWithout: '', standalone: true }];
+      this.deferrable = [
+        { target: this.fkTarget(fks[0]!), addStatement: this.ctx.sql, statementWithout: '', standalone: true },
+      ];
     }
     for (const cmd of cmds) {
       const def = cmd?.def as AnyNode | undefined;
@@ -448,7 +506,16 @@ class Analyzer {
       } else if (def['PartitionCmd']) {
         if (kind === 'index') {
           const part = def['PartitionCmd'].name as RangeVar | undefined;
-          this.sink.add(makeReference('object', part?.schemaname, part?.relname ?? '', 'partition index', this.ctx.frame, part?.location));
+          this.sink.add(
+            makeReference(
+              'object',
+              part?.schemaname,
+              part?.relname ?? '',
+              'partition index',
+              this.ctx.frame,
+              part?.location,
+            ),
+          );
           continue;
         }
         this.relationRef(def['PartitionCmd'].name, 'partition');
@@ -467,7 +534,11 @@ class Analyzer {
     const renameType = n['renameType'] as ObjectType;
     const rv = n['relation'] as RangeVar | undefined;
     if (rv && (renameType === 'OBJECT_TRIGGER' || renameType === 'OBJECT_POLICY')) {
-      return this.keys.child(renameType === 'OBJECT_TRIGGER' ? 'trigger' : 'policy', { schema: rv.schemaname, name: rv.relname ?? '' }, n['subname'] ?? '');
+      return this.keys.child(
+        renameType === 'OBJECT_TRIGGER' ? 'trigger' : 'policy',
+        { schema: rv.schemaname, name: rv.relname ?? '' },
+        n['subname'] ?? '',
+      );
     }
     if (rv && (renameType === 'OBJECT_COLUMN' || renameType === 'OBJECT_TABCONSTRAINT')) {
       return this.objectTarget(n['relationType'], undefined, rv);
@@ -475,7 +546,11 @@ class Analyzer {
     return this.objectTarget(renameType, n['object'], rv);
   }
 
-  private objectTarget(type: ObjectType | undefined, object: Node | undefined, rv: RangeVar | undefined): ObjectKey | null {
+  private objectTarget(
+    type: ObjectType | undefined,
+    object: Node | undefined,
+    rv: RangeVar | undefined,
+  ): ObjectKey | null {
     if (rv) {
       const kind = kindOfObjectType(type);
       return kind ? this.keys.relation(kind, rv) : null;
@@ -512,8 +587,10 @@ class Analyzer {
         if (n['is_vacuumcmd']) this.transactional = false;
         return;
       case 'ReindexStmt':
-        if ((n['params'] ?? []).some((p: AnyNode) => p['DefElem']?.defname === 'concurrently')) this.transactional = false;
-        if (n['kind'] === 'REINDEX_OBJECT_SYSTEM' || n['kind'] === 'REINDEX_OBJECT_DATABASE') this.transactional = false;
+        if ((n['params'] ?? []).some((p: AnyNode) => p['DefElem']?.defname === 'concurrently'))
+          this.transactional = false;
+        if (n['kind'] === 'REINDEX_OBJECT_SYSTEM' || n['kind'] === 'REINDEX_OBJECT_DATABASE')
+          this.transactional = false;
         return;
       case 'CreatedbStmt':
       case 'DropdbStmt':
@@ -525,7 +602,8 @@ class Analyzer {
         this.transactional = false;
         return;
       case 'AlterDatabaseStmt':
-        if ((n['options'] ?? []).some((p: AnyNode) => p['DefElem']?.defname === 'tablespace')) this.transactional = false;
+        if ((n['options'] ?? []).some((p: AnyNode) => p['DefElem']?.defname === 'tablespace'))
+          this.transactional = false;
         return;
       default:
         this.walk(n, 'statement');

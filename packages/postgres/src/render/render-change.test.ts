@@ -6,7 +6,17 @@ import { renderChange } from './render-change';
 
 const t: ObjectKey = { kind: 'table', schema: 'Sales', name: 'order' };
 const col = (name: string, type: string, extra: Partial<Column> = {}): Column => ({
-  name, type, default: null, identity: null, generated: null, collation: null, notNull: false, position: 1, dependsOn: [], attrs: {}, ...extra,
+  name,
+  type,
+  default: null,
+  identity: null,
+  generated: null,
+  collation: null,
+  notNull: false,
+  position: 1,
+  dependsOn: [],
+  attrs: {},
+  ...extra,
 });
 
 describe('quoting', () => {
@@ -23,9 +33,21 @@ describe('quoting', () => {
 
 describe('renderChange', () => {
   test('alter-column-type casts with USING only when the base type changes', () => {
-    const narrow = renderChange({ kind: 'alter-column-type', table: t, column: 'code', from: col('code', 'character varying(20)'), to: col('code', 'character varying(10)') });
+    const narrow = renderChange({
+      kind: 'alter-column-type',
+      table: t,
+      column: 'code',
+      from: col('code', 'character varying(20)'),
+      to: col('code', 'character varying(10)'),
+    });
     expect(narrow.statements).toEqual(['ALTER TABLE "Sales"."order" ALTER COLUMN code TYPE character varying(10)']);
-    const retype = renderChange({ kind: 'alter-column-type', table: t, column: 'n', from: col('n', 'text'), to: col('n', 'integer') });
+    const retype = renderChange({
+      kind: 'alter-column-type',
+      table: t,
+      column: 'n',
+      from: col('n', 'text'),
+      to: col('n', 'integer'),
+    });
     expect(retype.statements).toEqual(['ALTER TABLE "Sales"."order" ALTER COLUMN n TYPE integer USING n::integer']);
     expect(retype.reverse).toEqual(['ALTER TABLE "Sales"."order" ALTER COLUMN n TYPE text USING n::text']);
   });
@@ -37,7 +59,13 @@ describe('renderChange', () => {
       transactional: true,
     });
     expect(renderChange({ kind: 'drop-column', table: t, column: col('note', 'text') }).reverse).toBeNull();
-    expect(renderChange({ kind: 'add-column', table: t, column: col('note', 'text', { default: "''::text", notNull: true }) })).toEqual({
+    expect(
+      renderChange({
+        kind: 'add-column',
+        table: t,
+        column: col('note', 'text', { default: "''::text", notNull: true }),
+      }),
+    ).toEqual({
       statements: [`ALTER TABLE "Sales"."order" ADD COLUMN note text DEFAULT ''::text NOT NULL`],
       reverse: ['ALTER TABLE "Sales"."order" DROP COLUMN note'],
       transactional: true,
@@ -45,15 +73,30 @@ describe('renderChange', () => {
   });
 
   test('enum values are added outside a transaction and cannot be reversed', () => {
-    const r = renderChange({ kind: 'alter-enum-add-value', type: { kind: 'type', schema: 's', name: 'status' }, value: "it's", after: 'new' });
-    expect(r).toEqual({ statements: ["ALTER TYPE s.status ADD VALUE 'it''s' AFTER 'new'"], reverse: null, transactional: false });
+    const r = renderChange({
+      kind: 'alter-enum-add-value',
+      type: { kind: 'type', schema: 's', name: 'status' },
+      value: "it's",
+      after: 'new',
+    });
+    expect(r).toEqual({
+      statements: ["ALTER TYPE s.status ADD VALUE 'it''s' AFTER 'new'"],
+      reverse: null,
+      transactional: false,
+    });
   });
 
   test('grants split WITH GRANT OPTION privileges and name routines by argument types', () => {
     const target: ObjectKey = { kind: 'function', schema: 's', name: 'f', args: ['integer', 'text[]'] };
-    const r = renderChange({ kind: 'grant', privilege: { target, grantee: 'PUBLIC', privileges: ['EXECUTE'], grantable: [] } });
+    const r = renderChange({
+      kind: 'grant',
+      privilege: { target, grantee: 'PUBLIC', privileges: ['EXECUTE'], grantable: [] },
+    });
     expect(r.statements).toEqual(['GRANT EXECUTE ON FUNCTION s.f(integer, text[]) TO PUBLIC']);
-    const c = renderChange({ kind: 'grant', privilege: { target: t, column: 'id', grantee: 'App', privileges: ['SELECT', 'UPDATE'], grantable: ['UPDATE'] } });
+    const c = renderChange({
+      kind: 'grant',
+      privilege: { target: t, column: 'id', grantee: 'App', privileges: ['SELECT', 'UPDATE'], grantable: ['UPDATE'] },
+    });
     expect(c.statements).toEqual([
       'GRANT SELECT (id) ON TABLE "Sales"."order" TO "App"',
       'GRANT UPDATE (id) ON TABLE "Sales"."order" TO "App" WITH GRANT OPTION',
@@ -62,6 +105,8 @@ describe('renderChange', () => {
   });
 
   test('changing the partitioning of a table is refused with a hint', () => {
-    expect(() => renderChange({ kind: 'alter-table-options', table: t, from: {}, to: { partitionBy: 'RANGE (at)' } })).toThrow(/cannot change the partitioning/);
+    expect(() =>
+      renderChange({ kind: 'alter-table-options', table: t, from: {}, to: { partitionBy: 'RANGE (at)' } }),
+    ).toThrow(/cannot change the partitioning/);
   });
 });

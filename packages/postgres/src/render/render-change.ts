@@ -47,7 +47,11 @@ export interface RenderedChange {
 
 type Renderer<K extends ChangeKind> = (change: ChangeOf<K>, options: RenderOptions) => RenderedChange;
 
-const done = (statements: string[], reverse: string[] | null, transactional = true): RenderedChange => ({ statements, reverse, transactional });
+const done = (statements: string[], reverse: string[] | null, transactional = true): RenderedChange => ({
+  statements,
+  reverse,
+  transactional,
+});
 
 const key = (k: ObjectKey) => qualified(k.schema, k.name);
 const routineRef = (k: ObjectKey) => `${key(k)}(${(k.args ?? []).join(', ')})`;
@@ -60,17 +64,24 @@ const body = (definition: string) => definition.trim().replace(/;\s*$/, '');
 
 /** One renderer per change kind: the compiler checks that none is missing. */
 const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
-  'create-schema': (c) => done([`CREATE SCHEMA ${ident(c.schema.key.name)}`], [`DROP SCHEMA ${ident(c.schema.key.name)}`]),
-  'drop-schema': (c) => done([`DROP SCHEMA ${ident(c.schema.key.name)}`], [`CREATE SCHEMA ${ident(c.schema.key.name)}`]),
-  'create-extension': (c) => done([createExtension(c.extension.key, c.extension.version)], [`DROP EXTENSION ${ident(c.extension.key.name)}`]),
-  'drop-extension': (c) => done([`DROP EXTENSION ${ident(c.extension.key.name)}`], [createExtension(c.extension.key, c.extension.version)]),
+  'create-schema': (c) =>
+    done([`CREATE SCHEMA ${ident(c.schema.key.name)}`], [`DROP SCHEMA ${ident(c.schema.key.name)}`]),
+  'drop-schema': (c) =>
+    done([`DROP SCHEMA ${ident(c.schema.key.name)}`], [`CREATE SCHEMA ${ident(c.schema.key.name)}`]),
+  'create-extension': (c) =>
+    done([createExtension(c.extension.key, c.extension.version)], [`DROP EXTENSION ${ident(c.extension.key.name)}`]),
+  'drop-extension': (c) =>
+    done([`DROP EXTENSION ${ident(c.extension.key.name)}`], [createExtension(c.extension.key, c.extension.version)]),
   'alter-extension-version': (c) => {
     if (compareVersions(c.to.version, c.from.version) < 0) {
-      throw new DbeeError(`cannot take extension ${c.to.key.name} back from version ${c.from.version} to ${c.to.version}: PostgreSQL updates extensions only forward, and objects use it`, {
-        code: 'RENDER_UNSUPPORTED',
-        hint: `keep version ${c.from.version} in the sources, or write a migration that drops what uses the extension, runs DROP EXTENSION ${c.to.key.name} and CREATE EXTENSION ${c.to.key.name} VERSION '${c.to.version}', and creates those objects again`,
-        details: { extension: c.to.key.name, from: c.from.version, to: c.to.version },
-      });
+      throw new DbeeError(
+        `cannot take extension ${c.to.key.name} back from version ${c.from.version} to ${c.to.version}: PostgreSQL updates extensions only forward, and objects use it`,
+        {
+          code: 'RENDER_UNSUPPORTED',
+          hint: `keep version ${c.from.version} in the sources, or write a migration that drops what uses the extension, runs DROP EXTENSION ${c.to.key.name} and CREATE EXTENSION ${c.to.key.name} VERSION '${c.to.version}', and creates those objects again`,
+          details: { extension: c.to.key.name, from: c.from.version, to: c.to.version },
+        },
+      );
     }
     return done([`ALTER EXTENSION ${ident(c.to.key.name)} UPDATE TO ${literal(c.to.version)}`], null);
   },
@@ -78,14 +89,22 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   'create-collation': (c) => done([createCollation(c.collation)], [`DROP COLLATION ${key(c.collation.key)}`]),
   'drop-collation': (c) => done([`DROP COLLATION ${key(c.collation.key)}`], [createCollation(c.collation)]),
   'alter-collation': (c) => {
-    throw new DbeeError(`cannot change collation ${c.to.key.schema}.${c.to.key.name} in place: PostgreSQL cannot alter a collation's definition, and columns, indexes or views use it`, {
-      code: 'RENDER_UNSUPPORTED',
-      hint: `create the new definition under another name and move the columns to it (ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE ...), or write a migration that does so and then drops and re-creates ${c.to.key.name}`,
-      details: { collation: `${c.to.key.schema}.${c.to.key.name}` },
-    });
+    throw new DbeeError(
+      `cannot change collation ${c.to.key.schema}.${c.to.key.name} in place: PostgreSQL cannot alter a collation's definition, and columns, indexes or views use it`,
+      {
+        code: 'RENDER_UNSUPPORTED',
+        hint: `create the new definition under another name and move the columns to it (ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE ...), or write a migration that does so and then drops and re-creates ${c.to.key.name}`,
+        details: { collation: `${c.to.key.schema}.${c.to.key.name}` },
+      },
+    );
   },
-  'create-table': (c) => done([createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))], [`DROP TABLE ${key(c.table.key)}`]),
-  'drop-table': (c) => (c.aside ? done(setTableAside(c.table.key, c.aside), null) : done([`DROP TABLE ${key(c.table.key)}`], null)),
+  'create-table': (c) =>
+    done(
+      [createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))],
+      [`DROP TABLE ${key(c.table.key)}`],
+    ),
+  'drop-table': (c) =>
+    c.aside ? done(setTableAside(c.table.key, c.aside), null) : done([`DROP TABLE ${key(c.table.key)}`], null),
   'copy-rows': (c) => done([copyRows(c.from, c.table), `DROP TABLE ${key(c.from)}`], null),
   'alter-table-options': (c) => {
     const forward = tableOptions(c.table, c.from, c.to);
@@ -96,7 +115,11 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       [`ALTER TABLE ${qualified(c.table.schema, c.from)} RENAME TO ${ident(c.to)}`],
       [`ALTER TABLE ${qualified(c.table.schema, c.to)} RENAME TO ${ident(c.from)}`],
     ),
-  'add-column': (c) => done([`${alterTable(c.table)} ADD COLUMN ${columnDefinition(c.column)}`], [`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`]),
+  'add-column': (c) =>
+    done(
+      [`${alterTable(c.table)} ADD COLUMN ${columnDefinition(c.column)}`],
+      [`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`],
+    ),
   'drop-column': (c) => done([`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`], null),
   'rename-column': (c) =>
     done(
@@ -108,9 +131,13 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
     // Becoming a serial again (from an identity): the new sequence goes on from the identity's saved position.
     const restore = c.carry ? restoreFromHolder(c.carry.holder, serialSequenceOf(c.to)) : [];
     const drop = c.carry ? [`DROP SEQUENCE IF EXISTS ${key(c.carry.holder)}`] : [];
-    return done([setDefault(c.table, c.column, c.to), ...restore, ...carryOver(c.table, c.column, c.from, c.to), ...drop], [setDefault(c.table, c.column, c.from)]);
+    return done(
+      [setDefault(c.table, c.column, c.to), ...restore, ...carryOver(c.table, c.column, c.from, c.to), ...drop],
+      [setDefault(c.table, c.column, c.from)],
+    );
   },
-  'alter-column-nullability': (c) => done([setNotNull(c.table, c.column, c.to)], [setNotNull(c.table, c.column, c.from)]),
+  'alter-column-nullability': (c) =>
+    done([setNotNull(c.table, c.column, c.to)], [setNotNull(c.table, c.column, c.from)]),
   'alter-column-identity': (c) => {
     const identity = setIdentity(c.table, c.column, c.from, c.to, c.options);
     const back = setIdentity(c.table, c.column, c.to, c.from, c.options && { from: c.options.to, to: c.options.from });
@@ -120,18 +147,37 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       // Serial -> identity: the identity goes on from the old sequence, kept under the holder's name until now.
       const holder = key(c.carry.holder);
       return done(
-        [identity, ...restoreFromHolder(c.carry.holder, own), continueAfterRows(c.table, c.column, null), `DROP SEQUENCE ${holder}`],
-        [back, `CREATE SEQUENCE ${holder} OWNED BY ${key(c.table)}.${ident(c.column)}`, continueAfterRows(c.table, c.column, literal(holder))],
+        [
+          identity,
+          ...restoreFromHolder(c.carry.holder, own),
+          continueAfterRows(c.table, c.column, null),
+          `DROP SEQUENCE ${holder}`,
+        ],
+        [
+          back,
+          `CREATE SEQUENCE ${holder} OWNED BY ${key(c.table)}.${ident(c.column)}`,
+          continueAfterRows(c.table, c.column, literal(holder)),
+        ],
       );
     }
     const narrows = (a: Column, b: Column) => a.identity !== null && identityRangeNarrows(a, b);
-    const after = (narrowed: boolean | undefined) => (c.from === null || narrowed ? [continueAfterRows(c.table, c.column, null)] : []);
-    return done([identity, ...after(c.options && narrows(c.options.from, c.options.to))], [back, ...(c.options && narrows(c.options.to, c.options.from) ? [continueAfterRows(c.table, c.column, null)] : [])]);
+    const after = (narrowed: boolean | undefined) =>
+      c.from === null || narrowed ? [continueAfterRows(c.table, c.column, null)] : [];
+    return done(
+      [identity, ...after(c.options && narrows(c.options.from, c.options.to))],
+      [
+        back,
+        ...(c.options && narrows(c.options.to, c.options.from) ? [continueAfterRows(c.table, c.column, null)] : []),
+      ],
+    );
   },
 
   'add-constraint': (c, o) => addConstraint(c.table, c.constraint, o),
   'drop-constraint': (c) =>
-    done([`${alterTable(c.table)} DROP CONSTRAINT ${ident(c.constraint.name)}`], [`${alterTable(c.table)} ADD CONSTRAINT ${ident(c.constraint.name)} ${c.constraint.definition}`]),
+    done(
+      [`${alterTable(c.table)} DROP CONSTRAINT ${ident(c.constraint.name)}`],
+      [`${alterTable(c.table)} ADD CONSTRAINT ${ident(c.constraint.name)} ${c.constraint.definition}`],
+    ),
 
   'create-index': (c, o) => {
     const online = Boolean(o.online) && c.index.attrs['partitioned'] !== true;
@@ -160,24 +206,42 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
     c.identity && c.carry
       ? dropIdentityKeeping(c.identity.table, c.identity.column, c.identity.from, c.carry.holder)
       : c.carry
-      ? // Disowned first: pg_get_serial_sequence must find the identity's sequence, not this one.
-        done(
-          [`ALTER SEQUENCE ${key(c.sequence.key)} OWNED BY NONE`, `ALTER SEQUENCE ${key(c.sequence.key)} RENAME TO ${ident(c.carry.holder.name)}`],
-          [
-            `ALTER SEQUENCE ${key(c.carry.holder)} RENAME TO ${ident(c.sequence.key.name)}`,
-            ...(c.sequence.ownedBy ? [`ALTER SEQUENCE ${key(c.sequence.key)} OWNED BY ${key(c.sequence.ownedBy.table)}.${ident(c.sequence.ownedBy.column)}`] : []),
-          ],
-        )
-      : done([`DROP SEQUENCE ${key(c.sequence.key)}`], null),
+        ? // Disowned first: pg_get_serial_sequence must find the identity's sequence, not this one.
+          done(
+            [
+              `ALTER SEQUENCE ${key(c.sequence.key)} OWNED BY NONE`,
+              `ALTER SEQUENCE ${key(c.sequence.key)} RENAME TO ${ident(c.carry.holder.name)}`,
+            ],
+            [
+              `ALTER SEQUENCE ${key(c.carry.holder)} RENAME TO ${ident(c.sequence.key.name)}`,
+              ...(c.sequence.ownedBy
+                ? [
+                    `ALTER SEQUENCE ${key(c.sequence.key)} OWNED BY ${key(c.sequence.ownedBy.table)}.${ident(c.sequence.ownedBy.column)}`,
+                  ]
+                : []),
+            ],
+          )
+        : done([`DROP SEQUENCE ${key(c.sequence.key)}`], null),
 
-  'create-type': (c) => (c.moves?.length ? done([createType(c.type), ...moveColumns(c.type.key, c.moves)], null) : done([createType(c.type)], [`DROP TYPE ${key(c.type.key)}`])),
+  'create-type': (c) =>
+    c.moves?.length
+      ? done([createType(c.type), ...moveColumns(c.type.key, c.moves)], null)
+      : done([createType(c.type)], [`DROP TYPE ${key(c.type.key)}`]),
   'drop-type': (c) =>
     c.moves?.length
-      ? done([`ALTER TYPE ${key(c.type.key)} RENAME TO ${ident(asideName(c.type.key))}`], [`ALTER TYPE ${qualified(c.type.key.schema, asideName(c.type.key))} RENAME TO ${ident(c.type.key.name)}`])
+      ? done(
+          [`ALTER TYPE ${key(c.type.key)} RENAME TO ${ident(asideName(c.type.key))}`],
+          [`ALTER TYPE ${qualified(c.type.key.schema, asideName(c.type.key))} RENAME TO ${ident(c.type.key.name)}`],
+        )
       : done([`DROP TYPE ${key(c.type.key)}`], [createType(c.type)]),
   // The new value cannot be used before the transaction that added it commits: run it on its own.
   'alter-enum-add-value': (c) => {
-    const where = c.before !== undefined ? ` BEFORE ${literal(c.before)}` : c.after !== undefined ? ` AFTER ${literal(c.after)}` : '';
+    const where =
+      c.before !== undefined
+        ? ` BEFORE ${literal(c.before)}`
+        : c.after !== undefined
+          ? ` AFTER ${literal(c.after)}`
+          : '';
     return done([`ALTER TYPE ${key(c.type)} ADD VALUE ${literal(c.value)}${where}`], null, false);
   },
   'alter-composite-attributes': (c) => done([alterAttributes(c.from, c.to)], [alterAttributes(c.to, c.from)]),
@@ -186,9 +250,14 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   'drop-domain': (c) => done([`DROP DOMAIN ${key(c.domain.key)}`], [createType(c.domain)]),
   'alter-domain-default': (c) => done([domainDefault(c.domain, c.to)], [domainDefault(c.domain, c.from)]),
   'alter-domain-nullability': (c) =>
-    done([`ALTER DOMAIN ${key(c.domain)} ${c.to ? 'SET' : 'DROP'} NOT NULL`], [`ALTER DOMAIN ${key(c.domain)} ${c.from ? 'SET' : 'DROP'} NOT NULL`]),
-  'add-domain-constraint': (c) => done(addDomainCheck(c.domain, c.constraint, true), [dropDomainCheck(c.domain, c.constraint)]),
-  'drop-domain-constraint': (c) => done([dropDomainCheck(c.domain, c.constraint)], addDomainCheck(c.domain, c.constraint, false)),
+    done(
+      [`ALTER DOMAIN ${key(c.domain)} ${c.to ? 'SET' : 'DROP'} NOT NULL`],
+      [`ALTER DOMAIN ${key(c.domain)} ${c.from ? 'SET' : 'DROP'} NOT NULL`],
+    ),
+  'add-domain-constraint': (c) =>
+    done(addDomainCheck(c.domain, c.constraint, true), [dropDomainCheck(c.domain, c.constraint)]),
+  'drop-domain-constraint': (c) =>
+    done([dropDomainCheck(c.domain, c.constraint)], addDomainCheck(c.domain, c.constraint, false)),
 
   'set-comment': (c) => done([comment(c, c.to)], [comment(c, c.from)]),
   grant: (c) => done(grant(c.privilege), revoke(c.privilege)),
@@ -222,8 +291,10 @@ function createExtension(k: ObjectKey, version: string): string {
 export function columnDefinition(c: Column): string {
   const parts = [ident(c.name), c.type];
   if (c.collation) parts.push(`COLLATE ${c.collation}`);
-  if (c.generated !== null) parts.push(`GENERATED ALWAYS AS (${c.generated}) ${c.attrs['generatedKind'] === 'virtual' ? 'VIRTUAL' : 'STORED'}`);
-  if (c.identity) parts.push(`GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${identityOptions(c)}`);
+  if (c.generated !== null)
+    parts.push(`GENERATED ALWAYS AS (${c.generated}) ${c.attrs['generatedKind'] === 'virtual' ? 'VIRTUAL' : 'STORED'}`);
+  if (c.identity)
+    parts.push(`GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${identityOptions(c)}`);
   if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
   if (c.notNull) parts.push('NOT NULL');
   return parts.join(' ');
@@ -231,7 +302,10 @@ export function columnDefinition(c: Column): string {
 
 function createTable(t: ChangeOf<'create-table'>['table']): string {
   const unlogged = t.attrs['persistence'] === 'unlogged' ? 'UNLOGGED ' : '';
-  const items = [...t.columns.map(columnDefinition), ...t.constraints.map((c) => `CONSTRAINT ${ident(c.name)} ${c.definition}`)];
+  const items = [
+    ...t.columns.map(columnDefinition),
+    ...t.constraints.map((c) => `CONSTRAINT ${ident(c.name)} ${c.definition}`),
+  ];
   const partitionOf = typeof t.attrs['partitionOf'] === 'string' ? t.attrs['partitionOf'] : null;
   let sql: string;
   if (partitionOf) {
@@ -242,7 +316,8 @@ function createTable(t: ChangeOf<'create-table'>['table']): string {
     sql = `CREATE ${unlogged}TABLE ${key(t.key)} (\n  ${items.join(',\n  ')}\n)`;
   }
   const inherits = Array.isArray(t.attrs['inherits']) ? (t.attrs['inherits'] as string[]) : [];
-  if (inherits.length && !partitionOf) sql += ` INHERITS (${inherits.map((p) => qualified(...splitQualified(p))).join(', ')})`;
+  if (inherits.length && !partitionOf)
+    sql += ` INHERITS (${inherits.map((p) => qualified(...splitQualified(p))).join(', ')})`;
   if (typeof t.attrs['partitionBy'] === 'string') sql += ` PARTITION BY ${t.attrs['partitionBy']}`;
   const options = reloptions(t.attrs);
   if (options.length) sql += ` WITH (${options.join(', ')})`;
@@ -363,7 +438,8 @@ function policiesOf(attrs: Attrs): Map<string, PolicyAttr> {
 function securityOf(attrs: Attrs): Attrs {
   const out: Attrs = {};
   for (const k of ['rowSecurity', 'forceRowSecurity', 'policies']) if (attrs[k] !== undefined) out[k] = attrs[k];
-  if (attrs['replicaIdentity'] === 'full' || attrs['replicaIdentity'] === 'nothing') out['replicaIdentity'] = attrs['replicaIdentity'];
+  if (attrs['replicaIdentity'] === 'full' || attrs['replicaIdentity'] === 'nothing')
+    out['replicaIdentity'] = attrs['replicaIdentity'];
   if (attrs['partitionNotNull'] !== undefined) out['partitionNotNull'] = attrs['partitionNotNull'];
   return out;
 }
@@ -406,19 +482,28 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
   }
   const out: string[] = [];
   const parents = (a: Attrs) => (Array.isArray(a['inherits']) ? (a['inherits'] as string[]) : []);
-  for (const p of parents(from)) if (!parents(to).includes(p)) out.push(`${alterTable(table)} NO INHERIT ${qualified(...splitQualified(p))}`);
-  for (const p of parents(to)) if (!parents(from).includes(p)) out.push(`${alterTable(table)} INHERIT ${qualified(...splitQualified(p))}`);
+  for (const p of parents(from))
+    if (!parents(to).includes(p)) out.push(`${alterTable(table)} NO INHERIT ${qualified(...splitQualified(p))}`);
+  for (const p of parents(to))
+    if (!parents(from).includes(p)) out.push(`${alterTable(table)} INHERIT ${qualified(...splitQualified(p))}`);
   const before = policiesOf(from);
   const after = policiesOf(to);
-  for (const [name, p] of before) if (!sameData(p, after.get(name))) out.push(`DROP POLICY ${ident(name)} ON ${key(table)}`);
-  if (Boolean(from['rowSecurity']) !== Boolean(to['rowSecurity'])) out.push(`${alterTable(table)} ${to['rowSecurity'] ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY`);
-  if (Boolean(from['forceRowSecurity']) !== Boolean(to['forceRowSecurity'])) out.push(`${alterTable(table)} ${to['forceRowSecurity'] ? '' : 'NO '}FORCE ROW LEVEL SECURITY`);
+  for (const [name, p] of before)
+    if (!sameData(p, after.get(name))) out.push(`DROP POLICY ${ident(name)} ON ${key(table)}`);
+  if (Boolean(from['rowSecurity']) !== Boolean(to['rowSecurity']))
+    out.push(`${alterTable(table)} ${to['rowSecurity'] ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY`);
+  if (Boolean(from['forceRowSecurity']) !== Boolean(to['forceRowSecurity']))
+    out.push(`${alterTable(table)} ${to['forceRowSecurity'] ? '' : 'NO '}FORCE ROW LEVEL SECURITY`);
   for (const [name, p] of after) if (!sameData(p, before.get(name))) out.push(createPolicy(table, p));
   const notNull = (a: Attrs) => (Array.isArray(a['partitionNotNull']) ? (a['partitionNotNull'] as string[]) : []);
-  for (const c of notNull(from)) if (!notNull(to).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} DROP NOT NULL`);
-  for (const c of notNull(to)) if (!notNull(from).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} SET NOT NULL`);
-  if ((from['replicaIdentity'] ?? null) !== (to['replicaIdentity'] ?? null)) out.push(`${alterTable(table)} REPLICA IDENTITY ${replicaIdentity(to)}`);
-  if (from['persistence'] !== to['persistence']) out.push(`${alterTable(table)} SET ${to['persistence'] === 'unlogged' ? 'UNLOGGED' : 'LOGGED'}`);
+  for (const c of notNull(from))
+    if (!notNull(to).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} DROP NOT NULL`);
+  for (const c of notNull(to))
+    if (!notNull(from).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} SET NOT NULL`);
+  if ((from['replicaIdentity'] ?? null) !== (to['replicaIdentity'] ?? null))
+    out.push(`${alterTable(table)} REPLICA IDENTITY ${replicaIdentity(to)}`);
+  if (from['persistence'] !== to['persistence'])
+    out.push(`${alterTable(table)} SET ${to['persistence'] === 'unlogged' ? 'UNLOGGED' : 'LOGGED'}`);
   const optsBefore = new Map(reloptions(from).map((o) => [o.slice(0, o.indexOf('=')), o]));
   const optsAfter = new Map(reloptions(to).map((o) => [o.slice(0, o.indexOf('=')), o]));
   const set = [...optsAfter].filter(([k, v]) => optsBefore.get(k) !== v).map(([, v]) => v);
@@ -454,7 +539,12 @@ function continueAfterRows(table: ObjectKey, name: string, sequence: string | nu
 }
 
 /** Identity -> serial: keep the identity's position in a holder before DROP IDENTITY drops its sequence. */
-function dropIdentityKeeping(table: ObjectKey, column: string, from: NonNullable<Column['identity']>, holderKey: ObjectKey): RenderedChange {
+function dropIdentityKeeping(
+  table: ObjectKey,
+  column: string,
+  from: NonNullable<Column['identity']>,
+  holderKey: ObjectKey,
+): RenderedChange {
   const holder = key(holderKey);
   const own = `pg_get_serial_sequence(${literal(key(table))}, ${literal(column)})`;
   return done(
@@ -463,7 +553,11 @@ function dropIdentityKeeping(table: ObjectKey, column: string, from: NonNullable
       `SELECT setval(${literal(holder)}, v) FROM (SELECT pg_sequence_last_value(${own}::regclass) AS v) p WHERE v IS NOT NULL`,
       setIdentity(table, column, from, null),
     ],
-    [`DROP SEQUENCE IF EXISTS ${holder}`, setIdentity(table, column, null, from), continueAfterRows(table, column, null)],
+    [
+      `DROP SEQUENCE IF EXISTS ${holder}`,
+      setIdentity(table, column, null, from),
+      continueAfterRows(table, column, null),
+    ],
   );
 }
 
@@ -497,26 +591,46 @@ function identityOptions(c: Pick<Column, 'attrs'>): string {
 /** `SET START WITH 3 SET INCREMENT BY 4 ...`: the identity options of `to` set on an existing identity column. */
 function setIdentityOptions(to: Pick<Column, 'attrs'>): string {
   const options = typeof to.attrs['identityOptions'] === 'string' ? (to.attrs['identityOptions'] as string) : '';
-  return [...options.matchAll(/START WITH -?\d+|INCREMENT BY -?\d+|MINVALUE -?\d+|MAXVALUE -?\d+|CACHE \d+|NO CYCLE|CYCLE/g)].map((m) => `SET ${m[0]}`).join(' ');
+  return [
+    ...options.matchAll(/START WITH -?\d+|INCREMENT BY -?\d+|MINVALUE -?\d+|MAXVALUE -?\d+|CACHE \d+|NO CYCLE|CYCLE/g),
+  ]
+    .map((m) => `SET ${m[0]}`)
+    .join(' ');
 }
 
 /** The identity's MINVALUE rises or its MAXVALUE falls from `from` to `to`. */
 function identityRangeNarrows(from: Pick<Column, 'attrs'>, to: Pick<Column, 'attrs'>): boolean {
   const bound = (c: Pick<Column, 'attrs'>, word: string) => {
-    const m = new RegExp(`${word} (-?\\d+)`).exec(typeof c.attrs['identityOptions'] === 'string' ? c.attrs['identityOptions'] : '');
+    const m = new RegExp(`${word} (-?\\d+)`).exec(
+      typeof c.attrs['identityOptions'] === 'string' ? c.attrs['identityOptions'] : '',
+    );
     return m ? BigInt(m[1]!) : null;
   };
-  const [fMin, tMin, fMax, tMax] = [bound(from, 'MINVALUE'), bound(to, 'MINVALUE'), bound(from, 'MAXVALUE'), bound(to, 'MAXVALUE')];
+  const [fMin, tMin, fMax, tMax] = [
+    bound(from, 'MINVALUE'),
+    bound(to, 'MINVALUE'),
+    bound(from, 'MAXVALUE'),
+    bound(to, 'MAXVALUE'),
+  ];
   return fMin === null || tMin === null || fMax === null || tMax === null || tMin > fMin || tMax < fMax;
 }
 
-function setIdentity(table: ObjectKey, name: string, from: Column['identity'], to: Column['identity'], options?: { from: Column; to: Column }): string {
+function setIdentity(
+  table: ObjectKey,
+  name: string,
+  from: Column['identity'],
+  to: Column['identity'],
+  options?: { from: Column; to: Column },
+): string {
   const words = (k: NonNullable<Column['identity']>) => (k === 'always' ? 'ALWAYS' : 'BY DEFAULT');
   if (to === null) return `${column(table, name)} DROP IDENTITY`;
-  if (from === null) return `${column(table, name)} ADD GENERATED ${words(to)} AS IDENTITY${options ? identityOptions(options.to) : ''}`;
+  if (from === null)
+    return `${column(table, name)} ADD GENERATED ${words(to)} AS IDENTITY${options ? identityOptions(options.to) : ''}`;
   // A narrower range may leave the sequence's position outside it (PostgreSQL refuses that): it restarts at START,
   // and the renderer then moves it past the rows (continueAfterRows).
-  const set = options ? `${setIdentityOptions(options.to)}${identityRangeNarrows(options.from, options.to) ? ' RESTART' : ''}` : '';
+  const set = options
+    ? `${setIdentityOptions(options.to)}${identityRangeNarrows(options.from, options.to) ? ' RESTART' : ''}`
+    : '';
   return `${column(table, name)} ${[from !== to ? `SET GENERATED ${words(to)}` : '', set].filter(Boolean).join(' ')}`;
 }
 
@@ -532,7 +646,10 @@ function addConstraint(table: ObjectKey, c: Constraint, o: RenderOptions): Rende
   if (c.attrs['notValid'] === true) return done([`${add} ${c.definition} NOT VALID`], reverse);
   const apart = c.attrs['referencesPartitioned'] !== true && c.attrs['onPartitioned'] !== true;
   if ((c.kind === 'foreign-key' || c.kind === 'check') && apart) {
-    return done([`${add} ${c.definition} NOT VALID`, `${alterTable(table)} VALIDATE CONSTRAINT ${ident(c.name)}`], reverse);
+    return done(
+      [`${add} ${c.definition} NOT VALID`, `${alterTable(table)} VALIDATE CONSTRAINT ${ident(c.name)}`],
+      reverse,
+    );
   }
   const simple = /^(PRIMARY KEY|UNIQUE) \(([^()]*)\)( DEFERRABLE.*)?$/.exec(c.definition);
   if (o.online && simple) {
@@ -601,7 +718,8 @@ function alterSequence(from: Sequence, to: Sequence): string {
   if (from.start !== to.start) parts.push(`START WITH ${to.start}`);
   if (from.cache !== to.cache) parts.push(`CACHE ${to.cache}`);
   if (from.cycle !== to.cycle) parts.push(to.cycle ? 'CYCLE' : 'NO CYCLE');
-  if (!sameData(from.ownedBy, to.ownedBy)) parts.push(to.ownedBy ? `OWNED BY ${key(to.ownedBy.table)}.${ident(to.ownedBy.column)}` : 'OWNED BY NONE');
+  if (!sameData(from.ownedBy, to.ownedBy))
+    parts.push(to.ownedBy ? `OWNED BY ${key(to.ownedBy.table)}.${ident(to.ownedBy.column)}` : 'OWNED BY NONE');
   return `ALTER SEQUENCE ${key(to.key)} ${parts.join(' ')}`;
 }
 
@@ -620,7 +738,9 @@ function moveColumns(type: ObjectKey, moves: TypeMove[]): string[] {
   for (const m of moves) {
     if (m.fromDefault !== null) out.push(setDefault(m.table, m.column, null));
     const array = parseType(m.type, postgresFacts.typeAliases).array;
-    out.push(`${column(m.table, m.column)} TYPE ${m.type} USING ${ident(m.column)}::text${array ? '[]' : ''}::${m.type}`);
+    out.push(
+      `${column(m.table, m.column)} TYPE ${m.type} USING ${ident(m.column)}::text${array ? '[]' : ''}::${m.type}`,
+    );
     if (m.default !== null) out.push(setDefault(m.table, m.column, m.default));
   }
   out.push(`DROP TYPE ${qualified(type.schema, asideName(type))}`);
@@ -647,7 +767,8 @@ function createType(t: TypeDef): string {
 }
 
 function alterAttributes(from: TypeDef, to: TypeDef): string {
-  if (from.variant !== 'composite' || to.variant !== 'composite') throw new Error('alter-composite-attributes on a non-composite type');
+  if (from.variant !== 'composite' || to.variant !== 'composite')
+    throw new Error('alter-composite-attributes on a non-composite type');
   const before = new Map(from.attributes.map((a) => [a.name, a]));
   const after = new Set(to.attributes.map((a) => a.name));
   const actions: string[] = [];
@@ -668,7 +789,9 @@ function domainDefault(domain: ObjectKey, expr: string | null): string {
 
 function addDomainCheck(domain: ObjectKey, c: DomainCheck, validateApart: boolean): string[] {
   const add = `ALTER DOMAIN ${key(domain)} ADD CONSTRAINT ${ident(c.name)} ${c.definition}`;
-  return validateApart ? [`${add} NOT VALID`, `ALTER DOMAIN ${key(domain)} VALIDATE CONSTRAINT ${ident(c.name)}`] : [add];
+  return validateApart
+    ? [`${add} NOT VALID`, `ALTER DOMAIN ${key(domain)} VALIDATE CONSTRAINT ${ident(c.name)}`]
+    : [add];
 }
 
 function dropDomainCheck(domain: ObjectKey, c: DomainCheck): string {
@@ -729,7 +852,10 @@ function grant(p: Privilege): string[] {
   const plain = p.privileges.filter((x) => !p.grantable.includes(x));
   const out: string[] = [];
   if (plain.length) out.push(`GRANT ${privilegeList(p, plain)} ON ${grantTarget(p.target)} TO ${grantee(p.grantee)}`);
-  if (withOption.length) out.push(`GRANT ${privilegeList(p, withOption)} ON ${grantTarget(p.target)} TO ${grantee(p.grantee)} WITH GRANT OPTION`);
+  if (withOption.length)
+    out.push(
+      `GRANT ${privilegeList(p, withOption)} ON ${grantTarget(p.target)} TO ${grantee(p.grantee)} WITH GRANT OPTION`,
+    );
   return out;
 }
 

@@ -9,7 +9,7 @@ import { teradatasqlDriver, type TeradatasqlModule } from './teradatasql-driver'
 export const DRIVER_INSTALL: Readonly<Record<TeradataDriverName, { command: string; note: string }>> = {
   teradatasql: {
     command: 'npm install -D teradatasql',
-    note: 'teradatasql is Teradata\'s current Node.js driver (an optional peer dependency of @dbee/teradata)',
+    note: "teradatasql is Teradata's current Node.js driver (an optional peer dependency of @dbee/teradata)",
   },
   'teradata-nodejs-driver': {
     command: 'CXXFLAGS=-fpermissive npm install -D teradata-nodejs-driver',
@@ -44,16 +44,21 @@ export function loadDriver(name: TeradataDriverName, options: { workspaceRoot?: 
       mod = req(name);
     } catch (error) {
       if (isNotFound(error, name)) continue;
-      throw new DbeeError(`the Teradata driver "${name}" is installed but failed to load: ${(error as Error).message?.split('\n')[0]}`, {
-        code: 'DRIVER_LOAD_FAILED',
-        hint: `${DRIVER_INSTALL[name].note}; reinstall it with \`${DRIVER_INSTALL[name].command}\` on this platform (64-bit Node, glibc)`,
-        exitCode: ExitCode.invalid,
-        details: { driver: name },
-        cause: error,
-      });
+      throw new DbeeError(
+        `the Teradata driver "${name}" is installed but failed to load: ${(error as Error).message?.split('\n')[0]}`,
+        {
+          code: 'DRIVER_LOAD_FAILED',
+          hint: `${DRIVER_INSTALL[name].note}; reinstall it with \`${DRIVER_INSTALL[name].command}\` on this platform (64-bit Node, glibc)`,
+          exitCode: ExitCode.invalid,
+          details: { driver: name },
+          cause: error,
+        },
+      );
     }
     const version = readVersion(req, name);
-    return name === 'teradatasql' ? teradatasqlDriver(mod as TeradatasqlModule, version) : nodejsDriver(mod as NodejsDriverModule, version);
+    return name === 'teradatasql'
+      ? teradatasqlDriver(mod as TeradatasqlModule, version)
+      : nodejsDriver(mod as NodejsDriverModule, version);
   }
   throw new DbeeError(`the Teradata driver "${name}" is not installed`, {
     code: 'DRIVER_MISSING',

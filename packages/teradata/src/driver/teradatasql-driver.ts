@@ -1,4 +1,10 @@
-import { ESCAPE, type TeradataDriver, type TeradataResult, type TeradataResultSet, type TeradataSession } from './driver';
+import {
+  ESCAPE,
+  type TeradataDriver,
+  type TeradataResult,
+  type TeradataResultSet,
+  type TeradataSession,
+} from './driver';
 
 /**
  * Adapter for `teradatasql` (20.x): async connect, execute and close (`connectAsync`, `executeAsync`,
@@ -85,7 +91,12 @@ class TeradatasqlSession implements TeradataSession {
 }
 
 /** Read every result set of an executed cursor (shared with the other driver's adapter). */
-export function readAll(cur: { description: unknown[][] | null; rowcount: bigint | number; fetchall(): unknown[][]; nextset(): boolean }): TeradataResult {
+export function readAll(cur: {
+  description: unknown[][] | null;
+  rowcount: bigint | number;
+  fetchall(): unknown[][];
+  nextset(): boolean;
+}): TeradataResult {
   const rowCount = Number(cur.rowcount ?? 0);
   const resultSets: TeradataResultSet[] = [];
   for (;;) {

@@ -65,16 +65,25 @@ function context(projectName = 'db-sales'): ExecutorContext {
 
 describe('executors', () => {
   it('every command has an executor in executors.json that runs that command with the dbee project name and fromNx', async () => {
-    const executors = JSON.parse(readFileSync(join(pluginRoot, 'executors.json'), 'utf8')).executors as Record<string, { implementation: string; schema: string }>;
+    const executors = JSON.parse(readFileSync(join(pluginRoot, 'executors.json'), 'utf8')).executors as Record<
+      string,
+      { implementation: string; schema: string }
+    >;
     expect(Object.keys(executors).sort()).toEqual([...core.COMMANDS].sort());
 
     for (const command of core.COMMANDS) {
-      expect(executors[command]!.implementation).toMatch(new RegExp(`/executors/${command}/${command}\\.impl(\\.js)?$`));
+      expect(executors[command]!.implementation).toMatch(
+        new RegExp(`/executors/${command}/${command}\\.impl(\\.js)?$`),
+      );
       expect(executors[command]!.schema).toMatch(new RegExp(`/executors/${command}/schema\\.json$`));
-      const impl = (await import(`./${command}/${command}.impl.ts`)).default as (o: object, c: ExecutorContext) => Promise<{ success: boolean }>;
+      const impl = (await import(`./${command}/${command}.impl.ts`)).default as (
+        o: object,
+        c: ExecutorContext,
+      ) => Promise<{ success: boolean }>;
       // The options the target sets: the CLI's positional arguments.
       const options = Object.fromEntries(
-        core.optionEntries(core.COMMAND_DEFINITIONS[command])
+        core
+          .optionEntries(core.COMMAND_DEFINITIONS[command])
           .filter((e) => e.positional)
           .map((e) => [e.name, e.name === 'project' ? 'sales' : 'sales.f']),
       );
@@ -90,14 +99,31 @@ describe('executors', () => {
   });
 
   it('succeeds exactly when the command exits with 0', async () => {
-    for (const [code, success] of [[0, true], [1, false], [2, false], [3, false]] as const) {
+    for (const [code, success] of [
+      [0, true],
+      [1, false],
+      [2, false],
+      [3, false],
+    ] as const) {
       cli.runDbeeCommand.mockResolvedValueOnce(code);
       expect(await deployExecutor({ project: 'sales', env: 'test' }, context())).toEqual({ success });
     }
   });
 
   it('passes every option through under its camelCase name', async () => {
-    const options: CommandInput<'deploy'> = { project: 'sales', env: 'test', dryRun: true, ifExists: 'rename', allowHazards: ['data-loss'], assumeYes: true, countdownFrom: 0, waitForLock: 30, report: 'r.json', continueOnError: false, package: 'pkg' };
+    const options: CommandInput<'deploy'> = {
+      project: 'sales',
+      env: 'test',
+      dryRun: true,
+      ifExists: 'rename',
+      allowHazards: ['data-loss'],
+      assumeYes: true,
+      countdownFrom: 0,
+      waitForLock: 30,
+      report: 'r.json',
+      continueOnError: false,
+      package: 'pkg',
+    };
     await deployExecutor(options, context());
 
     expect(cli.runDbeeCommand.mock.calls[0]![1]).toEqual(options);
@@ -112,7 +138,16 @@ describe('executors', () => {
   });
 
   it('refuses invalid options before running anything, listing every problem', async () => {
-    const result = await deployExecutor({ project: 'sales', ifExists: 'nuke', countdownFrom: -1, allowHazards: ['data-loss', 'fun'], colour: 'red' } as never, context());
+    const result = await deployExecutor(
+      {
+        project: 'sales',
+        ifExists: 'nuke',
+        countdownFrom: -1,
+        allowHazards: ['data-loss', 'fun'],
+        colour: 'red',
+      } as never,
+      context(),
+    );
 
     expect(result).toEqual({ success: false });
     expect(cli.runDbeeCommand).not.toHaveBeenCalled();
@@ -129,7 +164,13 @@ describe('executors', () => {
   });
 
   it('prints a user error as dbee formats it, without a stack, and fails', async () => {
-    cli.runDbeeCommand.mockRejectedValueOnce(new core.DbeeError('unknown environment "staging"', { code: 'ENV_UNKNOWN', location: { file: 'dbee.yaml', line: 3 }, hint: 'use one of: local, test' }));
+    cli.runDbeeCommand.mockRejectedValueOnce(
+      new core.DbeeError('unknown environment "staging"', {
+        code: 'ENV_UNKNOWN',
+        location: { file: 'dbee.yaml', line: 3 },
+        hint: 'use one of: local, test',
+      }),
+    );
 
     expect(await statusExecutor({ project: 'sales', env: 'staging' }, context())).toEqual({ success: false });
     expect(stderr).toBe('dbee.yaml:3: unknown environment "staging"\n  hint: use one of: local, test\n');
@@ -151,7 +192,8 @@ describe('schemas', () => {
         const schema = JSON.parse(readFileSync(join(__dirname, command, 'schema.json'), 'utf8'));
         expect(schema).toMatchObject({ version: 2, type: 'object', additionalProperties: false });
         expect(schema.required[0]).toBe('project');
-        for (const property of Object.values(schema.properties) as Array<{ description?: string }>) expect(property.description).toMatch(/\.$/);
+        for (const property of Object.values(schema.properties) as Array<{ description?: string }>)
+          expect(property.description).toMatch(/\.$/);
         return [command, Object.keys(schema.properties)];
       }),
     );
@@ -161,11 +203,45 @@ describe('schemas', () => {
       build: ['project', 'env', 'outputPath'],
       diff: ['project', 'env', 'labels', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
       deploy: [
-        ...['project', 'env', 'dryRun', 'assumeYes', 'ticket', 'verify', 'queries', 'waitForLock', 'withDependencies', 'package'],
-        ...['ifExists', 'allowHazards', 'continueOnError', 'countdownFrom', 'report', 'canary', 'concurrency', 'maxFailures', 'labels', 'shard'],
+        ...[
+          'project',
+          'env',
+          'dryRun',
+          'assumeYes',
+          'ticket',
+          'verify',
+          'queries',
+          'waitForLock',
+          'withDependencies',
+          'package',
+        ],
+        ...[
+          'ifExists',
+          'allowHazards',
+          'continueOnError',
+          'countdownFrom',
+          'report',
+          'canary',
+          'concurrency',
+          'maxFailures',
+          'labels',
+          'shard',
+        ],
       ],
       'smoke-test': ['project', 'env', 'format', 'labels'],
-      rollback: ['project', 'env', 'labels', 'dryRun', 'assumeYes', 'ticket', 'to', 'toRef', 'package', 'force', 'emergency'],
+      rollback: [
+        'project',
+        'env',
+        'labels',
+        'dryRun',
+        'assumeYes',
+        'ticket',
+        'to',
+        'toRef',
+        'package',
+        'force',
+        'emergency',
+      ],
       plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'againstEnv', 'base', 'head'],
       status: ['project', 'env', 'format', 'labels', 'shard'],
       disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
@@ -176,7 +252,9 @@ describe('schemas', () => {
 
 describe('diff and the Nx cache', () => {
   it('runs any comparison while the fingerprint is not wired, since such diffs are never cached', async () => {
-    expect(await diffExecutor({ project: 'sales', env: 'test', againstEnv: 'prod' }, context())).toEqual({ success: true });
+    expect(await diffExecutor({ project: 'sales', env: 'test', againstEnv: 'prod' }, context())).toEqual({
+      success: true,
+    });
   });
 
   it('refuses --env other than the fingerprinted environment once the fingerprint is wired', async () => {
@@ -197,7 +275,9 @@ describe('diff and the Nx cache', () => {
     expect(await diffExecutor({ project: 'sales', env: 'test' }, context())).toEqual({ success: true });
     expect(await diffExecutor({ project: 'sales', againstEnv: 'prod' }, context())).toEqual({ success: false });
     vi.stubEnv('NX_SKIP_NX_CACHE', 'true');
-    expect(await diffExecutor({ project: 'sales', againstEnv: 'prod', base: 'main' }, context())).toEqual({ success: true });
+    expect(await diffExecutor({ project: 'sales', againstEnv: 'prod', base: 'main' }, context())).toEqual({
+      success: true,
+    });
 
     expect(cli.runDbeeCommand.mock.calls.map((c) => c[1])).toEqual([
       { project: 'sales', env: 'local' },
@@ -210,7 +290,9 @@ describe('diff and the Nx cache', () => {
     cli.fingerprint = async () => 'x';
 
     expect(await diffExecutor({ project: 'sales', base: 'main' }, context())).toEqual({ success: false });
-    expect(stderr).toContain('diff --base/--head: a cached diff is keyed on the working tree, not on git refs, which move');
+    expect(stderr).toContain(
+      'diff --base/--head: a cached diff is keyed on the working tree, not on git refs, which move',
+    );
   });
 });
 
@@ -220,7 +302,12 @@ describe('diff batch', () => {
     const ids = Object.keys(dependencies);
     return {
       roots: ids.filter((id) => dependencies[id]!.length === 0),
-      tasks: Object.fromEntries(ids.map((id) => [id, { id, target: { project: id.split(':')[0]!, target: 'diff' }, overrides: {}, outputs: [] }])),
+      tasks: Object.fromEntries(
+        ids.map((id) => [
+          id,
+          { id, target: { project: id.split(':')[0]!, target: 'diff' }, overrides: {}, outputs: [] },
+        ]),
+      ),
       dependencies: Object.fromEntries(ids.map((id) => [id, dependencies[id]!.map((dep) => ({ id: dep }))])),
       continuousDependencies: Object.fromEntries(ids.map((id) => [id, []])),
     } as unknown as TaskGraph;
@@ -229,22 +316,37 @@ describe('diff batch', () => {
   async function runBatch(taskGraph: TaskGraph, inputs: Record<string, { project: string }>) {
     const results: Record<string, { success: boolean; terminalOutput: string; status?: string }> = {};
     const out = await diffBatch(taskGraph, inputs, { project: '' }, context());
-    for await (const { task, result } of out as AsyncIterable<{ task: string; result: (typeof results)[string] }>) results[task] = result;
+    for await (const { task, result } of out as AsyncIterable<{ task: string; result: (typeof results)[string] }>)
+      results[task] = result;
     return results;
   }
 
   it('runs every task in one process, dependencies first, each with its own output', async () => {
     const calls: string[] = [];
-    cli.runDbeeCommand.mockImplementation(async (_command: string, options: { project: string }, ctx: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }) => {
-      calls.push(options.project);
-      ctx.stdout.write(`no changes in ${options.project}\n`);
-      if (options.project === 'hr') ctx.stderr.write('hr: 1 hazard\n');
-      return options.project === 'hr' ? 1 : 0;
-    });
+    cli.runDbeeCommand.mockImplementation(
+      async (
+        _command: string,
+        options: { project: string },
+        ctx: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+      ) => {
+        calls.push(options.project);
+        ctx.stdout.write(`no changes in ${options.project}\n`);
+        if (options.project === 'hr') ctx.stderr.write('hr: 1 hazard\n');
+        return options.project === 'hr' ? 1 : 0;
+      },
+    );
     // db-core:build is outside the batch (another executor); Nx ran it already.
-    const taskGraph = graph({ 'db-sales:diff': ['db-core:diff', 'db-sales:build'], 'db-hr:diff': [], 'db-core:diff': [] });
+    const taskGraph = graph({
+      'db-sales:diff': ['db-core:diff', 'db-sales:build'],
+      'db-hr:diff': [],
+      'db-core:diff': [],
+    });
 
-    const results = await runBatch(taskGraph, { 'db-sales:diff': { project: 'sales' }, 'db-hr:diff': { project: 'hr' }, 'db-core:diff': { project: 'core' } });
+    const results = await runBatch(taskGraph, {
+      'db-sales:diff': { project: 'sales' },
+      'db-hr:diff': { project: 'hr' },
+      'db-core:diff': { project: 'core' },
+    });
 
     expect(calls).toEqual(['core', 'hr', 'sales']);
     expect(results).toEqual({
@@ -255,7 +357,9 @@ describe('diff batch', () => {
   });
 
   it('skips a task whose dependency failed in the same batch', async () => {
-    cli.runDbeeCommand.mockImplementation(async (_c: string, options: { project: string }) => (options.project === 'core' ? 2 : 0));
+    cli.runDbeeCommand.mockImplementation(async (_c: string, options: { project: string }) =>
+      options.project === 'core' ? 2 : 0,
+    );
 
     const results = await runBatch(graph({ 'db-sales:diff': ['db-core:diff'], 'db-core:diff': [] }), {
       'db-sales:diff': { project: 'sales' },
@@ -263,7 +367,9 @@ describe('diff batch', () => {
     });
 
     expect(cli.runDbeeCommand).toHaveBeenCalledTimes(1);
-    expect(results['db-sales:diff']).toEqual(expect.objectContaining({ success: false, status: 'skipped', terminalOutput: 'not run: db-core:diff failed\n' }));
+    expect(results['db-sales:diff']).toEqual(
+      expect.objectContaining({ success: false, status: 'skipped', terminalOutput: 'not run: db-core:diff failed\n' }),
+    );
   });
 
   it('orders a chain whatever order the tasks arrive in', () => {

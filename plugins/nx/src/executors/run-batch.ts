@@ -6,7 +6,13 @@ import { runTask, type DbeeCommand, type TaskRun } from './run-command-executor'
 /** One task's result as a batch executor reports it (Nx's `BatchExecutorTaskResult`, not exported by the devkit). */
 export interface BatchTaskResult {
   task: string;
-  result: { success: boolean; terminalOutput: string; startTime?: number; endTime?: number; status?: 'success' | 'failure' | 'skipped' };
+  result: {
+    success: boolean;
+    terminalOutput: string;
+    startTime?: number;
+    endTime?: number;
+    status?: 'success' | 'failure' | 'skipped';
+  };
 }
 
 /**
@@ -39,13 +45,26 @@ export async function* runBatch(
         failed.add(id);
         yield {
           task: id,
-          result: { success: false, status: 'skipped', terminalOutput: `not run: ${blockedBy.join(', ')} failed\n`, startTime, endTime: startTime },
+          result: {
+            success: false,
+            status: 'skipped',
+            terminalOutput: `not run: ${blockedBy.join(', ')} failed\n`,
+            startTime,
+            endTime: startTime,
+          },
         };
         continue;
       }
       const output = new CapturedOutput();
       const io = { stdout: output.stream(), stderr: output.stream() };
-      const code = await runTask(inputs[id]!, { command, workspaceRoot: context.root, nxProject, io, guard: guardFor?.(nxProject), sessions });
+      const code = await runTask(inputs[id]!, {
+        command,
+        workspaceRoot: context.root,
+        nxProject,
+        io,
+        guard: guardFor?.(nxProject),
+        sessions,
+      });
       if (code !== 0) failed.add(id);
       if (echo.has(id) && code === 0) process.stdout.write(output.text);
       yield { task: id, result: { success: code === 0, terminalOutput: output.text, startTime, endTime: Date.now() } };

@@ -37,7 +37,9 @@ export async function runTask(rawOptions: object, run: TaskRun): Promise<number>
   const problems = validateOptions(run.command, options);
   if (problems.length > 0) {
     const where = run.nxProject ? ` (${run.nxProject})` : '';
-    run.io.stderr.write(`@dbee/nx:${run.command}${where}: invalid options\n${problems.map((p) => `  - ${p}\n`).join('')}`);
+    run.io.stderr.write(
+      `@dbee/nx:${run.command}${where}: invalid options\n${problems.map((p) => `  - ${p}\n`).join('')}`,
+    );
     return 1;
   }
   // Without --env, dbee itself picks the environment (DBEE_ENV, else defaultEnvironment), as for the CLI.

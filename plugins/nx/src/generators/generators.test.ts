@@ -42,7 +42,7 @@ async function failure(run: Promise<unknown>): Promise<string> {
 }
 
 describe('init generator (nx add @dbee/nx)', () => {
-  it('adds the plugin to nx.json, pins the cache folder, writes the starter dbee.yaml, git-ignores .dbee/, dist/ and Nx\'s folders', async () => {
+  it("adds the plugin to nx.json, pins the cache folder, writes the starter dbee.yaml, git-ignores .dbee/, dist/ and Nx's folders", async () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('.gitignore', 'node_modules');
 
@@ -57,7 +57,7 @@ describe('init generator (nx add @dbee/nx)', () => {
     );
   });
 
-  it("keeps a cache folder the workspace chose, and a dist/ line in another spelling", async () => {
+  it('keeps a cache folder the workspace chose, and a dist/ line in another spelling', async () => {
     const tree = createTreeWithEmptyWorkspace();
     updateNxJson(tree, { ...readNxJson(tree)!, cacheDirectory: 'tmp/nx-cache' });
     tree.write('.gitignore', '.dbee\n/dist\n.nx\n');
@@ -66,7 +66,7 @@ describe('init generator (nx add @dbee/nx)', () => {
     expect(tree.read('.gitignore', 'utf-8')).toBe('.dbee\n/dist\n.nx\n');
   });
 
-  it('adds only the ignore lines not already covered (a line for .nx covers both of Nx\'s)', async () => {
+  it("adds only the ignore lines not already covered (a line for .nx covers both of Nx's)", async () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('.gitignore', '/.nx/\ndist\n');
     await initGenerator(tree, {});
@@ -74,13 +74,19 @@ describe('init generator (nx add @dbee/nx)', () => {
 
     tree.write('.gitignore', '.dbee\n.nx/cache\ndist/**\n');
     await initGenerator(tree, {});
-    expect(tree.read('.gitignore', 'utf-8')).toBe('.dbee\n.nx/cache\ndist/**\n\n# Nx: task cache and workspace data\n.nx/workspace-data\n');
+    expect(tree.read('.gitignore', 'utf-8')).toBe(
+      '.dbee\n.nx/cache\ndist/**\n\n# Nx: task cache and workspace data\n.nx/workspace-data\n',
+    );
   });
 
   it('changes nothing when run again, and keeps the other plugins, an existing dbee.yaml and ignore line', async () => {
     const tree = createTreeWithEmptyWorkspace();
     const nxJson = readNxJson(tree)!;
-    updateNxJson(tree, { ...nxJson, cacheDirectory: '.nx/cache', plugins: ['@nx/js/typescript', { plugin: '@dbee/nx', options: { projectPrefix: 'sql-' } }] });
+    updateNxJson(tree, {
+      ...nxJson,
+      cacheDirectory: '.nx/cache',
+      plugins: ['@nx/js/typescript', { plugin: '@dbee/nx', options: { projectPrefix: 'sql-' } }],
+    });
     tree.write('dbee.yaml', 'version: 1\nenvironments: {}\n');
     tree.write('.gitignore', '/.dbee\n.nx\ndist/\n');
     const before = contents(tree);
@@ -99,7 +105,10 @@ describe('init generator (nx add @dbee/nx)', () => {
     const once = contents(tree);
     await initGenerator(tree, {});
 
-    expect(readNxJson(tree)?.plugins).toEqual(['@nx/js/typescript', { plugin: '@dbee/nx', options: { projectPrefix: 'sql-' } }]);
+    expect(readNxJson(tree)?.plugins).toEqual([
+      '@nx/js/typescript',
+      { plugin: '@dbee/nx', options: { projectPrefix: 'sql-' } },
+    ]);
     expect(contents(tree)).toEqual(once);
   });
 });
@@ -108,9 +117,16 @@ describe('project generator', () => {
   it('writes db.yaml, one CREATE SCHEMA file per schema and a smoke check', async () => {
     const tree = await initialized();
     await projectGenerator(tree, { name: 'core' });
-    await projectGenerator(tree, { name: 'sales', schemas: 'sales, sales_audit', dependsOn: 'db-core', directory: 'db/sales/' });
+    await projectGenerator(tree, {
+      name: 'sales',
+      schemas: 'sales, sales_audit',
+      dependsOn: 'db-core',
+      directory: 'db/sales/',
+    });
 
-    expect(Object.entries(contents(tree)).filter(([f]) => f.startsWith('databases/') || f.startsWith('db/'))).toMatchInlineSnapshot(`
+    expect(
+      Object.entries(contents(tree)).filter(([f]) => f.startsWith('databases/') || f.startsWith('db/')),
+    ).toMatchInlineSnapshot(`
       [
         [
           "databases/core/db.yaml",
@@ -178,7 +194,9 @@ describe('project generator', () => {
     await projectGenerator(tree, { name: 'hr' });
     await projectGenerator(tree, { name: 'order-history', dependsOn: ['core', 'hr'] });
 
-    expect(tree.read('databases/order-history/db.yaml', 'utf-8')).toContain('schemas: [order_history]\ndependsOn: [core, hr]\n');
+    expect(tree.read('databases/order-history/db.yaml', 'utf-8')).toContain(
+      'schemas: [order_history]\ndependsOn: [core, hr]\n',
+    );
     expect(tree.exists('databases/order-history/schema/order_history/schema.sql')).toBe(true);
   });
 
@@ -197,8 +215,12 @@ describe('project generator', () => {
       'databases/core/db.yaml already exists: choose another --directory',
     );
     expect(await failure(projectGenerator(tree, { name: '9lives' }))).toMatch(/^project name "9lives" is not valid/);
-    expect(await failure(projectGenerator(tree, { name: 'x', schemas: 'Sales' }))).toMatch(/^schema name "Sales" is not valid/);
-    expect(await failure(projectGenerator(tree, { name: 'x', directory: '../x' }))).toMatch(/must be a folder inside the workspace/);
+    expect(await failure(projectGenerator(tree, { name: 'x', schemas: 'Sales' }))).toMatch(
+      /^schema name "Sales" is not valid/,
+    );
+    expect(await failure(projectGenerator(tree, { name: 'x', directory: '../x' }))).toMatch(
+      /must be a folder inside the workspace/,
+    );
     expect(contents(tree)).toEqual(before);
   });
 });
@@ -221,7 +243,9 @@ describe('migration generator', () => {
       'V8__drop_legacy_flag.rollback.sql',
       'V8__drop_legacy_flag.sql',
     ]);
-    expect(tree.read('databases/sales/migrations/V1__backfill_order_status.sql', 'utf-8')).toMatch(/^-- Migration 1 of sales: Backfill order-status!\./);
+    expect(tree.read('databases/sales/migrations/V1__backfill_order_status.sql', 'utf-8')).toMatch(
+      /^-- Migration 1 of sales: Backfill order-status!\./,
+    );
   });
 
   it('names the projects when the project does not exist, and refuses an empty description', async () => {
@@ -231,7 +255,9 @@ describe('migration generator', () => {
     expect(await failure(migrationGenerator(tree, { project: 'crm', description: 'x' }))).toBe(
       'no database project "crm" (projects: sales): give a dbee name such as "sales" or an Nx name such as "db-sales"',
     );
-    expect(await failure(migrationGenerator(tree, { project: 'sales', description: ' -- ' }))).toMatch(/must contain letters or digits/);
+    expect(await failure(migrationGenerator(tree, { project: 'sales', description: ' -- ' }))).toMatch(
+      /must contain letters or digits/,
+    );
   });
 
   it('slugs descriptions and numbers versions as dbee reads them', () => {

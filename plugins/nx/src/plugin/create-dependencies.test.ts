@@ -7,7 +7,10 @@ let workspace: TestWorkspace | undefined;
 afterEach(() => workspace?.remove());
 
 /** The context Nx gives createDependencies: the projects createNodes inferred, each owning its files. */
-async function dependencyContext(files: Record<string, string>, extraProjects: Record<string, ProjectConfiguration> = {}): Promise<CreateDependenciesContext> {
+async function dependencyContext(
+  files: Record<string, string>,
+  extraProjects: Record<string, ProjectConfiguration> = {},
+): Promise<CreateDependenciesContext> {
   workspace = new TestWorkspace(files);
   const configFiles = Object.keys(files).filter((f) => f.endsWith('db.yaml'));
   const results = await createNodes[1](configFiles, {}, workspace.context());
@@ -24,7 +27,14 @@ async function dependencyContext(files: Record<string, string>, extraProjects: R
     ]),
   );
   const fileMap = { projectFileMap, nonProjectFiles: [] };
-  return { projects, fileMap, filesToProcess: fileMap, externalNodes: {}, nxJsonConfiguration: {}, workspaceRoot: workspace.root };
+  return {
+    projects,
+    fileMap,
+    filesToProcess: fileMap,
+    externalNodes: {},
+    nxJsonConfiguration: {},
+    workspaceRoot: workspace.root,
+  };
 }
 
 describe('createDependencies', () => {
@@ -48,7 +58,10 @@ describe('createDependencies', () => {
   });
 
   it('ignores projects without a db.yaml', async () => {
-    const context = await dependencyContext({ 'db/core/db.yaml': CORE_DB_YAML, 'apps/web/package.json': '{}' }, { web: { root: 'apps/web' } });
+    const context = await dependencyContext(
+      { 'db/core/db.yaml': CORE_DB_YAML, 'apps/web/package.json': '{}' },
+      { web: { root: 'apps/web' } },
+    );
 
     expect(await createDependencies({}, context)).toEqual([]);
   });
@@ -56,7 +69,8 @@ describe('createDependencies', () => {
   it('fails on a dependency that names no project, with the db.yaml line and the known projects', async () => {
     const context = await dependencyContext({
       'db/core/db.yaml': CORE_DB_YAML,
-      'db/sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\ndependsOn:\n  - core\n  - billing\n',
+      'db/sales/db.yaml':
+        'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\ndependsOn:\n  - core\n  - billing\n',
     });
 
     await expect(async () => createDependencies({}, context)).rejects.toThrow(

@@ -41,7 +41,10 @@ export const createDependencies: CreateDependencies<DbeePluginOptions> = async (
  * The database projects of the graph: projects that createNodes inferred from a db.yaml (they carry its metadata).
  * They are found by their configuration, not by name, so a project renamed in project.json keeps its edges.
  */
-function dbNodes(projects: Record<string, { root: string; metadata?: Record<string, unknown> }>, projectFileMap: Record<string, ReadonlyArray<{ file: string }>>): DbNode[] {
+function dbNodes(
+  projects: Record<string, { root: string; metadata?: Record<string, unknown> }>,
+  projectFileMap: Record<string, ReadonlyArray<{ file: string }>>,
+): DbNode[] {
   const out: DbNode[] = [];
   for (const [nxName, config] of Object.entries(projects)) {
     const meta = config.metadata?.[DBEE_METADATA] as DbeeProjectMetadata | undefined;
@@ -74,5 +77,7 @@ async function unknownDependencyError(
       hint: `known projects: ${known.join(', ')}`,
     });
   });
-  return toNxError(errors.length === 1 ? errors[0] : new DbeeAggregateError(`${errors.length} dependencies name no project`, errors));
+  return toNxError(
+    errors.length === 1 ? errors[0] : new DbeeAggregateError(`${errors.length} dependencies name no project`, errors),
+  );
 }

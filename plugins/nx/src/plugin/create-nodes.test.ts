@@ -9,12 +9,17 @@ import { CORE_DB_YAML, FINGERPRINT_SCRIPT, SALES_DB_YAML, TestWorkspace } from '
 let workspace: TestWorkspace | undefined;
 afterEach(() => workspace?.remove());
 
-async function inferProjects(files: Record<string, string>, options?: DbeePluginOptions): Promise<Record<string, CreateNodesResult>> {
+async function inferProjects(
+  files: Record<string, string>,
+  options?: DbeePluginOptions,
+): Promise<Record<string, CreateNodesResult>> {
   workspace = new TestWorkspace(files);
   const configFiles = Object.keys(files).filter((f) => f.endsWith('db.yaml'));
   const results = await createNodes[1](configFiles, options, workspace.context());
   // The fingerprint script sits outside the temporary workspace, so its path is absolute; show it stably.
-  return JSON.parse(JSON.stringify(Object.fromEntries(results)).replaceAll(FINGERPRINT_SCRIPT, '<dbee>/plugins/nx/bin/fingerprint.js'));
+  return JSON.parse(
+    JSON.stringify(Object.fromEntries(results)).replaceAll(FINGERPRINT_SCRIPT, '<dbee>/plugins/nx/bin/fingerprint.js'),
+  );
 }
 
 /** The error createNodes throws, as Nx receives it: one [file, error] per problem. */
@@ -30,9 +35,16 @@ async function inferErrors(files: Record<string, string>): Promise<Array<[string
 /** node_modules and lock file of a workspace where dbee is installed from the registry (no Teradata). */
 const INSTALLED: Record<string, string> = {
   'package-lock.json': JSON.stringify({
-    packages: Object.fromEntries(['nx', 'cli', 'core', 'postgres'].map((p) => [`node_modules/@dbee/${p}`, { version: '0.1.0' }])),
+    packages: Object.fromEntries(
+      ['nx', 'cli', 'core', 'postgres'].map((p) => [`node_modules/@dbee/${p}`, { version: '0.1.0' }]),
+    ),
   }),
-  ...Object.fromEntries(['nx', 'cli', 'core', 'postgres'].map((p) => [`node_modules/@dbee/${p}/package.json`, `{ "name": "@dbee/${p}", "version": "0.1.0" }`])),
+  ...Object.fromEntries(
+    ['nx', 'cli', 'core', 'postgres'].map((p) => [
+      `node_modules/@dbee/${p}/package.json`,
+      `{ "name": "@dbee/${p}", "version": "0.1.0" }`,
+    ]),
+  ),
   'node_modules/@dbee/nx/bin/fingerprint.js': '',
 };
 
@@ -482,21 +494,34 @@ describe('createNodes', () => {
   });
 
   /** The inputs of the build target of db/core in a workspace made of `files`, with nx.json `nxJson`. */
-  async function buildInputs(files: Record<string, string>, nxJson: Record<string, unknown> = {}, link?: [string, string]): Promise<unknown> {
+  async function buildInputs(
+    files: Record<string, string>,
+    nxJson: Record<string, unknown> = {},
+    link?: [string, string],
+  ): Promise<unknown> {
     workspace = new TestWorkspace({ 'db/core/db.yaml': CORE_DB_YAML, ...files });
     if (link) {
       mkdirSync(dirname(join(workspace.root, link[0])), { recursive: true });
       symlinkSync(join(workspace.root, link[1]), join(workspace.root, link[0]), 'dir');
     }
-    const results = await createNodes[1](['db/core/db.yaml'], undefined, { ...workspace.context(), nxJsonConfiguration: nxJson });
+    const results = await createNodes[1](['db/core/db.yaml'], undefined, {
+      ...workspace.context(),
+      nxJsonConfiguration: nxJson,
+    });
     const project = results[0]![1].projects!['db/core']!;
-    return JSON.parse(JSON.stringify({ namedInputs: project.namedInputs, inputs: project.targets!['build']!.inputs }).replaceAll(FINGERPRINT_SCRIPT, '<dbee>/plugins/nx/bin/fingerprint.js'));
+    return JSON.parse(
+      JSON.stringify({ namedInputs: project.namedInputs, inputs: project.targets!['build']!.inputs }).replaceAll(
+        FINGERPRINT_SCRIPT,
+        '<dbee>/plugins/nx/bin/fingerprint.js',
+      ),
+    );
   }
 
   it('leaves out dbee packages that are not installed, and lists them as files where they are projects of the workspace', async () => {
     const inputs = await buildInputs(
       {
-        'package-lock.json': '{ "packages": { "node_modules/@dbee/core": { "link": true }, "node_modules/@dbee/cli": {} } }',
+        'package-lock.json':
+          '{ "packages": { "node_modules/@dbee/core": { "link": true }, "node_modules/@dbee/cli": {} } }',
         'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "version": "1.0.0" }',
         'packages/core/package.json': '{ "name": "@dbee/core" }',
       },
@@ -521,17 +546,22 @@ describe('createNodes', () => {
   });
 
   it('stands for dbee with a runtime input printing its versions when no lock file names the packages', async () => {
-    const inputs = await buildInputs({ 'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "version": "1.0.0" }' });
+    const inputs = await buildInputs({
+      'node_modules/@dbee/cli/package.json': '{ "name": "@dbee/cli", "version": "1.0.0" }',
+    });
 
-    expect((inputs as { inputs: unknown[] }).inputs).toContainEqual({ runtime: 'node <dbee>/plugins/nx/bin/fingerprint.js --versions' });
+    expect((inputs as { inputs: unknown[] }).inputs).toContainEqual({
+      runtime: 'node <dbee>/plugins/nx/bin/fingerprint.js --versions',
+    });
     expect(JSON.stringify(inputs)).not.toContain('externalDependencies');
   });
 
-  it('counts a package linked from pnpm\'s store (a folder under node_modules) as installed', async () => {
+  it("counts a package linked from pnpm's store (a folder under node_modules) as installed", async () => {
     const inputs = await buildInputs(
       {
         'pnpm-lock.yaml': "importers:\n  .:\n    devDependencies:\n      '@dbee/core':\n        version: 0.1.0\n",
-        'node_modules/.pnpm/@dbee+core@0.1.0/node_modules/@dbee/core/package.json': '{ "name": "@dbee/core", "version": "0.1.0" }',
+        'node_modules/.pnpm/@dbee+core@0.1.0/node_modules/@dbee/core/package.json':
+          '{ "name": "@dbee/core", "version": "0.1.0" }',
       },
       {},
       ['node_modules/@dbee/core', 'node_modules/.pnpm/@dbee+core@0.1.0/node_modules/@dbee/core'],
@@ -544,11 +574,16 @@ describe('createNodes', () => {
     const inputs = await buildInputs({ ...INSTALLED }, { pluginsConfig: { '@nx/js': { analyzeLockfile: false } } });
 
     expect(JSON.stringify(inputs)).not.toContain('externalDependencies');
-    expect((inputs as { inputs: unknown[] }).inputs).toContainEqual({ runtime: 'node node_modules/@dbee/nx/bin/fingerprint.js --versions' });
+    expect((inputs as { inputs: unknown[] }).inputs).toContainEqual({
+      runtime: 'node node_modules/@dbee/nx/bin/fingerprint.js --versions',
+    });
   });
 
   it("honours the workspace's named inputs: its dbeeSources for the project and its dependencies, and sharedGlobals", async () => {
-    const inputs = await buildInputs({ ...INSTALLED }, { namedInputs: { dbeeSources: ['{projectRoot}/**/*'], sharedGlobals: ['{workspaceRoot}/.nvmrc'] } });
+    const inputs = await buildInputs(
+      { ...INSTALLED },
+      { namedInputs: { dbeeSources: ['{projectRoot}/**/*'], sharedGlobals: ['{workspaceRoot}/.nvmrc'] } },
+    );
 
     expect(inputs).toEqual({
       inputs: [
@@ -581,26 +616,46 @@ describe('createNodes', () => {
     const project = projects['db/sales/db.yaml']!.projects!['db/sales']!;
 
     expect(project.name).toBe('database-sales');
-    expect(Object.keys(project.targets!)).toEqual(['db-build', 'db-diff', 'db-plan', 'db-deploy', 'db-smoke', 'db-rollback', 'db-status', 'db-graph']);
+    expect(Object.keys(project.targets!)).toEqual([
+      'db-build',
+      'db-diff',
+      'db-plan',
+      'db-deploy',
+      'db-smoke',
+      'db-rollback',
+      'db-status',
+      'db-graph',
+    ]);
     expect(project.metadata?.targetGroups).toEqual({ dbee: Object.keys(project.targets!) });
     expect(project.targets!['db-build']!.dependsOn).toEqual(['^db-build']);
     expect(project.targets!['db-diff']!.dependsOn).toEqual(['db-build']);
-    expect(project.targets!['db-deploy']!.dependsOn).toEqual([{ target: 'db-deploy', dependencies: true, params: 'forward' }]);
+    expect(project.targets!['db-deploy']!.dependsOn).toEqual([
+      { target: 'db-deploy', dependencies: true, params: 'forward' },
+    ]);
     // The executors keep the command names, and the commands get the dbee name, not the Nx name.
     expect(project.targets!['db-smoke']!.executor).toBe('@dbee/nx:smoke-test');
     expect(project.targets!['db-smoke']!.options).toEqual({ project: 'sales' });
   });
 
   it('fingerprints the whole environment with one command shared by every project, by default', async () => {
-    const projects = await inferProjects({ ...INSTALLED, 'db/core/db.yaml': CORE_DB_YAML, 'db/sales/db.yaml': SALES_DB_YAML });
+    const projects = await inferProjects({
+      ...INSTALLED,
+      'db/core/db.yaml': CORE_DB_YAML,
+      'db/sales/db.yaml': SALES_DB_YAML,
+    });
     const runtime = (file: string, root: string) => projects[file]!.projects![root]!.targets!.diff!.inputs!.at(-1);
 
-    expect(runtime('db/core/db.yaml', 'db/core')).toEqual({ runtime: 'node node_modules/@dbee/nx/bin/fingerprint.js --environment' });
+    expect(runtime('db/core/db.yaml', 'db/core')).toEqual({
+      runtime: 'node node_modules/@dbee/nx/bin/fingerprint.js --environment',
+    });
     expect(runtime('db/sales/db.yaml', 'db/sales')).toEqual(runtime('db/core/db.yaml', 'db/core'));
   });
 
   it('with fingerprintScope "project", bakes the literal project root into the runtime input, quoted when needed', async () => {
-    const projects = await inferProjects({ "data bases/o'brien/db.yaml": CORE_DB_YAML }, { fingerprintScope: 'project' });
+    const projects = await inferProjects(
+      { "data bases/o'brien/db.yaml": CORE_DB_YAML },
+      { fingerprintScope: 'project' },
+    );
     const inputs = projects["data bases/o'brien/db.yaml"]!.projects!["data bases/o'brien"]!.targets!.diff!.inputs!;
 
     expect(inputs.at(-1)).toEqual({ runtime: `node <dbee>/plugins/nx/bin/fingerprint.js 'data bases/o'\\''brien'` });
@@ -616,7 +671,8 @@ describe('createNodes', () => {
 
   it('skips db.yaml under node_modules, .nx, .dbee and dist, and under dbee.yaml ignore globs', async () => {
     const projects = await inferProjects({
-      'dbee.yaml': 'version: 1\ndefaultEnvironment: local\nenvironments: { local: { engine: postgres, connection: { embedded: .dbee/local } } }\nignore: ["fixtures/**"]\n',
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: local\nenvironments: { local: { engine: postgres, connection: { embedded: .dbee/local } } }\nignore: ["fixtures/**"]\n',
       'db/core/db.yaml': CORE_DB_YAML,
       'node_modules/pkg/db.yaml': 'not: [valid',
       'dist/dbee/db-core/db.yaml': 'not: [valid',
@@ -639,7 +695,9 @@ describe('createNodes', () => {
       'db/sales/db.yaml': 'version: 1\nname: sales\nengine: postgress\nschemas: [sales]\n',
     });
 
-    expect(errors).toEqual([['db/sales/db.yaml', 'db/sales/db.yaml:3:1: engine: expected one of "postgres", "teradata", got "postgress"']]);
+    expect(errors).toEqual([
+      ['db/sales/db.yaml', 'db/sales/db.yaml:3:1: engine: expected one of "postgres", "teradata", got "postgress"'],
+    ]);
   });
 
   it('reports every problem of a db.yaml at once, and broken YAML syntax with its line', async () => {
@@ -665,7 +723,10 @@ describe('createNodes', () => {
     const errors = await inferErrors({ 'db/core/db.yaml': CORE_DB_YAML, 'db/core2/db.yaml': CORE_DB_YAML });
 
     expect(errors).toEqual([
-      ['db/core2/db.yaml', 'db/core2/db.yaml:2:1: name: project name "core" is already used by db/core/db.yaml\n  hint: give each db.yaml a unique name'],
+      [
+        'db/core2/db.yaml',
+        'db/core2/db.yaml:2:1: name: project name "core" is already used by db/core/db.yaml\n  hint: give each db.yaml a unique name',
+      ],
     ]);
   });
 

@@ -1,7 +1,21 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { AggregateCreateNodesError, createNodesFromFiles, type CreateNodesContext, type CreateNodesResult, type ProjectConfiguration } from '@nx/devkit';
-import { ALWAYS_IGNORED, DbeeError, PROJECT_FILE, WORKSPACE_FILE, YamlFile, loadProject, type DbProject } from '@dbee/core';
+import {
+  AggregateCreateNodesError,
+  createNodesFromFiles,
+  type CreateNodesContext,
+  type CreateNodesResult,
+  type ProjectConfiguration,
+} from '@nx/devkit';
+import {
+  ALWAYS_IGNORED,
+  DbeeError,
+  PROJECT_FILE,
+  WORKSPACE_FILE,
+  YamlFile,
+  loadProject,
+  type DbProject,
+} from '@dbee/core';
 import fg from 'fast-glob';
 import { toNxError } from './nx-error';
 import type { NormalizedOptions } from './options';
@@ -44,7 +58,11 @@ export async function inferProjects(
           throw toNxError(e);
         }
         loaded.set(file, project);
-        return { projects: { [project.relativeRoot || '.']: projectConfiguration(project, options, fingerprintCommand, shared) } };
+        return {
+          projects: {
+            [project.relativeRoot || '.']: projectConfiguration(project, options, fingerprintCommand, shared),
+          },
+        };
       },
       files,
       options,
@@ -78,14 +96,22 @@ function sharedInputs(context: CreateNodesContext, fingerprintCommand: string): 
   const namedInputs = nxJsonConfiguration?.namedInputs;
   const jsConfig = nxJsonConfiguration?.pluginsConfig?.['@nx/js'] as { analyzeLockfile?: boolean } | undefined;
   return {
-    tool: toolInputs(dbeePackageOrigins(workspaceRoot, jsConfig?.analyzeLockfile !== false), `${fingerprintCommand} --versions`),
+    tool: toolInputs(
+      dbeePackageOrigins(workspaceRoot, jsConfig?.analyzeLockfile !== false),
+      `${fingerprintCommand} --versions`,
+    ),
     workspaceEnv: envVariablesOf(join(workspaceRoot, WORKSPACE_FILE)),
     workspaceSources: namedInputs?.[SOURCES_INPUT] !== undefined,
     sharedGlobals: namedInputs?.['sharedGlobals'] !== undefined,
   };
 }
 
-function projectConfiguration(project: DbProject, options: NormalizedOptions, fingerprintCommand: string, shared: SharedInputs): ProjectConfiguration {
+function projectConfiguration(
+  project: DbProject,
+  options: NormalizedOptions,
+  fingerprintCommand: string,
+  shared: SharedInputs,
+): ProjectConfiguration {
   const root = project.relativeRoot || '.';
   const engine = project.config.engine;
   const { workspaceEnv, ...inputs } = shared;
@@ -119,10 +145,14 @@ function projectConfiguration(project: DbProject, options: NormalizedOptions, fi
  * and none matched by dbee.yaml's `ignore` globs, so that Nx and `npx dbee` always see the same projects.
  */
 export function selectProjectFiles(configFiles: readonly string[], workspaceRoot: string): string[] {
-  const candidates = configFiles.filter((file) => !file.split(/[\\/]/).some((segment) => IGNORED_SEGMENTS.has(segment)));
+  const candidates = configFiles.filter(
+    (file) => !file.split(/[\\/]/).some((segment) => IGNORED_SEGMENTS.has(segment)),
+  );
   const ignore = workspaceIgnoreGlobs(workspaceRoot);
   if (ignore.length === 0) return candidates;
-  const kept = new Set(fg.sync(PROJECT_FILE_GLOB, { cwd: workspaceRoot, ignore: [...ALWAYS_IGNORED, ...ignore], dot: false }));
+  const kept = new Set(
+    fg.sync(PROJECT_FILE_GLOB, { cwd: workspaceRoot, ignore: [...ALWAYS_IGNORED, ...ignore], dot: false }),
+  );
   return candidates.filter((file) => kept.has(file.split(sep).join('/')));
 }
 
@@ -132,7 +162,9 @@ export function selectProjectFiles(configFiles: readonly string[], workspaceRoot
  */
 function workspaceIgnoreGlobs(workspaceRoot: string): string[] {
   try {
-    const config = YamlFile.read(join(workspaceRoot, WORKSPACE_FILE), WORKSPACE_FILE).toJS() as { ignore?: unknown } | null;
+    const config = YamlFile.read(join(workspaceRoot, WORKSPACE_FILE), WORKSPACE_FILE).toJS() as {
+      ignore?: unknown;
+    } | null;
     const ignore = config?.ignore;
     return Array.isArray(ignore) ? ignore.filter((g): g is string => typeof g === 'string') : [];
   } catch {

@@ -50,7 +50,8 @@ describe('inference cache', () => {
 
   it('never stores a failed inference, and can be turned off', async () => {
     const ws = (workspace = new TestWorkspace({ 'db/core/db.yaml': 'version: 1\nname: core\nengine: oracle\n' }));
-    for (let i = 0; i < 2; i++) await expect(createNodes[1](['db/core/db.yaml'], {}, ws.context())).rejects.toThrow('Failed to create nodes');
+    for (let i = 0; i < 2; i++)
+      await expect(createNodes[1](['db/core/db.yaml'], {}, ws.context())).rejects.toThrow('Failed to create nodes');
     expect(existsSync(cacheFile(ws))).toBe(false);
 
     process.env.DBEE_NX_PLUGIN_CACHE = 'false';

@@ -38,11 +38,24 @@ export class InferenceCache {
     const hash = createHash('sha256');
     const add = (...parts: unknown[]) => hash.update(`${JSON.stringify(parts)}\n`);
     const nxJson = this.context.nxJsonConfiguration;
-    add(FORMAT, root, __dirname, options, nxJson?.namedInputs ?? null, nxJson?.pluginsConfig?.['@nx/js'] ?? null, codeStamp());
+    add(
+      FORMAT,
+      root,
+      __dirname,
+      options,
+      nxJson?.namedInputs ?? null,
+      nxJson?.pluginsConfig?.['@nx/js'] ?? null,
+      codeStamp(),
+    );
     add(WORKSPACE_FILE, readOr(join(root, WORKSPACE_FILE)));
     for (const file of [...configFiles].sort()) add(file, readOr(join(root, file)));
     for (const lock of LOCK_FILES) add(lock, stamp(join(root, lock)));
-    for (const p of DBEE_PACKAGES) add(p, stamp(join(root, 'node_modules', '@dbee', p, 'package.json')), realpathOr(join(root, 'node_modules', '@dbee', p)));
+    for (const p of DBEE_PACKAGES)
+      add(
+        p,
+        stamp(join(root, 'node_modules', '@dbee', p, 'package.json')),
+        realpathOr(join(root, 'node_modules', '@dbee', p)),
+      );
     add(stamp(join(root, INSTALLED_FINGERPRINT_SCRIPT)));
     return hash.digest('hex');
   }
@@ -104,7 +117,11 @@ function codeStamp(): string {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const manifest = require.resolve('@dbee/core/package.json', { paths: [__dirname] });
-    parts.push(readOr(manifest), stamp(join(dirname(manifest), 'src', 'config')), stamp(join(dirname(manifest), 'dist')));
+    parts.push(
+      readOr(manifest),
+      stamp(join(dirname(manifest), 'src', 'config')),
+      stamp(join(dirname(manifest), 'dist')),
+    );
   } catch {
     parts.push('no @dbee/core');
   }

@@ -29,12 +29,16 @@ export type PackageOrigin =
 export function dbeePackageOrigins(workspaceRoot: string, lockfileAnalyzed = true): PackageOrigin[] {
   const root = realpathOr(workspaceRoot);
   // Nx makes external nodes from the lock file only (`pluginsConfig["@nx/js"].analyzeLockfile: false` turns that off).
-  const locks = lockfileAnalyzed ? LOCK_FILES.map((f) => readOr(join(workspaceRoot, f))).filter((t): t is string => t !== undefined) : [];
+  const locks = lockfileAnalyzed
+    ? LOCK_FILES.map((f) => readOr(join(workspaceRoot, f))).filter((t): t is string => t !== undefined)
+    : [];
   const origins: PackageOrigin[] = [];
   for (const name of DBEE_PACKAGES) {
     const manifest = join(workspaceRoot, 'node_modules', ...name.split('/'), 'package.json');
     if (!existsSync(manifest)) continue;
-    const dir = relative(root, realpathOr(join(manifest, '..'))).split(sep).join('/');
+    const dir = relative(root, realpathOr(join(manifest, '..')))
+      .split(sep)
+      .join('/');
     if (dir !== '' && !dir.startsWith('../') && !dir.split('/').includes('node_modules')) {
       origins.push({ kind: 'workspace', name, root: dir });
     } else if (locks.some((lock) => lock.includes(name))) {
@@ -58,7 +62,12 @@ export function toolInputs(origins: readonly PackageOrigin[], versionsCommand: s
   const installed = origins.filter((o) => o.kind === 'installed').map((o) => o.name);
   if (installed.length > 0) inputs.push({ externalDependencies: installed });
   for (const o of origins) {
-    if (o.kind === 'workspace') inputs.push(`{workspaceRoot}/${o.root}/package.json`, `{workspaceRoot}/${o.root}/src/**/*`, `{workspaceRoot}/${o.root}/bin/**/*`);
+    if (o.kind === 'workspace')
+      inputs.push(
+        `{workspaceRoot}/${o.root}/package.json`,
+        `{workspaceRoot}/${o.root}/src/**/*`,
+        `{workspaceRoot}/${o.root}/bin/**/*`,
+      );
   }
   if (origins.length === 0 || origins.some((o) => o.kind === 'unlocked')) inputs.push({ runtime: versionsCommand });
   return inputs;

@@ -87,7 +87,10 @@ function executor(command: string): string {
   return `@dbee/nx:${command}`;
 }
 
-function help(command: string, exampleOptions: Record<string, unknown>): { command: string; example: { options: Record<string, unknown> } } {
+function help(
+  command: string,
+  exampleOptions: Record<string, unknown>,
+): { command: string; example: { options: Record<string, unknown> } } {
   return { command: `npx dbee ${command} --help`, example: { options: exampleOptions } };
 }
 
@@ -121,7 +124,9 @@ export function diffTarget(ctx: TargetContext): TargetConfiguration {
     outputs: ['{workspaceRoot}/dist/dbee/{projectName}/diff'],
     // `-c markdown` (the CI pipeline's pull-request job): the report in Markdown, also written inside the outputs, so
     // that a cache hit restores it, for a job summary or a merge request artifact (`cat dist/dbee/*/diff/diff.md`).
-    configurations: { markdown: { format: 'markdown', output: '{workspaceRoot}/dist/dbee/{projectName}/diff/diff.md' } },
+    configurations: {
+      markdown: { format: 'markdown', output: '{workspaceRoot}/dist/dbee/{projectName}/diff/diff.md' },
+    },
     dependsOn: [ctx.options.buildTargetName],
     // Parallel on purpose, although it reads the live database: Nx never batches a task with `parallelism: false`,
     // and the batch executor (preferBatch) runs all diffs one after the other in ONE process, which is both what an
@@ -129,7 +134,8 @@ export function diffTarget(ctx: TargetContext): TargetConfiguration {
     // lock that every database operation takes keeps them from overlapping.
     metadata: {
       technologies: ['dbee'],
-      description: 'Shows what would change in the live database to match the sources, with the hazards of each change.',
+      description:
+        'Shows what would change in the live database to match the sources, with the hazards of each change.',
       help: help('diff', { format: 'markdown', failOnDiff: true }),
     },
   };
@@ -188,7 +194,8 @@ export function rollbackTarget(ctx: TargetContext): TargetConfiguration {
     parallelism: false,
     metadata: {
       technologies: ['dbee'],
-      description: 'Undoes the last deployment of this project on an environment, using the rollback steps in its ledger.',
+      description:
+        'Undoes the last deployment of this project on an environment, using the rollback steps in its ledger.',
       help: help('rollback', { env: 'test', dryRun: true }),
     },
   };
@@ -243,7 +250,8 @@ export function graphTarget(ctx: TargetContext): TargetConfiguration {
     // No dependsOn: it parses the sources itself, and reads no database without `--env`.
     metadata: {
       technologies: ['dbee'],
-      description: "Writes a page drawing this project's objects and their dependencies (and, with --env, what a deployment would change).",
+      description:
+        "Writes a page drawing this project's objects and their dependencies (and, with --env, what a deployment would change).",
       help: help('graph', { withDeps: true }),
     },
   };

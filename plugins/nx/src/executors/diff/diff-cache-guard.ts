@@ -20,7 +20,9 @@ export interface DiffCacheGuardContext {
  * environments, or git refs (a branch moves) would be cached under that key and later replayed although its
  * database or refs changed. Such runs are refused unless the cache is skipped; the message says what to run.
  */
-export function diffCacheGuard(ctx: DiffCacheGuardContext): (options: Record<string, unknown>) => DbeeError | undefined {
+export function diffCacheGuard(
+  ctx: DiffCacheGuardContext,
+): (options: Record<string, unknown>) => DbeeError | undefined {
   return (options) => {
     if (!ctx.fingerprintWired || ctx.env.NX_SKIP_NX_CACHE === 'true') return undefined;
     const project = String(options.project);
@@ -65,7 +67,9 @@ function refuse(message: string, hint: string): DbeeError {
 /** dbee.yaml's defaultEnvironment, or undefined when it cannot be read (the command itself then reports why). */
 function defaultEnvironment(workspaceRoot: string): string | undefined {
   try {
-    const config = YamlFile.read(join(workspaceRoot, WORKSPACE_FILE), WORKSPACE_FILE).toJS() as { defaultEnvironment?: unknown } | null;
+    const config = YamlFile.read(join(workspaceRoot, WORKSPACE_FILE), WORKSPACE_FILE).toJS() as {
+      defaultEnvironment?: unknown;
+    } | null;
     return typeof config?.defaultEnvironment === 'string' ? config.defaultEnvironment : undefined;
   } catch {
     return undefined;

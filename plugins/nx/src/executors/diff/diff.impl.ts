@@ -12,7 +12,12 @@ const diffExecutor: PromiseExecutor<CommandInput<'diff'>> = (options, context) =
     'diff',
     options,
     context,
-    diffCacheGuard({ workspaceRoot: context.root, nxProject: context.projectName, env: process.env, fingerprintWired: fingerprintWired() }),
+    diffCacheGuard({
+      workspaceRoot: context.root,
+      nxProject: context.projectName,
+      env: process.env,
+      fingerprintWired: fingerprintWired(),
+    }),
   );
 
 export default diffExecutor;

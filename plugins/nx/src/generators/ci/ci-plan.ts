@@ -41,7 +41,9 @@ export interface CiPlanOptions {
 export function ciPlan(tree: Tree, options: CiPlanOptions): CiPlan {
   const text = tree.read(WORKSPACE_FILE, 'utf-8');
   if (text === null) {
-    throw new GeneratorError(`${WORKSPACE_FILE} not found: run \`nx add @dbee/nx\` first, then add the environments CI deploys to`);
+    throw new GeneratorError(
+      `${WORKSPACE_FILE} not found: run \`nx add @dbee/nx\` first, then add the environments CI deploys to`,
+    );
   }
   let environments: Record<string, { connection?: Record<string, unknown>; gates?: { protected?: unknown } }>;
   try {
@@ -50,13 +52,16 @@ export function ciPlan(tree: Tree, options: CiPlanOptions): CiPlan {
   } catch (e) {
     throw new GeneratorError(`${(e as Error).message}\nfix ${WORKSPACE_FILE}, then run this generator again`);
   }
-  const embedded = (name: string) => isRecord(environments[name]?.connection) && 'embedded' in environments[name]!.connection!;
+  const embedded = (name: string) =>
+    isRecord(environments[name]?.connection) && 'embedded' in environments[name]!.connection!;
   const asked = listOption(options.environments);
   const names = asked.length ? asked : Object.keys(environments).filter((name) => !embedded(name));
   const unknown = names.filter((name) => !isRecord(environments[name]));
   if (unknown.length) {
     const declared = Object.keys(environments).join(', ') || 'none';
-    throw new GeneratorError(`--environments: ${quoted(unknown)} not declared in ${WORKSPACE_FILE} (environments: ${declared})`);
+    throw new GeneratorError(
+      `--environments: ${quoted(unknown)} not declared in ${WORKSPACE_FILE} (environments: ${declared})`,
+    );
   }
   const local = names.filter(embedded);
   if (local.length) {

@@ -21,7 +21,9 @@ const PROVIDERS = {
 export async function ciGenerator(tree: Tree, options: CiGeneratorSchema): Promise<GeneratorCallback> {
   const provider = PROVIDERS[options.provider as keyof typeof PROVIDERS];
   if (!provider) {
-    throw new GeneratorError(`--provider "${options.provider ?? ''}" is not known: use --provider=github or --provider=gitlab`);
+    throw new GeneratorError(
+      `--provider "${options.provider ?? ''}" is not known: use --provider=github or --provider=gitlab`,
+    );
   }
   const text = provider.render(ciPlan(tree, options));
   const existing = tree.read(provider.file, 'utf-8');

@@ -113,5 +113,9 @@ function setupSteps(plan: CiPlan): string[] {
 
 /** DBEE_ENV and the environment's connection variables, each from the secret of the same name. */
 function environmentVariables(env: CiEnvironment): string[] {
-  return ['        env:', `          DBEE_ENV: ${env.name}`, ...env.secrets.map((s) => `          ${s}: \${{ secrets.${s} }}`)];
+  return [
+    '        env:',
+    `          DBEE_ENV: ${env.name}`,
+    ...env.secrets.map((s) => `          ${s}: \${{ secrets.${s} }}`),
+  ];
 }

@@ -23,7 +23,9 @@ export function gitlabCi(plan: CiPlan): string {
     `# Merge requests: what each affected database project would change on ${first!.name}, as the "database diff" artifact.`,
     `# Pushes to ${plan.mainBranch}: the affected database projects are deployed to ${order}.`,
     '# Connection variables (Settings > CI/CD > Variables, masked, scoped to their environment):',
-    ...plan.environments.map((e) => `#   ${e.name}: ${e.secrets.join(', ') || '(none: its connection in dbee.yaml reads no variable)'}`),
+    ...plan.environments.map(
+      (e) => `#   ${e.name}: ${e.secrets.join(', ') || '(none: its connection in dbee.yaml reads no variable)'}`,
+    ),
     'workflow:',
     '  rules:',
     `    - if: ${mergeRequest}`,
@@ -81,7 +83,9 @@ export function gitlabCi(plan: CiPlan): string {
       ...(previous ? ['  needs:', `    - dbee-deploy-${previous.name}`] : ['  needs: []']),
       '  rules:',
       `    - if: ${main}`,
-      ...(last ? ['      # Started by a person, after the deployments before it succeeded.', '      when: manual'] : []),
+      ...(last
+        ? ['      # Started by a person, after the deployments before it succeeded.', '      when: manual']
+        : []),
       '  environment:',
       `    name: ${env.name}`,
       '  # One deployment to an environment at a time.',

@@ -14,13 +14,17 @@ export async function migrationGenerator(tree: Tree, options: MigrationGenerator
   const prefix = projectPrefix(tree);
   const wanted = (options.project ?? '').trim();
   const project =
-    projects.find((p) => p.name === wanted) ?? (wanted.startsWith(prefix) ? projects.find((p) => p.name === wanted.slice(prefix.length)) : undefined);
+    projects.find((p) => p.name === wanted) ??
+    (wanted.startsWith(prefix) ? projects.find((p) => p.name === wanted.slice(prefix.length)) : undefined);
   if (!project) {
     const list = projects.map((p) => p.name).join(', ') || 'none yet';
-    throw new GeneratorError(`no database project "${wanted}" (projects: ${list}): give a dbee name such as "sales" or an Nx name such as "${prefix}sales"`);
+    throw new GeneratorError(
+      `no database project "${wanted}" (projects: ${list}): give a dbee name such as "sales" or an Nx name such as "${prefix}sales"`,
+    );
   }
   const slug = slugOf(options.description ?? '');
-  if (slug === '') throw new GeneratorError('the description must contain letters or digits, e.g. "backfill order status"');
+  if (slug === '')
+    throw new GeneratorError('the description must contain letters or digits, e.g. "backfill order status"');
 
   const dir = project.root === '.' ? 'migrations' : `${project.root}/migrations`;
   const version = nextVersion(tree.exists(dir) ? tree.children(dir) : []);

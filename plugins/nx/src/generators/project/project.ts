@@ -14,30 +14,41 @@ const SCHEMA = /^[a-z_][a-z0-9_$]*$/;
 export async function projectGenerator(tree: Tree, options: ProjectGeneratorSchema): Promise<GeneratorCallback> {
   const name = (options.name ?? '').trim();
   if (!NAME.test(name)) {
-    throw new GeneratorError(`project name "${name}" is not valid: use letters, digits, "_", "-" or "$", starting with a letter or "_"`);
+    throw new GeneratorError(
+      `project name "${name}" is not valid: use letters, digits, "_", "-" or "$", starting with a letter or "_"`,
+    );
   }
   const schemas = listOption(options.schemas);
   if (schemas.length === 0) schemas.push(name.toLowerCase().replace(/[-$]/g, '_'));
   const badSchema = schemas.find((s) => !SCHEMA.test(s));
   if (badSchema) {
-    throw new GeneratorError(`schema name "${badSchema}" is not valid: use lower-case letters, digits and "_" (--schemas=sales,sales_audit)`);
+    throw new GeneratorError(
+      `schema name "${badSchema}" is not valid: use lower-case letters, digits and "_" (--schemas=sales,sales_audit)`,
+    );
   }
   const dependsOn = listOption(options.dependsOn);
   const directory = normalizeDirectory(options.directory ?? `databases/${name}`);
 
   const existing = treeProjects(tree);
   const taken = existing.find((p) => p.name === name);
-  if (taken) throw new GeneratorError(`a database project named "${name}" already exists in ${taken.root}/${PROJECT_FILE}: choose another name`);
+  if (taken)
+    throw new GeneratorError(
+      `a database project named "${name}" already exists in ${taken.root}/${PROJECT_FILE}: choose another name`,
+    );
   if (tree.exists(`${directory}/${PROJECT_FILE}`)) {
     throw new GeneratorError(`${directory}/${PROJECT_FILE} already exists: choose another --directory`);
   }
   const known = new Set(existing.map((p) => p.name));
   const prefix = projectPrefix(tree);
-  const missing = dependsOn.map((d) => (known.has(d) ? d : d.startsWith(prefix) && known.has(d.slice(prefix.length)) ? d.slice(prefix.length) : undefined));
+  const missing = dependsOn.map((d) =>
+    known.has(d) ? d : d.startsWith(prefix) && known.has(d.slice(prefix.length)) ? d.slice(prefix.length) : undefined,
+  );
   const unknown = dependsOn.filter((_, i) => missing[i] === undefined);
   if (unknown.length > 0) {
     const list = [...known].sort().join(', ') || 'none yet';
-    throw new GeneratorError(`--depends-on names no database project ${unknown.map((u) => `"${u}"`).join(', ')} (projects: ${list}): create it first with nx g @dbee/nx:project`);
+    throw new GeneratorError(
+      `--depends-on names no database project ${unknown.map((u) => `"${u}"`).join(', ')} (projects: ${list}): create it first with nx g @dbee/nx:project`,
+    );
   }
 
   tree.write(`${directory}/${PROJECT_FILE}`, projectConfig(name, schemas, missing as string[]));
@@ -78,7 +89,10 @@ function smokeChecks(schemas: string[]): string {
 }
 
 function normalizeDirectory(directory: string): string {
-  const d = directory.replace(/\\/g, '/').replace(/^\.\/+/, '').replace(/\/+$/, '');
+  const d = directory
+    .replace(/\\/g, '/')
+    .replace(/^\.\/+/, '')
+    .replace(/\/+$/, '');
   if (d === '' || d.startsWith('/') || d.split('/').includes('..')) {
     throw new GeneratorError(`--directory "${directory}" must be a folder inside the workspace, e.g. databases/sales`);
   }
