@@ -2,8 +2,8 @@
 // The registry mirror this project is built against serves only linux builds, so `npm install` leaves those entries
 // out and `npm ci` then refuses the lockfile as out of sync. Entries carry os/cpu/libc, so npm skips them here.
 // Run after every `npm install`: node tools/fix-lockfile-platforms.js (test/workspace/lockfile.test.ts checks it).
-const fs = require('fs');
-const file = process.argv[2] ?? require('path').join(__dirname, '..', 'package-lock.json');
+const fs = require('node:fs');
+const file = process.argv[2] ?? require('node:path').join(__dirname, '..', 'package-lock.json');
 const lock = JSON.parse(fs.readFileSync(file, 'utf8'));
 const PLATFORM = {
   'darwin-arm64': { os: ['darwin'], cpu: ['arm64'] },
@@ -27,8 +27,8 @@ const PLATFORM = {
   'linux-x64': { os: ['linux'], cpu: ['x64'], libc: ['glibc'] },
   'linux-arm64': { os: ['linux'], cpu: ['arm64'], libc: ['glibc'] },
 };
-let added = [];
-for (const [path, entry] of Object.entries(lock.packages)) {
+const added = [];
+for (const [_path, entry] of Object.entries(lock.packages)) {
   for (const [name, version] of Object.entries(entry.optionalDependencies ?? {})) {
     const key = `node_modules/${name}`;
     if (lock.packages[key]) continue;

@@ -6,7 +6,7 @@ const REPO = `${require('node:path').resolve(__dirname, '..')}/`;
 const orig = Module._load;
 const stack = [];
 const rows = [];
-Module._load = function (request, parent, isMain) {
+Module._load = function (request, parent, _isMain) {
   const t = process.hrtime.bigint();
   stack.push(0n);
   try {

@@ -288,7 +288,7 @@ const diff = must('npx', [...NPX, 'dbee', 'diff', 'b', '--env', 'local']);
 check(/no differences|no changes|up to date/i.test(diff), 'dbee diff b --env local is empty', diff);
 writeFileSync(
   join(ws, 'dbee.yaml'),
-  `${readFileSync(join(ws, 'dbee.yaml'), 'utf8').replace(/^environments:\n/m, 'environments:\n  td:\n    engine: teradata\n    connection:\n      host: 127.0.0.1\n      user: dbee\n      password: \${TD_PASSWORD}\n')}`,
+  `${readFileSync(join(ws, 'dbee.yaml'), 'utf8').replace(/^environments:\n/m, 'environments:\n  td:\n    engine: teradata\n    connection:\n      host: 127.0.0.1\n      user: dbee\n      password: ${TD_PASSWORD}\n')}`,
 );
 ENV.TD_PASSWORD = 'x';
 require('node:fs').mkdirSync(join(ws, 'databases', 'edw'), { recursive: true });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Change } from '../../packages/core/src/schema';
+import type { Change } from '../../packages/core/src/schema';
 import { diffModels } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';

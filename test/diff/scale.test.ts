@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type SchemaModel } from '../../packages/core/src/schema';
+import type { SchemaModel } from '../../packages/core/src/schema';
 import { diffModels } from '../support/pg-diff';
 import { fingerprint, introspect, INTROSPECT_QUERY_COUNT } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { PgliteConnection } from '@dbee/postgres';
 import { tempWorkspace } from '../support/workspace';

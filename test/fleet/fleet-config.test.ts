@@ -287,7 +287,7 @@ environments:
     const r = await run(w.root, 'deploy', { project: 'a', dryRun: true, verify: false }, { ONLY_URL: db.url });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^\[only\] --   exists in the database, unknown to the ledger: rename \(dbee\.yaml environments\.f\.deploy\.ifExists\)/m,
+      /^\[only\] -- {3}exists in the database, unknown to the ledger: rename \(dbee\.yaml environments\.f\.deploy\.ifExists\)/m,
     );
   }, 300_000);
 });

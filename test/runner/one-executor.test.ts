@@ -191,16 +191,14 @@ describe('one executor for deploy, automatic rollback and rollback [teradata dou
       .map((o) => [o.OBJECT_KEY, o.CHECKSUM])
       .sort();
   const tdDeployments = (t: TeradataWorkspace) =>
-    t
-      .ledger('deployments')
-      .map((d) => ({
-        id: Number(d.ID),
-        kind: d.KIND,
-        status: d.STATUS,
-        reverts: d.REVERTS === null ? null : Number(d.REVERTS),
-        steps_total: Number(d.STEPS_TOTAL),
-        steps_applied: Number(d.STEPS_APPLIED),
-      }));
+    t.ledger('deployments').map((d) => ({
+      id: Number(d.ID),
+      kind: d.KIND,
+      status: d.STATUS,
+      reverts: d.REVERTS === null ? null : Number(d.REVERTS),
+      steps_total: Number(d.STEPS_TOTAL),
+      steps_applied: Number(d.STEPS_APPLIED),
+    }));
   const tdSteps = (t: TeradataWorkspace, deployment: number) =>
     t
       .ledger('steps')

@@ -14,7 +14,7 @@ const keep = (w: TestWorkspace) => (workspaces.push(w), w);
  * type that does not exist, so its CREATE fails. The runner sends up to 100 steps per request: these plans have
  * several steps per request, a failure in the middle of one, and (n > 100) a transaction that spans requests.
  */
-function many(n: number, broken: number | null, environment = ''): Record<string, string> {
+function many(n: number, broken: number | null, _environment = ''): Record<string, string> {
   const files: Record<string, string> = {
     'dbee.yaml': '',
     'many/db.yaml': dbYaml('many'),

@@ -197,7 +197,7 @@ describe('dbee deploy to Teradata (fake session)', () => {
     ]);
     // SHOW TABLE's canonical text (every default written out), not the text the table was created with.
     expect(orders.PREVIOUS_DEFINITION).toMatch(
-      /^CREATE MULTISET TABLE DEV_EDW\.orders ,NO FALLBACK ,\n     NO BEFORE JOURNAL,\n[\s\S]*\n      order_id BIGINT NOT NULL,\n/,
+      /^CREATE MULTISET TABLE DEV_EDW\.orders ,NO FALLBACK ,\n {5}NO BEFORE JOURNAL,\n[\s\S]*\n {6}order_id BIGINT NOT NULL,\n/,
     );
     const stage = steps.find((s) => s.OBJECT_KEY === 'table:DEV_EDW.STAGE_ORDERS')!;
     expect(JSON.parse(String(stage.STATEMENTS))[0]).toBe('DROP TABLE DEV_EDW.STAGE_ORDERS');

@@ -203,7 +203,7 @@ describe('a changed table file on Teradata: ALTER TABLE steps from SHOW TABLE (f
     await deployedExample();
     const original = read(ORDERS);
     w.write(ORDERS, original.replace('amount       DECIMAL(18,2) NOT NULL', 'amount       DECIMAL(20,2) NOT NULL'));
-    let mark = w.session.log.length;
+    const mark = w.session.log.length;
     let r = await w.dbee('deploy', {
       assumeYes: true,
       now: LATER,

@@ -53,7 +53,7 @@ export function engineByName(name: string): Engine {
  * plugin API: the CLI has no way to load engines from elsewhere.
  */
 export function registerEngine(name: string, factory: () => Engine): () => void {
-  const had = Object.prototype.hasOwnProperty.call(FACTORIES, name);
+  const had = Object.hasOwn(FACTORIES, name);
   const previous = FACTORIES[name];
   FACTORIES[name] = factory;
   cache.delete(name);

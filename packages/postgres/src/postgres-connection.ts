@@ -130,7 +130,7 @@ export class PgConnection implements Connection {
     const all = { plan_cache_mode: 'force_generic_plan', ...settings };
     const names = Object.keys(all);
     const set = await this.client.query<Record<string, string | null>>(
-      `SELECT ${names.map((n, i) => `current_setting($${2 * i + 1}, true) AS o${i}, CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, false) END`).join(', ')}`,
+      `SELECT ${names.map((_n, i) => `current_setting($${2 * i + 1}, true) AS o${i}, CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, false) END`).join(', ')}`,
       names.flatMap((n) => [n, all[n as keyof typeof all]]),
     );
     const restore = names.map((n, i) => [n, set.rows[0]?.[`o${i}`] ?? null] as const).filter(([, v]) => v !== null) as [

@@ -1,5 +1,4 @@
-import { migrationVersionOf } from '../model/object-key';
-import { type ConflictStrategy, type DeploySettings, type HazardKind } from '../config/schema';
+import type { ConflictStrategy, DeploySettings, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase } from '../diffing/diff-plan';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
@@ -11,16 +10,14 @@ import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../
 import { Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
 import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/package-deploy';
-import type { Plan, PlanStep } from '../plan/plan';
-import type { ResolvedEnvironment } from '../config/resolve';
+import type { Plan } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
 import { sessionSettings, withSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { dryRunGates, markDataLoss, verifyPlan } from '../runner/verify';
-import { checksumStatements } from '../sources/checksum';
-import { backupStamp, ConflictRules, decideConflicts, withoutUnknownObjects, type ConflictDecision } from './conflicts';
+import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
 import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';

@@ -1,5 +1,4 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import { durationMs } from '../config/schema';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow, type LedgerStep } from '../ledger/ledger';

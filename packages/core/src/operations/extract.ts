@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { durationMs } from '../config/schema';
 import type { DbProject } from '../config/workspace';
 import { PROJECT_FILE } from '../config/workspace';

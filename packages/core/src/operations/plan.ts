@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DbeeError } from '../errors';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { writePackage } from '../package/package';

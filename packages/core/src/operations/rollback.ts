@@ -1,9 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import type { SchemaScope } from '../schema/managed-scope';
-import { resolve } from 'node:path';
 import type { ResolvedEnvironment } from '../config/resolve';
-import { durationMs } from '../config/schema';
 import { Workspace } from '../config/workspace';
 import { planOfChanges } from '../diffing/diff-plan';
 import { desiredModel } from '../diffing/desired';

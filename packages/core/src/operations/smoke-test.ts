@@ -1,10 +1,9 @@
-import { durationMs } from '../config/schema';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { requireRole } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import { canonicalJson } from '../plan/serialize';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeRegression, smokeTimeoutMs } from '../smoke';
-import { engineFor, lockOwner, type OperationContext } from './context';
+import { engineFor, type OperationContext } from './context';
 import { loadModels } from './load';
 import type { SmokeTestOptions } from '../options';
 import { withSession } from '../runner/session';

@@ -9,7 +9,7 @@ import type { ProjectModel } from '../planner/project-model';
 import { changeObjectKey } from '../schema/change';
 import { diffModels } from '../schema/diff';
 import { canonicalJson } from '../plan/serialize';
-import { engineFor, lockOwner, type OperationContext } from './context';
+import { engineFor, type OperationContext } from './context';
 import { withSession } from '../runner/session';
 import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
 import { deployedStates, loadModels, removedObjects, schemaOwners } from './load';

@@ -52,7 +52,7 @@ export type CommandOptions<K extends CommandName> = z.output<(typeof COMMAND_DEF
 export type CommandInput<K extends CommandName> = z.input<(typeof COMMAND_DEFINITIONS)[K]['schema']>;
 
 export function isCommandName(name: string): name is CommandName {
-  return Object.prototype.hasOwnProperty.call(COMMAND_DEFINITIONS, name);
+  return Object.hasOwn(COMMAND_DEFINITIONS, name);
 }
 
 export type BuildOptions = CommandOptions<'build'>;

@@ -12,7 +12,6 @@ import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { planFromSources } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { emptyModel, type SchemaModel } from '../schema/model';
-import { checksumStatements } from '../sources/checksum';
 import { placeholderNames } from '../sources/placeholders';
 import { valuesHash, type Precondition, type ReleaseInfo } from './release';
 

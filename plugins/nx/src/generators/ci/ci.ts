@@ -1,4 +1,4 @@
-import { type GeneratorCallback, type Tree } from '@nx/devkit';
+import type { GeneratorCallback, Tree } from '@nx/devkit';
 import { pinCacheDirectory } from '../init/init';
 import { GeneratorError } from '../workspace-projects';
 import { ciPlan } from './ci-plan';

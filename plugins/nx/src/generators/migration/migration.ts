@@ -1,4 +1,4 @@
-import { type GeneratorCallback, type Tree } from '@nx/devkit';
+import type { GeneratorCallback, Tree } from '@nx/devkit';
 import { GeneratorError, projectPrefix, treeProjects } from '../workspace-projects';
 import type { MigrationGeneratorSchema } from './schema';
 

@@ -1,4 +1,4 @@
-import { type GeneratorCallback, type Tree } from '@nx/devkit';
+import type { GeneratorCallback, Tree } from '@nx/devkit';
 import { PROJECT_FILE } from '@dbee/core';
 import { GeneratorError, listOption, projectPrefix, treeProjects } from '../workspace-projects';
 import type { ProjectGeneratorSchema } from './schema';
