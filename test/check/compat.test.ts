@@ -140,6 +140,20 @@ describe.each([
     }
   });
 
+  it('queries that all fail on the current schema already check nothing: exit 1, not a green "0 broken"', async () => {
+    team.write({
+      'app/other/other.sql': 'SELECT id FROM billing.invoices WHERE id = $1;\nSELECT total FROM billing.totals;\n',
+    });
+    try {
+      const r = await team.dbee(['check', 'reporting', '--env', env, '--queries', 'app/other']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('none of the 2 application queries could be checked');
+      expect(r.stderr).not.toContain('    at ');
+    } finally {
+      await team.git(['clean', '-qfd', 'app/other']);
+    }
+  });
+
   it('deploy --dry-run runs the check when given a query source, and refuses the rename', async () => {
     team.write(CHANGES[0]!.files);
     try {

@@ -109,6 +109,21 @@ export async function prepareCompat(
 
 /** The refusal (or warning) a compatibility report leads to: null when no query breaks. */
 export function compatProblem(report: CompatReport): DbeeError | null {
+  // Nothing checked is not "nothing breaks": an empty source, or queries that all fail on today's schema already
+  // (another database, a search path that is not the application's), answers nothing.
+  if (report.checked === 0) {
+    const first = report.unchecked[0];
+    return new DbeeError(
+      first
+        ? `none of the ${report.unchecked.length} application quer${report.unchecked.length === 1 ? 'y' : 'ies'} could be checked: each fails on the current schema already (first: ${first.query.origin}: ${first.error})`
+        : 'the query source holds no query to check',
+      {
+        code: 'COMPAT_NOTHING_CHECKED',
+        hint: "point --queries (or compat.queries) at this application's queries, and set compat.searchPath to the search path it uses",
+        exitCode: ExitCode.invalid,
+      },
+    );
+  }
   if (!report.broken.length) return null;
   const first = report.broken[0]!;
   return new DbeeError(
