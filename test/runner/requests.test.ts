@@ -180,3 +180,46 @@ describe.each(ENGINES)('steps sent many to a request, with their ledger rows [%s
     }
   });
 });
+
+describe('the ledger rows of steps in requests [postgres]', () => {
+  it('are one statement the session keeps: defined once per session, then run per step with its values (the rows as before)', async () => {
+    const { PgConnection } = await import('@dbee/postgres');
+    const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const sent: string[] = [];
+    const saved = { execute: proto.execute!, executeBatch: proto.executeBatch! };
+    proto.execute = function (this: unknown, ...a: unknown[]) {
+      sent.push(String(a[0]));
+      return saved.execute.apply(this, a);
+    };
+    proto.executeBatch = function (this: unknown, ...a: unknown[]) {
+      sent.push(...(a[0] as string[]));
+      return saved.executeBatch.apply(this, a);
+    };
+    try {
+      const w = keep(
+        await workspaceWith('postgres', {
+          ...many(30, null),
+          'dbee.yaml': workspaceYaml('postgres', { environment: 'deploy:\n  smokeAfterDeploy: false' }),
+        }),
+      );
+      const r = await run(w.root, 'deploy', { project: 'many' }, w.target.vars);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      // 31 steps (the schema, 30 tables) of one shape: defined once, run 31 times; no row written as a literal.
+      expect(sent.filter((s) => s.startsWith('PREPARE dbee_ledger_'))).toHaveLength(1);
+      expect(sent.filter((s) => s.startsWith('EXECUTE dbee_ledger_'))).toHaveLength(31);
+      expect(sent.filter((s) => s.includes('INSERT INTO dbee.steps') && !s.startsWith('PREPARE'))).toEqual([]);
+      const rows = await steps(w, 1);
+      expect(rows.map((s) => s.status)).toEqual(Array(31).fill('applied'));
+      for (const s of rows) expect(s.started_at).not.toBeNull();
+      expect(await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE project = 'many'")).toEqual([
+        { n: 31 },
+      ]);
+      expect(await w.target.query('SELECT steps_applied FROM dbee.deployments WHERE id = 1')).toEqual([
+        { steps_applied: 31 },
+      ]);
+    } finally {
+      Object.assign(proto, saved);
+    }
+  });
+});

@@ -9,6 +9,12 @@
  * Per round, as `npm run bench` does: two untimed psql runs, then each measurement on a database of its own created
  * for it, after an untimed CHECKPOINT and `sync`; the round's databases are dropped at its end. A variant whose
  * edit finds nothing to remove (the requests changed shape) stops the run instead of printing a figure.
+ *
+ * Each variant is also set against "as sent" of the same round: "as sent" over it (the lock guard's cost is "as sent"
+ * over "no lock guard"), and the share of the floor of the part it leaves out ("as sent"'s paired ratio minus its own).
+ * The step rows are a named statement of the session (`PREPARE`, then `EXECUTE` per step): the parts are left out of
+ * its definition; "rows as literal statements" writes them as the deploy did before, parsed and planned per step.
+ * The goals (guard, ledger rows' share, smoke baseline's share) are printed with a met / not met verdict.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -34,9 +40,15 @@ interface Call {
 const isSmoke = (c: Call) =>
   Array.isArray(c.sql) && c.sql.some((s) => / LIMIT 0$/.test(s) || s.startsWith('INSERT INTO dbee.smoke_results'));
 const isStepRequest = (c: Call): c is { sql: string[] } => Array.isArray(c.sql) && !isSmoke(c);
-const STEP_ROWS = /^WITH w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\), (w1 AS \(UPDATE dbee\.deployments)/;
-const RUNNING_COUNT = /, w1 AS \(UPDATE dbee\.deployments SET steps_applied = steps_applied \+ 1 WHERE id = \d+\)/;
-const isLedgerRows = (s: string) => s.startsWith('WITH w0 AS (INSERT INTO dbee.steps');
+/** A step's ledger rows: the session's named statement run with the step's values (`Ledger.inlineNamed`). */
+const isLedgerRows = (s: string) =>
+  s.startsWith('EXECUTE dbee_ledger_') || s.startsWith('WITH w0 AS (INSERT INTO dbee.steps');
+/** The definition of a named ledger statement, sent once per session before the first request that runs it. */
+const DEFINITION = /^PREPARE (dbee_ledger_\w+) AS ([\s\S]*)$/;
+const isDefinition = (c: Call) => typeof c.sql === 'string' && DEFINITION.test(c.sql);
+/** The `steps` row of a definition, and the deployment's running count (each a `WITH` query of the chain). */
+const STEP_ROW = /w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\), (?=w1 AS \(UPDATE dbee\.deployments)/;
+const RUNNING_COUNT = /w1 AS \(UPDATE dbee\.deployments SET steps_applied = steps_applied \+ 1 WHERE id = (\$\d+)\)/;
 /** The deployment lock's guard (`LockHandle.guard`) in a step's ledger row (its duration times the guard). */
 const GUARD = /\(1 \/ \(NOT pg_try_advisory_xact_lock_shared\((-?\d+)::bigint\)\)::integer\)/;
 const GUARD_IN_ROW = new RegExp(` \\* ${GUARD.source}`, 'g');
@@ -47,11 +59,72 @@ const isClockMark = (s: string) =>
 const inSteps = (f: (s: string) => string | null) => (calls: Call[]) =>
   calls.map((c) => (isStepRequest(c) ? { ...c, sql: c.sql.map(f).filter((s): s is string => s !== null) } : c));
 
+/**
+ * Edit the definitions of the named ledger statements. A part left out keeps its parameters, typed as text (the
+ * values still come as arguments; a `WITH` query nothing refers to that does not modify data is never run).
+ */
+const inDefinitions = (f: (sql: string) => string) => (calls: Call[]) =>
+  calls.map((c) => {
+    const m = typeof c.sql === 'string' ? DEFINITION.exec(c.sql) : null;
+    return m ? { ...c, sql: `PREPARE ${m[1]} AS ${f(m[2]!)}` } : c;
+  });
+const keepParams = (part: string) =>
+  `SELECT ${[...new Set(part.match(/\$\d+/g) ?? [])].map((p) => `${p}::text`).join(', ') || '1'}`;
+
+/** The arguments of `EXECUTE name(a, b, ...)`: literals (`E'...'` with backslash escapes, NULL, TRUE, numbers). */
+function executeArgs(sql: string): { name: string; args: string[] } | null {
+  const m = /^EXECUTE (\w+)(?:\(([\s\S]*)\))?$/.exec(sql);
+  if (!m) return null;
+  const args: string[] = [];
+  const body = m[2] ?? '';
+  let cur = '';
+  let inStr = false;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]!;
+    if (inStr) {
+      cur += ch;
+      if (ch === '\\') cur += body[++i] ?? '';
+      else if (ch === "'") {
+        if (body[i + 1] === "'") cur += body[++i];
+        else inStr = false;
+      }
+    } else if (ch === "'") {
+      inStr = true;
+      cur += ch;
+    } else if (ch === ',') {
+      args.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) args.push(cur.trim());
+  return { name: m[1]!, args };
+}
+
+/** The ledger rows written as literal statements, as before they were named statements (the definitions dropped). */
+function asLiterals(calls: Call[]): Call[] {
+  const defs = new Map<string, string>();
+  for (const c of calls) {
+    const m = typeof c.sql === 'string' ? DEFINITION.exec(c.sql) : null;
+    if (m) defs.set(m[1]!, m[2]!);
+  }
+  const expand = (s: string) => {
+    const e = s.startsWith('EXECUTE dbee_ledger_') ? executeArgs(s) : null;
+    if (!e) return s;
+    return defs.get(e.name)!.replace(/\$(\d+)/g, (_, n: string) => e.args[Number(n) - 1]!);
+  };
+  return inSteps(expand)(calls.filter((c) => !isDefinition(c)));
+}
+
 const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[] = [
   {
     name: 'as sent',
     what: "dbee's requests as the deploy sent them (server time and round trips, no JavaScript)",
     edit: (c) => c,
+  },
+  {
+    name: 'rows as literal statements',
+    what: 'the ledger rows written as literal statements (parsed and planned per step), as before they were named statements',
+    edit: asLiterals,
   },
   {
     name: 'no smoke baseline',
@@ -61,17 +134,17 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
   {
     name: 'no running count',
     what: "without the deployment's running count (steps_applied) per step",
-    edit: inSteps((s) => s.replace(RUNNING_COUNT, '')),
+    edit: inDefinitions((s) => s.replace(RUNNING_COUNT, (_, p: string) => `w1 AS (SELECT ${p}::text)`)),
   },
   {
     name: 'no step rows',
     what: 'without the `steps` row per step (objects row and count kept)',
-    edit: inSteps((s) => s.replace(STEP_ROWS, 'WITH $1')),
+    edit: inDefinitions((s) => s.replace(STEP_ROW, (part) => `w0 AS (${keepParams(part)}), `)),
   },
   {
     name: 'no lock guard',
     what: "without the deployment lock's guard (in each step's ledger row)",
-    edit: inSteps((s) => s.replace(GUARD_IN_ROW, '')),
+    edit: inDefinitions((s) => s.replace(GUARD_IN_ROW, '')),
   },
   {
     name: 'no ledger rows',
@@ -204,9 +277,10 @@ async function main(): Promise<void> {
   await L.dropAll();
 
   const quiet = async () => (await L.sql('postgres', 'CHECKPOINT'), spawnSync('sync'));
-  const rows = new Map<string, { ms: number[]; ratio: number[] }>();
+  /** Per measurement: times, paired ratios to the floor, and (variants) "as sent" over it and its share of the floor. */
+  const rows = new Map<string, { ms: number[]; ratio: number[]; vsSent: number[]; share: number[] }>();
   const rec = (k: string, ms: number, floor: number) => {
-    const r = rows.get(k) ?? { ms: [], ratio: [] };
+    const r = rows.get(k) ?? { ms: [], ratio: [], vsSent: [], share: [] };
     r.ms.push(ms);
     r.ratio.push(ms / floor);
     rows.set(k, r);
@@ -228,6 +302,13 @@ async function main(): Promise<void> {
       async (db) => (await L.dbee(root, 'deploy', { project: 'gen', env: 'd' }, env(db))).ms,
     );
     for (const v of edited) await measure(v.name, (db) => replay(db, v.calls));
+    const sent = rows.get('as sent')!;
+    for (const v of edited) {
+      const r = rows.get(v.name)!;
+      // This round's figures: the variant against "as sent" of the same round (each paired with its own floor).
+      r.vsSent.push(sent.ms[sent.ms.length - 1]! / r.ms[r.ms.length - 1]!);
+      r.share.push(sent.ratio[sent.ratio.length - 1]! - r.ratio[r.ratio.length - 1]!);
+    }
     await measure('psql -f, a txn per statement', async (db) => (await L.psqlFile(db, script, false)).ms);
     await L.dropAll();
     console.log(`  run ${run}/${RUNS} done, load ${L.load()}`);
@@ -236,18 +317,49 @@ async function main(): Promise<void> {
   what.set('psql -1 -f (floor)', 'the floor (medians of all its runs)');
   what.set('dbee deploy, in-process', 'runDbeeCommand in this process, warm (as `npm run bench`)');
   what.set('psql -f, a txn per statement', 'psql without -1: each statement its own transaction');
+  const range = (xs: number[]) =>
+    `${L.fmtRatio(L.median(xs))} (${L.fmtRatio(Math.min(...xs))} - ${L.fmtRatio(Math.max(...xs))})`;
   console.log(
     L.table(
-      ['measurement', 'median', 'paired ratio to the floor (median, range)', 'what'],
+      [
+        'measurement',
+        'median',
+        'paired ratio to the floor (median, range)',
+        'as sent / this, same round (median)',
+        "part's share of the floor",
+        'what',
+      ],
       [...rows].map(([k, r]) => [
         k,
         L.fmtMs(L.median(r.ms)),
-        `${L.fmtRatio(L.median(r.ratio))} (${L.fmtRatio(Math.min(...r.ratio))} - ${L.fmtRatio(Math.max(...r.ratio))})`,
+        range(r.ratio),
+        r.vsSent.length && k !== 'as sent' ? L.fmtRatio(L.median(r.vsSent)) : '',
+        r.share.length && k !== 'as sent' ? L.fmtRatio(L.median(r.share)) : '',
         what.get(k) ?? '',
       ]),
     ),
   );
-  console.log(`load average at the end: ${L.load()}`);
+  const med = (k: string, f: 'vsSent' | 'share') => L.median(rows.get(k)![f]);
+  const goals: [string, boolean, string][] = [
+    [
+      "the lock guard costs <= 2 % (as sent / without it, median of the rounds' ratios)",
+      med('no lock guard', 'vsSent') <= 1.02,
+      `${((med('no lock guard', 'vsSent') - 1) * 100).toFixed(1)} %`,
+    ],
+    [
+      "the ledger rows' share <= 0.08x the floor (as sent minus without them, in paired ratios)",
+      med('no ledger rows', 'share') <= 0.08,
+      `${L.fmtRatio(med('no ledger rows', 'share'))}`,
+    ],
+    [
+      "the smoke baseline's share <= 0.08x the floor (as sent minus without it, in paired ratios)",
+      med('no smoke baseline', 'share') <= 0.08,
+      `${L.fmtRatio(med('no smoke baseline', 'share'))}`,
+    ],
+  ];
+  console.log('goals:');
+  for (const [label, ok, detail] of goals) console.log(`  ${ok ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
+  console.log(`date ${new Date().toISOString().slice(0, 10)}; load average at the end: ${L.load()}`);
 }
 
 L.runMain(main);

@@ -10,7 +10,8 @@ export const postgresLedger: LedgerDialect = {
   now: 'now()',
   // A step's ledger rows go in the same request as its DDL (runner/journal.ts): literals as escape strings (right
   // whatever standard_conforming_strings says), the step's time from the server's clock, step commits that do not
-  // wait for the disk (the deployment's closing row does; see LedgerInlining.asyncCommit).
+  // wait for the disk (the deployment's closing row does; see LedgerInlining.asyncCommit), and the chained row
+  // statement prepared once per session (LedgerInlining.named).
   inline: {
     literal,
     markStart: `set_config('dbee.step_started', clock_timestamp()::text, true)`,
@@ -23,6 +24,10 @@ export const postgresLedger: LedgerDialect = {
         .slice(0, -1)
         .map((s, i) => `w${i} AS (${s})`)
         .join(', ')} ${statements[statements.length - 1]}`,
+    named: {
+      define: (name, sql) => `PREPARE ${name} AS ${sql}`,
+      call: (name, literals) => (literals.length ? `EXECUTE ${name}(${literals.join(', ')})` : `EXECUTE ${name}`),
+    },
   },
   upsertObject: (set) =>
     `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,

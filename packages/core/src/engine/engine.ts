@@ -249,6 +249,17 @@ export interface LedgerInlining {
    * step's rows then cost one statement instead of four. Optional.
    */
   chain?(statements: readonly string[]): string;
+  /**
+   * Statements the session keeps by name (PostgreSQL: `PREPARE name AS ...`, `EXECUTE name(...)`): a step's ledger
+   * statement is then parsed, analysed and planned once per session instead of once per step (its text is the same
+   * for every step but for the values), which is most of what writing it costs. `define` is the statement that makes
+   * `sql` (parameters written with `LedgerDialect.param`) the session's statement `name`; `call` runs it with these
+   * literals. Definitions outlive a rolled-back transaction. Used only on connections with `executeBatch`. Optional.
+   */
+  named?: {
+    define(name: string, sql: string): string;
+    call(name: string, literals: readonly string[]): string;
+  };
 }
 
 /** Outcome of `Connection.executeBatch`. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Connection, LedgerDialect } from '../engine/engine';
 import { rawConnection } from '../engine/session-pool';
 import type { Hazard } from '../plan/plan';
@@ -199,6 +200,12 @@ export interface LedgerState {
  * only grows, so `version()` reads it once per connection, not once per project of a batch (three times each).
  */
 const upToDate = new WeakMap<Connection, Set<string>>();
+
+/**
+ * The ledger statements each session keeps (`Ledger.inlineNamed`), by raw connection: their names, and the generation
+ * that names new ones (a name is never defined twice, even when a forgotten one may still exist).
+ */
+const namedStatements = new WeakMap<Connection, { generation: number; defined: Set<string> }>();
 
 /**
  * The ledger inside a target database, written through the engine's dialect (its DDL, parameter markers, quoting,
@@ -592,19 +599,88 @@ export class Ledger {
   inlineAll(writes: readonly LedgerWrite[]): string[] {
     const chain = this.dialect.inline?.chain;
     if (!chain) return writes.map((w) => this.inline(w));
-    const out: string[] = [];
+    return this.chains(writes).map((c) => (c.length === 1 ? this.inline(c[0]!) : chain(c.map((w) => this.inline(w)))));
+  }
+
+  /** Writes grouped as `inlineAll` chains them: a write to a table the current group already writes starts the next. */
+  private chains(writes: readonly LedgerWrite[]): LedgerWrite[][] {
+    const out: LedgerWrite[][] = [];
     let current: LedgerWrite[] = [];
-    const flush = () => {
-      if (current.length)
-        out.push(current.length === 1 ? this.inline(current[0]!) : chain(current.map((w) => this.inline(w))));
-      current = [];
-    };
     for (const w of writes) {
-      if (current.some((c) => c.table === w.table)) flush();
+      if (current.some((c) => c.table === w.table)) {
+        out.push(current);
+        current = [];
+      }
       current.push(w);
     }
-    flush();
+    if (current.length) out.push(current);
     return out;
+  }
+
+  /**
+   * `inlineAll`, each statement run as a statement the session keeps by name (`LedgerInlining.named`): the same
+   * statements with their values as arguments, so that the server parses and plans each shape once per session. A
+   * shape the session does not have yet is defined first, on `conn`, in one round trip of its own (outside the
+   * request the statements go in: a definition outlives a rolled-back transaction, and a request that fails before
+   * it would leave it undefined). Plain `inlineAll` where the dialect names no statements or `conn` does not batch.
+   */
+  async inlineNamed(writes: readonly LedgerWrite[], conn: Connection): Promise<string[]> {
+    const inline = this.dialect.inline;
+    const named = inline?.named;
+    if (!inline || !named || !conn.executeBatch) return this.inlineAll(writes);
+    const raw = rawConnection(conn);
+    let session = namedStatements.get(raw);
+    if (!session) namedStatements.set(raw, (session = { generation: 0, defined: new Set() }));
+    const { defined, generation } = session;
+    const out: string[] = [];
+    const define: string[] = [];
+    const names: string[] = [];
+    for (const group of inline.chain ? this.chains(writes) : writes.map((w) => [w])) {
+      // The group's statements with their parameters numbered one after the other, and all their values.
+      let offset = 0;
+      const parts = group.map((w) => {
+        const sql = this.renumber(w, offset);
+        offset += w.params.length;
+        return sql;
+      });
+      const sql = parts.length === 1 ? parts[0]! : inline.chain!(parts);
+      const name = `dbee_ledger_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}_${generation}`;
+      if (!defined.has(name) && !names.includes(name)) {
+        define.push(named.define(name, sql));
+        names.push(name);
+      }
+      const values = group.flatMap((w) => w.params);
+      out.push(
+        named.call(
+          name,
+          values.map((v) => inline.literal(v instanceof Date ? v.toISOString() : v)),
+        ),
+      );
+    }
+    if (define.length) {
+      for (const d of define) await conn.execute(d);
+      for (const n of names) defined.add(n);
+    }
+    return out;
+  }
+
+  /**
+   * Forget what `inlineNamed` defined on `conn`'s session: statements that run there may drop them (`DEALLOCATE`), so
+   * they are defined again when next needed.
+   */
+  forgetNamed(conn: Connection): void {
+    const session = namedStatements.get(rawConnection(conn));
+    if (!session) return;
+    session.generation++;
+    session.defined.clear();
+  }
+
+  /** `w.sql` with its parameter markers moved up by `offset` (`$1` becomes `$(offset + 1)`). */
+  private renumber(w: LedgerWrite, offset: number): string {
+    if (!w.params.length || offset === 0) return w.sql;
+    const { pattern, byMarker } = this.markers(w.params.length);
+    pattern.lastIndex = 0;
+    return w.sql.replace(pattern, (m) => this.p(byMarker.get(m)! + 1 + offset));
   }
 
   private readonly markerPatterns = new Map<number, { pattern: RegExp; byMarker: Map<string, number> }>();

@@ -369,7 +369,8 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         // A step that captures a definition (read first, after what came before) and a migration (a data move takes
         // time: it is shown as it starts, and the lock is proven right before it) start a request; a migration ends it.
         alone: (step) => capturesDefinition(step, engine) || step.action === 'migrate',
-        ends: (step) => step.action === 'migrate',
+        // A step that may drop the session's named statements ends its request: the next one defines them again.
+        ends: (step) => step.action === 'migrate' || step.statements.some((sql) => DROPS_NAMED.test(sql)),
         // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
         // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
         begin: ['BEGIN'],
@@ -386,12 +387,16 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
           firstOfTransaction = false;
           // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
-          // commit after the lock is lost raises instead.
+          // commit after the lock is lost raises instead. The row is a statement the session keeps (`inlineNamed`),
+          // unless the step's own statements may drop such statements.
+          const rows = states.get(step.project)!.deployment!.rows(p, null, guard);
+          const drops = p.statements.some((sql) => DROPS_NAMED.test(sql));
+          if (drops) ledger.forgetNamed(conn);
           return [
             ...(path ? [path] : []),
             `SELECT ${marks.join(', ')}`,
             ...p.statements,
-            ...ledger.inlineAll(states.get(step.project)!.deployment!.rows(p, null, guard)),
+            ...(drops ? ledger.inlineAll(rows) : await ledger.inlineNamed(rows, conn)),
           ];
         },
         beforeCommit: guard ? `SELECT ${guard}` : null,
@@ -750,6 +755,9 @@ function resultOf(
 
 /** Steps per request at most (the executor's batched mode): enough to make round trips rare, few enough to stop soon. */
 const REQUEST_STEPS = 100;
+
+/** Statements that can drop what a session keeps by name (`Ledger.inlineNamed`): `DEALLOCATE`, `DISCARD`. */
+const DROPS_NAMED = /\b(DEALLOCATE|DISCARD)\b/i;
 
 /** `1.2` from a migration key `migration:sales/V1.2`. */
 export function migrationVersion(step: PlanStep): string {
