@@ -6,6 +6,7 @@ import { Workspace } from '../config/workspace';
 import { planOfChanges } from '../diffing/diff-plan';
 import { desiredModel } from '../diffing/desired';
 import { materializeRef } from '../diffing/git-ref';
+import type { SchemaModel } from '../schema/model';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
@@ -528,6 +529,8 @@ interface UndoInput {
   everySchema: string[];
   /** Views an earlier compensating step puts back (`formatKey` → its statements), filled as steps are planned. */
   putBack: Map<string, readonly string[]>;
+  /** The live catalog of `everySchema`, read once for every view this plan puts back (`planRecreate`). */
+  catalog?: { live?: Promise<SchemaModel> };
 }
 
 /** Where a `--to` goes back to: everything after step `order` of deployment `id` is undone. */
@@ -820,6 +823,7 @@ async function compensate(
       key,
       fallback,
       input.putBack,
+      (input.catalog ??= {}),
     );
     input.putBack.set(s.objectKey, reverse);
   }

@@ -2,7 +2,7 @@ import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Hazard } from '../plan/plan';
 import type { Change } from './change';
 import type { Column, SchemaModel } from './model';
-import { indexModel } from './model-index';
+import { indexModel, usersIndex } from './model-index';
 import type { EngineFacts, ParsedType } from '../engine/engine';
 import { LINT_RULES, type LintRuleId } from './lint-rules';
 
@@ -237,10 +237,7 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
 
 /** Views, routines and triggers of `model` that depend on `key`, by name. */
 function dependents(model: SchemaModel, key: ObjectKey): string[] {
-  const k = formatKey(key);
-  const users = [...model.views, ...model.routines, ...model.triggers].filter((o) =>
-    o.dependsOn.some((d) => formatKey(d) === k),
-  );
+  const users = (usersIndex(model).byDependency.get(formatKey(key)) ?? []).filter((o) => o.key.kind !== 'index');
   return users.map((o) => `${o.key.kind} ${o.key.schema}.${o.key.name}`).sort();
 }
 
