@@ -208,6 +208,32 @@ query: SELECT pg_sleep(1.5)`);
     );
   });
 
+  it('names the one view of 250 that no longer compiles (the baseline sends its compile checks in requests of many)', async () => {
+    // 250 views: more than one request of compile checks; view 170 (in the second request) fails as legacy.prices does.
+    ws.write('wide/db.yaml', 'version: 1\nname: wide\nengine: postgres\nschemas: [wide]\n');
+    const views = Array.from(
+      { length: 250 },
+      (_, i) =>
+        `CREATE VIEW wide.v${String(i + 1).padStart(3, '0')} AS SELECT ${i + 1} AS n${i === 169 ? ', wide.rate() AS rate' : ''};`,
+    );
+    ws.write(
+      'wide/schema.sql',
+      `CREATE SCHEMA wide;\n${LEGACY['legacy/schema.sql'].split('\n').slice(1, 6).join('\n').replaceAll('legacy.', 'wide.')}\n${views.join('\n')}\n`,
+    );
+    const deployed = await run(ws.root, 'deploy', { project: 'wide', env: target.env }, target.vars);
+    expect(deployed.stderr).toBe('');
+    expect(deployed.code).toBe(0);
+    const r = await run(ws.root, 'smoke-test', { project: 'wide', env: target.env }, target.vars);
+    expect(r.code).toBe(3);
+    const fails = r.stdout.split('\n').filter((l) => l.includes('FAIL'));
+    expect(fails).toHaveLength(1);
+    expect(fails[0]).toMatch(/FAIL {2}baseline: view wide.v170 compiles/);
+    expect(r.stdout).toMatch(/baseline: view wide.v170 compiles \(\d+ ms\)\n {8}failed: exchange rate service retired/);
+    expect(r.stdout.split('\n').filter((l) => /pass {2}baseline: view wide\.v\d{3} compiles/.test(l))).toHaveLength(
+      249,
+    );
+  });
+
   it('refuses an invalid smoke file before running anything (exit 1)', async () => {
     const before = await target.query('SELECT count(*)::int AS n FROM dbee.smoke_results');
     const r = await smoke('shop', { 'check.yaml': 'checks:\n  - name: typo\n    qurey: SELECT 1\n' });
