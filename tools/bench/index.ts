@@ -8,6 +8,7 @@
  *   npm run bench                                   # 1,000 objects, 5 runs
  *   npm run bench -- 2000 --runs 3                  # another size / number of runs
  *   npm run bench -- --no-liquibase --no-migra      # skip peers
+ *   npm run bench -- --scale [1000,5000,10000]      # the scaling table (tools/bench/scale.ts)
  *
  * Per run (each database fresh, named dbee_bench_*, all dropped at the end, also on failure):
  *   floor      psql -X -1 -f of the generator's script (the same objects, in dependency order): F0, and again
@@ -32,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyChangeSet, generateChangeSet, generateProject } from './generate';
 import * as L from './lib';
+import { scaleMain } from './scale';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -562,4 +564,9 @@ async function main(): Promise<void> {
   }
 }
 
-L.runMain(main);
+// `--scale [1000,5000[,10000]]`: the scaling table instead (tools/bench/scale.ts).
+const scaleAt = argv.indexOf('--scale');
+if (scaleAt >= 0) {
+  const sizes = /^\d+(,\d+)*$/.test(argv[scaleAt + 1] ?? '') ? argv[scaleAt + 1]!.split(',').map(Number) : [1000, 5000];
+  L.runMain(() => scaleMain(sizes));
+} else L.runMain(main);
