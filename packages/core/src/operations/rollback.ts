@@ -212,14 +212,15 @@ async function rollbackProject(
       );
       const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
       // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
-      // interrupted first, so a dry run plans as if it had (the same deployment is undone by both).
+      // interrupted (and finished) first, so a dry run plans as if it had: the same deployment is undone by both, and
+      // drift is judged against the same deployment by both.
       const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
       if (stale.length)
         reporter.warn(
           `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
         );
       const history = options.dryRun
-        ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted' } : d))
+        ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted', finished_at: new Date() } : d))
         : recorded;
       const force = options.force ?? false;
       // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
