@@ -354,6 +354,7 @@ async function deployInner(
       const result = await apply(ctx, {
         assertLock: session.assertLock,
         lockGuard: session.lockGuard,
+        everySchema: [...owners.keys()],
         planChecksum: report.source.planChecksum,
         plan,
         conn,
@@ -530,6 +531,8 @@ interface ApplyInput {
   settingsOf: (project: string) => DeploySettings;
   continueOnError: boolean;
   schemas: Map<string, string[]>;
+  /** Every schema of the environment's projects: where an automatic rollback looks for dependents of what it puts back. */
+  everySchema: string[];
   /** Smoke checks to run after each project, or null when this environment does not run them after deploying. */
   smoke: SmokePlan | null;
 }
@@ -563,6 +566,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     dependencies: input.continueOnError ? stepDependencies(input.plan, input.models) : undefined,
     autoRollback: (project) => input.settingsOf(project).autoRollback ?? false,
     schemas: input.schemas,
+    dependentsScope: { schemas: input.everySchema },
     manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
     fingerprintLater: ctx.sessions

@@ -55,6 +55,12 @@ export interface RunOptions {
   dependencies?: ReadonlyMap<number, ReadonlySet<number>>;
   /** Projects whose failed deployments are undone automatically (`deploy.autoRollback`). */
   autoRollback?: (project: string) => boolean;
+  /**
+   * Where objects that stand on a project's objects may live (every schema of the environment's projects): an
+   * automatic rollback that must drop a view to put back its narrower version drops and creates again the views of
+   * other projects over it (`recreateWithDependents`), as `dbee rollback` does.
+   */
+  dependentsScope?: SchemaScope;
   /** Schemas of each project (expanded), for the fingerprint recorded at the end of its deployment (drift). */
   schemas?: ReadonlyMap<string, string[]>;
   /** The deployment kind recorded in the ledger. Default `deploy`; `clone` for `dbee clone`. */
@@ -632,6 +638,7 @@ async function finishProject(
         ledger,
         conn: options.conn,
         reporter,
+        scope: options.dependentsScope,
         applied: state.applied,
         partial: partial
           ? {
