@@ -7,7 +7,7 @@ import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger } from '../ledger/ledger';
+import { deploymentSummary, Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
 import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/package-deploy';
 import type { Plan } from '../plan/plan';
@@ -341,6 +341,7 @@ async function deployInner(
       }
       if (plan.steps.length === 0) {
         for (const p of planned) reporter.info(`${p}: nothing to deploy, the database is up to date`);
+        await confirmFingerprints(engine, ledger, conn, models, planned, environment.name);
         report.status = 'unchanged';
         return ExitCode.ok;
       }
@@ -494,6 +495,30 @@ function conflictOf(d: ConflictDecision | undefined) {
       backup: b ? (b.schema ? `${b.schema}.${b.name}` : b.name) : null,
     },
   };
+}
+
+/**
+ * A deployment with nothing to do, under the lock, found the database as the ledger says: a project whose last
+ * deployment recorded no fingerprint (its process was killed; a step outside a transaction was reconciled since)
+ * gets the fingerprint of the schemas now, so `status` can tell drift again instead of `unknown` until the next change.
+ */
+async function confirmFingerprints(
+  engine: Engine,
+  ledger: Ledger,
+  conn: Connection,
+  models: ProjectModel[],
+  planned: readonly string[],
+  environment: string,
+): Promise<void> {
+  if (!engine.diff) return;
+  for (const model of models) {
+    if (!planned.includes(model.project.name) || !model.graph.schemas.length) continue;
+    const history = await ledger.deployments(model.project.name, environment, 1);
+    const last = history[0];
+    if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
+    const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
+    await ledger.updateSummary(last.id, { fingerprint: await engine.diff.fingerprint(conn, scope) });
+  }
 }
 
 function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): never {
