@@ -57,7 +57,7 @@ export type { Plan, PlanStep, StepAction, Hazard } from './plan/plan';
 export { YamlFile } from './config/yaml-file';
 export { interpolateEnv, envRefs } from './config/interpolate';
 export * as schemas from './config/schema';
-export { durationMs } from './config/schema';
+export { durationMs, ENGINE_NAMES, type EngineName } from './config/schema';
 export type {
   WorkspaceConfig,
   EnvironmentConfig,

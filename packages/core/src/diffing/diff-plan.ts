@@ -72,7 +72,9 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   // Comparing two environments, the grants of every grantee that exists on both sides are read (then kept by
   // `grantsOnBothSides`): no source names them. `manage: { grants: false }` still turns grants off.
   const envVsEnv =
-    Boolean(selectors.againstEnv) && Boolean(engine.diff!.roles) && target.config.manage?.grants !== false;
+    Boolean(selectors.againstEnv) &&
+    Boolean(requireRole(engine, 'diff', 'compute a diff').roles) &&
+    target.config.manage?.grants !== false;
   const scope = envVsEnv ? everyGrantee(projectScope(model.graph)) : projectScope(model.graph);
   const online = workspace.settings(target, environment).deploy.online ?? false;
 

@@ -6,7 +6,7 @@ import { Workspace } from '../config/workspace';
 import { planOfChanges } from '../diffing/diff-plan';
 import { desiredModel } from '../diffing/desired';
 import { materializeRef } from '../diffing/git-ref';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
 import { parseKey, type ObjectKey } from '../model/object-key';
@@ -1115,7 +1115,10 @@ async function prepareToRef(
   // known) and stay as they are on both sides of the diff: what of theirs stands on an object the diff drops (a view
   // over a view that must be dropped to lose a column) is dropped and created again with it.
   const others = new Set(everySchema.filter((x) => !scope.includes(x)));
-  const from = await engine.diff!.introspect(conn, { schemas: [...scope, ...others], manage: ref.model.graph.manage });
+  const from = await requireRole(engine, 'diff', 'roll back to a git ref').introspect(conn, {
+    schemas: [...scope, ...others],
+    manage: ref.model.graph.manage,
+  });
   const to = others.size ? withSchemas(ref.desired, from, others) : ref.desired;
   const plan = planOfChanges(engine, project, from, to, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
   const now = await ledger.state(project);

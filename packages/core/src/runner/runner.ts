@@ -1,6 +1,6 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -732,7 +732,7 @@ function fingerprintScope(options: RunOptions, project: string): SchemaScope | n
 
 async function fingerprintOf(options: RunOptions, scope: SchemaScope): Promise<string | null> {
   try {
-    return await options.engine.diff!.fingerprint(options.conn, scope);
+    return await requireRole(options.engine, 'diff', 'read a fingerprint').fingerprint(options.conn, scope);
   } catch {
     // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
     return null;
