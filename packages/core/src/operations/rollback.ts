@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { Workspace } from '../config/workspace';
-import { planOfChanges } from '../diffing/diff-plan';
+import { planChanges } from '../diffing/diff-plan';
 import { desiredModel } from '../diffing/desired';
 import { materializeRef } from '../diffing/git-ref';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
@@ -1120,7 +1120,13 @@ async function prepareToRef(
     manage: ref.model.graph.manage,
   });
   const to = others.size ? withSchemas(ref.desired, from, others) : ref.desired;
-  const plan = planOfChanges(engine, project, from, to, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
+  const plan = planChanges(engine, from, to, {
+    project,
+    online: ref.online,
+    baseFingerprint: fp,
+    renames: ref.renames,
+    owners: ref.model.graph.manage?.owners,
+  });
   const now = await ledger.state(project);
   const migrations: LedgerState['migrations'] = {};
   for (const [v, m] of Object.entries(now.migrations))
