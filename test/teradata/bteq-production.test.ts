@@ -514,3 +514,48 @@ describe('a procedure that compiles with warnings only is created, on both paths
     expect(w.ledger('steps').find((s) => /load_orders/i.test(String(s.OBJECT_KEY)))?.STATUS).toBe('applied');
   });
 });
+
+describe("BTEQ script: a step's DDL and its ledger rows are one transaction (#39 item 6)", () => {
+  // The step's rows go first and the DDL last, then ET (COMMIT): a DDL may end an explicit transaction ("Rules for
+  // Transactions Containing DDL Statements"), and a failing request aborts the whole transaction in Teradata mode.
+  const stepRow = /INSERT INTO DBEE_LEDGER\."steps".*V_CUSTOMER_ORDERS.*'applied'/s;
+
+  for (const tmode of ['TERA', 'ANSI'] as const) {
+    it(`${tmode}: when the step's ledger rows cannot be written, the object is not made either, and the rerun finishes without renaming anything aside`, async () => {
+      const w = workspace({ tmode });
+      if (tmode === 'ANSI')
+        w.write(
+          'dbee.yaml',
+          readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace(
+            'database: DEV_EDW',
+            'database: DEV_EDW\n      tmode: ANSI',
+          ),
+        );
+      const { deploy } = await exportScripts(w);
+      // The ledger write of the view's step fails once (a lost session, a full ledger database...).
+      w.session.on(stepRow, { error: { code: 2644, text: 'No more room in database DBEE_LEDGER.' } }, { times: 1 });
+      const first = await runBteq(deploy, w.session.newSession());
+      expect(first.exitCode, first.output.join('\n')).toBe(16);
+      // Before, the view was REPLACEd (and committed) before its rows were written: an object the ledger did not know.
+      expect(w.session.catalog.has('DEV_EDW.V_CUSTOMER_ORDERS')).toBe(false);
+
+      const rerun = await runBteq(deploy, w.session.newSession());
+      expect(rerun.exitCode, rerun.output.join('\n')).toBe(0);
+      expect(w.session.catalog.has('DEV_EDW.V_CUSTOMER_ORDERS')).toBe(true);
+      // Before, the rerun met the script's own view as a conflict and renamed it aside (ifExists: rename).
+      expect(w.ledger('backups')).toEqual([]);
+      expect(rerun.requests.filter((r) => /^RENAME\b/i.test(r))).toEqual([]);
+      const status = await w.dbee('status');
+      expect(status.code, status.stderr).toBe(0);
+    });
+  }
+
+  it('a procedure keeps its rows in a transaction of their own, after its compile check', async () => {
+    const w = workspace();
+    const { deploy } = await exportScripts(w);
+    const at = deploy.indexOf('REPLACE PROCEDURE');
+    expect(at).toBeGreaterThan(0);
+    const after = deploy.slice(at);
+    expect(after.indexOf('.IF WARNINGCODE = 5527')).toBeLessThan(after.indexOf('INSERT INTO DBEE_LEDGER."steps"'));
+  });
+});
