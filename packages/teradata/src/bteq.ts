@@ -55,7 +55,9 @@ import { tableModel } from './teradata-table-diff';
  * macro, procedure or function the ledger does not know, the script looks the name up in `DBC.TablesV`; when it
  * exists, the target environment's strategy applies: `raise` fails the step, `rename` renames it to
  * `<name>_bak_<stamp>` and records the backup, `drop` drops it (a join or hash index is dropped either way: there is
- * no RENAME JOIN INDEX). The join indexes, hash indexes and triggers the sources define on a table that is renamed or
+ * no RENAME JOIN INDEX), `skip` jumps over the step (nothing runs, nothing is recorded). `ignore` makes no check: the
+ * step runs as written (a CREATE fails on the existing object, a REPLACE replaces it; its earlier text is not kept,
+ * so a rollback drops the object). The join indexes, hash indexes and triggers the sources define on a table that is renamed or
  * dropped are dropped first when they exist; their own steps create them again later in the script. Ones the
  * sources do not define cannot be found by a script written beforehand: Teradata refuses, the step fails.
  *
@@ -65,7 +67,7 @@ import { tableModel } from './teradata-table-diff';
  * row and the echoed output say which). Exit statuses are one byte on POSIX, hence the cap.
  */
 
-export type BteqConflictStrategy = 'raise' | 'rename' | 'drop';
+export type BteqConflictStrategy = 'raise' | 'rename' | 'drop' | 'skip' | 'ignore';
 
 export interface BteqLedgerOptions {
   /** Ledger dialect (its database, quoting, version table, DDL). Default: `teradataLedger('DBEE_LEDGER')`. */
@@ -670,11 +672,14 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
       }
       // Conflicts: an object the ledger does not know that exists on the target.
+      // `ignore` checks nothing: the step runs as written over whatever is there.
+      const strategy = options.conflictStrategy?.(step) ?? 'raise';
       const conflictable =
-        CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
+        CONFLICT_KINDS.has(step.objectKey.kind) &&
+        (step.action === 'create' || step.action === 'replace') &&
+        strategy !== 'ignore';
       if (conflictable) {
         const { db, name, sql } = qualified(c, step);
-        const strategy = options.conflictStrategy?.(step) ?? 'raise';
         lines.push(
           `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
@@ -685,7 +690,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           remark(`${sql} exists and the ledger does not know it: ifExists ${strategy}`),
         );
         const word = kindKeyword(step.objectKey.kind)!;
-        if (strategy !== 'raise' && step.objectKey.kind === 'table') {
+        if ((strategy === 'rename' || strategy === 'drop') && step.objectKey.kind === 'table') {
           // What stands on the table (and is defined in the sources) goes first, if it is there.
           for (const [j, d] of sourceDependents(c, steps, `${db}.${name}`.toUpperCase()).entries()) {
             lines.push(
@@ -700,6 +705,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           }
         }
         if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
+        // skip: the existing object stays as it is; the step does not run and writes no ledger row.
+        else if (strategy === 'skip') lines.push(`.GOTO SKIP_${n}`);
         else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index')
           lines.push(
             `DROP ${word} ${sql};`,

@@ -595,7 +595,7 @@ export interface ExportRole {
       /** The target environment (its connection's `tmode`, ledger database...), when the export is for one. */
       environment?: ResolvedEnvironment;
       /** The conflict strategy of a step on that environment (`deploy.ifExists`, `conflicts`, `--if-exists`). */
-      conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop';
+      conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop' | 'skip' | 'ignore';
       /** Whether a table renamed aside gets its rows copied into the new one (`copyData` of the same rules). */
       copyData?: (step: PlanStep) => boolean;
     },
