@@ -559,6 +559,23 @@ export interface InPlaceChanges {
   ): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
 }
 
+/**
+ * `dbee diff` for an engine without a shadow database (Teradata): the engine compares the sources' objects with the
+ * live ones itself, object by object (a table's CREATE TABLE against its SHOW TABLE, a view's text against SHOW VIEW).
+ */
+export interface LiveComparison {
+  /**
+   * The steps that would bring the live objects of `databases` to what `objects` (the project's source objects, their
+   * statements with placeholders expanded) define: objects to create, to change (replace or alter) and to drop (live
+   * objects no source defines, the engine's own backups apart), each with its reverse and hazards; and, per object,
+   * the changes only a migration can make (`unplanned`). Reads the catalog, changes nothing.
+   */
+  compareObjects(
+    conn: Connection,
+    input: { objects: { key: ObjectKey; statements: string[] }[]; databases: string[]; stamp: string },
+  ): Promise<{ steps: RenderedStep[]; unplanned: { key: string; reason: string }[] }>;
+}
+
 /** Making a routine uncallable and callable again (`dbee disable`). */
 export interface AccessControl {
   /**
@@ -646,6 +663,8 @@ export interface Engine {
   readonly catalog?: ObjectCatalog;
   /** Changed tables planned against the live database instead of a shadow diff. Teradata. */
   readonly inPlace?: InPlaceChanges;
+  /** `dbee diff --env` without a shadow database: the engine compares objects with the live ones. Teradata. */
+  readonly compare?: LiveComparison;
   /** Smoke checks (`dbee smoke-test`). */
   readonly smoke?: SmokeDialect;
   /** `dbee disable`. PostgreSQL. */
@@ -659,7 +678,16 @@ export interface Engine {
 }
 
 /** The optional roles of an engine, by name. */
-export type EngineRole = 'diff' | 'catalog' | 'inPlace' | 'smoke' | 'access' | 'export' | 'extract' | 'audit';
+export type EngineRole =
+  | 'diff'
+  | 'catalog'
+  | 'inPlace'
+  | 'compare'
+  | 'smoke'
+  | 'access'
+  | 'export'
+  | 'extract'
+  | 'audit';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -685,6 +713,7 @@ const ROLE_REASON: Record<EngineRole, string> = {
   diff: 'it has no shadow database to diff in',
   catalog: 'it cannot look objects up in its catalog',
   inPlace: 'it cannot plan a changed table against the live database',
+  compare: 'it cannot compare objects with the live database',
   smoke: 'it has no smoke checks',
   access: 'it cannot disable routines',
   export: 'it exports no scripts',
