@@ -1,7 +1,7 @@
 import { kindKeyword, renderDrop } from './teradata-renderer';
 import { teradataSmoke } from './teradata-smoke';
 import { toBteq, toBteqRollback } from './bteq';
-import { extractTeradata, teradataAudit } from './extract';
+import { extractTeradata, ownedDatabases, teradataAudit } from './extract';
 import { planChange } from './teradata-change';
 import { compareObjects } from './teradata-compare';
 import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
@@ -89,7 +89,7 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
       // No Teradata statement runs outside a transaction, so no step is ever left half-made by a dead process.
       stepOutcome: async () => ({ state: 'unknown' }),
     },
-    extract: { objects: (conn, scope) => extractTeradata(conn, scope) },
+    extract: { objects: (conn, scope) => extractTeradata(conn, scope), ownedSchemas: ownedDatabases },
     // A changed table file: ALTER TABLE steps from its CREATE TABLE against SHOW TABLE of the target.
     inPlace: { planChange },
     // `dbee diff --env`: the sources' objects against SHOW and the catalog of the target.

@@ -130,6 +130,8 @@ interface FakeSystem {
   anyDatabase: boolean;
   /** Roles (upper case): given as `roles`, or made with CREATE ROLE. */
   roles: Set<string>;
+  /** Immediate owner of each database or user made by CREATE DATABASE/USER (`DBC.DatabasesV.OwnerName`). */
+  owners: Map<string, string>;
   splWarnings?: (sql: string) => string | null;
 }
 
@@ -288,6 +290,7 @@ export class FakeTeradataSession implements TeradataSession {
       shapes: new Map(),
       anyDatabase: !options.databases?.length,
       roles: new Set((options.roles ?? []).map((r) => r.toUpperCase())),
+      owners: new Map(),
       splWarnings: options.splWarnings,
     };
     this.number = ++this.system.sessions;
@@ -614,7 +617,12 @@ export class FakeTeradataSession implements TeradataSession {
       );
     }
     if (name === 'ROLEINFOV') return [...this.system.roles].map((r) => ({ ROLENAME: r }));
-    if (name === 'DATABASESV') return [...this.databases].map((d) => ({ DATABASENAME: d, DBKIND: 'D' }));
+    if (name === 'DATABASESV')
+      return [...this.databases].map((d) => ({
+        DATABASENAME: d,
+        DBKIND: 'D',
+        OWNERNAME: this.system.owners.get(d) ?? 'DBC',
+      }));
     // Data Dictionary: DBC.TriggersV (DatabaseName, TriggerName, SubjectTableDataBaseName, TableName);
     // DBC.JoinIndicesV / DBC.HashIndicesV (IndexDatabaseName, IndexName, DatabaseName, TableName: one row per base
     // table). Column names as the double answers them (verify on a live system).
@@ -691,7 +699,7 @@ export class FakeTeradataSession implements TeradataSession {
     }
     const key = parsed.key;
     if (!key) return null;
-    if (key.kind === 'database' || key.kind === 'user') return this.namespaceDdl(parsed.action, key.name);
+    if (key.kind === 'database' || key.kind === 'user') return this.namespaceDdl(parsed.action, key.name, sql);
     if (!key.schema) return null;
     if (key.kind === 'index') return this.secondaryIndex(parsed.action, sql, key.parent ?? '');
     const id = `${key.schema}.${key.name}`;
@@ -1164,7 +1172,7 @@ export class FakeTeradataSession implements TeradataSession {
    * Examples, CREATE DATABASE); one that exists is 5612 "A user, database, role, or zone with the specified name
    * already exists." (Messages, 5612). DROP DATABASE / DROP USER of a missing one is 3802.
    */
-  private namespaceDdl(action: string, name: string): null {
+  private namespaceDdl(action: string, name: string, sql: string): null {
     const n = name.toUpperCase();
     if (action === 'create') {
       if (this.databases.has(n))
@@ -1173,6 +1181,12 @@ export class FakeTeradataSession implements TeradataSession {
           text: 'A user, database, role, or zone with the specified name already exists.',
         });
       this.databases.add(n);
+      // "The database or user whose permanent space is used to create a new database or user becomes the immediate
+      // owner of that new database or user"; the creator "can specify a different database with the FROM database
+      // option" (Database Administration, "Creating a Database or User", "Creating Versus Owning Objects in the
+      // Hierarchy"): the FROM database, else the logged-on user.
+      const from = /\bFROM\s+("(?:[^"]|"")*"|[A-Za-z0-9_$#]+)/i.exec(sql)?.[1];
+      this.system.owners.set(n, (from ? from.replace(/^"|"$/g, '') : this.user).toUpperCase());
       return null;
     }
     if (action === 'drop') {

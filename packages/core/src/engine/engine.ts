@@ -629,6 +629,12 @@ export interface ExtractRole {
    * Absent: the engine does not say.
    */
   unwritten?(conn: Connection, scope: SchemaScope): Promise<string[]>;
+  /**
+   * `root` and the schemas (databases) it owns, directly or through others, e.g. `PROD` → `['PROD', 'PROD_EDW',
+   * 'PROD_STG']` (Teradata: `DBC.DatabasesV.OwnerName`); `extract --owner`. Empty when `root` does not exist. Absent:
+   * the engine has no owner hierarchy of schemas.
+   */
+  ownedSchemas?(conn: Connection, root: string): Promise<string[]>;
 }
 
 /**
