@@ -559,3 +559,27 @@ describe("BTEQ script: a step's DDL and its ledger rows are one transaction (#39
     expect(after.indexOf('.IF WARNINGCODE = 5527')).toBeLessThan(after.indexOf('INSERT INTO DBEE_LEDGER."steps"'));
   });
 });
+
+describe('dbee deploy: a table renamed aside passes its grants to the new table (#39 item 6)', () => {
+  it('roles and users granted on the old table keep their rights on the new one; the backup keeps its own', async () => {
+    const w = workspace({ roles: ['REPORTING', 'LOADER'] });
+    await handMadeCustomers(w);
+    const dba = w.session.newSession();
+    await dba.run('GRANT SELECT ON DEV_EDW.customers TO REPORTING');
+    await dba.run('GRANT SELECT, INSERT, UPDATE ON DEV_EDW.customers TO LOADER');
+    await dba.run('CREATE USER ALICE FROM DBC AS PERM = 0, PASSWORD = secret');
+    await dba.run('GRANT SELECT ON DEV_EDW.customers TO ALICE WITH GRANT OPTION');
+    const r = await w.dbee('deploy', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const rights = (w.session.catalog.get('DEV_EDW.CUSTOMERS')?.rights ?? [])
+      .map((x) => `${x.grantee} ${x.right}${x.grantOption ? ' +' : ''}`)
+      .sort();
+    // Before, the new table had none of them: every role not granted in the sources lost access.
+    expect(rights).toEqual(['ALICE R +', 'LOADER I', 'LOADER R', 'LOADER U', 'REPORTING R']);
+    const backup = String(w.ledger('backups')[0]!.BACKUP_NAME).toUpperCase();
+    expect(w.session.catalog.get(backup)?.rights?.length).toBe(5);
+    // The grants are in the step's recorded statements, after the CREATE.
+    const step = w.ledger('steps').find((s) => /CUSTOMERS/i.test(String(s.OBJECT_KEY)) && s.STATUS === 'applied');
+    expect(String(step?.STATEMENTS)).toContain('GRANT SELECT ON DEV_EDW.CUSTOMERS TO REPORTING');
+  });
+});

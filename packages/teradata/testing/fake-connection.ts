@@ -93,6 +93,11 @@ export interface FakeObject {
   comment?: string;
   /** Statistics collected on the table (COLLECT STATISTICS), one entry per column group, upper-case column names. */
   statistics?: string[][];
+  /**
+   * Table-level rights granted on the object (GRANT ... ON it TO ...), for `DBC.AllRightsV` (users) and
+   * `DBC.AllRoleRightsV` (roles): the grantee (upper case), the access right code, and WITH GRANT OPTION.
+   */
+  rights?: { grantee: string; right: string; role: boolean; grantOption: boolean }[];
   /** `DBC.ColumnsV.CommentString` by upper-case column name (COMMENT ON COLUMN). */
   columnComments?: Record<string, string>;
   // DBC.TablesV audit columns (Data Dictionary: CreatorName, CreateTimeStamp, LastAlterName, LastAlterTimeStamp),
@@ -617,6 +622,21 @@ export class FakeTeradataSession implements TeradataSession {
       );
     }
     if (name === 'ROLEINFOV') return [...this.system.roles].map((r) => ({ ROLENAME: r }));
+    if (name === 'ALLRIGHTSV' || name === 'ALLROLERIGHTSV') {
+      const roles = name === 'ALLROLERIGHTSV';
+      return entries.flatMap((e) =>
+        (e.o.rights ?? [])
+          .filter((r) => r.role === roles)
+          .map((r) => ({
+            [roles ? 'ROLENAME' : 'USERNAME']: r.grantee,
+            DATABASENAME: e.db,
+            TABLENAME: e.o.spelling ?? e.name,
+            COLUMNNAME: 'All',
+            ACCESSRIGHT: r.right,
+            ...(roles ? {} : { GRANTAUTHORITY: r.grantOption ? 'Y' : 'N' }),
+          })),
+      );
+    }
     if (name === 'DATABASESV')
       return [...this.databases].map((d) => ({
         DATABASENAME: d,
@@ -691,8 +711,11 @@ export class FakeTeradataSession implements TeradataSession {
     if (!parsed) return null;
     if (head === 'COMMENT' || head === 'COLLECT' || head === 'GRANT' || head === 'REVOKE') {
       this.checkTarget(head, sql);
-      if (head === 'GRANT')
-        this.checkGrantees(tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon'));
+      if (head === 'GRANT') {
+        const words = tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
+        this.checkGrantees(words);
+        this.storeGrant(words);
+      }
       if (head === 'COMMENT') this.storeComment(sql);
       if (head === 'COLLECT') this.storeStatistics(sql);
       return null;
@@ -972,6 +995,54 @@ export class FakeTeradataSession implements TeradataSession {
       ...o,
       statistics: [...(o.statistics ?? []), ...groups.filter((g) => !known.has(g.join(',')))],
     });
+  }
+
+  /**
+   * Keep the table-level rights of `GRANT <privileges> ON <object> TO <grantees> [WITH GRANT OPTION]` on the object,
+   * as access right codes (Data Dictionary, "AccessRight" values of DBC.AllRightsV: R SELECT, I INSERT, U UPDATE,
+   * D DELETE, RF REFERENCES, IX INDEX, ST STATISTICS, DT DROP TABLE). Column-level rights (`UPDATE (c)`) and other
+   * privileges are not kept. The rights stay with the object's row when it is renamed, as they are keyed by the
+   * object, and a new object of the same name starts with none.
+   */
+  private storeGrant(w: Token[]): void {
+    const on = w.findIndex((t) => t.type === 'word' && t.value === 'ON');
+    const to = w.map((t) => t.value).lastIndexOf('TO');
+    if (on < 0 || to < on) return;
+    const CODES: Record<string, string> = {
+      SELECT: 'R',
+      INSERT: 'I',
+      UPDATE: 'U',
+      DELETE: 'D',
+      REFERENCES: 'RF',
+      INDEX: 'IX',
+      STATISTICS: 'ST',
+    };
+    const rights: string[] = [];
+    let depth = 0;
+    for (const t of w.slice(1, on)) {
+      if (t.text === '(') depth++;
+      else if (t.text === ')') depth--;
+      else if (depth === 0 && t.type === 'word' && CODES[t.value]) rights.push(CODES[t.value]!);
+    }
+    const parts = w
+      .slice(on + 1, to)
+      .filter((t) => t.type === 'word' || t.type === 'quoted')
+      .filter((t) => t.value !== 'TABLE' && t.value !== 'VIEW')
+      .map((t) => t.value);
+    const oid = parts.length > 1 ? parts.slice(-2).join('.') : `${this.defaultDatabase ?? ''}.${parts[0] ?? ''}`;
+    const o = this.catalog.get(oid);
+    if (!o || !rights.length) return;
+    const end = w.findIndex((t, k) => k > to && t.value === 'WITH');
+    const grantees = w
+      .slice(to + 1, end < 0 ? w.length : end)
+      .filter((t) => t.type === 'word' || t.type === 'quoted')
+      .map((t) => t.value.toUpperCase());
+    const kept = [...(o.rights ?? [])];
+    for (const grantee of grantees)
+      for (const right of rights)
+        if (!kept.some((r) => r.grantee === grantee && r.right === right))
+          kept.push({ grantee, right, role: this.system.roles.has(grantee), grantOption: end >= 0 });
+    this.catalog.set(oid, { ...o, rights: kept });
   }
 
   /** Keep the text of `COMMENT ON [TABLE|COLUMN] name [AS|IS] 'text'` for DBC.TablesV / DBC.ColumnsV `CommentString`. */

@@ -307,6 +307,11 @@ export interface SetAside {
    * own statements (and the copy of rows); the step's reverse drops them first and creates them again last.
    */
   dependents?: { drop: string[]; create: string[] };
+  /**
+   * Statements run after the step's own (and the copy of rows) that carry over to the new object what the old one had
+   * and the sources do not say (Teradata: the rights granted on a table renamed aside, which stay with the backup).
+   */
+  after?: string[];
 }
 
 /** How a routine is made uncallable by `dbee disable` (see `AccessControl.disableRoutine`), and how to undo it. */

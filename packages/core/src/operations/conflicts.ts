@@ -301,7 +301,7 @@ export async function decideConflicts(
       strategy: rule.strategy,
       rule: rule.source,
       before: [...(dependents?.drop ?? []), ...aside.statements],
-      after: [...(copy ? [copy] : []), ...(dependents?.create ?? [])],
+      after: [...(copy ? [copy] : []), ...(dependents?.create ?? []), ...(aside.after ?? [])],
       reverse: aside.reverse && dependents ? [...aside.reverse, ...dependents.create] : aside.reverse,
       backup: aside.backup,
       ...(dependents ? { dependents } : {}),
