@@ -255,7 +255,7 @@ export async function decideConflicts(
           code: 'OBJECT_CONFLICT',
           location,
           hint:
-            'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over), drop, skip (leave it as it is, do not deploy the file) or ignore (run the file over it as written); ' +
+            'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over), ifExists: drop, ifExists: skip (leave it as it is, do not deploy the file) or ifExists: ignore (run the file over it as written); ' +
             `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${rules.projectPath(step) ?? '<file>'}", ifExists: rename }] in ${rules.projectFile(step)}`,
           details: { object: step.key, rule: rule.source },
         },
