@@ -137,6 +137,8 @@ interface FakeSystem {
   roles: Set<string>;
   /** Immediate owner of each database or user made by CREATE DATABASE/USER (`DBC.DatabasesV.OwnerName`). */
   owners: Map<string, string>;
+  /** PERM, SPOOL and TEMPORARY space of each database made or modified by DDL (`DBC.DatabasesV`). */
+  spaces: Map<string, { perm: number | null; spool: number | null; temp: number | null }>;
   splWarnings?: (sql: string) => string | null;
 }
 
@@ -296,6 +298,7 @@ export class FakeTeradataSession implements TeradataSession {
       anyDatabase: !options.databases?.length,
       roles: new Set((options.roles ?? []).map((r) => r.toUpperCase())),
       owners: new Map(),
+      spaces: new Map(),
       splWarnings: options.splWarnings,
     };
     this.number = ++this.system.sessions;
@@ -642,6 +645,9 @@ export class FakeTeradataSession implements TeradataSession {
         DATABASENAME: d,
         DBKIND: 'D',
         OWNERNAME: this.system.owners.get(d) ?? 'DBC',
+        PERMSPACE: this.system.spaces.get(d)?.perm ?? null,
+        SPOOLSPACE: this.system.spaces.get(d)?.spool ?? null,
+        TEMPSPACE: this.system.spaces.get(d)?.temp ?? null,
       }));
     // Data Dictionary: DBC.TriggersV (DatabaseName, TriggerName, SubjectTableDataBaseName, TableName);
     // DBC.JoinIndicesV / DBC.HashIndicesV (IndexDatabaseName, IndexName, DatabaseName, TableName: one row per base
@@ -1258,6 +1264,15 @@ export class FakeTeradataSession implements TeradataSession {
       // Hierarchy"): the FROM database, else the logged-on user.
       const from = /\bFROM\s+("(?:[^"]|"")*"|[A-Za-z0-9_$#]+)/i.exec(sql)?.[1];
       this.system.owners.set(n, (from ? from.replace(/^"|"$/g, '') : this.user).toUpperCase());
+      this.system.spaces.set(n, { perm: null, spool: null, temp: null, ...spaceClauses(sql) });
+      return null;
+    }
+    // MODIFY DATABASE/USER x AS PERM = n, SPOOL = n, TEMPORARY = n (SQL Data Definition Language, MODIFY DATABASE):
+    // the database must exist (3802); the space limits given change.
+    if (action === 'alter') {
+      if (!this.databases.has(n)) throw this.error({ code: 3802, text: `Database '${n}' does not exist.` });
+      const was = this.system.spaces.get(n) ?? { perm: null, spool: null, temp: null };
+      this.system.spaces.set(n, { ...was, ...spaceClauses(sql) });
       return null;
     }
     if (action === 'drop') {
@@ -1352,4 +1367,17 @@ export function fakeDriver(
 /** A `TeradataConnection` over a fake session. */
 export function createFakeConnection(session: FakeTeradataSession = new FakeTeradataSession()): TeradataConnection {
   return new TeradataConnection(session, 'teradata://fake@localhost:1025 (fake)', {});
+}
+
+/** `PERM[ANENT] = n`, `SPOOL = n`, `TEMPORARY = n` of a CREATE or MODIFY DATABASE/USER, as numbers (given ones only). */
+function spaceClauses(sql: string): { perm?: number; spool?: number; temp?: number } {
+  const out: { perm?: number; spool?: number; temp?: number } = {};
+  for (const m of sql.matchAll(/\b(PERM(?:ANENT)?|SPOOL|TEMPORARY)\s*=\s*([\d.]+(?:E[+-]?\d+)?)/gi)) {
+    const word = m[1]!.toUpperCase();
+    const value = Number(m[2]);
+    if (word.startsWith('PERM')) out.perm = value;
+    else if (word === 'SPOOL') out.spool = value;
+    else out.temp = value;
+  }
+  return out;
 }
