@@ -170,3 +170,6 @@ export {
   DEFAULT_LOCK_MAX_DELAY_MS,
 } from './expand/lock-retry';
 export type { LockAttempt, LockRetryOptions, LockRetryResult } from './expand/lock-retry';
+export { batchedHeader, parseBatchedUpdate, runBatchedUpdates, BATCHED_HEADER } from './expand/batched-migration';
+export type { BatchedUpdate, BatchedRunReporter } from './expand/batched-migration';
+export type { BatchedMigration } from './plan/plan';

@@ -102,6 +102,7 @@ export const postgresCapabilities: EngineCapabilities = {
   nonTransactionalStatements: true,
   advisoryLocks: true,
   embedded: false,
+  backfill: true,
 };
 
 /**

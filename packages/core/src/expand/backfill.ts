@@ -151,7 +151,8 @@ export async function runBackfill(
   const key = await keyColumns(connection, spec);
   const keyList = key.map((k) => ident(k.name)).join(', ');
   const cast = (from: number) => `(${key.map((k, i) => `$${from + i}::${k.type}`).join(', ')})`;
-  const where = spec.where?.trim() ? ` AND (${spec.where})` : '';
+  // User fragments end with a line break: a trailing `-- comment` in them must not swallow what follows.
+  const where = spec.where?.trim() ? ` AND (${spec.where}\n)` : '';
 
   let state = await backfillState(connection, spec.id, options);
   let resumed = false;
@@ -239,7 +240,8 @@ export async function runBackfill(
         WHERE ${lower}(${keyList}) <= ${cast(p + 1)}${where}
         ORDER BY ${keyList} LIMIT $${p + key.length + 1} FOR NO KEY UPDATE),
       updated AS (
-        UPDATE ${table} SET ${spec.set} FROM batch
+        UPDATE ${table} SET ${spec.set}
+        FROM batch
         WHERE (${key.map((k) => `${table}.${ident(k.name)}`).join(', ')}) = (${bk.map((b) => `batch.${b}`).join(', ')})
         RETURNING 1),
       last AS (SELECT jsonb_build_array(${bk.map((b) => `${b}::text`).join(', ')}) AS k FROM batch

@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { ENGINES, workspaceWith, type TestWorkspace } from '../runner/helpers';
+import { SHOP_V1 } from '../runner/shop';
+
+let workspaces: TestWorkspace[] = [];
+afterEach(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+
+/** Shop v1, 1,000 orders (V2), and a batched migration V3 that fills `total_cents` in batches of 150 rows. */
+const FILES = {
+  ...SHOP_V1,
+  'shop/orders.sql':
+    'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL, total_cents bigint, n int NOT NULL DEFAULT 0);\n',
+  'shop/migrations/V2__orders.sql':
+    'INSERT INTO shop.orders (id, total) SELECT g, g / 4.0 FROM generate_series(1, 1000) g;\n',
+  'shop/migrations/V2__orders.rollback.sql': 'DELETE FROM shop.orders;\n',
+  'shop/migrations/V3__cents.sql':
+    '-- Fill total_cents, 150 rows a transaction.\n-- dbee:batched batchSize=150 targetBatch=0\n' +
+    'UPDATE orders SET total_cents = round(total * 100), n = n + 1 WHERE total_cents IS NULL;\n',
+  'shop/migrations/V3__cents.rollback.sql': 'UPDATE shop.orders SET total_cents = NULL;\n',
+};
+
+describe.each(ENGINES)('batched migrations [%s]', (engine) => {
+  it('run their UPDATE in keyset batches through the backfill, recorded in the ledger; a rollback forgets them', async () => {
+    const w = keep(await workspaceWith(engine, FILES));
+    const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('backfill shop.orders: 1,000 rows');
+    expect(
+      await w.target.query(
+        `SELECT count(*)::int AS n FROM shop.orders WHERE n <> 1 OR total_cents <> round(total * 100)`,
+      ),
+    ).toEqual([{ n: 0 }]);
+    expect(
+      await w.target.query(`SELECT id, project, status, done::int, total::int, batches FROM dbee.backfills`),
+    ).toEqual([{ id: 'migration:shop/V3#1', project: 'shop', status: 'done', done: 1000, total: 1000, batches: 7 }]);
+    expect(await w.target.query(`SELECT version FROM dbee.migrations WHERE version = '3'`)).toEqual([{ version: '3' }]);
+
+    const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(back.code).toBe(0);
+    expect(await w.target.query(`SELECT count(*)::int AS n FROM dbee.backfills`)).toEqual([{ n: 0 }]);
+  });
+
+  it('refuse a statement other than UPDATE at its file and line (exit 1), before anything is applied', async () => {
+    const w = keep(
+      await workspaceWith(engine, {
+        ...FILES,
+        'shop/migrations/V3__cents.sql': '-- dbee:batched\nUPDATE shop.orders SET n = 1;\n\nDELETE FROM shop.orders;\n',
+      }),
+    );
+    const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'shop/migrations/V3__cents.sql:4:1: a batched migration runs only UPDATE <table> SET ... [WHERE ...] statements: this statement starts with DELETE',
+    );
+    expect(await w.target.query(`SELECT to_regclass('dbee.deployments') AS t`)).toEqual([{ t: null }]);
+  });
+});
