@@ -114,6 +114,8 @@ export async function runBatchedUpdates(
     /** Called as each statement starts, with its 0-based index. */
     onStatement?: (index: number, sql: string) => void;
     progressEveryMs?: number;
+    /** Lock timeout of each batch, in milliseconds; default `withLockRetry`'s (500 ms). */
+    lockTimeoutMs?: number;
     ledgerSchema?: string;
   },
 ): Promise<void> {
@@ -152,6 +154,7 @@ export async function runBatchedUpdates(
         ...(input.options.pauseMs !== undefined ? { pauseMs: input.options.pauseMs } : {}),
         ...(input.options.targetBatchMs !== undefined ? { targetBatchMs: input.options.targetBatchMs } : {}),
         ledgerSchema: input.ledgerSchema,
+        ...(input.lockTimeoutMs !== undefined ? { lock: { lockTimeoutMs: input.lockTimeoutMs } } : {}),
         onProgress: (p) => {
           input.reporter?.progress?.(i + 1, name, p);
           const now = Date.now();

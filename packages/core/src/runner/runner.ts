@@ -438,6 +438,8 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
               statements: p.statements,
               location: step.source ?? { file: step.key, line: 1 },
               options: step.batched,
+              // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
+              lockTimeoutMs: options.session?.lockTimeoutMs,
               reporter: { info: (m) => reporter.info(m) },
               onStatement: (i, sql) => {
                 running.index = i;
