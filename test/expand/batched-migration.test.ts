@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { ENGINES, workspaceWith, type TestWorkspace } from '../runner/helpers';
+import { ENGINES, spawnDbee, workspaceWith, type TestWorkspace } from '../runner/helpers';
 import { SHOP_V1 } from '../runner/shop';
 
 let workspaces: TestWorkspace[] = [];
@@ -59,5 +59,48 @@ describe.each(ENGINES)('batched migrations [%s]', (engine) => {
       'shop/migrations/V3__cents.sql:4:1: a batched migration runs only UPDATE <table> SET ... [WHERE ...] statements: this statement starts with DELETE',
     );
     expect(await w.target.query(`SELECT to_regclass('dbee.deployments') AS t`)).toEqual([{ t: null }]);
+  });
+});
+
+describe('a batched migration killed in its batches [postgres]', () => {
+  it('is resumed by the next deployment after its last committed batch, no row updated twice', async () => {
+    const w = keep(
+      await workspaceWith('postgres', {
+        ...FILES,
+        'shop/migrations/V2__orders.sql':
+          'INSERT INTO shop.orders (id, total) SELECT g, g / 4.0 FROM generate_series(1, 20000) g;\n' +
+          // Every batch sleeps 30 ms inside its transaction: the kill lands in the middle of the backfill.
+          'CREATE FUNCTION shop.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.03); RETURN NULL; END $$;\n' +
+          'CREATE TRIGGER slow AFTER UPDATE ON shop.orders FOR EACH STATEMENT EXECUTE FUNCTION shop.slow();\n',
+        'shop/migrations/V2__orders.rollback.sql':
+          'DROP TRIGGER slow ON shop.orders;\nDROP FUNCTION shop.slow();\nDELETE FROM shop.orders;\n',
+        'shop/migrations/V3__cents.sql':
+          '-- dbee:batched batchSize=500 targetBatch=0\nUPDATE orders SET total_cents = round(total * 100), n = n + 1;\n',
+      }),
+    );
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    await a.waitFor('backfill shop.orders: ');
+    a.child.kill('SIGKILL');
+    expect(await a.exit).toBeNull();
+    const [killed] = await w.target.query<{ done: number; cursor: string }>(
+      `SELECT done::int, cursor_key->>0 AS cursor FROM dbee.backfills WHERE id = 'migration:shop/V3#1'`,
+    );
+    expect(killed!.done).toBeGreaterThan(0);
+    expect(killed!.done).toBeLessThan(20_000);
+
+    const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(r.stderr).toContain('warning: deployment #1 did not finish (the process ended): marked interrupted');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/migration:shop\/V3\) was interrupted in its batches \(shop\.orders \d+\/20000 rows\)/);
+    expect(r.stdout).toContain('backfill shop.orders: 20,000 rows (resumed)');
+    expect(
+      await w.target.query(`SELECT count(*)::int AS n FROM shop.orders WHERE n <> 1 OR total_cents IS NULL`),
+    ).toEqual([{ n: 0 }]);
+    expect(await w.target.query(`SELECT status, done::int FROM dbee.backfills`)).toEqual([
+      { status: 'done', done: 20_000 },
+    ]);
+    expect(await w.target.query(`SELECT version FROM dbee.migrations WHERE project = 'shop' ORDER BY version`)).toEqual(
+      [{ version: '1' }, { version: '2' }, { version: '3' }],
+    );
   });
 });
