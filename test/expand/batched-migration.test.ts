@@ -88,6 +88,11 @@ describe('a batched migration killed in its batches [postgres]', () => {
     expect(killed!.done).toBeGreaterThan(0);
     expect(killed!.done).toBeLessThan(20_000);
 
+    const st = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+    expect(st.stdout).toContain(
+      `batched migration migration:shop/V3#1 unfinished: shop.orders ${killed!.done.toLocaleString('en-US')}/20,000 rows`,
+    );
+
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.stderr).toContain('warning: deployment #1 did not finish (the process ended): marked interrupted');
     expect(r.code).toBe(0);
