@@ -27,6 +27,12 @@ const FILES = {
 describe.each(ENGINES)('batched migrations [%s]', (engine) => {
   it('run their UPDATE in keyset batches through the backfill, recorded in the ledger; a rollback forgets them', async () => {
     const w = keep(await workspaceWith(engine, FILES));
+    const dry = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(
+      '--   batched: each UPDATE runs in keyset batches of one transaction each (batchSize 150, targetBatchMs 0), resumable\n' +
+        'UPDATE orders SET total_cents = round(total * 100), n = n + 1 WHERE total_cents IS NULL;',
+    );
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
