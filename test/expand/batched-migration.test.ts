@@ -115,3 +115,38 @@ describe('a batched migration killed in its batches [postgres]', () => {
     );
   });
 });
+
+describe('a batched migration that fails in a batch [postgres]', () => {
+  it('keeps the batches before it; an edited statement is refused, naming the row to delete to start over', async () => {
+    const failing = (expr: string) =>
+      `-- dbee:batched batchSize=100 targetBatch=0\nUPDATE shop.orders SET total_cents = ${expr}, n = n + 1;\n`;
+    const w = keep(
+      await workspaceWith('postgres', {
+        ...FILES,
+        // Row 450 divides by zero: batches 1-4 (rows 1-400) commit, batch 5 fails.
+        'shop/migrations/V3__cents.sql': failing('round(total * 100) / (id - 450)'),
+      }),
+    );
+    const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('division by zero');
+    expect(await w.target.query(`SELECT count(*)::int AS n FROM shop.orders WHERE n = 1`)).toEqual([{ n: 400 }]);
+
+    w.write('shop/migrations/V3__cents.sql', failing('round(total * 100)'));
+    const edited = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(edited.code).toBe(2);
+    expect(edited.stderr).toContain(
+      'batched migration: statement 1 changed after some of its batches ran with the earlier text (set differs)',
+    );
+    expect(edited.stderr).toContain(`DELETE FROM dbee.backfills WHERE id = 'migration:shop/V3#1'`);
+
+    await w.target.query(`DELETE FROM dbee.backfills WHERE id = 'migration:shop/V3#1'`);
+    const again = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(again.code).toBe(0);
+    // Started over: the first 400 rows were updated again, as the hint says.
+    expect(await w.target.query(`SELECT n, count(*)::int AS rows FROM shop.orders GROUP BY n ORDER BY n`)).toEqual([
+      { n: 1, rows: 600 },
+      { n: 2, rows: 400 },
+    ]);
+  });
+});
