@@ -23,6 +23,11 @@ export interface EngineCapabilities {
    * `CREATE OR REPLACE` never conflicts (PostgreSQL).
    */
   replaceConflicts?: boolean;
+  /**
+   * The engine runs backfills and batched migrations (`expand/backfill.ts`: keyset batches in PostgreSQL's SQL, the
+   * cursor in the ledger's `backfills` table). Default false: a batched migration is refused when planned.
+   */
+  backfill?: boolean;
 }
 
 /** Rows returned by a query; column names are lower case. */
@@ -168,6 +173,11 @@ export interface LedgerDialect {
   param(n: number): string;
   /** SQL expression for the current timestamp. */
   now: string;
+  /**
+   * The ledger table of backfill cursors (`expand/backfill.ts`), when the engine runs backfills (PostgreSQL:
+   * `backfills`); forgetting a migration (its rollback) forgets its backfills with it, so that it runs whole again.
+   */
+  backfills?: string;
   /**
    * The table recording which `migrations` have run (one row per version, column `version`). Default
    * `ledger_version` (PostgreSQL); Teradata: `schema_version`.
