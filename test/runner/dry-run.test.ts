@@ -41,6 +41,7 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     expect(Object.keys(before.ledger).sort()).toEqual([
       'backups',
       'deployments',
+      'expand_releases',
       'ledger_version',
       'migrations',
       'objects',

@@ -42,6 +42,8 @@ export type {
   ExportRole,
   ExtractRole,
   EngineRole,
+  ExpandRole,
+  ExpandStatement,
   SmokeDialect,
   SetAside,
   DisabledRoutine,
@@ -152,3 +154,19 @@ export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs, rec
 export { SessionPool } from './engine/session-pool';
 export { withSession, sessionSettings, assertLock, lockLost, DEFAULT_WAIT_FOR_LOCK_MS } from './runner/session';
 export type { DeploymentSession, SessionRequest, SessionSettings } from './runner/session';
+
+export {
+  needsSync,
+  needsBackfill,
+  upOf,
+  versionSchema,
+  releaseSlug,
+  shadowName,
+  planExpand,
+  SHADOW_PREFIX,
+  EXPAND_PLAN_FORMAT,
+} from './expand/expand-plan';
+export type { ExpandPlan, ExpandTable, ExpandColumn, DroppedColumn, AddedConstraint } from './expand/expand-plan';
+export { ExpandDeclarations, declarationPath } from './expand/declarations';
+export { ExpandLedger } from './expand/phases';
+export type { ExpandPhase, ExpandRelease } from './expand/phases';

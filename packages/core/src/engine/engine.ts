@@ -6,6 +6,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
+import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -656,10 +657,21 @@ export interface Engine {
   readonly extract?: ExtractRole;
   /** The audit trail behind `dbee audit` and `extract --since/--by`. */
   readonly audit?: AuditTrail;
+  /** The expand/contract strategy. PostgreSQL. */
+  readonly expand?: ExpandRole;
 }
 
 /** The optional roles of an engine, by name. */
-export type EngineRole = 'diff' | 'catalog' | 'inPlace' | 'smoke' | 'access' | 'export' | 'extract' | 'audit';
+export type EngineRole =
+  | 'diff'
+  | 'catalog'
+  | 'inPlace'
+  | 'smoke'
+  | 'access'
+  | 'export'
+  | 'extract'
+  | 'audit'
+  | 'expand';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -690,4 +702,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   export: 'it exports no scripts',
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
+  expand: 'it has no version schemas of views or sync triggers',
 };
