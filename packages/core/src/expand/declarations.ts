@@ -22,10 +22,7 @@ export interface TableDeclaration {
 
 const expression = z.string().trim().min(1, 'write an SQL expression');
 const fileSchema = z.strictObject({
-  columns: z.record(
-    z.string(),
-    z.strictObject({ up: expression.optional(), down: expression.optional() }),
-  ),
+  columns: z.record(z.string(), z.strictObject({ up: expression.optional(), down: expression.optional() })),
 });
 
 /** The expand declarations of a project: the `<table>.expand.yaml` file beside each table's source file. */
@@ -65,7 +62,9 @@ export class ExpandDeclarations {
       byTable.set(id, {
         file: t.file,
         location: { file: t.file },
-        columns: Object.fromEntries(Object.entries(t.columns).map(([n, c]) => [n, { ...c, location: { file: t.file } }])),
+        columns: Object.fromEntries(
+          Object.entries(t.columns).map(([n, c]) => [n, { ...c, location: { file: t.file } }]),
+        ),
       });
     return new ExpandDeclarations(byTable, new Map(Object.entries(tables).map(([id, t]) => [id, t.file])));
   }
@@ -76,7 +75,9 @@ export class ExpandDeclarations {
 
   /** Where the declaration of a table goes (for hints). */
   pathFor(schema: string, name: string): string {
-    return this.paths.get(`${schema}.${name}`) ?? `<the table file of ${schema}.${name}, .sql replaced by .expand.yaml>`;
+    return (
+      this.paths.get(`${schema}.${name}`) ?? `<the table file of ${schema}.${name}, .sql replaced by .expand.yaml>`
+    );
   }
 
   /** As data, for a release package. */
@@ -87,7 +88,10 @@ export class ExpandDeclarations {
         {
           file: t.file,
           columns: Object.fromEntries(
-            Object.entries(t.columns).map(([n, c]) => [n, { ...(c.up ? { up: c.up } : {}), ...(c.down ? { down: c.down } : {}) }]),
+            Object.entries(t.columns).map(([n, c]) => [
+              n,
+              { ...(c.up ? { up: c.up } : {}), ...(c.down ? { down: c.down } : {}) },
+            ]),
           ),
         },
       ]),

@@ -99,7 +99,10 @@ export interface ExpandPlan {
 
 /** True when the table's physical columns change during the expand phase (it needs a sync trigger). */
 export function needsSync(t: ExpandTable): boolean {
-  return t.columns.some((c) => c.kind === 'shadow' || (c.kind === 'added' && c.up !== null)) || t.dropped.some((d) => d.down !== null);
+  return (
+    t.columns.some((c) => c.kind === 'shadow' || (c.kind === 'added' && c.up !== null)) ||
+    t.dropped.some((d) => d.down !== null)
+  );
 }
 
 /** True when rows that exist when the expand phase starts must be filled (a backfill). */
@@ -172,7 +175,9 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
         break;
       case 'alter-column-type':
         of(typeChanged, tk(c.table.schema, c.table.name), () => new Set()).add(c.column);
-        summary.push(`change the type of ${c.table.schema}.${c.table.name}.${c.column} from ${c.from.type} to ${c.to.type}`);
+        summary.push(
+          `change the type of ${c.table.schema}.${c.table.name}.${c.column} from ${c.from.type} to ${c.to.type}`,
+        );
         break;
       case 'alter-column-nullability':
         if (c.to) {

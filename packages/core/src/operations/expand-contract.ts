@@ -79,11 +79,16 @@ async function driveExpand(p: Phases, release: ExpandRelease, model: ProjectMode
   const invoker = await expand.securityInvoker(p.conn);
   if (!invoker)
     ctx.reporter.warn(
-      'this server has no security_invoker views (PostgreSQL 15+): the version schemas\' views check rights as their owner; row-level security on the tables does not apply through them',
+      "this server has no security_invoker views (PostgreSQL 15+): the version schemas' views check rights as their owner; row-level security on the tables does not apply through them",
     );
   if (release.phase === 'expanding') {
-    ctx.reporter.info(`${plan.project}: expanding release ${plan.release} (version schemas ${names(plan, plan.release)})`);
-    await runStatements(p, release, [...expand.versionSchema(plan, 'old', { securityInvoker: invoker }), ...expand.expand(plan)]);
+    ctx.reporter.info(
+      `${plan.project}: expanding release ${plan.release} (version schemas ${names(plan, plan.release)})`,
+    );
+    await runStatements(p, release, [
+      ...expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
+      ...expand.expand(plan),
+    ]);
     await p.ledger.setPhase(release.id, 'backfilling');
     release = { ...release, phase: 'backfilling' };
   }
@@ -93,7 +98,13 @@ async function driveExpand(p: Phases, release: ExpandRelease, model: ProjectMode
       const t0 = Date.now();
       const result = await runBackfill(
         p.conn,
-        { id, table: { schema: t.schema, name: t.name }, key: t.key, set: expand.backfillSet(t), project: plan.project },
+        {
+          id,
+          table: { schema: t.schema, name: t.name },
+          key: t.key,
+          set: expand.backfillSet(t),
+          project: plan.project,
+        },
         {
           ledgerSchema: p.engine.ledger.schema,
           lock: { lockTimeoutMs: p.lockTimeoutMs },
@@ -129,7 +140,11 @@ async function smokePerVersion(p: Phases, release: ExpandRelease, model: Project
   const plan = release.plan;
   const settings = p.ctx.workspace.settings(p.ctx.workspace.project(plan.project), p.environment).deploy;
   const prior = await p.ledger.lastDone(plan.project);
-  const history = await new Ledger(p.conn, p.engine.ledger).deployments(plan.project, p.environment.name, Number.MAX_SAFE_INTEGER);
+  const history = await new Ledger(p.conn, p.engine.ledger).deployments(
+    plan.project,
+    p.environment.name,
+    Number.MAX_SAFE_INTEGER,
+  );
   const oldChecks: SmokeCheck[] =
     prior?.plan.smoke ?? recordedSmokeChecks(history, Number.MAX_SAFE_INTEGER)?.checks ?? [];
   const runs: [string, string, SmokeCheck[]][] = [
@@ -156,7 +171,9 @@ async function smokePerVersion(p: Phases, release: ExpandRelease, model: Project
     failed += run.results.filter((r) => r.status === 'failed').length;
   }
   if (failed === 0) return ExitCode.ok;
-  p.ctx.stderr.write(`error: ${failed} smoke check${failed === 1 ? '' : 's'} of ${plan.project} failed while expanded\n`);
+  p.ctx.stderr.write(
+    `error: ${failed} smoke check${failed === 1 ? '' : 's'} of ${plan.project} failed while expanded\n`,
+  );
   return ExitCode.smokeFailed;
 }
 
@@ -172,7 +189,12 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
     });
   const loaded = await loadTarget(ctx, options.project, options.env);
   const { environment, target, engine, models, model } = loaded;
-  const expand = requireRole(engine, 'expand', 'deploy with the expand-contract strategy', 'deploy with the direct strategy');
+  const expand = requireRole(
+    engine,
+    'expand',
+    'deploy with the expand-contract strategy',
+    'deploy with the direct strategy',
+  );
   const diff = requireRole(engine, 'diff', 'deploy with the expand-contract strategy');
   const settings = ctx.workspace.settings(target, environment).deploy;
   const own = models.filter((m) => ctx.workspace.withDependencies(target.name).some((p) => p.name === m.project.name));
@@ -201,7 +223,9 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
         if (flying.phase === 'contracting' || flying.phase === 'aborting')
           throw inFlightError(flying, environment.name, 'it is being finished');
         if (options.dryRun) {
-          ctx.stdout.write(`${target.name}: release ${flying.release} is in flight (${flying.phase}); a run resumes it\n`);
+          ctx.stdout.write(
+            `${target.name}: release ${flying.release} is in flight (${flying.phase}); a run resumes it\n`,
+          );
           return ExitCode.ok;
         }
         ctx.reporter.info(`${target.name}: resuming release ${flying.release} (${flying.phase})`);
@@ -221,10 +245,13 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
       const previous = (await phases.lastDone(target.name))?.release ?? '0';
       const release = options.release ?? nextRelease(previous);
       if (releaseSlug(release) === releaseSlug(previous) || !/[a-z0-9]/i.test(release))
-        throw new DbeeError(`release ${JSON.stringify(release)} cannot follow release ${previous}: it names the same version schema`, {
-          code: 'EXPAND_RELEASE',
-          hint: 'pass another --release',
-        });
+        throw new DbeeError(
+          `release ${JSON.stringify(release)} cannot follow release ${previous}: it names the same version schema`,
+          {
+            code: 'EXPAND_RELEASE',
+            hint: 'pass another --release',
+          },
+        );
       const plan = await planExpand({
         project: target.name,
         release,
@@ -261,7 +288,12 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
         for (const s of statements) ctx.stdout.write(`-- ${s.what}\n${s.sql};\n`);
         for (const t of plan.tables.filter(needsBackfill))
           ctx.stdout.write(`-- backfill ${t.schema}.${t.name} in keyset batches: SET ${expand.backfillSet(t)}\n`);
-        ctx.stdout.write(`-- complete:\n${expand.complete(plan).map((s) => `${s.sql};\n`).join('')}`);
+        ctx.stdout.write(
+          `-- complete:\n${expand
+            .complete(plan)
+            .map((s) => `${s.sql};\n`)
+            .join('')}`,
+        );
         return ExitCode.ok;
       }
       await checkGates(ctx, environment, statementsPlan(engine, target.name, statements), {
@@ -502,7 +534,10 @@ export async function version(ctx: OperationContext, options: VersionOptions): P
       phase: chosen.phase,
       searchPath: s.searchPath,
       settings: s.settings,
-      options: [`-c search_path=${s.searchPath.join(',')}`, ...Object.entries(s.settings).map(([k, v]) => `-c ${k}=${v}`)].join(' '),
+      options: [
+        `-c search_path=${s.searchPath.join(',')}`,
+        ...Object.entries(s.settings).map(([k, v]) => `-c ${k}=${v}`),
+      ].join(' '),
     };
     if (options.format === 'json') ctx.stdout.write(canonicalJson(info));
     else

@@ -1,5 +1,16 @@
 import { defineCommand } from './command';
-import { assumeYes, CONFLICT_STRATEGIES, STRATEGIES, dryRun, env, HAZARD_KINDS, labels, project, shard, ticket } from './common';
+import {
+  assumeYes,
+  CONFLICT_STRATEGIES,
+  STRATEGIES,
+  dryRun,
+  env,
+  HAZARD_KINDS,
+  labels,
+  project,
+  shard,
+  ticket,
+} from './common';
 import { choice, clock, count, flag, list, negatedFlag, seconds, text } from './option';
 
 export const deployCommand = defineCommand('deploy', {

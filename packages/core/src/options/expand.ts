@@ -12,7 +12,7 @@ export const completeCommand = defineCommand('complete', {
 export const abortCommand = defineCommand('abort', {
   summary: 'Undo the expand phase of an expand-contract release: drop only what it added',
   description:
-    "Undoes a release deployed with `--strategy expand-contract` that is not complete: drops its version schema, sync triggers, shadow and added columns and the constraints it added. Rows written through the new version since are kept, in the old columns (through the `down` expressions). Resumes where it stopped after a kill.",
+    'Undoes a release deployed with `--strategy expand-contract` that is not complete: drops its version schema, sync triggers, shadow and added columns and the constraints it added. Rows written through the new version since are kept, in the old columns (through the `down` expressions). Resumes where it stopped after a kill.',
   options: { project, env, assumeYes },
 });
 

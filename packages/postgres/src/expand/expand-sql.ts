@@ -279,7 +279,9 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
     const at = (table = x.name) => qualified(x.schema, table);
     if (needsSync(x)) {
       const { fn, trigger } = syncNames(x, plan.release);
-      out.push(stmt(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${at()}`, `drop the sync trigger of ${x.schema}.${x.name}`));
+      out.push(
+        stmt(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${at()}`, `drop the sync trigger of ${x.schema}.${x.name}`),
+      );
       out.push(stmt(`DROP FUNCTION IF EXISTS ${fn}()`, `drop the sync function of ${x.schema}.${x.name}`));
     }
     // Checks and foreign keys were added NOT VALID: validate them (a scan that does not block writes).
@@ -301,7 +303,10 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
       );
     for (const d of x.dropped)
       out.push(
-        stmt(`ALTER TABLE IF EXISTS ${at()} DROP COLUMN IF EXISTS ${ident(d.name)}`, `drop ${x.schema}.${x.name}.${d.name}`),
+        stmt(
+          `ALTER TABLE IF EXISTS ${at()} DROP COLUMN IF EXISTS ${ident(d.name)}`,
+          `drop ${x.schema}.${x.name}.${d.name}`,
+        ),
       );
     // The shadow takes the old column's place: both in one transaction, and only while the shadow is there.
     for (const c of x.columns.filter((c) => c.kind === 'shadow'))
@@ -369,7 +374,9 @@ function abortStatements(plan: ExpandPlan): ExpandStatement[] {
   for (const x of plan.tables) {
     if (needsSync(x)) {
       const { fn, trigger } = syncNames(x, plan.release);
-      out.push(stmt(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`, `drop the sync trigger of ${x.schema}.${x.name}`));
+      out.push(
+        stmt(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`, `drop the sync trigger of ${x.schema}.${x.name}`),
+      );
       out.push(stmt(`DROP FUNCTION IF EXISTS ${fn}()`, `drop the sync function of ${x.schema}.${x.name}`));
     }
     for (const k of x.constraints)
@@ -380,7 +387,10 @@ function abortStatements(plan: ExpandPlan): ExpandStatement[] {
       );
     for (const c of x.columns.filter((c) => c.kind === 'shadow' || c.kind === 'added'))
       out.push(
-        stmt(`ALTER TABLE ${t(x)} DROP COLUMN IF EXISTS ${ident(c.physical)}`, `drop ${x.schema}.${x.name}.${c.physical}`),
+        stmt(
+          `ALTER TABLE ${t(x)} DROP COLUMN IF EXISTS ${ident(c.physical)}`,
+          `drop ${x.schema}.${x.name}.${c.physical}`,
+        ),
       );
   }
   return out;
