@@ -77,31 +77,34 @@ export function syncNames(x: ExpandTable, release: string): { fn: string; trigge
 function expandStatements(plan: ExpandPlan): ExpandStatement[] {
   const out: ExpandStatement[] = [];
   for (const x of plan.tables) {
+    // The new columns and the trigger that fills them in one transaction: no row is written in between.
+    const together: string[] = [];
     for (const c of x.columns) {
       if (c.kind !== 'shadow' && c.kind !== 'added') continue;
+      together.push(`ALTER TABLE ${t(x)} ADD COLUMN IF NOT EXISTS ${ident(c.physical)} ${c.type}`);
+      if (c.default !== null)
+        together.push(`ALTER TABLE ${t(x)} ALTER COLUMN ${ident(c.physical)} SET DEFAULT ${c.default}`);
+    }
+    if (needsSync(x)) {
+      const { fn, trigger } = syncNames(x, plan.release);
+      together.push(syncFunction(x, plan, fn));
+      together.push(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`);
+      together.push(
+        `CREATE TRIGGER ${ident(trigger)} BEFORE INSERT OR UPDATE ON ${t(x)} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+      );
+    }
+    if (together.length)
+      out.push(stmt(together.join(';\n'), `new columns of ${x.schema}.${x.name} and the trigger that syncs them`));
+    // Checks come after the trigger: from then on every write fills the new columns.
+    for (const c of x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added'))) {
+      const name = notNullCheck(c.name);
       out.push(
-        stmt(
-          `ALTER TABLE ${t(x)} ADD COLUMN IF NOT EXISTS ${ident(c.physical)} ${c.type}`,
-          `add column ${c.physical} to ${x.schema}.${x.name}`,
+        guarded(
+          `NOT ${hasConstraint(x, name)}`,
+          [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(name)} CHECK (${ident(c.physical)} IS NOT NULL) NOT VALID`],
+          `NOT NULL of ${x.schema}.${x.name}.${c.name} as a NOT VALID check`,
         ),
       );
-      if (c.default !== null)
-        out.push(
-          stmt(
-            `ALTER TABLE ${t(x)} ALTER COLUMN ${ident(c.physical)} SET DEFAULT ${c.default}`,
-            `default of ${x.schema}.${x.name}.${c.physical}`,
-          ),
-        );
-      if (c.notNull) {
-        const name = notNullCheck(c.name);
-        out.push(
-          guarded(
-            `NOT ${hasConstraint(x, name)}`,
-            [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(name)} CHECK (${ident(c.physical)} IS NOT NULL) NOT VALID`],
-            `NOT NULL of ${x.schema}.${x.name}.${c.name} as a NOT VALID check`,
-          ),
-        );
-      }
     }
     for (const k of x.constraints) {
       if (k.kind === 'unique') {
@@ -128,22 +131,6 @@ function expandStatements(plan: ExpandPlan): ExpandStatement[] {
             `${k.kind} constraint ${k.name} on ${x.schema}.${x.name}, NOT VALID`,
           ),
         );
-    }
-    if (needsSync(x)) {
-      const { fn, trigger } = syncNames(x, plan.release);
-      out.push(stmt(syncFunction(x, plan, fn), `sync function of ${x.schema}.${x.name}`));
-      out.push(
-        stmt(
-          `DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`,
-          `replace the sync trigger of ${x.schema}.${x.name}`,
-        ),
-      );
-      out.push(
-        stmt(
-          `CREATE TRIGGER ${ident(trigger)} BEFORE INSERT OR UPDATE ON ${t(x)} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
-          `sync trigger of ${x.schema}.${x.name}`,
-        ),
-      );
     }
   }
   return out;
@@ -277,14 +264,8 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
     }
   for (const x of plan.tables) {
     const at = (table = x.name) => qualified(x.schema, table);
-    if (needsSync(x)) {
-      const { fn, trigger } = syncNames(x, plan.release);
-      out.push(
-        stmt(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${at()}`, `drop the sync trigger of ${x.schema}.${x.name}`),
-      );
-      out.push(stmt(`DROP FUNCTION IF EXISTS ${fn}()`, `drop the sync function of ${x.schema}.${x.name}`));
-    }
-    // Checks and foreign keys were added NOT VALID: validate them (a scan that does not block writes).
+    const nn = x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added'));
+    // Checks and foreign keys were added NOT VALID: validate them first (a scan that does not block writes).
     for (const k of x.constraints.filter((k) => k.kind !== 'unique'))
       out.push(
         guarded(
@@ -293,7 +274,7 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
           `validate ${k.name} on ${x.schema}.${x.name}`,
         ),
       );
-    for (const c of x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added')))
+    for (const c of nn)
       out.push(
         guarded(
           hasConstraint(x, notNullCheck(c.name)),
@@ -301,49 +282,41 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
           `validate NOT NULL of ${x.schema}.${x.name}.${c.name}`,
         ),
       );
-    for (const d of x.dropped)
-      out.push(
-        stmt(
-          `ALTER TABLE IF EXISTS ${at()} DROP COLUMN IF EXISTS ${ident(d.name)}`,
-          `drop ${x.schema}.${x.name}.${d.name}`,
-        ),
-      );
-    // The shadow takes the old column's place: both in one transaction, and only while the shadow is there.
+    // The swap in one transaction: the trigger goes with the old columns it writes, the shadows take their places,
+    // renames follow, SET NOT NULL finds the validated checks (no scan). Each part only while its old side is there.
+    const swap: string[] = [];
+    if (needsSync(x)) {
+      const { fn, trigger } = syncNames(x, plan.release);
+      swap.push(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${at()}`, `DROP FUNCTION IF EXISTS ${fn}()`);
+    }
+    for (const d of x.dropped) swap.push(`ALTER TABLE IF EXISTS ${at()} DROP COLUMN IF EXISTS ${ident(d.name)}`);
     for (const c of x.columns.filter((c) => c.kind === 'shadow'))
-      out.push(
+      swap.push(
         guarded(
           hasColumn(x, c.physical),
           [
             `ALTER TABLE ${at()} DROP COLUMN IF EXISTS ${ident(c.from!)}`,
             `ALTER TABLE ${at()} RENAME COLUMN ${ident(c.physical)} TO ${ident(c.name)}`,
           ],
-          `${x.schema}.${x.name}.${c.name}: the new column replaces the old one`,
-        ),
+          '',
+        ).sql,
       );
     for (const c of x.columns.filter((c) => c.kind === 'renamed'))
-      out.push(
+      swap.push(
         guarded(
           `${hasColumn(x, c.from!)} AND NOT ${hasColumn(x, c.name)}`,
           [`ALTER TABLE ${at()} RENAME COLUMN ${ident(c.from!)} TO ${ident(c.name)}`],
-          `rename ${x.schema}.${x.name}.${c.from} to ${c.name}`,
-        ),
+          '',
+        ).sql,
       );
-    // SET NOT NULL finds the validated check and skips its scan; the check then goes.
-    for (const c of x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added'))) {
-      out.push(
-        guarded(
-          tableExists(x.schema, x.name),
-          [`ALTER TABLE ${at()} ALTER COLUMN ${ident(c.name)} SET NOT NULL`],
-          `SET NOT NULL on ${x.schema}.${x.name}.${c.name}`,
-        ),
+    for (const c of nn)
+      swap.push(
+        guarded(tableExists(x.schema, x.name), [`ALTER TABLE ${at()} ALTER COLUMN ${ident(c.name)} SET NOT NULL`], '')
+          .sql,
+        `ALTER TABLE IF EXISTS ${at()} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
       );
-      out.push(
-        stmt(
-          `ALTER TABLE IF EXISTS ${at()} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
-          `drop the check that stood for NOT NULL of ${x.schema}.${x.name}.${c.name}`,
-        ),
-      );
-    }
+    if (swap.length)
+      out.push(stmt(swap.join(';\n'), `${x.schema}.${x.name}: the new columns take the old ones' places`));
     for (const k of x.constraints.filter((k) => k.kind === 'unique'))
       out.push(
         guarded(
@@ -372,26 +345,29 @@ function abortStatements(plan: ExpandPlan): ExpandStatement[] {
       out.push(stmt(`DROP SCHEMA IF EXISTS ${ident(vs)} CASCADE`, `drop the new version schema ${vs}`));
     }
   for (const x of plan.tables) {
-    if (needsSync(x)) {
-      const { fn, trigger } = syncNames(x, plan.release);
+    // Checks go first (the old version writes no value they ask for), then the trigger with the columns it fills.
+    for (const c of x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added')))
       out.push(
-        stmt(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`, `drop the sync trigger of ${x.schema}.${x.name}`),
+        stmt(
+          `ALTER TABLE ${t(x)} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
+          `drop the check that stood for NOT NULL of ${x.schema}.${x.name}.${c.name}`,
+        ),
       );
-      out.push(stmt(`DROP FUNCTION IF EXISTS ${fn}()`, `drop the sync function of ${x.schema}.${x.name}`));
-    }
     for (const k of x.constraints)
       out.push(
         k.kind === 'unique'
           ? stmt(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(x.schema, k.name)}`, `drop the index ${k.name}`, false)
           : stmt(`ALTER TABLE ${t(x)} DROP CONSTRAINT IF EXISTS ${ident(k.name)}`, `drop the constraint ${k.name}`),
       );
+    const together: string[] = [];
+    if (needsSync(x)) {
+      const { fn, trigger } = syncNames(x, plan.release);
+      together.push(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`, `DROP FUNCTION IF EXISTS ${fn}()`);
+    }
     for (const c of x.columns.filter((c) => c.kind === 'shadow' || c.kind === 'added'))
-      out.push(
-        stmt(
-          `ALTER TABLE ${t(x)} DROP COLUMN IF EXISTS ${ident(c.physical)}`,
-          `drop ${x.schema}.${x.name}.${c.physical}`,
-        ),
-      );
+      together.push(`ALTER TABLE ${t(x)} DROP COLUMN IF EXISTS ${ident(c.physical)}`);
+    if (together.length)
+      out.push(stmt(together.join(';\n'), `${x.schema}.${x.name}: drop the sync trigger and the columns it filled`));
   }
   return out;
 }
