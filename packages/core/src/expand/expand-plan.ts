@@ -77,6 +77,8 @@ export interface ExpandTable {
   constraints: AddedConstraint[];
   /** Primary key columns (the backfill's keyset); empty when the table has none. */
   key: string[];
+  /** Constraints the new shape has under another name (a renamed table's `<table>_pkey`...): renamed at complete. */
+  renamedConstraints?: { from: string; to: string }[];
 }
 
 /** Everything an expand/contract release does, decided once at expand and stored with its phases. */
@@ -162,6 +164,15 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
     return m.get(k)!;
   };
   const tk = (schema: string, name: string) => `${schema}.${name}`;
+  const droppedConstraints = new Map<string, { name: string; kind: string; definition: string }[]>();
+  const renamedConstraints = new Map<string, { from: string; to: string }[]>();
+  // A constraint dropped and added again with the same definition under another name is a rename (PostgreSQL keeps
+  // `notes_pkey` when notes becomes memos; the sources say `memos_pkey`).
+  const sameButName = (a: { kind: string; definition: string }, b: { kind: string; definition: string }) =>
+    a.kind === b.kind && a.definition === b.definition;
+  for (const c of input.changes)
+    if (c.kind === 'drop-constraint')
+      of(droppedConstraints, tk(c.table.schema, c.table.name), () => []).push(c.constraint);
 
   for (const c of input.changes) {
     switch (c.kind) {
@@ -200,7 +211,26 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
       case 'alter-column-default':
         // Part of a column the strategy adds or shadows; on a column that stays, checked below.
         break;
+      case 'drop-constraint': {
+        const key = tk(c.table.schema, c.table.name);
+        const partner = input.changes.find(
+          (o) =>
+            o.kind === 'add-constraint' &&
+            tk(o.table.schema, o.table.name) === key &&
+            sameButName(o.constraint, c.constraint),
+        );
+        if (partner && partner.kind === 'add-constraint')
+          of(renamedConstraints, key, () => []).push({ from: c.constraint.name, to: partner.constraint.name });
+        else
+          refuse(
+            `${key}: dropping constraint ${c.constraint.name} is not supported by the expand-contract strategy`,
+            'deploy this change with the direct strategy first',
+          );
+        break;
+      }
       case 'add-constraint': {
+        const key = tk(c.table.schema, c.table.name);
+        if ((droppedConstraints.get(key) ?? []).some((d) => sameButName(d, c.constraint))) break;
         const k = c.constraint.kind;
         if (k === 'check' || k === 'foreign-key' || k === 'unique') {
           of(addedConstraints, tk(c.table.schema, c.table.name), () => []).push({
@@ -366,6 +396,7 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
       dropped,
       constraints: addedConstraints.get(key) ?? [],
       key: old.constraints.find((k) => k.kind === 'primary-key')?.columns ?? [],
+      ...(renamedConstraints.get(key)?.length ? { renamedConstraints: renamedConstraints.get(key) } : {}),
     });
   }
   for (const t of tables)

@@ -209,12 +209,11 @@ function versionSchemaStatements(
               .map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`))
               .join(', ');
       const view = qualified(vs, name);
-      out.push(
-        stmt(
-          `CREATE OR REPLACE VIEW ${view}${withOption} AS SELECT ${select} FROM ${t(x)}`,
-          `view ${vs}.${name} (${which === 'old' ? 'old' : 'new'} shape of ${x.schema}.${x.name})`,
-        ),
-      );
+      const create = `CREATE OR REPLACE VIEW ${view}${withOption} AS SELECT ${select} FROM ${t(x)}`;
+      const what = `view ${vs}.${name} (${which} shape of ${x.schema}.${x.name})`;
+      // The old version's view usually exists already: the previous release's new version, whose columns may be in
+      // another order than the table's now. It is kept as it is; only a missing one is made.
+      out.push(which === 'old' ? guarded(`to_regclass(${literal(view)}) IS NULL`, [create], what) : stmt(create, what));
       out.push(copyTableGrants(x, view));
     }
   }
@@ -331,6 +330,14 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
           `${tableExists(x.schema, x.name)} AND NOT ${tableExists(x.schema, x.newName)}`,
           [`ALTER TABLE ${at()} RENAME TO ${ident(x.newName)}`],
           `rename table ${x.schema}.${x.name} to ${x.newName}`,
+        ),
+      );
+    for (const r of x.renamedConstraints ?? [])
+      out.push(
+        guarded(
+          `${hasConstraint(x, r.from, x.newName)} AND NOT ${hasConstraint(x, r.to, x.newName)}`,
+          [`ALTER TABLE ${at(x.newName)} RENAME CONSTRAINT ${ident(r.from)} TO ${ident(r.to)}`],
+          `rename constraint ${r.from} of ${x.schema}.${x.newName} to ${r.to}`,
         ),
       );
   }
