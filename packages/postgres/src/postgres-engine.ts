@@ -99,10 +99,7 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
 
 export const postgresCapabilities: EngineCapabilities = {
   transactionalDdl: true,
-  createOrReplace: true,
-  nonTransactionalStatements: true,
-  advisoryLocks: true,
-  embedded: false,
+  backfill: true,
 };
 
 /**

@@ -6,6 +6,7 @@ import type { LedgerDialect } from '@dbee/core';
  */
 export const postgresLedger: LedgerDialect = {
   schema: 'dbee',
+  backfills: 'backfills',
   param: (n) => `$${n}`,
   now: 'now()',
   // A step's ledger rows go in the same request as its DDL (runner/journal.ts): literals as escape strings (right

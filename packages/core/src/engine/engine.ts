@@ -18,20 +18,17 @@ export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'chec
 export interface EngineCapabilities {
   /** DDL can share a transaction with later statements and be rolled back (PostgreSQL: yes; Teradata: no). */
   transactionalDdl: boolean;
-  /** `CREATE OR REPLACE` (PostgreSQL) or `REPLACE` (Teradata) exists for views and routines. */
-  createOrReplace: boolean;
-  /** Some statements must run outside any transaction (`CREATE INDEX CONCURRENTLY`). */
-  nonTransactionalStatements: boolean;
-  /** Session advisory locks exist; otherwise the lock is a row in the ledger with owner and expiry. */
-  advisoryLocks: boolean;
-  /** The database lives inside this process (PGlite): only one process may open it at a time. */
-  embedded: boolean;
   /**
    * An object that exists although the ledger does not know it is a conflict even when the source replaces it
    * (`REPLACE VIEW`): the conflict strategy applies and what it replaced is kept (Teradata). Default false: a
    * `CREATE OR REPLACE` never conflicts (PostgreSQL).
    */
   replaceConflicts?: boolean;
+  /**
+   * The engine runs backfills and batched migrations (`expand/backfill.ts`: keyset batches in PostgreSQL's SQL, the
+   * cursor in the ledger's `backfills` table). Default false: a batched migration is refused when planned.
+   */
+  backfill?: boolean;
 }
 
 /** Rows returned by a query; column names are lower case. */
@@ -177,6 +174,11 @@ export interface LedgerDialect {
   param(n: number): string;
   /** SQL expression for the current timestamp. */
   now: string;
+  /**
+   * The ledger table of backfill cursors (`expand/backfill.ts`), when the engine runs backfills (PostgreSQL:
+   * `backfills`); forgetting a migration (its rollback) forgets its backfills with it, so that it runs whole again.
+   */
+  backfills?: string;
   /**
    * The table recording which `migrations` have run (one row per version, column `version`). Default
    * `ledger_version` (PostgreSQL); Teradata: `schema_version`.

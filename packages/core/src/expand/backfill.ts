@@ -151,7 +151,8 @@ export async function runBackfill(
   const key = await keyColumns(connection, spec);
   const keyList = key.map((k) => ident(k.name)).join(', ');
   const cast = (from: number) => `(${key.map((k, i) => `$${from + i}::${k.type}`).join(', ')})`;
-  const where = spec.where?.trim() ? ` AND (${spec.where})` : '';
+  // User fragments end with a line break: a trailing `-- comment` in them must not swallow what follows.
+  const where = spec.where?.trim() ? ` AND (${spec.where}\n)` : '';
 
   let state = await backfillState(connection, spec.id, options);
   let resumed = false;
@@ -227,28 +228,28 @@ export async function runBackfill(
   const bound = state.bound;
   let batchesThisRun = 0;
 
-  // The batch: lock the next `size` rows in key order (above the cursor, at most the bound), update them, and move
-  // the ledger's cursor to the last of them, all in one statement (one round trip) of the batch's transaction. The
-  // batch commits without waiting for the disk: the ledger row commits with it, so a crash can only lose both.
-  const batchSql = (first: boolean) => {
+  // A batch is a range of keys: above the cursor, up to the key of the `size`-th row after it (or the bound, for the
+  // last batch). One statement updates the range's rows and moves the ledger's cursor to its end, in the batch's
+  // transaction; ranges never overlap, so no row is updated twice. A range UPDATE needs no join and no row locks
+  // taken beforehand (which cost a WAL record per row). The batch commits without waiting for the disk: its ledger
+  // row commits with it, so a crash can only lose both.
+  const lowerSql = (first: boolean) => (first ? '' : `(${keyList}) > ${cast(1)} AND `);
+  const upperSql = (first: boolean) => {
     const p = first ? 0 : key.length;
-    const lower = first ? '' : `(${keyList}) > ${cast(1)} AND `;
-    const bk = key.map((_, i) => `_dbee_k${i}`);
-    return `WITH batch AS MATERIALIZED (
-        SELECT ${key.map((k, i) => `${ident(k.name)} AS ${bk[i]}`).join(', ')} FROM ${table}
-        WHERE ${lower}(${keyList}) <= ${cast(p + 1)}${where}
-        ORDER BY ${keyList} LIMIT $${p + key.length + 1} FOR NO KEY UPDATE),
-      updated AS (
-        UPDATE ${table} SET ${spec.set} FROM batch
-        WHERE (${key.map((k) => `${table}.${ident(k.name)}`).join(', ')}) = (${bk.map((b) => `batch.${b}`).join(', ')})
-        RETURNING 1),
-      last AS (SELECT jsonb_build_array(${bk.map((b) => `${b}::text`).join(', ')}) AS k FROM batch
-        ORDER BY ${bk.map((b) => `${b} DESC`).join(', ')} LIMIT 1)
-      UPDATE ${ledger} SET cursor_key = (SELECT k FROM last), done = done + (SELECT count(*) FROM updated),
+    return `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}
+      WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
+      ORDER BY ${keyList} OFFSET $${p + key.length + 1} LIMIT 1`;
+  };
+  const updateSql = (first: boolean) => {
+    const p = first ? 0 : key.length;
+    return `WITH updated AS (
+        UPDATE ${table} SET ${spec.set}
+        WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
+        RETURNING 1)
+      UPDATE ${ledger} SET cursor_key = $${p + key.length + 1}::jsonb, done = done + (SELECT count(*) FROM updated),
         batches = batches + 1, batch_size = $${p + key.length + 3}, updated_at = now()
-      WHERE id = $${p + key.length + 2} AND EXISTS (SELECT 1 FROM last)
-      RETURNING (SELECT count(*) FROM batch)::integer AS selected, (SELECT count(*) FROM updated)::integer AS updated,
-        cursor_key, set_config('synchronous_commit', 'off', true) AS async`;
+      WHERE id = $${p + key.length + 2}
+      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async`;
   };
 
   while (bound) {
@@ -271,21 +272,26 @@ export async function runBackfill(
             hint: 'another dbee runs the same backfill: let it finish (`dbee status` shows its progress)',
           });
         }
-        const params = [...(first ? [] : cursor!), ...bound, size, spec.id, size];
-        const q = await tx.query<{ selected: number; updated: number; cursor_key: unknown }>(batchSql(first), params);
-        return q.rows[0] ?? { selected: 0, updated: 0, cursor_key: cursor };
+        const lower = first ? [] : cursor!;
+        const top = await tx.query<Record<string, string>>(upperSql(first), [...lower, ...bound, size - 1]);
+        const upper = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : bound;
+        const q = await tx.query<{ updated: number }>(updateSql(first), [
+          ...lower,
+          ...upper,
+          JSON.stringify(upper),
+          spec.id,
+          size,
+        ]);
+        return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0] };
       },
       options.lock,
     );
     const ms = Date.now() - t0;
-    const taken = size;
-    if (r.selected > 0) {
-      cursor = parseJson<string[]>(r.cursor_key);
-      done += Number(r.updated);
-      batches++;
-      batchesThisRun++;
-    }
-    if (target > 0 && r.selected >= taken) size = adapt(size, ms, target, min, max);
+    cursor = r.upper;
+    done += r.updated;
+    batches++;
+    batchesThisRun++;
+    if (target > 0 && !r.last) size = adapt(size, ms, target, min, max);
     const elapsed = Math.max(1, Date.now() - started);
     const rate = ((done - runDoneAtStart) * 1000) / elapsed;
     const shownTotal = Math.max(total, done);
@@ -299,8 +305,8 @@ export async function runBackfill(
       lastBatchMs: ms,
       batches,
     });
-    // A short batch is the last: nothing is left between the cursor and the bound.
-    if (r.selected < taken) break;
+    // The batch that reached the bound was the last.
+    if (r.last) break;
     if (pauseMs > 0) await sleep(pauseMs, options.signal);
   }
 

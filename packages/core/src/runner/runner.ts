@@ -1,6 +1,7 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { runBatchedUpdates } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -55,6 +56,12 @@ export interface RunOptions {
   dependencies?: ReadonlyMap<number, ReadonlySet<number>>;
   /** Projects whose failed deployments are undone automatically (`deploy.autoRollback`). */
   autoRollback?: (project: string) => boolean;
+  /**
+   * Where objects that stand on a project's objects may live (every schema of the environment's projects): an
+   * automatic rollback that must drop a view to put back its narrower version drops and creates again the views of
+   * other projects over it (`recreateWithDependents`), as `dbee rollback` does.
+   */
+  dependentsScope?: SchemaScope;
   /** Schemas of each project (expanded), for the fingerprint recorded at the end of its deployment (drift). */
   schemas?: ReadonlyMap<string, string[]>;
   /** The deployment kind recorded in the ledger. Default `deploy`; `clone` for `dbee clone`. */
@@ -423,10 +430,28 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
           // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
           if (p.journaled) await deployment.started(p, new Date(t0), c);
-          for (const [i, sql] of p.statements.entries()) {
-            running.index = i;
-            onStatement(sql);
-            await c.execute(sql);
+          if (step.batched) {
+            // A batched migration: each UPDATE in keyset batches, resumed where an interrupted run left it.
+            await runBatchedUpdates(c, {
+              idPrefix: step.key,
+              project: step.project,
+              statements: p.statements,
+              location: step.source ?? { file: step.key, line: 1 },
+              options: step.batched,
+              // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
+              lockTimeoutMs: options.session?.lockTimeoutMs,
+              reporter: { info: (m) => reporter.info(m) },
+              onStatement: (i, sql) => {
+                running.index = i;
+                onStatement(sql);
+              },
+            });
+          } else {
+            for (const [i, sql] of p.statements.entries()) {
+              running.index = i;
+              onStatement(sql);
+              await c.execute(sql);
+            }
           }
           // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
           running.index = p.statements.length;
@@ -632,6 +657,7 @@ async function finishProject(
         ledger,
         conn: options.conn,
         reporter,
+        scope: options.dependentsScope,
         applied: state.applied,
         partial: partial
           ? {
@@ -725,7 +751,7 @@ function fingerprintScope(options: RunOptions, project: string): SchemaScope | n
 
 async function fingerprintOf(options: RunOptions, scope: SchemaScope): Promise<string | null> {
   try {
-    return await options.engine.diff!.fingerprint(options.conn, scope);
+    return await requireRole(options.engine, 'diff', 'read a fingerprint').fingerprint(options.conn, scope);
   } catch {
     // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
     return null;

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import { planOfChanges } from '../diffing/diff-plan';
+import { planChanges } from '../diffing/diff-plan';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { OperationContext } from '../operations/context';
@@ -78,7 +78,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
   if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
   const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
-  const copy = planOfChanges(engine, 'verify', emptyModel(), live, false, null).steps;
+  const copy = planChanges(engine, emptyModel(), live, { project: 'verify', online: false }).steps;
   // Each step's statements as the real run sends them (the runner renders them by the same function).
   const sent = (step: PlanStep) =>
     stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));
