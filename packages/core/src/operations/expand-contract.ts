@@ -12,6 +12,10 @@ import type { AbortOptions, CompleteOptions, DeployOptions, VersionOptions } fro
 import { PLAN_FORMAT_VERSION, type Plan } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
+import { readPackage, type LoadedPackage } from '../package/package';
+import { packageSmokeModels } from '../package/package-deploy';
+import type { PackagedExpand } from '../package/release';
+import { migrationVersionOf } from '../model/object-key';
 import { formatDuration } from '../runner/reporter';
 import { withSession } from '../runner/session';
 import { projectScope } from '../schema/managed-scope';
@@ -182,13 +186,19 @@ async function smokePerVersion(p: Phases, release: ExpandRelease, model: Project
  * support), or resume the one in flight, up to `expanded`.
  */
 export async function deployExpandContract(ctx: OperationContext, options: DeployOptions): Promise<ExitCodeValue> {
-  if (options.package)
-    throw new DbeeError('--strategy expand-contract cannot deploy a package yet', {
-      code: 'EXPAND_UNSUPPORTED',
-      hint: 'deploy the release from its sources (a checkout of the release) with --strategy expand-contract',
-    });
+  const pkg = options.package ? readPackage(ctx.workspace.commandLinePath(options.package)) : null;
+  const packaged = pkg?.release?.expand;
+  if (pkg && packaged?.project !== options.project)
+    throw new DbeeError(
+      `package ${pkg.path} has no expand-contract part for ${options.project}${packaged ? ` (it has ${packaged.project}'s)` : ''}`,
+      {
+        code: 'PACKAGE_MISMATCH',
+        hint: `write it with dbee plan ${options.project} --out <folder> --strategy expand-contract (or deploy.strategy: expand-contract in the project's db.yaml)`,
+      },
+    );
   const loaded = await loadTarget(ctx, options.project, options.env);
-  const { environment, target, engine, models, model } = loaded;
+  const { environment, target, engine, models } = loaded;
+  const model = pkg ? packageSmokeModels(pkg, [loaded.model])[0]! : loaded.model;
   const expand = requireRole(
     engine,
     'expand',
@@ -198,10 +208,15 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
   const diff = requireRole(engine, 'diff', 'deploy with the expand-contract strategy');
   const settings = ctx.workspace.settings(target, environment).deploy;
   const own = models.filter((m) => ctx.workspace.withDependencies(target.name).some((p) => p.name === m.project.name));
-  const declarations = ExpandDeclarations.read(ctx.workspace.root, model.objects);
+  const declarations = packaged
+    ? ExpandDeclarations.of(packaged.declarations)
+    : ExpandDeclarations.read(ctx.workspace.root, model.objects);
   const smoke = engine.smoke ? await loadSmokeChecks(model, engine) : [];
+  const renames = packaged ? packaged.renames : (target.config.renames ?? []);
   // The desired model is built before the lock is taken (it may need a scratch database).
-  const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
+  const desired = packaged
+    ? { model: packaged.desired }
+    : await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
   return withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
     async ({ conn }) => {
@@ -231,10 +246,10 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
         ctx.reporter.info(`${target.name}: resuming release ${flying.release} (${flying.phase})`);
         return driveExpand(p, flying, model);
       }
-      await refusePendingMigrations(ledger, model);
+      await refusePendingMigrations(ledger, model, pkg);
       const live = await diff.introspect(conn, projectScope(model.graph));
       const changes = diffModels(live, desired.model, {
-        renames: target.config.renames ?? [],
+        renames,
         sameViewDefinition: diff.sameViewDefinition,
         facts: diff.facts,
       });
@@ -315,6 +330,25 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
   );
 }
 
+/** The expand-contract part of a package (`dbee plan --out --strategy expand-contract`): the release's table model. */
+export async function packagedExpand(
+  ctx: OperationContext,
+  args: { engine: Engine; environment: ResolvedEnvironment; models: ProjectModel[]; target: string },
+): Promise<PackagedExpand> {
+  requireRole(args.engine, 'expand', 'write an expand-contract package');
+  const own = args.models.filter((m) =>
+    ctx.workspace.withDependencies(args.target).some((p) => p.name === m.project.name),
+  );
+  const model = own.find((m) => m.project.name === args.target)!;
+  const desired = await desiredModelFor(ctx, { ...args, models: own });
+  return {
+    project: args.target,
+    desired: JSON.parse(JSON.stringify(desired.model)) as PackagedExpand['desired'],
+    renames: model.project.config.renames ?? [],
+    declarations: ExpandDeclarations.read(ctx.workspace.root, model.objects).toJSON(),
+  };
+}
+
 /** A plan-shaped list of the statements, for the gates' confirmation (which counts steps). */
 function statementsPlan(engine: Engine, project: string, statements: ExpandStatement[]): Plan {
   return {
@@ -339,12 +373,17 @@ function statementsPlan(engine: Engine, project: string, statements: ExpandState
   };
 }
 
-async function refusePendingMigrations(ledger: Ledger, model: ProjectModel): Promise<void> {
+async function refusePendingMigrations(ledger: Ledger, model: ProjectModel, pkg: LoadedPackage | null): Promise<void> {
   const applied = (await ledger.deployedState(model.project.name)).migrations;
-  const pending = model.migrations.filter((m) => !applied.has(m.file.versionParts.join('.')));
+  const versions = pkg
+    ? pkg.plan.steps
+        .filter((s) => s.project === model.project.name && s.action === 'migrate')
+        .map((s) => migrationVersionOf(s.key))
+    : model.migrations.map((m) => m.file.versionParts.join('.'));
+  const pending = versions.filter((v) => !applied.has(v));
   if (pending.length)
     throw new DbeeError(
-      `${model.project.name} has migrations not yet applied (${pending.map((m) => m.file.version).join(', ')}): the expand-contract strategy deploys table changes only`,
+      `${model.project.name} has migrations not yet applied (${pending.join(', ')}): the expand-contract strategy deploys table changes only`,
       {
         code: 'EXPAND_UNSUPPORTED',
         hint: 'deploy them with the direct strategy first (dbee deploy without --strategy expand-contract)',

@@ -244,7 +244,7 @@ describe('schemas', () => {
         'force',
         'emergency',
       ],
-      plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'againstEnv', 'base', 'head'],
+      plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'strategy', 'againstEnv', 'base', 'head'],
       status: ['project', 'env', 'format', 'labels', 'shard'],
       disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
       enable: ['project', 'object', 'env', 'dryRun', 'assumeYes'],
