@@ -323,6 +323,27 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
           `${key}.${col.name} is part of the primary key: changing its type or nullability is not supported by the expand-contract strategy`,
           'deploy this change with the direct strategy',
         );
+      // The old column goes at complete, and with it every index and constraint on it: refused rather than lost.
+      const mentions = (text: string | null) =>
+        text !== null && new RegExp(`\\b${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(text);
+      const onIt = [
+        ...old.constraints
+          .filter((k) => k.kind !== 'primary-key' && (k.columns.includes(from) || mentions(k.expression)))
+          .map((k) => `constraint ${k.name}`),
+        ...live.indexes
+          .filter(
+            (i) =>
+              i.table.schema === schema &&
+              i.table.name === old.key.name &&
+              (i.columns.includes(from) || mentions(i.predicate) || (i.expression && mentions(i.definition))),
+          )
+          .map((i) => `index ${i.key.name}`),
+      ];
+      if (onIt.length)
+        refuse(
+          `${key}.${col.name}: changing its type or nullability would drop ${onIt.join(', ')} with the old column at complete; the expand-contract strategy does not move them to the new column yet`,
+          'deploy this change with the direct strategy, or drop them first and create them again after the release',
+        );
       let up = given?.up ?? null;
       let down = given?.down ?? null;
       if (retyped) {
