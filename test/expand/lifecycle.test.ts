@@ -44,6 +44,7 @@ const v2 = {
     "    down: COALESCE(note, '')",
     '',
   ].join('\n'),
+  's/tags.sql': 'CREATE TABLE s.tags (id int PRIMARY KEY, order_id int REFERENCES s.orders (id), tag text);',
 };
 
 type Query = (sql: string) => Promise<Record<string, unknown>[]>;
@@ -143,6 +144,11 @@ describe.each([
         { id: 1001, state: 'new', amount: 5, label: 'L', note: '' },
       ],
     );
+    // A table the release creates is in the new version only.
+    await newApp("INSERT INTO tags VALUES (1, 1001, 'new')");
+    expect(await q(`SELECT to_regclass('s_v0.tags') AS old, to_regclass('s_v1.tags') AS new`)).toEqual([
+      { old: null, new: 's_v1.tags' },
+    ]);
     // An app that pins its search path and sets nothing else still syncs.
     await session(
       'SET search_path = s_v1, s',
@@ -175,6 +181,7 @@ describe.each([
     expect(await phase()).toBe('aborted');
     expect(await columns()).toEqual(before);
     expect(await leftovers()).toEqual({ triggers: 0, functions: 0, checks: 0 });
+    expect(await q(`SELECT to_regclass('s.tags') AS t`)).toEqual([{ t: null }]);
     expect(await q(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 's\\_v%' ORDER BY 1`)).toEqual([
       { nspname: 's_v0' },
     ]);
@@ -212,6 +219,12 @@ describe.each([
       { id: 1004, status: 's', amount: '3.00', label: 'none', total: 4 },
     ]);
     expect((await q('SELECT count(*)::int AS n FROM s.orders'))[0]).toEqual({ n: 504 });
+    expect(await q(`SELECT to_regclass('s.tags') AS t`)).toEqual([{ t: 's.tags' }]);
+    // The completion is a deployment in the ledger: status has nothing pending and no drift.
+    const done = await dbee('status');
+    expect(done.stdout).toContain('expand-contract: release 1 (after 0) done');
+    expect(done.stdout).toContain('pending: nothing, up to date with the sources');
+    expect(done.stdout).toContain('drift: no');
     // The sources and the database agree: a plain deployment finds nothing to change in the tables.
     const after = await dbee('deploy');
     expect(after.stderr).not.toMatch(/error/);

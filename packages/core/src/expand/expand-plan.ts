@@ -2,6 +2,7 @@ import { DbeeError, type ErrorLocation } from '../errors';
 import type { Change } from '../schema/change';
 import type { Column, SchemaModel, Table } from '../schema/model';
 import type { SmokeCheck } from '../smoke/smoke-check';
+import type { SchemaScope } from '../schema/managed-scope';
 import type { ExpandDeclarations } from './declarations';
 
 /** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
@@ -77,6 +78,11 @@ export interface ExpandTable {
   constraints: AddedConstraint[];
   /** Primary key columns (the backfill's keyset); empty when the table has none. */
   key: string[];
+  /**
+   * A table the release creates: made at expand (the new version's view reads it), dropped by abort, left by
+   * complete. `definition` is its model, for the engine to render the CREATE TABLE.
+   */
+  created?: { definition: Table };
   /** Constraints the new shape has under another name (a renamed table's `<table>_pkey`...): renamed at complete. */
   renamedConstraints?: { from: string; to: string }[];
 }
@@ -95,6 +101,13 @@ export interface ExpandPlan {
   tables: ExpandTable[];
   /** One line per supported change, for the terminal and `dbee status`. */
   summary: string[];
+  /**
+   * The ledger's object state of the project once the release is complete (object key → checksum of its source), as
+   * a deployment from the sources records it; written by `complete`.
+   */
+  objectStates?: Record<string, string>;
+  /** The project's scope (schemas, what is managed), for the fingerprint `complete` records. */
+  scope?: SchemaScope;
   /** The release's smoke checks (from its smoke files), run against its version while expanded and the next release's old version. */
   smoke?: SmokeCheck[];
 }
@@ -164,12 +177,15 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
     return m.get(k)!;
   };
   const tk = (schema: string, name: string) => `${schema}.${name}`;
+  const created = new Map<string, Table>();
   const droppedConstraints = new Map<string, { name: string; kind: string; definition: string }[]>();
   const renamedConstraints = new Map<string, { from: string; to: string }[]>();
   // A constraint dropped and added again with the same definition under another name is a rename (PostgreSQL keeps
   // `notes_pkey` when notes becomes memos; the sources say `memos_pkey`).
   const sameButName = (a: { kind: string; definition: string }, b: { kind: string; definition: string }) =>
     a.kind === b.kind && a.definition === b.definition;
+  for (const c of input.changes)
+    if (c.kind === 'create-table') created.set(tk(c.table.key.schema, c.table.key.name), c.table);
   for (const c of input.changes)
     if (c.kind === 'drop-constraint')
       of(droppedConstraints, tk(c.table.schema, c.table.name), () => []).push(c.constraint);
@@ -197,7 +213,7 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
         } else
           refuse(
             `${c.table.schema}.${c.table.name}.${c.column}: dropping NOT NULL is not supported by the expand-contract strategy`,
-            'deploy this change with the direct strategy (dbee deploy without --strategy expand-contract) first',
+            'deploy this change with the direct strategy (dbee deploy --strategy direct) first',
           );
         break;
       case 'add-column':
@@ -207,6 +223,9 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
         break;
       case 'drop-column':
         summary.push(`drop column ${c.table.schema}.${c.table.name}.${c.column.name}`);
+        break;
+      case 'create-table':
+        summary.push(`create table ${c.table.key.schema}.${c.table.key.name}`);
         break;
       case 'alter-column-default':
         // Part of a column the strategy adds or shadows; on a column that stays, checked below.
@@ -230,7 +249,8 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
       }
       case 'add-constraint': {
         const key = tk(c.table.schema, c.table.name);
-        if ((droppedConstraints.get(key) ?? []).some((d) => sameButName(d, c.constraint))) break;
+        // A created table's CREATE TABLE holds its constraints; a renamed one is a rename.
+        if (created.has(key) || (droppedConstraints.get(key) ?? []).some((d) => sameButName(d, c.constraint))) break;
         const k = c.constraint.kind;
         if (k === 'check' || k === 'foreign-key' || k === 'unique') {
           of(addedConstraints, tk(c.table.schema, c.table.name), () => []).push({
@@ -250,7 +270,7 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
       default:
         refuse(
           `${describeChange(c)} is not a change the expand-contract strategy supports (it supports adding, renaming, retyping and dropping columns, adding NOT NULL, CHECK, foreign key and unique constraints, and renaming tables)`,
-          'deploy this change with the direct strategy (dbee deploy without --strategy expand-contract) in its own release, then the table changes with expand-contract',
+          'deploy this change with the direct strategy (dbee deploy --strategy direct) in its own release, then the table changes with expand-contract',
         );
     }
   }
@@ -418,6 +438,30 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
       constraints: addedConstraints.get(key) ?? [],
       key: old.constraints.find((k) => k.kind === 'primary-key')?.columns ?? [],
       ...(renamedConstraints.get(key)?.length ? { renamedConstraints: renamedConstraints.get(key) } : {}),
+    });
+  }
+  for (const [key, t] of created) {
+    if (!owned.has(t.key.schema)) continue;
+    tables.push({
+      schema: t.key.schema,
+      name: t.key.name,
+      newName: t.key.name,
+      oldColumns: [],
+      columns: t.columns.map((c) => ({
+        name: c.name,
+        kind: 'same',
+        physical: c.name,
+        from: c.name,
+        type: c.type,
+        notNull: c.notNull,
+        default: c.default,
+        up: null,
+        down: null,
+      })),
+      dropped: [],
+      constraints: [],
+      key: t.constraints.find((k) => k.kind === 'primary-key')?.columns ?? [],
+      created: { definition: t },
     });
   }
   for (const t of tables)

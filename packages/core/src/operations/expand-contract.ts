@@ -25,7 +25,11 @@ import type { SmokeCheck } from '../smoke';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from './context';
 import { checkGates } from './gates';
-import { loadTarget } from './load';
+import { loadTarget, schemaOwners } from './load';
+import { planFromSources } from '../planner/planner';
+import { lockOwner, ciJob } from './context';
+import { createHash } from 'node:crypto';
+import type { SchemaScope } from '../schema/managed-scope';
 
 export type { AbortOptions, CompleteOptions, VersionOptions };
 
@@ -280,6 +284,23 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
         castExists: (from, to) => expand.castExists(conn, from, to),
       });
       plan.smoke = JSON.parse(JSON.stringify(smoke)) as SmokeCheck[];
+      plan.scope = JSON.parse(JSON.stringify(projectScope(model.graph))) as SchemaScope;
+      plan.objectStates = pkg
+        ? Object.fromEntries(
+            pkg.plan.steps
+              .filter((s) => s.project === target.name && s.action !== 'migrate')
+              .map((s) => [s.key, s.checksum]),
+          )
+        : Object.fromEntries(
+            planFromSources({
+              engine,
+              models: own,
+              planned: [target.name],
+              schemaOwners: schemaOwners(ctx, environment),
+            })
+              .steps.filter((s) => s.action !== 'migrate')
+              .map((s) => [s.key, s.checksum]),
+          );
       const bad = await expand.checkExpressions(conn, plan);
       if (bad) {
         const decl = declarations.table(...(bad.table.split('.') as [string, string]));
@@ -386,7 +407,7 @@ async function refusePendingMigrations(ledger: Ledger, model: ProjectModel, pkg:
       `${model.project.name} has migrations not yet applied (${pending.join(', ')}): the expand-contract strategy deploys table changes only`,
       {
         code: 'EXPAND_UNSUPPORTED',
-        hint: 'deploy them with the direct strategy first (dbee deploy without --strategy expand-contract)',
+        hint: 'deploy them with the direct strategy first (dbee deploy --strategy direct)',
       },
     );
 }
@@ -491,12 +512,43 @@ export async function complete(ctx: OperationContext, options: CompleteOptions):
       await p.ledger.setPhase(r.id, 'contracting');
     } else ctx.reporter.info(`${r.project}: resuming the contract phase of release ${r.release}`);
     await runStatements(p, r, statements);
+    await recordCompletion(p, r, statements.length);
     await p.ledger.setPhase(r.id, 'done');
     ctx.stdout.write(
       `${r.project}: release ${r.release} complete on ${env}: the tables have the new shape; the version schema is ${names(r.plan, r.release)}\n`,
     );
     return ExitCode.ok;
   });
+}
+
+/**
+ * The completed release as a deployment in the ledger (`dbee log`), with the project's object state as the release's
+ * sources say (what a deployment from them records), and the schemas' fingerprint (`dbee status`: no drift).
+ */
+async function recordCompletion(p: Phases, r: ExpandRelease, steps: number): Promise<void> {
+  const states = r.plan.objectStates;
+  if (!states) return;
+  const ledger = new Ledger(p.conn, p.engine.ledger);
+  const owner = lockOwner();
+  const id = await ledger.startDeployment({
+    project: r.project,
+    environment: p.environment.name,
+    kind: 'deploy',
+    planChecksum: `sha256:${createHash('sha256').update(JSON.stringify(r.plan)).digest('hex')}`,
+    package: null,
+    gitCommit: null,
+    toolVersion: p.ctx.toolVersion,
+    osUser: owner.user,
+    ciJob: ciJob(p.ctx.env),
+    host: owner.host,
+    stepsTotal: steps,
+  });
+  for (const key of await ledger.objectKeys(r.project))
+    if (!(key in states) && !key.startsWith('migration:')) await ledger.setObjectState(r.project, key, null, id);
+  for (const [key, checksum] of Object.entries(states)) await ledger.setObjectState(r.project, key, checksum, id);
+  const scope = r.plan.scope ?? { schemas: r.plan.schemas };
+  const fingerprint = p.engine.diff ? await p.engine.diff.fingerprint(p.conn, scope).catch(() => null) : null;
+  await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
 }
 
 /** `abort`: undo the expand phase of the release in flight (from any phase before `contracting`). */

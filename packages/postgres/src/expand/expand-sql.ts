@@ -12,6 +12,7 @@ import {
   type ExpandTable,
 } from '@dbee/core';
 import { ident, literal, qualified } from '../render/quote';
+import { renderChange } from '../render/render-change';
 
 /**
  * The expand/contract strategy on PostgreSQL. Every statement can run again after a kill: additions are
@@ -76,7 +77,14 @@ export function syncNames(x: ExpandTable, release: string): { fn: string; trigge
 
 function expandStatements(plan: ExpandPlan): ExpandStatement[] {
   const out: ExpandStatement[] = [];
-  for (const x of plan.tables) {
+  // Tables the release creates come first (a constraint added to another table may reference one).
+  for (const x of plan.tables.filter((x) => x.created)) {
+    const created = renderChange({ kind: 'create-table', table: x.created!.definition });
+    out.push(
+      guarded(`to_regclass(${literal(t(x))}) IS NULL`, created.statements, `create table ${x.schema}.${x.name}`),
+    );
+  }
+  for (const x of plan.tables.filter((x) => !x.created)) {
     // The new columns and the trigger that fills them in one transaction: no row is written in between.
     const together: string[] = [];
     for (const c of x.columns) {
@@ -200,7 +208,7 @@ function versionSchemaStatements(
     const vs = versionSchema(schema, release);
     out.push(stmt(`CREATE SCHEMA IF NOT EXISTS ${ident(vs)}`, `version schema ${vs}`));
     out.push(copySchemaUsage(schema, vs));
-    for (const x of plan.tables.filter((x) => x.schema === schema)) {
+    for (const x of plan.tables.filter((x) => x.schema === schema && (which === 'new' || !x.created))) {
       const name = which === 'old' ? x.name : x.newName;
       const select =
         which === 'old'
@@ -351,7 +359,7 @@ function abortStatements(plan: ExpandPlan): ExpandStatement[] {
       const vs = versionSchema(schema, plan.release);
       out.push(stmt(`DROP SCHEMA IF EXISTS ${ident(vs)} CASCADE`, `drop the new version schema ${vs}`));
     }
-  for (const x of plan.tables) {
+  for (const x of plan.tables.filter((x) => !x.created)) {
     // Checks go first (the old version writes no value they ask for), then the trigger with the columns it fills.
     for (const c of x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added')))
       out.push(
@@ -376,6 +384,9 @@ function abortStatements(plan: ExpandPlan): ExpandStatement[] {
     if (together.length)
       out.push(stmt(together.join(';\n'), `${x.schema}.${x.name}: drop the sync trigger and the columns it filled`));
   }
+  // Last: the constraints of the other tables that referenced them are gone.
+  for (const x of plan.tables.filter((x) => x.created))
+    out.push(stmt(`DROP TABLE IF EXISTS ${t(x)}`, `drop the table ${x.schema}.${x.name} the release created`));
   return out;
 }
 
