@@ -440,7 +440,7 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
       ...(renamedConstraints.get(key)?.length ? { renamedConstraints: renamedConstraints.get(key) } : {}),
     });
   }
-  for (const [key, t] of created) {
+  for (const t of created.values()) {
     if (!owned.has(t.key.schema)) continue;
     tables.push({
       schema: t.key.schema,
