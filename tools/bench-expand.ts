@@ -24,7 +24,7 @@ import { Ledger, runBackfill, type BackfillOptions } from '@dbee/core';
 import { PgConnection, postgresLedger } from '@dbee/postgres';
 import { createDb, dbUrl, fmtMs, fmtRatio, load, machine, median, runMain, table } from './bench/lib';
 
-const PGROLL: Record<number, string> = { 10_000: '53.3k', 100_000: '20.8k', 300_000: '9.4k' };
+const PGROLL: Record<number, string> = { 10000: '53.3k', 100000: '20.8k', 300000: '9.4k' };
 
 /** The sync trigger of an expand that changes `a` from int to bigint (shape of the expand's generated function). */
 const SYNC_FUNCTION = `CREATE OR REPLACE FUNCTION public.sync_t() RETURNS trigger LANGUAGE plpgsql AS $dbee$

@@ -138,7 +138,8 @@ describe('backfill on a server', () => {
     let stop = false;
     let inserted = 0;
     const loop = (async () => {
-      while (!stop) {
+      // Capped, so that a backfill that chased the inserts would still end, and fail the checks below rather than hang.
+      while (!stop && inserted < 60_000) {
         await inserter.query(
           `INSERT INTO public.t5 (id, v) SELECT m + g, m + g FROM (SELECT max(id) AS m FROM public.t5) x, generate_series(1, 200) g`,
         );

@@ -27,6 +27,12 @@ const FILES = {
 describe.each(ENGINES)('batched migrations [%s]', (engine) => {
   it('run their UPDATE in keyset batches through the backfill, recorded in the ledger; a rollback forgets them', async () => {
     const w = keep(await workspaceWith(engine, FILES));
+    const dry = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(
+      '--   batched: each UPDATE runs in keyset batches of one transaction each (batchSize 150, targetBatchMs 0), resumable\n' +
+        'UPDATE orders SET total_cents = round(total * 100), n = n + 1 WHERE total_cents IS NULL;',
+    );
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -88,6 +94,11 @@ describe('a batched migration killed in its batches [postgres]', () => {
     expect(killed!.done).toBeGreaterThan(0);
     expect(killed!.done).toBeLessThan(20_000);
 
+    const st = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+    expect(st.stdout).toContain(
+      `batched migration migration:shop/V3#1 unfinished: shop.orders ${killed!.done.toLocaleString('en-US')}/20,000 rows`,
+    );
+
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.stderr).toContain('warning: deployment #1 did not finish (the process ended): marked interrupted');
     expect(r.code).toBe(0);
@@ -102,5 +113,40 @@ describe('a batched migration killed in its batches [postgres]', () => {
     expect(await w.target.query(`SELECT version FROM dbee.migrations WHERE project = 'shop' ORDER BY version`)).toEqual(
       [{ version: '1' }, { version: '2' }, { version: '3' }],
     );
+  });
+});
+
+describe('a batched migration that fails in a batch [postgres]', () => {
+  it('keeps the batches before it; an edited statement is refused, naming the row to delete to start over', async () => {
+    const failing = (expr: string) =>
+      `-- dbee:batched batchSize=100 targetBatch=0\nUPDATE shop.orders SET total_cents = ${expr}, n = n + 1;\n`;
+    const w = keep(
+      await workspaceWith('postgres', {
+        ...FILES,
+        // Row 450 divides by zero: batches 1-4 (rows 1-400) commit, batch 5 fails.
+        'shop/migrations/V3__cents.sql': failing('round(total * 100) / (id - 450)'),
+      }),
+    );
+    const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('division by zero');
+    expect(await w.target.query(`SELECT count(*)::int AS n FROM shop.orders WHERE n = 1`)).toEqual([{ n: 400 }]);
+
+    w.write('shop/migrations/V3__cents.sql', failing('round(total * 100)'));
+    const edited = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(edited.code).toBe(2);
+    expect(edited.stderr).toContain(
+      'batched migration: statement 1 changed after some of its batches ran with the earlier text (set differs)',
+    );
+    expect(edited.stderr).toContain(`DELETE FROM dbee.backfills WHERE id = 'migration:shop/V3#1'`);
+
+    await w.target.query(`DELETE FROM dbee.backfills WHERE id = 'migration:shop/V3#1'`);
+    const again = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(again.code).toBe(0);
+    // Started over: the first 400 rows were updated again, as the hint says.
+    expect(await w.target.query(`SELECT n, count(*)::int AS rows FROM shop.orders GROUP BY n ORDER BY n`)).toEqual([
+      { n: 1, rows: 600 },
+      { n: 2, rows: 400 },
+    ]);
   });
 });

@@ -60,4 +60,28 @@ describe('withLockRetry on a server', () => {
       await holder.execute('COMMIT');
     }
   });
+
+  it('runs a statement that refuses a transaction on its own, retries it, and puts the session lock_timeout back', async () => {
+    await conn.execute(`SET lock_timeout = '7s'`);
+    await holder.execute('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE');
+    const attempts: LockAttempt[] = [];
+    const r = await withLockRetry(conn, ['CREATE INDEX CONCURRENTLY locked_idx ON public.locked (id)'], {
+      transaction: false,
+      lockTimeoutMs: 50,
+      baseDelayMs: 20,
+      maxAttempts: 50,
+      onAttempt: (a) => {
+        attempts.push(a);
+        if (a.attempt === 2) void holder.execute('COMMIT');
+      },
+    });
+    expect(r.attempts).toBeGreaterThanOrEqual(3);
+    expect(attempts[0]!.error).toContain('lock timeout');
+    const index = await conn.query<{ valid: boolean }>(
+      `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'public.locked_idx'::regclass`,
+    );
+    expect(index.rows).toEqual([{ valid: true }]);
+    expect((await conn.query<{ v: string }>(`SELECT current_setting('lock_timeout') AS v`)).rows[0]!.v).toBe('7s');
+    await conn.execute('RESET lock_timeout');
+  });
 });

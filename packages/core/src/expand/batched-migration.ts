@@ -139,10 +139,11 @@ export async function runBatchedUpdates(
     const name = `${table.schema}.${table.name}`;
     let shown = 0;
     const every = input.progressEveryMs ?? 2000;
+    const id = `${input.idPrefix}#${i + 1}`;
     const result = await runBackfill(
       connection,
       {
-        id: `${input.idPrefix}#${i + 1}`,
+        id,
         project: input.project,
         table: { schema: table.schema, name: table.name },
         set: update.set,
@@ -164,7 +165,20 @@ export async function runBatchedUpdates(
           }
         },
       },
-    );
+    ).catch((e: unknown) => {
+      if (!(e instanceof DbeeError) || e.code !== 'BACKFILL_CHANGED') throw e;
+      // The statement was edited after some of its batches committed (a failed or killed run): say what to do here.
+      throw new DbeeError(
+        `batched migration: statement ${i + 1} changed after some of its batches ran with the earlier text (${e.details.differs ? (e.details.differs as string[]).join(', ') : 'its definition'} differs)`,
+        {
+          code: 'BACKFILL_CHANGED',
+          location: input.location,
+          hint: `restore the earlier text to resume it, or start it over (the rows already done are updated again): DELETE FROM ${input.ledgerSchema ?? 'dbee'}.backfills WHERE id = '${id.replace(/'/g, "''")}'`,
+          details: e.details,
+          cause: e,
+        },
+      );
+    });
     input.reporter?.info?.(
       result.alreadyDone
         ? `  backfill ${name}: already done (${result.done.toLocaleString('en-US')} rows)`

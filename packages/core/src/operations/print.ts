@@ -26,6 +26,16 @@ export function printPlan(
       `-- step ${step.order}/${plan.steps.length}: ${step.action} ${step.key}${where}${step.transactional ? '' : '  [outside a transaction]'}\n`,
     );
     for (const h of step.hazards) out.write(`--   hazard ${hazardLine(h)}\n`);
+    if (step.batched)
+      out.write(
+        `--   batched: each UPDATE runs in keyset batches of one transaction each${
+          Object.keys(step.batched).length
+            ? ` (${Object.entries(step.batched)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')})`
+            : ''
+        }, resumable\n`,
+      );
     const d = decisions?.get(step.order);
     const rule = d
       ? `${d.rule.strategy}${d.rule.strategy === 'rename' && d.rule.copyData ? ' with copyData' : ''} (${d.rule.source})`
