@@ -173,6 +173,10 @@ describe.each([
       searchPath: ['s_v1', 's'],
       settings: { 'dbee.version': '1' },
     });
+    // The old version, for the old app's scripts.
+    const previous = await dbee('version', { release: '0' });
+    expect(previous.stdout).toContain('search_path: s_v0, s');
+    expect(previous.stdout).toContain('options: -c search_path=s_v0,s -c dbee.version=0');
     const status = await dbee('status');
     expect(status.stdout).toContain('expand-contract: release 1 (after 0) expanded');
 
