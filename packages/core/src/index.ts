@@ -38,6 +38,7 @@ export type {
   DiffRole,
   ObjectCatalog,
   InPlaceChanges,
+  LiveComparison,
   AccessControl,
   ExportRole,
   ExtractRole,
