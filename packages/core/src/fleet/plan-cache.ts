@@ -3,9 +3,8 @@ import type { Connection, Engine } from '../engine/engine';
 import type { Plan } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
 import type { DeployedState } from '../planner/planner';
-import type { ProjectModel } from '../planner/project-model';
+import { usedVariables, type ProjectModel } from '../planner/project-model';
 import { projectScope } from '../schema/managed-scope';
-import { placeholderNames } from '../sources/placeholders';
 
 /** How a target's deployment got its plan: made for it, taken from a target in the same state, or a package's. */
 export type PlanOrigin = 'built' | 'reused' | 'package';
@@ -110,15 +109,4 @@ export async function liveState(
   const variables = Object.fromEntries(input.models.map((m) => [m.project.name, usedVariables(m)]));
   const text = canonicalJson({ sourceCommit: input.sourceCommit, planned: input.planned, state, variables });
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
-}
-
-/**
- * The variables a project's sources and db.yaml use (`{{name}}`), with their values: those alone can make two targets'
- * plans differ. Every target has its own `{{target}}`; a project that does not use it plans alike on all of them.
- * A model known only by its exports (no files) counts as using every variable.
- */
-function usedVariables(m: ProjectModel): Record<string, string> {
-  if (!m.files.length) return m.variables;
-  const used = new Set(placeholderNames([...m.files.map((f) => f.text), JSON.stringify(m.project.config)]));
-  return Object.fromEntries(Object.entries(m.variables).filter(([k]) => used.has(k)));
 }

@@ -1,5 +1,17 @@
 import { defineCommand } from './command';
-import { assumeYes, CONFLICT_STRATEGIES, dryRun, env, HAZARD_KINDS, labels, project, shard, ticket } from './common';
+import {
+  assumeYes,
+  CONFLICT_STRATEGIES,
+  concurrency,
+  dryRun,
+  env,
+  HAZARD_KINDS,
+  labels,
+  maxFailures,
+  project,
+  shard,
+  ticket,
+} from './common';
 import { choice, clock, count, flag, list, negatedFlag, seconds, text } from './option';
 
 export const deployCommand = defineCommand('deploy', {
@@ -52,14 +64,8 @@ export const deployCommand = defineCommand('deploy', {
       'On a fleet environment: deploy the first K targets first, alone; when one fails, no other target starts. Default 0.',
       0,
     ),
-    concurrency: count(
-      'On a fleet environment: how many targets are deployed at once (`nx run` keeps `--parallel` for itself, hence the name). Default 1.',
-      1,
-    ),
-    maxFailures: count(
-      'On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.',
-      1,
-    ),
+    concurrency: concurrency('deployed'),
+    maxFailures: maxFailures(),
     labels: labels(),
     shard: shard(),
     now: clock(),
