@@ -145,3 +145,40 @@ describe('plans on a fleet', () => {
       });
   }, 300_000);
 });
+
+describe('a project that uses {{target}}', () => {
+  it('is parsed and planned per target, and each target gets its own value', async () => {
+    const dbs = await Promise.all([0, 1].map(() => scratchDatabase('dbee_fleet_plans')));
+    const w = tempWorkspace({
+      'dbee.yaml': `version: 1
+defaultEnvironment: fleet
+environments:
+  fleet:
+    engine: postgres
+    connection: {}
+    fleet:
+      targets:
+        - { name: one, connection: { url: "\${URL_ONE}" } }
+        - { name: two, connection: { url: "\${URL_TWO}" } }
+`,
+      'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
+      'a/t.sql': "CREATE SCHEMA a;\nCREATE VIEW a.who AS SELECT '{{target}}'::text AS name;\n",
+    });
+    try {
+      const r = await run(
+        w.root,
+        'deploy',
+        { project: 'a', concurrency: 2, report: 'out/fleet.json' },
+        { URL_ONE: dbs[0]!.url, URL_TWO: dbs[1]!.url },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as Report;
+      expect(report.plans).toEqual({ built: 2, reused: 0, package: 0 });
+      for (const [i, who] of ['one', 'two'].entries())
+        expect(await queryUrl(dbs[i]!.url, 'SELECT name FROM a.who')).toEqual([{ name: who }]);
+    } finally {
+      w.remove();
+      for (const d of dbs) await d.drop();
+    }
+  }, 120_000);
+});

@@ -26,6 +26,41 @@ export interface TargetPlan {
 export class FleetPlans {
   private readonly plans = new Map<string, Promise<Plan>>();
   private readonly targets = new Map<string, TargetPlan>();
+  private readonly values = new Map<string, unknown>();
+  private readonly models = new Map<string, Promise<ProjectModel>>();
+
+  /**
+   * A value computed once for every target (`batchShared` serves it from here on a fleet): what the sources and the
+   * workspace give, which no target's deployment changes (the git commit); per-target values carry the target's
+   * environment name in their key.
+   */
+  memo<T>(key: string, compute: () => T): T {
+    if (!this.values.has(key)) this.values.set(key, compute());
+    return this.values.get(key) as T;
+  }
+
+  /**
+   * A project's parsed sources, parsed once for the whole fleet: every target has the fleet's variables but its own
+   * `{{target}}`, which only a project that uses it must be parsed again for. The model a target gets carries its
+   * own variables (the runner expands its placeholders with them).
+   */
+  async model(
+    key: string,
+    variables: Record<string, string>,
+    load: () => Promise<ProjectModel>,
+  ): Promise<ProjectModel> {
+    const { target: _own, ...common } = variables;
+    const k = `${key}\0${canonicalJson(common)}`;
+    let loading = this.models.get(k);
+    if (!loading) {
+      loading = load();
+      this.models.set(k, loading);
+      loading.catch(() => this.models.delete(k));
+    }
+    const model = await loading;
+    if (model.variables.target !== variables.target && 'target' in usedVariables(model)) return load();
+    return { ...model, variables };
+  }
 
   /** How many plans were built (one per distinct state, plus one per target that could not share). */
   get built(): number {
