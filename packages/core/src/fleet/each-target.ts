@@ -1,5 +1,6 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
 import type { OperationContext } from '../operations/context';
+import { FleetPlans } from './plan-cache';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';
@@ -46,6 +47,8 @@ export async function eachTarget<O extends EachTargetOptions>(
 ): Promise<ExitCodeValue> {
   const { mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard });
   const rollback = command === 'rollback';
+  // The sources are parsed once for every target.
+  const shared = { ...ctx, plans: new FleetPlans() };
   const outcome = await runWaves(
     mine,
     {
@@ -57,7 +60,7 @@ export async function eachTarget<O extends EachTargetOptions>(
     },
     (t) =>
       runOnTarget(
-        ctx,
+        shared,
         t.name,
         fleetTargetName(fleet, t),
         single,

@@ -29,8 +29,9 @@ export interface OperationContext {
    */
   sessions?: SessionPool;
   /**
-   * Set by a fleet deployment for its targets' deployments: the plans built so far, one per live state, which a
-   * target in the same state reuses (fleet/plan-cache.ts). Absent: a deployment builds its own plan.
+   * Set by a fleet command for its targets: what they share, the parsed sources and, for a deployment, the plans
+   * built so far, one per live state, which a target in the same state reuses (fleet/plan-cache.ts). Absent: an
+   * operation parses and plans for its own environment.
    */
   plans?: FleetPlans;
 }
