@@ -3,6 +3,7 @@ import {
   assumeYes,
   CONFLICT_STRATEGIES,
   concurrency,
+  STRATEGIES,
   dryRun,
   env,
   HAZARD_KINDS,
@@ -66,6 +67,14 @@ export const deployCommand = defineCommand('deploy', {
     ),
     concurrency: concurrency('deployed'),
     maxFailures: maxFailures(),
+    strategy: choice(
+      STRATEGIES,
+      "How the plan reaches the database: `direct` (the plan's steps) or `expand-contract` (additive changes, a backfill and a version schema per release, so the old and the new application run at once; then `dbee complete` or `dbee abort`). Default: the project's or environment's `deploy.strategy`, else direct.",
+    ),
+    release: text(
+      'With `--strategy expand-contract`: the release label, which names the version schema (`<schema>_v<release>`). Default: the next number after the last completed release.',
+      { value: '<release>' },
+    ),
     labels: labels(),
     shard: shard(),
     now: clock(),
