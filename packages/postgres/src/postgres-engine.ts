@@ -17,7 +17,7 @@ import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
-import { introspect, fingerprint, fingerprints } from './introspect';
+import { introspect, fingerprint, fingerprints, stateFingerprints } from './introspect';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
@@ -172,6 +172,7 @@ export function createPostgresEngine(): Engine {
       introspect: (conn, scope) => introspect(conn, scope),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
+      stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
       roles: async (conn) =>
         (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map(
           (r) => r.rolname,

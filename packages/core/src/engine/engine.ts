@@ -450,6 +450,12 @@ export interface DiffRole {
   /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */
   fingerprints(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
   /**
+   * Like `fingerprints`, but without the database's identity: equal for any two databases whose definitions in
+   * `scope` are equal. A fleet deployment groups its targets by it (with their ledgers' state) to build one plan per
+   * live state. Absent: every target of a fleet is planned on its own.
+   */
+  stateFingerprints?(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
+  /**
    * The roles that exist where `conn` points (PostgreSQL: `pg_roles`), sorted. Comparing two environments, the
    * grants of every grantee that exists on both sides are compared; absent, only the grantees the sources name.
    */

@@ -31,6 +31,7 @@ import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
 import { formatCompatText } from '../check/compat';
+import { liveState } from '../fleet/plan-cache';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
 export type { DeployOptions };
@@ -201,15 +202,23 @@ async function deployInner(
       const commit = pkg ? pkg.plan.sourceCommit : await sourceCommitLater;
       report.source.commit = commit;
       const variables = new Map(models.map((m) => [m.project.name, m.variables]));
+      const build = () =>
+        planSources(
+          ctx,
+          { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit },
+          environment,
+          conn,
+          backupStamp(now),
+        );
+      // On a fleet, one plan per live state: a target in a state already planned takes a copy (fleet/plan-cache.ts).
+      const state =
+        ctx.plans && !pkg ? await liveState(engine, conn, { models, planned, deployed, sourceCommit: commit }) : null;
       const plan = pkg
         ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
-        : await planSources(
-            ctx,
-            { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit },
-            environment,
-            conn,
-            backupStamp(now),
-          );
+        : ctx.plans && state
+          ? await ctx.plans.plan(environment.name, state, build)
+          : await build();
+      if (ctx.plans && !state) ctx.plans.record(environment.name, pkg ? 'package' : 'built');
       if (!pkg) {
         const inPlan = new Set(plan.steps.map((st) => st.key));
         for (const m of models) {

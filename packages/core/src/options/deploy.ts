@@ -2,11 +2,13 @@ import { defineCommand } from './command';
 import {
   assumeYes,
   CONFLICT_STRATEGIES,
+  concurrency,
   STRATEGIES,
   dryRun,
   env,
   HAZARD_KINDS,
   labels,
+  maxFailures,
   project,
   shard,
   ticket,
@@ -63,14 +65,8 @@ export const deployCommand = defineCommand('deploy', {
       'On a fleet environment: deploy the first K targets first, alone; when one fails, no other target starts. Default 0.',
       0,
     ),
-    concurrency: count(
-      'On a fleet environment: how many targets are deployed at once (`nx run` keeps `--parallel` for itself, hence the name). Default 1.',
-      1,
-    ),
-    maxFailures: count(
-      'On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.',
-      1,
-    ),
+    concurrency: concurrency('deployed'),
+    maxFailures: maxFailures(),
     strategy: choice(
       STRATEGIES,
       "How the plan reaches the database: `direct` (the plan's steps) or `expand-contract` (additive changes, a backfill and a version schema per release, so the old and the new application run at once; then `dbee complete` or `dbee abort`). Default: the project's or environment's `deploy.strategy`, else direct.",

@@ -201,7 +201,10 @@ describe('schemas', () => {
     // The contract of the commands Nx infers targets for (other commands may be added beside them).
     expect(properties).toMatchObject({
       build: ['project', 'env', 'outputPath'],
-      diff: ['project', 'env', 'labels', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
+      diff: [
+        ...['project', 'env', 'labels', 'shard', 'concurrency'],
+        ...['againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
+      ],
       deploy: [
         ...[
           'project',
@@ -230,11 +233,14 @@ describe('schemas', () => {
           'shard',
         ],
       ],
-      'smoke-test': ['project', 'env', 'format', 'labels'],
+      'smoke-test': ['project', 'env', 'format', 'labels', 'shard', 'concurrency'],
       rollback: [
         'project',
         'env',
         'labels',
+        'shard',
+        'concurrency',
+        'maxFailures',
         'dryRun',
         'assumeYes',
         'ticket',
