@@ -35,8 +35,8 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     try {
       // In chunks, so a long run reports progress.
-      for (let start = from; start < from + count; start += 250) {
-        const seeds = seedRange(start, Math.min(250, from + count - start));
+      for (let start = from; start < from + count; start += 50) {
+        const seeds = seedRange(start, Math.min(50, from + count - start));
         const run = await bench.run(seeds, { full });
         pairs += run.pairs;
         failed += run.failures.length;
