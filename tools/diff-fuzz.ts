@@ -41,7 +41,7 @@ async function main(): Promise<void> {
         pairs += run.pairs;
         failed += run.failures.length;
         for (const f of run.failures)
-          console.log(`FAIL ${engine} seed ${f.seed} [${f.stage}]: ${f.message.split('\n')[0]!.slice(0, 400)}`);
+          console.log(`FAIL ${engine} seed ${f.seed} [${f.stage}]: ${f.message.slice(0, 1200)}`);
         console.log(
           `${engine}: seeds ${seeds[0]}..${seeds[seeds.length - 1]}: ${run.pairs} pairs, ${run.failures.length} failures (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
         );

@@ -1,10 +1,9 @@
 import { formatKey, type ObjectKey } from '../model/object-key';
-import type { Engine, Connection } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import type { PlanStep } from '../plan/plan';
 import type { ManagedScope } from '../schema/managed-scope';
 import type { SchemaModel, Table } from '../schema/model';
-import type { RenameDeclaration } from '../schema/change';
-import { planOfChanges } from './diff-plan';
+import { planChanges } from './diff-plan';
 
 /**
  * `live` without the objects `keys` names (ledger keys: `table:s.t`, `view:s.v`, `index:s.i@s.t`,
@@ -62,7 +61,6 @@ export interface PruneInput {
   /** Ledger keys of the objects to drop: deployed, no longer in the sources, not dropped by the plan already. */
   removed: string[];
   online: boolean;
-  renames?: RenameDeclaration[];
   owners?: boolean;
 }
 
@@ -72,8 +70,12 @@ export interface PruneInput {
  * diff gives its drop (`data-loss` for a table), so the environment's gates and `--allow-hazards` apply.
  */
 export async function pruneSteps(input: PruneInput): Promise<PlanStep[]> {
-  const diff = input.engine.diff!;
+  const diff = requireRole(input.engine, 'diff', 'plan the drops of --prune');
   const live = await diff.introspect(input.conn, input.scope);
   const pruned = withoutObjects(live, new Set(input.removed));
-  return planOfChanges(input.engine, input.project, live, pruned, input.online, null, [], input.owners).steps;
+  return planChanges(input.engine, live, pruned, {
+    project: input.project,
+    online: input.online,
+    owners: input.owners,
+  }).steps;
 }
