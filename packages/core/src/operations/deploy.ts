@@ -235,7 +235,7 @@ async function deployInner(
             });
             pruned.set(m.project.name, { steps, removed });
             reporter.info(
-              `${m.project.name}: --prune: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources: ${steps.length ? `dropped (${steps.length} step${steps.length === 1 ? '' : 's'})` : 'already gone from the database'}`,
+              `${m.project.name}: --prune: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources: ${steps.length ? `the plan drops ${removed.length === 1 ? 'it' : 'them'} (${steps.length} step${steps.length === 1 ? '' : 's'})` : 'already gone from the database'}`,
             );
             continue;
           }
