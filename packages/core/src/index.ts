@@ -38,6 +38,7 @@ export type {
   DiffRole,
   ObjectCatalog,
   InPlaceChanges,
+  LiveComparison,
   AccessControl,
   ExportRole,
   ExtractRole,
@@ -152,3 +153,24 @@ export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs, rec
 export { SessionPool } from './engine/session-pool';
 export { withSession, sessionSettings, assertLock, lockLost, DEFAULT_WAIT_FOR_LOCK_MS } from './runner/session';
 export type { DeploymentSession, SessionRequest, SessionSettings } from './runner/session';
+export { runBackfill, backfillState, backfillStates, formatBackfillProgress } from './expand/backfill';
+export type {
+  BackfillSpec,
+  BackfillOptions,
+  BackfillProgress,
+  BackfillResult,
+  BackfillState,
+} from './expand/backfill';
+export {
+  withLockRetry,
+  isLockTimeout,
+  backoffMs,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_LOCK_ATTEMPTS,
+  DEFAULT_LOCK_BASE_DELAY_MS,
+  DEFAULT_LOCK_MAX_DELAY_MS,
+} from './expand/lock-retry';
+export type { LockAttempt, LockRetryOptions, LockRetryResult } from './expand/lock-retry';
+export { batchedHeader, parseBatchedUpdate, runBatchedUpdates, BATCHED_HEADER } from './expand/batched-migration';
+export type { BatchedUpdate, BatchedRunReporter } from './expand/batched-migration';
+export type { BatchedMigration } from './plan/plan';

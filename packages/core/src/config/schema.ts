@@ -35,7 +35,12 @@ export function durationMs(value: z.infer<typeof duration>): number {
   );
 }
 
-export const conflictStrategy = z.enum(['raise', 'rename', 'drop']);
+/**
+ * What deploy does with an object to create that exists but that the ledger does not know: `raise` refuses, `rename`
+ * keeps it as a backup, `drop` drops it, `skip` leaves it as it is and does not run the step (nothing recorded),
+ * `ignore` runs the step as written over it (no check).
+ */
+export const conflictStrategy = z.enum(['raise', 'rename', 'drop', 'skip', 'ignore']);
 export const hazardKind = z.enum(['data-loss', 'table-rewrite', 'long-lock', 'backward-incompatible', 'index-build']);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 

@@ -23,6 +23,11 @@ export interface EngineCapabilities {
    * `CREATE OR REPLACE` never conflicts (PostgreSQL).
    */
   replaceConflicts?: boolean;
+  /**
+   * The engine runs backfills and batched migrations (`expand/backfill.ts`: keyset batches in PostgreSQL's SQL, the
+   * cursor in the ledger's `backfills` table). Default false: a batched migration is refused when planned.
+   */
+  backfill?: boolean;
 }
 
 /** Rows returned by a query; column names are lower case. */
@@ -169,6 +174,11 @@ export interface LedgerDialect {
   /** SQL expression for the current timestamp. */
   now: string;
   /**
+   * The ledger table of backfill cursors (`expand/backfill.ts`), when the engine runs backfills (PostgreSQL:
+   * `backfills`); forgetting a migration (its rollback) forgets its backfills with it, so that it runs whole again.
+   */
+  backfills?: string;
+  /**
    * The table recording which `migrations` have run (one row per version, column `version`). Default
    * `ledger_version` (PostgreSQL); Teradata: `schema_version`.
    */
@@ -299,6 +309,11 @@ export interface SetAside {
    * own statements (and the copy of rows); the step's reverse drops them first and creates them again last.
    */
   dependents?: { drop: string[]; create: string[] };
+  /**
+   * Statements run after the step's own (and the copy of rows) that carry over to the new object what the old one had
+   * and the sources do not say (Teradata: the rights granted on a table renamed aside, which stay with the backup).
+   */
+  after?: string[];
 }
 
 /** How a routine is made uncallable by `dbee disable` (see `AccessControl.disableRoutine`), and how to undo it. */
@@ -551,6 +566,23 @@ export interface InPlaceChanges {
   ): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
 }
 
+/**
+ * `dbee diff` for an engine without a shadow database (Teradata): the engine compares the sources' objects with the
+ * live ones itself, object by object (a table's CREATE TABLE against its SHOW TABLE, a view's text against SHOW VIEW).
+ */
+export interface LiveComparison {
+  /**
+   * The steps that would bring the live objects of `databases` to what `objects` (the project's source objects, their
+   * statements with placeholders expanded) define: objects to create, to change (replace or alter) and to drop (live
+   * objects no source defines, the engine's own backups apart), each with its reverse and hazards; and, per object,
+   * the changes only a migration can make (`unplanned`). Reads the catalog, changes nothing.
+   */
+  compareObjects(
+    conn: Connection,
+    input: { objects: { key: ObjectKey; statements: string[] }[]; databases: string[]; stamp: string },
+  ): Promise<{ steps: RenderedStep[]; unplanned: { key: string; reason: string }[] }>;
+}
+
 /** Making a routine uncallable and callable again (`dbee disable`). */
 export interface AccessControl {
   /**
@@ -587,7 +619,7 @@ export interface ExportRole {
       /** The target environment (its connection's `tmode`, ledger database...), when the export is for one. */
       environment?: ResolvedEnvironment;
       /** The conflict strategy of a step on that environment (`deploy.ifExists`, `conflicts`, `--if-exists`). */
-      conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop';
+      conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop' | 'skip' | 'ignore';
       /** Whether a table renamed aside gets its rows copied into the new one (`copyData` of the same rules). */
       copyData?: (step: PlanStep) => boolean;
     },
@@ -604,6 +636,12 @@ export interface ExtractRole {
    * Absent: the engine does not say.
    */
   unwritten?(conn: Connection, scope: SchemaScope): Promise<string[]>;
+  /**
+   * `root` and the schemas (databases) it owns, directly or through others, e.g. `PROD` → `['PROD', 'PROD_EDW',
+   * 'PROD_STG']` (Teradata: `DBC.DatabasesV.OwnerName`); `extract --owner`. Empty when `root` does not exist. Absent:
+   * the engine has no owner hierarchy of schemas.
+   */
+  ownedSchemas?(conn: Connection, root: string): Promise<string[]>;
 }
 
 /**
@@ -638,6 +676,8 @@ export interface Engine {
   readonly catalog?: ObjectCatalog;
   /** Changed tables planned against the live database instead of a shadow diff. Teradata. */
   readonly inPlace?: InPlaceChanges;
+  /** `dbee diff --env` without a shadow database: the engine compares objects with the live ones. Teradata. */
+  readonly compare?: LiveComparison;
   /** Smoke checks (`dbee smoke-test`). */
   readonly smoke?: SmokeDialect;
   /** `dbee disable`. PostgreSQL. */
@@ -651,7 +691,16 @@ export interface Engine {
 }
 
 /** The optional roles of an engine, by name. */
-export type EngineRole = 'diff' | 'catalog' | 'inPlace' | 'smoke' | 'access' | 'export' | 'extract' | 'audit';
+export type EngineRole =
+  | 'diff'
+  | 'catalog'
+  | 'inPlace'
+  | 'compare'
+  | 'smoke'
+  | 'access'
+  | 'export'
+  | 'extract'
+  | 'audit';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -677,6 +726,7 @@ const ROLE_REASON: Record<EngineRole, string> = {
   diff: 'it has no shadow database to diff in',
   catalog: 'it cannot look objects up in its catalog',
   inPlace: 'it cannot plan a changed table against the live database',
+  compare: 'it cannot compare objects with the live database',
   smoke: 'it has no smoke checks',
   access: 'it cannot disable routines',
   export: 'it exports no scripts',

@@ -84,6 +84,7 @@ export async function deploy(
     projects: [],
     steps: [],
     backups: [],
+    skipped: [],
     smoke: 'not run',
     interrupted: [],
   };
@@ -269,6 +270,17 @@ async function deployInner(
       );
       const conflicts = new Map<number, StepConflict>();
       for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
+      // ifExists: skip: the existing object stays as it is; its step leaves the plan (not run, not recorded).
+      const skipped = new Set([...decisions].flatMap(([order, d]) => (d.skipped ? [order] : [])));
+      if (skipped.size) {
+        for (const step of plan.steps.filter((s) => skipped.has(s.order))) {
+          report.skipped.push(step.key);
+          reporter.info(
+            `${step.key} exists in the database and the ledger does not know it: skipped (ifExists: skip, ${decisions.get(step.order)!.rule.source}); it stays as it is and is not recorded`,
+          );
+        }
+        plan.steps = plan.steps.filter((s) => !skipped.has(s.order));
+      }
       if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
       for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
       const problems = [

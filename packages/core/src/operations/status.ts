@@ -1,4 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
+import { backfillStates, formatBackfillProgress } from '../expand/backfill';
 import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
 import type { Connection, Engine } from '../engine/engine';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -54,6 +55,11 @@ export interface StatusReport {
      */
     meanTimeToRollbackMs: number | null;
   };
+  /**
+   * Batched migrations whose batches have not reached the end (running now, or their process died): how far each
+   * statement got. The next deployment resumes a stopped one. Absent when there is none.
+   */
+  unfinishedBatches?: { id: string; table: string; done: number; total: number; updatedAt: string }[];
 }
 
 export { deploymentSummary } from '../ledger/ledger';
@@ -152,6 +158,19 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           meanTimeToRollbackMs: meanTimeToRollback(history),
         },
       };
+      const unfinished = engine.capabilities.backfill
+        ? (await backfillStates(conn, target.name, { ledgerSchema: engine.ledger.schema })).filter(
+            (b) => b.status === 'running' && b.id.startsWith('migration:'),
+          )
+        : [];
+      if (unfinished.length)
+        report.unfinishedBatches = unfinished.map((b) => ({
+          id: b.id,
+          table: `${b.table.schema}.${b.table.name}`,
+          done: b.done,
+          total: b.total,
+          updatedAt: b.updatedAt.toISOString(),
+        }));
       if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
       else printStatus(ctx.stdout, report);
       if (drift.state === 'yes' && last)
@@ -245,6 +264,10 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       `    ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}, ${b.createdAt}): ${b.expiresAt === null ? 'kept until dropped (no gates.backupRetention)' : b.expired ? `expired ${b.expiresAt}, dbee cleanup drops it` : `expires ${b.expiresAt}`}\n`,
     );
   }
+  for (const b of r.unfinishedBatches ?? [])
+    out.write(
+      `  batched migration ${b.id} unfinished: ${b.table} ${formatBackfillProgress({ done: b.done, total: b.total, rowsPerSecond: 0 }).replace(/, 0 rows\/s$/, '')}, last batch ${b.updatedAt} (still running, or stopped: the next deployment resumes it)\n`,
+    );
   const m = r.metrics;
   out.write(
     `  deployments: ${m.deployments}, success rate: ${m.successRate === null ? 'n/a' : Math.round(m.successRate * 100) + '%'}, average duration: ${m.averageDurationMs ?? 'n/a'} ms, rollbacks: ${m.rollbacks}, mean time to rollback: ${m.meanTimeToRollbackMs === null ? 'n/a' : m.meanTimeToRollbackMs + ' ms'}\n`,

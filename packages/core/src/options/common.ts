@@ -5,7 +5,7 @@ import { choiceWithDefault, flag, positional, text } from './option';
 
 // The values of dbee.yaml's `ifExists` and `allowHazards`, written out here so that `--help` does not load the
 // configuration schema (a type-only import); the two checks below make the compiler refuse any difference.
-export const CONFLICT_STRATEGIES = ['raise', 'rename', 'drop'] as const;
+export const CONFLICT_STRATEGIES = ['raise', 'rename', 'drop', 'skip', 'ignore'] as const;
 export const HAZARD_KINDS = [
   'data-loss',
   'table-rewrite',

@@ -34,7 +34,7 @@ export const deployCommand = defineCommand('deploy', {
     }),
     ifExists: choice(
       CONFLICT_STRATEGIES,
-      "What to do with an object to create that already exists but that the ledger does not know: fail, keep it as a renamed backup, or drop it. Default: the project's or environment's `deploy.ifExists`, else raise.",
+      "What to do with an object to create that already exists but that the ledger does not know: fail (raise), keep it as a renamed backup (rename), drop it (drop), leave it as it is and not run its step (skip), or run the step over it as written (ignore). Default: the project's or environment's `deploy.ifExists`, else raise.",
     ),
     allowHazards: list(
       HAZARD_KINDS,
