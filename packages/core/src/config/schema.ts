@@ -66,6 +66,11 @@ export const deploySettings = z.strictObject({
   /** Build indexes CONCURRENTLY outside transactions. */
   online: z.boolean().optional(),
   allowHazards: z.array(hazardKind).optional(),
+  /**
+   * How `deploy` brings the plan to the database: `direct` (its steps, the default) or `expand-contract` (additive
+   * changes, a backfill and a version schema of views per release; then `dbee complete` or `dbee abort`).
+   */
+  strategy: z.enum(['direct', 'expand-contract']).optional(),
 });
 
 /** Safety gates of an environment. */
@@ -343,6 +348,7 @@ export type WorkspaceConfig = z.infer<typeof workspaceConfig>;
 export type EnvironmentConfig = z.infer<typeof environmentConfig>;
 export type ProjectConfig = z.infer<typeof projectConfig>;
 export type DeploySettings = z.infer<typeof deploySettings>;
+export type DeployStrategy = NonNullable<DeploySettings['strategy']>;
 export type Gates = z.infer<typeof gates>;
 export type FleetConfig = z.infer<typeof fleetConfig>;
 export type FleetTargetConfig = z.infer<typeof fleetTarget>;

@@ -27,6 +27,7 @@ import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-even
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from './load';
 import { pruneSteps } from '../diffing/prune';
 import { planSources } from './source-plan';
+import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
@@ -88,6 +89,15 @@ export async function deploy(
     smoke: 'not run',
     interrupted: [],
   };
+  // The expand-contract strategy: `--strategy`, else the project's or environment's `deploy.strategy`.
+  const strategy =
+    options.strategy ??
+    workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy.strategy;
+  if (strategy === 'expand-contract') return deployExpandContract(ctx, options);
+  if (options.release !== undefined)
+    throw new DbeeError('--release names an expand-contract release: it needs --strategy expand-contract', {
+      code: 'OPTIONS_INVALID',
+    });
   let run: RunResult | null = null;
   try {
     const code = await deployInner(ctx, options, report, (r) => (run = r), hooks);
@@ -193,6 +203,7 @@ async function deployInner(
         // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
         await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
       });
+      await refuseWhileInFlight(conn, engine, planned, environment.name);
       const deployed = await deployedStates(ctx, ledger, environment, planned);
       const commit = pkg ? pkg.plan.sourceCommit : await sourceCommitLater;
       report.source.commit = commit;

@@ -1,4 +1,4 @@
-import type { ConflictStrategy, HazardKind } from '../config/schema';
+import type { ConflictStrategy, DeployStrategy, HazardKind } from '../config/schema';
 import { choiceWithDefault, flag, positional, text } from './option';
 
 /** Options that several commands share, with one wording. */
@@ -13,9 +13,13 @@ export const HAZARD_KINDS = [
   'backward-incompatible',
   'index-build',
 ] as const;
+/** The values of `deploy.strategy` and `--strategy`. */
+export const STRATEGIES = ['direct', 'expand-contract'] as const;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameStrategies: Same<(typeof CONFLICT_STRATEGIES)[number], ConflictStrategy> = true;
 const sameHazards: Same<(typeof HAZARD_KINDS)[number], HazardKind> = true;
+const sameDeployStrategies: Same<(typeof STRATEGIES)[number], DeployStrategy> = true;
+void sameDeployStrategies;
 void sameStrategies;
 void sameHazards;
 
