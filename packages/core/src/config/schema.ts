@@ -57,6 +57,11 @@ export const deploySettings = z.strictObject({
   copyData: z.boolean().optional(),
   autoRollback: z.boolean().optional(),
   smokeAfterDeploy: z.boolean().optional(),
+  /**
+   * Drop what the ledger records as deployed by the project but its sources no longer define (as `--prune`), each
+   * step with its hazards. Default false: such objects stay, and deploy lists them in a warning.
+   */
+  prune: z.boolean().optional(),
   smokeTimeout: duration.optional(),
   /** Build indexes CONCURRENTLY outside transactions. */
   online: z.boolean().optional(),

@@ -53,6 +53,9 @@ export const deployCommand = defineCommand('deploy', {
       HAZARD_KINDS,
       "Hazard kinds to accept without stopping, comma-separated on the command line (`data-loss,table-rewrite`). Adds to the project's or environment's `deploy.allowHazards`.",
     ),
+    prune: flag(
+      "Drop the objects the ledger records as deployed by the project that its sources no longer define (a file removed), each with its hazards (`data-loss` for a table), listed in the dry run. Without it they stay, and deploy lists them in a warning. Also on with the environment's or project's `deploy.prune: true`. Not with --package.",
+    ),
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
     countdownFrom: seconds(
       "Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments).",
