@@ -3,12 +3,16 @@
  *
  *   node tools/run.js tools/diff-fuzz.ts                          # seeds 1000..1999 on both engines
  *   node tools/run.js tools/diff-fuzz.ts --from 5000 --count 3000 --engine postgres
+ *   node tools/run.js tools/diff-fuzz.ts --count 200 --full           # each pair also B to A, and from sources
  *
  * Each pair (test/diff-property/generator.ts): schema A deployed with rows, dbee's plan from A to B's schema
  * applied, then: the second diff is empty, the catalogs (and on the server pg_dump -s) of the result and of B built
  * directly are equal, and every table of B that accepts an INSERT of a default row does so after the deploy too.
+ * With --full (about three times the work), each pair also converges from B to A, and A and B built from sources by
+ * dbee's planner (one file per object, desired state) equal A and B built directly.
  * Prints pairs run, failures (seed, stage, message) and the seed range; exits 1 on any failure.
  */
+import { loadavg } from 'node:os';
 import { PropertyBench, seedRange } from '../test/diff-property/harness';
 
 function option(name: string, fallback: string): string {
@@ -20,6 +24,7 @@ async function main(): Promise<void> {
   const from = Number(option('from', '1000'));
   const count = Number(option('count', '1000'));
   const engineOption = option('engine', 'both');
+  const full = process.argv.includes('--full');
   const engines =
     engineOption === 'both' ? (['pglite', 'postgres'] as const) : ([engineOption] as ('pglite' | 'postgres')[]);
   let pairs = 0;
@@ -30,13 +35,13 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     try {
       // In chunks, so a long run reports progress.
-      for (let start = from; start < from + count; start += 250) {
-        const seeds = seedRange(start, Math.min(250, from + count - start));
-        const run = await bench.run(seeds);
+      for (let start = from; start < from + count; start += 50) {
+        const seeds = seedRange(start, Math.min(50, from + count - start));
+        const run = await bench.run(seeds, { full });
         pairs += run.pairs;
         failed += run.failures.length;
         for (const f of run.failures)
-          console.log(`FAIL ${engine} seed ${f.seed} [${f.stage}]: ${f.message.split('\n')[0]!.slice(0, 400)}`);
+          console.log(`FAIL ${engine} seed ${f.seed} [${f.stage}]: ${f.message.slice(0, 1200)}`);
         console.log(
           `${engine}: seeds ${seeds[0]}..${seeds[seeds.length - 1]}: ${run.pairs} pairs, ${run.failures.length} failures (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
         );
@@ -46,7 +51,9 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `pairs run: ${pairs}, failures: ${failed}, seeds ${from}..${from + count - 1} on ${engines.join(' and ')}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `pairs run: ${pairs}${full ? ' (both ways and from sources)' : ''}, failures: ${failed}, seeds ${from}..${from + count - 1} on ${engines.join(' and ')}, ${((Date.now() - started) / 1000).toFixed(1)} s, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
   );
   process.exitCode = failed ? 1 : 0;
 }

@@ -1,6 +1,11 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Connection } from '@dbee/core';
+import { formatKey, loadProjectModel, planFromSources, Workspace, type Connection } from '@dbee/core';
+import { createPostgresEngine } from '@dbee/postgres';
 import { diffModels } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { FINGERPRINT_SQL } from '../../packages/postgres/src/introspect/fingerprint';
@@ -80,6 +85,67 @@ async function pgDump(url: string, schemas: string[]): Promise<string> {
     .join('\n');
 }
 
+/**
+ * Build `spec` in `conn` as a deploy of sources does (desired state): its SQL split into one file per object (each
+ * object's statements in their order, `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` in its table's file), the files
+ * named so that their order says nothing about dependencies, planned by dbee's planner, its steps run in plan order.
+ */
+export async function buildFromSources(conn: Connection, spec: Spec): Promise<void> {
+  const engine = createPostgresEngine();
+  const statements = await engine.parser.parse(specSql(spec), 'all.sql', { searchPath: [spec.schema] });
+  const files = new Map<string, string[]>();
+  let previous = 'orphans';
+  for (const st of statements) {
+    if (st.key) previous = createHash('sha1').update(formatKey(st.key)).digest('hex').slice(0, 12);
+    files.set(previous, [...(files.get(previous) ?? []), st.sql]);
+  }
+  const root = mkdtempSync(join(tmpdir(), 'dbee-prop-'));
+  try {
+    writeFileSync(
+      join(root, 'dbee.yaml'),
+      'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n',
+    );
+    mkdirSync(join(root, 'p', 'schema'), { recursive: true });
+    writeFileSync(join(root, 'p', 'db.yaml'), `version: 1\nname: p\nengine: postgres\nschemas: [${spec.schema}]\n`);
+    for (const [name, sql] of files) writeFileSync(join(root, 'p', 'schema', `${name}.sql`), `${sql.join(';\n')};\n`);
+    const workspace = Workspace.load(root);
+    const project = workspace.project('p');
+    const model = await loadProjectModel(root, project, {}, engine.parser, workspace.projects);
+    const plan = planFromSources({
+      engine,
+      models: [model],
+      planned: ['p'],
+      schemaOwners: new Map([[spec.schema, 'p']]),
+    });
+    for (const step of plan.steps) await conn.execute(step.statements.join(';\n'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Catalog lines of `schema` with its name as `S`, and the validity of the checks a child only inherits left out: a
+ * child created after its parent's `NOT VALID` check gets a valid copy, one created before a not-valid one, so it
+ * follows the order of the build, and dbee compares a table's own constraints only (docs/diff-properties.md).
+ */
+async function normalized(conn: Connection, lines: string[], schema: string): Promise<string[]> {
+  const inherited = new Set(
+    (
+      await conn.query<{ line: string }>(
+        `select 'k|' || n.nspname || '.' || c.relname || '|' || k.conname || '|' as line from pg_constraint k
+           join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = $1 and not k.conislocal`,
+        [schema],
+      )
+    ).rows.map((r) => r.line),
+  );
+  return lines.map((l) => {
+    const onlyInherited = [...inherited].some((prefix) => l.startsWith(prefix));
+    const line = onlyInherited ? l.replace(/ NOT VALID\|f(?=\||$)/, '|t') : l;
+    return line.replaceAll(schema, 'S');
+  });
+}
+
 /** Tables of `schema` that accept `INSERT ... DEFAULT VALUES` (tried in a transaction that is rolled back). */
 async function acceptsDefaultRow(conn: Connection, spec: Spec): Promise<Set<string>> {
   const ok = new Set<string>();
@@ -145,15 +211,85 @@ export class PropertyBench {
   /**
    * Run one pair; a failure is returned, not thrown, with the stage it happened at. On the server the pg_dump
    * comparison is left to `dumpCheck`: the seed goes to `dumps` and its schemas stay until it ran (`run` does both).
+   * With `full`, the pair also converges the other way (B to A, in schema `q<seed>r`), and A and B built from sources
+   * by dbee's planner (desired state, schemas `q<seed>e` and `q<seed>d`) equal A and B built directly.
    */
-  private async pair(seed: number, dumps: number[]): Promise<PairFailure | null> {
+  private async pair(seed: number, dumps: number[], full: boolean): Promise<PairFailure | null> {
     const schema = `q${seed}`;
     const a = generateSpec(seed, schema, PROPERTY_ROLE);
     const b = mutateSpec(a, seed);
+    const forward = await this.converge(seed, a, b, dumps, '');
+    if (forward || !full) return forward;
+    const reverseA = generateSpec(seed, `${schema}r`, PROPERTY_ROLE);
+    const reverseB = mutateSpec(reverseA, seed);
+    try {
+      // Without rows: the generator keeps B's changes compatible with A's rows, not A's constraints with B's rows (a
+      // domain's CHECK that B dropped meets B's NULLs, and PostgreSQL rightly refuses it).
+      const backward = await this.converge(seed, reverseB, reverseA, [], 'B to A: ', false);
+      if (backward) return backward;
+      // Desired state: the sources of B and of A planned by dbee and applied, against B and A built directly.
+      const desired = this.desired.conn;
+      let stage = 'desired state: build';
+      try {
+        // The generator's SQL names its schema everywhere (views, routine bodies): the same seed in other schemas.
+        const inSchema = (name: string, mutated: boolean) => {
+          const spec = generateSpec(seed, name, PROPERTY_ROLE);
+          return mutated ? mutateSpec(spec, seed) : spec;
+        };
+        const direct = inSchema(`${schema}b`, true);
+        const directA = inSchema(`${schema}a`, false);
+        await desired.execute(specSql(direct) + specSql(directA));
+        for (const [spec, than] of [
+          [inSchema(`${schema}d`, true), direct.schema],
+          [inSchema(`${schema}e`, false), directA.schema],
+        ] as const) {
+          const from = spec.schema;
+          stage = `desired state: build ${than === direct.schema ? 'B' : 'A'} from sources`;
+          await buildFromSources(desired, spec);
+          stage = `desired state: ${than === direct.schema ? 'B' : 'A'} from sources = built directly`;
+          const x = await catalog(desired, from);
+          const y = await catalog(desired, than);
+          const [fromSources, direct2] = [await normalized(desired, x, from), await normalized(desired, y, than)];
+          const onlySources = fromSources.filter((l) => !direct2.includes(l));
+          const onlyDirect = direct2.filter((l) => !fromSources.includes(l));
+          if (onlySources.length || onlyDirect.length)
+            return {
+              seed,
+              stage,
+              message: `from sources has ${JSON.stringify(onlySources)}, built directly has ${JSON.stringify(onlyDirect)}`,
+            };
+        }
+      } catch (e) {
+        return { seed, stage, message: e instanceof Error ? e.message : String(e) };
+      } finally {
+        await desired
+          .execute(`DROP SCHEMA IF EXISTS ${schema}a, ${schema}b, ${schema}d, ${schema}e CASCADE`)
+          .catch(() => {});
+      }
+      return null;
+    } finally {
+      await this.dropSchemas([reverseA.schema]);
+    }
+  }
+
+  /**
+   * A (with rows unless `rows` is false) in the live database, B in the desired one, the diff from A to B applied to A: then the second diff
+   * is empty, the catalogs are equal, and every table of B that accepts a default row does so after the deploy.
+   */
+  private async converge(
+    seed: number,
+    a: Spec,
+    b: Spec,
+    dumps: number[],
+    label: string,
+    rows = true,
+  ): Promise<PairFailure | null> {
+    const schema = a.schema;
     const live = this.live.conn;
     const desired = this.desired.conn;
     let stage = 'build A';
     let keep = false;
+    const fail = (message: string): PairFailure => ({ seed, stage: `${label}${stage}`, message });
     try {
       // The two databases are independent. On the server, A and B are built (and below introspected, printed,
       // dumped) at the same time, which overlaps the server's work with this process's; PGlite runs in this thread
@@ -162,7 +298,7 @@ export class PropertyBench {
         this.engine === 'postgres' ? Promise.all([x(), y()]) : x().then(async (v): Promise<[X, Y]> => [v, await y()]);
       const buildA = async () => {
         await live.execute(specSql(a));
-        await seedRows(live, a);
+        if (rows) await seedRows(live, a);
         return acceptsDefaultRow(live, a);
       };
       const buildB = async () => {
@@ -186,7 +322,7 @@ export class PropertyBench {
       await applySteps(live, steps);
       stage = 'second diff';
       const again = diffModels(await introspect(live, scope), to);
-      if (again.length) return { seed, stage, message: `not empty: ${again.map((c) => c.kind).join(', ')}` };
+      if (again.length) return fail(`not empty: ${again.map((c) => c.kind).join(', ')}`);
       stage = 'catalog';
       const [x, y] = await both(
         () => catalog(live, schema),
@@ -195,12 +331,8 @@ export class PropertyBench {
       const onlyLive = x.filter((l) => !y.includes(l));
       const onlyDesired = y.filter((l) => !x.includes(l));
       if (onlyLive.length || onlyDesired.length)
-        return {
-          seed,
-          stage,
-          message: `live has ${JSON.stringify(onlyLive)}, desired has ${JSON.stringify(onlyDesired)}`,
-        };
-      if (this.urls) {
+        return fail(`live has ${JSON.stringify(onlyLive)}, desired has ${JSON.stringify(onlyDesired)}`);
+      if (this.urls && !label) {
         dumps.push(seed);
         keep = true;
       }
@@ -214,14 +346,10 @@ export class PropertyBench {
           wanted.has(t.name) && (before.has(t.name) || !a.tables.some((x) => x.name === t.name)) && !after.has(t.name),
       );
       if (broken.length)
-        return {
-          seed,
-          stage,
-          message: `INSERT DEFAULT VALUES fails after the deploy on ${broken.map((t) => t.name).join(', ')}`,
-        };
+        return fail(`INSERT DEFAULT VALUES fails after the deploy on ${broken.map((t) => t.name).join(', ')}`);
       return null;
     } catch (e) {
-      return { seed, stage, message: e instanceof Error ? e.message : String(e) };
+      return fail(e instanceof Error ? e.message : String(e));
     } finally {
       if (!keep) await this.dropSchemas([schema]);
     }
@@ -273,13 +401,17 @@ export class PropertyBench {
     }
   }
 
-  async run(seeds: Iterable<number>): Promise<PairRun> {
+  /**
+   * Run the pairs of `seeds`. `full`: each pair also both ways and through desired state (see `pair`), about three
+   * times the work of one direction.
+   */
+  async run(seeds: Iterable<number>, options: { full?: boolean } = {}): Promise<PairRun> {
     const failures: PairFailure[] = [];
     let pairs = 0;
     const dumps: number[] = [];
     for (const seed of seeds) {
       pairs++;
-      const f = await this.pair(seed, dumps);
+      const f = await this.pair(seed, dumps, options.full ?? false);
       if (f) failures.push(f);
       if (dumps.length >= DUMP_BATCH) failures.push(...(await this.dumpCheck(dumps.splice(0))));
     }

@@ -218,7 +218,7 @@ environments:
     expect(smoke.code, smoke.stderr).toBe(0);
     expect(smoke.stdout).toMatch(/^\[eu1\] /m);
     expect(smoke.stdout).not.toMatch(/^\[us1\] /m);
-    expect(smoke.stdout).toMatch(/fleet f: 1 of 1 target ok/);
+    expect(smoke.stdout).toMatch(/fleet f: smoke-test on 1 target: 1 succeeded\n {2}exit 0/);
     // Only the eu target is rolled back; the us one keeps its table.
     const back = await run(w.root, 'rollback', { project: 'a', labels: 'region=eu', assumeYes: true }, env);
     expect(back.code, back.stderr).toBe(0);
@@ -227,8 +227,10 @@ environments:
     expect([await table(dbs[0]!.url), await table(dbs[1]!.url)]).toEqual([false, true]);
     // diff names the target that differs from the sources, and its exit code says so for the fleet.
     const diff = await run(w.root, 'diff', { project: 'a', failOnDiff: true }, env);
-    expect(diff.stdout).toMatch(/fleet f: 1 of 2 targets ok\n {2}exit \d: eu1/);
-    expect(diff.code).not.toBe(0);
+    expect(diff.stdout).toMatch(
+      /fleet f: diff on 2 targets: 1 differs, 1 succeeded\n {2}differs: eu1 \(exit 1\)\n {2}exit 2/,
+    );
+    expect(diff.code).toBe(2);
   }, 300_000);
 });
 

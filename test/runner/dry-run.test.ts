@@ -42,6 +42,7 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
       'backfills',
       'backups',
       'deployments',
+      'expand_releases',
       'ledger_version',
       'migrations',
       'objects',

@@ -43,6 +43,8 @@ export type {
   ExportRole,
   ExtractRole,
   EngineRole,
+  ExpandRole,
+  ExpandStatement,
   SmokeDialect,
   SetAside,
   DisabledRoutine,
@@ -171,6 +173,22 @@ export {
   DEFAULT_LOCK_MAX_DELAY_MS,
 } from './expand/lock-retry';
 export type { LockAttempt, LockRetryOptions, LockRetryResult } from './expand/lock-retry';
+
+export {
+  needsSync,
+  needsBackfill,
+  upOf,
+  versionSchema,
+  releaseSlug,
+  shadowName,
+  planExpand,
+  SHADOW_PREFIX,
+  EXPAND_PLAN_FORMAT,
+} from './expand/expand-plan';
+export type { ExpandPlan, ExpandTable, ExpandColumn, DroppedColumn, AddedConstraint } from './expand/expand-plan';
+export { ExpandDeclarations, declarationPath } from './expand/declarations';
+export { ExpandLedger } from './expand/phases';
+export type { ExpandPhase, ExpandRelease } from './expand/phases';
 export { batchedHeader, parseBatchedUpdate, runBatchedUpdates, BATCHED_HEADER } from './expand/batched-migration';
 export type { BatchedUpdate, BatchedRunReporter } from './expand/batched-migration';
 export type { BatchedMigration } from './plan/plan';

@@ -17,7 +17,7 @@ import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
-import { introspect, fingerprint, fingerprints } from './introspect';
+import { introspect, fingerprint, fingerprints, stateFingerprints } from './introspect';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,7 @@ import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 import { openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
 import { postgresFacts } from './postgres-facts';
+import { postgresExpand } from './expand/expand-sql';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -138,6 +139,7 @@ export function createPostgresEngine(): Engine {
     parser,
     ledger: postgresLedger,
     smoke: postgresSmoke,
+    expand: postgresExpand,
     connect: (environment, { workspaceRoot }) =>
       openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
     async lock(environment, { workspaceRoot }, key, options) {
@@ -170,6 +172,7 @@ export function createPostgresEngine(): Engine {
       introspect: (conn, scope) => introspect(conn, scope),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
+      stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
       roles: async (conn) =>
         (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map(
           (r) => r.rolname,

@@ -147,6 +147,27 @@ export const postgresLedger: LedgerDialect = {
          run_start_done bigint)`,
       `CREATE INDEX backfills_project_idx ON dbee.backfills (project, started_at)`,
     ],
+    // expand/contract phases: one row per release of `dbee deploy --strategy expand-contract`, its plan, its phase
+    // (expanding, backfilling, expanded, contracting, done; aborting, aborted) and the lock waits it retried. The
+    // partial unique index keeps one release in flight per project.
+    [
+      `CREATE TABLE dbee.expand_releases (
+         id bigserial PRIMARY KEY,
+         project text NOT NULL,
+         environment text NOT NULL,
+         release text NOT NULL,
+         previous text NOT NULL,
+         phase text NOT NULL,
+         plan jsonb NOT NULL,
+         started_at timestamptz NOT NULL DEFAULT now(),
+         updated_at timestamptz NOT NULL DEFAULT now(),
+         finished_at timestamptz,
+         error text,
+         lock_retries integer NOT NULL DEFAULT 0,
+         lock_attempts jsonb NOT NULL DEFAULT '[]')`,
+      `CREATE UNIQUE INDEX expand_releases_one_in_flight ON dbee.expand_releases (project)
+         WHERE phase NOT IN ('done', 'aborted')`,
+    ],
   ],
 };
 

@@ -57,10 +57,20 @@ export const deploySettings = z.strictObject({
   copyData: z.boolean().optional(),
   autoRollback: z.boolean().optional(),
   smokeAfterDeploy: z.boolean().optional(),
+  /**
+   * Drop what the ledger records as deployed by the project but its sources no longer define (as `--prune`), each
+   * step with its hazards. Default false: such objects stay, and deploy lists them in a warning.
+   */
+  prune: z.boolean().optional(),
   smokeTimeout: duration.optional(),
   /** Build indexes CONCURRENTLY outside transactions. */
   online: z.boolean().optional(),
   allowHazards: z.array(hazardKind).optional(),
+  /**
+   * How `deploy` brings the plan to the database: `direct` (its steps, the default) or `expand-contract` (additive
+   * changes, a backfill and a version schema of views per release; then `dbee complete` or `dbee abort`).
+   */
+  strategy: z.enum(['direct', 'expand-contract']).optional(),
 });
 
 /** Safety gates of an environment. */
@@ -338,6 +348,7 @@ export type WorkspaceConfig = z.infer<typeof workspaceConfig>;
 export type EnvironmentConfig = z.infer<typeof environmentConfig>;
 export type ProjectConfig = z.infer<typeof projectConfig>;
 export type DeploySettings = z.infer<typeof deploySettings>;
+export type DeployStrategy = NonNullable<DeploySettings['strategy']>;
 export type Gates = z.infer<typeof gates>;
 export type FleetConfig = z.infer<typeof fleetConfig>;
 export type FleetTargetConfig = z.infer<typeof fleetTarget>;

@@ -6,7 +6,7 @@ import { DbeeError } from '../errors';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import type { ReusableShadow, SessionPool } from '../engine/session-pool';
 import { planFromSources } from '../planner/planner';
-import type { ProjectModel } from '../planner/project-model';
+import { usedVariables, type ProjectModel } from '../planner/project-model';
 import { canonicalJson } from '../plan/serialize';
 import type { SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
@@ -23,7 +23,7 @@ export function cacheDir(workspaceRoot: string, kind: 'models' | 'diffs'): strin
 
 /**
  * Hash of everything the desired model of `target` depends on: the sources of it and its dependencies (every
- * file's bytes), their variables and search paths, the engine, the shadow kind and dbee's version. The desired
+ * file's bytes), the variables they use (so every target of a fleet shares one model) and their search paths, the engine, the shadow kind and dbee's version. The desired
  * model is a pure function of these, so equal keys mean equal models.
  */
 export function desiredModelKey(
@@ -37,7 +37,7 @@ export function desiredModelKey(
   h.update(`dbee-model-v1\0${toolVersion}\0${engine}\0${shadow}\0${target}\0`);
   for (const m of [...models].sort((a, b) => (a.project.name < b.project.name ? -1 : 1))) {
     h.update(
-      `${m.project.name}\0${canonicalJson(m.variables)}\0${m.graph.searchPath.join(',')}\0${m.graph.schemas.join(',')}\0${canonicalJson(m.graph.manage ?? null)}\0`,
+      `${m.project.name}\0${canonicalJson(usedVariables(m))}\0${m.graph.searchPath.join(',')}\0${m.graph.schemas.join(',')}\0${canonicalJson(m.graph.manage ?? null)}\0`,
     );
     for (const f of m.files) h.update(`${f.path}\0${sha256(f.text)}\0`);
   }

@@ -6,6 +6,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
+import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -460,6 +461,12 @@ export interface DiffRole {
   /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */
   fingerprints(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
   /**
+   * Like `fingerprints`, but without the database's identity: equal for any two databases whose definitions in
+   * `scope` are equal. A fleet deployment groups its targets by it (with their ledgers' state) to build one plan per
+   * live state. Absent: every target of a fleet is planned on its own.
+   */
+  stateFingerprints?(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
+  /**
    * The roles that exist where `conn` points (PostgreSQL: `pg_roles`), sorted. Comparing two environments, the
    * grants of every grantee that exists on both sides are compared; absent, only the grantees the sources name.
    */
@@ -557,6 +564,50 @@ export interface ObjectCatalog {
    * Example: `rowsUpTo(conn, { kind: 'table', schema: 'sales', name: 'orders' }, 10_001)` → `4`.
    */
   rowsUpTo?(conn: Connection, table: ObjectKey, limit: number): Promise<number | null>;
+}
+
+/** One statement of the expand/contract strategy: safe to run again after a kill (guarded, `IF EXISTS`...). */
+export interface ExpandStatement {
+  sql: string;
+  /** False for statements that refuse a transaction (`CREATE INDEX CONCURRENTLY`). */
+  transactional: boolean;
+  /** What it does, for the terminal: `add column _dbee_new_total to sales.orders`. */
+  what: string;
+}
+
+/**
+ * The expand/contract strategy's SQL (`dbee deploy --strategy expand-contract`, `complete`, `abort`, `version`):
+ * shadow columns, sync triggers, version schemas of views. Every statement it renders can run again after a kill.
+ * PostgreSQL.
+ */
+export interface ExpandRole {
+  /** Whether the server converts `from` to `to` with a plain `CAST` (the derived `up`/`down` of a type change). */
+  castExists(conn: Connection, from: string, to: string): Promise<boolean>;
+  /**
+   * Each `up`/`down` expression of the plan checked against its shape's columns (parsed and typed by the server,
+   * no row read): the first that fails, as `{ table, column, which, error }`, or null when all compile.
+   */
+  checkExpressions(
+    conn: Connection,
+    plan: ExpandPlan,
+  ): Promise<{ table: string; column: string; which: 'up' | 'down'; error: string } | null>;
+  /** Whether views can be `security_invoker` on this server (PostgreSQL 15+). */
+  securityInvoker(conn: Connection): Promise<boolean>;
+  /** The additive DDL of the expand phase, in order: shadow and added columns, NOT VALID constraints, sync triggers. */
+  expand(plan: ExpandPlan): ExpandStatement[];
+  /** The version schema of the old shape (`old`) or the new one (`new`), one view per table, writable. */
+  versionSchema(plan: ExpandPlan, which: 'old' | 'new', options: { securityInvoker: boolean }): ExpandStatement[];
+  /** The backfill of one table: `col = (expression), ...` for the UPDATE of each batch (over the old columns). */
+  backfillSet(table: ExpandTable): string;
+  /** The contract phase: VALIDATE, SET NOT NULL, swap shadow columns in, drop old columns, triggers, the old version. */
+  complete(plan: ExpandPlan): ExpandStatement[];
+  /** Undo the expand phase: drop the new version schema, triggers, shadow and added columns and constraints. */
+  abort(plan: ExpandPlan): ExpandStatement[];
+  /** What an application sets to use a release's version: its search path and the `dbee.version` setting. */
+  versionSettings(
+    schemas: readonly string[],
+    release: string,
+  ): { searchPath: string[]; settings: Record<string, string> };
 }
 
 /**
@@ -699,6 +750,8 @@ export interface Engine {
   readonly extract?: ExtractRole;
   /** The audit trail behind `dbee audit` and `extract --since/--by`. */
   readonly audit?: AuditTrail;
+  /** The expand/contract strategy. PostgreSQL. */
+  readonly expand?: ExpandRole;
 }
 
 /** The optional roles of an engine, by name. */
@@ -711,7 +764,8 @@ export type EngineRole =
   | 'access'
   | 'export'
   | 'extract'
-  | 'audit';
+  | 'audit'
+  | 'expand';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -743,4 +797,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   export: 'it exports no scripts',
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
+  expand: 'it has no version schemas of views or sync triggers',
 };

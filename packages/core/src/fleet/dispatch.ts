@@ -1,10 +1,10 @@
-import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { DbeeError, type ExitCodeValue } from '../errors';
 import { COMMAND_DEFINITIONS, type CommandName, type CommandOptions } from '../options';
 import type { OperationContext } from '../operations/context';
 import { fleetDeploy } from './fleet-deploy';
 import { fleetStatus } from './fleet-status';
-import { runOnTarget, type SingleOperation } from './run-target';
-import { fleetTargetName, selectTargets } from './selection';
+import { eachTarget } from './each-target';
+import type { SingleOperation } from './run-target';
 
 /** A command's fleet form: it receives the single-environment operation and runs it per target. */
 type FleetOperation<K extends CommandName> = (
@@ -16,15 +16,15 @@ type FleetOperation<K extends CommandName> = (
 
 /**
  * The commands that run on a whole fleet and how. `deploy` in waves (fleet-deploy.ts), `status` summarised by
- * release; `rollback`, `diff` and `smoke-test` on every target in turn. Any other command on a fleet is refused by
+ * release; `rollback`, `diff` and `smoke-test` on every selected target, `--concurrency` at once (each-target.ts). Any other command on a fleet is refused by
  * the environment's resolution (config/resolve.ts): it runs on one target, named `<fleet>/<target>`.
  */
 const FLEET_OPERATIONS: { [K in CommandName]?: FleetOperation<K> } = {
   deploy: fleetDeploy,
   status: fleetStatus,
-  rollback: eachTarget,
-  diff: eachTarget,
-  'smoke-test': eachTarget,
+  rollback: (ctx, options, fleet, single) => eachTarget('rollback', ctx, options, fleet, single),
+  diff: (ctx, options, fleet, single) => eachTarget('diff', ctx, options, fleet, single),
+  'smoke-test': (ctx, options, fleet, single) => eachTarget('smoke-test', ctx, options, fleet, single),
 };
 
 /**
@@ -70,36 +70,4 @@ export function refuseOnFleet(command: CommandName, fleet: string): never {
     code: 'ENV_IS_FLEET',
     hint: `name one of its targets: --env ${fleet}/<target> (deploy, status, rollback, diff and smoke-test run on a whole fleet)`,
   });
-}
-
-/**
- * Run a command on every target of a fleet that `--labels` selects, one after the other, each as on an environment of its own.
- * Exit code: the highest of the targets' (0 when all succeeded); a line per target that did not end with 0.
- */
-async function eachTarget<O extends { env?: string; project: string; labels?: string }>(
-  ctx: OperationContext,
-  options: O,
-  fleet: string,
-  single: SingleOperation<O>,
-): Promise<ExitCodeValue> {
-  const { mine } = await selectTargets(ctx, fleet, { labels: options.labels });
-  const codes: { target: string; exitCode: number; error: string | null }[] = [];
-  for (const t of mine) {
-    const run = await runOnTarget(
-      ctx,
-      t.name,
-      fleetTargetName(fleet, t),
-      single,
-      { ...options, labels: undefined },
-      { withReport: false },
-    );
-    codes.push({ target: t.name, exitCode: run.exitCode, error: run.error?.message ?? null });
-  }
-  const bad = codes.filter((c) => c.exitCode !== 0);
-  ctx.stdout.write(
-    `fleet ${fleet}: ${codes.length - bad.length} of ${codes.length} target${codes.length === 1 ? '' : 's'} ok\n`,
-  );
-  for (const b of bad)
-    ctx.stdout.write(`  exit ${b.exitCode}: ${b.target}${b.error ? `: ${b.error.split('\n')[0]}` : ''}\n`);
-  return (bad.length ? Math.max(...bad.map((b) => b.exitCode)) : ExitCode.ok) as ExitCodeValue;
 }

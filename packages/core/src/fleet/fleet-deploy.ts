@@ -5,6 +5,7 @@ import type { FleetTarget } from '../config/resolve';
 import type { OperationContext } from '../operations/context';
 import type { DeployOptions } from '../options';
 import {
+  countPlans,
   countResults,
   FLEET_REPORT_FORMAT_VERSION,
   printFleetSummary,
@@ -17,6 +18,7 @@ import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets, withoutFleetOptions } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';
 import { waitForCanaries } from './canary-wait';
+import { FleetPlans, type TargetPlan } from './plan-cache';
 
 /**
  * `deploy` on a fleet environment: the selected targets (labels, shard) deployed by the single-environment `deploy`,
@@ -64,15 +66,19 @@ export async function fleetDeploy(
     const timeoutMs = config.fleet!.canaryTimeout !== undefined ? durationMs(config.fleet!.canaryTimeout) : 3_600_000;
     await waitForCanaries(ctx, options, fleet, canaries, single, timeoutMs);
   }
+  // The targets in one live state share one plan.
+  const plans = new FleetPlans();
   const outcome = await runWaves(
     mine,
     { ...policy, canary: canaryHere ? canaries.length : 0 },
     (t) =>
-      runOnTarget(ctx, t.name, fleetTargetName(fleet, t), single, withoutFleetOptions(options), { withReport: true }),
+      runOnTarget({ ...ctx, plans }, t.name, fleetTargetName(fleet, t), single, withoutFleetOptions(options), {
+        withReport: true,
+      }),
     (run: TargetRun) => run.exitCode !== 0,
   );
   const targets: FleetTargetReport[] = outcome.targets.map(({ target, wave, result }) =>
-    targetReport(target, labelsOf.get(target) ?? {}, wave, result),
+    targetReport(target, labelsOf.get(target) ?? {}, wave, result, plans.of(fleetTargetName(fleet, { name: target }))),
   );
   const counts = countResults(targets);
   const failed = targets.filter((t) => t.exitCode !== null && t.exitCode !== 0);
@@ -95,6 +101,7 @@ export async function fleetDeploy(
     stopped: outcome.stopped,
     exitCode,
     counts,
+    plans: countPlans(targets),
     targets,
   };
   printFleetSummary(ctx.stdout, report);
@@ -110,6 +117,7 @@ function targetReport(
   labels: Record<string, string>,
   wave: 1 | 2,
   run: TargetRun | null,
+  plan: TargetPlan | undefined,
 ): FleetTargetReport {
   if (!run)
     return {
@@ -123,6 +131,7 @@ function targetReport(
       durationMs: 0,
       steps: { applied: 0, total: 0 },
       error: null,
+      plan: null,
     };
   const r = run.report;
   const result: TargetResult = r
@@ -146,6 +155,7 @@ function targetReport(
       total: (r?.projects ?? []).reduce((a, p) => a + p.stepsTotal, 0),
     },
     error: run.error,
+    plan: plan ?? null,
   };
 }
 

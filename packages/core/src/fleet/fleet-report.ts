@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatDuration } from '../runner/reporter';
+import type { PlanOrigin, TargetPlan } from './plan-cache';
 
 /** Current format of a fleet's `--report`. */
 export const FLEET_REPORT_FORMAT_VERSION = 1;
@@ -27,6 +28,11 @@ export interface FleetTargetReport {
   durationMs: number;
   steps: { applied: number; total: number };
   error: { code: string; message: string } | null;
+  /**
+   * Where its plan came from: `built` for it, `reused` from a target in the same live `state`, or `package` (a
+   * release package, deployed as is); null when it stopped before planning.
+   */
+  plan: TargetPlan | null;
 }
 
 /** What a fleet's `--report <file>` writes: JSON at `<file>`, Markdown beside it (`.md`). */
@@ -43,7 +49,30 @@ export interface FleetReport {
   stopped: string | null;
   exitCode: number;
   counts: Record<TargetResult, number>;
+  /** Plans built (one per distinct live state of the targets) and reused, and targets deployed from a package. */
+  plans: PlanCounts;
   targets: FleetTargetReport[];
+}
+
+/** How many targets built their plan, reused one, or deployed a package. */
+export type PlanCounts = Record<PlanOrigin, number>;
+
+export function countPlans(targets: readonly FleetTargetReport[]): PlanCounts {
+  const counts: PlanCounts = { built: 0, reused: 0, package: 0 };
+  for (const t of targets) if (t.plan) counts[t.plan.origin]++;
+  return counts;
+}
+
+/** `plans: 2 built for 6 targets (4 reused)`, or what a package did. */
+export function plansLine(p: PlanCounts): string {
+  const planned = p.built + p.reused;
+  const parts = [];
+  if (planned)
+    parts.push(
+      `${p.built} built for ${planned} target${planned === 1 ? '' : 's'}${p.reused ? ` (${p.reused} reused: one plan per live state)` : ''}`,
+    );
+  if (p.package) parts.push(`${p.package} target${p.package === 1 ? '' : 's'} deployed the package as is`);
+  return `plans: ${parts.join('; ') || 'none'}`;
 }
 
 export function countResults(targets: readonly FleetTargetReport[]): Record<TargetResult, number> {
@@ -84,15 +113,17 @@ export function fleetMarkdown(r: FleetReport): string {
     `- started: ${r.startedAt}, took ${formatDuration(r.durationMs)}`,
     `- policy: canary ${r.policy.canary}, concurrency ${r.policy.concurrency}, max failures ${r.policy.maxFailures}${r.policy.labels ? `, labels ${r.policy.labels}` : ''}`,
     `- targets: ${r.targets.length} (${counts || 'none'})`,
+    `- ${plansLine(r.plans)}`,
     `- ${r.stopped ? `stopped: ${r.stopped}` : 'every target was started'}; exit code ${r.exitCode}`,
     '',
-    '| target | wave | result | deployment | duration | steps | error |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| target | wave | result | deployment | duration | steps | plan | error |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.targets.map((t) => {
       const deployments = t.deploymentIds.map((id) => '#' + id).join(', ') || '-';
       const duration = t.result === 'not-run' ? '-' : formatDuration(t.durationMs);
       const error = t.error ? cell(`${t.error.code}: ${t.error.message}`) : '';
-      return `| ${cell(t.target)} | ${t.wave === 1 ? 'canary' : '2'} | ${t.result} | ${deployments} | ${duration} | ${t.steps.applied}/${t.steps.total} | ${error} |`;
+      const plan = t.plan ? `${t.plan.origin}${t.plan.state ? ` ${t.plan.state}` : ''}` : '-';
+      return `| ${cell(t.target)} | ${t.wave === 1 ? 'canary' : '2'} | ${t.result} | ${deployments} | ${duration} | ${t.steps.applied}/${t.steps.total} | ${plan} | ${error} |`;
     }),
   ];
   return lines.join('\n') + '\n';
@@ -108,6 +139,7 @@ export function printFleetSummary(out: NodeJS.WritableStream, r: FleetReport): v
   out.write(
     `fleet ${r.fleet}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : ''}: ${r.targets.length} target${r.targets.length === 1 ? '' : 's'}: ${counts || 'none'}\n`,
   );
+  out.write(`  ${plansLine(r.plans)}\n`);
   for (const t of failed)
     out.write(`  ${t.result}: ${t.target}${t.error ? `: ${t.error.message.split('\n')[0]}` : ''}\n`);
   if (r.stopped)

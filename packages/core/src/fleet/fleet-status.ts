@@ -6,6 +6,7 @@ import type { StatusOptions } from '../options';
 import { canonicalJson } from '../plan/serialize';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets } from './selection';
+import { FleetPlans } from './plan-cache';
 import { runOnTarget, type SingleOperation } from './run-target';
 
 /** Targets whose status is read at once. */
@@ -37,13 +38,15 @@ export async function fleetStatus(
   single: SingleOperation<StatusOptions>,
 ): Promise<ExitCodeValue> {
   const { mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard });
+  // The sources are parsed once for every target.
+  const shared = { ...ctx, plans: new FleetPlans() };
   const outcome = await runWaves(
     mine,
     { canary: 0, concurrency: STATUS_PARALLEL, maxFailures: Number.MAX_SAFE_INTEGER },
     async (t): Promise<FleetTargetStatus> => {
       const out = new TextSink();
       const run = await runOnTarget(
-        ctx,
+        shared,
         t.name,
         fleetTargetName(fleet, t),
         single,

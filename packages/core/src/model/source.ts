@@ -54,6 +54,12 @@ export interface ParsedStatement {
    * dump is a valid starting point; kept in migrations. Absent: false.
    */
   restoreSetting?: boolean;
+  /**
+   * Names of the indexes the statement makes for the constraints it adds to its table (PostgreSQL: a named `PRIMARY
+   * KEY`, `UNIQUE` or `EXCLUDE` constraint's index has the constraint's name), which later statements may name
+   * (`ALTER INDEX pk ATTACH PARTITION ...`, as `pg_dump` prints for a partitioned table's primary key). Absent: none.
+   */
+  constraintIndexes?: string[];
 }
 
 /** A foreign-key constraint that can be split out of its CREATE TABLE and added later. */

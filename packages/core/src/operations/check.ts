@@ -44,6 +44,7 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
         assumeYes: true,
         allowHazards: [...HAZARD_KINDS],
         continueOnError: false,
+        prune: false,
       },
       { onCompat: (r) => (report = r), skipGates: true },
     );

@@ -8,6 +8,7 @@ import type { DbProject, Workspace } from '../config/workspace';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { streamReporter, type Reporter } from '../runner/reporter';
 import type { SessionPool } from '../engine/session-pool';
+import type { FleetPlans } from '../fleet/plan-cache';
 
 /** What every operation receives: where it runs, where output goes, and how to get an engine by name. */
 export interface OperationContext {
@@ -27,6 +28,12 @@ export interface OperationContext {
    * git commit, the ledger's state read once). Absent outside a batch: an operation then reads everything afresh.
    */
   sessions?: SessionPool;
+  /**
+   * Set by a fleet command for its targets: what they share, the parsed sources and, for a deployment, the plans
+   * built so far, one per live state, which a target in the same state reuses (fleet/plan-cache.ts). Absent: an
+   * operation parses and plans for its own environment.
+   */
+  plans?: FleetPlans;
 }
 
 export function makeReporter(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Reporter {

@@ -10,7 +10,7 @@ import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../
 import { deploymentSummary, Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
 import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/package-deploy';
-import type { Plan } from '../plan/plan';
+import type { Plan, PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
@@ -25,11 +25,14 @@ import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
 import { checkTicket } from '../promotion/ticket';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from './load';
+import { pruneSteps } from '../diffing/prune';
 import { planSources } from './source-plan';
+import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
 import { formatCompatText } from '../check/compat';
+import { liveState } from '../fleet/plan-cache';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
 export type { DeployOptions };
@@ -87,6 +90,15 @@ export async function deploy(
     smoke: 'not run',
     interrupted: [],
   };
+  // The expand-contract strategy: `--strategy`, else the project's or environment's `deploy.strategy`.
+  const strategy =
+    options.strategy ??
+    workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy.strategy;
+  if (strategy === 'expand-contract') return deployExpandContract(ctx, options);
+  if (options.release !== undefined)
+    throw new DbeeError('--release names an expand-contract release: it needs --strategy expand-contract', {
+      code: 'OPTIONS_INVALID',
+    });
   let run: RunResult | null = null;
   try {
     const code = await deployInner(ctx, options, report, (r) => (run = r), hooks);
@@ -127,6 +139,12 @@ async function deployInner(
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
   const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
+  if (pkg && options.prune) {
+    throw new DbeeError('--prune plans drops from the sources and the ledger; a package deploys the plan it froze', {
+      code: 'OPTIONS_INVALID',
+      hint: 'deploy from the sources with --prune, or freeze the drops in a package with `dbee plan --diff --out` (a diff plans them)',
+    });
+  }
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
   report.planned = planned;
@@ -186,33 +204,67 @@ async function deployInner(
         // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
         await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
       });
+      await refuseWhileInFlight(conn, engine, planned, environment.name);
       const deployed = await deployedStates(ctx, ledger, environment, planned);
       const commit = pkg ? pkg.plan.sourceCommit : await sourceCommitLater;
       report.source.commit = commit;
       const variables = new Map(models.map((m) => [m.project.name, m.variables]));
+      const build = () =>
+        planSources(
+          ctx,
+          { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit },
+          environment,
+          conn,
+          backupStamp(now),
+        );
+      // On a fleet, one plan per live state: a target in a state already planned takes a copy (fleet/plan-cache.ts).
+      const state =
+        ctx.plans && !pkg ? await liveState(engine, conn, { models, planned, deployed, sourceCommit: commit }) : null;
       const plan = pkg
         ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
-        : await planSources(
-            ctx,
-            { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit },
-            environment,
-            conn,
-            backupStamp(now),
-          );
+        : ctx.plans && state
+          ? await ctx.plans.plan(environment.name, state, build)
+          : await build();
+      if (ctx.plans && !state) ctx.plans.record(environment.name, pkg ? 'package' : 'built');
       if (!pkg) {
         const inPlan = new Set(plan.steps.map((st) => st.key));
+        const pruned = new Map<string, { steps: PlanStep[]; removed: string[] }>();
         for (const m of models) {
           const state = deployed.get(m.project.name);
           // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
           const removed = state
             ? removedObjects(m, state).filter((k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`))
             : [];
-          if (removed.length) {
-            reporter.warn(
-              `${m.project.name}: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources; nothing drops ${removed.length === 1 ? 'it' : 'them'} without a decision (a migration that drops ${removed.length === 1 ? 'it' : 'them'}), so ${removed.length === 1 ? 'it stays' : 'they stay'}: restore the file to keep managing ${removed.length === 1 ? 'it' : 'them'}`,
-            );
+          if (!removed.length) continue;
+          const prune =
+            planned.includes(m.project.name) && (options.prune || (settingsOf(m.project.name).prune ?? false));
+          if (prune && !engine.diff) {
+            throw new DbeeError(`--prune: the ${engine.name} engine cannot plan drops by a diff`, {
+              code: 'ENGINE_CAPABILITY',
+              hint: `drop ${removed.join(', ')} in a versioned migration`,
+            });
           }
+          if (prune) {
+            const steps = await pruneSteps({
+              engine,
+              conn,
+              project: m.project.name,
+              scope: projectScope(m.graph),
+              removed,
+              online: settingsOf(m.project.name).online ?? false,
+              owners: m.graph.manage?.owners,
+            });
+            pruned.set(m.project.name, { steps, removed });
+            reporter.info(
+              `${m.project.name}: --prune: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources: ${steps.length ? `the plan drops ${removed.length === 1 ? 'it' : 'them'} (${steps.length} step${steps.length === 1 ? '' : 's'})` : 'already gone from the database'}`,
+            );
+            continue;
+          }
+          reporter.warn(
+            `${m.project.name}: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources; nothing drops ${removed.length === 1 ? 'it' : 'them'} without a decision (\`--prune\`, \`deploy.prune\`, or a migration that drops ${removed.length === 1 ? 'it' : 'them'}), so ${removed.length === 1 ? 'it stays' : 'they stay'}: restore the file to keep managing ${removed.length === 1 ? 'it' : 'them'}`,
+          );
         }
+        if (pruned.size) withPrunedSteps(plan, pruned, deployed);
       }
       // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
       report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
@@ -732,4 +784,35 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       ),
     };
   };
+}
+
+/**
+ * Put the drops of `--prune` into `plan`, after each project's own steps, and record the project's object states after
+ * the run (`plan.objectStates`): the pruned keys forgotten, also those with no step of their own (a table's index goes
+ * with the table; an object already gone from the database).
+ */
+function withPrunedSteps(
+  plan: Plan,
+  pruned: ReadonlyMap<string, { steps: PlanStep[]; removed: string[] }>,
+  deployed: ReadonlyMap<string, { objects: ReadonlyMap<string, string> }>,
+): void {
+  const steps: PlanStep[] = [];
+  for (const project of plan.projects) {
+    steps.push(...plan.steps.filter((s) => s.project === project));
+    const p = pruned.get(project);
+    if (!p) continue;
+    steps.push(...p.steps);
+    if (plan.objectStates?.[project]) continue; // a project planned by a diff records the sources' states already
+    const states = new Map(deployed.get(project)?.objects ?? []);
+    for (const key of p.removed) states.delete(key);
+    for (const s of steps)
+      if (s.project === project && s.action !== 'migrate') {
+        if (s.action === 'drop') states.delete(s.key);
+        else states.set(s.key, s.checksum);
+      }
+    plan.objectStates = { ...plan.objectStates, [project]: Object.fromEntries(states) };
+  }
+  steps.push(...plan.steps.filter((s) => !plan.projects.includes(s.project)));
+  steps.forEach((s, i) => (s.order = i + 1));
+  plan.steps = steps;
 }

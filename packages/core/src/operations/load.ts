@@ -21,6 +21,8 @@ import { engineFor, gitCommit, type OperationContext } from './context';
  * an operation on the sources at a git ref loads a workspace of its own.
  */
 export function batchShared<T>(ctx: OperationContext, key: string, compute: () => T): T {
+  // The targets of a fleet deployment share such values as the tasks of a batch do (fleet/plan-cache.ts).
+  if (!ctx.sessions && ctx.plans) return ctx.plans.memo(`${key}\0${ctx.workspace.root}`, compute);
   if (!ctx.sessions) return compute();
   const byWorkspace = ctx.sessions.memo('batch-shared', () => new WeakMap<Workspace, Map<string, unknown>>());
   let values = byWorkspace.get(ctx.workspace);
@@ -50,22 +52,27 @@ export async function loadModels(
   for (const p of projects) {
     const { variables } = ctx.workspace.settings(p, environment);
     const key = `model\0${engine.name}\0${environment.name}\0${p.name}\0${canonicalJson(variables)}`;
-    if (options.exportsFor && !ctx.sessions && !options.exportsFor.includes(p.name)) {
+    // On a fleet every target's model comes from one parse (fleet/plan-cache.ts), exports are not needed.
+    if (options.exportsFor && !ctx.sessions && !ctx.plans && !options.exportsFor.includes(p.name)) {
       const known = readExports(ctx, engine, environment, p, variables);
       if (known) {
         models.push(known);
         continue;
       }
     }
-    models.push(
-      await batchShared(ctx, key, async () => {
+    const load = () =>
+      batchShared(ctx, key, async () => {
         const model = await loadProjectModel(ctx.workspace.root, p, variables, engine.parser, ctx.workspace.projects, {
           dir: join(ctx.workspace.root, '.dbee', 'cache', 'parse'),
           parser: `${engine.name}\0${ctx.toolVersion}`,
         });
         writeExports(ctx, engine, environment, model);
         return model;
-      }),
+      });
+    models.push(
+      ctx.plans && !ctx.sessions
+        ? await ctx.plans.model(`${engine.name}\0${ctx.workspace.root}\0${p.name}`, variables, load)
+        : await load(),
     );
   }
   return models;

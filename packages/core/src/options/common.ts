@@ -1,5 +1,5 @@
-import type { ConflictStrategy, HazardKind } from '../config/schema';
-import { choiceWithDefault, flag, positional, text } from './option';
+import type { ConflictStrategy, DeployStrategy, HazardKind } from '../config/schema';
+import { choiceWithDefault, count, flag, positional, text } from './option';
 
 /** Options that several commands share, with one wording. */
 
@@ -13,9 +13,13 @@ export const HAZARD_KINDS = [
   'backward-incompatible',
   'index-build',
 ] as const;
+/** The values of `deploy.strategy` and `--strategy`. */
+export const STRATEGIES = ['direct', 'expand-contract'] as const;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameStrategies: Same<(typeof CONFLICT_STRATEGIES)[number], ConflictStrategy> = true;
 const sameHazards: Same<(typeof HAZARD_KINDS)[number], HazardKind> = true;
+const sameDeployStrategies: Same<(typeof STRATEGIES)[number], DeployStrategy> = true;
+void sameDeployStrategies;
 void sameStrategies;
 void sameHazards;
 
@@ -96,4 +100,18 @@ export const shard = () =>
   text(
     'On a fleet environment: run only shard i of n (`2/4`); every target is in exactly one shard (a hash of its name), the canary targets in shard 1. `auto/n` reads i from JOB_COMPLETION_INDEX (0-based). Default: every target.',
     { value: '<i/n>' },
+  );
+
+/** `--concurrency N`: how many targets of a fleet a command works on at once. */
+export const concurrency = (what: string) =>
+  count(
+    `On a fleet environment: how many targets are ${what} at once (\`nx run\` keeps \`--parallel\` for itself, hence the name). Default 1.`,
+    1,
+  );
+
+/** `--max-failures F`: when a fleet command stops starting targets. */
+export const maxFailures = () =>
+  count(
+    'On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.',
+    1,
   );

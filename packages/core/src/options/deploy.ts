@@ -1,5 +1,18 @@
 import { defineCommand } from './command';
-import { assumeYes, CONFLICT_STRATEGIES, dryRun, env, HAZARD_KINDS, labels, project, shard, ticket } from './common';
+import {
+  assumeYes,
+  CONFLICT_STRATEGIES,
+  concurrency,
+  STRATEGIES,
+  dryRun,
+  env,
+  HAZARD_KINDS,
+  labels,
+  maxFailures,
+  project,
+  shard,
+  ticket,
+} from './common';
 import { choice, clock, count, flag, list, negatedFlag, seconds, text } from './option';
 
 export const deployCommand = defineCommand('deploy', {
@@ -40,6 +53,9 @@ export const deployCommand = defineCommand('deploy', {
       HAZARD_KINDS,
       "Hazard kinds to accept without stopping, comma-separated on the command line (`data-loss,table-rewrite`). Adds to the project's or environment's `deploy.allowHazards`.",
     ),
+    prune: flag(
+      "Drop the objects the ledger records as deployed by the project that its sources no longer define (a file removed), each with its hazards (`data-loss` for a table), listed in the dry run. Without it they stay, and deploy lists them in a warning. Also on with the environment's or project's `deploy.prune: true`. Not with --package.",
+    ),
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
     countdownFrom: seconds(
       "Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments).",
@@ -52,13 +68,15 @@ export const deployCommand = defineCommand('deploy', {
       'On a fleet environment: deploy the first K targets first, alone; when one fails, no other target starts. Default 0.',
       0,
     ),
-    concurrency: count(
-      'On a fleet environment: how many targets are deployed at once (`nx run` keeps `--parallel` for itself, hence the name). Default 1.',
-      1,
+    concurrency: concurrency('deployed'),
+    maxFailures: maxFailures(),
+    strategy: choice(
+      STRATEGIES,
+      "How the plan reaches the database: `direct` (the plan's steps) or `expand-contract` (additive changes, a backfill and a version schema per release, so the old and the new application run at once; then `dbee complete` or `dbee abort`). Default: the project's or environment's `deploy.strategy`, else direct.",
     ),
-    maxFailures: count(
-      'On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.',
-      1,
+    release: text(
+      'With `--strategy expand-contract`: the release label, which names the version schema (`<schema>_v<release>`). Default: the next number after the last completed release.',
+      { value: '<release>' },
     ),
     labels: labels(),
     shard: shard(),

@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { comparison, env, labels, project } from './common';
+import { comparison, concurrency, env, labels, project, shard } from './common';
 import { choiceWithDefault, flag, negatedFlag, text } from './option';
 
 export const diffCommand = defineCommand('diff', {
@@ -10,6 +10,8 @@ export const diffCommand = defineCommand('diff', {
     project,
     env,
     labels: labels(),
+    shard: shard(),
+    concurrency: concurrency('compared'),
     ...comparison('diff'),
     format: choiceWithDefault(
       ['text', 'json', 'markdown'],

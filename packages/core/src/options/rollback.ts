@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { assumeYes, dryRun, env, labels, project, ticket } from './common';
+import { assumeYes, concurrency, dryRun, env, labels, maxFailures, project, shard, ticket } from './common';
 import { clock, flag, text, textOrNumber } from './option';
 
 export const rollbackCommand = defineCommand('rollback', {
@@ -11,6 +11,9 @@ export const rollbackCommand = defineCommand('rollback', {
     project,
     env,
     labels: labels(),
+    shard: shard(),
+    concurrency: concurrency('rolled back'),
+    maxFailures: maxFailures(),
     dryRun: dryRun('Show the rollback plan without changing anything.'),
     assumeYes,
     ticket,

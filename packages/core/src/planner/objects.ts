@@ -47,6 +47,9 @@ export function groupObjects(
 ): SourceObject[] {
   const byId = new Map<string, SourceObject>();
   const errors: DbeeError[] = [];
+  const statementReferences = new Map<ObjectStatement, Reference[]>();
+  /** `schema.index` → the table whose constraint makes that index. */
+  const constraintIndexes = new Map<string, SourceObject>();
   for (const file of files) {
     let previous: SourceObject | undefined;
     for (const st of file.statements) {
@@ -89,26 +92,40 @@ export function groupObjects(
         object.location = st.location;
       }
       // The defining statement goes first, whatever file order put comments or grants before it.
-      if (creates) object.statements.unshift(toObjectStatement(st));
-      else object.statements.push(toObjectStatement(st));
+      const statement = toObjectStatement(st);
+      statementReferences.set(statement, st.references);
+      if (creates) object.statements.unshift(statement);
+      else object.statements.push(statement);
       object.references.push(...st.references);
       object.deferrable.push(...(st.deferrable ?? []));
+      if (object.key.kind === 'table')
+        for (const name of st.constraintIndexes ?? []) constraintIndexes.set(`${object.key.schema}.${name}`, object);
       previous = object;
     }
   }
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1)
     throw new DbeeAggregateError(`${errors.length} problems grouping the statements of project ${project}`, errors);
+  mergeRelationAliases(byId);
+  moveOwnedByOutOfCycles(byId, statementReferences);
   // A statement on an index that names no table (PostgreSQL's ALTER INDEX, COMMENT ON INDEX) belongs to the index of
   // that name the project creates: it runs after it, with its references (ALTER INDEX ... ATTACH PARTITION).
   for (const [id, o] of byId) {
     if (o.key.kind !== 'index' || o.key.parent) continue;
-    const owner = [...byId.values()].find(
-      (x) => x.key.kind === 'index' && x.key.parent && x.key.schema === o.key.schema && x.key.name === o.key.name,
-    );
+    // Or, when no index of that name is created, to the table whose constraint makes the index (a primary key).
+    const owner =
+      [...byId.values()].find(
+        (x) => x.key.kind === 'index' && x.key.parent && x.key.schema === o.key.schema && x.key.name === o.key.name,
+      ) ?? constraintIndexes.get(`${o.key.schema}.${o.key.name}`);
     if (!owner) continue;
     owner.statements.push(...o.statements);
-    owner.references.push(...o.references);
+    // An index named in the statement that is a constraint's index needs that constraint's table.
+    for (const r of o.references) {
+      const table = r.kind === 'object' ? constraintIndexes.get(`${r.schema ?? o.key.schema}.${r.name}`) : undefined;
+      owner.references.push(
+        table ? { ...r, kind: 'relation', schema: table.key.schema, name: table.key.name, via: 'constraint index' } : r,
+      );
+    }
     owner.deferrable.push(...o.deferrable);
     byId.delete(id);
   }
@@ -130,6 +147,74 @@ export function groupObjects(
     byId.delete(id);
   }
   return [...byId.values()];
+}
+
+/** Kinds PostgreSQL's `ALTER TABLE` (and `GRANT ... ON TABLE`) also acts on. */
+const TABLE_ALIASES: ReadonlySet<ObjectKey['kind']> = new Set(['view', 'materialized-view', 'sequence']);
+
+/**
+ * `ALTER TABLE v OWNER TO ...` on a view, materialized view or sequence (what `pg_dump` prints for them), and `GRANT
+ * ... ON TABLE v`, name it as a table: a table the sources never create but that the project creates as one of those
+ * kinds is that object, not a table of its own (a phantom table the ledger would record and the smoke baseline look
+ * for). Its statements become the object's last ones.
+ */
+function mergeRelationAliases(byId: Map<string, SourceObject>): void {
+  const relations = new Map<string, SourceObject>();
+  for (const o of byId.values())
+    if (TABLE_ALIASES.has(o.key.kind) && o.statements.some(isCreate)) relations.set(`${o.key.schema}.${o.key.name}`, o);
+  if (!relations.size) return;
+  for (const [id, o] of byId) {
+    if (o.key.kind !== 'table' || o.statements.some(isCreate)) continue;
+    const owner = relations.get(`${o.key.schema}.${o.key.name}`);
+    if (!owner) continue;
+    owner.statements.push(...o.statements);
+    owner.references.push(...o.references);
+    owner.deferrable.push(...o.deferrable);
+    byId.delete(id);
+  }
+}
+
+/**
+ * A sequence's own `ALTER SEQUENCE s OWNED BY t.c` needs table `t`, and a table whose default calls `nextval('s')`
+ * needs the sequence: `pg_dump` prints every serial column so (CREATE TABLE, CREATE SEQUENCE, ALTER SEQUENCE ... OWNED
+ * BY, then ALTER TABLE ... SET DEFAULT nextval), a cycle between the two objects. The `OWNED BY` statement then
+ * belongs to the table (it runs after the table's statements), and the sequence no longer needs the table. Only in
+ * that cycle, which could not be planned before: objects deployed already keep their statements and checksums.
+ */
+function moveOwnedByOutOfCycles(
+  byId: Map<string, SourceObject>,
+  statementReferences: Map<ObjectStatement, Reference[]>,
+): void {
+  for (const sequence of byId.values()) {
+    if (sequence.key.kind !== 'sequence') continue;
+    for (const statement of [...sequence.statements]) {
+      if (isCreate(statement)) continue;
+      const refs = statementReferences.get(statement) ?? [];
+      const ownedBy = refs.find((r) => r.via === 'owned by');
+      if (!ownedBy) continue;
+      const table = byId.get(
+        formatKey({ kind: 'table', schema: ownedBy.schema ?? sequence.key.schema, name: ownedBy.name }),
+      );
+      const usesSequence = table?.references.some(
+        (r) =>
+          (r.kind === 'sequence' || r.kind === 'relation' || r.kind === 'object') &&
+          r.name === sequence.key.name &&
+          (r.schema ?? table.key.schema) === sequence.key.schema,
+      );
+      if (!table || !usesSequence) continue;
+      sequence.statements.splice(sequence.statements.indexOf(statement), 1);
+      for (const r of refs) {
+        const i = sequence.references.indexOf(r);
+        if (i >= 0) sequence.references.splice(i, 1);
+      }
+      table.statements.push(statement);
+      table.references.push(...refs.filter((r) => r !== ownedBy));
+    }
+  }
+}
+
+function isCreate(s: ObjectStatement): boolean {
+  return s.action === 'create' || s.action === 'create-or-replace';
 }
 
 function toObjectStatement(st: SourceStatement): ObjectStatement {

@@ -6,7 +6,7 @@ import type { DbProject } from '../config/workspace';
 import type { SourceParser } from '../engine/engine';
 import type { ParsedStatement } from '../model/source';
 import { discoverSources, type MigrationFile, type SourceFile } from '../sources/discover';
-import { expandPlaceholders } from '../sources/placeholders';
+import { expandPlaceholders, placeholderNames } from '../sources/placeholders';
 import { sha256 } from '../sources/checksum';
 import { canonicalJson } from '../plan/serialize';
 import { groupObjects, type SourceObject, type SourceStatement } from './objects';
@@ -30,6 +30,18 @@ export interface ProjectModel {
   smoke: SourceFile[];
   /** Every file read, for package manifests and build fingerprints. */
   files: SourceFile[];
+}
+
+/**
+ * The variables a project's sources and db.yaml use (`{{name}}`), with their values: those alone can make what is
+ * planned or built from it differ between two environments. Every target of a fleet has its own `{{target}}`; a
+ * project that does not use it plans (and builds) alike on all of them. A model known only by its exports (no files)
+ * counts as using every variable.
+ */
+export function usedVariables(m: ProjectModel): Record<string, string> {
+  if (!m.files.length) return m.variables;
+  const used = new Set(placeholderNames([...m.files.map((f) => f.text), JSON.stringify(m.project.config)]));
+  return Object.fromEntries(Object.entries(m.variables).filter(([k]) => used.has(k)));
 }
 
 /** Owned schemas, search path and dependencies of a project, with placeholders expanded. */

@@ -244,7 +244,14 @@ function constraintDeps(model: SchemaModel, table: ObjectKey, c: Constraint): st
 }
 
 function place(change: Change, index: number, ctx: Context): Placed {
-  const rank = change.kind === 'alter-column-nullability' && !change.to ? 6 : RANK[change.kind];
+  // The policies dropped early (they use a column this diff drops or retypes) go first on their table, also before a
+  // column retyped with the drops (its collation or type is dropped).
+  const rank =
+    change.kind === 'alter-column-nullability' && !change.to
+      ? 6
+      : change.kind === 'alter-table-options' && change.early
+        ? -1
+        : RANK[change.kind];
   const base = { change, index, rank };
   if (change.kind === 'rename-table' || change.kind === 'rename-column') {
     return { ...base, phase: 0, node: formatKey(change.table), deps: [] };

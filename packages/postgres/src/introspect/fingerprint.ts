@@ -190,6 +190,14 @@ export async function fingerprints(conn: Connection, scopes: readonly Introspect
   return out;
 }
 
+/**
+ * `fingerprints` without the database's identity (the cluster's system identifier and the database's oid): equal for
+ * two databases whose definitions in scope are equal, so that a fleet builds one plan for every target in one state.
+ */
+export async function stateFingerprints(conn: Connection, scopes: readonly IntrospectScope[]): Promise<string[]> {
+  return (await fingerprints(conn, scopes)).map((f) => f.replace(/^(pg\d+):[^:]*:/, '$1:'));
+}
+
 type Row = { i: unknown; system: unknown; database: unknown; lines: unknown; hash: unknown };
 
 async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> {

@@ -29,3 +29,16 @@ const SET_CONFIG = /^\s*SELECT\s+pg_catalog\.set_config\(\s*'search_path'\s*,\s*
 export function isDumpSessionSetting(sql: string): boolean {
   return SET.test(sql) || SET_CONFIG.test(sql);
 }
+
+/**
+ * `pg_dump` (PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6 and later) opens and closes a plain dump with psql's
+ * `\restrict <key>` and `\unrestrict <key>` meta-commands, which guard a restore through psql and are no SQL. Their
+ * lines are blanked (spaces of the same length, so every position and line number in the file stays as written).
+ */
+const PSQL_RESTRICT = /^[ \t]*\\(?:un)?restrict\b[^\n]*$/gm;
+
+/** `text` with pg_dump's `\restrict` and `\unrestrict` lines blanked (see above). */
+export function withoutDumpRestrict(text: string): string {
+  if (!text.includes('restrict')) return text;
+  return text.replace(PSQL_RESTRICT, (line) => ' '.repeat(line.length));
+}

@@ -12,7 +12,7 @@ import { loadPostgresParser, parseSql, scanSql } from './libpg';
 import { KeyMaker } from './object-keys';
 import { skipSpaceAndComments, SourceText } from './source-text';
 import { analyzeStatement } from './statement-analysis';
-import { isDumpSessionSetting } from './dump-settings';
+import { isDumpSessionSetting, withoutDumpRestrict } from './dump-settings';
 
 /**
  * Parses PostgreSQL sources with PostgreSQL's own parser (libpg-query): one parse per file, one more per routine
@@ -43,7 +43,7 @@ export class PostgresParser implements SourceParser {
  */
 export function parsePostgresSource(original: string, file: string, options: ParseOptions): ParsedStatement[] {
   // A byte-order mark is not whitespace to PostgreSQL, and editors do not count it as a column.
-  const text = original.charCodeAt(0) === 0xfeff ? original.slice(1) : original;
+  const text = withoutDumpRestrict(original.charCodeAt(0) === 0xfeff ? original.slice(1) : original);
   const source = new SourceText(text);
   let result: ParseResult;
   try {
@@ -70,6 +70,7 @@ export function parsePostgresSource(original: string, file: string, options: Par
       transactional: analysis.transactional,
     };
     if (analysis.deferrable) statement.deferrable = analysis.deferrable;
+    if (analysis.constraintIndexes) statement.constraintIndexes = analysis.constraintIndexes;
     if (!analysis.key && isDumpSessionSetting(sql)) statement.restoreSetting = true;
     out.push(statement);
   }

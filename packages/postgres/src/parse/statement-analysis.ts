@@ -36,6 +36,8 @@ export interface StatementAnalysis {
   references: Reference[];
   transactional: boolean;
   deferrable?: DeferrableConstraint[];
+  /** See `ParsedStatement.constraintIndexes`. */
+  constraintIndexes?: string[];
 }
 
 type AnyNode = Record<string, any>;
@@ -83,6 +85,7 @@ class Analyzer {
   private transactional = true;
   private sink: ReferenceSink;
   private deferrable?: DeferrableConstraint[];
+  private readonly constraintIndexes: string[] = [];
 
   constructor(private readonly ctx: StatementContext) {
     this.sink = new ReferenceSink(null, ctx.keys.defaultSchema);
@@ -253,6 +256,7 @@ class Analyzer {
       transactional: this.transactional,
     };
     if (this.deferrable?.length) analysis.deferrable = this.deferrable;
+    if (this.constraintIndexes.length) analysis.constraintIndexes = this.constraintIndexes;
     return analysis;
   }
 
@@ -317,6 +321,13 @@ class Analyzer {
   }
 
   private constraint(c: Constraint | undefined, fkTargets?: Map<Constraint, Reference>): void {
+    // A named primary key, unique or exclusion constraint makes an index of its name (ALTER INDEX may name it).
+    if (
+      c?.conname &&
+      !c.indexname &&
+      (c.contype === 'CONSTR_PRIMARY' || c.contype === 'CONSTR_UNIQUE' || c.contype === 'CONSTR_EXCLUSION')
+    )
+      this.constraintIndexes.push(c.conname);
     switch (c?.contype) {
       case 'CONSTR_DEFAULT':
         this.walk(c.raw_expr, 'default');

@@ -157,7 +157,7 @@ describe('executors', () => {
         '  - ifExists: expected one of raise, rename, drop, skip, ignore, got "nuke"',
         '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
         '  - countdownFrom: expected a number of seconds, at least 0, got -1',
-        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, labels, shard)',
+        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, prune, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, strategy, release, labels, shard)',
         '',
       ].join('\n'),
     );
@@ -201,7 +201,10 @@ describe('schemas', () => {
     // The contract of the commands Nx infers targets for (other commands may be added beside them).
     expect(properties).toMatchObject({
       build: ['project', 'env', 'outputPath'],
-      diff: ['project', 'env', 'labels', 'againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
+      diff: [
+        ...['project', 'env', 'labels', 'shard', 'concurrency'],
+        ...['againstEnv', 'base', 'head', 'format', 'failOnDiff', 'output', 'cache'],
+      ],
       deploy: [
         ...[
           'project',
@@ -218,21 +221,27 @@ describe('schemas', () => {
         ...[
           'ifExists',
           'allowHazards',
+          'prune',
           'continueOnError',
           'countdownFrom',
           'report',
           'canary',
           'concurrency',
           'maxFailures',
+          'strategy',
+          'release',
           'labels',
           'shard',
         ],
       ],
-      'smoke-test': ['project', 'env', 'format', 'labels'],
+      'smoke-test': ['project', 'env', 'format', 'labels', 'shard', 'concurrency'],
       rollback: [
         'project',
         'env',
         'labels',
+        'shard',
+        'concurrency',
+        'maxFailures',
         'dryRun',
         'assumeYes',
         'ticket',
@@ -242,7 +251,7 @@ describe('schemas', () => {
         'force',
         'emergency',
       ],
-      plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'againstEnv', 'base', 'head'],
+      plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'strategy', 'againstEnv', 'base', 'head'],
       status: ['project', 'env', 'format', 'labels', 'shard'],
       disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
       enable: ['project', 'object', 'env', 'dryRun', 'assumeYes'],
