@@ -170,7 +170,7 @@ async function main(): Promise<void> {
       }
       const liveMs = performance.now() - t;
       t = performance.now();
-      const plan = planOfChanges(engine, 'gen', live, desired.model, false, fp);
+      const plan = planOfChanges(engine, 'gen', live, desired.model, { online: false }, fp);
       const diffMs = performance.now() - t;
       return { parseMs, buildMs, liveMs, diffMs, steps: plan.steps.length };
     };

@@ -1,3 +1,4 @@
+import { renderMode, type RenderMode } from '../plan/render-mode';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +31,8 @@ export interface DiffSelectors {
   head?: string;
   /** Ignore cached models and diffs (they are still written). */
   noCache?: boolean;
+  /** Apply the safe rewrites whatever the settings say (`--safe`; see `renderMode`). */
+  safe?: boolean;
 }
 
 export interface DiffResult {
@@ -74,7 +77,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const envVsEnv =
     Boolean(selectors.againstEnv) && Boolean(engine.diff!.roles) && target.config.manage?.grants !== false;
   const scope = envVsEnv ? everyGrantee(projectScope(model.graph)) : projectScope(model.graph);
-  const online = workspace.settings(target, environment).deploy.online ?? false;
+  const online = renderMode(workspace.settings(target, environment).deploy, selectors.safe);
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
   let desired: { model: SchemaModel | null; key: string; label: string; roles?: string[] };
@@ -182,7 +185,7 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
         return {
           engine: s.engine,
           model: s.desired.model,
-          online: s.workspace.settings(s.target, s.environment).deploy.online ?? false,
+          online: renderMode(s.workspace.settings(s.target, s.environment).deploy, selectors.safe),
           renames: s.target.config.renames ?? [],
         };
       } finally {
@@ -322,7 +325,7 @@ export function planOfChanges(
   project: string,
   from: SchemaModel,
   to: SchemaModel,
-  online: boolean,
+  mode: RenderMode,
   baseFingerprint: string | null,
   renames: RenameDeclaration[] = [],
   owners = false,
@@ -334,7 +337,7 @@ export function planOfChanges(
     sameViewDefinition: diff.sameViewDefinition,
     facts: diff.facts,
   });
-  const rendered = diff.renderChanges(changes, { from, to, online });
+  const rendered = diff.renderChanges(changes, { from, to, ...mode });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,
     order: i + 1,
@@ -358,8 +361,10 @@ function requireDiffEngine(engine: Engine): Engine {
   return engine;
 }
 
-function diffKey(desiredKey: string, fingerprint: string, online: boolean): string {
-  return createHash('sha256').update(`dbee-diff-v1\0${desiredKey}\0${fingerprint}\0${online}`).digest('hex');
+function diffKey(desiredKey: string, fingerprint: string, mode: RenderMode): string {
+  return createHash('sha256')
+    .update(`dbee-diff-v2\0${desiredKey}\0${fingerprint}\0${JSON.stringify(mode)}`)
+    .digest('hex');
 }
 
 function readCachedDiff(root: string, key: string): Plan | null {

@@ -3,6 +3,7 @@ import type { ObjectKey } from '../model/object-key';
 import type { DeferrableConstraint, ParsedStatement, ParseOptions } from '../model/source';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Plan, PlanStep } from '../plan/plan';
+import type { RenderMode } from '../plan/render-mode';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -447,7 +448,10 @@ export interface DiffRole {
    */
   roles?(conn: Connection): Promise<string[]>;
   /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */
-  renderChanges(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
+  renderChanges(
+    changes: Change[],
+    options: { from: SchemaModel; to: SchemaModel } & Partial<RenderMode>,
+  ): RenderedStep[];
   /**
    * A scratch database to build the desired schema in: embedded (PGlite in memory) or a new database on the
    * environment's server. `dispose` closes it and, for a server, always drops it. `roles`: roles the sources name

@@ -52,7 +52,7 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
         target.name,
         live,
         desired.model,
-        false,
+        { online: false },
         null,
         target.config.renames ?? [],
         scope.manage?.owners,

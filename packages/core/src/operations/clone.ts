@@ -1,3 +1,4 @@
+import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planOfChanges } from '../diffing/diff-plan';
 import { formatDiffText } from '../diffing/format';
@@ -100,7 +101,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
         project.name,
         live,
         from.model,
-        settings.online ?? false,
+        renderMode(settings),
         fingerprint,
         project.config.renames ?? [],
         scope.manage?.owners,

@@ -40,6 +40,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       base: options.base,
       head: options.head,
       withDependencies: withDeps,
+      safe: options.safe,
     });
     ({ plan: result, release } = r);
     packaged = r.models;

@@ -1,3 +1,4 @@
+import { renderMode, type RenderMode } from '../plan/render-mode';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -1014,7 +1015,7 @@ interface LoadedRef {
   desired: import('../schema/model').SchemaModel;
   state: LedgerState;
   schemas: string[];
-  online: boolean;
+  online: RenderMode;
   renames: NonNullable<ProjectModel['project']['config']['renames']>;
 }
 
@@ -1083,7 +1084,7 @@ async function loadRef(
       desired: desired.model,
       state: { objects, migrations },
       schemas: model.graph.schemas,
-      online: settings.online ?? false,
+      online: renderMode(settings),
       renames: model.project.config.renames ?? [],
     };
   } finally {

@@ -1,3 +1,4 @@
+import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planOfChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
@@ -27,6 +28,7 @@ export async function planSources(
   environment: ResolvedEnvironment,
   conn: Connection,
   stamp: string,
+  options: { safe?: boolean } = {},
 ): Promise<Plan> {
   const { engine, models } = input;
   // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
@@ -38,6 +40,7 @@ export async function planSources(
       environment,
       conn,
       stamp,
+      options,
     );
   let planned: SourcePlan;
   try {
@@ -82,7 +85,7 @@ export async function planSources(
         project,
         live,
         desired.model,
-        settings.online ?? false,
+        renderMode(settings, options.safe),
         null,
         target.config.renames ?? [],
         model.graph.manage?.owners,

@@ -40,6 +40,9 @@ export const deployCommand = defineCommand('deploy', {
       HAZARD_KINDS,
       "Hazard kinds to accept without stopping, comma-separated on the command line (`data-loss,table-rewrite`). Adds to the project's or environment's `deploy.allowHazards`.",
     ),
+    safe: flag(
+      "Apply the safe rewrites to what a diff plans on existing tables (see docs/lint-rules.md): indexes built CONCURRENTLY, constraints added NOT VALID and validated in a later step, SET NOT NULL through a validated CHECK, `lock_timeout` at the start of every step. Default: the project's or environment's `deploy.safeRewrites`. Not with --package (a package is deployed as it was planned: make it with `dbee plan --safe`).",
+    ),
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
     countdownFrom: seconds(
       "Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments).",

@@ -36,6 +36,7 @@ describe('command option schemas', () => {
       project: 'sales',
       dryRun: false,
       assumeYes: false,
+      safe: false,
       continueOnError: false,
       waitForLock: 30,
       countdownFrom: 0,
@@ -60,7 +61,7 @@ describe('command option schemas', () => {
         'invalid options for deploy:',
         '  - --wait-for-lock: expected a number of seconds, got "soon"',
         '  - --if-exists: expected one of raise, rename, drop, got "nuke"',
-        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --ticket, --no-verify, --queries, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --continue-on-error, --countdown-from, --report, --canary, --concurrency, --max-failures, --labels, --shard)',
+        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --ticket, --no-verify, --queries, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --safe, --continue-on-error, --countdown-from, --report, --canary, --concurrency, --max-failures, --labels, --shard)',
         '  hint: see dbee deploy --help; nothing was done',
       ].join('\n'),
     );

@@ -78,7 +78,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
   if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
   const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
-  const copy = planOfChanges(engine, 'verify', emptyModel(), live, false, null).steps;
+  const copy = planOfChanges(engine, 'verify', emptyModel(), live, { online: false }, null).steps;
   // Each step's statements as the real run sends them (the runner renders them by the same function).
   const sent = (step: PlanStep) =>
     stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));

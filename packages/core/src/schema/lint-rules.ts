@@ -15,8 +15,12 @@ export interface LintRule {
   lock: 'ACCESS EXCLUSIVE' | 'SHARE' | 'SHARE ROW EXCLUSIVE' | 'SHARE UPDATE EXCLUSIVE' | null;
   /** How long it holds that lock: an instant (a catalog change), a scan of the table, or a rewrite of every row. */
   holds: 'instant' | 'scan' | 'rewrite' | 'build' | 'until commit';
-  /** What a team does instead, and whether dbee does it itself (with `deploy.online`). */
+  /** What a team does instead. */
   safe: string;
+  /** What dbee does about it: refuses the step unless its hazard kind is allowed, or rewrites it (`--safe`). */
+  dbee: string;
+  /** The safe rewrites (`--safe`, `deploy.safeRewrites`) remove this hazard where they apply. */
+  safeRewrite?: true;
   /** The same rule in the peer tools, where there is one: Squawk's rule name, strong_migrations' check (its README's
    * heading), Atlas's analyzer family. */
   peers: { squawk?: string; strongMigrations?: string; atlas?: string };
@@ -29,6 +33,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'instant',
     safe: 'keep a renamed backup (`ifExists: rename`, `gates.requireBackup`), or drop it in a later release once nothing reads it',
+    dbee: 'refuses the step unless `data-loss` is allowed (`gates.requireBackup`: unless the table is kept aside); `dbee check` names the queries that read it',
     peers: { squawk: 'ban-drop-table', atlas: 'destructive (DS)' },
   },
   'ban-drop-column': {
@@ -37,6 +42,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'instant',
     safe: 'stop the application using it first (expand/contract), then drop it in a later release',
+    dbee: 'refuses the step unless `data-loss` is allowed; `dbee check` names the queries that use the column',
     peers: { squawk: 'ban-drop-column', strongMigrations: 'Removing a column', atlas: 'destructive (DS)' },
   },
   'ban-drop-sequence': {
@@ -45,6 +51,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'instant',
     safe: 'drop it in a later release once no default uses it',
+    dbee: 'refuses the step unless `data-loss` is allowed',
     peers: {},
   },
   'changing-column-type': {
@@ -53,6 +60,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'rewrite',
     safe: 'add a new column, backfill it in batches, switch readers, drop the old one (expand/contract)',
+    dbee: 'refuses the step unless `table-rewrite` is allowed; a widening change (varchar(10) to text) is no hazard',
     peers: {
       squawk: 'changing-column-type',
       strongMigrations: 'Changing the type of a column',
@@ -65,6 +73,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'rewrite',
     safe: 'check the live values first (a migration that fails on rows that would not fit), or widen instead',
+    dbee: 'refuses the step unless `data-loss` is allowed',
     peers: { atlas: 'data-dependent (MF)' },
   },
   'adding-field-with-volatile-default': {
@@ -74,6 +83,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'rewrite',
     safe: 'add the column without the default, set the default, backfill existing rows in batches',
+    dbee: 'refuses the step unless `table-rewrite` is allowed; a constant or stable default (now() on PG 11+) is no hazard',
     peers: { squawk: 'adding-field-with-default', strongMigrations: 'Adding a column with a volatile default value' },
   },
   'adding-stored-generated-or-identity': {
@@ -82,6 +92,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'rewrite',
     safe: 'add a plain column, backfill it in batches, then attach the identity or expression',
+    dbee: 'refuses the step unless `table-rewrite` is allowed',
     peers: { squawk: 'adding-serial-primary-key-field' },
   },
   'adding-not-nullable-field': {
@@ -90,6 +101,8 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'scan',
     safe: 'add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it (no exclusive lock), then SET NOT NULL uses it and skips the scan',
+    dbee: '`--safe`: the check NOT VALID, VALIDATE in the next step outside a transaction, then SET NOT NULL without a scan and the check dropped',
+    safeRewrite: true,
     peers: {
       squawk: 'adding-not-nullable-field',
       strongMigrations: 'Setting NOT NULL on an existing column',
@@ -101,7 +114,8 @@ export const LINT_RULES = {
     reason: 'a primary key, unique or exclusion constraint builds its index',
     lock: 'ACCESS EXCLUSIVE',
     holds: 'build',
-    safe: 'build a unique index CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX (dbee does it with `deploy.online`)',
+    safe: 'build a unique index CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX',
+    dbee: '`--safe` (or `deploy.online`) builds the index CONCURRENTLY and adopts it; the build still reads the table, so the `index-build` hazard stays',
     peers: {
       squawk: 'disallowed-unique-constraint',
       strongMigrations: 'Adding a unique constraint',
@@ -113,7 +127,9 @@ export const LINT_RULES = {
     reason: 'the constraint builds its index while writes to the table wait',
     lock: 'ACCESS EXCLUSIVE',
     holds: 'build',
-    safe: 'with `deploy.online`, dbee builds a unique index CONCURRENTLY and adopts it (not for exclusion constraints)',
+    safe: 'build a unique index CONCURRENTLY and adopt it (ADD CONSTRAINT ... USING INDEX); not possible for exclusion constraints',
+    dbee: '`--safe` (or `deploy.online`) builds the index CONCURRENTLY and adopts it, for a plain column list; otherwise refuses the step unless `long-lock` is allowed',
+    safeRewrite: true,
     peers: { squawk: 'disallowed-unique-constraint', strongMigrations: 'Adding a unique constraint' },
   },
   'require-concurrent-index-creation': {
@@ -121,7 +137,9 @@ export const LINT_RULES = {
     reason: 'CREATE INDEX without CONCURRENTLY blocks every write to the table while it builds',
     lock: 'SHARE',
     holds: 'build',
-    safe: 'CREATE INDEX CONCURRENTLY outside a transaction (dbee does it with `deploy.online`)',
+    safe: 'CREATE INDEX CONCURRENTLY outside a transaction',
+    dbee: '`--safe` (or `deploy.online`) builds it CONCURRENTLY outside a transaction; not on a partitioned table, which PostgreSQL cannot index concurrently',
+    safeRewrite: true,
     peers: {
       squawk: 'require-concurrent-index-creation',
       strongMigrations: 'Adding an index non-concurrently',
@@ -134,6 +152,7 @@ export const LINT_RULES = {
     lock: 'SHARE UPDATE EXCLUSIVE',
     holds: 'build',
     safe: 'build it outside peak hours; CONCURRENTLY keeps writes going',
+    dbee: 'refuses the step unless `index-build` is allowed, CONCURRENTLY or not',
     peers: {},
   },
   'refreshing-materialized-view': {
@@ -142,6 +161,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'until commit',
     safe: 'create the new version under another name and swap, or REFRESH ... CONCURRENTLY with a unique index',
+    dbee: 'refuses the step unless `long-lock` is allowed',
     peers: {},
   },
   'changing-view-columns': {
@@ -150,6 +170,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'instant',
     safe: 'add a new view (or append columns only) and move readers before removing the old shape',
+    dbee: 'refuses the step unless `backward-incompatible` is allowed; `dbee check` names the queries whose result columns change',
     peers: {},
   },
   'dropping-used-object': {
@@ -158,6 +179,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'instant',
     safe: 'change or drop the users first, in the same release or an earlier one',
+    dbee: 'refuses the step unless `backward-incompatible` is allowed',
     peers: { atlas: 'backward-incompatible (BC)' },
   },
   'changing-routine-signature': {
@@ -166,6 +188,7 @@ export const LINT_RULES = {
     lock: null,
     holds: 'instant',
     safe: 'add the new signature beside the old one, move callers, drop the old one later',
+    dbee: 'refuses the step unless `backward-incompatible` is allowed; `dbee check` names the calls that break',
     peers: {},
   },
   'recreating-type': {
@@ -174,6 +197,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'instant',
     safe: 'add a new type and migrate the columns that use it',
+    dbee: 'refuses the step unless `backward-incompatible` is allowed',
     peers: { squawk: 'ban-alter-domain-with-add-constraint' },
   },
   'renaming-table': {
@@ -182,6 +206,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'instant',
     safe: 'create a view with the old name over the renamed table while clients move (expand/contract)',
+    dbee: 'refuses the step unless `backward-incompatible` is allowed; `dbee check` names the queries that break',
     peers: { squawk: 'renaming-table', strongMigrations: 'Renaming a table', atlas: 'backward-incompatible (BC)' },
   },
   'renaming-column': {
@@ -190,6 +215,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'instant',
     safe: 'add the new column, sync and backfill it, move clients, drop the old one (expand/contract)',
+    dbee: 'refuses the step unless `backward-incompatible` is allowed; `dbee check` names the queries that break',
     peers: { squawk: 'renaming-column', strongMigrations: 'Renaming a column', atlas: 'backward-incompatible (BC)' },
   },
   'revoking-privilege': {
@@ -198,6 +224,7 @@ export const LINT_RULES = {
     lock: null,
     holds: 'instant',
     safe: 'revoke after the application stopped needing it',
+    dbee: 'refuses the step unless `backward-incompatible` is allowed',
     peers: {},
   },
   'domain-constraint-scan': {
@@ -205,7 +232,8 @@ export const LINT_RULES = {
     reason: 'a domain constraint or NOT NULL checks every column that uses the domain',
     lock: 'SHARE',
     holds: 'scan',
-    safe: 'add the domain constraint NOT VALID and VALIDATE it later (dbee does for checks)',
+    safe: 'add the domain constraint NOT VALID and VALIDATE it later',
+    dbee: 'adds a domain check NOT VALID and validates it; a domain NOT NULL: refuses the step unless `long-lock` is allowed',
     peers: { squawk: 'ban-alter-domain-with-add-constraint' },
   },
   'changing-table-persistence': {
@@ -214,6 +242,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'rewrite',
     safe: 'do it in a maintenance window',
+    dbee: 'refuses the step unless `table-rewrite` is allowed',
     peers: {},
   },
   'recreating-table': {
@@ -222,6 +251,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'rewrite',
     safe: 'create the new table beside the old one and move rows in batches',
+    dbee: 'refuses the step unless `table-rewrite` is allowed',
     peers: {},
   },
   'rows-outside-partitions': {
@@ -230,6 +260,7 @@ export const LINT_RULES = {
     lock: 'ACCESS EXCLUSIVE',
     holds: 'rewrite',
     safe: 'add a default partition, or check the rows first',
+    dbee: 'refuses the step unless `data-loss` is allowed',
     peers: {},
   },
 } as const satisfies Record<string, LintRule>;

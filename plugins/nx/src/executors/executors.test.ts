@@ -157,7 +157,7 @@ describe('executors', () => {
         '  - ifExists: expected one of raise, rename, drop, got "nuke"',
         '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
         '  - countdownFrom: expected a number of seconds, at least 0, got -1',
-        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, labels, shard)',
+        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, safe, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, labels, shard)',
         '',
       ].join('\n'),
     );
@@ -218,6 +218,7 @@ describe('schemas', () => {
         ...[
           'ifExists',
           'allowHazards',
+          'safe',
           'continueOnError',
           'countdownFrom',
           'report',
@@ -242,7 +243,7 @@ describe('schemas', () => {
         'force',
         'emergency',
       ],
-      plan: ['project', 'env', 'out', 'format', 'withDependencies', 'diff', 'againstEnv', 'base', 'head'],
+      plan: ['project', 'env', 'out', 'format', 'withDependencies', 'safe', 'diff', 'againstEnv', 'base', 'head'],
       status: ['project', 'env', 'format', 'labels', 'shard'],
       disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
       enable: ['project', 'object', 'env', 'dryRun', 'assumeYes'],
