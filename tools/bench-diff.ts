@@ -22,7 +22,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Workspace, desiredModel, loadProjectModel, planOfChanges } from '@dbee/core';
+import { Workspace, desiredModel, loadProjectModel, planChanges } from '@dbee/core';
 import { createPostgresEngine, loadPostgresParser } from '@dbee/postgres';
 import { generateChangeSet, generateProject, type ChangeSet } from './bench/generate';
 import * as L from './bench/lib';
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
       }
       const liveMs = performance.now() - t;
       t = performance.now();
-      const plan = planOfChanges(engine, 'gen', live, desired.model, { online: false }, fp);
+      const plan = planChanges(engine, live, desired.model, { project: 'gen', online: false, baseFingerprint: fp });
       const diffMs = performance.now() - t;
       return { parseMs, buildMs, liveMs, diffMs, steps: plan.steps.length };
     };
@@ -243,7 +243,7 @@ async function main(): Promise<void> {
             );
             if (shadow === SHADOWS[0]) {
               rec('part-live', '  part: read A', 'connect, fingerprint, introspect A', p.liveMs);
-              rec('part-diff', '  part: diff given both models', 'diffModels + render (planOfChanges)', p.diffMs);
+              rec('part-diff', '  part: diff given both models', 'diffModels + render (planChanges)', p.diffMs);
             }
           }
           let r = await L.dbee(

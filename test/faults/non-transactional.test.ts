@@ -101,6 +101,12 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
     const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('pending: nothing');
+    // Issue #33, point 7: the run after the kill recorded a fingerprint, so drift is known again (not `unknown`).
+    expect(status.stdout).toMatch(/drift: no\b/);
+    // ... and a deployment after it plans from the ledger, with nothing to do.
+    const c = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toContain('shop: nothing to deploy, the database is up to date');
     await assertLedgerInvariants(w.target);
   });
 });

@@ -43,4 +43,27 @@ describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s
       ),
     ).toEqual([{ gone: true, kept: true }]);
   });
+
+  // Without --force the two runs judged drift against different deployments: the dry run against the last finished
+  // one (#1, whose fingerprint the killed deployment's own step changed) and refused; the real run, after marking #2
+  // interrupted, against #2, which recorded no fingerprint, and went ahead. Both now judge against #2.
+  it('with a killed deployment still marked running and no --force: the dry run answers as the real run', async () => {
+    const w = workspaces[workspaces.push(await deployedShop(engine)) - 1]!;
+    w.write('shop/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY);\n');
+    w.write('shop/migrations/V2__slow.sql', 'SELECT pg_sleep(3);\n');
+    w.write('shop/migrations/V2__slow.rollback.sql', 'SELECT 0;\n');
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    await a.waitFor('migrate migration:shop/V2');
+    a.child.kill('SIGKILL');
+    expect(await a.exit).toBeNull();
+
+    const dry = await run(w.root, 'rollback', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(dry.stderr).not.toContain('changed outside dbee');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/-- undo deployment #2 \(deploy interrupted/);
+
+    const real = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stdout).toMatch(/undoing deployment #2 \(deploy, interrupted, 1 step\)/);
+  });
 });

@@ -1,4 +1,4 @@
-import type { Engine } from '@dbee/core';
+import type { Engine, EngineName } from '@dbee/core';
 
 /**
  * The engine packages, loaded with `require` on first use of `engine: <name>` (never at start-up): `dbee --help` and
@@ -6,7 +6,7 @@ import type { Engine } from '@dbee/core';
  * Vitest replaces this module with test/support/engine-packages.ts (static imports of the sources, one module
  * graph), see vitest.config.ts.
  */
-export const ENGINE_PACKAGES: Record<string, { module: string; install: string; load: () => () => Engine }> = {
+export const ENGINE_PACKAGES: Record<EngineName, { module: string; install: string; load: () => () => Engine }> = {
   postgres: {
     module: '@dbee/postgres',
     install: 'npm install -D @dbee/postgres',

@@ -1,8 +1,8 @@
-import { DbeeError, type Engine } from '@dbee/core';
+import { DbeeError, ENGINE_NAMES, type Engine, type EngineName } from '@dbee/core';
 import { ENGINE_PACKAGES } from './engine-packages';
 
 /** The engine of a built-in engine package; a missing package is a user error that names what to install. */
-function requireEngine(name: string): Engine {
+function requireEngine(name: EngineName): Engine {
   const spec = ENGINE_PACKAGES[name]!;
   let factory: () => Engine;
   try {
@@ -23,10 +23,9 @@ function requireEngine(name: string): Engine {
 }
 
 /** Engines by the name used in `engine:` of dbee.yaml, created on first use; a test may put its own in place. */
-const FACTORIES: Record<string, () => Engine> = {
-  postgres: () => requireEngine('postgres'),
-  teradata: () => requireEngine('teradata'),
-};
+const FACTORIES: Record<string, () => Engine> = Object.fromEntries(
+  ENGINE_NAMES.map((name) => [name, () => requireEngine(name)]),
+);
 
 const cache = new Map<string, Engine>();
 

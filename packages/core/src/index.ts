@@ -59,7 +59,7 @@ export type { Plan, PlanStep, StepAction, Hazard } from './plan/plan';
 export { YamlFile } from './config/yaml-file';
 export { interpolateEnv, envRefs } from './config/interpolate';
 export * as schemas from './config/schema';
-export { durationMs } from './config/schema';
+export { durationMs, ENGINE_NAMES, type EngineName } from './config/schema';
 export type {
   WorkspaceConfig,
   EnvironmentConfig,
@@ -142,7 +142,7 @@ export type {
 export { makeReporter, gitCommit, lockOwner } from './operations/context';
 export type { OperationContext } from './operations/context';
 export { inWindow } from './operations/gates';
-export { diffPlan, planOfChanges, assertFreshBase } from './diffing/diff-plan';
+export { diffPlan, planChanges, type PlanChangesSettings, assertFreshBase } from './diffing/diff-plan';
 export type { DiffSelectors, DiffResult } from './diffing/diff-plan';
 export { desiredModel, desiredModelKey } from './diffing/desired';
 export { materializeRef } from './diffing/git-ref';

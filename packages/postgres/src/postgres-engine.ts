@@ -98,10 +98,6 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
 
 export const postgresCapabilities: EngineCapabilities = {
   transactionalDdl: true,
-  createOrReplace: true,
-  nonTransactionalStatements: true,
-  advisoryLocks: true,
-  embedded: false,
 };
 
 /**

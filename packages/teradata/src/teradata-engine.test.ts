@@ -25,10 +25,6 @@ describe('createTeradataEngine', () => {
     expect(engine.name).toBe('teradata');
     expect(engine.capabilities).toEqual({
       transactionalDdl: false,
-      createOrReplace: true,
-      nonTransactionalStatements: false,
-      advisoryLocks: false,
-      embedded: false,
       replaceConflicts: true,
     });
   });

@@ -25,21 +25,16 @@ import {
  *
  * - `transactionalDdl: false`: a DDL statement must be the last statement of its transaction (errors 3932/3722),
  *   so several DDL statements never form one atomic unit; rollback is compensating (see `planObjectChange`).
- * - `nonTransactionalStatements: false`: no Teradata statement has to run *outside* a transaction (there is no
- *   `CREATE INDEX CONCURRENTLY`); each DDL runs as its own request in auto-commit, which is a transaction of its own.
- *   A runner that sees `transactionalDdl: false` must not put a DDL anywhere but last in a transaction.
- * - `createOrReplace: true`: `REPLACE VIEW|MACRO|PROCEDURE|FUNCTION|TRIGGER`.
- * - `advisoryLocks: false` (the lock is a row), `embedded: false`; no `diff` role (there is no shadow database).
+ *   No Teradata statement has to run *outside* a transaction (there is no `CREATE INDEX CONCURRENTLY`); each DDL
+ *   runs as its own request in auto-commit, which is a transaction of its own. A runner that sees
+ *   `transactionalDdl: false` must not put a DDL anywhere but last in a transaction.
+ * - The lock is a row in the ledger (`teradata-lock.ts`); no `diff` role (there is no shadow database).
  * - `replaceConflicts: true`: an object the ledger does not know is a conflict whether the source says CREATE or
  *   REPLACE; `rename` moves it aside (RENAME VIEW/MACRO/PROCEDURE...), `drop` drops it, and the step's reverse
  *   brings it back (the SHOW text it replaced, or the rename back).
  */
 export const teradataCapabilities: EngineCapabilities = {
   transactionalDdl: false,
-  createOrReplace: true,
-  nonTransactionalStatements: false,
-  advisoryLocks: false,
-  embedded: false,
   // A REPLACE VIEW/MACRO/PROCEDURE over an object the ledger does not know would overwrite it without a trace.
   replaceConflicts: true,
 };

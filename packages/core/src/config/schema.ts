@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+/** The engines dbee ships, by the name `engine:` takes in dbee.yaml and db.yaml: the one list the CLI and the schema read. */
+export const ENGINE_NAMES = ['postgres', 'teradata'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
 /**
  * Schemas of `dbee.yaml` (workspace) and `db.yaml` (project), format `version: 1`. The README's configuration
  * reference documents every key; keep the two in step.
@@ -199,7 +203,7 @@ export const fleetConfig = z
 export const environmentConfig = z
   .strictObject({
     /** `postgres` or `teradata`. */
-    engine: z.enum(['postgres', 'teradata']),
+    engine: z.enum(ENGINE_NAMES),
     /**
      * Engine-specific connection settings; strings may use `${ENV_VAR}`. PostgreSQL: `url`, or `embedded: <dir>`
      * for PGlite, or `host`/`port`/`user`/`password`/`database`. Teradata: `host`, `user`, `password`, `logmech`,
@@ -265,7 +269,7 @@ export const projectConfig = z.strictObject({
   version: z.literal(1),
   /** Project name; the Nx project is `db-<name>`. */
   name: identifier,
-  engine: z.enum(['postgres', 'teradata']),
+  engine: z.enum(ENGINE_NAMES),
   /** Schemas (PostgreSQL) or databases (Teradata) this project owns; may use `{{var}}`. */
   schemas: z.array(z.string().min(1)).min(1, 'a project owns at least one schema'),
   /** Names of the projects whose objects this one uses. */

@@ -75,9 +75,11 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   // Comparing two environments, the grants of every grantee that exists on both sides are read (then kept by
   // `grantsOnBothSides`): no source names them. `manage: { grants: false }` still turns grants off.
   const envVsEnv =
-    Boolean(selectors.againstEnv) && Boolean(engine.diff!.roles) && target.config.manage?.grants !== false;
+    Boolean(selectors.againstEnv) &&
+    Boolean(requireRole(engine, 'diff', 'compute a diff').roles) &&
+    target.config.manage?.grants !== false;
   const scope = envVsEnv ? everyGrantee(projectScope(model.graph)) : projectScope(model.graph);
-  const online = renderMode(workspace.settings(target, environment).deploy, selectors.safe);
+  const mode = renderMode(workspace.settings(target, environment).deploy, selectors.safe);
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
   let desired: { model: SchemaModel | null; key: string; label: string; roles?: string[] };
@@ -121,7 +123,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     environment,
     scope,
     (fp, roles) => {
-      const key = diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, online);
+      const key = diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, mode);
       return selectors.noCache ? null : readCachedDiff(workspace.root, key);
     },
     pending,
@@ -131,7 +133,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const key = diffKey(
     desired.key,
     live.roles ? `${live.fingerprint}:${rolesHash(live.roles)}` : live.fingerprint,
-    online,
+    mode,
   );
   if (live.cachedPlan) {
     return {
@@ -147,16 +149,13 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   let [from, to] = [live.model!, desired.model!];
   if (envVsEnv) [from, to] = grantsOnBothSides(scope, from, to, live.roles ?? [], desired.roles ?? []);
   const plan = {
-    ...planOfChanges(
-      engine,
-      target.name,
-      from,
-      to,
-      online,
-      live.fingerprint,
-      target.config.renames ?? [],
-      scope.manage?.owners,
-    ),
+    ...planChanges(engine, from, to, {
+      project: target.name,
+      ...mode,
+      baseFingerprint: live.fingerprint,
+      renames: target.config.renames ?? [],
+      owners: scope.manage?.owners,
+    }),
     baseScope: scope,
   };
   writeCachedDiff(workspace.root, key, plan);
@@ -185,7 +184,7 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
         return {
           engine: s.engine,
           model: s.desired.model,
-          online: renderMode(s.workspace.settings(s.target, s.environment).deploy, selectors.safe),
+          mode: renderMode(s.workspace.settings(s.target, s.environment).deploy, selectors.safe),
           renames: s.target.config.renames ?? [],
         };
       } finally {
@@ -194,7 +193,11 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
     }),
   );
   const [base, head] = sides as [(typeof sides)[0], (typeof sides)[0]];
-  const plan = planOfChanges(head.engine, selectors.project, base.model, head.model, head.online, null, head.renames);
+  const plan = planChanges(head.engine, base.model, head.model, {
+    project: selectors.project,
+    ...head.mode,
+    renames: head.renames,
+  });
   return {
     project: selectors.project,
     from: selectors.base!,
@@ -319,17 +322,25 @@ function rolesHash(roles: string[]): string {
   return createHash('sha256').update(roles.join('\0')).digest('hex').slice(0, 16);
 }
 
-/** Typed changes rendered into a plan (no source files: these steps come from comparing two models). */
-export function planOfChanges(
-  engine: Engine,
-  project: string,
-  from: SchemaModel,
-  to: SchemaModel,
-  mode: RenderMode,
-  baseFingerprint: string | null,
-  renames: RenameDeclaration[] = [],
-  owners = false,
-): Plan {
+/** How `planChanges` plans: the project the steps belong to, and what the diff and its rendering take into account. */
+export interface PlanChangesSettings {
+  /** The project the steps are recorded under. */
+  project: string;
+  /** Indexes built CONCURRENTLY outside transactions (`deploy.online`). */
+  online?: boolean;
+  /** The safe rewrites (`deploy.safeRewrites`, `--safe`; see `RenderMode`). */
+  safe?: RenderMode['safe'];
+  /** The fingerprint of the live side the plan was made from (checked again before a package deploys). */
+  baseFingerprint?: string | null;
+  /** Renames declared in db.yaml (`renames:`), so a rename is not a drop and a create. */
+  renames?: RenameDeclaration[];
+  /** Compare owners too (`manage: { owners: true }`). */
+  owners?: boolean;
+}
+
+/** Typed changes from `from` to `to` rendered into a plan (no source files: these steps come from comparing two models). */
+export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, settings: PlanChangesSettings): Plan {
+  const { project, online = false, safe, baseFingerprint = null, renames = [], owners = false } = settings;
   const diff = requireRole(engine, 'diff', 'compute a diff');
   const changes = diffModels(from, to, {
     renames,
@@ -337,7 +348,7 @@ export function planOfChanges(
     sameViewDefinition: diff.sameViewDefinition,
     facts: diff.facts,
   });
-  const rendered = diff.renderChanges(changes, { from, to, ...mode });
+  const rendered = diff.renderChanges(changes, { from, to, online, ...(safe ? { safe } : {}) });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,
     order: i + 1,

@@ -18,14 +18,6 @@ export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'chec
 export interface EngineCapabilities {
   /** DDL can share a transaction with later statements and be rolled back (PostgreSQL: yes; Teradata: no). */
   transactionalDdl: boolean;
-  /** `CREATE OR REPLACE` (PostgreSQL) or `REPLACE` (Teradata) exists for views and routines. */
-  createOrReplace: boolean;
-  /** Some statements must run outside any transaction (`CREATE INDEX CONCURRENTLY`). */
-  nonTransactionalStatements: boolean;
-  /** Session advisory locks exist; otherwise the lock is a row in the ledger with owner and expiry. */
-  advisoryLocks: boolean;
-  /** The database lives inside this process (PGlite): only one process may open it at a time. */
-  embedded: boolean;
   /**
    * An object that exists although the ledger does not know it is a conflict even when the source replaces it
    * (`REPLACE VIEW`): the conflict strategy applies and what it replaced is kept (Teradata). Default false: a

@@ -22,10 +22,6 @@ function bareEngine(): Engine {
     name: 'fakedb',
     capabilities: {
       transactionalDdl: true,
-      createOrReplace: false,
-      nonTransactionalStatements: false,
-      advisoryLocks: false,
-      embedded: false,
     },
     parser: { parse: async () => [] },
     ledger: { schema: 'dbee', migrations: [], param: (n) => `$${n}`, now: 'now()' },

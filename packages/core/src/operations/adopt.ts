@@ -1,5 +1,5 @@
 import { desiredModelFor } from '../diffing/desired';
-import { planOfChanges } from '../diffing/diff-plan';
+import { planChanges } from '../diffing/diff-plan';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { requireRole } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
@@ -47,16 +47,12 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
         });
       }
       const live = await diff.introspect(conn, scope);
-      const gap = planOfChanges(
-        engine,
-        target.name,
-        live,
-        desired.model,
-        { online: false },
-        null,
-        target.config.renames ?? [],
-        scope.manage?.owners,
-      );
+      const gap = planChanges(engine, live, desired.model, {
+        project: target.name,
+        online: false,
+        renames: target.config.renames ?? [],
+        owners: scope.manage?.owners,
+      });
       const touched = new Set<string>();
       for (const s of gap.steps) {
         touched.add(`${s.objectKey.schema}.${s.objectKey.name}`);

@@ -1,6 +1,6 @@
 import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
-import { planOfChanges } from '../diffing/diff-plan';
+import { planChanges } from '../diffing/diff-plan';
 import { formatDiffText } from '../diffing/format';
 import { requireRole, type DiffRole, type Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
@@ -96,16 +96,13 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
       }
       const live: SchemaModel = await diff.introspect(conn, scope);
       const fingerprint = await diff.fingerprint(conn, scope);
-      const plan = planOfChanges(
-        engine,
-        project.name,
-        live,
-        from.model,
-        renderMode(settings),
-        fingerprint,
-        project.config.renames ?? [],
-        scope.manage?.owners,
-      );
+      const plan = planChanges(engine, live, from.model, {
+        project: project.name,
+        ...renderMode(settings),
+        baseFingerprint: fingerprint,
+        renames: project.config.renames ?? [],
+        owners: scope.manage?.owners,
+      });
       if (from.state) plan.objectStates = { [project.name]: from.state.objects };
       // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
       const judged = await judgeSizeHazards(engine, conn, plan);

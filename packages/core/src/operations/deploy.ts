@@ -7,7 +7,7 @@ import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger } from '../ledger/ledger';
+import { deploymentSummary, Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
 import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/package-deploy';
 import type { Plan } from '../plan/plan';
@@ -16,11 +16,11 @@ import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
 import { sessionSettings, withSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
-import { dryRunGates, markDataLoss, verifyPlan } from '../runner/verify';
+import { markDataLoss, verifyPlan } from '../runner/verify';
 import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
-import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
+import { checkGates, checkStepPolicies, dependencyMissing, dryRunGates, missingDependencySchemas } from './gates';
 import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
 import { checkTicket } from '../promotion/ticket';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
@@ -348,6 +348,7 @@ async function deployInner(
       }
       if (plan.steps.length === 0) {
         for (const p of planned) reporter.info(`${p}: nothing to deploy, the database is up to date`);
+        await confirmFingerprints(engine, ledger, conn, models, planned, environment.name);
         report.status = 'unchanged';
         return ExitCode.ok;
       }
@@ -361,6 +362,7 @@ async function deployInner(
       const result = await apply(ctx, {
         assertLock: session.assertLock,
         lockGuard: session.lockGuard,
+        everySchema: [...owners.keys()],
         planChecksum: report.source.planChecksum,
         plan,
         conn,
@@ -502,6 +504,30 @@ function conflictOf(d: ConflictDecision | undefined) {
   };
 }
 
+/**
+ * A deployment with nothing to do, under the lock, found the database as the ledger says: a project whose last
+ * deployment recorded no fingerprint (its process was killed; a step outside a transaction was reconciled since)
+ * gets the fingerprint of the schemas now, so `status` can tell drift again instead of `unknown` until the next change.
+ */
+async function confirmFingerprints(
+  engine: Engine,
+  ledger: Ledger,
+  conn: Connection,
+  models: ProjectModel[],
+  planned: readonly string[],
+  environment: string,
+): Promise<void> {
+  if (!engine.diff) return;
+  for (const model of models) {
+    if (!planned.includes(model.project.name) || !model.graph.schemas.length) continue;
+    const history = await ledger.deployments(model.project.name, environment, 1);
+    const last = history[0];
+    if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
+    const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
+    await ledger.updateSummary(last.id, { fingerprint: await engine.diff.fingerprint(conn, scope) });
+  }
+}
+
 function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): never {
   const what = dryRun ? 'the deployment would be refused' : 'nothing was applied';
   if (problems.length === 1) {
@@ -537,6 +563,8 @@ interface ApplyInput {
   settingsOf: (project: string) => DeploySettings;
   continueOnError: boolean;
   schemas: Map<string, string[]>;
+  /** Every schema of the environment's projects: where an automatic rollback looks for dependents of what it puts back. */
+  everySchema: string[];
   /** Smoke checks to run after each project, or null when this environment does not run them after deploying. */
   smoke: SmokePlan | null;
 }
@@ -570,6 +598,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     dependencies: input.continueOnError ? stepDependencies(input.plan, input.models) : undefined,
     autoRollback: (project) => input.settingsOf(project).autoRollback ?? false,
     schemas: input.schemas,
+    dependentsScope: { schemas: input.everySchema },
     manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
     fingerprintLater: ctx.sessions

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow, type LedgerStep } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
@@ -39,7 +39,12 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
       );
     }
     const how = options.rename ? 'rename' : 'revoke';
-    const d = await engine.access!.disableRoutine(conn, key, how, backupStamp(options.now ?? new Date()));
+    const d = await requireRole(engine, 'access', 'disable routines').disableRoutine(
+      conn,
+      key,
+      how,
+      backupStamp(options.now ?? new Date()),
+    );
     if (!d) throw new DbeeError(`${keyText} does not exist on ${environment.name}`, { code: 'OBJECT_NOT_FOUND' });
     if (!d.statements.length) {
       throw new DbeeError(
@@ -80,7 +85,12 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
       verify:
         how === 'revoke'
           ? async () => {
-              const left = await engine.access!.disableRoutine(conn, key, 'revoke', '');
+              const left = await requireRole(engine, 'access', 'disable routines').disableRoutine(
+                conn,
+                key,
+                'revoke',
+                '',
+              );
               if (left?.revoked.length) {
                 throw new DbeeError(
                   `${keyText}: EXECUTE is still granted to ${left.revoked.join(', ')} (granted by another role, which must revoke it)`,
@@ -276,14 +286,16 @@ function normaliseArg(a: string): string {
 /** The one routine that `text` names in the database; ambiguous or missing names are errors that list the candidates. */
 async function resolveRoutine(engine: Engine, conn: Connection, text: string, environment: string): Promise<ObjectKey> {
   const want = parseRoutine(text);
-  const found = (await engine.access!.findRoutines(conn, want.schema, want.name)).filter(
+  const found = (
+    await requireRole(engine, 'access', 'disable routines').findRoutines(conn, want.schema, want.name)
+  ).filter(
     (k) =>
       (!want.kind || k.kind === want.kind) &&
       (!want.args || (k.args ?? []).map(normaliseArg).join(',') === want.args.join(',')),
   );
   if (found.length === 1) return found[0]!;
   if (!found.length) {
-    const others = await engine.access!.findRoutines(conn, want.schema, want.name);
+    const others = await requireRole(engine, 'access', 'disable routines').findRoutines(conn, want.schema, want.name);
     throw new DbeeError(`${text} does not exist on ${environment}`, {
       code: 'OBJECT_NOT_FOUND',
       hint: others.length

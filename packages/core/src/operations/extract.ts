@@ -182,12 +182,14 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, o.text);
   }
-  // What the engine cannot write as files yet is said, not silently left out.
-  if (unwritten.length) {
-    reporter.warn(
-      `${unwritten.length} object${unwritten.length === 1 ? '' : 's'} of ${target.schemas.join(', ')} on ${environment.name} ${unwritten.length === 1 ? 'is' : 'are'} not written (dbee extract cannot write ${unwritten.length === 1 ? 'its kind' : 'their kinds'} as files yet; write ${unwritten.length === 1 ? 'its file' : 'their files'} by hand):\n${unwritten.map((u) => `  ${u}`).join('\n')}`,
-    );
-  }
+  // What the engine cannot write as files yet is said, not silently left out. A whole extract that leaves objects out
+  // did not do what was asked (the project does not hold the schema): exit 1 once the rest is written. A selection
+  // (--objects, --since, --by) may not have asked for them: a warning.
+  const whole = !options.objects && options.since === undefined && options.by === undefined;
+  const incomplete = unwritten.length
+    ? `${unwritten.length} object${unwritten.length === 1 ? '' : 's'} of ${target.schemas.join(', ')} on ${environment.name} ${unwritten.length === 1 ? 'is' : 'are'} not written (dbee extract cannot write ${unwritten.length === 1 ? 'its kind' : 'their kinds'} as files yet):\n${unwritten.map((u) => `  ${u}`).join('\n')}`
+    : null;
+  if (incomplete && !whole) reporter.warn(`${incomplete}\n(write their files by hand if the project needs them)`);
   if (!target.project) {
     const yaml = dbYaml(target, dependencies(ctx, environment, target, objects));
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(PROJECT_FILE)}`);
@@ -196,6 +198,12 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
       writeFileSync(join(target.root, PROJECT_FILE), yaml);
     }
   }
+  if (incomplete && whole)
+    throw new DbeeError(incomplete, {
+      code: 'EXTRACT_INCOMPLETE',
+      hint: `${options.dryRun ? 'the other files would be written' : 'the other files are written'}; write these by hand, or extract a selection that leaves them out (--objects, e.g. --objects 'table:*')`,
+      details: { unwritten },
+    });
   return ExitCode.ok;
 }
 

@@ -211,3 +211,34 @@ export function dependencyMissing(
     },
   );
 }
+
+/**
+ * The environment gates that would refuse the real run, as a dry run reports them instead of asking: outside the
+ * maintenance windows, and protection without --assume-yes when nobody can answer (an interactive real run asks for
+ * the environment's name: said, not refused). The countdown is never run.
+ */
+export async function dryRunGates(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  plan: Plan,
+  options: { assumeYes: boolean; now?: Date },
+): Promise<DbeeError[]> {
+  const problems: DbeeError[] = [];
+  const gates = environment.gates;
+  const quiet = { ...ctx, interactive: false };
+  const check = async (env: ResolvedEnvironment) => {
+    try {
+      await checkGates(quiet, env, plan, { assumeYes: options.assumeYes, now: options.now, skipCountdown: true });
+    } catch (e) {
+      if (!(e instanceof DbeeError)) throw e;
+      problems.push(e);
+    }
+  };
+  if (gates.maintenanceWindows?.length) await check({ ...environment, gates: { ...gates, protected: false } });
+  if (gates.protected && !options.assumeYes) {
+    if (ctx.interactive)
+      ctx.reporter.info(`environment ${environment.name} is protected: the real run asks you to type its name`);
+    else await check({ ...environment, gates: { ...gates, maintenanceWindows: undefined } });
+  }
+  return problems;
+}

@@ -4,10 +4,10 @@ import { Writable } from 'node:stream';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { Workspace } from '../config/workspace';
-import { planOfChanges } from '../diffing/diff-plan';
+import { planChanges } from '../diffing/diff-plan';
 import { desiredModel } from '../diffing/desired';
 import { materializeRef } from '../diffing/git-ref';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
 import { parseKey, type ObjectKey } from '../model/object-key';
@@ -213,14 +213,15 @@ async function rollbackProject(
       );
       const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
       // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
-      // interrupted first, so a dry run plans as if it had (the same deployment is undone by both).
+      // interrupted (and finished) first, so a dry run plans as if it had: the same deployment is undone by both, and
+      // drift is judged against the same deployment by both.
       const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
       if (stale.length)
         reporter.warn(
           `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
         );
       const history = options.dryRun
-        ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted' } : d))
+        ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted', finished_at: new Date() } : d))
         : recorded;
       const force = options.force ?? false;
       // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
@@ -1015,7 +1016,7 @@ interface LoadedRef {
   desired: import('../schema/model').SchemaModel;
   state: LedgerState;
   schemas: string[];
-  online: RenderMode;
+  mode: RenderMode;
   renames: NonNullable<ProjectModel['project']['config']['renames']>;
 }
 
@@ -1084,7 +1085,7 @@ async function loadRef(
       desired: desired.model,
       state: { objects, migrations },
       schemas: model.graph.schemas,
-      online: renderMode(settings),
+      mode: renderMode(settings),
       renames: model.project.config.renames ?? [],
     };
   } finally {
@@ -1115,9 +1116,18 @@ async function prepareToRef(
   // known) and stay as they are on both sides of the diff: what of theirs stands on an object the diff drops (a view
   // over a view that must be dropped to lose a column) is dropped and created again with it.
   const others = new Set(everySchema.filter((x) => !scope.includes(x)));
-  const from = await engine.diff!.introspect(conn, { schemas: [...scope, ...others], manage: ref.model.graph.manage });
+  const from = await requireRole(engine, 'diff', 'roll back to a git ref').introspect(conn, {
+    schemas: [...scope, ...others],
+    manage: ref.model.graph.manage,
+  });
   const to = others.size ? withSchemas(ref.desired, from, others) : ref.desired;
-  const plan = planOfChanges(engine, project, from, to, ref.online, fp, ref.renames, ref.model.graph.manage?.owners);
+  const plan = planChanges(engine, from, to, {
+    project,
+    ...ref.mode,
+    baseFingerprint: fp,
+    renames: ref.renames,
+    owners: ref.model.graph.manage?.owners,
+  });
   const now = await ledger.state(project);
   const migrations: LedgerState['migrations'] = {};
   for (const [v, m] of Object.entries(now.migrations))

@@ -1,6 +1,6 @@
 import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
-import { planOfChanges } from '../diffing/diff-plan';
+import { planChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import type { Connection } from '../engine/engine';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -80,16 +80,12 @@ export async function planSources(
         known,
       ).model;
       const settings = ctx.workspace.settings(target, environment).deploy;
-      const diffed = planOfChanges(
-        engine,
+      const diffed = planChanges(engine, live, desired.model, {
         project,
-        live,
-        desired.model,
-        renderMode(settings, options.safe),
-        null,
-        target.config.renames ?? [],
-        model.graph.manage?.owners,
-      ).steps;
+        ...renderMode(settings, options.safe),
+        renames: target.config.renames ?? [],
+        owners: model.graph.manage?.owners,
+      }).steps;
       // Located at their source files: conflict rules match files, and messages name them.
       for (const st of diffed) {
         const o = defined.get(st.key);

@@ -5,7 +5,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import { DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
 import { desiredModel } from '../diffing/desired';
-import { planOfChanges } from '../diffing/diff-plan';
+import { planChanges } from '../diffing/diff-plan';
 import { materializeRef } from '../diffing/git-ref';
 import { engineFor, gitCommit, type OperationContext } from '../operations/context';
 import { loadModels, schemaOwners } from '../operations/load';
@@ -153,16 +153,12 @@ export async function releasePlan(
     const settings = head.workspace.settings(target, head.environment);
     const [from, to] = [await desiredAt(ctx, base, project, useCache), await desiredAt(ctx, head, project, useCache)];
     const model = head.models.find((m) => m.project.name === project)!;
-    const changes = planOfChanges(
-      head.engine,
+    const changes = planChanges(head.engine, from, to, {
       project,
-      from,
-      to,
-      renderMode(settings.deploy, args.safe),
-      null,
-      target.config.renames ?? [],
-      model.graph.manage?.owners,
-    );
+      ...renderMode(settings.deploy, args.safe),
+      renames: target.config.renames ?? [],
+      owners: model.graph.manage?.owners,
+    });
     steps.push(...changes.steps);
     // What the ledger records is the checksum of each object's source: compare the two sides object by object.
     const before = sourceSteps(base, project);

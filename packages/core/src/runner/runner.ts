@@ -1,6 +1,6 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -55,6 +55,12 @@ export interface RunOptions {
   dependencies?: ReadonlyMap<number, ReadonlySet<number>>;
   /** Projects whose failed deployments are undone automatically (`deploy.autoRollback`). */
   autoRollback?: (project: string) => boolean;
+  /**
+   * Where objects that stand on a project's objects may live (every schema of the environment's projects): an
+   * automatic rollback that must drop a view to put back its narrower version drops and creates again the views of
+   * other projects over it (`recreateWithDependents`), as `dbee rollback` does.
+   */
+  dependentsScope?: SchemaScope;
   /** Schemas of each project (expanded), for the fingerprint recorded at the end of its deployment (drift). */
   schemas?: ReadonlyMap<string, string[]>;
   /** The deployment kind recorded in the ledger. Default `deploy`; `clone` for `dbee clone`. */
@@ -632,6 +638,7 @@ async function finishProject(
         ledger,
         conn: options.conn,
         reporter,
+        scope: options.dependentsScope,
         applied: state.applied,
         partial: partial
           ? {
@@ -725,7 +732,7 @@ function fingerprintScope(options: RunOptions, project: string): SchemaScope | n
 
 async function fingerprintOf(options: RunOptions, scope: SchemaScope): Promise<string | null> {
   try {
-    return await options.engine.diff!.fingerprint(options.conn, scope);
+    return await requireRole(options.engine, 'diff', 'read a fingerprint').fingerprint(options.conn, scope);
   } catch {
     // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
     return null;

@@ -1,9 +1,7 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import { planOfChanges } from '../diffing/diff-plan';
+import { planChanges } from '../diffing/diff-plan';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
-import type { OperationContext } from '../operations/context';
-import { checkGates } from '../operations/gates';
 import type { Plan, PlanStep } from '../plan/plan';
 import { emptyModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
@@ -78,7 +76,7 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
   if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
   const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
-  const copy = planOfChanges(engine, 'verify', emptyModel(), live, { online: false }, null).steps;
+  const copy = planChanges(engine, emptyModel(), live, { project: 'verify', online: false }).steps;
   // Each step's statements as the real run sends them (the runner renders them by the same function).
   const sent = (step: PlanStep) =>
     stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));
@@ -194,35 +192,4 @@ export async function markDataLoss(
 
 function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
-}
-
-/**
- * The environment gates that would refuse the real run, as a dry run reports them instead of asking: outside the
- * maintenance windows, and protection without --assume-yes when nobody can answer (an interactive real run asks for
- * the environment's name: said, not refused). The countdown is never run.
- */
-export async function dryRunGates(
-  ctx: OperationContext,
-  environment: ResolvedEnvironment,
-  plan: Plan,
-  options: { assumeYes: boolean; now?: Date },
-): Promise<DbeeError[]> {
-  const problems: DbeeError[] = [];
-  const gates = environment.gates;
-  const quiet = { ...ctx, interactive: false };
-  const check = async (env: ResolvedEnvironment) => {
-    try {
-      await checkGates(quiet, env, plan, { assumeYes: options.assumeYes, now: options.now, skipCountdown: true });
-    } catch (e) {
-      if (!(e instanceof DbeeError)) throw e;
-      problems.push(e);
-    }
-  };
-  if (gates.maintenanceWindows?.length) await check({ ...environment, gates: { ...gates, protected: false } });
-  if (gates.protected && !options.assumeYes) {
-    if (ctx.interactive)
-      ctx.reporter.info(`environment ${environment.name} is protected: the real run asks you to type its name`);
-    else await check({ ...environment, gates: { ...gates, maintenanceWindows: undefined } });
-  }
-  return problems;
 }
