@@ -95,6 +95,26 @@ describe('deploy --safe and deploy.safeRewrites [pglite]', () => {
     expect(again.stdout).toContain('a: nothing to deploy');
   });
 
+  it('an index in a source file of its own (planned from the sources, not by a diff) is built CONCURRENTLY too', async () => {
+    w.write('a/i.sql', 'CREATE INDEX t_id_qty_idx ON a.t (id, qty);');
+    w.write('dbee.yaml', ws('    deploy: { allowHazards: [index-build] }\n'));
+    const plain = await run(w.root, 'deploy', { project: 'a', dryRun: true });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('long-lock (builds index a.t_id_qty_idx while blocking writes to a.t');
+    const real = await run(w.root, 'deploy', { project: 'a', safe: true });
+    expect(real.stderr).toBe('');
+    expect(real.code).toBe(0);
+    const sent = await query(
+      'SELECT transactional, statements FROM dbee.steps WHERE deployment_id = (SELECT max(id) FROM dbee.deployments)',
+    );
+    expect(sent).toEqual([
+      {
+        transactional: false,
+        statements: ['SET lock_timeout = 0', 'CREATE INDEX CONCURRENTLY t_id_qty_idx ON a.t (id, qty)'],
+      },
+    ]);
+  });
+
   it('refuses --safe with a package: a package is deployed as it was planned', async () => {
     const out = join(w.root, 'pkg');
     expect((await run(w.root, 'plan', { project: 'a', out })).code).toBe(0);

@@ -18,6 +18,7 @@ import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
 import { introspect, fingerprint, fingerprints } from './introspect';
+import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
@@ -174,6 +175,7 @@ export function createPostgresEngine(): Engine {
           (r) => r.rolname,
         ),
       renderChanges: (changes, options) => renderPlanSteps(changes, options),
+      safeSourceStep,
       openShadow: (kind, environment, { workspaceRoot, roles }) =>
         openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
       resetShadow: (conn) => conn.execute(RESET_SHADOW),

@@ -439,6 +439,16 @@ export interface DiffRole {
    * grants of every grantee that exists on both sides are compared; absent, only the grantees the sources name.
    */
   roles?(conn: Connection): Promise<string[]>;
+  /**
+   * A step planned from a source file (not from a diff), with the safe rewrites (`deploy.safeRewrites`, `--safe`):
+   * its statements under the lock timeout, and an index on a table that exists built without blocking writes.
+   * Reads the catalog only. Absent: source steps run as written.
+   */
+  safeSourceStep?(
+    conn: Connection,
+    step: PlanStep,
+    safe: NonNullable<RenderMode['safe']>,
+  ): Promise<Pick<PlanStep, 'statements' | 'reverse' | 'transactional' | 'notes'>>;
   /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */
   renderChanges(
     changes: Change[],

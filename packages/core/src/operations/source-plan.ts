@@ -30,11 +30,36 @@ export async function planSources(
   stamp: string,
   options: { safe?: boolean } = {},
 ): Promise<Plan> {
+  const plan = await planSourcesAsWritten(ctx, input, environment, conn, stamp, options);
+  // What a diff planned came out of the renderer rewritten; the steps planned from source files get theirs here.
+  const rewrite = input.engine.diff?.safeSourceStep;
+  if (!rewrite) return plan;
+  const diffed = new Set(Object.keys(plan.objectStates ?? {}));
+  for (const step of plan.steps) {
+    if (step.action === 'migrate' || diffed.has(step.project)) continue;
+    const { safe } = renderMode(
+      ctx.workspace.settings(ctx.workspace.project(step.project), environment).deploy,
+      options.safe,
+    );
+    if (safe) Object.assign(step, await rewrite(conn, step, safe));
+  }
+  return plan;
+}
+
+/** `planSources` without the safe rewrites of the steps planned from source files. */
+async function planSourcesAsWritten(
+  ctx: OperationContext,
+  input: PlanInput,
+  environment: ResolvedEnvironment,
+  conn: Connection,
+  stamp: string,
+  options: { safe?: boolean },
+): Promise<Plan> {
   const { engine, models } = input;
   // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
   // made again from their sources.
   const again = async () =>
-    planSources(
+    planSourcesAsWritten(
       ctx,
       { ...input, models: await fullModels(ctx, [...models], environment, engine) },
       environment,

@@ -1,4 +1,4 @@
-import { formatKey, type ObjectKey } from '@dbee/core';
+import { formatKey, type Connection, type ObjectKey, type PlanStep } from '@dbee/core';
 import { indexModel } from '@dbee/core/schema';
 import type { Change, SchemaModel } from '@dbee/core/schema';
 import { renderChange, type RenderedChange } from './render-change';
@@ -172,4 +172,52 @@ export function withLockTimeout(statements: readonly string[], ms: number): stri
     out.push(sql);
   }
   return out;
+}
+
+/** Comments and blanks before a statement's first word. */
+const LEADING = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/;
+
+/**
+ * A step planned from a source file, with the safe rewrites (`Engine.diff.safeSourceStep`): a lone `CREATE [UNIQUE]
+ * INDEX` on a table that exists (and is not partitioned) is built `CONCURRENTLY` outside a transaction, and every
+ * statement runs under the lock timeout (`withLockTimeout`). The table's kind is read from the catalog.
+ */
+export async function safeSourceStep(
+  conn: Connection,
+  step: PlanStep,
+  safe: { lockTimeoutMs: number },
+): Promise<Pick<PlanStep, 'statements' | 'reverse' | 'transactional' | 'notes'>> {
+  let { statements, reverse, transactional } = step;
+  const notes = [...(step.notes ?? [])];
+  const k = step.objectKey;
+  const sql = statements.length === 1 ? statements[0]! : '';
+  const lead = LEADING.exec(sql)?.[0] ?? '';
+  const create = /^CREATE\s+(UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)/i.exec(sql.slice(lead.length));
+  if (k.kind === 'index' && step.action === 'create' && create && k.parent) {
+    const dot = k.parent.indexOf('.');
+    const [schema, table] = dot > 0 ? [k.parent.slice(0, dot), k.parent.slice(dot + 1)] : [k.schema, k.parent];
+    const r = await conn.query<{ relkind: string }>(
+      'SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2',
+      [schema, table],
+    );
+    const kind = r.rows[0]?.relkind;
+    if (!kind) notes.push(`safe: not rewritten, ${schema}.${table} is created by this plan (it is empty)`);
+    else if (kind === 'p' || /\bON\s+ONLY\b/i.test(sql))
+      notes.push(
+        'safe: not built CONCURRENTLY, PostgreSQL cannot build an index of a partitioned table concurrently (do it per partition, then attach)',
+      );
+    else {
+      const at = lead.length + create[0].length;
+      statements = [`${sql.slice(0, at)}CONCURRENTLY ${sql.slice(at)}`];
+      reverse = reverse?.map((s) => s.replace(/^(\s*DROP\s+INDEX\s+)(?!CONCURRENTLY\b)/i, '$1CONCURRENTLY ')) ?? null;
+      transactional = false;
+      notes.push('safe: CONCURRENTLY, outside a transaction (writes to the table go on)');
+    }
+  }
+  return {
+    statements: withLockTimeout(statements, safe.lockTimeoutMs),
+    reverse: reverse?.length ? withLockTimeout(reverse, safe.lockTimeoutMs) : reverse,
+    transactional,
+    ...(notes.length ? { notes } : {}),
+  };
 }
