@@ -291,18 +291,63 @@ export function hazardLine(h: { kind: string; message: string; rule?: string }):
   return `${h.kind}: ${h.message}${rule ? ` [${rule}${lock ? `: ${lock}` : ''}]` : ''}`;
 }
 
+/**
+ * Peer tools' rules that dbee never reports, because what it writes already follows them (or `--safe` makes it so):
+ * the rule, the peers' names, and what dbee does. Listed in docs/lint-rules.md beside `LINT_RULES`.
+ */
+export const FOLLOWED_RULES: readonly { rule: string; peers: LintRule['peers']; dbee: string }[] = [
+  {
+    rule: 'constraint-missing-not-valid',
+    peers: {
+      squawk: 'constraint-missing-not-valid',
+      strongMigrations: 'Adding a check constraint',
+      atlas: 'locks and rewrites (PG)',
+    },
+    dbee: 'a check or foreign key on an existing table is always added NOT VALID, then validated; with `--safe` the validation is a later step outside a transaction, so the lock of the ADD is released before the scan',
+  },
+  {
+    rule: 'adding-foreign-key-constraint',
+    peers: { squawk: 'adding-foreign-key-constraint', strongMigrations: 'Adding a foreign key' },
+    dbee: 'as above (NOT VALID, then VALIDATE); PostgreSQL refuses NOT VALID on or to a partitioned table, where it is added valid at once and the plan says so',
+  },
+  {
+    rule: 'require-lock-timeout',
+    peers: { squawk: 'require-lock-timeout' },
+    dbee: '`deploy.lockTimeout` sets it for the session; `--safe` sets it at the start of every step (default 5s), and to 0 for CONCURRENTLY and VALIDATE, whose locks block no reads or writes',
+  },
+  {
+    rule: 'require-statement-timeout',
+    peers: { squawk: 'require-statement-timeout' },
+    dbee: '`deploy.statementTimeout` sets it for the steps',
+  },
+  {
+    rule: 'require-concurrent-index-deletion',
+    peers: { squawk: 'require-concurrent-index-deletion' },
+    dbee: '`--safe` (or `deploy.online`) drops an index of an existing table with DROP INDEX CONCURRENTLY',
+  },
+  {
+    rule: 'ban-concurrent-index-creation-in-transaction',
+    peers: { squawk: 'ban-concurrent-index-creation-in-transaction' },
+    dbee: "a step with CONCURRENTLY always runs outside a transaction (it splits the deployment's transaction there)",
+  },
+];
+
+const peerList = (peers: LintRule['peers']) =>
+  [
+    peers.squawk && `Squawk \`${peers.squawk}\``,
+    peers.strongMigrations && `strong_migrations: ${peers.strongMigrations}`,
+    peers.atlas && `Atlas ${peers.atlas}`,
+  ]
+    .filter(Boolean)
+    .join('<br>') || '—';
+
 /** docs/lint-rules.md: the rules table, written by `npm run generate:executor-schemas` from `LINT_RULES`. */
 export function lintRulesMarkdown(): string {
-  const rows = Object.entries(LINT_RULES as Record<string, LintRule>).map(([id, r]) => {
-    const peers = [
-      r.peers.squawk && `Squawk \`${r.peers.squawk}\``,
-      r.peers.strongMigrations && `strong_migrations: ${r.peers.strongMigrations}`,
-      r.peers.atlas && `Atlas ${r.peers.atlas}`,
-    ]
-      .filter(Boolean)
-      .join('<br>');
-    return `| \`${id}\` | \`${r.hazard}\` | ${r.reason} | ${lockText(id as LintRuleId) ?? 'none'} | ${r.safe} | ${peers || '—'} |`;
-  });
+  const rows = Object.entries(LINT_RULES as Record<string, LintRule>).map(
+    ([id, r]) =>
+      `| \`${id}\` | \`${r.hazard}\` | ${r.reason} | ${lockText(id as LintRuleId) ?? 'none'} | ${r.safe} | ${r.dbee} | ${peerList(r.peers)} |`,
+  );
+  const followed = FOLLOWED_RULES.map((r) => `| \`${r.rule}\` | ${peerList(r.peers)} | ${r.dbee} |`);
   return [
     '# Lint rules',
     '',
@@ -317,13 +362,69 @@ export function lintRulesMarkdown(): string {
     '```',
     '',
     'A step with a hazard kind the environment does not allow (`deploy.allowHazards`, `--allow-hazards`) is refused before',
-    'anything runs. How long a lock is held grows with the table: a catalog change is instant whatever the size; a scan,',
-    'a rewrite or an index build reads every row while the lock is held. The JSON of `diff --format json` and of a',
-    "package's plan carries each hazard's `rule`.",
+    "anything runs. The JSON of `diff --format json` and of a package's plan carries each hazard's `rule`.",
     '',
-    '| rule | hazard | why | lock held | what to do instead | peer tools |',
-    '| --- | --- | --- | --- | --- | --- |',
+    "## How long the lock is held on a table of the target's size",
+    '',
+    'A catalog change holds its lock for an instant whatever the size of the table (but it waits behind every',
+    'transaction that uses the table, and every query that comes after waits behind it: hence the lock timeout). A scan,',
+    'a rewrite or an index build reads every row while the lock is held: the hold grows with the table, roughly as long',
+    'as a full read of it (a rewrite: as long as writing it again, its indexes included). `deploy` judges this against',
+    'the target, whatever the plan came from: a table of at most 10,000 rows is small, and a step on it loses its',
+    '`index-build`, `long-lock` and `table-rewrite` hazards (the dry run says so); a larger one keeps them.',
+    '',
+    '## The safe rewrites: `--safe`',
+    '',
+    '`deploy --safe`, `plan --safe`, or `deploy.safeRewrites: true` for an environment (or a project, in db.yaml) make',
+    'dbee write the statements the rules below recommend, where it can do it itself:',
+    '',
+    '- an index on an existing table, and the index of a new primary key or unique constraint, is built `CONCURRENTLY`',
+    '  outside a transaction (writes go on; the build still reads the table, so `index-build` stays a hazard);',
+    '- a check or foreign key is added `NOT VALID` in one step and validated in the next, outside a transaction: the',
+    '  validation scans the table under a lock that blocks no reads or writes;',
+    '- `SET NOT NULL` goes through a check: `CHECK (col IS NOT NULL) NOT VALID`, `VALIDATE` outside a transaction, then',
+    '  `SET NOT NULL`, which finds the validated check and skips its scan, and drops the check;',
+    '- every step starts with `SET lock_timeout` (`deploy.lockTimeout`, default 5s): a step that waits longer for its lock',
+    '  fails instead of queueing the application behind it. `CONCURRENTLY` and `VALIDATE` get `0` (no timeout):',
+    '  their locks block no reads or writes, and a concurrent build cut short leaves an invalid index.',
+    '',
+    'The hazards a rewrite satisfies are gone from the step: they no longer need `--allow-hazards`. The dry run prints',
+    'the rewritten plan, and it is what the real run sends:',
+    '',
+    '```',
+    '-- step 1/3: alter table:sales.orders  (sales/tables/orders.sql:1)',
+    '--   safe: SET NOT NULL on sales.orders.placed_on through a validated check: added NOT VALID here, validated in the next step, used by SET NOT NULL in the one after',
+    "SET lock_timeout = '5s';",
+    'ALTER TABLE sales.orders ADD CONSTRAINT placed_on_not_null_dbee CHECK (placed_on IS NOT NULL) NOT VALID;',
+    '',
+    '-- step 2/3: alter table:sales.orders  (sales/tables/orders.sql:1)  [outside a transaction]',
+    '--   safe: validates the check outside a transaction: the scan blocks no reads or writes',
+    'SET lock_timeout = 0;',
+    'ALTER TABLE sales.orders VALIDATE CONSTRAINT placed_on_not_null_dbee;',
+    '```',
+    '',
+    'What is not rewritten, and the plan says so under the step (`-- safe: not rewritten, ...`): a table the same plan',
+    'creates (it is empty), an index of a partitioned table (PostgreSQL cannot build it concurrently), a foreign key on',
+    'or to a partitioned table (PostgreSQL refuses it NOT VALID), and a unique constraint that is not a plain column',
+    'list. Migrations run as written: put their own `SET lock_timeout` in them. A package is deployed as it was planned',
+    '(`deploy --package --safe` is refused: make the package with `plan --safe`). A step outside a transaction splits the',
+    "deployment's transaction there (`deploy.transaction: plan` then commits what came before). When the validation",
+    'finds rows that break the constraint, the step fails (exit 2) with the constraint added NOT VALID (new rows are',
+    'checked already); `dbee rollback` or `deploy.autoRollback` drops it.',
+    '',
+    '## The rules',
+    '',
+    '| rule | hazard | why | lock held | what to do instead | what dbee does | peer tools |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
+    '',
+    '## Peer rules that dbee follows in what it writes',
+    '',
+    'These never show up as hazards: the statements dbee writes already follow them.',
+    '',
+    '| rule | peer tools | what dbee does |',
+    '| --- | --- | --- |',
+    ...followed,
     '',
   ].join('\n');
 }
