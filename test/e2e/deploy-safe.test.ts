@@ -115,11 +115,15 @@ describe('deploy --safe and deploy.safeRewrites [pglite]', () => {
     ]);
   });
 
-  it('refuses --safe with a package: a package is deployed as it was planned', async () => {
+  it('refuses --safe with a package (deployed as it was planned) and on the full plan of the sources', async () => {
     const out = join(w.root, 'pkg');
     expect((await run(w.root, 'plan', { project: 'a', out })).code).toBe(0);
     const r = await run(w.root, 'deploy', { project: 'a', package: out, safe: true });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--safe applies when a plan is made');
+    // The full plan of the sources knows no target: nothing to judge a rewrite by.
+    const full = await run(w.root, 'plan', { project: 'a', safe: true });
+    expect(full.code).toBe(1);
+    expect(full.stderr).toContain('not the full plan of the sources');
   });
 });
