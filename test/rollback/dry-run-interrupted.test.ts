@@ -9,17 +9,23 @@ afterAll(async () => {
   workspaces = [];
 });
 
+/** shop v1 deployed, then a deployment of v2 (a table, then a slow migration) killed while its migration runs. */
+async function killedDuringMigration(engine: (typeof ENGINES)[number]): Promise<TestWorkspace> {
+  const w = workspaces[workspaces.push(await deployedShop(engine)) - 1]!;
+  w.write('shop/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY);\n');
+  w.write('shop/migrations/V2__slow.sql', 'SELECT pg_sleep(3);\n');
+  w.write('shop/migrations/V2__slow.rollback.sql', 'SELECT 0;\n');
+  const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+  await a.waitFor('migrate migration:shop/V2');
+  a.child.kill('SIGKILL');
+  expect(await a.exit).toBeNull();
+  return w;
+}
+
 describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s]', (engine) => {
   // --force: the killed deployment recorded no fingerprint, so the schema counts as drifted for both runs alike.
   it('with a killed deployment still marked running: both undo that deployment', async () => {
-    const w = workspaces[workspaces.push(await deployedShop(engine)) - 1]!;
-    w.write('shop/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY);\n');
-    w.write('shop/migrations/V2__slow.sql', 'SELECT pg_sleep(3);\n');
-    w.write('shop/migrations/V2__slow.rollback.sql', 'SELECT 0;\n');
-    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
-    await a.waitFor('migrate migration:shop/V2');
-    a.child.kill('SIGKILL');
-    expect(await a.exit).toBeNull();
+    const w = await killedDuringMigration(engine);
     expect(await w.target.query('SELECT id::int, status FROM dbee.deployments ORDER BY id')).toEqual([
       { id: 1, status: 'succeeded' },
       { id: 2, status: 'running' },
@@ -48,14 +54,7 @@ describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s
   // one (#1, whose fingerprint the killed deployment's own step changed) and refused; the real run, after marking #2
   // interrupted, against #2, which recorded no fingerprint, and went ahead. Both now judge against #2.
   it('with a killed deployment still marked running and no --force: the dry run answers as the real run', async () => {
-    const w = workspaces[workspaces.push(await deployedShop(engine)) - 1]!;
-    w.write('shop/orders.sql', 'CREATE TABLE shop.orders (id int PRIMARY KEY);\n');
-    w.write('shop/migrations/V2__slow.sql', 'SELECT pg_sleep(3);\n');
-    w.write('shop/migrations/V2__slow.rollback.sql', 'SELECT 0;\n');
-    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
-    await a.waitFor('migrate migration:shop/V2');
-    a.child.kill('SIGKILL');
-    expect(await a.exit).toBeNull();
+    const w = await killedDuringMigration(engine);
 
     const dry = await run(w.root, 'rollback', { project: 'shop', dryRun: true }, w.target.vars);
     expect(dry.stderr).not.toContain('changed outside dbee');

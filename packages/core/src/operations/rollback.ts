@@ -18,7 +18,7 @@ import { planFromSources } from '../planner/planner';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
-import { sessionSettings, withSession } from '../runner/session';
+import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import {
   inverseAction,
   runCompensation,
@@ -143,12 +143,74 @@ export async function rollback(ctx: OperationContext, options: RollbackOptions):
   return ExitCode.ok;
 }
 
-/** `rollback` of one project (see `rollback`). */
+/** What one project's rollback needs before it connects: where, what, and what it goes back to. */
+interface RollbackInputs {
+  environment: ResolvedEnvironment;
+  ticket: string | null;
+  target: ReturnType<Workspace['project']>;
+  engine: Engine;
+  settings: ReturnType<Workspace['settings']>['deploy'];
+  variables: Record<string, string>;
+  graph: ReturnType<typeof graphProject>;
+  manage: ReturnType<typeof projectManagedScope>;
+  emergency: boolean;
+  smokeWanted: boolean;
+  sources: ProjectSources | null;
+  ref: LoadedRef | null;
+  smokeModel: SmokeModel | null;
+  refChecks: SmokeCheck[] | null;
+  pkg: LoadedPackage | null;
+}
+
+/** A rollback planned under the lock: what it undoes, the smoke checks after it, and the plan the gates judge. */
+interface PlannedRollback {
+  ledger: Ledger;
+  history: DeploymentRow[];
+  prepared: Prepared;
+  allSteps: CompensatingStep[];
+  /** The smoke checks of the state each undone deployment goes back to. */
+  before: Map<number, StateChecks | null>;
+  /** The smoke checks run after the whole rollback. */
+  checks: SmokeCheck[];
+  plan: Plan;
+}
+
+/** `rollback` of one project (see `rollback`): inputs, then under the lock plan, gates, apply, checks. */
 async function rollbackProject(
   ctx: OperationContext,
   options: RollbackOptions,
   putBack = new Map<string, readonly string[]>(),
 ): Promise<ExitCodeValue> {
+  const input = await rollbackInputs(ctx, options);
+  const { engine, environment, settings, emergency } = input;
+  return withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
+    async (session) => {
+      const planned = await planRollback(ctx, options, input, session.conn, putBack);
+      if (!planned) return ExitCode.ok;
+      const { prepared } = planned;
+      if (options.dryRun) {
+        printRollback(ctx.stdout, prepared);
+        if (prepared.problems.length) refuse(prepared.problems, true);
+        ctx.reporter.info('dry run: nothing was changed');
+        return ExitCode.ok;
+      }
+      if (prepared.problems.length) refuse(prepared.problems, false);
+      const gated: ResolvedEnvironment = emergency
+        ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }
+        : environment;
+      await checkGates(ctx, gated, planned.plan, {
+        assumeYes: options.assumeYes ?? false,
+        now: options.now,
+        skipCountdown: emergency,
+      });
+      return applyRollback(ctx, input, session, planned);
+    },
+  );
+}
+
+/** Check the options and load what the rollback needs before it connects: a broken working tree still rolls back. */
+async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): Promise<RollbackInputs> {
   const { workspace, reporter } = ctx;
   const selectors = (['to', 'toRef', 'package'] as const).filter((k) => options[k] !== undefined && options[k] !== '');
   if (selectors.length > 1) {
@@ -186,289 +248,352 @@ async function rollbackProject(
   // tree's are read (and checked) only when the ledger recorded no checks for the state rolled back to.
   const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine) : null;
   const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
+  return {
+    environment,
+    ticket,
+    target,
+    engine,
+    settings,
+    variables,
+    graph,
+    manage,
+    emergency,
+    smokeWanted,
+    sources,
+    ref,
+    smokeModel,
+    refChecks,
+    pkg,
+  };
+}
 
-  return withSession(
-    { engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings },
-    async (session) => {
-      const { conn } = session;
-      const ledger = new Ledger(conn, engine.ledger);
-      if (!(await ledger.exists())) {
-        throw new DbeeError(
-          `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
-          { code: 'NOTHING_TO_ROLL_BACK' },
-        );
-      }
-      if (!options.dryRun) {
-        // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
-        await ledger.ensure();
-        const owner = lockOwner();
-        const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-        if (interrupted.length)
-          reporter.warn(
-            `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
-          );
-      }
-      reporter.info(
-        `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
+/**
+ * Under the lock: what the rollback undoes (the ledger's deployments, or the diff to a ref), why it would be refused,
+ * and the smoke checks after it; `null` when there is nothing to roll back. A dry run plans exactly what the real run
+ * does, and changes nothing (the real run upgrades the ledger and marks dead deployments interrupted first).
+ */
+async function planRollback(
+  ctx: OperationContext,
+  options: RollbackOptions,
+  input: RollbackInputs,
+  conn: Connection,
+  putBack: Map<string, readonly string[]>,
+): Promise<PlannedRollback | null> {
+  const { reporter } = ctx;
+  const { engine, environment, target, graph, manage, emergency, smokeWanted, ref, refChecks, smokeModel } = input;
+  const ledger = new Ledger(conn, engine.ledger);
+  if (!(await ledger.exists())) {
+    throw new DbeeError(
+      `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
+      { code: 'NOTHING_TO_ROLL_BACK' },
+    );
+  }
+  if (!options.dryRun) {
+    // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
+    await ledger.ensure();
+    const owner = lockOwner();
+    const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+    if (interrupted.length)
+      reporter.warn(
+        `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
       );
-      const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
-      // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
-      // interrupted (and finished) first, so a dry run plans as if it had: the same deployment is undone by both, and
-      // drift is judged against the same deployment by both.
-      const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
-      if (stale.length)
-        reporter.warn(
-          `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
-        );
-      const history = options.dryRun
-        ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted', finished_at: new Date() } : d))
-        : recorded;
-      const force = options.force ?? false;
-      // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
-      const everySchema = [...new Set([...graph.schemas, ...schemaOwners(ctx, environment).keys()])];
-      const prepared = ref
-        ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, everySchema, ref, force)
-        : await prepareUndo({
-            ctx,
-            engine,
-            conn,
-            ledger,
-            project: target.name,
-            environment: environment.name,
-            history,
-            options,
-            sources,
-            searchPath: graph.searchPath,
-            pkg,
-            variables,
-            everySchema,
-            putBack,
-          });
-      if (!ref && !force) {
-        const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
-        if (drift) prepared.problems.push(drift);
-      }
-      const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
-      if (prepared.units.length === 0 && !prepared.toRef) {
-        reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
-        return ExitCode.ok;
-      }
-      // The smoke checks of the state each undone deployment goes back to, and of the state the whole rollback leaves.
-      const before = new Map<number, StateChecks | null>();
-      for (const u of prepared.units) before.set(u.deployment.id, await checksBefore(ledger, history, u.deployment));
-      const earliest = prepared.units[prepared.units.length - 1]?.deployment;
-      const after: StateChecks | null = prepared.toRef
-        ? refChecks && {
-            checks: refChecks,
-            from: `the smoke checks of the sources at ${prepared.toRef.ref} (${refChecks.length})`,
-          }
-        : (before.get(earliest!.id) ?? null);
-      let checks: SmokeCheck[] = [];
-      if (smokeWanted && after) {
-        checks = after.checks;
-        reporter.info(`${target.name}: after the rollback, ${after.from}`);
-      } else if (smokeWanted && smokeModel) {
-        checks = await loadSmokeChecks(smokeModel, engine);
-        reporter.info(
-          `${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`,
-        );
-      }
-      if (options.dryRun) {
-        printRollback(ctx.stdout, prepared);
-        if (prepared.problems.length) refuse(prepared.problems, true);
-        reporter.info('dry run: nothing was changed');
-        return ExitCode.ok;
-      }
-      if (prepared.problems.length) refuse(prepared.problems, false);
-      const plan: Plan = {
-        formatVersion: PLAN_FORMAT_VERSION,
-        engine: engine.name,
-        projects: [target.name],
-        sourceCommit: null,
-        baseFingerprint: null,
-        steps: allSteps.map((s) => s.plan),
-      };
-      const windows = environment.gates.maintenanceWindows?.length ?? 0;
-      const gated: ResolvedEnvironment = emergency
-        ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }
-        : environment;
-      await checkGates(ctx, gated, plan, {
-        assumeYes: options.assumeYes ?? false,
-        now: options.now,
-        skipCountdown: emergency,
-      });
-      await ledger.ensure();
-      for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
-      const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
-      if (path) await conn.execute(path);
-
-      const owner = lockOwner();
-      const commit = await gitCommit(workspace.root);
-      const identity = {
-        package: pkg?.path ?? null,
-        gitCommit: commit,
-        toolVersion: ctx.toolVersion,
-        osUser: owner.user,
-        ciJob: ciJob(ctx.env),
-        host: owner.host,
-        ticket,
-      };
-      const summary = {
-        ...(emergency
-          ? {
-              emergency: true,
-              gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'],
-            }
-          : {}),
-        ...(prepared.forced.length ? { forced: prepared.forced } : {}),
-        smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
-      };
-      const fingerprint = async () =>
-        engine.diff && graph.schemas.length ? engine.diff.fingerprint(conn, { schemas: graph.schemas, manage }) : null;
-      const t0 = Date.now();
-      const results: { reverts: number | null; result: CompensationResult }[] = [];
-      const run = async (
-        reverts: number | null,
-        steps: CompensatingStep[],
-        finalState: LedgerState | null,
-        extra: Record<string, unknown>,
-      ) => {
-        const attempt = (transaction: 'plan' | 'object') =>
-          runCompensation({
-            beforeStep: session.assertLock,
-            engine,
-            conn,
-            ledger,
-            reporter,
-            steps,
-            transaction,
-            scope: { schemas: graph.schemas, manage },
-            finalState,
-            summary: {
-              ...summary,
-              ...extra,
-              ...(transaction === 'object'
-                ? { oneTransactionPerStep: 'the whole rollback needed more than one transaction could hold' }
-                : {}),
-            },
-            fingerprint,
-            deployment: {
-              ...identity,
-              project: target.name,
-              environment: environment.name,
-              kind: 'rollback',
-              planChecksum: planChecksum({ ...plan, steps: steps.map((s) => s.plan) }),
-              stepsTotal: steps.length,
-              reverts,
-            },
-          });
-        // One transaction for each undone deployment where the engine allows it (transactional DDL): a step that fails
-        // takes the steps before it back with it, so a rollback is never left half-done.
-        let result = await attempt('plan');
-        if (result.status === 'failed' && result.applied === 0 && outOfResources(result.error)) {
-          // Too big for one transaction (PostgreSQL: more locks than max_locks_per_transaction allows). Nothing changed,
-          // as the ledger records (that attempt failed, its steps rolled back): run it again, one transaction per step.
-          reporter.warn(
-            `undoing ${reverts === null ? 'the diff' : `deployment #${reverts}`} needs more than one transaction can hold (${result.error!.message.split('\n')[0]}); nothing was changed. ` +
-              'It runs again with one transaction per step: a step that fails then leaves the steps before it applied (raise max_locks_per_transaction to keep it in one piece)',
-          );
-          result = await attempt('object');
-        }
-        results.push({ reverts, result });
-        return result;
-      };
-      for (const unit of prepared.units) {
-        const d = unit.deployment;
-        reporter.info(
-          `${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`,
-        );
-        const ledgerBefore = unit.whole ? await ledger.ledgerBefore(d.id) : null;
-        const r = await run(d.id, unit.steps, ledgerBefore, {});
-        if (r.status === 'failed') break;
-        const state = before.get(d.id);
-        if (state) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, state.checks);
-        reporter.info(
-          `${target.name}: deployment #${d.id} rolled back: ${r.applied} step${r.applied === 1 ? '' : 's'} undone${r.skipped ? `, ${r.skipped} left applied (--force)` : ''} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`,
-        );
-      }
-      if (prepared.toRef) {
-        const t = prepared.toRef;
-        reporter.info(
-          `${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`,
-        );
-        const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
-        if (r.status === 'succeeded')
-          reporter.info(
-            `${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`,
-          );
-        if (r.status === 'succeeded' && refChecks)
-          await recordSmokeChecks(conn, engine.ledger, r.deploymentId, refChecks);
-      }
-      const failed = results.find((r) => r.result.status === 'failed');
-      let smokeLine = summary.smoke;
-      let code: ExitCodeValue = ExitCode.ok;
-      if (!failed && smokeWanted) {
-        const last = results[results.length - 1]!.result.deploymentId;
-        reporter.info(`${target.name}: smoke checks`);
-        const smoke = await runSmokeChecks({
-          engine,
-          conn,
-          model: smokeModel ?? { project: { name: target.name }, smoke: [], variables, graph },
-          environment: environment.name,
-          deploymentId: last,
-          checks,
-          timeoutMs: smokeTimeoutMs(settings),
-          onResult: (r) => reporter.info(formatSmokeResult(r)),
-        });
-        const bad = smoke.results.filter((r) => r.status === 'failed');
-        smokeLine = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
-        for (const r of results) await ledger.updateSummary(r.result.deploymentId, { smoke: smokeLine });
-        if (bad.length) {
-          ctx.stderr.write(
-            `error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`,
-          );
-          code = ExitCode.smokeFailed;
-        }
-      }
-      await notifyRollback(ctx, ledger, {
+  }
+  reporter.info(
+    `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
+  );
+  const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
+  // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
+  // interrupted (and finished) first, so a dry run plans as if it had: the same deployment is undone by both, and
+  // drift is judged against the same deployment by both.
+  const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
+  if (stale.length)
+    reporter.warn(
+      `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
+    );
+  const history = options.dryRun
+    ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted', finished_at: new Date() } : d))
+    : recorded;
+  const force = options.force ?? false;
+  // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
+  const everySchema = [...new Set([...graph.schemas, ...schemaOwners(ctx, environment).keys()])];
+  const prepared = ref
+    ? await prepareToRef(engine, conn, ledger, target.name, graph.schemas, everySchema, ref, force)
+    : await prepareUndo({
+        ctx,
+        engine,
+        conn,
+        ledger,
         project: target.name,
         environment: environment.name,
-        database: conn.description,
-        package: identity.package,
-        commit,
-        ticket,
-        who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
-        steps: allSteps.map((s) => s.plan),
-        results: results.map((r) => r.result),
-        smoke: smokeLine,
-        exitCode: failed ? ExitCode.applyFailed : code,
+        history,
+        options,
+        sources: input.sources,
+        searchPath: graph.searchPath,
+        pkg: input.pkg,
+        variables: input.variables,
+        everySchema,
+        putBack,
       });
-      printSummary(ctx.stdout, {
-        environment: `${environment.name} (${conn.description})`,
-        results,
-        durationMs: Date.now() - t0,
-        smoke: smokeLine,
-        status: failed ? 'failed' : 'succeeded',
-        exitCode: failed ? ExitCode.applyFailed : code,
-        emergency,
-      });
-      if (failed) {
-        const e = failed.result.error;
-        const earlier = history.find((d) => failed.reverts !== null && d.id < failed.reverts);
-        throw new DbeeError(e?.message ?? 'rollback failed', {
-          code: e?.code ?? 'ROLLBACK_FAILED',
-          exitCode: ExitCode.applyFailed,
-          hint:
-            `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
-            (failed.reverts !== null
-              ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}`
-              : `the same command`),
-          cause: e,
-        });
+  if (!ref && !force) {
+    const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
+    if (drift) prepared.problems.push(drift);
+  }
+  const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
+  if (prepared.units.length === 0 && !prepared.toRef) {
+    reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
+    return null;
+  }
+  // The smoke checks of the state each undone deployment goes back to, and of the state the whole rollback leaves.
+  const before = new Map<number, StateChecks | null>();
+  for (const u of prepared.units) before.set(u.deployment.id, await checksBefore(ledger, history, u.deployment));
+  const earliest = prepared.units[prepared.units.length - 1]?.deployment;
+  const after: StateChecks | null = prepared.toRef
+    ? refChecks && {
+        checks: refChecks,
+        from: `the smoke checks of the sources at ${prepared.toRef.ref} (${refChecks.length})`,
       }
-      return code;
-    },
+    : (before.get(earliest!.id) ?? null);
+  let checks: SmokeCheck[] = [];
+  if (smokeWanted && after) {
+    checks = after.checks;
+    reporter.info(`${target.name}: after the rollback, ${after.from}`);
+  } else if (smokeWanted && smokeModel) {
+    checks = await loadSmokeChecks(smokeModel, engine);
+    reporter.info(
+      `${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`,
+    );
+  }
+  const plan: Plan = {
+    formatVersion: PLAN_FORMAT_VERSION,
+    engine: engine.name,
+    projects: [target.name],
+    sourceCommit: null,
+    baseFingerprint: null,
+    steps: allSteps.map((s) => s.plan),
+  };
+  return { ledger, history, prepared, allSteps, before, checks, plan };
+}
+
+/**
+ * Run a planned rollback: each undone deployment (or the diff to a ref) as a ledger deployment of kind `rollback`,
+ * in one transaction where the engine allows it, then the smoke checks, the notification and the summary.
+ */
+async function applyRollback(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  session: DeploymentSession,
+  planned: PlannedRollback,
+): Promise<ExitCodeValue> {
+  const { workspace, reporter } = ctx;
+  const { engine, environment, target, settings, graph, manage, emergency, smokeWanted, ticket } = input;
+  const { conn } = session;
+  const { ledger, prepared, plan } = planned;
+  await ledger.ensure();
+  for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
+  const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
+  if (path) await conn.execute(path);
+
+  const owner = lockOwner();
+  const commit = await gitCommit(workspace.root);
+  const identity = {
+    package: input.pkg?.path ?? null,
+    gitCommit: commit,
+    toolVersion: ctx.toolVersion,
+    osUser: owner.user,
+    ciJob: ciJob(ctx.env),
+    host: owner.host,
+    ticket,
+  };
+  const windows = environment.gates.maintenanceWindows?.length ?? 0;
+  const summary = {
+    ...(emergency
+      ? {
+          emergency: true,
+          gatesBypassed: ['countdown', ...(windows ? ['maintenanceWindows'] : []), 'smoke checks'],
+        }
+      : {}),
+    ...(prepared.forced.length ? { forced: prepared.forced } : {}),
+    smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
+  };
+  const t0 = Date.now();
+  const results: { reverts: number | null; result: CompensationResult }[] = [];
+  const run = async (
+    reverts: number | null,
+    steps: CompensatingStep[],
+    finalState: LedgerState | null,
+    extra: Record<string, unknown>,
+  ) => {
+    const result = await undoOne(ctx, input, session, planned, {
+      deployment: { ...identity, reverts },
+      summary: { ...summary, ...extra },
+      steps,
+      finalState,
+    });
+    results.push({ reverts, result });
+    return result;
+  };
+  for (const unit of prepared.units) {
+    const d = unit.deployment;
+    reporter.info(
+      `${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`,
+    );
+    const ledgerBefore = unit.whole ? await ledger.ledgerBefore(d.id) : null;
+    const r = await run(d.id, unit.steps, ledgerBefore, {});
+    if (r.status === 'failed') break;
+    const state = planned.before.get(d.id);
+    if (state) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, state.checks);
+    reporter.info(
+      `${target.name}: deployment #${d.id} rolled back: ${r.applied} step${r.applied === 1 ? '' : 's'} undone${r.skipped ? `, ${r.skipped} left applied (--force)` : ''} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`,
+    );
+  }
+  if (prepared.toRef) {
+    const t = prepared.toRef;
+    reporter.info(
+      `${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`,
+    );
+    const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
+    if (r.status === 'succeeded')
+      reporter.info(
+        `${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`,
+      );
+    if (r.status === 'succeeded' && input.refChecks)
+      await recordSmokeChecks(conn, engine.ledger, r.deploymentId, input.refChecks);
+  }
+  const failed = results.find((r) => r.result.status === 'failed');
+  const smoke = failed
+    ? { line: summary.smoke, code: ExitCode.ok }
+    : await smokeAfterRollback(ctx, input, planned, conn, results);
+  await notifyRollback(ctx, ledger, {
+    project: target.name,
+    environment: environment.name,
+    database: conn.description,
+    package: identity.package,
+    commit,
+    ticket,
+    who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
+    steps: planned.allSteps.map((s) => s.plan),
+    results: results.map((r) => r.result),
+    smoke: smoke.line,
+    exitCode: failed ? ExitCode.applyFailed : smoke.code,
+  });
+  printSummary(ctx.stdout, {
+    environment: `${environment.name} (${conn.description})`,
+    results,
+    durationMs: Date.now() - t0,
+    smoke: smoke.line,
+    status: failed ? 'failed' : 'succeeded',
+    exitCode: failed ? ExitCode.applyFailed : smoke.code,
+    emergency,
+  });
+  if (failed) {
+    const e = failed.result.error;
+    const earlier = planned.history.find((d) => failed.reverts !== null && d.id < failed.reverts);
+    throw new DbeeError(e?.message ?? 'rollback failed', {
+      code: e?.code ?? 'ROLLBACK_FAILED',
+      exitCode: ExitCode.applyFailed,
+      hint:
+        `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
+        (failed.reverts !== null
+          ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}`
+          : `the same command`),
+      cause: e,
+    });
+  }
+  return smoke.code;
+}
+
+/** Recorded in the summary of a rollback that had to run one transaction per step. */
+const ONE_PER_STEP = 'the whole rollback needed more than one transaction could hold';
+
+/**
+ * One ledger deployment of kind `rollback`: the steps undoing one deployment (or going to a ref), in one transaction
+ * where the engine allows it (transactional DDL): a step that fails takes the steps before it back with it, so a
+ * rollback is never left half-done. Too big for one transaction, it runs again one transaction per step.
+ */
+async function undoOne(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  session: DeploymentSession,
+  planned: PlannedRollback,
+  what: {
+    deployment: Omit<
+      Parameters<typeof runCompensation>[0]['deployment'],
+      'project' | 'environment' | 'kind' | 'planChecksum' | 'stepsTotal'
+    >;
+    summary: Record<string, unknown>;
+    steps: CompensatingStep[];
+    finalState: LedgerState | null;
+  },
+): Promise<CompensationResult> {
+  const { engine, environment, target, graph, manage } = input;
+  const { conn } = session;
+  const { steps, deployment } = what;
+  const attempt = (transaction: 'plan' | 'object') =>
+    runCompensation({
+      beforeStep: session.assertLock,
+      engine,
+      conn,
+      ledger: planned.ledger,
+      reporter: ctx.reporter,
+      steps,
+      transaction,
+      scope: { schemas: graph.schemas, manage },
+      finalState: what.finalState,
+      summary: transaction === 'object' ? { ...what.summary, oneTransactionPerStep: ONE_PER_STEP } : what.summary,
+      fingerprint: async () =>
+        engine.diff && graph.schemas.length ? engine.diff.fingerprint(conn, { schemas: graph.schemas, manage }) : null,
+      deployment: {
+        ...deployment,
+        project: target.name,
+        environment: environment.name,
+        kind: 'rollback',
+        planChecksum: planChecksum({ ...planned.plan, steps: steps.map((s) => s.plan) }),
+        stepsTotal: steps.length,
+      },
+    });
+  let result = await attempt('plan');
+  if (result.status === 'failed' && result.applied === 0 && outOfResources(result.error)) {
+    // Too big for one transaction (PostgreSQL: more locks than max_locks_per_transaction allows). Nothing changed,
+    // as the ledger records (that attempt failed, its steps rolled back): run it again, one transaction per step.
+    ctx.reporter.warn(
+      `undoing ${deployment.reverts === null ? 'the diff' : `deployment #${deployment.reverts}`} needs more than one transaction can hold (${result.error!.message.split('\n')[0]}); nothing was changed. ` +
+        'It runs again with one transaction per step: a step that fails then leaves the steps before it applied (raise max_locks_per_transaction to keep it in one piece)',
+    );
+    result = await attempt('object');
+  }
+  return result;
+}
+
+/** The smoke checks after a rollback that applied, recorded on each of its deployments; exit 3 when one fails. */
+async function smokeAfterRollback(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  planned: PlannedRollback,
+  conn: Connection,
+  results: { reverts: number | null; result: CompensationResult }[],
+): Promise<{ line: string; code: ExitCodeValue }> {
+  const { engine, environment, target, settings, variables, graph, smokeWanted, emergency } = input;
+  if (!smokeWanted) return { line: emergency ? 'not run (emergency)' : 'not run', code: ExitCode.ok };
+  const last = results[results.length - 1]!.result.deploymentId;
+  ctx.reporter.info(`${target.name}: smoke checks`);
+  const smoke = await runSmokeChecks({
+    engine,
+    conn,
+    model: input.smokeModel ?? { project: { name: target.name }, smoke: [], variables, graph },
+    environment: environment.name,
+    deploymentId: last,
+    checks: planned.checks,
+    timeoutMs: smokeTimeoutMs(settings),
+    onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
+  });
+  const bad = smoke.results.filter((r) => r.status === 'failed');
+  const line = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
+  for (const r of results) await planned.ledger.updateSummary(r.result.deploymentId, { smoke: line });
+  if (!bad.length) return { line, code: ExitCode.ok };
+  ctx.stderr.write(
+    `error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`,
   );
+  return { line, code: ExitCode.smokeFailed };
 }
 
 /** An error of the SQL-standard class 53, insufficient resources (out of memory, out of shared memory for locks). */
