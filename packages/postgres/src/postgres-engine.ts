@@ -22,7 +22,14 @@ import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
-import { captureDefinition, existingObjects, renderCopyData, rowsUpTo, setAside } from './postgres-objects';
+import {
+  captureDefinition,
+  existingObjects,
+  renderCopyData,
+  rowsEstimate,
+  rowsUpTo,
+  setAside,
+} from './postgres-objects';
 import { disableRoutine, findRoutines } from './postgres-disable';
 import { stepOutcome } from './postgres-recover';
 import { extract, unwritten } from './extract/extract';
@@ -204,6 +211,7 @@ export function createPostgresEngine(): Engine {
         ),
       stepOutcome,
       rowsUpTo,
+      rowsEstimate,
     },
     access: { findRoutines, disableRoutine },
     extract: { objects: (conn, scope) => extract(conn, scope), unwritten: (conn, scope) => unwritten(conn, scope) },

@@ -545,6 +545,11 @@ export interface ObjectCatalog {
    * Example: `rowsUpTo(conn, { kind: 'table', schema: 'sales', name: 'orders' }, 10_001)` → `4`.
    */
   rowsUpTo?(conn: Connection, table: ObjectKey, limit: number): Promise<number | null>;
+  /**
+   * The planner's estimate of a table's rows (PostgreSQL: `pg_class.reltuples`, kept by ANALYZE and autovacuum), or
+   * null when there is none yet. Read for a table `rowsUpTo` found large, to say how large in its hazards.
+   */
+  rowsEstimate?(conn: Connection, table: ObjectKey): Promise<number | null>;
 }
 
 /**
