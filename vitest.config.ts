@@ -67,6 +67,8 @@ export default defineConfig({
       // The long fault cases (test/faults/*.long.ts: kills of a large deployment, 20 parallel deployments) are
       // collected only by `npm run test:faults`, which sets DBEE_FAULTS_LONG; `npm test` does not collect them.
       ...(process.env.DBEE_FAULTS_LONG ? ['test/faults/**/*.long.ts'] : []),
+      // The expand/contract scenario at 100,000 rows (test/expand/*.long.ts): `npm run test:expand-long` only.
+      ...(process.env.DBEE_EXPAND_LONG ? ['test/expand/**/*.long.ts'] : []),
     ],
 
     // One PGlite data folder and one template dump per run, shared by every test file (test/support/global-setup.ts).

@@ -80,7 +80,7 @@ describe('dbee CLI: bad input gives exit code 1 and a message with file, line an
     expect(r.stderr).toBe(
       'error: invalid options for deploy:\n' +
         '  - --wait-for-lock: expected a number of seconds, got "soon"\n' +
-        '  - --if-exists: expected one of raise, rename, drop, got "nuke"\n' +
+        '  - --if-exists: expected one of raise, rename, drop, skip, ignore, got "nuke"\n' +
         '  hint: see dbee deploy --help; nothing was done\n',
     );
   });

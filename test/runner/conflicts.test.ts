@@ -206,10 +206,46 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
     expect(await w.target.query('SELECT * FROM shop.handmade')).toEqual([{ one: 1, two: 2 }]);
   });
 
+  it('skip leaves the existing table as it is, runs the rest, records nothing for it, and skips it again next time', async () => {
+    const w = await withUnknownOrders(engine);
+    w.write('shop/db.yaml', dbYaml('shop', 'deploy:\n  ifExists: skip\n'));
+    w.write('shop/extra.sql', 'CREATE TABLE shop.extra (id int PRIMARY KEY);\n');
+    const r = await deploy(w);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'table:shop.orders exists in the database and the ledger does not know it: skipped (ifExists: skip, shop/db.yaml deploy.ifExists)',
+    );
+    expect(r.stdout).toContain('skipped:     table:shop.orders (ifExists: skip)');
+    // The hand-made table is untouched (its own columns, its rows); the other new table was created.
+    expect(await w.target.query('SELECT id, legacy_note FROM shop.orders ORDER BY id')).toEqual([
+      { id: 1, legacy_note: 'a' },
+      { id: 2, legacy_note: 'b' },
+    ]);
+    expect(await w.target.query("SELECT to_regclass('shop.extra')::text AS t")).toEqual([{ t: 'shop.extra' }]);
+    expect(
+      await w.target.query("SELECT count(*)::int AS n FROM dbee.objects WHERE object_key = 'table:shop.orders'"),
+    ).toEqual([{ n: 0 }]);
+    expect(
+      await w.target.query("SELECT count(*)::int AS n FROM dbee.steps WHERE object_key = 'table:shop.orders'"),
+    ).toEqual([{ n: 0 }]);
+    const again = await deploy(w);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('skipped (ifExists: skip');
+  });
+
+  it('ignore runs the step as written: a plain CREATE TABLE over the existing table fails with the engine error (exit 2)', async () => {
+    const w = await withUnknownOrders(engine);
+    const r = await deploy(w, { ifExists: 'ignore' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('already exists');
+    expect(await w.target.query('SELECT count(*)::int AS n FROM shop.orders')).toEqual([{ n: 2 }]);
+  });
+
   it('an unknown --if-exists value is refused with exit 1', async () => {
     const w = await withUnknownOrders(engine);
     const r = await deploy(w, { ifExists: 'keep' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('--if-exists: expected one of raise, rename, drop, got "keep"');
+    expect(r.stderr).toContain('--if-exists: expected one of raise, rename, drop, skip, ignore, got "keep"');
   });
 });

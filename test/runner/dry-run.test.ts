@@ -39,8 +39,10 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     await c.close();
     const before = await snapshot(w.target);
     expect(Object.keys(before.ledger).sort()).toEqual([
+      'backfills',
       'backups',
       'deployments',
+      'expand_releases',
       'ledger_version',
       'migrations',
       'objects',

@@ -288,4 +288,29 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
     // Known and documented: the new table has only what the sources grant.
     expect(await grants('customers')).not.toContain(ROLE);
   });
+
+  it('dbee deploy of a rename: the new table gets the grants of the old one (DBC.AllRoleRightsV)', async () => {
+    await session.run(
+      `CREATE SET TABLE ${EDW}.customers (customer_id INTEGER NOT NULL, customer_name VARCHAR(200) CHARACTER SET UNICODE NOT NULL, ` +
+        `segment CHAR(1) NOT NULL DEFAULT 'R', created_at TIMESTAMP(0) NOT NULL) UNIQUE PRIMARY INDEX (customer_id)`,
+    );
+    await session.run(`GRANT SELECT ON ${EDW}.customers TO ${ROLE}`);
+    const r = await dbee('deploy', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const granted = await rows(
+      'SELECT TRIM(RoleName), TRIM(AccessRight) FROM DBC.AllRoleRightsV WHERE DatabaseName = ? AND TableName = ?',
+      [EDW, 'customers'],
+    );
+    expect(granted.map((x) => `${String(x[0]).toUpperCase()} ${String(x[1])}`)).toContain(`${ROLE} R`);
+  });
+
+  it('dbee diff after a deployment: no differences (SHOW text of this release normalised as the sources are)', async () => {
+    const r = await dbee('deploy', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const d = await dbee('diff', { format: 'json' });
+    expect(d.code, d.stderr).toBe(0);
+    const result = JSON.parse(d.stdout) as { changes: number; unplanned?: unknown[]; steps: unknown[] };
+    expect(result.unplanned ?? [], JSON.stringify(result)).toEqual([]);
+    expect(result.changes, JSON.stringify(result.steps)).toBe(0);
+  });
 });

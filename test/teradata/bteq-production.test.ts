@@ -514,3 +514,72 @@ describe('a procedure that compiles with warnings only is created, on both paths
     expect(w.ledger('steps').find((s) => /load_orders/i.test(String(s.OBJECT_KEY)))?.STATUS).toBe('applied');
   });
 });
+
+describe("BTEQ script: a step's DDL and its ledger rows are one transaction (#39 item 6)", () => {
+  // The step's rows go first and the DDL last, then ET (COMMIT): a DDL may end an explicit transaction ("Rules for
+  // Transactions Containing DDL Statements"), and a failing request aborts the whole transaction in Teradata mode.
+  const stepRow = /INSERT INTO DBEE_LEDGER\."steps".*V_CUSTOMER_ORDERS.*'applied'/s;
+
+  for (const tmode of ['TERA', 'ANSI'] as const) {
+    it(`${tmode}: when the step's ledger rows cannot be written, the object is not made either, and the rerun finishes without renaming anything aside`, async () => {
+      const w = workspace({ tmode });
+      if (tmode === 'ANSI')
+        w.write(
+          'dbee.yaml',
+          readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace(
+            'database: DEV_EDW',
+            'database: DEV_EDW\n      tmode: ANSI',
+          ),
+        );
+      const { deploy } = await exportScripts(w);
+      // The ledger write of the view's step fails once (a lost session, a full ledger database...).
+      w.session.on(stepRow, { error: { code: 2644, text: 'No more room in database DBEE_LEDGER.' } }, { times: 1 });
+      const first = await runBteq(deploy, w.session.newSession());
+      expect(first.exitCode, first.output.join('\n')).toBe(16);
+      // Before, the view was REPLACEd (and committed) before its rows were written: an object the ledger did not know.
+      expect(w.session.catalog.has('DEV_EDW.V_CUSTOMER_ORDERS')).toBe(false);
+
+      const rerun = await runBteq(deploy, w.session.newSession());
+      expect(rerun.exitCode, rerun.output.join('\n')).toBe(0);
+      expect(w.session.catalog.has('DEV_EDW.V_CUSTOMER_ORDERS')).toBe(true);
+      // Before, the rerun met the script's own view as a conflict and renamed it aside (ifExists: rename).
+      expect(w.ledger('backups')).toEqual([]);
+      expect(rerun.requests.filter((r) => /^RENAME\b/i.test(r))).toEqual([]);
+      const status = await w.dbee('status');
+      expect(status.code, status.stderr).toBe(0);
+    });
+  }
+
+  it('a procedure keeps its rows in a transaction of their own, after its compile check', async () => {
+    const w = workspace();
+    const { deploy } = await exportScripts(w);
+    const at = deploy.indexOf('REPLACE PROCEDURE');
+    expect(at).toBeGreaterThan(0);
+    const after = deploy.slice(at);
+    expect(after.indexOf('.IF WARNINGCODE = 5527')).toBeLessThan(after.indexOf('INSERT INTO DBEE_LEDGER."steps"'));
+  });
+});
+
+describe('dbee deploy: a table renamed aside passes its grants to the new table (#39 item 6)', () => {
+  it('roles and users granted on the old table keep their rights on the new one; the backup keeps its own', async () => {
+    const w = workspace({ roles: ['REPORTING', 'LOADER'] });
+    await handMadeCustomers(w);
+    const dba = w.session.newSession();
+    await dba.run('GRANT SELECT ON DEV_EDW.customers TO REPORTING');
+    await dba.run('GRANT SELECT, INSERT, UPDATE ON DEV_EDW.customers TO LOADER');
+    await dba.run('CREATE USER ALICE FROM DBC AS PERM = 0, PASSWORD = secret');
+    await dba.run('GRANT SELECT ON DEV_EDW.customers TO ALICE WITH GRANT OPTION');
+    const r = await w.dbee('deploy', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const rights = (w.session.catalog.get('DEV_EDW.CUSTOMERS')?.rights ?? [])
+      .map((x) => `${x.grantee} ${x.right}${x.grantOption ? ' +' : ''}`)
+      .sort();
+    // Before, the new table had none of them: every role not granted in the sources lost access.
+    expect(rights).toEqual(['ALICE R +', 'LOADER I', 'LOADER R', 'LOADER U', 'REPORTING R']);
+    const backup = String(w.ledger('backups')[0]!.BACKUP_NAME).toUpperCase();
+    expect(w.session.catalog.get(backup)?.rights?.length).toBe(5);
+    // The grants are in the step's recorded statements, after the CREATE.
+    const step = w.ledger('steps').find((s) => /CUSTOMERS/i.test(String(s.OBJECT_KEY)) && s.STATUS === 'applied');
+    expect(String(step?.STATEMENTS)).toContain('GRANT SELECT ON DEV_EDW.CUSTOMERS TO REPORTING');
+  });
+});

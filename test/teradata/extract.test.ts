@@ -126,4 +126,62 @@ describe('dbee extract on Teradata', () => {
     expect(r.stdout + r.stderr).toMatch(/deleted on td-dev: table:DEV_EDW\.STAGE_ORDERS/i);
     expect(existsSync(join(w.root, 'schema/edw/tables/stage_orders.sql'))).toBe(false);
   });
+
+  it('--delete-dropped deletes the file of each object dbee deployed that was dropped (--dry-run only says so)', async () => {
+    const w = workspace();
+    expect((await w.dbee('deploy')).code).toBe(0);
+    await w.session.newSession().run('DROP TABLE DEV_EDW.stage_orders');
+    const file = join(w.root, 'schema/edw/tables/stage_orders.sql');
+    const dry = await extract(w, { deleteDropped: true, dryRun: true });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('would delete schema/edw/tables/stage_orders.sql  (table:DEV_EDW.STAGE_ORDERS)');
+    expect(existsSync(file)).toBe(true);
+    const r = await extract(w, { deleteDropped: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(file)).toBe(false);
+    // The other files stay.
+    expect(existsSync(join(w.root, 'schema/edw/tables/orders.sql'))).toBe(true);
+    expect(existsSync(join(w.root, VIEW))).toBe(true);
+  });
+
+  it('--owner takes a database hierarchy: the root and every database it owns, however deep and whatever the names sort', async () => {
+    const w = workspace();
+    const dba = w.session.newSession();
+    await dba.run('CREATE DATABASE DEV_ROOT FROM DBC AS PERM = 1e9');
+    await dba.run('CREATE DATABASE DEV_STG FROM DEV_ROOT AS PERM = 1e8');
+    // A grandchild whose name sorts before its parent (d-bee's owner walk misses it).
+    await dba.run('CREATE DATABASE DEV_AAA FROM DEV_STG AS PERM = 1e7');
+    await dba.run('CREATE DATABASE DEV_OTHER FROM DBC AS PERM = 1e7');
+    await dba.run('CREATE MULTISET TABLE DEV_AAA.t1 (a INTEGER) PRIMARY INDEX (a)');
+    await dba.run('CREATE MULTISET TABLE DEV_STG.t2 (b INTEGER) PRIMARY INDEX (b)');
+    await dba.run('CREATE MULTISET TABLE DEV_OTHER.t3 (c INTEGER) PRIMARY INDEX (c)');
+    const r = await run(
+      w.root,
+      'extract',
+      { project: 'landing', env: 'td-dev', owner: 'dev_root' },
+      { TD_PASSWORD: 'td-test-secret' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('--owner dev_root: DEV_ROOT, DEV_STG, DEV_AAA');
+    const yaml = readFileSync(join(w.root, 'landing/db.yaml'), 'utf8');
+    expect(yaml).toMatch(/DEV_ROOT[\s\S]*DEV_STG[\s\S]*DEV_AAA/);
+    expect(yaml).not.toContain('DEV_OTHER');
+    const written = [...r.stdout.matchAll(/write (\S+\.sql)/g)].map((m) => m[1]).sort();
+    expect(written).toEqual(['landing/schema/dev_aaa/tables/t1.sql', 'landing/schema/dev_stg/tables/t2.sql']);
+  });
+
+  it('--owner is refused for a project that lists its databases, and for a database that does not exist', async () => {
+    const w = workspace();
+    const known = await extract(w, { owner: 'DEV_EDW' });
+    expect(known.code).toBe(1);
+    expect(known.stderr).toContain('--owner DEV_EDW: project edw lists its schemas in');
+    const missing = await run(
+      w.root,
+      'extract',
+      { project: 'landing', env: 'td-dev', owner: 'NO_SUCH_DB' },
+      { TD_PASSWORD: 'td-test-secret' },
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('--owner NO_SUCH_DB: no such database on td-dev');
+  });
 });

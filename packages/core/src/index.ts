@@ -38,10 +38,13 @@ export type {
   DiffRole,
   ObjectCatalog,
   InPlaceChanges,
+  LiveComparison,
   AccessControl,
   ExportRole,
   ExtractRole,
   EngineRole,
+  ExpandRole,
+  ExpandStatement,
   SmokeDialect,
   SetAside,
   DisabledRoutine,
@@ -154,3 +157,40 @@ export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs, rec
 export { SessionPool } from './engine/session-pool';
 export { withSession, sessionSettings, assertLock, lockLost, DEFAULT_WAIT_FOR_LOCK_MS } from './runner/session';
 export type { DeploymentSession, SessionRequest, SessionSettings } from './runner/session';
+export { runBackfill, backfillState, backfillStates, formatBackfillProgress } from './expand/backfill';
+export type {
+  BackfillSpec,
+  BackfillOptions,
+  BackfillProgress,
+  BackfillResult,
+  BackfillState,
+} from './expand/backfill';
+export {
+  withLockRetry,
+  isLockTimeout,
+  backoffMs,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_LOCK_ATTEMPTS,
+  DEFAULT_LOCK_BASE_DELAY_MS,
+  DEFAULT_LOCK_MAX_DELAY_MS,
+} from './expand/lock-retry';
+export type { LockAttempt, LockRetryOptions, LockRetryResult } from './expand/lock-retry';
+
+export {
+  needsSync,
+  needsBackfill,
+  upOf,
+  versionSchema,
+  releaseSlug,
+  shadowName,
+  planExpand,
+  SHADOW_PREFIX,
+  EXPAND_PLAN_FORMAT,
+} from './expand/expand-plan';
+export type { ExpandPlan, ExpandTable, ExpandColumn, DroppedColumn, AddedConstraint } from './expand/expand-plan';
+export { ExpandDeclarations, declarationPath } from './expand/declarations';
+export { ExpandLedger } from './expand/phases';
+export type { ExpandPhase, ExpandRelease } from './expand/phases';
+export { batchedHeader, parseBatchedUpdate, runBatchedUpdates, BATCHED_HEADER } from './expand/batched-migration';
+export type { BatchedUpdate, BatchedRunReporter } from './expand/batched-migration';
+export type { BatchedMigration } from './plan/plan';

@@ -37,6 +37,7 @@ import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 import { openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
 import { postgresFacts } from './postgres-facts';
+import { postgresExpand } from './expand/expand-sql';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -106,6 +107,7 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
 
 export const postgresCapabilities: EngineCapabilities = {
   transactionalDdl: true,
+  backfill: true,
 };
 
 /**
@@ -145,6 +147,7 @@ export function createPostgresEngine(): Engine {
     parser,
     ledger: postgresLedger,
     smoke: postgresSmoke,
+    expand: postgresExpand,
     connect: (environment, { workspaceRoot }) =>
       openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
     async lock(environment, { workspaceRoot }, key, options) {

@@ -6,6 +6,7 @@ import type { LedgerDialect } from '@dbee/core';
  */
 export const postgresLedger: LedgerDialect = {
   schema: 'dbee',
+  backfills: 'backfills',
   param: (n) => `$${n}`,
   now: 'now()',
   // A step's ledger rows go in the same request as its DDL (runner/journal.ts): literals as escape strings (right
@@ -114,6 +115,53 @@ export const postgresLedger: LedgerDialect = {
     [
       // Change control: the ticket a deployment ran under (`--ticket`, `gates.requireTicket`).
       `ALTER TABLE dbee.deployments ADD COLUMN ticket text`,
+    ],
+    [
+      // backfills: cursor and progress. One row per backfill (core/src/expand/backfill.ts): the key columns it walks,
+      // the largest key when it started (`bound_key`), the last key done (`cursor_key`, written in each batch's
+      // transaction), done/total, and the start of the latest run (for rows/s in `dbee status`).
+      `CREATE TABLE dbee.backfills (
+         id text PRIMARY KEY,
+         project text,
+         table_schema text NOT NULL,
+         table_name text NOT NULL,
+         key_columns jsonb NOT NULL,
+         set_clause text NOT NULL,
+         where_clause text,
+         bound_key jsonb,
+         cursor_key jsonb,
+         total bigint NOT NULL,
+         done bigint NOT NULL DEFAULT 0,
+         batches integer NOT NULL DEFAULT 0,
+         batch_size integer NOT NULL,
+         status text NOT NULL,
+         started_at timestamptz NOT NULL DEFAULT now(),
+         updated_at timestamptz NOT NULL DEFAULT now(),
+         finished_at timestamptz,
+         run_started_at timestamptz,
+         run_start_done bigint)`,
+      `CREATE INDEX backfills_project_idx ON dbee.backfills (project, started_at)`,
+    ],
+    // expand/contract phases: one row per release of `dbee deploy --strategy expand-contract`, its plan, its phase
+    // (expanding, backfilling, expanded, contracting, done; aborting, aborted) and the lock waits it retried. The
+    // partial unique index keeps one release in flight per project.
+    [
+      `CREATE TABLE dbee.expand_releases (
+         id bigserial PRIMARY KEY,
+         project text NOT NULL,
+         environment text NOT NULL,
+         release text NOT NULL,
+         previous text NOT NULL,
+         phase text NOT NULL,
+         plan jsonb NOT NULL,
+         started_at timestamptz NOT NULL DEFAULT now(),
+         updated_at timestamptz NOT NULL DEFAULT now(),
+         finished_at timestamptz,
+         error text,
+         lock_retries integer NOT NULL DEFAULT 0,
+         lock_attempts jsonb NOT NULL DEFAULT '[]')`,
+      `CREATE UNIQUE INDEX expand_releases_one_in_flight ON dbee.expand_releases (project)
+         WHERE phase NOT IN ('done', 'aborted')`,
     ],
   ],
 };

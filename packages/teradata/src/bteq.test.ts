@@ -259,9 +259,6 @@ describe('toBteq', () => {
       .REMARK 'PROD_EDW.ORDERS exists and the ledger does not know it: ifExists raise'
       .GOTO FAIL_1
       .LABEL RUN_1
-      CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders
-      PRIMARY INDEX (id);
-      .IF ERRORCODE <> 0 THEN .GOTO FAIL_1
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 1, 'table:{{env}}_EDW.ORDERS', 'create', 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056', '["CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', '["DROP TABLE {{env}}_EDW.ORDERS"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
@@ -272,8 +269,11 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."objects" ("project", "object_key", "checksum", "deployment_id") VALUES ('edw', 'table:{{env}}_EDW.ORDERS', 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056', 42);
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders
+      PRIMARY INDEX (id);
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_1
       ET;
-      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_1
       .LABEL SKIP_1
 
       .REMARK 'step 2/2: replace macro:PROD_EDW.PURGE'
@@ -289,11 +289,6 @@ describe('toBteq', () => {
       .REMARK 'PROD_EDW.PURGE exists and the ledger does not know it: ifExists raise'
       .GOTO FAIL_2
       .LABEL RUN_2
-      REPLACE MACRO PROD_EDW.purge (d DATE) AS (
-        DELETE FROM PROD_EDW.orders WHERE d < :d; --
-        SELECT COUNT(*) FROM PROD_EDW.orders; -- left
-      );
-      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 2, 'macro:{{env}}_EDW.PURGE', 'replace', 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf', '["REPLACE MACRO PROD_EDW.purge (d DATE) AS (\\n  DELETE FROM PROD_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM PROD_EDW.orders; -- left\\n)"]', '["DROP MACRO {{env}}_EDW.PURGE"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
@@ -304,8 +299,13 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."objects" ("project", "object_key", "checksum", "deployment_id") VALUES ('edw', 'macro:{{env}}_EDW.PURGE', 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf', 42);
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      REPLACE MACRO PROD_EDW.purge (d DATE) AS (
+        DELETE FROM PROD_EDW.orders WHERE d < :d; --
+        SELECT COUNT(*) FROM PROD_EDW.orders; -- left
+      );
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
       ET;
-      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
       .LABEL SKIP_2
 
       BT;

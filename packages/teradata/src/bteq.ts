@@ -41,9 +41,11 @@ import { tableModel } from './teradata-table-diff';
  *   that expect them (the ledger's version probe on a database where the ledger does not exist yet), so they do
  *   not raise BTEQ's exit code.
  *
- * Transaction modes: `.SET SESSION TRANSACTION BTET` (Teradata mode) runs each request as its own transaction and
- * groups a step's ledger rows in `BT; ... ET;`. `ANSI` needs an explicit `COMMIT;` after every DDL request (a DDL
- * must be the last statement of its transaction: error 3722) and after each step's ledger rows.
+ * Transaction modes: `.SET SESSION TRANSACTION BTET` (Teradata mode) runs each request as its own transaction, except
+ * a step's last request, which shares one with the step's ledger rows: `BT; <rows>; <DDL>; ET;` (`withRows`). `ANSI`
+ * needs an explicit `COMMIT;` after every DDL request (a DDL must be the last statement of its transaction: error
+ * 3722), and writes a step's rows before its last request, committed with it. A procedure's rows follow it in their
+ * own transaction (its compile result is tested after the request, and only ET may follow a DDL).
  *
  * Rerun-safe: a step whose object the ledger already holds at the step's checksum (a migration the ledger has) is
  * skipped inside the script (`SELECT` against the ledger, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_n`); a deployment
@@ -53,7 +55,9 @@ import { tableModel } from './teradata-table-diff';
  * macro, procedure or function the ledger does not know, the script looks the name up in `DBC.TablesV`; when it
  * exists, the target environment's strategy applies: `raise` fails the step, `rename` renames it to
  * `<name>_bak_<stamp>` and records the backup, `drop` drops it (a join or hash index is dropped either way: there is
- * no RENAME JOIN INDEX). The join indexes, hash indexes and triggers the sources define on a table that is renamed or
+ * no RENAME JOIN INDEX), `skip` jumps over the step (nothing runs, nothing is recorded). `ignore` makes no check: the
+ * step runs as written (a CREATE fails on the existing object, a REPLACE replaces it; its earlier text is not kept,
+ * so a rollback drops the object). The join indexes, hash indexes and triggers the sources define on a table that is renamed or
  * dropped are dropped first when they exist; their own steps create them again later in the script. Ones the
  * sources do not define cannot be found by a script written beforehand: Teradata refuses, the step fails.
  *
@@ -63,7 +67,7 @@ import { tableModel } from './teradata-table-diff';
  * row and the echoed output say which). Exit statuses are one byte on POSIX, hence the cap.
  */
 
-export type BteqConflictStrategy = 'raise' | 'rename' | 'drop';
+export type BteqConflictStrategy = 'raise' | 'rename' | 'drop' | 'skip' | 'ignore';
 
 export interface BteqLedgerOptions {
   /** Ledger dialect (its database, quoting, version table, DDL). Default: `teradataLedger('DBEE_LEDGER')`. */
@@ -514,6 +518,29 @@ function commit(c: Ctx): string[] {
   return c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`] : [];
 }
 
+/** Whether a statement creates or replaces a procedure (its SPL compile result is tested after it). */
+function isProcedure(sql: string): boolean {
+  return /^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(sql);
+}
+
+/**
+ * A step's ledger rows and its last request as one transaction (#39): `BT; <rows>; <request>; ET;` in Teradata mode,
+ * `<rows>; <request>; COMMIT;` in ANSI mode, so that the object and the ledger's knowledge of it are committed
+ * together and a script killed in between leaves neither. Teradata allows a DDL statement in an explicit transaction
+ * when "the DDL statement is the last statement in the transaction, that is, immediately followed by the END
+ * TRANSACTION statement" (SQL Data Manipulation Language, BEGIN TRANSACTION, "Rules for Transactions Containing DDL
+ * Statements"); in Teradata mode "If an error occurs, the request fails, the entire transaction is aborted" (Database
+ * Administration, "Transaction Processing in Teradata Session Mode"), so rows written before a request that fails
+ * are undone with it. In ANSI mode an error rolls back the request only: the step's failure path starts with
+ * ROLLBACK. Rows that cannot be written end the script (16) before the request runs.
+ */
+function withRows(c: Ctx, rows: string[], request: string[], n: number): string[] {
+  const check = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
+  const fail = `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`;
+  const body = rows.flatMap((r) => [r, check]);
+  return c.ansi ? [...body, ...request, 'COMMIT;', fail] : ['BT;', check, ...body, ...request, 'ET;', fail];
+}
+
 /** Ledger requests as one transaction: `BT; ... ET;` in Teradata mode, `...; COMMIT;` in ANSI mode. */
 function ledgerGroup(c: Ctx, requests: string[]): string[] {
   const check = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
@@ -645,11 +672,14 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
       }
       // Conflicts: an object the ledger does not know that exists on the target.
+      // `ignore` checks nothing: the step runs as written over whatever is there.
+      const strategy = options.conflictStrategy?.(step) ?? 'raise';
       const conflictable =
-        CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
+        CONFLICT_KINDS.has(step.objectKey.kind) &&
+        (step.action === 'create' || step.action === 'replace') &&
+        strategy !== 'ignore';
       if (conflictable) {
         const { db, name, sql } = qualified(c, step);
-        const strategy = options.conflictStrategy?.(step) ?? 'raise';
         lines.push(
           `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
@@ -660,7 +690,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           remark(`${sql} exists and the ledger does not know it: ifExists ${strategy}`),
         );
         const word = kindKeyword(step.objectKey.kind)!;
-        if (strategy !== 'raise' && step.objectKey.kind === 'table') {
+        if ((strategy === 'rename' || strategy === 'drop') && step.objectKey.kind === 'table') {
           // What stands on the table (and is defined in the sources) goes first, if it is there.
           for (const [j, d] of sourceDependents(c, steps, `${db}.${name}`.toUpperCase()).entries()) {
             lines.push(
@@ -675,6 +705,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           }
         }
         if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
+        // skip: the existing object stays as it is; the step does not run and writes no ledger row.
+        else if (strategy === 'skip') lines.push(`.GOTO SKIP_${n}`);
         else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index')
           lines.push(
             `DROP ${word} ${sql};`,
@@ -705,56 +737,60 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             );
           }
           const backup = `${name}_bak_${stamp}`.slice(0, 128);
-          lines.push(
-            `RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`,
-            `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-            ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
-          );
+          // The backup's ledger row and the RENAME are one transaction: a RENAME that fails leaves no row, and a
+          // backup is never made without its row.
           await c.ledger.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
-          lines.push(...ledgerGroup(c, c.recorder.take()));
+          lines.push(
+            ...withRows(
+              c,
+              c.recorder.take(),
+              [
+                `RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`,
+                `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+              ],
+              n,
+            ),
+          );
         }
         lines.push(`.LABEL RUN_${n}`);
       }
     }
     if (!statements.length) lines.push(remark('nothing to run'));
     const copy = c.ledger ? copyRows(c, step, statements, stamp) : null;
+    const fail = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
+    const last = statements.length - 1;
+    // The step's last request carries the step's ledger rows in its transaction (`withRows`), unless it is a
+    // procedure: its compile result is tested after the request, and nothing but ET (COMMIT) may follow a DDL in a
+    // transaction, not even the ABORT that a procedure which did not compile would need.
+    const bundled = c.ledger !== null && last >= 0 && !isProcedure(statements[last]!);
+    // copyData: the rows of the table renamed aside by this run go into the new table right after its CREATE,
+    // before the step's COLLECT STATISTICS, so that the statistics describe the rows (#39).
+    const copyRequest = (sql: string): string[] => [
+      remark(
+        `copyData: rows of the backup go into ${copy!.table} (the new table's columns; a column the backup lacks fails the step)`,
+      ),
+      bteqRequest(sql),
+      fail,
+    ];
     for (const [i, st] of statements.entries()) {
-      lines.push(
-        bteqRequest(st),
-        c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
-      );
-      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st)) {
+      if (bundled && i === last) break;
+      lines.push(bteqRequest(st), fail);
+      if (isProcedure(st)) {
         lines.push(...compiled(`${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
-        if (c.ansi)
-          lines.push(
-            'COMMIT;',
-            c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
-          );
+        if (c.ansi) lines.push('COMMIT;', fail);
         continue;
       }
+      if (c.ansi) lines.push('COMMIT;', fail);
       if (copy && i === copy.after) {
-        // copyData: the rows of the table renamed aside by this run go into the new table right after its CREATE,
-        // before the step's COLLECT STATISTICS, so that the statistics describe the rows (#39).
         lines.push(
-          ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
-          remark(
-            `copyData: rows of the backup go into ${copy.table} (the new table's columns; a column the backup lacks fails the step)`,
-          ),
           `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOCOPY_${n}`,
-          bteqRequest(copy.sql),
-          `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-          ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+          ...copyRequest(copy.sql),
+          ...(c.ansi ? ['COMMIT;', fail] : []),
           `.LABEL NOCOPY_${n}`,
         );
-        continue;
       }
-      if (c.ansi)
-        lines.push(
-          'COMMIT;',
-          c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
-        );
     }
     if (c.ledger) {
       const record = (status: 'applied' | 'failed', error: string | null, ran = statements, reverse = step.reverse) =>
@@ -797,6 +833,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           );
         }
       };
+      const lastRequest = bundled ? [bteqRequest(statements[last]!), fail] : [];
       const kind = step.objectKey.kind;
       const conflictable = CONFLICT_KINDS.has(kind) && (step.action === 'create' || step.action === 'replace');
       const aside =
@@ -820,18 +857,27 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           step.reverse ? [...step.reverse, `RENAME ${kindKeyword(kind)} ${backup} TO ${sql}`] : null,
         );
         await state();
+        const rows = c.recorder.take();
         lines.push(
           `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT = 0 THEN .GOTO PLAIN_${n}`,
-          ...ledgerGroup(c, c.recorder.take()),
-          `.GOTO SKIP_${n}`,
-          `.LABEL PLAIN_${n}`,
         );
+        if (bundled && copy && copy.after === last) {
+          // The CREATE is the step's last statement and the copy follows it: the copy (DML) carries the rows, as a
+          // DML may come before a DDL in a transaction but not after it.
+          lines.push(
+            ...lastRequest,
+            ...(c.ansi ? ['COMMIT;', fail] : []),
+            ...withRows(c, rows, copyRequest(copy.sql), n),
+          );
+        } else lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
+        lines.push(`.GOTO SKIP_${n}`, `.LABEL PLAIN_${n}`);
       }
       await record('applied', null);
       await state();
-      lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
+      const rows = c.recorder.take();
+      lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)), `.LABEL SKIP_${n}`);
       const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
       await record('failed', error);
       await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' } as never);

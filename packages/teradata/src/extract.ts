@@ -234,3 +234,36 @@ export const teradataAudit: AuditTrail = {
     return events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   },
 };
+
+/**
+ * `extract --owner <root>`: `root` and every database or user it owns, directly or through others, from
+ * `DBC.DatabasesV` (`DatabaseName`, `OwnerName`: the immediate owner, "the database or user whose permanent space is
+ * used to create a new database or user", Database Administration, "Creating a Database or User"), read in one query
+ * and walked from `root` down, so the order of the rows does not matter. Names upper case, `root` first, then by level
+ * and name; empty when `root` does not exist.
+ */
+export async function ownedDatabases(conn: Connection, root: string): Promise<string[]> {
+  const r = await conn.query<{ database_name: string; owner_name: string | null }>(
+    'SELECT DatabaseName AS database_name, OwnerName AS owner_name FROM DBC.DatabasesV',
+  );
+  const children = new Map<string, string[]>();
+  const all = new Set<string>();
+  for (const row of r.rows) {
+    const name = normalizeName(String(row.database_name).trim());
+    all.add(name);
+    const owner = row.owner_name === null ? null : normalizeName(String(row.owner_name).trim());
+    if (owner && owner !== name) children.set(owner, [...(children.get(owner) ?? []), name]);
+  }
+  const start = normalizeName(root);
+  if (!all.has(start)) return [];
+  const out = [start];
+  const seen = new Set(out);
+  for (let level = [start]; level.length; ) {
+    const next = level.flatMap((d) => children.get(d) ?? []).filter((d) => !seen.has(d));
+    next.sort();
+    for (const d of next) seen.add(d);
+    out.push(...next);
+    level = next;
+  }
+  return out;
+}

@@ -64,22 +64,9 @@ export type { ObjectChange, ObjectChangeOptions, PreparePlanOptions, TableBackup
 
 export { normalizeDefinition, compareDefinitions, tableAttributesFromSql } from './teradata-normalize';
 export type { NormalizeOptions, DefinitionComparison, TeradataTableAttributes } from './teradata-normalize';
-export {
-  introspect,
-  listChangedObjects,
-  formatDbcTimestamp,
-  objectsQuery,
-  columnsQuery,
-  primaryIndexQuery,
-} from './teradata-introspector';
-export type {
-  TeradataObject,
-  TeradataAttributes,
-  TeradataColumn,
-  IntrospectOptions,
-  ChangedObjectsOptions,
-  ChangedObject,
-} from './teradata-introspector';
+export { listChangedObjects, formatDbcTimestamp } from './teradata-introspector';
+export type { ChangedObjectsOptions, ChangedObject } from './teradata-introspector';
+export { compareObjects } from './teradata-compare';
 
 export { acquireTeradataLock } from './teradata-lock';
 export type { TeradataLockOptions, TeradataLockHandle } from './teradata-lock';

@@ -78,6 +78,7 @@ export async function planChange(
       ],
     };
   }
+  if (key.kind === 'database') return planDatabaseChange(conn, key, statements);
   if (key.kind !== 'table') return { migration: [`a ${key.kind} cannot be changed in place on Teradata`] };
   const live = await showDefinition(conn, key);
   if (!live) return { migration: [`table ${qualifiedName(key)} is in the ledger but not on the target`] };
@@ -186,4 +187,81 @@ async function commentChanges(
     out.push({ statement, reverse: `COMMENT ON ${target} AS ${quoteString(old)}` });
   }
   return out;
+}
+
+/** Space limits of a database that dbee changes in place, as `CREATE DATABASE ... AS` writes them and DBC.DatabasesV holds them. */
+const SPACES: { word: RegExp; name: string; column: 'perm_space' | 'spool_space' | 'temp_space' }[] = [
+  { word: /^PERM(ANENT)?$/i, name: 'PERM', column: 'perm_space' },
+  { word: /^SPOOL$/i, name: 'SPOOL', column: 'spool_space' },
+  { word: /^TEMPORARY$/i, name: 'TEMPORARY', column: 'temp_space' },
+];
+
+/**
+ * A deployed database whose file changed, in the safe subset: its space limits (`PERM`, `SPOOL`, `TEMPORARY`) become
+ * `MODIFY DATABASE x AS PERM = n, ...` for the ones that differ from `DBC.DatabasesV` (PermSpace, SpoolSpace,
+ * TempSpace), reverse: the same with the target's values (SQL Data Definition Language, MODIFY DATABASE). Anything else
+ * is a migration, named: another owner (`FROM`; moving a database is `GIVE`, which dbee does not run), another
+ * attribute (FALLBACK, ACCOUNT, journals...), or other statements in the file. A database is never dropped by a plan
+ * from the sources (a removed file is reported, not dropped).
+ */
+async function planDatabaseChange(conn: Connection, key: ObjectKey, statements: string[]): Promise<Planned> {
+  const creates = statements.filter((s) => firstWord(s) === 'CREATE');
+  if (creates.length !== 1 || statements.length !== 1)
+    return { migration: ['a database file holds its CREATE DATABASE only to be changed in place'] };
+  const create = creates[0]!;
+  const words = tokenize(create, '<database>').filter(isSignificant);
+  const fromAt = words.findIndex((t) => t.type === 'word' && t.value === 'FROM');
+  const asAt = words.findIndex((t) => t.type === 'word' && t.value === 'AS');
+  const owner = fromAt >= 0 ? words[fromAt + 1]?.value : undefined;
+  const wanted = new Map<string, number>();
+  const migration: string[] = [];
+  if (asAt >= 0) {
+    for (const part of create.slice(words[asAt]!.end).replace(/;\s*$/, '').split(',')) {
+      const m = /^\s*(\w+)\s*=\s*([\d.]+(?:E[+-]?\d+)?)(?:\s+BYTES)?\s*$/i.exec(part);
+      const space = m ? SPACES.find((s) => s.word.test(m[1]!)) : undefined;
+      if (!m || !space) {
+        migration.push(`${part.trim() || 'an empty attribute'}: dbee changes only PERM, SPOOL and TEMPORARY in place`);
+        continue;
+      }
+      wanted.set(space.name, Number(m[2]));
+    }
+  }
+  if (migration.length) return { migration };
+  const live = await conn.query<Record<'owner_name' | 'perm_space' | 'spool_space' | 'temp_space', unknown>>(
+    'SELECT OwnerName AS owner_name, PermSpace AS perm_space, SpoolSpace AS spool_space, TempSpace AS temp_space ' +
+      'FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?',
+    [normalizeName(key.name)],
+  );
+  const row = live.rows[0];
+  if (!row) return { migration: [`database ${qualifiedName(key)} is in the ledger but not on the target`] };
+  if (owner && normalizeName(owner) !== normalizeName(String(row.owner_name ?? '').trim()))
+    return {
+      migration: [
+        `owner ${String(row.owner_name ?? '').trim()} -> ${owner} (GIVE ${qualifiedName(key)} TO ${owner}: dbee does not move databases)`,
+      ],
+    };
+  const set: string[] = [];
+  const back: string[] = [];
+  for (const space of SPACES) {
+    const value = wanted.get(space.name);
+    if (value === undefined) continue;
+    const current = row[space.column] === null || row[space.column] === undefined ? null : Number(row[space.column]);
+    if (current === value) continue;
+    set.push(`${space.name} = ${value}`);
+    if (current !== null) back.push(`${space.name} = ${current}`);
+  }
+  if (!set.length) return { steps: [] };
+  return {
+    steps: [
+      {
+        key: formatKey(key),
+        objectKey: key,
+        transactional: true,
+        action: 'alter',
+        statements: [`MODIFY DATABASE ${qualifiedName(key)} AS ${set.join(', ')}`],
+        reverse: back.length === set.length ? [`MODIFY DATABASE ${qualifiedName(key)} AS ${back.join(', ')}`] : null,
+        hazards: [],
+      },
+    ],
+  };
 }

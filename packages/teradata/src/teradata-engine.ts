@@ -1,8 +1,9 @@
 import { kindKeyword, renderDrop } from './teradata-renderer';
 import { teradataSmoke } from './teradata-smoke';
 import { toBteq, toBteqRollback } from './bteq';
-import { extractTeradata, teradataAudit } from './extract';
+import { extractTeradata, ownedDatabases, teradataAudit } from './extract';
 import { planChange } from './teradata-change';
+import { compareObjects } from './teradata-compare';
 import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
 import type { TeradataDriver, TeradataDriverName } from './driver/driver';
 import { connectTeradata } from './teradata-connection';
@@ -57,7 +58,8 @@ function lockTtlOf(environment: ResolvedEnvironment): number | undefined {
  * The Teradata engine: connection, parser, ledger, lock, session, error mapping, and the roles: `catalog` (what
  * the core runner calls around steps: `existingObjects`, `captureDefinition`, `setAside`, `renderCopyData`),
  * `inPlace` (a deployed table's file changed: `planChange`), `smoke`, `extract`, `audit` and `export` (BTEQ), so
- * `dbee deploy`, `status` and `rollback` run through the same runner as on PostgreSQL. No `diff` role.
+ * `dbee deploy`, `status` and `rollback` run through the same runner as on PostgreSQL, and `compare` (`dbee diff
+ * --env`: each source object against the target). No `diff` role (no shadow database).
  */
 export function createTeradataEngine(options: TeradataEngineOptions = {}): Engine {
   const connect = (environment: ResolvedEnvironment, context: { workspaceRoot: string }) =>
@@ -82,9 +84,11 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
       // No Teradata statement runs outside a transaction, so no step is ever left half-made by a dead process.
       stepOutcome: async () => ({ state: 'unknown' }),
     },
-    extract: { objects: (conn, scope) => extractTeradata(conn, scope) },
+    extract: { objects: (conn, scope) => extractTeradata(conn, scope), ownedSchemas: ownedDatabases },
     // A changed table file: ALTER TABLE steps from its CREATE TABLE against SHOW TABLE of the target.
     inPlace: { planChange },
+    // `dbee diff --env`: the sources' objects against SHOW and the catalog of the target.
+    compare: { compareObjects },
     audit: teradataAudit,
     export: {
       formats: ['bteq'],

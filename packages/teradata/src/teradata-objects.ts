@@ -113,17 +113,78 @@ export async function setAside(
     const backup = backupNameFromStamp(key.name, stamp);
     const backupKey: ObjectKey = { ...key, name: backup };
     if (key.kind === 'table') columns?.set(qualifiedName(backupKey), await liveColumns(conn, key));
+    const grants = key.kind === 'table' ? await tableGrants(conn, key) : [];
     return {
       statements: [`RENAME ${keyword} ${qualifiedName(key)} TO ${qualify(key.schema, backup)}`],
       reverse: [`RENAME ${keyword} ${qualifiedName(backupKey)} TO ${qualifiedName(key)}`],
       backup: backupKey,
       ...dependents,
+      ...(grants.length ? { after: grants } : {}),
     };
   }
   // A dropped table's rows cannot come back (an empty table can: its structure is all there is); other kinds come
   // back from their definition.
   const restorable = definition && (key.kind !== 'table' || (await isEmpty(conn, key)));
   return { statements: [renderDrop(key)], reverse: restorable ? [definition] : null, backup: null, ...dependents };
+}
+
+/** Access right codes of `DBC.AllRightsV` / `DBC.AllRoleRightsV` that dbee grants again, and their privilege words. */
+const RIGHTS: Readonly<Record<string, string>> = {
+  R: 'SELECT',
+  I: 'INSERT',
+  U: 'UPDATE',
+  D: 'DELETE',
+  RF: 'REFERENCES',
+  IX: 'INDEX',
+  ST: 'STATISTICS',
+};
+
+/**
+ * The GRANT statements that give a new table of the same name the table-level rights granted on `key` to users and
+ * roles (`DBC.AllRightsV`, `DBC.AllRoleRightsV`, `ColumnName = 'All'`; Data Dictionary): a RENAME keeps the rights with
+ * the renamed table (they are held by the table, not its name), so without them the roles that read the old table lose
+ * access to the new one. Rights of the table's own database and of the deploying user (automatic rights of the owner
+ * and creator, which the new table gets again) are left out, and so are column-level rights and rights other than
+ * SELECT, INSERT, UPDATE, DELETE, REFERENCES, INDEX and STATISTICS (unverified on a live system: which automatic rights
+ * AllRightsV lists).
+ */
+async function tableGrants(conn: Connection, key: ObjectKey): Promise<string[]> {
+  const where = "UPPER(DatabaseName) = ? AND UPPER(TableName) = ? AND ColumnName = 'All'";
+  const params = [normalizeName(key.schema), normalizeName(key.name)];
+  const users = await conn.query<{ grantee: string; access_right: string; grant_authority: string | null; me: string }>(
+    `SELECT UserName AS grantee, AccessRight AS access_right, GrantAuthority AS grant_authority, USER AS me FROM DBC.AllRightsV WHERE ${where}`,
+    params,
+  );
+  const roles = await conn.query<{ grantee: string; access_right: string }>(
+    `SELECT RoleName AS grantee, AccessRight AS access_right FROM DBC.AllRoleRightsV WHERE ${where}`,
+    params,
+  );
+  const byGrantee = new Map<string, { rights: Set<string>; option: boolean }>();
+  const add = (grantee: string, code: string, option: boolean) => {
+    const privilege = RIGHTS[code.trim()];
+    if (!privilege) return;
+    const name = `${grantee.trim()}${option ? ' WITH GRANT OPTION' : ''}`;
+    const g = byGrantee.get(name) ?? { rights: new Set<string>(), option };
+    g.rights.add(privilege);
+    byGrantee.set(name, g);
+  };
+  const own = new Set([normalizeName(key.schema)]);
+  for (const r of users.rows) {
+    if (r.me) own.add(normalizeName(String(r.me).trim()));
+    const grantee = normalizeName(String(r.grantee).trim());
+    if (own.has(grantee)) continue;
+    add(String(r.grantee), String(r.access_right), String(r.grant_authority ?? '').trim() === 'Y');
+  }
+  for (const r of roles.rows) add(String(r.grantee), String(r.access_right), false);
+  const order = Object.values(RIGHTS);
+  return [...byGrantee]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, g]) => {
+      const [grantee, option] = name.split(' WITH ');
+      const rights = [...g.rights].sort((a, b) => order.indexOf(a) - order.indexOf(b)).join(', ');
+      const to = grantee!.toUpperCase() === 'PUBLIC' ? 'PUBLIC' : quoteIdent(grantee!);
+      return `GRANT ${rights} ON ${qualifiedName(key)} TO ${to}${option ? ' WITH GRANT OPTION' : ''}`;
+    });
 }
 
 /** Whether a table holds no rows (`SELECT TOP 1`: reads at most one row). */

@@ -93,6 +93,11 @@ export interface FakeObject {
   comment?: string;
   /** Statistics collected on the table (COLLECT STATISTICS), one entry per column group, upper-case column names. */
   statistics?: string[][];
+  /**
+   * Table-level rights granted on the object (GRANT ... ON it TO ...), for `DBC.AllRightsV` (users) and
+   * `DBC.AllRoleRightsV` (roles): the grantee (upper case), the access right code, and WITH GRANT OPTION.
+   */
+  rights?: { grantee: string; right: string; role: boolean; grantOption: boolean }[];
   /** `DBC.ColumnsV.CommentString` by upper-case column name (COMMENT ON COLUMN). */
   columnComments?: Record<string, string>;
   // DBC.TablesV audit columns (Data Dictionary: CreatorName, CreateTimeStamp, LastAlterName, LastAlterTimeStamp),
@@ -130,6 +135,10 @@ interface FakeSystem {
   anyDatabase: boolean;
   /** Roles (upper case): given as `roles`, or made with CREATE ROLE. */
   roles: Set<string>;
+  /** Immediate owner of each database or user made by CREATE DATABASE/USER (`DBC.DatabasesV.OwnerName`). */
+  owners: Map<string, string>;
+  /** PERM, SPOOL and TEMPORARY space of each database made or modified by DDL (`DBC.DatabasesV`). */
+  spaces: Map<string, { perm: number | null; spool: number | null; temp: number | null }>;
   splWarnings?: (sql: string) => string | null;
 }
 
@@ -288,6 +297,8 @@ export class FakeTeradataSession implements TeradataSession {
       shapes: new Map(),
       anyDatabase: !options.databases?.length,
       roles: new Set((options.roles ?? []).map((r) => r.toUpperCase())),
+      owners: new Map(),
+      spaces: new Map(),
       splWarnings: options.splWarnings,
     };
     this.number = ++this.system.sessions;
@@ -614,7 +625,30 @@ export class FakeTeradataSession implements TeradataSession {
       );
     }
     if (name === 'ROLEINFOV') return [...this.system.roles].map((r) => ({ ROLENAME: r }));
-    if (name === 'DATABASESV') return [...this.databases].map((d) => ({ DATABASENAME: d, DBKIND: 'D' }));
+    if (name === 'ALLRIGHTSV' || name === 'ALLROLERIGHTSV') {
+      const roles = name === 'ALLROLERIGHTSV';
+      return entries.flatMap((e) =>
+        (e.o.rights ?? [])
+          .filter((r) => r.role === roles)
+          .map((r) => ({
+            [roles ? 'ROLENAME' : 'USERNAME']: r.grantee,
+            DATABASENAME: e.db,
+            TABLENAME: e.o.spelling ?? e.name,
+            COLUMNNAME: 'All',
+            ACCESSRIGHT: r.right,
+            ...(roles ? {} : { GRANTAUTHORITY: r.grantOption ? 'Y' : 'N' }),
+          })),
+      );
+    }
+    if (name === 'DATABASESV')
+      return [...this.databases].map((d) => ({
+        DATABASENAME: d,
+        DBKIND: 'D',
+        OWNERNAME: this.system.owners.get(d) ?? 'DBC',
+        PERMSPACE: this.system.spaces.get(d)?.perm ?? null,
+        SPOOLSPACE: this.system.spaces.get(d)?.spool ?? null,
+        TEMPSPACE: this.system.spaces.get(d)?.temp ?? null,
+      }));
     // Data Dictionary: DBC.TriggersV (DatabaseName, TriggerName, SubjectTableDataBaseName, TableName);
     // DBC.JoinIndicesV / DBC.HashIndicesV (IndexDatabaseName, IndexName, DatabaseName, TableName: one row per base
     // table). Column names as the double answers them (verify on a live system).
@@ -683,15 +717,18 @@ export class FakeTeradataSession implements TeradataSession {
     if (!parsed) return null;
     if (head === 'COMMENT' || head === 'COLLECT' || head === 'GRANT' || head === 'REVOKE') {
       this.checkTarget(head, sql);
-      if (head === 'GRANT')
-        this.checkGrantees(tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon'));
+      if (head === 'GRANT') {
+        const words = tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
+        this.checkGrantees(words);
+        this.storeGrant(words);
+      }
       if (head === 'COMMENT') this.storeComment(sql);
       if (head === 'COLLECT') this.storeStatistics(sql);
       return null;
     }
     const key = parsed.key;
     if (!key) return null;
-    if (key.kind === 'database' || key.kind === 'user') return this.namespaceDdl(parsed.action, key.name);
+    if (key.kind === 'database' || key.kind === 'user') return this.namespaceDdl(parsed.action, key.name, sql);
     if (!key.schema) return null;
     if (key.kind === 'index') return this.secondaryIndex(parsed.action, sql, key.parent ?? '');
     const id = `${key.schema}.${key.name}`;
@@ -966,6 +1003,54 @@ export class FakeTeradataSession implements TeradataSession {
     });
   }
 
+  /**
+   * Keep the table-level rights of `GRANT <privileges> ON <object> TO <grantees> [WITH GRANT OPTION]` on the object,
+   * as access right codes (Data Dictionary, "AccessRight" values of DBC.AllRightsV: R SELECT, I INSERT, U UPDATE,
+   * D DELETE, RF REFERENCES, IX INDEX, ST STATISTICS, DT DROP TABLE). Column-level rights (`UPDATE (c)`) and other
+   * privileges are not kept. The rights stay with the object's row when it is renamed, as they are keyed by the
+   * object, and a new object of the same name starts with none.
+   */
+  private storeGrant(w: Token[]): void {
+    const on = w.findIndex((t) => t.type === 'word' && t.value === 'ON');
+    const to = w.map((t) => t.value).lastIndexOf('TO');
+    if (on < 0 || to < on) return;
+    const CODES: Record<string, string> = {
+      SELECT: 'R',
+      INSERT: 'I',
+      UPDATE: 'U',
+      DELETE: 'D',
+      REFERENCES: 'RF',
+      INDEX: 'IX',
+      STATISTICS: 'ST',
+    };
+    const rights: string[] = [];
+    let depth = 0;
+    for (const t of w.slice(1, on)) {
+      if (t.text === '(') depth++;
+      else if (t.text === ')') depth--;
+      else if (depth === 0 && t.type === 'word' && CODES[t.value]) rights.push(CODES[t.value]!);
+    }
+    const parts = w
+      .slice(on + 1, to)
+      .filter((t) => t.type === 'word' || t.type === 'quoted')
+      .filter((t) => t.value !== 'TABLE' && t.value !== 'VIEW')
+      .map((t) => t.value);
+    const oid = parts.length > 1 ? parts.slice(-2).join('.') : `${this.defaultDatabase ?? ''}.${parts[0] ?? ''}`;
+    const o = this.catalog.get(oid);
+    if (!o || !rights.length) return;
+    const end = w.findIndex((t, k) => k > to && t.value === 'WITH');
+    const grantees = w
+      .slice(to + 1, end < 0 ? w.length : end)
+      .filter((t) => t.type === 'word' || t.type === 'quoted')
+      .map((t) => t.value.toUpperCase());
+    const kept = [...(o.rights ?? [])];
+    for (const grantee of grantees)
+      for (const right of rights)
+        if (!kept.some((r) => r.grantee === grantee && r.right === right))
+          kept.push({ grantee, right, role: this.system.roles.has(grantee), grantOption: end >= 0 });
+    this.catalog.set(oid, { ...o, rights: kept });
+  }
+
   /** Keep the text of `COMMENT ON [TABLE|COLUMN] name [AS|IS] 'text'` for DBC.TablesV / DBC.ColumnsV `CommentString`. */
   private storeComment(sql: string): void {
     const w = tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
@@ -1164,7 +1249,7 @@ export class FakeTeradataSession implements TeradataSession {
    * Examples, CREATE DATABASE); one that exists is 5612 "A user, database, role, or zone with the specified name
    * already exists." (Messages, 5612). DROP DATABASE / DROP USER of a missing one is 3802.
    */
-  private namespaceDdl(action: string, name: string): null {
+  private namespaceDdl(action: string, name: string, sql: string): null {
     const n = name.toUpperCase();
     if (action === 'create') {
       if (this.databases.has(n))
@@ -1173,6 +1258,21 @@ export class FakeTeradataSession implements TeradataSession {
           text: 'A user, database, role, or zone with the specified name already exists.',
         });
       this.databases.add(n);
+      // "The database or user whose permanent space is used to create a new database or user becomes the immediate
+      // owner of that new database or user"; the creator "can specify a different database with the FROM database
+      // option" (Database Administration, "Creating a Database or User", "Creating Versus Owning Objects in the
+      // Hierarchy"): the FROM database, else the logged-on user.
+      const from = /\bFROM\s+("(?:[^"]|"")*"|[A-Za-z0-9_$#]+)/i.exec(sql)?.[1];
+      this.system.owners.set(n, (from ? from.replace(/^"|"$/g, '') : this.user).toUpperCase());
+      this.system.spaces.set(n, { perm: null, spool: null, temp: null, ...spaceClauses(sql) });
+      return null;
+    }
+    // MODIFY DATABASE/USER x AS PERM = n, SPOOL = n, TEMPORARY = n (SQL Data Definition Language, MODIFY DATABASE):
+    // the database must exist (3802); the space limits given change.
+    if (action === 'alter') {
+      if (!this.databases.has(n)) throw this.error({ code: 3802, text: `Database '${n}' does not exist.` });
+      const was = this.system.spaces.get(n) ?? { perm: null, spool: null, temp: null };
+      this.system.spaces.set(n, { ...was, ...spaceClauses(sql) });
       return null;
     }
     if (action === 'drop') {
@@ -1267,4 +1367,17 @@ export function fakeDriver(
 /** A `TeradataConnection` over a fake session. */
 export function createFakeConnection(session: FakeTeradataSession = new FakeTeradataSession()): TeradataConnection {
   return new TeradataConnection(session, 'teradata://fake@localhost:1025 (fake)', {});
+}
+
+/** `PERM[ANENT] = n`, `SPOOL = n`, `TEMPORARY = n` of a CREATE or MODIFY DATABASE/USER, as numbers (given ones only). */
+function spaceClauses(sql: string): { perm?: number; spool?: number; temp?: number } {
+  const out: { perm?: number; spool?: number; temp?: number } = {};
+  for (const m of sql.matchAll(/\b(PERM(?:ANENT)?|SPOOL|TEMPORARY)\s*=\s*([\d.]+(?:E[+-]?\d+)?)/gi)) {
+    const word = m[1]!.toUpperCase();
+    const value = Number(m[2]);
+    if (word.startsWith('PERM')) out.perm = value;
+    else if (word === 'SPOOL') out.spool = value;
+    else out.temp = value;
+  }
+  return out;
 }

@@ -35,7 +35,12 @@ export function durationMs(value: z.infer<typeof duration>): number {
   );
 }
 
-export const conflictStrategy = z.enum(['raise', 'rename', 'drop']);
+/**
+ * What deploy does with an object to create that exists but that the ledger does not know: `raise` refuses, `rename`
+ * keeps it as a backup, `drop` drops it, `skip` leaves it as it is and does not run the step (nothing recorded),
+ * `ignore` runs the step as written over it (no check).
+ */
+export const conflictStrategy = z.enum(['raise', 'rename', 'drop', 'skip', 'ignore']);
 export const hazardKind = z.enum(['data-loss', 'table-rewrite', 'long-lock', 'backward-incompatible', 'index-build']);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -62,6 +67,11 @@ export const deploySettings = z.strictObject({
    */
   safeRewrites: z.boolean().optional(),
   allowHazards: z.array(hazardKind).optional(),
+  /**
+   * How `deploy` brings the plan to the database: `direct` (its steps, the default) or `expand-contract` (additive
+   * changes, a backfill and a version schema of views per release; then `dbee complete` or `dbee abort`).
+   */
+  strategy: z.enum(['direct', 'expand-contract']).optional(),
 });
 
 /** Safety gates of an environment. */
@@ -339,6 +349,7 @@ export type WorkspaceConfig = z.infer<typeof workspaceConfig>;
 export type EnvironmentConfig = z.infer<typeof environmentConfig>;
 export type ProjectConfig = z.infer<typeof projectConfig>;
 export type DeploySettings = z.infer<typeof deploySettings>;
+export type DeployStrategy = NonNullable<DeploySettings['strategy']>;
 export type Gates = z.infer<typeof gates>;
 export type FleetConfig = z.infer<typeof fleetConfig>;
 export type FleetTargetConfig = z.infer<typeof fleetTarget>;

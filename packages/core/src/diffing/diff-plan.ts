@@ -18,6 +18,9 @@ import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelFor } from './desired';
 import { materializeRef } from './git-ref';
 import { withSession } from '../runner/session';
+import { backupStamp } from '../operations/conflicts';
+import { expandText } from '../sources/placeholders';
+import { formatKey } from '../model/object-key';
 
 /** What to compare: the environment (`--env`) against its sources (default), another environment, or two refs. */
 export interface DiffSelectors {
@@ -50,6 +53,11 @@ export interface DiffResult {
    * by a diff. Absent for the other comparisons.
    */
   pendingDrops?: string[];
+  /**
+   * Changes the comparison found but cannot plan (an engine that compares objects itself: a Teradata column type
+   * changed, say), each with its object and what only a migration can do. Absent when the engine plans every change.
+   */
+  unplanned?: { key: string; reason: string }[];
 }
 
 /**
@@ -70,6 +78,7 @@ export async function diffPlan(ctx: OperationContext, selectors: DiffSelectors):
 async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
   const { workspace } = ctx;
   const loaded = await loadTarget(ctx, selectors.project, selectors.env);
+  if (!loaded.engine.diff && loaded.engine.compare) return diffByComparison(ctx, selectors, loaded);
   const { environment, target, models, model } = loaded;
   const engine = requireDiffEngine(loaded.engine);
   // Comparing two environments, the grants of every grantee that exists on both sides are read (then kept by
@@ -166,6 +175,80 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     plan,
     cached: false,
     ...pendingDrops,
+  };
+}
+
+/**
+ * `diff --env` on an engine without a shadow database but with `compare` (Teradata): the engine compares each source
+ * object of the project with the live one itself (no model of either side, so no cache: nothing fingerprints the
+ * live side), under the deployment lock as any live read. The other comparisons (`--against-env`, `--head`,
+ * `--base`) need the models of a shadow database: refused.
+ */
+async function diffByComparison(
+  ctx: OperationContext,
+  selectors: DiffSelectors,
+  loaded: Awaited<ReturnType<typeof loadTarget>>,
+): Promise<DiffResult> {
+  const { environment, target, model, engine } = loaded;
+  if (selectors.againstEnv || selectors.head) {
+    throw new DbeeError(
+      `the ${engine.name} engine compares an environment with the working tree's sources only (--${selectors.againstEnv ? 'against-env' : 'head'} needs a shadow database to build models in)`,
+      {
+        code: 'ENGINE_CAPABILITY',
+        hint: `run dbee diff ${target.name} --env <environment> against each environment, or dbee extract to write an environment's objects as files`,
+        details: { engine: engine.name, role: 'diff' },
+      },
+    );
+  }
+  const compare = requireRole(engine, 'compare', 'compare objects with the live database');
+  // Keys as the database names them (`view:DEV_EDW.V`, not `view:{{env}}_EDW.V`), statements expanded.
+  const objects = model.objects.map((o) => ({
+    key: {
+      ...o.key,
+      schema: expandText(o.key.schema, model.variables, o.location.file),
+      name: expandText(o.key.name, model.variables, o.location.file),
+      ...(o.key.parent ? { parent: expandText(o.key.parent, model.variables, o.location.file) } : {}),
+    },
+    statements: o.statements.map((s) => s.sql),
+  }));
+  const located = new Map(model.objects.map((o, i) => [formatKey(objects[i]!.key), o.location]));
+  const read = await withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
+    async ({ conn }) => ({
+      description: conn.description,
+      pendingDrops: removedObjects(model, await new Ledger(conn, engine.ledger).deployedState(target.name)),
+      ...(await compare.compareObjects(conn, {
+        objects,
+        databases: model.graph.schemas,
+        stamp: backupStamp(new Date()),
+      })),
+    }),
+  );
+  const steps: PlanStep[] = read.steps.map((r, i) => {
+    const at = located.get(r.key);
+    return {
+      ...r,
+      order: i + 1,
+      project: target.name,
+      source: at ? { file: at.file, line: at.line } : null,
+      checksum: checksumStatements(r.statements),
+    };
+  });
+  return {
+    project: target.name,
+    from: `${environment.name} (${read.description})`,
+    to: 'sources',
+    plan: {
+      formatVersion: PLAN_FORMAT_VERSION,
+      engine: engine.name,
+      projects: [target.name],
+      sourceCommit: null,
+      baseFingerprint: null,
+      steps,
+    },
+    cached: false,
+    pendingDrops: read.pendingDrops,
+    unplanned: read.unplanned,
   };
 }
 

@@ -31,7 +31,9 @@ export function formatDiffText(r: DiffResult, colour: boolean): string {
     lines.push(
       `  pending drop (source removed, no drop decision: deploy leaves it unless it plans ${r.project} by a diff): ${r.pendingDrops.join(', ')}`,
     );
-  if (!r.plan.steps.length) return lines.concat('  no differences', '').join('\n');
+  for (const u of r.unplanned ?? []) lines.push(`  needs a migration: ${u.key}: ${u.reason}`);
+  if (!r.plan.steps.length)
+    return lines.concat(r.unplanned?.length ? '  nothing else differs' : '  no differences', '').join('\n');
   for (const [key, steps] of groups(r.plan.steps)) {
     lines.push('', `  ${c(1, key)}`);
     for (const s of steps) {
@@ -68,6 +70,7 @@ export function formatDiffJson(r: DiffResult): string {
     baseFingerprint: r.plan.baseFingerprint,
     changes: r.plan.steps.length,
     ...(r.pendingDrops ? { pendingDrops: r.pendingDrops } : {}),
+    ...(r.unplanned ? { unplanned: r.unplanned } : {}),
     hazards: [...new Set(r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind)))].sort(),
     steps: r.plan.steps.map((s) => ({
       order: s.order,
@@ -87,7 +90,10 @@ export function formatDiffJson(r: DiffResult): string {
  */
 export function formatDiffMarkdown(r: DiffResult, graphCommand?: string): string {
   const out = [`### dbee diff: \`${r.project}\``, '', `${r.from} → ${r.to}`, ''];
-  if (!r.plan.steps.length) return out.concat('No differences.', '').join('\n');
+  if (r.unplanned?.length)
+    out.push('Changes only a migration can make:', '', ...r.unplanned.map((u) => `- \`${u.key}\`: ${u.reason}`), '');
+  if (!r.plan.steps.length)
+    return out.concat(r.unplanned?.length ? 'Nothing else differs.' : 'No differences.', '').join('\n');
   if (graphCommand)
     out.push(
       `Impact on the object graph (what changes, and what depends on it): \`${graphCommand}\`, then open the page it writes.`,

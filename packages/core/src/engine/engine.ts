@@ -7,6 +7,7 @@ import type { RenderMode } from '../plan/render-mode';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
+import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -24,6 +25,11 @@ export interface EngineCapabilities {
    * `CREATE OR REPLACE` never conflicts (PostgreSQL).
    */
   replaceConflicts?: boolean;
+  /**
+   * The engine runs backfills and batched migrations (`expand/backfill.ts`: keyset batches in PostgreSQL's SQL, the
+   * cursor in the ledger's `backfills` table). Default false: a batched migration is refused when planned.
+   */
+  backfill?: boolean;
 }
 
 /** Rows returned by a query; column names are lower case. */
@@ -170,6 +176,11 @@ export interface LedgerDialect {
   /** SQL expression for the current timestamp. */
   now: string;
   /**
+   * The ledger table of backfill cursors (`expand/backfill.ts`), when the engine runs backfills (PostgreSQL:
+   * `backfills`); forgetting a migration (its rollback) forgets its backfills with it, so that it runs whole again.
+   */
+  backfills?: string;
+  /**
    * The table recording which `migrations` have run (one row per version, column `version`). Default
    * `ledger_version` (PostgreSQL); Teradata: `schema_version`.
    */
@@ -300,6 +311,11 @@ export interface SetAside {
    * own statements (and the copy of rows); the step's reverse drops them first and creates them again last.
    */
   dependents?: { drop: string[]; create: string[] };
+  /**
+   * Statements run after the step's own (and the copy of rows) that carry over to the new object what the old one had
+   * and the sources do not say (Teradata: the rights granted on a table renamed aside, which stay with the backup).
+   */
+  after?: string[];
 }
 
 /** How a routine is made uncallable by `dbee disable` (see `AccessControl.disableRoutine`), and how to undo it. */
@@ -552,6 +568,50 @@ export interface ObjectCatalog {
   rowsEstimate?(conn: Connection, table: ObjectKey): Promise<number | null>;
 }
 
+/** One statement of the expand/contract strategy: safe to run again after a kill (guarded, `IF EXISTS`...). */
+export interface ExpandStatement {
+  sql: string;
+  /** False for statements that refuse a transaction (`CREATE INDEX CONCURRENTLY`). */
+  transactional: boolean;
+  /** What it does, for the terminal: `add column _dbee_new_total to sales.orders`. */
+  what: string;
+}
+
+/**
+ * The expand/contract strategy's SQL (`dbee deploy --strategy expand-contract`, `complete`, `abort`, `version`):
+ * shadow columns, sync triggers, version schemas of views. Every statement it renders can run again after a kill.
+ * PostgreSQL.
+ */
+export interface ExpandRole {
+  /** Whether the server converts `from` to `to` with a plain `CAST` (the derived `up`/`down` of a type change). */
+  castExists(conn: Connection, from: string, to: string): Promise<boolean>;
+  /**
+   * Each `up`/`down` expression of the plan checked against its shape's columns (parsed and typed by the server,
+   * no row read): the first that fails, as `{ table, column, which, error }`, or null when all compile.
+   */
+  checkExpressions(
+    conn: Connection,
+    plan: ExpandPlan,
+  ): Promise<{ table: string; column: string; which: 'up' | 'down'; error: string } | null>;
+  /** Whether views can be `security_invoker` on this server (PostgreSQL 15+). */
+  securityInvoker(conn: Connection): Promise<boolean>;
+  /** The additive DDL of the expand phase, in order: shadow and added columns, NOT VALID constraints, sync triggers. */
+  expand(plan: ExpandPlan): ExpandStatement[];
+  /** The version schema of the old shape (`old`) or the new one (`new`), one view per table, writable. */
+  versionSchema(plan: ExpandPlan, which: 'old' | 'new', options: { securityInvoker: boolean }): ExpandStatement[];
+  /** The backfill of one table: `col = (expression), ...` for the UPDATE of each batch (over the old columns). */
+  backfillSet(table: ExpandTable): string;
+  /** The contract phase: VALIDATE, SET NOT NULL, swap shadow columns in, drop old columns, triggers, the old version. */
+  complete(plan: ExpandPlan): ExpandStatement[];
+  /** Undo the expand phase: drop the new version schema, triggers, shadow and added columns and constraints. */
+  abort(plan: ExpandPlan): ExpandStatement[];
+  /** What an application sets to use a release's version: its search path and the `dbee.version` setting. */
+  versionSettings(
+    schemas: readonly string[],
+    release: string,
+  ): { searchPath: string[]; settings: Record<string, string> };
+}
+
 /**
  * Changes to deployed objects planned against the live database by the engine itself, for engines without a shadow
  * diff (Teradata: a table's CREATE TABLE against `SHOW TABLE` of the target, as ALTER TABLE steps).
@@ -568,6 +628,23 @@ export interface InPlaceChanges {
     conn: Connection,
     object: { key: ObjectKey; statements: string[]; stamp: string },
   ): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
+}
+
+/**
+ * `dbee diff` for an engine without a shadow database (Teradata): the engine compares the sources' objects with the
+ * live ones itself, object by object (a table's CREATE TABLE against its SHOW TABLE, a view's text against SHOW VIEW).
+ */
+export interface LiveComparison {
+  /**
+   * The steps that would bring the live objects of `databases` to what `objects` (the project's source objects, their
+   * statements with placeholders expanded) define: objects to create, to change (replace or alter) and to drop (live
+   * objects no source defines, the engine's own backups apart), each with its reverse and hazards; and, per object,
+   * the changes only a migration can make (`unplanned`). Reads the catalog, changes nothing.
+   */
+  compareObjects(
+    conn: Connection,
+    input: { objects: { key: ObjectKey; statements: string[] }[]; databases: string[]; stamp: string },
+  ): Promise<{ steps: RenderedStep[]; unplanned: { key: string; reason: string }[] }>;
 }
 
 /** Making a routine uncallable and callable again (`dbee disable`). */
@@ -606,7 +683,7 @@ export interface ExportRole {
       /** The target environment (its connection's `tmode`, ledger database...), when the export is for one. */
       environment?: ResolvedEnvironment;
       /** The conflict strategy of a step on that environment (`deploy.ifExists`, `conflicts`, `--if-exists`). */
-      conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop';
+      conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop' | 'skip' | 'ignore';
       /** Whether a table renamed aside gets its rows copied into the new one (`copyData` of the same rules). */
       copyData?: (step: PlanStep) => boolean;
     },
@@ -623,6 +700,12 @@ export interface ExtractRole {
    * Absent: the engine does not say.
    */
   unwritten?(conn: Connection, scope: SchemaScope): Promise<string[]>;
+  /**
+   * `root` and the schemas (databases) it owns, directly or through others, e.g. `PROD` → `['PROD', 'PROD_EDW',
+   * 'PROD_STG']` (Teradata: `DBC.DatabasesV.OwnerName`); `extract --owner`. Empty when `root` does not exist. Absent:
+   * the engine has no owner hierarchy of schemas.
+   */
+  ownedSchemas?(conn: Connection, root: string): Promise<string[]>;
 }
 
 /**
@@ -657,6 +740,8 @@ export interface Engine {
   readonly catalog?: ObjectCatalog;
   /** Changed tables planned against the live database instead of a shadow diff. Teradata. */
   readonly inPlace?: InPlaceChanges;
+  /** `dbee diff --env` without a shadow database: the engine compares objects with the live ones. Teradata. */
+  readonly compare?: LiveComparison;
   /** Smoke checks (`dbee smoke-test`). */
   readonly smoke?: SmokeDialect;
   /** `dbee disable`. PostgreSQL. */
@@ -667,10 +752,22 @@ export interface Engine {
   readonly extract?: ExtractRole;
   /** The audit trail behind `dbee audit` and `extract --since/--by`. */
   readonly audit?: AuditTrail;
+  /** The expand/contract strategy. PostgreSQL. */
+  readonly expand?: ExpandRole;
 }
 
 /** The optional roles of an engine, by name. */
-export type EngineRole = 'diff' | 'catalog' | 'inPlace' | 'smoke' | 'access' | 'export' | 'extract' | 'audit';
+export type EngineRole =
+  | 'diff'
+  | 'catalog'
+  | 'inPlace'
+  | 'compare'
+  | 'smoke'
+  | 'access'
+  | 'export'
+  | 'extract'
+  | 'audit'
+  | 'expand';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -696,9 +793,11 @@ const ROLE_REASON: Record<EngineRole, string> = {
   diff: 'it has no shadow database to diff in',
   catalog: 'it cannot look objects up in its catalog',
   inPlace: 'it cannot plan a changed table against the live database',
+  compare: 'it cannot compare objects with the live database',
   smoke: 'it has no smoke checks',
   access: 'it cannot disable routines',
   export: 'it exports no scripts',
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
+  expand: 'it has no version schemas of views or sync triggers',
 };

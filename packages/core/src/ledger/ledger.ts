@@ -1,5 +1,6 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
 import { rawConnection } from '../engine/session-pool';
+import { formatKey, migrationKey } from '../model/object-key';
 import type { Hazard } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 import type { SmokeCheck } from '../smoke/smoke-check';
@@ -627,6 +628,14 @@ export class Ledger {
       `DELETE FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
       [project, version],
     );
+    // A batched migration's backfills (ids `<migration key>#<n>`) go with it: applied again, it runs whole again.
+    if (this.dialect.backfills) {
+      const prefix = `${formatKey(migrationKey(project, version))}#`;
+      await conn.query(
+        `DELETE FROM ${this.t(this.dialect.backfills)} WHERE substr(${this.q('id')}, 1, ${this.p(1)}) = ${this.p(2)}`,
+        [prefix.length, prefix],
+      );
+    }
   }
 
   async finishDeployment(

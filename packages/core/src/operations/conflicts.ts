@@ -22,8 +22,10 @@ export interface ConflictDecision {
   rule: ConflictRule;
   /** The object exists in the database although the ledger does not know it. */
   exists: boolean;
-  /** How the runner gets past it (strategies `rename` and `drop`). */
+  /** How the runner gets past it (strategies `rename`, `drop` and `ignore`). */
   resolution?: StepConflict;
+  /** Strategy `skip`: the existing object stays as it is; the step does not run and nothing is recorded for it. */
+  skipped?: boolean;
   /** Why the step cannot run (strategy `raise`, or an engine that cannot rename that kind). */
   problem?: DbeeError;
 }
@@ -37,6 +39,13 @@ export interface ConflictDecision {
  * 3. `deploy.ifExists` of db.yaml `environments.<env>`, then of db.yaml,
  * 4. `deploy.ifExists` of dbee.yaml `environments.<env>`, then of dbee.yaml,
  * 5. `raise`.
+ *
+ * What each strategy does with an object that exists although the ledger does not know it: `raise` refuses the
+ * deployment before anything runs; `rename` keeps it under a backup name (with `copyData`, its rows are copied into
+ * the new table); `drop` drops it; `skip` leaves it as it is and does not run the step (the ledger still does not
+ * know it, so the next deployment meets it again and skips it again); `ignore` runs the step as written over it (a
+ * plain `CREATE` then fails with the engine's error, a `REPLACE` replaces it) and records the object as deployed,
+ * with the existing definition as the reverse where the engine can read it.
  *
  * `copyData` comes from the matching `conflicts:` rule when it sets it, else from the merged deploy settings.
  */
@@ -246,11 +255,29 @@ export async function decideConflicts(
           code: 'OBJECT_CONFLICT',
           location,
           hint:
-            'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over) or ifExists: drop; ' +
+            'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over), ifExists: drop, ifExists: skip (leave it as it is, do not deploy the file) or ifExists: ignore (run the file over it as written); ' +
             `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${rules.projectPath(step) ?? '<file>'}", ifExists: rename }] in ${rules.projectFile(step)}`,
           details: { object: step.key, rule: rule.source },
         },
       );
+      continue;
+    }
+    if (rule.strategy === 'skip') {
+      decision.skipped = true;
+      continue;
+    }
+    if (rule.strategy === 'ignore') {
+      // Nothing moves. The reverse drops what the step made (its own) and brings the existing definition back: an
+      // object the engine cannot write as a statement (a table's rows) has no reverse, and rollback refuses the step.
+      const existing = engine.catalog ? await engine.catalog.captureDefinition(conn, step.objectKey) : null;
+      decision.resolution = {
+        strategy: 'ignore',
+        rule: rule.source,
+        before: [],
+        after: [],
+        reverse: existing ? [existing] : null,
+        backup: null,
+      };
       continue;
     }
     const aside = engine.catalog ? await engine.catalog.setAside(conn, step.objectKey, rule.strategy, stamp) : null;
@@ -274,7 +301,7 @@ export async function decideConflicts(
       strategy: rule.strategy,
       rule: rule.source,
       before: [...(dependents?.drop ?? []), ...aside.statements],
-      after: [...(copy ? [copy] : []), ...(dependents?.create ?? [])],
+      after: [...(copy ? [copy] : []), ...(dependents?.create ?? []), ...(aside.after ?? [])],
       reverse: aside.reverse && dependents ? [...aside.reverse, ...dependents.create] : aside.reverse,
       backup: aside.backup,
       ...(dependents ? { dependents } : {}),

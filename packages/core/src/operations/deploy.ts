@@ -26,6 +26,7 @@ import { checkTicket } from '../promotion/ticket';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from './load';
 import { planSources } from './source-plan';
+import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
@@ -83,9 +84,19 @@ export async function deploy(
     projects: [],
     steps: [],
     backups: [],
+    skipped: [],
     smoke: 'not run',
     interrupted: [],
   };
+  // The expand-contract strategy: `--strategy`, else the project's or environment's `deploy.strategy`.
+  const strategy =
+    options.strategy ??
+    workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy.strategy;
+  if (strategy === 'expand-contract') return deployExpandContract(ctx, options);
+  if (options.release !== undefined)
+    throw new DbeeError('--release names an expand-contract release: it needs --strategy expand-contract', {
+      code: 'OPTIONS_INVALID',
+    });
   let run: RunResult | null = null;
   try {
     const code = await deployInner(ctx, options, report, (r) => (run = r), hooks);
@@ -191,6 +202,7 @@ async function deployInner(
         // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
         await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
       });
+      await refuseWhileInFlight(conn, engine, planned, environment.name);
       const deployed = await deployedStates(ctx, ledger, environment, planned);
       const commit = pkg ? pkg.plan.sourceCommit : await sourceCommitLater;
       report.source.commit = commit;
@@ -244,6 +256,17 @@ async function deployInner(
       );
       const conflicts = new Map<number, StepConflict>();
       for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
+      // ifExists: skip: the existing object stays as it is; its step leaves the plan (not run, not recorded).
+      const skipped = new Set([...decisions].flatMap(([order, d]) => (d.skipped ? [order] : [])));
+      if (skipped.size) {
+        for (const step of plan.steps.filter((s) => skipped.has(s.order))) {
+          report.skipped.push(step.key);
+          reporter.info(
+            `${step.key} exists in the database and the ledger does not know it: skipped (ifExists: skip, ${decisions.get(step.order)!.rule.source}); it stays as it is and is not recorded`,
+          );
+        }
+        plan.steps = plan.steps.filter((s) => !skipped.has(s.order));
+      }
       if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
       for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
       const problems = [

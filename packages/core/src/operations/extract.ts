@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { durationMs } from '../config/schema';
 import type { DbProject } from '../config/workspace';
@@ -88,6 +88,22 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   const engine = ctx.engine(environment.engine);
   const extractRole = requireRole(engine, 'extract', 'extract objects');
   const now = options.now ?? new Date();
+  if (options.owner !== undefined && target.project) {
+    throw new DbeeError(
+      `--owner ${options.owner}: project ${target.name} lists its schemas in ${target.project.file.displayPath}`,
+      {
+        code: 'OPTIONS_INVALID',
+        hint: 'use --owner for a project that has no db.yaml yet (it writes one with those schemas), or list the databases under schemas: in db.yaml',
+      },
+    );
+  }
+  const ownedSchemas = options.owner === undefined ? null : extractRole.ownedSchemas;
+  if (options.owner !== undefined && !ownedSchemas) {
+    throw new DbeeError(`--owner: the ${engine.name} engine has no owner hierarchy of schemas`, {
+      code: 'ENGINE_CAPABILITY',
+      hint: 'list the schemas with --schemas',
+    });
+  }
   const scope: SchemaScope = {
     schemas: target.schemas,
     ...(target.project
@@ -103,18 +119,31 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   };
   const { description, changed, objects, deployed, unwritten } = await withSession(
     { engine, environment, workspaceRoot: workspace.root, reporter },
-    async ({ conn }) => ({
-      description: conn.description,
-      changed:
-        options.since !== undefined || options.by !== undefined
-          ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now)
-          : null,
-      objects: await extractRole.objects(conn, scope),
-      unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
-      deployed: target.project
-        ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
-        : [],
-    }),
+    async ({ conn }) => {
+      if (ownedSchemas) {
+        const under = await ownedSchemas.call(extractRole, conn, options.owner!);
+        if (!under.length)
+          throw new DbeeError(`--owner ${options.owner}: no such database on ${environment.name}`, {
+            code: 'OPTIONS_INVALID',
+            hint: 'name a database or user that exists on the environment',
+          });
+        target.schemas = under;
+        scope.schemas = under;
+        reporter.info(`--owner ${options.owner}: ${under.join(', ')}`);
+      }
+      return {
+        description: conn.description,
+        changed:
+          options.since !== undefined || options.by !== undefined
+            ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now)
+            : null,
+        objects: await extractRole.objects(conn, scope),
+        unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
+        deployed: target.project
+          ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
+          : [],
+      };
+    },
   );
   let selected = objects;
   if (options.objects) {
@@ -148,6 +177,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
         .filter((e) => e.event === 'drop' && e.key)
         .map((e) => `${e.key!.schema}.${e.key!.name}`.toUpperCase()),
     );
+    const gone: string[] = [];
     for (const key of deployed) {
       let k: ObjectKey;
       try {
@@ -162,10 +192,13 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
         reported.has(`${k.schema}.${k.name}`.toUpperCase())
       )
         continue;
+      gone.push(key);
       reporter.info(
-        `  deleted on ${environment.name}: ${formatKey(k)} (deployed by dbee, no longer in the database; its file, if any, is left for you to remove)`,
+        `  deleted on ${environment.name}: ${formatKey(k)} (deployed by dbee, no longer in the database${options.deleteDropped ? '' : '; its file, if any, is left for you to remove'})`,
       );
     }
+    if (options.deleteDropped && gone.length)
+      await deleteDroppedFiles(ctx, engine, environment, target.project, gone, options.dryRun ?? false);
   }
   reporter.info(
     `dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`,
@@ -323,6 +356,38 @@ interface FileWrite {
   path: string;
   text: string;
   keys: string[];
+}
+
+/**
+ * `--delete-dropped`: the files of objects dbee deployed that the database no longer has (`gone`, ledger keys). A file
+ * is deleted only when every object it defines is gone; one that also defines an object still there (or one not
+ * deployed yet) is kept and named. Objects the ledger does not know are never looked for: a file of the project the
+ * database lacks may be an object not deployed yet.
+ */
+async function deleteDroppedFiles(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ReturnType<OperationContext['workspace']['environment']>,
+  project: DbProject,
+  gone: string[],
+  dryRun: boolean,
+): Promise<void> {
+  const [model] = await loadModels(ctx, [project], environment, engine);
+  const byFile = new Map<string, string[]>();
+  for (const o of model!.objects) byFile.set(o.location.file, [...(byFile.get(o.location.file) ?? []), o.id]);
+  const dropped = new Set(gone);
+  for (const [file, keys] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const there = keys.filter((k) => !dropped.has(k));
+    if (there.length === keys.length) continue;
+    if (there.length) {
+      ctx.reporter.warn(
+        `${file} also defines ${there.join(', ')}: not deleted (remove the definition of ${keys.filter((k) => dropped.has(k)).join(', ')} by hand)`,
+      );
+      continue;
+    }
+    ctx.reporter.info(`  ${dryRun ? 'would delete' : 'delete'} ${file}  (${keys.join(', ')})`);
+    if (!dryRun) rmSync(join(ctx.workspace.root, file));
+  }
 }
 
 /**

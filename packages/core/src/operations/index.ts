@@ -10,6 +10,7 @@ import { adopt } from './adopt';
 import { clone } from './clone';
 import { deploy } from './deploy';
 import { diff } from './diff';
+import { abort, complete, version } from './expand-contract';
 import { disable, enable } from './disable';
 import type { OperationContext } from './context';
 import { graph } from './graph';
@@ -47,6 +48,9 @@ export const operations: Operations = {
   graph,
   clone,
   check,
+  complete,
+  abort,
+  version,
 };
 
 /**

@@ -1,3 +1,4 @@
+import { packagedExpand } from './expand-contract';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbeeError } from '../errors';
@@ -123,6 +124,15 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   }
   if (options.out) {
     const dir = workspace.commandLinePath(options.out);
+    const strategy = options.strategy ?? workspace.settings(target, environment).deploy.strategy;
+    if (strategy === 'expand-contract') {
+      if (options.head || options.diff || options.againstEnv)
+        throw new DbeeError('--strategy expand-contract packages are made from the working tree (or --base with it)', {
+          code: 'OPTIONS_INVALID',
+          hint: 'check out the release and run dbee plan from there, without --head, --diff or --against-env',
+        });
+      release.expand = await packagedExpand(ctx, { engine, environment, models, target: target.name });
+    }
     const manifest = writePackage(dir, result, {
       toolVersion: ctx.toolVersion,
       sources: packaged.flatMap((m) => m.files),

@@ -27,6 +27,16 @@ export function printPlan(
     );
     for (const h of step.hazards) out.write(`--   hazard ${hazardLine(h)}\n`);
     for (const note of step.notes ?? []) out.write(`--   ${note}\n`);
+    if (step.batched)
+      out.write(
+        `--   batched: each UPDATE runs in keyset batches of one transaction each${
+          Object.keys(step.batched).length
+            ? ` (${Object.entries(step.batched)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')})`
+            : ''
+        }, resumable\n`,
+      );
     const d = decisions?.get(step.order);
     const rule = d
       ? `${d.rule.strategy}${d.rule.strategy === 'rename' && d.rule.copyData ? ' with copyData' : ''} (${d.rule.source})`
@@ -36,7 +46,13 @@ export function printPlan(
       const backup = d.resolution?.backup
         ? `, kept as ${d.resolution.backup.schema ? d.resolution.backup.schema + '.' : ''}${d.resolution.backup.name}`
         : '';
-      const outcome = d.problem ? `REFUSED: ${d.problem.message}` : `${d.rule.strategy}${backup}`;
+      const outcome = d.problem
+        ? `REFUSED: ${d.problem.message}`
+        : d.skipped
+          ? 'skipped: left as it is, the step does not run'
+          : d.rule.strategy === 'ignore'
+            ? 'ignored: the step runs as written over it'
+            : `${d.rule.strategy}${backup}`;
       out.write(`--   exists in the database, unknown to the ledger: ${rule} -> ${outcome}\n`);
     }
     // What the real run sends for this step (runner.ts renders it by the same function).

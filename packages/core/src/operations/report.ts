@@ -34,6 +34,8 @@ export interface DeployReport {
   steps: StepResult[];
   /** Renamed-aside objects kept by this run. */
   backups: string[];
+  /** Objects that existed unknown to the ledger and were left as they were (`ifExists: skip`), e.g. `view:sales.v`. */
+  skipped: string[];
   /** Smoke checks after deploying: `not run` until they exist. */
   smoke: string;
   /** Deployments found still `running` from a process that died, marked `interrupted`. */
@@ -71,6 +73,7 @@ export function printSummary(out: NodeJS.WritableStream, r: DeployReport): void 
     ...(r.ticket ? [['ticket', r.ticket] as [string, string]] : []),
     ['who', `${r.who.osUser}@${r.who.host}${r.who.ciJob ? ` (CI job ${r.who.ciJob})` : ''}`],
     ['backups', r.backups.length ? r.backups.join(', ') : 'none'],
+    ...(r.skipped.length ? [['skipped', `${r.skipped.join(', ')} (ifExists: skip)`] as [string, string]] : []),
     ['smoke', r.smoke],
     ['duration', formatDuration(r.durationMs)],
     ['status', `${r.status} (exit ${r.exitCode})`],

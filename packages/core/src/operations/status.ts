@@ -1,4 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
+import { backfillStates, formatBackfillProgress } from '../expand/backfill';
 import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
 import type { Connection, Engine } from '../engine/engine';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -17,6 +18,7 @@ import { planSources } from './source-plan';
 import { backupStamp } from './conflicts';
 import type { StatusOptions } from '../options';
 import { notifyDrift } from '../notify/drift-events';
+import { expandStatus, formatExpandStatus, type ExpandStatus } from './expand-contract';
 
 export type { StatusOptions };
 
@@ -41,6 +43,12 @@ export interface StatusReport {
   drift: { state: 'yes' | 'no' | 'unknown'; recorded: string | null; live: string | null; reason?: string };
   /** Backups the project's deployments kept (`ifExists: rename`) that still exist, and when `dbee cleanup` may drop each. */
   backups: BackupInfo[];
+  /**
+   * The expand-contract strategy: the release in flight (else the last one), its phase, its changes and backfill
+   * progress. Null when the project never used the strategy here. While a release is in flight, `pendingSteps` is
+   * empty: the tables are between two shapes, and `dbee complete` or `dbee abort` is what is pending.
+   */
+  expand: ExpandStatus | null;
   metrics: {
     deployments: number;
     succeeded: number;
@@ -54,6 +62,11 @@ export interface StatusReport {
      */
     meanTimeToRollbackMs: number | null;
   };
+  /**
+   * Batched migrations whose batches have not reached the end (running now, or their process died): how far each
+   * statement got. The next deployment resumes a stopped one. Absent when there is none.
+   */
+  unfinishedBatches?: { id: string; table: string; done: number; total: number; updatedAt: string }[];
 }
 
 export { deploymentSummary } from '../ledger/ledger';
@@ -87,19 +100,23 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
     async ({ conn }) => {
       const ledger = new Ledger(conn, engine.ledger);
       const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
-      const pendingSteps = await pending(
-        ctx,
-        {
-          engine,
-          models,
-          planned: [target.name],
-          schemaOwners: schemaOwners(ctx, environment),
-          deployed,
-          sourceCommit: null,
-        },
-        environment,
-        conn,
-      );
+      const expand = await expandStatus(conn, engine, target.name);
+      const inFlight = expand !== null && !['done', 'aborted'].includes(expand.phase);
+      const pendingSteps = inFlight
+        ? []
+        : await pending(
+            ctx,
+            {
+              engine,
+              models,
+              planned: [target.name],
+              schemaOwners: schemaOwners(ctx, environment),
+              deployed,
+              sourceCommit: null,
+            },
+            environment,
+            conn,
+          );
       const history = await ledger.deployments(target.name, environment.name, 10_000);
       const last = history.find((d) => d.finished_at);
       const recorded = last ? (deploymentSummary(last).fingerprint ?? null) : null;
@@ -136,6 +153,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         pendingDrops: removedObjects(models.find((m) => m.project.name === target.name)!, deployed.get(target.name)!),
         drift,
         backups,
+        expand,
         metrics: {
           deployments: history.length,
           succeeded: ok.length,
@@ -152,6 +170,19 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           meanTimeToRollbackMs: meanTimeToRollback(history),
         },
       };
+      const unfinished = engine.capabilities.backfill
+        ? (await backfillStates(conn, target.name, { ledgerSchema: engine.ledger.schema })).filter(
+            (b) => b.status === 'running' && b.id.startsWith('migration:'),
+          )
+        : [];
+      if (unfinished.length)
+        report.unfinishedBatches = unfinished.map((b) => ({
+          id: b.id,
+          table: `${b.table.schema}.${b.table.name}`,
+          done: b.done,
+          total: b.total,
+          updatedAt: b.updatedAt.toISOString(),
+        }));
       if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
       else printStatus(ctx.stdout, report);
       if (drift.state === 'yes' && last)
@@ -229,10 +260,14 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}${d.ticket ? `, ticket ${d.ticket}` : ''}\n`
       : '  never deployed\n',
   );
+  if (r.expand) for (const line of formatExpandStatus(r.expand)) out.write(`  ${line}\n`);
+  const inFlight = r.expand !== null && !['done', 'aborted'].includes(r.expand.phase);
   out.write(
-    r.pendingSteps.length
-      ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}\n`).join('')}`
-      : '  pending: nothing, up to date with the sources\n',
+    inFlight
+      ? `  pending: release ${r.expand!.release} in flight: dbee complete or dbee abort\n`
+      : r.pendingSteps.length
+        ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}\n`).join('')}`
+        : '  pending: nothing, up to date with the sources\n',
   );
   if (r.pendingDrops.length)
     out.write(`  pending drop (source removed, no drop decision: nothing drops it): ${r.pendingDrops.join(', ')}\n`);
@@ -245,6 +280,10 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       `    ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}, ${b.createdAt}): ${b.expiresAt === null ? 'kept until dropped (no gates.backupRetention)' : b.expired ? `expired ${b.expiresAt}, dbee cleanup drops it` : `expires ${b.expiresAt}`}\n`,
     );
   }
+  for (const b of r.unfinishedBatches ?? [])
+    out.write(
+      `  batched migration ${b.id} unfinished: ${b.table} ${formatBackfillProgress({ done: b.done, total: b.total, rowsPerSecond: 0 }).replace(/, 0 rows\/s$/, '')}, last batch ${b.updatedAt} (still running, or stopped: the next deployment resumes it)\n`,
+    );
   const m = r.metrics;
   out.write(
     `  deployments: ${m.deployments}, success rate: ${m.successRate === null ? 'n/a' : Math.round(m.successRate * 100) + '%'}, average duration: ${m.averageDurationMs ?? 'n/a'} ms, rollbacks: ${m.rollbacks}, mean time to rollback: ${m.meanTimeToRollbackMs === null ? 'n/a' : m.meanTimeToRollbackMs + ' ms'}\n`,

@@ -6,6 +6,7 @@ import { cloneCommand } from './clone';
 import { adoptCommand, auditCommand, extractCommand } from './extract';
 import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
+import { abortCommand, completeCommand, versionCommand } from './expand';
 import { disableCommand, enableCommand } from './disable';
 import { graphCommand } from './graph';
 import { logCommand } from './log';
@@ -37,6 +38,9 @@ export const COMMAND_DEFINITIONS = {
   clone: cloneCommand,
   graph: graphCommand,
   check: checkCommand,
+  complete: completeCommand,
+  abort: abortCommand,
+  version: versionCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -72,3 +76,6 @@ export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
 export type CheckOptions = CommandOptions<'check'>;
+export type CompleteOptions = CommandOptions<'complete'>;
+export type AbortOptions = CommandOptions<'abort'>;
+export type VersionOptions = CommandOptions<'version'>;

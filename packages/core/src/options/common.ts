@@ -1,11 +1,11 @@
-import type { ConflictStrategy, HazardKind } from '../config/schema';
+import type { ConflictStrategy, DeployStrategy, HazardKind } from '../config/schema';
 import { choiceWithDefault, flag, positional, text } from './option';
 
 /** Options that several commands share, with one wording. */
 
 // The values of dbee.yaml's `ifExists` and `allowHazards`, written out here so that `--help` does not load the
 // configuration schema (a type-only import); the two checks below make the compiler refuse any difference.
-export const CONFLICT_STRATEGIES = ['raise', 'rename', 'drop'] as const;
+export const CONFLICT_STRATEGIES = ['raise', 'rename', 'drop', 'skip', 'ignore'] as const;
 export const HAZARD_KINDS = [
   'data-loss',
   'table-rewrite',
@@ -13,9 +13,13 @@ export const HAZARD_KINDS = [
   'backward-incompatible',
   'index-build',
 ] as const;
+/** The values of `deploy.strategy` and `--strategy`. */
+export const STRATEGIES = ['direct', 'expand-contract'] as const;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameStrategies: Same<(typeof CONFLICT_STRATEGIES)[number], ConflictStrategy> = true;
 const sameHazards: Same<(typeof HAZARD_KINDS)[number], HazardKind> = true;
+const sameDeployStrategies: Same<(typeof STRATEGIES)[number], DeployStrategy> = true;
+void sameDeployStrategies;
 void sameStrategies;
 void sameHazards;
 

@@ -1,5 +1,16 @@
 import { defineCommand } from './command';
-import { assumeYes, CONFLICT_STRATEGIES, dryRun, env, HAZARD_KINDS, labels, project, shard, ticket } from './common';
+import {
+  assumeYes,
+  CONFLICT_STRATEGIES,
+  STRATEGIES,
+  dryRun,
+  env,
+  HAZARD_KINDS,
+  labels,
+  project,
+  shard,
+  ticket,
+} from './common';
 import { choice, clock, count, flag, list, negatedFlag, seconds, text } from './option';
 
 export const deployCommand = defineCommand('deploy', {
@@ -34,7 +45,7 @@ export const deployCommand = defineCommand('deploy', {
     }),
     ifExists: choice(
       CONFLICT_STRATEGIES,
-      "What to do with an object to create that already exists but that the ledger does not know: fail, keep it as a renamed backup, or drop it. Default: the project's or environment's `deploy.ifExists`, else raise.",
+      "What to do with an object to create that already exists but that the ledger does not know: fail (raise), keep it as a renamed backup (rename), drop it (drop), leave it as it is and not run its step (skip), or run the step over it as written (ignore). Default: the project's or environment's `deploy.ifExists`, else raise.",
     ),
     allowHazards: list(
       HAZARD_KINDS,
@@ -62,6 +73,14 @@ export const deployCommand = defineCommand('deploy', {
     maxFailures: count(
       'On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.',
       1,
+    ),
+    strategy: choice(
+      STRATEGIES,
+      "How the plan reaches the database: `direct` (the plan's steps) or `expand-contract` (additive changes, a backfill and a version schema per release, so the old and the new application run at once; then `dbee complete` or `dbee abort`). Default: the project's or environment's `deploy.strategy`, else direct.",
+    ),
+    release: text(
+      'With `--strategy expand-contract`: the release label, which names the version schema (`<schema>_v<release>`). Default: the next number after the last completed release.',
+      { value: '<release>' },
     ),
     labels: labels(),
     shard: shard(),

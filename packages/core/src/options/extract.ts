@@ -23,6 +23,13 @@ export const extractCommand = defineCommand('extract', {
       { value: '<time|duration>' },
     ),
     by: text('Only objects this role changed (with the audit trail of `dbee audit --enable`).', { value: '<role>' }),
+    owner: text(
+      "Databases of a project that has no db.yaml yet: this database and every database it owns, directly or through others (Teradata's owner hierarchy), instead of --schemas.",
+      { value: '<database>' },
+    ),
+    deleteDropped: flag(
+      'Delete the source file of each object dbee deployed that is no longer in the database; a file that also defines an object still there is kept, and named.',
+    ),
     objects: text('Only objects matching this glob over `kind:schema.name`, e.g. `table:sales.*` or `sales.order_*`.', {
       value: '<glob>',
     }),

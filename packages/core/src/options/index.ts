@@ -24,6 +24,9 @@ export type {
   CloneOptions,
   GraphOptions,
   CheckOptions,
+  CompleteOptions,
+  AbortOptions,
+  VersionOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
 export type { CommandDefinition, OptionEntry } from './command';

@@ -60,8 +60,8 @@ describe('command option schemas', () => {
       [
         'invalid options for deploy:',
         '  - --wait-for-lock: expected a number of seconds, got "soon"',
-        '  - --if-exists: expected one of raise, rename, drop, got "nuke"',
-        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --ticket, --no-verify, --queries, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --safe, --continue-on-error, --countdown-from, --report, --canary, --concurrency, --max-failures, --labels, --shard)',
+        '  - --if-exists: expected one of raise, rename, drop, skip, ignore, got "nuke"',
+        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --ticket, --no-verify, --queries, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --safe, --continue-on-error, --countdown-from, --report, --canary, --concurrency, --max-failures, --strategy, --release, --labels, --shard)',
         '  hint: see dbee deploy --help; nothing was done',
       ].join('\n'),
     );

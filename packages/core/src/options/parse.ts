@@ -12,7 +12,7 @@ export type OptionsCheck<K extends CommandName> =
 
 /**
  * Validate a command's options (from argv, an Nx target or a test) against its schema. Every problem is one line
- * that names the option and what is expected: `--if-exists: expected one of raise, rename, drop, got "nuke"`.
+ * that names the option and what is expected: `--if-exists: expected one of raise, rename, drop, skip, ignore, got "nuke"`.
  */
 export function checkCommandOptions<K extends CommandName>(
   command: K,

@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { comparison, env, project } from './common';
+import { comparison, env, project, STRATEGIES } from './common';
 import { choice, flag, negatedFlag, text } from './option';
 
 export const planCommand = defineCommand('plan', {
@@ -29,6 +29,10 @@ export const planCommand = defineCommand('plan', {
     ),
     diff: flag(
       'Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.',
+    ),
+    strategy: choice(
+      STRATEGIES,
+      "With `out`: `expand-contract` also writes what `deploy --package --strategy expand-contract` needs (the release's table model, renames and `up`/`down` expressions). Default: the project's or environment's `deploy.strategy`.",
     ),
     ...comparison('plan'),
   },

@@ -1,3 +1,5 @@
+import type { SchemaModel } from '../schema/model';
+import type { RenameDeclaration } from '../schema/change';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../plan/serialize';
 
@@ -21,6 +23,21 @@ export interface ReleaseInfo {
   dependsOn: Record<string, string[]>;
   /** Smoke check files of each project at head, as package-relative paths (under `smoke/`) → their source path. */
   smoke: Record<string, { file: string; source: string }[]>;
+  /**
+   * Written with `plan --strategy expand-contract` (or `deploy.strategy: expand-contract`): what
+   * `deploy --package --strategy expand-contract` plans the release from instead of the sources.
+   */
+  expand?: PackagedExpand;
+}
+
+/** The expand-contract part of a package: the release's shape of its target project. */
+export interface PackagedExpand {
+  project: string;
+  /** The desired model of the project at head (the sources the package was made from). */
+  desired: SchemaModel;
+  renames: RenameDeclaration[];
+  /** The `<table>.expand.yaml` declarations, by `schema.table` (see `ExpandDeclarations.toJSON`). */
+  declarations: Record<string, { file: string; columns: Record<string, { up?: string; down?: string }> }>;
 }
 
 /**

@@ -57,6 +57,23 @@ export interface PlanStep {
   source: { file: string; line: number } | null;
   /** Checksum of the object's normalised source (see `checksum.ts`), recorded in the ledger's object state. */
   checksum: string;
+  /**
+   * A batched migration (`-- dbee:batched` in its file): each statement, an `UPDATE`, runs in keyset batches of one
+   * transaction each through `runBackfill`, resumable after a kill; the step is not `transactional`. Absent otherwise.
+   */
+  batched?: BatchedMigration;
+}
+
+/** The options of a batched migration (see `expand/batched-migration.ts`); absent ones take `runBackfill`'s defaults. */
+export interface BatchedMigration {
+  /** Rows in the first batch. */
+  batchSize?: number;
+  /** Largest batch, in rows. */
+  maxBatchSize?: number;
+  /** Pause between batches, in milliseconds. */
+  pauseMs?: number;
+  /** Batch duration the size adapts toward, in milliseconds; 0 keeps it fixed. */
+  targetBatchMs?: number;
 }
 
 /** An ordered, serialisable list of steps: the only thing the runner applies. */

@@ -1,7 +1,8 @@
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
 import { formatKey, migrationKey, type ObjectKey } from '../model/object-key';
-import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { batchedHeader, parseBatchedUpdate } from '../expand/batched-migration';
+import { type BatchedMigration, PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { buildGraph } from './graph';
 import type { ProjectModel } from './project-model';
@@ -153,6 +154,22 @@ export function planSources(input: PlanInput): SourcePlan {
         continue;
       }
       const key = migrationKey(project, version);
+      let batched: BatchedMigration | null = null;
+      try {
+        batched = batchedHeader(m.file.text, m.file.path);
+        if (batched && !engine.capabilities.backfill) {
+          throw new DbeeError(`migration ${m.file.version} is batched, which the ${engine.name} engine cannot run`, {
+            code: 'MIGRATION_BATCHED_UNSUPPORTED',
+            location: { file: m.file.path, line: 1 },
+            hint: 'remove the -- dbee:batched line and write the batches in the migration yourself',
+          });
+        }
+        for (const s of batched ? m.statements : []) parseBatchedUpdate(s.template, s.location);
+      } catch (e) {
+        if (!(e instanceof DbeeError)) throw e;
+        errors.push(e);
+        continue;
+      }
       steps.push({
         order: 0,
         project,
@@ -161,10 +178,12 @@ export function planSources(input: PlanInput): SourcePlan {
         action: 'migrate',
         statements: m.statements.map((s) => s.template),
         reverse: m.rollback.map((s) => s.template),
-        transactional: m.statements.every((s) => s.transactional),
+        // A batched migration commits batch by batch: it is never part of a transaction.
+        transactional: !batched && m.statements.every((s) => s.transactional),
         hazards: [],
         source: { file: m.file.path, line: 1 },
         checksum,
+        ...(batched ? { batched } : {}),
       });
     }
   }

@@ -1,4 +1,5 @@
 import type { Connection, Engine } from '../engine/engine';
+import { backfillStates } from '../expand/backfill';
 import type { Ledger } from '../ledger/ledger';
 import { parseKey } from '../model/object-key';
 import type { Reporter } from './reporter';
@@ -21,6 +22,25 @@ export async function reconcileStarted(input: {
   const lines: string[] = [];
   for (const step of await ledger.startedSteps()) {
     const what = `step ${step.order} of deployment #${step.deploymentId} (${step.action} ${step.objectKey})`;
+    // A batched migration that had started its batches: the ledger, not the catalog, says where it stopped.
+    const backfills =
+      step.action === 'migrate' && engine.capabilities.backfill
+        ? (await backfillStates(conn, step.project)).filter((b) => b.id.startsWith(`${step.objectKey}#`))
+        : [];
+    if (backfills.length) {
+      const where = backfills.map((b) => `${b.table.schema}.${b.table.name} ${b.done}/${b.total} rows`).join(', ');
+      const line = `${what} was interrupted in its batches (${where}): ${dryRun ? 'a real run records it failed; the next deployment' : 'recorded failed; the next deployment'} resumes its backfills where they stopped`;
+      if (!dryRun)
+        await ledger.resolveStarted(
+          step.deploymentId,
+          step.order,
+          'failed',
+          'interrupted: its process ended in its batches; the next deployment resumes them',
+        );
+      reporter.info(line);
+      lines.push(line);
+      continue;
+    }
     const outcome = engine.catalog
       ? await engine.catalog.stepOutcome(conn, parseKey(step.objectKey), step.action)
       : { state: 'unknown' as const };

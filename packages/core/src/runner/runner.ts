@@ -1,4 +1,5 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { runBatchedUpdates } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
@@ -432,10 +433,28 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
           // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
           if (p.journaled) await deployment.started(p, new Date(t0), c);
-          for (const [i, sql] of p.statements.entries()) {
-            running.index = i;
-            onStatement(sql);
-            await c.execute(sql);
+          if (step.batched) {
+            // A batched migration: each UPDATE in keyset batches, resumed where an interrupted run left it.
+            await runBatchedUpdates(c, {
+              idPrefix: step.key,
+              project: step.project,
+              statements: p.statements,
+              location: step.source ?? { file: step.key, line: 1 },
+              options: step.batched,
+              // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
+              lockTimeoutMs: options.session?.lockTimeoutMs,
+              reporter: { info: (m) => reporter.info(m) },
+              onStatement: (i, sql) => {
+                running.index = i;
+                onStatement(sql);
+              },
+            });
+          } else {
+            for (const [i, sql] of p.statements.entries()) {
+              running.index = i;
+              onStatement(sql);
+              await c.execute(sql);
+            }
           }
           // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
           running.index = p.statements.length;

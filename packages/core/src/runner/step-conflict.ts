@@ -5,7 +5,8 @@ import type { ObjectKey } from '../model/object-key';
  * shown by a dry run). The statements run in the step's transaction, around the step's own.
  */
 export interface StepConflict {
-  strategy: 'rename' | 'drop';
+  /** `ignore`: nothing moves; the step runs as written over the existing object, and `reverse` restores it. */
+  strategy: 'rename' | 'drop' | 'ignore';
   /** Where the strategy comes from, e.g. `db.yaml conflicts[0] "schema/legacy/**"`. */
   rule: string;
   /** Statements that move the existing object out of the way (rename it aside, or drop it). */

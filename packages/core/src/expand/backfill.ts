@@ -1,0 +1,527 @@
+import type { Connection } from '../engine/engine';
+import { DbeeError, ExitCode } from '../errors';
+import { type LockRetryOptions, withLockRetry } from './lock-retry';
+
+/**
+ * A data change run in keyset batches (PostgreSQL SQL; a server or PGlite): `UPDATE table SET <set>` over every row
+ * of `table` that exists when it starts (and matches `where`), in batches of consecutive keys, one transaction each.
+ * Its cursor (the last key done), the key bound taken at start and its done/total live in the ledger table
+ * `<ledger schema>.backfills`, each batch's row written in the batch's own transaction: a kill loses at most the
+ * batch that was running, and a rerun with the same `id` resumes after the last committed batch, so no row is
+ * updated twice.
+ */
+export interface BackfillSpec {
+  /** Unique name of this backfill in the ledger; a rerun with the same id resumes it. E.g. `sales:R2:orders.total`. */
+  id: string;
+  /** The table to update. */
+  table: { schema: string; name: string };
+  /**
+   * Key columns, in order, that the batches walk: the table's primary key or a unique key whose columns are all NOT
+   * NULL. Default: the primary key, else the narrowest such unique key; a table without one is refused (exit 1).
+   * The key of a row must not change while the backfill runs.
+   */
+  key?: string[];
+  /** The `SET` list of the UPDATE, e.g. `total_cents = round(total * 100)`; must not change the key columns. */
+  set: string;
+  /** Optional condition on the rows to update, e.g. `total_cents IS NULL`. */
+  where?: string;
+  /** The project it belongs to, recorded in the ledger for `dbee status`. Optional. */
+  project?: string;
+}
+
+export interface BackfillOptions {
+  /** Rows in the first batch (a resumed backfill starts at the size it had reached). Default 1,000. */
+  batchSize?: number;
+  /** The batch duration the batch size adapts toward, in milliseconds. Default 250. 0 keeps the size fixed. */
+  targetBatchMs?: number;
+  /** Pause between two batches, in milliseconds (lets replicas and autovacuum keep up). Default 0. */
+  pauseMs?: number;
+  /** Largest batch, in rows. Default 50,000. */
+  maxBatchSize?: number;
+  /** Smallest batch the size adapts down to, in rows. Default 10. */
+  minBatchSize?: number;
+  /** Called after every committed batch (the CLI prints it). */
+  onProgress?: (progress: BackfillProgress) => void;
+  /**
+   * Stops the backfill between batches: the batch running commits, then the abort reason is thrown; the ledger
+   * keeps the cursor and a rerun resumes.
+   */
+  signal?: AbortSignal;
+  /**
+   * Lock handling of each batch: it runs under `lock_timeout` (500 ms by default) and is retried on a lock timeout
+   * (see `withLockRetry`); `onAttempt` sees every attempt.
+   */
+  lock?: Omit<LockRetryOptions, 'transaction' | 'signal'>;
+  /** Schema of the ledger tables. Default `dbee`. */
+  ledgerSchema?: string;
+}
+
+/** Where a running backfill stands, after each batch. */
+export interface BackfillProgress {
+  id: string;
+  /** Rows updated so far, over every run of this backfill. */
+  done: number;
+  /** Rows to update, counted when the backfill started (at least `done`). */
+  total: number;
+  /** Rows per second in this run. */
+  rowsPerSecond: number;
+  /** Estimated milliseconds to the end, at this run's rate; absent before the rate is known. */
+  etaMs?: number;
+  /** Rows the next batch will take. */
+  batchSize: number;
+  /** Milliseconds the last batch took (its transaction, lock retries included). */
+  lastBatchMs: number;
+  /** Batches committed so far, over every run. */
+  batches: number;
+}
+
+/** What `runBackfill` did. */
+export interface BackfillResult {
+  id: string;
+  /** Rows updated over every run of this backfill. */
+  done: number;
+  /** Rows counted when it started. */
+  total: number;
+  /** Rows updated by this run. */
+  updatedThisRun: number;
+  /** Batches committed by this run. */
+  batchesThisRun: number;
+  /** True when this run continued one that an earlier run had started. */
+  resumed: boolean;
+  /** True when the ledger already said done: nothing ran. */
+  alreadyDone: boolean;
+  /** Milliseconds this run took. */
+  elapsedMs: number;
+  /** Rows per second in this run (0 when it updated nothing). */
+  rowsPerSecond: number;
+  /** The key columns walked. */
+  key: string[];
+}
+
+/** A backfill as the ledger holds it (`dbee status`). */
+export interface BackfillState {
+  id: string;
+  project: string | null;
+  table: { schema: string; name: string };
+  key: string[];
+  set: string;
+  where: string | null;
+  status: 'running' | 'done';
+  done: number;
+  total: number;
+  batches: number;
+  batchSize: number;
+  /** The last key done (each column as text), or null before the first batch. */
+  cursor: string[] | null;
+  /** The largest key that existed when it started (as text), or null when no row did. */
+  bound: string[] | null;
+  startedAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  /** Rows per second of the latest run, from the ledger's times; absent before its first batch. */
+  rowsPerSecond?: number;
+  /** Estimated milliseconds to the end at that rate, while running. */
+  etaMs?: number;
+}
+
+const DEFAULTS = { batchSize: 1000, targetBatchMs: 250, pauseMs: 0, maxBatchSize: 50_000, minBatchSize: 10 };
+
+interface KeyColumn {
+  name: string;
+  /** The type as `format_type` writes it, for casting a cursor value back. */
+  type: string;
+}
+
+/**
+ * Run (or resume) the backfill `spec` to its end. The ledger must be at the version that has the `backfills` table
+ * (`Ledger.ensure`). Rows of the table are updated in ascending key order, in batches, each batch and the ledger
+ * row's new cursor and done count committed together, so that after a kill the next run starts right after the last
+ * committed batch. Only rows whose key is at most the largest key present at the start are updated: rows inserted
+ * later above it are left to the sync trigger (an expand's triggers fill them as they are written), which is also
+ * what makes the backfill end under a steady stream of inserts.
+ */
+export async function runBackfill(
+  connection: Connection,
+  spec: BackfillSpec,
+  options: BackfillOptions = {},
+): Promise<BackfillResult> {
+  const started = Date.now();
+  const ledger = `${ident(options.ledgerSchema ?? 'dbee')}.backfills`;
+  const table = `${ident(spec.table.schema)}.${ident(spec.table.name)}`;
+  const key = await keyColumns(connection, spec);
+  const keyList = key.map((k) => ident(k.name)).join(', ');
+  const cast = (from: number) => `(${key.map((k, i) => `$${from + i}::${k.type}`).join(', ')})`;
+  // User fragments end with a line break: a trailing `-- comment` in them must not swallow what follows.
+  const where = spec.where?.trim() ? ` AND (${spec.where}\n)` : '';
+
+  let state = await backfillState(connection, spec.id, options);
+  let resumed = false;
+  if (state) {
+    assertSameSpec(state, spec, key);
+    resumed = true;
+    if (state.status === 'done') {
+      return {
+        id: spec.id,
+        done: state.done,
+        total: state.total,
+        updatedThisRun: 0,
+        batchesThisRun: 0,
+        resumed,
+        alreadyDone: true,
+        elapsedMs: Date.now() - started,
+        rowsPerSecond: 0,
+        key: state.key,
+      };
+    }
+  } else {
+    // The bound and the count read one snapshot: the rows that exist now are the backfill's, and no others.
+    state = await connection.transaction(async (tx) => {
+      await tx.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      const top = await tx.query<Record<string, string>>(
+        `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}` +
+          `${where ? ` WHERE true${where}` : ''} ORDER BY ${key.map((k) => `${ident(k.name)} DESC`).join(', ')} LIMIT 1`,
+      );
+      const bound = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : null;
+      const total = bound
+        ? Number(
+            (
+              await tx.query<{ n: string }>(
+                `SELECT count(*) AS n FROM ${table} WHERE (${keyList}) <= ${cast(1)}${where}`,
+                bound,
+              )
+            ).rows[0]?.n ?? 0,
+          )
+        : 0;
+      await tx.query(
+        `INSERT INTO ${ledger} (id, project, table_schema, table_name, key_columns, set_clause, where_clause, bound_key,
+           total, batch_size, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running')`,
+        [
+          spec.id,
+          spec.project ?? null,
+          spec.table.schema,
+          spec.table.name,
+          JSON.stringify(key.map((k) => k.name)),
+          spec.set,
+          spec.where ?? null,
+          bound ? JSON.stringify(bound) : null,
+          total,
+          options.batchSize ?? DEFAULTS.batchSize,
+        ],
+      );
+      return (await backfillState(tx, spec.id, options))!;
+    });
+  }
+
+  const runDoneAtStart = state.done;
+  await connection.query(`UPDATE ${ledger} SET run_started_at = now(), run_start_done = done WHERE id = $1`, [spec.id]);
+
+  const min = Math.max(1, options.minBatchSize ?? DEFAULTS.minBatchSize);
+  const max = Math.max(min, options.maxBatchSize ?? DEFAULTS.maxBatchSize);
+  const target = options.targetBatchMs ?? DEFAULTS.targetBatchMs;
+  const pauseMs = options.pauseMs ?? DEFAULTS.pauseMs;
+  let size = clamp(options.batchSize ?? (resumed ? state.batchSize : DEFAULTS.batchSize), min, max);
+  let cursor = state.cursor;
+  let done = state.done;
+  let batches = state.batches;
+  const total = state.total;
+  const bound = state.bound;
+  let batchesThisRun = 0;
+
+  // A batch is a range of keys: above the cursor, up to the key of the `size`-th row after it (or the bound, for the
+  // last batch). One statement updates the range's rows and moves the ledger's cursor to its end, in the batch's
+  // transaction; ranges never overlap, so no row is updated twice. A range UPDATE needs no join and no row locks
+  // taken beforehand (which cost a WAL record per row). The batch commits without waiting for the disk: its ledger
+  // row commits with it, so a crash can only lose both.
+  const lowerSql = (first: boolean) => (first ? '' : `(${keyList}) > ${cast(1)} AND `);
+  const upperSql = (first: boolean) => {
+    const p = first ? 0 : key.length;
+    return `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}
+      WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
+      ORDER BY ${keyList} OFFSET $${p + key.length + 1} LIMIT 1`;
+  };
+  const updateSql = (first: boolean) => {
+    const p = first ? 0 : key.length;
+    return `WITH updated AS (
+        UPDATE ${table} SET ${spec.set}
+        WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
+        RETURNING 1)
+      UPDATE ${ledger} SET cursor_key = $${p + key.length + 1}::jsonb, done = done + (SELECT count(*) FROM updated),
+        batches = batches + 1, batch_size = $${p + key.length + 3}, updated_at = now()
+      WHERE id = $${p + key.length + 2}
+      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async`;
+  };
+
+  while (bound) {
+    options.signal?.throwIfAborted();
+    const t0 = Date.now();
+    const first = cursor === null;
+    const { value: r } = await withLockRetry(
+      connection,
+      async (tx) => {
+        // The ledger row, locked: a second runner of the same backfill waits here, then sees this one's cursor.
+        const row = await tx.query<{ cursor_key: unknown; status: string }>(
+          `SELECT cursor_key, status FROM ${ledger} WHERE id = $1 FOR UPDATE`,
+          [spec.id],
+        );
+        const now = parseJson<string[]>(row.rows[0]?.cursor_key);
+        if (row.rows[0]?.status !== 'running' || JSON.stringify(now) !== JSON.stringify(cursor)) {
+          throw new DbeeError(`backfill ${spec.id} was advanced by another session while this one ran`, {
+            code: 'BACKFILL_CONCURRENT',
+            exitCode: ExitCode.applyFailed,
+            hint: 'another dbee runs the same backfill: let it finish (`dbee status` shows its progress)',
+          });
+        }
+        const lower = first ? [] : cursor!;
+        const top = await tx.query<Record<string, string>>(upperSql(first), [...lower, ...bound, size - 1]);
+        const upper = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : bound;
+        const q = await tx.query<{ updated: number }>(updateSql(first), [
+          ...lower,
+          ...upper,
+          JSON.stringify(upper),
+          spec.id,
+          size,
+        ]);
+        return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0] };
+      },
+      options.lock,
+    );
+    const ms = Date.now() - t0;
+    cursor = r.upper;
+    done += r.updated;
+    batches++;
+    batchesThisRun++;
+    if (target > 0 && !r.last) size = adapt(size, ms, target, min, max);
+    const elapsed = Math.max(1, Date.now() - started);
+    const rate = ((done - runDoneAtStart) * 1000) / elapsed;
+    const shownTotal = Math.max(total, done);
+    options.onProgress?.({
+      id: spec.id,
+      done,
+      total: shownTotal,
+      rowsPerSecond: Math.round(rate),
+      etaMs: rate > 0 ? Math.round(((shownTotal - done) * 1000) / rate) : undefined,
+      batchSize: size,
+      lastBatchMs: ms,
+      batches,
+    });
+    // The batch that reached the bound was the last.
+    if (r.last) break;
+    if (pauseMs > 0) await sleep(pauseMs, options.signal);
+  }
+
+  await connection.query(
+    `UPDATE ${ledger} SET status = 'done', finished_at = now(), updated_at = now(), total = GREATEST(total, done) WHERE id = $1`,
+    [spec.id],
+  );
+  const elapsedMs = Date.now() - started;
+  const updatedThisRun = done - runDoneAtStart;
+  return {
+    id: spec.id,
+    done,
+    total: Math.max(total, done),
+    updatedThisRun,
+    batchesThisRun,
+    resumed,
+    alreadyDone: false,
+    elapsedMs,
+    rowsPerSecond: updatedThisRun > 0 ? Math.round((updatedThisRun * 1000) / Math.max(1, elapsedMs)) : 0,
+    key: key.map((k) => k.name),
+  };
+}
+
+/** The backfill `id` as the ledger holds it, or undefined when it never started (or the ledger has no such table). */
+export async function backfillState(
+  connection: Connection,
+  id: string,
+  options: Pick<BackfillOptions, 'ledgerSchema'> = {},
+): Promise<BackfillState | undefined> {
+  return (await readStates(connection, 'WHERE id = $1', [id], options))[0];
+}
+
+/** Every backfill of `project` in the ledger (all of them when `project` is undefined), newest first. */
+export async function backfillStates(
+  connection: Connection,
+  project?: string,
+  options: Pick<BackfillOptions, 'ledgerSchema'> = {},
+): Promise<BackfillState[]> {
+  return project === undefined
+    ? readStates(connection, '', [], options)
+    : readStates(connection, 'WHERE project = $1', [project], options);
+}
+
+/** One line for a terminal: `orders.total: 41,000/100,000 rows (41%), 52,300 rows/s, about 1 s left`. */
+export function formatBackfillProgress(
+  p: Pick<BackfillProgress, 'done' | 'total' | 'rowsPerSecond' | 'etaMs'>,
+): string {
+  const pct = p.total > 0 ? Math.floor((p.done * 100) / p.total) : 100;
+  const eta = p.etaMs === undefined ? '' : `, about ${formatDuration(p.etaMs)} left`;
+  return `${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')} rows (${pct}%), ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${eta}`;
+}
+
+async function readStates(
+  connection: Connection,
+  filter: string,
+  params: unknown[],
+  options: Pick<BackfillOptions, 'ledgerSchema'>,
+): Promise<BackfillState[]> {
+  const schema = options.ledgerSchema ?? 'dbee';
+  const exists = await connection.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [
+    `${ident(schema)}.backfills`,
+  ]);
+  if (!exists.rows[0]?.t) return [];
+  const r = await connection.query<Record<string, unknown>>(
+    `SELECT *, extract(epoch FROM updated_at - run_started_at) * 1000 AS run_ms FROM ${ident(schema)}.backfills ${filter}
+     ORDER BY started_at DESC, id`,
+    params,
+  );
+  return r.rows.map((row) => {
+    const done = Number(row.done);
+    const total = Math.max(Number(row.total), done);
+    const runMs = row.run_ms === null || row.run_ms === undefined ? 0 : Number(row.run_ms);
+    const runDone = done - Number(row.run_start_done ?? done);
+    const rate = runMs > 0 && runDone > 0 ? (runDone * 1000) / runMs : undefined;
+    const status = row.status === 'done' ? 'done' : 'running';
+    return {
+      id: String(row.id),
+      project: (row.project as string | null) ?? null,
+      table: { schema: String(row.table_schema), name: String(row.table_name) },
+      key: parseJson<string[]>(row.key_columns) ?? [],
+      set: String(row.set_clause),
+      where: (row.where_clause as string | null) ?? null,
+      status,
+      done,
+      total,
+      batches: Number(row.batches),
+      batchSize: Number(row.batch_size),
+      cursor: parseJson<string[]>(row.cursor_key),
+      bound: parseJson<string[]>(row.bound_key),
+      startedAt: new Date(row.started_at as string),
+      updatedAt: new Date(row.updated_at as string),
+      finishedAt: row.finished_at ? new Date(row.finished_at as string) : null,
+      rowsPerSecond: rate === undefined ? undefined : Math.round(rate),
+      etaMs: rate === undefined || status === 'done' ? undefined : Math.round(((total - done) * 1000) / rate),
+    } satisfies BackfillState;
+  });
+}
+
+/**
+ * The key columns the batches walk, with their types: the given ones, checked to be the primary key or a unique key
+ * of NOT NULL columns (in any order of the index's columns), or else the primary key, else the narrowest such key.
+ */
+async function keyColumns(connection: Connection, spec: BackfillSpec): Promise<KeyColumn[]> {
+  const qualified = `${ident(spec.table.schema)}.${ident(spec.table.name)}`;
+  const where = `${spec.table.schema}.${spec.table.name}`;
+  const rel = await connection.query<{ oid: string | null }>(`SELECT to_regclass($1)::oid::text AS oid`, [qualified]);
+  if (!rel.rows[0]?.oid) {
+    throw new DbeeError(`backfill ${spec.id}: table ${where} does not exist`, {
+      code: 'BACKFILL_NO_TABLE',
+      hint: 'check the table named by the backfill (schema and name)',
+    });
+  }
+  const r = await connection.query<{ primary: boolean; columns: string[]; types: string[]; not_null: boolean }>(
+    `SELECT i.indisprimary AS primary,
+            array_agg(a.attname::text ORDER BY k.ord) AS columns,
+            array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord) AS types,
+            bool_and(a.attnotnull) AS not_null
+       FROM pg_index i
+       CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+      WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+        AND k.ord <= i.indnkeyatts
+      GROUP BY i.indexrelid, i.indisprimary
+      ORDER BY i.indisprimary DESC, count(*), i.indexrelid`,
+    [rel.rows[0].oid],
+  );
+  const keys = r.rows
+    .filter((k) => k.not_null)
+    .map((k) => ({ ...k, columns: pgArray(k.columns), types: pgArray(k.types) }));
+  const pick = spec.key?.length
+    ? keys.find((k) => k.columns.length === spec.key!.length && spec.key!.every((c) => k.columns.includes(c)))
+    : keys[0];
+  if (!pick) {
+    throw new DbeeError(
+      spec.key?.length
+        ? `backfill ${spec.id}: (${spec.key.join(', ')}) is neither the primary key of ${where} nor a unique key of NOT NULL columns`
+        : `backfill ${spec.id}: table ${where} has no primary key and no unique key of NOT NULL columns to walk in batches`,
+      {
+        code: 'BACKFILL_NO_KEY',
+        hint: 'add a primary key (or a unique index on NOT NULL columns) to the table, or name such a key for the backfill',
+      },
+    );
+  }
+  const order = spec.key?.length ? spec.key : pick.columns;
+  return order.map((name) => ({ name, type: pick.types[pick.columns.indexOf(name)]! }));
+}
+
+function assertSameSpec(state: BackfillState, spec: BackfillSpec, key: KeyColumn[]): void {
+  const differs: string[] = [];
+  if (state.table.schema !== spec.table.schema || state.table.name !== spec.table.name) differs.push('table');
+  if (JSON.stringify(state.key) !== JSON.stringify(key.map((k) => k.name))) differs.push('key');
+  if (state.set !== spec.set) differs.push('set');
+  if ((state.where ?? '') !== (spec.where ?? '')) differs.push('where');
+  if (differs.length) {
+    throw new DbeeError(
+      `backfill ${spec.id} was started with a different ${differs.join(', ')} than it has now; it cannot resume`,
+      {
+        code: 'BACKFILL_CHANGED',
+        hint: 'give the changed backfill a new id, or run the one that was started to its end first',
+        details: { id: spec.id, differs },
+      },
+    );
+  }
+}
+
+/** The next batch size: scaled toward `target` by the last batch's time, at most halved or doubled per batch. */
+export function adapt(size: number, ms: number, target: number, min: number, max: number): number {
+  const ratio = target / Math.max(1, ms);
+  const next = Math.round(size * Math.min(2, Math.max(0.5, ratio)));
+  return clamp(next, min, max);
+}
+
+function clamp(n: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.floor(n)));
+}
+
+/** A PostgreSQL identifier, always quoted. */
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A text array as a driver returns it: an array (node-postgres, PGlite), or the literal `{a,b}` for unknown types. */
+function pgArray(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  const text = String(value ?? '');
+  if (!text.startsWith('{')) return [];
+  return text
+    .slice(1, -1)
+    .match(/"(?:[^"\\]|\\.)*"|[^,]+/g)!
+    .map((s) => (s.startsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, '$1') : s));
+}
+
+function parseJson<T>(value: unknown): T | null {
+  if (value === null || value === undefined) return null;
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}

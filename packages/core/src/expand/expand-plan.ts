@@ -1,0 +1,508 @@
+import { DbeeError, type ErrorLocation } from '../errors';
+import type { Change } from '../schema/change';
+import type { Column, SchemaModel, Table } from '../schema/model';
+import type { SmokeCheck } from '../smoke/smoke-check';
+import type { SchemaScope } from '../schema/managed-scope';
+import type { ExpandDeclarations } from './declarations';
+
+/** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
+export const EXPAND_PLAN_FORMAT = 1;
+
+/** Prefix of the shadow columns, sync functions and triggers the expand/contract strategy adds. */
+export const SHADOW_PREFIX = '_dbee_new_';
+
+/**
+ * One column of a table's new shape during the expand phase, and where its value lives physically.
+ * - `same`: an old column, unchanged (the new version's view reads it as it is);
+ * - `renamed`: an old column under a new name (`from` → `name`; renamed physically at complete);
+ * - `shadow`: a new physical column `physical` that replaces old column `from` (type change, added NOT NULL), filled
+ *   by `up` from the old shape and written back by `down` into `from`; swapped in at complete;
+ * - `added`: a column the old shape does not have, added under its final name, filled by `up` (or its default).
+ */
+export interface ExpandColumn {
+  /** Name in the new shape. */
+  name: string;
+  kind: 'same' | 'renamed' | 'shadow' | 'added';
+  /** The physical column the new version's view reads during the expand phase. */
+  physical: string;
+  /** The old column it continues (`renamed`, `shadow`, `same`). */
+  from?: string;
+  /** Type as the engine prints it, e.g. `numeric(12,2)`. */
+  type: string;
+  /** NOT NULL in the new shape: a `CHECK (... IS NOT NULL) NOT VALID` during expand, `SET NOT NULL` at complete. */
+  notNull: boolean;
+  /** The new shape's default, set on the physical column at expand. */
+  default: string | null;
+  /**
+   * Expression over the old shape's columns (by name) that computes this column for rows written by the old
+   * version, and for the backfill (`shadow`, `added`). Null for `added` without one: the default fills it.
+   */
+  up: string | null;
+  /** For `shadow`: expression over the new shape's columns that writes the old column `from` back. */
+  down: string | null;
+}
+
+/** An old column the new shape no longer has (dropped, or merged/split into others); dropped at complete. */
+export interface DroppedColumn {
+  name: string;
+  type: string;
+  /**
+   * Expression over the new shape's columns (and this column's own name, its current value; NULL on insert) that
+   * the sync trigger writes into it for rows written by the new version. Null: it is left alone (NULL or default).
+   */
+  down: string | null;
+}
+
+/** A constraint the new shape adds: `NOT VALID` at expand, `VALIDATE` at complete. */
+export interface AddedConstraint {
+  name: string;
+  kind: 'check' | 'foreign-key' | 'unique';
+  /** Constrained columns (a unique constraint's index is built on them). */
+  columns: string[];
+  /** Definition as the engine prints it (over the new shape's physical columns at complete). */
+  definition: string;
+}
+
+/** One table of the project during an expand/contract release. */
+export interface ExpandTable {
+  schema: string;
+  /** Physical name during the expand phase (the old name). */
+  name: string;
+  /** Name in the new shape (differs when the table is renamed; renamed physically at complete). */
+  newName: string;
+  /** The old shape's columns in order, with their types (the old version's view, the `up` expressions' names). */
+  oldColumns: { name: string; type: string; notNull: boolean }[];
+  /** The new shape's columns in order. */
+  columns: ExpandColumn[];
+  dropped: DroppedColumn[];
+  constraints: AddedConstraint[];
+  /** Primary key columns (the backfill's keyset); empty when the table has none. */
+  key: string[];
+  /**
+   * A table the release creates: made at expand (the new version's view reads it), dropped by abort, left by
+   * complete. `definition` is its model, for the engine to render the CREATE TABLE.
+   */
+  created?: { definition: Table };
+  /** Constraints the new shape has under another name (a renamed table's `<table>_pkey`...): renamed at complete. */
+  renamedConstraints?: { from: string; to: string }[];
+}
+
+/** Everything an expand/contract release does, decided once at expand and stored with its phases. */
+export interface ExpandPlan {
+  formatVersion: typeof EXPAND_PLAN_FORMAT;
+  project: string;
+  /** Release label as given (`--release`, the package's name, or the next number). */
+  release: string;
+  /** The release whose shape the old version schema exposes (`0`: the shape before the first one). */
+  previous: string;
+  /** Owned schemas, each with a version schema per release. */
+  schemas: string[];
+  /** Every table of the owned schemas (unchanged ones too: each version schema has a view of each). */
+  tables: ExpandTable[];
+  /** One line per supported change, for the terminal and `dbee status`. */
+  summary: string[];
+  /**
+   * The ledger's object state of the project once the release is complete (object key → checksum of its source), as
+   * a deployment from the sources records it; written by `complete`.
+   */
+  objectStates?: Record<string, string>;
+  /** The project's scope (schemas, what is managed), for the fingerprint `complete` records. */
+  scope?: SchemaScope;
+  /** The release's smoke checks (from its smoke files), run against its version while expanded and the next release's old version. */
+  smoke?: SmokeCheck[];
+}
+
+/** True when the table's physical columns change during the expand phase (it needs a sync trigger). */
+export function needsSync(t: ExpandTable): boolean {
+  return (
+    t.columns.some((c) => c.kind === 'shadow' || (c.kind === 'added' && c.up !== null)) ||
+    t.dropped.some((d) => d.down !== null)
+  );
+}
+
+/** True when rows that exist when the expand phase starts must be filled (a backfill). */
+export function needsBackfill(t: ExpandTable): boolean {
+  return t.columns.some((c) => c.kind === 'shadow' || (c.kind === 'added' && (c.up !== null || c.default !== null)));
+}
+
+/** The expression the backfill (and the old version's writes) compute an added column from: `up`, else the default. */
+export function upOf(c: ExpandColumn): string | null {
+  return c.up ?? (c.kind === 'added' ? c.default : null);
+}
+
+/** A version schema's name: `<schema>_v<release>`, the release lower-cased with anything but [a-z0-9_] as `_`. */
+export function versionSchema(schema: string, release: string): string {
+  return `${schema}_v${releaseSlug(release)}`;
+}
+
+export function releaseSlug(release: string): string {
+  return release.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+/** What the engine can tell about a cast: whether `CAST(x AS from)` converts to `to` with no expression given. */
+export type CastCheck = (from: string, to: string) => Promise<boolean>;
+
+interface PlanInput {
+  project: string;
+  release: string;
+  previous: string;
+  schemas: string[];
+  live: SchemaModel;
+  desired: SchemaModel;
+  changes: Change[];
+  declarations: ExpandDeclarations;
+  /** Where the project's renames are declared (db.yaml), for messages. */
+  projectFile: string;
+  castExists: CastCheck;
+}
+
+/**
+ * The expand/contract plan of a diff: every change classified, or one error that names each change the strategy
+ * does not support (and what to do), and each `up`/`down` expression that is missing. Changes nothing.
+ */
+export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
+  const { live, desired, declarations } = input;
+  const problems: DbeeError[] = [];
+  const refuse = (what: string, hint: string, location?: ErrorLocation) =>
+    problems.push(new DbeeError(what, { code: 'EXPAND_UNSUPPORTED', hint, location }));
+  const summary: string[] = [];
+  const owned = new Set(input.schemas);
+  const renamedTables = new Map<string, string>(); // `schema.old` -> new name
+  const renamedColumns = new Map<string, Map<string, string>>(); // `schema.newTable` -> new -> old
+  const typeChanged = new Map<string, Set<string>>(); // `schema.newTable` -> new column names
+  const notNullAdded = new Map<string, Set<string>>();
+  const addedConstraints = new Map<string, AddedConstraint[]>();
+  const of = <V>(m: Map<string, V>, k: string, make: () => V): V => {
+    if (!m.has(k)) m.set(k, make());
+    return m.get(k)!;
+  };
+  const tk = (schema: string, name: string) => `${schema}.${name}`;
+  const created = new Map<string, Table>();
+  const droppedConstraints = new Map<string, { name: string; kind: string; definition: string }[]>();
+  const renamedConstraints = new Map<string, { from: string; to: string }[]>();
+  // A constraint dropped and added again with the same definition under another name is a rename (PostgreSQL keeps
+  // `notes_pkey` when notes becomes memos; the sources say `memos_pkey`).
+  const sameButName = (a: { kind: string; definition: string }, b: { kind: string; definition: string }) =>
+    a.kind === b.kind && a.definition === b.definition;
+  for (const c of input.changes)
+    if (c.kind === 'create-table') created.set(tk(c.table.key.schema, c.table.key.name), c.table);
+  for (const c of input.changes)
+    if (c.kind === 'drop-constraint')
+      of(droppedConstraints, tk(c.table.schema, c.table.name), () => []).push(c.constraint);
+
+  for (const c of input.changes) {
+    switch (c.kind) {
+      case 'rename-table':
+        renamedTables.set(tk(c.table.schema, c.from), c.to);
+        summary.push(`rename table ${c.table.schema}.${c.from} to ${c.to}`);
+        break;
+      case 'rename-column':
+        of(renamedColumns, tk(c.table.schema, c.table.name), () => new Map()).set(c.to, c.from);
+        summary.push(`rename column ${c.table.schema}.${c.table.name}.${c.from} to ${c.to}`);
+        break;
+      case 'alter-column-type':
+        of(typeChanged, tk(c.table.schema, c.table.name), () => new Set()).add(c.column);
+        summary.push(
+          `change the type of ${c.table.schema}.${c.table.name}.${c.column} from ${c.from.type} to ${c.to.type}`,
+        );
+        break;
+      case 'alter-column-nullability':
+        if (c.to) {
+          of(notNullAdded, tk(c.table.schema, c.table.name), () => new Set()).add(c.column);
+          summary.push(`add NOT NULL to ${c.table.schema}.${c.table.name}.${c.column}`);
+        } else
+          refuse(
+            `${c.table.schema}.${c.table.name}.${c.column}: dropping NOT NULL is not supported by the expand-contract strategy`,
+            'deploy this change with the direct strategy (dbee deploy --strategy direct) first',
+          );
+        break;
+      case 'add-column':
+        summary.push(
+          `add column ${c.table.schema}.${c.table.name}.${c.column.name} ${c.column.type}${c.column.notNull ? ' NOT NULL' : ''}`,
+        );
+        break;
+      case 'drop-column':
+        summary.push(`drop column ${c.table.schema}.${c.table.name}.${c.column.name}`);
+        break;
+      case 'create-table':
+        summary.push(`create table ${c.table.key.schema}.${c.table.key.name}`);
+        break;
+      case 'alter-column-default':
+        // Part of a column the strategy adds or shadows; on a column that stays, checked below.
+        break;
+      case 'drop-constraint': {
+        const key = tk(c.table.schema, c.table.name);
+        const partner = input.changes.find(
+          (o) =>
+            o.kind === 'add-constraint' &&
+            tk(o.table.schema, o.table.name) === key &&
+            sameButName(o.constraint, c.constraint),
+        );
+        if (partner && partner.kind === 'add-constraint')
+          of(renamedConstraints, key, () => []).push({ from: c.constraint.name, to: partner.constraint.name });
+        else
+          refuse(
+            `${key}: dropping constraint ${c.constraint.name} is not supported by the expand-contract strategy`,
+            'deploy this change with the direct strategy first',
+          );
+        break;
+      }
+      case 'add-constraint': {
+        const key = tk(c.table.schema, c.table.name);
+        // A created table's CREATE TABLE holds its constraints; a renamed one is a rename.
+        if (created.has(key) || (droppedConstraints.get(key) ?? []).some((d) => sameButName(d, c.constraint))) break;
+        const k = c.constraint.kind;
+        if (k === 'check' || k === 'foreign-key' || k === 'unique') {
+          of(addedConstraints, tk(c.table.schema, c.table.name), () => []).push({
+            name: c.constraint.name,
+            kind: k,
+            columns: c.constraint.columns,
+            definition: c.constraint.definition,
+          });
+          summary.push(`add ${k} constraint ${c.constraint.name} on ${c.table.schema}.${c.table.name}`);
+        } else
+          refuse(
+            `${c.table.schema}.${c.table.name}: adding a ${k} constraint (${c.constraint.name}) is not supported by the expand-contract strategy`,
+            'deploy this change with the direct strategy first',
+          );
+        break;
+      }
+      default:
+        refuse(
+          `${describeChange(c)} is not a change the expand-contract strategy supports (it supports adding, renaming, retyping and dropping columns, adding NOT NULL, CHECK, foreign key and unique constraints, and renaming tables)`,
+          'deploy this change with the direct strategy (dbee deploy --strategy direct) in its own release, then the table changes with expand-contract',
+        );
+    }
+  }
+
+  const tables: ExpandTable[] = [];
+  const desiredTables = new Map(desired.tables.map((t) => [tk(t.key.schema, t.key.name), t]));
+  for (const old of live.tables.filter((t) => owned.has(t.key.schema))) {
+    const schema = old.key.schema;
+    const newName = renamedTables.get(tk(schema, old.key.name)) ?? old.key.name;
+    const want = desiredTables.get(tk(schema, newName));
+    if (!want) continue; // a dropped table was refused above
+    const key = tk(schema, newName);
+    const decl = declarations.table(schema, newName);
+    const renames = renamedColumns.get(key) ?? new Map<string, string>();
+    const oldByName = new Map(old.columns.map((c) => [c.name, c]));
+    const columns: ExpandColumn[] = [];
+    for (const col of want.columns) {
+      const from = renames.get(col.name) ?? (oldByName.has(col.name) ? col.name : undefined);
+      const given = decl?.columns[col.name];
+      const where = given?.location ?? decl?.location;
+      if (from === undefined) {
+        if (col.identity || col.generated)
+          refuse(
+            `${key}.${col.name}: adding an identity or generated column is not supported by the expand-contract strategy`,
+            'deploy it with the direct strategy first',
+          );
+        const up = given?.up ?? null;
+        if (col.notNull && up === null && col.default === null)
+          refuse(
+            `${key}.${col.name} is added NOT NULL without a default: the old version's rows need a value`,
+            `give it a default in its table file, or an up expression computed from the old columns in ${decl?.file ?? declarations.pathFor(schema, newName)}:\n  columns:\n    ${col.name}:\n      up: <expression over the old columns>`,
+            where,
+          );
+        columns.push({
+          name: col.name,
+          kind: 'added',
+          physical: col.name,
+          type: col.type,
+          notNull: col.notNull,
+          default: col.default,
+          up,
+          down: null,
+        });
+        continue;
+      }
+      const before = oldByName.get(from)!;
+      const retyped = typeChanged.get(key)?.has(col.name) ?? false;
+      const mustNotNull = notNullAdded.get(key)?.has(col.name) ?? false;
+      if (!retyped && !mustNotNull) {
+        if ((before.default ?? null) !== (col.default ?? null) && from === col.name)
+          refuse(
+            `${key}.${col.name}: changing a column's default is not supported by the expand-contract strategy`,
+            'deploy this change with the direct strategy first',
+          );
+        columns.push({
+          name: col.name,
+          kind: from === col.name ? 'same' : 'renamed',
+          physical: from,
+          from,
+          type: col.type,
+          notNull: col.notNull,
+          default: col.default,
+          up: null,
+          down: null,
+        });
+        continue;
+      }
+      if (old.constraints.some((k) => k.kind === 'primary-key' && k.columns.includes(from)))
+        refuse(
+          `${key}.${col.name} is part of the primary key: changing its type or nullability is not supported by the expand-contract strategy`,
+          'deploy this change with the direct strategy',
+        );
+      // The old column goes at complete, and with it every index and constraint on it: refused rather than lost.
+      const mentions = (text: string | null) =>
+        text !== null && new RegExp(`\\b${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(text);
+      const onIt = [
+        ...old.constraints
+          .filter((k) => k.kind !== 'primary-key' && (k.columns.includes(from) || mentions(k.expression)))
+          .map((k) => `constraint ${k.name}`),
+        ...live.indexes
+          .filter(
+            (i) =>
+              i.table.schema === schema &&
+              i.table.name === old.key.name &&
+              (i.columns.includes(from) || mentions(i.predicate) || (i.expression && mentions(i.definition))),
+          )
+          .map((i) => `index ${i.key.name}`),
+      ];
+      if (onIt.length)
+        refuse(
+          `${key}.${col.name}: changing its type or nullability would drop ${onIt.join(', ')} with the old column at complete; the expand-contract strategy does not move them to the new column yet`,
+          'deploy this change with the direct strategy, or drop them first and create them again after the release',
+        );
+      let up = given?.up ?? null;
+      let down = given?.down ?? null;
+      if (retyped) {
+        const castable = await input.castExists(before.type, col.type);
+        const backCastable = await input.castExists(col.type, before.type);
+        if (up === null && castable) up = `CAST(${quoteName(from)} AS ${col.type})`;
+        if (down === null && backCastable) down = `CAST(${quoteName(col.name)} AS ${before.type})`;
+        if (up === null || down === null)
+          refuse(
+            `${key}.${col.name}: PostgreSQL has no cast from ${castable ? col.type : before.type} to ${castable ? before.type : col.type}, so dbee cannot derive the ${up === null ? 'up' : 'down'} expression of the type change`,
+            `declare it in ${decl?.file ?? declarations.pathFor(schema, newName)}:\n  columns:\n    ${col.name}:\n      up: <old ${from} as ${col.type}>\n      down: <new ${col.name} as ${before.type}>`,
+            where,
+          );
+      } else {
+        // NOT NULL added: the old version may still write NULL; `up` says what the new column holds then.
+        if (up === null)
+          refuse(
+            `${key}.${col.name}: adding NOT NULL needs an up expression: the value the new version sees where the old version writes NULL`,
+            `declare it in ${decl?.file ?? declarations.pathFor(schema, newName)}:\n  columns:\n    ${col.name}:\n      up: COALESCE(${from}, <value>)`,
+            where,
+          );
+        down ??= quoteName(col.name);
+      }
+      columns.push({
+        name: col.name,
+        kind: 'shadow',
+        physical: shadowName(col.name),
+        from,
+        type: col.type,
+        notNull: col.notNull,
+        default: col.default,
+        up,
+        down,
+      });
+    }
+    const kept = new Set(columns.flatMap((c) => (c.from ? [c.from] : [])));
+    const dropped: DroppedColumn[] = [];
+    for (const c of old.columns.filter((c) => !kept.has(c.name))) {
+      const given = decl?.columns[c.name];
+      const down = given?.down ?? null;
+      if (c.notNull && c.default === null && down === null && !c.identity && !c.generated)
+        refuse(
+          `${key}.${c.name} is dropped but NOT NULL without a default: rows the new version inserts need a value for the old version`,
+          `declare a down expression (over the new columns) in ${decl?.file ?? declarations.pathFor(schema, newName)}:\n  columns:\n    ${c.name}:\n      down: <expression>`,
+          given?.location ?? decl?.location,
+        );
+      dropped.push({ name: c.name, type: c.type, down });
+    }
+    for (const k of addedConstraints.get(key) ?? [])
+      if (k.kind !== 'foreign-key' && columns.some((c) => c.kind === 'shadow' && k.definition.includes(c.name)))
+        refuse(
+          `${key}: constraint ${k.name} is on a column whose type or nullability changes in the same release`,
+          'split this into two releases',
+        );
+    // Every name an expression may use is declared: the rest is left to the engine's check (`checkExpressions`).
+    if (decl)
+      for (const [name, d] of Object.entries(decl.columns)) {
+        if (!columns.some((c) => c.name === name) && !dropped.some((c) => c.name === name))
+          refuse(
+            `${decl.file}: column ${name} is neither in the new shape of ${key} nor one it drops`,
+            'name a column of the table file (up: for new and changed columns, down: for dropped and changed ones)',
+            d.location,
+          );
+      }
+    tables.push({
+      schema,
+      name: old.key.name,
+      newName,
+      oldColumns: old.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })),
+      columns,
+      dropped,
+      constraints: addedConstraints.get(key) ?? [],
+      key: old.constraints.find((k) => k.kind === 'primary-key')?.columns ?? [],
+      ...(renamedConstraints.get(key)?.length ? { renamedConstraints: renamedConstraints.get(key) } : {}),
+    });
+  }
+  for (const t of created.values()) {
+    if (!owned.has(t.key.schema)) continue;
+    tables.push({
+      schema: t.key.schema,
+      name: t.key.name,
+      newName: t.key.name,
+      oldColumns: [],
+      columns: t.columns.map((c) => ({
+        name: c.name,
+        kind: 'same',
+        physical: c.name,
+        from: c.name,
+        type: c.type,
+        notNull: c.notNull,
+        default: c.default,
+        up: null,
+        down: null,
+      })),
+      dropped: [],
+      constraints: [],
+      key: t.constraints.find((k) => k.kind === 'primary-key')?.columns ?? [],
+      created: { definition: t },
+    });
+  }
+  for (const t of tables)
+    if (needsBackfill(t) && t.key.length === 0)
+      refuse(
+        `${t.schema}.${t.name} has no primary key: the expand-contract backfill walks a table by its primary key`,
+        'add a primary key first (direct strategy), or deploy this change with the direct strategy',
+      );
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length > 1) {
+    const { DbeeAggregateError } = await import('../errors');
+    throw new DbeeAggregateError(
+      `${input.project}: ${problems.length} changes cannot be deployed with the expand-contract strategy`,
+      problems,
+    );
+  }
+  return {
+    formatVersion: EXPAND_PLAN_FORMAT,
+    project: input.project,
+    release: input.release,
+    previous: input.previous,
+    schemas: input.schemas,
+    tables,
+    summary,
+  };
+}
+
+export function shadowName(column: string): string {
+  return `${SHADOW_PREFIX}${column}`.slice(0, 63);
+}
+
+function quoteName(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+function describeChange(c: Change): string {
+  const parts = Object.values(c).filter((v): v is { key: { schema: string; name: string } } => {
+    return typeof v === 'object' && v !== null && 'key' in v;
+  });
+  const key = parts[0]?.key;
+  return `${c.kind}${key ? ` ${key.schema}.${key.name}` : 'table' in c && c.table ? ` ${(c.table as { schema: string; name: string }).schema}.${(c.table as { name: string }).name}` : ''}`;
+}
+
+export type { Column, Table };

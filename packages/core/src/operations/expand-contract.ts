@@ -1,0 +1,701 @@
+import type { ResolvedEnvironment } from '../config/resolve';
+import { durationMs } from '../config/schema';
+import { requireRole, type Connection, type Engine, type ExpandRole, type ExpandStatement } from '../engine/engine';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { runBackfill, backfillStates, formatBackfillProgress, type BackfillState } from '../expand/backfill';
+import { ExpandDeclarations } from '../expand/declarations';
+import { needsBackfill, planExpand, releaseSlug, versionSchema, type ExpandPlan } from '../expand/expand-plan';
+import { DEFAULT_LOCK_TIMEOUT_MS, withLockRetry, type LockAttempt } from '../expand/lock-retry';
+import { ExpandLedger, type ExpandRelease } from '../expand/phases';
+import { Ledger } from '../ledger/ledger';
+import type { AbortOptions, CompleteOptions, DeployOptions, VersionOptions } from '../options';
+import { PLAN_FORMAT_VERSION, type Plan } from '../plan/plan';
+import { canonicalJson } from '../plan/serialize';
+import type { ProjectModel } from '../planner/project-model';
+import { readPackage, type LoadedPackage } from '../package/package';
+import { packageSmokeModels } from '../package/package-deploy';
+import type { PackagedExpand } from '../package/release';
+import { migrationVersionOf } from '../model/object-key';
+import { formatDuration } from '../runner/reporter';
+import { withSession } from '../runner/session';
+import { projectScope } from '../schema/managed-scope';
+import { diffModels } from '../schema/diff';
+import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
+import type { SmokeCheck } from '../smoke';
+import { desiredModelFor } from '../diffing/desired';
+import { engineFor, type OperationContext } from './context';
+import { checkGates } from './gates';
+import { loadTarget, schemaOwners } from './load';
+import { planFromSources } from '../planner/planner';
+import { lockOwner, ciJob } from './context';
+import { createHash } from 'node:crypto';
+import type { SchemaScope } from '../schema/managed-scope';
+
+export type { AbortOptions, CompleteOptions, VersionOptions };
+
+/** What the phases need, whichever command runs them. */
+interface Phases {
+  ctx: OperationContext;
+  engine: Engine;
+  expand: ExpandRole;
+  environment: ResolvedEnvironment;
+  conn: Connection;
+  ledger: ExpandLedger;
+  lockTimeoutMs: number;
+}
+
+/** The strategy's lock timeout: `deploy.lockTimeout` of the project or environment, else 500 ms. */
+function strategyLockTimeout(ctx: OperationContext, project: string, environment: ResolvedEnvironment): number {
+  const t = ctx.workspace.settings(ctx.workspace.project(project), environment).deploy.lockTimeout;
+  return t === undefined ? DEFAULT_LOCK_TIMEOUT_MS : durationMs(t);
+}
+
+/** Run the strategy's statements in order, each under `lock_timeout` and retried on a lock timeout (recorded). */
+async function runStatements(p: Phases, release: ExpandRelease, statements: ExpandStatement[]): Promise<void> {
+  for (const s of statements) {
+    const waits: LockAttempt[] = [];
+    try {
+      await withLockRetry(p.conn, [s.sql], {
+        lockTimeoutMs: p.lockTimeoutMs,
+        transaction: s.transactional,
+        onAttempt: (a) => {
+          if (a.error) waits.push(a);
+        },
+      });
+    } finally {
+      for (const w of waits) {
+        p.ctx.reporter.warn(`${s.what}: waited ${w.waitedMs} ms for a lock (attempt ${w.attempt}); retrying`);
+        await p.ledger.countLockRetry(release.id, s.sql, w.error!);
+      }
+    }
+  }
+}
+
+/** The id of a table's backfill in the ledger: one per release row, so a release label used again starts afresh. */
+function backfillId(release: ExpandRelease, schema: string, table: string): string {
+  return `${release.project}:expand-${release.id}:${schema}.${table}`;
+}
+
+/**
+ * Drive a release forward from its phase: `expanding` (old version schema, additive DDL, sync triggers) →
+ * `backfilling` (each table in keyset batches, then the new version schema) → `expanded` (smoke checks per version).
+ * Each phase can run again after a kill: its statements are guarded, the backfill resumes from its cursor.
+ */
+async function driveExpand(p: Phases, release: ExpandRelease, model: ProjectModel): Promise<ExitCodeValue> {
+  const { ctx, expand } = p;
+  const plan = release.plan;
+  const invoker = await expand.securityInvoker(p.conn);
+  if (!invoker)
+    ctx.reporter.warn(
+      "this server has no security_invoker views (PostgreSQL 15+): the version schemas' views check rights as their owner; row-level security on the tables does not apply through them",
+    );
+  if (release.phase === 'expanding') {
+    ctx.reporter.info(
+      `${plan.project}: expanding release ${plan.release} (version schemas ${names(plan, plan.release)})`,
+    );
+    await runStatements(p, release, [
+      ...expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
+      ...expand.expand(plan),
+    ]);
+    await p.ledger.setPhase(release.id, 'backfilling');
+    release = { ...release, phase: 'backfilling' };
+  }
+  if (release.phase === 'backfilling') {
+    for (const t of plan.tables.filter(needsBackfill)) {
+      const id = backfillId(release, t.schema, t.name);
+      const t0 = Date.now();
+      const result = await runBackfill(
+        p.conn,
+        {
+          id,
+          table: { schema: t.schema, name: t.name },
+          key: t.key,
+          set: expand.backfillSet(t),
+          project: plan.project,
+        },
+        {
+          ledgerSchema: p.engine.ledger.schema,
+          lock: { lockTimeoutMs: p.lockTimeoutMs },
+          onProgress: (pr) => ctx.reporter.info(`backfill ${t.schema}.${t.name}: ${formatBackfillProgress(pr)}`),
+        },
+      );
+      ctx.reporter.info(
+        `backfill ${t.schema}.${t.name}: ${result.alreadyDone ? 'already done' : `${result.updatedThisRun.toLocaleString('en-US')} rows in ${formatDuration(Date.now() - t0)}${result.resumed ? ' (resumed)' : ''}`}`,
+      );
+    }
+    await runStatements(p, release, expand.versionSchema(plan, 'new', { securityInvoker: invoker }));
+    await p.ledger.setPhase(release.id, 'expanded');
+    release = { ...release, phase: 'expanded' };
+  }
+  const smoke = await smokePerVersion(p, release, model);
+  ctx.stdout.write(
+    `${plan.project}: release ${plan.release} expanded on ${p.environment.name}: the old version is ${names(plan, plan.previous)}, the new one ${names(plan, plan.release)}\n` +
+      `  next: point the new application at the new version (dbee version ${plan.project} --env ${p.environment.name}), then dbee complete ${plan.project} --env ${p.environment.name} (or dbee abort)\n`,
+  );
+  return smoke;
+}
+
+function names(plan: ExpandPlan, release: string): string {
+  return plan.schemas.map((s) => versionSchema(s, release)).join(', ');
+}
+
+/**
+ * While expanded, the previous release's smoke checks run against the old version schema and this release's against
+ * the new one (each with its version's search path). Exit 3 when one fails.
+ */
+async function smokePerVersion(p: Phases, release: ExpandRelease, model: ProjectModel): Promise<ExitCodeValue> {
+  if (!p.engine.smoke) return ExitCode.ok;
+  const plan = release.plan;
+  const settings = p.ctx.workspace.settings(p.ctx.workspace.project(plan.project), p.environment).deploy;
+  const prior = await p.ledger.lastDone(plan.project);
+  const history = await new Ledger(p.conn, p.engine.ledger).deployments(
+    plan.project,
+    p.environment.name,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const oldChecks: SmokeCheck[] =
+    prior?.plan.smoke ?? recordedSmokeChecks(history, Number.MAX_SAFE_INTEGER)?.checks ?? [];
+  const runs: [string, string, SmokeCheck[]][] = [
+    ['old', plan.previous, oldChecks],
+    ['new', plan.release, plan.smoke ?? []],
+  ];
+  let failed = 0;
+  for (const [which, label, checks] of runs) {
+    if (checks.length === 0) continue;
+    const searchPath = p.expand.versionSettings(plan.schemas, label).searchPath;
+    p.ctx.stdout.write(`${plan.project}: smoke checks of the ${which} version (${searchPath.join(', ')})\n`);
+    const run = await runSmokeChecks({
+      engine: p.engine,
+      conn: p.conn,
+      model: { ...model, graph: { ...model.graph, searchPath: [...searchPath, ...model.graph.searchPath] } },
+      environment: p.environment.name,
+      deploymentId: null,
+      checks,
+      timeoutMs: smokeTimeoutMs(settings),
+      record: false,
+      onResult: (r) => p.ctx.stdout.write(formatSmokeResult(r) + '\n'),
+    });
+    // The baseline checks (objects of the ledger exist) are the same for both versions: only the files' count here.
+    failed += run.results.filter((r) => r.status === 'failed').length;
+  }
+  if (failed === 0) return ExitCode.ok;
+  p.ctx.stderr.write(
+    `error: ${failed} smoke check${failed === 1 ? '' : 's'} of ${plan.project} failed while expanded\n`,
+  );
+  return ExitCode.smokeFailed;
+}
+
+/**
+ * `deploy --strategy expand-contract`: start a release (plan it from the sources, refuse what the strategy does not
+ * support), or resume the one in flight, up to `expanded`.
+ */
+export async function deployExpandContract(ctx: OperationContext, options: DeployOptions): Promise<ExitCodeValue> {
+  const pkg = options.package ? readPackage(ctx.workspace.commandLinePath(options.package)) : null;
+  const packaged = pkg?.release?.expand;
+  if (pkg && packaged?.project !== options.project)
+    throw new DbeeError(
+      `package ${pkg.path} has no expand-contract part for ${options.project}${packaged ? ` (it has ${packaged.project}'s)` : ''}`,
+      {
+        code: 'PACKAGE_MISMATCH',
+        hint: `write it with dbee plan ${options.project} --out <folder> --strategy expand-contract (or deploy.strategy: expand-contract in the project's db.yaml)`,
+      },
+    );
+  const loaded = await loadTarget(ctx, options.project, options.env);
+  const { environment, target, engine, models } = loaded;
+  const model = pkg ? packageSmokeModels(pkg, [loaded.model])[0]! : loaded.model;
+  const expand = requireRole(
+    engine,
+    'expand',
+    'deploy with the expand-contract strategy',
+    'deploy with the direct strategy',
+  );
+  const diff = requireRole(engine, 'diff', 'deploy with the expand-contract strategy');
+  const settings = ctx.workspace.settings(target, environment).deploy;
+  const own = models.filter((m) => ctx.workspace.withDependencies(target.name).some((p) => p.name === m.project.name));
+  const declarations = packaged
+    ? ExpandDeclarations.of(packaged.declarations)
+    : ExpandDeclarations.read(ctx.workspace.root, model.objects);
+  const smoke = engine.smoke ? await loadSmokeChecks(model, engine) : [];
+  const renames = packaged ? packaged.renames : (target.config.renames ?? []);
+  // The desired model is built before the lock is taken (it may need a scratch database).
+  const desired = packaged
+    ? { model: packaged.desired }
+    : await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
+  return withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
+    async ({ conn }) => {
+      const ledger = new Ledger(conn, engine.ledger);
+      const phases = new ExpandLedger(conn, engine.ledger);
+      const p: Phases = {
+        ctx,
+        engine,
+        expand,
+        environment,
+        conn,
+        ledger: phases,
+        lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
+      };
+      const flying = await phases.inFlight(target.name);
+      if (flying) {
+        if (options.release !== undefined && releaseSlug(options.release) !== releaseSlug(flying.release))
+          throw inFlightError(flying, environment.name, `release ${options.release} cannot start`);
+        if (flying.phase === 'contracting' || flying.phase === 'aborting')
+          throw inFlightError(flying, environment.name, 'it is being finished');
+        if (options.dryRun) {
+          ctx.stdout.write(
+            `${target.name}: release ${flying.release} is in flight (${flying.phase}); a run resumes it\n`,
+          );
+          return ExitCode.ok;
+        }
+        ctx.reporter.info(`${target.name}: resuming release ${flying.release} (${flying.phase})`);
+        return driveExpand(p, flying, model);
+      }
+      await refusePendingMigrations(ledger, model, pkg);
+      const live = await diff.introspect(conn, projectScope(model.graph));
+      const changes = diffModels(live, desired.model, {
+        renames,
+        sameViewDefinition: diff.sameViewDefinition,
+        facts: diff.facts,
+      });
+      if (changes.length === 0) {
+        ctx.stdout.write(`${target.name}: nothing to change on ${environment.name}\n`);
+        return ExitCode.ok;
+      }
+      const previous = (await phases.lastDone(target.name))?.release ?? '0';
+      const release = options.release ?? nextRelease(previous);
+      if (releaseSlug(release) === releaseSlug(previous) || !/[a-z0-9]/i.test(release))
+        throw new DbeeError(
+          `release ${JSON.stringify(release)} cannot follow release ${previous}: it names the same version schema`,
+          {
+            code: 'EXPAND_RELEASE',
+            hint: 'pass another --release',
+          },
+        );
+      const plan = await planExpand({
+        project: target.name,
+        release,
+        previous,
+        schemas: model.graph.schemas,
+        live,
+        desired: desired.model,
+        changes,
+        declarations,
+        projectFile: target.file.displayPath,
+        castExists: (from, to) => expand.castExists(conn, from, to),
+      });
+      plan.smoke = JSON.parse(JSON.stringify(smoke)) as SmokeCheck[];
+      plan.scope = JSON.parse(JSON.stringify(projectScope(model.graph))) as SchemaScope;
+      plan.objectStates = pkg
+        ? Object.fromEntries(
+            pkg.plan.steps
+              .filter((s) => s.project === target.name && s.action !== 'migrate')
+              .map((s) => [s.key, s.checksum]),
+          )
+        : Object.fromEntries(
+            planFromSources({
+              engine,
+              models: own,
+              planned: [target.name],
+              schemaOwners: schemaOwners(ctx, environment),
+            })
+              .steps.filter((s) => s.action !== 'migrate')
+              .map((s) => [s.key, s.checksum]),
+          );
+      const bad = await expand.checkExpressions(conn, plan);
+      if (bad) {
+        const decl = declarations.table(...(bad.table.split('.') as [string, string]));
+        throw new DbeeError(`${bad.table}.${bad.column}: the ${bad.which} expression does not compile: ${bad.error}`, {
+          code: 'EXPAND_EXPRESSION',
+          location: decl?.columns[bad.column]?.location ?? decl?.location,
+          hint: `${bad.which === 'up' ? 'an up expression reads the old columns' : 'a down expression reads the new columns'} by name and gives a value of the column's type`,
+        });
+      }
+      const invoker = await expand.securityInvoker(conn);
+      const statements = [
+        ...expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
+        ...expand.expand(plan),
+        ...expand.versionSchema(plan, 'new', { securityInvoker: invoker }),
+      ];
+      ctx.stdout.write(
+        `${target.name}: release ${release} on ${environment.name} with the expand-contract strategy\n${plan.summary.map((s) => `  ${s}\n`).join('')}`,
+      );
+      if (options.dryRun) {
+        ctx.stdout.write(`-- expand (each statement under lock_timeout ${p.lockTimeoutMs} ms, retried):\n`);
+        for (const s of statements) ctx.stdout.write(`-- ${s.what}\n${s.sql};\n`);
+        for (const t of plan.tables.filter(needsBackfill))
+          ctx.stdout.write(`-- backfill ${t.schema}.${t.name} in keyset batches: SET ${expand.backfillSet(t)}\n`);
+        ctx.stdout.write(
+          `-- complete:\n${expand
+            .complete(plan)
+            .map((s) => `${s.sql};\n`)
+            .join('')}`,
+        );
+        return ExitCode.ok;
+      }
+      await checkGates(ctx, environment, statementsPlan(engine, target.name, statements), {
+        assumeYes: options.assumeYes ?? false,
+        countdownFrom: options.countdownFrom,
+        now: options.now,
+      });
+      await ledger.ensure();
+      let started: ExpandRelease;
+      try {
+        started = await phases.start(plan, environment.name);
+      } catch (e) {
+        const other = await phases.inFlight(target.name);
+        if (other) throw inFlightError(other, environment.name, `release ${release} cannot start`);
+        throw e;
+      }
+      return driveExpand(p, started, model);
+    },
+  );
+}
+
+/** The expand-contract part of a package (`dbee plan --out --strategy expand-contract`): the release's table model. */
+export async function packagedExpand(
+  ctx: OperationContext,
+  args: { engine: Engine; environment: ResolvedEnvironment; models: ProjectModel[]; target: string },
+): Promise<PackagedExpand> {
+  requireRole(args.engine, 'expand', 'write an expand-contract package');
+  const own = args.models.filter((m) =>
+    ctx.workspace.withDependencies(args.target).some((p) => p.name === m.project.name),
+  );
+  const model = own.find((m) => m.project.name === args.target)!;
+  const desired = await desiredModelFor(ctx, { ...args, models: own });
+  return {
+    project: args.target,
+    desired: JSON.parse(JSON.stringify(desired.model)) as PackagedExpand['desired'],
+    renames: model.project.config.renames ?? [],
+    declarations: ExpandDeclarations.read(ctx.workspace.root, model.objects).toJSON(),
+  };
+}
+
+/** A plan-shaped list of the statements, for the gates' confirmation (which counts steps). */
+function statementsPlan(engine: Engine, project: string, statements: ExpandStatement[]): Plan {
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    engine: engine.name,
+    projects: [project],
+    sourceCommit: null,
+    baseFingerprint: null,
+    steps: statements.map((s, i) => ({
+      order: i + 1,
+      project,
+      key: s.what,
+      objectKey: { kind: 'table', schema: '', name: s.what },
+      action: 'alter',
+      statements: [s.sql],
+      reverse: null,
+      transactional: s.transactional,
+      hazards: [],
+      source: null,
+      checksum: '',
+    })),
+  };
+}
+
+async function refusePendingMigrations(ledger: Ledger, model: ProjectModel, pkg: LoadedPackage | null): Promise<void> {
+  const applied = (await ledger.deployedState(model.project.name)).migrations;
+  const versions = pkg
+    ? pkg.plan.steps
+        .filter((s) => s.project === model.project.name && s.action === 'migrate')
+        .map((s) => migrationVersionOf(s.key))
+    : model.migrations.map((m) => m.file.versionParts.join('.'));
+  const pending = versions.filter((v) => !applied.has(v));
+  if (pending.length)
+    throw new DbeeError(
+      `${model.project.name} has migrations not yet applied (${pending.join(', ')}): the expand-contract strategy deploys table changes only`,
+      {
+        code: 'EXPAND_UNSUPPORTED',
+        hint: 'deploy them with the direct strategy first (dbee deploy --strategy direct)',
+      },
+    );
+}
+
+/** `1` after `0`, `8` after `7`; otherwise the label must be given. */
+function nextRelease(previous: string): string {
+  if (/^\d+$/.test(previous)) return String(Number(previous) + 1);
+  throw new DbeeError(`the last release was ${previous}: dbee cannot number the next one`, {
+    code: 'EXPAND_RELEASE',
+    hint: 'pass --release <label>',
+  });
+}
+
+function inFlightError(r: ExpandRelease, env: string, what: string): DbeeError {
+  const next =
+    r.phase === 'contracting'
+      ? `run dbee complete ${r.project} --env ${env} to finish it`
+      : r.phase === 'aborting'
+        ? `run dbee abort ${r.project} --env ${env} to finish it`
+        : r.phase === 'expanded'
+          ? `complete it (dbee complete ${r.project} --env ${env}) or abort it (dbee abort ${r.project} --env ${env}) first`
+          : `finish its expand phase (dbee deploy ${r.project} --env ${env} --strategy expand-contract) or abort it`;
+  return new DbeeError(`${what}: release ${r.release} of ${r.project} is in flight on ${env} (${r.phase})`, {
+    code: 'EXPAND_IN_FLIGHT',
+    hint: next,
+    details: { release: r.release, phase: r.phase },
+  });
+}
+
+/**
+ * A direct deployment of a project with an expand-contract release in flight is refused: its plan would be made
+ * against tables halfway between two shapes.
+ */
+export async function refuseWhileInFlight(
+  conn: Connection,
+  engine: Engine,
+  projects: readonly string[],
+  env: string,
+): Promise<void> {
+  if (!engine.expand) return;
+  const ledger = new ExpandLedger(conn, engine.ledger);
+  const r = await ledger.inFlightOf(projects);
+  if (r) throw inFlightError(r, env, `${r.project} cannot be deployed with the direct strategy`);
+}
+
+/** Open a session on the project's environment with its release in flight (or null), for complete, abort, version. */
+async function withRelease<T>(
+  ctx: OperationContext,
+  options: { project: string; env?: string },
+  fn: (p: Phases, inFlight: ExpandRelease | null) => Promise<T>,
+): Promise<T> {
+  const environment = ctx.workspace.environment(options.env, ctx.env);
+  const target = ctx.workspace.project(options.project);
+  const engine = engineFor(ctx, environment, [target]);
+  const expand = requireRole(engine, 'expand', 'run the expand-contract strategy');
+  const settings = ctx.workspace.settings(target, environment).deploy;
+  return withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
+    async ({ conn }) => {
+      const ledger = new ExpandLedger(conn, engine.ledger);
+      const p: Phases = {
+        ctx,
+        engine,
+        expand,
+        environment,
+        conn,
+        ledger,
+        lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
+      };
+      return fn(p, await ledger.inFlight(target.name));
+    },
+  );
+}
+
+function noRelease(project: string, env: string, what: string): DbeeError {
+  return new DbeeError(`nothing to ${what}: no expand-contract release of ${project} is in flight on ${env}`, {
+    code: 'EXPAND_NONE',
+    hint: `start one with dbee deploy ${project} --env ${env} --strategy expand-contract`,
+  });
+}
+
+/** `complete`: the contract phase of the release in flight (from `expanded`, or resuming `contracting`). */
+export async function complete(ctx: OperationContext, options: CompleteOptions): Promise<ExitCodeValue> {
+  return withRelease(ctx, options, async (p, r) => {
+    const env = p.environment.name;
+    if (!r) throw noRelease(options.project, env, 'complete');
+    if (r.phase === 'expanding' || r.phase === 'backfilling')
+      throw new DbeeError(`release ${r.release} of ${r.project} is not expanded yet (${r.phase})`, {
+        code: 'EXPAND_NOT_READY',
+        hint: `run dbee deploy ${r.project} --env ${env} --strategy expand-contract again to finish its expand phase, then complete`,
+      });
+    if (r.phase === 'aborting')
+      throw new DbeeError(`release ${r.release} of ${r.project} is being aborted`, {
+        code: 'EXPAND_IN_FLIGHT',
+        hint: `run dbee abort ${r.project} --env ${env} again to finish the abort`,
+      });
+    const statements = p.expand.complete(r.plan);
+    if (r.phase === 'expanded') {
+      await checkGates(ctx, p.environment, statementsPlan(p.engine, r.project, statements), {
+        assumeYes: options.assumeYes ?? false,
+      });
+      await p.ledger.setPhase(r.id, 'contracting');
+    } else ctx.reporter.info(`${r.project}: resuming the contract phase of release ${r.release}`);
+    await runStatements(p, r, statements);
+    await recordCompletion(p, r, statements.length);
+    await p.ledger.setPhase(r.id, 'done');
+    ctx.stdout.write(
+      `${r.project}: release ${r.release} complete on ${env}: the tables have the new shape; the version schema is ${names(r.plan, r.release)}\n`,
+    );
+    return ExitCode.ok;
+  });
+}
+
+/**
+ * The completed release as a deployment in the ledger (`dbee log`), with the project's object state as the release's
+ * sources say (what a deployment from them records), and the schemas' fingerprint (`dbee status`: no drift).
+ */
+async function recordCompletion(p: Phases, r: ExpandRelease, steps: number): Promise<void> {
+  const states = r.plan.objectStates;
+  if (!states) return;
+  const ledger = new Ledger(p.conn, p.engine.ledger);
+  const owner = lockOwner();
+  const id = await ledger.startDeployment({
+    project: r.project,
+    environment: p.environment.name,
+    kind: 'deploy',
+    planChecksum: `sha256:${createHash('sha256').update(JSON.stringify(r.plan)).digest('hex')}`,
+    package: null,
+    gitCommit: null,
+    toolVersion: p.ctx.toolVersion,
+    osUser: owner.user,
+    ciJob: ciJob(p.ctx.env),
+    host: owner.host,
+    stepsTotal: steps,
+  });
+  for (const key of await ledger.objectKeys(r.project))
+    if (!(key in states) && !key.startsWith('migration:')) await ledger.setObjectState(r.project, key, null, id);
+  for (const [key, checksum] of Object.entries(states)) await ledger.setObjectState(r.project, key, checksum, id);
+  const scope = r.plan.scope ?? { schemas: r.plan.schemas };
+  const fingerprint = p.engine.diff ? await p.engine.diff.fingerprint(p.conn, scope).catch(() => null) : null;
+  await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
+}
+
+/** `abort`: undo the expand phase of the release in flight (from any phase before `contracting`). */
+export async function abort(ctx: OperationContext, options: AbortOptions): Promise<ExitCodeValue> {
+  return withRelease(ctx, options, async (p, r) => {
+    const env = p.environment.name;
+    if (!r) throw noRelease(options.project, env, 'abort');
+    if (r.phase === 'contracting')
+      throw new DbeeError(`release ${r.release} of ${r.project} is being completed: it can no longer be aborted`, {
+        code: 'EXPAND_IN_FLIGHT',
+        hint: `run dbee complete ${r.project} --env ${env} again to finish it`,
+      });
+    const statements = p.expand.abort(r.plan);
+    if (r.phase !== 'aborting') {
+      await checkGates(ctx, p.environment, statementsPlan(p.engine, r.project, statements), {
+        assumeYes: options.assumeYes ?? false,
+      });
+      await p.ledger.setPhase(r.id, 'aborting');
+    } else ctx.reporter.info(`${r.project}: resuming the abort of release ${r.release}`);
+    await runStatements(p, r, statements);
+    await p.ledger.setPhase(r.id, 'aborted');
+    ctx.stdout.write(
+      `${r.project}: release ${r.release} aborted on ${env}: what its expand added is gone; the old version ${names(r.plan, r.plan.previous)} stays\n`,
+    );
+    return ExitCode.ok;
+  });
+}
+
+/** What `dbee version` prints. */
+export interface VersionInfo {
+  project: string;
+  environment: string;
+  release: string;
+  /** The release's phase (`expanded`, `done`...). */
+  phase: string;
+  searchPath: string[];
+  settings: Record<string, string>;
+  /** The same as libpq `options` (`PGOPTIONS`, `?options=` of a URL). */
+  options: string;
+}
+
+/** `version`: the search path and setting an application uses for a release (default: the newest usable one). */
+export async function version(ctx: OperationContext, options: VersionOptions): Promise<ExitCodeValue> {
+  return withRelease(ctx, options, async (p, flying) => {
+    const env = p.environment.name;
+    const all = await p.ledger.releases(options.project);
+    const usable = all.filter(
+      (r) => r.phase === 'done' || r.phase === 'expanded' || (r.id === flying?.id && r.phase === 'contracting'),
+    );
+    const lastDone = all.find((r) => r.phase === 'done');
+    let chosen: { release: string; phase: string; schemas: string[] } | undefined;
+    if (options.release !== undefined) {
+      const slug = releaseSlug(options.release);
+      const r = usable.find((x) => releaseSlug(x.release) === slug);
+      if (r) chosen = { release: r.release, phase: r.phase, schemas: r.plan.schemas };
+      else if (flying && releaseSlug(flying.plan.previous) === slug)
+        chosen = { release: flying.plan.previous, phase: 'previous', schemas: flying.plan.schemas };
+      if (!chosen || (lastDone && r?.phase === 'done' && r.id !== lastDone.id && flying?.plan.previous !== r.release))
+        throw new DbeeError(`release ${options.release} of ${options.project} has no version schema on ${env}`, {
+          code: 'EXPAND_NONE',
+          hint: `the versions served now: ${[flying?.plan.previous, flying?.phase === 'expanded' ? flying.release : undefined, lastDone?.release].filter(Boolean).join(', ') || 'none'}`,
+        });
+    } else {
+      const r = flying?.phase === 'expanded' || flying?.phase === 'contracting' ? flying : lastDone;
+      if (r) chosen = { release: r.release, phase: r.phase, schemas: r.plan.schemas };
+      else if (flying) chosen = { release: flying.plan.previous, phase: 'previous', schemas: flying.plan.schemas };
+    }
+    if (!chosen) throw noRelease(options.project, env, 'print');
+    const s = p.expand.versionSettings(chosen.schemas, chosen.release);
+    const info: VersionInfo = {
+      project: options.project,
+      environment: env,
+      release: chosen.release,
+      phase: chosen.phase,
+      searchPath: s.searchPath,
+      settings: s.settings,
+      options: [
+        `-c search_path=${s.searchPath.join(',')}`,
+        ...Object.entries(s.settings).map(([k, v]) => `-c ${k}=${v}`),
+      ].join(' '),
+    };
+    if (options.format === 'json') ctx.stdout.write(canonicalJson(info));
+    else
+      ctx.stdout.write(
+        `${info.project} on ${env}: release ${info.release} (${info.phase})\n` +
+          `search_path: ${info.searchPath.join(', ')}\n` +
+          Object.entries(info.settings)
+            .map(([k, v]) => `${k}: ${v}\n`)
+            .join('') +
+          `options: ${info.options}\n`,
+      );
+    return ExitCode.ok;
+  });
+}
+
+/** The release in flight and its backfills, for `dbee status`. */
+export interface ExpandStatus {
+  release: string;
+  previous: string;
+  phase: string;
+  startedAt: string;
+  lockRetries: number;
+  changes: string[];
+  backfills: { table: string; done: number; total: number; status: string; rowsPerSecond?: number; etaMs?: number }[];
+}
+
+/** What `status` shows of the strategy: the release in flight, else the last one, with backfill progress. */
+export async function expandStatus(conn: Connection, engine: Engine, project: string): Promise<ExpandStatus | null> {
+  if (!engine.expand) return null;
+  const ledger = new ExpandLedger(conn, engine.ledger);
+  const r = (await ledger.inFlight(project)) ?? (await ledger.releases(project))[0];
+  if (!r) return null;
+  let states: BackfillState[] = [];
+  try {
+    states = await backfillStates(conn, project, { ledgerSchema: engine.ledger.schema });
+  } catch {
+    states = [];
+  }
+  const prefix = `${project}:expand-${r.id}:`;
+  return {
+    release: r.release,
+    previous: r.previous,
+    phase: r.phase,
+    startedAt: r.startedAt,
+    lockRetries: r.lockRetries,
+    changes: r.plan.summary,
+    backfills: states
+      .filter((s) => s.id.startsWith(prefix))
+      .map((s) => ({
+        table: `${s.table.schema}.${s.table.name}`,
+        done: s.done,
+        total: s.total,
+        status: s.status,
+        ...(s.rowsPerSecond !== undefined ? { rowsPerSecond: s.rowsPerSecond } : {}),
+        ...(s.etaMs !== undefined ? { etaMs: s.etaMs } : {}),
+      })),
+  };
+}
+
+/** Text lines of `expandStatus` for `dbee status`. */
+export function formatExpandStatus(s: ExpandStatus): string[] {
+  const lines = [`expand-contract: release ${s.release} (after ${s.previous}) ${s.phase}, since ${s.startedAt}`];
+  for (const c of s.changes) lines.push(`  ${c}`);
+  for (const b of s.backfills)
+    lines.push(
+      `  backfill ${b.table}: ${b.status === 'done' ? `done, ${b.done.toLocaleString('en-US')} rows` : formatBackfillProgress({ done: b.done, total: b.total, rowsPerSecond: b.rowsPerSecond ?? 0, etaMs: b.etaMs })}`,
+    );
+  if (s.lockRetries) lines.push(`  lock waits retried: ${s.lockRetries}`);
+  return lines;
+}

@@ -1,0 +1,121 @@
+import { formatKey, type Hazard, type LiveComparison, type ObjectKey, type RenderedStep } from '@dbee/core';
+import { isSignificant, tokenize } from './splitter';
+import { planChange } from './teradata-change';
+import { captureDefinition } from './teradata-deploy';
+import { normalizeName } from './teradata-identifiers';
+import { listChangedObjects, type ChangedObject } from './teradata-introspector';
+import { compareDefinitions } from './teradata-normalize';
+import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
+
+/**
+ * `dbee diff --env` on Teradata (`Engine.compare`): each source object of the project against the live one, with
+ * what the engine can read from the target (there is no shadow database to build a model in):
+ *
+ * - **missing on the target**: a `create` step (the source's statements; reverse: DROP);
+ * - **table, join index, hash index**: `planChange`, as a deployment of a changed table file plans it: the CREATE
+ *   TABLE against `SHOW TABLE` (ALTER TABLE steps), the table's COMMENT lines against `DBC.TablesV`/`ColumnsV`; what
+ *   only a migration can change (a type, the primary index...) is `unplanned`. Its COLLECT STATISTICS and GRANT lines,
+ *   which a deployment runs again, are not differences and are left out;
+ * - **view, macro, procedure, function, trigger**: the source's text against `SHOW <kind>`, both normalised
+ *   (`compareDefinitions`: case of keywords, spacing, comments, `CREATE`/`REPLACE`, qualification by the database);
+ *   a difference is a `replace` step (REPLACE with the source's text; reverse: REPLACE with the live text);
+ * - **on the target, in no source**: a `drop` step (reverse: the SHOW text), a table's with a `data-loss` hazard.
+ *   dbee's own backups (`<name>_BKP_<time>`, `<name>_bak_<time>`) are not objects of the project and are left out;
+ * - **another kind of object under the same name**: `unplanned`.
+ */
+export const compareObjects: LiveComparison['compareObjects'] = async (conn, { objects, databases, stamp }) => {
+  // The objects of the project's databases (one DBC.TablesV query; no time or user filter).
+  const live = await listChangedObjects(conn, { databases: databases.map(normalizeName) });
+  const liveByName = new Map(live.map((o) => [nameOf(o.key), o]));
+  const steps: RenderedStep[] = [];
+  const unplanned: { key: string; reason: string }[] = [];
+  const wanted = new Set<string>();
+  const step = (key: ObjectKey, part: Omit<RenderedStep, 'key' | 'objectKey' | 'transactional'>): RenderedStep => ({
+    key: formatKey(key),
+    objectKey: key,
+    transactional: true,
+    ...part,
+  });
+  for (const o of objects) {
+    const name = nameOf(o.key);
+    wanted.add(name);
+    const there = liveByName.get(name);
+    if (!there) {
+      steps.push(
+        step(o.key, { action: 'create', statements: o.statements, reverse: [renderDrop(o.key)], hazards: [] }),
+      );
+      continue;
+    }
+    if (there.key.kind !== o.key.kind) {
+      unplanned.push({
+        key: formatKey(o.key),
+        reason: `the target has a ${there.key.kind} of that name, not a ${o.key.kind}`,
+      });
+      continue;
+    }
+    if (REPLACEABLE_KINDS.has(o.key.kind)) {
+      const source = o.statements[0];
+      const current = await captureDefinition(conn, o.key);
+      if (!source || !current) continue;
+      const currentCreate = definitionStatements(current)[0] ?? current;
+      if (compareDefinitions(source, currentCreate, { defaultDatabase: normalizeName(o.key.schema) }).equal) continue;
+      steps.push(
+        step(o.key, {
+          action: 'replace',
+          statements: [toReplace(source)],
+          reverse: [toReplace(currentCreate)],
+          hazards: [],
+        }),
+      );
+      continue;
+    }
+    const planned = await planChange(conn, { key: o.key, statements: o.statements, stamp });
+    if ('migration' in planned) {
+      for (const reason of planned.migration) unplanned.push({ key: formatKey(o.key), reason });
+      continue;
+    }
+    steps.push(...planned.steps.filter((s) => !s.statements.every(rerunOnly)));
+  }
+  // What the target has and no source defines: standing objects first (they stand on tables), tables last.
+  const extra = live
+    .filter((o) => !wanted.has(nameOf(o.key)) && o.key.kind !== 'other' && !isBackup(o))
+    .sort((a, b) => dropRank(a) - dropRank(b));
+  for (const o of extra) {
+    const current = await captureDefinition(conn, o.key);
+    const hazards: Hazard[] =
+      o.key.kind === 'table'
+        ? [{ kind: 'data-loss', message: `drops table ${qualifiedName(o.key)} and its rows (no source defines it)` }]
+        : [];
+    steps.push(
+      step(o.key, {
+        action: 'drop',
+        statements: [renderDrop(o.key)],
+        reverse: current ? definitionStatements(current) : null,
+        hazards,
+      }),
+    );
+  }
+  return { steps, unplanned };
+};
+
+/** `DB.NAME`, upper case: names are unique in a database whatever their case or kind. */
+function nameOf(key: ObjectKey): string {
+  return `${normalizeName(key.schema)}.${normalizeName(key.name)}`;
+}
+
+/** A statement a deployment runs again on a changed table without it being a difference (statistics, grants). */
+function rerunOnly(sql: string): boolean {
+  const first = tokenize(sql, '<statement>').find(isSignificant)?.value ?? '';
+  return first === 'COLLECT' || first === 'GRANT' || first === 'REVOKE';
+}
+
+/** dbee's backups: `<name>_BKP_<yyyymmdd>T<hhmmss>` (runner) and `<name>_bak_<yyyymmdd>t<hhmmss>` (BTEQ script). */
+function isBackup(o: ChangedObject): boolean {
+  return /_(BKP|BAK)_\d{8}T\d{6}$/i.test(o.key.name);
+}
+
+function dropRank(o: ChangedObject): number {
+  const kind = o.key.kind;
+  if (kind === 'trigger' || kind === 'join-index' || kind === 'hash-index') return 0;
+  return kind === 'table' ? 2 : 1;
+}

@@ -1,0 +1,70 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { PgliteConnection } from '@dbee/postgres';
+import { tempWorkspace } from '../support/workspace';
+import { run } from '../support/run';
+
+/**
+ * A release package deployed with the expand-contract strategy (PGlite): `plan --out --strategy expand-contract`
+ * carries the release's table model, renames and up/down expressions; the deployment plans from them, not from the
+ * working tree. A package written without that part is refused.
+ */
+const WS = `version: 1
+defaultEnvironment: local
+environments:
+  local:
+    engine: postgres
+    connection: { embedded: .dbee/local }
+`;
+const V1 = {
+  's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
+  's/schema.sql': 'CREATE SCHEMA s;',
+  's/orders.sql': 'CREATE TABLE s.orders (id int PRIMARY KEY, price int NOT NULL, qty int NOT NULL, state text);',
+};
+const V2 = {
+  's/db.yaml':
+    'version: 1\nname: s\nengine: postgres\nschemas: [s]\nrenames:\n  - { kind: column, schema: s, table: orders, from: state, to: status }\n',
+  's/orders.sql':
+    'CREATE TABLE s.orders (id int PRIMARY KEY, price int NOT NULL, qty int NOT NULL, status text, total int NOT NULL);',
+  's/orders.expand.yaml': 'columns:\n  total: { up: price * qty }\n',
+};
+
+describe('an expand-contract release from a package (PGlite)', () => {
+  const w = tempWorkspace({ 'dbee.yaml': WS, ...V1 });
+  afterAll(() => w.remove());
+  const q = async (sql: string) => {
+    const c = await PgliteConnection.open(join(w.root, '.dbee', 'local'), 't');
+    try {
+      return (await c.query(sql)).rows;
+    } finally {
+      await c.close();
+    }
+  };
+
+  it('plans the release from the package, then completes it', async () => {
+    expect((await run(w.root, 'deploy', { project: 's' })).code).toBe(0);
+    await q("INSERT INTO s.orders VALUES (1, 2, 3, 'open')");
+    for (const [f, text] of Object.entries(V2)) w.write(f, text);
+    expect((await run(w.root, 'plan', { project: 's', out: 'dist/plain' })).code).toBe(0);
+    const planned = await run(w.root, 'plan', { project: 's', out: 'dist/r1', strategy: 'expand-contract' });
+    expect(planned.stderr).not.toMatch(/error/);
+    expect(planned.code).toBe(0);
+    // The working tree goes back to v1: what deploys is the package's release.
+    for (const [f, text] of Object.entries(V1)) w.write(f, text);
+    w.write('s/orders.expand.yaml', '');
+
+    const plain = await run(w.root, 'deploy', { project: 's', package: 'dist/plain', strategy: 'expand-contract' });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('has no expand-contract part for s');
+
+    const expanded = await run(w.root, 'deploy', { project: 's', package: 'dist/r1', strategy: 'expand-contract' });
+    expect(expanded.stderr).not.toMatch(/error/);
+    expect(expanded.code).toBe(0);
+    expect(expanded.stdout).toContain('rename column s.orders.state to status');
+    expect(await q('SELECT status, total FROM s_v1.orders')).toEqual([{ status: 'open', total: 6 }]);
+    expect((await run(w.root, 'complete', { project: 's' })).code).toBe(0);
+    expect(await q('SELECT id, price, qty, status, total FROM s.orders')).toEqual([
+      { id: 1, price: 2, qty: 3, status: 'open', total: 6 },
+    ]);
+  });
+});
