@@ -286,6 +286,32 @@ const help = must('npx', [...NPX, 'dbee', '--help']);
 check(/usage: dbee/.test(help), 'dbee --help');
 const diff = must('npx', [...NPX, 'dbee', 'diff', 'b', '--env', 'local']);
 check(/no differences|no changes|up to date/i.test(diff), 'dbee diff b --env local is empty', diff);
+step('expand/contract: deploy --strategy, version, complete (PGlite)');
+const zd = join(ws, 'databases', 'zd');
+require('node:fs').mkdirSync(join(zd, 'schema', 'zd', 'tables'), { recursive: true });
+writeFileSync(join(zd, 'db.yaml'), 'version: 1\nname: zd\nengine: postgres\nschemas: [zd]\n');
+writeFileSync(join(zd, 'schema', 'zd', 'schema.sql'), 'CREATE SCHEMA zd;\n');
+writeFileSync(
+  join(zd, 'schema', 'zd', 'tables', 'items.sql'),
+  'CREATE TABLE zd.items (id int PRIMARY KEY, name text);\n',
+);
+must('npx', [...NPX, 'dbee', 'deploy', 'zd', '--env', 'local']);
+writeFileSync(
+  join(zd, 'schema', 'zd', 'tables', 'items.sql'),
+  'CREATE TABLE zd.items (id int PRIMARY KEY, title text);\n',
+);
+writeFileSync(
+  join(zd, 'db.yaml'),
+  'version: 1\nname: zd\nengine: postgres\nschemas: [zd]\nrenames:\n  - { kind: column, schema: zd, table: items, from: name, to: title }\n',
+);
+const expand = must('npx', [...NPX, 'dbee', 'deploy', 'zd', '--env', 'local', '--strategy', 'expand-contract']);
+check(/expanded/.test(expand), 'deploy --strategy expand-contract leaves the release expanded', expand);
+const version = must('npx', [...NPX, 'dbee', 'version', 'zd', '--env', 'local']);
+check(/search_path: zd_v1, zd/.test(version), 'dbee version prints the new version schema', version);
+must('npx', [...NPX, 'dbee', 'complete', 'zd', '--env', 'local']);
+const zdStatus = must('npx', [...NPX, 'dbee', 'status', 'zd', '--env', 'local']);
+check(/pending: nothing/.test(zdStatus), 'after complete, status has nothing pending', zdStatus);
+
 writeFileSync(
   join(ws, 'dbee.yaml'),
   `${readFileSync(join(ws, 'dbee.yaml'), 'utf8').replace(/^environments:\n/m, 'environments:\n  td:\n    engine: teradata\n    connection:\n      host: 127.0.0.1\n      user: dbee\n      password: ${TD_PASSWORD}\n')}`,
