@@ -70,3 +70,30 @@ describe.each([['local'], ['server']])('fingerprint [%s]', (env) => {
     expect(await fp('db/core')).toBe(coreBefore);
   });
 });
+
+describe('fingerprint of an environment with a query source (the diff Markdown runs the compatibility check)', () => {
+  const withCompat = (queries: string) =>
+    writeFileSync(
+      join(root, 'dbee.yaml'),
+      `version: 1
+defaultEnvironment: local
+environments:
+  local: { engine: postgres, connection: { embedded: .dbee/local }, compat: { queries: ${queries} } }
+`,
+    );
+  afterAll(() => writeFileSync(join(root, 'dbee.yaml'), FILES['dbee.yaml']!));
+
+  test('changes with the query files, and never repeats with pg_stat_statements', async () => {
+    mkdirSync(join(root, 'app'), { recursive: true });
+    writeFileSync(join(root, 'app', 'q.sql'), 'SELECT id FROM core.t;\n');
+    withCompat('app');
+    const fp = () => fingerprint({ workspaceRoot: root, env: 'local' });
+    const first = await fp();
+    expect(first).toMatch(/ compat:[0-9a-f]{16}$/);
+    expect(await fp()).toBe(first);
+    writeFileSync(join(root, 'app', 'q.sql'), 'SELECT id FROM core.t WHERE id = $1;\n');
+    expect(await fp()).not.toBe(first);
+    withCompat('pg_stat_statements');
+    expect(await fp()).not.toBe(await fp());
+  });
+});

@@ -1,4 +1,6 @@
-import { relative, resolve } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { Ledger, Workspace, graphProject, withSession, type DbProject } from '@dbee/core';
 import { engineByName } from './engines';
 
@@ -39,7 +41,7 @@ export async function fingerprint(args: {
         last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);
       const deployments =
         args.projectRoot === undefined ? `deployments:${last.join(',')}` : `deployment:${last[0] ?? 'none'}`;
-      return `${environment.name} ${catalog} ${deployments}`;
+      return `${environment.name} ${catalog} ${deployments}${compatInputs(workspace.root, environment.compat)}`;
     },
   );
 }
@@ -52,4 +54,31 @@ function scope(workspace: Workspace, projectRoot: string | undefined): DbProject
   const project = all.find((p) => p.relativeRoot === rel);
   if (!project) throw new Error(`no db.yaml project at ${projectRoot}`);
   return [project];
+}
+
+/**
+ * What the diff's compatibility check reads (docs/compat.md), for the fingerprint: the query files' contents by hash;
+ * `pg_stat_statements` changes with every query the application runs, so a diff that reads it is never served from
+ * the cache (a nonce). Empty when the environment names no query source.
+ */
+function compatInputs(root: string, compat: { queries: string | string[]; mode?: string } | undefined): string {
+  if (!compat || compat.mode === 'off') return '';
+  const hash = createHash('sha256');
+  for (const spec of [compat.queries].flat()) {
+    if (/^pg_stat_statements(:|$)/.test(spec)) return ` compat:${randomUUID()}`;
+    const files = (path: string): string[] =>
+      !existsSync(path)
+        ? []
+        : statSync(path).isDirectory()
+          ? readdirSync(path)
+              .sort()
+              .flatMap((f) => files(join(path, f)))
+          : [path];
+    for (const f of files(resolve(root, spec)))
+      hash
+        .update(`${relative(root, f)}\0`)
+        .update(readFileSync(f))
+        .update('\0');
+  }
+  return ` compat:${hash.digest('hex').slice(0, 16)}`;
 }

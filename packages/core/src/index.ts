@@ -55,6 +55,8 @@ export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
 
 export { PLAN_FORMAT_VERSION } from './plan/plan';
+export { renderMode, SAFE_LOCK_TIMEOUT_MS } from './plan/render-mode';
+export type { RenderMode } from './plan/render-mode';
 export type { Plan, PlanStep, StepAction, Hazard } from './plan/plan';
 
 export { YamlFile } from './config/yaml-file';

@@ -18,10 +18,18 @@ import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
 import { introspect, fingerprint, fingerprints, stateFingerprints } from './introspect';
+import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
-import { captureDefinition, existingObjects, renderCopyData, rowsUpTo, setAside } from './postgres-objects';
+import {
+  captureDefinition,
+  existingObjects,
+  renderCopyData,
+  rowsEstimate,
+  rowsUpTo,
+  setAside,
+} from './postgres-objects';
 import { disableRoutine, findRoutines } from './postgres-disable';
 import { stepOutcome } from './postgres-recover';
 import { extract, unwritten } from './extract/extract';
@@ -178,6 +186,7 @@ export function createPostgresEngine(): Engine {
           (r) => r.rolname,
         ),
       renderChanges: (changes, options) => renderPlanSteps(changes, options),
+      safeSourceStep,
       openShadow: (kind, environment, { workspaceRoot, roles }) =>
         openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
       resetShadow: (conn) => conn.execute(RESET_SHADOW),
@@ -206,6 +215,7 @@ export function createPostgresEngine(): Engine {
         ),
       stepOutcome,
       rowsUpTo,
+      rowsEstimate,
     },
     access: { findRoutines, disableRoutine },
     extract: { objects: (conn, scope) => extract(conn, scope), unwritten: (conn, scope) => unwritten(conn, scope) },

@@ -525,3 +525,13 @@ export async function rowsUpTo(conn: Connection, table: ObjectKey, limit: number
   );
   return Number(r.rows[0]?.n ?? 0);
 }
+
+/** `pg_class.reltuples` of `table`; null when it was never analysed or does not exist (`ObjectCatalog.rowsEstimate`). */
+export async function rowsEstimate(conn: Connection, table: ObjectKey): Promise<number | null> {
+  const r = await conn.query<{ n: number | string | null }>(
+    'SELECT c.reltuples::bigint AS n FROM pg_class c WHERE c.oid = to_regclass($1)',
+    [qualified(table.schema, table.name)],
+  );
+  const n = r.rows[0]?.n;
+  return n === undefined || n === null || Number(n) < 0 ? null : Number(n);
+}

@@ -65,6 +65,12 @@ export const deploySettings = z.strictObject({
   smokeTimeout: duration.optional(),
   /** Build indexes CONCURRENTLY outside transactions. */
   online: z.boolean().optional(),
+  /**
+   * Apply the safe rewrites (docs/lint-rules.md) to what a diff plans on existing tables: indexes built CONCURRENTLY,
+   * constraints added NOT VALID and validated in a later step, SET NOT NULL through a validated CHECK, and
+   * `lock_timeout` (`lockTimeout`, default 5s) at the start of every step. `--safe` turns it on for one run.
+   */
+  safeRewrites: z.boolean().optional(),
   allowHazards: z.array(hazardKind).optional(),
   /**
    * How `deploy` brings the plan to the database: `direct` (its steps, the default) or `expand-contract` (additive

@@ -1,3 +1,4 @@
+import { renderMode, type RenderMode } from '../plan/render-mode';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ export interface DiffSelectors {
   head?: string;
   /** Ignore cached models and diffs (they are still written). */
   noCache?: boolean;
+  /** Apply the safe rewrites whatever the settings say (`--safe`; see `renderMode`). */
+  safe?: boolean;
 }
 
 export interface DiffResult {
@@ -85,7 +88,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     Boolean(requireRole(engine, 'diff', 'compute a diff').roles) &&
     target.config.manage?.grants !== false;
   const scope = envVsEnv ? everyGrantee(projectScope(model.graph)) : projectScope(model.graph);
-  const online = workspace.settings(target, environment).deploy.online ?? false;
+  const mode = renderMode(workspace.settings(target, environment).deploy, selectors.safe);
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
   let desired: { model: SchemaModel | null; key: string; label: string; roles?: string[] };
@@ -129,7 +132,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     environment,
     scope,
     (fp, roles) => {
-      const key = diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, online);
+      const key = diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, mode);
       return selectors.noCache ? null : readCachedDiff(workspace.root, key);
     },
     pending,
@@ -139,7 +142,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const key = diffKey(
     desired.key,
     live.roles ? `${live.fingerprint}:${rolesHash(live.roles)}` : live.fingerprint,
-    online,
+    mode,
   );
   if (live.cachedPlan) {
     return {
@@ -157,7 +160,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const plan = {
     ...planChanges(engine, from, to, {
       project: target.name,
-      online,
+      ...mode,
       baseFingerprint: live.fingerprint,
       renames: target.config.renames ?? [],
       owners: scope.manage?.owners,
@@ -264,7 +267,7 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
         return {
           engine: s.engine,
           model: s.desired.model,
-          online: s.workspace.settings(s.target, s.environment).deploy.online ?? false,
+          mode: renderMode(s.workspace.settings(s.target, s.environment).deploy, selectors.safe),
           renames: s.target.config.renames ?? [],
         };
       } finally {
@@ -275,7 +278,7 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
   const [base, head] = sides as [(typeof sides)[0], (typeof sides)[0]];
   const plan = planChanges(head.engine, base.model, head.model, {
     project: selectors.project,
-    online: head.online,
+    ...head.mode,
     renames: head.renames,
   });
   return {
@@ -408,6 +411,8 @@ export interface PlanChangesSettings {
   project: string;
   /** Indexes built CONCURRENTLY outside transactions (`deploy.online`). */
   online?: boolean;
+  /** The safe rewrites (`deploy.safeRewrites`, `--safe`; see `RenderMode`). */
+  safe?: RenderMode['safe'];
   /** The fingerprint of the live side the plan was made from (checked again before a package deploys). */
   baseFingerprint?: string | null;
   /** Renames declared in db.yaml (`renames:`), so a rename is not a drop and a create. */
@@ -418,7 +423,7 @@ export interface PlanChangesSettings {
 
 /** Typed changes from `from` to `to` rendered into a plan (no source files: these steps come from comparing two models). */
 export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, settings: PlanChangesSettings): Plan {
-  const { project, online = false, baseFingerprint = null, renames = [], owners = false } = settings;
+  const { project, online = false, safe, baseFingerprint = null, renames = [], owners = false } = settings;
   const diff = requireRole(engine, 'diff', 'compute a diff');
   const changes = diffModels(from, to, {
     renames,
@@ -426,7 +431,7 @@ export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, 
     sameViewDefinition: diff.sameViewDefinition,
     facts: diff.facts,
   });
-  const rendered = diff.renderChanges(changes, { from, to, online });
+  const rendered = diff.renderChanges(changes, { from, to, online, ...(safe ? { safe } : {}) });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,
     order: i + 1,
@@ -450,8 +455,10 @@ function requireDiffEngine(engine: Engine): Engine {
   return engine;
 }
 
-function diffKey(desiredKey: string, fingerprint: string, online: boolean): string {
-  return createHash('sha256').update(`dbee-diff-v1\0${desiredKey}\0${fingerprint}\0${online}`).digest('hex');
+function diffKey(desiredKey: string, fingerprint: string, mode: RenderMode): string {
+  return createHash('sha256')
+    .update(`dbee-diff-v2\0${desiredKey}\0${fingerprint}\0${JSON.stringify(mode)}`)
+    .digest('hex');
 }
 
 function readCachedDiff(root: string, key: string): Plan | null {

@@ -3,6 +3,7 @@ import type { ObjectKey } from '../model/object-key';
 import type { DeferrableConstraint, ParsedStatement, ParseOptions } from '../model/source';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Plan, PlanStep } from '../plan/plan';
+import type { RenderMode } from '../plan/render-mode';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -471,8 +472,21 @@ export interface DiffRole {
    * grants of every grantee that exists on both sides are compared; absent, only the grantees the sources name.
    */
   roles?(conn: Connection): Promise<string[]>;
+  /**
+   * A step planned from a source file (not from a diff), with the safe rewrites (`deploy.safeRewrites`, `--safe`):
+   * its statements under the lock timeout, and an index on a table that exists built without blocking writes.
+   * Reads the catalog only. Absent: source steps run as written.
+   */
+  safeSourceStep?(
+    conn: Connection,
+    step: PlanStep,
+    safe: NonNullable<RenderMode['safe']>,
+  ): Promise<Pick<PlanStep, 'statements' | 'reverse' | 'transactional' | 'notes'>>;
   /** Typed changes to plan steps (statements, reverses, hazards), in the order given. */
-  renderChanges(changes: Change[], options: { from: SchemaModel; to: SchemaModel; online?: boolean }): RenderedStep[];
+  renderChanges(
+    changes: Change[],
+    options: { from: SchemaModel; to: SchemaModel } & Partial<RenderMode>,
+  ): RenderedStep[];
   /**
    * A scratch database to build the desired schema in: embedded (PGlite in memory) or a new database on the
    * environment's server. `dispose` closes it and, for a server, always drops it. `roles`: roles the sources name
@@ -564,6 +578,11 @@ export interface ObjectCatalog {
    * Example: `rowsUpTo(conn, { kind: 'table', schema: 'sales', name: 'orders' }, 10_001)` → `4`.
    */
   rowsUpTo?(conn: Connection, table: ObjectKey, limit: number): Promise<number | null>;
+  /**
+   * The planner's estimate of a table's rows (PostgreSQL: `pg_class.reltuples`, kept by ANALYZE and autovacuum), or
+   * null when there is none yet. Read for a table `rowsUpTo` found large, to say how large in its hazards.
+   */
+  rowsEstimate?(conn: Connection, table: ObjectKey): Promise<number | null>;
 }
 
 /** One statement of the expand/contract strategy: safe to run again after a kill (guarded, `IF EXISTS`...). */

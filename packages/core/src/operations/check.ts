@@ -43,6 +43,8 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
         now: options.now,
         assumeYes: true,
         allowHazards: [...HAZARD_KINDS],
+        // The environment's deploy.safeRewrites applies, as it does to the dry run.
+        safe: false,
         continueOnError: false,
         prune: false,
       },

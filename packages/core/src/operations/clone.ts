@@ -1,3 +1,4 @@
+import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChanges } from '../diffing/diff-plan';
 import { formatDiffText } from '../diffing/format';
@@ -97,7 +98,7 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
       const fingerprint = await diff.fingerprint(conn, scope);
       const plan = planChanges(engine, live, from.model, {
         project: project.name,
-        online: settings.online ?? false,
+        ...renderMode(settings),
         baseFingerprint: fingerprint,
         renames: project.config.renames ?? [],
         owners: scope.manage?.owners,

@@ -148,6 +148,12 @@ async function deployInner(
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
   report.planned = planned;
+  if (pkg && options.safe) {
+    throw new DbeeError('--safe applies when a plan is made: a package is deployed as it was planned', {
+      code: 'OPTIONS_INVALID',
+      hint: 'make the package with dbee plan --safe (or deploy.safeRewrites: true), or deploy without --package',
+    });
+  }
   if (pkg && !packageRunsHere(ctx, pkg, target.name)) return ExitCode.ok;
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, {
@@ -216,6 +222,7 @@ async function deployInner(
           environment,
           conn,
           backupStamp(now),
+          { safe: options.safe },
         );
       // On a fleet, one plan per live state: a target in a state already planned takes a copy (fleet/plan-cache.ts).
       const state =

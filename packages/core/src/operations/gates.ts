@@ -8,6 +8,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import type { StepConflict } from '../runner/runner';
 import type { OperationContext } from './context';
+import { LINT_RULES, type LintRuleId } from '../schema/lint-rules';
 
 /**
  * Step policies, checked against the plan before anything runs (and reported by a dry run):
@@ -66,13 +67,17 @@ export function checkStepPolicies(
     const refused = step.hazards.filter((h) => !allowed.has(h.kind));
     if (refused.length) {
       const kinds = [...new Set(refused.map((h) => h.kind))];
+      // Hazards the safe rewrites remove: say so first (planned without them, the step would run as refused).
+      const rewritable = refused.every(
+        (h) => h.rule && h.rule in LINT_RULES && 'safeRewrite' in LINT_RULES[h.rule as LintRuleId],
+      );
       errors.push(
         new DbeeError(
           `step ${step.order} (${step.action} ${step.key}) has hazards environment ${environment.name} does not allow: ${refused.map((h) => `${h.kind} (${h.message})`).join('; ')}`,
           {
             code: 'GATE_HAZARD_REFUSED',
             location: where(step),
-            hint: `review the plan with --dry-run; to accept, pass --allow-hazards=${kinds.join(',')} or add them to deploy.allowHazards`,
+            hint: `review the plan with --dry-run; to accept, pass --allow-hazards=${kinds.join(',')} or add them to deploy.allowHazards${rewritable ? ', or plan it with --safe (deploy.safeRewrites), which rewrites what a diff plans so that it does not hold the lock (docs/lint-rules.md)' : ''}`,
             details: { hazards: kinds },
           },
         ),

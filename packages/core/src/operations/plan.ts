@@ -41,6 +41,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       base: options.base,
       head: options.head,
       withDependencies: withDeps,
+      safe: options.safe,
     });
     ({ plan: result, release } = r);
     packaged = r.models;
@@ -49,6 +50,15 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     result = (await diffPlan(ctx, { ...options, project: target.name })).plan;
     packaged = models.filter((m) => m.project.name === target.name);
   } else {
+    if (options.safe) {
+      throw new DbeeError(
+        '--safe rewrites what is planned against a database or between two git refs, not the full plan of the sources',
+        {
+          code: 'OPTIONS_INVALID',
+          hint: 'plan a release with --base <ref> --safe, or a gap package with --diff --safe; deploy --safe rewrites a plan from the sources against the target',
+        },
+      );
+    }
     // `dbee plan` shows a plan from sources: a changed table is refused with how to plan it (`dbee diff`).
     result = refuseNeedsDiff(
       await planSourcesExplained(

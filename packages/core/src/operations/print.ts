@@ -26,6 +26,7 @@ export function printPlan(
       `-- step ${step.order}/${plan.steps.length}: ${step.action} ${step.key}${where}${step.transactional ? '' : '  [outside a transaction]'}\n`,
     );
     for (const h of step.hazards) out.write(`--   hazard ${hazardLine(h)}\n`);
+    for (const note of step.notes ?? []) out.write(`--   ${note}\n`);
     if (step.batched)
       out.write(
         `--   batched: each UPDATE runs in keyset batches of one transaction each${

@@ -1,3 +1,4 @@
+import { renderMode, type RenderMode } from '../plan/render-mode';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -1144,7 +1145,7 @@ interface LoadedRef {
   desired: import('../schema/model').SchemaModel;
   state: LedgerState;
   schemas: string[];
-  online: boolean;
+  mode: RenderMode;
   renames: NonNullable<ProjectModel['project']['config']['renames']>;
 }
 
@@ -1213,7 +1214,7 @@ async function loadRef(
       desired: desired.model,
       state: { objects, migrations },
       schemas: model.graph.schemas,
-      online: settings.online ?? false,
+      mode: renderMode(settings),
       renames: model.project.config.renames ?? [],
     };
   } finally {
@@ -1251,7 +1252,7 @@ async function prepareToRef(
   const to = others.size ? withSchemas(ref.desired, from, others) : ref.desired;
   const plan = planChanges(engine, from, to, {
     project,
-    online: ref.online,
+    ...ref.mode,
     baseFingerprint: fp,
     renames: ref.renames,
     owners: ref.model.graph.manage?.owners,

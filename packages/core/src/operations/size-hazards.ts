@@ -70,7 +70,17 @@ export async function judgeSizeHazards(engine: Engine, conn: Connection, plan: P
       notes.push(
         `step ${step.order} (${step.action} ${step.key}): ${dropped.join(', ')} not a hazard here, ${name} has ${n} row${n === 1 ? '' : 's'}`,
       );
-    } else if (buildsIndex && !sized) {
+    } else if (sized) {
+      // Large: say how large, so the hazard says how long its lock is held on this target.
+      const estimate = (await engine.catalog?.rowsEstimate?.(conn, table)) ?? null;
+      const size =
+        estimate !== null && estimate > SMALL_TABLE_ROWS
+          ? `about ${estimate.toLocaleString('en')} rows`
+          : `more than ${SMALL_TABLE_ROWS.toLocaleString('en')} rows`;
+      step.hazards = step.hazards.map((h) =>
+        SIZE_HAZARDS.has(h.kind) ? { ...h, message: `${h.message} (${name}: ${size})` } : h,
+      );
+    } else if (buildsIndex) {
       const online = step.statements.some((s) => /\bCONCURRENTLY\b/i.test(s));
       const index = `${step.objectKey.schema}.${step.objectKey.name}`;
       step.hazards = [

@@ -1,3 +1,4 @@
+import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
@@ -27,17 +28,44 @@ export async function planSources(
   environment: ResolvedEnvironment,
   conn: Connection,
   stamp: string,
+  options: { safe?: boolean } = {},
+): Promise<Plan> {
+  const plan = await planSourcesAsWritten(ctx, input, environment, conn, stamp, options);
+  // What a diff planned came out of the renderer rewritten; the steps planned from source files get theirs here.
+  const rewrite = input.engine.diff?.safeSourceStep;
+  if (!rewrite) return plan;
+  const diffed = new Set(Object.keys(plan.objectStates ?? {}));
+  for (const step of plan.steps) {
+    if (step.action === 'migrate' || diffed.has(step.project)) continue;
+    const { safe } = renderMode(
+      ctx.workspace.settings(ctx.workspace.project(step.project), environment).deploy,
+      options.safe,
+    );
+    if (safe) Object.assign(step, await rewrite(conn, step, safe));
+  }
+  return plan;
+}
+
+/** `planSources` without the safe rewrites of the steps planned from source files. */
+async function planSourcesAsWritten(
+  ctx: OperationContext,
+  input: PlanInput,
+  environment: ResolvedEnvironment,
+  conn: Connection,
+  stamp: string,
+  options: { safe?: boolean },
 ): Promise<Plan> {
   const { engine, models } = input;
   // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
   // made again from their sources.
   const again = async () =>
-    planSources(
+    planSourcesAsWritten(
       ctx,
       { ...input, models: await fullModels(ctx, [...models], environment, engine) },
       environment,
       conn,
       stamp,
+      options,
     );
   let planned: SourcePlan;
   try {
@@ -79,7 +107,7 @@ export async function planSources(
       const settings = ctx.workspace.settings(target, environment).deploy;
       const diffed = planChanges(engine, live, desired.model, {
         project,
-        online: settings.online ?? false,
+        ...renderMode(settings, options.safe),
         renames: target.config.renames ?? [],
         owners: model.graph.manage?.owners,
       }).steps;

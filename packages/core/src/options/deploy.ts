@@ -56,6 +56,9 @@ export const deployCommand = defineCommand('deploy', {
     prune: flag(
       "Drop the objects the ledger records as deployed by the project that its sources no longer define (a file removed), each with its hazards (`data-loss` for a table), listed in the dry run. Without it they stay, and deploy lists them in a warning. Also on with the environment's or project's `deploy.prune: true`. Not with --package.",
     ),
+    safe: flag(
+      "Apply the safe rewrites to what a diff plans on existing tables (see docs/lint-rules.md): indexes built CONCURRENTLY, constraints added NOT VALID and validated in a later step, SET NOT NULL through a validated CHECK, `lock_timeout` at the start of every step. Default: the project's or environment's `deploy.safeRewrites`. Not with --package (a package is deployed as it was planned: make it with `dbee plan --safe`).",
+    ),
     continueOnError: flag('After a failed step, go on with the steps that do not depend on it instead of stopping.'),
     countdownFrom: seconds(
       "Seconds of countdown after confirmation, during which Ctrl-C still cancels. Default: the environment's `gates.countdown` (3 on protected environments).",

@@ -24,6 +24,9 @@ export const planCommand = defineCommand('plan', {
       'Whether the package holds the projects this one depends on too, in dependency order (one package, one deployment run): yes by default, on the command line and under Nx; `--no-deps` plans only this project (its deployment then refuses a target where a dependency is missing).',
       { flag: 'no-deps' },
     ),
+    safe: flag(
+      "Apply the safe rewrites to what a diff plans on existing tables (see docs/lint-rules.md): indexes built CONCURRENTLY, constraints added NOT VALID and validated in a later step, SET NOT NULL through a validated CHECK, `lock_timeout` at the start of every step. Default: the project's or environment's `deploy.safeRewrites`.",
+    ),
     diff: flag(
       'Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.',
     ),

@@ -1,3 +1,4 @@
+import { renderMode } from '../plan/render-mode';
 import { spawnSync } from 'node:child_process';
 import { Workspace, type DbProject } from '../config/workspace';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -124,7 +125,16 @@ export interface ReleasePlan {
  */
 export async function releasePlan(
   ctx: OperationContext,
-  args: { project: string; env?: string; base: string; head?: string; withDependencies: boolean; useCache?: boolean },
+  args: {
+    project: string;
+    env?: string;
+    base: string;
+    head?: string;
+    withDependencies: boolean;
+    useCache?: boolean;
+    /** The safe rewrites whatever the settings say (`--safe`). */
+    safe?: boolean;
+  },
 ): Promise<ReleasePlan> {
   const headWs = args.head ? null : ctx.workspace;
   const names = (headWs ?? ctx.workspace).withDependencies(args.project).map((p) => p.name);
@@ -145,7 +155,7 @@ export async function releasePlan(
     const model = head.models.find((m) => m.project.name === project)!;
     const changes = planChanges(head.engine, from, to, {
       project,
-      online: settings.deploy.online ?? false,
+      ...renderMode(settings.deploy, args.safe),
       renames: target.config.renames ?? [],
       owners: model.graph.manage?.owners,
     });

@@ -48,6 +48,11 @@ export interface PlanStep {
   /** False when the statements must run outside a transaction. */
   transactional: boolean;
   hazards: Hazard[];
+  /**
+   * What planning did to this step's SQL, or could not do, and why, e.g. `safe: SET NOT NULL through a validated
+   * CHECK (steps 4-6)`; printed under the step. Absent: nothing to say.
+   */
+  notes?: string[];
   /** Where the object is defined, workspace-relative; null for steps that come from a diff of two live models. */
   source: { file: string; line: number } | null;
   /** Checksum of the object's normalised source (see `checksum.ts`), recorded in the ledger's object state. */

@@ -153,9 +153,9 @@ interface PartialStep {
 }
 
 /**
- * What undoes the committed part of a step that failed at `p.index`, outside a transaction. Nothing ran: null. Only
- * the conflict's statements ran (a table renamed aside, its CREATE failed): their reverse (rename it back). The
- * step's own statements started (its CREATE committed, a later COMMENT or the copy of rows failed): the step's whole
+ * What undoes the committed part of a step that failed at `p.index`, outside a transaction. Nothing ran (or, but in a
+ * migration, only `SET`s of the session): null. Only the conflict's statements ran (a table renamed aside, its CREATE
+ * failed): their reverse (rename it back). The step's own statements started (its CREATE committed, a later COMMENT or the copy of rows failed): the step's whole
  * reverse, since undoing the object undoes what goes with it. A migration's committed statements are reported, not
  * undone: their effect is unknown.
  */
@@ -163,6 +163,9 @@ function partialUndo(progress: StepProgress): PartialStep | null {
   const { index, prepared: p } = progress;
   const step = p.step;
   if (index <= 0) return null;
+  // Session settings (the lock timeout a safe plan starts each step with) leave nothing to undo.
+  const settingsOnly = p.statements.slice(0, index).every((sql) => /^\s*(SET|RESET)\s/i.test(sql));
+  if (settingsOnly && step.action !== 'migrate') return null;
   const base = { step, ran: index, total: p.statements.length };
   const deps = p.conflict?.dependents;
   if (deps && index <= deps.drop.length) {

@@ -45,6 +45,7 @@ export { applyRenames } from './renames';
 export { classifyHazards, typeChangeEffect, parseType } from './hazards';
 export type { HazardOptions } from './hazards';
 export { sameData } from './same-data';
+export { indexModel } from './model-index';
 export { topoSort } from './topo-sort';
 export { managedScope, restrictModel, ignorePattern, grantees } from './managed-scope';
 export type { ManagedScope, SchemaScope, ManageConfig } from './managed-scope';

@@ -1,13 +1,15 @@
 import { formatKey, type PlanStep, type StepAction } from '@dbee/core';
 import { changeObjectKey, classifyHazards } from '@dbee/core/schema';
 import type { Change, ChangeKind, SchemaModel } from '@dbee/core/schema';
-import { renderChange, type RenderOptions } from './render-change';
+import { renderChange } from './render-change';
+import { safeSteps, withLockTimeout } from './safe-rewrites';
+import type { RenderMode } from '@dbee/core';
 import { postgresFacts } from '../postgres-facts';
 
 /** A plan step as rendering knows it: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
 
-export interface PlanStepOptions extends RenderOptions {
+export interface PlanStepOptions extends Partial<RenderMode> {
   /** The model the changes start from (the live database), for hazards. */
   from: SchemaModel;
   /** The model the changes lead to (the desired schema), for hazards. */
@@ -69,21 +71,28 @@ const ACTIONS: Record<ChangeKind, StepAction> = {
 
 /**
  * One step per change, in the order given (the differ's order): statements, reverse, transactionality and
- * hazards, shaped like a `PlanStep` without what only the planner knows.
+ * hazards, shaped like a `PlanStep` without what only the planner knows. With `safe`, a change may become several
+ * steps (see `safeSteps`), each starting with its lock timeout (`withLockTimeout`).
  */
 export function renderPlanSteps(changes: Change[], options: PlanStepOptions): RenderedStep[] {
-  const render: RenderOptions = { online: options.online };
-  return changes.map((change) => {
+  const online = options.online ?? false;
+  return changes.flatMap((change) => {
     const objectKey = changeObjectKey(change);
-    const sql = renderChange(change, render);
-    return {
-      key: formatKey(objectKey),
-      objectKey,
-      action: ACTIONS[change.kind],
-      statements: sql.statements,
-      reverse: sql.reverse,
-      transactional: sql.transactional,
-      hazards: classifyHazards(change, options.from, options.to, { online: options.online, facts: postgresFacts }),
-    };
+    const hazards = (asOnline: boolean) =>
+      classifyHazards(change, options.from, options.to, { online: asOnline, facts: postgresFacts });
+    const base = { key: formatKey(objectKey), objectKey, action: ACTIONS[change.kind] };
+    if (!options.safe) {
+      const sql = renderChange(change, { online });
+      return [{ ...base, ...sql, hazards: hazards(online) }];
+    }
+    const ms = options.safe.lockTimeoutMs;
+    return safeSteps(change, options.from, online).map((s) => ({
+      ...base,
+      statements: withLockTimeout(s.sql.statements, ms),
+      reverse: s.sql.reverse?.length ? withLockTimeout(s.sql.reverse, ms) : s.sql.reverse,
+      transactional: s.sql.transactional,
+      hazards: s.hazards ? hazards(s.online).filter((h) => !s.satisfied.includes(h.rule ?? '')) : [],
+      ...(s.notes.length ? { notes: s.notes } : {}),
+    }));
   });
 }

@@ -1,0 +1,223 @@
+import { formatKey, type Connection, type ObjectKey, type PlanStep } from '@dbee/core';
+import { indexModel } from '@dbee/core/schema';
+import type { Change, SchemaModel } from '@dbee/core/schema';
+import { renderChange, type RenderedChange } from './render-change';
+import { ident, qualified } from './quote';
+
+/**
+ * One step of a change rendered with the safe rewrites (`deploy.safeRewrites`, `--safe`): its SQL, whether it
+ * carries the change's hazards (the first step of a split change does), the lint rules the rewrite satisfies (their
+ * hazards are not the step's), whether its hazards are judged as built online, and what the plan says about it.
+ */
+export interface SafeStep {
+  sql: RenderedChange;
+  hazards: boolean;
+  online: boolean;
+  satisfied: readonly string[];
+  notes: string[];
+}
+
+/** PostgreSQL's limit on a name's length, in bytes. */
+const NAME_BYTES = 63;
+
+/**
+ * The steps of `change` with the safe rewrites dbee can make itself, on a table the plan does not create (a new
+ * table is empty: nothing waits on it, and its steps stay as they are):
+ *
+ * - an index (and the index of a new primary key or unique constraint) is built `CONCURRENTLY`, outside a
+ *   transaction, as `deploy.online` does; not on a partitioned table, which PostgreSQL cannot index concurrently;
+ * - a foreign key or check is added `NOT VALID` in one step and validated in the next, outside a transaction: the
+ *   validation scans the table holding only a lock that blocks no reads or writes. A foreign key on or to a
+ *   partitioned table is added valid at once (PostgreSQL refuses it NOT VALID);
+ * - `SET NOT NULL` goes through a check: `CHECK (col IS NOT NULL) NOT VALID`, then `VALIDATE` outside a
+ *   transaction, then `SET NOT NULL`, which finds the validated check and skips its scan, and drops the check.
+ *
+ * Any other change is one step, rendered as without the rewrites.
+ */
+export function safeSteps(change: Change, from: SchemaModel, online: boolean): SafeStep[] {
+  const before = indexModel(from);
+  const existing = (table: ObjectKey) => before.tables.has(formatKey(table));
+  const plain = (o = online, notes: string[] = []): SafeStep[] => [
+    { sql: renderChange(change, { online: o }), hazards: true, online: o, satisfied: [], notes },
+  ];
+  const name = (k: ObjectKey) => `${k.schema ? `${k.schema}.` : ''}${k.name}`;
+  const isNew = (table: ObjectKey) => `safe: not rewritten, ${name(table)} is created by this plan (it is empty)`;
+
+  switch (change.kind) {
+    case 'create-index':
+    case 'drop-index': {
+      const parent = change.index.table;
+      const there = existing(parent) || before.views.has(formatKey(parent));
+      if (change.index.attrs['partitioned'] === true)
+        return plain(online, [
+          `safe: not built CONCURRENTLY, PostgreSQL cannot ${change.kind === 'create-index' ? 'build' : 'drop'} an index of a partitioned table concurrently (do it per partition, then attach)`,
+        ]);
+      if (!there || change.recreate?.cause === formatKey(parent)) return plain(online, online ? [] : [isNew(parent)]);
+      return plain(true, online ? [] : ['safe: CONCURRENTLY, outside a transaction (writes to the table go on)']);
+    }
+    case 'add-constraint': {
+      const c = change.constraint;
+      if (!existing(change.table)) return plain(online, [isNew(change.table)]);
+      if (c.kind === 'primary-key' || c.kind === 'unique') {
+        const sql = renderChange(change, { online: true });
+        if (sql.transactional)
+          return plain(online, [
+            `safe: constraint ${c.name} builds its index while writes wait: only a plain column list is built CONCURRENTLY first`,
+          ]);
+        return [
+          {
+            sql,
+            hazards: true,
+            online: true,
+            satisfied: [],
+            notes: online ? [] : ['safe: index built CONCURRENTLY, then adopted by the constraint'],
+          },
+        ];
+      }
+      if (c.kind !== 'foreign-key' && c.kind !== 'check') return plain();
+      if (c.attrs['notValid'] === true) return plain();
+      const sql = renderChange(change, { online });
+      const [add, validate] = sql.statements;
+      if (sql.statements.length !== 2 || !add || !validate || !/\bVALIDATE CONSTRAINT\b/.test(validate)) {
+        return plain(online, [
+          `safe: ${c.name} is added valid at once: PostgreSQL refuses a NOT VALID ${c.kind === 'check' ? 'check' : 'foreign key'} on or to a partitioned table`,
+        ]);
+      }
+      return [
+        {
+          sql: { statements: [add], reverse: sql.reverse, transactional: true },
+          hazards: true,
+          online,
+          satisfied: [],
+          notes: [`safe: ${c.name} added NOT VALID (new rows are checked); the next step validates the existing rows`],
+        },
+        {
+          sql: { statements: [validate], reverse: [], transactional: false },
+          hazards: false,
+          online,
+          satisfied: [],
+          notes: [`safe: validates ${c.name} outside a transaction: the scan blocks no reads or writes`],
+        },
+      ];
+    }
+    case 'alter-column-nullability': {
+      if (!change.to) return plain();
+      if (!existing(change.table)) return plain(online, [isNew(change.table)]);
+      const table = qualified(change.table.schema, change.table.name);
+      const check = ident(checkName(change.column));
+      const column = ident(change.column);
+      const setNotNull = renderChange(change, { online });
+      return [
+        {
+          sql: {
+            statements: [`ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${column} IS NOT NULL) NOT VALID`],
+            reverse: [`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${check}`],
+            transactional: true,
+          },
+          hazards: true,
+          online,
+          satisfied: ['adding-not-nullable-field'],
+          notes: [
+            `safe: SET NOT NULL on ${name(change.table)}.${change.column} through a validated check: added NOT VALID here, validated in the next step, used by SET NOT NULL in the one after`,
+          ],
+        },
+        {
+          sql: { statements: [`ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}`], reverse: [], transactional: false },
+          hazards: false,
+          online,
+          satisfied: [],
+          notes: [`safe: validates the check outside a transaction: the scan blocks no reads or writes`],
+        },
+        {
+          sql: {
+            statements: [...setNotNull.statements, `ALTER TABLE ${table} DROP CONSTRAINT ${check}`],
+            reverse: setNotNull.reverse,
+            transactional: true,
+          },
+          hazards: false,
+          online,
+          satisfied: [],
+          notes: ['safe: SET NOT NULL finds the validated check and skips the scan; the check is dropped'],
+        },
+      ];
+    }
+    default:
+      return plain();
+  }
+}
+
+/** The temporary check's name: `<column>_not_null_dbee`, cut to PostgreSQL's 63 bytes. */
+function checkName(column: string): string {
+  const suffix = '_not_null_dbee';
+  let base = column;
+  while (Buffer.byteLength(base + suffix) > NAME_BYTES) base = base.slice(0, -1);
+  return base + suffix;
+}
+
+/**
+ * `SET lock_timeout` before the statements that need it: a statement that takes a lock blocking reads or writes
+ * waits at most `ms` for it (a deployment queued behind a long transaction would otherwise block every query queued
+ * behind it), one that only takes a lock blocking other DDL (`CONCURRENTLY`, `VALIDATE CONSTRAINT`) waits without
+ * a timeout (a concurrent index build cut short leaves an invalid index). Set at the start of every step, and again
+ * where the next statement needs the other value.
+ */
+export function withLockTimeout(statements: readonly string[], ms: number): string[] {
+  const out: string[] = [];
+  let current: number | null = null;
+  for (const sql of statements) {
+    const wanted = /\b(CONCURRENTLY|VALIDATE CONSTRAINT)\b/i.test(sql) ? 0 : ms;
+    if (wanted !== current)
+      out.push(`SET lock_timeout = ${wanted === 0 ? '0' : `'${wanted % 1000 ? `${wanted}ms` : `${wanted / 1000}s`}'`}`);
+    current = wanted;
+    out.push(sql);
+  }
+  return out;
+}
+
+/** Comments and blanks before a statement's first word. */
+const LEADING = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/;
+
+/**
+ * A step planned from a source file, with the safe rewrites (`Engine.diff.safeSourceStep`): a lone `CREATE [UNIQUE]
+ * INDEX` on a table that exists (and is not partitioned) is built `CONCURRENTLY` outside a transaction, and every
+ * statement runs under the lock timeout (`withLockTimeout`). The table's kind is read from the catalog.
+ */
+export async function safeSourceStep(
+  conn: Connection,
+  step: PlanStep,
+  safe: { lockTimeoutMs: number },
+): Promise<Pick<PlanStep, 'statements' | 'reverse' | 'transactional' | 'notes'>> {
+  let { statements, reverse, transactional } = step;
+  const notes = [...(step.notes ?? [])];
+  const k = step.objectKey;
+  const sql = statements.length === 1 ? statements[0]! : '';
+  const lead = LEADING.exec(sql)?.[0] ?? '';
+  const create = /^CREATE\s+(UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)/i.exec(sql.slice(lead.length));
+  if (k.kind === 'index' && step.action === 'create' && create && k.parent) {
+    const dot = k.parent.indexOf('.');
+    const [schema, table] = dot > 0 ? [k.parent.slice(0, dot), k.parent.slice(dot + 1)] : [k.schema, k.parent];
+    const r = await conn.query<{ relkind: string }>(
+      'SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2',
+      [schema, table],
+    );
+    const kind = r.rows[0]?.relkind;
+    if (!kind) notes.push(`safe: not rewritten, ${schema}.${table} is created by this plan (it is empty)`);
+    else if (kind === 'p' || /\bON\s+ONLY\b/i.test(sql))
+      notes.push(
+        'safe: not built CONCURRENTLY, PostgreSQL cannot build an index of a partitioned table concurrently (do it per partition, then attach)',
+      );
+    else {
+      const at = lead.length + create[0].length;
+      statements = [`${sql.slice(0, at)}CONCURRENTLY ${sql.slice(at)}`];
+      reverse = reverse?.map((s) => s.replace(/^(\s*DROP\s+INDEX\s+)(?!CONCURRENTLY\b)/i, '$1CONCURRENTLY ')) ?? null;
+      transactional = false;
+      notes.push('safe: CONCURRENTLY, outside a transaction (writes to the table go on)');
+    }
+  }
+  return {
+    statements: withLockTimeout(statements, safe.lockTimeoutMs),
+    reverse: reverse?.length ? withLockTimeout(reverse, safe.lockTimeoutMs) : reverse,
+    transactional,
+    ...(notes.length ? { notes } : {}),
+  };
+}
