@@ -78,7 +78,7 @@ describe('dbee command lines, from the option schemas', () => {
       '--wait-for-lock <seconds>',
       '--no-deps',
       '-p, --package <folder>',
-      '--if-exists <raise|rename|drop>',
+      '--if-exists <raise|rename|drop|skip|ignore>',
       '--allow-hazards <kinds>',
       '--continue-on-error',
       '--countdown-from <seconds>',
