@@ -40,6 +40,11 @@ export async function prepareCompat(
     models: ProjectModel[];
     target: string;
     queries?: string;
+    /**
+     * Schemas put before the queries' search path once the plan ran: the expand-contract strategy's old version
+     * schemas, through which the running application reads and writes while a release is expanded.
+     */
+    afterSearchPathFirst?: string[];
   },
 ): Promise<CompatRun | null> {
   const settings = input.environment.compat;
@@ -73,6 +78,9 @@ export async function prepareCompat(
     );
   }
   const path = engine.session.searchPath(searchPath);
+  const afterPath = input.afterSearchPathFirst?.length
+    ? engine.session.searchPath([...input.afterSearchPathFirst, ...searchPath])
+    : path;
   let before: Descriptions = [];
   let after: Descriptions = [];
   let shadow: Connection | null = null;
@@ -84,7 +92,7 @@ export async function prepareCompat(
       },
       async after(conn) {
         shadow = conn;
-        after = await describeQueries(conn, queries, path);
+        after = await describeQueries(conn, queries, afterPath);
       },
     },
     async report(plan) {

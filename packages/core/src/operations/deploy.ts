@@ -20,7 +20,15 @@ import { markDataLoss, verifyPlan } from '../runner/verify';
 import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
 import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
 import { stepDependencies } from './dependencies';
-import { checkGates, checkStepPolicies, dependencyMissing, dryRunGates, missingDependencySchemas } from './gates';
+import {
+  checkGates,
+  checkStepPolicies,
+  dependencyMissing,
+  dryRunGates,
+  missingDependencySchemas,
+  notVerified,
+  refuse,
+} from './gates';
 import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
 import { checkTicket } from '../promotion/ticket';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
@@ -548,13 +556,6 @@ async function keepDroppedTables(
  * A dry run whose plan could not be applied to a copy of the target: not a green answer (exit 1), with why, unless
  * the user chose the unverified fast path (`--no-verify`).
  */
-function notVerified(why: string): DbeeError {
-  return new DbeeError(`the dry run could not verify the plan: ${why}`, {
-    code: 'DRY_RUN_NOT_VERIFIED',
-    exitCode: ExitCode.invalid,
-    hint: 'a dry run says yes only for a plan it applied to a copy of the target; fix what stops the copy, or pass --no-verify to print the plan unverified',
-  });
-}
 
 function conflictOf(d: ConflictDecision | undefined) {
   if (!d?.exists) return {};
@@ -590,20 +591,6 @@ async function confirmFingerprints(
     const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
     await ledger.updateSummary(last.id, { fingerprint: await engine.diff.fingerprint(conn, scope) });
   }
-}
-
-function refuse(problems: import('../errors').DbeeError[], dryRun: boolean): never {
-  const what = dryRun ? 'the deployment would be refused' : 'nothing was applied';
-  if (problems.length === 1) {
-    const p = problems[0]!;
-    throw new DbeeError(`${p.message}; ${what}`, {
-      code: p.code,
-      location: p.location,
-      hint: p.hint,
-      details: p.details,
-    });
-  }
-  throw new DbeeAggregateError(`${problems.length} steps cannot be deployed; ${what}`, problems);
 }
 
 interface ApplyInput {

@@ -24,7 +24,10 @@ import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, runSmokeChecks
 import type { SmokeCheck } from '../smoke';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from './context';
-import { checkGates } from './gates';
+import { checkGates, notVerified, refuse } from './gates';
+import { compatProblem, prepareCompat } from './compat';
+import { formatCompatText } from '../check/compat';
+import { verifyPlan } from '../runner/verify';
 import { loadTarget, schemaOwners } from './load';
 import { planFromSources } from '../planner/planner';
 import { lockOwner, ciJob } from './context';
@@ -330,6 +333,7 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
             .map((s) => `${s.sql};\n`)
             .join('')}`,
         );
+        await verifyExpand(ctx, options, { engine, conn, environment, models, target: target.name, plan, statements });
         return ExitCode.ok;
       }
       await checkGates(ctx, environment, statementsPlan(engine, target.name, statements), {
@@ -371,6 +375,79 @@ export async function packagedExpand(
 }
 
 /** A plan-shaped list of the statements, for the gates' confirmation (which counts steps). */
+/**
+ * The strategy's dry run, verified as a direct one is: the expand's statements applied to a scratch copy of the
+ * target's schemas (structure, no data), every failing statement a refusal (exit 1), a copy that cannot be made a
+ * refusal too unless `--no-verify`. The running application's queries (`--queries`, `compat.queries`) are described
+ * there before and after, with the old version schemas first in their search path after: the old application reads
+ * through them while the release is expanded, so a rename made this way breaks none of its queries.
+ */
+async function verifyExpand(
+  ctx: OperationContext,
+  options: DeployOptions,
+  input: {
+    engine: Engine;
+    conn: Connection;
+    environment: ResolvedEnvironment;
+    models: ProjectModel[];
+    target: string;
+    plan: ExpandPlan;
+    statements: ExpandStatement[];
+  },
+): Promise<void> {
+  const { engine, conn, environment, models, plan } = input;
+  if (options.verify === false) {
+    ctx.reporter.info('dry run: not verified (--no-verify): the statements above were not applied to a copy');
+    return;
+  }
+  const old = plan.schemas.map((schema) => versionSchema(schema, plan.previous));
+  const compat = await prepareCompat(ctx, {
+    engine,
+    conn,
+    environment,
+    models,
+    target: input.target,
+    queries: options.queries,
+    afterSearchPathFirst: old,
+  });
+  // The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold.
+  const ensureLedgerSchema: ExpandStatement = {
+    what: `schema ${engine.ledger.schema} (the sync triggers' functions)`,
+    sql: `CREATE SCHEMA IF NOT EXISTS ${engine.ledger.schema}`,
+    transactional: true,
+  };
+  const verdict = await verifyPlan({
+    engine,
+    conn,
+    environment,
+    workspaceRoot: ctx.workspace.root,
+    plan: statementsPlan(engine, input.target, [ensureLedgerSchema, ...input.statements]),
+    conflicts: new Map(),
+    variables: new Map(),
+    schemas: [...new Set(models.flatMap((m) => m.graph.schemas))],
+    shadow: ctx.workspace.config.shadow ?? 'embedded',
+    probe: compat?.probe,
+  });
+  const problems: DbeeError[] = [];
+  if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
+  else
+    ctx.reporter.info(
+      `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'} of the expand${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
+    );
+  problems.push(...verdict.problems);
+  if (compat && verdict.verified) {
+    ctx.reporter.info(
+      `dry run: the application's queries after the expand, through the old version (${old.join(', ')}, ...)`,
+    );
+    const report = await compat.report(statementsPlan(engine, input.target, input.statements));
+    ctx.stdout.write(formatCompatText(report));
+    const broken = compatProblem(report);
+    if (broken && compat.mode === 'fail') problems.push(broken);
+    else if (broken) ctx.reporter.warn(`${broken.message} (compat.mode: warn)`);
+  }
+  if (problems.length) refuse(problems, true);
+}
+
 function statementsPlan(engine: Engine, project: string, statements: ExpandStatement[]): Plan {
   return {
     formatVersion: PLAN_FORMAT_VERSION,

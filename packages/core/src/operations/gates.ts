@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { DeploySettings, HazardKind } from '../config/schema';
-import { DbeeError } from '../errors';
+import { DbeeAggregateError, DbeeError, ExitCode } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import { formatKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -241,4 +241,28 @@ export async function dryRunGates(
     else await check({ ...environment, gates: { ...gates, maintenanceWindows: undefined } });
   }
   return problems;
+}
+
+/** Refuse a deployment for `problems` (one error, or an aggregate of them), saying whether anything was applied. */
+export function refuse(problems: DbeeError[], dryRun: boolean): never {
+  const what = dryRun ? 'the deployment would be refused' : 'nothing was applied';
+  if (problems.length === 1) {
+    const p = problems[0]!;
+    throw new DbeeError(`${p.message}; ${what}`, {
+      code: p.code,
+      location: p.location,
+      hint: p.hint,
+      details: p.details,
+    });
+  }
+  throw new DbeeAggregateError(`${problems.length} steps cannot be deployed; ${what}`, problems);
+}
+
+/** A dry run that could not apply its plan to a copy of the target says no (exit 1), unless --no-verify. */
+export function notVerified(why: string): DbeeError {
+  return new DbeeError(`the dry run could not verify the plan: ${why}`, {
+    code: 'DRY_RUN_NOT_VERIFIED',
+    exitCode: ExitCode.invalid,
+    hint: 'a dry run says yes only for a plan it applied to a copy of the target; fix what stops the copy, or pass --no-verify to print the plan unverified',
+  });
 }
