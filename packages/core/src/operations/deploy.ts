@@ -6,7 +6,7 @@ import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke
 import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
-import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { deploymentSummary, Ledger } from '../ledger/ledger';
 import { readPackage } from '../package/package';
 import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/package-deploy';
