@@ -1,6 +1,6 @@
 import type { Connection } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
-import { type LockRetryOptions, withLockRetry } from './lock-retry';
+import { type LockRetryOptions, sleep, withLockRetry } from './lock-retry';
 
 /**
  * A data change run in keyset batches (PostgreSQL SQL; a server or PGlite): `UPDATE table SET <set>` over every row
@@ -502,21 +502,6 @@ function pgArray(value: unknown): string[] {
 function parseJson<T>(value: unknown): T | null {
   if (value === null || value === undefined) return null;
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function formatDuration(ms: number): string {

@@ -162,7 +162,8 @@ async function runAlone(connection: Connection, sql: string, lockTimeoutMs: numb
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Wait `ms`, or until `signal` aborts (rejecting with its reason). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
