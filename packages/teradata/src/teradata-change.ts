@@ -141,7 +141,8 @@ export async function planChange(
   return { steps };
 }
 
-function firstWord(sql: string): string {
+/** The first keyword of a statement, upper case as written (`COLLECT`, `GRANT`...); `''` for none. */
+export function firstWord(sql: string): string {
   return tokenize(sql, '<statement>').find(isSignificant)?.value ?? '';
 }
 

@@ -1,6 +1,5 @@
 import { formatKey, type Hazard, type LiveComparison, type ObjectKey, type RenderedStep } from '@dbee/core';
-import { isSignificant, tokenize } from './splitter';
-import { planChange } from './teradata-change';
+import { firstWord, planChange } from './teradata-change';
 import { captureDefinition } from './teradata-deploy';
 import { normalizeName } from './teradata-identifiers';
 import { listChangedObjects, type ChangedObject } from './teradata-introspector';
@@ -105,8 +104,7 @@ function nameOf(key: ObjectKey): string {
 
 /** A statement a deployment runs again on a changed table without it being a difference (statistics, grants). */
 function rerunOnly(sql: string): boolean {
-  const first = tokenize(sql, '<statement>').find(isSignificant)?.value ?? '';
-  return first === 'COLLECT' || first === 'GRANT' || first === 'REVOKE';
+  return ['COLLECT', 'GRANT', 'REVOKE'].includes(firstWord(sql));
 }
 
 /** dbee's backups: `<name>_BKP_<yyyymmdd>T<hhmmss>` (runner) and `<name>_bak_<yyyymmdd>t<hhmmss>` (BTEQ script). */

@@ -62,11 +62,6 @@ export class FleetPlans {
     return { ...model, variables };
   }
 
-  /** How many plans were built (one per distinct state, plus one per target that could not share). */
-  get built(): number {
-    return [...this.targets.values()].filter((t) => t.origin === 'built').length;
-  }
-
   /** What the deployment on `environment` (`<fleet>/<target>`) did about its plan; undefined before it planned. */
   of(environment: string): TargetPlan | undefined {
     return this.targets.get(environment);

@@ -552,11 +552,6 @@ async function keepDroppedTables(
   }
 }
 
-/**
- * A dry run whose plan could not be applied to a copy of the target: not a green answer (exit 1), with why, unless
- * the user chose the unverified fast path (`--no-verify`).
- */
-
 function conflictOf(d: ConflictDecision | undefined) {
   if (!d?.exists) return {};
   const b = d.resolution?.backup;
@@ -588,8 +583,9 @@ async function confirmFingerprints(
     const history = await ledger.deployments(model.project.name, environment, 1);
     const last = history[0];
     if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
-    const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
-    await ledger.updateSummary(last.id, { fingerprint: await engine.diff.fingerprint(conn, scope) });
+    await ledger.updateSummary(last.id, {
+      fingerprint: await engine.diff.fingerprint(conn, projectScope(model.graph)),
+    });
   }
 }
 

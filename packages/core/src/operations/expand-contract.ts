@@ -374,7 +374,6 @@ export async function packagedExpand(
   };
 }
 
-/** A plan-shaped list of the statements, for the gates' confirmation (which counts steps). */
 /**
  * The strategy's dry run, verified as a direct one is: the expand's statements applied to a scratch copy of the
  * target's schemas (structure, no data), every failing statement a refusal (exit 1), a copy that cannot be made a
@@ -448,6 +447,7 @@ async function verifyExpand(
   if (problems.length) refuse(problems, true);
 }
 
+/** A plan-shaped list of the statements, for the gates' confirmation (which counts steps) and the dry run's copy. */
 function statementsPlan(engine: Engine, project: string, statements: ExpandStatement[]): Plan {
   return {
     formatVersion: PLAN_FORMAT_VERSION,

@@ -20,13 +20,16 @@ export async function reconcileStarted(input: {
 }): Promise<string[]> {
   const { engine, conn, ledger, reporter, dryRun } = input;
   const lines: string[] = [];
-  for (const step of await ledger.startedSteps()) {
+  const started = await ledger.startedSteps();
+  // Batched migrations record their batches in the ledger: read once, for every interrupted step.
+  const batches =
+    engine.capabilities.backfill && started.some((s) => s.action === 'migrate')
+      ? await backfillStates(conn, undefined, { ledgerSchema: engine.ledger.schema })
+      : [];
+  for (const step of started) {
     const what = `step ${step.order} of deployment #${step.deploymentId} (${step.action} ${step.objectKey})`;
     // A batched migration that had started its batches: the ledger, not the catalog, says where it stopped.
-    const backfills =
-      step.action === 'migrate' && engine.capabilities.backfill
-        ? (await backfillStates(conn, step.project)).filter((b) => b.id.startsWith(`${step.objectKey}#`))
-        : [];
+    const backfills = step.action === 'migrate' ? batches.filter((b) => b.id.startsWith(`${step.objectKey}#`)) : [];
     if (backfills.length) {
       const where = backfills.map((b) => `${b.table.schema}.${b.table.name} ${b.done}/${b.total} rows`).join(', ');
       const line = `${what} was interrupted in its batches (${where}): ${dryRun ? 'a real run records it failed; the next deployment' : 'recorded failed; the next deployment'} resumes its backfills where they stopped`;

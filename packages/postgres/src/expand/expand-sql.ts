@@ -5,7 +5,6 @@ import {
   type ExpandStatement,
   needsSync,
   releaseSlug,
-  shadowName,
   upOf,
   versionSchema,
   type ExpandPlan,
@@ -61,12 +60,12 @@ const hasConstraint = (x: ExpandTable, name: string, table = x.name) =>
 const tableExists = (schema: string, name: string) => `to_regclass(${literal(qualified(schema, name))}) IS NOT NULL`;
 
 /** Name of the NOT VALID check that stands for NOT NULL during the expand phase. */
-export function notNullCheck(column: string): string {
+function notNullCheck(column: string): string {
   return `_dbee_nn_${column}`.slice(0, 63);
 }
 
 /** Name of a table's sync function (in schema `dbee`) and trigger for a release. */
-export function syncNames(x: ExpandTable, release: string): { fn: string; trigger: string } {
+function syncNames(x: ExpandTable, release: string): { fn: string; trigger: string } {
   const slug = releaseSlug(release);
   const hash = createHash('sha256').update(`${x.schema}.${x.name}`).digest('hex').slice(0, 8);
   return {
@@ -441,5 +440,3 @@ async function checkExpressions(
   }
   return null;
 }
-
-export { shadowName };
