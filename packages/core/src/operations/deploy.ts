@@ -16,11 +16,13 @@ import type { Plan, PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
-import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
+import { lockOwner, sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { markDataLoss, verifyPlan } from '../runner/verify';
-import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
-import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
+import { backupStamp } from '../plan/backup-stamp';
+import { ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
+import { ciJob } from '../context/origin';
+import { engineFor, type OperationContext } from '../context/operation-context';
 import { stepDependencies } from './dependencies';
 import {
   checkGates,
@@ -34,7 +36,7 @@ import {
 import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
 import { checkTicket } from '../promotion/ticket';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
-import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from './load';
+import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
 import { planSources } from './source-plan';
 import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
@@ -43,7 +45,13 @@ import { judgeSizeHazards } from './size-hazards';
 import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
 import { formatCompatText } from '../check/compat';
 import { liveState } from '../fleet/plan-cache';
-import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
+import {
+  errorJson,
+  printSummary,
+  REPORT_FORMAT_VERSION,
+  writeReport,
+  type DeployReport,
+} from '../runner/deploy-report';
 
 export type { DeployOptions };
 
