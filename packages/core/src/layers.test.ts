@@ -38,6 +38,7 @@ const inside = (path: string, dir: string) => path === dir || path.startsWith(di
 describe('layers of core', () => {
   test('nothing below operations/ imports from it (index.ts, the public API, excepted)', () => {
     const below = sourceFiles(SRC).filter((f) => !inside(f, TOP) && f !== join(SRC, 'index.ts'));
+    expect(below.length).toBeGreaterThan(100);
     const upward = below.flatMap((file) =>
       importsOf(file)
         .filter((i) => i.path !== null && inside(i.path, TOP))
@@ -47,9 +48,6 @@ describe('layers of core', () => {
   });
 
   test('the check reads every kind of import, with its line', () => {
-    expect(importsOf(join(SRC, 'diffing', 'diff-plan.ts')).find((i) => i.spec === '../context/load')).toMatchObject({
-      path: join(SRC, 'context', 'load'),
-    });
     // A type import, a re-export and a dynamic import, as the test above sees them.
     const probe = join(SRC, 'fleet', 'probe.ts');
     const text = [
