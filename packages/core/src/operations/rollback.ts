@@ -386,10 +386,10 @@ async function applyRollback(
   session: DeploymentSession,
   planned: PlannedRollback,
 ): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
-  const { engine, environment, target, settings, graph, manage, emergency, smokeWanted, ticket } = input;
+  const { workspace } = ctx;
+  const { engine, environment, target, settings, graph, ticket } = input;
   const { conn } = session;
-  const { ledger, prepared, plan } = planned;
+  const { ledger } = planned;
   await ledger.ensure();
   for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
   const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
@@ -406,8 +406,47 @@ async function applyRollback(
     host: owner.host,
     ticket,
   };
+  const summary = rollbackSummary(input, planned.prepared);
+  const t0 = Date.now();
+  const results = await undoAll(ctx, input, session, planned, identity, summary);
+  const failed = results.find((r) => r.result.status === 'failed');
+  const smoke = failed
+    ? { line: summary.smoke, code: ExitCode.ok }
+    : await smokeAfterRollback(ctx, input, planned, conn, results);
+  await notifyRollback(ctx, ledger, {
+    project: target.name,
+    environment: environment.name,
+    database: conn.description,
+    package: identity.package,
+    commit,
+    ticket,
+    who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
+    steps: planned.allSteps.map((s) => s.plan),
+    results: results.map((r) => r.result),
+    smoke: smoke.line,
+    exitCode: failed ? ExitCode.applyFailed : smoke.code,
+  });
+  printSummary(ctx.stdout, {
+    environment: `${environment.name} (${conn.description})`,
+    results,
+    durationMs: Date.now() - t0,
+    smoke: smoke.line,
+    status: failed ? 'failed' : 'succeeded',
+    exitCode: failed ? ExitCode.applyFailed : smoke.code,
+    emergency: input.emergency,
+  });
+  if (failed) throw rollbackFailed(input, planned, failed);
+  return smoke.code;
+}
+
+/** One undone deployment (null: the diff to a ref) and the compensating deployment that undid it. */
+type UndoneDeployment = { reverts: number | null; result: CompensationResult };
+
+/** What every rollback deployment's summary records: an emergency's bypassed gates, forced steps, the smoke checks. */
+function rollbackSummary(input: RollbackInputs, prepared: PlannedRollback['prepared']) {
+  const { environment, emergency, smokeWanted } = input;
   const windows = environment.gates.maintenanceWindows?.length ?? 0;
-  const summary = {
+  return {
     ...(emergency
       ? {
           emergency: true,
@@ -417,8 +456,25 @@ async function applyRollback(
     ...(prepared.forced.length ? { forced: prepared.forced } : {}),
     smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
   };
-  const t0 = Date.now();
-  const results: { reverts: number | null; result: CompensationResult }[] = [];
+}
+
+/**
+ * Undo each deployment, newest first, each as a deployment of kind `rollback` (with the smoke checks of the state it
+ * returns to recorded), stopping at the first that fails; then the diff to a ref (`--to-ref`), if any.
+ */
+async function undoAll(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  session: DeploymentSession,
+  planned: PlannedRollback,
+  identity: Omit<Parameters<typeof undoOne>[4]['deployment'], 'reverts'>,
+  summary: Record<string, unknown>,
+): Promise<UndoneDeployment[]> {
+  const { reporter } = ctx;
+  const { engine, target } = input;
+  const { conn } = session;
+  const { ledger, prepared } = planned;
+  const results: UndoneDeployment[] = [];
   const run = async (
     reverts: number | null,
     steps: CompensatingStep[],
@@ -461,47 +517,24 @@ async function applyRollback(
     if (r.status === 'succeeded' && input.refChecks)
       await recordSmokeChecks(conn, engine.ledger, r.deploymentId, input.refChecks);
   }
-  const failed = results.find((r) => r.result.status === 'failed');
-  const smoke = failed
-    ? { line: summary.smoke, code: ExitCode.ok }
-    : await smokeAfterRollback(ctx, input, planned, conn, results);
-  await notifyRollback(ctx, ledger, {
-    project: target.name,
-    environment: environment.name,
-    database: conn.description,
-    package: identity.package,
-    commit,
-    ticket,
-    who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
-    steps: planned.allSteps.map((s) => s.plan),
-    results: results.map((r) => r.result),
-    smoke: smoke.line,
-    exitCode: failed ? ExitCode.applyFailed : smoke.code,
+  return results;
+}
+
+/** The error of a rollback that failed, with how to continue from where it stopped. */
+function rollbackFailed(input: RollbackInputs, planned: PlannedRollback, failed: UndoneDeployment): DbeeError {
+  const { target, environment } = input;
+  const e = failed.result.error;
+  const earlier = planned.history.find((d) => failed.reverts !== null && d.id < failed.reverts);
+  return new DbeeError(e?.message ?? 'rollback failed', {
+    code: e?.code ?? 'ROLLBACK_FAILED',
+    exitCode: ExitCode.applyFailed,
+    hint:
+      `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
+      (failed.reverts !== null
+        ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}`
+        : `the same command`),
+    cause: e,
   });
-  printSummary(ctx.stdout, {
-    environment: `${environment.name} (${conn.description})`,
-    results,
-    durationMs: Date.now() - t0,
-    smoke: smoke.line,
-    status: failed ? 'failed' : 'succeeded',
-    exitCode: failed ? ExitCode.applyFailed : smoke.code,
-    emergency,
-  });
-  if (failed) {
-    const e = failed.result.error;
-    const earlier = planned.history.find((d) => failed.reverts !== null && d.id < failed.reverts);
-    throw new DbeeError(e?.message ?? 'rollback failed', {
-      code: e?.code ?? 'ROLLBACK_FAILED',
-      exitCode: ExitCode.applyFailed,
-      hint:
-        `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
-        (failed.reverts !== null
-          ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}`
-          : `the same command`),
-      cause: e,
-    });
-  }
-  return smoke.code;
 }
 
 /** Recorded in the summary of a rollback that had to run one transaction per step. */
