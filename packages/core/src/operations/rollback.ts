@@ -922,40 +922,13 @@ async function compensate(
   order: number,
   backup: string | null = null,
 ): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
-  const { engine, sources, pkg, variables, project } = input;
+  const { engine, pkg, variables, project } = input;
   const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
-  const isMigration = s.objectKey.startsWith('migration:');
-  const key: ObjectKey = isMigration
+  const key: ObjectKey = s.objectKey.startsWith('migration:')
     ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) }
     : safeParseKey(s.objectKey);
-  let reverse = s.reverse;
-  if (s.action === 'create' && s.previousChecksum !== null && s.previousDefinition === null) {
-    // A package plans every object as a create (it cannot know the target), so a CREATE OR REPLACE of an object the
-    // ledger already had records a DROP as its reverse. Undoing it must bring back the version it replaced instead:
-    // the statements of the step that deployed that version.
-    const before = await input.ledger.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
-    reverse = before ? before.statements : null;
-  }
-  if (reverse === null && isMigration && sources) {
-    const m = sources.migrations.find((x) => `migration:${project}/V${x.versionParts.join('.')}` === s.objectKey);
-    if (m) {
-      const text = expand(m.rollback.text);
-      reverse = (await engine.parser.parse(text, m.rollback.path, { searchPath: input.searchPath })).map(
-        (st) => st.sql,
-      );
-    }
-  }
   const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
-  if (reverse === null && packaged?.reverse) reverse = packaged.reverse.map(expand);
-  if (reverse === null && s.action === 'drop' && s.previousDefinition !== null && !isMigration) {
-    // A dropped table (or sequence) has no reverse, as its rows cannot come back; its structure can, from the
-    // definition captured before the drop. Undoing it still loses data: refused without --force (see `dataLoss`).
-    reverse = [s.previousDefinition];
-  }
-  if (reverse === null && (s.action === 'create' || s.action === 'add-constraint') && s.previousDefinition === null) {
-    const drop = engine.catalog?.renderDrop(key);
-    if (drop) reverse = [drop];
-  }
+  const reverse = await reverseOf(input, d, s, key, packaged, expand);
   const what = `step ${s.order} (${s.action} ${s.objectKey}) of deployment #${d.id}`;
   const action = inverseAction(s.action);
   const plan: PlanStep = {
@@ -999,37 +972,100 @@ async function compensate(
       }),
     };
   }
+  const problem = await dataLossProblem(input, d, s, key, reverse, { hasBackup, backup, packaged, expand, what });
+  return problem ? { step, problem } : { step };
+}
+
+/**
+ * The statements that undo recorded step `s`: the ledger's reverse, else the migration's rollback script (sources,
+ * then package), else a DROP of what the step created; null when none is known.
+ */
+async function reverseOf(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  key: ObjectKey,
+  packaged: PlanStep | undefined,
+  expand: (sql: string) => string,
+): Promise<string[] | null> {
+  const { engine, sources, project } = input;
+  const isMigration = s.objectKey.startsWith('migration:');
+  let reverse = s.reverse;
+  if (s.action === 'create' && s.previousChecksum !== null && s.previousDefinition === null) {
+    // A package plans every object as a create (it cannot know the target), so a CREATE OR REPLACE of an object the
+    // ledger already had records a DROP as its reverse. Undoing it must bring back the version it replaced instead:
+    // the statements of the step that deployed that version.
+    const before = await input.ledger.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
+    reverse = before ? before.statements : null;
+  }
+  if (reverse === null && isMigration && sources) {
+    const m = sources.migrations.find((x) => `migration:${project}/V${x.versionParts.join('.')}` === s.objectKey);
+    if (m) {
+      const text = expand(m.rollback.text);
+      reverse = (await engine.parser.parse(text, m.rollback.path, { searchPath: input.searchPath })).map(
+        (st) => st.sql,
+      );
+    }
+  }
+  if (reverse === null && packaged?.reverse) reverse = packaged.reverse.map(expand);
+  if (reverse === null && s.action === 'drop' && s.previousDefinition !== null && !isMigration) {
+    // A dropped table (or sequence) has no reverse, as its rows cannot come back; its structure can, from the
+    // definition captured before the drop. Undoing it still loses data: refused without --force (see `dataLoss`).
+    reverse = [s.previousDefinition];
+  }
+  if (reverse === null && (s.action === 'create' || s.action === 'add-constraint') && s.previousDefinition === null) {
+    const drop = engine.catalog?.renderDrop(key);
+    if (drop) reverse = [drop];
+  }
+  return reverse;
+}
+
+/**
+ * Why undoing step `s` of a deployment would lose data, or null: rows written since into a table the deployment
+ * replaced (its old table renamed aside as `backup`), or a step that destroyed data (a data-loss hazard, or a
+ * statement that drops a table or a column, or truncates) without a backup: its structure comes back, its data not.
+ * Either is undone only with `--force`.
+ */
+async function dataLossProblem(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  key: ObjectKey,
+  reverse: string[],
+  context: {
+    hasBackup: boolean;
+    backup: string | null;
+    packaged: PlanStep | undefined;
+    expand: (sql: string) => string;
+    what: string;
+  },
+): Promise<DbeeError | null> {
+  const { hasBackup, backup, packaged, expand, what } = context;
   const loss = d.kind === 'deploy' && !hasBackup ? dataLoss(s, packaged?.hazards ?? []) : null;
   const since =
     d.kind === 'deploy' && backup && key.kind === 'table' ? await rowsSince(input, s, key, reverse, backup, expand) : 0;
   if (since > 0) {
-    return {
-      step,
-      problem: new DbeeError(
-        `${what} cannot be undone without losing data: ${expand(s.objectKey)} holds ${since} row${since === 1 ? '' : 's'} more than the table the deployment renamed aside, ` +
-          'and putting that table back drops them (rows written since the deployment)',
-        {
-          code: 'ROLLBACK_DATA_LOSS',
-          hint: 'move the rows you need into the backup table first, then pass --force to accept dropping the new table',
-          details: { deployment: d.id, step: s.order, object: s.objectKey, backup },
-        },
-      ),
-    };
+    return new DbeeError(
+      `${what} cannot be undone without losing data: ${expand(s.objectKey)} holds ${since} row${since === 1 ? '' : 's'} more than the table the deployment renamed aside, ` +
+        'and putting that table back drops them (rows written since the deployment)',
+      {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: 'move the rows you need into the backup table first, then pass --force to accept dropping the new table',
+        details: { deployment: d.id, step: s.order, object: s.objectKey, backup },
+      },
+    );
   }
   if (loss) {
-    return {
-      step,
-      problem: new DbeeError(
-        `${what} cannot be undone without losing data: it ${loss}, and no backup was kept; undoing it brings the structure back, not the data`,
-        {
-          code: 'ROLLBACK_DATA_LOSS',
-          hint: 'restore the data from a database backup, or pass --force to accept the loss',
-          details: { deployment: d.id, step: s.order, object: s.objectKey },
-        },
-      ),
-    };
+    return new DbeeError(
+      `${what} cannot be undone without losing data: it ${loss}, and no backup was kept; undoing it brings the structure back, not the data`,
+      {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: 'restore the data from a database backup, or pass --force to accept the loss',
+        details: { deployment: d.id, step: s.order, object: s.objectKey },
+      },
+    );
   }
-  return { step };
+  return null;
 }
 
 function safeParseKey(text: string): ObjectKey {
