@@ -282,39 +282,12 @@ async function planRollback(
   putBack: Map<string, readonly string[]>,
 ): Promise<PlannedRollback | null> {
   const { reporter } = ctx;
-  const { engine, environment, target, graph, manage, emergency, smokeWanted, ref, refChecks, smokeModel } = input;
-  const ledger = new Ledger(conn, engine.ledger);
-  if (!(await ledger.exists())) {
-    throw new DbeeError(
-      `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
-      { code: 'NOTHING_TO_ROLL_BACK' },
-    );
-  }
-  if (!options.dryRun) {
-    // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
-    await ledger.ensure();
-    const owner = lockOwner();
-    const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-    if (interrupted.length)
-      reporter.warn(
-        `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
-      );
-  }
+  const { engine, environment, target, graph, manage, emergency, ref } = input;
+  const ledger = await openRollbackLedger(ctx, options, input, conn);
   reporter.info(
     `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
   );
-  const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
-  // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
-  // interrupted (and finished) first, so a dry run plans as if it had: the same deployment is undone by both, and
-  // drift is judged against the same deployment by both.
-  const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
-  if (stale.length)
-    reporter.warn(
-      `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
-    );
-  const history = options.dryRun
-    ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted', finished_at: new Date() } : d))
-    : recorded;
+  const history = await rollbackHistory(ctx, options, input, ledger);
   const force = options.force ?? false;
   // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
   const everySchema = [...new Set([...graph.schemas, ...schemaOwners(ctx, environment).keys()])];
@@ -345,7 +318,83 @@ async function planRollback(
     reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
     return null;
   }
-  // The smoke checks of the state each undone deployment goes back to, and of the state the whole rollback leaves.
+  const { before, checks } = await rollbackChecks(ctx, input, ledger, history, prepared);
+  const plan: Plan = {
+    formatVersion: PLAN_FORMAT_VERSION,
+    engine: engine.name,
+    projects: [target.name],
+    sourceCommit: null,
+    baseFingerprint: null,
+    steps: allSteps.map((s) => s.plan),
+  };
+  return { ledger, history, prepared, allSteps, before, checks, plan };
+}
+
+/**
+ * The project's ledger on the target, refused when there is none. A real run upgrades it first (the rollback reads
+ * what the newer ledger versions record; a dry run reads what is there) and marks interrupted the deployments of
+ * processes that died.
+ */
+async function openRollbackLedger(
+  ctx: OperationContext,
+  options: RollbackOptions,
+  input: RollbackInputs,
+  conn: Connection,
+): Promise<Ledger> {
+  const { engine, environment, target } = input;
+  const ledger = new Ledger(conn, engine.ledger);
+  if (!(await ledger.exists())) {
+    throw new DbeeError(
+      `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
+      { code: 'NOTHING_TO_ROLL_BACK' },
+    );
+  }
+  if (options.dryRun) return ledger;
+  await ledger.ensure();
+  const owner = lockOwner();
+  const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+  if (interrupted.length)
+    ctx.reporter.warn(
+      `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
+    );
+  return ledger;
+}
+
+/**
+ * The project's deployments on the environment, newest first. Under the lock, a deployment still marked running
+ * belongs to a process that died: a real run marks it interrupted (and finished) first, so a dry run plans as if it
+ * had: the same deployment is undone by both, and drift is judged against the same deployment by both.
+ */
+async function rollbackHistory(
+  ctx: OperationContext,
+  options: RollbackOptions,
+  input: RollbackInputs,
+  ledger: Ledger,
+): Promise<DeploymentRow[]> {
+  const recorded = await ledger.deployments(input.target.name, input.environment.name, Number.MAX_SAFE_INTEGER);
+  const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
+  if (stale.length)
+    ctx.reporter.warn(
+      `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
+    );
+  return options.dryRun
+    ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted', finished_at: new Date() } : d))
+    : recorded;
+}
+
+/**
+ * The smoke checks of the state each undone deployment goes back to, and those to run after the whole rollback: of
+ * the state it leaves (recorded in the ledger, or the sources' at `--to-ref`), else the working tree's.
+ */
+async function rollbackChecks(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  ledger: Ledger,
+  history: DeploymentRow[],
+  prepared: PlannedRollback['prepared'],
+): Promise<{ before: Map<number, StateChecks | null>; checks: SmokeCheck[] }> {
+  const { reporter } = ctx;
+  const { engine, target, smokeWanted, refChecks, smokeModel } = input;
   const before = new Map<number, StateChecks | null>();
   for (const u of prepared.units) before.set(u.deployment.id, await checksBefore(ledger, history, u.deployment));
   const earliest = prepared.units[prepared.units.length - 1]?.deployment;
@@ -365,15 +414,7 @@ async function planRollback(
       `${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`,
     );
   }
-  const plan: Plan = {
-    formatVersion: PLAN_FORMAT_VERSION,
-    engine: engine.name,
-    projects: [target.name],
-    sourceCommit: null,
-    baseFingerprint: null,
-    steps: allSteps.map((s) => s.plan),
-  };
-  return { ledger, history, prepared, allSteps, before, checks, plan };
+  return { before, checks };
 }
 
 /**
