@@ -743,44 +743,40 @@ interface Cut {
 
 /** Pick the deployments (and steps) to undo, newest first, and turn their steps into compensating steps. */
 async function prepareUndo(input: UndoInput): Promise<Prepared> {
-  const { ledger, history, options, project, environment } = input;
-  const undoable = (d: DeploymentRow) => UNDOABLE_KINDS.has(d.kind) && d.status !== 'running' && d.steps_applied > 0;
-  const picked: { deployment: DeploymentRow; keep: (s: LedgerStep) => boolean }[] = [];
   const problems: DbeeError[] = [];
   const forced: string[] = [];
-  if (options.package) {
-    const checksum = input.pkg!.manifest.planChecksum;
-    const applied = history.filter((d) => d.kind === 'deploy' && d.plan_checksum === checksum && undoable(d));
-    if (!applied.length) {
-      throw new DbeeError(
-        `no deployment of ${project} on ${environment} applied package ${options.package} (plan ${checksum.slice(0, 19)}...) with steps still applied`,
-        {
-          code: 'NOTHING_TO_ROLL_BACK',
-          hint: 'dbee status shows the deployments; roll back by deployment id with --to',
-        },
-      );
-    }
-    for (const d of applied) picked.push({ deployment: d, keep: () => true });
-    const first = applied[applied.length - 1]!.id;
-    const later = history.filter((d) => d.id > first && !applied.includes(d) && undoable(d));
-    if (later.length) {
-      const what = `deployment${later.length > 1 ? 's' : ''} ${later.map((d) => '#' + d.id).join(', ')} came after the package's and ${later.length > 1 ? 'are' : 'is'} still applied`;
-      if (options.force) forced.push(`${what}; the package was undone under ${later.length > 1 ? 'them' : 'it'}`);
-      else
-        problems.push(
-          new DbeeError(
-            `${what}: undoing the package under ${later.length > 1 ? 'them' : 'it'} may break ${later.length > 1 ? 'them' : 'it'}`,
-            {
-              code: 'ROLLBACK_NOT_LAST',
-              hint: `roll back to before the package with --to ${history.find((d) => d.id < first)?.id ?? 0}, or pass --force`,
-            },
-          ),
-        );
-    }
-  } else if (options.to !== undefined && options.to !== '') {
+  const picked = await pickDeployments(input, problems, forced);
+  const units: Unit[] = [];
+  for (const { deployment, keep } of picked) {
+    const unit = await undoUnit(input, deployment, keep, problems, forced);
+    if (unit) units.push(unit);
+  }
+  return { units, problems, forced };
+}
+
+/** A deployment to undo, and which of its applied steps. */
+interface Picked {
+  deployment: DeploymentRow;
+  keep: (s: LedgerStep) => boolean;
+}
+
+/** A deployment that can be undone: of a kind that applies steps, finished, with steps applied. */
+function undoable(d: DeploymentRow): boolean {
+  return UNDOABLE_KINDS.has(d.kind) && d.status !== 'running' && d.steps_applied > 0;
+}
+
+/**
+ * The deployments to undo, newest first: those that applied `--package`, everything after `--to` (a deployment id or
+ * a migration version), else the last deployment with steps still applied.
+ */
+async function pickDeployments(input: UndoInput, problems: DbeeError[], forced: string[]): Promise<Picked[]> {
+  const { ledger, history, options, project, environment } = input;
+  if (options.package) return pickPackage(input, problems, forced);
+  if (options.to !== undefined && options.to !== '') {
     const cut = await cutOf(ledger, history, project, environment, String(options.to));
     const after = (id: number, order: number | null) =>
       id > cut.id || (id === cut.id && (order ?? Number.MAX_SAFE_INTEGER) > cut.order);
+    const picked: Picked[] = [];
     for (const d of history) {
       if (d.id < cut.id || !undoable(d)) continue;
       // The deployment of the cut keeps its steps up to the cut, whatever its kind.
@@ -790,50 +786,96 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
       // is after the cut, it is already where the cut wants it.
       else picked.push({ deployment: d, keep: (s) => !after(d.reverts!, s.revertsStep) });
     }
-  } else {
-    const last = history.find(undoable);
-    if (!last) {
-      throw new DbeeError(
-        `nothing to roll back: no deployment of ${project} on ${environment} has steps that are still applied`,
-        { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments' },
-      );
-    }
-    picked.push({ deployment: last, keep: () => true });
+    return picked;
   }
+  const last = history.find(undoable);
+  if (!last) {
+    throw new DbeeError(
+      `nothing to roll back: no deployment of ${project} on ${environment} has steps that are still applied`,
+      { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments' },
+    );
+  }
+  return [{ deployment: last, keep: () => true }];
+}
 
-  const units: Unit[] = [];
-  for (const { deployment, keep } of picked) {
-    const all = await ledger.steps(deployment.id);
-    const applied = all.filter((s) => s.status === 'applied');
-    const chosen = applied.filter(keep).reverse();
-    if (!chosen.length) continue;
-    const backups = await ledger.backups(deployment.id);
-    const steps: CompensatingStep[] = [];
-    for (const s of chosen) {
-      const backup = backups.find((b) => b.object_key === s.objectKey && !b.dropped_at)?.backup_name ?? null;
-      const c = await compensate(
-        input,
-        deployment,
-        s,
-        backups.some((b) => b.object_key === s.objectKey),
-        steps.length + 1,
-        backup,
-      );
-      if (c.problem) {
-        if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
-        else problems.push(c.problem);
-      }
-      steps.push(c.step);
-    }
-    if (chosen.length === applied.length) {
-      for (const p of await restoreVanished(input, deployment, all, steps)) {
-        if (options.force) forced.push(p.message + ' (accepted with --force)');
-        else problems.push(p);
-      }
-    }
-    units.push({ deployment, steps, whole: chosen.length === applied.length && !steps.some((s) => s.skip) });
+/**
+ * `--package`: the deployments that applied the package. Deployments after them still applied are a problem (undoing
+ * the package under them may break them) unless `--force`.
+ */
+function pickPackage(input: UndoInput, problems: DbeeError[], forced: string[]): Picked[] {
+  const { history, options, project, environment } = input;
+  const checksum = input.pkg!.manifest.planChecksum;
+  const applied = history.filter((d) => d.kind === 'deploy' && d.plan_checksum === checksum && undoable(d));
+  if (!applied.length) {
+    throw new DbeeError(
+      `no deployment of ${project} on ${environment} applied package ${options.package} (plan ${checksum.slice(0, 19)}...) with steps still applied`,
+      {
+        code: 'NOTHING_TO_ROLL_BACK',
+        hint: 'dbee status shows the deployments; roll back by deployment id with --to',
+      },
+    );
   }
-  return { units, problems, forced };
+  const first = applied[applied.length - 1]!.id;
+  const later = history.filter((d) => d.id > first && !applied.includes(d) && undoable(d));
+  if (later.length) {
+    const what = `deployment${later.length > 1 ? 's' : ''} ${later.map((d) => '#' + d.id).join(', ')} came after the package's and ${later.length > 1 ? 'are' : 'is'} still applied`;
+    if (options.force) forced.push(`${what}; the package was undone under ${later.length > 1 ? 'them' : 'it'}`);
+    else
+      problems.push(
+        new DbeeError(
+          `${what}: undoing the package under ${later.length > 1 ? 'them' : 'it'} may break ${later.length > 1 ? 'them' : 'it'}`,
+          {
+            code: 'ROLLBACK_NOT_LAST',
+            hint: `roll back to before the package with --to ${history.find((d) => d.id < first)?.id ?? 0}, or pass --force`,
+          },
+        ),
+      );
+  }
+  return applied.map((d) => ({ deployment: d, keep: () => true }));
+}
+
+/**
+ * The compensating steps of one picked deployment, newest step first (null when none of its applied steps is
+ * kept); a whole deployment also puts back what it dropped. A step that cannot be undone safely is a problem, or
+ * with `--force` a line of the summary.
+ */
+async function undoUnit(
+  input: UndoInput,
+  deployment: DeploymentRow,
+  keep: (s: LedgerStep) => boolean,
+  problems: DbeeError[],
+  forced: string[],
+): Promise<Unit | null> {
+  const { ledger, options } = input;
+  const all = await ledger.steps(deployment.id);
+  const applied = all.filter((s) => s.status === 'applied');
+  const chosen = applied.filter(keep).reverse();
+  if (!chosen.length) return null;
+  const backups = await ledger.backups(deployment.id);
+  const steps: CompensatingStep[] = [];
+  for (const s of chosen) {
+    const backup = backups.find((b) => b.object_key === s.objectKey && !b.dropped_at)?.backup_name ?? null;
+    const c = await compensate(
+      input,
+      deployment,
+      s,
+      backups.some((b) => b.object_key === s.objectKey),
+      steps.length + 1,
+      backup,
+    );
+    if (c.problem) {
+      if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
+      else problems.push(c.problem);
+    }
+    steps.push(c.step);
+  }
+  if (chosen.length === applied.length) {
+    for (const p of await restoreVanished(input, deployment, all, steps)) {
+      if (options.force) forced.push(p.message + ' (accepted with --force)');
+      else problems.push(p);
+    }
+  }
+  return { deployment, steps, whole: chosen.length === applied.length && !steps.some((s) => s.skip) };
 }
 
 /**
