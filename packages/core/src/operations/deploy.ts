@@ -38,7 +38,8 @@ import { planSources } from './source-plan';
 import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
-import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
+import { prepareCompat, type DryRunHooks } from './compat';
+import { compatVerdict } from '../check/verdict';
 import { formatCompatText } from '../check/compat';
 import { liveState } from '../fleet/plan-cache';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
@@ -102,7 +103,7 @@ export async function deploy(
   const strategy =
     options.strategy ??
     workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy.strategy;
-  if (strategy === 'expand-contract') return deployExpandContract(ctx, options);
+  if (strategy === 'expand-contract') return deployExpandContract(ctx, options, hooks);
   if (options.release !== undefined)
     throw new DbeeError('--release names an expand-contract release: it needs --strategy expand-contract', {
       code: 'OPTIONS_INVALID',
@@ -381,6 +382,7 @@ async function deployInner(
                 models,
                 target: target.name,
                 queries: options.queries,
+                newQueries: options.newQueries,
               });
         // The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run.
         if (options.verify !== false && (plan.steps.length || compat)) {
@@ -406,12 +408,14 @@ async function deployInner(
           const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
           problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
           if (compat) {
-            const result = await compat.report(plan);
-            if (hooks.onCompat) hooks.onCompat(result);
-            else ctx.stdout.write(formatCompatText(result));
-            const broken = compatProblem(result);
-            if (broken && compat.mode === 'fail') problems.push(broken);
-            else if (broken) reporter.warn(`${broken.message} (compat.mode: warn)`);
+            const outcome = await compat.outcome(plan, verdict);
+            if ('report' in outcome) {
+              if (hooks.onCompat) hooks.onCompat(outcome.report);
+              else ctx.stdout.write(formatCompatText(outcome.report));
+            }
+            const judged = compatVerdict(outcome, compat.mode);
+            if (judged && 'refusal' in judged) problems.push(judged.refusal);
+            else if (judged) reporter.warn(judged.warning);
           }
         }
         if (problems.length) refuse(problems, true);

@@ -214,6 +214,7 @@ describe('schemas', () => {
           'ticket',
           'verify',
           'queries',
+          'newQueries',
           'waitForLock',
           'withDependencies',
           'package',
