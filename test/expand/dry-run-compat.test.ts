@@ -21,6 +21,8 @@ const V1 = {
   'zd/schema.sql': 'CREATE SCHEMA zd;\n',
   'zd/items.sql': 'CREATE TABLE zd.items (id int PRIMARY KEY, name text);\n',
   'app/queries.sql': 'SELECT name FROM items WHERE id = $1;\nSELECT id FROM items ORDER BY id;\n',
+  // The new application version's queries: they read the renamed column by its new name.
+  'app/new.sql': 'SELECT title FROM items WHERE id = $1;\nSELECT id, title FROM items ORDER BY id;\n',
 };
 const V2 = {
   'zd/db.yaml':
@@ -29,7 +31,7 @@ const V2 = {
 };
 
 describe('deploy --dry-run --strategy expand-contract [pglite]', () => {
-  it('verifies the expand on a scratch copy and checks the old queries against the old version schema', async () => {
+  it('verifies the expand on a scratch copy and checks the old queries against the old version schema, the new ones against the new', async () => {
     const w = tempWorkspace({ 'dbee.yaml': WS, ...V1 });
     try {
       expect((await run(w.root, 'deploy', { project: 'zd' })).code).toBe(0);
@@ -49,6 +51,29 @@ describe('deploy --dry-run --strategy expand-contract [pglite]', () => {
       expect(expand.stdout).toContain("dry run: verified on a scratch copy of the target's schemas");
       expect(expand.stdout).toContain('compatibility: 2 queries checked, 0 broken');
       expect(expand.stdout).toContain('through the old version (zd_v0, ...)');
+
+      // Item 2's second half: the new application's queries against the new version schema. A rename made with the
+      // strategy passes for both applications; made in one step, the old queries fail and the new ones pass.
+      const both = { project: 'zd', dryRun: true, queries: 'app/queries.sql', newQueries: 'app/new.sql' };
+      const directBoth = await run(w.root, 'deploy', both);
+      expect(directBoth.code, directBoth.stdout + directBoth.stderr).toBe(1);
+      expect(directBoth.stdout).toContain('compatibility: 2 queries checked, 1 broken');
+      expect(directBoth.stdout).toContain('compatibility of the new application: 2 queries checked, 0 failing');
+      const expandBoth = await run(w.root, 'deploy', { ...both, strategy: 'expand-contract' });
+      expect(expandBoth.code, expandBoth.stdout + expandBoth.stderr).toBe(0);
+      expect(expandBoth.stdout).toContain('compatibility: 2 queries checked, 0 broken');
+      expect(expandBoth.stdout).toContain('compatibility of the new application: 2 queries checked, 0 failing');
+      expect(expandBoth.stdout).toContain("the new application's through the new version (zd_v1, ...)");
+      // The new queries really go through the new version: there, the old name is gone.
+      const stale = await run(w.root, 'deploy', {
+        ...both,
+        newQueries: 'app/queries.sql',
+        strategy: 'expand-contract',
+      });
+      expect(stale.code, stale.stdout + stale.stderr).toBe(1);
+      expect(stale.stdout).toContain('FAILS (new application) app/queries.sql:1: column "name" does not exist');
+      expect(stale.stdout).toContain('compatibility of the new application: 2 queries checked, 1 failing');
+      expect(stale.stderr).toContain("1 of the new application's 2 queries fails on the new schema");
 
       // --no-verify prints the plan unverified, and says so.
       const unverified = await run(w.root, 'deploy', {
