@@ -3,13 +3,14 @@ import {
   checkNewQueries,
   compareDescriptions,
   describeQueries,
+  formatCompatText,
   type CompatReport,
   type Descriptions,
 } from '../check/compat';
 import { parseQuerySource, readCsvLog, readQueryFiles, readStatStatements, type AppQuery } from '../check/queries';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
-import type { CompatOutcome } from '../check/verdict';
+import { compatVerdict, type CompatOutcome } from '../check/verdict';
 import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
@@ -29,6 +30,8 @@ export interface CompatRun {
   probe: VerifyProbe;
   /** How the result is judged (`compatVerdict`): the environment's `compat.mode`, `fail` when it says `off`. */
   mode: 'fail' | 'warn';
+  /** Whether a source of the new application's queries is named (they are described after the plan only). */
+  withNewQueries: boolean;
   /**
    * Once `verifyPlan` ran with the probe: the report, or why there is none (the copy not made, a step of the plan
    * failing on it: what the queries would meet after such a plan is not known).
@@ -94,6 +97,7 @@ export async function prepareCompat(
   let shadow: Connection | null = null;
   return {
     mode: settings?.mode === 'warn' ? 'warn' : 'fail',
+    withNewQueries: newSpecs.length > 0,
     probe: {
       async before(conn) {
         before = await describeQueries(conn, queries, path);
@@ -124,6 +128,26 @@ export async function prepareCompat(
       };
     },
   };
+}
+
+/**
+ * The end of a dry run's check: the report printed (or handed to `hooks.onCompat`), then the one verdict rule
+ * (`compatVerdict`): a refusal joins the dry run's `problems`, a warning is said.
+ */
+export function judgeCompat(
+  ctx: OperationContext,
+  run: CompatRun,
+  outcome: CompatOutcome,
+  hooks: DryRunHooks,
+  problems: DbeeError[],
+): void {
+  if ('report' in outcome) {
+    if (hooks.onCompat) hooks.onCompat(outcome.report);
+    else ctx.stdout.write(formatCompatText(outcome.report));
+  }
+  const judged = compatVerdict(outcome, run.mode);
+  if (judged && 'refusal' in judged) problems.push(judged.refusal);
+  else if (judged) ctx.reporter.warn(judged.warning);
 }
 
 /** The queries of every source named (in order), with the objects each names, read with `searchPath`. */

@@ -38,9 +38,7 @@ import { planSources } from './source-plan';
 import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
-import { prepareCompat, type DryRunHooks } from './compat';
-import { compatVerdict } from '../check/verdict';
-import { formatCompatText } from '../check/compat';
+import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { liveState } from '../fleet/plan-cache';
 import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
 
@@ -407,16 +405,7 @@ async function deployInner(
           // A step already refused (a conflict) is not reported twice.
           const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
           problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
-          if (compat) {
-            const outcome = await compat.outcome(plan, verdict);
-            if ('report' in outcome) {
-              if (hooks.onCompat) hooks.onCompat(outcome.report);
-              else ctx.stdout.write(formatCompatText(outcome.report));
-            }
-            const judged = compatVerdict(outcome, compat.mode);
-            if (judged && 'refusal' in judged) problems.push(judged.refusal);
-            else if (judged) reporter.warn(judged.warning);
-          }
+          if (compat) judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
         }
         if (problems.length) refuse(problems, true);
         reporter.info('dry run: nothing was applied');

@@ -25,9 +25,7 @@ import type { SmokeCheck } from '../smoke';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from './context';
 import { checkGates, notVerified, refuse } from './gates';
-import { prepareCompat, type DryRunHooks } from './compat';
-import { compatVerdict } from '../check/verdict';
-import { formatCompatText } from '../check/compat';
+import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { verifyPlan } from '../runner/verify';
 import { loadTarget, schemaOwners } from './load';
 import { planFromSources } from '../planner/planner';
@@ -451,16 +449,10 @@ async function verifyExpand(
   if (compat) {
     if (verdict.verified)
       ctx.reporter.info(
-        `dry run: the application's queries after the expand, through the old version (${old.join(', ')}, ...)${options.newQueries || environment.compat?.newQueries ? `; the new application's through the new version (${names(plan, plan.release)}, ...)` : ''}`,
+        `dry run: the application's queries after the expand, through the old version (${old.join(', ')}, ...)${compat.withNewQueries ? `; the new application's through the new version (${names(plan, plan.release)}, ...)` : ''}`,
       );
     const outcome = await compat.outcome(statementsPlan(engine, input.target, input.statements), verdict);
-    if ('report' in outcome) {
-      if (hooks.onCompat) hooks.onCompat(outcome.report);
-      else ctx.stdout.write(formatCompatText(outcome.report));
-    }
-    const judged = compatVerdict(outcome, compat.mode);
-    if (judged && 'refusal' in judged) problems.push(judged.refusal);
-    else if (judged) ctx.reporter.warn(judged.warning);
+    judgeCompat(ctx, compat, outcome, hooks, problems);
   }
   if (problems.length) refuse(problems, true);
 }
