@@ -4,7 +4,7 @@ import type { DiffResult } from '../diffing/diff-plan';
 import { verifyPlan } from '../runner/verify';
 import { withSession } from '../runner/session';
 import { prepareCompat, type CompatRun } from './compat';
-import type { OperationContext } from './context';
+import type { OperationContext } from '../context/operation-context';
 
 /** The compatibility check of a diff's Markdown: what it came to, and how the environment judges it. */
 export interface DiffCompat {
