@@ -63,6 +63,18 @@ describe('deploy --dry-run --strategy expand-contract [pglite]', () => {
       expect(stale.stdout).toContain('compatibility of the new application: 2 queries checked, 1 failing');
       expect(stale.stderr).toContain("1 of the new application's 2 queries fails on the new schema");
 
+      // dbee check on a project whose db.yaml picks the strategy: the same check, its report on stdout.
+      w.write('zd/db.yaml', `${V2['zd/db.yaml']}deploy: { strategy: expand-contract }\n`);
+      const checked = await run(w.root, 'check', {
+        project: 'zd',
+        queries: 'app/queries.sql',
+        newQueries: 'app/new.sql',
+        format: 'json',
+      });
+      expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+      expect(JSON.parse(checked.stdout)).toMatchObject({ checked: 2, broken: [], new: { checked: 2, failing: [] } });
+      w.write('zd/db.yaml', V2['zd/db.yaml']);
+
       // --no-verify prints the plan unverified, and says so.
       const unverified = await run(w.root, 'deploy', {
         project: 'zd',
