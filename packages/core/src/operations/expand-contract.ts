@@ -5,7 +5,8 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { runBackfill, backfillStates, formatBackfillProgress, type BackfillState } from '../expand/backfill';
 import { ExpandDeclarations } from '../expand/declarations';
 import { needsBackfill, planExpand, releaseSlug, versionSchema, type ExpandPlan } from '../expand/expand-plan';
-import { DEFAULT_LOCK_TIMEOUT_MS, withLockRetry, type LockAttempt } from '../expand/lock-retry';
+import { DEFAULT_LOCK_TIMEOUT_MS, type LockAttempt } from '../expand/lock-retry';
+import { runExpandStatement } from '../expand/run-statement';
 import { ExpandLedger, type ExpandRelease } from '../expand/phases';
 import { Ledger } from '../ledger/ledger';
 import type { AbortOptions, CompleteOptions, DeployOptions, VersionOptions } from '../options';
@@ -58,9 +59,8 @@ async function runStatements(p: Phases, release: ExpandRelease, statements: Expa
   for (const s of statements) {
     const waits: LockAttempt[] = [];
     try {
-      await withLockRetry(p.conn, [s.sql], {
+      await runExpandStatement(p.conn, s, {
         lockTimeoutMs: p.lockTimeoutMs,
-        transaction: s.transactional,
         onAttempt: (a) => {
           if (a.error) waits.push(a);
         },
@@ -324,7 +324,10 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
       );
       if (options.dryRun) {
         ctx.stdout.write(`-- expand (each statement under lock_timeout ${p.lockTimeoutMs} ms, retried):\n`);
-        for (const s of statements) ctx.stdout.write(`-- ${s.what}\n${s.sql};\n`);
+        for (const s of statements)
+          ctx.stdout.write(
+            `-- ${s.what}\n${s.clear ? `-- before each attempt:\n${s.clear};\n` : ''}${s.sql};\n${s.check ? `-- then checked:\n${s.check};\n` : ''}`,
+          );
         for (const t of plan.tables.filter(needsBackfill))
           ctx.stdout.write(`-- backfill ${t.schema}.${t.name} in keyset batches: SET ${expand.backfillSet(t)}\n`);
         ctx.stdout.write(
@@ -461,7 +464,7 @@ function statementsPlan(engine: Engine, project: string, statements: ExpandState
       key: s.what,
       objectKey: { kind: 'table', schema: '', name: s.what },
       action: 'alter',
-      statements: [s.sql],
+      statements: s.clear ? [s.clear, s.sql] : [s.sql],
       reverse: null,
       transactional: s.transactional,
       hazards: [],
