@@ -137,7 +137,27 @@ describe('dbee killed in each phase of an expand-contract release (server)', () 
     const refused = await cli('abort');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('can no longer be aborted');
+    // Killed while it records the completion (its write of the object states waits): nothing of the record stays,
+    // and the run again records the release once, as one deployment.
+    const deployments = async () =>
+      (await one(`SELECT count(*)::int AS n FROM dbee.deployments WHERE project = 's'`))[0]!.n as number;
+    const before = await deployments();
+    const objects = await connect();
+    await objects.query('BEGIN; LOCK TABLE dbee.objects IN EXCLUSIVE MODE');
+    await killWhen(['complete', 's'], waitingOnLock);
+    await objects.query('ROLLBACK');
+    await until(
+      async () =>
+        (
+          await one(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+          )
+        )[0]!.n === 0,
+    );
+    expect(await ledger()).toEqual([{ release: '1', phase: 'contracting' }]);
+    expect(await deployments()).toBe(before);
     expect((await cli('complete')).code).toBe(0);
+    expect(await deployments()).toBe(before + 1);
     expect(await ledger()).toEqual([{ release: '1', phase: 'done' }]);
     expect(
       (

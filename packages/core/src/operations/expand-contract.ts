@@ -17,6 +17,7 @@ import { readPackage, type LoadedPackage } from '../package/package';
 import { packageSmokeModels } from '../package/package-deploy';
 import type { PackagedExpand } from '../package/release';
 import { migrationVersionOf } from '../model/object-key';
+import { Deployment } from '../runner/deployment';
 import { formatDuration } from '../runner/reporter';
 import { withSession } from '../runner/session';
 import { projectScope } from '../schema/managed-scope';
@@ -593,7 +594,6 @@ export async function complete(ctx: OperationContext, options: CompleteOptions):
     } else ctx.reporter.info(`${r.project}: resuming the contract phase of release ${r.release}`);
     await runStatements(p, r, statements);
     await recordCompletion(p, r, statements.length);
-    await p.ledger.setPhase(r.id, 'done');
     ctx.stdout.write(
       `${r.project}: release ${r.release} complete on ${env}: the tables have the new shape; the version schema is ${names(r.plan, r.release)}\n`,
     );
@@ -603,32 +603,39 @@ export async function complete(ctx: OperationContext, options: CompleteOptions):
 
 /**
  * The completed release as a deployment in the ledger (`dbee log`), with the project's object state as the release's
- * sources say (what a deployment from them records), and the schemas' fingerprint (`dbee status`: no drift).
+ * sources say (what a deployment from them records) and the schemas' fingerprint (`dbee status`: no drift), and the
+ * phase `done`: in one transaction, so that a kill leaves either all of it or none (a run again then records it once).
  */
 async function recordCompletion(p: Phases, r: ExpandRelease, steps: number): Promise<void> {
   const states = r.plan.objectStates;
-  if (!states) return;
-  const ledger = new Ledger(p.conn, p.engine.ledger);
-  const owner = lockOwner();
-  const id = await ledger.startDeployment({
-    project: r.project,
-    environment: p.environment.name,
-    kind: 'deploy',
-    planChecksum: `sha256:${createHash('sha256').update(JSON.stringify(r.plan)).digest('hex')}`,
-    package: null,
-    gitCommit: null,
-    toolVersion: p.ctx.toolVersion,
-    osUser: owner.user,
-    ciJob: ciJob(p.ctx.env),
-    host: owner.host,
-    stepsTotal: steps,
-  });
-  for (const key of await ledger.objectKeys(r.project))
-    if (!(key in states) && !key.startsWith('migration:')) await ledger.setObjectState(r.project, key, null, id);
-  for (const [key, checksum] of Object.entries(states)) await ledger.setObjectState(r.project, key, checksum, id);
   const scope = r.plan.scope ?? { schemas: r.plan.schemas };
-  const fingerprint = p.engine.diff ? await p.engine.diff.fingerprint(p.conn, scope).catch(() => null) : null;
-  await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
+  const fingerprint = states && p.engine.diff ? await p.engine.diff.fingerprint(p.conn, scope).catch(() => null) : null;
+  const owner = lockOwner();
+  await p.conn.transaction(async (tx) => {
+    if (states) {
+      const ledger = new Ledger(tx, p.engine.ledger);
+      const deployment = await Deployment.open(ledger, {
+        project: r.project,
+        environment: p.environment.name,
+        kind: 'deploy',
+        planChecksum: `sha256:${createHash('sha256').update(JSON.stringify(r.plan)).digest('hex')}`,
+        package: null,
+        gitCommit: null,
+        toolVersion: p.ctx.toolVersion,
+        osUser: owner.user,
+        ciJob: ciJob(p.ctx.env),
+        host: owner.host,
+        stepsTotal: steps,
+      });
+      for (const key of Object.keys(deployment.before.objects))
+        if (!(key in states) && !key.startsWith('migration:'))
+          await ledger.setObjectState(r.project, key, null, deployment.id, tx);
+      for (const [key, checksum] of Object.entries(states))
+        await ledger.setObjectState(r.project, key, checksum, deployment.id, tx);
+      await deployment.close('succeeded', { fingerprint });
+    }
+    await new ExpandLedger(tx, p.engine.ledger).setPhase(r.id, 'done');
+  });
 }
 
 /** `abort`: undo the expand phase of the release in flight (from any phase before `contracting`). */
