@@ -85,13 +85,17 @@ function backfillId(release: ExpandRelease, schema: string, table: string): stri
  * `backfilling` (each table in keyset batches, then the new version schema) → `expanded` (smoke checks per version).
  * Each phase can run again after a kill: its statements are guarded, the backfill resumes from its cursor.
  */
-async function driveExpand(p: Phases, release: ExpandRelease, model: ProjectModel): Promise<ExitCodeValue> {
+async function driveExpand(
+  p: Phases,
+  release: ExpandRelease,
+  model: ProjectModel,
+  invoker: boolean,
+): Promise<ExitCodeValue> {
   const { ctx, expand } = p;
   const plan = release.plan;
-  const invoker = await expand.securityInvoker(p.conn);
   if (!invoker)
     ctx.reporter.warn(
-      "this server has no security_invoker views (PostgreSQL 15+): the version schemas' views check rights as their owner; row-level security on the tables does not apply through them",
+      "this server has no security_invoker views (PostgreSQL 15+): the version schemas' views check rights as their owner; row-level security on the tables does not apply through them (hazard rls-bypass, allowed)",
     );
   if (release.phase === 'expanding') {
     ctx.reporter.info(
@@ -221,10 +225,7 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
     : ExpandDeclarations.read(ctx.workspace.root, model.objects);
   const smoke = engine.smoke ? await loadSmokeChecks(model, engine) : [];
   const renames = packaged ? packaged.renames : (target.config.renames ?? []);
-  // The desired model is built before the lock is taken (it may need a scratch database).
-  const desired = packaged
-    ? { model: packaged.desired }
-    : await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
+  const allowed = new Set([...(settings.allowHazards ?? []), ...(options.allowHazards ?? [])]);
   return withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
     async ({ conn }) => {
@@ -240,6 +241,11 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
         lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
       };
       const flying = await phases.inFlight(target.name);
+      const invoker = await expand.securityInvoker(conn);
+      // Version schemas' views still to be made without security_invoker: refused unless rls-bypass is allowed.
+      const views = !flying || flying.phase === 'expanding' || flying.phase === 'backfilling';
+      if (views && !invoker && !allowed.has('rls-bypass'))
+        refuse([rlsBypass(environment.name)], options.dryRun ?? false);
       if (flying) {
         if (options.release !== undefined && releaseSlug(options.release) !== releaseSlug(flying.release))
           throw inFlightError(flying, environment.name, `release ${options.release} cannot start`);
@@ -252,9 +258,12 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
           return ExitCode.ok;
         }
         ctx.reporter.info(`${target.name}: resuming release ${flying.release} (${flying.phase})`);
-        return driveExpand(p, flying, model);
+        return driveExpand(p, flying, model, invoker);
       }
       await refusePendingMigrations(ledger, model, pkg);
+      const desired = packaged
+        ? { model: packaged.desired }
+        : await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
       const live = await diff.introspect(conn, projectScope(model.graph));
       const changes = diffModels(live, desired.model, {
         renames,
@@ -314,7 +323,6 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
           hint: `${bad.which === 'up' ? 'an up expression reads the old columns' : 'a down expression reads the new columns'} by name and gives a value of the column's type`,
         });
       }
-      const invoker = await expand.securityInvoker(conn);
       const statements = [
         ...expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
         ...expand.expand(plan),
@@ -354,7 +362,7 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
         if (other) throw inFlightError(other, environment.name, `release ${release} cannot start`);
         throw e;
       }
-      return driveExpand(p, started, model);
+      return driveExpand(p, started, model, invoker);
     },
   );
 }
@@ -491,6 +499,21 @@ async function refusePendingMigrations(ledger: Ledger, model: ProjectModel, pkg:
         hint: 'deploy them with the direct strategy first (dbee deploy --strategy direct)',
       },
     );
+}
+
+/**
+ * The refusal of version schemas whose views cannot be `security_invoker` (PostgreSQL before 15): they would read the
+ * tables with their owner's rights, and the tables' row-level security would not apply to applications using them.
+ */
+function rlsBypass(env: string): DbeeError {
+  return new DbeeError(
+    `this server cannot make views security_invoker (PostgreSQL 15 and later can): the version schemas' views would read the tables with their owner's rights, so row-level security policies would not apply to applications reading through them (hazard rls-bypass, which environment ${env} does not allow)`,
+    {
+      code: 'GATE_HAZARD_REFUSED',
+      hint: 'upgrade the server to PostgreSQL 15 or later; or, when no application relies on row-level security of these tables, accept it with --allow-hazards rls-bypass (or deploy.allowHazards: [rls-bypass]); or deploy with --strategy direct',
+      details: { hazards: ['rls-bypass'] },
+    },
+  );
 }
 
 /** `1` after `0`, `8` after `7`; otherwise the label must be given. */

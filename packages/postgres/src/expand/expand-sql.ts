@@ -22,7 +22,7 @@ import { renderChange } from '../render/render-change';
 export const postgresExpand: ExpandRole = {
   castExists,
   checkExpressions,
-  securityInvoker: async (conn) => (await serverVersion(conn)) >= 150000,
+  securityInvoker: async (conn) => securityInvokerViews(await serverVersion(conn)),
   expand: expandStatements,
   versionSchema: versionSchemaStatements,
   backfillSet,
@@ -33,6 +33,14 @@ export const postgresExpand: ExpandRole = {
     settings: { 'dbee.version': release },
   }),
 };
+
+/**
+ * Whether a server of this `server_version_num` can make views `security_invoker` (PostgreSQL 15, `150000`, and
+ * later): the one place the capability comes from.
+ */
+export function securityInvokerViews(serverVersionNum: number): boolean {
+  return serverVersionNum >= 150000;
+}
 
 async function serverVersion(conn: Connection): Promise<number> {
   const r = await conn.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
