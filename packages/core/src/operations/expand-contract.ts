@@ -2,7 +2,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/schema';
 import { requireRole, type Connection, type Engine, type ExpandRole, type ExpandStatement } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { runBackfill, backfillStates, formatBackfillProgress, type BackfillState } from '../expand/backfill';
+import { runBackfill, formatBackfillProgress, type BackfillState } from '../expand/backfill';
 import { ExpandDeclarations } from '../expand/declarations';
 import { needsBackfill, planExpand, releaseSlug, versionSchema, type ExpandPlan } from '../expand/expand-plan';
 import { DEFAULT_LOCK_TIMEOUT_MS, type LockAttempt } from '../expand/lock-retry';
@@ -765,18 +765,20 @@ export interface ExpandStatus {
   backfills: { table: string; done: number; total: number; status: string; rowsPerSecond?: number; etaMs?: number }[];
 }
 
-/** What `status` shows of the strategy: the release in flight, else the last one, with backfill progress. */
-export async function expandStatus(conn: Connection, engine: Engine, project: string): Promise<ExpandStatus | null> {
+/**
+ * What `status` shows of the strategy: the release in flight, else the last one, with the progress of its backfills
+ * (among `backfills`, the project's as `status` read them).
+ */
+export async function expandStatus(
+  conn: Connection,
+  engine: Engine,
+  project: string,
+  backfills: readonly BackfillState[],
+): Promise<ExpandStatus | null> {
   if (!engine.expand) return null;
   const ledger = new ExpandLedger(conn, engine.ledger);
-  const r = (await ledger.inFlight(project)) ?? (await ledger.releases(project))[0];
+  const r = (await ledger.inFlight(project)) ?? (await ledger.latest(project));
   if (!r) return null;
-  let states: BackfillState[] = [];
-  try {
-    states = await backfillStates(conn, project, { ledgerSchema: engine.ledger.schema });
-  } catch {
-    states = [];
-  }
   const prefix = `${project}:expand-${r.id}:`;
   return {
     release: r.release,
@@ -785,7 +787,7 @@ export async function expandStatus(conn: Connection, engine: Engine, project: st
     startedAt: r.startedAt,
     lockRetries: r.lockRetries,
     changes: r.plan.summary,
-    backfills: states
+    backfills: backfills
       .filter((s) => s.id.startsWith(prefix))
       .map((s) => ({
         table: `${s.table.schema}.${s.table.name}`,
