@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Client } from 'pg';
+import { testSessions } from './sessions';
 import { runExpandStatement, type Connection, type ExpandPlan, type LockAttempt } from '@dbee/core';
 import { PgConnection, PgliteConnection, createPostgresEngine } from '@dbee/postgres';
 import { run } from '../support/run';
@@ -107,7 +107,8 @@ describe('the unique index of an expand, left INVALID by a build cut short', () 
 
   describe('[postgres] a transaction older than the build makes it wait; lock_timeout cuts it', () => {
     let db: Awaited<ReturnType<typeof scratchDatabase>>;
-    const clients: Client[] = [];
+    const sessions = testSessions(() => db.url);
+    const { connect } = sessions;
     const w = tempWorkspace({
       'dbee.yaml': `version: 1\ndefaultEnvironment: server\nenvironments:\n  server:\n    engine: postgres\n    connection: { url: "\${INVALID_INDEX_URL}" }\n`,
       's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
@@ -115,16 +116,10 @@ describe('the unique index of an expand, left INVALID by a build cut short', () 
       's/t.sql': 'CREATE TABLE s.t (id int PRIMARY KEY, email text);',
     });
     afterAll(async () => {
-      for (const c of clients) await c.end().catch(() => undefined);
+      await sessions.endAll();
       w.remove();
       await db?.drop();
     });
-    const connect = async () => {
-      const c = new Client({ connectionString: db.url });
-      await c.connect();
-      clients.push(c);
-      return c;
-    };
     /** A transaction that holds a snapshot: a concurrent index build waits for it to end (its virtualxid). */
     const older = async () => {
       const c = await connect();
