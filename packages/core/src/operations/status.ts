@@ -101,7 +101,10 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
     async ({ conn }) => {
       const ledger = new Ledger(conn, engine.ledger);
       const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
-      const expand = await expandStatus(conn, engine, target.name);
+      const backfills = engine.capabilities.backfill
+        ? await backfillStates(conn, target.name, { ledgerSchema: engine.ledger.schema })
+        : [];
+      const expand = await expandStatus(conn, engine, target.name, backfills);
       const inFlight = expand !== null && !['done', 'aborted'].includes(expand.phase);
       const pendingSteps = inFlight
         ? []
@@ -134,7 +137,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         expand,
         metrics: metricsOf(history),
       };
-      const unfinished = await unfinishedBatches(engine, conn, target.name);
+      const unfinished = unfinishedBatches(backfills);
       if (unfinished.length) report.unfinishedBatches = unfinished;
       if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
       else printStatus(ctx.stdout, report);
@@ -197,14 +200,10 @@ function metricsOf(history: DeploymentRow[]): StatusReport['metrics'] {
 }
 
 /** Batched migrations of the project whose batches have not reached the end. */
-async function unfinishedBatches(
-  engine: Engine,
-  conn: Connection,
-  project: string,
-): Promise<NonNullable<StatusReport['unfinishedBatches']>> {
-  if (!engine.capabilities.backfill) return [];
-  const states = await backfillStates(conn, project, { ledgerSchema: engine.ledger.schema });
-  return states
+function unfinishedBatches(
+  backfills: Awaited<ReturnType<typeof backfillStates>>,
+): NonNullable<StatusReport['unfinishedBatches']> {
+  return backfills
     .filter((b) => b.status === 'running' && b.id.startsWith('migration:'))
     .map((b) => ({
       id: b.id,
