@@ -7,7 +7,7 @@ import { Ledger } from '../ledger/ledger';
 import type { AdoptOptions } from '../options';
 import { planFromSources } from '../planner/planner';
 import type { Plan, PlanStep } from '../plan/plan';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { loadTarget, schemaOwners } from '../context/load';
 import { Deployment } from '../runner/deployment';
@@ -156,11 +156,7 @@ async function recordAdoption(
     kind: 'adopt',
     planChecksum: adoption.planChecksum,
     package: null,
-    gitCommit: await gitCommit(ctx.workspace.root),
-    toolVersion: ctx.toolVersion,
-    osUser: owner.user,
-    ciJob: ciJob(ctx.env),
-    host: owner.host,
+    ...(await runOrigin(ctx, owner)),
     stepsTotal: 0,
   });
   const id = deployment.id;

@@ -8,7 +8,7 @@ import type { CleanupOptions } from '../options';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { checksumStatements } from '../sources/checksum';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { checkGates } from './gates';
 import { deploymentSummary } from '../ledger/ledger';
@@ -221,11 +221,7 @@ async function dropBackups(ctx: OperationContext, input: DropInput): Promise<Exi
     kind: 'cleanup',
     planChecksum: planChecksum(plan),
     package: null,
-    gitCommit: await gitCommit(ctx.workspace.root),
-    toolVersion: ctx.toolVersion,
-    osUser: owner.user,
-    ciJob: ciJob(ctx.env),
-    host: owner.host,
+    ...(await runOrigin(ctx, owner)),
     stepsTotal: plan.steps.length,
     ticket: input.ticket,
   });

@@ -14,7 +14,7 @@ import { planChecksum } from '../plan/serialize';
 import { runPlan } from '../runner/runner';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
 import { loadTarget } from '../context/load';
@@ -225,7 +225,7 @@ async function applyClone(
   plan: Plan,
 ): Promise<ExitCodeValue> {
   const { engine, target, source, project, scope, settings } = sides;
-  const { workspace, reporter } = ctx;
+  const { reporter } = ctx;
   const { conn, owner } = session;
   const result = await runPlan({
     engine,
@@ -235,11 +235,7 @@ async function applyClone(
     variables: new Map([[project.name, sides.model.variables]]),
     identity: {
       package: null,
-      gitCommit: await gitCommit(workspace.root),
-      toolVersion: ctx.toolVersion,
-      osUser: owner.user,
-      ciJob: ciJob(ctx.env),
-      host: owner.host,
+      ...(await runOrigin(ctx, owner)),
       ticket: sides.ticket,
     },
     planChecksum: planChecksum(plan),

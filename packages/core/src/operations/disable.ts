@@ -8,7 +8,7 @@ import { planChecksum } from '../plan/serialize';
 import { runCompensation, type CompensatingStep, type CompensationResult } from '../runner/undo';
 import { checksumStatements } from '../sources/checksum';
 import { backupStamp } from '../plan/backup-stamp';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { lockOwner, withSession, type DeploymentSession } from '../runner/session';
 import { checkGates } from './gates';
@@ -259,11 +259,7 @@ async function applyChange(
       kind: change.kind,
       planChecksum: planChecksum(steps),
       package: null,
-      gitCommit: await gitCommit(ctx.workspace.root),
-      toolVersion: ctx.toolVersion,
-      osUser: owner.user,
-      ciJob: ciJob(ctx.env),
-      host: owner.host,
+      ...(await runOrigin(ctx, owner)),
       stepsTotal: change.steps.length,
       reverts: change.reverts,
     },

@@ -39,7 +39,7 @@ import {
 } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { checkGates } from './gates';
 import { loadModels, schemaOwners } from '../context/load';
@@ -427,7 +427,6 @@ async function applyRollback(
   session: DeploymentSession,
   planned: PlannedRollback,
 ): Promise<ExitCodeValue> {
-  const { workspace } = ctx;
   const { engine, environment, target, settings, graph, ticket } = input;
   const { conn } = session;
   const { ledger } = planned;
@@ -437,16 +436,9 @@ async function applyRollback(
   if (path) await conn.execute(path);
 
   const owner = lockOwner();
-  const commit = await gitCommit(workspace.root);
-  const identity = {
-    package: input.pkg?.path ?? null,
-    gitCommit: commit,
-    toolVersion: ctx.toolVersion,
-    osUser: owner.user,
-    ciJob: ciJob(ctx.env),
-    host: owner.host,
-    ticket,
-  };
+  const origin = await runOrigin(ctx, owner);
+  const commit = origin.gitCommit;
+  const identity = { package: input.pkg?.path ?? null, ...origin, ticket };
   const summary = rollbackSummary(input, planned.prepared);
   const t0 = Date.now();
   const results = await undoAll(ctx, input, session, planned, identity, summary);
