@@ -5,7 +5,7 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type BackupRow } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import type { CleanupOptions } from '../options';
-import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { liveProjectPlan, type Plan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { checksumStatements } from '../sources/checksum';
 import { runOrigin } from '../context/origin';
@@ -123,14 +123,7 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
     const byKey = new Map(expired.map((b) => [formatKey(backupKey(b)), b]));
     for (const b of gone) await ledger.backupGone(b.deploymentId, b.backup);
     if (!steps.length) return ExitCode.ok;
-    const plan: Plan = {
-      formatVersion: PLAN_FORMAT_VERSION,
-      engine: engine.name,
-      projects: [target.name],
-      sourceCommit: null,
-      baseFingerprint: null,
-      steps,
-    };
+    const plan: Plan = liveProjectPlan(engine.name, target.name, steps);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
     await ledger.ensure();
     return await dropBackups(ctx, {

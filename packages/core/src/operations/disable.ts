@@ -3,7 +3,7 @@ import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow, type LedgerStep } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
-import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { liveProjectPlan, type Plan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { runCompensation, type CompensatingStep, type CompensationResult } from '../runner/undo';
 import { checksumStatements } from '../sources/checksum';
@@ -231,14 +231,11 @@ async function applyChange(
   session: DeploymentSession,
   { project, change }: { project: string; change: Change },
 ): Promise<CompensationResult> {
-  const steps: Plan = {
-    formatVersion: PLAN_FORMAT_VERSION,
-    engine: engine.name,
-    projects: [project],
-    sourceCommit: null,
-    baseFingerprint: null,
-    steps: change.steps.map((s) => s.plan),
-  };
+  const steps: Plan = liveProjectPlan(
+    engine.name,
+    project,
+    change.steps.map((s) => s.plan),
+  );
   await checkGates(ctx, { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }, steps, {
     assumeYes: options.assumeYes ?? false,
     skipCountdown: true,

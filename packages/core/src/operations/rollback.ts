@@ -13,7 +13,7 @@ import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../
 import { Ledger, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
 import { parseKey, type ObjectKey } from '../model/object-key';
 import { readPackage, type LoadedPackage } from '../package/package';
-import { PLAN_FORMAT_VERSION, type Hazard, type Plan, type PlanStep, type StepAction } from '../plan/plan';
+import { liveProjectPlan, type Hazard, type Plan, type PlanStep, type StepAction } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { planFromSources } from '../planner/planner';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
@@ -319,14 +319,11 @@ async function planRollback(
     return null;
   }
   const { before, checks } = await rollbackChecks(ctx, input, ledger, history, prepared);
-  const plan: Plan = {
-    formatVersion: PLAN_FORMAT_VERSION,
-    engine: engine.name,
-    projects: [target.name],
-    sourceCommit: null,
-    baseFingerprint: null,
-    steps: allSteps.map((s) => s.plan),
-  };
+  const plan: Plan = liveProjectPlan(
+    engine.name,
+    target.name,
+    allSteps.map((s) => s.plan),
+  );
   return { ledger, history, prepared, allSteps, before, checks, plan };
 }
 
