@@ -13,7 +13,7 @@ import type { ExtractOptions } from '../options';
 import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
 import type { OperationContext } from '../context/operation-context';
 import { loadModels, schemaOwners } from '../context/load';
-import { graphProject, projectManagedScope } from '../planner/project-model';
+import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { withSession } from '../runner/session';
 
 export type { ExtractOptions };
@@ -301,10 +301,7 @@ async function writeObjectFiles(
 }
 
 /** Every project's schemas as deployed on `environment` → as its db.yaml writes them (placeholders). */
-function sourceNames(
-  ctx: OperationContext,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
-): Record<string, string> {
+function sourceNames(ctx: OperationContext, environment: ResolvedEnvironment): Record<string, string> {
   const out: Record<string, string> = {};
   for (const project of ctx.workspace.projects.values()) {
     const variables = ctx.workspace.settings(project, environment).variables;
@@ -382,7 +379,7 @@ function coveredFrom(periods: { from: Date; to: Date | null }[], since: Date, no
 /** Projects of the workspace whose schemas the extracted objects use (for a new db.yaml's dependsOn). */
 function dependencies(
   ctx: OperationContext,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
+  environment: ResolvedEnvironment,
   target: ExtractTarget,
   objects: ExtractedObject[],
 ): string[] {
@@ -427,7 +424,7 @@ interface FileWrite {
 async function deleteDroppedFiles(
   ctx: OperationContext,
   engine: Engine,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
+  environment: ResolvedEnvironment,
   project: DbProject,
   gone: string[],
   dryRun: boolean,
@@ -460,11 +457,11 @@ async function deleteDroppedFiles(
 async function intoExistingLayout(
   ctx: OperationContext,
   engine: Engine,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
+  environment: ResolvedEnvironment,
   project: DbProject,
   selected: ExtractedObject[],
 ): Promise<FileWrite[]> {
-  let model;
+  let model: ProjectModel | undefined;
   try {
     [model] = await loadModels(ctx, [project], environment, engine);
   } catch (e) {
