@@ -67,19 +67,7 @@ export async function prepareCompat(
   },
 ): Promise<CompatRun | null> {
   const settings = input.environment.compat;
-  const on = Boolean(settings && settings.mode !== 'off');
-  const specs = input.queries ? [input.queries] : on ? [settings!.queries].flat() : [];
-  const newSpecs = input.newQueries
-    ? [input.newQueries]
-    : on && settings!.newQueries
-      ? [settings!.newQueries].flat()
-      : [];
-  if (!specs.length && newSpecs.length)
-    throw new DbeeError("--new-queries needs the running application's queries too", {
-      code: 'COMPAT_NO_QUERIES',
-      location: input.environment.declaredAt,
-      hint: `give --queries <source>, or set environments.${input.environment.name}.compat.queries in dbee.yaml: the check compares the running application's queries before and after the plan, and adds the new application's after it`,
-    });
+  const { specs, newSpecs } = querySpecs(input);
   if (!specs.length) return null;
   const { engine } = input;
   const model = input.models.find((m) => m.project.name === input.target);
@@ -128,6 +116,31 @@ export async function prepareCompat(
       };
     },
   };
+}
+
+/**
+ * The query sources of the running application (`--queries`, else `compat.queries` unless `compat.mode` is `off`) and
+ * of the new one (`--new-queries`, `compat.newQueries`); the new ones alone are refused.
+ */
+function querySpecs(input: { environment: ResolvedEnvironment; queries?: string; newQueries?: string }): {
+  specs: string[];
+  newSpecs: string[];
+} {
+  const settings = input.environment.compat;
+  const on = Boolean(settings && settings.mode !== 'off');
+  const specs = input.queries ? [input.queries] : on ? [settings!.queries].flat() : [];
+  const newSpecs = input.newQueries
+    ? [input.newQueries]
+    : on && settings!.newQueries
+      ? [settings!.newQueries].flat()
+      : [];
+  if (!specs.length && newSpecs.length)
+    throw new DbeeError("--new-queries needs the running application's queries too", {
+      code: 'COMPAT_NO_QUERIES',
+      location: input.environment.declaredAt,
+      hint: `give --queries <source>, or set environments.${input.environment.name}.compat.queries in dbee.yaml: the check compares the running application's queries before and after the plan, and adds the new application's after it`,
+    });
+  return { specs, newSpecs };
 }
 
 /**
