@@ -55,9 +55,10 @@ import { tableModel } from './teradata-table-diff';
  * macro, procedure or function the ledger does not know, the script looks the name up in `DBC.TablesV`; when it
  * exists, the target environment's strategy applies: `raise` fails the step, `rename` renames it to
  * `<name>_bak_<stamp>` and records the backup, `drop` drops it (a join or hash index is dropped either way: there is
- * no RENAME JOIN INDEX), `skip` jumps over the step (nothing runs, nothing is recorded). `ignore` makes no check: the
- * step runs as written (a CREATE fails on the existing object, a REPLACE replaces it; its earlier text is not kept,
- * so a rollback drops the object). The join indexes, hash indexes and triggers the sources define on a table that is renamed or
+ * no RENAME JOIN INDEX), `skip` jumps over the step (nothing runs, nothing is recorded), `ignore` runs the step as
+ * written over it (a CREATE fails on the existing object, a REPLACE replaces it) and records it as the runner records
+ * a step whose earlier definition it cannot read: a `replace` with no reverse, which `dbee rollback` and the rollback
+ * script refuse to undo rather than drop the object. The join indexes, hash indexes and triggers the sources define on a table that is renamed or
  * dropped are dropped first when they exist; their own steps create them again later in the script. Ones the
  * sources do not define cannot be found by a script written beforehand: Teradata refuses, the step fails.
  *
@@ -671,13 +672,12 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         );
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
       }
-      // Conflicts: an object the ledger does not know that exists on the target.
-      // `ignore` checks nothing: the step runs as written over whatever is there.
+      // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
+      // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
+      // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
       const strategy = options.conflictStrategy?.(step) ?? 'raise';
       const conflictable =
-        CONFLICT_KINDS.has(step.objectKey.kind) &&
-        (step.action === 'create' || step.action === 'replace') &&
-        strategy !== 'ignore';
+        CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
       if (conflictable) {
         const { db, name, sql } = qualified(c, step);
         lines.push(
@@ -704,7 +704,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             );
           }
         }
-        if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
+        if (strategy === 'ignore') lines.push(`.GOTO OVER_${n}`);
+        else if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
         // skip: the existing object stays as it is; the step does not run and writes no ledger row.
         else if (strategy === 'skip') lines.push(`.GOTO SKIP_${n}`);
         else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index')
@@ -772,34 +773,46 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       bteqRequest(sql),
       fail,
     ];
-    for (const [i, st] of statements.entries()) {
-      if (bundled && i === last) break;
-      lines.push(bteqRequest(st), fail);
-      if (isProcedure(st)) {
-        lines.push(...compiled(`${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
-        if (c.ansi) lines.push('COMMIT;', fail);
-        continue;
+    // The step's requests but the bundled last one; `tag` keeps the labels of a second copy (OVER_n) apart.
+    const requests = (tag: string): string[] => {
+      const out: string[] = [];
+      for (const [i, st] of statements.entries()) {
+        if (bundled && i === last) break;
+        out.push(bteqRequest(st), fail);
+        if (isProcedure(st)) {
+          out.push(...compiled(`${tag}${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
+          if (c.ansi) out.push('COMMIT;', fail);
+          continue;
+        }
+        if (c.ansi) out.push('COMMIT;', fail);
+        if (copy && i === copy.after) {
+          out.push(
+            `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+            `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+            `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOCOPY_${tag}${n}`,
+            ...copyRequest(copy.sql),
+            ...(c.ansi ? ['COMMIT;', fail] : []),
+            `.LABEL NOCOPY_${tag}${n}`,
+          );
+        }
       }
-      if (c.ansi) lines.push('COMMIT;', fail);
-      if (copy && i === copy.after) {
-        lines.push(
-          `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOCOPY_${n}`,
-          ...copyRequest(copy.sql),
-          ...(c.ansi ? ['COMMIT;', fail] : []),
-          `.LABEL NOCOPY_${n}`,
-        );
-      }
-    }
+      return out;
+    };
+    lines.push(...requests(''));
     if (c.ledger) {
-      const record = (status: 'applied' | 'failed', error: string | null, ran = statements, reverse = step.reverse) =>
+      const record = (
+        status: 'applied' | 'failed',
+        error: string | null,
+        ran = statements,
+        reverse = step.reverse,
+        action = step.action,
+      ) =>
         c.ledger!.recordStep(
           id,
           {
             order: step.order,
             objectKey: step.key,
-            action: step.action,
+            action,
             checksum,
             statements: ran,
             reverse,
@@ -877,7 +890,24 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       await record('applied', null);
       await state();
       const rows = c.recorder.take();
-      lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)), `.LABEL SKIP_${n}`);
+      lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
+      if (conflictable && (options.conflictStrategy?.(step) ?? 'raise') === 'ignore') {
+        // ifExists ignore over an object the ledger did not know: the same requests, recorded as a `replace` with no
+        // reverse, as the runner records a step whose earlier definition it could not read. `dbee rollback` then
+        // refuses to undo the step (ROLLBACK_IRREVERSIBLE) instead of dropping the object, and so does the rollback
+        // script (rollbackPreflight).
+        await record('applied', null, statements, null, 'replace');
+        await state();
+        const over = c.recorder.take();
+        lines.push(
+          `.GOTO SKIP_${n}`,
+          `.LABEL OVER_${n}`,
+          remark(`${qualified(c, step).sql} exists and the ledger does not know it: ifExists ignore, run over it`),
+          ...requests('OVER'),
+          ...(bundled ? withRows(c, over, lastRequest, n) : ledgerGroup(c, over)),
+        );
+      }
+      lines.push(`.LABEL SKIP_${n}`);
       const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
       await record('failed', error);
       await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' } as never);
@@ -950,6 +980,31 @@ function rollbackPreflight(
         remark(
           `${sql} was changed by deployment ${deployed}, not created: this script cannot bring its earlier text back (only the ledger holds it) ` +
             'and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
+        ),
+        '.LOGOFF',
+        `.QUIT ${code}`,
+      );
+    }
+    if (
+      CONFLICT_KINDS.has(step.objectKey.kind) &&
+      (step.action === 'create' || step.action === 'replace') &&
+      (c.options.conflictStrategy?.(step) ?? 'raise') === 'ignore'
+    ) {
+      // ifExists ignore: the deploy script ran the step over an object the ledger did not know, and recorded no
+      // reverse (OVER_n): its earlier definition is unknown, and the planned reverse would drop the object.
+      const { sql } = qualified(c, step);
+      lines.push(
+        `SELECT 1 FROM ${applied} AND ${q('reverse_statements')} IS NULL;`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO OVER_${n}`,
+      );
+      failures.push(
+        '',
+        `.LABEL OVER_${n}`,
+        remark(
+          `deployment ${deployed} ran over ${sql}, which existed before and which dbee did not make (ifExists: ignore): its earlier definition ` +
+            'is not known, and undoing the step would drop the object. Nothing was undone. Put the earlier definition back by hand, then ' +
+            'roll back the rest with dbee rollback --force (it leaves that step applied).',
         ),
         '.LOGOFF',
         `.QUIT ${code}`,
