@@ -585,6 +585,74 @@ function copyRows(
   return { after, sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`, table: sql, backup, columns };
 }
 
+/** Access right codes of `DBC.AllRightsV` / `DBC.AllRoleRightsV` whose table-level rights a rename aside passes on. */
+const TABLE_RIGHTS: readonly (readonly [string, string])[] = [
+  ['R', 'SELECT'],
+  ['I', 'INSERT'],
+  ['U', 'UPDATE'],
+  ['D', 'DELETE'],
+  ['RF', 'REFERENCES'],
+  ['IX', 'INDEX'],
+  ['ST', 'STATISTICS'],
+];
+
+/**
+ * The table-level rights of a table renamed aside, granted again on the new table, as `dbee deploy` grants them
+ * (`tableGrants`): a RENAME keeps the rights with the renamed table, so the roles and users that read the old table
+ * would lose access to the new one. A script written beforehand cannot list them, so BTEQ writes the GRANTs at run
+ * time: `.EXPORT REPORT` of a SELECT over `DBC.AllRightsV` and `DBC.AllRoleRightsV` (one GRANT per right and grantee;
+ * the table's own database and the logged-on user, who get the automatic rights of the creator, left out) into a file
+ * that `.RUN FILE` then runs ("EXPORT", "RUN", "TITLEDASHES", "WIDTH": BTEQ Reference; `(TITLE '')`: no heading).
+ * Afterwards every right of the backup must be on the new table, else the step fails: a GRANT that did not run is
+ * never a silent success. Verified on the test double only.
+ */
+function copyGrants(c: Ctx, step: PlanStep, n: number, stamp: string, fail: string): string[] {
+  const { db, name, sql } = qualified(c, step);
+  const backup = `${name}_bak_${stamp}`.slice(0, 128);
+  const file = `dbee_grants_${c.id}_${n}.btq`;
+  const rights = `TRIM(AccessRight) IN (${TABLE_RIGHTS.map(([code]) => quoteString(code)).join(', ')}) AND ColumnName = 'All'`;
+  const privilege = `CASE TRIM(AccessRight) ${TABLE_RIGHTS.map(([code, word]) => `WHEN ${quoteString(code)} THEN ${quoteString(word)}`).join(' ')} END`;
+  const on = quoteString(` ON ${sql} TO "`);
+  const others = `UPPER(TRIM(UserName)) <> ${quoteString(db.toUpperCase())} AND UPPER(TRIM(UserName)) <> UPPER(USER)`;
+  // ANSI mode: each GRANT must end its transaction (3722), so each row carries a COMMIT as a second column, which
+  // FOLDLINE puts on a line of its own ("FOLDLINE": BTEQ Reference).
+  const commitColumn = c.ansi ? `, 'COMMIT;' (TITLE '')` : '';
+  const grants = [
+    `SELECT 'GRANT ' || ${privilege} || ${on} || TRIM(UserName) || '"' || CASE TRIM(GrantAuthority) WHEN 'Y' THEN ' WITH GRANT OPTION' ELSE '' END || ';' (TITLE '')${commitColumn}\n` +
+      `FROM DBC.AllRightsV WHERE ${sameName(db, backup)} AND ${rights} AND ${others};`,
+    `SELECT 'GRANT ' || ${privilege} || ${on} || TRIM(RoleName) || '";' (TITLE '')${commitColumn}\n` +
+      `FROM DBC.AllRoleRightsV WHERE ${sameName(db, backup)} AND ${rights};`,
+  ];
+  const missing = (view: string, who: string, extra: string) =>
+    `SELECT 1 FROM DBC.${view} b WHERE ${sameName(db, backup).replace(/\b(DatabaseName|TableName)\b/g, 'b.$1')} AND ${rights.replace(/\b(AccessRight|ColumnName)\b/g, 'b.$1')}${extra}\n` +
+    `AND (SELECT COUNT(*) FROM DBC.${view} n WHERE ${sameName(db, name).replace(/\b(DatabaseName|TableName)\b/g, 'n.$1')} AND n.${who} = b.${who} AND TRIM(n.AccessRight) = TRIM(b.AccessRight) AND n.ColumnName = 'All') = 0;`;
+  return [
+    remark(
+      `grants: the table-level rights of the table renamed aside go to ${sql} (written by the next SELECTs, then run)`,
+    ),
+    '.SET TITLEDASHES OFF',
+    '.SET WIDTH 1024',
+    ...(c.ansi ? ['.SET FOLDLINE ON ALL'] : []),
+    `.EXPORT REPORT FILE=${file}`,
+    ...grants.flatMap((g) => [g, '.IF ERRORCODE <> 0 THEN .GOTO UNEXPORT_' + n]),
+    '.EXPORT RESET',
+    '.SET TITLEDASHES ON',
+    ...(c.ansi ? ['.SET FOLDLINE OFF'] : []),
+    `.RUN FILE=${file}`,
+    missing('AllRightsV', 'UserName', ` AND ${others.replace(/\bUserName\b/g, 'b.UserName')}`),
+    fail,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO FAIL_${n}`,
+    missing('AllRoleRightsV', 'RoleName', ''),
+    fail,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO FAIL_${n}`,
+    `.GOTO GRANTED_${n}`,
+    `.LABEL UNEXPORT_${n}`,
+    '.EXPORT RESET',
+    `.GOTO FAIL_${n}`,
+    `.LABEL GRANTED_${n}`,
+  ];
+}
+
 /** The deploy script of a plan (see the module comment). */
 export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<string> {
   const now = options.now ?? new Date();
@@ -773,6 +841,25 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       bteqRequest(sql),
       fail,
     ];
+    // A table this run renames aside passes its grants on right after the CREATE (within the step), or after the
+    // step's rows when the CREATE is the step's last request.
+    const renamesTable =
+      c.ledger !== null &&
+      step.objectKey.kind === 'table' &&
+      (step.action === 'create' || step.action === 'replace') &&
+      (options.conflictStrategy?.(step) ?? 'raise') === 'rename';
+    const createAt = renamesTable
+      ? statements.findIndex((st) =>
+          /^\s*CREATE\s+(?:\w+\s+)*?TABLE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, '')),
+        )
+      : -1;
+    const grantsAfterBackup = (): string[] => [
+      `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOGRANT_${n}`,
+      ...copyGrants(c, step, n, stamp, fail),
+      `.LABEL NOGRANT_${n}`,
+    ];
     // The step's requests but the bundled last one; `tag` keeps the labels of a second copy (OVER_n) apart.
     const requests = (tag: string): string[] => {
       const out: string[] = [];
@@ -795,6 +882,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             `.LABEL NOCOPY_${tag}${n}`,
           );
         }
+        if (i === createAt) out.push(...grantsAfterBackup());
       }
       return out;
     };
@@ -885,6 +973,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             ...withRows(c, rows, copyRequest(copy.sql), n),
           );
         } else lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
+        if (createAt >= 0 && bundled && createAt === last) lines.push(...grantsAfterBackup());
         lines.push(`.GOTO SKIP_${n}`, `.LABEL PLAIN_${n}`);
       }
       await record('applied', null);
