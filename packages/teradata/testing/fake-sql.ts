@@ -88,7 +88,7 @@ type Expr =
   | { t: 'like'; e: Expr; pattern: Expr; not: boolean }
   | { t: 'fn'; name: string; args: Expr[]; star: boolean }
   | { t: 'sub'; q: Select }
-  | { t: 'case'; e: Expr | null; whens: { when: Expr; then: Expr }[]; otherwise: Expr | null };
+  | { t: 'case'; e: Expr | null; whens: { when: Expr; result: Expr }[]; otherwise: Expr | null };
 
 interface SelectItem {
   e: Expr | 'star';
@@ -440,11 +440,11 @@ class Parser {
         // CASE [e] WHEN x THEN y ... [ELSE z] END, the valued and the searched form.
         this.i++;
         const e = this.word() === 'WHEN' ? null : this.expr();
-        const whens: { when: Expr; then: Expr }[] = [];
+        const whens: { when: Expr; result: Expr }[] = [];
         while (this.acceptWord('WHEN')) {
           const when = this.expr();
           this.expectWord('THEN');
-          whens.push({ when, then: this.expr() });
+          whens.push({ when, result: this.expr() });
         }
         if (!whens.length) this.fail('CASE without WHEN');
         const otherwise = this.acceptWord('ELSE') ? this.expr() : null;
@@ -840,7 +840,7 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
       for (const w of e.whens) {
         const x = evaluate(w.when, env, ctx, group);
         const hit = e.e ? v !== null && x !== null && compare(v, x, ctx.host.caseBlind) === 0 : x === true;
-        if (hit) return evaluate(w.then, env, ctx, group);
+        if (hit) return evaluate(w.result, env, ctx, group);
       }
       return e.otherwise ? evaluate(e.otherwise, env, ctx, group) : null;
     }
