@@ -137,3 +137,19 @@ describe('dbee diff on Teradata', () => {
     expect(r.stderr).toContain("compares an environment with the working tree's sources only");
   });
 });
+
+describe('dbee diff on Teradata: databases, users and profiles', () => {
+  it('one that exists as its file says is no difference; a changed space limit is the MODIFY a deployment would run', async () => {
+    const w = teradataWorkspace();
+    opened.push(w);
+    w.write('schema/edw/stg.sql', 'CREATE DATABASE {{env}}_STG FROM {{env}}_EDW AS PERM = 1000000;\n');
+    w.write('schema/edw/etl_profile.sql', 'CREATE PROFILE etl_profile AS SPOOL = 2000000;\n');
+    expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
+    expect((await json(w)).steps).toEqual([]);
+    w.write('schema/edw/etl_profile.sql', 'CREATE PROFILE etl_profile AS SPOOL = 3000000;\n');
+    const d = await json(w);
+    expect(d.steps.map((s) => [s.action, s.key, s.statements])).toEqual([
+      ['alter', 'profile:ETL_PROFILE', ['MODIFY PROFILE ETL_PROFILE AS SPOOL = 3000000']],
+    ]);
+  });
+});

@@ -78,7 +78,8 @@ export async function planChange(
       ],
     };
   }
-  if (key.kind === 'database') return planDatabaseChange(conn, key, statements);
+  if (key.kind === 'database' || key.kind === 'user') return planDatabaseChange(conn, key, statements);
+  if (key.kind === 'profile') return planProfileChange(conn, key, statements);
   if (key.kind !== 'table') return { migration: [`a ${key.kind} cannot be changed in place on Teradata`] };
   const live = await showDefinition(conn, key);
   if (!live) return { migration: [`table ${qualifiedName(key)} is in the ledger but not on the target`] };
@@ -190,6 +191,73 @@ async function commentChanges(
   return out;
 }
 
+/**
+ * A deployed profile whose file changed, in the safe subset: `SPOOL` and `TEMPORARY` become `MODIFY PROFILE p AS
+ * SPOOL = n, TEMPORARY = n` for the ones that differ from `DBC.ProfileInfoV` (SpoolSpace, TempSpace), reverse: the
+ * target's values (SQL Data Control Language, MODIFY PROFILE; the view's columns: Data Dictionary, verify). Any other
+ * attribute (ACCOUNT, DEFAULT DATABASE, PASSWORD rules, QUERY_BAND...) is a migration, named. A profile is never
+ * dropped by a plan from the sources.
+ */
+async function planProfileChange(conn: Connection, key: ObjectKey, statements: string[]): Promise<Planned> {
+  const creates = statements.filter((s) => firstWord(s) === 'CREATE');
+  if (creates.length !== 1 || statements.length !== 1)
+    return { migration: ['a profile file holds its CREATE PROFILE only to be changed in place'] };
+  const create = creates[0]!;
+  const words = tokenize(create, '<profile>').filter(isSignificant);
+  const asAt = words.findIndex((t) => t.type === 'word' && t.value === 'AS');
+  const wanted = new Map<string, number>();
+  const migration: string[] = [];
+  const spaces = SPACES.filter((s) => s.name !== 'PERM');
+  if (asAt >= 0) {
+    for (const part of create
+      .slice(words[asAt]!.end)
+      .replace(/;\s*$/, '')
+      .split(/,(?![^()]*\))/)) {
+      const m = /^\s*(\w+)\s*=\s*([\d.]+(?:E[+-]?\d+)?)(?:\s+BYTES)?\s*$/i.exec(part);
+      const space = m ? spaces.find((s) => s.word.test(m[1]!)) : undefined;
+      if (!m || !space) {
+        migration.push(
+          `${part.trim() || 'an empty attribute'}: dbee changes only SPOOL and TEMPORARY of a profile in place`,
+        );
+        continue;
+      }
+      wanted.set(space.name, Number(m[2]));
+    }
+  }
+  if (migration.length) return { migration };
+  const live = await conn.query<Record<'spool_space' | 'temp_space', unknown>>(
+    'SELECT SpoolSpace AS spool_space, TempSpace AS temp_space FROM DBC.ProfileInfoV WHERE UPPER(ProfileName) = ?',
+    [normalizeName(key.name)],
+  );
+  const row = live.rows[0];
+  if (!row) return { migration: [`profile ${qualifiedName(key)} is in the ledger but not on the target`] };
+  const set: string[] = [];
+  const back: string[] = [];
+  for (const space of spaces) {
+    const value = wanted.get(space.name);
+    if (value === undefined) continue;
+    const column = space.column as 'spool_space' | 'temp_space';
+    const current = row[column] === null || row[column] === undefined ? null : Number(row[column]);
+    if (current === value) continue;
+    set.push(`${space.name} = ${value}`);
+    back.push(`${space.name} = ${current === null ? 'NULL' : current}`);
+  }
+  if (!set.length) return { steps: [] };
+  return {
+    steps: [
+      {
+        key: formatKey(key),
+        objectKey: key,
+        transactional: true,
+        action: 'alter',
+        statements: [`MODIFY PROFILE ${qualifiedName(key)} AS ${set.join(', ')}`],
+        reverse: [`MODIFY PROFILE ${qualifiedName(key)} AS ${back.join(', ')}`],
+        hazards: [],
+      },
+    ],
+  };
+}
+
 /** Space limits of a database that dbee changes in place, as `CREATE DATABASE ... AS` writes them and DBC.DatabasesV holds them. */
 const SPACES: { word: RegExp; name: string; column: 'perm_space' | 'spool_space' | 'temp_space' }[] = [
   { word: /^PERM(ANENT)?$/i, name: 'PERM', column: 'perm_space' },
@@ -198,17 +266,19 @@ const SPACES: { word: RegExp; name: string; column: 'perm_space' | 'spool_space'
 ];
 
 /**
- * A deployed database whose file changed, in the safe subset: its space limits (`PERM`, `SPOOL`, `TEMPORARY`) become
- * `MODIFY DATABASE x AS PERM = n, ...` for the ones that differ from `DBC.DatabasesV` (PermSpace, SpoolSpace,
- * TempSpace), reverse: the same with the target's values (SQL Data Definition Language, MODIFY DATABASE). Anything else
- * is a migration, named: another owner (`FROM`; moving a database is `GIVE`, which dbee does not run), another
- * attribute (FALLBACK, ACCOUNT, journals...), or other statements in the file. A database is never dropped by a plan
- * from the sources (a removed file is reported, not dropped).
+ * A deployed database or user whose file changed, in the safe subset: its space limits (`PERM`, `SPOOL`, `TEMPORARY`)
+ * become `MODIFY DATABASE|USER x AS PERM = n, ...` for the ones that differ from `DBC.DatabasesV` (PermSpace,
+ * SpoolSpace, TempSpace), reverse: the same with the target's values (SQL Data Definition Language, MODIFY DATABASE,
+ * MODIFY USER). A user's `PASSWORD` is never compared or changed (CREATE USER needs one; dbee does not manage
+ * secrets). Anything else is a migration, named: another owner (`FROM`; moving a database is `GIVE`, which dbee does
+ * not run), another attribute (FALLBACK, ACCOUNT, DEFAULT DATABASE, PROFILE, journals...), or other statements in the
+ * file. A database or user is never dropped by a plan from the sources (a removed file is reported, not dropped).
  */
 async function planDatabaseChange(conn: Connection, key: ObjectKey, statements: string[]): Promise<Planned> {
+  const word = key.kind === 'user' ? 'USER' : 'DATABASE';
   const creates = statements.filter((s) => firstWord(s) === 'CREATE');
   if (creates.length !== 1 || statements.length !== 1)
-    return { migration: ['a database file holds its CREATE DATABASE only to be changed in place'] };
+    return { migration: [`a ${key.kind} file holds its CREATE ${word} only to be changed in place`] };
   const create = creates[0]!;
   const words = tokenize(create, '<database>').filter(isSignificant);
   const fromAt = words.findIndex((t) => t.type === 'word' && t.value === 'FROM');
@@ -218,10 +288,12 @@ async function planDatabaseChange(conn: Connection, key: ObjectKey, statements: 
   const migration: string[] = [];
   if (asAt >= 0) {
     for (const part of create.slice(words[asAt]!.end).replace(/;\s*$/, '').split(',')) {
+      if (key.kind === 'user' && /^\s*PASSWORD\s*=/i.test(part)) continue;
       const m = /^\s*(\w+)\s*=\s*([\d.]+(?:E[+-]?\d+)?)(?:\s+BYTES)?\s*$/i.exec(part);
       const space = m ? SPACES.find((s) => s.word.test(m[1]!)) : undefined;
       if (!m || !space) {
-        migration.push(`${part.trim() || 'an empty attribute'}: dbee changes only PERM, SPOOL and TEMPORARY in place`);
+        const shown = /^\s*PASSWORD\s*=/i.test(part) ? 'PASSWORD = ...' : part.trim() || 'an empty attribute';
+        migration.push(`${shown}: dbee changes only PERM, SPOOL and TEMPORARY in place`);
         continue;
       }
       wanted.set(space.name, Number(m[2]));
@@ -238,7 +310,7 @@ async function planDatabaseChange(conn: Connection, key: ObjectKey, statements: 
   if (owner && normalizeName(owner) !== normalizeName(String(row.owner_name ?? '').trim()))
     return {
       migration: [
-        `owner ${String(row.owner_name ?? '').trim()} -> ${owner} (GIVE ${qualifiedName(key)} TO ${owner}: dbee does not move databases)`,
+        `owner ${String(row.owner_name ?? '').trim()} -> ${owner} (GIVE ${qualifiedName(key)} TO ${owner}: dbee does not move databases or users)`,
       ],
     };
   const set: string[] = [];
@@ -259,8 +331,8 @@ async function planDatabaseChange(conn: Connection, key: ObjectKey, statements: 
         objectKey: key,
         transactional: true,
         action: 'alter',
-        statements: [`MODIFY DATABASE ${qualifiedName(key)} AS ${set.join(', ')}`],
-        reverse: back.length === set.length ? [`MODIFY DATABASE ${qualifiedName(key)} AS ${back.join(', ')}`] : null,
+        statements: [`MODIFY ${word} ${qualifiedName(key)} AS ${set.join(', ')}`],
+        reverse: back.length === set.length ? [`MODIFY ${word} ${qualifiedName(key)} AS ${back.join(', ')}`] : null,
         hazards: [],
       },
     ],

@@ -4,6 +4,7 @@ import { captureDefinition } from './teradata-deploy';
 import { normalizeName } from './teradata-identifiers';
 import { listChangedObjects, type ChangedObject } from './teradata-introspector';
 import { compareDefinitions } from './teradata-normalize';
+import { existingObjects } from './teradata-objects';
 import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
 
 /**
@@ -47,7 +48,29 @@ export const compareObjects: LiveComparison['compareObjects'] = async (
     transactional: true,
     ...part,
   });
+  // Databases, users, roles and profiles are not in DBC.TablesV: looked up in their own views (one query each).
+  const namespaces = objects.filter((o) => NAMESPACE_KINDS.has(o.key.kind));
+  const existing = namespaces.length
+    ? await existingObjects(
+        conn,
+        namespaces.map((o) => o.key),
+      )
+    : new Set<string>();
   for (const o of objects) {
+    if (NAMESPACE_KINDS.has(o.key.kind)) {
+      if (!existing.has(formatKey(o.key)))
+        steps.push(
+          step(o.key, { action: 'create', statements: o.statements, reverse: [renderDrop(o.key)], hazards: [] }),
+        );
+      else if (o.key.kind !== 'role') {
+        // The safe subset of changes in place (space limits), as a deployment of the changed file plans it.
+        const planned = await planChange(conn, { key: o.key, statements: o.statements, stamp });
+        if ('migration' in planned)
+          for (const reason of planned.migration) unplanned.push({ key: formatKey(o.key), reason });
+        else steps.push(...planned.steps);
+      }
+      continue;
+    }
     const name = nameOf(o.key);
     wanted.add(name);
     const there = liveByName.get(name);
@@ -110,6 +133,9 @@ export const compareObjects: LiveComparison['compareObjects'] = async (
   }
   return { steps, unplanned };
 };
+
+/** Kinds that live outside DBC.TablesV (a name of the system, no database). */
+const NAMESPACE_KINDS = new Set(['database', 'user', 'role', 'profile']);
 
 /** `DB.NAME`, upper case: names are unique in a database whatever their case or kind. */
 function nameOf(key: ObjectKey): string {
