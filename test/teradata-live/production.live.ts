@@ -355,6 +355,40 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
     expect(granted.map((x) => `${String(x[0]).toUpperCase()} ${String(x[1])}`)).toContain(`${ROLE} R`);
   });
 
+  it('a user and a profile in the safe subset: created, then MODIFY USER / MODIFY PROFILE; DBC.ProfileInfoV columns as dbee reads them', async () => {
+    const user = `${PREFIX}_ETL`;
+    const profile = `${PREFIX}_PRF`;
+    const write = (perm: number, spool: number) => {
+      writeFileSync(
+        join(root, 'schema/edw/etl_user.sql'),
+        `CREATE USER {{env}}_ETL FROM {{env}}_EDW AS PERM = ${perm}, PASSWORD = Dbee_tmp_1;\n`,
+      );
+      writeFileSync(join(root, 'schema/edw/etl_profile.sql'), `CREATE PROFILE {{env}}_PRF AS SPOOL = ${spool};\n`);
+    };
+    try {
+      write(1000000, 2000000);
+      const first = await dbee('deploy', { assumeYes: true });
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      write(2000000, 3000000);
+      const second = await dbee('deploy', { assumeYes: true });
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      const perm = await rows('SELECT PermSpace, DBKind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?', [user]);
+      expect(perm.map((x) => [Number(x[0]), String(x[1]).trim()])).toEqual([[2000000, 'U']]);
+      const spool = await rows('SELECT SpoolSpace, TempSpace FROM DBC.ProfileInfoV WHERE UPPER(ProfileName) = ?', [
+        profile,
+      ]);
+      console.info('DBC.ProfileInfoV after MODIFY PROFILE:', JSON.stringify(spool));
+      expect(Number(spool[0]?.[0])).toBe(3000000);
+      const back = await dbee('rollback', { assumeYes: true });
+      expect(back.code, back.stdout + back.stderr).toBe(0);
+    } finally {
+      rmSync(join(root, 'schema/edw/etl_user.sql'), { force: true });
+      rmSync(join(root, 'schema/edw/etl_profile.sql'), { force: true });
+      await session.run(`DROP USER ${user}`).catch(() => undefined);
+      await session.run(`DROP PROFILE ${profile}`).catch(() => undefined);
+    }
+  });
+
   it('dbee diff after a deployment: no differences (SHOW text of this release normalised as the sources are)', async () => {
     const r = await dbee('deploy', { assumeYes: true });
     expect(r.code, r.stdout + r.stderr).toBe(0);
