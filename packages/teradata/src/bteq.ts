@@ -1056,49 +1056,36 @@ function rollbackPreflight(
     const n = idx + 1;
     const code = bteqReturnCode(n);
     const applied = `${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied'`;
-    if (step.action === 'create' && replaces(step)) {
-      const { sql } = qualified(c, step);
+    // Stops the script (at `label`, with the step's code and `why`) when `query` finds a row.
+    const stopWhen = (query: string, label: string, why: string) => {
       lines.push(
-        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL;`,
+        query,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT > 0 THEN .GOTO CHANGED_${n}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO ${label}`,
       );
-      failures.push(
-        '',
-        `.LABEL CHANGED_${n}`,
-        remark(
-          `${sql} was changed by deployment ${deployed}, not created: this script cannot bring its earlier text back (only the ledger holds it) ` +
-            'and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
-        ),
-        '.LOGOFF',
-        `.QUIT ${code}`,
+      failures.push('', `.LABEL ${label}`, remark(why), '.LOGOFF', `.QUIT ${code}`);
+    };
+    if (step.action === 'create' && replaces(step))
+      stopWhen(
+        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL;`,
+        `CHANGED_${n}`,
+        `${qualified(c, step).sql} was changed by deployment ${deployed}, not created: this script cannot bring its earlier text back (only the ledger holds it) ` +
+          'and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
       );
-    }
     if (
       CONFLICT_KINDS.has(step.objectKey.kind) &&
       (step.action === 'create' || step.action === 'replace') &&
       (c.options.conflictStrategy?.(step) ?? 'raise') === 'ignore'
-    ) {
+    )
       // ifExists ignore: the deploy script ran the step over an object the ledger did not know, and recorded no
       // reverse (OVER_n): its earlier definition is unknown, and the planned reverse would drop the object.
-      const { sql } = qualified(c, step);
-      lines.push(
+      stopWhen(
         `SELECT 1 FROM ${applied} AND ${q('reverse_statements')} IS NULL;`,
-        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT > 0 THEN .GOTO OVER_${n}`,
+        `OVER_${n}`,
+        `deployment ${deployed} ran over ${qualified(c, step).sql}, which existed before and which dbee did not make (ifExists: ignore): its earlier definition ` +
+          'is not known, and undoing the step would drop the object. Nothing was undone. Put the earlier definition back by hand, then ' +
+          'roll back the rest with dbee rollback --force (it leaves that step applied).',
       );
-      failures.push(
-        '',
-        `.LABEL OVER_${n}`,
-        remark(
-          `deployment ${deployed} ran over ${sql}, which existed before and which dbee did not make (ifExists: ignore): its earlier definition ` +
-            'is not known, and undoing the step would drop the object. Nothing was undone. Put the earlier definition back by hand, then ' +
-            'roll back the rest with dbee rollback --force (it leaves that step applied).',
-        ),
-        '.LOGOFF',
-        `.QUIT ${code}`,
-      );
-    }
     const reverse = (step.reverse ?? []).map(c.expand);
     if (step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r))) {
       const { sql } = qualified(c, step);
