@@ -602,7 +602,8 @@ const TABLE_RIGHTS: readonly (readonly [string, string])[] = [
  * would lose access to the new one. A script written beforehand cannot list them, so BTEQ writes the GRANTs at run
  * time: `.EXPORT REPORT` of a SELECT over `DBC.AllRightsV` and `DBC.AllRoleRightsV` (one GRANT per right and grantee;
  * the table's own database and the logged-on user, who get the automatic rights of the creator, left out) into a file
- * that `.RUN FILE` then runs ("EXPORT", "RUN", "TITLEDASHES", "WIDTH": BTEQ Reference; `(TITLE '')`: no heading).
+ * that `.RUN FILE` then runs ("EXPORT", "RUN", "TITLEDASHES", "WIDTH": BTEQ Reference; `(TITLE '')`: no heading;
+ * a report line longer than WIDTH "is truncated", hence `.SET WIDTH 1024`).
  * Afterwards every right of the backup must be on the new table, else the step fails: a GRANT that did not run is
  * never a silent success. Verified on the test double only.
  */
@@ -615,7 +616,8 @@ function copyGrants(c: Ctx, step: PlanStep, n: number, stamp: string, fail: stri
   const on = quoteString(` ON ${sql} TO "`);
   const others = `UPPER(TRIM(UserName)) <> ${quoteString(db.toUpperCase())} AND UPPER(TRIM(UserName)) <> UPPER(USER)`;
   // ANSI mode: each GRANT must end its transaction (3722), so each row carries a COMMIT as a second column, which
-  // FOLDLINE puts on a line of its own ("FOLDLINE": BTEQ Reference).
+  // FOLDLINE puts on a line of its own: "After printing the value for a column that has a FOLDLINE setting of ON, BTEQ
+  // starts a new line", offset by two characters (BTEQ Reference, "FOLDLINE"), which SQL ignores.
   const commitColumn = c.ansi ? `, 'COMMIT;' (TITLE '')` : '';
   const grants = [
     `SELECT 'GRANT ' || ${privilege} || ${on} || TRIM(UserName) || '"' || CASE TRIM(GrantAuthority) WHEN 'Y' THEN ' WITH GRANT OPTION' ELSE '' END || ';' (TITLE '')${commitColumn}\n` +
@@ -632,12 +634,12 @@ function copyGrants(c: Ctx, step: PlanStep, n: number, stamp: string, fail: stri
     ),
     '.SET TITLEDASHES OFF',
     '.SET WIDTH 1024',
-    ...(c.ansi ? ['.SET FOLDLINE ON ALL'] : []),
+    ...(c.ansi ? ['.SET FOLDLINE ON 1'] : []),
     `.EXPORT REPORT FILE=${file}`,
     ...grants.flatMap((g) => [g, '.IF ERRORCODE <> 0 THEN .GOTO UNEXPORT_' + n]),
     '.EXPORT RESET',
     '.SET TITLEDASHES ON',
-    ...(c.ansi ? ['.SET FOLDLINE OFF'] : []),
+    ...(c.ansi ? ['.SET FOLDLINE OFF 1'] : []),
     `.RUN FILE=${file}`,
     missing('AllRightsV', 'UserName', ` AND ${others.replace(/\bUserName\b/g, 'b.UserName')}`),
     fail,

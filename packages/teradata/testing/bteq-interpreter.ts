@@ -19,8 +19,9 @@
 // - `.EXPORT REPORT FILE=<name>` ... `.EXPORT RESET`: the rows of the SELECTs in between go to a file (kept in memory)
 //   as a report: per result, a line of column titles (blank when every title is `(TITLE '')`), a line of dashes unless
 //   `.SET TITLEDASHES OFF`, then one line per row, its values separated by a space, cut at `.SET WIDTH` (default 75)
-//   (`.SET FOLDLINE ON ALL`: each column and title on a line of its own; "EXPORT", "TITLEDASHES", "WIDTH",
-//   "FOLDLINE": BTEQ Reference; the exact spacing of a report is not modelled). `.RUN FILE=`
+//   (`.SET FOLDLINE ON|OFF n, ...`: after column n a row goes on on a new line, offset by two characters; a line
+//   longer than WIDTH is cut; "EXPORT", "TITLEDASHES", "WIDTH", "FOLDLINE": BTEQ Reference; the exact spacing of a
+//   report is not modelled). `.RUN FILE=`
 //   of such a file runs its requests and commands there; of any other file it is the logon.
 // - A SQL request ends at a `;` that is the last non-blank character of a line; end of script = `.QUIT ERRORLEVEL`.
 import type { FakeTeradataSession } from './fake-connection';
@@ -98,7 +99,8 @@ export async function runBteq(
   let exporting: string[] | null = null;
   let titleDashes = true;
   let width = 75;
-  let foldLine = false;
+  // Columns (1-based) after which a report row goes on (FOLDLINE ON n, ...).
+  let foldAfter = new Set<number>();
 
   const quit = (code: number): BteqRun => ({ exitCode: code, requests, output });
 
@@ -153,8 +155,15 @@ export async function runBteq(
         warning = r.warnings?.[0]?.code ?? 0;
         if (exporting)
           for (const set of r.resultSets) {
-            // FOLDLINE ON ALL: every column on a line of its own, its title too.
-            const line = (parts: string[]) => (foldLine ? parts : [parts.join(' ')]).map((l) => l.slice(0, width));
+            // FOLDLINE: after a column it names, the row goes on on a new line, offset by two characters.
+            const line = (parts: string[]) => {
+              const out = [''];
+              parts.forEach((p, i) => {
+                out[out.length - 1] += (out[out.length - 1]!.trim() ? ' ' : '') + p;
+                if (foldAfter.has(i + 1) && i < parts.length - 1) out.push('  ');
+              });
+              return out.map((l) => l.slice(0, width));
+            };
             exporting.push(...line(set.columns).map((l) => l.trimEnd()));
             if (titleDashes) exporting.push(...line(set.columns.map((c) => '-'.repeat(Math.max(c.length, 1)))));
             for (const row of set.rows) exporting.push(...line(row.map((v) => String(v ?? '?'))));
@@ -272,9 +281,14 @@ export async function runBteq(
           titleDashes = dm[1]!.toUpperCase() === 'ON';
           return null;
         }
-        const fm = /^FOLDLINE\s+(ON\s+ALL|OFF)$/i.exec(rest);
+        const fm = /^FOLDLINE\s+(ON|OFF)\s+([\d,\s]+)$/i.exec(rest);
         if (fm) {
-          foldLine = /^ON/i.test(fm[1]!);
+          const columns = fm[2]!
+            .split(/[,\s]+/)
+            .filter(Boolean)
+            .map(Number);
+          if (fm[1]!.toUpperCase() === 'ON') for (const n of columns) foldAfter.add(n);
+          else foldAfter = new Set([...foldAfter].filter((n) => !columns.includes(n)));
           return null;
         }
         const wm = /^WIDTH\s+(\d+)$/i.exec(rest);
