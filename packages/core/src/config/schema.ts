@@ -41,7 +41,14 @@ export function durationMs(value: z.infer<typeof duration>): number {
  * `ignore` runs the step as written over it (no check).
  */
 export const conflictStrategy = z.enum(['raise', 'rename', 'drop', 'skip', 'ignore']);
-export const hazardKind = z.enum(['data-loss', 'table-rewrite', 'long-lock', 'backward-incompatible', 'index-build']);
+export const hazardKind = z.enum([
+  'data-loss',
+  'table-rewrite',
+  'long-lock',
+  'backward-incompatible',
+  'index-build',
+  'rls-bypass',
+]);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** Deployment behaviour; set per environment in dbee.yaml, overridable per project in db.yaml. */

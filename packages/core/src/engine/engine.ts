@@ -592,6 +592,18 @@ export interface ExpandStatement {
   transactional: boolean;
   /** What it does, for the terminal: `add column _dbee_new_total to sales.orders`. */
   what: string;
+  /**
+   * Run on its own before every attempt of `sql` (and once more when `sql` fails): clears what an attempt cut short
+   * left behind, a no-op when there is nothing. PostgreSQL: drops the INVALID index of that name that a
+   * `CREATE INDEX CONCURRENTLY` stopped by its lock timeout leaves, which `IF NOT EXISTS` would take for built.
+   */
+  clear?: string;
+  /**
+   * A query run after `sql` succeeded, returning one row with a boolean column `ok`: anything but true means the
+   * statement ended without making what it is for, and the strategy fails there (exit 2) rather than go on.
+   * Example: `SELECT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('s.k')), false) AS ok`.
+   */
+  check?: string;
 }
 
 /**

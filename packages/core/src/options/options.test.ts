@@ -82,7 +82,7 @@ describe('command option schemas', () => {
     ).toEqual({
       ok: false,
       problems: [
-        'allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
+        'allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, rls-bypass, got "fun"',
         'countdownFrom: expected a number of seconds, at least 0, got -1',
       ],
     });
