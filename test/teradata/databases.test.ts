@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runBteq } from '../../packages/teradata/testing';
 import { teradataWorkspace, type TeradataWorkspace } from './helpers';
 
 // Databases as deployable objects on Teradata, the safe subset (docs/teradata.md): created when missing, space limits
@@ -125,5 +128,47 @@ describe('Teradata users and profiles: the same safe subset', () => {
     const skip = await w.dbee('deploy', { assumeYes: true, ifExists: 'skip' });
     expect(skip.code, skip.stdout + skip.stderr).toBe(0);
     expect(w.session.profiles.get('ETL_PROFILE')?.spool).toBe(1);
+  });
+});
+
+describe('BTEQ scripts: databases, users, roles and profiles the ledger does not know', () => {
+  async function script(w: TeradataWorkspace, ifExists: string): Promise<string> {
+    const dbYaml = readFileSync(join(w.root, 'db.yaml'), 'utf8').replace(
+      /  - match: schema\/edw\/etl_profile[^\n]*\n[^\n]*\n/,
+      '',
+    );
+    w.write(
+      'db.yaml',
+      dbYaml.replace('conflicts:\n', `conflicts:\n  - match: schema/edw/etl_profile.sql\n    ifExists: ${ifExists}\n`),
+    );
+    const r = await w.dbee('plan', { format: 'bteq', out: `out-${ifExists}` });
+    expect(r.code, r.stderr).toBe(0);
+    return readFileSync(join(w.root, `out-${ifExists}`, 'deploy.btq'), 'utf8');
+  }
+
+  async function withHandMadeProfile(): Promise<TeradataWorkspace> {
+    const w = teradataWorkspace();
+    opened.push(w);
+    await w.session.newSession().run('CREATE PROFILE etl_profile AS SPOOL = 1');
+    w.write('schema/edw/etl_profile.sql', 'CREATE PROFILE etl_profile AS SPOOL = 2000000;\n');
+    return w;
+  }
+
+  it('skip jumps over the CREATE (exit 0, nothing recorded for it), as dbee deploy decides it', async () => {
+    const w = await withHandMadeProfile();
+    const skipped = await runBteq(await script(w, 'skip'), w.session.newSession());
+    expect(skipped.exitCode, skipped.output.join('\n')).toBe(0);
+    expect(w.session.profiles.get('ETL_PROFILE')?.spool).toBe(1);
+    expect(w.ledger('objects').some((o) => /ETL_PROFILE/.test(String(o.OBJECT_KEY)))).toBe(false);
+  });
+
+  it('raise fails the step naming the object, before its CREATE', async () => {
+    const w = await withHandMadeProfile();
+    const raised = await runBteq(await script(w, 'raise'), w.session.newSession());
+    expect(raised.exitCode).toBeGreaterThan(16);
+    expect(raised.output.join('\n')).toContain(
+      'profile ETL_PROFILE exists and the ledger does not know it: ifExists raise',
+    );
+    expect(raised.requests.some((q) => /^CREATE PROFILE/i.test(q))).toBe(false);
   });
 });

@@ -346,6 +346,18 @@ function sameName(db: string, name: string): string {
 /** Kinds the in-script conflict check looks up in DBC.TablesV. */
 const CONFLICT_KINDS = new Set(['table', 'view', 'macro', 'procedure', 'function', 'join-index', 'hash-index']);
 
+/**
+ * Databases, users, roles and profiles: looked up in their own views. One the ledger does not know follows `raise`
+ * (fail), `skip` (jump over the step) and `ignore` (run the CREATE, which fails on it, as with `dbee deploy`); `rename`
+ * and `drop` fail the step: dbee never renames or drops them.
+ */
+const NAMESPACE_VIEWS: Readonly<Record<string, { view: string; column: string }>> = {
+  database: { view: 'DatabasesV', column: 'DatabaseName' },
+  user: { view: 'DatabasesV', column: 'DatabaseName' },
+  role: { view: 'RoleInfoV', column: 'RoleName' },
+  profile: { view: 'ProfileInfoV', column: 'ProfileName' },
+};
+
 /** Kinds the deploy script's `rename` keeps under a backup name that its rollback script renames back (tables apart). */
 const RENAMED_BACK = new Set(['view', 'macro', 'procedure', 'function']);
 
@@ -748,6 +760,29 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       const strategy = options.conflictStrategy?.(step) ?? 'raise';
       const conflictable =
         CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
+      const namespace = step.action === 'create' ? NAMESPACE_VIEWS[step.objectKey.kind] : undefined;
+      if (namespace) {
+        const name = c.expand(step.objectKey.name);
+        const what = `${step.objectKey.kind} ${quoteIdent(name)}`;
+        lines.push(
+          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
+          `SELECT 1 FROM DBC.${namespace.view} WHERE UPPER(${namespace.column}) = ${quoteString(name.toUpperCase())};`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
+          remark(`${what} exists and the ledger does not know it: ifExists ${strategy}`),
+          ...(strategy === 'skip'
+            ? [`.GOTO SKIP_${n}`]
+            : strategy === 'ignore'
+              ? [`.GOTO RUN_${n}`]
+              : [
+                  ...(strategy === 'raise' ? [] : [remark(`dbee never renames or drops a ${step.objectKey.kind}`)]),
+                  `.GOTO FAIL_${n}`,
+                ]),
+          `.LABEL RUN_${n}`,
+        );
+      }
       if (conflictable) {
         const { db, name, sql } = qualified(c, step);
         lines.push(
