@@ -615,3 +615,27 @@ describe('BTEQ script: a table renamed aside passes its grants to the new table,
     expect(w.session.catalog.get('DEV_EDW.CUSTOMERS')?.rights ?? []).toEqual([]);
   });
 });
+
+describe('BTEQ script: a table file changed since its deployment', () => {
+  it('stops before its first step (exit 16 + i, nothing changed) and points at dbee deploy, which plans the ALTER', async () => {
+    const w = workspace();
+    expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
+    const file = join(w.root, 'schema/edw/tables/stage_orders.sql');
+    w.write(
+      'schema/edw/tables/stage_orders.sql',
+      readFileSync(file, 'utf8').replace(
+        'amount       DECIMAL(18,2)',
+        'amount       DECIMAL(18,2),\n  channel      VARCHAR(10)',
+      ),
+    );
+    const { deploy } = await exportScripts(w);
+    const mark = w.session.log.length;
+    const run = await runBteq(deploy, w.session.newSession());
+    expect(run.exitCode).toBeGreaterThan(16);
+    expect(run.output.join('\n')).toMatch(/STAGE_ORDERS was deployed from another definition: .*dbee deploy/);
+    // Only reads and the deployment lock: no step ran, no deployment row was written.
+    expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r) && !/"lock"/.test(r))).toEqual([]);
+    const r = await w.dbee('deploy', { assumeYes: true, allowHazards: ['table-rewrite'] });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});

@@ -667,6 +667,42 @@ function copyGrants(c: Ctx, step: PlanStep, n: number, stamp: string, fail: stri
   ];
 }
 
+/** Kinds a script can only CREATE: a changed definition of one the ledger has needs ALTER steps planned on the target. */
+const CREATE_ONLY_KINDS = new Set(['table', 'join-index', 'hash-index']);
+
+/**
+ * Checks the deploy script makes before its first step: a table, join index or hash index that the ledger holds at
+ * another checksum than the step's was deployed from another definition. Its CREATE would fail (3803) halfway through
+ * the script, after the steps before it ran: the script is written from the sources without reading the target, so it
+ * cannot plan the `ALTER TABLE` steps `dbee deploy` plans. It stops first (exit 16 + i), with nothing changed.
+ */
+function changedInPlace(c: Ctx, steps: readonly PlanStep[], failures: string[]): string[] {
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const lines: string[] = [];
+  for (const [idx, step] of steps.entries()) {
+    if (!CREATE_ONLY_KINDS.has(step.objectKey.kind) || step.action !== 'create') continue;
+    const n = idx + 1;
+    const checksum = checksumStatements(step.statements, c.options.variables ?? {});
+    lines.push(
+      `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('checksum')} <> ${keyLiteral(checksum)};`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO CHANGED_${n}`,
+    );
+    failures.push(
+      '',
+      `.LABEL CHANGED_${n}`,
+      remark(
+        `${qualified(c, step).sql} was deployed from another definition: a BTEQ script cannot change a ${step.objectKey.kind} in place ` +
+          '(it is written from the sources, without reading the target). Nothing was changed. Deploy this change with dbee deploy, ' +
+          'which plans the ALTER TABLE steps, or write a migration.',
+      ),
+      '.LOGOFF',
+      `.QUIT ${bteqReturnCode(n)}`,
+    );
+  }
+  return lines.length ? [remark('checks before the first step'), ...lines] : [];
+}
+
 /** The deploy script of a plan (see the module comment). */
 export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<string> {
   const now = options.now ?? new Date();
@@ -685,9 +721,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     ),
   );
 
+  const failures: string[] = [];
   if (c.ledger && ledgerOptions) {
     lines.push(...ensureLedger(c), ...acquireLock(c, `bteq-${id}`), '');
     lockedFrom = lines.length;
+    lines.push(...changedInPlace(c, steps, failures));
     lines.push(
       remark(
         `deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`,
@@ -724,7 +762,6 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   const defaultDatabase = (project: string) => plan.searchPaths?.[project]?.[0];
   let current: string | undefined;
 
-  const failures: string[] = [];
   for (const [idx, step] of steps.entries()) {
     const n = idx + 1;
     const code = bteqReturnCode(n);
