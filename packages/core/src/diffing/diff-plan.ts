@@ -12,7 +12,7 @@ import { loadModels, loadTarget, removedObjects, schemaOwners, type LoadedTarget
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
-import { projectScope, restrictModel, type SchemaScope } from '../schema/managed-scope';
+import { ignorePattern, projectScope, restrictModel, type SchemaScope } from '../schema/managed-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelFor } from './desired';
@@ -220,6 +220,13 @@ async function diffByComparison(
     statements: o.statements.map((s) => s.sql),
   }));
   const located = new Map(model.objects.map((o, i) => [formatKey(objects[i]!.key), o.location]));
+  // `manage.ignore` globs name objects as the database does (`table:{{env}}_EDW.TMP_*` is `table:DEV_EDW.TMP_*`).
+  const manage = model.graph.manage && {
+    ...model.graph.manage,
+    ignore: (target.config.manage?.ignore ?? []).map((g) =>
+      ignorePattern(expandText(g, model.variables, target.file.displayPath)),
+    ),
+  };
   const read = await withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => ({
@@ -229,6 +236,7 @@ async function diffByComparison(
         objects,
         databases: model.graph.schemas,
         stamp: backupStamp(new Date()),
+        ...(manage ? { manage } : {}),
       })),
     }),
   );

@@ -286,6 +286,7 @@ async function decideExisting(
       after: [],
       reverse: existing ? [existing] : null,
       backup: null,
+      definition: existing,
     };
     return;
   }
