@@ -397,14 +397,13 @@ export class Ledger {
   async startDeployment(info: DeploymentInfo): Promise<number> {
     const before = info.before ?? (await this.state(info.project));
     const id = await this.nextId('deployments', this.conn);
-    const session = this.asyncSession;
-    if (session) await this.conn.execute(session.start);
     // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
     const ticket = info.ticket ? [this.q('ticket')] : [];
-    await this.conn.query(
-      `INSERT INTO ${this.t('deployments')} (${[this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'), ...ticket].join(', ')})
+    await this.afterSetting(this.asyncSession?.start ?? null, {
+      table: 'deployments',
+      sql: `INSERT INTO ${this.t('deployments')} (${[this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'), ...ticket].join(', ')})
        VALUES (${this.params(15 + ticket.length)})`,
-      [
+      params: [
         id,
         info.project,
         info.environment,
@@ -422,8 +421,23 @@ export class Ledger {
         JSON.stringify(before),
         ...(info.ticket ? [info.ticket] : []),
       ],
-    );
+    });
     return id;
+  }
+
+  /**
+   * Run the session setting `setting` (null: none), then `write`: in one round trip where the connection batches and
+   * the dialect writes literals (a deployment's opening and closing rows with the session's commit mode, see
+   * `asyncSession`), else one after the other. The setting holds from the write on, as when they are sent apart.
+   */
+  private async afterSetting(setting: string | null, write: LedgerWrite): Promise<void> {
+    if (setting && this.inlines && this.conn.executeBatch) {
+      const r = await this.conn.executeBatch([setting, this.inline(write)]);
+      if (r.error) throw r.error;
+      return;
+    }
+    if (setting) await this.conn.execute(setting);
+    await this.conn.query(write.sql, write.params);
   }
 
   /** The project's ledger state when a deployment started (see `startDeployment`); null for older rows. */
@@ -768,12 +782,12 @@ export class Ledger {
     );
     const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
     if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
-    const session = this.asyncSession;
-    if (session) await this.conn.execute(session.end);
-    await this.conn.query(
-      `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
-      [status, error, failedStatement, JSON.stringify(summary), id],
-    );
+    // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
+    await this.afterSetting(this.asyncSession?.end ?? null, {
+      table: 'deployments',
+      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
+      params: [status, error, failedStatement, JSON.stringify(summary), id],
+    });
   }
 
   /**
