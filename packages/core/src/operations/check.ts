@@ -3,7 +3,7 @@ import { compatJson, formatCompatMarkdown, formatCompatText, type CompatReport }
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { CheckOptions } from '../options';
 import { HAZARD_KINDS } from '../options/common';
-import { makeReporter, type OperationContext } from './context';
+import { makeReporter, type OperationContext } from '../context/operation-context';
 import { deploy } from './deploy';
 
 /**
@@ -37,6 +37,7 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
         dryRun: true,
         verify: true,
         queries: options.queries,
+        newQueries: options.newQueries,
         package: options.package,
         withDependencies: options.withDependencies,
         waitForLock: options.waitForLock,

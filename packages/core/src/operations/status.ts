@@ -10,12 +10,12 @@ import type { ProjectModel } from '../planner/project-model';
 import { changeObjectKey } from '../schema/change';
 import { diffModels } from '../schema/diff';
 import { canonicalJson } from '../plan/serialize';
-import { engineFor, type OperationContext } from './context';
+import { engineFor, type OperationContext } from '../context/operation-context';
 import { withSession } from '../runner/session';
 import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
-import { deployedStates, loadModels, removedObjects, schemaOwners } from './load';
+import { deployedStates, loadModels, removedObjects, schemaOwners } from '../context/load';
 import { planSources } from './source-plan';
-import { backupStamp } from './conflicts';
+import { backupStamp } from '../plan/backup-stamp';
 import type { StatusOptions } from '../options';
 import { notifyDrift } from '../notify/drift-events';
 import { expandStatus, formatExpandStatus, type ExpandStatus } from './expand-contract';
@@ -100,7 +100,10 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
     async ({ conn }) => {
       const ledger = new Ledger(conn, engine.ledger);
       const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
-      const expand = await expandStatus(conn, engine, target.name);
+      const backfills = engine.capabilities.backfill
+        ? await backfillStates(conn, target.name, { ledgerSchema: engine.ledger.schema })
+        : [];
+      const expand = await expandStatus(conn, engine, target.name, backfills);
       const inFlight = expand !== null && !['done', 'aborted'].includes(expand.phase);
       const pendingSteps = inFlight
         ? []
@@ -170,11 +173,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           meanTimeToRollbackMs: meanTimeToRollback(history),
         },
       };
-      const unfinished = engine.capabilities.backfill
-        ? (await backfillStates(conn, target.name, { ledgerSchema: engine.ledger.schema })).filter(
-            (b) => b.status === 'running' && b.id.startsWith('migration:'),
-          )
-        : [];
+      const unfinished = backfills.filter((b) => b.status === 'running' && b.id.startsWith('migration:'));
       if (unfinished.length)
         report.unfinishedBatches = unfinished.map((b) => ({
           id: b.id,
