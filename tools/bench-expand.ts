@@ -19,7 +19,8 @@
  *      by key, update it, every 2 ms) on 300k rows, before the release (no release: the plain table), during the
  *      whole migration (`deploy --strategy expand-contract`: expand, backfill, version schemas; then `dbee complete`)
  *      and after it (completed: the old version schema is gone, the search path falls through to the table in its
- *      new shape): p50 and p99 of each read+update pair, and the errors the app saw.
+ *      new shape): p50 and p99 of each read+update pair, and the errors the app saw; `--runs` times on fresh
+ *      databases, medians, and the p99 ratio to before as the median of the paired ratios.
  *
  * Goals, printed met / NOT MET: backfill >= 50k rows/s at 1M rows; amplification <= 3x; p99 during <= 2x p99 before.
  * The load average is printed at the start, after each section and at the end: the machine may be shared.
@@ -313,57 +314,102 @@ async function main(): Promise<void> {
     );
     console.log(`   load average: ${load()}`);
 
-    // 3. The old application's latency before, during and after the whole migration.
-    const lat: { phase: string; ms: number[]; errors: string[]; wall: number }[] = [];
-    {
-      const { db, c, vars } = await bench.prepare('app', appRows);
-      await c.end();
+    // 3. The old application's latency before, during and after the whole migration, `--runs` times.
+    const PHASES = [
+      'before (no release)',
+      'during: expand + backfill',
+      'during: complete',
+      'during (whole migration)',
+      'after (completed)',
+    ] as const;
+    type Phase = { ms: number[]; errors: string[]; wall: number };
+    const appRuns: Record<(typeof PHASES)[number], Phase>[] = [];
+    /** What `t` is for a session on the old app's search path: the table, or the old version schema's view. */
+    const resolved: string[][] = [];
+    for (let r = 0; r < runs; r++) {
+      const { db, c, vars } = await bench.prepare(`app${r}`, appRows);
       const app = await OldApp.start(dbUrl(db, 'old-app'), appRows);
+      const seen: string[] = [];
+      const resolve = async () => {
+        await c.query(OLD_SESSION);
+        const q = await c.query(
+          `SELECT n.nspname || '.' || k.relname || CASE k.relkind WHEN 'v' THEN ' (view)' ELSE ' (table)' END AS t
+             FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = to_regclass('t')`,
+        );
+        await c.query('RESET search_path');
+        seen.push(String(q.rows[0].t));
+      };
       try {
-        const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+        const wait = (ms: number) => new Promise((res) => setTimeout(res, ms));
+        await resolve();
         const t0 = performance.now();
         await wait(phaseMs);
         const t1 = performance.now();
         await bench.expand(vars);
         const t2 = performance.now();
+        await resolve();
+        step('complete');
         await dbee(bench.root, 'complete', { project: 's', env: ENV }, vars);
         const t3 = performance.now();
+        await resolve();
         await wait(phaseMs);
         const t4 = performance.now();
-        const at = (phase: string, from: number, to: number) =>
-          lat.push({ phase, ...app.between(from, to), wall: to - from });
-        at('before (no release)', t0, t1);
-        at('during: expand + backfill', t1, t2);
-        at('during: complete', t2, t3);
-        at('during (whole migration)', t1, t3);
-        at('after (completed)', t3, t4);
+        const at = (from: number, to: number): Phase => ({ ...app.between(from, to), wall: to - from });
+        appRuns.push({
+          'before (no release)': at(t0, t1),
+          'during: expand + backfill': at(t1, t2),
+          'during: complete': at(t2, t3),
+          'during (whole migration)': at(t1, t3),
+          'after (completed)': at(t3, t4),
+        });
+        resolved.push(seen);
       } finally {
         await app.stop();
+        await c.end();
         await dropDb(db);
       }
     }
-    const before = lat[0]!;
-    const during = lat.find((l) => l.phase.startsWith('during (whole'))!;
     const f = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(2)} ms` : '-');
+    const p99Ratio = (phase: (typeof PHASES)[number]) =>
+      median(appRuns.map((a) => pct(a[phase].ms, 99) / pct(a['before (no release)'].ms, 99)));
     console.log(
-      `\n3. old application (search path s_v0, s: read + update of a random row every 2 ms) on ${appRows.toLocaleString('en-US')} rows`,
+      `\n3. old application (search path s_v0, s: read + update of a random row every 2 ms) on ${appRows.toLocaleString('en-US')} rows, ${runs} runs (medians)`,
     );
     console.log(
       table(
-        ['phase', 'wall', 'operations', 'errors', 'p50', 'p99', 'p99 / p99 before'],
-        lat.map((l) => [
-          l.phase,
-          fmtMs(l.wall),
-          String(l.ms.length),
-          String(l.errors.length),
-          f(pct(l.ms, 50)),
-          f(pct(l.ms, 99)),
-          fmtRatio(pct(l.ms, 99) / pct(before.ms, 99)),
-        ]),
+        [
+          'phase',
+          'wall',
+          'operations (all runs)',
+          'errors (all runs)',
+          'p50',
+          'p99',
+          'p99 / p99 before (median of paired ratios)',
+        ],
+        PHASES.map((phase) => {
+          const ps = appRuns.map((a) => a[phase]);
+          return [
+            phase,
+            fmtMs(median(ps.map((p) => p.wall))),
+            String(ps.reduce((n, p) => n + p.ms.length, 0)),
+            String(ps.reduce((n, p) => n + p.errors.length, 0)),
+            f(median(ps.map((p) => pct(p.ms, 50)))),
+            f(median(ps.map((p) => pct(p.ms, 99)))),
+            fmtRatio(p99Ratio(phase)),
+          ];
+        }),
       ),
     );
-    const errors = lat.filter((l) => !l.phase.startsWith('during (whole')).flatMap((l) => l.errors);
+    console.log(
+      `   the old app's t: before ${resolved[0]?.[0]}, expanded ${resolved[0]?.[1]}, after complete ${resolved[0]?.[2]}`,
+    );
+    const errors = appRuns.flatMap((a) => [
+      ...a['before (no release)'].errors,
+      ...a['during (whole migration)'].errors,
+      ...a['after (completed)'].errors,
+    ]);
     if (errors.length) console.log(`   first error of the old app: ${errors[0]}`);
+    console.log(`   load average: ${load()}`);
 
     const goal = (ok: boolean) => (ok ? 'met' : 'NOT MET');
     console.log('\ngoals');
@@ -371,7 +417,7 @@ async function main(): Promise<void> {
       `  backfill >= 50k rows/s at 1M rows: ${rateAt1M === null ? 'not measured (1M not among --sizes)' : `${(rateAt1M / 1000).toFixed(1)}k rows/s, ${goal(rateAt1M >= 50_000)}`}`,
     );
     console.log(`  write amplification <= 3x: ${fmtRatio(amplification)}, ${goal(amplification <= 3)}`);
-    const p99ratio = pct(during.ms, 99) / pct(before.ms, 99);
+    const p99ratio = p99Ratio('during (whole migration)');
     console.log(
       `  p99 during the migration <= 2x p99 before: ${fmtRatio(p99ratio)}, ${goal(p99ratio <= 2)}; old app errors: ${errors.length}`,
     );
