@@ -8,8 +8,8 @@
  *      (`dbee.backfills`: from the start, counting included, to the end), beside the same `UPDATE` as one statement
  *      on the same table right after (the floor: no batches; the table compacted by `VACUUM FULL` first; the expand's
  *      trigger fires for it too) and pgroll's published backfill figures (53.3k rows/s at 10k, 20.8k at 100k, 9.4k at
- *      300k; PG 14.8, its dev/benchmark-results). Each size runs `--runs` times (1M once), each run on a fresh
- *      database; the ratio is the median of the paired ratios (one statement / backfill, per run). The whole
+ *      300k; PG 14.8, its dev/benchmark-results). Each size runs `--runs` times, each run on a fresh database; the
+ *      ratio is the median of the paired ratios (one statement / backfill, per run). The whole
  *      `deploy --strategy expand-contract` (planning included) is shown too.
  *   2. The sync trigger's write amplification: after a real expand of 100k rows, a full-table
  *      `UPDATE s.t SET c = c + 1` with the trigger the expand installed against the same UPDATE with that trigger
@@ -25,7 +25,7 @@
  * Goals, printed met / NOT MET: backfill >= 50k rows/s at 1M rows; amplification <= 3x; p99 during <= 2x p99 before.
  * The load average is printed at the start, after each section and at the end: the machine may be shared.
  *
- *   node tools/run.js tools/bench-expand.ts                     # 10k, 100k, 1M; 3 runs; 5 pairs; 300k rows
+ *   node tools/run.js tools/bench-expand.ts                     # 10k, 100k, 1M; 3 runs each; 5 pairs; 300k rows
  *   node tools/run.js tools/bench-expand.ts --sizes 10000,100000 --runs 1 --pairs 3 --app-rows 100000
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -211,14 +211,14 @@ async function main(): Promise<void> {
     // 1. Backfill rows/s, through the real expand.
     const rows1: string[][] = [];
     let rateAt1M: number | null = null;
+    let ratesAt1M: number[] = [];
     let n = 0;
     for (const size of sizes) {
       const backfillMs: number[] = [];
       const statementMs: number[] = [];
       const expandMs: number[] = [];
       const batches: number[] = [];
-      const sizeRuns = size >= 1_000_000 ? 1 : runs;
-      for (let r = 0; r < sizeRuns; r++) {
+      for (let r = 0; r < runs; r++) {
         const { db, c, vars } = await bench.prepare(`bf${n++}`, size);
         try {
           expandMs.push((await bench.expand(vars)).ms);
@@ -238,7 +238,10 @@ async function main(): Promise<void> {
       }
       const bf = median(backfillMs);
       const st = median(statementMs);
-      if (size === 1_000_000) rateAt1M = (size / bf) * 1000;
+      if (size === 1_000_000) {
+        rateAt1M = (size / bf) * 1000;
+        ratesAt1M = backfillMs.map((ms) => size / ms);
+      }
       rows1.push([
         size.toLocaleString('en-US'),
         `${fmtRate(size, bf)} rows/s (${fmtMs(bf)}, ${median(batches)} batches)`,
@@ -246,7 +249,7 @@ async function main(): Promise<void> {
         fmtRatio(median(backfillMs.map((b, i) => statementMs[i]! / b))),
         fmtMs(median(expandMs)),
         PGROLL[size] ? `${PGROLL[size]} rows/s` : '-',
-        String(sizeRuns),
+        String(runs),
       ]);
     }
     console.log(
@@ -414,7 +417,7 @@ async function main(): Promise<void> {
     const goal = (ok: boolean) => (ok ? 'met' : 'NOT MET');
     console.log('\ngoals');
     console.log(
-      `  backfill >= 50k rows/s at 1M rows: ${rateAt1M === null ? 'not measured (1M not among --sizes)' : `${(rateAt1M / 1000).toFixed(1)}k rows/s, ${goal(rateAt1M >= 50_000)}`}`,
+      `  backfill >= 50k rows/s at 1M rows: ${rateAt1M === null ? 'not measured (1M not among --sizes)' : `${(rateAt1M / 1000).toFixed(1)}k rows/s (median; runs ${ratesAt1M.map((k) => `${k.toFixed(1)}k`).join(', ')}), ${goal(rateAt1M >= 50_000)}`}`,
     );
     console.log(`  write amplification <= 3x: ${fmtRatio(amplification)}, ${goal(amplification <= 3)}`);
     const p99ratio = p99Ratio('during (whole migration)');
