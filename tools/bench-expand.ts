@@ -19,7 +19,8 @@
  *      by key, update it, every 2 ms) on 300k rows, before the release (no release: the plain table), during the
  *      whole migration (`deploy --strategy expand-contract`: expand, backfill, version schemas; then `dbee complete`)
  *      and after it (completed: the old version schema is gone, the search path falls through to the table in its
- *      new shape): p50 and p99 of each read+update pair, and the errors the app saw; `--runs` times on fresh
+ *      new shape): p50 and p99 of each read+update pair, the read's p99 alone (a read never waits for a row
+ *      lock: a tail only in the pairs is the update's wait), and the errors the app saw; `--runs` times on fresh
  *      databases, medians, and the p99 ratio to before as the median of the paired ratios. The backfill's own
  *      window (from the ledger) is shown apart. The app runs in a worker thread: dbee's in-process planning must not
  *      hold its event loop (it still competes for the same CPUs, as it would on a database host running both).
@@ -172,8 +173,9 @@ const now = () => performance.timeOrigin + performance.now();
     try {
       const r = await client.query('SELECT id, a, b, c FROM t WHERE id = $1', [id]);
       if (r.rows.length !== 1) throw new Error('row ' + id + ' not found');
+      const read = now() - t0;
       await client.query('UPDATE t SET c = c + 1 WHERE id = $1', [id]);
-      samples.push({ at: t0, ms: now() - t0 });
+      samples.push({ at: t0, ms: now() - t0, read });
     } catch (e) {
       errors.push({ at: t0, message: e.message });
     }
@@ -184,7 +186,7 @@ const now = () => performance.timeOrigin + performance.now();
 })().catch((e) => parentPort.postMessage({ samples: [], errors: [{ at: now(), message: 'app failed: ' + e.message }] }));
 `;
 
-type AppResult = { samples: { at: number; ms: number }[]; errors: { at: number; message: string }[] };
+type AppResult = { samples: { at: number; ms: number; read: number }[]; errors: { at: number; message: string }[] };
 
 /** The old application: one session on the old version's search path, a read and an update of a random row. */
 class OldApp {
@@ -356,7 +358,7 @@ async function latencySection(
     'during (whole migration)',
     'after (completed)',
   ] as const;
-  type Phase = { ms: number[]; errors: string[]; wall: number };
+  type Phase = { ms: number[]; read: number[]; errors: string[]; wall: number };
   const appRuns: Record<(typeof PHASES)[number], Phase>[] = [];
   /** What `t` is for a session on the old app's search path: the table, or the old version schema's view. */
   const resolved: string[][] = [];
@@ -393,6 +395,7 @@ async function latencySection(
       const { samples, errors } = stopped;
       const at = (from: number, to: number): Phase => ({
         ms: samples.filter((x) => x.at >= from && x.at < to).map((x) => x.ms),
+        read: samples.filter((x) => x.at >= from && x.at < to).map((x) => x.read),
         errors: errors.filter((x) => x.at >= from && x.at < to).map((x) => x.message),
         wall: to - from,
       });
@@ -432,6 +435,7 @@ async function latencySection(
         'p50',
         'p99',
         'worst (all runs)',
+        'p99 of the read alone',
         'p99 / p99 before (median of paired ratios)',
       ],
       PHASES.map((phase) => {
@@ -444,6 +448,7 @@ async function latencySection(
           f(median(ps.map((p) => pct(p.ms, 50)))),
           f(median(ps.map((p) => pct(p.ms, 99)))),
           f(Math.max(...ps.flatMap((p) => p.ms))),
+          f(median(ps.map((p) => pct(p.read, 99)))),
           fmtRatio(p99Ratio(phase)),
         ];
       }),
