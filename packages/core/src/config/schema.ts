@@ -168,6 +168,12 @@ export const compatSettings = z.strictObject({
    * a PostgreSQL `.csv` log, `pg_stat_statements` (this environment's) or `pg_stat_statements:<env>`.
    */
   queries: z.union([z.string(), z.array(z.string()).min(1)]),
+  /**
+   * The new application version's queries (the same kinds of source), checked after the plan only: each must work
+   * on the new schema (with the expand-contract strategy, through the new version schema), e.g. `app/queries` of the
+   * branch while `queries` reads the running application's `pg_stat_statements`.
+   */
+  newQueries: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   /** A query that a plan breaks: `fail` refuses (exit 1, the default), `warn` reports it, `off` skips the check. */
   mode: z.enum(['fail', 'warn', 'off']).optional(),
   /** Search path the application's unqualified names resolve with; default: the project's `searchPath`, else its schemas. */

@@ -6,7 +6,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { RenderMode } from '../plan/render-mode';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
-import type { SchemaScope } from '../schema/managed-scope';
+import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
@@ -668,11 +668,18 @@ export interface LiveComparison {
    * The steps that would bring the live objects of `databases` to what `objects` (the project's source objects, their
    * statements with placeholders expanded) define: objects to create, to change (replace or alter) and to drop (live
    * objects no source defines, the engine's own backups apart), each with its reverse and hazards; and, per object,
-   * the changes only a migration can make (`unplanned`). Reads the catalog, changes nothing.
+   * the changes only a migration can make (`unplanned`). Reads the catalog, changes nothing. `manage`: the project's
+   * managed scope (db.yaml `manage:`, its `ignore` globs with placeholders expanded); objects it ignores are neither
+   * compared nor dropped, and comments are left out when it does not manage them.
    */
   compareObjects(
     conn: Connection,
-    input: { objects: { key: ObjectKey; statements: string[] }[]; databases: string[]; stamp: string },
+    input: {
+      objects: { key: ObjectKey; statements: string[] }[];
+      databases: string[];
+      stamp: string;
+      manage?: ManagedScope;
+    },
   ): Promise<{ steps: RenderedStep[]; unplanned: { key: string; reason: string }[] }>;
 }
 

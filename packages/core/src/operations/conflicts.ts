@@ -268,6 +268,7 @@ export async function decideConflicts(
         after: [],
         reverse: existing ? [existing] : null,
         backup: null,
+        definition: existing,
       };
       continue;
     }

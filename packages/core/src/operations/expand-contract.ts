@@ -27,8 +27,7 @@ import type { SmokeCheck } from '../smoke';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { checkGates, notVerified, refuse } from './gates';
-import { compatProblem, prepareCompat } from './compat';
-import { formatCompatText } from '../check/compat';
+import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { verifyPlan } from '../runner/verify';
 import { loadTarget, schemaOwners } from '../context/load';
 import { planFromSources } from '../planner/planner';
@@ -197,7 +196,11 @@ async function smokePerVersion(p: Phases, release: ExpandRelease, model: Project
  * `deploy --strategy expand-contract`: start a release (plan it from the sources, refuse what the strategy does not
  * support), or resume the one in flight, up to `expanded`.
  */
-export async function deployExpandContract(ctx: OperationContext, options: DeployOptions): Promise<ExitCodeValue> {
+export async function deployExpandContract(
+  ctx: OperationContext,
+  options: DeployOptions,
+  hooks: DryRunHooks = {},
+): Promise<ExitCodeValue> {
   const pkg = options.package ? readPackage(ctx.workspace.commandLinePath(options.package)) : null;
   const packaged = pkg?.release?.expand;
   if (pkg && packaged?.project !== options.project)
@@ -345,7 +348,12 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
             .map((s) => `${s.sql};\n`)
             .join('')}`,
         );
-        await verifyExpand(ctx, options, { engine, conn, environment, models, target: target.name, plan, statements });
+        await verifyExpand(
+          ctx,
+          options,
+          { engine, conn, environment, models, target: target.name, plan, statements },
+          hooks,
+        );
         return ExitCode.ok;
       }
       await checkGates(ctx, environment, statementsPlan(engine, target.name, statements), {
@@ -391,7 +399,8 @@ export async function packagedExpand(
  * target's schemas (structure, no data), every failing statement a refusal (exit 1), a copy that cannot be made a
  * refusal too unless `--no-verify`. The running application's queries (`--queries`, `compat.queries`) are described
  * there before and after, with the old version schemas first in their search path after: the old application reads
- * through them while the release is expanded, so a rename made this way breaks none of its queries.
+ * through them while the release is expanded, so a rename made this way breaks none of its queries. The new
+ * application's queries (`--new-queries`, `compat.newQueries`) are described after, through the new version schemas.
  */
 async function verifyExpand(
   ctx: OperationContext,
@@ -405,6 +414,7 @@ async function verifyExpand(
     plan: ExpandPlan;
     statements: ExpandStatement[];
   },
+  hooks: DryRunHooks,
 ): Promise<void> {
   const { engine, conn, environment, models, plan } = input;
   if (options.verify === false) {
@@ -419,7 +429,9 @@ async function verifyExpand(
     models,
     target: input.target,
     queries: options.queries,
+    newQueries: options.newQueries,
     afterSearchPathFirst: old,
+    newSearchPathFirst: plan.schemas.map((schema) => versionSchema(schema, plan.release)),
   });
   // The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold.
   const ensureLedgerSchema: ExpandStatement = {
@@ -446,15 +458,13 @@ async function verifyExpand(
       `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'} of the expand${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
     );
   problems.push(...verdict.problems);
-  if (compat && verdict.verified) {
-    ctx.reporter.info(
-      `dry run: the application's queries after the expand, through the old version (${old.join(', ')}, ...)`,
-    );
-    const report = await compat.report(statementsPlan(engine, input.target, input.statements));
-    ctx.stdout.write(formatCompatText(report));
-    const broken = compatProblem(report);
-    if (broken && compat.mode === 'fail') problems.push(broken);
-    else if (broken) ctx.reporter.warn(`${broken.message} (compat.mode: warn)`);
+  if (compat) {
+    if (verdict.verified)
+      ctx.reporter.info(
+        `dry run: the application's queries after the expand, through the old version (${old.join(', ')}, ...)${compat.withNewQueries ? `; the new application's through the new version (${names(plan, plan.release)}, ...)` : ''}`,
+      );
+    const outcome = await compat.outcome(statementsPlan(engine, input.target, input.statements), verdict);
+    judgeCompat(ctx, compat, outcome, hooks, problems);
   }
   if (problems.length) refuse(problems, true);
 }
