@@ -84,6 +84,20 @@ export const deploySettings = z.strictObject({
    * changes, a backfill and a version schema of views per release; then `dbee complete` or `dbee abort`).
    */
   strategy: z.enum(['direct', 'expand-contract']).optional(),
+  /**
+   * The expand/contract strategy's backfill (docs/zero-downtime.md): rows of the first batch (`batchSize`, default
+   * 1,000), the largest batch (`maxBatchSize`, 50,000), the batch duration the size adapts toward (`targetBatch`,
+   * default 50ms; 0 keeps the size fixed) and a pause between batches (`pause`, default none). A more specific level
+   * (project, project per environment) replaces the whole object.
+   */
+  backfill: z
+    .strictObject({
+      batchSize: z.number().int().positive().optional(),
+      maxBatchSize: z.number().int().positive().optional(),
+      pause: duration.optional(),
+      targetBatch: duration.optional(),
+    })
+    .optional(),
 });
 
 /** Safety gates of an environment. */

@@ -2,7 +2,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/schema';
 import { requireRole, type Connection, type Engine, type ExpandRole, type ExpandStatement } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { runBackfill, formatBackfillProgress, type BackfillState } from '../expand/backfill';
+import { runBackfill, formatBackfillProgress, type BackfillOptions, type BackfillState } from '../expand/backfill';
 import { ExpandDeclarations } from '../expand/declarations';
 import { needsBackfill, planExpand, releaseSlug, versionSchema, type ExpandPlan } from '../expand/expand-plan';
 import { DEFAULT_LOCK_TIMEOUT_MS, type LockAttempt } from '../expand/lock-retry';
@@ -52,6 +52,28 @@ interface Phases {
 function strategyLockTimeout(ctx: OperationContext, project: string, environment: ResolvedEnvironment): number {
   const t = ctx.workspace.settings(ctx.workspace.project(project), environment).deploy.lockTimeout;
   return t === undefined ? DEFAULT_LOCK_TIMEOUT_MS : durationMs(t);
+}
+
+/**
+ * The batch duration the expand's backfill adapts toward by default, in milliseconds: shorter than a batched
+ * migration's 250 ms, since the old application keeps writing the table during the backfill and an update of a row
+ * in the batch being written waits for that batch to commit (docs/zero-downtime.md, "Size and pace").
+ */
+export const EXPAND_TARGET_BATCH_MS = 50;
+
+/** The expand's backfill options: `deploy.backfill` of the project or environment, else the defaults. */
+function strategyBackfill(
+  ctx: OperationContext,
+  project: string,
+  environment: ResolvedEnvironment,
+): Pick<BackfillOptions, 'batchSize' | 'maxBatchSize' | 'pauseMs' | 'targetBatchMs'> {
+  const b = ctx.workspace.settings(ctx.workspace.project(project), environment).deploy.backfill ?? {};
+  return {
+    ...(b.batchSize === undefined ? {} : { batchSize: b.batchSize }),
+    ...(b.maxBatchSize === undefined ? {} : { maxBatchSize: b.maxBatchSize }),
+    ...(b.pause === undefined ? {} : { pauseMs: durationMs(b.pause) }),
+    targetBatchMs: b.targetBatch === undefined ? EXPAND_TARGET_BATCH_MS : durationMs(b.targetBatch),
+  };
 }
 
 /** Run the strategy's statements in order, each under `lock_timeout` and retried on a lock timeout (recorded). */
@@ -108,6 +130,7 @@ async function driveExpand(
     release = { ...release, phase: 'backfilling' };
   }
   if (release.phase === 'backfilling') {
+    const pace = strategyBackfill(ctx, plan.project, p.environment);
     for (const t of plan.tables.filter(needsBackfill)) {
       const id = backfillId(release, t.schema, t.name);
       const t0 = Date.now();
@@ -121,6 +144,7 @@ async function driveExpand(
           project: plan.project,
         },
         {
+          ...pace,
           ledgerSchema: p.engine.ledger.schema,
           lock: { lockTimeoutMs: p.lockTimeoutMs },
           onProgress: (pr) => ctx.reporter.info(`backfill ${t.schema}.${t.name}: ${formatBackfillProgress(pr)}`),
@@ -340,8 +364,16 @@ export async function deployExpandContract(
           ctx.stdout.write(
             `-- ${s.what}\n${s.clear ? `-- before each attempt:\n${s.clear};\n` : ''}${s.sql};\n${s.check ? `-- then checked:\n${s.check};\n` : ''}`,
           );
+        const pace = strategyBackfill(ctx, target.name, environment);
+        const paceText = [
+          `first batch ${(pace.batchSize ?? 1000).toLocaleString('en-US')} rows`,
+          pace.targetBatchMs ? `size adapted toward ${pace.targetBatchMs} ms per batch` : 'fixed size',
+          ...(pace.pauseMs ? [`${pace.pauseMs} ms pause between batches`] : []),
+        ].join(', ');
         for (const t of plan.tables.filter(needsBackfill))
-          ctx.stdout.write(`-- backfill ${t.schema}.${t.name} in keyset batches: SET ${expand.backfillSet(t)}\n`);
+          ctx.stdout.write(
+            `-- backfill ${t.schema}.${t.name} in keyset batches (${paceText}): SET ${expand.backfillSet(t)}\n`,
+          );
         ctx.stdout.write(
           `-- complete:\n${expand
             .complete(plan)

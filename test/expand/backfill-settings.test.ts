@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { PgliteConnection } from '@dbee/postgres';
+import { tempWorkspace } from '../support/workspace';
+import { run } from '../support/run';
+
+/**
+ * `deploy.backfill` (batchSize, maxBatchSize, pause, targetBatch) reaches the expand/contract strategy's backfill:
+ * a fixed size of 100 rows (targetBatch 0) backfills 1,050 rows in 11 batches, as the ledger records them.
+ */
+const WS = `version: 1
+defaultEnvironment: local
+environments:
+  local:
+    engine: postgres
+    connection: { embedded: .dbee/local }
+`;
+const project = (backfill: string) =>
+  `version: 1\nname: s\nengine: postgres\nschemas: [s]\ndeploy:\n  backfill: ${backfill}\n`;
+
+describe('the expand backfill settings', () => {
+  const w = tempWorkspace({
+    'dbee.yaml': WS,
+    's/db.yaml': project('{ batchSize: 100, targetBatch: 0, pause: 1ms }'),
+    's/schema.sql': 'CREATE SCHEMA s;',
+    's/t.sql': 'CREATE TABLE s.t (id int PRIMARY KEY, a int NOT NULL);',
+  });
+  const q = async (sql: string) => {
+    const c = await PgliteConnection.open(join(w.root, '.dbee', 'local'), 't');
+    try {
+      return (await c.query(sql)).rows;
+    } finally {
+      await c.close();
+    }
+  };
+  const dbee = (command: 'deploy', extra: Record<string, unknown> = {}) =>
+    run(w.root, command, { project: 's', env: 'local', ...extra });
+  afterAll(() => w.remove());
+
+  it('a fixed batch size of 100 backfills 1,050 rows in 11 batches', async () => {
+    expect((await dbee('deploy')).code).toBe(0);
+    await q('INSERT INTO s.t SELECT g, g FROM generate_series(1, 1050) g');
+    w.write('s/t.sql', 'CREATE TABLE s.t (id int PRIMARY KEY, a bigint NOT NULL);');
+
+    const dry = await dbee('deploy', { strategy: 'expand-contract', dryRun: true });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('in keyset batches (first batch 100 rows, fixed size, 1 ms pause between batches)');
+
+    const expanded = await dbee('deploy', { strategy: 'expand-contract' });
+    expect(expanded.stderr).not.toMatch(/error/);
+    expect(expanded.code).toBe(0);
+    expect(await q('SELECT done, total, batches, batch_size, status FROM dbee.backfills')).toEqual([
+      { done: 1050, total: 1050, batches: 11, batch_size: 100, status: 'done' },
+    ]);
+  });
+
+  it('a bad value is refused with its file and line (exit 1)', async () => {
+    w.write('s/db.yaml', project('{ batchSize: 0, pause: soon }'));
+    const r = await dbee('deploy', { strategy: 'expand-contract' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/s\/db\.yaml:6/);
+    expect(r.stderr).toMatch(/backfill/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
