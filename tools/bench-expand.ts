@@ -31,6 +31,7 @@
  *   node tools/run.js tools/bench-expand.ts                     # 10k, 100k, 1M; 3 runs each; 5 pairs; 300k rows
  *   node tools/run.js tools/bench-expand.ts --sizes 10000,100000 --runs 1 --pairs 3 --app-rows 100000
  *   node tools/run.js tools/bench-expand.ts --sections 3        # only the latency (--sections 1,2,3 by default)
+ *   node tools/run.js tools/bench-expand.ts --backfill '{ targetBatch: 20ms, pause: 5ms }'  # deploy.backfill of db.yaml
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -270,7 +271,7 @@ async function backfillSection(
     ]);
   }
   console.log(
-    '\n1. backfill of a real `deploy --strategy expand-contract` (s.t.a integer -> bigint), default options, timed by the ledger',
+    `\n1. backfill of a real \`deploy --strategy expand-contract\` (s.t.a integer -> bigint), ${V1['s/db.yaml'].includes('backfill:') ? 'the deploy.backfill above' : 'default options'}, timed by the ledger`,
   );
   console.log(
     table(
@@ -480,7 +481,10 @@ async function main(): Promise<void> {
   const appRows = Number(arg('--app-rows', '300000'));
   const phaseMs = Number(arg('--phase-ms', '5000'));
   const sections = arg('--sections', '1,2,3').split(',');
+  const backfill = arg('--backfill', '');
+  if (backfill) V1['s/db.yaml'] += `deploy:\n  backfill: ${backfill}\n`;
   console.log(`dbee expand/contract benchmark: ${machine()}`);
+  console.log(`deploy.backfill: ${backfill || 'the defaults'}`);
   console.log(`load average at start: ${load()}`);
   const bench = new Bench();
   try {
