@@ -28,6 +28,11 @@ export interface ConflictDecision {
   skipped?: boolean;
   /** Why the step cannot run (strategy `raise`, or an engine that cannot rename that kind). */
   problem?: DbeeError;
+  /**
+   * The object went along with its schema, which an earlier step renamed aside: where it is kept now. Its CREATE
+   * meets nothing; with `copyData` (a table), its rows are copied from there.
+   */
+  movedWith?: { schema: string; backup: ObjectKey };
 }
 
 /**
@@ -241,12 +246,33 @@ export async function decideConflicts(
         candidates.map((s) => s.objectKey),
       )
     : new Set<string>();
+  // Schemas renamed aside by an earlier step: name → backup name. What they hold went along with them.
+  const movedSchemas = new Map<string, string>();
   for (const step of candidates) {
     const rule = rules.ruleFor(step);
     const exists = existing.has(step.key);
     const decision: ConflictDecision = { rule, exists };
     decisions.set(step.order, decision);
     if (!exists) continue;
+    const k = step.objectKey;
+    const movedTo = k.kind !== 'schema' && k.schema !== null ? movedSchemas.get(k.schema) : undefined;
+    if (movedTo !== undefined) {
+      const backup = { ...k, schema: movedTo };
+      const copy =
+        rule.strategy === 'rename' && rule.copyData && k.kind === 'table'
+          ? (engine.catalog?.renderCopyData(backup, k) ?? null)
+          : null;
+      decision.movedWith = { schema: k.schema!, backup };
+      decision.resolution = {
+        strategy: 'rename',
+        rule: rule.source,
+        before: [],
+        after: copy ? [copy] : [],
+        reverse: [],
+        backup: null,
+      };
+      continue;
+    }
     const location = step.source ? { file: step.source.file, line: step.source.line } : undefined;
     if (rule.strategy === 'raise') {
       decision.problem = new DbeeError(
@@ -296,6 +322,7 @@ export async function decideConflicts(
       rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table'
         ? (engine.catalog?.renderCopyData(aside.backup, step.objectKey) ?? null)
         : null;
+    if (k.kind === 'schema' && rule.strategy === 'rename' && aside.backup) movedSchemas.set(k.name, aside.backup.name);
     const dependents = aside.dependents?.drop.length ? aside.dependents : undefined;
     decision.resolution = {
       strategy: rule.strategy,
