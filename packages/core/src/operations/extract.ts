@@ -12,7 +12,7 @@ import type { ExtractOptions } from '../options';
 import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
 import type { OperationContext } from './context';
 import { loadModels, schemaOwners } from './load';
-import { graphProject, projectManagedScope } from '../planner/project-model';
+import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { withSession } from '../runner/session';
 
 export type { ExtractOptions };
@@ -165,6 +165,10 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
         `  dropped by ${e.role} at ${e.at}: ${e.objectType} ${e.identity} (its file, if any, is left for you to remove)`,
       );
   }
+  // The project's model, loaded once for --delete-dropped and the existing layout (when either needs it).
+  let loaded: Promise<ProjectModel> | undefined;
+  const projectModel = (project: DbProject) =>
+    (loaded ??= loadModels(ctx, [project], environment, engine).then(([m]) => m!));
   // Objects the ledger says dbee deployed that the database no longer has (an engine whose catalog keeps no trace
   // of a drop, like Teradata's DBC, reports drops only this way). Kinds the engine never writes as files of their
   // own (indexes, grants...) are not looked for.
@@ -198,7 +202,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
       );
     }
     if (options.deleteDropped && gone.length)
-      await deleteDroppedFiles(ctx, engine, environment, target.project, gone, options.dryRun ?? false);
+      await deleteDroppedFiles(ctx, await projectModel(target.project), gone, options.dryRun ?? false);
   }
   reporter.info(
     `dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`,
@@ -206,7 +210,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   const rel = (p: string) => relative(workspace.root, join(target.root, p)).split('\\').join('/');
   // Into an existing project, an object the project already defines in another file goes to that file.
   const writes = target.project
-    ? await intoExistingLayout(ctx, engine, environment, target.project, selected)
+    ? await intoExistingLayout(ctx, engine, target.project, () => projectModel(target.project!), selected)
     : selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
   for (const o of writes) {
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${o.keys.join(', ')})`);
@@ -366,15 +370,12 @@ interface FileWrite {
  */
 async function deleteDroppedFiles(
   ctx: OperationContext,
-  engine: Engine,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
-  project: DbProject,
+  model: ProjectModel,
   gone: string[],
   dryRun: boolean,
 ): Promise<void> {
-  const [model] = await loadModels(ctx, [project], environment, engine);
   const byFile = new Map<string, string[]>();
-  for (const o of model!.objects) byFile.set(o.location.file, [...(byFile.get(o.location.file) ?? []), o.id]);
+  for (const o of model.objects) byFile.set(o.location.file, [...(byFile.get(o.location.file) ?? []), o.id]);
   const dropped = new Set(gone);
   for (const [file, keys] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const there = keys.filter((k) => !dropped.has(k));
@@ -400,13 +401,13 @@ async function deleteDroppedFiles(
 async function intoExistingLayout(
   ctx: OperationContext,
   engine: Engine,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
   project: DbProject,
+  projectModel: () => Promise<ProjectModel>,
   selected: ExtractedObject[],
 ): Promise<FileWrite[]> {
   let model;
   try {
-    [model] = await loadModels(ctx, [project], environment, engine);
+    model = await projectModel();
   } catch (e) {
     if (!(e instanceof DbeeError)) throw e;
     // Sources that do not load (an object defined twice...): written in extract's own layout, as for a new project.
@@ -417,13 +418,13 @@ async function intoExistingLayout(
   }
   const prefix = project.relativeRoot ? project.relativeRoot + '/' : '';
   const local = (file: string) => (file.startsWith(prefix) ? file.slice(prefix.length) : file);
-  const definedIn = new Map<string, string>(model!.objects.map((o) => [o.id, local(o.location.file)]));
+  const definedIn = new Map<string, string>(model.objects.map((o) => [o.id, local(o.location.file)]));
   const keysOf = new Map<string, Set<string>>();
   for (const [key, file] of definedIn) keysOf.set(file, (keysOf.get(file) ?? new Set()).add(key));
   const writes: FileWrite[] = [];
   const moved = new Map<string, { sql: string[]; keys: Set<string> }>();
   for (const o of selected) {
-    const statements = await engine.parser.parse(o.text, o.path, { searchPath: model!.graph.searchPath });
+    const statements = await engine.parser.parse(o.text, o.path, { searchPath: model.graph.searchPath });
     const stay: string[] = [];
     const keys = new Set<string>();
     for (const st of statements) {
