@@ -24,6 +24,23 @@ async function main(): Promise<void> {
   const from = Number(option('from', '1000'));
   const count = Number(option('count', '1000'));
   const engineOption = option('engine', 'both');
+  // A typo must not run zero pairs and report no failure.
+  const known = new Set(['--from', '--count', '--engine', '--full']);
+  const unknown = process.argv.slice(2).filter((a) => a.startsWith('--') && !known.has(a));
+  if (
+    !Number.isInteger(from) ||
+    from < 0 ||
+    !Number.isInteger(count) ||
+    count < 1 ||
+    !['both', 'pglite', 'postgres'].includes(engineOption) ||
+    unknown.length
+  ) {
+    console.error(
+      `usage: diff-fuzz [--from <seed>] [--count <pairs per engine, >= 1>] [--engine both|pglite|postgres] [--full]${unknown.length ? ` (unknown: ${unknown.join(' ')})` : ''}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
   const full = process.argv.includes('--full');
   const engines =
     engineOption === 'both' ? (['pglite', 'postgres'] as const) : ([engineOption] as ('pglite' | 'postgres')[]);
@@ -43,7 +60,7 @@ async function main(): Promise<void> {
         for (const f of run.failures)
           console.log(`FAIL ${engine} seed ${f.seed} [${f.stage}]: ${f.message.slice(0, 1200)}`);
         console.log(
-          `${engine}: seeds ${seeds[0]}..${seeds[seeds.length - 1]}: ${run.pairs} pairs, ${run.failures.length} failures (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+          `${engine}: seeds ${seeds[0]}..${seeds[seeds.length - 1]}: ${run.pairs} pairs, ${run.failures.length} failures (${((Date.now() - t0) / 1000).toFixed(1)} s, load ${loadavg()[0]!.toFixed(1)})`,
         );
       }
     } finally {
