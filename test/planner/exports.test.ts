@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { engineByName, runDbeeCommand } from '@dbee/cli';
 import { makeReporter, planFromSources, settleBackground, Workspace, type OperationContext } from '@dbee/core';
-import { loadModels, schemaOwners } from '../../packages/core/src/operations/load';
+import { loadModels, schemaOwners } from '../../packages/core/src/context/load';
 import { dbYaml, ENGINES, workspaceWith, type TestWorkspace } from '../runner/helpers';
 
 /**

@@ -149,6 +149,32 @@ describe('nx affected -t deploy deploys what changed on the branch (core ← sal
     expect(await selected(deploy)).toEqual(all('reporting'));
   });
 
+  it('an expand declaration and a file of a custom `sources` glob select their project and its dependents', async () => {
+    const all = (...projects: string[]) => projects.map((p) => `db-${p}:deploy`).sort();
+    const deploy = ['-t', 'deploy', '--base=main', '--head=HEAD', '--excludeTaskDependencies'];
+    await startBranch('sales-expand', {
+      'databases/sales/schema/sales/tables/orders.expand.yaml': 'columns:\n  total:\n    up: total\n    down: total\n',
+    });
+    expect(await selected(deploy)).toEqual(all('sales', 'reporting'));
+
+    // core reads `.pgsql` files besides `.sql` ones: a change to one selects core and everything over it.
+    await startBranch('core-pgsql', {
+      'databases/core/db.yaml':
+        "version: 1\nname: core\nengine: postgres\nschemas: [core]\nsources: ['**/*.sql', 'legacy/**/*.pgsql']\n",
+      'databases/core/legacy/regions.pgsql': 'CREATE TABLE core.regions (code text PRIMARY KEY);\n',
+    });
+    await startBranch(
+      'core-pgsql-change',
+      {
+        'databases/core/legacy/regions.pgsql': 'CREATE TABLE core.regions (code text PRIMARY KEY, label text);\n',
+      },
+      'core-pgsql',
+    );
+    expect(await selected(['-t', 'deploy', '--base=core-pgsql', '--head=HEAD', '--excludeTaskDependencies'])).toEqual(
+      all('core', 'sales', 'reporting'),
+    );
+  });
+
   it('dbee.yaml changed: every project is selected', async () => {
     const dbeeYaml = (await team.git(['show', 'main:dbee.yaml'])) + '# reviewed\n';
     await startBranch('dbee-yaml', { 'dbee.yaml': dbeeYaml });

@@ -142,8 +142,10 @@ export type {
   DisableOptions,
   EnableOptions,
 } from './options';
-export { makeReporter, gitCommit, lockOwner } from './operations/context';
-export type { OperationContext } from './operations/context';
+export { makeReporter } from './context/operation-context';
+export { gitCommit } from './context/origin';
+export { lockOwner } from './runner/session';
+export type { OperationContext } from './context/operation-context';
 export { inWindow } from './operations/gates';
 export { diffPlan, planChanges, type PlanChangesSettings, assertFreshBase } from './diffing/diff-plan';
 export type { DiffSelectors, DiffResult } from './diffing/diff-plan';

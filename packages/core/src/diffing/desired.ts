@@ -13,8 +13,8 @@ import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
 import { inBackground, writeCacheFile } from '../background';
 import { sha256 } from '../sources/checksum';
-import type { OperationContext } from '../operations/context';
-import { schemaOwners } from '../operations/load';
+import type { OperationContext } from '../context/operation-context';
+import { schemaOwners } from '../context/load';
 
 /** Where dbee keeps cached models and diffs, inside the workspace (git-ignored with .dbee/). */
 export function cacheDir(workspaceRoot: string, kind: 'models' | 'diffs'): string {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DbeeError, ExitCode } from '../errors';
 import type { FleetTarget } from '../config/resolve';
 import { Ledger } from '../ledger/ledger';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import type { DeployOptions } from '../options';
 import { withSession } from '../runner/session';
 import { NullStream } from './prefixed-stream';

@@ -1,6 +1,6 @@
 import { DbeeError, type ExitCodeValue } from '../errors';
 import { COMMAND_DEFINITIONS, type CommandName, type CommandOptions } from '../options';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import { fleetDeploy } from './fleet-deploy';
 import { fleetStatus } from './fleet-status';
 import { eachTarget } from './each-target';

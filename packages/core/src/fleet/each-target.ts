@@ -1,5 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import { FleetPlans } from './plan-cache';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets } from './selection';

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { durationMs } from '../config/schema';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { FleetTarget } from '../config/resolve';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import type { DeployOptions } from '../options';
 import {
   countPlans,

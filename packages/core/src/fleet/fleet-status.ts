@@ -1,13 +1,23 @@
 import { Writable } from 'node:stream';
 import { ExitCode, type ExitCodeValue } from '../errors';
-import type { OperationContext } from '../operations/context';
-import type { StatusReport } from '../operations/status';
+import type { OperationContext } from '../context/operation-context';
+import type { DeploymentRow } from '../ledger/ledger';
 import type { StatusOptions } from '../options';
 import { canonicalJson } from '../plan/serialize';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets } from './selection';
 import { FleetPlans } from './plan-cache';
 import { runOnTarget, type SingleOperation } from './run-target';
+
+/**
+ * What this summary reads of a target's `dbee status --format json` (`StatusReport`, operations/status.ts): the
+ * fleet runs the single-environment operation it is given and parses its output, so it declares only what it reads.
+ */
+interface TargetStatusJson {
+  lastDeployment: DeploymentRow | null;
+  pendingSteps: unknown[];
+  drift: { state: 'yes' | 'no' | 'unknown' };
+}
 
 /** Targets whose status is read at once. */
 const STATUS_PARALLEL = 4;
@@ -24,7 +34,7 @@ export interface FleetTargetStatus {
   /** The source of its last deployment: the package, else the git commit (12 characters), else `plan:` and its plan's checksum; null when never deployed. */
   release: string | null;
   pendingSteps: number;
-  drift: StatusReport['drift']['state'];
+  drift: TargetStatusJson['drift']['state'];
   /** The last deployment: id, kind and result (`succeeded`, `failed`, `rolled-back`...). */
   last: { id: number; kind: string; status: string } | null;
   error: { code: string; message: string } | null;
@@ -56,7 +66,7 @@ export async function fleetStatus(
       return targetStatus(
         t.name,
         t.labels,
-        run.exitCode === 0 ? (JSON.parse(out.text) as StatusReport) : null,
+        run.exitCode === 0 ? (JSON.parse(out.text) as TargetStatusJson) : null,
         run.error,
       );
     },
@@ -74,7 +84,7 @@ export async function fleetStatus(
 function targetStatus(
   target: string,
   labels: Record<string, string>,
-  r: StatusReport | null,
+  r: TargetStatusJson | null,
   error: FleetTargetStatus['error'],
 ): FleetTargetStatus {
   if (!r) {

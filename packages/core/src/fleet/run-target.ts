@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbeeError, ExitCode } from '../errors';
-import { makeReporter, type OperationContext } from '../operations/context';
-import type { DeployReport } from '../operations/report';
+import { makeReporter, type OperationContext } from '../context/operation-context';
+import type { DeployReport } from '../runner/deploy-report';
 import { PrefixedStream } from './prefixed-stream';
 
 /** An operation that runs on one environment: the unchanged single-environment operation (operations/*.ts). */

@@ -1,6 +1,6 @@
 import { DbeeError } from '../errors';
 import { FLEET_TARGET_SEPARATOR, type FleetTarget } from '../config/resolve';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import type { DeployOptions } from '../options';
 import { fleetTargets } from './targets';
 import { parseLabels, parseShard, selectByLabels, targetsOfShard, type Shard } from './select';

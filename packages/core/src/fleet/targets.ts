@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DbeeError } from '../errors';
 import type { FleetTarget } from '../config/resolve';
 import { fleetTarget, targetLabels, type EnvironmentConfig } from '../config/schema';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 
 /**
  * The targets of a fleet environment, in their declared (or discovered) order: the static list of dbee.yaml, the

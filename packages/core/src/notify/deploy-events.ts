@@ -1,7 +1,7 @@
 import type { NotifyEvent } from '../config/schema';
 import type { Ledger } from '../ledger/ledger';
-import type { OperationContext } from '../operations/context';
-import type { DeployReport } from '../operations/report';
+import type { OperationContext } from '../context/operation-context';
+import type { DeployReport } from '../runner/deploy-report';
 import type { Plan } from '../plan/plan';
 import type { RunResult } from '../runner/runner';
 import { ExitCode } from '../errors';

@@ -1,7 +1,7 @@
 import type { DeploymentRow } from '../ledger/ledger';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import { lockOwner } from '../runner/session';
-import { ciJob } from '../operations/context';
+import { ciJob } from '../context/origin';
 import { notify } from './notifier';
 
 /**

@@ -1,5 +1,5 @@
 import type { NotifyEvent } from '../config/schema';
-import type { DeployReport } from '../operations/report';
+import type { DeployReport } from '../runner/deploy-report';
 
 /** Version of the `json` body; bump on an incompatible change. */
 export const NOTIFICATION_FORMAT_VERSION = 1;

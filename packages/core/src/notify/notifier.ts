@@ -1,7 +1,7 @@
 import type { NotifyEvent, WebhookConfig } from '../config/schema';
 import { durationMs } from '../config/schema';
 import { interpolateEnv } from '../config/interpolate';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import { notificationBody, type Notification } from './notification';
 
 /** Default `notify[].timeout`: 5 s, retries included. */

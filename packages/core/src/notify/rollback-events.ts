@@ -1,7 +1,7 @@
 import type { NotifyEvent } from '../config/schema';
 import { ExitCode } from '../errors';
 import type { Ledger } from '../ledger/ledger';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import type { PlanStep } from '../plan/plan';
 import type { CompensationResult } from '../runner/undo';
 import type { Notification } from './notification';

@@ -5,8 +5,9 @@ import { requireRole } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import type { AdoptOptions } from '../options';
 import { planFromSources } from '../planner/planner';
-import { ciJob, gitCommit, type OperationContext } from './context';
-import { loadTarget, schemaOwners } from './load';
+import { ciJob, gitCommit } from '../context/origin';
+import type { OperationContext } from '../context/operation-context';
+import { loadTarget, schemaOwners } from '../context/load';
 import { Deployment } from '../runner/deployment';
 import { withSession } from '../runner/session';
 

@@ -1,7 +1,7 @@
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { requireRole } from '../engine/engine';
 import type { AuditOptions } from '../options';
-import type { OperationContext } from './context';
+import type { OperationContext } from '../context/operation-context';
 import { sinceTime } from './extract';
 import { withSession } from '../runner/session';
 import { graphProject } from '../planner/project-model';

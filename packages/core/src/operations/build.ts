@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { desiredModelFor } from '../diffing/desired';
 import { canonicalJson } from '../plan/serialize';
-import type { OperationContext } from './context';
-import { loadTarget } from './load';
+import type { OperationContext } from '../context/operation-context';
+import { loadTarget } from '../context/load';
 import type { BuildOptions } from '../options';
 
 export type { BuildOptions };

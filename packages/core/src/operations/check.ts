@@ -3,7 +3,7 @@ import { compatJson, formatCompatMarkdown, formatCompatText, type CompatReport }
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { CheckOptions } from '../options';
 import { HAZARD_KINDS } from '../options/common';
-import { makeReporter, type OperationContext } from './context';
+import { makeReporter, type OperationContext } from '../context/operation-context';
 import { deploy } from './deploy';
 
 /**

@@ -7,7 +7,7 @@ import { DbeeError, ExitCode } from '../errors';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import type { VerifyProbe } from '../runner/verify';
-import { engineFor, type OperationContext } from './context';
+import { engineFor, type OperationContext } from '../context/operation-context';
 
 /** What `deploy --dry-run` lets a caller see of its compatibility check (the `check` command prints it its own way). */
 export interface DryRunHooks {

@@ -214,15 +214,6 @@ export function freedBeforeCreate(plan: Plan): Set<number> {
   return result;
 }
 
-/** `20261121t103000`: the UTC time in backup names. */
-export function backupStamp(now: Date): string {
-  return now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, '')
-    .toLowerCase();
-}
-
 /**
  * For every step that creates an object: the rule that applies, whether the object already exists (one catalog
  * query), and for existing ones the statements that get it out of the way. Reads only: a dry run calls it too.

@@ -8,17 +8,21 @@ import type { SessionPool } from '../engine/session-pool';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { deploymentSummary, Ledger } from '../ledger/ledger';
-import { readPackage } from '../package/package';
+import { readPackage, type LoadedPackage } from '../package/package';
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { DbProject } from '../config/workspace';
 import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/package-deploy';
 import type { Plan, PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
-import { sessionSettings, withSession } from '../runner/session';
+import { lockOwner, sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { markDataLoss, verifyPlan } from '../runner/verify';
-import { backupStamp, ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
-import { ciJob, engineFor, lockOwner, type OperationContext } from './context';
+import { backupStamp } from '../plan/backup-stamp';
+import { ConflictRules, decideConflicts, type ConflictDecision } from './conflicts';
+import { ciJob } from '../context/origin';
+import { engineFor, type OperationContext } from '../context/operation-context';
 import { stepDependencies } from './dependencies';
 import {
   checkGates,
@@ -32,7 +36,7 @@ import {
 import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
 import { checkTicket } from '../promotion/ticket';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
-import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from './load';
+import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
 import { planSources } from './source-plan';
 import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
@@ -41,7 +45,13 @@ import { judgeSizeHazards } from './size-hazards';
 import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
 import { formatCompatText } from '../check/compat';
 import { liveState } from '../fleet/plan-cache';
-import { errorJson, printSummary, REPORT_FORMAT_VERSION, writeReport, type DeployReport } from './report';
+import {
+  errorJson,
+  printSummary,
+  REPORT_FORMAT_VERSION,
+  writeReport,
+  type DeployReport,
+} from '../runner/deploy-report';
 
 export type { DeployOptions };
 
@@ -131,6 +141,11 @@ export async function deploy(
   }
 }
 
+/**
+ * One deployment, top-down: the inputs (before the lock), then under the lock: recover what a dead process left, plan,
+ * decide conflicts, collect the problems and the smoke checks, then either the dry run (verify on a scratch copy) or
+ * the gates, the run, and its outcome in the report.
+ */
 async function deployInner(
   ctx: OperationContext,
   options: DeployOptions,
@@ -138,7 +153,112 @@ async function deployInner(
   onRun: (r: RunResult) => void,
   hooks: DryRunHooks,
 ): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
+  const input = await deployInputs(ctx, options, report);
+  if (!input) return ExitCode.ok;
+  const { engine, environment } = input;
+  return withSession(
+    {
+      engine,
+      environment,
+      workspaceRoot: ctx.workspace.root,
+      reporter: ctx.reporter,
+      waitMs: input.valid.waitForLockMs,
+      deploy: input.settings,
+      owner: lockOwner(),
+    },
+    async (session) => {
+      report.database = session.conn.description;
+      const ledger = new Ledger(session.conn, engine.ledger);
+      await recoverInterrupted(ctx, input, session, ledger, report);
+      await refuseWhileInFlight(session.conn, engine, input.planned, environment.name);
+      const run = await planDeployment(ctx, input, session.conn, ledger, report);
+      await decideDeployConflicts(ctx, input, session.conn, run, report);
+      await collectProblems(ctx, input, session.conn, run);
+      // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
+      // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
+      run.smoke = await smokePlan(
+        ctx,
+        engine,
+        input.pkg ? packageSmokeModels(input.pkg, input.models) : input.models,
+        run.plan,
+        input.settingsOf,
+        environment.name,
+        !options.dryRun && run.plan.steps.length > 0,
+      );
+      if (run.smoke) run.smoke.regression = smokeRegression(environment.gates);
+      if (options.dryRun) return dryRun(ctx, input, session.conn, run, report, hooks);
+      if (run.plan.steps.length === 0) {
+        for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
+        await confirmFingerprints(engine, ledger, session.conn, input.models, input.planned, environment.name);
+        report.status = 'unchanged';
+        return ExitCode.ok;
+      }
+      if (run.problems.length) refuse(run.problems, false);
+      await checkGates(ctx, environment, run.plan, {
+        assumeYes: options.assumeYes ?? false,
+        countdownFrom: input.valid.countdownFrom,
+        now: input.now,
+      });
+      const notStarted = await notifyDeployStarted(ctx, report, run.plan);
+      const result = await apply(ctx, applyInput(input, session, run));
+      onRun(result);
+      recordOutcome(ctx, input, session.conn, run, result, report);
+      await notifyDeployFinished(ctx, report, result, ledger, notStarted);
+      return failureOf(result, report);
+    },
+  );
+}
+
+/** What a deployment works with, settled before the lock is taken. */
+interface DeployInputs {
+  options: DeployOptions;
+  valid: Validated;
+  environment: ResolvedEnvironment;
+  /** The change ticket (`--ticket`), checked against the environment's rule. */
+  ticket: string | null;
+  target: DbProject;
+  /** The package deployed (`--package`), or null for the sources. */
+  pkg: LoadedPackage | null;
+  /** The projects this run deploys: the target (with its dependencies outside Nx), or a package's. */
+  planned: string[];
+  engine: Engine;
+  /** The target and its dependencies; the projects not planned from their exports when known (see loadModels). */
+  models: ProjectModel[];
+  /** Schema → the project that owns it, over the whole workspace. */
+  owners: Map<string, string>;
+  /** The target's deploy settings in this environment. */
+  settings: DeploySettings;
+  settingsOf: (project: string) => DeploySettings;
+  scope: TransactionScope;
+  now: Date;
+  /** The sources' git commit, read (two git processes) while the sources are read and the lock is taken. */
+  sourceCommitLater: Promise<string | null> | null;
+}
+
+/** The plan of one run, and what was decided about it under the lock. */
+interface DeployRun {
+  plan: Plan;
+  /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
+  planChecksum: string;
+  commit: string | null;
+  variables: Map<string, ProjectModel['variables']>;
+  decisions: Map<number, ConflictDecision>;
+  conflicts: Map<number, StepConflict>;
+  /** What refuses the run (a dry run reports them all). */
+  problems: DbeeError[];
+  smoke: SmokePlan | null;
+}
+
+/**
+ * The options checked against each other, the environment, the ticket, the target and its package, the promotion
+ * gate, and the models parsed. Null: a package that does not deploy here (`packageRunsHere` said why).
+ */
+async function deployInputs(
+  ctx: OperationContext,
+  options: DeployOptions,
+  report: DeployReport,
+): Promise<DeployInputs | null> {
+  const { workspace } = ctx;
   const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
   report.environment = environment.name;
@@ -162,17 +282,15 @@ async function deployInner(
       hint: 'make the package with dbee plan --safe (or deploy.safeRewrites: true), or deploy without --package',
     });
   }
-  if (pkg && !packageRunsHere(ctx, pkg, target.name)) return ExitCode.ok;
+  if (pkg && !packageRunsHere(ctx, pkg, target.name)) return null;
   if (pkg && !pkg.plan.projects.includes(target.name)) {
     throw new DbeeError(`package ${pkg.path} is for ${pkg.plan.projects.join(', ')}, not ${target.name}`, {
       code: 'PACKAGE_MISMATCH',
     });
   }
   await checkPromotion(ctx, environment, pkg, options.now ?? new Date());
-  // git runs (two processes) while the sources are read and the lock is taken.
   const sourceCommitLater = pkg ? null : sourceCommit(ctx);
   const engine = engineFor(ctx, environment, all);
-  // The projects not planned (dependencies, for resolving references) from their exports when known: see loadModels.
   const models = await loadModels(ctx, all, environment, engine, { exportsFor: planned });
   const owners = schemaOwners(ctx, environment);
   const settings = workspace.settings(target, environment).deploy;
@@ -180,337 +298,438 @@ async function deployInner(
   const scope: TransactionScope = settings.transaction ?? 'object';
   report.transaction = scope;
   const now = options.now ?? new Date();
+  return {
+    options,
+    valid,
+    environment,
+    ticket,
+    target,
+    pkg,
+    planned,
+    engine,
+    models,
+    owners,
+    settings,
+    settingsOf,
+    scope,
+    now,
+    sourceCommitLater,
+  };
+}
 
-  const owner = lockOwner();
-  return withSession(
-    {
-      engine,
-      environment,
-      workspaceRoot: workspace.root,
-      reporter,
-      waitMs: valid.waitForLockMs,
-      deploy: settings,
-      owner,
-    },
-    async (session) => {
-      const { conn } = session;
-      report.database = conn.description;
-      const ledger = new Ledger(conn, engine.ledger);
-      // Under the lock, a deployment still marked running belongs to a process that died. An Nx batch holds the lock
-      // from its first task to its last: once per environment is enough (batchShared), as for the ledger's state.
-      await batchShared(ctx, `recover\0${environment.name}\0${options.dryRun ? 'dry' : 'run'}`, async () => {
-        if (options.dryRun) {
-          const running = await ledger.runningDeployments();
-          if (running.length)
-            reporter.warn(
-              `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`,
-            );
-        } else {
-          report.interrupted = await ledger.markInterrupted(
-            `a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`,
-          );
-          if (report.interrupted.length) {
-            reporter.warn(
-              `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
-            );
-          }
-        }
-        // Steps that ran outside a transaction when their process died: settled against the catalog before planning.
-        await reconcileStarted({ engine, conn, ledger, reporter, dryRun: options.dryRun ?? false });
-      });
-      await refuseWhileInFlight(conn, engine, planned, environment.name);
-      const deployed = await deployedStates(ctx, ledger, environment, planned);
-      const commit = pkg ? pkg.plan.sourceCommit : await sourceCommitLater;
-      report.source.commit = commit;
-      const variables = new Map(models.map((m) => [m.project.name, m.variables]));
-      const build = () =>
-        planSources(
-          ctx,
-          { engine, models, planned, schemaOwners: owners, deployed, sourceCommit: commit },
-          environment,
-          conn,
-          backupStamp(now),
-          { safe: options.safe },
+/**
+ * Under the lock, a deployment still marked running belongs to a process that died: a real run marks it interrupted
+ * (a dry run says so), and settles the steps it ran outside a transaction against the catalog before planning. An Nx
+ * batch holds the lock from its first task to its last: once per environment is enough (batchShared), as for the
+ * ledger's state.
+ */
+async function recoverInterrupted(
+  ctx: OperationContext,
+  input: DeployInputs,
+  session: DeploymentSession,
+  ledger: Ledger,
+  report: DeployReport,
+): Promise<void> {
+  const { options, engine, environment } = input;
+  const { reporter } = ctx;
+  const owner = session.owner;
+  await batchShared(ctx, `recover\0${environment.name}\0${options.dryRun ? 'dry' : 'run'}`, async () => {
+    if (options.dryRun) {
+      const running = await ledger.runningDeployments();
+      if (running.length)
+        reporter.warn(
+          `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`,
         );
-      // On a fleet, one plan per live state: a target in a state already planned takes a copy (fleet/plan-cache.ts).
-      const state =
-        ctx.plans && !pkg ? await liveState(engine, conn, { models, planned, deployed, sourceCommit: commit }) : null;
-      const plan = pkg
-        ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
-        : ctx.plans && state
-          ? await ctx.plans.plan(environment.name, state, build)
-          : await build();
-      if (ctx.plans && !state) ctx.plans.record(environment.name, pkg ? 'package' : 'built');
-      if (!pkg) {
-        const inPlan = new Set(plan.steps.map((st) => st.key));
-        const pruned = new Map<string, { steps: PlanStep[]; removed: string[] }>();
-        for (const m of models) {
-          const state = deployed.get(m.project.name);
-          // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
-          const removed = state
-            ? removedObjects(m, state).filter((k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`))
-            : [];
-          if (!removed.length) continue;
-          const prune =
-            planned.includes(m.project.name) && (options.prune || (settingsOf(m.project.name).prune ?? false));
-          if (prune && !engine.diff) {
-            throw new DbeeError(`--prune: the ${engine.name} engine cannot plan drops by a diff`, {
-              code: 'ENGINE_CAPABILITY',
-              hint: `drop ${removed.join(', ')} in a versioned migration`,
-            });
-          }
-          if (prune) {
-            const steps = await pruneSteps({
-              engine,
-              conn,
-              project: m.project.name,
-              scope: projectScope(m.graph),
-              removed,
-              online: settingsOf(m.project.name).online ?? false,
-              owners: m.graph.manage?.owners,
-            });
-            pruned.set(m.project.name, { steps, removed });
-            reporter.info(
-              `${m.project.name}: --prune: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources: ${steps.length ? `the plan drops ${removed.length === 1 ? 'it' : 'them'} (${steps.length} step${steps.length === 1 ? '' : 's'})` : 'already gone from the database'}`,
-            );
-            continue;
-          }
-          reporter.warn(
-            `${m.project.name}: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources; nothing drops ${removed.length === 1 ? 'it' : 'them'} without a decision (\`--prune\`, \`deploy.prune\`, or a migration that drops ${removed.length === 1 ? 'it' : 'them'}), so ${removed.length === 1 ? 'it stays' : 'they stay'}: restore the file to keep managing ${removed.length === 1 ? 'it' : 'them'}`,
-          );
-        }
-        if (pruned.size) withPrunedSteps(plan, pruned, deployed);
+    } else {
+      report.interrupted = await ledger.markInterrupted(
+        `a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`,
+      );
+      if (report.interrupted.length) {
+        reporter.warn(
+          `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay, the rest is planned again`,
+        );
       }
-      // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
-      report.source.planChecksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
-      const schemas = new Map(models.map((m) => [m.project.name, m.graph.schemas]));
-      // A base fingerprint is taken by a diff of one project: its freshness is read over that project's scope.
-      const based = models.filter((m) => plan.projects.includes(m.project.name));
-      await assertFreshBase(
-        engine,
-        conn,
-        plan,
-        based.length === 1 ? projectScope(based[0]!.graph) : { schemas: based.flatMap((m) => m.graph.schemas) },
-      );
-      reporter.info(
-        `dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
-      );
+    }
+    await reconcileStarted({ engine, conn: session.conn, ledger, reporter, dryRun: options.dryRun ?? false });
+  });
+}
 
-      const decisions = await decideConflicts(
+/**
+ * The plan of this run: the package's steps not yet applied, or the sources' plan (on a fleet, one per live state,
+ * a target in a state already planned taking a copy: fleet/plan-cache.ts) with the drops `--prune` decides. Refused
+ * when its base fingerprint no longer matches the database.
+ */
+async function planDeployment(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  ledger: Ledger,
+  report: DeployReport,
+): Promise<DeployRun> {
+  const { options, engine, environment, models, planned, pkg } = input;
+  const deployed = await deployedStates(ctx, ledger, environment, planned);
+  const commit = pkg ? pkg.plan.sourceCommit : await input.sourceCommitLater;
+  report.source.commit = commit;
+  const variables = new Map(models.map((m) => [m.project.name, m.variables]));
+  const build = () =>
+    planSources(
+      ctx,
+      { engine, models, planned, schemaOwners: input.owners, deployed, sourceCommit: commit },
+      environment,
+      conn,
+      backupStamp(input.now),
+      { safe: options.safe },
+    );
+  const state =
+    ctx.plans && !pkg ? await liveState(engine, conn, { models, planned, deployed, sourceCommit: commit }) : null;
+  const plan = pkg
+    ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
+    : ctx.plans && state
+      ? await ctx.plans.plan(environment.name, state, build)
+      : await build();
+  if (ctx.plans && !state) ctx.plans.record(environment.name, pkg ? 'package' : 'built');
+  if (!pkg) await pruneRemoved(ctx, input, conn, plan, deployed);
+  // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
+  const checksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
+  report.source.planChecksum = checksum;
+  // A base fingerprint is taken by a diff of one project: its freshness is read over that project's scope.
+  const based = models.filter((m) => plan.projects.includes(m.project.name));
+  await assertFreshBase(
+    engine,
+    conn,
+    plan,
+    based.length === 1 ? projectScope(based[0]!.graph) : { schemas: based.flatMap((m) => m.graph.schemas) },
+  );
+  ctx.reporter.info(
+    `dbee deploy ${planned.join(', ')} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+  );
+  return {
+    plan,
+    planChecksum: checksum,
+    commit,
+    variables,
+    decisions: new Map(),
+    conflicts: new Map(),
+    problems: [],
+    smoke: null,
+  };
+}
+
+/**
+ * Objects deployed but no longer in the sources (and not dropped by the plan already): `--prune` (or `deploy.prune`)
+ * adds their drops to the plan; without it they stay, with a warning that says how to decide.
+ */
+async function pruneRemoved(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  plan: Plan,
+  deployed: Awaited<ReturnType<typeof deployedStates>>,
+): Promise<void> {
+  const { options, engine, planned, settingsOf } = input;
+  const { reporter } = ctx;
+  const inPlan = new Set(plan.steps.map((st) => st.key));
+  const pruned = new Map<string, { steps: PlanStep[]; removed: string[] }>();
+  for (const m of input.models) {
+    const state = deployed.get(m.project.name);
+    // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
+    const removed = state
+      ? removedObjects(m, state).filter((k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`))
+      : [];
+    if (!removed.length) continue;
+    const prune = planned.includes(m.project.name) && (options.prune || (settingsOf(m.project.name).prune ?? false));
+    if (prune && !engine.diff) {
+      throw new DbeeError(`--prune: the ${engine.name} engine cannot plan drops by a diff`, {
+        code: 'ENGINE_CAPABILITY',
+        hint: `drop ${removed.join(', ')} in a versioned migration`,
+      });
+    }
+    if (prune) {
+      const steps = await pruneSteps({
         engine,
         conn,
-        plan,
-        new ConflictRules(workspace, environment, valid.ifExists),
-        backupStamp(now),
+        project: m.project.name,
+        scope: projectScope(m.graph),
+        removed,
+        online: settingsOf(m.project.name).online ?? false,
+        owners: m.graph.manage?.owners,
+      });
+      pruned.set(m.project.name, { steps, removed });
+      reporter.info(
+        `${m.project.name}: --prune: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources: ${steps.length ? `the plan drops ${removed.length === 1 ? 'it' : 'them'} (${steps.length} step${steps.length === 1 ? '' : 's'})` : 'already gone from the database'}`,
       );
-      const conflicts = new Map<number, StepConflict>();
-      for (const [order, d] of decisions) if (d.resolution) conflicts.set(order, d.resolution);
-      // ifExists: skip: the existing object stays as it is; its step leaves the plan (not run, not recorded).
-      const skipped = new Set([...decisions].flatMap(([order, d]) => (d.skipped ? [order] : [])));
-      if (skipped.size) {
-        for (const step of plan.steps.filter((s) => skipped.has(s.order))) {
-          report.skipped.push(step.key);
-          reporter.info(
-            `${step.key} exists in the database and the ledger does not know it: skipped (ifExists: skip, ${decisions.get(step.order)!.rule.source}); it stays as it is and is not recorded`,
-          );
-        }
-        plan.steps = plan.steps.filter((s) => !skipped.has(s.order));
-      }
-      if (environment.gates.requireBackup) await keepDroppedTables(engine, conn, plan, conflicts, backupStamp(now));
-      for (const note of await judgeSizeHazards(engine, conn, plan)) reporter.info(note);
-      const problems = [
-        ...[...decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])),
-        ...checkStepPolicies(environment, plan, { conflicts, settings: settingsOf, allowHazards: valid.allowHazards }),
-      ];
-      // Dependencies this run does not apply must be there (a package checks its own in packagePlan). Under Nx a dry
-      // run is not asked: the real run deploys the dependencies first, their dry runs create nothing.
-      if (!pkg && plan.steps.length && !(options.dryRun && ctx.fromNx)) {
-        const missing = await missingDependencySchemas(
+      continue;
+    }
+    reporter.warn(
+      `${m.project.name}: ${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} deployed but no longer in the sources; nothing drops ${removed.length === 1 ? 'it' : 'them'} without a decision (\`--prune\`, \`deploy.prune\`, or a migration that drops ${removed.length === 1 ? 'it' : 'them'}), so ${removed.length === 1 ? 'it stays' : 'they stay'}: restore the file to keep managing ${removed.length === 1 ? 'it' : 'them'}`,
+    );
+  }
+  if (pruned.size) withPrunedSteps(plan, pruned, deployed);
+}
+
+/**
+ * What to do with an object that exists in the database but not in the ledger (the conflict rules and `--if-exists`):
+ * each decision, the resolutions the runner applies, and the steps skipped (`ifExists: skip`: the existing object
+ * stays as it is; its step leaves the plan, not run, not recorded).
+ */
+async function decideDeployConflicts(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  run: DeployRun,
+  report: DeployReport,
+): Promise<void> {
+  const { plan } = run;
+  run.decisions = await decideConflicts(
+    input.engine,
+    conn,
+    plan,
+    new ConflictRules(ctx.workspace, input.environment, input.valid.ifExists),
+    backupStamp(input.now),
+  );
+  for (const [order, d] of run.decisions) if (d.resolution) run.conflicts.set(order, d.resolution);
+  const skipped = new Set([...run.decisions].flatMap(([order, d]) => (d.skipped ? [order] : [])));
+  if (!skipped.size) return;
+  for (const step of plan.steps.filter((s) => skipped.has(s.order))) {
+    report.skipped.push(step.key);
+    ctx.reporter.info(
+      `${step.key} exists in the database and the ledger does not know it: skipped (ifExists: skip, ${run.decisions.get(step.order)!.rule.source}); it stays as it is and is not recorded`,
+    );
+  }
+  plan.steps = plan.steps.filter((s) => !skipped.has(s.order));
+}
+
+/**
+ * What refuses the run, collected before anything runs: conflicts refused, step policies (hazards, `--allow-hazards`),
+ * and dependencies this run does not apply that are missing. Under `gates.requireBackup` a dropped table is kept
+ * aside first (no longer a data-loss step); the size of each rewrite is noted.
+ */
+async function collectProblems(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  run: DeployRun,
+): Promise<void> {
+  const { options, engine, environment, models, planned } = input;
+  const { plan } = run;
+  if (environment.gates.requireBackup)
+    await keepDroppedTables(engine, conn, plan, run.conflicts, backupStamp(input.now));
+  for (const note of await judgeSizeHazards(engine, conn, plan)) ctx.reporter.info(note);
+  run.problems.push(
+    ...[...run.decisions.values()].flatMap((d) => (d.problem ? [d.problem] : [])),
+    ...checkStepPolicies(environment, plan, {
+      conflicts: run.conflicts,
+      settings: input.settingsOf,
+      allowHazards: input.valid.allowHazards,
+    }),
+  );
+  // Dependencies this run does not apply must be there (a package checks its own in packagePlan). Under Nx a dry
+  // run is not asked: the real run deploys the dependencies first, their dry runs create nothing.
+  if (input.pkg || !plan.steps.length || (options.dryRun && ctx.fromNx)) return;
+  const missing = await missingDependencySchemas(
+    engine,
+    conn,
+    models.filter((m) => !planned.includes(m.project.name)),
+  );
+  run.problems.unshift(
+    ...missing.map((m) =>
+      dependencyMissing(
+        input.target.name,
+        m,
+        environment.name,
+        `dbee deploy ${m.project} --env ${environment.name}, or without --no-deps`,
+      ),
+    ),
+  );
+}
+
+/**
+ * The dry run: the plan printed (a table it would drop with rows in it marked data-loss first), the gates asked, and
+ * the plan applied to a scratch copy of the target's schemas (with the application's queries described before and
+ * after it when a query source is named). Any problem refuses it (exit 1); nothing is applied.
+ */
+async function dryRun(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  run: DeployRun,
+  report: DeployReport,
+  hooks: DryRunHooks,
+): Promise<ExitCodeValue> {
+  const { options, engine, environment, models } = input;
+  const { plan, decisions, conflicts, problems } = run;
+  await markDataLoss(engine, conn, plan, conflicts);
+  printPlan(ctx.stdout, plan, models, decisions);
+  report.status = 'dry-run';
+  report.steps = plan.steps.map((s) => ({
+    order: s.order,
+    project: s.project,
+    key: s.key,
+    action: s.action,
+    status: 'not-run',
+    durationMs: 0,
+    ...conflictOf(decisions.get(s.order)),
+  }));
+  if (!hooks.skipGates)
+    problems.push(
+      ...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now: input.now })),
+    );
+  // The application's queries, described on the scratch copy before and after the plan (when a source is named).
+  const compat =
+    options.verify === false
+      ? null
+      : await prepareCompat(ctx, {
           engine,
           conn,
-          models.filter((m) => !planned.includes(m.project.name)),
-        );
-        problems.unshift(
-          ...missing.map((m) =>
-            dependencyMissing(
-              target.name,
-              m,
-              environment.name,
-              `dbee deploy ${m.project} --env ${environment.name}, or without --no-deps`,
-            ),
-          ),
-        );
-      }
-
-      // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
-      // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
-      const smoke = await smokePlan(
-        ctx,
-        engine,
-        pkg ? packageSmokeModels(pkg, models) : models,
-        plan,
-        settingsOf,
-        environment.name,
-        !options.dryRun && plan.steps.length > 0,
-      );
-      if (smoke) smoke.regression = smokeRegression(environment.gates);
-      if (options.dryRun) {
-        // A table the run would drop with rows in it is marked data-loss before the plan is shown.
-        await markDataLoss(engine, conn, plan, conflicts);
-        printPlan(ctx.stdout, plan, models, decisions);
-        report.status = 'dry-run';
-        report.steps = plan.steps.map((s) => ({
-          order: s.order,
-          project: s.project,
-          key: s.key,
-          action: s.action,
-          status: 'not-run',
-          durationMs: 0,
-          ...conflictOf(decisions.get(s.order)),
-        }));
-        if (!hooks.skipGates)
-          problems.push(...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now })));
-        // The application's queries, described on the scratch copy before and after the plan (when a source is named).
-        const compat =
-          options.verify === false
-            ? null
-            : await prepareCompat(ctx, {
-                engine,
-                conn,
-                environment,
-                models,
-                target: target.name,
-                queries: options.queries,
-              });
-        // The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run.
-        if (options.verify !== false && (plan.steps.length || compat)) {
-          const verdict = await verifyPlan({
-            engine,
-            conn,
-            environment,
-            workspaceRoot: workspace.root,
-            plan,
-            conflicts,
-            variables,
-            schemas: [...new Set(models.flatMap((m) => m.graph.schemas))],
-            shadow: workspace.config.shadow ?? 'embedded',
-            probe: compat?.probe,
-          });
-          if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
-          else
-            reporter.info(
-              `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
-            );
-          for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
-          // A step already refused (a conflict) is not reported twice.
-          const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
-          problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
-          if (compat) {
-            const result = await compat.report(plan);
-            if (hooks.onCompat) hooks.onCompat(result);
-            else ctx.stdout.write(formatCompatText(result));
-            const broken = compatProblem(result);
-            if (broken && compat.mode === 'fail') problems.push(broken);
-            else if (broken) reporter.warn(`${broken.message} (compat.mode: warn)`);
-          }
-        }
-        if (problems.length) refuse(problems, true);
-        reporter.info('dry run: nothing was applied');
-        return ExitCode.ok;
-      }
-      if (plan.steps.length === 0) {
-        for (const p of planned) reporter.info(`${p}: nothing to deploy, the database is up to date`);
-        await confirmFingerprints(engine, ledger, conn, models, planned, environment.name);
-        report.status = 'unchanged';
-        return ExitCode.ok;
-      }
-      if (problems.length) refuse(problems, false);
-      await checkGates(ctx, environment, plan, {
-        assumeYes: options.assumeYes ?? false,
-        countdownFrom: valid.countdownFrom,
-        now,
-      });
-      const notStarted = await notifyDeployStarted(ctx, report, plan);
-      const result = await apply(ctx, {
-        assertLock: session.assertLock,
-        lockGuard: session.lockGuard,
-        everySchema: [...owners.keys()],
-        planChecksum: report.source.planChecksum,
-        plan,
-        conn,
-        engine,
-        environment: environment.name,
-        models,
-        commit,
-        settings,
-        packagePath: pkg?.path ?? null,
-        ticket,
-        conflicts,
-        scope,
-        settingsOf,
-        continueOnError: options.continueOnError ?? false,
-        schemas,
-        smoke,
-      });
-      onRun(result);
-      report.projects = result.projects.map(({ error, ...p }) => ({
-        ...p,
-        ...(error ? { error: { code: error.code, message: error.message } } : {}),
-      }));
-      report.steps = result.steps;
-      report.backups = result.projects.flatMap((p) => p.backups);
-      if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
-      const failed = result.projects.find(
-        (p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted',
-      );
-      report.status = failed
-        ? result.projects.some((p) => p.status === 'failed' || p.status === 'aborted')
-          ? 'failed'
-          : 'rolled-back'
-        : 'succeeded';
-      if (pkg) {
-        const projects = result.projects.flatMap((p) =>
-          p.deploymentId === null
-            ? []
-            : [
-                {
-                  project: p.project,
-                  deploymentId: p.deploymentId,
-                  status: p.status,
-                  smoke: smoke?.outcomes.get(p.project) ?? 'not run',
-                },
-              ],
-        );
-        recordPromotion(ctx, {
           environment,
-          pkg,
-          database: conn.description,
-          ticket,
-          finishedAt: new Date().toISOString(),
-          projects,
+          models,
+          target: input.target.name,
+          queries: options.queries,
         });
-      }
-      await notifyDeployFinished(ctx, report, result, ledger, notStarted);
-      const aborted = result.projects.find((p) => p.status === 'aborted');
-      if (aborted?.error) throw aborted.error;
-      report.exitCode = result.exitCode;
-      if (failed) {
-        const e = failed.error;
-        const rolledBack = failed.status === 'rolled-back';
-        throw new DbeeError(e?.message ?? 'deployment failed', {
-          code: e?.code ?? 'DEPLOY_FAILED',
-          hint: rolledBack
-            ? `the steps this deployment applied were undone (deployment ${failed.deploymentId} is rolled-back in the ledger); fix the cause and deploy again`
-            : (e?.hint ? e.hint + '\n  ' : '') +
-              `the ledger records what ran (deployment ${failed.deploymentId})${failed.rollback?.incomplete ? `; automatic rollback incomplete: ${failed.rollback.incomplete}` : ''}; fix the cause and deploy again to resume`,
-          location: e?.location,
-          exitCode: result.exitCode === ExitCode.smokeFailed ? ExitCode.smokeFailed : ExitCode.applyFailed,
-          cause: e,
-        });
-      }
-      return result.exitCode;
-    },
+  if (options.verify !== false && (plan.steps.length || compat))
+    await verifyOnCopy(ctx, input, conn, run, compat, hooks);
+  if (problems.length) refuse(problems, true);
+  ctx.reporter.info('dry run: nothing was applied');
+  return ExitCode.ok;
+}
+
+/** The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run. */
+async function verifyOnCopy(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  run: DeployRun,
+  compat: Awaited<ReturnType<typeof prepareCompat>>,
+  hooks: DryRunHooks,
+): Promise<void> {
+  const { engine, environment, models } = input;
+  const { plan, decisions, problems } = run;
+  const { reporter, workspace } = ctx;
+  const verdict = await verifyPlan({
+    engine,
+    conn,
+    environment,
+    workspaceRoot: workspace.root,
+    plan,
+    conflicts: run.conflicts,
+    variables: run.variables,
+    schemas: [...new Set(models.flatMap((m) => m.graph.schemas))],
+    shadow: workspace.config.shadow ?? 'embedded',
+    probe: compat?.probe,
+  });
+  if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
+  else
+    reporter.info(
+      `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
+    );
+  for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
+  // A step already refused (a conflict) is not reported twice.
+  const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
+  problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
+  if (compat) {
+    const result = await compat.report(plan);
+    if (hooks.onCompat) hooks.onCompat(result);
+    else ctx.stdout.write(formatCompatText(result));
+    const broken = compatProblem(result);
+    if (broken && compat.mode === 'fail') problems.push(broken);
+    else if (broken) reporter.warn(`${broken.message} (compat.mode: warn)`);
+  }
+}
+
+/** What `apply` needs from the inputs, the session and the plan. */
+function applyInput(input: DeployInputs, session: DeploymentSession, run: DeployRun): ApplyInput {
+  return {
+    assertLock: session.assertLock,
+    lockGuard: session.lockGuard,
+    everySchema: [...input.owners.keys()],
+    planChecksum: run.planChecksum,
+    plan: run.plan,
+    conn: session.conn,
+    engine: input.engine,
+    environment: input.environment.name,
+    models: input.models,
+    commit: run.commit,
+    settings: input.settings,
+    packagePath: input.pkg?.path ?? null,
+    ticket: input.ticket,
+    conflicts: run.conflicts,
+    scope: input.scope,
+    settingsOf: input.settingsOf,
+    continueOnError: input.options.continueOnError ?? false,
+    schemas: new Map(input.models.map((m) => [m.project.name, m.graph.schemas])),
+    smoke: run.smoke,
+  };
+}
+
+/** The run's outcome in the report (projects, steps, backups, smoke, status) and, for a package, in its promotion record. */
+function recordOutcome(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  run: DeployRun,
+  result: RunResult,
+  report: DeployReport,
+): void {
+  const { smoke } = run;
+  report.projects = result.projects.map(({ error, ...p }) => ({
+    ...p,
+    ...(error ? { error: { code: error.code, message: error.message } } : {}),
+  }));
+  report.steps = result.steps;
+  report.backups = result.projects.flatMap((p) => p.backups);
+  if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
+  const failed = failedProject(result);
+  report.status = failed
+    ? result.projects.some((p) => p.status === 'failed' || p.status === 'aborted')
+      ? 'failed'
+      : 'rolled-back'
+    : 'succeeded';
+  if (!input.pkg) return;
+  const projects = result.projects.flatMap((p) =>
+    p.deploymentId === null
+      ? []
+      : [
+          {
+            project: p.project,
+            deploymentId: p.deploymentId,
+            status: p.status,
+            smoke: smoke?.outcomes.get(p.project) ?? 'not run',
+          },
+        ],
   );
+  recordPromotion(ctx, {
+    environment: input.environment,
+    pkg: input.pkg,
+    database: conn.description,
+    ticket: input.ticket,
+    finishedAt: new Date().toISOString(),
+    projects,
+  });
+}
+
+function failedProject(result: RunResult) {
+  return result.projects.find((p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted');
+}
+
+/** The run's exit code, or the error of the project that failed (aborted: its own error, as it was raised). */
+function failureOf(result: RunResult, report: DeployReport): ExitCodeValue {
+  const aborted = result.projects.find((p) => p.status === 'aborted');
+  if (aborted?.error) throw aborted.error;
+  report.exitCode = result.exitCode;
+  const failed = failedProject(result);
+  if (!failed) return result.exitCode;
+  const e = failed.error;
+  const rolledBack = failed.status === 'rolled-back';
+  throw new DbeeError(e?.message ?? 'deployment failed', {
+    code: e?.code ?? 'DEPLOY_FAILED',
+    hint: rolledBack
+      ? `the steps this deployment applied were undone (deployment ${failed.deploymentId} is rolled-back in the ledger); fix the cause and deploy again`
+      : (e?.hint ? e.hint + '\n  ' : '') +
+        `the ledger records what ran (deployment ${failed.deploymentId})${failed.rollback?.incomplete ? `; automatic rollback incomplete: ${failed.rollback.incomplete}` : ''}; fix the cause and deploy again to resume`,
+    location: e?.location,
+    exitCode: result.exitCode === ExitCode.smokeFailed ? ExitCode.smokeFailed : ExitCode.applyFailed,
+    cause: e,
+  });
 }
 
 /**

@@ -3,8 +3,8 @@ import type { Plan } from '../plan/plan';
 import { verifyPlan } from '../runner/verify';
 import { withSession } from '../runner/session';
 import { prepareCompat } from './compat';
-import type { OperationContext } from './context';
-import { loadTarget } from './load';
+import type { OperationContext } from '../context/operation-context';
+import { loadTarget } from '../context/load';
 
 /** The compatibility check of a diff's Markdown: its report, or why it could not run. */
 export type DiffCompat = { report: CompatReport } | { notRun: string };

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { diffPlan } from '../diffing/diff-plan';
 import { formatDiffJson, formatDiffMarkdown, formatDiffText } from '../diffing/format';
-import type { OperationContext } from './context';
+import type { OperationContext } from '../context/operation-context';
 import { compatProblem } from './compat';
 import { diffCompat, type DiffCompat } from './diff-compat';
 import { formatCompatMarkdown } from '../check/compat';

@@ -7,9 +7,10 @@ import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { runCompensation, type CompensatingStep } from '../runner/undo';
 import { checksumStatements } from '../sources/checksum';
-import { backupStamp } from './conflicts';
-import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
-import { withSession } from '../runner/session';
+import { backupStamp } from '../plan/backup-stamp';
+import { ciJob, gitCommit } from '../context/origin';
+import { engineFor, type OperationContext } from '../context/operation-context';
+import { lockOwner, withSession } from '../runner/session';
 import { checkGates } from './gates';
 import type { DisableOptions, EnableOptions } from '../options';
 

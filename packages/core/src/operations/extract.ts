@@ -10,8 +10,8 @@ import { Ledger } from '../ledger/ledger';
 import { expandPlaceholders } from '../sources/placeholders';
 import type { ExtractOptions } from '../options';
 import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
-import type { OperationContext } from './context';
-import { loadModels, schemaOwners } from './load';
+import type { OperationContext } from '../context/operation-context';
+import { loadModels, schemaOwners } from '../context/load';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { withSession } from '../runner/session';
 

@@ -7,7 +7,7 @@ import { formatKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import type { StepConflict } from '../runner/runner';
-import type { OperationContext } from './context';
+import type { OperationContext } from '../context/operation-context';
 import { LINT_RULES, type LintRuleId } from '../schema/lint-rules';
 
 /**

@@ -8,8 +8,8 @@ import { graphView, type GraphView } from '../graph-view/graph-data';
 import { renderGraphPage } from '../graph-view/html';
 import { applyImpact } from '../graph-view/impact';
 import type { GraphOptions } from '../options';
-import type { OperationContext } from './context';
-import { loadTarget, schemaOwners } from './load';
+import type { OperationContext } from '../context/operation-context';
+import { loadTarget, schemaOwners } from '../context/load';
 
 export type { GraphOptions };
 

@@ -12,7 +12,7 @@ import { deploy } from './deploy';
 import { diff } from './diff';
 import { abort, complete, version } from './expand-contract';
 import { disable, enable } from './disable';
-import type { OperationContext } from './context';
+import type { OperationContext } from '../context/operation-context';
 import { graph } from './graph';
 import { log } from './log';
 import { plan } from './plan';

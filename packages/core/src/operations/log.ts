@@ -5,7 +5,7 @@ import { canonicalJson } from '../plan/serialize';
 import { formatDuration } from '../runner/reporter';
 import { withSession } from '../runner/session';
 import { smokeResultsOf } from '../smoke/smoke-history';
-import { engineFor, type OperationContext } from './context';
+import { engineFor, type OperationContext } from '../context/operation-context';
 
 export type { LogOptions };
 

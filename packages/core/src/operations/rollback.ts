@@ -19,7 +19,7 @@ import { planFromSources } from '../planner/planner';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
-import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
+import { lockOwner, sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import {
   inverseAction,
   runCompensation,
@@ -39,9 +39,10 @@ import {
 } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
-import { ciJob, engineFor, gitCommit, lockOwner, type OperationContext } from './context';
+import { ciJob, gitCommit } from '../context/origin';
+import { engineFor, type OperationContext } from '../context/operation-context';
 import { checkGates } from './gates';
-import { loadModels, schemaOwners } from './load';
+import { loadModels, schemaOwners } from '../context/load';
 import type { RollbackOptions } from '../options';
 import { checkTicket } from '../promotion/ticket';
 import { notifyRollback } from '../notify/rollback-events';

@@ -3,8 +3,8 @@ import { requireRole } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import { canonicalJson } from '../plan/serialize';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeRegression, smokeTimeoutMs } from '../smoke';
-import { engineFor, type OperationContext } from './context';
-import { loadModels } from './load';
+import { engineFor, type OperationContext } from '../context/operation-context';
+import { loadModels } from '../context/load';
 import type { SmokeTestOptions } from '../options';
 import { withSession } from '../runner/session';
 

@@ -11,10 +11,10 @@ import {
   type PlanInput,
   type SourcePlan,
 } from '../planner/planner';
-import type { OperationContext } from './context';
+import type { OperationContext } from '../context/operation-context';
 import { withoutUnknownObjects } from './conflicts';
 import { planInPlace } from './in-place';
-import { fullModels, hasExportedModels, modelLoader } from './load';
+import { fullModels, hasExportedModels, modelLoader } from '../context/load';
 
 /**
  * The plan from sources against the ledger. When a project's tables (or sequences, types) changed, its objects

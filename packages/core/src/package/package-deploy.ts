@@ -3,7 +3,7 @@ import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
 import { migrationVersionOf } from '../model/object-key';
-import type { OperationContext } from '../operations/context';
+import type { OperationContext } from '../context/operation-context';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';

@@ -5,7 +5,7 @@ import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/le
 import type { LoadedPackage } from '../package/package';
 import { formatDuration } from '../runner/reporter';
 import { withSession } from '../runner/session';
-import { engineFor, type OperationContext } from '../operations/context';
+import { engineFor, type OperationContext } from '../context/operation-context';
 import {
   DEFAULT_PROMOTION_KEY,
   readPromotionRecord,

@@ -91,6 +91,7 @@ describe('createNodes', () => {
               "dbeeSources": [
                 "{projectRoot}/db.yaml",
                 "{projectRoot}/**/*.sql",
+                "{projectRoot}/**/*.expand.yaml",
                 "{projectRoot}/smoke/**/*.yaml",
                 "{projectRoot}/smoke/**/*.yml",
               ],
@@ -112,6 +113,7 @@ describe('createNodes', () => {
                   "dbeeSources",
                   "^{projectRoot}/db.yaml",
                   "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
                   "^{projectRoot}/smoke/**/*.yaml",
                   "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
@@ -169,6 +171,7 @@ describe('createNodes', () => {
                   "dbeeSources",
                   "^{projectRoot}/db.yaml",
                   "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
                   "^{projectRoot}/smoke/**/*.yaml",
                   "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
@@ -217,6 +220,7 @@ describe('createNodes', () => {
                   "dbeeSources",
                   "^{projectRoot}/db.yaml",
                   "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
                   "^{projectRoot}/smoke/**/*.yaml",
                   "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
@@ -270,6 +274,7 @@ describe('createNodes', () => {
                   "dbeeSources",
                   "^{projectRoot}/db.yaml",
                   "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
                   "^{projectRoot}/smoke/**/*.yaml",
                   "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
@@ -320,6 +325,7 @@ describe('createNodes', () => {
                   "dbeeSources",
                   "^{projectRoot}/db.yaml",
                   "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
                   "^{projectRoot}/smoke/**/*.yaml",
                   "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
@@ -371,6 +377,7 @@ describe('createNodes', () => {
                   "dbeeSources",
                   "^{projectRoot}/db.yaml",
                   "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
                   "^{projectRoot}/smoke/**/*.yaml",
                   "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
@@ -412,6 +419,7 @@ describe('createNodes', () => {
                   "dbeeSources",
                   "^{projectRoot}/db.yaml",
                   "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
                   "^{projectRoot}/smoke/**/*.yaml",
                   "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
@@ -452,6 +460,7 @@ describe('createNodes', () => {
                   "dbeeSources",
                   "^{projectRoot}/db.yaml",
                   "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
                   "^{projectRoot}/smoke/**/*.yaml",
                   "^{projectRoot}/smoke/**/*.yml",
                   "{workspaceRoot}/dbee.yaml",
@@ -533,6 +542,7 @@ describe('createNodes', () => {
       'dbeeSources',
       '^{projectRoot}/db.yaml',
       '^{projectRoot}/**/*.sql',
+      '^{projectRoot}/**/*.expand.yaml',
       '^{projectRoot}/smoke/**/*.yaml',
       '^{projectRoot}/smoke/**/*.yml',
       '{workspaceRoot}/dbee.yaml',
@@ -596,6 +606,22 @@ describe('createNodes', () => {
         { env: 'DBEE_TEST_URL' },
       ],
     });
+  });
+
+  it("adds a db.yaml's own `sources` globs to its dbeeSources and, with `^`, to every project's dependency inputs", async () => {
+    const projects = await inferProjects({
+      'db/core/db.yaml':
+        "version: 1\nname: core\nengine: postgres\nschemas: [core]\nsources: ['**/*.sql', 'legacy/*.pgsql', '!legacy/old.pgsql']\n",
+      'db/sales/db.yaml': SALES_DB_YAML,
+    });
+    const core = projects['db/core/db.yaml']!.projects!['db/core']!;
+    const sales = projects['db/sales/db.yaml']!.projects!['db/sales']!;
+
+    expect(core.namedInputs?.dbeeSources).toContain('{projectRoot}/legacy/*.pgsql');
+    expect(core.namedInputs?.dbeeSources).not.toContain('{projectRoot}/!legacy/old.pgsql');
+    expect(sales.namedInputs?.dbeeSources).not.toContain('{projectRoot}/legacy/*.pgsql');
+    expect(sales.targets!.deploy!.inputs).toContain('^{projectRoot}/legacy/*.pgsql');
+    expect(sales.targets!.deploy!.inputs).toContain('^{projectRoot}/**/*.expand.yaml');
   });
 
   it('uses the configured prefix and target names everywhere, dependsOn included', async () => {

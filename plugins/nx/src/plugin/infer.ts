@@ -21,7 +21,7 @@ import { toNxError } from './nx-error';
 import type { NormalizedOptions } from './options';
 import { DBEE_METADATA, INSTALLED_FINGERPRINT_SCRIPT, PROJECT_FILE_GLOB, type DbeeProjectMetadata } from './constants';
 import { dbeePackageOrigins, envInputs, envVariablesOf, toolInputs } from './inputs';
-import { SOURCES_INPUT, SOURCES_NAMED_INPUT, buildTargets, type DerivedInputs } from './targets';
+import { SOURCES_INPUT, buildTargets, projectSources, type DerivedInputs } from './targets';
 
 /** Folders that never hold a project, whatever Nx's ignore files say (dbee's own rule, see ALWAYS_IGNORED). */
 const IGNORED_SEGMENTS = new Set(['node_modules', '.git', '.nx', '.dbee', 'dist']);
@@ -43,7 +43,9 @@ export async function inferProjects(
 ): Promise<Result[]> {
   const files = selectProjectFiles(configFiles, context.workspaceRoot);
   const fingerprintCommand = fingerprintCommandFor(context.workspaceRoot);
-  const shared = sharedInputs(context, fingerprintCommand);
+  // Every project is loaded before any is configured: a dependency's own `sources` globs are its dependents' inputs.
+  const attempts = new Map(files.map((file) => [file, attemptLoad(context.workspaceRoot, file)]));
+  const shared = sharedInputs(context, fingerprintCommand, [...attempts.values()]);
   const loaded = new Map<string, DbProject>();
 
   let results: Result[];
@@ -51,12 +53,9 @@ export async function inferProjects(
   try {
     results = await createNodesFromFiles(
       (file, _options, ctx) => {
-        let project: DbProject;
-        try {
-          project = loadProject(ctx.workspaceRoot, file);
-        } catch (e) {
-          throw toNxError(e);
-        }
+        const attempt = attempts.get(file) ?? attemptLoad(ctx.workspaceRoot, file);
+        if ('error' in attempt) throw attempt.error;
+        const { project } = attempt;
         loaded.set(file, project);
         return {
           projects: {
@@ -85,13 +84,27 @@ export async function inferProjects(
   return results;
 }
 
+type LoadAttempt = { project: DbProject } | { error: Error };
+
+function attemptLoad(workspaceRoot: string, file: string): LoadAttempt {
+  try {
+    return { project: loadProject(workspaceRoot, file) };
+  } catch (e) {
+    return { error: toNxError(e) };
+  }
+}
+
 /** What every project's inputs share: computed once per createNodes call. */
 interface SharedInputs extends Omit<DerivedInputs, 'env'> {
   /** The environment variables dbee.yaml refers to as `${VAR}`. */
   workspaceEnv: string[];
 }
 
-function sharedInputs(context: CreateNodesContext, fingerprintCommand: string): SharedInputs {
+function sharedInputs(
+  context: CreateNodesContext,
+  fingerprintCommand: string,
+  attempts: readonly LoadAttempt[],
+): SharedInputs {
   const { workspaceRoot, nxJsonConfiguration } = context;
   const namedInputs = nxJsonConfiguration?.namedInputs;
   const jsConfig = nxJsonConfiguration?.pluginsConfig?.['@nx/js'] as { analyzeLockfile?: boolean } | undefined;
@@ -103,6 +116,9 @@ function sharedInputs(context: CreateNodesContext, fingerprintCommand: string): 
     workspaceEnv: envVariablesOf(join(workspaceRoot, WORKSPACE_FILE)),
     workspaceSources: namedInputs?.[SOURCES_INPUT] !== undefined,
     sharedGlobals: namedInputs?.['sharedGlobals'] !== undefined,
+    customSources: [
+      ...new Set(attempts.flatMap((a) => ('project' in a ? projectSources(a.project.config.sources) : []))),
+    ],
   };
 }
 
@@ -128,7 +144,7 @@ function projectConfiguration(
     projectType: 'library',
     tags: ['dbee', `engine:${engine}`],
     // A `dbeeSources` of nx.json is the workspace's choice: a project-level one would override it.
-    ...(shared.workspaceSources ? {} : { namedInputs: { [SOURCES_INPUT]: [...SOURCES_NAMED_INPUT] } }),
+    ...(shared.workspaceSources ? {} : { namedInputs: { [SOURCES_INPUT]: projectSources(project.config.sources) } }),
     metadata: {
       description: `dbee ${engine} database project "${project.name}"`,
       technologies: ['dbee', engine],

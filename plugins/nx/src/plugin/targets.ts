@@ -30,18 +30,38 @@ export interface DerivedInputs {
   workspaceSources: boolean;
   /** nx.json defines `sharedGlobals` (Nx's convention for files that affect every project): it is an input. */
   sharedGlobals: boolean;
+  /**
+   * The `dbeeSources` globs of every project in the workspace (the defaults and each db.yaml's own `sources`, see
+   * `projectSources`): a dependency's change to such a file must select its dependents (see `dependencySources`).
+   */
+  customSources: string[];
 }
 
 /** Name of the named input holding a project's own sources (project-level unless nx.json defines it). */
 export const SOURCES_INPUT = 'dbeeSources';
 
-/** The files of one project that dbee reads: db.yaml, object and migration scripts, smoke checks. */
+/**
+ * The files of one project that dbee reads: db.yaml, object and migration scripts, smoke checks, the `up`/`down`
+ * declarations of the expand/contract strategy. A project whose db.yaml lists other `sources` globs has them too
+ * (`projectSources`).
+ */
 export const SOURCES_NAMED_INPUT = [
   '{projectRoot}/db.yaml',
   '{projectRoot}/**/*.sql',
+  '{projectRoot}/**/*.expand.yaml',
   '{projectRoot}/smoke/**/*.yaml',
   '{projectRoot}/smoke/**/*.yml',
 ];
+
+/**
+ * The project-level `dbeeSources`: the default globs and db.yaml's own `sources` globs, relative to the project. A
+ * negated glob (`!legacy/**`) only narrows what dbee reads; it is not an input (a file it excludes changes nothing,
+ * and Nx would take it as an exclusion from every other input too).
+ */
+export function projectSources(sources: readonly string[] | undefined): string[] {
+  const own = (sources ?? []).filter((glob) => !glob.startsWith('!')).map((glob) => `{projectRoot}/${glob}`);
+  return [...new Set([...SOURCES_NAMED_INPUT, ...own])];
+}
 
 /**
  * Everything the desired model is a function of: the project's sources, its dependencies' sources (their objects
@@ -65,9 +85,13 @@ function modelInputs(ctx: TargetContext): Input[] {
   ];
 }
 
-/** The dependencies' sources: `^` with the globs of `dbeeSources`, or `^dbeeSources` when nx.json defines it (see above). */
+/**
+ * The dependencies' sources: `^` with the default globs of `dbeeSources` and every project's own `sources` globs (a
+ * `^` input cannot name one dependency, so the union stands for all), or `^dbeeSources` when nx.json defines it.
+ */
 function dependencySources(ctx: TargetContext): Input[] {
-  return ctx.inputs.workspaceSources ? [`^${SOURCES_INPUT}`] : SOURCES_NAMED_INPUT.map((glob) => `^${glob}`);
+  if (ctx.inputs.workspaceSources) return [`^${SOURCES_INPUT}`];
+  return [...new Set([...SOURCES_NAMED_INPUT, ...ctx.inputs.customSources])].map((glob) => `^${glob}`);
 }
 
 /**

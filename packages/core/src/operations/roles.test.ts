@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempWorkspace, WORKSPACE_YAML } from '../../../../test/support/workspace';
 import { Workspace } from '../config/workspace';
 import { DbeeError } from '../errors';
-import { clone } from '../operations/clone';
-import { makeReporter, type OperationContext } from '../operations/context';
-import { requireRole, type Engine } from './engine';
+import { clone } from './clone';
+import { makeReporter, type OperationContext } from '../context/operation-context';
+import { requireRole, type Engine } from '../engine/engine';
 
 let cleanup: (() => void)[] = [];
 afterEach(() => {

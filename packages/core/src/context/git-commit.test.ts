@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { gitCommit } from './context';
+import { gitCommit } from './origin';
 
 describe('gitCommit', () => {
   const root = mkdtempSync(join(tmpdir(), 'dbee-git-commit-'));

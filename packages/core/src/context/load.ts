@@ -12,7 +12,8 @@ import type { DeployedState } from '../planner/planner';
 import type { SourceObject } from '../planner/objects';
 import type { ManagedScope } from '../schema/managed-scope';
 import { loadProjectModel, graphProject, type ProjectModel } from '../planner/project-model';
-import { engineFor, gitCommit, type OperationContext } from './context';
+import { engineFor, type OperationContext } from './operation-context';
+import { gitCommit } from './origin';
 
 /**
  * A value computed once for all the tasks of one Nx batch (`ctx.sessions`), and afresh by every operation outside
