@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       });
     const fleet: Record<number, { ms: number[]; peakMb: number[] }> = {};
     const floor: Record<number, number[]> = {};
-    const loop: { ms: number[]; peakMb: number[] } = { ms: [], peakMb: [] };
+    const loop: { ms: number[]; peakMb: number[]; runs: number[]; failed?: string } = { ms: [], peakMb: [], runs: [] };
     for (let run = 0; run < runs; run++) {
       for (const p of CONCURRENCY) {
         await empty();
@@ -129,6 +129,9 @@ async function main(): Promise<void> {
           );
         (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(r.ms);
         fleet[p]!.peakMb.push(r.peakMb);
+        console.log(
+          `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(r.ms)}, floor ${fmtMs(floor[p]!.at(-1)!)}, ${fmtRatio(r.ms / floor[p]!.at(-1)!)}; load ${load()}`,
+        );
       }
       await empty();
       writeFileSync(join(root, 'targets.txt'), dbs.map((_, i) => target(i)).join('\n') + '\n');
@@ -144,8 +147,15 @@ async function main(): Promise<void> {
           env: { ...process.env, DBEE_USE_DIST: '1' },
         },
       );
-      if (l.code !== 0) throw new Error(`the shell loop exited ${l.code}: ${l.stderr.slice(-3000)}`);
+      // A loop that cannot finish (on a loaded machine a process may time out connecting) is reported as such, and the
+      // fleet rows measured before it are still printed.
+      if (l.code !== 0) {
+        loop.failed ??= `exited ${l.code}: ${l.stderr.trim().split('\n')[0]?.slice(0, 300)}`;
+        rmSync(join(root, 'loop-time'), { force: true });
+        continue;
+      }
       loop.ms.push(performance.now() - t);
+      loop.runs.push(run);
       loop.peakMb.push(
         Math.max(
           ...[...readFileSync(join(root, 'loop-time'), 'utf8').matchAll(/peak-kb (\d+)/g)].map(
@@ -170,14 +180,17 @@ async function main(): Promise<void> {
         fmtRatio(ratio) + goal,
       ];
     });
-    const loopRatio = median(loop.ms.map((ms, i) => ms / floor[LOOP_CONCURRENCY]![i]!));
-    rows.push([
-      `shell loop, ${LOOP_CONCURRENCY} at a time`,
-      fmtMs(median(loop.ms)),
-      `${Math.round(Math.max(...loop.peakMb))} MB each`,
-      fmtMs(median(floor[LOOP_CONCURRENCY]!)),
-      fmtRatio(loopRatio),
-    ]);
+    if (loop.ms.length) {
+      // Paired with the floor of the same run; a run whose loop failed has no pair.
+      const loopRatio = median(loop.ms.map((ms, i) => ms / floor[LOOP_CONCURRENCY]![loop.runs[i]!]!));
+      rows.push([
+        `shell loop, ${LOOP_CONCURRENCY} at a time`,
+        fmtMs(median(loop.ms)),
+        `${Math.round(Math.max(...loop.peakMb))} MB each`,
+        fmtMs(median(floor[LOOP_CONCURRENCY]!)),
+        fmtRatio(loopRatio) + (loop.failed ? ` (another run failed: ${loop.failed})` : ''),
+      ]);
+    } else rows.push([`shell loop, ${LOOP_CONCURRENCY} at a time`, `could not run: ${loop.failed}`, '', '', '']);
     console.log(
       table(
         [

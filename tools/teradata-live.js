@@ -6,7 +6,7 @@
 //   DBEE_TEST_TD_HOST, DBEE_TEST_TD_USER, DBEE_TEST_TD_PASSWORD   are set, and
 //   bteq is on PATH (or DBEE_TEST_TD_BTEQ names it)                 for the BTEQ scenario.
 // Optional: DBEE_TEST_TD_PERM (bytes of PERM space for the scratch databases, default 100000000),
-// DBEE_TEST_TD_LOGMECH (TD2 default, LDAP...). See packages/teradata/README.md, "Running the live suite".
+// DBEE_TEST_TD_LOGMECH (TD2 default, LDAP...). See docs/teradata.md, "Running the live suite".
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { resolve } = require('node:path');
@@ -15,7 +15,7 @@ const missing = ['DBEE_TEST_TD_HOST', 'DBEE_TEST_TD_USER', 'DBEE_TEST_TD_PASSWOR
 if (missing.length) {
   process.stderr.write(
     `error: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set: the live Teradata suite needs a system to run against\n` +
-      '  hint: export DBEE_TEST_TD_HOST=<host> DBEE_TEST_TD_USER=<user> DBEE_TEST_TD_PASSWORD=<password> (a user with CREATE DATABASE rights), see packages/teradata/README.md\n',
+      '  hint: export DBEE_TEST_TD_HOST=<host> DBEE_TEST_TD_USER=<user> DBEE_TEST_TD_PASSWORD=<password> (a user with CREATE DATABASE rights), see docs/teradata.md\n',
   );
   process.exit(1);
 }

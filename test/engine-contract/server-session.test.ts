@@ -118,6 +118,46 @@ describe('a deployment on a server session commits without waiting for the disk 
     ]);
   });
 
+  it('the setting travels with the opening and the closing row: one round trip each', async () => {
+    const batches: string[][] = [];
+    const batch = conn.executeBatch.bind(conn);
+    conn.executeBatch = (statements) => (batches.push([...statements]), batch(statements));
+    try {
+      const ledger = new Ledger(conn, postgresLedger);
+      await ledger.ensure();
+      batches.length = 0;
+      const id = await ledger.startDeployment({ ...info, ticket: "CHG-1 'quoted'" });
+      await ledger.finishDeployment(id, 'failed', "it's broken", 'SELECT 1', { failedAt: 'now' });
+      expect(
+        batches.map((b) =>
+          b.map((s) => /^(SET|RESET) synchronous_commit\b|^(INSERT INTO|UPDATE) dbee\.deployments\b/.exec(s)?.[0]),
+        ),
+      ).toEqual([
+        ['SET synchronous_commit', 'INSERT INTO dbee.deployments'],
+        ['RESET synchronous_commit', 'UPDATE dbee.deployments'],
+      ]);
+      expect(await mode(conn)).toBe('on');
+      // The row as the parameters wrote it (values written as literals, quotes included).
+      const row = await conn.query(
+        'SELECT status, error, failed_statement, summary, ticket, ledger_before, steps_total FROM dbee.deployments WHERE id = $1',
+        [id],
+      );
+      expect(row.rows).toEqual([
+        {
+          status: 'failed',
+          error: "it's broken",
+          failed_statement: 'SELECT 1',
+          summary: { failedAt: 'now' },
+          ticket: "CHG-1 'quoted'",
+          ledger_before: { objects: {}, migrations: {} },
+          steps_total: 0,
+        },
+      ]);
+    } finally {
+      conn.executeBatch = batch;
+    }
+  });
+
   it('on a connection that does not batch (as an embedded one): never changed', async () => {
     const plain = {
       description: 'plain',

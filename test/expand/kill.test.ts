@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Client } from 'pg';
+import { testSessions } from './sessions';
 import { spawnDbee } from '../runner/helpers';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
@@ -46,27 +46,13 @@ const V3 = {
 describe('dbee killed in each phase of an expand-contract release (server)', () => {
   const w = tempWorkspace({ 'dbee.yaml': WS, ...FILES });
   let db: Awaited<ReturnType<typeof scratchDatabase>>;
-  const clients: Client[] = [];
+  const sessions = testSessions(() => db.url);
+  const { connect, one } = sessions;
   afterAll(async () => {
-    for (const c of clients) await c.end().catch(() => undefined);
+    await sessions.endAll();
     w.remove();
     await db?.drop();
   });
-  const connect = async () => {
-    const c = new Client({ connectionString: db.url });
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
-  const one = async (sql: string) => {
-    const c = await connect();
-    try {
-      return (await c.query(sql)).rows;
-    } finally {
-      await c.end();
-      clients.splice(clients.indexOf(c), 1);
-    }
-  };
   const ledger = () => one('SELECT release, phase FROM dbee.expand_releases ORDER BY id');
   /** Poll until `check` holds (no wall-clock assertion: the test's own timeout catches a hang). */
   const until = async (check: () => Promise<boolean>) => {
@@ -137,7 +123,27 @@ describe('dbee killed in each phase of an expand-contract release (server)', () 
     const refused = await cli('abort');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('can no longer be aborted');
+    // Killed while it records the completion (its write of the object states waits): nothing of the record stays,
+    // and the run again records the release once, as one deployment.
+    const deployments = async () =>
+      (await one(`SELECT count(*)::int AS n FROM dbee.deployments WHERE project = 's'`))[0]!.n as number;
+    const before = await deployments();
+    const objects = await connect();
+    await objects.query('BEGIN; LOCK TABLE dbee.objects IN EXCLUSIVE MODE');
+    await killWhen(['complete', 's'], waitingOnLock);
+    await objects.query('ROLLBACK');
+    await until(
+      async () =>
+        (
+          await one(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+          )
+        )[0]!.n === 0,
+    );
+    expect(await ledger()).toEqual([{ release: '1', phase: 'contracting' }]);
+    expect(await deployments()).toBe(before);
     expect((await cli('complete')).code).toBe(0);
+    expect(await deployments()).toBe(before + 1);
     expect(await ledger()).toEqual([{ release: '1', phase: 'done' }]);
     expect(
       (

@@ -5,7 +5,7 @@ import { COLUMNS, TABLES, twoApps } from './two-apps';
 // (npm run test:expand-long).
 describe.each([
   ['columns: added NOT NULL computed, renamed, retyped, NOT NULL added, dropped', COLUMNS],
-  ['tables: a split, unique, foreign key and CHECK constraints, a table rename', TABLES],
+  ['tables: a split, a merge, unique, foreign key and CHECK constraints, a table rename', TABLES],
 ])(
   'an old and a new application run through an expand-contract release (%s; 10,000 rows, server)',
   (_name, scenario) => {

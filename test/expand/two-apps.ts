@@ -14,7 +14,7 @@ import { scratchDatabase } from '../support/pg';
  *
  * Two scenarios cover the supported changes: `columns` (a column added NOT NULL and computed from others, a rename,
  * a type change, NOT NULL added, a drop) and `tables` (a column split in two, a unique constraint, a foreign key and
- * a CHECK, a table rename).
+ * a CHECK, a table rename, two columns merged into one).
  */
 const WS = `version: 1
 defaultEnvironment: server
@@ -137,34 +137,53 @@ export const COLUMNS: Scenario = {
   },
 };
 
+/** The new shape's split and merged columns, read from the old shape's columns. */
+const OLD_NAMES =
+  "split_part(c.name, ' ', 1) AS first_name, split_part(c.name, ' ', 2) AS last_name, c.street || ', ' || c.city AS address";
+
 export const TABLES: Scenario = {
   v1: {
     's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
     's/schema.sql': 'CREATE SCHEMA s;',
-    's/customers.sql': 'CREATE TABLE s.customers (id int PRIMARY KEY, name text, email text);',
+    's/customers.sql': 'CREATE TABLE s.customers (id int PRIMARY KEY, name text, email text, street text, city text);',
     's/notes.sql': 'CREATE TABLE s.notes (id int PRIMARY KEY, customer_id int, body text, price int NOT NULL);',
   },
   v2: {
     's/db.yaml':
       'version: 1\nname: s\nengine: postgres\nschemas: [s]\nrenames:\n  - { kind: table, schema: s, from: notes, to: memos }\n',
     's/customers.sql':
-      'CREATE TABLE s.customers (id int PRIMARY KEY, first_name text, last_name text, email text, CONSTRAINT customers_email_key UNIQUE (email));',
-    's/customers.expand.yaml':
-      'columns:\n  first_name: { up: "split_part(name, \' \', 1)" }\n  last_name: { up: "split_part(name, \' \', 2)" }\n  name: { down: "first_name || \' \' || last_name" }\n',
+      'CREATE TABLE s.customers (id int PRIMARY KEY, first_name text, last_name text, email text, address text, CONSTRAINT customers_email_key UNIQUE (email));',
+    's/customers.expand.yaml': [
+      'columns:',
+      '  first_name: { up: "split_part(name, \' \', 1)" }',
+      '  last_name: { up: "split_part(name, \' \', 2)" }',
+      '  name: { down: "first_name || \' \' || last_name" }',
+      '  address: { up: "street || \', \' || city" }',
+      '  street: { down: "split_part(address, \', \', 1)" }',
+      '  city: { down: "split_part(address, \', \', 2)" }',
+      '',
+    ].join('\n'),
     's/notes.sql': '',
     's/memos.sql':
       'CREATE TABLE s.memos (id int PRIMARY KEY, customer_id int, body text, price int NOT NULL, CONSTRAINT memos_customer_fk FOREIGN KEY (customer_id) REFERENCES s.customers (id), CONSTRAINT memos_price_positive CHECK (price > 0));',
   },
   seed: (rows) =>
-    `INSERT INTO s.customers SELECT g, 'First' || g || ' Last' || g, 'c' || g || '@x' FROM generate_series(1, ${rows}) g;
+    `INSERT INTO s.customers SELECT g, 'First' || g || ' Last' || g, 'c' || g || '@x', 'S' || g, 'C' || g FROM generate_series(1, ${rows}) g;
      INSERT INTO s.notes SELECT g, g, 'b' || g, 1 + g % 9 FROM generate_series(1, ${rows}) g`,
   async op(c, shape, id, i, rows) {
     const first = `F${shape}${i}`;
     const last = `L${i}`;
     const existing = 1 + ((i * 7919) % rows);
     const body = `${shape} note ${i}`;
+    const [street, city] = [`S${i}`, `C${shape}${i}`];
     if (shape === 'old') {
-      await c.query('INSERT INTO customers (id, name, email) VALUES ($1, $2, $3)', [id, `${first} ${last}`, `${id}@o`]);
+      await c.query('INSERT INTO customers (id, name, email, street, city) VALUES ($1, $2, $3, $4, $5)', [
+        id,
+        `${first} ${last}`,
+        `${id}@o`,
+        street,
+        city,
+      ]);
       await c.query('INSERT INTO notes (id, customer_id, body, price) VALUES ($1, $1, $2, $3)', [
         id,
         body,
@@ -174,11 +193,12 @@ export const TABLES: Scenario = {
       const r = await c.query('SELECT name FROM customers WHERE id = $1', [id]);
       if (r.rows[0]?.name !== `${first} ${last}`) throw new Error(`read ${id}: ${JSON.stringify(r.rows[0])}`);
     } else {
-      await c.query('INSERT INTO customers (id, first_name, last_name, email) VALUES ($1, $2, $3, $4)', [
+      await c.query('INSERT INTO customers (id, first_name, last_name, email, address) VALUES ($1, $2, $3, $4, $5)', [
         id,
         first,
         last,
         `${id}@n`,
+        `${street}, ${city}`,
       ]);
       await c.query('INSERT INTO memos (id, customer_id, body, price) VALUES ($1, $1, $2, $3)', [
         id,
@@ -189,16 +209,16 @@ export const TABLES: Scenario = {
       const r = await c.query('SELECT first_name FROM customers WHERE id = $1', [id]);
       if (r.rows[0]?.first_name !== first) throw new Error(`read ${id}: ${JSON.stringify(r.rows[0])}`);
     }
-    return { id, first_name: first, last_name: last, body };
+    return { id, first_name: first, last_name: last, address: `${street}, ${city}`, body };
   },
   async bothShapes(url, old, young) {
     const sql = (notes: string) =>
-      `SELECT c.id, c.first_name, c.last_name, n.body FROM customers c JOIN ${notes} n ON n.id = c.id WHERE c.id = ANY($1)`;
+      `SELECT c.id, c.first_name, c.last_name, c.address, n.body FROM customers c JOIN ${notes} n ON n.id = c.id WHERE c.id = ANY($1)`;
     await expectRows(url, NEW_SESSION, sql('memos'), old, "old app's rows in the new shape");
     await expectRows(
       url,
       OLD_SESSION,
-      "SELECT c.id, split_part(c.name, ' ', 1) AS first_name, split_part(c.name, ' ', 2) AS last_name, n.body FROM customers c JOIN notes n ON n.id = c.id WHERE c.id = ANY($1)",
+      `SELECT c.id, ${OLD_NAMES}, n.body FROM customers c JOIN notes n ON n.id = c.id WHERE c.id = ANY($1)`,
       young,
       "new app's rows in the old shape",
     );
@@ -206,8 +226,8 @@ export const TABLES: Scenario = {
   async survived(url, end, all) {
     const sql =
       end === 'complete'
-        ? 'SELECT c.id, c.first_name, c.last_name, n.body FROM s.customers c JOIN s.memos n ON n.id = c.id WHERE c.id = ANY($1)'
-        : "SELECT c.id, split_part(c.name, ' ', 1) AS first_name, split_part(c.name, ' ', 2) AS last_name, n.body FROM s.customers c JOIN s.notes n ON n.id = c.id WHERE c.id = ANY($1)";
+        ? 'SELECT c.id, c.first_name, c.last_name, c.address, n.body FROM s.customers c JOIN s.memos n ON n.id = c.id WHERE c.id = ANY($1)'
+        : `SELECT c.id, ${OLD_NAMES}, n.body FROM s.customers c JOIN s.notes n ON n.id = c.id WHERE c.id = ANY($1)`;
     await expectRows(url, 'SELECT 1', sql, all, `row after ${end}`);
   },
 };

@@ -83,7 +83,7 @@ environments:
     );
   afterAll(() => writeFileSync(join(root, 'dbee.yaml'), FILES['dbee.yaml']!));
 
-  test('changes with the query files, and never repeats with pg_stat_statements', async () => {
+  test("changes with the query files (the new application's too), and never repeats with pg_stat_statements", async () => {
     mkdirSync(join(root, 'app'), { recursive: true });
     writeFileSync(join(root, 'app', 'q.sql'), 'SELECT id FROM core.t;\n');
     withCompat('app');
@@ -93,6 +93,14 @@ environments:
     expect(await fp()).toBe(first);
     writeFileSync(join(root, 'app', 'q.sql'), 'SELECT id FROM core.t WHERE id = $1;\n');
     expect(await fp()).not.toBe(first);
+    // The new application's queries (compat.newQueries) are read by the check too.
+    mkdirSync(join(root, 'next'), { recursive: true });
+    writeFileSync(join(root, 'next', 'q.sql'), 'SELECT id FROM core.t;\n');
+    withCompat('app, newQueries: next');
+    const withNew = await fp();
+    expect(await fp()).toBe(withNew);
+    writeFileSync(join(root, 'next', 'q.sql'), 'SELECT id FROM core.t ORDER BY id;\n');
+    expect(await fp()).not.toBe(withNew);
     withCompat('pg_stat_statements');
     expect(await fp()).not.toBe(await fp());
   });

@@ -144,7 +144,7 @@ describe.each(ENGINES)('gates and step policies [%s]', (engine) => {
     const r = await run(w.root, 'deploy', { project: 'shop', allowHazards: 'data-loss,everything' }, w.target.vars);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      '--allow-hazards: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "everything"',
+      '--allow-hazards: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, rls-bypass, got "everything"',
     );
   });
 });

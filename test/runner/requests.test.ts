@@ -223,3 +223,61 @@ describe('the ledger rows of steps in requests [postgres]', () => {
     }
   });
 });
+
+describe('a rollback step of many statements [postgres]', () => {
+  /** t, and views v1 <- v2 <- v3 over it; the release widens v1 (a column added), so putting it back drops and creates the chain. */
+  const chain = (wide: boolean): Record<string, string> => ({
+    'c/db.yaml': dbYaml('c'),
+    'c/a_schema.sql': 'CREATE SCHEMA c;\nCREATE TABLE c.t (id int PRIMARY KEY);\n',
+    'c/v1.sql': `CREATE OR REPLACE VIEW c.v1 AS SELECT id${wide ? ', 1 AS x' : ''} FROM c.t;\n`,
+    'c/v2.sql': 'CREATE OR REPLACE VIEW c.v2 AS SELECT id FROM c.v1;\n',
+    'c/v3.sql': 'CREATE OR REPLACE VIEW c.v3 AS SELECT id FROM c.v2;\n',
+  });
+
+  it('goes to the server in one request, in its transaction; a failing statement of it is the one named, and nothing of it stays', async () => {
+    const { PgConnection } = await import('@dbee/postgres');
+    const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const sent: string[][] = [];
+    const saved = { execute: proto.execute!, executeBatch: proto.executeBatch! };
+    proto.execute = function (this: unknown, ...a: unknown[]) {
+      sent.push([String(a[0])]);
+      return saved.execute.apply(this, a);
+    };
+    proto.executeBatch = function (this: unknown, ...a: unknown[]) {
+      sent.push(a[0] as string[]);
+      return saved.executeBatch.apply(this, a);
+    };
+    try {
+      const w = keep(await workspaceWith('postgres', chain(false)));
+      const first = await run(w.root, 'deploy', { project: 'c' }, w.target.vars);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const before = await snapshot(w.target, { withLedger: false });
+      for (const [rel, text] of Object.entries(chain(true))) w.write(rel, text);
+      const release = await run(w.root, 'deploy', { project: 'c' }, w.target.vars);
+      expect(release.code, release.stdout + release.stderr).toBe(0);
+
+      // Something outside dbee's schemas stands on v2: the step's second statement (dropping v2) fails.
+      await w.target.query('CREATE SCHEMA outside; CREATE VIEW outside.o AS SELECT id FROM c.v2');
+      const failed = await run(w.root, 'rollback', { project: 'c' }, w.target.vars);
+      expect(failed.code, failed.stdout + failed.stderr).toBe(2);
+      expect(failed.stdout + failed.stderr).toMatch(/DROP VIEW c\.v2/);
+      expect(failed.stdout + failed.stderr).toMatch(/other objects depend on it/);
+      // Nothing of the step stayed: v3, dropped by its first statement, is there.
+      expect(await w.target.query("SELECT to_regclass('c.v3') IS NOT NULL AS here")).toEqual([{ here: true }]);
+      await w.target.query('DROP SCHEMA outside CASCADE');
+
+      sent.length = 0;
+      const r = await run(w.root, 'rollback', { project: 'c' }, w.target.vars);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      // The step that puts v1 back: the views over it dropped, v1 put back, the views created again, in one request.
+      const step = sent.filter((req) => req.some((s) => /^DROP VIEW c\.v1\b/.test(s)));
+      expect(step).toHaveLength(1);
+      expect(step[0]!.some((s) => /^CREATE VIEW c\.v3 AS/.test(s))).toBe(true);
+      expect(sent.filter((req) => req.length === 1 && /^(DROP|CREATE) VIEW/.test(req[0]!))).toEqual([]);
+      expect((await snapshot(w.target, { withLedger: false })).catalog).toEqual(before.catalog);
+    } finally {
+      Object.assign(proto, saved);
+    }
+  });
+});

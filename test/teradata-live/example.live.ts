@@ -155,7 +155,7 @@ describe('examples/teradata on a live Teradata system', () => {
       const r = await dbee('deploy', { assumeYes: true, allowHazards: ['table-rewrite', 'index-build'] });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      // What to compare first on a real system: SHOW TABLE after the ALTERs (see packages/teradata/README.md).
+      // What to compare first on a real system: SHOW TABLE after the ALTERs (see docs/teradata.md).
       expect(await show('TABLE', 'customers')).toMatch(/REGION|region/);
       expect((await dbee('deploy', { assumeYes: true })).stdout).toMatch(/nothing to deploy/);
       const back = await dbee('rollback', { assumeYes: true });

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadDriver, type TeradataSession } from '@dbee/teradata';
+import { loadDriver, TeradataConnection, type TeradataSession } from '@dbee/teradata';
 import { run } from '../support/run';
 
 /**
@@ -262,7 +262,7 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
     }
   });
 
-  it('rename with copyData through BTEQ: the new table has the rows and statistics on them; grants stay with the backup', async () => {
+  it('rename with copyData through BTEQ: the new table has the rows and statistics on them, and the grants of the old one', async () => {
     await session.run(
       `CREATE SET TABLE ${EDW}.customers (customer_id INTEGER NOT NULL, customer_name VARCHAR(200) CHARACTER SET UNICODE NOT NULL, ` +
         `segment CHAR(1) NOT NULL DEFAULT 'R', created_at TIMESTAMP(0) NOT NULL) UNIQUE PRIMARY INDEX (customer_id)`,
@@ -285,8 +285,59 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
       ).map((x) => String(x[0]).toUpperCase());
     const backup = (await objects()).find((o) => /^customers_bak_/i.test(o))!;
     expect(await grants(backup)).toContain(ROLE);
-    // Known and documented: the new table has only what the sources grant.
-    expect(await grants('customers')).not.toContain(ROLE);
+    // The script wrote the GRANTs with .EXPORT REPORT (TITLE '', TITLEDASHES OFF; FOLDLINE in ANSI mode) and ran
+    // them with .RUN FILE: the report format and the file's path relative to BTEQ's directory are settled here.
+    expect(await grants('customers')).toContain(ROLE);
+    console.info(
+      'exported GRANT file:',
+      readFileSync(join(out, readdirSync(out).find((f) => /^dbee_grants_/.test(f))!), 'utf8'),
+    );
+  });
+
+  it('ifExists ignore through BTEQ over a view made by hand: replaced, recorded with no reverse; rollback.btq refuses and changes nothing', async () => {
+    await session.run(`REPLACE VIEW ${EDW}.v_customer_orders AS SELECT 1 AS hand_made`);
+    const yaml = join(root, 'db.yaml');
+    const original = readFileSync(yaml, 'utf8');
+    try {
+      writeFileSync(
+        yaml,
+        original.replace(
+          'conflicts:\n',
+          'conflicts:\n  - match: schema/edw/views/v_customer_orders.sql\n    ifExists: ignore\n',
+        ),
+      );
+      const out = await exportBteq('ignore');
+      const r = bteq(out, 'deploy.btq');
+      expect(r.status, r.stdout.slice(-4000)).toBe(0);
+      expect(await show('VIEW', 'v_customer_orders')).toMatch(/customer_name/i);
+      const step = await rows(
+        `SELECT "action", "reverse_statements" FROM ${LEDGER}."steps" WHERE "object_key" LIKE '%V_CUSTOMER_ORDERS%'`,
+      );
+      expect(step.map((x) => [String(x[0]).trim(), x[1]])).toEqual([['replace', null]]);
+      const back = bteq(out, 'rollback.btq');
+      expect(back.status).toBeGreaterThan(16);
+      expect(await show('VIEW', 'v_customer_orders')).toMatch(/customer_name/i);
+    } finally {
+      writeFileSync(yaml, original);
+    }
+  });
+
+  it('{fn teradata_get_warnings} after procedures: the adapter reads 5527 for warnings only, and 5526 fails (texts printed)', async () => {
+    const conn = new TeradataConnection(session, 'live');
+    // The body the warnings-only test above believes compiles with a warning (an unused cursor): verify.
+    const r = await conn.run(
+      `REPLACE PROCEDURE ${EDW}.p_warn (OUT n INTEGER)\nBEGIN\n  DECLARE c1 CURSOR FOR SELECT 1;\n  SET n = 1;\nEND;`,
+    );
+    console.info('warnings of a procedure compiled with warnings:', JSON.stringify(r.warnings ?? null));
+    expect(r.warnings?.map((w) => w.code)).toContain(5527);
+    const broken = await conn
+      .run(`REPLACE PROCEDURE ${EDW}.p_broken () BEGIN DELETE FROM ${EDW}.no_such_table; END;`)
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    console.info('a procedure that does not compile:', String(broken));
+    expect(String(broken)).toMatch(/5526/);
   });
 
   it('dbee deploy of a rename: the new table gets the grants of the old one (DBC.AllRoleRightsV)', async () => {
@@ -302,6 +353,40 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
       [EDW, 'customers'],
     );
     expect(granted.map((x) => `${String(x[0]).toUpperCase()} ${String(x[1])}`)).toContain(`${ROLE} R`);
+  });
+
+  it('a user and a profile in the safe subset: created, then MODIFY USER / MODIFY PROFILE; DBC.ProfileInfoV columns as dbee reads them', async () => {
+    const user = `${PREFIX}_ETL`;
+    const profile = `${PREFIX}_PRF`;
+    const write = (perm: number, spool: number) => {
+      writeFileSync(
+        join(root, 'schema/edw/etl_user.sql'),
+        `CREATE USER {{env}}_ETL FROM {{env}}_EDW AS PERM = ${perm}, PASSWORD = Dbee_tmp_1;\n`,
+      );
+      writeFileSync(join(root, 'schema/edw/etl_profile.sql'), `CREATE PROFILE {{env}}_PRF AS SPOOL = ${spool};\n`);
+    };
+    try {
+      write(1000000, 2000000);
+      const first = await dbee('deploy', { assumeYes: true });
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      write(2000000, 3000000);
+      const second = await dbee('deploy', { assumeYes: true });
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      const perm = await rows('SELECT PermSpace, DBKind FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?', [user]);
+      expect(perm.map((x) => [Number(x[0]), String(x[1]).trim()])).toEqual([[2000000, 'U']]);
+      const spool = await rows('SELECT SpoolSpace, TempSpace FROM DBC.ProfileInfoV WHERE UPPER(ProfileName) = ?', [
+        profile,
+      ]);
+      console.info('DBC.ProfileInfoV after MODIFY PROFILE:', JSON.stringify(spool));
+      expect(Number(spool[0]?.[0])).toBe(3000000);
+      const back = await dbee('rollback', { assumeYes: true });
+      expect(back.code, back.stdout + back.stderr).toBe(0);
+    } finally {
+      rmSync(join(root, 'schema/edw/etl_user.sql'), { force: true });
+      rmSync(join(root, 'schema/edw/etl_profile.sql'), { force: true });
+      await session.run(`DROP USER ${user}`).catch(() => undefined);
+      await session.run(`DROP PROFILE ${profile}`).catch(() => undefined);
+    }
   });
 
   it('dbee diff after a deployment: no differences (SHOW text of this release normalised as the sources are)', async () => {

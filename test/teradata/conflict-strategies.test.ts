@@ -66,8 +66,11 @@ describe('ifExists: skip on Teradata', () => {
 describe('ifExists: ignore on Teradata', () => {
   it('dbee deploy replaces the hand-made view as the file says and records it; dbee rollback brings the hand-made text back', async () => {
     const w = await withHandMadeView('ignore');
+    const mark = w.session.log.length;
     const r = await w.dbee('deploy', { assumeYes: true });
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    // The hand-made definition is read once, when the conflict is decided (it is the step's previous definition).
+    expect(w.requestsSince(mark).filter((q) => /^SHOW VIEW\b/i.test(q))).toHaveLength(1);
     expect(viewText(w)).toContain('customer_name');
     expect(viewKnown(w)).toBe(true);
     expect(w.ledger('backups')).toEqual([]);
@@ -76,12 +79,44 @@ describe('ifExists: ignore on Teradata', () => {
     expect(viewText(w)).toContain('hand_made');
   });
 
-  it('the BTEQ script checks nothing for the step and replaces the view (exit 0, recorded)', async () => {
+  it('the BTEQ script replaces the view, recorded with no reverse; rollback.btq and dbee rollback refuse to drop it', async () => {
     const w = await withHandMadeView('ignore');
-    const run = await runBteq(await exportDeploy(w), w.session.newSession());
+    const r = await w.dbee('plan', { format: 'bteq', out: 'out' });
+    expect(r.code, r.stderr).toBe(0);
+    const run = await runBteq(readFileSync(join(w.root, 'out', 'deploy.btq'), 'utf8'), w.session.newSession());
     expect(run.exitCode, run.output.join('\n')).toBe(0);
-    expect(run.requests.some((q) => /DBC\.TablesV.*V_CUSTOMER_ORDERS/is.test(q))).toBe(false);
     expect(viewText(w)).toContain('customer_name');
     expect(viewKnown(w)).toBe(true);
+    // As the runner records a step over an object whose earlier definition it could not read: a replace, no reverse.
+    const view = w.ledger('steps').find((s) => /V_CUSTOMER_ORDERS/i.test(String(s.OBJECT_KEY)));
+    expect([view?.ACTION, view?.REVERSE_STATEMENTS]).toEqual(['replace', null]);
+    // The tables the script created over nothing keep their DROP.
+    const orders = w.ledger('steps').find((s) => s.OBJECT_KEY === 'table:DEV_EDW.ORDERS');
+    expect(JSON.parse(String(orders?.REVERSE_STATEMENTS))).toEqual(['DROP TABLE DEV_EDW.ORDERS']);
+
+    const back = await runBteq(readFileSync(join(w.root, 'out', 'rollback.btq'), 'utf8'), w.session.newSession());
+    expect(back.exitCode).toBeGreaterThan(16);
+    expect(back.output.join('\n')).toMatch(/V_CUSTOMER_ORDERS, which existed before and which dbee did not make/);
+    expect(viewText(w)).toContain('customer_name');
+    expect(w.session.catalog.has('DEV_EDW.ORDERS')).toBe(true);
+
+    const undo = await w.dbee('rollback', { assumeYes: true });
+    expect(undo.code).toBe(1);
+    expect(undo.stderr).toContain('the ledger records no reverse for it');
+    expect(viewText(w)).toContain('customer_name');
+  });
+
+  it('the BTEQ script with ignore over nothing records the planned reverse: rollback.btq drops the view it made', async () => {
+    const w = await withHandMadeView('ignore');
+    await w.session.newSession().run('DROP VIEW DEV_EDW.v_customer_orders');
+    const r = await w.dbee('plan', { format: 'bteq', out: 'out' });
+    expect(r.code, r.stderr).toBe(0);
+    const run = await runBteq(readFileSync(join(w.root, 'out', 'deploy.btq'), 'utf8'), w.session.newSession());
+    expect(run.exitCode, run.output.join('\n')).toBe(0);
+    const view = w.ledger('steps').find((s) => /V_CUSTOMER_ORDERS/i.test(String(s.OBJECT_KEY)));
+    expect(view?.ACTION).toBe('create');
+    const back = await runBteq(readFileSync(join(w.root, 'out', 'rollback.btq'), 'utf8'), w.session.newSession());
+    expect(back.exitCode, back.output.join('\n')).toBe(0);
+    expect(w.session.catalog.has('DEV_EDW.V_CUSTOMER_ORDERS')).toBe(false);
   });
 });

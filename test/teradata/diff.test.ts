@@ -113,10 +113,43 @@ describe('dbee diff on Teradata', () => {
     expect(fail.code).toBe(1);
   });
 
+  it('what manage.ignore leaves alone (and comments, with manage.comments false) is neither dropped nor changed', async () => {
+    const w = await deployed();
+    const dba = w.session.newSession();
+    await dba.run('CREATE MULTISET TABLE DEV_EDW.tmp_load_1 (x INTEGER) PRIMARY INDEX (x)');
+    await dba.run('CREATE MULTISET TABLE DEV_EDW.scratch (x INTEGER) PRIMARY INDEX (x)');
+    await dba.run('REPLACE VIEW DEV_EDW.v_customer_orders AS SELECT 1 AS hand_made');
+    await dba.run("COMMENT ON TABLE DEV_EDW.customers AS 'changed by hand'");
+    const dbYaml = readFileSync(join(w.root, 'db.yaml'), 'utf8');
+    // A placeholder in a glob names the database as the environment does; any case matches.
+    w.write(
+      'db.yaml',
+      `${dbYaml}manage:\n  comments: false\n  ignore: ['table:{{env}}_EDW.TMP_*', 'view:*.v_customer_orders']\n`,
+    );
+    const d = await json(w);
+    expect(d.steps.map((s) => `${s.action} ${s.key}`)).toEqual(['drop table:DEV_EDW.SCRATCH']);
+  });
+
   it('--against-env is refused with exit 1: it needs a shadow database', async () => {
     const w = await deployed();
     const r = await w.dbee('diff', { againstEnv: 'td-dev' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("compares an environment with the working tree's sources only");
+  });
+});
+
+describe('dbee diff on Teradata: databases, users and profiles', () => {
+  it('one that exists as its file says is no difference; a changed space limit is the MODIFY a deployment would run', async () => {
+    const w = teradataWorkspace();
+    opened.push(w);
+    w.write('schema/edw/stg.sql', 'CREATE DATABASE {{env}}_STG FROM {{env}}_EDW AS PERM = 1000000;\n');
+    w.write('schema/edw/etl_profile.sql', 'CREATE PROFILE etl_profile AS SPOOL = 2000000;\n');
+    expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
+    expect((await json(w)).steps).toEqual([]);
+    w.write('schema/edw/etl_profile.sql', 'CREATE PROFILE etl_profile AS SPOOL = 3000000;\n');
+    const d = await json(w);
+    expect(d.steps.map((s) => [s.action, s.key, s.statements])).toEqual([
+      ['alter', 'profile:ETL_PROFILE', ['MODIFY PROFILE ETL_PROFILE AS SPOOL = 3000000']],
+    ]);
   });
 });

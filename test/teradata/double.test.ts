@@ -177,6 +177,33 @@ describe('Teradata test double: "already exists" by kind, and CREATE DATABASE', 
     const r = await s.run('SELECT DBKind AS db_kind FROM DBC.DatabasesV WHERE DatabaseName = ?', ['STAGE']);
     expect(r.rowCount).toBe(1);
   });
+
+  it('CREATE USER makes a user (DBKind U); MODIFY USER of a database and MODIFY DATABASE of a user are refused', async () => {
+    const s = system();
+    await s.run('CREATE USER ETL FROM DBC AS PERM = 1000, PASSWORD = secret');
+    await s.run('CREATE DATABASE STAGE FROM DBC AS PERM = 1000');
+    const kinds = await s.run(
+      "SELECT DatabaseName AS n, DBKind AS k FROM DBC.DatabasesV WHERE DatabaseName IN ('ETL', 'STAGE')",
+    );
+    expect(kinds.resultSets[0]!.rows.map((r) => `${r[0]} ${r[1]}`).sort()).toEqual(['ETL U', 'STAGE D']);
+    await s.run('MODIFY USER ETL AS PERM = 2000');
+    expect(s.spaces.get('ETL')?.perm).toBe(2000);
+    await expect(s.run('MODIFY USER STAGE AS PERM = 2000')).rejects.toThrow(/is not a user/);
+    await expect(s.run('MODIFY DATABASE ETL AS PERM = 2000')).rejects.toThrow(/is not a database/);
+  });
+
+  it('CREATE / MODIFY / DROP PROFILE keep DBC.ProfileInfoV; a taken name is 5612, a missing profile 5653', async () => {
+    const s = system();
+    await s.run('CREATE PROFILE etl AS SPOOL = 100, TEMPORARY = 50');
+    await expect(s.run('CREATE PROFILE etl AS SPOOL = 1')).rejects.toThrow(code(5612));
+    await s.run('MODIFY PROFILE etl AS SPOOL = 200');
+    const r = await s.run('SELECT SpoolSpace AS s, TempSpace AS t FROM DBC.ProfileInfoV WHERE UPPER(ProfileName) = ?', [
+      'ETL',
+    ]);
+    expect(r.resultSets[0]!.rows).toEqual([[200, 50]]);
+    await s.run('DROP PROFILE etl');
+    await expect(s.run('MODIFY PROFILE etl AS SPOOL = 1')).rejects.toThrow(code(5653));
+  });
 });
 
 describe('Teradata test double: stored procedures that do not compile', () => {

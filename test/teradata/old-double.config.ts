@@ -10,7 +10,7 @@ import base from '../../vitest.config';
  * point 7: "each of the test double's new rules has a test that fails on the old double"). Not part of `npm test`:
  *
  *   npx vitest run --config test/teradata/old-double.config.ts                       # the lenient double (58d6c5a)
- *   DBEE_OLD_DOUBLE=96fbaa3 npx vitest run --config test/teradata/old-double.config.ts  # before the ALTER forms
+ *   DBEE_OLD_DOUBLE=<commit> npx vitest run --config test/teradata/old-double.config.ts # the double of <commit>
  *
  * Every test is expected to FAIL here. It copies packages/teradata/src to a temporary folder, puts the double's files
  * (src/testing/fake-connection.ts, fake-sql.ts, and fake-ddl.ts where it existed) of that commit in it, and points

@@ -11,7 +11,7 @@ import { teradataWorkspace, type TeradataWorkspace } from './helpers';
  */
 
 /** Smoke checks of the example project (examples/teradata has none: they are this test's). */
-const SMOKE = `# Smoke checks run by \`dbee smoke-test edw\` and after each deployment (see packages/teradata/README.md, "Smoke checks").
+const SMOKE = `# Smoke checks run by \`dbee smoke-test edw\` and after each deployment (see docs/teradata.md, "Smoke checks").
 # Each runs with auto-commit off and is rolled back; its time bound is checked when it returns (Teradata has no
 # statement timeout a session can set). The driver reports no column types: check rows, not columns.
 checks:

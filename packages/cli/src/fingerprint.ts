@@ -57,14 +57,18 @@ function scope(workspace: Workspace, projectRoot: string | undefined): DbProject
 }
 
 /**
- * What the diff's compatibility check reads (docs/compat.md), for the fingerprint: the query files' contents by hash;
+ * What the diff's compatibility check reads (docs/compat.md), for the fingerprint: the query files' contents by hash
+ * (the running application's and the new one's);
  * `pg_stat_statements` changes with every query the application runs, so a diff that reads it is never served from
  * the cache (a nonce). Empty when the environment names no query source.
  */
-function compatInputs(root: string, compat: { queries: string | string[]; mode?: string } | undefined): string {
+function compatInputs(
+  root: string,
+  compat: { queries: string | string[]; newQueries?: string | string[]; mode?: string } | undefined,
+): string {
   if (!compat || compat.mode === 'off') return '';
   const hash = createHash('sha256');
-  for (const spec of [compat.queries].flat()) {
+  for (const spec of [compat.queries, compat.newQueries ?? []].flat()) {
     if (/^pg_stat_statements(:|$)/.test(spec)) return ` compat:${randomUUID()}`;
     const files = (path: string): string[] =>
       !existsSync(path)

@@ -76,6 +76,7 @@ describe('dbee command lines, from the option schemas', () => {
       '--dry-run',
       '-y, --assume-yes',
       '--wait-for-lock <seconds>',
+      '--new-queries <source>',
       '--no-deps',
       '-p, --package <folder>',
       '--if-exists <raise|rename|drop|skip|ignore>',

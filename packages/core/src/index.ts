@@ -177,6 +177,7 @@ export {
   DEFAULT_LOCK_MAX_DELAY_MS,
 } from './expand/lock-retry';
 export type { LockAttempt, LockRetryOptions, LockRetryResult } from './expand/lock-retry';
+export { runExpandStatement } from './expand/run-statement';
 
 export {
   needsSync,

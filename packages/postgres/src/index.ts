@@ -10,6 +10,7 @@ export {
 export type { PostgresTarget } from './postgres-engine';
 export { PgConnection, redactUrl, runInTransaction, checkServerVersion } from './postgres-connection';
 export { PgliteConnection } from './pglite-connection';
+export { securityInvokerViews } from './expand/expand-sql';
 export { closeIdleEmbeddedShadow } from './embedded-shadow';
 export { mapPostgresError } from './postgres-errors';
 export { postgresLedger } from './postgres-ledger';

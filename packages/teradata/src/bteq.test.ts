@@ -231,6 +231,10 @@ describe('toBteq', () => {
       .IF ERRORCODE = 2801 THEN .QUIT 14
       .IF ERRORCODE <> 0 THEN .QUIT 16
 
+      .REMARK 'checks before the first step'
+      SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "checksum" <> 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056';
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT > 0 THEN .GOTO CHANGED_1
       .REMARK 'deployment 42: ends at once when the ledger already records it as succeeded, resumes it when it failed'
       SELECT 1 FROM DBEE_LEDGER."deployments" WHERE "id" = 42 AND "status" = 'succeeded';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -318,6 +322,12 @@ describe('toBteq', () => {
       .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
       .QUIT 0
+
+      .LABEL CHANGED_1
+      .REMARK 'PROD_EDW.ORDERS was deployed from another definition: a BTEQ script cannot change a table in place (it is written from the sources, without reading the target). Nothing was changed. Deploy this change with dbee deploy, which plans the ALTER TABLE steps, or write a migration.'
+      .LOGOFF
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      .QUIT 17
 
       .LABEL FAIL_1
       BT;

@@ -55,9 +55,10 @@ import { tableModel } from './teradata-table-diff';
  * macro, procedure or function the ledger does not know, the script looks the name up in `DBC.TablesV`; when it
  * exists, the target environment's strategy applies: `raise` fails the step, `rename` renames it to
  * `<name>_bak_<stamp>` and records the backup, `drop` drops it (a join or hash index is dropped either way: there is
- * no RENAME JOIN INDEX), `skip` jumps over the step (nothing runs, nothing is recorded). `ignore` makes no check: the
- * step runs as written (a CREATE fails on the existing object, a REPLACE replaces it; its earlier text is not kept,
- * so a rollback drops the object). The join indexes, hash indexes and triggers the sources define on a table that is renamed or
+ * no RENAME JOIN INDEX), `skip` jumps over the step (nothing runs, nothing is recorded), `ignore` runs the step as
+ * written over it (a CREATE fails on the existing object, a REPLACE replaces it) and records it as the runner records
+ * a step whose earlier definition it cannot read: a `replace` with no reverse, which `dbee rollback` and the rollback
+ * script refuse to undo rather than drop the object. The join indexes, hash indexes and triggers the sources define on a table that is renamed or
  * dropped are dropped first when they exist; their own steps create them again later in the script. Ones the
  * sources do not define cannot be found by a script written beforehand: Teradata refuses, the step fails.
  *
@@ -345,6 +346,18 @@ function sameName(db: string, name: string): string {
 /** Kinds the in-script conflict check looks up in DBC.TablesV. */
 const CONFLICT_KINDS = new Set(['table', 'view', 'macro', 'procedure', 'function', 'join-index', 'hash-index']);
 
+/**
+ * Databases, users, roles and profiles: looked up in their own views. One the ledger does not know follows `raise`
+ * (fail), `skip` (jump over the step) and `ignore` (run the CREATE, which fails on it, as with `dbee deploy`); `rename`
+ * and `drop` fail the step: dbee never renames or drops them.
+ */
+const NAMESPACE_VIEWS: Readonly<Record<string, { view: string; column: string }>> = {
+  database: { view: 'DatabasesV', column: 'DatabaseName' },
+  user: { view: 'DatabasesV', column: 'DatabaseName' },
+  role: { view: 'RoleInfoV', column: 'RoleName' },
+  profile: { view: 'ProfileInfoV', column: 'ProfileName' },
+};
+
 /** Kinds the deploy script's `rename` keeps under a backup name that its rollback script renames back (tables apart). */
 const RENAMED_BACK = new Set(['view', 'macro', 'procedure', 'function']);
 
@@ -584,6 +597,112 @@ function copyRows(
   return { after, sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`, table: sql, backup, columns };
 }
 
+/** Access right codes of `DBC.AllRightsV` / `DBC.AllRoleRightsV` whose table-level rights a rename aside passes on. */
+const TABLE_RIGHTS: readonly (readonly [string, string])[] = [
+  ['R', 'SELECT'],
+  ['I', 'INSERT'],
+  ['U', 'UPDATE'],
+  ['D', 'DELETE'],
+  ['RF', 'REFERENCES'],
+  ['IX', 'INDEX'],
+  ['ST', 'STATISTICS'],
+];
+
+/**
+ * The table-level rights of a table renamed aside, granted again on the new table, as `dbee deploy` grants them
+ * (`tableGrants`): a RENAME keeps the rights with the renamed table, so the roles and users that read the old table
+ * would lose access to the new one. A script written beforehand cannot list them, so BTEQ writes the GRANTs at run
+ * time: `.EXPORT REPORT` of a SELECT over `DBC.AllRightsV` and `DBC.AllRoleRightsV` (one GRANT per right and grantee;
+ * the table's own database and the logged-on user, who get the automatic rights of the creator, left out) into a file
+ * that `.RUN FILE` then runs ("EXPORT", "RUN", "TITLEDASHES", "WIDTH": BTEQ Reference; `(TITLE '')`: no heading;
+ * a report line longer than WIDTH "is truncated", hence `.SET WIDTH 1024`).
+ * Afterwards every right of the backup must be on the new table, else the step fails: a GRANT that did not run is
+ * never a silent success. Verified on the test double only.
+ */
+function copyGrants(c: Ctx, step: PlanStep, n: number, stamp: string, fail: string): string[] {
+  const { db, name, sql } = qualified(c, step);
+  const backup = `${name}_bak_${stamp}`.slice(0, 128);
+  const file = `dbee_grants_${c.id}_${n}.btq`;
+  const rights = `TRIM(AccessRight) IN (${TABLE_RIGHTS.map(([code]) => quoteString(code)).join(', ')}) AND ColumnName = 'All'`;
+  const privilege = `CASE TRIM(AccessRight) ${TABLE_RIGHTS.map(([code, word]) => `WHEN ${quoteString(code)} THEN ${quoteString(word)}`).join(' ')} END`;
+  const on = quoteString(` ON ${sql} TO "`);
+  const others = `UPPER(TRIM(UserName)) <> ${quoteString(db.toUpperCase())} AND UPPER(TRIM(UserName)) <> UPPER(USER)`;
+  // ANSI mode: each GRANT must end its transaction (3722), so each row carries a COMMIT as a second column, which
+  // FOLDLINE puts on a line of its own: "After printing the value for a column that has a FOLDLINE setting of ON, BTEQ
+  // starts a new line", offset by two characters (BTEQ Reference, "FOLDLINE"), which SQL ignores.
+  const commitColumn = c.ansi ? `, 'COMMIT;' (TITLE '')` : '';
+  const grants = [
+    `SELECT 'GRANT ' || ${privilege} || ${on} || TRIM(UserName) || '"' || CASE TRIM(GrantAuthority) WHEN 'Y' THEN ' WITH GRANT OPTION' ELSE '' END || ';' (TITLE '')${commitColumn}\n` +
+      `FROM DBC.AllRightsV WHERE ${sameName(db, backup)} AND ${rights} AND ${others};`,
+    `SELECT 'GRANT ' || ${privilege} || ${on} || TRIM(RoleName) || '";' (TITLE '')${commitColumn}\n` +
+      `FROM DBC.AllRoleRightsV WHERE ${sameName(db, backup)} AND ${rights};`,
+  ];
+  const missing = (view: string, who: string, extra: string) =>
+    `SELECT 1 FROM DBC.${view} b WHERE ${sameName(db, backup).replace(/\b(DatabaseName|TableName)\b/g, 'b.$1')} AND ${rights.replace(/\b(AccessRight|ColumnName)\b/g, 'b.$1')}${extra}\n` +
+    `AND (SELECT COUNT(*) FROM DBC.${view} n WHERE ${sameName(db, name).replace(/\b(DatabaseName|TableName)\b/g, 'n.$1')} AND n.${who} = b.${who} AND TRIM(n.AccessRight) = TRIM(b.AccessRight) AND n.ColumnName = 'All') = 0;`;
+  return [
+    remark(
+      `grants: the table-level rights of the table renamed aside go to ${sql} (written by the next SELECTs, then run)`,
+    ),
+    '.SET TITLEDASHES OFF',
+    '.SET WIDTH 1024',
+    ...(c.ansi ? ['.SET FOLDLINE ON 1'] : []),
+    `.EXPORT REPORT FILE=${file}`,
+    ...grants.flatMap((g) => [g, '.IF ERRORCODE <> 0 THEN .GOTO UNEXPORT_' + n]),
+    '.EXPORT RESET',
+    '.SET TITLEDASHES ON',
+    ...(c.ansi ? ['.SET FOLDLINE OFF 1'] : []),
+    `.RUN FILE=${file}`,
+    missing('AllRightsV', 'UserName', ` AND ${others.replace(/\bUserName\b/g, 'b.UserName')}`),
+    fail,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO FAIL_${n}`,
+    missing('AllRoleRightsV', 'RoleName', ''),
+    fail,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO FAIL_${n}`,
+    `.GOTO GRANTED_${n}`,
+    `.LABEL UNEXPORT_${n}`,
+    '.EXPORT RESET',
+    `.GOTO FAIL_${n}`,
+    `.LABEL GRANTED_${n}`,
+  ];
+}
+
+/** Kinds a script can only CREATE: a changed definition of one the ledger has needs ALTER steps planned on the target. */
+const CREATE_ONLY_KINDS = new Set(['table', 'join-index', 'hash-index']);
+
+/**
+ * Checks the deploy script makes before its first step: a table, join index or hash index that the ledger holds at
+ * another checksum than the step's was deployed from another definition. Its CREATE would fail (3803) halfway through
+ * the script, after the steps before it ran: the script is written from the sources without reading the target, so it
+ * cannot plan the `ALTER TABLE` steps `dbee deploy` plans. It stops first (exit 16 + i), with nothing changed.
+ */
+function changedInPlace(c: Ctx, steps: readonly PlanStep[], failures: string[]): string[] {
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const lines: string[] = [];
+  for (const [idx, step] of steps.entries()) {
+    if (!CREATE_ONLY_KINDS.has(step.objectKey.kind) || step.action !== 'create') continue;
+    const n = idx + 1;
+    const checksum = checksumStatements(step.statements, c.options.variables ?? {});
+    lines.push(
+      `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('checksum')} <> ${keyLiteral(checksum)};`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO CHANGED_${n}`,
+    );
+    failures.push(
+      '',
+      `.LABEL CHANGED_${n}`,
+      remark(
+        `${qualified(c, step).sql} was deployed from another definition: a BTEQ script cannot change a ${step.objectKey.kind} in place ` +
+          '(it is written from the sources, without reading the target). Nothing was changed. Deploy this change with dbee deploy, ' +
+          'which plans the ALTER TABLE steps, or write a migration.',
+      ),
+      '.LOGOFF',
+      `.QUIT ${bteqReturnCode(n)}`,
+    );
+  }
+  return lines.length ? [remark('checks before the first step'), ...lines] : [];
+}
+
 /** The deploy script of a plan (see the module comment). */
 export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<string> {
   const now = options.now ?? new Date();
@@ -602,9 +721,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     ),
   );
 
+  const failures: string[] = [];
   if (c.ledger && ledgerOptions) {
     lines.push(...ensureLedger(c), ...acquireLock(c, `bteq-${id}`), '');
     lockedFrom = lines.length;
+    lines.push(...changedInPlace(c, steps, failures));
     lines.push(
       remark(
         `deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`,
@@ -641,7 +762,6 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   const defaultDatabase = (project: string) => plan.searchPaths?.[project]?.[0];
   let current: string | undefined;
 
-  const failures: string[] = [];
   for (const [idx, step] of steps.entries()) {
     const n = idx + 1;
     const code = bteqReturnCode(n);
@@ -671,13 +791,35 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         );
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
       }
-      // Conflicts: an object the ledger does not know that exists on the target.
-      // `ignore` checks nothing: the step runs as written over whatever is there.
+      // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
+      // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
+      // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
       const strategy = options.conflictStrategy?.(step) ?? 'raise';
       const conflictable =
-        CONFLICT_KINDS.has(step.objectKey.kind) &&
-        (step.action === 'create' || step.action === 'replace') &&
-        strategy !== 'ignore';
+        CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
+      const namespace = step.action === 'create' ? NAMESPACE_VIEWS[step.objectKey.kind] : undefined;
+      if (namespace) {
+        const name = c.expand(step.objectKey.name);
+        const what = `${step.objectKey.kind} ${quoteIdent(name)}`;
+        lines.push(
+          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
+          `SELECT 1 FROM DBC.${namespace.view} WHERE UPPER(${namespace.column}) = ${quoteString(name.toUpperCase())};`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
+          remark(`${what} exists and the ledger does not know it: ifExists ${strategy}`),
+          ...(strategy === 'skip'
+            ? [`.GOTO SKIP_${n}`]
+            : strategy === 'ignore'
+              ? [`.GOTO RUN_${n}`]
+              : [
+                  ...(strategy === 'raise' ? [] : [remark(`dbee never renames or drops a ${step.objectKey.kind}`)]),
+                  `.GOTO FAIL_${n}`,
+                ]),
+          `.LABEL RUN_${n}`,
+        );
+      }
       if (conflictable) {
         const { db, name, sql } = qualified(c, step);
         lines.push(
@@ -704,7 +846,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             );
           }
         }
-        if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
+        if (strategy === 'ignore') lines.push(`.GOTO OVER_${n}`);
+        else if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
         // skip: the existing object stays as it is; the step does not run and writes no ledger row.
         else if (strategy === 'skip') lines.push(`.GOTO SKIP_${n}`);
         else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index')
@@ -772,34 +915,66 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       bteqRequest(sql),
       fail,
     ];
-    for (const [i, st] of statements.entries()) {
-      if (bundled && i === last) break;
-      lines.push(bteqRequest(st), fail);
-      if (isProcedure(st)) {
-        lines.push(...compiled(`${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
-        if (c.ansi) lines.push('COMMIT;', fail);
-        continue;
+    // A table this run renames aside passes its grants on right after the CREATE (within the step), or after the
+    // step's rows when the CREATE is the step's last request.
+    const renamesTable =
+      c.ledger !== null &&
+      step.objectKey.kind === 'table' &&
+      (step.action === 'create' || step.action === 'replace') &&
+      (options.conflictStrategy?.(step) ?? 'raise') === 'rename';
+    const createAt = renamesTable
+      ? statements.findIndex((st) =>
+          /^\s*CREATE\s+(?:\w+\s+)*?TABLE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, '')),
+        )
+      : -1;
+    const grantsAfterBackup = (): string[] => [
+      `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOGRANT_${n}`,
+      ...copyGrants(c, step, n, stamp, fail),
+      `.LABEL NOGRANT_${n}`,
+    ];
+    // The step's requests but the bundled last one; `tag` keeps the labels of a second copy (OVER_n) apart.
+    const requests = (tag: string): string[] => {
+      const out: string[] = [];
+      for (const [i, st] of statements.entries()) {
+        if (bundled && i === last) break;
+        out.push(bteqRequest(st), fail);
+        if (isProcedure(st)) {
+          out.push(...compiled(`${tag}${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
+          if (c.ansi) out.push('COMMIT;', fail);
+          continue;
+        }
+        if (c.ansi) out.push('COMMIT;', fail);
+        if (copy && i === copy.after) {
+          out.push(
+            `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+            `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+            `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOCOPY_${tag}${n}`,
+            ...copyRequest(copy.sql),
+            ...(c.ansi ? ['COMMIT;', fail] : []),
+            `.LABEL NOCOPY_${tag}${n}`,
+          );
+        }
+        if (i === createAt) out.push(...grantsAfterBackup());
       }
-      if (c.ansi) lines.push('COMMIT;', fail);
-      if (copy && i === copy.after) {
-        lines.push(
-          `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOCOPY_${n}`,
-          ...copyRequest(copy.sql),
-          ...(c.ansi ? ['COMMIT;', fail] : []),
-          `.LABEL NOCOPY_${n}`,
-        );
-      }
-    }
+      return out;
+    };
+    lines.push(...requests(''));
     if (c.ledger) {
-      const record = (status: 'applied' | 'failed', error: string | null, ran = statements, reverse = step.reverse) =>
+      const record = (
+        status: 'applied' | 'failed',
+        error: string | null,
+        ran = statements,
+        reverse = step.reverse,
+        action = step.action,
+      ) =>
         c.ledger!.recordStep(
           id,
           {
             order: step.order,
             objectKey: step.key,
-            action: step.action,
+            action,
             checksum,
             statements: ran,
             reverse,
@@ -872,12 +1047,30 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             ...withRows(c, rows, copyRequest(copy.sql), n),
           );
         } else lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
+        if (createAt >= 0 && bundled && createAt === last) lines.push(...grantsAfterBackup());
         lines.push(`.GOTO SKIP_${n}`, `.LABEL PLAIN_${n}`);
       }
       await record('applied', null);
       await state();
       const rows = c.recorder.take();
-      lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)), `.LABEL SKIP_${n}`);
+      lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
+      if (conflictable && (options.conflictStrategy?.(step) ?? 'raise') === 'ignore') {
+        // ifExists ignore over an object the ledger did not know: the same requests, recorded as a `replace` with no
+        // reverse, as the runner records a step whose earlier definition it could not read. `dbee rollback` then
+        // refuses to undo the step (ROLLBACK_IRREVERSIBLE) instead of dropping the object, and so does the rollback
+        // script (rollbackPreflight).
+        await record('applied', null, statements, null, 'replace');
+        await state();
+        const over = c.recorder.take();
+        lines.push(
+          `.GOTO SKIP_${n}`,
+          `.LABEL OVER_${n}`,
+          remark(`${qualified(c, step).sql} exists and the ledger does not know it: ifExists ignore, run over it`),
+          ...requests('OVER'),
+          ...(bundled ? withRows(c, over, lastRequest, n) : ledgerGroup(c, over)),
+        );
+      }
+      lines.push(`.LABEL SKIP_${n}`);
       const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
       await record('failed', error);
       await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' } as never);
@@ -937,24 +1130,36 @@ function rollbackPreflight(
     const n = idx + 1;
     const code = bteqReturnCode(n);
     const applied = `${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied'`;
-    if (step.action === 'create' && replaces(step)) {
-      const { sql } = qualified(c, step);
+    // Stops the script (at `label`, with the step's code and `why`) when `query` finds a row.
+    const stopWhen = (query: string, label: string, why: string) => {
       lines.push(
-        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL;`,
+        query,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT > 0 THEN .GOTO CHANGED_${n}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO ${label}`,
       );
-      failures.push(
-        '',
-        `.LABEL CHANGED_${n}`,
-        remark(
-          `${sql} was changed by deployment ${deployed}, not created: this script cannot bring its earlier text back (only the ledger holds it) ` +
-            'and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
-        ),
-        '.LOGOFF',
-        `.QUIT ${code}`,
+      failures.push('', `.LABEL ${label}`, remark(why), '.LOGOFF', `.QUIT ${code}`);
+    };
+    if (step.action === 'create' && replaces(step))
+      stopWhen(
+        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL;`,
+        `CHANGED_${n}`,
+        `${qualified(c, step).sql} was changed by deployment ${deployed}, not created: this script cannot bring its earlier text back (only the ledger holds it) ` +
+          'and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
       );
-    }
+    if (
+      CONFLICT_KINDS.has(step.objectKey.kind) &&
+      (step.action === 'create' || step.action === 'replace') &&
+      (c.options.conflictStrategy?.(step) ?? 'raise') === 'ignore'
+    )
+      // ifExists ignore: the deploy script ran the step over an object the ledger did not know, and recorded no
+      // reverse (OVER_n): its earlier definition is unknown, and the planned reverse would drop the object.
+      stopWhen(
+        `SELECT 1 FROM ${applied} AND ${q('reverse_statements')} IS NULL;`,
+        `OVER_${n}`,
+        `deployment ${deployed} ran over ${qualified(c, step).sql}, which existed before and which dbee did not make (ifExists: ignore): its earlier definition ` +
+          'is not known, and undoing the step would drop the object. Nothing was undone. Put the earlier definition back by hand, then ' +
+          'roll back the rest with dbee rollback --force (it leaves that step applied).',
+      );
     const reverse = (step.reverse ?? []).map(c.expand);
     if (step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r))) {
       const { sql } = qualified(c, step);

@@ -78,7 +78,8 @@ export async function planChange(
       ],
     };
   }
-  if (key.kind === 'database') return planDatabaseChange(conn, key, statements);
+  if (key.kind === 'database' || key.kind === 'user') return planDatabaseChange(conn, key, statements);
+  if (key.kind === 'profile') return planProfileChange(conn, key, statements);
   if (key.kind !== 'table') return { migration: [`a ${key.kind} cannot be changed in place on Teradata`] };
   const live = await showDefinition(conn, key);
   if (!live) return { migration: [`table ${qualifiedName(key)} is in the ledger but not on the target`] };
@@ -190,7 +191,7 @@ async function commentChanges(
   return out;
 }
 
-/** Space limits of a database that dbee changes in place, as `CREATE DATABASE ... AS` writes them and DBC.DatabasesV holds them. */
+/** Space limits that dbee changes in place, as `CREATE DATABASE|USER|PROFILE ... AS` writes them and DBC holds them. */
 const SPACES: { word: RegExp; name: string; column: 'perm_space' | 'spool_space' | 'temp_space' }[] = [
   { word: /^PERM(ANENT)?$/i, name: 'PERM', column: 'perm_space' },
   { word: /^SPOOL$/i, name: 'SPOOL', column: 'spool_space' },
@@ -198,58 +199,75 @@ const SPACES: { word: RegExp; name: string; column: 'perm_space' | 'spool_space'
 ];
 
 /**
- * A deployed database whose file changed, in the safe subset: its space limits (`PERM`, `SPOOL`, `TEMPORARY`) become
- * `MODIFY DATABASE x AS PERM = n, ...` for the ones that differ from `DBC.DatabasesV` (PermSpace, SpoolSpace,
- * TempSpace), reverse: the same with the target's values (SQL Data Definition Language, MODIFY DATABASE). Anything else
- * is a migration, named: another owner (`FROM`; moving a database is `GIVE`, which dbee does not run), another
- * attribute (FALLBACK, ACCOUNT, journals...), or other statements in the file. A database is never dropped by a plan
- * from the sources (a removed file is reported, not dropped).
+ * The space limits a namespace file's `CREATE ... AS a = n, ...` sets (`wanted`), its owner (`FROM`), and one line per
+ * attribute dbee does not change in place (`migration`). `skip` matches attributes that are neither (a user's
+ * PASSWORD).
  */
-async function planDatabaseChange(conn: Connection, key: ObjectKey, statements: string[]): Promise<Planned> {
+function spaceAttributes(
+  key: ObjectKey,
+  statements: string[],
+  spaces: typeof SPACES,
+  skip: RegExp | null,
+): { wanted: Map<string, number>; owner?: string; migration: string[] } {
+  const word = key.kind.toUpperCase();
   const creates = statements.filter((s) => firstWord(s) === 'CREATE');
   if (creates.length !== 1 || statements.length !== 1)
-    return { migration: ['a database file holds its CREATE DATABASE only to be changed in place'] };
+    return {
+      wanted: new Map(),
+      migration: [`a ${key.kind} file holds its CREATE ${word} only to be changed in place`],
+    };
   const create = creates[0]!;
-  const words = tokenize(create, '<database>').filter(isSignificant);
+  const words = tokenize(create, `<${key.kind}>`).filter(isSignificant);
   const fromAt = words.findIndex((t) => t.type === 'word' && t.value === 'FROM');
   const asAt = words.findIndex((t) => t.type === 'word' && t.value === 'AS');
-  const owner = fromAt >= 0 ? words[fromAt + 1]?.value : undefined;
   const wanted = new Map<string, number>();
   const migration: string[] = [];
+  const names = spaces
+    .map((s) => s.name)
+    .join(', ')
+    .replace(/, (\w+)$/, ' and $1');
   if (asAt >= 0) {
-    for (const part of create.slice(words[asAt]!.end).replace(/;\s*$/, '').split(',')) {
+    for (const part of create
+      .slice(words[asAt]!.end)
+      .replace(/;\s*$/, '')
+      .split(/,(?![^()]*\))/)) {
+      if (skip?.test(part)) continue;
       const m = /^\s*(\w+)\s*=\s*([\d.]+(?:E[+-]?\d+)?)(?:\s+BYTES)?\s*$/i.exec(part);
-      const space = m ? SPACES.find((s) => s.word.test(m[1]!)) : undefined;
+      const space = m ? spaces.find((s) => s.word.test(m[1]!)) : undefined;
       if (!m || !space) {
-        migration.push(`${part.trim() || 'an empty attribute'}: dbee changes only PERM, SPOOL and TEMPORARY in place`);
+        const shown = /^\s*PASSWORD\s*=/i.test(part) ? 'PASSWORD = ...' : part.trim() || 'an empty attribute';
+        migration.push(`${shown}: dbee changes only ${names}${key.kind === 'profile' ? ' of a profile' : ''} in place`);
         continue;
       }
       wanted.set(space.name, Number(m[2]));
     }
   }
-  if (migration.length) return { migration };
-  const live = await conn.query<Record<'owner_name' | 'perm_space' | 'spool_space' | 'temp_space', unknown>>(
-    'SELECT OwnerName AS owner_name, PermSpace AS perm_space, SpoolSpace AS spool_space, TempSpace AS temp_space ' +
-      'FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?',
-    [normalizeName(key.name)],
-  );
-  const row = live.rows[0];
-  if (!row) return { migration: [`database ${qualifiedName(key)} is in the ledger but not on the target`] };
-  if (owner && normalizeName(owner) !== normalizeName(String(row.owner_name ?? '').trim()))
-    return {
-      migration: [
-        `owner ${String(row.owner_name ?? '').trim()} -> ${owner} (GIVE ${qualifiedName(key)} TO ${owner}: dbee does not move databases)`,
-      ],
-    };
+  const owner = fromAt >= 0 ? words[fromAt + 1]?.value : undefined;
+  return { wanted, migration, ...(owner ? { owner } : {}) };
+}
+
+/**
+ * `MODIFY <word> x AS a = n, ...` for the limits of `wanted` that differ from the catalog's `row`, reverse: the
+ * catalog's values (`unset` writes one the catalog has none of, e.g. `NULL` for a profile; without it, such a change
+ * has no reverse). No step when nothing differs.
+ */
+function modifySpaces(
+  key: ObjectKey,
+  word: string,
+  spaces: typeof SPACES,
+  wanted: Map<string, number>,
+  row: Record<string, unknown>,
+  unset: string | null,
+): Planned {
   const set: string[] = [];
   const back: string[] = [];
-  for (const space of SPACES) {
+  for (const space of spaces) {
     const value = wanted.get(space.name);
     if (value === undefined) continue;
     const current = row[space.column] === null || row[space.column] === undefined ? null : Number(row[space.column]);
     if (current === value) continue;
     set.push(`${space.name} = ${value}`);
-    if (current !== null) back.push(`${space.name} = ${current}`);
+    if (current !== null || unset !== null) back.push(`${space.name} = ${current ?? unset}`);
   }
   if (!set.length) return { steps: [] };
   return {
@@ -259,10 +277,63 @@ async function planDatabaseChange(conn: Connection, key: ObjectKey, statements: 
         objectKey: key,
         transactional: true,
         action: 'alter',
-        statements: [`MODIFY DATABASE ${qualifiedName(key)} AS ${set.join(', ')}`],
-        reverse: back.length === set.length ? [`MODIFY DATABASE ${qualifiedName(key)} AS ${back.join(', ')}`] : null,
+        statements: [`MODIFY ${word} ${qualifiedName(key)} AS ${set.join(', ')}`],
+        reverse: back.length === set.length ? [`MODIFY ${word} ${qualifiedName(key)} AS ${back.join(', ')}`] : null,
         hazards: [],
       },
     ],
   };
+}
+
+/**
+ * A deployed profile whose file changed, in the safe subset: `SPOOL` and `TEMPORARY` become `MODIFY PROFILE p AS
+ * SPOOL = n, TEMPORARY = n` for the ones that differ from `DBC.ProfileInfoV` (SpoolSpace, TempSpace), reverse: the
+ * target's values (SQL Data Control Language, MODIFY PROFILE; the view's columns: Data Dictionary, verify). Any other
+ * attribute (ACCOUNT, DEFAULT DATABASE, PASSWORD rules, QUERY_BAND...) is a migration, named. A profile is never
+ * dropped by a plan from the sources.
+ */
+async function planProfileChange(conn: Connection, key: ObjectKey, statements: string[]): Promise<Planned> {
+  const spaces = SPACES.filter((s) => s.name !== 'PERM');
+  const { wanted, migration } = spaceAttributes(key, statements, spaces, null);
+  if (migration.length) return { migration };
+  const live = await conn.query<Record<string, unknown>>(
+    'SELECT SpoolSpace AS spool_space, TempSpace AS temp_space FROM DBC.ProfileInfoV WHERE UPPER(ProfileName) = ?',
+    [normalizeName(key.name)],
+  );
+  const row = live.rows[0];
+  if (!row) return { migration: [`profile ${qualifiedName(key)} is in the ledger but not on the target`] };
+  return modifySpaces(key, 'PROFILE', spaces, wanted, row, 'NULL');
+}
+
+/**
+ * A deployed database or user whose file changed, in the safe subset: its space limits (`PERM`, `SPOOL`, `TEMPORARY`)
+ * become `MODIFY DATABASE|USER x AS PERM = n, ...` for the ones that differ from `DBC.DatabasesV` (PermSpace,
+ * SpoolSpace, TempSpace), reverse: the same with the target's values (SQL Data Definition Language, MODIFY DATABASE,
+ * MODIFY USER). A user's `PASSWORD` is never compared or changed (CREATE USER needs one; dbee does not manage
+ * secrets). Anything else is a migration, named: another owner (`FROM`; moving a database is `GIVE`, which dbee does
+ * not run), another attribute (FALLBACK, ACCOUNT, DEFAULT DATABASE, PROFILE, journals...), or other statements in the
+ * file. A database or user is never dropped by a plan from the sources (a removed file is reported, not dropped).
+ */
+async function planDatabaseChange(conn: Connection, key: ObjectKey, statements: string[]): Promise<Planned> {
+  const { wanted, owner, migration } = spaceAttributes(
+    key,
+    statements,
+    SPACES,
+    key.kind === 'user' ? /^\s*PASSWORD\s*=/i : null,
+  );
+  if (migration.length) return { migration };
+  const live = await conn.query<Record<string, unknown>>(
+    'SELECT OwnerName AS owner_name, PermSpace AS perm_space, SpoolSpace AS spool_space, TempSpace AS temp_space ' +
+      'FROM DBC.DatabasesV WHERE UPPER(DatabaseName) = ?',
+    [normalizeName(key.name)],
+  );
+  const row = live.rows[0];
+  if (!row) return { migration: [`${key.kind} ${qualifiedName(key)} is in the ledger but not on the target`] };
+  if (owner && normalizeName(owner) !== normalizeName(String(row.owner_name ?? '').trim()))
+    return {
+      migration: [
+        `owner ${String(row.owner_name ?? '').trim()} -> ${owner} (GIVE ${qualifiedName(key)} TO ${owner}: dbee does not move databases or users)`,
+      ],
+    };
+  return modifySpaces(key, key.kind === 'user' ? 'USER' : 'DATABASE', SPACES, wanted, row, null);
 }

@@ -4,6 +4,7 @@ import { captureDefinition } from './teradata-deploy';
 import { normalizeName } from './teradata-identifiers';
 import { listChangedObjects, type ChangedObject } from './teradata-introspector';
 import { compareDefinitions } from './teradata-normalize';
+import { existingObjects } from './teradata-objects';
 import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
 
 /**
@@ -20,11 +21,23 @@ import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toR
  *   a difference is a `replace` step (REPLACE with the source's text; reverse: REPLACE with the live text);
  * - **on the target, in no source**: a `drop` step (reverse: the SHOW text), a table's with a `data-loss` hazard.
  *   dbee's own backups (`<name>_BKP_<time>`, `<name>_bak_<time>`) are not objects of the project and are left out;
- * - **another kind of object under the same name**: `unplanned`.
+ * - **another kind of object under the same name**: `unplanned`;
+ * - **what `manage:` leaves alone** (db.yaml): objects its `ignore` globs match, on either side, and comments when it
+ *   does not manage them.
  */
-export const compareObjects: LiveComparison['compareObjects'] = async (conn, { objects, databases, stamp }) => {
+export const compareObjects: LiveComparison['compareObjects'] = async (
+  conn,
+  { objects: all, databases, stamp, manage },
+) => {
+  // What `manage.ignore` leaves alone is neither compared nor dropped: names match whatever their case, as Teradata
+  // compares them in a Teradata-mode session.
+  const patterns = (manage?.ignore ?? []).map((p) => new RegExp(p, 'i'));
+  const ignored = (key: ObjectKey) => patterns.some((p) => p.test(`${key.kind}:${key.schema}.${key.name}`));
+  const objects = all.filter((o) => !ignored(o.key));
   // The objects of the project's databases (one DBC.TablesV query; no time or user filter).
-  const live = await listChangedObjects(conn, { databases: databases.map(normalizeName) });
+  const live = (await listChangedObjects(conn, { databases: databases.map(normalizeName) })).filter(
+    (o) => !ignored(o.key),
+  );
   const liveByName = new Map(live.map((o) => [nameOf(o.key), o]));
   const steps: RenderedStep[] = [];
   const unplanned: { key: string; reason: string }[] = [];
@@ -35,7 +48,29 @@ export const compareObjects: LiveComparison['compareObjects'] = async (conn, { o
     transactional: true,
     ...part,
   });
+  // Databases, users, roles and profiles are not in DBC.TablesV: looked up in their own views (one query each).
+  const namespaces = objects.filter((o) => NAMESPACE_KINDS.has(o.key.kind));
+  const existing = namespaces.length
+    ? await existingObjects(
+        conn,
+        namespaces.map((o) => o.key),
+      )
+    : new Set<string>();
   for (const o of objects) {
+    if (NAMESPACE_KINDS.has(o.key.kind)) {
+      if (!existing.has(formatKey(o.key)))
+        steps.push(
+          step(o.key, { action: 'create', statements: o.statements, reverse: [renderDrop(o.key)], hazards: [] }),
+        );
+      else if (o.key.kind !== 'role') {
+        // The safe subset of changes in place (space limits), as a deployment of the changed file plans it.
+        const planned = await planChange(conn, { key: o.key, statements: o.statements, stamp });
+        if ('migration' in planned)
+          for (const reason of planned.migration) unplanned.push({ key: formatKey(o.key), reason });
+        else steps.push(...planned.steps);
+      }
+      continue;
+    }
     const name = nameOf(o.key);
     wanted.add(name);
     const there = liveByName.get(name);
@@ -73,7 +108,9 @@ export const compareObjects: LiveComparison['compareObjects'] = async (conn, { o
       for (const reason of planned.migration) unplanned.push({ key: formatKey(o.key), reason });
       continue;
     }
-    steps.push(...planned.steps.filter((s) => !s.statements.every(rerunOnly)));
+    // Comments are compared only where they are managed (`manage.comments`, default true).
+    const compared = (sql: string) => rerunOnly(sql) || (manage?.comments === false && firstWord(sql) === 'COMMENT');
+    steps.push(...planned.steps.filter((s) => !s.statements.every(compared)));
   }
   // What the target has and no source defines: standing objects first (they stand on tables), tables last.
   const extra = live
@@ -96,6 +133,9 @@ export const compareObjects: LiveComparison['compareObjects'] = async (conn, { o
   }
   return { steps, unplanned };
 };
+
+/** Kinds that live outside DBC.TablesV (a name of the system, no database). */
+const NAMESPACE_KINDS = new Set(['database', 'user', 'role', 'profile']);
 
 /** `DB.NAME`, upper case: names are unique in a database whatever their case or kind. */
 function nameOf(key: ObjectKey): string {

@@ -1,6 +1,8 @@
 import { DbeeError, type ResolvedEnvironment } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
 import { loadDriver } from './driver/load-driver';
+import { teradatasqlDriver, type TeradatasqlModule } from './driver/teradatasql-driver';
+import { TeradataConnection } from './teradata-connection';
 import { connectTeradata, describeTarget, toDriverParameters } from './teradata-connection';
 import { createTeradataEngine } from './teradata-engine';
 import { createFakeConnection, fakeDriver, FakeTeradataSession } from '../testing/fake-connection';
@@ -262,5 +264,71 @@ describe('the real teradatasql driver', () => {
     expect(e.message).toMatch(/connection refused/);
     expect(JSON.stringify({ m: e.message, d: e.details, h: e.hint })).not.toContain('not-the-real-password');
     expect(elapsed).toBeLessThan(10_000);
+  });
+});
+
+describe('the teradatasql adapter and procedures that do not compile', () => {
+  // teradatasql's own interface, answering as the driver documents: a request that completes with warnings is a
+  // success, and `{fn teradata_nativesql}{fn teradata_get_warnings}` returns its warnings (teradatasql README,
+  // "Connection Functions"). The text of each warning line is not verified on a system (the live suite checks it).
+  function driverAnswering(warnings: string): { mod: TeradatasqlModule; sent: string[] } {
+    const sent: string[] = [];
+    class Cursor {
+      private last = '';
+      description: unknown[][] | null = null;
+      rowcount = 0;
+      async executeAsync(sql: string) {
+        sent.push(sql);
+        this.last = sql;
+        this.description = /teradata_get_warnings/.test(sql) ? [['Warnings']] : null;
+      }
+      fetchall(): unknown[][] {
+        return /teradata_get_warnings/.test(this.last) ? [[warnings]] : [];
+      }
+      nextset() {
+        return false;
+      }
+      close() {}
+    }
+    class Connection {
+      autocommit = true;
+      async connectAsync() {}
+      async closeAsync() {}
+      cursor() {
+        return new Cursor();
+      }
+    }
+    return { mod: { TeradataConnection: Connection } as unknown as TeradatasqlModule, sent };
+  }
+  const procedure = 'REPLACE PROCEDURE db.p () BEGIN SELECT 1 FROM db.no_such_table; END';
+
+  it('fails a procedure the response says was not created (5526), as an SPL_COMPILE error', async () => {
+    const { mod, sent } = driverAnswering(
+      '[Teradata Database] [Warning 5526] Stored Procedure is not created/replaced due to error(s).',
+    );
+    const conn = new TeradataConnection(await teradatasqlDriver(mod, '20.0.55').connect({}), 'td');
+    const e = await rejection(conn.execute(procedure));
+    expect(e.code).toBe('SPL_COMPILE');
+    expect(sent).toEqual([procedure, '{fn teradata_nativesql}{fn teradata_get_warnings}']);
+  });
+
+  it('keeps a procedure created with warnings only (5527): created, so the request succeeds', async () => {
+    const { mod } = driverAnswering(
+      '[Teradata Database] [Warning 5527] Stored Procedure Created/Replaced with warnings.',
+    );
+    const conn = new TeradataConnection(await teradatasqlDriver(mod, '20.0.55').connect({}), 'td');
+    await expect(conn.run(procedure)).resolves.toMatchObject({ warnings: [{ code: 5527 }] });
+  });
+
+  it('asks for warnings after a procedure only', async () => {
+    const { mod, sent } = driverAnswering('');
+    const conn = new TeradataConnection(await teradatasqlDriver(mod, '20.0.55').connect({}), 'td');
+    await conn.execute('CREATE TABLE db.t (x INTEGER)');
+    await expect(conn.run(procedure)).resolves.not.toHaveProperty('warnings');
+    expect(sent).toEqual([
+      'CREATE TABLE db.t (x INTEGER)',
+      procedure,
+      '{fn teradata_nativesql}{fn teradata_get_warnings}',
+    ]);
   });
 });

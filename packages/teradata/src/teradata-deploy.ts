@@ -124,6 +124,13 @@ export async function lookupObject(conn: Connection, key: ObjectKey): Promise<Li
     ]);
     return r.rows.length ? { kind: 'role', code: 'role' } : null;
   }
+  if (key.kind === 'profile') {
+    const r = await conn.query(
+      'SELECT ProfileName AS profile_name FROM DBC.ProfileInfoV WHERE UPPER(ProfileName) = ?',
+      [normalizeName(key.name)],
+    );
+    return r.rows.length ? { kind: 'profile', code: 'profile' } : null;
+  }
   const r = await conn.query<{ table_kind: string }>(
     'SELECT TableKind AS table_kind FROM DBC.TablesV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = ?',
     [normalizeName(key.schema), normalizeName(key.name)],
@@ -259,7 +266,7 @@ function definingStatement(statements: string[], key: ObjectKey): { index: numbe
  *   surviving columns, with reverse `DROP t`, `RENAME t_BKP_<time> TO t`; `drop` runs `DROP` then `CREATE`, with
  *   reverse `DROP` and the old SHOW text (structure only: the rows are lost, `dataLoss` is set).
  *   Join and hash indexes hold no rows of their own, so `rename` and `drop` both drop and recreate them.
- * - database, user, role: created when missing (reverse `DROP`), left unchanged when they exist.
+ * - database, user, role, profile: created when missing (reverse `DROP`), left unchanged when they exist.
  */
 export async function planObjectChange(
   conn: Connection,
@@ -359,7 +366,7 @@ export async function planObjectChange(
     );
   }
 
-  if (kind === 'database' || kind === 'user' || kind === 'role') {
+  if (kind === 'database' || kind === 'user' || kind === 'role' || kind === 'profile') {
     if (live) return build([], facts(true, null, [`${name} already exists, left unchanged`]));
     return build([[definition, [renderDrop(target)]], ...extras], facts(false));
   }

@@ -27,7 +27,8 @@ const LOOKUP_BATCH = 400;
 
 /**
  * Formatted keys of those `keys` that exist as the same kind, with one `DBC.TablesV` query for all of them (per 400; and one
- * `DBC.DatabasesV` query for databases and users). Secondary indexes and roles are reported absent.
+ * `DBC.DatabasesV` query for databases and users, one of `DBC.RoleInfoV` for roles and of `DBC.ProfileInfoV` for
+ * profiles). Secondary indexes are reported absent.
  */
 export async function existingObjects(conn: Connection, keys: ObjectKey[]): Promise<Set<string>> {
   const found = new Set<string>();
@@ -57,6 +58,20 @@ export async function existingObjects(conn: Connection, keys: ObjectKey[]): Prom
     );
     const live = new Set(r.rows.map((row) => String(row.database_name).trim().toUpperCase()));
     for (const k of databases) if (live.has(normalizeName(k.name))) found.add(formatKey(k));
+  }
+  // Roles (DBC.RoleInfoV) and profiles (DBC.ProfileInfoV): a CREATE of one that exists would fail (5612).
+  for (const [kind, view, column] of [
+    ['role', 'RoleInfoV', 'RoleName'],
+    ['profile', 'ProfileInfoV', 'ProfileName'],
+  ] as const) {
+    const named = keys.filter((k) => k.kind === kind);
+    if (!named.length) continue;
+    const r = await conn.query<{ name: string }>(
+      `SELECT ${column} AS name FROM DBC.${view} WHERE UPPER(${column}) IN (${named.map(() => '?').join(', ')})`,
+      named.map((k) => normalizeName(k.name)),
+    );
+    const live = new Set(r.rows.map((row) => String(row.name).trim().toUpperCase()));
+    for (const k of named) if (live.has(normalizeName(k.name))) found.add(formatKey(k));
   }
   return found;
 }

@@ -151,7 +151,7 @@ function readKind(w: Token[], i: number): { kind: ObjectKind; next: number } | n
     case 'TYPE':
       return { kind: 'type', next: i + 1 };
     case 'PROFILE':
-      return { kind: 'other', next: i + 1 };
+      return { kind: 'profile', next: i + 1 };
     default:
       return null;
   }
@@ -159,7 +159,7 @@ function readKind(w: Token[], i: number): { kind: ObjectKind; next: number } | n
 
 /** Words that may precede TABLE in CREATE: `CREATE MULTISET GLOBAL TEMPORARY TABLE`. */
 const TABLE_MODIFIERS = new Set(['SET', 'MULTISET', 'GLOBAL', 'TEMPORARY', 'VOLATILE', 'TRACE', 'ERROR']);
-const NAMESPACE_KINDS = new Set<ObjectKind>(['database', 'user', 'role']);
+const NAMESPACE_KINDS = new Set<ObjectKind>(['database', 'user', 'role', 'profile']);
 
 /**
  * Classify one statement (its significant tokens). Unqualified names resolve to `ctx.defaultDatabase`.

@@ -21,6 +21,7 @@ export function kindKeyword(kind: ObjectKind): string | null {
     database: 'DATABASE',
     user: 'USER',
     role: 'ROLE',
+    profile: 'PROFILE',
     index: 'INDEX',
   };
   return words[kind] ?? null;

@@ -16,6 +16,13 @@
 // - `.IF <status> <op> <integer> THEN <command>`, `.GOTO <label>` (forward only, to the next `.LABEL <label>`),
 //   `.LABEL`, `.QUIT [n]` / `.EXIT [n]` (without n: ERRORLEVEL), `.SET ERRORLEVEL <code>|(<codes>)|UNKNOWN SEVERITY n`
 //   (default severity of an error: 8). Other `.SET`s and `.REMARK` are ignored; an unknown command fails the test.
+// - `.EXPORT REPORT FILE=<name>` ... `.EXPORT RESET`: the rows of the SELECTs in between go to a file (kept in memory)
+//   as a report: per result, a line of column titles (blank when every title is `(TITLE '')`), a line of dashes unless
+//   `.SET TITLEDASHES OFF`, then one line per row, its values separated by a space, cut at `.SET WIDTH` (default 75)
+//   (`.SET FOLDLINE ON|OFF n, ...`: after column n a row goes on on a new line, offset by two characters; a line
+//   longer than WIDTH is cut; "EXPORT", "TITLEDASHES", "WIDTH", "FOLDLINE": BTEQ Reference; the exact spacing of a
+//   report is not modelled). `.RUN FILE=`
+//   of such a file runs its requests and commands there; of any other file it is the logon.
 // - A SQL request ends at a `;` that is the last non-blank character of a line; end of script = `.QUIT ERRORLEVEL`.
 import type { FakeTeradataSession } from './fake-connection';
 
@@ -88,6 +95,12 @@ export async function runBteq(
   let loggedOn = false;
   let logonFailed = false;
   let status = { ERRORCODE: 0, ACTIVITYCOUNT: 0, WARNINGCODE: 0, ERRORLEVEL: 0 };
+  const files = new Map<string, string[]>();
+  let exporting: string[] | null = null;
+  let titleDashes = true;
+  let width = 75;
+  // Columns (1-based) after which a report row goes on (FOLDLINE ON n, ...).
+  let foldAfter = new Set<number>();
 
   const quit = (code: number): BteqRun => ({ exitCode: code, requests, output });
 
@@ -140,6 +153,21 @@ export async function runBteq(
         const r = await session.run(text);
         rowCount = r.rowCount ?? 0;
         warning = r.warnings?.[0]?.code ?? 0;
+        if (exporting)
+          for (const set of r.resultSets) {
+            // FOLDLINE: after a column it names, the row goes on on a new line, offset by two characters.
+            const line = (parts: string[]) => {
+              const out = [''];
+              parts.forEach((p, i) => {
+                out[out.length - 1] += (out[out.length - 1]!.trim() ? ' ' : '') + p;
+                if (foldAfter.has(i + 1) && i < parts.length - 1) out.push('  ');
+              });
+              return out.map((l) => l.slice(0, width));
+            };
+            exporting.push(...line(set.columns).map((l) => l.trimEnd()));
+            if (titleDashes) exporting.push(...line(set.columns.map((c) => '-'.repeat(Math.max(c.length, 1)))));
+            for (const row of set.rows) exporting.push(...line(row.map((v) => String(v ?? '?'))));
+          }
       }
       status = { ...status, ERRORCODE: 0, ACTIVITYCOUNT: rowCount, WARNINGCODE: warning };
     } catch (error) {
@@ -191,10 +219,31 @@ export async function runBteq(
       case 'REMARK':
         output.push(rest.replace(/^'(.*)'$/, '$1').replace(/''/g, "'"));
         return null;
+      case 'RUN': {
+        const file = /^FILE\s*=\s*(\S+)$/i.exec(rest)?.[1];
+        const exported = file ? files.get(file) : undefined;
+        if (!exported) {
+          await logon();
+          return null;
+        }
+        items.splice(pc, 0, ...parse(exported.join('\n')));
+        return null;
+      }
       case 'LOGON':
-      case 'RUN':
         await logon();
         return null;
+      case 'EXPORT': {
+        if (/^RESET$/i.test(rest)) {
+          exporting = null;
+          return null;
+        }
+        const file = /^REPORT\s+FILE\s*=\s*(\S+)$/i.exec(rest)?.[1];
+        if (!file)
+          throw new Error(`BTEQ script line ${line}: .EXPORT ${rest} is not supported by the test interpreter`);
+        exporting = [];
+        files.set(file, exporting);
+        return null;
+      }
       case 'LOGOFF':
       case 'LABEL':
         return null;
@@ -227,7 +276,27 @@ export async function runBteq(
           else for (const c of (em[2] ?? em[1]!).split(',')) severities.set(Number(c.trim()), severity);
           return null;
         }
-        return null; // CHARSET, ERROROUT, ECHOREQ, WIDTH...: no effect here
+        const dm = /^TITLEDASHES\s+(ON|OFF)$/i.exec(rest);
+        if (dm) {
+          titleDashes = dm[1]!.toUpperCase() === 'ON';
+          return null;
+        }
+        const fm = /^FOLDLINE\s+(ON|OFF)\s+([\d,\s]+)$/i.exec(rest);
+        if (fm) {
+          const columns = fm[2]!
+            .split(/[,\s]+/)
+            .filter(Boolean)
+            .map(Number);
+          if (fm[1]!.toUpperCase() === 'ON') for (const n of columns) foldAfter.add(n);
+          else foldAfter = new Set([...foldAfter].filter((n) => !columns.includes(n)));
+          return null;
+        }
+        const wm = /^WIDTH\s+(\d+)$/i.exec(rest);
+        if (wm) {
+          width = Number(wm[1]);
+          return null;
+        }
+        return null; // CHARSET, ERROROUT, ECHOREQ...: no effect here
       }
       default:
         throw new Error(`BTEQ script line ${line}: command .${name} is not supported by the test interpreter`);

@@ -137,6 +137,13 @@ interface FakeSystem {
   roles: Set<string>;
   /** Immediate owner of each database or user made by CREATE DATABASE/USER (`DBC.DatabasesV.OwnerName`). */
   owners: Map<string, string>;
+  /**
+   * Profiles made by CREATE PROFILE (upper case) and their SPOOL and TEMPORARY (`DBC.ProfileInfoV` SpoolSpace,
+   * TempSpace); MODIFY PROFILE changes them, DROP PROFILE removes the profile.
+   */
+  profiles: Map<string, { spool: number | null; temp: number | null }>;
+  /** Names made by CREATE USER (DBC.DatabasesV DBKind 'U'; the others are databases, 'D'). */
+  users: Set<string>;
   /** PERM, SPOOL and TEMPORARY space of each database made or modified by DDL (`DBC.DatabasesV`). */
   spaces: Map<string, { perm: number | null; spool: number | null; temp: number | null }>;
   splWarnings?: (sql: string) => string | null;
@@ -298,6 +305,8 @@ export class FakeTeradataSession implements TeradataSession {
       anyDatabase: !options.databases?.length,
       roles: new Set((options.roles ?? []).map((r) => r.toUpperCase())),
       owners: new Map(),
+      users: new Set(),
+      profiles: new Map(),
       spaces: new Map(),
       splWarnings: options.splWarnings,
     };
@@ -335,6 +344,14 @@ export class FakeTeradataSession implements TeradataSession {
     this.system.catalog = value;
   }
 
+  /** PERM, SPOOL and TEMPORARY of databases and users made or modified by DDL, by name (upper case). */
+  get spaces(): ReadonlyMap<string, { perm: number | null; spool: number | null; temp: number | null }> {
+    return this.system.spaces;
+  }
+  /** Profiles (upper case) and their SPOOL and TEMPORARY. */
+  get profiles(): ReadonlyMap<string, { spool: number | null; temp: number | null }> {
+    return this.system.profiles;
+  }
   /** Databases that exist; empty means "any". */
   get databases(): Set<string> {
     return this.system.databases;
@@ -625,6 +642,8 @@ export class FakeTeradataSession implements TeradataSession {
       );
     }
     if (name === 'ROLEINFOV') return [...this.system.roles].map((r) => ({ ROLENAME: r }));
+    if (name === 'PROFILEINFOV')
+      return [...this.system.profiles].map(([p, v]) => ({ PROFILENAME: p, SPOOLSPACE: v.spool, TEMPSPACE: v.temp }));
     if (name === 'ALLRIGHTSV' || name === 'ALLROLERIGHTSV') {
       const roles = name === 'ALLROLERIGHTSV';
       return entries.flatMap((e) =>
@@ -643,7 +662,7 @@ export class FakeTeradataSession implements TeradataSession {
     if (name === 'DATABASESV')
       return [...this.databases].map((d) => ({
         DATABASENAME: d,
-        DBKIND: 'D',
+        DBKIND: this.system.users.has(d) ? 'U' : 'D',
         OWNERNAME: this.system.owners.get(d) ?? 'DBC',
         PERMSPACE: this.system.spaces.get(d)?.perm ?? null,
         SPOOLSPACE: this.system.spaces.get(d)?.spool ?? null,
@@ -713,6 +732,33 @@ export class FakeTeradataSession implements TeradataSession {
         throw this.error({ code: 5620, text: `Role '${name}' does not exist.` });
       return null;
     }
+    // CREATE / MODIFY / DROP PROFILE (SQL Data Control Language): the name is taken by a profile, or the profile does
+    // not exist (codes and texts to verify: 5612 as for roles, 5653).
+    const profile = /^\s*(CREATE|MODIFY|DROP)\s+PROFILE\s+"?([^\s";]+)"?/i.exec(sql);
+    if (profile) {
+      const name = profile[2]!.toUpperCase();
+      const verb = profile[1]!.toUpperCase();
+      const was = this.system.profiles.get(name);
+      if (verb === 'CREATE' && was)
+        throw this.error({
+          code: 5612,
+          text: 'A user, database, role, profile or zone with the specified name already exists.',
+        });
+      if (verb !== 'CREATE' && !was) throw this.error({ code: 5653, text: `Profile '${name}' does not exist.` });
+      if (verb === 'DROP') this.system.profiles.delete(name);
+      else {
+        const set = (word: string) => {
+          const m = new RegExp(`\\b${word}\\s*=\\s*(NULL|[\\d.]+(?:E[+-]?\\d+)?)`, 'i').exec(sql);
+          return m ? (m[1]!.toUpperCase() === 'NULL' ? null : Number(m[1])) : undefined;
+        };
+        const base = was ?? { spool: null, temp: null };
+        this.system.profiles.set(name, {
+          spool: set('SPOOL') === undefined ? base.spool : set('SPOOL')!,
+          temp: set('TEMPORARY') === undefined ? base.temp : set('TEMPORARY')!,
+        });
+      }
+      return null;
+    }
     const parsed = parseTeradata(sql, '<fake>', { searchPath: this.defaultDatabase ? [this.defaultDatabase] : [] })[0];
     if (!parsed) return null;
     if (head === 'COMMENT' || head === 'COLLECT' || head === 'GRANT' || head === 'REVOKE') {
@@ -728,7 +774,8 @@ export class FakeTeradataSession implements TeradataSession {
     }
     const key = parsed.key;
     if (!key) return null;
-    if (key.kind === 'database' || key.kind === 'user') return this.namespaceDdl(parsed.action, key.name, sql);
+    if (key.kind === 'database' || key.kind === 'user')
+      return this.namespaceDdl(parsed.action, key.name, sql, key.kind);
     if (!key.schema) return null;
     if (key.kind === 'index') return this.secondaryIndex(parsed.action, sql, key.parent ?? '');
     const id = `${key.schema}.${key.name}`;
@@ -1249,7 +1296,7 @@ export class FakeTeradataSession implements TeradataSession {
    * Examples, CREATE DATABASE); one that exists is 5612 "A user, database, role, or zone with the specified name
    * already exists." (Messages, 5612). DROP DATABASE / DROP USER of a missing one is 3802.
    */
-  private namespaceDdl(action: string, name: string, sql: string): null {
+  private namespaceDdl(action: string, name: string, sql: string, kind: 'database' | 'user'): null {
     const n = name.toUpperCase();
     if (action === 'create') {
       if (this.databases.has(n))
@@ -1258,6 +1305,7 @@ export class FakeTeradataSession implements TeradataSession {
           text: 'A user, database, role, or zone with the specified name already exists.',
         });
       this.databases.add(n);
+      if (kind === 'user') this.system.users.add(n);
       // "The database or user whose permanent space is used to create a new database or user becomes the immediate
       // owner of that new database or user"; the creator "can specify a different database with the FROM database
       // option" (Database Administration, "Creating a Database or User", "Creating Versus Owning Objects in the
@@ -1271,6 +1319,9 @@ export class FakeTeradataSession implements TeradataSession {
     // the database must exist (3802); the space limits given change.
     if (action === 'alter') {
       if (!this.databases.has(n)) throw this.error({ code: 3802, text: `Database '${n}' does not exist.` });
+      // MODIFY USER names a user, MODIFY DATABASE a database (code and text to verify).
+      if ((kind === 'user') !== this.system.users.has(n))
+        throw this.error({ code: 5484, text: `'${n}' is not a ${kind}.` });
       const was = this.system.spaces.get(n) ?? { perm: null, spool: null, temp: null };
       this.system.spaces.set(n, { ...was, ...spaceClauses(sql) });
       return null;
@@ -1278,6 +1329,7 @@ export class FakeTeradataSession implements TeradataSession {
     if (action === 'drop') {
       if (!this.databases.has(n)) throw this.error({ code: 3802, text: `Database '${n}' does not exist.` });
       this.databases.delete(n);
+      this.system.users.delete(n);
     }
     return null;
   }

@@ -4,7 +4,7 @@ import { isSignificant, tokenize, type Token } from '../src/splitter';
  * The DDL rules of the test double (tests only; no Teradata system exists here), each taken from Teradata's
  * documentation, which is quoted beside it. Where the documentation gives a rule but no error code, or the code
  * is remembered rather than read, the code is marked "(verify)": check it against a live system (see the live suite,
- * `npm run test:teradata-live`, and packages/teradata/README.md).
+ * `npm run test:teradata-live`, and docs/teradata.md).
  *
  * What the double emulates of `SHOW TABLE` is documented at {@link canonicalShowTable}.
  */

@@ -87,7 +87,8 @@ type Expr =
   | { t: 'in'; e: Expr; list: Expr[]; not: boolean }
   | { t: 'like'; e: Expr; pattern: Expr; not: boolean }
   | { t: 'fn'; name: string; args: Expr[]; star: boolean }
-  | { t: 'sub'; q: Select };
+  | { t: 'sub'; q: Select }
+  | { t: 'case'; e: Expr | null; whens: { when: Expr; result: Expr }[]; otherwise: Expr | null };
 
 interface SelectItem {
   e: Expr | 'star';
@@ -248,6 +249,12 @@ class Parser {
       const start = this.peek();
       const e = this.expr();
       let label = e.t === 'col' ? e.name : (start?.text ?? 'expr');
+      // `(TITLE 'text')`: the column's title ("TITLE Phrase", SQL Data Types and Literals); '' leaves BTEQ no heading.
+      if (this.punct() === '(' && this.word(1) === 'TITLE' && this.peek(2)?.type === 'string') {
+        label = this.peek(2)!.value;
+        this.i += 3;
+        this.expectPunct(')');
+      }
       if (this.acceptWord('AS')) label = this.name();
       else if (this.peek()?.type === 'quoted' || (this.peek()?.type === 'word' && !CLAUSE_WORDS.has(this.word()!)))
         label = this.name();
@@ -429,6 +436,21 @@ class Parser {
     if (t.type === 'word') {
       const w = t.value;
       if (w === 'NULL') return (this.i++, { t: 'lit', v: null });
+      if (w === 'CASE') {
+        // CASE [e] WHEN x THEN y ... [ELSE z] END, the valued and the searched form.
+        this.i++;
+        const e = this.word() === 'WHEN' ? null : this.expr();
+        const whens: { when: Expr; result: Expr }[] = [];
+        while (this.acceptWord('WHEN')) {
+          const when = this.expr();
+          this.expectWord('THEN');
+          whens.push({ when, result: this.expr() });
+        }
+        if (!whens.length) this.fail('CASE without WHEN');
+        const otherwise = this.acceptWord('ELSE') ? this.expr() : null;
+        this.expectWord('END');
+        return { t: 'case', e, whens, otherwise };
+      }
       if (w === 'USER' || w === 'CURRENT_USER') return (this.i++, { t: 'user' });
       if (w === 'CURRENT_TIMESTAMP') {
         this.i++;
@@ -812,6 +834,15 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
     case 'sub': {
       const r = runSelect(e.q, ctx, env);
       return r.rows[0]?.[0] ?? null;
+    }
+    case 'case': {
+      const v = e.e ? evaluate(e.e, env, ctx, group) : null;
+      for (const w of e.whens) {
+        const x = evaluate(w.when, env, ctx, group);
+        const hit = e.e ? v !== null && x !== null && compare(v, x, ctx.host.caseBlind) === 0 : x === true;
+        if (hit) return evaluate(w.result, env, ctx, group);
+      }
+      return e.otherwise ? evaluate(e.otherwise, env, ctx, group) : null;
     }
   }
 }

@@ -21,6 +21,20 @@ export interface CompatReport {
   changed: ChangedQuery[];
   /** Failed already before the plan (not the application's current schema, or not describable): not judged. */
   unchecked: { query: AppQuery; error: string }[];
+  /**
+   * The new application version's queries (`--new-queries`, `compat.newQueries`), described after the plan only
+   * (with the expand-contract strategy, through the new version schema): each must work there. Absent when no source
+   * names them.
+   */
+  next?: NewQueriesReport;
+}
+
+/** The new application version's queries after the plan. */
+export interface NewQueriesReport {
+  /** Queries described. */
+  checked: number;
+  /** Fail after the plan: the error, and the plan steps on an object they name. */
+  failing: BrokenQuery[];
 }
 
 export interface BrokenQuery {
@@ -103,6 +117,21 @@ export function compareDescriptions(
   return report;
 }
 
+/** The new application's queries, described once the plan ran: every one that fails there. */
+export function checkNewQueries(
+  queries: readonly AppQuery[],
+  after: Descriptions,
+  steps: readonly PlanStep[],
+): NewQueriesReport {
+  const failing: BrokenQuery[] = [];
+  queries.forEach((query, i) => {
+    const a = after[i]!;
+    if (!a.ok)
+      failing.push({ query, error: a.message, code: a.code, steps: stepsTouching(query.references, steps, a.message) });
+  });
+  return { checked: queries.length, failing };
+}
+
 const RELATION_KINDS = new Set(['table', 'view', 'materialized-view', 'sequence']);
 
 /**
@@ -168,10 +197,20 @@ export function formatCompatText(report: CompatReport): string {
       `  ${oneLine(c.query.text)}`,
     );
   }
+  for (const f of report.next?.failing ?? []) {
+    lines.push(
+      `FAILS (new application) ${f.query.origin}: ${f.error}${stepText(f.steps)}`,
+      `  ${oneLine(f.query.text)}`,
+    );
+  }
   lines.push(
     `compatibility: ${report.checked} quer${report.checked === 1 ? 'y' : 'ies'} checked, ${report.broken.length} broken, ${report.changed.length} with other result columns` +
       (report.unchecked.length ? `, ${report.unchecked.length} not checked (they fail on the current schema too)` : ''),
   );
+  if (report.next)
+    lines.push(
+      `compatibility of the new application: ${report.next.checked} quer${report.next.checked === 1 ? 'y' : 'ies'} checked, ${report.next.failing.length} failing`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -199,6 +238,17 @@ export function formatCompatMarkdown(report: CompatReport): string {
       );
     out.push('');
   }
+  if (report.next) {
+    out.push(`New application version: ${report.next.checked} checked · **${report.next.failing.length} failing**`, '');
+    if (report.next.failing.length) {
+      out.push('| query | where | error | plan step |', '| --- | --- | --- | --- |');
+      for (const f of report.next.failing)
+        out.push(
+          `| \`${cell(oneLine(f.query.text))}\` | ${cell(f.query.origin)} | ${cell(f.error)} | ${cell(f.steps.map((s) => `${s.order} ${s.action} ${s.key}`).join('<br>'))} |`,
+        );
+      out.push('');
+    }
+  }
   return out.join('\n');
 }
 
@@ -214,6 +264,19 @@ export function compatJson(report: CompatReport): object {
     broken: report.broken.map((b) => ({ query: q(b.query), error: b.error, code: b.code ?? null, steps: b.steps })),
     changed: report.changed.map((c) => ({ query: q(c.query), before: c.before, after: c.after, steps: c.steps })),
     unchecked: report.unchecked.map((u) => ({ query: q(u.query), error: u.error })),
+    ...(report.next
+      ? {
+          new: {
+            checked: report.next.checked,
+            failing: report.next.failing.map((f) => ({
+              query: q(f.query),
+              error: f.error,
+              code: f.code ?? null,
+              steps: f.steps,
+            })),
+          },
+        }
+      : {}),
   };
 }
 

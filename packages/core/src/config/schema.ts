@@ -41,7 +41,14 @@ export function durationMs(value: z.infer<typeof duration>): number {
  * `ignore` runs the step as written over it (no check).
  */
 export const conflictStrategy = z.enum(['raise', 'rename', 'drop', 'skip', 'ignore']);
-export const hazardKind = z.enum(['data-loss', 'table-rewrite', 'long-lock', 'backward-incompatible', 'index-build']);
+export const hazardKind = z.enum([
+  'data-loss',
+  'table-rewrite',
+  'long-lock',
+  'backward-incompatible',
+  'index-build',
+  'rls-bypass',
+]);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** Deployment behaviour; set per environment in dbee.yaml, overridable per project in db.yaml. */
@@ -161,6 +168,12 @@ export const compatSettings = z.strictObject({
    * a PostgreSQL `.csv` log, `pg_stat_statements` (this environment's) or `pg_stat_statements:<env>`.
    */
   queries: z.union([z.string(), z.array(z.string()).min(1)]),
+  /**
+   * The new application version's queries (the same kinds of source), checked after the plan only: each must work
+   * on the new schema (with the expand-contract strategy, through the new version schema), e.g. `app/queries` of the
+   * branch while `queries` reads the running application's `pg_stat_statements`.
+   */
+  newQueries: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   /** A query that a plan breaks: `fail` refuses (exit 1, the default), `warn` reports it, `off` skips the check. */
   mode: z.enum(['fail', 'warn', 'off']).optional(),
   /** Search path the application's unqualified names resolve with; default: the project's `searchPath`, else its schemas. */

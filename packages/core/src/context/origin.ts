@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { OperationContext } from './operation-context';
 
 const execFileAsync = promisify(execFile);
 
@@ -37,4 +38,21 @@ function insideGitRepository(dir: string): boolean {
 /** The CI job this process runs in (GitHub Actions, GitLab CI, Jenkins...), recorded with a deployment; null outside CI. */
 export function ciJob(env: NodeJS.ProcessEnv): string | null {
   return env.GITHUB_RUN_ID ?? env.CI_JOB_ID ?? env.BUILD_NUMBER ?? env.BUILD_ID ?? null;
+}
+
+/**
+ * Who runs a deployment and from what, as its ledger row records it: the sources' git commit (see `gitCommit`),
+ * dbee's version, the OS user and host of the lock's owner, and the CI job.
+ */
+export async function runOrigin(
+  ctx: Pick<OperationContext, 'workspace' | 'toolVersion' | 'env'>,
+  owner: { user: string; host: string },
+): Promise<{ gitCommit: string | null; toolVersion: string; osUser: string; ciJob: string | null; host: string }> {
+  return {
+    gitCommit: await gitCommit(ctx.workspace.root),
+    toolVersion: ctx.toolVersion,
+    osUser: owner.user,
+    ciJob: ciJob(ctx.env),
+    host: owner.host,
+  };
 }

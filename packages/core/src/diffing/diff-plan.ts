@@ -8,11 +8,11 @@ import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
 import { writeCacheFile } from '../background';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { loadModels, loadTarget, removedObjects, schemaOwners } from '../context/load';
+import { loadModels, loadTarget, removedObjects, schemaOwners, type LoadedTarget } from '../context/load';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
-import { projectScope, restrictModel, type SchemaScope } from '../schema/managed-scope';
+import { ignorePattern, projectScope, restrictModel, type SchemaScope } from '../schema/managed-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelFor } from './desired';
@@ -58,6 +58,12 @@ export interface DiffResult {
    * changed, say), each with its object and what only a migration can do. Absent when the engine plans every change.
    */
   unplanned?: { key: string; reason: string }[];
+  /**
+   * Where the plan starts, for the compatibility check of the diff's Markdown (in memory only, never printed): the
+   * environment, engine and models as loaded (for two refs, the head's), and for two refs the base's desired model
+   * (the side the plan starts from is then no database). Absent for an engine that compares objects itself.
+   */
+  start?: { loaded: Pick<LoadedTarget, 'environment' | 'engine' | 'models'>; from?: SchemaModel };
 }
 
 /**
@@ -152,6 +158,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
       plan: live.cachedPlan,
       cached: true,
       ...pendingDrops,
+      start: { loaded },
     };
   }
   // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
@@ -175,6 +182,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     plan,
     cached: false,
     ...pendingDrops,
+    start: { loaded },
   };
 }
 
@@ -212,6 +220,13 @@ async function diffByComparison(
     statements: o.statements.map((s) => s.sql),
   }));
   const located = new Map(model.objects.map((o, i) => [formatKey(objects[i]!.key), o.location]));
+  // `manage.ignore` globs name objects as the database does (`table:{{env}}_EDW.TMP_*` is `table:DEV_EDW.TMP_*`).
+  const manage = model.graph.manage && {
+    ...model.graph.manage,
+    ignore: (target.config.manage?.ignore ?? []).map((g) =>
+      ignorePattern(expandText(g, model.variables, target.file.displayPath)),
+    ),
+  };
   const read = await withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => ({
@@ -221,6 +236,7 @@ async function diffByComparison(
         objects,
         databases: model.graph.schemas,
         stamp: backupStamp(new Date()),
+        ...(manage ? { manage } : {}),
       })),
     }),
   );
@@ -266,6 +282,8 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
         );
         return {
           engine: s.engine,
+          environment: s.environment,
+          models: s.models,
           model: s.desired.model,
           mode: renderMode(s.workspace.settings(s.target, s.environment).deploy, selectors.safe),
           renames: s.target.config.renames ?? [],
@@ -287,6 +305,7 @@ async function diffRefs(ctx: OperationContext, selectors: DiffSelectors): Promis
     to: selectors.head ?? 'working tree',
     plan,
     cached: false,
+    start: { loaded: head, from: base.model },
   };
 }
 
@@ -336,7 +355,7 @@ async function desiredIn(
     toolVersion: ctx.toolVersion,
     useCache,
   });
-  return { workspace, environment, target, engine, desired };
+  return { workspace, environment, target, engine, models, desired };
 }
 
 /** Read a live schema under the lock: fingerprint first, then (unless `cached` answers) the full model. */

@@ -6,7 +6,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { RenderMode } from '../plan/render-mode';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
-import type { SchemaScope } from '../schema/managed-scope';
+import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
@@ -592,6 +592,18 @@ export interface ExpandStatement {
   transactional: boolean;
   /** What it does, for the terminal: `add column _dbee_new_total to sales.orders`. */
   what: string;
+  /**
+   * Run on its own before every attempt of `sql` (and once more when `sql` fails): clears what an attempt cut short
+   * left behind, a no-op when there is nothing. PostgreSQL: drops the INVALID index of that name that a
+   * `CREATE INDEX CONCURRENTLY` stopped by its lock timeout leaves, which `IF NOT EXISTS` would take for built.
+   */
+  clear?: string;
+  /**
+   * A query run after `sql` succeeded, returning one row with a boolean column `ok`: anything but true means the
+   * statement ended without making what it is for, and the strategy fails there (exit 2) rather than go on.
+   * Example: `SELECT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('s.k')), false) AS ok`.
+   */
+  check?: string;
 }
 
 /**
@@ -656,11 +668,18 @@ export interface LiveComparison {
    * The steps that would bring the live objects of `databases` to what `objects` (the project's source objects, their
    * statements with placeholders expanded) define: objects to create, to change (replace or alter) and to drop (live
    * objects no source defines, the engine's own backups apart), each with its reverse and hazards; and, per object,
-   * the changes only a migration can make (`unplanned`). Reads the catalog, changes nothing.
+   * the changes only a migration can make (`unplanned`). Reads the catalog, changes nothing. `manage`: the project's
+   * managed scope (db.yaml `manage:`, its `ignore` globs with placeholders expanded); objects it ignores are neither
+   * compared nor dropped, and comments are left out when it does not manage them.
    */
   compareObjects(
     conn: Connection,
-    input: { objects: { key: ObjectKey; statements: string[] }[]; databases: string[]; stamp: string },
+    input: {
+      objects: { key: ObjectKey; statements: string[] }[];
+      databases: string[];
+      stamp: string;
+      manage?: ManagedScope;
+    },
   ): Promise<{ steps: RenderedStep[]; unplanned: { key: string; reason: string }[] }>;
 }
 

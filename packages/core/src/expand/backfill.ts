@@ -1,6 +1,7 @@
 import type { Connection } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import { type LockRetryOptions, sleep, withLockRetry } from './lock-retry';
+import { formatDuration } from '../runner/reporter';
 
 /**
  * A data change run in keyset batches (PostgreSQL SQL; a server or PGlite): `UPDATE table SET <set>` over every row
@@ -502,11 +503,4 @@ function pgArray(value: unknown): string[] {
 function parseJson<T>(value: unknown): T | null {
   if (value === null || value === undefined) return null;
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
-}
-
-function formatDuration(ms: number): string {
-  const s = Math.ceil(ms / 1000);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }

@@ -37,6 +37,12 @@ export interface LockRetryOptions {
    * its own under a session `SET lock_timeout` (put back after), and a retry starts from the statement that timed out.
    */
   transaction?: boolean;
+  /**
+   * Statements run before every attempt (statements `work` only), under the same lock timeout: in the attempt's
+   * transaction, or with `transaction: false` each on its own right before the statement being tried. They clear what
+   * a cut-short attempt left behind (an INVALID index), so that a retry never takes that for done.
+   */
+  before?: readonly string[];
   /** Called after every attempt, successful or not. */
   onAttempt?: (attempt: LockAttempt) => void;
   /** Stops waiting between attempts: the pending delay ends and the abort reason is thrown. */
@@ -72,6 +78,7 @@ export async function withLockRetry<T = void>(
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_LOCK_ATTEMPTS));
   const started = Date.now();
   const setLocal = `SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`;
+  const before = options.before ?? [];
 
   let run: () => Promise<T>;
   let describe: () => string;
@@ -86,7 +93,8 @@ export async function withLockRetry<T = void>(
     // One statement at a time, each on its own (no transaction): a retry resumes at the statement that timed out.
     let next = 0;
     run = async () => {
-      for (; next < work.length; next++) await runAlone(connection, work[next]!, lockTimeoutMs);
+      for (; next < work.length; next++)
+        for (const sql of [...before, work[next]!]) await runAlone(connection, sql, lockTimeoutMs);
       return undefined as T;
     };
     describe = () => abbreviate(work[next] ?? '');
@@ -94,7 +102,7 @@ export async function withLockRetry<T = void>(
     run = () =>
       connection.transaction(async (tx) => {
         await tx.execute(setLocal);
-        for (const sql of work) await tx.execute(sql);
+        for (const sql of [...before, ...work]) await tx.execute(sql);
         return undefined as T;
       });
     describe = () => abbreviate(work.join('; '));

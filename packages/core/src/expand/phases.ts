@@ -108,9 +108,24 @@ export class ExpandLedger {
     return r.rows.map((x) => this.row(x));
   }
 
+  /** The project's newest release, or null. */
+  async latest(project: string): Promise<ExpandRelease | null> {
+    return this.newest(project, null);
+  }
+
   /** The last release that reached `done`: its label is the shape the tables have now. */
   async lastDone(project: string): Promise<ExpandRelease | null> {
-    return (await this.releases(project)).find((r) => r.phase === 'done') ?? null;
+    return this.newest(project, 'done');
+  }
+
+  /** The newest release of the project, in `phase` when given (one row read). */
+  private async newest(project: string, phase: ExpandPhase | null): Promise<ExpandRelease | null> {
+    if (!(await this.exists())) return null;
+    const r = await this.conn.query<Row>(
+      `SELECT * FROM ${this.table} WHERE project = ${this.p(1)}${phase ? ` AND phase = ${this.p(2)}` : ''} ORDER BY id DESC LIMIT 1`,
+      phase ? [project, phase] : [project],
+    );
+    return r.rows[0] ? this.row(r.rows[0]) : null;
   }
 
   /** Open a release in phase `expanding` (the unique index refuses a second one in flight). */

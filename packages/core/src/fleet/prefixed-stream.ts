@@ -1,21 +1,38 @@
 import { Writable } from 'node:stream';
 
+/** Lines held for one output stream, from every `PrefixedStream` writing to it, until the event loop's next turn. */
+interface Held {
+  text: string;
+  scheduled: boolean;
+}
+const heldFor = new WeakMap<NodeJS.WritableStream, Held>();
+
+/** Write what is held for `out`, in the order it was written. */
+function writeHeld(out: NodeJS.WritableStream, held: Held): void {
+  held.scheduled = false;
+  if (held.text) out.write(held.text);
+  held.text = '';
+}
+
 /**
  * A stream that writes each line to `out` with `prefix` in front (`[acme] `): the output of targets deployed at
- * once stays readable. A line is written whole once its newline arrives. The lines written in one turn of the event
- * loop go out in one write (a fleet of hundreds of targets prints tens of thousands of lines: one system call each
- * cost more than their deployments' planning); `flush()` writes what is held, an unfinished last line included.
+ * once stays readable. A line is written whole once its newline arrives. The lines that all the prefixed streams of
+ * one output write in one turn of the event loop go out in one write (a fleet of hundreds of targets prints tens of
+ * thousands of lines: one system call each cost more than their deployments' planning); `flush()` writes what is
+ * held, an unfinished last line included.
  */
 export class PrefixedStream extends Writable {
   private pending = '';
-  private held = '';
-  private scheduled = false;
+  private readonly held: Held;
 
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly prefix: string,
   ) {
     super();
+    let held = heldFor.get(out);
+    if (!held) heldFor.set(out, (held = { text: '', scheduled: false }));
+    this.held = held;
   }
 
   override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
@@ -23,24 +40,18 @@ export class PrefixedStream extends Writable {
     const lines = text.split('\n');
     this.pending = lines.pop()!;
     if (lines.length) {
-      this.held += lines.map((l) => `${this.prefix}${l}\n`).join('');
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.writeHeld());
+      this.held.text += lines.map((l) => `${this.prefix}${l}\n`).join('');
+      if (!this.held.scheduled) {
+        this.held.scheduled = true;
+        setImmediate(() => writeHeld(this.out, this.held));
       }
     }
     done();
   }
 
-  private writeHeld(): void {
-    this.scheduled = false;
-    if (this.held) this.out.write(this.held);
-    this.held = '';
-  }
-
-  /** Write what is held, and what is left of an unfinished line. */
+  /** Write what is held (this stream's lines and those of the others writing to the same output), and what is left of an unfinished line. */
   flush(): void {
-    this.writeHeld();
+    writeHeld(this.out, this.held);
     if (this.pending) this.out.write(`${this.prefix}${this.pending}\n`);
     this.pending = '';
   }

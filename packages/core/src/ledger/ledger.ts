@@ -208,6 +208,9 @@ const upToDate = new WeakMap<Connection, Set<string>>();
  */
 const namedStatements = new WeakMap<Connection, { generation: number; defined: Set<string> }>();
 
+/** By dialect, the statement and name hash of each shape of chained ledger writes (`Ledger.shape`). */
+const shapes = new WeakMap<LedgerDialect, Map<string, { sql: string; hash: string }>>();
+
 /**
  * The ledger inside a target database, written through the engine's dialect (its DDL, parameter markers, quoting,
  * booleans and version table). Engine-neutral: the same code serves PostgreSQL, PGlite and Teradata. It never relies
@@ -297,6 +300,25 @@ export class Ledger {
   /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */
   async ensure(): Promise<number> {
     const current = await this.version();
+    const latest = this.dialect.migrations.length;
+    if (current < latest && this.dialect.transactionalDdl !== false && this.conn.executeBatch) {
+      // Every upgrade still to run, with the rows recording them, in one transaction sent as one request: a fresh
+      // database's ledger costs one round trip instead of one per statement (a fleet creates hundreds of them), and an
+      // interrupted upgrade leaves the ledger at the version it had.
+      const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
+      const r = await this.conn.executeBatch([
+        'BEGIN',
+        ...this.dialect.migrations.slice(current).flat(),
+        `INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES ${versions.join(', ')}`,
+        'COMMIT',
+      ]);
+      if (r.error) {
+        await this.conn.execute('ROLLBACK').catch(() => {});
+        throw r.error;
+      }
+      this.knownUpToDate();
+      return latest;
+    }
     for (let v = current; v < this.dialect.migrations.length; v++) {
       const record = (c: Connection) =>
         c.query(`INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES (${this.p(1)})`, [v + 1]);
@@ -375,14 +397,13 @@ export class Ledger {
   async startDeployment(info: DeploymentInfo): Promise<number> {
     const before = info.before ?? (await this.state(info.project));
     const id = await this.nextId('deployments', this.conn);
-    const session = this.asyncSession;
-    if (session) await this.conn.execute(session.start);
     // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
     const ticket = info.ticket ? [this.q('ticket')] : [];
-    await this.conn.query(
-      `INSERT INTO ${this.t('deployments')} (${[this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'), ...ticket].join(', ')})
+    await this.afterSetting(this.asyncSession?.start ?? null, {
+      table: 'deployments',
+      sql: `INSERT INTO ${this.t('deployments')} (${[this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'), ...ticket].join(', ')})
        VALUES (${this.params(15 + ticket.length)})`,
-      [
+      params: [
         id,
         info.project,
         info.environment,
@@ -400,8 +421,23 @@ export class Ledger {
         JSON.stringify(before),
         ...(info.ticket ? [info.ticket] : []),
       ],
-    );
+    });
     return id;
+  }
+
+  /**
+   * Run the session setting `setting` (null: none), then `write`: in one round trip where the connection batches and
+   * the dialect writes literals (a deployment's opening and closing rows with the session's commit mode, see
+   * `asyncSession`), else one after the other. The setting holds from the write on, as when they are sent apart.
+   */
+  private async afterSetting(setting: string | null, write: LedgerWrite): Promise<void> {
+    if (setting && this.inlines && this.conn.executeBatch) {
+      const r = await this.conn.executeBatch([setting, this.inline(write)]);
+      if (r.error) throw r.error;
+      return;
+    }
+    if (setting) await this.conn.execute(setting);
+    await this.conn.query(write.sql, write.params);
   }
 
   /** The project's ledger state when a deployment started (see `startDeployment`); null for older rows. */
@@ -637,15 +673,8 @@ export class Ledger {
     const define: string[] = [];
     const names: string[] = [];
     for (const group of inline.chain ? this.chains(writes) : writes.map((w) => [w])) {
-      // The group's statements with their parameters numbered one after the other, and all their values.
-      let offset = 0;
-      const parts = group.map((w) => {
-        const sql = this.renumber(w, offset);
-        offset += w.params.length;
-        return sql;
-      });
-      const sql = parts.length === 1 ? parts[0]! : inline.chain!(parts);
-      const name = `dbee_ledger_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}_${generation}`;
+      const { sql, hash } = this.shape(group);
+      const name = `dbee_ledger_${hash}_${generation}`;
       if (!defined.has(name) && !names.includes(name)) {
         define.push(named.define(name, sql));
         names.push(name);
@@ -663,6 +692,31 @@ export class Ledger {
       for (const n of names) defined.add(n);
     }
     return out;
+  }
+
+  /**
+   * The one statement of a group of chained writes (`inlineNamed`), their parameters numbered one after the other, and
+   * the hash that names it. Computed once per shape and dialect: a deployment writes thousands of rows of a few shapes.
+   */
+  private shape(group: readonly LedgerWrite[]): { sql: string; hash: string } {
+    let known = shapes.get(this.dialect);
+    if (!known) shapes.set(this.dialect, (known = new Map()));
+    const key = group.map((w) => `${w.params.length}\u0000${w.sql}`).join('\u0000');
+    let shape = known.get(key);
+    if (!shape) {
+      let offset = 0;
+      const parts = group.map((w) => {
+        const sql = this.renumber(w, offset);
+        offset += w.params.length;
+        return sql;
+      });
+      const sql = parts.length === 1 ? parts[0]! : this.dialect.inline!.chain!(parts);
+      shape = { sql, hash: createHash('sha256').update(sql).digest('hex').slice(0, 16) };
+      // Shapes are few (a guard's lock key is part of one); a long-lived process must not keep every one it saw.
+      if (known.size >= 1000) known.clear();
+      known.set(key, shape);
+    }
+    return shape;
   }
 
   /**
@@ -728,12 +782,12 @@ export class Ledger {
     );
     const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
     if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
-    const session = this.asyncSession;
-    if (session) await this.conn.execute(session.end);
-    await this.conn.query(
-      `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
-      [status, error, failedStatement, JSON.stringify(summary), id],
-    );
+    // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
+    await this.afterSetting(this.asyncSession?.end ?? null, {
+      table: 'deployments',
+      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
+      params: [status, error, failedStatement, JSON.stringify(summary), id],
+    });
   }
 
   /**

@@ -24,6 +24,7 @@ export type ObjectKind =
   | 'hash-index'
   | 'database'
   | 'user'
+  | 'profile'
   | 'constraint'
   | 'migration'
   | 'other';

@@ -1,11 +1,13 @@
 import { desiredModelFor } from '../diffing/desired';
 import { planChanges } from '../diffing/diff-plan';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { requireRole } from '../engine/engine';
+import { requireRole, type Connection, type LockOwner } from '../engine/engine';
+import type { ProjectModel } from '../planner/project-model';
 import { Ledger } from '../ledger/ledger';
 import type { AdoptOptions } from '../options';
 import { planFromSources } from '../planner/planner';
-import { ciJob, gitCommit } from '../context/origin';
+import type { Plan, PlanStep } from '../plan/plan';
+import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { loadTarget, schemaOwners } from '../context/load';
 import { Deployment } from '../runner/deployment';
@@ -54,68 +56,114 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
         renames: target.config.renames ?? [],
         owners: scope.manage?.owners,
       });
-      const touched = new Set<string>();
-      for (const s of gap.steps) {
-        touched.add(`${s.objectKey.schema}.${s.objectKey.name}`);
-        if (s.objectKey.parent) touched.add(s.objectKey.parent);
-      }
       const existing = await catalog.existingObjects(
         conn,
         objectSteps.map((s) => s.objectKey),
       );
-      const recorded = objectSteps
-        .filter((s) => existing.has(s.key))
-        .map((s) => {
-          const name =
-            s.objectKey.kind === 'schema' ? `${s.objectKey.name}` : `${s.objectKey.schema}.${s.objectKey.name}`;
-          const differs = touched.has(name) || (s.objectKey.parent !== undefined && touched.has(s.objectKey.parent));
-          return { key: s.key, checksum: differs ? DIFFERS : s.checksum, differs };
-        });
+      const recorded = recordedObjects(objectSteps, existing, gap);
       const missing = objectSteps.filter((s) => !existing.has(s.key));
       reporter.info(
         `dbee adopt ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
       );
-      for (const r of recorded)
-        reporter.info(`  ${r.differs ? 'differs from the sources' : 'equal to the sources'}: ${r.key}`);
-      for (const s of missing) reporter.info(`  missing (the first deployment creates it): ${s.key}`);
-      for (const m of model.migrations)
-        reporter.info(
-          `  migration ${m.file.version} not recorded: the first deployment runs it (record it by hand if it already ran)`,
-        );
-      reporter.info(
-        `${recorded.length} objects recorded (${recorded.filter((r) => r.differs).length} differ), ${missing.length} missing; ${gap.steps.length} step(s) between the live schema and the sources`,
-      );
+      printAdoption(ctx, recorded, missing, model, gap);
       if (options.dryRun) {
         reporter.info('dry run: the ledger was not written');
         return ExitCode.ok;
       }
-      await ledger.ensure();
-      const deployment = await Deployment.open(ledger, {
+      const id = await recordAdoption(ctx, ledger, conn, owner, {
         project: target.name,
         environment: environment.name,
-        kind: 'adopt',
         planChecksum: sources.steps.length
           ? sources.steps
               .map((s) => s.checksum)
               .join('')
               .slice(0, 64)
           : 'none',
-        package: null,
-        gitCommit: await gitCommit(workspace.root),
-        toolVersion: ctx.toolVersion,
-        osUser: owner.user,
-        ciJob: ciJob(ctx.env),
-        host: owner.host,
-        stepsTotal: 0,
+        recorded,
+        fingerprint: () => diff.fingerprint(conn, scope),
       });
-      const id = deployment.id;
-      await conn.transaction(async (tx) => {
-        for (const r of recorded) await ledger.setObjectState(target.name, r.key, r.checksum, id, tx);
-      });
-      const fingerprint = await diff.fingerprint(conn, scope);
-      await deployment.close('succeeded', { fingerprint });
       reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
       return ExitCode.ok;
     },
   );
+}
+
+/**
+ * The objects of the sources that exist live, each at the sources' checksum when equal, else at a marker that never
+ * matches: an object differs when the gap between the live schema and the sources touches it (or its parent).
+ */
+function recordedObjects(
+  objectSteps: PlanStep[],
+  existing: ReadonlySet<string>,
+  gap: Plan,
+): { key: string; checksum: string; differs: boolean }[] {
+  const touched = new Set<string>();
+  for (const s of gap.steps) {
+    touched.add(`${s.objectKey.schema}.${s.objectKey.name}`);
+    if (s.objectKey.parent) touched.add(s.objectKey.parent);
+  }
+  return objectSteps
+    .filter((s) => existing.has(s.key))
+    .map((s) => {
+      const name = s.objectKey.kind === 'schema' ? `${s.objectKey.name}` : `${s.objectKey.schema}.${s.objectKey.name}`;
+      const differs = touched.has(name) || (s.objectKey.parent !== undefined && touched.has(s.objectKey.parent));
+      return { key: s.key, checksum: differs ? DIFFERS : s.checksum, differs };
+    });
+}
+
+/** What adopt found: each object recorded (equal or differing), each missing, and the migrations it does not record. */
+function printAdoption(
+  ctx: OperationContext,
+  recorded: { key: string; differs: boolean }[],
+  missing: PlanStep[],
+  model: ProjectModel,
+  gap: Plan,
+): void {
+  const { reporter } = ctx;
+  for (const r of recorded)
+    reporter.info(`  ${r.differs ? 'differs from the sources' : 'equal to the sources'}: ${r.key}`);
+  for (const s of missing) reporter.info(`  missing (the first deployment creates it): ${s.key}`);
+  for (const m of model.migrations)
+    reporter.info(
+      `  migration ${m.file.version} not recorded: the first deployment runs it (record it by hand if it already ran)`,
+    );
+  reporter.info(
+    `${recorded.length} objects recorded (${recorded.filter((r) => r.differs).length} differ), ${missing.length} missing; ${gap.steps.length} step(s) between the live schema and the sources`,
+  );
+}
+
+/**
+ * The adoption in the ledger: a deployment of kind `adopt` that applied nothing, the recorded objects' states in one
+ * transaction, and the schemas' fingerprint at its close. Returns the deployment's id.
+ */
+async function recordAdoption(
+  ctx: OperationContext,
+  ledger: Ledger,
+  conn: Connection,
+  owner: LockOwner,
+  adoption: {
+    project: string;
+    environment: string;
+    planChecksum: string;
+    recorded: { key: string; checksum: string }[];
+    fingerprint: () => Promise<string>;
+  },
+): Promise<number> {
+  await ledger.ensure();
+  const deployment = await Deployment.open(ledger, {
+    project: adoption.project,
+    environment: adoption.environment,
+    kind: 'adopt',
+    planChecksum: adoption.planChecksum,
+    package: null,
+    ...(await runOrigin(ctx, owner)),
+    stepsTotal: 0,
+  });
+  const id = deployment.id;
+  await conn.transaction(async (tx) => {
+    for (const r of adoption.recorded) await ledger.setObjectState(adoption.project, r.key, r.checksum, id, tx);
+  });
+  const fingerprint = await adoption.fingerprint();
+  await deployment.close('succeeded', { fingerprint });
+  return id;
 }

@@ -37,6 +37,7 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
         dryRun: true,
         verify: true,
         queries: options.queries,
+        newQueries: options.newQueries,
         package: options.package,
         withDependencies: options.withDependencies,
         waitForLock: options.waitForLock,

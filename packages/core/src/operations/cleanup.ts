@@ -5,15 +5,15 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type BackupRow } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import type { CleanupOptions } from '../options';
-import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { liveProjectPlan, type Plan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { checksumStatements } from '../sources/checksum';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { checkGates } from './gates';
 import { deploymentSummary } from '../ledger/ledger';
 import { lockOwner, withSession } from '../runner/session';
-import { executePlan } from '../runner/execute';
+import { executePlan, type StepEffect } from '../runner/execute';
 import { Deployment } from '../runner/deployment';
 import { StepJournal } from '../runner/journal';
 import { checkTicket } from '../promotion/ticket';
@@ -110,39 +110,7 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
       reporter.info(`${target.name}: no backup is past its retention (${infos.length} kept)`);
       return ExitCode.ok;
     }
-    const present = engine.catalog ? await engine.catalog.existingObjects(conn, expired.map(backupKey)) : null;
-    const steps: PlanStep[] = [];
-    const gone: BackupInfo[] = [];
-    for (const b of expired) {
-      const key = backupKey(b);
-      if (present && !present.has(formatKey(key))) {
-        gone.push(b);
-        continue;
-      }
-      const drop = engine.catalog?.renderDrop(key) ?? null;
-      if (!drop) {
-        reporter.warn(`  ${b.backup}: the ${engine.name} engine cannot drop a ${key.kind} on its own; left in place`);
-        continue;
-      }
-      steps.push({
-        order: steps.length + 1,
-        project: target.name,
-        key: formatKey(key),
-        objectKey: key,
-        action: 'drop',
-        statements: [drop],
-        reverse: null,
-        transactional: true,
-        hazards: [
-          {
-            kind: 'data-loss',
-            message: `backup of ${b.object} made by deployment #${b.deploymentId} on ${b.createdAt}, expired ${b.expiresAt}`,
-          },
-        ],
-        source: null,
-        checksum: checksumStatements([drop]),
-      });
-    }
+    const { steps, gone } = await dropSteps(ctx, engine, conn, target.name, expired);
     for (const b of gone)
       reporter.info(
         `  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`,
@@ -155,14 +123,7 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
     const byKey = new Map(expired.map((b) => [formatKey(backupKey(b)), b]));
     for (const b of gone) await ledger.backupGone(b.deploymentId, b.backup);
     if (!steps.length) return ExitCode.ok;
-    const plan: Plan = {
-      formatVersion: PLAN_FORMAT_VERSION,
-      engine: engine.name,
-      projects: [target.name],
-      sourceCommit: null,
-      baseFingerprint: null,
-      steps,
-    };
+    const plan: Plan = liveProjectPlan(engine.name, target.name, steps);
     await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
     await ledger.ensure();
     return await dropBackups(ctx, {
@@ -178,87 +139,89 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
   });
 }
 
-async function dropBackups(
+/**
+ * A drop step for each expired backup still in the database, with its data-loss hazard; the backups already gone
+ * apart. A backup of a kind the engine cannot drop on its own is left in place, with a warning.
+ */
+async function dropSteps(
   ctx: OperationContext,
-  input: {
-    engine: Engine;
-    conn: Connection;
-    ledger: Ledger;
-    environment: ResolvedEnvironment;
-    project: string;
-    plan: Plan;
-    backups: Map<string, BackupInfo>;
-    ticket: string | null;
-  },
-): Promise<ExitCodeValue> {
-  const { conn, ledger, plan, project } = input;
-  const owner = lockOwner();
+  engine: Engine,
+  conn: Connection,
+  project: string,
+  expired: BackupInfo[],
+): Promise<{ steps: PlanStep[]; gone: BackupInfo[] }> {
+  const present = engine.catalog ? await engine.catalog.existingObjects(conn, expired.map(backupKey)) : null;
+  const steps: PlanStep[] = [];
+  const gone: BackupInfo[] = [];
+  for (const b of expired) {
+    const key = backupKey(b);
+    if (present && !present.has(formatKey(key))) {
+      gone.push(b);
+      continue;
+    }
+    const drop = engine.catalog?.renderDrop(key) ?? null;
+    if (!drop) {
+      ctx.reporter.warn(`  ${b.backup}: the ${engine.name} engine cannot drop a ${key.kind} on its own; left in place`);
+      continue;
+    }
+    steps.push({
+      order: steps.length + 1,
+      project,
+      key: formatKey(key),
+      objectKey: key,
+      action: 'drop',
+      statements: [drop],
+      reverse: null,
+      transactional: true,
+      hazards: [
+        {
+          kind: 'data-loss',
+          message: `backup of ${b.object} made by deployment #${b.deploymentId} on ${b.createdAt}, expired ${b.expiresAt}`,
+        },
+      ],
+      source: null,
+      checksum: checksumStatements([drop]),
+    });
+  }
+  return { steps, gone };
+}
+
+/** What `dropBackups` works with: the session, the plan of drops, and each drop's backup by step key. */
+interface DropInput {
+  engine: Engine;
+  conn: Connection;
+  ledger: Ledger;
+  environment: ResolvedEnvironment;
+  project: string;
+  plan: Plan;
+  backups: Map<string, BackupInfo>;
+  ticket: string | null;
+}
+
+/**
+ * The drops run as a deployment of kind `cleanup`, through the one step executor: each drop in its own transaction
+ * with its step row and the backup marked gone. The first failure closes the deployment failed (exit 2).
+ */
+async function dropBackups(ctx: OperationContext, input: DropInput): Promise<ExitCodeValue> {
+  const { ledger, plan, project } = input;
   // The schemas did not change: the last deployment's fingerprint still describes them (drift stays visible).
   const last = (await ledger.deployments(project, input.environment.name, 50)).find((d) => d.finished_at);
   const fingerprint = last ? (deploymentSummary(last).fingerprint ?? null) : null;
+  const owner = lockOwner();
   const deployment = await Deployment.open(ledger, {
     project,
     environment: input.environment.name,
     kind: 'cleanup',
     planChecksum: planChecksum(plan),
     package: null,
-    gitCommit: await gitCommit(ctx.workspace.root),
-    toolVersion: ctx.toolVersion,
-    osUser: owner.user,
-    ciJob: ciJob(ctx.env),
-    host: owner.host,
+    ...(await runOrigin(ctx, owner)),
     stepsTotal: plan.steps.length,
     ticket: input.ticket,
   });
-  const id = deployment.id;
-  // Through the one step executor: each drop in its own transaction with its step row and the backup marked gone.
-  const journal = new StepJournal(ledger);
-  const mapped = (e: unknown, statement: string | null) =>
-    e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: statement ?? undefined }) as DbeeError);
   const outcome = await executePlan<PlanStep>(
-    conn,
+    input.conn,
     plan.steps,
-    {
-      shown: null,
-      show: { applied: false, skipped: false },
-      async run(c, step, onStatement) {
-        const started = Date.now();
-        const drop = step.statements[0]!;
-        onStatement(drop);
-        await c.execute(drop);
-        const timing = { startedAt: new Date(started), durationMs: Date.now() - started };
-        await journal.writeApplied(
-          {
-            deploymentId: id,
-            step,
-            checksum: step.checksum,
-            statements: step.statements,
-            reverse: null,
-            previousDefinition: null,
-            replacesStarted: false,
-            timing,
-          },
-          null,
-          c,
-        );
-        const backup = input.backups.get(step.key)!;
-        await ledger.backupGone(backup.deploymentId, backup.backup, c);
-      },
-      error: (e, _step, statement) => mapped(e, statement),
-      record: (step, status, f) =>
-        journal.writeOutcome(id, step, status, {
-          checksum: step.checksum,
-          statements: step.statements,
-          reverse: null,
-          startedAt: f.startedAt,
-          durationMs: f.durationMs,
-          error: f.error,
-          replacesStarted: false,
-        }),
-      applied: (step) => {
-        ctx.reporter.info(`  [${step.order}/${plan.steps.length}] dropped ${input.backups.get(step.key)!.backup}`);
-      },
-    },
+    dropEffect(ctx, input, deployment.id),
     { transactionalDdl: input.engine.capabilities.transactionalDdl },
     ctx.reporter,
   );
@@ -271,14 +234,63 @@ async function dropBackups(
       {
         code: 'CLEANUP_FAILED',
         exitCode: ExitCode.applyFailed,
-        hint: `the backups dropped before it stay dropped (deployment ${id}); an object that depends on the backup keeps it: drop or move that first`,
+        hint: `the backups dropped before it stay dropped (deployment ${deployment.id}); an object that depends on the backup keeps it: drop or move that first`,
         cause: failure.error,
       },
     );
   }
   await deployment.close('succeeded', { fingerprint });
   ctx.reporter.info(
-    `${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${id}, kind cleanup)`,
+    `${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${deployment.id}, kind cleanup)`,
   );
   return ExitCode.ok;
+}
+
+/** How the step executor runs a drop and records it (its step row, the backup gone) in deployment `id`. */
+function dropEffect(ctx: OperationContext, input: DropInput, id: number): StepEffect<PlanStep> {
+  const { ledger, plan } = input;
+  const journal = new StepJournal(ledger);
+  const mapped = (e: unknown, statement: string | null) =>
+    e instanceof DbeeError ? e : (input.engine.mapError(e, { statement: statement ?? undefined }) as DbeeError);
+  return {
+    shown: null,
+    show: { applied: false, skipped: false },
+    async run(c, step, onStatement) {
+      const started = Date.now();
+      const drop = step.statements[0]!;
+      onStatement(drop);
+      await c.execute(drop);
+      const timing = { startedAt: new Date(started), durationMs: Date.now() - started };
+      await journal.writeApplied(
+        {
+          deploymentId: id,
+          step,
+          checksum: step.checksum,
+          statements: step.statements,
+          reverse: null,
+          previousDefinition: null,
+          replacesStarted: false,
+          timing,
+        },
+        null,
+        c,
+      );
+      const backup = input.backups.get(step.key)!;
+      await ledger.backupGone(backup.deploymentId, backup.backup, c);
+    },
+    error: (e, _step, statement) => mapped(e, statement),
+    record: (step, status, f) =>
+      journal.writeOutcome(id, step, status, {
+        checksum: step.checksum,
+        statements: step.statements,
+        reverse: null,
+        startedAt: f.startedAt,
+        durationMs: f.durationMs,
+        error: f.error,
+        replacesStarted: false,
+      }),
+    applied: (step) => {
+      ctx.reporter.info(`  [${step.order}/${plan.steps.length}] dropped ${input.backups.get(step.key)!.backup}`);
+    },
+  };
 }

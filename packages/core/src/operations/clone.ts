@@ -1,8 +1,12 @@
 import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
+import type { DeploySettings } from '../config/schema';
+import type { DbProject } from '../config/workspace';
+import type { Plan } from '../plan/plan';
+import type { ProjectModel } from '../planner/project-model';
 import { planChanges } from '../diffing/diff-plan';
 import { formatDiffText } from '../diffing/format';
-import { requireRole, type DiffRole, type Engine } from '../engine/engine';
+import { requireRole, type Connection, type DiffRole, type Engine, type LockOwner } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type LedgerState } from '../ledger/ledger';
 import type { CloneOptions } from '../options';
@@ -10,11 +14,11 @@ import { planChecksum } from '../plan/serialize';
 import { runPlan } from '../runner/runner';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
 import { loadTarget } from '../context/load';
-import { sessionSettings, withSession } from '../runner/session';
+import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { checkTicket } from '../promotion/ticket';
 import { judgeSizeHazards } from './size-hazards';
 
@@ -48,6 +52,46 @@ async function readSide(
  */
 export async function clone(ctx: OperationContext, options: CloneOptions): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
+  const sides = await cloneSides(ctx, options);
+  const { engine, target, source, project } = sides;
+  const now = options.now ?? new Date();
+  return await withSession(
+    { engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: sides.settings },
+    async (session) => {
+      await markInterruptedClones(ctx, options, new Ledger(session.conn, engine.ledger), session.owner);
+      const plan = await planClone(ctx, options, sides, session.conn);
+      if (options.dryRun) {
+        reporter.info('dry run: nothing was applied');
+        return ExitCode.ok;
+      }
+      if (!plan.steps.length) {
+        reporter.info(`${project.name}: ${target.name} already equals ${source.name}`);
+        return ExitCode.ok;
+      }
+      await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
+      return applyClone(ctx, sides, session, plan);
+    },
+  );
+}
+
+/** The two sides of a clone: the target project and environment (`--to`), the source (`--from`) read under its lock. */
+interface CloneSides {
+  engine: Engine;
+  diff: DiffRole;
+  target: ResolvedEnvironment;
+  source: ResolvedEnvironment;
+  project: DbProject;
+  model: ProjectModel;
+  models: ProjectModel[];
+  ticket: string | null;
+  scope: SchemaScope;
+  settings: DeploySettings;
+  from: Awaited<ReturnType<typeof readSide>>;
+}
+
+/** The options checked (two different environments of one engine), the ticket, and the source's schemas read. */
+async function cloneSides(ctx: OperationContext, options: CloneOptions): Promise<CloneSides> {
+  const { workspace } = ctx;
   if (!options.from || !options.to) {
     throw new DbeeError('clone needs --from <env> and --to <env>', {
       code: 'OPTIONS_INVALID',
@@ -75,131 +119,147 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
   const from = await readSide(ctx, engine, diff, source, scope, project.name);
   const settings = workspace.settings(project, target).deploy;
-  const now = options.now ?? new Date();
-  return await withSession(
-    { engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: settings },
-    async ({ conn, owner, assertLock, lockGuard }) => {
-      // Under the lock, a deployment (or clone) still marked running belongs to a process that died.
-      const ledger = new Ledger(conn, engine.ledger);
-      if (options.dryRun) {
-        const running = await ledger.runningDeployments();
-        if (running.length)
-          reporter.warn(
-            `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted`,
-          );
-      } else {
-        const interrupted = await ledger.markInterrupted(`a clone by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-        if (interrupted.length) {
-          reporter.warn(
-            `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; what it applied stays, the rest is planned again`,
-          );
-        }
-      }
-      const live: SchemaModel = await diff.introspect(conn, scope);
-      const fingerprint = await diff.fingerprint(conn, scope);
-      const plan = planChanges(engine, live, from.model, {
+  return { engine, diff, target, source, project, model, models, ticket, scope, settings, from };
+}
+
+/** Under the lock, a deployment (or clone) still marked running belongs to a process that died. */
+async function markInterruptedClones(
+  ctx: OperationContext,
+  options: CloneOptions,
+  ledger: Ledger,
+  owner: LockOwner,
+): Promise<void> {
+  const { reporter } = ctx;
+  if (options.dryRun) {
+    const running = await ledger.runningDeployments();
+    if (running.length)
+      reporter.warn(
+        `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted`,
+      );
+    return;
+  }
+  const interrupted = await ledger.markInterrupted(`a clone by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+  if (interrupted.length) {
+    reporter.warn(
+      `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; what it applied stays, the rest is planned again`,
+    );
+  }
+}
+
+/**
+ * The gap from the target's live schemas to the source's, printed as a diff, with the source's object states. What
+ * the clone can know will fail is refused before anything is applied: a missing dependency's schemas (its tables'
+ * foreign keys and its views reference them) and the target's step policies.
+ */
+async function planClone(
+  ctx: OperationContext,
+  options: CloneOptions,
+  sides: CloneSides,
+  conn: Connection,
+): Promise<Plan> {
+  const { engine, diff, target, source, project, scope, settings, from } = sides;
+  const { workspace, reporter } = ctx;
+  const live: SchemaModel = await diff.introspect(conn, scope);
+  const fingerprint = await diff.fingerprint(conn, scope);
+  const plan = planChanges(engine, live, from.model, {
+    project: project.name,
+    ...renderMode(settings),
+    baseFingerprint: fingerprint,
+    renames: project.config.renames ?? [],
+    owners: scope.manage?.owners,
+  });
+  if (from.state) plan.objectStates = { [project.name]: from.state.objects };
+  // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
+  const judged = await judgeSizeHazards(engine, conn, plan);
+  ctx.stdout.write(
+    formatDiffText(
+      {
         project: project.name,
-        ...renderMode(settings),
-        baseFingerprint: fingerprint,
-        renames: project.config.renames ?? [],
-        owners: scope.manage?.owners,
-      });
-      if (from.state) plan.objectStates = { [project.name]: from.state.objects };
-      // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
-      const judged = await judgeSizeHazards(engine, conn, plan);
-      ctx.stdout.write(
-        formatDiffText(
-          {
-            project: project.name,
-            from: `${target.name} (${conn.description})`,
-            to: `${source.name} (${from.description})`,
-            plan,
-            cached: false,
-          },
-          false,
-        ),
-      );
-      // What the clone can know will fail is refused before anything is applied: the schemas of the projects it
-      // depends on must be on the target (its tables' foreign keys and its views reference them).
-      const missing = await missingDependencySchemas(
-        engine,
-        conn,
-        models.filter((m) => m.project.name !== project.name),
-      );
-      for (const note of judged) reporter.info(note);
-      const problems = [
-        ...missing.map((m) =>
-          dependencyMissing(
-            project.name,
-            m,
-            target.name,
-            `dbee clone ${m.project} --from ${source.name} --to ${target.name}`,
-          ),
-        ),
-        ...checkStepPolicies(target, plan, {
-          conflicts: new Map(),
-          settings: (p) => workspace.settings(workspace.project(p), target).deploy,
-          allowHazards: options.allowHazards ?? [],
-        }),
-      ];
-      if (problems.length) {
-        const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
-        if (problems.length === 1)
-          throw new DbeeError(`${problems[0]!.message}; ${what}`, {
-            code: problems[0]!.code,
-            hint: problems[0]!.hint,
-            details: problems[0]!.details,
-          });
-        throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
-      }
-      if (options.dryRun) {
-        reporter.info('dry run: nothing was applied');
-        return ExitCode.ok;
-      }
-      if (!plan.steps.length) {
-        reporter.info(`${project.name}: ${target.name} already equals ${source.name}`);
-        return ExitCode.ok;
-      }
-      await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
-      const result = await runPlan({
-        engine,
-        conn,
+        from: `${target.name} (${conn.description})`,
+        to: `${source.name} (${from.description})`,
         plan,
-        environment: target.name,
-        variables: new Map([[project.name, model.variables]]),
-        identity: {
-          package: null,
-          gitCommit: await gitCommit(workspace.root),
-          toolVersion: ctx.toolVersion,
-          osUser: owner.user,
-          ciJob: ciJob(ctx.env),
-          host: owner.host,
-          ticket,
-        },
-        planChecksum: planChecksum(plan),
-        reporter,
-        session: sessionSettings(settings),
-        beforeStep: assertLock,
-        lockGuard,
-        transaction: settings.transaction ?? 'object',
-        autoRollback: () => settings.autoRollback ?? false,
-        schemas: new Map([[project.name, scope.schemas]]),
-        manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
-        kind: 'clone',
-      });
-      const p = result.projects[0];
-      if (p && p.status !== 'succeeded') {
-        throw new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
-          code: p.error?.code ?? 'CLONE_FAILED',
-          exitCode: ExitCode.applyFailed,
-          hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
-          cause: p.error,
-        });
-      }
-      reporter.info(
-        `${project.name}: ${target.name} now equals ${source.name} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, deployment ${p?.deploymentId}, kind clone)`,
-      );
-      return ExitCode.ok;
-    },
+        cached: false,
+      },
+      false,
+    ),
   );
+  const missing = await missingDependencySchemas(
+    engine,
+    conn,
+    sides.models.filter((m) => m.project.name !== project.name),
+  );
+  for (const note of judged) reporter.info(note);
+  const problems = [
+    ...missing.map((m) =>
+      dependencyMissing(
+        project.name,
+        m,
+        target.name,
+        `dbee clone ${m.project} --from ${source.name} --to ${target.name}`,
+      ),
+    ),
+    ...checkStepPolicies(target, plan, {
+      conflicts: new Map(),
+      settings: (p) => workspace.settings(workspace.project(p), target).deploy,
+      allowHazards: options.allowHazards ?? [],
+    }),
+  ];
+  if (problems.length) {
+    const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
+    if (problems.length === 1)
+      throw new DbeeError(`${problems[0]!.message}; ${what}`, {
+        code: problems[0]!.code,
+        hint: problems[0]!.hint,
+        details: problems[0]!.details,
+      });
+    throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
+  }
+  return plan;
+}
+
+/** The plan run under the target's lock and recorded as a deployment of kind `clone`; a failure is exit 2. */
+async function applyClone(
+  ctx: OperationContext,
+  sides: CloneSides,
+  session: DeploymentSession,
+  plan: Plan,
+): Promise<ExitCodeValue> {
+  const { engine, target, source, project, scope, settings } = sides;
+  const { reporter } = ctx;
+  const { conn, owner } = session;
+  const result = await runPlan({
+    engine,
+    conn,
+    plan,
+    environment: target.name,
+    variables: new Map([[project.name, sides.model.variables]]),
+    identity: {
+      package: null,
+      ...(await runOrigin(ctx, owner)),
+      ticket: sides.ticket,
+    },
+    planChecksum: planChecksum(plan),
+    reporter,
+    session: sessionSettings(settings),
+    beforeStep: session.assertLock,
+    lockGuard: session.lockGuard,
+    transaction: settings.transaction ?? 'object',
+    autoRollback: () => settings.autoRollback ?? false,
+    schemas: new Map([[project.name, scope.schemas]]),
+    manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
+    kind: 'clone',
+  });
+  const p = result.projects[0];
+  if (p && p.status !== 'succeeded') {
+    throw new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
+      code: p.error?.code ?? 'CLONE_FAILED',
+      exitCode: ExitCode.applyFailed,
+      hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
+      cause: p.error,
+    });
+  }
+  reporter.info(
+    `${project.name}: ${target.name} now equals ${source.name} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, deployment ${p?.deploymentId}, kind clone)`,
+  );
+  return ExitCode.ok;
 }

@@ -1,12 +1,20 @@
 import { isAbsolute, resolve } from 'node:path';
-import { compareDescriptions, describeQueries, type CompatReport, type Descriptions } from '../check/compat';
+import {
+  checkNewQueries,
+  compareDescriptions,
+  describeQueries,
+  formatCompatText,
+  type CompatReport,
+  type Descriptions,
+} from '../check/compat';
 import { parseQuerySource, readCsvLog, readQueryFiles, readStatStatements, type AppQuery } from '../check/queries';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
-import { DbeeError, ExitCode } from '../errors';
+import { compatVerdict, type CompatOutcome } from '../check/verdict';
+import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
-import type { VerifyProbe } from '../runner/verify';
+import type { VerifyProbe, VerifyResult } from '../runner/verify';
 import { engineFor, type OperationContext } from '../context/operation-context';
 
 /** What `deploy --dry-run` lets a caller see of its compatibility check (the `check` command prints it its own way). */
@@ -17,56 +25,171 @@ export interface DryRunHooks {
   skipGates?: boolean;
 }
 
-/** A compatibility check in progress: the probe for the verified dry run, then the verdict. */
+/** A compatibility check in progress: the probe for the verified dry run, then what it came to. */
 export interface CompatRun {
   probe: VerifyProbe;
+  /** How the result is judged (`compatVerdict`): the environment's `compat.mode`, `fail` when it says `off`. */
   mode: 'fail' | 'warn';
-  /** After the probe ran on both sides: the report. */
-  report(plan: Plan): Promise<CompatReport>;
+  /** Whether a source of the new application's queries is named (they are described after the plan only). */
+  withNewQueries: boolean;
+  /**
+   * Once `verifyPlan` ran with the probe: the report, or why there is none (the copy not made, a step of the plan
+   * failing on it: what the queries would meet after such a plan is not known).
+   */
+  outcome(plan: Plan, verified: VerifyResult): Promise<CompatOutcome>;
 }
 
 /**
  * The compatibility check of a dry run, when `--queries` or the environment's `compat.queries` names a source (and
  * `compat.mode` is not `off`): reads the application's queries (files and logs now; `pg_stat_statements` from the
- * target's session or another environment's), and returns the probe that describes them on the scratch copy before
- * and after the plan. Null when nothing asks for it.
+ * target's session, or from a session of its own when `conn` is null, or another environment's), and returns the
+ * probe that describes them on the scratch copy before and after the plan. The new application version's queries
+ * (`--new-queries`, `compat.newQueries`) are described after the plan only. Null when nothing asks for it.
  */
 export async function prepareCompat(
   ctx: OperationContext,
   input: {
     engine: Engine;
-    conn: Connection;
+    /** The target's session; null when the plan does not start from it (a diff of two git refs). */
+    conn: Connection | null;
     environment: ResolvedEnvironment;
     models: ProjectModel[];
     target: string;
     queries?: string;
+    newQueries?: string;
     /**
      * Schemas put before the queries' search path once the plan ran: the expand-contract strategy's old version
      * schemas, through which the running application reads and writes while a release is expanded.
      */
     afterSearchPathFirst?: string[];
+    /** The same for the new application's queries: the expand-contract strategy's new version schemas. */
+    newSearchPathFirst?: string[];
   },
 ): Promise<CompatRun | null> {
   const settings = input.environment.compat;
-  const specs = input.queries ? [input.queries] : settings && settings.mode !== 'off' ? [settings.queries].flat() : [];
+  const { specs, newSpecs } = querySpecs(input);
   if (!specs.length) return null;
-  const { engine, environment } = input;
+  const { engine } = input;
   const model = input.models.find((m) => m.project.name === input.target);
   const searchPath = settings?.searchPath ?? model?.graph.searchPath ?? [];
+  const queries = await readQuerySources(ctx, { ...input, searchPath }, specs);
+  const newQueries = await readQuerySources(ctx, { ...input, searchPath }, newSpecs);
+  const withFirst = (first: string[] | undefined) =>
+    engine.session.searchPath(first?.length ? [...first, ...searchPath] : searchPath);
+  const path = engine.session.searchPath(searchPath);
+  const afterPath = withFirst(input.afterSearchPathFirst);
+  const newPath = withFirst(input.newSearchPathFirst);
+  let before: Descriptions = [];
+  let after: Descriptions = [];
+  let afterNew: Descriptions = [];
+  let shadow: Connection | null = null;
+  return {
+    mode: settings?.mode === 'warn' ? 'warn' : 'fail',
+    withNewQueries: newSpecs.length > 0,
+    probe: {
+      async before(conn) {
+        before = await describeQueries(conn, queries, path);
+      },
+      async after(conn) {
+        shadow = conn;
+        after = await describeQueries(conn, queries, afterPath);
+        if (newSpecs.length) afterNew = await describeQueries(conn, newQueries, newPath);
+      },
+    },
+    async outcome(plan, verified) {
+      if (!verified.verified)
+        return { notRun: verified.skipped ?? "the copy of the target's schemas could not be made" };
+      if (verified.problems.length)
+        return {
+          notRun: `the plan fails on a copy of the target's schemas: ${verified.problems[0]!.message.split('\n')[0]}`,
+        };
+      if (before.length !== queries.length || after.length !== queries.length || afterNew.length !== newQueries.length)
+        return { notRun: "the plan was not applied to a scratch copy of the target's schemas" };
+      const ids = [...new Set([...before, ...after].flatMap((d) => (d.ok ? d.columns.map((c) => c.typeId) : [])))];
+      const names =
+        engine.smoke && shadow && ids.length
+          ? await engine.smoke.typeNames(shadow, ids).catch(() => new Map<number, string>())
+          : new Map<number, string>();
+      const report = compareDescriptions(queries, before, after, plan.steps, names);
+      return {
+        report: newSpecs.length ? { ...report, next: checkNewQueries(newQueries, afterNew, plan.steps) } : report,
+      };
+    },
+  };
+}
+
+/**
+ * The query sources of the running application (`--queries`, else `compat.queries` unless `compat.mode` is `off`) and
+ * of the new one (`--new-queries`, `compat.newQueries`); the new ones alone are refused.
+ */
+function querySpecs(input: { environment: ResolvedEnvironment; queries?: string; newQueries?: string }): {
+  specs: string[];
+  newSpecs: string[];
+} {
+  const settings = input.environment.compat;
+  const on = Boolean(settings && settings.mode !== 'off');
+  const specs = input.queries ? [input.queries] : on ? [settings!.queries].flat() : [];
+  const newSpecs = input.newQueries
+    ? [input.newQueries]
+    : on && settings!.newQueries
+      ? [settings!.newQueries].flat()
+      : [];
+  if (!specs.length && newSpecs.length)
+    throw new DbeeError("--new-queries needs the running application's queries too", {
+      code: 'COMPAT_NO_QUERIES',
+      location: input.environment.declaredAt,
+      hint: `give --queries <source>, or set environments.${input.environment.name}.compat.queries in dbee.yaml: the check compares the running application's queries before and after the plan, and adds the new application's after it`,
+    });
+  return { specs, newSpecs };
+}
+
+/**
+ * The end of a dry run's check: the report printed (or handed to `hooks.onCompat`), then the one verdict rule
+ * (`compatVerdict`): a refusal joins the dry run's `problems`, a warning is said.
+ */
+export function judgeCompat(
+  ctx: OperationContext,
+  run: CompatRun,
+  outcome: CompatOutcome,
+  hooks: DryRunHooks,
+  problems: DbeeError[],
+): void {
+  if ('report' in outcome) {
+    if (hooks.onCompat) hooks.onCompat(outcome.report);
+    else ctx.stdout.write(formatCompatText(outcome.report));
+  }
+  const judged = compatVerdict(outcome, run.mode);
+  if (judged && 'refusal' in judged) problems.push(judged.refusal);
+  else if (judged) ctx.reporter.warn(judged.warning);
+}
+
+/** The queries of every source named (in order), with the objects each names, read with `searchPath`. */
+async function readQuerySources(
+  ctx: OperationContext,
+  input: {
+    engine: Engine;
+    conn: Connection | null;
+    environment: ResolvedEnvironment;
+    searchPath: string[];
+  },
+  specs: string[],
+): Promise<AppQuery[]> {
+  const { engine, environment, searchPath } = input;
   const queries: AppQuery[] = [];
   for (const spec of specs) {
     const source = parseQuerySource(spec);
     if (source.kind === 'pg_stat_statements') {
-      if (!source.environment || source.environment === environment.name) {
+      const own = !source.environment || source.environment === environment.name;
+      if (own && input.conn) {
         queries.push(...(await readStatStatements(input.conn, engine.parser, searchPath, environment.name)));
-      } else {
-        const other = ctx.workspace.environment(source.environment, ctx.env);
-        const conn = await engineFor(ctx, other, []).connect(other, { workspaceRoot: ctx.workspace.root });
-        try {
-          queries.push(...(await readStatStatements(conn, engine.parser, searchPath, other.name)));
-        } finally {
-          await conn.close();
-        }
+        continue;
+      }
+      const other = own ? environment : ctx.workspace.environment(source.environment!, ctx.env);
+      const conn = await engineFor(ctx, other, []).connect(other, { workspaceRoot: ctx.workspace.root });
+      try {
+        queries.push(...(await readStatStatements(conn, engine.parser, searchPath, other.name)));
+      } finally {
+        await conn.close();
       }
       continue;
     }
@@ -77,69 +200,5 @@ export async function prepareCompat(
         : await readQueryFiles(path, ctx.workspace.root, engine.parser, searchPath)),
     );
   }
-  const path = engine.session.searchPath(searchPath);
-  const afterPath = input.afterSearchPathFirst?.length
-    ? engine.session.searchPath([...input.afterSearchPathFirst, ...searchPath])
-    : path;
-  let before: Descriptions = [];
-  let after: Descriptions = [];
-  let shadow: Connection | null = null;
-  return {
-    mode: settings?.mode === 'warn' ? 'warn' : 'fail',
-    probe: {
-      async before(conn) {
-        before = await describeQueries(conn, queries, path);
-      },
-      async after(conn) {
-        shadow = conn;
-        after = await describeQueries(conn, queries, afterPath);
-      },
-    },
-    async report(plan) {
-      if (before.length !== queries.length || after.length !== queries.length) {
-        throw new DbeeError(
-          "the compatibility check could not run: the plan was not applied to a scratch copy of the target's schemas",
-          {
-            code: 'COMPAT_NOT_RUN',
-            hint: 'the dry run says why the copy could not be made; the check needs it',
-          },
-        );
-      }
-      const ids = [...new Set([...before, ...after].flatMap((d) => (d.ok ? d.columns.map((c) => c.typeId) : [])))];
-      const names =
-        engine.smoke && shadow && ids.length
-          ? await engine.smoke.typeNames(shadow, ids).catch(() => new Map<number, string>())
-          : new Map<number, string>();
-      return compareDescriptions(queries, before, after, plan.steps, names);
-    },
-  };
-}
-
-/** The refusal (or warning) a compatibility report leads to: null when no query breaks. */
-export function compatProblem(report: CompatReport): DbeeError | null {
-  // Nothing checked is not "nothing breaks": an empty source, or queries that all fail on today's schema already
-  // (another database, a search path that is not the application's), answers nothing.
-  if (report.checked === 0) {
-    const first = report.unchecked[0];
-    return new DbeeError(
-      first
-        ? `none of the ${report.unchecked.length} application quer${report.unchecked.length === 1 ? 'y' : 'ies'} could be checked: each fails on the current schema already (first: ${first.query.origin}: ${first.error})`
-        : 'the query source holds no query to check',
-      {
-        code: 'COMPAT_NOTHING_CHECKED',
-        hint: "point --queries (or compat.queries) at this application's queries, and set compat.searchPath to the search path it uses",
-        exitCode: ExitCode.invalid,
-      },
-    );
-  }
-  if (!report.broken.length) return null;
-  const first = report.broken[0]!;
-  return new DbeeError(
-    `${report.broken.length} of the application's ${report.checked} quer${report.checked === 1 ? 'y' : 'ies'} would fail after this deployment (first: ${first.query.origin}: ${first.error})`,
-    {
-      code: 'COMPAT_BROKEN',
-      hint: "change the plan so the running application keeps working (expand/contract: add before you remove), or set the environment's compat.mode to warn",
-      exitCode: ExitCode.invalid,
-    },
-  );
+  return queries;
 }

@@ -248,84 +248,112 @@ export async function decideConflicts(
     const k = step.objectKey;
     const movedTo = k.kind !== 'schema' && k.schema !== null ? movedSchemas.get(k.schema) : undefined;
     if (movedTo !== undefined) {
-      const backup = { ...k, schema: movedTo };
-      const copy =
-        rule.strategy === 'rename' && rule.copyData && k.kind === 'table'
-          ? (engine.catalog?.renderCopyData(backup, k) ?? null)
-          : null;
-      decision.movedWith = { schema: k.schema!, backup };
-      decision.resolution = {
-        strategy: 'rename',
-        rule: rule.source,
-        before: [],
-        after: copy ? [copy] : [],
-        reverse: [],
-        backup: null,
-      };
+      movedWithSchema(engine, decision, k, movedTo);
       continue;
     }
-    const location = step.source ? { file: step.source.file, line: step.source.line } : undefined;
-    if (rule.strategy === 'raise') {
-      decision.problem = new DbeeError(
-        `${step.key} already exists in the database, but the ledger does not know it (made outside dbee, or by another tool)`,
-        {
-          code: 'OBJECT_CONFLICT',
-          location,
-          hint:
-            'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over), ifExists: drop, ifExists: skip (leave it as it is, do not deploy the file) or ifExists: ignore (run the file over it as written); ' +
-            `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${rules.projectPath(step) ?? '<file>'}", ifExists: rename }] in ${rules.projectFile(step)}`,
-          details: { object: step.key, rule: rule.source },
-        },
-      );
-      continue;
-    }
-    if (rule.strategy === 'skip') {
-      decision.skipped = true;
-      continue;
-    }
-    if (rule.strategy === 'ignore') {
-      // Nothing moves. The reverse drops what the step made (its own) and brings the existing definition back: an
-      // object the engine cannot write as a statement (a table's rows) has no reverse, and rollback refuses the step.
-      const existing = engine.catalog ? await engine.catalog.captureDefinition(conn, step.objectKey) : null;
-      decision.resolution = {
-        strategy: 'ignore',
-        rule: rule.source,
-        before: [],
-        after: [],
-        reverse: existing ? [existing] : null,
-        backup: null,
-      };
-      continue;
-    }
-    const aside = engine.catalog ? await engine.catalog.setAside(conn, step.objectKey, rule.strategy, stamp) : null;
-    if (!aside) {
-      decision.problem = new DbeeError(
-        `${step.key} already exists, and this engine cannot ${rule.strategy} a ${step.objectKey.kind} (rule: ${rule.source})`,
-        {
-          code: 'OBJECT_CONFLICT',
-          location,
-          hint: 'remove or rename the existing object by hand, or choose another strategy for it',
-        },
-      );
-      continue;
-    }
-    const copy =
-      rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table'
-        ? (engine.catalog?.renderCopyData(aside.backup, step.objectKey) ?? null)
-        : null;
-    if (k.kind === 'schema' && rule.strategy === 'rename' && aside.backup) movedSchemas.set(k.name, aside.backup.name);
-    const dependents = aside.dependents?.drop.length ? aside.dependents : undefined;
-    decision.resolution = {
-      strategy: rule.strategy,
-      rule: rule.source,
-      before: [...(dependents?.drop ?? []), ...aside.statements],
-      after: [...(copy ? [copy] : []), ...(dependents?.create ?? []), ...(aside.after ?? [])],
-      reverse: aside.reverse && dependents ? [...aside.reverse, ...dependents.create] : aside.reverse,
-      backup: aside.backup,
-      ...(dependents ? { dependents } : {}),
-    };
+    await decideExisting(engine, conn, step, rules, decision, stamp);
+    const backup = decision.resolution?.backup;
+    if (k.kind === 'schema' && rule.strategy === 'rename' && backup) movedSchemas.set(k.name, backup.name);
   }
   return decisions;
+}
+
+/**
+ * An existing object of a schema that an earlier step renamed aside (to `movedTo`): it went along with the schema, so
+ * its CREATE meets nothing; a renamed table with `copyData` gets its rows from there.
+ */
+function movedWithSchema(engine: Engine, decision: ConflictDecision, k: ObjectKey, movedTo: string): void {
+  const { rule } = decision;
+  const backup = { ...k, schema: movedTo };
+  const copy =
+    rule.strategy === 'rename' && rule.copyData && k.kind === 'table'
+      ? (engine.catalog?.renderCopyData(backup, k) ?? null)
+      : null;
+  decision.movedWith = { schema: k.schema!, backup };
+  decision.resolution = {
+    strategy: 'rename',
+    rule: rule.source,
+    before: [],
+    after: copy ? [copy] : [],
+    reverse: [],
+    backup: null,
+  };
+}
+
+/**
+ * What the rule does with a step's object that exists: `raise` refuses, `skip` leaves the step out, `ignore` runs it
+ * as written over the object, `rename` and `drop` set the object aside first (with what stands on it, and for a
+ * renamed table with `copyData` its rows brought over after).
+ */
+async function decideExisting(
+  engine: Engine,
+  conn: Connection,
+  step: PlanStep,
+  rules: ConflictRules,
+  decision: ConflictDecision,
+  stamp: string,
+): Promise<void> {
+  const { rule } = decision;
+  const location = step.source ? { file: step.source.file, line: step.source.line } : undefined;
+  if (rule.strategy === 'raise') {
+    decision.problem = new DbeeError(
+      `${step.key} already exists in the database, but the ledger does not know it (made outside dbee, or by another tool)`,
+      {
+        code: 'OBJECT_CONFLICT',
+        location,
+        hint:
+          'choose what to do with the existing object: ifExists: rename (keep it as a timestamped backup; add copyData: true to bring its rows over), ifExists: drop, ifExists: skip (leave it as it is, do not deploy the file) or ifExists: ignore (run the file over it as written); ' +
+          `set it for this run with --if-exists, for an environment or project with deploy.ifExists, or for this file with conflicts: [{ match: "${rules.projectPath(step) ?? '<file>'}", ifExists: rename }] in ${rules.projectFile(step)}`,
+        details: { object: step.key, rule: rule.source },
+      },
+    );
+    return;
+  }
+  if (rule.strategy === 'skip') {
+    decision.skipped = true;
+    return;
+  }
+  if (rule.strategy === 'ignore') {
+    // Nothing moves. The reverse drops what the step made (its own) and brings the existing definition back: an
+    // object the engine cannot write as a statement (a table's rows) has no reverse, and rollback refuses the step.
+    const existing = engine.catalog ? await engine.catalog.captureDefinition(conn, step.objectKey) : null;
+    decision.resolution = {
+      strategy: 'ignore',
+      rule: rule.source,
+      before: [],
+      after: [],
+      reverse: existing ? [existing] : null,
+      backup: null,
+      definition: existing,
+    };
+    return;
+  }
+  const aside = engine.catalog ? await engine.catalog.setAside(conn, step.objectKey, rule.strategy, stamp) : null;
+  if (!aside) {
+    decision.problem = new DbeeError(
+      `${step.key} already exists, and this engine cannot ${rule.strategy} a ${step.objectKey.kind} (rule: ${rule.source})`,
+      {
+        code: 'OBJECT_CONFLICT',
+        location,
+        hint: 'remove or rename the existing object by hand, or choose another strategy for it',
+      },
+    );
+    return;
+  }
+  const copy =
+    rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table'
+      ? (engine.catalog?.renderCopyData(aside.backup, step.objectKey) ?? null)
+      : null;
+  const dependents = aside.dependents?.drop.length ? aside.dependents : undefined;
+  decision.resolution = {
+    strategy: rule.strategy,
+    rule: rule.source,
+    before: [...(dependents?.drop ?? []), ...aside.statements],
+    after: [...(copy ? [copy] : []), ...(dependents?.create ?? []), ...(aside.after ?? [])],
+    reverse: aside.reverse && dependents ? [...aside.reverse, ...dependents.create] : aside.reverse,
+    backup: aside.backup,
+    ...(dependents ? { dependents } : {}),
+  };
 }
 
 /**

@@ -42,8 +42,7 @@ import { planSources } from './source-plan';
 import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
-import { compatProblem, prepareCompat, type DryRunHooks } from './compat';
-import { formatCompatText } from '../check/compat';
+import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { liveState } from '../fleet/plan-cache';
 import {
   errorJson,
@@ -112,7 +111,7 @@ export async function deploy(
   const strategy =
     options.strategy ??
     workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy.strategy;
-  if (strategy === 'expand-contract') return deployExpandContract(ctx, options);
+  if (strategy === 'expand-contract') return deployExpandContract(ctx, options, hooks);
   if (options.release !== undefined)
     throw new DbeeError('--release names an expand-contract release: it needs --strategy expand-contract', {
       code: 'OPTIONS_INVALID',
@@ -585,6 +584,7 @@ async function dryRun(
           models,
           target: input.target.name,
           queries: options.queries,
+          newQueries: options.newQueries,
         });
   if (options.verify !== false && (plan.steps.length || compat))
     await verifyOnCopy(ctx, input, conn, run, compat, hooks);
@@ -626,14 +626,7 @@ async function verifyOnCopy(
   // A step already refused (a conflict) is not reported twice.
   const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
   problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
-  if (compat) {
-    const result = await compat.report(plan);
-    if (hooks.onCompat) hooks.onCompat(result);
-    else ctx.stdout.write(formatCompatText(result));
-    const broken = compatProblem(result);
-    if (broken && compat.mode === 'fail') problems.push(broken);
-    else if (broken) reporter.warn(`${broken.message} (compat.mode: warn)`);
-  }
+  if (compat) judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
 }
 
 /** What `apply` needs from the inputs, the session and the plan. */

@@ -4,10 +4,9 @@ import { ExitCode, type ExitCodeValue } from '../errors';
 import { diffPlan } from '../diffing/diff-plan';
 import { formatDiffJson, formatDiffMarkdown, formatDiffText } from '../diffing/format';
 import type { OperationContext } from '../context/operation-context';
-import { compatProblem } from './compat';
-import { diffCompat, type DiffCompat } from './diff-compat';
+import { diffCompat } from './diff-compat';
 import { formatCompatMarkdown } from '../check/compat';
-import { DbeeError } from '../errors';
+import { compatVerdict, type CompatOutcome } from '../check/verdict';
 import type { DiffOptions } from '../options';
 
 export type { DiffOptions };
@@ -17,36 +16,26 @@ export async function diff(ctx: OperationContext, options: DiffOptions): Promise
   const format = options.format;
   const file = options.output ? ctx.workspace.commandLinePath(options.output) : null;
   const result = await diffPlan(ctx, { ...options, noCache: options.cache === false });
-  // The pull request's Markdown carries the compatibility check of an environment that names a query source.
-  const live = !options.againstEnv && !options.base && !options.head;
-  const compat =
-    format === 'markdown' && live ? await diffCompat(ctx, options.project, options.env, result.plan) : null;
+  // The pull request's Markdown carries the compatibility check of an environment that names a query source,
+  // whichever two sides the diff compares.
+  const compat = format === 'markdown' ? await diffCompat(ctx, options.env, result) : null;
   const colour =
     format === 'text' && !options.output && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env.NO_COLOR;
   const text =
     format === 'json'
       ? formatDiffJson(result)
       : format === 'markdown'
-        ? formatDiffMarkdown(result, graphCommand(ctx, options)) + (compat ? compatMarkdown(compat) : '')
+        ? formatDiffMarkdown(result, graphCommand(ctx, options)) + (compat ? compatMarkdown(compat.outcome) : '')
         : formatDiffText(result, colour);
   ctx.stdout.write(text);
   if (file) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, format === 'text' ? formatDiffText(result, false) : text);
   }
-  // As in the dry run: a broken query (compat.mode fail), or a check that checked nothing, is not a green diff.
-  const problem = compat && 'report' in compat ? compatProblem(compat.report) : null;
-  if (
-    problem &&
-    (problem.code === 'COMPAT_NOTHING_CHECKED' ||
-      ctx.workspace.environment(options.env, ctx.env).compat?.mode !== 'warn')
-  )
-    throw problem;
-  if (compat && 'notRun' in compat)
-    throw new DbeeError(`the compatibility check could not run: ${compat.notRun}`, {
-      code: 'COMPAT_NOT_RUN',
-      hint: 'the dry run (deploy --dry-run) says more; set compat.mode: off to diff without the check',
-    });
+  // As in the dry run (the Markdown is written first, so a job summary still shows why).
+  const judged = compat ? compatVerdict(compat.outcome, compat.mode) : null;
+  if (judged && 'refusal' in judged) throw judged.refusal;
+  if (judged) ctx.reporter.warn(judged.warning);
   if (options.failOnDiff && result.plan.steps.length) {
     ctx.stderr.write(
       `error: ${result.plan.steps.length} difference(s) between ${result.from} and ${result.to} (--fail-on-diff)\n`,
@@ -66,7 +55,7 @@ function graphCommand(ctx: OperationContext, options: DiffOptions): string | und
 }
 
 /** The compatibility section of the diff's Markdown. */
-function compatMarkdown(compat: DiffCompat): string {
-  if ('notRun' in compat) return `\n### Application queries against this plan\n\nNot checked: ${compat.notRun}\n`;
-  return `\n${formatCompatMarkdown(compat.report)}`;
+function compatMarkdown(outcome: CompatOutcome): string {
+  if ('notRun' in outcome) return `\n### Application queries against this plan\n\nNot checked: ${outcome.notRun}\n`;
+  return `\n${formatCompatMarkdown(outcome.report)}`;
 }

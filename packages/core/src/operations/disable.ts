@@ -3,14 +3,14 @@ import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger, type DeploymentRow, type LedgerStep } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
-import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
+import { liveProjectPlan, type Plan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
-import { runCompensation, type CompensatingStep } from '../runner/undo';
+import { runCompensation, type CompensatingStep, type CompensationResult } from '../runner/undo';
 import { checksumStatements } from '../sources/checksum';
 import { backupStamp } from '../plan/backup-stamp';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { lockOwner, withSession } from '../runner/session';
+import { lockOwner, withSession, type DeploymentSession } from '../runner/session';
 import { checkGates } from './gates';
 import type { DisableOptions, EnableOptions } from '../options';
 
@@ -196,65 +196,80 @@ async function withDatabase(
         : [];
       const change = await plan({ engine, conn, ledger, environment, history });
       if (options.dryRun) {
-        for (const s of change.steps) {
-          ctx.stdout.write(`-- ${change.kind} ${s.plan.key}${s.skip ? ` (left as it is: ${s.skip})` : ''}\n`);
-          for (const sql of s.plan.statements) ctx.stdout.write(sql + ';\n');
-          ctx.stdout.write(`-- undone by:\n${(s.plan.reverse ?? []).map((sql) => `--   ${sql};\n`).join('')}`);
-        }
+        printChange(ctx, change);
         reporter.info('dry run: nothing was changed');
         return ExitCode.ok;
       }
-      const steps: Plan = {
-        formatVersion: PLAN_FORMAT_VERSION,
-        engine: engine.name,
-        projects: [target.name],
-        sourceCommit: null,
-        baseFingerprint: null,
-        steps: change.steps.map((s) => s.plan),
-      };
-      // A kill switch is for emergencies: protection still asks, maintenance windows and the countdown do not.
-      await checkGates(ctx, { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }, steps, {
-        assumeYes: options.assumeYes ?? false,
-        skipCountdown: true,
+      const result = await applyChange(ctx, options, { engine, conn, ledger, environment, history }, session, {
+        project: target.name,
+        change,
       });
-      await ledger.ensure();
-      const owner = lockOwner();
-      const result = await runCompensation({
-        beforeStep: session.assertLock,
-        engine,
-        conn,
-        ledger,
-        reporter,
-        steps: change.steps,
-        summary: change.summary,
-        deployment: {
-          project: target.name,
-          environment: environment.name,
-          kind: change.kind,
-          planChecksum: planChecksum(steps),
-          package: null,
-          gitCommit: await gitCommit(workspace.root),
-          toolVersion: ctx.toolVersion,
-          osUser: owner.user,
-          ciJob: ciJob(ctx.env),
-          host: owner.host,
-          stepsTotal: change.steps.length,
-          reverts: change.reverts,
-        },
-      });
-      if (result.status === 'failed') {
-        throw new DbeeError(result.error?.message ?? `${change.kind} failed`, {
-          code: result.error?.code ?? 'STATEMENT_FAILED',
-          exitCode: ExitCode.applyFailed,
-          hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`,
-          cause: result.error,
-        });
-      }
       await change.verify?.();
       reporter.info(change.done(result.deploymentId));
       return ExitCode.ok;
     },
   );
+}
+
+/** A dry run: each step's statements and what undoes them. */
+function printChange(ctx: OperationContext, change: Change): void {
+  for (const s of change.steps) {
+    ctx.stdout.write(`-- ${change.kind} ${s.plan.key}${s.skip ? ` (left as it is: ${s.skip})` : ''}\n`);
+    for (const sql of s.plan.statements) ctx.stdout.write(sql + ';\n');
+    ctx.stdout.write(`-- undone by:\n${(s.plan.reverse ?? []).map((sql) => `--   ${sql};\n`).join('')}`);
+  }
+}
+
+/**
+ * The change applied as a compensating deployment of its kind, after the gates a kill switch keeps (protection still
+ * asks; maintenance windows and the countdown do not: it is for emergencies). A failure is exit 2.
+ */
+async function applyChange(
+  ctx: OperationContext,
+  options: EnableOptions,
+  { engine, conn, ledger, environment }: Session,
+  session: DeploymentSession,
+  { project, change }: { project: string; change: Change },
+): Promise<CompensationResult> {
+  const steps: Plan = liveProjectPlan(
+    engine.name,
+    project,
+    change.steps.map((s) => s.plan),
+  );
+  await checkGates(ctx, { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }, steps, {
+    assumeYes: options.assumeYes ?? false,
+    skipCountdown: true,
+  });
+  await ledger.ensure();
+  const owner = lockOwner();
+  const result = await runCompensation({
+    beforeStep: session.assertLock,
+    engine,
+    conn,
+    ledger,
+    reporter: ctx.reporter,
+    steps: change.steps,
+    summary: change.summary,
+    deployment: {
+      project,
+      environment: environment.name,
+      kind: change.kind,
+      planChecksum: planChecksum(steps),
+      package: null,
+      ...(await runOrigin(ctx, owner)),
+      stepsTotal: change.steps.length,
+      reverts: change.reverts,
+    },
+  });
+  if (result.status === 'failed') {
+    throw new DbeeError(result.error?.message ?? `${change.kind} failed`, {
+      code: result.error?.code ?? 'STATEMENT_FAILED',
+      exitCode: ExitCode.applyFailed,
+      hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`,
+      cause: result.error,
+    });
+  }
+  return result;
 }
 
 function requireObject(object: string | undefined): string {

@@ -2,10 +2,11 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/schema';
 import { requireRole, type Connection, type Engine, type ExpandRole, type ExpandStatement } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { runBackfill, backfillStates, formatBackfillProgress, type BackfillState } from '../expand/backfill';
+import { runBackfill, formatBackfillProgress, type BackfillState } from '../expand/backfill';
 import { ExpandDeclarations } from '../expand/declarations';
 import { needsBackfill, planExpand, releaseSlug, versionSchema, type ExpandPlan } from '../expand/expand-plan';
-import { DEFAULT_LOCK_TIMEOUT_MS, withLockRetry, type LockAttempt } from '../expand/lock-retry';
+import { DEFAULT_LOCK_TIMEOUT_MS, type LockAttempt } from '../expand/lock-retry';
+import { runExpandStatement } from '../expand/run-statement';
 import { ExpandLedger, type ExpandRelease } from '../expand/phases';
 import { Ledger } from '../ledger/ledger';
 import type { AbortOptions, CompleteOptions, DeployOptions, VersionOptions } from '../options';
@@ -16,6 +17,7 @@ import { readPackage, type LoadedPackage } from '../package/package';
 import { packageSmokeModels } from '../package/package-deploy';
 import type { PackagedExpand } from '../package/release';
 import { migrationVersionOf } from '../model/object-key';
+import { Deployment } from '../runner/deployment';
 import { formatDuration } from '../runner/reporter';
 import { lockOwner, withSession } from '../runner/session';
 import { projectScope } from '../schema/managed-scope';
@@ -25,8 +27,7 @@ import type { SmokeCheck } from '../smoke';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { checkGates, notVerified, refuse } from './gates';
-import { compatProblem, prepareCompat } from './compat';
-import { formatCompatText } from '../check/compat';
+import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { verifyPlan } from '../runner/verify';
 import { loadTarget, schemaOwners } from '../context/load';
 import { planFromSources } from '../planner/planner';
@@ -58,9 +59,8 @@ async function runStatements(p: Phases, release: ExpandRelease, statements: Expa
   for (const s of statements) {
     const waits: LockAttempt[] = [];
     try {
-      await withLockRetry(p.conn, [s.sql], {
+      await runExpandStatement(p.conn, s, {
         lockTimeoutMs: p.lockTimeoutMs,
-        transaction: s.transactional,
         onAttempt: (a) => {
           if (a.error) waits.push(a);
         },
@@ -84,13 +84,17 @@ function backfillId(release: ExpandRelease, schema: string, table: string): stri
  * `backfilling` (each table in keyset batches, then the new version schema) → `expanded` (smoke checks per version).
  * Each phase can run again after a kill: its statements are guarded, the backfill resumes from its cursor.
  */
-async function driveExpand(p: Phases, release: ExpandRelease, model: ProjectModel): Promise<ExitCodeValue> {
+async function driveExpand(
+  p: Phases,
+  release: ExpandRelease,
+  model: ProjectModel,
+  invoker: boolean,
+): Promise<ExitCodeValue> {
   const { ctx, expand } = p;
   const plan = release.plan;
-  const invoker = await expand.securityInvoker(p.conn);
   if (!invoker)
     ctx.reporter.warn(
-      "this server has no security_invoker views (PostgreSQL 15+): the version schemas' views check rights as their owner; row-level security on the tables does not apply through them",
+      "this server has no security_invoker views (PostgreSQL 15+): the version schemas' views check rights as their owner; row-level security on the tables does not apply through them (hazard rls-bypass, allowed)",
     );
   if (release.phase === 'expanding') {
     ctx.reporter.info(
@@ -192,7 +196,11 @@ async function smokePerVersion(p: Phases, release: ExpandRelease, model: Project
  * `deploy --strategy expand-contract`: start a release (plan it from the sources, refuse what the strategy does not
  * support), or resume the one in flight, up to `expanded`.
  */
-export async function deployExpandContract(ctx: OperationContext, options: DeployOptions): Promise<ExitCodeValue> {
+export async function deployExpandContract(
+  ctx: OperationContext,
+  options: DeployOptions,
+  hooks: DryRunHooks = {},
+): Promise<ExitCodeValue> {
   const pkg = options.package ? readPackage(ctx.workspace.commandLinePath(options.package)) : null;
   const packaged = pkg?.release?.expand;
   if (pkg && packaged?.project !== options.project)
@@ -220,10 +228,7 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
     : ExpandDeclarations.read(ctx.workspace.root, model.objects);
   const smoke = engine.smoke ? await loadSmokeChecks(model, engine) : [];
   const renames = packaged ? packaged.renames : (target.config.renames ?? []);
-  // The desired model is built before the lock is taken (it may need a scratch database).
-  const desired = packaged
-    ? { model: packaged.desired }
-    : await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
+  const allowed = new Set([...(settings.allowHazards ?? []), ...(options.allowHazards ?? [])]);
   return withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
     async ({ conn }) => {
@@ -239,6 +244,11 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
         lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
       };
       const flying = await phases.inFlight(target.name);
+      const invoker = await expand.securityInvoker(conn);
+      // Version schemas' views still to be made without security_invoker: refused unless rls-bypass is allowed.
+      const views = !flying || flying.phase === 'expanding' || flying.phase === 'backfilling';
+      if (views && !invoker && !allowed.has('rls-bypass'))
+        refuse([rlsBypass(environment.name)], options.dryRun ?? false);
       if (flying) {
         if (options.release !== undefined && releaseSlug(options.release) !== releaseSlug(flying.release))
           throw inFlightError(flying, environment.name, `release ${options.release} cannot start`);
@@ -251,9 +261,12 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
           return ExitCode.ok;
         }
         ctx.reporter.info(`${target.name}: resuming release ${flying.release} (${flying.phase})`);
-        return driveExpand(p, flying, model);
+        return driveExpand(p, flying, model, invoker);
       }
       await refusePendingMigrations(ledger, model, pkg);
+      const desired = packaged
+        ? { model: packaged.desired }
+        : await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
       const live = await diff.introspect(conn, projectScope(model.graph));
       const changes = diffModels(live, desired.model, {
         renames,
@@ -313,7 +326,6 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
           hint: `${bad.which === 'up' ? 'an up expression reads the old columns' : 'a down expression reads the new columns'} by name and gives a value of the column's type`,
         });
       }
-      const invoker = await expand.securityInvoker(conn);
       const statements = [
         ...expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
         ...expand.expand(plan),
@@ -324,7 +336,10 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
       );
       if (options.dryRun) {
         ctx.stdout.write(`-- expand (each statement under lock_timeout ${p.lockTimeoutMs} ms, retried):\n`);
-        for (const s of statements) ctx.stdout.write(`-- ${s.what}\n${s.sql};\n`);
+        for (const s of statements)
+          ctx.stdout.write(
+            `-- ${s.what}\n${s.clear ? `-- before each attempt:\n${s.clear};\n` : ''}${s.sql};\n${s.check ? `-- then checked:\n${s.check};\n` : ''}`,
+          );
         for (const t of plan.tables.filter(needsBackfill))
           ctx.stdout.write(`-- backfill ${t.schema}.${t.name} in keyset batches: SET ${expand.backfillSet(t)}\n`);
         ctx.stdout.write(
@@ -333,7 +348,12 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
             .map((s) => `${s.sql};\n`)
             .join('')}`,
         );
-        await verifyExpand(ctx, options, { engine, conn, environment, models, target: target.name, plan, statements });
+        await verifyExpand(
+          ctx,
+          options,
+          { engine, conn, environment, models, target: target.name, plan, statements },
+          hooks,
+        );
         return ExitCode.ok;
       }
       await checkGates(ctx, environment, statementsPlan(engine, target.name, statements), {
@@ -350,7 +370,7 @@ export async function deployExpandContract(ctx: OperationContext, options: Deplo
         if (other) throw inFlightError(other, environment.name, `release ${release} cannot start`);
         throw e;
       }
-      return driveExpand(p, started, model);
+      return driveExpand(p, started, model, invoker);
     },
   );
 }
@@ -379,7 +399,8 @@ export async function packagedExpand(
  * target's schemas (structure, no data), every failing statement a refusal (exit 1), a copy that cannot be made a
  * refusal too unless `--no-verify`. The running application's queries (`--queries`, `compat.queries`) are described
  * there before and after, with the old version schemas first in their search path after: the old application reads
- * through them while the release is expanded, so a rename made this way breaks none of its queries.
+ * through them while the release is expanded, so a rename made this way breaks none of its queries. The new
+ * application's queries (`--new-queries`, `compat.newQueries`) are described after, through the new version schemas.
  */
 async function verifyExpand(
   ctx: OperationContext,
@@ -393,6 +414,7 @@ async function verifyExpand(
     plan: ExpandPlan;
     statements: ExpandStatement[];
   },
+  hooks: DryRunHooks,
 ): Promise<void> {
   const { engine, conn, environment, models, plan } = input;
   if (options.verify === false) {
@@ -407,7 +429,9 @@ async function verifyExpand(
     models,
     target: input.target,
     queries: options.queries,
+    newQueries: options.newQueries,
     afterSearchPathFirst: old,
+    newSearchPathFirst: plan.schemas.map((schema) => versionSchema(schema, plan.release)),
   });
   // The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold.
   const ensureLedgerSchema: ExpandStatement = {
@@ -434,15 +458,13 @@ async function verifyExpand(
       `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'} of the expand${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
     );
   problems.push(...verdict.problems);
-  if (compat && verdict.verified) {
-    ctx.reporter.info(
-      `dry run: the application's queries after the expand, through the old version (${old.join(', ')}, ...)`,
-    );
-    const report = await compat.report(statementsPlan(engine, input.target, input.statements));
-    ctx.stdout.write(formatCompatText(report));
-    const broken = compatProblem(report);
-    if (broken && compat.mode === 'fail') problems.push(broken);
-    else if (broken) ctx.reporter.warn(`${broken.message} (compat.mode: warn)`);
+  if (compat) {
+    if (verdict.verified)
+      ctx.reporter.info(
+        `dry run: the application's queries after the expand, through the old version (${old.join(', ')}, ...)${compat.withNewQueries ? `; the new application's through the new version (${names(plan, plan.release)}, ...)` : ''}`,
+      );
+    const outcome = await compat.outcome(statementsPlan(engine, input.target, input.statements), verdict);
+    judgeCompat(ctx, compat, outcome, hooks, problems);
   }
   if (problems.length) refuse(problems, true);
 }
@@ -461,7 +483,7 @@ function statementsPlan(engine: Engine, project: string, statements: ExpandState
       key: s.what,
       objectKey: { kind: 'table', schema: '', name: s.what },
       action: 'alter',
-      statements: [s.sql],
+      statements: s.clear ? [s.clear, s.sql] : [s.sql],
       reverse: null,
       transactional: s.transactional,
       hazards: [],
@@ -487,6 +509,21 @@ async function refusePendingMigrations(ledger: Ledger, model: ProjectModel, pkg:
         hint: 'deploy them with the direct strategy first (dbee deploy --strategy direct)',
       },
     );
+}
+
+/**
+ * The refusal of version schemas whose views cannot be `security_invoker` (PostgreSQL before 15): they would read the
+ * tables with their owner's rights, and the tables' row-level security would not apply to applications using them.
+ */
+function rlsBypass(env: string): DbeeError {
+  return new DbeeError(
+    `this server cannot make views security_invoker (PostgreSQL 15 and later can): the version schemas' views would read the tables with their owner's rights, so row-level security policies would not apply to applications reading through them (hazard rls-bypass, which environment ${env} does not allow)`,
+    {
+      code: 'GATE_HAZARD_REFUSED',
+      hint: 'upgrade the server to PostgreSQL 15 or later; or, when no application relies on row-level security of these tables, accept it with --allow-hazards rls-bypass (or deploy.allowHazards: [rls-bypass]); or deploy with --strategy direct',
+      details: { hazards: ['rls-bypass'] },
+    },
+  );
 }
 
 /** `1` after `0`, `8` after `7`; otherwise the label must be given. */
@@ -590,7 +627,6 @@ export async function complete(ctx: OperationContext, options: CompleteOptions):
     } else ctx.reporter.info(`${r.project}: resuming the contract phase of release ${r.release}`);
     await runStatements(p, r, statements);
     await recordCompletion(p, r, statements.length);
-    await p.ledger.setPhase(r.id, 'done');
     ctx.stdout.write(
       `${r.project}: release ${r.release} complete on ${env}: the tables have the new shape; the version schema is ${names(r.plan, r.release)}\n`,
     );
@@ -600,32 +636,39 @@ export async function complete(ctx: OperationContext, options: CompleteOptions):
 
 /**
  * The completed release as a deployment in the ledger (`dbee log`), with the project's object state as the release's
- * sources say (what a deployment from them records), and the schemas' fingerprint (`dbee status`: no drift).
+ * sources say (what a deployment from them records) and the schemas' fingerprint (`dbee status`: no drift), and the
+ * phase `done`: in one transaction, so that a kill leaves either all of it or none (a run again then records it once).
  */
 async function recordCompletion(p: Phases, r: ExpandRelease, steps: number): Promise<void> {
   const states = r.plan.objectStates;
-  if (!states) return;
-  const ledger = new Ledger(p.conn, p.engine.ledger);
-  const owner = lockOwner();
-  const id = await ledger.startDeployment({
-    project: r.project,
-    environment: p.environment.name,
-    kind: 'deploy',
-    planChecksum: `sha256:${createHash('sha256').update(JSON.stringify(r.plan)).digest('hex')}`,
-    package: null,
-    gitCommit: null,
-    toolVersion: p.ctx.toolVersion,
-    osUser: owner.user,
-    ciJob: ciJob(p.ctx.env),
-    host: owner.host,
-    stepsTotal: steps,
-  });
-  for (const key of await ledger.objectKeys(r.project))
-    if (!(key in states) && !key.startsWith('migration:')) await ledger.setObjectState(r.project, key, null, id);
-  for (const [key, checksum] of Object.entries(states)) await ledger.setObjectState(r.project, key, checksum, id);
   const scope = r.plan.scope ?? { schemas: r.plan.schemas };
-  const fingerprint = p.engine.diff ? await p.engine.diff.fingerprint(p.conn, scope).catch(() => null) : null;
-  await ledger.finishDeployment(id, 'succeeded', null, null, { fingerprint });
+  const fingerprint = states && p.engine.diff ? await p.engine.diff.fingerprint(p.conn, scope).catch(() => null) : null;
+  const owner = lockOwner();
+  await p.conn.transaction(async (tx) => {
+    if (states) {
+      const ledger = new Ledger(tx, p.engine.ledger);
+      const deployment = await Deployment.open(ledger, {
+        project: r.project,
+        environment: p.environment.name,
+        kind: 'deploy',
+        planChecksum: `sha256:${createHash('sha256').update(JSON.stringify(r.plan)).digest('hex')}`,
+        package: null,
+        gitCommit: null,
+        toolVersion: p.ctx.toolVersion,
+        osUser: owner.user,
+        ciJob: ciJob(p.ctx.env),
+        host: owner.host,
+        stepsTotal: steps,
+      });
+      for (const key of Object.keys(deployment.before.objects))
+        if (!(key in states) && !key.startsWith('migration:'))
+          await ledger.setObjectState(r.project, key, null, deployment.id, tx);
+      for (const [key, checksum] of Object.entries(states))
+        await ledger.setObjectState(r.project, key, checksum, deployment.id, tx);
+      await deployment.close('succeeded', { fingerprint });
+    }
+    await new ExpandLedger(tx, p.engine.ledger).setPhase(r.id, 'done');
+  });
 }
 
 /** `abort`: undo the expand phase of the release in flight (from any phase before `contracting`). */
@@ -732,18 +775,20 @@ export interface ExpandStatus {
   backfills: { table: string; done: number; total: number; status: string; rowsPerSecond?: number; etaMs?: number }[];
 }
 
-/** What `status` shows of the strategy: the release in flight, else the last one, with backfill progress. */
-export async function expandStatus(conn: Connection, engine: Engine, project: string): Promise<ExpandStatus | null> {
+/**
+ * What `status` shows of the strategy: the release in flight, else the last one, with the progress of its backfills
+ * (among `backfills`, the project's as `status` read them).
+ */
+export async function expandStatus(
+  conn: Connection,
+  engine: Engine,
+  project: string,
+  backfills: readonly BackfillState[],
+): Promise<ExpandStatus | null> {
   if (!engine.expand) return null;
   const ledger = new ExpandLedger(conn, engine.ledger);
-  const r = (await ledger.inFlight(project)) ?? (await ledger.releases(project))[0];
+  const r = (await ledger.inFlight(project)) ?? (await ledger.latest(project));
   if (!r) return null;
-  let states: BackfillState[] = [];
-  try {
-    states = await backfillStates(conn, project, { ledgerSchema: engine.ledger.schema });
-  } catch {
-    states = [];
-  }
   const prefix = `${project}:expand-${r.id}:`;
   return {
     release: r.release,
@@ -752,7 +797,7 @@ export async function expandStatus(conn: Connection, engine: Engine, project: st
     startedAt: r.startedAt,
     lockRetries: r.lockRetries,
     changes: r.plan.summary,
-    backfills: states
+    backfills: backfills
       .filter((s) => s.id.startsWith(prefix))
       .map((s) => ({
         table: `${s.table.schema}.${s.table.name}`,

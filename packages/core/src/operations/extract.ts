@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { durationMs } from '../config/schema';
+import type { ResolvedEnvironment } from '../config/resolve';
 import type { DbProject } from '../config/workspace';
 import { PROJECT_FILE } from '../config/workspace';
 import { requireRole, type AuditEvent, type Connection, type Engine, type ExtractedObject } from '../engine/engine';
@@ -82,12 +83,88 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
  * Reads under the deployment lock; writes files only.
  */
 export async function extract(ctx: OperationContext, options: ExtractOptions): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
+  const { workspace } = ctx;
   const environment = workspace.environment(options.env, ctx.env);
   const target = targetOf(ctx, options);
   const engine = ctx.engine(environment.engine);
   const extractRole = requireRole(engine, 'extract', 'extract objects');
   const now = options.now ?? new Date();
+  const ownedSchemas = ownerSchemas(options, target, engine, extractRole);
+  const scope: SchemaScope = {
+    schemas: target.schemas,
+    ...(target.project
+      ? {
+          manage: projectManagedScope(
+            workspace.root,
+            target.project,
+            workspace.settings(target.project, environment).variables,
+          ),
+        }
+      : {}),
+    sourceNames: sourceNames(ctx, environment),
+  };
+  const live = await withSession(
+    { engine, environment, workspaceRoot: workspace.root, reporter: ctx.reporter },
+    async ({ conn }) => {
+      if (ownedSchemas) {
+        const under = await ownedSchemas.call(extractRole, conn, options.owner!);
+        if (!under.length)
+          throw new DbeeError(`--owner ${options.owner}: no such database on ${environment.name}`, {
+            code: 'OPTIONS_INVALID',
+            hint: 'name a database or user that exists on the environment',
+          });
+        target.schemas = under;
+        scope.schemas = under;
+        ctx.reporter.info(`--owner ${options.owner}: ${under.join(', ')}`);
+      }
+      return {
+        description: conn.description,
+        changed:
+          options.since !== undefined || options.by !== undefined
+            ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now)
+            : null,
+        objects: await extractRole.objects(conn, scope),
+        unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
+        deployed: target.project
+          ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
+          : [],
+      };
+    },
+  );
+  const selected = selectObjects(ctx, options, live);
+  // The project's model, loaded once for --delete-dropped and the existing layout (when either needs it).
+  let loaded: Promise<ProjectModel> | undefined;
+  const projectModel = () => (loaded ??= loadModels(ctx, [target.project!], environment, engine).then(([m]) => m!));
+  if (target.project) await reportDeleted(ctx, options, environment, target.project, live, projectModel);
+  ctx.reporter.info(
+    `dbee extract ${target.name} <- ${environment.name} (${live.description}): ${selected.length} of ${live.objects.length} object file${live.objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`,
+  );
+  await writeObjectFiles(ctx, options, engine, environment, target, selected, live, projectModel);
+  return ExitCode.ok;
+}
+
+/** What extract read under the lock. */
+interface LiveObjects {
+  description: string;
+  /** The audit trail's changes in `--since`/`--by`, or null when neither is given. */
+  changed: AuditEvent[] | null;
+  objects: ExtractedObject[];
+  /** Objects the engine cannot write as files, described. */
+  unwritten: string[];
+  /** The keys the ledger says dbee deployed for the project. */
+  deployed: string[];
+}
+
+/**
+ * `--owner`: the engine's hierarchy of schemas under an owner (Teradata), for a project that has no db.yaml yet.
+ * Null without `--owner`; refused for a known project (its db.yaml lists its schemas) or an engine without one.
+ */
+function ownerSchemas(
+  options: ExtractOptions,
+  target: ExtractTarget,
+  engine: Engine,
+  extractRole: NonNullable<Engine['extract']>,
+): NonNullable<Engine['extract']>['ownedSchemas'] | null {
   if (options.owner !== undefined && target.project) {
     throw new DbeeError(
       `--owner ${options.owner}: project ${target.name} lists its schemas in ${target.project.file.displayPath}`,
@@ -104,113 +181,100 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
       hint: 'list the schemas with --schemas',
     });
   }
-  const scope: SchemaScope = {
-    schemas: target.schemas,
-    ...(target.project
-      ? {
-          manage: projectManagedScope(
-            workspace.root,
-            target.project,
-            workspace.settings(target.project, environment).variables,
-          ),
-        }
-      : {}),
-    sourceNames: sourceNames(ctx, environment),
-  };
-  const { description, changed, objects, deployed, unwritten } = await withSession(
-    { engine, environment, workspaceRoot: workspace.root, reporter },
-    async ({ conn }) => {
-      if (ownedSchemas) {
-        const under = await ownedSchemas.call(extractRole, conn, options.owner!);
-        if (!under.length)
-          throw new DbeeError(`--owner ${options.owner}: no such database on ${environment.name}`, {
-            code: 'OPTIONS_INVALID',
-            hint: 'name a database or user that exists on the environment',
-          });
-        target.schemas = under;
-        scope.schemas = under;
-        reporter.info(`--owner ${options.owner}: ${under.join(', ')}`);
-      }
-      return {
-        description: conn.description,
-        changed:
-          options.since !== undefined || options.by !== undefined
-            ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now)
-            : null,
-        objects: await extractRole.objects(conn, scope),
-        unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
-        deployed: target.project
-          ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
-          : [],
-      };
-    },
-  );
+  return ownedSchemas ?? null;
+}
+
+/** The objects `--objects` (a glob) and `--since`/`--by` (the audit trail) keep; the drops the audit trail saw are said. */
+function selectObjects(ctx: OperationContext, options: ExtractOptions, live: LiveObjects): ExtractedObject[] {
+  const { objects, changed } = live;
   let selected = objects;
   if (options.objects) {
     const re = new RegExp(ignorePattern(options.objects));
     selected = selected.filter((o) => re.test(`${o.key.kind}:${o.key.schema}.${o.key.name}`));
   }
-  if (changed) {
-    const touched = new Set(
-      changed.flatMap((e) => (e.key ? [`${e.key.schema}.${e.key.name}`, `schema:${e.key.name}`] : [])),
-    );
-    selected = selected.filter((o) =>
-      o.key.kind === 'schema' ? touched.has(`schema:${o.key.name}`) : touched.has(`${o.key.schema}.${o.key.name}`),
-    );
-    const dropped = changed.filter(
-      (e) => e.event === 'drop' && e.key && !objects.some((o) => sameObject(o.key, e.key!)),
-    );
-    for (const e of dropped)
-      reporter.info(
-        `  dropped by ${e.role} at ${e.at}: ${e.objectType} ${e.identity} (its file, if any, is left for you to remove)`,
-      );
-  }
-  // The project's model, loaded once for --delete-dropped and the existing layout (when either needs it).
-  let loaded: Promise<ProjectModel> | undefined;
-  const projectModel = (project: DbProject) =>
-    (loaded ??= loadModels(ctx, [project], environment, engine).then(([m]) => m!));
-  // Objects the ledger says dbee deployed that the database no longer has (an engine whose catalog keeps no trace
-  // of a drop, like Teradata's DBC, reports drops only this way). Kinds the engine never writes as files of their
-  // own (indexes, grants...) are not looked for.
-  if (target.project) {
-    const variables = workspace.settings(target.project, environment).variables;
-    const kinds = new Set(objects.map((o) => o.key.kind));
-    const live = new Set(objects.map((o) => `${o.key.kind}:${o.key.schema}.${o.key.name}`.toUpperCase()));
-    const reported = new Set(
-      (changed ?? [])
-        .filter((e) => e.event === 'drop' && e.key)
-        .map((e) => `${e.key!.schema}.${e.key!.name}`.toUpperCase()),
-    );
-    const gone: string[] = [];
-    for (const key of deployed) {
-      let k: ObjectKey;
-      try {
-        k = parseKey(expandPlaceholders(key, variables, key).expanded);
-      } catch {
-        continue;
-      }
-      if (
-        !kinds.has(k.kind) ||
-        k.schema === null ||
-        live.has(`${k.kind}:${k.schema}.${k.name}`.toUpperCase()) ||
-        reported.has(`${k.schema}.${k.name}`.toUpperCase())
-      )
-        continue;
-      gone.push(key);
-      reporter.info(
-        `  deleted on ${environment.name}: ${formatKey(k)} (deployed by dbee, no longer in the database${options.deleteDropped ? '' : '; its file, if any, is left for you to remove'})`,
-      );
-    }
-    if (options.deleteDropped && gone.length)
-      await deleteDroppedFiles(ctx, await projectModel(target.project), gone, options.dryRun ?? false);
-  }
-  reporter.info(
-    `dbee extract ${target.name} <- ${environment.name} (${description}): ${selected.length} of ${objects.length} object file${objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`,
+  if (!changed) return selected;
+  const touched = new Set(
+    changed.flatMap((e) => (e.key ? [`${e.key.schema}.${e.key.name}`, `schema:${e.key.name}`] : [])),
   );
+  selected = selected.filter((o) =>
+    o.key.kind === 'schema' ? touched.has(`schema:${o.key.name}`) : touched.has(`${o.key.schema}.${o.key.name}`),
+  );
+  const dropped = changed.filter((e) => e.event === 'drop' && e.key && !objects.some((o) => sameObject(o.key, e.key!)));
+  for (const e of dropped)
+    ctx.reporter.info(
+      `  dropped by ${e.role} at ${e.at}: ${e.objectType} ${e.identity} (its file, if any, is left for you to remove)`,
+    );
+  return selected;
+}
+
+/**
+ * Objects the ledger says dbee deployed that the database no longer has (an engine whose catalog keeps no trace of a
+ * drop, like Teradata's DBC, reports drops only this way), said, and their files deleted with `--delete-dropped`.
+ * Kinds the engine never writes as files of their own (indexes, grants...) are not looked for.
+ */
+async function reportDeleted(
+  ctx: OperationContext,
+  options: ExtractOptions,
+  environment: ResolvedEnvironment,
+  project: DbProject,
+  live: LiveObjects,
+  projectModel: () => Promise<ProjectModel>,
+): Promise<void> {
+  const { objects, changed, deployed } = live;
+  const variables = ctx.workspace.settings(project, environment).variables;
+  const kinds = new Set(objects.map((o) => o.key.kind));
+  const present = new Set(objects.map((o) => `${o.key.kind}:${o.key.schema}.${o.key.name}`.toUpperCase()));
+  const reported = new Set(
+    (changed ?? [])
+      .filter((e) => e.event === 'drop' && e.key)
+      .map((e) => `${e.key!.schema}.${e.key!.name}`.toUpperCase()),
+  );
+  const gone: string[] = [];
+  for (const key of deployed) {
+    let k: ObjectKey;
+    try {
+      k = parseKey(expandPlaceholders(key, variables, key).expanded);
+    } catch {
+      continue;
+    }
+    if (
+      !kinds.has(k.kind) ||
+      k.schema === null ||
+      present.has(`${k.kind}:${k.schema}.${k.name}`.toUpperCase()) ||
+      reported.has(`${k.schema}.${k.name}`.toUpperCase())
+    )
+      continue;
+    gone.push(key);
+    ctx.reporter.info(
+      `  deleted on ${environment.name}: ${formatKey(k)} (deployed by dbee, no longer in the database${options.deleteDropped ? '' : '; its file, if any, is left for you to remove'})`,
+    );
+  }
+  if (options.deleteDropped && gone.length)
+    await deleteDroppedFiles(ctx, await projectModel(), gone, options.dryRun ?? false);
+}
+
+/**
+ * The selected objects written as files (into an existing project, an object the project already defines in another
+ * file goes to that file), and db.yaml for a new project. What the engine cannot write as files yet is said, not
+ * silently left out. A whole extract that leaves objects out did not do what was asked (the project does not hold the
+ * schema): exit 1 once the rest is written. A selection (--objects, --since, --by) may not have asked for them: a
+ * warning.
+ */
+async function writeObjectFiles(
+  ctx: OperationContext,
+  options: ExtractOptions,
+  engine: Engine,
+  environment: ResolvedEnvironment,
+  target: ExtractTarget,
+  selected: ExtractedObject[],
+  live: LiveObjects,
+  projectModel: () => Promise<ProjectModel>,
+): Promise<void> {
+  const { reporter, workspace } = ctx;
+  const { unwritten } = live;
   const rel = (p: string) => relative(workspace.root, join(target.root, p)).split('\\').join('/');
-  // Into an existing project, an object the project already defines in another file goes to that file.
   const writes = target.project
-    ? await intoExistingLayout(ctx, engine, target.project, () => projectModel(target.project!), selected)
+    ? await intoExistingLayout(ctx, engine, target.project, projectModel, selected)
     : selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
   for (const o of writes) {
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${o.keys.join(', ')})`);
@@ -219,16 +283,13 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, o.text);
   }
-  // What the engine cannot write as files yet is said, not silently left out. A whole extract that leaves objects out
-  // did not do what was asked (the project does not hold the schema): exit 1 once the rest is written. A selection
-  // (--objects, --since, --by) may not have asked for them: a warning.
   const whole = !options.objects && options.since === undefined && options.by === undefined;
   const incomplete = unwritten.length
     ? `${unwritten.length} object${unwritten.length === 1 ? '' : 's'} of ${target.schemas.join(', ')} on ${environment.name} ${unwritten.length === 1 ? 'is' : 'are'} not written (dbee extract cannot write ${unwritten.length === 1 ? 'its kind' : 'their kinds'} as files yet):\n${unwritten.map((u) => `  ${u}`).join('\n')}`
     : null;
   if (incomplete && !whole) reporter.warn(`${incomplete}\n(write their files by hand if the project needs them)`);
   if (!target.project) {
-    const yaml = dbYaml(target, dependencies(ctx, environment, target, objects));
+    const yaml = dbYaml(target, dependencies(ctx, environment, target, live.objects));
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(PROJECT_FILE)}`);
     if (!options.dryRun) {
       mkdirSync(target.root, { recursive: true });
@@ -241,14 +302,10 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
       hint: `${options.dryRun ? 'the other files would be written' : 'the other files are written'}; write these by hand, or extract a selection that leaves them out (--objects, e.g. --objects 'table:*')`,
       details: { unwritten },
     });
-  return ExitCode.ok;
 }
 
 /** Every project's schemas as deployed on `environment` → as its db.yaml writes them (placeholders). */
-function sourceNames(
-  ctx: OperationContext,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
-): Record<string, string> {
+function sourceNames(ctx: OperationContext, environment: ResolvedEnvironment): Record<string, string> {
   const out: Record<string, string> = {};
   for (const project of ctx.workspace.projects.values()) {
     const variables = ctx.workspace.settings(project, environment).variables;
@@ -326,7 +383,7 @@ function coveredFrom(periods: { from: Date; to: Date | null }[], since: Date, no
 /** Projects of the workspace whose schemas the extracted objects use (for a new db.yaml's dependsOn). */
 function dependencies(
   ctx: OperationContext,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
+  environment: ResolvedEnvironment,
   target: ExtractTarget,
   objects: ExtractedObject[],
 ): string[] {
@@ -405,7 +462,7 @@ async function intoExistingLayout(
   projectModel: () => Promise<ProjectModel>,
   selected: ExtractedObject[],
 ): Promise<FileWrite[]> {
-  let model;
+  let model: ProjectModel | undefined;
   try {
     model = await projectModel();
   } catch (e) {
@@ -418,13 +475,13 @@ async function intoExistingLayout(
   }
   const prefix = project.relativeRoot ? project.relativeRoot + '/' : '';
   const local = (file: string) => (file.startsWith(prefix) ? file.slice(prefix.length) : file);
-  const definedIn = new Map<string, string>(model.objects.map((o) => [o.id, local(o.location.file)]));
+  const definedIn = new Map<string, string>(model!.objects.map((o) => [o.id, local(o.location.file)]));
   const keysOf = new Map<string, Set<string>>();
   for (const [key, file] of definedIn) keysOf.set(file, (keysOf.get(file) ?? new Set()).add(key));
   const writes: FileWrite[] = [];
   const moved = new Map<string, { sql: string[]; keys: Set<string> }>();
   for (const o of selected) {
-    const statements = await engine.parser.parse(o.text, o.path, { searchPath: model.graph.searchPath });
+    const statements = await engine.parser.parse(o.text, o.path, { searchPath: model!.graph.searchPath });
     const stay: string[] = [];
     const keys = new Set<string>();
     for (const st of statements) {

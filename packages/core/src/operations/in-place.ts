@@ -84,12 +84,22 @@ export async function planInPlace(
     steps.splice(last + 1, 0, s);
   }
   steps.forEach((s, i) => (s.order = i + 1));
-  // Synced when a project's deployment succeeds: the sources' checksums, and what the ledger holds that the sources
-  // no longer define (a removed file stays deployed until a decision drops it).
+  return { ...base, steps, objectStates: objectStatesAfter(input, needsDiff) };
+}
+
+/**
+ * The object states of each project with a changed object, synced when its deployment succeeds: the sources'
+ * checksums, and what the ledger holds that the sources no longer define (a removed file stays deployed until a
+ * decision drops it).
+ */
+function objectStatesAfter(
+  input: PlanInput,
+  needsDiff: ReadonlyMap<string, readonly ObjectNeedingDiff[]>,
+): Record<string, Record<string, string>> {
   const objectStates: Record<string, Record<string, string>> = {};
   for (const project of needsDiff.keys()) {
     const full = planFromSources({
-      engine,
+      engine: input.engine,
       models: input.models,
       planned: [project],
       schemaOwners: input.schemaOwners,
@@ -99,5 +109,5 @@ export async function planInPlace(
       ...Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum])),
     };
   }
-  return { ...base, steps, objectStates };
+  return objectStates;
 }

@@ -14,7 +14,7 @@ import { diffPlan } from '../diffing/diff-plan';
 import { serializePlan } from '../plan/serialize';
 import { gitCommit } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
-import { loadTarget, modelLoader, schemaOwners } from '../context/load';
+import { loadTarget, modelLoader, schemaOwners, type LoadedTarget } from '../context/load';
 import { printPlan } from './print';
 import { ConflictRules } from './conflicts';
 import type { PlanOptions } from '../options';
@@ -28,13 +28,33 @@ export type { PlanOptions };
  * `releasePlan`); with `--diff`, `--against-env` or `--head` alone, a gap package bound to one database's state.
  */
 export async function plan(ctx: OperationContext, options: PlanOptions): Promise<ExitCodeValue> {
-  const { workspace } = ctx;
-  const { environment, target, engine, models, all } = await loadTarget(ctx, options.project, options.env);
+  const loaded = await loadTarget(ctx, options.project, options.env);
+  const planned = await planOf(ctx, options, loaded);
+  const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
+  if (options.format && !['text', 'json'].includes(options.format))
+    return exportScripts(ctx, options, loaded, planned.plan);
+  if (options.out) return writePlanPackage(ctx, options, loaded, planned, release);
+  if (options.format === 'json') ctx.stdout.write(serializePlan(planned.plan));
+  else printPlan(ctx.stdout, planned.plan, loaded.models);
+  return ExitCode.ok;
+}
+
+/** A plan and the models whose sources go into its package; a release plan (`--base`) brings its release too. */
+interface PlanMade {
+  plan: Plan;
+  release?: ReleaseInfo;
+  packaged: ProjectModel[];
+}
+
+/**
+ * The plan asked for: a release from `--base` to `--head` (see `releasePlan`), the diff of the selectors (a gap package
+ * that brings one side to the other), or the full plan of the sources, which refuses a changed table with how to plan
+ * it (`dbee diff`).
+ */
+async function planOf(ctx: OperationContext, options: PlanOptions, loaded: LoadedTarget): Promise<PlanMade> {
+  const { environment, target, engine, models, all } = loaded;
   const withDeps = options.withDependencies ?? true;
   const planned = withDeps ? all.map((p) => p.name) : [target.name];
-  let result: Plan;
-  let release: ReleaseInfo | undefined;
-  let packaged: ProjectModel[] = models.filter((m) => planned.includes(m.project.name));
   if (options.base && !options.againstEnv && !options.diff) {
     const r = await releasePlan(ctx, {
       project: target.name,
@@ -44,40 +64,43 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       withDependencies: withDeps,
       safe: options.safe,
     });
-    ({ plan: result, release } = r);
-    packaged = r.models;
-  } else if (options.diff || options.againstEnv || options.base || options.head) {
-    // With diff selectors, the plan is the diff: a gap package that brings one side to the other.
-    result = (await diffPlan(ctx, { ...options, project: target.name })).plan;
-    packaged = models.filter((m) => m.project.name === target.name);
-  } else {
-    if (options.safe) {
-      throw new DbeeError(
-        '--safe rewrites what is planned against a database or between two git refs, not the full plan of the sources',
-        {
-          code: 'OPTIONS_INVALID',
-          hint: 'plan a release with --base <ref> --safe, or a gap package with --diff --safe; deploy --safe rewrites a plan from the sources against the target',
-        },
-      );
-    }
-    // `dbee plan` shows a plan from sources: a changed table is refused with how to plan it (`dbee diff`).
-    result = refuseNeedsDiff(
-      await planSourcesExplained(
-        {
-          engine,
-          models,
-          planned,
-          schemaOwners: schemaOwners(ctx, environment),
-          sourceCommit: await gitCommit(workspace.root),
-        },
-        modelLoader(ctx, environment, engine),
-      ),
+    return { plan: r.plan, release: r.release, packaged: r.models };
+  }
+  if (options.diff || options.againstEnv || options.base || options.head) {
+    const plan = (await diffPlan(ctx, { ...options, project: target.name })).plan;
+    return { plan, packaged: models.filter((m) => m.project.name === target.name) };
+  }
+  if (options.safe) {
+    throw new DbeeError(
+      '--safe rewrites what is planned against a database or between two git refs, not the full plan of the sources',
+      {
+        code: 'OPTIONS_INVALID',
+        hint: 'plan a release with --base <ref> --safe, or a gap package with --diff --safe; deploy --safe rewrites a plan from the sources against the target',
+      },
     );
   }
-  release ??= {
-    target: target.name,
+  const plan = refuseNeedsDiff(
+    await planSourcesExplained(
+      {
+        engine,
+        models,
+        planned,
+        schemaOwners: schemaOwners(ctx, environment),
+        sourceCommit: await gitCommit(ctx.workspace.root),
+      },
+      modelLoader(ctx, environment, engine),
+    ),
+  );
+  return { plan, packaged: models.filter((m) => planned.includes(m.project.name)) };
+}
+
+/** The release of a plan that is not an incremental one: from nothing to the sources (or the gap's head). */
+async function sourcesRelease(ctx: OperationContext, loaded: LoadedTarget, made: PlanMade): Promise<ReleaseInfo> {
+  const { plan: result, packaged } = made;
+  return {
+    target: loaded.target.name,
     base: null,
-    head: { ref: null, commit: result.sourceCommit ?? (await gitCommit(workspace.root)) },
+    head: { ref: null, commit: result.sourceCommit ?? (await gitCommit(ctx.workspace.root)) },
     variables: Object.fromEntries(
       packaged.map((m) => {
         const names = placeholderNames([...m.files, ...m.smoke].map((f) => f.text));
@@ -87,7 +110,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
           {
             names,
             ...(result.baseFingerprint
-              ? { renderedWith: { environment: environment.name, valuesHash: valuesHash(names, m.variables) } }
+              ? { renderedWith: { environment: loaded.environment.name, valuesHash: valuesHash(names, m.variables) } }
               : {}),
           },
         ];
@@ -97,58 +120,78 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     dependsOn: Object.fromEntries(packaged.map((m) => [m.project.name, [...m.graph.dependsOn]])),
     smoke: {},
   };
-  if (options.format && !['text', 'json'].includes(options.format)) {
-    const exporter = engine.export;
-    if (!exporter?.formats.includes(options.format)) {
-      throw new DbeeError(
-        `--format ${options.format}: the ${engine.name} engine exports text, json${exporter?.formats.length ? ', ' + exporter.formats.join(', ') : ''}`,
-        {
-          code: 'OPTIONS_INVALID',
-        },
-      );
-    }
-    if (!options.out)
-      throw new DbeeError(`--format ${options.format} writes files: give --out <folder>`, { code: 'OPTIONS_INVALID' });
-    const dir = workspace.commandLinePath(options.out);
-    mkdirSync(dir, { recursive: true });
-    // The target environment's transaction mode, ledger and conflict rules shape the script (BTEQ).
-    const rules = new ConflictRules(workspace, environment, undefined);
-    const files = await exporter.exportPlan(result, options.format, {
-      variables: workspace.settings(target, environment).variables,
-      environment,
-      conflictStrategy: (step) => rules.ruleFor(step).strategy,
-      copyData: (step) => rules.ruleFor(step).copyData,
-    });
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    ctx.reporter.info(`${options.format} scripts written to ${dir}: ${Object.keys(files).join(', ')}`);
-    return ExitCode.ok;
-  }
-  if (options.out) {
-    const dir = workspace.commandLinePath(options.out);
-    const strategy = options.strategy ?? workspace.settings(target, environment).deploy.strategy;
-    if (strategy === 'expand-contract') {
-      if (options.head || options.diff || options.againstEnv)
-        throw new DbeeError('--strategy expand-contract packages are made from the working tree (or --base with it)', {
-          code: 'OPTIONS_INVALID',
-          hint: 'check out the release and run dbee plan from there, without --head, --diff or --against-env',
-        });
-      release.expand = await packagedExpand(ctx, { engine, environment, models, target: target.name });
-    }
-    const manifest = writePackage(dir, result, {
-      toolVersion: ctx.toolVersion,
-      sources: packaged.flatMap((m) => m.files),
-      release,
-      smoke: new Map(packaged.map((m) => [m.project.name, m.smoke])),
-    });
-    const from = release.base
-      ? ` from ${release.base.ref} to ${release.head.ref ?? 'the working tree'}, ${release.preconditions.length} precondition${release.preconditions.length === 1 ? '' : 's'}`
-      : '';
-    ctx.reporter.info(
-      `package of ${result.projects.join(', ')} written to ${dir}${from}: ${manifest.steps.length} steps, ${Object.keys(manifest.files).length} files, ${manifest.planChecksum}`,
+}
+
+/**
+ * `--format <engine format> --out <folder>`: the plan exported as the engine's scripts (BTEQ), shaped by the target
+ * environment's transaction mode, ledger and conflict rules.
+ */
+async function exportScripts(
+  ctx: OperationContext,
+  options: PlanOptions,
+  loaded: LoadedTarget,
+  result: Plan,
+): Promise<ExitCodeValue> {
+  const { workspace } = ctx;
+  const { engine, environment, target } = loaded;
+  const format = options.format!;
+  const exporter = engine.export;
+  if (!exporter?.formats.includes(format)) {
+    throw new DbeeError(
+      `--format ${format}: the ${engine.name} engine exports text, json${exporter?.formats.length ? ', ' + exporter.formats.join(', ') : ''}`,
+      {
+        code: 'OPTIONS_INVALID',
+      },
     );
-    return ExitCode.ok;
   }
-  if (options.format === 'json') ctx.stdout.write(serializePlan(result));
-  else printPlan(ctx.stdout, result, models);
+  if (!options.out)
+    throw new DbeeError(`--format ${format} writes files: give --out <folder>`, { code: 'OPTIONS_INVALID' });
+  const dir = workspace.commandLinePath(options.out);
+  mkdirSync(dir, { recursive: true });
+  const rules = new ConflictRules(workspace, environment, undefined);
+  const files = await exporter.exportPlan(result, format, {
+    variables: workspace.settings(target, environment).variables,
+    environment,
+    conflictStrategy: (step) => rules.ruleFor(step).strategy,
+    copyData: (step) => rules.ruleFor(step).copyData,
+  });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  ctx.reporter.info(`${format} scripts written to ${dir}: ${Object.keys(files).join(', ')}`);
+  return ExitCode.ok;
+}
+
+/** `--out <folder>`: the plan frozen into a package (with the expand of `--strategy expand-contract`). */
+async function writePlanPackage(
+  ctx: OperationContext,
+  options: PlanOptions,
+  loaded: LoadedTarget,
+  made: PlanMade,
+  release: ReleaseInfo,
+): Promise<ExitCodeValue> {
+  const { workspace } = ctx;
+  const { engine, environment, target, models } = loaded;
+  const { plan: result, packaged } = made;
+  const dir = workspace.commandLinePath(options.out!);
+  const strategy = options.strategy ?? workspace.settings(target, environment).deploy.strategy;
+  if (strategy === 'expand-contract') {
+    if (options.head || options.diff || options.againstEnv)
+      throw new DbeeError('--strategy expand-contract packages are made from the working tree (or --base with it)', {
+        code: 'OPTIONS_INVALID',
+        hint: 'check out the release and run dbee plan from there, without --head, --diff or --against-env',
+      });
+    release.expand = await packagedExpand(ctx, { engine, environment, models, target: target.name });
+  }
+  const manifest = writePackage(dir, result, {
+    toolVersion: ctx.toolVersion,
+    sources: packaged.flatMap((m) => m.files),
+    release,
+    smoke: new Map(packaged.map((m) => [m.project.name, m.smoke])),
+  });
+  const from = release.base
+    ? ` from ${release.base.ref} to ${release.head.ref ?? 'the working tree'}, ${release.preconditions.length} precondition${release.preconditions.length === 1 ? '' : 's'}`
+    : '';
+  ctx.reporter.info(
+    `package of ${result.projects.join(', ')} written to ${dir}${from}: ${manifest.steps.length} steps, ${Object.keys(manifest.files).length} files, ${manifest.planChecksum}`,
+  );
   return ExitCode.ok;
 }

@@ -13,7 +13,7 @@ import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../
 import { Ledger, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
 import { parseKey, type ObjectKey } from '../model/object-key';
 import { readPackage, type LoadedPackage } from '../package/package';
-import { PLAN_FORMAT_VERSION, type Hazard, type Plan, type PlanStep, type StepAction } from '../plan/plan';
+import { liveProjectPlan, type Hazard, type Plan, type PlanStep, type StepAction } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { planFromSources } from '../planner/planner';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
@@ -39,7 +39,7 @@ import {
 } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
-import { ciJob, gitCommit } from '../context/origin';
+import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { checkGates } from './gates';
 import { loadModels, schemaOwners } from '../context/load';
@@ -282,39 +282,12 @@ async function planRollback(
   putBack: Map<string, readonly string[]>,
 ): Promise<PlannedRollback | null> {
   const { reporter } = ctx;
-  const { engine, environment, target, graph, manage, emergency, smokeWanted, ref, refChecks, smokeModel } = input;
-  const ledger = new Ledger(conn, engine.ledger);
-  if (!(await ledger.exists())) {
-    throw new DbeeError(
-      `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
-      { code: 'NOTHING_TO_ROLL_BACK' },
-    );
-  }
-  if (!options.dryRun) {
-    // Upgraded first: the rollback reads what the newer ledger versions record (a dry run reads what is there).
-    await ledger.ensure();
-    const owner = lockOwner();
-    const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
-    if (interrupted.length)
-      reporter.warn(
-        `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
-      );
-  }
+  const { engine, environment, target, graph, manage, emergency, ref } = input;
+  const ledger = await openRollbackLedger(ctx, options, input, conn);
   reporter.info(
     `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
   );
-  const recorded = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
-  // Under the lock, a deployment still marked running belongs to a process that died: a real run marks it
-  // interrupted (and finished) first, so a dry run plans as if it had: the same deployment is undone by both, and
-  // drift is judged against the same deployment by both.
-  const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
-  if (stale.length)
-    reporter.warn(
-      `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
-    );
-  const history = options.dryRun
-    ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted', finished_at: new Date() } : d))
-    : recorded;
+  const history = await rollbackHistory(ctx, options, input, ledger);
   const force = options.force ?? false;
   // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
   const everySchema = [...new Set([...graph.schemas, ...schemaOwners(ctx, environment).keys()])];
@@ -345,7 +318,80 @@ async function planRollback(
     reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);
     return null;
   }
-  // The smoke checks of the state each undone deployment goes back to, and of the state the whole rollback leaves.
+  const { before, checks } = await rollbackChecks(ctx, input, ledger, history, prepared);
+  const plan: Plan = liveProjectPlan(
+    engine.name,
+    target.name,
+    allSteps.map((s) => s.plan),
+  );
+  return { ledger, history, prepared, allSteps, before, checks, plan };
+}
+
+/**
+ * The project's ledger on the target, refused when there is none. A real run upgrades it first (the rollback reads
+ * what the newer ledger versions record; a dry run reads what is there) and marks interrupted the deployments of
+ * processes that died.
+ */
+async function openRollbackLedger(
+  ctx: OperationContext,
+  options: RollbackOptions,
+  input: RollbackInputs,
+  conn: Connection,
+): Promise<Ledger> {
+  const { engine, environment, target } = input;
+  const ledger = new Ledger(conn, engine.ledger);
+  if (!(await ledger.exists())) {
+    throw new DbeeError(
+      `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
+      { code: 'NOTHING_TO_ROLL_BACK' },
+    );
+  }
+  if (options.dryRun) return ledger;
+  await ledger.ensure();
+  const owner = lockOwner();
+  const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+  if (interrupted.length)
+    ctx.reporter.warn(
+      `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
+    );
+  return ledger;
+}
+
+/**
+ * The project's deployments on the environment, newest first. Under the lock, a deployment still marked running
+ * belongs to a process that died: a real run marks it interrupted (and finished) first, so a dry run plans as if it
+ * had: the same deployment is undone by both, and drift is judged against the same deployment by both.
+ */
+async function rollbackHistory(
+  ctx: OperationContext,
+  options: RollbackOptions,
+  input: RollbackInputs,
+  ledger: Ledger,
+): Promise<DeploymentRow[]> {
+  const recorded = await ledger.deployments(input.target.name, input.environment.name, Number.MAX_SAFE_INTEGER);
+  const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
+  if (stale.length)
+    ctx.reporter.warn(
+      `deployment${stale.length > 1 ? 's' : ''} ${stale.map((d) => '#' + d.id).join(', ')} did not finish (the process ended); a real run marks ${stale.length > 1 ? 'them' : 'it'} interrupted, and so does this plan`,
+    );
+  return options.dryRun
+    ? recorded.map((d) => (d.status === 'running' ? { ...d, status: 'interrupted', finished_at: new Date() } : d))
+    : recorded;
+}
+
+/**
+ * The smoke checks of the state each undone deployment goes back to, and those to run after the whole rollback: of
+ * the state it leaves (recorded in the ledger, or the sources' at `--to-ref`), else the working tree's.
+ */
+async function rollbackChecks(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  ledger: Ledger,
+  history: DeploymentRow[],
+  prepared: PlannedRollback['prepared'],
+): Promise<{ before: Map<number, StateChecks | null>; checks: SmokeCheck[] }> {
+  const { reporter } = ctx;
+  const { engine, target, smokeWanted, refChecks, smokeModel } = input;
   const before = new Map<number, StateChecks | null>();
   for (const u of prepared.units) before.set(u.deployment.id, await checksBefore(ledger, history, u.deployment));
   const earliest = prepared.units[prepared.units.length - 1]?.deployment;
@@ -365,15 +411,7 @@ async function planRollback(
       `${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`,
     );
   }
-  const plan: Plan = {
-    formatVersion: PLAN_FORMAT_VERSION,
-    engine: engine.name,
-    projects: [target.name],
-    sourceCommit: null,
-    baseFingerprint: null,
-    steps: allSteps.map((s) => s.plan),
-  };
-  return { ledger, history, prepared, allSteps, before, checks, plan };
+  return { before, checks };
 }
 
 /**
@@ -386,28 +424,59 @@ async function applyRollback(
   session: DeploymentSession,
   planned: PlannedRollback,
 ): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
-  const { engine, environment, target, settings, graph, manage, emergency, smokeWanted, ticket } = input;
+  const { engine, environment, target, settings, graph, ticket } = input;
   const { conn } = session;
-  const { ledger, prepared, plan } = planned;
+  const { ledger } = planned;
   await ledger.ensure();
   for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
   const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
   if (path) await conn.execute(path);
 
   const owner = lockOwner();
-  const commit = await gitCommit(workspace.root);
-  const identity = {
-    package: input.pkg?.path ?? null,
-    gitCommit: commit,
-    toolVersion: ctx.toolVersion,
-    osUser: owner.user,
-    ciJob: ciJob(ctx.env),
-    host: owner.host,
+  const origin = await runOrigin(ctx, owner);
+  const commit = origin.gitCommit;
+  const identity = { package: input.pkg?.path ?? null, ...origin, ticket };
+  const summary = rollbackSummary(input, planned.prepared);
+  const t0 = Date.now();
+  const results = await undoAll(ctx, input, session, planned, identity, summary);
+  const failed = results.find((r) => r.result.status === 'failed');
+  const smoke = failed
+    ? { line: summary.smoke, code: ExitCode.ok }
+    : await smokeAfterRollback(ctx, input, planned, conn, results);
+  await notifyRollback(ctx, ledger, {
+    project: target.name,
+    environment: environment.name,
+    database: conn.description,
+    package: identity.package,
+    commit,
     ticket,
-  };
+    who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
+    steps: planned.allSteps.map((s) => s.plan),
+    results: results.map((r) => r.result),
+    smoke: smoke.line,
+    exitCode: failed ? ExitCode.applyFailed : smoke.code,
+  });
+  printSummary(ctx.stdout, {
+    environment: `${environment.name} (${conn.description})`,
+    results,
+    durationMs: Date.now() - t0,
+    smoke: smoke.line,
+    status: failed ? 'failed' : 'succeeded',
+    exitCode: failed ? ExitCode.applyFailed : smoke.code,
+    emergency: input.emergency,
+  });
+  if (failed) throw rollbackFailed(input, planned, failed);
+  return smoke.code;
+}
+
+/** One undone deployment (null: the diff to a ref) and the compensating deployment that undid it. */
+type UndoneDeployment = { reverts: number | null; result: CompensationResult };
+
+/** What every rollback deployment's summary records: an emergency's bypassed gates, forced steps, the smoke checks. */
+function rollbackSummary(input: RollbackInputs, prepared: PlannedRollback['prepared']) {
+  const { environment, emergency, smokeWanted } = input;
   const windows = environment.gates.maintenanceWindows?.length ?? 0;
-  const summary = {
+  return {
     ...(emergency
       ? {
           emergency: true,
@@ -417,8 +486,25 @@ async function applyRollback(
     ...(prepared.forced.length ? { forced: prepared.forced } : {}),
     smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
   };
-  const t0 = Date.now();
-  const results: { reverts: number | null; result: CompensationResult }[] = [];
+}
+
+/**
+ * Undo each deployment, newest first, each as a deployment of kind `rollback` (with the smoke checks of the state it
+ * returns to recorded), stopping at the first that fails; then the diff to a ref (`--to-ref`), if any.
+ */
+async function undoAll(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  session: DeploymentSession,
+  planned: PlannedRollback,
+  identity: Omit<Parameters<typeof undoOne>[4]['deployment'], 'reverts'>,
+  summary: Record<string, unknown>,
+): Promise<UndoneDeployment[]> {
+  const { reporter } = ctx;
+  const { engine, target } = input;
+  const { conn } = session;
+  const { ledger, prepared } = planned;
+  const results: UndoneDeployment[] = [];
   const run = async (
     reverts: number | null,
     steps: CompensatingStep[],
@@ -461,47 +547,24 @@ async function applyRollback(
     if (r.status === 'succeeded' && input.refChecks)
       await recordSmokeChecks(conn, engine.ledger, r.deploymentId, input.refChecks);
   }
-  const failed = results.find((r) => r.result.status === 'failed');
-  const smoke = failed
-    ? { line: summary.smoke, code: ExitCode.ok }
-    : await smokeAfterRollback(ctx, input, planned, conn, results);
-  await notifyRollback(ctx, ledger, {
-    project: target.name,
-    environment: environment.name,
-    database: conn.description,
-    package: identity.package,
-    commit,
-    ticket,
-    who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
-    steps: planned.allSteps.map((s) => s.plan),
-    results: results.map((r) => r.result),
-    smoke: smoke.line,
-    exitCode: failed ? ExitCode.applyFailed : smoke.code,
+  return results;
+}
+
+/** The error of a rollback that failed, with how to continue from where it stopped. */
+function rollbackFailed(input: RollbackInputs, planned: PlannedRollback, failed: UndoneDeployment): DbeeError {
+  const { target, environment } = input;
+  const e = failed.result.error;
+  const earlier = planned.history.find((d) => failed.reverts !== null && d.id < failed.reverts);
+  return new DbeeError(e?.message ?? 'rollback failed', {
+    code: e?.code ?? 'ROLLBACK_FAILED',
+    exitCode: ExitCode.applyFailed,
+    hint:
+      `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
+      (failed.reverts !== null
+        ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}`
+        : `the same command`),
+    cause: e,
   });
-  printSummary(ctx.stdout, {
-    environment: `${environment.name} (${conn.description})`,
-    results,
-    durationMs: Date.now() - t0,
-    smoke: smoke.line,
-    status: failed ? 'failed' : 'succeeded',
-    exitCode: failed ? ExitCode.applyFailed : smoke.code,
-    emergency,
-  });
-  if (failed) {
-    const e = failed.result.error;
-    const earlier = planned.history.find((d) => failed.reverts !== null && d.id < failed.reverts);
-    throw new DbeeError(e?.message ?? 'rollback failed', {
-      code: e?.code ?? 'ROLLBACK_FAILED',
-      exitCode: ExitCode.applyFailed,
-      hint:
-        `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
-        (failed.reverts !== null
-          ? `dbee rollback ${target.name} --env ${environment.name} --to ${earlier?.id ?? 0}`
-          : `the same command`),
-      cause: e,
-    });
-  }
-  return smoke.code;
 }
 
 /** Recorded in the summary of a rollback that had to run one transaction per step. */
@@ -669,44 +732,40 @@ interface Cut {
 
 /** Pick the deployments (and steps) to undo, newest first, and turn their steps into compensating steps. */
 async function prepareUndo(input: UndoInput): Promise<Prepared> {
-  const { ledger, history, options, project, environment } = input;
-  const undoable = (d: DeploymentRow) => UNDOABLE_KINDS.has(d.kind) && d.status !== 'running' && d.steps_applied > 0;
-  const picked: { deployment: DeploymentRow; keep: (s: LedgerStep) => boolean }[] = [];
   const problems: DbeeError[] = [];
   const forced: string[] = [];
-  if (options.package) {
-    const checksum = input.pkg!.manifest.planChecksum;
-    const applied = history.filter((d) => d.kind === 'deploy' && d.plan_checksum === checksum && undoable(d));
-    if (!applied.length) {
-      throw new DbeeError(
-        `no deployment of ${project} on ${environment} applied package ${options.package} (plan ${checksum.slice(0, 19)}...) with steps still applied`,
-        {
-          code: 'NOTHING_TO_ROLL_BACK',
-          hint: 'dbee status shows the deployments; roll back by deployment id with --to',
-        },
-      );
-    }
-    for (const d of applied) picked.push({ deployment: d, keep: () => true });
-    const first = applied[applied.length - 1]!.id;
-    const later = history.filter((d) => d.id > first && !applied.includes(d) && undoable(d));
-    if (later.length) {
-      const what = `deployment${later.length > 1 ? 's' : ''} ${later.map((d) => '#' + d.id).join(', ')} came after the package's and ${later.length > 1 ? 'are' : 'is'} still applied`;
-      if (options.force) forced.push(`${what}; the package was undone under ${later.length > 1 ? 'them' : 'it'}`);
-      else
-        problems.push(
-          new DbeeError(
-            `${what}: undoing the package under ${later.length > 1 ? 'them' : 'it'} may break ${later.length > 1 ? 'them' : 'it'}`,
-            {
-              code: 'ROLLBACK_NOT_LAST',
-              hint: `roll back to before the package with --to ${history.find((d) => d.id < first)?.id ?? 0}, or pass --force`,
-            },
-          ),
-        );
-    }
-  } else if (options.to !== undefined && options.to !== '') {
+  const picked = await pickDeployments(input, problems, forced);
+  const units: Unit[] = [];
+  for (const { deployment, keep } of picked) {
+    const unit = await undoUnit(input, deployment, keep, problems, forced);
+    if (unit) units.push(unit);
+  }
+  return { units, problems, forced };
+}
+
+/** A deployment to undo, and which of its applied steps. */
+interface Picked {
+  deployment: DeploymentRow;
+  keep: (s: LedgerStep) => boolean;
+}
+
+/** A deployment that can be undone: of a kind that applies steps, finished, with steps applied. */
+function undoable(d: DeploymentRow): boolean {
+  return UNDOABLE_KINDS.has(d.kind) && d.status !== 'running' && d.steps_applied > 0;
+}
+
+/**
+ * The deployments to undo, newest first: those that applied `--package`, everything after `--to` (a deployment id or
+ * a migration version), else the last deployment with steps still applied.
+ */
+async function pickDeployments(input: UndoInput, problems: DbeeError[], forced: string[]): Promise<Picked[]> {
+  const { ledger, history, options, project, environment } = input;
+  if (options.package) return pickPackage(input, problems, forced);
+  if (options.to !== undefined && options.to !== '') {
     const cut = await cutOf(ledger, history, project, environment, String(options.to));
     const after = (id: number, order: number | null) =>
       id > cut.id || (id === cut.id && (order ?? Number.MAX_SAFE_INTEGER) > cut.order);
+    const picked: Picked[] = [];
     for (const d of history) {
       if (d.id < cut.id || !undoable(d)) continue;
       // The deployment of the cut keeps its steps up to the cut, whatever its kind.
@@ -716,50 +775,96 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
       // is after the cut, it is already where the cut wants it.
       else picked.push({ deployment: d, keep: (s) => !after(d.reverts!, s.revertsStep) });
     }
-  } else {
-    const last = history.find(undoable);
-    if (!last) {
-      throw new DbeeError(
-        `nothing to roll back: no deployment of ${project} on ${environment} has steps that are still applied`,
-        { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments' },
-      );
-    }
-    picked.push({ deployment: last, keep: () => true });
+    return picked;
   }
+  const last = history.find(undoable);
+  if (!last) {
+    throw new DbeeError(
+      `nothing to roll back: no deployment of ${project} on ${environment} has steps that are still applied`,
+      { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments' },
+    );
+  }
+  return [{ deployment: last, keep: () => true }];
+}
 
-  const units: Unit[] = [];
-  for (const { deployment, keep } of picked) {
-    const all = await ledger.steps(deployment.id);
-    const applied = all.filter((s) => s.status === 'applied');
-    const chosen = applied.filter(keep).reverse();
-    if (!chosen.length) continue;
-    const backups = await ledger.backups(deployment.id);
-    const steps: CompensatingStep[] = [];
-    for (const s of chosen) {
-      const backup = backups.find((b) => b.object_key === s.objectKey && !b.dropped_at)?.backup_name ?? null;
-      const c = await compensate(
-        input,
-        deployment,
-        s,
-        backups.some((b) => b.object_key === s.objectKey),
-        steps.length + 1,
-        backup,
-      );
-      if (c.problem) {
-        if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
-        else problems.push(c.problem);
-      }
-      steps.push(c.step);
-    }
-    if (chosen.length === applied.length) {
-      for (const p of await restoreVanished(input, deployment, all, steps)) {
-        if (options.force) forced.push(p.message + ' (accepted with --force)');
-        else problems.push(p);
-      }
-    }
-    units.push({ deployment, steps, whole: chosen.length === applied.length && !steps.some((s) => s.skip) });
+/**
+ * `--package`: the deployments that applied the package. Deployments after them still applied are a problem (undoing
+ * the package under them may break them) unless `--force`.
+ */
+function pickPackage(input: UndoInput, problems: DbeeError[], forced: string[]): Picked[] {
+  const { history, options, project, environment } = input;
+  const checksum = input.pkg!.manifest.planChecksum;
+  const applied = history.filter((d) => d.kind === 'deploy' && d.plan_checksum === checksum && undoable(d));
+  if (!applied.length) {
+    throw new DbeeError(
+      `no deployment of ${project} on ${environment} applied package ${options.package} (plan ${checksum.slice(0, 19)}...) with steps still applied`,
+      {
+        code: 'NOTHING_TO_ROLL_BACK',
+        hint: 'dbee status shows the deployments; roll back by deployment id with --to',
+      },
+    );
   }
-  return { units, problems, forced };
+  const first = applied[applied.length - 1]!.id;
+  const later = history.filter((d) => d.id > first && !applied.includes(d) && undoable(d));
+  if (later.length) {
+    const what = `deployment${later.length > 1 ? 's' : ''} ${later.map((d) => '#' + d.id).join(', ')} came after the package's and ${later.length > 1 ? 'are' : 'is'} still applied`;
+    if (options.force) forced.push(`${what}; the package was undone under ${later.length > 1 ? 'them' : 'it'}`);
+    else
+      problems.push(
+        new DbeeError(
+          `${what}: undoing the package under ${later.length > 1 ? 'them' : 'it'} may break ${later.length > 1 ? 'them' : 'it'}`,
+          {
+            code: 'ROLLBACK_NOT_LAST',
+            hint: `roll back to before the package with --to ${history.find((d) => d.id < first)?.id ?? 0}, or pass --force`,
+          },
+        ),
+      );
+  }
+  return applied.map((d) => ({ deployment: d, keep: () => true }));
+}
+
+/**
+ * The compensating steps of one picked deployment, newest step first (null when none of its applied steps is
+ * kept); a whole deployment also puts back what it dropped. A step that cannot be undone safely is a problem, or
+ * with `--force` a line of the summary.
+ */
+async function undoUnit(
+  input: UndoInput,
+  deployment: DeploymentRow,
+  keep: (s: LedgerStep) => boolean,
+  problems: DbeeError[],
+  forced: string[],
+): Promise<Unit | null> {
+  const { ledger, options } = input;
+  const all = await ledger.steps(deployment.id);
+  const applied = all.filter((s) => s.status === 'applied');
+  const chosen = applied.filter(keep).reverse();
+  if (!chosen.length) return null;
+  const backups = await ledger.backups(deployment.id);
+  const steps: CompensatingStep[] = [];
+  for (const s of chosen) {
+    const backup = backups.find((b) => b.object_key === s.objectKey && !b.dropped_at)?.backup_name ?? null;
+    const c = await compensate(
+      input,
+      deployment,
+      s,
+      backups.some((b) => b.object_key === s.objectKey),
+      steps.length + 1,
+      backup,
+    );
+    if (c.problem) {
+      if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
+      else problems.push(c.problem);
+    }
+    steps.push(c.step);
+  }
+  if (chosen.length === applied.length) {
+    for (const p of await restoreVanished(input, deployment, all, steps)) {
+      if (options.force) forced.push(p.message + ' (accepted with --force)');
+      else problems.push(p);
+    }
+  }
+  return { deployment, steps, whole: chosen.length === applied.length && !steps.some((s) => s.skip) };
 }
 
 /**
@@ -889,40 +994,13 @@ async function compensate(
   order: number,
   backup: string | null = null,
 ): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
-  const { engine, sources, pkg, variables, project } = input;
+  const { engine, pkg, variables, project } = input;
   const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
-  const isMigration = s.objectKey.startsWith('migration:');
-  const key: ObjectKey = isMigration
+  const key: ObjectKey = s.objectKey.startsWith('migration:')
     ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) }
     : safeParseKey(s.objectKey);
-  let reverse = s.reverse;
-  if (s.action === 'create' && s.previousChecksum !== null && s.previousDefinition === null) {
-    // A package plans every object as a create (it cannot know the target), so a CREATE OR REPLACE of an object the
-    // ledger already had records a DROP as its reverse. Undoing it must bring back the version it replaced instead:
-    // the statements of the step that deployed that version.
-    const before = await input.ledger.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
-    reverse = before ? before.statements : null;
-  }
-  if (reverse === null && isMigration && sources) {
-    const m = sources.migrations.find((x) => `migration:${project}/V${x.versionParts.join('.')}` === s.objectKey);
-    if (m) {
-      const text = expand(m.rollback.text);
-      reverse = (await engine.parser.parse(text, m.rollback.path, { searchPath: input.searchPath })).map(
-        (st) => st.sql,
-      );
-    }
-  }
   const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
-  if (reverse === null && packaged?.reverse) reverse = packaged.reverse.map(expand);
-  if (reverse === null && s.action === 'drop' && s.previousDefinition !== null && !isMigration) {
-    // A dropped table (or sequence) has no reverse, as its rows cannot come back; its structure can, from the
-    // definition captured before the drop. Undoing it still loses data: refused without --force (see `dataLoss`).
-    reverse = [s.previousDefinition];
-  }
-  if (reverse === null && (s.action === 'create' || s.action === 'add-constraint') && s.previousDefinition === null) {
-    const drop = engine.catalog?.renderDrop(key);
-    if (drop) reverse = [drop];
-  }
+  const reverse = await reverseOf(input, d, s, key, packaged, expand);
   const what = `step ${s.order} (${s.action} ${s.objectKey}) of deployment #${d.id}`;
   const action = inverseAction(s.action);
   const plan: PlanStep = {
@@ -966,37 +1044,100 @@ async function compensate(
       }),
     };
   }
+  const problem = await dataLossProblem(input, d, s, key, reverse, { hasBackup, backup, packaged, expand, what });
+  return problem ? { step, problem } : { step };
+}
+
+/**
+ * The statements that undo recorded step `s`: the ledger's reverse, else the migration's rollback script (sources,
+ * then package), else a DROP of what the step created; null when none is known.
+ */
+async function reverseOf(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  key: ObjectKey,
+  packaged: PlanStep | undefined,
+  expand: (sql: string) => string,
+): Promise<string[] | null> {
+  const { engine, sources, project } = input;
+  const isMigration = s.objectKey.startsWith('migration:');
+  let reverse = s.reverse;
+  if (s.action === 'create' && s.previousChecksum !== null && s.previousDefinition === null) {
+    // A package plans every object as a create (it cannot know the target), so a CREATE OR REPLACE of an object the
+    // ledger already had records a DROP as its reverse. Undoing it must bring back the version it replaced instead:
+    // the statements of the step that deployed that version.
+    const before = await input.ledger.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
+    reverse = before ? before.statements : null;
+  }
+  if (reverse === null && isMigration && sources) {
+    const m = sources.migrations.find((x) => `migration:${project}/V${x.versionParts.join('.')}` === s.objectKey);
+    if (m) {
+      const text = expand(m.rollback.text);
+      reverse = (await engine.parser.parse(text, m.rollback.path, { searchPath: input.searchPath })).map(
+        (st) => st.sql,
+      );
+    }
+  }
+  if (reverse === null && packaged?.reverse) reverse = packaged.reverse.map(expand);
+  if (reverse === null && s.action === 'drop' && s.previousDefinition !== null && !isMigration) {
+    // A dropped table (or sequence) has no reverse, as its rows cannot come back; its structure can, from the
+    // definition captured before the drop. Undoing it still loses data: refused without --force (see `dataLoss`).
+    reverse = [s.previousDefinition];
+  }
+  if (reverse === null && (s.action === 'create' || s.action === 'add-constraint') && s.previousDefinition === null) {
+    const drop = engine.catalog?.renderDrop(key);
+    if (drop) reverse = [drop];
+  }
+  return reverse;
+}
+
+/**
+ * Why undoing step `s` of a deployment would lose data, or null: rows written since into a table the deployment
+ * replaced (its old table renamed aside as `backup`), or a step that destroyed data (a data-loss hazard, or a
+ * statement that drops a table or a column, or truncates) without a backup: its structure comes back, its data not.
+ * Either is undone only with `--force`.
+ */
+async function dataLossProblem(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  key: ObjectKey,
+  reverse: string[],
+  context: {
+    hasBackup: boolean;
+    backup: string | null;
+    packaged: PlanStep | undefined;
+    expand: (sql: string) => string;
+    what: string;
+  },
+): Promise<DbeeError | null> {
+  const { hasBackup, backup, packaged, expand, what } = context;
   const loss = d.kind === 'deploy' && !hasBackup ? dataLoss(s, packaged?.hazards ?? []) : null;
   const since =
     d.kind === 'deploy' && backup && key.kind === 'table' ? await rowsSince(input, s, key, reverse, backup, expand) : 0;
   if (since > 0) {
-    return {
-      step,
-      problem: new DbeeError(
-        `${what} cannot be undone without losing data: ${expand(s.objectKey)} holds ${since} row${since === 1 ? '' : 's'} more than the table the deployment renamed aside, ` +
-          'and putting that table back drops them (rows written since the deployment)',
-        {
-          code: 'ROLLBACK_DATA_LOSS',
-          hint: 'move the rows you need into the backup table first, then pass --force to accept dropping the new table',
-          details: { deployment: d.id, step: s.order, object: s.objectKey, backup },
-        },
-      ),
-    };
+    return new DbeeError(
+      `${what} cannot be undone without losing data: ${expand(s.objectKey)} holds ${since} row${since === 1 ? '' : 's'} more than the table the deployment renamed aside, ` +
+        'and putting that table back drops them (rows written since the deployment)',
+      {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: 'move the rows you need into the backup table first, then pass --force to accept dropping the new table',
+        details: { deployment: d.id, step: s.order, object: s.objectKey, backup },
+      },
+    );
   }
   if (loss) {
-    return {
-      step,
-      problem: new DbeeError(
-        `${what} cannot be undone without losing data: it ${loss}, and no backup was kept; undoing it brings the structure back, not the data`,
-        {
-          code: 'ROLLBACK_DATA_LOSS',
-          hint: 'restore the data from a database backup, or pass --force to accept the loss',
-          details: { deployment: d.id, step: s.order, object: s.objectKey },
-        },
-      ),
-    };
+    return new DbeeError(
+      `${what} cannot be undone without losing data: it ${loss}, and no backup was kept; undoing it brings the structure back, not the data`,
+      {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: 'restore the data from a database backup, or pass --force to accept the loss',
+        details: { deployment: d.id, step: s.order, object: s.objectKey },
+      },
+    );
   }
-  return { step };
+  return null;
 }
 
 function safeParseKey(text: string): ObjectKey {

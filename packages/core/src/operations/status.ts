@@ -94,13 +94,17 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   const all = workspace.withDependencies(target.name);
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine);
+  const model = models.find((m) => m.project.name === target.name)!;
   // The embedded database allows one process at a time: reading needs the lock too.
   return withSession(
     { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
     async ({ conn }) => {
       const ledger = new Ledger(conn, engine.ledger);
       const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
-      const expand = await expandStatus(conn, engine, target.name);
+      const backfills = engine.capabilities.backfill
+        ? await backfillStates(conn, target.name, { ledgerSchema: engine.ledger.schema })
+        : [];
+      const expand = await expandStatus(conn, engine, target.name, backfills);
       const inFlight = expand !== null && !['done', 'aborted'].includes(expand.phase);
       const pendingSteps = inFlight
         ? []
@@ -119,70 +123,22 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           );
       const history = await ledger.deployments(target.name, environment.name, 10_000);
       const last = history.find((d) => d.finished_at);
-      const recorded = last ? (deploymentSummary(last).fingerprint ?? null) : null;
-      const graph = models.find((m) => m.project.name === target.name)!.graph;
-      let drift: StatusReport['drift'];
-      if (!engine.diff)
-        drift = {
-          state: 'unknown',
-          recorded: null,
-          live: null,
-          reason: `the ${engine.name} engine has no schema fingerprint`,
-        };
-      else if (!last) drift = { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
-      else if (!recorded)
-        drift = {
-          state: 'unknown',
-          recorded: null,
-          live: null,
-          reason: `deployment #${last.id} recorded no fingerprint`,
-        };
-      else {
-        const live = await engine.diff.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
-        drift = { state: live === recorded ? 'no' : 'yes', recorded, live };
-      }
+      const drift = await driftOf(engine, conn, last, model.graph);
       const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
-      const finished = history.filter((d) => d.finished_at);
-      const ok = history.filter((d) => d.status === 'succeeded');
       const report: StatusReport = {
         project: target.name,
         environment: environment.name,
         database: conn.description,
         lastDeployment: history[0] ?? null,
         pendingSteps,
-        pendingDrops: removedObjects(models.find((m) => m.project.name === target.name)!, deployed.get(target.name)!),
+        pendingDrops: removedObjects(model, deployed.get(target.name)!),
         drift,
         backups,
         expand,
-        metrics: {
-          deployments: history.length,
-          succeeded: ok.length,
-          successRate: history.length ? ok.length / history.length : null,
-          averageDurationMs: finished.length
-            ? Math.round(
-                finished.reduce(
-                  (a, d) => a + (new Date(d.finished_at!).getTime() - new Date(d.started_at).getTime()),
-                  0,
-                ) / finished.length,
-              )
-            : null,
-          rollbacks: history.filter((d) => d.kind === 'rollback' || d.status === 'rolled-back').length,
-          meanTimeToRollbackMs: meanTimeToRollback(history),
-        },
+        metrics: metricsOf(history),
       };
-      const unfinished = engine.capabilities.backfill
-        ? (await backfillStates(conn, target.name, { ledgerSchema: engine.ledger.schema })).filter(
-            (b) => b.status === 'running' && b.id.startsWith('migration:'),
-          )
-        : [];
-      if (unfinished.length)
-        report.unfinishedBatches = unfinished.map((b) => ({
-          id: b.id,
-          table: `${b.table.schema}.${b.table.name}`,
-          done: b.done,
-          total: b.total,
-          updatedAt: b.updatedAt.toISOString(),
-        }));
+      const unfinished = unfinishedBatches(backfills);
+      if (unfinished.length) report.unfinishedBatches = unfinished;
       if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
       else printStatus(ctx.stdout, report);
       if (drift.state === 'yes' && last)
@@ -195,6 +151,67 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       return ExitCode.ok;
     },
   );
+}
+
+/** The schemas' fingerprint now against the one the last finished deployment recorded. */
+async function driftOf(
+  engine: Engine,
+  conn: Connection,
+  last: DeploymentRow | undefined,
+  graph: ProjectModel['graph'],
+): Promise<StatusReport['drift']> {
+  const recorded = last ? (deploymentSummary(last).fingerprint ?? null) : null;
+  if (!engine.diff)
+    return {
+      state: 'unknown',
+      recorded: null,
+      live: null,
+      reason: `the ${engine.name} engine has no schema fingerprint`,
+    };
+  if (!last) return { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
+  if (!recorded)
+    return {
+      state: 'unknown',
+      recorded: null,
+      live: null,
+      reason: `deployment #${last.id} recorded no fingerprint`,
+    };
+  const live = await engine.diff.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
+  return { state: live === recorded ? 'no' : 'yes', recorded, live };
+}
+
+/** The project's deployment metrics on this environment, from its ledger history. */
+function metricsOf(history: DeploymentRow[]): StatusReport['metrics'] {
+  const finished = history.filter((d) => d.finished_at);
+  const ok = history.filter((d) => d.status === 'succeeded');
+  return {
+    deployments: history.length,
+    succeeded: ok.length,
+    successRate: history.length ? ok.length / history.length : null,
+    averageDurationMs: finished.length
+      ? Math.round(
+          finished.reduce((a, d) => a + (new Date(d.finished_at!).getTime() - new Date(d.started_at).getTime()), 0) /
+            finished.length,
+        )
+      : null,
+    rollbacks: history.filter((d) => d.kind === 'rollback' || d.status === 'rolled-back').length,
+    meanTimeToRollbackMs: meanTimeToRollback(history),
+  };
+}
+
+/** Batched migrations of the project whose batches have not reached the end. */
+function unfinishedBatches(
+  backfills: Awaited<ReturnType<typeof backfillStates>>,
+): NonNullable<StatusReport['unfinishedBatches']> {
+  return backfills
+    .filter((b) => b.status === 'running' && b.id.startsWith('migration:'))
+    .map((b) => ({
+      id: b.id,
+      table: `${b.table.schema}.${b.table.name}`,
+      done: b.done,
+      total: b.total,
+      updatedAt: b.updatedAt.toISOString(),
+    }));
 }
 
 /**

@@ -13,6 +13,10 @@ export const checkCommand = defineCommand('check', {
       "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or pg_stat_statements (the target's) / pg_stat_statements:<env>. Default: the environment's `compat.queries`.",
       { value: '<source>' },
     ),
+    newQueries: text(
+      "The new application version's queries (the same kinds of source), checked after the plan only: each must work on the new schema (with the expand-contract strategy, through the new version schema). Default: the environment's `compat.newQueries`.",
+      { value: '<source>' },
+    ),
     package: text('Check this package folder (written by `dbee plan --out`) instead of the plan from the sources.', {
       short: 'p',
       value: '<folder>',

@@ -12,6 +12,7 @@ export const HAZARD_KINDS = [
   'long-lock',
   'backward-incompatible',
   'index-build',
+  'rls-bypass',
 ] as const;
 /** The values of `deploy.strategy` and `--strategy`. */
 export const STRATEGIES = ['direct', 'expand-contract'] as const;

@@ -34,6 +34,10 @@ export const deployCommand = defineCommand('deploy', {
       "With --dry-run: check the running application's queries against the plan (a .sql file or folder, a PostgreSQL .csv log, or pg_stat_statements[:<env>]). Default: the environment's `compat.queries`.",
       { value: '<source>' },
     ),
+    newQueries: text(
+      "With --dry-run and a query source: the new application version's queries (the same kinds of source), checked after the plan only: each must work on the new schema (with --strategy expand-contract, through the new version schema). Default: the environment's `compat.newQueries`.",
+      { value: '<source>' },
+    ),
     waitForLock: seconds(
       "Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60.",
     ),

@@ -107,3 +107,18 @@ export interface Plan {
    */
   objectStates?: Record<string, Record<string, string>>;
 }
+
+/**
+ * A plan of one project's steps made on the spot against the live database (a rollback, a cleanup, a kill switch):
+ * no sources commit, no base fingerprint.
+ */
+export function liveProjectPlan(engine: string, project: string, steps: PlanStep[]): Plan {
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    engine,
+    projects: [project],
+    sourceCommit: null,
+    baseFingerprint: null,
+    steps,
+  };
+}

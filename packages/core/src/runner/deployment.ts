@@ -129,10 +129,13 @@ export class Deployment {
     if (!plan) throw new Error(`deployment ${this.id} prepares no steps (opened without a plan)`);
     const conflict = plan.conflicts?.get(step.order) ?? null;
     const catalog = plan.engine.catalog;
+    // `ignore` read the definition when it decided the conflict (nothing of the plan has touched the object since).
     const previousDefinition =
-      catalog && capturesDefinition(step, plan.engine, conflict)
-        ? await catalog.captureDefinition(c, step.objectKey)
-        : null;
+      conflict?.definition !== undefined
+        ? conflict.definition
+        : catalog && capturesDefinition(step, plan.engine, conflict)
+          ? await catalog.captureDefinition(c, step.objectKey)
+          : null;
     // What the dry run prints and verifies for this step (the same function: plan/step-statements.ts).
     const statements = stepStatements(step, plan.variables, conflict);
     const checksum = checksumStatements(step.statements, plan.variables);

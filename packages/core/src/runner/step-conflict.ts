@@ -15,6 +15,11 @@ export interface StepConflict {
   after: string[];
   /** Statements that undo `before` once the new object is gone; null when impossible (a dropped table). */
   reverse: string[] | null;
+  /**
+   * `ignore`: the existing object's definition, read once when the conflict was decided; the step records it as its
+   * previous definition instead of reading it again. Null when the engine cannot write it as a statement.
+   */
+  definition?: string | null;
   /** The renamed-aside object (strategy `rename`). */
   backup: ObjectKey | null;
   /**

@@ -5,6 +5,7 @@ import type { ObjectKey } from '../model/object-key';
 import type { SchemaScope } from '../schema/managed-scope';
 import { recreateWithDependents } from './recreate-dependents';
 import type { Reporter } from './reporter';
+import { runStatements } from './batch';
 import { executePlan } from './execute';
 import { Deployment } from './deployment';
 import { StepJournal } from './journal';
@@ -159,6 +160,24 @@ export function viewFallback(engine: Engine, key: ObjectKey, reverse: readonly s
 }
 
 /**
+ * Run `statements` inside the transaction open on `c`, in one round trip where the connection batches (a view put back
+ * with the views over it is hundreds of statements). `onStatement` hears of the one that failed (or, when none did,
+ * the last), as when they run one by one.
+ */
+async function runAll(
+  c: Connection,
+  statements: readonly string[],
+  onStatement?: (sql: string) => void,
+): Promise<void> {
+  const r = await runStatements(c, statements);
+  if (r.error) {
+    onStatement?.(statements[r.completed]!);
+    throw r.error;
+  }
+  if (statements.length) onStatement?.(statements[statements.length - 1]!);
+}
+
+/**
  * Run `statements` under a savepoint; when they fail, go back to it and run `fallback` instead (through `runFallback`
  * when given, which runs it with what else must move). Returns what ran.
  */
@@ -169,12 +188,7 @@ async function withFallback(
   onStatement?: (sql: string) => void,
   runFallback?: (exec: (list: readonly string[]) => Promise<void>) => Promise<readonly string[]>,
 ): Promise<readonly string[]> {
-  const exec = async (list: readonly string[]) => {
-    for (const sql of list) {
-      onStatement?.(sql);
-      await c.execute(sql);
-    }
-  };
+  const exec = (list: readonly string[]) => runAll(c, list, onStatement);
   await c.execute('SAVEPOINT dbee_undo');
   try {
     await exec(statements);
@@ -282,6 +296,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
             recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run)
         : undefined;
     if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement, around))];
+    else if (inTransaction) await runAll(c, ran, onStatement);
     else {
       for (const sql of ran) {
         onStatement(sql);

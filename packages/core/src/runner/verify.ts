@@ -3,7 +3,7 @@ import { planChanges } from '../diffing/diff-plan';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
-import { emptyModel } from '../schema/model';
+import { emptyModel, type SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runStatements } from './batch';
@@ -14,8 +14,13 @@ import { inBackground } from '../background';
 /** What `verifyPlan` needs: the target (read only), the plan as it would run, and where to build the copy. */
 export interface VerifyInput {
   engine: Engine;
-  /** The target's session: only its catalog is read. */
-  conn: Connection;
+  /** The target's session: only its catalog is read. Null with `from`. */
+  conn: Connection | null;
+  /**
+   * The schema to copy instead of the target's catalog: the side a plan starts from when it is no database (a diff
+   * of two git refs starts from the base's desired model).
+   */
+  from?: SchemaModel;
   environment: ResolvedEnvironment;
   workspaceRoot: string;
   plan: Plan;
@@ -75,7 +80,8 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   });
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
   if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
-  const live = await engine.diff.introspect(input.conn, { schemas: input.schemas });
+  const live = input.from ?? (input.conn ? await engine.diff.introspect(input.conn, { schemas: input.schemas }) : null);
+  if (!live) throw new Error('verifyPlan needs the target (conn) or the model to copy (from)');
   const copy = planChanges(engine, emptyModel(), live, { project: 'verify', online: false }).steps;
   // Each step's statements as the real run sends them (the runner renders them by the same function).
   const sent = (step: PlanStep) =>

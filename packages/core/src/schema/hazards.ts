@@ -27,6 +27,9 @@ export interface HazardOptions {
  * - backward-incompatible: renames, revokes, changed routine signatures and view column lists, drops of objects
  *   that other views or routines use.
  * - index-build: builds an index on an existing table.
+ * - rls-bypass: the expand-contract strategy's version schemas on a server whose views cannot be `security_invoker`
+ *   (PostgreSQL before 15): their views read the tables with their owner's rights, so row-level security does not
+ *   apply to applications reading through them (`operations/expand-contract.ts`, not a diff's hazard).
  *
  * Changes to objects created by the same plan carry no lock or rewrite hazards: the table is empty.
  */

@@ -163,14 +163,11 @@ class CheckRunner {
     let error: unknown;
     let missing: ObjectKey[] = [];
     let result: QueryResult | undefined;
+    const bound = this.smoke.timeoutStatement(timeoutMs);
+    const setPath = this.searchPath.length ? this.engine.session.searchPath(this.searchPath) : null;
+    const setup = [bound, setPath].filter((x): x is string => Boolean(x));
     try {
-      await this.conn.transaction(async (tx) => {
-        const bound = this.smoke.timeoutStatement(timeoutMs);
-        const setPath = this.searchPath.length ? this.engine.session.searchPath(this.searchPath) : null;
-        const setup = [bound, setPath].filter((x): x is string => Boolean(x));
-        // One round trip where the connection sends several statements in one request.
-        if (setup.length > 1 && this.conn.executeBatch) await tx.execute(setup.join(';\n'));
-        else for (const sql of setup) await tx.execute(sql);
+      await this.rolledBack(setup, async (tx) => {
         const started = performance.now();
         try {
           if (check.body.kind === 'exists') missing = await this.smoke.missingObjects(tx, check.body.keys);
@@ -180,10 +177,9 @@ class CheckRunner {
         } finally {
           durationMs = Math.round(performance.now() - started);
         }
-        throw ROLLBACK;
       });
     } catch (e) {
-      if (e !== ROLLBACK) error ??= e;
+      error ??= e;
     } finally {
       stopListening?.();
     }
@@ -209,6 +205,32 @@ class CheckRunner {
         message: problems.length ? problems.join('; ') : null,
       },
     };
+  }
+
+  /**
+   * Run `body` in a transaction opened with the `setup` statements (the check's time bound, the search path), which is
+   * always rolled back. Where the connection sends several statements in one request, the transaction opens with its
+   * setup in one round trip.
+   */
+  private async rolledBack(setup: readonly string[], body: (tx: Connection) => Promise<void>): Promise<void> {
+    if (!this.conn.executeBatch) {
+      await this.conn
+        .transaction(async (tx) => {
+          for (const sql of setup) await tx.execute(sql);
+          await body(tx);
+          throw ROLLBACK;
+        })
+        .catch((e: unknown) => {
+          if (e !== ROLLBACK) throw e;
+        });
+      return;
+    }
+    try {
+      await this.conn.execute(['BEGIN', ...setup].join(';\n'));
+      await body(this.conn);
+    } finally {
+      await this.conn.execute('ROLLBACK').catch(() => {});
+    }
   }
 
   /**

@@ -22,7 +22,7 @@ import { renderChange } from '../render/render-change';
 export const postgresExpand: ExpandRole = {
   castExists,
   checkExpressions,
-  securityInvoker: async (conn) => (await serverVersion(conn)) >= 150000,
+  securityInvoker: async (conn) => securityInvokerViews(await serverVersion(conn)),
   expand: expandStatements,
   versionSchema: versionSchemaStatements,
   backfillSet,
@@ -33,6 +33,14 @@ export const postgresExpand: ExpandRole = {
     settings: { 'dbee.version': release },
   }),
 };
+
+/**
+ * Whether a server of this `server_version_num` can make views `security_invoker` (PostgreSQL 15, `150000`, and
+ * later): the one place the capability comes from.
+ */
+export function securityInvokerViews(serverVersionNum: number): boolean {
+  return serverVersionNum >= 150000;
+}
 
 async function serverVersion(conn: Connection): Promise<number> {
   const r = await conn.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
@@ -115,21 +123,23 @@ function expandStatements(plan: ExpandPlan): ExpandStatement[] {
     }
     for (const k of x.constraints) {
       if (k.kind === 'unique') {
-        // An invalid index (a build a kill interrupted) is dropped first, then built again.
-        out.push(
-          guarded(
-            `EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(${literal(qualified(x.schema, k.name))}) AND NOT indisvalid)`,
-            [`DROP INDEX ${qualified(x.schema, k.name)}`],
-            `drop the invalid index ${k.name} a killed build left`,
-          ),
-        );
-        out.push(
-          stmt(
+        // A build cut short (its lock timeout while it waits for older transactions, a kill, a duplicate) leaves an
+        // INVALID index that IF NOT EXISTS would take for built: dropped before every attempt, and the index checked
+        // valid after.
+        const index = literal(qualified(x.schema, k.name));
+        out.push({
+          ...stmt(
             `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${ident(k.name)} ON ${t(x)} (${k.columns.map(ident).join(', ')})`,
             `unique index ${k.name} on ${x.schema}.${x.name}, built concurrently`,
             false,
           ),
-        );
+          clear: guarded(
+            `EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(${index}) AND NOT indisvalid)`,
+            [`DROP INDEX ${qualified(x.schema, k.name)}`],
+            '',
+          ).sql,
+          check: `SELECT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(${index})), false) AS ok`,
+        });
       } else
         out.push(
           guarded(

@@ -55,4 +55,6 @@ export const ESCAPE = {
   autocommitOff: '{fn teradata_nativesql}{fn teradata_autocommit_off}',
   commit: '{fn teradata_commit}',
   rollback: '{fn teradata_rollback}',
+  /** Prefix of a connection function, answered by the driver without a request to the database. */
+  nativeSql: '{fn teradata_nativesql}',
 } as const;

@@ -51,6 +51,9 @@ export const TERADATASQL_PARAMETERS: ReadonlySet<string> = new Set(
   ).split(' '),
 );
 
+/** A request that creates or replaces a stored procedure (leading comments apart). */
+const PROCEDURE_DDL = /^(?:\s*(?:--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*(?:CREATE|REPLACE)\s+PROCEDURE\b/i;
+
 export function teradatasqlDriver(mod: TeradatasqlModule, version: string): TeradataDriver {
   return {
     name: 'teradatasql',
@@ -69,9 +72,38 @@ class TeradatasqlSession implements TeradataSession {
 
   async run(sql: string, params?: unknown[]): Promise<TeradataResult> {
     const cur = this.con.cursor();
+    let result: TeradataResult;
     try {
       await cur.executeAsync(sql, params && params.length ? params : undefined);
-      return readAll(cur);
+      result = readAll(cur);
+    } finally {
+      cur.close();
+    }
+    // The response to CREATE/REPLACE PROCEDURE carries the compile result as a warning (5526: not created, errors;
+    // 5527: created with warnings), which teradatasql does not raise. Its `{fn teradata_get_warnings}` returns
+    // "Warnings from an operation that completed with warnings" (teradatasql README, "Connection Functions"), read
+    // right after the request so that TeradataConnection fails a procedure that was not created.
+    if (PROCEDURE_DDL.test(sql)) {
+      const warnings = await this.warnings();
+      if (warnings.length) result.warnings = warnings;
+    }
+    return result;
+  }
+
+  /** The warnings of the last request, one per line of `{fn teradata_get_warnings}` (code: its first 4-digit number). */
+  private async warnings(): Promise<{ code: number; text: string }[]> {
+    const cur = this.con.cursor();
+    try {
+      await cur.executeAsync(`${ESCAPE.nativeSql}{fn teradata_get_warnings}`);
+      const text = cur
+        .fetchall()
+        .map((r) => String(r[0] ?? ''))
+        .join('\n');
+      return text
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter(Boolean)
+        .map((line) => ({ code: Number(/\b(\d{4})\b/.exec(line)?.[1] ?? 0), text: line }));
     } finally {
       cur.close();
     }

@@ -155,9 +155,9 @@ describe('executors', () => {
       [
         '@dbee/nx:deploy (db-sales): invalid options',
         '  - ifExists: expected one of raise, rename, drop, skip, ignore, got "nuke"',
-        '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, got "fun"',
+        '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, rls-bypass, got "fun"',
         '  - countdownFrom: expected a number of seconds, at least 0, got -1',
-        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, waitForLock, withDependencies, package, ifExists, allowHazards, prune, safe, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, strategy, release, labels, shard)',
+        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, newQueries, waitForLock, withDependencies, package, ifExists, allowHazards, prune, safe, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, strategy, release, labels, shard)',
         '',
       ].join('\n'),
     );
@@ -214,6 +214,7 @@ describe('schemas', () => {
           'ticket',
           'verify',
           'queries',
+          'newQueries',
           'waitForLock',
           'withDependencies',
           'package',
