@@ -63,8 +63,8 @@ interface Tab {
   /** The foreign key (`fk`) and the checks are added NOT VALID. */
   fkNotValid?: boolean;
   checksNotValid?: boolean;
-  /** REPLICA IDENTITY other than DEFAULT. */
-  replica?: 'full' | 'nothing';
+  /** REPLICA IDENTITY other than DEFAULT (`index`: `USING INDEX` the primary key's). */
+  replica?: 'full' | 'nothing' | 'index';
   /** A unique index (not a constraint) on `ukey`, which `refByIndex` of another table references. */
   uniqueIndex?: boolean;
   /** A foreign key to another table's unique index on `ukey`. */
@@ -93,6 +93,16 @@ export interface Spec {
   localPartitionIndex?: boolean;
   /** The first sequence is owned by this table's column `ukey` (`ALTER SEQUENCE ... OWNED BY`). */
   sequenceOwner?: string;
+  /**
+   * The partitioned table's index written as `CREATE INDEX ... ON ONLY`, each partition's own index (under the name
+   * PostgreSQL gives the ones it makes) and `ALTER INDEX ... ATTACH PARTITION` (the same catalog as one CREATE INDEX).
+   */
+  partitionIndexAttached?: boolean;
+  /** A local primary key (k, v) on the first partition; `USING INDEX` a unique index made first when `pkUsingIndex`. */
+  localPartitionPk?: boolean;
+  pkUsingIndex?: boolean;
+  /** A trigger on the first partition (its own, not the parent's). */
+  partitionTrigger?: boolean;
 }
 
 const BASE_TYPES = ['integer', 'bigint', 'text', 'numeric(10,2)', 'boolean', 'timestamptz', 'varchar(20)'];
@@ -187,7 +197,7 @@ function secondRound(r: Random, spec: Spec, p: number): void {
         : undefined;
     if (r.chance(p)) t.fkNotValid = !t.fkNotValid;
     if (r.chance(p)) t.checksNotValid = !t.checksNotValid;
-    if (r.chance(p)) t.replica = r.pick([undefined, 'full', 'nothing'] as const);
+    if (r.chance(p)) t.replica = r.pick([undefined, 'full', 'nothing', 'index'] as const);
     if (r.chance(p)) {
       const c = t.cols.find((x) => x.name !== 'id' && (x.type === 'integer' || x.type === 'text'));
       if (c && r.chance(0.5))
@@ -212,6 +222,18 @@ function secondRound(r: Random, spec: Spec, p: number): void {
     spec.sequenceOwner = spec.sequenceOwner ? undefined : tables[tables.length - 1]!.name;
   if (spec.partitioned && r.chance(p)) spec.partitionIndex = !spec.partitionIndex;
   if (spec.partitioned && r.chance(p)) spec.localPartitionIndex = !spec.localPartitionIndex;
+  // From a stream of their own, so that the draws above stay what they were for every seed.
+  const more = new Random(rng(Math.floor(r.next() * 0xffffffff) ^ 0x1b873593));
+  for (const t of tables) {
+    if (t.identityOptions && more.chance(p))
+      t.identityOptions = `${t.identityOptions.replace(/ MINVALUE .*$/, '')} MINVALUE 1 MAXVALUE ${more.int(1000, 1000000)}`;
+  }
+  if (spec.partitioned) {
+    if (more.chance(p)) spec.partitionIndexAttached = !spec.partitionIndexAttached;
+    if (more.chance(p)) spec.localPartitionPk = !spec.localPartitionPk;
+    if (more.chance(p)) spec.pkUsingIndex = !spec.pkUsingIndex;
+    if (more.chance(p)) spec.partitionTrigger = !spec.partitionTrigger;
+  }
 }
 
 /** Add the collation and move a text column to it, or move every column off it and drop it. */
@@ -534,7 +556,7 @@ export function specSql(spec: Spec): string {
   if (spec.collation) out.push(`CREATE COLLATION ${s}.co (provider = libc, locale = 'C')`);
   for (const q of spec.sequences)
     out.push(`CREATE SEQUENCE ${s}.${q.name} INCREMENT BY ${q.increment} START WITH ${q.start}`);
-  const hasTrigger = spec.tables.some((t) => t.trigger);
+  const hasTrigger = spec.tables.some((t) => t.trigger) || (spec.partitioned && spec.partitionTrigger);
   if (hasTrigger)
     out.push(`CREATE FUNCTION ${s}.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
   for (const t of spec.tables) {
@@ -574,7 +596,10 @@ export function specSql(spec: Spec): string {
       out.push(
         `ALTER TABLE ${s}.${t.name} ADD CONSTRAINT ${t.name}_cycle_fk FOREIGN KEY (id) REFERENCES ${s}.${t.cycleTo} (id) NOT VALID`,
       );
-    if (t.replica) out.push(`ALTER TABLE ${s}.${t.name} REPLICA IDENTITY ${t.replica.toUpperCase()}`);
+    if (t.replica)
+      out.push(
+        `ALTER TABLE ${s}.${t.name} REPLICA IDENTITY ${t.replica === 'index' ? `USING INDEX ${t.name}_pkey` : t.replica.toUpperCase()}`,
+      );
     for (const i of t.indexes) out.push(`CREATE INDEX ${i.name} ON ${s}.${t.name} ${i.def}`);
     if (t.rls) out.push(`ALTER TABLE ${s}.${t.name} ENABLE ROW LEVEL SECURITY`);
     if (t.force) out.push(`ALTER TABLE ${s}.${t.name} FORCE ROW LEVEL SECURITY`);
@@ -605,8 +630,28 @@ export function specSql(spec: Spec): string {
     const first = spec.partitioned.parts[0];
     // Either the partitioned table's index or a partition's own equal one: with both, PostgreSQL's CREATE INDEX on the
     // parent takes the partition's in (attached under its name), which the diff does not plan (docs/diff-properties.md).
-    if (spec.partitionIndex) out.push(`CREATE INDEX ${spec.partitioned.name}_v ON ${s}.${spec.partitioned.name} (v)`);
+    const pt = spec.partitioned.name;
+    if (spec.partitionIndex && spec.partitionIndexAttached) {
+      out.push(`CREATE INDEX ${pt}_v ON ONLY ${s}.${pt} (v)`);
+      for (const part of [...spec.partitioned.parts.map((x) => x.name), ...(list ? [`${pt}_default`] : [])])
+        out.push(
+          `CREATE INDEX ${part}_v_idx ON ${s}.${part} (v)`,
+          `ALTER INDEX ${s}.${pt}_v ATTACH PARTITION ${s}.${part}_v_idx`,
+        );
+    } else if (spec.partitionIndex) out.push(`CREATE INDEX ${pt}_v ON ${s}.${pt} (v)`);
     else if (spec.localPartitionIndex && first) out.push(`CREATE INDEX ${first.name}_v ON ${s}.${first.name} (v)`);
+    if (spec.localPartitionPk && first) {
+      if (spec.pkUsingIndex)
+        out.push(
+          `CREATE UNIQUE INDEX ${first.name}_kv ON ${s}.${first.name} (k, v)`,
+          `ALTER TABLE ${s}.${first.name} ADD CONSTRAINT ${first.name}_pkey PRIMARY KEY USING INDEX ${first.name}_kv`,
+        );
+      else out.push(`ALTER TABLE ${s}.${first.name} ADD CONSTRAINT ${first.name}_pkey PRIMARY KEY (k, v)`);
+    }
+    if (spec.partitionTrigger && first)
+      out.push(
+        `CREATE TRIGGER ${first.name}_touch BEFORE UPDATE ON ${s}.${first.name} FOR EACH ROW EXECUTE FUNCTION ${s}.touch()`,
+      );
   }
   if (spec.sequenceOwner && spec.sequences.length && spec.tables.some((t) => t.name === spec.sequenceOwner)) {
     out.push(`ALTER SEQUENCE ${s}.${spec.sequences[0]!.name} OWNED BY ${s}.${spec.sequenceOwner}.ukey`);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { dbYaml, ENGINES, snapshot, workspaceYaml, type TestWorkspace } from './helpers';
-import { deployedShop } from './shop';
+import { dbYaml, ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
+import { deployedShop, SHOP_V1 } from './shop';
 
 let workspaces: TestWorkspace[] = [];
 afterEach(async () => {
@@ -240,6 +240,35 @@ describe.each(ENGINES)('conflict strategies for objects the ledger does not know
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('already exists');
     expect(await w.target.query('SELECT count(*)::int AS n FROM shop.orders')).toEqual([{ n: 2 }]);
+  });
+
+  it('rename when both a schema and a table in it exist: the table goes along with its renamed schema (copyData brings its rows)', async () => {
+    // Before: the schema was renamed aside first, then renaming the table aside failed (it had moved with the schema).
+    const w = keep(
+      await workspaceWith(engine, { ...SHOP_V1, 'shop/db.yaml': dbYaml('shop', 'deploy:\n  copyData: true\n') }),
+    );
+    const c = await w.target.connect();
+    await c.execute(
+      "CREATE SCHEMA shop; CREATE TABLE shop.customers (id int PRIMARY KEY, name text); INSERT INTO shop.customers VALUES (9, 'eve');",
+    );
+    await c.close();
+    const dry = await deploy(w, { ifExists: 'rename', dryRun: true });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(
+      'exists in the database, unknown to the ledger: rename with copyData (--if-exists) -> moved with schema shop, kept as shop_bak_20261121t103000.customers',
+    );
+    const r = await deploy(w, { ifExists: 'rename' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // The new table: the hand-made row copied over, then the seed migration's rows.
+    expect(await w.target.query('SELECT id, name FROM shop.customers ORDER BY id')).toEqual([
+      { id: 1, name: 'ada' },
+      { id: 2, name: 'bob' },
+      { id: 9, name: 'eve' },
+    ]);
+    expect(await w.target.query('SELECT id, name FROM shop_bak_20261121t103000.customers')).toEqual([
+      { id: 9, name: 'eve' },
+    ]);
   });
 
   it('an unknown --if-exists value is refused with exit 1', async () => {

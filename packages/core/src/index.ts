@@ -103,6 +103,7 @@ export {
 } from './planner/planner';
 export type { DeployedState, PlanInput, SourcePlan, ObjectNeedingDiff } from './planner/planner';
 export { canonicalJson, serializePlan, planChecksum } from './plan/serialize';
+export { backupStamp } from './plan/backup-stamp';
 
 export { Ledger } from './ledger/ledger';
 export type { DeploymentInfo, DeploymentRow, StepRecord, StepStatus } from './ledger/ledger';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  backupStamp,
   checksumStatements,
   DbeeError,
   Ledger,
@@ -298,14 +299,6 @@ function sha256(text: string): string {
  */
 export function defaultBteqDeploymentId(now: Date): number {
   return Number(now.toISOString().slice(0, 19).replace(/[-T:]/g, '')) * 100;
-}
-
-function backupStamp(now: Date): string {
-  return now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, '')
-    .toLowerCase();
 }
 
 function header(options: BteqOptions): string[] {

@@ -28,6 +28,11 @@ export interface ConflictDecision {
   skipped?: boolean;
   /** Why the step cannot run (strategy `raise`, or an engine that cannot rename that kind). */
   problem?: DbeeError;
+  /**
+   * The object went along with its schema, which an earlier step renamed aside: where it is kept now. Its CREATE
+   * meets nothing; with `copyData` (a table), its rows are copied from there.
+   */
+  movedWith?: { schema: string; backup: ObjectKey };
 }
 
 /**
@@ -232,14 +237,47 @@ export async function decideConflicts(
         candidates.map((s) => s.objectKey),
       )
     : new Set<string>();
+  // Schemas renamed aside by an earlier step: name → backup name. What they hold went along with them.
+  const movedSchemas = new Map<string, string>();
   for (const step of candidates) {
     const rule = rules.ruleFor(step);
     const exists = existing.has(step.key);
     const decision: ConflictDecision = { rule, exists };
     decisions.set(step.order, decision);
-    if (exists) await decideExisting(engine, conn, step, rules, decision, stamp);
+    if (!exists) continue;
+    const k = step.objectKey;
+    const movedTo = k.kind !== 'schema' && k.schema !== null ? movedSchemas.get(k.schema) : undefined;
+    if (movedTo !== undefined) {
+      movedWithSchema(engine, decision, k, movedTo);
+      continue;
+    }
+    await decideExisting(engine, conn, step, rules, decision, stamp);
+    const backup = decision.resolution?.backup;
+    if (k.kind === 'schema' && rule.strategy === 'rename' && backup) movedSchemas.set(k.name, backup.name);
   }
   return decisions;
+}
+
+/**
+ * An existing object of a schema that an earlier step renamed aside (to `movedTo`): it went along with the schema, so
+ * its CREATE meets nothing; a renamed table with `copyData` gets its rows from there.
+ */
+function movedWithSchema(engine: Engine, decision: ConflictDecision, k: ObjectKey, movedTo: string): void {
+  const { rule } = decision;
+  const backup = { ...k, schema: movedTo };
+  const copy =
+    rule.strategy === 'rename' && rule.copyData && k.kind === 'table'
+      ? (engine.catalog?.renderCopyData(backup, k) ?? null)
+      : null;
+  decision.movedWith = { schema: k.schema!, backup };
+  decision.resolution = {
+    strategy: 'rename',
+    rule: rule.source,
+    before: [],
+    after: copy ? [copy] : [],
+    reverse: [],
+    backup: null,
+  };
 }
 
 /**

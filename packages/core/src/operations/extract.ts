@@ -132,11 +132,14 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
     },
   );
   const selected = selectObjects(ctx, options, live);
-  if (target.project) await reportDeleted(ctx, options, engine, environment, target.project, live);
+  // The project's model, loaded once for --delete-dropped and the existing layout (when either needs it).
+  let loaded: Promise<ProjectModel> | undefined;
+  const projectModel = () => (loaded ??= loadModels(ctx, [target.project!], environment, engine).then(([m]) => m!));
+  if (target.project) await reportDeleted(ctx, options, environment, target.project, live, projectModel);
   ctx.reporter.info(
     `dbee extract ${target.name} <- ${environment.name} (${live.description}): ${selected.length} of ${live.objects.length} object file${live.objects.length === 1 ? '' : 's'}${options.dryRun ? ' [dry run]' : ''}`,
   );
-  await writeObjectFiles(ctx, options, engine, environment, target, selected, live);
+  await writeObjectFiles(ctx, options, engine, environment, target, selected, live, projectModel);
   return ExitCode.ok;
 }
 
@@ -212,10 +215,10 @@ function selectObjects(ctx: OperationContext, options: ExtractOptions, live: Liv
 async function reportDeleted(
   ctx: OperationContext,
   options: ExtractOptions,
-  engine: Engine,
   environment: ResolvedEnvironment,
   project: DbProject,
   live: LiveObjects,
+  projectModel: () => Promise<ProjectModel>,
 ): Promise<void> {
   const { objects, changed, deployed } = live;
   const variables = ctx.workspace.settings(project, environment).variables;
@@ -247,7 +250,7 @@ async function reportDeleted(
     );
   }
   if (options.deleteDropped && gone.length)
-    await deleteDroppedFiles(ctx, engine, environment, project, gone, options.dryRun ?? false);
+    await deleteDroppedFiles(ctx, await projectModel(), gone, options.dryRun ?? false);
 }
 
 /**
@@ -265,12 +268,13 @@ async function writeObjectFiles(
   target: ExtractTarget,
   selected: ExtractedObject[],
   live: LiveObjects,
+  projectModel: () => Promise<ProjectModel>,
 ): Promise<void> {
   const { reporter, workspace } = ctx;
   const { unwritten } = live;
   const rel = (p: string) => relative(workspace.root, join(target.root, p)).split('\\').join('/');
   const writes = target.project
-    ? await intoExistingLayout(ctx, engine, environment, target.project, selected)
+    ? await intoExistingLayout(ctx, engine, target.project, projectModel, selected)
     : selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
   for (const o of writes) {
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${o.keys.join(', ')})`);
@@ -423,15 +427,12 @@ interface FileWrite {
  */
 async function deleteDroppedFiles(
   ctx: OperationContext,
-  engine: Engine,
-  environment: ResolvedEnvironment,
-  project: DbProject,
+  model: ProjectModel,
   gone: string[],
   dryRun: boolean,
 ): Promise<void> {
-  const [model] = await loadModels(ctx, [project], environment, engine);
   const byFile = new Map<string, string[]>();
-  for (const o of model!.objects) byFile.set(o.location.file, [...(byFile.get(o.location.file) ?? []), o.id]);
+  for (const o of model.objects) byFile.set(o.location.file, [...(byFile.get(o.location.file) ?? []), o.id]);
   const dropped = new Set(gone);
   for (const [file, keys] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const there = keys.filter((k) => !dropped.has(k));
@@ -457,13 +458,13 @@ async function deleteDroppedFiles(
 async function intoExistingLayout(
   ctx: OperationContext,
   engine: Engine,
-  environment: ResolvedEnvironment,
   project: DbProject,
+  projectModel: () => Promise<ProjectModel>,
   selected: ExtractedObject[],
 ): Promise<FileWrite[]> {
   let model: ProjectModel | undefined;
   try {
-    [model] = await loadModels(ctx, [project], environment, engine);
+    model = await projectModel();
   } catch (e) {
     if (!(e instanceof DbeeError)) throw e;
     // Sources that do not load (an object defined twice...): written in extract's own layout, as for a new project.

@@ -46,13 +46,15 @@ export function printPlan(
       const backup = d.resolution?.backup
         ? `, kept as ${d.resolution.backup.schema ? d.resolution.backup.schema + '.' : ''}${d.resolution.backup.name}`
         : '';
-      const outcome = d.problem
-        ? `REFUSED: ${d.problem.message}`
-        : d.skipped
-          ? 'skipped: left as it is, the step does not run'
-          : d.rule.strategy === 'ignore'
-            ? 'ignored: the step runs as written over it'
-            : `${d.rule.strategy}${backup}`;
+      const outcome = d.movedWith
+        ? `moved with schema ${d.movedWith.schema}, kept as ${d.movedWith.backup.schema}.${d.movedWith.backup.name}`
+        : d.problem
+          ? `REFUSED: ${d.problem.message}`
+          : d.skipped
+            ? 'skipped: left as it is, the step does not run'
+            : d.rule.strategy === 'ignore'
+              ? 'ignored: the step runs as written over it'
+              : `${d.rule.strategy}${backup}`;
       out.write(`--   exists in the database, unknown to the ledger: ${rule} -> ${outcome}\n`);
     }
     // What the real run sends for this step (runner.ts renders it by the same function).

@@ -100,7 +100,7 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   },
   'create-table': (c) =>
     done(
-      [createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))],
+      [...createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))],
       [`DROP TABLE ${key(c.table.key)}`],
     ),
   'drop-table': (c) =>
@@ -300,7 +300,12 @@ export function columnDefinition(c: Column): string {
   return parts.join(' ');
 }
 
-function createTable(t: ChangeOf<'create-table'>['table']): string {
+/**
+ * A partition's own constraints are added after it is created, as a partition created and then given a primary key
+ * gets them: inside `CREATE TABLE ... PARTITION OF` a primary key names the NOT NULL constraint of a column the
+ * parent already makes NOT NULL after the partition (PostgreSQL 18), where the later `ADD` keeps the parent's.
+ */
+function createTable(t: ChangeOf<'create-table'>['table']): string[] {
   const unlogged = t.attrs['persistence'] === 'unlogged' ? 'UNLOGGED ' : '';
   const items = [
     ...t.columns.map(columnDefinition),
@@ -310,8 +315,7 @@ function createTable(t: ChangeOf<'create-table'>['table']): string {
   let sql: string;
   if (partitionOf) {
     const [schema, name] = splitQualified(partitionOf);
-    const own = t.constraints.map((c) => `CONSTRAINT ${ident(c.name)} ${c.definition}`);
-    sql = `CREATE ${unlogged}TABLE ${key(t.key)} PARTITION OF ${qualified(schema, name)}${own.length ? ` (\n  ${own.join(',\n  ')}\n)` : ''} ${String(t.attrs['partitionBound'])}`;
+    sql = `CREATE ${unlogged}TABLE ${key(t.key)} PARTITION OF ${qualified(schema, name)} ${String(t.attrs['partitionBound'])}`;
   } else {
     sql = `CREATE ${unlogged}TABLE ${key(t.key)} (\n  ${items.join(',\n  ')}\n)`;
   }
@@ -321,7 +325,11 @@ function createTable(t: ChangeOf<'create-table'>['table']): string {
   if (typeof t.attrs['partitionBy'] === 'string') sql += ` PARTITION BY ${t.attrs['partitionBy']}`;
   const options = reloptions(t.attrs);
   if (options.length) sql += ` WITH (${options.join(', ')})`;
-  return sql;
+  if (!partitionOf) return [sql];
+  return [
+    sql,
+    ...t.constraints.map((c) => `ALTER TABLE ${key(t.key)} ADD CONSTRAINT ${ident(c.name)} ${c.definition}`),
+  ];
 }
 
 /**
