@@ -216,6 +216,23 @@ async function smokePerVersion(p: Phases, release: ExpandRelease, model: Project
   return ExitCode.smokeFailed;
 }
 
+/** What `deploy --strategy expand-contract` reads before it connects. */
+interface ExpandInputs {
+  pkg: LoadedPackage | null;
+  packaged: PackagedExpand | undefined;
+  loaded: Awaited<ReturnType<typeof loadTarget>>;
+  /** The target's model (with a package's smoke checks when deploying one). */
+  model: ProjectModel;
+  expand: ExpandRole;
+  diff: NonNullable<Engine['diff']>;
+  /** The target and its dependencies' models (the desired model is built from them). */
+  own: ProjectModel[];
+  declarations: ExpandDeclarations;
+  smoke: SmokeCheck[];
+  renames: NonNullable<PackagedExpand['renames']>;
+  allowed: Set<string>;
+}
+
 /**
  * `deploy --strategy expand-contract`: start a release (plan it from the sources, refuse what the strategy does not
  * support), or resume the one in flight, up to `expanded`.
@@ -225,6 +242,72 @@ export async function deployExpandContract(
   options: DeployOptions,
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
+  const inputs = await expandInputs(ctx, options);
+  const { environment, target, engine } = inputs.loaded;
+  const settings = ctx.workspace.settings(target, environment).deploy;
+  return withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
+    async ({ conn }) => {
+      const phases = new ExpandLedger(conn, engine.ledger);
+      const p: Phases = {
+        ctx,
+        engine,
+        expand: inputs.expand,
+        environment,
+        conn,
+        ledger: phases,
+        lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
+      };
+      const flying = await phases.inFlight(target.name);
+      const invoker = await inputs.expand.securityInvoker(conn);
+      // Version schemas' views still to be made without security_invoker: refused unless rls-bypass is allowed.
+      const views = !flying || flying.phase === 'expanding' || flying.phase === 'backfilling';
+      if (views && !invoker && !inputs.allowed.has('rls-bypass'))
+        refuse([rlsBypass(environment.name)], options.dryRun ?? false);
+      if (flying) return resumeInFlight(p, options, flying, inputs.model, invoker);
+      const ledger = new Ledger(conn, engine.ledger);
+      await refusePendingMigrations(ledger, inputs.model, inputs.pkg);
+      const plan = await planRelease(p, inputs, options);
+      if (plan === null) return ExitCode.ok;
+      const statements = [
+        ...inputs.expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
+        ...inputs.expand.expand(plan),
+        ...inputs.expand.versionSchema(plan, 'new', { securityInvoker: invoker }),
+      ];
+      ctx.stdout.write(
+        `${target.name}: release ${plan.release} on ${environment.name} with the expand-contract strategy\n${plan.summary.map((s) => `  ${s}\n`).join('')}`,
+      );
+      if (options.dryRun) {
+        printExpandDryRun(p, target.name, plan, statements);
+        await verifyExpand(
+          ctx,
+          options,
+          { engine, conn, environment, models: inputs.loaded.models, target: target.name, plan, statements },
+          hooks,
+        );
+        return ExitCode.ok;
+      }
+      await checkGates(ctx, environment, statementsPlan(engine, target.name, statements), {
+        assumeYes: options.assumeYes ?? false,
+        countdownFrom: options.countdownFrom,
+        now: options.now,
+      });
+      await ledger.ensure();
+      let started: ExpandRelease;
+      try {
+        started = await phases.start(plan, environment.name);
+      } catch (e) {
+        const other = await phases.inFlight(target.name);
+        if (other) throw inFlightError(other, environment.name, `release ${plan.release} cannot start`);
+        throw e;
+      }
+      return driveExpand(p, started, inputs.model, invoker);
+    },
+  );
+}
+
+/** The package, target, roles, settings and declarations of an expand-contract deployment, read before connecting. */
+async function expandInputs(ctx: OperationContext, options: DeployOptions): Promise<ExpandInputs> {
   const pkg = options.package ? readPackage(ctx.workspace.commandLinePath(options.package)) : null;
   const packaged = pkg?.release?.expand;
   if (pkg && packaged?.project !== options.project)
@@ -246,164 +329,130 @@ export async function deployExpandContract(
   );
   const diff = requireRole(engine, 'diff', 'deploy with the expand-contract strategy');
   const settings = ctx.workspace.settings(target, environment).deploy;
-  const own = models.filter((m) => ctx.workspace.withDependencies(target.name).some((p) => p.name === m.project.name));
-  const declarations = packaged
-    ? ExpandDeclarations.of(packaged.declarations)
-    : ExpandDeclarations.read(ctx.workspace.root, model.objects);
-  const smoke = engine.smoke ? await loadSmokeChecks(model, engine) : [];
-  const renames = packaged ? packaged.renames : (target.config.renames ?? []);
-  const allowed = new Set([...(settings.allowHazards ?? []), ...(options.allowHazards ?? [])]);
-  return withSession(
-    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
-    async ({ conn }) => {
-      const ledger = new Ledger(conn, engine.ledger);
-      const phases = new ExpandLedger(conn, engine.ledger);
-      const p: Phases = {
-        ctx,
+  return {
+    pkg,
+    packaged,
+    loaded,
+    model,
+    expand,
+    diff,
+    own: models.filter((m) => ctx.workspace.withDependencies(target.name).some((p) => p.name === m.project.name)),
+    declarations: packaged
+      ? ExpandDeclarations.of(packaged.declarations)
+      : ExpandDeclarations.read(ctx.workspace.root, model.objects),
+    smoke: engine.smoke ? await loadSmokeChecks(model, engine) : [],
+    renames: packaged ? packaged.renames : (target.config.renames ?? []),
+    allowed: new Set([...(settings.allowHazards ?? []), ...(options.allowHazards ?? [])]),
+  };
+}
+
+/** A release in flight: resumed (a dry run says it would be), unless another release was asked for or it is finishing. */
+async function resumeInFlight(
+  p: Phases,
+  options: DeployOptions,
+  flying: ExpandRelease,
+  model: ProjectModel,
+  invoker: boolean,
+): Promise<ExitCodeValue> {
+  const { ctx, environment } = p;
+  if (options.release !== undefined && releaseSlug(options.release) !== releaseSlug(flying.release))
+    throw inFlightError(flying, environment.name, `release ${options.release} cannot start`);
+  if (flying.phase === 'contracting' || flying.phase === 'aborting')
+    throw inFlightError(flying, environment.name, 'it is being finished');
+  if (options.dryRun) {
+    ctx.stdout.write(`${flying.project}: release ${flying.release} is in flight (${flying.phase}); a run resumes it\n`);
+    return ExitCode.ok;
+  }
+  ctx.reporter.info(`${flying.project}: resuming release ${flying.release} (${flying.phase})`);
+  return driveExpand(p, flying, model, invoker);
+}
+
+/**
+ * The next release's expand plan, from the live tables and the desired model (the sources', or the package's), with
+ * its smoke checks, scope and object states; null when nothing changes. Refuses an `up`/`down` that does not compile.
+ */
+async function planRelease(p: Phases, inputs: ExpandInputs, options: DeployOptions): Promise<ExpandPlan | null> {
+  const { ctx, engine, environment, conn, expand } = p;
+  const { pkg, packaged, model, own, declarations, diff } = inputs;
+  const target = inputs.loaded.target;
+  const desired = packaged
+    ? { model: packaged.desired }
+    : await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
+  const live = await diff.introspect(conn, projectScope(model.graph));
+  const changes = diffModels(live, desired.model, {
+    renames: inputs.renames,
+    sameViewDefinition: diff.sameViewDefinition,
+    facts: diff.facts,
+  });
+  if (changes.length === 0) {
+    ctx.stdout.write(`${target.name}: nothing to change on ${environment.name}\n`);
+    return null;
+  }
+  const previous = (await p.ledger.lastDone(target.name))?.release ?? '0';
+  const release = options.release ?? nextRelease(previous);
+  if (releaseSlug(release) === releaseSlug(previous) || !/[a-z0-9]/i.test(release))
+    throw new DbeeError(
+      `release ${JSON.stringify(release)} cannot follow release ${previous}: it names the same version schema`,
+      { code: 'EXPAND_RELEASE', hint: 'pass another --release' },
+    );
+  const plan = await planExpand({
+    project: target.name,
+    release,
+    previous,
+    schemas: model.graph.schemas,
+    live,
+    desired: desired.model,
+    changes,
+    declarations,
+    projectFile: target.file.displayPath,
+    castExists: (from, to) => expand.castExists(conn, from, to),
+  });
+  plan.smoke = JSON.parse(JSON.stringify(inputs.smoke)) as SmokeCheck[];
+  plan.scope = JSON.parse(JSON.stringify(projectScope(model.graph))) as SchemaScope;
+  const steps = pkg
+    ? pkg.plan.steps.filter((s) => s.project === target.name)
+    : planFromSources({
         engine,
-        expand,
-        environment,
-        conn,
-        ledger: phases,
-        lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
-      };
-      const flying = await phases.inFlight(target.name);
-      const invoker = await expand.securityInvoker(conn);
-      // Version schemas' views still to be made without security_invoker: refused unless rls-bypass is allowed.
-      const views = !flying || flying.phase === 'expanding' || flying.phase === 'backfilling';
-      if (views && !invoker && !allowed.has('rls-bypass'))
-        refuse([rlsBypass(environment.name)], options.dryRun ?? false);
-      if (flying) {
-        if (options.release !== undefined && releaseSlug(options.release) !== releaseSlug(flying.release))
-          throw inFlightError(flying, environment.name, `release ${options.release} cannot start`);
-        if (flying.phase === 'contracting' || flying.phase === 'aborting')
-          throw inFlightError(flying, environment.name, 'it is being finished');
-        if (options.dryRun) {
-          ctx.stdout.write(
-            `${target.name}: release ${flying.release} is in flight (${flying.phase}); a run resumes it\n`,
-          );
-          return ExitCode.ok;
-        }
-        ctx.reporter.info(`${target.name}: resuming release ${flying.release} (${flying.phase})`);
-        return driveExpand(p, flying, model, invoker);
-      }
-      await refusePendingMigrations(ledger, model, pkg);
-      const desired = packaged
-        ? { model: packaged.desired }
-        : await desiredModelFor(ctx, { engine, environment, models: own, target: target.name });
-      const live = await diff.introspect(conn, projectScope(model.graph));
-      const changes = diffModels(live, desired.model, {
-        renames,
-        sameViewDefinition: diff.sameViewDefinition,
-        facts: diff.facts,
-      });
-      if (changes.length === 0) {
-        ctx.stdout.write(`${target.name}: nothing to change on ${environment.name}\n`);
-        return ExitCode.ok;
-      }
-      const previous = (await phases.lastDone(target.name))?.release ?? '0';
-      const release = options.release ?? nextRelease(previous);
-      if (releaseSlug(release) === releaseSlug(previous) || !/[a-z0-9]/i.test(release))
-        throw new DbeeError(
-          `release ${JSON.stringify(release)} cannot follow release ${previous}: it names the same version schema`,
-          {
-            code: 'EXPAND_RELEASE',
-            hint: 'pass another --release',
-          },
-        );
-      const plan = await planExpand({
-        project: target.name,
-        release,
-        previous,
-        schemas: model.graph.schemas,
-        live,
-        desired: desired.model,
-        changes,
-        declarations,
-        projectFile: target.file.displayPath,
-        castExists: (from, to) => expand.castExists(conn, from, to),
-      });
-      plan.smoke = JSON.parse(JSON.stringify(smoke)) as SmokeCheck[];
-      plan.scope = JSON.parse(JSON.stringify(projectScope(model.graph))) as SchemaScope;
-      plan.objectStates = pkg
-        ? Object.fromEntries(
-            pkg.plan.steps
-              .filter((s) => s.project === target.name && s.action !== 'migrate')
-              .map((s) => [s.key, s.checksum]),
-          )
-        : Object.fromEntries(
-            planFromSources({
-              engine,
-              models: own,
-              planned: [target.name],
-              schemaOwners: schemaOwners(ctx, environment),
-            })
-              .steps.filter((s) => s.action !== 'migrate')
-              .map((s) => [s.key, s.checksum]),
-          );
-      const bad = await expand.checkExpressions(conn, plan);
-      if (bad) {
-        const decl = declarations.table(...(bad.table.split('.') as [string, string]));
-        throw new DbeeError(`${bad.table}.${bad.column}: the ${bad.which} expression does not compile: ${bad.error}`, {
-          code: 'EXPAND_EXPRESSION',
-          location: decl?.columns[bad.column]?.location ?? decl?.location,
-          hint: `${bad.which === 'up' ? 'an up expression reads the old columns' : 'a down expression reads the new columns'} by name and gives a value of the column's type`,
-        });
-      }
-      const statements = [
-        ...expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
-        ...expand.expand(plan),
-        ...expand.versionSchema(plan, 'new', { securityInvoker: invoker }),
-      ];
-      ctx.stdout.write(
-        `${target.name}: release ${release} on ${environment.name} with the expand-contract strategy\n${plan.summary.map((s) => `  ${s}\n`).join('')}`,
-      );
-      if (options.dryRun) {
-        ctx.stdout.write(`-- expand (each statement under lock_timeout ${p.lockTimeoutMs} ms, retried):\n`);
-        for (const s of statements)
-          ctx.stdout.write(
-            `-- ${s.what}\n${s.clear ? `-- before each attempt:\n${s.clear};\n` : ''}${s.sql};\n${s.check ? `-- then checked:\n${s.check};\n` : ''}`,
-          );
-        const pace = strategyBackfill(ctx, target.name, environment);
-        const paceText = [
-          `first batch ${(pace.batchSize ?? 1000).toLocaleString('en-US')} rows`,
-          pace.targetBatchMs ? `size adapted toward ${pace.targetBatchMs} ms per batch` : 'fixed size',
-          ...(pace.pauseMs ? [`${pace.pauseMs} ms pause between batches`] : []),
-        ].join(', ');
-        for (const t of plan.tables.filter(needsBackfill))
-          ctx.stdout.write(
-            `-- backfill ${t.schema}.${t.name} in keyset batches (${paceText}): SET ${expand.backfillSet(t)}\n`,
-          );
-        ctx.stdout.write(
-          `-- complete:\n${expand
-            .complete(plan)
-            .map((s) => `${s.sql};\n`)
-            .join('')}`,
-        );
-        await verifyExpand(
-          ctx,
-          options,
-          { engine, conn, environment, models, target: target.name, plan, statements },
-          hooks,
-        );
-        return ExitCode.ok;
-      }
-      await checkGates(ctx, environment, statementsPlan(engine, target.name, statements), {
-        assumeYes: options.assumeYes ?? false,
-        countdownFrom: options.countdownFrom,
-        now: options.now,
-      });
-      await ledger.ensure();
-      let started: ExpandRelease;
-      try {
-        started = await phases.start(plan, environment.name);
-      } catch (e) {
-        const other = await phases.inFlight(target.name);
-        if (other) throw inFlightError(other, environment.name, `release ${release} cannot start`);
-        throw e;
-      }
-      return driveExpand(p, started, model, invoker);
-    },
+        models: own,
+        planned: [target.name],
+        schemaOwners: schemaOwners(ctx, environment),
+      }).steps;
+  plan.objectStates = Object.fromEntries(steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
+  const bad = await expand.checkExpressions(conn, plan);
+  if (bad) {
+    const decl = declarations.table(...(bad.table.split('.') as [string, string]));
+    throw new DbeeError(`${bad.table}.${bad.column}: the ${bad.which} expression does not compile: ${bad.error}`, {
+      code: 'EXPAND_EXPRESSION',
+      location: decl?.columns[bad.column]?.location ?? decl?.location,
+      hint: `${bad.which === 'up' ? 'an up expression reads the old columns' : 'a down expression reads the new columns'} by name and gives a value of the column's type`,
+    });
+  }
+  return plan;
+}
+
+/** What a dry run prints of the release: the expand's statements, each backfill with its pace, the contract. */
+function printExpandDryRun(p: Phases, project: string, plan: ExpandPlan, statements: ExpandStatement[]): void {
+  const { ctx, expand } = p;
+  ctx.stdout.write(`-- expand (each statement under lock_timeout ${p.lockTimeoutMs} ms, retried):\n`);
+  for (const s of statements)
+    ctx.stdout.write(
+      `-- ${s.what}\n${s.clear ? `-- before each attempt:\n${s.clear};\n` : ''}${s.sql};\n${s.check ? `-- then checked:\n${s.check};\n` : ''}`,
+    );
+  const pace = strategyBackfill(ctx, project, p.environment);
+  const paceText = [
+    `first batch ${(pace.batchSize ?? 1000).toLocaleString('en-US')} rows`,
+    pace.targetBatchMs ? `size adapted toward ${pace.targetBatchMs} ms per batch` : 'fixed size',
+    ...(pace.pauseMs ? [`${pace.pauseMs} ms pause between batches`] : []),
+  ].join(', ');
+  for (const t of plan.tables.filter(needsBackfill))
+    ctx.stdout.write(
+      `-- backfill ${t.schema}.${t.name} in keyset batches (${paceText}): SET ${expand.backfillSet(t)}\n`,
+    );
+  ctx.stdout.write(
+    `-- complete:\n${expand
+      .complete(plan)
+      .map((s) => `${s.sql};\n`)
+      .join('')}`,
   );
 }
 
