@@ -61,6 +61,13 @@ function strategyLockTimeout(ctx: OperationContext, project: string, environment
  */
 export const EXPAND_TARGET_BATCH_MS = 50;
 
+/**
+ * The pause between two batches of the expand's backfill by default, in milliseconds: the backfill leaves the server
+ * (and its CPUs) to the application for part of the time. Measured with `npm run bench:expand -- --sections 3` on two
+ * CPUs: the old application's p99 during the migration 2.95x its p99 before without a pause, 1.35x with 20 ms.
+ */
+export const EXPAND_PAUSE_MS = 20;
+
 /** The expand's backfill options: `deploy.backfill` of the project or environment, else the defaults. */
 function strategyBackfill(
   ctx: OperationContext,
@@ -71,7 +78,7 @@ function strategyBackfill(
   return {
     ...(b.batchSize === undefined ? {} : { batchSize: b.batchSize }),
     ...(b.maxBatchSize === undefined ? {} : { maxBatchSize: b.maxBatchSize }),
-    ...(b.pause === undefined ? {} : { pauseMs: durationMs(b.pause) }),
+    pauseMs: b.pause === undefined ? EXPAND_PAUSE_MS : durationMs(b.pause),
     targetBatchMs: b.targetBatch === undefined ? EXPAND_TARGET_BATCH_MS : durationMs(b.targetBatch),
   };
 }
