@@ -3,18 +3,13 @@ import { join } from 'node:path';
 import { PgliteConnection } from '@dbee/postgres';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
+import { EMBEDDED_LOCAL_YAML } from './workspace';
 
 /**
  * `deploy.backfill` (batchSize, maxBatchSize, pause, targetBatch) reaches the expand/contract strategy's backfill:
  * a fixed size of 100 rows (targetBatch 0) backfills 1,050 rows in 11 batches, as the ledger records them.
  */
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-`;
+const WS = EMBEDDED_LOCAL_YAML;
 const project = (backfill: string) =>
   `version: 1\nname: s\nengine: postgres\nschemas: [s]\ndeploy:\n  backfill: ${backfill}\n`;
 

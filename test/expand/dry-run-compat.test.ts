@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
+import { EMBEDDED_LOCAL_YAML } from './workspace';
 
 /**
  * Issue #37 item 2, and no false green for the strategy's dry run: `deploy --dry-run --strategy expand-contract`
@@ -10,13 +11,7 @@ import { run } from '../support/run';
  * the old one's. Before: the strategy's dry run printed its statements, ignored --queries, and verified nothing
  * (exit 0); then it had no new queries.
  */
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-`;
+const WS = EMBEDDED_LOCAL_YAML;
 const V1 = {
   'zd/db.yaml': 'version: 1\nname: zd\nengine: postgres\nschemas: [zd]\n',
   'zd/schema.sql': 'CREATE SCHEMA zd;\n',

@@ -3,19 +3,14 @@ import { join } from 'node:path';
 import { PgliteConnection } from '@dbee/postgres';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
+import { EMBEDDED_LOCAL_YAML } from './workspace';
 
 /**
  * A release package deployed with the expand-contract strategy (PGlite): `plan --out --strategy expand-contract`
  * carries the release's table model, renames and up/down expressions; the deployment plans from them, not from the
  * working tree. A package written without that part is refused.
  */
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-`;
+const WS = EMBEDDED_LOCAL_YAML;
 const V1 = {
   's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
   's/schema.sql': 'CREATE SCHEMA s;',

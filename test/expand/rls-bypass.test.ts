@@ -4,6 +4,7 @@ import { createPostgresEngine, PgliteConnection, securityInvokerViews } from '@d
 import { registerEngine } from '../../packages/cli/src/engines';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
+import { EMBEDDED_LOCAL_YAML } from './workspace';
 
 /**
  * On PostgreSQL before 15 the version schemas' views cannot be `security_invoker`: they read the tables with their
@@ -12,13 +13,7 @@ import { tempWorkspace } from '../support/workspace';
  * capability is its one function of the server version, given PostgreSQL 14's number (140013) through the CLI's
  * engine seam; the rest is the real PGlite engine.
  */
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-`;
+const WS = EMBEDDED_LOCAL_YAML;
 const V1 = {
   's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
   's/schema.sql': 'CREATE SCHEMA s;',

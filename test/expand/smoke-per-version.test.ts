@@ -1,18 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
+import { EMBEDDED_LOCAL_YAML } from './workspace';
 
 /**
  * While a release is expanded, the previous release's smoke checks run against the old version schema and the new
  * release's against the new one (PGlite). A check of the new release that fails there is exit 3.
  */
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-`;
+const WS = EMBEDDED_LOCAL_YAML;
 const V1 = {
   's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
   's/schema.sql': 'CREATE SCHEMA s;',
