@@ -125,7 +125,14 @@ export interface BackfillState {
   etaMs?: number;
 }
 
-const DEFAULTS = { batchSize: 1000, targetBatchMs: 250, pauseMs: 0, maxBatchSize: 50_000, minBatchSize: 10 };
+/** The backfill's options when none are given (the expand's own defaults are set by its caller). */
+export const BACKFILL_DEFAULTS = {
+  batchSize: 1000,
+  targetBatchMs: 250,
+  pauseMs: 0,
+  maxBatchSize: 50_000,
+  minBatchSize: 10,
+};
 
 interface KeyColumn {
   name: string;
@@ -207,7 +214,7 @@ export async function runBackfill(
           spec.where ?? null,
           bound ? JSON.stringify(bound) : null,
           total,
-          options.batchSize ?? DEFAULTS.batchSize,
+          options.batchSize ?? BACKFILL_DEFAULTS.batchSize,
         ],
       );
       return (await backfillState(tx, spec.id, options))!;
@@ -217,11 +224,11 @@ export async function runBackfill(
   const runDoneAtStart = state.done;
   await connection.query(`UPDATE ${ledger} SET run_started_at = now(), run_start_done = done WHERE id = $1`, [spec.id]);
 
-  const min = Math.max(1, options.minBatchSize ?? DEFAULTS.minBatchSize);
-  const max = Math.max(min, options.maxBatchSize ?? DEFAULTS.maxBatchSize);
-  const target = options.targetBatchMs ?? DEFAULTS.targetBatchMs;
-  const pauseMs = options.pauseMs ?? DEFAULTS.pauseMs;
-  let size = clamp(options.batchSize ?? (resumed ? state.batchSize : DEFAULTS.batchSize), min, max);
+  const min = Math.max(1, options.minBatchSize ?? BACKFILL_DEFAULTS.minBatchSize);
+  const max = Math.max(min, options.maxBatchSize ?? BACKFILL_DEFAULTS.maxBatchSize);
+  const target = options.targetBatchMs ?? BACKFILL_DEFAULTS.targetBatchMs;
+  const pauseMs = options.pauseMs ?? BACKFILL_DEFAULTS.pauseMs;
+  let size = clamp(options.batchSize ?? (resumed ? state.batchSize : BACKFILL_DEFAULTS.batchSize), min, max);
   let cursor = state.cursor;
   let done = state.done;
   let batches = state.batches;

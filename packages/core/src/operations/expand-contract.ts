@@ -2,7 +2,13 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/schema';
 import { requireRole, type Connection, type Engine, type ExpandRole, type ExpandStatement } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { runBackfill, formatBackfillProgress, type BackfillOptions, type BackfillState } from '../expand/backfill';
+import {
+  BACKFILL_DEFAULTS,
+  runBackfill,
+  formatBackfillProgress,
+  type BackfillOptions,
+  type BackfillState,
+} from '../expand/backfill';
 import { ExpandDeclarations } from '../expand/declarations';
 import { needsBackfill, planExpand, releaseSlug, versionSchema, type ExpandPlan } from '../expand/expand-plan';
 import { DEFAULT_LOCK_TIMEOUT_MS, type LockAttempt } from '../expand/lock-retry';
@@ -238,6 +244,8 @@ interface ExpandInputs {
   smoke: SmokeCheck[];
   renames: NonNullable<PackagedExpand['renames']>;
   allowed: Set<string>;
+  /** `deploy` settings of the target in the environment. */
+  settings: ReturnType<OperationContext['workspace']['settings']>['deploy'];
 }
 
 /**
@@ -251,9 +259,8 @@ export async function deployExpandContract(
 ): Promise<ExitCodeValue> {
   const inputs = await expandInputs(ctx, options);
   const { environment, target, engine } = inputs.loaded;
-  const settings = ctx.workspace.settings(target, environment).deploy;
   return withSession(
-    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: inputs.settings },
     async ({ conn }) => {
       const phases = new ExpandLedger(conn, engine.ledger);
       const p: Phases = {
@@ -350,6 +357,7 @@ async function expandInputs(ctx: OperationContext, options: DeployOptions): Prom
     smoke: engine.smoke ? await loadSmokeChecks(model, engine) : [],
     renames: packaged ? packaged.renames : (target.config.renames ?? []),
     allowed: new Set([...(settings.allowHazards ?? []), ...(options.allowHazards ?? [])]),
+    settings,
   };
 }
 
@@ -447,7 +455,7 @@ function printExpandDryRun(p: Phases, project: string, plan: ExpandPlan, stateme
     );
   const pace = strategyBackfill(ctx, project, p.environment);
   const paceText = [
-    `first batch ${(pace.batchSize ?? 1000).toLocaleString('en-US')} rows`,
+    `first batch ${(pace.batchSize ?? BACKFILL_DEFAULTS.batchSize).toLocaleString('en-US')} rows`,
     pace.targetBatchMs ? `size adapted toward ${pace.targetBatchMs} ms per batch` : 'fixed size',
     ...(pace.pauseMs ? [`${pace.pauseMs} ms pause between batches`] : []),
   ].join(', ');
