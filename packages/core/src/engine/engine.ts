@@ -630,6 +630,11 @@ export interface ExpandRole {
   versionSchema(plan: ExpandPlan, which: 'old' | 'new', options: { securityInvoker: boolean }): ExpandStatement[];
   /** The backfill of one table: `col = (expression), ...` for the UPDATE of each batch (over the old columns). */
   backfillSet(table: ExpandTable): string;
+  /**
+   * Settings each batch of a table's backfill makes for its own transaction (`set_config(name, value, true)`): with
+   * them, the table's sync trigger skips the backfill's rows, whose new columns the UPDATE's `SET` writes already.
+   */
+  backfillSettings(plan: ExpandPlan, table: ExpandTable): Record<string, string>;
   /** The contract phase: VALIDATE, SET NOT NULL, swap shadow columns in, drop old columns, triggers, the old version. */
   complete(plan: ExpandPlan): ExpandStatement[];
   /** Undo the expand phase: drop the new version schema, triggers, shadow and added columns and constraints. */

@@ -55,6 +55,11 @@ export interface BackfillOptions {
   lock?: Omit<LockRetryOptions, 'transaction' | 'signal'>;
   /** Schema of the ledger tables. Default `dbee`. */
   ledgerSchema?: string;
+  /**
+   * Settings made in each batch's transaction (`set_config(name, value, true)`), e.g. the one that tells an expand's
+   * sync trigger to skip the rows of its own backfill.
+   */
+  settings?: Record<string, string>;
 }
 
 /** Where a running backfill stands, after each batch. */
@@ -260,6 +265,8 @@ export async function runBackfill(
       RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async`;
   };
 
+  const settings = Object.entries(options.settings ?? {});
+  const settingsSql = settings.map((_, i) => `, set_config($${2 * i + 2}, $${2 * i + 3}, true) AS s${i}`).join('');
   while (bound) {
     options.signal?.throwIfAborted();
     const t0 = Date.now();
@@ -267,10 +274,11 @@ export async function runBackfill(
     const { value: r } = await withLockRetry(
       connection,
       async (tx) => {
-        // The ledger row, locked: a second runner of the same backfill waits here, then sees this one's cursor.
+        // The ledger row, locked: a second runner of the same backfill waits here, then sees this one's cursor. The
+        // batch's settings are made by the same statement (no round trip of their own).
         const row = await tx.query<{ cursor_key: unknown; status: string }>(
-          `SELECT cursor_key, status FROM ${ledger} WHERE id = $1 FOR UPDATE`,
-          [spec.id],
+          `SELECT cursor_key, status${settingsSql} FROM ${ledger} WHERE id = $1 FOR UPDATE`,
+          [spec.id, ...settings.flat()],
         );
         const now = parseJson<string[]>(row.rows[0]?.cursor_key);
         if (row.rows[0]?.status !== 'running' || JSON.stringify(now) !== JSON.stringify(cursor)) {

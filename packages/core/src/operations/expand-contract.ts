@@ -159,6 +159,7 @@ async function driveExpand(
         {
           ...pace,
           ledgerSchema: p.engine.ledger.schema,
+          settings: expand.backfillSettings(plan, t),
           lock: { lockTimeoutMs: p.lockTimeoutMs },
           onProgress: (pr) => ctx.reporter.info(`backfill ${t.schema}.${t.name}: ${formatBackfillProgress(pr)}`),
         },
