@@ -132,6 +132,40 @@ describe('backfill on a server', () => {
     expect(await count(`SELECT count(*) AS n FROM t4 WHERE n <> 1 OR v <> id * 2`)).toBe(0);
   });
 
+  it('adapts the size to the time a batch holds its rows, not to a wait before its UPDATE', async () => {
+    const spec = await table('t9', 400);
+    // Between batches 1 and 2 (a 1 s pause) another session takes the backfill's ledger row for 1.5 s: batch 2 waits
+    // for it before its UPDATE, then updates its rows in a few milliseconds. Batches target 300 ms.
+    const locker = await PgConnection.open({ connectionString: db.url }, 'locker');
+    const seen: BackfillProgress[] = [];
+    let held: Promise<void> | undefined;
+    try {
+      const r = await runBackfill(conn, spec, {
+        batchSize: 50,
+        targetBatchMs: 300,
+        pauseMs: 1000,
+        lock: { lockTimeoutMs: 10_000 },
+        onProgress: (p) => {
+          seen.push(p);
+          if (p.batches === 1)
+            held = locker.transaction(async (tx) => {
+              await tx.query(`SELECT 1 FROM dbee.backfills WHERE id = 't9' FOR UPDATE`);
+              await tx.query('SELECT pg_sleep(1.5)');
+            });
+        },
+      });
+      await held;
+      expect(r).toMatchObject({ done: 400, total: 400 });
+      // Batch 2 took over 300 ms but held its rows for a few: the size doubled again (before: cut to 56 rows).
+      expect(seen[1]!.lastBatchMs).toBeGreaterThan(300);
+      expect(seen.slice(0, 2).map((p) => p.batchSize)).toEqual([100, 200]);
+      expect(await count(`SELECT count(*) AS n FROM t9 WHERE n <> 1 OR v <> id * 2`)).toBe(0);
+    } finally {
+      await held?.catch(() => undefined);
+      await locker.close();
+    }
+  });
+
   it('ends under a steady concurrent inserter, and leaves the rows inserted after its start to the trigger', async () => {
     const spec = await table('t5', 3000);
     const inserter = await PgConnection.open({ connectionString: db.url }, 'inserter');

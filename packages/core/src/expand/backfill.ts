@@ -33,7 +33,10 @@ export interface BackfillSpec {
 export interface BackfillOptions {
   /** Rows in the first batch (a resumed backfill starts at the size it had reached). Default 1,000. */
   batchSize?: number;
-  /** The batch duration the batch size adapts toward, in milliseconds. Default 250. 0 keeps the size fixed. */
+  /**
+   * The time a batch holds its rows' locks (from its UPDATE to its commit) that the batch size adapts toward, in
+   * milliseconds. Default 250. 0 keeps the size fixed.
+   */
   targetBatchMs?: number;
   /** Pause between two batches, in milliseconds (lets replicas and autovacuum keep up). Default 0. */
   pauseMs?: number;
@@ -159,175 +162,61 @@ export async function runBackfill(
   options: BackfillOptions = {},
 ): Promise<BackfillResult> {
   const started = Date.now();
-  const ledger = `${ident(options.ledgerSchema ?? 'dbee')}.backfills`;
-  const table = `${ident(spec.table.schema)}.${ident(spec.table.name)}`;
   const key = await keyColumns(connection, spec);
-  const keyList = key.map((k) => ident(k.name)).join(', ');
-  const cast = (from: number) => `(${key.map((k, i) => `$${from + i}::${k.type}`).join(', ')})`;
-  // User fragments end with a line break: a trailing `-- comment` in them must not swallow what follows.
-  const where = spec.where?.trim() ? ` AND (${spec.where}\n)` : '';
+  const sql = batchSql(spec, key, options);
 
   let state = await backfillState(connection, spec.id, options);
-  let resumed = false;
+  const resumed = state !== undefined;
   if (state) {
     assertSameSpec(state, spec, key);
-    resumed = true;
     if (state.status === 'done') {
+      const nothing = { updatedThisRun: 0, batchesThisRun: 0, elapsedMs: Date.now() - started, rowsPerSecond: 0 };
       return {
         id: spec.id,
         done: state.done,
         total: state.total,
-        updatedThisRun: 0,
-        batchesThisRun: 0,
+        ...nothing,
         resumed,
         alreadyDone: true,
-        elapsedMs: Date.now() - started,
-        rowsPerSecond: 0,
         key: state.key,
       };
     }
-  } else {
-    // The bound and the count read one snapshot: the rows that exist now are the backfill's, and no others.
-    state = await connection.transaction(async (tx) => {
-      await tx.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      const top = await tx.query<Record<string, string>>(
-        `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}` +
-          `${where ? ` WHERE true${where}` : ''} ORDER BY ${key.map((k) => `${ident(k.name)} DESC`).join(', ')} LIMIT 1`,
-      );
-      const bound = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : null;
-      const total = bound
-        ? Number(
-            (
-              await tx.query<{ n: string }>(
-                `SELECT count(*) AS n FROM ${table} WHERE (${keyList}) <= ${cast(1)}${where}`,
-                bound,
-              )
-            ).rows[0]?.n ?? 0,
-          )
-        : 0;
-      await tx.query(
-        `INSERT INTO ${ledger} (id, project, table_schema, table_name, key_columns, set_clause, where_clause, bound_key,
-           total, batch_size, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running')`,
-        [
-          spec.id,
-          spec.project ?? null,
-          spec.table.schema,
-          spec.table.name,
-          JSON.stringify(key.map((k) => k.name)),
-          spec.set,
-          spec.where ?? null,
-          bound ? JSON.stringify(bound) : null,
-          total,
-          options.batchSize ?? BACKFILL_DEFAULTS.batchSize,
-        ],
-      );
-      return (await backfillState(tx, spec.id, options))!;
-    });
-  }
+  } else state = await startBackfill(connection, spec, key, sql, options);
 
   const runDoneAtStart = state.done;
-  await connection.query(`UPDATE ${ledger} SET run_started_at = now(), run_start_done = done WHERE id = $1`, [spec.id]);
+  await connection.query(`UPDATE ${sql.ledger} SET run_started_at = now(), run_start_done = done WHERE id = $1`, [
+    spec.id,
+  ]);
 
-  const min = Math.max(1, options.minBatchSize ?? BACKFILL_DEFAULTS.minBatchSize);
-  const max = Math.max(min, options.maxBatchSize ?? BACKFILL_DEFAULTS.maxBatchSize);
-  const target = options.targetBatchMs ?? BACKFILL_DEFAULTS.targetBatchMs;
-  const pauseMs = options.pauseMs ?? BACKFILL_DEFAULTS.pauseMs;
+  const { min, max, target, pauseMs } = paceOf(options);
   let size = clamp(options.batchSize ?? (resumed ? state.batchSize : BACKFILL_DEFAULTS.batchSize), min, max);
-  let cursor = state.cursor;
-  let done = state.done;
-  let batches = state.batches;
-  const total = state.total;
-  const bound = state.bound;
+  let { cursor, done, batches } = state;
+  const { total, bound } = state;
   let batchesThisRun = 0;
 
-  // A batch is a range of keys: above the cursor, up to the key of the `size`-th row after it (or the bound, for the
-  // last batch). One statement updates the range's rows and moves the ledger's cursor to its end, in the batch's
-  // transaction; ranges never overlap, so no row is updated twice. A range UPDATE needs no join and no row locks
-  // taken beforehand (which cost a WAL record per row). The batch commits without waiting for the disk: its ledger
-  // row commits with it, so a crash can only lose both.
-  const lowerSql = (first: boolean) => (first ? '' : `(${keyList}) > ${cast(1)} AND `);
-  const upperSql = (first: boolean) => {
-    const p = first ? 0 : key.length;
-    return `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}
-      WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
-      ORDER BY ${keyList} OFFSET $${p + key.length + 1} LIMIT 1`;
-  };
-  const updateSql = (first: boolean) => {
-    const p = first ? 0 : key.length;
-    return `WITH updated AS (
-        UPDATE ${table} SET ${spec.set}
-        WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
-        RETURNING 1)
-      UPDATE ${ledger} SET cursor_key = $${p + key.length + 1}::jsonb, done = done + (SELECT count(*) FROM updated),
-        batches = batches + 1, batch_size = $${p + key.length + 3}, updated_at = now()
-      WHERE id = $${p + key.length + 2}
-      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async`;
-  };
-
-  const settings = Object.entries(options.settings ?? {});
-  const settingsSql = settings.map((_, i) => `, set_config($${2 * i + 2}, $${2 * i + 3}, true) AS s${i}`).join('');
   while (bound) {
     options.signal?.throwIfAborted();
     const t0 = Date.now();
-    const first = cursor === null;
-    const { value: r } = await withLockRetry(
-      connection,
-      async (tx) => {
-        // The ledger row, locked: a second runner of the same backfill waits here, then sees this one's cursor. The
-        // batch's settings are made by the same statement (no round trip of their own).
-        const row = await tx.query<{ cursor_key: unknown; status: string }>(
-          `SELECT cursor_key, status${settingsSql} FROM ${ledger} WHERE id = $1 FOR UPDATE`,
-          [spec.id, ...settings.flat()],
-        );
-        const now = parseJson<string[]>(row.rows[0]?.cursor_key);
-        if (row.rows[0]?.status !== 'running' || JSON.stringify(now) !== JSON.stringify(cursor)) {
-          throw new DbeeError(`backfill ${spec.id} was advanced by another session while this one ran`, {
-            code: 'BACKFILL_CONCURRENT',
-            exitCode: ExitCode.applyFailed,
-            hint: 'another dbee runs the same backfill: let it finish (`dbee status` shows its progress)',
-          });
-        }
-        const lower = first ? [] : cursor!;
-        const top = await tx.query<Record<string, string>>(upperSql(first), [...lower, ...bound, size - 1]);
-        const upper = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : bound;
-        const q = await tx.query<{ updated: number }>(updateSql(first), [
-          ...lower,
-          ...upper,
-          JSON.stringify(upper),
-          spec.id,
-          size,
-        ]);
-        return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0] };
-      },
-      options.lock,
-    );
+    const r = await runBatch(connection, spec, sql, { cursor, bound, size }, options);
     const ms = Date.now() - t0;
     cursor = r.upper;
     done += r.updated;
     batches++;
     batchesThisRun++;
-    if (target > 0 && !r.last) size = adapt(size, ms, target, min, max);
-    const elapsed = Math.max(1, Date.now() - started);
-    const rate = ((done - runDoneAtStart) * 1000) / elapsed;
+    // The size adapts to the time the batch held its rows (its UPDATE and commit), not to the round trips before it.
+    if (target > 0 && !r.last) size = adapt(size, r.heldMs, target, min, max);
+    const rate = ((done - runDoneAtStart) * 1000) / Math.max(1, Date.now() - started);
     const shownTotal = Math.max(total, done);
-    options.onProgress?.({
-      id: spec.id,
-      done,
-      total: shownTotal,
-      rowsPerSecond: Math.round(rate),
-      etaMs: rate > 0 ? Math.round(((shownTotal - done) * 1000) / rate) : undefined,
-      batchSize: size,
-      lastBatchMs: ms,
-      batches,
-    });
+    const etaMs = rate > 0 ? Math.round(((shownTotal - done) * 1000) / rate) : undefined;
+    const progress = { done, total: shownTotal, rowsPerSecond: Math.round(rate), etaMs, batchSize: size, batches };
+    options.onProgress?.({ id: spec.id, ...progress, lastBatchMs: ms });
     // The batch that reached the bound was the last.
     if (r.last) break;
     if (pauseMs > 0) await sleep(pauseMs, options.signal);
   }
 
   await connection.query(
-    `UPDATE ${ledger} SET status = 'done', finished_at = now(), updated_at = now(), total = GREATEST(total, done) WHERE id = $1`,
+    `UPDATE ${sql.ledger} SET status = 'done', finished_at = now(), updated_at = now(), total = GREATEST(total, done) WHERE id = $1`,
     [spec.id],
   );
   const elapsedMs = Date.now() - started;
@@ -344,6 +233,167 @@ export async function runBackfill(
     rowsPerSecond: updatedThisRun > 0 ? Math.round((updatedThisRun * 1000) / Math.max(1, elapsedMs)) : 0,
     key: key.map((k) => k.name),
   };
+}
+
+/** The batch sizes' bounds, the target batch time and the pause, from the options and the defaults. */
+function paceOf(options: BackfillOptions): { min: number; max: number; target: number; pauseMs: number } {
+  const min = Math.max(1, options.minBatchSize ?? BACKFILL_DEFAULTS.minBatchSize);
+  return {
+    min,
+    max: Math.max(min, options.maxBatchSize ?? BACKFILL_DEFAULTS.maxBatchSize),
+    target: options.targetBatchMs ?? BACKFILL_DEFAULTS.targetBatchMs,
+    pauseMs: options.pauseMs ?? BACKFILL_DEFAULTS.pauseMs,
+  };
+}
+
+/** The SQL of a backfill's batches (see `batchSql`). */
+interface BatchSql {
+  ledger: string;
+  table: string;
+  keyList: string;
+  /** `($from::type, ...)`: the key as parameters from `$from`. */
+  cast: (from: number) => string;
+  /** ` AND (<where>)`, or empty. */
+  where: string;
+  /** The ledger row locked, with the batch's settings made. */
+  lock: string;
+  upper: (first: boolean) => string;
+  update: (first: boolean) => string;
+}
+
+/**
+ * A batch is a range of keys: above the cursor, up to the key of the `size`-th row after it (or the bound, for the
+ * last batch). One statement updates the range's rows and moves the ledger's cursor to its end, in the batch's
+ * transaction; ranges never overlap, so no row is updated twice. A range UPDATE needs no join and no row locks
+ * taken beforehand (which cost a WAL record per row). The batch commits without waiting for the disk: its ledger
+ * row commits with it, so a crash can only lose both.
+ */
+function batchSql(spec: BackfillSpec, key: KeyColumn[], options: BackfillOptions): BatchSql {
+  const ledger = `${ident(options.ledgerSchema ?? 'dbee')}.backfills`;
+  const table = `${ident(spec.table.schema)}.${ident(spec.table.name)}`;
+  const keyList = key.map((k) => ident(k.name)).join(', ');
+  const cast = (from: number) => `(${key.map((k, i) => `$${from + i}::${k.type}`).join(', ')})`;
+  // User fragments end with a line break: a trailing `-- comment` in them must not swallow what follows.
+  const where = spec.where?.trim() ? ` AND (${spec.where}\n)` : '';
+  const lowerSql = (first: boolean) => (first ? '' : `(${keyList}) > ${cast(1)} AND `);
+  const settings = Object.keys(options.settings ?? {});
+  return {
+    ledger,
+    table,
+    keyList,
+    cast,
+    where,
+    // A second runner of the same backfill waits on the ledger row, then sees this one's cursor. The batch's settings
+    // are made by the same statement (no round trip of their own).
+    lock: `SELECT cursor_key, status${settings.map((_, i) => `, set_config($${2 * i + 2}, $${2 * i + 3}, true) AS s${i}`).join('')}
+      FROM ${ledger} WHERE id = $1 FOR UPDATE`,
+    upper: (first) => {
+      const p = first ? 0 : key.length;
+      return `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}
+      WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
+      ORDER BY ${keyList} OFFSET $${p + key.length + 1} LIMIT 1`;
+    },
+    update: (first) => {
+      const p = first ? 0 : key.length;
+      return `WITH updated AS (
+        UPDATE ${table} SET ${spec.set}
+        WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
+        RETURNING 1)
+      UPDATE ${ledger} SET cursor_key = $${p + key.length + 1}::jsonb, done = done + (SELECT count(*) FROM updated),
+        batches = batches + 1, batch_size = $${p + key.length + 3}, updated_at = now()
+      WHERE id = $${p + key.length + 2}
+      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async`;
+    },
+  };
+}
+
+/** The ledger row of a new backfill: the bound and the count read one snapshot (the rows that exist now, no others). */
+async function startBackfill(
+  connection: Connection,
+  spec: BackfillSpec,
+  key: KeyColumn[],
+  sql: BatchSql,
+  options: BackfillOptions,
+): Promise<BackfillState> {
+  const { table, keyList, cast, where } = sql;
+  return connection.transaction(async (tx) => {
+    await tx.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    const top = await tx.query<Record<string, string>>(
+      `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}` +
+        `${where ? ` WHERE true${where}` : ''} ORDER BY ${key.map((k) => `${ident(k.name)} DESC`).join(', ')} LIMIT 1`,
+    );
+    const bound = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : null;
+    const count = bound
+      ? await tx.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${table} WHERE (${keyList}) <= ${cast(1)}${where}`,
+          bound,
+        )
+      : null;
+    await tx.query(
+      `INSERT INTO ${sql.ledger} (id, project, table_schema, table_name, key_columns, set_clause, where_clause, bound_key,
+         total, batch_size, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running')`,
+      [
+        spec.id,
+        spec.project ?? null,
+        spec.table.schema,
+        spec.table.name,
+        JSON.stringify(key.map((k) => k.name)),
+        spec.set,
+        spec.where ?? null,
+        bound ? JSON.stringify(bound) : null,
+        Number(count?.rows[0]?.n ?? 0),
+        options.batchSize ?? BACKFILL_DEFAULTS.batchSize,
+      ],
+    );
+    return (await backfillState(tx, spec.id, options))!;
+  });
+}
+
+/**
+ * One batch in its transaction (under the lock handling of `options.lock`): the rows updated, the range's end, whether
+ * it reached the bound, and the milliseconds from its UPDATE to its commit (the time it held its rows' locks).
+ */
+async function runBatch(
+  connection: Connection,
+  spec: BackfillSpec,
+  sql: BatchSql,
+  at: { cursor: string[] | null; bound: string[]; size: number },
+  options: BackfillOptions,
+): Promise<{ updated: number; upper: string[]; last: boolean; heldMs: number }> {
+  const first = at.cursor === null;
+  let updateStarted = 0;
+  const { value } = await withLockRetry(
+    connection,
+    async (tx) => {
+      const row = await tx.query<{ cursor_key: unknown; status: string }>(sql.lock, [
+        spec.id,
+        ...Object.entries(options.settings ?? {}).flat(),
+      ]);
+      const now = parseJson<string[]>(row.rows[0]?.cursor_key);
+      if (row.rows[0]?.status !== 'running' || JSON.stringify(now) !== JSON.stringify(at.cursor)) {
+        throw new DbeeError(`backfill ${spec.id} was advanced by another session while this one ran`, {
+          code: 'BACKFILL_CONCURRENT',
+          exitCode: ExitCode.applyFailed,
+          hint: 'another dbee runs the same backfill: let it finish (`dbee status` shows its progress)',
+        });
+      }
+      const lower = first ? [] : at.cursor!;
+      const top = await tx.query<Record<string, string>>(sql.upper(first), [...lower, ...at.bound, at.size - 1]);
+      const upper = top.rows[0] ? at.bound.map((_, i) => top.rows[0]![`k${i}`]!) : at.bound;
+      updateStarted = Date.now();
+      const q = await tx.query<{ updated: number }>(sql.update(first), [
+        ...lower,
+        ...upper,
+        JSON.stringify(upper),
+        spec.id,
+        at.size,
+      ]);
+      return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0] };
+    },
+    options.lock,
+  );
+  return { ...value, heldMs: Date.now() - updateStarted };
 }
 
 /** The backfill `id` as the ledger holds it, or undefined when it never started (or the ledger has no such table). */
