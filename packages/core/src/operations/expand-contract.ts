@@ -737,11 +737,21 @@ export async function complete(ctx: OperationContext, options: CompleteOptions):
  * The completed release as a deployment in the ledger (`dbee log`), with the project's object state as the release's
  * sources say (what a deployment from them records) and the schemas' fingerprint (`dbee status`: no drift), and the
  * phase `done`: in one transaction, so that a kill leaves either all of it or none (a run again then records it once).
+ * The release is complete once its statements ran: a fingerprint that cannot be read does not undo or hold that, but
+ * it is said, with the reason, and the deployment is recorded without one (`dbee status` shows drift as unknown).
  */
 async function recordCompletion(p: Phases, r: ExpandRelease, steps: number): Promise<void> {
   const states = r.plan.objectStates;
   const scope = r.plan.scope ?? { schemas: r.plan.schemas };
-  const fingerprint = states && p.engine.diff ? await p.engine.diff.fingerprint(p.conn, scope).catch(() => null) : null;
+  const fingerprint =
+    states && p.engine.diff
+      ? await p.engine.diff.fingerprint(p.conn, scope).catch((e: unknown) => {
+          p.ctx.reporter.warn(
+            `the schemas' fingerprint could not be read (${e instanceof Error ? e.message.split('\n')[0] : String(e)}): the completion is recorded without one, and dbee status shows drift as unknown until the next deployment of ${r.project}`,
+          );
+          return null;
+        })
+      : null;
   const owner = lockOwner();
   await p.conn.transaction(async (tx) => {
     if (states) {
