@@ -3,6 +3,8 @@ import { PgConnection } from '@dbee/postgres';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
+import { inSession } from './sessions';
+import { SERVER_YAML } from './workspace';
 
 /**
  * The expand's backfill writes the new columns itself (`SET a_new = (a::bigint)`), so the sync trigger skips its rows:
@@ -10,18 +12,11 @@ import { scratchDatabase } from '../support/pg';
  * every row is still filled, and every other write is still synced, a write cascaded from another trigger of the
  * backfill's own kind of session included.
  */
-const WS = `version: 1
-defaultEnvironment: server
-environments:
-  server:
-    engine: postgres
-    connection: { url: "\${EXPAND_TEST_URL}" }
-`;
 const ROWS = 3000;
 
 describe('the expand backfill and the sync trigger [postgres]', () => {
   const w = tempWorkspace({
-    'dbee.yaml': WS,
+    'dbee.yaml': SERVER_YAML,
     's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
     's/schema.sql': 'CREATE SCHEMA s;',
     's/t.sql': 'CREATE TABLE s.t (id int PRIMARY KEY, a int NOT NULL);',
@@ -37,16 +32,8 @@ describe('the expand backfill and the sync trigger [postgres]', () => {
     const vars = { EXPAND_TEST_URL: db.url };
     const dbee = (extra: Record<string, unknown> = {}) => run(w.root, 'deploy', { project: 's', ...extra }, vars);
     /** One session: `sql` in order, the last statement's rows. */
-    const session = async (...sql: string[]) => {
-      const c = await PgConnection.open({ connectionString: db!.url }, 'scratch');
-      try {
-        let rows: Record<string, unknown>[] = [];
-        for (const s of sql) rows = (await c.query(s)).rows;
-        return rows;
-      } finally {
-        await c.close();
-      }
-    };
+    const session = (...sql: string[]) =>
+      inSession(() => PgConnection.open({ connectionString: db!.url }, 'scratch'), ...sql);
     // PL/pgSQL calls are counted in every new session of the database (dbee's included); a session's counts are
     // reported when it ends.
     const calls = async () =>

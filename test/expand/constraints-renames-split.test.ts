@@ -5,6 +5,7 @@ import type { Connection } from '@dbee/core';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
+import { inSession } from './sessions';
 
 /**
  * The other supported changes, without concurrency, on PGlite and the server: CHECK, foreign key and unique
@@ -65,16 +66,7 @@ describe.each([
   let vars: NodeJS.ProcessEnv = {};
   let drop = async () => {};
   let open: () => Promise<Connection> = () => PgliteConnection.open(join(w.root, '.dbee', 'local'), 't');
-  const session = async (...sql: string[]): Promise<Record<string, unknown>[]> => {
-    const c = await open();
-    try {
-      let rows: Record<string, unknown>[] = [];
-      for (const s of sql) rows = (await c.query(s)).rows;
-      return rows;
-    } finally {
-      await c.close();
-    }
-  };
+  const session = (...sql: string[]) => inSession(open, ...sql);
   const dbee = (command: 'deploy' | 'complete' | 'abort', extra: Record<string, unknown> = {}) =>
     run(w.root, command, { project: 's', env, ...extra }, vars);
   afterAll(async () => {

@@ -5,6 +5,7 @@ import type { Connection } from '@dbee/core';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
+import { inSession } from './sessions';
 
 /**
  * The whole expand/contract lifecycle of one release, without concurrency, on PGlite and on the server, in pgroll's
@@ -58,16 +59,7 @@ describe.each([
   let drop = async () => {};
   let open: () => Promise<Connection> = () => PgliteConnection.open(join(w.root, '.dbee', 'local'), 't');
   /** Statements on one session (settings and all), the last one's rows. */
-  const session = async (...sql: string[]): Promise<Record<string, unknown>[]> => {
-    const c = await open();
-    try {
-      let rows: Record<string, unknown>[] = [];
-      for (const s of sql) rows = (await c.query(s)).rows;
-      return rows;
-    } finally {
-      await c.close();
-    }
-  };
+  const session = (...sql: string[]) => inSession(open, ...sql);
   const q: Query = (sql) => session(sql);
   const oldApp = (...sql: string[]) => session('SET search_path = s_v0, s', ...sql);
   const newApp = (...sql: string[]) => session("SET dbee.version = '1'", 'SET search_path = s_v1, s', ...sql);

@@ -1,4 +1,5 @@
 import { Client, type QueryResultRow } from 'pg';
+import type { Connection } from '@dbee/core';
 
 /**
  * Sessions a test opens on a server database beside dbee's (holding locks, old snapshots, reading the catalog):
@@ -32,4 +33,16 @@ export function testSessions(url: () => string): {
       for (const c of clients.splice(0)) await c.end().catch(() => undefined);
     },
   };
+}
+
+/** `sql` in order on one connection from `open` (settings and all), closed after: the last statement's rows. */
+export async function inSession(open: () => Promise<Connection>, ...sql: string[]): Promise<Record<string, unknown>[]> {
+  const c = await open();
+  try {
+    let rows: Record<string, unknown>[] = [];
+    for (const s of sql) rows = (await c.query(s)).rows;
+    return rows;
+  } finally {
+    await c.close();
+  }
 }

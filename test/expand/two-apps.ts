@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
+import { SERVER_YAML } from './workspace';
 
 /**
  * The Done-when scenario of the expand/contract strategy, on the server: an "old app" (search path `s_v0, s`: the
@@ -16,13 +17,7 @@ import { scratchDatabase } from '../support/pg';
  * a type change, NOT NULL added, a drop) and `tables` (a column split in two, a unique constraint, a foreign key and
  * a CHECK, a table rename, two columns merged into one).
  */
-const WS = `version: 1
-defaultEnvironment: server
-environments:
-  server:
-    engine: postgres
-    connection: { url: "\${EXPAND_TEST_URL}" }
-`;
+const WS = SERVER_YAML;
 
 /** What one iteration wrote: its row's id and the values the other shape must show. */
 type Written = { id: number } & Record<string, unknown>;

@@ -6,3 +6,12 @@ environments:
     engine: postgres
     connection: { embedded: .dbee/local }
 `;
+
+/** dbee.yaml of the expand tests on the server only: the environment `server`, its URL in `EXPAND_TEST_URL`. */
+export const SERVER_YAML = `version: 1
+defaultEnvironment: server
+environments:
+  server:
+    engine: postgres
+    connection: { url: "\${EXPAND_TEST_URL}" }
+`;
