@@ -592,7 +592,8 @@ async function latencySection(
   );
   const seen = results[0]!.releases.map((r) => `release ${r.release}: ${r.resolved.join(' -> ')}`);
   console.log(`   the old app's t (run 1; before, expanded, completed): ${seen.join('; ')}`);
-  const errors = pairs.flatMap((p) => Object.values(p).flatMap((x) => x.errors));
+  // Each error once (the phases overlap: the whole migration holds the expand, its backfill and complete).
+  const errors = results.flatMap((r) => r.app.errors.map((e) => e.message));
   if (errors.length) console.log(`   first error of the old app: ${errors[0]}`);
   console.log(`   load average: ${load()}`);
   const ratios = ratiosOf('during (whole migration)');
