@@ -4,6 +4,7 @@ import { PgConnection } from '@dbee/postgres';
 import { EMPTY_STATE, fingerprints, stateFingerprints } from '../../packages/postgres/src/introspect';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
+import { fleetYaml, PROJECT_A } from './fleet-workspace';
 import { queryUrl, scratchDatabase } from '../support/pg';
 
 /**
@@ -13,21 +14,7 @@ import { queryUrl, scratchDatabase } from '../support/pg';
  */
 const COUNT = 3;
 const name = (i: number) => `t${i + 1}`;
-const WORKSPACE = `version: 1
-defaultEnvironment: fleet
-environments:
-  fleet:
-    engine: postgres
-    connection: {}
-    fleet:
-      targets:
-${Array.from({ length: COUNT }, (_, i) => `        - { name: ${name(i)}, connection: { url: "\${URL_${i + 1}}" } }`).join('\n')}
-`;
-const PROJECT = {
-  'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
-  'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, name text);\n',
-  'a/v.sql': 'CREATE VIEW a.v AS SELECT id, name FROM a.t;\n',
-};
+const WORKSPACE = fleetYaml(Array.from({ length: COUNT }, (_, i) => ({ name: name(i), variable: `URL_${i + 1}` })));
 
 interface Sent {
   database: string;
@@ -47,7 +34,7 @@ describe('a new target of a fleet, request by request [postgres]', () => {
       dbs.push(db);
       env[`URL_${i + 1}`] = db.url;
     }
-    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT });
+    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT_A });
     const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
     const query = proto.query;
     proto.query = function (this: { database?: string; connectionParameters?: { application_name?: string } }, ...a) {
@@ -117,7 +104,10 @@ describe('the live state of a database without the scope’s schemas [postgres]'
     const db = await scratchDatabase('dbee_fleet_requests');
     const conn = await PgConnection.open({ connectionString: db.url }, 'postgres:state');
     try {
-      const scopes = [{ schemas: ['s1', 's2'] }, { schemas: ['s3'], manage: { ignore: ['table:s3.x'] } }];
+      const scopes = [
+        { schemas: ['s1', 's2'] },
+        { schemas: ['s3'], manage: { grantees: null, owners: true, comments: true, ignore: ['^table:s3\\.x$'] } },
+      ];
       const full = async () => (await fingerprints(conn, scopes)).map((f) => f.replace(/^(pg\d+):[^:]*:/, '$1:'));
       // An extension's objects, and other schemas' objects, are not lines of these scopes.
       await conn.execute('CREATE SCHEMA other; CREATE TABLE other.t (id int); CREATE EXTENSION IF NOT EXISTS plpgsql');
