@@ -276,6 +276,13 @@ const load = () =>
 /** A verdict for a goal: `met` or `not met`. */
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT MET');
 
+/** The rows of the Markdown table printed at the end (docs/performance.md takes it as printed). */
+const table: string[] = [];
+/** One row of that table: figure, dbee, what it is compared with, the ratio and the goal with its verdict. */
+function tableRow(figure: string, dbee: string, against: string, ratio: string, goal: string): void {
+  table.push(`| ${figure} | ${dbee} | ${against} | ${ratio} | ${goal} |`);
+}
+
 /** One paired measurement: dbee's figure and what it is compared with, taken right before it. */
 interface Pair {
   dbee: number;
@@ -286,6 +293,13 @@ interface Pair {
 /** Median of dbee / bound over the pairs, with the goal's verdict (ratio <= 1). */
 function goalRow(what: string, pairs: readonly Pair[], bound: string): void {
   const ratio = median(pairs.map((p) => p.dbee / p.bound));
+  tableRow(
+    what,
+    `${median(pairs.map((p) => p.dbee)).toFixed(2)} s`,
+    `${bound}: ${median(pairs.map((p) => p.bound)).toFixed(2)} s`,
+    ratio.toFixed(2),
+    `<= 1: **${verdict(ratio <= 1)}**`,
+  );
   console.log(
     `  ${what.padEnd(44)} dbee ${median(pairs.map((p) => p.dbee)).toFixed(2)} s   goal ${bound} = ${median(pairs.map((p) => p.bound)).toFixed(2)} s   ` +
       `dbee / goal ${ratio.toFixed(2)} (median of ${pairs.length} paired ratios): ${verdict(ratio <= 1)}   (load ${load()})`,
@@ -299,6 +313,20 @@ async function targets(w: Workspaces, projects: readonly GeneratedProject[], run
   for (const dir of ['.nx/cache', '.dbee', 'dist']) rmSync(join(pluginRoot, dir), { recursive: true, force: true });
   const diffCold = nx(pluginRoot, ['run-many', '-t', 'diff'], local);
   const diffCached = nx(pluginRoot, ['run-many', '-t', 'diff'], local);
+  tableRow(
+    `\`run-many -t diff\`, cold (${projects.length} builds + ${projects.length} diffs, embedded)`,
+    `${diffCold.toFixed(1)} s`,
+    '-',
+    '-',
+    `<= 90 s: **${verdict(diffCold <= 90)}**`,
+  );
+  tableRow(
+    '`run-many -t diff`, fully cached',
+    `${diffCached.toFixed(1)} s`,
+    '-',
+    '-',
+    `<= 15 s: **${verdict(diffCached <= 15)}**`,
+  );
   console.log(
     `nx run-many -t diff, ${projects.length} projects, embedded local: cold ${diffCold.toFixed(1)} s (goal <= 90 s: ${verdict(diffCold <= 90)}), ` +
       `fully cached ${diffCached.toFixed(1)} s (goal <= 15 s: ${verdict(diffCached <= 15)})   (load ${load()})`,
@@ -552,6 +580,13 @@ function showProjects(w: Workspaces, expected: number, runs: number): void {
   const row = (what: string, kind: 'cold' | 'warm', goal?: number) => {
     const ratio = median(rows.map((r) => r.dbee[kind] / r.baseline[kind]));
     const floor = median(rows.map((r) => r.floor[kind] / r.baseline[kind]));
+    tableRow(
+      `\`nx show projects\`, ${what}`,
+      `${m(rows.map((r) => r.dbee[kind]))} s`,
+      `Nx baseline ${m(rows.map((r) => r.baseline[kind]))} s (a plugin that infers nothing: ${m(rows.map((r) => r.floor[kind]))} s, ${floor.toFixed(2)})`,
+      ratio.toFixed(2),
+      goal ? `<= ${goal}: **${verdict(ratio <= goal)}**` : '-',
+    );
     console.log(
       `  ${what.padEnd(30)} baseline ${m(rows.map((r) => r.baseline[kind]))} s   dbee ${m(rows.map((r) => r.dbee[kind]))} s   ` +
         `dbee / baseline ${ratio.toFixed(2)}${goal ? ` (goal <= ${goal}: ${verdict(ratio <= goal)})` : ''}   ` +
@@ -561,6 +596,16 @@ function showProjects(w: Workspaces, expected: number, runs: number): void {
   console.log(`nx show projects, ${runs} runs, daemon off, medians and median of paired ratios:   (load ${load()})`);
   row('cold (no workspace data)', 'cold');
   row('warm (plugin cache filled)', 'warm', 1.2);
+}
+
+/** The Markdown table of every figure, with the date, the commit and the load average. */
+function printTable(): void {
+  if (!table.length) return;
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim();
+  console.log(`\n${new Date().toISOString().slice(0, 10)}, commit ${commit}, load average ${load()} (1, 5, 15 min):\n`);
+  console.log('| figure | dbee | against, in the same run | dbee / against (median of paired ratios) | goal |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const row of table) console.log(row);
 }
 
 async function main(): Promise<void> {
@@ -597,6 +642,7 @@ async function main(): Promise<void> {
     if (o.show) showProjects(w, projects.length, o.runs);
     if (o.targets) await targets(w, projects, o.runs);
     else if (o.noopDeploy) noopDeploy(w, projects, o.runs);
+    printTable();
     console.log(
       `load average after: ${loadavg()
         .map((l) => l.toFixed(2))
