@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { SessionPool, type Connection } from '@dbee/core';
 import { runDbeeCommand } from '@dbee/cli';
 import { createPostgresEngine } from '@dbee/postgres';
@@ -12,13 +12,15 @@ import { dbYaml, ENGINES, workspaceWith, type TestWorkspace } from '../runner/he
  * no request of its own. The guarantees stay: a project with an expand-contract release in flight is refused, also
  * when a task of the same batch started that release.
  */
-let workspaces: TestWorkspace[] = [];
 let unregister = () => {};
 afterEach(() => unregister());
-afterAll(async () => {
-  for (const w of workspaces) await w.remove();
-  workspaces = [];
-});
+
+/** A workspace on `engine` with `files`, removed when the test ends. */
+async function workspace(engine: (typeof ENGINES)[number], files: Record<string, string>): Promise<TestWorkspace> {
+  const w = await workspaceWith(engine, files);
+  onTestFinished(() => w.remove());
+  return w;
+}
 
 const project = (name: string, extra = '') => ({
   [`${name}/db.yaml`]: dbYaml(name, extra),
@@ -58,18 +60,12 @@ async function batch(w: TestWorkspace, tasks: Record<string, unknown>[], each?: 
   const results: { code: number; out: string }[] = [];
   try {
     for (const options of tasks) {
-      let out = '';
-      const sink = new Writable({ write: (c, _e, cb) => ((out += String(c)), cb()) });
-      const code = await runDbeeCommand('deploy', options as { project: string }, {
-        workspaceRoot: w.root,
-        stdout: sink,
-        stderr: sink,
-        env: { ...process.env, ...w.target.vars },
-        interactive: false,
-        fromNx: true,
-        sessions: pool,
-      });
-      results.push({ code, out });
+      const chunks: string[] = [];
+      const io = new Writable({ write: (c, _e, cb) => (chunks.push(String(c)), cb()) });
+      const env = { ...process.env, ...w.target.vars };
+      const context = { workspaceRoot: w.root, stdout: io, stderr: io, env, interactive: false, fromNx: true };
+      const code = await runDbeeCommand('deploy', options as { project: string }, { ...context, sessions: pool });
+      results.push({ code, out: chunks.join('') });
       each?.();
     }
   } finally {
@@ -80,8 +76,7 @@ async function batch(w: TestWorkspace, tasks: Record<string, unknown>[], each?: 
 
 describe.each(ENGINES)('an Nx batch reads the ledger once for all its deployments [%s]', (engine) => {
   it('a no-op deployment in a batch sends no request of its own', async () => {
-    const w = await workspaceWith(engine, { ...project('a'), ...project('b', 'dependsOn: [a]\n'), ...project('c') });
-    workspaces.push(w);
+    const w = await workspace(engine, { ...project('a'), ...project('b', 'dependsOn: [a]\n'), ...project('c') });
     const tasks = ['a', 'b', 'c'].map((p) => ({ project: p }));
     for (const r of await batch(w, tasks)) expect(r.code, r.out).toBe(0);
     const counter = countRequests();
@@ -100,8 +95,7 @@ describe.each(ENGINES)('an Nx batch reads the ledger once for all its deployment
   });
 
   it('a release in flight refuses the direct deployment of its project, also when the same batch started it', async () => {
-    const w = await workspaceWith(engine, { ...project('c'), ...project('s') });
-    workspaces.push(w);
+    const w = await workspace(engine, { ...project('c'), ...project('s') });
     for (const r of await batch(w, [{ project: 'c' }, { project: 's' }])) expect(r.code, r.out).toBe(0);
     w.write('s/t.sql', 'CREATE TABLE s.t (id int PRIMARY KEY, label text, note text);\n');
     const [c, expand, direct] = await batch(w, [
