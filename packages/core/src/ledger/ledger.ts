@@ -957,14 +957,33 @@ export class Ledger {
 
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
-    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
-    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}
+      `SELECT ${await this.deploymentColumns()}
          FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );
-    return r.rows.slice(0, limit).map((row) => ({
+    return r.rows.slice(0, limit).map((row) => this.deploymentRow(row));
+  }
+
+  /** The newest deployment of every project on `environment` (one query), by project. */
+  async lastDeployments(environment: string): Promise<Map<string, DeploymentRow>> {
+    if (!(await this.exists())) return new Map();
+    const r = await this.conn.query<DeploymentRow>(
+      `SELECT ${await this.deploymentColumns()} FROM ${this.t('deployments')} WHERE ${this.q('id')} IN
+         (SELECT MAX(${this.q('id')}) FROM ${this.t('deployments')} WHERE ${this.q('environment')} = ${this.p(1)} GROUP BY ${this.q('project')})`,
+      [environment],
+    );
+    return new Map(r.rows.map((row) => [row.project, this.deploymentRow(row)]));
+  }
+
+  private async deploymentColumns(): Promise<string> {
+    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
+    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
+    return `${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}`;
+  }
+
+  private deploymentRow(row: DeploymentRow): DeploymentRow {
+    return {
       ...row,
       id: Number(row.id),
       steps_total: Number(row.steps_total),
@@ -975,7 +994,7 @@ export class Ledger {
         this.dialect.jsonAsText && typeof row.summary === 'string'
           ? this.json<Record<string, unknown>>(row.summary)
           : row.summary,
-    }));
+    };
   }
 
   /** Every step recorded for a deployment, in step order. */
