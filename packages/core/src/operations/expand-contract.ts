@@ -63,18 +63,19 @@ function strategyLockTimeout(ctx: OperationContext, project: string, environment
 /**
  * The time a batch of the expand's backfill holds its rows (its UPDATE and commit) that the size adapts toward by
  * default, in milliseconds: shorter than a batched migration's 250 ms, since the old application keeps writing the
- * table during the backfill and an update of a row in the batch being written waits for that batch to commit. Over
- * a whole backfill the application's writes meet a locked row about (writes per second) x (this time) / 2 times,
- * whatever the table's size and the pace (docs/zero-downtime.md, "Size and pace"): 2.5 at 250 writes/s.
+ * table during the backfill. An update of a row in the batch being written waits for that batch to commit: over a
+ * whole backfill about (writes per second) x (this time) / 2 times, whatever the table's size and the pace (1.25 at
+ * 250 writes/s). And every commit of the application's flushes the WAL the running batch has written so far. On two
+ * shared CPUs (load 6-7), the old application's p99 during a backfill of 300,000 rows was 9.5-12 ms toward 10 ms and
+ * 11.6-19 ms toward 20 ms (two runs each); 1,000,000 rows still ran at 65k rows/s (docs/zero-downtime.md).
  */
-export const EXPAND_TARGET_BATCH_MS = 20;
+export const EXPAND_TARGET_BATCH_MS = 10;
 
 /**
  * The pause between two batches of the expand's backfill by default, in milliseconds: the backfill leaves the server
- * (and its CPUs) to the application for part of the time. Measured with `npm run bench:expand -- --sections 3` on two
- * CPUs: the old application's p99 during the migration 2.95x its p99 before without a pause, 1.35x with 20 ms.
+ * (its CPUs and its WAL) to the application for about half of the time.
  */
-export const EXPAND_PAUSE_MS = 20;
+export const EXPAND_PAUSE_MS = 10;
 
 /** The expand's backfill options: `deploy.backfill` of the project or environment, else the defaults. */
 function strategyBackfill(
