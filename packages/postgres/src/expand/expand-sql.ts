@@ -310,39 +310,7 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
           `validate NOT NULL of ${x.schema}.${x.name}.${c.name}`,
         ),
       );
-    // The swap in one transaction: the trigger goes with the old columns it writes, the shadows take their places,
-    // renames follow, SET NOT NULL finds the validated checks (no scan). Each part only while its old side is there.
-    const swap: string[] = [];
-    if (needsSync(x)) {
-      const { fn, trigger } = syncNames(x, plan.release);
-      swap.push(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${at()}`, `DROP FUNCTION IF EXISTS ${fn}()`);
-    }
-    for (const d of x.dropped) swap.push(`ALTER TABLE IF EXISTS ${at()} DROP COLUMN IF EXISTS ${ident(d.name)}`);
-    for (const c of x.columns.filter((c) => c.kind === 'shadow'))
-      swap.push(
-        guarded(
-          hasColumn(x, c.physical),
-          [
-            `ALTER TABLE ${at()} DROP COLUMN IF EXISTS ${ident(c.from!)}`,
-            `ALTER TABLE ${at()} RENAME COLUMN ${ident(c.physical)} TO ${ident(c.name)}`,
-          ],
-          '',
-        ).sql,
-      );
-    for (const c of x.columns.filter((c) => c.kind === 'renamed'))
-      swap.push(
-        guarded(
-          `${hasColumn(x, c.from!)} AND NOT ${hasColumn(x, c.name)}`,
-          [`ALTER TABLE ${at()} RENAME COLUMN ${ident(c.from!)} TO ${ident(c.name)}`],
-          '',
-        ).sql,
-      );
-    for (const c of nn)
-      swap.push(
-        guarded(tableExists(x.schema, x.name), [`ALTER TABLE ${at()} ALTER COLUMN ${ident(c.name)} SET NOT NULL`], '')
-          .sql,
-        `ALTER TABLE IF EXISTS ${at()} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
-      );
+    const swap = swapStatements(plan, x);
     if (swap.length)
       out.push(stmt(swap.join(';\n'), `${x.schema}.${x.name}: the new columns take the old ones' places`));
     for (const k of x.constraints.filter((k) => k.kind === 'unique'))
@@ -371,6 +339,47 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
       );
   }
   return out;
+}
+
+/**
+ * The swap of `complete`, in one transaction: the trigger goes with the old columns it writes, the shadows take their
+ * places, renames follow, SET NOT NULL finds the validated checks (no scan). Each part only while its old side is there.
+ */
+function swapStatements(plan: ExpandPlan, x: ExpandTable): string[] {
+  const at = (table = x.name) => qualified(x.schema, table);
+  const nn = x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added'));
+  const swap: string[] = [];
+  if (needsSync(x)) {
+    const { fn, trigger } = syncNames(x, plan.release);
+    swap.push(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${at()}`, `DROP FUNCTION IF EXISTS ${fn}()`);
+  }
+  for (const d of x.dropped) swap.push(`ALTER TABLE IF EXISTS ${at()} DROP COLUMN IF EXISTS ${ident(d.name)}`);
+  for (const c of x.columns.filter((c) => c.kind === 'shadow'))
+    swap.push(
+      guarded(
+        hasColumn(x, c.physical),
+        [
+          `ALTER TABLE ${at()} DROP COLUMN IF EXISTS ${ident(c.from!)}`,
+          `ALTER TABLE ${at()} RENAME COLUMN ${ident(c.physical)} TO ${ident(c.name)}`,
+        ],
+        '',
+      ).sql,
+    );
+  for (const c of x.columns.filter((c) => c.kind === 'renamed'))
+    swap.push(
+      guarded(
+        `${hasColumn(x, c.from!)} AND NOT ${hasColumn(x, c.name)}`,
+        [`ALTER TABLE ${at()} RENAME COLUMN ${ident(c.from!)} TO ${ident(c.name)}`],
+        '',
+      ).sql,
+    );
+  for (const c of nn)
+    swap.push(
+      guarded(tableExists(x.schema, x.name), [`ALTER TABLE ${at()} ALTER COLUMN ${ident(c.name)} SET NOT NULL`], '')
+        .sql,
+      `ALTER TABLE IF EXISTS ${at()} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
+    );
+  return swap;
 }
 
 function abortStatements(plan: ExpandPlan): ExpandStatement[] {
