@@ -1,7 +1,14 @@
 import type { ConflictStrategy, DeploySettings, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase } from '../diffing/diff-plan';
-import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
+import {
+  formatSmokeResult,
+  loadSmokeChecks,
+  recordSmokeChecks,
+  runSmokeChecks,
+  smokeTimeoutMs,
+  type AppliedChange,
+} from '../smoke';
 import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
@@ -965,8 +972,9 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       timeoutMs: smoke.timeoutMs.get(project),
       regression: smoke.regression,
       onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
-      // The views this deployment can have broken are compiled (all of them where the engine cannot tell).
-      changed: input.plan.steps.filter((st) => st.project === project).map((st) => st.objectKey),
+      // The views this deployment can have broken are compiled (all of them where the engine cannot tell): what the
+      // steps of this project, and of the projects deployed before it in this run, changed after they were defined.
+      changes: stepsUpTo(input.plan, project),
     });
     await recordSmokeChecks(input.conn, input.engine.ledger, deploymentId, checks); // a rollback to this state runs them
     const failed = run.results.filter((r) => r.status !== 'passed');
@@ -986,6 +994,14 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       ),
     };
   };
+}
+
+/** The steps of `plan` up to the last of `project`'s, as the smoke baseline reads them (`AppliedChange`). */
+function stepsUpTo(plan: Plan, project: string): AppliedChange[] {
+  const last = Math.max(0, ...plan.steps.filter((st) => st.project === project).map((st) => st.order));
+  return plan.steps
+    .filter((st) => st.order <= last)
+    .map((st) => ({ key: st.objectKey, order: st.order, action: st.action }));
 }
 
 /**
