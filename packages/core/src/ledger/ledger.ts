@@ -513,19 +513,14 @@ export class Ledger {
       params.push(step.previousChecksum);
       values.push(this.p(params.length));
     }
+    // The deployment's `steps_applied` is not counted here, one hot-row UPDATE per step: the closing row counts the
+    // applied rows (`finishDeployment`, `markInterrupted`), and `deployments` counts them for a deployment still running.
     writes.push({
       sql: `INSERT INTO ${this.t('steps')} (${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'started_at', 'duration_ms', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum')})
        VALUES (${values.join(', ')})`,
       params,
       table: 'steps',
     });
-    if (step.status === 'applied') {
-      writes.push({
-        sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`,
-        params: [deploymentId],
-        table: 'deployments',
-      });
-    }
     return writes;
   }
 
@@ -782,12 +777,22 @@ export class Ledger {
     );
     const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
     if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    const applied = await this.appliedSteps(id);
     // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
     await this.afterSetting(this.asyncSession?.end ?? null, {
       table: 'deployments',
-      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
-      params: [status, error, failedStatement, JSON.stringify(summary), id],
+      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.p(5)} WHERE ${this.q('id')} = ${this.p(6)}`,
+      params: [status, error, failedStatement, JSON.stringify(summary), applied, id],
     });
+  }
+
+  /** How many steps of a deployment are recorded `applied` (its `steps_applied` once it is closed). */
+  async appliedSteps(deploymentId: number, conn: Connection = this.conn): Promise<number> {
+    const r = await conn.query<{ n: number | string }>(
+      `SELECT count(*) AS ${this.q('n')} FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('status')} = ${this.p(2)}`,
+      [deploymentId, 'applied'],
+    );
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   /**
@@ -799,10 +804,11 @@ export class Ledger {
     const ids = await this.runningDeployments();
     for (const id of ids) {
       await this.conn.query(
-        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(3)} AND ${this.q('status')} = ${this.p(4)}`,
+        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.p(3)} WHERE ${this.q('id')} = ${this.p(4)} AND ${this.q('status')} = ${this.p(5)}`,
         [
           'interrupted',
           `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`,
+          await this.appliedSteps(id),
           id,
           'running',
         ],
@@ -942,11 +948,16 @@ export class Ledger {
          FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );
-    return r.rows.slice(0, limit).map((row) => ({
+    const rows = r.rows.slice(0, limit);
+    // A deployment still running (or whose process died) has its applied steps counted by their rows, not yet by it.
+    const running = new Map<number, number>();
+    for (const row of rows)
+      if (row.status === 'running') running.set(Number(row.id), await this.appliedSteps(Number(row.id)));
+    return rows.map((row) => ({
       ...row,
       id: Number(row.id),
       steps_total: Number(row.steps_total),
-      steps_applied: Number(row.steps_applied),
+      steps_applied: running.get(Number(row.id)) ?? Number(row.steps_applied),
       reverts: row.reverts === null || row.reverts === undefined ? null : Number(row.reverts),
       // JSON stored as text comes back as an object, as from a JSON column.
       summary:
