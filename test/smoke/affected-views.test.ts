@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AppliedChange } from '@dbee/core';
+import type { AppliedChange, ObjectKey } from '@dbee/core';
 import { runSmokeChecks } from '@dbee/core';
 import { createPostgresEngine } from '@dbee/postgres';
 import { run } from '../support/run';
@@ -90,8 +90,8 @@ describe.each(ENGINES)('the smoke baseline after a deployment compiles the views
           record: false,
           changes,
         });
-      const view = { kind: 'view', schema: 'app', name: 'wc' } as const;
-      const f = { kind: 'function', schema: 'app', name: 'f', args: ['integer'] } as const;
+      const view: ObjectKey = { kind: 'view', schema: 'app', name: 'wc' };
+      const f: ObjectKey = { kind: 'function', schema: 'app', name: 'f', args: ['integer'] };
       const later = await baseline([
         { key: view, order: 1, action: 'create' },
         { key: f, order: 2, action: 'replace' },

@@ -40,15 +40,27 @@ interface Call {
 const isSmoke = (c: Call) =>
   Array.isArray(c.sql) && c.sql.some((s) => / LIMIT 0$/.test(s) || s.startsWith('INSERT INTO dbee.smoke_results'));
 const isStepRequest = (c: Call): c is { sql: string[] } => Array.isArray(c.sql) && !isSmoke(c);
+const text = (c: Call) => (Array.isArray(c.sql) ? c.sql.join('\n') : c.sql);
+/**
+ * The smoke baseline's calls, after the last step request: from its read of the project's deployed objects to the
+ * deployment's summary updated with the checks it ran (the existence check, the views' dependencies, the views it
+ * compiles, their results).
+ */
+function withoutSmoke(calls: Call[]): Call[] {
+  const lastStep = calls.findLastIndex((c) => isStepRequest(c) && c.sql.some(isLedgerRows));
+  const start = calls.findIndex((c, i) => i > lastStep && /SELECT object_key FROM dbee\.objects/.test(text(c)));
+  const end = calls.findIndex((c, i) => i > start && /UPDATE dbee\.deployments SET summary/.test(text(c)));
+  if (start < 0 || end < 0) return calls;
+  return [...calls.slice(0, start), ...calls.slice(end + 1)];
+}
 /** A step's ledger rows: the session's named statement run with the step's values (`Ledger.inlineNamed`). */
 const isLedgerRows = (s: string) =>
   s.startsWith('EXECUTE dbee_ledger_') || s.startsWith('WITH w0 AS (INSERT INTO dbee.steps');
 /** The definition of a named ledger statement, sent once per session before the first request that runs it. */
 const DEFINITION = /^PREPARE (dbee_ledger_\w+) AS ([\s\S]*)$/;
 const isDefinition = (c: Call) => typeof c.sql === 'string' && DEFINITION.test(c.sql);
-/** The `steps` row of a definition, and the deployment's running count (each a `WITH` query of the chain). */
-const STEP_ROW = /w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\), (?=w1 AS \(UPDATE dbee\.deployments)/;
-const RUNNING_COUNT = /w1 AS \(UPDATE dbee\.deployments SET steps_applied = steps_applied \+ 1 WHERE id = (\$\d+)\)/;
+/** The `steps` row of a definition (a `WITH` query of the chain, before the `objects` row). */
+const STEP_ROW = /w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\) (?=INSERT INTO dbee\.objects)/;
 /** The deployment lock's guard (`LockHandle.guard`) in a step's ledger row (its duration times the guard). */
 const GUARD = /\(1 \/ \(NOT pg_try_advisory_xact_lock_shared\((-?\d+)::bigint\)\)::integer\)/;
 const GUARD_IN_ROW = new RegExp(` \\* ${GUARD.source}`, 'g');
@@ -128,18 +140,13 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
   },
   {
     name: 'no smoke baseline',
-    what: 'without the smoke baseline (views compiled) and its result rows',
-    edit: (c) => c.filter((x) => !isSmoke(x)),
-  },
-  {
-    name: 'no running count',
-    what: "without the deployment's running count (steps_applied) per step",
-    edit: inDefinitions((s) => s.replace(RUNNING_COUNT, (_, p: string) => `w1 AS (SELECT ${p}::text)`)),
+    what: 'without the smoke baseline (existence check, views compiled, their dependencies read) and its result rows',
+    edit: withoutSmoke,
   },
   {
     name: 'no step rows',
-    what: 'without the `steps` row per step (objects row and count kept)',
-    edit: inDefinitions((s) => s.replace(STEP_ROW, (part) => `w0 AS (${keepParams(part)}), `)),
+    what: 'without the `steps` row per step (objects row kept)',
+    edit: inDefinitions((s) => s.replace(STEP_ROW, (part) => `w0 AS (${keepParams(part)}) `)),
   },
   {
     name: 'no lock guard',
@@ -148,20 +155,20 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
   },
   {
     name: 'no ledger rows',
-    what: 'without the ledger statement per step (steps, objects, count)',
+    what: 'without the ledger statement per step (steps, objects)',
     edit: inSteps((s) => (isLedgerRows(s) ? null : s)),
   },
   {
     name: 'DDL, a txn per step',
     what: 'only the DDL, one transaction per step (no ledger rows, no clock marks, no smoke baseline)',
-    edit: (c) => inSteps((s) => (isLedgerRows(s) || isClockMark(s) ? null : s))(c.filter((x) => !isSmoke(x))),
+    edit: (c) => inSteps((s) => (isLedgerRows(s) || isClockMark(s) ? null : s))(withoutSmoke(c)),
   },
   {
     name: 'DDL, one txn',
     what: 'only the DDL, in one transaction (what psql -1 sends, in requests of 100 statements)',
     edit: (c) => {
       const out = inSteps((s) => (isLedgerRows(s) || isClockMark(s) || s === 'BEGIN' || s === 'COMMIT' ? null : s))(
-        c.filter((x) => !isSmoke(x)),
+        withoutSmoke(c),
       );
       const first = out.findIndex(isStepRequest);
       const last = out.findLastIndex(isStepRequest);

@@ -21,8 +21,13 @@ const compiled = (changes: AppliedChange[], deps = DEPENDENCIES) =>
 
 describe('viewsToCompile: the views a deployment can have broken', () => {
   it('a deployment from empty, each object defined after what it uses: none', () => {
-    const full = [table('t'), table('u'), fn('f'), view('v1'), view('v2'), view('vf')].map((k, i) => step(i + 1, k));
+    const schema: ObjectKey = { kind: 'schema', schema: '', name: 'app' };
+    const full = [schema, table('t'), table('u'), fn('f'), view('v1'), view('v2'), view('vf')].map((k, i) =>
+      step(i + 1, k),
+    );
     expect(compiled(full)).toEqual([]);
+    // Another schema created after the routine (a new schema holds nothing the routine uses).
+    expect(compiled([step(1, fn('f')), step(2, { ...schema, name: 'other' }), step(3, view('vf'))])).toEqual([]);
   });
 
   it('an object under a view changed after the view was defined: the view and every view over it', () => {

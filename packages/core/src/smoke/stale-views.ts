@@ -73,6 +73,7 @@ export function viewsToCompile(
   const defined = new Map<string, number[]>();
   let blind = 0; // the last step the database cannot follow
   for (const c of changes) {
+    if (c.key.kind === 'schema' && c.action === 'create') continue; // a new schema holds nothing anything uses yet
     const node = nodeOf(c.key);
     if (node === '*') blind = Math.max(blind, c.order);
     if (node === null || node === '*') continue;
