@@ -68,6 +68,13 @@ describe.each(ENGINES)('the smoke baseline after a deployment compiles the views
     expect(smoke.code, smoke.stderr).toBe(0);
     for (const v of ALL) expect(smoke.stdout).toContain(`baseline: view app.${v} compiles`);
   });
+});
+
+describe.each(ENGINES)('the smoke baseline after a deployment, steps in their order [%s]', (engine) => {
+  const deploy = async (w: TestWorkspace) => {
+    const r = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(r.code, r.stderr).toBe(0);
+  };
 
   it('a view broken by a later step of the same deployment (a function under it replaced after it) fails the baseline', async () => {
     const w = await workspaceWith(engine, FILES);
