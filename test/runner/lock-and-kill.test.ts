@@ -69,6 +69,9 @@ describe.each(ENGINES)('the deployment lock and killed deployments [%s]', (engin
       { status: 'applied', n: 5 },
     ]);
     expect(await w.target.query('SELECT version FROM dbee.migrations')).toEqual([{ version: '1' }]);
+    // dbee status counts the applied rows of a deployment still marked running.
+    const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+    expect(status.stdout).toContain('deploy running, 5/6 steps');
 
     const again = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(again.code).toBe(0);
