@@ -941,30 +941,54 @@ export class Ledger {
 
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
-    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
-    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}
+      `SELECT ${await this.deploymentColumns()}
          FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );
-    const rows = r.rows.slice(0, limit);
-    // A deployment still running (or whose process died) has its applied steps counted by their rows, not yet by it.
-    const running = new Map<number, number>();
-    for (const row of rows)
-      if (row.status === 'running') running.set(Number(row.id), await this.appliedSteps(Number(row.id)));
-    return rows.map((row) => ({
+    return this.countRunning(r.rows.slice(0, limit).map((row) => this.deploymentRow(row)));
+  }
+
+  /** The newest deployment of every project on `environment` (one query), by project. */
+  async lastDeployments(environment: string): Promise<Map<string, DeploymentRow>> {
+    if (!(await this.exists())) return new Map();
+    const r = await this.conn.query<DeploymentRow>(
+      `SELECT ${await this.deploymentColumns()} FROM ${this.t('deployments')} WHERE ${this.q('id')} IN
+         (SELECT MAX(${this.q('id')}) FROM ${this.t('deployments')} WHERE ${this.q('environment')} = ${this.p(1)} GROUP BY ${this.q('project')})`,
+      [environment],
+    );
+    const rows = await this.countRunning(r.rows.map((row) => this.deploymentRow(row)));
+    return new Map(rows.map((row) => [row.project, row]));
+  }
+
+  /**
+   * A deployment still running (or whose process died) has its applied steps counted by their rows: it writes
+   * `steps_applied` when it closes.
+   */
+  private async countRunning(rows: DeploymentRow[]): Promise<DeploymentRow[]> {
+    for (const row of rows) if (row.status === 'running') row.steps_applied = await this.appliedSteps(row.id);
+    return rows;
+  }
+
+  private async deploymentColumns(): Promise<string> {
+    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
+    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
+    return `${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}`;
+  }
+
+  private deploymentRow(row: DeploymentRow): DeploymentRow {
+    return {
       ...row,
       id: Number(row.id),
       steps_total: Number(row.steps_total),
-      steps_applied: running.get(Number(row.id)) ?? Number(row.steps_applied),
+      steps_applied: Number(row.steps_applied),
       reverts: row.reverts === null || row.reverts === undefined ? null : Number(row.reverts),
       // JSON stored as text comes back as an object, as from a JSON column.
       summary:
         this.dialect.jsonAsText && typeof row.summary === 'string'
           ? this.json<Record<string, unknown>>(row.summary)
           : row.summary,
-    }));
+    };
   }
 
   /** Every step recorded for a deployment, in step order. */
