@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Client, type ClientConfig } from 'pg';
+import pg, { Client, type ClientConfig } from 'pg';
 import { DbeeError, type BatchResult, type Connection, type QueryResult, type StatementDescription } from '@dbee/core';
 import { connectionError, mapPostgresError } from './postgres-errors';
 
@@ -113,9 +113,11 @@ export class PgConnection implements Connection {
   /**
    * A named prepared statement (parsed once per session), run with a generic plan: the catalog queries that use it
    * (fingerprint, existence checks) cost more to plan than to run on a project of a few objects, and a batch runs
-   * them once per project on one session. `plan_cache_mode` (PostgreSQL 12 and later; on an older server the plan is
-   * the server's choice) and the given `settings` hold for the call only: one round trip sets them, one puts back
-   * what they were, so the session's other statements (the user's functions among them) are not affected.
+   * them once per project on one session. `plan_cache_mode` and the given `settings` hold for the call only, so the
+   * session's other statements (the user's functions among them) are not affected. Outside a transaction block this is
+   * one round trip: `set_config(..., true)` and the statement share the extended protocol's implicit transaction, which
+   * ends at the one Sync and takes the settings with it. Inside a block (where a local setting would outlive the call)
+   * one round trip sets them, one puts back what they were.
    */
   async queryPrepared<Row = Record<string, unknown>>(
     sql: string,
@@ -127,23 +129,17 @@ export class PgConnection implements Connection {
       name = `dbee_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
       this.prepared.set(sql, name);
     }
-    const all = { plan_cache_mode: 'force_generic_plan', ...settings };
-    const names = Object.keys(all);
-    const set = await this.client.query<Record<string, string | null>>(
-      `SELECT ${names.map((_n, i) => `current_setting($${2 * i + 1}, true) AS o${i}, CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, false) END`).join(', ')}`,
-      names.flatMap((n) => [n, all[n as keyof typeof all]]),
-    );
-    const restore = names.map((n, i) => [n, set.rows[0]?.[`o${i}`] ?? null] as const).filter(([, v]) => v !== null) as [
-      string,
-      string,
-    ][];
+    const all = Object.entries({ plan_cache_mode: 'force_generic_plan', ...settings });
+    const idle = (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() === 'I';
+    const run = () =>
+      idle ? this.runWithLocalSettings(name, sql, params, all) : this.runWithRestore(name, sql, params, all);
     try {
-      const r = await this.client.query({ name, text: sql, values: params }).catch((e: unknown) => {
+      const r = await run().catch((e: unknown) => {
         // Gone from the session (a `DEALLOCATE ALL` or `DISCARD ALL` among the statements it ran): prepare it again.
         if ((e as { code?: string }).code !== '26000') throw e;
         delete (this.client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection
           .parsedStatements[name!];
-        return this.client.query({ name, text: sql, values: params });
+        return run();
       });
       return {
         rows: r.rows as Row[],
@@ -152,11 +148,55 @@ export class PgConnection implements Connection {
       };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description, blockers: await this.blockersOf(e) });
+    }
+  }
+
+  /**
+   * One exchange: Parse, Bind and Execute of `set_config(name, value, true)` for each setting, then the named
+   * statement (node-postgres's own prepared query: Parse once, Bind, Describe, Execute), then one Sync. The settings'
+   * row and CommandComplete are not the answer's: they are left out of it.
+   */
+  private runWithLocalSettings(name: string, sql: string, params: unknown[], settings: [string, string][]) {
+    return new Promise<pg.QueryResult>((done, fail) => {
+      const query = new pg.Query({ name, text: sql, values: params }) as unknown as PreparedQuery;
+      const { prepare, handleDataRow, handleCommandComplete } = query;
+      let settingsDone = false;
+      query.prepare = function (connection) {
+        connection.parse({ text: localSettingsSql(settings.length), name: '', types: [] });
+        connection.bind({ portal: '', statement: '', values: settings.flat() });
+        connection.execute({ portal: '', rows: 0 });
+        prepare.call(this, connection);
+      };
+      query.handleDataRow = function (msg) {
+        if (settingsDone) handleDataRow.call(this, msg);
+      };
+      query.handleCommandComplete = function (msg, connection) {
+        if (settingsDone) handleCommandComplete.call(this, msg, connection);
+        settingsDone = true;
+      };
+      query.on('end', done);
+      query.on('error', fail);
+      this.client.query(query as never);
+    });
+  }
+
+  /**
+   * Inside a transaction block: one round trip sets the settings, one puts back what they were. Both are local to the
+   * block, so a `SET LOCAL` of the caller's is put back as local (a session-wide put-back would outlive the block).
+   */
+  private async runWithRestore(name: string, sql: string, params: unknown[], settings: [string, string][]) {
+    const set = await this.client.query<Record<string, string | null>>(
+      `SELECT ${settings.map((_n, i) => `current_setting($${2 * i + 1}, true) AS o${i}, ${localSetting(i)}`).join(', ')}`,
+      settings.flat(),
+    );
+    const restore = settings.map(([n], i) => [n, set.rows[0]?.[`o${i}`] ?? null]).filter(([, v]) => v !== null);
+    try {
+      return await this.client.query({ name, text: sql, values: params });
     } finally {
       if (restore.length) {
         await this.client
           .query(
-            `SELECT ${restore.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`,
+            `SELECT ${restore.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
             restore.flat(),
           )
           .catch(() => {});
@@ -329,4 +369,31 @@ export function redactUrl(url: string): string {
   } catch {
     return 'postgres://(unparsable url)';
   }
+}
+
+/** The parts of node-postgres's `Query` that `runWithLocalSettings` extends (not in its published types). */
+interface PreparedQuery extends NodeJS.EventEmitter {
+  prepare(connection: WireConnection): void;
+  handleDataRow(msg: unknown): void;
+  handleCommandComplete(msg: unknown, connection: WireConnection): void;
+}
+
+/** The messages of the extended protocol that node-postgres's connection sends. */
+interface WireConnection {
+  parse(m: { text: string; name: string; types: unknown[] }): void;
+  bind(m: { portal: string; statement: string; values: unknown[] }): void;
+  execute(m: { portal: string; rows: number }): void;
+}
+
+/**
+ * `set_config(name, value, true)` of the `i`th (name, value) parameter pair; a setting the server does not know (an
+ * older server's) is left alone, as `current_setting(name, true)` says.
+ */
+function localSetting(i: number): string {
+  return `CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, true) END`;
+}
+
+/** `localSetting` for `count` parameter pairs, as one statement. */
+function localSettingsSql(count: number): string {
+  return `SELECT ${Array.from({ length: count }, (_, i) => localSetting(i)).join(', ')}`;
 }
