@@ -114,10 +114,8 @@ export class PgConnection implements Connection {
    * A named prepared statement (parsed once per session), run with a generic plan: the catalog queries that use it
    * (fingerprint, existence checks) cost more to plan than to run on a project of a few objects, and a batch runs
    * them once per project on one session. `plan_cache_mode` and the given `settings` hold for the call only, so the
-   * session's other statements (the user's functions among them) are not affected. Outside a transaction block this is
-   * one round trip: `set_config(..., true)` and the statement share the extended protocol's implicit transaction, which
-   * ends at the one Sync and takes the settings with it. Inside a block (where a local setting would outlive the call)
-   * one round trip sets them, one puts back what they were.
+   * session's other statements (the user's functions among them) are not affected. One round trip
+   * (`runWithLocalSettings`).
    */
   async queryPrepared<Row = Record<string, unknown>>(
     sql: string,
@@ -130,9 +128,7 @@ export class PgConnection implements Connection {
       this.prepared.set(sql, name);
     }
     const all = Object.entries({ plan_cache_mode: 'force_generic_plan', ...settings });
-    const idle = (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() === 'I';
-    const run = () =>
-      idle ? this.runWithLocalSettings(name, sql, params, all) : this.runWithRestore(name, sql, params, all);
+    const run = () => this.runWithLocalSettings(name, sql, params, all);
     try {
       const r = await run().catch((e: unknown) => {
         // Gone from the session (a `DEALLOCATE ALL` or `DISCARD ALL` among the statements it ran): prepare it again.
@@ -153,55 +149,49 @@ export class PgConnection implements Connection {
 
   /**
    * One exchange: Parse, Bind and Execute of `set_config(name, value, true)` for each setting, then the named
-   * statement (node-postgres's own prepared query: Parse once, Bind, Describe, Execute), then one Sync. The settings'
-   * row and CommandComplete are not the answer's: they are left out of it.
+   * statement (node-postgres's own prepared query: Parse once, Bind, Describe, Execute), then one Sync. Outside a
+   * transaction block the settings end with the implicit transaction at the Sync. Inside a block they would outlive the
+   * call: the first statement keeps what they were (in `dbee.saved_<i>`, local too) and a last one, before the Sync,
+   * puts that back; if the statement fails, the block is aborted and its rollback takes the settings back. Only the
+   * named statement's rows and CommandComplete make the answer.
    */
   private runWithLocalSettings(name: string, sql: string, params: unknown[], settings: [string, string][]) {
+    const inBlock =
+      (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() !== 'I';
     return new Promise<pg.QueryResult>((done, fail) => {
       const query = new pg.Query({ name, text: sql, values: params }) as unknown as PreparedQuery;
       const { prepare, handleDataRow, handleCommandComplete } = query;
-      let settingsDone = false;
-      query.prepare = function (connection) {
-        connection.parse({ text: localSettingsSql(settings.length), name: '', types: [] });
-        connection.bind({ portal: '', statement: '', values: settings.flat() });
+      const unnamed = (text: string, values: unknown[]) => (connection: WireConnection) => {
+        connection.parse({ text, name: '', types: [] });
+        connection.bind({ portal: '', statement: '', values });
         connection.execute({ portal: '', rows: 0 });
+      };
+      const set = unnamed(localSettingsSql(settings.length, inBlock), settings.flat());
+      const restore = unnamed(
+        restoreSettingsSql(settings.length),
+        settings.map(([n]) => n),
+      );
+      // 0: the settings' statement, 1: the named statement, 2: the put-back.
+      let phase = 0;
+      query.prepare = function (connection) {
+        set(connection);
         prepare.call(this, connection);
       };
+      query._getRows = function (connection) {
+        connection.execute({ portal: '', rows: 0 });
+        if (inBlock) restore(connection);
+        connection.sync();
+      };
       query.handleDataRow = function (msg) {
-        if (settingsDone) handleDataRow.call(this, msg);
+        if (phase === 1) handleDataRow.call(this, msg);
       };
       query.handleCommandComplete = function (msg, connection) {
-        if (settingsDone) handleCommandComplete.call(this, msg, connection);
-        settingsDone = true;
+        if (phase++ === 1) handleCommandComplete.call(this, msg, connection);
       };
       query.on('end', done);
       query.on('error', fail);
       this.client.query(query as never);
     });
-  }
-
-  /**
-   * Inside a transaction block: one round trip sets the settings, one puts back what they were. Both are local to the
-   * block, so a `SET LOCAL` of the caller's is put back as local (a session-wide put-back would outlive the block).
-   */
-  private async runWithRestore(name: string, sql: string, params: unknown[], settings: [string, string][]) {
-    const set = await this.client.query<Record<string, string | null>>(
-      `SELECT ${settings.map((_n, i) => `current_setting($${2 * i + 1}, true) AS o${i}, ${localSetting(i)}`).join(', ')}`,
-      settings.flat(),
-    );
-    const restore = settings.map(([n], i) => [n, set.rows[0]?.[`o${i}`] ?? null]).filter(([, v]) => v !== null);
-    try {
-      return await this.client.query({ name, text: sql, values: params });
-    } finally {
-      if (restore.length) {
-        await this.client
-          .query(
-            `SELECT ${restore.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
-            restore.flat(),
-          )
-          .catch(() => {});
-      }
-    }
   }
 
   /**
@@ -376,6 +366,7 @@ interface PreparedQuery extends NodeJS.EventEmitter {
   prepare(connection: WireConnection): void;
   handleDataRow(msg: unknown): void;
   handleCommandComplete(msg: unknown, connection: WireConnection): void;
+  _getRows(connection: WireConnection): void;
 }
 
 /** The messages of the extended protocol that node-postgres's connection sends. */
@@ -383,6 +374,7 @@ interface WireConnection {
   parse(m: { text: string; name: string; types: unknown[] }): void;
   bind(m: { portal: string; statement: string; values: unknown[] }): void;
   execute(m: { portal: string; rows: number }): void;
+  sync(): void;
 }
 
 /**
@@ -393,7 +385,19 @@ function localSetting(i: number): string {
   return `CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, true) END`;
 }
 
-/** `localSetting` for `count` parameter pairs, as one statement. */
-function localSettingsSql(count: number): string {
-  return `SELECT ${Array.from({ length: count }, (_, i) => localSetting(i)).join(', ')}`;
+/**
+ * `localSetting` for `count` parameter pairs, as one statement; `save`: each setting's value before it is also kept,
+ * local to the transaction, in `dbee.saved_<i>` (for `restoreSettingsSql`).
+ */
+function localSettingsSql(count: number, save: boolean): string {
+  const saved = (i: number) =>
+    `CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config('dbee.saved_${i}', current_setting($${2 * i + 1}), true) END, `;
+  return `SELECT ${Array.from({ length: count }, (_, i) => (save ? saved(i) : '') + localSetting(i)).join(', ')}`;
+}
+
+/** Puts back the `count` settings named by the parameters ($1, $2, ...) as `localSettingsSql` kept them. */
+function restoreSettingsSql(count: number): string {
+  const one = (i: number) =>
+    `CASE WHEN current_setting($${i + 1}, true) IS NOT NULL THEN set_config($${i + 1}, current_setting('dbee.saved_${i}'), true) END`;
+  return `SELECT ${Array.from({ length: count }, (_, i) => one(i)).join(', ')}`;
 }
