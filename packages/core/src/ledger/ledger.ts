@@ -212,6 +212,21 @@ const upToDate = new WeakMap<Connection, Set<string>>();
 const missing = new WeakMap<Connection, Set<string>>();
 
 /**
+ * Connections whose `ensure` created the ledger from nothing, until their first deployment row: its objects and
+ * migrations are empty and the next deployment id is 1 (object and migration rows reference a deployment, and only
+ * `startDeployment` writes one), so neither `state` nor `startDeployment` reads them. Same reason as `missing`: the deployment
+ * lock is held for as long as the connection lives.
+ */
+const createdEmpty = new WeakMap<Connection, Set<string>>();
+
+/** Add `table` to what `map` remembers of connection `raw`. */
+function remember(map: WeakMap<Connection, Set<string>>, raw: Connection, table: string): void {
+  let tables = map.get(raw);
+  if (!tables) map.set(raw, (tables = new Set()));
+  tables.add(table);
+}
+
+/**
  * The ledger statements each session keeps (`Ledger.inlineNamed`), by raw connection: their names, and the generation
  * that names new ones (a name is never defined twice, even when a forgotten one may still exist).
  */
@@ -297,22 +312,22 @@ export class Ledger {
       return v;
     } catch (e) {
       // Any other failure (no permission, a transaction in error) is read again next time.
-      if (e instanceof DbeeError && e.code === 'OBJECT_MISSING') {
-        let tables = missing.get(raw);
-        if (!tables) missing.set(raw, (tables = new Set()));
-        tables.add(this.versionTable);
-      }
+      if (e instanceof DbeeError && e.code === 'OBJECT_MISSING') remember(missing, raw, this.versionTable);
       return 0;
     }
   }
 
+  /** True when this connection found no ledger and has not created one since (no round trip: see `missing`). */
+  knownMissing(): boolean {
+    return missing.get(rawConnection(this.conn))?.has(this.versionTable) ?? false;
+  }
+
   /** Remember, for as long as this connection lives, that its ledger is at the latest version (see `upToDate`). */
-  private knownUpToDate(): void {
+  private knownUpToDate(from?: number): void {
     const raw = rawConnection(this.conn);
+    if (from === 0) remember(createdEmpty, raw, this.versionTable);
     missing.get(raw)?.delete(this.versionTable);
-    let tables = upToDate.get(raw);
-    if (!tables) upToDate.set(raw, (tables = new Set()));
-    tables.add(this.versionTable);
+    remember(upToDate, raw, this.versionTable);
   }
 
   /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */
@@ -338,7 +353,7 @@ export class Ledger {
         await this.conn.execute('ROLLBACK').catch(() => {});
         throw r.error;
       }
-      this.knownUpToDate();
+      this.knownUpToDate(current);
       return latest;
     }
     for (let v = current; v < this.dialect.migrations.length; v++) {
@@ -355,7 +370,7 @@ export class Ledger {
         });
       }
     }
-    this.knownUpToDate();
+    this.knownUpToDate(current);
     return this.dialect.migrations.length;
   }
 
@@ -418,7 +433,8 @@ export class Ledger {
    */
   async startDeployment(info: DeploymentInfo): Promise<number> {
     const before = info.before ?? (await this.state(info.project));
-    const id = await this.nextId('deployments', this.conn);
+    const empty = createdEmpty.get(rawConnection(this.conn))?.delete(this.versionTable) ?? false;
+    const id = empty ? 1 : await this.nextId('deployments', this.conn);
     // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
     const ticket = info.ticket ? [this.q('ticket')] : [];
     await this.afterSetting(this.asyncSession?.start ?? null, {
@@ -1119,6 +1135,7 @@ export class Ledger {
 
   /** What the ledger says a project has deployed: every object checksum and migration. */
   async state(project: string, conn: Connection = this.conn): Promise<LedgerState> {
+    if (createdEmpty.get(rawConnection(conn))?.has(this.versionTable)) return { objects: {}, migrations: {} };
     const objects = await conn.query<{ object_key: string; checksum: string }>(
       `SELECT ${this.cols('object_key', 'checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
