@@ -65,4 +65,24 @@ describe('the first deployment row of a ledger created on this connection [postg
     const row = await conn.query<{ ledger_before: unknown }>(`SELECT ledger_before FROM dbee.deployments WHERE id = 2`);
     expect(row.rows[0]!.ledger_before).toEqual({ objects: { 'table:s.t': 'c1' }, migrations: {} });
   });
+
+  it("merges a running deployment's summary without reading it back; a closed one is read again", async () => {
+    const ledger = new Ledger(conn, postgresLedger);
+    const id = await ledger.startDeployment(info('c'));
+    sent.length = 0;
+    await ledger.updateSummary(id, { smokeChecks: [] });
+    await ledger.updateSummary(id, { fingerprint: 'f1' });
+    await ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 't' });
+    expect(reads()).toEqual([]);
+    const summary = async () =>
+      (await conn.query<{ summary: unknown }>(`SELECT summary FROM dbee.deployments WHERE id = $1`, [id])).rows[0]!
+        .summary;
+    expect(await summary()).toEqual({ smokeChecks: [], transaction: 't' });
+    // Closed: what another session may have written since is read first.
+    await conn.query(`UPDATE dbee.deployments SET summary = summary || '{"other": 1}' WHERE id = $1`, [id]);
+    sent.length = 0;
+    await ledger.updateSummary(id, { smoke: 's' });
+    expect(reads()).toHaveLength(1);
+    expect(await summary()).toEqual({ smokeChecks: [], transaction: 't', other: 1, smoke: 's' });
+  });
 });

@@ -219,6 +219,13 @@ const missing = new WeakMap<Connection, Set<string>>();
  */
 const createdEmpty = new WeakMap<Connection, Set<string>>();
 
+/**
+ * The summaries of the deployments a connection opened and has not closed, by `<version table>\0<id>`: while a
+ * deployment runs, only its own session writes its row (under the deployment lock), so `updateSummary` and
+ * `finishDeployment` merge into what this map holds instead of reading the row first (two reads per deployment).
+ */
+const openSummaries = new WeakMap<Connection, Map<string, DeploymentSummary>>();
+
 /** Add `table` to what `map` remembers of connection `raw`. */
 function remember(map: WeakMap<Connection, Set<string>>, raw: Connection, table: string): void {
   let tables = map.get(raw);
@@ -315,6 +322,22 @@ export class Ledger {
       if (e instanceof DbeeError && e.code === 'OBJECT_MISSING') remember(missing, raw, this.versionTable);
       return 0;
     }
+  }
+
+  /** A deployment's key in `openSummaries`. */
+  private summaryKey(id: number): string {
+    return `${this.versionTable}\0${id}`;
+  }
+
+  /** The summary of deployment `id` as it is now: known when this connection opened it and it runs, else read. */
+  private async summaryNow(id: number): Promise<DeploymentSummary> {
+    const known = openSummaries.get(rawConnection(this.conn))?.get(this.summaryKey(id));
+    if (known) return known;
+    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
+      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      [id],
+    );
+    return this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
   }
 
   /** True when this connection found no ledger and has not created one since (no round trip: see `missing`). */
@@ -435,6 +458,8 @@ export class Ledger {
     const before = info.before ?? (await this.state(info.project));
     const empty = createdEmpty.get(rawConnection(this.conn))?.delete(this.versionTable) ?? false;
     const id = empty ? 1 : await this.nextId('deployments', this.conn);
+    const summaries = openSummaries.get(rawConnection(this.conn)) ?? new Map<string, DeploymentSummary>();
+    openSummaries.set(rawConnection(this.conn), summaries);
     // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
     const ticket = info.ticket ? [this.q('ticket')] : [];
     await this.afterSetting(this.asyncSession?.start ?? null, {
@@ -460,6 +485,7 @@ export class Ledger {
         ...(info.ticket ? [info.ticket] : []),
       ],
     });
+    summaries.set(this.summaryKey(id), {});
     return id;
   }
 
@@ -814,18 +840,15 @@ export class Ledger {
     summary: DeploymentSummary = {},
   ): Promise<void> {
     // What was recorded while the deployment ran (the smoke checks it ran) stays; the rest is this summary.
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
-      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
-      [id],
-    );
-    const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
-    if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    const during = await this.summaryNow(id);
+    if (during.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
     // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
     await this.afterSetting(this.asyncSession?.end ?? null, {
       table: 'deployments',
       sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
       params: [status, error, failedStatement, JSON.stringify(summary), id],
     });
+    openSummaries.get(rawConnection(this.conn))?.delete(this.summaryKey(id));
   }
 
   /**
@@ -1177,14 +1200,12 @@ export class Ledger {
 
   /** Merge `patch` into a finished deployment's summary (smoke results arrive after the rollback's steps). */
   async updateSummary(id: number, patch: DeploymentSummary): Promise<void> {
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
-      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
-      [id],
-    );
-    const current = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
+    const merged = { ...(await this.summaryNow(id)), ...patch };
     await this.conn.query(
       `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
-      [JSON.stringify({ ...current, ...patch }), id],
+      [JSON.stringify(merged), id],
     );
+    const summaries = openSummaries.get(rawConnection(this.conn));
+    if (summaries?.has(this.summaryKey(id))) summaries.set(this.summaryKey(id), merged);
   }
 }
