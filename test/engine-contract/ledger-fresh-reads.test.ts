@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '@dbee/core';
 import { PgConnection, postgresLedger } from '@dbee/postgres';
 import { scratchDatabase } from '../support/pg';
+import { deploymentInfo } from '../support/deployment-info';
 
 /**
  * A ledger this connection's `ensure` just created is empty: opening the first deployment reads neither the project's
@@ -25,19 +26,7 @@ describe('the first deployment row of a ledger created on this connection [postg
     await db?.drop();
   });
 
-  const info = (project: string) => ({
-    project,
-    environment: 'e',
-    kind: 'deploy' as const,
-    planChecksum: 'x',
-    package: null,
-    gitCommit: null,
-    toolVersion: '0',
-    osUser: 'u',
-    ciJob: null,
-    host: 'h',
-    stepsTotal: 0,
-  });
+  const info = deploymentInfo;
   const reads = () => sent.filter((s) => /^\s*SELECT/i.test(s));
 
   it('is told missing without a request once read, created, then opened with id 1 and an empty state unread', async () => {
