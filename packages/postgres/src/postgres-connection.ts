@@ -179,8 +179,11 @@ export class PgConnection implements Connection {
           connection.describe({ type: 'S', name: '' });
           connection.sync();
         },
-        handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }) {
-          answer = { ok: true, columns: msg.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+        handleRowDescription(msg: { fields: { name: string; dataTypeID: number; dataTypeModifier: number }[] }) {
+          answer = {
+            ok: true,
+            columns: msg.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID, typeModifier: f.dataTypeModifier })),
+          };
         },
         handleError(e: { message: string; code?: string }) {
           answer = { ok: false, message: e.message.split('\n')[0]!, code: e.code };
