@@ -12,9 +12,12 @@
  * floor (`psql -1 -f` of its statements on a copy of the floor's database) and dbee's incremental deploy of it with
  * the desired model cached (built by an uncached `diff` of the same sources first, which is measured too), then its
  * rollback; the cached diff. Each step's schema is checked against the floor's, as `npm run bench` does.
+ * Then, as whole CLI processes of the compiled dist/ (as installed) under /usr/bin/time for their peak memory: the
+ * floor again and right after it the full deploy to another empty database (paired ratio), and `plan --out` of the
+ * sources with no cache (a package folder; no database change).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyChangeSet, generateChangeSet, generateProject } from './generate';
@@ -36,6 +39,50 @@ interface Figures {
   diffUncached: number;
   diffCached: number;
   load: string;
+  /** Whole CLI processes (dist/): the floor right before, the full deploy, its paired ratio, `plan --out`; peak MB. */
+  cliFloor: number;
+  cliFull: number;
+  cliFullRatio: number;
+  cliFullMb: number;
+  cliPlan: number;
+  cliPlanMb: number;
+}
+
+/** `dbee <args>` as a whole process of the compiled dist/ under /usr/bin/time: wall time and peak resident MB. */
+async function cliTimed(args: string[], env: Record<string, string>): Promise<L.Timed & { peakMb: number }> {
+  const bin = join(L.REPO, 'packages/cli/bin/dbee.js');
+  const r = await L.timeProcess('/usr/bin/time', ['-f', 'peak-kb %M', process.execPath, bin, ...args], {
+    cwd: L.REPO,
+    env: { ...process.env, DBEE_USE_DIST: '1', ...env },
+  });
+  if (r.code !== 0) throw new Error(`dbee ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+  return { ...r, peakMb: Number(/peak-kb (\d+)/.exec(r.stderr)?.[1] ?? Number.NaN) / 1024 };
+}
+
+/** The CLI rows of one size: floor then full deploy (paired), and `plan --out` with no cache. */
+async function cliFigures(
+  n: number,
+  ws: string,
+  script: string,
+  quiet: () => Promise<unknown>,
+): Promise<Pick<Figures, 'cliFloor' | 'cliFull' | 'cliFullRatio' | 'cliFullMb' | 'cliPlan' | 'cliPlanMb'>> {
+  const floorDb = await L.createDb(`cf_${n}`);
+  const cliFloor = (await quiet(), await L.psqlFile(floorDb, script)).ms;
+  const db = await L.createDb(`c_${n}`);
+  const env = { [L.envVar('d')]: L.dbUrl(db) };
+  const full = (await quiet(), await cliTimed(['deploy', 'gen', '--env', 'd', '--cwd', ws], env));
+  rmSync(join(ws, '.dbee', 'cache'), { recursive: true, force: true });
+  const out = join(ws, 'dist', 'package');
+  const plan = (await quiet(), await cliTimed(['plan', 'gen', '--env', 'd', '--out', out, '--cwd', ws], env));
+  if (!existsSync(join(out, 'manifest.json'))) throw new Error(`plan --out wrote no manifest.json in ${out}`);
+  return {
+    cliFloor,
+    cliFull: full.ms,
+    cliFullRatio: full.ms / cliFloor,
+    cliFullMb: full.peakMb,
+    cliPlan: plan.ms,
+    cliPlanMb: plan.peakMb,
+  };
 }
 
 async function measure(n: number, failures: string[]): Promise<Figures> {
@@ -82,7 +129,9 @@ async function measure(n: number, failures: string[]): Promise<Figures> {
     const rollback = (await quiet(),
     await L.dbee(wsChanged, 'rollback', { project: 'gen', env: 'd', assumeYes: true }, env)).ms;
     await check('rollback', d, base);
+    const cli = await cliFigures(n, ws, script, quiet);
     return {
+      ...cli,
       objects: gen.objects,
       floor,
       full,
@@ -102,10 +151,106 @@ async function measure(n: number, failures: string[]): Promise<Figures> {
   }
 }
 
+/** A row of the scaling table: its label, value, unit and, for some, the goal judged at one size. */
+interface Row {
+  label: string;
+  get: (f: Figures) => number;
+  kind: 'ms' | 'ratio' | 'count' | 'mb';
+  goal?: { at: number; text: string; ok: (f: Figures) => boolean };
+}
+
+const ROWS: Row[] = [
+  { label: 'objects', get: (f) => f.objects, kind: 'count' },
+  { label: 'psql -1 -f floor', get: (f) => f.floor, kind: 'ms' },
+  { label: 'full deploy, in-process', get: (f) => f.full, kind: 'ms' },
+  {
+    label: 'full deploy / floor (paired)',
+    get: (f) => f.fullRatio,
+    kind: 'ratio',
+    goal: { at: 5000, text: '<= 1.5x', ok: (f) => f.fullRatio <= 1.5 },
+  },
+  {
+    label: 'no-op deploy, in-process',
+    get: (f) => f.noop,
+    kind: 'ms',
+    goal: { at: 5000, text: '<= 0.3 s', ok: (f) => f.noop <= 300 },
+  },
+  { label: 'change-set floor (psql -1 -f)', get: (f) => f.changeFloor, kind: 'ms' },
+  {
+    label: 'incremental deploy, model cached',
+    get: (f) => f.incrCached,
+    kind: 'ms',
+    goal: {
+      at: 5000,
+      text: '<= 2x change-set floor + 0.5 s',
+      ok: (f) => f.incrCached <= 2 * f.changeFloor + 500,
+    },
+  },
+  {
+    label: 'rollback of it',
+    get: (f) => f.rollback,
+    kind: 'ms',
+    goal: { at: 5000, text: '<= 1 s', ok: (f) => f.rollback <= 1000 },
+  },
+  {
+    label: 'diff, uncached (builds the model)',
+    get: (f) => f.diffUncached,
+    kind: 'ms',
+    goal: { at: 5000, text: '<= 3 s', ok: (f) => f.diffUncached <= 3000 },
+  },
+  {
+    label: 'diff, cached',
+    get: (f) => f.diffCached,
+    kind: 'ms',
+    goal: { at: 5000, text: '<= 0.3 s', ok: (f) => f.diffCached <= 300 },
+  },
+  { label: 'CLI: psql floor before it', get: (f) => f.cliFloor, kind: 'ms' },
+  { label: 'CLI: full deploy', get: (f) => f.cliFull, kind: 'ms' },
+  {
+    label: 'CLI: full deploy / floor (paired)',
+    get: (f) => f.cliFullRatio,
+    kind: 'ratio',
+    goal: { at: 10000, text: '<= 1.5x', ok: (f) => f.cliFullRatio <= 1.5 },
+  },
+  { label: 'CLI: full deploy, peak memory', get: (f) => f.cliFullMb, kind: 'mb' },
+  {
+    label: 'CLI: plan --out, no cache',
+    get: (f) => f.cliPlan,
+    kind: 'ms',
+    goal: { at: 10000, text: '<= 2 s', ok: (f) => f.cliPlan <= 2000 },
+  },
+  {
+    label: 'CLI: plan --out, peak memory',
+    get: (f) => f.cliPlanMb,
+    kind: 'mb',
+    goal: { at: 10000, text: '<= 500 MB', ok: (f) => f.cliPlanMb <= 500 },
+  },
+];
+
+function fmt(v: number, kind: Row['kind']): string {
+  if (kind === 'ms') return L.fmtMs(v);
+  if (kind === 'mb') return `${v.toFixed(0)} MB`;
+  if (kind === 'count') return v.toLocaleString('en-US');
+  return L.fmtRatio(v);
+}
+
+/** The size a goal stated at `at` objects is judged at: the measured size within 2 % of it. */
+const near = (all: Figures[], at: number) => all.find((f) => Math.abs(f.objects - at) <= at * 0.02);
+
+/** The verdict of a row's goal: met / NOT MET with the figure, or why it is not judged. */
+function verdict(row: Row, all: Figures[]): string {
+  if (!row.goal) return '';
+  const f = near(all, row.goal.at);
+  if (!f) return `not measured (no ${row.goal.at.toLocaleString('en-US')}-object run)`;
+  return `${row.goal.ok(f) ? 'met' : 'NOT MET'} (${fmt(row.get(f), row.kind)})`;
+}
+
 export async function scaleMain(sizes: number[]): Promise<void> {
   console.log(`dbee scaling benchmark: ${sizes.join(', ')} objects, one run each`);
   console.log(`machine: ${L.machine()}`);
   console.log(`load average at start: ${L.load()}`);
+  const built = L.buildDist();
+  if (!built) throw new Error('npm run build failed: the CLI rows need the compiled dist/');
   const failures: string[] = [];
   const all: Figures[] = [];
   for (const n of sizes) {
@@ -113,49 +258,27 @@ export async function scaleMain(sizes: number[]): Promise<void> {
     console.log(`  ${n} objects done, load average ${L.load()}`);
   }
   const first = all[0]!;
-  const rows: [string, (f: Figures) => number, 'ms' | 'ratio'][] = [
-    ['objects', (f) => f.objects, 'ratio'],
-    ['psql -1 -f floor', (f) => f.floor, 'ms'],
-    ['full deploy, in-process', (f) => f.full, 'ms'],
-    ['full deploy / floor', (f) => f.fullRatio, 'ratio'],
-    ['no-op deploy, in-process', (f) => f.noop, 'ms'],
-    ['change-set floor (psql -1 -f)', (f) => f.changeFloor, 'ms'],
-    ['incremental deploy, model cached', (f) => f.incrCached, 'ms'],
-    ['rollback of it', (f) => f.rollback, 'ms'],
-    ['diff, uncached (builds the model)', (f) => f.diffUncached, 'ms'],
-    ['diff, cached', (f) => f.diffCached, 'ms'],
-  ];
-  const fmt = (v: number, kind: 'ms' | 'ratio') =>
-    kind === 'ms' ? L.fmtMs(v) : kind === 'ratio' && v > 100 ? String(v) : L.fmtRatio(v);
   console.log('');
   console.log(
     L.table(
-      ['figure', ...all.map((f) => `${f.objects} objects`), ...all.slice(1).map((f) => `growth to ${f.objects}`)],
-      rows.map(([label, get, kind]) => [
-        label,
-        ...all.map((f) => fmt(get(f), kind)),
-        ...all.slice(1).map((f) => L.fmtRatio(get(f) / get(first))),
+      [
+        'figure',
+        ...all.map((f) => `${f.objects.toLocaleString('en-US')} objects`),
+        ...all.slice(1).map((f) => `growth to ${f.objects.toLocaleString('en-US')}`),
+        'goal',
+        'verdict',
+      ],
+      ROWS.map((row) => [
+        row.label,
+        ...all.map((f) => fmt(row.get(f), row.kind)),
+        ...all.slice(1).map((f) => L.fmtRatio(row.get(f) / row.get(first))),
+        row.goal ? `${row.goal.text} at ${row.goal.at.toLocaleString('en-US')}` : '',
+        verdict(row, all),
       ]),
     ),
   );
   console.log(`incremental steps: ${all.map((f) => `${f.steps} at ${f.objects}`).join(', ')}`);
-  const at5k = all.find((f) => f.objects >= 4900 && f.objects <= 5100);
-  if (at5k) {
-    const goals: [string, boolean, string][] = [
-      ['full deploy <= 1.5x the floor', at5k.fullRatio <= 1.5, L.fmtRatio(at5k.fullRatio)],
-      [
-        'incremental deploy (model cached) <= 2x its change-set floor + 0.5 s',
-        at5k.incrCached <= 2 * at5k.changeFloor + 500,
-        `${L.fmtMs(at5k.incrCached)} against ${L.fmtMs(2 * at5k.changeFloor + 500)}`,
-      ],
-      ['rollback of it <= 1 s', at5k.rollback <= 1000, L.fmtMs(at5k.rollback)],
-      ['no-op deploy <= 0.3 s in-process', at5k.noop <= 300, L.fmtMs(at5k.noop)],
-      ['diff uncached <= 3 s', at5k.diffUncached <= 3000, L.fmtMs(at5k.diffUncached)],
-      ['diff cached <= 0.3 s', at5k.diffCached <= 300, L.fmtMs(at5k.diffCached)],
-    ];
-    console.log(`goals at ${at5k.objects} objects (one run; load average ${at5k.load} after it):`);
-    for (const [label, ok, detail] of goals) console.log(`  ${ok ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
-  }
+  console.log(`load average after each size: ${all.map((f) => `${f.load} at ${f.objects}`).join('; ')}`);
   console.log('checks:');
   console.log(
     `  schema after every deploy and the rollback compared with the floor's: ${failures.length ? `${failures.length} FAILURES` : 'all equal'}`,
