@@ -20,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { applyChangeSet, generateChangeSet, generateProject } from './generate';
 import * as L from './lib';
 
@@ -39,6 +40,10 @@ interface Figures {
   diffUncached: number;
   diffCached: number;
   load: string;
+  /** Requests sent to the server (round trips) by the incremental deploy and by its rollback; DROP VIEW statements. */
+  incrRequests: number;
+  rollbackRequests: number;
+  rollbackDropViews: number;
   /** Whether the floor ran as one transaction (`-1`); false where that ran out of the server's lock table. */
   floorSingle: boolean;
   /** Whole CLI processes (dist/): the floor right before, the full deploy, its paired ratio, `plan --out`; peak MB. */
@@ -48,6 +53,28 @@ interface Figures {
   cliFullMb: number;
   cliPlan: number;
   cliPlanMb: number;
+}
+
+/**
+ * `f`'s requests to the server through pg (every round trip of this process while it runs: dbee's, as nothing else
+ * runs), and the DROP VIEW statements among them: figures that do not depend on the machine's load.
+ */
+async function counted<T>(f: () => Promise<T>): Promise<{ value: T; requests: number; dropViews: number }> {
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const query = proto.query;
+  let requests = 0;
+  let dropViews = 0;
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    requests++;
+    const text = typeof a[0] === 'string' ? a[0] : (a[0] as { text?: unknown } | null)?.text;
+    if (typeof text === 'string') dropViews += text.match(/\bDROP VIEW\b/gi)?.length ?? 0;
+    return query.apply(this, a);
+  };
+  try {
+    return { value: await f(), requests, dropViews };
+  } finally {
+    proto.query = query;
+  }
 }
 
 /**
@@ -141,10 +168,14 @@ async function measure(n: number, failures: string[]): Promise<Figures> {
     const diffUncached = (await quiet(),
     await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'd', format: 'json' }, env)).ms;
     const diffCached = (await L.dbee(wsChanged, 'diff', { project: 'gen', env: 'd', format: 'json' }, env)).ms;
-    const incr = (await quiet(), await L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env));
+    const incrCounted =
+      (await quiet(), await counted(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env)));
+    const incr = incrCounted.value;
     await check('incremental deploy', d, changed);
-    const rollback = (await quiet(),
-    await L.dbee(wsChanged, 'rollback', { project: 'gen', env: 'd', assumeYes: true }, env)).ms;
+    const rolledBack =
+      (await quiet(),
+      await counted(() => L.dbee(wsChanged, 'rollback', { project: 'gen', env: 'd', assumeYes: true }, env)));
+    const rollback = rolledBack.value.ms;
     await check('rollback', d, base);
     const cli = await cliFigures(n, ws, script, quiet);
     return {
@@ -162,6 +193,9 @@ async function measure(n: number, failures: string[]): Promise<Figures> {
       diffCached,
       load: L.load(),
       floorSingle: floorTimed.single,
+      incrRequests: incrCounted.requests,
+      rollbackRequests: rolledBack.requests,
+      rollbackDropViews: rolledBack.dropViews,
     };
   } finally {
     await L.dropAll();
@@ -198,7 +232,10 @@ const ROWS: Row[] = [
     '<= 2x change-set floor + 0.5 s',
     (f) => 2 * f.changeFloor + 500,
   ]),
+  row('incremental deploy: requests to the server', (f) => f.incrRequests, 'count'),
   row('rollback of it', (f) => f.rollback, 'ms', [5000, '<= 1 s', 1000]),
+  row('rollback: requests to the server', (f) => f.rollbackRequests, 'count'),
+  row('rollback: DROP VIEW statements', (f) => f.rollbackDropViews, 'count'),
   row('diff, uncached (builds the model)', (f) => f.diffUncached, 'ms', [5000, '<= 3 s', 3000]),
   row('diff, cached', (f) => f.diffCached, 'ms', [5000, '<= 0.3 s', 300]),
   row('CLI: psql floor before it', (f) => f.cliFloor, 'ms'),
@@ -253,7 +290,7 @@ export async function scaleMain(sizes: number[]): Promise<void> {
       ROWS.map((row) => [
         row.label,
         ...all.map((f) => fmt(row.get(f), row.kind)),
-        ...all.slice(1).map((f) => L.fmtRatio(row.get(f) / row.get(first))),
+        ...all.slice(1).map((f) => (row.get(first) ? L.fmtRatio(row.get(f) / row.get(first)) : '-')),
         row.goal ? `${row.goal.text} at ${row.goal.at.toLocaleString('en-US')}` : '',
         verdict(row, all),
       ]),
