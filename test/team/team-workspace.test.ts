@@ -35,6 +35,14 @@ describe('team workspace: core ← sales ← reporting with the real nx and dbee
     expect(revenue).toBeNull();
   });
 
+  it('with an explicit --output-style=static, each deployment is printed once', async () => {
+    // Nx prints every task in full then; the batch must not echo the dependencies' output a second time.
+    const r = await team.nx(['run', 'db-reporting:deploy', '--env=qa', '--output-style=static']);
+    expect(r.code, r.output).toBe(0);
+    for (const p of ['core', 'sales', 'reporting'])
+      expect(r.output.split(`dbee deploy ${p} -> qa`).length - 1, r.output).toBe(1);
+  });
+
   it('dbee status reporting --env dev has nothing pending after the deploy', async () => {
     const r = await team.dbee(['status', 'reporting', '--env', 'dev']);
     expect(r.code, r.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Connection, LedgerDialect } from '../engine/engine';
 import { rawConnection } from '../engine/session-pool';
+import { DbeeError } from '../errors';
 import { formatKey, migrationKey } from '../model/object-key';
 import type { Hazard } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
@@ -203,6 +204,14 @@ export interface LedgerState {
 const upToDate = new WeakMap<Connection, Set<string>>();
 
 /**
+ * Connections on which the version table was found missing (the database has no ledger yet), until `ensure` creates
+ * it: a deployment to a new database asks for the version four times before it creates the ledger (recovery, started
+ * steps, deployed state, `ensure`), and each failed read is a round trip and an error. Only dbee creates the ledger,
+ * and only in `ensure` under the deployment lock, which the deployment holds for as long as its connection lives.
+ */
+const missing = new WeakMap<Connection, Set<string>>();
+
+/**
  * The ledger statements each session keeps (`Ledger.inlineNamed`), by raw connection: their names, and the generation
  * that names new ones (a name is never defined twice, even when a forgotten one may still exist).
  */
@@ -276,7 +285,9 @@ export class Ledger {
   /** Ledger version in this database; 0 when dbee has never written here. */
   async version(): Promise<number> {
     const latest = this.dialect.migrations.length;
-    if (upToDate.get(rawConnection(this.conn))?.has(this.versionTable)) return latest;
+    const raw = rawConnection(this.conn);
+    if (upToDate.get(raw)?.has(this.versionTable)) return latest;
+    if (missing.get(raw)?.has(this.versionTable)) return 0;
     try {
       const r = await this.conn.query<{ v: number | string | null }>(
         `SELECT MAX(${this.q('version')}) AS ${this.q('v')} FROM ${this.versionTable}`,
@@ -284,7 +295,13 @@ export class Ledger {
       const v = Number(r.rows[0]?.v ?? 0);
       if (v === latest) this.knownUpToDate();
       return v;
-    } catch {
+    } catch (e) {
+      // Any other failure (no permission, a transaction in error) is read again next time.
+      if (e instanceof DbeeError && e.code === 'OBJECT_MISSING') {
+        let tables = missing.get(raw);
+        if (!tables) missing.set(raw, (tables = new Set()));
+        tables.add(this.versionTable);
+      }
       return 0;
     }
   }
@@ -292,6 +309,7 @@ export class Ledger {
   /** Remember, for as long as this connection lives, that its ledger is at the latest version (see `upToDate`). */
   private knownUpToDate(): void {
     const raw = rawConnection(this.conn);
+    missing.get(raw)?.delete(this.versionTable);
     let tables = upToDate.get(raw);
     if (!tables) upToDate.set(raw, (tables = new Set()));
     tables.add(this.versionTable);
@@ -306,8 +324,12 @@ export class Ledger {
       // database's ledger costs one round trip instead of one per statement (a fleet creates hundreds of them), and an
       // interrupted upgrade leaves the ledger at the version it had.
       const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
+      // Its commit need not wait for the disk (LedgerInlining.asyncCommit): the deployment's closing row commits
+      // durably, which flushes it, and a server crash before that loses it with every row written after it.
+      const asyncCommit = this.dialect.inline?.asyncCommit;
       const r = await this.conn.executeBatch([
         'BEGIN',
+        ...(asyncCommit ? [`SELECT ${asyncCommit}`] : []),
         ...this.dialect.migrations.slice(current).flat(),
         `INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES ${versions.join(', ')}`,
         'COMMIT',
@@ -935,14 +957,33 @@ export class Ledger {
 
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
-    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
-    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
     const r = await this.conn.query<DeploymentRow>(
-      `SELECT ${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}
+      `SELECT ${await this.deploymentColumns()}
          FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );
-    return r.rows.slice(0, limit).map((row) => ({
+    return r.rows.slice(0, limit).map((row) => this.deploymentRow(row));
+  }
+
+  /** The newest deployment of every project on `environment` (one query), by project. */
+  async lastDeployments(environment: string): Promise<Map<string, DeploymentRow>> {
+    if (!(await this.exists())) return new Map();
+    const r = await this.conn.query<DeploymentRow>(
+      `SELECT ${await this.deploymentColumns()} FROM ${this.t('deployments')} WHERE ${this.q('id')} IN
+         (SELECT MAX(${this.q('id')}) FROM ${this.t('deployments')} WHERE ${this.q('environment')} = ${this.p(1)} GROUP BY ${this.q('project')})`,
+      [environment],
+    );
+    return new Map(r.rows.map((row) => [row.project, this.deploymentRow(row)]));
+  }
+
+  private async deploymentColumns(): Promise<string> {
+    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
+    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
+    return `${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}`;
+  }
+
+  private deploymentRow(row: DeploymentRow): DeploymentRow {
+    return {
       ...row,
       id: Number(row.id),
       steps_total: Number(row.steps_total),
@@ -953,7 +994,7 @@ export class Ledger {
         this.dialect.jsonAsText && typeof row.summary === 'string'
           ? this.json<Record<string, unknown>>(row.summary)
           : row.summary,
-    }));
+    };
   }
 
   /** Every step recorded for a deployment, in step order. */

@@ -39,7 +39,8 @@ import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-even
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
 import { planSources } from './source-plan';
-import { deployExpandContract, refuseWhileInFlight } from './expand-contract';
+import { deployExpandContract } from './expand-contract';
+import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
@@ -81,6 +82,22 @@ export async function deploy(
   options: DeployOptions,
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
+  try {
+    return await deployOnce(ctx, options, hooks);
+  } finally {
+    // In an Nx batch, the next tasks read what this one may have written to the ledger live (batch-reads.ts).
+    if (ctx.sessions) {
+      try {
+        const projects = ctx.workspace.withDependencies(options.project).map((p) => p.name);
+        notePlannedInBatch(ctx, ctx.workspace.environmentName(options.env, ctx.env).name, projects);
+      } catch {
+        // An unknown project or environment: this task planned nothing.
+      }
+    }
+  }
+}
+
+async function deployOnce(ctx: OperationContext, options: DeployOptions, hooks: DryRunHooks): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   const startedAt = options.now ?? new Date();
   const t0 = Date.now();
@@ -169,7 +186,7 @@ async function deployInner(
       report.database = session.conn.description;
       const ledger = new Ledger(session.conn, engine.ledger);
       await recoverInterrupted(ctx, input, session, ledger, report);
-      await refuseWhileInFlight(session.conn, engine, input.planned, environment.name);
+      await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
       const run = await planDeployment(ctx, input, session.conn, ledger, report);
       await decideDeployConflicts(ctx, input, session.conn, run, report);
       await collectProblems(ctx, input, session.conn, run);
@@ -188,7 +205,7 @@ async function deployInner(
       if (options.dryRun) return dryRun(ctx, input, session.conn, run, report, hooks);
       if (run.plan.steps.length === 0) {
         for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
-        await confirmFingerprints(engine, ledger, session.conn, input.models, input.planned, environment.name);
+        await confirmFingerprints(ctx, input, ledger, session.conn);
         report.status = 'unchanged';
         return ExitCode.ok;
       }
@@ -782,18 +799,16 @@ function conflictOf(d: ConflictDecision | undefined) {
  * gets the fingerprint of the schemas now, so `status` can tell drift again instead of `unknown` until the next change.
  */
 async function confirmFingerprints(
-  engine: Engine,
+  ctx: OperationContext,
+  input: DeployInputs,
   ledger: Ledger,
   conn: Connection,
-  models: ProjectModel[],
-  planned: readonly string[],
-  environment: string,
 ): Promise<void> {
+  const { engine, environment } = input;
   if (!engine.diff) return;
-  for (const model of models) {
-    if (!planned.includes(model.project.name) || !model.graph.schemas.length) continue;
-    const history = await ledger.deployments(model.project.name, environment, 1);
-    const last = history[0];
+  for (const model of input.models) {
+    if (!input.planned.includes(model.project.name) || !model.graph.schemas.length) continue;
+    const last = await lastDeployment(ctx, ledger, model.project.name, environment.name);
     if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
     await ledger.updateSummary(last.id, {
       fingerprint: await engine.diff.fingerprint(conn, projectScope(model.graph)),
@@ -901,7 +916,14 @@ function fingerprintsAtClose(
           list.map((p) => p.scope),
         )
         .catch(() => null);
-      for (const [i, p] of list.entries()) if (fingerprints?.[i]) await p.record(fingerprints[i]).catch(() => {});
+      if (!fingerprints) return;
+      // The summaries in one transaction: one commit for the batch, not one per deployment. A write that fails there
+      // leaves every deployment of the batch without its fingerprint, as a failed read does.
+      await conn
+        .transaction(async () => {
+          for (const [i, p] of list.entries()) if (fingerprints[i]) await p.record(fingerprints[i]);
+        })
+        .catch(() => {});
     });
     return list;
   });

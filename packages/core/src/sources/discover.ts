@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
@@ -69,19 +69,16 @@ export function discoverSources(
     .sort()
     .filter(inside)
     .map(load);
-  const smoke = fg
-    .sync([`${SMOKE_DIR}/**/*.{yaml,yml,sql}`], opts)
-    .sort()
-    .filter(inside)
-    .map(load);
-  const migrations = discoverMigrations(
-    fg
-      .sync([`${MIGRATIONS_DIR}/**/*`], opts)
-      .sort()
-      .filter(inside),
-    base,
-    load,
-  );
+  // Most projects have no smoke or migrations folder: no glob then (compiling one costs more than the walk).
+  const under = (dir: string, glob: string) =>
+    existsSync(join(project.root, dir))
+      ? fg
+          .sync([`${dir}/${glob}`], opts)
+          .sort()
+          .filter(inside)
+      : [];
+  const smoke = under(SMOKE_DIR, '**/*.{yaml,yml,sql}').map(load);
+  const migrations = discoverMigrations(under(MIGRATIONS_DIR, '**/*'), base, load);
   return { objects, migrations, smoke };
 }
 

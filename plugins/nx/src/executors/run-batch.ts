@@ -1,4 +1,6 @@
 import { SessionPool } from '@dbee/core';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { runTask, type DbeeCommand, type TaskRun } from './run-command-executor';
@@ -81,12 +83,12 @@ export async function* runBatch(
  * successful tasks were not shown"), and operators read what each deployment did. The worker's standard output
  * reaches the terminal as it is written. Only for a run of one project (one task of the run that no other depends
  * on): `run-many` and `affected` print every task alike (the CI pipeline sets NX_DEFAULT_OUTPUT_STYLE=static). Not
- * with the TUI (every task's output has its own pane), `--verbose`, or an NX_DEFAULT_OUTPUT_STYLE other than
- * static-failures-only (each prints every task in full, or on purpose none). Nx does not pass its command line to the
- * batch process: after an explicit `--output-style=static` on the command line, a dependency's output shows twice.
+ * with the TUI (every task's output has its own pane), `--verbose`, or an output style other than
+ * static-failures-only (each prints every task in full, or on purpose none), whether NX_DEFAULT_OUTPUT_STYLE or the
+ * command line's `--output-style` names it (see `outputStyle`).
  */
 function dependenciesToEcho(fullGraph: TaskGraph, ids: readonly string[]): Set<string> {
-  const style = process.env['NX_DEFAULT_OUTPUT_STYLE'];
+  const style = outputStyle();
   const printsAll = style !== undefined && style !== '' && style !== 'static-failures-only';
   if (process.env['NX_TUI'] === 'true' || process.env['NX_VERBOSE_LOGGING'] === 'true' || printsAll) return new Set();
   const all = Object.keys(fullGraph.tasks);
@@ -94,6 +96,39 @@ function dependenciesToEcho(fullGraph: TaskGraph, ids: readonly string[]): Set<s
   const requested = all.filter((id) => !dependedOn.has(id));
   if (requested.length !== 1) return new Set();
   return new Set(ids.filter((id) => id !== requested[0] && dependedOn.has(id)));
+}
+
+/**
+ * The output style of the Nx run this batch belongs to: `--output-style` (or `--outputStyle`) on the command line of
+ * the Nx process, else NX_DEFAULT_OUTPUT_STYLE (Nx's own precedence). Nx passes neither its command line nor the
+ * style it chose to a batch worker; the worker is a child of that Nx process, whose command line the system shows
+ * (/proc on Linux, `ps` elsewhere). Where neither can be read, only the environment variable counts.
+ */
+export function outputStyle(
+  argv: readonly string[] | null = parentCommandLine(),
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  for (const [i, arg] of (argv ?? []).entries()) {
+    const m = /^--output-?[sS]tyle(?:=(.*))?$/.exec(arg);
+    if (m) return m[1] ?? argv![i + 1];
+  }
+  return env['NX_DEFAULT_OUTPUT_STYLE'];
+}
+
+/** The arguments of this process's parent, or null when the system does not say. */
+function parentCommandLine(): string[] | null {
+  try {
+    return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    // No /proc (macOS): `ps` prints the command line with spaces between the arguments.
+  }
+  if (process.platform === 'win32') return null;
+  try {
+    const out = execFileSync('ps', ['-o', 'args=', '-p', String(process.ppid)], { encoding: 'utf8', stdio: 'pipe' });
+    return out.trim().split(/\s+/);
+  } catch {
+    return null;
+  }
 }
 
 /** `ids` ordered so that every task comes after the tasks it depends on; ties keep the task ids sorted. */

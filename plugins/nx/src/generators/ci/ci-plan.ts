@@ -96,8 +96,8 @@ export function ciPlan(tree: Tree, options: CiPlanOptions): CiPlan {
 /**
  * The deploy command of an environment's job: the affected projects only, in dependency order, and `--assumeYes`
  * where dbee.yaml protects the environment (see CiEnvironment.protected). Each deployment's output is printed in full
- * through the pipeline's NX_DEFAULT_OUTPUT_STYLE=static (an environment variable, not `--output-style`: the deploy
- * batch reads it, see dependenciesToEcho in executors/run-batch.ts).
+ * through the pipeline's NX_DEFAULT_OUTPUT_STYLE=static (each deployment printed once, see dependenciesToEcho in
+ * executors/run-batch.ts).
  */
 export function deployCommand(env: CiEnvironment): string {
   return `npx nx affected -t deploy --excludeTaskDependencies${env.protected ? ' --assumeYes' : ''}`;

@@ -1,0 +1,63 @@
+import type { Connection, Engine } from '../engine/engine';
+import { ExpandLedger } from '../expand/phases';
+import type { DeploymentRow, Ledger } from '../ledger/ledger';
+import { batchShared } from '../context/load';
+import type { OperationContext } from '../context/operation-context';
+import { refuseWhileInFlight } from './expand-contract';
+
+/**
+ * What a deployment reads from the ledger before it plans, read once for a whole Nx batch (every project of the
+ * environment in one query) instead of once per task: a no-op deployment of a batch then sends no request of its own.
+ * The batch holds the environment's deployment lock from its first task to its last, so only the batch itself writes
+ * the ledger meanwhile, and only for the projects its tasks plan: a project that an earlier task of the batch planned
+ * (deployed, or started an expand-contract release of) is read again, live. Outside a batch, each read is live.
+ */
+
+/** The projects planned by the tasks of this batch so far, on `environment` (empty outside a batch). */
+function plannedInBatch(ctx: OperationContext, environment: string): Set<string> {
+  return batchShared(ctx, `planned-in-batch\0${environment}`, () => new Set<string>());
+}
+
+/**
+ * Records that a task of the batch planned `projects` (a superset is fine: a project recorded is only read live),
+ * once the task is over. Nothing outside a batch.
+ */
+export function notePlannedInBatch(ctx: OperationContext, environment: string, projects: readonly string[]): void {
+  if (!ctx.sessions) return;
+  const planned = plannedInBatch(ctx, environment);
+  for (const p of projects) planned.add(p);
+}
+
+/**
+ * Refuses a direct deployment of `projects` while one of them has an expand-contract release in flight
+ * (`refuseWhileInFlight`). In a batch: one query when the batch starts says whether any project of the workspace has
+ * one; when none has, only projects planned by an earlier task of the batch are read again.
+ */
+export async function refuseInFlight(
+  ctx: OperationContext,
+  conn: Connection,
+  engine: Engine,
+  projects: readonly string[],
+  environment: string,
+): Promise<void> {
+  if (!ctx.sessions || !engine.expand) return refuseWhileInFlight(conn, engine, projects, environment);
+  const atStart = await batchShared(ctx, `in-flight\0${environment}`, () =>
+    new ExpandLedger(conn, engine.ledger).inFlightOf([...ctx.workspace.projects.keys()]),
+  );
+  const planned = plannedInBatch(ctx, environment);
+  const live = atStart ? projects : projects.filter((p) => planned.has(p));
+  if (live.length) await refuseWhileInFlight(conn, engine, live, environment);
+}
+
+/** The newest deployment of `project` on `environment` in the ledger, if any (in a batch, see the top of this file). */
+export async function lastDeployment(
+  ctx: OperationContext,
+  ledger: Ledger,
+  project: string,
+  environment: string,
+): Promise<DeploymentRow | undefined> {
+  if (!ctx.sessions || plannedInBatch(ctx, environment).has(project))
+    return (await ledger.deployments(project, environment, 1))[0];
+  const all = await batchShared(ctx, `last-deployments\0${environment}`, () => ledger.lastDeployments(environment));
+  return all.get(project);
+}
