@@ -1461,6 +1461,12 @@ function printRollback(out: NodeJS.WritableStream, p: Prepared): void {
         continue;
       }
       for (const sql of s.plan.statements) out.write(sql.trim().replace(/;$/, '') + ';\n');
+      // The real run sends this only if the server refuses the replacement (undo.ts `withFallback`): said here too.
+      if (s.fallback)
+        out.write(
+          "--   if the server refuses this replacement: back to the step's savepoint, the view is dropped and created\n" +
+            '--   again by its old definition, with what stands on it dropped before and created after\n',
+        );
       out.write('\n');
     }
   };
