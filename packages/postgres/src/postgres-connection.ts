@@ -200,7 +200,6 @@ export class PgConnection implements Connection {
    * planning or running it. node-postgres runs any object with `submit` as a query on the session (as pg-cursor does).
    */
   describe(sql: string): Promise<StatementDescription> {
-    const session = this;
     return new Promise((done) => {
       let answer: StatementDescription = { ok: true, columns: [] };
       const submittable = {
@@ -209,13 +208,17 @@ export class PgConnection implements Connection {
           connection.describe({ type: 'S', name: '' });
           connection.sync();
         },
-        handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }) {
-          answer = { ok: true, columns: msg.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+        handleRowDescription(msg: { fields: { name: string; dataTypeID: number; dataTypeModifier: number }[] }) {
+          answer = {
+            ok: true,
+            columns: msg.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID, typeModifier: f.dataTypeModifier })),
+          };
         },
         handleError(e: { message: string; code?: string }) {
           answer = { ok: false, message: e.message.split('\n')[0]!, code: e.code };
-          // A session that is gone never sends the ReadyForQuery that would settle the answer.
-          if (session.closedReason) done(answer);
+          // Settled here: pg hands the ReadyForQuery that follows an error to no query (it forgets the active one on
+          // an error), and a session that is gone never sends one. The next query waits for it in pg's queue.
+          done(answer);
         },
         handleReadyForQuery() {
           done(answer);
