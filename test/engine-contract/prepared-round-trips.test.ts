@@ -111,3 +111,33 @@ describe('a prepared query on a server session inside a transaction block', () =
     expect(await session()).toEqual({ p: 'auto', s: 'public, pg_temp', j: 'on' });
   });
 });
+
+describe('a node-postgres whose Query cannot be extended: three round trips, the same answers and settings', () => {
+  const s = countedSession();
+  const { session, counted, call } = s;
+  beforeAll(() => void (PgConnection.oneRoundTrip = false));
+  afterAll(() => void (PgConnection.oneRoundTrip = true));
+
+  it('outside a block: the settings hold in the call and are put back after it, also after an error', async () => {
+    const before = await session();
+    let rows: unknown[] = [];
+    expect(await counted(async () => (rows = (await call(1)).rows))).toBe(3);
+    expect(rows).toEqual([{ p: 'force_generic_plan', s: 'pg_catalog', j: 'off', n: 2 }]);
+    expect(await session()).toEqual(before);
+    await expect(s.conn.queryPrepared(`SELECT 3 / $1::int AS x`, [0], FOR_CALL)).rejects.toThrow(/division by zero/);
+    expect(await session()).toEqual(before);
+  });
+
+  it("inside a block: local settings, so the caller's SET LOCAL ends with its block", async () => {
+    await s.conn.execute('BEGIN');
+    try {
+      await s.conn.execute(`SET LOCAL search_path TO public`);
+      const before = await session();
+      expect((await call(7)).rows).toEqual([{ p: 'force_generic_plan', s: 'pg_catalog', j: 'off', n: 8 }]);
+      expect(await session()).toEqual(before);
+    } finally {
+      await s.conn.execute('COMMIT');
+    }
+    expect(await session()).toEqual({ p: 'auto', s: 'public, pg_temp', j: 'on' });
+  });
+});

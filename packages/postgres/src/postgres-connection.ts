@@ -39,6 +39,14 @@ export function catalogQuery<Row = Record<string, unknown>>(
   return conn.queryPrepared ? conn.queryPrepared<Row>(sql, params) : conn.query<Row>(sql, params);
 }
 
+/**
+ * Whether this node-postgres's `Query` has the methods `runWithLocalSettings` extends; otherwise `queryPrepared` takes
+ * three round trips (`runWithSessionSettings`) instead of failing.
+ */
+const QUERY_EXTENSIBLE = ['prepare', '_getRows', 'handleDataRow', 'handleCommandComplete'].every(
+  (m) => typeof (pg.Query.prototype as unknown as Record<string, unknown>)[m] === 'function',
+);
+
 /** A `pg` client with dbee's Connection shape. One session: statements run in order. */
 export class PgConnection implements Connection {
   private readonly noticeListeners = new Set<(notice: DatabaseNotice) => void>();
@@ -107,6 +115,9 @@ export class PgConnection implements Connection {
     }
   }
 
+  /** `queryPrepared` in one round trip (this node-postgres's `Query` can be extended); tests set it to false. */
+  static oneRoundTrip = QUERY_EXTENSIBLE;
+
   /** Names of the statements this session prepared, by their text. */
   private readonly prepared = new Map<string, string>();
 
@@ -128,7 +139,10 @@ export class PgConnection implements Connection {
       this.prepared.set(sql, name);
     }
     const all = Object.entries({ plan_cache_mode: 'force_generic_plan', ...settings });
-    const run = () => this.runWithLocalSettings(name, sql, params, all);
+    const run = () =>
+      PgConnection.oneRoundTrip
+        ? this.runWithLocalSettings(name, sql, params, all)
+        : this.runWithSessionSettings(name, sql, params, all);
     try {
       const r = await run().catch((e: unknown) => {
         // Gone from the session (a `DEALLOCATE ALL` or `DISCARD ALL` among the statements it ran): prepare it again.
@@ -192,6 +206,34 @@ export class PgConnection implements Connection {
       query.on('error', fail);
       this.client.query(query as never);
     });
+  }
+
+  /**
+   * Three round trips, for a node-postgres whose `Query` no longer has the methods `runWithLocalSettings` extends (its
+   * internals are not a published interface; `pg` is a caret range in a user's workspace): the settings set for the
+   * session with their old values read, the named statement, the old values put back, also after an error.
+   */
+  private async runWithSessionSettings(name: string, sql: string, params: unknown[], settings: [string, string][]) {
+    // In a transaction block, local: the block's end takes them back as it does the caller's own SET LOCAL.
+    const local = (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() !== 'I';
+    const set = await this.client.query<Record<string, string | null>>(
+      `SELECT ${settings.map((_s, i) => `current_setting($${2 * i + 1}, true) AS o${i}, CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, ${local}) END`).join(', ')}`,
+      settings.flat(),
+    );
+    const restore = settings
+      .map(([n], i) => [n, set.rows[0]?.[`o${i}`] ?? null] as const)
+      .filter((r): r is readonly [string, string] => r[1] !== null);
+    try {
+      return await this.client.query({ name, text: sql, values: params });
+    } finally {
+      if (restore.length)
+        await this.client
+          .query(
+            `SELECT ${restore.map((_r, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, ${local})`).join(', ')}`,
+            restore.flat(),
+          )
+          .catch(() => {});
+    }
   }
 
   /**
