@@ -14,6 +14,7 @@
  *
  *   node tools/run.js tools/bench-fleet.ts                    # 200 databases, 50 objects, 1 run
  *   node tools/run.js tools/bench-fleet.ts 20 --runs 3        # 20 databases, 3 runs
+ *   node tools/run.js tools/bench-fleet.ts --runs 5 --only 8  # the goal's row alone (no other concurrency, no loop)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,9 +65,13 @@ async function pool<T>(items: readonly T[], n: number, task: (item: T) => Promis
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const count = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
+  const count = Number(args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? 200);
   const runsAt = args.indexOf('--runs');
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 1;
+  // `--only 8`: that concurrency alone, and no shell loop (several runs of the goal's row in a few minutes).
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? Number(args[onlyAt + 1]) : null;
+  const concurrencies = only === null ? CONCURRENCY : [only];
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-fleet-'));
   try {
     console.log(`dbee fleet benchmark: ${machine()}`);
@@ -77,23 +82,8 @@ async function main(): Promise<void> {
     writeFileSync(join(root, 'floor.sql'), gen.script);
     const dbs: string[] = [];
     for (let i = 0; i < count; i++) dbs.push(await createDb(`fleet_${String(i).padStart(3, '0')}`));
-    const u = new URL(SERVER_URL);
     const target = (i: number) => `t${String(i).padStart(3, '0')}`;
-    writeFileSync(
-      join(root, 'dbee.yaml'),
-      [
-        'version: 1',
-        'defaultEnvironment: fleet',
-        'shadow: embedded',
-        'environments:',
-        '  fleet:',
-        '    engine: postgres',
-        `    connection: { host: "${u.hostname}", port: ${u.port || 5432}, user: "${decodeURIComponent(u.username || 'postgres')}" }`,
-        '    fleet:',
-        '      targets:',
-        ...dbs.map((db, i) => `        - { name: ${target(i)}, connection: { database: ${db} } }`),
-      ].join('\n') + '\n',
-    );
+    writeFleetConfig(root, dbs, target);
     // Every row starts from empty databases: the project's schemas and the ledger dropped, as before the first row.
     const empty = async () =>
       pool(dbs, 8, async (db) => {
@@ -109,88 +99,30 @@ async function main(): Promise<void> {
     const floor: Record<number, number[]> = {};
     const loop: { ms: number[]; peakMb: number[]; runs: number[]; failed?: string } = { ms: [], peakMb: [], runs: [] };
     for (let run = 0; run < runs; run++) {
-      for (const p of CONCURRENCY) {
-        await empty();
-        const t = performance.now();
-        await pool(dbs, p, (db) => psqlFile(db, join(root, 'floor.sql')));
-        (floor[p] ??= []).push(performance.now() - t);
-
-        await empty();
-        const r = await dbeeTimed(
-          ['deploy', 'gen', '--env', 'fleet', '--concurrency', String(p), '--report', 'out/fleet.json'],
-          root,
-        );
-        const report = JSON.parse(readFileSync(join(root, 'out/fleet.json'), 'utf8')) as {
-          counts: { succeeded: number };
-        };
-        if (r.code !== 0 || report.counts.succeeded !== count)
-          throw new Error(
-            `fleet deploy at concurrency ${p} exited ${r.code}, ${report.counts.succeeded} of ${count} succeeded:\n${r.stderr.slice(-3000)}`,
-          );
-        (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(r.ms);
-        fleet[p]!.peakMb.push(r.peakMb);
+      for (const p of concurrencies) {
+        const m = await measure(root, dbs, p, empty);
+        (floor[p] ??= []).push(m.floorMs);
+        (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(m.fleet.ms);
+        fleet[p]!.peakMb.push(m.fleet.peakMb);
         console.log(
-          `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(r.ms)}, floor ${fmtMs(floor[p]!.at(-1)!)}, ${fmtRatio(r.ms / floor[p]!.at(-1)!)}; load ${load()}`,
+          `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)}, floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
         );
       }
+      if (only !== null) continue;
       await empty();
-      writeFileSync(join(root, 'targets.txt'), dbs.map((_, i) => target(i)).join('\n') + '\n');
-      const t = performance.now();
-      const l = await timeProcess(
-        'bash',
-        [
-          '-c',
-          `xargs -a "$0/targets.txt" -P ${LOOP_CONCURRENCY} -I{} /usr/bin/time -a -o "$0/loop-time" -f 'peak-kb %M' "${process.execPath}" "${BIN}" deploy gen --env fleet/{} --cwd "$0" > /dev/null`,
-          root,
-        ],
-        {
-          env: { ...process.env, DBEE_USE_DIST: '1' },
-        },
+      const l = await shellLoop(
+        root,
+        dbs.map((_, i) => target(i)),
       );
-      // A loop that cannot finish (on a loaded machine a process may time out connecting) is reported as such, and the
-      // fleet rows measured before it are still printed.
-      if (l.code !== 0) {
-        loop.failed ??= `exited ${l.code}: ${l.stderr.trim().split('\n')[0]?.slice(0, 300)}`;
-        rmSync(join(root, 'loop-time'), { force: true });
-        continue;
+      if ('failed' in l) loop.failed ??= l.failed;
+      else {
+        loop.ms.push(l.ms);
+        loop.runs.push(run);
+        loop.peakMb.push(l.peakMb);
       }
-      loop.ms.push(performance.now() - t);
-      loop.runs.push(run);
-      loop.peakMb.push(
-        Math.max(
-          ...[...readFileSync(join(root, 'loop-time'), 'utf8').matchAll(/peak-kb (\d+)/g)].map(
-            (m) => Number(m[1]) / 1024,
-          ),
-        ),
-      );
-      rmSync(join(root, 'loop-time'), { force: true });
     }
     console.log(`project: ${gen.objects} objects; ${count} databases; ${runs} run${runs === 1 ? '' : 's'}`);
-    const rows = CONCURRENCY.map((p) => {
-      const ratio = median(fleet[p]!.ms.map((ms, i) => ms / floor[p]![i]!));
-      const goal =
-        p === 8
-          ? `  goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'NOT MET'}, <= 500 MB: ${Math.max(...fleet[p]!.peakMb) <= 500 ? 'met' : 'NOT MET'}`
-          : '';
-      return [
-        `fleet deploy --concurrency ${p}`,
-        fmtMs(median(fleet[p]!.ms)),
-        `${Math.round(Math.max(...fleet[p]!.peakMb))} MB`,
-        fmtMs(median(floor[p]!)),
-        fmtRatio(ratio) + goal,
-      ];
-    });
-    if (loop.ms.length) {
-      // Paired with the floor of the same run; a run whose loop failed has no pair.
-      const loopRatio = median(loop.ms.map((ms, i) => ms / floor[LOOP_CONCURRENCY]![loop.runs[i]!]!));
-      rows.push([
-        `shell loop, ${LOOP_CONCURRENCY} at a time`,
-        fmtMs(median(loop.ms)),
-        `${Math.round(Math.max(...loop.peakMb))} MB each`,
-        fmtMs(median(floor[LOOP_CONCURRENCY]!)),
-        fmtRatio(loopRatio) + (loop.failed ? ` (another run failed: ${loop.failed})` : ''),
-      ]);
-    } else rows.push([`shell loop, ${LOOP_CONCURRENCY} at a time`, `could not run: ${loop.failed}`, '', '', '']);
+    const rows = resultRows(concurrencies, fleet, floor, only === null ? loop : null);
     console.log(
       table(
         [
@@ -208,6 +140,116 @@ async function main(): Promise<void> {
     rmSync(root, { recursive: true, force: true });
     await dropAll();
   }
+}
+
+/** One pair: the floor (`psql -1 -f` into every database, `p` at a time), then the fleet deployment at concurrency `p`. */
+async function measure(
+  root: string,
+  dbs: readonly string[],
+  p: number,
+  empty: () => Promise<void>,
+): Promise<{ floorMs: number; fleet: Timed & { peakMb: number } }> {
+  await empty();
+  const t = performance.now();
+  await pool(dbs, p, (db) => psqlFile(db, join(root, 'floor.sql')));
+  const floorMs = performance.now() - t;
+  await empty();
+  const r = await dbeeTimed(
+    ['deploy', 'gen', '--env', 'fleet', '--concurrency', String(p), '--report', 'out/fleet.json'],
+    root,
+  );
+  const report = JSON.parse(readFileSync(join(root, 'out/fleet.json'), 'utf8')) as { counts: { succeeded: number } };
+  if (r.code !== 0 || report.counts.succeeded !== dbs.length)
+    throw new Error(
+      `fleet deploy at concurrency ${p} exited ${r.code}, ${report.counts.succeeded} of ${dbs.length} succeeded:\n${r.stderr.slice(-3000)}`,
+    );
+  return { floorMs, fleet: r };
+}
+
+/** The workspace's dbee.yaml: one fleet environment whose targets are `dbs` on the benchmark's server. */
+function writeFleetConfig(root: string, dbs: readonly string[], target: (i: number) => string): void {
+  const u = new URL(SERVER_URL);
+  writeFileSync(
+    join(root, 'dbee.yaml'),
+    [
+      'version: 1',
+      'defaultEnvironment: fleet',
+      'shadow: embedded',
+      'environments:',
+      '  fleet:',
+      '    engine: postgres',
+      `    connection: { host: "${u.hostname}", port: ${u.port || 5432}, user: "${decodeURIComponent(u.username || 'postgres')}" }`,
+      '    fleet:',
+      '      targets:',
+      ...dbs.map((db, i) => `        - { name: ${target(i)}, connection: { database: ${db} } }`),
+    ].join('\n') + '\n',
+  );
+}
+
+/**
+ * The shell loop: one `dbee deploy --env fleet/<target>` process per target, LOOP_CONCURRENCY at a time (`xargs -P`);
+ * its wall time and the largest peak memory of its processes. A loop that cannot finish (on a loaded machine a process
+ * may time out connecting) is reported as such, and the fleet rows measured before it are still printed.
+ */
+async function shellLoop(
+  root: string,
+  targets: readonly string[],
+): Promise<{ ms: number; peakMb: number } | { failed: string }> {
+  writeFileSync(join(root, 'targets.txt'), targets.join('\n') + '\n');
+  const t = performance.now();
+  const l = await timeProcess(
+    'bash',
+    [
+      '-c',
+      `xargs -a "$0/targets.txt" -P ${LOOP_CONCURRENCY} -I{} /usr/bin/time -a -o "$0/loop-time" -f 'peak-kb %M' "${process.execPath}" "${BIN}" deploy gen --env fleet/{} --cwd "$0" > /dev/null`,
+      root,
+    ],
+    { env: { ...process.env, DBEE_USE_DIST: '1' } },
+  );
+  const ms = performance.now() - t;
+  try {
+    if (l.code !== 0) return { failed: `exited ${l.code}: ${l.stderr.trim().split('\n')[0]?.slice(0, 300)}` };
+    const peaks = [...readFileSync(join(root, 'loop-time'), 'utf8').matchAll(/peak-kb (\d+)/g)];
+    return { ms, peakMb: Math.max(...peaks.map((m) => Number(m[1]) / 1024)) };
+  } finally {
+    rmSync(join(root, 'loop-time'), { force: true });
+  }
+}
+
+/** The table's rows: each concurrency's fleet row against its floor, then the shell loop's (unless it was not run). */
+function resultRows(
+  concurrencies: readonly number[],
+  fleet: Record<number, { ms: number[]; peakMb: number[] }>,
+  floor: Record<number, number[]>,
+  loop: { ms: number[]; peakMb: number[]; runs: number[]; failed?: string } | null,
+): string[][] {
+  const rows = concurrencies.map((p) => {
+    const ratio = median(fleet[p]!.ms.map((ms, i) => ms / floor[p]![i]!));
+    const goal =
+      p === 8
+        ? `  goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'NOT MET'}, <= 500 MB: ${Math.max(...fleet[p]!.peakMb) <= 500 ? 'met' : 'NOT MET'}`
+        : '';
+    return [
+      `fleet deploy --concurrency ${p}`,
+      fmtMs(median(fleet[p]!.ms)),
+      `${Math.round(Math.max(...fleet[p]!.peakMb))} MB`,
+      fmtMs(median(floor[p]!)),
+      fmtRatio(ratio) + goal,
+    ];
+  });
+  if (!loop) return rows;
+  if (!loop.ms.length)
+    return [...rows, [`shell loop, ${LOOP_CONCURRENCY} at a time`, `could not run: ${loop.failed}`, '', '', '']];
+  // Paired with the floor of the same run; a run whose loop failed has no pair.
+  const loopRatio = median(loop.ms.map((ms, i) => ms / floor[LOOP_CONCURRENCY]![loop.runs[i]!]!));
+  rows.push([
+    `shell loop, ${LOOP_CONCURRENCY} at a time`,
+    fmtMs(median(loop.ms)),
+    `${Math.round(Math.max(...loop.peakMb))} MB each`,
+    fmtMs(median(floor[LOOP_CONCURRENCY]!)),
+    fmtRatio(loopRatio) + (loop.failed ? ` (another run failed: ${loop.failed})` : ''),
+  ]);
+  return rows;
 }
 
 runMain(main);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
+import { fleetYaml } from './fleet-workspace';
 import { queryUrl, scratchDatabase } from '../support/pg';
 
 /**
@@ -9,16 +10,9 @@ import { queryUrl, scratchDatabase } from '../support/pg';
  */
 const COUNT = 4;
 const name = (i: number) => `t${i + 1}`;
-const WORKSPACE = `version: 1
-defaultEnvironment: fleet
-environments:
-  fleet:
-    engine: postgres
-    connection: {}
-    fleet:
-      targets:
-${Array.from({ length: COUNT }, (_, i) => `        - { name: ${name(i)}, connection: { url: "\${URL_${i + 1}}" }, labels: { n: "${i + 1}" } }`).join('\n')}
-`;
+const WORKSPACE = fleetYaml(
+  Array.from({ length: COUNT }, (_, i) => ({ name: name(i), variable: `URL_${i + 1}`, labels: { n: String(i + 1) } })),
+);
 const PROJECT = {
   'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
   'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY);\n',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
+import { fleetYaml } from './fleet-workspace';
 import { queryUrl, scratchDatabase } from '../support/pg';
 
 /**
@@ -14,16 +15,13 @@ const COUNT = 40;
 const BIN = join(__dirname, '..', '..', 'packages', 'cli', 'bin', 'dbee.js');
 const name = (i: number) => `t${String(i + 1).padStart(2, '0')}`;
 
-const WORKSPACE = `version: 1
-defaultEnvironment: fleet
-environments:
-  fleet:
-    engine: postgres
-    connection: {}
-    fleet:
-      targets:
-${Array.from({ length: COUNT }, (_, i) => `        - { name: ${name(i)}, connection: { url: "\${FLEET_${name(i).toUpperCase()}}" }, labels: { half: "${i < COUNT / 2 ? 'first' : 'second'}" } }`).join('\n')}
-`;
+const WORKSPACE = fleetYaml(
+  Array.from({ length: COUNT }, (_, i) => ({
+    name: name(i),
+    variable: `FLEET_${name(i).toUpperCase()}`,
+    labels: { half: i < COUNT / 2 ? 'first' : 'second' },
+  })),
+);
 const PROJECT = {
   'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
   'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, name text);\n',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
+import { fleetYaml, PROJECT_A } from './fleet-workspace';
 import { queryUrl, scratchDatabase } from '../support/pg';
 
 /**
@@ -12,21 +13,9 @@ import { queryUrl, scratchDatabase } from '../support/pg';
 const COUNT = 6;
 const name = (i: number) => `t${i + 1}`;
 const group = (i: number) => (i < COUNT / 2 ? 'a' : 'b');
-const WORKSPACE = `version: 1
-defaultEnvironment: fleet
-environments:
-  fleet:
-    engine: postgres
-    connection: {}
-    fleet:
-      targets:
-${Array.from({ length: COUNT }, (_, i) => `        - { name: ${name(i)}, connection: { url: "\${URL_${i + 1}}" }, labels: { group: ${group(i)} } }`).join('\n')}
-`;
-const PROJECT = {
-  'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
-  'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, name text);\n',
-  'a/v.sql': 'CREATE VIEW a.v AS SELECT id, name FROM a.t;\n',
-};
+const WORKSPACE = fleetYaml(
+  Array.from({ length: COUNT }, (_, i) => ({ name: name(i), variable: `URL_${i + 1}`, labels: { group: group(i) } })),
+);
 
 interface Report {
   plans: { built: number; reused: number; package: number };
@@ -62,7 +51,7 @@ describe('plans on a fleet', () => {
       dbs.push(db);
       env[`URL_${i + 1}`] = db.url;
     }
-    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT });
+    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT_A });
   }, 120_000);
   afterAll(async () => {
     w?.remove();
@@ -150,17 +139,10 @@ describe('a project that uses {{target}}', () => {
   it('is parsed and planned per target, and each target gets its own value', async () => {
     const dbs = await Promise.all([0, 1].map(() => scratchDatabase('dbee_fleet_plans')));
     const w = tempWorkspace({
-      'dbee.yaml': `version: 1
-defaultEnvironment: fleet
-environments:
-  fleet:
-    engine: postgres
-    connection: {}
-    fleet:
-      targets:
-        - { name: one, connection: { url: "\${URL_ONE}" } }
-        - { name: two, connection: { url: "\${URL_TWO}" } }
-`,
+      'dbee.yaml': fleetYaml([
+        { name: 'one', variable: 'URL_ONE' },
+        { name: 'two', variable: 'URL_TWO' },
+      ]),
       'a/db.yaml': 'version: 1\nname: a\nengine: postgres\nschemas: [a]\n',
       'a/t.sql': "CREATE SCHEMA a;\nCREATE VIEW a.who AS SELECT '{{target}}'::text AS name;\n",
     });

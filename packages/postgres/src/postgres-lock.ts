@@ -38,32 +38,36 @@ const NO_IDLE_TIMEOUT = `SELECT set_config(name, '0', false) FROM pg_settings WH
 export async function takeAdvisoryLock(conn: PgConnection, key: string, options: LockOptions): Promise<LockHandle> {
   const id = advisoryLockId(key);
   const deadline = Date.now() + options.timeoutMs;
-  await conn.query(`SELECT set_config('application_name', $1, false)`, [ownerTag('dbee', options.owner)]);
-  await conn.query(NO_IDLE_TIMEOUT);
-  let locked = false;
-  try {
-    for (;;) {
-      if (!locked) {
-        const r = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [id]);
-        locked = r.rows[0]?.ok === true;
-      }
-      const holder = locked ? await liveWorkingSession(conn) : await advisoryHolder(conn, id);
-      if (locked && !holder) break;
-      if (Date.now() >= deadline) throw lockBusy(key, holder, options.timeoutMs, locked);
-      options.onWait?.(holder);
-      await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
-    }
-  } catch (e) {
-    if (locked) await conn.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {});
-    throw e;
-  }
   // A second advisory lock that only this holder ever takes: while the lock session lives it holds it, and a working
   // session's try for it fails; once the session is gone (terminated, cut), the try succeeds and the guard raises.
   const holderId = advisoryLockId(`holder:${key}:${randomUUID()}`);
-  const held = await conn
-    .query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [holderId])
-    .catch(() => null);
-  const guard = held?.rows[0]?.ok === true ? lockGuard(holderId) : undefined;
+  const first = await firstTry(conn, id, holderId, ownerTag('dbee', options.owner));
+  let locked = first.locked;
+  let held: boolean | null = first.held;
+  if (held === null) {
+    try {
+      let holder = locked ? first.holder : await advisoryHolder(conn, id);
+      for (;;) {
+        if (locked && !holder) break;
+        if (Date.now() >= deadline) throw lockBusy(key, holder, options.timeoutMs, locked);
+        options.onWait?.(holder);
+        await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+        if (!locked) {
+          const r = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [id]);
+          locked = r.rows[0]?.ok === true;
+        }
+        holder = locked ? await liveWorkingSession(conn) : await advisoryHolder(conn, id);
+      }
+    } catch (e) {
+      if (locked) await conn.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {});
+      throw e;
+    }
+    held = await conn
+      .query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [holderId])
+      .then((r) => r.rows[0]?.ok === true)
+      .catch(() => false);
+  }
+  const guard = held ? lockGuard(holderId) : undefined;
   let released = false;
   const keepalive = setInterval(() => {
     if (!conn.closedReason) void conn.query('SELECT 1').catch(() => {});
@@ -111,15 +115,42 @@ function lockGuard(holderId: string): string {
   return `(1 / (NOT pg_try_advisory_xact_lock_shared(${holderId}::bigint))::integer)`;
 }
 
-/** A working session of another lock holder still connected to this database (see `attach`), or undefined. */
-async function liveWorkingSession(conn: PgConnection): Promise<LockOwner | undefined> {
-  const r = await conn.query<ActivityRow>(
-    `SELECT application_name, usename, client_addr::text AS client_addr, backend_start, pid
+/** The working sessions of other lock holders still connected to this database (see `attach`), oldest first. */
+const WORKING_SESSIONS = `SELECT application_name, usename, client_addr::text AS client_addr, backend_start, pid
        FROM pg_stat_activity
       WHERE datname = current_database() AND application_name LIKE 'dbee-run %' AND pid <> pg_backend_pid()
-      ORDER BY backend_start LIMIT 1`,
+      ORDER BY backend_start LIMIT 1`;
+
+/** A working session of another lock holder still connected to this database (see `attach`), or undefined. */
+async function liveWorkingSession(conn: PgConnection): Promise<LockOwner | undefined> {
+  return ownerOf((await conn.query<ActivityRow>(WORKING_SESSIONS)).rows[0]);
+}
+
+/**
+ * The lock session's first request, the whole of taking a free lock (a fleet takes hundreds): the session's owner tag
+ * and idle timeout, the try for the lock, and once it is taken a working session of an earlier holder still connected
+ * (read after the try) and, when there is none, the holder's own second lock (`held`; null when not tried). Each part
+ * runs after the one before it: a materialized CTE is read by the next, and the lateral query only for its row.
+ */
+async function firstTry(
+  conn: PgConnection,
+  id: string,
+  holderId: string,
+  tag: string,
+): Promise<{ locked: boolean; holder: LockOwner | undefined; held: boolean | null }> {
+  const r = await conn.query<Partial<ActivityRow> & { ok: boolean; held: boolean | null }>(
+    `WITH s AS MATERIALIZED (SELECT set_config('application_name', $1, false) AS a, (${NO_IDLE_TIMEOUT}) AS b),
+          l AS MATERIALIZED (SELECT pg_try_advisory_lock($2::bigint) AS ok FROM s)
+     SELECT l.ok, w.*, CASE WHEN l.ok AND w.pid IS NULL THEN pg_try_advisory_lock($3::bigint) END AS held
+       FROM l LEFT JOIN LATERAL (${WORKING_SESSIONS}) w ON l.ok`,
+    [tag, id, holderId],
   );
-  return ownerOf(r.rows[0]);
+  const row = r.rows[0]!;
+  const locked = row.ok === true;
+  const holder = locked
+    ? ownerOf(row.pid === null || row.pid === undefined ? undefined : (row as ActivityRow))
+    : undefined;
+  return { locked, holder, held: row.held ?? null };
 }
 
 interface ActivityRow {

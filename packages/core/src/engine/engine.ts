@@ -48,6 +48,8 @@ export interface ResultField {
   name: string;
   /** The engine's identifier of the column's type (PostgreSQL: the type's oid); see `SmokeDialect.typeNames`. */
   typeId: number;
+  /** The type's modifier (PostgreSQL: `numeric(12,2)`'s precision and scale, -1 for none), when the driver reports it. */
+  typeModifier?: number;
 }
 
 /** A message the database sent while running a statement, other than an error (PostgreSQL: NOTICE, WARNING...). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Connection, LedgerDialect } from '../engine/engine';
 import { rawConnection } from '../engine/session-pool';
+import { DbeeError } from '../errors';
 import { formatKey, migrationKey } from '../model/object-key';
 import type { Hazard } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
@@ -203,6 +204,36 @@ export interface LedgerState {
 const upToDate = new WeakMap<Connection, Set<string>>();
 
 /**
+ * Connections on which the version table was found missing (the database has no ledger yet), until `ensure` creates
+ * it: a deployment to a new database asks for the version four times before it creates the ledger (recovery, started
+ * steps, deployed state, `ensure`), and each failed read is a round trip and an error. Only dbee creates the ledger,
+ * and only in `ensure` under the deployment lock, which the deployment holds for as long as its connection lives.
+ */
+const missing = new WeakMap<Connection, Set<string>>();
+
+/**
+ * Connections whose `ensure` created the ledger from nothing, until their first deployment row: its objects and
+ * migrations are empty and the next deployment id is 1 (object and migration rows reference a deployment, and only
+ * `startDeployment` writes one), so neither `state` nor `startDeployment` reads them. Same reason as `missing`: the deployment
+ * lock is held for as long as the connection lives.
+ */
+const createdEmpty = new WeakMap<Connection, Set<string>>();
+
+/**
+ * The summaries of the deployments a connection opened and has not closed, by `<version table>\0<id>`: while a
+ * deployment runs, only its own session writes its row (under the deployment lock), so `updateSummary` and
+ * `finishDeployment` merge into what this map holds instead of reading the row first (two reads per deployment).
+ */
+const openSummaries = new WeakMap<Connection, Map<string, DeploymentSummary>>();
+
+/** Add `table` to what `map` remembers of connection `raw`. */
+function remember(map: WeakMap<Connection, Set<string>>, raw: Connection, table: string): void {
+  let tables = map.get(raw);
+  if (!tables) map.set(raw, (tables = new Set()));
+  tables.add(table);
+}
+
+/**
  * The ledger statements each session keeps (`Ledger.inlineNamed`), by raw connection: their names, and the generation
  * that names new ones (a name is never defined twice, even when a forgotten one may still exist).
  */
@@ -276,7 +307,9 @@ export class Ledger {
   /** Ledger version in this database; 0 when dbee has never written here. */
   async version(): Promise<number> {
     const latest = this.dialect.migrations.length;
-    if (upToDate.get(rawConnection(this.conn))?.has(this.versionTable)) return latest;
+    const raw = rawConnection(this.conn);
+    if (upToDate.get(raw)?.has(this.versionTable)) return latest;
+    if (missing.get(raw)?.has(this.versionTable)) return 0;
     try {
       const r = await this.conn.query<{ v: number | string | null }>(
         `SELECT MAX(${this.q('version')}) AS ${this.q('v')} FROM ${this.versionTable}`,
@@ -284,17 +317,40 @@ export class Ledger {
       const v = Number(r.rows[0]?.v ?? 0);
       if (v === latest) this.knownUpToDate();
       return v;
-    } catch {
+    } catch (e) {
+      // Any other failure (no permission, a transaction in error) is read again next time.
+      if (e instanceof DbeeError && e.code === 'OBJECT_MISSING') remember(missing, raw, this.versionTable);
       return 0;
     }
   }
 
+  /** A deployment's key in `openSummaries`. */
+  private summaryKey(id: number): string {
+    return `${this.versionTable}\0${id}`;
+  }
+
+  /** The summary of deployment `id` as it is now: known when this connection opened it and it runs, else read. */
+  private async summaryNow(id: number): Promise<DeploymentSummary> {
+    const known = openSummaries.get(rawConnection(this.conn))?.get(this.summaryKey(id));
+    if (known) return known;
+    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
+      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      [id],
+    );
+    return this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
+  }
+
+  /** True when this connection found no ledger and has not created one since (no round trip: see `missing`). */
+  knownMissing(): boolean {
+    return missing.get(rawConnection(this.conn))?.has(this.versionTable) ?? false;
+  }
+
   /** Remember, for as long as this connection lives, that its ledger is at the latest version (see `upToDate`). */
-  private knownUpToDate(): void {
+  private knownUpToDate(from?: number): void {
     const raw = rawConnection(this.conn);
-    let tables = upToDate.get(raw);
-    if (!tables) upToDate.set(raw, (tables = new Set()));
-    tables.add(this.versionTable);
+    if (from === 0) remember(createdEmpty, raw, this.versionTable);
+    missing.get(raw)?.delete(this.versionTable);
+    remember(upToDate, raw, this.versionTable);
   }
 
   /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */
@@ -306,8 +362,12 @@ export class Ledger {
       // database's ledger costs one round trip instead of one per statement (a fleet creates hundreds of them), and an
       // interrupted upgrade leaves the ledger at the version it had.
       const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
+      // Its commit need not wait for the disk (LedgerInlining.asyncCommit): the deployment's closing row commits
+      // durably, which flushes it, and a server crash before that loses it with every row written after it.
+      const asyncCommit = this.dialect.inline?.asyncCommit;
       const r = await this.conn.executeBatch([
         'BEGIN',
+        ...(asyncCommit ? [`SELECT ${asyncCommit}`] : []),
         ...this.dialect.migrations.slice(current).flat(),
         `INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES ${versions.join(', ')}`,
         'COMMIT',
@@ -316,7 +376,7 @@ export class Ledger {
         await this.conn.execute('ROLLBACK').catch(() => {});
         throw r.error;
       }
-      this.knownUpToDate();
+      this.knownUpToDate(current);
       return latest;
     }
     for (let v = current; v < this.dialect.migrations.length; v++) {
@@ -333,7 +393,7 @@ export class Ledger {
         });
       }
     }
-    this.knownUpToDate();
+    this.knownUpToDate(current);
     return this.dialect.migrations.length;
   }
 
@@ -396,7 +456,10 @@ export class Ledger {
    */
   async startDeployment(info: DeploymentInfo): Promise<number> {
     const before = info.before ?? (await this.state(info.project));
-    const id = await this.nextId('deployments', this.conn);
+    const empty = createdEmpty.get(rawConnection(this.conn))?.delete(this.versionTable) ?? false;
+    const id = empty ? 1 : await this.nextId('deployments', this.conn);
+    const summaries = openSummaries.get(rawConnection(this.conn)) ?? new Map<string, DeploymentSummary>();
+    openSummaries.set(rawConnection(this.conn), summaries);
     // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
     const ticket = info.ticket ? [this.q('ticket')] : [];
     await this.afterSetting(this.asyncSession?.start ?? null, {
@@ -422,6 +485,7 @@ export class Ledger {
         ...(info.ticket ? [info.ticket] : []),
       ],
     });
+    summaries.set(this.summaryKey(id), {});
     return id;
   }
 
@@ -771,12 +835,8 @@ export class Ledger {
     summary: DeploymentSummary = {},
   ): Promise<void> {
     // What was recorded while the deployment ran (the smoke checks it ran) stays; the rest is this summary.
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
-      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
-      [id],
-    );
-    const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
-    if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    const during = await this.summaryNow(id);
+    if (during.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
     const applied = await this.appliedSteps(id);
     // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
     await this.afterSetting(this.asyncSession?.end ?? null, {
@@ -784,6 +844,7 @@ export class Ledger {
       sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.p(5)} WHERE ${this.q('id')} = ${this.p(6)}`,
       params: [status, error, failedStatement, JSON.stringify(summary), applied, id],
     });
+    openSummaries.get(rawConnection(this.conn))?.delete(this.summaryKey(id));
   }
 
   /** How many steps of a deployment are recorded `applied` (its `steps_applied` once it is closed). */
@@ -1113,6 +1174,7 @@ export class Ledger {
 
   /** What the ledger says a project has deployed: every object checksum and migration. */
   async state(project: string, conn: Connection = this.conn): Promise<LedgerState> {
+    if (createdEmpty.get(rawConnection(conn))?.has(this.versionTable)) return { objects: {}, migrations: {} };
     const objects = await conn.query<{ object_key: string; checksum: string }>(
       `SELECT ${this.cols('object_key', 'checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
@@ -1154,14 +1216,12 @@ export class Ledger {
 
   /** Merge `patch` into a finished deployment's summary (smoke results arrive after the rollback's steps). */
   async updateSummary(id: number, patch: DeploymentSummary): Promise<void> {
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
-      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
-      [id],
-    );
-    const current = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
+    const merged = { ...(await this.summaryNow(id)), ...patch };
     await this.conn.query(
       `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
-      [JSON.stringify({ ...current, ...patch }), id],
+      [JSON.stringify(merged), id],
     );
+    const summaries = openSummaries.get(rawConnection(this.conn));
+    if (summaries?.has(this.summaryKey(id))) summaries.set(this.summaryKey(id), merged);
   }
 }

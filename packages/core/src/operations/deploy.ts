@@ -193,7 +193,8 @@ async function deployInner(
       report.database = session.conn.description;
       const ledger = new Ledger(session.conn, engine.ledger);
       await recoverInterrupted(ctx, input, session, ledger, report);
-      await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
+      // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
+      if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
       const run = await planDeployment(ctx, input, session.conn, ledger, report);
       await decideDeployConflicts(ctx, input, session.conn, run, report);
       await collectProblems(ctx, input, session.conn, run);
