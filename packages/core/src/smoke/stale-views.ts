@@ -61,7 +61,8 @@ export function referenceNodes(ref: Reference, searchPath: readonly string[]): s
  * did not define it), or when a step the database cannot follow (a migration) ran after it. Compiling a view expands
  * the views under it and inlines the SQL routines it calls, so a view is compiled when it or anything under it is
  * stale. A view defined by this deployment after everything under it was last changed was analysed by its own
- * CREATE against those definitions, each of them analysed by its own: no step can have broken it since.
+ * CREATE against those definitions, each of them analysed by its own: no step can have broken it since; it is still
+ * planned once, by itself or under a view over it (`definedOnTop`), for what only planning checks.
  */
 export function viewsToCompile(
   views: readonly ObjectKey[],
@@ -103,8 +104,46 @@ export function viewsToCompile(
     memo.set(node, result);
     return result;
   };
-  return views.filter((v) => {
-    const node = nodeOf(v);
-    return node === null || node === '*' || !dependencies.has(node) || reaches(node);
+  const chosen = new Set(
+    views.filter((v) => {
+      const node = nodeOf(v);
+      return node === null || node === '*' || !dependencies.has(node) || reaches(node);
+    }),
+  );
+  for (const v of definedOnTop(views, chosen, dependencies, definedAt)) chosen.add(v);
+  return views.filter((v) => chosen.has(v));
+}
+
+/**
+ * The views this deployment defined that no other compiled or defined view stands on. Planning a view checks what its
+ * CREATE did not (its owner's privileges on what it reads, constant expressions the planner evaluates, such as an SQL
+ * function inlined with constants), and it plans the views under it with it: so each view the deployment defined is
+ * planned, by itself or under a view over it, and a chain of new views is planned once, from its top, not once per
+ * view (planning each view of a chain plans the chain under it again: the square of its length).
+ */
+function definedOnTop(
+  views: readonly ObjectKey[],
+  chosen: ReadonlySet<ObjectKey>,
+  dependencies: ReadonlyMap<string, DependencyNode>,
+  definedAt: (node: string) => number,
+): ObjectKey[] {
+  const nodeOfView = new Map(views.map((v) => [v, nodeOf(v)] as const));
+  const defined = views.filter((v) => {
+    const node = nodeOfView.get(v);
+    return !chosen.has(v) && !!node && node.startsWith('relation:') && definedAt(node) > 0;
   });
+  // Every view under a view that is planned (a view's rewrite rule expands the views it reads, not a routine's body).
+  const under = new Set<string>();
+  const mark = (node: string) => {
+    for (const d of dependencies.get(node)?.dependsOn ?? []) {
+      if (!d.startsWith('relation:') || under.has(d)) continue;
+      under.add(d);
+      mark(d);
+    }
+  };
+  for (const v of [...chosen, ...defined]) {
+    const node = nodeOfView.get(v);
+    if (node) mark(node);
+  }
+  return defined.filter((v) => !under.has(nodeOfView.get(v)!));
 }
