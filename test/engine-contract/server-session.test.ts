@@ -3,6 +3,7 @@ import { Ledger } from '@dbee/core';
 import { PgConnection, postgresLedger } from '@dbee/postgres';
 import { fingerprint } from '../../packages/postgres/src/introspect/fingerprint';
 import { scratchDatabase } from '../support/pg';
+import { deploymentInfo } from '../support/deployment-info';
 
 /**
  * The catalog queries a batch runs once per project (fingerprint, existence checks) are prepared on the session and
@@ -91,19 +92,7 @@ describe('a deployment on a server session commits without waiting for the disk 
 
   const mode = async (c: { query: PgConnection['query'] }) =>
     (await c.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]!.s;
-  const info = {
-    project: 'p',
-    environment: 'e',
-    kind: 'deploy' as const,
-    planChecksum: 'x',
-    package: null,
-    gitCommit: null,
-    toolVersion: '0',
-    osUser: 'tester',
-    ciJob: null,
-    host: 'test-host',
-    stepsTotal: 0,
-  };
+  const info = deploymentInfo();
 
   it('on a server connection: off from the start row to the closing row, then as configured', async () => {
     const ledger = new Ledger(conn, postgresLedger);

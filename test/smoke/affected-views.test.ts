@@ -1,4 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { AppliedChange, ObjectKey } from '@dbee/core';
+import { runSmokeChecks } from '@dbee/core';
+import { createPostgresEngine } from '@dbee/postgres';
 import { run } from '../support/run';
 import { dbYaml, ENGINES, workspaceWith, type TestWorkspace } from '../runner/helpers';
 
@@ -9,9 +12,11 @@ afterAll(async () => {
 });
 
 /**
- * After a deployment, the smoke baseline compiles the views that deployment can have broken: those it changed and
- * those depending on what it changed (through views of views), as the database records it. `dbee smoke-test`, and a
- * deployment whose changes the database cannot follow (a migration), compile every view.
+ * After a deployment, the smoke baseline compiles the views that deployment can have broken: those under which
+ * something changed after the view was last defined (any change, for a view the deployment did not define), through
+ * views of views and SQL routines, as the database records them. A first deployment defines every view after what it
+ * uses: each is planned once, by itself or under a view over it (the views no other view stands on). `dbee smoke-test`, and a deployment whose changes the database cannot follow (a migration), compile
+ * every view.
  */
 const FILES = {
   'app/db.yaml': dbYaml('app'),
@@ -23,7 +28,9 @@ const FILES = {
   'app/v2.sql': 'CREATE VIEW app.v2 AS SELECT id FROM app.v1;\n',
   'app/w.sql': 'CREATE VIEW app.w AS SELECT id FROM app.u;\n',
   'app/wf.sql': 'CREATE VIEW app.wf AS SELECT app.f(id) AS g FROM app.u;\n',
+  'app/wc.sql': 'CREATE VIEW app.wc AS SELECT app.f(1) AS one;\n',
 };
+const ALL = ['v1', 'v2', 'w', 'wc', 'wf'];
 
 describe.each(ENGINES)('the smoke baseline after a deployment compiles the views it can have broken [%s]', (engine) => {
   const compiled = async (w: TestWorkspace, deployment: number) =>
@@ -41,24 +48,78 @@ describe.each(ENGINES)('the smoke baseline after a deployment compiles the views
     return lastDeployment(w);
   };
 
-  it('first deployment: every view; a changed table: its views and the views on them; a changed function: the views calling it; a migration: every view', async () => {
+  it('first deployment: the views no other view stands on; a changed table: its views and the views on them; a changed function: the views calling it; a migration: every view', async () => {
     const w = await workspaceWith(engine, FILES);
     workspaces.push(w);
-    expect(await compiled(w, await deploy(w))).toEqual(['v1', 'v2', 'w', 'wf']);
+    expect(await compiled(w, await deploy(w))).toEqual(['v2', 'w', 'wc', 'wf']);
 
     w.write('app/t.sql', 'CREATE TABLE app.t (id int PRIMARY KEY, v text, note text);\n');
     expect(await compiled(w, await deploy(w))).toEqual(['v1', 'v2']);
 
     w.write('app/f.sql', 'CREATE FUNCTION app.f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 2 $$;\n');
-    expect(await compiled(w, await deploy(w))).toEqual(['wf']);
+    expect(await compiled(w, await deploy(w))).toEqual(['wc', 'wf']);
 
     w.write('app/migrations/V1__seed.sql', 'INSERT INTO app.u VALUES (1);\n');
     w.write('app/migrations/V1__seed.rollback.sql', 'DELETE FROM app.u WHERE id = 1;\n');
-    expect(await compiled(w, await deploy(w))).toEqual(['v1', 'v2', 'w', 'wf']);
+    expect(await compiled(w, await deploy(w))).toEqual(ALL);
 
     // dbee smoke-test checks every view, whatever the last deployment changed.
     const smoke = await run(w.root, 'smoke-test', { project: 'app' }, w.target.vars);
     expect(smoke.code, smoke.stderr).toBe(0);
-    for (const v of ['v1', 'v2', 'w', 'wf']) expect(smoke.stdout).toContain(`baseline: view app.${v} compiles`);
+    for (const v of ALL) expect(smoke.stdout).toContain(`baseline: view app.${v} compiles`);
+  });
+});
+
+describe.each(ENGINES)('the smoke baseline after a deployment, steps in their order [%s]', (engine) => {
+  const deploy = async (w: TestWorkspace) => {
+    const r = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(r.code, r.stderr).toBe(0);
+  };
+
+  it('a view broken by a later step of the same deployment (a function under it replaced after it) fails the baseline', async () => {
+    const w = await workspaceWith(engine, FILES);
+    workspaces.push(w);
+    await deploy(w);
+    const conn = await w.target.connect();
+    try {
+      // What the later step did: the SQL function wc calls with a constant now divides by zero when it is planned.
+      await conn.execute(
+        'CREATE OR REPLACE FUNCTION app.f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x / 0 $$',
+      );
+      const baseline = (changes: AppliedChange[]) =>
+        runSmokeChecks({
+          engine: createPostgresEngine(),
+          conn,
+          model: { project: { name: 'app' }, smoke: [], variables: {}, graph: { searchPath: ['app', 'public'] } },
+          environment: 'target',
+          deploymentId: null,
+          checks: [],
+          record: false,
+          changes,
+        });
+      const view: ObjectKey = { kind: 'view', schema: 'app', name: 'wc' };
+      const f: ObjectKey = { kind: 'function', schema: 'app', name: 'f', args: ['integer'] };
+      const later = await baseline([
+        { key: view, order: 1, action: 'create' },
+        { key: f, order: 2, action: 'replace' },
+      ]);
+      expect(later.passed).toBe(false);
+      const failed = later.results.filter((r) => r.status === 'failed');
+      expect(failed.map((r) => [r.name, r.message])).toEqual([
+        ['baseline: view app.wc compiles', expect.stringContaining('division by zero')],
+      ]);
+      // Defined after the function's replacement, the view was analysed against it by its CREATE, which evaluates
+      // no constant: planned once all the same, it fails, as a view created that way must.
+      const earlier = await baseline([
+        { key: f, order: 1, action: 'replace' },
+        { key: view, order: 2, action: 'create' },
+      ]);
+      expect(earlier.passed).toBe(false);
+      expect(earlier.results.filter((r) => r.status === 'failed').map((r) => r.name)).toEqual([
+        'baseline: view app.wc compiles',
+      ]);
+    } finally {
+      await conn.close();
+    }
   });
 });

@@ -342,7 +342,13 @@ export function rollbackImplemented(): { implemented: boolean; why: string } {
 
 export const PEERS_DIR = process.env.DBEE_BENCH_PEERS ?? join(tmpdir(), 'dbee-bench-peers');
 /** The npm `liquibase` package's `latest` is a peer-dependency build without the CLI; 4.28.1 bundles Liquibase 4.28.0. */
-export const PEER_SPECS = { liquibase: 'liquibase@4.28.1', migra: '@pgkit/migra@0.6.1' } as const;
+export const PEER_SPECS = {
+  liquibase: 'liquibase@4.28.1',
+  migra: '@pgkit/migra@0.6.1',
+  nodePgMigrate: 'node-pg-migrate@9.0.0',
+  /** node-pg-migrate's driver (a peer dependency of it). */
+  pg: 'pg@8.23.1',
+} as const;
 
 /** Install a peer if it is missing; returns null on success, else why not. */
 export function ensurePeer(name: keyof typeof PEER_SPECS, probe: string): string | null {
@@ -448,6 +454,42 @@ export function liquibaseUpdate(bin: string, changelogDir: string, changelog: st
       env: { ...process.env, LIQUIBASE_ANALYTICS_ENABLED: 'false', LIQUIBASE_SHOW_BANNER: 'false' },
     },
   );
+}
+
+/** node-pg-migrate's command (run with this Node), or why it cannot run. */
+export function nodePgMigrateCli(): { bin: string; version: string } | { error: string } {
+  const why = ensurePeer('nodePgMigrate', 'node_modules/node-pg-migrate/bin/node-pg-migrate.js');
+  if (why) return { error: why };
+  const dir = join(PEERS_DIR, 'node_modules/node-pg-migrate');
+  const bin = join(dir, 'bin/node-pg-migrate.js');
+  const v = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+  if (v.status !== 0)
+    return { error: `node-pg-migrate --help failed (${v.status}): ${(v.stderr || v.stdout || '').slice(0, 500)}` };
+  return { bin, version: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version as string };
+}
+
+/**
+ * A node-pg-migrate migrations folder with one SQL migration per statement (per object) of `script`, numbered in
+ * order (`00001_s1.sql`...), each `-- Up Migration` with its statement and an empty `-- Down Migration`.
+ */
+export function nodePgMigrations(script: string, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  splitScript(script).forEach((stmt, i) =>
+    writeFileSync(
+      join(dir, `${String(i + 1).padStart(5, '0')}_s${i + 1}.sql`),
+      `-- Up Migration\n${stmt}\n-- Down Migration\n`,
+    ),
+  );
+}
+
+/**
+ * `node-pg-migrate up` of a migrations folder against a database, as a whole process, with its defaults: every
+ * pending migration in one transaction, one row per migration in `public.pgmigrations`, an advisory lock.
+ */
+export function nodePgMigrateUp(bin: string, dir: string, db: string): Promise<Timed> {
+  return timeProcess(process.execPath, [bin, 'up', '--migrations-dir', dir, '--verbose', 'false'], {
+    env: { ...process.env, DATABASE_URL: dbUrl(db) },
+  });
 }
 
 /**

@@ -14,10 +14,13 @@
  * over "no lock guard"), and the share of the floor of the part it leaves out ("as sent"'s paired ratio minus its own).
  * The step rows are a named statement of the session (`PREPARE`, then `EXECUTE` per step): the parts are left out of
  * its definition; "rows as literal statements" writes them as the deploy did before, parsed and planned per step.
- * The goals (guard, ledger rows' share, smoke baseline's share) are printed with a met / not met verdict.
+ * The goals (guard, ledger rows' share, smoke baseline's share) are printed with a met / not met verdict, the shares
+ * both in wall time and in the server's CPU time: the replays read their backend's CPU time from /proc (the server
+ * runs on this machine), and the floor's CPU time is its statements sent the way psql -1 -f sends them (one by one, in
+ * one transaction), so that a loaded machine still gives a share that means something.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -40,15 +43,27 @@ interface Call {
 const isSmoke = (c: Call) =>
   Array.isArray(c.sql) && c.sql.some((s) => / LIMIT 0$/.test(s) || s.startsWith('INSERT INTO dbee.smoke_results'));
 const isStepRequest = (c: Call): c is { sql: string[] } => Array.isArray(c.sql) && !isSmoke(c);
+const text = (c: Call) => (Array.isArray(c.sql) ? c.sql.join('\n') : c.sql);
+/**
+ * The smoke baseline's calls, after the last step request: from its read of the project's deployed objects to the
+ * deployment's summary updated with the checks it ran (the existence check, the views' dependencies, the views it
+ * compiles, their results).
+ */
+function withoutSmoke(calls: Call[]): Call[] {
+  const lastStep = calls.findLastIndex((c) => isStepRequest(c) && c.sql.some(isLedgerRows));
+  const start = calls.findIndex((c, i) => i > lastStep && /SELECT object_key FROM dbee\.objects/.test(text(c)));
+  const end = calls.findIndex((c, i) => i > start && /UPDATE dbee\.deployments SET summary/.test(text(c)));
+  if (start < 0 || end < 0) return calls;
+  return [...calls.slice(0, start), ...calls.slice(end + 1)];
+}
 /** A step's ledger rows: the session's named statement run with the step's values (`Ledger.inlineNamed`). */
 const isLedgerRows = (s: string) =>
   s.startsWith('EXECUTE dbee_ledger_') || s.startsWith('WITH w0 AS (INSERT INTO dbee.steps');
 /** The definition of a named ledger statement, sent once per session before the first request that runs it. */
 const DEFINITION = /^PREPARE (dbee_ledger_\w+) AS ([\s\S]*)$/;
 const isDefinition = (c: Call) => typeof c.sql === 'string' && DEFINITION.test(c.sql);
-/** The `steps` row of a definition, and the deployment's running count (each a `WITH` query of the chain). */
-const STEP_ROW = /w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\), (?=w1 AS \(UPDATE dbee\.deployments)/;
-const RUNNING_COUNT = /w1 AS \(UPDATE dbee\.deployments SET steps_applied = steps_applied \+ 1 WHERE id = (\$\d+)\)/;
+/** The `steps` row of a definition (a `WITH` query of the chain, before the `objects` row). */
+const STEP_ROW = /w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\) (?=INSERT INTO dbee\.objects)/;
 /** The deployment lock's guard (`LockHandle.guard`) in a step's ledger row (its duration times the guard). */
 const GUARD = /\(1 \/ \(NOT pg_try_advisory_xact_lock_shared\((-?\d+)::bigint\)\)::integer\)/;
 const GUARD_IN_ROW = new RegExp(` \\* ${GUARD.source}`, 'g');
@@ -128,18 +143,13 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
   },
   {
     name: 'no smoke baseline',
-    what: 'without the smoke baseline (views compiled) and its result rows',
-    edit: (c) => c.filter((x) => !isSmoke(x)),
-  },
-  {
-    name: 'no running count',
-    what: "without the deployment's running count (steps_applied) per step",
-    edit: inDefinitions((s) => s.replace(RUNNING_COUNT, (_, p: string) => `w1 AS (SELECT ${p}::text)`)),
+    what: 'without the smoke baseline (existence check, views compiled, their dependencies read) and its result rows',
+    edit: withoutSmoke,
   },
   {
     name: 'no step rows',
-    what: 'without the `steps` row per step (objects row and count kept)',
-    edit: inDefinitions((s) => s.replace(STEP_ROW, (part) => `w0 AS (${keepParams(part)}), `)),
+    what: 'without the `steps` row per step (objects row kept)',
+    edit: inDefinitions((s) => s.replace(STEP_ROW, (part) => `w0 AS (${keepParams(part)}) `)),
   },
   {
     name: 'no lock guard',
@@ -148,20 +158,20 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
   },
   {
     name: 'no ledger rows',
-    what: 'without the ledger statement per step (steps, objects, count)',
+    what: 'without the ledger statement per step (steps, objects)',
     edit: inSteps((s) => (isLedgerRows(s) ? null : s)),
   },
   {
     name: 'DDL, a txn per step',
     what: 'only the DDL, one transaction per step (no ledger rows, no clock marks, no smoke baseline)',
-    edit: (c) => inSteps((s) => (isLedgerRows(s) || isClockMark(s) ? null : s))(c.filter((x) => !isSmoke(x))),
+    edit: (c) => inSteps((s) => (isLedgerRows(s) || isClockMark(s) ? null : s))(withoutSmoke(c)),
   },
   {
     name: 'DDL, one txn',
     what: 'only the DDL, in one transaction (what psql -1 sends, in requests of 100 statements)',
     edit: (c) => {
       const out = inSteps((s) => (isLedgerRows(s) || isClockMark(s) || s === 'BEGIN' || s === 'COMMIT' ? null : s))(
-        c.filter((x) => !isSmoke(x)),
+        withoutSmoke(c),
       );
       const first = out.findIndex(isStepRequest);
       const last = out.findLastIndex(isStepRequest);
@@ -211,10 +221,38 @@ async function capture(root: string): Promise<Call[]> {
   return calls;
 }
 
+/**
+ * CPU time (user + system) a server backend has used so far, in ms, from /proc (the server runs on this machine): the
+ * server's work for a session, much less moved by the load of other processes than its wall time. Null where /proc
+ * cannot be read.
+ */
+function backendCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** A measurement: wall time, and the server backend's CPU time for it when it could be read. */
+interface Timing {
+  ms: number;
+  cpu: number | null;
+}
+
+/** The floor's statements sent as psql -1 -f sends them (one by one, in one transaction), with the backend's CPU time. */
+async function floorReplayed(db: string, statements: string[]): Promise<Timing> {
+  return replay(db, [{ sql: 'BEGIN' }, ...statements.map((sql) => ({ sql })), { sql: 'COMMIT' }]);
+}
+
 /** Send `calls` to `db` as the deploy did; single calls that failed for the deploy (it caught them) fail here too. */
-async function replay(db: string, calls: Call[]): Promise<number> {
+async function replay(db: string, calls: Call[]): Promise<Timing> {
   const c = new Client({ connectionString: L.dbUrl(db, 'dbee-bench-parts') });
   await c.connect();
+  const pid = Number((await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
   // The lock's guard raises unless its holder lock is held, as the deploy's lock session held it.
   const holder = new Client({ connectionString: L.dbUrl(db, 'dbee-bench-parts-lock') });
   await holder.connect();
@@ -225,6 +263,7 @@ async function replay(db: string, calls: Call[]): Promise<number> {
   );
   for (const id of ids) await holder.query('SELECT pg_advisory_lock($1::bigint)', [id]);
   try {
+    const cpu0 = backendCpuMs(pid);
     const t = performance.now();
     let n = 0;
     for (const call of calls) {
@@ -243,12 +282,17 @@ async function replay(db: string, calls: Call[]): Promise<number> {
         );
       } else await c.query(call.sql, call.params).catch(() => {});
     }
-    return performance.now() - t;
+    const ms = performance.now() - t;
+    const cpu1 = backendCpuMs(pid);
+    return { ms, cpu: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0 };
   } finally {
     await c.end();
     await holder.end();
   }
 }
+
+/** The floor sent by this process (as psql -1 -f sends it), for the server's CPU time of the floor. */
+const FLOOR_CPU = 'the floor, replayed';
 
 async function main(): Promise<void> {
   console.log(`dbee full deploy, its parts: ${N} objects, ${RUNS} runs; ${L.machine()}; load ${L.load()}`);
@@ -278,19 +322,23 @@ async function main(): Promise<void> {
 
   const quiet = async () => (await L.sql('postgres', 'CHECKPOINT'), spawnSync('sync'));
   /** Per measurement: times, paired ratios to the floor, and (variants) "as sent" over it and its share of the floor. */
-  const rows = new Map<string, { ms: number[]; ratio: number[]; vsSent: number[]; share: number[] }>();
-  const rec = (k: string, ms: number, floor: number) => {
-    const r = rows.get(k) ?? { ms: [], ratio: [], vsSent: [], share: [] };
+  type Row = { ms: number[]; ratio: number[]; vsSent: number[]; share: number[]; cpu: number[]; cpuShare: number[] };
+  const rows = new Map<string, Row>();
+  const rec = (k: string, t: number | Timing, floor: number) => {
+    const r = rows.get(k) ?? { ms: [], ratio: [], vsSent: [], share: [], cpu: [], cpuShare: [] };
+    const ms = typeof t === 'number' ? t : t.ms;
     r.ms.push(ms);
     r.ratio.push(ms / floor);
+    if (typeof t !== 'number' && t.cpu !== null) r.cpu.push(t.cpu);
     rows.set(k, r);
   };
+  const statements = L.splitScript(gen.script);
   for (let run = 1; run <= RUNS; run++) {
     for (const w of ['warm1', 'warm2']) await L.psqlFile(await L.createDb(`${w}_${run}`), script);
     const floor = async (label: string) => (
       await quiet(), (await L.psqlFile(await L.createDb(`${label}_${run}`), script)).ms
     );
-    const measure = async (label: string, f: (db: string) => Promise<number>) => {
+    const measure = async (label: string, f: (db: string) => Promise<number | Timing>) => {
       const fl = await floor(`f_${label}`);
       const db = await L.createDb(`${label}_${run}`);
       await quiet();
@@ -301,13 +349,17 @@ async function main(): Promise<void> {
       'dbee deploy, in-process',
       async (db) => (await L.dbee(root, 'deploy', { project: 'gen', env: 'd' }, env(db))).ms,
     );
+    await measure(FLOOR_CPU, (db) => floorReplayed(db, statements));
     for (const v of edited) await measure(v.name, (db) => replay(db, v.calls));
     const sent = rows.get('as sent')!;
+    const floorCpu = rows.get(FLOOR_CPU)!.cpu.at(-1);
     for (const v of edited) {
       const r = rows.get(v.name)!;
       // This round's figures: the variant against "as sent" of the same round (each paired with its own floor).
       r.vsSent.push(sent.ms[sent.ms.length - 1]! / r.ms[r.ms.length - 1]!);
       r.share.push(sent.ratio[sent.ratio.length - 1]! - r.ratio[r.ratio.length - 1]!);
+      if (floorCpu && sent.cpu.length === run && r.cpu.length === run)
+        r.cpuShare.push((sent.cpu[run - 1]! - r.cpu[run - 1]!) / floorCpu);
     }
     await measure('psql -f, a txn per statement', async (db) => (await L.psqlFile(db, script, false)).ms);
     await L.dropAll();
@@ -315,6 +367,7 @@ async function main(): Promise<void> {
   }
   const what = new Map(variants.map((v) => [v.name, v.what]));
   what.set('psql -1 -f (floor)', 'the floor (medians of all its runs)');
+  what.set(FLOOR_CPU, "the floor's statements sent one by one in one transaction, as psql -1 -f sends them");
   what.set('dbee deploy, in-process', 'runDbeeCommand in this process, warm (as `npm run bench`)');
   what.set('psql -f, a txn per statement', 'psql without -1: each statement its own transaction');
   const range = (xs: number[]) =>
@@ -327,6 +380,8 @@ async function main(): Promise<void> {
         'paired ratio to the floor (median, range)',
         'as sent / this, same round (median)',
         "part's share of the floor",
+        'server CPU (median)',
+        "part's share of the floor's server CPU",
         'what',
       ],
       [...rows].map(([k, r]) => [
@@ -335,11 +390,14 @@ async function main(): Promise<void> {
         range(r.ratio),
         r.vsSent.length && k !== 'as sent' ? L.fmtRatio(L.median(r.vsSent)) : '',
         r.share.length && k !== 'as sent' ? L.fmtRatio(L.median(r.share)) : '',
+        r.cpu.length ? L.fmtMs(L.median(r.cpu)) : '',
+        r.cpuShare.length && k !== 'as sent' ? L.fmtRatio(L.median(r.cpuShare)) : '',
         what.get(k) ?? '',
       ]),
     ),
   );
-  const med = (k: string, f: 'vsSent' | 'share') => L.median(rows.get(k)![f]);
+  const med = (k: string, f: 'vsSent' | 'share' | 'cpuShare') => L.median(rows.get(k)![f]);
+  const cpuShare = (k: string) => (rows.get(k)!.cpuShare.length ? med(k, 'cpuShare') : Number.NaN);
   const goals: [string, boolean, string][] = [
     [
       "the lock guard costs <= 2 % (as sent / without it, median of the rounds' ratios)",
@@ -355,6 +413,17 @@ async function main(): Promise<void> {
       "the smoke baseline's share <= 0.08x the floor (as sent minus without it, in paired ratios)",
       med('no smoke baseline', 'share') <= 0.08,
       `${L.fmtRatio(med('no smoke baseline', 'share'))}`,
+    ],
+    // The same shares in the server's CPU time, which the load of other processes moves much less than wall time.
+    [
+      "the ledger rows' share <= 0.08x the floor's server CPU (as sent minus without them)",
+      cpuShare('no ledger rows') <= 0.08,
+      `${L.fmtRatio(cpuShare('no ledger rows'))}`,
+    ],
+    [
+      "the smoke baseline's share <= 0.08x the floor's server CPU (as sent minus without it)",
+      cpuShare('no smoke baseline') <= 0.08,
+      `${L.fmtRatio(cpuShare('no smoke baseline'))}`,
     ],
   ];
   console.log('goals:');

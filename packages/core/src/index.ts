@@ -157,6 +157,7 @@ export { writePackage, readPackage, PACKAGE_FORMAT_VERSION, MANIFEST } from './p
 export type { PackageManifest, LoadedPackage } from './package/package';
 
 export { loadSmokeChecks, runSmokeChecks, formatSmokeResult, smokeTimeoutMs, recordSmokeChecks } from './smoke';
+export type { AppliedChange, DependencyNode, SmokeRunOptions } from './smoke';
 export { SessionPool } from './engine/session-pool';
 export { withSession, sessionSettings, assertLock, lockLost, DEFAULT_WAIT_FOR_LOCK_MS } from './runner/session';
 export type { DeploymentSession, SessionRequest, SessionSettings } from './runner/session';

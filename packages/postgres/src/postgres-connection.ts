@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Client, type ClientConfig } from 'pg';
+import pg, { Client, type ClientConfig } from 'pg';
 import { DbeeError, type BatchResult, type Connection, type QueryResult, type StatementDescription } from '@dbee/core';
 import { connectionError, mapPostgresError } from './postgres-errors';
 
@@ -38,6 +38,14 @@ export function catalogQuery<Row = Record<string, unknown>>(
 ): Promise<QueryResult<Row>> {
   return conn.queryPrepared ? conn.queryPrepared<Row>(sql, params) : conn.query<Row>(sql, params);
 }
+
+/**
+ * Whether this node-postgres's `Query` has the methods `runWithLocalSettings` extends; otherwise `queryPrepared` takes
+ * three round trips (`runWithSessionSettings`) instead of failing.
+ */
+const QUERY_EXTENSIBLE = ['prepare', '_getRows', 'handleDataRow', 'handleCommandComplete'].every(
+  (m) => typeof (pg.Query.prototype as unknown as Record<string, unknown>)[m] === 'function',
+);
 
 /** A `pg` client with dbee's Connection shape. One session: statements run in order. */
 export class PgConnection implements Connection {
@@ -107,15 +115,18 @@ export class PgConnection implements Connection {
     }
   }
 
+  /** `queryPrepared` in one round trip (this node-postgres's `Query` can be extended); tests set it to false. */
+  static oneRoundTrip = QUERY_EXTENSIBLE;
+
   /** Names of the statements this session prepared, by their text. */
   private readonly prepared = new Map<string, string>();
 
   /**
    * A named prepared statement (parsed once per session), run with a generic plan: the catalog queries that use it
    * (fingerprint, existence checks) cost more to plan than to run on a project of a few objects, and a batch runs
-   * them once per project on one session. `plan_cache_mode` (PostgreSQL 12 and later; on an older server the plan is
-   * the server's choice) and the given `settings` hold for the call only: one round trip sets them, one puts back
-   * what they were, so the session's other statements (the user's functions among them) are not affected.
+   * them once per project on one session. `plan_cache_mode` and the given `settings` hold for the call only, so the
+   * session's other statements (the user's functions among them) are not affected. One round trip
+   * (`runWithLocalSettings`).
    */
   async queryPrepared<Row = Record<string, unknown>>(
     sql: string,
@@ -127,23 +138,18 @@ export class PgConnection implements Connection {
       name = `dbee_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
       this.prepared.set(sql, name);
     }
-    const all = { plan_cache_mode: 'force_generic_plan', ...settings };
-    const names = Object.keys(all);
-    const set = await this.client.query<Record<string, string | null>>(
-      `SELECT ${names.map((_n, i) => `current_setting($${2 * i + 1}, true) AS o${i}, CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, false) END`).join(', ')}`,
-      names.flatMap((n) => [n, all[n as keyof typeof all]]),
-    );
-    const restore = names.map((n, i) => [n, set.rows[0]?.[`o${i}`] ?? null] as const).filter(([, v]) => v !== null) as [
-      string,
-      string,
-    ][];
+    const all = Object.entries({ plan_cache_mode: 'force_generic_plan', ...settings });
+    const run = () =>
+      PgConnection.oneRoundTrip
+        ? this.runWithLocalSettings(name, sql, params, all)
+        : this.runWithSessionSettings(name, sql, params, all);
     try {
-      const r = await this.client.query({ name, text: sql, values: params }).catch((e: unknown) => {
+      const r = await run().catch((e: unknown) => {
         // Gone from the session (a `DEALLOCATE ALL` or `DISCARD ALL` among the statements it ran): prepare it again.
         if ((e as { code?: string }).code !== '26000') throw e;
         delete (this.client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection
           .parsedStatements[name!];
-        return this.client.query({ name, text: sql, values: params });
+        return run();
       });
       return {
         rows: r.rows as Row[],
@@ -152,15 +158,81 @@ export class PgConnection implements Connection {
       };
     } catch (e) {
       throw mapPostgresError(e, { statement: sql, target: this.description, blockers: await this.blockersOf(e) });
+    }
+  }
+
+  /**
+   * One exchange: Parse, Bind and Execute of `set_config(name, value, true)` for each setting, then the named
+   * statement (node-postgres's own prepared query: Parse once, Bind, Describe, Execute), then one Sync. Outside a
+   * transaction block the settings end with the implicit transaction at the Sync. Inside a block they would outlive the
+   * call: the first statement keeps what they were (in `dbee.saved_<i>`, local too) and a last one, before the Sync,
+   * puts that back; if the statement fails, the block is aborted and its rollback takes the settings back. Only the
+   * named statement's rows and CommandComplete make the answer.
+   */
+  private runWithLocalSettings(name: string, sql: string, params: unknown[], settings: [string, string][]) {
+    const inBlock =
+      (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() !== 'I';
+    return new Promise<pg.QueryResult>((done, fail) => {
+      const query = new pg.Query({ name, text: sql, values: params }) as unknown as PreparedQuery;
+      const { prepare, handleDataRow, handleCommandComplete } = query;
+      const unnamed = (text: string, values: unknown[]) => (connection: WireConnection) => {
+        connection.parse({ text, name: '', types: [] });
+        connection.bind({ portal: '', statement: '', values });
+        connection.execute({ portal: '', rows: 0 });
+      };
+      const set = unnamed(localSettingsSql(settings.length, inBlock), settings.flat());
+      const restore = unnamed(
+        restoreSettingsSql(settings.length),
+        settings.map(([n]) => n),
+      );
+      // 0: the settings' statement, 1: the named statement, 2: the put-back.
+      let phase = 0;
+      query.prepare = function (connection) {
+        set(connection);
+        prepare.call(this, connection);
+      };
+      query._getRows = function (connection) {
+        connection.execute({ portal: '', rows: 0 });
+        if (inBlock) restore(connection);
+        connection.sync();
+      };
+      query.handleDataRow = function (msg) {
+        if (phase === 1) handleDataRow.call(this, msg);
+      };
+      query.handleCommandComplete = function (msg, connection) {
+        if (phase++ === 1) handleCommandComplete.call(this, msg, connection);
+      };
+      query.on('end', done);
+      query.on('error', fail);
+      this.client.query(query as never);
+    });
+  }
+
+  /**
+   * Three round trips, for a node-postgres whose `Query` no longer has the methods `runWithLocalSettings` extends (its
+   * internals are not a published interface; `pg` is a caret range in a user's workspace): the settings set for the
+   * session with their old values read, the named statement, the old values put back, also after an error.
+   */
+  private async runWithSessionSettings(name: string, sql: string, params: unknown[], settings: [string, string][]) {
+    // In a transaction block, local: the block's end takes them back as it does the caller's own SET LOCAL.
+    const local = (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() !== 'I';
+    const set = await this.client.query<Record<string, string | null>>(
+      `SELECT ${settings.map((_s, i) => `current_setting($${2 * i + 1}, true) AS o${i}, CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, ${local}) END`).join(', ')}`,
+      settings.flat(),
+    );
+    const restore = settings
+      .map(([n], i) => [n, set.rows[0]?.[`o${i}`] ?? null] as const)
+      .filter((r): r is readonly [string, string] => r[1] !== null);
+    try {
+      return await this.client.query({ name, text: sql, values: params });
     } finally {
-      if (restore.length) {
+      if (restore.length)
         await this.client
           .query(
-            `SELECT ${restore.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`,
+            `SELECT ${restore.map((_r, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, ${local})`).join(', ')}`,
             restore.flat(),
           )
           .catch(() => {});
-      }
     }
   }
 
@@ -170,7 +242,6 @@ export class PgConnection implements Connection {
    * planning or running it. node-postgres runs any object with `submit` as a query on the session (as pg-cursor does).
    */
   describe(sql: string): Promise<StatementDescription> {
-    const session = this;
     return new Promise((done) => {
       let answer: StatementDescription = { ok: true, columns: [] };
       const submittable = {
@@ -179,13 +250,17 @@ export class PgConnection implements Connection {
           connection.describe({ type: 'S', name: '' });
           connection.sync();
         },
-        handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }) {
-          answer = { ok: true, columns: msg.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID })) };
+        handleRowDescription(msg: { fields: { name: string; dataTypeID: number; dataTypeModifier: number }[] }) {
+          answer = {
+            ok: true,
+            columns: msg.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID, typeModifier: f.dataTypeModifier })),
+          };
         },
         handleError(e: { message: string; code?: string }) {
           answer = { ok: false, message: e.message.split('\n')[0]!, code: e.code };
-          // A session that is gone never sends the ReadyForQuery that would settle the answer.
-          if (session.closedReason) done(answer);
+          // Settled here: pg hands the ReadyForQuery that follows an error to no query (it forgets the active one on
+          // an error), and a session that is gone never sends one. The next query waits for it in pg's queue.
+          done(answer);
         },
         handleReadyForQuery() {
           done(answer);
@@ -329,4 +404,45 @@ export function redactUrl(url: string): string {
   } catch {
     return 'postgres://(unparsable url)';
   }
+}
+
+/** The parts of node-postgres's `Query` that `runWithLocalSettings` extends (not in its published types). */
+interface PreparedQuery extends NodeJS.EventEmitter {
+  prepare(connection: WireConnection): void;
+  handleDataRow(msg: unknown): void;
+  handleCommandComplete(msg: unknown, connection: WireConnection): void;
+  _getRows(connection: WireConnection): void;
+}
+
+/** The messages of the extended protocol that node-postgres's connection sends. */
+interface WireConnection {
+  parse(m: { text: string; name: string; types: unknown[] }): void;
+  bind(m: { portal: string; statement: string; values: unknown[] }): void;
+  execute(m: { portal: string; rows: number }): void;
+  sync(): void;
+}
+
+/**
+ * `set_config(name, value, true)` of the `i`th (name, value) parameter pair; a setting the server does not know (an
+ * older server's) is left alone, as `current_setting(name, true)` says.
+ */
+function localSetting(i: number): string {
+  return `CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config($${2 * i + 1}, $${2 * i + 2}, true) END`;
+}
+
+/**
+ * `localSetting` for `count` parameter pairs, as one statement; `save`: each setting's value before it is also kept,
+ * local to the transaction, in `dbee.saved_<i>` (for `restoreSettingsSql`).
+ */
+function localSettingsSql(count: number, save: boolean): string {
+  const saved = (i: number) =>
+    `CASE WHEN current_setting($${2 * i + 1}, true) IS NOT NULL THEN set_config('dbee.saved_${i}', current_setting($${2 * i + 1}), true) END, `;
+  return `SELECT ${Array.from({ length: count }, (_, i) => (save ? saved(i) : '') + localSetting(i)).join(', ')}`;
+}
+
+/** Puts back the `count` settings named by the parameters ($1, $2, ...) as `localSettingsSql` kept them. */
+function restoreSettingsSql(count: number): string {
+  const one = (i: number) =>
+    `CASE WHEN current_setting($${i + 1}, true) IS NOT NULL THEN set_config($${i + 1}, current_setting('dbee.saved_${i}'), true) END`;
+  return `SELECT ${Array.from({ length: count }, (_, i) => one(i)).join(', ')}`;
 }

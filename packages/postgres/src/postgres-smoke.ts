@@ -1,4 +1,4 @@
-import type { Connection, Engine, ObjectKey } from '@dbee/core';
+import type { Connection, DependencyNode, Engine, ObjectKey } from '@dbee/core';
 import { catalogQuery } from './postgres-connection';
 
 /** The smoke-check role of the PostgreSQL engine (`Engine.smoke`). */
@@ -42,31 +42,45 @@ ${kinds.map((kind) => `SELECT k.i FROM k WHERE k.kind = '${kind}' AND NOT ${EXIS
 ORDER BY 1`;
 
 /**
- * Of the views `$5` (qualified names), the ordinals of those whose rewrite rule depends, directly or through other
- * views, on a changed relation (`$1`, qualified), routine (`$2`/`$3`: schema and name, every overload) or type (`$4`).
+ * The direct dependencies of the views `$1` (qualified names) and of every view and routine under them, as the database
+ * records them: a view's rewrite rule (relations, routines, types it uses), a routine's recorded dependencies (argument
+ * and result types; what a `BEGIN ATOMIC` body uses). One row per node (`relation:s.n`, `routine:s.n`, `type:s.n`), its
+ * dependencies as nodes, and a routine name's number of overloads. A row type stands for its relation, an array type for
+ * its element type.
  */
-const AFFECTED_VIEWS = `
-WITH RECURSIVE seed(classid, objid) AS (
-  SELECT 'pg_class'::regclass::oid, x.c FROM unnest($1::text[]) t, LATERAL (SELECT to_regclass(t)::oid AS c) x WHERE x.c IS NOT NULL
-  UNION ALL
-  SELECT 'pg_proc'::regclass::oid, p.oid FROM unnest($2::text[], $3::text[]) r(s, n)
-    JOIN pg_namespace ns ON ns.nspname = r.s JOIN pg_proc p ON p.pronamespace = ns.oid AND p.proname = r.n
-  UNION ALL
-  SELECT 'pg_type'::regclass::oid, x.y FROM unnest($4::text[]) t, LATERAL (SELECT to_regtype(t)::oid AS y) x WHERE x.y IS NOT NULL
-), dep(classid, objid) AS (
-  SELECT classid, objid FROM seed
+const VIEW_DEPENDENCIES = `
+WITH RECURSIVE edge AS MATERIALIZED (
+  SELECT 'pg_class'::regclass::oid AS classid, r.ev_class AS objid, d.refclassid, d.refobjid
+    FROM pg_depend d JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+   WHERE d.refobjid <> r.ev_class OR d.refclassid <> 'pg_class'::regclass
   UNION
-  SELECT 'pg_class'::regclass::oid, r.ev_class FROM dep
-    JOIN pg_depend d ON d.refclassid = dep.classid AND d.refobjid = dep.objid AND d.classid = 'pg_rewrite'::regclass
-    JOIN pg_rewrite r ON r.oid = d.objid
+  SELECT d.classid, d.objid, d.refclassid, d.refobjid FROM pg_depend d
+   WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'n'
+), node(classid, objid) AS (
+  SELECT 'pg_class'::regclass::oid, x.c FROM unnest($1::text[]) t, LATERAL (SELECT to_regclass(t)::oid AS c) x WHERE x.c IS NOT NULL
+  UNION
+  SELECT e.refclassid, e.refobjid FROM node n JOIN edge e ON e.classid = n.classid AND e.objid = n.objid
+   WHERE e.refclassid = 'pg_proc'::regclass
+      OR (e.refclassid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = e.refobjid) IN ('v', 'm'))
+), named AS (
+  SELECT e.classid, e.objid, e.refclassid, e.refobjid FROM edge e JOIN node n ON n.classid = e.classid AND n.objid = e.objid
+  UNION ALL
+  SELECT n.classid, n.objid, NULL, NULL FROM node n
 )
-SELECT k.i FROM unnest($5::text[]) WITH ORDINALITY AS k(name, i)
-WHERE to_regclass(k.name)::oid IN (SELECT objid FROM dep WHERE classid = 'pg_class'::regclass::oid)
-ORDER BY 1`;
+SELECT ${nodeName('named.classid', 'named.objid')} AS node, array_remove(array_agg(DISTINCT ${nodeName('named.refclassid', 'named.refobjid')}), NULL) AS deps,
+       (SELECT count(*) FROM pg_proc p, pg_proc q WHERE named.classid = 'pg_proc'::regclass AND p.oid = named.objid AND q.pronamespace = p.pronamespace AND q.proname = p.proname)::int AS overloads
+  FROM named GROUP BY 1, named.classid, named.objid`;
 
-/** Kinds whose change reaches views through the relation they belong to. */
-const ON_RELATION = new Set(['trigger', 'policy', 'constraint', 'index']);
-const RELATIONS = new Set(['table', 'view', 'materialized-view', 'sequence']);
+/** A SQL expression naming the object (`classid`, `objid`) as a dependency node, or NULL for other objects. */
+function nodeName(classid: string, objid: string): string {
+  return `(CASE ${classid}
+    WHEN 'pg_class'::regclass THEN (SELECT 'relation:' || n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ${objid})
+    WHEN 'pg_proc'::regclass THEN (SELECT 'routine:' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = ${objid})
+    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = t.typrelid)
+        ELSE 'type:' || n.nspname || '.' || coalesce((SELECT e.typname FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'), t.typname) END
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = ${objid})
+  END)`;
+}
 
 function quote(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
@@ -107,33 +121,19 @@ export const postgresSmoke: PostgresSmokeDialect = {
     return `DO $dbee$ BEGIN EXECUTE 'SELECT * FROM (' || rtrim(pg_get_viewdef(${literal}::regclass), '; ') || ') q LIMIT 0'; END $dbee$`;
   },
 
-  async affectedViews(conn, changed, views) {
-    if (views.length === 0) return [];
-    const relations: string[] = [];
-    const routines: [string, string][] = [];
-    const types: string[] = [];
-    for (const key of changed) {
-      const q = (schema: string, name: string) => `${quote(schema)}.${quote(name)}`;
-      if (RELATIONS.has(key.kind)) relations.push(q(key.schema, key.name));
-      else if (key.kind === 'function' || key.kind === 'procedure' || key.kind === 'aggregate')
-        routines.push([key.schema, key.name]);
-      else if (key.kind === 'type' || key.kind === 'domain') types.push(q(key.schema, key.name));
-      else if (ON_RELATION.has(key.kind) && key.parent) {
-        const [schema, name] = splitParent(key.parent);
-        if (schema === null || name === null) return null;
-        relations.push(q(schema, name));
-      }
-      // A migration, a schema, an extension, a grant on something else...: no telling what it reached.
-      else return null;
-    }
-    const r = await catalogQuery<{ i: number | string }>(conn, AFFECTED_VIEWS, [
-      relations,
-      routines.map((x) => x[0]),
-      routines.map((x) => x[1]),
-      types,
+  async viewDependencies(conn, views) {
+    if (views.length === 0) return new Map();
+    const r = await catalogQuery<{ node: string | null; deps: string[]; overloads: number }>(conn, VIEW_DEPENDENCIES, [
       views.map((v) => `${quote(v.schema)}.${quote(v.name)}`),
     ]);
-    return r.rows.map((row) => views[Number(row.i) - 1]!);
+    const nodes = new Map<string, DependencyNode>();
+    for (const row of r.rows) {
+      if (row.node === null) continue;
+      const known = nodes.get(row.node);
+      const dependsOn = [...new Set([...(known?.dependsOn ?? []), ...row.deps])];
+      nodes.set(row.node, row.overloads ? { dependsOn, overloads: row.overloads } : { dependsOn });
+    }
+    return nodes;
   },
 
   async typeNames(conn, typeIds) {

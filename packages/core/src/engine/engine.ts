@@ -8,6 +8,7 @@ import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
+import type { DependencyNode } from '../smoke/stale-views';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -47,6 +48,8 @@ export interface ResultField {
   name: string;
   /** The engine's identifier of the column's type (PostgreSQL: the type's oid); see `SmokeDialect.typeNames`. */
   typeId: number;
+  /** The type's modifier (PostgreSQL: `numeric(12,2)`'s precision and scale, -1 for none), when the driver reports it. */
+  typeModifier?: number;
 }
 
 /** A message the database sent while running a statement, other than an error (PostgreSQL: NOTICE, WARNING...). */
@@ -292,13 +295,12 @@ export interface SmokeDialect {
   /** A statement that compiles a view without reading its rows, e.g. `SELECT * FROM sales.v LIMIT 0`; null for other kinds. */
   compileStatement(key: ObjectKey): string | null;
   /**
-   * Of `views`, those that a deployment that changed `changed` can have broken: changed themselves, or depending on a
-   * changed object through the database's own dependency records (PostgreSQL: `pg_depend` of the views' rewrite
-   * rules, followed through views of views). Null when the database cannot tell (a changed object it cannot look up):
-   * then every view is compiled. Optional: an engine whose views can break unnoticed (Teradata records no dependencies)
-   * compiles them all after every deployment.
+   * The direct dependencies of `views` and of every view and routine under them, as the database records them, by
+   * node (`relation:s.n`, `routine:s.n`, `type:s.n`; see `smoke/stale-views.ts`): what the baseline needs to tell the
+   * views a deployment can have broken (`viewsToCompile`). Optional: an engine whose views can break unnoticed
+   * (Teradata records no dependencies) compiles them all after every deployment.
    */
-  affectedViews?(conn: Connection, changed: ObjectKey[], views: ObjectKey[]): Promise<ObjectKey[] | null>;
+  viewDependencies?(conn: Connection, views: ObjectKey[]): Promise<Map<string, DependencyNode>>;
   /** Names of result column types, e.g. 20 → `bigint` (PostgreSQL: `format_type(oid, NULL)`). */
   typeNames(conn: Connection, typeIds: number[]): Promise<Map<number, string>>;
   /**

@@ -212,6 +212,28 @@ const upToDate = new WeakMap<Connection, Set<string>>();
 const missing = new WeakMap<Connection, Set<string>>();
 
 /**
+ * Connections whose `ensure` created the ledger from nothing, until their first deployment row: its objects and
+ * migrations are empty and the next deployment id is 1 (object and migration rows reference a deployment, and only
+ * `startDeployment` writes one), so neither `state` nor `startDeployment` reads them. Same reason as `missing`: the deployment
+ * lock is held for as long as the connection lives.
+ */
+const createdEmpty = new WeakMap<Connection, Set<string>>();
+
+/**
+ * The summaries of the deployments a connection opened and has not closed, by `<version table>\0<id>`: while a
+ * deployment runs, only its own session writes its row (under the deployment lock), so `updateSummary` and
+ * `finishDeployment` merge into what this map holds instead of reading the row first (two reads per deployment).
+ */
+const openSummaries = new WeakMap<Connection, Map<string, DeploymentSummary>>();
+
+/** Add `table` to what `map` remembers of connection `raw`. */
+function remember(map: WeakMap<Connection, Set<string>>, raw: Connection, table: string): void {
+  let tables = map.get(raw);
+  if (!tables) map.set(raw, (tables = new Set()));
+  tables.add(table);
+}
+
+/**
  * The ledger statements each session keeps (`Ledger.inlineNamed`), by raw connection: their names, and the generation
  * that names new ones (a name is never defined twice, even when a forgotten one may still exist).
  */
@@ -297,22 +319,38 @@ export class Ledger {
       return v;
     } catch (e) {
       // Any other failure (no permission, a transaction in error) is read again next time.
-      if (e instanceof DbeeError && e.code === 'OBJECT_MISSING') {
-        let tables = missing.get(raw);
-        if (!tables) missing.set(raw, (tables = new Set()));
-        tables.add(this.versionTable);
-      }
+      if (e instanceof DbeeError && e.code === 'OBJECT_MISSING') remember(missing, raw, this.versionTable);
       return 0;
     }
   }
 
+  /** A deployment's key in `openSummaries`. */
+  private summaryKey(id: number): string {
+    return `${this.versionTable}\0${id}`;
+  }
+
+  /** The summary of deployment `id` as it is now: known when this connection opened it and it runs, else read. */
+  private async summaryNow(id: number): Promise<DeploymentSummary> {
+    const known = openSummaries.get(rawConnection(this.conn))?.get(this.summaryKey(id));
+    if (known) return known;
+    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
+      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      [id],
+    );
+    return this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
+  }
+
+  /** True when this connection found no ledger and has not created one since (no round trip: see `missing`). */
+  knownMissing(): boolean {
+    return missing.get(rawConnection(this.conn))?.has(this.versionTable) ?? false;
+  }
+
   /** Remember, for as long as this connection lives, that its ledger is at the latest version (see `upToDate`). */
-  private knownUpToDate(): void {
+  private knownUpToDate(from?: number): void {
     const raw = rawConnection(this.conn);
+    if (from === 0) remember(createdEmpty, raw, this.versionTable);
     missing.get(raw)?.delete(this.versionTable);
-    let tables = upToDate.get(raw);
-    if (!tables) upToDate.set(raw, (tables = new Set()));
-    tables.add(this.versionTable);
+    remember(upToDate, raw, this.versionTable);
   }
 
   /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */
@@ -338,7 +376,7 @@ export class Ledger {
         await this.conn.execute('ROLLBACK').catch(() => {});
         throw r.error;
       }
-      this.knownUpToDate();
+      this.knownUpToDate(current);
       return latest;
     }
     for (let v = current; v < this.dialect.migrations.length; v++) {
@@ -355,7 +393,7 @@ export class Ledger {
         });
       }
     }
-    this.knownUpToDate();
+    this.knownUpToDate(current);
     return this.dialect.migrations.length;
   }
 
@@ -418,7 +456,10 @@ export class Ledger {
    */
   async startDeployment(info: DeploymentInfo): Promise<number> {
     const before = info.before ?? (await this.state(info.project));
-    const id = await this.nextId('deployments', this.conn);
+    const empty = createdEmpty.get(rawConnection(this.conn))?.delete(this.versionTable) ?? false;
+    const id = empty ? 1 : await this.nextId('deployments', this.conn);
+    const summaries = openSummaries.get(rawConnection(this.conn)) ?? new Map<string, DeploymentSummary>();
+    openSummaries.set(rawConnection(this.conn), summaries);
     // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
     const ticket = info.ticket ? [this.q('ticket')] : [];
     await this.afterSetting(this.asyncSession?.start ?? null, {
@@ -444,6 +485,7 @@ export class Ledger {
         ...(info.ticket ? [info.ticket] : []),
       ],
     });
+    summaries.set(this.summaryKey(id), {});
     return id;
   }
 
@@ -535,19 +577,14 @@ export class Ledger {
       params.push(step.previousChecksum);
       values.push(this.p(params.length));
     }
+    // The deployment's `steps_applied` is not counted here, one hot-row UPDATE per step: the closing row counts the
+    // applied rows (`finishDeployment`, `markInterrupted`), and `deployments` counts them for a deployment still running.
     writes.push({
       sql: `INSERT INTO ${this.t('steps')} (${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'started_at', 'duration_ms', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum')})
        VALUES (${values.join(', ')})`,
       params,
       table: 'steps',
     });
-    if (step.status === 'applied') {
-      writes.push({
-        sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`,
-        params: [deploymentId],
-        table: 'deployments',
-      });
-    }
     return writes;
   }
 
@@ -798,18 +835,25 @@ export class Ledger {
     summary: DeploymentSummary = {},
   ): Promise<void> {
     // What was recorded while the deployment ran (the smoke checks it ran) stays; the rest is this summary.
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
-      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
-      [id],
-    );
-    const during = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null);
-    if (during?.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    const during = await this.summaryNow(id);
+    if (during.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    const applied = await this.appliedSteps(id);
     // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
     await this.afterSetting(this.asyncSession?.end ?? null, {
       table: 'deployments',
-      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(5)}`,
-      params: [status, error, failedStatement, JSON.stringify(summary), id],
+      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.p(5)} WHERE ${this.q('id')} = ${this.p(6)}`,
+      params: [status, error, failedStatement, JSON.stringify(summary), applied, id],
     });
+    openSummaries.get(rawConnection(this.conn))?.delete(this.summaryKey(id));
+  }
+
+  /** How many steps of a deployment are recorded `applied` (its `steps_applied` once it is closed). */
+  async appliedSteps(deploymentId: number, conn: Connection = this.conn): Promise<number> {
+    const r = await conn.query<{ n: number | string }>(
+      `SELECT count(*) AS ${this.q('n')} FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('status')} = ${this.p(2)}`,
+      [deploymentId, 'applied'],
+    );
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   /**
@@ -821,10 +865,11 @@ export class Ledger {
     const ids = await this.runningDeployments();
     for (const id of ids) {
       await this.conn.query(
-        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now} WHERE ${this.q('id')} = ${this.p(3)} AND ${this.q('status')} = ${this.p(4)}`,
+        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.p(3)} WHERE ${this.q('id')} = ${this.p(4)} AND ${this.q('status')} = ${this.p(5)}`,
         [
           'interrupted',
           `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`,
+          await this.appliedSteps(id),
           id,
           'running',
         ],
@@ -962,7 +1007,7 @@ export class Ledger {
          FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
       [project, environment],
     );
-    return r.rows.slice(0, limit).map((row) => this.deploymentRow(row));
+    return this.countRunning(r.rows.slice(0, limit).map((row) => this.deploymentRow(row)));
   }
 
   /** The newest deployment of every project on `environment` (one query), by project. */
@@ -973,7 +1018,17 @@ export class Ledger {
          (SELECT MAX(${this.q('id')}) FROM ${this.t('deployments')} WHERE ${this.q('environment')} = ${this.p(1)} GROUP BY ${this.q('project')})`,
       [environment],
     );
-    return new Map(r.rows.map((row) => [row.project, this.deploymentRow(row)]));
+    const rows = await this.countRunning(r.rows.map((row) => this.deploymentRow(row)));
+    return new Map(rows.map((row) => [row.project, row]));
+  }
+
+  /**
+   * A deployment still running (or whose process died) has its applied steps counted by their rows: it writes
+   * `steps_applied` when it closes.
+   */
+  private async countRunning(rows: DeploymentRow[]): Promise<DeploymentRow[]> {
+    for (const row of rows) if (row.status === 'running') row.steps_applied = await this.appliedSteps(row.id);
+    return rows;
   }
 
   private async deploymentColumns(): Promise<string> {
@@ -1119,6 +1174,7 @@ export class Ledger {
 
   /** What the ledger says a project has deployed: every object checksum and migration. */
   async state(project: string, conn: Connection = this.conn): Promise<LedgerState> {
+    if (createdEmpty.get(rawConnection(conn))?.has(this.versionTable)) return { objects: {}, migrations: {} };
     const objects = await conn.query<{ object_key: string; checksum: string }>(
       `SELECT ${this.cols('object_key', 'checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
@@ -1160,14 +1216,12 @@ export class Ledger {
 
   /** Merge `patch` into a finished deployment's summary (smoke results arrive after the rollback's steps). */
   async updateSummary(id: number, patch: DeploymentSummary): Promise<void> {
-    const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
-      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
-      [id],
-    );
-    const current = this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
+    const merged = { ...(await this.summaryNow(id)), ...patch };
     await this.conn.query(
       `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
-      [JSON.stringify({ ...current, ...patch }), id],
+      [JSON.stringify(merged), id],
     );
+    const summaries = openSummaries.get(rawConnection(this.conn));
+    if (summaries?.has(this.summaryKey(id))) summaries.set(this.summaryKey(id), merged);
   }
 }

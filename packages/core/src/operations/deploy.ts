@@ -1,7 +1,14 @@
 import type { ConflictStrategy, DeploySettings, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase } from '../diffing/diff-plan';
-import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
+import {
+  formatSmokeResult,
+  loadSmokeChecks,
+  recordSmokeChecks,
+  runSmokeChecks,
+  smokeTimeoutMs,
+  type AppliedChange,
+} from '../smoke';
 import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
@@ -186,7 +193,8 @@ async function deployInner(
       report.database = session.conn.description;
       const ledger = new Ledger(session.conn, engine.ledger);
       await recoverInterrupted(ctx, input, session, ledger, report);
-      await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
+      // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
+      if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
       const run = await planDeployment(ctx, input, session.conn, ledger, report);
       await decideDeployConflicts(ctx, input, session.conn, run, report);
       await collectProblems(ctx, input, session.conn, run);
@@ -987,8 +995,9 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       timeoutMs: smoke.timeoutMs.get(project),
       regression: smoke.regression,
       onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
-      // The views this deployment can have broken are compiled (all of them where the engine cannot tell).
-      changed: input.plan.steps.filter((st) => st.project === project).map((st) => st.objectKey),
+      // The views this deployment can have broken are compiled (all of them where the engine cannot tell): what the
+      // steps of this project, and of the projects deployed before it in this run, changed after they were defined.
+      changes: stepsUpTo(input.plan, project),
     });
     await recordSmokeChecks(input.conn, input.engine.ledger, deploymentId, checks); // a rollback to this state runs them
     const failed = run.results.filter((r) => r.status !== 'passed');
@@ -1008,6 +1017,14 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       ),
     };
   };
+}
+
+/** The steps of `plan` up to the last of `project`'s, as the smoke baseline reads them (`AppliedChange`). */
+function stepsUpTo(plan: Plan, project: string): AppliedChange[] {
+  const last = Math.max(0, ...plan.steps.filter((st) => st.project === project).map((st) => st.order));
+  return plan.steps
+    .filter((st) => st.order <= last)
+    .map((st) => ({ key: st.objectKey, order: st.order, action: st.action }));
 }
 
 /**

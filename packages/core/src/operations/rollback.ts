@@ -28,6 +28,7 @@ import {
   type CompensationResult,
 } from '../runner/undo';
 import { planRecreate, withSchemas } from '../runner/recreate-dependents';
+import { InPlaceViews } from '../runner/view-columns';
 import {
   formatSmokeResult,
   loadSmokeChecks,
@@ -650,6 +651,11 @@ async function smokeAfterRollback(
     checks: planned.checks,
     timeoutMs: smokeTimeoutMs(settings),
     onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
+    // The baseline compiles the views the rollback can have broken, not every view of the project, as after a deploy:
+    // every step it ran counts as a change (none as a definition), so every view over what it put back is compiled.
+    changes: planned.allSteps
+      .filter((s) => !s.skip)
+      .map((s, i) => ({ key: s.plan.objectKey, order: i + 1, action: 'alter' })),
   });
   const bad = smoke.results.filter((r) => r.status === 'failed');
   const line = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
@@ -722,6 +728,8 @@ interface UndoInput {
   putBack: Map<string, readonly string[]>;
   /** The live catalog of `everySchema`, read once for every view this plan puts back (`planRecreate`). */
   catalog?: { live?: Promise<SchemaModel> };
+  /** Which views this plan can put back in place, asked of the server once per view (`InPlaceViews`). */
+  views?: InPlaceViews;
 }
 
 /** Where a `--to` goes back to: everything after step `order` of deployment `id` is undone. */
@@ -736,9 +744,13 @@ async function prepareUndo(input: UndoInput): Promise<Prepared> {
   const forced: string[] = [];
   const picked = await pickDeployments(input, problems, forced);
   const units: Unit[] = [];
-  for (const { deployment, keep } of picked) {
-    const unit = await undoUnit(input, deployment, keep, problems, forced);
-    if (unit) units.push(unit);
+  try {
+    for (const { deployment, keep } of picked) {
+      const unit = await undoUnit(input, deployment, keep, problems, forced);
+      if (unit) units.push(unit);
+    }
+  } finally {
+    await input.views?.close();
   }
   return { units, problems, forced };
 }
@@ -1018,10 +1030,16 @@ async function compensate(
   };
   const step: CompensatingStep = { plan, ledgerAction: action, undoes: { step: s, deployment: d } };
   // A view whose replacement added columns cannot be replaced back by its old definition: it is dropped and created,
-  // with what stands on it in any project dropped before and created after. Planned here, from the catalog, so that
-  // the dry run prints what the real run sends (the statements do not depend on whether a replace would have worked).
+  // with what stands on it in any project dropped before and created after. Planned here, from what the server says of
+  // both column lists, so that the dry run prints what the real run sends. Where the columns are the same it is
+  // replaced back in place, and what stands on it is left alone (its grants, owner and comments with it); should the
+  // server still refuse, the step drops and creates it with its dependents as above (`fallback`).
   const fallback = reverse ? viewFallback(engine, key, reverse) : null;
-  if (fallback && reverse) {
+  input.views ??= new InPlaceViews(input.conn, engine, input.searchPath);
+  if (fallback && reverse && (await input.views.replaces(key, reverse))) {
+    step.fallback = fallback;
+    input.putBack.set(s.objectKey, reverse);
+  } else if (fallback && reverse) {
     plan.statements = await planRecreate(
       input.conn,
       engine,
@@ -1446,6 +1464,12 @@ function printRollback(out: NodeJS.WritableStream, p: Prepared): void {
         continue;
       }
       for (const sql of s.plan.statements) out.write(sql.trim().replace(/;$/, '') + ';\n');
+      // The real run sends this only if the server refuses the replacement (undo.ts `withFallback`): said here too.
+      if (s.fallback)
+        out.write(
+          "--   if the server refuses this replacement: back to the step's savepoint, the view is dropped and created\n" +
+            '--   again by its old definition, with what stands on it dropped before and created after\n',
+        );
       out.write('\n');
     }
   };

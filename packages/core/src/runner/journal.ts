@@ -33,7 +33,7 @@ const ACCESS_ACTIONS = new Set(['disable', 'enable']);
 
 /**
  * The step journal: the one place that says which ledger rows record a step, in every direction. A deploy step that
- * applied writes its row (`steps`, counted in its deployment's `steps_applied`) and the state it leaves: the object's
+ * applied writes its row (`steps`; its deployment counts them when it closes) and the state it leaves: the object's
  * checksum in `objects` (forgotten for a drop) or the migration in `migrations`. A backup it kept is recorded by
  * `recordBackup`, which needs an id read first. Rows are returned as writes so that the runner can send them in the
  * step's own request. The undo of a step (automatic rollback: `undone`, `partlyUndone`) and the steps of a

@@ -8,3 +8,5 @@ export { DEFAULT_SMOKE_TIMEOUT_MS } from './smoke-check';
 export type { SmokeCheck, SmokeCheckBody, SmokeArg, SmokeResult, SmokeRun } from './smoke-check';
 export { smokeRegression, judgeDuration, MIN_BASELINE_RUNS } from './regression';
 export type { SmokeRegression } from './regression';
+export { viewsToCompile } from './stale-views';
+export type { AppliedChange, DependencyNode } from './stale-views';

@@ -16,14 +16,19 @@ import { loadSmokeChecks, type SmokeSources } from './smoke-file';
 import { recordSmokeResults } from './smoke-ledger';
 import { judgeDuration, type SmokeRegression } from './regression';
 import { recentSmokeDurations } from './smoke-history';
+import { nodeOf, referenceNodes, viewsToCompile, type AppliedChange } from './stale-views';
+import type { Reference } from '../model/source';
 
 export interface SmokeRunOptions {
   /** The environment's engine; it must have a smoke dialect (`engine.smoke`). */
   engine: Engine;
   /** An open connection, outside any transaction. The caller holds the deployment lock. */
   conn: Connection;
-  /** The project's model for this environment (a `ProjectModel`): smoke files, variables, search path. */
-  model: SmokeSources & { project: { name: string } };
+  /**
+   * The project's model for this environment (a `ProjectModel`): smoke files, variables, search path; its objects'
+   * references tell what its routines' bodies use (`viewsToCompile`).
+   */
+  model: SmokeSources & { project: { name: string }; objects?: readonly { key: ObjectKey; references: Reference[] }[] };
   /** Environment name, recorded with the results. */
   environment: string;
   /** The deployment the checks verify (recorded with the results); null when there is none. */
@@ -40,10 +45,11 @@ export interface SmokeRunOptions {
   /** Store the results in the ledger's smoke_results when the ledger exists (default true). */
   record?: boolean;
   /**
-   * The objects the deployment being verified changed: the baseline then compiles only the views it can have broken
-   * (`SmokeDialect.affectedViews`), when the engine can tell. Absent (`dbee smoke-test`, a rollback): every view.
+   * The steps of the deployment being verified, in order (those of the projects deployed before it in the same run
+   * included): the baseline then compiles only the views it can have broken (`viewsToCompile`), when the engine can
+   * tell (`SmokeDialect.viewDependencies`). Absent (`dbee smoke-test`, a rollback): every view.
    */
-  changed?: ObjectKey[];
+  changes?: readonly AppliedChange[];
   /**
    * The environment's performance gate (`gates.smokeRegression`): a smoke file's check slower than its baseline from
    * the ledger (the median of its latest successful runs here) fails. Baseline checks are not compared.
@@ -62,7 +68,7 @@ const COMPILES_PER_REQUEST = 100;
 /**
  * Run a project's smoke checks on an open connection: first the baseline (every object the ledger records for
  * the project exists; every view and materialized view compiles, or after a deployment those it can have broken:
- * `changed`), then the checks of its smoke files. Each check
+ * `changes`), then the checks of its smoke files. Each check
  * runs in its own transaction, which is always rolled back, under a statement timeout; a warning raised by the
  * database fails it. Results are stored in the ledger. Never throws for a failing check: see `passed`.
  */
@@ -94,9 +100,7 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   }
   const gone = new Set(missing.map(formatKey));
   const compilable = deployed.filter((key) => smoke.compileStatement(key) !== null && !gone.has(formatKey(key)));
-  const affected =
-    options.changed && smoke.affectedViews ? await smoke.affectedViews(conn, options.changed, compilable) : null;
-  const compiled = affected ? new Set(affected.map(formatKey)) : null;
+  const compiled = await viewsToCheck(conn, smoke, options, compilable);
   const compiles: SmokeCheck[] = [];
   for (const key of compilable) {
     const sql = smoke.compileStatement(key);
@@ -137,6 +141,26 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
     });
   }
   return run;
+}
+
+/** Of `compilable`, the keys to compile after the deployment `options.changes`; null: every one. */
+async function viewsToCheck(
+  conn: Connection,
+  smoke: SmokeDialect,
+  options: SmokeRunOptions,
+  compilable: ObjectKey[],
+): Promise<Set<string> | null> {
+  if (!options.changes || !smoke.viewDependencies) return null;
+  const views = compilable.filter((k) => k.kind === 'view' || k.kind === 'materialized-view');
+  const dependencies = await smoke.viewDependencies(conn, views);
+  const bodies = new Map<string, string[]>();
+  for (const o of options.model.objects ?? []) {
+    const node = nodeOf(o.key);
+    if (!node?.startsWith('routine:')) continue;
+    const used = o.references.flatMap((r) => referenceNodes(r, options.model.graph.searchPath));
+    bodies.set(node, [...(bodies.get(node) ?? []), ...used]);
+  }
+  return new Set(viewsToCompile(compilable, options.changes, dependencies, bodies).map(formatKey));
 }
 
 /** Thrown inside a check's transaction so that it always rolls back. */

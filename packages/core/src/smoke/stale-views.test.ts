@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { ObjectKey } from '../model/object-key';
+import { viewsToCompile, type AppliedChange, type DependencyNode } from './stale-views';
+
+const view = (name: string): ObjectKey => ({ kind: 'view', schema: 'app', name });
+const fn = (name: string): ObjectKey => ({ kind: 'function', schema: 'app', name, args: ['integer'] });
+const table = (name: string): ObjectKey => ({ kind: 'table', schema: 'app', name });
+const step = (order: number, key: ObjectKey, action = 'create'): AppliedChange => ({ key, order, action });
+
+// t ← v1 ← v2 (a view over a view); f ← vf (a view calling an SQL function whose body reads u).
+const DEPENDENCIES = new Map<string, DependencyNode>([
+  ['relation:app.v1', { dependsOn: ['relation:app.t'] }],
+  ['relation:app.v2', { dependsOn: ['relation:app.v1'] }],
+  ['relation:app.vf', { dependsOn: ['routine:app.f'] }],
+  ['routine:app.f', { dependsOn: [], overloads: 1 }],
+]);
+const BODIES = new Map([['routine:app.f', ['relation:app.u']]]);
+const VIEWS = [view('v1'), view('v2'), view('vf')];
+const compiled = (changes: AppliedChange[], deps = DEPENDENCIES) =>
+  viewsToCompile(VIEWS, changes, deps, BODIES).map((k) => k.name);
+
+describe('viewsToCompile: the views a deployment can have broken', () => {
+  it('a deployment from empty, each object defined after what it uses: the views no other view stands on', () => {
+    // Planned once each, by themselves or under a view over them: v1 with v2, not twice.
+    const schema: ObjectKey = { kind: 'schema', schema: '', name: 'app' };
+    const full = [schema, table('t'), table('u'), fn('f'), view('v1'), view('v2'), view('vf')].map((k, i) =>
+      step(i + 1, k),
+    );
+    expect(compiled(full)).toEqual(['v2', 'vf']);
+    // Another schema created after the views (a new schema holds nothing they use): v1 is still planned only under v2.
+    expect(compiled([step(1, view('v1')), step(2, view('v2')), step(3, { ...schema, name: 'other' })])).toEqual(['v2']);
+  });
+
+  it('an object under a view changed after the view was defined: the view and every view over it', () => {
+    expect(compiled([step(1, view('v1')), step(2, view('v2')), step(3, table('t'), 'alter')])).toEqual(['v1', 'v2']);
+    // Replaced after the view over it: that view is compiled, the replaced one not.
+    expect(compiled([step(1, view('v2')), step(2, view('v1'), 'replace')])).toEqual(['v2']);
+    expect(compiled([step(1, view('vf')), step(2, fn('f'), 'replace')])).toEqual(['vf']);
+  });
+
+  it('existing views (not defined by the deployment) over a changed object, through views of views', () => {
+    expect(compiled([step(1, table('t'), 'alter')])).toEqual(['v1', 'v2']);
+    expect(compiled([step(1, view('v1'), 'replace')])).toEqual(['v2']);
+  });
+
+  it("a routine's body: a table it reads changed after the routine, even before the view that calls it", () => {
+    expect(compiled([step(1, fn('f')), step(2, table('u'), 'alter'), step(3, view('vf'))])).toEqual(['vf']);
+    // Defined after what it uses: compiled for what only planning checks, not because something changed under it.
+    expect(compiled([step(1, table('u'), 'alter'), step(2, fn('f'), 'replace'), step(3, view('vf'))])).toEqual(['vf']);
+    // Another overload of the name not defined by the deployment: its body is as old as the database's.
+    const two = new Map(DEPENDENCIES).set('routine:app.f', { dependsOn: [], overloads: 2 });
+    expect(compiled([step(1, table('u'), 'alter'), step(2, fn('f'), 'replace'), step(3, view('vf'))], two)).toEqual([
+      'vf',
+    ]);
+  });
+
+  it('a step the database cannot follow (a migration) reaches every view defined before it; indexes none', () => {
+    const migration = { kind: 'migration', schema: '', name: 'V1__seed' } as const;
+    expect(compiled([step(1, view('v1')), step(2, migration, 'migrate'), step(3, view('v2'))])).toEqual([
+      'v1',
+      'v2',
+      'vf',
+    ]);
+    const index: ObjectKey = { kind: 'index', schema: 'app', name: 't_idx', parent: 'app.t' };
+    expect(compiled([step(1, table('t')), step(2, view('v1')), step(3, view('v2')), step(4, index)])).toEqual(['v2']);
+  });
+
+  it('a view the database records nothing for is compiled', () => {
+    expect(viewsToCompile([view('x')], [], DEPENDENCIES)).toEqual([view('x')]);
+  });
+});

@@ -1,0 +1,149 @@
+import type { ObjectKey } from '../model/object-key';
+import type { Reference } from '../model/source';
+
+/** One applied step of the deployment being verified, in plan order. */
+export interface AppliedChange {
+  key: ObjectKey;
+  /** The step's position in the plan: later steps have larger numbers. */
+  order: number;
+  /** The step's action (`create`, `replace`, `alter`, `drop`, `migrate`...). */
+  action: string;
+}
+
+/**
+ * What the database records under a view or a routine (`SmokeDialect.viewDependencies`), by node: `relation:s.n`,
+ * `routine:s.n` (every overload of the name) or `type:s.n`.
+ */
+export interface DependencyNode {
+  /** The nodes it depends on directly (a view's rewrite rule; a routine's recorded dependencies). */
+  dependsOn: string[];
+  /** For a routine node: how many overloads the name has in the database. */
+  overloads?: number;
+}
+
+/** Actions after which the object was analysed again by the database, against what it depends on at that moment. */
+const DEFINING = new Set(['create', 'replace']);
+const RELATIONS = new Set(['table', 'view', 'materialized-view', 'sequence']);
+const ROUTINES = new Set(['function', 'procedure', 'aggregate']);
+/** Kinds whose change cannot make a view fail to compile: a view's planning reads neither. */
+const INERT = new Set(['index', 'trigger']);
+/** Kinds that change the relation they belong to (a policy is applied to a view's query when it is planned). */
+const ON_PARENT = new Set(['policy', 'constraint']);
+
+/** The dependency node of a key; `*` for a change the database cannot follow (a migration, a schema...); null: none. */
+export function nodeOf(key: ObjectKey): string | null {
+  if (RELATIONS.has(key.kind)) return `relation:${key.schema}.${key.name}`;
+  if (ROUTINES.has(key.kind)) return `routine:${key.schema}.${key.name}`;
+  if (key.kind === 'type' || key.kind === 'domain') return `type:${key.schema}.${key.name}`;
+  if (INERT.has(key.kind)) return null;
+  if (ON_PARENT.has(key.kind) && key.parent?.includes('.')) return `relation:${key.parent}`;
+  return '*';
+}
+
+/** The nodes a source reference can name (an unqualified one: in every schema of the search path). */
+export function referenceNodes(ref: Reference, searchPath: readonly string[]): string[] {
+  const prefixes =
+    ref.kind === 'relation' || ref.kind === 'sequence'
+      ? ['relation']
+      : ref.kind === 'function'
+        ? ['routine']
+        : ref.kind === 'type'
+          ? ['type', 'relation']
+          : [];
+  const schemas = ref.schema !== undefined ? [ref.schema] : searchPath;
+  return prefixes.flatMap((p) => schemas.map((s) => `${p}:${s}.${ref.name}`));
+}
+
+/**
+ * Of `views`, those the deployment made of `changes` can have broken, so that the smoke baseline compiles them. A view
+ * or routine is *stale* when something it depends on directly (as the database records it, or as a routine's source
+ * body names it: `bodies`) was changed by a step after the step that last defined it (any step, when this deployment
+ * did not define it), or when a step the database cannot follow (a migration) ran after it. Compiling a view expands
+ * the views under it and inlines the SQL routines it calls, so a view is compiled when it or anything under it is
+ * stale. A view defined by this deployment after everything under it was last changed was analysed by its own
+ * CREATE against those definitions, each of them analysed by its own: no step can have broken it since; it is still
+ * planned once, by itself or under a view over it (`definedOnTop`), for what only planning checks.
+ */
+export function viewsToCompile(
+  views: readonly ObjectKey[],
+  changes: readonly AppliedChange[],
+  dependencies: ReadonlyMap<string, DependencyNode>,
+  bodies: ReadonlyMap<string, readonly string[]> = new Map(),
+): ObjectKey[] {
+  const lastChange = new Map<string, number>();
+  const defined = new Map<string, number[]>();
+  let blind = 0; // the last step the database cannot follow
+  for (const c of changes) {
+    if (c.key.kind === 'schema' && c.action === 'create') continue; // a new schema holds nothing anything uses yet
+    const node = nodeOf(c.key);
+    if (node === '*') blind = Math.max(blind, c.order);
+    if (node === null || node === '*') continue;
+    lastChange.set(node, Math.max(lastChange.get(node) ?? 0, c.order));
+    if (DEFINING.has(c.action)) defined.set(node, [...(defined.get(node) ?? []), c.order]);
+  }
+  // When the node was last analysed: 0 (before this deployment) unless every overload of a routine was defined.
+  const definedAt = (node: string): number => {
+    const orders = defined.get(node);
+    if (!orders) return 0;
+    const overloads = dependencies.get(node)?.overloads ?? 1;
+    return orders.length >= overloads ? Math.min(...orders) : 0;
+  };
+  const stale = (node: string): boolean => {
+    const at = definedAt(node);
+    if (blind > at) return true;
+    const direct = [...(dependencies.get(node)?.dependsOn ?? []), ...(bodies.get(node) ?? [])];
+    return direct.some((d) => (lastChange.get(d) ?? 0) > at);
+  };
+  const memo = new Map<string, boolean>();
+  const reaches = (node: string): boolean => {
+    const known = memo.get(node);
+    if (known !== undefined) return known;
+    memo.set(node, false); // a cycle adds nothing
+    const result =
+      stale(node) || (dependencies.get(node)?.dependsOn ?? []).some((d) => dependencies.has(d) && reaches(d));
+    memo.set(node, result);
+    return result;
+  };
+  const chosen = new Set(
+    views.filter((v) => {
+      const node = nodeOf(v);
+      return node === null || node === '*' || !dependencies.has(node) || reaches(node);
+    }),
+  );
+  for (const v of definedOnTop(views, chosen, dependencies, definedAt)) chosen.add(v);
+  return views.filter((v) => chosen.has(v));
+}
+
+/**
+ * The views this deployment defined that no other compiled or defined view stands on. Planning a view checks what its
+ * CREATE did not (its owner's privileges on what it reads, constant expressions the planner evaluates, such as an SQL
+ * function inlined with constants), and it plans the views under it with it: so each view the deployment defined is
+ * planned, by itself or under a view over it, and a chain of new views is planned once, from its top, not once per
+ * view (planning each view of a chain plans the chain under it again: the square of its length).
+ */
+function definedOnTop(
+  views: readonly ObjectKey[],
+  chosen: ReadonlySet<ObjectKey>,
+  dependencies: ReadonlyMap<string, DependencyNode>,
+  definedAt: (node: string) => number,
+): ObjectKey[] {
+  const nodeOfView = new Map(views.map((v) => [v, nodeOf(v)] as const));
+  const defined = views.filter((v) => {
+    const node = nodeOfView.get(v);
+    return !chosen.has(v) && !!node && node.startsWith('relation:') && definedAt(node) > 0;
+  });
+  // Every view under a view that is planned (a view's rewrite rule expands the views it reads, not a routine's body).
+  const under = new Set<string>();
+  const mark = (node: string) => {
+    for (const d of dependencies.get(node)?.dependsOn ?? []) {
+      if (!d.startsWith('relation:') || under.has(d)) continue;
+      under.add(d);
+      mark(d);
+    }
+  };
+  for (const v of [...chosen, ...defined]) {
+    const node = nodeOfView.get(v);
+    if (node) mark(node);
+  }
+  return defined.filter((v) => !under.has(nodeOfView.get(v)!));
+}

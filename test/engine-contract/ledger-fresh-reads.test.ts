@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ledger } from '@dbee/core';
+import { PgConnection, postgresLedger } from '@dbee/postgres';
+import { scratchDatabase } from '../support/pg';
+import { deploymentInfo } from '../support/deployment-info';
+
+/**
+ * A ledger this connection's `ensure` just created is empty: opening the first deployment reads neither the project's
+ * state nor the next id (three requests a new target of a fleet used to spend), and the second one reads them again.
+ */
+describe('the first deployment row of a ledger created on this connection [postgres]', () => {
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  let conn: PgConnection;
+  const sent: string[] = [];
+  beforeAll(async () => {
+    db = await scratchDatabase('dbee_trips_fresh');
+    conn = await PgConnection.open({ connectionString: db.url }, 'postgres:fresh');
+    const query = conn.query.bind(conn);
+    conn.query = ((sql: string, params?: unknown[]) => {
+      sent.push(sql);
+      return query(sql, params);
+    }) as typeof conn.query;
+  }, 120_000);
+  afterAll(async () => {
+    await conn?.close();
+    await db?.drop();
+  });
+
+  const info = deploymentInfo;
+  const reads = () => sent.filter((s) => /^\s*SELECT/i.test(s));
+
+  it('is told missing without a request once read, created, then opened with id 1 and an empty state unread', async () => {
+    const ledger = new Ledger(conn, postgresLedger);
+    expect(ledger.knownMissing()).toBe(false);
+    expect(await ledger.version()).toBe(0);
+    expect(ledger.knownMissing()).toBe(true);
+    await ledger.ensure();
+    expect(ledger.knownMissing()).toBe(false);
+    sent.length = 0;
+    expect(await ledger.startDeployment(info('a'))).toBe(1);
+    expect(reads()).toEqual([]);
+    const row = await conn.query<{ ledger_before: unknown }>(`SELECT ledger_before FROM dbee.deployments WHERE id = 1`);
+    expect(row.rows[0]!.ledger_before).toEqual({ objects: {}, migrations: {} });
+  });
+
+  it('reads the state and the next id for every later deployment row', async () => {
+    const ledger = new Ledger(conn, postgresLedger);
+    await conn.query(
+      `INSERT INTO dbee.objects (project, object_key, checksum, deployment_id) VALUES ('b', 'table:s.t', 'c1', 1)`,
+    );
+    sent.length = 0;
+    expect(await ledger.startDeployment(info('b'))).toBe(2);
+    expect(reads()).toHaveLength(3);
+    const row = await conn.query<{ ledger_before: unknown }>(`SELECT ledger_before FROM dbee.deployments WHERE id = 2`);
+    expect(row.rows[0]!.ledger_before).toEqual({ objects: { 'table:s.t': 'c1' }, migrations: {} });
+  });
+
+  it("merges a running deployment's summary without reading it back; a closed one is read again", async () => {
+    const ledger = new Ledger(conn, postgresLedger);
+    const id = await ledger.startDeployment(info('c'));
+    sent.length = 0;
+    await ledger.updateSummary(id, { smokeChecks: [] });
+    await ledger.updateSummary(id, { fingerprint: 'f1' });
+    await ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 't' });
+    expect(reads()).toEqual([]);
+    const summary = async () =>
+      (await conn.query<{ summary: unknown }>(`SELECT summary FROM dbee.deployments WHERE id = $1`, [id])).rows[0]!
+        .summary;
+    expect(await summary()).toEqual({ smokeChecks: [], transaction: 't' });
+    // Closed: what another session may have written since is read first.
+    await conn.query(`UPDATE dbee.deployments SET summary = summary || '{"other": 1}' WHERE id = $1`, [id]);
+    sent.length = 0;
+    await ledger.updateSummary(id, { smoke: 's' });
+    expect(reads()).toHaveLength(1);
+    expect(await summary()).toEqual({ smokeChecks: [], transaction: 't', other: 1, smoke: 's' });
+  });
+});
