@@ -267,8 +267,6 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 1, 'table:{{env}}_EDW.ORDERS', 'create', 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056', '["CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', '["DROP TABLE {{env}}_EDW.ORDERS"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + 1 WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       DELETE FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."objects" ("project", "object_key", "checksum", "deployment_id") VALUES ('edw', 'table:{{env}}_EDW.ORDERS', 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056', 42);
@@ -297,8 +295,6 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 2, 'macro:{{env}}_EDW.PURGE', 'replace', 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf', '["REPLACE MACRO PROD_EDW.purge (d DATE) AS (\\n  DELETE FROM PROD_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM PROD_EDW.orders; -- left\\n)"]', '["DROP MACRO {{env}}_EDW.PURGE"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + 1 WHERE "id" = 42;
-      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       DELETE FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'macro:{{env}}_EDW.PURGE';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."objects" ("project", "object_key", "checksum", "deployment_id") VALUES ('edw', 'macro:{{env}}_EDW.PURGE', 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf', 42);
@@ -314,7 +310,7 @@ describe('toBteq', () => {
 
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "status" = 'succeeded', "error" = NULL, "failed_statement" = NULL, "summary" = '{"transaction":"object","smoke":"not run"}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 42;
+      UPDATE DBEE_LEDGER."deployments" SET "status" = 'succeeded', "error" = NULL, "failed_statement" = NULL, "summary" = '{"transaction":"object","smoke":"not run"}', "finished_at" = CURRENT_TIMESTAMP(6), "steps_applied" = (SELECT count(*) FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "status" = 'applied') WHERE "id" = 42;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -334,7 +330,7 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 1, 'table:{{env}}_EDW.ORDERS', 'create', 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056', '["CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', '["DROP TABLE {{env}}_EDW.ORDERS"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'failed', 'step 1 (table:PROD_EDW.ORDERS) failed; see the BTEQ output', NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'step 1 (table:PROD_EDW.ORDERS) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{"transaction":"object","failedAt":"bteq"}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 42;
+      UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'step 1 (table:PROD_EDW.ORDERS) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{"transaction":"object","failedAt":"bteq"}', "finished_at" = CURRENT_TIMESTAMP(6), "steps_applied" = (SELECT count(*) FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "status" = 'applied') WHERE "id" = 42;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -347,7 +343,7 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (42, 2, 'macro:{{env}}_EDW.PURGE', 'replace', 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf', '["REPLACE MACRO PROD_EDW.purge (d DATE) AS (\\n  DELETE FROM PROD_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM PROD_EDW.orders; -- left\\n)"]', '["DROP MACRO {{env}}_EDW.PURGE"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'failed', 'step 2 (macro:PROD_EDW.PURGE) failed; see the BTEQ output', NULL, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 42 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'step 2 (macro:PROD_EDW.PURGE) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{"transaction":"object","failedAt":"bteq"}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 42;
+      UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'step 2 (macro:PROD_EDW.PURGE) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{"transaction":"object","failedAt":"bteq"}', "finished_at" = CURRENT_TIMESTAMP(6), "steps_applied" = (SELECT count(*) FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "status" = 'applied') WHERE "id" = 42;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -526,8 +522,6 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (92, 1, 'macro:{{env}}_EDW.PURGE', 'undo', 'v1:c0604594cc1a227e417358ee3e2821a8e62490b4bee9e50349435c4d4397b47e', '["DROP MACRO PROD_EDW.PURGE"]', '["REPLACE MACRO {{env}}_EDW.purge (d DATE) AS (\\n  DELETE FROM {{env}}_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM {{env}}_EDW.orders; -- left\\n)"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, 2, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 92 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + 1 WHERE "id" = 92;
-      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL SKIP_1
@@ -569,15 +563,13 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (92, 2, 'table:{{env}}_EDW.ORDERS', 'undo', 'v1:cdaeeb1dcf6bb0fb002a35c900fa31a03e437a2c297dd840f4072872b4686843', '["DROP TABLE PROD_EDW.ORDERS"]', '["CREATE MULTISET TABLE {{env}}_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, 1, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 92 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + 1 WHERE "id" = 92;
-      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL SKIP_2
 
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "status" = 'succeeded', "error" = NULL, "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 92;
+      UPDATE DBEE_LEDGER."deployments" SET "status" = 'succeeded', "error" = NULL, "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6), "steps_applied" = (SELECT count(*) FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 92 AND "status" = 'applied') WHERE "id" = 92;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -594,7 +586,7 @@ describe('toBteqRollback', () => {
       .LABEL FAIL_1
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'undo of step 2 (macro:PROD_EDW.PURGE) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 92;
+      UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'undo of step 2 (macro:PROD_EDW.PURGE) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6), "steps_applied" = (SELECT count(*) FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 92 AND "status" = 'applied') WHERE "id" = 92;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -611,7 +603,7 @@ describe('toBteqRollback', () => {
       .LABEL FAIL_2
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'undo of step 1 (table:PROD_EDW.ORDERS) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6) WHERE "id" = 92;
+      UPDATE DBEE_LEDGER."deployments" SET "status" = 'failed', "error" = 'undo of step 1 (table:PROD_EDW.ORDERS) failed; see the BTEQ output', "failed_statement" = NULL, "summary" = '{}', "finished_at" = CURRENT_TIMESTAMP(6), "steps_applied" = (SELECT count(*) FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 92 AND "status" = 'applied') WHERE "id" = 92;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16

@@ -837,14 +837,20 @@ export class Ledger {
     // What was recorded while the deployment ran (the smoke checks it ran) stays; the rest is this summary.
     const during = await this.summaryNow(id);
     if (during.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
-    const applied = await this.appliedSteps(id);
     // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
+    // Its `steps_applied` is counted by the statement itself: no read before it, and a BTEQ script, which records the
+    // statement without running it, counts the rows its steps wrote when it runs.
     await this.afterSetting(this.asyncSession?.end ?? null, {
       table: 'deployments',
-      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.p(5)} WHERE ${this.q('id')} = ${this.p(6)}`,
-      params: [status, error, failedStatement, JSON.stringify(summary), applied, id],
+      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(5, 6)} WHERE ${this.q('id')} = ${this.p(7)}`,
+      params: [status, error, failedStatement, JSON.stringify(summary), id, 'applied', id],
     });
     openSummaries.get(rawConnection(this.conn))?.delete(this.summaryKey(id));
+  }
+
+  /** A scalar subquery: how many steps of deployment `p(idAt)` are recorded `p(statusAt)` (`applied`). */
+  private appliedCount(idAt: number, statusAt: number): string {
+    return `(SELECT count(*) FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(idAt)} AND ${this.q('status')} = ${this.p(statusAt)})`;
   }
 
   /** How many steps of a deployment are recorded `applied` (its `steps_applied` once it is closed). */
@@ -865,11 +871,12 @@ export class Ledger {
     const ids = await this.runningDeployments();
     for (const id of ids) {
       await this.conn.query(
-        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.p(3)} WHERE ${this.q('id')} = ${this.p(4)} AND ${this.q('status')} = ${this.p(5)}`,
+        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(3, 4)} WHERE ${this.q('id')} = ${this.p(5)} AND ${this.q('status')} = ${this.p(6)}`,
         [
           'interrupted',
           `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`,
-          await this.appliedSteps(id),
+          id,
+          'applied',
           id,
           'running',
         ],
