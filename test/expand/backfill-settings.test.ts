@@ -6,8 +6,9 @@ import { run } from '../support/run';
 import { EMBEDDED_LOCAL_YAML } from './workspace';
 
 /**
- * `deploy.backfill` (batchSize, maxBatchSize, pause, targetBatch) reaches the expand/contract strategy's backfill:
- * a fixed size of 100 rows (targetBatch 0) backfills 1,050 rows in 11 batches, as the ledger records them.
+ * `deploy.backfill` (batchSize, maxBatchSize, pause, targetBatch, walPerBatch, walPerSecond) reaches the
+ * expand/contract strategy's backfill: a fixed size of 100 rows (targetBatch 0) backfills 1,050 rows in 11 batches,
+ * as the ledger records them; the dry run prints the pace.
  */
 const WS = EMBEDDED_LOCAL_YAML;
 const project = (backfill: string) =>
@@ -39,7 +40,9 @@ describe('the expand backfill settings', () => {
 
     const dry = await dbee('deploy', { strategy: 'expand-contract', dryRun: true });
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('in keyset batches (first batch 100 rows, fixed size, 1 ms pause between batches)');
+    expect(dry.stdout).toContain(
+      'in keyset batches (first batch 100 rows, fixed size, at most 24 MB of WAL per second, 1 ms pause between batches)',
+    );
 
     const expanded = await dbee('deploy', { strategy: 'expand-contract' });
     expect(expanded.stderr).not.toMatch(/error/);
@@ -56,5 +59,42 @@ describe('the expand backfill settings', () => {
     expect(r.stderr).toMatch(/s\/db\.yaml:6/);
     expect(r.stderr).toMatch(/backfill/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the expand backfill WAL bounds', () => {
+  const w = tempWorkspace({
+    'dbee.yaml': WS,
+    's/db.yaml': project('{ walPerBatch: 32kB, walPerSecond: 8MB }'),
+    's/schema.sql': 'CREATE SCHEMA s;',
+    's/t.sql': 'CREATE TABLE s.t (id int PRIMARY KEY, a int NOT NULL);',
+  });
+  const dbee = (command: 'deploy', extra: Record<string, unknown> = {}) =>
+    run(w.root, command, { project: 's', env: 'local', ...extra });
+  afterAll(() => w.remove());
+
+  it('the WAL bounds: the defaults, set, or none', async () => {
+    expect((await dbee('deploy')).code).toBe(0);
+    w.write('s/t.sql', 'CREATE TABLE s.t (id int PRIMARY KEY, a bigint NOT NULL);');
+    w.write('s/db.yaml', project('{ walPerBatch: 32kB, walPerSecond: 8MB }'));
+    const set = await dbee('deploy', { strategy: 'expand-contract', dryRun: true });
+    expect(set.stdout).toContain(
+      'in keyset batches (first batch 1,000 rows, size adapted toward 10 ms per batch and 32 kB of WAL, at most 8 MB of WAL per second)',
+    );
+    w.write('s/db.yaml', project('{ walPerBatch: 0, walPerSecond: 0, pause: 10ms }'));
+    const none = await dbee('deploy', { strategy: 'expand-contract', dryRun: true });
+    expect(none.stdout).toContain(
+      'in keyset batches (first batch 1,000 rows, size adapted toward 10 ms per batch, 10 ms pause between batches)',
+    );
+    w.write('s/db.yaml', 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n');
+    const defaults = await dbee('deploy', { strategy: 'expand-contract', dryRun: true });
+    expect(defaults.stdout).toContain(
+      'in keyset batches (first batch 1,000 rows, size adapted toward 10 ms per batch and 64 kB of WAL, at most 24 MB of WAL per second)',
+    );
+    w.write('s/db.yaml', project('{ walPerSecond: fast }'));
+    const bad = await dbee('deploy', { strategy: 'expand-contract' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/s\/db\.yaml:6/);
+    expect(bad.stderr).toMatch(/amount of bytes/);
   });
 });

@@ -258,6 +258,85 @@ describe('backfill on a server', () => {
   });
 });
 
+describe('backfill WAL bounds and compression (server)', () => {
+  it('adapts the size toward the WAL a batch may write, and pauses to keep the WAL per second', async () => {
+    const spec = await table('w1', 6000);
+    const seen: BackfillProgress[] = [];
+    // Time would let the size grow (a minute per batch); 16 kB of WAL per batch hold it to some tens of rows.
+    const r = await runBackfill(conn, spec, {
+      batchSize: 1000,
+      targetBatchMs: 60_000,
+      walBytesPerBatch: 16 * 1024,
+      walBytesPerSecond: 256 * 1024,
+      onProgress: (p) => seen.push(p),
+    });
+    expect(r).toMatchObject({ done: 6000, total: 6000 });
+    expect(seen.every((p) => (p.lastBatchWalBytes ?? 0) > 0)).toBe(true);
+    // The first batch (1,000 rows) wrote far more than 16 kB: the size halves per batch down to what fits.
+    expect(seen[0]!.lastBatchWalBytes).toBeGreaterThan(16 * 1024);
+    expect(seen.slice(0, 3).map((p) => p.batchSize)).toEqual([500, 250, 125]);
+    expect(Math.max(...seen.slice(5).map((p) => p.batchSize))).toBeLessThan(250);
+    // Every batch but the last is followed by a pause that the WAL it wrote asks for at 256 kB/s.
+    expect(seen.slice(0, -1).every((p) => p.pauseMs > 0)).toBe(true);
+    expect(seen.at(-1)!.pauseMs).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM w1 WHERE n <> 1 OR v <> id * 2`)).toBe(0);
+
+    // Without the bounds: no WAL read, the size doubles toward the time target, no pause.
+    const free: BackfillProgress[] = [];
+    await runBackfill(
+      conn,
+      { ...(await table('w2', 6000)), id: 'w2' },
+      {
+        batchSize: 1000,
+        targetBatchMs: 60_000,
+        onProgress: (p) => free.push(p),
+      },
+    );
+    expect(free.map((p) => [p.batchSize, p.lastBatchWalBytes, p.pauseMs])).toEqual([
+      [2000, undefined, 0],
+      [4000, undefined, 0],
+      [4000, undefined, 0],
+    ]);
+  });
+
+  it('compresses its full-page images with the best method the server has when the role may set it, else runs without', async () => {
+    const methods = await conn.query<{ m: string[] | string }>(
+      `SELECT enumvals AS m FROM pg_settings WHERE name = 'wal_compression'`,
+    );
+    const best = ['zstd', 'lz4', 'pglz'].find((m) => String(methods.rows[0]!.m).includes(m));
+    const seenBy = async (c: PgConnection, name: string, options: { walCompression?: boolean } = {}) => {
+      await conn.execute(`CREATE TABLE public.${name} (id int PRIMARY KEY, w text);
+        INSERT INTO public.${name} (id) SELECT g FROM generate_series(1, 300) g;
+        GRANT SELECT, UPDATE ON public.${name} TO PUBLIC`);
+      const set = `w = current_setting('wal_compression')`;
+      await runBackfill(c, { id: name, table: { schema: 'public', name }, set }, { batchSize: 100, ...options });
+      return (await conn.query<{ w: string }>(`SELECT DISTINCT w FROM public.${name}`)).rows.map((r) => r.w);
+    };
+    // A superuser: the batches set it (the server compresses nothing by default).
+    expect(await seenBy(conn, 'c1')).toEqual([best]);
+    expect(await seenBy(conn, 'c2', { walCompression: false })).toEqual(['off']);
+
+    // A role that may not set it: the backfill runs, without it.
+    const role = `dbee_bf_${Math.random().toString(16).slice(2, 10)}`;
+    await conn.execute(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA dbee TO ${role};
+      GRANT SELECT, INSERT, UPDATE ON dbee.backfills TO ${role}`);
+    const url = new URL(db.url);
+    url.username = role;
+    const plain = await PgConnection.open({ connectionString: url.toString() }, 'plain');
+    try {
+      expect(await seenBy(plain, 'c3')).toEqual(['off']);
+      // Granted the right to set it (PostgreSQL 15+), it sets it.
+      await conn.execute(`GRANT SET ON PARAMETER wal_compression TO ${role}`);
+      expect(await seenBy(plain, 'c4')).toEqual([best]);
+    } finally {
+      await plain.close();
+      await conn.execute(
+        `REVOKE SET ON PARAMETER wal_compression FROM ${role}; DROP OWNED BY ${role}; DROP ROLE ${role}`,
+      );
+    }
+  });
+});
+
 describe('backfill on PGlite', () => {
   it('runs to its end, stops between batches when aborted, and resumes', async () => {
     const lite = await openMemoryPglite('pglite backfill');
@@ -279,6 +358,21 @@ describe('backfill on PGlite', () => {
       expect(r).toMatchObject({ resumed: true, done: 2500, total: 2500, updatedThisRun: 1700 });
       const bad = await lite.query<{ n: number }>(`SELECT count(*)::int AS n FROM p WHERE n <> 1 OR v <> 'X' || id`);
       expect(bad.rows[0]!.n).toBe(0);
+      // Its WAL compression: the one method PGlite has; its WAL bounds read the WAL position as a server does.
+      const seen: BackfillProgress[] = [];
+      await runBackfill(
+        lite,
+        { id: 'p2', table: { schema: 'public', name: 'p' }, set: `v = current_setting('wal_compression')` },
+        {
+          batchSize: 1000,
+          walBytesPerBatch: 64 * 1024,
+          walBytesPerSecond: 64 * 1024 ** 2,
+          onProgress: (p) => seen.push(p),
+        },
+      );
+      const methods = await lite.query<{ v: string }>('SELECT DISTINCT v FROM p');
+      expect(methods.rows).toEqual([{ v: 'pglz' }]);
+      expect(seen.every((p) => (p.lastBatchWalBytes ?? 0) > 0)).toBe(true);
     } finally {
       await lite.close();
     }

@@ -35,6 +35,18 @@ export function durationMs(value: z.infer<typeof duration>): number {
   );
 }
 
+/** An amount of bytes: `64kB`, `24MB`, `1GB` (units of 1,024, as PostgreSQL writes them), `512B`, or a number of bytes. */
+export const byteSize = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?\s*(B|kB|MB|GB)$/, 'expected an amount of bytes such as "64kB", "24MB" or "1GB"'),
+]);
+
+export function bytesOf(value: z.infer<typeof byteSize>): number {
+  if (typeof value === 'number') return value;
+  const m = /^(\d+(?:\.\d+)?)\s*(B|kB|MB|GB)$/.exec(value)!;
+  return Math.round(Number(m[1]) * { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2] as 'B' | 'kB' | 'MB' | 'GB']);
+}
+
 /**
  * What deploy does with an object to create that exists but that the ledger does not know: `raise` refuses, `rename`
  * keeps it as a backup, `drop` drops it, `skip` leaves it as it is and does not run the step (nothing recorded),
@@ -86,9 +98,11 @@ export const deploySettings = z.strictObject({
   strategy: z.enum(['direct', 'expand-contract']).optional(),
   /**
    * The expand/contract strategy's backfill (docs/zero-downtime.md): rows of the first batch (`batchSize`, default
-   * 1,000), the largest batch (`maxBatchSize`, 50,000), the batch duration the size adapts toward (`targetBatch`,
-   * default 50ms; 0 keeps the size fixed) and a pause between batches (`pause`, default none). A more specific level
-   * (project, project per environment) replaces the whole object.
+   * 1,000), the largest batch (`maxBatchSize`, 50,000), the time a batch holds its rows that the size adapts toward
+   * (`targetBatch`, default 10ms; 0 keeps the size fixed), the WAL one batch may write that it adapts toward too
+   * (`walPerBatch`, default 64kB; 0: no bound), the server's WAL per second the pace keeps to (`walPerSecond`, default
+   * 24MB; 0: no bound) and a pause between batches (`pause`, default none). A more specific level (project, project
+   * per environment) replaces the whole object.
    */
   backfill: z
     .strictObject({
@@ -96,6 +110,8 @@ export const deploySettings = z.strictObject({
       maxBatchSize: z.number().int().positive().optional(),
       pause: duration.optional(),
       targetBatch: duration.optional(),
+      walPerBatch: byteSize.optional(),
+      walPerSecond: byteSize.optional(),
     })
     .optional(),
 });

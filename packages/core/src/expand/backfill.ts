@@ -40,6 +40,27 @@ export interface BackfillOptions {
   targetBatchMs?: number;
   /** Pause between two batches, in milliseconds (lets replicas and autovacuum keep up). Default 0. */
   pauseMs?: number;
+  /**
+   * The most WAL per second the batches may write, in bytes: after each batch the backfill pauses (at least
+   * `pauseMs`) as long as the WAL that batch wrote (the server's, from the batch's first statement to its UPDATE's
+   * end) takes at this rate (see `walPace`). Every commit of the application waits for the WAL written before it to
+   * reach the disk, the backfill's included: the bound keeps the backfill's share of the disk's flushes. Default 0:
+   * no bound.
+   */
+  walBytesPerSecond?: number;
+  /**
+   * The most WAL one batch may write, in bytes: the batch size adapts toward it too (the smaller of the sizes this and
+   * `targetBatchMs` ask for; a `targetBatchMs` of 0 keeps the size fixed). A commit of the application that comes
+   * after a batch waits for that batch's WAL to reach the disk: this bounds that wait. Default 0: no bound.
+   */
+  walBytesPerBatch?: number;
+  /**
+   * Whether a batch compresses the full-page images it writes to the WAL (`SET LOCAL wal_compression`, with the best
+   * method the server has: zstd, lz4, else pglz) when the role may set it (a superuser, or `GRANT SET ON PARAMETER
+   * wal_compression` on PostgreSQL 15+) and the server does not already. Otherwise the batches run without it.
+   * Default true.
+   */
+  walCompression?: boolean;
   /** Largest batch, in rows. Default 50,000. */
   maxBatchSize?: number;
   /** Smallest batch the size adapts down to, in rows. Default 10. */
@@ -80,6 +101,13 @@ export interface BackfillProgress {
   batchSize: number;
   /** Milliseconds the last batch took (its transaction, lock retries included). */
   lastBatchMs: number;
+  /**
+   * Bytes of WAL the server wrote from the last batch's first statement to its UPDATE's end (read only when a WAL
+   * bound is set: `walBytesPerBatch`, `walBytesPerSecond`).
+   */
+  lastBatchWalBytes?: number;
+  /** Milliseconds of pause before the next batch (`pauseMs`, or longer to keep to `walBytesPerSecond`); 0 after the last. */
+  pauseMs: number;
   /** Batches committed so far, over every run. */
   batches: number;
 }
@@ -138,6 +166,8 @@ export const BACKFILL_DEFAULTS = {
   batchSize: 1000,
   targetBatchMs: 250,
   pauseMs: 0,
+  walBytesPerSecond: 0,
+  walBytesPerBatch: 0,
   maxBatchSize: 50_000,
   minBatchSize: 10,
 };
@@ -163,7 +193,9 @@ export async function runBackfill(
 ): Promise<BackfillResult> {
   const started = Date.now();
   const key = await keyColumns(connection, spec);
-  const sql = batchSql(spec, key, options);
+  const { min, max, target, pauseMs, walBytesPerBatch, walBytesPerSecond } = paceOf(options);
+  const batchOptions = { ...options, settings: await batchSettings(connection, options) };
+  const sql = batchSql(spec, key, { ...batchOptions, readWal: walBytesPerSecond > 0 || walBytesPerBatch > 0 });
 
   let state = await backfillState(connection, spec.id, options);
   const resumed = state !== undefined;
@@ -188,62 +220,137 @@ export async function runBackfill(
     spec.id,
   ]);
 
-  const { min, max, target, pauseMs } = paceOf(options);
   let size = clamp(options.batchSize ?? (resumed ? state.batchSize : BACKFILL_DEFAULTS.batchSize), min, max);
   let { cursor, done, batches } = state;
   const { total, bound } = state;
   let batchesThisRun = 0;
+  const pace = walBytesPerSecond > 0 ? walPace(walBytesPerSecond, pauseMs) : undefined;
 
   while (bound) {
     options.signal?.throwIfAborted();
-    const t0 = Date.now();
-    const r = await runBatch(connection, spec, sql, { cursor, bound, size }, options);
-    const ms = Date.now() - t0;
+    const r = await runBatch(connection, spec, sql, { cursor, bound, size }, batchOptions);
     cursor = r.upper;
     done += r.updated;
     batches++;
     batchesThisRun++;
-    // The size adapts to the time the batch held its rows (its UPDATE and commit), not to the round trips before it.
-    if (target > 0 && !r.last) size = adapt(size, r.heldMs, target, min, max);
-    const rate = ((done - runDoneAtStart) * 1000) / Math.max(1, Date.now() - started);
-    const shownTotal = Math.max(total, done);
-    const etaMs = rate > 0 ? Math.round(((shownTotal - done) * 1000) / rate) : undefined;
-    const progress = { done, total: shownTotal, rowsPerSecond: Math.round(rate), etaMs, batchSize: size, batches };
-    options.onProgress?.({ id: spec.id, ...progress, lastBatchMs: ms });
+    if (!r.last) size = nextSize(size, r, { target, walBytesPerBatch, min, max });
     // The batch that reached the bound was the last.
+    const pause = r.last ? 0 : pace ? pace(r.walBytes) : pauseMs;
+    options.onProgress?.({
+      id: spec.id,
+      ...progressOf({ done, total, runDone: done - runDoneAtStart, started }),
+      batchSize: size,
+      batches,
+      lastBatchMs: r.ms,
+      lastBatchWalBytes: r.walBytes,
+      pauseMs: pause,
+    });
     if (r.last) break;
-    if (pauseMs > 0) await sleep(pauseMs, options.signal);
+    if (pause > 0) await sleep(pause, options.signal);
   }
 
   await connection.query(
     `UPDATE ${sql.ledger} SET status = 'done', finished_at = now(), updated_at = now(), total = GREATEST(total, done) WHERE id = $1`,
     [spec.id],
   );
-  const elapsedMs = Date.now() - started;
-  const updatedThisRun = done - runDoneAtStart;
+  const run = { updatedThisRun: done - runDoneAtStart, batchesThisRun, elapsedMs: Date.now() - started };
   return {
     id: spec.id,
     done,
     total: Math.max(total, done),
-    updatedThisRun,
-    batchesThisRun,
+    ...run,
     resumed,
     alreadyDone: false,
-    elapsedMs,
-    rowsPerSecond: updatedThisRun > 0 ? Math.round((updatedThisRun * 1000) / Math.max(1, elapsedMs)) : 0,
+    ...rateOf(run),
     key: key.map((k) => k.name),
   };
 }
 
-/** The batch sizes' bounds, the target batch time and the pause, from the options and the defaults. */
-function paceOf(options: BackfillOptions): { min: number; max: number; target: number; pauseMs: number } {
+/** Rows per second of a run (0 when it updated nothing). */
+function rateOf(run: { updatedThisRun: number; elapsedMs: number }): { rowsPerSecond: number } {
+  const { updatedThisRun: n, elapsedMs } = run;
+  return { rowsPerSecond: n > 0 ? Math.round((n * 1000) / Math.max(1, elapsedMs)) : 0 };
+}
+
+/** Done, total, rows/s and ETA of a running backfill, its rate from this run's rows and time. */
+function progressOf(p: {
+  done: number;
+  total: number;
+  runDone: number;
+  started: number;
+}): Pick<BackfillProgress, 'done' | 'total' | 'rowsPerSecond' | 'etaMs'> {
+  const rate = (p.runDone * 1000) / Math.max(1, Date.now() - p.started);
+  const total = Math.max(p.total, p.done);
+  const etaMs = rate > 0 ? Math.round(((total - p.done) * 1000) / rate) : undefined;
+  return { done: p.done, total, rowsPerSecond: Math.round(rate), etaMs };
+}
+
+/** The batch sizes' bounds, the target batch time, the pause and the WAL bounds, from the options and the defaults. */
+function paceOf(options: BackfillOptions) {
   const min = Math.max(1, options.minBatchSize ?? BACKFILL_DEFAULTS.minBatchSize);
   return {
     min,
     max: Math.max(min, options.maxBatchSize ?? BACKFILL_DEFAULTS.maxBatchSize),
     target: options.targetBatchMs ?? BACKFILL_DEFAULTS.targetBatchMs,
     pauseMs: options.pauseMs ?? BACKFILL_DEFAULTS.pauseMs,
+    walBytesPerBatch: options.walBytesPerBatch ?? BACKFILL_DEFAULTS.walBytesPerBatch,
+    walBytesPerSecond: options.walBytesPerSecond ?? BACKFILL_DEFAULTS.walBytesPerSecond,
   };
+}
+
+/**
+ * The pause after each batch that keeps the backfill's WAL at most `bytesPerSecond` (and the pause at least
+ * `pauseMs`): the bytes each batch wrote (the server's WAL from its first statement to its UPDATE's end) move a clock
+ * of when the budget allows the next batch. Only the batches' own windows count: the application's WAL between them
+ * never lengthens the pauses. A pause that overran (a timer late on a busy machine) is made up by the next batches,
+ * for up to `WAL_PACE_SLACK_MS`.
+ */
+export function walPace(
+  bytesPerSecond: number,
+  pauseMs: number,
+  now: () => number = () => performance.now(),
+): (batchWalBytes: number | undefined) => number {
+  let next = now();
+  return (bytes) => {
+    if (bytes === undefined) return pauseMs;
+    const at = now();
+    next = Math.max(next, at - WAL_PACE_SLACK_MS) + (bytes * 1000) / bytesPerSecond;
+    return Math.max(pauseMs, Math.ceil(next - at));
+  };
+}
+
+/** How far behind its WAL budget a backfill may fall (a late timer) and still catch up by running sooner. */
+const WAL_PACE_SLACK_MS = 20;
+
+/** A WAL position (`16/B374D848`) as a byte offset. */
+function lsnBytes(lsn: string): bigint {
+  const [hi, lo] = lsn.split('/');
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+}
+
+/**
+ * The settings each batch makes: the caller's, and `wal_compression` when the caller leaves it on (the default), the
+ * server does not compress already, and the role may set it (else nothing: a batch never fails for it). The method is
+ * the best the server was built with (`pg_settings.enumvals`): zstd, lz4, else pglz (`on` before PostgreSQL 15).
+ */
+async function batchSettings(connection: Connection, options: BackfillOptions): Promise<Record<string, string>> {
+  const settings = { ...options.settings };
+  if (options.walCompression === false || 'wal_compression' in settings) return settings;
+  const r = await connection.query<{ now: string; methods: unknown; version: string; superuser: boolean }>(
+    `SELECT current_setting('wal_compression') AS now, (SELECT enumvals FROM pg_settings WHERE name = 'wal_compression') AS methods,
+            current_setting('server_version_num') AS version, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
+  );
+  const row = r.rows[0];
+  if (row?.now !== 'off') return settings;
+  let allowed = row.superuser === true;
+  if (!allowed && Number(row.version) >= 150000) {
+    const p = await connection.query<{ ok: boolean }>(`SELECT has_parameter_privilege('wal_compression', 'SET') AS ok`);
+    allowed = p.rows[0]?.ok === true;
+  }
+  if (!allowed) return settings;
+  const methods = pgArray(row.methods);
+  const method = ['zstd', 'lz4', 'pglz'].find((m) => methods.includes(m)) ?? 'on';
+  return { ...settings, wal_compression: method };
 }
 
 /** The SQL of a backfill's batches (see `batchSql`). */
@@ -268,7 +375,7 @@ interface BatchSql {
  * taken beforehand (which cost a WAL record per row). The batch commits without waiting for the disk: its ledger
  * row commits with it, so a crash can only lose both.
  */
-function batchSql(spec: BackfillSpec, key: KeyColumn[], options: BackfillOptions): BatchSql {
+function batchSql(spec: BackfillSpec, key: KeyColumn[], options: BackfillOptions & { readWal: boolean }): BatchSql {
   const ledger = `${ident(options.ledgerSchema ?? 'dbee')}.backfills`;
   const table = `${ident(spec.table.schema)}.${ident(spec.table.name)}`;
   const keyList = key.map((k) => ident(k.name)).join(', ');
@@ -284,8 +391,8 @@ function batchSql(spec: BackfillSpec, key: KeyColumn[], options: BackfillOptions
     cast,
     where,
     // A second runner of the same backfill waits on the ledger row, then sees this one's cursor. The batch's settings
-    // are made by the same statement (no round trip of their own).
-    lock: `SELECT cursor_key, status${settings.map((_, i) => `, set_config($${2 * i + 2}, $${2 * i + 3}, true) AS s${i}`).join('')}
+    // are made by the same statement (no round trip of their own), and the WAL position read when a bound needs it.
+    lock: `SELECT cursor_key, status${settings.map((_, i) => `, set_config($${2 * i + 2}, $${2 * i + 3}, true) AS s${i}`).join('')}${options.readWal ? ', pg_current_wal_insert_lsn()::text AS wal' : ''}
       FROM ${ledger} WHERE id = $1 FOR UPDATE`,
     upper: (first) => {
       const p = first ? 0 : key.length;
@@ -302,7 +409,7 @@ function batchSql(spec: BackfillSpec, key: KeyColumn[], options: BackfillOptions
       UPDATE ${ledger} SET cursor_key = $${p + key.length + 1}::jsonb, done = done + (SELECT count(*) FROM updated),
         batches = batches + 1, batch_size = $${p + key.length + 3}, updated_at = now()
       WHERE id = $${p + key.length + 2}
-      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async`;
+      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async${options.readWal ? ', pg_current_wal_insert_lsn()::text AS wal' : ''}`;
     },
   };
 }
@@ -352,7 +459,8 @@ async function startBackfill(
 
 /**
  * One batch in its transaction (under the lock handling of `options.lock`): the rows updated, the range's end, whether
- * it reached the bound, and the milliseconds from its UPDATE to its commit (the time it held its rows' locks).
+ * it reached the bound, its milliseconds (lock retries included) and those from its UPDATE to its commit (the time
+ * it held its rows' locks), and the server's WAL bytes from its first statement to its UPDATE's end when read.
  */
 async function runBatch(
   connection: Connection,
@@ -360,13 +468,14 @@ async function runBatch(
   sql: BatchSql,
   at: { cursor: string[] | null; bound: string[]; size: number },
   options: BackfillOptions,
-): Promise<{ updated: number; upper: string[]; last: boolean; heldMs: number }> {
+): Promise<{ updated: number; upper: string[]; last: boolean; ms: number; heldMs: number; walBytes?: number }> {
+  const started = Date.now();
   const first = at.cursor === null;
   let updateStarted = 0;
   const { value } = await withLockRetry(
     connection,
     async (tx) => {
-      const row = await tx.query<{ cursor_key: unknown; status: string }>(sql.lock, [
+      const row = await tx.query<{ cursor_key: unknown; status: string; wal?: string }>(sql.lock, [
         spec.id,
         ...Object.entries(options.settings ?? {}).flat(),
       ]);
@@ -382,18 +491,21 @@ async function runBatch(
       const top = await tx.query<Record<string, string>>(sql.upper(first), [...lower, ...at.bound, at.size - 1]);
       const upper = top.rows[0] ? at.bound.map((_, i) => top.rows[0]![`k${i}`]!) : at.bound;
       updateStarted = Date.now();
-      const q = await tx.query<{ updated: number }>(sql.update(first), [
+      const q = await tx.query<{ updated: number; wal?: string }>(sql.update(first), [
         ...lower,
         ...upper,
         JSON.stringify(upper),
         spec.id,
         at.size,
       ]);
-      return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0] };
+      const wal = q.rows[0]?.wal;
+      const from = row.rows[0]?.wal;
+      const walBytes = wal && from ? Number(lsnBytes(wal) - lsnBytes(from)) : undefined;
+      return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0], walBytes };
     },
     options.lock,
   );
-  return { ...value, heldMs: Date.now() - updateStarted };
+  return { ...value, ms: Date.now() - started, heldMs: Date.now() - updateStarted };
 }
 
 /** The backfill `id` as the ledger holds it, or undefined when it never started (or the ledger has no such table). */
@@ -536,6 +648,23 @@ function assertSameSpec(state: BackfillState, spec: BackfillSpec, key: KeyColumn
       },
     );
   }
+}
+
+/**
+ * The size of the next batch: the smaller of the sizes that the last batch's time and WAL ask for toward their
+ * targets. The time is the time it held its rows (its UPDATE and commit), not the round trips before it. A time
+ * target of 0 keeps the size fixed; a WAL target of 0 asks for nothing.
+ */
+function nextSize(
+  size: number,
+  last: { heldMs: number; walBytes?: number },
+  o: { target: number; walBytesPerBatch: number; min: number; max: number },
+): number {
+  if (o.target <= 0) return size;
+  const byTime = adapt(size, last.heldMs, o.target, o.min, o.max);
+  return o.walBytesPerBatch > 0 && last.walBytes !== undefined
+    ? Math.min(byTime, adapt(size, last.walBytes, o.walBytesPerBatch, o.min, o.max))
+    : byTime;
 }
 
 /** The next batch size: scaled toward `target` by the last batch's time, at most halved or doubled per batch. */

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import { durationMs } from '../config/schema';
+import { bytesOf, durationMs } from '../config/schema';
 import { requireRole, type Connection, type Engine, type ExpandRole, type ExpandStatement } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import {
@@ -65,30 +65,45 @@ function strategyLockTimeout(ctx: OperationContext, project: string, environment
  * default, in milliseconds: shorter than a batched migration's 250 ms, since the old application keeps writing the
  * table during the backfill. An update of a row in the batch being written waits for that batch to commit: over a
  * whole backfill about (writes per second) x (this time) / 2 times, whatever the table's size and the pace (1.25 at
- * 250 writes/s). And every commit of the application's flushes the WAL the running batch has written so far. On two
- * shared CPUs (load 6-7), the old application's p99 during a backfill of 300,000 rows was 9.5-12 ms toward 10 ms and
- * 11.6-19 ms toward 20 ms (two runs each); 1,000,000 rows still ran at 65k rows/s (docs/zero-downtime.md).
+ * 250 writes/s). On this pace the WAL bound below is usually the smaller (docs/zero-downtime.md).
  */
 export const EXPAND_TARGET_BATCH_MS = 10;
 
+/** The pause between two batches of the expand's backfill by default, in milliseconds: none beyond the WAL pace's. */
+export const EXPAND_PAUSE_MS = 0;
+
 /**
- * The pause between two batches of the expand's backfill by default, in milliseconds: the backfill leaves the server
- * (its CPUs and its WAL) to the application for about half of the time.
+ * The WAL one batch of the expand's backfill may write by default (the size adapts toward it), in bytes. Every commit
+ * of the application waits for the WAL written before it to reach the disk; a commit that comes right after a batch
+ * flushes that batch's WAL (async batch commits leave it to the next commit or the WAL writer). Measured on 2 shared
+ * CPUs and one disk (200,000 rows): the WAL not yet flushed when the old application's UPDATE committed, 99th
+ * percentile, was 410-630 kB with batches toward 10 ms and a 30 ms pause, 150-260 kB with this bound.
  */
-export const EXPAND_PAUSE_MS = 10;
+export const EXPAND_WAL_PER_BATCH = 64 * 1024;
+
+/**
+ * The server's WAL per second the expand's backfill keeps to by default, in bytes: about 70k rows/s of a narrow table
+ * (zstd full-page images: ~330 bytes of WAL per row) leaving the rest of the disk's flushes to the application.
+ */
+export const EXPAND_WAL_PER_SECOND = 24 * 1024 * 1024;
 
 /** The expand's backfill options: `deploy.backfill` of the project or environment, else the defaults. */
 function strategyBackfill(
   ctx: OperationContext,
   project: string,
   environment: ResolvedEnvironment,
-): Pick<BackfillOptions, 'batchSize' | 'maxBatchSize' | 'pauseMs' | 'targetBatchMs'> {
+): Pick<
+  BackfillOptions,
+  'batchSize' | 'maxBatchSize' | 'pauseMs' | 'targetBatchMs' | 'walBytesPerBatch' | 'walBytesPerSecond'
+> {
   const b = ctx.workspace.settings(ctx.workspace.project(project), environment).deploy.backfill ?? {};
   return {
     ...(b.batchSize === undefined ? {} : { batchSize: b.batchSize }),
     ...(b.maxBatchSize === undefined ? {} : { maxBatchSize: b.maxBatchSize }),
     pauseMs: b.pause === undefined ? EXPAND_PAUSE_MS : durationMs(b.pause),
     targetBatchMs: b.targetBatch === undefined ? EXPAND_TARGET_BATCH_MS : durationMs(b.targetBatch),
+    walBytesPerBatch: b.walPerBatch === undefined ? EXPAND_WAL_PER_BATCH : bytesOf(b.walPerBatch),
+    walBytesPerSecond: b.walPerSecond === undefined ? EXPAND_WAL_PER_SECOND : bytesOf(b.walPerSecond),
   };
 }
 
@@ -449,6 +464,10 @@ async function planRelease(p: Phases, inputs: ExpandInputs, options: DeployOptio
   return plan;
 }
 
+/** Bytes as the dry run prints them: `64 kB`, `24 MB` (units of 1,024). */
+const kB = (bytes: number) =>
+  bytes >= 1024 ** 2 && bytes % 1024 ** 2 === 0 ? `${bytes / 1024 ** 2} MB` : `${Math.round(bytes / 1024)} kB`;
+
 /** What a dry run prints of the release: the expand's statements, each backfill with its pace, the contract. */
 function printExpandDryRun(p: Phases, project: string, plan: ExpandPlan, statements: ExpandStatement[]): void {
   const { ctx, expand } = p;
@@ -460,7 +479,10 @@ function printExpandDryRun(p: Phases, project: string, plan: ExpandPlan, stateme
   const pace = strategyBackfill(ctx, project, p.environment);
   const paceText = [
     `first batch ${(pace.batchSize ?? BACKFILL_DEFAULTS.batchSize).toLocaleString('en-US')} rows`,
-    pace.targetBatchMs ? `size adapted toward ${pace.targetBatchMs} ms per batch` : 'fixed size',
+    pace.targetBatchMs
+      ? `size adapted toward ${pace.targetBatchMs} ms per batch${pace.walBytesPerBatch ? ` and ${kB(pace.walBytesPerBatch)} of WAL` : ''}`
+      : 'fixed size',
+    ...(pace.walBytesPerSecond ? [`at most ${kB(pace.walBytesPerSecond)} of WAL per second`] : []),
     ...(pace.pauseMs ? [`${pace.pauseMs} ms pause between batches`] : []),
   ].join(', ');
   for (const t of plan.tables.filter(needsBackfill))
