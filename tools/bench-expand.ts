@@ -10,7 +10,8 @@
  *      backfill's setting, so the expand's trigger skips its rows as it skips the backfill's) and pgroll's published backfill figures (53.3k rows/s at 10k, 20.8k at 100k, 9.4k at
  *      300k; PG 14.8, its dev/benchmark-results). Each size runs `--runs` times, each run on a fresh database; the
  *      ratio is the median of the paired ratios (one statement / backfill, per run). The whole
- *      `deploy --strategy expand-contract` (planning included) is shown too.
+ *      `deploy --strategy expand-contract` (planning included) is shown too, and the server's WAL it wrote per row
+ *      (the backfill's, full-page images included, most of it).
  *   2. The sync trigger's write amplification: after a real expand of 100k rows, a full-table
  *      `UPDATE s.t SET c = c + 1` with the trigger the expand installed against the same UPDATE with that trigger
  *      disabled, alternating, `--pairs` pairs, the table compacted before each; the median of the paired ratios
@@ -261,10 +262,13 @@ async function backfillSection(
     const statementMs: number[] = [];
     const expandMs: number[] = [];
     const batches: number[] = [];
+    const walPerRow: number[] = [];
     for (let r = 0; r < runs; r++) {
       const { db, c, vars } = await bench.prepare(`bf${n++}`, size);
       try {
+        const m0 = await mark(c);
         expandMs.push((await bench.expand(vars)).ms);
+        walPerRow.push(Number((await mark(c)).wal - m0.wal) / size);
         const bf = await ledgerBackfill(c);
         if (bf.rows !== size) throw new Error(`the backfill updated ${bf.rows} rows of ${size}`);
         backfillMs.push(bf.ms);
@@ -298,6 +302,7 @@ async function backfillSection(
       `${fmtRate(size, st)} rows/s (${fmtMs(st)})`,
       fmtRatio(median(backfillMs.map((b, i) => statementMs[i]! / b))),
       fmtMs(median(expandMs)),
+      `${median(walPerRow).toFixed(0)} B`,
       PGROLL[size] ? `${PGROLL[size]} rows/s` : '-',
       String(runs),
     ]);
@@ -313,6 +318,7 @@ async function backfillSection(
         'one UPDATE statement',
         'backfill / statement',
         'whole expand',
+        'server WAL per row (the whole expand)',
         'pgroll backfill',
         'runs',
       ],
