@@ -15,6 +15,12 @@
  *   node tools/run.js tools/bench-fleet.ts                    # 200 databases, 50 objects, 1 run
  *   node tools/run.js tools/bench-fleet.ts 20 --runs 3        # 20 databases, 3 runs
  *   node tools/run.js tools/bench-fleet.ts --runs 5 --only 8  # the goal's row alone (no other concurrency, no loop)
+ *   node tools/run.js tools/bench-fleet.ts --runs 5 --only 8 --against /tmp/main   # this build against another one
+ *
+ * `--against DIR`: another checkout whose dist/ is built (`npm run build` there), e.g. `git archive main` extracted
+ * with this workspace's node_modules linked: each run deploys with both builds, in alternating order, each paired
+ * with a floor run of its own, and the table adds the other build's row and the median of the paired quotients
+ * (this build's ratio / the other's): a before/after comparison that the machine's load moves less than two runs.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,8 +51,8 @@ const LOOP_CONCURRENCY = 8;
 const BIN = join(REPO, 'packages/cli/bin/dbee.js');
 
 /** `dbee <args>` (dist/) under /usr/bin/time: wall time and peak resident memory in MB. */
-async function dbeeTimed(args: string[], root: string): Promise<Timed & { peakMb: number }> {
-  const r = await timeProcess('/usr/bin/time', ['-f', 'peak-kb %M', process.execPath, BIN, ...args, '--cwd', root], {
+async function dbeeTimed(args: string[], root: string, bin = BIN): Promise<Timed & { peakMb: number }> {
+  const r = await timeProcess('/usr/bin/time', ['-f', 'peak-kb %M', process.execPath, bin, ...args, '--cwd', root], {
     env: { ...process.env, DBEE_USE_DIST: '1' },
   });
   const kb = Number(/peak-kb (\d+)/.exec(r.stderr)?.[1] ?? NaN);
@@ -72,6 +78,8 @@ async function main(): Promise<void> {
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? Number(args[onlyAt + 1]) : null;
   const concurrencies = only === null ? CONCURRENCY : [only];
+  const againstAt = args.indexOf('--against');
+  const against = againstAt >= 0 ? join(args[againstAt + 1]!, 'packages/cli/bin/dbee.js') : null;
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-fleet-'));
   try {
     console.log(`dbee fleet benchmark: ${machine()}`);
@@ -97,10 +105,21 @@ async function main(): Promise<void> {
       });
     const fleet: Record<number, { ms: number[]; peakMb: number[] }> = {};
     const floor: Record<number, number[]> = {};
+    const other: Record<number, { ms: number[]; floor: number[] }> = {};
     const loop: { ms: number[]; peakMb: number[]; runs: number[]; failed?: string } = { ms: [], peakMb: [], runs: [] };
     for (let run = 0; run < runs; run++) {
       for (const p of concurrencies) {
+        // With another build, both deploy in each run, in alternating order.
+        const o = against && run % 2 === 1 ? await measure(root, dbs, p, empty, against) : null;
         const m = await measure(root, dbs, p, empty);
+        const o2 = o ?? (against ? await measure(root, dbs, p, empty, against) : null);
+        if (o2) {
+          (other[p] ??= { ms: [], floor: [] }).ms.push(o2.fleet.ms);
+          other[p]!.floor.push(o2.floorMs);
+          console.log(
+            `  run ${run + 1}, concurrency ${p}, ${against}: fleet ${fmtMs(o2.fleet.ms)}, floor ${fmtMs(o2.floorMs)}, ${fmtRatio(o2.fleet.ms / o2.floorMs)}`,
+          );
+        }
         (floor[p] ??= []).push(m.floorMs);
         (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(m.fleet.ms);
         fleet[p]!.peakMb.push(m.fleet.peakMb);
@@ -123,6 +142,7 @@ async function main(): Promise<void> {
     }
     console.log(`project: ${gen.objects} objects; ${count} databases; ${runs} run${runs === 1 ? '' : 's'}`);
     const rows = resultRows(concurrencies, fleet, floor, only === null ? loop : null);
+    if (against) rows.push(...againstRows(concurrencies, fleet, floor, other, args[againstAt + 1]!));
     console.log(
       table(
         [
@@ -148,6 +168,7 @@ async function measure(
   dbs: readonly string[],
   p: number,
   empty: () => Promise<void>,
+  bin = BIN,
 ): Promise<{ floorMs: number; fleet: Timed & { peakMb: number } }> {
   await empty();
   const t = performance.now();
@@ -157,6 +178,7 @@ async function measure(
   const r = await dbeeTimed(
     ['deploy', 'gen', '--env', 'fleet', '--concurrency', String(p), '--report', 'out/fleet.json'],
     root,
+    bin,
   );
   const report = JSON.parse(readFileSync(join(root, 'out/fleet.json'), 'utf8')) as { counts: { succeeded: number } };
   if (r.code !== 0 || report.counts.succeeded !== dbs.length)
@@ -250,6 +272,31 @@ function resultRows(
     fmtRatio(loopRatio) + (loop.failed ? ` (another run failed: ${loop.failed})` : ''),
   ]);
   return rows;
+}
+
+/** With `--against`: the other build's row per concurrency, and this build's paired ratios over the other's. */
+function againstRows(
+  concurrencies: readonly number[],
+  fleet: Record<number, { ms: number[] }>,
+  floor: Record<number, number[]>,
+  other: Record<number, { ms: number[]; floor: number[] }>,
+  dir: string,
+): string[][] {
+  return concurrencies.flatMap((p) => {
+    const o = other[p]!;
+    const ratios = o.ms.map((ms, i) => ms / o.floor[i]!);
+    const quotients = fleet[p]!.ms.map((ms, i) => ms / floor[p]![i]! / ratios[i]!);
+    return [
+      [
+        `fleet deploy --concurrency ${p}, ${dir}`,
+        fmtMs(median(o.ms)),
+        '',
+        fmtMs(median(o.floor)),
+        fmtRatio(median(ratios)),
+      ],
+      [`this build / ${dir}, concurrency ${p}`, '', '', '', `${fmtRatio(median(quotients))} (median of paired)`],
+    ];
+  });
 }
 
 runMain(main);
