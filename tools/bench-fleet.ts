@@ -51,12 +51,18 @@ const LOOP_CONCURRENCY = 8;
 const BIN = join(REPO, 'packages/cli/bin/dbee.js');
 
 /** `dbee <args>` (dist/) under /usr/bin/time: wall time and peak resident memory in MB. */
-async function dbeeTimed(args: string[], root: string, bin = BIN): Promise<Timed & { peakMb: number }> {
-  const r = await timeProcess('/usr/bin/time', ['-f', 'peak-kb %M', process.execPath, bin, ...args, '--cwd', root], {
-    env: { ...process.env, DBEE_USE_DIST: '1' },
-  });
+async function dbeeTimed(args: string[], root: string, bin = BIN): Promise<Timed & { peakMb: number; cpuMs: number }> {
+  const r = await timeProcess(
+    '/usr/bin/time',
+    ['-f', 'peak-kb %M cpu %U %S', process.execPath, bin, ...args, '--cwd', root],
+    {
+      env: { ...process.env, DBEE_USE_DIST: '1' },
+    },
+  );
   const kb = Number(/peak-kb (\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  return { ...r, peakMb: kb / 1024 };
+  // The process's own CPU (user + system): on a machine of few CPUs it competes with the server for them.
+  const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { ...r, peakMb: kb / 1024, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : NaN };
 }
 
 /** Run `tasks` with at most `n` at once. */
@@ -117,14 +123,14 @@ async function main(): Promise<void> {
           (other[p] ??= { ms: [], floor: [] }).ms.push(o2.fleet.ms);
           other[p]!.floor.push(o2.floorMs);
           console.log(
-            `  run ${run + 1}, concurrency ${p}, ${against}: fleet ${fmtMs(o2.fleet.ms)}, floor ${fmtMs(o2.floorMs)}, ${fmtRatio(o2.fleet.ms / o2.floorMs)}`,
+            `  run ${run + 1}, concurrency ${p}, ${against}: fleet ${fmtMs(o2.fleet.ms)} (CPU ${fmtMs(o2.fleet.cpuMs)}), floor ${fmtMs(o2.floorMs)}, ${fmtRatio(o2.fleet.ms / o2.floorMs)}`,
           );
         }
         (floor[p] ??= []).push(m.floorMs);
         (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(m.fleet.ms);
         fleet[p]!.peakMb.push(m.fleet.peakMb);
         console.log(
-          `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)}, floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
+          `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)} (its process's CPU ${fmtMs(m.fleet.cpuMs)}), floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
         );
       }
       if (only !== null) continue;
@@ -169,7 +175,7 @@ async function measure(
   p: number,
   empty: () => Promise<void>,
   bin = BIN,
-): Promise<{ floorMs: number; fleet: Timed & { peakMb: number } }> {
+): Promise<{ floorMs: number; fleet: Timed & { peakMb: number; cpuMs: number } }> {
   await empty();
   const t = performance.now();
   await pool(dbs, p, (db) => psqlFile(db, join(root, 'floor.sql')));
