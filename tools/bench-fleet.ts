@@ -109,30 +109,11 @@ async function main(): Promise<void> {
           await c.end();
         }
       });
-    const fleet: Record<number, { ms: number[]; peakMb: number[] }> = {};
-    const floor: Record<number, number[]> = {};
-    const other: Record<number, { ms: number[]; floor: number[] }> = {};
+    const rec: Records = { fleet: {}, floor: {}, other: {} };
+    const { fleet, floor, other } = rec;
     const loop: { ms: number[]; peakMb: number[]; runs: number[]; failed?: string } = { ms: [], peakMb: [], runs: [] };
     for (let run = 0; run < runs; run++) {
-      for (const p of concurrencies) {
-        // With another build, both deploy in each run, in alternating order.
-        const o = against && run % 2 === 1 ? await measure(root, dbs, p, empty, against) : null;
-        const m = await measure(root, dbs, p, empty);
-        const o2 = o ?? (against ? await measure(root, dbs, p, empty, against) : null);
-        if (o2) {
-          (other[p] ??= { ms: [], floor: [] }).ms.push(o2.fleet.ms);
-          other[p]!.floor.push(o2.floorMs);
-          console.log(
-            `  run ${run + 1}, concurrency ${p}, ${against}: fleet ${fmtMs(o2.fleet.ms)} (CPU ${fmtMs(o2.fleet.cpuMs)}), floor ${fmtMs(o2.floorMs)}, ${fmtRatio(o2.fleet.ms / o2.floorMs)}`,
-          );
-        }
-        (floor[p] ??= []).push(m.floorMs);
-        (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(m.fleet.ms);
-        fleet[p]!.peakMb.push(m.fleet.peakMb);
-        console.log(
-          `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)} (its process's CPU ${fmtMs(m.fleet.cpuMs)}), floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
-        );
-      }
+      for (const p of concurrencies) await measureRow({ root, dbs, p, empty }, run, against, rec);
       if (only !== null) continue;
       await empty();
       const l = await shellLoop(
@@ -166,6 +147,42 @@ async function main(): Promise<void> {
     rmSync(root, { recursive: true, force: true });
     await dropAll();
   }
+}
+
+/** What the runs measured: this build's fleet rows and their floors, and the other build's (`--against`). */
+interface Records {
+  fleet: Record<number, { ms: number[]; peakMb: number[] }>;
+  floor: Record<number, number[]>;
+  other: Record<number, { ms: number[]; floor: number[] }>;
+}
+
+/**
+ * Run `run` at one concurrency: this build's fleet deployment, and with `against` the other build's as well, before it
+ * in odd runs and after it in even ones (each with a floor run of its own).
+ */
+async function measureRow(
+  at: { root: string; dbs: readonly string[]; p: number; empty: () => Promise<void> },
+  run: number,
+  against: string | null,
+  rec: Records,
+): Promise<void> {
+  const { root, dbs, p, empty } = at;
+  const first = against && run % 2 === 1 ? await measure(root, dbs, p, empty, against) : null;
+  const m = await measure(root, dbs, p, empty);
+  const o = first ?? (against ? await measure(root, dbs, p, empty, against) : null);
+  if (o) {
+    (rec.other[p] ??= { ms: [], floor: [] }).ms.push(o.fleet.ms);
+    rec.other[p]!.floor.push(o.floorMs);
+    console.log(
+      `  run ${run + 1}, concurrency ${p}, ${against}: fleet ${fmtMs(o.fleet.ms)} (CPU ${fmtMs(o.fleet.cpuMs)}), floor ${fmtMs(o.floorMs)}, ${fmtRatio(o.fleet.ms / o.floorMs)}`,
+    );
+  }
+  (rec.floor[p] ??= []).push(m.floorMs);
+  (rec.fleet[p] ??= { ms: [], peakMb: [] }).ms.push(m.fleet.ms);
+  rec.fleet[p]!.peakMb.push(m.fleet.peakMb);
+  console.log(
+    `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)} (its process's CPU ${fmtMs(m.fleet.cpuMs)}), floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
+  );
 }
 
 /** One pair: the floor (`psql -1 -f` into every database, `p` at a time), then the fleet deployment at concurrency `p`. */
