@@ -331,8 +331,22 @@ describe('backfill WAL bounds and compression (server)', () => {
       // Granted the right to set it (PostgreSQL 15+), it sets it.
       await conn.execute(`GRANT SET ON PARAMETER wal_compression TO ${role}`);
       expect(await seenBy(plain, 'c4')).toEqual([best]);
+      // Without the WAL position (revoked here, as some services do not give it), the WAL bounds are off: it runs.
+      await conn.execute('REVOKE EXECUTE ON FUNCTION pg_current_wal_insert_lsn() FROM PUBLIC');
+      const seen: BackfillProgress[] = [];
+      await conn.execute(`CREATE TABLE public.c5 (id int PRIMARY KEY, v int); GRANT SELECT, UPDATE ON public.c5 TO PUBLIC;
+        INSERT INTO public.c5 SELECT g, 0 FROM generate_series(1, 300) g`);
+      const r = await runBackfill(
+        plain,
+        { id: 'c5', table: { schema: 'public', name: 'c5' }, set: 'v = 1' },
+        { batchSize: 100, walBytesPerBatch: 1024, walBytesPerSecond: 1024, onProgress: (p) => seen.push(p) },
+      );
+      expect(r).toMatchObject({ done: 300 });
+      expect(seen.length).toBeGreaterThan(1);
+      expect(seen.every((p) => p.lastBatchWalBytes === undefined && p.pauseMs === 0)).toBe(true);
     } finally {
       await plain.close();
+      await conn.execute('GRANT EXECUTE ON FUNCTION pg_current_wal_insert_lsn() TO PUBLIC');
       await conn.execute(
         `REVOKE SET ON PARAMETER wal_compression FROM ${role}; DROP OWNED BY ${role}; DROP ROLE ${role}`,
       );

@@ -193,7 +193,8 @@ export async function runBackfill(
 ): Promise<BackfillResult> {
   const started = Date.now();
   const key = await keyColumns(connection, spec);
-  const { min, max, target, pauseMs, walBytesPerBatch, walBytesPerSecond } = paceOf(options);
+  const { min, max, target, pauseMs, ...walBounds } = paceOf(options);
+  const { walBytesPerBatch, walBytesPerSecond } = await walReadable(connection, walBounds);
   const batchOptions = { ...options, settings: await batchSettings(connection, options) };
   const sql = batchSql(spec, key, { ...batchOptions, readWal: walBytesPerSecond > 0 || walBytesPerBatch > 0 });
 
@@ -321,6 +322,23 @@ export function walPace(
 
 /** How far behind its WAL budget a backfill may fall (a late timer) and still catch up by running sooner. */
 const WAL_PACE_SLACK_MS = 20;
+
+/**
+ * The WAL bounds when set and the server gives its WAL position to this role (`pg_current_wal_insert_lsn()`; some
+ * PostgreSQL-compatible services do not, a database may revoke it); else none: the backfill runs without them rather
+ * than fail.
+ */
+async function walReadable<T extends { walBytesPerBatch: number; walBytesPerSecond: number }>(
+  connection: Connection,
+  bounds: T,
+): Promise<T> {
+  if (bounds.walBytesPerBatch <= 0 && bounds.walBytesPerSecond <= 0) return bounds;
+  const readable = await connection.query('SELECT pg_current_wal_insert_lsn()').then(
+    () => true,
+    () => false,
+  );
+  return readable ? bounds : { ...bounds, walBytesPerBatch: 0, walBytesPerSecond: 0 };
+}
 
 /** A WAL position (`16/B374D848`) as a byte offset. */
 function lsnBytes(lsn: string): bigint {
