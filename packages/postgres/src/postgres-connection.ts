@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import './pg-load'; // first: loads pg without Node 20's fetch (pg-load.ts)
 import pg, { Client, type ClientConfig } from 'pg';
 import { DbeeError, type BatchResult, type Connection, type QueryResult, type StatementDescription } from '@dbee/core';
 import { connectionError, mapPostgresError } from './postgres-errors';
