@@ -70,6 +70,9 @@ describe.runIf(ownCache)('compile cache (Node 20)', () => {
     writeFileSync(module, 'module.exports = 3;\n');
     expect(load(module, { NODE_DISABLE_COMPILE_CACHE: '1' })).toBe('3');
     expect(cacheFiles()).toEqual([]);
+    // Under --enable-source-maps Node compiles (and maps) every module itself.
+    expect(load(module, { NODE_OPTIONS: '--enable-source-maps' })).toBe('3');
+    expect(cacheFiles()).toEqual([]);
     load(module);
     for (const f of cacheFiles()) writeFileSync(f, 'not a cache');
     expect(load(module)).toBe('3');

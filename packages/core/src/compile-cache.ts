@@ -14,7 +14,8 @@ import { Script } from 'node:vm';
  * One file per user, Node version and architecture under `NODE_COMPILE_CACHE` or the temporary folder; an entry is
  * used only for the same file name with the same content (its MD5: V8 itself checks the length only). Best effort: a
  * cache that cannot be read or written is ignored. `NODE_DISABLE_COMPILE_CACHE=1` turns it off, as on Node 22.
- * A module whose source has `import(` is compiled by Node as usual (a `vm.Script` has no dynamic import on Node 20).
+ * A module whose source has `import(` is compiled by Node as usual (a `vm.Script` has no dynamic import on Node 20),
+ * and so is every module under `--enable-source-maps`.
  */
 export function enableCompileCache(): void {
   const nodeCache = (Module as unknown as { enableCompileCache?: () => unknown }).enableCompileCache;
@@ -22,7 +23,9 @@ export function enableCompileCache(): void {
     nodeCache();
     return;
   }
-  if (process.env.NODE_DISABLE_COMPILE_CACHE || installed in globalThis) return;
+  // With --enable-source-maps Node maps stack traces through the modules it compiles itself: left to it.
+  const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || sourceMaps || installed in globalThis) return;
   Object.defineProperty(globalThis, installed, { value: true });
   const cache = new CodeCache(cacheFile());
   const proto = Module.prototype as unknown as { _compile: Compile };
