@@ -315,6 +315,38 @@ async function replay(db: string, calls: Call[]): Promise<Timing> {
   }
 }
 
+/**
+ * Run `f`, again after a pause when the server's shared lock table was full: the floor's one transaction takes ~2,100
+ * locks, and other runs on the same server can fill the table for a moment (`out of shared memory`). Up to 4 tries.
+ */
+async function sharingLocks(label: string, f: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (attempt >= 4 || !/out of shared memory/.test(String(e))) throw e;
+      console.log(`  ${label}: out of shared memory (other sessions of the server), measured again`);
+      await new Promise((r) => setTimeout(r, 5000 * attempt));
+    }
+  }
+}
+
+/**
+ * The ledger rows' share as they were before ledger version 6, in the same rounds: "rows with foreign keys" minus
+ * "no ledger rows", in paired ratios to the floor and over the floor's server CPU of each round.
+ */
+function withForeignKeys(rows: Map<string, { ratio: number[]; cpu: number[] }>, floorCpus: number[]): string {
+  const share = (f: (k: string, i: number) => number | undefined) =>
+    L.median(
+      Array.from({ length: RUNS }, (_, i) => f(FK_ROWS, i)! - f('no ledger rows', i)!).filter((x) => !Number.isNaN(x)),
+    );
+  const cpu =
+    rows.get(FK_ROWS)!.cpu.length === RUNS && floorCpus.length === RUNS
+      ? L.fmtRatio(share((k, i) => rows.get(k)!.cpu[i]! / floorCpus[i]!))
+      : 'n/a';
+  return `the ledger rows' share with the foreign keys of ledger version 5 (same rounds): ${L.fmtRatio(share((k, i) => rows.get(k)!.ratio[i]))} in wall time, ${cpu} in server CPU`;
+}
+
 /** The floor sent by this process (as psql -1 -f sends it), for the server's CPU time of the floor. */
 const FLOOR_CPU = 'the floor, replayed';
 
@@ -358,29 +390,20 @@ async function main(): Promise<void> {
   };
   const statements = L.splitScript(gen.script);
   for (let run = 1; run <= RUNS; run++) {
-    for (const w of ['warm1', 'warm2']) await L.psqlFile(await L.createDb(`${w}_${run}`), script);
+    for (const w of ['warm1', 'warm2'])
+      await sharingLocks(w, async () => void (await L.psqlFile(await L.createDb(`${w}_${run}`), script)));
     const floor = async (label: string) => (
       await quiet(), (await L.psqlFile(await L.createDb(`${label}_${run}`), script)).ms
     );
-    const measure = async (label: string, f: (db: string) => Promise<number | Timing>) => {
-      // The floor's one transaction takes ~2,100 locks: other runs on the same server can fill the shared lock table
-      // for a moment (`out of shared memory`); the pair is measured again, a few times, after a pause.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const fl = await floor(`f_${label}`);
-          const db = await L.createDb(`${label}_${run}`);
-          await quiet();
-          const t = await f(db);
-          rec(label, t, fl);
-          rec('psql -1 -f (floor)', fl, fl);
-          return;
-        } catch (e) {
-          if (attempt >= 4 || !/out of shared memory/.test(String(e))) throw e;
-          console.log(`  ${label}: out of shared memory (other sessions of the server), measured again`);
-          await new Promise((r) => setTimeout(r, 5000));
-        }
-      }
-    };
+    const measure = (label: string, f: (db: string) => Promise<number | Timing>) =>
+      sharingLocks(label, async () => {
+        const fl = await floor(`f_${label}`);
+        const db = await L.createDb(`${label}_${run}`);
+        await quiet();
+        const t = await f(db);
+        rec(label, t, fl);
+        rec('psql -1 -f (floor)', fl, fl);
+      });
     await measure(
       'dbee deploy, in-process',
       async (db) => (await L.dbee(root, 'deploy', { project: 'gen', env: 'd' }, env(db))).ms,
@@ -462,19 +485,7 @@ async function main(): Promise<void> {
       `${L.fmtRatio(cpuShare('no smoke baseline'))}`,
     ],
   ];
-  // Before ledger version 6, in the same rounds: the ledger rows' share with the foreign keys it dropped.
-  const before = (f: (k: string, i: number) => number | undefined) =>
-    L.median(
-      Array.from({ length: RUNS }, (_, i) => f(FK_ROWS, i)! - f('no ledger rows', i)!).filter((x) => !Number.isNaN(x)),
-    );
-  const floorCpus = rows.get(FLOOR_CPU)!.cpu;
-  console.log(
-    `the ledger rows' share with the foreign keys of ledger version 5 (same rounds): ${L.fmtRatio(before((k, i) => rows.get(k)!.ratio[i]))} in wall time, ${
-      rows.get(FK_ROWS)!.cpu.length === RUNS && floorCpus.length === RUNS
-        ? L.fmtRatio(before((k, i) => rows.get(k)!.cpu[i]! / floorCpus[i]!))
-        : 'n/a'
-    } in server CPU`,
-  );
+  console.log(withForeignKeys(rows, rows.get(FLOOR_CPU)!.cpu));
   console.log('goals:');
   for (const [label, ok, detail] of goals) console.log(`  ${ok ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
   console.log(`date ${new Date().toISOString().slice(0, 10)}; load average at the end: ${L.load()}`);
