@@ -155,8 +155,8 @@ const MIGRATIONS: string[][] = [
          WHERE phase NOT IN ('done', 'aborted')`,
   ],
   // The rows every step writes (its `steps` row and its object's `objects` row) no longer check their deployment's
-  // row with a foreign key: a key lookup and a lock on that row in every step's transaction, about a quarter of the
-  // ledger rows' server time in a full deploy (`npm run bench:parts`, "no ledger foreign keys"). What the keys
+  // row with a foreign key: a key lookup and a lock on that row in every step's transaction, about a quarter of
+  // the ledger rows' server time in a full deploy (`npm run bench:parts`, "rows with foreign keys"). What the keys
   // guaranteed is kept otherwise: only the session that opened a deployment writes its step and object rows, under
   // the deployment lock, with the id it wrote itself, and a deployment's row can never go away (the trigger below
   // refuses DELETE and TRUNCATE; the ledger never deletes one). The keys of the rows written once per deployment or
