@@ -172,6 +172,14 @@ const MIGRATIONS: string[][] = [
 
 /** The statements of version 1 that `fresh` takes as they are, in their order. */
 const first = (pattern: RegExp) => MIGRATIONS[0]!.filter((sql) => pattern.test(sql));
+/** The `CREATE TABLE` of version 1 of a table. */
+const firstTable = (table: string) => first(new RegExp(`^CREATE TABLE dbee\\.${table} `))[0]!;
+
+/** `sql` with `from` written as `to`; `from` must be there (the released statements never change). */
+function edited(sql: string, from: string, to: string): string {
+  if (!sql.includes(from)) throw new Error(`the ledger's DDL has no "${from}" in ${sql.slice(0, 40)}...`);
+  return sql.replace(from, to);
+}
 
 /**
  * The ledger dbee keeps inside each PostgreSQL database, in schema `dbee`: its versions (`MIGRATIONS`), and the
@@ -207,60 +215,18 @@ export const postgresLedger: LedgerDialect = {
     `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
   migrations: MIGRATIONS,
   // A new ledger: the tables of version 1 that no upgrade changed and those of versions 4 and 5 as they are written
-  // there; `deployments` and `steps` with the columns of versions 2 and 3, `steps` and `objects` without the keys that
+  // there; `deployments` and `steps` with the columns versions 2 and 3 add, `steps` and `objects` without the keys
   // version 6 drops (test/ledger/ledger-keys.test.ts compares the result with a ledger upgraded version by version).
   fresh: [
     ...first(/^CREATE (SCHEMA|TABLE IF NOT EXISTS dbee\.ledger_version) /),
-    `CREATE TABLE dbee.deployments (
-       id bigserial PRIMARY KEY,
-       project text NOT NULL,
-       environment text NOT NULL,
-       kind text NOT NULL DEFAULT 'deploy',
-       plan_checksum text NOT NULL,
-       package text,
-       git_commit text,
-       tool_version text NOT NULL,
-       db_user text NOT NULL DEFAULT current_user,
-       os_user text,
-       ci_job text,
-       host text,
-       started_at timestamptz NOT NULL DEFAULT now(),
-       finished_at timestamptz,
-       status text NOT NULL,
-       steps_total integer NOT NULL,
-       steps_applied integer NOT NULL DEFAULT 0,
-       error text,
-       failed_statement text,
-       reverts bigint REFERENCES dbee.deployments(id),
-       summary jsonb,
-       ledger_before jsonb,
-       ticket text)`,
+    edited(firstTable('deployments'), 'summary jsonb)', 'summary jsonb, ledger_before jsonb, ticket text)'),
     ...first(/^CREATE INDEX deployments_project_idx /),
-    `CREATE TABLE dbee.steps (
-       deployment_id bigint NOT NULL,
-       step_order integer NOT NULL,
-       object_key text NOT NULL,
-       action text NOT NULL,
-       checksum text NOT NULL,
-       statements jsonb NOT NULL,
-       reverse_statements jsonb,
-       previous_definition text,
-       transactional boolean NOT NULL,
-       started_at timestamptz,
-       duration_ms integer,
-       status text NOT NULL,
-       error text,
-       previous_checksum text,
-       reverts_step integer,
-       hazards jsonb,
-       PRIMARY KEY (deployment_id, step_order))`,
-    `CREATE TABLE dbee.objects (
-       project text NOT NULL,
-       object_key text NOT NULL,
-       checksum text NOT NULL,
-       deployment_id bigint NOT NULL,
-       updated_at timestamptz NOT NULL DEFAULT now(),
-       PRIMARY KEY (project, object_key))`,
+    edited(
+      edited(firstTable('steps'), ' REFERENCES dbee.deployments(id)', ''),
+      'PRIMARY KEY (deployment_id, step_order))',
+      'previous_checksum text, reverts_step integer, hazards jsonb, PRIMARY KEY (deployment_id, step_order))',
+    ),
+    edited(firstTable('objects'), ' REFERENCES dbee.deployments(id)', ''),
     ...first(/^CREATE TABLE dbee\.(backups|migrations|smoke_results) /),
     ...MIGRATIONS[3]!,
     ...MIGRATIONS[4]!,
