@@ -318,7 +318,10 @@ export async function openShadow(
       conn,
       async dispose() {
         await conn.close();
-        await drop();
+        // Dropping a database waits for a checkpoint of the whole server (seconds on a busy one): the server drops the
+        // scratch database after dbee has its answer, without dbee waiting. Roles made for it must wait for it.
+        if (made.length) return drop();
+        await admin.leave(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(drop);
       },
     };
   } catch (e) {
