@@ -15,6 +15,12 @@
  *   node tools/run.js tools/bench-fleet.ts                    # 200 databases, 50 objects, 1 run
  *   node tools/run.js tools/bench-fleet.ts 20 --runs 3        # 20 databases, 3 runs
  *   node tools/run.js tools/bench-fleet.ts --runs 5 --only 8  # the goal's row alone (no other concurrency, no loop)
+ *   node tools/run.js tools/bench-fleet.ts --runs 5 --only 8 --against /tmp/main   # this build against another one
+ *
+ * `--against DIR`: another checkout whose dist/ is built (`npm run build` there), e.g. `git archive main` extracted
+ * with this workspace's node_modules linked: each run deploys with both builds, in alternating order, each paired
+ * with a floor run of its own, and the table adds the other build's row and the median of the paired quotients
+ * (this build's ratio / the other's): a before/after comparison that the machine's load moves less than two runs.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,12 +51,18 @@ const LOOP_CONCURRENCY = 8;
 const BIN = join(REPO, 'packages/cli/bin/dbee.js');
 
 /** `dbee <args>` (dist/) under /usr/bin/time: wall time and peak resident memory in MB. */
-async function dbeeTimed(args: string[], root: string): Promise<Timed & { peakMb: number }> {
-  const r = await timeProcess('/usr/bin/time', ['-f', 'peak-kb %M', process.execPath, BIN, ...args, '--cwd', root], {
-    env: { ...process.env, DBEE_USE_DIST: '1' },
-  });
+async function dbeeTimed(args: string[], root: string, bin = BIN): Promise<Timed & { peakMb: number; cpuMs: number }> {
+  const r = await timeProcess(
+    '/usr/bin/time',
+    ['-f', 'peak-kb %M cpu %U %S', process.execPath, bin, ...args, '--cwd', root],
+    {
+      env: { ...process.env, DBEE_USE_DIST: '1' },
+    },
+  );
   const kb = Number(/peak-kb (\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  return { ...r, peakMb: kb / 1024 };
+  // The process's own CPU (user + system): on a machine of few CPUs it competes with the server for them.
+  const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { ...r, peakMb: kb / 1024, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : NaN };
 }
 
 /** Run `tasks` with at most `n` at once. */
@@ -72,6 +84,8 @@ async function main(): Promise<void> {
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? Number(args[onlyAt + 1]) : null;
   const concurrencies = only === null ? CONCURRENCY : [only];
+  const againstAt = args.indexOf('--against');
+  const against = againstAt >= 0 ? join(args[againstAt + 1]!, 'packages/cli/bin/dbee.js') : null;
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-fleet-'));
   try {
     console.log(`dbee fleet benchmark: ${machine()}`);
@@ -95,19 +109,11 @@ async function main(): Promise<void> {
           await c.end();
         }
       });
-    const fleet: Record<number, { ms: number[]; peakMb: number[] }> = {};
-    const floor: Record<number, number[]> = {};
+    const rec: Records = { fleet: {}, floor: {}, other: {} };
+    const { fleet, floor, other } = rec;
     const loop: { ms: number[]; peakMb: number[]; runs: number[]; failed?: string } = { ms: [], peakMb: [], runs: [] };
     for (let run = 0; run < runs; run++) {
-      for (const p of concurrencies) {
-        const m = await measure(root, dbs, p, empty);
-        (floor[p] ??= []).push(m.floorMs);
-        (fleet[p] ??= { ms: [], peakMb: [] }).ms.push(m.fleet.ms);
-        fleet[p]!.peakMb.push(m.fleet.peakMb);
-        console.log(
-          `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)}, floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
-        );
-      }
+      for (const p of concurrencies) await measureRow({ root, dbs, p, empty }, run, against, rec);
       if (only !== null) continue;
       await empty();
       const l = await shellLoop(
@@ -123,6 +129,7 @@ async function main(): Promise<void> {
     }
     console.log(`project: ${gen.objects} objects; ${count} databases; ${runs} run${runs === 1 ? '' : 's'}`);
     const rows = resultRows(concurrencies, fleet, floor, only === null ? loop : null);
+    if (against) rows.push(...againstRows(concurrencies, fleet, floor, other, args[againstAt + 1]!));
     console.log(
       table(
         [
@@ -142,13 +149,50 @@ async function main(): Promise<void> {
   }
 }
 
+/** What the runs measured: this build's fleet rows and their floors, and the other build's (`--against`). */
+interface Records {
+  fleet: Record<number, { ms: number[]; peakMb: number[] }>;
+  floor: Record<number, number[]>;
+  other: Record<number, { ms: number[]; floor: number[] }>;
+}
+
+/**
+ * Run `run` at one concurrency: this build's fleet deployment, and with `against` the other build's as well, before it
+ * in odd runs and after it in even ones (each with a floor run of its own).
+ */
+async function measureRow(
+  at: { root: string; dbs: readonly string[]; p: number; empty: () => Promise<void> },
+  run: number,
+  against: string | null,
+  rec: Records,
+): Promise<void> {
+  const { root, dbs, p, empty } = at;
+  const first = against && run % 2 === 1 ? await measure(root, dbs, p, empty, against) : null;
+  const m = await measure(root, dbs, p, empty);
+  const o = first ?? (against ? await measure(root, dbs, p, empty, against) : null);
+  if (o) {
+    (rec.other[p] ??= { ms: [], floor: [] }).ms.push(o.fleet.ms);
+    rec.other[p]!.floor.push(o.floorMs);
+    console.log(
+      `  run ${run + 1}, concurrency ${p}, ${against}: fleet ${fmtMs(o.fleet.ms)} (CPU ${fmtMs(o.fleet.cpuMs)}), floor ${fmtMs(o.floorMs)}, ${fmtRatio(o.fleet.ms / o.floorMs)}`,
+    );
+  }
+  (rec.floor[p] ??= []).push(m.floorMs);
+  (rec.fleet[p] ??= { ms: [], peakMb: [] }).ms.push(m.fleet.ms);
+  rec.fleet[p]!.peakMb.push(m.fleet.peakMb);
+  console.log(
+    `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)} (its process's CPU ${fmtMs(m.fleet.cpuMs)}), floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
+  );
+}
+
 /** One pair: the floor (`psql -1 -f` into every database, `p` at a time), then the fleet deployment at concurrency `p`. */
 async function measure(
   root: string,
   dbs: readonly string[],
   p: number,
   empty: () => Promise<void>,
-): Promise<{ floorMs: number; fleet: Timed & { peakMb: number } }> {
+  bin = BIN,
+): Promise<{ floorMs: number; fleet: Timed & { peakMb: number; cpuMs: number } }> {
   await empty();
   const t = performance.now();
   await pool(dbs, p, (db) => psqlFile(db, join(root, 'floor.sql')));
@@ -157,6 +201,7 @@ async function measure(
   const r = await dbeeTimed(
     ['deploy', 'gen', '--env', 'fleet', '--concurrency', String(p), '--report', 'out/fleet.json'],
     root,
+    bin,
   );
   const report = JSON.parse(readFileSync(join(root, 'out/fleet.json'), 'utf8')) as { counts: { succeeded: number } };
   if (r.code !== 0 || report.counts.succeeded !== dbs.length)
@@ -250,6 +295,31 @@ function resultRows(
     fmtRatio(loopRatio) + (loop.failed ? ` (another run failed: ${loop.failed})` : ''),
   ]);
   return rows;
+}
+
+/** With `--against`: the other build's row per concurrency, and this build's paired ratios over the other's. */
+function againstRows(
+  concurrencies: readonly number[],
+  fleet: Record<number, { ms: number[] }>,
+  floor: Record<number, number[]>,
+  other: Record<number, { ms: number[]; floor: number[] }>,
+  dir: string,
+): string[][] {
+  return concurrencies.flatMap((p) => {
+    const o = other[p]!;
+    const ratios = o.ms.map((ms, i) => ms / o.floor[i]!);
+    const quotients = fleet[p]!.ms.map((ms, i) => ms / floor[p]![i]! / ratios[i]!);
+    return [
+      [
+        `fleet deploy --concurrency ${p}, ${dir}`,
+        fmtMs(median(o.ms)),
+        '',
+        fmtMs(median(o.floor)),
+        fmtRatio(median(ratios)),
+      ],
+      [`this build / ${dir}, concurrency ${p}`, '', '', '', `${fmtRatio(median(quotients))} (median of paired)`],
+    ];
+  });
 }
 
 runMain(main);

@@ -21,8 +21,12 @@ export function advisoryLockId(key: string): string {
     .toString();
 }
 
-/** Turns the session's idle timeout off where the server has one (PostgreSQL 14+), a no-op elsewhere. */
-const NO_IDLE_TIMEOUT = `SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'`;
+/**
+ * Turns the session's idle timeout off where the server has one (PostgreSQL 14+), a no-op (null) elsewhere. Told by
+ * the server's version, not by a look-up in pg_settings: that view builds a row for every setting the server has
+ * (~0.7 ms of server CPU, twice per deployment: the lock session and its working session).
+ */
+const NO_IDLE_TIMEOUT = `SELECT CASE WHEN current_setting('server_version_num')::int >= 140000 THEN set_config('idle_session_timeout', '0', false) END`;
 
 /**
  * Server lock: a session advisory lock taken by polling `pg_try_advisory_lock` on its own connection. Never a
@@ -96,7 +100,7 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
       }
     },
     async attach(working) {
-      // One round trip: the mark, and no idle timeout (the subquery is empty before PostgreSQL 14).
+      // One round trip: the mark, and no idle timeout (null before PostgreSQL 14).
       await working.query(`SELECT set_config('application_name', $1, false), (${NO_IDLE_TIMEOUT})`, [
         ownerTag('dbee-run', options.owner),
       ]);

@@ -8,8 +8,14 @@ const acl = (column: string) =>
      where $2::text[] is null or (case when split_part(a::text, '=', 1) = '' then 'PUBLIC' else btrim(split_part(a::text, '=', 1), '"') end) = any($2::text[]))`;
 /** An owner, only when owners are managed ($3). */
 const owner = (column: string) => `case when $3 then pg_get_userbyid(${column}) end`;
-/** A comment, only when comments are managed ($4). */
-const comment = (expression: string) => `case when $4 then ${expression} end`;
+/**
+ * A comment, only when comments are managed ($4): `obj_description(oid, catalog)` (or `col_description` for a column's
+ * `sub`) read from pg_description by its unique index, the value those functions give. Not the functions: they are SQL
+ * functions PostgreSQL does not inline, run through the SQL function executor for every object (a quarter of the
+ * query's server time on a 50-object project; test/fleet/fingerprint-cost.test.ts).
+ */
+const comment = (catalog: string, oid: string, sub = '0') =>
+  `case when $4 then (select ds.description from pg_description ds where ds.objoid = ${oid} and ds.classoid = '${catalog}'::regclass and ds.objsubid = ${sub}) end`;
 /** Not a member of an extension: looked up in the `ext` CTE (members found from pg_extension, by index). */
 const notExtensionMember = (catalog: string, oid: string) =>
   `not exists (select 1 from ext where ext.classid = '${catalog}'::regclass and ext.objid = ${oid})`;
@@ -43,11 +49,11 @@ with ns as (
   join pg_depend e on e.refclassid = 'pg_extension'::regclass and e.refobjid = x.oid and e.deptype = 'e'
 ), rel0 as (
   select c.oid, c.relname, c.relkind, ns.nspname, quote_ident(ns.nspname) || '.' || quote_ident(c.relname) as qname,
-    coalesce((select i.indrelid from pg_index i where i.indexrelid = c.oid),
+    coalesce(ix.indrelid,
              (select d.refobjid from pg_depend d where c.relkind = 'S' and d.classid = 'pg_class'::regclass and d.objid = c.oid
                 and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i') limit 1),
              c.oid) as base
-  from pg_class c join ns on ns.oid = c.relnamespace
+  from pg_class c join ns on ns.oid = c.relnamespace left join pg_index ix on ix.indexrelid = c.oid
   where ${notExtensionMember('pg_class', 'c.oid')}
 ), rel as (
   select r.oid, r.relname, r.relkind, r.nspname, r.qname,
@@ -57,6 +63,8 @@ with ns as (
   from rel0 r join pg_class b on b.oid = r.base join pg_namespace bn on bn.oid = b.relnamespace
 ), typ as (
   select t.oid, t.typtype, t.typname, ns.nspname, quote_ident(ns.nspname) || '.' || quote_ident(t.typname) as qname,
+    -- What the type's own line prints, carried here: no second scan of pg_type for it.
+    t.typbasetype, t.typtypmod, t.typnotnull, t.typdefault, t.typowner, t.typacl, t.typrelid,
     -- A table's row type and array type count as the table; an array type as its element type. (Joins, not
     -- correlated subqueries over the rel CTE: those would scan it once per type.)
     coalesce(r1.ident, r2.ident,
@@ -69,11 +77,11 @@ with ns as (
   left join pg_namespace en on en.oid = e.typnamespace
   where ${notExtensionMember('pg_type', 't.oid')}
 ), defs (line, ident, nsp) as materialized (
-  select concat_ws('|', 'n', nspname, ${owner('n.nspowner')}, ${acl('n.nspacl')}, ${comment("obj_description(n.oid, 'pg_namespace')")}), 'schema:.' || nspname, nspname
+  select concat_ws('|', 'n', nspname, ${owner('n.nspowner')}, ${acl('n.nspacl')}, ${comment('pg_namespace', 'n.oid')}), 'schema:.' || nspname, nspname
   from pg_namespace n where n.oid in (select oid from ns)
   union all
   select concat_ws('|', 'r', r.qname, c.relkind, c.relpersistence, c.reloptions::text, c.relrowsecurity, c.relforcerowsecurity,
-                   ${owner('c.relowner')}, ${acl('c.relacl')}, pg_get_expr(c.relpartbound, c.oid), ${comment("obj_description(c.oid, 'pg_class')")},
+                   ${owner('c.relowner')}, ${acl('c.relacl')}, pg_get_expr(c.relpartbound, c.oid), ${comment('pg_class', 'c.oid')},
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end,
                    -- Only when not the default, so that the lines of every other relation stay as they were.
                    case when c.relkind in ('r', 'p') and c.relreplident not in ('d', 'i') then 'replica identity ' || c.relreplident::text end,
@@ -81,14 +89,14 @@ with ns as (
   from rel r join pg_class c on c.oid = r.oid
   union all
   select concat_ws('|', 'c', r.qname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
-                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('col_description(a.attrelid, a.attnum)')}), r.ident, r.nspname
+                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('pg_class', 'a.attrelid', 'a.attnum')}), r.ident, r.nspname
   -- Each relation's columns by its oid (an index scan), not a hash of the whole pg_attribute: the query's cost then
   -- follows the project's size, not the database's (a batch fingerprints each of 200 projects of one database).
   from rel r cross join lateral (select * from pg_attribute a where a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped offset 0) a
   left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
   left join pg_collation co on co.oid = a.attcollation and a.attcollation <> 0 and co.collname <> 'default'
   union all
-  select concat_ws('|', 'k', coalesce(r.qname, t.qname), k.conname, pg_get_constraintdef(k.oid), k.convalidated, ${comment("obj_description(k.oid, 'pg_constraint')")}),
+  select concat_ws('|', 'k', coalesce(r.qname, t.qname), k.conname, pg_get_constraintdef(k.oid), k.convalidated, ${comment('pg_constraint', 'k.oid')}),
          coalesce(r.ident, t.ident, 'constraint:' || k.conname), kn.nspname
   from pg_constraint k join ns kn on kn.oid = k.connamespace left join rel r on r.oid = k.conrelid left join typ t on t.oid = k.contypid
   union all
@@ -97,12 +105,12 @@ with ns as (
   union all
   select concat_ws('|', 'f', quote_ident(ns.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                    p.prokind, case when p.prokind in ('f', 'p', 'w') then pg_get_functiondef(p.oid) else pg_get_function_result(p.oid) end,
-                   ${owner('p.proowner')}, ${acl('p.proacl')}, ${comment("obj_description(p.oid, 'pg_proc')")}),
+                   ${owner('p.proowner')}, ${acl('p.proacl')}, ${comment('pg_proc', 'p.oid')}),
          case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end || ':' || ns.nspname || '.' || p.proname, ns.nspname
   from pg_proc p join ns on ns.oid = p.pronamespace
   where ${notExtensionMember('pg_proc', 'p.oid')}
   union all
-  select concat_ws('|', 't', r.qname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled, ${comment("obj_description(g.oid, 'pg_trigger')")}), r.ident, r.nspname
+  select concat_ws('|', 't', r.qname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled, ${comment('pg_trigger', 'g.oid')}), r.ident, r.nspname
   from pg_trigger g join rel r on r.oid = g.tgrelid where not g.tgisinternal and g.tgparentid = 0
   union all
   select concat_ws('|', 'p', r.qname, y.polname, y.polcmd, y.polpermissive,
@@ -110,19 +118,19 @@ with ns as (
                    pg_get_expr(y.polqual, y.polrelid), pg_get_expr(y.polwithcheck, y.polrelid)), r.ident, r.nspname
   from pg_policy y join rel r on r.oid = y.polrelid
   union all
-  select concat_ws('|', 'y', t.qname, t.typtype, format_type(b.typbasetype, b.typtypmod), b.typnotnull, b.typdefault,
-                   ${owner('b.typowner')}, ${acl('b.typacl')}, ${comment("obj_description(t.oid, 'pg_type')")},
+  select concat_ws('|', 'y', t.qname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+                   ${owner('t.typowner')}, ${acl('t.typacl')}, ${comment('pg_type', 't.oid')},
                    (select string_agg(quote_literal(e.enumlabel), ',' order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid),
                    (select format_type(g.rngsubtype, null) from pg_range g where g.rngtypid = t.oid)), t.ident, t.nspname
-  from typ t join pg_type b on b.oid = t.oid
-  where t.typtype in ('e', 'd', 'r', 'm', 'b') or (t.typtype = 'c' and (select relkind from pg_class where oid = b.typrelid) = 'c')
+  from typ t
+  where t.typtype in ('e', 'd', 'r', 'm', 'b') or (t.typtype = 'c' and (select relkind from pg_class where oid = t.typrelid) = 'c')
   union all
   select concat_ws('|', 's', r.qname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle), r.ident, r.nspname
   from pg_sequence s join rel r on r.oid = s.seqrelid
   union all
   select concat_ws('|', 'o', quote_ident(ns.nspname) || '.' || quote_ident(co.collname), co.collprovider, co.collcollate, co.collctype,
                    coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale'), to_jsonb(co) ->> 'collicurules',
-                   co.collisdeterministic, ${owner('co.collowner')}, ${comment("obj_description(co.oid, 'pg_collation')")}),
+                   co.collisdeterministic, ${owner('co.collowner')}, ${comment('pg_collation', 'co.oid')}),
          'collation:' || ns.nspname || '.' || co.collname, ns.nspname
   from pg_collation co join ns on ns.oid = co.collnamespace
   where ${notExtensionMember('pg_collation', 'co.oid')}
@@ -212,13 +220,22 @@ export async function stateFingerprints(conn: Connection, scopes: readonly Intro
 /** The state fingerprint of a scope without a line: none of its schemas exists (no line, the MD5 of nothing). */
 export const EMPTY_STATE = `pg3:0:${createHash('md5').update('').digest('hex')}`;
 
+/** The session settings of the catalog query (local to its request): see `catalogRows`. */
+const FINGERPRINT_SETTINGS = {
+  search_path: 'pg_catalog',
+  jit: 'off',
+  join_collapse_limit: '1',
+  from_collapse_limit: '1',
+};
+
 type Row = { i: unknown; system: unknown; database: unknown; lines: unknown; hash: unknown };
 
 async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> {
   // The catalog's deparsers qualify names by the session's search_path (a deployment sets it): print them as the
   // introspector does, with pg_catalog only, so the fingerprint recorded by a deployment is the one status reads.
-  if (conn.queryPrepared)
-    return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, { search_path: 'pg_catalog', jit: 'off' })).rows;
+  // The joins run in the order written (each starts from the scope's few rows): a new session plans the query
+  // once, and the planner's search of join orders was a fifth of that planning (a fleet plans it once per target).
+  if (conn.queryPrepared) return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, FINGERPRINT_SETTINGS)).rows;
   const old = await conn.query<{ old: string }>(
     `select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`,
   );
