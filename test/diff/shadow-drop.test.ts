@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResolvedEnvironment } from '@dbee/core';
 import { createPostgresEngine, PgConnection } from '@dbee/postgres';
-import { queryUrl, SERVER_URL } from '../support/pg';
+import { createDatabase, queryUrl, SERVER_URL } from '../support/pg';
 
 /**
  * Issue 40, item 5: dropping a database waits for a checkpoint of the whole server (seconds on a busy one). A scratch
@@ -51,8 +51,14 @@ describe('a statement left running when the session closes (PgConnection.leave)'
 });
 
 describe('the scratch database of a diff on the server (shadow: server)', () => {
-  it('is gone after the shadow is disposed, with no session left', async () => {
-    const environment = { name: 'test', connection: { url: SERVER_URL } } as unknown as ResolvedEnvironment;
+  const target = `dbee_shadow_target_${process.pid}`;
+  afterAll(async () => {
+    await queryUrl(SERVER_URL, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+  });
+
+  it('is gone after the shadow is disposed, with no session left, and the target is free at once', async () => {
+    const url = await createDatabase(target);
+    const environment = { name: 'test', connection: { url } } as unknown as ResolvedEnvironment;
     const shadow = await createPostgresEngine().diff!.openShadow('server', environment, {
       workspaceRoot: process.cwd(),
       roles: [],
@@ -61,6 +67,15 @@ describe('the scratch database of a diff on the server (shadow: server)', () => 
     expect(name).toMatch(/^dbee_shadow_/);
     await shadow.conn.execute('CREATE TABLE t (id int)');
     await shadow.dispose();
+    const dropping = await queryUrl<{ datname: string }>(
+      SERVER_URL,
+      'SELECT datname FROM pg_stat_activity WHERE query = $1',
+      [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`],
+    );
+    expect(dropping.filter((s) => s.datname !== 'postgres')).toEqual([]);
+    // The drop runs on a session of the maintenance database: nothing of dbee's is left on the target, which a script
+    // may drop right after the diff (without FORCE: it would fail while a session is connected to it).
+    await queryUrl(SERVER_URL, `DROP DATABASE ${target}`);
     await until('dropped', async () => {
       const left = await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
       return left.length === 0;
