@@ -1,5 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -76,6 +86,25 @@ describe.runIf(ownCache)('compile cache (Node 20)', () => {
     load(module);
     for (const f of cacheFiles()) writeFileSync(f, 'not a cache');
     expect(load(module)).toBe('3');
+  });
+
+  it('never reads or writes a cache folder another user owns or may write to (it holds code that runs)', () => {
+    const module = join(dir, 'm.js');
+    writeFileSync(module, 'module.exports = 5;\n');
+    mkdirSync(cacheDir, { mode: 0o777 });
+    chmodSync(cacheDir, 0o777); // the umask took some bits away
+    expect(load(module)).toBe('5');
+    expect(cacheFiles()).toEqual([]);
+    // The same folder made private: used.
+    chmodSync(cacheDir, 0o700);
+    expect(load(module)).toBe('5');
+    expect(cacheFiles()).toHaveLength(1);
+    // A cache file in a folder others may write to is not read: a planted entry for this module's content never runs.
+    chmodSync(cacheDir, 0o777);
+    const [file] = cacheFiles();
+    writeFileSync(file!, 'planted');
+    expect(load(module)).toBe('5');
+    expect(readFileSync(file!, 'utf8')).toBe('planted');
   });
 
   it('is used by the dbee command', () => {

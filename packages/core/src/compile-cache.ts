@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,9 @@ import { Script } from 'node:vm';
  * One file per user, Node version and architecture under `NODE_COMPILE_CACHE` or the temporary folder; an entry is
  * used only for the same file name with the same content (its MD5: V8 itself checks the length only). Best effort: a
  * cache that cannot be read or written is ignored. `NODE_DISABLE_COMPILE_CACHE=1` turns it off, as on Node 22.
+ * The cache holds code that runs: its folder must belong to the user running dbee and be writable by nobody else
+ * (created so, `0700`); a folder someone else made or may write to (a shared temporary folder planted in advance) is
+ * never read or written, the process compiles as usual.
  * A module whose source has `import(` is compiled by Node as usual (a `vm.Script` has no dynamic import on Node 20),
  * and so is every module under `--enable-source-maps`.
  */
@@ -57,6 +60,22 @@ function cacheFile(): string {
   return join(dir, `${process.version}-${process.arch}.bin`);
 }
 
+/**
+ * Whether `dir` (made now if missing, `0700`) is a real folder of this process's user that no one else may write to.
+ * Where there are no user ids (Windows) the temporary folder is the user's own.
+ */
+function ownPrivateFolder(dir: string): boolean {
+  const uid = process.getuid?.();
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (uid === undefined) return true;
+    const folder = lstatSync(dir);
+    return folder.isDirectory() && folder.uid === uid && (folder.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** The `require` a module's wrapper receives, as Node makes it (resolve, cache, main, extensions). */
 function requireOf(mod: Module): NodeJS.Require {
   const M = Module as unknown as {
@@ -82,8 +101,12 @@ class CodeCache {
   private readonly used = new Map<string, Buffer>();
   private fresh: [string, Script][] = [];
 
+  private readonly trusted: boolean;
+
   constructor(private readonly file: string) {
     (globalThis as { [cacheKey]?: CodeCache })[cacheKey] = this;
+    this.trusted = ownPrivateFolder(dirname(file));
+    if (!this.trusted) return;
     try {
       const blob = readFileSync(file);
       const headerLength = blob.readUInt32LE(0);
@@ -118,7 +141,7 @@ class CodeCache {
 
   /** Writes the file (to a temporary name, then renamed: concurrent processes never read half of one) if it changed. */
   save(): void {
-    if (this.fresh.length === 0) return;
+    if (this.fresh.length === 0 || !this.trusted) return;
     try {
       for (const [key, script] of this.fresh) this.used.set(key, script.createCachedData());
       this.fresh = [];
@@ -135,7 +158,6 @@ class CodeCache {
       const header = Buffer.from(JSON.stringify([...entries].map(([key, data]) => [key, data.length])));
       const length = Buffer.alloc(4);
       length.writeUInt32LE(header.length);
-      mkdirSync(dirname(this.file), { recursive: true });
       const temporary = `${this.file}.${process.pid}`;
       writeFileSync(temporary, Buffer.concat([length, header, ...entries.values()]));
       renameSync(temporary, this.file);
