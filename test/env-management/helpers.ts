@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PgliteConnection } from '@dbee/postgres';
 import { queryUrl, scratchDatabase } from '../support/pg';
+import { copyPgliteTemplate } from '../support/pglite';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
 import type { CommandName } from '@dbee/cli';
@@ -28,6 +30,16 @@ ${extra}`;
 }
 
 export type Engine = 'pglite' | 'postgres';
+
+/**
+ * Opens embedded environment n's folder. One no command has made yet starts as dbee starts a new embedded environment
+ * (a copy of the run's folder made from dbee's template), not from an initdb of PGlite's own (2-3 s of CPU).
+ */
+async function openEmbedded(root: string, n: 1 | 2): Promise<PgliteConnection> {
+  const dir = join(root, '.dbee', n === 1 ? 'local' : 'local2');
+  if (!existsSync(join(dir, 'PG_VERSION'))) await copyPgliteTemplate(dir);
+  return PgliteConnection.open(dir, 'test');
+}
 
 /**
  * A workspace whose environments are either embedded (`local`, `local2`) or on the test server (`server`,
@@ -65,7 +77,7 @@ export function envWorkspace(
     },
     async query<T = Record<string, unknown>>(n: 1 | 2, sql: string): Promise<T[]> {
       if (engine === 'postgres') return queryUrl<T>(String(vars[n === 1 ? 'EM_SERVER_URL' : 'EM_SERVER2_URL']), sql);
-      const c = await PgliteConnection.open(join(w.root, '.dbee', n === 1 ? 'local' : 'local2'), 'test');
+      const c = await openEmbedded(w.root, n);
       try {
         const r = await c.query(sql);
         return r.rows as T[];
@@ -86,7 +98,7 @@ export function envWorkspace(
         }
         return;
       }
-      const c = await PgliteConnection.open(join(w.root, '.dbee', n === 1 ? 'local' : 'local2'), 'test');
+      const c = await openEmbedded(w.root, n);
       try {
         await c.execute(sql);
       } finally {
