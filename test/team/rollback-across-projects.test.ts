@@ -46,20 +46,36 @@ const columnsOf = async (team: TeamWorkspace, env: AnyEnvironment, schema: strin
   ).map((r) => r.column_name);
 
 /**
+ * A team workspace with v1 deployed to each of `envs`, then `files` committed as v2 (tagged `tag` when given) and
+ * `plan <project> --base v1 --out <folder>` made: the same package for every environment's case.
+ */
+async function v2Planned(
+  envs: readonly AnyEnvironment[],
+  files: Record<string, string>,
+  message: string,
+  [project, out]: [string, string],
+  tag?: string,
+): Promise<TeamWorkspace> {
+  const team = await TeamWorkspace.create();
+  for (const env of envs) {
+    const r = await team.dbee(['deploy', 'reporting', '--env', env]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  team.write(files);
+  await team.commitAll(message);
+  if (tag) await team.git(['tag', tag]);
+  expect((await team.dbee(['plan', project, '--base', 'v1', '--out', out])).code).toBe(0);
+  return team;
+}
+
+/**
  * One workspace for the prod and the local cases (each env has its own database, the sources are the same): v1
  * deployed to both, sales v2 committed, tagged and planned into a package once.
  */
 let salesTeam: TeamWorkspace;
 beforeAll(async () => {
-  salesTeam = await TeamWorkspace.create();
-  for (const env of ['prod', 'local'] as const) {
-    const r = await salesTeam.dbee(['deploy', 'reporting', '--env', env]);
-    expect(r.code, r.stderr).toBe(0);
-  }
-  salesTeam.write(SALES_V2);
-  await salesTeam.commitAll('v2: order_summary has last_order');
-  await salesTeam.git(['tag', 'v2']);
-  expect((await salesTeam.dbee(['plan', 'sales', '--base', 'v1', '--out', 'dist/v2'])).code).toBe(0);
+  const message = 'v2: order_summary has last_order';
+  salesTeam = await v2Planned(['prod', 'local'], SALES_V2, message, ['sales', 'dist/v2'], 'v2');
 });
 afterAll(async () => {
   await salesTeam?.dispose();
@@ -118,14 +134,10 @@ for (const env of ['prod', 'local'] as const) {
  */
 let allTeam: TeamWorkspace;
 beforeAll(async () => {
-  allTeam = await TeamWorkspace.create();
-  for (const env of ['dev', 'qa'] as const) {
-    const r = await allTeam.dbee(['deploy', 'reporting', '--env', env]);
-    expect(r.code, r.stderr).toBe(0);
-  }
-  allTeam.write(ALL_V2);
-  await allTeam.commitAll('v2: a column more in a view of each project');
-  expect((await allTeam.dbee(['plan', 'reporting', '--base', 'v1', '--out', 'dist/all'])).code).toBe(0);
+  allTeam = await v2Planned(['dev', 'qa'], ALL_V2, 'v2: a column more in a view of each project', [
+    'reporting',
+    'dist/all',
+  ]);
 });
 afterAll(async () => {
   await allTeam?.dispose();
