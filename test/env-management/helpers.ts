@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PgliteConnection } from '@dbee/postgres';
+import type { PgliteConnection } from '@dbee/postgres';
 import { queryUrl, scratchDatabase } from '../support/pg';
-import { copyPgliteTemplate } from '../support/pglite';
+import { openEmbeddedFolder } from '../support/pglite';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
 import type { CommandName } from '@dbee/cli';
@@ -31,14 +30,9 @@ ${extra}`;
 
 export type Engine = 'pglite' | 'postgres';
 
-/**
- * Opens embedded environment n's folder. One no command has made yet starts as dbee starts a new embedded environment
- * (a copy of the run's folder made from dbee's template), not from an initdb of PGlite's own (2-3 s of CPU).
- */
-async function openEmbedded(root: string, n: 1 | 2): Promise<PgliteConnection> {
-  const dir = join(root, '.dbee', n === 1 ? 'local' : 'local2');
-  if (!existsSync(join(dir, 'PG_VERSION'))) await copyPgliteTemplate(dir);
-  return PgliteConnection.open(dir, 'test');
+/** Opens embedded environment n's folder (one no command has made yet starts from the run's template folder). */
+function openEmbedded(root: string, n: 1 | 2): Promise<PgliteConnection> {
+  return openEmbeddedFolder(join(root, '.dbee', n === 1 ? 'local' : 'local2'), 'test');
 }
 
 /**
