@@ -15,6 +15,9 @@
  * TypeScript loader, as installed), and deploys the examples once to a fresh database on the PostgreSQL server
  * (DBEE_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres; database dbee_bench_start, dropped at the end).
  * `--profile` prints what loads at start (require times over 5 ms) for each command instead.
+ * `--baseline <checkout>` runs that checkout's packages/cli/bin/dbee.js too (its dist/ as built there: build it first),
+ * alternating with this one in the same runs, and prints its medians and the median of the paired ratios (this /
+ * baseline): an A/B of a change's start-up.
  */
 const { execFileSync, spawnSync } = require('node:child_process');
 const { loadavg } = require('node:os');
@@ -27,6 +30,7 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const RUNS = Number(arg('--runs', 15));
+const BASELINE = arg('--baseline', null) && join(resolve(arg('--baseline')), 'packages', 'cli', 'bin', 'dbee.js');
 const SERVER = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'dbee_bench_start';
 const dbUrl = SERVER.replace(/\/[^/]*$/, `/${DB}`);
@@ -81,15 +85,24 @@ try {
     for (const c of COMMANDS) {
       const base = [];
       const dbee = [];
-      timed([BIN, ...c.args]); // warm the file system cache
+      const before = [];
+      const run = (bin) => {
+        const r = timed([bin, ...c.args]);
+        if (c.expect && !c.expect.test(r.out)) throw new Error(`${c.name}: unexpected output\n${r.out}`);
+        return r.ms;
+      };
+      timed([BIN, ...c.args]); // warm the file system cache (and the compile cache)
+      if (BASELINE) timed([BASELINE, ...c.args]);
       for (let i = 0; i < RUNS; i++) {
         load.push(loadavg()[0]);
         base.push(timed(['-e', '0']).ms);
-        const r = timed([BIN, ...c.args]);
-        if (c.expect && !c.expect.test(r.out)) throw new Error(`${c.name}: unexpected output\n${r.out}`);
-        dbee.push(r.ms);
+        // With a baseline, the two alternate which goes first.
+        if (BASELINE && i % 2) before.push(run(BASELINE));
+        dbee.push(run(BIN));
+        if (BASELINE && !(i % 2)) before.push(run(BASELINE));
       }
-      rows.push({ ...c, base: median(base), dbee: median(dbee) });
+      const ratio = BASELINE ? median(dbee.map((d, i) => d / before[i])) : null;
+      rows.push({ ...c, base: median(base), dbee: median(dbee), before: BASELINE ? median(before) : null, ratio });
     }
     process.stdout.write(
       `\nstart-up of the compiled dbee, median of ${RUNS} paired runs (node -e 0 and dbee alternating)\n`,
@@ -104,6 +117,14 @@ try {
       process.stdout.write(
         `${r.name.padEnd(w)}  ${(r.base / 1000).toFixed(3)} s  ${(r.dbee / 1000).toFixed(3)} s  ${((r.dbee - r.base) / 1000).toFixed(3)} s    <= ${(r.target / 1000).toFixed(2)} s ${ok}\n`,
       );
+    }
+    if (BASELINE) {
+      process.stdout.write(`\nagainst the baseline ${BASELINE} (same runs, alternating)\n`);
+      process.stdout.write(`${'command'.padEnd(w)}  baseline     dbee  median of paired ratios (dbee / baseline)\n`);
+      for (const r of rows)
+        process.stdout.write(
+          `${r.name.padEnd(w)}  ${(r.before / 1000).toFixed(3)} s  ${(r.dbee / 1000).toFixed(3)} s  ${r.ratio.toFixed(3)}\n`,
+        );
     }
   }
 } finally {

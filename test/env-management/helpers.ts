@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { PgliteConnection } from '@dbee/postgres';
+import type { PgliteConnection } from '@dbee/postgres';
 import { queryUrl, scratchDatabase } from '../support/pg';
+import { openEmbeddedFolder } from '../support/pglite';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
 import type { CommandName } from '@dbee/cli';
@@ -28,6 +29,11 @@ ${extra}`;
 }
 
 export type Engine = 'pglite' | 'postgres';
+
+/** Opens embedded environment n's folder (one no command has made yet starts from the run's template folder). */
+function openEmbedded(root: string, n: 1 | 2): Promise<PgliteConnection> {
+  return openEmbeddedFolder(join(root, '.dbee', n === 1 ? 'local' : 'local2'), 'test');
+}
 
 /**
  * A workspace whose environments are either embedded (`local`, `local2`) or on the test server (`server`,
@@ -65,7 +71,7 @@ export function envWorkspace(
     },
     async query<T = Record<string, unknown>>(n: 1 | 2, sql: string): Promise<T[]> {
       if (engine === 'postgres') return queryUrl<T>(String(vars[n === 1 ? 'EM_SERVER_URL' : 'EM_SERVER2_URL']), sql);
-      const c = await PgliteConnection.open(join(w.root, '.dbee', n === 1 ? 'local' : 'local2'), 'test');
+      const c = await openEmbedded(w.root, n);
       try {
         const r = await c.query(sql);
         return r.rows as T[];
@@ -86,7 +92,7 @@ export function envWorkspace(
         }
         return;
       }
-      const c = await PgliteConnection.open(join(w.root, '.dbee', n === 1 ? 'local' : 'local2'), 'test');
+      const c = await openEmbedded(w.root, n);
       try {
         await c.execute(sql);
       } finally {

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { testSessions } from './sessions';
 import { runExpandStatement, type Connection, type ExpandPlan, type LockAttempt } from '@dbee/core';
-import { PgConnection, PgliteConnection, createPostgresEngine } from '@dbee/postgres';
+import { PgConnection, createPostgresEngine } from '@dbee/postgres';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
+import { openMemoryPglite } from '../support/pglite';
 import { tempWorkspace } from '../support/workspace';
 
 /**
@@ -76,7 +77,7 @@ const validity = async (c: Connection) =>
 
 describe('the unique index of an expand, left INVALID by a build cut short', () => {
   it('[pglite] an INVALID index of that name is dropped and built again; a failed build or check leaves none', async () => {
-    const c = await PgliteConnection.open(null, 'invalid-index');
+    const c = await openMemoryPglite('invalid-index');
     try {
       await c.execute(`CREATE SCHEMA s; CREATE TABLE s.t (id int PRIMARY KEY, email text)`);
       await c.execute(`INSERT INTO s.t SELECT g, 'e' || g FROM generate_series(1, 100) g`);

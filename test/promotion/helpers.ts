@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { PgliteConnection } from '@dbee/postgres';
 import { queryUrl, scratchDatabase } from '../support/pg';
+import { openEmbeddedFolder } from '../support/pglite';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
 
@@ -51,7 +51,7 @@ export async function promotionWorkspace(engine: EngineName, envs: string[], gat
   const query = async <T = Record<string, unknown>>(env: string, sql: string): Promise<T[]> => {
     const t = target.get(env)!;
     if (engine === 'postgres') return queryUrl<T>(t, sql);
-    const c = await PgliteConnection.open(join(w.root, t), 'test');
+    const c = await openEmbeddedFolder(join(w.root, t), 'test');
     try {
       return (await c.query(sql)).rows as T[];
     } finally {

@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { PgliteConnection } from '@dbee/postgres';
+import type { PgliteConnection } from '@dbee/postgres';
 import { run } from '../support/run';
 import { queryUrl, scratchDatabase } from '../support/pg';
+import { openEmbeddedFolder } from '../support/pglite';
 import { tempWorkspace } from '../support/workspace';
 
 export type EngineName = 'pglite' | 'postgres';
@@ -48,7 +49,7 @@ export async function releaseWorkspace(engine: EngineName, envs: string[]) {
   const db = (env: string): Db => {
     const url = urls.get(env)?.url;
     const onPglite = async <T>(f: (c: PgliteConnection) => Promise<T>): Promise<T> => {
-      const c = await PgliteConnection.open(join(w.root, '.dbee', env), 'test');
+      const c = await openEmbeddedFolder(join(w.root, '.dbee', env), 'test');
       try {
         return await f(c);
       } finally {

@@ -123,3 +123,56 @@ describe.each(ENGINES)('the smoke baseline after a deployment, steps in their or
     }
   });
 });
+
+/**
+ * A view over a view it reads no column of (`SELECT count(*) FROM a`): planning it keeps none of that view's output
+ * expressions, so a change of that view, or under it, cannot break it once the view compiles by itself; the smoke
+ * baseline leaves it out (a chain of such views would be planned once per view, each time down to its bottom). A view
+ * that reads a column of the changed view is compiled whether the columns stayed the same or not: a constant the
+ * planner folds through it can fail (`1/k` once `k` is a constant 0), and so can a whole-row reference.
+ */
+const OPAQUE = {
+  'app/db.yaml': dbYaml('app'),
+  'app/a_schema.sql': 'CREATE SCHEMA app;\n',
+  'app/t.sql': 'CREATE TABLE app.t (id int PRIMARY KEY);\n',
+  'app/a.sql': 'CREATE VIEW app.a AS SELECT id, 1 AS k FROM app.t;\n',
+  'app/b.sql': 'CREATE VIEW app.b AS SELECT id, 1 / k AS z FROM app.a;\n',
+  'app/c.sql': 'CREATE VIEW app.c AS SELECT (SELECT count(*) FROM app.a) AS n;\n',
+  'app/d.sql': 'CREATE VIEW app.d AS SELECT 1 AS one WHERE EXISTS (SELECT FROM app.c);\n',
+  'app/w.sql': 'CREATE VIEW app.w AS SELECT row_to_json(x) AS j FROM app.a x;\n',
+};
+
+describe.each(ENGINES)('the smoke baseline and views that read no column of a changed view [%s]', (engine) => {
+  const compiled = async (w: TestWorkspace) =>
+    (
+      await w.target.query<{ check_name: string }>(
+        `SELECT check_name FROM dbee.smoke_results WHERE deployment_id = (SELECT max(id) FROM dbee.deployments)
+            AND check_name LIKE 'baseline: view %' ORDER BY 1`,
+      )
+    ).map((r) => r.check_name.replace(/^baseline: view app\.(\w+) compiles$/, '$1'));
+
+  it('a view replaced with the same columns: the views reading its columns compile, the ones counting its rows not', async () => {
+    const w = await workspaceWith(engine, OPAQUE);
+    workspaces.push(w);
+    expect((await run(w.root, 'deploy', { project: 'app' }, w.target.vars)).code).toBe(0);
+
+    // Same columns (names, types, order): b and w read them, c and d (over c) do not; a is planned under b.
+    w.write('app/a.sql', 'CREATE VIEW app.a AS SELECT id, 2 AS k FROM app.t;\n');
+    const replaced = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(await compiled(w)).toEqual(['b', 'w']);
+
+    // A table under a changed: a (it reads t's columns) and the views reading a's; c and d not.
+    w.write('app/t.sql', 'CREATE TABLE app.t (id int PRIMARY KEY, note text);\n');
+    expect((await run(w.root, 'deploy', { project: 'app' }, w.target.vars)).code).toBe(0);
+    expect(await compiled(w)).toEqual(['a', 'b', 'w']);
+
+    // The same columns again, but k is now a constant 0: b, which divides by it, no longer plans.
+    w.write('app/a.sql', 'CREATE VIEW app.a AS SELECT id, 0 AS k FROM app.t;\n');
+    const broken = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(broken.code).toBe(3);
+    expect(broken.stdout + broken.stderr).toMatch(
+      /FAIL\s+baseline: view app\.b compiles[^\n]*\n\s*failed: division by zero/,
+    );
+  });
+});

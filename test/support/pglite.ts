@@ -1,4 +1,5 @@
-import { cpSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
 import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
 
@@ -20,4 +21,14 @@ export async function copyPgliteTemplate(dataDir: string): Promise<void> {
 export async function openMemoryPglite(description: string): Promise<PgliteConnection> {
   const root = process.env.VITEST ? (await import('vitest')).inject('pgliteTemplateRoot') : process.cwd();
   return PgliteConnection.open(null, description, await pgliteTemplate(root));
+}
+
+/**
+ * Opens an embedded environment's data folder as a test reads or changes it. A folder no command has made yet starts as
+ * dbee starts a new embedded environment (a copy of the run's folder made from dbee's template): `PgliteConnection.open`
+ * of a missing folder would run PGlite's own initdb (2-3 s of CPU) for the same empty database.
+ */
+export async function openEmbeddedFolder(dataDir: string, description: string): Promise<PgliteConnection> {
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await copyPgliteTemplate(dataDir);
+  return PgliteConnection.open(dataDir, description);
 }

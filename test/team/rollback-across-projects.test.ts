@@ -45,23 +45,50 @@ const columnsOf = async (team: TeamWorkspace, env: AnyEnvironment, schema: strin
     )
   ).map((r) => r.column_name);
 
+/**
+ * A team workspace with v1 deployed to each of `envs`, then `files` committed as v2 (tagged `tag` when given) and
+ * `plan <project> --base v1 --out <folder>` made: the same package for every environment's case.
+ */
+async function v2Planned(
+  envs: readonly AnyEnvironment[],
+  files: Record<string, string>,
+  message: string,
+  [project, out]: [string, string],
+  tag?: string,
+): Promise<TeamWorkspace> {
+  const team = await TeamWorkspace.create();
+  for (const env of envs) {
+    const r = await team.dbee(['deploy', 'reporting', '--env', env]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  team.write(files);
+  await team.commitAll(message);
+  if (tag) await team.git(['tag', tag]);
+  expect((await team.dbee(['plan', project, '--base', 'v1', '--out', out])).code).toBe(0);
+  return team;
+}
+
+/**
+ * One workspace for the prod and the local cases (each env has its own database, the sources are the same): v1
+ * deployed to both, sales v2 committed, tagged and planned into a package once.
+ */
+let salesTeam: TeamWorkspace;
+beforeAll(async () => {
+  const message = 'v2: order_summary has last_order';
+  salesTeam = await v2Planned(['prod', 'local'], SALES_V2, message, ['sales', 'dist/v2'], 'v2');
+});
+afterAll(async () => {
+  await salesTeam?.dispose();
+});
+
 for (const env of ['prod', 'local'] as const) {
   describe(`rollback of a project another project stands on (team workspace, ${env})`, () => {
     let team: TeamWorkspace;
-    beforeAll(async () => {
-      team = await TeamWorkspace.create();
-      const r = await team.dbee(['deploy', 'reporting', '--env', env]);
-      expect(r.code, r.stderr).toBe(0);
-      team.write(SALES_V2);
-      await team.commitAll('v2: order_summary has last_order');
-      await team.git(['tag', 'v2']);
-    });
-    afterAll(async () => {
-      await team?.dispose();
+    beforeAll(() => {
+      team = salesTeam;
     });
 
     it('rollback --package: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
-      expect((await team.dbee(['plan', 'sales', '--base', 'v1', '--out', 'dist/v2'])).code).toBe(0);
       const deployed = await team.dbee(['deploy', 'sales', '--env', env, '--package', 'dist/v2']);
       expect(deployed.code, deployed.stderr).toBe(0);
       expect(await columnsOf(team, env, 'sales', 'order_summary')).toContain('last_order');
@@ -101,21 +128,28 @@ for (const env of ['prod', 'local'] as const) {
   });
 }
 
+/**
+ * One workspace for the two three-project cases, each on its own server database (`dev`, `qa`): v1 deployed to both,
+ * v2 of each project committed and planned into a package once.
+ */
+let allTeam: TeamWorkspace;
+beforeAll(async () => {
+  allTeam = await v2Planned(['dev', 'qa'], ALL_V2, 'v2: a column more in a view of each project', [
+    'reporting',
+    'dist/all',
+  ]);
+});
+afterAll(async () => {
+  await allTeam?.dispose();
+});
+
 describe('rollback --package of a three-project package (team workspace, server)', () => {
   let team: TeamWorkspace;
-  beforeAll(async () => {
-    team = await TeamWorkspace.create();
-    const r = await team.dbee(['deploy', 'reporting', '--env', 'dev']);
-    expect(r.code, r.stderr).toBe(0);
-    team.write(ALL_V2);
-    await team.commitAll('v2: a column more in a view of each project');
-  });
-  afterAll(async () => {
-    await team?.dispose();
+  beforeAll(() => {
+    team = allTeam;
   });
 
   it('undoes every project of the package, newest first, in one command; the dry run prints what is sent', async () => {
-    expect((await team.dbee(['plan', 'reporting', '--base', 'v1', '--out', 'dist/all'])).code).toBe(0);
     const deployed = await team.dbee(['deploy', 'reporting', '--env', 'dev', '--package', 'dist/all']);
     expect(deployed.code, deployed.stderr).toBe(0);
     const dry = await team.dbee(['rollback', 'reporting', '--env', 'dev', '--package', 'dist/all', '--dry-run']);
@@ -142,32 +176,24 @@ describe('rollback --package of a three-project package (team workspace, server)
 
 describe('rollback --package of a three-project package that one project cannot undo (team workspace, server)', () => {
   let team: TeamWorkspace;
-  beforeAll(async () => {
-    team = await TeamWorkspace.create();
-    const r = await team.dbee(['deploy', 'reporting', '--env', 'dev']);
-    expect(r.code, r.stderr).toBe(0);
-    team.write(ALL_V2);
-    await team.commitAll('v2: a column more in a view of each project');
-  });
-  afterAll(async () => {
-    await team?.dispose();
+  beforeAll(() => {
+    team = allTeam;
   });
 
   it('is refused before anything is undone (exit 1) when a later deployment of core stands on the package', async () => {
-    expect((await team.dbee(['plan', 'reporting', '--base', 'v1', '--out', 'dist/all'])).code).toBe(0);
-    const deployed = await team.dbee(['deploy', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    const deployed = await team.dbee(['deploy', 'reporting', '--env', 'qa', '--package', 'dist/all']);
     expect(deployed.code, deployed.stderr).toBe(0);
     team.write({
       'databases/core/schema/core/views/vip.sql':
         "CREATE VIEW core.vip AS\n  SELECT id, name FROM core.customers WHERE region = 'vip';\n",
     });
-    const later = await team.dbee(['deploy', 'core', '--env', 'dev']);
+    const later = await team.dbee(['deploy', 'core', '--env', 'qa']);
     expect(later.code, later.stderr).toBe(0);
-    const before = await lastDeployment(team, 'dev');
-    const refused = await team.dbee(['rollback', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    const before = await lastDeployment(team, 'qa');
+    const refused = await team.dbee(['rollback', 'reporting', '--env', 'qa', '--package', 'dist/all']);
     expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toMatch(/came after the package's/);
-    expect(await lastDeployment(team, 'dev')).toBe(before);
-    expect(await columnsOf(team, 'dev', 'reporting', 'customer_revenue')).toContain('last_order');
+    expect(await lastDeployment(team, 'qa')).toBe(before);
+    expect(await columnsOf(team, 'qa', 'reporting', 'customer_revenue')).toContain('last_order');
   });
 });

@@ -66,6 +66,10 @@ const isDefinition = (c: Call) => typeof c.sql === 'string' && DEFINITION.test(c
 const STEP_ROW = /w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\) (?=INSERT INTO dbee\.objects)/;
 /** The deployment lock's guard (`LockHandle.guard`) in a step's ledger row (its duration times the guard). */
 const GUARD = /\(1 \/ \(NOT pg_try_advisory_xact_lock_shared\((-?\d+)::bigint\)\)::integer\)/;
+/** The `objects` row of a definition (the chain's last statement). */
+const OBJECTS_ROW = / INSERT INTO dbee\.objects [\s\S]*$/;
+/** The variant with the per-step rows' foreign keys that ledger version 6 dropped: the ledger rows as they were. */
+const FK_ROWS = 'rows with foreign keys';
 const GUARD_IN_ROW = new RegExp(` \\* ${GUARD.source}`, 'g');
 const isClockMark = (s: string) =>
   s.startsWith("SELECT set_config('synchronous_commit', 'off', true), set_config('dbee.step_started'");
@@ -152,6 +156,20 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
     edit: inDefinitions((s) => s.replace(STEP_ROW, (part) => `w0 AS (${keepParams(part)}) `)),
   },
   {
+    name: FK_ROWS,
+    what: "the `steps` and `objects` rows with foreign keys to their deployment's row, as ledger version 5 had them",
+    edit: inSteps((s) =>
+      /^CREATE TABLE dbee\.(steps|objects) /.test(s)
+        ? s.replace(/deployment_id bigint NOT NULL,/, 'deployment_id bigint NOT NULL REFERENCES dbee.deployments(id),')
+        : s,
+    ),
+  },
+  {
+    name: 'no objects row',
+    what: 'without the `objects` row per step (steps row kept)',
+    edit: inDefinitions((s) => s.replace(OBJECTS_ROW, (part) => ` ${keepParams(part)}`)),
+  },
+  {
     name: 'no lock guard',
     what: "without the deployment lock's guard (in each step's ledger row)",
     edit: inDefinitions((s) => s.replace(GUARD_IN_ROW, '')),
@@ -222,11 +240,17 @@ async function capture(root: string): Promise<Call[]> {
 }
 
 /**
- * CPU time (user + system) a server backend has used so far, in ms, from /proc (the server runs on this machine): the
- * server's work for a session, much less moved by the load of other processes than its wall time. Null where /proc
- * cannot be read.
+ * CPU time a server backend has used so far, in ms, from /proc (the server runs on this machine): the server's work
+ * for a session, much less moved by the load of other processes than its wall time. From `schedstat` (nanoseconds)
+ * where the kernel keeps it, else `stat` (user + system, in clock ticks of 10 ms). Null where /proc cannot be read.
  */
 function backendCpuMs(pid: number): number | null {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    if (ns > 0) return ns / 1e6;
+  } catch {
+    // no schedstat: the ticks of stat below
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -291,6 +315,38 @@ async function replay(db: string, calls: Call[]): Promise<Timing> {
   }
 }
 
+/**
+ * Run `f`, again after a pause when the server's shared lock table was full: the floor's one transaction takes ~2,100
+ * locks, and other runs on the same server can fill the table for a moment (`out of shared memory`). Up to 4 tries.
+ */
+async function sharingLocks(label: string, f: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (attempt >= 4 || !/out of shared memory/.test(String(e))) throw e;
+      console.log(`  ${label}: out of shared memory (other sessions of the server), measured again`);
+      await new Promise((r) => setTimeout(r, 5000 * attempt));
+    }
+  }
+}
+
+/**
+ * The ledger rows' share as they were before ledger version 6, in the same rounds: "rows with foreign keys" minus
+ * "no ledger rows", in paired ratios to the floor and over the floor's server CPU of each round.
+ */
+function withForeignKeys(rows: Map<string, { ratio: number[]; cpu: number[] }>, floorCpus: number[]): string {
+  const share = (f: (k: string, i: number) => number | undefined) =>
+    L.median(
+      Array.from({ length: RUNS }, (_, i) => f(FK_ROWS, i)! - f('no ledger rows', i)!).filter((x) => !Number.isNaN(x)),
+    );
+  const cpu =
+    rows.get(FK_ROWS)!.cpu.length === RUNS && floorCpus.length === RUNS
+      ? L.fmtRatio(share((k, i) => rows.get(k)!.cpu[i]! / floorCpus[i]!))
+      : 'n/a';
+  return `the ledger rows' share with the foreign keys of ledger version 5 (same rounds): ${L.fmtRatio(share((k, i) => rows.get(k)!.ratio[i]))} in wall time, ${cpu} in server CPU`;
+}
+
 /** The floor sent by this process (as psql -1 -f sends it), for the server's CPU time of the floor. */
 const FLOOR_CPU = 'the floor, replayed';
 
@@ -334,17 +390,20 @@ async function main(): Promise<void> {
   };
   const statements = L.splitScript(gen.script);
   for (let run = 1; run <= RUNS; run++) {
-    for (const w of ['warm1', 'warm2']) await L.psqlFile(await L.createDb(`${w}_${run}`), script);
+    for (const w of ['warm1', 'warm2'])
+      await sharingLocks(w, async () => void (await L.psqlFile(await L.createDb(`${w}_${run}`), script)));
     const floor = async (label: string) => (
       await quiet(), (await L.psqlFile(await L.createDb(`${label}_${run}`), script)).ms
     );
-    const measure = async (label: string, f: (db: string) => Promise<number | Timing>) => {
-      const fl = await floor(`f_${label}`);
-      const db = await L.createDb(`${label}_${run}`);
-      await quiet();
-      rec(label, await f(db), fl);
-      rec('psql -1 -f (floor)', fl, fl);
-    };
+    const measure = (label: string, f: (db: string) => Promise<number | Timing>) =>
+      sharingLocks(label, async () => {
+        const fl = await floor(`f_${label}`);
+        const db = await L.createDb(`${label}_${run}`);
+        await quiet();
+        const t = await f(db);
+        rec(label, t, fl);
+        rec('psql -1 -f (floor)', fl, fl);
+      });
     await measure(
       'dbee deploy, in-process',
       async (db) => (await L.dbee(root, 'deploy', { project: 'gen', env: 'd' }, env(db))).ms,
@@ -426,6 +485,7 @@ async function main(): Promise<void> {
       `${L.fmtRatio(cpuShare('no smoke baseline'))}`,
     ],
   ];
+  console.log(withForeignKeys(rows, rows.get(FLOOR_CPU)!.cpu));
   console.log('goals:');
   for (const [label, ok, detail] of goals) console.log(`  ${ok ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
   console.log(`date ${new Date().toISOString().slice(0, 10)}; load average at the end: ${L.load()}`);

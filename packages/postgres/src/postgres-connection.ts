@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import './pg-load'; // first: loads pg without Node 20's fetch (pg-load.ts)
 import pg, { Client, type ClientConfig } from 'pg';
 import { DbeeError, type BatchResult, type Connection, type QueryResult, type StatementDescription } from '@dbee/core';
 import { connectionError, mapPostgresError } from './postgres-errors';
@@ -361,6 +362,21 @@ export class PgConnection implements Connection {
 
   async close(): Promise<void> {
     await this.client.end().catch(() => {});
+  }
+
+  /**
+   * Send `sql` (one statement, no parameters) and close the session without waiting for it: the server runs it to its
+   * end, then reads the goodbye that follows it and ends the session. For work whose outcome nobody reads (dropping a
+   * scratch database: its checkpoint takes seconds on a busy server). The session first turns off what could stop the
+   * statement once the client is gone: its time bound, and the server's check for a closed client connection.
+   */
+  async leave(sql: string): Promise<void> {
+    await this.client.query(
+      `SET statement_timeout = 0; SELECT set_config('client_connection_check_interval', '0', false) WHERE current_setting('client_connection_check_interval', true) IS NOT NULL`,
+    );
+    this.client.query(sql).catch(() => {});
+    // The Terminate message after the statement, then the end of the stream (pg's end() would cut a busy socket).
+    (this.client as unknown as { connection: { end(): void } }).connection.end();
   }
 
   onNotice(listener: (notice: DatabaseNotice) => void): () => void {

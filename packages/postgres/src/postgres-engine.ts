@@ -304,10 +304,7 @@ export async function openShadow(
     await admin.close();
   };
   try {
-    const config = target.config.connectionString
-      ? { ...target.config, connectionString: withDatabase(target.config.connectionString, name) }
-      : { ...target.config, database: name };
-    const conn = await PgConnection.open(config, `${target.description} (shadow ${name})`);
+    const conn = await PgConnection.open(onDatabase(target.config, name), `${target.description} (shadow ${name})`);
     try {
       made = await ensureShadowRoles(conn, roles);
     } catch (e) {
@@ -318,13 +315,30 @@ export async function openShadow(
       conn,
       async dispose() {
         await conn.close();
-        await drop();
+        // Dropping a database waits for a checkpoint of the whole server (seconds on a busy one): the server drops the
+        // scratch database after dbee has its answer, without dbee waiting. Roles made for it must wait for it. The
+        // drop is left running on a session of the maintenance database, not the target's: the target is free for
+        // what comes next (a DROP DATABASE of it would wait for that session, or with FORCE end the drop half-way).
+        if (made.length) return drop();
+        const maintenance = await PgConnection.open(onDatabase(target.config, 'postgres'), target.description).catch(
+          () => null,
+        );
+        if (!maintenance) return drop();
+        await admin.close();
+        await maintenance.leave(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => maintenance.close());
       },
     };
   } catch (e) {
     await drop();
     throw e;
   }
+}
+
+/** The connection settings of `config` on another database of the same server. */
+function onDatabase(config: ClientConfig, database: string): ClientConfig {
+  return config.connectionString
+    ? { ...config, connectionString: withDatabase(config.connectionString, database) }
+    : { ...config, database };
 }
 
 function withDatabase(url: string, database: string): string {

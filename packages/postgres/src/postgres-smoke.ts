@@ -66,9 +66,20 @@ WITH RECURSIVE edge AS MATERIALIZED (
   SELECT e.classid, e.objid, e.refclassid, e.refobjid FROM edge e JOIN node n ON n.classid = e.classid AND n.objid = e.objid
   UNION ALL
   SELECT n.classid, n.objid, NULL, NULL FROM node n
+), opaque AS (
+  -- The views a view's query reads no column of: its rule records only the whole relation (no column), it has no
+  -- whole-row reference (recorded as none), and they are not security_invoker (checked as another user under it).
+  SELECT r.ev_class AS objid, d.refobjid FROM pg_rewrite r
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+    JOIN pg_class c ON c.oid = d.refobjid AND c.relkind = 'v'
+   WHERE d.refobjid <> r.ev_class AND r.ev_class IN (SELECT objid FROM node WHERE classid = 'pg_class'::regclass)
+     AND position(':varattno 0 ' IN r.ev_action::text) = 0
+     AND coalesce(array_to_string(c.reloptions, ','), '') NOT ILIKE '%security_invoker%'
+   GROUP BY r.ev_class, d.refobjid HAVING bool_and(d.refobjsubid = 0)
 )
 SELECT ${nodeName('named.classid', 'named.objid')} AS node, array_remove(array_agg(DISTINCT ${nodeName('named.refclassid', 'named.refobjid')}), NULL) AS deps,
-       (SELECT count(*) FROM pg_proc p, pg_proc q WHERE named.classid = 'pg_proc'::regclass AND p.oid = named.objid AND q.pronamespace = p.pronamespace AND q.proname = p.proname)::int AS overloads
+       (SELECT count(*) FROM pg_proc p, pg_proc q WHERE named.classid = 'pg_proc'::regclass AND p.oid = named.objid AND q.pronamespace = p.pronamespace AND q.proname = p.proname)::int AS overloads,
+       (SELECT array_agg(${nodeName("'pg_class'::regclass", 'o.refobjid')}) FROM opaque o WHERE named.classid = 'pg_class'::regclass AND o.objid = named.objid) AS opaque
   FROM named GROUP BY 1, named.classid, named.objid`;
 
 /** A SQL expression naming the object (`classid`, `objid`) as a dependency node, or NULL for other objects. */
@@ -123,15 +134,21 @@ export const postgresSmoke: PostgresSmokeDialect = {
 
   async viewDependencies(conn, views) {
     if (views.length === 0) return new Map();
-    const r = await catalogQuery<{ node: string | null; deps: string[]; overloads: number }>(conn, VIEW_DEPENDENCIES, [
-      views.map((v) => `${quote(v.schema)}.${quote(v.name)}`),
-    ]);
+    const r = await catalogQuery<{ node: string | null; deps: string[]; overloads: number; opaque: string[] | null }>(
+      conn,
+      VIEW_DEPENDENCIES,
+      [views.map((v) => `${quote(v.schema)}.${quote(v.name)}`)],
+    );
     const nodes = new Map<string, DependencyNode>();
     for (const row of r.rows) {
       if (row.node === null) continue;
       const known = nodes.get(row.node);
       const dependsOn = [...new Set([...(known?.dependsOn ?? []), ...row.deps])];
-      nodes.set(row.node, row.overloads ? { dependsOn, overloads: row.overloads } : { dependsOn });
+      nodes.set(row.node, {
+        dependsOn,
+        ...(row.overloads ? { overloads: row.overloads } : {}),
+        ...(row.opaque?.length ? { opaque: row.opaque } : {}),
+      });
     }
     return nodes;
   },

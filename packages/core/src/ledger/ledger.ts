@@ -360,7 +360,8 @@ export class Ledger {
     if (current < latest && this.dialect.transactionalDdl !== false && this.conn.executeBatch) {
       // Every upgrade still to run, with the rows recording them, in one transaction sent as one request: a fresh
       // database's ledger costs one round trip instead of one per statement (a fleet creates hundreds of them), and an
-      // interrupted upgrade leaves the ledger at the version it had.
+      // interrupted upgrade leaves the ledger at the version it had. A database without a ledger gets the latest
+      // tables directly where the dialect has them (`LedgerDialect.fresh`).
       const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
       // Its commit need not wait for the disk (LedgerInlining.asyncCommit): the deployment's closing row commits
       // durably, which flushes it, and a server crash before that loses it with every row written after it.
@@ -368,7 +369,7 @@ export class Ledger {
       const r = await this.conn.executeBatch([
         'BEGIN',
         ...(asyncCommit ? [`SELECT ${asyncCommit}`] : []),
-        ...this.dialect.migrations.slice(current).flat(),
+        ...(current === 0 && this.dialect.fresh ? this.dialect.fresh : this.dialect.migrations.slice(current).flat()),
         `INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES ${versions.join(', ')}`,
         'COMMIT',
       ]);

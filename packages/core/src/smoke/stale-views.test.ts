@@ -15,6 +15,8 @@ const DEPENDENCIES = new Map<string, DependencyNode>([
   ['routine:app.f', { dependsOn: [], overloads: 1 }],
 ]);
 const BODIES = new Map([['routine:app.f', ['relation:app.u']]]);
+// c over v2, reading a column of it.
+const DEPENDENCIES_WITH_C = new Map(DEPENDENCIES).set('relation:app.c', { dependsOn: ['relation:app.v2'] });
 const VIEWS = [view('v1'), view('v2'), view('vf')];
 const compiled = (changes: AppliedChange[], deps = DEPENDENCIES) =>
   viewsToCompile(VIEWS, changes, deps, BODIES).map((k) => k.name);
@@ -63,6 +65,37 @@ describe('viewsToCompile: the views a deployment can have broken', () => {
     ]);
     const index: ObjectKey = { kind: 'index', schema: 'app', name: 't_idx', parent: 'app.t' };
     expect(compiled([step(1, table('t')), step(2, view('v1')), step(3, view('v2')), step(4, index)])).toEqual(['v2']);
+  });
+
+  it('a view over a view it reads no column of (opaque): not compiled for a change under or of that view', () => {
+    // t ← v1 ← v2 as before, and c reads v2 as `SELECT count(*) FROM v2`: a chain of views by their row counts.
+    const deps = new Map(DEPENDENCIES).set('relation:app.c', {
+      dependsOn: ['relation:app.v2'],
+      opaque: ['relation:app.v2'],
+    });
+    const views = [view('v1'), view('v2'), view('c')];
+    const of = (changes: AppliedChange[]) => viewsToCompile(views, changes, deps, BODIES).map((k) => k.name);
+    // Under v2 a table changed: v1 and v2 (which read the columns under them) compile, by themselves; c not.
+    expect(of([step(1, table('t'), 'alter')])).toEqual(['v1', 'v2']);
+    // v2 replaced (whatever its columns): c is not stale; v2, defined by the deployment and on top, is planned.
+    expect(of([step(1, view('v2'), 'replace')])).toEqual(['v2']);
+    // Without the opaque edge (c reads a column of v2: `SELECT 1/k FROM v2` fails once v2 makes k a constant 0).
+    expect(
+      viewsToCompile(views, [step(1, view('v2'), 'replace')], DEPENDENCIES_WITH_C, BODIES).map((k) => k.name),
+    ).toEqual(['c']);
+  });
+
+  it('a view changed by a step that did not define it (a rollback putting it back, an ALTER) is compiled itself', () => {
+    const deps = new Map(DEPENDENCIES).set('relation:app.c', {
+      dependsOn: ['relation:app.v2'],
+      opaque: ['relation:app.v2'],
+    });
+    const views = [view('v1'), view('v2'), view('c')];
+    expect(viewsToCompile(views, [step(1, view('v2'), 'alter')], deps, BODIES).map((k) => k.name)).toEqual(['v2']);
+    expect(viewsToCompile(views, [step(1, view('v1'), 'alter')], deps, BODIES).map((k) => k.name)).toEqual([
+      'v1',
+      'v2',
+    ]);
   });
 
   it('a view the database records nothing for is compiled', () => {

@@ -19,6 +19,13 @@ export interface DependencyNode {
   dependsOn: string[];
   /** For a routine node: how many overloads the name has in the database. */
   overloads?: number;
+  /**
+   * Views among `dependsOn` whose query planning this node expands without reading any of their columns (`SELECT
+   * count(*) FROM v`, `EXISTS (SELECT FROM v)`; no whole-row reference): planning it keeps none of their output
+   * expressions, so what changed in them or under them cannot break it when they compile by themselves. A view that
+   * reads a column of a changed view is compiled: a constant the planner folds through it can fail (`1/k`).
+   */
+  opaque?: string[];
 }
 
 /** Actions after which the object was analysed again by the database, against what it depends on at that moment. */
@@ -60,9 +67,12 @@ export function referenceNodes(ref: Reference, searchPath: readonly string[]): s
  * body names it: `bodies`) was changed by a step after the step that last defined it (any step, when this deployment
  * did not define it), or when a step the database cannot follow (a migration) ran after it. Compiling a view expands
  * the views under it and inlines the SQL routines it calls, so a view is compiled when it or anything under it is
- * stale. A view defined by this deployment after everything under it was last changed was analysed by its own
- * CREATE against those definitions, each of them analysed by its own: no step can have broken it since; it is still
- * planned once, by itself or under a view over it (`definedOnTop`), for what only planning checks.
+ * stale, except through a view it reads no column of (`DependencyNode.opaque`: that view is compiled by itself when
+ * it is stale or stands on one). A view or routine changed by a step that did not define it (an ALTER, a rollback
+ * putting an older definition back) is stale itself. A view defined by this deployment after everything under it was
+ * last changed was analysed by its own CREATE against those definitions, each of them analysed by its own: no step can
+ * have broken it since; it is still planned once, by itself or under a view over it (`definedOnTop`), for what only
+ * planning checks.
  */
 export function viewsToCompile(
   views: readonly ObjectKey[],
@@ -88,19 +98,24 @@ export function viewsToCompile(
     const overloads = dependencies.get(node)?.overloads ?? 1;
     return orders.length >= overloads ? Math.min(...orders) : 0;
   };
+  // What planning the node plans with the columns it reads: its direct dependencies but the views it reads no column of.
+  const through = (node: string): string[] => {
+    const dependency = dependencies.get(node);
+    const opaque = new Set(dependency?.opaque ?? []);
+    return (dependency?.dependsOn ?? []).filter((d) => !opaque.has(d));
+  };
   const stale = (node: string): boolean => {
     const at = definedAt(node);
-    if (blind > at) return true;
-    const direct = [...(dependencies.get(node)?.dependsOn ?? []), ...(bodies.get(node) ?? [])];
-    return direct.some((d) => (lastChange.get(d) ?? 0) > at);
+    // Changed by a step that did not define it (an ALTER; a rollback putting it back), or after its last definition.
+    if (blind > at || (lastChange.get(node) ?? 0) > at) return true;
+    return [...through(node), ...(bodies.get(node) ?? [])].some((d) => (lastChange.get(d) ?? 0) > at);
   };
   const memo = new Map<string, boolean>();
   const reaches = (node: string): boolean => {
     const known = memo.get(node);
     if (known !== undefined) return known;
     memo.set(node, false); // a cycle adds nothing
-    const result =
-      stale(node) || (dependencies.get(node)?.dependsOn ?? []).some((d) => dependencies.has(d) && reaches(d));
+    const result = stale(node) || through(node).some((d) => dependencies.has(d) && reaches(d));
     memo.set(node, result);
     return result;
   };

@@ -1,4 +1,6 @@
+import './compile-cache'; // first: before what it caches
 import { SessionPool } from '@dbee/core';
+import { saveCompileCache } from '@dbee/core/compile-cache';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -73,6 +75,7 @@ export async function* runBatch(
     }
   } finally {
     await sessions.close();
+    saveCompileCache(); // Nx may end this worker without an exit event
   }
 }
 

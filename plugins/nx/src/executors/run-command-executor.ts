@@ -1,3 +1,4 @@
+import './compile-cache'; // first: before what it caches
 import type { ExecutorContext, PromiseExecutor } from '@nx/devkit';
 import { runDbeeCommand } from '@dbee/cli';
 import { isDbeeError, type CommandInput, type CommandName } from '@dbee/core';

@@ -1,0 +1,5 @@
+import { enableCompileCache } from '@dbee/core/compile-cache';
+
+// Imported first by the executors' modules: the compiled code of what they load next (@dbee/core, @dbee/cli, the
+// engines and their drivers) is kept between Nx processes (Node 22's compile cache, or @dbee/core's on Node 20).
+enableCompileCache();

@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+// The compile cache of a dbee process on Node 20 (packages/core/src/compile-cache.ts), as the processes users start
+// run it: the compiled dist/ (built by test/support/global-setup.ts). On Node >= 22.1 it is Node's own cache.
+const REPO = resolve(__dirname, '..', '..');
+const CACHE_MODULE = join(REPO, 'packages', 'core', 'dist', 'compile-cache.js');
+const BIN = join(REPO, 'packages', 'cli', 'bin', 'dbee.js');
+const ownCache = typeof (require('node:module') as { enableCompileCache?: unknown }).enableCompileCache !== 'function';
+
+let dir: string;
+let cacheDir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dbee-compile-cache-test-'));
+  cacheDir = join(dir, 'cache');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `node -e` with the cache enabled, then requires `file`; prints what it exports (JSON). */
+function load(file: string, env: NodeJS.ProcessEnv = {}): string {
+  const script = `require(${JSON.stringify(CACHE_MODULE)}).enableCompileCache();
+    console.log(JSON.stringify(require(${JSON.stringify(file)})));`;
+  const { NODE_DISABLE_COMPILE_CACHE: _off, ...rest } = process.env;
+  return execFileSync(process.execPath, ['-e', script], {
+    stdio: 'pipe',
+    env: { ...rest, NODE_COMPILE_CACHE: cacheDir, ...env },
+    encoding: 'utf8',
+  }).trim();
+}
+const cacheFiles = () => (existsSync(cacheDir) ? readdirSync(cacheDir).map((f) => join(cacheDir, f)) : []);
+
+describe.runIf(ownCache)('compile cache (Node 20)', () => {
+  it('keeps the compiled code of the modules a process loaded, and a second process uses it without writing again', () => {
+    const module = join(dir, 'm.js');
+    writeFileSync(
+      module,
+      `module.exports = { answer: 6 * 7, name: require('node:path').basename(__filename), here: __dirname === ${JSON.stringify(dir)}, resolved: require.resolve('./m.js') === __filename };\n`,
+    );
+    const first = load(module);
+    expect(JSON.parse(first)).toEqual({ answer: 42, name: 'm.js', here: true, resolved: true });
+    const [file] = cacheFiles();
+    expect(file).toBeDefined();
+    expect(readFileSync(file!).includes(Buffer.from(module))).toBe(true);
+    const written = statSync(file!).mtimeMs;
+
+    expect(load(module)).toBe(first);
+    expect(statSync(file!).mtimeMs).toBe(written); // every module came from the cache: nothing new to write
+  });
+
+  it('runs the new content of a changed module, even of the same length (V8 itself checks only the length)', () => {
+    const module = join(dir, 'm.js');
+    writeFileSync(module, 'module.exports = 1111;\n');
+    expect(load(module)).toBe('1111');
+    writeFileSync(module, 'module.exports = 2222;\n');
+    expect(load(module)).toBe('2222');
+    expect(load(module)).toBe('2222');
+  });
+
+  it('reports a syntax error as Node does, with the file', () => {
+    const module = join(dir, 'broken.js');
+    writeFileSync(module, 'module.exports = {;\n');
+    expect(() => load(module)).toThrow(/broken\.js[\s\S]*SyntaxError/);
+  });
+
+  it('is off with NODE_DISABLE_COMPILE_CACHE, and unreadable cache files are ignored', () => {
+    const module = join(dir, 'm.js');
+    writeFileSync(module, 'module.exports = 3;\n');
+    expect(load(module, { NODE_DISABLE_COMPILE_CACHE: '1' })).toBe('3');
+    expect(cacheFiles()).toEqual([]);
+    // Under --enable-source-maps Node compiles (and maps) every module itself.
+    expect(load(module, { NODE_OPTIONS: '--enable-source-maps' })).toBe('3');
+    expect(cacheFiles()).toEqual([]);
+    load(module);
+    for (const f of cacheFiles()) writeFileSync(f, 'not a cache');
+    expect(load(module)).toBe('3');
+  });
+
+  it('never reads or writes a cache folder another user owns or may write to (it holds code that runs)', () => {
+    const module = join(dir, 'm.js');
+    writeFileSync(module, 'module.exports = 5;\n');
+    mkdirSync(cacheDir, { mode: 0o777 });
+    chmodSync(cacheDir, 0o777); // the umask took some bits away
+    expect(load(module)).toBe('5');
+    expect(cacheFiles()).toEqual([]);
+    // The same folder made private: used.
+    chmodSync(cacheDir, 0o700);
+    expect(load(module)).toBe('5');
+    expect(cacheFiles()).toHaveLength(1);
+    // A cache file in a folder others may write to is not read: a planted entry for this module's content never runs.
+    chmodSync(cacheDir, 0o777);
+    const [file] = cacheFiles();
+    writeFileSync(file!, 'planted');
+    expect(load(module)).toBe('5');
+    expect(readFileSync(file!, 'utf8')).toBe('planted');
+  });
+
+  it('is used by the dbee command', () => {
+    const run = () =>
+      execFileSync(process.execPath, [BIN, '--version'], {
+        env: { ...process.env, DBEE_USE_DIST: '1', NODE_COMPILE_CACHE: cacheDir, NODE_DISABLE_COMPILE_CACHE: '' },
+        encoding: 'utf8',
+      });
+    const version = run();
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(cacheFiles()).toHaveLength(1);
+    expect(readFileSync(cacheFiles()[0]!).includes(Buffer.from(join('cli', 'dist', 'main.js')))).toBe(true);
+    expect(run()).toBe(version);
+  });
+});
