@@ -41,7 +41,7 @@ describe('the expand backfill settings', () => {
     const dry = await dbee('deploy', { strategy: 'expand-contract', dryRun: true });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(
-      'in keyset batches (first batch 100 rows, fixed size, at most 24 MB of WAL per second, 1 ms pause between batches)',
+      'in keyset batches (first batch 100 rows, fixed size, at most 16 MB of WAL per second, 1 ms pause between batches)',
     );
 
     const expanded = await dbee('deploy', { strategy: 'expand-contract' });
@@ -89,7 +89,7 @@ describe('the expand backfill WAL bounds', () => {
     w.write('s/db.yaml', 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n');
     const defaults = await dbee('deploy', { strategy: 'expand-contract', dryRun: true });
     expect(defaults.stdout).toContain(
-      'in keyset batches (first batch 1,000 rows, size adapted toward 10 ms per batch and 64 kB of WAL, at most 24 MB of WAL per second)',
+      'in keyset batches (first batch 1,000 rows, size adapted toward 10 ms per batch and 64 kB of WAL, at most 16 MB of WAL per second)',
     );
     w.write('s/db.yaml', project('{ walPerSecond: fast }'));
     const bad = await dbee('deploy', { strategy: 'expand-contract' });

@@ -101,7 +101,7 @@ export const deploySettings = z.strictObject({
    * 1,000), the largest batch (`maxBatchSize`, 50,000), the time a batch holds its rows that the size adapts toward
    * (`targetBatch`, default 10ms; 0 keeps the size fixed), the WAL one batch may write that it adapts toward too
    * (`walPerBatch`, default 64kB; 0: no bound), the server's WAL per second the pace keeps to (`walPerSecond`, default
-   * 24MB; 0: no bound) and a pause between batches (`pause`, default none). A more specific level (project, project
+   * 16MB; 0: no bound) and a pause between batches (`pause`, default none). A more specific level (project, project
    * per environment) replaces the whole object.
    */
   backfill: z

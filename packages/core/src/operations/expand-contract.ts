@@ -82,10 +82,12 @@ export const EXPAND_PAUSE_MS = 0;
 export const EXPAND_WAL_PER_BATCH = 64 * 1024;
 
 /**
- * The server's WAL per second the expand's backfill keeps to by default, in bytes: about 70k rows/s of a narrow table
- * (zstd full-page images: ~330 bytes of WAL per row) leaving the rest of the disk's flushes to the application.
+ * The server's WAL per second the expand's backfill keeps to by default, in bytes: about 53k rows/s of a narrow table
+ * (zstd full-page images: ~314 bytes of WAL per row) leaving the rest of the disk's flushes to the application. On a
+ * 2-CPU machine with one disk, 24 MB/s gave 80k rows/s but the old application's p99 at 1.77x-2.20x its p99 before;
+ * 16 MB/s kept it at 1.28x-1.72x (docs/zero-downtime.md, "Measured").
  */
-export const EXPAND_WAL_PER_SECOND = 24 * 1024 * 1024;
+export const EXPAND_WAL_PER_SECOND = 16 * 1024 * 1024;
 
 /** The expand's backfill options: `deploy.backfill` of the project or environment, else the defaults. */
 function strategyBackfill(
