@@ -213,6 +213,8 @@ export const postgresLedger: LedgerDialect = {
   },
   upsertObject: (set) =>
     `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+  // A step writes only its `steps` row; `objects` follows from a deployment's applied steps when it closes.
+  foldsObjects: true,
   migrations: MIGRATIONS,
   // A new ledger: the tables of version 1 that no upgrade changed and those of versions 4 and 5 as they are written
   // there; `deployments` and `steps` with the columns versions 2 and 3 add, `steps` and `objects` without the keys

@@ -26,6 +26,11 @@ export interface AppliedRecord {
   previousChecksum?: string | null;
   /** The deployment lock's guard, evaluated by the step's row (server-timed rows only: `timing` null). */
   guard?: string | null;
+  /**
+   * Whether the step writes its object's `objects` row (default true); false where its deployment folds its steps
+   * into `objects` when it ends (`Ledger.fold`): its `steps` row says the same.
+   */
+  objectRow?: boolean;
 }
 
 /** Actions whose steps change who may call a routine, not what the ledger says is deployed. */
@@ -34,7 +39,8 @@ const ACCESS_ACTIONS = new Set(['disable', 'enable']);
 /**
  * The step journal: the one place that says which ledger rows record a step, in every direction. A deploy step that
  * applied writes its row (`steps`; its deployment counts them when it closes) and the state it leaves: the object's
- * checksum in `objects` (forgotten for a drop) or the migration in `migrations`. A backup it kept is recorded by
+ * checksum in `objects` (forgotten for a drop; where the ledger folds them, its deployment writes them all at once
+ * from its steps' rows instead: `Ledger.fold`) or the migration in `migrations`. A backup it kept is recorded by
  * `recordBackup`, which needs an id read first. Rows are returned as writes so that the runner can send them in the
  * step's own request. The undo of a step (automatic rollback: `undone`, `partlyUndone`) and the steps of a
  * compensating deployment (rollback, enable: `compensated`, `compensation`) are recorded here too.
@@ -75,7 +81,7 @@ export class StepJournal {
           deploymentId,
         ),
       );
-    } else {
+    } else if (r.objectRow !== false) {
       writes.push(
         ...this.ledger.objectStateWrites(
           step.project,
@@ -108,6 +114,8 @@ export class StepJournal {
       durationMs: number;
       error: string | null;
       replacesStarted: boolean;
+      /** The object's checksum before the step; default: read from `objects` as the row is written. */
+      previousChecksum?: string | null;
     },
   ): LedgerWrite[] {
     return this.ledger.stepWrites(deploymentId, {
@@ -125,6 +133,7 @@ export class StepJournal {
       error: fields.error,
       hazards: step.hazards,
       replacesStarted: fields.replacesStarted,
+      previousChecksum: fields.previousChecksum,
     });
   }
 
@@ -147,6 +156,7 @@ export class StepJournal {
       reverse: string[] | null;
       previousDefinition: string | null;
       startedAt: Date;
+      previousChecksum?: string | null;
     },
     conn: Connection,
   ): Promise<void> {
