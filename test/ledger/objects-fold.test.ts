@@ -124,7 +124,12 @@ describe('objects folded from the steps when a deployment ends [postgres]', () =
     const r = await run(w.root, 'deploy', { project: 'm' }, w.target.vars);
     await w.target.query('DROP EVENT TRIGGER no_views');
     expect(r.code).toBe(2);
-    const steps = await w.target.query<{ object_key: string; action: string; status: string; previous_checksum: string | null }>(
+    const steps = await w.target.query<{
+      object_key: string;
+      action: string;
+      status: string;
+      previous_checksum: string | null;
+    }>(
       'SELECT object_key, action, status, previous_checksum FROM dbee.steps WHERE deployment_id = 2 ORDER BY step_order',
     );
     expect(steps).toEqual([

@@ -481,8 +481,12 @@ export class Ledger {
       return m;
     };
     const steps = r.rows.filter((row) => row.deployment_id !== null && row.deployment_id !== undefined);
-    for (const row of r.rows) if (row.deployment_id === null || row.deployment_id === undefined) of(row.project).set(row.object_key, row.checksum);
-    steps.sort((a, b) => Number(a.deployment_id) - Number(b.deployment_id) || Number(a.step_order) - Number(b.step_order));
+    for (const row of r.rows)
+      if (row.deployment_id === null || row.deployment_id === undefined)
+        of(row.project).set(row.object_key, row.checksum);
+    steps.sort(
+      (a, b) => Number(a.deployment_id) - Number(b.deployment_id) || Number(a.step_order) - Number(b.step_order),
+    );
     for (const row of steps) {
       if (row.action === 'drop') of(row.project).delete(row.object_key);
       else of(row.project).set(row.object_key, row.checksum);
