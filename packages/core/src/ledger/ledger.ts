@@ -777,6 +777,17 @@ export class Ledger {
   }
 
   /**
+   * Run writes in order on `conn` in one round trip where the dialect writes literals and the connection batches
+   * (chained as `inlineAll` chains them: each sees the ledger as it was before it, as one after the other would), else
+   * one round trip each (`run`). Inside the caller's transaction, if one is open.
+   */
+  async runTogether(writes: readonly LedgerWrite[], conn: Connection = this.conn): Promise<void> {
+    if (writes.length < 2 || !this.inlines || !conn.executeBatch) return this.run(writes, conn);
+    const r = await conn.executeBatch(this.inlineAll(writes));
+    if (r.error) throw r.error;
+  }
+
+  /**
    * How a deployment's commits stop waiting for the disk until its closing row (`LedgerInlining.asyncSession`): only
    * on a connection that batches (a server; an embedded database has no WAL writer).
    */
@@ -1065,18 +1076,6 @@ export class Ledger {
     return r.rows[0]?.checksum ?? null;
   }
 
-  /** A step of a deployment was reversed by the automatic rollback. */
-  async markStepUndone(deploymentId: number, order: number, conn: Connection = this.conn): Promise<void> {
-    await conn.query(
-      `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
-      ['undone', deploymentId, order],
-    );
-    await conn.query(
-      `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} - 1 WHERE ${this.q('id')} = ${this.p(1)}`,
-      [deploymentId],
-    );
-  }
-
   /** Remember a backup kept by the conflict strategy `rename`; retained until someone drops it (no expiry yet). */
   async recordBackup(
     deploymentId: number,
@@ -1265,18 +1264,28 @@ export class Ledger {
     status: StepStatus,
     conn: Connection = this.conn,
   ): Promise<void> {
-    if (was === status) return;
-    await conn.query(
-      `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
-      [status, deploymentId, order],
-    );
+    await this.run(this.stepStatusWrites(deploymentId, order, was, status), conn);
+  }
+
+  /** The writes of `setStepStatus`: none when the status stays. */
+  stepStatusWrites(deploymentId: number, order: number, was: StepStatus, status: StepStatus): LedgerWrite[] {
+    if (was === status) return [];
+    const writes: LedgerWrite[] = [
+      {
+        sql: `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
+        params: [status, deploymentId, order],
+        table: 'steps',
+      },
+    ];
     const delta = status === 'applied' ? 1 : was === 'applied' ? -1 : 0;
     if (delta) {
-      await conn.query(
-        `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
-        [delta, deploymentId],
-      );
+      writes.push({
+        sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
+        params: [delta, deploymentId],
+        table: 'deployments',
+      });
     }
+    return writes;
   }
 
   /** A migration as the ledger records it, or null when it is not applied. */
