@@ -36,6 +36,7 @@ import {
   recordSmokeChecks,
   runSmokeChecks,
   smokeTimeoutMs,
+  type AppliedChange,
   type SmokeCheck,
 } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
@@ -229,17 +230,23 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
   const settings = workspace.settings(target, environment).deploy;
   const { variables } = workspace.settings(target, environment);
   const graph = graphProject(target, variables, workspace.projects);
-  const manage = projectManagedScope(workspace.root, target, variables);
   const emergency = options.emergency ?? false;
   const smokeWanted = !emergency && (settings.smokeAfterDeploy ?? true) && Boolean(engine.smoke);
 
   // The sources give smoke checks and migration rollback scripts (nothing is parsed unless needed); a rollback must
-  // still work when they are broken.
+  // still work when they are broken. Walked once: the managed scope is read from the same files (a project of
+  // thousands of files paid the walk and the reads twice). Sources that do not load refuse as the scope always did.
   let sources: ProjectSources | null = null;
+  let unloaded: DbeeError | null = null;
   try {
     sources = discoverSources(workspace.root, target);
   } catch (e) {
     if (!(e instanceof DbeeError)) throw e;
+    unloaded = e;
+  }
+  const manage = projectManagedScope(workspace.root, target, variables, sources ?? undefined);
+  if (unloaded) {
+    const e = unloaded;
     reporter.warn(
       `the sources of ${target.name} do not load (${e.message.split('\n')[0]}): only the ledger's reverses are used${smokeWanted ? ', and no smoke checks of its working tree run' : ''}`,
     );
@@ -652,10 +659,8 @@ async function smokeAfterRollback(
     timeoutMs: smokeTimeoutMs(settings),
     onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
     // The baseline compiles the views the rollback can have broken, not every view of the project, as after a deploy:
-    // every step it ran counts as a change (none as a definition), so every view over what it put back is compiled.
-    changes: planned.allSteps
-      .filter((s) => !s.skip)
-      .map((s, i) => ({ key: s.plan.objectKey, order: i + 1, action: 'alter' })),
+    // every step it ran is a change, so every view over what it put back is compiled (`rollbackChanges`).
+    changes: rollbackChanges(planned.allSteps),
   });
   const bad = smoke.results.filter((r) => r.status === 'failed');
   const line = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
@@ -666,6 +671,27 @@ async function smokeAfterRollback(
   );
   return { line, code: ExitCode.smokeFailed };
 }
+
+/**
+ * The steps a rollback ran as the smoke baseline sees them (`viewsToCompile`). A view or routine put back by a CREATE
+ * of its own (an undone replace or drop: `create`, `replace`) was analysed by it against what it stands on, as when a
+ * deployment defines it: it is planned once, by itself or under a view over it, as after the deployment that defined it
+ * (a chain of views put back is planned from its top, not once per view). Every other step (a column dropped again, a
+ * created object dropped) changes its object without defining it: what stands on it is compiled.
+ */
+function rollbackChanges(steps: readonly CompensatingStep[]): AppliedChange[] {
+  return steps
+    .filter((s) => !s.skip)
+    .map((s, i) => ({
+      key: s.plan.objectKey,
+      order: i + 1,
+      action: DEFINED_BY_CREATE.has(s.plan.objectKey.kind) && REDEFINES.has(s.plan.action) ? s.plan.action : 'alter',
+    }));
+}
+
+/** Kinds a compensating step puts back with a CREATE of the object itself (a view's fallback drops and creates it). */
+const DEFINED_BY_CREATE = new Set(['view', 'materialized-view', 'function', 'procedure']);
+const REDEFINES = new Set(['create', 'replace']);
 
 /** An error of the SQL-standard class 53, insufficient resources (out of memory, out of shared memory for locks). */
 function outOfResources(error: DbeeError | undefined): boolean {

@@ -5,6 +5,7 @@ import { desiredModelFor } from '../diffing/desired';
 import type { Connection } from '../engine/engine';
 import type { Plan, PlanStep } from '../plan/plan';
 import {
+  objectStates as sourceObjectStates,
   planFromSources,
   planSourcesExplained,
   refuseNeedsDiff,
@@ -117,10 +118,17 @@ async function planSourcesAsWritten(
         if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
       }
       steps.push(...diffed);
-      const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
-      objectStates[project] = Object.fromEntries(
-        full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]),
-      );
+      // The states of the sources' objects, from the graph the plan was made from when it planned this project alone
+      // with the same models (the usual deployment of one project: the graph of thousands of objects is not built a
+      // second time); otherwise from a plan of the project with nothing deployed.
+      objectStates[project] =
+        planned.graph && base.projects.length === 1 && own.length === models.length
+          ? sourceObjectStates(engine, model, planned.graph)
+          : Object.fromEntries(
+              planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners })
+                .steps.filter((s) => s.action !== 'migrate')
+                .map((s) => [s.key, s.checksum]),
+            );
     }
     steps.push(...base.steps.filter((s) => s.project === project));
   }
