@@ -533,7 +533,7 @@ async function undoAll(
     reporter.info(
       `${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`,
     );
-    const ledgerBefore = unit.whole ? await ledger.ledgerBefore(d.id) : null;
+    const ledgerBefore = unit.whole ? await stateBefore(ledger, d.id) : null;
     const r = await run(d.id, unit.steps, ledgerBefore, {});
     if (r.status === 'failed') break;
     const state = planned.before.get(d.id);
@@ -699,6 +699,20 @@ function outOfResources(error: DbeeError | undefined): boolean {
   return typeof sqlstate === 'string' && sqlstate.startsWith('53');
 }
 
+const statesBefore = new WeakMap<Ledger, Map<number, Promise<LedgerState | null>>>();
+
+/**
+ * `ledger.ledgerBefore(id)`, read once per rollback (per `Ledger`): the state a deployment started from never changes
+ * once recorded, and it holds every object of the project (planning the undo of a deployment read it three times).
+ */
+function stateBefore(ledger: Ledger, deploymentId: number): Promise<LedgerState | null> {
+  let states = statesBefore.get(ledger);
+  if (!states) statesBefore.set(ledger, (states = new Map()));
+  let state = states.get(deploymentId);
+  if (!state) states.set(deploymentId, (state = ledger.ledgerBefore(deploymentId)));
+  return state;
+}
+
 /** Smoke checks of a state, and where they come from (for the output). */
 interface StateChecks {
   checks: SmokeCheck[];
@@ -712,7 +726,7 @@ interface StateChecks {
  */
 async function checksBefore(ledger: Ledger, history: DeploymentRow[], d: DeploymentRow): Promise<StateChecks | null> {
   // A dry run may read a ledger not yet upgraded, without ledger_before.
-  const state = (await ledger.version()) >= 2 ? await ledger.ledgerBefore(d.id) : null;
+  const state = (await ledger.version()) >= 2 ? await stateBefore(ledger, d.id) : null;
   const nothing = state
     ? Object.keys(state.objects).length === 0 && Object.keys(state.migrations).length === 0
     : !history.some((h) => h.id < d.id && h.kind === 'deploy' && h.status !== 'rolled-back' && h.steps_applied > 0);
@@ -920,11 +934,11 @@ async function restoreVanished(
   const { ledger, history, project, engine } = input;
   // A dry run may read a ledger not yet upgraded, without ledger_before.
   if ((await ledger.version()) < 2) return [];
-  const before = await ledger.ledgerBefore(d.id);
+  const before = await stateBefore(ledger, d.id);
   if (!before) return [];
   // The state right after `d`: what the next deployment found, or the ledger now when `d` is the last.
   const next = history.filter((h) => h.id > d.id).sort((a, b) => a.id - b.id)[0];
-  const after = (next ? await ledger.ledgerBefore(next.id) : null) ?? (await ledger.state(project));
+  const after = (next ? await stateBefore(ledger, next.id) : null) ?? (await ledger.state(project));
   const stepped = new Set(all.map((s) => s.objectKey));
   const problems: DbeeError[] = [];
   const vanished = Object.entries(before.objects)
