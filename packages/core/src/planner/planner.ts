@@ -115,17 +115,8 @@ export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
   const { engine, models } = input;
   const planned = new Set(input.planned);
   const byName = new Map(models.map((m) => [m.project.name, m]));
-  const graphProjects = new Map(models.map((m) => [m.project.name, m.graph]));
   const projectOrder = orderProjects(models, planned);
-  // The graph depends on the models and the planned projects only: planning again with `diffProjects` reuses it.
-  const graph =
-    built ??
-    buildGraph(
-      models.flatMap((m) => m.objects),
-      graphProjects,
-      planned,
-      input.schemaOwners,
-    );
+  const graph = built ?? graphOf(input);
   const steps: PlanStep[] = [];
   const errors: DbeeError[] = [];
   const deferredSteps: PlanStep[] = [];
@@ -216,6 +207,20 @@ export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
     steps,
   };
   return { plan, needsDiff: new Map(), graph };
+}
+
+/**
+ * The object graph `planSources` plans `input` from. It depends on the models and the planned projects only: planning
+ * again with `diffProjects` reuses it.
+ */
+function graphOf(input: PlanInput): ObjectGraph {
+  const projects = new Map(input.models.map((m) => [m.project.name, m.graph]));
+  return buildGraph(
+    input.models.flatMap((m) => m.objects),
+    projects,
+    new Set(input.planned),
+    input.schemaOwners,
+  );
 }
 
 /**
