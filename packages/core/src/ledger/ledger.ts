@@ -429,12 +429,12 @@ export class Ledger {
   async ensure(): Promise<number> {
     const current = await this.version();
     const latest = this.dialect.migrations.length;
+    const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
     if (current < latest && this.dialect.transactionalDdl !== false && this.conn.executeBatch) {
       // Every upgrade still to run, with the rows recording them, in one transaction sent as one request: a fresh
       // database's ledger costs one round trip instead of one per statement (a fleet creates hundreds of them), and an
       // interrupted upgrade leaves the ledger at the version it had. A database without a ledger gets the latest
       // tables directly where the dialect has them (`LedgerDialect.fresh`).
-      const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
       // Its commit need not wait for the disk (LedgerInlining.asyncCommit): the deployment's closing row commits
       // durably, which flushes it, and a server crash before that loses it with every row written after it.
       const asyncCommit = this.dialect.inline?.asyncCommit;
@@ -451,6 +451,17 @@ export class Ledger {
       }
       this.knownUpToDate(current);
       this.upgradedTables(current === 0 && this.dialect.fresh !== undefined);
+      return latest;
+    }
+    if (current === 0 && this.dialect.fresh && this.dialect.transactionalDdl !== false) {
+      // A new ledger on a connection that does not batch (an embedded database): the latest tables directly too.
+      const fresh = this.dialect.fresh;
+      await this.conn.transaction(async (c) => {
+        for (const sql of fresh) await c.execute(sql);
+        await c.query(`INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES ${versions.join(', ')}`);
+      });
+      this.knownUpToDate(current);
+      this.upgradedTables(true);
       return latest;
     }
     for (let v = current; v < this.dialect.migrations.length; v++) {
