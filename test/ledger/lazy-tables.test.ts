@@ -13,9 +13,9 @@ const FEATURE_TABLES = ['backfills', 'backups', 'expand_releases'];
 
 /** The ledger's tables, by name. */
 const tablesOf = async (c: Connection) =>
-  (
-    await c.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'dbee' ORDER BY 1")
-  ).rows.map((r) => r.t);
+  (await c.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'dbee' ORDER BY 1")).rows.map(
+    (r) => r.t,
+  );
 
 /** A deployment row to attach rows to. */
 const deployment = (ledger: Ledger) =>
@@ -35,7 +35,8 @@ const deployment = (ledger: Ledger) =>
 
 const files = {
   'shop/db.yaml': 'version: 1\nname: shop\nengine: postgres\nschemas: [shop]\n',
-  'shop/schema/shop/tables/orders.sql': 'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0);\n',
+  'shop/schema/shop/tables/orders.sql':
+    'CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric NOT NULL DEFAULT 0);\n',
 };
 
 describe.each<[Engine]>([['pglite'], ['postgres']])('a ledger without its feature tables [%s]', (engine) => {
@@ -72,7 +73,12 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('a ledger without its featur
   it('the first backup creates `backups`; status lists it, cleanup drops it after its retention', async () => {
     await w.query(1, 'CREATE SCHEMA IF NOT EXISTS shop');
     await w.query(1, 'CREATE TABLE shop.orders (id int PRIMARY KEY, legacy text)');
-    const r = await w.dbee('deploy', { project: 'shop', env, ifExists: 'rename', now: new Date('2026-11-01T10:00:00Z') });
+    const r = await w.dbee('deploy', {
+      project: 'shop',
+      env,
+      ifExists: 'rename',
+      now: new Date('2026-11-01T10:00:00Z'),
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(await tables()).toContain('backups');
     const backup = 'shop_dbee_bak.orders_bak_20261101t100000';
@@ -132,7 +138,9 @@ describe('feature tables created on first use [postgres]', () => {
 
   it('the first backfill creates `backfills`; the first expand/contract release creates `expand_releases`', async () => {
     const conn = await open();
-    await conn.execute('CREATE TABLE public.t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 50) g');
+    await conn.execute(
+      'CREATE TABLE public.t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 50) g',
+    );
     const spec = { id: 'b1', table: { schema: 'public', name: 't' }, set: 'v = 1' };
     const r = await runBackfill(conn, spec, { ledger: postgresLedger, targetBatchMs: 0, batchSize: 20 });
     expect(r).toMatchObject({ done: 50, total: 50 });
