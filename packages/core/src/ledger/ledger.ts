@@ -233,6 +233,18 @@ const openSummaries = new WeakMap<Connection, Map<string, DeploymentSummary>>();
  */
 const FOLDED_KINDS = ['deploy', 'clone'];
 
+/**
+ * What a connection knows of the ledger's feature tables (`LedgerDialect.lazyTables`), by qualified name: `present`,
+ * read from the catalog (a table is never dropped, so this stays true); `absent`, read from the catalog or known
+ * because this connection created the ledger without them, and trusted while no deployment creates them elsewhere
+ * (as `missing` is: every creator holds the deployment lock, which a deployment's connection holds for as long as it
+ * lives); `created`, created by this connection in a transaction that may not have committed: read from the catalog
+ * every time (a transaction rolled back takes the table with it).
+ */
+const tablesPresent = new WeakMap<Connection, Set<string>>();
+const tablesAbsent = new WeakMap<Connection, Set<string>>();
+const tablesCreated = new WeakMap<Connection, Set<string>>();
+
 /** Add `table` to what `map` remembers of connection `raw`. */
 function remember(map: WeakMap<Connection, Set<string>>, raw: Connection, table: string): void {
   let tables = map.get(raw);
@@ -318,9 +330,12 @@ export class Ledger {
     if (upToDate.get(raw)?.has(this.versionTable)) return latest;
     if (missing.get(raw)?.has(this.versionTable)) return 0;
     try {
-      const r = await this.conn.query<{ v: number | string | null }>(
-        `SELECT MAX(${this.q('version')}) AS ${this.q('v')} FROM ${this.versionTable}`,
+      // The feature tables that exist are read with it (`LedgerDialect.presentTables`): no round trip of their own.
+      const present = this.dialect.lazyTables && this.dialect.presentTables;
+      const r = await this.conn.query<{ v: number | string | null; present?: string | null }>(
+        `SELECT MAX(${this.q('version')}) AS ${this.q('v')}${present ? `, ${present} AS ${this.q('present')}` : ''} FROM ${this.versionTable}`,
       );
+      if (present) this.learnTables(raw, r.rows[0]?.present ?? null);
       const v = Number(r.rows[0]?.v ?? 0);
       if (v === latest) this.knownUpToDate();
       return v;
@@ -360,16 +375,73 @@ export class Ledger {
     remember(upToDate, raw, this.versionTable);
   }
 
+  /** A feature table's key in `tablesPresent`, `tablesAbsent` and `tablesCreated`. */
+  private tableKey(table: string): string {
+    return `${this.dialect.schema}.${table}`;
+  }
+
+  /** Remember which feature tables exist on `raw`'s database, from `LedgerDialect.presentTables` as read. */
+  private learnTables(raw: Connection, present: string | null): void {
+    const names = new Set((present ?? '').split(' ').filter(Boolean));
+    for (const table of Object.keys(this.dialect.lazyTables ?? {})) {
+      const key = this.tableKey(table);
+      if (names.has(table)) {
+        // Seen by the transaction that created it, which may still roll back: not remembered as present.
+        if (!tablesCreated.get(raw)?.has(key)) remember(tablesPresent, raw, key);
+        tablesAbsent.get(raw)?.delete(key);
+      } else {
+        tablesCreated.get(raw)?.delete(key);
+        remember(tablesAbsent, raw, key);
+      }
+    }
+  }
+
+  /**
+   * Whether the ledger has `table`: always for a table every ledger has; for a feature table that a new ledger leaves
+   * out (`LedgerDialect.lazyTables`), as this connection knows it or else read from the catalog. A reader of a feature
+   * table treats a missing one as empty; `conn` is where the read runs (a transaction sees the tables it created).
+   */
+  async hasTable(table: string, conn: Connection = this.conn): Promise<boolean> {
+    if (!this.dialect.lazyTables?.[table]) return true;
+    const raw = rawConnection(conn);
+    const key = this.tableKey(table);
+    if (tablesPresent.get(raw)?.has(key)) return true;
+    if (tablesAbsent.get(raw)?.has(key) && !tablesCreated.get(raw)?.has(key)) return false;
+    const r = await conn.query<{ present: string | null }>(
+      `SELECT ${this.dialect.presentTables ?? 'NULL'} AS ${this.q('present')}`,
+    );
+    this.learnTables(raw, r.rows[0]?.present ?? null);
+    return (r.rows[0]?.present ?? '').split(' ').includes(table);
+  }
+
+  /**
+   * Create the feature table `table` (`LedgerDialect.lazyTables`) unless it exists, on `conn`: the transaction of the
+   * row about to be written there, where there is one, so that the table and its first row commit together. Run under
+   * the deployment lock, as every ledger write is (two sessions creating the same table at once would collide).
+   */
+  async ensureTable(table: string, conn: Connection = this.conn): Promise<void> {
+    const ddl = this.dialect.lazyTables?.[table];
+    if (!ddl) return;
+    const raw = rawConnection(conn);
+    const key = this.tableKey(table);
+    if (tablesPresent.get(raw)?.has(key)) return;
+    if (!tablesAbsent.get(raw)?.has(key) && (await this.hasTable(table, conn))) return;
+    // Every statement is `IF NOT EXISTS`: a table some other connection created since this one looked is left as is.
+    for (const sql of ddl) await conn.execute(sql);
+    remember(tablesCreated, raw, key);
+    tablesAbsent.get(raw)?.delete(key);
+  }
+
   /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */
   async ensure(): Promise<number> {
     const current = await this.version();
     const latest = this.dialect.migrations.length;
+    const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
     if (current < latest && this.dialect.transactionalDdl !== false && this.conn.executeBatch) {
       // Every upgrade still to run, with the rows recording them, in one transaction sent as one request: a fresh
       // database's ledger costs one round trip instead of one per statement (a fleet creates hundreds of them), and an
       // interrupted upgrade leaves the ledger at the version it had. A database without a ledger gets the latest
       // tables directly where the dialect has them (`LedgerDialect.fresh`).
-      const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
       // Its commit need not wait for the disk (LedgerInlining.asyncCommit): the deployment's closing row commits
       // durably, which flushes it, and a server crash before that loses it with every row written after it.
       const asyncCommit = this.dialect.inline?.asyncCommit;
@@ -385,6 +457,18 @@ export class Ledger {
         throw r.error;
       }
       this.knownUpToDate(current);
+      this.upgradedTables(current === 0 && this.dialect.fresh !== undefined);
+      return latest;
+    }
+    if (current === 0 && this.dialect.fresh && this.dialect.transactionalDdl !== false) {
+      // A new ledger on a connection that does not batch (an embedded database): the latest tables directly too.
+      const fresh = this.dialect.fresh;
+      await this.conn.transaction(async (c) => {
+        for (const sql of fresh) await c.execute(sql);
+        await c.query(`INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES ${versions.join(', ')}`);
+      });
+      this.knownUpToDate(current);
+      this.upgradedTables(true);
       return latest;
     }
     for (let v = current; v < this.dialect.migrations.length; v++) {
@@ -402,7 +486,20 @@ export class Ledger {
       }
     }
     this.knownUpToDate(current);
+    if (current < this.dialect.migrations.length) this.upgradedTables(false);
     return this.dialect.migrations.length;
+  }
+
+  /**
+   * What this connection knows of the feature tables after `ensure` created or upgraded the ledger: none exist when it
+   * was created as `fresh` (no round trip to learn it); an upgrade may have created some, read again when needed.
+   */
+  private upgradedTables(fresh: boolean): void {
+    const raw = rawConnection(this.conn);
+    for (const table of Object.keys(this.dialect.lazyTables ?? {})) {
+      if (fresh) remember(tablesAbsent, raw, this.tableKey(table));
+      else tablesAbsent.get(raw)?.delete(this.tableKey(table));
+    }
   }
 
   /** True when the ledger exists; reads never create it (a dry run touches nothing). */
@@ -947,7 +1044,7 @@ export class Ledger {
       [project, version],
     );
     // A batched migration's backfills (ids `<migration key>#<n>`) go with it: applied again, it runs whole again.
-    if (this.dialect.backfills) {
+    if (this.dialect.backfills && (await this.hasTable(this.dialect.backfills, conn))) {
       const prefix = `${formatKey(migrationKey(project, version))}#`;
       await conn.query(
         `DELETE FROM ${this.t(this.dialect.backfills)} WHERE substr(${this.q('id')}, 1, ${this.p(1)}) = ${this.p(2)}`,
@@ -1076,13 +1173,17 @@ export class Ledger {
     return r.rows[0]?.checksum ?? null;
   }
 
-  /** Remember a backup kept by the conflict strategy `rename`; retained until someone drops it (no expiry yet). */
+  /**
+   * Remember a backup kept by the conflict strategy `rename`; retained until someone drops it (no expiry yet). The
+   * ledger's first backup creates its `backups` table, on `conn` (the step's transaction).
+   */
   async recordBackup(
     deploymentId: number,
     objectKey: string,
     backupName: string,
     conn: Connection = this.conn,
   ): Promise<void> {
+    await this.ensureTable('backups', conn);
     const id = await this.nextId('backups', conn);
     await conn.query(
       `INSERT INTO ${this.t('backups')} (${this.cols('id', 'deployment_id', 'object_key', 'backup_name')}) VALUES (${this.params(4)})`,
@@ -1092,6 +1193,7 @@ export class Ledger {
 
   /** A backup no longer exists under its name (renamed back by a rollback, or dropped). */
   async backupGone(deploymentId: number, backupName: string, conn: Connection = this.conn): Promise<void> {
+    if (!(await this.hasTable('backups', conn))) return;
     await conn.query(
       `UPDATE ${this.t('backups')} SET ${this.q('dropped_at')} = ${this.dialect.now} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('backup_name')} = ${this.p(2)}`,
       [deploymentId, backupName],
@@ -1100,7 +1202,7 @@ export class Ledger {
 
   /** Backups made by the project's deployments that still exist (not dropped, not renamed back), oldest first. */
   async liveBackups(project: string): Promise<BackupRow[]> {
-    if (!(await this.exists())) return [];
+    if (!(await this.exists()) || !(await this.hasTable('backups'))) return [];
     // Two plain queries instead of a JOIN: every ledger dialect (and the Teradata test double) reads single-table
     // SELECTs, and both tables stay small.
     const deployments = await this.conn.query<{ id: number | string }>(
@@ -1118,8 +1220,9 @@ export class Ledger {
       .filter((row) => ids.has(row.deployment_id));
   }
 
+  /** The backups a deployment kept, oldest first (none where the ledger has no `backups` table yet). */
   async backups(deploymentId: number): Promise<BackupRow[]> {
-    if (!(await this.exists())) return [];
+    if (!(await this.exists()) || !(await this.hasTable('backups'))) return [];
     const r = await this.conn.query<BackupRow>(
       `SELECT ${this.cols('id', 'deployment_id', 'object_key', 'backup_name', 'created_at', 'retain_until', 'dropped_at')} FROM ${this.t('backups')} WHERE ${this.q('deployment_id')} = ${this.p(1)} ORDER BY ${this.q('id')}`,
       [deploymentId],
@@ -1303,6 +1406,7 @@ export class Ledger {
 
   /** A backup renamed back by a rollback exists again under its backup name (that rollback was undone). */
   async backupBack(deploymentId: number, backupName: string, conn: Connection = this.conn): Promise<void> {
+    if (!(await this.hasTable('backups', conn))) return;
     await conn.query(
       `UPDATE ${this.t('backups')} SET ${this.q('dropped_at')} = NULL WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('backup_name')} = ${this.p(2)}`,
       [deploymentId, backupName],

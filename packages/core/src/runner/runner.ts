@@ -448,6 +448,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
               options: step.batched,
               // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
               lockTimeoutMs: options.session?.lockTimeoutMs,
+              ledger: engine.ledger,
               reporter: { info: (m) => reporter.info(m) },
               onStatement: (i, sql) => {
                 running.index = i;
