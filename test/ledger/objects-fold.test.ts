@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { run } from '../support/run';
 import { dbYaml, spawnDbee, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
 import { SHOP_V1 } from '../runner/shop';
@@ -7,19 +7,27 @@ import { SHOP_V1 } from '../runner/shop';
 // statement when it ends (`Ledger.fold`). Every reader sees what per-step rows would say: a running deployment's
 // applied steps are merged into what `objects` holds, and one whose process died is folded by the next lock holder.
 
-let workspaces: TestWorkspace[] = [];
-afterEach(async () => {
-  for (const w of workspaces) await w.remove();
-  workspaces = [];
-});
-const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+/** A workspace on a scratch database of the server, removed when the test ends. */
+async function workspace(files: Record<string, string>): Promise<TestWorkspace> {
+  const w = await workspaceWith('postgres', files);
+  onTestFinished(() => w.remove());
+  return w;
+}
 
-/** Shop v1 (5 steps) plus a migration that sleeps: a deployment still running after its first five steps. */
-const slowShop = (seconds: number) => ({
+/** Shop v1 (5 steps) and a migration that sleeps 2 s: a deployment still running after its first five steps. */
+const SLOW_SHOP = {
   ...SHOP_V1,
-  'shop/migrations/V2__slow.sql': `SELECT pg_sleep(${seconds});\n`,
+  'shop/migrations/V2__slow.sql': 'SELECT pg_sleep(2);\n',
   'shop/migrations/V2__slow.rollback.sql': 'SELECT 0;\n',
-});
+};
+
+/** Start deploying the slow shop in a process of its own, and kill it while its migration sleeps. */
+async function killedHalfWay(w: TestWorkspace): Promise<void> {
+  const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+  await a.waitFor('migrate migration:shop/V2');
+  a.child.kill('SIGKILL');
+  expect(await a.exit).toBeNull();
+}
 const OBJECTS = ['function:shop.greet(text)', 'schema:shop', 'table:shop.customers', 'view:shop.names'];
 
 type ObjectRow = { object_key: string; checksum: string; deployment_id: string };
@@ -40,7 +48,7 @@ const stepChecksums = async (w: TestWorkspace, id: number) =>
 
 describe('objects folded from the steps when a deployment ends [postgres]', () => {
   it('while it runs, its steps write no objects rows; its end writes them all', async () => {
-    const w = keep(await workspaceWith('postgres', slowShop(2)));
+    const w = await workspace(SLOW_SHOP);
     const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
     await a.waitFor('migrate migration:shop/V2');
     expect(await objectsOf(w)).toEqual([]);
@@ -55,11 +63,8 @@ describe('objects folded from the steps when a deployment ends [postgres]', () =
   });
 
   it('killed half-way: status and a dry run see its applied steps, the next deployment folds them and resumes', async () => {
-    const w = keep(await workspaceWith('postgres', slowShop(2)));
-    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
-    await a.waitFor('migrate migration:shop/V2');
-    a.child.kill('SIGKILL');
-    expect(await a.exit).toBeNull();
+    const w = await workspace(SLOW_SHOP);
+    await killedHalfWay(w);
     expect(await objectsOf(w)).toEqual([]);
 
     const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
@@ -78,11 +83,8 @@ describe('objects folded from the steps when a deployment ends [postgres]', () =
   });
 
   it('killed half-way, then rolled back: the rollback finds the objects its steps left and undoes them', async () => {
-    const w = keep(await workspaceWith('postgres', slowShop(2)));
-    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
-    await a.waitFor('migrate migration:shop/V2');
-    a.child.kill('SIGKILL');
-    expect(await a.exit).toBeNull();
+    const w = await workspace(SLOW_SHOP);
+    await killedHalfWay(w);
 
     const back = await run(w.root, 'rollback', { project: 'shop', assumeYes: true }, w.target.vars);
     expect(back.code).toBe(0);
@@ -100,17 +102,15 @@ describe('objects folded from the steps when a deployment ends [postgres]', () =
   });
 
   it("a step's previous checksum follows an earlier step of the same deployment on the same object; a drop is folded", async () => {
-    const w = keep(
-      await workspaceWith('postgres', {
-        'dbee.yaml': workspaceYaml('postgres', {
-          environment: 'deploy:\n  allowHazards: [backward-incompatible, data-loss]\n  autoRollback: false',
-        }),
-        'm/db.yaml': dbYaml('m'),
-        'm/a_schema.sql': 'CREATE SCHEMA m;\n',
-        'm/t.sql': 'CREATE TABLE m.t (id int PRIMARY KEY, v text);\n',
-        'm/v1.sql': 'CREATE VIEW m.v1 AS SELECT id, v FROM m.t;\n',
+    const w = await workspace({
+      'dbee.yaml': workspaceYaml('postgres', {
+        environment: 'deploy:\n  allowHazards: [backward-incompatible, data-loss]\n  autoRollback: false',
       }),
-    );
+      'm/db.yaml': dbYaml('m'),
+      'm/a_schema.sql': 'CREATE SCHEMA m;\n',
+      'm/t.sql': 'CREATE TABLE m.t (id int PRIMARY KEY, v text);\n',
+      'm/v1.sql': 'CREATE VIEW m.v1 AS SELECT id, v FROM m.t;\n',
+    });
     expect((await run(w.root, 'deploy', { project: 'm' }, w.target.vars)).code).toBe(0);
     const first = await stepChecksums(w, 1);
     // The target refuses to create views from now on: the view's drop applies, its creation fails.
