@@ -231,6 +231,8 @@ export const postgresLedger: LedgerDialect = {
   },
   upsertObject: (set) =>
     `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+  // A step writes only its `steps` row; `objects` follows from a deployment's applied steps when it closes.
+  foldsObjects: true,
   migrations: MIGRATIONS,
   lazyTables: LAZY,
   presentTables: `(SELECT string_agg(c.relname, ' ') FROM pg_catalog.pg_class c

@@ -233,6 +233,13 @@ export interface LedgerDialect {
    */
   upsertObject?(set: readonly string[]): string;
   /**
+   * Whether a deployment's steps leave their objects' state to one statement when it closes (`Ledger.fold`) instead of
+   * an `objects` row each: the step's `steps` row (object key, checksum, action) already says it, and readers merge
+   * the applied steps of a deployment not yet folded into what `objects` holds. Needs window functions and
+   * `upsertObject`. Default false (Teradata: an `objects` row per step).
+   */
+  foldsObjects?: boolean;
+  /**
    * What lets a step's ledger rows travel in the same request as its statements (PostgreSQL): values written as SQL
    * literals, and the step's start and duration read from the server's clock around its statements (the client
    * cannot time a statement inside a request). Without it, the rows are written with parameters after the step's
