@@ -709,14 +709,15 @@ export class Ledger {
    * the dialect writes literals (a deployment's opening and closing rows with the session's commit mode, see
    * `asyncSession`), else one after the other. The setting holds from the write on, as when they are sent apart.
    */
-  private async afterSetting(setting: string | null, write: LedgerWrite): Promise<void> {
-    if (setting && this.inlines && this.conn.executeBatch) {
-      const r = await this.conn.executeBatch([setting, this.inline(write)]);
+  private async afterSetting(setting: string | null, ...writes: LedgerWrite[]): Promise<void> {
+    if ((setting || writes.length > 1) && this.inlines && this.conn.executeBatch) {
+      // One request: one implicit transaction on the server, the writes in order.
+      const r = await this.conn.executeBatch([...(setting ? [setting] : []), ...this.inlineAll(writes)]);
       if (r.error) throw r.error;
       return;
     }
     if (setting) await this.conn.execute(setting);
-    await this.conn.query(write.sql, write.params);
+    for (const write of writes) await this.conn.query(write.sql, write.params);
   }
 
   /** The project's ledger state when a deployment started (see `startDeployment`); null for older rows. */
@@ -1059,6 +1060,7 @@ export class Ledger {
     error: string | null,
     failedStatement: string | null,
     summary: DeploymentSummary = {},
+    before: readonly LedgerWrite[] = [],
   ): Promise<void> {
     // What was recorded while the deployment ran (the smoke checks it ran) stays; the rest is this summary.
     const during = await this.summaryNow(id);
@@ -1066,7 +1068,7 @@ export class Ledger {
     // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
     // Its `steps_applied` is counted by the statement itself: no read before it, and a BTEQ script, which records the
     // statement without running it, counts the rows its steps wrote when it runs.
-    await this.afterSetting(this.asyncSession?.end ?? null, {
+    await this.afterSetting(this.asyncSession?.end ?? null, ...before, {
       table: 'deployments',
       sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(5, 6)} WHERE ${this.q('id')} = ${this.p(7)}`,
       params: [status, error, failedStatement, JSON.stringify(summary), id, 'applied', id],

@@ -296,8 +296,8 @@ export class Deployment {
 
   /**
    * Bring `objects` up to date with the steps this deployment applied (`Ledger.fold`), once: before anything reads
-   * the project's objects at its end (its object states synced, its smoke checks, its automatic rollback), and at the
-   * latest when it closes. Nothing where its steps wrote their `objects` rows themselves.
+   * the project's objects at its end (its object states synced, its automatic rollback); otherwise `close` sends the
+   * fold with the closing row. Nothing where its steps wrote their `objects` rows themselves.
    */
   async fold(): Promise<void> {
     if (!this.defers || this.folded) return;
@@ -322,8 +322,17 @@ export class Deployment {
     failure: { error: string; statement: string | null } | null = null,
   ): Promise<void> {
     if (this.closed) return;
-    await this.fold();
-    await this.ledger.finishDeployment(this.id, status, failure?.error ?? null, failure?.statement ?? null, summary);
+    // Not folded yet: the fold's writes go first in the closing row's request (one transaction where it batches).
+    const fold = this.defers && !this.folded ? this.ledger.foldWrites(this.id) : [];
+    await this.ledger.finishDeployment(
+      this.id,
+      status,
+      failure?.error ?? null,
+      failure?.statement ?? null,
+      summary,
+      fold,
+    );
+    this.folded ||= fold.length > 0;
     this.closed = true;
   }
 }

@@ -624,9 +624,12 @@ async function finishProject(
   // A diff-based deployment's object states are synced before the checks read them (the smoke baseline checks the
   // objects the ledger holds: a dropped table's indexes must be gone from it first). A failed run restores them
   // from the deployment's ledger_before when it is undone.
-  // The steps' object states reach `objects` first (where the ledger folds them): everything below reads them.
-  await state.deployment!.fold();
   const objectStates = options.plan.objectStates?.[state.project];
+  // Where the ledger folds the steps' object states into `objects` (`Ledger.fold`), they reach it here when something
+  // below writes `objects` after them (the synced object states, an automatic rollback's undone steps); otherwise the
+  // fold goes in the closing row's request (`Deployment.close`): the readers before it (the smoke checks) lay the
+  // unfolded steps over `objects` themselves, and a new fleet target saves a round trip.
+  if ((objectStates && !state.failure) || state.failure) await state.deployment!.fold();
   if (objectStates && !state.failure) await syncObjectStates(ledger, state.project, objectStates, state.deploymentId!);
   if (!state.failure && options.verify && state.deploymentId !== null) {
     const verdict = await options.verify(state.project, state.deploymentId);
