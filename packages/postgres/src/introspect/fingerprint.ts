@@ -308,9 +308,10 @@ const PRINT_SETTINGS = [
 ];
 
 /**
- * The catalog version query (see `catalogVersion`): per catalog its row count and the sum of a 64-bit hash of each row
- * version's transaction id and place (`xmin`, `ctid`), no definition printed; the roles' names (owners and ACLs print
- * them); the settings that shape what the deparsers print; the database's identity.
+ * The catalog version query (see `catalogVersion`): per catalog the MD5 of every row version's transaction id and
+ * place (`xmin`, `ctid`) in the order the scan reads them (another order only makes the version differ, a miss), no
+ * definition printed; the roles' names (owners and ACLs print them); the settings that shape what the deparsers print;
+ * the database's identity.
  */
 export const CATALOG_VERSION_SQL = `select md5(concat_ws('|',
   (select system_identifier::text from pg_catalog.pg_control_system()),
@@ -318,7 +319,7 @@ export const CATALOG_VERSION_SQL = `select md5(concat_ws('|',
   ${PRINT_SETTINGS.map((s) => `current_setting('${s}')`).join(', ')},
   (select count(*) || ':' || coalesce(sum(hashtextextended(oid::text || ' ' || rolname, 0)), 0) from pg_catalog.pg_roles),
   (select count(*) || ':' || coalesce(sum(hashtextextended(oid::text || ' ' || spcname, 0)), 0) from pg_catalog.pg_tablespace),
-  ${CATALOGS.map((c) => `(select count(*) || ':' || coalesce(sum(hashtextextended(xmin::text || ctid::text, 0)), 0) from pg_catalog.${c})`).join(',\n  ')}
+  ${CATALOGS.map((c) => `(select md5(string_agg(xmin::text || ctid::text, ',')) from pg_catalog.${c})`).join(',\n  ')}
 )) as version`;
 
 /**
