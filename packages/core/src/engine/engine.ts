@@ -166,6 +166,11 @@ export interface SourceParser {
    * and refuses more (Teradata reports none).
    */
   removeConstraints?(createTable: string, constraints: DeferrableConstraint[]): string;
+  /**
+   * Make statements read back from the parse cache (`JSON.parse` of what `parse` returned, serialised) whole again,
+   * where the parser serialises some of what it computes on demand in a compact form. Absent: they are used as read.
+   */
+  revive?(statements: ParsedStatement[]): Promise<ParsedStatement[]>;
 }
 
 /** The ledger tables as versioned DDL: `migrations[i]` upgrades the ledger from version i to i + 1. */
