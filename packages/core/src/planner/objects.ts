@@ -110,13 +110,18 @@ export function groupObjects(
   moveOwnedByOutOfCycles(byId, statementReferences);
   // A statement on an index that names no table (PostgreSQL's ALTER INDEX, COMMENT ON INDEX) belongs to the index of
   // that name the project creates: it runs after it, with its references (ALTER INDEX ... ATTACH PARTITION).
+  // The indexes created on a table, by schema and name (the first of a name): a look-up per statement, not a scan of
+  // every object (a dump's thousands of COMMENT ON INDEX statements scanned them all, each).
+  const createdIndexes = new Map<string, SourceObject>();
+  for (const x of byId.values()) {
+    const name = `${x.key.schema}.${x.key.name}`;
+    if (x.key.kind === 'index' && x.key.parent && !createdIndexes.has(name)) createdIndexes.set(name, x);
+  }
   for (const [id, o] of byId) {
     if (o.key.kind !== 'index' || o.key.parent) continue;
     // Or, when no index of that name is created, to the table whose constraint makes the index (a primary key).
     const owner =
-      [...byId.values()].find(
-        (x) => x.key.kind === 'index' && x.key.parent && x.key.schema === o.key.schema && x.key.name === o.key.name,
-      ) ?? constraintIndexes.get(`${o.key.schema}.${o.key.name}`);
+      createdIndexes.get(`${o.key.schema}.${o.key.name}`) ?? constraintIndexes.get(`${o.key.schema}.${o.key.name}`);
     if (!owner) continue;
     owner.statements.push(...o.statements);
     // An index named in the statement that is a constraint's index needs that constraint's table.
