@@ -8,7 +8,7 @@
  *   node tools/bench/in-process.js <checkout> <workspace> <runs> '<command>' '<options JSON>' [--cpu-profile <file>]
  */
 const { join } = require('node:path');
-const { Writable } = require('node:stream');
+const { PassThrough } = require('node:stream');
 const { writeFileSync } = require('node:fs');
 const inspector = require('node:inspector');
 
@@ -17,26 +17,22 @@ const { runDbeeCommand } = require(join(checkout, 'packages/cli/dist/index.js'))
 const options = JSON.parse(optionsJson);
 
 async function once() {
-  let stdout = '';
-  let stderr = '';
-  const sink = (f) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
+  const out = { stdout: [], stderr: [] };
+  const stream = (name) => new PassThrough().on('data', (chunk) => out[name].push(chunk));
   const t = performance.now();
   const code = await runDbeeCommand(command, options, {
     workspaceRoot,
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
+    stdout: stream('stdout'),
+    stderr: stream('stderr'),
     env: process.env,
     interactive: false,
   });
   const ms = performance.now() - t;
-  if (code !== 0) throw new Error(`dbee ${command} exited ${code}: ${stderr.slice(0, 2000)}`);
-  return { ms, stdout };
+  // What was written is handed over to 'data' listeners by the next turn of the event loop.
+  await new Promise((resolve) => setImmediate(resolve));
+  const text = (name) => Buffer.concat(out[name]).toString('utf8');
+  if (code !== 0) throw new Error(`dbee ${command} exited ${code}: ${text('stderr').slice(0, 2000)}`);
+  return { ms, stdout: text('stdout') };
 }
 
 function post(session, method, params) {
