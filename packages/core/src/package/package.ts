@@ -48,6 +48,21 @@ export interface LoadedPackage {
   smoke: Map<string, SourceFile[]>;
 }
 
+/**
+ * Writes a package's files under `dir`, recording each one's SHA-256 in `files`; each folder is made once (a mkdir per
+ * file was a tenth of writing a 10,000-step package).
+ */
+function fileWriter(dir: string, files: Record<string, string>): (rel: string, text: string) => void {
+  const made = new Set<string>();
+  return (rel, text) => {
+    const abs = join(dir, ...rel.split('/'));
+    const folder = join(abs, '..');
+    if (!made.has(folder)) mkdirSync(folder, { recursive: true }), made.add(folder);
+    writeFileSync(abs, text);
+    files[rel] = sha256(text);
+  };
+}
+
 function slug(step: PlanStep): string {
   return step.key.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 80);
 }
@@ -78,15 +93,7 @@ export function writePackage(
     rmSync(dir, { recursive: true, force: true });
   }
   const files: Record<string, string> = {};
-  // Each folder made once (a mkdir per file was a tenth of writing a 10,000-step package).
-  const made = new Set<string>();
-  const write = (rel: string, text: string) => {
-    const abs = join(dir, ...rel.split('/'));
-    const folder = join(abs, '..');
-    if (!made.has(folder)) mkdirSync(folder, { recursive: true }), made.add(folder);
-    writeFileSync(abs, text);
-    files[rel] = sha256(text);
-  };
+  const write = fileWriter(dir, files);
   const width = Math.max(4, String(plan.steps.length).length);
   const steps: PackageManifest['steps'] = [];
   for (const step of plan.steps) {
