@@ -15,6 +15,8 @@ beforeAll(async () => {
   db = await scratchDatabase('dbee_bf');
   conn = await PgConnection.open({ connectionString: db.url }, 'scratch');
   await new Ledger(conn, postgresLedger).ensure();
+  // A new ledger has no `backfills` table until a backfill given the ledger's dialect starts (lazy-tables.test.ts).
+  await new Ledger(conn, postgresLedger).ensureTable('backfills');
 });
 afterAll(async () => {
   await conn?.close();
@@ -359,6 +361,7 @@ describe('backfill on PGlite', () => {
     const lite = await openMemoryPglite('pglite backfill');
     try {
       await new Ledger(lite, postgresLedger).ensure();
+      await new Ledger(lite, postgresLedger).ensureTable('backfills');
       await lite.execute(`CREATE TABLE public.p (id bigint PRIMARY KEY, v text, n int NOT NULL DEFAULT 0);
         INSERT INTO public.p (id, v) SELECT g, 'x' || g FROM generate_series(1, 2500) g;`);
       const spec: BackfillSpec = { id: 'p', table: { schema: 'public', name: 'p' }, set: 'v = upper(v), n = n + 1' };

@@ -38,11 +38,9 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     );
     await c.close();
     const before = await snapshot(w.target);
+    // No feature table yet (a dry run of a backup creates none: the snapshot below stays the same).
     expect(Object.keys(before.ledger).sort()).toEqual([
-      'backfills',
-      'backups',
       'deployments',
-      'expand_releases',
       'ledger_version',
       'migrations',
       'objects',

@@ -4,6 +4,7 @@ import { runSmokeChecks } from '@dbee/core';
 import { createPostgresEngine } from '@dbee/postgres';
 import { run } from '../support/run';
 import { dbYaml, ENGINES, workspaceWith, type TestWorkspace } from '../runner/helpers';
+import { compiledViews, OPAQUE } from './compiled-views';
 
 let workspaces: TestWorkspace[] = [];
 afterAll(async () => {
@@ -131,25 +132,9 @@ describe.each(ENGINES)('the smoke baseline after a deployment, steps in their or
  * that reads a column of the changed view is compiled whether the columns stayed the same or not: a constant the
  * planner folds through it can fail (`1/k` once `k` is a constant 0), and so can a whole-row reference.
  */
-const OPAQUE = {
-  'app/db.yaml': dbYaml('app'),
-  'app/a_schema.sql': 'CREATE SCHEMA app;\n',
-  'app/t.sql': 'CREATE TABLE app.t (id int PRIMARY KEY);\n',
-  'app/a.sql': 'CREATE VIEW app.a AS SELECT id, 1 AS k FROM app.t;\n',
-  'app/b.sql': 'CREATE VIEW app.b AS SELECT id, 1 / k AS z FROM app.a;\n',
-  'app/c.sql': 'CREATE VIEW app.c AS SELECT (SELECT count(*) FROM app.a) AS n;\n',
-  'app/d.sql': 'CREATE VIEW app.d AS SELECT 1 AS one WHERE EXISTS (SELECT FROM app.c);\n',
-  'app/w.sql': 'CREATE VIEW app.w AS SELECT row_to_json(x) AS j FROM app.a x;\n',
-};
 
 describe.each(ENGINES)('the smoke baseline and views that read no column of a changed view [%s]', (engine) => {
-  const compiled = async (w: TestWorkspace) =>
-    (
-      await w.target.query<{ check_name: string }>(
-        `SELECT check_name FROM dbee.smoke_results WHERE deployment_id = (SELECT max(id) FROM dbee.deployments)
-            AND check_name LIKE 'baseline: view %' ORDER BY 1`,
-      )
-    ).map((r) => r.check_name.replace(/^baseline: view app\.(\w+) compiles$/, '$1'));
+  const compiled = compiledViews;
 
   it('a view replaced with the same columns: the views reading its columns compile, the ones counting its rows not', async () => {
     const w = await workspaceWith(engine, OPAQUE);

@@ -51,23 +51,44 @@ const text = (c: Call) => (Array.isArray(c.sql) ? c.sql.join('\n') : c.sql);
  */
 function withoutSmoke(calls: Call[]): Call[] {
   const lastStep = calls.findLastIndex((c) => isStepRequest(c) && c.sql.some(isLedgerRows));
-  const start = calls.findIndex((c, i) => i > lastStep && /SELECT object_key FROM dbee\.objects/.test(text(c)));
+  const start = calls.findIndex(
+    (c, i) =>
+      i > lastStep &&
+      /SELECT project, object_key, checksum, NULL AS deployment_id[\s\S]* FROM dbee\.objects WHERE project = \$1 UNION ALL /.test(
+        text(c),
+      ),
+  );
   const end = calls.findIndex((c, i) => i > start && /UPDATE dbee\.deployments SET summary/.test(text(c)));
   if (start < 0 || end < 0) return calls;
   return [...calls.slice(0, start), ...calls.slice(end + 1)];
 }
 /** A step's ledger rows: the session's named statement run with the step's values (`Ledger.inlineNamed`). */
-const isLedgerRows = (s: string) =>
-  s.startsWith('EXECUTE dbee_ledger_') || s.startsWith('WITH w0 AS (INSERT INTO dbee.steps');
+const isStepRows = (s: string) =>
+  s.startsWith('EXECUTE dbee_ledger_') ||
+  s.startsWith('WITH w0 AS (INSERT INTO dbee.steps') ||
+  s.startsWith('INSERT INTO dbee.steps');
+/** The fold of a deployment's steps into `objects` when it ends (`Ledger.fold`): its upsert, its delete and count. */
+const isFold = (s: string) =>
+  /^INSERT INTO dbee\.objects [\s\S]* SELECT /.test(s) || s.startsWith('WITH w0 AS (DELETE FROM dbee.objects');
+/** The ledger's statements of a deployment's steps: each step's rows and their fold into `objects`. */
+const isLedgerRows = (s: string) => isStepRows(s) || isFold(s);
 /** The definition of a named ledger statement, sent once per session before the first request that runs it. */
 const DEFINITION = /^PREPARE (dbee_ledger_\w+) AS ([\s\S]*)$/;
 const isDefinition = (c: Call) => typeof c.sql === 'string' && DEFINITION.test(c.sql);
-/** The `steps` row of a definition (a `WITH` query of the chain, before the `objects` row). */
-const STEP_ROW = /w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\) (?=INSERT INTO dbee\.objects)/;
+/** The `steps` row of a definition chained with another row (a migration's), as a `WITH` query before it. */
+const STEP_ROW = /w0 AS \(INSERT INTO dbee\.steps [\s\S]*?\)\) (?=INSERT INTO dbee\.)/;
+/** A definition that is a step's `steps` row alone (its object's state is folded when the deployment ends). */
+const STEP_ROW_ALONE = /^INSERT INTO dbee\.steps \([\s\S]*$/;
 /** The deployment lock's guard (`LockHandle.guard`) in a step's ledger row (its duration times the guard). */
 const GUARD = /\(1 \/ \(NOT pg_try_advisory_xact_lock_shared\((-?\d+)::bigint\)\)::integer\)/;
-/** The `objects` row of a definition (the chain's last statement). */
-const OBJECTS_ROW = / INSERT INTO dbee\.objects [\s\S]*$/;
+/**
+ * The `objects` row each step wrote before the fold (ledger rows as the deploy sent them before `Ledger.fold`), chained
+ * after its `steps` row: the project read from the deployment's row by its key (the row had it as a value).
+ */
+const OBJECTS_ROW = (steps: string) =>
+  `WITH w0 AS (${steps}) INSERT INTO dbee.objects (project, object_key, checksum, deployment_id) SELECT d.project, $3, $5, $1 FROM dbee.deployments d WHERE d.id = $1 ON CONFLICT (project, object_key) DO UPDATE SET checksum = EXCLUDED.checksum, deployment_id = EXCLUDED.deployment_id, updated_at = EXCLUDED.updated_at`;
+/** The variant with an `objects` row per step, as before the fold. */
+const OBJECTS_PER_STEP = 'objects rows per step';
 /** The variant with the per-step rows' foreign keys that ledger version 6 dropped: the ledger rows as they were. */
 const FK_ROWS = 'rows with foreign keys';
 const GUARD_IN_ROW = new RegExp(` \\* ${GUARD.source}`, 'g');
@@ -152,8 +173,10 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
   },
   {
     name: 'no step rows',
-    what: 'without the `steps` row per step (objects row kept)',
-    edit: inDefinitions((s) => s.replace(STEP_ROW, (part) => `w0 AS (${keepParams(part)}) `)),
+    what: 'without the `steps` row per step (its fold into `objects` kept)',
+    edit: inDefinitions((s) =>
+      STEP_ROW_ALONE.test(s) ? keepParams(s) : s.replace(STEP_ROW, (part) => `w0 AS (${keepParams(part)}) `),
+    ),
   },
   {
     name: FK_ROWS,
@@ -165,9 +188,10 @@ const variants: { name: string; what: string; edit: (calls: Call[]) => Call[] }[
     ),
   },
   {
-    name: 'no objects row',
-    what: 'without the `objects` row per step (steps row kept)',
-    edit: inDefinitions((s) => s.replace(OBJECTS_ROW, (part) => ` ${keepParams(part)}`)),
+    name: OBJECTS_PER_STEP,
+    what: "an `objects` row per step, in the step's statement, instead of their fold when the deployment ends (as before the fold)",
+    edit: (c) =>
+      inSteps((s) => (isFold(s) ? null : s))(inDefinitions((s) => (STEP_ROW_ALONE.test(s) ? OBJECTS_ROW(s) : s))(c)),
   },
   {
     name: 'no lock guard',
@@ -332,19 +356,24 @@ async function sharingLocks(label: string, f: () => Promise<void>): Promise<void
 }
 
 /**
- * The ledger rows' share as they were before ledger version 6, in the same rounds: "rows with foreign keys" minus
- * "no ledger rows", in paired ratios to the floor and over the floor's server CPU of each round.
+ * The ledger rows' share as variant `variant` writes them, in the same rounds: `variant` minus "no ledger rows", in
+ * paired ratios to the floor and over the floor's server CPU of each round.
  */
-function withForeignKeys(rows: Map<string, { ratio: number[]; cpu: number[] }>, floorCpus: number[]): string {
+function shareAs(
+  variant: string,
+  label: string,
+  rows: Map<string, { ratio: number[]; cpu: number[] }>,
+  floorCpus: number[],
+): string {
   const share = (f: (k: string, i: number) => number | undefined) =>
     L.median(
-      Array.from({ length: RUNS }, (_, i) => f(FK_ROWS, i)! - f('no ledger rows', i)!).filter((x) => !Number.isNaN(x)),
+      Array.from({ length: RUNS }, (_, i) => f(variant, i)! - f('no ledger rows', i)!).filter((x) => !Number.isNaN(x)),
     );
   const cpu =
-    rows.get(FK_ROWS)!.cpu.length === RUNS && floorCpus.length === RUNS
+    rows.get(variant)!.cpu.length === RUNS && floorCpus.length === RUNS
       ? L.fmtRatio(share((k, i) => rows.get(k)!.cpu[i]! / floorCpus[i]!))
       : 'n/a';
-  return `the ledger rows' share with the foreign keys of ledger version 5 (same rounds): ${L.fmtRatio(share((k, i) => rows.get(k)!.ratio[i]))} in wall time, ${cpu} in server CPU`;
+  return `the ledger rows' share ${label} (same rounds): ${L.fmtRatio(share((k, i) => rows.get(k)!.ratio[i]))} in wall time, ${cpu} in server CPU`;
 }
 
 /** The floor sent by this process (as psql -1 -f sends it), for the server's CPU time of the floor. */
@@ -485,7 +514,10 @@ async function main(): Promise<void> {
       `${L.fmtRatio(cpuShare('no smoke baseline'))}`,
     ],
   ];
-  console.log(withForeignKeys(rows, rows.get(FLOOR_CPU)!.cpu));
+  console.log(shareAs(FK_ROWS, 'with the foreign keys of ledger version 5', rows, rows.get(FLOOR_CPU)!.cpu));
+  console.log(
+    shareAs(OBJECTS_PER_STEP, 'with an objects row per step (before the fold)', rows, rows.get(FLOOR_CPU)!.cpu),
+  );
   console.log('goals:');
   for (const [label, ok, detail] of goals) console.log(`  ${ok ? 'MET    ' : 'NOT MET'}  ${label}: ${detail}`);
   console.log(`date ${new Date().toISOString().slice(0, 10)}; load average at the end: ${L.load()}`);

@@ -44,6 +44,9 @@ interface Figures {
   incrRequests: number;
   rollbackRequests: number;
   rollbackDropViews: number;
+  /** Views the smoke baseline compiled after the incremental deploy and after its rollback (what they can have broken). */
+  incrCompiled: number;
+  rollbackCompiled: number;
   /** Whether the floor ran as one transaction (`-1`); false where that ran out of the server's lock table. */
   floorSingle: boolean;
   /** Whole CLI processes (dist/): the floor right before, the full deploy, its paired ratio, `plan --out`; peak MB. */
@@ -128,6 +131,16 @@ async function cliFigures(
   };
 }
 
+/** The views (and materialized views) the smoke baseline of the last deployment of `db` compiled. */
+async function compiledViews(db: string): Promise<number> {
+  const r = await L.sql(
+    db,
+    `SELECT count(*)::int AS n FROM dbee.smoke_results WHERE deployment_id = (SELECT max(id) FROM dbee.deployments)
+        AND check_name LIKE 'baseline: %view % compiles'`,
+  );
+  return Number(r.rows[0].n);
+}
+
 async function measure(n: number, failures: string[]): Promise<Figures> {
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-scale-'));
   try {
@@ -171,11 +184,13 @@ async function measure(n: number, failures: string[]): Promise<Figures> {
     const incrCounted =
       (await quiet(), await counted(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env)));
     const incr = incrCounted.value;
+    const incrCompiled = await compiledViews(d);
     await check('incremental deploy', d, changed);
     const rolledBack =
       (await quiet(),
       await counted(() => L.dbee(wsChanged, 'rollback', { project: 'gen', env: 'd', assumeYes: true }, env)));
     const rollback = rolledBack.value.ms;
+    const rollbackCompiled = await compiledViews(d);
     await check('rollback', d, base);
     const cli = await cliFigures(n, ws, script, quiet);
     return {
@@ -196,6 +211,8 @@ async function measure(n: number, failures: string[]): Promise<Figures> {
       incrRequests: incrCounted.requests,
       rollbackRequests: rolledBack.requests,
       rollbackDropViews: rolledBack.dropViews,
+      incrCompiled,
+      rollbackCompiled,
     };
   } finally {
     await L.dropAll();
@@ -233,9 +250,11 @@ const ROWS: Row[] = [
     (f) => 2 * f.changeFloor + 500,
   ]),
   row('incremental deploy: requests to the server', (f) => f.incrRequests, 'count'),
+  row('incremental deploy: views the smoke baseline compiled', (f) => f.incrCompiled, 'count'),
   row('rollback of it', (f) => f.rollback, 'ms', [5000, '<= 1 s', 1000]),
   row('rollback: requests to the server', (f) => f.rollbackRequests, 'count'),
   row('rollback: DROP VIEW statements', (f) => f.rollbackDropViews, 'count'),
+  row('rollback: views the smoke baseline compiled', (f) => f.rollbackCompiled, 'count'),
   row('diff, uncached (builds the model)', (f) => f.diffUncached, 'ms', [5000, '<= 3 s', 3000]),
   row('diff, cached', (f) => f.diffCached, 'ms', [5000, '<= 0.3 s', 300]),
   row('CLI: psql floor before it', (f) => f.cliFloor, 'ms'),

@@ -16,7 +16,11 @@ const DEPLOYMENTS_KEPT = [
 
 /**
  * `migrations[i]` of the ledger below upgrades it from version i to i + 1; never edit a released entry, append a new
- * one (and keep `fresh` equal to running them all).
+ * one (and keep `fresh` equal to running them all, once `LAZY`'s tables are created).
+ *
+ * A new ledger has no feature tables (`LAZY`: `backups`, `backfills`, `expand_releases`) until a deployment needs one:
+ * an upgrade written later must cope with each of them missing (`ALTER TABLE IF EXISTS`, or a `DO` block that checks),
+ * and the same change must go into that table's `LAZY` statements, which create it as the upgrades leave it.
  */
 const MIGRATIONS: string[][] = [
   [
@@ -175,6 +179,20 @@ const first = (pattern: RegExp) => MIGRATIONS[0]!.filter((sql) => pattern.test(s
 /** The `CREATE TABLE` of version 1 of a table. */
 const firstTable = (table: string) => first(new RegExp(`^CREATE TABLE dbee\\.${table} `))[0]!;
 
+/** A `CREATE TABLE` or `CREATE [UNIQUE] INDEX` of the ledger written to run again harmlessly (`IF NOT EXISTS`). */
+const idempotent = (sql: string) => sql.replace(/^CREATE (TABLE|INDEX|UNIQUE INDEX) /, 'CREATE $1 IF NOT EXISTS ');
+
+/**
+ * The feature tables a new ledger leaves out (`LedgerDialect.lazyTables`), each created with its indexes, exactly as
+ * the version that introduced it (no later version changed them), the first time a deployment writes it: a backup kept
+ * by the conflict strategy `rename`, a backfill or batched migration started, an expand/contract release begun.
+ */
+const LAZY: Record<string, readonly string[]> = {
+  backups: [idempotent(firstTable('backups'))],
+  backfills: MIGRATIONS[3]!.map(idempotent),
+  expand_releases: MIGRATIONS[4]!.map(idempotent),
+};
+
 /** `sql` with `from` written as `to`; `from` must be there (the released statements never change). */
 function edited(sql: string, from: string, to: string): string {
   if (!sql.includes(from)) throw new Error(`the ledger's DDL has no "${from}" in ${sql.slice(0, 40)}...`);
@@ -213,10 +231,19 @@ export const postgresLedger: LedgerDialect = {
   },
   upsertObject: (set) =>
     `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+  // A step writes only its `steps` row; `objects` follows from a deployment's applied steps when it closes.
+  foldsObjects: true,
   migrations: MIGRATIONS,
-  // A new ledger: the tables of version 1 that no upgrade changed and those of versions 4 and 5 as they are written
-  // there; `deployments` and `steps` with the columns versions 2 and 3 add, `steps` and `objects` without the keys
-  // version 6 drops (test/ledger/ledger-keys.test.ts compares the result with a ledger upgraded version by version).
+  lazyTables: LAZY,
+  presentTables: `(SELECT string_agg(c.relname, ' ') FROM pg_catalog.pg_class c
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'dbee' AND c.relkind = 'r' AND c.relname IN (${Object.keys(LAZY)
+      .map((t) => `'${t}'`)
+      .join(', ')}))`,
+  // A new ledger: the tables of version 1 that no upgrade changed, except the feature tables (`LAZY`, created when
+  // first written); `deployments` and `steps` with the columns versions 2 and 3 add, `steps` and `objects` without the
+  // keys version 6 drops (test/ledger/ledger-keys.test.ts compares the result, its feature tables created, with a
+  // ledger upgraded version by version).
   fresh: [
     ...first(/^CREATE (SCHEMA|TABLE IF NOT EXISTS dbee\.ledger_version) /),
     edited(firstTable('deployments'), 'summary jsonb)', 'summary jsonb, ledger_before jsonb, ticket text)'),
@@ -227,9 +254,7 @@ export const postgresLedger: LedgerDialect = {
       'previous_checksum text, reverts_step integer, hazards jsonb, PRIMARY KEY (deployment_id, step_order))',
     ),
     edited(firstTable('objects'), ' REFERENCES dbee.deployments(id)', ''),
-    ...first(/^CREATE TABLE dbee\.(backups|migrations|smoke_results) /),
-    ...MIGRATIONS[3]!,
-    ...MIGRATIONS[4]!,
+    ...first(/^CREATE TABLE dbee\.(migrations|smoke_results) /),
     ...DEPLOYMENTS_KEPT,
   ],
 };

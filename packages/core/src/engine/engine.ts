@@ -185,6 +185,19 @@ export interface LedgerDialect {
    * afterwards, no keys created to be dropped again). Optional: without it a new ledger runs every upgrade.
    */
   fresh?: string[];
+  /**
+   * Feature tables that a new ledger (`fresh`) leaves out, by name: the statements that create one with its indexes,
+   * exactly as the versioned upgrades do, written to run again harmlessly (`CREATE TABLE IF NOT EXISTS`). The first
+   * deployment that writes one creates it (`Ledger.ensureTable`: under the deployment lock, in the transaction of its
+   * first row where there is one); every reader treats a missing one as empty (`Ledger.hasTable`). A database fleet
+   * pays for the tables of the features it uses, not for all of them. Optional (Teradata: the ledger has every table).
+   */
+  lazyTables?: Record<string, readonly string[]>;
+  /**
+   * A scalar SQL expression naming the `lazyTables` that exist, separated by spaces (null when none): read with the
+   * ledger's version, so that a ledger that has them costs no round trip more. Needed with `lazyTables`.
+   */
+  presentTables?: string;
   /** Positional parameter marker for the n-th (1-based) parameter. */
   param(n: number): string;
   /** SQL expression for the current timestamp. */
@@ -224,6 +237,13 @@ export interface LedgerDialect {
    * instead of a DELETE and an INSERT. Given the quoted column names it must set. Optional (Teradata: DELETE, INSERT).
    */
   upsertObject?(set: readonly string[]): string;
+  /**
+   * Whether a deployment's steps leave their objects' state to one statement when it closes (`Ledger.fold`) instead of
+   * an `objects` row each: the step's `steps` row (object key, checksum, action) already says it, and readers merge
+   * the applied steps of a deployment not yet folded into what `objects` holds. Needs window functions and
+   * `upsertObject`. Default false (Teradata: an `objects` row per step).
+   */
+  foldsObjects?: boolean;
   /**
    * What lets a step's ledger rows travel in the same request as its statements (PostgreSQL): values written as SQL
    * literals, and the step's start and duration read from the server's clock around its statements (the client

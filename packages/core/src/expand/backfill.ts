@@ -1,5 +1,6 @@
-import type { Connection } from '../engine/engine';
+import type { Connection, LedgerDialect } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
+import { Ledger } from '../ledger/ledger';
 import { type LockRetryOptions, sleep, withLockRetry } from './lock-retry';
 import { formatDuration } from '../runner/reporter';
 
@@ -77,8 +78,14 @@ export interface BackfillOptions {
    * (see `withLockRetry`); `onAttempt` sees every attempt.
    */
   lock?: Omit<LockRetryOptions, 'transaction' | 'signal'>;
-  /** Schema of the ledger tables. Default `dbee`. */
+  /** Schema of the ledger tables. Default `dbee` (or the schema of `ledger`). */
   ledgerSchema?: string;
+  /**
+   * The ledger's dialect: a new backfill creates the ledger's `backfills` table when it has none yet (a new ledger
+   * creates its feature tables as they are first needed: `LedgerDialect.lazyTables`), in the transaction of its row.
+   * Without it the table must exist.
+   */
+  ledger?: LedgerDialect;
   /**
    * Settings made in each batch's transaction (`set_config(name, value, true)`), e.g. the one that tells an expand's
    * sync trigger to skip the rows of its own backfill.
@@ -394,7 +401,7 @@ interface BatchSql {
  * row commits with it, so a crash can only lose both.
  */
 function batchSql(spec: BackfillSpec, key: KeyColumn[], options: BackfillOptions & { readWal: boolean }): BatchSql {
-  const ledger = `${ident(options.ledgerSchema ?? 'dbee')}.backfills`;
+  const ledger = `${ident(options.ledgerSchema ?? options.ledger?.schema ?? 'dbee')}.backfills`;
   const table = `${ident(spec.table.schema)}.${ident(spec.table.name)}`;
   const keyList = key.map((k) => ident(k.name)).join(', ');
   const cast = (from: number) => `(${key.map((k, i) => `$${from + i}::${k.type}`).join(', ')})`;
@@ -443,6 +450,7 @@ async function startBackfill(
   const { table, keyList, cast, where } = sql;
   return connection.transaction(async (tx) => {
     await tx.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    if (options.ledger) await new Ledger(tx, options.ledger).ensureTable('backfills', tx);
     const top = await tx.query<Record<string, string>>(
       `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}` +
         `${where ? ` WHERE true${where}` : ''} ORDER BY ${key.map((k) => `${ident(k.name)} DESC`).join(', ')} LIMIT 1`,
@@ -530,7 +538,7 @@ async function runBatch(
 export async function backfillState(
   connection: Connection,
   id: string,
-  options: Pick<BackfillOptions, 'ledgerSchema'> = {},
+  options: Pick<BackfillOptions, 'ledgerSchema' | 'ledger'> = {},
 ): Promise<BackfillState | undefined> {
   return (await readStates(connection, 'WHERE id = $1', [id], options))[0];
 }
@@ -539,7 +547,7 @@ export async function backfillState(
 export async function backfillStates(
   connection: Connection,
   project?: string,
-  options: Pick<BackfillOptions, 'ledgerSchema'> = {},
+  options: Pick<BackfillOptions, 'ledgerSchema' | 'ledger'> = {},
 ): Promise<BackfillState[]> {
   return project === undefined
     ? readStates(connection, '', [], options)
@@ -559,9 +567,9 @@ async function readStates(
   connection: Connection,
   filter: string,
   params: unknown[],
-  options: Pick<BackfillOptions, 'ledgerSchema'>,
+  options: Pick<BackfillOptions, 'ledgerSchema' | 'ledger'>,
 ): Promise<BackfillState[]> {
-  const schema = options.ledgerSchema ?? 'dbee';
+  const schema = options.ledgerSchema ?? options.ledger?.schema ?? 'dbee';
   const exists = await connection.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [
     `${ident(schema)}.backfills`,
   ]);

@@ -1,5 +1,5 @@
 import { durationMs } from '../config/schema';
-import type { Connection } from '../engine/engine';
+import type { Connection, LedgerDialect } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { BatchedMigration } from '../plan/plan';
 import { type BackfillProgress, formatBackfillProgress, runBackfill } from './backfill';
@@ -117,6 +117,8 @@ export async function runBatchedUpdates(
     /** Lock timeout of each batch, in milliseconds; default `withLockRetry`'s (500 ms). */
     lockTimeoutMs?: number;
     ledgerSchema?: string;
+    /** The ledger's dialect: the first backfill creates its `backfills` table (see `BackfillOptions.ledger`). */
+    ledger?: LedgerDialect;
   },
 ): Promise<void> {
   for (const [i, sql] of input.statements.entries()) {
@@ -155,6 +157,7 @@ export async function runBatchedUpdates(
         ...(input.options.pauseMs !== undefined ? { pauseMs: input.options.pauseMs } : {}),
         ...(input.options.targetBatchMs !== undefined ? { targetBatchMs: input.options.targetBatchMs } : {}),
         ledgerSchema: input.ledgerSchema,
+        ...(input.ledger ? { ledger: input.ledger } : {}),
         ...(input.lockTimeoutMs !== undefined ? { lock: { lockTimeoutMs: input.lockTimeoutMs } } : {}),
         onProgress: (p) => {
           input.reporter?.progress?.(i + 1, name, p);

@@ -1,4 +1,5 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
+import { Ledger } from '../ledger/ledger';
 import type { ExpandPlan } from './expand-plan';
 
 /**
@@ -128,12 +129,24 @@ export class ExpandLedger {
     return r.rows[0] ? this.row(r.rows[0]) : null;
   }
 
-  /** Open a release in phase `expanding` (the unique index refuses a second one in flight). */
+  /**
+   * Open a release in phase `expanding` (the unique index refuses a second one in flight). The ledger's first release
+   * creates its `expand_releases` table (a new ledger has none: `LedgerDialect.lazyTables`).
+   */
   async start(plan: ExpandPlan, environment: string): Promise<ExpandRelease> {
-    const r = await this.conn.query<Row>(
-      `INSERT INTO ${this.table} (project, environment, release, previous, phase, plan) VALUES (${this.p(1)}, ${this.p(2)}, ${this.p(3)}, ${this.p(4)}, 'expanding', ${this.p(5)}) RETURNING *`,
-      [plan.project, environment, plan.release, plan.previous, JSON.stringify(plan)],
-    );
+    const insert = async (c: Connection) =>
+      c.query<Row>(
+        `INSERT INTO ${this.table} (project, environment, release, previous, phase, plan) VALUES (${this.p(1)}, ${this.p(2)}, ${this.p(3)}, ${this.p(4)}, 'expanding', ${this.p(5)}) RETURNING *`,
+        [plan.project, environment, plan.release, plan.previous, JSON.stringify(plan)],
+      );
+    const ledger = new Ledger(this.conn, this.dialect);
+    // The table and its first row commit together.
+    const r = (await ledger.hasTable('expand_releases'))
+      ? await insert(this.conn)
+      : await this.conn.transaction(async (tx) => {
+          await ledger.ensureTable('expand_releases', tx);
+          return insert(tx);
+        });
     return this.row(r.rows[0]!);
   }
 

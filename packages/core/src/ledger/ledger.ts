@@ -226,6 +226,25 @@ const createdEmpty = new WeakMap<Connection, Set<string>>();
  */
 const openSummaries = new WeakMap<Connection, Map<string, DeploymentSummary>>();
 
+/**
+ * The kinds of deployment whose steps write no `objects` rows where the dialect folds them (`Ledger.fold`): those that
+ * run a plan (runner.ts). A compensating deployment (rollback, disable, enable) and adopt, cleanup or the expand's
+ * completion write `objects` directly.
+ */
+const FOLDED_KINDS = ['deploy', 'clone'];
+
+/**
+ * What a connection knows of the ledger's feature tables (`LedgerDialect.lazyTables`), by qualified name: `present`,
+ * read from the catalog (a table is never dropped, so this stays true); `absent`, read from the catalog or known
+ * because this connection created the ledger without them, and trusted while no deployment creates them elsewhere
+ * (as `missing` is: every creator holds the deployment lock, which a deployment's connection holds for as long as it
+ * lives); `created`, created by this connection in a transaction that may not have committed: read from the catalog
+ * every time (a transaction rolled back takes the table with it).
+ */
+const tablesPresent = new WeakMap<Connection, Set<string>>();
+const tablesAbsent = new WeakMap<Connection, Set<string>>();
+const tablesCreated = new WeakMap<Connection, Set<string>>();
+
 /** Add `table` to what `map` remembers of connection `raw`. */
 function remember(map: WeakMap<Connection, Set<string>>, raw: Connection, table: string): void {
   let tables = map.get(raw);
@@ -311,9 +330,12 @@ export class Ledger {
     if (upToDate.get(raw)?.has(this.versionTable)) return latest;
     if (missing.get(raw)?.has(this.versionTable)) return 0;
     try {
-      const r = await this.conn.query<{ v: number | string | null }>(
-        `SELECT MAX(${this.q('version')}) AS ${this.q('v')} FROM ${this.versionTable}`,
+      // The feature tables that exist are read with it (`LedgerDialect.presentTables`): no round trip of their own.
+      const present = this.dialect.lazyTables && this.dialect.presentTables;
+      const r = await this.conn.query<{ v: number | string | null; present?: string | null }>(
+        `SELECT MAX(${this.q('version')}) AS ${this.q('v')}${present ? `, ${present} AS ${this.q('present')}` : ''} FROM ${this.versionTable}`,
       );
+      if (present) this.learnTables(raw, r.rows[0]?.present ?? null);
       const v = Number(r.rows[0]?.v ?? 0);
       if (v === latest) this.knownUpToDate();
       return v;
@@ -353,16 +375,73 @@ export class Ledger {
     remember(upToDate, raw, this.versionTable);
   }
 
+  /** A feature table's key in `tablesPresent`, `tablesAbsent` and `tablesCreated`. */
+  private tableKey(table: string): string {
+    return `${this.dialect.schema}.${table}`;
+  }
+
+  /** Remember which feature tables exist on `raw`'s database, from `LedgerDialect.presentTables` as read. */
+  private learnTables(raw: Connection, present: string | null): void {
+    const names = new Set((present ?? '').split(' ').filter(Boolean));
+    for (const table of Object.keys(this.dialect.lazyTables ?? {})) {
+      const key = this.tableKey(table);
+      if (names.has(table)) {
+        // Seen by the transaction that created it, which may still roll back: not remembered as present.
+        if (!tablesCreated.get(raw)?.has(key)) remember(tablesPresent, raw, key);
+        tablesAbsent.get(raw)?.delete(key);
+      } else {
+        tablesCreated.get(raw)?.delete(key);
+        remember(tablesAbsent, raw, key);
+      }
+    }
+  }
+
+  /**
+   * Whether the ledger has `table`: always for a table every ledger has; for a feature table that a new ledger leaves
+   * out (`LedgerDialect.lazyTables`), as this connection knows it or else read from the catalog. A reader of a feature
+   * table treats a missing one as empty; `conn` is where the read runs (a transaction sees the tables it created).
+   */
+  async hasTable(table: string, conn: Connection = this.conn): Promise<boolean> {
+    if (!this.dialect.lazyTables?.[table]) return true;
+    const raw = rawConnection(conn);
+    const key = this.tableKey(table);
+    if (tablesPresent.get(raw)?.has(key)) return true;
+    if (tablesAbsent.get(raw)?.has(key) && !tablesCreated.get(raw)?.has(key)) return false;
+    const r = await conn.query<{ present: string | null }>(
+      `SELECT ${this.dialect.presentTables ?? 'NULL'} AS ${this.q('present')}`,
+    );
+    this.learnTables(raw, r.rows[0]?.present ?? null);
+    return (r.rows[0]?.present ?? '').split(' ').includes(table);
+  }
+
+  /**
+   * Create the feature table `table` (`LedgerDialect.lazyTables`) unless it exists, on `conn`: the transaction of the
+   * row about to be written there, where there is one, so that the table and its first row commit together. Run under
+   * the deployment lock, as every ledger write is (two sessions creating the same table at once would collide).
+   */
+  async ensureTable(table: string, conn: Connection = this.conn): Promise<void> {
+    const ddl = this.dialect.lazyTables?.[table];
+    if (!ddl) return;
+    const raw = rawConnection(conn);
+    const key = this.tableKey(table);
+    if (tablesPresent.get(raw)?.has(key)) return;
+    if (!tablesAbsent.get(raw)?.has(key) && (await this.hasTable(table, conn))) return;
+    // Every statement is `IF NOT EXISTS`: a table some other connection created since this one looked is left as is.
+    for (const sql of ddl) await conn.execute(sql);
+    remember(tablesCreated, raw, key);
+    tablesAbsent.get(raw)?.delete(key);
+  }
+
   /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */
   async ensure(): Promise<number> {
     const current = await this.version();
     const latest = this.dialect.migrations.length;
+    const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
     if (current < latest && this.dialect.transactionalDdl !== false && this.conn.executeBatch) {
       // Every upgrade still to run, with the rows recording them, in one transaction sent as one request: a fresh
       // database's ledger costs one round trip instead of one per statement (a fleet creates hundreds of them), and an
       // interrupted upgrade leaves the ledger at the version it had. A database without a ledger gets the latest
       // tables directly where the dialect has them (`LedgerDialect.fresh`).
-      const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
       // Its commit need not wait for the disk (LedgerInlining.asyncCommit): the deployment's closing row commits
       // durably, which flushes it, and a server crash before that loses it with every row written after it.
       const asyncCommit = this.dialect.inline?.asyncCommit;
@@ -378,6 +457,18 @@ export class Ledger {
         throw r.error;
       }
       this.knownUpToDate(current);
+      this.upgradedTables(current === 0 && this.dialect.fresh !== undefined);
+      return latest;
+    }
+    if (current === 0 && this.dialect.fresh && this.dialect.transactionalDdl !== false) {
+      // A new ledger on a connection that does not batch (an embedded database): the latest tables directly too.
+      const fresh = this.dialect.fresh;
+      await this.conn.transaction(async (c) => {
+        for (const sql of fresh) await c.execute(sql);
+        await c.query(`INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES ${versions.join(', ')}`);
+      });
+      this.knownUpToDate(current);
+      this.upgradedTables(true);
       return latest;
     }
     for (let v = current; v < this.dialect.migrations.length; v++) {
@@ -395,7 +486,20 @@ export class Ledger {
       }
     }
     this.knownUpToDate(current);
+    if (current < this.dialect.migrations.length) this.upgradedTables(false);
     return this.dialect.migrations.length;
+  }
+
+  /**
+   * What this connection knows of the feature tables after `ensure` created or upgraded the ledger: none exist when it
+   * was created as `fresh` (no round trip to learn it); an upgrade may have created some, read again when needed.
+   */
+  private upgradedTables(fresh: boolean): void {
+    const raw = rawConnection(this.conn);
+    for (const table of Object.keys(this.dialect.lazyTables ?? {})) {
+      if (fresh) remember(tablesAbsent, raw, this.tableKey(table));
+      else tablesAbsent.get(raw)?.delete(this.tableKey(table));
+    }
   }
 
   /** True when the ledger exists; reads never create it (a dry run touches nothing). */
@@ -405,28 +509,18 @@ export class Ledger {
 
   async deployedState(project: string): Promise<DeployedState> {
     if (!(await this.exists())) return { objects: new Map(), migrations: new Map() };
-    const objects = await this.conn.query<{ object_key: string; checksum: string }>(
-      `SELECT ${this.cols('object_key', 'checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
-      [project],
-    );
+    const objects = (await this.objectStates(project, this.conn)).states.get(project) ?? new Map<string, string>();
     const migrations = await this.conn.query<{ version: string; checksum: string }>(
       `SELECT ${this.cols('version', 'checksum')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
     );
-    return {
-      objects: new Map(objects.rows.map((r) => [r.object_key, r.checksum])),
-      migrations: new Map(migrations.rows.map((r) => [r.version, r.checksum])),
-    };
+    return { objects, migrations: new Map(migrations.rows.map((r) => [r.version, r.checksum])) };
   }
 
   /** The keys of the objects the ledger records for `project`, in one query (none when there is no ledger). */
   async objectKeys(project: string): Promise<string[]> {
     if (!(await this.exists())) return [];
-    const r = await this.conn.query<{ object_key: string }>(
-      `SELECT ${this.cols('object_key')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
-      [project],
-    );
-    return r.rows.map((row) => row.object_key);
+    return [...((await this.objectStates(project, this.conn)).states.get(project)?.keys() ?? [])];
   }
 
   /** `deployedState` of every project in the ledger, in two queries (an Nx batch reads it once for all its tasks). */
@@ -438,15 +532,135 @@ export class Ledger {
       if (!state) out.set(project, (state = { objects: new Map(), migrations: new Map() }));
       return state;
     };
-    const objects = await this.conn.query<{ project: string; object_key: string; checksum: string }>(
-      `SELECT ${this.cols('project', 'object_key', 'checksum')} FROM ${this.t('objects')}`,
-    );
-    for (const r of objects.rows) of(r.project).objects.set(r.object_key, r.checksum);
+    for (const [project, objects] of (await this.objectStates(null, this.conn)).states)
+      for (const [key, checksum] of objects) of(project).objects.set(key, checksum);
     const migrations = await this.conn.query<{ project: string; version: string; checksum: string }>(
       `SELECT ${this.cols('project', 'version', 'checksum')} FROM ${this.t('migrations')}`,
     );
     for (const r of migrations.rows) of(r.project).migrations.set(r.version, r.checksum);
     return out;
+  }
+
+  /** Whether a deployment's steps leave their objects' state to `fold` (`LedgerDialect.foldsObjects`). */
+  get folds(): boolean {
+    return this.dialect.foldsObjects === true;
+  }
+
+  /**
+   * The object checksums the ledger records (of `project`, or of every project), by project, in one query: the rows of
+   * `objects`, with the applied steps of the deployments not yet folded into it (`fold`: a deployment running, or
+   * whose process died before it folded) laid over them in order, a drop forgetting its object; and those
+   * deployments' ids. Every reader of object states reads them here, so that it sees what per-step rows would say.
+   */
+  private async objectStates(
+    project: string | null,
+    conn: Connection,
+  ): Promise<{ states: Map<string, Map<string, string>>; unfolded: number[] }> {
+    const params: unknown[] = project === null ? [] : [project];
+    let sql = `SELECT ${this.cols('project', 'object_key', 'checksum')}${this.folds ? ', NULL AS deployment_id, NULL AS step_order, NULL AS action' : ''} FROM ${this.t('objects')}${project === null ? '' : ` WHERE ${this.q('project')} = ${this.p(1)}`}`;
+    if (this.folds) {
+      sql += ` UNION ALL SELECT ${this.ac('d', 'project')}, ${this.ac('s', 'object_key')}, ${this.ac('s', 'checksum')}, ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')}, ${this.ac('s', 'action')}
+        FROM ${this.t('steps')} s, ${this.t('deployments')} d WHERE ${this.unfolded('d', params)}${project === null ? '' : ` AND ${this.ac('d', 'project')} = ${this.p(1)}`}
+          AND ${this.ac('s', 'deployment_id')} = ${this.ac('d', 'id')} AND ${this.ac('s', 'status')} = ${this.p(params.push('applied'))} AND ${this.ac('s', 'action')} <> ${this.p(params.push('migrate'))}`;
+    }
+    const r = await conn.query<{
+      project: string;
+      object_key: string;
+      checksum: string;
+      deployment_id?: number | string | null;
+      step_order?: number | string | null;
+      action?: string | null;
+    }>(sql, params);
+    const states = new Map<string, Map<string, string>>();
+    const of = (p: string) => {
+      let m = states.get(p);
+      if (!m) states.set(p, (m = new Map()));
+      return m;
+    };
+    const steps = r.rows.filter((row) => row.deployment_id !== null && row.deployment_id !== undefined);
+    for (const row of r.rows)
+      if (row.deployment_id === null || row.deployment_id === undefined)
+        of(row.project).set(row.object_key, row.checksum);
+    steps.sort(
+      (a, b) => Number(a.deployment_id) - Number(b.deployment_id) || Number(a.step_order) - Number(b.step_order),
+    );
+    for (const row of steps) {
+      if (row.action === 'drop') of(row.project).delete(row.object_key);
+      else of(row.project).set(row.object_key, row.checksum);
+    }
+    return { states, unfolded: [...new Set(steps.map((row) => Number(row.deployment_id)))] };
+  }
+
+  /**
+   * The condition on deployment rows `alias` that selects those whose applied steps are not folded into `objects`:
+   * a deployment of a plan (kind `deploy` or `clone`: its steps wrote no `objects` rows) still `running`, and whose
+   * `steps_applied` the fold has not set (it is 0 until the deployment closes or is folded). Its parameters are
+   * pushed onto `params`.
+   */
+  private unfolded(alias: string, params: unknown[]): string {
+    const kinds = FOLDED_KINDS.map((k) => this.p(params.push(k))).join(', ');
+    return `${this.ac(alias, 'status')} = ${this.p(params.push('running'))} AND ${this.ac(alias, 'steps_applied')} = 0 AND ${this.ac(alias, 'kind')} IN (${kinds})`;
+  }
+
+  /**
+   * Bring `objects` up to date with the applied steps of deployment `deploymentId` (its steps write no
+   * `objects` rows: `LedgerDialect.foldsObjects`), in one transaction: each object's last applied step sets its
+   * checksum, or forgets it when that step dropped it, and the deployment's `steps_applied` is counted, which marks it
+   * folded. A deployment already folded, or not of a plan, is left as it is: folding again is harmless. The deployment
+   * folds itself when it ends (before its smoke checks read the objects); the next lock holder folds one whose process
+   * died first (`Deployment.open`, `markInterrupted`).
+   */
+  async fold(deploymentId: number, conn: Connection = this.conn): Promise<void> {
+    const writes = this.foldWrites(deploymentId);
+    if (this.inlines && conn.executeBatch) {
+      const r = await conn.executeBatch(['BEGIN', ...this.inlineAll(writes), 'COMMIT']);
+      if (r.error) {
+        await conn.execute('ROLLBACK').catch(() => {});
+        throw r.error;
+      }
+      return;
+    }
+    await conn.transaction((c) => this.run(writes, c));
+  }
+
+  /** The writes of `fold`: the upsert of the objects the deployment's steps left, the delete of those they dropped, the count. */
+  foldWrites(deploymentId: number): LedgerWrite[] {
+    const upsert = this.dialect.upsertObject;
+    if (!upsert) throw new Error(`the ${this.dialect.schema} ledger dialect folds no objects (no upsertObject)`);
+    // Each object's last applied step of the deployment, while it is not folded (the guard makes the fold run once).
+    const last = (params: unknown[]) => {
+      const guard = this.unfolded('d', params);
+      return `(SELECT ${this.ac('d', 'project')}, ${this.ac('d', 'id')}, ${this.ac('s', 'object_key')}, ${this.ac('s', 'checksum')}, ${this.ac('s', 'action')}, row_number() OVER (PARTITION BY ${this.ac('s', 'object_key')} ORDER BY ${this.ac('s', 'step_order')} DESC) AS ${this.q('n')}
+         FROM ${this.t('steps')} s, ${this.t('deployments')} d WHERE ${this.ac('d', 'id')} = ${this.p(params.push(deploymentId))} AND ${guard}
+           AND ${this.ac('s', 'deployment_id')} = ${this.ac('d', 'id')} AND ${this.ac('s', 'status')} = ${this.p(params.push('applied'))} AND ${this.ac('s', 'action')} <> ${this.p(params.push('migrate'))}) x`;
+    };
+    const up: unknown[] = [];
+    const upFrom = last(up);
+    const del: unknown[] = [];
+    const delFrom = last(del);
+    const count: unknown[] = [];
+    const countGuard = this.unfolded('d', count);
+    return [
+      {
+        sql: `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')})
+          SELECT ${this.ac('x', 'project')}, ${this.ac('x', 'object_key')}, ${this.ac('x', 'checksum')}, ${this.ac('x', 'id')} FROM ${upFrom}
+          WHERE ${this.ac('x', 'n')} = 1 AND ${this.ac('x', 'action')} <> ${this.p(up.push('drop'))} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.q(c)))}`,
+        params: up,
+        table: 'objects',
+      },
+      {
+        sql: `DELETE FROM ${this.t('objects')} WHERE (${this.cols('project', 'object_key')}) IN
+          (SELECT ${this.ac('x', 'project')}, ${this.ac('x', 'object_key')} FROM ${delFrom} WHERE ${this.ac('x', 'n')} = 1 AND ${this.ac('x', 'action')} = ${this.p(del.push('drop'))})`,
+        params: del,
+        table: 'objects',
+      },
+      {
+        sql: `UPDATE ${this.t('deployments')} d SET ${this.q('steps_applied')} = ${this.appliedCount(count.push(deploymentId), count.push('applied'))}
+          WHERE ${this.ac('d', 'id')} = ${this.p(count.push(deploymentId))} AND ${countGuard}`,
+        params: count,
+        table: 'deployments',
+      },
+    ];
   }
 
   /**
@@ -660,6 +874,17 @@ export class Ledger {
   }
 
   /**
+   * Run writes in order on `conn` in one round trip where the dialect writes literals and the connection batches
+   * (chained as `inlineAll` chains them: each sees the ledger as it was before it, as one after the other would), else
+   * one round trip each (`run`). Inside the caller's transaction, if one is open.
+   */
+  async runTogether(writes: readonly LedgerWrite[], conn: Connection = this.conn): Promise<void> {
+    if (writes.length < 2 || !this.inlines || !conn.executeBatch) return this.run(writes, conn);
+    const r = await conn.executeBatch(this.inlineAll(writes));
+    if (r.error) throw r.error;
+  }
+
+  /**
    * How a deployment's commits stop waiting for the disk until its closing row (`LedgerInlining.asyncSession`): only
    * on a connection that batches (a server; an embedded database has no WAL writer).
    */
@@ -819,7 +1044,7 @@ export class Ledger {
       [project, version],
     );
     // A batched migration's backfills (ids `<migration key>#<n>`) go with it: applied again, it runs whole again.
-    if (this.dialect.backfills) {
+    if (this.dialect.backfills && (await this.hasTable(this.dialect.backfills, conn))) {
       const prefix = `${formatKey(migrationKey(project, version))}#`;
       await conn.query(
         `DELETE FROM ${this.t(this.dialect.backfills)} WHERE substr(${this.q('id')}, 1, ${this.p(1)}) = ${this.p(2)}`,
@@ -871,6 +1096,8 @@ export class Ledger {
   async markInterrupted(byDeployment: string): Promise<number[]> {
     const ids = await this.runningDeployments();
     for (const id of ids) {
+      // Its applied steps reach `objects` first (a deployment's `steps_applied` set below would mark it folded).
+      if (this.folds) await this.fold(id);
       await this.conn.query(
         `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(3, 4)} WHERE ${this.q('id')} = ${this.p(5)} AND ${this.q('status')} = ${this.p(6)}`,
         [
@@ -938,6 +1165,7 @@ export class Ledger {
 
   /** The checksum the ledger holds for an object (before a step changes it), or null. */
   async objectChecksum(project: string, objectKey: string, conn: Connection = this.conn): Promise<string | null> {
+    if (this.folds) return (await this.objectStates(project, conn)).states.get(project)?.get(objectKey) ?? null;
     const r = await conn.query<{ checksum: string }>(
       `SELECT ${this.q('checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`,
       [project, objectKey],
@@ -945,25 +1173,17 @@ export class Ledger {
     return r.rows[0]?.checksum ?? null;
   }
 
-  /** A step of a deployment was reversed by the automatic rollback. */
-  async markStepUndone(deploymentId: number, order: number, conn: Connection = this.conn): Promise<void> {
-    await conn.query(
-      `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
-      ['undone', deploymentId, order],
-    );
-    await conn.query(
-      `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} - 1 WHERE ${this.q('id')} = ${this.p(1)}`,
-      [deploymentId],
-    );
-  }
-
-  /** Remember a backup kept by the conflict strategy `rename`; retained until someone drops it (no expiry yet). */
+  /**
+   * Remember a backup kept by the conflict strategy `rename`; retained until someone drops it (no expiry yet). The
+   * ledger's first backup creates its `backups` table, on `conn` (the step's transaction).
+   */
   async recordBackup(
     deploymentId: number,
     objectKey: string,
     backupName: string,
     conn: Connection = this.conn,
   ): Promise<void> {
+    await this.ensureTable('backups', conn);
     const id = await this.nextId('backups', conn);
     await conn.query(
       `INSERT INTO ${this.t('backups')} (${this.cols('id', 'deployment_id', 'object_key', 'backup_name')}) VALUES (${this.params(4)})`,
@@ -973,6 +1193,7 @@ export class Ledger {
 
   /** A backup no longer exists under its name (renamed back by a rollback, or dropped). */
   async backupGone(deploymentId: number, backupName: string, conn: Connection = this.conn): Promise<void> {
+    if (!(await this.hasTable('backups', conn))) return;
     await conn.query(
       `UPDATE ${this.t('backups')} SET ${this.q('dropped_at')} = ${this.dialect.now} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('backup_name')} = ${this.p(2)}`,
       [deploymentId, backupName],
@@ -981,7 +1202,7 @@ export class Ledger {
 
   /** Backups made by the project's deployments that still exist (not dropped, not renamed back), oldest first. */
   async liveBackups(project: string): Promise<BackupRow[]> {
-    if (!(await this.exists())) return [];
+    if (!(await this.exists()) || !(await this.hasTable('backups'))) return [];
     // Two plain queries instead of a JOIN: every ledger dialect (and the Teradata test double) reads single-table
     // SELECTs, and both tables stay small.
     const deployments = await this.conn.query<{ id: number | string }>(
@@ -999,8 +1220,9 @@ export class Ledger {
       .filter((row) => ids.has(row.deployment_id));
   }
 
+  /** The backups a deployment kept, oldest first (none where the ledger has no `backups` table yet). */
   async backups(deploymentId: number): Promise<BackupRow[]> {
-    if (!(await this.exists())) return [];
+    if (!(await this.exists()) || !(await this.hasTable('backups'))) return [];
     const r = await this.conn.query<BackupRow>(
       `SELECT ${this.cols('id', 'deployment_id', 'object_key', 'backup_name', 'created_at', 'retain_until', 'dropped_at')} FROM ${this.t('backups')} WHERE ${this.q('deployment_id')} = ${this.p(1)} ORDER BY ${this.q('id')}`,
       [deploymentId],
@@ -1145,18 +1367,28 @@ export class Ledger {
     status: StepStatus,
     conn: Connection = this.conn,
   ): Promise<void> {
-    if (was === status) return;
-    await conn.query(
-      `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
-      [status, deploymentId, order],
-    );
+    await this.run(this.stepStatusWrites(deploymentId, order, was, status), conn);
+  }
+
+  /** The writes of `setStepStatus`: none when the status stays. */
+  stepStatusWrites(deploymentId: number, order: number, was: StepStatus, status: StepStatus): LedgerWrite[] {
+    if (was === status) return [];
+    const writes: LedgerWrite[] = [
+      {
+        sql: `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
+        params: [status, deploymentId, order],
+        table: 'steps',
+      },
+    ];
     const delta = status === 'applied' ? 1 : was === 'applied' ? -1 : 0;
     if (delta) {
-      await conn.query(
-        `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
-        [delta, deploymentId],
-      );
+      writes.push({
+        sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
+        params: [delta, deploymentId],
+        table: 'deployments',
+      });
     }
+    return writes;
   }
 
   /** A migration as the ledger records it, or null when it is not applied. */
@@ -1174,6 +1406,7 @@ export class Ledger {
 
   /** A backup renamed back by a rollback exists again under its backup name (that rollback was undone). */
   async backupBack(deploymentId: number, backupName: string, conn: Connection = this.conn): Promise<void> {
+    if (!(await this.hasTable('backups', conn))) return;
     await conn.query(
       `UPDATE ${this.t('backups')} SET ${this.q('dropped_at')} = NULL WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('backup_name')} = ${this.p(2)}`,
       [deploymentId, backupName],
@@ -1182,20 +1415,32 @@ export class Ledger {
 
   /** What the ledger says a project has deployed: every object checksum and migration. */
   async state(project: string, conn: Connection = this.conn): Promise<LedgerState> {
-    if (createdEmpty.get(rawConnection(conn))?.has(this.versionTable)) return { objects: {}, migrations: {} };
-    const objects = await conn.query<{ object_key: string; checksum: string }>(
-      `SELECT ${this.cols('object_key', 'checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)}`,
-      [project],
-    );
+    return (await this.stateAndUnfolded(project, conn)).state;
+  }
+
+  /**
+   * `state`, and the ids of the project's deployments whose applied steps it laid over `objects` because they are not
+   * folded yet (`fold`): under the deployment lock, those belong to processes that died.
+   */
+  async stateAndUnfolded(
+    project: string,
+    conn: Connection = this.conn,
+  ): Promise<{ state: LedgerState; unfolded: number[] }> {
+    if (createdEmpty.get(rawConnection(conn))?.has(this.versionTable))
+      return { state: { objects: {}, migrations: {} }, unfolded: [] };
+    const objects = await this.objectStates(project, conn);
     const migrations = await conn.query<{ version: string; checksum: string; description: string }>(
       `SELECT ${this.cols('version', 'checksum', 'description')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)}`,
       [project],
     );
     return {
-      objects: Object.fromEntries(objects.rows.map((r) => [r.object_key, r.checksum])),
-      migrations: Object.fromEntries(
-        migrations.rows.map((r) => [r.version, { checksum: r.checksum, description: r.description }]),
-      ),
+      state: {
+        objects: Object.fromEntries(objects.states.get(project) ?? []),
+        migrations: Object.fromEntries(
+          migrations.rows.map((r) => [r.version, { checksum: r.checksum, description: r.description }]),
+        ),
+      },
+      unfolded: objects.unfolded,
     };
   }
 

@@ -179,6 +179,7 @@ async function driveExpand(
         {
           ...pace,
           ledgerSchema: p.engine.ledger.schema,
+          ledger: p.engine.ledger,
           settings: expand.backfillSettings(plan, t),
           lock: { lockTimeoutMs: p.lockTimeoutMs },
           onProgress: (pr) => ctx.reporter.info(`backfill ${t.schema}.${t.name}: ${formatBackfillProgress(pr)}`),

@@ -36,6 +36,7 @@ import {
   recordSmokeChecks,
   runSmokeChecks,
   smokeTimeoutMs,
+  type AppliedChange,
   type SmokeCheck,
 } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
@@ -229,17 +230,23 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
   const settings = workspace.settings(target, environment).deploy;
   const { variables } = workspace.settings(target, environment);
   const graph = graphProject(target, variables, workspace.projects);
-  const manage = projectManagedScope(workspace.root, target, variables);
   const emergency = options.emergency ?? false;
   const smokeWanted = !emergency && (settings.smokeAfterDeploy ?? true) && Boolean(engine.smoke);
 
   // The sources give smoke checks and migration rollback scripts (nothing is parsed unless needed); a rollback must
-  // still work when they are broken.
+  // still work when they are broken. Walked once: the managed scope is read from the same files (a project of
+  // thousands of files paid the walk and the reads twice). Sources that do not load refuse as the scope always did.
   let sources: ProjectSources | null = null;
+  let unloaded: DbeeError | null = null;
   try {
     sources = discoverSources(workspace.root, target);
   } catch (e) {
     if (!(e instanceof DbeeError)) throw e;
+    unloaded = e;
+  }
+  const manage = projectManagedScope(workspace.root, target, variables, sources ?? undefined);
+  if (unloaded) {
+    const e = unloaded;
     reporter.warn(
       `the sources of ${target.name} do not load (${e.message.split('\n')[0]}): only the ledger's reverses are used${smokeWanted ? ', and no smoke checks of its working tree run' : ''}`,
     );
@@ -526,7 +533,7 @@ async function undoAll(
     reporter.info(
       `${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`,
     );
-    const ledgerBefore = unit.whole ? await ledger.ledgerBefore(d.id) : null;
+    const ledgerBefore = unit.whole ? await stateBefore(ledger, d.id) : null;
     const r = await run(d.id, unit.steps, ledgerBefore, {});
     if (r.status === 'failed') break;
     const state = planned.before.get(d.id);
@@ -652,10 +659,8 @@ async function smokeAfterRollback(
     timeoutMs: smokeTimeoutMs(settings),
     onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
     // The baseline compiles the views the rollback can have broken, not every view of the project, as after a deploy:
-    // every step it ran counts as a change (none as a definition), so every view over what it put back is compiled.
-    changes: planned.allSteps
-      .filter((s) => !s.skip)
-      .map((s, i) => ({ key: s.plan.objectKey, order: i + 1, action: 'alter' })),
+    // every step it ran is a change, so every view over what it put back is compiled (`rollbackChanges`).
+    changes: rollbackChanges(planned.allSteps),
   });
   const bad = smoke.results.filter((r) => r.status === 'failed');
   const line = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
@@ -667,10 +672,45 @@ async function smokeAfterRollback(
   return { line, code: ExitCode.smokeFailed };
 }
 
+/**
+ * The steps a rollback ran as the smoke baseline sees them (`viewsToCompile`). A view or routine put back by a CREATE
+ * of its own (an undone replace or drop: `create`, `replace`) was analysed by it against what it stands on, as when a
+ * deployment defines it: it is planned once, by itself or under a view over it, as after the deployment that defined it
+ * (a chain of views put back is planned from its top, not once per view). Every other step (a column dropped again, a
+ * created object dropped) changes its object without defining it: what stands on it is compiled.
+ */
+function rollbackChanges(steps: readonly CompensatingStep[]): AppliedChange[] {
+  return steps
+    .filter((s) => !s.skip)
+    .map((s, i) => ({
+      key: s.plan.objectKey,
+      order: i + 1,
+      action: DEFINED_BY_CREATE.has(s.plan.objectKey.kind) && REDEFINES.has(s.plan.action) ? s.plan.action : 'alter',
+    }));
+}
+
+/** Kinds a compensating step puts back with a CREATE of the object itself (a view's fallback drops and creates it). */
+const DEFINED_BY_CREATE = new Set(['view', 'materialized-view', 'function', 'procedure']);
+const REDEFINES = new Set(['create', 'replace']);
+
 /** An error of the SQL-standard class 53, insufficient resources (out of memory, out of shared memory for locks). */
 function outOfResources(error: DbeeError | undefined): boolean {
   const sqlstate = (error?.details as { sqlstate?: unknown } | undefined)?.sqlstate;
   return typeof sqlstate === 'string' && sqlstate.startsWith('53');
+}
+
+const statesBefore = new WeakMap<Ledger, Map<number, Promise<LedgerState | null>>>();
+
+/**
+ * `ledger.ledgerBefore(id)`, read once per rollback (per `Ledger`): the state a deployment started from never changes
+ * once recorded, and it holds every object of the project (planning the undo of a deployment read it three times).
+ */
+function stateBefore(ledger: Ledger, deploymentId: number): Promise<LedgerState | null> {
+  let states = statesBefore.get(ledger);
+  if (!states) statesBefore.set(ledger, (states = new Map()));
+  let state = states.get(deploymentId);
+  if (!state) states.set(deploymentId, (state = ledger.ledgerBefore(deploymentId)));
+  return state;
 }
 
 /** Smoke checks of a state, and where they come from (for the output). */
@@ -686,7 +726,7 @@ interface StateChecks {
  */
 async function checksBefore(ledger: Ledger, history: DeploymentRow[], d: DeploymentRow): Promise<StateChecks | null> {
   // A dry run may read a ledger not yet upgraded, without ledger_before.
-  const state = (await ledger.version()) >= 2 ? await ledger.ledgerBefore(d.id) : null;
+  const state = (await ledger.version()) >= 2 ? await stateBefore(ledger, d.id) : null;
   const nothing = state
     ? Object.keys(state.objects).length === 0 && Object.keys(state.migrations).length === 0
     : !history.some((h) => h.id < d.id && h.kind === 'deploy' && h.status !== 'rolled-back' && h.steps_applied > 0);
@@ -894,11 +934,11 @@ async function restoreVanished(
   const { ledger, history, project, engine } = input;
   // A dry run may read a ledger not yet upgraded, without ledger_before.
   if ((await ledger.version()) < 2) return [];
-  const before = await ledger.ledgerBefore(d.id);
+  const before = await stateBefore(ledger, d.id);
   if (!before) return [];
   // The state right after `d`: what the next deployment found, or the ledger now when `d` is the last.
   const next = history.filter((h) => h.id > d.id).sort((a, b) => a.id - b.id)[0];
-  const after = (next ? await ledger.ledgerBefore(next.id) : null) ?? (await ledger.state(project));
+  const after = (next ? await stateBefore(ledger, next.id) : null) ?? (await ledger.state(project));
   const stepped = new Set(all.map((s) => s.objectKey));
   const problems: DbeeError[] = [];
   const vanished = Object.entries(before.objects)

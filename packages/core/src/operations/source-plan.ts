@@ -5,12 +5,14 @@ import { desiredModelFor } from '../diffing/desired';
 import type { Connection } from '../engine/engine';
 import type { Plan, PlanStep } from '../plan/plan';
 import {
+  objectStates as sourceObjectStates,
   planFromSources,
   planSourcesExplained,
   refuseNeedsDiff,
   type PlanInput,
   type SourcePlan,
 } from '../planner/planner';
+import type { ProjectModel } from '../planner/project-model';
 import type { OperationContext } from '../context/operation-context';
 import { withoutUnknownObjects } from './conflicts';
 import { planInPlace } from './in-place';
@@ -44,6 +46,30 @@ export async function planSources(
     if (safe) Object.assign(step, await rewrite(conn, step, safe));
   }
   return plan;
+}
+
+/**
+ * The ledger states of the objects of `project` (planned by a diff, with `own`: it and its dependencies) once its plan
+ * ran: what a first deployment of its sources records. From the graph the plan was made from when it planned this
+ * project alone with the same models (the usual deployment of one project: the graph of thousands of objects is not
+ * built a second time); otherwise from a plan of the project with nothing deployed.
+ */
+function statesAfterDiff(
+  input: PlanInput,
+  planned: SourcePlan,
+  own: readonly ProjectModel[],
+  project: string,
+): Record<string, string> {
+  const model = own.find((m) => m.project.name === project)!;
+  if (planned.graph && planned.plan.projects.length === 1 && own.length === input.models.length)
+    return sourceObjectStates(input.engine, model, planned.graph);
+  const full = planFromSources({
+    engine: input.engine,
+    models: own,
+    planned: [project],
+    schemaOwners: input.schemaOwners,
+  });
+  return Object.fromEntries(full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]));
 }
 
 /** `planSources` without the safe rewrites of the steps planned from source files. */
@@ -117,10 +143,7 @@ async function planSourcesAsWritten(
         if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
       }
       steps.push(...diffed);
-      const full = planFromSources({ engine, models: own, planned: [project], schemaOwners: input.schemaOwners });
-      objectStates[project] = Object.fromEntries(
-        full.steps.filter((s) => s.action !== 'migrate').map((s) => [s.key, s.checksum]),
-      );
+      objectStates[project] = statesAfterDiff(input, planned, own, project);
     }
     steps.push(...base.steps.filter((s) => s.project === project));
   }

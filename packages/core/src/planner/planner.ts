@@ -4,7 +4,7 @@ import { formatKey, migrationKey, type ObjectKey } from '../model/object-key';
 import { batchedHeader, parseBatchedUpdate } from '../expand/batched-migration';
 import { type BatchedMigration, PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
-import { buildGraph } from './graph';
+import { buildGraph, type ObjectGraph } from './graph';
 import type { ProjectModel } from './project-model';
 import type { SourceObject } from './objects';
 
@@ -53,6 +53,8 @@ export interface SourcePlan {
   plan: Plan;
   /** Per project, in plan order, the objects that need a diff; empty when the plan covers every change. */
   needsDiff: ReadonlyMap<string, ObjectNeedingDiff[]>;
+  /** The object graph the plan was made from (`objectStates` reads it again instead of building another). */
+  graph?: ObjectGraph;
 }
 
 /**
@@ -74,7 +76,9 @@ export async function planSourcesExplained(
     const missing = owners.filter((o) => !known.has(o));
     if (!missing.length) throw e;
     const extra = await Promise.all(missing.map(loadProject));
-    return planSources({ ...input, models: [...input.models, ...extra] });
+    // Planned with more models than given: its graph is not the one of `input` (no `graph` for `objectStates`).
+    const { graph: _, ...explained } = planSources({ ...input, models: [...input.models, ...extra] });
+    return explained;
   }
 }
 
@@ -107,18 +111,12 @@ export function planFromSources(input: PlanInput): Plan {
  * (its project is then planned as a `diffProjects` one); any other problem throws, with every problem found (those
  * needing a diff included). Pure: no I/O; the same inputs always give a byte-identical plan.
  */
-export function planSources(input: PlanInput): SourcePlan {
+export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
   const { engine, models } = input;
   const planned = new Set(input.planned);
   const byName = new Map(models.map((m) => [m.project.name, m]));
-  const graphProjects = new Map(models.map((m) => [m.project.name, m.graph]));
   const projectOrder = orderProjects(models, planned);
-  const graph = buildGraph(
-    models.flatMap((m) => m.objects),
-    graphProjects,
-    planned,
-    input.schemaOwners,
-  );
+  const graph = built ?? graphOf(input);
   const steps: PlanStep[] = [];
   const errors: DbeeError[] = [];
   const deferredSteps: PlanStep[] = [];
@@ -194,7 +192,7 @@ export function planSources(input: PlanInput): SourcePlan {
       needsDiff.set(project, [...(needsDiff.get(project) ?? []), { object: String(e.details.object), reason: e }]);
     }
     const diffProjects = new Set([...(input.diffProjects ?? []), ...needsDiff.keys()]);
-    return { plan: planSources({ ...input, diffProjects }).plan, needsDiff };
+    return { plan: planSources({ ...input, diffProjects }, graph).plan, needsDiff, graph };
   }
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} objects cannot be planned`, errors);
@@ -208,7 +206,39 @@ export function planSources(input: PlanInput): SourcePlan {
     baseFingerprint: null,
     steps,
   };
-  return { plan, needsDiff: new Map() };
+  return { plan, needsDiff: new Map(), graph };
+}
+
+/**
+ * The object graph `planSources` plans `input` from. It depends on the models and the planned projects only: planning
+ * again with `diffProjects` reuses it.
+ */
+function graphOf(input: PlanInput): ObjectGraph {
+  const projects = new Map(input.models.map((m) => [m.project.name, m.graph]));
+  return buildGraph(
+    input.models.flatMap((m) => m.objects),
+    projects,
+    new Set(input.planned),
+    input.schemaOwners,
+  );
+}
+
+/**
+ * Object key → checksum of every step but migrations that a first deployment of `model`'s project plans from the
+ * graph of a `planSources` that planned it (its schemas, its objects in order, then the foreign keys split out of
+ * their tables): the same as `planFromSources` of the project with nothing deployed, without building the graph again.
+ */
+export function objectStates(engine: Engine, model: ProjectModel, graph: ObjectGraph): Record<string, string> {
+  const project = model.project.name;
+  const steps = schemaSteps(engine, model, EMPTY_STATE);
+  const constraints: PlanStep[] = [];
+  for (const object of graph.order) {
+    if (object.project !== project) continue;
+    const built = objectStep(engine, object, model.variables, EMPTY_STATE, graph.deferredForeignKeys.get(object.id));
+    if (built instanceof DbeeError) throw built;
+    if (built) steps.push(built.step), constraints.push(...built.constraints);
+  }
+  return Object.fromEntries([...steps, ...constraints].map((s) => [s.key, s.checksum]));
 }
 
 function objectStep(

@@ -5,7 +5,7 @@ import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
 import type { SourceParser } from '../engine/engine';
 import type { ParsedStatement } from '../model/source';
-import { discoverSources, type MigrationFile, type SourceFile } from '../sources/discover';
+import { discoverSources, type MigrationFile, type ProjectSources, type SourceFile } from '../sources/discover';
 import { expandPlaceholders, placeholderNames } from '../sources/placeholders';
 import { sha256 } from '../sources/checksum';
 import { canonicalJson } from '../plan/serialize';
@@ -216,8 +216,10 @@ export function projectManagedScope(
   workspaceRoot: string,
   project: DbProject,
   variables: Record<string, string>,
+  /** The project's sources when the caller has discovered them already (`discoverSources`): not walked again. */
+  sources?: ProjectSources,
 ): ManagedScope {
-  return scopeFromFiles(project, discoverSources(workspaceRoot, project).objects, variables);
+  return scopeFromFiles(project, (sources ?? discoverSources(workspaceRoot, project)).objects, variables);
 }
 
 function scopeFromFiles(project: DbProject, files: SourceFile[], variables: Record<string, string>): ManagedScope {

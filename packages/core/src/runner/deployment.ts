@@ -88,6 +88,12 @@ export class Deployment {
    */
   private readonly pending = new Map<string, { checksum: string | null; step: PlanStep }>();
   private closed = false;
+  /**
+   * Its steps write no `objects` rows (a deployment of a plan, on a ledger that folds them: `Ledger.fold`); `fold`
+   * brings `objects` up to date from its applied steps, once, before anything of it reads them.
+   */
+  private readonly defers: boolean;
+  private folded = false;
 
   private constructor(
     private readonly ledger: Ledger,
@@ -101,14 +107,23 @@ export class Deployment {
   ) {
     this.journal = new StepJournal(ledger);
     this.objects = new Map(Object.entries(before.objects));
+    this.defers = plan !== null && ledger.folds;
   }
 
   /**
    * Open a deployment: read the project's ledger state once (unless `info.before` has it) and write the deployment's
-   * row, `running`. The caller holds the deployment lock. `plan` is what `prepare` needs.
+   * row, `running`. The caller holds the deployment lock. `plan` is what `prepare` needs. A deployment of the same
+   * project that died before its steps were folded into `objects` is folded first.
    */
   static async open(ledger: Ledger, info: DeploymentInfo, plan: DeploymentPlan | null = null): Promise<Deployment> {
-    const before = info.before ?? (await ledger.state(info.project));
+    let before = info.before;
+    if (!before) {
+      const read = await ledger.stateAndUnfolded(info.project);
+      before = read.state;
+      // A deployment of the project whose process died before it folded its steps (the caller holds the lock): its
+      // steps reach `objects` now, before this one writes there (`before` has them already).
+      for (const id of read.unfolded) await ledger.fold(id);
+    }
     const id = await ledger.startDeployment({ ...info, before });
     return new Deployment(ledger, id, info.project, before, plan);
   }
@@ -193,6 +208,7 @@ export class Deployment {
       timing,
       previousChecksum: p.ledgerChecksum,
       guard,
+      objectRow: !this.defers,
     });
   }
 
@@ -207,6 +223,7 @@ export class Deployment {
         reverse: p.reverse,
         previousDefinition: p.previousDefinition,
         startedAt,
+        previousChecksum: p.ledgerChecksum,
       },
       c,
     );
@@ -270,7 +287,22 @@ export class Deployment {
       startedAt: fields.startedAt ?? new Date(),
       durationMs: fields.durationMs,
       error: fields.error,
+      // `objects` does not have this deployment's steps yet: the state the committed ones left, from memory.
+      ...(this.defers
+        ? { previousChecksum: step.action === 'migrate' ? null : (this.objects.get(step.key) ?? null) }
+        : {}),
     });
+  }
+
+  /**
+   * Bring `objects` up to date with the steps this deployment applied (`Ledger.fold`), once: before anything reads
+   * the project's objects at its end (its object states synced, its smoke checks, its automatic rollback), and at the
+   * latest when it closes. Nothing where its steps wrote their `objects` rows themselves.
+   */
+  async fold(): Promise<void> {
+    if (!this.defers || this.folded) return;
+    await this.ledger.fold(this.id);
+    this.folded = true;
   }
 
   /** Record the backup a step left behind (a step that failed after renaming an object aside). */
@@ -290,6 +322,7 @@ export class Deployment {
     failure: { error: string; statement: string | null } | null = null,
   ): Promise<void> {
     if (this.closed) return;
+    await this.fold();
     await this.ledger.finishDeployment(this.id, status, failure?.error ?? null, failure?.statement ?? null, summary);
     this.closed = true;
   }

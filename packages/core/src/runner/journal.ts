@@ -26,6 +26,21 @@ export interface AppliedRecord {
   previousChecksum?: string | null;
   /** The deployment lock's guard, evaluated by the step's row (server-timed rows only: `timing` null). */
   guard?: string | null;
+  /**
+   * Whether the step writes its object's `objects` row (default true); false where its deployment folds its steps
+   * into `objects` when it ends (`Ledger.fold`): its `steps` row says the same.
+   */
+  objectRow?: boolean;
+}
+
+/** What the row of a compensating step records beyond the step itself (`StepJournal.compensation`). */
+interface CompensationFields {
+  durationMs: number;
+  error: string | null;
+  startedAt: Date;
+  previousChecksum?: string | null;
+  previousDefinition?: string | null;
+  statements?: string[];
 }
 
 /** Actions whose steps change who may call a routine, not what the ledger says is deployed. */
@@ -34,7 +49,8 @@ const ACCESS_ACTIONS = new Set(['disable', 'enable']);
 /**
  * The step journal: the one place that says which ledger rows record a step, in every direction. A deploy step that
  * applied writes its row (`steps`; its deployment counts them when it closes) and the state it leaves: the object's
- * checksum in `objects` (forgotten for a drop) or the migration in `migrations`. A backup it kept is recorded by
+ * checksum in `objects` (forgotten for a drop; where the ledger folds them, its deployment writes them all at once
+ * from its steps' rows instead: `Ledger.fold`) or the migration in `migrations`. A backup it kept is recorded by
  * `recordBackup`, which needs an id read first. Rows are returned as writes so that the runner can send them in the
  * step's own request. The undo of a step (automatic rollback: `undone`, `partlyUndone`) and the steps of a
  * compensating deployment (rollback, enable: `compensated`, `compensation`) are recorded here too.
@@ -75,7 +91,7 @@ export class StepJournal {
           deploymentId,
         ),
       );
-    } else {
+    } else if (r.objectRow !== false) {
       writes.push(
         ...this.ledger.objectStateWrites(
           step.project,
@@ -108,6 +124,8 @@ export class StepJournal {
       durationMs: number;
       error: string | null;
       replacesStarted: boolean;
+      /** The object's checksum before the step; default: read from `objects` as the row is written. */
+      previousChecksum?: string | null;
     },
   ): LedgerWrite[] {
     return this.ledger.stepWrites(deploymentId, {
@@ -125,6 +143,7 @@ export class StepJournal {
       error: fields.error,
       hazards: step.hazards,
       replacesStarted: fields.replacesStarted,
+      previousChecksum: fields.previousChecksum,
     });
   }
 
@@ -147,6 +166,7 @@ export class StepJournal {
       reverse: string[] | null;
       previousDefinition: string | null;
       startedAt: Date;
+      previousChecksum?: string | null;
     },
     conn: Connection,
   ): Promise<void> {
@@ -177,10 +197,15 @@ export class StepJournal {
    * object's state goes back to what it was before it (a migration is forgotten), a backup it kept is gone.
    */
   async undone(a: AppliedStep, c: Connection): Promise<void> {
-    await this.ledger.markStepUndone(a.deploymentId, a.step.order, c);
-    if (a.step.action === 'migrate')
+    const undone = this.ledger.stepStatusWrites(a.deploymentId, a.step.order, 'applied', 'undone');
+    if (a.step.action === 'migrate') {
+      await this.ledger.runTogether(undone, c);
       await this.ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
-    else await this.ledger.setObjectState(a.step.project, a.step.key, a.previousChecksum, a.deploymentId, c);
+    } else {
+      // One request: the step undone and its object's state put back.
+      const state = this.ledger.objectStateWrites(a.step.project, a.step.key, a.previousChecksum, a.deploymentId);
+      await this.ledger.runTogether([...undone, ...state], c);
+    }
     if (a.backup) await this.ledger.backupGone(a.deploymentId, a.backup, c);
   }
 
@@ -197,43 +222,42 @@ export class StepJournal {
     deploymentId: number,
     s: CompensatingStep,
     status: StepStatus,
-    fields: {
-      durationMs: number;
-      error: string | null;
-      startedAt: Date;
-      previousChecksum?: string | null;
-      previousDefinition?: string | null;
-      statements?: string[];
-    },
+    fields: CompensationFields,
     c?: Connection,
   ): Promise<void> {
+    await this.ledger.run(this.compensationWrites(deploymentId, s, status, fields), c);
+  }
+
+  /** The writes of `compensation`. */
+  private compensationWrites(
+    deploymentId: number,
+    s: CompensatingStep,
+    status: StepStatus,
+    fields: CompensationFields,
+  ): LedgerWrite[] {
     const statements = fields.statements ?? s.plan.statements;
-    await this.ledger.recordStep(
-      deploymentId,
-      {
-        order: s.plan.order,
-        objectKey: s.plan.key,
-        action: s.ledgerAction,
-        checksum: checksumStatements(statements),
-        statements,
-        reverse: s.plan.reverse,
-        previousDefinition: fields.previousDefinition ?? null,
-        previousChecksum:
-          fields.previousChecksum === undefined
-            ? s.undoes && !ACCESS_ACTIONS.has(s.undoes.step.action)
-              ? undefined
-              : null
-            : fields.previousChecksum,
-        revertsStep: s.undoes?.step.order ?? null,
-        transactional: s.plan.transactional,
-        startedAt: fields.startedAt,
-        durationMs: fields.durationMs,
-        status,
-        error: fields.error,
-        hazards: s.plan.hazards,
-      },
-      c,
-    );
+    return this.ledger.stepWrites(deploymentId, {
+      order: s.plan.order,
+      objectKey: s.plan.key,
+      action: s.ledgerAction,
+      checksum: checksumStatements(statements),
+      statements,
+      reverse: s.plan.reverse,
+      previousDefinition: fields.previousDefinition ?? null,
+      previousChecksum:
+        fields.previousChecksum === undefined
+          ? s.undoes && !ACCESS_ACTIONS.has(s.undoes.step.action)
+            ? undefined
+            : null
+          : fields.previousChecksum,
+      revertsStep: s.undoes?.step.order ?? null,
+      transactional: s.plan.transactional,
+      startedAt: fields.startedAt,
+      durationMs: fields.durationMs,
+      status,
+      error: fields.error,
+      hazards: s.plan.hazards,
+    });
   }
 
   /**
@@ -252,26 +276,35 @@ export class StepJournal {
     backupsOf: (id: number) => Promise<BackupRow[]>,
     c: Connection,
   ): Promise<void> {
-    const record = (fields: { previousChecksum?: string | null; previousDefinition?: string | null }) =>
-      this.compensation(
-        deploymentId,
-        s,
-        'applied',
-        { durationMs: Date.now() - started, error: null, startedAt: new Date(started), statements: ran, ...fields },
-        c,
-      );
+    const fields = (more: { previousChecksum?: string | null; previousDefinition?: string | null }) => ({
+      durationMs: Date.now() - started,
+      error: null,
+      startedAt: new Date(started),
+      statements: ran,
+      ...more,
+    });
+    const record = (more: { previousChecksum?: string | null; previousDefinition?: string | null }) =>
+      this.compensation(deploymentId, s, 'applied', fields(more), c);
     const u = s.undoes;
     if (!u) {
       await record({ previousChecksum: null });
       return;
     }
     const { step, deployment } = u;
-    await this.ledger.setStepStatus(deployment.id, step.order, 'applied', 'undone', c);
-    if (deployment.reverts !== null && step.revertsStep !== null)
-      await this.ledger.setStepStatus(deployment.reverts, step.revertsStep, 'undone', 'applied', c);
+    // The undone step's status, and the step it undid when it was itself an undo: written with the new row below.
+    const statuses = [
+      ...this.ledger.stepStatusWrites(deployment.id, step.order, 'applied', 'undone'),
+      ...(deployment.reverts !== null && step.revertsStep !== null
+        ? this.ledger.stepStatusWrites(deployment.reverts, step.revertsStep, 'undone', 'applied')
+        : []),
+    ];
     if (ACCESS_ACTIONS.has(step.action)) {
-      await record({});
+      await this.ledger.runTogether(
+        [...statuses, ...this.compensationWrites(deploymentId, s, 'applied', fields({}))],
+        c,
+      );
     } else if (step.objectKey.startsWith('migration:')) {
+      await this.ledger.runTogether(statuses, c);
       const version = migrationVersionOf(step.objectKey);
       const now = await this.ledger.migration(project, version, c);
       await this.ledger.forgetMigration(project, version, c);
@@ -287,9 +320,16 @@ export class StepJournal {
       // The migration's description travels in previous_definition, so that undoing this step records it again.
       await record({ previousChecksum: now?.checksum ?? null, previousDefinition: now?.description ?? null });
     } else {
-      // Recorded first: the step's previous checksum is read from the object's state before it changes.
-      await record({});
-      await this.ledger.setObjectState(project, step.objectKey, step.previousChecksum, deploymentId, c);
+      // One request: the statuses, the new row (its previous checksum read from the object's state before it
+      // changes: a chained write sees the ledger as it was before it), and the object's state put back.
+      await this.ledger.runTogether(
+        [
+          ...statuses,
+          ...this.compensationWrites(deploymentId, s, 'applied', fields({})),
+          ...this.ledger.objectStateWrites(project, step.objectKey, step.previousChecksum, deploymentId),
+        ],
+        c,
+      );
     }
     for (const b of await backupsOf(deployment.id)) {
       if (b.object_key === step.objectKey && b.dropped_at === null && deployment.kind === 'deploy')

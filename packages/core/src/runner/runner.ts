@@ -448,6 +448,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
               options: step.batched,
               // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
               lockTimeoutMs: options.session?.lockTimeoutMs,
+              ledger: engine.ledger,
               reporter: { info: (m) => reporter.info(m) },
               onStatement: (i, sql) => {
                 running.index = i;
@@ -623,6 +624,8 @@ async function finishProject(
   // A diff-based deployment's object states are synced before the checks read them (the smoke baseline checks the
   // objects the ledger holds: a dropped table's indexes must be gone from it first). A failed run restores them
   // from the deployment's ledger_before when it is undone.
+  // The steps' object states reach `objects` first (where the ledger folds them): everything below reads them.
+  await state.deployment!.fold();
   const objectStates = options.plan.objectStates?.[state.project];
   if (objectStates && !state.failure) await syncObjectStates(ledger, state.project, objectStates, state.deploymentId!);
   if (!state.failure && options.verify && state.deploymentId !== null) {
