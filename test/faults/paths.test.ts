@@ -53,6 +53,27 @@ describe('fault: paths and names [pglite]', () => {
     );
   });
 
+  it('a symlinked file that leads out of the workspace is refused, in a folder whose other files are read', async () => {
+    const w = workspace({ 'p/db.yaml': dbYaml('p'), 'p/t/a.sql': 'CREATE TABLE p.a (id int);\n' });
+    symlinkSync(join(outside, 'evil.sql'), join(w.root, 'p', 't', 'b.sql'));
+    const r = await run(w.root, 'deploy', { project: 'p' }, {});
+    expectRefused(r, /^error: p\/db\.yaml: t\/b\.sql resolves outside the workspace \(through a symbolic link\)/);
+  });
+
+  it('a symlinked folder and file that stay inside the workspace are read', async () => {
+    const w = workspace({
+      'p/db.yaml': dbYaml('p'),
+      'shared/t/a.sql': 'CREATE TABLE p.a (id int);\n',
+      'shared/c.sql': 'CREATE TABLE p.c (id int);\n',
+    });
+    symlinkSync(join(w.root, 'shared', 't'), join(w.root, 'p', 't'));
+    symlinkSync(join(w.root, 'shared', 'c.sql'), join(w.root, 'p', 'c.sql'));
+    const r = await run(w.root, 'plan', { project: 'p' }, {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/table:p\.a/);
+    expect(r.stdout).toMatch(/table:p\.c/);
+  });
+
   it('paths typed on the command line are honoured wherever they point, the same for every command (--out, --output, --report, --package)', async () => {
     // Issue #33, the decision on output paths: CI writes artifacts to its own temporary folders. (They were refused
     // outside the workspace by plan, graph, diff and deploy --package, and honoured by deploy --report.)

@@ -12,13 +12,14 @@
  * diff), summarised as self time by package/file and by function; the raw .cpuprofile files are kept in
  * $TMPDIR/dbee-bench-cpuprof (open them in Chrome DevTools).
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Workspace, loadProjectModel, planFromSources, desiredModel } from '@dbee/core';
 import { PgConnection, createPostgresEngine, loadPostgresParser } from '@dbee/postgres';
 import { applyChangeSet, generateChangeSet, generateProject } from './generate';
 import * as L from './lib';
+import { printProfile } from './cpu-profile';
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--')) ?? 1000);
@@ -126,48 +127,6 @@ function report(label: string, runs: { wall: number; tally: Tally }[]): void {
   console.log(L.table(['where', 'median time', 'share', 'round trips'], rows));
 }
 
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** Where a script URL belongs: a workspace package file, a dependency, Node's internals. */
-function area(url: string): string {
-  if (!url) return '(native / V8)';
-  const u = url.replace(/^file:\/\//, '');
-  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u);
-  if (nm) return nm[1]!;
-  const pkg = /\/(packages|plugins)\/([^/]+)\/src\/(.+)$/.exec(u);
-  if (pkg) return `${pkg[1]}/${pkg[2]}/src/${pkg[3]}`;
-  if (u.startsWith('node:')) return 'node internals';
-  return u.replace(L.REPO + '/', '');
-}
-
-/** Self time by area and by function of a `node --cpu-prof` profile. */
-function summarise(
-  file: string,
-  top = 12,
-): { total: number; byArea: [string, number][]; byFunction: [string, number][] } {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const areas = new Map<string, number>();
-  const fns = new Map<string, number>();
-  let total = 0;
-  p.samples.forEach((id, i) => {
-    const dt = (p.timeDeltas[i] ?? 0) / 1000;
-    total += dt;
-    const n = byId.get(id)!;
-    const name = n.callFrame.functionName || '(anonymous)';
-    const a = ['(idle)', '(program)', '(garbage collector)'].includes(name) ? name : area(n.callFrame.url);
-    areas.set(a, (areas.get(a) ?? 0) + dt);
-    const f = `${name} ${a.startsWith('(') ? '' : `(${a}:${n.callFrame.lineNumber + 1})`}`.trim();
-    fns.set(f, (fns.get(f) ?? 0) + dt);
-  });
-  const sort = (m: Map<string, number>) => [...m].sort((x, y) => y[1] - x[1]).slice(0, top);
-  return { total, byArea: sort(areas), byFunction: sort(fns) };
-}
-
 async function cpuProfiles(ws: string, wsChanged: string, dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   const d = await L.createDb('prof_cpu');
@@ -191,20 +150,7 @@ async function cpuProfiles(ws: string, wsChanged: string, dir: string): Promise<
     );
     if (r.code !== 0) throw new Error(`${label}: exited ${r.code}: ${r.stderr.slice(0, 500)}`);
     const file = readdirSync(sub).find((f) => f.endsWith('.cpuprofile'))!;
-    const s = summarise(join(sub, file));
-    console.log(`\nCPU profile, ${label}: wall ${L.fmtMs(r.ms)}, profiled ${L.fmtMs(s.total)} (${join(sub, file)})`);
-    console.log(
-      L.table(
-        ['self time by area', 'ms', 'share'],
-        s.byArea.map(([k, v]) => [k, v.toFixed(0), `${((100 * v) / s.total).toFixed(0)}%`]),
-      ),
-    );
-    console.log(
-      L.table(
-        ['self time by function', 'ms', 'share'],
-        s.byFunction.map(([k, v]) => [k.slice(0, 110), v.toFixed(0), `${((100 * v) / s.total).toFixed(0)}%`]),
-      ),
-    );
+    printProfile(`${label}: wall ${L.fmtMs(r.ms)}`, join(sub, file));
   }
   await L.dropDb(d);
 }

@@ -15,7 +15,8 @@ import type { SchemaModel } from '../schema/model';
 import { ignorePattern, projectScope, restrictModel, type SchemaScope } from '../schema/managed-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
-import { cacheDir, desiredModel, desiredModelFor } from './desired';
+import { cacheDir, desiredModel, desiredModelKeyFor } from './desired';
+import { cachedFingerprint } from './fingerprint-cache';
 import { materializeRef } from './git-ref';
 import { withSession } from '../runner/session';
 import { backupStamp } from '../plan/backup-stamp';
@@ -97,14 +98,16 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const mode = renderMode(workspace.settings(target, environment).deploy, selectors.safe);
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
-  let desired: { model: SchemaModel | null; key: string; label: string; roles?: string[] };
+  // The target side's model is a thunk: a diff served from the cache never reads it.
+  let desired: { model: (() => SchemaModel) | null; key: string; label: string; roles?: string[] };
   if (selectors.againstEnv) {
     desired = { model: null, key: '', label: selectors.againstEnv };
   } else if (selectors.head) {
     const d = await desiredAtRef(ctx, selectors.head, selectors.env, target.name, !selectors.noCache);
-    desired = { model: d.model, key: d.key, label: `sources at ${selectors.head}` };
+    desired = { model: () => d.model, key: d.key, label: `sources at ${selectors.head}` };
   } else {
-    const d = await desiredModelFor(ctx, {
+    // The model itself is read only when the diff is not cached (see `desiredModelKeyFor`).
+    const d = await desiredModelKeyFor(ctx, {
       engine,
       environment,
       models,
@@ -117,13 +120,14 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     const other = workspace.environment(selectors.againstEnv, ctx.env);
     const read = await readLive(ctx, engine, other, scope, undefined, undefined, envVsEnv);
     const roles = read.roles ? `:${rolesHash(read.roles)}` : '';
+    const model = read.model;
+    if (!model) throw new Error('unreachable: readLive returned no model');
     desired = {
-      model: read.model ?? null,
+      model: () => model,
       key: `env:${other.name}:${read.fingerprint}${roles}`,
       label: `${other.name} (${read.description})`,
       ...(read.roles ? { roles: read.roles } : {}),
     };
-    if (!desired.model) throw new Error('unreachable: readLive returned no model');
   }
 
   // Against the sources, what the ledger records but the sources no longer hold (read in the same session).
@@ -137,10 +141,10 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     engine,
     environment,
     scope,
-    (fp, roles) => {
-      const key = diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, mode);
-      return selectors.noCache ? null : readCachedDiff(workspace.root, key);
-    },
+    selectors.noCache
+      ? undefined
+      : (fp, roles) =>
+          readCachedDiff(workspace.root, diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, mode)),
     pending,
     envVsEnv,
   );
@@ -162,7 +166,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     };
   }
   // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
-  let [from, to] = [live.model!, desired.model!];
+  let [from, to] = [live.model!, desired.model!()];
   if (envVsEnv) [from, to] = grantsOnBothSides(scope, from, to, live.roles ?? [], desired.roles ?? []);
   const plan = {
     ...planChanges(engine, from, to, {
@@ -382,7 +386,13 @@ async function readLive(
       const diff = requireRole(engine, 'diff', 'compute a diff');
       const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
       const withRoleList = roles ? { roles } : {};
-      const fingerprint = await diff.fingerprint(conn, scope);
+      // Looking for a cached diff, the fingerprint may come from the cache too (see `cachedFingerprint`).
+      const fingerprint = cached
+        ? await cachedFingerprint(diff, conn, scope, {
+            workspaceRoot: ctx.workspace.root,
+            toolVersion: ctx.toolVersion,
+          })
+        : await diff.fingerprint(conn, scope);
       const hit = cached?.(fingerprint, roles);
       if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops, ...withRoleList };
       return {

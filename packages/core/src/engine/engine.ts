@@ -166,6 +166,11 @@ export interface SourceParser {
    * and refuses more (Teradata reports none).
    */
   removeConstraints?(createTable: string, constraints: DeferrableConstraint[]): string;
+  /**
+   * Make statements read back from the parse cache (`JSON.parse` of what `parse` returned, serialised) whole again,
+   * where the parser serialises some of what it computes on demand in a compact form. Absent: they are used as read.
+   */
+  revive?(statements: ParsedStatement[]): Promise<ParsedStatement[]>;
 }
 
 /** The ledger tables as versioned DDL: `migrations[i]` upgrades the ledger from version i to i + 1. */
@@ -489,6 +494,12 @@ export interface DiffRole {
   fingerprint(conn: Connection, scope: SchemaScope): Promise<string>;
   /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */
   fingerprints(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
+  /**
+   * A value cheaper to read than `fingerprint` that changes whenever the fingerprint of any scope could (and may
+   * change more often): while it is equal, a fingerprint read before is still the live one (`dbee diff` keeps them in
+   * its cache). Absent: the fingerprint is read every time.
+   */
+  catalogVersion?(conn: Connection): Promise<string>;
   /**
    * Like `fingerprints`, but without the database's identity: equal for any two databases whose definitions in
    * `scope` are equal. A fleet deployment groups its targets by it (with their ledgers' state) to build one plan per

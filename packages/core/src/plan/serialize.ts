@@ -28,5 +28,10 @@ export function serializePlan(plan: Plan): string {
 
 /** Checksum of a plan's canonical form, recorded with each deployment. */
 export function planChecksum(plan: Plan): string {
-  return 'sha256:' + createHash('sha256').update(serializePlan(plan)).digest('hex');
+  return checksumOfSerialized(serializePlan(plan));
+}
+
+/** `planChecksum` of a plan already serialised (`serializePlan`): a package writes that text and its checksum. */
+export function checksumOfSerialized(serialized: string): string {
+  return 'sha256:' + createHash('sha256').update(serialized).digest('hex');
 }

@@ -124,8 +124,10 @@ export function buildGraph(
 
   const plannedObjects = objects.filter((o) => planned.has(o.project));
   const allEdges = [...edges.values()].flat();
-  const deferredForeignKeys = breakForeignKeyCycles(plannedObjects, edges);
-  const cycles = findCycles(plannedObjects, edges);
+  const components = stronglyConnected(plannedObjects, edges);
+  const deferredForeignKeys = breakForeignKeyCycles(components, edges);
+  // Only a deferred foreign key changes the edges: otherwise the components are the ones just found.
+  const cycles = findCycles(deferredForeignKeys.size ? stronglyConnected(plannedObjects, edges) : components, edges);
   if (cycles.length) {
     throw aggregate(
       cycles.map((cycle) => {
@@ -174,9 +176,9 @@ function aggregate(errors: DbeeError[], what: string): DbeeError {
  * Foreign keys between tables that form a cycle cannot all be created inline: drop those edges (the runner adds
  * the constraints after both tables exist) when the table's parser offered a way to split the constraint out.
  */
-function breakForeignKeyCycles(objects: SourceObject[], edges: Map<string, Edge[]>): Map<string, Set<string>> {
+function breakForeignKeyCycles(components: SourceObject[][], edges: Map<string, Edge[]>): Map<string, Set<string>> {
   const deferred = new Map<string, Set<string>>();
-  for (const scc of stronglyConnected(objects, edges)) {
+  for (const scc of components) {
     if (scc.length < 2) continue;
     const members = new Set(scc.map((o) => o.id));
     for (const o of scc) {
@@ -262,10 +264,10 @@ function stronglyConnected(objects: SourceObject[], edges: Map<string, Edge[]>):
   return out;
 }
 
-/** One readable cycle per strongly connected component that still has more than one member. */
-function findCycles(objects: SourceObject[], edges: Map<string, Edge[]>): SourceObject[][] {
+/** One readable cycle per strongly connected component (of `components`) that has more than one member. */
+function findCycles(components: SourceObject[][], edges: Map<string, Edge[]>): SourceObject[][] {
   const cycles: SourceObject[][] = [];
-  for (const scc of stronglyConnected(objects, edges)) {
+  for (const scc of components) {
     if (scc.length < 2) continue;
     const members = new Set(scc.map((o) => o.id));
     const start = [...scc].sort((a, b) => (a.id < b.id ? -1 : 1))[0]!;

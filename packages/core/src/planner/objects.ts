@@ -38,6 +38,19 @@ export interface SourceStatement extends ParsedStatement {
 }
 
 /**
+ * The indexes created on a table, by `schema.name` (the first of a name): a look-up per statement on an index, not a
+ * scan of every object (a dump's thousands of COMMENT ON INDEX statements scanned them all, each).
+ */
+function indexesByName(byId: ReadonlyMap<string, SourceObject>): Map<string, SourceObject> {
+  const indexes = new Map<string, SourceObject>();
+  for (const x of byId.values()) {
+    const name = `${x.key.schema}.${x.key.name}`;
+    if (x.key.kind === 'index' && x.key.parent && !indexes.has(name)) indexes.set(name, x);
+  }
+  return indexes;
+}
+
+/**
  * Group a project's statements by object. Statements that define nothing (`INSERT`, `SET`...) belong to the object
  * defined just before them in the same file. An object created in two places is an error naming both.
  */
@@ -110,13 +123,12 @@ export function groupObjects(
   moveOwnedByOutOfCycles(byId, statementReferences);
   // A statement on an index that names no table (PostgreSQL's ALTER INDEX, COMMENT ON INDEX) belongs to the index of
   // that name the project creates: it runs after it, with its references (ALTER INDEX ... ATTACH PARTITION).
+  const createdIndexes = indexesByName(byId);
   for (const [id, o] of byId) {
     if (o.key.kind !== 'index' || o.key.parent) continue;
     // Or, when no index of that name is created, to the table whose constraint makes the index (a primary key).
     const owner =
-      [...byId.values()].find(
-        (x) => x.key.kind === 'index' && x.key.parent && x.key.schema === o.key.schema && x.key.name === o.key.name,
-      ) ?? constraintIndexes.get(`${o.key.schema}.${o.key.name}`);
+      createdIndexes.get(`${o.key.schema}.${o.key.name}`) ?? constraintIndexes.get(`${o.key.schema}.${o.key.name}`);
     if (!owner) continue;
     owner.statements.push(...o.statements);
     // An index named in the statement that is a constraint's index needs that constraint's table.

@@ -174,7 +174,7 @@ class ParsePack {
 
   static open(cache: ParseCache, project: DbProject, variables: Record<string, string>): ParsePack {
     const name = sha(
-      `dbee-parse-v2\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${canonicalJson(variables)}`,
+      `dbee-parse-v3\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${canonicalJson(variables)}`,
     );
     const pack = new ParsePack(join(cache.dir, `${name}.json`), cache.parser);
     try {
@@ -189,6 +189,7 @@ class ParsePack {
   async parse(parser: SourceParser, text: string, path: string, searchPath: string[]): Promise<ParsedStatement[]> {
     const key = sha(`${this.parser}\0${path}\0${searchPath.join('\0')}\0\0${text}`);
     let statements = this.kept.get(key);
+    if (statements && parser.revive) statements = await parser.revive(statements);
     if (!statements) {
       statements = await parser.parse(text, path, { searchPath });
       this.parsed++;

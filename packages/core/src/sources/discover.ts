@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
@@ -107,8 +107,9 @@ function checkGlobs(project: DbProject, globs: string[]): void {
  */
 function insideWorkspace(workspaceRoot: string, project: DbProject): (rel: string) => boolean {
   const root = realOrSelf(workspaceRoot);
+  const realPathOf = realPaths();
   return (rel) => {
-    const real = realOrSelf(join(project.root, rel));
+    const real = realPathOf(join(project.root, rel));
     const within = relative(root, real);
     if (within && !within.startsWith('..') && !isAbsolute(within)) return true;
     throw new DbeeError(
@@ -128,6 +129,34 @@ function globLocation(project: DbProject, rel: string) {
   if (!globs) return { file: project.file.displayPath };
   const i = rel.startsWith('..') ? globs.findIndex((g) => g.split('/').includes('..')) : -1;
   return project.file.locate(i >= 0 ? ['sources', i] : ['sources']);
+}
+
+/**
+ * `realOrSelf` of many files, each folder resolved once: a file that is not itself a symbolic link (its folder's
+ * listing says so) resolves to its folder's real path and its name. Resolving every file's path component by
+ * component cost a lstat per component per file (80 ms for the 2,300 files of a 5,000-object project).
+ */
+function realPaths(): (path: string) => string {
+  const folders = new Map<string, { real: string; links: Set<string> | null }>();
+  return (path) => {
+    const dir = dirname(path);
+    let folder = folders.get(dir);
+    if (!folder) {
+      let links: Set<string> | null = null;
+      try {
+        links = new Set(
+          readdirSync(dir, { withFileTypes: true })
+            .filter((e) => e.isSymbolicLink())
+            .map((e) => e.name),
+        );
+      } catch {
+        // Unreadable: each file is resolved on its own.
+      }
+      folders.set(dir, (folder = { real: realOrSelf(dir), links }));
+    }
+    const name = basename(path);
+    return folder.links && !folder.links.has(name) ? join(folder.real, name) : realOrSelf(path);
+  };
 }
 
 function realOrSelf(path: string): string {

@@ -202,7 +202,9 @@ export class CreateTableText {
  *
  * The two statements need PostgreSQL's lexer, which costs more than parsing the statement, and the planner reads
  * them only for the few tables whose foreign keys form a cycle: they are computed on first access (enumerable
- * getters, so serialising an entry still writes them out). `text` is called at most once.
+ * getters). Serialised before that (the parse cache), an entry is its target alone, marked `deferred`, which
+ * {@link reviveDeferrable} makes whole again: writing the cache of a 10,000-object project lexed every table with a
+ * foreign key (half a second). `text` is called at most once.
  */
 export function deferrableConstraints(
   text: () => CreateTableText,
@@ -212,16 +214,65 @@ export function deferrableConstraints(
 ): DeferrableConstraint[] {
   let surgery: CreateTableText | undefined;
   const get = (): CreateTableText => (surgery ??= text());
-  return fks.map((fk, i) => {
-    let addStatement: string | undefined;
-    let statementWithout: string | undefined;
-    const entry = { target: targets[i]! } as DeferrableConstraint;
-    Object.defineProperties(entry, {
-      addStatement: { enumerable: true, get: () => (addStatement ??= get().addStatement(table, fk)) },
-      statementWithout: { enumerable: true, get: () => (statementWithout ??= get().without([fk])) },
-    });
-    return entry;
+  return targets.map((target, i) => lazyConstraint(target, get, table, () => fks[i]!));
+}
+
+/** What a lazy entry of {@link deferrableConstraints} serialises to before its statements are computed. */
+interface DeferredEntry {
+  target: Reference;
+  deferred: true;
+}
+
+function lazyConstraint(
+  target: Reference,
+  get: () => CreateTableText,
+  table: ObjectKey,
+  fk: () => ForeignKey,
+): DeferrableConstraint {
+  let addStatement: string | undefined;
+  let statementWithout: string | undefined;
+  const entry = { target } as DeferrableConstraint;
+  Object.defineProperties(entry, {
+    addStatement: { enumerable: true, get: () => (addStatement ??= get().addStatement(table, fk())) },
+    statementWithout: { enumerable: true, get: () => (statementWithout ??= get().without([fk()])) },
+    toJSON: {
+      enumerable: false,
+      value: (): DeferredEntry | Omit<DeferrableConstraint, 'standalone'> =>
+        addStatement === undefined && statementWithout === undefined
+          ? { target, deferred: true }
+          : { target, addStatement: entry.addStatement, statementWithout: entry.statementWithout },
+    },
   });
+  return entry;
+}
+
+/**
+ * The deferrable constraints of a CREATE TABLE read back from the parse cache: entries serialised `deferred` get their
+ * statements again, computed on first access from the statement's own text (its parse tree and lexer, as
+ * {@link removeConstraints} does). The parser must be loaded before a statement is read.
+ */
+export function reviveDeferrable(
+  statement: string,
+  table: ObjectKey,
+  entries: readonly (DeferrableConstraint | DeferredEntry)[],
+): DeferrableConstraint[] {
+  if (!entries.some((e) => 'deferred' in e)) return entries as DeferrableConstraint[];
+  let tree: { stmt: CreateStmt; fks: ForeignKey[] } | undefined;
+  const parsed = () => {
+    if (tree) return tree;
+    const stmt = (parseSql(statement).stmts?.[0]?.stmt as { CreateStmt?: CreateStmt } | undefined)?.CreateStmt;
+    if (!stmt) throw new Error(`not a CREATE TABLE statement: ${statement.slice(0, 80)}`);
+    return (tree = { stmt, fks: foreignKeysOf(stmt) });
+  };
+  let surgery: CreateTableText | undefined;
+  const get = (): CreateTableText => {
+    if (surgery) return surgery;
+    const own = new SourceText(statement);
+    return (surgery = new CreateTableText(statement, parsed().stmt, (b) => own.indexOfByte(b)));
+  };
+  return entries.map((e, i) =>
+    'deferred' in e ? lazyConstraint(e.target, get, table, () => parsed().fks[i]!) : (e as DeferrableConstraint),
+  );
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   type SourceParser,
 } from '@dbee/core';
 import type { ParseResult } from '@pgsql/types';
-import { removeConstraints } from './foreign-keys';
+import { removeConstraints, reviveDeferrable } from './foreign-keys';
 import { TextFrame } from './frame';
 import { loadPostgresParser, parseSql, scanSql } from './libpg';
 import { KeyMaker } from './object-keys';
@@ -28,6 +28,15 @@ export class PostgresParser implements SourceParser {
   async parse(text: string, file: string, options: ParseOptions): Promise<ParsedStatement[]> {
     await loadPostgresParser();
     return parsePostgresSource(text, file, options);
+  }
+
+  /** Statements read back from the parse cache, made whole (foreign keys serialised before use: see `reviveDeferrable`). */
+  async revive(statements: ParsedStatement[]): Promise<ParsedStatement[]> {
+    if (!statements.some((s) => s.deferrable?.some((d) => 'deferred' in d))) return statements;
+    await loadPostgresParser();
+    return statements.map((s) =>
+      s.deferrable && s.key ? { ...s, deferrable: reviveDeferrable(s.sql, s.key, s.deferrable) } : s,
+    );
   }
 
   /** Remove several foreign keys from one CREATE TABLE at once; see {@link removeConstraints}. */

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyChangeSet, generateChangeSet, generateProject } from '../../tools/bench/generate';
+import { run } from '../support/run';
+import pg from 'pg';
+import { queryUrl, scratchDatabase } from '../support/pg';
+
+/**
+ * The diff and `plan --out` of a generated project (the benchmark's shapes, 220 objects, plus two tables whose foreign
+ * keys form a cycle): what they print and write is what they printed and wrote before they were made faster (issue
+ * #40 item 5), and a diff served from the cache reads only what it needs.
+ */
+
+/** SHA-256 of every file of a package (path and bytes), the manifest's dbee version left out. */
+function packageDigest(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(d, e.name)) : [relative(dir, join(d, e.name))],
+    );
+  for (const rel of walk(dir).sort()) {
+    let bytes = readFileSync(join(dir, rel), 'utf8');
+    if (rel === 'manifest.json') bytes = bytes.replace(/("tool": \{\s*"name": "dbee",\s*"version": )"[^"]*"/, '$1""');
+    h.update(`${rel}\0${bytes}\0`);
+  }
+  return h.digest('hex');
+}
+
+/** `f` with the fingerprint queries this process sends (they print every definition in scope) counted. */
+async function countingFingerprints<T>(f: () => Promise<T>): Promise<{ value: T; fingerprints: number }> {
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const query = proto.query;
+  let fingerprints = 0;
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    const text = typeof a[0] === 'string' ? a[0] : (a[0] as { text?: unknown } | null)?.text;
+    if (typeof text === 'string' && text.includes('string_agg(d.line')) fingerprints++;
+    return query.apply(this, a);
+  };
+  try {
+    return { value: await f(), fingerprints };
+  } finally {
+    proto.query = query;
+  }
+}
+
+const CYCLE = `CREATE TABLE gen_s0.ring_a (
+  id bigint PRIMARY KEY,
+  b_id bigint,
+  CONSTRAINT ring_a_b_fk FOREIGN KEY (b_id) REFERENCES gen_s0.ring_b (id)
+);
+
+CREATE TABLE gen_s0.ring_b (
+  id bigint PRIMARY KEY,
+  a_id bigint REFERENCES gen_s0.ring_a (id)
+);
+`;
+
+describe('a generated project of 220 objects', () => {
+  let root: string;
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  const env = () => ({ DBEE_GEN_URL: db.url });
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'dbee-generated-'));
+    const base = join(root, 'base');
+    generateProject(join(base, 'gen'), { name: 'gen', objects: 220 });
+    writeFileSync(join(base, 'gen', 'schema', 'gen_s0', 'tables', 'ring.sql'), CYCLE);
+    writeFileSync(
+      join(base, 'dbee.yaml'),
+      'version: 1\ndefaultEnvironment: d\nshadow: server\nenvironments:\n  d:\n    engine: postgres\n    connection:\n      url: ${DBEE_GEN_URL}\n',
+    );
+    db = await scratchDatabase();
+    const deployed = await run(base, 'deploy', { project: 'gen', env: 'd' }, env());
+    expect(deployed.code, deployed.stderr).toBe(0);
+    cpSync(base, join(root, 'changed'), { recursive: true });
+    rmSync(join(root, 'changed', '.dbee'), { recursive: true, force: true });
+    applyChangeSet(
+      join(root, 'changed', 'gen'),
+      generateChangeSet(generateProject(join(root, 'scratch', 'gen'), { name: 'gen', objects: 220 })),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.drop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('plan --out writes the same bytes as before', async () => {
+    const out = join(root, 'package');
+    const r = await run(join(root, 'base'), 'plan', { project: 'gen', env: 'd', out }, env());
+    expect(r.code, r.stderr).toBe(0);
+    // Written by the dbee of main before issue #40 item 5 (be7298b), for the same sources.
+    expect(packageDigest(out)).toBe('b2781cfcf864627486c4fe40458f9212ab752d40a22abd618420662c32277801');
+    // The parse cache it wrote holds no foreign key split out of its table: writing it lexed no table (it lexed every
+    // table with a foreign key); the split is made when a cycle needs it, from the cache too.
+    const packs = join(root, 'base', '.dbee', 'cache', 'parse');
+    const pack = readdirSync(packs)
+      .map((f) => readFileSync(join(packs, f), 'utf8'))
+      .join('');
+    expect(pack.match(/"statementWithout"/g)).toBeNull();
+    expect(pack.match(/"deferred":true/g)?.length).toBeGreaterThan(40);
+    // Planned again from that cache, the same bytes.
+    const again = await run(join(root, 'base'), 'plan', { project: 'gen', env: 'd', out }, env());
+    expect(again.code, again.stderr).toBe(0);
+    expect(packageDigest(out)).toBe('b2781cfcf864627486c4fe40458f9212ab752d40a22abd618420662c32277801');
+  });
+
+  it('a diff served from the cache reads no cached desired model, and prints what the first diff printed', async () => {
+    const ws = join(root, 'changed');
+    const first = await run(ws, 'diff', { project: 'gen', env: 'd' }, env());
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/ALTER TABLE gen_s\d\.child_\d+ ADD COLUMN bench_note/);
+    // The cached model is damaged: a diff that needs it fails, one answered from the diff cache does not read it.
+    const models = join(ws, '.dbee', 'cache', 'models');
+    for (const f of readdirSync(models)) writeFileSync(join(models, f), '{ damaged');
+    const second = await run(ws, 'diff', { project: 'gen', env: 'd' }, env());
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain(' -> sources (cached)\n');
+    expect(second.stdout.replace(' (cached)', '')).toBe(first.stdout);
+    const json = await run(ws, 'diff', { project: 'gen', env: 'd', format: 'json' }, env());
+    expect(JSON.parse(json.stdout).cached).toBe(true);
+  });
+
+  it('a cached diff prints no definition at the server while its catalog is unchanged, and sees a drift', async () => {
+    const ws = join(root, 'changed');
+    rmSync(join(ws, '.dbee', 'cache', 'models'), { recursive: true, force: true });
+    const diff = () => run(ws, 'diff', { project: 'gen', env: 'd', format: 'json' }, env());
+    await diff();
+    const cached = await countingFingerprints(diff);
+    expect(JSON.parse(cached.value.stdout).cached).toBe(true);
+    expect(cached.fingerprints).toBe(0);
+    await queryUrl(db.url, 'ALTER TABLE gen_s0.parent_0 ADD COLUMN drift integer');
+    const drifted = await countingFingerprints(diff);
+    const json = JSON.parse(drifted.value.stdout) as { cached: boolean; steps: { statements: string[] }[] };
+    expect(json.cached).toBe(false);
+    expect(drifted.fingerprints).toBe(1);
+    expect(JSON.stringify(json.steps)).toContain('DROP COLUMN drift');
+  });
+});
