@@ -67,7 +67,7 @@ async function main() {
 main().then(
   () => process.exit(0),
   (e) => {
-    process.stderr.write(`${e?.stack ?? e}\n`);
+    process.stderr.write(`${e && e.stack ? e.stack : e}\n`);
     process.exit(1);
   },
 );

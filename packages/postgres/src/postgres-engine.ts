@@ -17,7 +17,7 @@ import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
-import { introspect, catalogVersion, fingerprint, fingerprints, stateFingerprints } from './introspect';
+import { introspect, fingerprint, fingerprints, stateFingerprints } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
@@ -180,7 +180,6 @@ export function createPostgresEngine(): Engine {
       introspect: (conn, scope) => introspect(conn, scope),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
-      catalogVersion: (conn) => catalogVersion(conn),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
       roles: async (conn) =>
         (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map(

@@ -17,7 +17,7 @@ import type { OperationContext } from '../context/operation-context';
 import { schemaOwners } from '../context/load';
 
 /** Where dbee keeps cached models and diffs, inside the workspace (git-ignored with .dbee/). */
-export function cacheDir(workspaceRoot: string, kind: 'models' | 'diffs' | 'fingerprints'): string {
+export function cacheDir(workspaceRoot: string, kind: 'models' | 'diffs'): string {
   return join(workspaceRoot, '.dbee', 'cache', kind);
 }
 

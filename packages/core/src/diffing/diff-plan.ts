@@ -16,7 +16,6 @@ import { ignorePattern, projectScope, restrictModel, type SchemaScope } from '..
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelKeyFor } from './desired';
-import { cachedFingerprint } from './fingerprint-cache';
 import { materializeRef } from './git-ref';
 import { withSession } from '../runner/session';
 import { backupStamp } from '../plan/backup-stamp';
@@ -141,10 +140,10 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     engine,
     environment,
     scope,
-    selectors.noCache
-      ? undefined
-      : (fp, roles) =>
-          readCachedDiff(workspace.root, diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, mode)),
+    (fp, roles) => {
+      const key = diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, mode);
+      return selectors.noCache ? null : readCachedDiff(workspace.root, key);
+    },
     pending,
     envVsEnv,
   );
@@ -386,13 +385,7 @@ async function readLive(
       const diff = requireRole(engine, 'diff', 'compute a diff');
       const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
       const withRoleList = roles ? { roles } : {};
-      // Looking for a cached diff, the fingerprint may come from the cache too (see `cachedFingerprint`).
-      const fingerprint = cached
-        ? await cachedFingerprint(diff, conn, scope, {
-            workspaceRoot: ctx.workspace.root,
-            toolVersion: ctx.toolVersion,
-          })
-        : await diff.fingerprint(conn, scope);
+      const fingerprint = await diff.fingerprint(conn, scope);
       const hit = cached?.(fingerprint, roles);
       if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops, ...withRoleList };
       return {

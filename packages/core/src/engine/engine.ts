@@ -495,12 +495,6 @@ export interface DiffRole {
   /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */
   fingerprints(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
   /**
-   * A value cheaper to read than `fingerprint` that changes whenever the fingerprint of any scope could (and may
-   * change more often): while it is equal, a fingerprint read before is still the live one (`dbee diff` keeps them in
-   * its cache). Absent: the fingerprint is read every time.
-   */
-  catalogVersion?(conn: Connection): Promise<string>;
-  /**
    * Like `fingerprints`, but without the database's identity: equal for any two databases whose definitions in
    * `scope` are equal. A fleet deployment groups its targets by it (with their ledgers' state) to build one plan per
    * live state. Absent: every target of a fleet is planned on its own.
