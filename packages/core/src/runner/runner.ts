@@ -629,7 +629,7 @@ async function finishProject(
   // below writes `objects` after them (the synced object states, an automatic rollback's undone steps); otherwise the
   // fold goes in the closing row's request (`Deployment.close`): the readers before it (the smoke checks) lay the
   // unfolded steps over `objects` themselves, and a new fleet target saves a round trip.
-  if ((objectStates && !state.failure) || state.failure) await state.deployment!.fold();
+  if (objectStates || state.failure) await state.deployment!.fold();
   if (objectStates && !state.failure) await syncObjectStates(ledger, state.project, objectStates, state.deploymentId!);
   if (!state.failure && options.verify && state.deploymentId !== null) {
     const verdict = await options.verify(state.project, state.deploymentId);
