@@ -218,7 +218,7 @@ export const postgresLedger: LedgerDialect = {
     startedAt: `current_setting('dbee.step_started')::timestamptz`,
     elapsedMs: `round(extract(epoch FROM clock_timestamp() - current_setting('dbee.step_started')::timestamptz) * 1000)::integer`,
     asyncCommit: `set_config('synchronous_commit', 'off', true)`,
-    asyncSession: { start: 'SET synchronous_commit = off', end: 'RESET synchronous_commit' },
+    asyncSession: { start: `set_config('synchronous_commit', 'off', false)`, end: 'RESET synchronous_commit' },
     chain: (statements) =>
       `WITH ${statements
         .slice(0, -1)
@@ -229,6 +229,9 @@ export const postgresLedger: LedgerDialect = {
       call: (name, literals) => (literals.length ? `EXECUTE ${name}(${literals.join(', ')})` : `EXECUTE ${name}`),
     },
   },
+  // A summary merged by the UPDATE itself, and a deployment's id taken by its INSERT: no read before either.
+  mergeJson: (column, param) => `coalesce(${column}, '{}'::jsonb) || ${param}::jsonb`,
+  returning: true,
   upsertObject: (set) =>
     `ON CONFLICT (project, object_key) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
   // A step writes only its `steps` row; `objects` follows from a deployment's applied steps when it closes.

@@ -226,6 +226,19 @@ export interface LedgerDialect {
    */
   jsonAsText?: boolean;
   /**
+   * The expression of JSON column `column` with the JSON object `param` (a parameter marker or literal, JSON text)
+   * merged in, its keys winning: a deployment's summary is then updated by one statement, without reading it first
+   * (PostgreSQL: `coalesce(summary, '{}'::jsonb) || $1::jsonb`). Optional: without it, the summary is read, merged and
+   * written (Teradata, whose JSON columns are text).
+   */
+  mergeJson?(column: string, param: string): string;
+  /**
+   * Whether an INSERT can compute its own key and return it (`INSERT ... RETURNING`): a deployment row then takes the
+   * next id (`MAX(id) + 1`, under the deployment lock) in the statement that writes it, one request instead of a read
+   * and a write. Default false (Teradata).
+   */
+  returning?: boolean;
+  /**
    * Whether the DDL of one upgrade can run in one transaction with the row that records it. Default true
    * (PostgreSQL). False (Teradata: a DDL statement must end its transaction): each statement runs on its own, then
    * the version row is written; an upgrade interrupted half-way must be finished by hand.
@@ -275,10 +288,11 @@ export interface LedgerInlining {
    */
   asyncCommit?: string;
   /**
-   * Statements around a whole deployment on such a connection: after `start` the session's commits do not wait for
-   * the disk (the deployment's start row, its step rows outside requests, smoke results, summary); `end` runs right
-   * before the closing row, which then commits as the server is configured (durably by default) and so flushes every
-   * commit before it. Same safety argument and restriction as `asyncCommit`. Optional.
+   * What frames a whole deployment on such a connection: `start`, an expression the statement of the deployment's
+   * opening row selects (e.g. `set_config('synchronous_commit', 'off', false)`: the opening row and the session's
+   * later commits, its step rows outside requests among them, do not wait for the disk); `end`, a statement run right
+   * before the closing row, in its request, which then commits as the server is configured (durably by default) and so
+   * flushes every commit before it. Same safety argument and restriction as `asyncCommit`. Optional.
    */
   asyncSession?: { start: string; end: string };
   /**

@@ -220,11 +220,19 @@ const missing = new WeakMap<Connection, Set<string>>();
 const createdEmpty = new WeakMap<Connection, Set<string>>();
 
 /**
- * The summaries of the deployments a connection opened and has not closed, by `<version table>\0<id>`: while a
- * deployment runs, only its own session writes its row (under the deployment lock), so `updateSummary` and
- * `finishDeployment` merge into what this map holds instead of reading the row first (two reads per deployment).
+ * The deployments a connection opened and has not closed, by `<version table>\0<id>`: while a deployment runs, only
+ * its own session writes its row (under the deployment lock). Its summary is kept here (`updateSummary` merges into
+ * it, `finishDeployment` writes it with the closing row: no read, no write of its own), and so are the writes that
+ * travel with the closing row (`withClosingRow`: its smoke results).
  */
-const openSummaries = new WeakMap<Connection, Map<string, DeploymentSummary>>();
+const openDeployments = new WeakMap<Connection, Map<string, OpenDeployment>>();
+
+/** What a connection keeps of a deployment it opened until it closes it (`openDeployments`). */
+interface OpenDeployment {
+  summary: DeploymentSummary;
+  /** Writes sent in the closing row's request, before it, in this order. */
+  atClose: LedgerWrite[];
+}
 
 /**
  * The kinds of deployment whose steps write no `objects` rows where the dialect folds them (`Ledger.fold`): those that
@@ -264,8 +272,8 @@ const shapes = new WeakMap<LedgerDialect, Map<string, { sql: string; hash: strin
 /**
  * The ledger inside a target database, written through the engine's dialect (its DDL, parameter markers, quoting,
  * booleans and version table). Engine-neutral: the same code serves PostgreSQL, PGlite and Teradata. It never relies
- * on `RETURNING` or sequences: ids are `MAX(id) + 1`, read and written under the deployment lock that every writer
- * holds.
+ * on sequences: ids are `MAX(id) + 1` under the deployment lock that every writer holds, computed by the INSERT where
+ * the dialect returns keys (`LedgerDialect.returning`), else read first.
  */
 export class Ledger {
   constructor(
@@ -346,15 +354,15 @@ export class Ledger {
     }
   }
 
-  /** A deployment's key in `openSummaries`. */
+  /** A deployment's key in `openDeployments`. */
   private summaryKey(id: number): string {
     return `${this.versionTable}\0${id}`;
   }
 
   /** The summary of deployment `id` as it is now: known when this connection opened it and it runs, else read. */
   private async summaryNow(id: number): Promise<DeploymentSummary> {
-    const known = openSummaries.get(rawConnection(this.conn))?.get(this.summaryKey(id));
-    if (known) return known;
+    const known = this.open(id);
+    if (known) return known.summary;
     const r = await this.conn.query<{ summary: DeploymentRow['summary'] }>(
       `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
       [id],
@@ -667,47 +675,85 @@ export class Ledger {
    * Open a deployment row (`running`). It keeps the project's whole ledger state as it was at the start
    * (`ledger_before`): undoing the whole deployment later puts exactly that back, including object states a
    * deployment sets without a step of their own (a diff-based deployment syncs them at the end). The id is the
-   * next free one (the caller holds the deployment lock, as every writer of the ledger does).
+   * next free one (the caller holds the deployment lock, as every writer of the ledger does): taken by the INSERT
+   * itself where the dialect returns it (`LedgerDialect.returning`: one request, with the session's commit mode), else
+   * read first.
    */
   async startDeployment(info: DeploymentInfo): Promise<number> {
     const before = info.before ?? (await this.state(info.project));
     const empty = createdEmpty.get(rawConnection(this.conn))?.delete(this.versionTable) ?? false;
-    const id = empty ? 1 : await this.nextId('deployments', this.conn);
-    const summaries = openSummaries.get(rawConnection(this.conn)) ?? new Map<string, DeploymentSummary>();
-    openSummaries.set(rawConnection(this.conn), summaries);
+    const open = openDeployments.get(rawConnection(this.conn)) ?? new Map<string, OpenDeployment>();
+    openDeployments.set(rawConnection(this.conn), open);
     // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
     const ticket = info.ticket ? [this.q('ticket')] : [];
-    await this.afterSetting(this.asyncSession?.start ?? null, {
-      table: 'deployments',
-      sql: `INSERT INTO ${this.t('deployments')} (${[this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version', 'os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'), ...ticket].join(', ')})
-       VALUES (${this.params(15 + ticket.length)})`,
-      params: [
-        id,
-        info.project,
-        info.environment,
-        info.kind,
-        info.planChecksum,
-        info.package,
-        info.gitCommit,
-        info.toolVersion,
-        info.osUser,
-        info.ciJob,
-        info.host,
-        'running',
-        info.stepsTotal,
-        info.reverts ?? null,
-        JSON.stringify(before),
-        ...(info.ticket ? [info.ticket] : []),
-      ],
-    });
-    summaries.set(this.summaryKey(id), {});
+    const columns = [
+      this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version'),
+      this.cols('os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'),
+      ...ticket,
+    ].join(', ');
+    const values = [
+      info.project,
+      info.environment,
+      info.kind,
+      info.planChecksum,
+      info.package,
+      info.gitCommit,
+      info.toolVersion,
+      info.osUser,
+      info.ciJob,
+      info.host,
+      'running',
+      info.stepsTotal,
+      info.reverts ?? null,
+      JSON.stringify(before),
+      ...(info.ticket ? [info.ticket] : []),
+    ];
+    const start = this.asyncSession?.start ?? null;
+    let id: number;
+    if (this.dialect.returning) {
+      // The session's commit mode is set by the same statement (selected in its CTE, which the id's subquery reads).
+      const next = `(SELECT COALESCE(MAX(${this.q('id')}), 0) + 1 FROM ${this.t('deployments')})`;
+      const r = await this.conn.query<{ id: number | string }>(
+        `WITH n AS MATERIALIZED (SELECT ${start ? `${start} AS s, ` : ''}${next} AS ${this.q('id')})
+         INSERT INTO ${this.t('deployments')} (${columns}) VALUES ((SELECT ${this.q('id')} FROM n), ${this.params(values.length)})
+         RETURNING ${this.q('id')}`,
+        values,
+      );
+      id = Number(r.rows[0]!.id);
+    } else {
+      id = empty ? 1 : await this.nextId('deployments', this.conn);
+      await this.afterSetting(start && `SELECT ${start}`, {
+        table: 'deployments',
+        sql: `INSERT INTO ${this.t('deployments')} (${columns}) VALUES (${this.params(values.length + 1)})`,
+        params: [id, ...values],
+      });
+    }
+    open.set(this.summaryKey(id), { summary: {}, atClose: [] });
     return id;
+  }
+
+  /** Deployment `id`, when this connection opened it and has not closed it. */
+  private open(id: number): OpenDeployment | undefined {
+    return openDeployments.get(rawConnection(this.conn))?.get(this.summaryKey(id));
+  }
+
+  /**
+   * Send `writes` with deployment `id`'s closing row, in its request and transaction (`finishDeployment`), instead of
+   * now: where this connection opened the deployment and has not closed it, and the closing row's request can carry
+   * them (the dialect writes literals and the connection batches). False when they must be written now. A deployment
+   * whose process dies before its close loses them with it: it reads as interrupted, as it would without them.
+   */
+  withClosingRow(id: number, writes: readonly LedgerWrite[]): boolean {
+    const open = this.open(id);
+    if (!open || !this.inlines || !this.conn.executeBatch) return false;
+    open.atClose.push(...writes);
+    return true;
   }
 
   /**
    * Run the session setting `setting` (null: none), then `write`: in one round trip where the connection batches and
-   * the dialect writes literals (a deployment's opening and closing rows with the session's commit mode, see
-   * `asyncSession`), else one after the other. The setting holds from the write on, as when they are sent apart.
+   * the dialect writes literals (a deployment's closing row with the session's commit mode, see `asyncSession`), else
+   * one after the other. The setting holds from the write on, as when they are sent apart.
    */
   private async afterSetting(setting: string | null, ...writes: LedgerWrite[]): Promise<void> {
     if ((setting || writes.length > 1) && this.inlines && this.conn.executeBatch) {
@@ -1062,18 +1108,23 @@ export class Ledger {
     summary: DeploymentSummary = {},
     before: readonly LedgerWrite[] = [],
   ): Promise<void> {
-    // What was recorded while the deployment ran (the smoke checks it ran) stays; the rest is this summary.
-    const during = await this.summaryNow(id);
-    if (during.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    // What was recorded while the deployment ran (the smoke checks it ran, kept by this connection until now) stays,
+    // under this summary; of a deployment another session opened, the smoke checks its row holds.
+    const open = this.open(id);
+    if (open) summary = { ...open.summary, ...summary };
+    else {
+      const during = await this.summaryNow(id);
+      if (during.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    }
     // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
     // Its `steps_applied` is counted by the statement itself: no read before it, and a BTEQ script, which records the
     // statement without running it, counts the rows its steps wrote when it runs.
-    await this.afterSetting(this.asyncSession?.end ?? null, ...before, {
+    await this.afterSetting(this.asyncSession?.end ?? null, ...(open?.atClose ?? []), ...before, {
       table: 'deployments',
       sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(5, 6)} WHERE ${this.q('id')} = ${this.p(7)}`,
       params: [status, error, failedStatement, JSON.stringify(summary), id, 'applied', id],
     });
-    openSummaries.get(rawConnection(this.conn))?.delete(this.summaryKey(id));
+    openDeployments.get(rawConnection(this.conn))?.delete(this.summaryKey(id));
   }
 
   /** A scalar subquery: how many steps of deployment `p(idAt)` are recorded `p(statusAt)` (`applied`). */
@@ -1469,14 +1520,62 @@ export class Ledger {
     }
   }
 
-  /** Merge `patch` into a finished deployment's summary (smoke results arrive after the rollback's steps). */
+  /**
+   * Merge `patch` into a deployment's summary (smoke results arrive after a rollback's steps; a fingerprint read at
+   * the end of a batch). A deployment this connection opened and has not closed keeps it until its closing row writes
+   * it; another is updated by one statement where the dialect merges JSON (`LedgerDialect.mergeJson`), else read,
+   * merged and written.
+   */
   async updateSummary(id: number, patch: DeploymentSummary): Promise<void> {
+    const open = this.open(id);
+    if (open) {
+      open.summary = { ...open.summary, ...patch };
+      return;
+    }
+    const merge = this.summaryMerge(id, patch);
+    if (merge) {
+      await this.conn.query(merge.sql, merge.params);
+      return;
+    }
     const merged = { ...(await this.summaryNow(id)), ...patch };
     await this.conn.query(
       `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
       [JSON.stringify(merged), id],
     );
-    const summaries = openSummaries.get(rawConnection(this.conn));
-    if (summaries?.has(this.summaryKey(id))) summaries.set(this.summaryKey(id), merged);
+  }
+
+  /**
+   * `updateSummary` for many deployments, in one transaction: in one request where the dialect merges JSON, writes
+   * literals and the connection batches (an Nx batch records every deployment's fingerprint at its end).
+   */
+  async updateSummaries(patches: readonly { id: number; patch: DeploymentSummary }[]): Promise<void> {
+    const closed: { id: number; patch: DeploymentSummary }[] = [];
+    for (const p of patches) {
+      if (this.open(p.id)) await this.updateSummary(p.id, p.patch);
+      else closed.push(p);
+    }
+    if (!closed.length) return;
+    const merges = closed.map((p) => this.summaryMerge(p.id, p.patch));
+    if (this.inlines && this.conn.executeBatch && merges.every((m) => m !== null)) {
+      // One request: one implicit transaction on the server.
+      const r = await this.conn.executeBatch(merges.map((m) => this.inline(m!)));
+      if (r.error) throw r.error;
+      return;
+    }
+    await this.conn.transaction(async (tx) => {
+      const ledger = new Ledger(tx, this.dialect);
+      for (const p of closed) await ledger.updateSummary(p.id, p.patch);
+    });
+  }
+
+  /** The statement merging `patch` into deployment `id`'s summary without reading it; null when the dialect cannot. */
+  private summaryMerge(id: number, patch: DeploymentSummary): LedgerWrite | null {
+    const merge = this.dialect.mergeJson;
+    if (!merge) return null;
+    return {
+      sql: `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${merge(this.q('summary'), this.p(1))} WHERE ${this.q('id')} = ${this.p(2)}`,
+      params: [JSON.stringify(patch), id],
+      table: 'deployments',
+    };
   }
 }

@@ -57,8 +57,9 @@ export async function notifyDeployFinished(
   );
   const failures = [...earlier, ...sent.flat()];
   if (!failures.length) return;
-  for (const p of result.projects) {
-    if (p.deploymentId !== null)
-      await ledger.updateSummary(p.deploymentId, { notifications: failures }).catch(() => {});
-  }
+  // One request where the ledger merges summaries without reading them.
+  const patches = result.projects.flatMap((p) =>
+    p.deploymentId === null ? [] : [{ id: p.deploymentId, patch: { notifications: failures } }],
+  );
+  await ledger.updateSummaries(patches).catch(() => {});
 }

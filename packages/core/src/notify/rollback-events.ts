@@ -58,5 +58,8 @@ export async function notifyRollback(ctx: OperationContext, ledger: Ledger, o: R
   };
   const failures = (await Promise.all(events.map((event) => notify(ctx, { event, ...base })))).flat();
   if (!failures.length) return;
-  for (const r of o.results) await ledger.updateSummary(r.deploymentId, { notifications: failures }).catch(() => {});
+  // One request where the ledger merges summaries without reading them.
+  await ledger
+    .updateSummaries(o.results.map((r) => ({ id: r.deploymentId, patch: { notifications: failures } })))
+    .catch(() => {});
 }

@@ -916,7 +916,7 @@ function fingerprintsAtClose(
   const diff = engine.diff;
   if (!diff) return undefined;
   const pending = pool.memo(`fingerprints\0${engine.name}\0${environment}`, () => {
-    const list: { scope: SchemaScope; record: (fingerprint: string) => Promise<void> }[] = [];
+    const list: { scope: SchemaScope; deploymentId: number }[] = [];
     pool.atClose(async () => {
       const fingerprints = await diff
         .fingerprints(
@@ -925,17 +925,17 @@ function fingerprintsAtClose(
         )
         .catch(() => null);
       if (!fingerprints) return;
-      // The summaries in one transaction: one commit for the batch, not one per deployment. A write that fails there
-      // leaves every deployment of the batch without its fingerprint, as a failed read does.
-      await conn
-        .transaction(async () => {
-          for (const [i, p] of list.entries()) if (fingerprints[i]) await p.record(fingerprints[i]);
-        })
-        .catch(() => {});
+      // The summaries in one transaction, in one request where the ledger merges them without reading them: one commit
+      // for the batch, not one per deployment. A write that fails there leaves every deployment of the batch without
+      // its fingerprint, as a failed read does.
+      const patches = list.flatMap((p, i) =>
+        fingerprints[i] ? [{ id: p.deploymentId, patch: { fingerprint: fingerprints[i] } }] : [],
+      );
+      await new Ledger(conn, engine.ledger).updateSummaries(patches).catch(() => {});
     });
     return list;
   });
-  return (scope, record) => pending.push({ scope, record });
+  return (scope, deploymentId) => pending.push({ scope, deploymentId });
 }
 
 /** Moved to package/package-deploy.ts (with the checks a package passes first); kept here for importers. */

@@ -310,11 +310,6 @@ export class Deployment {
     await this.journal.backupLeft(this.id, step, backup);
   }
 
-  /** Merge `patch` into the deployment's summary (a fingerprint read later, under the same lock). */
-  async updateSummary(patch: DeploymentSummary): Promise<void> {
-    await this.ledger.updateSummary(this.id, patch);
-  }
-
   /** Write the closing row: the final status, the error and failed statement if any, the summary. Once. */
   async close(
     status: Exclude<DeploymentStatus, 'running' | 'interrupted'>,

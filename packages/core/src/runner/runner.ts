@@ -69,11 +69,12 @@ export interface RunOptions {
   /** What each project manages in its schemas (db.yaml `manage:`), so the recorded fingerprint leaves the rest out. */
   manage?: ReadonlyMap<string, ManagedScope>;
   /**
-   * Takes the reading of a project's fingerprint for later: `record` writes it into the deployment's summary. An Nx
-   * batch reads them all at its end, in one query and still under its lock (operations/deploy.ts). The deployment
-   * closes without one until then. Without it, the fingerprint is read before the deployment closes.
+   * Takes the reading of a project's fingerprint for later, to be merged into the summary of deployment
+   * `deploymentId`. An Nx batch reads them all at its end, in one query, and writes them in one request, still under
+   * its lock (operations/deploy.ts). The deployment closes without one until then. Without it, the fingerprint is read
+   * before the deployment closes.
    */
-  fingerprintLater?: (scope: SchemaScope, record: (fingerprint: string) => Promise<void>) => void;
+  fingerprintLater?: (scope: SchemaScope, deploymentId: number) => void;
   /**
    * Checks run when a project's steps have all applied, before its deployment is closed (smoke checks). A
    * failure counts as the deployment failing: with autoRollback its steps are undone, and the exit code is 3.
@@ -704,8 +705,7 @@ async function finishProject(
     // fingerprint read here is planned afresh for each project: ~8 ms each on the 200-project first deploy, against
     // ~75 ms for all 200 in one query at the end of the batch. The lock is still held then, so the schemas are as
     // this deployment, and the batch's later ones, left them.
-    const deployment = state.deployment!;
-    options.fingerprintLater(covered, (fingerprint) => deployment.updateSummary({ fingerprint }));
+    options.fingerprintLater(covered, state.deploymentId);
   } else summary.fingerprint = covered ? await fingerprintOf(options, covered) : null;
   const message = error
     ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '')

@@ -4,8 +4,9 @@ import type { SmokeCheck, SmokeResult } from './smoke-check';
 
 /**
  * Store smoke results in the ledger's `smoke_results` table, in one transaction: where the ledger's rows can be written
- * inline, all of them by one multi-row INSERT (one statement, one round trip, however many checks the baseline ran);
- * else one INSERT per result. The ledger must exist (`Ledger.ensure`); `deploymentId` is the deployment they verify,
+ * inline, all of them by one multi-row INSERT (one statement, however many checks the baseline ran), sent with the
+ * closing row of the deployment they verify when this session has it open (`Ledger.withClosingRow`), else in a round
+ * trip of its own; otherwise one INSERT per result. The ledger must exist (`Ledger.ensure`); `deploymentId` is the deployment they verify,
  * or null when the project was never deployed.
  */
 export async function recordSmokeResults(
@@ -24,8 +25,15 @@ export async function recordSmokeResults(
     table: 'smoke_results',
   }));
   if (ledger.inlines && conn.executeBatch) {
-    // One statement (its own transaction): every row in one VALUES list, as literals (`Ledger.inline`).
-    await conn.execute(`${insert} ${rows.map((row) => ledger.inline(row)).join(', ')}`);
+    // One statement: every row in one VALUES list, as literals (`Ledger.inline`). Results of a deployment that this
+    // session opened and has not closed go with its closing row, in its request and transaction; else on their own.
+    const write = {
+      sql: `${insert} ${rows.map((row) => ledger.inline(row)).join(', ')}`,
+      params: [],
+      table: 'smoke_results',
+    };
+    if (run.deploymentId !== null && ledger.withClosingRow(run.deploymentId, [write])) return;
+    await conn.execute(write.sql);
     return;
   }
   const writes = rows.map((row) => ({ ...row, sql: `${insert} ${row.sql}` }));
