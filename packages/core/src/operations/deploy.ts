@@ -980,7 +980,7 @@ async function smokePlan(
 
 /** Runs a project's smoke checks right after its steps applied, inside the run (so autoRollback can undo it). */
 function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
-  return async (project: string, deploymentId: number) => {
+  return async (project: string, deploymentId: number, deployed: readonly string[]) => {
     const checks = smoke.checks.get(project);
     const model = input.models.find((m) => m.project.name === project);
     if (!checks || !model) return { passed: true, summary: 'not run' };
@@ -991,6 +991,7 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       model,
       environment: input.environment,
       deploymentId,
+      deployed,
       checks,
       timeoutMs: smoke.timeoutMs.get(project),
       regression: smoke.regression,

@@ -128,6 +128,11 @@ export class Deployment {
     return new Deployment(ledger, id, info.project, before, plan);
   }
 
+  /** The keys of the objects the ledger records for the project as the committed steps left them. */
+  objectKeys(): string[] {
+    return [...this.objects.keys()];
+  }
+
   /** Whether `close` ran. */
   get isClosed(): boolean {
     return this.closed;

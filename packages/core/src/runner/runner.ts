@@ -78,8 +78,14 @@ export interface RunOptions {
   /**
    * Checks run when a project's steps have all applied, before its deployment is closed (smoke checks). A
    * failure counts as the deployment failing: with autoRollback its steps are undone, and the exit code is 3.
+   * `objects`: the keys of the objects the ledger records for the project now, as the deployment knows them (its
+   * state at the start with its applied steps, or the object states it synced): the checks need not read them.
    */
-  verify?: (project: string, deploymentId: number) => Promise<{ passed: boolean; summary: string; error?: DbeeError }>;
+  verify?: (
+    project: string,
+    deploymentId: number,
+    objects: readonly string[],
+  ) => Promise<{ passed: boolean; summary: string; error?: DbeeError }>;
 }
 
 export interface StepResult {
@@ -633,7 +639,8 @@ async function finishProject(
   if (objectStates || state.failure) await state.deployment!.fold();
   if (objectStates && !state.failure) await syncObjectStates(ledger, state.project, objectStates, state.deploymentId!);
   if (!state.failure && options.verify && state.deploymentId !== null) {
-    const verdict = await options.verify(state.project, state.deploymentId);
+    const objects = objectStates ? Object.keys(objectStates) : state.deployment!.objectKeys();
+    const verdict = await options.verify(state.project, state.deploymentId, objects);
     summary.smoke = verdict.summary;
     if (!verdict.passed) {
       state.failure = {

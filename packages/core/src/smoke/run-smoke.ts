@@ -34,6 +34,11 @@ export interface SmokeRunOptions {
   /** The deployment the checks verify (recorded with the results); null when there is none. */
   deploymentId: number | null;
   /**
+   * The keys of the objects the ledger records for the project (`Ledger.objectKeys`), when the caller knows them: a
+   * deployment that has just applied its steps. Default: read from the ledger.
+   */
+  deployed?: readonly string[];
+  /**
    * The project's checks from `loadSmokeChecks` (deploy loads them before applying, so that an invalid smoke file
    * refuses the deployment); default: loaded here.
    */
@@ -78,7 +83,7 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   const project = model.project.name;
   const fileChecks = options.checks ?? (await loadSmokeChecks(model, engine));
   const ledger = new Ledger(conn, engine.ledger);
-  const deployed = (await ledger.objectKeys(project)).sort().map(parseKey);
+  const deployed = (options.deployed ? [...options.deployed] : await ledger.objectKeys(project)).sort().map(parseKey);
   const runner = new CheckRunner(
     conn,
     engine,
