@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Connection } from '@dbee/core';
-import type { IntrospectScope } from './introspect';
+import { type IntrospectScope, withCatalogSearchPath } from './introspect';
 
 /** An ACL as text, with only the entries of the managed grantees ($2; null keeps every entry). */
 const acl = (column: string) =>
@@ -237,17 +237,5 @@ async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> 
   // once, and the planner's search of join orders was a fifth of that planning (a fleet plans it once per target).
   if (conn.queryPrepared) return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, FINGERPRINT_SETTINGS)).rows;
   // Without prepared queries (PGlite, a plain connection): the same settings for the session, put back after.
-  const old = await conn.query<{ old: string; old_jit: string | null }>(
-    `select current_setting('search_path') as old, current_setting('jit', true) as old_jit,
-            set_config('search_path', 'pg_catalog', false) as now,
-            case when current_setting('jit', true) is not null then set_config('jit', 'off', false) end as jit`,
-  );
-  try {
-    return (await conn.query<Row>(FINGERPRINT_SQL, params)).rows;
-  } finally {
-    await conn.query(
-      `select set_config('search_path', $1, false), case when $2::text is not null then set_config('jit', $2, false) end`,
-      [old.rows[0]!.old, old.rows[0]!.old_jit],
-    );
-  }
+  return withCatalogSearchPath(conn, async () => (await conn.query<Row>(FINGERPRINT_SQL, params)).rows);
 }
