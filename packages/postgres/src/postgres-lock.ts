@@ -119,11 +119,18 @@ function lockGuard(holderId: string): string {
   return `(1 / (NOT pg_try_advisory_xact_lock_shared(${holderId}::bigint))::integer)`;
 }
 
-/** The working sessions of other lock holders still connected to this database (see `attach`), oldest first. */
-const WORKING_SESSIONS = `SELECT application_name, usename, client_addr::text AS client_addr, backend_start, pid
-       FROM pg_stat_activity
-      WHERE datname = current_database() AND application_name LIKE 'dbee-run %' AND pid <> pg_backend_pid()
-      ORDER BY backend_start LIMIT 1`;
+/**
+ * The working sessions of other lock holders still connected to this database (see `attach`), oldest first. Read from
+ * `pg_stat_get_activity`, the function under the `pg_stat_activity` view, with the same columns and the same
+ * visibility for roles that may not read other sessions' details: without the view's joins to `pg_database` and
+ * `pg_authid`, a new session parses and plans it in less server time (every target of a fleet takes the lock once).
+ */
+const WORKING_SESSIONS = `SELECT a.application_name, pg_get_userbyid(a.usesysid) AS usename, a.client_addr::text AS client_addr,
+            a.backend_start, a.pid
+       FROM pg_stat_get_activity(NULL) a
+      WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND a.application_name LIKE 'dbee-run %' AND a.pid <> pg_backend_pid()
+      ORDER BY a.backend_start LIMIT 1`;
 
 /** A working session of another lock holder still connected to this database (see `attach`), or undefined. */
 async function liveWorkingSession(conn: PgConnection): Promise<LockOwner | undefined> {
