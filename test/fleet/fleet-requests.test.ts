@@ -68,7 +68,7 @@ describe('a new target of a fleet, request by request [postgres]', () => {
     // One request takes it (owner tag, idle timeout, the try, earlier working sessions, the holder's lock), one gives it
     // back; in between only the checks that the lock's session lives.
     expect(lock.filter((s) => s !== 'SELECT 1')).toEqual([
-      expect.stringMatching(/application_name[\s\S]*pg_try_advisory_lock[\s\S]*pg_stat_activity/),
+      expect.stringMatching(/application_name[\s\S]*pg_try_advisory_lock[\s\S]*pg_stat_get_activity/),
       expect.stringMatching(/^SELECT pg_advisory_unlock/),
     ]);
     const work = of(i, false);
