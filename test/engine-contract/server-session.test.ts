@@ -108,22 +108,35 @@ describe('a deployment on a server session commits without waiting for the disk 
   });
 
   it('the setting travels with the opening and the closing row: one round trip each', async () => {
-    const batches: string[][] = [];
+    // Every request, as the statements it sends: a batch as its statements, a query as one.
+    const requests: string[][] = [];
     const batch = conn.executeBatch.bind(conn);
-    conn.executeBatch = (statements) => (batches.push([...statements]), batch(statements));
+    const query = conn.query.bind(conn);
+    conn.executeBatch = (statements) => (requests.push([...statements]), batch(statements));
+    conn.query = ((sql: string, params?: unknown[]) => (requests.push([sql]), query(sql, params))) as typeof conn.query;
     try {
       const ledger = new Ledger(conn, postgresLedger);
       await ledger.ensure();
-      batches.length = 0;
+      requests.length = 0;
       const id = await ledger.startDeployment({ ...info, ticket: "CHG-1 'quoted'" });
       await ledger.finishDeployment(id, 'failed', "it's broken", 'SELECT 1', { failedAt: 'now' });
+      // The opening row sets the session's commit mode in its own statement (and takes its id there); the closing row
+      // puts it back first, in its request.
       expect(
-        batches.map((b) =>
-          b.map((s) => /^(SET|RESET) synchronous_commit\b|^(INSERT INTO|UPDATE) dbee\.deployments\b/.exec(s)?.[0]),
+        requests.map((b) =>
+          b.map(
+            (s) =>
+              /set_config\('synchronous_commit', 'off', false\)[\s\S]*INSERT INTO dbee\.deployments\b|^(SET|RESET) synchronous_commit\b|^(INSERT INTO|UPDATE) dbee\.deployments\b/.exec(
+                s.trim(),
+              )?.[0] && s.trim().slice(0, 24),
+          ),
         ),
       ).toEqual([
-        ['SET synchronous_commit', 'INSERT INTO dbee.deployments'],
-        ['RESET synchronous_commit', 'UPDATE dbee.deployments'],
+        // The ledger state read first (the deployment's `ledger_before`).
+        [undefined],
+        [undefined],
+        ['WITH n AS MATERIALIZED ('],
+        ['RESET synchronous_commit', 'UPDATE dbee.deployments SE'],
       ]);
       expect(await mode(conn)).toBe('on');
       // The row as the parameters wrote it (values written as literals, quotes included).
@@ -144,6 +157,7 @@ describe('a deployment on a server session commits without waiting for the disk 
       ]);
     } finally {
       conn.executeBatch = batch;
+      conn.query = query;
     }
   });
 

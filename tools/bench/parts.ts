@@ -40,27 +40,45 @@ interface Call {
   prepared?: Record<string, string>;
 }
 
-const isSmoke = (c: Call) =>
-  Array.isArray(c.sql) && c.sql.some((s) => / LIMIT 0$/.test(s) || s.startsWith('INSERT INTO dbee.smoke_results'));
+/** The smoke baseline's request of compiles (its views, `SELECT * ... LIMIT 0`, rolled back). */
+const isSmoke = (c: Call) => Array.isArray(c.sql) && c.sql.some((s) => / LIMIT 0$/.test(s));
 const isStepRequest = (c: Call): c is { sql: string[] } => Array.isArray(c.sql) && !isSmoke(c);
 const text = (c: Call) => (Array.isArray(c.sql) ? c.sql.join('\n') : c.sql);
+/** The smoke baseline's result rows, written in the closing row's request (split out of its chain by `unchained`). */
+const isSmokeRows = (s: string) => s.startsWith('INSERT INTO dbee.smoke_results');
+/** A smoke baseline's call after the steps: its existence check (in a transaction rolled back), the views' dependencies, its compiles. */
+const isSmokeCall = (c: Call) =>
+  isSmoke(c) ||
+  (typeof c.sql === 'string' &&
+    (/^BEGIN; SET LOCAL statement_timeout/.test(c.sql) ||
+      /^\s*WITH k AS MATERIALIZED \(\s*SELECT \* FROM unnest\(/.test(c.sql) ||
+      /^\s*WITH RECURSIVE edge AS MATERIALIZED/.test(c.sql)));
 /**
- * The smoke baseline's calls, after the last step request: from its read of the project's deployed objects to the
- * deployment's summary updated with the checks it ran (the existence check, the views' dependencies, the views it
- * compiles, their results).
+ * Without the smoke baseline: after the last step request, its calls (the existence check with the `ROLLBACK` that
+ * ends its transaction, the views' dependencies, the compiles) and its result rows in the closing row's request.
  */
 function withoutSmoke(calls: Call[]): Call[] {
-  const lastStep = calls.findLastIndex((c) => isStepRequest(c) && c.sql.some(isLedgerRows));
-  const start = calls.findIndex(
-    (c, i) =>
-      i > lastStep &&
-      /SELECT project, object_key, checksum, NULL AS deployment_id[\s\S]* FROM dbee\.objects WHERE project = \$1 UNION ALL /.test(
-        text(c),
-      ),
-  );
-  const end = calls.findIndex((c, i) => i > start && /UPDATE dbee\.deployments SET summary/.test(text(c)));
-  if (start < 0 || end < 0) return calls;
-  return [...calls.slice(0, start), ...calls.slice(end + 1)];
+  const lastStep = calls.findLastIndex((c) => isStepRequest(c) && c.sql.some(isStepRows));
+  const out: Call[] = [];
+  for (const [i, c] of calls.entries()) {
+    if (i <= lastStep) out.push(c);
+    else if (isSmokeCall(c)) continue;
+    else if (c.sql === 'ROLLBACK' && i > 0 && isSmokeCall(calls[i - 1]!)) continue;
+    else if (Array.isArray(c.sql)) out.push({ ...c, sql: c.sql.filter((s) => !isSmokeRows(s)) });
+    else out.push(c);
+  }
+  return out;
+}
+/**
+ * The captured calls with every chained write of the closing row's request (`WITH w0 AS (<write>) <write>`, the smoke
+ * results before the fold) sent as two statements of the same request: the variants take out one without the other.
+ */
+function unchained(calls: Call[]): Call[] {
+  const split = (s: string): string[] => {
+    const m = /^WITH w0 AS \((INSERT INTO dbee\.smoke_results [\s\S]*?\))\) (INSERT INTO dbee\.[\s\S]*)$/.exec(s);
+    return m ? [m[1]!, m[2]!] : [s];
+  };
+  return calls.map((c) => (Array.isArray(c.sql) ? { ...c, sql: c.sql.flatMap(split) } : c));
 }
 /** A step's ledger rows: the session's named statement run with the step's values (`Ledger.inlineNamed`). */
 const isStepRows = (s: string) =>
@@ -390,7 +408,7 @@ async function main(): Promise<void> {
   // Warm-up: this process loads dbee and parses the sources (cached), as `npm run bench`'s in-process rows.
   for (const w of ['warm_a', 'warm_b'])
     await L.dbee(root, 'deploy', { project: 'gen', env: 'd' }, env(await L.createDb(w)));
-  const calls = await capture(root);
+  const calls = unchained(await capture(root));
   const requests = calls.filter(isStepRequest);
   console.log(
     `captured: ${calls.length} calls, ${requests.length} step requests of ${requests.reduce((n, r) => n + r.sql.length, 0)} statements`,
