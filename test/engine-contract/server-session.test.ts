@@ -136,7 +136,7 @@ describe('a deployment on a server session commits without waiting for the disk 
         [undefined],
         [undefined],
         ['WITH n AS MATERIALIZED ('],
-        ['RESET synchronous_commit', 'UPDATE dbee.deployments SE'],
+        ['RESET synchronous_commit', 'UPDATE dbee.deployments '],
       ]);
       expect(await mode(conn)).toBe('on');
       // The row as the parameters wrote it (values written as literals, quotes included).
