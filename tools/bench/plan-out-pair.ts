@@ -9,6 +9,10 @@
  *
  *   node tools/run.js tools/bench/plan-out-pair.ts --against /tmp/dbee-before [objects=10000] [--runs 5] [--out-root <dir>]
  *
+ * Each side has its own compile cache (NODE_COMPILE_CACHE; packages/core/src/compile-cache.ts), warmed by one untimed
+ * run: an installed dbee finds its modules' compiled code there, where the shared default file is rewritten by every
+ * other checkout's processes on this machine.
+ *
  * `--out-root` puts the packages elsewhere (default: a folder beside the workspace, on the same disk), e.g. /dev/shm to
  * take the file system's cost of creating 20,000 files out of the figures. The outputs are removed at the end only:
  * on an ext4 without a journal (this machine's disk), creating a file skips every inode of its block group freed
@@ -39,7 +43,7 @@ async function planOut(side: Side, ws: string, out: string, env: Record<string, 
   const r = await L.timeProcess(
     '/usr/bin/time',
     ['-f', 'dbee-time %e %U %S %M', process.execPath, dbee, 'plan', 'gen', '--env', 'd', '--out', out, '--cwd', ws],
-    { cwd: ws, env: { ...process.env, DBEE_USE_DIST: '1', ...env } },
+    { cwd: ws, env: { ...process.env, DBEE_USE_DIST: '1', NODE_COMPILE_CACHE: join(ws, '..', `cc-${side}`), ...env } },
   );
   const t = /dbee-time ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
   if (r.code !== 0 || !t) throw new Error(`${side}: plan --out exited ${r.code}: ${r.stderr.slice(-2000)}`);
@@ -73,6 +77,7 @@ L.runMain(async () => {
     const env = { [L.envVar('d')]: L.dbUrl(await L.createDb(`planout_${N}`)) };
     const pairs = new Map<Figure, { before: number; after: number }[]>(FIGURES.map((f) => [f, []]));
     const loads: string[] = [];
+    for (const side of ['before', 'after'] as Side[]) await planOut(side, ws, join(outRoot, `${side}-warm-up`), env);
     for (let round = 0; round < RUNS; round++) {
       const order: Side[] = round % 2 ? ['after', 'before'] : ['before', 'after'];
       const got = {} as Record<Side, Record<Figure, number>>;
