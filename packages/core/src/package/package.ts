@@ -68,19 +68,22 @@ export interface PackageOptions {
  */
 export function writePackage(dir: string, plan: Plan, options: PackageOptions): PackageManifest {
   clearTarget(dir);
-  const { files, manifest } = packageContents(plan, options);
   try {
-    writeFiles(dir, files);
+    const files: Record<string, string> = {};
+    const made = packageContents(plan, options, fileWriter(dir, files));
+    const manifest: PackageManifest = { ...made, files: Object.fromEntries(Object.entries(files).sort(byPath)) };
     writeFileSync(join(dir, MANIFEST), canonicalJson(manifest));
+    return manifest;
   } catch (cause) {
     removePartial(dir);
-    const reason = (cause as NodeJS.ErrnoException).code ?? 'error';
-    throw new DbeeError(
-      `could not write the package to ${dir} (${reason}: ${(cause as Error).message}); nothing of it was kept`,
-      { code: 'PACKAGE_WRITE_FAILED', hint: 'check that the folder can be written and the disk has room', cause },
-    );
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (!code || !(cause as NodeJS.ErrnoException).syscall) throw cause;
+    throw new DbeeError(`could not write the package to ${dir} (${(cause as Error).message}); nothing of it was kept`, {
+      code: 'PACKAGE_WRITE_FAILED',
+      hint: 'check that the folder can be written and the disk has room',
+      cause,
+    });
   }
-  return manifest;
 }
 
 /** Removes what a failed `writePackage` wrote; a folder it cannot remove has no manifest, so is no package either. */
@@ -105,29 +108,33 @@ function clearTarget(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Writes `files` (package-relative path → text) under `dir`, each folder made once (a mkdir per file was a tenth). */
-function writeFiles(dir: string, files: Map<string, string>): void {
+/**
+ * Writes a package's files under `dir` as they are made (none is held: a package of 10,000 steps is 20,000 texts),
+ * recording each one's SHA-256 in `files`; each folder is made once (a mkdir per file was a tenth of the writing).
+ */
+function fileWriter(dir: string, files: Record<string, string>): (rel: string, text: string) => void {
   const made = new Set<string>();
-  for (const [rel, text] of files) {
+  return (rel, text) => {
     const folder = rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
     if (!made.has(folder)) mkdirSync(join(dir, folder), { recursive: true }), made.add(folder);
     writeFileSync(join(dir, rel), text);
-  }
+    files[rel] = sha256(text);
+  };
 }
 
-/** A package's files (package-relative path → text, without the manifest) and its manifest. Touches no file. */
+/** Makes a package's files, each given to `write` (package-relative path, text); returns the rest of its manifest. */
 function packageContents(
   plan: Plan,
   options: PackageOptions,
-): { files: Map<string, string>; manifest: PackageManifest } {
-  const files = new Map<string, string>();
+  write: (rel: string, text: string) => void,
+): Omit<PackageManifest, 'files'> {
   const width = Math.max(4, String(plan.steps.length).length);
   const steps: PackageManifest['steps'] = [];
   for (const step of plan.steps) {
     const n = String(step.order).padStart(width, '0');
     const script = `steps/${n}-${slug(step)}.sql`;
     const header = `-- dbee step ${step.order}: ${step.action} ${step.key}${step.source ? ` (from ${step.source.file}:${step.source.line})` : ''}\n`;
-    files.set(
+    write(
       script,
       header +
         (step.transactional ? '' : '-- runs outside a transaction\n') +
@@ -136,7 +143,7 @@ function packageContents(
     let rollback: string | null = null;
     if (step.reverse) {
       rollback = `rollback/${n}-${slug(step)}.sql`;
-      files.set(
+      write(
         rollback,
         `-- undoes step ${step.order}: ${step.action} ${step.key}\n` +
           step.reverse.map((s) => s.trim() + ';\n').join('\n'),
@@ -157,20 +164,20 @@ function packageContents(
   // The plan's canonical form, serialised once: plan.json, and the checksum of the manifest and the summary.
   const planJson = serializePlan(plan);
   const checksum = checksumOfSerialized(planJson);
-  files.set('plan.json', planJson);
+  write('plan.json', planJson);
   let release: ReleaseInfo | undefined;
   if (options.release) {
     // The package's own smoke checks: deploy --package runs these, not the working tree's.
     const smoke: ReleaseInfo['smoke'] = {};
     for (const [project, smokeFiles] of options.smoke ?? []) {
       smoke[project] = smokeFiles.map((f) => ({ file: `smoke/${f.path}`, source: f.path }));
-      for (const f of smokeFiles) files.set(`smoke/${f.path}`, f.text);
+      for (const f of smokeFiles) write(`smoke/${f.path}`, f.text);
     }
     release = { ...options.release, smoke };
-    files.set(RELEASE_FILE, canonicalJson(release));
+    write(RELEASE_FILE, canonicalJson(release));
   }
-  files.set('summary.md', summary(plan, checksum, release));
-  const manifest: PackageManifest = {
+  write('summary.md', summary(plan, checksum, release));
+  return {
     formatVersion: PACKAGE_FORMAT_VERSION,
     planFormatVersion: PLAN_FORMAT_VERSION,
     tool: { name: 'dbee', version: options.toolVersion },
@@ -179,10 +186,8 @@ function packageContents(
     sourceCommit: plan.sourceCommit,
     planChecksum: checksum,
     steps,
-    files: Object.fromEntries([...files].map(([rel, text]) => [rel, sha256(text)] as const).sort(byPath)),
     sources: Object.fromEntries(options.sources.map((s) => [s.path, sha256(s.text)] as const).sort(byPath)),
   };
-  return { files, manifest };
 }
 
 const byPath = ([a]: readonly [string, string], [b]: readonly [string, string]) => (a < b ? -1 : 1);
