@@ -42,7 +42,14 @@ const CATALOG_SQL = FINGERPRINT_SQL.replace(
  * database a plan was applied to and the one built directly from the desired sources.
  */
 export async function catalog(conn: Connection, schema: string): Promise<string[]> {
-  await conn.query(`select set_config('search_path', 'pg_catalog', false)`);
+  // JIT off, as dbee runs the fingerprint query (FINGERPRINT_SETTINGS): with the server's default `jit = on`, this
+  // query's estimated cost is above `jit_above_cost` and each run was compiled with LLVM first (223 runs in the
+  // suite, 0.1-0.3 s of server CPU each), for the same lines.
+  const jit = (
+    await conn.query<{ jit: string }>(
+      `select current_setting('jit') as jit, set_config('search_path', 'pg_catalog', false), set_config('jit', 'off', false)`,
+    )
+  ).rows[0]!.jit;
   try {
     // An ACL equal to the owner's default prints as nothing in pg_dump, whether the catalog holds NULL or the list.
     const defaults =
@@ -65,7 +72,7 @@ export async function catalog(conn: Connection, schema: string): Promise<string[
       unordered(r.line.replace(defaults, '')),
     );
   } finally {
-    await conn.query(`select set_config('search_path', 'public', false)`);
+    await conn.query(`select set_config('search_path', 'public', false), set_config('jit', $1, false)`, [jit]);
   }
 }
 

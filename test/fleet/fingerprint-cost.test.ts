@@ -61,7 +61,12 @@ const scopes: IntrospectScope[] = [
   { schemas: ['fb', 'fa', 'missing'], manage: { grantees: [], owners: true, comments: true, ignore: ['^view:'] } },
 ];
 
-/** The value the query of `fingerprint-before.sql` gives (the same parameters and settings as `fingerprints`). */
+/**
+ * The value the query of `fingerprint-before.sql` gives, with the parameters and the settings `fingerprints` ran it with
+ * then (search_path, and JIT off: with the server's default `jit = on` this query's estimated cost is above
+ * `jit_above_cost`, and each run compiled it with LLVM first, 0.1-0.2 s of server CPU on a quiet machine and seconds
+ * under the suite's load, for the same result).
+ */
 async function oldValue(conn: PgConnection, scope: IntrospectScope): Promise<string> {
   const m = scope.manage;
   const schemas = scope.schemas.filter((s) => s !== 'dbee');
@@ -72,7 +77,10 @@ async function oldValue(conn: PgConnection, scope: IntrospectScope): Promise<str
     m ? m.comments : true,
     JSON.stringify([{ schemas, ignore: m?.ignore ?? [] }]),
   ];
-  const rows = await conn.queryPrepared!<Record<string, unknown>>(BEFORE, params, { search_path: 'pg_catalog' });
+  const rows = await conn.queryPrepared!<Record<string, unknown>>(BEFORE, params, {
+    search_path: 'pg_catalog',
+    jit: 'off',
+  });
   const r = rows.rows[0]!;
   return `pg3:${String(r.system)}.${String(r.database)}:${String(r.lines)}:${String(r.hash)}`;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TeamWorkspace, type TeamEnvironment } from '../support/team-workspace';
 import { lastDeployment, printedStatements, sameSql, sentSince } from './sent-statements';
 
@@ -91,7 +92,9 @@ for (const env of ['dev', 'local'] as const) {
         expect(steps.length).toBeGreaterThan(0);
 
         for (const project of ['core', 'sales', 'reporting']) {
-          const status = await team.dbee(['status', project, '--env', env, '--format', 'json']);
+          // In-process (the CLI's own command runner, runDbeeCommand): a dbee process per project and state cost
+          // 1-3 s each, 24 of them; the dry run and the real run above and below stay processes of the real CLI.
+          const status = await run(team.root, 'status', { project, env, format: 'json' }, team.environment);
           expect(status.code, status.stderr).toBe(0);
           const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] })
             .pendingSteps;

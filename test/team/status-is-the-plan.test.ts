@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TeamWorkspace } from '../support/team-workspace';
 
 /**
@@ -46,7 +47,9 @@ describe('status lists what deploy plans (team workspace)', () => {
       }
       team.write(SOURCES);
       try {
-        const status = await team.dbee(['status', 'sales', '--env', env, '--format', 'json']);
+        // status in-process (the CLI's runDbeeCommand: a dbee process costs 1-3 s more; test/team/team-workspace.test.ts
+        // runs the CLI's status), deploy through the real CLI.
+        const status = await run(team.root, 'status', { project: 'sales', env, format: 'json' }, team.environment);
         expect(status.code, status.stderr).toBe(0);
         const pending = (
           JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }
@@ -59,7 +62,7 @@ describe('status lists what deploy plans (team workspace)', () => {
         for (const object of [/function:sales\.order_count/, /view:sales\.big_orders/, /index:sales\.orders_placed/]) {
           expect(pending).toEqual(expect.arrayContaining([expect.stringMatching(object)]));
         }
-        const text = await team.dbee(['status', 'sales', '--env', env]);
+        const text = await run(team.root, 'status', { project: 'sales', env }, team.environment);
         expect(text.stdout).toContain(`pending: ${planned.length} step(s)`);
       } finally {
         await team.git(['checkout', '--', '.']);
@@ -74,7 +77,7 @@ describe('status lists what deploy plans (team workspace)', () => {
     // sales before core: whatever the clone made before it stopped (or nothing, if it refused first), the rest is missing.
     const clone = await team.dbee(['clone', 'sales', '--from', 'dev', '--to', 'qa', '--assume-yes']);
     expect(clone.code).not.toBe(0);
-    const status = await team.dbee(['status', 'sales', '--env', 'qa', '--format', 'json']);
+    const status = await run(team.root, 'status', { project: 'sales', env: 'qa', format: 'json' }, team.environment);
     expect(status.code, status.stderr).toBe(0);
     const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string; action: string }[] }).pendingSteps.map(
       (s) => `${s.action} ${s.key}`,

@@ -139,7 +139,9 @@ export class PgConnection implements Connection {
       name = `dbee_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
       this.prepared.set(sql, name);
     }
-    const all = Object.entries({ plan_cache_mode: 'force_generic_plan', ...settings });
+    // No JIT: a catalog query's cost estimate passes `jit_above_cost` on a large schema (the smoke baseline's view
+    // dependencies at 5,000 objects: 97 of its 169 ms were LLVM compiling it), and it runs once.
+    const all = Object.entries({ plan_cache_mode: 'force_generic_plan', jit: 'off', ...settings });
     const run = () =>
       PgConnection.oneRoundTrip
         ? this.runWithLocalSettings(name, sql, params, all)

@@ -155,7 +155,8 @@ export const postgresSmoke: PostgresSmokeDialect = {
 
   async typeNames(conn, typeIds) {
     if (typeIds.length === 0) return new Map();
-    const r = await conn.query<{ oid: number | string; name: string }>(
+    const r = await catalogQuery<{ oid: number | string; name: string }>(
+      conn,
       `SELECT oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1)`,
       [[...new Set(typeIds)]],
     );

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Connection } from '@dbee/core';
-import type { IntrospectScope } from './introspect';
+import { type IntrospectScope, withCatalogSearchPath } from './introspect';
 
 /** An ACL as text, with only the entries of the managed grantees ($2; null keeps every entry). */
 const acl = (column: string) =>
@@ -236,12 +236,6 @@ async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> 
   // The joins run in the order written (each starts from the scope's few rows): a new session plans the query
   // once, and the planner's search of join orders was a fifth of that planning (a fleet plans it once per target).
   if (conn.queryPrepared) return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, FINGERPRINT_SETTINGS)).rows;
-  const old = await conn.query<{ old: string }>(
-    `select current_setting('search_path') as old, set_config('search_path', 'pg_catalog', false) as now`,
-  );
-  try {
-    return (await conn.query<Row>(FINGERPRINT_SQL, params)).rows;
-  } finally {
-    await conn.query(`select set_config('search_path', $1, false)`, [old.rows[0]!.old]);
-  }
+  // Without prepared queries (PGlite, a plain connection): the same settings for the session, put back after.
+  return withCatalogSearchPath(conn, async () => (await conn.query<Row>(FINGERPRINT_SQL, params)).rows);
 }
