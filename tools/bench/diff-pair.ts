@@ -52,11 +52,17 @@ async function inProcess(
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { times: number[]; stdout: string };
 }
 
-/** `dbee plan gen --out` as a whole process of one side's dist/, under /usr/bin/time: wall ms, peak MB, its files. */
+let planRuns = 0;
+
+/**
+ * `dbee plan gen --out` as a whole process of one side's dist/, under /usr/bin/time: wall ms, peak MB, its files. Each
+ * run writes a new folder, none removed before the end: on an ext4 without a journal (this machine's disk) creating a
+ * file skips every inode freed in its block group within the last minute, so removing the last package right before
+ * made the next one's system time several times larger (see tools/bench/plan-out-pair.ts).
+ */
 async function planOut(side: string, ws: string, profileDir?: string) {
   rmSync(join(ws, '.dbee'), { recursive: true, force: true });
-  const out = join(ws, 'dist', 'package');
-  rmSync(out, { recursive: true, force: true });
+  const out = join(ws, 'dist', `package-${++planRuns}`);
   const node = profileDir ? [process.execPath, '--cpu-prof', '--cpu-prof-dir', profileDir] : [process.execPath];
   const r = await L.timeProcess(
     '/usr/bin/time',

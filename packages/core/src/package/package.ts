@@ -48,52 +48,86 @@ export interface LoadedPackage {
   smoke: Map<string, SourceFile[]>;
 }
 
-/**
- * Writes a package's files under `dir`, recording each one's SHA-256 in `files`; each folder is made once (a mkdir per
- * file was a tenth of writing a 10,000-step package).
- */
-function fileWriter(dir: string, files: Record<string, string>): (rel: string, text: string) => void {
-  const made = new Set<string>();
-  return (rel, text) => {
-    const abs = join(dir, ...rel.split('/'));
-    const folder = join(abs, '..');
-    if (!made.has(folder)) mkdirSync(folder, { recursive: true }), made.add(folder);
-    writeFileSync(abs, text);
-    files[rel] = sha256(text);
-  };
-}
-
 function slug(step: PlanStep): string {
   return step.key.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 80);
+}
+
+/** What `writePackage` is given besides the plan. */
+export interface PackageOptions {
+  toolVersion: string;
+  sources: { path: string; text: string }[];
+  release?: ReleaseInfo;
+  smoke?: Map<string, SourceFile[]>;
 }
 
 /**
  * Write a plan as a package folder: manifest.json, plan.json, numbered step scripts, rollback scripts and a
  * summary. Byte-identical for the same plan (no timestamps). An existing folder is replaced only if it is a
- * package (has a manifest) or empty.
+ * package (has a manifest) or empty. The manifest is written last, once every other file is: a folder whose writing
+ * failed has none (and is removed), so it is never read as a package.
  */
-export function writePackage(
-  dir: string,
-  plan: Plan,
-  options: {
-    toolVersion: string;
-    sources: { path: string; text: string }[];
-    release?: ReleaseInfo;
-    smoke?: Map<string, SourceFile[]>;
-  },
-): PackageManifest {
-  if (existsSync(dir)) {
-    const entries = readdirSync(dir);
-    if (entries.length && !entries.includes(MANIFEST)) {
-      throw new DbeeError(`${dir} exists and is not a dbee package; refusing to overwrite it`, {
-        code: 'PACKAGE_TARGET_EXISTS',
-        hint: 'choose an empty or new folder for --out',
-      });
-    }
-    rmSync(dir, { recursive: true, force: true });
+export function writePackage(dir: string, plan: Plan, options: PackageOptions): PackageManifest {
+  clearTarget(dir);
+  try {
+    const files: Record<string, string> = {};
+    const made = packageContents(plan, options, fileWriter(dir, files));
+    const manifest: PackageManifest = { ...made, files: Object.fromEntries(Object.entries(files).sort(byPath)) };
+    writeFileSync(join(dir, MANIFEST), canonicalJson(manifest));
+    return manifest;
+  } catch (cause) {
+    removePartial(dir);
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (!code || !(cause as NodeJS.ErrnoException).syscall) throw cause;
+    throw new DbeeError(`could not write the package to ${dir} (${(cause as Error).message}); nothing of it was kept`, {
+      code: 'PACKAGE_WRITE_FAILED',
+      hint: 'check that the folder can be written and the disk has room',
+      cause,
+    });
   }
-  const files: Record<string, string> = {};
-  const write = fileWriter(dir, files);
+}
+
+/** Removes what a failed `writePackage` wrote; a folder it cannot remove has no manifest, so is no package either. */
+function removePartial(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+  } catch {
+    // Reported by the caller's error: the write failed.
+  }
+}
+
+/** Refuses a folder that is not a package (nor empty); removes the package it holds. */
+function clearTarget(dir: string): void {
+  if (!existsSync(dir)) return;
+  const entries = readdirSync(dir);
+  if (entries.length && !entries.includes(MANIFEST)) {
+    throw new DbeeError(`${dir} exists and is not a dbee package; refusing to overwrite it`, {
+      code: 'PACKAGE_TARGET_EXISTS',
+      hint: 'choose an empty or new folder for --out',
+    });
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Writes a package's files under `dir` as they are made (none is held: a package of 10,000 steps is 20,000 texts),
+ * recording each one's SHA-256 in `files`; each folder is made once (a mkdir per file was a tenth of the writing).
+ */
+function fileWriter(dir: string, files: Record<string, string>): (rel: string, text: string) => void {
+  const made = new Set<string>();
+  return (rel, text) => {
+    const folder = rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
+    if (!made.has(folder)) mkdirSync(join(dir, folder), { recursive: true }), made.add(folder);
+    writeFileSync(join(dir, rel), text);
+    files[rel] = sha256(text);
+  };
+}
+
+/** Makes a package's files, each given to `write` (package-relative path, text); returns the rest of its manifest. */
+function packageContents(
+  plan: Plan,
+  options: PackageOptions,
+  write: (rel: string, text: string) => void,
+): Omit<PackageManifest, 'files'> {
   const width = Math.max(4, String(plan.steps.length).length);
   const steps: PackageManifest['steps'] = [];
   for (const step of plan.steps) {
@@ -135,15 +169,15 @@ export function writePackage(
   if (options.release) {
     // The package's own smoke checks: deploy --package runs these, not the working tree's.
     const smoke: ReleaseInfo['smoke'] = {};
-    for (const [project, files] of options.smoke ?? []) {
-      smoke[project] = files.map((f) => ({ file: `smoke/${f.path}`, source: f.path }));
-      for (const f of files) write(`smoke/${f.path}`, f.text);
+    for (const [project, smokeFiles] of options.smoke ?? []) {
+      smoke[project] = smokeFiles.map((f) => ({ file: `smoke/${f.path}`, source: f.path }));
+      for (const f of smokeFiles) write(`smoke/${f.path}`, f.text);
     }
     release = { ...options.release, smoke };
     write(RELEASE_FILE, canonicalJson(release));
   }
   write('summary.md', summary(plan, checksum, release));
-  const manifest: PackageManifest = {
+  return {
     formatVersion: PACKAGE_FORMAT_VERSION,
     planFormatVersion: PLAN_FORMAT_VERSION,
     tool: { name: 'dbee', version: options.toolVersion },
@@ -152,14 +186,11 @@ export function writePackage(
     sourceCommit: plan.sourceCommit,
     planChecksum: checksum,
     steps,
-    files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))),
-    sources: Object.fromEntries(
-      options.sources.map((s) => [s.path, sha256(s.text)]).sort(([a], [b]) => (a! < b! ? -1 : 1)),
-    ),
+    sources: Object.fromEntries(options.sources.map((s) => [s.path, sha256(s.text)] as const).sort(byPath)),
   };
-  writeFileSync(join(dir, MANIFEST), canonicalJson(manifest));
-  return manifest;
 }
+
+const byPath = ([a]: readonly [string, string], [b]: readonly [string, string]) => (a < b ? -1 : 1);
 
 /**
  * Read a package and verify it before anything runs: every file listed with the right checksum, no file

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { placeholderNames } from './placeholders';
 
 /**
@@ -34,7 +34,10 @@ export function checksumStatements(
   return `${CHECKSUM_ALGORITHM}:` + h.digest('hex');
 }
 
-/** SHA-256 of raw bytes, for package manifests (files are checked byte for byte). */
+/**
+ * SHA-256 of raw bytes, for package manifests (files are checked byte for byte). One-shot `hash` (Node >= 20.12): a
+ * package of 10,000 steps hashes 25,000 files and texts, and a `Hash` object for each cost twice as much.
+ */
 export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
