@@ -9,11 +9,8 @@
  *
  *   node tools/run.js tools/bench/ledger-rows.ts [rounds=30]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import { generateProject } from './generate';
 import { Ledger, checksumStatements } from '@dbee/core';
 import { PgConnection, postgresLedger } from '@dbee/postgres';
 const STEPS = 1000;
@@ -79,32 +76,7 @@ function deployer(conn: PgConnection, ledger: Ledger, pid: number) {
   };
 }
 
-/**
- * The floor's server CPU: the generated 1,005-object project's statements in one transaction on a new database (what
- * `psql -1 -f` sends), read from its backend's schedstat like the rows' (the start of the session not counted).
- */
-async function floorCpu(admin: Client, script: string): Promise<number> {
-  const db = `${DB}_floor`;
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${db}`);
-  const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${db}` });
-  await c.connect();
-  try {
-    const pid = Number((await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p);
-    const c0 = cpu(pid);
-    await c.query(`BEGIN;\n${script}\nCOMMIT;`);
-    return cpu(pid) - c0;
-  } finally {
-    await c.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  }
-}
-
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'dbee-rows-floor-'));
-  const gen = generateProject(join(dir, 'gen'), { name: 'gen', objects: 1005 });
-  rmSync(dir, { recursive: true, force: true });
-  const floors: number[] = [];
   const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
@@ -124,7 +96,6 @@ async function main() {
   const res = { none: [] as number[], min: [] as number[], steps: [] as number[], both: [] as number[] };
   const wall = { none: [] as number[], min: [] as number[], steps: [] as number[], both: [] as number[] };
   for (let r = 0; r < ROUNDS; r++) {
-    floors.push((await floorCpu(admin, gen.script)) * (STEPS / gen.objects));
     const rot = [...variants.slice(r % variants.length), ...variants.slice(0, r % variants.length)];
     for (const v of rot) {
       const m = await deployment(v);
@@ -132,7 +103,7 @@ async function main() {
       wall[v].push(m.ms);
     }
     console.log(
-      `round ${r + 1}: floor ${floors.at(-1)!.toFixed(0)}, CPU none ${res.none.at(-1)!.toFixed(0)}, least row ${res.min.at(-1)!.toFixed(0)}, steps+fold ${res.steps.at(-1)!.toFixed(0)}, steps+objects ${res.both.at(-1)!.toFixed(0)} ms; load ${load()}`,
+      `round ${r + 1}: CPU none ${res.none.at(-1)!.toFixed(0)}, least row ${res.min.at(-1)!.toFixed(0)}, steps+fold ${res.steps.at(-1)!.toFixed(0)}, steps+objects ${res.both.at(-1)!.toFixed(0)} ms; load ${load()}`,
     );
   }
   const d = (x: number[], y: number[]) => median(x.map((v, i) => v - y[i]!));
@@ -141,11 +112,6 @@ async function main() {
   );
   console.log(
     `paired: the least row per step (two integers, a primary key) ${d(res.min, res.none).toFixed(0)} ms, ledger rows now (steps + fold) ${d(res.steps, res.none).toFixed(0)} ms, before (steps + objects) ${d(res.both, res.none).toFixed(0)} ms, objects rows over the fold ${d(res.both, res.steps).toFixed(0)} ms`,
-  );
-  const share = (x: number[]) => median(x.map((v, i) => (v - res.none[i]!) / floors[i]!));
-  console.log(
-    `the floor's server CPU per ${STEPS} statements (the ${gen.objects}-object project in one transaction): ${median(floors).toFixed(0)} ms; ` +
-      `share of it, median of paired ratios: the least row ${share(res.min).toFixed(3)}x, ledger rows now ${share(res.steps).toFixed(3)}x (goal <= 0.08x), before ${share(res.both).toFixed(3)}x`,
   );
   console.log(
     `wall medians: none ${median(wall.none).toFixed(0)} ms, least row ${median(wall.min).toFixed(0)} ms, steps+fold ${median(wall.steps).toFixed(0)} ms, steps+objects ${median(wall.both).toFixed(0)} ms; load ${load()}`,
