@@ -1556,12 +1556,8 @@ export class Ledger {
     }
     if (!closed.length) return;
     const merges = closed.map((p) => this.summaryMerge(p.id, p.patch));
-    if (this.inlines && this.conn.executeBatch && merges.every((m) => m !== null)) {
-      // One request: one implicit transaction on the server.
-      const r = await this.conn.executeBatch(merges.map((m) => this.inline(m!)));
-      if (r.error) throw r.error;
-      return;
-    }
+    // One request (`runTogether`): one implicit transaction on the server.
+    if (this.inlines && this.conn.executeBatch && merges.every((m) => m !== null)) return this.runTogether(merges);
     await this.conn.transaction(async (tx) => {
       const ledger = new Ledger(tx, this.dialect);
       for (const p of closed) await ledger.updateSummary(p.id, p.patch);

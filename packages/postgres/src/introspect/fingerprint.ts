@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Connection } from '@dbee/core';
-import { type IntrospectScope, withCatalogSearchPath } from './introspect';
+import { type IntrospectScope, withCatalogSettings } from './introspect';
 
 /** An ACL as text, with only the entries of the managed grantees ($2; null keeps every entry). */
 const acl = (column: string) =>
@@ -220,10 +220,12 @@ export async function stateFingerprints(conn: Connection, scopes: readonly Intro
 /** The state fingerprint of a scope without a line: none of its schemas exists (no line, the MD5 of nothing). */
 export const EMPTY_STATE = `pg3:0:${createHash('md5').update('').digest('hex')}`;
 
-/** The session settings of the catalog query (local to its request): see `catalogRows`. */
+/**
+ * The session settings of the catalog query (local to its request): see `catalogRows`. No JIT, as for every prepared
+ * catalog query (`PgConnection.queryPrepared`).
+ */
 const FINGERPRINT_SETTINGS = {
   search_path: 'pg_catalog',
-  jit: 'off',
   join_collapse_limit: '1',
   from_collapse_limit: '1',
 };
@@ -237,5 +239,5 @@ async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> 
   // once, and the planner's search of join orders was a fifth of that planning (a fleet plans it once per target).
   if (conn.queryPrepared) return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, FINGERPRINT_SETTINGS)).rows;
   // Without prepared queries (PGlite, a plain connection): the same settings for the session, put back after.
-  return withCatalogSearchPath(conn, async () => (await conn.query<Row>(FINGERPRINT_SQL, params)).rows);
+  return withCatalogSettings(conn, async () => (await conn.query<Row>(FINGERPRINT_SQL, params)).rows);
 }

@@ -61,7 +61,7 @@ type Row = Record<string, unknown>;
  */
 export async function introspect(conn: Connection, scope: IntrospectScope): Promise<SchemaModel> {
   const params = [scope.schemas.filter((s) => s !== 'dbee')];
-  return withCatalogSearchPath(conn, async () => {
+  return withCatalogSettings(conn, async () => {
     // One after the other: a pg client runs one query at a time anyway, and queues are deprecated there.
     const run = async (sql: string, withScope = true) =>
       (await conn.query<Row>(sql, withScope ? params : undefined)).rows;
@@ -104,7 +104,7 @@ export async function introspect(conn: Connection, scope: IntrospectScope): Prom
  * large schema the estimated cost of some catalog queries passes `jit_above_cost`, and compiling them with LLVM costs
  * more than running them (tables and types at 5,000 objects: 33 and 37 ms of JIT for queries of 46 and 1 ms).
  */
-export async function withCatalogSearchPath<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
+export async function withCatalogSettings<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
   const r = await conn.query<{ old: string; old_jit: string | null }>(
     `select current_setting('search_path') as old, current_setting('jit', true) as old_jit,
             set_config('search_path', 'pg_catalog', false) as now,
