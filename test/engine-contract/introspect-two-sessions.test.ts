@@ -79,4 +79,14 @@ describe('the live schema read on two sessions at once [postgres]', () => {
     expect(onWorking.queries).toBeGreaterThan(2);
     expect(onSide.queries + onWorking.queries).toBe(14 + 4);
   });
+
+  it("reads the second session's share on the first when the second fails (its lock lost, say)", async () => {
+    const diff = createPostgresEngine().diff!;
+    const scope = { schemas: ['a', 'b'] };
+    const gone = await PgConnection.open({ connectionString: db.url }, 'gone');
+    await gone.close();
+    expect(JSON.stringify(await diff.introspect(conn, scope, gone))).toBe(
+      JSON.stringify(await diff.introspect(conn, scope)),
+    );
+  });
 });

@@ -1,7 +1,7 @@
 import { renderMode, type RenderMode } from '../plan/render-mode';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { settled, unsettled, type Settled } from '../background';
+import { settled, type Settled } from '../background';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { Workspace } from '../config/workspace';
@@ -590,7 +590,12 @@ function laterFingerprint(
   const diff = engine.diff;
   const later: { take: (deploymentId: number) => void; value?: Promise<string | null> } = {
     take: () => {
-      later.value = diff.fingerprint(side, { schemas: graph.schemas, manage }).catch(() => null);
+      const scope = { schemas: graph.schemas, manage };
+      // Read on the working session when the lock's fails (after the checks' requests); none when both fail.
+      later.value = diff
+        .fingerprint(side, scope)
+        .catch(() => diff.fingerprint(session.conn, scope))
+        .catch(() => null);
     },
   };
   return later;
@@ -1378,7 +1383,9 @@ async function driftProblem(
     : null;
   const recorded = summary?.fingerprint;
   if (!last || !recorded) return null;
-  const live = early ? unsettled(await early) : await engine.diff.fingerprint(conn, scope);
+  // Read on the lock's session (`planRollback`), or here when there is none or it failed there.
+  const ahead = early ? await early : null;
+  const live = ahead && !('error' in ahead) ? ahead.value : await engine.diff.fingerprint(conn, scope);
   if (live === recorded) return null;
   return new DbeeError(
     `the schemas of ${project} changed outside dbee since deployment #${last.id}: the recorded reverses may no longer apply`,

@@ -642,8 +642,13 @@ async function finishProject(
   // The deployment's steps have all committed (its transactions are behind it): the fingerprint it records is read on
   // the side session while the checks below run on this one. Both only read; an automatic rollback after a failed
   // check changes the schemas again, and the fingerprint is then read after it.
+  // A side session that fails leaves the reading to this one.
   const early =
-    covered && !later && options.side && !state.failure ? fingerprintOf(options.engine, options.side, covered) : null;
+    covered && !later && options.side && !state.failure
+      ? fingerprintOf(options.engine, options.side, covered).then(
+          (fp) => fp ?? fingerprintOf(options.engine, options.conn, covered),
+        )
+      : null;
   // Where the ledger folds the steps' object states into `objects` (`Ledger.fold`), they reach it here when something
   // below writes `objects` after them (the synced object states, an automatic rollback's undone steps); otherwise the
   // fold goes in the closing row's request (`Deployment.close`): the readers before it (the smoke checks) lay the

@@ -71,17 +71,12 @@ export async function introspect(conn: Connection, scope: IntrospectScope, side?
       return rows;
     });
   const all = Object.keys(CATALOG_QUERIES) as (keyof CatalogRows)[];
+  const shared = all.filter((q) => ON_SIDE.has(q));
+  const own = all.filter((q) => !ON_SIDE.has(q));
+  // A second session that fails (its lock lost, say) leaves its share to the first: what the loss means is for the
+  // lock's own check to say, before the next step.
   const parts = side
-    ? await Promise.all([
-        read(
-          conn,
-          all.filter((q) => !ON_SIDE.has(q)),
-        ),
-        read(
-          side,
-          all.filter((q) => ON_SIDE.has(q)),
-        ),
-      ])
+    ? await Promise.all([read(conn, own), read(side, shared).catch(() => read(conn, shared))])
     : [await read(conn, all)];
   const model = new ModelBuilder().build(Object.assign({}, ...parts) as CatalogRows);
   return restrictModel(model, scope.manage);
