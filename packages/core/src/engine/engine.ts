@@ -135,6 +135,13 @@ export interface LockHandle {
    * the lock is checked between requests only (`lost`).
    */
   guard?: string;
+  /**
+   * The lock's own session, for read-only catalog queries that may run while the working session runs others (the
+   * fingerprint a deployment records, read while its smoke baseline runs; a rollback's drift check, while it plans).
+   * It holds nothing but the lock: a query there sees what the working session has committed, and waits for no lock
+   * of the working session once its transactions have ended. Absent: there is one session (PGlite, a lock file).
+   */
+  session?: Connection;
 }
 
 export interface LockOptions {

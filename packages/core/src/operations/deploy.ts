@@ -659,6 +659,7 @@ function applyInput(input: DeployInputs, session: DeploymentSession, run: Deploy
   return {
     assertLock: session.assertLock,
     lockGuard: session.lockGuard,
+    side: session.lock.session ?? null,
     everySchema: [...input.owners.keys()],
     planChecksum: run.planChecksum,
     plan: run.plan,
@@ -828,6 +829,8 @@ interface ApplyInput {
   /** Proves the deployment lock is still held; called before every step. */
   assertLock: () => Promise<void>;
   lockGuard: string | null;
+  /** The lock's own session (`RunOptions.side`), or null. */
+  side: Connection | null;
   /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
   planChecksum: string;
   plan: Plan;
@@ -874,6 +877,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     session: sessionSettings(settings),
     beforeStep: input.assertLock,
     lockGuard: input.lockGuard,
+    side: input.side,
     transaction: input.scope,
     conflicts: input.conflicts,
     continueOnError: input.continueOnError,
