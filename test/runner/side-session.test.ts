@@ -67,6 +67,14 @@ describe('reads that overlap on the lock session [postgres]', () => {
     expect(existence.session).not.toBe(lock);
     // Sent before the smoke baseline's first catalog read was answered: the two ran at the same time.
     expect(fingerprints[0]!.at).toBeLessThan(existence.at);
+    // V2 adds a column to a table: the project is planned by a diff of the live schema, whose catalog queries the two
+    // sessions share (the constraints on the lock's, the tables on the working session).
+    expect(ev.filter((e) => e.kind === 'sent' && /^\s*select con\.oid/.test(e.text)).map((e) => e.session)).toEqual([
+      lock,
+    ]);
+    expect(
+      ev.filter((e) => e.kind === 'sent' && /^\s*select c\.oid, c\.reltype/.test(e.text)).map((e) => e.session),
+    ).not.toContain(lock);
     // What it read is what the database holds: no drift.
     const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
     expect(status.code, status.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import { renderMode, type RenderMode } from '../plan/render-mode';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { settled, unsettled, type Settled } from '../background';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { Workspace } from '../config/workspace';
@@ -1357,18 +1358,6 @@ function reverseHazards(statements: string[], d: DeploymentRow): Hazard[] {
 function firstLine(sql: string): string {
   const line = sql.split('\n')[0]!.trim();
   return line.length > 100 ? line.slice(0, 97) + '...' : line;
-}
-
-/** A promise's outcome, kept so that a reading started ahead and never used rejects nothing unhandled. */
-type Settled<T> = { value: T } | { error: unknown };
-const settled = <T>(p: Promise<T>): Promise<Settled<T>> =>
-  p.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-function unsettled<T>(s: Settled<T>): T {
-  if ('error' in s) throw s.error;
-  return s.value;
 }
 
 /** Refuse a rollback of a database whose schemas changed outside dbee since the last deployment recorded them. */
