@@ -1,9 +1,7 @@
 import type { Connection, ObjectKey } from '@dbee/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgConnection } from '../../packages/postgres/src/postgres-connection';
+import { describe, expect, it } from 'vitest';
 import { postgresSmoke } from '../../packages/postgres/src/postgres-smoke';
-import { openMemoryPglite } from '../support/pglite';
-import { scratchDatabase } from '../support/pg';
+import { catalogConnections, withSchema } from './catalog-connections';
 
 /**
  * The smoke baseline's existence check finds a routine exactly when `to_regprocedure` of its signature finds one of its
@@ -86,23 +84,7 @@ async function missingBefore(conn: Connection, keys: ObjectKey[]): Promise<Objec
   return missing;
 }
 
-const TRANSPORTS: [string, () => Promise<{ conn: Connection; done(): Promise<void> }>][] = [
-  [
-    'postgres',
-    async () => {
-      const db = await scratchDatabase('dbee_smokedeps');
-      const conn = await PgConnection.open({ connectionString: db.url }, 'the test server');
-      return { conn, done: async () => (await conn.close(), await db.drop()) };
-    },
-  ],
-  [
-    'pglite',
-    async () => {
-      const conn = await openMemoryPglite('missing objects');
-      return { conn, done: () => conn.close() };
-    },
-  ],
-];
+const TRANSPORTS = catalogConnections('dbee_smokedeps');
 
 /** What a check says of `keys`: the missing ones, or its error's first line. */
 const outcome = (p: Promise<ObjectKey[]>) =>
@@ -112,17 +94,10 @@ const outcome = (p: Promise<ObjectKey[]>) =>
   );
 
 describe.each(TRANSPORTS)('the existence check of routines [%s]', (_name, open) => {
-  let conn: Connection;
-  let done: () => Promise<void>;
-  beforeAll(async () => {
-    ({ conn, done } = await open());
-    await conn.execute(SCHEMA);
-  }, 60_000);
-  afterAll(async () => {
-    await done?.();
-  });
+  const opened = withSchema(open, SCHEMA);
 
   it('answers as to_regprocedure does, under the default search path and under the routines schema', async () => {
+    const conn = opened();
     const printedByDefault = await printedKeys(conn);
     await conn.execute('SET search_path TO s');
     try {

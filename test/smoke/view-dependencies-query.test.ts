@@ -1,9 +1,8 @@
 import type { Connection } from '@dbee/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogQuery, PgConnection } from '../../packages/postgres/src/postgres-connection';
+import { describe, expect, it } from 'vitest';
+import { catalogQuery } from '../../packages/postgres/src/postgres-connection';
 import { VIEW_DEPENDENCIES } from '../../packages/postgres/src/postgres-smoke';
-import { openMemoryPglite } from '../support/pglite';
-import { scratchDatabase } from '../support/pg';
+import { catalogConnections, withSchema } from './catalog-connections';
 import { VIEW_DEPENDENCIES_BEFORE } from './view-dependencies-before';
 
 /**
@@ -121,36 +120,13 @@ const unrelated = (count: number) =>
       `CREATE VIEW z.w${i} AS SELECT z.f${i}(id) AS n FROM z.v${i};`,
   ).join('\n');
 
-const TRANSPORTS: [string, () => Promise<{ conn: Connection; done(): Promise<void> }>][] = [
-  [
-    'postgres',
-    async () => {
-      const db = await scratchDatabase('dbee_smokedeps');
-      const conn = await PgConnection.open({ connectionString: db.url }, 'the test server');
-      return { conn, done: async () => (await conn.close(), await db.drop()) };
-    },
-  ],
-  [
-    'pglite',
-    async () => {
-      const conn = await openMemoryPglite('view dependencies');
-      return { conn, done: () => conn.close() };
-    },
-  ],
-];
+const TRANSPORTS = catalogConnections('dbee_smokedeps');
 
 describe.each(TRANSPORTS)('the view-dependency query [%s]', (_name, open) => {
-  let conn: Connection;
-  let done: () => Promise<void>;
-  beforeAll(async () => {
-    ({ conn, done } = await open());
-    await conn.execute(SCHEMA);
-  }, 60_000);
-  afterAll(async () => {
-    await done?.();
-  });
+  const opened = withSchema(open, SCHEMA);
 
   it('answers as the query it replaced: every view together, each one alone, names that are no view', async () => {
+    const conn = opened();
     const sets = [ALL, ...ALL.map((v) => [v]), ['a.t', 'a.nothing', 'b.cnt'], []];
     for (const views of sets) {
       expect(await rows(conn, VIEW_DEPENDENCIES, views), views.join(', ')).toEqual(
@@ -177,6 +153,7 @@ describe.each(TRANSPORTS)('the view-dependency query [%s]', (_name, open) => {
   });
 
   it('handles as many rows whatever else the database holds', async () => {
+    const conn = opened();
     const before = await rowsHandled(conn, VIEW_DEPENDENCIES, ['b.uses']);
     await conn.execute(`CREATE SCHEMA z;\n${unrelated(60)}`);
     try {
