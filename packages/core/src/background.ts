@@ -42,3 +42,19 @@ export function writeCacheFile(file: string, text: string): void {
     })(),
   );
 }
+
+/** A promise's outcome as a value: a reading started ahead, or one of two run at once, leaves no rejection unhandled. */
+export type Settled<T> = { value: T } | { error: unknown };
+
+export function settled<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+/** The value of a settled promise, or its error thrown. */
+export function unsettled<T>(s: Settled<T>): T {
+  if ('error' in s) throw s.error;
+  return s.value;
+}

@@ -177,7 +177,7 @@ export function createPostgresEngine(): Engine {
       searchPath: (schemas) => `SET search_path TO ${schemas.map(quoteIdent).join(', ')}`,
     },
     diff: {
-      introspect: (conn, scope) => introspect(conn, scope),
+      introspect: (conn, scope, side) => introspect(conn, scope, side),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),

@@ -88,6 +88,7 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
       await conn.close();
     },
     guard,
+    session: conn,
     async lost() {
       if (released) return 'the lock was released';
       if (conn.closedReason) return `the lock's session ended (${conn.closedReason})`;

@@ -263,6 +263,19 @@ export async function desiredModelKeyFor(
 }
 
 /**
+ * `desiredModelKeyFor` started: its key at once (it depends on the sources only) and its model when read or built, so
+ * that an operation can read the live side while the shadow database is built.
+ */
+export function desiredModelStarted(
+  ctx: OperationContext,
+  args: Parameters<typeof desiredModelFor>[1],
+): { key: string; model: Promise<() => SchemaModel> } {
+  const shadow = args.shadow ?? ctx.workspace.config.shadow ?? 'embedded';
+  const key = desiredModelKey(args.models, args.target, args.engine.name, shadow, ctx.toolVersion);
+  return { key, model: desiredModelKeyFor(ctx, args).then((d) => d.model) };
+}
+
+/**
  * `desiredModel` with what an operation already knows filled in from its context: the workspace root, the
  * schema owners, the configured shadow kind and dbee's version.
  */

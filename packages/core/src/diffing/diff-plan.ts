@@ -6,7 +6,7 @@ import { Workspace } from '../config/workspace';
 import { DbeeError } from '../errors';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger } from '../ledger/ledger';
-import { writeCacheFile } from '../background';
+import { settled, unsettled, writeCacheFile } from '../background';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { loadModels, loadTarget, removedObjects, schemaOwners, type LoadedTarget } from '../context/load';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
@@ -15,7 +15,7 @@ import type { SchemaModel } from '../schema/model';
 import { ignorePattern, projectScope, restrictModel, type SchemaScope } from '../schema/managed-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
-import { cacheDir, desiredModel, desiredModelKeyFor } from './desired';
+import { cacheDir, desiredModel, desiredModelStarted } from './desired';
 import { materializeRef } from './git-ref';
 import { withSession } from '../runner/session';
 import { backupStamp } from '../plan/backup-stamp';
@@ -98,24 +98,32 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
   // The target side's model is a thunk: a diff served from the cache never reads it.
-  let desired: { model: (() => SchemaModel) | null; key: string; label: string; roles?: string[] };
+  let desired: {
+    model: (() => SchemaModel) | null;
+    /** The sources' model being read or built (a shadow database): the live side is read meanwhile. */
+    building?: Promise<() => SchemaModel>;
+    key: string;
+    label: string;
+    roles?: string[];
+  };
   if (selectors.againstEnv) {
     desired = { model: null, key: '', label: selectors.againstEnv };
   } else if (selectors.head) {
     const d = await desiredAtRef(ctx, selectors.head, selectors.env, target.name, !selectors.noCache);
     desired = { model: () => d.model, key: d.key, label: `sources at ${selectors.head}` };
   } else {
-    // The model itself is read only when the diff is not cached (see `desiredModelKeyFor`).
-    const d = await desiredModelKeyFor(ctx, {
+    // The model itself is read only when the diff is not cached (see `desiredModelKeyFor`). Its key depends on the
+    // sources only: a model not cached is built in a shadow database while the live side is read below.
+    const d = desiredModelStarted(ctx, {
       engine,
       environment,
       models,
       target: target.name,
       useCache: !selectors.noCache,
     });
-    desired = { model: d.model, key: d.key, label: 'sources' };
+    desired = { model: null, building: d.model, key: d.key, label: 'sources' };
   }
-  if (!desired.model) {
+  if (selectors.againstEnv) {
     const other = workspace.environment(selectors.againstEnv, ctx.env);
     const read = await readLive(ctx, engine, other, scope, undefined, undefined, envVsEnv);
     const roles = read.roles ? `:${rolesHash(read.roles)}` : '';
@@ -135,7 +143,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
       ? undefined
       : async (conn: Connection) =>
           removedObjects(model, await new Ledger(conn, engine.ledger).deployedState(target.name));
-  const live = await readLive(
+  const reading = readLive(
     ctx,
     engine,
     environment,
@@ -147,6 +155,10 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     pending,
     envVsEnv,
   );
+  // Both sides at once; the sources' error first, as when the model was built before the live side was read.
+  const [read, built] = await Promise.all([settled(reading), desired.building ? settled(desired.building) : null]);
+  if (built) desired.model = unsettled(built);
+  const live = unsettled(read);
   const pendingDrops = live.pendingDrops ? { pendingDrops: live.pendingDrops } : {};
   const key = diffKey(
     desired.key,
@@ -380,7 +392,7 @@ async function readLive(
 }> {
   return withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
-    async ({ conn }) => {
+    async ({ conn, lock }) => {
       const pendingDrops = pending ? { pendingDrops: await pending(conn) } : {};
       const diff = requireRole(engine, 'diff', 'compute a diff');
       const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
@@ -391,7 +403,8 @@ async function readLive(
       return {
         fingerprint,
         description: conn.description,
-        model: await diff.introspect(conn, scope),
+        // Its catalog queries shared with the lock's session (`DiffRole.introspect`).
+        model: await diff.introspect(conn, scope, lock.session),
         ...pendingDrops,
         ...withRoleList,
       };

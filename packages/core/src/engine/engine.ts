@@ -135,6 +135,13 @@ export interface LockHandle {
    * the lock is checked between requests only (`lost`).
    */
   guard?: string;
+  /**
+   * The lock's own session, for read-only catalog queries that may run while the working session runs others (the
+   * fingerprint a deployment records, read while its smoke baseline runs; a rollback's drift check, while it plans).
+   * It holds nothing but the lock: a query there sees what the working session has committed, and waits for no lock
+   * of the working session once its transactions have ended. Absent: there is one session (PGlite, a lock file).
+   */
+  session?: Connection;
 }
 
 export interface LockOptions {
@@ -497,9 +504,10 @@ export interface ParsedType {
 export interface DiffRole {
   /**
    * Read the live schema of some schemas into the neutral model, with a fixed number of catalog queries, without
-   * what `scope.manage` leaves out (`restrictModel`).
+   * what `scope.manage` leaves out (`restrictModel`). With `side` (a second session of the lock's holder that only
+   * reads meanwhile: `LockHandle.session`), the queries are shared between the two sessions and run at once.
    */
-  introspect(conn: Connection, scope: SchemaScope): Promise<SchemaModel>;
+  introspect(conn: Connection, scope: SchemaScope, side?: Connection): Promise<SchemaModel>;
   /**
    * One cheap catalog query whose answer changes whenever anything in `scope` changes; what `scope.manage` leaves
    * out (unmanaged grants, owners, comments, ignored objects) and what the engine makes on its own (internal

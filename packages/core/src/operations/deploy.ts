@@ -195,7 +195,7 @@ async function deployInner(
       await recoverInterrupted(ctx, input, session, ledger, report);
       // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
       if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
-      const run = await planDeployment(ctx, input, session.conn, ledger, report);
+      const run = await planDeployment(ctx, input, session, ledger, report);
       await decideDeployConflicts(ctx, input, session.conn, run, report);
       await collectProblems(ctx, input, session.conn, run);
       // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
@@ -386,10 +386,11 @@ async function recoverInterrupted(
 async function planDeployment(
   ctx: OperationContext,
   input: DeployInputs,
-  conn: Connection,
+  session: DeploymentSession,
   ledger: Ledger,
   report: DeployReport,
 ): Promise<DeployRun> {
+  const { conn } = session;
   const { options, engine, environment, models, planned, pkg } = input;
   const deployed = await deployedStates(ctx, ledger, environment, planned);
   const commit = pkg ? pkg.plan.sourceCommit : await input.sourceCommitLater;
@@ -402,7 +403,8 @@ async function planDeployment(
       environment,
       conn,
       backupStamp(input.now),
-      { safe: options.safe },
+      // The live schema of a project planned by a diff is read on both sessions (`DiffRole.introspect`).
+      { safe: options.safe, side: session.lock.session },
     );
   const state =
     ctx.plans && !pkg ? await liveState(engine, conn, { models, planned, deployed, sourceCommit: commit }) : null;
@@ -659,6 +661,7 @@ function applyInput(input: DeployInputs, session: DeploymentSession, run: Deploy
   return {
     assertLock: session.assertLock,
     lockGuard: session.lockGuard,
+    side: session.lock.session ?? null,
     everySchema: [...input.owners.keys()],
     planChecksum: run.planChecksum,
     plan: run.plan,
@@ -828,6 +831,8 @@ interface ApplyInput {
   /** Proves the deployment lock is still held; called before every step. */
   assertLock: () => Promise<void>;
   lockGuard: string | null;
+  /** The lock's own session (`RunOptions.side`), or null. */
+  side: Connection | null;
   /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
   planChecksum: string;
   plan: Plan;
@@ -874,6 +879,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     session: sessionSettings(settings),
     beforeStep: input.assertLock,
     lockGuard: input.lockGuard,
+    side: input.side,
     transaction: input.scope,
     conflicts: input.conflicts,
     continueOnError: input.continueOnError,

@@ -1,6 +1,7 @@
 import { renderMode, type RenderMode } from '../plan/render-mode';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { settled, unsettled, type Settled } from '../background';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { Workspace } from '../config/workspace';
@@ -190,7 +191,7 @@ async function rollbackProject(
   return withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
     async (session) => {
-      const planned = await planRollback(ctx, options, input, session.conn, putBack);
+      const planned = await planRollback(ctx, options, input, session, putBack);
       if (!planned) return ExitCode.ok;
       const { prepared } = planned;
       if (options.dryRun) {
@@ -286,17 +287,22 @@ async function planRollback(
   ctx: OperationContext,
   options: RollbackOptions,
   input: RollbackInputs,
-  conn: Connection,
+  session: DeploymentSession,
   putBack: Map<string, readonly string[]>,
 ): Promise<PlannedRollback | null> {
   const { reporter } = ctx;
   const { engine, environment, target, graph, manage, emergency, ref } = input;
+  const { conn } = session;
+  const force = options.force ?? false;
+  const driftScope = { schemas: graph.schemas, manage };
+  // The drift check's live fingerprint is read on the lock's session while this one reads the ledger and plans.
+  const side = !ref && !force && engine.diff && graph.schemas.length ? session.lock.session : undefined;
+  const live = side ? settled(engine.diff!.fingerprint(side, driftScope)) : null;
   const ledger = await openRollbackLedger(ctx, options, input, conn);
   reporter.info(
     `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
   );
   const history = await rollbackHistory(ctx, options, input, ledger);
-  const force = options.force ?? false;
   // Objects of other projects that stand on what the rollback drops are dropped and created again with it.
   const everySchema = [...new Set([...graph.schemas, ...schemaOwners(ctx, environment).keys()])];
   const prepared = ref
@@ -318,7 +324,7 @@ async function planRollback(
         putBack,
       });
   if (!ref && !force) {
-    const drift = await driftProblem(engine, conn, history, { schemas: graph.schemas, manage }, target.name);
+    const drift = await driftProblem(engine, conn, history, driftScope, target.name, live);
     if (drift) prepared.problems.push(drift);
   }
   const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
@@ -448,9 +454,13 @@ async function applyRollback(
   const t0 = Date.now();
   const results = await undoAll(ctx, input, session, planned, identity, summary);
   const failed = results.find((r) => r.result.status === 'failed');
+  // Checks that do not run (a failed rollback) or could not run still leave the fingerprints recorded (drift).
   const smoke = failed
-    ? { line: summary.smoke, code: ExitCode.ok }
-    : await smokeAfterRollback(ctx, input, planned, conn, results);
+    ? (await laterFingerprints(planned.ledger, results), { line: summary.smoke, code: ExitCode.ok })
+    : await smokeAfterRollback(ctx, input, planned, conn, results).catch(async (e: unknown) => {
+        await laterFingerprints(planned.ledger, results);
+        throw e;
+      });
   await notifyRollback(ctx, ledger, {
     project: target.name,
     environment: environment.name,
@@ -478,7 +488,11 @@ async function applyRollback(
 }
 
 /** One undone deployment (null: the diff to a ref) and the compensating deployment that undid it. */
-type UndoneDeployment = { reverts: number | null; result: CompensationResult };
+/**
+ * One undone deployment's outcome; `fingerprint`: its fingerprint being read on the lock's session while the smoke
+ * checks run (the last deployment of a rollback with smoke checks), recorded with their result.
+ */
+type UndoneDeployment = { reverts: number | null; result: CompensationResult; fingerprint?: Promise<string | null> };
 
 /** What every rollback deployment's summary records: an emergency's bypassed gates, forced steps, the smoke checks. */
 function rollbackSummary(input: RollbackInputs, prepared: PlannedRollback['prepared']) {
@@ -513,19 +527,22 @@ async function undoAll(
   const { conn } = session;
   const { ledger, prepared } = planned;
   const results: UndoneDeployment[] = [];
+  let left = prepared.units.length + (prepared.toRef ? 1 : 0);
   const run = async (
     reverts: number | null,
     steps: CompensatingStep[],
     finalState: LedgerState | null,
     extra: Record<string, unknown>,
   ) => {
+    const later = --left === 0 ? laterFingerprint(input, session) : null;
     const result = await undoOne(ctx, input, session, planned, {
       deployment: { ...identity, reverts },
       summary: { ...summary, ...extra },
       steps,
       finalState,
+      fingerprintLater: later?.take,
     });
-    results.push({ reverts, result });
+    results.push({ reverts, result, ...(later?.value ? { fingerprint: later.value } : {}) });
     return result;
   };
   for (const unit of prepared.units) {
@@ -556,6 +573,34 @@ async function undoAll(
       await recordSmokeChecks(conn, engine.ledger, r.deploymentId, input.refChecks);
   }
   return results;
+}
+
+/**
+ * The last deployment of a rollback followed by smoke checks reads the fingerprint it records on the lock's session
+ * (`LockHandle.session`), started once its steps have committed, while the checks run on the working session; it is
+ * recorded with their result. Null: read when the deployment closes (no smoke checks, no such session).
+ */
+function laterFingerprint(
+  input: RollbackInputs,
+  session: DeploymentSession,
+): { take: (deploymentId: number) => void; value?: Promise<string | null> } | null {
+  const { engine, graph, manage } = input;
+  const side = session.lock.session;
+  if (!input.smokeWanted || !side || !engine.diff || !graph.schemas.length) return null;
+  const diff = engine.diff;
+  const later: { take: (deploymentId: number) => void; value?: Promise<string | null> } = {
+    take: () => {
+      later.value = diff.fingerprint(side, { schemas: graph.schemas, manage }).catch(() => null);
+    },
+  };
+  return later;
+}
+
+/** Record the fingerprints read for later (`laterFingerprint`) where the smoke checks' result does not carry them. */
+async function laterFingerprints(ledger: Ledger, results: UndoneDeployment[]): Promise<void> {
+  for (const r of results)
+    if (r.fingerprint)
+      await ledger.updateSummary(r.result.deploymentId, { fingerprint: await r.fingerprint }).catch(() => {});
 }
 
 /** The error of a rollback that failed, with how to continue from where it stopped. */
@@ -596,6 +641,7 @@ async function undoOne(
     summary: Record<string, unknown>;
     steps: CompensatingStep[];
     finalState: LedgerState | null;
+    fingerprintLater?: (deploymentId: number) => void;
   },
 ): Promise<CompensationResult> {
   const { engine, environment, target, graph, manage } = input;
@@ -615,6 +661,7 @@ async function undoOne(
       summary: transaction === 'object' ? { ...what.summary, oneTransactionPerStep: ONE_PER_STEP } : what.summary,
       fingerprint: async () =>
         engine.diff && graph.schemas.length ? engine.diff.fingerprint(conn, { schemas: graph.schemas, manage }) : null,
+      ...(what.fingerprintLater ? { fingerprintLater: what.fingerprintLater } : {}),
       deployment: {
         ...deployment,
         project: target.name,
@@ -643,7 +690,7 @@ async function smokeAfterRollback(
   input: RollbackInputs,
   planned: PlannedRollback,
   conn: Connection,
-  results: { reverts: number | null; result: CompensationResult }[],
+  results: UndoneDeployment[],
 ): Promise<{ line: string; code: ExitCodeValue }> {
   const { engine, environment, target, settings, variables, graph, smokeWanted, emergency } = input;
   if (!smokeWanted) return { line: emergency ? 'not run (emergency)' : 'not run', code: ExitCode.ok };
@@ -664,7 +711,11 @@ async function smokeAfterRollback(
   });
   const bad = smoke.results.filter((r) => r.status === 'failed');
   const line = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
-  for (const r of results) await planned.ledger.updateSummary(r.result.deploymentId, { smoke: line });
+  for (const r of results)
+    await planned.ledger.updateSummary(r.result.deploymentId, {
+      smoke: line,
+      ...(r.fingerprint ? { fingerprint: await r.fingerprint } : {}),
+    });
   if (!bad.length) return { line, code: ExitCode.ok };
   ctx.stderr.write(
     `error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`,
@@ -1316,6 +1367,7 @@ async function driftProblem(
   history: DeploymentRow[],
   scope: SchemaScope,
   project: string,
+  early: Promise<Settled<string>> | null,
 ): Promise<DbeeError | null> {
   if (!engine.diff || !scope.schemas.length) return null;
   const last = history.find((d) => d.finished_at);
@@ -1326,7 +1378,7 @@ async function driftProblem(
     : null;
   const recorded = summary?.fingerprint;
   if (!last || !recorded) return null;
-  const live = await engine.diff.fingerprint(conn, scope);
+  const live = early ? unsettled(await early) : await engine.diff.fingerprint(conn, scope);
   if (live === recorded) return null;
   return new DbeeError(
     `the schemas of ${project} changed outside dbee since deployment #${last.id}: the recorded reverses may no longer apply`,

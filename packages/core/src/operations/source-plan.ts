@@ -2,6 +2,7 @@ import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
+import { settled, unsettled } from '../background';
 import type { Connection } from '../engine/engine';
 import type { Plan, PlanStep } from '../plan/plan';
 import {
@@ -30,7 +31,7 @@ export async function planSources(
   environment: ResolvedEnvironment,
   conn: Connection,
   stamp: string,
-  options: { safe?: boolean } = {},
+  options: { safe?: boolean; side?: Connection } = {},
 ): Promise<Plan> {
   const plan = await planSourcesAsWritten(ctx, input, environment, conn, stamp, options);
   // What a diff planned came out of the renderer rewritten; the steps planned from source files get theirs here.
@@ -79,7 +80,7 @@ async function planSourcesAsWritten(
   environment: ResolvedEnvironment,
   conn: Connection,
   stamp: string,
-  options: { safe?: boolean },
+  options: { safe?: boolean; side?: Connection },
 ): Promise<Plan> {
   const { engine, models } = input;
   // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
@@ -121,15 +122,18 @@ async function planSourcesAsWritten(
       ctx.reporter.info(
         `${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`,
       );
-      const desired = await desiredModelFor(ctx, { engine, environment, models: own, target: project });
+      // The sources' model (built in a shadow database when not cached) and the live schema, read at once; the
+      // sources' error first, as when the model was built before the live schema was read.
+      const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
+      const [built, read] = await Promise.all([
+        settled(desiredModelFor(ctx, { engine, environment, models: own, target: project })),
+        settled(engine.diff.introspect(conn, scope, options.side)),
+      ]);
+      const desired = unsettled(built);
       // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
       const defined = new Map(model.objects.map((o) => [o.id, o]));
       const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
-      const live = withoutUnknownObjects(
-        await engine.diff.introspect(conn, { schemas: model.graph.schemas, manage: model.graph.manage }),
-        new Set(defined.keys()),
-        known,
-      ).model;
+      const live = withoutUnknownObjects(unsettled(read), new Set(defined.keys()), known).model;
       const settings = ctx.workspace.settings(target, environment).deploy;
       const diffed = planChanges(engine, live, desired.model, {
         project,

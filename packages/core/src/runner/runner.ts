@@ -43,6 +43,11 @@ export interface RunOptions {
    * `beforeStep`.
    */
   lockGuard?: string | null;
+  /**
+   * A second session of the lock's holder for read-only catalog queries (`LockHandle.session`): the fingerprint each
+   * deployment records is read there while its smoke baseline runs on `conn`. Absent: read on `conn` after the checks.
+   */
+  side?: Connection | null;
   /** Default `object`. */
   transaction?: TransactionScope;
   /** Conflict resolutions by step order. */
@@ -632,6 +637,13 @@ async function finishProject(
   // objects the ledger holds: a dropped table's indexes must be gone from it first). A failed run restores them
   // from the deployment's ledger_before when it is undone.
   const objectStates = options.plan.objectStates?.[state.project];
+  const covered = fingerprintScope(options, state.project);
+  const later = Boolean(covered && options.fingerprintLater && state.deploymentId !== null);
+  // The deployment's steps have all committed (its transactions are behind it): the fingerprint it records is read on
+  // the side session while the checks below run on this one. Both only read; an automatic rollback after a failed
+  // check changes the schemas again, and the fingerprint is then read after it.
+  const early =
+    covered && !later && options.side && !state.failure ? fingerprintOf(options.engine, options.side, covered) : null;
   // Where the ledger folds the steps' object states into `objects` (`Ledger.fold`), they reach it here when something
   // below writes `objects` after them (the synced object states, an automatic rollback's undone steps); otherwise the
   // fold goes in the closing row's request (`Deployment.close`): the readers before it (the smoke checks) lay the
@@ -706,14 +718,15 @@ async function finishProject(
       summary.rolledBackAt = new Date().toISOString();
     }
   }
-  const covered = fingerprintScope(options, state.project);
-  if (covered && options.fingerprintLater && state.deploymentId !== null) {
+  const read = early && !rollback ? early : null;
+  if (early && !read) await early;
+  if (later) {
     // In a batch, every CREATE SCHEMA resets the session's plan cache (PostgreSQL's NAMESPACEOID invalidation), so a
     // fingerprint read here is planned afresh for each project: ~8 ms each on the 200-project first deploy, against
     // ~75 ms for all 200 in one query at the end of the batch. The lock is still held then, so the schemas are as
     // this deployment, and the batch's later ones, left them.
-    options.fingerprintLater(covered, state.deploymentId);
-  } else summary.fingerprint = covered ? await fingerprintOf(options, covered) : null;
+    options.fingerprintLater!(covered!, state.deploymentId!);
+  } else summary.fingerprint = covered ? await (read ?? fingerprintOf(options.engine, options.conn, covered)) : null;
   const message = error
     ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '')
     : null;
@@ -770,9 +783,9 @@ function fingerprintScope(options: RunOptions, project: string): SchemaScope | n
   return { schemas, manage: options.manage?.get(project) };
 }
 
-async function fingerprintOf(options: RunOptions, scope: SchemaScope): Promise<string | null> {
+async function fingerprintOf(engine: Engine, conn: Connection, scope: SchemaScope): Promise<string | null> {
   try {
-    return await requireRole(options.engine, 'diff', 'read a fingerprint').fingerprint(options.conn, scope);
+    return await requireRole(engine, 'diff', 'read a fingerprint').fingerprint(conn, scope);
   } catch {
     // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
     return null;

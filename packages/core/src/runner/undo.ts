@@ -221,6 +221,11 @@ export interface CompensationOptions {
   summary?: DeploymentSummary;
   /** The fingerprint of the project's schemas, recorded when the deployment ends (drift detection). */
   fingerprint?: () => Promise<string | null>;
+  /**
+   * Takes the reading of the fingerprint for later when every step ran (`RunOptions.fingerprintLater`): the deployment
+   * closes without one and the caller records it (a rollback, with its smoke result, read while the checks run).
+   */
+  fingerprintLater?: (deploymentId: number) => void;
   /** Throws `LOCK_LOST` when the deployment lock is gone: the step does not run, and the rest is skipped. */
   beforeStep?: () => Promise<void>;
   /**
@@ -371,10 +376,13 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
   }
   const summary: DeploymentSummary = { transaction: scope, ...options.summary };
   if (failure) summary.failedAt = new Date().toISOString();
-  try {
-    summary.fingerprint = (await options.fingerprint?.()) ?? null;
-  } catch {
-    summary.fingerprint = null;
+  if (!failure && options.fingerprintLater) options.fingerprintLater(deploymentId);
+  else {
+    try {
+      summary.fingerprint = (await options.fingerprint?.()) ?? null;
+    } catch {
+      summary.fingerprint = null;
+    }
   }
   await deployment.close(
     failure ? 'failed' : 'succeeded',

@@ -138,7 +138,7 @@ with ns as (
   select concat_ws('|', 'x', x.extname, x.extversion, ns.nspname), 'extension:' || ns.nspname || '.' || x.extname, ns.nspname from pg_extension x join ns on ns.oid = x.extnamespace
 ), -- Each scope ($5: its schemas and ignore patterns) gets the lines of its schemas (a hash join on the schema): one
 -- query for the scopes of a whole batch, each hash equal to the one the scope alone would get.
-scopes as (
+scopes as materialized (
   select s.i::int as i, array(select jsonb_array_elements_text(s.scope -> 'ignore')) as ignore
   from jsonb_array_elements($5::jsonb) with ordinality as s(scope, i)
 ), members as (

@@ -59,45 +59,57 @@ type Row = Record<string, unknown>;
  * dependencies), never one per object. Objects that belong to extensions are left out. Definitions are printed
  * by PostgreSQL itself, with `search_path` set to `pg_catalog` so every name is qualified.
  */
-export async function introspect(conn: Connection, scope: IntrospectScope): Promise<SchemaModel> {
+export async function introspect(conn: Connection, scope: IntrospectScope, side?: Connection): Promise<SchemaModel> {
   const params = [scope.schemas.filter((s) => s !== 'dbee')];
-  return withCatalogSettings(conn, async () => {
-    // One after the other: a pg client runs one query at a time anyway, and queues are deprecated there.
-    const run = async (sql: string, withScope = true) =>
-      (await conn.query<Row>(sql, withScope ? params : undefined)).rows;
-    const schemas = await run(SCHEMAS_SQL);
-    const tables = await run(TABLES_SQL);
-    const constraints = await run(CONSTRAINTS_SQL);
-    const indexes = await run(INDEXES_SQL);
-    const views = await run(VIEWS_SQL);
-    const routines = await run(ROUTINES_SQL);
-    const triggers = await run(TRIGGERS_SQL);
-    const sequences = await run(SEQUENCES_SQL);
-    const types = await run(TYPES_SQL);
-    const comments = await run(COMMENTS_SQL, false);
-    const privileges = await run(PRIVILEGES_SQL);
-    const extensions = await run(EXTENSIONS_SQL);
-    const collations = await run(COLLATIONS_SQL);
-    const deps = await run(DEPENDENCIES_SQL, false);
-    const model = new ModelBuilder().build({
-      schemas,
-      tables,
-      constraints,
-      indexes,
-      views,
-      routines,
-      triggers,
-      sequences,
-      types,
-      comments,
-      privileges,
-      extensions,
-      collations,
-      deps,
+  // One after the other on a session: a pg client runs one query at a time anyway, and queues are deprecated there.
+  // With a second session, each runs its share at the same time (shares of about equal cost at 5,000 objects).
+  const read = (c: Connection, queries: readonly (keyof CatalogRows)[]) =>
+    withCatalogSettings(c, async () => {
+      const rows: Partial<CatalogRows> = {};
+      for (const q of queries)
+        rows[q] = (await c.query<Row>(CATALOG_QUERIES[q], UNSCOPED.has(q) ? undefined : params)).rows;
+      return rows;
     });
-    return restrictModel(model, scope.manage);
-  });
+  const all = Object.keys(CATALOG_QUERIES) as (keyof CatalogRows)[];
+  const parts = side
+    ? await Promise.all([
+        read(
+          conn,
+          all.filter((q) => !ON_SIDE.has(q)),
+        ),
+        read(
+          side,
+          all.filter((q) => ON_SIDE.has(q)),
+        ),
+      ])
+    : [await read(conn, all)];
+  const model = new ModelBuilder().build(Object.assign({}, ...parts) as CatalogRows);
+  return restrictModel(model, scope.manage);
 }
+
+type CatalogRows = Parameters<ModelBuilder['build']>[0];
+
+/** The catalog queries, in the order a single session sends them. */
+const CATALOG_QUERIES: Record<keyof CatalogRows, string> = {
+  schemas: SCHEMAS_SQL,
+  tables: TABLES_SQL,
+  constraints: CONSTRAINTS_SQL,
+  indexes: INDEXES_SQL,
+  views: VIEWS_SQL,
+  routines: ROUTINES_SQL,
+  triggers: TRIGGERS_SQL,
+  sequences: SEQUENCES_SQL,
+  types: TYPES_SQL,
+  comments: COMMENTS_SQL,
+  privileges: PRIVILEGES_SQL,
+  extensions: EXTENSIONS_SQL,
+  collations: COLLATIONS_SQL,
+  deps: DEPENDENCIES_SQL,
+};
+/** The queries that take no scope parameter. */
+const UNSCOPED = new Set<keyof CatalogRows>(['comments', 'deps']);
+/** A second session's share: about half of the time at 5,000 objects (constraints, indexes, privileges, dependencies). */
+const ON_SIDE = new Set<keyof CatalogRows>(['constraints', 'indexes', 'privileges', 'deps', 'sequences', 'collations']);
 
 /**
  * Run `fn` with `search_path = pg_catalog` and no JIT, putting the session's settings back afterwards. Without JIT: on a

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgConnection } from '@dbee/postgres';
+import { run } from '../support/run';
+import { dbYaml, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
+
+/**
+ * An uncached `dbee diff` builds the sources' model in a shadow database (the whole project applied, then read back)
+ * and reads the live side (fingerprint, catalog): the two are read at once, on their own sessions (issue #40: the
+ * uncached diff at 5,000 objects is the shadow's build plus the live read). Every request of the process is logged
+ * with its session's description and when it was sent and answered.
+ */
+type Event = { at: number; kind: 'sent' | 'done'; shadow: boolean; text: string };
+const FINGERPRINT = /^\s*with ns as \(/;
+/** The introspection's last query (`DEPENDENCIES_SQL`), on the shadow: the sources' model is read once it is answered. */
+const LAST_CATALOG_READ = /^\s*select\s+case when d\.classid in \('pg_rewrite'::regclass/;
+
+const FILES = {
+  'shop/db.yaml': dbYaml('shop'),
+  'shop/schema.sql': 'CREATE SCHEMA shop;\n',
+  'shop/customers.sql': 'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL);\n',
+  'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, name FROM shop.customers;\n',
+};
+
+describe('an uncached diff reads the live side while the shadow is built [postgres]', () => {
+  let w: TestWorkspace;
+  const events: Event[] = [];
+  let tick = 0;
+  const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const originals = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+
+  beforeAll(async () => {
+    w = await workspaceWith('postgres', {
+      ...FILES,
+      'dbee.yaml': workspaceYaml('postgres', { top: 'shadow: server' }),
+    });
+    const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(r.code, r.stderr).toBe(0);
+    for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
+      const original = proto[m]!;
+      originals.set(m, original);
+      proto[m] = function (this: { description?: string }, ...a: unknown[]) {
+        const shadow = /\(shadow /.test(this.description ?? '');
+        const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
+        events.push({ at: tick++, kind: 'sent', shadow, text });
+        const done = () => void events.push({ at: tick++, kind: 'done', shadow, text });
+        const p = original.apply(this, a);
+        p.then(done, done);
+        return p;
+      };
+    }
+  });
+  afterAll(async () => {
+    for (const [m, f] of originals) proto[m] = f;
+    await w?.remove();
+  });
+
+  it('sends the target fingerprint before the shadow has been read back, and finds the change', async () => {
+    w.write(
+      'shop/names.sql',
+      'CREATE OR REPLACE VIEW shop.names AS SELECT id, upper(name) AS name FROM shop.customers;\n',
+    );
+    const r = await run(w.root, 'diff', { project: 'shop', format: 'json', cache: false }, w.target.vars);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).steps.map((s: { key: string }) => s.key)).toEqual(['view:shop.names']);
+    const fingerprint = events.find((e) => e.kind === 'sent' && !e.shadow && FINGERPRINT.test(e.text));
+    const shadowRead = events.find((e) => e.kind === 'done' && e.shadow && LAST_CATALOG_READ.test(e.text));
+    expect(fingerprint).toBeDefined();
+    expect(shadowRead).toBeDefined();
+    expect(fingerprint!.at).toBeLessThan(shadowRead!.at);
+  });
+
+  it("says the sources' error first when both sides fail (as when the shadow was built before the target was read)", async () => {
+    // The embedded shadow (PGlite): the sources fail there, and the target cannot be reached.
+    const e = await workspaceWith('postgres', FILES);
+    try {
+      e.write('shop/names.sql', 'CREATE OR REPLACE VIEW shop.names AS SELECT id, nickname FROM shop.customers;\n');
+      const r = await run(
+        e.root,
+        'diff',
+        { project: 'shop', cache: false },
+        { DBEE_RUNNER_URL: 'postgres://postgres@127.0.0.1:1/none' },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('nickname');
+      expect(r.stderr).not.toContain('cannot connect');
+    } finally {
+      await e.remove();
+    }
+  });
+});

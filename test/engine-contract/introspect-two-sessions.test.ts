@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresEngine, PgConnection } from '@dbee/postgres';
+import { scratchDatabase } from '../support/pg';
+
+/**
+ * The live schema read with a second session (`DiffRole.introspect(conn, scope, side)`: the lock's own session while a
+ * deployment plans by a diff, or a diff reads the live side): the catalog queries are shared between the two sessions
+ * and run at once, and the model is the one a single session reads.
+ */
+const SCHEMA = `
+CREATE SCHEMA a;
+CREATE SCHEMA b;
+CREATE TYPE a.mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN a.email AS text CHECK (VALUE LIKE '%@%');
+CREATE TYPE a.pair AS (x int, y int);
+CREATE TYPE a.span AS RANGE (subtype = int4);
+CREATE SEQUENCE a.tickets START 100 INCREMENT 5;
+CREATE TABLE a.people (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  email a.email NOT NULL UNIQUE,
+  mood a.mood DEFAULT 'ok',
+  ticket int DEFAULT nextval('a.tickets'),
+  born date CHECK (born > '1900-01-01')
+);
+COMMENT ON TABLE a.people IS 'who';
+COMMENT ON COLUMN a.people.mood IS 'how they are';
+CREATE INDEX people_mood ON a.people (mood) WHERE mood <> 'sad';
+CREATE INDEX people_lower ON a.people (lower(email));
+CREATE TABLE b.orders (id serial PRIMARY KEY, person bigint REFERENCES a.people (id) ON DELETE CASCADE, total numeric(10, 2));
+CREATE VIEW a.happy AS SELECT id, email FROM a.people WHERE mood = 'happy';
+CREATE VIEW b.happy_orders AS SELECT o.id, h.email, o.total FROM b.orders o JOIN a.happy h ON h.id = o.person;
+CREATE MATERIALIZED VIEW b.totals AS SELECT person, sum(total) AS total FROM b.orders GROUP BY person;
+CREATE FUNCTION a.shout(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper(t) $$;
+CREATE FUNCTION b.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.total := coalesce(NEW.total, 0); RETURN NEW; END $$;
+CREATE TRIGGER orders_touch BEFORE INSERT ON b.orders FOR EACH ROW EXECUTE FUNCTION b.touch();
+CREATE PROCEDURE b.reset() LANGUAGE sql AS $$ DELETE FROM b.orders $$;
+CREATE POLICY own ON b.orders USING (total > 0);
+GRANT SELECT ON a.happy TO PUBLIC;
+`;
+
+describe('the live schema read on two sessions at once [postgres]', () => {
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  let conn: PgConnection;
+  let side: PgConnection;
+  beforeAll(async () => {
+    db = await scratchDatabase('dbee_introspect_two');
+    conn = await PgConnection.open({ connectionString: db.url }, 'working');
+    side = await PgConnection.open({ connectionString: db.url }, 'side');
+    await conn.execute(SCHEMA);
+  });
+  afterAll(async () => {
+    await conn?.close();
+    await side?.close();
+    await db?.drop();
+  });
+
+  it('gives the model one session gives, with a share of the queries on the second session', async () => {
+    const diff = createPostgresEngine().diff!;
+    const scope = { schemas: ['a', 'b'] };
+    const alone = await diff.introspect(conn, scope);
+    const counted = (c: PgConnection) => {
+      const n = { queries: 0 };
+      const query = c.query.bind(c);
+      c.query = ((...a: Parameters<PgConnection['query']>) => (n.queries++, query(...a))) as PgConnection['query'];
+      return n;
+    };
+    const onWorking = counted(conn);
+    const onSide = counted(side);
+    const shared = await diff.introspect(conn, scope, side);
+    expect(JSON.stringify(shared)).toBe(JSON.stringify(alone));
+    // What the schema holds is there (each kind read by one session or the other).
+    expect(
+      [shared.tables, shared.views, shared.routines, shared.triggers, shared.types, shared.indexes].map(
+        (x) => x.length,
+      ),
+    ).toEqual([2, 3, 3, 1, 4, 2]);
+    // Each session sets its catalog settings and puts them back (2 requests) around its share.
+    expect(onSide.queries).toBeGreaterThan(2);
+    expect(onWorking.queries).toBeGreaterThan(2);
+    expect(onSide.queries + onWorking.queries).toBe(14 + 4);
+  });
+});

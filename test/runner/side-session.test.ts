@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgConnection } from '@dbee/postgres';
+import { run } from '../support/run';
+import type { TestWorkspace } from './helpers';
+import { deployOk, shopAtV1, V2, writeAll } from '../rollback/fixture';
+
+/**
+ * The fingerprint a deployment or a rollback records (drift detection) and the one a rollback's drift check compares
+ * are read on the lock's own session (`LockHandle.session`) while the working session runs the smoke baseline or
+ * plans: both sessions only read then, and on a large schema each of them costs hundreds of milliseconds of the
+ * server's time (docs/performance.md). Every request of the process is logged with its session and when it was sent and
+ * answered.
+ */
+type Event = { at: number; kind: 'sent' | 'done'; session: number; text: string };
+const FINGERPRINT = /^\s*with ns as \(/;
+const EXISTENCE = /^\s*WITH k AS MATERIALIZED/;
+
+describe('reads that overlap on the lock session [postgres]', () => {
+  let w: TestWorkspace;
+  const events: Event[] = [];
+  let tick = 0;
+  let count = 0;
+  const sessions = new WeakMap<object, number>();
+  const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const originals = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+
+  beforeAll(() => {
+    for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
+      const original = proto[m]!;
+      originals.set(m, original);
+      proto[m] = function (this: object, ...a: unknown[]) {
+        if (!sessions.has(this)) sessions.set(this, ++count);
+        const session = sessions.get(this)!;
+        const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
+        events.push({ at: tick++, kind: 'sent', session, text });
+        const done = () => void events.push({ at: tick++, kind: 'done', session, text });
+        const p = original.apply(this, a);
+        p.then(done, done);
+        return p;
+      };
+    }
+  });
+  afterAll(async () => {
+    for (const [m, f] of originals) proto[m] = f;
+    await w?.remove();
+  });
+
+  /** The events of `f` only. */
+  const during = async (f: () => Promise<unknown>) => {
+    const from = events.length;
+    await f();
+    return events.slice(from);
+  };
+  const lockSession = (ev: Event[]) => ev.find((e) => /pg_try_advisory_lock/.test(e.text))!.session;
+  const first = (ev: Event[], kind: Event['kind'], re: RegExp, session?: number) =>
+    ev.find((e) => e.kind === kind && re.test(e.text) && (session === undefined || e.session === session));
+
+  it('a deployment reads the fingerprint it records on the lock session while its smoke baseline runs', async () => {
+    w = await shopAtV1('postgres');
+    writeAll(w, V2);
+    const ev = await during(() => deployOk(w));
+    const lock = lockSession(ev);
+    const fingerprints = ev.filter((e) => e.kind === 'sent' && FINGERPRINT.test(e.text));
+    // One fingerprint (the closing one), on the lock's session; the working session sent the smoke baseline.
+    expect(fingerprints.map((e) => e.session)).toEqual([lock]);
+    const existence = first(ev, 'done', EXISTENCE)!;
+    expect(existence.session).not.toBe(lock);
+    // Sent before the smoke baseline's first catalog read was answered: the two ran at the same time.
+    expect(fingerprints[0]!.at).toBeLessThan(existence.at);
+    // V2 adds a column to a table: the project is planned by a diff of the live schema, whose catalog queries the two
+    // sessions share (the constraints on the lock's, the tables on the working session).
+    expect(ev.filter((e) => e.kind === 'sent' && /^\s*select con\.oid/.test(e.text)).map((e) => e.session)).toEqual([
+      lock,
+    ]);
+    expect(
+      ev.filter((e) => e.kind === 'sent' && /^\s*select c\.oid, c\.reltype/.test(e.text)).map((e) => e.session),
+    ).not.toContain(lock);
+    // What it read is what the database holds: no drift.
+    const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('drift: no');
+  });
+
+  it("a rollback reads its drift check's fingerprint while it plans, and the one it records while its checks run", async () => {
+    const ev = await during(async () => {
+      const r = await run(w.root, 'rollback', { project: 'shop', assumeYes: true }, w.target.vars);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    });
+    const lock = lockSession(ev);
+    const fingerprints = ev.filter((e) => e.kind === 'sent' && FINGERPRINT.test(e.text));
+    expect(fingerprints.map((e) => e.session)).toEqual([lock, lock]);
+    // The drift check's, sent before the working session's read of the deployments to undo was answered.
+    const history = first(ev, 'done', /FROM dbee\.deployments/)!;
+    expect(history.session).not.toBe(lock);
+    expect(fingerprints[0]!.at).toBeLessThan(history.at);
+    // The recorded one, sent before the smoke baseline's first catalog read was answered.
+    const existence = first(ev, 'done', EXISTENCE)!;
+    expect(fingerprints[1]!.at).toBeLessThan(existence.at);
+    // Recorded with the smoke result: the rollback's deployment has both, and status finds no drift.
+    const [row] = await w.target.query<{ summary: { fingerprint?: string; smoke?: string } }>(
+      'SELECT summary FROM dbee.deployments ORDER BY id DESC LIMIT 1',
+    );
+    expect(row!.summary.smoke).toMatch(/^passed/);
+    expect(row!.summary.fingerprint).toMatch(/^pg3:/);
+    const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+    expect(status.stdout).toContain('drift: no');
+    // And the next rollback's drift check agrees with it (a mismatch would refuse it: ROLLBACK_DRIFT).
+    const again = await run(w.root, 'rollback', { project: 'shop', assumeYes: true }, w.target.vars);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+  });
+});
