@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNodes } from '../index';
@@ -16,9 +16,22 @@ async function infer(ws: TestWorkspace): Promise<string> {
   return JSON.stringify(await createNodes[1](Object.keys(FILES), {}, ws.context()));
 }
 
-/** The cache file of a workspace that is not the process's own: <root>/.nx/workspace-data/dbee-nx-plugin. */
+/** The cache folder of a workspace that is not the process's own: <root>/.nx/workspace-data/dbee-nx-plugin. */
+function cacheDir(ws: TestWorkspace): string {
+  return join(ws.root, '.nx', 'workspace-data', 'dbee-nx-plugin');
+}
+
+/** The cache's entry files, the one stored last first. */
+function entryFiles(ws: TestWorkspace): string[] {
+  if (!existsSync(cacheDir(ws))) return [];
+  return readdirSync(cacheDir(ws))
+    .map((f) => join(cacheDir(ws), f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+}
+
+/** The entry stored last. */
 function cacheFile(ws: TestWorkspace): string {
-  return join(ws.root, '.nx', 'workspace-data', 'dbee-nx-plugin', 'inferred.json');
+  return entryFiles(ws)[0] ?? join(cacheDir(ws), 'none');
 }
 
 describe('inference cache', () => {
@@ -38,6 +51,44 @@ describe('inference cache', () => {
 
     ws.write({ 'dbee.yaml': readFileSync(join(ws.root, 'dbee.yaml'), 'utf8').replace('DBEE_TEST_URL', 'OTHER_URL') });
     expect(await infer(ws)).toContain('"env":"OTHER_URL"');
+  });
+
+  it('answers exactly what the inference answers, byte for byte', async () => {
+    const ws = (workspace = new TestWorkspace(FILES));
+    process.env.DBEE_NX_PLUGIN_CACHE = 'false';
+    const inferred = await infer(ws);
+    delete process.env.DBEE_NX_PLUGIN_CACHE;
+    expect(await infer(ws)).toBe(inferred); // a miss, stored
+    expect(entryFiles(ws)).toHaveLength(1);
+    expect(await infer(ws)).toBe(inferred); // a hit
+  });
+
+  it('keeps one entry per branch, each read alone on a hit, the four stored last', async () => {
+    const ws = (workspace = new TestWorkspace(FILES));
+    const branch = (n: number) => ws.write({ 'db/sales/db.yaml': `${SALES_DB_YAML}# branch ${n}\n` });
+    for (let n = 1; n <= 5; n++) {
+      const before = new Set(entryFiles(ws));
+      branch(n);
+      await infer(ws);
+      // The new entry, marked (a hit returns the mark) and dated n seconds into 2001: the order they were stored in.
+      for (const file of entryFiles(ws).filter((f) => !before.has(f))) {
+        writeFileSync(file, readFileSync(file, 'utf8').replace('"db-sales"', '"db-sales-from-cache"'));
+        utimesSync(file, 978307200 + n, 978307200 + n);
+      }
+    }
+    // Branches 2 to 5 are kept, one file each: a hit reads one inference, however many branches have entries.
+    expect(entryFiles(ws)).toHaveLength(4);
+    for (const file of entryFiles(ws)) {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as { results: unknown[] };
+      expect(stored.results).toHaveLength(2);
+    }
+    for (const n of [2, 5, 3, 4]) {
+      branch(n);
+      expect(await infer(ws)).toContain('from-cache');
+    }
+    branch(1); // dropped: inferred again
+    expect(await infer(ws)).not.toContain('from-cache');
+    expect(entryFiles(ws)).toHaveLength(4);
   });
 
   it('infers again when other plugin options come in', async () => {

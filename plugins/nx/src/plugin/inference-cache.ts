@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CreateNodesContext, CreateNodesResult } from '@nx/devkit';
 import { INSTALLED_FINGERPRINT_SCRIPT, WORKSPACE_FILE } from './constants';
@@ -11,10 +20,14 @@ type Result = readonly [file: string, result: CreateNodesResult];
 const FORMAT = 1;
 /** Entries kept: a few, for switching between branches. */
 const KEEP = 4;
+/** Entry files are `inferred-<key>.json`. */
+const ENTRY_PREFIX = 'inferred-';
 const LOCK_FILES = ['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock'];
 const DBEE_PACKAGES = ['nx', 'cli', 'core', 'postgres', 'teradata'];
 
+/** One stored inference: the key it answers, and the results. */
 interface Entry {
+  format: number;
   key: string;
   results: Result[];
 }
@@ -25,12 +38,15 @@ interface Entry {
  * reads: the db.yaml files (their content), dbee.yaml, the plugin options and nx.json's named inputs, where the dbee
  * packages come from (node_modules links, lock file sizes and times) and the plugin's own code. A hit answers
  * without loading @dbee/core or parsing a single db.yaml; a failed inference is never stored.
+ *
+ * One file per key (`inferred-<key>.json`), the `KEEP` most recently stored kept: a hit reads and parses its own
+ * entry only (about 6 KB per project), however many branches have entries, and a miss writes only its own.
  */
 export class InferenceCache {
-  private readonly file: string;
+  private readonly dir: string;
 
   constructor(private readonly context: CreateNodesContext) {
-    this.file = join(dataDirectory(context.workspaceRoot), 'dbee-nx-plugin', 'inferred.json');
+    this.dir = join(dataDirectory(context.workspaceRoot), 'dbee-nx-plugin');
   }
 
   key(configFiles: readonly string[], options: NormalizedOptions): string {
@@ -61,28 +77,41 @@ export class InferenceCache {
   }
 
   get(key: string): Result[] | undefined {
-    return this.entries().find((e) => e.key === key)?.results;
+    try {
+      const entry = JSON.parse(readFileSync(this.file(key), 'utf8')) as Partial<Entry>;
+      return entry.format === FORMAT && entry.key === key && Array.isArray(entry.results) ? entry.results : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   set(key: string, results: Result[]): void {
-    const entries = [{ key, results }, ...this.entries().filter((e) => e.key !== key)].slice(0, KEEP);
     try {
-      mkdirSync(dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ format: FORMAT, entries }));
-      renameSync(tmp, this.file);
+      mkdirSync(this.dir, { recursive: true });
+      const file = this.file(key);
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ format: FORMAT, key, results } satisfies Entry));
+      renameSync(tmp, file);
+      this.prune(file);
     } catch {
       // A cache that cannot be written costs time, never a result.
     }
   }
 
-  private entries(): Entry[] {
-    try {
-      const data = JSON.parse(readFileSync(this.file, 'utf8')) as { format?: number; entries?: Entry[] };
-      return data.format === FORMAT && Array.isArray(data.entries) ? data.entries : [];
-    } catch {
-      return [];
-    }
+  private file(key: string): string {
+    return join(this.dir, `${ENTRY_PREFIX}${key}.json`);
+  }
+
+  /** Keeps the `KEEP` entries stored last (`kept` among them), and drops the single file of earlier versions. */
+  private prune(kept: string): void {
+    const entries = readdirSync(this.dir)
+      .filter((f) => f.startsWith(ENTRY_PREFIX) && f.endsWith('.json'))
+      .map((f) => join(this.dir, f))
+      .filter((f) => f !== kept)
+      .map((f) => ({ f, t: mtimeOr(f) }))
+      .sort((a, b) => b.t - a.t);
+    for (const { f } of entries.slice(KEEP - 1)) rmSync(f, { force: true });
+    rmSync(join(this.dir, 'inferred.json'), { force: true });
   }
 }
 
@@ -135,6 +164,14 @@ function stamp(path: string): string {
     return `${s.size}:${s.mtimeMs}`;
   } catch {
     return '-';
+  }
+}
+
+function mtimeOr(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
