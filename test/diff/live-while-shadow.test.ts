@@ -9,7 +9,7 @@ import { dbYaml, workspaceWith, workspaceYaml, type TestWorkspace } from '../run
  * uncached diff at 5,000 objects is the shadow's build plus the live read). Every request of the process is logged
  * with its session's description and when it was sent and answered.
  */
-type Event = { at: number; kind: 'sent' | 'done'; shadow: boolean; text: string };
+type Event = { at: number; kind: 'sent' | 'done'; shadow: boolean; session: number; text: string };
 const FINGERPRINT = /^\s*with ns as \(/;
 /** The introspection's last query (`DEPENDENCIES_SQL`), on the shadow: the sources' model is read once it is answered. */
 const LAST_CATALOG_READ = /^\s*select\s+case when d\.classid in \('pg_rewrite'::regclass/;
@@ -25,6 +25,8 @@ describe('an uncached diff reads the live side while the shadow is built [postgr
   let w: TestWorkspace;
   const events: Event[] = [];
   let tick = 0;
+  let count = 0;
+  const sessions = new WeakMap<object, number>();
   const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
   const originals = new Map<string, (...a: unknown[]) => Promise<unknown>>();
 
@@ -40,9 +42,11 @@ describe('an uncached diff reads the live side while the shadow is built [postgr
       originals.set(m, original);
       proto[m] = function (this: { description?: string }, ...a: unknown[]) {
         const shadow = /\(shadow /.test(this.description ?? '');
+        if (!sessions.has(this)) sessions.set(this, ++count);
+        const session = sessions.get(this)!;
         const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
-        events.push({ at: tick++, kind: 'sent', shadow, text });
-        const done = () => void events.push({ at: tick++, kind: 'done', shadow, text });
+        events.push({ at: tick++, kind: 'sent', shadow, session, text });
+        const done = () => void events.push({ at: tick++, kind: 'done', shadow, session, text });
         const p = original.apply(this, a);
         p.then(done, done);
         return p;
@@ -68,6 +72,14 @@ describe('an uncached diff reads the live side while the shadow is built [postgr
     expect(fingerprint).toBeDefined();
     expect(shadowRead).toBeDefined();
     expect(fingerprint!.at).toBeLessThan(shadowRead!.at);
+    // The built schema is read back on two sessions of the shadow at once: the tables on one, the constraints on the
+    // other (\`DiffRole.introspect\`'s \`side\`).
+    const sessionOf = (re: RegExp) => events.find((e) => e.kind === 'sent' && e.shadow && re.test(e.text))?.session;
+    const tables = sessionOf(/^\s*select c\.oid, c\.reltype/);
+    const constraints = sessionOf(/^\s*select con\.oid/);
+    expect(tables).toBeDefined();
+    expect(constraints).toBeDefined();
+    expect(constraints).not.toBe(tables);
   });
 
   it("says the sources' error first when both sides fail (as when the shadow was built before the target was read)", async () => {

@@ -280,7 +280,7 @@ export async function openShadow(
   target: PostgresTarget,
   workspaceRoot?: string,
   roles: readonly string[] = [],
-): Promise<{ conn: Connection; dispose(): Promise<void> }> {
+): Promise<{ conn: Connection; side?: () => Promise<Connection | undefined>; dispose(): Promise<void> }> {
   if (kind === 'embedded' || target.kind === 'embedded') {
     const { PgliteConnection, pgliteTemplate } = await loadPglite();
     return openEmbeddedShadow(
@@ -311,9 +311,15 @@ export async function openShadow(
       await conn.close();
       throw e;
     }
+    let side: Promise<PgConnection | undefined> | undefined;
     return {
       conn,
+      side: () =>
+        (side ??= PgConnection.open(onDatabase(target.config, name), `${target.description} (shadow ${name})`).catch(
+          () => undefined,
+        )),
       async dispose() {
+        await (await side)?.close();
         await conn.close();
         // Dropping a database waits for a checkpoint of the whole server (seconds on a busy one): the server drops the
         // scratch database after dbee has its answer, without dbee waiting. Roles made for it must wait for it. The

@@ -118,9 +118,12 @@ export async function desiredModel(args: {
     model = await diff.introspect(reusable.conn, scope);
   } else {
     const shadow = await diff.openShadow(args.shadow, args.environment, { workspaceRoot: args.workspaceRoot, roles });
+    // A second session of the shadow (a server's), opened while the sources are applied: the built schema is read on
+    // both at once.
+    const side = shadow.side?.();
     try {
       await applyToShadow(engine, shadow.conn, plan, models);
-      model = await diff.introspect(shadow.conn, scope);
+      model = await diff.introspect(shadow.conn, scope, await side);
     } finally {
       // Dropping the shadow overlaps with what the operation does next (runOperation waits for it at the end).
       inBackground(shadow.dispose());

@@ -546,13 +546,15 @@ export interface DiffRole {
    * A scratch database to build the desired schema in: embedded (PGlite in memory) or a new database on the
    * environment's server. `dispose` closes it and, for a server, always drops it. `roles`: roles the sources name
    * (grantees, policy roles, owners), made in the shadow when missing so that the sources build; a server shadow
-   * drops the ones it made again on dispose (roles belong to the whole server).
+   * drops the ones it made again on dispose (roles belong to the whole server). `side`, where the shadow can have a
+   * second session: opens one (once; closed by `dispose`), for reading the built schema on two sessions at once
+   * (`introspect`'s `side`); undefined when it cannot be opened.
    */
   openShadow(
     kind: 'embedded' | 'server',
     environment: ResolvedEnvironment,
     context: { workspaceRoot: string; roles?: string[] },
-  ): Promise<{ conn: Connection; dispose(): Promise<void> }>;
+  ): Promise<{ conn: Connection; side?: () => Promise<Connection | undefined>; dispose(): Promise<void> }>;
   /** Wipe a shadow database for reuse (every schema the sources could have created), so a pool can share it. */
   resetShadow(conn: Connection): Promise<void>;
   /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */
