@@ -125,10 +125,10 @@ async function planSourcesAsWritten(
       // The sources' model (built in a shadow database when not cached) and the live schema, read at once; the
       // sources' error first, as when the model was built before the live schema was read.
       const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
-      const [built, read] = await Promise.all([
-        settled(desiredModelFor(ctx, { engine, environment, models: own, target: project })),
-        settled(engine.diff.introspect(conn, scope, options.side)),
-      ]);
+      // The catalog queries are sent first: a cached model is read and parsed before its promise returns.
+      const reading = settled(engine.diff.introspect(conn, scope, options.side));
+      const built = await settled(desiredModelFor(ctx, { engine, environment, models: own, target: project }));
+      const read = await reading;
       const desired = unsettled(built);
       // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
       const defined = new Map(model.objects.map((o) => [o.id, o]));
