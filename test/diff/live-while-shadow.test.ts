@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgConnection } from '@dbee/postgres';
+import { logRequests, type RequestEvent } from '../support/request-log';
 import { run } from '../support/run';
 import { dbYaml, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
 
@@ -9,7 +9,7 @@ import { dbYaml, workspaceWith, workspaceYaml, type TestWorkspace } from '../run
  * uncached diff at 5,000 objects is the shadow's build plus the live read). Every request of the process is logged
  * with its session's description and when it was sent and answered.
  */
-type Event = { at: number; kind: 'sent' | 'done'; shadow: boolean; session: number; text: string };
+type Event = RequestEvent & { shadow: boolean };
 const FINGERPRINT = /^\s*with ns as \(/;
 /** The introspection's last query (`DEPENDENCIES_SQL`), on the shadow: the sources' model is read once it is answered. */
 const LAST_CATALOG_READ = /^\s*select\s+case when d\.classid in \('pg_rewrite'::regclass/;
@@ -23,12 +23,8 @@ const FILES = {
 
 describe('an uncached diff reads the live side while the shadow is built [postgres]', () => {
   let w: TestWorkspace;
-  const events: Event[] = [];
-  let tick = 0;
-  let count = 0;
-  const sessions = new WeakMap<object, number>();
-  const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  const originals = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+  let log: ReturnType<typeof logRequests>;
+  const events = (): Event[] => log.events.map((e) => ({ ...e, shadow: /\(shadow /.test(e.description) }));
 
   beforeAll(async () => {
     w = await workspaceWith('postgres', {
@@ -37,24 +33,10 @@ describe('an uncached diff reads the live side while the shadow is built [postgr
     });
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.code, r.stderr).toBe(0);
-    for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
-      const original = proto[m]!;
-      originals.set(m, original);
-      proto[m] = function (this: { description?: string }, ...a: unknown[]) {
-        const shadow = /\(shadow /.test(this.description ?? '');
-        if (!sessions.has(this)) sessions.set(this, ++count);
-        const session = sessions.get(this)!;
-        const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
-        events.push({ at: tick++, kind: 'sent', shadow, session, text });
-        const done = () => void events.push({ at: tick++, kind: 'done', shadow, session, text });
-        const p = original.apply(this, a);
-        p.then(done, done);
-        return p;
-      };
-    }
+    log = logRequests();
   });
   afterAll(async () => {
-    for (const [m, f] of originals) proto[m] = f;
+    log?.restore();
     await w?.remove();
   });
 
@@ -67,14 +49,15 @@ describe('an uncached diff reads the live side while the shadow is built [postgr
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).steps.map((s: { key: string }) => s.key)).toEqual(['view:shop.names']);
-    const fingerprint = events.find((e) => e.kind === 'sent' && !e.shadow && FINGERPRINT.test(e.text));
-    const shadowRead = events.find((e) => e.kind === 'done' && e.shadow && LAST_CATALOG_READ.test(e.text));
+    const all = events();
+    const fingerprint = all.find((e) => e.kind === 'sent' && !e.shadow && FINGERPRINT.test(e.text));
+    const shadowRead = all.find((e) => e.kind === 'done' && e.shadow && LAST_CATALOG_READ.test(e.text));
     expect(fingerprint).toBeDefined();
     expect(shadowRead).toBeDefined();
     expect(fingerprint!.at).toBeLessThan(shadowRead!.at);
     // The built schema is read back on two sessions of the shadow at once: the tables on one, the constraints on the
     // other (\`DiffRole.introspect\`'s \`side\`).
-    const sessionOf = (re: RegExp) => events.find((e) => e.kind === 'sent' && e.shadow && re.test(e.text))?.session;
+    const sessionOf = (re: RegExp) => all.find((e) => e.kind === 'sent' && e.shadow && re.test(e.text))?.session;
     const tables = sessionOf(/^\s*select c\.oid, c\.reltype/);
     const constraints = sessionOf(/^\s*select con\.oid/);
     expect(tables).toBeDefined();

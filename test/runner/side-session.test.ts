@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgConnection } from '@dbee/postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { logRequests, type RequestEvent } from '../support/request-log';
 import { run } from '../support/run';
 import type { TestWorkspace } from './helpers';
 import { deployOk, shopAtV1, V2, writeAll } from '../rollback/fixture';
@@ -11,37 +11,16 @@ import { deployOk, shopAtV1, V2, writeAll } from '../rollback/fixture';
  * server's time (docs/performance.md). Every request of the process is logged with its session and when it was sent and
  * answered.
  */
-type Event = { at: number; kind: 'sent' | 'done'; session: number; text: string };
+type Event = RequestEvent;
 const FINGERPRINT = /^\s*with ns as \(/;
 const EXISTENCE = /^\s*WITH k AS MATERIALIZED/;
 
 describe('reads that overlap on the lock session [postgres]', () => {
   let w: TestWorkspace;
-  const events: Event[] = [];
-  let tick = 0;
-  let count = 0;
-  const sessions = new WeakMap<object, number>();
-  const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  const originals = new Map<string, (...a: unknown[]) => Promise<unknown>>();
-
-  beforeAll(() => {
-    for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
-      const original = proto[m]!;
-      originals.set(m, original);
-      proto[m] = function (this: object, ...a: unknown[]) {
-        if (!sessions.has(this)) sessions.set(this, ++count);
-        const session = sessions.get(this)!;
-        const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
-        events.push({ at: tick++, kind: 'sent', session, text });
-        const done = () => void events.push({ at: tick++, kind: 'done', session, text });
-        const p = original.apply(this, a);
-        p.then(done, done);
-        return p;
-      };
-    }
-  });
+  const log = logRequests();
+  const { events } = log;
   afterAll(async () => {
-    for (const [m, f] of originals) proto[m] = f;
+    log.restore();
     await w?.remove();
   });
 

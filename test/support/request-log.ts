@@ -1,0 +1,46 @@
+import { PgConnection } from '@dbee/postgres';
+
+/** One request of a PostgreSQL session, sent or answered, in the order of the process's events. */
+export interface RequestEvent {
+  at: number;
+  kind: 'sent' | 'done';
+  /** The session (a `PgConnection`), numbered in the order it first sent something. */
+  session: number;
+  /** The session's description (a shadow's says `(shadow <name>)`). */
+  description: string;
+  text: string;
+}
+
+/**
+ * Log every request of every `PgConnection` of this process (`query`, `queryPrepared`, `execute`, `executeBatch`):
+ * when it was sent and when it was answered, by which session. `restore` puts the methods back. Tests of what runs at
+ * the same time assert the order of these events, never a time.
+ */
+export function logRequests(): { events: RequestEvent[]; restore(): void } {
+  const events: RequestEvent[] = [];
+  let tick = 0;
+  let count = 0;
+  const sessions = new WeakMap<object, number>();
+  const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const originals = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+  for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
+    const original = proto[m]!;
+    originals.set(m, original);
+    proto[m] = function (this: { description?: string }, ...a: unknown[]) {
+      if (!sessions.has(this)) sessions.set(this, ++count);
+      const at = { session: sessions.get(this)!, description: this.description ?? '' };
+      const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
+      events.push({ at: tick++, kind: 'sent', ...at, text });
+      const done = () => void events.push({ at: tick++, kind: 'done', ...at, text });
+      const p = original.apply(this, a);
+      p.then(done, done);
+      return p;
+    };
+  }
+  return {
+    events,
+    restore: () => {
+      for (const [m, f] of originals) proto[m] = f;
+    },
+  };
+}
