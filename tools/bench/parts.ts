@@ -265,7 +265,9 @@ async function capture(root: string): Promise<Call[]> {
         params: m === 'query' || m === 'queryPrepared' ? (rest[0] as unknown[] | undefined) : undefined,
         prepared:
           m === 'queryPrepared'
-            ? { plan_cache_mode: 'force_generic_plan', ...(rest[1] as Record<string, string> | undefined) }
+            ? // What `PgConnection.queryPrepared` sets for the call: without `jit: 'off'` the server compiled the
+              // fingerprint's query with LLVM in the replays (2.5 s of each, where the deploy spends ~10 ms on it).
+              { plan_cache_mode: 'force_generic_plan', jit: 'off', ...(rest[1] as Record<string, string> | undefined) }
             : undefined,
       });
       return saved[m].call(this, sql, ...rest);
