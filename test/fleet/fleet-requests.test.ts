@@ -66,19 +66,22 @@ describe('a new target of a fleet, request by request [postgres]', () => {
   it.each([1, 2])('target %i takes the lock in one request and never reads a ledger that is not there again', (i) => {
     const lock = of(i, true);
     // One request takes it (owner tag, idle timeout, the try, earlier working sessions, the holder's lock), one gives it
-    // back; in between only the checks that the lock's session lives, and the catalog query of the fingerprint the
-    // deployment records, read there while the working session runs the smoke baseline (test/runner/side-session.test.ts).
+    // back; in between only the checks that the lock's session lives.
     expect(lock.filter((s) => s !== 'SELECT 1')).toEqual([
       expect.stringMatching(/application_name[\s\S]*pg_try_advisory_lock[\s\S]*pg_stat_get_activity/),
-      expect.stringMatching(/^\s*with ns as/),
       expect.stringMatching(/^SELECT pg_advisory_unlock/),
     ]);
     const work = of(i, false);
     // The ledger's version is read once: missing, it stays missing until the deployment creates it.
     expect(work.filter((s) => /ledger_version/.test(s) && !/CREATE/.test(s))).toHaveLength(1);
-    // Its live state (for the plan) is told by the names of its schemas: the catalog query runs once in all, on the
-    // lock's session, after the steps.
-    expect(work.filter((s) => /with ns as/.test(s))).toHaveLength(0);
+    // Its live state (for the plan) is told by the names of its schemas; the catalog query runs once, after the steps,
+    // for the fingerprint the deployment records: on the working session, whose catalog cache is warm. A fleet's
+    // targets do not read on their lock's session while their smoke baseline runs, as a single deployment does
+    // (`sideSession`): their CPUs are busy, and the lock's cold session cost the server ~5 ms more per target.
+    expect(work.filter((s) => /with ns as/.test(s))).toHaveLength(1);
+    expect(work.findIndex((s) => /with ns as/.test(s))).toBeGreaterThan(
+      work.findIndex((s) => /CREATE VIEW a\.v/.test(s)),
+    );
     // Everything a new target's deployment sends, both sessions together: 42 before the lock was taken in one
     // request, the missing ledger read once and the state of a target without schemas told without the catalog query;
     // 33 before a prepared catalog query (existence checks, fingerprint) took one request instead of three, 27 before a

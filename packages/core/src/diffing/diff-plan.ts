@@ -17,7 +17,7 @@ import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelStarted } from './desired';
 import { materializeRef } from './git-ref';
-import { withSession } from '../runner/session';
+import { sideSession, withSession } from '../runner/session';
 import { backupStamp } from '../plan/backup-stamp';
 import { expandText } from '../sources/placeholders';
 import { formatKey } from '../model/object-key';
@@ -392,7 +392,8 @@ async function readLive(
 }> {
   return withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
-    async ({ conn, lock }) => {
+    async (session) => {
+      const { conn } = session;
       const pendingDrops = pending ? { pendingDrops: await pending(conn) } : {};
       const diff = requireRole(engine, 'diff', 'compute a diff');
       const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
@@ -404,7 +405,7 @@ async function readLive(
         fingerprint,
         description: conn.description,
         // Its catalog queries shared with the lock's session (`DiffRole.introspect`).
-        model: await diff.introspect(conn, scope, lock.session),
+        model: await diff.introspect(conn, scope, sideSession(ctx, session)),
         ...pendingDrops,
         ...withRoleList,
       };

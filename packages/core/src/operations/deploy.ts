@@ -23,7 +23,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
 import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
-import { lockOwner, sessionSettings, withSession, type DeploymentSession } from '../runner/session';
+import { lockOwner, sessionSettings, sideSession, withSession, type DeploymentSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { markDataLoss, verifyPlan } from '../runner/verify';
 import { backupStamp } from '../plan/backup-stamp';
@@ -224,7 +224,7 @@ async function deployInner(
         now: input.now,
       });
       const notStarted = await notifyDeployStarted(ctx, report, run.plan);
-      const result = await apply(ctx, applyInput(input, session, run));
+      const result = await apply(ctx, applyInput(input, session, run, sideSession(ctx, session)));
       onRun(result);
       recordOutcome(ctx, input, session.conn, run, result, report);
       await notifyDeployFinished(ctx, report, result, ledger, notStarted);
@@ -404,7 +404,7 @@ async function planDeployment(
       conn,
       backupStamp(input.now),
       // The live schema of a project planned by a diff is read on both sessions (`DiffRole.introspect`).
-      { safe: options.safe, side: session.lock.session },
+      { safe: options.safe, side: sideSession(ctx, session) },
     );
   const state =
     ctx.plans && !pkg ? await liveState(engine, conn, { models, planned, deployed, sourceCommit: commit }) : null;
@@ -657,11 +657,16 @@ async function verifyOnCopy(
 }
 
 /** What `apply` needs from the inputs, the session and the plan. */
-function applyInput(input: DeployInputs, session: DeploymentSession, run: DeployRun): ApplyInput {
+function applyInput(
+  input: DeployInputs,
+  session: DeploymentSession,
+  run: DeployRun,
+  side: Connection | undefined,
+): ApplyInput {
   return {
     assertLock: session.assertLock,
     lockGuard: session.lockGuard,
-    side: session.lock.session ?? null,
+    side: side ?? null,
     everySchema: [...input.owners.keys()],
     planChecksum: run.planChecksum,
     plan: run.plan,

@@ -20,7 +20,7 @@ import { planFromSources } from '../planner/planner';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
-import { lockOwner, sessionSettings, withSession, type DeploymentSession } from '../runner/session';
+import { lockOwner, sessionSettings, sideSession, withSession, type DeploymentSession } from '../runner/session';
 import {
   inverseAction,
   runCompensation,
@@ -296,7 +296,7 @@ async function planRollback(
   const force = options.force ?? false;
   const driftScope = { schemas: graph.schemas, manage };
   // The drift check's live fingerprint is read on the lock's session while this one reads the ledger and plans.
-  const side = !ref && !force && engine.diff && graph.schemas.length ? session.lock.session : undefined;
+  const side = !ref && !force && engine.diff && graph.schemas.length ? sideSession(ctx, session) : undefined;
   const live = side ? settled(engine.diff!.fingerprint(side, driftScope)) : null;
   const ledger = await openRollbackLedger(ctx, options, input, conn);
   reporter.info(
@@ -534,7 +534,7 @@ async function undoAll(
     finalState: LedgerState | null,
     extra: Record<string, unknown>,
   ) => {
-    const later = --left === 0 ? laterFingerprint(input, session) : null;
+    const later = --left === 0 ? laterFingerprint(input, session, sideSession(ctx, session)) : null;
     const result = await undoOne(ctx, input, session, planned, {
       deployment: { ...identity, reverts },
       summary: { ...summary, ...extra },
@@ -578,14 +578,14 @@ async function undoAll(
 /**
  * The last deployment of a rollback followed by smoke checks reads the fingerprint it records on the lock's session
  * (`LockHandle.session`), started once its steps have committed, while the checks run on the working session; it is
- * recorded with their result. Null: read when the deployment closes (no smoke checks, no such session).
+ * recorded with their result. Null: read when the deployment closes (no smoke checks, no such session: `sideSession`).
  */
 function laterFingerprint(
   input: RollbackInputs,
   session: DeploymentSession,
+  side: Connection | undefined,
 ): { take: (deploymentId: number) => void; value?: Promise<string | null> } | null {
   const { engine, graph, manage } = input;
-  const side = session.lock.session;
   if (!input.smokeWanted || !side || !engine.diff || !graph.schemas.length) return null;
   const diff = engine.diff;
   const later: { take: (deploymentId: number) => void; value?: Promise<string | null> } = {

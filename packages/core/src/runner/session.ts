@@ -67,6 +67,19 @@ export interface DeploymentSession {
   readonly lockGuard: string | null;
 }
 
+/**
+ * The lock's own session for reads that overlap the working session's (`LockHandle.session`), or undefined. Not for a
+ * fleet's targets (`OperationContext.plans` set): they run side by side and keep the server's CPUs busy, so a read
+ * there wins no time and costs the server the lock session's cold catalog cache (~5 ms per new target,
+ * tools/bench-fleet-cpu.ts).
+ */
+export function sideSession(
+  ctx: { plans?: unknown },
+  session: Pick<DeploymentSession, 'lock'>,
+): Connection | undefined {
+  return ctx.plans ? undefined : session.lock.session;
+}
+
 let processOwner: { user: string; host: string } | undefined;
 
 /** This process as a lock owner (user, host, pid, start time). */
