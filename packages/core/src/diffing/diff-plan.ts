@@ -112,7 +112,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     const d = await desiredAtRef(ctx, selectors.head, selectors.env, target.name, !selectors.noCache);
     desired = { model: () => d.model, key: d.key, label: `sources at ${selectors.head}` };
   } else {
-    // The model itself is read only when the diff is not cached (see `desiredModelKeyFor`). Its key depends on the
+    // The model itself is read only when the diff is not cached (see `desiredModelStarted`). Its key depends on the
     // sources only: a model not cached is built in a shadow database while the live side is read below.
     const d = desiredModelStarted(ctx, {
       engine,

@@ -666,7 +666,7 @@ function applyInput(
   return {
     assertLock: session.assertLock,
     lockGuard: session.lockGuard,
-    side: side ?? null,
+    side,
     everySchema: [...input.owners.keys()],
     planChecksum: run.planChecksum,
     plan: run.plan,
@@ -836,8 +836,8 @@ interface ApplyInput {
   /** Proves the deployment lock is still held; called before every step. */
   assertLock: () => Promise<void>;
   lockGuard: string | null;
-  /** The lock's own session (`RunOptions.side`), or null. */
-  side: Connection | null;
+  /** The lock's own session (`RunOptions.side`), when reads may overlap there (`sideSession`). */
+  side: Connection | undefined;
   /** Recorded in the ledger: the package's plan checksum, or this run's plan's. */
   planChecksum: string;
   plan: Plan;

@@ -296,8 +296,8 @@ async function planRollback(
   const force = options.force ?? false;
   const driftScope = { schemas: graph.schemas, manage };
   // The drift check's live fingerprint is read on the lock's session while this one reads the ledger and plans.
-  const side = !ref && !force && engine.diff && graph.schemas.length ? sideSession(ctx, session) : undefined;
-  const live = side ? settled(engine.diff!.fingerprint(side, driftScope)) : null;
+  const side = !ref && !force && graph.schemas.length ? sideSession(ctx, session) : undefined;
+  const live = side && engine.diff ? settled(engine.diff.fingerprint(side, driftScope)) : null;
   const ledger = await openRollbackLedger(ctx, options, input, conn);
   reporter.info(
     `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
@@ -534,15 +534,16 @@ async function undoAll(
     finalState: LedgerState | null,
     extra: Record<string, unknown>,
   ) => {
-    const later = --left === 0 ? laterFingerprint(input, session, sideSession(ctx, session)) : null;
+    const read = --left === 0 ? laterFingerprint(input, session, sideSession(ctx, session)) : null;
+    let fingerprint: Promise<string | null> | undefined;
     const result = await undoOne(ctx, input, session, planned, {
       deployment: { ...identity, reverts },
       summary: { ...summary, ...extra },
       steps,
       finalState,
-      fingerprintLater: later?.take,
+      fingerprintLater: read ? () => void (fingerprint = read()) : undefined,
     });
-    results.push({ reverts, result, ...(later?.value ? { fingerprint: later.value } : {}) });
+    results.push({ reverts, result, ...(fingerprint ? { fingerprint } : {}) });
     return result;
   };
   for (const unit of prepared.units) {
@@ -584,21 +585,17 @@ function laterFingerprint(
   input: RollbackInputs,
   session: DeploymentSession,
   side: Connection | undefined,
-): { take: (deploymentId: number) => void; value?: Promise<string | null> } | null {
+): (() => Promise<string | null>) | null {
   const { engine, graph, manage } = input;
-  if (!input.smokeWanted || !side || !engine.diff || !graph.schemas.length) return null;
   const diff = engine.diff;
-  const later: { take: (deploymentId: number) => void; value?: Promise<string | null> } = {
-    take: () => {
-      const scope = { schemas: graph.schemas, manage };
-      // Read on the working session when the lock's fails (after the checks' requests); none when both fail.
-      later.value = diff
-        .fingerprint(side, scope)
-        .catch(() => diff.fingerprint(session.conn, scope))
-        .catch(() => null);
-    },
-  };
-  return later;
+  if (!input.smokeWanted || !side || !diff || !graph.schemas.length) return null;
+  const scope = { schemas: graph.schemas, manage };
+  // Read on the working session when the lock's fails (after the checks' requests); none when both fail.
+  return () =>
+    diff
+      .fingerprint(side, scope)
+      .catch(() => diff.fingerprint(session.conn, scope))
+      .catch(() => null);
 }
 
 /** Record the fingerprints read for later (`laterFingerprint`) where the smoke checks' result does not carry them. */
@@ -666,7 +663,7 @@ async function undoOne(
       summary: transaction === 'object' ? { ...what.summary, oneTransactionPerStep: ONE_PER_STEP } : what.summary,
       fingerprint: async () =>
         engine.diff && graph.schemas.length ? engine.diff.fingerprint(conn, { schemas: graph.schemas, manage }) : null,
-      ...(what.fingerprintLater ? { fingerprintLater: what.fingerprintLater } : {}),
+      fingerprintLater: what.fingerprintLater,
       deployment: {
         ...deployment,
         project: target.name,

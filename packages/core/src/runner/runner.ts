@@ -47,7 +47,7 @@ export interface RunOptions {
    * A second session of the lock's holder for read-only catalog queries (`LockHandle.session`): the fingerprint each
    * deployment records is read there while its smoke baseline runs on `conn`. Absent: read on `conn` after the checks.
    */
-  side?: Connection | null;
+  side?: Connection;
   /** Default `object`. */
   transaction?: TransactionScope;
   /** Conflict resolutions by step order. */
@@ -638,13 +638,13 @@ async function finishProject(
   // from the deployment's ledger_before when it is undone.
   const objectStates = options.plan.objectStates?.[state.project];
   const covered = fingerprintScope(options, state.project);
-  const later = Boolean(covered && options.fingerprintLater && state.deploymentId !== null);
+  const batched = Boolean(options.fingerprintLater && state.deploymentId !== null);
   // The deployment's steps have all committed (its transactions are behind it): the fingerprint it records is read on
   // the side session while the checks below run on this one. Both only read; an automatic rollback after a failed
-  // check changes the schemas again, and the fingerprint is then read after it.
-  // A side session that fails leaves the reading to this one.
+  // check changes the schemas again, and the fingerprint is then read after it. A side session that fails leaves the
+  // reading to this one.
   const early =
-    covered && !later && options.side && !state.failure
+    covered && !batched && options.side && !state.failure
       ? fingerprintOf(options.engine, options.side, covered).then(
           (fp) => fp ?? fingerprintOf(options.engine, options.conn, covered),
         )
@@ -723,15 +723,17 @@ async function finishProject(
       summary.rolledBackAt = new Date().toISOString();
     }
   }
-  const read = early && !rollback ? early : null;
-  if (early && !read) await early;
-  if (later) {
+  if (covered && options.fingerprintLater && state.deploymentId !== null) {
     // In a batch, every CREATE SCHEMA resets the session's plan cache (PostgreSQL's NAMESPACEOID invalidation), so a
     // fingerprint read here is planned afresh for each project: ~8 ms each on the 200-project first deploy, against
     // ~75 ms for all 200 in one query at the end of the batch. The lock is still held then, so the schemas are as
     // this deployment, and the batch's later ones, left them.
-    options.fingerprintLater!(covered!, state.deploymentId!);
-  } else summary.fingerprint = covered ? await (read ?? fingerprintOf(options.engine, options.conn, covered)) : null;
+    options.fingerprintLater(covered, state.deploymentId);
+  } else if (covered) {
+    // After an automatic rollback the early reading is stale: it ends first, then the schemas are read again.
+    if (rollback) await early;
+    summary.fingerprint = await (early && !rollback ? early : fingerprintOf(options.engine, options.conn, covered));
+  } else summary.fingerprint = null;
   const message = error
     ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '')
     : null;
