@@ -5,6 +5,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import { streamReporter, type Reporter } from '../runner/reporter';
 import type { SessionPool } from '../engine/session-pool';
 import type { FleetPlans } from '../fleet/plan-cache';
+import type { DeployReport } from '../runner/deploy-report';
 
 /** What every operation receives: where it runs, where output goes, and how to get an engine by name. */
 export interface OperationContext {
@@ -30,6 +31,11 @@ export interface OperationContext {
    * operation parses and plans for its own environment.
    */
   plans?: FleetPlans;
+  /**
+   * Set by a fleet deployment for each of its targets: given the target's deployment report (what `--report` writes)
+   * when the deployment ends, so that the fleet's report is made from it in memory, without a file per target.
+   */
+  onDeployReport?(report: DeployReport): void;
 }
 
 export function makeReporter(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Reporter {

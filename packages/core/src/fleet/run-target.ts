@@ -1,6 +1,3 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DbeeError, ExitCode } from '../errors';
 import { makeReporter, type OperationContext } from '../context/operation-context';
 import type { DeployReport } from '../runner/deploy-report';
@@ -21,9 +18,10 @@ export interface TargetRun {
  * Run a single-environment operation on one target of a fleet, exactly as it runs on an environment of its own, its
  * output prefixed with the target's name (unless the caller gives its own streams). A user error is printed (prefixed) as the CLI prints it and becomes the
  * run's exit code; a bug is printed with its stack and counts as a refusal of that target. With `withReport`, the
- * operation's `--report` goes to a temporary file that is read back.
+ * deployment's report is kept as the deployment hands it over (`OperationContext.onDeployReport`), in memory: no
+ * temporary file written, read back and removed per target (that cost the fleet's process ~1.5 ms of CPU per target).
  */
-export async function runOnTarget<O extends { env?: string; report?: string }>(
+export async function runOnTarget<O extends { env?: string }>(
   ctx: OperationContext,
   target: string,
   environment: string,
@@ -35,19 +33,23 @@ export async function runOnTarget<O extends { env?: string; report?: string }>(
   // Output given by the caller is kept as it is (a JSON status to parse); the fleet's own streams get the prefix.
   const stdout = io.stdout ?? new PrefixedStream(ctx.stdout, prefix);
   const stderr = io.stderr ?? new PrefixedStream(ctx.stderr, prefix);
-  const folder = io.withReport ? mkdtempSync(join(tmpdir(), 'dbee-fleet-')) : null;
-  const reportPath = folder ? join(folder, 'report.json') : undefined;
   const reporter = makeReporter(stdout, stderr);
-  // The temporary report is the fleet's business: its path is not news to the user.
-  const info = reporter.info.bind(reporter);
-  reporter.info = (message) =>
-    reportPath && message === `report written to ${reportPath}` ? undefined : info(message);
-  const targetCtx: OperationContext = { ...ctx, stdout, stderr, reporter, interactive: false, ...unpooled(ctx) };
+  // Every report the operation hands over (a deployment hands over one): the last is the run's.
+  const reports: DeployReport[] = [];
+  const targetCtx: OperationContext = {
+    ...ctx,
+    stdout,
+    stderr,
+    reporter,
+    interactive: false,
+    ...unpooled(ctx),
+    ...(io.withReport ? { onDeployReport: (r: DeployReport) => void reports.push(r) } : {}),
+  };
   const t0 = Date.now();
   let exitCode: number;
   let error: TargetRun['error'] = null;
   try {
-    exitCode = await op(targetCtx, { ...options, env: environment, ...(reportPath ? { report: reportPath } : {}) });
+    exitCode = await op(targetCtx, { ...options, env: environment });
   } catch (e) {
     if (e instanceof DbeeError) {
       stderr.write(`error: ${e.format()}\n`);
@@ -63,15 +65,7 @@ export async function runOnTarget<O extends { env?: string; report?: string }>(
   } finally {
     for (const s of [stdout, stderr]) if (s instanceof PrefixedStream) s.flush();
   }
-  let report: DeployReport | null = null;
-  if (folder) {
-    try {
-      report = JSON.parse(readFileSync(reportPath!, 'utf8')) as DeployReport;
-    } catch {
-      report = null;
-    }
-    rmSync(folder, { recursive: true, force: true });
-  }
+  const report = reports.at(-1) ?? null;
   if (!error && report?.error) error = { code: report.error.code, message: report.error.message };
   if (!error && exitCode !== 0) {
     const failedProject = report?.projects.find((p) => p.error);

@@ -161,6 +161,7 @@ async function deployOnce(ctx: OperationContext, options: DeployOptions, hooks: 
       writeReport(path, report);
       reporter.info(`report written to ${path}`);
     }
+    ctx.onDeployReport?.(report);
   }
 }
 
