@@ -26,7 +26,8 @@ function ws(files: Record<string, string>) {
   return w;
 }
 
-const project = (name: string, extra = '') => `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n${extra}`;
+const project = (name: string, extra = '') =>
+  `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n${extra}`;
 
 /** Load the workspace, wait for its cache to be written, and count the YAML documents it parsed. */
 async function load(root: string): Promise<{ workspace: Workspace; parsed: number }> {

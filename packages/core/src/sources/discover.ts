@@ -62,9 +62,7 @@ export function discoverSources(
   const globs = project.config.sources;
   if (globs) checkGlobs(project, globs);
   const inside = insideWorkspace(workspaceRoot, project);
-  const objects = (globs ? globbed(project, globs, opts).filter(inside) : walked(workspaceRoot, project, inside)).map(
-    load,
-  );
+  const objects = (globs ? globbed(globs, opts).filter(inside) : walked(workspaceRoot, project, inside)).map(load);
   // Most projects have no smoke or migrations folder: no glob then (compiling one costs more than the walk).
   const under = (dir: string, glob: string) =>
     existsSync(join(project.root, dir))
@@ -79,7 +77,7 @@ export function discoverSources(
 }
 
 /** The files of the project's own `sources:` globs. */
-function globbed(project: DbProject, globs: string[], opts: fg.Options): string[] {
+function globbed(globs: string[], opts: fg.Options): string[] {
   return fg
     .sync(globs, { ...opts, ignore: [...LITTER, `${MIGRATIONS_DIR}/**`, `${SMOKE_DIR}/**`, '**/node_modules/**'] })
     .sort();

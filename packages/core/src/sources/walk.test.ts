@@ -28,7 +28,14 @@ function tree(files: string[], links: [string, string][] = []): string {
   const root = mkdtempSync(join(tmpdir(), 'dbee-walk-'));
   roots.push(root);
   // A name drawn both as a folder and as a file is a folder.
-  const folders = new Set(files.flatMap((f) => f.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+  const folders = new Set(
+    files.flatMap((f) =>
+      f
+        .split('/')
+        .slice(0, -1)
+        .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+    ),
+  );
   for (const f of files) {
     mkdirSync(dirname(join(root, f)), { recursive: true });
     if (!folders.has(f)) writeFileSync(join(root, f), 'SELECT 1;\n');
@@ -53,8 +60,33 @@ function random(seed: number): () => number {
 }
 
 /** Names that each rule of the globs treats differently: dot names, litter, the folders skipped, case, suffixes. */
-const FOLDERS = ['schema', 'views', '.hidden', 'migrations', 'smoke', 'node_modules', 'x.bak', 'y~', '#z#', 'Thumbs.db', 'desktop.ini'];
-const FILES = ['a.sql', 'B.SQL', '.dot.sql', 'c.sql~', '#d.sql#', 'e.sql.bak', 'f.swp', 'g.txt', 'h.sql.orig', 'desktop.ini', 'i.pgsql', 'j.sql'];
+const FOLDERS = [
+  'schema',
+  'views',
+  '.hidden',
+  'migrations',
+  'smoke',
+  'node_modules',
+  'x.bak',
+  'y~',
+  '#z#',
+  'Thumbs.db',
+  'desktop.ini',
+];
+const FILES = [
+  'a.sql',
+  'B.SQL',
+  '.dot.sql',
+  'c.sql~',
+  '#d.sql#',
+  'e.sql.bak',
+  'f.swp',
+  'g.txt',
+  'h.sql.orig',
+  'desktop.ini',
+  'i.pgsql',
+  'j.sql',
+];
 
 describe('sqlFilesOf: the default sources in one walk, as fast-glob finds them', () => {
   it('finds the same files as the globs on 60 generated trees with litter, skipped folders, dot names and links', () => {
@@ -76,7 +108,10 @@ describe('sqlFilesOf: the default sources in one walk, as fast-glob finds them',
       const root = tree(files, links);
       const [w, g] = [walked(root), globbed(root)];
       const only = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).join(', ');
-      expect(w, `seed ${seed}: walk only [${only(w, g)}], globs only [${only(g, w)}]; links ${JSON.stringify(links)}`).toEqual(g);
+      expect(
+        w,
+        `seed ${seed}: walk only [${only(w, g)}], globs only [${only(g, w)}]; links ${JSON.stringify(links)}`,
+      ).toEqual(g);
     }
   });
 
@@ -94,11 +129,14 @@ describe('sqlFilesOf: the default sources in one walk, as fast-glob finds them',
     expect(walked(up)).toEqual(['a/b/x.sql', 'a/y.sql']);
     expect(globbed(up).length).toBeGreaterThan(40);
     // More than one such link multiplies the paths fast-glob follows (3^40 with three): the walk is not fooled.
-    const loops = tree(['a/b/x.sql', 'a/y.sql'], [
-      ['a/b/up', '..'],
-      ['a/b/self', '.'],
-      ['top', '.'],
-    ]);
+    const loops = tree(
+      ['a/b/x.sql', 'a/y.sql'],
+      [
+        ['a/b/up', '..'],
+        ['a/b/self', '.'],
+        ['top', '.'],
+      ],
+    );
     expect(walked(loops)).toEqual(['a/b/x.sql', 'a/y.sql']);
   });
 });

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A file found by `sqlFilesOf`: its project-relative, `/`-separated path, and whether a symbolic link led to it. */
@@ -28,7 +28,7 @@ const SKIPPED_AT_TOP = new Set(['migrations', 'smoke']);
 const SKIPPED = new Set(['node_modules', 'Thumbs.db', 'desktop.ini']);
 
 function walk(dir: string, prefix: string, viaLink: boolean, found: FoundFile[], above: string[]): void {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
