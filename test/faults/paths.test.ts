@@ -74,6 +74,17 @@ describe('fault: paths and names [pglite]', () => {
     expect(r.stdout).toMatch(/table:p\.c/);
   });
 
+  it('a project folder that is itself a link out of the workspace is refused, its files never read', async () => {
+    const away = mkdtempSync(join(tmpdir(), 'dbee-outside-project-'));
+    cleanups.push(() => rmSync(away, { recursive: true, force: true }));
+    writeFileSync(join(away, 'db.yaml'), dbYaml('q'));
+    writeFileSync(join(away, 'evil.sql'), 'CREATE TABLE q.evil (secret_first_words text);\n');
+    const w = workspace({ 'p/db.yaml': dbYaml('p') });
+    symlinkSync(away, join(w.root, 'q'));
+    const r = await run(w.root, 'deploy', { project: 'q' }, {});
+    expectRefused(r, /^error: q\/db\.yaml: evil\.sql resolves outside the workspace/);
+  });
+
   it('paths typed on the command line are honoured wherever they point, the same for every command (--out, --output, --report, --package)', async () => {
     // Issue #33, the decision on output paths: CI writes artifacts to its own temporary folders. (They were refused
     // outside the workspace by plan, graph, diff and deploy --package, and honoured by deploy --report.)

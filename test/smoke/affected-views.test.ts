@@ -71,6 +71,33 @@ describe.each(ENGINES)('the smoke baseline after a deployment compiles the views
   });
 });
 
+describe.each(ENGINES)('the smoke baseline after a type changed [%s]', (engine) => {
+  it('a changed composite type: the views using it, or an array of it, are compiled (the database names them under the type)', async () => {
+    const w = await workspaceWith(engine, {
+      'app/db.yaml': dbYaml('app'),
+      'app/a_schema.sql': 'CREATE SCHEMA app;\n',
+      'app/pair.sql': 'CREATE TYPE app.pair AS (l int, r int);\n',
+      'app/vp.sql': 'CREATE VIEW app.vp AS SELECT (NULL::app.pair).l AS l;\n',
+      'app/va.sql': 'CREATE VIEW app.va AS SELECT NULL::app.pair[] AS pairs;\n',
+      'app/other.sql': 'CREATE VIEW app.other AS SELECT 1 AS one;\n',
+    });
+    workspaces.push(w);
+    const first = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(first.code, first.stderr).toBe(0);
+    w.write('app/pair.sql', 'CREATE TYPE app.pair AS (l int, r int, m int);\n');
+    const r = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(r.code, r.stderr).toBe(0);
+    const compiled = await w.target.query<{ check_name: string }>(
+      `SELECT check_name FROM dbee.smoke_results WHERE deployment_id = (SELECT max(id) FROM dbee.deployments)
+        AND check_name LIKE 'baseline: view %' ORDER BY 1`,
+    );
+    expect(compiled.map((c) => c.check_name)).toEqual([
+      'baseline: view app.va compiles',
+      'baseline: view app.vp compiles',
+    ]);
+  });
+});
+
 describe.each(ENGINES)('the smoke baseline after a deployment, steps in their order [%s]', (engine) => {
   const deploy = async (w: TestWorkspace) => {
     const r = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);

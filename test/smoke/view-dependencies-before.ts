@@ -37,22 +37,25 @@ WITH RECURSIVE edge AS MATERIALIZED (
 SELECT (CASE named.classid
     WHEN 'pg_class'::regclass THEN (SELECT 'relation:' || n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = named.objid)
     WHEN 'pg_proc'::regclass THEN (SELECT 'routine:' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = named.objid)
-    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = t.typrelid)
+    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN r.relid IS NOT NULL THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = r.relid)
         ELSE 'type:' || n.nspname || '.' || coalesce((SELECT e.typname FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'), t.typname) END
-      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = named.objid)
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        CROSS JOIN LATERAL (SELECT (SELECT c.oid FROM pg_class c WHERE c.relkind <> 'c' AND c.oid = coalesce(nullif(t.typrelid, 0), (SELECT nullif(e.typrelid, 0) FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'))) AS relid) r WHERE t.oid = named.objid)
   END) AS node, array_remove(array_agg(DISTINCT (CASE named.refclassid
     WHEN 'pg_class'::regclass THEN (SELECT 'relation:' || n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = named.refobjid)
     WHEN 'pg_proc'::regclass THEN (SELECT 'routine:' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = named.refobjid)
-    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = t.typrelid)
+    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN r.relid IS NOT NULL THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = r.relid)
         ELSE 'type:' || n.nspname || '.' || coalesce((SELECT e.typname FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'), t.typname) END
-      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = named.refobjid)
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        CROSS JOIN LATERAL (SELECT (SELECT c.oid FROM pg_class c WHERE c.relkind <> 'c' AND c.oid = coalesce(nullif(t.typrelid, 0), (SELECT nullif(e.typrelid, 0) FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'))) AS relid) r WHERE t.oid = named.refobjid)
   END)), NULL) AS deps,
        (SELECT count(*) FROM pg_proc p, pg_proc q WHERE named.classid = 'pg_proc'::regclass AND p.oid = named.objid AND q.pronamespace = p.pronamespace AND q.proname = p.proname)::int AS overloads,
        (SELECT array_agg((CASE 'pg_class'::regclass
     WHEN 'pg_class'::regclass THEN (SELECT 'relation:' || n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = o.refobjid)
     WHEN 'pg_proc'::regclass THEN (SELECT 'routine:' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = o.refobjid)
-    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = t.typrelid)
+    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN r.relid IS NOT NULL THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = r.relid)
         ELSE 'type:' || n.nspname || '.' || coalesce((SELECT e.typname FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'), t.typname) END
-      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = o.refobjid)
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        CROSS JOIN LATERAL (SELECT (SELECT c.oid FROM pg_class c WHERE c.relkind <> 'c' AND c.oid = coalesce(nullif(t.typrelid, 0), (SELECT nullif(e.typrelid, 0) FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'))) AS relid) r WHERE t.oid = o.refobjid)
   END)) FROM opaque o WHERE named.classid = 'pg_class'::regclass AND o.objid = named.objid) AS opaque
   FROM named GROUP BY 1, named.classid, named.objid`;

@@ -47,6 +47,8 @@ interface Figures {
   /** Views the smoke baseline compiled after the incremental deploy and after its rollback (what they can have broken). */
   incrCompiled: number;
   rollbackCompiled: number;
+  /** The same compiles as the incremental deploy's smoke baseline, by psql in a new session: the guarantee's own floor. */
+  incrCompileFloor: number;
   /** Whether the floor ran as one transaction (`-1`); false where that ran out of the server's lock table. */
   floorSingle: boolean;
   /** Whole CLI processes (dist/): the floor right before, the full deploy, its paired ratio, `plan --out`; peak MB. */
@@ -131,6 +133,27 @@ async function cliFigures(
   };
 }
 
+/**
+ * What the smoke baseline of the last deployment of `db` compiled, compiled again by psql in a new session, one
+ * transaction (`SELECT * FROM v LIMIT 0` for each view, as the baseline does): the cost of the guarantee itself,
+ * with no dbee around it. The generated project's names need no quoting beyond their parts.
+ */
+async function compileFloor(db: string, dir: string): Promise<number> {
+  const r = await L.sql(
+    db,
+    `SELECT substring(check_name from '^baseline: [a-z-]*view (.*) compiles$') AS name FROM dbee.smoke_results
+      WHERE deployment_id = (SELECT max(id) FROM dbee.deployments) AND check_name LIKE 'baseline: %view % compiles'`,
+  );
+  const file = join(dir, 'compiles.sql');
+  const quoted = (name: string) =>
+    name
+      .split('.')
+      .map((part) => `"${part}"`)
+      .join('.');
+  writeFileSync(file, r.rows.map((row: { name: string }) => `SELECT * FROM ${quoted(row.name)} LIMIT 0;\n`).join(''));
+  return (await L.psqlFile(db, file)).ms;
+}
+
 /** The views (and materialized views) the smoke baseline of the last deployment of `db` compiled. */
 async function compiledViews(db: string): Promise<number> {
   const r = await L.sql(
@@ -185,6 +208,7 @@ async function measure(n: number, failures: string[]): Promise<Figures> {
       (await quiet(), await counted(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env)));
     const incr = incrCounted.value;
     const incrCompiled = await compiledViews(d);
+    const incrCompileFloor = (await quiet(), await compileFloor(d, root));
     await check('incremental deploy', d, changed);
     const rolledBack =
       (await quiet(),
@@ -213,6 +237,7 @@ async function measure(n: number, failures: string[]): Promise<Figures> {
       rollbackDropViews: rolledBack.dropViews,
       incrCompiled,
       rollbackCompiled,
+      incrCompileFloor,
     };
   } finally {
     await L.dropAll();
@@ -251,6 +276,8 @@ const ROWS: Row[] = [
   ]),
   row('incremental deploy: requests to the server', (f) => f.incrRequests, 'count'),
   row('incremental deploy: views the smoke baseline compiled', (f) => f.incrCompiled, 'count'),
+  row('incremental deploy: those compiles alone (psql)', (f) => f.incrCompileFloor, 'ms'),
+  row('change-set floor + those compiles', (f) => f.changeFloor + f.incrCompileFloor, 'ms'),
   row('rollback of it', (f) => f.rollback, 'ms', [5000, '<= 1 s', 1000]),
   row('rollback: requests to the server', (f) => f.rollbackRequests, 'count'),
   row('rollback: DROP VIEW statements', (f) => f.rollbackDropViews, 'count'),

@@ -112,9 +112,10 @@ function nodeName(classid: string, objid: string): string {
   return `(CASE ${classid}
     WHEN 'pg_class'::regclass THEN (SELECT 'relation:' || n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ${objid})
     WHEN 'pg_proc'::regclass THEN (SELECT 'routine:' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = ${objid})
-    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = t.typrelid)
+    WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN r.relid IS NOT NULL THEN (SELECT 'relation:' || rn.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace rn ON rn.oid = c.relnamespace WHERE c.oid = r.relid)
         ELSE 'type:' || n.nspname || '.' || coalesce((SELECT e.typname FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'), t.typname) END
-      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = ${objid})
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        CROSS JOIN LATERAL (SELECT (SELECT c.oid FROM pg_class c WHERE c.relkind <> 'c' AND c.oid = coalesce(nullif(t.typrelid, 0), (SELECT nullif(e.typrelid, 0) FROM pg_type e WHERE e.oid = t.typelem AND t.typcategory = 'A'))) AS relid) r WHERE t.oid = ${objid})
   END)`;
 }
 

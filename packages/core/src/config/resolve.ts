@@ -159,11 +159,17 @@ export function resolveEnvironment(
     gates: config.gates ?? {},
     deploy: { ...workspaceDeploy, ...config.deploy },
     ...(config.compat ? { compat: config.compat } : {}),
-    declaredAt: file.locate(['environments', envName]),
+    declaredAt: { file: file.displayPath },
     connectionVariables,
     ...(fleet ? { fleet } : {}),
   };
   Object.defineProperty(resolved, 'connection', { get: connect, enumerable: true });
+  // Its line is looked up when an error names it: finding it parses the file when its value came from the cache.
+  let declaredAt: ResolvedEnvironment['declaredAt'] | undefined;
+  Object.defineProperty(resolved, 'declaredAt', {
+    get: () => (declaredAt ??= file.locate(['environments', envName])),
+    enumerable: true,
+  });
   return resolved;
 }
 

@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
+import { ConfigCache } from './config-cache';
 import { YamlFile } from './yaml-file';
 import { chooseEnvironment, ENVIRONMENT_VARIABLE, type EnvironmentChoice } from './environment-name';
 import {
@@ -65,7 +66,17 @@ export class Workspace {
   }
 
   static load(root: string): Workspace {
-    const file = YamlFile.read(join(root, WORKSPACE_FILE), WORKSPACE_FILE);
+    const cache = ConfigCache.open(root);
+    try {
+      return Workspace.loadWith(root, cache);
+    } finally {
+      cache.save();
+    }
+  }
+
+  /** `load`, the configuration files read through `cache`. */
+  private static loadWith(root: string, cache: ConfigCache): Workspace {
+    const file = YamlFile.read(join(root, WORKSPACE_FILE), WORKSPACE_FILE, cache);
     const config = file.validate(workspaceConfig);
     if (!config.environments[config.defaultEnvironment]) {
       throw new DbeeError(`defaultEnvironment "${config.defaultEnvironment}" is not declared under environments`, {
@@ -84,7 +95,7 @@ export class Workspace {
     const errors: DbeeError[] = [];
     for (const rel of files) {
       try {
-        const project = loadProject(root, rel);
+        const project = loadProject(root, rel, cache);
         const clash = projects.get(project.name);
         if (clash) {
           errors.push(
@@ -188,9 +199,9 @@ export class Workspace {
 }
 
 /** Load and validate one `db.yaml`; `rel` is its path relative to the workspace root. */
-export function loadProject(root: string, rel: string): DbProject {
+export function loadProject(root: string, rel: string, cache?: ConfigCache): DbProject {
   const displayPath = rel.split(sep).join('/');
-  const file = YamlFile.read(join(root, rel), displayPath);
+  const file = YamlFile.read(join(root, rel), displayPath, cache);
   const config = file.validate(projectConfig);
   const relativeRoot = dirname(displayPath);
   return {

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import type { z } from 'zod';
 import { DbeeAggregateError, DbeeError, type ErrorLocation } from '../errors';
+import type { ConfigCache } from './config-cache';
+
+/** The YAML library, loaded when a file is parsed: a command whose files all come from the `ConfigCache` never loads it. */
+const yamlLibrary = () => require('yaml') as typeof import('yaml');
 
 /**
  * A YAML file parsed with positions, so every validation error can name the file, the line and the key.
@@ -10,11 +14,13 @@ export class YamlFile {
   private constructor(
     /** Path as shown to users (workspace-relative when possible). */
     readonly displayPath: string,
-    readonly doc: Document.Parsed,
-    private readonly lines: LineCounter,
+    private readonly text: string,
+    private parsed: { doc: Document.Parsed; lines: LineCounter } | undefined,
+    /** The document's value when it came from the `ConfigCache`: the text is parsed only when a line is asked for. */
+    private readonly kept?: unknown,
   ) {}
 
-  static read(absolutePath: string, displayPath: string): YamlFile {
+  static read(absolutePath: string, displayPath: string, cache?: ConfigCache): YamlFile {
     let text: string;
     try {
       text = readFileSync(absolutePath, 'utf8');
@@ -25,13 +31,16 @@ export class YamlFile {
         cause,
       });
     }
-    return YamlFile.parse(text, displayPath);
+    const kept = cache?.value(displayPath, text);
+    if (kept !== undefined) return new YamlFile(displayPath, text, undefined, kept);
+    const file = YamlFile.parse(text, displayPath);
+    cache?.keep(displayPath, text, file.toJS());
+    return file;
   }
 
   static parse(text: string, displayPath: string): YamlFile {
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const file = new YamlFile(displayPath, doc, lines);
+    const file = new YamlFile(displayPath, text, undefined);
+    const { doc, lines } = file.document();
     if (doc.errors.length > 0) {
       const errors = doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
@@ -46,9 +55,27 @@ export class YamlFile {
     return file;
   }
 
+  private document(): { doc: Document.Parsed; lines: LineCounter } {
+    if (!this.parsed) {
+      const { LineCounter, parseDocument } = yamlLibrary();
+      const lines = new LineCounter();
+      const doc = parseDocument(this.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+      this.parsed = { doc, lines };
+    }
+    return this.parsed;
+  }
+
+  private get doc(): Document.Parsed {
+    return this.document().doc;
+  }
+
+  private get lines(): LineCounter {
+    return this.document().lines;
+  }
+
   /** Plain JavaScript value of the document. */
   toJS(): unknown {
-    return this.doc.toJS();
+    return this.kept !== undefined ? structuredClone(this.kept) : this.doc.toJS();
   }
 
   /** Location of the node at `path`, or of its closest existing ancestor. */
@@ -72,6 +99,7 @@ export class YamlFile {
       | Node
       | undefined;
     const last = path[path.length - 1];
+    const { isMap, isSeq } = yamlLibrary();
     if (isMap(parent)) {
       const pair = parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === last);
       return (pair?.key as Node | undefined) ?? undefined;

@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
+import { sqlFilesOf } from './walk';
 
 /** Editor and OS litter that is never a source, wherever it sits. */
 export const LITTER = [
@@ -58,17 +59,10 @@ export function discoverSources(
   const base = project.relativeRoot ? project.relativeRoot + '/' : '';
   const opts = { cwd: project.root, ignore: LITTER, dot: false, onlyFiles: true };
   const load = (rel: string): SourceFile => ({ path: base + rel, text: read(join(project.root, rel)) });
-  const objectGlobs = project.config.sources ?? ['**/*.sql'];
-  checkGlobs(project, objectGlobs);
+  const globs = project.config.sources;
+  if (globs) checkGlobs(project, globs);
   const inside = insideWorkspace(workspaceRoot, project);
-  const objects = fg
-    .sync(objectGlobs, {
-      ...opts,
-      ignore: [...LITTER, `${MIGRATIONS_DIR}/**`, `${SMOKE_DIR}/**`, '**/node_modules/**'],
-    })
-    .sort()
-    .filter(inside)
-    .map(load);
+  const objects = (globs ? globbed(globs, opts).filter(inside) : walked(workspaceRoot, project, inside)).map(load);
   // Most projects have no smoke or migrations folder: no glob then (compiling one costs more than the walk).
   const under = (dir: string, glob: string) =>
     existsSync(join(project.root, dir))
@@ -80,6 +74,25 @@ export function discoverSources(
   const smoke = under(SMOKE_DIR, '**/*.{yaml,yml,sql}').map(load);
   const migrations = discoverMigrations(under(MIGRATIONS_DIR, '**/*'), base, load);
   return { objects, migrations, smoke };
+}
+
+/** The files of the project's own `sources:` globs. */
+function globbed(globs: string[], opts: fg.Options): string[] {
+  return fg
+    .sync(globs, { ...opts, ignore: [...LITTER, `${MIGRATIONS_DIR}/**`, `${SMOKE_DIR}/**`, '**/node_modules/**'] })
+    .sort();
+}
+
+/**
+ * The default sources (`**\/*.sql`) by one walk of the project's folder (`sqlFilesOf`). A file no link led to is inside
+ * the workspace when the project's folder is: its real path is looked up only when a link led to it, or when the
+ * project's folder itself resolves outside (then the first file says so, as with globs).
+ */
+function walked(workspaceRoot: string, project: DbProject, inside: (rel: string) => boolean): string[] {
+  const files = sqlFilesOf(project.root);
+  const within = relative(realOrSelf(workspaceRoot), realOrSelf(project.root));
+  const rootInside = !within.startsWith('..') && !isAbsolute(within);
+  return files.filter((f) => (f.viaLink || !rootInside ? inside(f.path) : true)).map((f) => f.path);
 }
 
 /** `sources:` globs are relative to the project: an absolute one is a user error, with the db.yaml line. */
