@@ -85,6 +85,14 @@ describe('fault: paths and names [pglite]', () => {
     expectRefused(r, /^error: q\/db\.yaml: evil\.sql resolves outside the workspace/);
   });
 
+  it('a link to a folder it is in is not followed: the project is found once and its files read once', async () => {
+    const w = workspace({ 'p/db.yaml': dbYaml('p'), 'p/t/a.sql': 'CREATE TABLE p.a (id int);\n' });
+    symlinkSync('..', join(w.root, 'p', 't', 'up'));
+    const r = await run(w.root, 'plan', { project: 'p' }, {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.match(/table:p\.a/g)).toHaveLength(1);
+  });
+
   it('paths typed on the command line are honoured wherever they point, the same for every command (--out, --output, --report, --package)', async () => {
     // Issue #33, the decision on output paths: CI writes artifacts to its own temporary folders. (They were refused
     // outside the workspace by plan, graph, diff and deploy --package, and honoured by deploy --report.)

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
 import { ConfigCache } from './config-cache';
+import { fastGlob, projectFilesOf } from '../sources/walk';
 import { YamlFile } from './yaml-file';
 import { chooseEnvironment, ENVIRONMENT_VARIABLE, type EnvironmentChoice } from './environment-name';
 import {
@@ -85,12 +85,12 @@ export class Workspace {
         hint: `declare it, or pick one of: ${Object.keys(config.environments).join(', ')}`,
       });
     }
-    const files = fg.sync(`**/${PROJECT_FILE}`, {
-      cwd: root,
-      ignore: [...ALWAYS_IGNORED, ...(config.ignore ?? [])],
-      dot: false,
-    });
-    files.sort();
+    // Without `ignore:` globs, one walk (no glob library loaded); with them, fast-glob matches them.
+    const files = config.ignore?.length
+      ? fastGlob()
+          .sync(`**/${PROJECT_FILE}`, { cwd: root, ignore: [...ALWAYS_IGNORED, ...config.ignore], dot: false })
+          .sort()
+      : projectFilesOf(root, PROJECT_FILE).map((f) => f.path);
     const projects = new Map<string, DbProject>();
     const errors: DbeeError[] = [];
     for (const rel of files) {

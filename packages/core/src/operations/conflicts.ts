@@ -1,5 +1,5 @@
-import fg from 'fast-glob';
 import type { ResolvedEnvironment } from '../config/resolve';
+import { fastGlob } from '../sources/walk';
 import type { ConflictStrategy } from '../config/schema';
 import type { DbProject, Workspace } from '../config/workspace';
 import type { Connection, Engine } from '../engine/engine';
@@ -121,7 +121,11 @@ export class ConflictRules {
         ifExists: r.ifExists,
         copyData: r.copyData,
         // Matched with the same glob engine as `sources:`, against the project's files.
-        files: new Set(fg.sync(r.match, { cwd: project.root, dot: true, onlyFiles: true }).map((f) => prefix + f)),
+        files: new Set(
+          fastGlob()
+            .sync(r.match, { cwd: project.root, dot: true, onlyFiles: true })
+            .map((f) => prefix + f),
+        ),
         score: specificity(r.match),
       }));
       this.globs.set(project.name, rules);
@@ -133,7 +137,7 @@ export class ConflictRules {
 }
 
 function specificity(pattern: string): number {
-  if (!fg.isDynamicPattern(pattern)) return 1_000_000 + pattern.length;
+  if (!fastGlob().isDynamicPattern(pattern)) return 1_000_000 + pattern.length;
   const magic = pattern.search(/[*?[\]{}()!]/);
   return magic < 0 ? pattern.length : magic;
 }

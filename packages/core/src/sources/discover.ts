@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import fg from 'fast-glob';
+import type fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
-import { sqlFilesOf } from './walk';
+import { fastGlob, sqlFilesOf } from './walk';
 
 /** Editor and OS litter that is never a source, wherever it sits. */
 export const LITTER = [
@@ -66,7 +66,7 @@ export function discoverSources(
   // Most projects have no smoke or migrations folder: no glob then (compiling one costs more than the walk).
   const under = (dir: string, glob: string) =>
     existsSync(join(project.root, dir))
-      ? fg
+      ? fastGlob()
           .sync([`${dir}/${glob}`], opts)
           .sort()
           .filter(inside)
@@ -78,7 +78,7 @@ export function discoverSources(
 
 /** The files of the project's own `sources:` globs. */
 function globbed(globs: string[], opts: fg.Options): string[] {
-  return fg
+  return fastGlob()
     .sync(globs, { ...opts, ignore: [...LITTER, `${MIGRATIONS_DIR}/**`, `${SMOKE_DIR}/**`, '**/node_modules/**'] })
     .sort();
 }

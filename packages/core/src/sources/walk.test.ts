@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import fg from 'fast-glob';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LITTER, MIGRATIONS_DIR, SMOKE_DIR } from './discover';
-import { sqlFilesOf } from './walk';
+import { projectFilesOf, sqlFilesOf } from './walk';
+import { ALWAYS_IGNORED } from '../config/workspace';
 
 /** What discoverSources asked fast-glob for a project without `sources:` (and still asks for one with them). */
 const globbed = (root: string) =>
@@ -138,5 +139,31 @@ describe('sqlFilesOf: the default sources in one walk, as fast-glob finds them',
       ],
     );
     expect(walked(loops)).toEqual(['a/b/x.sql', 'a/y.sql']);
+  });
+});
+
+describe("projectFilesOf: the workspace's db.yaml files in one walk, as fast-glob finds them", () => {
+  const DIRS = ['db', 'apps', 'node_modules', 'dist', '.git', '.nx', '.dbee', 'x.dist', 'distant', 'sales', 'core'];
+  const NAMES = ['db.yaml', 'DB.yaml', 'db.yml', '.db.yaml', 'db.yaml.bak', 'a.sql'];
+  const globbedProjects = (root: string) =>
+    fg.sync('**/db.yaml', { cwd: root, ignore: ALWAYS_IGNORED, dot: false }).sort();
+
+  it('finds the same files as the glob with the always-ignored folders on 60 generated trees with links', () => {
+    for (let seed = 101; seed <= 160; seed++) {
+      const next = random(seed);
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
+      const files: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        const depth = Math.floor(next() * 4);
+        files.push([...Array.from({ length: depth }, () => pick(DIRS)), pick(NAMES)].join('/'));
+      }
+      const dirs = [...new Set(files.map((f) => dirname(f)).filter((d) => d !== '.'))];
+      const links: [string, string][] = [];
+      if (dirs.length && next() < 0.7) links.push([`linked${seed}`, dirs[0]!]);
+      if (next() < 0.3) links.push(['gone', 'nowhere']);
+      const root = tree(files, links);
+      const w = projectFilesOf(root, 'db.yaml').map((f) => f.path);
+      expect(w, `seed ${seed}; links ${JSON.stringify(links)}`).toEqual(globbedProjects(root));
+    }
   });
 });
