@@ -60,6 +60,30 @@ function random(seed: number): () => number {
   };
 }
 
+/**
+ * A generated tree for `seed`: 25 files at depths 0-3 with folder and file names drawn from `folders` and `names`,
+ * a link at the top to the first folder drawn (a folder beside, not above, it) and, with `extraLinks`, more links.
+ */
+function generated(
+  seed: number,
+  folders: readonly string[],
+  names: readonly string[],
+  extraLinks: (files: string[], next: () => number) => [string, string][],
+): { root: string; links: [string, string][] } {
+  const next = random(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
+  const files: string[] = [];
+  for (let i = 0; i < 25; i++) {
+    const depth = Math.floor(next() * 4);
+    files.push([...Array.from({ length: depth }, () => pick(folders)), pick(names)].join('/'));
+  }
+  const dirs = [...new Set(files.map((f) => dirname(f)).filter((d) => d !== '.'))];
+  const links: [string, string][] = [];
+  if (dirs.length && next() < 0.7) links.push([`linked${seed}`, dirs[0]!]);
+  links.push(...extraLinks(files, next));
+  return { root: tree(files, links), links };
+}
+
 /** Names that each rule of the globs treats differently: dot names, litter, the folders skipped, case, suffixes. */
 const FOLDERS = [
   'schema',
@@ -92,21 +116,11 @@ const FILES = [
 describe('sqlFilesOf: the default sources in one walk, as fast-glob finds them', () => {
   it('finds the same files as the globs on 60 generated trees with litter, skipped folders, dot names and links', () => {
     for (let seed = 1; seed <= 60; seed++) {
-      const next = random(seed);
-      const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
-      const files: string[] = [];
-      for (let i = 0; i < 25; i++) {
-        const depth = Math.floor(next() * 4);
-        const parts = Array.from({ length: depth }, () => pick(FOLDERS));
-        files.push([...parts, pick(FILES)].join('/'));
-      }
-      const dirs = [...new Set(files.map((f) => dirname(f)).filter((d) => d !== '.'))];
-      // Links: to a file, to a folder beside (not above) them, and a broken one.
-      const links: [string, string][] = [];
-      if (dirs.length && next() < 0.7) links.push([`linked${seed}`, dirs[0]!]);
-      if (next() < 0.5) links.push([`schema/to-file.sql`, join('..', files[0]!)]);
-      if (next() < 0.3) links.push([`broken.sql`, 'nowhere.sql']);
-      const root = tree(files, links);
+      // Links: to a folder beside (not above) them, to a file, and a broken one.
+      const { root, links } = generated(seed, FOLDERS, FILES, (files, next) => [
+        ...(next() < 0.5 ? [['schema/to-file.sql', join('..', files[0]!)] as [string, string]] : []),
+        ...(next() < 0.3 ? [['broken.sql', 'nowhere.sql'] as [string, string]] : []),
+      ]);
       const [w, g] = [walked(root), globbed(root)];
       const only = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).join(', ');
       expect(
@@ -150,18 +164,9 @@ describe("projectFilesOf: the workspace's db.yaml files in one walk, as fast-glo
 
   it('finds the same files as the glob with the always-ignored folders on 60 generated trees with links', () => {
     for (let seed = 101; seed <= 160; seed++) {
-      const next = random(seed);
-      const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
-      const files: string[] = [];
-      for (let i = 0; i < 25; i++) {
-        const depth = Math.floor(next() * 4);
-        files.push([...Array.from({ length: depth }, () => pick(DIRS)), pick(NAMES)].join('/'));
-      }
-      const dirs = [...new Set(files.map((f) => dirname(f)).filter((d) => d !== '.'))];
-      const links: [string, string][] = [];
-      if (dirs.length && next() < 0.7) links.push([`linked${seed}`, dirs[0]!]);
-      if (next() < 0.3) links.push(['gone', 'nowhere']);
-      const root = tree(files, links);
+      const { root, links } = generated(seed, DIRS, NAMES, (_files, next) =>
+        next() < 0.3 ? [['gone', 'nowhere']] : [],
+      );
       const w = projectFilesOf(root, 'db.yaml').map((f) => f.path);
       expect(w, `seed ${seed}; links ${JSON.stringify(links)}`).toEqual(globbedProjects(root));
     }
