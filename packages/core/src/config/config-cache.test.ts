@@ -1,7 +1,6 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { settleBackground } from '../background';
 import { DbeeError } from '../errors';
 import { ConfigCache } from './config-cache';
 import { Workspace } from './workspace';
@@ -29,7 +28,7 @@ function ws(files: Record<string, string>) {
 const project = (name: string, extra = '') =>
   `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n${extra}`;
 
-/** Load the workspace, wait for its cache to be written, and count the YAML documents it parsed. */
+/** Load the workspace (its cache is written before the load returns) and count the YAML documents it parsed. */
 async function load(root: string): Promise<{ workspace: Workspace; parsed: number }> {
   const parse = vi.spyOn(yaml, 'parseDocument');
   try {
@@ -37,7 +36,6 @@ async function load(root: string): Promise<{ workspace: Workspace; parsed: numbe
     return { workspace, parsed: parse.mock.calls.length };
   } finally {
     parse.mockRestore();
-    await settleBackground();
   }
 }
 
@@ -50,7 +48,6 @@ async function errorOf(root: string): Promise<{ error: DbeeError; parsed: number
     throw e;
   } finally {
     parse.mockRestore();
-    await settleBackground();
   }
   throw new Error('expected a DbeeError');
 }
@@ -110,7 +107,6 @@ describe('configuration cache', () => {
     cache.keep('a.yaml', 'a: .inf', { a: Number.POSITIVE_INFINITY });
     cache.keep('b.yaml', 'b: 1', { b: 1 });
     cache.save();
-    await settleBackground();
     const reopened = ConfigCache.open(w.root);
     expect(reopened.value('a.yaml', 'a: .inf')).toBeUndefined();
     expect(reopened.value('b.yaml', 'b: 1')).toEqual({ b: 1 });

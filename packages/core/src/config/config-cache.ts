@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { writeCacheFile } from '../background';
 import { sha256 } from '../sources/checksum';
 
 /**
@@ -15,7 +14,7 @@ import { sha256 } from '../sources/checksum';
  * are (no `.inf`, `.nan`) are kept, and only of files that parsed without an error: a file with a mistake is parsed
  * every time and reported with its line. The line of a later validation error comes from parsing the text then
  * (`YamlFile` parses on first need). A read-only, missing or unreadable cache only loses the shortcut; two processes
- * saving at once each write a whole file and rename it, the last wins.
+ * saving at once each write a whole file of their own and rename it, the last wins.
  */
 export class ConfigCache {
   private readonly used = new Map<string, Entry>();
@@ -52,10 +51,21 @@ export class ConfigCache {
     this.changed = true;
   }
 
-  /** Write the cache when it changed (a file parsed, or one it held is gone), in the background. */
+  /**
+   * Write the cache when it changed (a file parsed, or one it held is gone), before `Workspace.load` returns: one
+   * small file, written only when the configuration changed, so nothing is left in flight for a caller that never
+   * waits for background work (a workspace folder removed right after its load found it still being written).
+   */
   save(): void {
     if (!this.changed && this.used.size === this.kept.size) return;
-    writeCacheFile(this.file, JSON.stringify(Object.fromEntries(this.used)));
+    const temporary = `${this.file}.${process.pid}.tmp`;
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      writeFileSync(temporary, JSON.stringify(Object.fromEntries(this.used)));
+      renameSync(temporary, this.file);
+    } catch {
+      // A read-only or vanished workspace: the next command parses again.
+    }
   }
 }
 
