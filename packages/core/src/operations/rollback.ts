@@ -492,7 +492,11 @@ async function applyRollback(
  * One undone deployment's outcome; `fingerprint`: its fingerprint being read on the lock's session while the smoke
  * checks run (the last deployment of a rollback with smoke checks), recorded with their result.
  */
-type UndoneDeployment = { reverts: number | null; result: CompensationResult; fingerprint?: Promise<string | null> };
+type UndoneDeployment = {
+  reverts: number | null;
+  result: CompensationResult;
+  fingerprint?: () => Promise<string | null>;
+};
 
 /** What every rollback deployment's summary records: an emergency's bypassed gates, forced steps, the smoke checks. */
 function rollbackSummary(input: RollbackInputs, prepared: PlannedRollback['prepared']) {
@@ -535,7 +539,7 @@ async function undoAll(
     extra: Record<string, unknown>,
   ) => {
     const read = --left === 0 ? laterFingerprint(input, session, sideSession(ctx, session)) : null;
-    let fingerprint: Promise<string | null> | undefined;
+    let fingerprint: (() => Promise<string | null>) | undefined;
     const result = await undoOne(ctx, input, session, planned, {
       deployment: { ...identity, reverts },
       summary: { ...summary, ...extra },
@@ -585,24 +589,27 @@ function laterFingerprint(
   input: RollbackInputs,
   session: DeploymentSession,
   side: Connection | undefined,
-): (() => Promise<string | null>) | null {
+): (() => () => Promise<string | null>) | null {
   const { engine, graph, manage } = input;
   const diff = engine.diff;
   if (!input.smokeWanted || !side || !diff || !graph.schemas.length) return null;
   const scope = { schemas: graph.schemas, manage };
-  // Read on the working session when the lock's fails (after the checks' requests); none when both fail.
-  return () =>
-    diff
-      .fingerprint(side, scope)
-      .catch(() => diff.fingerprint(session.conn, scope))
-      .catch(() => null);
+  // Started on the lock's session; what it gives is taken once the checks are done. When the lock's session failed,
+  // the working session reads it then (never between the checks' requests); none when both fail.
+  return () => {
+    const onSide = settled(diff.fingerprint(side, scope));
+    return async () => {
+      const read = await onSide;
+      return 'value' in read ? read.value : diff.fingerprint(session.conn, scope).catch(() => null);
+    };
+  };
 }
 
 /** Record the fingerprints read for later (`laterFingerprint`) where the smoke checks' result does not carry them. */
 async function laterFingerprints(ledger: Ledger, results: UndoneDeployment[]): Promise<void> {
   for (const r of results)
     if (r.fingerprint)
-      await ledger.updateSummary(r.result.deploymentId, { fingerprint: await r.fingerprint }).catch(() => {});
+      await ledger.updateSummary(r.result.deploymentId, { fingerprint: await r.fingerprint() }).catch(() => {});
 }
 
 /** The error of a rollback that failed, with how to continue from where it stopped. */
@@ -716,7 +723,7 @@ async function smokeAfterRollback(
   for (const r of results)
     await planned.ledger.updateSummary(r.result.deploymentId, {
       smoke: line,
-      ...(r.fingerprint ? { fingerprint: await r.fingerprint } : {}),
+      ...(r.fingerprint ? { fingerprint: await r.fingerprint() } : {}),
     });
   if (!bad.length) return { line, code: ExitCode.ok };
   ctx.stderr.write(

@@ -642,13 +642,9 @@ async function finishProject(
   // The deployment's steps have all committed (its transactions are behind it): the fingerprint it records is read on
   // the side session while the checks below run on this one. Both only read; an automatic rollback after a failed
   // check changes the schemas again, and the fingerprint is then read after it. A side session that fails leaves the
-  // reading to this one.
+  // reading to this one, after the checks (never between their requests).
   const early =
-    covered && !batched && options.side && !state.failure
-      ? fingerprintOf(options.engine, options.side, covered).then(
-          (fp) => fp ?? fingerprintOf(options.engine, options.conn, covered),
-        )
-      : null;
+    covered && !batched && options.side && !state.failure ? fingerprintOf(options.engine, options.side, covered) : null;
   // Where the ledger folds the steps' object states into `objects` (`Ledger.fold`), they reach it here when something
   // below writes `objects` after them (the synced object states, an automatic rollback's undone steps); otherwise the
   // fold goes in the closing row's request (`Deployment.close`): the readers before it (the smoke checks) lay the
@@ -731,8 +727,8 @@ async function finishProject(
     options.fingerprintLater(covered, state.deploymentId);
   } else if (covered) {
     // After an automatic rollback the early reading is stale: it ends first, then the schemas are read again.
-    if (rollback) await early;
-    summary.fingerprint = await (early && !rollback ? early : fingerprintOf(options.engine, options.conn, covered));
+    const ahead = await early;
+    summary.fingerprint = (!rollback && ahead) || (await fingerprintOf(options.engine, options.conn, covered));
   } else summary.fingerprint = null;
   const message = error
     ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '')

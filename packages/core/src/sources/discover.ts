@@ -62,14 +62,14 @@ export function discoverSources(
   const globs = project.config.sources;
   if (globs) checkGlobs(project, globs);
   const inside = insideWorkspace(workspaceRoot, project);
-  const objects = (globs ? globbed(globs, opts).filter(inside) : walked(workspaceRoot, project, inside)).map(load);
+  const objects = (globs ? globbed(globs, opts).filter(inside.file) : walked(project, inside)).map(load);
   // Most projects have no smoke or migrations folder: no glob then (compiling one costs more than the walk).
   const under = (dir: string, glob: string) =>
     existsSync(join(project.root, dir))
       ? fastGlob()
           .sync([`${dir}/${glob}`], opts)
           .sort()
-          .filter(inside)
+          .filter(inside.file)
       : [];
   const smoke = under(SMOKE_DIR, '**/*.{yaml,yml,sql}').map(load);
   const migrations = discoverMigrations(under(MIGRATIONS_DIR, '**/*'), base, load);
@@ -88,11 +88,11 @@ function globbed(globs: string[], opts: fg.Options): string[] {
  * the workspace when the project's folder is: its real path is looked up only when a link led to it, or when the
  * project's folder itself resolves outside (then the first file says so, as with globs).
  */
-function walked(workspaceRoot: string, project: DbProject, inside: (rel: string) => boolean): string[] {
-  const files = sqlFilesOf(project.root);
-  const within = relative(realOrSelf(workspaceRoot), realOrSelf(project.root));
-  const rootInside = !within.startsWith('..') && !isAbsolute(within);
-  return files.filter((f) => (f.viaLink || !rootInside ? inside(f.path) : true)).map((f) => f.path);
+function walked(project: DbProject, inside: Inside): string[] {
+  const folderInside = inside.folder();
+  return sqlFilesOf(project.root)
+    .filter((f) => (f.viaLink || !folderInside ? inside.file(f.path) : true))
+    .map((f) => f.path);
 }
 
 /** `sources:` globs are relative to the project: an absolute one is a user error, with the db.yaml line. */
@@ -113,18 +113,28 @@ function checkGlobs(project: DbProject, globs: string[]): void {
   if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems in sources`, errors);
 }
 
+/** `file`: a project-relative file is inside the workspace (else throws); `folder`: the project's folder is (or is it). */
+interface Inside {
+  file: (rel: string) => boolean;
+  folder: () => boolean;
+}
+
 /**
  * A filter of project-relative paths that refuses (throws) any file that resolves outside the workspace, after
  * symbolic links: a `../` glob or a symlinked folder must never make dbee read, let alone deploy, a file from
  * elsewhere on the machine. The error names the db.yaml line of the globs and the file, never its contents.
  */
-function insideWorkspace(workspaceRoot: string, project: DbProject): (rel: string) => boolean {
+function insideWorkspace(workspaceRoot: string, project: DbProject): Inside {
   const root = realOrSelf(workspaceRoot);
   const realPathOf = realPaths();
-  return (rel) => {
+  const within = (real: string) => {
+    const path = relative(root, real);
+    return { path, inside: !path.startsWith('..') && !isAbsolute(path) };
+  };
+  const file = (rel: string) => {
     const real = realPathOf(join(project.root, rel));
-    const within = relative(root, real);
-    if (within && !within.startsWith('..') && !isAbsolute(within)) return true;
+    const at = within(real);
+    if (at.path && at.inside) return true;
     throw new DbeeError(
       `${rel} resolves outside the workspace (${real === join(project.root, rel) ? 'a ../ path' : 'through a symbolic link'})`,
       {
@@ -134,6 +144,7 @@ function insideWorkspace(workspaceRoot: string, project: DbProject): (rel: strin
       },
     );
   };
+  return { file, folder: () => within(realOrSelf(project.root)).inside };
 }
 
 /** The db.yaml line of the glob that climbs out (`../`), else of `sources:`, else the db.yaml itself. */
