@@ -36,6 +36,7 @@ export type {
   EngineFacts,
   ParsedType,
   DiffRole,
+  StateFingerprints,
   ObjectCatalog,
   InPlaceChanges,
   LiveComparison,

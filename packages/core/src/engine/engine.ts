@@ -496,6 +496,17 @@ export interface ParsedType {
   array: boolean;
 }
 
+/** What `DiffRole.stateFingerprints` read: a state per scope, and which of the scopes' schemas are not there. */
+export interface StateFingerprints {
+  /** The state fingerprint of each scope, in the order of the scopes. */
+  states: string[];
+  /**
+   * The scopes' schemas the same read found missing, e.g. every schema of a new fleet target: nothing in them can
+   * exist while the deployment holds its lock, so its conflict check asks the catalog about nothing in them.
+   */
+  missingSchemas: string[];
+}
+
 /**
  * Declarative diffs in a shadow database: build the desired schema in a scratch database, read both sides into the
  * neutral model, diff, render. Its presence is what `capabilities.shadowDatabase` used to say (PostgreSQL: yes;
@@ -521,7 +532,7 @@ export interface DiffRole {
    * `scope` are equal. A fleet deployment groups its targets by it (with their ledgers' state) to build one plan per
    * live state. Absent: every target of a fleet is planned on its own.
    */
-  stateFingerprints?(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
+  stateFingerprints?(conn: Connection, scopes: readonly SchemaScope[]): Promise<StateFingerprints>;
   /**
    * The roles that exist where `conn` points (PostgreSQL: `pg_roles`), sorted. Comparing two environments, the
    * grants of every grantee that exists on both sides are compared; absent, only the grantees the sources name.

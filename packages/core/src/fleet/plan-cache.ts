@@ -105,6 +105,14 @@ export class FleetPlans {
   }
 }
 
+/** A target's live state (`liveState`). */
+export interface LiveState {
+  /** The key of the state, 12 hex digits: targets with equal keys take one plan. */
+  key: string;
+  /** The planned projects' schemas that are not in the database (`StateFingerprints.missingSchemas`). */
+  missingSchemas: ReadonlySet<string>;
+}
+
 /**
  * The live state a plan from the sources is made against, as a key: the ledger's state of each planned project, the
  * definitions in their schemas (without the database's identity), the variables and the source commit. Null when the
@@ -119,11 +127,11 @@ export async function liveState(
     deployed: ReadonlyMap<string, DeployedState>;
     sourceCommit: string | null;
   },
-): Promise<string | null> {
+): Promise<LiveState | null> {
   const diff = engine.diff;
   if (!diff?.stateFingerprints) return null;
   const planned = input.models.filter((m) => input.planned.includes(m.project.name));
-  const definitions = await diff.stateFingerprints(
+  const read = await diff.stateFingerprints(
     conn,
     planned.map((m) => projectScope(m.graph)),
   );
@@ -133,10 +141,13 @@ export async function liveState(
       project: m.project.name,
       objects: d ? Object.fromEntries(d.objects) : {},
       migrations: d ? Object.fromEntries(d.migrations) : {},
-      definitions: definitions[i] ?? null,
+      definitions: read.states[i] ?? null,
     };
   });
   const variables = Object.fromEntries(input.models.map((m) => [m.project.name, usedVariables(m)]));
   const text = canonicalJson({ sourceCommit: input.sourceCommit, planned: input.planned, state, variables });
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+  return {
+    key: createHash('sha256').update(text).digest('hex').slice(0, 12),
+    missingSchemas: new Set(read.missingSchemas),
+  };
 }

@@ -219,8 +219,21 @@ export function freedBeforeCreate(plan: Plan): Set<number> {
 }
 
 /**
+ * Whether an object cannot exist because its schema is one of `missing` (a schema the deployment found missing under
+ * its lock): the schema itself, or an object named in it (a trigger, policy or constraint also by its table's schema).
+ * An extension is not: it is one per database, whatever schema it was put in.
+ */
+function inMissingSchema(k: ObjectKey, missing: ReadonlySet<string>): boolean {
+  if (k.kind === 'schema') return missing.has(k.name);
+  if (k.kind === 'extension' || !missing.has(k.schema)) return false;
+  const dot = k.parent?.indexOf('.') ?? -1;
+  return !k.parent || (dot > 0 && missing.has(k.parent.slice(0, dot)));
+}
+
+/**
  * For every step that creates an object: the rule that applies, whether the object already exists (one catalog
- * query), and for existing ones the statements that get it out of the way. Reads only: a dry run calls it too.
+ * query; none for an object whose schema is among `missingSchemas`, which the deployment found missing under its
+ * lock), and for existing ones the statements that get it out of the way. Reads only: a dry run calls it too.
  */
 export async function decideConflicts(
   engine: Engine,
@@ -228,6 +241,7 @@ export async function decideConflicts(
   plan: Plan,
   rules: ConflictRules,
   stamp: string,
+  missingSchemas: ReadonlySet<string> = new Set(),
 ): Promise<Map<number, ConflictDecision>> {
   const decisions = new Map<number, ConflictDecision>();
   const freed = freedBeforeCreate(plan);
@@ -235,12 +249,14 @@ export async function decideConflicts(
     (s) => canConflict(s, engine.capabilities.replaceConflicts) && !freed.has(s.order),
   );
   if (!candidates.length) return decisions;
-  const existing = engine.catalog
-    ? await engine.catalog.existingObjects(
-        conn,
-        candidates.map((s) => s.objectKey),
-      )
-    : new Set<string>();
+  const asked = candidates.filter((s) => !inMissingSchema(s.objectKey, missingSchemas));
+  const existing =
+    engine.catalog && asked.length
+      ? await engine.catalog.existingObjects(
+          conn,
+          asked.map((s) => s.objectKey),
+        )
+      : new Set<string>();
   // Schemas renamed aside by an earlier step: name → backup name. What they hold went along with them.
   const movedSchemas = new Map<string, string>();
   for (const step of candidates) {

@@ -272,6 +272,8 @@ interface DeployRun {
   /** What refuses the run (a dry run reports them all). */
   problems: DbeeError[];
   smoke: SmokePlan | null;
+  /** Schemas the live state's read found missing: the conflict check asks nothing about their objects. */
+  missingSchemas: ReadonlySet<string>;
 }
 
 /**
@@ -412,7 +414,7 @@ async function planDeployment(
   const plan = pkg
     ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
     : ctx.plans && state
-      ? await ctx.plans.plan(environment.name, state, build)
+      ? await ctx.plans.plan(environment.name, state.key, build)
       : await build();
   if (ctx.plans && !state) ctx.plans.record(environment.name, pkg ? 'package' : 'built');
   if (!pkg) await pruneRemoved(ctx, input, conn, plan, deployed);
@@ -439,6 +441,7 @@ async function planDeployment(
     conflicts: new Map(),
     problems: [],
     smoke: null,
+    missingSchemas: state?.missingSchemas ?? new Set(),
   };
 }
 
@@ -513,6 +516,7 @@ async function decideDeployConflicts(
     plan,
     new ConflictRules(ctx.workspace, input.environment, input.valid.ifExists),
     backupStamp(input.now),
+    run.missingSchemas,
   );
   for (const [order, d] of run.decisions) if (d.resolution) run.conflicts.set(order, d.resolution);
   const skipped = new Set([...run.decisions].flatMap(([order, d]) => (d.skipped ? [order] : [])));

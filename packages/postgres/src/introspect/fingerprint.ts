@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Connection } from '@dbee/core';
+import type { Connection, StateFingerprints } from '@dbee/core';
 import { type IntrospectScope, withCatalogSettings } from './introspect';
 
 /** An ACL as text, with only the entries of the managed grantees ($2; null keeps every entry). */
@@ -203,18 +203,25 @@ export async function fingerprints(conn: Connection, scopes: readonly Introspect
  * `fingerprints` without the database's identity (the cluster's system identifier and the database's oid): equal for
  * two databases whose definitions in scope are equal, so that a fleet builds one plan for every target in one state.
  *
- * A database where no schema of any scope exists (a new target of a fleet) has no line in any scope: its state is the
- * empty one (`EMPTY_STATE`), told by a look-up of the schemas' names instead of the catalog query, whose parsing and
- * planning on a new session cost a fleet ~20 ms of server time per new target.
+ * The scopes' schemas are looked up by name first, and those missing reported (`missingSchemas`: a deployment's
+ * conflict check then asks the catalog nothing about their objects). A database where no schema of any scope exists
+ * (a new target of a fleet) has no line in any scope: its state is the empty one (`EMPTY_STATE`), told without the
+ * catalog query, whose parsing and planning on a new session cost a fleet ~20 ms of server time per new target.
  */
-export async function stateFingerprints(conn: Connection, scopes: readonly IntrospectScope[]): Promise<string[]> {
+export async function stateFingerprints(
+  conn: Connection,
+  scopes: readonly IntrospectScope[],
+): Promise<StateFingerprints> {
   const schemas = [...new Set(scopes.flatMap((s) => s.schemas.filter((n) => n !== 'dbee')))];
-  const found = await conn.query<{ n: number }>(
-    `select count(*)::int as n from pg_catalog.pg_namespace where nspname = any($1::text[])`,
+  const found = await conn.query<{ names: string[] | null }>(
+    `select array_agg(nspname::text) as names from pg_catalog.pg_namespace where nspname = any($1::text[])`,
     [schemas],
   );
-  if (Number(found.rows[0]?.n) === 0) return scopes.map(() => EMPTY_STATE);
-  return (await fingerprints(conn, scopes)).map((f) => f.replace(/^(pg\d+):[^:]*:/, '$1:'));
+  const present = new Set(found.rows[0]?.names ?? []);
+  const missingSchemas = schemas.filter((s) => !present.has(s));
+  if (present.size === 0) return { states: scopes.map(() => EMPTY_STATE), missingSchemas };
+  const states = (await fingerprints(conn, scopes)).map((f) => f.replace(/^(pg\d+):[^:]*:/, '$1:'));
+  return { states, missingSchemas };
 }
 
 /** The state fingerprint of a scope without a line: none of its schemas exists (no line, the MD5 of nothing). */
