@@ -46,6 +46,7 @@ export type {
   ExpandRole,
   ExpandStatement,
   SmokeDialect,
+  DependencyStart,
   SetAside,
   DisabledRoutine,
   RenderedStep,

@@ -16,7 +16,7 @@ import { loadSmokeChecks, type SmokeSources } from './smoke-file';
 import { recordSmokeResults } from './smoke-ledger';
 import { judgeDuration, type SmokeRegression } from './regression';
 import { recentSmokeDurations } from './smoke-history';
-import { nodeOf, referenceNodes, viewsToCompile, type AppliedChange } from './stale-views';
+import { dependencyStarts, nodeOf, referenceNodes, viewsToCompile, type AppliedChange } from './stale-views';
 import type { Reference } from '../model/source';
 
 export interface SmokeRunOptions {
@@ -107,14 +107,16 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   const compilable = deployed.filter((key) => smoke.compileStatement(key) !== null && !gone.has(formatKey(key)));
   const compiled = await viewsToCheck(conn, smoke, options, compilable);
   const compiles: SmokeCheck[] = [];
-  for (const key of compilable) {
+  const compile = (key: ObjectKey, what: string) => {
     const sql = smoke.compileStatement(key);
-    if (!sql || (compiled && !compiled.has(formatKey(key)))) continue;
-    compiles.push({
-      name: `baseline: ${key.kind} ${key.schema}.${key.name} compiles`,
-      body: { kind: 'statement', sql, params: [] },
-    });
-  }
+    if (sql)
+      compiles.push({
+        name: `baseline: ${what} ${key.schema}.${key.name} compiles`,
+        body: { kind: 'statement', sql, params: [] },
+      });
+  };
+  for (const key of compilable) if (!compiled || compiled.has(formatKey(key))) compile(key, key.kind);
+  for (const key of await dependentViews(conn, smoke, options, deployed)) compile(key, `dependent ${key.kind}`);
   // Many in one request when they all pass (the common case: hundreds of views, a few round trips); otherwise each
   // of that request's checks in its own transaction, as below, which names the one that failed or warned. Requests
   // of a bounded number of checks: one request's time is held against the bound of one check, and a request that
@@ -166,6 +168,25 @@ async function viewsToCheck(
     bodies.set(node, [...(bodies.get(node) ?? []), ...used]);
   }
   return new Set(viewsToCompile(compilable, options.changes, dependencies, bodies).map(formatKey));
+}
+
+/**
+ * The views of other projects (any view of the database the project's ledger does not record) over what the project's
+ * own steps among `options.changes` changed in place: compiled after the deployment too, since it is what broke them
+ * (a function's body changed under a view that calls it; a column type changed under a view reading it). Without
+ * `changes` (`dbee smoke-test`), or without an engine that can tell, none.
+ */
+async function dependentViews(
+  conn: Connection,
+  smoke: SmokeDialect,
+  options: SmokeRunOptions,
+  deployed: readonly ObjectKey[],
+): Promise<ObjectKey[]> {
+  if (!options.changes || !smoke.dependentViews) return [];
+  const starts = dependencyStarts(options.changes, options.model.project.name, deployed);
+  if (starts.length === 0) return [];
+  const own = new Set(deployed.map(formatKey));
+  return (await smoke.dependentViews(conn, starts)).filter((key) => !own.has(formatKey(key)));
 }
 
 /** Thrown inside a check's transaction so that it always rolls back. */
