@@ -82,7 +82,7 @@ describe.each(ENGINES)(
       ]);
 
       // A migration can change anything of its project: the views of other projects over any of it are compiled.
-    w.write('core/f.sql', FILES['core/f.sql']);
+      w.write('core/f.sql', FILES['core/f.sql']);
       w.write('core/migrations/V1__seed.sql', 'INSERT INTO core.t VALUES (1);\n');
       w.write('core/migrations/V1__seed.rollback.sql', 'DELETE FROM core.t WHERE id = 1;\n');
       const migrated = await deploy(w, 'core');
@@ -92,6 +92,24 @@ describe.each(ENGINES)(
         'passed baseline: dependent view sales.sv compiles',
         'passed baseline: view core.cv compiles',
       ]);
+    });
+
+    it("a view no project manages is compiled too", async () => {
+      const w = await workspaceWith(engine, {
+        'app/db.yaml': dbYaml('app'),
+        'app/a_schema.sql': 'CREATE SCHEMA app;\n',
+        'app/t.sql': 'CREATE TABLE app.t (id int PRIMARY KEY);\n',
+        'app/f.sql': FILES['core/f.sql'].replace(/core/g, 'app'),
+        'app/v.sql': 'CREATE VIEW app.v AS SELECT id FROM app.t;\n',
+      });
+      workspaces.push(w);
+      expect((await deploy(w, 'app')).code).toBe(0);
+      await w.target.query('CREATE SCHEMA adhoc');
+      await w.target.query('CREATE VIEW adhoc.by_hand AS SELECT app.f(1) AS two');
+      w.write('app/f.sql', 'CREATE FUNCTION app.f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x / 0 $$;\n');
+      const broken = await deploy(w, 'app');
+      expect(broken.code, broken.stdout + broken.stderr).toBe(3);
+      expect(await baseline(w)).toEqual(['failed baseline: dependent view adhoc.by_hand compiles']);
     });
   },
 );

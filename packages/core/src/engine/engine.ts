@@ -364,10 +364,15 @@ export interface SmokeDialect {
    * The views and materialized views of the whole database that stand on `objects`, directly or through other views
    * and routines, as the database records it (a view's rewrite rule; a routine's argument and result types and a
    * `BEGIN ATOMIC` body; a relation's row type, a type's array type): after a deployment, the baseline compiles those of
-   * other projects over what it changed (`dependentViews` in smoke/run-smoke.ts). Optional: without it, a deployment
-   * compiles its own project's views only.
+   * other projects over what it changed (`dependentViews` in smoke/run-smoke.ts). `own`: the project's views, which all
+   * exist; the engine may answer without walking when the database holds no other view (the caller drops `own` from
+   * the answer). Optional: without it, a deployment compiles its own project's views only.
    */
-  dependentViews?(conn: Connection, objects: readonly DependencyStart[]): Promise<ObjectKey[]>;
+  dependentViews?(
+    conn: Connection,
+    objects: readonly DependencyStart[],
+    own: readonly ObjectKey[],
+  ): Promise<ObjectKey[]>;
   /** Names of result column types, e.g. 20 → `bigint` (PostgreSQL: `format_type(oid, NULL)`). */
   typeNames(conn: Connection, typeIds: number[]): Promise<Map<number, string>>;
   /**

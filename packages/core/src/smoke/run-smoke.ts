@@ -116,7 +116,8 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
       });
   };
   for (const key of compilable) if (!compiled || compiled.has(formatKey(key))) compile(key, key.kind);
-  for (const key of await dependentViews(conn, smoke, options, deployed)) compile(key, `dependent ${key.kind}`);
+  for (const key of await dependentViews(conn, smoke, options, deployed, compilable))
+    compile(key, `dependent ${key.kind}`);
   // Many in one request when they all pass (the common case: hundreds of views, a few round trips); otherwise each
   // of that request's checks in its own transaction, as below, which names the one that failed or warned. Requests
   // of a bounded number of checks: one request's time is held against the bound of one check, and a request that
@@ -174,19 +175,21 @@ async function viewsToCheck(
  * The views of other projects (any view of the database the project's ledger does not record) over what the project's
  * own steps among `options.changes` changed in place: compiled after the deployment too, since it is what broke them
  * (a function's body changed under a view that calls it; a column type changed under a view reading it). Without
- * `changes` (`dbee smoke-test`), or without an engine that can tell, none.
+ * `changes` (`dbee smoke-test`), or without an engine that can tell, none. `existing`: the project's objects found in
+ * the database.
  */
 async function dependentViews(
   conn: Connection,
   smoke: SmokeDialect,
   options: SmokeRunOptions,
   deployed: readonly ObjectKey[],
+  existing: readonly ObjectKey[],
 ): Promise<ObjectKey[]> {
   if (!options.changes || !smoke.dependentViews) return [];
   const starts = dependencyStarts(options.changes, options.model.project.name, deployed);
   if (starts.length === 0) return [];
   const own = new Set(deployed.map(formatKey));
-  return (await smoke.dependentViews(conn, starts)).filter((key) => !own.has(formatKey(key)));
+  return (await smoke.dependentViews(conn, starts, existing)).filter((key) => !own.has(formatKey(key)));
 }
 
 /** Thrown inside a check's transaction so that it always rolls back. */
