@@ -151,6 +151,21 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   return run;
 }
 
+/**
+ * A deployment that created every view of the project and changed nothing that existed (a first deployment) compiles
+ * each of them when they are this few: compiling them costs the server less than the catalog query that tells which
+ * ones stand on which (which would compile only the views no other one stands on). Measured on new sessions, the
+ * generated projects of the benchmarks: 8 views 7 ms against 17 ms, 22 views 20 against 26, 44 views 49 against 30.
+ */
+const FEW_NEW_VIEWS = 16;
+
+/** Whether every change is a `create` and every one of `views` was created by one. */
+function allCreated(changes: readonly AppliedChange[], views: readonly ObjectKey[]): boolean {
+  if (changes.some((c) => c.action !== 'create')) return false;
+  const created = new Set(changes.map((c) => formatKey(c.key)));
+  return views.every((v) => created.has(formatKey(v)));
+}
+
 /** Of `compilable`, the keys to compile after the deployment `options.changes`; null: every one. */
 async function viewsToCheck(
   conn: Connection,
@@ -160,6 +175,7 @@ async function viewsToCheck(
 ): Promise<Set<string> | null> {
   if (!options.changes || !smoke.viewDependencies) return null;
   const views = compilable.filter((k) => k.kind === 'view' || k.kind === 'materialized-view');
+  if (views.length <= FEW_NEW_VIEWS && allCreated(options.changes, views)) return null;
   const dependencies = await smoke.viewDependencies(conn, views);
   const bodies = new Map<string, string[]>();
   for (const o of options.model.objects ?? []) {
