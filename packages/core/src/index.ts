@@ -47,6 +47,7 @@ export type {
   ExpandRole,
   ExpandStatement,
   SmokeDialect,
+  DependencyStart,
   SetAside,
   DisabledRoutine,
   RenderedStep,

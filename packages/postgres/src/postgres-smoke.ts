@@ -107,6 +107,54 @@ SELECT ${nodeName('named.classid', 'named.objid')} AS node, named.deps,
            GROUP BY d.refobjid HAVING bool_and(d.refobjsubid = 0)) o) AS opaque
   FROM named`;
 
+/**
+ * The views and materialized views standing on the objects `$1` (node kinds `relation`, `routine`, `type`), `$2`
+ * (schemas) and `$3` (names), directly or through other views and routines, as the database records it: a view's
+ * rewrite rule, a routine's normal dependencies (argument and result types, a `BEGIN ATOMIC` body). A relation stands
+ * for its row type too, a type for its array type. Each node's dependents are looked up by index (`pg_depend` by what
+ * is referenced, `pg_rewrite` by its oid): the cost follows what stands on the objects, not the database.
+ */
+export const DEPENDENT_VIEWS = `
+WITH RECURSIVE k(node, nsp, name) AS MATERIALIZED (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+), node(classid, objid) AS (
+  SELECT 'pg_class'::regclass::oid, c.oid FROM k JOIN pg_namespace n ON n.nspname = k.nsp
+    JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = k.name WHERE k.node = 'relation'
+  UNION
+  SELECT 'pg_proc'::regclass::oid, p.oid FROM k JOIN pg_namespace n ON n.nspname = k.nsp
+    JOIN pg_proc p ON p.pronamespace = n.oid AND p.proname = k.name WHERE k.node = 'routine'
+  UNION
+  SELECT 'pg_type'::regclass::oid, t.oid FROM k JOIN pg_namespace n ON n.nspname = k.nsp
+    JOIN pg_type t ON t.typnamespace = n.oid AND t.typname = k.name WHERE k.node = 'type'
+  UNION
+  SELECT e.classid, e.objid FROM node x, LATERAL (
+    SELECT 'pg_type'::regclass::oid AS classid, c.reltype AS objid FROM pg_class c
+     WHERE x.classid = 'pg_class'::regclass AND c.oid = x.objid AND c.reltype <> 0
+    UNION ALL
+    SELECT 'pg_type'::regclass::oid, t.typarray FROM pg_type t
+     WHERE x.classid = 'pg_type'::regclass AND t.oid = x.objid AND t.typarray <> 0
+    UNION ALL
+    SELECT 'pg_class'::regclass::oid, r.ev_class FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+     WHERE d.refclassid = x.classid AND d.refobjid = x.objid AND d.classid = 'pg_rewrite'::regclass AND r.ev_class <> x.objid
+    UNION ALL
+    SELECT 'pg_proc'::regclass::oid, d.objid FROM pg_depend d
+     WHERE d.refclassid = x.classid AND d.refobjid = x.objid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'n'
+  ) e
+)
+SELECT DISTINCT n.nspname AS schema, c.relname AS name, c.relkind AS relkind
+  FROM node x JOIN pg_class c ON c.oid = x.objid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE x.classid = 'pg_class'::regclass AND c.relkind IN ('v', 'm')
+ ORDER BY 1, 2`;
+
+/**
+ * How many views, materialized views and other rewrite rules the database holds besides its system catalogs' (which
+ * initdb created below the first normal object id, 16384): each view and materialized view has one `_RETURN` rule.
+ * No more than the project's own views: no other view can stand on what the project changed, and the walk is not
+ * sent (at 5,000 objects, walking up from the 80 objects an incremental deployment changed visits 492 views of the
+ * project itself, 50-80 ms, to find none of another; this count takes 1-2 ms).
+ */
+const USER_RULES = `SELECT count(*)::int AS n FROM pg_rewrite WHERE ev_class >= 16384`;
+
 /** A SQL expression naming the object (`classid`, `objid`) as a dependency node, or NULL for other objects. */
 function nodeName(classid: string, objid: string): string {
   return `(CASE ${classid}
@@ -178,6 +226,22 @@ export const postgresSmoke: PostgresSmokeDialect = {
       });
     }
     return nodes;
+  },
+
+  async dependentViews(conn, objects, own) {
+    if (objects.length === 0) return [];
+    const views = own.filter((k) => k.kind === 'view' || k.kind === 'materialized-view').length;
+    if ((await catalogQuery<{ n: number }>(conn, USER_RULES, [])).rows[0]!.n <= views) return [];
+    const r = await catalogQuery<{ schema: string; name: string; relkind: string }>(conn, DEPENDENT_VIEWS, [
+      objects.map((o) => o.node),
+      objects.map((o) => o.schema),
+      objects.map((o) => o.name),
+    ]);
+    return r.rows.map((row) => ({
+      kind: row.relkind === 'm' ? 'materialized-view' : 'view',
+      schema: row.schema,
+      name: row.name,
+    }));
   },
 
   async typeNames(conn, typeIds) {

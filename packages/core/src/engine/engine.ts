@@ -329,6 +329,13 @@ export interface BatchResult {
   error: Error | null;
 }
 
+/** An object whose dependents `SmokeDialect.dependentViews` looks for: a relation, a routine name, or a type. */
+export interface DependencyStart {
+  node: 'relation' | 'routine' | 'type';
+  schema: string;
+  name: string;
+}
+
 /**
  * What smoke checks need from an engine beyond running statements: catalog lookups and a few statement shapes.
  * Every statement it returns runs inside a transaction that is always rolled back.
@@ -353,6 +360,19 @@ export interface SmokeDialect {
    * (Teradata records no dependencies) compiles them all after every deployment.
    */
   viewDependencies?(conn: Connection, views: ObjectKey[]): Promise<Map<string, DependencyNode>>;
+  /**
+   * The views and materialized views of the whole database that stand on `objects`, directly or through other views
+   * and routines, as the database records it (a view's rewrite rule; a routine's argument and result types and a
+   * `BEGIN ATOMIC` body; a relation's row type, a type's array type): after a deployment, the baseline compiles those of
+   * other projects over what it changed (`dependentViews` in smoke/run-smoke.ts). `own`: the project's views, which all
+   * exist; the engine may answer without walking when the database holds no other view (the caller drops `own` from
+   * the answer). Optional: without it, a deployment compiles its own project's views only.
+   */
+  dependentViews?(
+    conn: Connection,
+    objects: readonly DependencyStart[],
+    own: readonly ObjectKey[],
+  ): Promise<ObjectKey[]>;
   /** Names of result column types, e.g. 20 → `bigint` (PostgreSQL: `format_type(oid, NULL)`). */
   typeNames(conn: Connection, typeIds: number[]): Promise<Map<number, string>>;
   /**

@@ -1041,7 +1041,7 @@ function stepsUpTo(plan: Plan, project: string): AppliedChange[] {
   const last = Math.max(0, ...plan.steps.filter((st) => st.project === project).map((st) => st.order));
   return plan.steps
     .filter((st) => st.order <= last)
-    .map((st) => ({ key: st.objectKey, order: st.order, action: st.action }));
+    .map((st) => ({ key: st.objectKey, order: st.order, action: st.action, project: st.project }));
 }
 
 /**

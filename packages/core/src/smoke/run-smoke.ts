@@ -16,7 +16,7 @@ import { loadSmokeChecks, type SmokeSources } from './smoke-file';
 import { recordSmokeResults } from './smoke-ledger';
 import { judgeDuration, type SmokeRegression } from './regression';
 import { recentSmokeDurations } from './smoke-history';
-import { nodeOf, referenceNodes, viewsToCompile, type AppliedChange } from './stale-views';
+import { dependencyStarts, nodeOf, referenceNodes, viewsToCompile, type AppliedChange } from './stale-views';
 import type { Reference } from '../model/source';
 
 export interface SmokeRunOptions {
@@ -107,14 +107,17 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   const compilable = deployed.filter((key) => smoke.compileStatement(key) !== null && !gone.has(formatKey(key)));
   const compiled = await viewsToCheck(conn, smoke, options, compilable);
   const compiles: SmokeCheck[] = [];
-  for (const key of compilable) {
+  const compile = (key: ObjectKey, what: string) => {
     const sql = smoke.compileStatement(key);
-    if (!sql || (compiled && !compiled.has(formatKey(key)))) continue;
-    compiles.push({
-      name: `baseline: ${key.kind} ${key.schema}.${key.name} compiles`,
-      body: { kind: 'statement', sql, params: [] },
-    });
-  }
+    if (sql)
+      compiles.push({
+        name: `baseline: ${what} ${key.schema}.${key.name} compiles`,
+        body: { kind: 'statement', sql, params: [] },
+      });
+  };
+  for (const key of compilable) if (!compiled || compiled.has(formatKey(key))) compile(key, key.kind);
+  for (const key of await dependentViews(conn, smoke, options, deployed, compilable))
+    compile(key, `dependent ${key.kind}`);
   // Many in one request when they all pass (the common case: hundreds of views, a few round trips); otherwise each
   // of that request's checks in its own transaction, as below, which names the one that failed or warned. Requests
   // of a bounded number of checks: one request's time is held against the bound of one check, and a request that
@@ -148,6 +151,21 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   return run;
 }
 
+/**
+ * A deployment that created every view of the project and changed nothing that existed (a first deployment) compiles
+ * each of them when they are this few: compiling them costs the server less than the catalog query that tells which
+ * ones stand on which (which would compile only the views no other one stands on). Measured on new sessions, the
+ * generated projects of the benchmarks: 8 views 7 ms against 17 ms, 22 views 20 against 26, 44 views 49 against 30.
+ */
+const FEW_NEW_VIEWS = 16;
+
+/** Whether every change is a `create` and every one of `views` was created by one. */
+function allCreated(changes: readonly AppliedChange[], views: readonly ObjectKey[]): boolean {
+  if (changes.some((c) => c.action !== 'create')) return false;
+  const created = new Set(changes.map((c) => formatKey(c.key)));
+  return views.every((v) => created.has(formatKey(v)));
+}
+
 /** Of `compilable`, the keys to compile after the deployment `options.changes`; null: every one. */
 async function viewsToCheck(
   conn: Connection,
@@ -157,6 +175,7 @@ async function viewsToCheck(
 ): Promise<Set<string> | null> {
   if (!options.changes || !smoke.viewDependencies) return null;
   const views = compilable.filter((k) => k.kind === 'view' || k.kind === 'materialized-view');
+  if (views.length <= FEW_NEW_VIEWS && allCreated(options.changes, views)) return null;
   const dependencies = await smoke.viewDependencies(conn, views);
   const bodies = new Map<string, string[]>();
   for (const o of options.model.objects ?? []) {
@@ -166,6 +185,27 @@ async function viewsToCheck(
     bodies.set(node, [...(bodies.get(node) ?? []), ...used]);
   }
   return new Set(viewsToCompile(compilable, options.changes, dependencies, bodies).map(formatKey));
+}
+
+/**
+ * The views of other projects (any view of the database the project's ledger does not record) over what the project's
+ * own steps among `options.changes` changed in place: compiled after the deployment too, since it is what broke them
+ * (a function's body changed under a view that calls it; a column type changed under a view reading it). Without
+ * `changes` (`dbee smoke-test`), or without an engine that can tell, none. `existing`: the project's objects found in
+ * the database.
+ */
+async function dependentViews(
+  conn: Connection,
+  smoke: SmokeDialect,
+  options: SmokeRunOptions,
+  deployed: readonly ObjectKey[],
+  existing: readonly ObjectKey[],
+): Promise<ObjectKey[]> {
+  if (!options.changes || !smoke.dependentViews) return [];
+  const starts = dependencyStarts(options.changes, options.model.project.name, deployed);
+  if (starts.length === 0) return [];
+  const own = new Set(deployed.map(formatKey));
+  return (await smoke.dependentViews(conn, starts, existing)).filter((key) => !own.has(formatKey(key)));
 }
 
 /** Thrown inside a check's transaction so that it always rolls back. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectKey } from '../model/object-key';
-import { viewsToCompile, type AppliedChange, type DependencyNode } from './stale-views';
+import { dependencyStarts, viewsToCompile, type AppliedChange, type DependencyNode } from './stale-views';
 
 const view = (name: string): ObjectKey => ({ kind: 'view', schema: 'app', name });
 const fn = (name: string): ObjectKey => ({ kind: 'function', schema: 'app', name, args: ['integer'] });
@@ -100,5 +100,37 @@ describe('viewsToCompile: the views a deployment can have broken', () => {
 
   it('a view the database records nothing for is compiled', () => {
     expect(viewsToCompile([view('x')], [], DEPENDENCIES)).toEqual([view('x')]);
+  });
+});
+
+describe('dependencyStarts: where the views of other projects over what a deployment changed are looked for', () => {
+  const policy: ObjectKey = { kind: 'policy', schema: 'app', name: 'p', parent: 'app.t' };
+  const migration: ObjectKey = { kind: 'migration', schema: 'app', name: 'V1__seed' } as ObjectKey;
+
+  it("the project's own objects changed in place; not what it created or dropped, nor other projects' steps", () => {
+    const changes: AppliedChange[] = [
+      { ...step(1, fn('f'), 'replace'), project: 'core' },
+      { ...step(2, table('t'), 'alter'), project: 'app' },
+      { ...step(3, fn('f'), 'replace'), project: 'app' },
+      { ...step(4, view('new'), 'create'), project: 'app' },
+      { ...step(5, view('old'), 'drop'), project: 'app' },
+      { ...step(6, policy, 'alter'), project: 'app' },
+      { ...step(7, { kind: 'index', schema: 'app', name: 'i', parent: 'app.t' }, 'alter'), project: 'app' },
+    ];
+    expect(dependencyStarts(changes, 'app', [])).toEqual([
+      { node: 'relation', schema: 'app', name: 't' },
+      { node: 'routine', schema: 'app', name: 'f' },
+    ]);
+  });
+
+  it('a first deployment: nothing; a step the database cannot follow (a migration): every object of the project', () => {
+    expect(dependencyStarts([step(1, table('t')), step(2, view('v1'))], 'app', [table('t'), view('v1')])).toEqual([]);
+    const deployed = [table('t'), view('v1'), fn('f'), { kind: 'type', schema: 'app', name: 'pair' } as ObjectKey];
+    expect(dependencyStarts([step(1, migration, 'migrate')], 'app', deployed)).toEqual([
+      { node: 'relation', schema: 'app', name: 't' },
+      { node: 'relation', schema: 'app', name: 'v1' },
+      { node: 'routine', schema: 'app', name: 'f' },
+      { node: 'type', schema: 'app', name: 'pair' },
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import type { DependencyStart } from '../engine/engine';
 import type { ObjectKey } from '../model/object-key';
 import type { Reference } from '../model/source';
 
@@ -8,6 +9,8 @@ export interface AppliedChange {
   order: number;
   /** The step's action (`create`, `replace`, `alter`, `drop`, `migrate`...). */
   action: string;
+  /** The project of the step, when the steps of several projects are given (a run deploying several). */
+  project?: string;
 }
 
 /**
@@ -161,4 +164,34 @@ function definedOnTop(
     if (node) mark(node);
   }
   return defined.filter((v) => !under.has(nodeOfView.get(v)!));
+}
+
+/**
+ * Where to look for the views of other projects that `project`'s own steps among `changes` can have broken
+ * (`SmokeDialect.dependentViews`): each object those steps changed in place (not a `create`: nothing stood on an object
+ * that did not exist; not a `drop`: the database refuses to drop what something stands on). A step the database
+ * cannot follow (a migration) can have changed any object of the project: then every one of `deployed`. Empty when
+ * nothing the project had before was changed (a first deployment).
+ */
+export function dependencyStarts(
+  changes: readonly AppliedChange[],
+  project: string,
+  deployed: readonly ObjectKey[],
+): DependencyStart[] {
+  const own = changes.filter((c) => (c.project ?? project) === project && c.action !== 'create' && c.action !== 'drop');
+  const keys = own.some((c) => nodeOf(c.key) === '*') ? deployed : own.map((c) => c.key);
+  const starts = new Map<string, DependencyStart>();
+  for (const key of keys) {
+    const node = nodeOf(key);
+    if (node === null || node === '*') continue;
+    const colon = node.indexOf(':');
+    const qualified = node.slice(colon + 1);
+    const dot = ON_PARENT.has(key.kind) ? qualified.indexOf('.') : key.schema.length;
+    starts.set(node, {
+      node: node.slice(0, colon) as DependencyStart['node'],
+      schema: qualified.slice(0, dot),
+      name: qualified.slice(dot + 1),
+    });
+  }
+  return [...starts.values()];
 }
