@@ -135,6 +135,41 @@ describe('nx affected -t deploy deploys what changed on the branch (core ← sal
     expect(regions).toBe('core.regions');
   });
 
+  it("a change of core that breaks a view of sales fails core's deploy, naming the view (the dependents' tasks are no-ops)", async () => {
+    // qa is at the branch reporting-view (the first test). A core function and a sales view calling it...
+    await startBranch(
+      'core-function',
+      {
+        'databases/core/schema/core/functions/vat.sql':
+          'CREATE FUNCTION core.vat(amount numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$ SELECT amount * 0.2 $$;\n',
+        'databases/sales/schema/sales/views/order_vat.sql':
+          'CREATE VIEW sales.order_vat AS SELECT id, core.vat(amount) AS vat, core.vat(1) AS rate FROM sales.orders;\n',
+      },
+      'reporting-view',
+    );
+    const added = await team.nx(['affected', '-t', 'deploy', '--env=qa', '--base=reporting-view', '--head=HEAD']);
+    expect(added.code, added.output).toBe(0);
+    // ...then a branch that changes only the function's body, into one that fails when a view calling it is planned.
+    await startBranch(
+      'core-function-broken',
+      {
+        'databases/core/schema/core/functions/vat.sql':
+          'CREATE FUNCTION core.vat(amount numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$ SELECT amount / 0 $$;\n',
+      },
+      'core-function',
+    );
+    const since = await lastDeployment('qa');
+    const r = await team.nx(['affected', '-t', 'deploy', '--env=qa', '--base=core-function', '--head=HEAD'], {
+      NX_DEFAULT_OUTPUT_STYLE: 'static',
+    });
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output).toContain(
+      'core: 1 smoke check failed after deploying: baseline: dependent view sales.order_vat compiles',
+    );
+    expect(r.output).toContain('division by zero');
+    expect(await deployedSince('qa', since)).toEqual(['core']);
+  });
+
   it('the smoke checks, migrations and db.yaml of a project select it and its dependents', async () => {
     const all = (...projects: string[]) => projects.map((p) => `db-${p}:deploy`).sort();
     const deploy = ['-t', 'deploy', '--base=main', '--head=HEAD', '--excludeTaskDependencies'];
