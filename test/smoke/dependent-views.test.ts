@@ -94,7 +94,7 @@ describe.each(ENGINES)(
       ]);
     });
 
-    it("a view no project manages is compiled too", async () => {
+    it('a view no project manages is compiled too', async () => {
       const w = await workspaceWith(engine, {
         'app/db.yaml': dbYaml('app'),
         'app/a_schema.sql': 'CREATE SCHEMA app;\n',
