@@ -184,14 +184,10 @@ export function dependencyStarts(
   for (const key of keys) {
     const node = nodeOf(key);
     if (node === null || node === '*') continue;
-    const colon = node.indexOf(':');
-    const qualified = node.slice(colon + 1);
-    const dot = ON_PARENT.has(key.kind) ? qualified.indexOf('.') : key.schema.length;
-    starts.set(node, {
-      node: node.slice(0, colon) as DependencyStart['node'],
-      schema: qualified.slice(0, dot),
-      name: qualified.slice(dot + 1),
-    });
+    // A constraint or policy stands for its table (`parent`, `schema.name`), as `nodeOf` names it.
+    const dot = ON_PARENT.has(key.kind) ? key.parent!.indexOf('.') : -1;
+    const [schema, name] = dot < 0 ? [key.schema, key.name] : [key.parent!.slice(0, dot), key.parent!.slice(dot + 1)];
+    starts.set(node, { node: node.slice(0, node.indexOf(':')) as DependencyStart['node'], schema, name });
   }
   return [...starts.values()];
 }
