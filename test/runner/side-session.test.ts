@@ -14,6 +14,7 @@ import { deployOk, shopAtV1, V2, writeAll } from '../rollback/fixture';
 type Event = RequestEvent;
 const FINGERPRINT = /^\s*with ns as \(/;
 const EXISTENCE = /^\s*WITH k AS MATERIALIZED/;
+const CATALOG_VERSION = /^\s*select md5\(concat_ws\('\|',/;
 
 describe('reads that overlap on the lock session [postgres]', () => {
   let w: TestWorkspace;
@@ -60,30 +61,38 @@ describe('reads that overlap on the lock session [postgres]', () => {
     expect(status.stdout).toContain('drift: no');
   });
 
-  it("a rollback reads its drift check's fingerprint while it plans, and the one it records while its checks run", async () => {
+  it("a rollback reads its drift check's catalog version while it plans, and the fingerprint it records while its checks run", async () => {
     const ev = await during(async () => {
       const r = await run(w.root, 'rollback', { project: 'shop', assumeYes: true }, w.target.vars);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     });
     const lock = lockSession(ev);
-    const fingerprints = ev.filter((e) => e.kind === 'sent' && FINGERPRINT.test(e.text));
-    expect(fingerprints.map((e) => e.session)).toEqual([lock, lock]);
-    // The drift check's, sent before the working session's read of the deployments to undo was answered.
+    // The drift check's: the catalog version, equal to the one the deployment recorded before its fingerprint, so the
+    // fingerprint is not read again; sent before the working session's read of the deployments to undo was answered.
+    const versions = ev.filter((e) => e.kind === 'sent' && CATALOG_VERSION.test(e.text));
     const history = first(ev, 'done', /FROM dbee\.deployments/)!;
     expect(history.session).not.toBe(lock);
-    expect(fingerprints[0]!.at).toBeLessThan(history.at);
-    // The recorded one, sent before the smoke baseline's first catalog read was answered.
+    expect(versions[0]!.session).toBe(lock);
+    expect(versions[0]!.at).toBeLessThan(history.at);
+    // One fingerprint: the recorded one, sent before the smoke baseline's first catalog read was answered.
+    const fingerprints = ev.filter((e) => e.kind === 'sent' && FINGERPRINT.test(e.text));
+    expect(fingerprints.map((e) => e.session)).toEqual([lock]);
     const existence = first(ev, 'done', EXISTENCE)!;
-    expect(fingerprints[1]!.at).toBeLessThan(existence.at);
-    // Recorded with the smoke result: the rollback's deployment has both, and status finds no drift.
-    const [row] = await w.target.query<{ summary: { fingerprint?: string; smoke?: string } }>(
+    expect(fingerprints[0]!.at).toBeLessThan(existence.at);
+    // Recorded with the smoke result: the rollback's deployment has both, the catalog version read before it too.
+    const [row] = await w.target.query<{ summary: { fingerprint?: string; catalogVersion?: string; smoke?: string } }>(
       'SELECT summary FROM dbee.deployments ORDER BY id DESC LIMIT 1',
     );
     expect(row!.summary.smoke).toMatch(/^passed/);
     expect(row!.summary.fingerprint).toMatch(/^pg3:/);
-    const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
-    expect(status.stdout).toContain('drift: no');
+    expect(row!.summary.catalogVersion).toMatch(/^pgv1:/);
+    // status finds no drift by the catalog version alone: no fingerprint query.
+    const statusEv = await during(async () => {
+      const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+      expect(status.stdout).toContain('drift: no');
+    });
+    expect(statusEv.filter((e) => e.kind === 'sent' && FINGERPRINT.test(e.text))).toEqual([]);
     // And the next rollback's drift check agrees with it (a mismatch would refuse it: ROLLBACK_DRIFT).
     const again = await run(w.root, 'rollback', { project: 'shop', assumeYes: true }, w.target.vars);
     expect(again.stderr).toBe('');

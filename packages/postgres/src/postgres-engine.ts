@@ -17,7 +17,7 @@ import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser } from './parse';
-import { introspect, fingerprint, fingerprints, stateFingerprints } from './introspect';
+import { introspect, catalogVersion, fingerprint, fingerprints, stateFingerprints } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
@@ -181,6 +181,7 @@ export function createPostgresEngine(): Engine {
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
+      catalogVersion: (conn) => catalogVersion(conn),
       roles: async (conn) =>
         (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map(
           (r) => r.rolname,

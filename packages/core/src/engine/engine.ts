@@ -554,6 +554,13 @@ export interface DiffRole {
    */
   stateFingerprints?(conn: Connection, scopes: readonly SchemaScope[]): Promise<StateFingerprints>;
   /**
+   * A value much cheaper to read than `fingerprint` that changes whenever the fingerprint of any scope could (and more
+   * often: any DDL in the database). Read before a fingerprint and recorded with it in the database's own ledger, an
+   * equal value later means that fingerprint is still the live one there (diffing/recorded-fingerprint.ts). Never a
+   * key across databases. Absent: the fingerprint is read every time.
+   */
+  catalogVersion?(conn: Connection): Promise<string>;
+  /**
    * The roles that exist where `conn` points (PostgreSQL: `pg_roles`), sorted. Comparing two environments, the
    * grants of every grantee that exists on both sides are compared; absent, only the grantees the sources name.
    */

@@ -153,6 +153,11 @@ export interface DeploymentSummary {
   rollbackIncomplete?: string;
   /** The engine's fingerprint of the project's schemas when the deployment ended: `status` compares it (drift). */
   fingerprint?: string | null;
+  /**
+   * The engine's catalog version read right before that fingerprint (`DiffRole.catalogVersion`): while the database's
+   * is still equal, the fingerprint is still the live one, and drift checks do not read it again.
+   */
+  catalogVersion?: string | null;
   /** Objects that existed without the ledger knowing them, and what was done about them. */
   conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
   /** Smoke checks after the deployment; `not run` until they exist. */

@@ -1,3 +1,4 @@
+import { readRecordable, summaryOf } from '../diffing/recorded-fingerprint';
 import type { ConflictStrategy, DeploySettings, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase } from '../diffing/diff-plan';
@@ -831,9 +832,7 @@ async function confirmFingerprints(
     if (!input.planned.includes(model.project.name) || !model.graph.schemas.length) continue;
     const last = await lastDeployment(ctx, ledger, model.project.name, environment.name);
     if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
-    await ledger.updateSummary(last.id, {
-      fingerprint: await engine.diff.fingerprint(conn, projectScope(model.graph)),
-    });
+    await ledger.updateSummary(last.id, summaryOf(await readRecordable(engine.diff, conn, projectScope(model.graph))));
   }
 }
 
@@ -934,6 +933,9 @@ function fingerprintsAtClose(
   const pending = pool.memo(`fingerprints\0${engine.name}\0${environment}`, () => {
     const list: { scope: SchemaScope; deploymentId: number }[] = [];
     pool.atClose(async () => {
+      // Read before the fingerprints, recorded with each (`readRecordable`): while it stays equal, drift checks need
+      // not read them again.
+      const catalogVersion = diff.catalogVersion ? await diff.catalogVersion(conn).catch(() => null) : null;
       const fingerprints = await diff
         .fingerprints(
           conn,
@@ -945,7 +947,14 @@ function fingerprintsAtClose(
       // for the batch, not one per deployment. A write that fails there leaves every deployment of the batch without
       // its fingerprint, as a failed read does.
       const patches = list.flatMap((p, i) =>
-        fingerprints[i] ? [{ id: p.deploymentId, patch: { fingerprint: fingerprints[i] } }] : [],
+        fingerprints[i]
+          ? [
+              {
+                id: p.deploymentId,
+                patch: { fingerprint: fingerprints[i], ...(catalogVersion ? { catalogVersion } : {}) },
+              },
+            ]
+          : [],
       );
       await new Ledger(conn, engine.ledger).updateSummaries(patches).catch(() => {});
     });

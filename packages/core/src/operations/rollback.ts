@@ -1,3 +1,4 @@
+import { readRecordable, stillRecorded, summaryOf, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
 import { renderMode, type RenderMode } from '../plan/render-mode';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
@@ -9,9 +10,9 @@ import { planChanges } from '../diffing/diff-plan';
 import { desiredModel } from '../diffing/desired';
 import { materializeRef } from '../diffing/git-ref';
 import type { SchemaModel } from '../schema/model';
-import { requireRole, type Connection, type Engine } from '../engine/engine';
+import { requireRole, type Connection, type DiffRole, type Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
+import { Ledger, deploymentSummary, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
 import { parseKey, type ObjectKey } from '../model/object-key';
 import { readPackage, type LoadedPackage } from '../package/package';
 import { liveProjectPlan, type Hazard, type Plan, type PlanStep, type StepAction } from '../plan/plan';
@@ -295,9 +296,11 @@ async function planRollback(
   const { conn } = session;
   const force = options.force ?? false;
   const driftScope = { schemas: graph.schemas, manage };
-  // The drift check's live fingerprint is read on the lock's session while this one reads the ledger and plans.
+  // The drift check reads on the lock's session while this one reads the ledger and plans: the catalog version
+  // (`stillRecorded`), or without one the live fingerprint.
   const side = !ref && !force && graph.schemas.length ? sideSession(ctx, session) : undefined;
-  const live = side && engine.diff ? settled(engine.diff.fingerprint(side, driftScope)) : null;
+  const diff = engine.diff;
+  const live = side && diff ? earlyDriftRead(diff, side, driftScope) : null;
   const ledger = await openRollbackLedger(ctx, options, input, conn);
   reporter.info(
     `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
@@ -495,7 +498,7 @@ async function applyRollback(
 type UndoneDeployment = {
   reverts: number | null;
   result: CompensationResult;
-  fingerprint?: () => Promise<string | null>;
+  fingerprint?: () => Promise<RecordedFingerprint | null>;
 };
 
 /** What every rollback deployment's summary records: an emergency's bypassed gates, forced steps, the smoke checks. */
@@ -539,7 +542,7 @@ async function undoAll(
     extra: Record<string, unknown>,
   ) => {
     const read = --left === 0 ? laterFingerprint(input, session, sideSession(ctx, session)) : null;
-    let fingerprint: (() => Promise<string | null>) | undefined;
+    let fingerprint: (() => Promise<RecordedFingerprint | null>) | undefined;
     const result = await undoOne(ctx, input, session, planned, {
       deployment: { ...identity, reverts },
       summary: { ...summary, ...extra },
@@ -589,7 +592,7 @@ function laterFingerprint(
   input: RollbackInputs,
   session: DeploymentSession,
   side: Connection | undefined,
-): (() => () => Promise<string | null>) | null {
+): (() => () => Promise<RecordedFingerprint | null>) | null {
   const { engine, graph, manage } = input;
   const diff = engine.diff;
   if (!input.smokeWanted || !side || !diff || !graph.schemas.length) return null;
@@ -597,10 +600,10 @@ function laterFingerprint(
   // Started on the lock's session; what it gives is taken once the checks are done. When the lock's session failed,
   // the working session reads it then (never between the checks' requests); none when both fail.
   return () => {
-    const onSide = settled(diff.fingerprint(side, scope));
+    const onSide = settled(readRecordable(diff, side, scope));
     return async () => {
       const read = await onSide;
-      return 'value' in read ? read.value : diff.fingerprint(session.conn, scope).catch(() => null);
+      return 'value' in read ? read.value : readRecordable(diff, session.conn, scope).catch(() => null);
     };
   };
 }
@@ -609,7 +612,7 @@ function laterFingerprint(
 async function laterFingerprints(ledger: Ledger, results: UndoneDeployment[]): Promise<void> {
   for (const r of results)
     if (r.fingerprint)
-      await ledger.updateSummary(r.result.deploymentId, { fingerprint: await r.fingerprint() }).catch(() => {});
+      await ledger.updateSummary(r.result.deploymentId, summaryOf(await r.fingerprint())).catch(() => {});
 }
 
 /** The error of a rollback that failed, with how to continue from where it stopped. */
@@ -669,7 +672,9 @@ async function undoOne(
       finalState: what.finalState,
       summary: transaction === 'object' ? { ...what.summary, oneTransactionPerStep: ONE_PER_STEP } : what.summary,
       fingerprint: async () =>
-        engine.diff && graph.schemas.length ? engine.diff.fingerprint(conn, { schemas: graph.schemas, manage }) : null,
+        engine.diff && graph.schemas.length
+          ? readRecordable(engine.diff, conn, { schemas: graph.schemas, manage })
+          : null,
       fingerprintLater: what.fingerprintLater,
       deployment: {
         ...deployment,
@@ -723,7 +728,7 @@ async function smokeAfterRollback(
   for (const r of results)
     await planned.ledger.updateSummary(r.result.deploymentId, {
       smoke: line,
-      ...(r.fingerprint ? { fingerprint: await r.fingerprint() } : {}),
+      ...(r.fingerprint ? summaryOf(await r.fingerprint()) : {}),
     });
   if (!bad.length) return { line, code: ExitCode.ok };
   ctx.stderr.write(
@@ -1369,6 +1374,18 @@ function firstLine(sql: string): string {
   return line.length > 100 ? line.slice(0, 97) + '...' : line;
 }
 
+/** What the drift check reads ahead on the lock's session: the catalog version when the engine has one, else the fingerprint. */
+interface EarlyDriftRead {
+  version?: Promise<Settled<string>>;
+  fingerprint?: Promise<Settled<string>>;
+}
+
+function earlyDriftRead(diff: DiffRole, side: Connection, scope: SchemaScope): EarlyDriftRead {
+  return diff.catalogVersion
+    ? { version: settled(diff.catalogVersion(side)) }
+    : { fingerprint: settled(diff.fingerprint(side, scope)) };
+}
+
 /** Refuse a rollback of a database whose schemas changed outside dbee since the last deployment recorded them. */
 async function driftProblem(
   engine: Engine,
@@ -1376,19 +1393,17 @@ async function driftProblem(
   history: DeploymentRow[],
   scope: SchemaScope,
   project: string,
-  early: Promise<Settled<string>> | null,
+  early: EarlyDriftRead | null,
 ): Promise<DbeeError | null> {
   if (!engine.diff || !scope.schemas.length) return null;
   const last = history.find((d) => d.finished_at);
-  const summary = last?.summary
-    ? typeof last.summary === 'string'
-      ? (JSON.parse(last.summary) as { fingerprint?: string | null })
-      : (last.summary as { fingerprint?: string | null })
-    : null;
+  const summary = last ? deploymentSummary(last) : null;
   const recorded = summary?.fingerprint;
-  if (!last || !recorded) return null;
+  if (!last || !summary || !recorded) return null;
+  // Nothing in the catalog changed since the fingerprint was recorded: it is the live one.
+  if (await stillRecorded(engine, conn, summary, early?.version)) return null;
   // Read on the lock's session (`planRollback`), or here when there is none or it failed there.
-  const ahead = early ? await early : null;
+  const ahead = early?.fingerprint ? await early.fingerprint : null;
   const live = ahead && !('error' in ahead) ? ahead.value : await engine.diff.fingerprint(conn, scope);
   if (live === recorded) return null;
   return new DbeeError(

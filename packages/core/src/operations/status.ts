@@ -1,3 +1,4 @@
+import { stillRecorded } from '../diffing/recorded-fingerprint';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { backfillStates, formatBackfillProgress } from '../expand/backfill';
 import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
@@ -176,6 +177,8 @@ async function driftOf(
       live: null,
       reason: `deployment #${last.id} recorded no fingerprint`,
     };
+  // Nothing in the catalog changed since it was recorded: the recorded fingerprint is the live one.
+  if (await stillRecorded(engine, conn, deploymentSummary(last))) return { state: 'no', recorded, live: recorded };
   const live = await engine.diff.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
   return { state: live === recorded ? 'no' : 'yes', recorded, live };
 }

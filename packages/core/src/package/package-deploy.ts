@@ -1,3 +1,4 @@
+import { stillRecorded } from '../diffing/recorded-fingerprint';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
@@ -245,6 +246,7 @@ async function driftSince(input: PackagePlanInput, project: string): Promise<Dbe
   const last = (await ledger.deployments(project, environment.name, 10_000)).find((d) => d.finished_at);
   const summary = last ? deploymentSummary(last) : null;
   if (!last || !summary?.fingerprint) return null;
+  if (await stillRecorded(engine, conn, summary)) return null;
   const live = await engine.diff.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
   if (definitions(live) === definitions(summary.fingerprint)) return null;
   return new DbeeError(

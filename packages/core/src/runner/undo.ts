@@ -1,3 +1,4 @@
+import { summaryOf, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
 import { DbeeError, ExitCode } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
 import type { BackupRow, DeploymentInfo, DeploymentSummary, Ledger, LedgerState, StepStatus } from '../ledger/ledger';
@@ -220,7 +221,7 @@ export interface CompensationOptions {
   /** Recorded in the deployment's summary, next to the transaction scope and the fingerprint. */
   summary?: DeploymentSummary;
   /** The fingerprint of the project's schemas, recorded when the deployment ends (drift detection). */
-  fingerprint?: () => Promise<string | null>;
+  fingerprint?: () => Promise<RecordedFingerprint | null>;
   /**
    * Takes the reading of the fingerprint for later when every step ran (`RunOptions.fingerprintLater`): the deployment
    * closes without one and the caller records it (a rollback, with its smoke result, read while the checks run).
@@ -379,7 +380,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
   if (!failure && options.fingerprintLater) options.fingerprintLater(deploymentId);
   else {
     try {
-      summary.fingerprint = (await options.fingerprint?.()) ?? null;
+      Object.assign(summary, summaryOf((await options.fingerprint?.()) ?? null));
     } catch {
       summary.fingerprint = null;
     }

@@ -1,0 +1,57 @@
+import type { Connection, DiffRole, Engine } from '../engine/engine';
+import type { SchemaScope } from '../schema/managed-scope';
+import type { Settled } from '../background';
+import type { DeploymentSummary } from '../ledger/ledger';
+
+/** What a deployment records of its schemas (drift detection): the fingerprint, and the catalog version before it. */
+export interface RecordedFingerprint {
+  fingerprint: string;
+  /** `DiffRole.catalogVersion`, read right before the fingerprint; absent when the engine has none. */
+  catalogVersion?: string;
+}
+
+/**
+ * The fingerprint a deployment records, with the catalog version read before it on the same session. In that order:
+ * whatever changed after the version was read makes the version read later differ from it, so an equal version later
+ * always means the recorded fingerprint is still the live one (`stillRecorded`). A version that cannot be read leaves
+ * it out (the fingerprint is then read every time).
+ */
+export async function readRecordable(
+  diff: DiffRole,
+  conn: Connection,
+  scope: SchemaScope,
+): Promise<RecordedFingerprint> {
+  const catalogVersion = diff.catalogVersion ? await diff.catalogVersion(conn).catch(() => undefined) : undefined;
+  const fingerprint = await diff.fingerprint(conn, scope);
+  return catalogVersion ? { fingerprint, catalogVersion } : { fingerprint };
+}
+
+/** The summary fields of a recorded fingerprint (none read: both null, as a deployment without one records). */
+export function summaryOf(
+  recorded: RecordedFingerprint | null,
+): Pick<DeploymentSummary, 'fingerprint' | 'catalogVersion'> {
+  return { fingerprint: recorded?.fingerprint ?? null, catalogVersion: recorded?.catalogVersion ?? null };
+}
+
+/**
+ * Whether the database's catalog has not changed since `summary`'s fingerprint was recorded: its catalog version
+ * then is the one now, so the fingerprint of the same scope now is the recorded one, without reading it (about 45 ms
+ * against 300 ms at 5,000 objects). False whenever it cannot tell (no version recorded, none readable, any change to
+ * the catalog since, by dbee or anyone): the caller then reads the fingerprint as before. The recorded fingerprint
+ * covers the scope the deployment had; a check over another scope (db.yaml's `manage:` changed since) is answered for
+ * the database, which has not changed.
+ */
+export async function stillRecorded(
+  engine: Engine,
+  conn: Connection,
+  summary: DeploymentSummary,
+  /** The catalog version now, already being read (on another session of the same database); read on `conn` if absent or failed. */
+  ahead?: Promise<Settled<string>> | null,
+): Promise<boolean> {
+  const recorded = summary.catalogVersion;
+  const diff = engine.diff;
+  if (!recorded || !summary.fingerprint || !diff?.catalogVersion) return false;
+  const early = ahead ? await ahead : null;
+  const now = early && 'value' in early ? early.value : await diff.catalogVersion(conn).catch(() => null);
+  return now === recorded;
+}
