@@ -73,9 +73,10 @@ describe('the first deploy of a batch of projects, request by request [postgres]
         expect.stringMatching(/INSERT INTO dbee\.smoke_results[\s\S]*UPDATE dbee\.deployments SET status/),
       ]);
     }
-    // The fingerprints read at the batch's end, written in one request (2N + 3 before: each summary read, then
-    // written), and the lock given back.
+    // The fingerprints read at the batch's end (the catalog version recorded with them read first, once), written in
+    // one request (2N + 3 before: each summary read, then written), and the lock given back.
     expect(sent.at(-1)).toEqual([
+      expect.stringMatching(/^select md5\(concat_ws/),
       expect.stringMatching(/with ns as/),
       expect.stringMatching(/^UPDATE dbee\.deployments SET summary = coalesce/),
       expect.stringMatching(/^SELECT pg_advisory_unlock/),

@@ -45,8 +45,12 @@ describe('reads that overlap on the lock session [postgres]', () => {
     expect(fingerprints.map((e) => e.session)).toEqual([lock]);
     const existence = first(ev, 'done', EXISTENCE)!;
     expect(existence.session).not.toBe(lock);
-    // Sent before the smoke baseline's first catalog read was answered: the two ran at the same time.
-    expect(fingerprints[0]!.at).toBeLessThan(existence.at);
+    // Its reading starts with the catalog version recorded with it (read first, on the same session), sent before the
+    // smoke baseline's first catalog read was answered: the two sessions read at the same time.
+    const version = first(ev, 'sent', CATALOG_VERSION)!;
+    expect(version.session).toBe(lock);
+    expect(version.at).toBeLessThan(existence.at);
+    expect(version.at).toBeLessThan(fingerprints[0]!.at);
     // V2 adds a column to a table: the project is planned by a diff of the live schema, whose catalog queries the two
     // sessions share (the constraints on the lock's, the tables on the working session).
     expect(ev.filter((e) => e.kind === 'sent' && /^\s*select con\.oid/.test(e.text)).map((e) => e.session)).toEqual([
@@ -75,11 +79,14 @@ describe('reads that overlap on the lock session [postgres]', () => {
     expect(history.session).not.toBe(lock);
     expect(versions[0]!.session).toBe(lock);
     expect(versions[0]!.at).toBeLessThan(history.at);
-    // One fingerprint: the recorded one, sent before the smoke baseline's first catalog read was answered.
+    // One fingerprint: the recorded one, its reading (the catalog version recorded with it first) sent before the smoke
+    // baseline's first catalog read was answered.
     const fingerprints = ev.filter((e) => e.kind === 'sent' && FINGERPRINT.test(e.text));
     expect(fingerprints.map((e) => e.session)).toEqual([lock]);
+    expect(versions.map((e) => e.session)).toEqual([lock, lock]);
     const existence = first(ev, 'done', EXISTENCE)!;
-    expect(fingerprints[0]!.at).toBeLessThan(existence.at);
+    expect(versions[1]!.at).toBeLessThan(existence.at);
+    expect(versions[1]!.at).toBeLessThan(fingerprints[0]!.at);
     // Recorded with the smoke result: the rollback's deployment has both, the catalog version read before it too.
     const [row] = await w.target.query<{ summary: { fingerprint?: string; catalogVersion?: string; smoke?: string } }>(
       'SELECT summary FROM dbee.deployments ORDER BY id DESC LIMIT 1',
