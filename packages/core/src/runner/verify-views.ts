@@ -1,4 +1,4 @@
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import type { Reference, SourceLocation } from '../model/source';
@@ -75,7 +75,7 @@ export async function closedModel(
   conn: Connection,
   schemas: readonly string[],
 ): Promise<{ live: SchemaModel; schemas: string[] }> {
-  const diff = engine.diff!;
+  const diff = requireRole(engine, 'diff', 'copy schemas into a scratch database');
   const scope = new Set(schemas);
   for (;;) {
     const live = await diff.introspect(conn, { schemas: [...scope] });
@@ -131,20 +131,22 @@ export async function compileViewsOnCopy(
 ): Promise<VerifiedViews> {
   const smoke = engine.smoke;
   if (!smoke) return { compiled: 0, problems: [] };
-  const seen = new Set<string>();
-  let compiled = 0;
-  const problems: DbeeError[] = [];
+  const chosen: { b: VerifyBaseline; views: BaselineView[] }[] = [];
   for (const b of withSteps(plan, baseline)) {
     const deployed = deployedAfter(plan, b);
     const views = deployed.filter((k) => smoke.compileStatement(k) !== null);
     const gone = new Set((views.length ? await smoke.missingObjects(copy, views) : []).map(formatKey));
     const compilable = views.filter((k) => !gone.has(formatKey(k)));
     const selection = { model: b.model, changes: changesUpTo(plan.steps, b.model.project.name) };
-    const chosen = (await baselineViews(copy, smoke, selection, deployed, compilable)).filter((v) => {
-      const id = formatKey(v.key);
-      return !seen.has(id) && seen.add(id);
-    });
-    const results = await compileBaselineViews(copy, engine, chosen, {
+    chosen.push({ b, views: await baselineViews(copy, smoke, selection, deployed, compilable) });
+  }
+  // Each view once: as its own project's (named at its file and line) when a planned project has it.
+  const seen = new Set(chosen.flatMap((c) => c.views.filter((v) => !v.dependent).map((v) => formatKey(v.key))));
+  let compiled = 0;
+  const problems: DbeeError[] = [];
+  for (const { b, views } of chosen) {
+    const once = views.filter((v) => !v.dependent || (!seen.has(formatKey(v.key)) && seen.add(formatKey(v.key))));
+    const results = await compileBaselineViews(copy, engine, once, {
       timeoutMs: b.timeoutMs,
       searchPath: b.model.graph.searchPath,
     });
@@ -160,7 +162,7 @@ function viewProblem(b: VerifyBaseline, view: BaselineView, message: string): Db
   const project = b.model.project.name;
   const id = formatKey(view.key);
   const own = view.dependent ? undefined : b.model.objects?.find((o) => formatKey(o.key) === id)?.location;
-  const name = `${view.key.kind === 'view' ? 'view' : view.key.kind} ${view.key.schema}.${view.key.name}`;
+  const name = `${view.key.kind} ${view.key.schema}.${view.key.name}`;
   const whose = view.dependent ? `, which stands on what ${project} changes,` : '';
   return new DbeeError(
     `${name}${whose} fails to compile on a copy of the target's schemas after the plan: ${message.replace(/^failed: /, '')}`,

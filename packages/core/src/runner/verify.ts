@@ -1,6 +1,6 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChanges } from '../diffing/diff-plan';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
 import { emptyModel, type SchemaModel } from '../schema/model';
