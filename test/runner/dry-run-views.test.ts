@@ -118,6 +118,30 @@ describe.each(SETUPS)(
   },
 );
 
+describe.each(SETUPS)(
+  "a column type change under another project's view [$engine, shadow $shadow]",
+  ({ engine, shadow }) => {
+    it('the step fails on the copy, which holds the view (before: verified green, then exit 2)', async () => {
+      const { 'core/cv.sql': _, ...files } = FILES;
+      const w = await workspaceWith(engine, {
+        'dbee.yaml': workspaceYaml(engine, { top: `shadow: ${shadow}` }),
+        ...files,
+      });
+      workspaces.push(w);
+      for (const p of ['core', 'sales'])
+        expect((await run(w.root, 'deploy', { project: p }, w.target.vars)).code).toBe(0);
+      w.write('core/t.sql', 'CREATE TABLE core.t (id bigint PRIMARY KEY);\n');
+      const dry = await run(w.root, 'deploy', { project: 'core', dryRun: true }, w.target.vars);
+      expect(dry.code, dry.stdout + dry.stderr).toBe(1);
+      expect(dry.stderr).toMatch(
+        /\(alter table:core\.t\) fails on a copy of the target's schemas: cannot alter type of a column used by a view/,
+      );
+      const real = await run(w.root, 'deploy', { project: 'core' }, w.target.vars);
+      expect(real.code, real.stdout + real.stderr).toBe(2);
+    });
+  },
+);
+
 describe('a dependent view whose schema cannot be copied [postgres, shadow embedded]', () => {
   it('the dry run says what it could not copy and exits 1', async () => {
     const w = await workspaceWith('postgres', FILES);
