@@ -80,7 +80,8 @@ export interface VerifyResult {
  * shadow database, from the live model read from the target's catalog, then apply every step of the plan there, in
  * order, as the real run would (conflict statements, search paths, migrations included). Every step that fails is
  * a problem located at its source file and line; the later steps still run, so one dry run names them all (a
- * migration that fails there is a warning: it moves data, and the copy has none). The
+ * migration that fails there is a warning: it moves data, and the copy has none). With `baseline`, the views the real
+ * run's smoke baselines would compile after the plan are compiled there too (runner/verify-views.ts). The
  * target is only read. What cannot be verified this way: anything that depends on rows (a migration's data, a
  * constraint that existing rows break) and objects outside the copied schemas other than roles.
  */
@@ -186,8 +187,8 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
   const extra = input.baseline
     ? await dependentViewSchemas(engine, input.conn, input.plan, input.baseline, input.schemas)
     : [];
-  if (!extra.length)
-    return { live: await engine.diff!.introspect(input.conn, { schemas: input.schemas }), widened: [] };
+  const diff = requireRole(engine, 'diff', 'verify a plan on a copy of the target');
+  if (!extra.length) return { live: await diff.introspect(input.conn, { schemas: input.schemas }), widened: [] };
   const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);
   return { live: closed.live, widened: closed.schemas.filter((s) => !input.schemas.includes(s)).sort() };
 }
