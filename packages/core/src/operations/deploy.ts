@@ -2,14 +2,9 @@ import { readRecordable, summaryOf } from '../diffing/recorded-fingerprint';
 import type { ConflictStrategy, DeploySettings, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase } from '../diffing/diff-plan';
-import {
-  formatSmokeResult,
-  loadSmokeChecks,
-  recordSmokeChecks,
-  runSmokeChecks,
-  smokeTimeoutMs,
-  type AppliedChange,
-} from '../smoke';
+import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
+import { changesUpTo } from '../smoke/stale-views';
+import type { DeployedState } from '../planner/planner';
 import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../smoke';
 import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
@@ -275,6 +270,8 @@ interface DeployRun {
   smoke: SmokePlan | null;
   /** Schemas the live state's read found missing: the conflict check asks nothing about their objects. */
   missingSchemas: ReadonlySet<string>;
+  /** What the ledger records for each planned project before this run (the dry run's smoke baselines read it). */
+  deployed: ReadonlyMap<string, DeployedState>;
 }
 
 /**
@@ -443,6 +440,7 @@ async function planDeployment(
     problems: [],
     smoke: null,
     missingSchemas: state?.missingSchemas ?? new Set(),
+    deployed,
   };
 }
 
@@ -649,6 +647,12 @@ async function verifyOnCopy(
     schemas: [...new Set(models.flatMap((m) => m.graph.schemas))],
     shadow: workspace.config.shadow ?? 'embedded',
     probe: compat?.probe,
+    // The views the real run's smoke baselines would compile after the plan are compiled on the copy too.
+    baseline: [...(run.smoke?.checks.keys() ?? [])].flatMap((project) => {
+      const model = models.find((m) => m.project.name === project);
+      const deployed = [...(run.deployed.get(project)?.objects.keys() ?? [])];
+      return model ? [{ model, deployed, timeoutMs: run.smoke!.timeoutMs.get(project)! }] : [];
+    }),
   });
   if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
   else
@@ -656,6 +660,12 @@ async function verifyOnCopy(
       `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
     );
   for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
+  const views = verdict.views;
+  if (views.compiled)
+    reporter.info(
+      `dry run: compiled ${views.compiled} view${views.compiled === 1 ? '' : 's'} the smoke baseline would compile, ${views.problems.length ? `${views.problems.length} failing` : 'all passed'}`,
+    );
+  problems.push(...views.problems);
   // A step already refused (a conflict) is not reported twice.
   const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
   problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
@@ -1023,7 +1033,7 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
       // The views this deployment can have broken are compiled (all of them where the engine cannot tell): what the
       // steps of this project, and of the projects deployed before it in this run, changed after they were defined.
-      changes: stepsUpTo(input.plan, project),
+      changes: changesUpTo(input.plan.steps, project),
     });
     await recordSmokeChecks(input.conn, input.engine.ledger, deploymentId, checks); // a rollback to this state runs them
     const failed = run.results.filter((r) => r.status !== 'passed');
@@ -1043,14 +1053,6 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
       ),
     };
   };
-}
-
-/** The steps of `plan` up to the last of `project`'s, as the smoke baseline reads them (`AppliedChange`). */
-function stepsUpTo(plan: Plan, project: string): AppliedChange[] {
-  const last = Math.max(0, ...plan.steps.filter((st) => st.project === project).map((st) => st.order));
-  return plan.steps
-    .filter((st) => st.order <= last)
-    .map((st) => ({ key: st.objectKey, order: st.order, action: st.action, project: st.project }));
 }
 
 /**

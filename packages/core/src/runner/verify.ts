@@ -1,6 +1,6 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChanges } from '../diffing/diff-plan';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
 import { emptyModel, type SchemaModel } from '../schema/model';
@@ -10,6 +10,13 @@ import { runStatements } from './batch';
 import { stepStatements } from '../plan/step-statements';
 import type { StepConflict } from './step-conflict';
 import { inBackground } from '../background';
+import {
+  closedModel,
+  compileViewsOnCopy,
+  dependentViewSchemas,
+  type VerifiedViews,
+  type VerifyBaseline,
+} from './verify-views';
 
 /** What `verifyPlan` needs: the target (read only), the plan as it would run, and where to build the copy. */
 export interface VerifyInput {
@@ -37,6 +44,13 @@ export interface VerifyInput {
    * (the compatibility check describes the application's queries there). Not called when the copy cannot be made.
    */
   probe?: VerifyProbe;
+  /**
+   * The smoke baselines the real run would run after this plan (deploy: each project whose smoke checks run after it
+   * deploys). With them, the copy also holds the schemas of the other projects' views over what the plan changes in
+   * place (found on the target, with every schema those schemas' objects need), and once every step applied there, the
+   * views those baselines would compile are compiled on it: each that fails is a problem. Absent: no view compiled.
+   */
+  baseline?: readonly VerifyBaseline[];
 }
 
 /** See `VerifyInput.probe`. */
@@ -57,6 +71,8 @@ export interface VerifyResult {
   /** Statements the copy of the target's schemas took, and the plan's steps that ran on it. */
   copied: number;
   ran: number;
+  /** The views the smoke baselines would compile after the plan, compiled on the copy (`VerifyInput.baseline`). */
+  views: VerifiedViews;
 }
 
 /**
@@ -64,7 +80,8 @@ export interface VerifyResult {
  * shadow database, from the live model read from the target's catalog, then apply every step of the plan there, in
  * order, as the real run would (conflict statements, search paths, migrations included). Every step that fails is
  * a problem located at its source file and line; the later steps still run, so one dry run names them all (a
- * migration that fails there is a warning: it moves data, and the copy has none). The
+ * migration that fails there is a warning: it moves data, and the copy has none). With `baseline`, the views the real
+ * run's smoke baselines would compile after the plan are compiled there too (runner/verify-views.ts). The
  * target is only read. What cannot be verified this way: anything that depends on rows (a migration's data, a
  * constraint that existing rows break) and objects outside the copied schemas other than roles.
  */
@@ -77,11 +94,12 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     warnings: [],
     copied: 0,
     ran: 0,
+    views: { compiled: 0, problems: [] },
   });
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
-  if (!plan.steps.length && !input.probe) return { verified: true, problems: [], warnings: [], copied: 0, ran: 0 };
-  const live = input.from ?? (input.conn ? await engine.diff.introspect(input.conn, { schemas: input.schemas }) : null);
-  if (!live) throw new Error('verifyPlan needs the target (conn) or the model to copy (from)');
+  if (!plan.steps.length && !input.probe)
+    return { verified: true, problems: [], warnings: [], copied: 0, ran: 0, views: { compiled: 0, problems: [] } };
+  const { live, widened } = await modelToCopy(input);
   const copy = planChanges(engine, emptyModel(), live, { project: 'verify', online: false }).steps;
   // Each step's statements as the real run sends them (the runner renders them by the same function).
   const sent = (step: PlanStep) =>
@@ -105,8 +123,11 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     if (built.error) {
       await conn.execute('ROLLBACK').catch(() => {});
       const failed = copyStatements[built.completed - relax.length - 1] ?? '';
+      const also = widened.length
+        ? `, with the schemas of the views that stand on what the plan changes: ${widened.join(', ')}`
+        : '';
       return none(
-        `dbee could not copy the target's schemas into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`,
+        `dbee could not copy the target's schemas${also} into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`,
       );
     }
     for (const sql of restore) await conn.execute(sql);
@@ -142,12 +163,34 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
         );
       else problems.push(problem);
     }
+    // The smoke baselines' views, once every step applied (after a failed step the copy is not the plan's outcome).
+    const views =
+      input.baseline && !problems.length
+        ? await compileViewsOnCopy(engine, conn, plan, input.baseline)
+        : { compiled: 0, problems: [] };
     await input.probe?.after(conn);
-    return { verified: true, problems, warnings, copied: copyStatements.length, ran: plan.steps.length };
+    return { verified: true, problems, warnings, copied: copyStatements.length, ran: plan.steps.length, views };
   } finally {
     // Dropped while the dry run reports (runOperation waits for it at the end).
     inBackground(shadow.dispose());
   }
+}
+
+/**
+ * The schema to copy: `from`, or the target's schemas read from its catalog, widened (`widened`: the schemas added)
+ * with those of the other projects' views over what the plan changes in place and every schema they need.
+ */
+async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; widened: string[] }> {
+  const { engine } = input;
+  if (input.from) return { live: input.from, widened: [] };
+  if (!input.conn) throw new Error('verifyPlan needs the target (conn) or the model to copy (from)');
+  const extra = input.baseline
+    ? await dependentViewSchemas(engine, input.conn, input.plan, input.baseline, input.schemas)
+    : [];
+  const diff = requireRole(engine, 'diff', 'verify a plan on a copy of the target');
+  if (!extra.length) return { live: await diff.introspect(input.conn, { schemas: input.schemas }), widened: [] };
+  const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);
+  return { live: closed.live, widened: closed.schemas.filter((s) => !input.schemas.includes(s)).sort() };
 }
 
 /** A step that fails on the copy, as a refusal at its source file and line, with the failing statement. */

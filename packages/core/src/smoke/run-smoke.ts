@@ -105,30 +105,8 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   }
   const gone = new Set(missing.map(formatKey));
   const compilable = deployed.filter((key) => smoke.compileStatement(key) !== null && !gone.has(formatKey(key)));
-  const compiled = await viewsToCheck(conn, smoke, options, compilable);
-  const compiles: SmokeCheck[] = [];
-  const compile = (key: ObjectKey, what: string) => {
-    const sql = smoke.compileStatement(key);
-    if (sql)
-      compiles.push({
-        name: `baseline: ${what} ${key.schema}.${key.name} compiles`,
-        body: { kind: 'statement', sql, params: [] },
-      });
-  };
-  for (const key of compilable) if (!compiled || compiled.has(formatKey(key))) compile(key, key.kind);
-  for (const key of await dependentViews(conn, smoke, options, deployed, compilable))
-    compile(key, `dependent ${key.kind}`);
-  // Many in one request when they all pass (the common case: hundreds of views, a few round trips); otherwise each
-  // of that request's checks in its own transaction, as below, which names the one that failed or warned. Requests
-  // of a bounded number of checks: one request's time is held against the bound of one check, and a request that
-  // fails or takes longer sends only its own checks again, one by one (a deep chain of views over views costs more
-  // per view the deeper it goes: thousands of them in one request outgrew the bound on a loaded server).
-  const together = new Map<SmokeCheck, SmokeResult>();
-  for (let i = 0; i < compiles.length; i += COMPILES_PER_REQUEST) {
-    const passed = await runner.allPass(compiles.slice(i, i + COMPILES_PER_REQUEST));
-    for (const [check, result] of passed ?? []) together.set(check, result);
-  }
-  for (const check of compiles) report(together.get(check) ?? (await runner.run(check)).result);
+  const views = await baselineViews(conn, smoke, options, deployed, compilable);
+  await compileViews(runner, smoke, views, (_, r) => report(r));
   const gate = options.regression ?? null;
   const baseline =
     gate && (await ledger.exists())
@@ -151,6 +129,100 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   return run;
 }
 
+/** What the baseline's choice of views reads (`baselineViews`): a `SmokeRunOptions` is one. */
+export interface BaselineSelection {
+  /** The project: its name, search path, and its objects' references (what its routines' bodies use). */
+  model: {
+    project: { name: string };
+    graph: { searchPath: string[] };
+    objects?: readonly { key: ObjectKey; references: Reference[] }[];
+  };
+  /** See `SmokeRunOptions.changes`: absent, every view of the project and no other. */
+  changes?: readonly AppliedChange[];
+}
+
+/** A view the smoke baseline compiles; `dependent`: another project's (or no project's) over what this one changed. */
+export interface BaselineView {
+  key: ObjectKey;
+  dependent: boolean;
+}
+
+/**
+ * The views and materialized views the smoke baseline of a project compiles: of `compilable` (its objects found in the
+ * database that compile: `SmokeDialect.compileStatement`), every one, or after a deployment (`selection.changes`) those
+ * it can have broken (`viewsToCheck`); then the views of other projects over what it changed in place
+ * (`dependentViews`). `deployed`: the keys the ledger records for the project. The verified dry run asks the same on
+ * its copy after the plan (runner/verify-views.ts).
+ */
+export async function baselineViews(
+  conn: Connection,
+  smoke: SmokeDialect,
+  selection: BaselineSelection,
+  deployed: readonly ObjectKey[],
+  compilable: readonly ObjectKey[],
+): Promise<BaselineView[]> {
+  const compiled = await viewsToCheck(conn, smoke, selection, compilable);
+  return [
+    ...compilable.filter((key) => !compiled || compiled.has(formatKey(key))).map((key) => ({ key, dependent: false })),
+    ...(await dependentViews(conn, smoke, selection, deployed, compilable)).map((key) => ({ key, dependent: true })),
+  ];
+}
+
+/** The smoke check compiling a view of the baseline, named as the results show it. */
+function compileCheck(smoke: SmokeDialect, view: BaselineView): SmokeCheck | null {
+  const sql = smoke.compileStatement(view.key);
+  if (!sql) return null;
+  const what = view.dependent ? `dependent ${view.key.kind}` : view.key.kind;
+  return {
+    name: `baseline: ${what} ${view.key.schema}.${view.key.name} compiles`,
+    body: { kind: 'statement', sql, params: [] },
+  };
+}
+
+/**
+ * Compile `views` as the smoke baseline does: many in one request when they all pass (the common case: hundreds of
+ * views, a few round trips); otherwise each of that request's checks in its own transaction, which names the one that
+ * failed or warned. Requests of a bounded number of checks: one request's time is held against the bound of one check,
+ * and a request that fails or takes longer sends only its own checks again, one by one (a deep chain of views over
+ * views costs more per view the deeper it goes: thousands of them in one request outgrew the bound on a loaded
+ * server). `onResult`: each view's result, in order.
+ */
+async function compileViews(
+  runner: CheckRunner,
+  smoke: SmokeDialect,
+  views: readonly BaselineView[],
+  onResult: (view: BaselineView, result: SmokeResult) => void,
+): Promise<void> {
+  const compiles = views.flatMap((view) => {
+    const check = compileCheck(smoke, view);
+    return check ? [{ view, check }] : [];
+  });
+  const together = new Map<SmokeCheck, SmokeResult>();
+  for (let i = 0; i < compiles.length; i += COMPILES_PER_REQUEST) {
+    const passed = await runner.allPass(compiles.slice(i, i + COMPILES_PER_REQUEST).map((c) => c.check));
+    for (const [check, result] of passed ?? []) together.set(check, result);
+  }
+  for (const { view, check } of compiles) onResult(view, together.get(check) ?? (await runner.run(check)).result);
+}
+
+/**
+ * Compile `views` on `conn` as a project's smoke baseline does (each in a transaction that is rolled back, under the
+ * time bound `timeoutMs` and the project's `searchPath`; a warning fails it), without recording anything: the
+ * verified dry run on its copy. One result per view that compiles at all, in order.
+ */
+export async function compileBaselineViews(
+  conn: Connection,
+  engine: Engine,
+  views: readonly BaselineView[],
+  options: { timeoutMs: number; searchPath: string[] },
+): Promise<{ view: BaselineView; result: SmokeResult }[]> {
+  const smoke = requireRole(engine, 'smoke', 'compile views');
+  const runner = new CheckRunner(conn, engine, smoke, options.timeoutMs, options.searchPath);
+  const results: { view: BaselineView; result: SmokeResult }[] = [];
+  await compileViews(runner, smoke, views, (view, result) => results.push({ view, result }));
+  return results;
+}
+
 /**
  * A deployment that created every view of the project and changed nothing that existed (a first deployment) compiles
  * each of them when they are this few: compiling them costs the server less than the catalog query that tells which
@@ -170,8 +242,8 @@ function allCreated(changes: readonly AppliedChange[], views: readonly ObjectKey
 async function viewsToCheck(
   conn: Connection,
   smoke: SmokeDialect,
-  options: SmokeRunOptions,
-  compilable: ObjectKey[],
+  options: BaselineSelection,
+  compilable: readonly ObjectKey[],
 ): Promise<Set<string> | null> {
   if (!options.changes || !smoke.viewDependencies) return null;
   const views = compilable.filter((k) => k.kind === 'view' || k.kind === 'materialized-view');
@@ -197,7 +269,7 @@ async function viewsToCheck(
 async function dependentViews(
   conn: Connection,
   smoke: SmokeDialect,
-  options: SmokeRunOptions,
+  options: BaselineSelection,
   deployed: readonly ObjectKey[],
   existing: readonly ObjectKey[],
 ): Promise<ObjectKey[]> {

@@ -191,3 +191,17 @@ export function dependencyStarts(
   }
   return [...starts.values()];
 }
+
+/**
+ * The steps of a plan up to the last of `project`'s, as the smoke baseline after that project's deployment reads them
+ * (`SmokeRunOptions.changes`): its own steps and those of the projects deployed before it in the same run.
+ */
+export function changesUpTo(
+  steps: readonly { objectKey: ObjectKey; order: number; action: string; project: string }[],
+  project: string,
+): AppliedChange[] {
+  const last = Math.max(0, ...steps.filter((st) => st.project === project).map((st) => st.order));
+  return steps
+    .filter((st) => st.order <= last)
+    .map((st) => ({ key: st.objectKey, order: st.order, action: st.action, project: st.project }));
+}

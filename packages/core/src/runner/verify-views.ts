@@ -1,0 +1,177 @@
+import { requireRole, type Connection, type Engine } from '../engine/engine';
+import { DbeeError, ExitCode } from '../errors';
+import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
+import type { Reference, SourceLocation } from '../model/source';
+import type { Plan } from '../plan/plan';
+import { allObjects } from '../schema/diff';
+import type { SchemaModel } from '../schema/model';
+import { baselineViews, compileBaselineViews, type BaselineSelection, type BaselineView } from '../smoke/run-smoke';
+import { changesUpTo, dependencyStarts } from '../smoke/stale-views';
+
+/**
+ * The smoke baseline of one project the plan deploys, which the real run runs right after the project's steps
+ * (`VerifyInput.baseline`): the verified dry run compiles its views on the copy after the plan.
+ */
+export interface VerifyBaseline {
+  /** The project's model: name, search path, objects (their references, and the file and line they are created at). */
+  model: Omit<BaselineSelection['model'], 'objects'> & {
+    objects?: readonly { key: ObjectKey; references: Reference[]; location?: SourceLocation }[];
+  };
+  /** The keys the ledger records for the project before the plan (`Ledger.objectKeys`); empty on a first deployment. */
+  deployed: readonly string[];
+  /** The time bound of the project's checks, in milliseconds (`smokeTimeoutMs`). */
+  timeoutMs: number;
+}
+
+/** What the views compiled on the copy after the plan said. */
+export interface VerifiedViews {
+  /** How many views were compiled (each once, however many projects' baselines chose it). */
+  compiled: number;
+  /** Each view that failed: a refusal naming it (at its source file and line when it is a planned project's). */
+  problems: DbeeError[];
+}
+
+/** The baselines of the projects with steps in the plan (a project without steps has no deployment, no baseline). */
+function withSteps(plan: Plan, baseline: readonly VerifyBaseline[]): VerifyBaseline[] {
+  const projects = new Set(plan.steps.map((s) => s.project));
+  return baseline.filter((b) => projects.has(b.model.project.name));
+}
+
+/**
+ * The schemas outside `schemas` holding views that the smoke baseline after the plan compiles as other projects' (or
+ * no project's) views over what the plan changes in place, read on the target with the query the real run uses
+ * (`SmokeDialect.dependentViews`, from the same `dependencyStarts`). Sorted; empty when there are none, when nothing
+ * the projects had was changed (a first deployment), or when the engine cannot tell. On PostgreSQL, a database that
+ * holds no view besides the projects' own answers from one count.
+ */
+export async function dependentViewSchemas(
+  engine: Engine,
+  conn: Connection,
+  plan: Plan,
+  baseline: readonly VerifyBaseline[],
+  schemas: readonly string[],
+): Promise<string[]> {
+  if (!engine.smoke?.dependentViews) return [];
+  const inside = new Set(schemas);
+  const outside = new Set<string>();
+  for (const b of withSteps(plan, baseline)) {
+    const project = b.model.project.name;
+    const deployed = b.deployed.map(parseKey);
+    const starts = dependencyStarts(changesUpTo(plan.steps, project), project, deployed);
+    if (starts.length === 0) continue;
+    for (const view of await engine.smoke.dependentViews(conn, starts, deployed))
+      if (!inside.has(view.schema)) outside.add(view.schema);
+  }
+  return [...outside].sort();
+}
+
+/**
+ * The live model of `schemas` and of every schema their objects depend on, in turn (a view of another project reads
+ * tables or calls functions of a third): read again with each schema found, until none is missing. For the copy of a
+ * verified dry run that holds the views of `dependentViewSchemas`.
+ */
+export async function closedModel(
+  engine: Engine,
+  conn: Connection,
+  schemas: readonly string[],
+): Promise<{ live: SchemaModel; schemas: string[] }> {
+  const diff = requireRole(engine, 'diff', 'copy schemas into a scratch database');
+  const scope = new Set(schemas);
+  for (;;) {
+    const live = await diff.introspect(conn, { schemas: [...scope] });
+    const missing = schemasUsed(live).filter((s) => !scope.has(s));
+    if (missing.length === 0) return { live, schemas: [...scope] };
+    for (const s of missing) scope.add(s);
+  }
+}
+
+/** The schemas of everything a model's objects need (`dependsOn`, a column's type, a foreign key's table...). */
+function schemasUsed(model: SchemaModel): string[] {
+  const keys: ObjectKey[] = [];
+  for (const o of allObjects(model)) keys.push(...o.dependsOn);
+  for (const t of model.tables) {
+    for (const c of t.columns) keys.push(...c.dependsOn);
+    for (const c of t.constraints) keys.push(...c.dependsOn, ...(c.references ? [c.references.table] : []));
+  }
+  for (const t of model.triggers) keys.push(t.function);
+  return [...new Set(keys.filter((k) => k.kind !== 'extension' && k.kind !== 'schema').map((k) => k.schema))].filter(
+    Boolean,
+  );
+}
+
+/**
+ * The keys the ledger records for `project` after the plan, as the real run's smoke baseline reads them: the plan's
+ * object states for a project planned by a diff, else those before with the project's steps laid over them (a drop
+ * forgets its object; a migration records none).
+ */
+function deployedAfter(plan: Plan, b: VerifyBaseline): ObjectKey[] {
+  const project = b.model.project.name;
+  const states = plan.objectStates?.[project];
+  if (states) return Object.keys(states).sort().map(parseKey);
+  const keys = new Set(b.deployed);
+  for (const s of plan.steps) {
+    if (s.project !== project || s.action === 'migrate') continue;
+    if (s.action === 'drop') keys.delete(s.key);
+    else keys.add(s.key);
+  }
+  return [...keys].sort().map(parseKey);
+}
+
+/**
+ * On the copy, after every step of the plan ran: the views each project's smoke baseline would compile after its
+ * deployment (the same selection as the real run, `baselineViews`: its views the plan can have broken, and the views
+ * of other projects over what it changed in place), compiled as the baseline compiles them. Views the copy lacks are
+ * left out, as the baseline leaves out the objects it finds missing.
+ */
+export async function compileViewsOnCopy(
+  engine: Engine,
+  copy: Connection,
+  plan: Plan,
+  baseline: readonly VerifyBaseline[],
+): Promise<VerifiedViews> {
+  const smoke = engine.smoke;
+  if (!smoke) return { compiled: 0, problems: [] };
+  const chosen: { b: VerifyBaseline; views: BaselineView[] }[] = [];
+  for (const b of withSteps(plan, baseline)) {
+    const deployed = deployedAfter(plan, b);
+    const views = deployed.filter((k) => smoke.compileStatement(k) !== null);
+    const gone = new Set((views.length ? await smoke.missingObjects(copy, views) : []).map(formatKey));
+    const compilable = views.filter((k) => !gone.has(formatKey(k)));
+    const selection = { model: b.model, changes: changesUpTo(plan.steps, b.model.project.name) };
+    chosen.push({ b, views: await baselineViews(copy, smoke, selection, deployed, compilable) });
+  }
+  // Each view once: as its own project's (named at its file and line) when a planned project has it.
+  const seen = new Set(chosen.flatMap((c) => c.views.filter((v) => !v.dependent).map((v) => formatKey(v.key))));
+  let compiled = 0;
+  const problems: DbeeError[] = [];
+  for (const { b, views } of chosen) {
+    const once = views.filter((v) => !v.dependent || (!seen.has(formatKey(v.key)) && seen.add(formatKey(v.key))));
+    const results = await compileBaselineViews(copy, engine, once, {
+      timeoutMs: b.timeoutMs,
+      searchPath: b.model.graph.searchPath,
+    });
+    compiled += results.length;
+    for (const { view, result } of results)
+      if (result.status !== 'passed') problems.push(viewProblem(b, view, result.message ?? 'failed'));
+  }
+  return { compiled, problems };
+}
+
+/** A view that fails to compile on the copy after the plan, as a refusal of the dry run. */
+function viewProblem(b: VerifyBaseline, view: BaselineView, message: string): DbeeError {
+  const project = b.model.project.name;
+  const id = formatKey(view.key);
+  const own = view.dependent ? undefined : b.model.objects?.find((o) => formatKey(o.key) === id)?.location;
+  const name = `${view.key.kind} ${view.key.schema}.${view.key.name}`;
+  const whose = view.dependent ? `, which stands on what ${project} changes,` : '';
+  return new DbeeError(
+    `${name}${whose} fails to compile on a copy of the target's schemas after the plan: ${message.replace(/^failed: /, '')}`,
+    {
+      code: 'DRY_RUN_VIEW_FAILED',
+      location: own ? { file: own.file, line: own.line } : undefined,
+      hint: "the real run's smoke baseline would fail on it (exit 3): change the view with what it stands on, or expand then contract (add the new beside the old, move the view over, drop the old later: docs/smoke-checks.md); --no-verify skips this check",
+      exitCode: ExitCode.invalid,
+      details: { view: id, project },
+    },
+  );
+}
