@@ -5,7 +5,8 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyChangeSet, generateChangeSet, generateProject } from '../../tools/bench/generate';
 import { run } from '../support/run';
-import { scratchDatabase } from '../support/pg';
+import { queryUrl, scratchDatabase } from '../support/pg';
+import { logRequests } from '../support/request-log';
 
 /**
  * The diff and `plan --out` of a generated project (the benchmark's shapes, 220 objects, plus two tables whose foreign
@@ -104,5 +105,56 @@ describe('a generated project of 220 objects', () => {
     expect(second.stdout.replace(' (cached)', '')).toBe(first.stdout);
     const json = await run(ws, 'diff', { project: 'gen', env: 'd', format: 'json' }, env());
     expect(JSON.parse(json.stdout).cached).toBe(true);
+  });
+});
+
+describe('a cached diff after a deployment [postgres]', () => {
+  let root: string;
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  const env = () => ({ DBEE_GEN_URL: db.url });
+  const log = logRequests();
+  const FINGERPRINT = /^\s*with ns as \(/;
+  const CATALOG_VERSION = /^\s*select md5\(concat_ws\('\|',/;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'dbee-generated-'));
+    generateProject(join(root, 'gen'), { name: 'gen', objects: 60 });
+    writeFileSync(
+      join(root, 'dbee.yaml'),
+      'version: 1\ndefaultEnvironment: d\nshadow: server\nenvironments:\n  d:\n    engine: postgres\n    connection:\n      url: ${DBEE_GEN_URL}\n',
+    );
+    db = await scratchDatabase();
+    const deployed = await run(root, 'deploy', { project: 'gen', env: 'd' }, env());
+    expect(deployed.code, deployed.stderr).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    log.restore();
+    await db?.drop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** The diff as JSON, and the catalog requests it sent. */
+  const diff = async () => {
+    const from = log.events.length;
+    const r = await run(root, 'diff', { project: 'gen', env: 'd', format: 'json' }, env());
+    expect(r.code, r.stderr).toBe(0);
+    const sent = log.events.slice(from).filter((e) => e.kind === 'sent');
+    return {
+      cached: (JSON.parse(r.stdout) as { cached: boolean }).cached,
+      fingerprints: sent.filter((e) => FINGERPRINT.test(e.text)).length,
+      versions: sent.filter((e) => CATALOG_VERSION.test(e.text)).length,
+    };
+  };
+
+  it('takes the fingerprint the deployment recorded while the catalog is unchanged, and reads it once it changes', async () => {
+    // The first diff builds the sources' model and reads the live side: the recorded fingerprint keys it too.
+    expect(await diff()).toMatchObject({ cached: false, fingerprints: 0, versions: 1 });
+    // Served from the cache by the catalog version alone: the fingerprint query (every definition printed) not sent.
+    expect(await diff()).toEqual({ cached: true, fingerprints: 0, versions: 1 });
+    // A change outside dbee: the version differs, the fingerprint is read, and the diff is made again.
+    await queryUrl(db.url, `COMMENT ON SCHEMA gen_s0 IS 'changed by hand'`);
+    expect(await diff()).toEqual({ cached: false, fingerprints: 1, versions: 1 });
+    expect(await diff()).toEqual({ cached: true, fingerprints: 1, versions: 1 });
   });
 });

@@ -1,3 +1,4 @@
+import { liveFingerprint } from './recorded-fingerprint';
 import { renderMode, type RenderMode } from '../plan/render-mode';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import { Workspace } from '../config/workspace';
 import { DbeeError } from '../errors';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
-import { Ledger } from '../ledger/ledger';
+import { Ledger, type DeploymentSummary } from '../ledger/ledger';
 import { settled, unsettled, writeCacheFile } from '../background';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { loadModels, loadTarget, removedObjects, schemaOwners, type LoadedTarget } from '../context/load';
@@ -154,6 +155,9 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     },
     pending,
     envVsEnv,
+    selectors.noCache
+      ? undefined
+      : (conn) => new Ledger(conn, engine.ledger).lastFinishedSummary(target.name, environment.name).catch(() => null),
   );
   // Both sides at once; the sources' error first, as when the model was built before the live side was read.
   const [read, built] = await Promise.all([settled(reading), desired.building ? settled(desired.building) : null]);
@@ -382,6 +386,8 @@ async function readLive(
   cached?: (fingerprint: string, roles?: string[]) => Plan | null,
   pending?: (conn: Connection) => Promise<string[]>,
   withRoles = false,
+  /** The summary of the project's last finished deployment on this environment (its recorded fingerprint). */
+  lastOf?: (conn: Connection) => Promise<DeploymentSummary | null>,
 ): Promise<{
   fingerprint: string;
   description: string;
@@ -398,7 +404,10 @@ async function readLive(
       const diff = requireRole(engine, 'diff', 'compute a diff');
       const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
       const withRoleList = roles ? { roles } : {};
-      const fingerprint = await diff.fingerprint(conn, scope);
+      // The fingerprint the project's last deployment here recorded, while the catalog has not changed since
+      // (`liveFingerprint`); only where a cached plan may answer by it.
+      const recorded = cached && lastOf ? await lastOf(conn) : null;
+      const fingerprint = await liveFingerprint(diff, engine, conn, scope, recorded);
       const hit = cached?.(fingerprint, roles);
       if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops, ...withRoleList };
       return {

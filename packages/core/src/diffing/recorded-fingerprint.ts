@@ -1,5 +1,6 @@
 import type { Connection, DiffRole, Engine } from '../engine/engine';
 import type { SchemaScope } from '../schema/managed-scope';
+import { createHash } from 'node:crypto';
 import type { Settled } from '../background';
 import type { DeploymentSummary } from '../ledger/ledger';
 
@@ -8,6 +9,17 @@ export interface RecordedFingerprint {
   fingerprint: string;
   /** `DiffRole.catalogVersion`, read right before the fingerprint; absent when the engine has none. */
   catalogVersion?: string;
+  /** `scopeKey` of the scope the fingerprint covers, with the catalog version. */
+  scope?: string;
+}
+
+/** A short digest of what a fingerprint covers: its schemas (as the fingerprint reads them) and what it manages. */
+export function scopeKey(scope: SchemaScope): string {
+  const schemas = [...new Set(scope.schemas.filter((s) => s !== 'dbee'))].sort();
+  return createHash('sha256')
+    .update(JSON.stringify({ schemas, manage: scope.manage ?? null }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**
@@ -23,14 +35,18 @@ export async function readRecordable(
 ): Promise<RecordedFingerprint> {
   const catalogVersion = diff.catalogVersion ? await diff.catalogVersion(conn).catch(() => undefined) : undefined;
   const fingerprint = await diff.fingerprint(conn, scope);
-  return catalogVersion ? { fingerprint, catalogVersion } : { fingerprint };
+  return catalogVersion ? { fingerprint, catalogVersion, scope: scopeKey(scope) } : { fingerprint };
 }
 
-/** The summary fields of a recorded fingerprint (none read: both null, as a deployment without one records). */
+/** The summary fields of a recorded fingerprint (none read: all null, as a deployment without one records). */
 export function summaryOf(
   recorded: RecordedFingerprint | null,
-): Pick<DeploymentSummary, 'fingerprint' | 'catalogVersion'> {
-  return { fingerprint: recorded?.fingerprint ?? null, catalogVersion: recorded?.catalogVersion ?? null };
+): Pick<DeploymentSummary, 'fingerprint' | 'catalogVersion' | 'fingerprintScope'> {
+  return {
+    fingerprint: recorded?.fingerprint ?? null,
+    catalogVersion: recorded?.catalogVersion ?? null,
+    fingerprintScope: recorded?.scope ?? null,
+  };
 }
 
 /**
@@ -54,4 +70,25 @@ export async function stillRecorded(
   const early = ahead ? await ahead : null;
   const now = early && 'value' in early ? early.value : await diff.catalogVersion(conn).catch(() => null);
   return now === recorded;
+}
+
+/**
+ * The live fingerprint of `scope`: the one `summary` recorded when it covers the same scope and the catalog has not
+ * changed since (`stillRecorded`), else read. A cached diff keys its plan by it: the recorded one is exactly what the
+ * query would give, so the cache answers alike.
+ */
+export async function liveFingerprint(
+  diff: DiffRole,
+  engine: Engine,
+  conn: Connection,
+  scope: SchemaScope,
+  summary: DeploymentSummary | null,
+): Promise<string> {
+  if (
+    summary?.fingerprint &&
+    summary.fingerprintScope === scopeKey(scope) &&
+    (await stillRecorded(engine, conn, summary))
+  )
+    return summary.fingerprint;
+  return diff.fingerprint(conn, scope);
 }

@@ -158,6 +158,8 @@ export interface DeploymentSummary {
    * is still equal, the fingerprint is still the live one, and drift checks do not read it again.
    */
   catalogVersion?: string | null;
+  /** Which scope that fingerprint covers (`scopeKey`: its schemas and what it manages), with the catalog version. */
+  fingerprintScope?: string | null;
   /** Objects that existed without the ledger knowing them, and what was done about them. */
   conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
   /** Smoke checks after the deployment; `not run` until they exist. */
@@ -1286,6 +1288,16 @@ export class Ledger {
       [deploymentId],
     );
     return r.rows.map((row) => ({ ...row, id: Number(row.id), deployment_id: Number(row.deployment_id) }));
+  }
+
+  /** The summary of the last finished deployment of `project` on `environment` (one query), null when there is none. */
+  async lastFinishedSummary(project: string, environment: string): Promise<DeploymentSummary | null> {
+    if (!(await this.exists())) return null;
+    const r = await this.conn.query<Pick<DeploymentRow, 'summary'>>(
+      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} AND ${this.q('finished_at')} IS NOT NULL ORDER BY ${this.q('id')} DESC LIMIT 1`,
+      [project, environment],
+    );
+    return r.rows[0] ? deploymentSummary(r.rows[0]) : null;
   }
 
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {

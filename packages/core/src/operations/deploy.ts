@@ -1,4 +1,4 @@
-import { readRecordable, summaryOf } from '../diffing/recorded-fingerprint';
+import { readRecordable, scopeKey, summaryOf } from '../diffing/recorded-fingerprint';
 import type { ConflictStrategy, DeploySettings, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase } from '../diffing/diff-plan';
@@ -961,7 +961,10 @@ function fingerprintsAtClose(
           ? [
               {
                 id: p.deploymentId,
-                patch: { fingerprint: fingerprints[i], ...(catalogVersion ? { catalogVersion } : {}) },
+                patch: {
+                  fingerprint: fingerprints[i],
+                  ...(catalogVersion ? { catalogVersion, fingerprintScope: scopeKey(p.scope) } : {}),
+                },
               },
             ]
           : [],
