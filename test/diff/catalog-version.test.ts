@@ -4,10 +4,12 @@ import { catalogVersion, fingerprint, type IntrospectScope } from '../../package
 import { ENGINES, openScratch, type Scratch } from './helpers';
 
 /**
- * `catalogVersion` stands in for the fingerprint in the diff's cache (packages/core/src/diffing/fingerprint-cache.ts):
- * a cached fingerprint is reused while the version is equal, so every change that moves a fingerprint must move the
- * version, including changes outside the scope that the catalog's deparsers print inside it (a referenced table's or
- * type's name, an owner's name, a printing setting).
+ * `catalogVersion` stands in for the fingerprint a deployment recorded (packages/core/src/diffing/recorded-fingerprint.ts):
+ * drift checks and a cached diff take that fingerprint while the database's version is still the recorded one, so
+ * every change that moves a fingerprint must move the version, including changes outside the scope that the catalog's
+ * deparsers print inside it (a referenced table's or type's name, an owner's or a grantee's name, a printing setting).
+ * What names nothing in the database (a role of the server's that no object names) leaves it as it is: other
+ * applications and databases of a shared server create roles.
  */
 const SCOPE: IntrospectScope = { schemas: ['cv'] };
 
@@ -15,12 +17,14 @@ describe.each(ENGINES)('the catalog version [%s]', (engine) => {
   let s: Scratch;
   const tag = randomBytes(3).toString('hex');
   const role = `dbee_cv_${tag}`;
+  const grantee = `dbee_cv_g_${tag}`;
   const state = async () => ({ version: await catalogVersion(s.conn), fingerprint: await fingerprint(s.conn, SCOPE) });
 
   beforeAll(async () => {
     s = await openScratch(engine);
     await s.conn.execute(`
       create role ${role};
+      create role ${grantee};
       create schema other; create schema cv;
       create table other.base (id int primary key, d date default '2020-01-02');
       create type other.kind as enum ('a', 'b');
@@ -29,12 +33,15 @@ describe.each(ENGINES)('the catalog version [%s]', (engine) => {
       create function cv.f() returns int language sql as $$ select 1 $$;
       alter function cv.f() owner to ${role};
       create sequence cv.s;
+      grant select on cv.t to ${grantee};
     `);
   });
 
   afterAll(async () => {
     await s.conn
-      .execute(`drop schema cv cascade; drop schema other cascade; drop role if exists ${role}`)
+      .execute(
+        `drop schema cv cascade; drop schema other cascade; drop role if exists ${role}; drop role if exists ${grantee}; drop role if exists ${grantee}_2`,
+      )
       .catch(() => {});
     await s?.dispose();
   });
@@ -56,8 +63,22 @@ describe.each(ENGINES)('the catalog version [%s]', (engine) => {
     ['a table outside the scope that a view in it reads, renamed', 'alter table other.base rename to base2'],
     ['a type outside the scope that a column in it uses, renamed', 'alter type other.kind rename to kind2'],
     ['the owner of a function in scope, renamed', `alter role ${role} rename to ${role}_2`],
+    ['a grantee of a table in scope, renamed', `alter role ${grantee} rename to ${grantee}_2`],
     ['the date style the defaults print in', `set datestyle = 'SQL, DMY'`],
   ];
+  it('stays equal while a role that no object of the database names is created and renamed', async () => {
+    const before = await state();
+    const other = `dbee_cv_o_${tag}`;
+    await s.conn.execute(`create role ${other}`);
+    try {
+      expect(await state()).toEqual(before);
+      await s.conn.execute(`alter role ${other} rename to ${other}_2`);
+      expect(await state()).toEqual(before);
+    } finally {
+      await s.conn.execute(`drop role if exists ${other}; drop role if exists ${other}_2`);
+    }
+  });
+
   it('changes when only pg_depend does (a sequence given an owning column)', async () => {
     const before = await state();
     await s.conn.execute('alter sequence cv.s owned by cv.t.id');

@@ -76,3 +76,14 @@ export function formatLocation(loc: ErrorLocation): string {
 export function isDbeeError(e: unknown): e is DbeeError {
   return e instanceof DbeeError;
 }
+
+/**
+ * Whether `error` is the engine's "insufficient resources" (SQL-standard class 53: out of memory, out of shared memory
+ * for locks, too many connections): what a statement asked for is beyond what the server can hold right now, not
+ * wrong. PostgreSQL raises it for a transaction that takes more locks than its lock table holds
+ * (`max_locks_per_transaction`); the same statements in smaller transactions pass.
+ */
+export function outOfResources(error: unknown): boolean {
+  const sqlstate = error instanceof DbeeError ? (error.details as { sqlstate?: unknown }).sqlstate : undefined;
+  return typeof sqlstate === 'string' && sqlstate.startsWith('53');
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedEnvironment } from '../config/resolve';
-import { DbeeError } from '../errors';
+import { DbeeError, outOfResources } from '../errors';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import type { ReusableShadow, SessionPool } from '../engine/session-pool';
 import { planFromSources } from '../planner/planner';
@@ -202,29 +202,57 @@ async function applyProject(
   const text = (step: (typeof steps)[number]) =>
     step.statements.map((sql) => expandPlaceholders(sql, variables, step.source?.file ?? step.key).expanded);
   // Round trips dominate a shadow build: consecutive transactional steps go in one request, in a transaction
-  // (engines with transactional DDL). Only when that fails are they replayed one by one, to name the culprit.
+  // (engines with transactional DDL), at most SHADOW_STEPS_PER_TRANSACTION of them. Only when that fails are they
+  // replayed one by one, to name the culprit.
   const batchable = engine.capabilities.transactionalDdl;
   for (let i = 0; i < steps.length; ) {
     let j = i;
-    while (batchable && j < steps.length && steps[j]!.transactional) j++;
+    while (batchable && j < steps.length && j - i < SHADOW_STEPS_PER_TRANSACTION && steps[j]!.transactional) j++;
     if (j - i > 1) {
-      const group = steps.slice(i, j);
-      // Each statement on its own line before its ';', so a trailing -- comment cannot swallow the terminator.
-      const script = group.flatMap(text).join('\n;\n');
-      try {
-        await conn.transaction((tx) => tx.execute(script));
-        i = j;
-        continue;
-      } catch {
-        // Fall through: replay the group statement by statement to report which step fails.
-      }
-      for (const step of group) await applyStep(conn, step, text(step));
+      await applyGroup(conn, steps.slice(i, j), text);
       i = j;
       continue;
     }
     await applyStep(conn, steps[i]!, text(steps[i]!));
     i++;
   }
+}
+
+/**
+ * The most steps of a shadow build sent in one transaction. PostgreSQL keeps the locks of a transaction in a table of
+ * `max_locks_per_transaction` x `max_connections` entries (6,400 by default) shared by every session of the server,
+ * and creating an object takes about two: a build of 10,000 objects in one transaction ran out of it after 5 s of work
+ * (rolled back), and was then replayed a statement per round trip (18.5 s in all, where the statements take 8.7 s
+ * one transaction each). A thousand steps stay well inside the default table, and a transaction more per thousand
+ * steps costs a commit (a scratch database's, not waited for by anything).
+ */
+const SHADOW_STEPS_PER_TRANSACTION = 1000;
+
+/**
+ * Consecutive transactional steps in one transaction of one request. When the server cannot hold that transaction
+ * (`outOfResources`: a lock table smaller than the build needs), the group is halved and each half sent the same way;
+ * any other failure replays the group statement by statement, to report which step fails (and where).
+ */
+async function applyGroup(
+  conn: Connection,
+  group: readonly import('../plan/plan').PlanStep[],
+  text: (step: import('../plan/plan').PlanStep) => string[],
+): Promise<void> {
+  // Each statement on its own line before its ';', so a trailing -- comment cannot swallow the terminator.
+  const script = group.flatMap(text).join('\n;\n');
+  try {
+    await conn.transaction((tx) => tx.execute(script));
+    return;
+  } catch (e) {
+    if (outOfResources(e) && group.length > 1) {
+      const half = Math.ceil(group.length / 2);
+      await applyGroup(conn, group.slice(0, half), text);
+      await applyGroup(conn, group.slice(half), text);
+      return;
+    }
+    // Fall through: replay the group statement by statement to report which step fails.
+  }
+  for (const step of group) await applyStep(conn, step, text(step));
 }
 
 async function applyStep(conn: Connection, step: import('../plan/plan').PlanStep, statements: string[]): Promise<void> {

@@ -11,7 +11,7 @@ import { desiredModel } from '../diffing/desired';
 import { materializeRef } from '../diffing/git-ref';
 import type { SchemaModel } from '../schema/model';
 import { requireRole, type Connection, type DiffRole, type Engine } from '../engine/engine';
-import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { DbeeAggregateError, DbeeError, ExitCode, outOfResources, type ExitCodeValue } from '../errors';
 import { Ledger, deploymentSummary, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
 import { parseKey, type ObjectKey } from '../model/object-key';
 import { readPackage, type LoadedPackage } from '../package/package';
@@ -757,12 +757,6 @@ function rollbackChanges(steps: readonly CompensatingStep[]): AppliedChange[] {
 /** Kinds a compensating step puts back with a CREATE of the object itself (a view's fallback drops and creates it). */
 const DEFINED_BY_CREATE = new Set(['view', 'materialized-view', 'function', 'procedure']);
 const REDEFINES = new Set(['create', 'replace']);
-
-/** An error of the SQL-standard class 53, insufficient resources (out of memory, out of shared memory for locks). */
-function outOfResources(error: DbeeError | undefined): boolean {
-  const sqlstate = (error?.details as { sqlstate?: unknown } | undefined)?.sqlstate;
-  return typeof sqlstate === 'string' && sqlstate.startsWith('53');
-}
 
 const statesBefore = new WeakMap<Ledger, Map<number, Promise<LedgerState | null>>>();
 

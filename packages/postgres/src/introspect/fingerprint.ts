@@ -319,14 +319,19 @@ const PRINT_SETTINGS = [
 
 /**
  * The catalog version query (see `catalogVersion`): per catalog its row count and the sum of a 64-bit hash of each row
- * version's transaction id and place (`xmin`, `ctid`), no definition printed; the roles' names (owners and ACLs print
- * them); the settings that shape what the deparsers print; the database's identity.
+ * version's transaction id and place (`xmin`, `ctid`), no definition printed; the names of the roles this database's
+ * objects name (owners, grantors and grantees of their ACLs, policies' roles: each has a row in `pg_shdepend` for this
+ * database; the bootstrap superuser, which has none, always), which the definitions print; the settings that shape
+ * what the deparsers print; the database's identity. Roles are the server's, not the database's: counting every one
+ * made any role created anywhere on the server (another application's, another database's) a change here.
  */
 export const CATALOG_VERSION_SQL = `select md5(concat_ws('|',
   (select system_identifier::text from pg_catalog.pg_control_system()),
   (select oid::text from pg_catalog.pg_database where datname = current_database()),
   ${PRINT_SETTINGS.map((s) => `current_setting('${s}')`).join(', ')},
-  (select count(*) || ':' || coalesce(sum(hashtextextended(oid::text || ' ' || rolname, 0)), 0) from pg_catalog.pg_roles),
+  (select count(*) || ':' || coalesce(sum(hashtextextended(r.oid::text || ' ' || r.rolname, 0)), 0) from pg_catalog.pg_roles r
+    where r.oid = 10 or r.oid in (select refobjid from pg_catalog.pg_shdepend
+      where dbid = (select oid from pg_catalog.pg_database where datname = current_database()) and refclassid = 'pg_catalog.pg_authid'::regclass)),
   (select count(*) || ':' || coalesce(sum(hashtextextended(oid::text || ' ' || spcname, 0)), 0) from pg_catalog.pg_tablespace),
   ${CATALOGS.map((c) => `(select count(*) || ':' || coalesce(sum(hashtextextended(xmin::text || ctid::text, 0)), 0) from pg_catalog.${c})`).join(',\n  ')}
 )) as version`;
