@@ -93,7 +93,7 @@ describe('reads that overlap on the lock session [postgres]', () => {
     );
     expect(row!.summary.smoke).toMatch(/^passed/);
     expect(row!.summary.fingerprint).toMatch(/^pg3:/);
-    expect(row!.summary.catalogVersion).toMatch(/^pgv1:/);
+    expect(row!.summary.catalogVersion).toMatch(/^pgv2:/);
     // status finds no drift by the catalog version alone: no fingerprint query.
     const statusEv = await during(async () => {
       const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);

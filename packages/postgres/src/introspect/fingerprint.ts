@@ -352,5 +352,5 @@ export async function catalogVersion(conn: Connection): Promise<string> {
   const rows = conn.queryPrepared
     ? (await conn.queryPrepared<{ version: string }>(CATALOG_VERSION_SQL, [], FINGERPRINT_SETTINGS)).rows
     : await withCatalogSettings(conn, async () => (await conn.query<{ version: string }>(CATALOG_VERSION_SQL)).rows);
-  return `pgv1:${rows[0]!.version}`;
+  return `pgv2:${rows[0]!.version}`;
 }
