@@ -7,6 +7,7 @@ import { requireRole, type Connection, type Engine } from '../engine/engine';
 import type { ReusableShadow, SessionPool } from '../engine/session-pool';
 import { planFromSources } from '../planner/planner';
 import { usedVariables, type ProjectModel } from '../planner/project-model';
+import type { Plan, PlanStep } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
 import type { SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
@@ -142,7 +143,7 @@ export async function desiredModel(args: {
 async function applyIncrementally(
   engine: Engine,
   shadow: ReusableShadow,
-  plan: import('../plan/plan').Plan,
+  plan: Plan,
   models: ProjectModel[],
   target: string,
   ownKey: (m: ProjectModel) => string,
@@ -176,12 +177,7 @@ async function applyIncrementally(
   }
 }
 
-async function applyToShadow(
-  engine: Engine,
-  conn: Connection,
-  plan: import('../plan/plan').Plan,
-  models: ProjectModel[],
-): Promise<void> {
+async function applyToShadow(engine: Engine, conn: Connection, plan: Plan, models: ProjectModel[]): Promise<void> {
   const vars = new Map(models.map((m) => [m.project.name, m.variables]));
   for (const project of plan.projects) await applyProject(engine, conn, plan, project, vars.get(project) ?? {});
 }
@@ -190,7 +186,7 @@ async function applyToShadow(
 async function applyProject(
   engine: Engine,
   conn: Connection,
-  plan: import('../plan/plan').Plan,
+  plan: Plan,
   project: string,
   variables: Record<string, string>,
 ): Promise<void> {
@@ -235,8 +231,8 @@ const SHADOW_STEPS_PER_TRANSACTION = 1000;
  */
 async function applyGroup(
   conn: Connection,
-  group: readonly import('../plan/plan').PlanStep[],
-  text: (step: import('../plan/plan').PlanStep) => string[],
+  group: readonly PlanStep[],
+  text: (step: PlanStep) => string[],
 ): Promise<void> {
   // Each statement on its own line before its ';', so a trailing -- comment cannot swallow the terminator.
   const script = group.flatMap(text).join('\n;\n');
@@ -255,7 +251,7 @@ async function applyGroup(
   for (const step of group) await applyStep(conn, step, text(step));
 }
 
-async function applyStep(conn: Connection, step: import('../plan/plan').PlanStep, statements: string[]): Promise<void> {
+async function applyStep(conn: Connection, step: PlanStep, statements: string[]): Promise<void> {
   for (const sql of statements) {
     try {
       await conn.execute(sql);
