@@ -6,13 +6,13 @@
  * dbee's default `transaction: object` costs at the server), dbee with `transaction: plan`, and the cost of
  * starting the CLI process.
  *
- *   node tools/run.js tools/bench/profile.ts [objects=1000] [--runs 3]
+ *   node tools/run.js tools/bench/profile.ts [objects=1000] [--runs 3] [--requests FILE]
  *
  * It ends with V8 CPU profiles (`node --cpu-prof`) of whole CLI processes (full deploy, no-op deploy, uncached
  * diff), summarised as self time by package/file and by function; the raw .cpuprofile files are kept in
  * $TMPDIR/dbee-bench-cpuprof (open them in Chrome DevTools).
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Workspace, loadProjectModel, planFromSources, desiredModel } from '@dbee/core';
@@ -50,6 +50,14 @@ interface Tally {
   calls: Map<Kind, number>;
 }
 let tally: Tally | null = null;
+/** `--requests FILE`: every request of the measured runs, one line each (label, kind, ms, the statement's start). */
+const requestsFile = argv.includes('--requests') ? argv[argv.indexOf('--requests') + 1] : undefined;
+let requestLabel = '';
+function logRequest(kind: string, ms: number, sql: string): void {
+  if (!requestsFile || !tally) return;
+  const head = sql.replace(/\s+/g, ' ').trim().slice(0, 160);
+  appendFileSync(requestsFile, `${requestLabel}\t${kind}\t${ms.toFixed(1)}\t${head}\n`);
+}
 function instrument(): void {
   const proto = PgConnection.prototype as unknown as Record<
     'query' | 'execute',
@@ -71,6 +79,7 @@ function instrument(): void {
         const k: Kind = 'batched requests (steps with their ledger rows, smoke baseline)';
         tally.ms.set(k, (tally.ms.get(k) ?? 0) + performance.now() - t);
         tally.calls.set(k, (tally.calls.get(k) ?? 0) + 1);
+        logRequest('batch', performance.now() - t, `[${statements.length} statements] ${statements.join('; ')}`);
       }
     }
   };
@@ -85,13 +94,15 @@ function instrument(): void {
           const k = kindOf(sql);
           tally.ms.set(k, (tally.ms.get(k) ?? 0) + performance.now() - t);
           tally.calls.set(k, (tally.calls.get(k) ?? 0) + 1);
+          logRequest(k, performance.now() - t, sql);
         }
       }
     };
   }
 }
 
-async function measured<T>(f: () => Promise<T>): Promise<{ wall: number; tally: Tally; value: T }> {
+async function measured<T>(f: () => Promise<T>, label = ''): Promise<{ wall: number; tally: Tally; value: T }> {
+  requestLabel = label;
   tally = { ms: new Map(), calls: new Map() };
   const t = performance.now();
   const value = await f();
@@ -190,6 +201,7 @@ async function main(): Promise<void> {
     const noop: { wall: number; tally: Tally }[] = [];
     const incr: { wall: number; tally: Tally }[] = [];
     const incrCached: { wall: number; tally: Tally }[] = [];
+    const rollback: { wall: number; tally: Tally }[] = [];
     const diff: { wall: number; tally: Tally }[] = [];
     const diffEnv: { wall: number; tally: Tally }[] = [];
     const shadow: { wall: number; tally: Tally }[] = [];
@@ -206,8 +218,21 @@ async function main(): Promise<void> {
       rmSync(join(wsChanged, '.dbee', 'cache'), { recursive: true, force: true });
       incr.push(await measured(() => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, env)));
       incrCached.push(
-        await measured(() =>
-          L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(d2) }),
+        await measured(
+          () => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { ...env, [L.envVar('d')]: L.dbUrl(d2) }),
+          'incremental-cached',
+        ),
+      );
+      rollback.push(
+        await measured(
+          () =>
+            L.dbee(
+              wsChanged,
+              'rollback',
+              { project: 'gen', env: 'd', assumeYes: true },
+              { ...env, [L.envVar('d')]: L.dbUrl(d2) },
+            ),
+          'rollback',
         ),
       );
       await L.dropDb(d2);
@@ -283,6 +308,7 @@ async function main(): Promise<void> {
     report('dbee no-op deploy (in-process)', noop);
     report('dbee incremental deploy (in-process, desired model not cached)', incr);
     report('dbee incremental deploy (in-process, desired model cached)', incrCached);
+    report('dbee rollback of it (in-process)', rollback);
     report('dbee diff env vs sources, uncached (in-process, shadow: server)', diff);
     report('  of which desiredModel() alone (shadow build + introspection)', shadow);
     report('dbee diff env vs env, uncached (in-process)', diffEnv);

@@ -24,6 +24,8 @@ import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
 import {
   captureDefinition,
+  captureDefinitions,
+  replacesOnlyItself,
   existingObjects,
   renderCopyData,
   rowsEstimate,
@@ -204,6 +206,8 @@ export function createPostgresEngine(): Engine {
       }),
       existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
       captureDefinition,
+      captureDefinitions,
+      replacesOnlyItself,
       setAside,
       renderCopyData,
       rowCount: async (conn, key) =>

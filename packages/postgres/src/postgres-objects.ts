@@ -1,4 +1,4 @@
-import type { Connection, ObjectKey } from '@dbee/core';
+import type { Connection, ObjectKey, PlanStep } from '@dbee/core';
 import { catalogQuery } from './postgres-connection';
 import { ident, literal, qualified } from './render/quote';
 
@@ -148,11 +148,7 @@ export async function captureDefinition(conn: Connection, key: ObjectKey): Promi
       const rel = await relation(conn, key);
       if (!rel || (rel.relkind !== 'v' && rel.relkind !== 'm')) return null;
       const r = await conn.query<{ def: string }>('SELECT pg_get_viewdef($1::oid, true) AS def', [rel.oid]);
-      const body = r.rows[0]!.def.trim().replace(/;$/, '');
-      const options = rel.reloptions?.length ? ` WITH (${rel.reloptions.join(', ')})` : '';
-      return rel.relkind === 'v'
-        ? `CREATE OR REPLACE VIEW ${name}${options} AS\n${body}`
-        : `CREATE MATERIALIZED VIEW ${name}${options} AS\n${body}`;
+      return viewStatement(name, rel, r.rows[0]!.def);
     }
     case 'function':
     case 'procedure': {
@@ -227,6 +223,79 @@ export async function captureDefinition(conn: Connection, key: ObjectKey): Promi
     default:
       return null;
   }
+}
+
+/** A view's definition as `captureDefinition` gives it, from its relation row and `pg_get_viewdef(oid, true)`. */
+function viewStatement(name: string, rel: Pick<RelationRow, 'relkind' | 'reloptions'>, def: string): string {
+  const body = def.trim().replace(/;$/, '');
+  const options = rel.reloptions?.length ? ` WITH (${rel.reloptions.join(', ')})` : '';
+  return rel.relkind === 'v'
+    ? `CREATE OR REPLACE VIEW ${name}${options} AS\n${body}`
+    : `CREATE MATERIALIZED VIEW ${name}${options} AS\n${body}`;
+}
+
+/**
+ * `captureDefinition` of each of `keys`, in order: the views and routines in one catalog query (the same functions
+ * read them: `pg_get_viewdef(oid, true)`, `pg_get_functiondef`), any other kind one by one.
+ */
+export async function captureDefinitions(conn: Connection, keys: readonly ObjectKey[]): Promise<(string | null)[]> {
+  const out: (string | null)[] = keys.map(() => null);
+  const views: number[] = [];
+  const routines: { i: number; target: string; args: string }[] = [];
+  for (const [i, key] of keys.entries()) {
+    if (key.kind === 'view' || key.kind === 'materialized-view') views.push(i);
+    else if (key.kind === 'function' || key.kind === 'procedure') {
+      const p = probe(key);
+      if (p.category === 'routine') routines.push({ i, target: p.target, args: p.args });
+    } else out[i] = await captureDefinition(conn, key);
+  }
+  if (!views.length && !routines.length) return out;
+  const r = await conn.query<{ i: number; relkind: string | null; reloptions: string[] | null; def: string | null }>(
+    `SELECT k.i::int AS i, c.relkind::text AS relkind, c.reloptions, pg_get_viewdef(c.oid, true) AS def
+       FROM unnest($1::int[], $2::text[]) AS k(i, target) JOIN pg_class c ON c.oid = to_regclass(k.target)
+      WHERE c.relkind IN ('v', 'm')
+     UNION ALL
+     SELECT k.i::int, NULL, NULL, pg_get_functiondef(p.oid)
+       FROM unnest($3::int[], $4::text[], $5::text[]) AS k(i, target, args)
+       JOIN pg_proc p ON p.oid = CASE WHEN ${ROUTINE_EXISTS} THEN to_regprocedure(k.target) END
+      WHERE p.prokind <> 'a'`,
+    [
+      views,
+      views.map((i) => qualified(keys[i]!.schema, keys[i]!.name)),
+      routines.map((x) => x.i),
+      routines.map((x) => x.target),
+      routines.map((x) => x.args),
+    ],
+  );
+  for (const row of r.rows) {
+    const i = Number(row.i);
+    const key = keys[i]!;
+    out[i] = row.relkind
+      ? viewStatement(
+          qualified(key.schema, key.name),
+          { relkind: row.relkind, reloptions: row.reloptions },
+          row.def ?? '',
+        )
+      : (row.def ?? '').trim();
+  }
+  return out;
+}
+
+/** A `CREATE OR REPLACE` of a view or routine, alone: see `ObjectCatalog.replacesOnlyItself`. */
+const REPLACES_ONLY_ITSELF = /^\s*CREATE\s+OR\s+REPLACE\s+(VIEW|FUNCTION|PROCEDURE)\s/i;
+
+/**
+ * Whether `step` replaces an existing view or routine by one `CREATE OR REPLACE` and nothing else: such a statement keeps
+ * the object's name, columns (a view may only add some at the end), arguments and result type, so no other object's
+ * definition as `captureDefinition` reads it changes (a new overload would: it is a `create`, never one of these).
+ */
+export function replacesOnlyItself(step: PlanStep): boolean {
+  return (
+    step.action === 'replace' &&
+    (step.objectKey.kind === 'view' || step.objectKey.kind === 'function' || step.objectKey.kind === 'procedure') &&
+    step.statements.length === 1 &&
+    REPLACES_ONLY_ITSELF.test(step.statements[0]!)
+  );
 }
 
 async function tableDefinition(conn: Connection, key: ObjectKey): Promise<string | null> {

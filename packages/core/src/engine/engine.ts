@@ -641,6 +641,19 @@ export interface ObjectCatalog {
    */
   captureDefinition(conn: Connection, key: ObjectKey): Promise<string | null>;
   /**
+   * `captureDefinition` of many objects in one round trip, in order (null where one does not exist or its kind is not
+   * covered): read for a run of steps that `replacesOnlyItself` before the first of them runs (runner/deployment.ts).
+   * Absent: one `captureDefinition` per step.
+   */
+  captureDefinitions?(conn: Connection, keys: readonly ObjectKey[]): Promise<(string | null)[]>;
+  /**
+   * Whether `step`'s statements can change the definition `captureDefinition` reads of no object but its own (PostgreSQL:
+   * one `CREATE OR REPLACE` of an existing view or routine: it keeps the object's name, columns, arguments and result,
+   * so what stands on it reads the same). The definitions of a run of such steps are read together before the first
+   * runs. Absent, or false: the step's definition is read after every step before it ran.
+   */
+  replacesOnlyItself?(step: PlanStep): boolean;
+  /**
    * Statements that get an existing object out of the way of a CREATE, for the conflict strategies `rename` (keep
    * it, with its data, under a backup name made from `stamp`, e.g. `orders_bak_20261121t103000`) and `drop`.
    * Reads the catalog (what else must move with it: a table's indexes, say), changes nothing. Null when the

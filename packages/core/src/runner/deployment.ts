@@ -38,7 +38,15 @@ export interface DeploymentPlan {
   variables: Record<string, string>;
   /** Conflict resolutions by step order. */
   conflicts?: ReadonlyMap<number, StepConflict>;
+  /**
+   * The plan's steps in the order they run: the definitions of a run of steps that each replace only their own object
+   * (`ObjectCatalog.replacesOnlyItself`) are read together when the first of them is prepared. Absent: one read per step.
+   */
+  steps?: readonly PlanStep[];
 }
+
+/** Definitions read together at most (one catalog query). */
+const CAPTURES_PER_READ = 500;
 
 /**
  * One step as its deployment sends it, computed once by `Deployment.prepare` whichever way the step is sent (in a
@@ -88,6 +96,8 @@ export class Deployment {
    */
   private readonly pending = new Map<string, { checksum: string | null; step: PlanStep }>();
   private closed = false;
+  /** Definitions read ahead with an earlier step's (`capture`), by step, until the step is prepared. */
+  private readonly captured = new Map<PlanStep, string | null>();
   /**
    * Its steps write no `objects` rows (a deployment of a plan, on a ledger that folds them: `Ledger.fold`); `fold`
    * brings `objects` up to date from its applied steps, once, before anything of it reads them.
@@ -154,7 +164,7 @@ export class Deployment {
       conflict?.definition !== undefined
         ? conflict.definition
         : catalog && capturesDefinition(step, plan.engine, conflict)
-          ? await catalog.captureDefinition(c, step.objectKey)
+          ? await this.capture(step, c)
           : null;
     // What the dry run prints and verifies for this step (the same function: plan/step-statements.ts).
     const statements = stepStatements(step, plan.variables, conflict);
@@ -182,6 +192,40 @@ export class Deployment {
       conflict,
       journaled: !step.transactional && plan.engine.capabilities.transactionalDdl,
     };
+  }
+
+  /**
+   * The definition of `step`'s object as it is now (after every step before it ran). When the step replaces only its own
+   * object, the definitions of the steps right after it that do too are read with it: none of those steps changes
+   * what another reads, so each read is what it would be right before its own step ran.
+   */
+  private async capture(step: PlanStep, c: Connection): Promise<string | null> {
+    if (this.captured.has(step)) {
+      const def = this.captured.get(step)!;
+      this.captured.delete(step);
+      return def;
+    }
+    const plan = this.plan!;
+    const catalog = plan.engine.catalog!;
+    const alone = (s: PlanStep) =>
+      s.project === step.project && !plan.conflicts?.has(s.order) && !!catalog.replacesOnlyItself?.(s);
+    const at = plan.steps?.indexOf(step) ?? -1;
+    if (!catalog.captureDefinitions || at < 0 || !alone(step)) return catalog.captureDefinition(c, step.objectKey);
+    const run = [step];
+    // A second step on one object reads what the first left: the run stops before it.
+    const keys = new Set([step.key]);
+    for (let i = at + 1; i < plan.steps!.length && run.length < CAPTURES_PER_READ; i++) {
+      const next = plan.steps![i]!;
+      if (!alone(next) || keys.has(next.key)) break;
+      keys.add(next.key);
+      run.push(next);
+    }
+    const defs = await catalog.captureDefinitions(
+      c,
+      run.map((s) => s.objectKey),
+    );
+    run.forEach((s, i) => i > 0 && this.captured.set(s, defs[i] ?? null));
+    return defs[0] ?? null;
   }
 
   /** The object's checksum in the ledger right before `step` runs, from the in-memory state. */

@@ -231,8 +231,11 @@ export interface BatchMode<T> {
   eligible(group: Group<T>): boolean;
   /** Whether `next` may follow `first` in the same run of requests (one project's groups). */
   joins(first: Group<T>, next: Group<T>): boolean;
-  /** A step that starts a request of its own (read something first, or shown as it starts: it may take a while). */
-  alone(step: T): boolean;
+  /**
+   * A step that starts a request of its own (read something first, or shown as it starts: it may take a while), when it
+   * would follow `before`, the steps already in the request.
+   */
+  alone(step: T, before: readonly T[]): boolean;
   /** A step that ends its request. */
   ends(step: T): boolean;
   /** The statements that open a transaction (`BEGIN`, and what else the dialect sets for it). */
@@ -402,6 +405,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     const txs: { g: number; runnable: T[]; sent: Sent[]; now: Sent[] }[] = [];
     let count = 0;
     let full = false;
+    const inRequest = () => txs.flatMap((t) => t.now.map((p) => p.step));
     while (!full) {
       if (!open) {
         // A full request opens no transaction: it would be sent as a lone `BEGIN`.
@@ -416,7 +420,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
           g++;
           continue;
         }
-        if (count > 0 && batch.alone(runnable[0]!)) break;
+        if (count > 0 && batch.alone(runnable[0]!, inRequest())) break;
         open = { g, runnable, next: 0, sent: [] };
         g++;
         batch.opened?.();
@@ -428,7 +432,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
       const tx = txs[txs.length - 1]!;
       while (open.next < open.runnable.length) {
         const step = open.runnable[open.next]!;
-        if (count >= batch.size || (count > 0 && batch.alone(step))) {
+        if (count >= batch.size || (count > 0 && batch.alone(step, inRequest()))) {
           full = true;
           break;
         }

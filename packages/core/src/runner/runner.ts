@@ -283,7 +283,12 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         planChecksum: options.planChecksum,
         stepsTotal: state.steps.length,
       },
-      { engine, variables: options.variables.get(state.project) ?? {}, conflicts: options.conflicts },
+      {
+        engine,
+        variables: options.variables.get(state.project) ?? {},
+        conflicts: options.conflicts,
+        steps: plan.steps,
+      },
     );
     state.deploymentId = state.deployment.id;
     reporter.info(
@@ -299,6 +304,8 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     positions.get(step) ?? { index: 0, total: states.get(step.project)!.steps.length };
 
   const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
+  /** A step whose statements change no definition but its own object's (`ObjectCatalog.replacesOnlyItself`). */
+  const onlyItself = (step: PlanStep) => !conflict(step) && !!engine.catalog?.replacesOnlyItself?.(step);
   /** Every step prepared (`Deployment.prepare`), whichever way it was sent: what it ran and what undoes it. */
   const prepared = new Map<PlanStep, PreparedStep>();
   const record = async (
@@ -391,7 +398,11 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         joins: (first, next) => first.steps[0]!.project === next.steps[0]!.project,
         // A step that captures a definition (read first, after what came before) and a migration (a data move takes
         // time: it is shown as it starts, and the lock is proven right before it) start a request; a migration ends it.
-        alone: (step) => capturesDefinition(step, engine) || step.action === 'migrate',
+        // A step that replaces only its own object joins one that holds only such steps: its definition was read with
+        // theirs before the first of them (`Deployment.prepare`), and none of them changes what it reads.
+        alone: (step, before) =>
+          step.action === 'migrate' ||
+          (capturesDefinition(step, engine) && !(onlyItself(step) && before.every(onlyItself))),
         // A step that may drop the session's named statements ends its request: the next one defines them again.
         ends: (step) => step.action === 'migrate' || step.statements.some((sql) => DROPS_NAMED.test(sql)),
         // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
@@ -403,10 +414,15 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         size: REQUEST_STEPS,
         // Per step: its search path when it changes, the clock mark, its statements and its ledger rows (`StepJournal.applied`).
         prepare: async (step) => {
-          // The object's definition before the step (its reverse when the plan has none) is read after what came before.
+          // The object's definition before the step (its reverse when the plan has none) is read after what came before,
+          // under the project's search path (names print as its statements see them): a new path is set first then.
+          let path = pathStatement(step.project);
+          if (path && capturesDefinition(step, engine, conflict(step) ?? null)) {
+            await conn.execute(path);
+            path = null;
+          }
           const p = await states.get(step.project)!.deployment!.prepare(step, conn);
           prepared.set(step, p);
-          const path = pathStatement(step.project);
           const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
           firstOfTransaction = false;
           // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
