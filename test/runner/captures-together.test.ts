@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { PgConnection, PgliteConnection } from '@dbee/postgres';
+import { run } from '../support/run';
+import { dbYaml, ENGINES, snapshot, workspaceWith, type Target, type TestWorkspace } from './helpers';
+
+/**
+ * A deployment that replaces many views and routines reads the definitions they replace (each step's reverse, recorded in
+ * the ledger) in one catalog query, not two per step, and on the server sends those steps in requests of many instead of
+ * one request and a COMMIT each. What it reads must be what a read right before each step would give: rolling the
+ * deployment back puts every definition back as it was, a view over another replaced view included.
+ */
+const N = 6;
+
+const files = (version: 1 | 2) => {
+  const f: Record<string, string> = {
+    'app/db.yaml': dbYaml('app'),
+    'app/schema.sql': 'CREATE SCHEMA app;\n',
+    'app/items.sql': 'CREATE TABLE app.items (id bigint PRIMARY KEY, qty integer NOT NULL);\n',
+    // A view over the first view: its definition names it, and is read before the first view is replaced.
+    'app/top.sql': `CREATE OR REPLACE VIEW app.top AS SELECT id, qty FROM app.v1 WHERE qty > ${version};\n`,
+  };
+  for (let i = 1; i <= N; i++) {
+    f[`app/v${i}.sql`] =
+      `CREATE OR REPLACE VIEW app.v${i} AS SELECT id, qty FROM app.items WHERE qty > ${i * version};\n`;
+    f[`app/f${i}.sql`] =
+      `CREATE OR REPLACE FUNCTION app.f${i}(x integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT x + ${i * version} $$;\n`;
+  }
+  return f;
+};
+
+/** The texts of the requests sent on every connection of this process while `f` runs. */
+async function requestsOf(f: () => Promise<void>): Promise<string[]> {
+  const sent: string[] = [];
+  const restore: (() => void)[] = [];
+  for (const proto of [PgConnection.prototype, PgliteConnection.prototype] as unknown as Record<
+    string,
+    (...a: unknown[]) => Promise<unknown>
+  >[]) {
+    for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
+      const original = proto[m];
+      if (!original) continue;
+      proto[m] = function (this: unknown, ...a: unknown[]) {
+        sent.push(Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]));
+        return original.apply(this, a);
+      };
+      restore.push(() => (proto[m] = original));
+    }
+  }
+  try {
+    await f();
+  } finally {
+    for (const r of restore) r();
+  }
+  return sent;
+}
+
+const catalog = async (t: Target) => (await snapshot(t, { withLedger: false })).catalog;
+
+let workspaces: TestWorkspace[] = [];
+afterEach(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+
+describe.each(ENGINES)('the definitions a deployment replaces, read together [%s]', (engine) => {
+  it('reads them in one query, and a rollback puts each one back', async () => {
+    const w = await workspaceWith(engine, files(1));
+    workspaces.push(w);
+    const first = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(first.code, first.stderr).toBe(0);
+    const before = await catalog(w.target);
+
+    for (const [path, text] of Object.entries(files(2))) w.write(path, text);
+    let second: Awaited<ReturnType<typeof run>> | undefined;
+    const sent = await requestsOf(async () => {
+      second = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    });
+    expect(second!.code, second!.stderr).toBe(0);
+    const steps = await w.target.query<{ object_key: string; action: string; prev: string | null }>(
+      `SELECT object_key, action, previous_definition AS prev FROM dbee.steps
+        WHERE deployment_id = (SELECT max(id) FROM dbee.deployments) ORDER BY step_order`,
+    );
+    expect(steps).toHaveLength(2 * N + 1);
+    expect(steps.every((s) => s.action === 'replace' && s.prev !== null)).toBe(true);
+    // One read of every definition (it was a read of the relation or routine and one of its definition, per step); the
+    // fingerprint the deployment records reads definitions too, in a query of its own (`with ns as ...`).
+    const reads = sent.filter((s) => /^\s*SELECT\b[\s\S]*(pg_get_viewdef|pg_get_functiondef)/.test(s));
+    expect(reads).toHaveLength(1);
+    if (engine === 'postgres') {
+      // The steps go in requests of many: a step alone in its request was sent with its COMMIT after it, apart.
+      const stepRequests = sent.filter((s) => /CREATE OR REPLACE (VIEW|FUNCTION)/.test(s));
+      expect(stepRequests.length).toBeLessThanOrEqual(2);
+      expect(sent.filter((s) => /^SELECT \(1 \/ \(NOT pg_try_advisory/.test(s))).toEqual([]);
+    }
+
+    const back = await run(w.root, 'rollback', { project: 'app' }, w.target.vars);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await catalog(w.target)).toEqual(before);
+  });
+});
