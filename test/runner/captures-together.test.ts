@@ -98,3 +98,32 @@ describe.each(ENGINES)('the definitions a deployment replaces, read together [%s
     expect(await catalog(w.target)).toEqual(before);
   });
 });
+
+describe('the ledger states a deployment planned by a diff syncs [postgres]', () => {
+  it('are written in one request, and leave nothing pending', async () => {
+    const table = (extra: string) => `CREATE TABLE app.items (id bigint PRIMARY KEY, qty integer NOT NULL${extra});\n`;
+    const w = await workspaceWith('postgres', { ...files(1), 'app/items.sql': table('') });
+    workspaces.push(w);
+    const first = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(first.code, first.stderr).toBe(0);
+    // A column added: the project is planned by a diff of the live schema, and its objects' states synced after.
+    for (const [path, text] of Object.entries(files(2))) w.write(path, text);
+    w.write('app/items.sql', table(', note text'));
+    let second: Awaited<ReturnType<typeof run>> | undefined;
+    const sent = await requestsOf(async () => {
+      second = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    });
+    expect(second!.code, second!.stderr).toBe(0);
+    expect(second!.stdout + second!.stderr).toMatch(/planning this project by a diff/);
+    // 14 objects changed (the table, N views, N functions and the view over the first): their states were 14 requests
+    // of one upsert each (the deployment's fold of its steps' rows, `INSERT ... SELECT`, is another request).
+    const upserts = sent.filter((s) => /^INSERT INTO dbee\.objects \([^)]*\) VALUES/.test(s));
+    expect(upserts).toHaveLength(1);
+    expect(upserts[0]!.match(/INSERT INTO dbee\.objects/g)).toHaveLength(2 * N + 2);
+    const status = await run(w.root, 'status', { project: 'app', format: 'json' }, w.target.vars);
+    expect(status.code, status.stderr).toBe(0);
+    const reported = JSON.parse(status.stdout);
+    expect(reported.pendingSteps).toEqual([]);
+    expect(reported.pendingDrops).toEqual([]);
+  });
+});

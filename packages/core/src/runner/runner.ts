@@ -907,8 +907,18 @@ async function syncObjectStates(
   deploymentId: number,
 ): Promise<void> {
   const current = await ledger.deployedState(project);
-  for (const key of current.objects.keys())
-    if (!(key in states)) await ledger.setObjectState(project, key, null, deploymentId);
-  for (const [key, checksum] of Object.entries(states))
-    if (current.objects.get(key) !== checksum) await ledger.setObjectState(project, key, checksum, deploymentId);
+  const writes = [
+    ...[...current.objects.keys()]
+      .filter((key) => !(key in states))
+      .flatMap((key) => ledger.objectStateWrites(project, key, null, deploymentId)),
+    ...Object.entries(states)
+      .filter(([key, checksum]) => current.objects.get(key) !== checksum)
+      .flatMap(([key, checksum]) => ledger.objectStateWrites(project, key, checksum, deploymentId)),
+  ];
+  // In requests of many where the ledger writes SQL text (a project planned by a diff syncs every object it changed).
+  for (let i = 0; i < writes.length; i += SYNC_WRITES_PER_REQUEST)
+    await ledger.runTogether(writes.slice(i, i + SYNC_WRITES_PER_REQUEST));
 }
+
+/** Ledger writes of `syncObjectStates` per request at most. */
+const SYNC_WRITES_PER_REQUEST = 1000;
