@@ -93,9 +93,20 @@ describe.each(ENGINES)('the definitions a deployment replaces, read together [%s
       expect(sent.filter((s) => /^SELECT \(1 \/ \(NOT pg_try_advisory/.test(s))).toEqual([]);
     }
 
-    const back = await run(w.root, 'rollback', { project: 'app' }, w.target.vars);
-    expect(back.code, back.stderr).toBe(0);
+    let back: Awaited<ReturnType<typeof run>> | undefined;
+    const undone = await requestsOf(async () => {
+      back = await run(w.root, 'rollback', { project: 'app' }, w.target.vars);
+    });
+    expect(back!.code, back!.stderr).toBe(0);
     expect(await catalog(w.target)).toEqual(before);
+    if (engine === 'postgres') {
+      // Each undone step is one request: its statements, then its ledger rows evaluating the lock's guard (they were a
+      // lock check on the lock's session, the statements, and the rows, three round trips).
+      const stepRequests = undone.filter((s) => /CREATE OR REPLACE (VIEW|FUNCTION)/.test(s));
+      expect(stepRequests).toHaveLength(2 * N + 1);
+      for (const s of stepRequests) expect(s).toMatch(/INSERT INTO dbee\.steps[\s\S]*pg_try_advisory_xact_lock_shared/);
+      expect(undone.filter((s) => /^SELECT 1$/.test(s.trim())).length).toBeLessThanOrEqual(1);
+    }
   });
 });
 

@@ -662,6 +662,7 @@ async function undoOne(
   const attempt = (transaction: 'plan' | 'object') =>
     runCompensation({
       beforeStep: session.assertLock,
+      lockGuard: session.lockGuard,
       engine,
       conn,
       ledger: planned.ledger,

@@ -41,6 +41,11 @@ interface CompensationFields {
   previousChecksum?: string | null;
   previousDefinition?: string | null;
   statements?: string[];
+  /**
+   * The row goes in the same request as the step's statements, after them: timed by the server's clock, and evaluating
+   * the deployment lock's guard (`LockHandle.guard`) when there is one (`Ledger.stepWrites`).
+   */
+  inline?: { guard: string | null };
 }
 
 /** Actions whose steps change who may call a routine, not what the ledger says is deployed. */
@@ -257,7 +262,53 @@ export class StepJournal {
       status,
       error: fields.error,
       hazards: s.plan.hazards,
+      ...(fields.inline ? { serverClock: true, guard: fields.inline.guard } : {}),
     });
+  }
+
+  /**
+   * The writes of `compensated`, for a row sent in the same request as the step's statements (`inline`), when they are
+   * writes alone: null when recording the step reads the ledger first (the undo of a migration) or changes a backup's
+   * row (then `compensated` records it after its statements ran).
+   */
+  async compensatedWrites(
+    deploymentId: number,
+    project: string,
+    s: CompensatingStep,
+    ran: string[],
+    backupsOf: (id: number) => Promise<BackupRow[]>,
+    inline: { guard: string | null },
+  ): Promise<LedgerWrite[] | null> {
+    const fields = { durationMs: 0, error: null, startedAt: new Date(0), statements: ran, inline };
+    const u = s.undoes;
+    if (!u) return this.compensationWrites(deploymentId, s, 'applied', { ...fields, previousChecksum: null });
+    const { step, deployment } = u;
+    if (step.objectKey.startsWith('migration:')) return null;
+    if (
+      (deployment.kind === 'deploy' &&
+        (await backupsOf(deployment.id)).some((b) => b.object_key === step.objectKey && b.dropped_at === null)) ||
+      (deployment.reverts !== null &&
+        (await backupsOf(deployment.reverts)).some((b) => b.object_key === step.objectKey && b.dropped_at !== null))
+    )
+      return null;
+    return [
+      ...this.undoneStatuses(u),
+      ...this.compensationWrites(deploymentId, s, 'applied', fields),
+      ...(ACCESS_ACTIONS.has(step.action)
+        ? []
+        : this.ledger.objectStateWrites(project, step.objectKey, step.previousChecksum, deploymentId)),
+    ];
+  }
+
+  /** The undone step's status, and the step it undid when it was itself an undo (`compensated`). */
+  private undoneStatuses(u: NonNullable<CompensatingStep['undoes']>): LedgerWrite[] {
+    const { step, deployment } = u;
+    return [
+      ...this.ledger.stepStatusWrites(deployment.id, step.order, 'applied', 'undone'),
+      ...(deployment.reverts !== null && step.revertsStep !== null
+        ? this.ledger.stepStatusWrites(deployment.reverts, step.revertsStep, 'undone', 'applied')
+        : []),
+    ];
   }
 
   /**
@@ -292,12 +343,7 @@ export class StepJournal {
     }
     const { step, deployment } = u;
     // The undone step's status, and the step it undid when it was itself an undo: written with the new row below.
-    const statuses = [
-      ...this.ledger.stepStatusWrites(deployment.id, step.order, 'applied', 'undone'),
-      ...(deployment.reverts !== null && step.revertsStep !== null
-        ? this.ledger.stepStatusWrites(deployment.reverts, step.revertsStep, 'undone', 'applied')
-        : []),
-    ];
+    const statuses = this.undoneStatuses(u);
     if (ACCESS_ACTIONS.has(step.action)) {
       await this.ledger.runTogether(
         [...statuses, ...this.compensationWrites(deploymentId, s, 'applied', fields({}))],
