@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PgConnection, PgliteConnection } from '@dbee/postgres';
+import { logRequests } from '../support/request-log';
 import { run } from '../support/run';
 import { dbYaml, ENGINES, snapshot, workspaceWith, type Target, type TestWorkspace } from './helpers';
 
@@ -30,28 +30,13 @@ const files = (version: 1 | 2) => {
 
 /** The texts of the requests sent on every connection of this process while `f` runs. */
 async function requestsOf(f: () => Promise<void>): Promise<string[]> {
-  const sent: string[] = [];
-  const restore: (() => void)[] = [];
-  for (const proto of [PgConnection.prototype, PgliteConnection.prototype] as unknown as Record<
-    string,
-    (...a: unknown[]) => Promise<unknown>
-  >[]) {
-    for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
-      const original = proto[m];
-      if (!original) continue;
-      proto[m] = function (this: unknown, ...a: unknown[]) {
-        sent.push(Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]));
-        return original.apply(this, a);
-      };
-      restore.push(() => (proto[m] = original));
-    }
-  }
+  const log = logRequests({ pglite: true });
   try {
     await f();
   } finally {
-    for (const r of restore) r();
+    log.restore();
   }
-  return sent;
+  return log.events.filter((e) => e.kind === 'sent').map((e) => e.text);
 }
 
 const catalog = async (t: Target) => (await snapshot(t, { withLedger: false })).catalog;

@@ -1,4 +1,4 @@
-import { PgConnection } from '@dbee/postgres';
+import { PgConnection, PgliteConnection } from '@dbee/postgres';
 
 /** One request of a PostgreSQL session, sent or answered, in the order of the process's events. */
 export interface RequestEvent {
@@ -12,35 +12,39 @@ export interface RequestEvent {
 }
 
 /**
- * Log every request of every `PgConnection` of this process (`query`, `queryPrepared`, `execute`, `executeBatch`):
- * when it was sent and when it was answered, by which session. `restore` puts the methods back. Tests of what runs at
- * the same time assert the order of these events, never a time.
+ * Log every request of every `PgConnection` of this process (`query`, `queryPrepared`, `execute`, `executeBatch`), and
+ * with `pglite` of every `PgliteConnection` too: when it was sent and when it was answered, by which session. `restore`
+ * puts the methods back. Tests of what runs at the same time assert the order of these events, never a time.
  */
-export function logRequests(): { events: RequestEvent[]; restore(): void } {
+export function logRequests(options: { pglite?: boolean } = {}): { events: RequestEvent[]; restore(): void } {
   const events: RequestEvent[] = [];
   let tick = 0;
   let count = 0;
   const sessions = new WeakMap<object, number>();
-  const proto = PgConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  const originals = new Map<string, (...a: unknown[]) => Promise<unknown>>();
-  for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
-    const original = proto[m]!;
-    originals.set(m, original);
-    proto[m] = function (this: { description?: string }, ...a: unknown[]) {
-      if (!sessions.has(this)) sessions.set(this, ++count);
-      const at = { session: sessions.get(this)!, description: this.description ?? '' };
-      const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
-      events.push({ at: tick++, kind: 'sent', ...at, text });
-      const done = () => void events.push({ at: tick++, kind: 'done', ...at, text });
-      const p = original.apply(this, a);
-      p.then(done, done);
-      return p;
-    };
-  }
+  const originals: (() => void)[] = [];
+  const classes = options.pglite ? [PgConnection, PgliteConnection] : [PgConnection];
+  for (const proto of classes.map(
+    (k) => k.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>,
+  ))
+    for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
+      const original = proto[m];
+      if (!original) continue;
+      originals.push(() => (proto[m] = original));
+      proto[m] = function (this: { description?: string }, ...a: unknown[]) {
+        if (!sessions.has(this)) sessions.set(this, ++count);
+        const at = { session: sessions.get(this)!, description: this.description ?? '' };
+        const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
+        events.push({ at: tick++, kind: 'sent', ...at, text });
+        const done = () => void events.push({ at: tick++, kind: 'done', ...at, text });
+        const p = original.apply(this, a);
+        p.then(done, done);
+        return p;
+      };
+    }
   return {
     events,
     restore: () => {
-      for (const [m, f] of originals) proto[m] = f;
+      for (const put of originals) put();
     },
   };
 }

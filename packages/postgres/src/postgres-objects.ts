@@ -144,19 +144,11 @@ export async function captureDefinition(conn: Connection, key: ObjectKey): Promi
   const name = qualified(key.schema, key.name);
   switch (key.kind) {
     case 'view':
-    case 'materialized-view': {
-      const rel = await relation(conn, key);
-      if (!rel || (rel.relkind !== 'v' && rel.relkind !== 'm')) return null;
-      const r = await conn.query<{ def: string }>('SELECT pg_get_viewdef($1::oid, true) AS def', [rel.oid]);
-      return viewStatement(name, rel, r.rows[0]!.def);
-    }
+    case 'materialized-view':
     case 'function':
-    case 'procedure': {
-      const routine = await routineOid(conn, key);
-      if (!routine || routine.prokind === 'a') return null;
-      const r = await conn.query<{ def: string }>('SELECT pg_get_functiondef($1::oid) AS def', [routine.oid]);
-      return r.rows[0]!.def.trim();
-    }
+    case 'procedure':
+      // One catalog query, the one that reads many at once.
+      return (await captureDefinitions(conn, [key]))[0] ?? null;
     case 'trigger': {
       const r = await conn.query<{ def: string }>(
         'SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2',
@@ -225,18 +217,10 @@ export async function captureDefinition(conn: Connection, key: ObjectKey): Promi
   }
 }
 
-/** A view's definition as `captureDefinition` gives it, from its relation row and `pg_get_viewdef(oid, true)`. */
-function viewStatement(name: string, rel: Pick<RelationRow, 'relkind' | 'reloptions'>, def: string): string {
-  const body = def.trim().replace(/;$/, '');
-  const options = rel.reloptions?.length ? ` WITH (${rel.reloptions.join(', ')})` : '';
-  return rel.relkind === 'v'
-    ? `CREATE OR REPLACE VIEW ${name}${options} AS\n${body}`
-    : `CREATE MATERIALIZED VIEW ${name}${options} AS\n${body}`;
-}
-
 /**
- * `captureDefinition` of each of `keys`, in order: the views and routines in one catalog query (the same functions
- * read them: `pg_get_viewdef(oid, true)`, `pg_get_functiondef`), any other kind one by one.
+ * `captureDefinition` of each of `keys`, in order: the views (`CREATE OR REPLACE VIEW` / `CREATE MATERIALIZED VIEW` with
+ * their options, from `pg_get_viewdef(oid, true)`) and routines (`pg_get_functiondef`; aggregates and routines named
+ * without their arguments give null) in one catalog query, any other kind one by one.
  */
 export async function captureDefinitions(conn: Connection, keys: readonly ObjectKey[]): Promise<(string | null)[]> {
   const out: (string | null)[] = keys.map(() => null);
@@ -269,14 +253,18 @@ export async function captureDefinitions(conn: Connection, keys: readonly Object
   );
   for (const row of r.rows) {
     const i = Number(row.i);
-    const key = keys[i]!;
-    out[i] = row.relkind
-      ? viewStatement(
-          qualified(key.schema, key.name),
-          { relkind: row.relkind, reloptions: row.reloptions },
-          row.def ?? '',
-        )
-      : (row.def ?? '').trim();
+    const def = (row.def ?? '').trim();
+    if (!row.relkind) {
+      out[i] = def;
+      continue;
+    }
+    const name = qualified(keys[i]!.schema, keys[i]!.name);
+    const body = def.replace(/;$/, '');
+    const options = row.reloptions?.length ? ` WITH (${row.reloptions.join(', ')})` : '';
+    out[i] =
+      row.relkind === 'v'
+        ? `CREATE OR REPLACE VIEW ${name}${options} AS\n${body}`
+        : `CREATE MATERIALIZED VIEW ${name}${options} AS\n${body}`;
   }
   return out;
 }

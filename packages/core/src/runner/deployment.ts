@@ -31,6 +31,19 @@ export function capturesDefinition(
   return !!engine.catalog && (conflict !== null || CAPTURING.has(step.action));
 }
 
+/**
+ * Whether `step` replaces only its own object (`ObjectCatalog.replacesOnlyItself`) and moves no conflicting one aside: no
+ * other object's definition changes when it runs, so definitions of a run of such steps are read together
+ * (`Deployment.prepare`), and such steps share a request (runner.ts).
+ */
+export function replacesOnlyItself(
+  step: PlanStep,
+  engine: Pick<Engine, 'catalog'>,
+  conflicts?: ReadonlyMap<number, StepConflict>,
+): boolean {
+  return !conflicts?.has(step.order) && !!engine.catalog?.replacesOnlyItself?.(step);
+}
+
 /** What a deployment needs to prepare the steps of a plan (a compensating deployment prepares none). */
 export interface DeploymentPlan {
   engine: Pick<Engine, 'catalog' | 'capabilities'>;
@@ -98,6 +111,8 @@ export class Deployment {
   private closed = false;
   /** Definitions read ahead with an earlier step's (`capture`), by step, until the step is prepared. */
   private readonly captured = new Map<PlanStep, string | null>();
+  /** Each of the plan's steps by its place in `DeploymentPlan.steps`, made when a run is first read. */
+  private places: Map<PlanStep, number> | null = null;
   /**
    * Its steps write no `objects` rows (a deployment of a plan, on a ledger that folds them: `Ledger.fold`); `fold`
    * brings `objects` up to date from its applied steps, once, before anything of it reads them.
@@ -207,16 +222,18 @@ export class Deployment {
     }
     const plan = this.plan!;
     const catalog = plan.engine.catalog!;
-    const alone = (s: PlanStep) =>
-      s.project === step.project && !plan.conflicts?.has(s.order) && !!catalog.replacesOnlyItself?.(s);
-    const at = plan.steps?.indexOf(step) ?? -1;
-    if (!catalog.captureDefinitions || at < 0 || !alone(step)) return catalog.captureDefinition(c, step.objectKey);
+    const together = (s: PlanStep) => s.project === step.project && replacesOnlyItself(s, plan.engine, plan.conflicts);
+    const steps = plan.steps ?? [];
+    this.places ??= new Map(steps.map((s, i) => [s, i]));
+    const at = this.places.get(step);
+    if (!catalog.captureDefinitions || at === undefined || !together(step))
+      return catalog.captureDefinition(c, step.objectKey);
     const run = [step];
     // A second step on one object reads what the first left: the run stops before it.
     const keys = new Set([step.key]);
-    for (let i = at + 1; i < plan.steps!.length && run.length < CAPTURES_PER_READ; i++) {
-      const next = plan.steps![i]!;
-      if (!alone(next) || keys.has(next.key)) break;
+    for (let i = at + 1; i < steps.length && run.length < CAPTURES_PER_READ; i++) {
+      const next = steps[i]!;
+      if (!together(next) || keys.has(next.key)) break;
       keys.add(next.key);
       run.push(next);
     }
@@ -224,7 +241,7 @@ export class Deployment {
       c,
       run.map((s) => s.objectKey),
     );
-    run.forEach((s, i) => i > 0 && this.captured.set(s, defs[i] ?? null));
+    for (let i = 1; i < run.length; i++) this.captured.set(run[i]!, defs[i] ?? null);
     return defs[0] ?? null;
   }
 

@@ -279,18 +279,30 @@ export class StepJournal {
     backupsOf: (id: number) => Promise<BackupRow[]>,
     inline: { guard: string | null },
   ): Promise<LedgerWrite[] | null> {
+    if (s.undoes) {
+      const { gone, back } = await this.backupChanges(s.undoes, backupsOf);
+      if (gone.length || back.length) return null;
+    }
     const fields = { durationMs: 0, error: null, startedAt: new Date(0), statements: ran, inline };
+    return this.recordWrites(deploymentId, project, s, fields);
+  }
+
+  /**
+   * The writes that record compensating step `s` applied (`compensated`): its row, and for a step that undoes a recorded
+   * one, that step's status and its object's state put back, in one chain (the row's previous checksum is read from the
+   * object's state before it changes: a chained write sees the ledger as it was before it). Null for the undo of a
+   * migration, whose record reads the ledger first.
+   */
+  private recordWrites(
+    deploymentId: number,
+    project: string,
+    s: CompensatingStep,
+    fields: CompensationFields,
+  ): LedgerWrite[] | null {
     const u = s.undoes;
     if (!u) return this.compensationWrites(deploymentId, s, 'applied', { ...fields, previousChecksum: null });
-    const { step, deployment } = u;
+    const { step } = u;
     if (step.objectKey.startsWith('migration:')) return null;
-    if (
-      (deployment.kind === 'deploy' &&
-        (await backupsOf(deployment.id)).some((b) => b.object_key === step.objectKey && b.dropped_at === null)) ||
-      (deployment.reverts !== null &&
-        (await backupsOf(deployment.reverts)).some((b) => b.object_key === step.objectKey && b.dropped_at !== null))
-    )
-      return null;
     return [
       ...this.undoneStatuses(u),
       ...this.compensationWrites(deploymentId, s, 'applied', fields),
@@ -298,6 +310,26 @@ export class StepJournal {
         ? []
         : this.ledger.objectStateWrites(project, step.objectKey, step.previousChecksum, deploymentId)),
     ];
+  }
+
+  /**
+   * The backups undoing `u` changes: those its deployment kept of the object (gone now), and those the deployment it
+   * reverted had dropped (present again). `backupsOf` gives them as they were before this deployment started.
+   */
+  private async backupChanges(
+    u: NonNullable<CompensatingStep['undoes']>,
+    backupsOf: (id: number) => Promise<BackupRow[]>,
+  ): Promise<{ gone: BackupRow[]; back: BackupRow[] }> {
+    const { step, deployment } = u;
+    const gone =
+      deployment.kind === 'deploy'
+        ? (await backupsOf(deployment.id)).filter((b) => b.object_key === step.objectKey && b.dropped_at === null)
+        : [];
+    const back =
+      deployment.reverts !== null
+        ? (await backupsOf(deployment.reverts)).filter((b) => b.object_key === step.objectKey && b.dropped_at !== null)
+        : [];
+    return { gone, back };
   }
 
   /** The undone step's status, and the step it undid when it was itself an undo (`compensated`). */
@@ -334,23 +366,14 @@ export class StepJournal {
       statements: ran,
       ...more,
     });
-    const record = (more: { previousChecksum?: string | null; previousDefinition?: string | null }) =>
-      this.compensation(deploymentId, s, 'applied', fields(more), c);
     const u = s.undoes;
-    if (!u) {
-      await record({ previousChecksum: null });
-      return;
-    }
+    const writes = this.recordWrites(deploymentId, project, s, fields({}));
+    if (writes) await this.ledger.runTogether(writes, c);
+    if (!u) return;
     const { step, deployment } = u;
-    // The undone step's status, and the step it undid when it was itself an undo: written with the new row below.
-    const statuses = this.undoneStatuses(u);
-    if (ACCESS_ACTIONS.has(step.action)) {
-      await this.ledger.runTogether(
-        [...statuses, ...this.compensationWrites(deploymentId, s, 'applied', fields({}))],
-        c,
-      );
-    } else if (step.objectKey.startsWith('migration:')) {
-      await this.ledger.runTogether(statuses, c);
+    if (!writes) {
+      // The undo of a migration: the undone step's status, then the migration forgotten or recorded again as it was.
+      await this.ledger.runTogether(this.undoneStatuses(u), c);
       const version = migrationVersionOf(step.objectKey);
       const now = await this.ledger.migration(project, version, c);
       await this.ledger.forgetMigration(project, version, c);
@@ -364,28 +387,16 @@ export class StepJournal {
           c,
         );
       // The migration's description travels in previous_definition, so that undoing this step records it again.
-      await record({ previousChecksum: now?.checksum ?? null, previousDefinition: now?.description ?? null });
-    } else {
-      // One request: the statuses, the new row (its previous checksum read from the object's state before it
-      // changes: a chained write sees the ledger as it was before it), and the object's state put back.
-      await this.ledger.runTogether(
-        [
-          ...statuses,
-          ...this.compensationWrites(deploymentId, s, 'applied', fields({})),
-          ...this.ledger.objectStateWrites(project, step.objectKey, step.previousChecksum, deploymentId),
-        ],
+      await this.compensation(
+        deploymentId,
+        s,
+        'applied',
+        fields({ previousChecksum: now?.checksum ?? null, previousDefinition: now?.description ?? null }),
         c,
       );
     }
-    for (const b of await backupsOf(deployment.id)) {
-      if (b.object_key === step.objectKey && b.dropped_at === null && deployment.kind === 'deploy')
-        await this.ledger.backupGone(deployment.id, b.backup_name, c);
-    }
-    if (deployment.reverts !== null) {
-      for (const b of await backupsOf(deployment.reverts)) {
-        if (b.object_key === step.objectKey && b.dropped_at !== null)
-          await this.ledger.backupBack(deployment.reverts, b.backup_name, c);
-      }
-    }
+    const { gone, back } = await this.backupChanges(u, backupsOf);
+    for (const b of gone) await this.ledger.backupGone(deployment.id, b.backup_name, c);
+    for (const b of back) await this.ledger.backupBack(deployment.reverts!, b.backup_name, c);
   }
 }

@@ -8,7 +8,7 @@ import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { expandPlaceholders } from '../sources/placeholders';
 import { executePlan, type BatchMode, type Group, type TransactionScope } from './execute';
-import { capturesDefinition, Deployment, type PreparedStep } from './deployment';
+import { capturesDefinition, Deployment, replacesOnlyItself, type PreparedStep } from './deployment';
 import type { Reporter } from './reporter';
 import type { StepConflict } from './step-conflict';
 import { undoApplied } from './undo';
@@ -304,8 +304,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     positions.get(step) ?? { index: 0, total: states.get(step.project)!.steps.length };
 
   const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
-  /** A step whose statements change no definition but its own object's (`ObjectCatalog.replacesOnlyItself`). */
-  const onlyItself = (step: PlanStep) => !conflict(step) && !!engine.catalog?.replacesOnlyItself?.(step);
+  const onlyItself = (step: PlanStep) => replacesOnlyItself(step, engine, options.conflicts);
   /** Every step prepared (`Deployment.prepare`), whichever way it was sent: what it ran and what undoes it. */
   const prepared = new Map<PlanStep, PreparedStep>();
   const record = async (
@@ -417,7 +416,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           // The object's definition before the step (its reverse when the plan has none) is read after what came before,
           // under the project's search path (names print as its statements see them): a new path is set first then.
           let path = pathStatement(step.project);
-          if (path && capturesDefinition(step, engine, conflict(step) ?? null)) {
+          if (path && capturesDefinition(step, engine)) {
             await conn.execute(path);
             path = null;
           }

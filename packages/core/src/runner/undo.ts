@@ -197,10 +197,19 @@ async function withFallback(
     return statements;
   } catch {
     await c.execute('ROLLBACK TO SAVEPOINT dbee_undo');
-    if (runFallback) return runFallback(exec);
-    await exec(fallback);
-    return fallback;
+    return fallBack(exec, fallback, runFallback);
   }
+}
+
+/** Run `fallback` through `runFallback` when given (with what else must move), else as it is. Returns what ran. */
+async function fallBack(
+  exec: (list: readonly string[]) => Promise<void>,
+  fallback: readonly string[],
+  runFallback?: (exec: (list: readonly string[]) => Promise<void>) => Promise<readonly string[]>,
+): Promise<readonly string[]> {
+  if (runFallback) return runFallback(exec);
+  await exec(fallback);
+  return fallback;
 }
 
 export interface CompensationOptions {
@@ -355,7 +364,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
         ? (run: (list: readonly string[]) => Promise<void>) =>
             recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run)
         : undefined;
-    if (inlined === 'fallback') ran = around ? [...(await around(exec))] : (await exec(s.fallback!), s.fallback!);
+    if (inlined === 'fallback') ran = [...(await fallBack(exec, s.fallback!, around))];
     else if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement, around))];
     else if (inTransaction) await exec(ran);
     else {
