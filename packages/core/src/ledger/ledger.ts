@@ -930,12 +930,16 @@ export class Ledger {
   /**
    * Run writes in order on `conn` in one round trip where the dialect writes literals and the connection batches
    * (chained as `inlineAll` chains them: each sees the ledger as it was before it, as one after the other would), else
-   * one round trip each (`run`). Inside the caller's transaction, if one is open.
+   * one round trip each (`run`). Inside the caller's transaction, if one is open; without one, each request of more
+   * than `WRITES_PER_REQUEST` writes is a transaction of its own.
    */
   async runTogether(writes: readonly LedgerWrite[], conn: Connection = this.conn): Promise<void> {
     if (writes.length < 2 || !this.inlines || !conn.executeBatch) return this.run(writes, conn);
-    const r = await conn.executeBatch(this.inlineAll(writes));
-    if (r.error) throw r.error;
+    // Many writes (a project's whole state synced or replaced) go in requests of WRITES_PER_REQUEST.
+    for (let i = 0; i < writes.length; i += WRITES_PER_REQUEST) {
+      const r = await conn.executeBatch(this.inlineAll(writes.slice(i, i + WRITES_PER_REQUEST)));
+      if (r.error) throw r.error;
+    }
   }
 
   /**
@@ -1093,18 +1097,33 @@ export class Ledger {
   }
 
   async forgetMigration(project: string, version: string, conn: Connection = this.conn): Promise<void> {
-    await conn.query(
-      `DELETE FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
-      [project, version],
-    );
+    await this.run(this.forgetMigrationWrites(project, version, await this.keepsBackfills(conn)), conn);
+  }
+
+  /** Whether this ledger has a table of batched migrations' backfills (`LedgerDialect.backfills`). */
+  private async keepsBackfills(conn: Connection): Promise<boolean> {
+    return !!this.dialect.backfills && (await this.hasTable(this.dialect.backfills, conn));
+  }
+
+  /** The writes of `forgetMigration`; `backfills`: whether the ledger has the backfills' table (`keepsBackfills`). */
+  private forgetMigrationWrites(project: string, version: string, backfills: boolean): LedgerWrite[] {
+    const writes: LedgerWrite[] = [
+      {
+        sql: `DELETE FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
+        params: [project, version],
+        table: 'migrations',
+      },
+    ];
     // A batched migration's backfills (ids `<migration key>#<n>`) go with it: applied again, it runs whole again.
-    if (this.dialect.backfills && (await this.hasTable(this.dialect.backfills, conn))) {
+    if (backfills && this.dialect.backfills) {
       const prefix = `${formatKey(migrationKey(project, version))}#`;
-      await conn.query(
-        `DELETE FROM ${this.t(this.dialect.backfills)} WHERE substr(${this.q('id')}, 1, ${this.p(1)}) = ${this.p(2)}`,
-        [prefix.length, prefix],
-      );
+      writes.push({
+        sql: `DELETE FROM ${this.t(this.dialect.backfills)} WHERE substr(${this.q('id')}, 1, ${this.p(1)}) = ${this.p(2)}`,
+        params: [prefix.length, prefix],
+        table: this.dialect.backfills,
+      });
     }
+    return writes;
   }
 
   async finishDeployment(
@@ -1525,16 +1544,42 @@ export class Ledger {
     conn: Connection = this.conn,
   ): Promise<void> {
     const now = await this.state(project, conn);
-    for (const [key, checksum] of Object.entries(now.objects))
-      if (state.objects[key] !== checksum) await this.setObjectState(project, key, null, deploymentId, conn);
-    for (const [key, checksum] of Object.entries(state.objects))
-      if (now.objects[key] !== checksum) await this.setObjectState(project, key, checksum, deploymentId, conn);
-    for (const [version, m] of Object.entries(now.migrations))
-      if (state.migrations[version]?.checksum !== m.checksum) await this.forgetMigration(project, version, conn);
-    for (const [version, m] of Object.entries(state.migrations)) {
-      if (now.migrations[version]?.checksum !== m.checksum)
-        await this.recordMigration(project, version, m.description, m.checksum, deploymentId, conn);
-    }
+    const migrations = Object.entries(now.migrations).filter(
+      ([version, m]) => state.migrations[version]?.checksum !== m.checksum,
+    );
+    const backfills = migrations.length > 0 && (await this.keepsBackfills(conn));
+    // In one request where the ledger writes SQL text (a rollback to a git ref can change every object's state).
+    await this.runTogether(
+      [
+        ...this.objectStatesWrites(project, new Map(Object.entries(now.objects)), state.objects, deploymentId),
+        ...migrations.flatMap(([version]) => this.forgetMigrationWrites(project, version, backfills)),
+        ...Object.entries(state.migrations)
+          .filter(([version, m]) => now.migrations[version]?.checksum !== m.checksum)
+          .flatMap(([version, m]) => this.migrationWrites(project, version, m.description, m.checksum, deploymentId)),
+      ],
+      conn,
+    );
+  }
+
+  /**
+   * The writes that take a project's object states from `now` to `states`, attributed to `deploymentId`: an object
+   * `states` does not have is forgotten, a new or changed one recorded (one write each), one that stays the same left
+   * alone.
+   */
+  objectStatesWrites(
+    project: string,
+    now: ReadonlyMap<string, string>,
+    states: Readonly<Record<string, string>>,
+    deploymentId: number,
+  ): LedgerWrite[] {
+    return [
+      ...[...now.keys()]
+        .filter((key) => !Object.hasOwn(states, key))
+        .flatMap((key) => this.objectStateWrites(project, key, null, deploymentId)),
+      ...Object.entries(states)
+        .filter(([key, checksum]) => now.get(key) !== checksum)
+        .flatMap(([key, checksum]) => this.objectStateWrites(project, key, checksum, deploymentId)),
+    ];
   }
 
   /**
@@ -1592,3 +1637,6 @@ export class Ledger {
     };
   }
 }
+
+/** Ledger writes per request at most (`Ledger.runTogether`). */
+const WRITES_PER_REQUEST = 1000;

@@ -906,18 +906,6 @@ async function syncObjectStates(
   deploymentId: number,
 ): Promise<void> {
   const current = await ledger.deployedState(project);
-  const writes = [
-    ...[...current.objects.keys()]
-      .filter((key) => !(key in states))
-      .flatMap((key) => ledger.objectStateWrites(project, key, null, deploymentId)),
-    ...Object.entries(states)
-      .filter(([key, checksum]) => current.objects.get(key) !== checksum)
-      .flatMap(([key, checksum]) => ledger.objectStateWrites(project, key, checksum, deploymentId)),
-  ];
   // In requests of many where the ledger writes SQL text (a project planned by a diff syncs every object it changed).
-  for (let i = 0; i < writes.length; i += SYNC_WRITES_PER_REQUEST)
-    await ledger.runTogether(writes.slice(i, i + SYNC_WRITES_PER_REQUEST));
+  await ledger.runTogether(ledger.objectStatesWrites(project, current.objects, states, deploymentId));
 }
-
-/** Ledger writes of `syncObjectStates` per request at most. */
-const SYNC_WRITES_PER_REQUEST = 1000;
