@@ -20,7 +20,6 @@ import {
   type SessionPool,
 } from '@dbee/core';
 import { engineByName } from './engines';
-import { coalescedOutput } from './output';
 
 /** Commands, which are also the default Nx target names; declared with their options in @dbee/core (options/). */
 export { COMMANDS } from '@dbee/core';
@@ -63,15 +62,8 @@ export async function runDbeeCommand<K extends CommandName>(
   options: CommandOptions,
   context: CommandContext,
 ): Promise<number> {
-  // The process's own output, when it is not a terminal, in fewer writes (output.ts).
-  const own =
-    (context.stdout ?? process.stdout) === process.stdout &&
-    (context.stderr ?? process.stderr) === process.stderr &&
-    !process.stdout.isTTY
-      ? coalescedOutput(process.stdout, process.stderr)
-      : null;
-  const stdout = own?.stdout ?? context.stdout ?? process.stdout;
-  const stderr = own?.stderr ?? context.stderr ?? process.stderr;
+  const stdout = context.stdout ?? process.stdout;
+  const stderr = context.stderr ?? process.stderr;
   try {
     if (!isCommandName(command))
       throw new DbeeError(`unknown command "${command}"`, {
@@ -99,8 +91,6 @@ export async function runDbeeCommand<K extends CommandName>(
     return await runOperation(command, ctx, valid);
   } catch (e) {
     return reportError(e, stderr);
-  } finally {
-    own?.flush();
   }
 }
 
