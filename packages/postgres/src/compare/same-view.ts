@@ -1,5 +1,5 @@
 import { isPostgresParserLoaded } from '../parse';
-import { parseSql } from '../parse/libpg';
+import { parseSync } from 'libpg-query';
 
 /**
  * Whether two view definitions (as `pg_get_viewdef` prints them) are the same query. Servers of different major
@@ -19,7 +19,7 @@ export function sameViewDefinition(a: string, b: string): boolean {
 }
 
 function canonical(sql: string): string {
-  const tree = parseSql(sql) as unknown;
+  const tree = parseSync(sql) as unknown;
   return JSON.stringify(normalise(tree, null));
 }
 

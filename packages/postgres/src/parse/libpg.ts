@@ -1,11 +1,5 @@
+import { loadModule, parsePlPgSQLSync, parseSync, scanSync } from 'libpg-query';
 import type { ParseResult, ScanToken } from 'libpg-query';
-
-/**
- * libpg-query's module, required on first use: a command whose every file is in the parse cache never needs it (its
- * JavaScript took 2-5 ms of a CLI process's start, 18 ms without the compile cache).
- */
-let library: typeof import('libpg-query') | undefined;
-const lib = (): typeof import('libpg-query') => (library ??= require('libpg-query') as typeof import('libpg-query'));
 
 /**
  * The WebAssembly build of PostgreSQL's parser, loaded once per process on first use. The synchronous entry points
@@ -16,11 +10,9 @@ let loaded = false;
 
 /** Load libpg-query's WebAssembly module (once; later calls return the same promise). */
 export function loadPostgresParser(): Promise<void> {
-  loading ??= lib()
-    .loadModule()
-    .then(() => {
-      loaded = true;
-    });
+  loading ??= loadModule().then(() => {
+    loaded = true;
+  });
   return loading;
 }
 
@@ -36,19 +28,19 @@ function requireLoaded(): void {
 /** `parseSync` for a non-empty text; an empty (or blank) text has no statements. */
 export function parseSql(text: string): ParseResult {
   requireLoaded();
-  return text.trim() === '' ? { stmts: [] } : lib().parseSync(text);
+  return text.trim() === '' ? { stmts: [] } : parseSync(text);
 }
 
 /** The PL/pgSQL compiler's tree for every plpgsql function or DO block in `text`. */
 export function parsePlpgsql(text: string): PlpgsqlParseResult {
   requireLoaded();
-  return lib().parsePlPgSQLSync(text) as unknown as PlpgsqlParseResult;
+  return parsePlPgSQLSync(text) as unknown as PlpgsqlParseResult;
 }
 
 /** PostgreSQL's lexer: every token with its UTF-8 byte span, comments included. */
 export function scanSql(text: string): ScanToken[] {
   requireLoaded();
-  return text === '' ? [] : (lib().scanSync(text).tokens ?? []);
+  return text === '' ? [] : (scanSync(text).tokens ?? []);
 }
 
 /** What `parsePlPgSQLSync` returns (it is typed as a ParseResult, which it is not). */
