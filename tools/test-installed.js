@@ -227,6 +227,29 @@ check(
 );
 const none = affected('--base=HEAD', '--head=HEAD');
 check(none.code === 0 && /No tasks were run/.test(none.out), 'no change: nothing runs, exit 0', none.out);
+// Back to the sources at main: b's view goes and the ledger records main's state, so deploying the working tree again
+// brings back that view and nothing else.
+const back = run('npx', [...NPX, 'nx', 'run', 'db-b:rollback', '--env=local', '--to-ref=main', '--outputStyle=static']);
+check(
+  back.code === 0 && /b: back to the sources at main/.test(back.out),
+  'nx run db-b:rollback --to-ref=main goes back to the sources at main',
+  back.out,
+);
+const again = run('npx', [
+  ...NPX,
+  'nx',
+  'run',
+  'db-b:deploy',
+  '--env=local',
+  '--excludeTaskDependencies',
+  '--skip-nx-cache',
+  '--outputStyle=static',
+]);
+check(
+  again.code === 0 && /^b: deployed 1 step/m.test(again.out) && /create view:b\.answer/.test(again.out),
+  'then deploying the working tree brings back b.answer alone',
+  again.out,
+);
 nx('run', 'db-b:graph');
 const artifacts = run('git', ['status', '--porcelain', '--untracked-files=all']).out;
 check(
