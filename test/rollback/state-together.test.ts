@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logRequests } from '../support/request-log';
 import { run } from '../support/run';
@@ -45,7 +47,16 @@ describe.each(ENGINES)('a rollback to a git ref records the ledger state togethe
     const atV1 = await w.target.query<{ object_key: string; checksum: string }>(
       "SELECT object_key, checksum FROM dbee.objects WHERE project = 'shop' ORDER BY object_key",
     );
-    writeAll(w, { ...V2, ...views(2) });
+    const migrationsAtV1 = await w.target.query<{ version: string; checksum: string }>(
+      "SELECT version, checksum FROM dbee.migrations WHERE project = 'shop' ORDER BY version",
+    );
+    // A migration applied after the ref: the ref's state does not have it, the rollback forgets it.
+    writeAll(w, {
+      ...V2,
+      ...views(2),
+      'shop/migrations/V2__more.sql': "INSERT INTO shop.customers VALUES (3, 'cy');\n",
+      'shop/migrations/V2__more.rollback.sql': 'DELETE FROM shop.customers WHERE id = 3;\n',
+    });
     git(w.root, 'add', '-A');
     git(w.root, 'commit', '-q', '-m', 'v2');
     const deployed = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
@@ -63,7 +74,7 @@ describe.each(ENGINES)('a rollback to a git ref records the ledger state togethe
     const stateWrites = log.events.filter(
       (e) => e.kind === 'sent' && /(INSERT INTO|DELETE FROM) dbee\.(objects|migrations)\b/.test(e.text),
     );
-    // The views, the function and the table changed, the table orders is gone: N + 3 objects' states.
+    // The views, the function and the table changed, the table orders is gone: N + 3 objects' states; a migration forgotten.
     const written = stateWrites.map((e) => e.text.match(/(INSERT INTO|DELETE FROM) dbee\.objects\b/g)?.length ?? 0);
     expect(written.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(N + 3);
     // One request on the server; an embedded database takes no batch, one statement at a time.
@@ -73,7 +84,13 @@ describe.each(ENGINES)('a rollback to a git ref records the ledger state togethe
       "SELECT object_key, checksum FROM dbee.objects WHERE project = 'shop' ORDER BY object_key",
     );
     expect(after).toEqual(atV1);
+    expect(
+      await w.target.query("SELECT version, checksum FROM dbee.migrations WHERE project = 'shop' ORDER BY version"),
+    ).toEqual(migrationsAtV1);
+    expect(migrationsAtV1).toHaveLength(1);
+    expect(stateWrites.some((e) => /DELETE FROM dbee\.migrations\b/.test(e.text))).toBe(true);
     backToV1(w);
+    for (const f of ['V2__more.sql', 'V2__more.rollback.sql']) rmSync(join(w.root, 'shop', 'migrations', f));
     writeAll(w, views(1));
     expect(await diffCount(w)).toBe(0);
   });
