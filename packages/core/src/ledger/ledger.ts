@@ -1544,15 +1544,15 @@ export class Ledger {
     conn: Connection = this.conn,
   ): Promise<void> {
     const now = await this.state(project, conn);
-    const migrations = Object.entries(now.migrations).filter(
+    const forgotten = Object.entries(now.migrations).filter(
       ([version, m]) => state.migrations[version]?.checksum !== m.checksum,
     );
-    const backfills = migrations.length > 0 && (await this.keepsBackfills(conn));
+    const backfills = forgotten.length > 0 && (await this.keepsBackfills(conn));
     // In one request where the ledger writes SQL text (a rollback to a git ref can change every object's state).
     await this.runTogether(
       [
         ...this.objectStatesWrites(project, new Map(Object.entries(now.objects)), state.objects, deploymentId),
-        ...migrations.flatMap(([version]) => this.forgetMigrationWrites(project, version, backfills)),
+        ...forgotten.flatMap(([version]) => this.forgetMigrationWrites(project, version, backfills)),
         ...Object.entries(state.migrations)
           .filter(([version, m]) => now.migrations[version]?.checksum !== m.checksum)
           .flatMap(([version, m]) => this.migrationWrites(project, version, m.description, m.checksum, deploymentId)),

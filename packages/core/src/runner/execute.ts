@@ -405,7 +405,8 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
     const txs: { g: number; runnable: T[]; sent: Sent[]; now: Sent[] }[] = [];
     let count = 0;
     let full = false;
-    const inRequest = () => txs.flatMap((t) => t.now.map((p) => p.step));
+    /** The steps of this request so far, in order (those of every `txs` entry's `now`). */
+    const inRequest: T[] = [];
     while (!full) {
       if (!open) {
         // A full request opens no transaction: it would be sent as a lone `BEGIN`.
@@ -420,7 +421,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
           g++;
           continue;
         }
-        if (count > 0 && batch.alone(runnable[0]!, inRequest())) break;
+        if (count > 0 && batch.alone(runnable[0]!, inRequest)) break;
         open = { g, runnable, next: 0, sent: [] };
         g++;
         batch.opened?.();
@@ -432,7 +433,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
       const tx = txs[txs.length - 1]!;
       while (open.next < open.runnable.length) {
         const step = open.runnable[open.next]!;
-        if (count >= batch.size || (count > 0 && batch.alone(step, inRequest()))) {
+        if (count >= batch.size || (count > 0 && batch.alone(step, inRequest))) {
           full = true;
           break;
         }
@@ -440,6 +441,7 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
         for (const sql of await batch.prepare(step)) push(sql, { kind: 'step', g: open.g, p });
         open.sent.push(p);
         tx.now.push(p);
+        inRequest.push(step);
         open.next++;
         count++;
         if (batch.ends(step)) {
