@@ -89,6 +89,7 @@ describe('toBteq', () => {
     expect(script).toMatchInlineSnapshot(`
       ".SET SESSION TRANSACTION BTET
       .SET SESSION CHARSET 'UTF8'
+      .SET RETRY OFF
       .RUN FILE=/secure/td-logon.btq
       .IF ERRORCODE <> 0 THEN .QUIT 12
       SELECT SESSION;
@@ -369,6 +370,7 @@ describe('toBteq', () => {
     expect(script).toMatchInlineSnapshot(`
       ".SET SESSION TRANSACTION ANSI
       .SET SESSION CHARSET 'UTF8'
+      .SET RETRY OFF
       .RUN FILE=logon.btq
       .IF ERRORCODE <> 0 THEN .QUIT 12
       SELECT SESSION;
@@ -437,6 +439,7 @@ describe('toBteqRollback', () => {
     expect(script).toMatchInlineSnapshot(`
       ".SET SESSION TRANSACTION BTET
       .SET SESSION CHARSET 'UTF8'
+      .SET RETRY OFF
       .RUN FILE=logon.btq
       .IF ERRORCODE <> 0 THEN .QUIT 12
       SELECT SESSION;

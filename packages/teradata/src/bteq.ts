@@ -313,6 +313,12 @@ function header(options: BteqOptions): string[] {
   return [
     `.SET SESSION TRANSACTION ${options.transactionMode ?? 'BTET'}`,
     `.SET SESSION CHARSET ${quoteString(charset)}`,
+    // RETRY is ON by default and resubmits a request that failed with 2631 (deadlock), 3598, 3603... alone: the
+    // transaction it belonged to (a step's ledger rows, its BT) is gone by then, so the resubmitted DDL would commit
+    // without its rows. BTEQ's advice: "Use the BTEQ RETRY command to disable the retry function before submitting
+    // requests that are embedded in ... an explicit transaction" (BTEQ Reference, "Disabling the Retry Function").
+    // A failed request fails its step instead; the script is re-run from where it stopped.
+    '.SET RETRY OFF',
     `.RUN FILE=${logon}`,
     // The logon's result: an error code, or no session to answer SELECT SESSION (BTEQ sends no SQL without one, and
     // what ERRORCODE then holds is not documented), ends the script with BTEQ's own code for a failed logon.
