@@ -91,7 +91,16 @@ function errorCode(error: unknown): number {
 export interface BteqRunOptions {
   /** `fails`: the logon is refused (a wrong password), see the file comment. Default `succeeds`. */
   logon?: 'succeeds' | 'fails';
+  /**
+   * Kill BTEQ before it sends its `kill`-th request (1-based): the script stops there with exit code -1 and its
+   * session ends, so the database rolls back the transaction it had open (an aborted session's open transaction is
+   * rolled back: SQL Request and Transaction Processing, "Transaction Rollback"). Used to walk every cut point.
+   */
+  kill?: number;
 }
+
+/** Thrown to stop the interpreter at `kill`. */
+class Killed extends Error {}
 
 /** Run `script` on `session` (see the file comment). */
 export async function runBteq(
@@ -148,6 +157,7 @@ export async function runBteq(
       return;
     }
     if (!loggedOn) throw new Error('BTEQ script sends a request before logging on');
+    if (options.kill !== undefined && requests.length + 1 >= options.kill) throw new Killed();
     requests.push(text);
     const head = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
     try {
@@ -330,22 +340,34 @@ export async function runBteq(
     }
   };
 
-  while (pc < items.length) {
-    const item = items[pc]!;
-    pc++;
-    if (item.kind === 'request') {
-      await sendRequest(item.text);
-      continue;
-    }
-    const r = await command(item.text, item.line);
-    if (r?.exit !== undefined) return quit(r.exit);
-    if (r?.goto) {
-      const target = items.findIndex(
-        (it, i) => i >= pc && it.kind === 'command' && new RegExp(`^\\.LABEL\\s+${r.goto}\\s*$`, 'i').test(it.text),
-      );
-      if (target < 0) throw new Error(`BTEQ script line ${item.line}: .GOTO ${r.goto} finds no later .LABEL`);
-      pc = target + 1;
-    }
+  try {
+    return await loop();
+  } catch (error) {
+    if (!(error instanceof Killed)) throw error;
+    if (session.inTransaction || !session.autocommit) await session.rollback();
+    await session.setAutocommit(true);
+    await session.close();
+    return quit(-1);
   }
-  return quit(status.ERRORLEVEL);
+
+  async function loop(): Promise<BteqRun> {
+    while (pc < items.length) {
+      const item = items[pc]!;
+      pc++;
+      if (item.kind === 'request') {
+        await sendRequest(item.text);
+        continue;
+      }
+      const r = await command(item.text, item.line);
+      if (r?.exit !== undefined) return quit(r.exit);
+      if (r?.goto) {
+        const target = items.findIndex(
+          (it, i) => i >= pc && it.kind === 'command' && new RegExp(`^\\.LABEL\\s+${r.goto}\\s*$`, 'i').test(it.text),
+        );
+        if (target < 0) throw new Error(`BTEQ script line ${item.line}: .GOTO ${r.goto} finds no later .LABEL`);
+        pc = target + 1;
+      }
+    }
+    return quit(status.ERRORLEVEL);
+  }
 }
