@@ -189,6 +189,34 @@ describe('B2: one lock identity per release', () => {
   });
 });
 
+describe('B2: dbee unlock clears the lock row of a BTEQ script killed while it held it', () => {
+  it('names the holder, asks for a confirmation, clears only that row; dbee deploy then runs (before: LOCK_BUSY for hours)', async () => {
+    const w = workspace();
+    const { deploy } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession(), { kill: 40 })).exitCode).toBe(-1);
+    expect(w.ledger('lock')).toHaveLength(1);
+    const busy = await w.dbee('deploy', { waitForLock: 0 });
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toMatch(/another deployment holds the lock/);
+
+    const asked = await w.dbee('unlock');
+    expect(asked.code).toBe(1);
+    expect(asked.stdout).toMatch(
+      /td-dev: the deployment lock is held by DBEE@bteq \(pid 0\) since .*, deployment bteq-\d+, expires /,
+    );
+    expect(asked.stderr).toMatch(/needs a confirmation/);
+    expect(w.ledger('lock')).toHaveLength(1);
+
+    const cleared = await w.dbee('unlock', { assumeYes: true });
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(/the deployment lock of DBEE@bteq \(pid 0\) .* was cleared/);
+    expect(w.ledger('lock')).toEqual([]);
+    expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
+    const none = await w.dbee('unlock');
+    expect(none.stdout).toMatch(/no deployment lock is held; nothing to clear/);
+  });
+});
+
 describe('B3: every script re-runnable from where it stopped', () => {
   it("deploy.btq killed between a table's CREATE and its last statement: the same script completes the release", async () => {
     const { deploy } = await smallRelease();

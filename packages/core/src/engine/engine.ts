@@ -903,6 +903,37 @@ export interface Engine {
   readonly audit?: AuditTrail;
   /** The expand/contract strategy. PostgreSQL. */
   readonly expand?: ExpandRole;
+  /** `dbee unlock`: the deployment lock's holder, and clearing a dead holder's lock. */
+  readonly locks?: LockAdmin;
+}
+
+/** Who holds a deployment lock, as `LockAdmin.holder` reads it. */
+export interface LockHolder extends LockOwner {
+  /** When the lock ends on its own (a lock row's expiry), if it does. */
+  expiresAt?: string;
+  /**
+   * Why `clear` cannot clear it, when it cannot (PostgreSQL: an advisory lock ends only with the session that holds
+   * it). `dbee unlock` then names the holder and what to do, and changes nothing.
+   */
+  notClearable?: string;
+  /** What identifies this holder to `clear` (a lock row's token), so that only this holder's lock is cleared. */
+  token?: string;
+}
+
+/**
+ * `dbee unlock`: read who holds the deployment lock, and clear a lock whose holder died (a BTEQ script killed while it
+ * held the lock row, which only expires hours later). Engine-neutral in core; the engine reads and clears its own lock.
+ */
+export interface LockAdmin {
+  /** The holder of the lock `key` on `environment`, or null when nobody holds it. */
+  holder(environment: ResolvedEnvironment, context: { workspaceRoot: string }, key: string): Promise<LockHolder | null>;
+  /** Clear the lock `key` of `holder` (as `holder` returned it) and nothing else; false when it was gone already. */
+  clear(
+    environment: ResolvedEnvironment,
+    context: { workspaceRoot: string },
+    key: string,
+    holder: LockHolder,
+  ): Promise<boolean>;
 }
 
 /** The optional roles of an engine, by name. */
@@ -916,7 +947,8 @@ export type EngineRole =
   | 'export'
   | 'extract'
   | 'audit'
-  | 'expand';
+  | 'expand'
+  | 'locks';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -949,4 +981,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
   expand: 'it has no version schemas of views or sync triggers',
+  locks: 'it cannot read or clear its deployment lock',
 };

@@ -14,6 +14,7 @@ import { planCommand } from './plan';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
 import { statusCommand } from './status';
+import { unlockCommand } from './unlock';
 
 /**
  * Every dbee command and its options: the single source of the CLI's flags and `--help`, the Nx executors'
@@ -41,6 +42,7 @@ export const COMMAND_DEFINITIONS = {
   complete: completeCommand,
   abort: abortCommand,
   version: versionCommand,
+  unlock: unlockCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -78,4 +80,5 @@ export type GraphOptions = CommandOptions<'graph'>;
 export type CheckOptions = CommandOptions<'check'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
+export type UnlockOptions = CommandOptions<'unlock'>;
 export type VersionOptions = CommandOptions<'version'>;

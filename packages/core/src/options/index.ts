@@ -26,6 +26,7 @@ export type {
   CheckOptions,
   CompleteOptions,
   AbortOptions,
+  UnlockOptions,
   VersionOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
