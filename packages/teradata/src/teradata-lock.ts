@@ -147,8 +147,8 @@ export async function acquireTeradataLock(
 
 async function readHolder(conn: Connection, table: string, key: string): Promise<LockHolder | undefined> {
   const r = await conn.query<LockRow>(
-    `SELECT "owner_token" AS owner_token, "owner_user" AS owner_user, "owner_host" AS owner_host, "owner_pid" AS owner_pid, "deployment_id" AS deployment_id, ` +
-      `"acquired_at" AS acquired_at, "expires_at" AS expires_at FROM ${table} WHERE "lock_key" = ?`,
+    `SELECT "owner_user" AS owner_user, "owner_host" AS owner_host, "owner_pid" AS owner_pid, "deployment_id" AS deployment_id, ` +
+      `"acquired_at" AS acquired_at, "expires_at" AS expires_at, "owner_token" AS owner_token FROM ${table} WHERE "lock_key" = ?`,
     [key],
   );
   const row = r.rows[0];
