@@ -26,7 +26,7 @@ import {
   type StepConflict,
   type TransactionScope,
 } from '../runner/runner';
-import { lockOwner, sessionSettings, sideSession, withSession, type DeploymentSession } from '../runner/session';
+import { lockOwner, sessionSettings, sideSession, type DeploymentSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { markDataLoss, verifyPlan } from '../runner/verify';
 import { backupStamp } from '../plan/backup-stamp';
