@@ -478,14 +478,31 @@ class ModelBuilder {
         expression: r.has_expressions === true,
         definition: str(r.definition),
         dependsOn: [],
-        // On a partitioned table: the partitions' indexes attached to it (`schema.name`), not compared (see the differ).
+        // On a partitioned table: the partitions' indexes attached to it (`schema.name`), compared only while it is
+        // `incomplete` (made ON ONLY, not every partition's index attached: invalid), when they are in the model too
+        // as indexes `attachedTo` it. A complete one's are not compared (see the differ).
         attrs:
           r.table_kind === 'p'
-            ? { partitioned: true, ...(list(r.attached).length ? { attached: list(r.attached) } : {}) }
-            : {},
+            ? {
+                partitioned: true,
+                ...(list(r.attached).length ? { attached: list(r.attached) } : {}),
+                ...(r.incomplete === true ? { incomplete: true } : {}),
+              }
+            : r.attached_to
+              ? { attachedTo: str(r.attached_to) }
+              : {},
       };
       this.model.indexes.push(index);
       this.set('pg_class', r.oid, { is: 'index', obj: index });
+    }
+    // An incomplete partitioned index needs the partitions' indexes it attaches (created first).
+    const bySchemaName = new Map(this.model.indexes.map((i) => [`${i.key.schema}.${i.key.name}`, i]));
+    for (const i of this.model.indexes) {
+      if (i.attrs['incomplete'] !== true) continue;
+      for (const name of (i.attrs['attached'] as string[] | undefined) ?? []) {
+        const child = bySchemaName.get(name);
+        if (child) i.dependsOn.push(child.key);
+      }
     }
   }
 
