@@ -453,6 +453,7 @@ export interface PlanChangesSettings {
 export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, settings: PlanChangesSettings): Plan {
   const { project, online = false, safe, baseFingerprint = null, renames = [], owners = false } = settings;
   const diff = requireRole(engine, 'diff', 'compute a diff');
+  to = forServer(to, from.serverVersion, diff.facts.privilegesSince);
   const changes = diffModels(from, to, {
     renames,
     owners,
@@ -474,6 +475,31 @@ export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, 
     sourceCommit: null,
     baseFingerprint,
     steps,
+  };
+}
+
+/**
+ * `model` without the privileges a server of `version` does not know (`EngineFacts.privilegesSince`): the desired
+ * side may be built on a newer server (an embedded shadow) than the target it is planned for.
+ */
+export function forServer(
+  model: SchemaModel,
+  version: number | undefined,
+  since: Readonly<Record<string, number>> | undefined,
+): SchemaModel {
+  if (version === undefined || !since) return model;
+  const unknown = new Set(Object.keys(since).filter((p) => since[p]! > version));
+  if (!unknown.size) return model;
+  const known = (list: string[]) => list.filter((p) => !unknown.has(p));
+  const defaults: SchemaModel['defaultPrivileges'] = {};
+  for (const [kind, grants] of Object.entries(model.defaultPrivileges))
+    defaults[kind as keyof typeof defaults] = grants!.map((g) => ({ ...g, privileges: known(g.privileges) }));
+  return {
+    ...model,
+    privileges: model.privileges
+      .map((p) => ({ ...p, privileges: known(p.privileges), grantable: known(p.grantable) }))
+      .filter((p) => p.privileges.length > 0),
+    defaultPrivileges: defaults,
   };
 }
 
