@@ -349,6 +349,7 @@ function fleetGoals(fleet: Records['fleet'], floor: Records['floor']): Goal[] {
       judge: 'worst',
       why,
       format: (mb) => `${mb.toFixed(0)} MB`,
+      detail: 'the largest of the runs',
     },
   ];
 }

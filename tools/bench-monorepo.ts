@@ -698,6 +698,7 @@ function configurationSize(root: string): void {
     limit: CONFIG_BYTES_PER_PROJECT,
     judge: 'worst',
     minRuns: 1,
+    sample: 'project',
     format: kb,
     detail: `median ${kb(median(sizes))}, ${median(targets)} targets (${sizes.length} projects)`,
   });
@@ -713,14 +714,9 @@ function printTable(o: Options, projects: number, loadAtStart: string): void {
   ].join('\n');
   console.log(`\n${figures}\n`);
   const judged = G.printGoals(goals, loadAtStart);
-  if (!(o.targets && o.show)) {
-    if (process.argv.includes('--write-docs'))
-      console.log('--write-docs: only a whole run (--targets, with nx show) is written');
-    return;
-  }
   G.writeDocs(
     'monorepo',
-    `\`node tools/run.js tools/bench-monorepo.ts${o.targets ? ' --targets' : ''}${o.compiled ? ' --compiled' : ''} --runs ${o.runs}\`: ${projects} projects (${o.layers} layers of ${o.width}), Nx daemon off.\n\n${G.goalsTable(judged)}\n\n${figures}`,
+    `\`node tools/run.js tools/bench-monorepo.ts${o.targets ? ' --targets' : ''}${o.noopDeploy ? ' --noop-deploy' : ''}${o.show ? '' : ' --no-show'}${o.compiled ? ' --compiled' : ''} --runs ${o.runs}\`: ${projects} projects (${o.layers} layers of ${o.width}), Nx daemon off.${o.targets ? '' : ' Without `--targets`: the deploy goals were not measured in this run.'}\n\n${G.goalsTable(judged)}\n\n${figures}`,
   );
 }
 

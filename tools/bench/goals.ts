@@ -32,6 +32,8 @@ export interface Goal {
   why?: string;
   /** What the figure was measured against, in a few words, printed after it (the medians of both sides...). */
   detail?: string;
+  /** What one sample is, for the count printed (default `run`; e.g. `project`). */
+  sample?: string;
 }
 
 export const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '-');
@@ -70,8 +72,9 @@ export function figure(j: Judged): string {
   const f = j.goal.format ?? ratio;
   if (j.status === 'not measured') return j.goal.why ?? 'not measured';
   const n = j.goal.samples.filter((x) => Number.isFinite(x)).length;
-  const runs = `${n} run${n === 1 ? '' : 's'}${j.status === 'too few runs' ? `, needs ${j.goal.minRuns ?? 5}` : ''}`;
-  const head = j.goal.judge === 'worst' ? 'worst pair' : 'median';
+  const sample = j.goal.sample ?? 'run';
+  const runs = `${n} ${sample}${n === 1 ? '' : 's'}${j.status === 'too few runs' ? `, needs ${j.goal.minRuns ?? 5}` : ''}`;
+  const head = j.goal.judge !== 'worst' ? 'median' : sample === 'run' ? 'worst pair' : 'largest';
   return `${head} ${f(j.value)} (range ${f(j.min)} - ${f(j.max)}, ${runs})${j.goal.detail ? `; ${j.goal.detail}` : ''}`;
 }
 
