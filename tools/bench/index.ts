@@ -9,6 +9,7 @@
  *   npm run bench -- 2000 --runs 3                  # another size / number of runs
  *   npm run bench -- --no-liquibase --no-migra --no-node-pg-migrate   # skip peers
  *   npm run bench -- --scale [1000,5000,10000]      # the scaling table (tools/bench/scale.ts)
+ *   npm run bench -- --write-docs                   # and rewrite its table in docs/performance.md
  *
  * Per run (each database fresh, named dbee_bench_*, all dropped at the end, also on failure):
  *   floor      psql -X -1 -f of the generator's script (the same objects, in dependency order): F0, and again
@@ -25,9 +26,16 @@
  *   node-pg-migrate  `up` of the same statements as SQL migrations (one per object) on an empty database, whole
  *              process, its defaults (one transaction for all, one row per migration)
  *   migra      @pgkit/migra F0 -> F1 in-process
+ *   goals      (issue #61) next to the rows above, in the same run: `deploy --dry-run --no-verify` of the change set
+ *              (planning it alone, its client CPU) right before the incremental deploy with the model cached, and
+ *              the views its smoke baseline compiled compiled again by psql right after it; a floor of its own right
+ *              before the uncached diff; the CPU of the CLI process (/usr/bin/time) against the in-process deploy's
+ *              (process.cpuUsage()); `node -e 0` and `dbee --help` alternating, 3 pairs per run, their CPU.
  * After every step the schema is checked against the floor's (catalog summary: counts and an MD5 of every
  * definition), and the diffs must name the change set's objects. Nothing is reported for a step that did not
- * run or gave a wrong result.
+ * run or gave a wrong result. The goals are printed with their verdicts on the median of the runs' paired samples
+ * (5 runs at least), their range and the load average (tools/bench/goals.ts); `--write-docs` rewrites the
+ * benchmark's table in docs/performance.md.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

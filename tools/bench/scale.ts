@@ -9,6 +9,7 @@
  *   npm run bench -- --scale                          # 1,000 and 5,000 objects
  *   npm run bench -- --scale 1000,5000,10000 --runs 5 # and 10,000 (many minutes)
  *   npm run bench -- --scale --write-docs             # and rewrite its table in docs/performance.md
+ *   npm run bench -- --scale --own-cluster            # every size on a cluster of its own
  *
  * Where: sizes up to 5,000 on the shared server; above, on a cluster of the benchmark's own (initdb in a temporary
  * folder, a free port, `max_locks_per_transaction` raised so that the floor runs as ONE transaction, `psql -1`, like
@@ -178,7 +179,7 @@ async function compiledViews(db: string): Promise<number> {
 
 async function measure(n: number, runs: number, failures: string[]): Promise<Figures> {
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-scale-'));
-  const own = n > OWN_CLUSTER_ABOVE;
+  const own = n > OWN_CLUSTER_ABOVE || process.argv.includes('--own-cluster');
   if (own) await L.useOwnCluster(OWN_CLUSTER_SETTINGS);
   try {
     const ws = join(root, 'base');
