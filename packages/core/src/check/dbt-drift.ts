@@ -75,6 +75,13 @@ export function dbtDrift(input: {
     }
     const objectFile = input.objectFiles.get(key) ?? null;
     const defined = objectFile ? ` (defined in ${objectFile})` : '';
+    // One finding per declared column and what differs, naming every side where it differs.
+    const found = new Map<string, { rule: DbtDriftRule; text: (sides: string) => string; sides: string[] }>();
+    const note = (id: string, rule: DbtDriftRule, text: (sides: string) => string, side: string) => {
+      const entry = found.get(id) ?? { rule, text, sides: [] };
+      entry.sides.push(side);
+      found.set(id, entry);
+    };
     for (const side of input.sides) {
       const rel = [...side.model.tables, ...side.model.views].find((r) => `${r.key.schema}.${r.key.name}` === key);
       if (!rel) continue;
@@ -83,21 +90,29 @@ export function dbtDrift(input: {
           rel.columns.find((c) => c.name === declared.name) ??
           rel.columns.find((c) => c.name.toLowerCase() === declared.name.toLowerCase());
         if (!column)
-          push('missing-column', {
-            message: `${named} declares column ${declared.name}, which ${key}${defined} lacks in ${side.label}`,
-            source: source.uniqueId,
-            yamlFile: source.file,
-            objectFile,
-          });
+          note(
+            `missing ${declared.name}`,
+            'missing-column',
+            (sides) => `${named} declares column ${declared.name}, which ${key}${defined} lacks in ${sides}`,
+            side.label,
+          );
         else if (declared.dataType && !sameType(declared.dataType, column.type))
-          push('type-mismatch', {
-            message: `${named} declares ${declared.name} as ${declared.dataType}, but ${key}.${column.name}${defined} is ${column.type} in ${side.label}`,
-            source: source.uniqueId,
-            yamlFile: source.file,
-            objectFile,
-          });
+          note(
+            `type ${declared.name} ${column.type}`,
+            'type-mismatch',
+            (sides) =>
+              `${named} declares ${declared.name} as ${declared.dataType}, but ${key}.${column.name}${defined} is ${column.type} in ${sides}`,
+            side.label,
+          );
       }
     }
+    for (const f of found.values())
+      push(f.rule, {
+        message: f.text(f.sides.join(' and ')),
+        source: source.uniqueId,
+        yamlFile: source.file,
+        objectFile,
+      });
   }
   return out;
 }
