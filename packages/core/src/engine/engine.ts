@@ -505,6 +505,12 @@ export interface EngineFacts {
    * whether the table is rewritten, and why values may be lost or rejected (null when every value converts exactly).
    */
   typeChange(from: ParsedType, to: ParsedType): { rewrite: boolean; loss: string | null };
+  /**
+   * Privileges older servers do not know, with the first server version (`SchemaModel.serverVersion`) that does:
+   * PostgreSQL 17's `MAINTAIN`, which `GRANT ALL` gives there (`{ MAINTAIN: 170000 }`). A desired model built on a
+   * newer server than the target (an embedded shadow) is planned without them. Absent: every server knows every one.
+   */
+  privilegesSince?: Readonly<Record<string, number>>;
 }
 
 /** A column type split into base name, modifiers and array-ness (see `parseType`). */
