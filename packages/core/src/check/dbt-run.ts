@@ -78,7 +78,7 @@ export function prepareDbtRun(
           ...[...before.tables, ...before.views].map((r) => `${r.key.schema}.${r.key.name}`),
         ]);
         index = new RelationIndex(relations, projects.searchPath);
-        lineage = await readLineage(engine, manifest, columnsBefore(before, index));
+        lineage = await readLineage(engine, manifest, columnsBefore(before, index), mayRead(plan));
         candidates = describable(manifest, index, lineage, plan);
         const was = await describeAll(conn);
         candidates.forEach((c, i) => described.set(c.id, { before: was[i]!, after: was[i]! }));
@@ -134,11 +134,13 @@ export async function readLineage(
   engine: Engine,
   manifest: DbtManifest,
   columnsOf: Parameters<NonNullable<Engine['lineage']>['read']>[1],
+  worth: (sql: string) => boolean = () => true,
 ): Promise<Map<string, QueryLineage | DbeeError>> {
   const out = new Map<string, QueryLineage | DbeeError>();
   if (!engine.lineage) return out;
   for (const node of manifest.nodes.values()) {
     if (!node.compiledCode || node.language !== 'sql' || /\{\{|\{%/.test(node.compiledCode)) continue;
+    if (!worth(node.compiledCode)) continue;
     try {
       out.set(node.uniqueId, await engine.lineage.read(node.compiledCode, columnsOf));
     } catch (e) {
@@ -147,6 +149,23 @@ export async function readLineage(
     }
   }
   return out;
+}
+
+/**
+ * Whether a node's SQL can read what the plan changes, before it is parsed: it names (as text, without case) a relation
+ * a step touches. A plan whose steps are not all on named relations (a migration, an expand) may change any: every
+ * node is read. Parsing only those keeps a release of a few tables cheap against a manifest of thousands of models;
+ * a node left unread that still reaches a changed relation through a source is judged unknown, never passed.
+ */
+function mayRead(plan: Plan): (sql: string) => boolean {
+  if (plan.steps.some((s) => s.action === 'migrate' || !s.objectKey.schema)) return () => true;
+  const names = [
+    ...new Set([...touchedRelations(plan.steps).keys()].map((k) => k.slice(k.indexOf('.') + 1).toLowerCase())),
+  ];
+  return (sql) => {
+    const text = sql.toLowerCase();
+    return names.some((n) => text.includes(n));
+  };
 }
 
 /**
