@@ -696,6 +696,9 @@ async function dryRun(
           target: input.target.name,
           queries: options.queries,
           newQueries: options.newQueries,
+          // The dbt check (--dbt, check.dbt.manifest) rides on the same copy: it reads the nodes the plan touches.
+          dbt: options.dbt,
+          plan,
         });
   if (options.verify !== false && (plan.steps.length || compat))
     await verifyOnCopy(ctx, input, conn, run, compat, hooks);

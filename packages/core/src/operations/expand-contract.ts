@@ -832,6 +832,9 @@ async function verifyExpand(
     newQueries: options.newQueries,
     afterSearchPathFirst: old,
     newSearchPathFirst: plan.schemas.map((schema) => versionSchema(schema, plan.release)),
+    // dbt's models read the tables (old columns kept by the expand) or the old version schema: checked after the expand.
+    dbt: options.dbt,
+    plan: statementsPlan(engine, input.target, input.statements),
   });
   // The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold.
   const ensureLedgerSchema: ExpandStatement = {
