@@ -45,6 +45,7 @@ import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-read
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
+import { refuseDbtUnverified } from './dbt';
 import { liveState } from '../fleet/plan-cache';
 import type { DeployReport } from '../runner/deploy-report';
 
@@ -78,6 +79,7 @@ export async function deploy(
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
   try {
+    refuseDbtUnverified(options);
     const { workspace } = ctx;
     const strategy =
       options.strategy ??
