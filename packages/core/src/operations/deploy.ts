@@ -41,6 +41,7 @@ import { checkTicket } from '../promotion/ticket';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
+import { resolveDrift } from './deploy-drift';
 import { planSources } from './source-plan';
 import { deployExpandContract } from './expand-contract';
 import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
@@ -193,6 +194,7 @@ async function deployInner(
       // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
       if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
       const run = await planDeployment(ctx, input, session, ledger, report);
+      await driftIntoPlan(ctx, input, session.conn, ledger, run, report);
       await decideDeployConflicts(ctx, input, session.conn, run, report);
       await collectProblems(ctx, input, session.conn, run);
       // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
@@ -208,7 +210,7 @@ async function deployInner(
       );
       if (run.smoke) run.smoke.regression = smokeRegression(environment.gates);
       if (options.dryRun) return dryRun(ctx, input, session.conn, run, report, hooks);
-      if (run.plan.steps.length === 0) {
+      if (run.plan.steps.length === 0 && !run.problems.length) {
         for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
         await confirmFingerprints(ctx, input, ledger, session.conn);
         report.status = 'unchanged';
@@ -442,6 +444,38 @@ async function planDeployment(
     missingSchemas: state?.missingSchemas ?? new Set(),
     deployed,
   };
+}
+
+/**
+ * What changed outside dbee since each project's last recorded state, decided by the environment's conflict strategy
+ * (deploy-drift.ts): refusals join the run's problems, reconciling steps the plan (and its checksum). A package
+ * deploys the plan it froze: its base fingerprint guards it (`assertFreshBase`).
+ */
+async function driftIntoPlan(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  ledger: Ledger,
+  run: DeployRun,
+  report: DeployReport,
+): Promise<void> {
+  if (input.pkg) return;
+  const before = run.plan.steps.length;
+  const { engine, environment, models, planned } = input;
+  run.problems.push(
+    ...(await resolveDrift(ctx, {
+      engine,
+      conn,
+      ledger,
+      environment,
+      models,
+      planned,
+      deployed: run.deployed,
+      plan: run.plan,
+      ifExists: input.valid.ifExists,
+    })),
+  );
+  if (run.plan.steps.length !== before) report.source.planChecksum = run.planChecksum = planChecksum(run.plan);
 }
 
 /**
