@@ -212,6 +212,7 @@ async function deployInner(
       if (options.dryRun) return dryRun(ctx, input, session.conn, run, report, hooks);
       if (run.plan.steps.length === 0 && !run.problems.length) {
         for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
+        await confirmObjectStates(ctx, input, ledger, run);
         await confirmFingerprints(ctx, input, ledger, session.conn);
         report.status = 'unchanged';
         return ExitCode.ok;
@@ -877,6 +878,31 @@ async function confirmFingerprints(
     const last = await lastDeployment(ctx, ledger, model.project.name, environment.name);
     if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
     await ledger.updateSummary(last.id, summaryOf(await readRecordable(engine.diff, conn, projectScope(model.graph))));
+  }
+}
+
+/**
+ * A deployment with nothing to do whose project was planned by a diff (its ledger's checksums differ from the sources')
+ * found the database as the sources say: the ledger's object states of the project become the sources' checksums,
+ * recorded under the project's last deployment (what a finished diff-planned deployment syncs at its end). A
+ * deployment killed before its end (a CREATE INDEX CONCURRENTLY it ran outside a transaction, settled since by
+ * `reconcileStarted`) left them behind; without this, every later run planned the project by a diff again.
+ */
+async function confirmObjectStates(
+  ctx: OperationContext,
+  input: DeployInputs,
+  ledger: Ledger,
+  run: DeployRun,
+): Promise<void> {
+  for (const [project, states] of Object.entries(run.plan.objectStates ?? {})) {
+    if (!input.planned.includes(project)) continue;
+    const last = await lastDeployment(ctx, ledger, project, input.environment.name);
+    if (!last) continue;
+    const current = run.deployed.get(project)?.objects ?? new Map<string, string>();
+    await ledger.runTogether(ledger.objectStatesWrites(project, current, states, last.id));
+    ctx.reporter.info(
+      `${project}: the database matches the sources: the ledger's object states recorded as deployed (deployment #${last.id})`,
+    );
   }
 }
 
