@@ -10,6 +10,7 @@ import { schemaOwners } from '../context/load';
 import { desiredModelFor } from './desired';
 import { planChanges } from './diff-plan';
 import { stillRecorded } from './recorded-fingerprint';
+import type { Settled } from '../background';
 
 /** One object of a project changed outside dbee since the project's last recorded state. */
 export interface DriftedObject {
@@ -69,6 +70,8 @@ export async function readDrift(
     project: string;
     last: DeploymentRow | undefined;
     deployed: DeployedState;
+    /** The catalog version now, when already being read (an Nx batch reads it once for its tasks): see `stillRecorded`. */
+    catalogVersion?: Promise<Settled<string>>;
   },
 ): Promise<ProjectDrift> {
   const { engine, conn, project, last } = input;
@@ -99,7 +102,7 @@ export async function readDrift(
       ...none,
     };
   // Nothing in the catalog changed since it was recorded: the recorded fingerprint is the live one.
-  if (await stillRecorded(engine, conn, summary))
+  if (await stillRecorded(engine, conn, summary, input.catalogVersion))
     return { project, state: 'no', recorded, live: recorded, since: last.id, ...none };
   const model = input.models.find((m) => m.project.name === project)!;
   const live = await diff.fingerprint(conn, projectScope(model.graph));

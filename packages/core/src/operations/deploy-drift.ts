@@ -9,6 +9,8 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { lastDeployment } from './batch-reads';
+import { batchShared } from '../context/load';
+import { settled } from '../background';
 import { ConflictRules } from './conflicts';
 
 /**
@@ -44,7 +46,15 @@ export async function resolveDrift(
     if (!model?.graph.schemas.length || !deployed?.objects.size) continue;
     const last = await lastDeployment(ctx, ledger, project, environment.name);
     if (!last?.finished_at) continue;
-    const drift = await readDrift(ctx, { ...args, project, last, deployed });
+    // In an Nx batch, under its lock from the first task to the last, the catalog version at its start serves every
+    // task: a no-op task sends nothing of its own (test/workspace/batch-reads.test.ts).
+    const catalogVersion =
+      ctx.sessions && engine.diff.catalogVersion
+        ? batchShared(ctx, `catalog-version\0${environment.name}`, () =>
+            settled(engine.diff!.catalogVersion!(args.conn)),
+          )
+        : undefined;
+    const drift = await readDrift(ctx, { ...args, project, last, deployed, catalogVersion });
     if (!drift.objects.length) continue;
     ctx.reporter.warn(
       `${project}: changed outside dbee since deployment #${drift.since}: ${driftedNames(drift)}; the conflict strategy decides (deploy.ifExists)`,
