@@ -123,5 +123,5 @@ export function writeDocs(id: string, markdown: string, file = DOCS): void {
   if (a < 0 || b < a) throw new Error(`${file} has no block ${start} ... ${end}: add the markers where the table goes`);
   const body = `${start}\n\nLast run ${new Date().toISOString().slice(0, 10)}. ${markdown.trim()}\n\n`;
   writeFileSync(file, text.slice(0, a) + body + text.slice(b));
-  console.log(`wrote ${join('docs', 'performance.md')} (block ${id})`);
+  console.log(`wrote ${file} (block ${id})`);
 }

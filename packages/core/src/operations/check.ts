@@ -57,7 +57,8 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
         verify: copy,
         queries: options.queries,
         newQueries: options.newQueries,
-        dbt: options.dbt,
+        // Without a copy, the object level runs below, from the dry run's steps.
+        dbt: copy ? options.dbt : undefined,
         package: options.package,
         withDependencies: options.withDependencies,
         waitForLock: options.waitForLock,

@@ -34,17 +34,19 @@ import { ConflictRules, decideConflicts, type ConflictDecision } from './conflic
 import { ciJob } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { stepDependencies } from './dependencies';
-import { checkStepPolicies, dependencyMissing, missingDependencySchemas, notVerified } from '../pipeline/gates';
+import { checkStepPolicies, dependencyMissing, missingDependencySchemas, notVerified, refuse } from '../pipeline/gates';
 import { runPipeline, type PipelineApplied, type PipelineCommand, type PipelineInputs } from '../pipeline/pipeline';
 import { Deployment } from '../runner/deployment';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
+import { resolveDrift } from './deploy-drift';
 import { planSources } from './source-plan';
 import { deployExpandContract } from './expand-contract';
 import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
+import { refuseDbtUnverified } from './dbt';
 import { liveState } from '../fleet/plan-cache';
 import type { DeployReport } from '../runner/deploy-report';
 
@@ -78,6 +80,7 @@ export async function deploy(
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
   try {
+    refuseDbtUnverified(options);
     const { workspace } = ctx;
     const strategy =
       options.strategy ??
@@ -154,6 +157,7 @@ async function planUnderLock(
   // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
   if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
   const run = await planDeployment(ctx, input, session, ledger, report);
+  await driftIntoPlan(ctx, input, session.conn, ledger, run, report);
   await decideDeployConflicts(ctx, input, session.conn, run, report);
   await collectProblems(ctx, input, session.conn, run);
   // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
@@ -187,6 +191,8 @@ async function settleUnchanged(
   run: DeployRun,
   report: DeployReport,
 ): Promise<ExitCodeValue | PipelineApplied> {
+  // Drift the conflict strategy refused is no "up to date" (deploy-drift.ts).
+  if (run.problems.length) refuse(run.problems, false);
   const unfinished = await interruptedAfterSteps(input, run.ledger!, report.interrupted);
   if (unfinished.length) {
     ctx.reporter.info(
@@ -203,6 +209,7 @@ async function settleUnchanged(
     );
   }
   for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
+  await confirmObjectStates(ctx, input, run.ledger!, run);
   await confirmFingerprints(ctx, input, run.ledger!, session.conn);
   report.status = 'unchanged';
   if (!input.pkg || !promotesFrom(ctx, input.environment.name)) return ExitCode.ok;
@@ -526,6 +533,38 @@ async function planDeployment(
     missingSchemas: state?.missingSchemas ?? new Set(),
     deployed,
   };
+}
+
+/**
+ * What changed outside dbee since each project's last recorded state, decided by the environment's conflict strategy
+ * (deploy-drift.ts): refusals join the run's problems, reconciling steps the plan (and its checksum). A package
+ * deploys the plan it froze: its base fingerprint guards it (`assertFreshBase`).
+ */
+async function driftIntoPlan(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  ledger: Ledger,
+  run: DeployRun,
+  report: DeployReport,
+): Promise<void> {
+  if (input.pkg) return;
+  const before = run.plan.steps.length;
+  const { engine, environment, models, planned } = input;
+  run.problems.push(
+    ...(await resolveDrift(ctx, {
+      engine,
+      conn,
+      ledger,
+      environment,
+      models,
+      planned,
+      deployed: run.deployed,
+      plan: run.plan,
+      ifExists: input.valid.ifExists,
+    })),
+  );
+  if (run.plan.steps.length !== before) report.source.planChecksum = run.planChecksum = planChecksum(run.plan);
 }
 
 /**
@@ -878,6 +917,31 @@ async function confirmFingerprints(
     const last = await lastDeployment(ctx, ledger, model.project.name, environment.name);
     if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
     await ledger.updateSummary(last.id, summaryOf(await readRecordable(engine.diff, conn, projectScope(model.graph))));
+  }
+}
+
+/**
+ * A deployment with nothing to do whose project was planned by a diff (its ledger's checksums differ from the sources')
+ * found the database as the sources say: the ledger's object states of the project become the sources' checksums,
+ * recorded under the project's last deployment (what a finished diff-planned deployment syncs at its end). A
+ * deployment killed before its end (a CREATE INDEX CONCURRENTLY it ran outside a transaction, settled since by
+ * `reconcileStarted`) left them behind; without this, every later run planned the project by a diff again.
+ */
+async function confirmObjectStates(
+  ctx: OperationContext,
+  input: DeployInputs,
+  ledger: Ledger,
+  run: DeployRun,
+): Promise<void> {
+  for (const [project, states] of Object.entries(run.plan.objectStates ?? {})) {
+    if (!input.planned.includes(project)) continue;
+    const last = await lastDeployment(ctx, ledger, project, input.environment.name);
+    if (!last) continue;
+    const current = run.deployed.get(project)?.objects ?? new Map<string, string>();
+    await ledger.runTogether(ledger.objectStatesWrites(project, current, states, last.id));
+    ctx.reporter.info(
+      `${project}: the database matches the sources: the ledger's object states recorded as deployed (deployment #${last.id})`,
+    );
   }
 }
 
