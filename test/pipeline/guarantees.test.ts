@@ -63,7 +63,6 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   check: { readsOnly: "a dry run of the application's queries" },
   version: { readsOnly: 'prints settings' },
   'smoke-test': { readsOnly: 'runs checks and records their results; changes no schema' },
-  'dbt-sources': { readsOnly: 'writes dbt source files' },
   deploy: [
     {
       name: 'deploy',
