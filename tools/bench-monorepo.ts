@@ -91,7 +91,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--compiled') o.compiled = true;
     else if (a === '--no-show') o.show = false;
     else if (a === '--db-prefix') o.dbPrefix = argv[++i];
-    else if (a === '--write-docs') continue; // read by writeDocs (tools/bench/goals.ts)
+    else if (a === '--write-docs')
+      continue; // read by writeDocs (tools/bench/goals.ts)
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
