@@ -9,6 +9,7 @@ import type { SchemaModel } from '../schema/model';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 import type { DependencyNode } from '../smoke/stale-views';
+import type { AdviseRole } from './advise-role';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -903,6 +904,8 @@ export interface Engine {
   readonly audit?: AuditTrail;
   /** The expand/contract strategy. PostgreSQL. */
   readonly expand?: ExpandRole;
+  /** Index and statistics advice (`dbee advise`). PostgreSQL. */
+  readonly advise?: AdviseRole;
 }
 
 /** The optional roles of an engine, by name. */
@@ -916,7 +919,8 @@ export type EngineRole =
   | 'export'
   | 'extract'
   | 'audit'
-  | 'expand';
+  | 'expand'
+  | 'advise';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -949,4 +953,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
   expand: 'it has no version schemas of views or sync triggers',
+  advise: 'it has no planner costs or hypothetical indexes to prove advice with',
 };

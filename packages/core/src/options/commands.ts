@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { adviseCommand } from './advise';
 import { buildCommand } from './build';
 import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
@@ -38,6 +39,7 @@ export const COMMAND_DEFINITIONS = {
   clone: cloneCommand,
   graph: graphCommand,
   check: checkCommand,
+  advise: adviseCommand,
   complete: completeCommand,
   abort: abortCommand,
   version: versionCommand,
@@ -76,6 +78,7 @@ export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
 export type CheckOptions = CommandOptions<'check'>;
+export type AdviseOptions = CommandOptions<'advise'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
 export type VersionOptions = CommandOptions<'version'>;
