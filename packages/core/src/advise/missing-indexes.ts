@@ -138,8 +138,16 @@ export async function provenIndexes(
   t: AdviseThresholds,
   dependent: DependentPair[] = [],
 ): Promise<IndexAdvice[]> {
-  const { singles, pairs } = candidates(queries, [...existing, ...baseline.map(asIndex)]);
+  const { singles, pairs: allPairs } = candidates(queries, [...existing, ...baseline.map(asIndex)]);
   if (!singles.length) return [];
+  // Where one column determines the other, a second column narrows nothing, though the planner (multiplying their
+  // selectivities) thinks it does: no two-column candidate on such a pair.
+  const pairs = allPairs.filter(
+    (p) =>
+      !dependent.some(
+        (d) => d.schema === p.schema && d.table === p.table && p.columns.every((c) => d.columns.includes(c)),
+      ),
+  );
   const keep = 1 - t.minSavingsPct / 100;
   const withBaseline = async (shapes: IndexShape[]) => {
     await role.hypothetical.reset(conn);
