@@ -1,5 +1,6 @@
 import type { AdviseIndex, ColumnSet } from '../engine/advise-role';
 import type { CostedQuery } from './missing-indexes';
+import { queryLabel } from './query-label';
 
 /** An index another one makes useless. */
 export interface RedundantIndex {
@@ -75,6 +76,6 @@ export function unusedIndexes(
     )
     .map((index) => ({
       index,
-      usedByPlans: workload.filter((q) => q.indexes.includes(index.name)).map((q) => q.query.origin),
+      usedByPlans: workload.filter((q) => q.indexes.includes(index.name)).map((q) => queryLabel(q.query)),
     }));
 }

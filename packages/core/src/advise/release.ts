@@ -2,6 +2,7 @@ import type { Connection } from '../engine/engine';
 import type { AdviseIndex, AdviseRole, ColumnSet, IndexShape, ReleaseFacts, TableName } from '../engine/advise-role';
 import type { PlanStep } from '../plan/plan';
 import { asIndex, type CostChange, type CostedQuery } from './missing-indexes';
+import { queryLabel } from './query-label';
 
 /** A plan that costs more than this share over today's is a regression (planner's noise stays under it). */
 const REGRESSION_SHARE = 1.1;
@@ -58,7 +59,7 @@ export async function releaseAdvice(
       const uses = dropped.filter((d) => q.indexes.includes(d.name));
       if (uses.length && !hidden) {
         unproven.push(
-          `${q.query.origin}: its plan uses ${uses.map((d) => `${d.schema}.${d.name}`).join(', ')}, which the release drops (hiding an index needs HypoPG 1.4 or later)`,
+          `${queryLabel(q.query)}: its plan uses ${uses.map((d) => `${d.schema}.${d.name}`).join(', ')}, which the release drops (hiding an index needs HypoPG 1.4 or later)`,
         );
         continue;
       }

@@ -2,6 +2,7 @@ import type { AdviseTable, IndexShape } from '../engine/advise-role';
 import type { RedundantIndex, UnusedIndex } from './existing-indexes';
 import type { AdviseThresholds, CostChange, IndexAdvice } from './missing-indexes';
 import type { ReleaseAdvice } from './release';
+import { queryLabel } from './query-label';
 import type { ExtendedStatisticsAdvice, StaleTable } from './statistics';
 
 /** Everything `dbee advise` found, as `--format json` prints it. */
@@ -10,7 +11,10 @@ export interface AdviseReport {
   environment: string;
   thresholds: AdviseThresholds;
   workload: {
+    /** Queries of the project's tables, from the sources read. */
     queries: number;
+    /** Queries of the sources that name none of the project's tables, left out. */
+    others: number;
     /** Queries past the cost and calls floors, for which indexes were sought. */
     considered: number;
     skipped: { origin: string; reason: string }[];
@@ -40,7 +44,7 @@ export function formatAdviseText(r: AdviseReport): string {
   const out: string[] = [];
   const t = r.thresholds;
   out.push(
-    `Advice for ${r.project} on ${r.environment}: ${r.workload.queries} queries, ${r.workload.considered} with a generic plan costing at least ${t.minCost}${t.minCalls ? ` and ${t.minCalls} calls` : ''}.`,
+    `Advice for ${r.project} on ${r.environment}: ${r.workload.queries} queries of its tables (${r.workload.others} others left out), ${r.workload.considered} with a generic plan costing at least ${t.minCost}${t.minCalls ? ` and ${t.minCalls} calls` : ''}.`,
   );
   for (const s of r.workload.skipped) out.push(`  not planned: ${s.origin}: ${s.reason}`);
   out.push('', 'Missing indexes');
@@ -54,7 +58,8 @@ export function formatAdviseText(r: AdviseReport): string {
   }
   for (const m of r.missingIndexes) {
     out.push(`  ${m.statement}`);
-    for (const q of m.queries) out.push(`    ${q.origin}: cost ${cost(q.before)} -> ${cost(q.after)} (-${pct(q)})`);
+    for (const q of m.queries)
+      out.push(`    ${queryLabel(q)}: cost ${cost(q.before)} -> ${cost(q.after)} (-${pct(q)})`);
   }
   out.push('', 'Redundant indexes');
   if (!r.redundantIndexes.length) out.push('  none');
@@ -72,7 +77,7 @@ export function formatAdviseText(r: AdviseReport): string {
     out.push("  These counters are this server's: a replica keeps its own, check its scans before dropping one.");
   out.push('', `The release (${r.release.steps} step(s))`);
   for (const g of r.release.regressions)
-    out.push(`  plan gets worse: ${g.origin}: cost ${cost(g.before)} -> ${cost(g.after)}`);
+    out.push(`  plan gets worse: ${queryLabel(g)}: cost ${cost(g.before)} -> ${cost(g.after)}`);
   for (const u of r.release.unproven) out.push(`  UNPROVEN: ${u}`);
   for (const fk of r.release.foreignKeysWithoutIndex)
     out.push(

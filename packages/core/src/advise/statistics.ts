@@ -1,6 +1,7 @@
 import type { Connection } from '../engine/engine';
 import type { AdviseRole, AdviseTable, ColumnSet } from '../engine/advise-role';
 import type { CostedQuery } from './missing-indexes';
+import { queryLabel } from './query-label';
 
 /** PostgreSQL's autovacuum defaults: analyze after 50 rows plus 10% of the table changed. */
 const STALE_BASE_ROWS = 50;
@@ -46,7 +47,8 @@ export async function extendedStatistics(
         if (a.schema !== b.schema || a.name !== b.name || a.column >= b.column) continue;
         const key = `${a.schema}.${a.name}(${a.column},${b.column})`;
         const entry = pairs.get(key) ?? { schema: a.schema, table: a.name, columns: [a.column, b.column], queries: [] };
-        if (!entry.queries.includes(q.query.origin)) entry.queries.push(q.query.origin);
+        const label = queryLabel(q.query);
+        if (!entry.queries.includes(label)) entry.queries.push(label);
         pairs.set(key, entry);
       }
   }

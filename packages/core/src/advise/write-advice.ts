@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { MIGRATIONS_DIR } from '../sources/discover';
+import { queryLabel } from './query-label';
 import type { AdviseReport } from './report';
 
 /**
@@ -33,7 +34,7 @@ export function writeAdvice(
       `-- hypothetical one (HypoPG), generic plans, ${m.tableRows} rows in ${m.index.schema}.${m.index.table}:`,
       ...m.queries.map(
         (q) =>
-          `--   ${q.origin}: ${q.before.toFixed(1)} -> ${q.after.toFixed(1)} (-${Math.round((1 - q.after / q.before) * 100)}%)`,
+          `--   ${queryLabel(q)}: ${q.before.toFixed(1)} -> ${q.after.toFixed(1)} (-${Math.round((1 - q.after / q.before) * 100)}%)`,
       ),
       `${m.statement};`,
       '',

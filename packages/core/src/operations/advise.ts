@@ -15,7 +15,7 @@ import { writeAdvice } from '../advise/write-advice';
 import type { AppQuery } from '../check/queries';
 import type { OperationContext } from '../context/operation-context';
 import { deployedStates, loadTarget, schemaOwners, type LoadedTarget } from '../context/load';
-import type { AdviseRole } from '../engine/advise-role';
+import type { AdviseRole, AdviseTable } from '../engine/advise-role';
 import { requireRole, type Connection } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
@@ -117,10 +117,11 @@ async function gather(
   const { loaded, plan, searchPath, thresholds } = input;
   const schemas = loaded.model.graph.schemas;
   const proof = await role.hypothetical.available(conn);
-  const workload = await costWorkload(role, conn, input.queries, searchPath);
+  const tables = await role.tables(conn, schemas);
+  const mine = input.queries.filter((q) => namesATable(q, schemas, tables));
+  const workload = await costWorkload(role, conn, mine, searchPath);
   const considered = eligible(workload, thresholds);
-  const [tables, indexes, foreignKeys, extended, statsSince] = [
-    await role.tables(conn, schemas),
+  const [indexes, foreignKeys, extended, statsSince] = [
     await role.indexes(conn, schemas),
     await role.foreignKeys(conn, schemas),
     await role.extendedStatistics(conn, schemas),
@@ -159,6 +160,7 @@ async function gather(
     thresholds,
     workload: {
       queries: workload.length,
+      others: input.queries.length - mine.length,
       considered: considered.length,
       skipped: workload.flatMap((q) => (q.skipped ? [{ origin: q.query.origin, reason: q.skipped }] : [])),
     },
@@ -182,6 +184,21 @@ async function gather(
       })),
     },
   };
+}
+
+/**
+ * Whether a query names a table of the project's schemas (qualified, or unqualified with the name of one of them): the
+ * rest of a statistics source (other applications' queries, dbee's own catalog reads) is not this project's workload.
+ * A query whose objects the parser could not read is kept (it is then planned, or listed as not planned).
+ */
+function namesATable(q: AppQuery, schemas: string[], tables: AdviseTable[]): boolean {
+  const relations = q.references.filter((r) => r.kind === 'relation');
+  if (!q.references.length) return true;
+  return relations.some((r) =>
+    r.schema
+      ? schemas.includes(r.schema) && tables.some((t) => t.schema === r.schema && t.name === r.name)
+      : tables.some((t) => t.name === r.name),
+  );
 }
 
 /** Each query's generic plan on the target now, and the columns it filters, joins and sorts on. */
