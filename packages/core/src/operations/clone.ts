@@ -16,7 +16,7 @@ import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
 import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
-import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
+import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from '../pipeline/gates';
 import { loadTarget } from '../context/load';
 import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { checkTicket } from '../promotion/ticket';

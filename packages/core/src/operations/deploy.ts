@@ -1,5 +1,5 @@
 import { readRecordable, scopeKey, summaryOf } from '../diffing/recorded-fingerprint';
-import type { ConflictStrategy, DeploySettings, HazardKind } from '../config/schema';
+import type { ConflictStrategy, DeploySettings, DeployStrategy, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase } from '../diffing/diff-plan';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
@@ -18,7 +18,14 @@ import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/pac
 import type { Plan, PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
-import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
+import {
+  runPlan,
+  type ProjectRunResult,
+  type RunOptions,
+  type RunResult,
+  type StepConflict,
+  type TransactionScope,
+} from '../runner/runner';
 import { lockOwner, sessionSettings, sideSession, withSession, type DeploymentSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { markDataLoss, verifyPlan } from '../runner/verify';
@@ -27,18 +34,9 @@ import { ConflictRules, decideConflicts, type ConflictDecision } from './conflic
 import { ciJob } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { stepDependencies } from './dependencies';
-import {
-  checkGates,
-  checkStepPolicies,
-  dependencyMissing,
-  dryRunGates,
-  missingDependencySchemas,
-  notVerified,
-  refuse,
-} from './gates';
-import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
-import { checkTicket } from '../promotion/ticket';
-import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
+import { checkStepPolicies, dependencyMissing, missingDependencySchemas, notVerified } from '../pipeline/gates';
+import { runPipeline, type PipelineApplied, type PipelineCommand, type PipelineInputs } from '../pipeline/pipeline';
+import { Deployment } from '../runner/deployment';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
 import { planSources } from './source-plan';
@@ -48,13 +46,7 @@ import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { liveState } from '../fleet/plan-cache';
-import {
-  errorJson,
-  printSummary,
-  REPORT_FORMAT_VERSION,
-  writeReport,
-  type DeployReport,
-} from '../runner/deploy-report';
+import type { DeployReport } from '../runner/deploy-report';
 
 export type { DeployOptions };
 
@@ -76,9 +68,9 @@ function validate(options: DeployOptions): Validated {
 }
 
 /**
- * Deploy a project's sources (or a package) to an environment: lock, connect, mark interrupted deployments, read
- * the ledger, plan, decide conflicts, check step policies, then print (dry run) or pass the gates and run.
- * Exit codes: 0 done (or nothing to do), 1 refused before anything ran, 2 a step failed.
+ * Deploy a project's sources (or a package) to an environment through the pipeline (`pipeline/pipeline.ts`), by the
+ * strategy of `STRATEGIES`: `--strategy`, else the project's or environment's `deploy.strategy`, else `direct`.
+ * Exit codes: 0 done (or nothing to do), 1 refused before anything ran, 2 a step failed, 3 a smoke check failed.
  */
 export async function deploy(
   ctx: OperationContext,
@@ -86,7 +78,13 @@ export async function deploy(
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
   try {
-    return await deployOnce(ctx, options, hooks);
+    const { workspace } = ctx;
+    const strategy =
+      options.strategy ??
+      workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy
+        .strategy ??
+      'direct';
+    return await STRATEGIES[strategy](ctx, options, hooks);
   } finally {
     // In an Nx batch, the next tasks read what this one may have written to the ledger live (batch-reads.ts).
     if (ctx.sessions) {
@@ -100,143 +98,186 @@ export async function deploy(
   }
 }
 
-async function deployOnce(ctx: OperationContext, options: DeployOptions, hooks: DryRunHooks): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
-  const startedAt = options.now ?? new Date();
-  const t0 = Date.now();
-  const owner = lockOwner();
-  const report: DeployReport = {
-    formatVersion: REPORT_FORMAT_VERSION,
-    tool: { name: 'dbee', version: ctx.toolVersion },
-    environment: workspace.environmentName(options.env, ctx.env).name,
-    database: null,
-    planned: [],
-    startedAt: startedAt.toISOString(),
-    finishedAt: startedAt.toISOString(),
-    durationMs: 0,
-    status: 'refused',
-    exitCode: ExitCode.invalid,
-    who: { osUser: owner.user, host: owner.host, ciJob: ciJob(ctx.env) },
-    source: { commit: null, package: options.package ?? null, planChecksum: null },
-    ticket: null,
-    transaction: 'object',
-    projects: [],
-    steps: [],
-    backups: [],
-    skipped: [],
-    smoke: 'not run',
-    interrupted: [],
-  };
-  // The expand-contract strategy: `--strategy`, else the project's or environment's `deploy.strategy`.
-  const strategy =
-    options.strategy ??
-    workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy.strategy;
-  if (strategy === 'expand-contract') return deployExpandContract(ctx, options, hooks);
+/** How a plan reaches the database: one entry per strategy, each a command of the same pipeline. */
+const STRATEGIES: {
+  [K in DeployStrategy]: (ctx: OperationContext, o: DeployOptions, h: DryRunHooks) => Promise<ExitCodeValue>;
+} = {
+  direct: deployDirect,
+  'expand-contract': deployExpandContract,
+};
+
+/** The direct strategy: the plan's steps, in the pipeline. */
+async function deployDirect(ctx: OperationContext, options: DeployOptions, hooks: DryRunHooks): Promise<ExitCodeValue> {
   if (options.release !== undefined)
     throw new DbeeError('--release names an expand-contract release: it needs --strategy expand-contract', {
       code: 'OPTIONS_INVALID',
     });
-  let run: RunResult | null = null;
-  try {
-    const code = await deployInner(ctx, options, report, (r) => (run = r), hooks);
-    report.exitCode = code;
-    return code;
-  } catch (e) {
-    if (e instanceof DbeeError) {
-      report.exitCode = e.exitCode;
-      report.error = errorJson(e);
-      if (!run) report.status = 'refused';
-    }
-    throw e;
-  } finally {
-    report.finishedAt = new Date(startedAt.getTime() + (Date.now() - t0)).toISOString();
-    report.durationMs = Date.now() - t0;
-    if (run) printSummary(ctx.stdout, report);
-    if (options.report) {
-      const path = workspace.commandLinePath(options.report);
-      writeReport(path, report);
-      reporter.info(`report written to ${path}`);
-    }
-    ctx.onDeployReport?.(report);
-  }
+  return runPipeline(ctx, directDeploy(ctx, options, hooks), options.package ?? null);
 }
 
 /**
- * One deployment, top-down: the inputs (before the lock), then under the lock: recover what a dead process left, plan,
- * decide conflicts, collect the problems and the smoke checks, then either the dry run (verify on a scratch copy) or
- * the gates, the run, and its outcome in the report.
+ * One deployment as the pipeline's command, top-down: the inputs (before the lock), then under the lock: recover what
+ * a dead process left, plan, decide conflicts, collect the problems and the smoke checks; then the dry run (verify on
+ * a scratch copy) or the run; a package already at its state settles its smoke checks and promotion record.
  */
-async function deployInner(
+function directDeploy(
   ctx: OperationContext,
   options: DeployOptions,
-  report: DeployReport,
-  onRun: (r: RunResult) => void,
   hooks: DryRunHooks,
-): Promise<ExitCodeValue> {
-  const input = await deployInputs(ctx, options, report);
-  if (!input) return ExitCode.ok;
-  const { engine, environment } = input;
-  return withSession(
-    {
-      engine,
-      environment,
-      workspaceRoot: ctx.workspace.root,
-      reporter: ctx.reporter,
-      waitMs: input.valid.waitForLockMs,
-      deploy: input.settings,
-      owner: lockOwner(),
+): PipelineCommand<DeployInputs, DeployRun> {
+  return {
+    command: 'deploy',
+    options: { ...options, ticket: hooks.skipGates ? undefined : options.ticket },
+    skipGates: hooks.skipGates,
+    inputs: (report) => deployInputs(ctx, options, report),
+    plan: (input, session, report) => planUnderLock(ctx, input, session, report),
+    verify: (input, session, run, report) => dryRun(ctx, input, session.conn, run, report, hooks),
+    settle: (input, session, run, report) => settleUnchanged(ctx, input, session, run, report),
+    apply: async (input, session, run, report) => {
+      const result = await apply(ctx, applyInput(input, session, run, report, sideSession(ctx, session)));
+      return { result, smoke: run.smoke?.outcomes ?? new Map<string, string>() };
     },
-    async (session) => {
-      report.database = session.conn.description;
-      const ledger = new Ledger(session.conn, engine.ledger);
-      await recoverInterrupted(ctx, input, session, ledger, report);
-      // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
-      if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
-      const run = await planDeployment(ctx, input, session, ledger, report);
-      await decideDeployConflicts(ctx, input, session.conn, run, report);
-      await collectProblems(ctx, input, session.conn, run);
-      // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
-      // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
-      run.smoke = await smokePlan(
-        ctx,
-        engine,
-        input.pkg ? packageSmokeModels(input.pkg, input.models) : input.models,
-        run.plan,
-        input.settingsOf,
-        environment.name,
-        !options.dryRun && run.plan.steps.length > 0,
-      );
-      if (run.smoke) run.smoke.regression = smokeRegression(environment.gates);
-      if (options.dryRun) return dryRun(ctx, input, session.conn, run, report, hooks);
-      if (run.plan.steps.length === 0) {
-        for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
-        await confirmFingerprints(ctx, input, ledger, session.conn);
-        report.status = 'unchanged';
-        return ExitCode.ok;
-      }
-      if (run.problems.length) refuse(run.problems, false);
-      await checkGates(ctx, environment, run.plan, {
-        assumeYes: options.assumeYes ?? false,
-        countdownFrom: input.valid.countdownFrom,
-        now: input.now,
-      });
-      const notStarted = await notifyDeployStarted(ctx, report, run.plan);
-      const result = await apply(ctx, applyInput(input, session, run, sideSession(ctx, session)));
-      onRun(result);
-      recordOutcome(ctx, input, session.conn, run, result, report);
-      await notifyDeployFinished(ctx, report, result, ledger, notStarted);
-      return failureOf(result, report);
-    },
+    failure: ({ result }, report) => failureOf(result, report),
+  };
+}
+
+/** Stage `plan` of a deployment: recover, plan, decide conflicts, collect the problems and the smoke checks. */
+async function planUnderLock(
+  ctx: OperationContext,
+  input: DeployInputs,
+  session: DeploymentSession,
+  report: DeployReport,
+): Promise<DeployRun> {
+  const { engine, environment, options } = input;
+  const ledger = new Ledger(session.conn, engine.ledger);
+  await recoverInterrupted(ctx, input, session, ledger, report);
+  // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
+  if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
+  const run = await planDeployment(ctx, input, session, ledger, report);
+  await decideDeployConflicts(ctx, input, session.conn, run, report);
+  await collectProblems(ctx, input, session.conn, run);
+  // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
+  // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
+  run.smoke = await smokePlan(
+    ctx,
+    engine,
+    input.pkg ? packageSmokeModels(input.pkg, input.models) : input.models,
+    run.plan,
+    input.settingsOf,
+    environment.name,
+    !options.dryRun && run.plan.steps.length > 0,
   );
+  if (run.smoke) run.smoke.regression = smokeRegression(environment.gates);
+  run.ledger = ledger;
+  return run;
+}
+
+/**
+ * A real run with nothing to apply. From the sources: the database is up to date (a missing fingerprint is recorded).
+ * A package at its state on an environment that another promotes from: its smoke checks run here and, when they pass,
+ * a deployment of no steps records them and the promotion record is written, so the package can go on (exit 3 when
+ * they fail; exit 1 when this engine cannot run them, naming why).
+ */
+async function settleUnchanged(
+  ctx: OperationContext,
+  input: DeployInputs,
+  session: DeploymentSession,
+  run: DeployRun,
+  report: DeployReport,
+): Promise<ExitCodeValue | PipelineApplied> {
+  for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
+  await confirmFingerprints(ctx, input, run.ledger!, session.conn);
+  report.status = 'unchanged';
+  if (!input.pkg || !promotesFrom(ctx, input.environment.name)) return ExitCode.ok;
+  return settlePromotion(ctx, input, session, run, report);
+}
+
+/** Whether another environment takes packages promoted from `environment` (`gates.promotedFrom`). */
+function promotesFrom(ctx: OperationContext, environment: string): boolean {
+  return Object.values(ctx.workspace.config.environments).some((e) => e.gates?.promotedFrom?.includes(environment));
+}
+
+/**
+ * A package at its state where the next environment reads promotions from: each of its projects gets a deployment of
+ * no steps that runs the package's smoke checks here and records them (the evidence `gates.promotedFrom` reads).
+ */
+async function settlePromotion(
+  ctx: OperationContext,
+  input: DeployInputs,
+  session: DeploymentSession,
+  run: DeployRun,
+  report: DeployReport,
+): Promise<PipelineApplied> {
+  const pkg = input.pkg!;
+  const projects = pkg.plan.projects.filter((p) => pkg.plan.steps.some((s) => s.project === p));
+  const missing = projects.filter((p) => !run.smoke?.checks.has(p));
+  if (missing.length)
+    throw new DbeeError(
+      `package ${pkg.path} is already deployed on ${input.environment.name}, but no promotion record can be written: the smoke checks of ${missing.join(', ')} do not run here (${input.engine.smoke ? 'deploy.smokeAfterDeploy: false' : `the ${input.engine.name} engine cannot run them`})`,
+      {
+        code: 'PROMOTION_NOT_RECORDED',
+        hint: 'the next environment accepts a package only with passing smoke checks here: enable them (deploy.smokeAfterDeploy), then deploy the package again',
+      },
+    );
+  ctx.reporter.info(`${projects.join(', ')}: the package's smoke checks run here for its promotion record`);
+  const owner = lockOwner();
+  const ledger = run.ledger!;
+  await ledger.ensure();
+  const verify = verifier(ctx, applyInput(input, session, run, report, undefined), run.smoke!);
+  const results: ProjectRunResult[] = [];
+  for (const project of projects) {
+    const t0 = Date.now();
+    const deployment = await Deployment.open(ledger, {
+      project,
+      environment: input.environment.name,
+      kind: 'deploy',
+      planChecksum: run.planChecksum,
+      package: pkg.path,
+      gitCommit: run.commit,
+      toolVersion: ctx.toolVersion,
+      osUser: owner.user,
+      ciJob: ciJob(ctx.env),
+      host: owner.host,
+      stepsTotal: 0,
+      ticket: report.ticket,
+    });
+    const verdict = await verify(project, deployment.id, deployment.objectKeys());
+    const model = input.models.find((m) => m.project.name === project);
+    const fingerprint =
+      input.engine.diff && model
+        ? summaryOf(await readRecordable(input.engine.diff, session.conn, projectScope(model.graph)))
+        : {};
+    await deployment.close(
+      verdict.passed ? 'succeeded' : 'failed',
+      { smoke: verdict.summary, ...fingerprint },
+      verdict.error ? { error: verdict.error.message, statement: null } : null,
+    );
+    results.push({
+      project,
+      deploymentId: deployment.id,
+      status: verdict.passed ? 'succeeded' : 'failed',
+      stepsApplied: 0,
+      stepsTotal: 0,
+      durationMs: Date.now() - t0,
+      backups: [],
+      ...(verdict.error ? { error: verdict.error } : {}),
+    });
+  }
+  report.status = 'succeeded';
+  const failed = results.some((r) => r.status === 'failed');
+  return {
+    result: { exitCode: failed ? ExitCode.smokeFailed : ExitCode.ok, projects: results, steps: [] },
+    smoke: run.smoke!.outcomes,
+  };
 }
 
 /** What a deployment works with, settled before the lock is taken. */
-interface DeployInputs {
+interface DeployInputs extends PipelineInputs {
   options: DeployOptions;
   valid: Validated;
   environment: ResolvedEnvironment;
-  /** The change ticket (`--ticket`), checked against the environment's rule. */
-  ticket: string | null;
+  /** The deployment lock's session (the pipeline's `lock` stage). */
+  session: PipelineInputs['session'];
   target: DbProject;
   /** The package deployed (`--package`), or null for the sources. */
   pkg: LoadedPackage | null;
@@ -272,6 +313,8 @@ interface DeployRun {
   missingSchemas: ReadonlySet<string>;
   /** What the ledger records for each planned project before this run (the dry run's smoke baselines read it). */
   deployed: ReadonlyMap<string, DeployedState>;
+  /** The ledger on the working session. */
+  ledger?: Ledger;
 }
 
 /**
@@ -287,8 +330,6 @@ async function deployInputs(
   const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
   report.environment = environment.name;
-  const ticket = checkTicket(environment, options.ticket, 'deploy');
-  report.ticket = ticket;
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
   const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
@@ -313,7 +354,6 @@ async function deployInputs(
       code: 'PACKAGE_MISMATCH',
     });
   }
-  await checkPromotion(ctx, environment, pkg, options.now ?? new Date());
   const sourceCommitLater = pkg ? null : sourceCommit(ctx);
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine, { exportsFor: planned });
@@ -327,7 +367,7 @@ async function deployInputs(
     options,
     valid,
     environment,
-    ticket,
+    session: { engine, environment, waitMs: valid.waitForLockMs, deploy: settings, owner: lockOwner() },
     target,
     pkg,
     planned,
@@ -585,9 +625,9 @@ async function dryRun(
   run: DeployRun,
   report: DeployReport,
   hooks: DryRunHooks,
-): Promise<ExitCodeValue> {
+): Promise<void> {
   const { options, engine, environment, models } = input;
-  const { plan, decisions, conflicts, problems } = run;
+  const { plan, decisions, conflicts } = run;
   await markDataLoss(engine, conn, plan, conflicts);
   printPlan(ctx.stdout, plan, models, decisions);
   report.status = 'dry-run';
@@ -600,10 +640,6 @@ async function dryRun(
     durationMs: 0,
     ...conflictOf(decisions.get(s.order)),
   }));
-  if (!hooks.skipGates)
-    problems.push(
-      ...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now: input.now })),
-    );
   // The application's queries, described on the scratch copy before and after the plan (when a source is named).
   const compat =
     options.verify === false
@@ -619,9 +655,6 @@ async function dryRun(
         });
   if (options.verify !== false && (plan.steps.length || compat))
     await verifyOnCopy(ctx, input, conn, run, compat, hooks);
-  if (problems.length) refuse(problems, true);
-  ctx.reporter.info('dry run: nothing was applied');
-  return ExitCode.ok;
 }
 
 /** The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run. */
@@ -677,6 +710,7 @@ function applyInput(
   input: DeployInputs,
   session: DeploymentSession,
   run: DeployRun,
+  report: DeployReport,
   side: Connection | undefined,
 ): ApplyInput {
   return {
@@ -693,7 +727,7 @@ function applyInput(
     commit: run.commit,
     settings: input.settings,
     packagePath: input.pkg?.path ?? null,
-    ticket: input.ticket,
+    ticket: report.ticket,
     conflicts: run.conflicts,
     scope: input.scope,
     settingsOf: input.settingsOf,
@@ -701,52 +735,6 @@ function applyInput(
     schemas: new Map(input.models.map((m) => [m.project.name, m.graph.schemas])),
     smoke: run.smoke,
   };
-}
-
-/** The run's outcome in the report (projects, steps, backups, smoke, status) and, for a package, in its promotion record. */
-function recordOutcome(
-  ctx: OperationContext,
-  input: DeployInputs,
-  conn: Connection,
-  run: DeployRun,
-  result: RunResult,
-  report: DeployReport,
-): void {
-  const { smoke } = run;
-  report.projects = result.projects.map(({ error, ...p }) => ({
-    ...p,
-    ...(error ? { error: { code: error.code, message: error.message } } : {}),
-  }));
-  report.steps = result.steps;
-  report.backups = result.projects.flatMap((p) => p.backups);
-  if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
-  const failed = failedProject(result);
-  report.status = failed
-    ? result.projects.some((p) => p.status === 'failed' || p.status === 'aborted')
-      ? 'failed'
-      : 'rolled-back'
-    : 'succeeded';
-  if (!input.pkg) return;
-  const projects = result.projects.flatMap((p) =>
-    p.deploymentId === null
-      ? []
-      : [
-          {
-            project: p.project,
-            deploymentId: p.deploymentId,
-            status: p.status,
-            smoke: smoke?.outcomes.get(p.project) ?? 'not run',
-          },
-        ],
-  );
-  recordPromotion(ctx, {
-    environment: input.environment,
-    pkg: input.pkg,
-    database: conn.description,
-    ticket: input.ticket,
-    finishedAt: new Date().toISOString(),
-    projects,
-  });
 }
 
 function failedProject(result: RunResult) {

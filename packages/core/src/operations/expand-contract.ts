@@ -32,7 +32,7 @@ import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, runSmokeChecks
 import type { SmokeCheck } from '../smoke';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { checkGates, notVerified, refuse } from './gates';
+import { checkGates, notVerified, refuse } from '../pipeline/gates';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { verifyPlan } from '../runner/verify';
 import { loadTarget, schemaOwners } from '../context/load';
