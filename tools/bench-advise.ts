@@ -8,29 +8,14 @@
  *
  *   node tools/run.js tools/bench-advise.ts [customers=200000]
  */
-import { Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runDbeeCommand, type CommandName } from '@dbee/cli';
 import { adviseCluster, seedShop } from '../test/advise/advise-cluster';
+import { run } from '../test/support/run';
 import { indexKey, KNOWN_GOOD, REDUNDANT, shopSources } from '../test/advise/seed';
 
 const customers = Number(process.argv[2] ?? 200_000);
-
-async function dbee(root: string, command: CommandName, options: Record<string, unknown>, env: Record<string, string>) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runDbeeCommand(command, options as never, {
-    workspaceRoot: root,
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    env: { ...process.env, ...env },
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
 
 async function main(): Promise<void> {
   const cluster = await adviseCluster();
@@ -46,13 +31,13 @@ async function main(): Promise<void> {
       writeFileSync(join(root, rel), text);
     }
     const env = { DBEE_ADVISE_URL: cluster.url('shop') };
-    const deployed = await dbee(root, 'deploy', { project: 'shop', env: 'server', assumeYes: true }, env);
+    const deployed = await run(root, 'deploy', { project: 'shop', env: 'server', assumeYes: true }, env);
     if (deployed.code !== 0) throw new Error(deployed.stderr);
     let t = performance.now();
     await seedShop(cluster.url('shop'), customers);
     const loadS = (performance.now() - t) / 1000;
     t = performance.now();
-    const advised = await dbee(
+    const advised = await run(
       root,
       'advise',
       { project: 'shop', env: 'server', queries: 'pg_stat_statements', format: 'json' },

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AdviseIndex } from '../engine/advise-role';
 import { redundantIndexes, unusedIndexes } from './existing-indexes';
-import { candidates, coveredBy } from './missing-indexes';
+import { asIndex, candidates, coveredBy } from './missing-indexes';
 
 const index = (name: string, columns: string[] | null, extra: Partial<AdviseIndex> = {}): AdviseIndex => ({
-  schema: 's',
-  table: 't',
-  name,
+  ...asIndex({ schema: 's', table: 't', name, columns: columns ?? [] }),
   columns,
-  method: 'btree',
-  unique: false,
-  primary: false,
-  predicate: null,
-  constraint: false,
-  scans: 0,
   bytes: 8192,
-  definition: '',
   ...extra,
 });
 

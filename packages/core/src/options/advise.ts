@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { env, project, textOrJson } from './common';
+import { appQueries, env, project, textOrJson } from './common';
 import { count, flag, seconds, text } from './option';
 
 export const adviseCommand = defineCommand('advise', {
@@ -9,10 +9,7 @@ export const adviseCommand = defineCommand('advise', {
   options: {
     project,
     env,
-    queries: text(
-      "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or pg_stat_statements (the target's) / pg_stat_statements:<env>. Default: the environment's `compat.queries`.",
-      { value: '<source>' },
-    ),
+    queries: appQueries(),
     minCost: count("A query whose generic plan costs less than this is left alone. Default 100 (Dexter's).", 0),
     minSavings: count(
       "Percentage by which an index must cut a query's planned cost to be advised. Default 50 (Dexter's).",

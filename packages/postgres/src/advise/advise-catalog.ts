@@ -34,20 +34,9 @@ export async function adviseTables(conn: Connection, schemas: string[]): Promise
 }
 
 export async function adviseIndexes(conn: Connection, schemas: string[]): Promise<AdviseIndex[]> {
-  const rows = await conn.query<{
-    schema: string;
-    table: string;
-    name: string;
-    columns: string[] | null;
-    method: string;
-    unique: boolean;
-    primary: boolean;
-    predicate: string | null;
-    constraint: boolean;
-    scans: string | number | null;
-    bytes: string | number;
-    definition: string;
-  }>(
+  const rows = await conn.query<
+    Omit<AdviseIndex, 'scans' | 'bytes'> & { scans: string | number | null; bytes: string | number }
+  >(
     `SELECT n.nspname AS schema, t.relname AS "table", i.relname AS name,
             CASE WHEN 0 = ANY (x.indkey::int2[]) THEN NULL ELSE
               (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(att, ord)
