@@ -55,6 +55,9 @@ export type {
 export { requireRole } from './engine/engine';
 export type {
   AdviseRole,
+  StatisticsAdviceRole,
+  RecommendedStatistics,
+  CollectedStatistics,
   AdviseIndex,
   AdviseTable,
   ColumnSet,

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { MIGRATIONS_DIR } from '../sources/discover';
 import { queryLabel } from './query-label';
+import type { StatisticsReport } from './collect-statistics';
 import type { AdviseReport } from './report';
 
 /**
@@ -69,4 +70,39 @@ function nextVersion(dir: string): number {
     if (m) max = Math.max(max, Number(m[1]));
   }
   return max + 1;
+}
+
+/**
+ * `dbee advise --write` on an engine with statistics advice only: one migration collecting every statistic advised
+ * (missing and stale), with its rollback script dropping those it adds. Returns the files written, relative.
+ */
+export function writeStatisticsAdvice(
+  report: StatisticsReport,
+  project: { root: string; name: string },
+  workspaceRoot: string,
+  environment: string,
+): string[] {
+  if (!report.collect.length) return [];
+  const base = join(
+    project.root,
+    MIGRATIONS_DIR,
+    `V${nextVersion(join(project.root, MIGRATIONS_DIR))}__collect_statistics`,
+  );
+  mkdirSync(join(base, '..'), { recursive: true });
+  const lines = [
+    `-- Advised by \`dbee advise ${project.name} --env ${environment}\`: statistics the optimizer asked for (missing) or`,
+    `-- collected over ${report.staleDays} days ago (stale).`,
+    ...report.collect.flatMap((c) => [
+      `-- ${c.reason}${c.queries.length ? `: ${c.queries.join(', ')}` : ''}`,
+      `${c.statement};`,
+    ]),
+    '',
+  ];
+  writeFileSync(`${base}.sql`, lines.join('\n'));
+  const missing = report.collect.filter((c) => c.reason === 'missing');
+  writeFileSync(
+    `${base}.rollback.sql`,
+    missing.length ? missing.map((c) => `${c.rollback};`).join('\n') + '\n' : '-- The recollected statistics stay.\n',
+  );
+  return [`${base}.sql`, `${base}.rollback.sql`].map((f) => relative(workspaceRoot, f));
 }

@@ -125,3 +125,37 @@ export interface ReleaseFacts {
   /** Tables whose rows a migration or backfill writes. */
   dataChanged: (TableName & { key: string })[];
 }
+
+/**
+ * Statistics advice where the optimizer says itself which statistics a query needs (Teradata: `DIAGNOSTIC HELPSTATS
+ * ON FOR SESSION`, then `EXPLAIN`), without hypothetical indexes or costs: `dbee advise` gives only statistics
+ * advice on such an engine.
+ */
+export interface StatisticsAdviceRole {
+  /** The statistics the optimizer recommends for one query (nothing runs: the query is explained). */
+  recommended(conn: Connection, sql: string, searchPath: string[]): Promise<RecommendedStatistics[]>;
+  /** The statistics collected on the tables of `schemas`, with when. */
+  collected(conn: Connection, schemas: string[]): Promise<CollectedStatistics[]>;
+  /** The statement that collects (or recollects) a statistic, skipping a recollection when little changed. */
+  collect(stats: { schema: string; table: string; columns: string[] }): string;
+  /** The statement that drops a statistic (the rollback of a collection). */
+  drop(stats: { schema: string; table: string; columns: string[] }): string;
+}
+
+export interface RecommendedStatistics {
+  schema: string;
+  table: string;
+  /** Upper case as the optimizer writes them. */
+  columns: string[];
+  /** The optimizer's confidence, as it says it (`High Confidence`). */
+  confidence: string;
+}
+
+export interface CollectedStatistics {
+  schema: string;
+  table: string;
+  /** Empty for the table-level summary. */
+  columns: string[];
+  /** Last collection, ISO time, or null when never collected. */
+  collectedAt: string | null;
+}

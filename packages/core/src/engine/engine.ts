@@ -9,7 +9,7 @@ import type { SchemaModel } from '../schema/model';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 import type { DependencyNode } from '../smoke/stale-views';
-import type { AdviseRole } from './advise-role';
+import type { AdviseRole, StatisticsAdviceRole } from './advise-role';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -906,6 +906,8 @@ export interface Engine {
   readonly expand?: ExpandRole;
   /** Index and statistics advice (`dbee advise`). PostgreSQL. */
   readonly advise?: AdviseRole;
+  /** Statistics advice from the optimizer's own recommendations (`dbee advise`). Teradata. */
+  readonly statisticsAdvice?: StatisticsAdviceRole;
 }
 
 /** The optional roles of an engine, by name. */
@@ -920,7 +922,8 @@ export type EngineRole =
   | 'extract'
   | 'audit'
   | 'expand'
-  | 'advise';
+  | 'advise'
+  | 'statisticsAdvice';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -954,4 +957,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   audit: 'it has no audit trail',
   expand: 'it has no version schemas of views or sync triggers',
   advise: 'it has no planner costs or hypothetical indexes to prove advice with',
+  statisticsAdvice: 'its optimizer recommends no statistics',
 };

@@ -11,7 +11,8 @@ import { factsOf, releaseAdvice } from '../advise/release';
 import type { AdviseReport } from '../advise/report';
 import { formatAdviseText } from '../advise/report';
 import { extendedStatistics, staleTables } from '../advise/statistics';
-import { writeAdvice } from '../advise/write-advice';
+import { writeAdvice, writeStatisticsAdvice } from '../advise/write-advice';
+import { formatStatisticsText, statisticsAdvice, type StatisticsReport } from '../advise/collect-statistics';
 import type { AppQuery } from '../check/queries';
 import type { OperationContext } from '../context/operation-context';
 import { deployedStates, loadTarget, schemaOwners, type LoadedTarget } from '../context/load';
@@ -37,7 +38,6 @@ import { planSources } from './source-plan';
 export async function advise(ctx: OperationContext, options: AdviseOptions): Promise<ExitCodeValue> {
   const loaded = await loadTarget(ctx, options.project, options.env);
   const { environment, engine } = loaded;
-  const role = requireRole(engine, 'advise', 'advise indexes and statistics');
   const { specs } = querySpecs({ environment, queries: options.queries });
   if (!specs.length)
     throw new DbeeError(`no query source for environment ${environment.name}`, {
@@ -45,6 +45,9 @@ export async function advise(ctx: OperationContext, options: AdviseOptions): Pro
       location: environment.declaredAt,
       hint: `give --queries <file|folder|log.csv|pg_stat_statements>, or set environments.${environment.name}.compat.queries in dbee.yaml`,
     });
+  // An engine whose optimizer recommends statistics itself, with no hypothetical indexes: statistics advice only.
+  if (!engine.advise && engine.statisticsAdvice) return adviseStatistics(ctx, loaded, options, specs);
+  const role = requireRole(engine, 'advise', 'advise indexes and statistics');
   const thresholds: AdviseThresholds = {
     minCost: options.minCost ?? DEFAULT_THRESHOLDS.minCost,
     minSavingsPct: options.minSavings ?? DEFAULT_THRESHOLDS.minSavingsPct,
@@ -77,6 +80,38 @@ export async function advise(ctx: OperationContext, options: AdviseOptions): Pro
     for (const f of written) ctx.stderr.write(`wrote ${f}\n`);
     for (const f of kept) ctx.stderr.write(`kept ${f} (it exists)\n`);
     if (!written.length && !kept.length) ctx.stderr.write('nothing to write\n');
+  }
+  return ExitCode.ok;
+}
+
+/** `dbee advise` through the `statisticsAdvice` role: the optimizer's recommended statistics, missing and stale. */
+async function adviseStatistics(
+  ctx: OperationContext,
+  loaded: LoadedTarget,
+  options: AdviseOptions,
+  specs: string[],
+): Promise<ExitCodeValue> {
+  const { environment, engine } = loaded;
+  const role = requireRole(engine, 'statisticsAdvice', 'advise statistics');
+  const searchPath = environment.compat?.searchPath ?? loaded.model.graph.searchPath;
+  const advice = await withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
+    async ({ conn }) => {
+      const queries = await readQuerySources(ctx, { engine, conn, environment, searchPath }, specs);
+      return statisticsAdvice(role, conn, {
+        queries,
+        schemas: loaded.model.graph.schemas,
+        searchPath,
+        now: new Date(),
+      });
+    },
+  );
+  const report: StatisticsReport = { project: loaded.target.name, environment: environment.name, ...advice };
+  ctx.stdout.write(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatStatisticsText(report));
+  if (options.write) {
+    const written = writeStatisticsAdvice(report, loaded.target, ctx.workspace.root, environment.name);
+    for (const f of written) ctx.stderr.write(`wrote ${f}\n`);
+    if (!written.length) ctx.stderr.write('nothing to write\n');
   }
   return ExitCode.ok;
 }
