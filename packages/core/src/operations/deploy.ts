@@ -26,7 +26,7 @@ import {
   type StepConflict,
   type TransactionScope,
 } from '../runner/runner';
-import { lockOwner, sessionSettings, sideSession, withSession, type DeploymentSession } from '../runner/session';
+import { lockOwner, sessionSettings, sideSession, type DeploymentSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { markDataLoss, verifyPlan } from '../runner/verify';
 import { backupStamp } from '../plan/backup-stamp';
@@ -652,6 +652,9 @@ async function dryRun(
           target: input.target.name,
           queries: options.queries,
           newQueries: options.newQueries,
+          // The dbt check (--dbt, check.dbt.manifest) rides on the same copy: it reads the nodes the plan touches.
+          dbt: options.dbt,
+          plan,
         });
   if (options.verify !== false && (plan.steps.length || compat))
     await verifyOnCopy(ctx, input, conn, run, compat, hooks);

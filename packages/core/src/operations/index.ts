@@ -9,6 +9,7 @@ import { audit } from './audit';
 import { extract } from './extract';
 import { adopt } from './adopt';
 import { clone } from './clone';
+import { dbtSources } from './dbt-sources';
 import { deploy } from './deploy';
 import { diff } from './diff';
 import { abort, complete, version } from './expand-contract';
@@ -50,6 +51,7 @@ export const operations: Operations = {
   clone,
   check,
   advise,
+  'dbt-sources': dbtSources,
   complete,
   abort,
   version,

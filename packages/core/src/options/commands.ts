@@ -5,6 +5,7 @@ import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
 import { cloneCommand } from './clone';
 import { adoptCommand, auditCommand, extractCommand } from './extract';
+import { dbtSourcesCommand } from './dbt-sources';
 import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { abortCommand, completeCommand, versionCommand } from './expand';
@@ -40,6 +41,7 @@ export const COMMAND_DEFINITIONS = {
   graph: graphCommand,
   check: checkCommand,
   advise: adviseCommand,
+  'dbt-sources': dbtSourcesCommand,
   complete: completeCommand,
   abort: abortCommand,
   version: versionCommand,
@@ -79,6 +81,7 @@ export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
 export type CheckOptions = CommandOptions<'check'>;
 export type AdviseOptions = CommandOptions<'advise'>;
+export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
 export type VersionOptions = CommandOptions<'version'>;

@@ -25,6 +25,7 @@ export type {
   GraphOptions,
   CheckOptions,
   AdviseOptions,
+  DbtSourcesOptions,
   CompleteOptions,
   AbortOptions,
   VersionOptions,

@@ -106,6 +106,11 @@ export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePla
   options: PipelineOptions;
   /** `dbee check`'s dry run of queries only: no gate is what it asks (it applies nothing). */
   skipGates?: boolean;
+  /**
+   * Why `gates.promotedFrom` was passed already (a phase of a release whose expand passed it); absent: it is checked
+   * here against the package (`checkPromotion`).
+   */
+  promotion?: string;
   /** Stage `inputs`: null when there is nothing to do here (said why). */
   inputs(report: DeployReport): Promise<I | null>;
   /** Stage `plan`, under the lock. */
@@ -208,7 +213,8 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
   // Gates before the lock: the ticket, then the promotion (the same for a dry run and a real run).
   if (!command.skipGates) {
     report.ticket = checkTicket(environment, options.ticket, command.command);
-    await checkPromotion(ctx, environment, input.pkg, now);
+    if (command.promotion === undefined) await checkPromotion(ctx, environment, input.pkg, now);
+    else if (environment.gates.promotedFrom?.length) ctx.reporter.info(`promotion: ${command.promotion}`);
   }
   return withSession(
     { ...input.session, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
@@ -290,4 +296,32 @@ async function finish<I extends PipelineInputs, P extends PipelinePlan>(
   }
   await notifyDeployFinished(ctx, report, result, new Ledger(session.conn, input.session.engine.ledger), notStarted);
   return command.failure(applied, report);
+}
+
+/**
+ * Under the lock, a deployment still marked running belongs to a process that died: a real run marks it interrupted
+ * (its applied steps stay, as its rows say) before it plans; a dry run only says so.
+ */
+export async function markInterrupted(
+  ctx: OperationContext,
+  ledger: Ledger,
+  session: DeploymentSession,
+  report: DeployReport,
+  dryRun: boolean,
+): Promise<void> {
+  if (!(await ledger.exists())) return;
+  if (dryRun) {
+    const running = await ledger.runningDeployments();
+    if (running.length)
+      ctx.reporter.warn(
+        `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => `#${d}`).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted`,
+      );
+    return;
+  }
+  const { owner } = session;
+  report.interrupted = await ledger.markInterrupted(`a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+  if (report.interrupted.length)
+    ctx.reporter.warn(
+      `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => `#${d}`).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay`,
+    );
 }
