@@ -10,7 +10,7 @@ import { redundantIndexes, unusedIndexes } from '../advise/existing-indexes';
 import { factsOf, releaseAdvice } from '../advise/release';
 import type { AdviseReport } from '../advise/report';
 import { formatAdviseText } from '../advise/report';
-import { extendedStatistics, staleTables } from '../advise/statistics';
+import { extendedStatistics, staleTables, type ExtendedStatisticsAdvice } from '../advise/statistics';
 import { writeAdvice, writeStatisticsAdvice } from '../advise/write-advice';
 import { formatStatisticsText, statisticsAdvice, type StatisticsReport } from '../advise/collect-statistics';
 import type { AppQuery } from '../check/queries';
@@ -209,15 +209,24 @@ async function gather(
     unusedIndexes: unusedIndexes(indexes, foreignKeys, redundant, considered),
     statsSince,
     release,
-    statistics: {
-      stale: staleTables(tables).map((s) => ({ ...s, statement: role.render.analyze(s.table) })),
-      extended: extendedAdvice.map((e) => ({
-        ...e,
-        statement: role.render.createStatistics(e.statistics),
-        rollback: role.render.dropStatistics(e.statistics),
-        analyze: role.render.analyze({ schema: e.statistics.schema, name: e.statistics.table }),
-      })),
-    },
+    statistics: statisticsSection(role, tables, extendedAdvice),
+  };
+}
+
+/** The statistics section: stale tables with their ANALYZE, extended statistics with their statements. */
+function statisticsSection(
+  role: AdviseRole,
+  tables: AdviseTable[],
+  extended: ExtendedStatisticsAdvice[],
+): AdviseReport['statistics'] {
+  return {
+    stale: staleTables(tables).map((s) => ({ ...s, statement: role.render.analyze(s.table) })),
+    extended: extended.map((e) => ({
+      ...e,
+      statement: role.render.createStatistics(e.statistics),
+      rollback: role.render.dropStatistics(e.statistics),
+      analyze: role.render.analyze({ schema: e.statistics.schema, name: e.statistics.table }),
+    })),
   };
 }
 
