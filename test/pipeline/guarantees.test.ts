@@ -61,6 +61,11 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   audit: { readsOnly: 'reads the catalog' },
   graph: { readsOnly: 'writes a page' },
   check: { readsOnly: "a dry run of the application's queries" },
+  advise: {
+    readsOnly:
+      'reads the catalog and explains queries (hypothetical indexes live in its session); --write writes source files',
+  },
+  'dbt-sources': { readsOnly: 'builds the desired schema in a shadow database and writes YAML' },
   version: { readsOnly: 'prints settings' },
   'smoke-test': { readsOnly: 'runs checks and records their results; changes no schema' },
   deploy: [
