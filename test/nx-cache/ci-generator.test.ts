@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { validateWorkflow } from '@action-validator/core';
 import { readNxJson, type Tree } from '@nx/devkit';
@@ -112,6 +114,8 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
     expect(run.run).toContain('-c markdown');
     expect(run.env).toEqual({ DBEE_ENV: 'qa', DBEE_QA_URL: '${{ secrets.DBEE_QA_URL }}' });
     expect(review.steps.find((s) => s.run?.includes('GITHUB_STEP_SUMMARY'))?.run).toContain('dist/dbee/*/diff/diff.md');
+    const annotate = review.steps.find((s) => s.run?.includes('--format=github'))!;
+    expect(annotate.run).toBe('npx nx affected -t diff --format=github');
   });
 
   it("pushes that change the databases: the package built once on qa's job, the same folder promoted to prod with what its gates ask", async () => {
@@ -181,6 +185,47 @@ describe('nx g @dbee/nx:ci --provider=github', () => {
   });
 });
 
+describe('the review comment on the pull request', () => {
+  it('the first push posts the comment, a later push updates the one whose body starts with the marker', async () => {
+    const review = (parse((await generated('github')).text) as { jobs: Record<string, Job> }).jobs['review']!;
+    const step = review.steps.find((s) => s.name?.startsWith('Comment the review'))!;
+    expect(step.env).toEqual({
+      GH_TOKEN: '${{ github.token }}',
+      PULL_REQUEST: '${{ github.event.pull_request.number }}',
+    });
+    expect(step.run).toContain(`select(.body | startswith("<!-- dbee-review -->"))`);
+    // A stand-in for gh on PATH: it logs its arguments, and answers the comment search with what `found` holds
+    // (what `gh api --jq` would print). GitHub's API itself is not reached.
+    const dir = mkdtempSync(join(tmpdir(), 'dbee-gh-'));
+    try {
+      mkdirSync(join(dir, 'bin'));
+      writeFileSync(
+        join(dir, 'bin', 'gh'),
+        `#!/bin/sh\necho "$*" >> "${dir}/calls"\ncase "$*" in *--jq*) cat "${dir}/found" ;; esac\n`,
+        { mode: 0o755 },
+      );
+      mkdirSync(join(dir, 'dist'));
+      writeFileSync(join(dir, 'dist', 'dbee-review.md'), '<!-- dbee-review -->\n## Databases\n');
+      const runStep = () =>
+        execFileSync('bash', ['-e', '-c', step.run!], {
+          cwd: dir,
+          env: { PATH: `${dir}/bin:${process.env.PATH}`, GITHUB_REPOSITORY: 'team/app', PULL_REQUEST: '7' },
+        });
+      writeFileSync(join(dir, 'found'), '');
+      runStep();
+      writeFileSync(join(dir, 'found'), '4242\n');
+      runStep();
+      const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
+      expect(calls.filter((c) => !c.includes('--jq'))).toEqual([
+        'api -X POST repos/team/app/issues/7/comments -F body=@dist/dbee-review.md',
+        'api -X PATCH repos/team/app/issues/comments/4242 -F body=@dist/dbee-review.md',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('nx g @dbee/nx:ci reads the gates: a job for each', () => {
   it('an environment without gates gets neither ticket, confirmation nor key', async () => {
     const plain = docsDbeeYaml().replace(/ {4}gates:\n( {6}.*\n)+/, '');
@@ -227,8 +272,9 @@ describe('nx g @dbee/nx:ci --provider=gitlab', () => {
     });
     expect(pipeline['dbee-review']).toMatchObject({
       variables: { DBEE_ENV: 'qa' },
-      artifacts: { expose_as: 'database diff', paths: ['dbee-diff.md'] },
+      artifacts: { expose_as: 'database review', paths: ['dist/dbee-review.md'] },
     });
+    expect((pipeline['dbee-review']!['after_script'] as string[]).join('\n')).toContain('DBEE_REVIEW_TOKEN');
     expect(JSON.stringify(pipeline['dbee-review']!['cache'])).toContain('.nx/cache/');
     expect(pipeline['dbee-release-qa']).toMatchObject({
       environment: { name: 'qa' },

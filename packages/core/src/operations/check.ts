@@ -4,6 +4,8 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { CheckOptions } from '../options';
 import { HAZARD_KINDS } from '../options/common';
 import { makeReporter, type OperationContext } from '../context/operation-context';
+import { compatDiagnostics } from '../report/diagnostic';
+import { formatDiagnostics, isReviewFormat } from '../report/formats';
 import { deploy } from './deploy';
 
 /**
@@ -58,6 +60,10 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
   if (done) {
     if (options.format === 'json') ctx.stdout.write(JSON.stringify(compatJson(done), null, 2) + '\n');
     else if (options.format === 'markdown') ctx.stdout.write(formatCompatMarkdown(done));
+    else if (isReviewFormat(options.format))
+      ctx.stdout.write(
+        formatDiagnostics(options.format, compatDiagnostics(done), { version: ctx.toolVersion, command: 'check' }),
+      );
     else ctx.stdout.write(formatCompatText(done));
   }
   if (failure) throw failure;

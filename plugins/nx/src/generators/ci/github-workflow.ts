@@ -1,5 +1,6 @@
 import type { CiEnvironment, CiPlan } from './ci-plan';
 import { RELEASE_FOLDER, TICKET_VARIABLE, buildScript, deployScript } from './release-scripts';
+import { REVIEW_MARKER, reviewBodyScript } from './review-scripts';
 
 /** Where `nx g @dbee/nx:ci --provider=github` writes the workflow. */
 export const GITHUB_WORKFLOW_FILE = '.github/workflows/dbee.yml';
@@ -22,7 +23,7 @@ export function githubWorkflow(plan: CiPlan): string {
   const order = plan.environments.map((e) => e.name).join(', then ');
   const lines = [
     `# Database CI/CD with dbee, written by \`nx g @dbee/nx:ci --provider=github\` (see dbee's docs/ci.md).`,
-    `# Pull requests: what each affected database project would change on ${first!.name}, as the job summary.`,
+    `# Pull requests: what each affected database project would change on ${first!.name}: annotations, a comment, the job summary.`,
     `# Pushes to ${plan.mainBranch}: the release package is built once, deployed to ${order}.`,
     'name: databases',
     '',
@@ -38,6 +39,8 @@ export function githubWorkflow(plan: CiPlan): string {
     '  # nrwl/nx-set-shas reads the workflow runs to find the last successful one.',
     '  actions: read',
     '  contents: read',
+    "  # The review job comments on the pull request (the workflow's token, through gh).",
+    '  pull-requests: write',
     '',
     'env:',
     "  NX_DAEMON: 'false'",
@@ -64,14 +67,21 @@ export function githubWorkflow(plan: CiPlan): string {
     `      - name: Diff the affected database projects against ${first!.name}`,
     '        run: npx nx affected -t diff -c markdown',
     ...environmentVariables(first!, []),
-    '      - name: Write the diff as the job summary',
+    `      - name: Annotate the pull request's files with the hazards and broken queries`,
+    '        run: npx nx affected -t diff --format=github',
+    ...environmentVariables(first!, []),
+    '      - name: Write the review as the job summary',
     '        if: always()',
     '        run: |',
-    '          if ls dist/dbee/*/diff/diff.md > /dev/null 2>&1; then',
-    '            cat dist/dbee/*/diff/diff.md >> "$GITHUB_STEP_SUMMARY"',
-    '          else',
-    '            echo "No database project is affected by this pull request." >> "$GITHUB_STEP_SUMMARY"',
-    '          fi',
+    ...reviewBodyScript().map((l) => `          ${l}`),
+    '          cat dist/dbee-review.md >> "$GITHUB_STEP_SUMMARY"',
+    '      - name: Comment the review on the pull request (one comment, updated on each push)',
+    '        if: always()',
+    '        run: |',
+    ...commentScript().map((l) => `          ${l}`),
+    '        env:',
+    '          GH_TOKEN: ${{ github.token }}',
+    '          PULL_REQUEST: ${{ github.event.pull_request.number }}',
     '      - name: Save the Nx cache',
     '        if: always()',
     '        uses: actions/cache/save@v4',
@@ -129,6 +139,21 @@ export function githubWorkflow(plan: CiPlan): string {
     );
   });
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Posts dist/dbee-review.md as the pull request's comment through GitHub's API (gh, with the workflow's token), or
+ * updates the comment an earlier push made: the one whose body starts with the marker.
+ */
+function commentScript(): string[] {
+  return [
+    `id=$(gh api "repos/$GITHUB_REPOSITORY/issues/$PULL_REQUEST/comments" --paginate --jq '.[] | select(.body | startswith("${REVIEW_MARKER}")) | .id' | head -n 1)`,
+    'if [ -n "$id" ]; then',
+    '  gh api -X PATCH "repos/$GITHUB_REPOSITORY/issues/comments/$id" -F body=@dist/dbee-review.md > /dev/null',
+    'else',
+    '  gh api -X POST "repos/$GITHUB_REPOSITORY/issues/$PULL_REQUEST/comments" -F body=@dist/dbee-review.md > /dev/null',
+    'fi',
+  ];
 }
 
 /** Checkout with the whole history (a release's base is a commit of it), Node with npm's cache, npm ci. */

@@ -1,5 +1,6 @@
 import type { CiPlan } from './ci-plan';
 import { RELEASE_FOLDER, TICKET_VARIABLE, buildScript, deployScript } from './release-scripts';
+import { gitlabNoteScript, reviewBodyScript } from './review-scripts';
 
 /** Where `nx g @dbee/nx:ci --provider=gitlab` writes the pipeline. */
 export const GITLAB_CI_FILE = '.gitlab-ci.yml';
@@ -22,7 +23,7 @@ export function gitlabCi(plan: CiPlan): string {
   const mergeRequest = '$CI_PIPELINE_SOURCE == "merge_request_event"';
   const lines = [
     `# Database CI/CD with dbee, written by \`nx g @dbee/nx:ci --provider=gitlab\` (see dbee's docs/ci.md).`,
-    `# Merge requests: what each affected database project would change on ${first!.name}, as the "database diff" artifact.`,
+    `# Merge requests: what each affected database project would change on ${first!.name}, as a note and the "database review" artifact.`,
     `# Pushes to ${plan.mainBranch}: the release package is built once, deployed to ${order}.`,
     '# Variables (Settings > CI/CD > Variables, masked, scoped to their environment):',
     ...plan.environments.map(
@@ -71,14 +72,18 @@ export function gitlabCi(plan: CiPlan): string {
     '      paths:',
     '        - .nx/cache/',
     '  script:',
-    '    - npx nx affected -t diff -c markdown --base=$CI_MERGE_REQUEST_DIFF_BASE_SHA --head=$CI_COMMIT_SHA',
+    `    - npx nx affected -t diff -c markdown${AFFECTED}`,
     '  after_script:',
-    `    - cat dist/dbee/*/diff/diff.md > dbee-diff.md 2> /dev/null || echo "${NOTHING_AFFECTED}" > dbee-diff.md`,
+    '    - |',
+    ...reviewBodyScript(AFFECTED).map((l) => `      ${l}`),
+    "    # The review as the merge request's note, updated on each push (needs DBEE_REVIEW_TOKEN, see docs/ci.md).",
+    '    - |',
+    ...gitlabNoteScript().map((l) => `      ${l}`),
     '  artifacts:',
     '    when: always',
-    '    expose_as: database diff',
+    '    expose_as: database review',
     '    paths:',
-    '      - dbee-diff.md',
+    '      - dist/dbee-review.md',
   ];
   plan.environments.forEach((env, i) => {
     const previous = plan.environments[i - 1];
@@ -118,7 +123,8 @@ export function gitlabCi(plan: CiPlan): string {
   return `${lines.join('\n')}\n`;
 }
 
-const NOTHING_AFFECTED = 'No database project is affected by this merge request.';
+/** The commits `nx affected` compares in a merge request pipeline. */
+const AFFECTED = ' --base=$CI_MERGE_REQUEST_DIFF_BASE_SHA --head=$CI_COMMIT_SHA';
 
 /** npm's download cache, keyed by the lock file. */
 function npmCache(): string[] {
