@@ -204,13 +204,31 @@ describe('the review comment on the pull request', () => {
         `#!/bin/sh\necho "$*" >> "${dir}/calls"\ncase "$*" in *--jq*) cat "${dir}/found" ;; esac\n`,
         { mode: 0o755 },
       );
-      mkdirSync(join(dir, 'dist'));
-      writeFileSync(join(dir, 'dist', 'dbee-review.md'), '<!-- dbee-review -->\n## Databases\n');
       const runStep = () =>
         execFileSync('bash', ['-e', '-c', step.run!], {
           cwd: dir,
           env: { PATH: `${dir}/bin:${process.env.PATH}`, GITHUB_REPOSITORY: 'team/app', PULL_REQUEST: '7' },
         });
+      // The body: a stand-in npx answers `nx show projects` as Nx would; the Markdown diffs are the diff tasks'.
+      writeFileSync(join(dir, 'bin', 'npx'), `#!/bin/sh\necho "$*" >> "${dir}/npx"\nprintf 'db-sales\\ndb-core\\n'\n`, {
+        mode: 0o755,
+      });
+      for (const p of ['db-core', 'db-sales']) {
+        mkdirSync(join(dir, 'dist', 'dbee', p, 'diff'), { recursive: true });
+        writeFileSync(join(dir, 'dist', 'dbee', p, 'diff', 'diff.md'), `### ${p}: 2 changes\n`);
+      }
+      const body = review.steps.find((s) => s.name === 'Write the review as the job summary')!;
+      execFileSync('bash', ['-e', '-c', body.run!], {
+        cwd: dir,
+        env: { PATH: `${dir}/bin:${process.env.PATH}`, GITHUB_STEP_SUMMARY: join(dir, 'summary') },
+      });
+      expect(readFileSync(join(dir, 'npx'), 'utf8')).toBe('nx show projects --affected -t diff\n');
+      const text = readFileSync(join(dir, 'dist', 'dbee-review.md'), 'utf8');
+      expect(text).toBe(
+        '<!-- dbee-review -->\n## Databases\n\nAffected database projects: db-core, db-sales\n\n### db-core: 2 changes\n\n### db-sales: 2 changes\n',
+      );
+      expect(readFileSync(join(dir, 'summary'), 'utf8')).toBe(text);
+
       writeFileSync(join(dir, 'found'), '');
       runStep();
       writeFileSync(join(dir, 'found'), '4242\n');

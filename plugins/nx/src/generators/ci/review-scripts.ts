@@ -15,7 +15,7 @@ export function reviewBodyScript(affected = ''): string[] {
     "  echo '## Databases'",
     '  echo',
     '  if ls dist/dbee/*/diff/diff.md > /dev/null 2>&1; then',
-    '    echo "Affected database projects: $(npx nx show projects --affected -t diff${affected} | sort | paste -sd, - | sed \'s/,/, /g\')"',
+    `    echo "Affected database projects: $(npx nx show projects --affected -t diff${affected} | sort | paste -sd, - | sed 's/,/, /g')"`,
     '    for report in dist/dbee/*/diff/diff.md; do echo; cat "$report"; done',
     '  else',
     '    echo "No database project is affected by this change."',
