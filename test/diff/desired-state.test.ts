@@ -69,3 +69,36 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('an extension the shadow lac
     expect(r.stderr).toContain('shadow: server');
   });
 });
+
+/**
+ * Issue 59: the embedded shadow is PostgreSQL 17, where `GRANT ALL ON TABLE` includes MAINTAIN; a server of 14-16
+ * refuses the word. A plan to such a target leaves out what it does not know. The server only: a PGlite target is
+ * the shadow's own version (the test checks the server is older, or it could not fail).
+ */
+describe('a desired model built on a newer server than the target [postgres]', () => {
+  const w = envWorkspace('postgres', {
+    'ga/db.yaml': db('ga'),
+    'ga/schema/ga/tables/t.sql': 'CREATE TABLE ga.t (a int);\nGRANT ALL ON ga.t TO PUBLIC;\n',
+  });
+  beforeAll(async () => {
+    await w.setup();
+  });
+  afterAll(async () => {
+    await w.teardown();
+  });
+
+  it('plans no GRANT MAINTAIN for a GRANT ALL to a server before 17', async () => {
+    const [v] = await w.query(1, `SELECT current_setting('server_version_num')::int AS v`);
+    expect((v as { v: number }).v).toBeLessThan(170000);
+    expect((await w.dbee('deploy', { project: 'ga', env: w.env(1) })).code).toBe(0);
+    const d = await w.dbee('diff', { project: 'ga', env: w.env(1), cache: false });
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain('no differences');
+    // Planned by a diff (a changed table), the deployment sends no MAINTAIN either.
+    w.write('ga/schema/ga/tables/t.sql', 'CREATE TABLE ga.t (a int, b int);\nGRANT ALL ON ga.t TO PUBLIC;\n');
+    const r = await w.dbee('deploy', { project: 'ga', env: w.env(1) });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('MAINTAIN');
+  });
+});

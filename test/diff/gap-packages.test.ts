@@ -129,7 +129,8 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('env vs env grants [%s]', (e
   });
   afterAll(async () => {
     for (const n of [1, 2] as const)
-      await w.exec(n, `DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      for (const r of [role, `${role}_o`])
+        await w.exec(n, `DROP OWNED BY ${r}; DROP ROLE IF EXISTS ${r}`).catch(() => undefined);
     await w.teardown();
   });
   const diff = async () => {
@@ -141,7 +142,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('env vs env grants [%s]', (e
       cache: false,
     });
     expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { changes: number; steps: { statements: string[] }[] };
+    return JSON.parse(r.stdout) as { changes: number; steps: { statements: string[] }[]; uncompared?: string[] };
   };
 
   it('compares the grants of a role that exists on both sides, and a gap package copies them', async () => {
@@ -158,9 +159,40 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('env vs env grants [%s]', (e
     expect(await w.query(1, `SELECT has_table_privilege('${role}', 'fx.t', 'INSERT') AS ok`)).toEqual([{ ok: true }]);
   });
 
-  it('compares nothing with manage: { grants: false }', async () => {
-    await w.exec(2, `REVOKE INSERT ON fx.t FROM ${role}`);
+  it('a clone compares grants by the same rule: the grant to a role both sides have is copied', async () => {
+    await w.exec(2, `GRANT UPDATE ON fx.t TO ${role}`);
+    const c = await w.dbee('clone', { project: 'fx', from: w.env(2), to: w.env(1) });
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(new RegExp(`GRANT UPDATE ON .*fx.*t.* TO ${role}`, 'i'));
+    expect(await w.query(1, `SELECT has_table_privilege('${role}', 'fx.t', 'UPDATE') AS ok`)).toEqual([{ ok: true }]);
+  });
+
+  it('names what it leaves out: owners (manage.owners is false), and grants with manage: { grants: false }', async () => {
+    await w.exec(2, `${createRole.replace(role, `${role}_o`)}; ALTER TABLE fx.t OWNER TO ${role}_o`);
+    const owners = await diff();
+    expect(owners.changes).toBe(0);
+    expect(owners.uncompared).toEqual([
+      expect.stringMatching(/^owners \(manage\.owners is false\): they differ on table:fx\.t$/),
+    ]);
+    const text = await w.dbee('diff', { project: 'fx', env: w.env(1), againstEnv: w.env(2), cache: false });
+    expect(text.stdout).toContain('not compared: owners');
+    expect(text.stdout).toContain('no differences in what was compared');
+    expect(text.stdout).not.toContain('  no differences\n');
+    w.write('fx/db.yaml', 'version: 1\nname: fx\nengine: postgres\nschemas: [fx]\nmanage:\n  owners: true\n');
+    expect((await diff()).steps.flatMap((x) => x.statements)).toEqual([`ALTER TABLE fx.t OWNER TO ${role}_o`]);
+    await w.exec(2, `GRANT DELETE ON fx.t TO ${role}`);
     w.write('fx/db.yaml', 'version: 1\nname: fx\nengine: postgres\nschemas: [fx]\nmanage:\n  grants: false\n');
-    expect((await diff()).changes).toBe(0);
+    const off = await diff();
+    expect(off.changes).toBe(0);
+    expect(off.uncompared).toEqual([
+      `grants (manage.grants is false): they differ for ${role}`,
+      'owners (manage.owners is false): they differ on table:fx.t',
+    ]);
+    const clone = await w.dbee('clone', { project: 'fx', from: w.env(2), to: w.env(1) });
+    expect(clone.code, clone.stderr).toBe(0);
+    expect(clone.stdout).toContain(`not compared: grants (manage.grants is false): they differ for ${role}`);
+    expect(clone.stdout).toContain('already equals');
+    expect(clone.stdout).toContain('in what was compared');
   });
 });

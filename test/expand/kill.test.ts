@@ -127,8 +127,9 @@ describe('dbee killed in each phase of an expand-contract release (server)', () 
     const refused = await cli('abort');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('can no longer be aborted');
-    // Killed while it records the completion (its write of the object states waits): nothing of the record stays,
-    // and the run again records the release once, as one deployment.
+    // Killed while it records the completion (its write of the object states waits): none of the object states stay;
+    // its deployment row stays, with the steps that ran, and the run again marks it interrupted and records the
+    // release as a deployment of its own.
     const deployments = async () =>
       (await one(`SELECT count(*)::int AS n FROM dbee.deployments WHERE project = 's'`))[0]!.n as number;
     const before = await deployments();
@@ -145,9 +146,15 @@ describe('dbee killed in each phase of an expand-contract release (server)', () 
         )[0]!.n === 0,
     );
     expect(await ledger()).toEqual([{ release: '1', phase: 'contracting' }]);
-    expect(await deployments()).toBe(before);
-    expect((await cli('complete')).code).toBe(0);
     expect(await deployments()).toBe(before + 1);
+    expect((await cli('complete')).code).toBe(0);
+    expect(await deployments()).toBe(before + 2);
+    expect(await one(`SELECT kind, status FROM dbee.deployments WHERE project = 's' ORDER BY id DESC LIMIT 2`)).toEqual(
+      [
+        { kind: 'complete', status: 'succeeded' },
+        { kind: 'complete', status: 'interrupted' },
+      ],
+    );
     expect(await ledger()).toEqual([{ release: '1', phase: 'done' }]);
     expect(
       (
@@ -168,7 +175,10 @@ describe('dbee killed in each phase of an expand-contract release (server)', () 
     await killWhen(['abort', 's'], async () => (await phaseIs('aborting')()) && (await waitingOnLock()));
     await reader.query('ROLLBACK');
     const again = await cli('abort');
-    expect(again.stderr).toBe('');
+    // The killed abort's deployment is marked interrupted, the only thing said.
+    expect(again.stderr).toMatch(
+      /^warning: deployment #\d+ did not finish \(the process ended\): marked interrupted; its applied steps stay\n$/,
+    );
     expect(again.code).toBe(0);
     expect(await ledger()).toEqual([
       { release: '1', phase: 'done' },

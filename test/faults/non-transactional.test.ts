@@ -109,4 +109,35 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
     expect(c.stdout).toContain('shop: nothing to deploy, the database is up to date');
     await assertLedgerInvariants(w.target);
   });
+
+  it('a project planned by a diff, killed during its CREATE INDEX CONCURRENTLY: the next run leaves the ledger at the sources’ checksums (issue #56)', async () => {
+    const w = workspaces[workspaces.push(await deployedShop('postgres', 'deploy:\n  online: true')) - 1]!;
+    const db = new URL(w.target.vars.DBEE_RUNNER_URL!).pathname.slice(1);
+    // The table's file changes: the project is planned by a diff, which builds the index CONCURRENTLY (online).
+    w.write(
+      'shop/customers.sql',
+      'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, email text);\nCREATE INDEX customers_name_idx ON shop.customers (name);\n',
+    );
+    // An older snapshot (on another table: the ALTER TABLE before the build does not wait for it) that the build waits for.
+    const holder = await w.target.connect();
+    await holder.execute('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await holder.execute('SELECT count(*) FROM pg_catalog.pg_class');
+    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+    await waitingBuild(w.target, db);
+    a.child.kill('SIGKILL');
+    expect(await a.exit).toBeNull();
+    await holder.execute('COMMIT');
+    await holder.close();
+
+    const b = await run(w.root, 'deploy', { project: 'shop', waitForLock: 60 }, w.target.vars);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toContain('recorded applied');
+    expect(await indexState(w.target)).toEqual([{ valid: true }]);
+    // Every later run plans from the ledger: nothing changed since the last deployment, nothing to deploy.
+    const c = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).not.toContain('changed since the last deployment');
+    expect(c.stdout).toContain('shop: nothing to deploy, the database is up to date');
+    await assertLedgerInvariants(w.target);
+  });
 });

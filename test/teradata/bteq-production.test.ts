@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireTeradataLock } from '@dbee/teradata';
 import { createFakeConnection, runBteq } from '../../packages/teradata/testing';
-import { teradataWorkspace, type TeradataWorkspace } from './helpers';
+import { ansiEnvironment, exportScripts, teradataWorkspace, type TeradataWorkspace } from './helpers';
 
 // Issue #39: the BTEQ path in a production change window. Each test runs `dbee plan --format bteq` of
 // examples/teradata through the BTEQ interpreter of the test double (no Teradata system exists here: what these
@@ -14,30 +14,10 @@ afterEach(() => {
   for (const w of opened.splice(0)) w.dispose();
 });
 
-/** The workspace's environment connects in ANSI mode (`tmode: ANSI`), as its fake system was made with. */
-function ansiEnvironment(w: TeradataWorkspace): void {
-  w.write(
-    'dbee.yaml',
-    readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace(
-      'database: DEV_EDW',
-      'database: DEV_EDW\n      tmode: ANSI',
-    ),
-  );
-}
-
 function workspace(options: Parameters<typeof teradataWorkspace>[0] = {}): TeradataWorkspace {
   const w = teradataWorkspace(options);
   opened.push(w);
   return w;
-}
-
-async function exportScripts(w: TeradataWorkspace, out = 'out'): Promise<{ deploy: string; rollback: string }> {
-  const r = await w.dbee('plan', { format: 'bteq', out });
-  expect(r.code, r.stderr).toBe(0);
-  return {
-    deploy: readFileSync(join(w.root, out, 'deploy.btq'), 'utf8'),
-    rollback: readFileSync(join(w.root, out, 'rollback.btq'), 'utf8'),
-  };
 }
 
 /** A procedure of about `kb` kilobytes of SPL (many statements), valid on the double. */

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTeradataEngine } from '@dbee/teradata';
@@ -79,5 +79,26 @@ export function teradataWorkspace(options: FakeSessionOptions = {}): TeradataWor
       unregister();
       rmSync(root, { recursive: true, force: true });
     },
+  };
+}
+
+/** The workspace's environment connects in ANSI mode (`tmode: ANSI`), as its fake system was made with. */
+export function ansiEnvironment(w: TeradataWorkspace): void {
+  w.write(
+    'dbee.yaml',
+    readFileSync(join(w.root, 'dbee.yaml'), 'utf8').replace(
+      'database: DEV_EDW',
+      'database: DEV_EDW\n      tmode: ANSI',
+    ),
+  );
+}
+
+/** `dbee plan --format bteq --out <out>` of the workspace: the deploy and rollback scripts' text. */
+export async function exportScripts(w: TeradataWorkspace, out = 'out'): Promise<{ deploy: string; rollback: string }> {
+  const r = await w.dbee('plan', { format: 'bteq', out });
+  if (r.code !== 0) throw new Error(`dbee plan --format bteq exited ${r.code}: ${r.stderr}`);
+  return {
+    deploy: readFileSync(join(w.root, out, 'deploy.btq'), 'utf8'),
+    rollback: readFileSync(join(w.root, out, 'rollback.btq'), 'utf8'),
   };
 }

@@ -12,20 +12,28 @@ import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { runDbeeCommand, type CommandName } from '@dbee/cli';
+import { OwnCluster } from '../../test/support/own-cluster';
 
 export const REPO = resolve(__dirname, '..', '..');
-/** The server; a URL whose database part is replaced per scratch database. */
+/** The shared server's URL, whose database part is replaced per scratch database. */
 export const SERVER_URL = process.env.DBEE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The server the benchmark runs against now: the shared one, or a cluster of its own (`useOwnCluster`). */
+let server = SERVER_URL;
+
+/** The server the scratch databases, psql runs and dbee runs go to now. */
+export function serverUrl(): string {
+  return server;
+}
 
 export function dbUrl(db: string, applicationName?: string): string {
-  const u = new URL(SERVER_URL);
+  const u = new URL(server);
   u.pathname = '/' + db;
   if (applicationName) u.searchParams.set('application_name', applicationName);
   return u.toString();
 }
 
 function connParams(): { host: string; port: string; user: string } {
-  const u = new URL(SERVER_URL);
+  const u = new URL(server);
   return { host: u.hostname, port: u.port || '5432', user: decodeURIComponent(u.username || 'postgres') };
 }
 
@@ -36,7 +44,7 @@ const created = new Set<string>();
 const RUN_TAG = randomBytes(3).toString('hex');
 
 async function admin<T>(f: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: SERVER_URL });
+  const c = new Client({ connectionString: server });
   await c.connect();
   try {
     return await f(c);
@@ -75,6 +83,28 @@ export async function dropAll(): Promise<void> {
   for (const name of [...created]) await dropDb(name).catch((e) => console.error(`could not drop ${name}: ${e}`));
 }
 
+const clusters: OwnCluster[] = [];
+
+/**
+ * From now on, run against a cluster of the benchmark's own (initdb in a temporary folder, a free port, the server
+ * binaries of the installed PostgreSQL) started with `settings` (e.g. `max_locks_per_transaction`), never the shared
+ * server's settings. `useSharedServer` goes back; `runMain` stops every cluster at the end, also on failure. The
+ * cluster has fsync off (test/support/own-cluster.ts): its floors and dbee's runs pay no disk flush alike.
+ */
+export async function useOwnCluster(settings: Record<string, string>): Promise<OwnCluster> {
+  const c = await OwnCluster.start(settings);
+  clusters.push(c);
+  server = c.url();
+  return c;
+}
+
+/** Back to the shared server, after dropping this process's databases on the cluster and stopping it. */
+export async function useSharedServer(): Promise<void> {
+  await dropAll();
+  server = SERVER_URL;
+  for (const c of clusters.splice(0)) await c.stop().catch((e) => console.error(`could not stop a cluster: ${e}`));
+}
+
 let cleanupInstalled = false;
 /** Run `main`, dropping the scratch databases at the end, on failure and on SIGINT/SIGTERM. */
 export function runMain(main: () => Promise<void>): void {
@@ -83,7 +113,9 @@ export function runMain(main: () => Promise<void>): void {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
         console.error(`\n${sig}: dropping scratch databases...`);
-        void dropAll().finally(() => process.exit(130));
+        void dropAll()
+          .then(useSharedServer)
+          .finally(() => process.exit(130));
       });
     }
   }
@@ -94,6 +126,7 @@ export function runMain(main: () => Promise<void>): void {
     })
     .finally(async () => {
       await dropAll();
+      await useSharedServer();
     });
 }
 
@@ -129,28 +162,71 @@ export function timeProcess(
   });
 }
 
-/** `psql -X -q -v ON_ERROR_STOP=1 [-1] -f <file>` against a database: the floor. */
-export async function psqlFile(db: string, file: string, single = true): Promise<Timed> {
+/** Whether a failure is the server's shared lock table being full (other sessions hold many locks), not the script's. */
+export function lockTableFull(e: unknown): boolean {
+  return /out of shared memory|max_locks_per_transaction/.test(String(e));
+}
+
+/**
+ * Run `attempt` again (up to 5 times, waiting longer each time) while it fails because the server's shared lock table
+ * is full: on the shared server other sessions' transactions fill it, and a floor of one transaction over thousands of
+ * objects then fails through no fault of its own. The failed transaction was rolled back (ON_ERROR_STOP with `-1`,
+ * or dbee's own transaction), so the database is as it was. Says so on stderr each time.
+ */
+export async function retryingLocks<T>(label: string, attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (i >= 5 || !lockTableFull(e)) throw e;
+      process.stderr.write(`  ${label}: the server's lock table was full (other sessions); measured again\n`);
+      await new Promise((r) => setTimeout(r, 3000 * i));
+    }
+  }
+}
+
+/**
+ * `psql -X -q -v ON_ERROR_STOP=1 [-1] -f <file>` against a database: the floor. Measured again when the server's
+ * shared lock table was full (`retryingLocks`). `env` adds variables, e.g. `PGOPTIONS` for a session setting.
+ */
+export async function psqlFile(
+  db: string,
+  file: string,
+  single = true,
+  env: Record<string, string> = {},
+): Promise<Timed> {
   const p = connParams();
-  const r = await timeProcess('psql', [
-    '-X',
-    '-q',
-    '-v',
-    'ON_ERROR_STOP=1',
-    ...(single ? ['-1'] : []),
-    '-h',
-    p.host,
-    '-p',
-    p.port,
-    '-U',
-    p.user,
-    '-d',
-    db,
-    '-f',
-    file,
-  ]);
-  if (r.code !== 0) throw new Error(`psql -f ${file} on ${db} failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
-  return r;
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...(single ? ['-1'] : []), '-h', p.host, '-p', p.port];
+  return retryingLocks(`psql -f ${file}`, async () => {
+    const r = await timeProcess('psql', [...args, '-U', p.user, '-d', db, '-f', file], {
+      env: { ...process.env, ...env },
+    });
+    if (r.code !== 0) throw new Error(`psql -f ${file} on ${db} failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
+    return r;
+  });
+}
+
+export interface CpuTimed extends Timed {
+  /** The process's CPU time (user + system, its threads and the children it waited for), in milliseconds. */
+  cpuMs: number;
+  peakMb: number;
+}
+
+/** A process under `/usr/bin/time`: wall time, CPU time and peak resident memory (its line removed from stderr). */
+export async function timeCpu(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CpuTimed> {
+  const r = await timeProcess('/usr/bin/time', ['-f', 'dbee-bench-time %U %S %M', cmd, ...args], options);
+  const m = /dbee-bench-time ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr);
+  if (!m) throw new Error(`/usr/bin/time printed no figures for ${cmd} ${args.join(' ')}: ${r.stderr.slice(-500)}`);
+  return {
+    ...r,
+    stderr: r.stderr.slice(0, m.index),
+    cpuMs: (Number(m[1]) + Number(m[2])) * 1000,
+    peakMb: Number(m[3]) / 1024,
+  };
 }
 
 export async function sql(db: string, text: string): Promise<import('pg').QueryResult> {
@@ -261,6 +337,8 @@ export function envVar(env: string): string {
 
 export interface DbeeRun {
   ms: number;
+  /** This process's CPU time during the run (user + system, all its threads), in milliseconds. */
+  cpuMs: number;
   code: number;
   stdout: string;
   stderr: string;
@@ -283,6 +361,7 @@ export async function dbee(
       },
     });
   const t = performance.now();
+  const cpu = process.cpuUsage();
   const code = await runDbeeCommand(command, options, {
     workspaceRoot,
     stdout: sink((s) => (stdout += s)),
@@ -291,11 +370,12 @@ export async function dbee(
     interactive: false,
   });
   const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
   if (code !== 0)
     throw new Error(
       `dbee ${command} ${JSON.stringify(options)} exited ${code}:\n${stderr.slice(0, 3000)}\n${stdout.slice(-2000)}`,
     );
-  return { ms, code, stdout, stderr };
+  return { ms, cpuMs: (used.user + used.system) / 1000, code, stdout, stderr };
 }
 
 /** `npm run build` (incremental): the compiled dist/ the CLI rows run (DBEE_USE_DIST=1). False when it failed. */
@@ -310,9 +390,9 @@ export function buildDist(): boolean {
   return existsSync(main);
 }
 
-/** `node packages/cli/bin/dbee.js <args>` as a whole process. */
-export function dbeeProcess(args: string[], env: Record<string, string>): Promise<Timed> {
-  return timeProcess(process.execPath, [join(REPO, 'packages/cli/bin/dbee.js'), ...args], {
+/** `node packages/cli/bin/dbee.js <args>` as a whole process, under `/usr/bin/time` for its CPU time. */
+export function dbeeProcess(args: string[], env: Record<string, string>): Promise<CpuTimed> {
+  return timeCpu(process.execPath, [join(REPO, 'packages/cli/bin/dbee.js'), ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
   });

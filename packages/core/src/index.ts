@@ -45,6 +45,10 @@ export type {
   ExtractRole,
   EngineRole,
   ExpandRole,
+  LineageRole,
+  QueryLineage,
+  QueryPosition,
+  RelationName,
   ExpandStatement,
   SmokeDialect,
   DependencyStart,
@@ -149,7 +153,7 @@ export { makeReporter } from './context/operation-context';
 export { gitCommit } from './context/origin';
 export { lockOwner } from './runner/session';
 export type { OperationContext } from './context/operation-context';
-export { inWindow } from './operations/gates';
+export { inWindow } from './pipeline/gates';
 export { diffPlan, planChanges, type PlanChangesSettings, assertFreshBase } from './diffing/diff-plan';
 export type { DiffSelectors, DiffResult } from './diffing/diff-plan';
 export { desiredModel, desiredModelKey } from './diffing/desired';

@@ -16,7 +16,7 @@ import { mapPostgresError } from './postgres-errors';
 import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
 import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
-import { PostgresParser } from './parse';
+import { PostgresParser, readQueryLineage } from './parse';
 import { introspect, catalogVersion, fingerprint, fingerprints, stateFingerprints } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
@@ -150,6 +150,7 @@ export function createPostgresEngine(): Engine {
     ledger: postgresLedger,
     smoke: postgresSmoke,
     expand: postgresExpand,
+    lineage: { read: readQueryLineage },
     connect: (environment, { workspaceRoot }) =>
       openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
     async lock(environment, { workspaceRoot }, key, options) {

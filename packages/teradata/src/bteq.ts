@@ -313,6 +313,12 @@ function header(options: BteqOptions): string[] {
   return [
     `.SET SESSION TRANSACTION ${options.transactionMode ?? 'BTET'}`,
     `.SET SESSION CHARSET ${quoteString(charset)}`,
+    // RETRY is ON by default and resubmits a request that failed with 2631 (deadlock), 3598, 3603... alone: the
+    // transaction it belonged to (a step's ledger rows, its BT) is gone by then, so the resubmitted DDL would commit
+    // without its rows. BTEQ's advice: "Use the BTEQ RETRY command to disable the retry function before submitting
+    // requests that are embedded in ... an explicit transaction" (BTEQ Reference, "Disabling the Retry Function").
+    // A failed request fails its step instead; the script is re-run from where it stopped.
+    '.SET RETRY OFF',
     `.RUN FILE=${logon}`,
     // The logon's result: an error code, or no session to answer SELECT SESSION (BTEQ sends no SQL without one, and
     // what ERRORCODE then holds is not documented), ends the script with BTEQ's own code for a failed logon.
@@ -422,7 +428,7 @@ function ensureLedger(c: Ctx): string[] {
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const lines: string[] = [
     remark('ledger: create or upgrade its tables where needed'),
-    '.SET ERRORLEVEL 3807 SEVERITY 0',
+    '.SET ERRORLEVEL (3807, 3803, 3933) SEVERITY 0',
   ];
   c.dialect.migrations.forEach((statements, v) => {
     lines.push(
@@ -430,8 +436,17 @@ function ensureLedger(c: Ctx): string[] {
       `.IF ACTIVITYCOUNT > 0 THEN .GOTO LEDGER_V${v + 1}`,
     );
     if (v > 0) lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`);
-    for (const sql of statements)
-      lines.push(bteqRequest(sql), `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, ...commit(c));
+    // Re-runnable: a script killed between two of these finds the tables (3803) or columns (3933) it made already.
+    statements.forEach((sql, i) => {
+      const done = `LEDGER_V${v + 1}_${i + 1}`;
+      lines.push(
+        bteqRequest(sql),
+        `.IF ERRORCODE = ${/^\s*ALTER\b/i.test(sql) ? 3933 : 3803} THEN .GOTO ${done}`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.LABEL ${done}`,
+        ...commit(c),
+      );
+    });
     lines.push(
       `INSERT INTO ${vt} (${q('version')}) VALUES (${v + 1});`,
       `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
@@ -439,7 +454,7 @@ function ensureLedger(c: Ctx): string[] {
       `.LABEL LEDGER_V${v + 1}`,
     );
   });
-  lines.push('.SET ERRORLEVEL 3807 SEVERITY 8');
+  lines.push('.SET ERRORLEVEL (3807, 3803, 3933) SEVERITY 8');
   return lines;
 }
 
@@ -696,6 +711,116 @@ function changedInPlace(c: Ctx, steps: readonly PlanStep[], failures: string[]):
   return lines.length ? [remark('checks before the first step'), ...lines] : [];
 }
 
+/**
+ * The `started` row of a step (core's `StepStatus` `started`, as the runner writes one before a step that runs outside
+ * a transaction), written again on a re-run (`replacesStarted`: the earlier one is deleted first).
+ */
+async function startedRow(c: Ctx, step: PlanStep, statements: string[], checksum: string): Promise<void> {
+  await c.ledger!.recordStep(
+    c.id,
+    {
+      order: step.order,
+      objectKey: step.key,
+      action: step.action,
+      checksum,
+      statements,
+      reverse: step.reverse,
+      previousDefinition: null,
+      transactional: step.transactional,
+      startedAt: new SqlNow(),
+      durationMs: 0,
+      status: 'started',
+      error: null,
+      hazards: step.hazards,
+      replacesStarted: true,
+    },
+    c.recorder,
+  );
+}
+
+/**
+ * A step this release started and did not finish (its `started` row is in the ledger: the script was killed, or a
+ * request after its first commit failed): what stands at its name was made by this release, not found there. A
+ * REPLACE runs again as written. A table, join index, hash index or an object made with CREATE is dropped first
+ * (a table only when it holds no row but those this release copied into it from its backup: the step stops otherwise,
+ * nothing dropped), then the step runs again from its first request (`START_n`). Without the row the step goes on
+ * to its conflict check (`FRESH_n`).
+ */
+function interrupted(
+  c: Ctx,
+  step: PlanStep,
+  n: number,
+  statements: string[],
+  stamp: string,
+  failures: string[],
+): string[] {
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const { db, name, sql } = qualified(c, step);
+  const kind = step.objectKey.kind;
+  const word = kindKeyword(kind);
+  const ledgerFailed = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
+  const lines = [
+    `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${c.id} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'started';`,
+    ledgerFailed,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO FRESH_${n}`,
+    remark(`step ${n} was started by this release and did not finish: it runs again from its first request`),
+  ];
+  const first = statements[0] ?? '';
+  const replaced = /^REPLACE\b/i.test(first.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, ''));
+  if (word && !replaced && (CONFLICT_KINDS.has(kind) || DEPENDENT_KINDS.has(kind))) {
+    lines.push(
+      `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
+      ledgerFailed,
+      `.IF ACTIVITYCOUNT = 0 THEN .GOTO START_${n}`,
+    );
+    if (kind === 'table') {
+      const copy = copyRows(c, step, statements, stamp);
+      const own = copy
+        ? `SELECT TOP 1 1 FROM (SELECT ${copy.columns.join(', ')} FROM ${sql} EXCEPT ALL SELECT ${copy.columns.join(', ')} FROM ${copy.backup}) d;`
+        : `SELECT TOP 1 1 FROM ${sql};`;
+      lines.push(
+        ...(copy
+          ? [
+              `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${c.id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+              ledgerFailed,
+              `.IF ACTIVITYCOUNT = 0 THEN .GOTO OWNROWS_${n}`,
+            ]
+          : []),
+        own,
+        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO NEWROWS_${n}`,
+        ...(copy
+          ? [
+              `.GOTO OWNROWS_OK_${n}`,
+              `.LABEL OWNROWS_${n}`,
+              `SELECT TOP 1 1 FROM ${sql};`,
+              `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+              `.IF ACTIVITYCOUNT > 0 THEN .GOTO NEWROWS_${n}`,
+              `.LABEL OWNROWS_OK_${n}`,
+            ]
+          : []),
+      );
+      failures.push(
+        '',
+        `.LABEL NEWROWS_${n}`,
+        remark(
+          `${sql} was made by this release's step ${n}, which did not finish, and holds rows it did not copy: it is not dropped to run the step again. ` +
+            'Move the rows, drop the table by hand, then run the script again.',
+        ),
+        '.LOGOFF',
+        `.QUIT ${bteqReturnCode(n)}`,
+      );
+    }
+    lines.push(
+      `DROP ${word} ${sql};`,
+      `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+      ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+    );
+  }
+  lines.push(`.GOTO START_${n}`, `.LABEL FRESH_${n}`);
+  return lines;
+}
+
 /** The deploy script of a plan (see the module comment). */
 export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<string> {
   const now = options.now ?? new Date();
@@ -760,6 +885,12 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     const code = bteqReturnCode(n);
     const statements = step.statements.map(c.expand);
     const checksum = checksumStatements(step.statements, options.variables ?? {});
+    // A step whose requests commit apart (several requests, or a procedure whose rows follow its compile check) can be
+    // cut between them: it writes a `started` row first, so that a re-run knows what it finds was made by this release.
+    const marked =
+      c.ledger !== null &&
+      step.action !== 'migrate' &&
+      (statements.length > 1 || (statements.length === 1 && isProcedure(statements[0]!)));
     lines.push('', remark(`step ${n}/${steps.length}: ${step.action} ${c.expand(step.key)}`));
     const database = defaultDatabase(step.project) ?? (idx === 0 ? defaultDatabase(plan.projects[0] ?? '') : undefined);
     if (database && database !== current) {
@@ -784,6 +915,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         );
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
       }
+      if (marked) lines.push(...interrupted(c, step, n, statements, stamp, failures));
       // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
       // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
       // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
@@ -892,6 +1024,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       }
     }
     if (!statements.length) lines.push(remark('nothing to run'));
+    if (marked) {
+      // The step's `started` row, committed before its first request: a re-run after a kill finds it (interrupted).
+      await startedRow(c, step, statements, checksum);
+      lines.push(`.LABEL START_${n}`, ...ledgerGroup(c, c.recorder.take()));
+    }
     const copy = c.ledger ? copyRows(c, step, statements, stamp) : null;
     const fail = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
     const last = statements.length - 1;
@@ -961,6 +1098,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         ran = statements,
         reverse = step.reverse,
         action = step.action,
+        // The applied row replaces the step's `started` row; a failed one keeps it for the re-run (`interrupted`).
+        replacesStarted = marked && status === 'applied',
       ) =>
         c.ledger!.recordStep(
           id,
@@ -978,6 +1117,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
             status,
             error,
             hazards: step.hazards,
+            replacesStarted,
           },
           c.recorder,
         );
@@ -1052,7 +1192,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         // reverse, as the runner records a step whose earlier definition it could not read. `dbee rollback` then
         // refuses to undo the step (ROLLBACK_IRREVERSIBLE) instead of dropping the object, and so does the rollback
         // script (rollbackPreflight).
-        await record('applied', null, statements, null, 'replace');
+        await record('applied', null, statements, null, 'replace', false);
         await state();
         const over = c.recorder.take();
         lines.push(
@@ -1084,6 +1224,17 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
   return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, `bteq-${id}`) : lines).join('\n') + '\n';
+}
+
+/**
+ * The names the release's scripts give an object's copies (`stamp`: the deploy script's, shared by the rollback script
+ * written with it): `backup`, what the deploy script's `rename` moved aside (`<name>_bak_<stamp>`, recorded in the
+ * ledger's `backups`); `aside`, where the rollback script moves the deployed table before it drops it
+ * (`<name>_rb_<stamp>`).
+ */
+function tableBackupNames(c: Ctx, step: PlanStep, stamp: string): { backup: string; aside: string } {
+  const name = c.expand(step.objectKey.name);
+  return { backup: `${name}_bak_${stamp}`.slice(0, 128), aside: `${name}_rb_${stamp}`.slice(0, 128) };
 }
 
 /** Kinds a source defines with REPLACE: a `create` step of one may have changed an object the ledger already had. */
@@ -1155,35 +1306,65 @@ function rollbackPreflight(
       );
     const reverse = (step.reverse ?? []).map(c.expand);
     if (step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r))) {
-      const { sql } = qualified(c, step);
+      const { db, sql } = qualified(c, step);
+      const { backup, aside } = tableBackupNames(c, step, stamp);
+      const q2 = (n2: string) => `${quoteIdent(db)}.${quoteIdent(n2)}`;
       const backupRow = `${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL`;
+      const copy = copyRows(c, step, step.statements.map(c.expand), stamp);
+      const exists = (n2: string, label: string, when: 'exists' | 'missing') => [
+        `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, n2)};`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT ${when === 'exists' ? '>' : '='} 0 THEN .GOTO ${label}`,
+      ];
+      // Rows of the deployed table `table` that its backup `base` does not account for, compared by content (#64):
+      // with copyData, the rows that are not in the backup, one for one (EXCEPT ALL: a row deleted and loaded again
+      // with other values counts, which a count of rows would miss); without a copy, any row.
+      const written = (table: string, base: string) => [
+        copy
+          ? `SELECT TOP 1 1 FROM (SELECT ${copy.columns.join(', ')} FROM ${table} EXCEPT ALL SELECT ${copy.columns.join(', ')} FROM ${base}) d;`
+          : `SELECT TOP 1 1 FROM ${table};`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO ROWS_${n}`,
+        `.GOTO ROWS_OK_${n}`,
+      ];
       lines.push(
+        // A step that did not finish counts when it renamed a table aside (its backup's row is open), else not.
         `SELECT 1 FROM ${applied};`,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO APPLIED_${n}`,
+        `SELECT 1 FROM ${backupRow};`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_${n}`,
+        `.GOTO HASBK_${n}`,
+        `.LABEL APPLIED_${n}`,
+        `SELECT 1 FROM ${backupRow};`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOBK_${n}`,
+        `.LABEL HASBK_${n}`,
+        // Where the deployed table is: at its name, or (a rollback killed halfway) aside, with the backup at its name
+        // or still under its own.
+        ...exists(aside, `CHECK_A_${n}`, 'exists'),
+        ...exists(backup, `ROWS_OK_${n}`, 'missing'),
+        // A deploy script killed between its rename aside and its CREATE left no table at the name.
+        ...exists(c.expand(step.objectKey.name), `ROWS_OK_${n}`, 'missing'),
+        ...written(sql, q2(backup)),
+        `.LABEL CHECK_A_${n}`,
+        ...exists(backup, `CHECK_AT_${n}`, 'missing'),
+        ...written(q2(aside), q2(backup)),
+        `.LABEL CHECK_AT_${n}`,
+        ...written(q2(aside), sql),
+        `.LABEL NOBK_${n}`,
         `SELECT TOP 1 1 FROM ${sql};`,
         `.IF ERRORCODE = 3807 THEN .GOTO ROWS_OK_${n}`,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_${n}`,
-        `SELECT 1 FROM ${backupRow};`,
-        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT = 0 THEN .GOTO KEEP_${n}`,
+        `.IF ACTIVITYCOUNT > 0 THEN .GOTO KEEP_${n}`,
+        `.LABEL ROWS_OK_${n}`,
       );
-      const copy = copyRows(c, step, step.statements.map(c.expand), stamp);
-      if (copy) {
-        // The deploy script copied the backup's rows (copyData): only rows beyond those count as written since.
-        lines.push(
-          `SELECT 1 FROM ${backupRow} AND (SELECT COUNT(*) FROM ${sql}) > (SELECT COUNT(*) FROM ${copy.backup});`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_${n}`,
-        );
-      }
-      lines.push(`.GOTO ROWS_${n}`, `.LABEL ROWS_OK_${n}`);
       failures.push(
         '',
         `.LABEL ROWS_${n}`,
         remark(
-          `${sql} holds rows written since deployment ${deployed} (more rows than the backup it copied, or any row when nothing was copied): ` +
+          `${sql} holds rows written since deployment ${deployed} (rows its backup does not hold, compared by content, or any row when nothing was copied): ` +
             'putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup ' +
             'first, then roll back with dbee rollback --force, or rename the tables by hand.',
         ),
@@ -1223,6 +1404,8 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const steps = [...plan.steps].reverse().filter((s) => s.reverse !== null);
   const project = plan.projects.join(',');
+  // The deploy script's stamp: the names of its backups (written with the same `now`).
+  const stamp = backupStamp(now);
   const lines: string[] = [
     ...header(options),
     '',
@@ -1231,10 +1414,14 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const failures: string[] = [];
   // The deployment lock first (the checks below read what another deployment could be changing), then the checks.
   let lockedFrom = -1;
+  // One lock identity per release: the deploy script's (`bteq-<deployment id>`), so that the rollback of a deploy
+  // script that was killed holding the lock takes it over instead of waiting hours for its expiry.
+  const token = `bteq-${deployed}`;
   if (c.ledger) {
-    lines.push(...acquireLock(c, `bteq-${id}`));
+    // A rollback run where the deploy script never got far enough to make the ledger finds nothing applied.
+    lines.push(...ensureLedger(c), ...acquireLock(c, token));
     lockedFrom = lines.length;
-    lines.push(...rollbackPreflight(c, steps, deployed, backupStamp(now), failures));
+    lines.push(...rollbackPreflight(c, steps, deployed, stamp, failures));
   }
   if (c.ledger && ledgerOptions) {
     lines.push(
@@ -1267,40 +1454,71 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       '',
       remark(`step ${n}/${steps.length}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`),
     );
+    const dropsTable = step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r));
     if (c.ledger) {
       lines.push(
-        `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied';`,
+        // A step the deploy script started and did not finish (killed, or failed after its first commit) is undone
+        // too: its `started` row, or the open row of the backup it renamed aside, says it made something. Its reverse
+        // finds what it made, or nothing (a DROP that finds nothing is done).
+        ...(dropsTable
+          ? [
+              `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+              `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+              `.IF ACTIVITYCOUNT > 0 THEN .GOTO UNDO_${n}`,
+            ]
+          : []),
+        `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} IN ('applied', 'started');`,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_${n}`,
+        ...(dropsTable ? [`.LABEL UNDO_${n}`] : []),
       );
     }
-    const dropsTable = step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r));
+    let pending: { sql: string; params: unknown[] }[] = [];
+    const exists = (db: string, name: string, label: string, when: 'exists' | 'missing') => [
+      `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT ${when === 'exists' ? '>' : '='} 0 THEN .GOTO ${label}`,
+    ];
+    const commitOr = (label: string) => (c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO ${label}`] : []);
     if (dropsTable && c.ledger) {
-      const { db, sql } = qualified(c, step);
-      // A backup kept by the deploy script's `rename`: drop the new table, put the old one back.
+      const { db, name, sql } = qualified(c, step);
+      const { backup, aside } = tableBackupNames(c, step, stamp);
+      const q2 = (n2: string) => `${quoteIdent(db)}.${quoteIdent(n2)}`;
+      // A backup kept by the deploy script's `rename`: the deployed table goes aside first, then the backup gets its
+      // name back, then the deployed table is dropped, so that the name is never without a table (#64). Each move is
+      // guarded by what the dictionary shows, so a script killed between two of them finishes the job when re-run.
       lines.push(
         `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOBACKUP_${n}`,
-        `DROP TABLE ${sql};`,
-        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-        ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
-      );
-      const backup = `${c.expand(step.objectKey.name)}_bak_`;
-      lines.push(
         remark(
-          `the backup ${db}.${backup}<stamp> recorded by deployment ${deployed} is renamed back by hand if the next request fails`,
+          `${sql} goes aside as ${db}.${aside}, the backup ${db}.${backup} gets its name back, then ${db}.${aside} is dropped`,
         ),
-      );
-      // The backup's name is in the ledger only; BTEQ cannot read it into a request, so the deploy script's stamp is used.
-      const stamp = backupStamp(options.now ?? now);
-      lines.push(
-        `RENAME TABLE ${quoteIdent(db)}.${quoteIdent(`${backup}${stamp}`.slice(0, 128))} TO ${sql};`,
+        // Only while the backup waits under its own name: once it is back, the table at the name is the old one.
+        ...exists(db, aside, `ASIDE_${n}`, 'exists'),
+        ...exists(db, backup, `ASIDE_${n}`, 'missing'),
+        ...exists(db, name, `ASIDE_${n}`, 'missing'),
+        `RENAME TABLE ${sql} TO ${q2(aside)};`,
         `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-        ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+        ...commitOr(`FAIL_${n}`),
+        `.LABEL ASIDE_${n}`,
+        ...exists(db, backup, `BACK_${n}`, 'missing'),
+        `RENAME TABLE ${q2(backup)} TO ${sql};`,
+        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+        ...commitOr(`FAIL_${n}`),
+        `.LABEL BACK_${n}`,
+        // The name holds the table the deployment renamed aside again; without it the rollback stops here.
+        ...exists(db, name, `FAIL_${n}`, 'missing'),
+        ...exists(db, aside, `UNDONE_${n}`, 'missing'),
+        `DROP TABLE ${q2(aside)};`,
+        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+        ...commitOr(`FAIL_${n}`),
       );
-      await c.ledger.backupGone(deployed, `${db}.${backup}${stamp}`, c.recorder);
-      lines.push(...ledgerGroup(c, c.recorder.take()), `.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`);
+      // The backup's row is closed with the step's undo rows (UNDONE_n), in one transaction: a run killed before them
+      // finds the row open and the tables where this run left them.
+      await c.ledger.backupGone(deployed, `${db}.${backup}`, c.recorder);
+      pending = c.recorder.requests.splice(0);
+      lines.push(`.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`);
       // No backup: a table that holds rows is never dropped.
       lines.push(
         `SELECT TOP 1 1 FROM ${sql};`,
@@ -1317,36 +1535,37 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       );
     }
     for (const [i, st] of reverse.entries()) {
-      lines.push(
-        bteqRequest(st),
-        c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
-      );
+      const onError = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
+      // A DROP that finds nothing (3807) was done by a run of this script that was killed before its ledger rows.
+      const drop = c.ledger && /^\s*DROP\b/i.test(st);
+      lines.push(bteqRequest(st), ...(drop ? [`.IF ERRORCODE = 3807 THEN .GOTO DROPPED_${n}_${i + 1}`] : []), onError);
       if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st))
         lines.push(...compiled(`U${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
-      if (c.ansi)
-        lines.push(
-          'COMMIT;',
-          c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`,
-        );
+      if (c.ansi) lines.push('COMMIT;', onError);
+      if (drop) lines.push(`.LABEL DROPPED_${n}_${i + 1}`);
     }
     if (c.ledger && RENAMED_BACK.has(step.objectKey.kind)) {
       // A view, macro, procedure or function the deploy script's `rename` kept: once the new one is dropped (the
       // reverse above), the old one gets its name back. The backup's name comes from the deploy script's stamp.
       const { db, sql } = qualified(c, step);
-      const backup = `${c.expand(step.objectKey.name)}_bak_${backupStamp(options.now ?? now)}`.slice(0, 128);
+      const { backup } = tableBackupNames(c, step, stamp);
       lines.push(
         `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT = 0 THEN .GOTO UNDONE_${n}`,
+        // Already renamed back by a run killed before its ledger rows: only the rows are left to write.
+        ...exists(db, backup, `RENAMED_${n}`, 'missing'),
         `RENAME ${kindKeyword(step.objectKey.kind)} ${quoteIdent(db)}.${quoteIdent(backup)} TO ${sql};`,
         `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
         ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+        `.LABEL RENAMED_${n}`,
       );
       await c.ledger.backupGone(deployed, `${db}.${backup}`, c.recorder);
-      lines.push(...ledgerGroup(c, c.recorder.take()));
+      pending = c.recorder.requests.splice(0);
     }
     if (c.ledger) {
       lines.push(`.LABEL UNDONE_${n}`);
+      c.recorder.requests.push(...pending);
       await c.ledger.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
       if (step.action === 'migrate')
         await c.ledger.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
@@ -1407,5 +1626,5 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     lines.push(...ledgerGroup(c, c.recorder.take()));
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
-  return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, `bteq-${id}`) : lines).join('\n') + '\n';
+  return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, token) : lines).join('\n') + '\n';
 }

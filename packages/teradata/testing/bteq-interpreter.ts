@@ -24,6 +24,16 @@
 //   report is not modelled). `.RUN FILE=`
 //   of such a file runs its requests and commands there; of any other file it is the logon.
 // - A SQL request ends at a `;` that is the last non-blank character of a line; end of script = `.QUIT ERRORLEVEL`.
+// - `.SET RETRY ON|OFF` (ON by default: "If the RETRY command has not been used, its value is ON by default"): with
+//   RETRY ON a request that fails with one of the codes RETRY names (2631 "Transaction aborted due to ...", 3598 and
+//   3603 "Concurrent change conflict ... try again", among others: BTEQ Reference, "RETRY") is resubmitted, alone:
+//   "The BTEQ RETRY command, however, only resubmits the request that failed. If the request was embedded in a
+//   transaction ..., the effects of any statements before the failed request are lost, as is any indication that a
+//   database transaction is in progress" (BTEQ Reference, "Disabling the Retry Function", "When an SQL Statement Fails
+//   in Teradata Mode"). The double rolls the transaction back (fake-connection.ts, TRANSACTION_ABORTS); the resubmitted
+//   request runs outside it, so a later `ET;` has no transaction to end.
+// - BTET mode: an `ET;` with no transaction open fails with 3510 "Too many END TRANSACTION statements" (Messages,
+//   3510; verify the text on a live system).
 import type { FakeTeradataSession } from './fake-connection';
 
 export interface BteqRun {
@@ -69,6 +79,9 @@ function parse(script: string): Item[] {
   return items;
 }
 
+/** Codes on which BTEQ's RETRY resubmits a request (BTEQ Reference, "RETRY", "Usage Notes"; the ones the double raises). */
+export const BTEQ_RETRY_CODES: ReadonlySet<number> = new Set([2631, 2639, 2641, 3111, 3598, 3603, 5880]);
+
 function errorCode(error: unknown): number {
   const m = /\[Error (\d+)\]/.exec(error instanceof Error ? error.message : String(error));
   return m ? Number(m[1]) : 9999;
@@ -78,7 +91,16 @@ function errorCode(error: unknown): number {
 export interface BteqRunOptions {
   /** `fails`: the logon is refused (a wrong password), see the file comment. Default `succeeds`. */
   logon?: 'succeeds' | 'fails';
+  /**
+   * Kill BTEQ before it sends its `kill`-th request (1-based): the script stops there with exit code -1 and its
+   * session ends, so the database rolls back the transaction it had open (an aborted session's open transaction is
+   * rolled back: SQL Request and Transaction Processing, "Transaction Rollback"). Used to walk every cut point.
+   */
+  kill?: number;
 }
+
+/** Thrown to stop the interpreter at `kill`. */
+class Killed extends Error {}
 
 /** Run `script` on `session` (see the file comment). */
 export async function runBteq(
@@ -101,6 +123,8 @@ export async function runBteq(
   let width = 75;
   // Columns (1-based) after which a report row goes on (FOLDLINE ON n, ...).
   let foldAfter = new Set<number>();
+  // BTEQ's RETRY: ON until `.SET RETRY OFF`.
+  let retry = true;
 
   const quit = (code: number): BteqRun => ({ exitCode: code, requests, output });
 
@@ -120,7 +144,7 @@ export async function runBteq(
       throw new Error('BTEQ script runs in BTET mode: give the interpreter a session made with tmode TERA');
   };
 
-  const sendRequest = async (text: string) => {
+  const sendRequest = async (text: string, resubmitted = 0): Promise<void> => {
     if (!loggedOn && logonFailed) {
       output.push('*** Warning: You must LOGON before sending SQL requests.');
       status = {
@@ -133,6 +157,7 @@ export async function runBteq(
       return;
     }
     if (!loggedOn) throw new Error('BTEQ script sends a request before logging on');
+    if (options.kill !== undefined && requests.length + 1 >= options.kill) throw new Killed();
     requests.push(text);
     const head = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
     try {
@@ -140,7 +165,10 @@ export async function runBteq(
       let warning = 0;
       if (mode === 'BTET' && (head === 'BT' || head === 'ET')) {
         if (head === 'BT') await session.setAutocommit(false);
-        else {
+        else if (session.autocommit) {
+          // No BT open: the transaction it belonged to was aborted (a failed request, or RETRY's resubmission).
+          throw new Error('[Error 3510] Too many END TRANSACTION statements.');
+        } else {
           await session.commit();
           await session.setAutocommit(true);
         }
@@ -175,6 +203,10 @@ export async function runBteq(
       output.push(`*** Failure ${code} ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
       // A failed request ends an explicit BTET transaction (the double rolled it back).
       if (mode === 'BTET' && !session.autocommit) await session.setAutocommit(true);
+      if (retry && BTEQ_RETRY_CODES.has(code) && resubmitted < 5) {
+        output.push('*** Warning: RETRY is ON: the request is resubmitted.');
+        return sendRequest(text, resubmitted + 1);
+      }
       const severity = severities.get(code) ?? unknownSeverity;
       status = {
         ...status,
@@ -291,6 +323,11 @@ export async function runBteq(
           else foldAfter = new Set([...foldAfter].filter((n) => !columns.includes(n)));
           return null;
         }
+        const rm = /^RETRY\s+(ON|OFF)$/i.exec(rest);
+        if (rm) {
+          retry = rm[1]!.toUpperCase() === 'ON';
+          return null;
+        }
         const wm = /^WIDTH\s+(\d+)$/i.exec(rest);
         if (wm) {
           width = Number(wm[1]);
@@ -303,22 +340,34 @@ export async function runBteq(
     }
   };
 
-  while (pc < items.length) {
-    const item = items[pc]!;
-    pc++;
-    if (item.kind === 'request') {
-      await sendRequest(item.text);
-      continue;
-    }
-    const r = await command(item.text, item.line);
-    if (r?.exit !== undefined) return quit(r.exit);
-    if (r?.goto) {
-      const target = items.findIndex(
-        (it, i) => i >= pc && it.kind === 'command' && new RegExp(`^\\.LABEL\\s+${r.goto}\\s*$`, 'i').test(it.text),
-      );
-      if (target < 0) throw new Error(`BTEQ script line ${item.line}: .GOTO ${r.goto} finds no later .LABEL`);
-      pc = target + 1;
-    }
+  try {
+    return await loop();
+  } catch (error) {
+    if (!(error instanceof Killed)) throw error;
+    if (session.inTransaction || !session.autocommit) await session.rollback();
+    await session.setAutocommit(true);
+    await session.close();
+    return quit(-1);
   }
-  return quit(status.ERRORLEVEL);
+
+  async function loop(): Promise<BteqRun> {
+    while (pc < items.length) {
+      const item = items[pc]!;
+      pc++;
+      if (item.kind === 'request') {
+        await sendRequest(item.text);
+        continue;
+      }
+      const r = await command(item.text, item.line);
+      if (r?.exit !== undefined) return quit(r.exit);
+      if (r?.goto) {
+        const target = items.findIndex(
+          (it, i) => i >= pc && it.kind === 'command' && new RegExp(`^\\.LABEL\\s+${r.goto}\\s*$`, 'i').test(it.text),
+        );
+        if (target < 0) throw new Error(`BTEQ script line ${item.line}: .GOTO ${r.goto} finds no later .LABEL`);
+        pc = target + 1;
+      }
+    }
+    return quit(status.ERRORLEVEL);
+  }
 }

@@ -212,6 +212,17 @@ const EXISTS_BY_CODE: Record<string, [number, string]> = {
   G: [3803, 'Trigger'],
 };
 
+/**
+ * Failures that roll back the whole transaction in either session mode: 2631 "Transaction aborted due to deadlock"
+ * (and other causes), 3598 "Concurrent change conflict on database -- try again", 3603 "Concurrent change conflict on
+ * table -- try again". In ANSI mode an *error* rolls back only the request that raised it, a *failure* the whole
+ * transaction ("Transaction Processing in ANSI Session Mode", SQL Request and Transaction Processing: "When a
+ * failure occurs ... the system rolls back the entire transaction"); in Teradata mode both abort the transaction.
+ * A test raises them with `on(match, { error: { code: 2631, ... } })`; BTEQ's RETRY then resubmits the request
+ * (bteq-interpreter.ts).
+ */
+export const TRANSACTION_ABORTS: ReadonlySet<number> = new Set([2631, 3598, 3603]);
+
 /** Teradata's code for "the table has a join index, hash index or trigger" on DROP/RENAME TABLE (verify: 5467). */
 export const DEPENDENT_CODE = 5467;
 
@@ -401,8 +412,10 @@ export class FakeTeradataSession implements TeradataSession {
       if (!this.autocommit && DDL_HEADS.has(head)) this.ddlInTransaction = true;
       return result;
     } catch (error) {
-      // A failed request aborts the transaction in Teradata mode.
-      if (this.inTransaction && this.tmode === 'TERA') this.abort();
+      // A failed request aborts the transaction in Teradata mode. In ANSI mode an error rolls back the request only,
+      // but a failure (a deadlock, 2631; a concurrent change conflict, 3598/3603) rolls back the whole transaction.
+      const code = Number(/\[Error (\d+)\]/.exec(error instanceof Error ? error.message : '')?.[1] ?? 0);
+      if (this.inTransaction && (this.tmode === 'TERA' || TRANSACTION_ABORTS.has(code))) this.abort();
       throw error;
     }
   }

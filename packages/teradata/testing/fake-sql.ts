@@ -99,6 +99,12 @@ interface FromItem {
   database: string | null;
   name: string;
   alias: string;
+  /**
+   * A derived table, `(SELECT ... [EXCEPT ALL | MINUS ALL SELECT ...]) alias`: the rows of the first query less, one
+   * for one, the equal rows of the second ("EXCEPT ALL": duplicates are kept, each row of the second query removes
+   * one equal row of the first; SQL Data Manipulation Language, "Set Operators", "EXCEPT/MINUS Operator").
+   */
+  query?: { first: Select; except: Select | null };
 }
 
 interface Select {
@@ -124,6 +130,8 @@ const CLAUSE_WORDS = new Set([
   'GROUP',
   'HAVING',
   'UNION',
+  'EXCEPT',
+  'MINUS',
   'AND',
   'OR',
   'ON',
@@ -217,6 +225,19 @@ class Parser {
   }
 
   private tableRef(withAlias: boolean): FromItem {
+    if (withAlias && this.punct() === '(' && (this.word(1) === 'SELECT' || this.word(1) === 'SEL')) {
+      this.i++;
+      const first = this.select();
+      let except: Select | null = null;
+      if (this.acceptWord('EXCEPT') || this.acceptWord('MINUS')) {
+        if (!this.acceptWord('ALL')) this.fail('only EXCEPT ALL is supported (fake SQL)');
+        except = this.select();
+      }
+      this.expectPunct(')');
+      this.acceptWord('AS');
+      const alias = this.name();
+      return { database: null, name: alias, alias, query: { first, except } };
+    }
     const first = this.name();
     let database: string | null = null;
     let name = first;
@@ -915,8 +936,34 @@ function dbcColumns(item: FromItem, host: SqlHost): string[] {
   return known[item.name] ?? Object.keys(host.dbcView(item.name)?.[0] ?? {});
 }
 
+/** The rows of a derived table (see `FromItem.query`), keyed by the first query's column labels. */
+function derivedRows(query: NonNullable<FromItem['query']>, ctx: EvalContext): Source & { alias: string } {
+  const first = runSelect(query.first, ctx);
+  let rows = first.rows;
+  if (query.except) {
+    const second = runSelect(query.except, ctx);
+    if (second.columns.length !== first.columns.length)
+      throw new FakeSqlError(3654, 'Corresponding select-list expressions are incompatible.');
+    const key = (row: unknown[]) => JSON.stringify(row.map((v) => (v instanceof Date ? v.toISOString() : v)));
+    const remove = new Map<string, number>();
+    for (const row of second.rows) remove.set(key(row), (remove.get(key(row)) ?? 0) + 1);
+    rows = rows.filter((row) => {
+      const n = remove.get(key(row)) ?? 0;
+      if (n > 0) remove.set(key(row), n - 1);
+      return n === 0;
+    });
+  }
+  const columns = first.columns.map((c) => c.toUpperCase());
+  return {
+    alias: '',
+    columns,
+    rows: rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]]))),
+  };
+}
+
 function runSelect(q: Select, ctx: EvalContext, outer: Env = []): { columns: string[]; rows: unknown[][] } {
   const sources: Source[] = q.from.map((f) => {
+    if (f.query) return { ...derivedRows(f.query, ctx), alias: f.alias };
     const t = resolveTable(f, ctx.host);
     return {
       alias: f.alias,

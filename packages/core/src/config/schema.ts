@@ -113,6 +113,10 @@ export const deploySettings = z.strictObject({
       walPerBatch: byteSize.optional(),
       walPerSecond: byteSize.optional(),
     })
+    .refine((b) => b.batchSize === undefined || b.maxBatchSize === undefined || b.batchSize <= b.maxBatchSize, {
+      message: 'batchSize is above maxBatchSize: the largest batch would be smaller than the first',
+      path: ['batchSize'],
+    })
     .optional(),
 });
 
@@ -210,6 +214,36 @@ export const compatSettings = z.strictObject({
   searchPath: z.array(z.string()).optional(),
 });
 
+/** How a drift rule between a dbt project and dbee's schema is judged (`check.dbt.drift`). */
+const driftSeverity = z.enum(['error', 'warn', 'off']);
+
+/**
+ * The dbt check (`check.dbt` in dbee.yaml or a project's db.yaml, the project's keys winning): the dbt manifest that
+ * `dbee check` and `deploy --dry-run` read, and how its verdicts are judged (see docs/dbt.md).
+ */
+export const dbtCheckSettings = z.strictObject({
+  /** The dbt manifest (`target/manifest.json` of the dbt project), workspace-relative, e.g. `analytics/target/manifest.json`. */
+  manifest: z.string().min(1).optional(),
+  /** A model the check cannot judge (`SELECT *`, no compiled SQL, SQL it cannot read): `warn` (default) or `fail`. */
+  unknown: z.enum(['warn', 'fail']).optional(),
+  /**
+   * Severity of each drift rule between the sources the manifest declares and dbee's schema: `error` refuses (exit 1),
+   * `warn` (the default) reports, `off` skips. `missing-column`: a declared column the schema lacks;
+   * `type-mismatch`: a declared `data_type` the schema's column does not have; `missing-relation`: a source whose
+   * relation is in a project's schema but not among its objects.
+   */
+  drift: z
+    .strictObject({
+      'missing-column': driftSeverity.optional(),
+      'type-mismatch': driftSeverity.optional(),
+      'missing-relation': driftSeverity.optional(),
+    })
+    .optional(),
+});
+
+/** The checks a release goes through besides the plan's own (`check:` in dbee.yaml and db.yaml). */
+export const checkSettings = z.strictObject({ dbt: dbtCheckSettings.optional() });
+
 /** Connection settings of an environment or a fleet target; strings may use `${ENV_VAR}`. */
 const connectionSettings = z.record(z.string(), scalar);
 
@@ -294,7 +328,13 @@ export const notifyEvent = z.enum([
 /** A webhook told about deployments (`notify:` in dbee.yaml). */
 export const webhookConfig = z.strictObject({
   /** Where to POST, written with `${VAR}` (webhook URLs carry a token: keep them out of the file). Never printed. */
-  url: z.string().min(1),
+  url: z
+    .string()
+    .min(1)
+    .refine(
+      (u) => /^https?$/i.test(/^([A-Za-z][A-Za-z0-9+.-]*):/.exec(u)?.[1] ?? 'http'),
+      'expected an http:// or https:// URL (or a ${VAR} that holds one): a webhook is sent by HTTP POST',
+    ),
   /** Events to send; default all of them. */
   events: z.array(notifyEvent).min(1).optional(),
   /** Body: `json` (dbee's own, documented in docs/gates.md), `slack` (incoming webhook) or `teams` (MessageCard). Default json. */
@@ -321,6 +361,8 @@ export const workspaceConfig = z.strictObject({
   ignore: z.array(z.string()).optional(),
   /** Webhooks told about deployments, rollbacks, failed smoke checks and drift. */
   notify: z.array(webhookConfig).optional(),
+  /** Checks of every release of every project (a project's db.yaml `check` keys win): the dbt check. */
+  check: checkSettings.optional(),
 });
 
 export const projectConfig = z.strictObject({
@@ -338,6 +380,8 @@ export const projectConfig = z.strictObject({
   sources: z.array(z.string()).optional(),
   variables: z.record(variableName, scalar).optional(),
   deploy: deploySettings.optional(),
+  /** Checks of this project's releases (over dbee.yaml's `check`): the dbt check (`check.dbt.manifest`). */
+  check: checkSettings.optional(),
   /** Conflict strategy per file or path glob (relative to the project); the most specific match wins. */
   conflicts: z
     .array(z.strictObject({ match: z.string(), ifExists: conflictStrategy, copyData: z.boolean().optional() }))
@@ -402,6 +446,7 @@ export type Gates = z.infer<typeof gates>;
 export type FleetConfig = z.infer<typeof fleetConfig>;
 export type FleetTargetConfig = z.infer<typeof fleetTarget>;
 export type CompatSettings = z.infer<typeof compatSettings>;
+export type DbtCheckSettings = z.infer<typeof dbtCheckSettings>;
 export type ConflictStrategy = z.infer<typeof conflictStrategy>;
 export type HazardKind = z.infer<typeof hazardKind>;
 export type NotifyEvent = z.infer<typeof notifyEvent>;

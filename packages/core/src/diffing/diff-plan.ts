@@ -13,7 +13,8 @@ import { loadModels, loadTarget, removedObjects, schemaOwners, type LoadedTarget
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
-import { ignorePattern, projectScope, restrictModel, type SchemaScope } from '../schema/managed-scope';
+import { ignorePattern, projectScope, type SchemaScope } from '../schema/managed-scope';
+import { compareEnvironments, environmentScope } from './environment-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelStarted } from './desired';
@@ -88,13 +89,10 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   if (!loaded.engine.diff && loaded.engine.compare) return diffByComparison(ctx, selectors, loaded);
   const { environment, target, models, model } = loaded;
   const engine = requireDiffEngine(loaded.engine);
-  // Comparing two environments, the grants of every grantee that exists on both sides are read (then kept by
-  // `grantsOnBothSides`): no source names them. `manage: { grants: false }` still turns grants off.
-  const envVsEnv =
-    Boolean(selectors.againstEnv) &&
-    Boolean(requireRole(engine, 'diff', 'compute a diff').roles) &&
-    target.config.manage?.grants !== false;
-  const scope = envVsEnv ? everyGrantee(projectScope(model.graph)) : projectScope(model.graph);
+  // Comparing two environments, both sides are read whole (no source names the grantees), then brought to what the
+  // comparison covers by `compareEnvironments`, which names what it leaves out.
+  const envVsEnv = Boolean(selectors.againstEnv) && Boolean(requireRole(engine, 'diff', 'compute a diff').roles);
+  const scope = envVsEnv ? environmentScope(projectScope(model.graph)) : projectScope(model.graph);
   const mode = renderMode(workspace.settings(target, environment).deploy, selectors.safe);
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
@@ -182,16 +180,25 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   }
   // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
   let [from, to] = [live.model!, desired.model!()];
-  if (envVsEnv) [from, to] = grantsOnBothSides(scope, from, to, live.roles ?? [], desired.roles ?? []);
+  let uncompared: string[] = [];
+  if (envVsEnv)
+    ({ from, to, uncompared } = compareEnvironments(model.graph.manage, from, to, {
+      from: live.roles ?? [],
+      to: desired.roles ?? [],
+      fromLabel: environment.name,
+      toLabel: desired.label.replace(/ \(.*$/, ''),
+      grants: target.config.manage?.grants !== false,
+    }));
   const plan = {
     ...planChanges(engine, from, to, {
       project: target.name,
       ...mode,
       baseFingerprint: live.fingerprint,
       renames: target.config.renames ?? [],
-      owners: scope.manage?.owners,
+      owners: envVsEnv ? (model.graph.manage?.owners ?? false) : scope.manage?.owners,
     }),
     baseScope: scope,
+    ...(uncompared.length ? { uncompared } : {}),
   };
   writeCachedDiff(workspace.root, key, plan);
   return {
@@ -422,30 +429,6 @@ async function readLive(
   );
 }
 
-/** `scope` reading the grants of every grantee (env vs env: which ones are compared is decided once both are read). */
-function everyGrantee(scope: SchemaScope): SchemaScope {
-  const manage = scope.manage ?? { grantees: null, owners: true, comments: true, ignore: [] };
-  return { ...scope, manage: { ...manage, grantees: null } };
-}
-
-/**
- * The env vs env grants rule: the privileges of every grantee that exists on both sides (and PUBLIC) are compared; a
- * grant to a role one side lacks is left out of both models (it could not be granted, nor is it the other side's to
- * revoke).
- */
-function grantsOnBothSides(
-  scope: SchemaScope,
-  from: SchemaModel,
-  to: SchemaModel,
-  fromRoles: string[],
-  toRoles: string[],
-): [SchemaModel, SchemaModel] {
-  const there = new Set(toRoles);
-  const grantees = ['PUBLIC', ...fromRoles.filter((r) => there.has(r))];
-  const manage = { ...scope.manage!, grantees };
-  return [restrictModel(from, manage), restrictModel(to, manage)];
-}
-
 function rolesHash(roles: string[]): string {
   return createHash('sha256').update(roles.join('\0')).digest('hex').slice(0, 16);
 }
@@ -470,6 +453,7 @@ export interface PlanChangesSettings {
 export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, settings: PlanChangesSettings): Plan {
   const { project, online = false, safe, baseFingerprint = null, renames = [], owners = false } = settings;
   const diff = requireRole(engine, 'diff', 'compute a diff');
+  to = forServer(to, from.serverVersion, diff.facts.privilegesSince);
   const changes = diffModels(from, to, {
     renames,
     owners,
@@ -494,6 +478,31 @@ export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, 
   };
 }
 
+/**
+ * `model` without the privileges a server of `version` does not know (`EngineFacts.privilegesSince`): the desired
+ * side may be built on a newer server (an embedded shadow) than the target it is planned for.
+ */
+export function forServer(
+  model: SchemaModel,
+  version: number | undefined,
+  since: Readonly<Record<string, number>> | undefined,
+): SchemaModel {
+  if (version === undefined || !since) return model;
+  const unknown = new Set(Object.keys(since).filter((p) => since[p]! > version));
+  if (!unknown.size) return model;
+  const known = (list: string[]) => list.filter((p) => !unknown.has(p));
+  const defaults: SchemaModel['defaultPrivileges'] = {};
+  for (const [kind, grants] of Object.entries(model.defaultPrivileges))
+    defaults[kind as keyof typeof defaults] = grants!.map((g) => ({ ...g, privileges: known(g.privileges) }));
+  return {
+    ...model,
+    privileges: model.privileges
+      .map((p) => ({ ...p, privileges: known(p.privileges), grantable: known(p.grantable) }))
+      .filter((p) => p.privileges.length > 0),
+    defaultPrivileges: defaults,
+  };
+}
+
 /** The engine, once it is known to have a diff role (`ENGINE_CAPABILITY` otherwise). */
 function requireDiffEngine(engine: Engine): Engine {
   requireRole(engine, 'diff', 'compute a diff');
@@ -502,7 +511,7 @@ function requireDiffEngine(engine: Engine): Engine {
 
 function diffKey(desiredKey: string, fingerprint: string, mode: RenderMode): string {
   return createHash('sha256')
-    .update(`dbee-diff-v2\0${desiredKey}\0${fingerprint}\0${JSON.stringify(mode)}`)
+    .update(`dbee-diff-v3\0${desiredKey}\0${fingerprint}\0${JSON.stringify(mode)}`)
     .digest('hex');
 }
 

@@ -32,8 +32,18 @@ export function formatDiffText(r: DiffResult, colour: boolean): string {
       `  pending drop (source removed, no drop decision: deploy leaves it unless it plans ${r.project} by a diff): ${r.pendingDrops.join(', ')}`,
     );
   for (const u of r.unplanned ?? []) lines.push(`  needs a migration: ${u.key}: ${u.reason}`);
+  for (const u of r.plan.uncompared ?? []) lines.push(`  not compared: ${u}`);
   if (!r.plan.steps.length)
-    return lines.concat(r.unplanned?.length ? '  nothing else differs' : '  no differences', '').join('\n');
+    return lines
+      .concat(
+        r.unplanned?.length
+          ? '  nothing else differs'
+          : r.plan.uncompared?.length
+            ? '  no differences in what was compared'
+            : '  no differences',
+        '',
+      )
+      .join('\n');
   for (const [key, steps] of groups(r.plan.steps)) {
     lines.push('', `  ${c(1, key)}`);
     for (const s of steps) {
@@ -71,6 +81,7 @@ export function formatDiffJson(r: DiffResult): string {
     changes: r.plan.steps.length,
     ...(r.pendingDrops ? { pendingDrops: r.pendingDrops } : {}),
     ...(r.unplanned ? { unplanned: r.unplanned } : {}),
+    ...(r.plan.uncompared ? { uncompared: r.plan.uncompared } : {}),
     hazards: [...new Set(r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind)))].sort(),
     steps: r.plan.steps.map((s) => ({
       order: s.order,
@@ -92,8 +103,18 @@ export function formatDiffMarkdown(r: DiffResult, graphCommand?: string): string
   const out = [`### dbee diff: \`${r.project}\``, '', `${r.from} → ${r.to}`, ''];
   if (r.unplanned?.length)
     out.push('Changes only a migration can make:', '', ...r.unplanned.map((u) => `- \`${u.key}\`: ${u.reason}`), '');
+  if (r.plan.uncompared?.length) out.push('Not compared:', '', ...r.plan.uncompared.map((u) => `- ${u}`), '');
   if (!r.plan.steps.length)
-    return out.concat(r.unplanned?.length ? 'Nothing else differs.' : 'No differences.', '').join('\n');
+    return out
+      .concat(
+        r.unplanned?.length
+          ? 'Nothing else differs.'
+          : r.plan.uncompared?.length
+            ? 'No differences in what was compared.'
+            : 'No differences.',
+        '',
+      )
+      .join('\n');
   if (graphCommand)
     out.push(
       `Impact on the object graph (what changes, and what depends on it): \`${graphCommand}\`, then open the page it writes.`,

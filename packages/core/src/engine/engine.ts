@@ -505,6 +505,12 @@ export interface EngineFacts {
    * whether the table is rewritten, and why values may be lost or rejected (null when every value converts exactly).
    */
   typeChange(from: ParsedType, to: ParsedType): { rewrite: boolean; loss: string | null };
+  /**
+   * Privileges older servers do not know, with the first server version (`SchemaModel.serverVersion`) that does:
+   * PostgreSQL 17's `MAINTAIN`, which `GRANT ALL` gives there (`{ MAINTAIN: 170000 }`). A desired model built on a
+   * newer server than the target (an embedded shadow) is planned without them. Absent: every server knows every one.
+   */
+  privilegesSince?: Readonly<Record<string, number>>;
 }
 
 /** A column type split into base name, modifiers and array-ness (see `parseType`). */
@@ -857,6 +863,43 @@ export interface ExtractRole {
   ownedSchemas?(conn: Connection, root: string): Promise<string[]>;
 }
 
+/** A relation as a query names it: the schema (and database) as written, undefined when unqualified. */
+export interface RelationName {
+  database?: string;
+  schema?: string;
+  name: string;
+}
+
+/** A place in a query's text: 1-based line and column (in characters). */
+export interface QueryPosition {
+  line: number;
+  column: number;
+}
+
+/**
+ * What a query reads, from the engine's parser: every relation it names (not its common table expressions), every
+ * column it reads from one of them (through CTEs, subqueries, joins and aliases), each `*` over one, and what could not
+ * be told. A column read in a subquery counts even when the outer query does not use it: the database binds it all.
+ */
+export interface QueryLineage {
+  relations: (RelationName & { at: QueryPosition })[];
+  columns: { relation: RelationName; column: string; at: QueryPosition }[];
+  /** `*`, `t.*` or a whole-row reference `t` over a relation: every column of it is read, which ones is not known. */
+  stars: { relation: RelationName; at: QueryPosition }[];
+  /** A column the parser could not attribute to a relation, or a construct it does not follow; never a pass. */
+  unknown: { reason: string; at: QueryPosition }[];
+}
+
+/**
+ * The columns a query reads (the dbt check's column level). `columnsOf` gives a relation's columns as they are before
+ * the change being judged, or null when it is not known (a relation of another tool): an unqualified column is
+ * attributed to the relation in scope that has it. Throws `DbeeError` (`QUERY_SYNTAX`, with the position in
+ * `details.line`/`details.column`) when the text is not one query the parser reads.
+ */
+export interface LineageRole {
+  read(sql: string, columnsOf: (relation: RelationName) => readonly string[] | null): Promise<QueryLineage>;
+}
+
 /**
  * One database engine, composed by a factory in its package: a small required part (name, capabilities, parser,
  * ledger, session, connect, lock, mapError) and optional roles. A role is an object whose members are all
@@ -903,6 +946,8 @@ export interface Engine {
   readonly audit?: AuditTrail;
   /** The expand/contract strategy. PostgreSQL. */
   readonly expand?: ExpandRole;
+  /** The columns a query reads from the relations it names (`dbee check --dbt`). PostgreSQL. */
+  readonly lineage?: LineageRole;
 }
 
 /** The optional roles of an engine, by name. */
@@ -916,7 +961,8 @@ export type EngineRole =
   | 'export'
   | 'extract'
   | 'audit'
-  | 'expand';
+  | 'expand'
+  | 'lineage';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -949,4 +995,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
   expand: 'it has no version schemas of views or sync triggers',
+  lineage: 'it has no parser for the columns a query reads',
 };

@@ -158,11 +158,17 @@ export class ExpandLedger {
     );
   }
 
-  /** Count a lock timeout of one of the strategy's statements (each attempt that waited and was retried). */
-  async countLockRetry(id: number, statement: string, error: string): Promise<void> {
+  /**
+   * Count a lock timeout of one of the strategy's statements (each attempt that waited and was retried): when that
+   * attempt started (`at`, the client's clock) and how long it waited (`waitedMs`).
+   */
+  async countLockRetry(
+    id: number,
+    wait: { statement: string; error: string; at: Date; waitedMs: number },
+  ): Promise<void> {
     await this.conn.query(
-      `UPDATE ${this.table} SET lock_retries = lock_retries + 1, lock_attempts = lock_attempts || jsonb_build_array(jsonb_build_object('at', now(), 'statement', ${this.p(2)}::text, 'error', ${this.p(3)}::text)) WHERE id = ${this.p(1)}`,
-      [id, statement.slice(0, 500), error],
+      `UPDATE ${this.table} SET lock_retries = lock_retries + 1, lock_attempts = lock_attempts || jsonb_build_array(jsonb_build_object('at', ${this.p(4)}::text, 'waitedMs', ${this.p(5)}::int, 'statement', ${this.p(2)}::text, 'error', ${this.p(3)}::text)) WHERE id = ${this.p(1)}`,
+      [id, wait.statement.slice(0, 500), wait.error, wait.at.toISOString(), Math.round(wait.waitedMs)],
     );
   }
 }

@@ -23,9 +23,10 @@ export interface DeploymentInfo {
    * `deploy`: sources or a package applied. `rollback`: steps undone from their recorded reverses (or a diff to the
    * sources at a git ref). `disable` / `enable`: a routine made uncallable, and made callable again. `cleanup`:
    * backups past their retention dropped. `clone`: the project's schemas made equal to another environment's.
-   * `adopt`: live objects recorded as deployed (a baseline), nothing applied.
+   * `adopt`: live objects recorded as deployed (a baseline), nothing applied. `expand`, `complete`, `abort`: the
+   * phases of an expand-contract release (their steps are the strategy's statements and backfills).
    */
-  kind: 'deploy' | 'rollback' | 'disable' | 'enable' | 'cleanup' | 'clone' | 'adopt';
+  kind: 'deploy' | 'rollback' | 'disable' | 'enable' | 'cleanup' | 'clone' | 'adopt' | 'expand' | 'complete' | 'abort';
   planChecksum: string;
   package: string | null;
   gitCommit: string | null;

@@ -33,6 +33,8 @@ export interface Notification {
   error: { code: string; message: string } | null;
   /** When the event happened (ISO time). */
   at: string;
+  /** A phase of an expand-contract release (`expand`, `complete`, `abort`); absent for a direct deployment. */
+  phase?: string;
 }
 
 /** A deployment's notification from its report (`deploy --report` holds the same facts). */
@@ -65,6 +67,7 @@ export function fromDeployReport(
     deployments: r.projects.flatMap((p) => (p.deploymentId === null ? [] : [p.deploymentId])),
     error: r.error ? { code: r.error.code, message: r.error.message } : null,
     at: new Date().toISOString(),
+    ...(r.phase ? { phase: r.phase } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { planChecksum } from '../plan/serialize';
 import { checksumStatements } from '../sources/checksum';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { checkGates } from './gates';
+import { checkGates } from '../pipeline/gates';
 import { deploymentSummary } from '../ledger/ledger';
 import { lockOwner, withSession } from '../runner/session';
 import { executePlan, type StepEffect } from '../runner/execute';

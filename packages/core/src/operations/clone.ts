@@ -5,6 +5,7 @@ import type { DbProject } from '../config/workspace';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { planChanges } from '../diffing/diff-plan';
+import { compareEnvironments, environmentScope } from '../diffing/environment-scope';
 import { formatDiffText } from '../diffing/format';
 import { requireRole, type Connection, type DiffRole, type Engine, type LockOwner } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
@@ -16,7 +17,7 @@ import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
 import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
-import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from './gates';
+import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from '../pipeline/gates';
 import { loadTarget } from '../context/load';
 import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { checkTicket } from '../promotion/ticket';
@@ -38,7 +39,8 @@ async function readSide(
     async ({ conn }) => {
       const ledger = new Ledger(conn, engine.ledger);
       const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
-      return { model: await diff.introspect(conn, scope), description: conn.description, state };
+      const roles = diff.roles ? await diff.roles(conn) : [];
+      return { model: await diff.introspect(conn, scope), description: conn.description, state, roles };
     },
   );
 }
@@ -65,7 +67,9 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
         return ExitCode.ok;
       }
       if (!plan.steps.length) {
-        reporter.info(`${project.name}: ${target.name} already equals ${source.name}`);
+        reporter.info(
+          `${project.name}: ${target.name} already equals ${source.name}${plan.uncompared ? ' in what was compared' : ''}`,
+        );
         return ExitCode.ok;
       }
       await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
@@ -117,7 +121,7 @@ async function cloneSides(ctx: OperationContext, options: CloneOptions): Promise
   }
   const diff = requireRole(engine, 'diff', 'compare two live databases');
   const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
-  const from = await readSide(ctx, engine, diff, source, scope, project.name);
+  const from = await readSide(ctx, engine, diff, source, environmentScope(scope), project.name);
   const settings = workspace.settings(project, target).deploy;
   return { engine, diff, target, source, project, model, models, ticket, scope, settings, from };
 }
@@ -159,15 +163,30 @@ async function planClone(
 ): Promise<Plan> {
   const { engine, diff, target, source, project, scope, settings, from } = sides;
   const { workspace, reporter } = ctx;
-  const live: SchemaModel = await diff.introspect(conn, scope);
-  const fingerprint = await diff.fingerprint(conn, scope);
-  const plan = planChanges(engine, live, from.model, {
-    project: project.name,
-    ...renderMode(settings),
-    baseFingerprint: fingerprint,
-    renames: project.config.renames ?? [],
-    owners: scope.manage?.owners,
+  // Both sides read whole and compared by the env vs env rule, which names what it leaves out (as `diff
+  // --against-env` does).
+  const whole = environmentScope(scope);
+  const live: SchemaModel = await diff.introspect(conn, whole);
+  const fingerprint = await diff.fingerprint(conn, whole);
+  const roles = diff.roles ? await diff.roles(conn) : [];
+  const compared = compareEnvironments(scope.manage, live, from.model, {
+    from: roles,
+    to: from.roles,
+    fromLabel: target.name,
+    toLabel: source.name,
+    grants: project.config.manage?.grants !== false,
   });
+  const plan: Plan = {
+    ...planChanges(engine, compared.from, compared.to, {
+      project: project.name,
+      ...renderMode(settings),
+      baseFingerprint: fingerprint,
+      renames: project.config.renames ?? [],
+      owners: scope.manage?.owners,
+    }),
+    baseScope: whole,
+    ...(compared.uncompared.length ? { uncompared: compared.uncompared } : {}),
+  };
   if (from.state) plan.objectStates = { [project.name]: from.state.objects };
   // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
   const judged = await judgeSizeHazards(engine, conn, plan);

@@ -16,6 +16,8 @@ import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import type { VerifyProbe, VerifyResult } from '../runner/verify';
 import { engineFor, type OperationContext } from '../context/operation-context';
+import type { DbtResult } from '../check/dbt-run';
+import { finishDbt, judgeDbt, prepareDbt, type DbtCheck } from './dbt';
 
 /** What `deploy --dry-run` lets a caller see of its compatibility check (the `check` command prints it its own way). */
 export interface DryRunHooks {
@@ -23,6 +25,8 @@ export interface DryRunHooks {
   onCompat?(report: CompatReport): void;
   /** The check of queries only: the environment's gates (windows, protection) are not what is asked. */
   skipGates?: boolean;
+  /** Receives the dbt check's result instead of the dry run printing it. */
+  onDbt?(result: DbtResult): void;
 }
 
 /** A compatibility check in progress: the probe for the verified dry run, then what it came to. */
@@ -32,6 +36,10 @@ export interface CompatRun {
   mode: 'fail' | 'warn';
   /** Whether a source of the new application's queries is named (they are described after the plan only). */
   withNewQueries: boolean;
+  /** Whether a source of the running application's queries is named; false when only the dbt check runs. */
+  queries: boolean;
+  /** The dbt check (`--dbt`, `check.dbt.manifest`), run on the same copy; null when no manifest is named. */
+  dbt: DbtCheck | null;
   /**
    * Once `verifyPlan` ran with the probe: the report, or why there is none (the copy not made, a step of the plan
    * failing on it: what the queries would meet after such a plan is not known).
@@ -64,7 +72,49 @@ export async function prepareCompat(
     afterSearchPathFirst?: string[];
     /** The same for the new application's queries: the expand-contract strategy's new version schemas. */
     newSearchPathFirst?: string[];
+    /** The dbt manifest (`--dbt`); default the project's or workspace's `check.dbt.manifest`. */
+    dbt?: string;
+    /** The plan checked: with it, the dbt check runs when a manifest is named (it reads the nodes the plan touches). */
+    plan?: Plan;
   },
+): Promise<CompatRun | null> {
+  const dbt = input.plan
+    ? prepareDbt(ctx, {
+        engine: input.engine,
+        environment: input.environment.name,
+        models: input.models,
+        target: input.target,
+        manifest: input.dbt,
+        plan: input.plan,
+      })
+    : null;
+  const queries = await prepareQueries(ctx, input);
+  if (!dbt) return queries;
+  const probes = [queries?.probe, dbt.run.probe].filter((p) => p !== undefined);
+  return {
+    mode: queries?.mode ?? 'fail',
+    withNewQueries: queries?.withNewQueries ?? false,
+    queries: queries !== null,
+    dbt,
+    probe: {
+      async before(conn) {
+        for (const p of probes) await p.before(conn);
+      },
+      async after(conn) {
+        for (const p of probes) await p.after(conn);
+      },
+    },
+    async outcome(plan, verified) {
+      finishDbt(dbt, plan, verified);
+      return queries ? queries.outcome(plan, verified) : { notRun: 'no query source' };
+    },
+  };
+}
+
+/** The check of the application's queries alone (see `prepareCompat`). */
+async function prepareQueries(
+  ctx: OperationContext,
+  input: Parameters<typeof prepareCompat>[1],
 ): Promise<CompatRun | null> {
   const settings = input.environment.compat;
   const { specs, newSpecs } = querySpecs(input);
@@ -86,6 +136,8 @@ export async function prepareCompat(
   return {
     mode: settings?.mode === 'warn' ? 'warn' : 'fail',
     withNewQueries: newSpecs.length > 0,
+    queries: true,
+    dbt: null,
     probe: {
       async before(conn) {
         before = await describeQueries(conn, queries, path);
@@ -154,6 +206,8 @@ export function judgeCompat(
   hooks: DryRunHooks,
   problems: DbeeError[],
 ): void {
+  if (run.dbt) judgeDbt(ctx, run.dbt, hooks.onDbt, problems);
+  if (!run.queries) return;
   if ('report' in outcome) {
     if (hooks.onCompat) hooks.onCompat(outcome.report);
     else ctx.stdout.write(formatCompatText(outcome.report));

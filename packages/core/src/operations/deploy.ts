@@ -1,5 +1,5 @@
 import { readRecordable, scopeKey, summaryOf } from '../diffing/recorded-fingerprint';
-import type { ConflictStrategy, DeploySettings, HazardKind } from '../config/schema';
+import type { ConflictStrategy, DeploySettings, DeployStrategy, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
 import { assertFreshBase } from '../diffing/diff-plan';
 import { formatSmokeResult, loadSmokeChecks, recordSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
@@ -18,8 +18,15 @@ import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/pac
 import type { Plan, PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
-import { runPlan, type RunOptions, type RunResult, type StepConflict, type TransactionScope } from '../runner/runner';
-import { lockOwner, sessionSettings, sideSession, withSession, type DeploymentSession } from '../runner/session';
+import {
+  runPlan,
+  type ProjectRunResult,
+  type RunOptions,
+  type RunResult,
+  type StepConflict,
+  type TransactionScope,
+} from '../runner/runner';
+import { lockOwner, sessionSettings, sideSession, type DeploymentSession } from '../runner/session';
 import { reconcileStarted } from '../runner/reconcile';
 import { markDataLoss, verifyPlan } from '../runner/verify';
 import { backupStamp } from '../plan/backup-stamp';
@@ -27,34 +34,21 @@ import { ConflictRules, decideConflicts, type ConflictDecision } from './conflic
 import { ciJob } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { stepDependencies } from './dependencies';
-import {
-  checkGates,
-  checkStepPolicies,
-  dependencyMissing,
-  dryRunGates,
-  missingDependencySchemas,
-  notVerified,
-  refuse,
-} from './gates';
-import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
-import { checkTicket } from '../promotion/ticket';
-import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
+import { checkStepPolicies, dependencyMissing, missingDependencySchemas, notVerified, refuse } from '../pipeline/gates';
+import { runPipeline, type PipelineApplied, type PipelineCommand, type PipelineInputs } from '../pipeline/pipeline';
+import { Deployment } from '../runner/deployment';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
+import { resolveDrift } from './deploy-drift';
 import { planSources } from './source-plan';
 import { deployExpandContract } from './expand-contract';
 import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
+import { refuseDbtUnverified } from './dbt';
 import { liveState } from '../fleet/plan-cache';
-import {
-  errorJson,
-  printSummary,
-  REPORT_FORMAT_VERSION,
-  writeReport,
-  type DeployReport,
-} from '../runner/deploy-report';
+import type { DeployReport } from '../runner/deploy-report';
 
 export type { DeployOptions };
 
@@ -76,9 +70,9 @@ function validate(options: DeployOptions): Validated {
 }
 
 /**
- * Deploy a project's sources (or a package) to an environment: lock, connect, mark interrupted deployments, read
- * the ledger, plan, decide conflicts, check step policies, then print (dry run) or pass the gates and run.
- * Exit codes: 0 done (or nothing to do), 1 refused before anything ran, 2 a step failed.
+ * Deploy a project's sources (or a package) to an environment through the pipeline (`pipeline/pipeline.ts`), by the
+ * strategy of `STRATEGIES`: `--strategy`, else the project's or environment's `deploy.strategy`, else `direct`.
+ * Exit codes: 0 done (or nothing to do), 1 refused before anything ran, 2 a step failed, 3 a smoke check failed.
  */
 export async function deploy(
   ctx: OperationContext,
@@ -86,7 +80,14 @@ export async function deploy(
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
   try {
-    return await deployOnce(ctx, options, hooks);
+    refuseDbtUnverified(options);
+    const { workspace } = ctx;
+    const strategy =
+      options.strategy ??
+      workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy
+        .strategy ??
+      'direct';
+    return await STRATEGIES[strategy](ctx, options, hooks);
   } finally {
     // In an Nx batch, the next tasks read what this one may have written to the ledger live (batch-reads.ts).
     if (ctx.sessions) {
@@ -100,143 +101,234 @@ export async function deploy(
   }
 }
 
-async function deployOnce(ctx: OperationContext, options: DeployOptions, hooks: DryRunHooks): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
-  const startedAt = options.now ?? new Date();
-  const t0 = Date.now();
-  const owner = lockOwner();
-  const report: DeployReport = {
-    formatVersion: REPORT_FORMAT_VERSION,
-    tool: { name: 'dbee', version: ctx.toolVersion },
-    environment: workspace.environmentName(options.env, ctx.env).name,
-    database: null,
-    planned: [],
-    startedAt: startedAt.toISOString(),
-    finishedAt: startedAt.toISOString(),
-    durationMs: 0,
-    status: 'refused',
-    exitCode: ExitCode.invalid,
-    who: { osUser: owner.user, host: owner.host, ciJob: ciJob(ctx.env) },
-    source: { commit: null, package: options.package ?? null, planChecksum: null },
-    ticket: null,
-    transaction: 'object',
-    projects: [],
-    steps: [],
-    backups: [],
-    skipped: [],
-    smoke: 'not run',
-    interrupted: [],
-  };
-  // The expand-contract strategy: `--strategy`, else the project's or environment's `deploy.strategy`.
-  const strategy =
-    options.strategy ??
-    workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy.strategy;
-  if (strategy === 'expand-contract') return deployExpandContract(ctx, options, hooks);
+/** How a plan reaches the database: one entry per strategy, each a command of the same pipeline. */
+const STRATEGIES: {
+  [K in DeployStrategy]: (ctx: OperationContext, o: DeployOptions, h: DryRunHooks) => Promise<ExitCodeValue>;
+} = {
+  direct: deployDirect,
+  'expand-contract': deployExpandContract,
+};
+
+/** The direct strategy: the plan's steps, in the pipeline. */
+async function deployDirect(ctx: OperationContext, options: DeployOptions, hooks: DryRunHooks): Promise<ExitCodeValue> {
   if (options.release !== undefined)
     throw new DbeeError('--release names an expand-contract release: it needs --strategy expand-contract', {
       code: 'OPTIONS_INVALID',
     });
-  let run: RunResult | null = null;
-  try {
-    const code = await deployInner(ctx, options, report, (r) => (run = r), hooks);
-    report.exitCode = code;
-    return code;
-  } catch (e) {
-    if (e instanceof DbeeError) {
-      report.exitCode = e.exitCode;
-      report.error = errorJson(e);
-      if (!run) report.status = 'refused';
-    }
-    throw e;
-  } finally {
-    report.finishedAt = new Date(startedAt.getTime() + (Date.now() - t0)).toISOString();
-    report.durationMs = Date.now() - t0;
-    if (run) printSummary(ctx.stdout, report);
-    if (options.report) {
-      const path = workspace.commandLinePath(options.report);
-      writeReport(path, report);
-      reporter.info(`report written to ${path}`);
-    }
-    ctx.onDeployReport?.(report);
-  }
+  return runPipeline(ctx, directDeploy(ctx, options, hooks), options.package ?? null);
 }
 
 /**
- * One deployment, top-down: the inputs (before the lock), then under the lock: recover what a dead process left, plan,
- * decide conflicts, collect the problems and the smoke checks, then either the dry run (verify on a scratch copy) or
- * the gates, the run, and its outcome in the report.
+ * One deployment as the pipeline's command, top-down: the inputs (before the lock), then under the lock: recover what
+ * a dead process left, plan, decide conflicts, collect the problems and the smoke checks; then the dry run (verify on
+ * a scratch copy) or the run; a package already at its state settles its smoke checks and promotion record.
  */
-async function deployInner(
+function directDeploy(
   ctx: OperationContext,
   options: DeployOptions,
-  report: DeployReport,
-  onRun: (r: RunResult) => void,
   hooks: DryRunHooks,
-): Promise<ExitCodeValue> {
-  const input = await deployInputs(ctx, options, report);
-  if (!input) return ExitCode.ok;
-  const { engine, environment } = input;
-  return withSession(
-    {
-      engine,
-      environment,
-      workspaceRoot: ctx.workspace.root,
-      reporter: ctx.reporter,
-      waitMs: input.valid.waitForLockMs,
-      deploy: input.settings,
-      owner: lockOwner(),
+): PipelineCommand<DeployInputs, DeployRun> {
+  return {
+    command: 'deploy',
+    options: { ...options, ticket: hooks.skipGates ? undefined : options.ticket },
+    skipGates: hooks.skipGates,
+    inputs: (report) => deployInputs(ctx, options, report),
+    plan: (input, session, report) => planUnderLock(ctx, input, session, report),
+    verify: (input, session, run, report) => dryRun(ctx, input, session.conn, run, report, hooks),
+    settle: (input, session, run, report) => settleUnchanged(ctx, input, session, run, report),
+    apply: async (input, session, run, report) => {
+      const result = await apply(ctx, applyInput(input, session, run, report, sideSession(ctx, session)));
+      return { result, smoke: run.smoke?.outcomes ?? new Map<string, string>() };
     },
-    async (session) => {
-      report.database = session.conn.description;
-      const ledger = new Ledger(session.conn, engine.ledger);
-      await recoverInterrupted(ctx, input, session, ledger, report);
-      // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
-      if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
-      const run = await planDeployment(ctx, input, session, ledger, report);
-      await decideDeployConflicts(ctx, input, session.conn, run, report);
-      await collectProblems(ctx, input, session.conn, run);
-      // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
-      // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
-      run.smoke = await smokePlan(
-        ctx,
-        engine,
-        input.pkg ? packageSmokeModels(input.pkg, input.models) : input.models,
-        run.plan,
-        input.settingsOf,
-        environment.name,
-        !options.dryRun && run.plan.steps.length > 0,
-      );
-      if (run.smoke) run.smoke.regression = smokeRegression(environment.gates);
-      if (options.dryRun) return dryRun(ctx, input, session.conn, run, report, hooks);
-      if (run.plan.steps.length === 0) {
-        for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
-        await confirmFingerprints(ctx, input, ledger, session.conn);
-        report.status = 'unchanged';
-        return ExitCode.ok;
-      }
-      if (run.problems.length) refuse(run.problems, false);
-      await checkGates(ctx, environment, run.plan, {
-        assumeYes: options.assumeYes ?? false,
-        countdownFrom: input.valid.countdownFrom,
-        now: input.now,
-      });
-      const notStarted = await notifyDeployStarted(ctx, report, run.plan);
-      const result = await apply(ctx, applyInput(input, session, run, sideSession(ctx, session)));
-      onRun(result);
-      recordOutcome(ctx, input, session.conn, run, result, report);
-      await notifyDeployFinished(ctx, report, result, ledger, notStarted);
-      return failureOf(result, report);
-    },
+    failure: ({ result }, report) => failureOf(result, report),
+  };
+}
+
+/** Stage `plan` of a deployment: recover, plan, decide conflicts, collect the problems and the smoke checks. */
+async function planUnderLock(
+  ctx: OperationContext,
+  input: DeployInputs,
+  session: DeploymentSession,
+  report: DeployReport,
+): Promise<DeployRun> {
+  const { engine, environment, options } = input;
+  const ledger = new Ledger(session.conn, engine.ledger);
+  await recoverInterrupted(ctx, input, session, ledger, report);
+  // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
+  if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
+  const run = await planDeployment(ctx, input, session, ledger, report);
+  await driftIntoPlan(ctx, input, session.conn, ledger, run, report);
+  await decideDeployConflicts(ctx, input, session.conn, run, report);
+  await collectProblems(ctx, input, session.conn, run);
+  // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
+  // check refuses the deployment (exit 1) rather than waiting for the next deployment that changes something.
+  run.smoke = await smokePlan(
+    ctx,
+    engine,
+    input.pkg ? packageSmokeModels(input.pkg, input.models) : input.models,
+    run.plan,
+    input.settingsOf,
+    environment.name,
+    !options.dryRun && run.plan.steps.length > 0,
   );
+  if (run.smoke) run.smoke.regression = smokeRegression(environment.gates);
+  run.ledger = ledger;
+  return run;
+}
+
+/**
+ * A real run with nothing to apply. A deployment this run found interrupted after all its steps applied (killed during
+ * its smoke checks, say) is finished: its closing stages run now (smoke checks, promotion record, notifications, a
+ * closing row), not "up to date". From the sources otherwise: the database is up to date (a missing fingerprint is
+ * recorded). A package at its state on an environment that another promotes from: its smoke checks run here and,
+ * when they pass, a deployment of no steps records them and the promotion record is written, so the package can go
+ * on (exit 3 when they fail; exit 1 when this engine cannot run them, naming why).
+ */
+async function settleUnchanged(
+  ctx: OperationContext,
+  input: DeployInputs,
+  session: DeploymentSession,
+  run: DeployRun,
+  report: DeployReport,
+): Promise<ExitCodeValue | PipelineApplied> {
+  // Drift the conflict strategy refused is no "up to date" (deploy-drift.ts).
+  if (run.problems.length) refuse(run.problems, false);
+  const unfinished = await interruptedAfterSteps(input, run.ledger!, report.interrupted);
+  if (unfinished.length) {
+    ctx.reporter.info(
+      `${unfinished.map((d) => `${d.project} (deployment #${d.id})`).join(', ')}: interrupted after all its steps applied: its smoke checks, promotion record and notifications run now`,
+    );
+    return settleClosing(
+      ctx,
+      input,
+      session,
+      run,
+      report,
+      unfinished.map((d) => d.project),
+      'resume',
+    );
+  }
+  for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
+  await confirmObjectStates(ctx, input, run.ledger!, run);
+  await confirmFingerprints(ctx, input, run.ledger!, session.conn);
+  report.status = 'unchanged';
+  if (!input.pkg || !promotesFrom(ctx, input.environment.name)) return ExitCode.ok;
+  const pkg = input.pkg;
+  const projects = pkg.plan.projects.filter((p) => pkg.plan.steps.some((s) => s.project === p));
+  return settleClosing(ctx, input, session, run, report, projects, 'promotion');
+}
+
+/** The deployments of the planned projects that this run marked interrupted after every one of their steps applied. */
+async function interruptedAfterSteps(
+  input: DeployInputs,
+  ledger: Ledger,
+  interrupted: readonly number[],
+): Promise<{ project: string; id: number }[]> {
+  if (!interrupted.length) return [];
+  const out: { project: string; id: number }[] = [];
+  for (const project of input.planned) {
+    const [last] = await ledger.deployments(project, input.environment.name, 1);
+    if (
+      last &&
+      interrupted.includes(last.id) &&
+      last.kind === 'deploy' &&
+      last.steps_total > 0 &&
+      last.steps_applied === last.steps_total
+    )
+      out.push({ project, id: last.id });
+  }
+  return out;
+}
+
+/** Whether another environment takes packages promoted from `environment` (`gates.promotedFrom`). */
+function promotesFrom(ctx: OperationContext, environment: string): boolean {
+  return Object.values(ctx.workspace.config.environments).some((e) => e.gates?.promotedFrom?.includes(environment));
+}
+
+/**
+ * A package at its state where the next environment reads promotions from: each of its projects gets a deployment of
+ * no steps that runs the package's smoke checks here and records them (the evidence `gates.promotedFrom` reads).
+ */
+async function settleClosing(
+  ctx: OperationContext,
+  input: DeployInputs,
+  session: DeploymentSession,
+  run: DeployRun,
+  report: DeployReport,
+  projects: string[],
+  why: 'promotion' | 'resume',
+): Promise<PipelineApplied> {
+  const missing = projects.filter((p) => !run.smoke?.checks.has(p));
+  if (missing.length && why === 'promotion')
+    throw new DbeeError(
+      `package ${input.pkg!.path} is already deployed on ${input.environment.name}, but no promotion record can be written: the smoke checks of ${missing.join(', ')} do not run here (${input.engine.smoke ? 'deploy.smokeAfterDeploy: false' : `the ${input.engine.name} engine cannot run them`})`,
+      {
+        code: 'PROMOTION_NOT_RECORDED',
+        hint: 'the next environment accepts a package only with passing smoke checks here: enable them (deploy.smokeAfterDeploy), then deploy the package again',
+      },
+    );
+  if (why === 'promotion')
+    ctx.reporter.info(`${projects.join(', ')}: the package's smoke checks run here for its promotion record`);
+  const pkg = input.pkg;
+  const owner = lockOwner();
+  const ledger = run.ledger!;
+  await ledger.ensure();
+  const smoke: SmokePlan = run.smoke ?? { checks: new Map(), timeoutMs: new Map(), outcomes: new Map() };
+  const verify = verifier(ctx, applyInput(input, session, run, report, undefined), smoke);
+  const results: ProjectRunResult[] = [];
+  for (const project of projects) {
+    const t0 = Date.now();
+    const deployment = await Deployment.open(ledger, {
+      project,
+      environment: input.environment.name,
+      kind: 'deploy',
+      planChecksum: run.planChecksum,
+      package: pkg?.path ?? null,
+      gitCommit: run.commit,
+      toolVersion: ctx.toolVersion,
+      osUser: owner.user,
+      ciJob: ciJob(ctx.env),
+      host: owner.host,
+      stepsTotal: 0,
+      ticket: report.ticket,
+    });
+    const verdict = await verify(project, deployment.id, deployment.objectKeys());
+    const model = input.models.find((m) => m.project.name === project);
+    const fingerprint =
+      input.engine.diff && model
+        ? summaryOf(await readRecordable(input.engine.diff, session.conn, projectScope(model.graph)))
+        : {};
+    await deployment.close(
+      verdict.passed ? 'succeeded' : 'failed',
+      { smoke: verdict.summary, ...fingerprint },
+      verdict.error ? { error: verdict.error.message, statement: null } : null,
+    );
+    results.push({
+      project,
+      deploymentId: deployment.id,
+      status: verdict.passed ? 'succeeded' : 'failed',
+      stepsApplied: 0,
+      stepsTotal: 0,
+      durationMs: Date.now() - t0,
+      backups: [],
+      ...(verdict.error ? { error: verdict.error } : {}),
+    });
+  }
+  report.status = 'succeeded';
+  const failed = results.some((r) => r.status === 'failed');
+  return {
+    result: { exitCode: failed ? ExitCode.smokeFailed : ExitCode.ok, projects: results, steps: [] },
+    smoke: smoke.outcomes,
+  };
 }
 
 /** What a deployment works with, settled before the lock is taken. */
-interface DeployInputs {
+interface DeployInputs extends PipelineInputs {
   options: DeployOptions;
   valid: Validated;
   environment: ResolvedEnvironment;
-  /** The change ticket (`--ticket`), checked against the environment's rule. */
-  ticket: string | null;
+  /** The deployment lock's session (the pipeline's `lock` stage). */
+  session: PipelineInputs['session'];
   target: DbProject;
   /** The package deployed (`--package`), or null for the sources. */
   pkg: LoadedPackage | null;
@@ -272,6 +364,8 @@ interface DeployRun {
   missingSchemas: ReadonlySet<string>;
   /** What the ledger records for each planned project before this run (the dry run's smoke baselines read it). */
   deployed: ReadonlyMap<string, DeployedState>;
+  /** The ledger on the working session. */
+  ledger?: Ledger;
 }
 
 /**
@@ -287,8 +381,6 @@ async function deployInputs(
   const valid = validate(options);
   const environment = workspace.environment(options.env, ctx.env);
   report.environment = environment.name;
-  const ticket = checkTicket(environment, options.ticket, 'deploy');
-  report.ticket = ticket;
   const target = workspace.project(options.project);
   const all = workspace.withDependencies(target.name);
   const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
@@ -313,7 +405,6 @@ async function deployInputs(
       code: 'PACKAGE_MISMATCH',
     });
   }
-  await checkPromotion(ctx, environment, pkg, options.now ?? new Date());
   const sourceCommitLater = pkg ? null : sourceCommit(ctx);
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine, { exportsFor: planned });
@@ -327,7 +418,7 @@ async function deployInputs(
     options,
     valid,
     environment,
-    ticket,
+    session: { engine, environment, waitMs: valid.waitForLockMs, deploy: settings, owner: lockOwner() },
     target,
     pkg,
     planned,
@@ -442,6 +533,38 @@ async function planDeployment(
     missingSchemas: state?.missingSchemas ?? new Set(),
     deployed,
   };
+}
+
+/**
+ * What changed outside dbee since each project's last recorded state, decided by the environment's conflict strategy
+ * (deploy-drift.ts): refusals join the run's problems, reconciling steps the plan (and its checksum). A package
+ * deploys the plan it froze: its base fingerprint guards it (`assertFreshBase`).
+ */
+async function driftIntoPlan(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  ledger: Ledger,
+  run: DeployRun,
+  report: DeployReport,
+): Promise<void> {
+  if (input.pkg) return;
+  const before = run.plan.steps.length;
+  const { engine, environment, models, planned } = input;
+  run.problems.push(
+    ...(await resolveDrift(ctx, {
+      engine,
+      conn,
+      ledger,
+      environment,
+      models,
+      planned,
+      deployed: run.deployed,
+      plan: run.plan,
+      ifExists: input.valid.ifExists,
+    })),
+  );
+  if (run.plan.steps.length !== before) report.source.planChecksum = run.planChecksum = planChecksum(run.plan);
 }
 
 /**
@@ -585,9 +708,9 @@ async function dryRun(
   run: DeployRun,
   report: DeployReport,
   hooks: DryRunHooks,
-): Promise<ExitCodeValue> {
+): Promise<void> {
   const { options, engine, environment, models } = input;
-  const { plan, decisions, conflicts, problems } = run;
+  const { plan, decisions, conflicts } = run;
   await markDataLoss(engine, conn, plan, conflicts);
   printPlan(ctx.stdout, plan, models, decisions);
   report.status = 'dry-run';
@@ -600,10 +723,6 @@ async function dryRun(
     durationMs: 0,
     ...conflictOf(decisions.get(s.order)),
   }));
-  if (!hooks.skipGates)
-    problems.push(
-      ...(await dryRunGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now: input.now })),
-    );
   // The application's queries, described on the scratch copy before and after the plan (when a source is named).
   const compat =
     options.verify === false
@@ -616,12 +735,12 @@ async function dryRun(
           target: input.target.name,
           queries: options.queries,
           newQueries: options.newQueries,
+          // The dbt check (--dbt, check.dbt.manifest) rides on the same copy: it reads the nodes the plan touches.
+          dbt: options.dbt,
+          plan,
         });
   if (options.verify !== false && (plan.steps.length || compat))
     await verifyOnCopy(ctx, input, conn, run, compat, hooks);
-  if (problems.length) refuse(problems, true);
-  ctx.reporter.info('dry run: nothing was applied');
-  return ExitCode.ok;
 }
 
 /** The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run. */
@@ -677,6 +796,7 @@ function applyInput(
   input: DeployInputs,
   session: DeploymentSession,
   run: DeployRun,
+  report: DeployReport,
   side: Connection | undefined,
 ): ApplyInput {
   return {
@@ -693,7 +813,7 @@ function applyInput(
     commit: run.commit,
     settings: input.settings,
     packagePath: input.pkg?.path ?? null,
-    ticket: input.ticket,
+    ticket: report.ticket,
     conflicts: run.conflicts,
     scope: input.scope,
     settingsOf: input.settingsOf,
@@ -701,52 +821,6 @@ function applyInput(
     schemas: new Map(input.models.map((m) => [m.project.name, m.graph.schemas])),
     smoke: run.smoke,
   };
-}
-
-/** The run's outcome in the report (projects, steps, backups, smoke, status) and, for a package, in its promotion record. */
-function recordOutcome(
-  ctx: OperationContext,
-  input: DeployInputs,
-  conn: Connection,
-  run: DeployRun,
-  result: RunResult,
-  report: DeployReport,
-): void {
-  const { smoke } = run;
-  report.projects = result.projects.map(({ error, ...p }) => ({
-    ...p,
-    ...(error ? { error: { code: error.code, message: error.message } } : {}),
-  }));
-  report.steps = result.steps;
-  report.backups = result.projects.flatMap((p) => p.backups);
-  if (smoke?.outcomes.size) report.smoke = [...smoke.outcomes].map(([p, s]) => `${p} ${s}`).join(', ');
-  const failed = failedProject(result);
-  report.status = failed
-    ? result.projects.some((p) => p.status === 'failed' || p.status === 'aborted')
-      ? 'failed'
-      : 'rolled-back'
-    : 'succeeded';
-  if (!input.pkg) return;
-  const projects = result.projects.flatMap((p) =>
-    p.deploymentId === null
-      ? []
-      : [
-          {
-            project: p.project,
-            deploymentId: p.deploymentId,
-            status: p.status,
-            smoke: smoke?.outcomes.get(p.project) ?? 'not run',
-          },
-        ],
-  );
-  recordPromotion(ctx, {
-    environment: input.environment,
-    pkg: input.pkg,
-    database: conn.description,
-    ticket: input.ticket,
-    finishedAt: new Date().toISOString(),
-    projects,
-  });
 }
 
 function failedProject(result: RunResult) {
@@ -843,6 +917,31 @@ async function confirmFingerprints(
     const last = await lastDeployment(ctx, ledger, model.project.name, environment.name);
     if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
     await ledger.updateSummary(last.id, summaryOf(await readRecordable(engine.diff, conn, projectScope(model.graph))));
+  }
+}
+
+/**
+ * A deployment with nothing to do whose project was planned by a diff (its ledger's checksums differ from the sources')
+ * found the database as the sources say: the ledger's object states of the project become the sources' checksums,
+ * recorded under the project's last deployment (what a finished diff-planned deployment syncs at its end). A
+ * deployment killed before its end (a CREATE INDEX CONCURRENTLY it ran outside a transaction, settled since by
+ * `reconcileStarted`) left them behind; without this, every later run planned the project by a diff again.
+ */
+async function confirmObjectStates(
+  ctx: OperationContext,
+  input: DeployInputs,
+  ledger: Ledger,
+  run: DeployRun,
+): Promise<void> {
+  for (const [project, states] of Object.entries(run.plan.objectStates ?? {})) {
+    if (!input.planned.includes(project)) continue;
+    const last = await lastDeployment(ctx, ledger, project, input.environment.name);
+    if (!last) continue;
+    const current = run.deployed.get(project)?.objects ?? new Map<string, string>();
+    await ledger.runTogether(ledger.objectStatesWrites(project, current, states, last.id));
+    ctx.reporter.info(
+      `${project}: the database matches the sources: the ledger's object states recorded as deployed (deployment #${last.id})`,
+    );
   }
 }
 

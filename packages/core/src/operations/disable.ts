@@ -11,7 +11,7 @@ import { backupStamp } from '../plan/backup-stamp';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { lockOwner, withSession, type DeploymentSession } from '../runner/session';
-import { checkGates } from './gates';
+import { checkGates } from '../pipeline/gates';
 import type { DisableOptions, EnableOptions } from '../options';
 
 export type { DisableOptions, EnableOptions };

@@ -11,12 +11,10 @@ import {
 } from '../expand/backfill';
 import { ExpandDeclarations } from '../expand/declarations';
 import { needsBackfill, planExpand, releaseSlug, versionSchema, type ExpandPlan } from '../expand/expand-plan';
-import { DEFAULT_LOCK_TIMEOUT_MS, type LockAttempt } from '../expand/lock-retry';
-import { runExpandStatement } from '../expand/run-statement';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../expand/lock-retry';
 import { ExpandLedger, type ExpandRelease } from '../expand/phases';
 import { Ledger } from '../ledger/ledger';
 import type { AbortOptions, CompleteOptions, DeployOptions, VersionOptions } from '../options';
-import { PLAN_FORMAT_VERSION, type Plan } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
 import { readPackage, type LoadedPackage } from '../package/package';
@@ -25,17 +23,35 @@ import type { PackagedExpand } from '../package/release';
 import { migrationVersionOf } from '../model/object-key';
 import { Deployment } from '../runner/deployment';
 import { formatDuration } from '../runner/reporter';
-import { lockOwner, withSession } from '../runner/session';
+import { lockOwner, withSession, type DeploymentSession } from '../runner/session';
 import { projectScope } from '../schema/managed-scope';
 import { diffModels } from '../schema/diff';
 import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import type { SmokeCheck } from '../smoke';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { checkGates, notVerified, refuse } from './gates';
+import { notVerified } from '../pipeline/gates';
+import {
+  markInterrupted,
+  runPipeline,
+  type PipelineApplied,
+  type PipelineCommand,
+  type PipelineInputs,
+  type PipelinePlan,
+} from '../pipeline/pipeline';
+import {
+  customStep,
+  sendPhase,
+  statementStepOf,
+  statementsPlan,
+  type LockWait,
+  type PhaseStep,
+} from '../expand/phase-run';
+import { readRecordable, summaryOf } from '../diffing/recorded-fingerprint';
+import type { DeployReport } from '../runner/deploy-report';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { verifyPlan } from '../runner/verify';
-import { loadTarget, schemaOwners } from '../context/load';
+import { loadTarget, schemaOwners, sourceCommit } from '../context/load';
 import { planFromSources } from '../planner/planner';
 import { ciJob } from '../context/origin';
 import { createHash } from 'node:crypto';
@@ -52,6 +68,10 @@ interface Phases {
   conn: Connection;
   ledger: ExpandLedger;
   lockTimeoutMs: number;
+  /** The deployment lock's session: proves the lock before each step. */
+  session: DeploymentSession;
+  /** Lock timeouts waited out by the phase's statements, recorded with the release after each part of the phase. */
+  waits: LockWait[];
 }
 
 /** The strategy's lock timeout: `deploy.lockTimeout` of the project or environment, else 500 ms. */
@@ -109,22 +129,23 @@ function strategyBackfill(
   };
 }
 
-/** Run the strategy's statements in order, each under `lock_timeout` and retried on a lock timeout (recorded). */
-async function runStatements(p: Phases, release: ExpandRelease, statements: ExpandStatement[]): Promise<void> {
-  for (const s of statements) {
-    const waits: LockAttempt[] = [];
-    try {
-      await runExpandStatement(p.conn, s, {
-        lockTimeoutMs: p.lockTimeoutMs,
-        onAttempt: (a) => {
-          if (a.error) waits.push(a);
-        },
-      });
-    } finally {
-      for (const w of waits) {
-        p.ctx.reporter.warn(`${s.what}: waited ${w.waitedMs} ms for a lock (attempt ${w.attempt}); retrying`);
-        await p.ledger.countLockRetry(release.id, s.sql, w.error!);
-      }
+/** Send `steps` of a phase through the one step executor with their ledger rows; the lock waits recorded after. */
+async function sendSteps(p: Phases, release: ExpandRelease, deployment: Deployment, steps: PhaseStep[]): Promise<void> {
+  try {
+    const failure = await sendPhase({
+      conn: p.conn,
+      engine: p.engine,
+      ledger: new Ledger(p.conn, p.engine.ledger),
+      deploymentId: deployment.id,
+      steps,
+      reporter: p.ctx.reporter,
+      assertLock: p.session.assertLock,
+    });
+    if (failure) throw failure;
+  } finally {
+    for (const w of p.waits.splice(0)) {
+      p.ctx.reporter.warn(`${w.statement.split('\n')[0]}: waited ${w.waitedMs} ms for a lock; retrying`);
+      await p.ledger.countLockRetry(release.id, w);
     }
   }
 }
@@ -134,43 +155,42 @@ function backfillId(release: ExpandRelease, schema: string, table: string): stri
   return `${release.project}:expand-${release.id}:${schema}.${table}`;
 }
 
+/** The steps of the expand phase still to run from `phase`, by part: before the backfill, the backfills and after. */
+interface ExpandSteps {
+  /** The old version schema, the additive DDL and the sync triggers (phase `expanding`). */
+  expanding: PhaseStep[];
+  /** Each table's backfill, then the new version schema (phase `backfilling`). */
+  backfilling: PhaseStep[];
+}
+
 /**
- * Drive a release forward from its phase: `expanding` (old version schema, additive DDL, sync triggers) →
- * `backfilling` (each table in keyset batches, then the new version schema) → `expanded` (smoke checks per version).
- * Each phase can run again after a kill: its statements are guarded, the backfill resumes from its cursor.
+ * The expand phase as steps from `phase` on (`release()` is read when a step runs: a new release is opened after the
+ * gates). Each can run again after a kill: its statements are guarded, a backfill resumes from its cursor.
  */
-async function driveExpand(
+function expandSteps(
   p: Phases,
-  release: ExpandRelease,
-  model: ProjectModel,
+  plan: ExpandPlan,
+  phase: ExpandRelease['phase'],
   invoker: boolean,
-): Promise<ExitCodeValue> {
-  const { ctx, expand } = p;
-  const plan = release.plan;
-  if (!invoker)
-    ctx.reporter.warn(
-      "this server has no security_invoker views (PostgreSQL 15+): the version schemas' views check rights as their owner; row-level security on the tables does not apply through them (hazard rls-bypass, allowed)",
-    );
-  if (release.phase === 'expanding') {
-    ctx.reporter.info(
-      `${plan.project}: expanding release ${plan.release} (version schemas ${names(plan, plan.release)})`,
-    );
-    await runStatements(p, release, [
-      ...expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
-      ...expand.expand(plan),
-    ]);
-    await p.ledger.setPhase(release.id, 'backfilling');
-    release = { ...release, phase: 'backfilling' };
-  }
-  if (release.phase === 'backfilling') {
-    const pace = strategyBackfill(ctx, plan.project, p.environment);
-    for (const t of plan.tables.filter(needsBackfill)) {
-      const id = backfillId(release, t.schema, t.name);
+  release: () => ExpandRelease,
+): ExpandSteps {
+  const { expand } = p;
+  let order = 0;
+  const statement = (s: ExpandStatement) =>
+    statementStepOf(plan.project, s, ++order, p.lockTimeoutMs, (w) => p.waits.push(w));
+  const expanding =
+    phase === 'expanding'
+      ? [...expand.versionSchema(plan, 'old', { securityInvoker: invoker }), ...expand.expand(plan)].map(statement)
+      : [];
+  if (phase !== 'expanding' && phase !== 'backfilling') return { expanding, backfilling: [] };
+  const pace = strategyBackfill(p.ctx, plan.project, p.environment);
+  const backfills = plan.tables.filter(needsBackfill).map((t) =>
+    customStep(plan.project, `backfill ${t.schema}.${t.name}`, `SET ${expand.backfillSet(t)}`, ++order, async (c) => {
       const t0 = Date.now();
       const result = await runBackfill(
-        p.conn,
+        c,
         {
-          id,
+          id: backfillId(release(), t.schema, t.name),
           table: { schema: t.schema, name: t.name },
           key: t.key,
           set: expand.backfillSet(t),
@@ -182,14 +202,47 @@ async function driveExpand(
           ledger: p.engine.ledger,
           settings: expand.backfillSettings(plan, t),
           lock: { lockTimeoutMs: p.lockTimeoutMs },
-          onProgress: (pr) => ctx.reporter.info(`backfill ${t.schema}.${t.name}: ${formatBackfillProgress(pr)}`),
+          onProgress: (pr) => p.ctx.reporter.info(`backfill ${t.schema}.${t.name}: ${formatBackfillProgress(pr)}`),
         },
       );
-      ctx.reporter.info(
+      p.ctx.reporter.info(
         `backfill ${t.schema}.${t.name}: ${result.alreadyDone ? 'already done' : `${result.updatedThisRun.toLocaleString('en-US')} rows in ${formatDuration(Date.now() - t0)}${result.resumed ? ' (resumed)' : ''}`}`,
       );
-    }
-    await runStatements(p, release, expand.versionSchema(plan, 'new', { securityInvoker: invoker }));
+    }),
+  );
+  const after = expand.versionSchema(plan, 'new', { securityInvoker: invoker }).map(statement);
+  return { expanding, backfilling: [...backfills, ...after] };
+}
+
+/**
+ * Drive a release forward from its phase, its steps recorded under `deployment`: `expanding` (old version schema,
+ * additive DDL, sync triggers) → `backfilling` (each table in keyset batches, then the new version schema) →
+ * `expanded` (smoke checks per version). Returns the smoke checks' outcome.
+ */
+async function driveExpand(
+  p: Phases,
+  release: ExpandRelease,
+  steps: ExpandSteps,
+  model: ProjectModel,
+  invoker: boolean,
+  deployment: Deployment,
+): Promise<{ passed: boolean; summary: string }> {
+  const { ctx } = p;
+  const plan = release.plan;
+  if (!invoker)
+    ctx.reporter.warn(
+      "this server has no security_invoker views (PostgreSQL 15+): the version schemas' views check rights as their owner; row-level security on the tables does not apply through them (hazard rls-bypass, allowed)",
+    );
+  if (release.phase === 'expanding') {
+    ctx.reporter.info(
+      `${plan.project}: expanding release ${plan.release} (version schemas ${names(plan, plan.release)})`,
+    );
+    await sendSteps(p, release, deployment, steps.expanding);
+    await p.ledger.setPhase(release.id, 'backfilling');
+    release = { ...release, phase: 'backfilling' };
+  }
+  if (release.phase === 'backfilling') {
+    await sendSteps(p, release, deployment, steps.backfilling);
     await p.ledger.setPhase(release.id, 'expanded');
     release = { ...release, phase: 'expanded' };
   }
@@ -209,8 +262,12 @@ function names(plan: ExpandPlan, release: string): string {
  * While expanded, the previous release's smoke checks run against the old version schema and this release's against
  * the new one (each with its version's search path). Exit 3 when one fails.
  */
-async function smokePerVersion(p: Phases, release: ExpandRelease, model: ProjectModel): Promise<ExitCodeValue> {
-  if (!p.engine.smoke) return ExitCode.ok;
+async function smokePerVersion(
+  p: Phases,
+  release: ExpandRelease,
+  model: ProjectModel,
+): Promise<{ passed: boolean; summary: string }> {
+  if (!p.engine.smoke) return { passed: true, summary: 'not run' };
   const plan = release.plan;
   const settings = p.ctx.workspace.settings(p.ctx.workspace.project(plan.project), p.environment).deploy;
   const prior = await p.ledger.lastDone(plan.project);
@@ -226,6 +283,7 @@ async function smokePerVersion(p: Phases, release: ExpandRelease, model: Project
     ['new', plan.release, plan.smoke ?? []],
   ];
   let failed = 0;
+  let ran = 0;
   for (const [which, label, checks] of runs) {
     if (checks.length === 0) continue;
     const searchPath = p.expand.versionSettings(plan.schemas, label).searchPath;
@@ -243,16 +301,18 @@ async function smokePerVersion(p: Phases, release: ExpandRelease, model: Project
     });
     // The baseline checks (objects of the ledger exist) are the same for both versions: only the files' count here.
     failed += run.results.filter((r) => r.status === 'failed').length;
+    ran += checks.length;
   }
-  if (failed === 0) return ExitCode.ok;
+  const summary = ran ? `${ran - failed}/${ran} passed` : 'not run';
+  if (failed === 0) return { passed: true, summary };
   p.ctx.stderr.write(
     `error: ${failed} smoke check${failed === 1 ? '' : 's'} of ${plan.project} failed while expanded\n`,
   );
-  return ExitCode.smokeFailed;
+  return { passed: false, summary };
 }
 
 /** What `deploy --strategy expand-contract` reads before it connects. */
-interface ExpandInputs {
+interface ExpandInputs extends PipelineInputs {
   pkg: LoadedPackage | null;
   packaged: PackagedExpand | undefined;
   loaded: Awaited<ReturnType<typeof loadTarget>>;
@@ -270,76 +330,308 @@ interface ExpandInputs {
   settings: ReturnType<OperationContext['workspace']['settings']>['deploy'];
 }
 
+/** What the expand phase planned under the lock. */
+interface ExpandRun extends PipelinePlan {
+  /** The release in flight it resumes, or null: a new one (`plan`) starts after the gates. */
+  flying: ExpandRelease | null;
+  /** The new release's plan; null when resuming or when nothing changes. */
+  release: ExpandPlan | null;
+  /** Every statement of a new release, as its dry run prints and verifies them. */
+  statements: ExpandStatement[];
+  invoker: boolean;
+  phases: Phases;
+  steps: ExpandSteps;
+  /** Opens a new release's row (after the gates); null when resuming. */
+  open: (() => Promise<ExpandRelease>) | null;
+}
+
 /**
- * `deploy --strategy expand-contract`: start a release (plan it from the sources, refuse what the strategy does not
- * support), or resume the one in flight, up to `expanded`.
+ * `deploy --strategy expand-contract`: start a release (plan it from the sources or a package, refuse what the strategy
+ * does not support), or resume the one in flight, up to `expanded`: a command of the pipeline, so every gate, the
+ * notifications, the promotion record and the report apply to it as to a direct deployment.
  */
 export async function deployExpandContract(
   ctx: OperationContext,
   options: DeployOptions,
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
-  const inputs = await expandInputs(ctx, options);
-  const { environment, target, engine } = inputs.loaded;
-  return withSession(
-    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: inputs.settings },
-    async ({ conn }) => {
-      const phases = new ExpandLedger(conn, engine.ledger);
-      const p: Phases = {
-        ctx,
-        engine,
-        expand: inputs.expand,
-        environment,
-        conn,
-        ledger: phases,
-        lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
-      };
-      const flying = await phases.inFlight(target.name);
-      const invoker = await inputs.expand.securityInvoker(conn);
-      // Version schemas' views still to be made without security_invoker: refused unless rls-bypass is allowed.
-      const views = !flying || flying.phase === 'expanding' || flying.phase === 'backfilling';
-      if (views && !invoker && !inputs.allowed.has('rls-bypass'))
-        refuse([rlsBypass(environment.name)], options.dryRun ?? false);
-      if (flying) return resumeInFlight(p, options, flying, inputs.model, invoker);
-      const ledger = new Ledger(conn, engine.ledger);
-      await refusePendingMigrations(ledger, inputs.model, inputs.pkg);
-      const plan = await planRelease(p, inputs, options);
-      if (plan === null) return ExitCode.ok;
-      const statements = [
-        ...inputs.expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
-        ...inputs.expand.expand(plan),
-        ...inputs.expand.versionSchema(plan, 'new', { securityInvoker: invoker }),
-      ];
-      ctx.stdout.write(
-        `${target.name}: release ${plan.release} on ${environment.name} with the expand-contract strategy\n${plan.summary.map((s) => `  ${s}\n`).join('')}`,
-      );
-      if (options.dryRun) {
-        printExpandDryRun(p, target.name, plan, statements);
-        await verifyExpand(
-          ctx,
-          options,
-          { engine, conn, environment, models: inputs.loaded.models, target: target.name, plan, statements },
-          hooks,
+  return runPipeline(ctx, expandCommand(ctx, options, hooks), options.package ?? null);
+}
+
+function expandCommand(
+  ctx: OperationContext,
+  options: DeployOptions,
+  hooks: DryRunHooks,
+): PipelineCommand<ExpandInputs, ExpandRun> {
+  return {
+    command: 'deploy',
+    phase: 'expand',
+    options,
+    skipGates: hooks.skipGates,
+    inputs: () => expandInputs(ctx, options),
+    plan: (input, session, report) => planExpandPhase(ctx, options, input, session, report),
+    verify: async (input, session, run) => {
+      if (run.flying) {
+        ctx.stdout.write(
+          `${run.flying.project}: release ${run.flying.release} is in flight (${run.flying.phase}); a run resumes it\n`,
         );
-        return ExitCode.ok;
+        return;
       }
-      await checkGates(ctx, environment, statementsPlan(engine, target.name, statements), {
-        assumeYes: options.assumeYes ?? false,
-        countdownFrom: options.countdownFrom,
-        now: options.now,
-      });
-      await ledger.ensure();
-      let started: ExpandRelease;
-      try {
-        started = await phases.start(plan, environment.name);
-      } catch (e) {
-        const other = await phases.inFlight(target.name);
-        if (other) throw inFlightError(other, environment.name, `release ${plan.release} cannot start`);
-        throw e;
-      }
-      return driveExpand(p, started, inputs.model, invoker);
+      if (!run.release) return;
+      printExpandDryRun(run.phases, input.loaded.target.name, run.release, run.statements);
+      const { engine, environment, models, target } = input.loaded;
+      await verifyExpand(
+        ctx,
+        options,
+        {
+          engine,
+          conn: session.conn,
+          environment,
+          models,
+          target: target.name,
+          plan: run.release,
+          statements: run.statements,
+        },
+        hooks,
+        run.problems,
+      );
     },
+    settle: async (input, _session, run, report) => {
+      // Nothing left to send: a release already expanded runs its smoke checks again; otherwise nothing changes.
+      if (!run.flying) return ExitCode.ok;
+      return applyExpand(input, run, report);
+    },
+    apply: (input, _session, run, report) => applyExpand(input, run, report),
+    failure: ({ result }) => {
+      const failed = result.projects.find((p) => p.error);
+      if (failed?.error) throw failed.error;
+      return result.exitCode;
+    },
+  };
+}
+
+/** Stage `plan` of the expand phase: the release in flight to resume, or the next release planned. */
+async function planExpandPhase(
+  ctx: OperationContext,
+  options: DeployOptions,
+  inputs: ExpandInputs,
+  session: DeploymentSession,
+  report: DeployReport,
+): Promise<ExpandRun> {
+  const { environment, target, engine } = inputs.loaded;
+  const { conn } = session;
+  const phases = new ExpandLedger(conn, engine.ledger);
+  const p: Phases = {
+    ctx,
+    engine,
+    expand: inputs.expand,
+    environment,
+    conn,
+    ledger: phases,
+    lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
+    session,
+    waits: [],
+  };
+  await markInterrupted(ctx, new Ledger(conn, engine.ledger), session, report, options.dryRun ?? false);
+  const flying = await phases.inFlight(target.name);
+  const invoker = await inputs.expand.securityInvoker(conn);
+  const problems: DbeeError[] = [];
+  // Version schemas' views still to be made without security_invoker: refused unless rls-bypass is allowed.
+  const views = !flying || flying.phase === 'expanding' || flying.phase === 'backfilling';
+  if (views && !invoker && !inputs.allowed.has('rls-bypass')) problems.push(rlsBypass(environment.name));
+  const run: ExpandRun = {
+    plan: statementsPlan(engine, target.name, []),
+    problems,
+    planChecksum: inputs.pkg?.manifest.planChecksum ?? null,
+    commit: inputs.pkg ? inputs.pkg.plan.sourceCommit : await sourceCommit(ctx),
+    flying,
+    release: null,
+    statements: [],
+    invoker,
+    phases: p,
+    steps: { expanding: [], backfilling: [] },
+    open: null,
+  };
+  if (flying) {
+    if (options.release !== undefined && releaseSlug(options.release) !== releaseSlug(flying.release))
+      throw inFlightError(flying, environment.name, `release ${options.release} cannot start`);
+    if (flying.phase === 'contracting' || flying.phase === 'aborting')
+      throw inFlightError(flying, environment.name, 'it is being finished');
+    if (!options.dryRun) ctx.reporter.info(`${flying.project}: resuming release ${flying.release} (${flying.phase})`);
+    run.steps = expandSteps(p, flying.plan, flying.phase, invoker, () => flying);
+    run.plan.steps = [...run.steps.expanding, ...run.steps.backfilling].map((s) => s.step);
+    run.planChecksum ??= releaseChecksum(flying.plan);
+    return run;
+  }
+  await refusePendingMigrations(new Ledger(conn, engine.ledger), inputs.model, inputs.pkg);
+  const plan = await planRelease(p, inputs, options);
+  if (plan === null) return run;
+  run.release = plan;
+  run.planChecksum ??= releaseChecksum(plan);
+  run.statements = [
+    ...inputs.expand.versionSchema(plan, 'old', { securityInvoker: invoker }),
+    ...inputs.expand.expand(plan),
+    ...inputs.expand.versionSchema(plan, 'new', { securityInvoker: invoker }),
+  ];
+  let started: ExpandRelease | null = null;
+  run.steps = expandSteps(p, plan, 'expanding', invoker, () => started!);
+  run.plan.steps = [...run.steps.expanding, ...run.steps.backfilling].map((s) => s.step);
+  // The release row opens when the steps start (after the gates); its backfills read its id then.
+  run.open = async () => (started = await startRelease(p, plan));
+  ctx.stdout.write(
+    `${target.name}: release ${plan.release} on ${environment.name} with the expand-contract strategy\n${plan.summary.map((s) => `  ${s}\n`).join('')}`,
   );
+  report.transaction = 'object';
+  return run;
+}
+
+/** Open the release's row, `expanding` (the ledger made first when it has none); one already in flight refuses. */
+async function startRelease(p: Phases, plan: ExpandPlan): Promise<ExpandRelease> {
+  await new Ledger(p.conn, p.engine.ledger).ensure();
+  try {
+    return await p.ledger.start(plan, p.environment.name);
+  } catch (e) {
+    const other = await p.ledger.inFlight(plan.project);
+    if (other) throw inFlightError(other, p.environment.name, `release ${plan.release} cannot start`);
+    throw e;
+  }
+}
+
+/** A release's identity in the ledger when it is not a package's: the checksum of its plan. */
+function releaseChecksum(plan: ExpandPlan): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(plan)).digest('hex')}`;
+}
+
+/**
+ * Stages `apply`, `ledger` and `smoke` of the expand phase: the release opened (a new one) or resumed, its steps sent
+ * under a deployment of kind `expand` (its rows in `steps`), its smoke checks per version, the deployment closed with
+ * them and the schemas' fingerprint as the expand left them (so `status` does not take the release for drift).
+ */
+async function applyExpand(inputs: ExpandInputs, run: ExpandRun, report: DeployReport): Promise<PipelineApplied> {
+  const p = run.phases;
+  const release = run.flying ?? (await run.open!());
+  const deployment = await openPhase(
+    p,
+    'expand',
+    release.plan.project,
+    run.plan.steps.length,
+    report,
+    inputs.pkg,
+    run.planChecksum!,
+  );
+  return closePhase(p, release, deployment, run.plan.steps.length, async () => {
+    const smoke = await driveExpand(p, release, run.steps, inputs.model, run.invoker, deployment);
+    return {
+      smoke,
+      error: smoke.passed
+        ? undefined
+        : new DbeeError(`${release.project}: smoke checks failed while expanded (${smoke.summary})`, {
+            code: 'SMOKE_FAILED',
+            exitCode: ExitCode.smokeFailed,
+          }),
+    };
+  });
+}
+
+/** The ledger row of one phase of a release (kind `expand`, `complete` or `abort`), opened before its first step. */
+async function openPhase(
+  p: Phases,
+  kind: 'expand' | 'complete' | 'abort',
+  project: string,
+  stepsTotal: number,
+  report: DeployReport,
+  pkg: LoadedPackage | null,
+  planChecksum: string,
+): Promise<Deployment> {
+  const ledger = new Ledger(p.conn, p.engine.ledger);
+  await ledger.ensure();
+  const owner = lockOwner();
+  return Deployment.open(ledger, {
+    project,
+    environment: p.environment.name,
+    kind,
+    planChecksum,
+    package: pkg?.path ?? null,
+    gitCommit: report.source.commit,
+    toolVersion: p.ctx.toolVersion,
+    osUser: owner.user,
+    ciJob: ciJob(p.ctx.env),
+    host: owner.host,
+    stepsTotal,
+    ticket: report.ticket,
+  });
+}
+
+/**
+ * Run a phase's work (`work`) under its deployment, then close the deployment: `succeeded` with the smoke outcome and
+ * the schemas' fingerprint as the phase left them, or `failed` with the error (a step's, or the smoke checks').
+ */
+async function closePhase(
+  p: Phases,
+  release: ExpandRelease,
+  deployment: Deployment,
+  stepsTotal: number,
+  work: () => Promise<{
+    smoke?: { passed: boolean; summary: string };
+    error?: DbeeError;
+    states?: Record<string, string>;
+  }>,
+): Promise<PipelineApplied> {
+  const t0 = Date.now();
+  let done: Awaited<ReturnType<typeof work>>;
+  try {
+    done = await work();
+  } catch (e) {
+    if (!(e instanceof DbeeError)) throw e;
+    done = { error: e };
+  }
+  const scope = release.plan.scope ?? { schemas: release.plan.schemas };
+  const fingerprint = await phaseFingerprint(p, release, scope);
+  const smoke = done.smoke?.summary ?? 'not run';
+  await deployment.close(
+    done.error ? 'failed' : 'succeeded',
+    { smoke, ...fingerprint },
+    done.error ? { error: done.error.message, statement: null } : null,
+  );
+  const applied = (await new Ledger(p.conn, p.engine.ledger).steps(deployment.id)).filter(
+    (s) => s.status === 'applied',
+  ).length;
+  return {
+    result: {
+      exitCode: done.error ? done.error.exitCode : ExitCode.ok,
+      projects: [
+        {
+          project: release.project,
+          deploymentId: deployment.id,
+          status: done.error ? 'failed' : 'succeeded',
+          stepsApplied: applied,
+          stepsTotal,
+          durationMs: Date.now() - t0,
+          backups: [],
+          ...(done.error ? { error: done.error } : {}),
+        },
+      ],
+      steps: [],
+    },
+    smoke: new Map([[release.project, smoke]]),
+  };
+}
+
+/**
+ * The schemas' fingerprint as a phase left them, recorded with its deployment: what `status` compares for drift, so
+ * that the release's own version schema, shadow columns and triggers are not drift. One that cannot be read is said,
+ * and the phase is recorded without one (`status` shows drift as unknown).
+ */
+async function phaseFingerprint(p: Phases, release: ExpandRelease, scope: SchemaScope) {
+  if (!p.engine.diff) return {};
+  try {
+    return summaryOf(await readRecordable(p.engine.diff, p.conn, scope));
+  } catch (e) {
+    p.ctx.reporter.warn(
+      `the schemas' fingerprint could not be read (${e instanceof Error ? e.message.split('\n')[0] : String(e)}): the ${release.phase === 'contracting' ? 'completion' : 'phase'} is recorded without one, and dbee status shows drift as unknown until the next deployment of ${release.project}`,
+    );
+    return { fingerprint: null };
+  }
 }
 
 /** The package, target, roles, settings and declarations of an expand-contract deployment, read before connecting. */
@@ -366,6 +658,9 @@ async function expandInputs(ctx: OperationContext, options: DeployOptions): Prom
   const diff = requireRole(engine, 'diff', 'deploy with the expand-contract strategy');
   const settings = ctx.workspace.settings(target, environment).deploy;
   return {
+    environment,
+    planned: [target.name],
+    session: { engine, environment, deploy: settings },
     pkg,
     packaged,
     loaded,
@@ -381,27 +676,6 @@ async function expandInputs(ctx: OperationContext, options: DeployOptions): Prom
     allowed: new Set([...(settings.allowHazards ?? []), ...(options.allowHazards ?? [])]),
     settings,
   };
-}
-
-/** A release in flight: resumed (a dry run says it would be), unless another release was asked for or it is finishing. */
-async function resumeInFlight(
-  p: Phases,
-  options: DeployOptions,
-  flying: ExpandRelease,
-  model: ProjectModel,
-  invoker: boolean,
-): Promise<ExitCodeValue> {
-  const { ctx, environment } = p;
-  if (options.release !== undefined && releaseSlug(options.release) !== releaseSlug(flying.release))
-    throw inFlightError(flying, environment.name, `release ${options.release} cannot start`);
-  if (flying.phase === 'contracting' || flying.phase === 'aborting')
-    throw inFlightError(flying, environment.name, 'it is being finished');
-  if (options.dryRun) {
-    ctx.stdout.write(`${flying.project}: release ${flying.release} is in flight (${flying.phase}); a run resumes it\n`);
-    return ExitCode.ok;
-  }
-  ctx.reporter.info(`${flying.project}: resuming release ${flying.release} (${flying.phase})`);
-  return driveExpand(p, flying, model, invoker);
 }
 
 /**
@@ -540,6 +814,7 @@ async function verifyExpand(
     statements: ExpandStatement[];
   },
   hooks: DryRunHooks,
+  problems: DbeeError[],
 ): Promise<void> {
   const { engine, conn, environment, models, plan } = input;
   if (options.verify === false) {
@@ -557,6 +832,9 @@ async function verifyExpand(
     newQueries: options.newQueries,
     afterSearchPathFirst: old,
     newSearchPathFirst: plan.schemas.map((schema) => versionSchema(schema, plan.release)),
+    // dbt's models read the tables (old columns kept by the expand) or the old version schema: checked after the expand.
+    dbt: options.dbt,
+    plan: statementsPlan(engine, input.target, input.statements),
   });
   // The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold.
   const ensureLedgerSchema: ExpandStatement = {
@@ -576,7 +854,6 @@ async function verifyExpand(
     shadow: ctx.workspace.config.shadow ?? 'embedded',
     probe: compat?.probe,
   });
-  const problems: DbeeError[] = [];
   if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
   else
     ctx.reporter.info(
@@ -591,31 +868,6 @@ async function verifyExpand(
     const outcome = await compat.outcome(statementsPlan(engine, input.target, input.statements), verdict);
     judgeCompat(ctx, compat, outcome, hooks, problems);
   }
-  if (problems.length) refuse(problems, true);
-}
-
-/** A plan-shaped list of the statements, for the gates' confirmation (which counts steps) and the dry run's copy. */
-function statementsPlan(engine: Engine, project: string, statements: ExpandStatement[]): Plan {
-  return {
-    formatVersion: PLAN_FORMAT_VERSION,
-    engine: engine.name,
-    projects: [project],
-    sourceCommit: null,
-    baseFingerprint: null,
-    steps: statements.map((s, i) => ({
-      order: i + 1,
-      project,
-      key: s.what,
-      objectKey: { kind: 'table', schema: '', name: s.what },
-      action: 'alter',
-      statements: s.clear ? [s.clear, s.sql] : [s.sql],
-      reverse: null,
-      transactional: s.transactional,
-      hazards: [],
-      source: null,
-      checksum: '',
-    })),
-  };
 }
 
 async function refusePendingMigrations(ledger: Ledger, model: ProjectModel, pkg: LoadedPackage | null): Promise<void> {
@@ -705,7 +957,8 @@ async function withRelease<T>(
   const settings = ctx.workspace.settings(target, environment).deploy;
   return withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
-    async ({ conn }) => {
+    async (session) => {
+      const { conn } = session;
       const ledger = new ExpandLedger(conn, engine.ledger);
       const p: Phases = {
         ctx,
@@ -715,6 +968,8 @@ async function withRelease<T>(
         conn,
         ledger,
         lockTimeoutMs: strategyLockTimeout(ctx, target.name, environment),
+        session,
+        waits: [],
       };
       return fn(p, await ledger.inFlight(target.name));
     },
@@ -728,108 +983,205 @@ function noRelease(project: string, env: string, what: string): DbeeError {
   });
 }
 
-/** `complete`: the contract phase of the release in flight (from `expanded`, or resuming `contracting`). */
-export async function complete(ctx: OperationContext, options: CompleteOptions): Promise<ExitCodeValue> {
-  return withRelease(ctx, options, async (p, r) => {
-    const env = p.environment.name;
-    if (!r) throw noRelease(options.project, env, 'complete');
-    if (r.phase === 'expanding' || r.phase === 'backfilling')
-      throw new DbeeError(`release ${r.release} of ${r.project} is not expanded yet (${r.phase})`, {
-        code: 'EXPAND_NOT_READY',
-        hint: `run dbee deploy ${r.project} --env ${env} --strategy expand-contract again to finish its expand phase, then complete`,
-      });
-    if (r.phase === 'aborting')
-      throw new DbeeError(`release ${r.release} of ${r.project} is being aborted`, {
-        code: 'EXPAND_IN_FLIGHT',
-        hint: `run dbee abort ${r.project} --env ${env} again to finish the abort`,
-      });
-    const statements = p.expand.complete(r.plan);
-    if (r.phase === 'expanded') {
-      await checkGates(ctx, p.environment, statementsPlan(p.engine, r.project, statements), {
-        assumeYes: options.assumeYes ?? false,
-      });
-      await p.ledger.setPhase(r.id, 'contracting');
-    } else ctx.reporter.info(`${r.project}: resuming the contract phase of release ${r.release}`);
-    await runStatements(p, r, statements);
-    await recordCompletion(p, r, statements.length);
-    ctx.stdout.write(
-      `${r.project}: release ${r.release} complete on ${env}: the tables have the new shape; the version schema is ${names(r.plan, r.release)}\n`,
-    );
-    return ExitCode.ok;
-  });
+/** What `complete` and `abort` read before the lock. */
+interface FinishInputs extends PipelineInputs {
+  target: string;
+  dryRun: boolean;
+  expand: ExpandRole;
+}
+
+/** What `complete` or `abort` planned under the lock: the release in flight and the statements of its phase. */
+interface FinishRun extends PipelinePlan {
+  phases: Phases;
+  release: ExpandRelease;
+  statements: ExpandStatement[];
+  /** The phase was started before (`contracting`, `aborting`): this run resumes it. */
+  resuming: boolean;
 }
 
 /**
- * The completed release as a deployment in the ledger (`dbee log`), with the project's object state as the release's
- * sources say (what a deployment from them records) and the schemas' fingerprint (`dbee status`: no drift), and the
- * phase `done`: in one transaction, so that a kill leaves either all of it or none (a run again then records it once).
- * The release is complete once its statements ran: a fingerprint that cannot be read does not undo or hold that, but
- * it is said, with the reason, and the deployment is recorded without one (`dbee status` shows drift as unknown).
+ * `complete` or `abort` as a command of the pipeline: the same gates as a deployment (ticket, maintenance window,
+ * protection, in the dry run too; `gates.requireBackup` on what `complete` drops), notifications, a ledger deployment
+ * of kind `complete` or `abort` with a row per statement, the report. `gates.promotedFrom` is the expand's: the release
+ * in flight passed it when it started.
  */
-async function recordCompletion(p: Phases, r: ExpandRelease, steps: number): Promise<void> {
+function finishCommand(
+  ctx: OperationContext,
+  options: CompleteOptions | AbortOptions,
+  kind: 'complete' | 'abort',
+): PipelineCommand<FinishInputs, FinishRun> {
+  return {
+    command: kind,
+    phase: kind,
+    options,
+    promotion: 'the release in flight passed gates.promotedFrom when its expand phase started',
+    inputs: async () => {
+      const environment = ctx.workspace.environment(options.env, ctx.env);
+      const target = ctx.workspace.project(options.project);
+      const engine = engineFor(ctx, environment, [target]);
+      const expand = requireRole(engine, 'expand', 'run the expand-contract strategy');
+      const deploy = ctx.workspace.settings(target, environment).deploy;
+      return {
+        environment,
+        pkg: null,
+        planned: [target.name],
+        session: { engine, environment, deploy },
+        target: target.name,
+        dryRun: options.dryRun ?? false,
+        expand,
+      };
+    },
+    plan: (input, session, report) => planFinish(ctx, input, session, report, kind),
+    verify: async (_input, _session, run) => {
+      ctx.stdout.write(`-- ${kind} (each statement under lock_timeout ${run.phases.lockTimeoutMs} ms, retried):\n`);
+      for (const s of run.statements) ctx.stdout.write(`-- ${s.what}\n${s.sql};\n`);
+    },
+    settle: async () => ExitCode.ok,
+    apply: (_input, _session, run, report) => applyFinish(run, report, kind),
+    failure: ({ result }) => {
+      const failed = result.projects.find((p) => p.error);
+      if (failed?.error) throw failed.error;
+      return result.exitCode;
+    },
+  };
+}
+
+/** Stage `plan` of `complete` or `abort`: the release in flight in a phase that allows it, and its statements. */
+async function planFinish(
+  ctx: OperationContext,
+  input: FinishInputs,
+  session: DeploymentSession,
+  report: DeployReport,
+  kind: 'complete' | 'abort',
+): Promise<FinishRun> {
+  const { environment, target } = input;
+  const engine = input.session.engine;
+  const env = environment.name;
+  const ledger = new ExpandLedger(session.conn, engine.ledger);
+  const p: Phases = {
+    ctx,
+    engine,
+    expand: input.expand,
+    environment,
+    conn: session.conn,
+    ledger,
+    lockTimeoutMs: strategyLockTimeout(ctx, target, environment),
+    session,
+    waits: [],
+  };
+  await markInterrupted(ctx, new Ledger(session.conn, engine.ledger), session, report, input.dryRun);
+  const r = await ledger.inFlight(target);
+  if (!r) throw noRelease(target, env, kind);
+  const resuming = r.phase === (kind === 'complete' ? 'contracting' : 'aborting');
+  if (kind === 'complete' && (r.phase === 'expanding' || r.phase === 'backfilling'))
+    throw new DbeeError(`release ${r.release} of ${r.project} is not expanded yet (${r.phase})`, {
+      code: 'EXPAND_NOT_READY',
+      hint: `run dbee deploy ${r.project} --env ${env} --strategy expand-contract again to finish its expand phase, then complete`,
+    });
+  if (kind === 'complete' && r.phase === 'aborting')
+    throw new DbeeError(`release ${r.release} of ${r.project} is being aborted`, {
+      code: 'EXPAND_IN_FLIGHT',
+      hint: `run dbee abort ${r.project} --env ${env} again to finish the abort`,
+    });
+  if (kind === 'abort' && r.phase === 'contracting')
+    throw new DbeeError(`release ${r.release} of ${r.project} is being completed: it can no longer be aborted`, {
+      code: 'EXPAND_IN_FLIGHT',
+      hint: `run dbee complete ${r.project} --env ${env} again to finish it`,
+    });
+  const statements = kind === 'complete' ? p.expand.complete(r.plan) : p.expand.abort(r.plan);
+  if (resuming)
+    ctx.reporter.info(
+      `${r.project}: resuming the ${kind === 'complete' ? 'contract phase' : 'abort'} of release ${r.release}`,
+    );
+  const problems = kind === 'complete' ? completeBackupProblems(environment, r.plan) : [];
+  return {
+    plan: statementsPlan(engine, target, statements),
+    problems,
+    planChecksum: releaseChecksum(r.plan),
+    commit: null,
+    phases: p,
+    release: r,
+    statements,
+    resuming,
+  };
+}
+
+/**
+ * `gates.requireBackup` on `complete`: it drops the old columns; one that no new column is computed from (its `up`
+ * does not name it) loses its data with it, as a direct deployment's drop would.
+ */
+function completeBackupProblems(environment: ResolvedEnvironment, plan: ExpandPlan): DbeeError[] {
+  if (!environment.gates.requireBackup) return [];
+  const lost = plan.tables.flatMap((t) =>
+    t.dropped
+      .filter((d) => !t.columns.some((c) => c.up !== null && new RegExp(`\\b${d.name}\\b`).test(c.up)))
+      .map((d) => `${t.schema}.${t.name}.${d.name}`),
+  );
+  if (!lost.length) return [];
+  return [
+    new DbeeError(
+      `complete drops ${lost.join(', ')}, whose data no new column keeps, but environment ${environment.name} requires a backup`,
+      {
+        code: 'GATE_BACKUP_REQUIRED',
+        location: environment.declaredAt,
+        hint: 'keep the data first (a column of the new shape computed from it, or a migration that copies it), or remove gates.requireBackup',
+      },
+    ),
+  ];
+}
+
+/** Stages `apply`, `ledger` of `complete` or `abort`: the phase set, its statements sent as steps, the outcome recorded. */
+async function applyFinish(run: FinishRun, report: DeployReport, kind: 'complete' | 'abort'): Promise<PipelineApplied> {
+  const p = run.phases;
+  const r = run.release;
+  if (!run.resuming) await p.ledger.setPhase(r.id, kind === 'complete' ? 'contracting' : 'aborting');
+  const release: ExpandRelease = { ...r, phase: kind === 'complete' ? 'contracting' : 'aborting' };
+  let order = 0;
+  const steps = run.statements.map((s) =>
+    statementStepOf(r.project, s, ++order, p.lockTimeoutMs, (w) => p.waits.push(w)),
+  );
+  const deployment = await openPhase(p, kind, r.project, steps.length, report, null, run.planChecksum!);
+  const applied = await closePhase(p, release, deployment, steps.length, async () => {
+    await sendSteps(p, release, deployment, steps);
+    if (kind === 'complete') await recordCompletion(p, r, deployment);
+    return {};
+  });
+  if (applied.result.exitCode !== ExitCode.ok) return applied;
+  await p.ledger.setPhase(r.id, kind === 'complete' ? 'done' : 'aborted');
+  const env = p.environment.name;
+  p.ctx.stdout.write(
+    kind === 'complete'
+      ? `${r.project}: release ${r.release} complete on ${env}: the tables have the new shape; the version schema is ${names(r.plan, r.release)}\n`
+      : `${r.project}: release ${r.release} aborted on ${env}: what its expand added is gone; the old version ${names(r.plan, r.plan.previous)} stays\n`,
+  );
+  return applied;
+}
+
+/** `complete`: the contract phase of the release in flight (from `expanded`, or resuming `contracting`). */
+export async function complete(ctx: OperationContext, options: CompleteOptions): Promise<ExitCodeValue> {
+  return runPipeline(ctx, finishCommand(ctx, options, 'complete'), null);
+}
+
+/**
+ * The completed release's object states in the ledger, as the release's sources say (what a deployment from them
+ * records), under its `complete` deployment; the fingerprint goes with the deployment's closing row (`closePhase`).
+ */
+async function recordCompletion(p: Phases, r: ExpandRelease, deployment: Deployment): Promise<void> {
   const states = r.plan.objectStates;
-  const scope = r.plan.scope ?? { schemas: r.plan.schemas };
-  const fingerprint =
-    states && p.engine.diff
-      ? await p.engine.diff.fingerprint(p.conn, scope).catch((e: unknown) => {
-          p.ctx.reporter.warn(
-            `the schemas' fingerprint could not be read (${e instanceof Error ? e.message.split('\n')[0] : String(e)}): the completion is recorded without one, and dbee status shows drift as unknown until the next deployment of ${r.project}`,
-          );
-          return null;
-        })
-      : null;
-  const owner = lockOwner();
+  if (!states) return;
+  const ledger = new Ledger(p.conn, p.engine.ledger);
   await p.conn.transaction(async (tx) => {
-    if (states) {
-      const ledger = new Ledger(tx, p.engine.ledger);
-      const deployment = await Deployment.open(ledger, {
-        project: r.project,
-        environment: p.environment.name,
-        kind: 'deploy',
-        planChecksum: `sha256:${createHash('sha256').update(JSON.stringify(r.plan)).digest('hex')}`,
-        package: null,
-        gitCommit: null,
-        toolVersion: p.ctx.toolVersion,
-        osUser: owner.user,
-        ciJob: ciJob(p.ctx.env),
-        host: owner.host,
-        stepsTotal: steps,
-      });
-      for (const key of Object.keys(deployment.before.objects))
-        if (!(key in states) && !key.startsWith('migration:'))
-          await ledger.setObjectState(r.project, key, null, deployment.id, tx);
-      for (const [key, checksum] of Object.entries(states))
-        await ledger.setObjectState(r.project, key, checksum, deployment.id, tx);
-      await deployment.close('succeeded', { fingerprint });
-    }
-    await new ExpandLedger(tx, p.engine.ledger).setPhase(r.id, 'done');
+    for (const key of Object.keys(deployment.before.objects))
+      if (!(key in states) && !key.startsWith('migration:'))
+        await ledger.setObjectState(r.project, key, null, deployment.id, tx);
+    for (const [key, checksum] of Object.entries(states))
+      await ledger.setObjectState(r.project, key, checksum, deployment.id, tx);
   });
 }
 
 /** `abort`: undo the expand phase of the release in flight (from any phase before `contracting`). */
 export async function abort(ctx: OperationContext, options: AbortOptions): Promise<ExitCodeValue> {
-  return withRelease(ctx, options, async (p, r) => {
-    const env = p.environment.name;
-    if (!r) throw noRelease(options.project, env, 'abort');
-    if (r.phase === 'contracting')
-      throw new DbeeError(`release ${r.release} of ${r.project} is being completed: it can no longer be aborted`, {
-        code: 'EXPAND_IN_FLIGHT',
-        hint: `run dbee complete ${r.project} --env ${env} again to finish it`,
-      });
-    const statements = p.expand.abort(r.plan);
-    if (r.phase !== 'aborting') {
-      await checkGates(ctx, p.environment, statementsPlan(p.engine, r.project, statements), {
-        assumeYes: options.assumeYes ?? false,
-      });
-      await p.ledger.setPhase(r.id, 'aborting');
-    } else ctx.reporter.info(`${r.project}: resuming the abort of release ${r.release}`);
-    await runStatements(p, r, statements);
-    await p.ledger.setPhase(r.id, 'aborted');
-    ctx.stdout.write(
-      `${r.project}: release ${r.release} aborted on ${env}: what its expand added is gone; the old version ${names(r.plan, r.plan.previous)} stays\n`,
-    );
-    return ExitCode.ok;
-  });
+  return runPipeline(ctx, finishCommand(ctx, options, 'abort'), null);
 }
 
 /** What `dbee version` prints. */

@@ -8,6 +8,7 @@ import { audit } from './audit';
 import { extract } from './extract';
 import { adopt } from './adopt';
 import { clone } from './clone';
+import { dbtSources } from './dbt-sources';
 import { deploy } from './deploy';
 import { diff } from './diff';
 import { abort, complete, version } from './expand-contract';
@@ -48,6 +49,7 @@ export const operations: Operations = {
   graph,
   clone,
   check,
+  'dbt-sources': dbtSources,
   complete,
   abort,
   version,

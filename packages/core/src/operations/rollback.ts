@@ -45,7 +45,7 @@ import { checksumStatements } from '../sources/checksum';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { checkGates } from './gates';
+import { checkGates } from '../pipeline/gates';
 import { loadModels, schemaOwners } from '../context/load';
 import type { RollbackOptions } from '../options';
 import { checkTicket } from '../promotion/ticket';

@@ -3,9 +3,9 @@ import { env, project } from './common';
 import { choiceWithDefault, clock, negatedFlag, seconds, text } from './option';
 
 export const checkCommand = defineCommand('check', {
-  summary: "Check the running application's queries against what a deployment would change",
+  summary: "Check the running application's queries and the dbt models against what a deployment would change",
   description:
-    "Plans the deployment as `deploy --dry-run` does, applies it to a scratch copy of the target's schemas, and asks the database to parse and analyse each of the application's queries before and after: lists every query the deployment breaks (with the error and the plan step) and every query whose result columns change. Exit 1 when one breaks, unless the environment's `compat.mode` is warn.",
+    "Plans the deployment as `deploy --dry-run` does, applies it to a scratch copy of the target's schemas, and asks the database to parse and analyse each of the application's queries before and after: lists every query the deployment breaks (with the error and the plan step) and every query whose result columns change. Exit 1 when one breaks, unless the environment's `compat.mode` is warn. With a dbt manifest (`--dbt`, `check.dbt.manifest`), also judges every dbt model that reads what the deployment changes (breaking exits 1; unknown warns, or fails with `check.dbt.unknown: fail`).",
   options: {
     project,
     env,
@@ -16,6 +16,10 @@ export const checkCommand = defineCommand('check', {
     newQueries: text(
       "The new application version's queries (the same kinds of source), checked after the plan only: each must work on the new schema (with the expand-contract strategy, through the new version schema). Default: the environment's `compat.newQueries`.",
       { value: '<source>' },
+    ),
+    dbt: text(
+      "The dbt project's manifest (`target/manifest.json`, from `dbt parse`, or `dbt compile` for the column level): every model, snapshot, test and exposure that reads what the deployment drops, renames or retypes is listed, each breaking, unknown or passing (see docs/dbt.md). Default: the project's or workspace's `check.dbt.manifest`.",
+      { value: '<manifest.json>' },
     ),
     package: text('Check this package folder (written by `dbee plan --out`) instead of the plan from the sources.', {
       short: 'p',

@@ -4,6 +4,7 @@ import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
 import { cloneCommand } from './clone';
 import { adoptCommand, auditCommand, extractCommand } from './extract';
+import { dbtSourcesCommand } from './dbt-sources';
 import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { abortCommand, completeCommand, versionCommand } from './expand';
@@ -38,6 +39,7 @@ export const COMMAND_DEFINITIONS = {
   clone: cloneCommand,
   graph: graphCommand,
   check: checkCommand,
+  'dbt-sources': dbtSourcesCommand,
   complete: completeCommand,
   abort: abortCommand,
   version: versionCommand,
@@ -76,6 +78,7 @@ export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
 export type CheckOptions = CommandOptions<'check'>;
+export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
 export type VersionOptions = CommandOptions<'version'>;

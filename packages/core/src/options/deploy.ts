@@ -38,6 +38,10 @@ export const deployCommand = defineCommand('deploy', {
       "With --dry-run and a query source: the new application version's queries (the same kinds of source), checked after the plan only: each must work on the new schema (with --strategy expand-contract, through the new version schema). Default: the environment's `compat.newQueries`.",
       { value: '<source>' },
     ),
+    dbt: text(
+      "With --dry-run: check the dbt project whose manifest this is (`target/manifest.json`) against the plan: every model, snapshot, test and exposure that reads what the plan drops, renames or retypes (see docs/dbt.md). Default: the project's or workspace's `check.dbt.manifest`.",
+      { value: '<manifest.json>' },
+    ),
     waitForLock: seconds(
       "Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60.",
     ),

@@ -102,6 +102,11 @@ export interface Plan {
   baseScope?: SchemaScope;
   steps: PlanStep[];
   /**
+   * What a comparison of two environments found different but did not compare (grants to a role one side lacks,
+   * owners or comments its `manage:` leaves out...), one line each; printed with the diff. Absent: nothing left out.
+   */
+  uncompared?: string[];
+  /**
    * For projects planned by a diff: the ledger's object state to record when the project's deployment succeeds
    * (object key → checksum of its source; keys the ledger has that are missing here are forgotten).
    */

@@ -130,7 +130,8 @@ async function fromLedger(
           // A package deployment (a deployment from the sources of the same plan is not this package: no smoke files of its own).
           const d = rows.find(
             (r) =>
-              r.kind === 'deploy' &&
+              // A direct deployment of the package, or the expand phase of a release from it.
+              (r.kind === 'deploy' || r.kind === 'expand') &&
               r.package !== null &&
               r.plan_checksum === pkg.manifest.planChecksum &&
               r.status !== 'running',

@@ -40,6 +40,8 @@ export interface DeployReport {
   smoke: string;
   /** Deployments found still `running` from a process that died, marked `interrupted`. */
   interrupted: number[];
+  /** A phase of an expand-contract release (`expand`, `complete`, `abort`); absent for a direct deployment. */
+  phase?: string;
   error?: { code: string; message: string; hint?: string };
 }
 

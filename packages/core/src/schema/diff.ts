@@ -366,7 +366,15 @@ class Differ {
     for (const [f, t] of p.both) {
       const { key: _k1, attrs: a1, dependsOn: _d1, ...restF } = f;
       const { key: _k2, attrs: a2, dependsOn: _d2, ...restT } = t;
-      if (!sameData(restF, restT) || !sameData(a1, a2)) this.push({ kind: 'alter-sequence', from: f, to: t });
+      if (sameData(restF, restT) && sameData(a1, a2)) continue;
+      const owner = f.ownedBy && toTables.get(formatKey(f.ownedBy.table));
+      if (f.ownedBy && !sameData(f.ownedBy, t.ownedBy) && !owner?.columns.some((c) => c.name === f.ownedBy!.column)) {
+        // Its owner goes (table or column), which would take the sequence along: released with the drops
+        // (`orderChanges`), then owned by its new column, if any, once that exists.
+        const released = { ...f, ownedBy: null };
+        this.push({ kind: 'alter-sequence', from: f, to: released });
+        if (!sameData(released, t)) this.push({ kind: 'alter-sequence', from: released, to: t });
+      } else this.push({ kind: 'alter-sequence', from: f, to: t });
     }
   }
 
@@ -604,7 +612,14 @@ class Differ {
         this.push({ kind: 'alter-column-default', table, column: t.name, from: f.default, to: null });
         fromDefault = null;
       }
-      this.push({ kind: 'alter-column-type', table, column: t.name, from: f, to: t });
+      if (f.dependsOn.some((k) => !this.inTo.has(formatKey(k))) && t.dependsOn.length) {
+        // The old type goes with the drops and the new one comes with the creates (an enum swapped under the
+        // column): the column leaves the old type for its text form before the drop, and takes the new one after
+        // the create (`orderChanges` puts a retype off a dropped type with the drops).
+        const interim: Column = { ...t, type: 'text', collation: null, default: null, dependsOn: [] };
+        this.push({ kind: 'alter-column-type', table, column: t.name, from: f, to: interim });
+        this.push({ kind: 'alter-column-type', table, column: t.name, from: interim, to: t });
+      } else this.push({ kind: 'alter-column-type', table, column: t.name, from: f, to: t });
       this.removed.add(node);
     }
     // Serial <-> identity: the position of the sequence goes along (through a holder sequence), so the next
@@ -689,8 +704,10 @@ class Differ {
       this.drop(i.key);
       if (!this.goneParents.has(formatKey(i.table))) this.push({ kind: 'drop-index', index: i });
     }
-    // Which partitions' indexes are attached is not compared: a new partition brings its own.
+    // Which partitions' indexes a complete partitioned index has is not compared: a new partition brings its own.
+    // An incomplete one (PostgreSQL: made ON ONLY, some partitions' indexes attached by hand) attaches what it lists.
     const compared = (i: Index) => {
+      if (i.attrs['incomplete'] === true) return i.attrs;
       const { attached: _a, ...rest } = i.attrs;
       return rest;
     };
@@ -861,10 +878,13 @@ class Differ {
         }),
       );
     }
+    const indexBySchemaName = new Map(this.from.indexes.map((i) => [`${i.key.schema}.${i.key.name}`, i]));
     for (const i of this.from.indexes) {
       const id = formatKey(i.key);
+      // A partition's index attached to an incomplete partitioned index goes with it when that is dropped.
+      const attachedTo = indexBySchemaName.get(String(i.attrs['attachedTo'] ?? ''));
       candidates.push(
-        onParent(i, [], (cause) => {
+        onParent(i, attachedTo ? [formatKey(attachedTo.key)] : [], (cause) => {
           this.push({ kind: 'drop-index', index: i, recreate: { cause } });
           const next = toIndexes.get(id);
           if (next) {

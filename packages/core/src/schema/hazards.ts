@@ -278,8 +278,8 @@ export function parseType(text: string, aliases: Readonly<Record<string, string>
  * rejected (null when every value converts exactly), as the engine's `facts.typeChange` says. Same text: nothing.
  */
 export function typeChangeEffect(
-  from: Column,
-  to: Column,
+  from: Pick<Column, 'type'>,
+  to: Pick<Column, 'type'>,
   facts: EngineFacts,
 ): { rewrite: boolean; loss: string | null } {
   if (from.type === to.type) return { rewrite: false, loss: null };

@@ -164,5 +164,6 @@ export function restrictModel(model: SchemaModel, scope: ManagedScope | undefine
     privileges: keepTarget(model.privileges).filter((p) => !who || who.has(p.grantee)),
     owners: scope.owners ? keepTarget(model.owners) : [],
     defaultPrivileges: defaults,
+    ...(model.serverVersion !== undefined ? { serverVersion: model.serverVersion } : {}),
   };
 }

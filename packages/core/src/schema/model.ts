@@ -34,6 +34,12 @@ export interface SchemaModel {
    * USAGE on types and domains for PUBLIC). The differ starts from these when it grants on a created object.
    */
   defaultPrivileges: Partial<Record<ObjectKey['kind'], PrivilegeGrant[]>>;
+  /**
+   * The version of the server the model was read from, as the engine numbers it (PostgreSQL: `server_version_num`,
+   * e.g. `150004`); absent for a model not read from a database. A plan to it leaves out what that server does not
+   * know (`EngineFacts.privilegesSince`), whichever server the other side was built on.
+   */
+  serverVersion?: number;
 }
 
 /** Engine-specific details, compared as data by the differ (e.g. PostgreSQL `reloptions`, Teradata `primaryIndex`). */

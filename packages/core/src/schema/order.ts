@@ -1,6 +1,6 @@
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Change, ChangeKind } from './change';
-import type { Column, Constraint, SchemaModel, Table } from './model';
+import type { Column, Constraint, SchemaModel, Sequence, Table } from './model';
 import { indexModel } from './model-index';
 import { topoSort } from './topo-sort';
 
@@ -251,7 +251,10 @@ function place(change: Change, index: number, ctx: Context): Placed {
       ? 6
       : change.kind === 'alter-table-options' && change.early
         ? -1
-        : RANK[change.kind];
+        : // A default taken off goes before a retype that the drops run (its old type dropped).
+          change.kind === 'alter-column-default' && change.to === null
+          ? 1.5
+          : RANK[change.kind];
   const base = { change, index, rank };
   if (change.kind === 'rename-table' || change.kind === 'rename-column') {
     return { ...base, phase: 0, node: formatKey(change.table), deps: [] };
@@ -270,6 +273,9 @@ function place(change: Change, index: number, ctx: Context): Placed {
   if (change.kind === 'alter-column-identity' && change.to === null) phase = 1;
   if (change.kind === 'alter-table-options' && change.early) phase = 1;
   if (change.kind === 'alter-column-type' && change.from.dependsOn.some((k) => ctx.dropped.has(formatKey(k))))
+    phase = 1;
+  // A sequence released from a table or column this diff drops: before that drop, which would take it along.
+  if (change.kind === 'alter-sequence' && change.from.ownedBy && !change.to.ownedBy && releasedOwner(change.from, ctx))
     phase = 1;
   const model = phase === 1 ? ctx.from : ctx.to;
   const tables = phase === 1 ? ctx.fromTables : ctx.toTables;
@@ -390,7 +396,8 @@ function nodeOf(
     case 'drop-sequence':
       return { node: formatKey(change.sequence.key), deps: schemaNode(change.sequence.key) };
     case 'alter-sequence': {
-      const owner = change.to.ownedBy ? [formatKey(change.to.ownedBy.table)] : [];
+      const by = phase === 1 ? change.from.ownedBy : change.to.ownedBy;
+      const owner = by ? [formatKey(by.table)] : [];
       return { node: `${formatKey(change.to.key)}#alter`, deps: [formatKey(change.to.key), ...owner] };
     }
     case 'create-type':
@@ -421,6 +428,14 @@ function nodeOf(
     case 'revoke':
       return { node: formatKey(change.privilege.target), deps: [] };
   }
+}
+
+/** The table or column owning `sequence` is dropped by this diff. */
+function releasedOwner(sequence: Sequence, ctx: Context): boolean {
+  const by = sequence.ownedBy!;
+  if (ctx.dropped.has(formatKey(by.table))) return true;
+  const table = ctx.toTables.get(formatKey(by.table));
+  return !table || !table.columns.some((c) => c.name === by.column);
 }
 
 const childDepsCache = new WeakMap<SchemaModel, Map<string, string[]>>();

@@ -63,8 +63,10 @@ export async function introspect(conn: Connection, scope: IntrospectScope, side?
   const params = [scope.schemas.filter((s) => s !== 'dbee')];
   // One after the other on a session: a pg client runs one query at a time anyway, and queues are deprecated there.
   // With a second session, each runs its share at the same time (shares of about equal cost at 5,000 objects).
+  let serverVersion: number | undefined;
   const read = (c: Connection, queries: readonly (keyof CatalogRows)[]) =>
-    withCatalogSettings(c, async () => {
+    withCatalogSettings(c, async (server) => {
+      if (c === conn) serverVersion = server.version;
       const rows: Partial<CatalogRows> = {};
       for (const q of queries)
         rows[q] = (await c.query<Row>(CATALOG_QUERIES[q], UNSCOPED.has(q) ? undefined : params)).rows;
@@ -79,6 +81,7 @@ export async function introspect(conn: Connection, scope: IntrospectScope, side?
     ? await Promise.all([read(conn, own), read(side, shared).catch(() => read(conn, shared))])
     : [await read(conn, all)];
   const model = new ModelBuilder().build(Object.assign({}, ...parts) as CatalogRows);
+  if (serverVersion) model.serverVersion = serverVersion;
   return restrictModel(model, scope.manage);
 }
 
@@ -111,14 +114,18 @@ const ON_SIDE = new Set<keyof CatalogRows>(['constraints', 'indexes', 'privilege
  * large schema the estimated cost of some catalog queries passes `jit_above_cost`, and compiling them with LLVM costs
  * more than running them (tables and types at 5,000 objects: 33 and 37 ms of JIT for queries of 46 and 1 ms).
  */
-export async function withCatalogSettings<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
-  const r = await conn.query<{ old: string; old_jit: string | null }>(
+export async function withCatalogSettings<T>(
+  conn: Connection,
+  fn: (server: { version: number }) => Promise<T>,
+): Promise<T> {
+  const r = await conn.query<{ old: string; old_jit: string | null; version: string }>(
     `select current_setting('search_path') as old, current_setting('jit', true) as old_jit,
+            current_setting('server_version_num') as version,
             set_config('search_path', 'pg_catalog', false) as now,
             case when current_setting('jit', true) is not null then set_config('jit', 'off', false) end as jit`,
   );
   try {
-    return await fn();
+    return await fn({ version: Number(r.rows[0]!.version) });
   } finally {
     await conn.query(
       `select set_config('search_path', $1, false), case when $2::text is not null then set_config('jit', $2, false) end`,
@@ -478,14 +485,31 @@ class ModelBuilder {
         expression: r.has_expressions === true,
         definition: str(r.definition),
         dependsOn: [],
-        // On a partitioned table: the partitions' indexes attached to it (`schema.name`), not compared (see the differ).
+        // On a partitioned table: the partitions' indexes attached to it (`schema.name`), compared only while it is
+        // `incomplete` (made ON ONLY, not every partition's index attached: invalid), when they are in the model too
+        // as indexes `attachedTo` it. A complete one's are not compared (see the differ).
         attrs:
           r.table_kind === 'p'
-            ? { partitioned: true, ...(list(r.attached).length ? { attached: list(r.attached) } : {}) }
-            : {},
+            ? {
+                partitioned: true,
+                ...(list(r.attached).length ? { attached: list(r.attached) } : {}),
+                ...(r.incomplete === true ? { incomplete: true } : {}),
+              }
+            : r.attached_to
+              ? { attachedTo: str(r.attached_to) }
+              : {},
       };
       this.model.indexes.push(index);
       this.set('pg_class', r.oid, { is: 'index', obj: index });
+    }
+    // An incomplete partitioned index needs the partitions' indexes it attaches (created first).
+    const bySchemaName = new Map(this.model.indexes.map((i) => [`${i.key.schema}.${i.key.name}`, i]));
+    for (const i of this.model.indexes) {
+      if (i.attrs['incomplete'] !== true) continue;
+      for (const name of (i.attrs['attached'] as string[] | undefined) ?? []) {
+        const child = bySchemaName.get(name);
+        if (child) i.dependsOn.push(child.key);
+      }
     }
   }
 

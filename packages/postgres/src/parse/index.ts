@@ -6,3 +6,4 @@ export type { ForeignKey } from './foreign-keys';
 export { formatTypeName, isBuiltinType } from './type-names';
 export { quoteIdent, quoteQualified, parseQualifiedName } from './names';
 export { SourceText } from './source-text';
+export { readQueryLineage } from './query-lineage';

@@ -181,11 +181,11 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
 
   'create-index': (c, o) => {
     const online = Boolean(o.online) && c.index.attrs['partitioned'] !== true;
-    return done([createIndex(c.index, online)], [dropIndex(c.index, online)], !online);
+    return done([createIndex(c.index, online), ...attachIndexes(c.index)], [dropIndex(c.index, online)], !online);
   },
   'drop-index': (c, o) => {
     const online = Boolean(o.online) && c.index.attrs['partitioned'] !== true;
-    return done([dropIndex(c.index, online)], [createIndex(c.index, online)], !online);
+    return done([dropIndex(c.index, online)], [createIndex(c.index, online), ...attachIndexes(c.index)], !online);
   },
 
   'create-view': (c) => done([createView(c.view, false)], [`DROP ${viewWord(c.view.key)} ${key(c.view.key)}`]),
@@ -521,13 +521,39 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
   return out;
 }
 
+/** Built-in type families with no cast between them (PostgreSQL's `pg_cast`): numbers, booleans, dates and times. */
+const CAST_FAMILY: Record<string, string> = {
+  smallint: 'number',
+  integer: 'number',
+  bigint: 'number',
+  numeric: 'number',
+  real: 'number',
+  'double precision': 'number',
+  boolean: 'boolean',
+  date: 'time',
+  timestamp: 'time',
+  timestamptz: 'time',
+  time: 'time',
+  timetz: 'time',
+  interval: 'time',
+};
+
+/** No direct cast from `a` to `b`: a user type (enum, domain...), or two built-in families PostgreSQL does not cast between. */
+function noDirectCast(a: string, b: string): boolean {
+  if (b.includes('.')) return true;
+  const [x, y] = [CAST_FAMILY[a], CAST_FAMILY[b]];
+  // integer <-> boolean is the one cast between those families.
+  if ((a === 'integer' && b === 'boolean') || (a === 'boolean' && b === 'integer')) return false;
+  return x !== undefined && y !== undefined && x !== y;
+}
+
 /** `USING col::type` when the base type changes (a cast is needed); a length change alone needs none. */
 function alterType(table: ObjectKey, from: Column, to: Column): string {
   const a = parseType(from.type, postgresFacts.typeAliases);
   const b = parseType(to.type, postgresFacts.typeAliases);
   const collate = to.collation ? ` COLLATE ${to.collation}` : from.collation ? ' COLLATE pg_catalog."default"' : '';
-  // A user type (enum, domain...) has no cast from another type, but every type reads its own text form.
-  const viaText = b.base.includes('.') ? `::text${b.array ? '[]' : ''}` : '';
+  // Where there is no cast (`bigint` to `timestamp`, text to an enum), every type reads its own text form.
+  const viaText = noDirectCast(a.base, b.base) ? `::text${b.array ? '[]' : ''}` : '';
   const using = a.base !== b.base || a.array !== b.array ? ` USING ${ident(to.name)}${viaText}::${to.type}` : '';
   return `${column(table, to.name)} TYPE ${to.type}${collate}${using}`;
 }
@@ -668,13 +694,29 @@ function addConstraint(table: ObjectKey, c: Constraint, o: RenderOptions): Rende
 }
 
 function createIndex(i: Index, online: boolean): string {
-  // pg_get_indexdef prints a partitioned table's index `ON ONLY`, which would leave its partitions without one.
-  const definition = i.attrs['partitioned'] === true ? i.definition.replace(/ ON ONLY /, ' ON ') : i.definition;
+  // pg_get_indexdef prints a partitioned table's index `ON ONLY`, which would leave its partitions without one;
+  // unless it is incomplete (made ON ONLY on purpose, some partitions' indexes attached by hand: `attachIndexes`).
+  const definition =
+    i.attrs['partitioned'] === true && i.attrs['incomplete'] !== true
+      ? i.definition.replace(/ ON ONLY /, ' ON ')
+      : i.definition;
   return online ? definition.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX CONCURRENTLY ') : definition;
 }
 
+/** An incomplete partitioned index attaches the partitions' indexes it lists (created before it). */
+function attachIndexes(i: Index): string[] {
+  if (i.attrs['incomplete'] !== true) return [];
+  const attached = (i.attrs['attached'] as string[] | undefined) ?? [];
+  return attached.map((name) => {
+    const dot = name.indexOf('.');
+    return `ALTER INDEX ${key(i.key)} ATTACH PARTITION ${ident(name.slice(0, dot))}.${ident(name.slice(dot + 1))}`;
+  });
+}
+
 function dropIndex(i: Index, online: boolean): string {
-  return `DROP INDEX ${online ? 'CONCURRENTLY ' : ''}${key(i.key)}`;
+  // An index attached to a partitioned index is dropped with it (and cannot be dropped alone): it may be gone.
+  const ifExists = typeof i.attrs['attachedTo'] === 'string' ? 'IF EXISTS ' : '';
+  return `DROP INDEX ${online ? 'CONCURRENTLY ' : ''}${ifExists}${key(i.key)}`;
 }
 
 function createView(v: View, replace: boolean): string {

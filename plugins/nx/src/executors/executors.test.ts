@@ -157,7 +157,7 @@ describe('executors', () => {
         '  - ifExists: expected one of raise, rename, drop, skip, ignore, got "nuke"',
         '  - allowHazards[1]: expected one of data-loss, table-rewrite, long-lock, backward-incompatible, index-build, rls-bypass, got "fun"',
         '  - countdownFrom: expected a number of seconds, at least 0, got -1',
-        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, newQueries, waitForLock, withDependencies, package, ifExists, allowHazards, prune, safe, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, strategy, release, labels, shard)',
+        '  - colour: unknown option (known: project, env, dryRun, assumeYes, ticket, verify, queries, newQueries, dbt, waitForLock, withDependencies, package, ifExists, allowHazards, prune, safe, continueOnError, countdownFrom, report, canary, concurrency, maxFailures, strategy, release, labels, shard)',
         '',
       ].join('\n'),
     );
@@ -215,6 +215,7 @@ describe('schemas', () => {
           'verify',
           'queries',
           'newQueries',
+          'dbt',
           'waitForLock',
           'withDependencies',
           'package',

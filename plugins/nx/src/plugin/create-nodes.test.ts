@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CreateNodesResult } from '@nx/devkit';
 import { createNodes, createNodesV2 } from '../index';
 import type { DbeePluginOptions } from './options';
-import { CORE_DB_YAML, FINGERPRINT_SCRIPT, SALES_DB_YAML, TestWorkspace } from '../testing/workspace';
+import { CORE_DB_YAML, DBEE_YAML, FINGERPRINT_SCRIPT, SALES_DB_YAML, TestWorkspace } from '../testing/workspace';
 
 let workspace: TestWorkspace | undefined;
 afterEach(() => workspace?.remove());
@@ -79,6 +79,7 @@ describe('createNodes', () => {
                   "rollback",
                   "status",
                   "graph",
+                  "check",
                 ],
               },
               "technologies": [
@@ -156,6 +157,48 @@ describe('createNodes', () => {
                 "outputs": [
                   "{workspaceRoot}/dist/dbee/{projectName}/build",
                 ],
+              },
+              "check": {
+                "cache": false,
+                "executor": "@dbee/nx:check",
+                "inputs": [
+                  "dbeeSources",
+                  "^{projectRoot}/db.yaml",
+                  "^{projectRoot}/**/*.sql",
+                  "^{projectRoot}/**/*.expand.yaml",
+                  "^{projectRoot}/smoke/**/*.yaml",
+                  "^{projectRoot}/smoke/**/*.yml",
+                  "{workspaceRoot}/dbee.yaml",
+                  {
+                    "env": "DBEE_ENV",
+                  },
+                  {
+                    "env": "DBEE_TEST_URL",
+                  },
+                  {
+                    "env": "SALES_OWNER",
+                  },
+                ],
+                "metadata": {
+                  "description": "Checks the application's queries and the dbt models (check.dbt.manifest) against what a deployment would change, on a scratch copy.",
+                  "help": {
+                    "command": "npx dbee check --help",
+                    "example": {
+                      "options": {
+                        "env": "test",
+                        "format": "markdown",
+                      },
+                    },
+                  },
+                  "technologies": [
+                    "dbee",
+                  ],
+                },
+                "options": {
+                  "project": "sales",
+                },
+                "outputs": [],
+                "parallelism": false,
               },
               "deploy": {
                 "cache": false,
@@ -637,6 +680,7 @@ describe('createNodes', () => {
         planTargetName: 'db-plan',
         statusTargetName: 'db-status',
         graphTargetName: 'db-graph',
+        checkTargetName: 'db-check',
       },
     );
     const project = projects['db/sales/db.yaml']!.projects!['db/sales']!;
@@ -651,6 +695,7 @@ describe('createNodes', () => {
       'db-rollback',
       'db-status',
       'db-graph',
+      'db-check',
     ]);
     expect(project.metadata?.targetGroups).toEqual({ dbee: Object.keys(project.targets!) });
     expect(project.targets!['db-build']!.dependsOn).toEqual(['^db-build']);
@@ -661,6 +706,19 @@ describe('createNodes', () => {
     // The executors keep the command names, and the commands get the dbee name, not the Nx name.
     expect(project.targets!['db-smoke']!.executor).toBe('@dbee/nx:smoke-test');
     expect(project.targets!['db-smoke']!.options).toEqual({ project: 'sales' });
+  });
+
+  it("lists the dbt manifest among the check target's inputs: db.yaml's check.dbt.manifest (from the project), else dbee.yaml's", async () => {
+    const projects = await inferProjects({
+      'dbee.yaml': `${DBEE_YAML}check:\n  dbt: { manifest: analytics/target/manifest.json }\n`,
+      'db/core/db.yaml': CORE_DB_YAML,
+      'db/sales/db.yaml': `${SALES_DB_YAML}check:\n  dbt: { manifest: ../../dbt/target/manifest.json }\n`,
+    });
+    const inputs = (file: string, root: string) => projects[file]!.projects![root]!.targets!.check!.inputs;
+    expect(inputs('db/core/db.yaml', 'db/core')).toContain('{workspaceRoot}/analytics/target/manifest.json');
+    expect(inputs('db/sales/db.yaml', 'db/sales')).toContain('{workspaceRoot}/dbt/target/manifest.json');
+    expect(inputs('db/sales/db.yaml', 'db/sales')).not.toContain('{workspaceRoot}/analytics/target/manifest.json');
+    expect(projects['db/sales/db.yaml']!.projects!['db/sales']!.targets!.check!.cache).toBe(false);
   });
 
   it('fingerprints the whole environment with one command shared by every project, by default', async () => {

@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
 import {
   AggregateCreateNodesError,
   createNodesFromFiles,
@@ -98,6 +98,8 @@ function attemptLoad(workspaceRoot: string, file: string): LoadAttempt {
 interface SharedInputs extends Omit<DerivedInputs, 'env'> {
   /** The environment variables dbee.yaml refers to as `${VAR}`. */
   workspaceEnv: string[];
+  /** dbee.yaml's `check.dbt.manifest` (workspace-relative), or null. */
+  workspaceDbtManifest: string | null;
 }
 
 function sharedInputs(
@@ -114,6 +116,7 @@ function sharedInputs(
       `${fingerprintCommand} --versions`,
     ),
     workspaceEnv: envVariablesOf(join(workspaceRoot, WORKSPACE_FILE)),
+    workspaceDbtManifest: workspaceDbtManifest(workspaceRoot),
     workspaceSources: namedInputs?.[SOURCES_INPUT] !== undefined,
     sharedGlobals: namedInputs?.['sharedGlobals'] !== undefined,
     customSources: [
@@ -130,12 +133,13 @@ function projectConfiguration(
 ): ProjectConfiguration {
   const root = project.relativeRoot || '.';
   const engine = project.config.engine;
-  const { workspaceEnv, ...inputs } = shared;
+  const { workspaceEnv, workspaceDbtManifest: _manifest, ...inputs } = shared;
   const targets = buildTargets({
     name: project.name,
     projectRoot: root,
     fingerprintCommand: `${fingerprintCommand} ${options.fingerprintScope === 'project' ? shellQuote(root) : '--environment'}`,
     inputs: { ...inputs, env: envInputs(['DBEE_ENV'], workspaceEnv, envVariablesOf(join(project.root, PROJECT_FILE))) },
+    dbtManifest: projectManifest(project) ?? shared.workspaceDbtManifest,
     options,
   });
   return {
@@ -170,6 +174,31 @@ export function selectProjectFiles(configFiles: readonly string[], workspaceRoot
     fg.sync(PROJECT_FILE_GLOB, { cwd: workspaceRoot, ignore: [...ALWAYS_IGNORED, ...ignore], dot: false }),
   );
   return candidates.filter((file) => kept.has(file.split(sep).join('/')));
+}
+
+/** A db.yaml's `check.dbt.manifest`, relative to its project, as a workspace-relative path. */
+function projectManifest(project: DbProject): string | null {
+  const manifest = project.config.check?.dbt?.manifest;
+  return manifest ? insideWorkspace(posix.join(project.relativeRoot || '.', manifest)) : null;
+}
+
+/** dbee.yaml's `check.dbt.manifest`, read leniently (see `workspaceIgnoreGlobs`). */
+function workspaceDbtManifest(workspaceRoot: string): string | null {
+  try {
+    const config = YamlFile.read(join(workspaceRoot, WORKSPACE_FILE), WORKSPACE_FILE).toJS() as {
+      check?: { dbt?: { manifest?: unknown } };
+    } | null;
+    const manifest = config?.check?.dbt?.manifest;
+    return typeof manifest === 'string' ? insideWorkspace(manifest) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A workspace-relative path, or null when it leaves the workspace (Nx hashes only the workspace's files). */
+function insideWorkspace(path: string): string | null {
+  const normal = posix.normalize(path);
+  return normal.startsWith('..') || posix.isAbsolute(normal) ? null : normal;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface DbeePluginOptions {
   statusTargetName?: string;
   /** Name of the target that draws the objects and their dependencies as a page. Default `graph`. */
   graphTargetName?: string;
+  /** Name of the target that checks the application's queries and the dbt models against a release. Default `check`. */
+  checkTargetName?: string;
   /**
    * What the diff target's runtime input fingerprints. `environment` (default): the whole environment's database,
    * one command identical for every project, which Nx runs once per invocation (a change anywhere in the database
@@ -40,6 +42,7 @@ export function normalizeOptions(options: DbeePluginOptions | undefined): Normal
     planTargetName: options?.planTargetName ?? 'plan',
     statusTargetName: options?.statusTargetName ?? 'status',
     graphTargetName: options?.graphTargetName ?? 'graph',
+    checkTargetName: options?.checkTargetName ?? 'check',
     fingerprintScope: options?.fingerprintScope === 'project' ? 'project' : 'environment',
   };
 }

@@ -17,6 +17,11 @@ export interface TargetContext {
   fingerprintCommand: string;
   /** Inputs shared by every project and inputs of this project that createNodes derives from the workspace. */
   inputs: DerivedInputs;
+  /**
+   * The dbt manifest the check reads (`check.dbt.manifest` of db.yaml, else dbee.yaml's), workspace-relative; null
+   * when none is named.
+   */
+  dbtManifest: string | null;
   options: NormalizedOptions;
 }
 
@@ -281,6 +286,27 @@ export function graphTarget(ctx: TargetContext): TargetConfiguration {
   };
 }
 
+export function checkTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('check'),
+    options: { project: ctx.name },
+    // Never cached: it checks a plan against a live database and the application's queries (pg_stat_statements is no
+    // file). The dbt manifest named in check.dbt.manifest is an input, so that `nx affected -t check` selects the
+    // check when the dbt project changes (CI runs `dbt parse`/`dbt compile` first; see docs/dbt.md).
+    cache: false,
+    inputs: [...changeInputs(ctx), ...(ctx.dbtManifest ? [`{workspaceRoot}/${ctx.dbtManifest}`] : [])],
+    outputs: [],
+    // It reads the environment's database; see deploy.
+    parallelism: false,
+    metadata: {
+      technologies: ['dbee'],
+      description:
+        "Checks the application's queries and the dbt models (check.dbt.manifest) against what a deployment would change, on a scratch copy.",
+      help: help('check', { env: 'test', format: 'markdown' }),
+    },
+  };
+}
+
 /** All targets of one project, keyed by their configured names, in the order a user meets them. */
 export function buildTargets(ctx: TargetContext): Record<string, TargetConfiguration> {
   const o = ctx.options;
@@ -293,5 +319,6 @@ export function buildTargets(ctx: TargetContext): Record<string, TargetConfigura
     [o.rollbackTargetName]: rollbackTarget(ctx),
     [o.statusTargetName]: statusTarget(ctx),
     [o.graphTargetName]: graphTarget(ctx),
+    [o.checkTargetName]: checkTarget(ctx),
   };
 }

@@ -88,8 +88,51 @@ export function checkStepPolicies(
 }
 
 /**
+ * The environment gates that read only the environment and the run (maintenance windows, then protection), as
+ * problems: the one check that a dry run reports and a real run refuses with. Protection without `--assume-yes` is a
+ * problem only when nobody can answer; an interactive real run asks for the environment's name afterwards
+ * (`checkGates`), and an interactive dry run says it would.
+ */
+function gateProblems(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  options: { assumeYes: boolean; now?: Date },
+): DbeeError[] {
+  const gates = environment.gates;
+  const problems: DbeeError[] = [];
+  if (gates.maintenanceWindows?.length) {
+    const now = options.now ?? new Date();
+    if (!gates.maintenanceWindows.some((w) => inWindow(w, now))) {
+      const list = gates.maintenanceWindows
+        .map((w) => `${w.days?.join(',') ?? 'every day'} ${w.from}-${w.to} ${w.timezone ?? 'UTC'}`)
+        .join('; ');
+      problems.push(
+        new DbeeError(
+          `environment ${environment.name} only accepts deployments inside its maintenance window (${list})`,
+          {
+            code: 'GATE_MAINTENANCE_WINDOW',
+            location: environment.declaredAt,
+            hint: 'deploy inside the window, or change gates.maintenanceWindows in dbee.yaml',
+          },
+        ),
+      );
+    }
+  }
+  if (gates.protected && !options.assumeYes && !ctx.interactive)
+    problems.push(
+      new DbeeError(`environment ${environment.name} is protected: a non-interactive run needs --assume-yes`, {
+        code: 'GATE_CONFIRMATION_REQUIRED',
+        location: environment.declaredAt,
+        hint: 'review the plan (--dry-run), then run again with --assume-yes',
+      }),
+    );
+  return problems;
+}
+
+/**
  * Environment gates, checked before anything is applied: maintenance windows, then protection (the user types
- * the environment's name, or passes --assume-yes when nobody can answer), then the countdown.
+ * the environment's name, or passes --assume-yes when nobody can answer), then the countdown. The first problem
+ * refuses (the same checks as the dry run's `dryRunGates`).
  */
 export async function checkGates(
   ctx: OperationContext,
@@ -97,36 +140,25 @@ export async function checkGates(
   plan: Plan,
   options: { assumeYes: boolean; countdownFrom?: number; now?: Date; skipCountdown?: boolean },
 ): Promise<void> {
+  const problems = gateProblems(ctx, environment, options);
+  if (problems.length) throw problems[0]!;
+  await confirmAndCount(ctx, environment, plan.steps.length, options);
+}
+
+/** Protection's question (interactive, without `--assume-yes`), then the countdown: the real run's only. */
+export async function confirmAndCount(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  steps: number,
+  options: { assumeYes: boolean; countdownFrom?: number; skipCountdown?: boolean },
+): Promise<void> {
   const gates = environment.gates;
-  if (gates.maintenanceWindows?.length) {
-    const now = options.now ?? new Date();
-    if (!gates.maintenanceWindows.some((w) => inWindow(w, now))) {
-      const list = gates.maintenanceWindows
-        .map((w) => `${w.days?.join(',') ?? 'every day'} ${w.from}-${w.to} ${w.timezone ?? 'UTC'}`)
-        .join('; ');
-      throw new DbeeError(
-        `environment ${environment.name} only accepts deployments inside its maintenance window (${list})`,
-        {
-          code: 'GATE_MAINTENANCE_WINDOW',
-          location: environment.declaredAt,
-          hint: 'deploy inside the window, or change gates.maintenanceWindows in dbee.yaml',
-        },
-      );
-    }
-  }
   if (!gates.protected) return;
   if (!options.assumeYes) {
-    if (!ctx.interactive) {
-      throw new DbeeError(`environment ${environment.name} is protected: a non-interactive run needs --assume-yes`, {
-        code: 'GATE_CONFIRMATION_REQUIRED',
-        location: environment.declaredAt,
-        hint: 'review the plan (--dry-run), then run again with --assume-yes',
-      });
-    }
     const rl = createInterface({ input: process.stdin, output: ctx.stdout });
     const answer = (
       await rl.question(
-        `${plan.steps.length} steps will be applied to protected environment "${environment.name}". Type its name to continue: `,
+        `${steps} steps will be applied to protected environment "${environment.name}". Type its name to continue: `,
       )
     ).trim();
     rl.close();
@@ -213,34 +245,18 @@ export function dependencyMissing(
 }
 
 /**
- * The environment gates that would refuse the real run, as a dry run reports them instead of asking: outside the
- * maintenance windows, and protection without --assume-yes when nobody can answer (an interactive real run asks for
- * the environment's name: said, not refused). The countdown is never run.
+ * The environment gates that would refuse the real run, as a dry run reports them instead of asking (`gateProblems`,
+ * the real run's own checks): outside the maintenance windows, and protection without --assume-yes when nobody can
+ * answer (an interactive real run asks for the environment's name: said, not refused). The countdown is never run.
  */
-export async function dryRunGates(
+export function dryRunGates(
   ctx: OperationContext,
   environment: ResolvedEnvironment,
-  plan: Plan,
   options: { assumeYes: boolean; now?: Date },
-): Promise<DbeeError[]> {
-  const problems: DbeeError[] = [];
-  const gates = environment.gates;
-  const quiet = { ...ctx, interactive: false };
-  const check = async (env: ResolvedEnvironment) => {
-    try {
-      await checkGates(quiet, env, plan, { assumeYes: options.assumeYes, now: options.now, skipCountdown: true });
-    } catch (e) {
-      if (!(e instanceof DbeeError)) throw e;
-      problems.push(e);
-    }
-  };
-  if (gates.maintenanceWindows?.length) await check({ ...environment, gates: { ...gates, protected: false } });
-  if (gates.protected && !options.assumeYes) {
-    if (ctx.interactive)
-      ctx.reporter.info(`environment ${environment.name} is protected: the real run asks you to type its name`);
-    else await check({ ...environment, gates: { ...gates, maintenanceWindows: undefined } });
-  }
-  return problems;
+): DbeeError[] {
+  if (environment.gates.protected && !options.assumeYes && ctx.interactive)
+    ctx.reporter.info(`environment ${environment.name} is protected: the real run asks you to type its name`);
+  return gateProblems(ctx, environment, options);
 }
 
 /** Refuse a deployment for `problems` (one error, or an aggregate of them), saying whether anything was applied. */

@@ -1,0 +1,192 @@
+import type { Connection, Engine, QueryLineage, StatementDescription } from '../engine/engine';
+import { DbeeError } from '../errors';
+import type { Plan } from '../plan/plan';
+import type { SchemaModel } from '../schema/model';
+import type { VerifyProbe, VerifyResult } from '../runner/verify';
+import { checkDbt, columnsBefore, RelationIndex, relationsRead, touchedRelations, type DbtReport } from './dbt-check';
+import type { DbtManifest } from './dbt-manifest';
+import { dbtDrift, type DbtDriftFinding, type DriftSide } from './dbt-drift';
+import type { DbtCheckSettings } from '../config/schema';
+
+/** What the dbt check needs from the projects: their relations, schemas and search path. */
+export interface DbtProjects {
+  /** Tables and views the planned projects define (`schema.name`). */
+  relations: ReadonlySet<string>;
+  /** Every schema of the planned projects (read on the copy). */
+  schemas: string[];
+  /** The target project's search path, for unqualified names. */
+  searchPath: string[];
+  /** `schema.name` → where the object is defined (`file:line`), for the drift rules' messages. */
+  objectFiles: ReadonlyMap<string, string>;
+  /** The environment's name, for the drift rules' messages. */
+  environment: string;
+}
+
+/** What the dbt check came to: the report and the drift findings. */
+export interface DbtResult {
+  report: DbtReport;
+  drift: DbtDriftFinding[];
+}
+
+/** A dbt check in progress: the probe for the verified dry run's copy, then the report. */
+export interface DbtRun {
+  manifest: DbtManifest;
+  /** Reads the copy before and after the release (models, compiled SQL described). */
+  probe: VerifyProbe;
+  /** The report, once `verifyPlan` ran with the probe (`verified`), or without a copy (null: object level). */
+  result(plan: Plan, verified: VerifyResult | null): DbtResult;
+}
+
+/**
+ * The dbt check of one release: reads what each node's compiled SQL names with the engine's parser (`LineageRole`),
+ * and on the scratch copy reads the projects' tables and views before and after the plan and describes (parse and
+ * analyse, never run) the compiled SQL of every node whose relations are all dbee's and that reads one the plan
+ * touches. Without the diff role (no copy) or the lineage role, the report is at the object level, and says why.
+ */
+export function prepareDbtRun(
+  engine: Engine,
+  manifest: DbtManifest,
+  projects: DbtProjects,
+  plan: Plan,
+  drift: DbtCheckSettings['drift'],
+): DbtRun {
+  // The projects' relations, and once the copy is read, those it holds (a table a migration drops has no source).
+  let relations: ReadonlySet<string> = projects.relations;
+  let index = new RelationIndex(relations, projects.searchPath);
+  let before: SchemaModel | null = null;
+  let after: SchemaModel | null = null;
+  let lineage = new Map<string, QueryLineage | DbeeError>();
+  const described = new Map<string, { before: StatementDescription; after: StatementDescription }>();
+  let candidates: { id: string; sql: string }[] = [];
+  const path = engine.session.searchPath(projects.searchPath);
+  const columnLevel = Boolean(engine.diff && engine.lineage);
+  const describeAll = async (conn: Connection) => {
+    if (!conn.describe) return [];
+    if (path) await conn.execute(path);
+    const out: StatementDescription[] = [];
+    for (const c of candidates) out.push(await conn.describe(c.sql));
+    return out;
+  };
+  return {
+    manifest,
+    probe: {
+      async before(conn) {
+        if (!columnLevel) return;
+        before = await engine.diff!.introspect(conn, { schemas: projects.schemas });
+        relations = new Set([
+          ...projects.relations,
+          ...[...before.tables, ...before.views].map((r) => `${r.key.schema}.${r.key.name}`),
+        ]);
+        index = new RelationIndex(relations, projects.searchPath);
+        lineage = await readLineage(engine, manifest, columnsBefore(before, index), mayRead(plan));
+        candidates = describable(manifest, index, lineage, plan);
+        const was = await describeAll(conn);
+        candidates.forEach((c, i) => described.set(c.id, { before: was[i]!, after: was[i]! }));
+      },
+      async after(conn) {
+        if (!columnLevel || !before) return;
+        after = await engine.diff!.introspect(conn, { schemas: projects.schemas });
+        const is = await describeAll(conn);
+        candidates.forEach((c, i) => described.set(c.id, { before: described.get(c.id)!.before, after: is[i]! }));
+      },
+    },
+    result(plan, verified) {
+      const copied = verified?.verified && !verified.problems.length && before && after;
+      const missing = !engine.lineage
+        ? `the ${engine.name} engine has no parser for the columns a query reads, so the column level is not available`
+        : !verified?.verified
+          ? `the column level needs the plan applied to a scratch copy of the target, and ${verified?.skipped ?? 'there is none'}`
+          : verified.problems.length
+            ? `the plan fails on the scratch copy (${verified.problems[0]!.message.split('\n')[0]}), so the columns after it are not known`
+            : undefined;
+      const sides: DriftSide[] = copied
+        ? [
+            { label: 'the desired schema', model: after! },
+            { label: `environment ${projects.environment}`, model: before! },
+          ]
+        : [];
+      const report = checkDbt({
+        manifest,
+        steps: plan.steps,
+        relations,
+        searchPath: projects.searchPath,
+        ...(copied ? { columns: { before: before!, after: after!, facts: engine.diff!.facts } } : {}),
+        columnLevelMissing: missing,
+        lineage,
+        descriptions: copied ? described : undefined,
+      });
+      const found = dbtDrift({
+        manifest,
+        index,
+        schemas: projects.schemas,
+        objectFiles: projects.objectFiles,
+        sides,
+        facts: engine.diff?.facts ?? null,
+        settings: drift,
+      });
+      return { report, drift: found };
+    },
+  };
+}
+
+/** Every judged node's compiled SQL through the engine's parser (an error kept for the node, never thrown). */
+export async function readLineage(
+  engine: Engine,
+  manifest: DbtManifest,
+  columnsOf: Parameters<NonNullable<Engine['lineage']>['read']>[1],
+  worth: (sql: string) => boolean = () => true,
+): Promise<Map<string, QueryLineage | DbeeError>> {
+  const out = new Map<string, QueryLineage | DbeeError>();
+  if (!engine.lineage) return out;
+  for (const node of manifest.nodes.values()) {
+    if (!node.compiledCode || node.language !== 'sql' || /\{\{|\{%/.test(node.compiledCode)) continue;
+    if (!worth(node.compiledCode)) continue;
+    try {
+      out.set(node.uniqueId, await engine.lineage.read(node.compiledCode, columnsOf));
+    } catch (e) {
+      if (!(e instanceof DbeeError)) throw e;
+      out.set(node.uniqueId, e);
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a node's SQL can read what the plan changes, before it is parsed: it names (as text, without case) a relation
+ * a step touches. A plan whose steps are not all on named relations (a migration, an expand) may change any: every
+ * node is read. Parsing only those keeps a release of a few tables cheap against a manifest of thousands of models;
+ * a node left unread that still reaches a changed relation through a source is judged unknown, never passed.
+ */
+function mayRead(plan: Plan): (sql: string) => boolean {
+  if (plan.steps.some((s) => s.action === 'migrate' || !s.objectKey.schema)) return () => true;
+  const names = [
+    ...new Set([...touchedRelations(plan.steps).keys()].map((k) => k.slice(k.indexOf('.') + 1).toLowerCase())),
+  ];
+  return (sql) => {
+    const text = sql.toLowerCase();
+    return names.some((n) => text.includes(n));
+  };
+}
+
+/**
+ * The nodes whose compiled SQL the copy can settle: every relation it names is dbee's (the copy holds nothing else),
+ * and it reads one a step touches (every such node when a step's object is not a relation: a migration, an expand).
+ */
+function describable(
+  manifest: DbtManifest,
+  index: RelationIndex,
+  lineage: Map<string, QueryLineage | DbeeError>,
+  plan: Plan,
+): { id: string; sql: string }[] {
+  const touched = touchedRelations(plan.steps);
+  const opaque = plan.steps.some((s) => s.action === 'migrate' || !s.objectKey.schema);
+  const out: { id: string; sql: string }[] = [];
+  for (const [id, read] of lineage) {
+    if (read instanceof DbeeError) continue;
+    const node = manifest.nodes.get(id)!;
+    if (!read.relations.every((r) => index.resolve(r))) continue;
+    const keys = relationsRead(node, manifest, index, read);
+    if (opaque || [...keys.keys()].some((k) => touched.has(k))) out.push({ id, sql: node.compiledCode! });
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+import { formatKey } from '../model/object-key';
+import type { Comment, Owner, Privilege, PrivilegeGrant, SchemaModel } from '../schema/model';
+import { restrictModel, type ManagedScope, type SchemaScope } from '../schema/managed-scope';
+
+/**
+ * Comparing two environments (`diff --against-env`, `plan --against-env`, `clone`): no source names the grantees,
+ * so both sides are read whole (every grantee, owners, comments; `manage.ignore` still applies) and
+ * {@link compareEnvironments} decides what is compared and names what is not.
+ */
+export function environmentScope(scope: SchemaScope): SchemaScope {
+  const ignore = scope.manage?.ignore ?? [];
+  return { ...scope, manage: { grantees: null, owners: true, comments: true, ignore } };
+}
+
+/** Two live models brought to what an env vs env comparison covers, and what it leaves out, named. */
+export interface ComparedEnvironments {
+  from: SchemaModel;
+  to: SchemaModel;
+  /** What differs between the two sides but is not compared, one line each (empty: nothing left out differs). */
+  uncompared: string[];
+}
+
+/**
+ * The env vs env rule. Grants: the privileges of every grantee that exists on both sides (and PUBLIC) are compared,
+ * unless `manage.grants` is false; a grant to a role one side lacks cannot be granted there, nor is it the other
+ * side's to revoke, so it is left out and named. Owners and comments follow `manage.owners` / `manage.comments`
+ * (role names often differ between environments, so owners are off by default); what they leave out that differs is
+ * named too, as are the `manage.ignore` patterns. `from` and `to` are the models read with {@link environmentScope}.
+ */
+export function compareEnvironments(
+  manage: ManagedScope | undefined,
+  from: SchemaModel,
+  to: SchemaModel,
+  sides: {
+    /** Roles that exist on each side. */
+    from: string[];
+    to: string[];
+    /** The environments' names, for what is left out. */
+    fromLabel: string;
+    toLabel: string;
+    /** False with `manage: { grants: false }` (db.yaml). */
+    grants: boolean;
+  },
+): ComparedEnvironments {
+  const roles = sides;
+  const grantsOn = sides.grants;
+  const there = new Set(roles.to);
+  const here = new Set(roles.from);
+  const grantees = grantsOn ? ['PUBLIC', ...roles.from.filter((r) => there.has(r))] : [];
+  const scope: ManagedScope = {
+    grantees,
+    owners: manage?.owners ?? false,
+    comments: manage?.comments ?? true,
+    ignore: manage?.ignore ?? [],
+  };
+  const uncompared: string[] = [];
+  const compared = new Set(grantees);
+  const differing = differingGrantees(from, to).filter((g) => !compared.has(g));
+  if (!grantsOn && differing.length)
+    uncompared.push(`grants (manage.grants is false): they differ for ${differing.join(', ')}`);
+  else
+    for (const g of differing) {
+      const where = here.has(g)
+        ? `only on ${roles.fromLabel}`
+        : there.has(g)
+          ? `only on ${roles.toLabel}`
+          : 'on neither';
+      uncompared.push(`grants to ${g}: the role exists ${where}`);
+    }
+  if (!scope.owners) {
+    const objects = differingTargets(from.owners, to.owners, (o: Owner) => o.owner);
+    if (objects.length) uncompared.push(`owners (manage.owners is false): they differ on ${list(objects)}`);
+  }
+  if (!scope.comments) {
+    const objects = differingTargets(from.comments, to.comments, (c: Comment) => c.text);
+    if (objects.length) uncompared.push(`comments (manage.comments is false): they differ on ${list(objects)}`);
+  }
+  if (scope.ignore.length)
+    uncompared.push(
+      `objects matching manage.ignore (${scope.ignore.length} pattern${scope.ignore.length === 1 ? '' : 's'})`,
+    );
+  return { from: restrictModel(from, scope), to: restrictModel(to, scope), uncompared };
+}
+
+/** Grantees whose privileges (on objects or by default) are not the same on both sides, sorted. */
+function differingGrantees(a: SchemaModel, b: SchemaModel): string[] {
+  const byGrantee = (m: SchemaModel) => {
+    const out = new Map<string, string[]>();
+    const add = (grantee: string, line: string) => out.set(grantee, [...(out.get(grantee) ?? []), line]);
+    for (const p of m.privileges as Privilege[])
+      add(p.grantee, `${formatKey(p.target)}|${p.column ?? ''}|${p.privileges.join(',')}|${p.grantable.join(',')}`);
+    for (const [kind, grants] of Object.entries(m.defaultPrivileges) as [string, PrivilegeGrant[]][])
+      for (const g of grants) add(g.grantee, `default:${kind}|${[...g.privileges].sort().join(',')}`);
+    return out;
+  };
+  const x = byGrantee(a);
+  const y = byGrantee(b);
+  const same = (g: string) => (x.get(g) ?? []).sort().join('\n') === (y.get(g) ?? []).sort().join('\n');
+  return [...new Set([...x.keys(), ...y.keys()])].filter((g) => !same(g)).sort();
+}
+
+/** Objects (and columns, constraints) whose value differs between the two lists, as keys, sorted. */
+function differingTargets<T extends { target: Owner['target']; column?: string; constraint?: string }>(
+  a: T[],
+  b: T[],
+  value: (x: T) => string,
+): string[] {
+  const id = (x: T) =>
+    `${formatKey(x.target)}${x.column ? `.${x.column}` : ''}${x.constraint ? `#${x.constraint}` : ''}`;
+  const x = new Map(a.map((o) => [id(o), value(o)]));
+  const y = new Map(b.map((o) => [id(o), value(o)]));
+  return [...new Set([...x.keys(), ...y.keys()])].filter((k) => x.get(k) !== y.get(k)).sort();
+}
+
+function list(items: string[]): string {
+  return items.length > 5 ? `${items.slice(0, 5).join(', ')} and ${items.length - 5} more` : items.join(', ');
+}

@@ -1,0 +1,196 @@
+/**
+ * What the dbt check costs (docs/dbt.md): `dbee check` as a whole CLI process, with and without a dbt manifest of
+ * 1,000 models over 200 sources, against a release of 50 changes (25 dropped columns, 25 added ones) to a 200-table
+ * project on a PostgreSQL server database. Both sides check the same one-query application file (a check needs a
+ * source), so the difference is the manifest: read, every model's compiled SQL parsed, the copy read before and after
+ * the release and the affected models described there. The runs alternate (without, with); the figures are medians,
+ * with the median of the paired ratios, peak memory (max RSS of the process, from /usr/bin/time) and the load average.
+ * Goal: the check with the manifest takes at most 2 s.
+ *
+ *   node tools/run.js tools/bench-dbt.ts              # 200 tables, 1,000 models, 5 pairs
+ *   node tools/run.js tools/bench-dbt.ts --runs 3
+ *
+ * Measured (2026-11-25, 2 shared CPUs, load average 20-24, 3 pairs): without the manifest 18.2 s, with it 20.3 s
+ * (1.11x, median of paired ratios); peak memory 404 MB and 406 MB; verdicts 37 breaking, 25 unknown, 190 pass. The
+ * goal of 2 s for the whole process is not met on this machine: the check without the manifest (a verified dry run,
+ * PGlite scratch copy) takes 9 times that here already. Parsing only the models whose SQL names a relation the
+ * release touches took the dbt part from about 3.4 s to about 2.1 s at the same load.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildDist,
+  createDb,
+  dbee,
+  dbUrl,
+  dropAll,
+  envVar,
+  fmtMs,
+  fmtRatio,
+  load,
+  machine,
+  median,
+  REPO,
+  runMain,
+  timeProcess,
+  writeWorkspace,
+} from './bench/lib';
+
+const TABLES = 200;
+const MODELS = 1000;
+const CHANGES = 50;
+
+function table(i: number, release: boolean): string {
+  const dropped = release && i < CHANGES / 2;
+  const added = release && i >= CHANGES / 2 && i < CHANGES;
+  return `CREATE TABLE wh.src_${i} (\n  id integer PRIMARY KEY,\n  a integer,\n  b text,\n${dropped ? '' : '  c numeric(12, 2),\n'}  d date${added ? ',\n  e text' : ''}\n);\n`;
+}
+
+/** 1,000 models: each reads one source (some through a CTE or a join, some `c`, one in ten `*`), every fifth refs another. */
+function manifest(): object {
+  const nodes: Record<string, object> = {};
+  const childMap: Record<string, string[]> = {};
+  const sources: Record<string, object> = {};
+  for (let t = 0; t < TABLES; t++) {
+    const id = `source.analytics.wh.src_${t}`;
+    childMap[id] = [];
+    sources[id] = {
+      resource_type: 'source',
+      source_name: 'wh',
+      name: `src_${t}`,
+      identifier: `src_${t}`,
+      database: 'warehouse',
+      schema: 'wh',
+      relation_name: `"warehouse"."wh"."src_${t}"`,
+      original_file_path: 'models/sources.yml',
+      columns: { id: { name: 'id', data_type: 'integer' }, a: { name: 'a', data_type: 'integer' } },
+    };
+  }
+  for (let m = 0; m < MODELS; m++) {
+    const t = m % TABLES;
+    const rel = `"warehouse"."wh"."src_${t}"`;
+    const sql =
+      m % 10 === 0
+        ? `select * from ${rel}`
+        : m % 3 === 0
+          ? `with s as (\n  select id, a, c from ${rel}\n)\nselect s.id, sum(s.c) as total\nfrom s\ngroup by s.id`
+          : m % 3 === 1
+            ? `select o.id, o.b, p.a\nfrom ${rel} o\njoin "warehouse"."wh"."src_${(t + 1) % TABLES}" p on p.id = o.id\nwhere o.d > current_date - 30`
+            : `select id, a, b, d from ${rel} where a > 0`;
+    const id = `model.analytics.m_${m}`;
+    const parents = [`source.analytics.wh.src_${t}`, ...(m % 5 === 0 && m > 0 ? [`model.analytics.m_${m - 1}`] : [])];
+    for (const p of parents) (childMap[p] ??= []).push(id);
+    childMap[id] ??= [];
+    nodes[id] = {
+      resource_type: 'model',
+      name: `m_${m}`,
+      alias: `m_${m}`,
+      database: 'warehouse',
+      schema: 'analytics',
+      relation_name: `"warehouse"."analytics"."m_${m}"`,
+      original_file_path: `models/m_${m}.sql`,
+      language: 'sql',
+      raw_code: sql,
+      compiled_code: sql,
+      depends_on: { macros: [], nodes: parents },
+      config: { enabled: true, materialized: 'view' },
+    };
+  }
+  return {
+    metadata: {
+      dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v12.json',
+      dbt_version: '1.9.4',
+      adapter_type: 'postgres',
+    },
+    nodes,
+    sources,
+    exposures: {},
+    child_map: childMap,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const runsAt = args.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
+  const root = mkdtempSync(join(tmpdir(), 'dbee-bench-dbt-'));
+  try {
+    console.log(`dbee dbt check benchmark: ${machine()}`);
+    console.log(`load average at start: ${load()}`);
+    if (!buildDist()) throw new Error('npm run build did not produce packages/cli/dist');
+    writeWorkspace(root, ['bench']);
+    mkdirSync(join(root, 'wh'), { recursive: true });
+    writeFileSync(join(root, 'wh/db.yaml'), 'version: 1\nname: wh\nengine: postgres\nschemas: [wh]\n');
+    writeFileSync(join(root, 'wh/schema.sql'), 'CREATE SCHEMA wh;\n');
+    const write = (release: boolean) => {
+      for (let i = 0; i < TABLES; i++) writeFileSync(join(root, `wh/src_${i}.sql`), table(i, release));
+    };
+    write(false);
+    writeFileSync(join(root, 'queries.sql'), 'SELECT id, a FROM wh.src_199 WHERE id = $1;\n');
+    writeFileSync(join(root, 'manifest.json'), JSON.stringify(manifest()));
+    const db = await createDb('dbt');
+    const env = { [envVar('bench')]: dbUrl(db) };
+    await dbee(root, 'deploy', { project: 'wh', env: 'bench' }, env);
+    write(true);
+    const check = (withDbt: boolean) =>
+      timeProcess(
+        '/usr/bin/time',
+        [
+          '-f',
+          'maxrss_kb=%M',
+          process.execPath,
+          join(REPO, 'packages/cli/bin/dbee.js'),
+          'check',
+          'wh',
+          '--env',
+          'bench',
+          '--queries',
+          'queries.sql',
+          ...(withDbt ? ['--dbt', 'manifest.json'] : []),
+          '--format',
+          'json',
+        ],
+        { cwd: root, env: { ...process.env, ...env, DBEE_USE_DIST: '1' } },
+      );
+    const rss = (stderr: string) => Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1] ?? NaN) / 1024;
+    // One untimed pair: the embedded shadow's template and the first parse are not the check's cost.
+    const warm = await check(true);
+    const report = JSON.parse(warm.stdout) as { dbt?: { nodes: { verdict: string }[] } };
+    const verdicts = (report.dbt?.nodes ?? []).reduce<Record<string, number>>(
+      (n, x) => ({ ...n, [x.verdict]: (n[x.verdict] ?? 0) + 1 }),
+      {},
+    );
+    await check(false);
+    const without: number[] = [];
+    const withDbt: number[] = [];
+    const memWithout: number[] = [];
+    const memWith: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const a = await check(false);
+      const b = await check(true);
+      without.push(a.ms);
+      withDbt.push(b.ms);
+      memWithout.push(rss(a.stderr));
+      memWith.push(rss(b.stderr));
+    }
+    const ratio = median(withDbt.map((w, i) => w / without[i]!));
+    console.log(
+      `project: ${TABLES} tables; release: ${CHANGES} changes (${CHANGES / 2} dropped columns, ${CHANGES / 2} added); manifest: ${MODELS} models, ${TABLES} sources; ${runs} pairs`,
+    );
+    console.log(`  verdicts (exit ${warm.code}): ${JSON.stringify(verdicts)}`);
+    console.log(
+      `  dbee check without the manifest   ${fmtMs(median(without))}   peak memory ${median(memWithout).toFixed(0)} MB`,
+    );
+    console.log(
+      `  dbee check --dbt manifest.json    ${fmtMs(median(withDbt))}   peak memory ${median(memWith).toFixed(0)} MB   ${fmtRatio(ratio)} (median of paired ratios)`,
+    );
+    console.log(`  goal: check --dbt <= 2 s as a whole process: ${median(withDbt) <= 2000 ? 'met' : 'NOT MET'}`);
+    console.log(`load average at end: ${load()}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    await dropAll();
+  }
+}
+
+runMain(main);
