@@ -67,6 +67,10 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   },
   'dbt-sources': { readsOnly: 'builds the desired schema in a shadow database and writes YAML' },
   version: { readsOnly: 'prints settings' },
+  unlock: {
+    readsOnly:
+      "changes no schema and writes no ledger row: deletes a dead holder's lock row after a confirmation (no gate but that confirmation)",
+  },
   'smoke-test': { readsOnly: 'runs checks and records their results; changes no schema' },
   deploy: [
     {

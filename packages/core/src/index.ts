@@ -24,6 +24,8 @@ export type {
   LockHandle,
   LockOptions,
   LockOwner,
+  LockHolder,
+  LockAdmin,
   SourceParser,
   LedgerDialect,
   LedgerInlining,

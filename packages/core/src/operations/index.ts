@@ -21,6 +21,7 @@ import { plan } from './plan';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
 import { status } from './status';
+import { unlock } from './unlock';
 import { fleetOf, fleetOperation, refuseOnFleet } from '../fleet/dispatch';
 
 /** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
@@ -55,6 +56,7 @@ export const operations: Operations = {
   complete,
   abort,
   version,
+  unlock,
 };
 
 /**

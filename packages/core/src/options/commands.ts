@@ -16,6 +16,7 @@ import { planCommand } from './plan';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
 import { statusCommand } from './status';
+import { unlockCommand } from './unlock';
 
 /**
  * Every dbee command and its options: the single source of the CLI's flags and `--help`, the Nx executors'
@@ -45,6 +46,7 @@ export const COMMAND_DEFINITIONS = {
   complete: completeCommand,
   abort: abortCommand,
   version: versionCommand,
+  unlock: unlockCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -84,4 +86,5 @@ export type AdviseOptions = CommandOptions<'advise'>;
 export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
+export type UnlockOptions = CommandOptions<'unlock'>;
 export type VersionOptions = CommandOptions<'version'>;

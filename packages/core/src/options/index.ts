@@ -28,6 +28,7 @@ export type {
   DbtSourcesOptions,
   CompleteOptions,
   AbortOptions,
+  UnlockOptions,
   VersionOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
