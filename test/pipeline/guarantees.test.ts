@@ -61,6 +61,10 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   audit: { readsOnly: 'reads the catalog' },
   graph: { readsOnly: 'writes a page' },
   check: { readsOnly: "a dry run of the application's queries" },
+  advise: {
+    readsOnly:
+      'reads the catalog and explains queries (hypothetical indexes live in its session); --write writes source files',
+  },
   version: { readsOnly: 'prints settings' },
   unlock: {
     readsOnly:

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { adviseCommand } from './advise';
 import { buildCommand } from './build';
 import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
@@ -40,6 +41,7 @@ export const COMMAND_DEFINITIONS = {
   clone: cloneCommand,
   graph: graphCommand,
   check: checkCommand,
+  advise: adviseCommand,
   'dbt-sources': dbtSourcesCommand,
   complete: completeCommand,
   abort: abortCommand,
@@ -80,6 +82,7 @@ export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
 export type CheckOptions = CommandOptions<'check'>;
+export type AdviseOptions = CommandOptions<'advise'>;
 export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
