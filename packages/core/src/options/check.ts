@@ -23,9 +23,9 @@ export const checkCommand = defineCommand('check', {
       value: '<folder>',
     }),
     format: choiceWithDefault(
-      ['text', 'json', 'markdown'],
+      ['text', 'json', 'markdown', 'github', 'sarif', 'gcc'],
       'text',
-      'Report format: text, json, or markdown (for a pull-request comment).',
+      "Report format: text, json, markdown (for a pull-request comment), or the broken and changed queries as review diagnostics at each query's file and line: github (workflow annotations), sarif (SARIF 2.1.0) or gcc (`file:line:col: severity: message`).",
     ),
     withDependencies: negatedFlag(
       "Whether to plan the project's dependencies too (yes on the command line; `--no-deps` plans only this project).",
