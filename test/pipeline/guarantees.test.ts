@@ -65,7 +65,6 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
     readsOnly:
       'reads the catalog and explains queries (hypothetical indexes live in its session); --write writes source files',
   },
-  'dbt-sources': { readsOnly: 'builds the desired schema in a shadow database and writes YAML' },
   version: { readsOnly: 'prints settings' },
   'smoke-test': { readsOnly: 'runs checks and records their results; changes no schema' },
   deploy: [
