@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { env, project } from './common';
+import { appQueries, env, project } from './common';
 import { choiceWithDefault, clock, negatedFlag, seconds, text } from './option';
 
 export const checkCommand = defineCommand('check', {
@@ -9,10 +9,7 @@ export const checkCommand = defineCommand('check', {
   options: {
     project,
     env,
-    queries: text(
-      "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or pg_stat_statements (the target's) / pg_stat_statements:<env>. Default: the environment's `compat.queries`.",
-      { value: '<source>' },
-    ),
+    queries: appQueries(),
     newQueries: text(
       "The new application version's queries (the same kinds of source), checked after the plan only: each must work on the new schema (with the expand-contract strategy, through the new version schema). Default: the environment's `compat.newQueries`.",
       { value: '<source>' },
