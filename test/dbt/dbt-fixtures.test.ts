@@ -127,6 +127,23 @@ describe('dbee check --dbt with the fixture manifests [pglite]', () => {
     w.write('shop/db.yaml', PROJECT);
   });
 
+  it('dbee status runs the drift rules against the live schema; a rule of severity error fails it', async () => {
+    w.write('shop/db.yaml', `${PROJECT}check:\n  dbt: { manifest: ../analytics/target/manifest.json }\n`);
+    const warned = await run(w.root, 'status', { project: 'shop' });
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stdout).toContain(
+      '  dbt drift (warn, missing-column): source shop.orders (models/staging/sources.yml) declares column coupon, which shop.orders (defined in shop/orders.sql:1) lacks in environment local',
+    );
+    w.write(
+      'shop/db.yaml',
+      `${PROJECT}check:\n  dbt: { manifest: ../analytics/target/manifest.json, drift: { missing-column: error } }\n`,
+    );
+    const failed = await run(w.root, 'status', { project: 'shop', format: 'json' });
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout).dbtDrift).toMatchObject([{ rule: 'missing-column', severity: 'error' }]);
+    w.write('shop/db.yaml', PROJECT);
+  });
+
   it('a rename through expand-contract passes for models on the old version; the same rename in one step breaks them', async () => {
     const renamed = `${PROJECT}renames:\n  - { kind: column, schema: shop, table: orders, from: amount, to: total }\n`;
     w.write('shop/db.yaml', renamed);

@@ -1,3 +1,5 @@
+import type { DbtDriftFinding } from '../check/dbt-drift';
+import { dbtLiveDrift } from './dbt';
 import { stillRecorded } from '../diffing/recorded-fingerprint';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { backfillStates, formatBackfillProgress } from '../expand/backfill';
@@ -50,6 +52,11 @@ export interface StatusReport {
    * empty: the tables are between two shapes, and `dbee complete` or `dbee abort` is what is pending.
    */
   expand: ExpandStatus | null;
+  /**
+   * The drift rules between the dbt manifest that `check.dbt.manifest` names and the live schema (docs/dbt.md): each
+   * source's declared column the environment lacks, or has with another type. Absent when no manifest is named.
+   */
+  dbtDrift?: DbtDriftFinding[];
   metrics: {
     deployments: number;
     succeeded: number;
@@ -138,6 +145,8 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         expand,
         metrics: metricsOf(history),
       };
+      const dbt = await dbtLiveDrift(ctx, { engine, conn, models, target: target.name, environment: environment.name });
+      if (dbt) report.dbtDrift = dbt;
       const unfinished = unfinishedBatches(backfills);
       if (unfinished.length) report.unfinishedBatches = unfinished;
       if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
@@ -149,7 +158,8 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           database: conn.description,
           last,
         });
-      return ExitCode.ok;
+      // A drift rule of severity error fails the status (exit 1), as it fails the check.
+      return dbt?.some((d) => d.severity === 'error') ? ExitCode.invalid : ExitCode.ok;
     },
   );
 }
@@ -303,6 +313,12 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
   for (const b of r.unfinishedBatches ?? [])
     out.write(
       `  batched migration ${b.id} unfinished: ${b.table} ${formatBackfillProgress({ done: b.done, total: b.total, rowsPerSecond: 0 }).replace(/, 0 rows\/s$/, '')}, last batch ${b.updatedAt} (still running, or stopped: the next deployment resumes it)\n`,
+    );
+  if (r.dbtDrift)
+    out.write(
+      r.dbtDrift.length
+        ? r.dbtDrift.map((d) => `  dbt drift (${d.severity}, ${d.rule}): ${d.message}\n`).join('')
+        : '  dbt drift: none (the dbt sources match the live schema)\n',
     );
   const m = r.metrics;
   out.write(
