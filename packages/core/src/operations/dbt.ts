@@ -56,7 +56,16 @@ export function dbtSettings(
  */
 export function prepareDbt(
   ctx: OperationContext,
-  input: { engine: Engine; environment: string; models: ProjectModel[]; target: string; manifest?: string; plan: Plan },
+  input: {
+    engine: Engine;
+    environment: string;
+    models: ProjectModel[];
+    target: string;
+    manifest?: string;
+    plan: Plan;
+    /** The expand-contract strategy's new version schemas (see `DbtProjects.newVersionSchemas`). */
+    newVersionSchemas?: string[];
+  },
 ): DbtCheck | null {
   const settings = dbtSettings(ctx, input.target, input.manifest);
   if (!settings?.manifestPath) return null;
@@ -72,6 +81,7 @@ export function prepareDbt(
       searchPath: target?.graph.searchPath ?? [],
       objectFiles,
       environment: input.environment,
+      newVersionSchemas: input.newVersionSchemas,
     },
     input.plan,
     settings.drift,
