@@ -91,6 +91,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--compiled') o.compiled = true;
     else if (a === '--no-show') o.show = false;
     else if (a === '--db-prefix') o.dbPrefix = argv[++i];
+    else if (a === '--write-docs')
+      continue; // read by writeDocs (tools/bench/goals.ts)
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -602,7 +604,7 @@ async function depth(pluginRoot: string, projects: readonly GeneratedProject[], 
 }
 
 /** The median: the middle one of an odd count, the mean of the two middle ones of an even count. */
-const median = G.median;
+export const median = G.median;
 
 /** `nx show projects` in one workspace: cold (workspace data removed first), then warm (kept), in seconds. */
 function showOnce(root: string): { cold: number; warm: number } {

@@ -3,14 +3,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENGINES, KEY, promotionWorkspace } from '../promotion/helpers';
+import { KEY, promotionWorkspace, type EngineName } from '../promotion/helpers';
+
+/** On the server only: the matrix (guarantees.test.ts) holds the phases' gates, log rows and drift on PGlite too. */
+const SERVER: EngineName[] = ['postgres'];
 
 /**
  * The five reproductions of issue #55 in the dev/qa/prod example of docs/gates.md (prod: `promotedFrom: [qa]`,
  * `requireTicket`, `protected`): the expand-contract strategy, `complete` and `abort` go through the same pipeline as
  * a direct deployment, so its gates, notifications, `dbee log` rows and drift bookkeeping hold for them too.
  */
-describe.each(ENGINES)('expand-contract through the pipeline [%s]', (engine) => {
+describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
   const received: { event: string; phase?: string; ticket: string | null; environment: string }[] = [];
   const server: Server = createServer((req, res) => {
     let text = '';
@@ -139,5 +142,25 @@ describe.each(ENGINES)('expand-contract through the pipeline [%s]', (engine) => 
     expect(prodLog[0]!.steps.length).toBeGreaterThan(0);
     expect(prodLog[1]!.steps.length).toBeGreaterThan(0);
     expect((await log('qa')).deployments.map((d) => d.kind).slice(0, 2)).toEqual(['abort', 'expand']);
+  });
+
+  it('a package already at its state on qa runs its smoke checks there and writes its promotion record: prod takes it (#58)', async () => {
+    const ws = await promotionWorkspace(engine, ['qa', 'prod'], { prod: '{ promotedFrom: [qa] }' });
+    cleanups.push(ws.cleanup);
+    const both = { ...ws.vars('qa', 'prod'), ...KEY };
+    // qa deployed from the sources (CI on every push), then the release package of that same state.
+    expect((await ws.dbee('deploy', { project: 'a', env: 'qa' }, both)).code).toBe(0);
+    expect((await ws.dbee('plan', { project: 'a', out: 'dist/r' }, both)).code).toBe(0);
+    const qa = await ws.dbee('deploy', { project: 'a', env: 'qa', package: 'dist/r' }, both);
+    expect(qa.code, qa.stderr).toBe(0);
+    expect(qa.stdout).toContain("the package's smoke checks run here for its promotion record");
+    expect(qa.stdout).toContain('promotion record written to');
+    const prod = await ws.dbee('deploy', { project: 'a', env: 'prod', package: 'dist/r' }, both);
+    expect(prod.code, prod.stderr).toBe(0);
+    expect(await ws.deployed('prod')).toBe(true);
+    // Failing checks on qa: the package is not promoted (exit 3), prod still refuses it.
+    await ws.query('qa', 'CREATE TABLE public.smoke_blocker (id int)');
+    const again = await ws.dbee('deploy', { project: 'a', env: 'qa', package: 'dist/r' }, both);
+    expect(again.code).toBe(3);
   });
 });

@@ -40,6 +40,7 @@ import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 import { openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
 import { postgresFacts } from './postgres-facts';
 import { postgresExpand } from './expand/expand-sql';
+import { postgresAdvise } from './advise/advise-role';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -150,6 +151,7 @@ export function createPostgresEngine(): Engine {
     ledger: postgresLedger,
     smoke: postgresSmoke,
     expand: postgresExpand,
+    advise: postgresAdvise,
     lineage: { read: readQueryLineage },
     connect: (environment, { workspaceRoot }) =>
       openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),

@@ -22,11 +22,20 @@ export function advisoryLockId(key: string): string {
 }
 
 /**
- * Turns the session's idle timeout off where the server has one (PostgreSQL 14+), a no-op (null) elsewhere. Told by
- * the server's version, not by a look-up in pg_settings: that view builds a row for every setting the server has
- * (~0.7 ms of server CPU, twice per deployment: the lock session and its working session).
+ * How often the server checks, while a statement of the lock session or its working session runs (or waits for a
+ * lock), that dbee's end of the connection is still open (`client_connection_check_interval`, PostgreSQL 14+). A
+ * killed dbee closes its sockets: without the check, a backend blocked behind another session's table lock would
+ * notice only when the lock came and it wrote its answer, and meanwhile keep the deployment lock of the dead process.
  */
-const NO_IDLE_TIMEOUT = `SELECT CASE WHEN current_setting('server_version_num')::int >= 140000 THEN set_config('idle_session_timeout', '0', false) END`;
+export const CLIENT_CHECK_MS = 1_000;
+
+/**
+ * Turns the session's idle timeout off and the server's check of the client on (see `CLIENT_CHECK_MS`) where the
+ * server has them (PostgreSQL 14+), a no-op (null) elsewhere. Told by the server's version, not by a look-up in
+ * pg_settings: that view builds a row for every setting the server has (~0.7 ms of server CPU, twice per deployment:
+ * the lock session and its working session).
+ */
+const NO_IDLE_TIMEOUT = `SELECT CASE WHEN current_setting('server_version_num')::int >= 140000 THEN set_config('idle_session_timeout', '0', false) || set_config('client_connection_check_interval', '${CLIENT_CHECK_MS}', false) END`;
 
 /**
  * Server lock: a session advisory lock taken by polling `pg_try_advisory_lock` on its own connection. Never a

@@ -1,5 +1,6 @@
 import { kindKeyword, renderDrop } from './teradata-renderer';
 import { teradataSmoke } from './teradata-smoke';
+import { teradataStatisticsAdvice } from './teradata-advise';
 import { toBteq, toBteqRollback } from './bteq';
 import { extractTeradata, ownedDatabases, teradataAudit } from './extract';
 import { planChange } from './teradata-change';
@@ -114,6 +115,7 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
     },
     parser: new TeradataParser(),
     smoke: teradataSmoke,
+    statisticsAdvice: teradataStatisticsAdvice,
     ledger: teradataLedger(options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE),
     connect,
     async lock(environment, context, key, lockOptions) {

@@ -9,6 +9,7 @@ import type { SchemaModel } from '../schema/model';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 import type { DependencyNode } from '../smoke/stale-views';
+import type { AdviseRole, StatisticsAdviceRole } from './advise-role';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -946,6 +947,10 @@ export interface Engine {
   readonly audit?: AuditTrail;
   /** The expand/contract strategy. PostgreSQL. */
   readonly expand?: ExpandRole;
+  /** Index and statistics advice (`dbee advise`). PostgreSQL. */
+  readonly advise?: AdviseRole;
+  /** Statistics advice from the optimizer's own recommendations (`dbee advise`). Teradata. */
+  readonly statisticsAdvice?: StatisticsAdviceRole;
   /** The columns a query reads from the relations it names (`dbee check --dbt`). PostgreSQL. */
   readonly lineage?: LineageRole;
 }
@@ -962,6 +967,8 @@ export type EngineRole =
   | 'extract'
   | 'audit'
   | 'expand'
+  | 'advise'
+  | 'statisticsAdvice'
   | 'lineage';
 
 /**
@@ -995,5 +1002,7 @@ const ROLE_REASON: Record<EngineRole, string> = {
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
   expand: 'it has no version schemas of views or sync triggers',
+  advise: 'it has no planner costs or hypothetical indexes to prove advice with',
+  statisticsAdvice: 'its optimizer recommends no statistics',
   lineage: 'it has no parser for the columns a query reads',
 };

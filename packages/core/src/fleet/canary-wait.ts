@@ -9,13 +9,28 @@ import { NullStream } from './prefixed-stream';
 import { fleetTargetName, withoutFleetOptions } from './selection';
 import { runOnTarget, unpooled, type SingleOperation } from './run-target';
 
+/**
+ * Refusals of a canary's dry run that say nothing about the release: its deployment holds the lock, the database is
+ * briefly unreachable. The shard looks again at the next poll.
+ */
+const TRANSIENT = new Set([
+  'LOCK_BUSY',
+  'LOCK_TIMEOUT',
+  'LOCK_LOST',
+  'LOCK_RETRY_EXHAUSTED',
+  'CONNECTION_FAILED',
+  'DEADLOCK',
+  'STATEMENT_TIMEOUT',
+]);
+
 /** How often a shard looks at the canary targets while it waits. */
 const POLL_MS = 2000;
 
 /**
  * Wait until every canary target is at the release: a dry run of the deployment on it (plan only, nothing verified
- * or changed) has no step left. Refused (exit 1, nothing done by this shard) when a canary's deployment started
- * after this shard began waiting and failed, or when `timeoutMs` passes first.
+ * or changed) has no step left. Refused (exit 1, nothing done by this shard) at once when that dry run is refused for
+ * a reason of its own (see `TRANSIENT` for those that are not), when a canary's deployment started after this shard
+ * began waiting and failed, or when `timeoutMs` passes first.
  */
 export async function waitForCanaries(
   ctx: OperationContext,
@@ -44,6 +59,17 @@ export async function waitForCanaries(
       if (dry.exitCode === 0 && dry.report && dry.report.steps.length === 0) {
         pending.delete(name);
         continue;
+      }
+      // Refused for a reason that does not wait on the canary's deployment (an unknown project, sources that do not
+      // parse, a gate): shard 1 is refused the same, so the canary will never be at the release. Say it now.
+      if (dry.exitCode === ExitCode.invalid && dry.error && !TRANSIENT.has(dry.error.code)) {
+        throw new DbeeError(
+          `fleet ${fleet}: the deployment is refused on canary ${name} (${dry.error.message}); shard 1 is refused the same, so this shard deploys nothing`,
+          {
+            code: 'FLEET_CANARY_REFUSED',
+            hint: `fix what the message says, then run every shard again (dbee deploy ${options.project} --env ${env} --dry-run shows it on one target)`,
+          },
+        );
       }
       const failed = await failedSince(ctx, env, options.project, since);
       if (failed) {

@@ -42,6 +42,22 @@ describe('freedBeforeCreate', () => {
     );
     expect([...freed].sort((a, b) => a - b)).toEqual([4, 5, 6, 7]);
   });
+
+  it('a drop frees the name for another kind that shares it: a view re-created as a table, a function as a procedure', () => {
+    const freed = freedBeforeCreate(
+      plan([
+        step(1, 'view:s.x', 'drop', ['DROP VIEW s.x']),
+        step(2, 'function:s.f(integer)', 'drop', ['DROP FUNCTION s.f(integer)']),
+        step(3, 'type:s.e', 'drop', ['DROP TYPE s.e']),
+        step(4, 'table:s.x', 'create', ['CREATE TABLE s.x (a int)']),
+        step(5, 'procedure:s.f(integer)', 'create', ['CREATE PROCEDURE s.f(a integer) LANGUAGE sql AS $$ $$']),
+        step(6, 'domain:s.e', 'create', ['CREATE DOMAIN s.e AS int']),
+        step(7, 'procedure:s.f(text)', 'create', ['CREATE PROCEDURE s.f(a text) LANGUAGE sql AS $$ $$']),
+        step(8, 'sequence:s.x', 'create', ['CREATE SEQUENCE s.x']),
+      ]),
+    );
+    expect([...freed].sort((a, b) => a - b)).toEqual([4, 5, 6]);
+  });
 });
 
 describe('canConflict', () => {

@@ -1,6 +1,7 @@
 import type { ExitCodeValue } from '../errors';
 import { settleBackground } from '../background';
 import type { CommandName, CommandOptions } from '../options';
+import { advise } from './advise';
 import { build } from './build';
 import { check } from './check';
 import { cleanup } from './cleanup';
@@ -49,6 +50,7 @@ export const operations: Operations = {
   graph,
   clone,
   check,
+  advise,
   'dbt-sources': dbtSources,
   complete,
   abort,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { adviseCommand } from './advise';
 import { buildCommand } from './build';
 import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
@@ -39,6 +40,7 @@ export const COMMAND_DEFINITIONS = {
   clone: cloneCommand,
   graph: graphCommand,
   check: checkCommand,
+  advise: adviseCommand,
   'dbt-sources': dbtSourcesCommand,
   complete: completeCommand,
   abort: abortCommand,
@@ -78,6 +80,7 @@ export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
 export type CheckOptions = CommandOptions<'check'>;
+export type AdviseOptions = CommandOptions<'advise'>;
 export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;

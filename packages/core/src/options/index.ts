@@ -24,6 +24,7 @@ export type {
   CloneOptions,
   GraphOptions,
   CheckOptions,
+  AdviseOptions,
   DbtSourcesOptions,
   CompleteOptions,
   AbortOptions,

@@ -1,0 +1,271 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { COMMAND_DEFINITIONS, COMMANDS, type CommandName } from '@dbee/core';
+import { ENGINES, type EngineName, promotionWorkspace } from '../promotion/helpers';
+
+/**
+ * The guarantee matrix (issue #55): every command of the registry either reads only (said why) or is a row whose
+ * guarantees are each a cell, run against one shared workspace in one pass (each command set up by the one before):
+ * the ticket, the maintenance window and protection refused in the real run and the dry run (exit 1, nothing written
+ * to the ledger), then the run itself: exit 0, a ledger row with its ticket, step rows, notifications, no drift after.
+ *
+ * `KNOWN_GAPS` lists the cells that do not hold yet, with the reason; the test prints them and fails when one of them
+ * starts to hold (remove it from the list: the list only shrinks) or when a cell not in it fails. `NOT_DRIVEN` lists
+ * the rows not checked here yet (printed with the gaps).
+ */
+type Cell =
+  | 'ticket'
+  | 'window'
+  | 'window, dry run'
+  | 'protected'
+  | 'protected, dry run'
+  | 'exit 0'
+  | 'ledger row with ticket'
+  | 'step rows'
+  | 'notifications'
+  | 'no drift after';
+
+interface Row {
+  /** The row's name: the command, with its variant. */
+  name: string;
+  command: CommandName;
+  options: Record<string, unknown>;
+  /** Brings the workspace to a state where the command has something to do (gates off). */
+  setup?: (w: Workspace) => Promise<void>;
+  /** False: not checked yet (see NOT_DRIVEN): the command needs a state this workspace does not make. */
+  driven: boolean;
+  /** Undoes a run that a gate cell let through (a gate that does not hold). */
+  reset?: (w: Workspace) => Promise<void>;
+}
+
+type Workspace = Awaited<ReturnType<typeof promotionWorkspace>> & {
+  cli: (
+    command: CommandName,
+    options: Record<string, unknown>,
+  ) => ReturnType<Awaited<ReturnType<typeof promotionWorkspace>>['dbee']>;
+};
+
+const TICKET = 'CHG-7';
+const expand = { strategy: 'expand-contract' };
+
+/** Every command of the registry: its rows, or why it never changes a database. */
+const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
+  build: { readsOnly: 'builds the desired model in a shadow database' },
+  diff: { readsOnly: 'compares' },
+  plan: { readsOnly: 'writes a plan or a package folder' },
+  status: { readsOnly: 'reads the ledger and the catalog' },
+  log: { readsOnly: 'reads the ledger' },
+  extract: { readsOnly: 'writes source files' },
+  audit: { readsOnly: 'reads the catalog' },
+  graph: { readsOnly: 'writes a page' },
+  check: { readsOnly: "a dry run of the application's queries" },
+  advise: {
+    readsOnly:
+      'reads the catalog and explains queries (hypothetical indexes live in its session); --write writes source files',
+  },
+  'dbt-sources': { readsOnly: 'builds the desired schema in a shadow database and writes YAML' },
+  version: { readsOnly: 'prints settings' },
+  'smoke-test': { readsOnly: 'runs checks and records their results; changes no schema' },
+  deploy: [
+    {
+      name: 'deploy',
+      command: 'deploy',
+      options: {},
+      driven: true,
+      setup: async (w) => w.w.write('a/v.sql', 'CREATE VIEW a.v AS SELECT id FROM a.t;'),
+    },
+    {
+      name: 'deploy --strategy expand-contract',
+      command: 'deploy',
+      options: expand,
+      driven: true,
+      setup: async (w) => w.w.write('a/t.sql', 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, b int);'),
+    },
+  ],
+  rollback: [{ name: 'rollback', command: 'rollback', options: {}, driven: false }],
+  complete: [{ name: 'complete', command: 'complete', options: {}, driven: true }],
+  abort: [
+    {
+      name: 'abort',
+      command: 'abort',
+      options: {},
+      driven: true,
+      setup: async (w) => {
+        w.w.write('a/t.sql', 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, b int, c int);');
+        expect((await w.cli('deploy', expand)).code).toBe(0);
+      },
+    },
+  ],
+  disable: [
+    {
+      name: 'disable',
+      command: 'disable',
+      options: { object: 'a.f' },
+      driven: true,
+      reset: async (w) => expect((await w.cli('enable', { object: 'a.f', assumeYes: true })).code).toBe(0),
+    },
+  ],
+  enable: [
+    {
+      name: 'enable',
+      command: 'enable',
+      options: { object: 'a.f' },
+      driven: true,
+      reset: async (w) => expect((await w.cli('disable', { object: 'a.f', assumeYes: true })).code).toBe(0),
+    },
+  ],
+  cleanup: [{ name: 'cleanup', command: 'cleanup', options: {}, driven: false }],
+  adopt: [{ name: 'adopt', command: 'adopt', options: {}, driven: false }],
+  clone: [{ name: 'clone', command: 'clone', options: { from: 'e', to: 'e' }, driven: false }],
+};
+
+/** Cells that do not hold yet, and why. Remove a line when its cell holds: the test says which. */
+const KNOWN_GAPS: Record<string, string> = {
+  'disable: ticket': 'disable takes no --ticket (an emergency action, outside the pipeline)',
+  'disable: window': 'disable skips maintenance windows by design (an emergency action)',
+  'disable: window, dry run': 'disable skips maintenance windows by design',
+  'disable: protected, dry run': 'disable is outside the pipeline: its dry run asks no gate',
+  'disable: ledger row with ticket': 'disable takes no --ticket',
+  'disable: notifications': 'disable sends no notification',
+  'enable: ticket': 'enable takes no --ticket (outside the pipeline)',
+  'enable: window': 'enable asks no maintenance window (outside the pipeline)',
+  'enable: window, dry run': 'enable is outside the pipeline',
+  'enable: protected, dry run': 'enable is outside the pipeline: its dry run asks no gate',
+  'enable: ledger row with ticket': 'enable takes no --ticket',
+  'enable: notifications': 'enable sends no notification',
+  'disable: no drift after': 'disable records no fingerprint: status takes its revoked grants for drift',
+  'enable: no drift after': 'enable records no fingerprint: status takes the grants it gave back for drift',
+};
+
+/**
+ * Rows not checked by the matrix yet: each needs a state this workspace does not make (a rollback after a release,
+ * an expired backup, a database dbee never deployed, a second environment). Listed, printed, never counted as holding.
+ */
+const NOT_DRIVEN = Object.values(MATRIX).flatMap((rows) =>
+  Array.isArray(rows) ? rows.filter((r) => !r.driven).map((r) => r.name) : [],
+);
+
+/** A weekday that is not today (UTC): a maintenance window on it is closed now. */
+const closedDay = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(new Date().getUTCDay() + 3) % 7];
+
+const GATES = {
+  none: '{}',
+  ticket: '{ requireTicket: true }',
+  window: `{ maintenanceWindows: [{ days: [${closedDay}], from: "00:00", to: "23:59" }] }`,
+  protected: '{ protected: true }',
+};
+
+const takes = (command: CommandName, option: string) =>
+  Object.hasOwn(COMMAND_DEFINITIONS[command].schema.shape, option);
+
+describe('the guarantee matrix covers the command registry', () => {
+  it('every command has rows or says why it reads only', () => {
+    expect(Object.keys(MATRIX).sort()).toEqual([...COMMANDS].sort());
+  });
+});
+
+describe.each(ENGINES)('the guarantee matrix [%s]', (engine: EngineName) => {
+  const received: { ticket: string | null }[] = [];
+  const server: Server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (c) => (text += c));
+    req.on('end', () => {
+      received.push(JSON.parse(text));
+      res.writeHead(204).end();
+    });
+  });
+  let cleanup = async () => {};
+  beforeAll(() => new Promise<void>((r) => server.listen(0, '127.0.0.1', r)));
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await cleanup();
+  });
+
+  it('holds every cell but the known gaps', async () => {
+    const base = await promotionWorkspace(engine, ['e']);
+    cleanup = base.cleanup;
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const target = engine === 'postgres' ? 'url' : 'embedded';
+    const setGates = (gates: string) =>
+      base.w.write(
+        'dbee.yaml',
+        `version: 1\ndefaultEnvironment: e\nenvironments:\n  e:\n    engine: postgres\n    connection: { ${target}: "\${P_E}" }\n    gates: ${gates}\nnotify:\n  - url: "${url}"\n`,
+      );
+    const w: Workspace = Object.assign(base, {
+      cli: (command: CommandName, options: Record<string, unknown>) =>
+        base.dbee(command, { project: 'a', ...options }, base.vars('e')),
+    });
+    setGates(GATES.none);
+    w.w.write('a/f.sql', "CREATE FUNCTION a.f() RETURNS int LANGUAGE sql AS 'SELECT 1';");
+    expect((await w.cli('deploy', {})).code).toBe(0);
+    const lastId = async () =>
+      (await w.query<{ id: number | null }>('e', 'SELECT max(id)::int AS id FROM dbee.deployments'))[0]!.id ?? 0;
+
+    const outcomes = new Map<string, boolean>();
+    const refused = async (row: Row, gates: string, extra: Record<string, unknown>, text: RegExp) => {
+      setGates(gates);
+      const before = await lastId();
+      const r = await w.cli(row.command, { ...row.options, ...extra });
+      setGates(GATES.none);
+      // A gate that did not hold let the command run: put the state back for the next cell.
+      if (r.code === 0 && !extra.dryRun) await row.reset?.(w);
+      return r.code === 1 && text.test(r.stderr) && (await lastId()) === before;
+    };
+    for (const rows of Object.values(MATRIX)) {
+      if (!Array.isArray(rows)) continue;
+      for (const row of rows.filter((r) => r.driven)) {
+        const cell = (c: Cell, holds: boolean) => outcomes.set(`${row.name}: ${c}`, holds);
+        await row.setup?.(w);
+        const ticket = takes(row.command, 'ticket') ? { ticket: TICKET } : {};
+        const dry = takes(row.command, 'dryRun');
+        cell('ticket', await refused(row, GATES.ticket, { assumeYes: true }, /requires a change ticket/));
+        cell('window', await refused(row, GATES.window, { assumeYes: true, ...ticket }, /maintenance window/));
+        if (dry)
+          cell(
+            'window, dry run',
+            await refused(row, GATES.window, { assumeYes: true, ...ticket, dryRun: true }, /maintenance window/),
+          );
+        cell('protected', await refused(row, GATES.protected, { ...ticket }, /is protected/));
+        if (dry)
+          cell('protected, dry run', await refused(row, GATES.protected, { ...ticket, dryRun: true }, /is protected/));
+        if (!row.driven) continue;
+        received.length = 0;
+        const before = await lastId();
+        const r = await w.cli(row.command, { ...row.options, assumeYes: true, ...ticket });
+        cell('exit 0', r.code === 0);
+        const id = await lastId();
+        const [d] = await w.query<{ ticket: string | null }>(
+          'e',
+          `SELECT ticket FROM dbee.deployments WHERE id = ${id}`,
+        );
+        cell('ledger row with ticket', id > before && d?.ticket === TICKET);
+        const [steps] = await w.query<{ n: number }>(
+          'e',
+          `SELECT count(*)::int AS n FROM dbee.steps WHERE deployment_id = ${id}`,
+        );
+        cell('step rows', id > before && steps!.n > 0);
+        cell('notifications', received.length >= 2);
+        cell('no drift after', (await w.cli('status', {})).stdout.includes('drift: no'));
+      }
+    }
+    const failing = [...outcomes].filter(([, holds]) => !holds).map(([c]) => c);
+    const gaps = Object.keys(KNOWN_GAPS);
+    process.stdout.write(
+      `guarantee matrix [${engine}]: ${outcomes.size - failing.length}/${outcomes.size} cells hold; known gaps:\n${gaps.map((g) => `  ${g}: ${KNOWN_GAPS[g]}`).join('\n')}\n  not driven: ${NOT_DRIVEN.join(', ')}\n`,
+    );
+    expect(
+      failing.filter((c) => !(c in KNOWN_GAPS)),
+      'cells that fail and are not known gaps',
+    ).toEqual([]);
+    expect(
+      gaps.filter((g) => outcomes.get(g) === true),
+      'known gaps that hold now: remove them from KNOWN_GAPS',
+    ).toEqual([]);
+    expect(
+      gaps.filter((g) => !outcomes.has(g)),
+      'known gaps not checked by any row',
+    ).toEqual([]);
+  });
+});
