@@ -148,28 +148,11 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           );
       const history = await ledger.deployments(target.name, environment.name, 10_000);
       const last = history.find((d) => d.finished_at);
-      const read = await readDrift(ctx, {
-        engine,
-        conn,
-        environment,
-        models,
-        project: target.name,
-        last,
-        deployed: deployed.get(target.name)!,
-      });
-      const drift: StatusReport['drift'] = {
-        state: read.state,
-        recorded: read.recorded,
-        live: read.live,
-        ...(read.reason ? { reason: read.reason } : {}),
-        objects: read.objects.map((o) => o.key),
-      };
-      // What a deployment must decide before anything else: each drifted object, named (deploy refuses it or puts it
-      // back, by the conflict strategy).
-      if (!inFlight)
-        for (const o of read.objects)
-          if (!pendingSteps.some((p) => p.key === o.key))
-            pendingSteps.unshift({ key: o.key, action: o.how === 'changed' ? 'replace' : 'drop', drift: o.how });
+      const drift = await statusDrift(
+        ctx,
+        { engine, conn, environment, models, project: target.name, last, deployed: deployed.get(target.name)! },
+        inFlight ? null : pendingSteps,
+      );
       const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
       const report: StatusReport = {
         project: target.name,
@@ -200,6 +183,29 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       return dbt?.some((d) => d.severity === 'error') ? ExitCode.invalid : ExitCode.ok;
     },
   );
+}
+
+/**
+ * The drift of the project's schemas since its last deployment; each drifted object is also put first among
+ * `pendingSteps` (null while a release is in flight): what a deployment must decide before anything else (deploy
+ * refuses it or puts it back, by the conflict strategy).
+ */
+async function statusDrift(
+  ctx: OperationContext,
+  input: Parameters<typeof readDrift>[1],
+  pendingSteps: StatusReport['pendingSteps'] | null,
+): Promise<StatusReport['drift']> {
+  const read = await readDrift(ctx, input);
+  for (const o of pendingSteps ? read.objects : [])
+    if (!pendingSteps!.some((p) => p.key === o.key))
+      pendingSteps!.unshift({ key: o.key, action: o.how === 'changed' ? 'replace' : 'drop', drift: o.how });
+  return {
+    state: read.state,
+    recorded: read.recorded,
+    live: read.live,
+    ...(read.reason ? { reason: read.reason } : {}),
+    objects: read.objects.map((o) => o.key),
+  };
 }
 
 /** The project's deployment metrics on this environment, from its ledger history. */
