@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { webhookSink } from './webhooks';
 import { COMMAND_DEFINITIONS, COMMANDS, type CommandName } from '@dbee/core';
 import { ENGINES, type EngineName, promotionWorkspace } from '../promotion/helpers';
 
@@ -162,27 +161,19 @@ describe('the guarantee matrix covers the command registry', () => {
 });
 
 describe.each(ENGINES)('the guarantee matrix [%s]', (engine: EngineName) => {
-  const received: { ticket: string | null }[] = [];
-  const server: Server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
-    req.on('end', () => {
-      received.push(JSON.parse(text));
-      res.writeHead(204).end();
-    });
-  });
+  const hooks = webhookSink<{ ticket: string | null }>();
+  const { received } = hooks;
   let cleanup = async () => {};
-  beforeAll(() => new Promise<void>((r) => server.listen(0, '127.0.0.1', r)));
+  beforeAll(() => hooks.listen());
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await hooks.close();
     await cleanup();
   });
 
   it('holds every cell but the known gaps', async () => {
     const base = await promotionWorkspace(engine, ['e']);
     cleanup = base.cleanup;
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const url = hooks.url();
     const target = engine === 'postgres' ? 'url' : 'embedded';
     const setGates = (gates: string) =>
       base.w.write(
