@@ -91,6 +91,12 @@ describe('dbee check --dbt with the fixture manifests [pglite]', () => {
       'analytics/v13.json: dbt manifest schema v13 is not one dbee reads (it reads v7 to v12 and v20',
     );
     expect(v13.stderr).not.toMatch(/\n\s+at /);
+    // deploy --dbt checks on the dry run's copy only: a real deploy or an unverified dry run refuses it.
+    for (const options of [{}, { dryRun: true, verify: false }]) {
+      const refused = await run(w.root, 'deploy', { project: 'shop', dbt: 'analytics/v11.json', ...options });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('--dbt checks the dbt models on the verified dry run');
+    }
   });
 
   it('an added column breaks nothing; SELECT * stays unknown, a warning unless check.dbt.unknown is fail', async () => {

@@ -9,6 +9,7 @@ import type { SchemaModel } from '../schema/model';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
 import type { DependencyNode } from '../smoke/stale-views';
+import type { AdviseRole, StatisticsAdviceRole } from './advise-role';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -946,8 +947,43 @@ export interface Engine {
   readonly audit?: AuditTrail;
   /** The expand/contract strategy. PostgreSQL. */
   readonly expand?: ExpandRole;
+  /** Index and statistics advice (`dbee advise`). PostgreSQL. */
+  readonly advise?: AdviseRole;
+  /** Statistics advice from the optimizer's own recommendations (`dbee advise`). Teradata. */
+  readonly statisticsAdvice?: StatisticsAdviceRole;
+  /** `dbee unlock`: the deployment lock's holder, and clearing a dead holder's lock. */
+  readonly locks?: LockAdmin;
   /** The columns a query reads from the relations it names (`dbee check --dbt`). PostgreSQL. */
   readonly lineage?: LineageRole;
+}
+
+/** Who holds a deployment lock, as `LockAdmin.holder` reads it. */
+export interface LockHolder extends LockOwner {
+  /** When the lock ends on its own (a lock row's expiry), if it does. */
+  expiresAt?: string;
+  /**
+   * Why `clear` cannot clear it, when it cannot (PostgreSQL: an advisory lock ends only with the session that holds
+   * it). `dbee unlock` then names the holder and what to do, and changes nothing.
+   */
+  notClearable?: string;
+  /** What identifies this holder to `clear` (a lock row's token), so that only this holder's lock is cleared. */
+  token?: string;
+}
+
+/**
+ * `dbee unlock`: read who holds the deployment lock, and clear a lock whose holder died (a BTEQ script killed while it
+ * held the lock row, which only expires hours later). Engine-neutral in core; the engine reads and clears its own lock.
+ */
+export interface LockAdmin {
+  /** The holder of the lock `key` on `environment`, or null when nobody holds it. */
+  holder(environment: ResolvedEnvironment, context: { workspaceRoot: string }, key: string): Promise<LockHolder | null>;
+  /** Clear the lock `key` of `holder` (as `holder` returned it) and nothing else; false when it was gone already. */
+  clear(
+    environment: ResolvedEnvironment,
+    context: { workspaceRoot: string },
+    key: string,
+    holder: LockHolder,
+  ): Promise<boolean>;
 }
 
 /** The optional roles of an engine, by name. */
@@ -962,6 +998,9 @@ export type EngineRole =
   | 'extract'
   | 'audit'
   | 'expand'
+  | 'advise'
+  | 'statisticsAdvice'
+  | 'locks'
   | 'lineage';
 
 /**
@@ -995,5 +1034,8 @@ const ROLE_REASON: Record<EngineRole, string> = {
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
   expand: 'it has no version schemas of views or sync triggers',
+  advise: 'it has no planner costs or hypothetical indexes to prove advice with',
+  statisticsAdvice: 'its optimizer recommends no statistics',
+  locks: 'it cannot read or clear its deployment lock',
   lineage: 'it has no parser for the columns a query reads',
 };

@@ -145,7 +145,12 @@ function targetReport(
     target,
     labels,
     wave,
-    result: run.exitCode === ExitCode.smokeFailed && result === 'succeeded' ? 'failed' : result,
+    result:
+      run.exitCode === ExitCode.smokeFailed && result === 'succeeded'
+        ? 'failed'
+        : result === 'refused' && run.error?.code === 'DRIFT'
+          ? 'drifted'
+          : result,
     exitCode: run.exitCode,
     database: r?.database ?? null,
     deploymentIds: (r?.projects ?? []).flatMap((p) => (p.deploymentId === null ? [] : [p.deploymentId])),

@@ -4,7 +4,7 @@ import { dbtJson, dbtVerdict, formatDbtMarkdown, formatDbtText, type DbtPolicy }
 import { prepareDbtRun, type DbtResult, type DbtRun } from '../check/dbt-run';
 import type { DbtCheckSettings } from '../config/schema';
 import type { Engine } from '../engine/engine';
-import type { DbeeError } from '../errors';
+import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import type { VerifyResult } from '../runner/verify';
@@ -83,6 +83,21 @@ export function prepareDbt(
     settings.drift,
   );
   return { run, policy: { unknown: settings.unknown ?? 'warn' }, settings };
+}
+
+/**
+ * `deploy --dbt` is a dry run's check on its scratch copy: without `--dry-run`, or with `--no-verify`, it would check
+ * nothing, so it is refused rather than ignored.
+ */
+export function refuseDbtUnverified(options: { dbt?: string; dryRun?: boolean; verify?: boolean }): void {
+  if (options.dbt && (!options.dryRun || options.verify === false))
+    throw new DbeeError(
+      '--dbt checks the dbt models on the verified dry run: it needs --dry-run, and not --no-verify',
+      {
+        code: 'OPTIONS_INVALID',
+        hint: 'run dbee deploy --dry-run --dbt <manifest.json>, or dbee check --dbt <manifest.json>',
+      },
+    );
 }
 
 /** Once the copy was read (or could not be): the dbt check's result. */
