@@ -71,6 +71,7 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
         safe: false,
         continueOnError: false,
         prune: false,
+        withNeeded: false,
       },
       { onCompat: (r) => (report = r), onDbt: (r) => (dbt = r), skipGates: true },
     );

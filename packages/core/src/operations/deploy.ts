@@ -44,6 +44,8 @@ import { planSources } from './source-plan';
 import { deployExpandContract } from './expand-contract';
 import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
 import { printPlan } from './print';
+import { selectedPlan } from './selection';
+import { checkSelection, readSelection, type Selection } from '../planner/selection';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { refuseDbtUnverified } from './dbt';
@@ -87,6 +89,11 @@ export async function deploy(
       workspace.settings(workspace.project(options.project), workspace.environment(options.env, ctx.env)).deploy
         .strategy ??
       'direct';
+    if (strategy !== 'direct' && (options.objects?.length || options.objectsFrom !== undefined))
+      throw new DbeeError(`--objects deploys a selection directly: not with the ${strategy} strategy`, {
+        code: 'OPTIONS_INVALID',
+        hint: 'deploy the selection with --strategy direct, or the whole release',
+      });
     return await STRATEGIES[strategy](ctx, options, hooks);
   } finally {
     // In an Nx batch, the next tasks read what this one may have written to the ledger live (batch-reads.ts).
@@ -346,6 +353,8 @@ interface DeployInputs extends PipelineInputs {
   now: Date;
   /** The sources' git commit, read (two git processes) while the sources are read and the lock is taken. */
   sourceCommitLater: Promise<string | null> | null;
+  /** `--objects`/`--objects-from`, checked against the sources; null: the whole plan. */
+  selection: Selection | null;
 }
 
 /** The plan of one run, and what was decided about it under the lock. */
@@ -409,6 +418,13 @@ async function deployInputs(
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine, { exportsFor: planned });
   const owners = schemaOwners(ctx, environment);
+  const selection = readSelection(options, (p) => workspace.commandLinePath(p));
+  if (selection && pkg)
+    throw new DbeeError('--objects selects from the plan of the sources; a package deploys the plan it froze', {
+      code: 'OPTIONS_INVALID',
+      hint: 'build a package of the selection with `dbee plan --objects ... --out <folder>` and deploy that',
+    });
+  if (selection) checkSelection(selection, models, planned);
   const settings = workspace.settings(target, environment).deploy;
   const settingsOf = (project: string) => workspace.settings(workspace.project(project), environment).deploy;
   const scope: TransactionScope = settings.transaction ?? 'object';
@@ -430,6 +446,7 @@ async function deployInputs(
     scope,
     now,
     sourceCommitLater,
+    selection,
   };
 }
 
@@ -500,13 +517,17 @@ async function planDeployment(
     );
   const state =
     ctx.plans && !pkg ? await liveState(engine, conn, { models, planned, deployed, sourceCommit: commit }) : null;
-  const plan = pkg
+  const whole = pkg
     ? await packagePlan({ pkg, ledger, conn, engine, environment, deployed, variables, models })
     : ctx.plans && state
       ? await ctx.plans.plan(environment.name, state.key, build)
       : await build();
   if (ctx.plans && !state) ctx.plans.record(environment.name, pkg ? 'package' : 'built');
-  if (!pkg) await pruneRemoved(ctx, input, conn, plan, deployed);
+  if (!pkg) await pruneRemoved(ctx, input, conn, whole, deployed);
+  // --objects: the plan stage's filter (operations/selection.ts); the rest of the pipeline sees only its plan.
+  const plan = input.selection
+    ? selectedPlan(ctx, { ...input, selection: input.selection }, whole, deployed, report)
+    : whole;
   // A package is identified by the checksum of the whole plan it froze; sources by the plan of this run.
   const checksum = pkg ? pkg.manifest.planChecksum : planChecksum(plan);
   report.source.planChecksum = checksum;

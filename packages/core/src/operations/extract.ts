@@ -10,7 +10,8 @@ import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { Ledger } from '../ledger/ledger';
 import { expandPlaceholders } from '../sources/placeholders';
 import type { ExtractOptions } from '../options';
-import { ignorePattern, type SchemaScope } from '../schema/managed-scope';
+import type { SchemaScope } from '../schema/managed-scope';
+import { globSubject, objectGlobPattern } from '../model/object-glob';
 import type { OperationContext } from '../context/operation-context';
 import { loadModels, schemaOwners } from '../context/load';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
@@ -189,8 +190,8 @@ function selectObjects(ctx: OperationContext, options: ExtractOptions, live: Liv
   const { objects, changed } = live;
   let selected = objects;
   if (options.objects) {
-    const re = new RegExp(ignorePattern(options.objects));
-    selected = selected.filter((o) => re.test(`${o.key.kind}:${o.key.schema}.${o.key.name}`));
+    const re = new RegExp(objectGlobPattern(options.objects));
+    selected = selected.filter((o) => re.test(globSubject(o.key)));
   }
   if (!changed) return selected;
   const touched = new Set(

@@ -16,6 +16,8 @@ import { gitCommit } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { loadTarget, modelLoader, schemaOwners, type LoadedTarget } from '../context/load';
 import { printPlan } from './print';
+import { selectedPlan } from './selection';
+import { checkSelection, readSelection } from '../planner/selection';
 import { ConflictRules } from './conflicts';
 import type { PlanOptions } from '../options';
 import { planDiagnostics, sourceLocations } from '../report/diagnostic';
@@ -62,6 +64,16 @@ async function planOf(ctx: OperationContext, options: PlanOptions, loaded: Loade
   const { environment, target, engine, models, all } = loaded;
   const withDeps = options.withDependencies ?? true;
   const planned = withDeps ? all.map((p) => p.name) : [target.name];
+  const selection = readSelection(options, (p) => ctx.workspace.commandLinePath(p));
+  if (selection && (options.diff || options.againstEnv || options.base || options.head))
+    throw new DbeeError(
+      '--objects selects from the plan of the sources: not with --diff, --against-env, --base or --head',
+      {
+        code: 'OPTIONS_INVALID',
+        hint: 'deploy a selection from the sources with `dbee deploy --objects`, or package it with `dbee plan --objects ... --out`',
+      },
+    );
+  if (selection) checkSelection(selection, models, planned);
   if (options.base && !options.againstEnv && !options.diff) {
     const r = await releasePlan(ctx, {
       project: target.name,
@@ -86,7 +98,7 @@ async function planOf(ctx: OperationContext, options: PlanOptions, loaded: Loade
       },
     );
   }
-  const plan = refuseNeedsDiff(
+  const whole = refuseNeedsDiff(
     await planSourcesExplained(
       {
         engine,
@@ -98,6 +110,17 @@ async function planOf(ctx: OperationContext, options: PlanOptions, loaded: Loade
       modelLoader(ctx, environment, engine),
     ),
   );
+  // A plan of the sources against no database: what a selection needs is named (the target may have it), not refused.
+  const plan = selection
+    ? selectedPlan(
+        ctx,
+        { selection, models, planned, owners: schemaOwners(ctx, environment) },
+        whole,
+        new Map(),
+        null,
+        false,
+      )
+    : whole;
   return { plan, packaged: models.filter((m) => planned.includes(m.project.name)) };
 }
 

@@ -1,5 +1,5 @@
 import type { ConflictStrategy, DeployStrategy, HazardKind } from '../config/schema';
-import { choiceWithDefault, count, flag, positional, text } from './option';
+import { choiceWithDefault, count, flag, positional, text, texts } from './option';
 
 /** Options that several commands share, with one wording. */
 
@@ -56,6 +56,25 @@ export const dryRun = (description: string) => flag(description);
 /** `--format text|json`: how a report is printed. */
 export const textOrJson = () =>
   choiceWithDefault(['text', 'json'], 'text', 'Output format: text for people, json for scripts.');
+
+/**
+ * `--objects`, `--objects-from`, `--with-dependencies`: a selection of the plan's objects (docs/deploying.md, "Object by
+ * object"); `deploy` deploys it, `plan` plans it.
+ */
+export const selection = () => ({
+  objects: texts(
+    'Only the changes of the objects matching this glob over `kind:schema.name` (`function:sales.total`, `sales.order_*`), the grammar of `extract --objects`; repeatable. A glob that matches no object of the sources is refused (exit 1), before anything runs. The other changes stay pending.',
+    { value: '<glob>' },
+  ),
+  objectsFrom: text(
+    'Only the changes of the objects listed in this file: one key or glob per line, `#` starts a comment (relative to the workspace root). A line that matches no object is refused (exit 1, its file and line), before anything runs.',
+    { value: '<file>' },
+  ),
+  withNeeded: flag(
+    "With --objects or --objects-from: also take the pending changes the selected ones need (a table's new column under a function, a new view under a view), named. Without it such a selection is refused (exit 1), naming what it needs.",
+    { flag: 'with-dependencies' },
+  ),
+});
 
 /** `--against-env`, `--base`, `--head`: the two sides of a comparison; `diff` reports it, `plan` plans it. */
 export const comparison = (what: 'diff' | 'plan') =>

@@ -12,6 +12,7 @@ import {
   project,
   shard,
   ticket,
+  selection,
 } from './common';
 import { choice, clock, count, flag, list, negatedFlag, seconds, text } from './option';
 
@@ -90,6 +91,7 @@ export const deployCommand = defineCommand('deploy', {
       { value: '<release>' },
     ),
     labels: labels(),
+    ...selection(),
     shard: shard(),
     now: clock(),
   },

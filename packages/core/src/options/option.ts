@@ -170,6 +170,14 @@ export function list<const V extends readonly string[]>(values: V, description: 
   });
 }
 
+/** A text the command line may repeat (`--objects a --objects b`), an array in Nx; one text is a list of one. */
+export function texts(description: string, cli: FlagSettings & { value: string }) {
+  return register(
+    z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string({ error: 'a text' }))).optional(),
+    { description, json: { type: 'array', items: { type: 'string' }, ...nxAlias(cli.short) }, cli },
+  );
+}
+
 /** A text that may also be given as a whole number (`--to 12`, `--to V3`); core receives it as text. */
 export function textOrNumber(description: string, cli: FlagSettings & { value: string }) {
   return register(

@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { comparison, env, project, STRATEGIES } from './common';
+import { comparison, env, project, selection, STRATEGIES } from './common';
 import { choice, flag, negatedFlag, text } from './option';
 
 export const planCommand = defineCommand('plan', {
@@ -35,5 +35,6 @@ export const planCommand = defineCommand('plan', {
       "With `out`: `expand-contract` also writes what `deploy --package --strategy expand-contract` needs (the release's table model, renames and `up`/`down` expressions). Default: the project's or environment's `deploy.strategy`.",
     ),
     ...comparison('plan'),
+    ...selection(),
   },
 });

@@ -42,6 +42,11 @@ export interface DeployReport {
   interrupted: number[];
   /** A phase of an expand-contract release (`expand`, `complete`, `abort`); absent for a direct deployment. */
   phase?: string;
+  /**
+   * `--objects`/`--objects-from`: the globs asked for, the steps' objects deployed (`needed`: taken along by
+   * `--with-dependencies`), and the plan's other changes, which stay pending. Absent: the whole plan.
+   */
+  selection?: { globs: string[]; objects: string[]; needed: string[]; pending: string[] };
   error?: { code: string; message: string; hint?: string };
 }
 
@@ -72,6 +77,14 @@ export function printSummary(out: NodeJS.WritableStream, r: DeployReport): void 
       'source',
       r.source.package ? `package ${r.source.package}` : `commit ${r.source.commit ?? 'unknown (not a git checkout)'}`,
     ],
+    ...(r.selection
+      ? [
+          [
+            'selection',
+            `${r.selection.globs.join(' ')}: ${r.selection.objects.length + r.selection.needed.length} object${r.selection.objects.length + r.selection.needed.length === 1 ? '' : 's'}, ${r.selection.pending.length} change${r.selection.pending.length === 1 ? '' : 's'} left pending`,
+          ] as [string, string],
+        ]
+      : []),
     ...(r.ticket ? [['ticket', r.ticket] as [string, string]] : []),
     ['who', `${r.who.osUser}@${r.who.host}${r.who.ciJob ? ` (CI job ${r.who.ciJob})` : ''}`],
     ['backups', r.backups.length ? r.backups.join(', ') : 'none'],

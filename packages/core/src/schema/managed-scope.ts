@@ -1,4 +1,5 @@
 import { formatKey, type ObjectKey } from '../model/object-key';
+import { objectGlobPattern } from '../model/object-glob';
 import type { PrivilegeGrant, SchemaModel } from './model';
 
 /**
@@ -53,24 +54,8 @@ export interface ManageConfig {
   ignore?: string[];
 }
 
-/**
- * An `ignore:` glob as an anchored regular expression over `kind:schema.name`: `table:audit.*_bak_*`,
- * `function:ext_*` (any schema), `audit.tmp_*` (any kind). `*` matches any run of characters, `?` one.
- */
-export function ignorePattern(glob: string): string {
-  const colon = glob.indexOf(':');
-  const kind = colon >= 0 ? glob.slice(0, colon) : null;
-  const rest = colon >= 0 ? glob.slice(colon + 1) : glob;
-  const dot = rest.indexOf('.');
-  const schema = dot >= 0 ? rest.slice(0, dot) : null;
-  const name = dot >= 0 ? rest.slice(dot + 1) : rest;
-  const part = (g: string) =>
-    g
-      .replace(/[\\^$.|+()[\]{}]/g, (c) => '\\' + c)
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.');
-  return `^${kind === null ? '[a-z-]+' : part(kind)}:${schema === null ? '[^.]*' : part(schema)}\\.${part(name)}$`;
-}
+/** An `ignore:` glob as an anchored regular expression over `kind:schema.name` ({@link objectGlobPattern}). */
+export const ignorePattern = objectGlobPattern;
 
 /** Role names the statements grant to or revoke from (`GRANT ... TO a, b`, `REVOKE ... FROM "Weird"`). */
 export function grantees(statements: Iterable<string>): string[] {

@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { ENGINES, rows, type TestWorkspace } from '../runner/helpers';
+import { shopAtV1, V2, writeAll } from '../rollback/fixture';
+
+/**
+ * `deploy --objects` / `--objects-from` (issue #62), on the rollback suite's shop: V1 deployed, V2's sources pending
+ * with four changes: the function `greet` (alone), the view `names` (over customers' new column `email`), the table
+ * `customers` (a new column) and the new table `orders`.
+ */
+let workspaces: TestWorkspace[] = [];
+afterEach(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+
+const deployments = async (w: TestWorkspace) =>
+  Number((await rows(w.target, 'SELECT count(*)::int AS n FROM dbee.deployments'))[0]!.n);
+const greeting = async (w: TestWorkspace) =>
+  (await rows(w.target, "SELECT shop.greet('x') AS g"))[0]!.g as string;
+
+describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
+  it('deploys one selected function alone; the rest stays pending in status, and the next deploy plans only it', async () => {
+    const w = keep(await shopAtV1(engine));
+    writeAll(w, V2);
+    const dbee = (command: 'deploy', options: Record<string, unknown> = {}) =>
+      run(w.root, command, { project: 'shop', assumeYes: true, countdownFrom: 0, ...options }, w.target.vars);
+
+    const dry = await dbee('deploy', { objects: ['function:shop.greet'], dryRun: true });
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    const one = await dbee('deploy', { objects: ['function:shop.greet'], report: 'report.json' });
+    expect(one.stderr).toBe('');
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/selection: +function:shop\.greet: 1 object, \d+ changes? left pending/);
+    expect(await greeting(w)).toBe('hi x');
+    const cols = await rows(
+      w.target,
+      "SELECT column_name FROM information_schema.columns WHERE table_schema = 'shop' AND table_name = 'customers' ORDER BY 1",
+    );
+    expect(cols.map((c) => c.column_name)).toEqual(['id', 'name']);
+
+    const status = await run(w.root, 'status', { project: 'shop', format: 'json' }, w.target.vars);
+    expect(status.code).toBe(0);
+    const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string }[] }[])[0]!.pendingSteps;
+    expect(pending.map((p) => p.key).sort()).toEqual(['table:shop.customers', 'table:shop.orders', 'view:shop.names']);
+
+    const rest = await dbee('deploy', { dryRun: true, verify: false });
+    expect(rest.code).toBe(0);
+    expect(rest.stdout).toContain('view:shop.names');
+    expect(rest.stdout).toContain('table:shop.orders');
+    expect(rest.stdout).not.toContain('function:shop.greet');
+  });
+
+  it('refuses a selection that needs an unselected change, naming it; --with-dependencies takes it along', async () => {
+    const w = keep(await shopAtV1(engine));
+    writeAll(w, V2);
+    const dbee = (options: Record<string, unknown>) =>
+      run(w.root, 'deploy', { project: 'shop', assumeYes: true, countdownFrom: 0, ...options }, w.target.vars);
+    const before = await deployments(w);
+
+    const refused = await dbee({ objects: ['view:shop.names'] });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('view:shop.names needs table:shop.customers');
+    expect(refused.stderr).toContain('--with-dependencies');
+    expect(await deployments(w)).toBe(before);
+
+    const taken = await dbee({ objects: ['view:shop.names'], withNeeded: true });
+    expect(taken.stderr).toBe('');
+    expect(taken.code).toBe(0);
+    const view = await rows(w.target, 'SELECT * FROM shop.names ORDER BY id');
+    expect(view).toEqual([
+      { id: 1, name: 'ADA', email: null },
+      { id: 2, name: 'BOB', email: null },
+    ]);
+    // The function and the new table were neither selected nor needed: still pending.
+    expect(await greeting(w)).toBe('hello x');
+    expect(await rows(w.target, "SELECT 1 FROM pg_tables WHERE schemaname = 'shop' AND tablename = 'orders'")).toEqual(
+      [],
+    );
+  });
+
+  it('refuses a batch file with a misspelled routine before anything runs, naming the file and line', async () => {
+    const w = keep(await shopAtV1(engine));
+    writeAll(w, V2);
+    w.write('batch.txt', '# tonight\nfunction:shop.greet\nview:shop.names  # the report view\nfunction:shop.gret\n');
+    const before = await deployments(w);
+    const r = await run(
+      w.root,
+      'deploy',
+      { project: 'shop', objectsFrom: 'batch.txt', withNeeded: true, assumeYes: true, countdownFrom: 0 },
+      w.target.vars,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('batch.txt:4: --objects function:shop.gret matches no object of shop');
+    expect(r.stderr).not.toContain('batch.txt:2');
+    expect(await deployments(w)).toBe(before);
+    expect(await greeting(w)).toBe('hello x');
+  });
+});
