@@ -17,8 +17,7 @@ const keep = (w: TestWorkspace) => (workspaces.push(w), w);
 
 const deployments = async (w: TestWorkspace) =>
   Number((await rows(w.target, 'SELECT count(*)::int AS n FROM dbee.deployments'))[0]!.n);
-const greeting = async (w: TestWorkspace) =>
-  (await rows(w.target, "SELECT shop.greet('x') AS g"))[0]!.g as string;
+const greeting = async (w: TestWorkspace) => (await rows(w.target, "SELECT shop.greet('x') AS g"))[0]!.g as string;
 
 describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
   it('deploys one selected function alone; the rest stays pending in status, and the next deploy plans only it', async () => {
@@ -43,8 +42,12 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
 
     const status = await run(w.root, 'status', { project: 'shop', format: 'json' }, w.target.vars);
     expect(status.code).toBe(0);
-    const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string }[] }[])[0]!.pendingSteps;
-    expect(pending.map((p) => p.key).sort()).toEqual(['table:shop.customers', 'table:shop.orders', 'view:shop.names']);
+    const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string }[] }).pendingSteps;
+    expect([...new Set(pending.map((p) => p.key))].sort()).toEqual([
+      'table:shop.customers',
+      'table:shop.orders',
+      'view:shop.names',
+    ]);
 
     const rest = await dbee('deploy', { dryRun: true, verify: false });
     expect(rest.code).toBe(0);
