@@ -54,24 +54,54 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
     expect(rest.stdout).toContain('view:shop.names');
     expect(rest.stdout).toContain('table:shop.orders');
     expect(rest.stdout).not.toContain('function:shop.greet');
+
+    // A package of a selection (the new table) deploys like any package; then only the view and its column are left.
+    const planned = await run(
+      w.root,
+      'plan',
+      { project: 'shop', objects: ['table:shop.orders'], out: 'pkg' },
+      w.target.vars,
+    );
+    expect(planned.stderr).toBe('');
+    expect(planned.code).toBe(0);
+    const pkg = await dbee('deploy', { package: 'pkg' });
+    expect(pkg.stderr).toBe('');
+    expect(pkg.code).toBe(0);
+    expect(await rows(w.target, 'SELECT count(*)::int AS n FROM shop.orders')).toEqual([{ n: 0 }]);
+    const last = await dbee('deploy', { dryRun: true, verify: false });
+    expect(last.code).toBe(0);
+    expect(last.stdout).toContain('view:shop.names');
+    expect(last.stdout).toContain('table:shop.customers');
+    expect(last.stdout).not.toMatch(/table:shop\.orders|function:shop\.greet/);
   });
 
-  it('refuses a selection that needs an unselected change, naming it; --with-dependencies takes it along', async () => {
+  it('refuses a batch file with a misspelled routine, then a selection that needs an unselected change, before anything runs; --with-dependencies takes it along', async () => {
     const w = keep(await shopAtV1(engine));
     writeAll(w, V2);
     const dbee = (options: Record<string, unknown>) =>
       run(w.root, 'deploy', { project: 'shop', assumeYes: true, countdownFrom: 0, ...options }, w.target.vars);
     const before = await deployments(w);
 
-    const refused = await dbee({ objects: ['view:shop.names'] });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('view:shop.names needs table:shop.customers');
-    expect(refused.stderr).toContain('--with-dependencies');
+    w.write('batch.txt', '# tonight\nfunction:shop.greet\nview:shop.names  # the report view\nfunction:shop.gret\n');
+    const batch = await dbee({ objectsFrom: 'batch.txt', withNeeded: true });
+    expect(batch.code).toBe(1);
+    expect(batch.stderr).toContain('batch.txt:4: --objects function:shop.gret matches no object of shop');
+    expect(batch.stderr).not.toContain('batch.txt:2');
+    expect(await deployments(w)).toBe(before);
+    expect(await greeting(w)).toBe('hello x');
+
+    for (const dryRun of [true, false]) {
+      const refused = await dbee({ objects: ['view:shop.names'], dryRun });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('view:shop.names needs table:shop.customers');
+      expect(refused.stderr).toContain('--with-dependencies');
+    }
     expect(await deployments(w)).toBe(before);
 
     const taken = await dbee({ objects: ['view:shop.names'], withNeeded: true });
     expect(taken.stderr).toBe('');
     expect(taken.code).toBe(0);
+    expect(taken.stdout).toContain('table:shop.customers');
     const view = await rows(w.target, 'SELECT * FROM shop.names ORDER BY id');
     expect(view).toEqual([
       { id: 1, name: 'ADA', email: null },
@@ -82,23 +112,5 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
     expect(await rows(w.target, "SELECT 1 FROM pg_tables WHERE schemaname = 'shop' AND tablename = 'orders'")).toEqual(
       [],
     );
-  });
-
-  it('refuses a batch file with a misspelled routine before anything runs, naming the file and line', async () => {
-    const w = keep(await shopAtV1(engine));
-    writeAll(w, V2);
-    w.write('batch.txt', '# tonight\nfunction:shop.greet\nview:shop.names  # the report view\nfunction:shop.gret\n');
-    const before = await deployments(w);
-    const r = await run(
-      w.root,
-      'deploy',
-      { project: 'shop', objectsFrom: 'batch.txt', withNeeded: true, assumeYes: true, countdownFrom: 0 },
-      w.target.vars,
-    );
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('batch.txt:4: --objects function:shop.gret matches no object of shop');
-    expect(r.stderr).not.toContain('batch.txt:2');
-    expect(await deployments(w)).toBe(before);
-    expect(await greeting(w)).toBe('hello x');
   });
 });
