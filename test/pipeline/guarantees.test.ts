@@ -85,6 +85,17 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   ],
   deploy: [
     {
+      name: 'deploy --objects',
+      command: 'deploy',
+      options: { objects: ['function:a.g'] },
+      driven: true,
+      // Two pending changes, one selected: the other (a view) stays pending; the plain deploy after it deploys it.
+      setup: async (w) => {
+        w.w.write('a/g.sql', "CREATE FUNCTION a.g() RETURNS int LANGUAGE sql AS 'SELECT 2';");
+        w.w.write('a/w.sql', 'CREATE VIEW a.w AS SELECT id FROM a.t;');
+      },
+    },
+    {
       name: 'deploy',
       command: 'deploy',
       options: {},
