@@ -604,7 +604,7 @@ async function depth(pluginRoot: string, projects: readonly GeneratedProject[], 
 }
 
 /** The median: the middle one of an odd count, the mean of the two middle ones of an even count. */
-const median = G.median;
+export const median = G.median;
 
 /** `nx show projects` in one workspace: cold (workspace data removed first), then warm (kept), in seconds. */
 function showOnce(root: string): { cold: number; warm: number } {

@@ -46,7 +46,8 @@ import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-read
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
-import { liveState } from '../fleet/plan-cache';
+import { refuseDbtUnverified } from './dbt';
+import { liveState } from '../context/fleet-plans';
 import type { DeployReport } from '../runner/deploy-report';
 
 export type { DeployOptions };
@@ -79,6 +80,7 @@ export async function deploy(
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
   try {
+    refuseDbtUnverified(options);
     const { workspace } = ctx;
     const strategy =
       options.strategy ??
@@ -175,10 +177,12 @@ async function planUnderLock(
 }
 
 /**
- * A real run with nothing to apply. From the sources: the database is up to date (a missing fingerprint is recorded).
- * A package at its state on an environment that another promotes from: its smoke checks run here and, when they pass,
- * a deployment of no steps records them and the promotion record is written, so the package can go on (exit 3 when
- * they fail; exit 1 when this engine cannot run them, naming why).
+ * A real run with nothing to apply. A deployment this run found interrupted after all its steps applied (killed during
+ * its smoke checks, say) is finished: its closing stages run now (smoke checks, promotion record, notifications, a
+ * closing row), not "up to date". From the sources otherwise: the database is up to date (a missing fingerprint is
+ * recorded). A package at its state on an environment that another promotes from: its smoke checks run here and,
+ * when they pass, a deployment of no steps records them and the promotion record is written, so the package can go
+ * on (exit 3 when they fail; exit 1 when this engine cannot run them, naming why).
  */
 async function settleUnchanged(
   ctx: OperationContext,
@@ -189,12 +193,51 @@ async function settleUnchanged(
 ): Promise<ExitCodeValue | PipelineApplied> {
   // Drift the conflict strategy refused is no "up to date" (deploy-drift.ts).
   if (run.problems.length) refuse(run.problems, false);
+  const unfinished = await interruptedAfterSteps(input, run.ledger!, report.interrupted);
+  if (unfinished.length) {
+    ctx.reporter.info(
+      `${unfinished.map((d) => `${d.project} (deployment #${d.id})`).join(', ')}: interrupted after all its steps applied: its smoke checks, promotion record and notifications run now`,
+    );
+    return settleClosing(
+      ctx,
+      input,
+      session,
+      run,
+      report,
+      unfinished.map((d) => d.project),
+      'resume',
+    );
+  }
   for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
   await confirmObjectStates(ctx, input, run.ledger!, run);
   await confirmFingerprints(ctx, input, run.ledger!, session.conn);
   report.status = 'unchanged';
   if (!input.pkg || !promotesFrom(ctx, input.environment.name)) return ExitCode.ok;
-  return settlePromotion(ctx, input, session, run, report);
+  const pkg = input.pkg;
+  const projects = pkg.plan.projects.filter((p) => pkg.plan.steps.some((s) => s.project === p));
+  return settleClosing(ctx, input, session, run, report, projects, 'promotion');
+}
+
+/** The deployments of the planned projects that this run marked interrupted after every one of their steps applied. */
+async function interruptedAfterSteps(
+  input: DeployInputs,
+  ledger: Ledger,
+  interrupted: readonly number[],
+): Promise<{ project: string; id: number }[]> {
+  if (!interrupted.length) return [];
+  const out: { project: string; id: number }[] = [];
+  for (const project of input.planned) {
+    const [last] = await ledger.deployments(project, input.environment.name, 1);
+    if (
+      last &&
+      interrupted.includes(last.id) &&
+      last.kind === 'deploy' &&
+      last.steps_total > 0 &&
+      last.steps_applied === last.steps_total
+    )
+      out.push({ project, id: last.id });
+  }
+  return out;
 }
 
 /** Whether another environment takes packages promoted from `environment` (`gates.promotedFrom`). */
@@ -206,29 +249,32 @@ function promotesFrom(ctx: OperationContext, environment: string): boolean {
  * A package at its state where the next environment reads promotions from: each of its projects gets a deployment of
  * no steps that runs the package's smoke checks here and records them (the evidence `gates.promotedFrom` reads).
  */
-async function settlePromotion(
+async function settleClosing(
   ctx: OperationContext,
   input: DeployInputs,
   session: DeploymentSession,
   run: DeployRun,
   report: DeployReport,
+  projects: string[],
+  why: 'promotion' | 'resume',
 ): Promise<PipelineApplied> {
-  const pkg = input.pkg!;
-  const projects = pkg.plan.projects.filter((p) => pkg.plan.steps.some((s) => s.project === p));
   const missing = projects.filter((p) => !run.smoke?.checks.has(p));
-  if (missing.length)
+  if (missing.length && why === 'promotion')
     throw new DbeeError(
-      `package ${pkg.path} is already deployed on ${input.environment.name}, but no promotion record can be written: the smoke checks of ${missing.join(', ')} do not run here (${input.engine.smoke ? 'deploy.smokeAfterDeploy: false' : `the ${input.engine.name} engine cannot run them`})`,
+      `package ${input.pkg!.path} is already deployed on ${input.environment.name}, but no promotion record can be written: the smoke checks of ${missing.join(', ')} do not run here (${input.engine.smoke ? 'deploy.smokeAfterDeploy: false' : `the ${input.engine.name} engine cannot run them`})`,
       {
         code: 'PROMOTION_NOT_RECORDED',
         hint: 'the next environment accepts a package only with passing smoke checks here: enable them (deploy.smokeAfterDeploy), then deploy the package again',
       },
     );
-  ctx.reporter.info(`${projects.join(', ')}: the package's smoke checks run here for its promotion record`);
+  if (why === 'promotion')
+    ctx.reporter.info(`${projects.join(', ')}: the package's smoke checks run here for its promotion record`);
+  const pkg = input.pkg;
   const owner = lockOwner();
   const ledger = run.ledger!;
   await ledger.ensure();
-  const verify = verifier(ctx, applyInput(input, session, run, report, undefined), run.smoke!);
+  const smoke: SmokePlan = run.smoke ?? { checks: new Map(), timeoutMs: new Map(), outcomes: new Map() };
+  const verify = verifier(ctx, applyInput(input, session, run, report, undefined), smoke);
   const results: ProjectRunResult[] = [];
   for (const project of projects) {
     const t0 = Date.now();
@@ -237,7 +283,7 @@ async function settlePromotion(
       environment: input.environment.name,
       kind: 'deploy',
       planChecksum: run.planChecksum,
-      package: pkg.path,
+      package: pkg?.path ?? null,
       gitCommit: run.commit,
       toolVersion: ctx.toolVersion,
       osUser: owner.user,
@@ -272,7 +318,7 @@ async function settlePromotion(
   const failed = results.some((r) => r.status === 'failed');
   return {
     result: { exitCode: failed ? ExitCode.smokeFailed : ExitCode.ok, projects: results, steps: [] },
-    smoke: run.smoke!.outcomes,
+    smoke: smoke.outcomes,
   };
 }
 
@@ -426,7 +472,7 @@ async function recoverInterrupted(
 
 /**
  * The plan of this run: the package's steps not yet applied, or the sources' plan (on a fleet, one per live state,
- * a target in a state already planned taking a copy: fleet/plan-cache.ts) with the drops `--prune` decides. Refused
+ * a target in a state already planned taking a copy: context/fleet-plans.ts) with the drops `--prune` decides. Refused
  * when its base fingerprint no longer matches the database.
  */
 async function planDeployment(
