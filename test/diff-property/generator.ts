@@ -103,6 +103,55 @@ export interface Spec {
   pkUsingIndex?: boolean;
   /** A trigger on the first partition (its own, not the parent's). */
   partitionTrigger?: boolean;
+  /** Issue 59's classes (`thirdRound`), on a table `n3` of their own; absent: none of them. */
+  third?: Third;
+}
+
+/** What issue 59 found the plans getting wrong, as data: B changes each independently of A. */
+interface Third {
+  /** Column `e` of `n3` takes enum `ne3_<enum>` (the other one does not exist: swapping drops the old enum). */
+  enum: 'a' | 'b';
+  /** Sequence `nq3` owned by `n3o.id` (`n3o` exists only then), by `n3.ukey`, or by nothing. */
+  owner: 'n3o' | 'n3' | null;
+  /** Columns of view `nv3` over `n3` (`nw3` over it selects `*`): reordered, renamed, retyped or removed between A and B. */
+  view: 'a, b' | 'b, a' | 'a' | 'a AS x, b' | 'a, b::text AS b';
+  /** Privileges of PUBLIC on `n3`, e.g. `ALL` or `SELECT, UPDATE`; null: none. */
+  grant: string | null;
+  /** Type of column `ts` of `n3`: `bigint` or `timestamp` (no cast between them). */
+  ts: 'bigint' | 'timestamp';
+}
+
+/**
+ * Seeds from which pairs draw issue 59's classes: the suite's seeds (1..30) keep their pairs and their cost (the
+ * suite has those classes as minimal pairs in test/diff/third-round.test.ts); `npm run fuzz:diff` runs seeds above.
+ */
+export const THIRD_ROUND_FROM_SEED = 1000;
+
+/** Draw issue 59's classes, each with chance `p` (else kept as in `from`). */
+function thirdRound(seed: number, r: Random, from: Third | undefined, p: number): Third | undefined {
+  if (seed < THIRD_ROUND_FROM_SEED) return undefined;
+  if (!from && !r.chance(p)) return undefined;
+  const t: Third = from ? { ...from } : { enum: 'a', owner: null, view: 'a, b', grant: null, ts: 'bigint' };
+  if (r.chance(p)) t.enum = t.enum === 'a' ? 'b' : 'a';
+  if (r.chance(p)) t.owner = r.pick(['n3o', 'n3', null] as const);
+  if (r.chance(p)) t.view = r.pick(['a, b', 'b, a', 'a', 'a AS x, b', 'a, b::text AS b'] as const);
+  if (r.chance(p)) t.grant = r.pick([null, 'ALL', 'SELECT', 'SELECT, UPDATE', 'INSERT, DELETE'] as const);
+  if (r.chance(p)) t.ts = t.ts === 'bigint' ? 'timestamp' : 'bigint';
+  return t;
+}
+
+/** The SQL of issue 59's objects (`spec.third`). */
+function thirdSql(s: string, t: Third): string[] {
+  return [
+    `CREATE TYPE ${s}.ne3_${t.enum} AS ENUM ('x', 'y'${t.enum === 'b' ? ", 'z'" : ''})`,
+    `CREATE TABLE ${s}.n3 (ukey integer, a integer, b integer, e ${s}.ne3_${t.enum} DEFAULT 'x', ts ${t.ts})`,
+    ...(t.owner === 'n3o' ? [`CREATE TABLE ${s}.n3o (id integer)`] : []),
+    `CREATE SEQUENCE ${s}.nq3`,
+    ...(t.owner ? [`ALTER SEQUENCE ${s}.nq3 OWNED BY ${s}.${t.owner}.${t.owner === 'n3' ? 'ukey' : 'id'}`] : []),
+    `CREATE VIEW ${s}.nv3 AS SELECT ${t.view} FROM ${s}.n3`,
+    `CREATE VIEW ${s}.nw3 AS SELECT * FROM ${s}.nv3`,
+    ...(t.grant ? [`GRANT ${t.grant} ON ${s}.n3 TO PUBLIC`] : []),
+  ];
 }
 
 const BASE_TYPES = ['integer', 'bigint', 'text', 'numeric(10,2)', 'boolean', 'timestamptz', 'varchar(20)'];
@@ -179,6 +228,9 @@ export function generateSpec(seed: number, schema: string, role: string): Spec {
   if (extra.chance(0.15)) toggleCollation(extra, spec);
   // Issue 35's properties, from a third stream (the schemas above stay what they were for every seed).
   secondRound(new Random(rng(seed ^ 0x85ebca6b)), spec, 0.3);
+  // Issue 59's classes, from a fourth stream.
+  const third = thirdRound(seed, new Random(rng(seed ^ 0x165667b1)), undefined, 0.3);
+  if (third) spec.third = third;
   return spec;
 }
 
@@ -525,6 +577,8 @@ export function mutateSpec(a: Spec, seed: number): Spec {
   if (extra.chance(0.2)) changePartitioning(extra, b);
   if (extra.chance(0.15)) toggleCollation(extra, b);
   secondRound(new Random(rng(seed ^ 0xc2b2ae35)), b, 0.2);
+  const third = thirdRound(seed, new Random(rng(seed ^ 0xd3a2646c)), b.third, 0.3);
+  if (third) b.third = third;
   for (const t of b.tables) {
     if (t.identityOptions && !t.cols.find((c) => c.name === 'id')!.auto?.startsWith('identity'))
       t.identityOptions = undefined;
@@ -661,5 +715,6 @@ export function specSql(spec: Spec): string {
     if (v.comment) out.push(`COMMENT ON VIEW ${s}.${v.name} IS '${v.comment}'`);
   }
   for (const f of spec.functions) out.push(f.sql);
+  if (spec.third) out.push(...thirdSql(s, spec.third));
   return out.join(';\n') + ';\n';
 }

@@ -66,4 +66,20 @@ describe('conflicts on fleet targets where some of the project’s schemas exist
     );
     expect(a[0]!.n).toBe(0);
   });
+
+  it('reports a target changed by hand since its deployment as drifted, in status and in a deployment (issue #56)', async () => {
+    await queryUrl(dbs[0]!.url, 'ALTER TABLE a.t ADD COLUMN note text');
+    const status = await run(w.root, 'status', { project: 'ab', format: 'json' }, env);
+    const targets = JSON.parse(status.stdout).targets as { target: string; state: string; drift: string }[];
+    expect(targets.find((t) => t.target === 'new')).toMatchObject({ state: 'drifted', drift: 'yes' });
+    w.write('ab/c.sql', 'CREATE TABLE b.c (id int PRIMARY KEY);\n');
+    const options = { project: 'ab', concurrency: 1, maxFailures: 3, report: 'out/drift.json' };
+    const r = await run(w.root, 'deploy', options, env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const report = JSON.parse(readFileSync(join(w.root, 'out/drift.json'), 'utf8')) as {
+      targets: { target: string; result: string; error: { code: string } | null }[];
+    };
+    expect(report.targets[0]).toMatchObject({ target: 'new', result: 'drifted', error: { code: 'DRIFT' } });
+    expect(r.stdout).toMatch(/^ {2}drifted: new: table:a\.t was changed outside dbee/m);
+  });
 });

@@ -19,6 +19,10 @@ describe.each(ENGINES)('change tickets [%s]', (engine) => {
     const wrong = await ws.dbee('deploy', { project: 'a', env: 'prod', ticket: 'fix-it-now' }, vars);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('ticket "fix-it-now" does not match ^CHG-[0-9]+$');
+    // Issue #56: a trailing space is refused, not trimmed: the ledger records exactly the ticket given, or nothing.
+    const spaced = await ws.dbee('deploy', { project: 'a', env: 'prod', ticket: 'CHG-42 ' }, vars);
+    expect(spaced.code).toBe(1);
+    expect(spaced.stderr).toContain('--ticket "CHG-42 " has spaces before or after it');
     expect(await ws.deployed('prod')).toBe(false);
 
     const right = await ws.dbee('deploy', { project: 'a', env: 'prod', ticket: 'CHG-42' }, vars);

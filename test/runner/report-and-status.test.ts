@@ -109,15 +109,25 @@ describe.each(ENGINES)('progress, reports, summary and status [%s]', (engine) =>
     await c.close();
     expect((await status()).drift.state).toBe('yes');
     const text = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
-    expect(text.stdout).toContain('  drift: yes (the schemas changed outside dbee since the last deployment)');
+    expect(text.stdout).toContain(
+      '  drift: yes (the schemas changed outside dbee since the last deployment: table:shop.customers)',
+    );
+    expect(text.stdout).toContain('    replace table:shop.customers (drift: changed outside dbee)');
 
     writeAll(w, shopV2(true));
+    // The hand-made column is drift: no deployment writes over it (the default strategy refuses it, exit 1).
+    const refused = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('table:shop.customers was changed outside dbee');
+    const d = await w.target.connect();
+    await d.execute('ALTER TABLE shop.customers DROP COLUMN note');
+    await d.close();
     expect((await run(w.root, 'deploy', { project: 'shop' }, w.target.vars)).code).toBe(2);
     const after = await status();
     expect(after.metrics.rollbacks).toBe(1);
     expect(after.metrics.meanTimeToRollbackMs).toBeGreaterThanOrEqual(0);
     expect(after.lastDeployment.status).toBe('rolled-back');
-    // The rolled-back deployment recorded the schema it left (with the hand-made column): no drift.
+    // The rolled-back deployment recorded the schema it left: no drift.
     expect(after.drift.state).toBe('no');
   });
 });

@@ -113,6 +113,10 @@ export const deploySettings = z.strictObject({
       walPerBatch: byteSize.optional(),
       walPerSecond: byteSize.optional(),
     })
+    .refine((b) => b.batchSize === undefined || b.maxBatchSize === undefined || b.batchSize <= b.maxBatchSize, {
+      message: 'batchSize is above maxBatchSize: the largest batch would be smaller than the first',
+      path: ['batchSize'],
+    })
     .optional(),
 });
 
@@ -324,7 +328,13 @@ export const notifyEvent = z.enum([
 /** A webhook told about deployments (`notify:` in dbee.yaml). */
 export const webhookConfig = z.strictObject({
   /** Where to POST, written with `${VAR}` (webhook URLs carry a token: keep them out of the file). Never printed. */
-  url: z.string().min(1),
+  url: z
+    .string()
+    .min(1)
+    .refine(
+      (u) => /^https?$/i.test(/^([A-Za-z][A-Za-z0-9+.-]*):/.exec(u)?.[1] ?? 'http'),
+      'expected an http:// or https:// URL (or a ${VAR} that holds one): a webhook is sent by HTTP POST',
+    ),
   /** Events to send; default all of them. */
   events: z.array(notifyEvent).min(1).optional(),
   /** Body: `json` (dbee's own, documented in docs/gates.md), `slack` (incoming webhook) or `teams` (MessageCard). Default json. */

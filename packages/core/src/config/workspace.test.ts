@@ -142,4 +142,38 @@ describe('workspace configuration', () => {
       'b/db.yaml:2:1: project name "core" is already used by a/db.yaml',
     );
   });
+
+  it('refuses, each at its line, names and values that would switch a guarantee off (issue #56)', () => {
+    const w = ws({
+      'dbee.yaml': `${WORKSPACE_YAML}    gates:
+      promotedFrom: [qa]
+    deploy:
+      backfill: { batchSize: 5000, maxBatchSize: 100 }
+notify:
+  - url: https://hooks.example/\${TOKEN}
+    environments: [local, nosuchenv]
+  - url: ftp://hooks.example/x
+`,
+      'db/core/db.yaml': `${coreYaml}environments:\n  lcoal:\n    deploy: { autoRollback: true }\n`,
+    });
+    const text = errorOf(() => Workspace.load(w.root)).format();
+    for (const line of [
+      'dbee.yaml:15:19: environments.server.deploy.backfill.batchSize: batchSize is above maxBatchSize',
+      'dbee.yaml:19:5: notify.1.url: expected an http:// or https:// URL',
+    ])
+      expect(text).toContain(line);
+    const references = errorOf(() => {
+      const fixed = ws({
+        'dbee.yaml': `${WORKSPACE_YAML}    gates:\n      promotedFrom: [qa]\nnotify:\n  - url: https://h.example/x\n    environments: [local, nosuchenv]\n`,
+        'db/core/db.yaml': `${coreYaml}environments:\n  lcoal:\n    deploy: { autoRollback: true }\n`,
+      });
+      return Workspace.load(fixed.root);
+    }).format();
+    for (const line of [
+      'dbee.yaml:16:27: notify.0.environments.1: "nosuchenv" is not an environment declared under environments',
+      'dbee.yaml:13:22: environments.server.gates.promotedFrom.0: "qa" is not an environment declared under environments',
+      'db/core/db.yaml:6:3: environments.lcoal: "lcoal" is not an environment declared in dbee.yaml',
+    ])
+      expect(references).toContain(line);
+  });
 });

@@ -5,6 +5,7 @@ import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfi
 import { ConfigCache } from './config-cache';
 import { fastGlob, projectFilesOf } from '../sources/walk';
 import { YamlFile } from './yaml-file';
+import { unknownEnvironments, unknownProjectEnvironments } from './references';
 import { chooseEnvironment, ENVIRONMENT_VARIABLE, type EnvironmentChoice } from './environment-name';
 import {
   projectSettings,
@@ -92,7 +93,7 @@ export class Workspace {
           .sort()
       : projectFilesOf(root, PROJECT_FILE).map((f) => f.path);
     const projects = new Map<string, DbProject>();
-    const errors: DbeeError[] = [];
+    const errors: DbeeError[] = unknownEnvironments(file, config);
     for (const rel of files) {
       try {
         const project = loadProject(root, rel, cache);
@@ -114,7 +115,11 @@ export class Workspace {
         else throw e;
       }
     }
-    for (const project of projects.values()) errors.push(...checkDependencies(project, projects));
+    for (const project of projects.values())
+      errors.push(
+        ...checkDependencies(project, projects),
+        ...unknownProjectEnvironments(project.file, project.config, config),
+      );
     if (errors.length === 1) throw errors[0]!;
     if (errors.length > 1)
       throw new DbeeAggregateError(`the workspace configuration has ${errors.length} problems`, errors);

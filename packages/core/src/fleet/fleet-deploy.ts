@@ -18,7 +18,7 @@ import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets, withoutFleetOptions } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';
 import { waitForCanaries } from './canary-wait';
-import { FleetPlans, type TargetPlan } from './plan-cache';
+import { FleetPlans, type TargetPlan } from '../context/fleet-plans';
 
 /**
  * `deploy` on a fleet environment: the selected targets (labels, shard) deployed by the single-environment `deploy`,
@@ -145,7 +145,12 @@ function targetReport(
     target,
     labels,
     wave,
-    result: run.exitCode === ExitCode.smokeFailed && result === 'succeeded' ? 'failed' : result,
+    result:
+      run.exitCode === ExitCode.smokeFailed && result === 'succeeded'
+        ? 'failed'
+        : result === 'refused' && run.error?.code === 'DRIFT'
+          ? 'drifted'
+          : result,
     exitCode: run.exitCode,
     database: r?.database ?? null,
     deploymentIds: (r?.projects ?? []).flatMap((p) => (p.deploymentId === null ? [] : [p.deploymentId])),

@@ -1,17 +1,26 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatDuration } from '../runner/reporter';
-import type { PlanOrigin, TargetPlan } from './plan-cache';
+import type { PlanOrigin, TargetPlan } from '../context/fleet-plans';
 
 /** Current format of a fleet's `--report`. */
 export const FLEET_REPORT_FORMAT_VERSION = 1;
 
 /**
  * What happened on one target: the outcome of its deployment as `deploy` reports it (`succeeded`, `unchanged`: it
- * was at the release already, `failed`, `rolled-back`, `refused`, `dry-run`), or `not-run` when the fleet stopped
- * before starting it.
+ * was at the release already, `failed`, `rolled-back`, `refused`, `dry-run`), `drifted` when it was refused because
+ * objects changed outside dbee since its last deployment (diffing/drift.ts: the conflict strategy refused them), or
+ * `not-run` when the fleet stopped before starting it.
  */
-export type TargetResult = 'succeeded' | 'unchanged' | 'failed' | 'rolled-back' | 'refused' | 'dry-run' | 'not-run';
+export type TargetResult =
+  | 'succeeded'
+  | 'unchanged'
+  | 'failed'
+  | 'rolled-back'
+  | 'refused'
+  | 'drifted'
+  | 'dry-run'
+  | 'not-run';
 
 /** One target's line of the fleet report. */
 export interface FleetTargetReport {
@@ -82,6 +91,7 @@ export function countResults(targets: readonly FleetTargetReport[]): Record<Targ
     failed: 0,
     'rolled-back': 0,
     refused: 0,
+    drifted: 0,
     'dry-run': 0,
     'not-run': 0,
   };
@@ -131,7 +141,7 @@ export function fleetMarkdown(r: FleetReport): string {
 
 /** The lines a fleet deployment prints at its end. */
 export function printFleetSummary(out: NodeJS.WritableStream, r: FleetReport): void {
-  const failed = r.targets.filter((t) => t.result === 'failed' || t.result === 'rolled-back' || t.result === 'refused');
+  const failed = r.targets.filter((t) => ['failed', 'rolled-back', 'refused', 'drifted'].includes(t.result));
   const counts = Object.entries(r.counts)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} ${k}`)

@@ -6,7 +6,7 @@ import type { StatusOptions } from '../options';
 import { canonicalJson } from '../plan/serialize';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets } from './selection';
-import { FleetPlans } from './plan-cache';
+import { FleetPlans } from '../context/fleet-plans';
 import { runOnTarget, type SingleOperation } from './run-target';
 
 /**
@@ -27,10 +27,11 @@ export interface FleetTargetStatus {
   target: string;
   labels: Record<string, string>;
   /**
-   * Where the target stands: `current` (nothing pending: at the release of the sources), `behind` (steps pending),
-   * `never deployed`, or `unknown` (its status could not be read: see `error`).
+   * Where the target stands: `drifted` (objects changed outside dbee since its last deployment: a deployment refuses
+   * them or puts them back, by the conflict strategy), `current` (nothing pending: at the release of the sources),
+   * `behind` (steps pending), `never deployed`, or `unknown` (its status could not be read: see `error`).
    */
-  state: 'current' | 'behind' | 'never deployed' | 'unknown';
+  state: 'drifted' | 'current' | 'behind' | 'never deployed' | 'unknown';
   /** The source of its last deployment: the package, else the git commit (12 characters), else `plan:` and its plan's checksum; null when never deployed. */
   release: string | null;
   pendingSteps: number;
@@ -104,7 +105,8 @@ function targetStatus(
   const release = d
     ? (d.package ?? (d.git_commit ? d.git_commit.slice(0, 12) : `plan:${d.plan_checksum.slice(0, 8)}`))
     : null;
-  const state = r.pendingSteps.length === 0 ? 'current' : d ? 'behind' : 'never deployed';
+  const state =
+    r.drift.state === 'yes' ? 'drifted' : r.pendingSteps.length === 0 ? 'current' : d ? 'behind' : 'never deployed';
   const last = d ? { id: d.id, kind: d.kind, status: d.status } : null;
   return {
     target,

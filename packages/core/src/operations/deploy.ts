@@ -34,18 +34,20 @@ import { ConflictRules, decideConflicts, type ConflictDecision } from './conflic
 import { ciJob } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { stepDependencies } from './dependencies';
-import { checkStepPolicies, dependencyMissing, missingDependencySchemas, notVerified } from '../pipeline/gates';
+import { checkStepPolicies, dependencyMissing, missingDependencySchemas, notVerified, refuse } from '../pipeline/gates';
 import { runPipeline, type PipelineApplied, type PipelineCommand, type PipelineInputs } from '../pipeline/pipeline';
 import { Deployment } from '../runner/deployment';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
+import { resolveDrift } from './deploy-drift';
 import { planSources } from './source-plan';
 import { deployExpandContract } from './expand-contract';
 import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
 import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
-import { liveState } from '../fleet/plan-cache';
+import { refuseDbtUnverified } from './dbt';
+import { liveState } from '../context/fleet-plans';
 import type { DeployReport } from '../runner/deploy-report';
 
 export type { DeployOptions };
@@ -78,6 +80,7 @@ export async function deploy(
   hooks: DryRunHooks = {},
 ): Promise<ExitCodeValue> {
   try {
+    refuseDbtUnverified(options);
     const { workspace } = ctx;
     const strategy =
       options.strategy ??
@@ -154,6 +157,7 @@ async function planUnderLock(
   // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
   if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
   const run = await planDeployment(ctx, input, session, ledger, report);
+  await driftIntoPlan(ctx, input, session.conn, ledger, run, report);
   await decideDeployConflicts(ctx, input, session.conn, run, report);
   await collectProblems(ctx, input, session.conn, run);
   // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
@@ -173,10 +177,12 @@ async function planUnderLock(
 }
 
 /**
- * A real run with nothing to apply. From the sources: the database is up to date (a missing fingerprint is recorded).
- * A package at its state on an environment that another promotes from: its smoke checks run here and, when they pass,
- * a deployment of no steps records them and the promotion record is written, so the package can go on (exit 3 when
- * they fail; exit 1 when this engine cannot run them, naming why).
+ * A real run with nothing to apply. A deployment this run found interrupted after all its steps applied (killed during
+ * its smoke checks, say) is finished: its closing stages run now (smoke checks, promotion record, notifications, a
+ * closing row), not "up to date". From the sources otherwise: the database is up to date (a missing fingerprint is
+ * recorded). A package at its state on an environment that another promotes from: its smoke checks run here and,
+ * when they pass, a deployment of no steps records them and the promotion record is written, so the package can go
+ * on (exit 3 when they fail; exit 1 when this engine cannot run them, naming why).
  */
 async function settleUnchanged(
   ctx: OperationContext,
@@ -185,11 +191,53 @@ async function settleUnchanged(
   run: DeployRun,
   report: DeployReport,
 ): Promise<ExitCodeValue | PipelineApplied> {
+  // Drift the conflict strategy refused is no "up to date" (deploy-drift.ts).
+  if (run.problems.length) refuse(run.problems, false);
+  const unfinished = await interruptedAfterSteps(input, run.ledger!, report.interrupted);
+  if (unfinished.length) {
+    ctx.reporter.info(
+      `${unfinished.map((d) => `${d.project} (deployment #${d.id})`).join(', ')}: interrupted after all its steps applied: its smoke checks, promotion record and notifications run now`,
+    );
+    return settleClosing(
+      ctx,
+      input,
+      session,
+      run,
+      report,
+      unfinished.map((d) => d.project),
+      'resume',
+    );
+  }
   for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
+  await confirmObjectStates(ctx, input, run.ledger!, run);
   await confirmFingerprints(ctx, input, run.ledger!, session.conn);
   report.status = 'unchanged';
   if (!input.pkg || !promotesFrom(ctx, input.environment.name)) return ExitCode.ok;
-  return settlePromotion(ctx, input, session, run, report);
+  const pkg = input.pkg;
+  const projects = pkg.plan.projects.filter((p) => pkg.plan.steps.some((s) => s.project === p));
+  return settleClosing(ctx, input, session, run, report, projects, 'promotion');
+}
+
+/** The deployments of the planned projects that this run marked interrupted after every one of their steps applied. */
+async function interruptedAfterSteps(
+  input: DeployInputs,
+  ledger: Ledger,
+  interrupted: readonly number[],
+): Promise<{ project: string; id: number }[]> {
+  if (!interrupted.length) return [];
+  const out: { project: string; id: number }[] = [];
+  for (const project of input.planned) {
+    const [last] = await ledger.deployments(project, input.environment.name, 1);
+    if (
+      last &&
+      interrupted.includes(last.id) &&
+      last.kind === 'deploy' &&
+      last.steps_total > 0 &&
+      last.steps_applied === last.steps_total
+    )
+      out.push({ project, id: last.id });
+  }
+  return out;
 }
 
 /** Whether another environment takes packages promoted from `environment` (`gates.promotedFrom`). */
@@ -201,29 +249,32 @@ function promotesFrom(ctx: OperationContext, environment: string): boolean {
  * A package at its state where the next environment reads promotions from: each of its projects gets a deployment of
  * no steps that runs the package's smoke checks here and records them (the evidence `gates.promotedFrom` reads).
  */
-async function settlePromotion(
+async function settleClosing(
   ctx: OperationContext,
   input: DeployInputs,
   session: DeploymentSession,
   run: DeployRun,
   report: DeployReport,
+  projects: string[],
+  why: 'promotion' | 'resume',
 ): Promise<PipelineApplied> {
-  const pkg = input.pkg!;
-  const projects = pkg.plan.projects.filter((p) => pkg.plan.steps.some((s) => s.project === p));
   const missing = projects.filter((p) => !run.smoke?.checks.has(p));
-  if (missing.length)
+  if (missing.length && why === 'promotion')
     throw new DbeeError(
-      `package ${pkg.path} is already deployed on ${input.environment.name}, but no promotion record can be written: the smoke checks of ${missing.join(', ')} do not run here (${input.engine.smoke ? 'deploy.smokeAfterDeploy: false' : `the ${input.engine.name} engine cannot run them`})`,
+      `package ${input.pkg!.path} is already deployed on ${input.environment.name}, but no promotion record can be written: the smoke checks of ${missing.join(', ')} do not run here (${input.engine.smoke ? 'deploy.smokeAfterDeploy: false' : `the ${input.engine.name} engine cannot run them`})`,
       {
         code: 'PROMOTION_NOT_RECORDED',
         hint: 'the next environment accepts a package only with passing smoke checks here: enable them (deploy.smokeAfterDeploy), then deploy the package again',
       },
     );
-  ctx.reporter.info(`${projects.join(', ')}: the package's smoke checks run here for its promotion record`);
+  if (why === 'promotion')
+    ctx.reporter.info(`${projects.join(', ')}: the package's smoke checks run here for its promotion record`);
+  const pkg = input.pkg;
   const owner = lockOwner();
   const ledger = run.ledger!;
   await ledger.ensure();
-  const verify = verifier(ctx, applyInput(input, session, run, report, undefined), run.smoke!);
+  const smoke: SmokePlan = run.smoke ?? { checks: new Map(), timeoutMs: new Map(), outcomes: new Map() };
+  const verify = verifier(ctx, applyInput(input, session, run, report, undefined), smoke);
   const results: ProjectRunResult[] = [];
   for (const project of projects) {
     const t0 = Date.now();
@@ -232,7 +283,7 @@ async function settlePromotion(
       environment: input.environment.name,
       kind: 'deploy',
       planChecksum: run.planChecksum,
-      package: pkg.path,
+      package: pkg?.path ?? null,
       gitCommit: run.commit,
       toolVersion: ctx.toolVersion,
       osUser: owner.user,
@@ -267,7 +318,7 @@ async function settlePromotion(
   const failed = results.some((r) => r.status === 'failed');
   return {
     result: { exitCode: failed ? ExitCode.smokeFailed : ExitCode.ok, projects: results, steps: [] },
-    smoke: run.smoke!.outcomes,
+    smoke: smoke.outcomes,
   };
 }
 
@@ -421,7 +472,7 @@ async function recoverInterrupted(
 
 /**
  * The plan of this run: the package's steps not yet applied, or the sources' plan (on a fleet, one per live state,
- * a target in a state already planned taking a copy: fleet/plan-cache.ts) with the drops `--prune` decides. Refused
+ * a target in a state already planned taking a copy: context/fleet-plans.ts) with the drops `--prune` decides. Refused
  * when its base fingerprint no longer matches the database.
  */
 async function planDeployment(
@@ -482,6 +533,38 @@ async function planDeployment(
     missingSchemas: state?.missingSchemas ?? new Set(),
     deployed,
   };
+}
+
+/**
+ * What changed outside dbee since each project's last recorded state, decided by the environment's conflict strategy
+ * (deploy-drift.ts): refusals join the run's problems, reconciling steps the plan (and its checksum). A package
+ * deploys the plan it froze: its base fingerprint guards it (`assertFreshBase`).
+ */
+async function driftIntoPlan(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  ledger: Ledger,
+  run: DeployRun,
+  report: DeployReport,
+): Promise<void> {
+  if (input.pkg) return;
+  const before = run.plan.steps.length;
+  const { engine, environment, models, planned } = input;
+  run.problems.push(
+    ...(await resolveDrift(ctx, {
+      engine,
+      conn,
+      ledger,
+      environment,
+      models,
+      planned,
+      deployed: run.deployed,
+      plan: run.plan,
+      ifExists: input.valid.ifExists,
+    })),
+  );
+  if (run.plan.steps.length !== before) report.source.planChecksum = run.planChecksum = planChecksum(run.plan);
 }
 
 /**
@@ -834,6 +917,31 @@ async function confirmFingerprints(
     const last = await lastDeployment(ctx, ledger, model.project.name, environment.name);
     if (!last?.finished_at || deploymentSummary(last).fingerprint) continue;
     await ledger.updateSummary(last.id, summaryOf(await readRecordable(engine.diff, conn, projectScope(model.graph))));
+  }
+}
+
+/**
+ * A deployment with nothing to do whose project was planned by a diff (its ledger's checksums differ from the sources')
+ * found the database as the sources say: the ledger's object states of the project become the sources' checksums,
+ * recorded under the project's last deployment (what a finished diff-planned deployment syncs at its end). A
+ * deployment killed before its end (a CREATE INDEX CONCURRENTLY it ran outside a transaction, settled since by
+ * `reconcileStarted`) left them behind; without this, every later run planned the project by a diff again.
+ */
+async function confirmObjectStates(
+  ctx: OperationContext,
+  input: DeployInputs,
+  ledger: Ledger,
+  run: DeployRun,
+): Promise<void> {
+  for (const [project, states] of Object.entries(run.plan.objectStates ?? {})) {
+    if (!input.planned.includes(project)) continue;
+    const last = await lastDeployment(ctx, ledger, project, input.environment.name);
+    if (!last) continue;
+    const current = run.deployed.get(project)?.objects ?? new Map<string, string>();
+    await ledger.runTogether(ledger.objectStatesWrites(project, current, states, last.id));
+    ctx.reporter.info(
+      `${project}: the database matches the sources: the ledger's object states recorded as deployed (deployment #${last.id})`,
+    );
   }
 }
 

@@ -1,4 +1,6 @@
-import { stillRecorded } from '../diffing/recorded-fingerprint';
+import type { DbtDriftFinding } from '../check/dbt-drift';
+import { dbtLiveDrift } from './dbt';
+import { readDrift } from '../diffing/drift';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { backfillStates, formatBackfillProgress } from '../expand/backfill';
 import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
@@ -34,14 +36,31 @@ export interface StatusReport {
    * of change a diff of the live schema against the sources finds (`add-column`, `alter-column-default`...); a
    * deployment applies it through the diff engine.
    */
-  pendingSteps: { key: string; action: string; changes?: string[] }[];
+  pendingSteps: {
+    key: string;
+    action: string;
+    changes?: string[];
+    /** A drifted object (see `drift.objects`): changed outside dbee since the last deployment, or made outside it. */
+    drift?: 'changed' | 'made outside dbee';
+  }[];
   /** Deployed objects whose source is gone: a drop that no decision made, so nothing plans it (see `removedObjects`). */
   pendingDrops: string[];
   /**
    * Whether the project's schemas changed outside dbee since its last deployment: the engine's fingerprint now,
    * compared with the one recorded when that deployment ended. `unknown` when there is nothing to compare.
    */
-  drift: { state: 'yes' | 'no' | 'unknown'; recorded: string | null; live: string | null; reason?: string };
+  drift: {
+    state: 'yes' | 'no' | 'unknown';
+    recorded: string | null;
+    live: string | null;
+    reason?: string;
+    /**
+     * The objects that changed outside dbee (diffing/drift.ts): deployed objects whose sources did not change but whose
+     * definition in the database differs from them, and objects in the project's schemas that neither the sources nor
+     * the ledger know. Each is also in `pendingSteps` (a deployment refuses it or puts it back).
+     */
+    objects: string[];
+  };
   /** Backups the project's deployments kept (`ifExists: rename`) that still exist, and when `dbee cleanup` may drop each. */
   backups: BackupInfo[];
   /**
@@ -50,6 +69,11 @@ export interface StatusReport {
    * empty: the tables are between two shapes, and `dbee complete` or `dbee abort` is what is pending.
    */
   expand: ExpandStatus | null;
+  /**
+   * The drift rules between the dbt manifest that `check.dbt.manifest` names and the live schema (docs/dbt.md): each
+   * source's declared column the environment lacks, or has with another type. Absent when no manifest is named.
+   */
+  dbtDrift?: DbtDriftFinding[];
   metrics: {
     deployments: number;
     succeeded: number;
@@ -124,7 +148,11 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           );
       const history = await ledger.deployments(target.name, environment.name, 10_000);
       const last = history.find((d) => d.finished_at);
-      const drift = await driftOf(engine, conn, last, model.graph);
+      const drift = await statusDrift(
+        ctx,
+        { engine, conn, environment, models, project: target.name, last, deployed: deployed.get(target.name)! },
+        inFlight ? null : pendingSteps,
+      );
       const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
       const report: StatusReport = {
         project: target.name,
@@ -138,6 +166,8 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         expand,
         metrics: metricsOf(history),
       };
+      const dbt = await dbtLiveDrift(ctx, { engine, conn, models, target: target.name, environment: environment.name });
+      if (dbt) report.dbtDrift = dbt;
       const unfinished = unfinishedBatches(backfills);
       if (unfinished.length) report.unfinishedBatches = unfinished;
       if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
@@ -149,38 +179,33 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           database: conn.description,
           last,
         });
-      return ExitCode.ok;
+      // A drift rule of severity error fails the status (exit 1), as it fails the check.
+      return dbt?.some((d) => d.severity === 'error') ? ExitCode.invalid : ExitCode.ok;
     },
   );
 }
 
-/** The schemas' fingerprint now against the one the last finished deployment recorded. */
-async function driftOf(
-  engine: Engine,
-  conn: Connection,
-  last: DeploymentRow | undefined,
-  graph: ProjectModel['graph'],
+/**
+ * The drift of the project's schemas since its last deployment; each drifted object is also put first among
+ * `pendingSteps` (null while a release is in flight): what a deployment must decide before anything else (deploy
+ * refuses it or puts it back, by the conflict strategy).
+ */
+async function statusDrift(
+  ctx: OperationContext,
+  input: Parameters<typeof readDrift>[1],
+  pendingSteps: StatusReport['pendingSteps'] | null,
 ): Promise<StatusReport['drift']> {
-  const recorded = last ? (deploymentSummary(last).fingerprint ?? null) : null;
-  if (!engine.diff)
-    return {
-      state: 'unknown',
-      recorded: null,
-      live: null,
-      reason: `the ${engine.name} engine has no schema fingerprint`,
-    };
-  if (!last) return { state: 'unknown', recorded: null, live: null, reason: 'never deployed' };
-  if (!recorded)
-    return {
-      state: 'unknown',
-      recorded: null,
-      live: null,
-      reason: `deployment #${last.id} recorded no fingerprint`,
-    };
-  // Nothing in the catalog changed since it was recorded: the recorded fingerprint is the live one.
-  if (await stillRecorded(engine, conn, deploymentSummary(last))) return { state: 'no', recorded, live: recorded };
-  const live = await engine.diff.fingerprint(conn, { schemas: graph.schemas, manage: graph.manage });
-  return { state: live === recorded ? 'no' : 'yes', recorded, live };
+  const read = await readDrift(ctx, input);
+  for (const o of pendingSteps ? read.objects : [])
+    if (!pendingSteps!.some((p) => p.key === o.key))
+      pendingSteps!.unshift({ key: o.key, action: o.how === 'changed' ? 'replace' : 'drop', drift: o.how });
+  return {
+    state: read.state,
+    recorded: read.recorded,
+    live: read.live,
+    ...(read.reason ? { reason: read.reason } : {}),
+    objects: read.objects.map((o) => o.key),
+  };
 }
 
 /** The project's deployment metrics on this environment, from its ledger history. */
@@ -286,13 +311,13 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
     inFlight
       ? `  pending: release ${r.expand!.release} in flight: dbee complete or dbee abort\n`
       : r.pendingSteps.length
-        ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}\n`).join('')}`
+        ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}${s.drift ? ` (drift: ${s.drift === 'changed' ? 'changed outside dbee' : 'made outside dbee'})` : ''}\n`).join('')}`
         : '  pending: nothing, up to date with the sources\n',
   );
   if (r.pendingDrops.length)
     out.write(`  pending drop (source removed, no drop decision: nothing drops it): ${r.pendingDrops.join(', ')}\n`);
   out.write(
-    `  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ' (the schemas changed outside dbee since the last deployment)' : ''}\n`,
+    `  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ` (the schemas changed outside dbee since the last deployment${r.drift.objects.length ? `: ${r.drift.objects.join(', ')}` : ''})` : ''}\n`,
   );
   out.write(r.backups.length ? `  backups: ${r.backups.length}\n` : '  backups: none\n');
   for (const b of r.backups) {
@@ -303,6 +328,12 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
   for (const b of r.unfinishedBatches ?? [])
     out.write(
       `  batched migration ${b.id} unfinished: ${b.table} ${formatBackfillProgress({ done: b.done, total: b.total, rowsPerSecond: 0 }).replace(/, 0 rows\/s$/, '')}, last batch ${b.updatedAt} (still running, or stopped: the next deployment resumes it)\n`,
+    );
+  if (r.dbtDrift)
+    out.write(
+      r.dbtDrift.length
+        ? r.dbtDrift.map((d) => `  dbt drift (${d.severity}, ${d.rule}): ${d.message}\n`).join('')
+        : '  dbt drift: none (the dbt sources match the live schema)\n',
     );
   const m = r.metrics;
   out.write(

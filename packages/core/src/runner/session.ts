@@ -38,8 +38,10 @@ export interface SessionRequest {
   deploy?: DeploySettings;
   /**
    * Which session settings apply from the start, to every statement of the operation including catalog reads
-   * (planning, introspection, smoke baselines). Default: the lock timeout only (a statement timeout sized for steps
-   * would cut a long catalog read short); `runPlan` adds the statement timeout for the steps.
+   * (planning, introspection, smoke baselines), on the working session and on the lock's own session (its reads
+   * overlap the working session's: `sideSession`). Default: the deploy settings' lock and statement timeouts, so no
+   * statement dbee sends waits without a bound (a catalog read that deparses a constraint opens its table, and waits
+   * behind another session's ACCESS EXCLUSIVE lock like a step).
    */
   settings?: SessionSettings;
   /** Schemas for unqualified names (`SET search_path`), set after the settings. */
@@ -126,19 +128,23 @@ export async function withSession<T>(
   try {
     const conn = await connecting(environment, () => engine.connect(environment, context));
     let dirty = false;
+    let side: Connection | undefined;
     try {
       await lock.attach?.(conn);
-      const settings = request.settings ?? { lockTimeoutMs: sessionSettings(deploy).lockTimeoutMs };
+      const settings = request.settings ?? sessionSettings(deploy);
       // Nothing to set, nothing run: an engine's setup may do more than the settings (Teradata tags a query band).
       const some = settings.lockTimeoutMs !== undefined || settings.statementTimeoutMs !== undefined;
-      const setup = [
-        ...(some ? engine.session.setup(settings) : []),
-        ...(request.searchPath?.length ? [engine.session.searchPath(request.searchPath)] : []),
-      ];
+      const bounds = some ? engine.session.setup(settings).filter((sql) => sql) : [];
+      const setup = [...bounds, ...(request.searchPath?.length ? [engine.session.searchPath(request.searchPath)] : [])];
       for (const sql of setup) {
         if (!sql) continue;
         dirty = true;
         await conn.execute(sql);
+      }
+      // The lock's session reads too (introspection shares its queries with it): the same bounds, in one request.
+      if (lock.session && bounds.length) {
+        side = lock.session;
+        await side.execute(bounds.join(';\n'));
       }
       // The runner sets settings and paths of its own (and steps may set anything): reset whenever a statement other
       // than a query ran. A no-op deployment only reads: its session is left as it was, without a round trip.
@@ -161,6 +167,7 @@ export async function withSession<T>(
       if (dirty) {
         for (const sql of engine.session.reset()) await conn.execute(sql).catch(() => {});
       }
+      if (side) for (const sql of engine.session.reset()) await side.execute(sql).catch(() => {});
       await conn.close();
     }
   } finally {

@@ -1,0 +1,128 @@
+import type { ConflictStrategy } from '../config/schema';
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { OperationContext } from '../context/operation-context';
+import { driftedNames, readDrift, type DriftedObject, type ProjectDrift } from '../diffing/drift';
+import type { Connection, Engine } from '../engine/engine';
+import { DbeeError } from '../errors';
+import type { Ledger } from '../ledger/ledger';
+import type { Plan, PlanStep } from '../plan/plan';
+import type { DeployedState } from '../planner/planner';
+import type { ProjectModel } from '../planner/project-model';
+import { lastDeployment } from './batch-reads';
+import { batchShared } from '../context/load';
+import { settled } from '../background';
+import { ConflictRules } from './conflicts';
+
+/**
+ * Drift before a deployment plans: for each project planned from its sources, what changed outside dbee since its last
+ * recorded state (`readDrift`), then the environment's conflict strategy for each drifted object: `raise` (the
+ * default) and `skip` refuse it, naming it (a deployment that went on would record a fingerprint that hides it);
+ * `rename`, `drop` and `ignore` put it back to its sources' definition with the diff's steps, put at the head of its
+ * project's steps (or the steps a diff of the project planned already), each with a note that names the drift and the
+ * rule. The ledger's object states of such a project stay the sources' checksums (`plan.objectStates`), not the
+ * diff's. Returns the refusals; the plan is changed in place.
+ */
+export async function resolveDrift(
+  ctx: OperationContext,
+  args: {
+    engine: Engine;
+    conn: Connection;
+    ledger: Ledger;
+    environment: ResolvedEnvironment;
+    models: readonly ProjectModel[];
+    planned: readonly string[];
+    deployed: ReadonlyMap<string, DeployedState>;
+    plan: Plan;
+    ifExists: ConflictStrategy | undefined;
+  },
+): Promise<DbeeError[]> {
+  const { engine, ledger, environment, plan } = args;
+  if (!engine.diff || ledger.knownMissing()) return [];
+  const rules = new ConflictRules(ctx.workspace, environment, args.ifExists);
+  const problems: DbeeError[] = [];
+  for (const project of args.planned) {
+    const model = args.models.find((m) => m.project.name === project);
+    const deployed = args.deployed.get(project);
+    if (!model?.graph.schemas.length || !deployed?.objects.size) continue;
+    const last = await lastDeployment(ctx, ledger, project, environment.name);
+    if (!last?.finished_at) continue;
+    // In an Nx batch, under its lock from the first task to the last, the catalog version at its start serves every
+    // task: a no-op task sends nothing of its own (test/workspace/batch-reads.test.ts).
+    const catalogVersion =
+      ctx.sessions && engine.diff.catalogVersion
+        ? batchShared(ctx, `catalog-version\0${environment.name}`, () =>
+            settled(engine.diff!.catalogVersion!(args.conn)),
+          )
+        : undefined;
+    const drift = await readDrift(ctx, { ...args, project, last, deployed, catalogVersion });
+    if (!drift.objects.length) continue;
+    ctx.reporter.warn(
+      `${project}: changed outside dbee since deployment #${drift.since}: ${driftedNames(drift)}; the conflict strategy decides (deploy.ifExists)`,
+    );
+    const reconciled: PlanStep[] = [];
+    for (const o of drift.objects) {
+      const steps = o.steps;
+      const rule = rules.ruleFor({ ...steps[0]!, source: o.source });
+      if (rule.strategy === 'raise' || rule.strategy === 'skip') {
+        problems.push(driftRefused(project, environment.name, drift, o, rule.source, rule.strategy));
+        continue;
+      }
+      const note = `drift: ${o.how === 'changed' ? `changed outside dbee since deployment #${drift.since}` : 'made outside dbee'}; put back to the sources' definition (ifExists: ${rule.strategy}, ${rule.source}); the reverse brings the hand change back`;
+      const inPlan = plan.steps.filter((s) => s.project === project && steps.some((d) => d.key === s.key));
+      if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
+      else reconciled.push(...steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
+    }
+    // In the diff's order: a view replaced after the table it reads is altered.
+    if (reconciled.length)
+      putFirst(
+        plan,
+        project,
+        reconciled.sort((a, b) => a.order - b.order),
+        deployed,
+      );
+  }
+  return problems;
+}
+
+function driftRefused(
+  project: string,
+  environment: string,
+  drift: ProjectDrift,
+  o: DriftedObject,
+  rule: string,
+  strategy: ConflictStrategy,
+): DbeeError {
+  const what =
+    o.how === 'changed'
+      ? `${o.key} was changed outside dbee since deployment #${drift.since} (the database's definition differs from its unchanged sources: ${o.actions.join(', ')})`
+      : `${o.key} was made outside dbee in ${project}'s schemas (neither the sources nor the ledger know it)`;
+  return new DbeeError(`${what}; a deployment does not write over it (ifExists: ${strategy}, ${rule})`, {
+    code: 'DRIFT',
+    location: o.source ?? undefined,
+    hint:
+      `to put it back to the sources' definition, deploy with --if-exists drop (or rename: a step of the plan replaces it, its reverse keeps the hand change), or set deploy.ifExists for ${environment}; ` +
+      `to keep the hand change, write it into the sources (dbee extract ${project} --env ${environment}) and deploy`,
+    details: { project, object: o.key, rule, since: drift.since },
+  });
+}
+
+/**
+ * The drift's steps before the project's own steps, the plan renumbered, and the project's object states after the
+ * run recorded as the sources say (the diff's steps would record checksums of their own statements).
+ */
+function putFirst(plan: Plan, project: string, reconciled: PlanStep[], deployed: DeployedState): void {
+  const first = plan.steps.findIndex((s) => s.project === project);
+  const at = first < 0 ? plan.steps.length : first;
+  const own = plan.steps.filter((s) => s.project === project);
+  plan.steps = [...plan.steps.slice(0, at), ...reconciled, ...plan.steps.slice(at)];
+  plan.steps.forEach((s, i) => (s.order = i + 1));
+  if (!plan.projects.includes(project)) plan.projects = [...plan.projects, project];
+  if (plan.objectStates?.[project]) return;
+  const states = new Map(deployed.objects);
+  for (const s of own) {
+    if (s.action === 'migrate') continue;
+    if (s.action === 'drop') states.delete(s.key);
+    else states.set(s.key, s.checksum);
+  }
+  plan.objectStates = { ...plan.objectStates, [project]: Object.fromEntries(states) };
+}

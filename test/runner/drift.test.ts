@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { ENGINES, type TestWorkspace } from './helpers';
+import { deployedShop } from './shop';
+
+let workspaces: TestWorkspace[] = [];
+afterEach(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+
+/**
+ * Issue #56: a view edited by hand is drift that no deployment writes over. `status` names it in its pending list; a
+ * deployment of an unrelated change refuses it (the default strategy `raise`), its dry run too; with `--if-exists drop`
+ * the plan puts it back to its sources' definition in a step named in the plan, and only then is the drift gone.
+ */
+describe.each(ENGINES)('drift is a fact a deployment never writes over [%s]', (engine) => {
+  it('a hand-edited view is listed by status, refused by deploy, then put back by a step of the plan', async () => {
+    const w = await deployedShop(engine);
+    workspaces.push(w);
+    const status = async () => {
+      const r = await run(w.root, 'status', { project: 'shop', format: 'json' }, w.target.vars);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const c = await w.target.connect();
+    await c.execute('CREATE OR REPLACE VIEW shop.names AS SELECT id, name FROM shop.customers LIMIT 999');
+    await c.close();
+    const drifted = await status();
+    expect(drifted.drift).toMatchObject({ state: 'yes', objects: ['view:shop.names'] });
+    expect(drifted.pendingSteps).toEqual([{ key: 'view:shop.names', action: 'replace', drift: 'changed' }]);
+
+    // An unrelated table: the deployment refuses the drift (exit 1) and applies nothing; so does its dry run.
+    w.write('shop/notes.sql', 'CREATE TABLE shop.notes (id int PRIMARY KEY);\n');
+    for (const dryRun of [true, false]) {
+      const refused = await run(w.root, 'deploy', { project: 'shop', dryRun }, w.target.vars);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('view:shop.names was changed outside dbee since deployment #1');
+    }
+    expect(await w.target.query(`SELECT count(*)::int AS n FROM dbee.deployments`)).toEqual([{ n: 1 }]);
+    expect(await w.target.query(`SELECT to_regclass('shop.notes') AS t`)).toEqual([{ t: null }]);
+
+    // With a strategy that acts, the plan (and its dry run) names the step that puts the view back.
+    const dry = await run(w.root, 'deploy', { project: 'shop', dryRun: true, ifExists: 'drop' }, w.target.vars);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/replace\s+view:shop\.names/);
+    expect(dry.stdout).toContain('drift: changed outside dbee since deployment #1');
+    const fixed = await run(w.root, 'deploy', { project: 'shop', ifExists: 'drop' }, w.target.vars);
+    expect(fixed.code).toBe(0);
+    const [view] = await w.target.query<{ def: string }>(`SELECT pg_get_viewdef('shop.names'::regclass) AS def`);
+    expect(view!.def).not.toMatch(/LIMIT/i);
+    const after = await status();
+    expect(after.drift).toMatchObject({ state: 'no', objects: [] });
+    expect(after.pendingSteps).toEqual([]);
+    // The ledger holds the view at its sources' checksum: the next deployment has nothing to do.
+    const again = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing to deploy');
+  });
+});
