@@ -56,6 +56,7 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   status: { readsOnly: 'reads the ledger and the catalog' },
   log: { readsOnly: 'reads the ledger' },
   extract: { readsOnly: 'writes source files' },
+  'dbt-sources': { readsOnly: 'builds the desired schema in a shadow database and writes dbt YAML' },
   audit: { readsOnly: 'reads the catalog' },
   graph: { readsOnly: 'writes a page' },
   check: { readsOnly: "a dry run of the application's queries" },

@@ -5,6 +5,9 @@ import type { SmokeCheck } from '../smoke/smoke-check';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ExpandDeclarations } from './declarations';
 import { Classification, EXPAND_RULES, of, tk } from './rules';
+import type { AddedConstraint } from './rules/classification';
+
+export type { AddedConstraint } from './rules/classification';
 
 /** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
 export const EXPAND_PLAN_FORMAT = 1;
@@ -52,16 +55,6 @@ export interface DroppedColumn {
    * the sync trigger writes into it for rows written by the new version. Null: it is left alone (NULL or default).
    */
   down: string | null;
-}
-
-/** A constraint the new shape adds: `NOT VALID` at expand, `VALIDATE` at complete. */
-export interface AddedConstraint {
-  name: string;
-  kind: 'check' | 'foreign-key' | 'unique';
-  /** Constrained columns (a unique constraint's index is built on them). */
-  columns: string[];
-  /** Definition as the engine prints it (over the new shape's physical columns at complete). */
-  definition: string;
 }
 
 /** One table of the project during an expand/contract release. */
