@@ -42,7 +42,13 @@ describe('command option schemas', () => {
       waitForLock: 30,
       countdownFrom: 0,
       allowHazards: ['data-loss', 'long-lock', 'index-build'],
+      withNeeded: false,
     });
+    // A repeatable text: one given alone is a list of one (what the CLI and Nx give differ).
+    expect(parseCommandOptions('deploy', { project: 'sales', objects: 'function:s.f' }).objects).toEqual([
+      'function:s.f',
+    ]);
+    expect(parseCommandOptions('plan', { project: 'sales', objects: ['a.*', 'b.*'] }).objects).toEqual(['a.*', 'b.*']);
     expect(parseCommandOptions('rollback', { project: 'sales', to: 12 }).to).toBe('12');
     expect(parseCommandOptions('diff', { project: 'sales' }).format).toBe('text');
     expect(parseCommandOptions('plan', { project: 'sales' }).format).toBeUndefined();
@@ -62,7 +68,7 @@ describe('command option schemas', () => {
         'invalid options for deploy:',
         '  - --wait-for-lock: expected a number of seconds, got "soon"',
         '  - --if-exists: expected one of raise, rename, drop, skip, ignore, got "nuke"',
-        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --ticket, --no-verify, --queries, --new-queries, --dbt, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --prune, --safe, --continue-on-error, --countdown-from, --report, --canary, --concurrency, --max-failures, --strategy, --release, --labels, --shard)',
+        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --ticket, --no-verify, --queries, --new-queries, --dbt, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --prune, --safe, --continue-on-error, --countdown-from, --report, --canary, --concurrency, --max-failures, --strategy, --release, --labels, --objects, --objects-from, --with-dependencies, --shard)',
         '  hint: see dbee deploy --help; nothing was done',
       ].join('\n'),
     );
