@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { ENGINES, rows, type TestWorkspace } from '../runner/helpers';
@@ -34,6 +36,10 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(/selection: +function:shop\.greet: 1 object, \d+ changes? left pending/);
     expect(await greeting(w)).toBe('hi x');
+    const report = JSON.parse(readFileSync(join(w.root, 'report.json'), 'utf8'));
+    expect(report.selection.globs).toEqual(['function:shop.greet']);
+    expect(report.selection.objects).toEqual([expect.stringMatching(/^function:shop\.greet/)]);
+    expect(report.selection.pending).toContain('view:shop.names');
     const cols = await rows(
       w.target,
       "SELECT column_name FROM information_schema.columns WHERE table_schema = 'shop' AND table_name = 'customers' ORDER BY 1",
@@ -48,6 +54,18 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
       'table:shop.orders',
       'view:shop.names',
     ]);
+    const views = await run(
+      w.root,
+      'status',
+      { project: 'shop', format: 'json', objects: ['view:shop.*'] },
+      w.target.vars,
+    );
+    expect((JSON.parse(views.stdout) as { pendingSteps: { key: string }[] }).pendingSteps.map((p) => p.key)).toEqual([
+      'view:shop.names',
+    ]);
+    const typo = await run(w.root, 'status', { project: 'shop', objects: ['view:shop.nmes'] }, w.target.vars);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('--objects view:shop.nmes matches no object of shop');
 
     const rest = await dbee('deploy', { dryRun: true, verify: false });
     expect(rest.code).toBe(0);

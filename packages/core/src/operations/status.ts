@@ -1,3 +1,5 @@
+import { checkSelection, readSelection, selectsKey } from '../planner/selection';
+import { parseKey } from '../model/object-key';
 import type { DbtDriftFinding } from '../check/dbt-drift';
 import { dbtLiveDrift } from './dbt';
 import { readDrift } from '../diffing/drift';
@@ -120,6 +122,10 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   const engine = engineFor(ctx, environment, all);
   const models = await loadModels(ctx, all, environment, engine);
   const model = models.find((m) => m.project.name === target.name)!;
+  // --objects: the pending changes of the selected objects only, each entry checked against the sources first.
+  const selection = readSelection(options, (p) => workspace.commandLinePath(p));
+  if (selection) checkSelection(selection, models, [target.name]);
+  const selected = (key: string) => !selection || selectsKey(selection, parseKey(key));
   // The embedded database allows one process at a time: reading needs the lock too.
   return withSession(
     { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
@@ -159,8 +165,8 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         environment: environment.name,
         database: conn.description,
         lastDeployment: history[0] ?? null,
-        pendingSteps,
-        pendingDrops: removedObjects(model, deployed.get(target.name)!),
+        pendingSteps: pendingSteps.filter((p) => selected(p.key)),
+        pendingDrops: removedObjects(model, deployed.get(target.name)!).filter(selected),
         drift,
         backups,
         expand,

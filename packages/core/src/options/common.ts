@@ -62,6 +62,15 @@ export const textOrJson = () =>
  * object"); `deploy` deploys it, `plan` plans it.
  */
 export const selection = () => ({
+  ...objectSelection(),
+  withNeeded: flag(
+    "With --objects or --objects-from: also take the pending changes the selected ones need (a table's new column under a function, a new view under a view), named. Without it such a selection is refused (exit 1), naming what it needs.",
+    { flag: 'with-dependencies' },
+  ),
+});
+
+/** `--objects`, `--objects-from` alone: a command that reads (`status`) lists only what they select. */
+export const objectSelection = () => ({
   objects: texts(
     'Only the changes of the objects matching this glob over `kind:schema.name` (`function:sales.total`, `sales.order_*`), the grammar of `extract --objects`; repeatable. A glob that matches no object of the sources is refused (exit 1), before anything runs. The other changes stay pending.',
     { value: '<glob>' },
@@ -69,10 +78,6 @@ export const selection = () => ({
   objectsFrom: text(
     'Only the changes of the objects listed in this file: one key or glob per line, `#` starts a comment (relative to the workspace root). A line that matches no object is refused (exit 1, its file and line), before anything runs.',
     { value: '<file>' },
-  ),
-  withNeeded: flag(
-    "With --objects or --objects-from: also take the pending changes the selected ones need (a table's new column under a function, a new view under a view), named. Without it such a selection is refused (exit 1), naming what it needs.",
-    { flag: 'with-dependencies' },
   ),
 });
 

@@ -78,6 +78,11 @@ function selects(res: readonly RegExp[], key: ObjectKey): boolean {
   return subjects.some((s) => res.some((re) => re.test(s)));
 }
 
+/** Whether a selection selects this object (by its key, or an index or trigger by its table). */
+export function selectsKey(selection: Selection, key: ObjectKey): boolean {
+  return selects(selection.entries.map(globOf), key);
+}
+
 /**
  * Every entry must name an object of the planned projects' sources: one that names none is refused (all of them at
  * once, with the file and line of `--objects-from`), before anything runs.
