@@ -349,7 +349,6 @@ function fleetGoals(fleet: Records['fleet'], floor: Records['floor']): Goal[] {
       judge: 'worst',
       why,
       format: (mb) => `${mb.toFixed(0)} MB`,
-      detail: 'the largest of the runs',
     },
   ];
 }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { envWorkspace, type Engine } from '../env-management/helpers';
 
 /**
@@ -69,6 +71,9 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('gap packages deploy [%s]', 
         const p = await w.dbee('plan', { project: 'fx', env: w.env(1), diff: true, out: 'pkg-diff' });
         expect(p.stderr).toBe('');
         expect(p.code).toBe(0);
+        const summary = readFileSync(join(w.root, 'pkg-diff', 'summary.md'), 'utf8');
+        expect(summary).toMatch(/^- gap: from one live database \(schema fingerprint [^)]+\) to the sources/m);
+        expect(summary).not.toContain('full state');
         // fx.t_bak came with the first package and is not in the sources: this package drops it (data loss, allowed).
         const d = await w.dbee('deploy', {
           project: 'fx',

@@ -58,13 +58,15 @@ describe('dbee CLI: bad input gives exit code 1 and a message with file, line an
     expect(r.stderr).not.toContain('    at ');
   });
 
-  it('an unknown command or option fails with the usage', () => {
+  it('an unknown command fails with the usage; an unknown option with the closest one, not the whole help', () => {
     const unknown = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, ['deplyo', 'core']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('error: unknown command "deplyo"');
     const option = dbee({ 'dbee.yaml': WORKSPACE_YAML, ...core }, ['deploy', 'core', '--dryrun']);
     expect(option.code).toBe(1);
-    expect(option.stderr).toContain("Unknown option '--dryrun'");
+    expect(option.stderr).toBe(
+      'error: unknown option --dryrun for dbee deploy: did you mean --dry-run?\n  hint: see dbee deploy --help\n',
+    );
   });
 
   it('a wrong option value is refused before anything runs, naming the option and what it expects', () => {

@@ -27,6 +27,21 @@ async function waitingBuild(target: Target, db: string): Promise<number> {
   throw new Error('CREATE INDEX CONCURRENTLY never started waiting');
 }
 
+/**
+ * `dbee deploy shop` killed (SIGKILL) while its CREATE INDEX CONCURRENTLY waits for the transaction `holding` opens on
+ * another session; that transaction then commits, and the server goes on building the index.
+ */
+async function killedDuringBuild(w: TestWorkspace, db: string, holding: string[]): Promise<void> {
+  const holder = await w.target.connect();
+  for (const sql of holding) await holder.execute(sql);
+  const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
+  await waitingBuild(w.target, db);
+  a.child.kill('SIGKILL');
+  expect(await a.exit).toBeNull();
+  await holder.execute('COMMIT');
+  await holder.close();
+}
+
 const indexState = (target: Target) =>
   target.query<{ valid: boolean }>(
     `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'customers_name_idx'`,
@@ -74,16 +89,7 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
     const w = workspaces[workspaces.push(await deployedShop('postgres')) - 1]!;
     const db = new URL(w.target.vars.DBEE_RUNNER_URL!).pathname.slice(1);
     w.write('shop/customers_name_idx.sql', INDEX['shop/customers_name_idx.sql']);
-    const holder = await w.target.connect();
-    await holder.execute('BEGIN');
-    await holder.execute("INSERT INTO shop.customers VALUES (3, 'cy')");
-    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
-    await waitingBuild(w.target, db);
-    a.child.kill('SIGKILL');
-    expect(await a.exit).toBeNull();
-    // The server goes on building the index once the transaction it waits for ends.
-    await holder.execute('COMMIT');
-    await holder.close();
+    await killedDuringBuild(w, db, ['BEGIN', "INSERT INTO shop.customers VALUES (3, 'cy')"]);
 
     const b = await run(w.root, 'deploy', { project: 'shop', waitForLock: 60 }, w.target.vars);
     expect(b.stderr).toContain('warning: deployment #2 did not finish (the process ended): marked interrupted');
@@ -119,15 +125,10 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
       'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, email text);\nCREATE INDEX customers_name_idx ON shop.customers (name);\n',
     );
     // An older snapshot (on another table: the ALTER TABLE before the build does not wait for it) that the build waits for.
-    const holder = await w.target.connect();
-    await holder.execute('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    await holder.execute('SELECT count(*) FROM pg_catalog.pg_class');
-    const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
-    await waitingBuild(w.target, db);
-    a.child.kill('SIGKILL');
-    expect(await a.exit).toBeNull();
-    await holder.execute('COMMIT');
-    await holder.close();
+    await killedDuringBuild(w, db, [
+      'BEGIN ISOLATION LEVEL REPEATABLE READ',
+      'SELECT count(*) FROM pg_catalog.pg_class',
+    ]);
 
     const b = await run(w.root, 'deploy', { project: 'shop', waitForLock: 60 }, w.target.vars);
     expect(b.code, b.stderr).toBe(0);

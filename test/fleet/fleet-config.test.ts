@@ -88,6 +88,17 @@ describe('fleet environments in dbee.yaml: bad input is refused with file and li
   });
 });
 
+it('a shard waiting for the canary refuses at once what the canary is refused for: an unknown project', async () => {
+  // canaryTimeout 30s: before, the shard waited this long (an hour by default), then blamed the canary.
+  const w = workspace(
+    'version: 1\ndefaultEnvironment: f\nenvironments:\n  f:\n    engine: postgres\n    connection: {}\n    fleet:\n      canaryTimeout: 30s\n      targets:\n        - { name: x, connection: { database: nowhere_x } }\n        - { name: y, connection: { database: nowhere_y } }\n        - { name: z, connection: { database: nowhere_z } }\n',
+  );
+  const r = await run(w.root, 'deploy', { project: 'nope', shard: '2/2', canary: 2 });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/fleet f: the deployment is refused on canary x \(unknown project "nope"\)/);
+  expect(r.stderr).not.toMatch(/not at the release/);
+});
+
 it('the fleet options are refused on an environment of one database, nothing deployed', async () => {
   const w = workspace(
     'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n',

@@ -56,11 +56,19 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   status: { readsOnly: 'reads the ledger and the catalog' },
   log: { readsOnly: 'reads the ledger' },
   extract: { readsOnly: 'writes source files' },
-  'dbt-sources': { readsOnly: 'writes dbt source files from the desired model' },
+  'dbt-sources': { readsOnly: 'builds the desired schema in a shadow database and writes dbt YAML' },
   audit: { readsOnly: 'reads the catalog' },
   graph: { readsOnly: 'writes a page' },
   check: { readsOnly: "a dry run of the application's queries" },
+  advise: {
+    readsOnly:
+      'reads the catalog and explains queries (hypothetical indexes live in its session); --write writes source files',
+  },
   version: { readsOnly: 'prints settings' },
+  unlock: {
+    readsOnly:
+      "changes no schema and writes no ledger row: deletes a dead holder's lock row after a confirmation (no gate but that confirmation)",
+  },
   'smoke-test': { readsOnly: 'runs checks and records their results; changes no schema' },
   // Before deploy: it undoes a deployment of a view made for it, and the deploy row below makes the view again.
   rollback: [

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeTeradataSession, runBteq, type BteqRun } from '../../packages/teradata/testing';
@@ -189,6 +189,34 @@ describe('B2: one lock identity per release', () => {
   });
 });
 
+describe('B2: dbee unlock clears the lock row of a BTEQ script killed while it held it', () => {
+  it('names the holder, asks for a confirmation, clears only that row; dbee deploy then runs (before: LOCK_BUSY for hours)', async () => {
+    const w = workspace();
+    const { deploy } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession(), { kill: 40 })).exitCode).toBe(-1);
+    expect(w.ledger('lock')).toHaveLength(1);
+    const busy = await w.dbee('deploy', { waitForLock: 0 });
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toMatch(/another deployment holds the lock/);
+
+    const asked = await w.dbee('unlock');
+    expect(asked.code).toBe(1);
+    expect(asked.stdout).toMatch(
+      /td-dev: the deployment lock is held by DBEE@bteq \(pid 0\) since .*, deployment bteq-\d+, expires /,
+    );
+    expect(asked.stderr).toMatch(/needs a confirmation/);
+    expect(w.ledger('lock')).toHaveLength(1);
+
+    const cleared = await w.dbee('unlock', { assumeYes: true });
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(/the deployment lock of DBEE@bteq \(pid 0\) .* was cleared/);
+    expect(w.ledger('lock')).toEqual([]);
+    expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
+    const none = await w.dbee('unlock');
+    expect(none.stdout).toMatch(/no deployment lock is held; nothing to clear/);
+  });
+});
+
 describe('B3: every script re-runnable from where it stopped', () => {
   it("deploy.btq killed between a table's CREATE and its last statement: the same script completes the release", async () => {
     const { deploy } = await smallRelease();
@@ -290,5 +318,51 @@ describe('a small release killed at every cut point', () => {
       expect(objects(s)).toEqual(['DEV_EDW.CUSTOMERS']);
       expect(ids(s, 'DEV_EDW.CUSTOMERS')).toEqual([7]);
     }
+  });
+});
+
+describe('S2: ANSI mode end to end: the session mode reaches the comparison of definitions', () => {
+  it('dbee diff right after a deploy in ANSI mode finds no difference (before: a false CASESPECIFIC on every character column)', async () => {
+    const w = workspace('ANSI');
+    const r = await w.dbee('deploy', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const diff = await w.dbee('diff');
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toContain('  no differences');
+    // A deployed table edited (a column added) is planned as an ALTER, not refused as a change of every column.
+    w.write(
+      'schema/edw/tables/customers.sql',
+      readFileSync(join(w.root, 'schema/edw/tables/customers.sql'), 'utf8').replace(
+        '  created_at    TIMESTAMP(0) NOT NULL',
+        '  created_at    TIMESTAMP(0) NOT NULL,\n  email         VARCHAR(320) CHARACTER SET UNICODE',
+      ),
+    );
+    const again = await w.dbee('deploy', { assumeYes: true, allowHazards: ['table-rewrite'] });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(w.requestsSince(0).filter((q) => /^ALTER TABLE DEV_EDW\.CUSTOMERS ADD/i.test(q))).toHaveLength(1);
+  });
+});
+
+describe('S1: CREATE forms of REPLACE-able objects in the BTEQ script', () => {
+  it('a view file written as CREATE VIEW (as SHOW and dbee extract write it), changed: the second script replaces it (before: 3804 halfway)', async () => {
+    const w = workspace();
+    const file = join(w.root, 'schema/edw/views/v_customer_orders.sql');
+    w.write(
+      'schema/edw/views/v_customer_orders.sql',
+      readFileSync(file, 'utf8').replace('REPLACE VIEW', 'CREATE VIEW'),
+    );
+    const first = await exportScripts(w, 'first');
+    expect((await runBteq(first.deploy, w.session.newSession())).exitCode).toBe(0);
+    w.write(
+      'schema/edw/views/v_customer_orders.sql',
+      readFileSync(file, 'utf8').replace('c.segment', 'c.segment,\n       c.created_at'),
+    );
+    const second = await exportScripts(w, 'second');
+    const run = await runBteq(
+      second.deploy.replace(/\b(\d{16})\b/g, (m) => String(Number(m) + 7)),
+      w.session.newSession(),
+    );
+    expect(run.exitCode, why(run)).toBe(0);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show).toMatch(/created_at/i);
   });
 });

@@ -74,7 +74,14 @@ export function figure(j: Judged): string {
   const n = j.goal.samples.filter((x) => Number.isFinite(x)).length;
   const sample = j.goal.sample ?? 'run';
   const runs = `${n} ${sample}${n === 1 ? '' : 's'}${j.status === 'too few runs' ? `, needs ${j.goal.minRuns ?? 5}` : ''}`;
-  const head = j.goal.judge !== 'worst' ? 'median' : sample === 'run' ? 'worst pair' : 'largest';
+  const head =
+    j.goal.judge !== 'worst'
+      ? 'median'
+      : sample === 'run' && !j.goal.format
+        ? 'worst pair'
+        : j.goal.bound === 'max'
+          ? 'largest'
+          : 'smallest';
   return `${head} ${f(j.value)} (range ${f(j.min)} - ${f(j.max)}, ${runs})${j.goal.detail ? `; ${j.goal.detail}` : ''}`;
 }
 

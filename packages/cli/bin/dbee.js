@@ -6,6 +6,14 @@
 // of the published package) it runs the TypeScript sources instead, so `npx dbee` and the tests never need a build.
 // DBEE_USE_DIST=1 forces dist/ there too (tools/bench-start.js measures what users run).
 const { existsSync } = require('node:fs');
+
+// A reader that went away (`dbee log | head`) is not an error of the command: what it would have read is dropped, and
+// the command finishes as it would have (a deployment is never cut short because its output is no longer read).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
 const { join } = require('node:path');
 
 const devRegister = join(__dirname, '..', '..', '..', 'tools', 'dev-register.js');

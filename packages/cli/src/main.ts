@@ -21,7 +21,8 @@ export async function main(argv: string[]): Promise<number> {
     line = parseCommandLine(command, rest);
   } catch (e) {
     if (!isDbeeError(e)) throw e;
-    process.stderr.write(`error: ${e.message}\n\n${commandHelp(command)}`);
+    // The error and where to read more, not the whole help: the one line that matters stays on screen.
+    process.stderr.write(`error: ${e.message}\n  hint: see dbee ${command} --help\n`);
     return 1;
   }
   if (line.help) {

@@ -58,8 +58,14 @@ describe('dbee command lines, from the option schemas', () => {
   });
 
   it('refuses a flag the command does not have, and one without its value', () => {
-    expect(() => parseCommandLine('deploy', ['sales', '--dryrun'])).toThrow("Unknown option '--dryrun'");
-    expect(() => parseCommandLine('status', ['sales', '--rename'])).toThrow("Unknown option '--rename'");
+    expect(() => parseCommandLine('deploy', ['sales', '--dryrun'])).toThrow(
+      'unknown option --dryrun for dbee deploy: did you mean --dry-run?',
+    );
+    expect(() => parseCommandLine('deploy', ['sales', '--asume-yes'])).toThrow('did you mean --assume-yes?');
+    expect(() => parseCommandLine('deploy', ['sales', '--Ticket=X'])).toThrow('did you mean --ticket?');
+    expect(() => parseCommandLine('status', ['sales', '--rename'])).toThrow(
+      /^unknown option --rename for dbee status$/,
+    );
     expect(() => parseCommandLine('deploy', ['sales', '--env'])).toThrow("Option '-e, --env <value>' argument missing");
   });
 

@@ -87,6 +87,9 @@ export function parseCommandLine(command: CommandName, args: string[]): CommandL
       options: config as NonNullable<ParseArgsConfig['options']>,
     });
   } catch (e) {
+    const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec((e as Error).message)?.[1];
+    if (unknown)
+      throw unknownOptionError(command, unknown, [...flags.map((f) => f.cli.flag), ...GLOBAL_FLAGS.map((g) => g.flag)]);
     throw usageError(command, (e as Error).message);
   }
   if (parsed.values.help) return { help: true };
@@ -106,6 +109,38 @@ export function parseCommandLine(command: CommandName, args: string[]): CommandL
     cwd: parsed.values.cwd as string | undefined,
     options: options as Record<string, unknown> & { project: string },
   };
+}
+
+/**
+ * An option the command does not have, with the closest one it has when there is one (`--dryrun`: `--dry-run`): the
+ * same letters without dashes or case, else at most two edits away.
+ */
+function unknownOptionError(command: CommandName, given: string, known: string[]): DbeeError {
+  const name = given.replace(/^-+/, '').replace(/=.*$/, '');
+  const bare = (s: string) => s.replace(/-/g, '').toLowerCase();
+  const closest =
+    known.find((k) => bare(k) === bare(name)) ??
+    known
+      .map((k) => ({ k, d: editDistance(bare(k), bare(name)) }))
+      .filter((c) => c.d <= Math.min(2, Math.floor(name.length / 3)))
+      .sort((a, b) => a.d - b.d)[0]?.k;
+  return new DbeeError(`unknown option --${name} for dbee ${command}${closest ? `: did you mean --${closest}?` : ''}`, {
+    code: 'USAGE',
+    hint: `see dbee ${command} --help`,
+  });
+}
+
+/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions from `a` to `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 function usageError(command: CommandName, message: string): DbeeError {

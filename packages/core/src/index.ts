@@ -24,6 +24,8 @@ export type {
   LockHandle,
   LockOptions,
   LockOwner,
+  LockHolder,
+  LockAdmin,
   SourceParser,
   LedgerDialect,
   LedgerInlining,
@@ -57,6 +59,20 @@ export type {
   RenderedStep,
 } from './engine/engine';
 export { requireRole } from './engine/engine';
+export type {
+  AdviseRole,
+  StatisticsAdviceRole,
+  RecommendedStatistics,
+  CollectedStatistics,
+  AdviseIndex,
+  AdviseTable,
+  ColumnSet,
+  IndexShape,
+  PlannedCost,
+  QueryColumn,
+  ReleaseFacts,
+  TableName,
+} from './engine/advise-role';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
 

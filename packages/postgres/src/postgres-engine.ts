@@ -15,7 +15,7 @@ import type { PgliteConnection as PgliteConnectionType } from './pglite-connecti
 import { mapPostgresError } from './postgres-errors';
 import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
-import { takeAdvisoryLock, takeFileLock } from './postgres-lock';
+import { advisoryLockHolder, fileLockHolder, takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser, readQueryLineage } from './parse';
 import { introspect, catalogVersion, fingerprint, fingerprints, stateFingerprints } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
@@ -40,6 +40,7 @@ import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 import { openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
 import { postgresFacts } from './postgres-facts';
 import { postgresExpand } from './expand/expand-sql';
+import { postgresAdvise } from './advise/advise-role';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -150,9 +151,25 @@ export function createPostgresEngine(): Engine {
     ledger: postgresLedger,
     smoke: postgresSmoke,
     expand: postgresExpand,
+    advise: postgresAdvise,
     lineage: { read: readQueryLineage },
     connect: (environment, { workspaceRoot }) =>
       openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
+    // `dbee unlock`: who holds the advisory lock (never cleared: it ends with its session), or an embedded database's
+    // lock file (never cleared either: the next deployment takes it over once its process is gone).
+    locks: {
+      async holder(environment, { workspaceRoot }, key) {
+        const target = postgresTarget(environment, workspaceRoot);
+        if (target.kind === 'embedded') return target.dataDir ? fileLockHolder(target.dataDir + '.lock') : null;
+        const conn = await PgConnection.open({ ...target.config, application_name: 'dbee-unlock' }, target.description);
+        try {
+          return await advisoryLockHolder(conn, key);
+        } finally {
+          await conn.close();
+        }
+      },
+      clear: async () => false,
+    },
     async lock(environment, { workspaceRoot }, key, options) {
       const target = postgresTarget(environment, workspaceRoot);
       if (target.kind === 'embedded') {

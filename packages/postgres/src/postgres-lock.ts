@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
-import { DbeeError, type LockHandle, type LockOptions, type LockOwner } from '@dbee/core';
+import { DbeeError, type LockHandle, type LockHolder, type LockOptions, type LockOwner } from '@dbee/core';
 import type { PgConnection } from './postgres-connection';
 
 const POLL_MS = 200;
@@ -182,8 +182,28 @@ interface ActivityRow {
   pid: number;
 }
 
+/**
+ * `dbee unlock`: the holder of the advisory lock `key` in this database, or null. An advisory lock ends only with the
+ * session that holds it (or its own unlock), so it is never cleared by dbee: the holder says which server session
+ * (backend pid) to end, if its process is gone and the session lingers.
+ */
+export async function advisoryLockHolder(conn: PgConnection, key: string): Promise<LockHolder | null> {
+  const row = await advisoryActivity(conn, advisoryLockId(key));
+  if (!row) return null;
+  return {
+    ...ownerOf(row)!,
+    notClearable:
+      `it is a session advisory lock, which ends with the server session holding it (backend pid ${row.pid}). ` +
+      `When the holder's process is gone and the session lingers, end it: SELECT pg_terminate_backend(${row.pid})`,
+  };
+}
+
 /** The session holding the advisory lock in THIS database (advisory locks are per database). */
 async function advisoryHolder(conn: PgConnection, id: string): Promise<LockOwner | undefined> {
+  return ownerOf(await advisoryActivity(conn, id));
+}
+
+async function advisoryActivity(conn: PgConnection, id: string): Promise<ActivityRow | undefined> {
   const big = BigInt(id);
   const unsigned = big < 0n ? big + (1n << 64n) : big;
   const classid = (unsigned >> 32n).toString();
@@ -195,7 +215,7 @@ async function advisoryHolder(conn: PgConnection, id: string): Promise<LockOwner
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     [classid, objid],
   );
-  return ownerOf(r.rows[0]);
+  return r.rows[0];
 }
 
 function ownerOf(row: ActivityRow | undefined): LockOwner | undefined {
@@ -270,6 +290,16 @@ export async function takeFileLock(path: string, key: string, options: LockOptio
         ? `the lock file ${path} now belongs to ${now.user}@${now.host} (pid ${now.pid})`
         : `the lock file ${path} was removed`;
     },
+  };
+}
+
+/** `dbee unlock`: the holder written in an embedded database's lock file, or null (never cleared by dbee, see below). */
+export function fileLockHolder(path: string): LockHolder | null {
+  const owner = readOwner(path);
+  if (!owner) return null;
+  return {
+    ...owner,
+    notClearable: `it is the lock file ${path}, which the next deployment takes over by itself once process ${owner.pid} on ${owner.host} has ended`,
   };
 }
 

@@ -13,7 +13,7 @@ import {
 } from '@dbee/core';
 import { expandPlaceholders } from './placeholders';
 import { quoteIdent, quoteString } from './teradata-identifiers';
-import { kindKeyword } from './teradata-renderer';
+import { kindKeyword, REPLACEABLE_KINDS, toReplace } from './teradata-renderer';
 import { lockTableDdl, teradataLedger } from './teradata-ledger';
 import { tokenize } from './splitter';
 import { parseTeradata } from './teradata-parser';
@@ -883,7 +883,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   for (const [idx, step] of steps.entries()) {
     const n = idx + 1;
     const code = bteqReturnCode(n);
-    const statements = step.statements.map(c.expand);
+    // A view, macro, procedure, function or trigger written with CREATE (as SHOW, d-bee and dbee extract write them)
+    // runs as REPLACE: its CREATE would fail (3804...) once the object exists, halfway through the script (#64 S1).
+    const statements = step.statements
+      .map(c.expand)
+      .map((st, i) => (i === 0 && REPLACEABLE_KINDS.has(step.objectKey.kind) ? toReplace(st) : st));
     const checksum = checksumStatements(step.statements, options.variables ?? {});
     // A step whose requests commit apart (several requests, or a procedure whose rows follow its compile check) can be
     // cut between them: it writes a `started` row first, so that a re-run knows what it finds was made by this release.
@@ -1240,12 +1244,10 @@ function tableBackupNames(c: Ctx, step: PlanStep, stamp: string): { backup: stri
 /** Kinds a source defines with REPLACE: a `create` step of one may have changed an object the ledger already had. */
 const REPLACE_KINDS = new Set(['view', 'macro', 'procedure', 'function', 'trigger']);
 
-/** Whether a step (re)defines its object with `REPLACE ...`. */
+/** Whether a step (re)defines its object with `REPLACE ...`: every step of these kinds, since the deploy script runs a
+ * CREATE of one as REPLACE (#64 S1). */
 function replaces(step: PlanStep): boolean {
-  return (
-    REPLACE_KINDS.has(step.objectKey.kind) &&
-    step.statements.some((st) => /^REPLACE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '')))
-  );
+  return REPLACE_KINDS.has(step.objectKey.kind);
 }
 
 /**

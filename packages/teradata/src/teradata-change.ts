@@ -1,4 +1,5 @@
 import { formatKey, type Connection, type Hazard, type ObjectKey, type RenderedStep } from '@dbee/core';
+import { sessionMode } from './teradata-connection';
 import { isSignificant, tokenize } from './splitter';
 import { backupNameFromStamp } from './teradata-objects';
 import { captureDefinition as showDefinition, tableDependents } from './teradata-deploy';
@@ -54,7 +55,7 @@ export async function planChange(
     if (!live || !create)
       return { migration: [`${key.kind} ${qualifiedName(key)} is in the ledger but not on the target`] };
     const liveCreate = definitionStatements(live)[0] ?? live;
-    const same = compareDefinitions(create, liveCreate).equal;
+    const same = compareDefinitions(create, liveCreate, { tmode: sessionMode(conn) }).equal;
     const hazards: Hazard[] = [
       {
         kind: 'index-build',
@@ -101,8 +102,10 @@ export async function planChange(
     kind && !/^\s*CREATE\s+(?:\w+\s+)*?(SET|MULTISET)\s+TABLE\b/i.test(creates[0]!)
       ? creates[0]!.replace(/^(\s*CREATE\s+(?:(?:GLOBAL\s+TEMPORARY|VOLATILE)\s+)?)/i, `$1${kind.toUpperCase()} `)
       : creates[0]!;
-  const source = tableModel(create);
-  const target = tableModel(liveCreate);
+  // The defaults SHOW TABLE writes out (CASESPECIFIC, SET/MULTISET) are the session mode's (#64 S2).
+  const tmode = sessionMode(conn);
+  const source = tableModel(create, { tmode });
+  const target = tableModel(liveCreate, { tmode });
   if (!source || !target)
     return {
       migration: [

@@ -1,4 +1,5 @@
 import { formatKey, type Hazard, type LiveComparison, type ObjectKey, type RenderedStep } from '@dbee/core';
+import { sessionMode } from './teradata-connection';
 import { firstWord, planChange } from './teradata-change';
 import { captureDefinition } from './teradata-deploy';
 import { normalizeName } from './teradata-identifiers';
@@ -92,7 +93,13 @@ export const compareObjects: LiveComparison['compareObjects'] = async (
       const current = await captureDefinition(conn, o.key);
       if (!source || !current) continue;
       const currentCreate = definitionStatements(current)[0] ?? current;
-      if (compareDefinitions(source, currentCreate, { defaultDatabase: normalizeName(o.key.schema) }).equal) continue;
+      if (
+        compareDefinitions(source, currentCreate, {
+          defaultDatabase: normalizeName(o.key.schema),
+          tmode: sessionMode(conn),
+        }).equal
+      )
+        continue;
       steps.push(
         step(o.key, {
           action: 'replace',

@@ -144,6 +144,12 @@ export class TeradataConnection implements Connection {
     private readonly session: TeradataSession,
     readonly description: string,
     private readonly errorContext: Pick<ErrorContext, 'secrets' | 'target'> = {},
+    /**
+     * The session's transaction mode (the `tmode` it logged on with; `DEFAULT` taken as TERA, the system default
+     * (verify per site: DBS Control can make ANSI the default)): it decides the defaults SHOW TABLE writes out
+     * (CASESPECIFIC, SET/MULTISET), so definitions are compared with it (`sessionMode`).
+     */
+    readonly tmode: 'TERA' | 'ANSI' = 'TERA',
   ) {}
 
   /** Run one request and return every result set (SHOW output spans several). */
@@ -257,5 +263,11 @@ export async function connectTeradata(
     mapped.details.driverVersion = driver.version;
     throw mapped;
   }
-  return new TeradataConnection(session, target.description, errorContext);
+  const tmode = String(params.tmode ?? '').toUpperCase() === 'ANSI' ? 'ANSI' : 'TERA';
+  return new TeradataConnection(session, target.description, errorContext, tmode);
+}
+
+/** The transaction mode of a connection's session (see `TeradataConnection.tmode`); TERA for any other connection. */
+export function sessionMode(conn: Connection): 'TERA' | 'ANSI' {
+  return conn instanceof TeradataConnection ? conn.tmode : 'TERA';
 }

@@ -1,5 +1,6 @@
 import { kindKeyword, renderDrop } from './teradata-renderer';
 import { teradataSmoke } from './teradata-smoke';
+import { teradataStatisticsAdvice } from './teradata-advise';
 import { toBteq, toBteqRollback } from './bteq';
 import { extractTeradata, ownedDatabases, teradataAudit } from './extract';
 import { planChange } from './teradata-change';
@@ -8,7 +9,7 @@ import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core
 import type { TeradataDriver, TeradataDriverName } from './driver/driver';
 import { connectTeradata } from './teradata-connection';
 import { mapTeradataError } from './teradata-errors';
-import { acquireTeradataLock } from './teradata-lock';
+import { acquireTeradataLock, clearTeradataLock, teradataLockHolder } from './teradata-lock';
 import { ledgerDatabaseFor, teradataLedger, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
 import { TeradataParser } from './teradata-parser';
 import {
@@ -114,8 +115,29 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
     },
     parser: new TeradataParser(),
     smoke: teradataSmoke,
+    statisticsAdvice: teradataStatisticsAdvice,
     ledger: teradataLedger(options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE),
     connect,
+    // `dbee unlock`: the lock row's holder, and its row deleted (by its token) once the DBA confirmed.
+    locks: {
+      async holder(environment, context, key) {
+        const conn = await connect(environment, context);
+        try {
+          return await teradataLockHolder(conn, ledgerDatabaseFor(environment), key);
+        } finally {
+          await conn.close();
+        }
+      },
+      async clear(environment, context, key, holder) {
+        if (!holder.token) return false;
+        const conn = await connect(environment, context);
+        try {
+          return await clearTeradataLock(conn, ledgerDatabaseFor(environment), key, holder.token);
+        } finally {
+          await conn.close();
+        }
+      },
+    },
     async lock(environment, context, key, lockOptions) {
       // The lock lives on a session of its own, so its heartbeat never interleaves with deployment requests.
       const conn = await connect(environment, context);

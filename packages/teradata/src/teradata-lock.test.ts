@@ -146,6 +146,7 @@ describe('lock row', () => {
       host: 'build-7',
       pid: 4242,
       since: '2026-11-21 10:00:00.000',
+      expiresAt: '2026-11-21 10:40:00.000',
       deploymentId: 'd-1',
     });
     expect(sleeps).toEqual([1000, 1000, 1000]);

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DbeeError, ExitCode, type Connection, type LockHandle, type LockOptions, type LockOwner } from '@dbee/core';
+import {
+  DbeeError,
+  ExitCode,
+  type Connection,
+  type LockHandle,
+  type LockHolder,
+  type LockOptions,
+  type LockOwner,
+} from '@dbee/core';
 import { teradataErrorCode } from './teradata-errors';
 import { ledgerTable, lockTableDdl } from './teradata-ledger';
 
@@ -33,6 +41,7 @@ export interface TeradataLockHandle extends LockHandle {
 }
 
 interface LockRow {
+  owner_token: string | null;
   owner_user: string | null;
   owner_host: string | null;
   owner_pid: number | null;
@@ -136,22 +145,51 @@ export async function acquireTeradataLock(
   };
 }
 
-async function readHolder(conn: Connection, table: string, key: string): Promise<LockOwner | undefined> {
+async function readHolder(conn: Connection, table: string, key: string): Promise<LockHolder | undefined> {
   const r = await conn.query<LockRow>(
     `SELECT "owner_user" AS owner_user, "owner_host" AS owner_host, "owner_pid" AS owner_pid, "deployment_id" AS deployment_id, ` +
-      `"acquired_at" AS acquired_at, "expires_at" AS expires_at FROM ${table} WHERE "lock_key" = ?`,
+      `"acquired_at" AS acquired_at, "expires_at" AS expires_at, "owner_token" AS owner_token FROM ${table} WHERE "lock_key" = ?`,
     [key],
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  const holder: LockOwner = {
+  const holder: LockHolder = {
     user: row.owner_user ?? 'unknown',
     host: row.owner_host ?? 'unknown',
     pid: Number(row.owner_pid ?? 0),
     since: formatTime(row.acquired_at),
+    expiresAt: formatTime(row.expires_at),
   };
   if (row.deployment_id) holder.deploymentId = row.deployment_id;
+  if (row.owner_token) holder.token = row.owner_token;
   return holder;
+}
+
+/**
+ * `dbee unlock`: the holder of the lock row `key` in the ledger database (`dbee deploy`, or a BTEQ script: owner host
+ * `bteq`, token `bteq-<deployment id>`), or null when there is none (no row, or no lock table yet).
+ */
+export async function teradataLockHolder(conn: Connection, database: string, key: string): Promise<LockHolder | null> {
+  try {
+    return (await readHolder(conn, ledgerTable(database, 'lock'), key)) ?? null;
+  } catch (error) {
+    if (teradataErrorCode(error) === 3807) return null;
+    throw error;
+  }
+}
+
+/** `dbee unlock`: delete the lock row `key` of the holder whose token is `token` (no other); false when it was gone. */
+export async function clearTeradataLock(
+  conn: Connection,
+  database: string,
+  key: string,
+  token: string,
+): Promise<boolean> {
+  const r = await conn.query(
+    `DELETE FROM ${ledgerTable(database, 'lock')} WHERE "lock_key" = ? AND "owner_token" = ?`,
+    [key, token],
+  );
+  return (r.rowCount ?? 0) > 0;
 }
 
 function lockBusy(key: string, holder: LockOwner, timeoutMs: number): DbeeError {

@@ -1431,7 +1431,7 @@ export function fakeDriver(
 
 /** A `TeradataConnection` over a fake session. */
 export function createFakeConnection(session: FakeTeradataSession = new FakeTeradataSession()): TeradataConnection {
-  return new TeradataConnection(session, 'teradata://fake@localhost:1025 (fake)', {});
+  return new TeradataConnection(session, 'teradata://fake@localhost:1025 (fake)', {}, session.tmode);
 }
 
 /** `PERM[ANENT] = n`, `SPOOL = n`, `TEMPORARY = n` of a CREATE or MODIFY DATABASE/USER, as numbers (given ones only). */

@@ -25,4 +25,6 @@ export type { FakeTableShape, FakeColumn, SqlHost } from './fake-sql';
 export { canonicalShowTable, parseCreateTable, checkCreateTable } from './fake-ddl';
 export type { ParsedTable, DdlError } from './fake-ddl';
 export { runBteq } from './bteq-interpreter';
+export { installHelpStats } from './fake-helpstats';
+export type { HelpStats } from './fake-helpstats';
 export type { BteqRun, BteqRunOptions } from './bteq-interpreter';

@@ -10,6 +10,8 @@ import { loadModels } from '../context/load';
 import { parseKey } from '../model/object-key';
 import { PLAN_FORMAT_VERSION, type Plan } from '../plan/plan';
 import type { DeployReport } from '../runner/deploy-report';
+import { compatDiagnostics } from '../report/diagnostic';
+import { formatDiagnostics, isReviewFormat } from '../report/formats';
 import { deploy } from './deploy';
 import { dbtSettings, finishDbt, formatDbt, judgeDbt, prepareDbt } from './dbt';
 
@@ -100,10 +102,16 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
 
 function print(
   ctx: OperationContext,
-  format: 'text' | 'json' | 'markdown',
+  format: NonNullable<CheckOptions['format']>,
   report: CompatReport | null,
   dbt: DbtResult | null,
 ): void {
+  if (isReviewFormat(format)) {
+    // The application queries at their file and line (the dbt check's findings are in its text, json and markdown).
+    const diagnostics = report ? compatDiagnostics(report) : [];
+    ctx.stdout.write(formatDiagnostics(format, diagnostics, { version: ctx.toolVersion, command: 'check' }));
+    return;
+  }
   if (format === 'json') {
     if (report && dbt)
       ctx.stdout.write(JSON.stringify({ ...compatJson(report), dbt: dbtJson(dbt.report, dbt.drift) }, null, 2) + '\n');

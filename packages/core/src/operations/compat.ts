@@ -86,6 +86,7 @@ export async function prepareCompat(
         target: input.target,
         manifest: input.dbt,
         plan: input.plan,
+        newVersionSchemas: input.newSearchPathFirst,
       })
     : null;
   const queries = await prepareQueries(ctx, input);
@@ -174,7 +175,7 @@ async function prepareQueries(
  * The query sources of the running application (`--queries`, else `compat.queries` unless `compat.mode` is `off`) and
  * of the new one (`--new-queries`, `compat.newQueries`); the new ones alone are refused.
  */
-function querySpecs(input: { environment: ResolvedEnvironment; queries?: string; newQueries?: string }): {
+export function querySpecs(input: { environment: ResolvedEnvironment; queries?: string; newQueries?: string }): {
   specs: string[];
   newSpecs: string[];
 } {
@@ -218,7 +219,7 @@ export function judgeCompat(
 }
 
 /** The queries of every source named (in order), with the objects each names, read with `searchPath`. */
-async function readQuerySources(
+export async function readQuerySources(
   ctx: OperationContext,
   input: {
     engine: Engine;

@@ -4,7 +4,7 @@ import type { ConflictStrategy } from '../config/schema';
 import type { DbProject, Workspace } from '../config/workspace';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
-import { formatKey, type ObjectKey } from '../model/object-key';
+import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { StepConflict } from '../runner/runner';
 import type { SchemaModel } from '../schema/model';
@@ -187,6 +187,7 @@ export function freedBeforeCreate(plan: Plan): Set<number> {
   const result = new Set<number>();
   const free = (key: string, kind: string, parent: string) => {
     gone.add(key);
+    gone.add(nameSlot(parseKey(key)));
     if (kind === 'table' || kind === 'materialized-view' || kind === 'view') goneTables.add(parent);
   };
   for (const step of [...plan.steps].sort((a, b) => a.order - b.order)) {
@@ -196,8 +197,10 @@ export function freedBeforeCreate(plan: Plan): Set<number> {
     if (step.action === 'create') {
       const create = statements.findIndex((s) => /^CREATE\b/i.test(s));
       const dropsFirst = create > 0 && statements.slice(0, create).some((s) => /^DROP\b/i.test(s));
-      if (gone.has(step.key) || dropsFirst || (k.parent && goneTables.has(k.parent))) result.add(step.order);
+      if (gone.has(step.key) || gone.has(nameSlot(k)) || dropsFirst || (k.parent && goneTables.has(k.parent)))
+        result.add(step.order);
       gone.delete(step.key);
+      gone.delete(nameSlot(k));
       if (k.kind === 'table' || k.kind === 'view' || k.kind === 'materialized-view') goneTables.delete(own);
       continue;
     }
@@ -216,6 +219,29 @@ export function freedBeforeCreate(plan: Plan): Set<number> {
     }
   }
   return result;
+}
+
+/** Kinds whose names share one namespace in a schema (PostgreSQL's relations; types and domains). */
+const SHARED_NAMES: Record<string, string> = {
+  table: 'relation',
+  view: 'relation',
+  'materialized-view': 'relation',
+  sequence: 'relation',
+  index: 'relation',
+  type: 'type',
+  domain: 'type',
+  function: 'routine',
+  procedure: 'routine',
+};
+
+/**
+ * The name an object takes in its schema: a view dropped frees the name for a table of that name (`relation:s.x`),
+ * a function for a procedure with the same arguments. Other kinds: the key itself.
+ */
+function nameSlot(k: ObjectKey): string {
+  const shared = SHARED_NAMES[k.kind];
+  if (!shared) return formatKey(k);
+  return `${shared}:${k.schema}.${k.name}${shared === 'routine' ? `(${(k.args ?? []).join(',')})` : ''}`;
 }
 
 /**

@@ -47,7 +47,7 @@ import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { refuseDbtUnverified } from './dbt';
-import { liveState } from '../fleet/plan-cache';
+import { liveState } from '../context/fleet-plans';
 import type { DeployReport } from '../runner/deploy-report';
 
 export type { DeployOptions };
@@ -472,7 +472,7 @@ async function recoverInterrupted(
 
 /**
  * The plan of this run: the package's steps not yet applied, or the sources' plan (on a fleet, one per live state,
- * a target in a state already planned taking a copy: fleet/plan-cache.ts) with the drops `--prune` decides. Refused
+ * a target in a state already planned taking a copy: context/fleet-plans.ts) with the drops `--prune` decides. Refused
  * when its base fingerprint no longer matches the database.
  */
 async function planDeployment(

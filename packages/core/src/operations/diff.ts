@@ -1,13 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../errors';
-import { diffPlan } from '../diffing/diff-plan';
+import { diffPlan, type DiffResult } from '../diffing/diff-plan';
 import { formatDiffJson, formatDiffMarkdown, formatDiffText } from '../diffing/format';
 import type { OperationContext } from '../context/operation-context';
 import { diffCompat } from './diff-compat';
 import { formatCompatMarkdown } from '../check/compat';
 import { compatVerdict, type CompatOutcome } from '../check/verdict';
 import type { DiffOptions } from '../options';
+import { compatDiagnostics, planDiagnostics, sourceLocations, type Diagnostic } from '../report/diagnostic';
+import { formatDiagnostics, isReviewFormat } from '../report/formats';
 
 export type { DiffOptions };
 
@@ -18,11 +20,16 @@ export async function diff(ctx: OperationContext, options: DiffOptions): Promise
   const result = await diffPlan(ctx, { ...options, noCache: options.cache === false });
   // The pull request's Markdown carries the compatibility check of an environment that names a query source,
   // whichever two sides the diff compares.
-  const compat = format === 'markdown' ? await diffCompat(ctx, options.env, result) : null;
+  const review = isReviewFormat(format) ? format : null;
+  const compat = format === 'markdown' || review ? await diffCompat(ctx, options.env, result) : null;
   const colour =
     format === 'text' && !options.output && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env.NO_COLOR;
-  const text =
-    format === 'json'
+  const text = review
+    ? formatDiagnostics(review, reviewDiagnostics(result, compat?.outcome), {
+        version: ctx.toolVersion,
+        command: 'diff',
+      })
+    : format === 'json'
       ? formatDiffJson(result)
       : format === 'markdown'
         ? formatDiffMarkdown(result, graphCommand(ctx, options)) + (compat ? compatMarkdown(compat.outcome) : '')
@@ -52,6 +59,12 @@ function graphCommand(ctx: OperationContext, options: DiffOptions): string | und
     ? ` --base ${options.base}${options.head ? ` --head ${options.head}` : ''}`
     : ` --env ${ctx.workspace.environment(options.env, ctx.env).name}`;
   return `npx dbee graph ${options.project}${sides}`;
+}
+
+/** The plan's hazards, and the application queries it breaks or changes when the environment names a query source. */
+function reviewDiagnostics(result: DiffResult, outcome: CompatOutcome | undefined): Diagnostic[] {
+  const compat = outcome && !('notRun' in outcome) ? compatDiagnostics(outcome.report) : [];
+  return [...planDiagnostics(result.plan.steps, sourceLocations(result.start?.loaded.models ?? [])), ...compat];
 }
 
 /** The compatibility section of the diff's Markdown. */

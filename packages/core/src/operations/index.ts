@@ -1,6 +1,7 @@
 import type { ExitCodeValue } from '../errors';
 import { settleBackground } from '../background';
 import type { CommandName, CommandOptions } from '../options';
+import { advise } from './advise';
 import { build } from './build';
 import { check } from './check';
 import { cleanup } from './cleanup';
@@ -20,6 +21,7 @@ import { plan } from './plan';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
 import { status } from './status';
+import { unlock } from './unlock';
 import { fleetOf, fleetOperation, refuseOnFleet } from '../fleet/dispatch';
 
 /** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
@@ -49,10 +51,12 @@ export const operations: Operations = {
   graph,
   clone,
   check,
+  advise,
   'dbt-sources': dbtSources,
   complete,
   abort,
   version,
+  unlock,
 };
 
 /**

@@ -18,6 +18,8 @@ import { loadTarget, modelLoader, schemaOwners, type LoadedTarget } from '../con
 import { printPlan } from './print';
 import { ConflictRules } from './conflicts';
 import type { PlanOptions } from '../options';
+import { planDiagnostics, sourceLocations } from '../report/diagnostic';
+import { formatDiagnostics, isReviewFormat } from '../report/formats';
 
 export type { PlanOptions };
 
@@ -31,6 +33,11 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   const loaded = await loadTarget(ctx, options.project, options.env);
   const planned = await planOf(ctx, options, loaded);
   const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
+  if (isReviewFormat(options.format) && !options.out) {
+    const diagnostics = planDiagnostics(planned.plan.steps, sourceLocations([...loaded.models, ...planned.packaged]));
+    ctx.stdout.write(formatDiagnostics(options.format, diagnostics, { version: ctx.toolVersion, command: 'plan' }));
+    return ExitCode.ok;
+  }
   if (options.format && !['text', 'json'].includes(options.format))
     return exportScripts(ctx, options, loaded, planned.plan);
   if (options.out) return writePlanPackage(ctx, options, loaded, planned, release);

@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { env, project } from './common';
+import { appQueries, env, project } from './common';
 import { choiceWithDefault, clock, negatedFlag, seconds, text } from './option';
 
 export const checkCommand = defineCommand('check', {
@@ -9,10 +9,7 @@ export const checkCommand = defineCommand('check', {
   options: {
     project,
     env,
-    queries: text(
-      "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or pg_stat_statements (the target's) / pg_stat_statements:<env>. Default: the environment's `compat.queries`.",
-      { value: '<source>' },
-    ),
+    queries: appQueries(),
     newQueries: text(
       "The new application version's queries (the same kinds of source), checked after the plan only: each must work on the new schema (with the expand-contract strategy, through the new version schema). Default: the environment's `compat.newQueries`.",
       { value: '<source>' },
@@ -26,9 +23,9 @@ export const checkCommand = defineCommand('check', {
       value: '<folder>',
     }),
     format: choiceWithDefault(
-      ['text', 'json', 'markdown'],
+      ['text', 'json', 'markdown', 'github', 'sarif', 'gcc'],
       'text',
-      'Report format: text, json, or markdown (for a pull-request comment).',
+      "Report format: text, json, markdown (for a pull-request comment), or the broken and changed queries as review diagnostics at each query's file and line: github (workflow annotations), sarif (SARIF 2.1.0) or gcc (`file:line:col: severity: message`).",
     ),
     withDependencies: negatedFlag(
       "Whether to plan the project's dependencies too (yes on the command line; `--no-deps` plans only this project).",

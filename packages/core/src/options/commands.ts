@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { adviseCommand } from './advise';
 import { buildCommand } from './build';
 import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
@@ -15,6 +16,7 @@ import { planCommand } from './plan';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
 import { statusCommand } from './status';
+import { unlockCommand } from './unlock';
 
 /**
  * Every dbee command and its options: the single source of the CLI's flags and `--help`, the Nx executors'
@@ -39,10 +41,12 @@ export const COMMAND_DEFINITIONS = {
   clone: cloneCommand,
   graph: graphCommand,
   check: checkCommand,
+  advise: adviseCommand,
   'dbt-sources': dbtSourcesCommand,
   complete: completeCommand,
   abort: abortCommand,
   version: versionCommand,
+  unlock: unlockCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -78,7 +82,9 @@ export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
 export type CheckOptions = CommandOptions<'check'>;
+export type AdviseOptions = CommandOptions<'advise'>;
 export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
+export type UnlockOptions = CommandOptions<'unlock'>;
 export type VersionOptions = CommandOptions<'version'>;

@@ -116,3 +116,10 @@ export const maxFailures = () =>
     'On a fleet environment: after this many failed targets no new target starts (those in flight finish). Default 1.',
     1,
   );
+
+/** `--queries`: where the running application's queries come from (`check`, `advise`). */
+export const appQueries = () =>
+  text(
+    "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or pg_stat_statements (the target's) / pg_stat_statements:<env>. Default: the environment's `compat.queries`.",
+    { value: '<source>' },
+  );

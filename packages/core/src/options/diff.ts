@@ -14,9 +14,9 @@ export const diffCommand = defineCommand('diff', {
     concurrency: concurrency('compared'),
     ...comparison('diff'),
     format: choiceWithDefault(
-      ['text', 'json', 'markdown'],
+      ['text', 'json', 'markdown', 'github', 'sarif', 'gcc'],
       'text',
-      'Report format: text, json, or markdown (for a pull-request comment).',
+      "Report format: text, json, markdown (for a pull-request comment), or the hazards as review diagnostics at each object's file and line: github (workflow annotations), sarif (SARIF 2.1.0, code scanning) or gcc (`file:line:col: severity: message`, editors' problem matchers).",
     ),
     failOnDiff: flag('Exit with code 1 when anything differs (a drift check for CI).'),
     output: text(

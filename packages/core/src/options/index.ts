@@ -24,9 +24,11 @@ export type {
   CloneOptions,
   GraphOptions,
   CheckOptions,
+  AdviseOptions,
   DbtSourcesOptions,
   CompleteOptions,
   AbortOptions,
+  UnlockOptions,
   VersionOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';

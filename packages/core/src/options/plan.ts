@@ -17,8 +17,8 @@ export const planCommand = defineCommand('plan', {
       },
     ),
     format: choice(
-      ['text', 'json', 'bteq'],
-      'Without `out`: print the plan as text (default) or json. With `out`: bteq writes BTEQ scripts (Teradata) instead of a package.',
+      ['text', 'json', 'github', 'sarif', 'gcc', 'bteq'],
+      "Without `out`: print the plan as text (default) or json, or its hazards as review diagnostics at each object's file and line: github (workflow annotations), sarif (SARIF 2.1.0) or gcc (`file:line:col: severity: message`). With `out`: bteq writes BTEQ scripts (Teradata) instead of a package.",
     ),
     withDependencies: negatedFlag(
       'Whether the package holds the projects this one depends on too, in dependency order (one package, one deployment run): yes by default, on the command line and under Nx; `--no-deps` plans only this project (its deployment then refuses a target where a dependency is missing).',

@@ -275,7 +275,11 @@ function summary(plan: Plan, checksum: string, release?: ReleaseInfo): string {
       ? [
           `- incremental: from ${release.base.ref} (${short(release.base.commit)}) to ${release.head.ref ?? 'the working tree'} (${short(release.head.commit)})`,
         ]
-      : [`- full state of the sources at ${release?.head.ref ?? 'the working tree'} (${short(plan.sourceCommit)})`]),
+      : plan.baseFingerprint
+        ? [
+            `- gap: from one live database (schema fingerprint ${plan.baseFingerprint.slice(0, 12)}) to the sources at ${release?.head.ref ?? 'the working tree'} (${short(plan.sourceCommit)}); it deploys only to that database, while its schema is unchanged`,
+          ]
+        : [`- full state of the sources at ${release?.head.ref ?? 'the working tree'} (${short(plan.sourceCommit)})`]),
     `- steps: ${plan.steps.length}`,
     `- checksum: ${checksum}`,
     ...(release

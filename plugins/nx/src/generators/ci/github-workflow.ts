@@ -1,36 +1,46 @@
-import { deployCommand, type CiEnvironment, type CiPlan } from './ci-plan';
+import type { CiEnvironment, CiPlan } from './ci-plan';
+import { RELEASE_FOLDER, TICKET_VARIABLE, buildScript, deployScript } from './release-scripts';
+import { REVIEW_MARKER, reviewBodyScript } from './review-scripts';
 
 /** Where `nx g @dbee/nx:ci --provider=github` writes the workflow. */
 export const GITHUB_WORKFLOW_FILE = '.github/workflows/dbee.yml';
 
+/** The artifact the release jobs pass on: the packages, with the promotion records each deployment adds. */
+const ARTIFACT = 'dbee-release';
+
 /**
  * A GitHub Actions workflow for a dbee workspace (docs/ci.md explains each job):
- * - on pull requests, `diff`: what each affected database project would change on the first environment, written as
+ * - on pull requests, `review`: what each affected database project would change on the first environment, written as
  *   the job summary (Markdown), with the Nx cache folder restored and saved;
- * - on pushes to the main branch, one `deploy-<env>` job per environment, each after the previous one, running
- *   `nx affected -t deploy --excludeTaskDependencies` with DBEE_ENV and the environment's connection variables from
- *   secrets, inside a GitHub environment of the same name (give `prod` required reviewers in the repository's settings).
- * Every job checks out the whole history (affected compares with a base commit) and sets the base and head with
- * nrwl/nx-set-shas: on a push, the last commit this workflow ran successfully on.
+ * - on pushes to the main branch that change dbee.yaml or a database project, `release-<first env>` builds the release
+ *   package once (see release-scripts.ts), deploys it there and uploads the folder as the `dbee-release` artifact;
+ *   each next `release-<env>` job downloads that folder and deploys it unchanged, with what the environment's gates ask
+ *   (the ticket from the `DBEE_TICKET` variable, `--assume-yes`, the promotion key), inside a GitHub environment of the
+ *   same name, whose required reviewers are the manual approval.
  */
 export function githubWorkflow(plan: CiPlan): string {
   const [first] = plan.environments;
   const order = plan.environments.map((e) => e.name).join(', then ');
   const lines = [
     `# Database CI/CD with dbee, written by \`nx g @dbee/nx:ci --provider=github\` (see dbee's docs/ci.md).`,
-    `# Pull requests: what each affected database project would change on ${first!.name}, as the job summary.`,
-    `# Pushes to ${plan.mainBranch}: the affected database projects are deployed to ${order}.`,
+    `# Pull requests: what each affected database project would change on ${first!.name}: annotations, a comment, the job summary.`,
+    `# Pushes to ${plan.mainBranch}: the release package is built once, deployed to ${order}.`,
     'name: databases',
     '',
     'on:',
     '  pull_request:',
     '  push:',
     `    branches: [${plan.mainBranch}]`,
+    '    # A release only when the databases change: dbee.yaml or a database project.',
+    '    paths:',
+    ...plan.releasePaths.map((p) => `      - '${p}'`),
     '',
     'permissions:',
     '  # nrwl/nx-set-shas reads the workflow runs to find the last successful one.',
     '  actions: read',
     '  contents: read',
+    "  # The review job comments on the pull request (the workflow's token, through gh).",
+    '  pull-requests: write',
     '',
     'env:',
     "  NX_DAEMON: 'false'",
@@ -39,12 +49,15 @@ export function githubWorkflow(plan: CiPlan): string {
     '  NX_DEFAULT_OUTPUT_STYLE: static',
     '',
     'jobs:',
-    '  diff:',
-    `    name: diff against ${first!.name}`,
+    '  review:',
+    `    name: review against ${first!.name}`,
     "    if: github.event_name == 'pull_request'",
     '    runs-on: ubuntu-latest',
     '    steps:',
     ...setupSteps(plan),
+    '      - uses: nrwl/nx-set-shas@v4',
+    '        with:',
+    `          main-branch-name: ${plan.mainBranch}`,
     '      - name: Restore the Nx cache',
     '        uses: actions/cache/restore@v4',
     '        with:',
@@ -53,15 +66,22 @@ export function githubWorkflow(plan: CiPlan): string {
     '          restore-keys: nx-${{ runner.os }}-',
     `      - name: Diff the affected database projects against ${first!.name}`,
     '        run: npx nx affected -t diff -c markdown',
-    ...environmentVariables(first!),
-    '      - name: Write the diff as the job summary',
+    ...environmentVariables(first!, []),
+    `      - name: Annotate the pull request's files with the hazards and broken queries`,
+    '        run: npx nx affected -t diff --format=github',
+    ...environmentVariables(first!, []),
+    '      - name: Write the review as the job summary',
     '        if: always()',
     '        run: |',
-    '          if ls dist/dbee/*/diff/diff.md > /dev/null 2>&1; then',
-    '            cat dist/dbee/*/diff/diff.md >> "$GITHUB_STEP_SUMMARY"',
-    '          else',
-    '            echo "No database project is affected by this pull request." >> "$GITHUB_STEP_SUMMARY"',
-    '          fi',
+    ...reviewBodyScript().map((l) => `          ${l}`),
+    '          cat dist/dbee-review.md >> "$GITHUB_STEP_SUMMARY"',
+    '      - name: Comment the review on the pull request (one comment, updated on each push)',
+    '        if: always()',
+    '        run: |',
+    ...commentScript().map((l) => `          ${l}`),
+    '        env:',
+    '          GH_TOKEN: ${{ github.token }}',
+    '          PULL_REQUEST: ${{ github.event.pull_request.number }}',
     '      - name: Save the Nx cache',
     '        if: always()',
     '        uses: actions/cache/save@v4',
@@ -71,30 +91,72 @@ export function githubWorkflow(plan: CiPlan): string {
   ];
   plan.environments.forEach((env, i) => {
     const previous = plan.environments[i - 1];
+    const later = i < plan.environments.length - 1;
     lines.push(
       '',
-      `  deploy-${env.name}:`,
-      `    name: deploy to ${env.name}`,
+      `  release-${env.name}:`,
+      `    name: ${previous ? 'promote the release to' : 'build the release and deploy it to'} ${env.name}`,
       "    if: github.event_name == 'push'",
-      ...(previous ? [`    needs: deploy-${previous.name}`] : []),
+      ...(previous ? [`    needs: release-${previous.name}`] : []),
       '    runs-on: ubuntu-latest',
-      `    # Its secrets, and its protection rules (required reviewers for prod): Settings > Environments > ${env.name}.`,
+      `    # Its secrets and variables, and its protection rules (required reviewers): Settings > Environments > ${env.name}.`,
       `    environment: ${env.name}`,
       '    # One deployment to an environment at a time; a queued one waits instead of cancelling the running one.',
       '    concurrency:',
-      `      group: dbee-deploy-${env.name}`,
+      `      group: dbee-release-${env.name}`,
       '      cancel-in-progress: false',
       '    steps:',
       ...setupSteps(plan),
-      `      - name: Deploy the affected database projects to ${env.name}`,
-      `        run: ${deployCommand(env)}`,
-      ...environmentVariables(env),
+      ...(previous
+        ? [
+            `      - name: Download the release package built by release-${plan.environments[0]!.name}`,
+            '        uses: actions/download-artifact@v4',
+            '        with:',
+            `          name: ${ARTIFACT}`,
+            `          path: ${RELEASE_FOLDER}`,
+          ]
+        : [
+            '      - name: Build the release package',
+            '        run: |',
+            ...buildScript(plan, env).map((l) => `          ${l}`),
+            ...environmentVariables(env, []),
+          ]),
+      `      - name: Deploy the release package to ${env.name}`,
+      '        run: |',
+      ...deployScript(plan, env, Boolean(previous)).map((l) => `          ${l}`),
+      ...environmentVariables(env, env.promotionKeys),
+      ...(env.ticket ? [`          ${TICKET_VARIABLE}: \${{ vars.${TICKET_VARIABLE} }}`] : []),
+      ...(later
+        ? [
+            '      - name: Keep the package, with the promotion record of this deployment, for the next environment',
+            '        uses: actions/upload-artifact@v4',
+            '        with:',
+            `          name: ${ARTIFACT}`,
+            `          path: ${RELEASE_FOLDER}`,
+            '          overwrite: true',
+          ]
+        : []),
     );
   });
   return `${lines.join('\n')}\n`;
 }
 
-/** Checkout with the whole history, Node with npm's cache, npm ci, and the base and head of `nx affected`. */
+/**
+ * Posts dist/dbee-review.md as the pull request's comment through GitHub's API (gh, with the workflow's token), or
+ * updates the comment an earlier push made: the one whose body starts with the marker.
+ */
+function commentScript(): string[] {
+  return [
+    `id=$(gh api "repos/$GITHUB_REPOSITORY/issues/$PULL_REQUEST/comments" --paginate --jq '.[] | select(.body | startswith("${REVIEW_MARKER}")) | .id' | head -n 1)`,
+    'if [ -n "$id" ]; then',
+    '  gh api -X PATCH "repos/$GITHUB_REPOSITORY/issues/comments/$id" -F body=@dist/dbee-review.md > /dev/null',
+    'else',
+    '  gh api -X POST "repos/$GITHUB_REPOSITORY/issues/$PULL_REQUEST/comments" -F body=@dist/dbee-review.md > /dev/null',
+    'fi',
+  ];
+}
+
+/** Checkout with the whole history (a release's base is a commit of it), Node with npm's cache, npm ci. */
 function setupSteps(plan: CiPlan): string[] {
   return [
     '      - uses: actions/checkout@v4',
@@ -105,17 +167,14 @@ function setupSteps(plan: CiPlan): string[] {
     `          node-version: ${plan.nodeVersion}`,
     '          cache: npm',
     '      - run: npm ci',
-    '      - uses: nrwl/nx-set-shas@v4',
-    '        with:',
-    `          main-branch-name: ${plan.mainBranch}`,
   ];
 }
 
-/** DBEE_ENV and the environment's connection variables, each from the secret of the same name. */
-function environmentVariables(env: CiEnvironment): string[] {
+/** DBEE_ENV and the environment's connection variables and promotion keys, each from the secret of the same name. */
+function environmentVariables(env: CiEnvironment, keys: string[]): string[] {
   return [
     '        env:',
     `          DBEE_ENV: ${env.name}`,
-    ...env.secrets.map((s) => `          ${s}: \${{ secrets.${s} }}`),
+    ...[...new Set([...env.secrets, ...keys])].map((s) => `          ${s}: \${{ secrets.${s} }}`),
   ];
 }

@@ -1,17 +1,20 @@
-import { deployCommand, type CiPlan } from './ci-plan';
+import type { CiPlan } from './ci-plan';
+import { RELEASE_FOLDER, TICKET_VARIABLE, buildScript, deployScript } from './release-scripts';
+import { gitlabNoteScript, reviewBodyScript } from './review-scripts';
 
 /** Where `nx g @dbee/nx:ci --provider=gitlab` writes the pipeline. */
 export const GITLAB_CI_FILE = '.gitlab-ci.yml';
 
 /**
  * The GitLab CI/CD equivalent of the GitHub workflow (github-workflow.ts; docs/ci.md explains each job):
- * - in merge request pipelines, `dbee-diff`: what each affected database project would change on the first
+ * - in merge request pipelines, `dbee-review`: what each affected database project would change on the first
  *   environment, exposed in the merge request as the `database diff` artifact (Markdown), with `.nx/cache` cached;
- * - on the main branch, one `dbee-deploy-<env>` job per environment, each after the previous one, running
- *   `nx affected -t deploy --excludeTaskDependencies` with DBEE_ENV, in a GitLab environment of the same name. The
- *   connection variables are CI/CD variables of the project (masked, scoped to the environment), which GitLab passes
- *   to the job's environment; the last environment's job waits for a person to start it.
- * Affected compares the merge request's base with its head, and on the main branch the commit before the push with it.
+ * - on the main branch, when dbee.yaml or a database project changed, `dbee-release-<first env>` builds the release
+ *   package once, deploys it there and keeps the folder as the job's artifact; each next `dbee-release-<env>` job
+ *   takes that artifact (`needs`) and deploys it unchanged, with what the environment's gates ask, in a GitLab
+ *   environment of the same name; a gated environment's job (and the last one) waits for a person (`when: manual`),
+ *   who gives the ticket as the `DBEE_TICKET` variable of the run. The connection variables and promotion keys are
+ *   CI/CD variables of the project (masked, scoped to the environment), which GitLab passes to the job's environment.
  */
 export function gitlabCi(plan: CiPlan): string {
   const [first] = plan.environments;
@@ -20,23 +23,28 @@ export function gitlabCi(plan: CiPlan): string {
   const mergeRequest = '$CI_PIPELINE_SOURCE == "merge_request_event"';
   const lines = [
     `# Database CI/CD with dbee, written by \`nx g @dbee/nx:ci --provider=gitlab\` (see dbee's docs/ci.md).`,
-    `# Merge requests: what each affected database project would change on ${first!.name}, as the "database diff" artifact.`,
-    `# Pushes to ${plan.mainBranch}: the affected database projects are deployed to ${order}.`,
-    '# Connection variables (Settings > CI/CD > Variables, masked, scoped to their environment):',
+    `# Merge requests: what each affected database project would change on ${first!.name}, as a note and the "database review" artifact.`,
+    `# Pushes to ${plan.mainBranch}: the release package is built once, deployed to ${order}.`,
+    '# Variables (Settings > CI/CD > Variables, masked, scoped to their environment):',
     ...plan.environments.map(
-      (e) => `#   ${e.name}: ${e.secrets.join(', ') || '(none: its connection in dbee.yaml reads no variable)'}`,
+      (e) =>
+        `#   ${e.name}: ${[...new Set([...e.secrets, ...e.promotionKeys])].join(', ') || '(none: its connection in dbee.yaml reads no variable)'}` +
+        (e.ticket ? `; ${TICKET_VARIABLE} given when the job is run` : ''),
     ),
     'workflow:',
     '  rules:',
     `    - if: ${mergeRequest}`,
+    `    # A release only when the databases change: dbee.yaml or a database project.`,
     `    - if: ${main}`,
+    '      changes:',
+    ...plan.releasePaths.map((p) => `        - '${p}'`),
     '',
     'stages:',
-    '  - diff',
-    '  - deploy',
+    '  - review',
+    '  - release',
     '',
     'variables:',
-    '  # nx affected compares two commits: the whole history, not a shallow clone.',
+    '  # nx affected compares two commits, and a release starts at a commit of the history: not a shallow clone.',
     '  GIT_DEPTH: "0"',
     '  NX_DAEMON: "false"',
     '  NX_NO_CLOUD: "true"',
@@ -50,8 +58,8 @@ export function gitlabCi(plan: CiPlan): string {
     '  before_script:',
     '    - npm ci --cache .npm --prefer-offline',
     '',
-    'dbee-diff:',
-    '  stage: diff',
+    'dbee-review:',
+    '  stage: review',
     '  rules:',
     `    - if: ${mergeRequest}`,
     '  variables:',
@@ -64,42 +72,59 @@ export function gitlabCi(plan: CiPlan): string {
     '      paths:',
     '        - .nx/cache/',
     '  script:',
-    '    - npx nx affected -t diff -c markdown --base=$CI_MERGE_REQUEST_DIFF_BASE_SHA --head=$CI_COMMIT_SHA',
+    `    - npx nx affected -t diff -c markdown${AFFECTED}`,
     '  after_script:',
-    `    - cat dist/dbee/*/diff/diff.md > dbee-diff.md 2> /dev/null || echo "${NOTHING_AFFECTED}" > dbee-diff.md`,
+    '    - |',
+    ...reviewBodyScript(AFFECTED).map((l) => `      ${l}`),
+    "    # The review as the merge request's note, updated on each push (needs DBEE_REVIEW_TOKEN, see docs/ci.md).",
+    '    - |',
+    ...gitlabNoteScript().map((l) => `      ${l}`),
     '  artifacts:',
     '    when: always',
-    '    expose_as: database diff',
+    '    expose_as: database review',
     '    paths:',
-    '      - dbee-diff.md',
+    '      - dist/dbee-review.md',
   ];
   plan.environments.forEach((env, i) => {
     const previous = plan.environments[i - 1];
-    const last = i === plan.environments.length - 1 && plan.environments.length > 1;
+    const later = i < plan.environments.length - 1;
+    const script = [...(previous ? [] : buildScript(plan, env)), ...deployScript(plan, env, Boolean(previous))];
     lines.push(
       '',
-      `dbee-deploy-${env.name}:`,
-      '  stage: deploy',
-      ...(previous ? ['  needs:', `    - dbee-deploy-${previous.name}`] : ['  needs: []']),
+      `dbee-release-${env.name}:`,
+      '  stage: release',
+      ...(previous
+        ? ['  needs:', `    - job: dbee-release-${previous.name}`, '      artifacts: true']
+        : ['  needs: []']),
       '  rules:',
       `    - if: ${main}`,
-      ...(last
+      ...(env.manual
         ? ['      # Started by a person, after the deployments before it succeeded.', '      when: manual']
         : []),
       '  environment:',
       `    name: ${env.name}`,
       '  # One deployment to an environment at a time.',
-      `  resource_group: dbee-deploy-${env.name}`,
+      `  resource_group: dbee-release-${env.name}`,
       '  variables:',
       `    DBEE_ENV: ${env.name}`,
       '  script:',
-      `    - ${deployCommand(env)} --base=$CI_COMMIT_BEFORE_SHA --head=$CI_COMMIT_SHA`,
+      '    - |',
+      ...script.map((l) => `      ${l}`),
+      ...(later
+        ? [
+            '  # The package, with the promotion record of this deployment, for the next environment.',
+            '  artifacts:',
+            '    paths:',
+            `      - ${RELEASE_FOLDER}/`,
+          ]
+        : []),
     );
   });
   return `${lines.join('\n')}\n`;
 }
 
-const NOTHING_AFFECTED = 'No database project is affected by this merge request.';
+/** The commits `nx affected` compares in a merge request pipeline. */
+const AFFECTED = ' --base=$CI_MERGE_REQUEST_DIFF_BASE_SHA --head=$CI_COMMIT_SHA';
 
 /** npm's download cache, keyed by the lock file. */
 function npmCache(): string[] {

@@ -1,0 +1,271 @@
+import {
+  DEFAULT_THRESHOLDS,
+  eligible,
+  candidates,
+  provenIndexes,
+  type AdviseThresholds,
+  type CostedQuery,
+} from '../advise/missing-indexes';
+import { redundantIndexes, unusedIndexes } from '../advise/existing-indexes';
+import { factsOf, releaseAdvice } from '../advise/release';
+import type { AdviseReport } from '../advise/report';
+import { formatAdviseText } from '../advise/report';
+import { extendedStatistics, staleTables, type ExtendedStatisticsAdvice } from '../advise/statistics';
+import { writeAdvice, writeStatisticsAdvice } from '../advise/write-advice';
+import { formatStatisticsText, statisticsAdvice, type StatisticsReport } from '../advise/collect-statistics';
+import type { AppQuery } from '../check/queries';
+import type { OperationContext } from '../context/operation-context';
+import { deployedStates, loadTarget, schemaOwners, type LoadedTarget } from '../context/load';
+import type { AdviseRole, AdviseTable } from '../engine/advise-role';
+import { requireRole, type Connection } from '../engine/engine';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
+import { Ledger } from '../ledger/ledger';
+import type { AdviseOptions } from '../options';
+import { backupStamp } from '../plan/backup-stamp';
+import type { Plan } from '../plan/plan';
+import { withSession } from '../runner/session';
+import { querySpecs, readQuerySources } from './compat';
+import { SMALL_TABLE_ROWS } from './size-hazards';
+import { planSources } from './source-plan';
+
+/**
+ * `dbee advise`: index and statistics advice for a project on an environment. Reads the workload (the compatibility
+ * check's query sources) and the plan `deploy` would make, then, on the target's session (reads only: hypothetical
+ * indexes live in the session): the workload's generic plans, missing indexes proven with hypothetical ones, redundant
+ * and unused indexes, what the release changes, and statistics. Prints the report; `--write` writes the advice as
+ * sources. Exit 1 when the index advice could not be proven (no hypothetical indexes on the target).
+ */
+export async function advise(ctx: OperationContext, options: AdviseOptions): Promise<ExitCodeValue> {
+  const loaded = await loadTarget(ctx, options.project, options.env);
+  const { environment, engine } = loaded;
+  const { specs } = querySpecs({ environment, queries: options.queries });
+  if (!specs.length)
+    throw new DbeeError(`no query source for environment ${environment.name}`, {
+      code: 'COMPAT_NO_QUERIES',
+      location: environment.declaredAt,
+      hint: `give --queries <file|folder|log.csv|pg_stat_statements>, or set environments.${environment.name}.compat.queries in dbee.yaml`,
+    });
+  // An engine whose optimizer recommends statistics itself, with no hypothetical indexes: statistics advice only.
+  if (!engine.advise && engine.statisticsAdvice) return adviseStatistics(ctx, loaded, options, specs);
+  const role = requireRole(engine, 'advise', 'advise indexes and statistics');
+  const thresholds: AdviseThresholds = {
+    minCost: options.minCost ?? DEFAULT_THRESHOLDS.minCost,
+    minSavingsPct: options.minSavings ?? DEFAULT_THRESHOLDS.minSavingsPct,
+    minCalls: options.minCalls ?? DEFAULT_THRESHOLDS.minCalls,
+  };
+  const report = await withSession(
+    {
+      engine,
+      environment,
+      workspaceRoot: ctx.workspace.root,
+      reporter: ctx.reporter,
+      ...(options.waitForLock !== undefined ? { waitMs: options.waitForLock * 1000 } : {}),
+    },
+    async ({ conn }) => {
+      const plan = await releasePlan(ctx, loaded, conn);
+      const searchPath = environment.compat?.searchPath ?? loaded.model.graph.searchPath;
+      const queries = await readQuerySources(ctx, { engine, conn, environment, searchPath }, specs);
+      try {
+        return await gather(role, conn, { loaded, plan, queries, searchPath, thresholds });
+      } finally {
+        // Hypothetical indexes live until the session ends; a pooled session (an Nx batch) goes on.
+        await role.hypothetical.reset(conn).catch(() => {});
+      }
+    },
+  );
+  ctx.stdout.write(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatAdviseText(report));
+  if (!report.proof.hypothetical) {
+    throw new DbeeError(`the index advice for ${environment.name} is not proven: ${report.proof.reason}`, {
+      code: 'ADVICE_UNPROVEN',
+      hint: 'the report above lists the candidates unproven; with HypoPG on the target each is costed by the planner (nothing is created: hypothetical indexes live in one session)',
+    });
+  }
+  if (options.write) {
+    const { written, kept } = writeAdvice(report, loaded.target, ctx.workspace.root, environment.name);
+    for (const f of written) ctx.stderr.write(`wrote ${f}\n`);
+    for (const f of kept) ctx.stderr.write(`kept ${f} (it exists)\n`);
+    if (!written.length && !kept.length) ctx.stderr.write('nothing to write\n');
+  }
+  return ExitCode.ok;
+}
+
+/** `dbee advise` through the `statisticsAdvice` role: the optimizer's recommended statistics, missing and stale. */
+async function adviseStatistics(
+  ctx: OperationContext,
+  loaded: LoadedTarget,
+  options: AdviseOptions,
+  specs: string[],
+): Promise<ExitCodeValue> {
+  const { environment, engine } = loaded;
+  const role = requireRole(engine, 'statisticsAdvice', 'advise statistics');
+  const searchPath = environment.compat?.searchPath ?? loaded.model.graph.searchPath;
+  const advice = await withSession(
+    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
+    async ({ conn }) => {
+      const queries = await readQuerySources(ctx, { engine, conn, environment, searchPath }, specs);
+      return statisticsAdvice(role, conn, {
+        queries,
+        schemas: loaded.model.graph.schemas,
+        searchPath,
+        now: new Date(),
+      });
+    },
+  );
+  const report: StatisticsReport = { project: loaded.target.name, environment: environment.name, ...advice };
+  ctx.stdout.write(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatStatisticsText(report));
+  if (options.write) {
+    const written = writeStatisticsAdvice(report, loaded.target, ctx.workspace.root, environment.name);
+    for (const f of written) ctx.stderr.write(`wrote ${f}\n`);
+    if (!written.length) ctx.stderr.write('nothing to write\n');
+  }
+  return ExitCode.ok;
+}
+
+/** The plan `deploy` would make of the project's sources on this target (as `status` reads its pending steps). */
+async function releasePlan(ctx: OperationContext, loaded: LoadedTarget, conn: Connection): Promise<Plan> {
+  const quiet: OperationContext = { ...ctx, reporter: { info: () => {}, warn: () => {}, step: () => {} } };
+  const ledger = new Ledger(conn, loaded.engine.ledger);
+  const deployed = await deployedStates(ctx, ledger, loaded.environment, [loaded.target.name]);
+  return planSources(
+    quiet,
+    {
+      engine: loaded.engine,
+      models: loaded.models,
+      planned: [loaded.target.name],
+      schemaOwners: schemaOwners(ctx, loaded.environment),
+      deployed,
+      sourceCommit: null,
+    },
+    loaded.environment,
+    conn,
+    backupStamp(new Date()),
+  );
+}
+
+/** Every section of the report, in the order the method needs: the workload costed first, then each question. */
+async function gather(
+  role: AdviseRole,
+  conn: Connection,
+  input: {
+    loaded: LoadedTarget;
+    plan: Plan;
+    queries: AppQuery[];
+    searchPath: string[];
+    thresholds: AdviseThresholds;
+  },
+): Promise<AdviseReport> {
+  const { loaded, plan, searchPath, thresholds } = input;
+  const schemas = loaded.model.graph.schemas;
+  const proof = await role.hypothetical.available(conn);
+  const tables = await role.tables(conn, schemas);
+  const mine = input.queries.filter((q) => namesATable(q, schemas, tables));
+  const workload = await costWorkload(role, conn, mine, searchPath);
+  const considered = eligible(workload, thresholds);
+  const [indexes, foreignKeys, extended, statsSince] = [
+    await role.indexes(conn, schemas),
+    await role.foreignKeys(conn, schemas),
+    await role.extendedStatistics(conn, schemas),
+    await role.statsSince(conn),
+  ];
+  const owned = (c: { schema: string }) => schemas.includes(c.schema);
+  const inScope = considered.map((q) => ({ ...q, columns: q.columns.filter(owned) }));
+  const facts = factsOf(role, plan.steps);
+  const baseline = facts.createdIndexes.map((c) => c.index);
+  const extendedAdvice = await extendedStatistics(role, conn, workload, tables, extended);
+  const dependent = extendedAdvice.map((e) => ({
+    schema: e.statistics.schema,
+    table: e.statistics.table,
+    columns: [e.statistics.columns[0]!, e.statistics.columns[1]!] as [string, string],
+  }));
+  const missing = proof.ok
+    ? await provenIndexes(role, conn, searchPath, inScope, indexes, baseline, thresholds, dependent)
+    : [];
+  const rowsOf = (schema: string, table: string) =>
+    tables.find((t) => t.schema === schema && t.name === table)?.rows ?? 0;
+  const redundant = redundantIndexes(indexes);
+  const release = await releaseAdvice(role, conn, {
+    searchPath,
+    steps: plan.steps.length,
+    facts,
+    workload: considered,
+    indexes,
+    foreignKeys,
+    advised: missing.map((m) => m.index),
+    canHide: proof.ok && proof.hide,
+    hypothetical: proof.ok,
+  });
+  return {
+    project: loaded.target.name,
+    environment: loaded.environment.name,
+    thresholds,
+    workload: {
+      queries: workload.length,
+      others: input.queries.length - mine.length,
+      considered: considered.length,
+      skipped: workload.flatMap((q) => (q.skipped ? [{ origin: q.query.origin, reason: q.skipped }] : [])),
+    },
+    proof: proof.ok ? { hypothetical: true } : { hypothetical: false, reason: proof.reason },
+    missingIndexes: missing.map((m) => {
+      const rows = rowsOf(m.index.schema, m.index.table);
+      return { ...m, tableRows: rows, statement: role.render.createIndex(m.index, rows > SMALL_TABLE_ROWS) };
+    }),
+    unprovenCandidates: proof.ok ? [] : candidates(inScope, indexes).singles,
+    redundantIndexes: redundant,
+    unusedIndexes: unusedIndexes(indexes, foreignKeys, redundant, considered),
+    statsSince,
+    release,
+    statistics: statisticsSection(role, tables, extendedAdvice),
+  };
+}
+
+/** The statistics section: stale tables with their ANALYZE, extended statistics with their statements. */
+function statisticsSection(
+  role: AdviseRole,
+  tables: AdviseTable[],
+  extended: ExtendedStatisticsAdvice[],
+): AdviseReport['statistics'] {
+  return {
+    stale: staleTables(tables).map((s) => ({ ...s, statement: role.render.analyze(s.table) })),
+    extended: extended.map((e) => ({
+      ...e,
+      statement: role.render.createStatistics(e.statistics),
+      rollback: role.render.dropStatistics(e.statistics),
+      analyze: role.render.analyze({ schema: e.statistics.schema, name: e.statistics.table }),
+    })),
+  };
+}
+
+/**
+ * Whether a query names a table of the project's schemas (qualified, or unqualified with the name of one of them): the
+ * rest of a statistics source (other applications' queries, dbee's own catalog reads) is not this project's workload.
+ * A query whose objects the parser could not read is kept (it is then planned, or listed as not planned).
+ */
+function namesATable(q: AppQuery, schemas: string[], tables: AdviseTable[]): boolean {
+  const relations = q.references.filter((r) => r.kind === 'relation');
+  if (!q.references.length) return true;
+  return relations.some((r) =>
+    r.schema
+      ? schemas.includes(r.schema) && tables.some((t) => t.schema === r.schema && t.name === r.name)
+      : tables.some((t) => t.name === r.name),
+  );
+}
+
+/** Each query's generic plan on the target now, and the columns it filters, joins and sorts on. */
+async function costWorkload(
+  role: AdviseRole,
+  conn: Connection,
+  queries: AppQuery[],
+  searchPath: string[],
+): Promise<CostedQuery[]> {
+  const out: CostedQuery[] = [];
+  for (const query of queries) {
+    const columns = (await role.queryColumns(conn, query.text, searchPath)) ?? [];
+    try {
+      const planned = await role.cost(conn, query.text, searchPath);
+      out.push({ query, cost: planned.cost, indexes: planned.indexes, columns });
+    } catch (e) {
+      out.push({ query, cost: null, indexes: [], columns, skipped: (e as Error).message.split('\n')[0]! });
+    }
+  }
+  return out;
+}

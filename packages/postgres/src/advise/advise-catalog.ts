@@ -1,0 +1,227 @@
+import type { AdviseIndex, AdviseTable, ColumnSet, Connection, IndexShape, PlannedCost, TableName } from '@dbee/core';
+import { ident, qualified } from '../render/quote';
+
+/**
+ * The catalog reads, planner calls and HypoPG calls of `dbee advise` (the `advise` role, see advise-role.ts in core).
+ * Every statement here only reads: hypothetical indexes live in this session and create nothing.
+ */
+
+const RELKINDS = `('r','p','m')`;
+
+export async function adviseTables(conn: Connection, schemas: string[]): Promise<AdviseTable[]> {
+  const rows = await conn.query<{
+    schema: string;
+    name: string;
+    rows: string | number;
+    modified: string | number | null;
+    analyzed: Date | string | null;
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS name, greatest(c.reltuples, 0)::bigint AS rows,
+            s.n_mod_since_analyze AS modified, greatest(s.last_analyze, s.last_autoanalyze) AS analyzed
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+      WHERE c.relkind IN ${RELKINDS} AND n.nspname = ANY($1::text[])
+      ORDER BY 1, 2`,
+    [schemas],
+  );
+  return rows.rows.map((r) => ({
+    schema: r.schema,
+    name: r.name,
+    rows: Number(r.rows),
+    modifiedSinceAnalyze: Number(r.modified ?? 0),
+    lastAnalyzed: r.analyzed === null ? null : new Date(r.analyzed).toISOString(),
+  }));
+}
+
+export async function adviseIndexes(conn: Connection, schemas: string[]): Promise<AdviseIndex[]> {
+  const rows = await conn.query<
+    Omit<AdviseIndex, 'scans' | 'bytes'> & { scans: string | number | null; bytes: string | number }
+  >(
+    `SELECT n.nspname AS schema, t.relname AS "table", i.relname AS name,
+            CASE WHEN 0 = ANY (x.indkey::int2[]) THEN NULL ELSE
+              (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(att, ord)
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.att
+                WHERE k.ord <= x.indnkeyatts) END AS columns,
+            am.amname AS method, x.indisunique AS "unique", x.indisprimary AS "primary",
+            pg_get_expr(x.indpred, x.indrelid) AS predicate,
+            EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype IN ('p','u','x')) AS "constraint",
+            s.idx_scan AS scans, pg_relation_size(i.oid) AS bytes, pg_get_indexdef(x.indexrelid) AS definition
+       FROM pg_index x
+       JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+       JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam
+       LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid
+      WHERE n.nspname = ANY($1::text[]) AND t.relkind IN ${RELKINDS}
+      ORDER BY 1, 2, 3`,
+    [schemas],
+  );
+  return rows.rows.map((r) => ({ ...r, scans: Number(r.scans ?? 0), bytes: Number(r.bytes) }));
+}
+
+export async function adviseForeignKeys(conn: Connection, schemas: string[]): Promise<ColumnSet[]> {
+  const rows = await conn.query<ColumnSet>(
+    `SELECT n.nspname AS schema, t.relname AS "table", k.conname AS name,
+            (SELECT array_agg(a.attname::text ORDER BY c.ord) FROM unnest(k.conkey) WITH ORDINALITY c(att, ord)
+               JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = c.att) AS columns
+       FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE k.contype = 'f' AND n.nspname = ANY($1::text[])
+      ORDER BY 1, 2, 3`,
+    [schemas],
+  );
+  return rows.rows;
+}
+
+export async function adviseExtendedStatistics(conn: Connection, schemas: string[]): Promise<ColumnSet[]> {
+  const rows = await conn.query<ColumnSet>(
+    `SELECT n.nspname AS schema, t.relname AS "table", s.stxname AS name,
+            (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+              WHERE a.attrelid = t.oid AND a.attnum = ANY (s.stxkeys::int2[])) AS columns
+       FROM pg_statistic_ext s JOIN pg_class t ON t.oid = s.stxrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE n.nspname = ANY($1::text[])
+      ORDER BY 1, 2, 3`,
+    [schemas],
+  );
+  return rows.rows;
+}
+
+export async function statsSince(conn: Connection): Promise<string | null> {
+  const r = await conn.query<{ reset: Date | string | null }>(
+    `SELECT stats_reset AS reset FROM pg_stat_database WHERE datname = current_database()`,
+  );
+  const reset = r.rows[0]?.reset;
+  return reset ? new Date(reset).toISOString() : null;
+}
+
+/**
+ * The generic plan's cost: a query with parameters (`$1`, as pg_stat_statements and applications write them) is
+ * prepared and its plan forced generic (`plan_cache_mode`), as Dexter does on servers before PostgreSQL 16's
+ * `EXPLAIN (GENERIC_PLAN)`; one without parameters is explained as it is. Nothing runs: `EXPLAIN` without `ANALYZE`.
+ */
+export async function plannedCost(conn: Connection, sql: string, searchPath: string[]): Promise<PlannedCost> {
+  return withSearchPath(conn, searchPath, () => explainCost(conn, sql));
+}
+
+async function explainCost(conn: Connection, sql: string): Promise<PlannedCost> {
+  const params = Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  let plan: unknown;
+  if (params === 0) {
+    plan = (await conn.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`)).rows[0]?.['QUERY PLAN'];
+  } else {
+    await conn.execute(`PREPARE dbee_advise AS ${sql}`);
+    try {
+      await conn.execute(`SET plan_cache_mode = force_generic_plan`);
+      const args = Array.from({ length: params }, () => 'NULL').join(', ');
+      plan = (await conn.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE dbee_advise(${args})`))
+        .rows[0]?.['QUERY PLAN'];
+    } finally {
+      await conn.execute(`RESET plan_cache_mode; DEALLOCATE dbee_advise`);
+    }
+  }
+  const top = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan: PlanNode }[];
+  const indexes = new Set<string>();
+  const walk = (node: PlanNode) => {
+    if (node['Index Name']) indexes.add(node['Index Name']);
+    for (const child of node.Plans ?? []) walk(child);
+  };
+  walk(top[0]!.Plan);
+  return { cost: top[0]!.Plan['Total Cost'], indexes: [...indexes] };
+}
+
+/**
+ * Runs `fn` with the session's search path set to `searchPath`, then puts the one it had back (the session may be
+ * pooled for the next task of an Nx batch).
+ */
+export async function withSearchPath<T>(conn: Connection, searchPath: string[], fn: () => Promise<T>): Promise<T> {
+  const before = await conn.query<{ path: string }>(`SELECT current_setting('search_path') AS path`);
+  await conn.query(`SELECT set_config('search_path', $1, false)`, [searchPath.map(ident).join(', ') || "''"]);
+  try {
+    return await fn();
+  } finally {
+    await conn.query(`SELECT set_config('search_path', $1, false)`, [before.rows[0]!.path]);
+  }
+}
+
+interface PlanNode {
+  'Total Cost': number;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+export async function hypotheticalAvailable(
+  conn: Connection,
+): Promise<{ ok: true; hide: boolean } | { ok: false; reason: string }> {
+  const r = await conn.query<{ installed: string | null; available: string | null; major: number; hide: boolean }>(
+    `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'hypopg') AS installed,
+            (SELECT default_version FROM pg_available_extensions WHERE name = 'hypopg') AS available,
+            current_setting('server_version_num')::int / 10000 AS major,
+            EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'hypopg_hide_index') AS hide`,
+  );
+  const row = r.rows[0]!;
+  if (row.installed) return { ok: true, hide: row.hide };
+  return {
+    ok: false,
+    reason: row.available
+      ? 'the HypoPG extension is not created in this database: CREATE EXTENSION hypopg (it only adds functions; hypothetical indexes live in one session)'
+      : `the server has no HypoPG: install it (Debian: postgresql-${row.major}-hypopg), then CREATE EXTENSION hypopg`,
+  };
+}
+
+export async function createHypothetical(conn: Connection, index: IndexShape): Promise<string> {
+  const r = await conn.query<{ indexname: string }>(`SELECT indexname FROM hypopg_create_index($1)`, [
+    createIndexSql(index, false),
+  ]);
+  return r.rows[0]!.indexname;
+}
+
+export async function hideIndex(conn: Connection, index: { schema: string; name: string }): Promise<boolean> {
+  const has = await conn.query(`SELECT 1 FROM pg_proc WHERE proname = 'hypopg_hide_index'`);
+  if (!has.rows.length) return false;
+  const r = await conn.query<{ hidden: boolean }>(`SELECT hypopg_hide_index($1::regclass) AS hidden`, [
+    qualified(index.schema, index.name),
+  ]);
+  return Boolean(r.rows[0]?.hidden);
+}
+
+export async function resetHypothetical(conn: Connection): Promise<void> {
+  const hide = await conn.query(`SELECT 1 FROM pg_proc WHERE proname = 'hypopg_unhide_all_indexes'`);
+  await conn.execute(`SELECT hypopg_reset()${hide.rows.length ? '; SELECT hypopg_unhide_all_indexes()' : ''}`);
+}
+
+/**
+ * Pairs where one column mostly determines the other, on the first 30,000 rows: distinct pairs at most 10% over the
+ * larger column's distinct values, neither column constant nor nearly unique in the sample.
+ */
+export async function dependentPairs(
+  conn: Connection,
+  table: TableName,
+  pairs: [string, string][],
+): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const [a, b] of pairs) {
+    const r = await conn.query<{ n: string; ab: string; a: string; b: string }>(
+      `SELECT count(*) AS n, count(DISTINCT (${ident(a)}, ${ident(b)})) AS ab, count(DISTINCT ${ident(a)}) AS a,
+              count(DISTINCT ${ident(b)}) AS b
+         FROM (SELECT ${ident(a)}, ${ident(b)} FROM ${qualified(table.schema, table.name)} LIMIT 30000) s`,
+    );
+    const { n, ab, a: da, b: db } = r.rows[0]!;
+    const [rows, pairsSeen, left, right] = [Number(n), Number(ab), Number(da), Number(db)];
+    const larger = Math.max(left, right);
+    if (Math.min(left, right) > 1 && larger < rows / 2 && pairsSeen <= larger * 1.1) out.push([a, b]);
+  }
+  return out;
+}
+
+export function createIndexSql(index: IndexShape, concurrently: boolean): string {
+  return `CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}${ident(index.name)} ON ${qualified(index.schema, index.table)} (${index.columns.map(ident).join(', ')})`;
+}
+
+export function createStatisticsSql(stats: ColumnSet): string {
+  return `CREATE STATISTICS ${qualified(stats.schema, stats.name)} (dependencies, ndistinct, mcv) ON ${stats.columns.map(ident).join(', ')} FROM ${qualified(stats.schema, stats.table)}`;
+}
+
+export function dropStatisticsSql(stats: ColumnSet): string {
+  return `DROP STATISTICS IF EXISTS ${qualified(stats.schema, stats.name)}`;
+}
+
+export function analyzeSql(table: TableName): string {
+  return `ANALYZE ${qualified(table.schema, table.name)}`;
+}
