@@ -5,6 +5,7 @@ import type { SmokeCheck } from '../smoke/smoke-check';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ExpandDeclarations } from './declarations';
 import { Classification, EXPAND_RULES, of, tk } from './rules';
+import type { AddedConstraint } from './rules/classification';
 
 /** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
 export const EXPAND_PLAN_FORMAT = 1;
@@ -54,15 +55,7 @@ export interface DroppedColumn {
   down: string | null;
 }
 
-/** A constraint the new shape adds: `NOT VALID` at expand, `VALIDATE` at complete. */
-export interface AddedConstraint {
-  name: string;
-  kind: 'check' | 'foreign-key' | 'unique';
-  /** Constrained columns (a unique constraint's index is built on them). */
-  columns: string[];
-  /** Definition as the engine prints it (over the new shape's physical columns at complete). */
-  definition: string;
-}
+export type { AddedConstraint } from './rules/classification';
 
 /** One table of the project during an expand/contract release. */
 export interface ExpandTable {

@@ -839,12 +839,7 @@ async function verifyExpand(
     dbt: options.dbt,
     plan: statementsPlan(engine, input.target, input.statements),
   });
-  // The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold.
-  const ensureLedgerSchema: ExpandStatement = {
-    what: `schema ${engine.ledger.schema} (the sync triggers' functions)`,
-    sql: `CREATE SCHEMA IF NOT EXISTS ${engine.ledger.schema}`,
-    transactional: true,
-  };
+  const ensureLedgerSchema = ledgerSchemaOnCopy(engine);
   const verdict = await verifyPlan({
     engine,
     conn,
@@ -1049,6 +1044,15 @@ function finishCommand(
   };
 }
 
+/** The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold. */
+function ledgerSchemaOnCopy(engine: Engine): ExpandStatement {
+  return {
+    what: `schema ${engine.ledger.schema} (the sync triggers' functions)`,
+    sql: `CREATE SCHEMA IF NOT EXISTS ${engine.ledger.schema}`,
+    transactional: true,
+  };
+}
+
 /**
  * The dry run of `complete` or `abort`, verified as a deployment's is: its statements applied to a scratch copy of the
  * target's schemas as they are now (expanded), every failing statement a refusal, a copy that cannot be made too.
@@ -1064,12 +1068,7 @@ async function verifyFinish(
     ctx.reporter.info('dry run: not verified (--no-verify): the statements above were not applied to a copy');
     return;
   }
-  // The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold.
-  const ensureLedgerSchema: ExpandStatement = {
-    what: `schema ${engine.ledger.schema} (the sync triggers' functions)`,
-    sql: `CREATE SCHEMA IF NOT EXISTS ${engine.ledger.schema}`,
-    transactional: true,
-  };
+  const ensureLedgerSchema = ledgerSchemaOnCopy(engine);
   const verdict = await verifyPlan({
     engine,
     conn: session.conn,

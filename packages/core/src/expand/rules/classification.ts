@@ -1,7 +1,16 @@
 import { DbeeError, type ErrorLocation } from '../../errors';
 import type { Change, ChangeKind } from '../../schema/change';
 import type { Table } from '../../schema/model';
-import type { AddedConstraint } from '../expand-plan';
+
+/** A constraint the new shape adds: `NOT VALID` at expand, `VALIDATE` at complete. */
+export interface AddedConstraint {
+  name: string;
+  kind: 'check' | 'foreign-key' | 'unique';
+  /** Constrained columns (a unique constraint's index is built on them). */
+  columns: string[];
+  /** Definition as the engine prints it (over the new shape's physical columns at complete). */
+  definition: string;
+}
 
 /** A change of one kind. */
 export type ChangeOf<K extends ChangeKind> = Extract<Change, { kind: K }>;
