@@ -7,6 +7,8 @@ import type { ExpandDeclarations } from './declarations';
 import { Classification, EXPAND_RULES, of, tk } from './rules';
 import type { AddedConstraint } from './rules/classification';
 
+export type { AddedConstraint } from './rules/classification';
+
 /** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
 export const EXPAND_PLAN_FORMAT = 1;
 
@@ -54,8 +56,6 @@ export interface DroppedColumn {
    */
   down: string | null;
 }
-
-export type { AddedConstraint } from './rules/classification';
 
 /** One table of the project during an expand/contract release. */
 export interface ExpandTable {

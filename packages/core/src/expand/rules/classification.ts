@@ -2,6 +2,7 @@ import { DbeeError, type ErrorLocation } from '../../errors';
 import type { Change, ChangeKind } from '../../schema/change';
 import type { Table } from '../../schema/model';
 
+/** A change of one kind. */
 /** A constraint the new shape adds: `NOT VALID` at expand, `VALIDATE` at complete. */
 export interface AddedConstraint {
   name: string;
@@ -12,7 +13,6 @@ export interface AddedConstraint {
   definition: string;
 }
 
-/** A change of one kind. */
 export type ChangeOf<K extends ChangeKind> = Extract<Change, { kind: K }>;
 
 /**
