@@ -193,6 +193,7 @@ async function settleUnchanged(
 ): Promise<ExitCodeValue | PipelineApplied> {
   // Drift the conflict strategy refused is no "up to date" (deploy-drift.ts).
   if (run.problems.length) refuse(run.problems, false);
+  await confirmObjectStates(ctx, input, run.ledger!, run);
   const unfinished = await interruptedAfterSteps(input, run.ledger!, report.interrupted);
   if (unfinished.length) {
     ctx.reporter.info(
@@ -209,7 +210,6 @@ async function settleUnchanged(
     );
   }
   for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
-  await confirmObjectStates(ctx, input, run.ledger!, run);
   await confirmFingerprints(ctx, input, run.ledger!, session.conn);
   report.status = 'unchanged';
   if (!input.pkg || !promotesFrom(ctx, input.environment.name)) return ExitCode.ok;
