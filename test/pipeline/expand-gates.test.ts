@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { webhookSink } from './webhooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEY, promotionWorkspace, type EngineName } from '../promotion/helpers';
@@ -14,20 +13,12 @@ const SERVER: EngineName[] = ['postgres'];
  * a direct deployment, so its gates, notifications, `dbee log` rows and drift bookkeeping hold for them too.
  */
 describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
-  const received: { event: string; phase?: string; ticket: string | null; environment: string }[] = [];
-  const server: Server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
-    req.on('end', () => {
-      received.push(JSON.parse(text));
-      res.writeHead(204).end();
-    });
-  });
+  const hooks = webhookSink<{ event: string; phase?: string; ticket: string | null; environment: string }>();
+  const { received } = hooks;
   const cleanups: (() => Promise<void>)[] = [];
-  beforeAll(() => new Promise<void>((r) => server.listen(0, '127.0.0.1', r)));
+  beforeAll(() => hooks.listen());
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await hooks.close();
     for (const c of cleanups) await c();
   });
 
@@ -37,10 +28,7 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
     });
     cleanups.push(ws.cleanup);
     const yaml = readFileSync(join(ws.w.root, 'dbee.yaml'), 'utf8');
-    ws.w.write(
-      'dbee.yaml',
-      `${yaml}notify:\n  - url: "http://127.0.0.1:${(server.address() as AddressInfo).port}/hook"\n`,
-    );
+    ws.w.write('dbee.yaml', `${yaml}notify:\n  - url: "${hooks.url()}"\n`);
     const both = { ...ws.vars('qa', 'prod'), ...KEY };
     const yes = { assumeYes: true, ticket: 'CHG-1' };
     // Release 0: the package of the first state, through qa to prod.

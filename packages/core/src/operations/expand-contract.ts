@@ -402,12 +402,15 @@ function expandCommand(
       return applyExpand(input, run, report);
     },
     apply: (input, _session, run, report) => applyExpand(input, run, report),
-    failure: ({ result }) => {
-      const failed = result.projects.find((p) => p.error);
-      if (failed?.error) throw failed.error;
-      return result.exitCode;
-    },
+    failure: phaseFailure,
   };
+}
+
+/** A phase's failure: its project's error as raised (exit 2 for a step, 3 for the smoke checks), else its exit code. */
+function phaseFailure({ result }: PipelineApplied): ExitCodeValue {
+  const failed = result.projects.find((p) => p.error);
+  if (failed?.error) throw failed.error;
+  return result.exitCode;
 }
 
 /** Stage `plan` of the expand phase: the release in flight to resume, or the next release planned. */
@@ -1038,11 +1041,7 @@ function finishCommand(
     },
     settle: async () => ExitCode.ok,
     apply: (_input, _session, run, report) => applyFinish(run, report, kind),
-    failure: ({ result }) => {
-      const failed = result.projects.find((p) => p.error);
-      if (failed?.error) throw failed.error;
-      return result.exitCode;
-    },
+    failure: phaseFailure,
   };
 }
 
