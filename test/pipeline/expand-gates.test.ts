@@ -98,6 +98,14 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
     const noTicket = await ws.dbee('complete', { project: 'a', env: 'prod', assumeYes: true }, both);
     expect(noTicket.code).toBe(1);
     expect(noTicket.stderr).toContain('environment prod requires a change ticket: complete refused');
+    // Its dry run is verified on a scratch copy of the expanded tables, and changes nothing.
+    const dryComplete = await ws.dbee(
+      'complete',
+      { project: 'a', env: 'prod', dryRun: true, assumeYes: true, ticket: 'CHG-3' },
+      both,
+    );
+    expect(dryComplete.code, dryComplete.stderr).toBe(0);
+    expect(dryComplete.stdout + dryComplete.stderr).toContain('dry run: verified on a scratch copy');
     const completed = await ws.dbee('complete', { project: 'a', env: 'prod', assumeYes: true, ticket: 'CHG-3' }, both);
     expect(completed.code, completed.stderr).toBe(0);
     expect(received.slice(2).map((n) => [n.event, n.phase, n.ticket])).toEqual([
@@ -108,6 +116,9 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
     // A release aborted on qa: its row too.
     ws.w.write('a/t.sql', 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, b int, c int);');
     expect((await ws.dbee('deploy', { project: 'a', env: 'qa', strategy }, both)).code).toBe(0);
+    const dryAbort = await ws.dbee('abort', { project: 'a', env: 'qa', dryRun: true }, both);
+    expect(dryAbort.code, dryAbort.stderr).toBe(0);
+    expect(dryAbort.stdout + dryAbort.stderr).toContain('dry run: verified on a scratch copy');
     expect((await ws.dbee('abort', { project: 'a', env: 'qa' }, both)).code).toBe(0);
 
     // `dbee log`: every phase a row naming package, ticket and phase, with its steps.
