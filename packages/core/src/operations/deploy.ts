@@ -18,6 +18,7 @@ import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/pac
 import type { Plan, PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
+import { proveRollback } from './rollback-test';
 import {
   runPlan,
   type ProjectRunResult,
@@ -789,6 +790,13 @@ async function verifyOnCopy(
   const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
   problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
   if (compat) judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
+  // The release's rollback, proven on a copy of its own once the plan applies (operations/rollback-test.ts).
+  if ((input.options.testRollback || environment.verify?.rollback) && verdict.verified && !verdict.problems.length)
+    await proveRollback(
+      ctx,
+      { ...run, engine, conn, environment, models, scope: input.scope, owners: input.owners },
+      problems,
+    );
 }
 
 /** What `apply` needs from the inputs, the session and the plan. */
