@@ -25,10 +25,11 @@ afterAll(async () => {
 });
 
 describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
-  it('proves a rollback that restores everything; names a rollback script that leaves its rows, and a column drop without a backup unless declared irreversible', async () => {
+  it('proves a rollback that restores everything; names a rollback script that leaves its rows and a column drop without a backup unless declared irreversible; a package carries the proof verify.rollback asks for', async () => {
     const w = await workspaceWith(engine, {
       'dbee.yaml': workspaceYaml(engine, {
-        environment: 'verify:\n  rollbackWithin: 10m\n  sampleRows: 50\ndeploy:\n  allowHazards: [data-loss]',
+        environment:
+          'verify:\n  rollback: true\n  rollbackWithin: 10m\n  sampleRows: 50\ndeploy:\n  allowHazards: [data-loss]',
       }),
       ...FILES,
     });
@@ -80,5 +81,23 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
 
     // Nothing of it reached the target.
     expect((await snapshot(w.target)).hash).toBe(before.hash);
+
+    // verify.rollback: a package deploys only with the proof `plan --out --test-rollback` records in it.
+    w.write('shop/customers.sql', FILES['shop/customers.sql']);
+    const bare = await run(w.root, 'plan', { project: 'shop', out: 'dist/bare' }, w.target.vars);
+    expect(bare.code, bare.stderr).toBe(0);
+    const refused = await run(w.root, 'deploy', { project: 'shop', package: 'dist/bare' }, w.target.vars);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    expect(refused.stderr).toContain('carries no proof that its rollback was tested');
+    const proven = await run(
+      w.root,
+      'plan',
+      { project: 'shop', out: 'dist/proven', testRollback: true },
+      w.target.vars,
+    );
+    expect(proven.code, proven.stdout + proven.stderr).toBe(0);
+    expect(proven.stdout + proven.stderr).toContain('rollback test: recorded in');
+    const deployed = await run(w.root, 'deploy', { project: 'shop', package: 'dist/proven' }, w.target.vars);
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
   });
 });

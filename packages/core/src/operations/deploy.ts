@@ -794,7 +794,7 @@ async function verifyOnCopy(
   if ((input.options.testRollback || environment.verify?.rollback) && verdict.verified && !verdict.problems.length)
     await proveRollback(
       ctx,
-      { ...run, engine, conn, environment, models, scope: input.scope, owners: input.owners },
+      { ...run, engine, conn, environment, models, scope: input.scope, owners: input.owners, pkg: input.pkg },
       problems,
     );
 }

@@ -16,6 +16,7 @@ import { gitCommit } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { loadTarget, modelLoader, schemaOwners, type LoadedTarget } from '../context/load';
 import { printPlan } from './print';
+import { deploy } from './deploy';
 import { ConflictRules } from './conflicts';
 import type { PlanOptions } from '../options';
 import { planDiagnostics, sourceLocations } from '../report/diagnostic';
@@ -200,5 +201,17 @@ async function writePlanPackage(
   ctx.reporter.info(
     `package of ${result.projects.join(', ')} written to ${dir}${from}: ${manifest.steps.length} steps, ${Object.keys(manifest.files).length} files, ${manifest.planChecksum}`,
   );
-  return ExitCode.ok;
+  if (!options.testRollback) return ExitCode.ok;
+  // Its rollback proven on a copy of the environment's target by the package's own dry run, which records the proof.
+  return deploy(ctx, {
+    project: target.name,
+    env: environment.name,
+    dryRun: true,
+    package: dir,
+    testRollback: true,
+    assumeYes: true,
+    safe: false,
+    continueOnError: false,
+    prune: false,
+  });
 }

@@ -6,6 +6,8 @@ import { planChanges } from '../diffing/diff-plan';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import { Ledger } from '../ledger/ledger';
+import type { LoadedPackage } from '../package/package';
+import { ROLLBACK_PROOF, writeRollbackProof } from '../package/rollback-proof';
 import type { ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
@@ -247,6 +249,8 @@ export async function proveRollback(
     planChecksum: string;
     scope: TransactionScope;
     owners: ReadonlyMap<string, string>;
+    /** A package's dry run: the package records the proof when the rollback is proven (`rollback-proof.json`). */
+    pkg: LoadedPackage | null;
   },
   problems: DbeeError[],
 ): Promise<RollbackTestResult> {
@@ -259,6 +263,18 @@ export async function proveRollback(
   });
   if (result.durationMs || result.proven) for (const line of rollbackTestLines(result)) ctx.reporter.info(line);
   problems.push(...result.problems);
+  if (run.pkg && result.proven) {
+    writeRollbackProof(run.pkg.path, {
+      planChecksum: run.pkg.manifest.planChecksum,
+      environment: run.environment.name,
+      testedAt: new Date().toISOString(),
+      durationMs: result.durationMs,
+      irreversible: result.steps.flatMap((s) =>
+        s.irreversible !== undefined ? [{ key: s.key, reason: s.irreversible }] : [],
+      ),
+    });
+    ctx.reporter.info(`rollback test: recorded in ${run.pkg.path}/${ROLLBACK_PROOF}`);
+  }
   return result;
 }
 
