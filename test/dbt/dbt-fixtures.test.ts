@@ -127,6 +127,23 @@ describe('dbee check --dbt with the fixture manifests [pglite]', () => {
     w.write('shop/db.yaml', PROJECT);
   });
 
+  it('dbee status runs the drift rules against the live schema; a rule of severity error fails it', async () => {
+    w.write('shop/db.yaml', `${PROJECT}check:\n  dbt: { manifest: ../analytics/target/manifest.json }\n`);
+    const warned = await run(w.root, 'status', { project: 'shop' });
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stdout).toContain(
+      '  dbt drift (warn, missing-column): source shop.orders (models/staging/sources.yml) declares column coupon, which shop.orders (defined in shop/orders.sql:1) lacks in environment local',
+    );
+    w.write(
+      'shop/db.yaml',
+      `${PROJECT}check:\n  dbt: { manifest: ../analytics/target/manifest.json, drift: { missing-column: error } }\n`,
+    );
+    const failed = await run(w.root, 'status', { project: 'shop', format: 'json' });
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout).dbtDrift).toMatchObject([{ rule: 'missing-column', severity: 'error' }]);
+    w.write('shop/db.yaml', PROJECT);
+  });
+
   it('a rename through expand-contract passes for models on the old version; the same rename in one step breaks them', async () => {
     const renamed = `${PROJECT}renames:\n  - { kind: column, schema: shop, table: orders, from: amount, to: total }\n`;
     w.write('shop/db.yaml', renamed);
@@ -139,7 +156,11 @@ describe('dbee check --dbt with the fixture manifests [pglite]', () => {
     expect(expanded.code, expanded.stdout + expanded.stderr).toBe(0);
     // The expand keeps the table's column (the new name lives in the new version schema): nothing a model reads changes.
     expect(expanded.stdout).toContain('column level): 0 nodes read what the release changes: 0 breaking');
-    expect(expanded.stdout).not.toContain('BREAKING');
+    expect(expanded.stdout).not.toMatch(/^BREAKING/m);
+    // Against the new version's shape (what `dbee complete` leaves), the model must move: said, not refused.
+    expect(expanded.stdout).toMatch(
+      /AFTER COMPLETE \(new version shop_v\w+\) BREAKING model stg_orders: models\/staging\/stg_orders.sql:4:5: reads shop.orders.amount, which the release removes or renames/,
+    );
     w.write('shop/db.yaml', PROJECT);
   });
 });

@@ -57,6 +57,15 @@ describe('an expand-contract release from a package (PGlite)', () => {
     expect(expanded.code).toBe(0);
     expect(expanded.stdout).toContain('rename column s.orders.state to status');
     expect(await q('SELECT status, total FROM s_v1.orders')).toEqual([{ status: 'open', total: 6 }]);
+    // The contract phase's dry run: the embedded copy cannot hold the expanded tables' sync triggers (their functions
+    // live in the ledger's schema), so it says so and refuses (exit 1); --no-verify prints the statements.
+    const dry = await run(w.root, 'complete', { project: 's', dryRun: true });
+    expect(dry.code).toBe(1);
+    expect(dry.stderr).toContain('the dry run could not verify the plan');
+    const printed = await run(w.root, 'complete', { project: 's', dryRun: true, verify: false });
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain('-- complete (each statement under lock_timeout');
+    expect(printed.stdout + printed.stderr).toContain('dry run: not verified (--no-verify)');
     expect((await run(w.root, 'complete', { project: 's' })).code).toBe(0);
     expect(await q('SELECT id, price, qty, status, total FROM s.orders')).toEqual([
       { id: 1, price: 2, qty: 3, status: 'open', total: 6 },

@@ -106,10 +106,12 @@ describe('plans on a fleet', () => {
   }, 300_000);
 
   it('a target changed by hand is a state of its own: its plan is built for it', async () => {
-    // t6 drifted (a column added outside dbee): same ledger as the others, other definitions.
-    await queryUrl(dbs[5]!.url, 'ALTER TABLE a.t ADD COLUMN extra int');
+    // t6 drifted (a comment written outside dbee): same ledger as the others, other definitions. Drift is refused by
+    // default (test/runner/drift.test.ts); `--if-exists drop` puts it back, in t6's own plan.
+    await queryUrl(dbs[5]!.url, "COMMENT ON TABLE a.t IS 'by hand'");
     w.write('a/x.sql', 'CREATE VIEW a.x AS SELECT 1 AS one;\n');
-    const r = await run(w.root, 'deploy', { project: 'a', concurrency: 2, report: 'out/fleet.json' }, env);
+    const options = { project: 'a', concurrency: 2, report: 'out/fleet.json', ifExists: 'drop' };
+    const r = await run(w.root, 'deploy', options, env);
     expect(r.code, r.stderr).toBe(0);
     expect(report().plans).toEqual({ built: 2, reused: 4, package: 0 });
     expect(report().targets.find((t) => t.target === 't6')?.plan?.origin).toBe('built');

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { webhookSink } from './webhooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEY, promotionWorkspace, type EngineName } from '../promotion/helpers';
@@ -14,20 +13,12 @@ const SERVER: EngineName[] = ['postgres'];
  * a direct deployment, so its gates, notifications, `dbee log` rows and drift bookkeeping hold for them too.
  */
 describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
-  const received: { event: string; phase?: string; ticket: string | null; environment: string }[] = [];
-  const server: Server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
-    req.on('end', () => {
-      received.push(JSON.parse(text));
-      res.writeHead(204).end();
-    });
-  });
+  const hooks = webhookSink<{ event: string; phase?: string; ticket: string | null; environment: string }>();
+  const { received } = hooks;
   const cleanups: (() => Promise<void>)[] = [];
-  beforeAll(() => new Promise<void>((r) => server.listen(0, '127.0.0.1', r)));
+  beforeAll(() => hooks.listen());
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await hooks.close();
     for (const c of cleanups) await c();
   });
 
@@ -37,10 +28,7 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
     });
     cleanups.push(ws.cleanup);
     const yaml = readFileSync(join(ws.w.root, 'dbee.yaml'), 'utf8');
-    ws.w.write(
-      'dbee.yaml',
-      `${yaml}notify:\n  - url: "http://127.0.0.1:${(server.address() as AddressInfo).port}/hook"\n`,
-    );
+    ws.w.write('dbee.yaml', `${yaml}notify:\n  - url: "${hooks.url()}"\n`);
     const both = { ...ws.vars('qa', 'prod'), ...KEY };
     const yes = { assumeYes: true, ticket: 'CHG-1' };
     // Release 0: the package of the first state, through qa to prod.
@@ -110,6 +98,14 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
     const noTicket = await ws.dbee('complete', { project: 'a', env: 'prod', assumeYes: true }, both);
     expect(noTicket.code).toBe(1);
     expect(noTicket.stderr).toContain('environment prod requires a change ticket: complete refused');
+    // Its dry run is verified on a scratch copy of the expanded tables, and changes nothing.
+    const dryComplete = await ws.dbee(
+      'complete',
+      { project: 'a', env: 'prod', dryRun: true, assumeYes: true, ticket: 'CHG-3' },
+      both,
+    );
+    expect(dryComplete.code, dryComplete.stderr).toBe(0);
+    expect(dryComplete.stdout + dryComplete.stderr).toContain('dry run: verified on a scratch copy');
     const completed = await ws.dbee('complete', { project: 'a', env: 'prod', assumeYes: true, ticket: 'CHG-3' }, both);
     expect(completed.code, completed.stderr).toBe(0);
     expect(received.slice(2).map((n) => [n.event, n.phase, n.ticket])).toEqual([
@@ -120,6 +116,9 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
     // A release aborted on qa: its row too.
     ws.w.write('a/t.sql', 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, b int, c int);');
     expect((await ws.dbee('deploy', { project: 'a', env: 'qa', strategy }, both)).code).toBe(0);
+    const dryAbort = await ws.dbee('abort', { project: 'a', env: 'qa', dryRun: true }, both);
+    expect(dryAbort.code, dryAbort.stderr).toBe(0);
+    expect(dryAbort.stdout + dryAbort.stderr).toContain('dry run: verified on a scratch copy');
     expect((await ws.dbee('abort', { project: 'a', env: 'qa' }, both)).code).toBe(0);
 
     // `dbee log`: every phase a row naming package, ticket and phase, with its steps.

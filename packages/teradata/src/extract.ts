@@ -51,7 +51,9 @@ function objectsSql(databases: number, extra = ''): string {
     'SELECT DatabaseName AS database_name, TableName AS table_name, TableKind AS table_kind, CreatorName AS creator_name, ' +
     'CreateTimeStamp AS create_timestamp, LastAlterName AS last_alter_name, LastAlterTimeStamp AS last_alter_timestamp, ' +
     'CommentString AS comment_string ' +
-    `FROM DBC.TablesV WHERE DatabaseName IN (${marks(databases)}) AND TableKind IN (${KIND_LIST})${extra} ORDER BY 1, 2`
+    // UPPER on the dictionary's side: a database created with a lower-case name keeps it, and an ANSI session compares
+    // it case-specifically with the (upper-case) binds (#64 S3).
+    `FROM DBC.TablesV WHERE UPPER(DatabaseName) IN (${marks(databases)}) AND TableKind IN (${KIND_LIST})${extra} ORDER BY 1, 2`
   );
 }
 
@@ -206,7 +208,7 @@ export const teradataAudit: AuditTrail = {
       params.push(dbcTime(filter.since), dbcTime(filter.since));
     }
     if (filter.by) {
-      extra += ' AND (LastAlterName = ? OR CreatorName = ?)';
+      extra += ' AND (UPPER(LastAlterName) = ? OR UPPER(CreatorName) = ?)';
       params.push(filter.by.toUpperCase(), filter.by.toUpperCase());
     }
     const rows = await conn.query<CatalogRow>(objectsSql(databases.length, extra), params);

@@ -33,9 +33,9 @@ describe('listChangedObjects', () => {
       },
     ]);
     const { sql, params } = session.log[0]!;
-    expect(sql).toContain('WHERE DatabaseName IN (?, ?) AND TableKind IN (');
+    expect(sql).toContain('WHERE UPPER(DatabaseName) IN (?, ?) AND TableKind IN (');
     expect(sql).toContain(
-      "AND (LastAlterName = ? OR CreatorName = ?) AND LastAlterTimeStamp >= CURRENT_TIMESTAMP(0) - INTERVAL '24' HOUR(4) ORDER BY LastAlterTimeStamp DESC",
+      "AND (UPPER(LastAlterName) = ? OR UPPER(CreatorName) = ?) AND LastAlterTimeStamp >= CURRENT_TIMESTAMP(0) - INTERVAL '24' HOUR(4) ORDER BY LastAlterTimeStamp DESC",
     );
     expect(params).toEqual(['DEV_EDW', 'DEV_SALES', 'ALICE', 'ALICE']);
   });

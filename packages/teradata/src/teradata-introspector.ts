@@ -59,10 +59,12 @@ export interface ChangedObject {
 export async function listChangedObjects(conn: Connection, options: ChangedObjectsOptions): Promise<ChangedObject[]> {
   const dbs = checkDatabases(options.databases);
   const params: unknown[] = [...dbs];
-  let where = `DatabaseName IN (${marks(dbs.length)}) AND TableKind IN (${MODELLED_KINDS.map((k) => `'${k}'`).join(', ')})`;
+  // Names compared upper case on both sides: case is preserved in the dictionary and ANSI sessions compare it
+  // case-specifically (#64 S3).
+  let where = `UPPER(DatabaseName) IN (${marks(dbs.length)}) AND TableKind IN (${MODELLED_KINDS.map((k) => `'${k}'`).join(', ')})`;
   if (options.byUser) {
-    where += ' AND (LastAlterName = ? OR CreatorName = ?)';
-    params.push(options.byUser, options.byUser);
+    where += ' AND (UPPER(LastAlterName) = ? OR UPPER(CreatorName) = ?)';
+    params.push(options.byUser.toUpperCase(), options.byUser.toUpperCase());
   }
   if (options.since instanceof Date) {
     where += ' AND LastAlterTimeStamp >= CAST(? AS TIMESTAMP(0))';

@@ -30,6 +30,11 @@ export interface DbtReport {
   nodes: DbtNodeResult[];
   /** What could not be done, said once (e.g. why the column level is not available). */
   notes: string[];
+  /**
+   * An expand-contract release: the nodes that would break or cannot be judged against the new version's shape of
+   * the tables (once `dbee complete` drops the old columns). Information for the models to move; not a refusal.
+   */
+  nextVersion?: { schemas: string[]; nodes: DbtNodeResult[] };
 }
 
 export type DbtVerdict = 'breaking' | 'unknown' | 'pass';

@@ -77,6 +77,10 @@ export function formatDbtText(report: DbtReport, drift: readonly DbtDriftFinding
     lines.push(
       `source ${s.name} (${s.file}) is ${s.object}, which the release changes (step ${s.steps.map((x) => `${x.order} ${x.action}`).join(', ')})`,
     );
+  for (const n of report.nextVersion?.nodes ?? [])
+    lines.push(
+      `AFTER COMPLETE (new version ${report.nextVersion!.schemas.join(', ')}) ${n.verdict.toUpperCase()} ${n.resourceType} ${n.name}: ${first(n)}`,
+    );
   for (const d of drift) lines.push(`DRIFT ${d.severity} ${d.rule}: ${d.message}`);
   for (const note of report.notes) lines.push(`note: ${note}`);
   lines.push(summary(report, drift));
@@ -103,6 +107,12 @@ export function formatDbtMarkdown(report: DbtReport, drift: readonly DbtDriftFin
   if (drift.length) {
     out.push('| drift | severity | finding |', '| --- | --- | --- |');
     for (const d of drift) out.push(`| ${d.rule} | ${d.severity} | ${cell(d.message)} |`);
+    out.push('');
+  }
+  if (report.nextVersion?.nodes.length) {
+    out.push(`After \`dbee complete\` (new version ${report.nextVersion.schemas.join(', ')}):`, '');
+    for (const n of report.nextVersion.nodes)
+      out.push(`- ${n.verdict} ${n.resourceType} ${cell(n.name)}: ${cell(first(n))}`);
     out.push('');
   }
   for (const note of report.notes) out.push(`_${cell(note)}_`, '');

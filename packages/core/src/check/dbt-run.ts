@@ -20,6 +20,11 @@ export interface DbtProjects {
   objectFiles: ReadonlyMap<string, string>;
   /** The environment's name, for the drift rules' messages. */
   environment: string;
+  /**
+   * With the expand-contract strategy: the new version schemas of the release (`sales_v2`). The nodes are then also
+   * judged against the shape they give each table (what is left once `dbee complete` runs), in `DbtReport.nextVersion`.
+   */
+  newVersionSchemas?: string[];
 }
 
 /** What the dbt check came to: the report and the drift findings. */
@@ -55,6 +60,7 @@ export function prepareDbtRun(
   let index = new RelationIndex(relations, projects.searchPath);
   let before: SchemaModel | null = null;
   let after: SchemaModel | null = null;
+  let next: SchemaModel | null = null;
   let lineage = new Map<string, QueryLineage | DbeeError>();
   const described = new Map<string, { before: StatementDescription; after: StatementDescription }>();
   let candidates: { id: string; sql: string }[] = [];
@@ -86,6 +92,12 @@ export function prepareDbtRun(
       async after(conn) {
         if (!columnLevel || !before) return;
         after = await engine.diff!.introspect(conn, { schemas: projects.schemas });
+        if (projects.newVersionSchemas?.length)
+          next = newVersionShape(
+            after,
+            await engine.diff!.introspect(conn, { schemas: projects.newVersionSchemas }),
+            projects.schemas,
+          );
         const is = await describeAll(conn);
         candidates.forEach((c, i) => described.set(c.id, { before: described.get(c.id)!.before, after: is[i]! }));
       },
@@ -115,6 +127,20 @@ export function prepareDbtRun(
         lineage,
         descriptions: copied ? described : undefined,
       });
+      if (copied && next) {
+        const later = checkDbt({
+          manifest,
+          steps: plan.steps,
+          relations,
+          searchPath: projects.searchPath,
+          columns: { before: before!, after: next, facts: engine.diff!.facts },
+          lineage,
+        });
+        report.nextVersion = {
+          schemas: projects.newVersionSchemas!,
+          nodes: later.nodes.filter((n) => n.verdict !== 'pass'),
+        };
+      }
       const found = dbtDrift({
         manifest,
         index,
@@ -127,6 +153,20 @@ export function prepareDbtRun(
       return { report, drift: found };
     },
   };
+}
+
+/**
+ * The tables as the new version schemas show them (each view `sales_v2.orders` standing for `sales.orders`): what the
+ * models meet once the release is completed and the old columns go.
+ */
+function newVersionShape(after: SchemaModel, versions: SchemaModel, schemas: readonly string[]): SchemaModel {
+  const base = (versionSchema: string) =>
+    [...schemas].sort((a, b) => b.length - a.length).find((s) => versionSchema.startsWith(`${s}_v`));
+  const views = versions.views.flatMap((v) => {
+    const schema = base(v.key.schema);
+    return schema ? [{ ...v, key: { ...v.key, schema } }] : [];
+  });
+  return { ...after, views: [...after.views, ...views] };
 }
 
 /** Every judged node's compiled SQL through the engine's parser (an error kept for the node, never thrown). */

@@ -22,7 +22,7 @@ import { gitCommit } from './origin';
  * an operation on the sources at a git ref loads a workspace of its own.
  */
 export function batchShared<T>(ctx: OperationContext, key: string, compute: () => T): T {
-  // The targets of a fleet deployment share such values as the tasks of a batch do (fleet/plan-cache.ts).
+  // The targets of a fleet deployment share such values as the tasks of a batch do (context/fleet-plans.ts).
   if (!ctx.sessions && ctx.plans) return ctx.plans.memo(`${key}\0${ctx.workspace.root}`, compute);
   if (!ctx.sessions) return compute();
   const byWorkspace = ctx.sessions.memo('batch-shared', () => new WeakMap<Workspace, Map<string, unknown>>());
@@ -53,7 +53,7 @@ export async function loadModels(
   for (const p of projects) {
     const { variables } = ctx.workspace.settings(p, environment);
     const key = `model\0${engine.name}\0${environment.name}\0${p.name}\0${canonicalJson(variables)}`;
-    // On a fleet every target's model comes from one parse (fleet/plan-cache.ts), exports are not needed.
+    // On a fleet every target's model comes from one parse (context/fleet-plans.ts), exports are not needed.
     if (options.exportsFor && !ctx.sessions && !ctx.plans && !options.exportsFor.includes(p.name)) {
       const known = readExports(ctx, engine, environment, p, variables);
       if (known) {

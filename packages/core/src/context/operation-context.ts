@@ -4,7 +4,7 @@ import type { DbProject, Workspace } from '../config/workspace';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { streamReporter, type Reporter } from '../runner/reporter';
 import type { SessionPool } from '../engine/session-pool';
-import type { FleetPlans } from '../fleet/plan-cache';
+import type { FleetPlans } from './fleet-plans';
 import type { DeployReport } from '../runner/deploy-report';
 
 /** What every operation receives: where it runs, where output goes, and how to get an engine by name. */
@@ -27,7 +27,7 @@ export interface OperationContext {
   sessions?: SessionPool;
   /**
    * Set by a fleet command for its targets: what they share, the parsed sources and, for a deployment, the plans
-   * built so far, one per live state, which a target in the same state reuses (fleet/plan-cache.ts). Absent: an
+   * built so far, one per live state, which a target in the same state reuses (context/fleet-plans.ts). Absent: an
    * operation parses and plans for its own environment.
    */
   plans?: FleetPlans;

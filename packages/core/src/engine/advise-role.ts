@@ -1,4 +1,4 @@
-import type { Connection } from './engine';
+import type { Connection } from './connection';
 
 /**
  * What `dbee advise` asks an engine (PostgreSQL: `packages/postgres/src/advise/`): its catalog's tables, indexes,

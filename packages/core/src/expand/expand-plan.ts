@@ -4,6 +4,10 @@ import type { Column, SchemaModel, Table } from '../schema/model';
 import type { SmokeCheck } from '../smoke/smoke-check';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ExpandDeclarations } from './declarations';
+import { Classification, EXPAND_RULES, of, tk } from './rules';
+import type { AddedConstraint } from './rules/classification';
+
+export type { AddedConstraint } from './rules/classification';
 
 /** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
 export const EXPAND_PLAN_FORMAT = 1;
@@ -51,16 +55,6 @@ export interface DroppedColumn {
    * the sync trigger writes into it for rows written by the new version. Null: it is left alone (NULL or default).
    */
   down: string | null;
-}
-
-/** A constraint the new shape adds: `NOT VALID` at expand, `VALIDATE` at complete. */
-export interface AddedConstraint {
-  name: string;
-  kind: 'check' | 'foreign-key' | 'unique';
-  /** Constrained columns (a unique constraint's index is built on them). */
-  columns: string[];
-  /** Definition as the engine prints it (over the new shape's physical columns at complete). */
-  definition: string;
 }
 
 /** One table of the project during an expand/contract release. */
@@ -156,124 +150,32 @@ interface PlanInput {
   castExists: CastCheck;
 }
 
+/** Each change through its rule (`EXPAND_RULES`); a kind without one is refused, naming what the strategy supports. */
+function classify(changes: readonly Change[]): Classification {
+  const s = new Classification(changes);
+  for (const c of changes) {
+    const rule = EXPAND_RULES[c.kind] as ((change: Change, s: Classification) => void) | undefined;
+    if (rule) rule(c, s);
+    else
+      s.refuse(
+        `${describeChange(c)} is not a change the expand-contract strategy supports (it supports adding, renaming, retyping and dropping columns, adding NOT NULL, CHECK, foreign key and unique constraints, and renaming tables)`,
+        'deploy this change with the direct strategy (dbee deploy --strategy direct) in its own release, then the table changes with expand-contract',
+      );
+  }
+  return s;
+}
+
 /**
  * The expand/contract plan of a diff: every change classified, or one error that names each change the strategy
  * does not support (and what to do), and each `up`/`down` expression that is missing. Changes nothing.
  */
 export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
   const { live, desired, declarations } = input;
-  const problems: DbeeError[] = [];
-  const refuse = (what: string, hint: string, location?: ErrorLocation) =>
-    problems.push(new DbeeError(what, { code: 'EXPAND_UNSUPPORTED', hint, location }));
-  const summary: string[] = [];
+  const s = classify(input.changes);
+  const { problems, summary, renamedTables, renamedColumns, typeChanged, notNullAdded, addedConstraints } = s;
+  const { created, renamedConstraints } = s;
+  const refuse = (what: string, hint: string, location?: ErrorLocation) => s.refuse(what, hint, location);
   const owned = new Set(input.schemas);
-  const renamedTables = new Map<string, string>(); // `schema.old` -> new name
-  const renamedColumns = new Map<string, Map<string, string>>(); // `schema.newTable` -> new -> old
-  const typeChanged = new Map<string, Set<string>>(); // `schema.newTable` -> new column names
-  const notNullAdded = new Map<string, Set<string>>();
-  const addedConstraints = new Map<string, AddedConstraint[]>();
-  const of = <V>(m: Map<string, V>, k: string, make: () => V): V => {
-    if (!m.has(k)) m.set(k, make());
-    return m.get(k)!;
-  };
-  const tk = (schema: string, name: string) => `${schema}.${name}`;
-  const created = new Map<string, Table>();
-  const droppedConstraints = new Map<string, { name: string; kind: string; definition: string }[]>();
-  const renamedConstraints = new Map<string, { from: string; to: string }[]>();
-  // A constraint dropped and added again with the same definition under another name is a rename (PostgreSQL keeps
-  // `notes_pkey` when notes becomes memos; the sources say `memos_pkey`).
-  const sameButName = (a: { kind: string; definition: string }, b: { kind: string; definition: string }) =>
-    a.kind === b.kind && a.definition === b.definition;
-  for (const c of input.changes)
-    if (c.kind === 'create-table') created.set(tk(c.table.key.schema, c.table.key.name), c.table);
-  for (const c of input.changes)
-    if (c.kind === 'drop-constraint')
-      of(droppedConstraints, tk(c.table.schema, c.table.name), () => []).push(c.constraint);
-
-  for (const c of input.changes) {
-    switch (c.kind) {
-      case 'rename-table':
-        renamedTables.set(tk(c.table.schema, c.from), c.to);
-        summary.push(`rename table ${c.table.schema}.${c.from} to ${c.to}`);
-        break;
-      case 'rename-column':
-        of(renamedColumns, tk(c.table.schema, c.table.name), () => new Map()).set(c.to, c.from);
-        summary.push(`rename column ${c.table.schema}.${c.table.name}.${c.from} to ${c.to}`);
-        break;
-      case 'alter-column-type':
-        of(typeChanged, tk(c.table.schema, c.table.name), () => new Set()).add(c.column);
-        summary.push(
-          `change the type of ${c.table.schema}.${c.table.name}.${c.column} from ${c.from.type} to ${c.to.type}`,
-        );
-        break;
-      case 'alter-column-nullability':
-        if (c.to) {
-          of(notNullAdded, tk(c.table.schema, c.table.name), () => new Set()).add(c.column);
-          summary.push(`add NOT NULL to ${c.table.schema}.${c.table.name}.${c.column}`);
-        } else
-          refuse(
-            `${c.table.schema}.${c.table.name}.${c.column}: dropping NOT NULL is not supported by the expand-contract strategy`,
-            'deploy this change with the direct strategy (dbee deploy --strategy direct) first',
-          );
-        break;
-      case 'add-column':
-        summary.push(
-          `add column ${c.table.schema}.${c.table.name}.${c.column.name} ${c.column.type}${c.column.notNull ? ' NOT NULL' : ''}`,
-        );
-        break;
-      case 'drop-column':
-        summary.push(`drop column ${c.table.schema}.${c.table.name}.${c.column.name}`);
-        break;
-      case 'create-table':
-        summary.push(`create table ${c.table.key.schema}.${c.table.key.name}`);
-        break;
-      case 'alter-column-default':
-        // Part of a column the strategy adds or shadows; on a column that stays, checked below.
-        break;
-      case 'drop-constraint': {
-        const key = tk(c.table.schema, c.table.name);
-        const partner = input.changes.find(
-          (o) =>
-            o.kind === 'add-constraint' &&
-            tk(o.table.schema, o.table.name) === key &&
-            sameButName(o.constraint, c.constraint),
-        );
-        if (partner && partner.kind === 'add-constraint')
-          of(renamedConstraints, key, () => []).push({ from: c.constraint.name, to: partner.constraint.name });
-        else
-          refuse(
-            `${key}: dropping constraint ${c.constraint.name} is not supported by the expand-contract strategy`,
-            'deploy this change with the direct strategy first',
-          );
-        break;
-      }
-      case 'add-constraint': {
-        const key = tk(c.table.schema, c.table.name);
-        // A created table's CREATE TABLE holds its constraints; a renamed one is a rename.
-        if (created.has(key) || (droppedConstraints.get(key) ?? []).some((d) => sameButName(d, c.constraint))) break;
-        const k = c.constraint.kind;
-        if (k === 'check' || k === 'foreign-key' || k === 'unique') {
-          of(addedConstraints, tk(c.table.schema, c.table.name), () => []).push({
-            name: c.constraint.name,
-            kind: k,
-            columns: c.constraint.columns,
-            definition: c.constraint.definition,
-          });
-          summary.push(`add ${k} constraint ${c.constraint.name} on ${c.table.schema}.${c.table.name}`);
-        } else
-          refuse(
-            `${c.table.schema}.${c.table.name}: adding a ${k} constraint (${c.constraint.name}) is not supported by the expand-contract strategy`,
-            'deploy this change with the direct strategy first',
-          );
-        break;
-      }
-      default:
-        refuse(
-          `${describeChange(c)} is not a change the expand-contract strategy supports (it supports adding, renaming, retyping and dropping columns, adding NOT NULL, CHECK, foreign key and unique constraints, and renaming tables)`,
-          'deploy this change with the direct strategy (dbee deploy --strategy direct) in its own release, then the table changes with expand-contract',
-        );
-    }
-  }
 
   const tables: ExpandTable[] = [];
   const desiredTables = new Map(desired.tables.map((t) => [tk(t.key.schema, t.key.name), t]));

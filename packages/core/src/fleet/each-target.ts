@@ -1,6 +1,6 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
 import type { OperationContext } from '../context/operation-context';
-import { FleetPlans } from './plan-cache';
+import { FleetPlans } from '../context/fleet-plans';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';

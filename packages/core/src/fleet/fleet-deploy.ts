@@ -18,7 +18,7 @@ import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets, withoutFleetOptions } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';
 import { waitForCanaries } from './canary-wait';
-import { FleetPlans, type TargetPlan } from './plan-cache';
+import { FleetPlans, type TargetPlan } from '../context/fleet-plans';
 
 /**
  * `deploy` on a fleet environment: the selected targets (labels, shard) deployed by the single-environment `deploy`,

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatDuration } from '../runner/reporter';
-import type { PlanOrigin, TargetPlan } from './plan-cache';
+import type { PlanOrigin, TargetPlan } from '../context/fleet-plans';
 
 /** Current format of a fleet's `--report`. */
 export const FLEET_REPORT_FORMAT_VERSION = 1;

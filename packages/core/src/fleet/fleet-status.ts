@@ -6,7 +6,7 @@ import type { StatusOptions } from '../options';
 import { canonicalJson } from '../plan/serialize';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets } from './selection';
-import { FleetPlans } from './plan-cache';
+import { FleetPlans } from '../context/fleet-plans';
 import { runOnTarget, type SingleOperation } from './run-target';
 
 /**

@@ -65,7 +65,12 @@ export async function advise(ctx: OperationContext, options: AdviseOptions): Pro
       const plan = await releasePlan(ctx, loaded, conn);
       const searchPath = environment.compat?.searchPath ?? loaded.model.graph.searchPath;
       const queries = await readQuerySources(ctx, { engine, conn, environment, searchPath }, specs);
-      return gather(role, conn, { loaded, plan, queries, searchPath, thresholds });
+      try {
+        return await gather(role, conn, { loaded, plan, queries, searchPath, thresholds });
+      } finally {
+        // Hypothetical indexes live until the session ends; a pooled session (an Nx batch) goes on.
+        await role.hypothetical.reset(conn).catch(() => {});
+      }
     },
   );
   ctx.stdout.write(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatAdviseText(report));

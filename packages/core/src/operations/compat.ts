@@ -86,6 +86,7 @@ export async function prepareCompat(
         target: input.target,
         manifest: input.dbt,
         plan: input.plan,
+        newVersionSchemas: input.newSearchPathFirst,
       })
     : null;
   const queries = await prepareQueries(ctx, input);

@@ -1,9 +1,11 @@
 import { isAbsolute, relative, resolve } from 'node:path';
+import { RelationIndex } from '../check/dbt-check';
+import { dbtDrift, type DbtDriftFinding } from '../check/dbt-drift';
 import { readDbtManifest } from '../check/dbt-manifest';
 import { dbtJson, dbtVerdict, formatDbtMarkdown, formatDbtText, type DbtPolicy } from '../check/dbt-report';
 import { prepareDbtRun, type DbtResult, type DbtRun } from '../check/dbt-run';
 import type { DbtCheckSettings } from '../config/schema';
-import type { Engine } from '../engine/engine';
+import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
@@ -54,20 +56,21 @@ export function dbtSettings(
  */
 export function prepareDbt(
   ctx: OperationContext,
-  input: { engine: Engine; environment: string; models: ProjectModel[]; target: string; manifest?: string; plan: Plan },
+  input: {
+    engine: Engine;
+    environment: string;
+    models: ProjectModel[];
+    target: string;
+    manifest?: string;
+    plan: Plan;
+    /** The expand-contract strategy's new version schemas (see `DbtProjects.newVersionSchemas`). */
+    newVersionSchemas?: string[];
+  },
 ): DbtCheck | null {
   const settings = dbtSettings(ctx, input.target, input.manifest);
   if (!settings?.manifestPath) return null;
   const manifest = readDbtManifest(settings.manifestPath, settings.shownAs);
-  const relations = new Set<string>();
-  const objectFiles = new Map<string, string>();
-  for (const m of input.models)
-    for (const o of m.objects) {
-      if (!['table', 'view', 'materialized-view'].includes(o.key.kind)) continue;
-      const key = `${o.key.schema}.${o.key.name}`;
-      relations.add(key);
-      objectFiles.set(key, `${o.location.file}:${o.location.line}`);
-    }
+  const { relations, objectFiles } = projectRelations(input.models);
   const target = input.models.find((m) => m.project.name === input.target);
   const run = prepareDbtRun(
     input.engine,
@@ -78,6 +81,7 @@ export function prepareDbt(
       searchPath: target?.graph.searchPath ?? [],
       objectFiles,
       environment: input.environment,
+      newVersionSchemas: input.newVersionSchemas,
     },
     input.plan,
     settings.drift,
@@ -98,6 +102,48 @@ export function refuseDbtUnverified(options: { dbt?: string; dryRun?: boolean; v
         hint: 'run dbee deploy --dry-run --dbt <manifest.json>, or dbee check --dbt <manifest.json>',
       },
     );
+}
+
+/** The projects' tables and views (`schema.name`) and where each is defined (`file:line`). */
+function projectRelations(models: ProjectModel[]): { relations: Set<string>; objectFiles: Map<string, string> } {
+  const relations = new Set<string>();
+  const objectFiles = new Map<string, string>();
+  for (const m of models)
+    for (const o of m.objects) {
+      if (!['table', 'view', 'materialized-view'].includes(o.key.kind)) continue;
+      const key = `${o.key.schema}.${o.key.name}`;
+      relations.add(key);
+      objectFiles.set(key, `${o.location.file}:${o.location.line}`);
+    }
+  return { relations, objectFiles };
+}
+
+/**
+ * The drift rules of `dbee status` (when `check.dbt.manifest` names a manifest): the sources' declared columns against
+ * the environment's live schema, read on `conn`. Null when no manifest is named; without the engine's catalog reads
+ * (no diff role), only the relations are compared.
+ */
+export async function dbtLiveDrift(
+  ctx: OperationContext,
+  input: { engine: Engine; conn: Connection; models: ProjectModel[]; target: string; environment: string },
+): Promise<DbtDriftFinding[] | null> {
+  const settings = dbtSettings(ctx, input.target, undefined);
+  if (!settings?.manifestPath) return null;
+  const manifest = readDbtManifest(settings.manifestPath, settings.shownAs);
+  const schemas = [...new Set(input.models.flatMap((m) => m.graph.schemas))];
+  const { relations, objectFiles } = projectRelations(input.models);
+  const live = input.engine.diff ? await input.engine.diff.introspect(input.conn, { schemas }) : null;
+  for (const r of live ? [...live.tables, ...live.views] : []) relations.add(`${r.key.schema}.${r.key.name}`);
+  const target = input.models.find((m) => m.project.name === input.target);
+  return dbtDrift({
+    manifest,
+    index: new RelationIndex(relations, target?.graph.searchPath ?? []),
+    schemas,
+    objectFiles,
+    sides: live ? [{ label: `environment ${input.environment}`, model: live }] : [],
+    facts: input.engine.diff?.facts ?? null,
+    settings: settings.drift,
+  });
 }
 
 /** Once the copy was read (or could not be): the dbt check's result. */

@@ -48,7 +48,7 @@ import { printPlan } from './print';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { refuseDbtUnverified } from './dbt';
-import { liveState } from '../fleet/plan-cache';
+import { liveState } from '../context/fleet-plans';
 import type { DeployReport } from '../runner/deploy-report';
 
 export type { DeployOptions };
@@ -194,6 +194,7 @@ async function settleUnchanged(
 ): Promise<ExitCodeValue | PipelineApplied> {
   // Drift the conflict strategy refused is no "up to date" (deploy-drift.ts).
   if (run.problems.length) refuse(run.problems, false);
+  await confirmObjectStates(ctx, input, run.ledger!, run);
   const unfinished = await interruptedAfterSteps(input, run.ledger!, report.interrupted);
   if (unfinished.length) {
     ctx.reporter.info(
@@ -210,7 +211,6 @@ async function settleUnchanged(
     );
   }
   for (const p of input.planned) ctx.reporter.info(`${p}: nothing to deploy, the database is up to date`);
-  await confirmObjectStates(ctx, input, run.ledger!, run);
   await confirmFingerprints(ctx, input, run.ledger!, session.conn);
   report.status = 'unchanged';
   if (!input.pkg || !promotesFrom(ctx, input.environment.name)) return ExitCode.ok;
@@ -473,7 +473,7 @@ async function recoverInterrupted(
 
 /**
  * The plan of this run: the package's steps not yet applied, or the sources' plan (on a fleet, one per live state,
- * a target in a state already planned taking a copy: fleet/plan-cache.ts) with the drops `--prune` decides. Refused
+ * a target in a state already planned taking a copy: context/fleet-plans.ts) with the drops `--prune` decides. Refused
  * when its base fingerprint no longer matches the database.
  */
 async function planDeployment(

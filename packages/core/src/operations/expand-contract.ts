@@ -402,12 +402,15 @@ function expandCommand(
       return applyExpand(input, run, report);
     },
     apply: (input, _session, run, report) => applyExpand(input, run, report),
-    failure: ({ result }) => {
-      const failed = result.projects.find((p) => p.error);
-      if (failed?.error) throw failed.error;
-      return result.exitCode;
-    },
+    failure: phaseFailure,
   };
+}
+
+/** A phase's failure: its project's error as raised (exit 2 for a step, 3 for the smoke checks), else its exit code. */
+function phaseFailure({ result }: PipelineApplied): ExitCodeValue {
+  const failed = result.projects.find((p) => p.error);
+  if (failed?.error) throw failed.error;
+  return result.exitCode;
 }
 
 /** Stage `plan` of the expand phase: the release in flight to resume, or the next release planned. */
@@ -836,12 +839,7 @@ async function verifyExpand(
     dbt: options.dbt,
     plan: statementsPlan(engine, input.target, input.statements),
   });
-  // The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold.
-  const ensureLedgerSchema: ExpandStatement = {
-    what: `schema ${engine.ledger.schema} (the sync triggers' functions)`,
-    sql: `CREATE SCHEMA IF NOT EXISTS ${engine.ledger.schema}`,
-    transactional: true,
-  };
+  const ensureLedgerSchema = ledgerSchemaOnCopy(engine);
   const verdict = await verifyPlan({
     engine,
     conn,
@@ -987,6 +985,8 @@ function noRelease(project: string, env: string, what: string): DbeeError {
 interface FinishInputs extends PipelineInputs {
   target: string;
   dryRun: boolean;
+  /** `--no-verify`: the dry run only prints the statements. */
+  verify: boolean;
   expand: ExpandRole;
 }
 
@@ -1028,22 +1028,64 @@ function finishCommand(
         session: { engine, environment, deploy },
         target: target.name,
         dryRun: options.dryRun ?? false,
+        verify: options.verify ?? true,
         expand,
       };
     },
     plan: (input, session, report) => planFinish(ctx, input, session, report, kind),
-    verify: async (_input, _session, run) => {
+    verify: async (input, session, run) => {
       ctx.stdout.write(`-- ${kind} (each statement under lock_timeout ${run.phases.lockTimeoutMs} ms, retried):\n`);
       for (const s of run.statements) ctx.stdout.write(`-- ${s.what}\n${s.sql};\n`);
+      await verifyFinish(ctx, input, session, run);
     },
     settle: async () => ExitCode.ok,
     apply: (_input, _session, run, report) => applyFinish(run, report, kind),
-    failure: ({ result }) => {
-      const failed = result.projects.find((p) => p.error);
-      if (failed?.error) throw failed.error;
-      return result.exitCode;
-    },
+    failure: phaseFailure,
   };
+}
+
+/** The sync triggers' functions live in the ledger's schema, which the copy of the project's schemas does not hold. */
+function ledgerSchemaOnCopy(engine: Engine): ExpandStatement {
+  return {
+    what: `schema ${engine.ledger.schema} (the sync triggers' functions)`,
+    sql: `CREATE SCHEMA IF NOT EXISTS ${engine.ledger.schema}`,
+    transactional: true,
+  };
+}
+
+/**
+ * The dry run of `complete` or `abort`, verified as a deployment's is: its statements applied to a scratch copy of the
+ * target's schemas as they are now (expanded), every failing statement a refusal, a copy that cannot be made too.
+ */
+async function verifyFinish(
+  ctx: OperationContext,
+  input: FinishInputs,
+  session: DeploymentSession,
+  run: FinishRun,
+): Promise<void> {
+  const engine = input.session.engine;
+  if (!input.verify) {
+    ctx.reporter.info('dry run: not verified (--no-verify): the statements above were not applied to a copy');
+    return;
+  }
+  const ensureLedgerSchema = ledgerSchemaOnCopy(engine);
+  const verdict = await verifyPlan({
+    engine,
+    conn: session.conn,
+    environment: input.environment,
+    workspaceRoot: ctx.workspace.root,
+    plan: statementsPlan(engine, input.target, [ensureLedgerSchema, ...run.statements]),
+    conflicts: new Map(),
+    variables: new Map(),
+    schemas: [...run.release.plan.schemas],
+    shadow: ctx.workspace.config.shadow ?? 'embedded',
+  });
+  if (!verdict.verified) run.problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
+  else
+    ctx.reporter.info(
+      `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
+    );
+  run.problems.push(...verdict.problems);
 }
 
 /** Stage `plan` of `complete` or `abort`: the release in flight in a phase that allows it, and its statements. */

@@ -1,3 +1,5 @@
+import type { DbtDriftFinding } from '../check/dbt-drift';
+import { dbtLiveDrift } from './dbt';
 import { readDrift } from '../diffing/drift';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { backfillStates, formatBackfillProgress } from '../expand/backfill';
@@ -67,6 +69,11 @@ export interface StatusReport {
    * empty: the tables are between two shapes, and `dbee complete` or `dbee abort` is what is pending.
    */
   expand: ExpandStatus | null;
+  /**
+   * The drift rules between the dbt manifest that `check.dbt.manifest` names and the live schema (docs/dbt.md): each
+   * source's declared column the environment lacks, or has with another type. Absent when no manifest is named.
+   */
+  dbtDrift?: DbtDriftFinding[];
   metrics: {
     deployments: number;
     succeeded: number;
@@ -141,28 +148,11 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           );
       const history = await ledger.deployments(target.name, environment.name, 10_000);
       const last = history.find((d) => d.finished_at);
-      const read = await readDrift(ctx, {
-        engine,
-        conn,
-        environment,
-        models,
-        project: target.name,
-        last,
-        deployed: deployed.get(target.name)!,
-      });
-      const drift: StatusReport['drift'] = {
-        state: read.state,
-        recorded: read.recorded,
-        live: read.live,
-        ...(read.reason ? { reason: read.reason } : {}),
-        objects: read.objects.map((o) => o.key),
-      };
-      // What a deployment must decide before anything else: each drifted object, named (deploy refuses it or puts it
-      // back, by the conflict strategy).
-      if (!inFlight)
-        for (const o of read.objects)
-          if (!pendingSteps.some((p) => p.key === o.key))
-            pendingSteps.unshift({ key: o.key, action: o.how === 'changed' ? 'replace' : 'drop', drift: o.how });
+      const drift = await statusDrift(
+        ctx,
+        { engine, conn, environment, models, project: target.name, last, deployed: deployed.get(target.name)! },
+        inFlight ? null : pendingSteps,
+      );
       const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
       const report: StatusReport = {
         project: target.name,
@@ -176,6 +166,8 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         expand,
         metrics: metricsOf(history),
       };
+      const dbt = await dbtLiveDrift(ctx, { engine, conn, models, target: target.name, environment: environment.name });
+      if (dbt) report.dbtDrift = dbt;
       const unfinished = unfinishedBatches(backfills);
       if (unfinished.length) report.unfinishedBatches = unfinished;
       if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
@@ -187,9 +179,33 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
           database: conn.description,
           last,
         });
-      return ExitCode.ok;
+      // A drift rule of severity error fails the status (exit 1), as it fails the check.
+      return dbt?.some((d) => d.severity === 'error') ? ExitCode.invalid : ExitCode.ok;
     },
   );
+}
+
+/**
+ * The drift of the project's schemas since its last deployment; each drifted object is also put first among
+ * `pendingSteps` (null while a release is in flight): what a deployment must decide before anything else (deploy
+ * refuses it or puts it back, by the conflict strategy).
+ */
+async function statusDrift(
+  ctx: OperationContext,
+  input: Parameters<typeof readDrift>[1],
+  pendingSteps: StatusReport['pendingSteps'] | null,
+): Promise<StatusReport['drift']> {
+  const read = await readDrift(ctx, input);
+  for (const o of pendingSteps ? read.objects : [])
+    if (!pendingSteps!.some((p) => p.key === o.key))
+      pendingSteps!.unshift({ key: o.key, action: o.how === 'changed' ? 'replace' : 'drop', drift: o.how });
+  return {
+    state: read.state,
+    recorded: read.recorded,
+    live: read.live,
+    ...(read.reason ? { reason: read.reason } : {}),
+    objects: read.objects.map((o) => o.key),
+  };
 }
 
 /** The project's deployment metrics on this environment, from its ledger history. */
@@ -312,6 +328,12 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
   for (const b of r.unfinishedBatches ?? [])
     out.write(
       `  batched migration ${b.id} unfinished: ${b.table} ${formatBackfillProgress({ done: b.done, total: b.total, rowsPerSecond: 0 }).replace(/, 0 rows\/s$/, '')}, last batch ${b.updatedAt} (still running, or stopped: the next deployment resumes it)\n`,
+    );
+  if (r.dbtDrift)
+    out.write(
+      r.dbtDrift.length
+        ? r.dbtDrift.map((d) => `  dbt drift (${d.severity}, ${d.rule}): ${d.message}\n`).join('')
+        : '  dbt drift: none (the dbt sources match the live schema)\n',
     );
   const m = r.metrics;
   out.write(

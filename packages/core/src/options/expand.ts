@@ -1,6 +1,6 @@
 import { defineCommand } from './command';
 import { assumeYes, dryRun, env, project, textOrJson, ticket } from './common';
-import { text } from './option';
+import { negatedFlag, text } from './option';
 
 export const completeCommand = defineCommand('complete', {
   summary: 'Finish an expand-contract release: the old version schema, sync triggers and old columns go',
@@ -13,6 +13,10 @@ export const completeCommand = defineCommand('complete', {
     ticket,
     dryRun: dryRun(
       'Print the statements of the contract phase and check the gates (ticket, maintenance window, protection, backup), without running anything.',
+    ),
+    verify: negatedFlag(
+      "With --dry-run: apply the statements to a scratch copy of the target's schemas as they are (expanded) and refuse when one fails there, or when the copy cannot be made (exit 1); `--no-verify` only prints them.",
+      { flag: 'no-verify' },
     ),
   },
 });
@@ -28,6 +32,10 @@ export const abortCommand = defineCommand('abort', {
     ticket,
     dryRun: dryRun(
       'Print the statements that undo the expand phase and check the gates (ticket, maintenance window, protection), without running anything.',
+    ),
+    verify: negatedFlag(
+      "With --dry-run: apply the statements to a scratch copy of the target's schemas as they are (expanded) and refuse when one fails there, or when the copy cannot be made (exit 1); `--no-verify` only prints them.",
+      { flag: 'no-verify' },
     ),
   },
 });

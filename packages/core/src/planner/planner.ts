@@ -1,7 +1,7 @@
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
 import { formatKey, migrationKey, type ObjectKey } from '../model/object-key';
-import { batchedHeader, parseBatchedUpdate } from '../expand/batched-migration';
+import { batchedHeader, parseBatchedUpdate } from './batched-update';
 import { type BatchedMigration, PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { buildGraph, type ObjectGraph } from './graph';

@@ -1,4 +1,4 @@
-import type { DependencyStart } from '../engine/engine';
+import type { DependencyNode, DependencyStart } from '../engine/engine';
 import type { ObjectKey } from '../model/object-key';
 import type { Reference } from '../model/source';
 
@@ -13,23 +13,7 @@ export interface AppliedChange {
   project?: string;
 }
 
-/**
- * What the database records under a view or a routine (`SmokeDialect.viewDependencies`), by node: `relation:s.n`,
- * `routine:s.n` (every overload of the name) or `type:s.n`.
- */
-export interface DependencyNode {
-  /** The nodes it depends on directly (a view's rewrite rule; a routine's recorded dependencies). */
-  dependsOn: string[];
-  /** For a routine node: how many overloads the name has in the database. */
-  overloads?: number;
-  /**
-   * Views among `dependsOn` whose query planning this node expands without reading any of their columns (`SELECT
-   * count(*) FROM v`, `EXISTS (SELECT FROM v)`; no whole-row reference): planning it keeps none of their output
-   * expressions, so what changed in them or under them cannot break it when they compile by themselves. A view that
-   * reads a column of a changed view is compiled: a constant the planner folds through it can fail (`1/k`).
-   */
-  opaque?: string[];
-}
+export type { DependencyNode } from '../engine/engine';
 
 /** Actions after which the object was analysed again by the database, against what it depends on at that moment. */
 const DEFINING = new Set(['create', 'replace']);

@@ -97,8 +97,11 @@ export async function statsSince(conn: Connection): Promise<string | null> {
  * `EXPLAIN (GENERIC_PLAN)`; one without parameters is explained as it is. Nothing runs: `EXPLAIN` without `ANALYZE`.
  */
 export async function plannedCost(conn: Connection, sql: string, searchPath: string[]): Promise<PlannedCost> {
+  return withSearchPath(conn, searchPath, () => explainCost(conn, sql));
+}
+
+async function explainCost(conn: Connection, sql: string): Promise<PlannedCost> {
   const params = Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-  await conn.query(`SELECT set_config('search_path', $1, false)`, [searchPath.map(ident).join(', ') || "''"]);
   let plan: unknown;
   if (params === 0) {
     plan = (await conn.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`)).rows[0]?.['QUERY PLAN'];
@@ -121,6 +124,20 @@ export async function plannedCost(conn: Connection, sql: string, searchPath: str
   };
   walk(top[0]!.Plan);
   return { cost: top[0]!.Plan['Total Cost'], indexes: [...indexes] };
+}
+
+/**
+ * Runs `fn` with the session's search path set to `searchPath`, then puts the one it had back (the session may be
+ * pooled for the next task of an Nx batch).
+ */
+export async function withSearchPath<T>(conn: Connection, searchPath: string[], fn: () => Promise<T>): Promise<T> {
+  const before = await conn.query<{ path: string }>(`SELECT current_setting('search_path') AS path`);
+  await conn.query(`SELECT set_config('search_path', $1, false)`, [searchPath.map(ident).join(', ') || "''"]);
+  try {
+    return await fn();
+  } finally {
+    await conn.query(`SELECT set_config('search_path', $1, false)`, [before.rows[0]!.path]);
+  }
 }
 
 interface PlanNode {

@@ -1,6 +1,7 @@
 import type { Connection, QueryColumn } from '@dbee/core';
 import { ident, qualified } from '../render/quote';
 import { loadPostgresParser, parseSql } from '../parse/libpg';
+import { withSearchPath } from './advise-catalog';
 
 // biome-ignore lint/suspicious/noExplicitAny: the parse tree is walked generically
 type AnyNode = Record<string, any>;
@@ -45,19 +46,20 @@ export async function queryColumns(conn: Connection, sql: string, searchPath: st
   });
   const relations = new Map<string, { schema: string; name: string; columns: Set<string> } | null>();
   for (const u of uses) for (const r of u.scope) relations.set(relKey(r), null);
-  await conn.query(`SELECT set_config('search_path', $1, false)`, [searchPath.map(ident).join(', ') || "''"]);
-  for (const key of relations.keys()) {
-    const [schema, name] = JSON.parse(key) as [string | null, string];
-    const found = await conn.query<{ schema: string; name: string; columns: string[] }>(
-      `SELECT n.nspname AS schema, c.relname AS name,
-              array(SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped)::text[] AS columns
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.oid = to_regclass($1) AND c.relkind IN ('r','p','m')`,
-      [schema ? qualified(schema, name) : ident(name)],
-    );
-    const row = found.rows[0];
-    relations.set(key, row ? { schema: row.schema, name: row.name, columns: new Set(row.columns) } : null);
-  }
+  await withSearchPath(conn, searchPath, async () => {
+    for (const key of relations.keys()) {
+      const [schema, name] = JSON.parse(key) as [string | null, string];
+      const found = await conn.query<{ schema: string; name: string; columns: string[] }>(
+        `SELECT n.nspname AS schema, c.relname AS name,
+                array(SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped)::text[] AS columns
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.oid = to_regclass($1) AND c.relkind IN ('r','p','m')`,
+        [schema ? qualified(schema, name) : ident(name)],
+      );
+      const row = found.rows[0];
+      relations.set(key, row ? { schema: row.schema, name: row.name, columns: new Set(row.columns) } : null);
+    }
+  });
   const out = new Map<string, QueryColumn>();
   for (const u of uses) {
     const column = u.fields[u.fields.length - 1]!;
