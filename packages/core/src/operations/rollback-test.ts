@@ -238,16 +238,7 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
  */
 export async function proveRollback(
   ctx: OperationContext,
-  run: {
-    engine: Engine;
-    conn: Connection;
-    environment: ResolvedEnvironment;
-    models: readonly ProjectModel[];
-    plan: Plan;
-    conflicts: ReadonlyMap<number, StepConflict>;
-    variables: ReadonlyMap<string, Record<string, string>>;
-    planChecksum: string;
-    scope: TransactionScope;
+  run: Omit<RollbackTestInput, 'everySchema' | 'withinMs' | 'sampleRows'> & {
     owners: ReadonlyMap<string, string>;
     /** A package's dry run: the package records the proof when the rollback is proven (`rollback-proof.json`). */
     pkg: LoadedPackage | null;
