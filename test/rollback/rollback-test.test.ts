@@ -37,6 +37,9 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
     const first = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(first.code, first.stderr).toBe(0);
     const before = await snapshot(w.target);
+    const real = await run(w.root, 'deploy', { project: 'shop', testRollback: true }, w.target.vars);
+    expect(real.code, real.stderr).toBe(1);
+    expect(real.stderr).toContain('give it with --dry-run');
     const tryIt = () => run(w.root, 'deploy', { project: 'shop', dryRun: true, testRollback: true }, w.target.vars);
 
     // A view with a comment and a grant: its rollback drops it, and the copy is as it was.

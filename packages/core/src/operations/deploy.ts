@@ -391,6 +391,12 @@ async function deployInputs(
       hint: 'deploy from the sources with --prune, or freeze the drops in a package with `dbee plan --diff --out` (a diff plans them)',
     });
   }
+  if (options.testRollback && (!options.dryRun || options.verify === false)) {
+    throw new DbeeError("--test-rollback tests the rollback on the dry run's scratch copy: give it with --dry-run", {
+      code: 'OPTIONS_INVALID',
+      hint: 'dbee deploy <project> --dry-run --test-rollback (without --no-verify); see docs/rollback-readiness.md',
+    });
+  }
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
   report.planned = planned;

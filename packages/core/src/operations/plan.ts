@@ -31,6 +31,11 @@ export type { PlanOptions };
  * `releasePlan`); with `--diff`, `--against-env` or `--head` alone, a gap package bound to one database's state.
  */
 export async function plan(ctx: OperationContext, options: PlanOptions): Promise<ExitCodeValue> {
+  if (options.testRollback && !options.out)
+    throw new DbeeError('--test-rollback records its proof in a package: give --out <folder>', {
+      code: 'OPTIONS_INVALID',
+      hint: 'dbee plan <project> --out <folder> --test-rollback --env <environment>; see docs/rollback-readiness.md',
+    });
   const loaded = await loadTarget(ctx, options.project, options.env);
   const planned = await planOf(ctx, options, loaded);
   const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
