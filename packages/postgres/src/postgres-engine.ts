@@ -202,6 +202,27 @@ export function createPostgresEngine(): Engine {
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
       catalogVersion: (conn) => catalogVersion(conn),
+      // Rows travel as JSON text, so that every type (arrays, ranges, composites) goes back as it came.
+      copyRows: async (from, to, t, limit) => {
+        const name = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+        const rows = (
+          await from.query<{ r: string }>(
+            `SELECT row_to_json(t)::text AS r FROM ${name} AS t LIMIT ${Math.floor(limit)}`,
+          )
+        ).rows.map((x) => x.r);
+        if (rows.length)
+          await to.query(
+            `INSERT INTO ${name} OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::${name}, $1::json)`,
+            [`[${rows.join(',')}]`],
+          );
+        return rows.length;
+      },
+      readRows: async (conn, t) =>
+        (
+          await conn.query<{ r: string }>(
+            `SELECT row_to_json(t)::text AS r FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)} AS t ORDER BY 1`,
+          )
+        ).rows.map((x) => x.r),
       roles: async (conn) =>
         (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map(
           (r) => r.rolname,

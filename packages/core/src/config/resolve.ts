@@ -1,6 +1,6 @@
 import { DbeeError } from '../errors';
 import { envRefs, interpolateEnv } from './interpolate';
-import type { CompatSettings, DeploySettings, EnvironmentConfig, Gates, ProjectConfig } from './schema';
+import type { CompatSettings, DeploySettings, EnvironmentConfig, Gates, ProjectConfig, VerifySettings } from './schema';
 import type { YamlFile } from './yaml-file';
 
 /** An environment ready to connect to: `${VAR}` references replaced, deploy settings merged. */
@@ -14,6 +14,8 @@ export interface ResolvedEnvironment {
   deploy: DeploySettings;
   /** The compatibility check's settings (`compat:`), when the environment names a query source. */
   compat?: CompatSettings;
+  /** What a dry run proves on the scratch copy (`verify:`: the rollback test), when the environment says. */
+  verify?: VerifySettings;
   /** Where it was declared, for messages. */
   declaredAt: { file: string; line?: number };
   /**
@@ -159,6 +161,7 @@ export function resolveEnvironment(
     gates: config.gates ?? {},
     deploy: { ...workspaceDeploy, ...config.deploy },
     ...(config.compat ? { compat: config.compat } : {}),
+    ...(config.verify ? { verify: config.verify } : {}),
     declaredAt: { file: file.displayPath },
     connectionVariables,
     ...(fleet ? { fleet } : {}),

@@ -196,6 +196,18 @@ export const gates = z.strictObject({
  * The compatibility check of an environment: the running application's queries, checked against every plan on
  * `deploy --dry-run` and `dbee check` (see README, "Will this release break the application?").
  */
+/**
+ * What a dry run proves on the scratch copy for this environment (docs/rollback-readiness.md). `rollback: true`: the
+ * release's rollback is tested (as `--test-rollback`), and a package deployed here must carry the proof (`plan --out
+ * --test-rollback`). `rollbackWithin`: the longest the rollback may take on the copy (default 5m). `sampleRows`: rows
+ * per table the release touches copied from the target into the copy and compared (default 1000; 0 reads no data).
+ */
+export const verifySettings = z.strictObject({
+  rollback: z.boolean().optional(),
+  rollbackWithin: duration.optional(),
+  sampleRows: z.number().int().nonnegative().optional(),
+});
+
 export const compatSettings = z.strictObject({
   /**
    * Where the application's queries come from, one or more of: a `.sql` file or a folder of them (workspace-relative),
@@ -307,6 +319,7 @@ export const environmentConfig = z
     gates: gates.optional(),
     deploy: deploySettings.optional(),
     compat: compatSettings.optional(),
+    verify: verifySettings.optional(),
     description: z.string().optional(),
     /** Makes this environment a fleet: many databases deployed in waves (see docs/fleets.md). */
     fleet: fleetConfig.optional(),
@@ -446,6 +459,7 @@ export type Gates = z.infer<typeof gates>;
 export type FleetConfig = z.infer<typeof fleetConfig>;
 export type FleetTargetConfig = z.infer<typeof fleetTarget>;
 export type CompatSettings = z.infer<typeof compatSettings>;
+export type VerifySettings = z.infer<typeof verifySettings>;
 export type DbtCheckSettings = z.infer<typeof dbtCheckSettings>;
 export type ConflictStrategy = z.infer<typeof conflictStrategy>;
 export type HazardKind = z.infer<typeof hazardKind>;

@@ -488,6 +488,13 @@ export interface StateFingerprints {
  */
 export interface DiffRole {
   /**
+   * Copy up to `limit` rows of table `table` from `from` into the same table on `to` (a scratch copy of the target,
+   * for the rollback test: docs/rollback-readiness.md); returns how many. Optional: without it no rows are sampled.
+   */
+  copyRows?(from: Connection, to: Connection, table: { schema: string; name: string }, limit: number): Promise<number>;
+  /** Every row of a table, each as one canonical text (compared before and after a rollback on the copy). */
+  readRows?(conn: Connection, table: { schema: string; name: string }): Promise<string[]>;
+  /**
    * Read the live schema of some schemas into the neutral model, with a fixed number of catalog queries, without
    * what `scope.manage` leaves out (`restrictModel`). With `side` (a second session of the lock's holder that only
    * reads meanwhile: `LockHandle.session`), the queries are shared between the two sessions and run at once.

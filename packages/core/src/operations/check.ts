@@ -57,6 +57,7 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
         env: options.env,
         dryRun: true,
         verify: copy,
+        testRollback: false,
         queries: options.queries,
         newQueries: options.newQueries,
         // Without a copy, the object level runs below, from the dry run's steps.

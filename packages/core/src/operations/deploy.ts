@@ -18,6 +18,7 @@ import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/pac
 import type { Plan, PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
+import { proveRollback } from './rollback-test';
 import {
   runPlan,
   type ProjectRunResult,
@@ -397,6 +398,12 @@ async function deployInputs(
     throw new DbeeError('--prune plans drops from the sources and the ledger; a package deploys the plan it froze', {
       code: 'OPTIONS_INVALID',
       hint: 'deploy from the sources with --prune, or freeze the drops in a package with `dbee plan --diff --out` (a diff plans them)',
+    });
+  }
+  if (options.testRollback && (!options.dryRun || options.verify === false)) {
+    throw new DbeeError("--test-rollback tests the rollback on the dry run's scratch copy: give it with --dry-run", {
+      code: 'OPTIONS_INVALID',
+      hint: 'dbee deploy <project> --dry-run --test-rollback (without --no-verify); see docs/rollback-readiness.md',
     });
   }
   const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
@@ -810,6 +817,13 @@ async function verifyOnCopy(
   const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
   problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
   if (compat) judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
+  // The release's rollback, proven on a copy of its own once the plan applies (operations/rollback-test.ts).
+  if ((input.options.testRollback || environment.verify?.rollback) && verdict.verified && !verdict.problems.length)
+    await proveRollback(
+      ctx,
+      { ...run, engine, conn, environment, models, scope: input.scope, owners: input.owners, pkg: input.pkg },
+      problems,
+    );
 }
 
 /** What `apply` needs from the inputs, the session and the plan. */

@@ -18,6 +18,7 @@ import { loadTarget, modelLoader, schemaOwners, type LoadedTarget } from '../con
 import { printPlan } from './print';
 import { selectedPlan } from './selection';
 import { checkSelection, readSelection } from '../planner/selection';
+import { deploy } from './deploy';
 import { ConflictRules } from './conflicts';
 import type { PlanOptions } from '../options';
 import { planDiagnostics, sourceLocations } from '../report/diagnostic';
@@ -32,6 +33,11 @@ export type { PlanOptions };
  * `releasePlan`); with `--diff`, `--against-env` or `--head` alone, a gap package bound to one database's state.
  */
 export async function plan(ctx: OperationContext, options: PlanOptions): Promise<ExitCodeValue> {
+  if (options.testRollback && !options.out)
+    throw new DbeeError('--test-rollback records its proof in a package: give --out <folder>', {
+      code: 'OPTIONS_INVALID',
+      hint: 'dbee plan <project> --out <folder> --test-rollback --env <environment>; see docs/rollback-readiness.md',
+    });
   const loaded = await loadTarget(ctx, options.project, options.env);
   const planned = await planOf(ctx, options, loaded);
   const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
@@ -223,5 +229,18 @@ async function writePlanPackage(
   ctx.reporter.info(
     `package of ${result.projects.join(', ')} written to ${dir}${from}: ${manifest.steps.length} steps, ${Object.keys(manifest.files).length} files, ${manifest.planChecksum}`,
   );
-  return ExitCode.ok;
+  if (!options.testRollback) return ExitCode.ok;
+  // Its rollback proven on a copy of the environment's target by the package's own dry run, which records the proof.
+  return deploy(ctx, {
+    project: target.name,
+    env: environment.name,
+    dryRun: true,
+    package: dir,
+    testRollback: true,
+    withNeeded: false,
+    assumeYes: true,
+    safe: false,
+    continueOnError: false,
+    prune: false,
+  });
 }

@@ -699,6 +699,76 @@ async function undoOne(
   return result;
 }
 
+/**
+ * `dbee rollback <project>` of the project's last deployment on `conn`, without the lock, the gates or the smoke
+ * checks: the same compensating steps (`prepareUndo`: the ledger's reverses, the migrations' rollback scripts, the
+ * DROP of what a step created), with the same refusals (`problems`: a step that cannot be undone, or not without losing
+ * data), run by the same compensation (`runCompensation`, one transaction per step) and recorded in `ledger`. For the
+ * rollback test of a dry run (`deploy --dry-run --test-rollback`, operations/rollback-test.ts), on the scratch copy
+ * the release was deployed to. Null when the project has nothing to undo there.
+ */
+export async function rollbackLastDeployment(
+  ctx: OperationContext,
+  input: {
+    engine: Engine;
+    conn: Connection;
+    ledger: Ledger;
+    project: string;
+    environment: string;
+    sources: ProjectSources | null;
+    searchPath: string[];
+    variables: Record<string, string>;
+    schemas: string[];
+    everySchema: string[];
+  },
+): Promise<{ problems: DbeeError[]; steps: CompensatingStep[]; result: CompensationResult } | null> {
+  const { engine, conn, ledger, project, environment } = input;
+  const history = await ledger.deployments(project, environment, Number.MAX_SAFE_INTEGER);
+  if (!history.some(undoable)) return null;
+  const prepared = await prepareUndo({
+    ...input,
+    ctx,
+    history,
+    options: { project, env: environment, dryRun: false, assumeYes: true, force: false, emergency: false },
+    pkg: null,
+    putBack: new Map(),
+  });
+  const unit = prepared.units[0];
+  if (!unit) return null;
+  const owner = lockOwner();
+  const result = await runCompensation({
+    engine,
+    conn,
+    ledger,
+    reporter: ctx.reporter,
+    steps: unit.steps,
+    transaction: 'object',
+    scope: { schemas: input.schemas },
+    finalState: unit.whole ? await stateBefore(ledger, unit.deployment.id) : null,
+    deployment: {
+      project,
+      environment,
+      kind: 'rollback',
+      reverts: unit.deployment.id,
+      planChecksum: planChecksum(
+        liveProjectPlan(
+          engine.name,
+          project,
+          unit.steps.map((s) => s.plan),
+        ),
+      ),
+      stepsTotal: unit.steps.length,
+      package: null,
+      gitCommit: null,
+      toolVersion: ctx.toolVersion,
+      osUser: owner.user,
+      ciJob: null,
+      host: owner.host,
+    },
+  });
+  return { problems: prepared.problems, steps: unit.steps, result };
+}
+
 /** The smoke checks after a rollback that applied, recorded on each of its deployments; exit 3 when one fails. */
 async function smokeAfterRollback(
   ctx: OperationContext,

@@ -27,6 +27,9 @@ export const planCommand = defineCommand('plan', {
     safe: flag(
       "Apply the safe rewrites to what a diff plans on existing tables (see docs/lint-rules.md): indexes built CONCURRENTLY, constraints added NOT VALID and validated in a later step, SET NOT NULL through a validated CHECK, `lock_timeout` at the start of every step. Default: the project's or environment's `deploy.safeRewrites`.",
     ),
+    testRollback: flag(
+      "With `out`: test the package's rollback on a scratch copy of the environment's target (`--env`), as `deploy --dry-run --package <out> --test-rollback` does, and record in the package that it was proven (`rollback-proof.json`); exit 1 when it is not. An environment with `verify.rollback: true` deploys only a package that carries the proof (docs/rollback-readiness.md).",
+    ),
     diff: flag(
       'Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.',
     ),

@@ -6,6 +6,7 @@ import { canonicalJson, checksumOfSerialized, planChecksum, serializePlan } from
 import { sha256 } from '../sources/checksum';
 import type { SourceFile } from '../sources/discover';
 import { PROMOTION_FOLDER } from '../promotion/promotion-record';
+import { ROLLBACK_PROOF } from './rollback-proof';
 import { RELEASE_FILE, type ReleaseInfo } from './release';
 
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -221,8 +222,10 @@ export function readPackage(dir: string): LoadedPackage {
   }
   const problems: string[] = [];
   // Promotion records (promotion/<env>.json) are added by deployments after the package was built, and carry their
-  // own signature (promotion/promotion-record.ts); they are never run.
-  const present = listFiles(dir).filter((f) => f !== MANIFEST && !f.startsWith(`${PROMOTION_FOLDER}/`));
+  // own signature (promotion/promotion-record.ts); they are never run. So is the rollback proof (rollback-proof.ts).
+  const present = listFiles(dir).filter(
+    (f) => f !== MANIFEST && f !== ROLLBACK_PROOF && !f.startsWith(`${PROMOTION_FOLDER}/`),
+  );
   for (const [rel, expected] of Object.entries(manifest.files ?? {})) {
     const abs = join(dir, ...rel.split('/'));
     if (!existsSync(abs)) problems.push(`missing: ${rel}`);

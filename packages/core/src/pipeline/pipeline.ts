@@ -1,5 +1,6 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
+import { checkRollbackProof } from '../package/rollback-proof';
 import { ciJob } from '../context/origin';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { Ledger } from '../ledger/ledger';
@@ -215,6 +216,8 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
     report.ticket = checkTicket(environment, options.ticket, command.command);
     if (command.promotion === undefined) await checkPromotion(ctx, environment, input.pkg, now);
     else if (environment.gates.promotedFrom?.length) ctx.reporter.info(`promotion: ${command.promotion}`);
+    // verify.rollback: a package must carry the proof that its rollback was tested (docs/rollback-readiness.md).
+    checkRollbackProof(environment, input.pkg, options.dryRun ?? false);
   }
   return withSession(
     { ...input.session, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },

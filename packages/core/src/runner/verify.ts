@@ -99,38 +99,13 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
   if (!engine.diff) return none(`the ${engine.name} engine has no shadow database to apply the plan to`);
   if (!plan.steps.length && !input.probe)
     return { verified: true, problems: [], warnings: [], copied: 0, ran: 0, views: { compiled: 0, problems: [] } };
-  const { live, widened } = await modelToCopy(input);
-  const copy = planChanges(engine, emptyModel(), live, { project: 'verify', online: false }).steps;
-  // Each step's statements as the real run sends them (the runner renders them by the same function).
+  const opened = await openCopy(input);
+  if ('skipped' in opened) return none(opened.skipped);
+  const { shadow, copied } = opened;
   const sent = (step: PlanStep) =>
     stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));
-  const roles = rolesNamed(
-    [...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(sent)],
-    engine.diff.facts.builtInRoles,
-  );
-  const shadow = await engine.diff.openShadow(input.shadow, input.environment, {
-    workspaceRoot: input.workspaceRoot,
-    roles,
-  });
   try {
     const conn = shadow.conn;
-    const copyStatements = copy.flatMap((s) => s.statements);
-    // The copy is made in the dependency order the catalog records; what it does not record (a SQL function's body
-    // reading a view) is not checked while copying (the target holds it already), and is checked again for the plan.
-    const relax = engine.diff.copySettings?.relax ?? [];
-    const restore = engine.diff.copySettings?.restore ?? [];
-    const built = await runStatements(conn, [...relax, 'BEGIN', ...copyStatements, 'COMMIT']);
-    if (built.error) {
-      await conn.execute('ROLLBACK').catch(() => {});
-      const failed = copyStatements[built.completed - relax.length - 1] ?? '';
-      const also = widened.length
-        ? `, with the schemas of the views that stand on what the plan changes: ${widened.join(', ')}`
-        : '';
-      return none(
-        `dbee could not copy the target's schemas${also} into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`,
-      );
-    }
-    for (const sql of restore) await conn.execute(sql);
     await input.probe?.before(conn);
     const problems: DbeeError[] = [];
     const warnings: string[] = [];
@@ -169,11 +144,52 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
         ? await compileViewsOnCopy(engine, conn, plan, input.baseline)
         : { compiled: 0, problems: [] };
     await input.probe?.after(conn);
-    return { verified: true, problems, warnings, copied: copyStatements.length, ran: plan.steps.length, views };
+    return { verified: true, problems, warnings, copied, ran: plan.steps.length, views };
   } finally {
     // Dropped while the dry run reports (runOperation waits for it at the end).
     inBackground(shadow.dispose());
   }
+}
+
+/**
+ * A scratch database holding a copy of the target's schemas (structure, no data; `modelToCopy`), with the roles the
+ * copy and the plan's statements name; `skipped` says why it could not be made. The caller disposes of it.
+ */
+export async function openCopy(
+  input: VerifyInput,
+): Promise<{ shadow: { conn: Connection; dispose(): Promise<void> }; copied: number } | { skipped: string }> {
+  const { engine, plan } = input;
+  const diff = requireRole(engine, 'diff', 'copy the target into a scratch database');
+  const { live, widened } = await modelToCopy(input);
+  const copy = planChanges(engine, emptyModel(), live, { project: 'verify', online: false }).steps;
+  // Each step's statements as the real run sends them (the runner renders them by the same function).
+  const sent = (step: PlanStep) =>
+    stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));
+  const roles = rolesNamed(
+    [...copy.flatMap((s) => s.statements), ...plan.steps.flatMap(sent)],
+    diff.facts.builtInRoles,
+  );
+  const shadow = await diff.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
+  const conn = shadow.conn;
+  const copyStatements = copy.flatMap((s) => s.statements);
+  // The copy is made in the dependency order the catalog records; what it does not record (a SQL function's body
+  // reading a view) is not checked while copying (the target holds it already), and is checked again for the plan.
+  const relax = diff.copySettings?.relax ?? [];
+  const restore = diff.copySettings?.restore ?? [];
+  const built = await runStatements(conn, [...relax, 'BEGIN', ...copyStatements, 'COMMIT']);
+  if (built.error) {
+    await conn.execute('ROLLBACK').catch(() => {});
+    inBackground(shadow.dispose());
+    const failed = copyStatements[built.completed - relax.length - 1] ?? '';
+    const also = widened.length
+      ? `, with the schemas of the views that stand on what the plan changes: ${widened.join(', ')}`
+      : '';
+    return {
+      skipped: `dbee could not copy the target's schemas${also} into a scratch database (${built.error.message.split('\n')[0]}${failed ? ` on: ${failed.replace(/\s+/g, ' ').slice(0, 120)}` : ''})`,
+    };
+  }
+  for (const sql of restore) await conn.execute(sql);
+  return { shadow, copied: copyStatements.length };
 }
 
 /**

@@ -1,0 +1,416 @@
+import { Writable } from 'node:stream';
+import type { ResolvedEnvironment } from '../config/resolve';
+import { durationMs } from '../config/schema';
+import type { OperationContext } from '../context/operation-context';
+import { planChanges } from '../diffing/diff-plan';
+import type { Connection, Engine } from '../engine/engine';
+import { DbeeError, ExitCode } from '../errors';
+import { Ledger } from '../ledger/ledger';
+import type { LoadedPackage } from '../package/package';
+import { ROLLBACK_PROOF, writeRollbackProof } from '../package/rollback-proof';
+import type { ObjectKey } from '../model/object-key';
+import type { Plan, PlanStep } from '../plan/plan';
+import type { ProjectModel } from '../planner/project-model';
+import { formatDuration, type Reporter } from '../runner/reporter';
+import { runPlan, type TransactionScope } from '../runner/runner';
+import type { StepConflict } from '../runner/step-conflict';
+import { openCopy } from '../runner/verify';
+import type { SchemaModel } from '../schema/model';
+import { discoverSources } from '../sources/discover';
+import { rollbackLastDeployment } from './rollback';
+
+/** The rollback test's default bound on the rollback's duration on the copy (`verify.rollbackWithin`): 5 minutes. */
+export const ROLLBACK_WITHIN_MS = 5 * 60_000;
+/** The rows per table the copy holds from the target by default (`verify.sampleRows`). */
+export const SAMPLE_ROWS = 1000;
+
+/** The marker of a step its release does not mean to undo: `-- dbee:irreversible <reason>` in its source file. */
+const IRREVERSIBLE = /^\s*--\s*dbee:irreversible\b[ \t]*(.*)$/m;
+
+export interface RollbackTestInput {
+  engine: Engine;
+  /** The target's session: only read (its catalog, and up to `sampleRows` rows of the tables the release touches). */
+  conn: Connection;
+  environment: ResolvedEnvironment;
+  models: readonly ProjectModel[];
+  plan: Plan;
+  conflicts: ReadonlyMap<number, StepConflict>;
+  variables: ReadonlyMap<string, Record<string, string>>;
+  planChecksum: string;
+  scope: TransactionScope;
+  /** Every schema of the environment's projects (where objects standing on a view put back are looked for). */
+  everySchema: string[];
+  /** Fails the test when the rollback takes longer on the copy (ms). */
+  withinMs: number;
+  /** Rows per table copied from the target into the copy and compared before and after (0: none read). */
+  sampleRows: number;
+}
+
+/** One step of the release as the test judged its undo. */
+export interface RollbackTestStep {
+  order: number;
+  key: string;
+  /** How long its undo took on the copy (ms; 0 when it had none). */
+  durationMs: number;
+  /** What its undo left different from the state before the release (statements that would put it back), or rows. */
+  differences: string[];
+  /** The reason given by `-- dbee:irreversible`, when the release declares it irreversible on purpose. */
+  irreversible?: string;
+}
+
+export interface RollbackTestResult {
+  /** True when the rollback ran on the copy and left no difference that was not declared. */
+  proven: boolean;
+  durationMs: number;
+  withinMs: number;
+  steps: RollbackTestStep[];
+  /** Each refuses the dry run (exit 1). */
+  problems: DbeeError[];
+}
+
+/**
+ * Prove a release's rollback before it is needed (docs/rollback-readiness.md): on a scratch copy of the target's
+ * schemas (with a ledger of its own, and a sample of the target's rows of the tables the release touches), deploy the
+ * plan by the runner the real run uses, then roll each project's deployment back by the code `dbee rollback` uses
+ * (`rollbackLastDeployment`), newest project first, and compare the copy with its state before the release by the
+ * engine's introspection (every object of the projects' schemas, grants and comments included) and on the sampled
+ * rows. Each step whose undo leaves a difference, each step `dbee rollback` would refuse (no reverse, or data lost
+ * without a backup under the environment's settings) and a rollback slower than `withinMs` is a problem, unless the
+ * step's source declares it irreversible (`-- dbee:irreversible <reason>`: then listed). The target is only read.
+ */
+export async function testRollback(ctx: OperationContext, input: RollbackTestInput): Promise<RollbackTestResult> {
+  const { engine, plan, models } = input;
+  const result: RollbackTestResult = {
+    proven: false,
+    durationMs: 0,
+    withinMs: input.withinMs,
+    steps: plan.steps.map((s) => ({ order: s.order, key: s.key, durationMs: 0, differences: [] })),
+    problems: [],
+  };
+  const diff = engine.diff;
+  if (!diff) {
+    result.problems.push(untested(`the ${engine.name} engine has no scratch database to test it on`));
+    return result;
+  }
+  const declared = irreversibleSteps(plan, models);
+  for (const s of result.steps) if (declared.has(s.order)) s.irreversible = declared.get(s.order);
+  const schemas = [...new Set(models.flatMap((m) => m.graph.schemas))];
+  const opened = await openCopy({
+    engine,
+    conn: input.conn,
+    environment: input.environment,
+    workspaceRoot: ctx.workspace.root,
+    plan,
+    conflicts: input.conflicts,
+    variables: input.variables,
+    schemas,
+    shadow: ctx.workspace.config.shadow ?? 'embedded',
+  });
+  if ('skipped' in opened) {
+    result.problems.push(untested(opened.skipped));
+    return result;
+  }
+  const copy = ownSession(opened.shadow.conn);
+  try {
+    const before = await diff.introspect(copy, { schemas });
+    const sampled = await sampleRows(engine, input.conn, copy, plan, before, input.sampleRows);
+    const rowsBefore = await readRows(engine, copy, sampled);
+    const ledger = new Ledger(copy, engine.ledger);
+    await ledger.ensure();
+    const quiet = quietContext(ctx);
+    const deployed = await runPlan({
+      engine,
+      conn: copy,
+      plan,
+      environment: input.environment.name,
+      variables: input.variables,
+      identity: {
+        package: null,
+        gitCommit: null,
+        toolVersion: ctx.toolVersion,
+        osUser: 'dbee',
+        ciJob: null,
+        host: 'rollback-test',
+      },
+      planChecksum: input.planChecksum,
+      reporter: quiet.reporter,
+      transaction: input.scope,
+      conflicts: input.conflicts,
+      schemas: new Map(models.map((m) => [m.project.name, m.graph.schemas])),
+    });
+    const failed = deployed.projects.find((p) => p.status !== 'succeeded');
+    if (failed) {
+      result.problems.push(untested(`the release does not apply on the copy (${failed.project}: ${failed.status})`));
+      return result;
+    }
+    // Each project's deployment rolled back, the last deployed first; each step's undo timed as it runs.
+    const timed = new Map<string, number>();
+    quiet.reporter.stepDone = (_i, _n, step, outcome) => timed.set(step.key, outcome.durationMs);
+    const t0 = Date.now();
+    for (const project of [...new Set(plan.steps.map((s) => s.project))].reverse()) {
+      const model = models.find((m) => m.project.name === project);
+      if (!model) continue;
+      const undone = await rollbackLastDeployment(quiet, {
+        engine,
+        conn: copy,
+        ledger,
+        project,
+        environment: input.environment.name,
+        sources: model.files.length ? discoverSources(ctx.workspace.root, model.project) : null,
+        searchPath: model.graph.searchPath,
+        variables: model.variables,
+        schemas: model.graph.schemas,
+        everySchema: input.everySchema,
+      });
+      if (!undone) continue;
+      for (const p of undone.problems) {
+        const order = Number((p.details as { step?: unknown } | undefined)?.step);
+        const step = plan.steps.find((s) => s.project === project && s.order === order);
+        if (step && declared.has(step.order)) continue;
+        result.problems.push(
+          new DbeeError(`rollback test: ${p.message.replace(/ of deployment #\d+/, '')}`, {
+            code: p.code,
+            location: step?.source ?? undefined,
+            hint: `${p.hint ?? ''}${p.hint ? '; ' : ''}or declare the step irreversible on purpose: a line \`-- dbee:irreversible <reason>\` in its source file (docs/rollback-readiness.md)`,
+            exitCode: ExitCode.invalid,
+            details: p.details,
+          }),
+        );
+      }
+      if (undone.result.status === 'failed')
+        result.problems.push(
+          new DbeeError(
+            `rollback test: the rollback of ${project} fails on the copy: ${undone.result.error?.message.split('\n')[0] ?? 'unknown error'}`,
+            {
+              code: 'ROLLBACK_TEST_FAILED',
+              hint: "the rollback would fail in production too: fix the reverse (a migration's rollback script) and run the dry run again",
+              exitCode: ExitCode.invalid,
+            },
+          ),
+        );
+    }
+    result.durationMs = Date.now() - t0;
+    for (const s of result.steps) s.durationMs = timed.get(s.key) ?? 0;
+    // What the rollback did not put back, as the statements that would, given to the release step they concern.
+    const after = await diff.introspect(copy, { schemas });
+    for (const d of differences(engine, after, before)) stepOf(result, plan, d.key).differences.push(d.text);
+    const rowsAfter = await readRows(engine, copy, sampled);
+    for (const [table, rows] of rowsBefore) {
+      const left = rowDifference(rows, rowsAfter.get(table) ?? []);
+      if (left) stepOf(result, plan, null, table).differences.push(left);
+    }
+    for (const s of result.steps.filter((x) => x.differences.length && !x.irreversible)) {
+      const step = plan.steps.find((p) => p.order === s.order);
+      result.problems.push(
+        new DbeeError(
+          `rollback test: ${s.order ? `step ${s.order} (${step?.action ?? ''} ${s.key})` : 'the release'}: its rollback leaves a difference on the copy:\n${s.differences.map((d) => `  ${d}`).join('\n')}`,
+          {
+            code: 'ROLLBACK_INCOMPLETE',
+            location: step?.source ?? undefined,
+            hint: "the rollback would not put this back: fix the step's reverse (a migration's rollback script), or declare it irreversible on purpose with a line `-- dbee:irreversible <reason>` in its source file",
+            exitCode: ExitCode.invalid,
+            details: { step: s.order },
+          },
+        ),
+      );
+    }
+    if (result.durationMs > input.withinMs)
+      result.problems.push(
+        new DbeeError(
+          `rollback test: the rollback took ${formatDuration(result.durationMs)} on the copy, more than the ${formatDuration(input.withinMs)} allowed (verify.rollbackWithin)`,
+          {
+            code: 'ROLLBACK_TOO_SLOW',
+            hint: "make the slow steps cheaper to undo (see each step's share above), or raise verify.rollbackWithin",
+            exitCode: ExitCode.invalid,
+          },
+        ),
+      );
+    result.proven = !result.problems.length;
+    return result;
+  } finally {
+    await opened.shadow.dispose().catch(() => {});
+  }
+}
+
+/**
+ * The rollback test of a dry run's verify stage (`--test-rollback`, `verify.rollback`): run, printed (the rollback's
+ * time, each step's share, the steps declared irreversible), its problems added to the dry run's (exit 1).
+ */
+export async function proveRollback(
+  ctx: OperationContext,
+  run: Omit<RollbackTestInput, 'everySchema' | 'withinMs' | 'sampleRows'> & {
+    owners: ReadonlyMap<string, string>;
+    /** A package's dry run: the package records the proof when the rollback is proven (`rollback-proof.json`). */
+    pkg: LoadedPackage | null;
+  },
+  problems: DbeeError[],
+): Promise<RollbackTestResult> {
+  const verify = run.environment.verify ?? {};
+  const result = await testRollback(ctx, {
+    ...run,
+    everySchema: [...run.owners.keys()],
+    withinMs: verify.rollbackWithin !== undefined ? durationMs(verify.rollbackWithin) : ROLLBACK_WITHIN_MS,
+    sampleRows: verify.sampleRows ?? SAMPLE_ROWS,
+  });
+  if (result.durationMs || result.proven) for (const line of rollbackTestLines(result)) ctx.reporter.info(line);
+  problems.push(...result.problems);
+  if (run.pkg && result.proven) {
+    writeRollbackProof(run.pkg.path, {
+      planChecksum: run.pkg.manifest.planChecksum,
+      environment: run.environment.name,
+      testedAt: new Date().toISOString(),
+      durationMs: result.durationMs,
+      irreversible: result.steps.flatMap((s) =>
+        s.irreversible !== undefined ? [{ key: s.key, reason: s.irreversible }] : [],
+      ),
+    });
+    ctx.reporter.info(`rollback test: recorded in ${run.pkg.path}/${ROLLBACK_PROOF}`);
+  }
+  return result;
+}
+
+/** The report's lines: the rollback's time and each step's share, the declared irreversible steps. */
+export function rollbackTestLines(r: RollbackTestResult): string[] {
+  const lines = [
+    `rollback test: the rollback took ${formatDuration(r.durationMs)} on the copy (bound ${formatDuration(r.withinMs)})${r.proven ? ', and left the copy as it was before the release' : ''}`,
+  ];
+  const total = r.durationMs || 1;
+  for (const s of r.steps.filter((x) => x.order > 0))
+    lines.push(
+      `  step ${s.order} ${s.key}: ${formatDuration(s.durationMs)} (${Math.round((100 * s.durationMs) / total)}%)${s.irreversible !== undefined ? ` irreversible on purpose: ${s.irreversible || '(no reason given)'}` : ''}${s.differences.length ? ' NOT RESTORED' : ''}`,
+    );
+  return lines;
+}
+
+function untested(why: string): DbeeError {
+  return new DbeeError(`rollback test: the rollback could not be tested: ${why}`, {
+    code: 'ROLLBACK_UNTESTED',
+    hint: 'a release whose rollback is not proven is refused where it is asked for (--test-rollback, verify.rollback)',
+    exitCode: ExitCode.invalid,
+  });
+}
+
+/** Steps whose source file declares them irreversible (`-- dbee:irreversible <reason>`), with the reason. */
+function irreversibleSteps(plan: Plan, models: readonly ProjectModel[]): Map<number, string> {
+  const files = new Map(models.flatMap((m) => m.files.map((f) => [f.path, f.text] as const)));
+  const out = new Map<number, string>();
+  for (const step of plan.steps) {
+    const text = step.source ? files.get(step.source.file) : undefined;
+    const m = text ? IRREVERSIBLE.exec(text) : null;
+    if (m) out.set(step.order, m[1]!.trim());
+  }
+  return out;
+}
+
+/** The differences between the copy after the rollback and before the release: the statements that would restore it. */
+function differences(engine: Engine, after: SchemaModel, before: SchemaModel): { key: ObjectKey; text: string }[] {
+  return planChanges(engine, after, before, { project: 'rollback-test', online: false }).steps.map((s) => ({
+    key: s.objectKey,
+    text: `${s.action} ${s.key}: ${s.statements.map((x) => x.replace(/\s+/g, ' ').trim()).join('; ')}`,
+  }));
+}
+
+/** The release step a difference concerns: its object's (or its object's table's, or a migration naming the table). */
+function stepOf(result: RollbackTestResult, plan: Plan, key: ObjectKey | null, table?: string): RollbackTestStep {
+  const same = (a: ObjectKey, b: ObjectKey) =>
+    (a.schema === b.schema && a.name === b.name) ||
+    `${a.schema}.${a.name}` === b.parent ||
+    `${b.schema}.${b.name}` === a.parent;
+  const step = key
+    ? (plan.steps.find((s) => s.objectKey.kind === key.kind && same(s.objectKey, key)) ??
+      plan.steps.find((s) => same(s.objectKey, key)))
+    : ([...plan.steps].reverse().find((s) => s.action === 'migrate' && touches(s, table!)) ??
+      plan.steps.find((s) => touches(s, table!)));
+  const found = step ? result.steps.find((s) => s.order === step.order) : undefined;
+  if (found) return found;
+  let whole = result.steps.find((s) => s.order === 0);
+  if (!whole) result.steps.push((whole = { order: 0, key: 'release', durationMs: 0, differences: [] }));
+  return whole;
+}
+
+/** Whether a step names table `schema.name` (its object, its object's table, or in its statements). */
+function touches(step: PlanStep, table: string): boolean {
+  const [schema, name] = table.split('.') as [string, string];
+  const k = step.objectKey;
+  if ((k.schema === schema && k.name === name) || k.parent === table) return true;
+  const word = new RegExp(`(^|[^A-Za-z0-9_$])"?${escape(name)}"?($|[^A-Za-z0-9_$])`, 'i');
+  return step.statements.some((s) => word.test(s));
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The tables the release touches (a step's object or its object's table, or named in a step's statements, as a
+ * migration's UPDATE does) that hold rows on the target: up to `limit` rows of each copied into the copy.
+ */
+async function sampleRows(
+  engine: Engine,
+  target: Connection,
+  copy: Connection,
+  plan: Plan,
+  live: SchemaModel,
+  limit: number,
+): Promise<string[]> {
+  const diff = engine.diff;
+  if (!limit || !diff?.copyRows) return [];
+  const tables = live.tables
+    .map((t) => `${t.key.schema}.${t.key.name}`)
+    .filter((t) => plan.steps.some((s) => touches(s, t)));
+  const sampled: string[] = [];
+  for (const t of tables) {
+    const [schema, name] = t.split('.') as [string, string];
+    if ((await diff.copyRows(target, copy, { schema, name }, limit)) > 0) sampled.push(t);
+  }
+  return sampled;
+}
+
+async function readRows(engine: Engine, conn: Connection, tables: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const t of tables) {
+    const [schema, name] = t.split('.') as [string, string];
+    out.set(t, (await engine.diff!.readRows?.(conn, { schema, name })) ?? []);
+  }
+  return out;
+}
+
+/** The rows of a sampled table the rollback did not put back, said in a line; null when it put them all back. */
+function rowDifference(before: readonly string[], after: readonly string[]): string | null {
+  const left = new Map<string, number>();
+  for (const r of before) left.set(r, (left.get(r) ?? 0) + 1);
+  const extra: string[] = [];
+  for (const r of after) {
+    const n = left.get(r) ?? 0;
+    if (n) left.set(r, n - 1);
+    else extra.push(r);
+  }
+  const missing = [...left].flatMap(([r, n]) => Array<string>(n).fill(r));
+  if (!missing.length && !extra.length) return null;
+  const show = (rows: string[]) =>
+    rows.slice(0, 3).join(', ') + (rows.length > 3 ? `, ... (${rows.length} in all)` : '');
+  return `rows not restored: ${missing.length} row${missing.length === 1 ? '' : 's'} of before the release missing${missing.length ? ` (${show(missing)})` : ''}, ${extra.length} row${extra.length === 1 ? '' : 's'} not there before${extra.length ? ` (${show(extra)})` : ''}`;
+}
+
+/**
+ * The copy's session as an object of its own: what the ledger remembers of a session (its tables, their version) is
+ * kept by session, and a scratch database may be one used before and emptied since (the embedded shadow is shared).
+ */
+function ownSession(conn: Connection): Connection {
+  return new Proxy(conn, {
+    get(target, prop) {
+      if (typeof prop === 'symbol') return undefined;
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The context the copy's deployment and rollback run in: their progress and messages are not the dry run's. */
+function quietContext(ctx: OperationContext): OperationContext & { reporter: Reporter } {
+  return {
+    ...ctx,
+    stdout: new Writable({ write: (_c, _e, done) => done() }),
+    reporter: { info: () => {}, warn: () => {}, step: () => {} },
+  };
+}
