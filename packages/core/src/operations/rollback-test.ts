@@ -118,79 +118,13 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
     const ledger = new Ledger(copy, engine.ledger);
     await ledger.ensure();
     const quiet = quietContext(ctx);
-    const deployed = await runPlan({
-      engine,
-      conn: copy,
-      plan,
-      environment: input.environment.name,
-      variables: input.variables,
-      identity: {
-        package: null,
-        gitCommit: null,
-        toolVersion: ctx.toolVersion,
-        osUser: 'dbee',
-        ciJob: null,
-        host: 'rollback-test',
-      },
-      planChecksum: input.planChecksum,
-      reporter: quiet.reporter,
-      transaction: input.scope,
-      conflicts: input.conflicts,
-      schemas: new Map(models.map((m) => [m.project.name, m.graph.schemas])),
-    });
+    const deployed = await applyOnCopy(ctx, input, copy, quiet);
     const failed = deployed.projects.find((p) => p.status !== 'succeeded');
     if (failed) {
       result.problems.push(untested(`the release does not apply on the copy (${failed.project}: ${failed.status})`));
       return result;
     }
-    // Each project's deployment rolled back, the last deployed first; each step's undo timed as it runs.
-    const timed = new Map<string, number>();
-    quiet.reporter.stepDone = (_i, _n, step, outcome) => timed.set(step.key, outcome.durationMs);
-    const t0 = Date.now();
-    for (const project of [...new Set(plan.steps.map((s) => s.project))].reverse()) {
-      const model = models.find((m) => m.project.name === project);
-      if (!model) continue;
-      const undone = await rollbackLastDeployment(quiet, {
-        engine,
-        conn: copy,
-        ledger,
-        project,
-        environment: input.environment.name,
-        sources: model.files.length ? discoverSources(ctx.workspace.root, model.project) : null,
-        searchPath: model.graph.searchPath,
-        variables: model.variables,
-        schemas: model.graph.schemas,
-        everySchema: input.everySchema,
-      });
-      if (!undone) continue;
-      for (const p of undone.problems) {
-        const order = Number((p.details as { step?: unknown } | undefined)?.step);
-        const step = plan.steps.find((s) => s.project === project && s.order === order);
-        if (step && declared.has(step.order)) continue;
-        result.problems.push(
-          new DbeeError(`rollback test: ${p.message.replace(/ of deployment #\d+/, '')}`, {
-            code: p.code,
-            location: step?.source ?? undefined,
-            hint: `${p.hint ?? ''}${p.hint ? '; ' : ''}or declare the step irreversible on purpose: a line \`-- dbee:irreversible <reason>\` in its source file (docs/rollback-readiness.md)`,
-            exitCode: ExitCode.invalid,
-            details: p.details,
-          }),
-        );
-      }
-      if (undone.result.status === 'failed')
-        result.problems.push(
-          new DbeeError(
-            `rollback test: the rollback of ${project} fails on the copy: ${undone.result.error?.message.split('\n')[0] ?? 'unknown error'}`,
-            {
-              code: 'ROLLBACK_TEST_FAILED',
-              hint: "the rollback would fail in production too: fix the reverse (a migration's rollback script) and run the dry run again",
-              exitCode: ExitCode.invalid,
-            },
-          ),
-        );
-    }
-    result.durationMs = Date.now() - t0;
-    for (const s of result.steps) s.durationMs = timed.get(s.key) ?? 0;
+    await undoOnCopy(ctx, input, copy, ledger, quiet, declared, result);
     // What the rollback did not put back, as the statements that would, given to the release step they concern.
     const after = await diff.introspect(copy, { schemas });
     for (const d of differences(engine, after, before)) stepOf(result, plan, d.key).differences.push(d.text);
@@ -199,37 +133,130 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
       const left = rowDifference(rows, rowsAfter.get(table) ?? []);
       if (left) stepOf(result, plan, null, table).differences.push(left);
     }
-    for (const s of result.steps.filter((x) => x.differences.length && !x.irreversible)) {
-      const step = plan.steps.find((p) => p.order === s.order);
-      result.problems.push(
-        new DbeeError(
-          `rollback test: ${s.order ? `step ${s.order} (${step?.action ?? ''} ${s.key})` : 'the release'}: its rollback leaves a difference on the copy:\n${s.differences.map((d) => `  ${d}`).join('\n')}`,
-          {
-            code: 'ROLLBACK_INCOMPLETE',
-            location: step?.source ?? undefined,
-            hint: "the rollback would not put this back: fix the step's reverse (a migration's rollback script), or declare it irreversible on purpose with a line `-- dbee:irreversible <reason>` in its source file",
-            exitCode: ExitCode.invalid,
-            details: { step: s.order },
-          },
-        ),
-      );
-    }
-    if (result.durationMs > input.withinMs)
-      result.problems.push(
-        new DbeeError(
-          `rollback test: the rollback took ${formatDuration(result.durationMs)} on the copy, more than the ${formatDuration(input.withinMs)} allowed (verify.rollbackWithin)`,
-          {
-            code: 'ROLLBACK_TOO_SLOW',
-            hint: "make the slow steps cheaper to undo (see each step's share above), or raise verify.rollbackWithin",
-            exitCode: ExitCode.invalid,
-          },
-        ),
-      );
+    judge(result, plan, input.withinMs);
     result.proven = !result.problems.length;
     return result;
   } finally {
     await opened.shadow.dispose().catch(() => {});
   }
+}
+
+/** The release deployed on the copy by the runner the real run uses, quietly, under an identity that names the test. */
+function applyOnCopy(ctx: OperationContext, input: RollbackTestInput, copy: Connection, quiet: OperationContext) {
+  const { engine, plan, models } = input;
+  return runPlan({
+    engine,
+    conn: copy,
+    plan,
+    environment: input.environment.name,
+    variables: input.variables,
+    identity: {
+      package: null,
+      gitCommit: null,
+      toolVersion: ctx.toolVersion,
+      osUser: 'dbee',
+      ciJob: null,
+      host: 'rollback-test',
+    },
+    planChecksum: input.planChecksum,
+    reporter: quiet.reporter,
+    transaction: input.scope,
+    conflicts: input.conflicts,
+    schemas: new Map(models.map((m) => [m.project.name, m.graph.schemas])),
+  });
+}
+
+/** Each project's deployment on the copy rolled back by the code `dbee rollback` uses, timed; its refusals as problems. */
+async function undoOnCopy(
+  ctx: OperationContext,
+  input: RollbackTestInput,
+  copy: Connection,
+  ledger: Ledger,
+  quiet: OperationContext,
+  declared: Map<number, string>,
+  result: RollbackTestResult,
+): Promise<void> {
+  const { engine, plan, models } = input;
+  // Each project's deployment rolled back, the last deployed first; each step's undo timed as it runs.
+  const timed = new Map<string, number>();
+  quiet.reporter.stepDone = (_i, _n, step, outcome) => timed.set(step.key, outcome.durationMs);
+  const t0 = Date.now();
+  for (const project of [...new Set(plan.steps.map((s) => s.project))].reverse()) {
+    const model = models.find((m) => m.project.name === project);
+    if (!model) continue;
+    const undone = await rollbackLastDeployment(quiet, {
+      engine,
+      conn: copy,
+      ledger,
+      project,
+      environment: input.environment.name,
+      sources: model.files.length ? discoverSources(ctx.workspace.root, model.project) : null,
+      searchPath: model.graph.searchPath,
+      variables: model.variables,
+      schemas: model.graph.schemas,
+      everySchema: input.everySchema,
+    });
+    if (!undone) continue;
+    for (const p of undone.problems) {
+      const order = Number((p.details as { step?: unknown } | undefined)?.step);
+      const step = plan.steps.find((s) => s.project === project && s.order === order);
+      if (step && declared.has(step.order)) continue;
+      result.problems.push(
+        new DbeeError(`rollback test: ${p.message.replace(/ of deployment #\d+/, '')}`, {
+          code: p.code,
+          location: step?.source ?? undefined,
+          hint: `${p.hint ?? ''}${p.hint ? '; ' : ''}or declare the step irreversible on purpose: a line \`-- dbee:irreversible <reason>\` in its source file (docs/rollback-readiness.md)`,
+          exitCode: ExitCode.invalid,
+          details: p.details,
+        }),
+      );
+    }
+    if (undone.result.status === 'failed')
+      result.problems.push(
+        new DbeeError(
+          `rollback test: the rollback of ${project} fails on the copy: ${undone.result.error?.message.split('\n')[0] ?? 'unknown error'}`,
+          {
+            code: 'ROLLBACK_TEST_FAILED',
+            hint: "the rollback would fail in production too: fix the reverse (a migration's rollback script) and run the dry run again",
+            exitCode: ExitCode.invalid,
+          },
+        ),
+      );
+  }
+  result.durationMs = Date.now() - t0;
+  for (const s of result.steps) s.durationMs = timed.get(s.key) ?? 0;
+  result.durationMs = Date.now() - t0;
+  for (const s of result.steps) s.durationMs = timed.get(s.key) ?? 0;
+}
+
+/** Each step whose undo left a difference (not declared irreversible), and a rollback slower than allowed, as problems. */
+function judge(result: RollbackTestResult, plan: Plan, withinMs: number): void {
+  for (const s of result.steps.filter((x) => x.differences.length && !x.irreversible)) {
+    const step = plan.steps.find((p) => p.order === s.order);
+    result.problems.push(
+      new DbeeError(
+        `rollback test: ${s.order ? `step ${s.order} (${step?.action ?? ''} ${s.key})` : 'the release'}: its rollback leaves a difference on the copy:\n${s.differences.map((d) => `  ${d}`).join('\n')}`,
+        {
+          code: 'ROLLBACK_INCOMPLETE',
+          location: step?.source ?? undefined,
+          hint: "the rollback would not put this back: fix the step's reverse (a migration's rollback script), or declare it irreversible on purpose with a line `-- dbee:irreversible <reason>` in its source file",
+          exitCode: ExitCode.invalid,
+          details: { step: s.order },
+        },
+      ),
+    );
+  }
+  if (result.durationMs > withinMs)
+    result.problems.push(
+      new DbeeError(
+        `rollback test: the rollback took ${formatDuration(result.durationMs)} on the copy, more than the ${formatDuration(withinMs)} allowed (verify.rollbackWithin)`,
+        {
+          code: 'ROLLBACK_TOO_SLOW',
+          hint: "make the slow steps cheaper to undo (see each step's share above), or raise verify.rollbackWithin",
+          exitCode: ExitCode.invalid,
+        },
+      ),
+    );
 }
 
 /**
