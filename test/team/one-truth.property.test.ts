@@ -10,7 +10,11 @@ import { lastDeployment, printedStatements, sameSql, sentSince } from './sent-st
  * the statements it prints are the statements the real run sends (the ledger's steps), and `status`'s pending items
  * are the dry run's steps, project by project.
  */
-type State = { name: string; files: Record<string, string>; sql?: string[] };
+/**
+ * `deployArgs`: options of both runs; a state that edits an object by hand puts it back with `--if-exists drop`, since a
+ * deployment never writes over drift under the default `raise` (issue #56: refused, test/runner/drift.test.ts).
+ */
+type State = { name: string; files: Record<string, string>; sql?: string[]; deployArgs?: string[] };
 
 const STATES: State[] = [
   { name: 'nothing deployed yet', files: {} },
@@ -50,6 +54,7 @@ const STATES: State[] = [
     sql: [
       `CREATE OR REPLACE FUNCTION sales.order_count(p_customer integer) RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT 0::bigint $$`,
     ],
+    deployArgs: ['--if-exists', 'drop'],
   },
   {
     name: 'a new view in reporting over a new view in sales',
@@ -82,7 +87,16 @@ for (const env of ['dev', 'local'] as const) {
       it(state.name, async () => {
         team.write(state.files);
         for (const sql of state.sql ?? []) await inEnv(team, env, sql);
-        const dry = await team.dbee(['deploy', 'reporting', '--env', env, '--dry-run', '--report', 'dry.json']);
+        const dry = await team.dbee([
+          'deploy',
+          'reporting',
+          '--env',
+          env,
+          ...(state.deployArgs ?? []),
+          '--dry-run',
+          '--report',
+          'dry.json',
+        ]);
         expect(dry.stdout + dry.stderr).not.toMatch(/not verified|could not verify/);
         expect(dry.code, dry.stdout + dry.stderr).toBe(0);
         expect(dry.stdout + dry.stderr).toMatch(
@@ -105,7 +119,7 @@ for (const env of ['dev', 'local'] as const) {
         }
 
         const before = env === 'local' ? await lastLocal(team) : await lastDeployment(team, env);
-        const real = await team.dbee(['deploy', 'reporting', '--env', env]);
+        const real = await team.dbee(['deploy', 'reporting', '--env', env, ...(state.deployArgs ?? [])]);
         expect(real.code, real.stderr).toBe(0);
         const sent = env === 'local' ? await sentLocal(team, before) : await sentSince(team, env, before, 'deploy');
         expect(sameSql(sent)).toBe(sameSql(printedStatements(dry.stdout)));
