@@ -6,7 +6,7 @@ import { planFromSources, type DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { projectScope } from '../schema/managed-scope';
 import type { OperationContext } from '../context/operation-context';
-import { schemaOwners } from '../context/load';
+import { fullModels, hasExportedModels, schemaOwners } from '../context/load';
 import { desiredModelFor } from './desired';
 import { planChanges } from './diff-plan';
 import { stillRecorded } from './recorded-fingerprint';
@@ -118,9 +118,12 @@ async function driftedObjects(
 ): Promise<DriftedObject[]> {
   const { engine, conn, environment, project, deployed } = input;
   const diff = engine.diff!;
-  const own = input.models.filter((m) =>
-    ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name),
-  );
+  // Dependencies known only by their exports (`--no-deps`, an Nx batch) cannot be built: their sources, as the plan's
+  // diff loads them (source-plan.ts).
+  const models = hasExportedModels(input.models)
+    ? await fullModels(ctx, [...input.models], environment, engine)
+    : input.models;
+  const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
   const [desired, live] = await Promise.all([
     desiredModelFor(ctx, { engine, environment, models: [...own], target: project }),
     diff.introspect(conn, projectScope(model.graph)),
