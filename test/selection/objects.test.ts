@@ -93,7 +93,7 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
     expect(last.stdout).not.toMatch(/table:shop\.orders|function:shop\.greet/);
   });
 
-  it('refuses a batch file with a misspelled routine, then a selection that needs an unselected change, before anything runs; --with-dependencies takes it along', async () => {
+  it('refuses a batch file with a misspelled routine, then a selection that needs an unselected change, before anything runs; --with-needed takes it along', async () => {
     const w = keep(await shopAtV1(engine));
     writeAll(w, V2);
     const dbee = (options: Record<string, unknown>) =>
@@ -112,7 +112,7 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
       const refused = await dbee({ objects: ['view:shop.names'], dryRun });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('view:shop.names needs table:shop.customers');
-      expect(refused.stderr).toContain('--with-dependencies');
+      expect(refused.stderr).toContain('--with-needed');
     }
     expect(await deployments(w)).toBe(before);
 

@@ -29,10 +29,10 @@ export function selectedPlan(
   info(
     `selection: ${list(made.selected)}${made.selected.length ? '' : ' (nothing pending among the selected objects)'}`,
   );
-  if (made.needed.length) info(`  with the pending changes they need (--with-dependencies): ${list(made.needed)}`);
+  if (made.needed.length) info(`  with the pending changes they need (--with-needed): ${list(made.needed)}`);
   if (made.unmet.length)
     info(
-      `  they need ${list(made.unmet)}: to be deployed on the target already (a dry run of the package verifies it), or take them along with --with-dependencies`,
+      `  they need ${list(made.unmet)}: to be deployed on the target already (a dry run of the package verifies it), or take them along with --with-needed`,
     );
   if (made.dependents.length)
     info(`  pending changes over them, left pending (select them to deploy them too): ${list(made.dependents)}`);

@@ -58,14 +58,14 @@ export const textOrJson = () =>
   choiceWithDefault(['text', 'json'], 'text', 'Output format: text for people, json for scripts.');
 
 /**
- * `--objects`, `--objects-from`, `--with-dependencies`: a selection of the plan's objects (docs/deploying.md, "Object by
+ * `--objects`, `--objects-from`, `--with-needed`: a selection of the plan's objects (docs/deploying.md, "Object by
  * object"); `deploy` deploys it, `plan` plans it.
  */
 export const selection = () => ({
   ...objectSelection(),
   withNeeded: flag(
     "With --objects or --objects-from: also take the pending changes the selected ones need (a table's new column under a function, a new view under a view), named. Without it such a selection is refused (exit 1), naming what it needs.",
-    { flag: 'with-dependencies' },
+    { flag: 'with-needed' },
   ),
 });
 

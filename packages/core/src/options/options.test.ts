@@ -69,7 +69,7 @@ describe('command option schemas', () => {
         'invalid options for deploy:',
         '  - --wait-for-lock: expected a number of seconds, got "soon"',
         '  - --if-exists: expected one of raise, rename, drop, skip, ignore, got "nuke"',
-        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --ticket, --no-verify, --test-rollback, --queries, --new-queries, --dbt, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --prune, --safe, --continue-on-error, --countdown-from, --report, --canary, --concurrency, --max-failures, --strategy, --release, --labels, --objects, --objects-from, --with-dependencies, --shard)',
+        '  - colour: unknown option (known: <project>, --env, --dry-run, --assume-yes, --ticket, --no-verify, --test-rollback, --queries, --new-queries, --dbt, --wait-for-lock, --no-deps, --package, --if-exists, --allow-hazards, --prune, --safe, --continue-on-error, --countdown-from, --report, --canary, --concurrency, --max-failures, --strategy, --release, --labels, --objects, --objects-from, --with-needed, --shard)',
         '  hint: see dbee deploy --help; nothing was done',
       ].join('\n'),
     );

@@ -19,7 +19,7 @@ export interface SelectionEntry {
 
 export interface Selection {
   entries: SelectionEntry[];
-  /** `--with-dependencies`: the pending changes the selected ones need join the plan. */
+  /** `--with-needed`: the pending changes the selected ones need join the plan. */
   withNeeded: boolean;
 }
 
@@ -50,7 +50,7 @@ export function readSelection(
   }
   if (!entries.length) {
     if (options.withNeeded)
-      throw new DbeeError('--with-dependencies completes a selection: give --objects or --objects-from', {
+      throw new DbeeError('--with-needed completes a selection: give --objects or --objects-from', {
         code: 'OPTIONS_INVALID',
       });
     return null;
@@ -106,7 +106,7 @@ export function checkSelection(selection: Selection, models: readonly ProjectMod
 /** What a selection made of a plan. */
 export interface SelectedPlan {
   plan: Plan;
-  /** The selected steps' keys, then the needed ones taken by `--with-dependencies`. */
+  /** The selected steps' keys, then the needed ones taken by `--with-needed`. */
   selected: string[];
   needed: string[];
   /** What the selected steps need and the plan does not take (a plan made against no database): named. */
@@ -134,7 +134,7 @@ export function selectionGraph(
 /**
  * The plan of a selection: the steps of the selected objects, refused (exit 1, naming them) when they need a pending
  * change that is not selected (an edge of the object graph, to any depth, or the new schema they are in), or with
- * those changes too under `--with-dependencies`. A project planned by a diff records its ledger state for the selected
+ * those changes too under `--with-needed`. A project planned by a diff records its ledger state for the selected
  * objects only: the others keep the state the ledger had, so they stay pending.
  */
 export function selectPlan(
@@ -186,7 +186,7 @@ export function selectPlan(
       ([key, what]) =>
         new DbeeError(`--objects: ${key} needs ${what.join(', ')}, pending and not selected`, {
           code: 'SELECTION_INCOMPLETE',
-          hint: 'select what it needs too, or add --with-dependencies to take it along; nothing was run',
+          hint: 'select what it needs too, or add --with-needed to take it along; nothing was run',
         }),
     );
     if (errors.length === 1) throw errors[0]!;

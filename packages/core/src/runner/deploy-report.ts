@@ -44,7 +44,7 @@ export interface DeployReport {
   phase?: string;
   /**
    * `--objects`/`--objects-from`: the globs asked for, the steps' objects deployed (`needed`: taken along by
-   * `--with-dependencies`), and the plan's other changes, which stay pending. Absent: the whole plan.
+   * `--with-needed`), and the plan's other changes, which stay pending. Absent: the whole plan.
    */
   selection?: { globs: string[]; objects: string[]; needed: string[]; pending: string[] };
   error?: { code: string; message: string; hint?: string };

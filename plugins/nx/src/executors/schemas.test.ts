@@ -72,7 +72,9 @@ function samples(e: OptionEntry & { cli: NonNullable<OptionEntry['cli']> }): str
   if (!e.cli.value) return [[long]];
   const values: string[] =
     json.type === 'array'
-      ? [json.items!.enum!.slice(0, 2).join(','), json.items!.enum![0]!]
+      ? json.items!.enum
+        ? [json.items!.enum.slice(0, 2).join(','), json.items!.enum[0]!]
+        : ['function:a.*'] // a list of texts, repeatable (--objects)
       : json.enum
         ? [...json.enum]
         : json.type === 'number' || json.type === 'integer'
@@ -129,7 +131,11 @@ describe.each(COMMANDS)('%s: the CLI and Nx take the same options', (command) =>
 
   it('a wrong value is refused by both, naming the option', () => {
     const valued = flags.filter(
-      (f) => f.json?.enum || f.json?.type === 'number' || f.json?.type === 'integer' || f.json?.type === 'array',
+      (f) =>
+        f.json?.enum ||
+        f.json?.type === 'number' ||
+        f.json?.type === 'integer' ||
+        (f.json?.type === 'array' && f.json.items?.enum),
     );
     for (const entry of valued) {
       const args = [`--${entry.cli.flag}`, 'nonsense'];
