@@ -272,9 +272,9 @@ nx('g', '@dbee/nx:ci', '--provider=github', '--environments=test');
 const workflowFile = join(ws, '.github', 'workflows', 'dbee.yml');
 const workflow = existsSync(workflowFile) ? readFileSync(workflowFile, 'utf8') : '';
 check(
-  workflow.includes('npx nx affected -t deploy --excludeTaskDependencies') &&
+  workflow.includes('npx dbee deploy "$project" --env test --package "dist/release/$project"') &&
     workflow.includes('DBEE_TEST_URL: ${{ secrets.DBEE_TEST_URL }}'),
-  'the workflow deploys test with its secret',
+  'the workflow deploys the release package to test with its secret',
   workflow,
 );
 writeFileSync(join(ws, 'dbee.yaml'), initial);
