@@ -45,7 +45,7 @@ import { planSources } from './source-plan';
 import { deployExpandContract } from './expand-contract';
 import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
 import { printPlan } from './print';
-import { selectedPlan } from './selection';
+import { schemasElsewhere, selectedPlan } from './selection';
 import { checkSelection, readSelection, type Selection } from '../planner/selection';
 import { judgeSizeHazards } from './size-hazards';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
@@ -431,7 +431,7 @@ async function deployInputs(
       code: 'OPTIONS_INVALID',
       hint: 'build a package of the selection with `dbee plan --objects ... --out <folder>` and deploy that',
     });
-  if (selection) checkSelection(selection, models, planned);
+  if (selection) checkSelection(selection, models, planned, schemasElsewhere(ctx, planned));
   const settings = workspace.settings(target, environment).deploy;
   const settingsOf = (project: string) => workspace.settings(workspace.project(project), environment).deploy;
   const scope: TransactionScope = settings.transaction ?? 'object';

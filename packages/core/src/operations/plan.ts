@@ -16,7 +16,7 @@ import { gitCommit } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { loadTarget, modelLoader, schemaOwners, type LoadedTarget } from '../context/load';
 import { printPlan } from './print';
-import { selectedPlan } from './selection';
+import { schemasElsewhere, selectedPlan } from './selection';
 import { checkSelection, readSelection } from '../planner/selection';
 import { deploy } from './deploy';
 import { ConflictRules } from './conflicts';
@@ -79,7 +79,7 @@ async function planOf(ctx: OperationContext, options: PlanOptions, loaded: Loade
         hint: 'deploy a selection from the sources with `dbee deploy --objects`, or package it with `dbee plan --objects ... --out`',
       },
     );
-  if (selection) checkSelection(selection, models, planned);
+  if (selection) checkSelection(selection, models, planned, schemasElsewhere(ctx, planned));
   if (options.base && !options.againstEnv && !options.diff) {
     const r = await releasePlan(ctx, {
       project: target.name,

@@ -46,3 +46,14 @@ export function selectedPlan(
     };
   return made.plan;
 }
+
+/**
+ * The schemas that projects of the workspace other than `planned` own: an entry of a selection naming one of them is
+ * another project's (Nx runs a target's dependencies with the same options: `nx run db-c:deploy --objects
+ * function:c.one` deploys db-a first with that selection too), so it selects nothing here instead of being refused.
+ */
+export function schemasElsewhere(ctx: OperationContext, planned: readonly string[]): Set<string> {
+  return new Set(
+    [...ctx.workspace.projects.values()].filter((p) => !planned.includes(p.name)).flatMap((p) => p.config.schemas),
+  );
+}

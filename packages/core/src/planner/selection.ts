@@ -87,10 +87,15 @@ export function selectsKey(selection: Selection, key: ObjectKey): boolean {
  * Every entry must name an object of the planned projects' sources: one that names none is refused (all of them at
  * once, with the file and line of `--objects-from`), before anything runs.
  */
-export function checkSelection(selection: Selection, models: readonly ProjectModel[], planned: readonly string[]) {
+export function checkSelection(
+  selection: Selection,
+  models: readonly ProjectModel[],
+  planned: readonly string[],
+  elsewhere: ReadonlySet<string> = new Set(),
+) {
   const keys = models.filter((m) => planned.includes(m.project.name)).flatMap((m) => m.objects.map((o) => o.key));
   const errors = selection.entries
-    .filter((e) => !keys.some((k) => selects([globOf(e)], k)))
+    .filter((e) => !elsewhere.has(schemaOf(e.glob)) && !keys.some((k) => selects([globOf(e)], k)))
     .map(
       (e) =>
         new DbeeError(`${where(e)}--objects ${e.glob} matches no object of ${planned.join(', ')}`, {
@@ -101,6 +106,12 @@ export function checkSelection(selection: Selection, models: readonly ProjectMod
   if (errors.length === 1) throw errors[0]!;
   if (errors.length)
     throw new DbeeAggregateError(`${errors.length} entries of the selection match no object; nothing was run`, errors);
+}
+
+/** The schema a glob names (`function:sales.total`, `sales.order_*` -> `sales`), as written; '' when it has none. */
+function schemaOf(glob: string): string {
+  const subject = glob.replace(/^[a-z-]+:/, '');
+  return subject.includes('.') ? subject.slice(0, subject.indexOf('.')).replace(/"/g, '') : '';
 }
 
 /** What a selection made of a plan. */
