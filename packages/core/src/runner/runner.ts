@@ -1,6 +1,6 @@
 import { readRecordable, summaryOf, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { runBatchedUpdates } from '../expand/batched-migration';
+import { runBatchedUpdate } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
@@ -462,7 +462,7 @@ function stepEffect(ctx: RunContext): StepEffect<PlanStep> {
 
 /**
  * Send one step statement by statement (no request takes it): the same prepared step as in a request, its rows after
- * its statements. A batched migration sends each UPDATE in keyset batches, resumed where an interrupted run left it.
+ * its statements, each of a batched migration in keyset batches: the step's one statement loop, its one ledger row.
  */
 async function runStep(
   ctx: RunContext,
@@ -484,28 +484,25 @@ async function runStep(
   // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
   // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
   if (p.journaled) await deployment.started(p, new Date(t0), c);
-  if (step.batched) {
-    await runBatchedUpdates(c, {
-      idPrefix: step.key,
-      project: step.project,
-      statements: p.statements,
-      location: step.source ?? { file: step.key, line: 1 },
-      options: step.batched,
-      // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
-      lockTimeoutMs: ctx.options.session?.lockTimeoutMs,
-      ledger: ctx.engine.ledger,
-      reporter: { info: (m) => ctx.reporter.info(m) },
-      onStatement: (i, sql) => {
-        running.index = i;
-        onStatement(sql);
-      },
-    });
-  } else {
-    for (const [i, sql] of p.statements.entries()) {
-      running.index = i;
-      onStatement(sql);
-      await c.execute(sql);
-    }
+  // The one statement loop: a statement goes as it is, an UPDATE of a batched migration in keyset batches of one
+  // transaction each (resumed where an interrupted run left it, its cursor in the ledger's `backfills`).
+  const batched = step.batched
+    ? {
+        idPrefix: step.key,
+        project: step.project,
+        location: step.source ?? { file: step.key, line: 1 },
+        options: step.batched,
+        // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
+        lockTimeoutMs: ctx.options.session?.lockTimeoutMs,
+        ledger: ctx.engine.ledger,
+        reporter: { info: (m: string) => ctx.reporter.info(m) },
+      }
+    : null;
+  for (const [i, sql] of p.statements.entries()) {
+    running.index = i;
+    onStatement(sql);
+    if (batched) await runBatchedUpdate(c, batched, i, sql);
+    else await c.execute(sql);
   }
   // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
   running.index = p.statements.length;
