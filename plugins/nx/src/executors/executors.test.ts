@@ -276,8 +276,8 @@ describe('schemas', () => {
         'withNeeded',
       ],
       status: ['project', 'env', 'format', 'objects', 'objectsFrom', 'labels', 'shard'],
-      disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
-      enable: ['project', 'object', 'env', 'dryRun', 'assumeYes'],
+      disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'ticket', 'rename'],
+      enable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'ticket'],
     });
   });
 });
