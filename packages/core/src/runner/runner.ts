@@ -669,6 +669,9 @@ async function finishProject(
   // unfolded steps over `objects` themselves, and a new fleet target saves a round trip.
   if (objectStates || state.failure) await state.deployment!.fold();
   if (objectStates && !state.failure) await syncObjectStates(ledger, state.project, objectStates, state.deploymentId!);
+  const migrationStates = options.plan.migrationStates?.[state.project];
+  if (migrationStates && !state.failure)
+    await recordMigrationStates(ledger, state.project, migrationStates, state.deploymentId!);
   if (!state.failure && options.verify && state.deploymentId !== null) {
     const objects = objectStates ? Object.keys(objectStates) : state.deployment!.objectKeys();
     const verdict = await options.verify(state.project, state.deploymentId, objects);
@@ -893,6 +896,21 @@ function rewrap(e: DbeeError): DbeeError {
     exitCode: ExitCode.applyFailed,
     cause: e,
   });
+}
+
+/** A clone's migrations (`Plan.migrationStates`) that the target's ledger does not record yet, recorded as run. */
+async function recordMigrationStates(
+  ledger: Ledger,
+  project: string,
+  migrations: NonNullable<Plan['migrationStates']>[string],
+  deploymentId: number,
+): Promise<void> {
+  const recorded = (await ledger.state(project)).migrations;
+  await ledger.runTogether(
+    Object.entries(migrations)
+      .filter(([version]) => !Object.hasOwn(recorded, version))
+      .flatMap(([version, m]) => ledger.migrationWrites(project, version, m.description, m.checksum, deploymentId)),
+  );
 }
 
 /**
