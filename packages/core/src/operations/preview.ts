@@ -180,7 +180,7 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
     exitCode: ExitCode.ok,
   };
   const sub = subContext(ctx, options);
-  ctx.reporter.info(`preview ${name} of ${base.name}: ${created ? 'created' : 'updated'} (${report.database})`);
+  sub.reporter.info(`preview ${name} of ${base.name}: ${created ? 'created' : 'updated'} (${report.database})`);
   try {
     if (created) await makeStructure(sub, side, environment, projects, seeds, report);
     await checkAndDeploy(sub, options, environment, projects, report);
