@@ -26,7 +26,8 @@ const release1 = {
   'sales/migrations/V1__regions.rollback.sql': "DELETE FROM core.region WHERE code = 'eu';\n",
   'sales/smoke/orders.yaml':
     'checks:\n  - name: orders readable\n    query: SELECT count(*)::int >= 0 AS ok FROM sales.orders\n    rows: [{ ok: true }]\n',
-  'seed/regions.sql': "INSERT INTO core.region VALUES ('eu'), ('us');\nINSERT INTO sales.orders VALUES (1, 'eu', 10);\n",
+  'seed/regions.sql':
+    "INSERT INTO core.region VALUES ('eu'), ('us');\nINSERT INTO sales.orders VALUES (1, 'eu', 10);\n",
   'queries/app.sql': 'SELECT id, total FROM sales.orders;\n',
 };
 /** The branch: a view, and a migration that the preview runs (test has not). */
@@ -44,7 +45,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
   const dbee = (options: Record<string, unknown>) =>
     run(w.root, 'preview', { project: 'sales', env: 'test', ...options } as { project: string }, env);
   /** A query on the preview `name` (its database on the server, its data folder in PGlite). */
-  const onPreview = async <T,>(name: string, sql: string): Promise<T[]> => {
+  const onPreview = async <T>(name: string, sql: string): Promise<T[]> => {
     if (engine === 'postgres') return queryUrl<T>(withDatabase(base!.url, name), sql);
     const c = await openEmbeddedFolder(join(w.root, '.dbee/previews', name, 'data'), 'test');
     try {

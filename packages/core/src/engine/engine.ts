@@ -1037,5 +1037,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   statisticsAdvice: 'its optimizer recommends no statistics',
   locks: 'it cannot read or clear its deployment lock',
   lineage: 'it has no parser for the columns a query reads',
-  preview: 'it cannot make a database beside an environment\'s, nor clone a structure into one',
+  preview: "it cannot make a database beside an environment's, nor clone a structure into one",
 };

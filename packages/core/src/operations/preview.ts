@@ -10,6 +10,7 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { parseCommandOptions, type PreviewOptions } from '../options';
 import { HAZARD_KINDS } from '../options/common';
 import { withSession } from '../runner/session';
+import { Ledger } from '../ledger/ledger';
 import { check } from './check';
 import { clone } from './clone';
 import { deploy } from './deploy';
@@ -182,7 +183,9 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
   const sub = subContext(ctx, options);
   sub.reporter.info(`preview ${name} of ${base.name}: ${created ? 'created' : 'updated'} (${report.database})`);
   try {
-    if (created) await makeStructure(sub, side, environment, projects, seeds, report);
+    // A project of the workspace that an earlier create of this preview did not clone (another release project).
+    const uncloned = created ? projects : await unclonedProjects(sub, side, environment, projects);
+    if (uncloned.length) await makeStructure(sub, side, environment, uncloned, created ? seeds : [], report, created);
     await checkAndDeploy(sub, options, environment, projects, report);
   } catch (e) {
     if (e instanceof DbeeError) report.exitCode = e.exitCode;
@@ -239,6 +242,7 @@ async function makeStructure(
   projects: string[],
   seeds: string[],
   report: PreviewReport,
+  created: boolean,
 ): Promise<void> {
   const quiet = { ...ctx, stdout: new Writable({ write: (_c, _e, done) => done() }) };
   try {
@@ -265,10 +269,27 @@ async function makeStructure(
       );
     }
   } catch (e) {
+    if (!created) throw e;
     await side.role.drop(side.base, side.place, environment.name);
     ctx.reporter.warn(`preview ${environment.name} dropped again: its structure could not be made`);
     throw e;
   }
+}
+
+/** The projects of `projects` that the preview's ledger has no deployment of (none cloned there yet). */
+async function unclonedProjects(
+  ctx: OperationContext,
+  side: PreviewSide,
+  environment: ResolvedEnvironment,
+  projects: string[],
+): Promise<string[]> {
+  const session = { engine: side.engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter };
+  return withSession({ ...session, deploy: side.base.deploy }, async ({ conn }) => {
+    const ledger = new Ledger(conn, side.engine.ledger);
+    const out: string[] = [];
+    for (const p of projects) if (!(await ledger.deployments(p, environment.name, 1)).length) out.push(p);
+    return out;
+  });
 }
 
 /**
@@ -309,7 +330,7 @@ function printReport(ctx: OperationContext, options: PreviewOptions, report: Pre
   ctx.stdout.write(
     [
       `preview ${report.preview} (branch ${report.branch}) of ${report.base}: ${report.database}`,
-      `  structure: ${report.created ? (report.cloned.length ? `cloned ${report.cloned.join(', ')} from ${report.base}` : 'not made') : 'kept (made by an earlier create)'}`,
+      `  structure: ${report.cloned.length ? `cloned ${report.cloned.join(', ')} from ${report.base}` : report.created ? 'not made' : 'kept (made by an earlier create)'}`,
       ...(report.seeded.length ? [`  seed: ${report.seeded.join(', ')}`] : []),
       `  check: ${report.check}`,
       `  deploy: ${report.deploy}`,
