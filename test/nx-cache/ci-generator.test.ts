@@ -323,7 +323,7 @@ describe('nx g @dbee/nx:ci with preview: in dbee.yaml (docs/preview.md)', () => 
     expect(workflow.jobs['review']!.if).toContain("github.event.action != 'closed'");
     const run = (job: string) => workflow.jobs[job]!.steps.find((s) => s.run?.includes('dbee preview'))!;
     expect(workflow.jobs['preview']!.if).toContain("github.event.action != 'closed'");
-    expect(run('preview').run).toContain('npx dbee preview create "$project" --env qa --name "pr-$PULL_REQUEST"');
+    expect(run('preview').run).toContain('npx dbee preview "$project" create --env qa --name "pr-$PULL_REQUEST"');
     expect(run('preview').env).toEqual({
       DBEE_ENV: 'qa',
       DBEE_QA_URL: '${{ secrets.DBEE_QA_URL }}',
@@ -331,7 +331,7 @@ describe('nx g @dbee/nx:ci with preview: in dbee.yaml (docs/preview.md)', () => 
     });
     expect(workflow.jobs['preview-drop']!.if).toContain("github.event.action == 'closed'");
     expect(run('preview-drop').run).toBe(
-      'npx dbee preview drop sales --env qa --name "pr-$PULL_REQUEST"\nnpx dbee preview cleanup sales --env qa\n',
+      'npx dbee preview sales drop --env qa --name "pr-$PULL_REQUEST"\nnpx dbee preview sales cleanup --env qa\n',
     );
     // Without limits nothing says what an orphan is: the close job drops its own preview only.
     const bare = parse((await generated('github', `${docsDbeeYaml()}preview: {}\n`)).text) as typeof workflow;
@@ -349,7 +349,7 @@ describe('nx g @dbee/nx:ci with preview: in dbee.yaml (docs/preview.md)', () => 
       rules: [{ when: 'manual' }],
     });
     expect((pipeline['dbee-preview-drop']!['script'] as string[]).join('')).toContain(
-      'npx dbee preview drop sales --env qa --name "mr-$CI_MERGE_REQUEST_IID"',
+      'npx dbee preview sales drop --env qa --name "mr-$CI_MERGE_REQUEST_IID"',
     );
     // Without preview: the pipelines are as docs/ci.md lists them (no preview job).
     expect(parse((await generated('github')).text).jobs.preview).toBeUndefined();

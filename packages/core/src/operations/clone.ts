@@ -201,8 +201,7 @@ async function planClone(
     baseScope: whole,
     ...(compared.uncompared.length ? { uncompared: compared.uncompared } : {}),
   };
-  if (from.state) plan.objectStates = { [project.name]: from.state.objects };
-  if (from.state && sides.into?.migrations) plan.migrationStates = { [project.name]: from.state.migrations };
+  Object.assign(plan, sourceStates(sides));
   // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
   const judged = await judgeSizeHazards(engine, conn, plan);
   ctx.stdout.write(
@@ -249,6 +248,15 @@ async function planClone(
     throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
   }
   return plan;
+}
+
+/** What the clone records of the source's ledger: its object states, and its migrations for a clone into a new database. */
+function sourceStates({ project, from, into }: CloneSides): Pick<Plan, 'objectStates' | 'migrationStates'> {
+  if (!from.state) return {};
+  return {
+    objectStates: { [project.name]: from.state.objects },
+    ...(into?.migrations ? { migrationStates: { [project.name]: from.state.migrations } } : {}),
+  };
 }
 
 /** The plan run under the target's lock and recorded as a deployment of kind `clone`; a failure is exit 2. */

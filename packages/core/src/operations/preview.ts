@@ -34,7 +34,7 @@ interface PreviewSide {
 }
 
 /**
- * `dbee preview <create|drop|list|cleanup> <project>`: a database per pull request, beside the environment's (a
+ * `dbee preview <project> <create|drop|list|cleanup>`: a database per pull request, beside the environment's (a
  * database on its server, a folder of embedded ones). `create` makes it (`createPreview`); the structure comes from
  * `clone`, the branch from `deploy` (the pipeline), the checks from `check` and `smoke-test`: no stage of its own.
  */
@@ -84,7 +84,7 @@ function previewSide(ctx: OperationContext, options: PreviewOptions): PreviewSid
  */
 export function previewName(prefix: string, given: string | undefined, action: string): string {
   if (!given?.trim()) {
-    throw new DbeeError(`dbee preview ${action} needs --name <branch>`, {
+    throw new DbeeError(`dbee preview <project> ${action} needs --name <branch>`, {
       code: 'OPTIONS_INVALID',
       hint: 'e.g. --name pr-42 (in CI: the pull request number or branch); nothing was changed',
     });
@@ -158,7 +158,7 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
   if (existing && existing.base !== base.name) {
     throw new DbeeError(`preview ${name} was made from ${existing.base}, not ${base.name}`, {
       code: 'PREVIEW_OTHER_BASE',
-      hint: `use --env ${existing.base}, or drop it first: dbee preview drop ${options.project} --env ${existing.base} --name ${options.name}`,
+      hint: `use --env ${existing.base}, or drop it first: dbee preview ${options.project} drop --env ${existing.base} --name ${options.name}`,
     });
   }
   if (!existing) await refuseBeyondCount(ctx, side);
@@ -211,7 +211,7 @@ async function refuseBeyondCount(ctx: OperationContext, side: PreviewSide): Prom
   throw new DbeeError(`${side.base.name} has ${previews.length} previews already, the most preview.maxCount allows`, {
     code: 'PREVIEW_LIMIT',
     location: ctx.workspace.file.locate(['preview', 'maxCount']),
-    hint: `drop one (dbee preview drop <project> --env ${side.base.name} --name <branch>), run dbee preview cleanup, or raise preview.maxCount; nothing was changed`,
+    hint: `drop one (dbee preview <project> drop --env ${side.base.name} --name <branch>), run dbee preview <project> cleanup, or raise preview.maxCount; nothing was changed`,
   });
 }
 
@@ -379,7 +379,7 @@ async function listPreviews(ctx: OperationContext, options: PreviewOptions, side
 async function cleanupPreviews(ctx: OperationContext, options: PreviewOptions, side: PreviewSide) {
   const { maxAge, maxCount } = side.settings;
   if (maxAge === undefined && maxCount === undefined) {
-    throw new DbeeError('dbee preview cleanup needs preview.maxAge or preview.maxCount in dbee.yaml', {
+    throw new DbeeError('dbee preview <project> cleanup needs preview.maxAge or preview.maxCount in dbee.yaml', {
       code: 'CONFIG_INVALID',
       location: ctx.workspace.file.locate(ctx.workspace.config.preview ? ['preview'] : []),
       hint: 'e.g. preview: { maxAge: 7d, maxCount: 10 }; nothing was dropped',

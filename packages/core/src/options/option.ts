@@ -66,7 +66,7 @@ export function positional(description: string) {
   });
 }
 
-/** A positional argument that is one value of a fixed list (`dbee preview create ...`). Required. */
+/** A positional argument that is one value of a fixed list (`dbee preview <project> create`). Required. */
 export function positionalChoice<const V extends readonly string[]>(values: V, description: string) {
   return register(z.enum(values, { error: `one of ${values.join(', ')}` }), {
     description,

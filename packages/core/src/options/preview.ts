@@ -2,7 +2,7 @@ import { defineCommand } from './command';
 import { appQueries, project } from './common';
 import { choiceWithDefault, clock, flag, positionalChoice, text } from './option';
 
-/** What `dbee preview` does: the first positional argument. */
+/** What `dbee preview` does: the second positional argument, after the project. */
 export const PREVIEW_ACTIONS = ['create', 'drop', 'list', 'cleanup'] as const;
 
 export const previewCommand = defineCommand('preview', {
@@ -11,8 +11,8 @@ export const previewCommand = defineCommand('preview', {
   description:
     "`create`: makes a preview database beside the environment's (a database on its server, or a folder of embedded PGlite ones), clones the structure of the project and its dependencies from the environment into it (kind clone, with the migrations the environment has run), runs `preview.seed`, checks the application's queries against the branch when a query source is set, deploys the branch's sources through the normal deployment, runs the smoke checks and prints a report. Run again for the same name, it deploys the new commit of the branch to the preview it made. `drop`: drops the preview `--name`. `list`: the previews beside the environment, oldest first. `cleanup`: drops previews older than `preview.maxAge` and the oldest beyond `preview.maxCount` (dbee.yaml). Only databases and folders named with `preview.prefix` and carrying dbee's preview record are ever dropped.",
   options: {
-    action: positionalChoice(PREVIEW_ACTIONS, 'What to do: create (or update), drop, list or cleanup.'),
     project,
+    action: positionalChoice(PREVIEW_ACTIONS, 'What to do: create (or update), drop, list or cleanup.'),
     env: text(
       "The environment the preview is made from and beside (its server, or its embedded folder). Default: the DBEE_ENV variable, else dbee.yaml's `defaultEnvironment`.",
       { short: 'e', value: '<name>' },

@@ -1,14 +1,14 @@
 import type { CiEnvironment, CiPlan } from './ci-plan';
 
 /**
- * The shell lines of the pull request's preview job: for each release project, `dbee preview create` on the first
+ * The shell lines of the pull request's preview job: for each release project, `dbee preview <project> create` on the first
  * environment, named after the pull request (`name`, e.g. `pr-$PULL_REQUEST`): the first push makes the preview from
  * the environment's structure, each next push deploys the branch's new commit to it (docs/preview.md).
  */
 export function previewCreateScript(plan: CiPlan, env: CiEnvironment, name: string): string[] {
   return [
     `for project in ${plan.projects.join(' ')}; do`,
-    `  npx dbee preview create "$project" --env ${env.name} --name "${name}"`,
+    `  npx dbee preview "$project" create --env ${env.name} --name "${name}"`,
     'done',
   ];
 }
@@ -20,7 +20,7 @@ export function previewCreateScript(plan: CiPlan, env: CiEnvironment, name: stri
 export function previewDropScript(plan: CiPlan, env: CiEnvironment, name: string): string[] {
   const [project] = plan.projects;
   return [
-    `npx dbee preview drop ${project} --env ${env.name} --name "${name}"`,
-    ...(plan.preview?.cleanup ? [`npx dbee preview cleanup ${project} --env ${env.name}`] : []),
+    `npx dbee preview ${project} drop --env ${env.name} --name "${name}"`,
+    ...(plan.preview?.cleanup ? [`npx dbee preview ${project} cleanup --env ${env.name}`] : []),
   ];
 }
