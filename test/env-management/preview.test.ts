@@ -155,6 +155,10 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
     const cleaned = await dbee({ action: 'cleanup' });
     expect(cleaned.code, cleaned.stderr).toBe(0);
     expect(cleaned.stdout + cleaned.stderr).toContain('1 preview dropped, 1 kept');
+    // Nor is it ever used as a preview.
+    const notMine = await dbee({ action: 'create', name: 'Not-Mine' });
+    expect(notMine.code).toBe(1);
+    expect(notMine.stderr).toContain(`${prefix}not_mine exists beside test and is not a preview made by dbee`);
     const after = JSON.parse((await dbee({ action: 'list', format: 'json' })).stdout);
     expect(after.previews.map((p: { name: string }) => p.name)).toEqual([name]);
 

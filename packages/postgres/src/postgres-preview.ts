@@ -42,7 +42,8 @@ export const postgresPreview: PreviewRole = {
     const target = postgresTarget(base, place.workspaceRoot);
     if (target.kind === 'embedded') {
       const dir = join(place.directory, record.name);
-      if (existsSync(join(dir, RECORD_FILE))) return false;
+      // A folder of that name is a preview already, or someone else's: neither is made again.
+      if (existsSync(dir)) return false;
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, RECORD_FILE), JSON.stringify({ [MARK]: 1, ...record }, null, 2) + '\n');
       return true;

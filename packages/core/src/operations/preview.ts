@@ -165,6 +165,7 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
   const now = options.now ?? new Date();
   const record: PreviewRecord = { name, base: base.name, branch: options.name!, createdAt: now.toISOString() };
   const created = !existing && (await role.create(base, place, record));
+  if (!existing && !created) notOurs(side, name);
   const environment = previewEnvironment(ctx, side, name);
   const projects = ctx.workspace.withDependencies(options.project).map((p) => p.name);
   const report: PreviewReport = {
@@ -188,12 +189,20 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
     if (uncloned.length) await makeStructure(sub, side, environment, uncloned, created ? seeds : [], report, created);
     await checkAndDeploy(sub, options, environment, projects, report);
   } catch (e) {
-    if (e instanceof DbeeError) report.exitCode = e.exitCode;
+    report.exitCode = e instanceof DbeeError ? e.exitCode : ExitCode.invalid;
     throw e;
   } finally {
     printReport(ctx, options, report);
   }
   return report.exitCode as ExitCodeValue;
+}
+
+/** A database (folder) of the preview's name that carries no preview record: someone else's, never used or dropped. */
+function notOurs(side: PreviewSide, name: string): never {
+  throw new DbeeError(`${name} exists beside ${side.base.name} and is not a preview made by dbee`, {
+    code: 'PREVIEW_NOT_OURS',
+    hint: 'give another --name, or another preview.prefix in dbee.yaml; nothing was changed',
+  });
 }
 
 /** The context the steps of `create` run in: with `--format json`, their output goes to stderr (stdout is the report). */
