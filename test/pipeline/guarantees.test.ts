@@ -70,6 +70,10 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
       "changes no schema and writes no ledger row: deletes a dead holder's lock row after a confirmation (no gate but that confirmation)",
   },
   'smoke-test': { readsOnly: 'runs checks and records their results; changes no schema' },
+  preview: {
+    readsOnly:
+      "reads the environment's schemas only: it changes a preview database it makes beside it (no gate applies there), through clone and deploy (whose rows are here)",
+  },
   // Before deploy: it undoes a deployment of a view made for it, and the deploy row below makes the view again.
   rollback: [
     {

@@ -787,6 +787,9 @@ async function finishProject(ctx: RunContext, state: ProjectState): Promise<void
   if (objectStates || state.failure) await state.deployment!.fold();
   if (objectStates && !state.failure)
     await syncObjectStates(ctx.ledger, state.project, objectStates, state.deploymentId!);
+  const migrationStates = ctx.options.plan.migrationStates?.[state.project];
+  if (migrationStates && !state.failure)
+    await recordMigrationStates(ctx.ledger, state.project, migrationStates, state.deploymentId!);
   await smokeChecks(ctx, state, objectStates, summary);
   const conflicts = state.steps.flatMap((s) => {
     const c = options.conflicts?.get(s.order);
@@ -1043,6 +1046,21 @@ function rewrap(e: DbeeError): DbeeError {
     exitCode: ExitCode.applyFailed,
     cause: e,
   });
+}
+
+/** A clone's migrations (`Plan.migrationStates`) that the target's ledger does not record yet, recorded as run. */
+async function recordMigrationStates(
+  ledger: Ledger,
+  project: string,
+  migrations: NonNullable<Plan['migrationStates']>[string],
+  deploymentId: number,
+): Promise<void> {
+  const recorded = (await ledger.state(project)).migrations;
+  await ledger.runTogether(
+    Object.entries(migrations)
+      .filter(([version]) => !Object.hasOwn(recorded, version))
+      .flatMap(([version, m]) => ledger.migrationWrites(project, version, m.description, m.checksum, deploymentId)),
+  );
 }
 
 /**
