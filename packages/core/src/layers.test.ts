@@ -40,14 +40,11 @@ export const LEVELS: readonly (readonly string[])[] = [
  */
 const UPWARD: readonly string[] = [
   'check/dbt-run.ts -> runner/',
-  'config/config-cache.ts -> sources/',
   'config/workspace.ts -> sources/',
-  'engine/engine.ts -> expand/',
   'engine/engine.ts -> plan/',
   'engine/engine.ts -> schema/',
   'expand/backfill.ts -> runner/',
   'expand/phase-run.ts -> runner/',
-  'ledger/ledger.ts -> smoke/',
   'runner/runner.ts -> diffing/',
   'runner/undo.ts -> diffing/',
   'runner/verify.ts -> diffing/',

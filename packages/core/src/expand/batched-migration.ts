@@ -1,3 +1,4 @@
+import type { BackfillRole } from '../engine/backfill-role';
 import type { Connection, LedgerDialect } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { BatchedMigration } from '../plan/plan';
@@ -19,6 +20,7 @@ export interface BatchedRunReporter {
  * `progressEveryMs` (2 s), and one line when each statement ends.
  */
 export async function runBatchedUpdates(
+  role: BackfillRole,
   connection: Connection,
   input: {
     idPrefix: string;
@@ -40,13 +42,8 @@ export async function runBatchedUpdates(
   for (const [i, sql] of input.statements.entries()) {
     input.onStatement?.(i, sql);
     const update = parseBatchedUpdate(sql, input.location);
-    const r = await connection.query<{ schema: string | null; name: string | null }>(
-      `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.oid = to_regclass($1)`,
-      [update.table],
-    );
-    const table = r.rows[0];
-    if (!table?.schema || !table.name) {
+    const table = await role.resolveTable(connection, update.table);
+    if (!table) {
       throw new DbeeError(`batched migration: table ${update.table} does not exist`, {
         code: 'BACKFILL_NO_TABLE',
         exitCode: ExitCode.applyFailed,
@@ -59,6 +56,7 @@ export async function runBatchedUpdates(
     const every = input.progressEveryMs ?? 2000;
     const id = `${input.idPrefix}#${i + 1}`;
     const result = await runBackfill(
+      role,
       connection,
       {
         id,

@@ -1,7 +1,8 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type DeploymentRow, type LedgerStep } from '../ledger/ledger';
+import type { Ledger, DeploymentRow, LedgerStep } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { liveProjectPlan, type Plan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
@@ -190,7 +191,7 @@ async function withDatabase(
     { engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings },
     async (session) => {
       const { conn } = session;
-      const ledger = new Ledger(conn, engine.ledger);
+      const ledger = openLedger(conn, engine.ledger);
       const history = (await ledger.exists())
         ? await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER)
         : [];

@@ -3,7 +3,8 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { runBatchedUpdates } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
-import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
+import type { Ledger, DeploymentInfo, DeploymentSummary, StepStatus } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { expandPlaceholders } from '../sources/placeholders';
@@ -220,7 +221,7 @@ function partialUndo(progress: StepProgress): PartialStep | null {
  */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
   const { engine, conn, plan, reporter } = options;
-  const ledger = new Ledger(conn, engine.ledger);
+  const ledger = openLedger(conn, engine.ledger);
   const scope = options.transaction ?? 'object';
   const setup = engine.session.setup(options.session ?? {});
   for (const sql of setup) await conn.execute(sql);
@@ -468,7 +469,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
           if (p.journaled) await deployment.started(p, new Date(t0), c);
           if (step.batched) {
             // A batched migration: each UPDATE in keyset batches, resumed where an interrupted run left it.
-            await runBatchedUpdates(c, {
+            await runBatchedUpdates(requireRole(engine, 'backfill', 'run a batched migration'), c, {
               idPrefix: step.key,
               project: step.project,
               statements: p.statements,
