@@ -192,6 +192,18 @@ describe('layers of core', () => {
     expect(mended, 'mended: take these off UPWARD').toEqual([]);
   });
 
+  test('no PostgreSQL catalog name in core outside tests: the engine package keeps them behind its roles', () => {
+    const catalog = /pg_catalog|pg_class|pg_settings|pg_stat_statements|pg_current_wal/;
+    const named = files
+      .filter((f) => !f.endsWith('.test.ts'))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (catalog.test(line) ? [`${relative(SRC, f)}:${i + 1}`] : [])),
+      );
+    expect(named, 'move the SQL into the engine package, behind a role of engine/engine.ts').toEqual([]);
+  });
+
   test('no import circle between the files of core', () => {
     expect(circles(files)).toEqual([]);
   });
