@@ -48,7 +48,6 @@ const UPWARD: readonly string[] = [
   'runner/runner.ts -> diffing/',
   'runner/undo.ts -> diffing/',
   'runner/verify.ts -> diffing/',
-  'schema/hazards.ts -> plan/',
 ];
 
 function sourceFiles(dir: string): string[] {
