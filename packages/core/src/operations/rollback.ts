@@ -12,7 +12,13 @@ import { materializeRef } from '../diffing/git-ref';
 import type { SchemaModel } from '../schema/model';
 import { requireRole, type Connection, type DiffRole, type Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, outOfResources, type ExitCodeValue } from '../errors';
-import { type Ledger, deploymentSummary, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
+import {
+  type Ledger,
+  deploymentSummary,
+  type DeploymentRow,
+  type LedgerState,
+  type LedgerStep,
+} from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import { parseKey, type ObjectKey } from '../model/object-key';
 import { readPackage, type LoadedPackage } from '../package/package';
