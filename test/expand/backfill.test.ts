@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillState, Ledger, runBackfill, type BackfillProgress, type BackfillSpec } from '@dbee/core';
-import { PgConnection, postgresLedger } from '@dbee/postgres';
+import { PgConnection, postgresBackfill, postgresLedger } from '@dbee/postgres';
 import { scratchDatabase } from '../support/pg';
 import { openMemoryPglite } from '../support/pglite';
 
@@ -36,18 +36,22 @@ describe('backfill on a server', () => {
   it('updates every row once, in batches, and records done/total; a rerun of a done backfill does nothing', async () => {
     const spec = await table('t1', 5000);
     const seen: BackfillProgress[] = [];
-    const r = await runBackfill(conn, spec, { batchSize: 700, targetBatchMs: 0, onProgress: (p) => seen.push(p) });
+    const r = await runBackfill(postgresBackfill, conn, spec, {
+      batchSize: 700,
+      targetBatchMs: 0,
+      onProgress: (p) => seen.push(p),
+    });
     expect(r).toMatchObject({ done: 5000, total: 5000, key: ['id'], resumed: false, batchesThisRun: 8 });
     expect(seen.map((p) => p.done)).toEqual([700, 1400, 2100, 2800, 3500, 4200, 4900, 5000]);
     expect(seen.every((p) => p.total === 5000 && p.rowsPerSecond > 0)).toBe(true);
     expect(await count(`SELECT count(*) AS n FROM t1 WHERE n <> 1 OR v <> id * 2`)).toBe(0);
-    expect(await backfillState(conn, 't1')).toMatchObject({
+    expect(await backfillState(postgresBackfill, conn, 't1')).toMatchObject({
       status: 'done',
       done: 5000,
       total: 5000,
       cursor: ['5000'],
     });
-    const again = await runBackfill(conn, spec);
+    const again = await runBackfill(postgresBackfill, conn, spec);
     expect(again).toMatchObject({ alreadyDone: true, updatedThisRun: 0 });
     expect(await count(`SELECT count(*) AS n FROM t1 WHERE n <> 1`)).toBe(0);
   });
@@ -56,6 +60,7 @@ describe('backfill on a server', () => {
     await conn.execute(`CREATE TABLE public.t2 (a text NOT NULL, b int NOT NULL, v int, UNIQUE (a, b));
       INSERT INTO public.t2 SELECT chr(97 + g % 5), g, CASE WHEN g % 3 = 0 THEN NULL ELSE g END FROM generate_series(1, 900) g;`);
     const r = await runBackfill(
+      postgresBackfill,
       conn,
       { id: 't2', table: { schema: 'public', name: 't2' }, set: 'v = -b', where: 'v IS NULL' },
       { batchSize: 50, targetBatchMs: 0 },
@@ -64,12 +69,14 @@ describe('backfill on a server', () => {
     expect(await count(`SELECT count(*) AS n FROM t2 WHERE v = -b`)).toBe(300);
 
     await conn.execute(`CREATE TABLE public.t3 (id int, v int); CREATE UNIQUE INDEX ON public.t3 (id)`);
-    const e = await runBackfill(conn, { id: 't3', table: { schema: 'public', name: 't3' }, set: 'v = 1' }).catch(
-      (x: unknown) => x,
-    );
+    const e = await runBackfill(postgresBackfill, conn, {
+      id: 't3',
+      table: { schema: 'public', name: 't3' },
+      set: 'v = 1',
+    }).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'BACKFILL_NO_KEY', exitCode: 1 });
     expect((e as Error).message).toContain('public.t3 has no primary key and no unique key of NOT NULL columns');
-    const named = await runBackfill(conn, {
+    const named = await runBackfill(postgresBackfill, conn, {
       id: 't2-v',
       table: { schema: 'public', name: 't2' },
       key: ['v'],
@@ -121,7 +128,7 @@ describe('backfill on a server', () => {
     )
       await new Promise((r) => setTimeout(r, 25));
 
-    const killed = (await backfillState(conn, 't4'))!;
+    const killed = (await backfillState(postgresBackfill, conn, 't4'))!;
     expect(killed.status).toBe('running');
     expect(killed.done).toBeGreaterThanOrEqual(2500);
     expect(killed.done).toBeLessThan(20_000);
@@ -129,7 +136,7 @@ describe('backfill on a server', () => {
     expect(await count(`SELECT count(*) AS n FROM t4 WHERE n = 1 AND id <= ${killed.cursor![0]}`)).toBe(killed.done);
     expect(await count(`SELECT count(*) AS n FROM t4 WHERE n <> 0 AND id > ${killed.cursor![0]}`)).toBe(0);
 
-    const r = await runBackfill(conn, spec, { targetBatchMs: 0 });
+    const r = await runBackfill(postgresBackfill, conn, spec, { targetBatchMs: 0 });
     expect(r).toMatchObject({ resumed: true, done: 20_000, total: 20_000, updatedThisRun: 20_000 - killed.done });
     expect(await count(`SELECT count(*) AS n FROM t4 WHERE n <> 1 OR v <> id * 2`)).toBe(0);
   });
@@ -142,7 +149,7 @@ describe('backfill on a server', () => {
     const seen: BackfillProgress[] = [];
     let held: Promise<void> | undefined;
     try {
-      const r = await runBackfill(conn, spec, {
+      const r = await runBackfill(postgresBackfill, conn, spec, {
         batchSize: 50,
         targetBatchMs: 300,
         pauseMs: 1000,
@@ -186,14 +193,14 @@ describe('backfill on a server', () => {
     try {
       // Fixed batches of 100 rows with a pause: the inserter adds 200 rows a statement, so a backfill chasing the
       // newest row would hardly end (and would update rows the trigger already filled).
-      done = (await runBackfill(conn, spec, { batchSize: 100, targetBatchMs: 0, pauseMs: 5 })).done;
+      done = (await runBackfill(postgresBackfill, conn, spec, { batchSize: 100, targetBatchMs: 0, pauseMs: 5 })).done;
     } finally {
       stop = true;
       await loop;
       await inserter.close();
     }
     // Its rows are those that existed when it started: up to the bound it took then, each updated once.
-    const bound = Number((await backfillState(conn, 't5'))!.bound![0]);
+    const bound = Number((await backfillState(postgresBackfill, conn, 't5'))!.bound![0]);
     expect(bound).toBeGreaterThanOrEqual(3000);
     expect(done).toBe(bound);
     expect(await count(`SELECT count(*) AS n FROM t5 WHERE id <= ${bound} AND n <> 1`)).toBe(0);
@@ -210,6 +217,7 @@ describe('backfill on a server', () => {
       $$ BEGIN PERFORM pg_sleep(0.002); RETURN x; END $$`);
     const down: BackfillProgress[] = [];
     await runBackfill(
+      postgresBackfill,
       conn,
       { ...spec, id: 't6-down', set: 'v = public.slow_value(v)', where: 'id <= 600' },
       { batchSize: 200, targetBatchMs: 40, onProgress: (p) => down.push(p) },
@@ -220,6 +228,7 @@ describe('backfill on a server', () => {
 
     const up: BackfillProgress[] = [];
     await runBackfill(
+      postgresBackfill,
       conn,
       { ...spec, id: 't6-up' },
       { batchSize: 20, targetBatchMs: 10_000, onProgress: (p) => up.push(p) },
@@ -234,7 +243,7 @@ describe('backfill on a server', () => {
     try {
       await holder.execute(`BEGIN; UPDATE public.t7 SET v = v WHERE id = 450`);
       const attempts: { attempt: number; error?: string }[] = [];
-      const e = await runBackfill(conn, spec, {
+      const e = await runBackfill(postgresBackfill, conn, spec, {
         batchSize: 100,
         targetBatchMs: 0,
         lock: { lockTimeoutMs: 50, maxAttempts: 3, baseDelayMs: 10, onAttempt: (a) => attempts.push(a) },
@@ -242,20 +251,24 @@ describe('backfill on a server', () => {
       expect(e).toMatchObject({ code: 'LOCK_RETRY_EXHAUSTED', exitCode: 2 });
       // Batches 1-4 went through at their first attempt; batch 5 (ids 401-500) timed out three times.
       expect(attempts.filter((a) => a.error).map((a) => a.attempt)).toEqual([1, 2, 3]);
-      expect(await backfillState(conn, 't7')).toMatchObject({ status: 'running', done: 400, cursor: ['400'] });
+      expect(await backfillState(postgresBackfill, conn, 't7')).toMatchObject({
+        status: 'running',
+        done: 400,
+        cursor: ['400'],
+      });
     } finally {
       await holder.execute('ROLLBACK');
       await holder.close();
     }
-    const r = await runBackfill(conn, spec, { batchSize: 100, targetBatchMs: 0 });
+    const r = await runBackfill(postgresBackfill, conn, spec, { batchSize: 100, targetBatchMs: 0 });
     expect(r).toMatchObject({ resumed: true, done: 1000, updatedThisRun: 600 });
     expect(await count(`SELECT count(*) AS n FROM t7 WHERE n <> 1`)).toBe(0);
   });
 
   it('refuses to resume a backfill whose definition changed (exit 1)', async () => {
     const spec = await table('t8', 10);
-    await runBackfill(conn, spec);
-    const e = await runBackfill(conn, { ...spec, set: 'v = 0' }).catch((x: unknown) => x);
+    await runBackfill(postgresBackfill, conn, spec);
+    const e = await runBackfill(postgresBackfill, conn, { ...spec, set: 'v = 0' }).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'BACKFILL_CHANGED', exitCode: 1 });
   });
 });
@@ -265,7 +278,7 @@ describe('backfill WAL bounds and compression (server)', () => {
     const spec = await table('w1', 6000);
     const seen: BackfillProgress[] = [];
     // Time would let the size grow (a minute per batch); 16 kB of WAL per batch hold it to some tens of rows.
-    const r = await runBackfill(conn, spec, {
+    const r = await runBackfill(postgresBackfill, conn, spec, {
       batchSize: 1000,
       targetBatchMs: 60_000,
       walBytesPerBatch: 16 * 1024,
@@ -289,6 +302,7 @@ describe('backfill WAL bounds and compression (server)', () => {
     // Without the bounds: no WAL read, the size doubles toward the time target, no pause.
     const free: BackfillProgress[] = [];
     await runBackfill(
+      postgresBackfill,
       conn,
       { ...(await table('w2', 6000)), id: 'w2' },
       {
@@ -314,7 +328,12 @@ describe('backfill WAL bounds and compression (server)', () => {
         INSERT INTO public.${name} (id) SELECT g FROM generate_series(1, 300) g;
         GRANT SELECT, UPDATE ON public.${name} TO PUBLIC`);
       const set = `w = current_setting('wal_compression')`;
-      await runBackfill(c, { id: name, table: { schema: 'public', name }, set }, { batchSize: 100, ...options });
+      await runBackfill(
+        postgresBackfill,
+        c,
+        { id: name, table: { schema: 'public', name }, set },
+        { batchSize: 100, ...options },
+      );
       return (await conn.query<{ w: string }>(`SELECT DISTINCT w FROM public.${name}`)).rows.map((r) => r.w);
     };
     // A superuser: the batches set it (the server compresses nothing by default).
@@ -339,6 +358,7 @@ describe('backfill WAL bounds and compression (server)', () => {
       await conn.execute(`CREATE TABLE public.c5 (id int PRIMARY KEY, v int); GRANT SELECT, UPDATE ON public.c5 TO PUBLIC;
         INSERT INTO public.c5 SELECT g, 0 FROM generate_series(1, 300) g`);
       const r = await runBackfill(
+        postgresBackfill,
         plain,
         { id: 'c5', table: { schema: 'public', name: 'c5' }, set: 'v = 1' },
         { batchSize: 100, walBytesPerBatch: 1024, walBytesPerSecond: 1024, onProgress: (p) => seen.push(p) },
@@ -366,21 +386,26 @@ describe('backfill on PGlite', () => {
         INSERT INTO public.p (id, v) SELECT g, 'x' || g FROM generate_series(1, 2500) g;`);
       const spec: BackfillSpec = { id: 'p', table: { schema: 'public', name: 'p' }, set: 'v = upper(v), n = n + 1' };
       const stop = new AbortController();
-      const e = await runBackfill(lite, spec, {
+      const e = await runBackfill(postgresBackfill, lite, spec, {
         batchSize: 400,
         targetBatchMs: 0,
         signal: stop.signal,
         onProgress: (p) => p.batches === 2 && stop.abort(new Error('stopped')),
       }).catch((x: unknown) => x);
       expect((e as Error).message).toBe('stopped');
-      expect(await backfillState(lite, 'p')).toMatchObject({ status: 'running', done: 800, cursor: ['800'] });
-      const r = await runBackfill(lite, spec, { targetBatchMs: 0 });
+      expect(await backfillState(postgresBackfill, lite, 'p')).toMatchObject({
+        status: 'running',
+        done: 800,
+        cursor: ['800'],
+      });
+      const r = await runBackfill(postgresBackfill, lite, spec, { targetBatchMs: 0 });
       expect(r).toMatchObject({ resumed: true, done: 2500, total: 2500, updatedThisRun: 1700 });
       const bad = await lite.query<{ n: number }>(`SELECT count(*)::int AS n FROM p WHERE n <> 1 OR v <> 'X' || id`);
       expect(bad.rows[0]!.n).toBe(0);
       // Its WAL compression: the one method PGlite has; its WAL bounds read the WAL position as a server does.
       const seen: BackfillProgress[] = [];
       await runBackfill(
+        postgresBackfill,
         lite,
         { id: 'p2', table: { schema: 'public', name: 'p' }, set: `v = current_setting('wal_compression')` },
         {

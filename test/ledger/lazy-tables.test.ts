@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExpandLedger, Ledger, runBackfill, type Connection, type ExpandPlan } from '@dbee/core';
-import { PgConnection, PgliteConnection, postgresLedger } from '@dbee/postgres';
+import { PgConnection, PgliteConnection, postgresBackfill, postgresLedger } from '@dbee/postgres';
 import { envWorkspace, type Engine } from '../env-management/helpers';
 import { scratchDatabase } from '../support/pg';
 
@@ -142,7 +142,11 @@ describe('feature tables created on first use [postgres]', () => {
       'CREATE TABLE public.t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 50) g',
     );
     const spec = { id: 'b1', table: { schema: 'public', name: 't' }, set: 'v = 1' };
-    const r = await runBackfill(conn, spec, { ledger: postgresLedger, targetBatchMs: 0, batchSize: 20 });
+    const r = await runBackfill(postgresBackfill, conn, spec, {
+      ledger: postgresLedger,
+      targetBatchMs: 0,
+      batchSize: 20,
+    });
     expect(r).toMatchObject({ done: 50, total: 50 });
     expect(await tablesOf(conn)).toContain('backfills');
 

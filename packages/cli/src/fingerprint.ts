@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { Ledger, Workspace, graphProject, withSession, type DbProject } from '@dbee/core';
+import { Workspace, graphProject, withSession, type DbProject, openLedger } from '@dbee/core';
 import { engineByName } from './engines';
 
 /**
@@ -35,7 +35,7 @@ export async function fingerprint(args: {
     { engine, environment, workspaceRoot: workspace.root, waitMs: args.waitMs ?? 10_000 },
     async ({ conn }) => {
       const catalog = await diff.fingerprint(conn, { schemas });
-      const ledger = new Ledger(conn, engine.ledger);
+      const ledger = openLedger(conn, engine.ledger);
       const last: string[] = [];
       for (const p of projects)
         last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);

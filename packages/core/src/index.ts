@@ -51,6 +51,8 @@ export type {
   EngineRole,
   ExpandRole,
   LineageRole,
+  LiveQuery,
+  QuerySourceRole,
   QueryLineage,
   QueryPosition,
   RelationName,
@@ -76,6 +78,7 @@ export type {
   ReleaseFacts,
   TableName,
 } from './engine/advise-role';
+export type { BackfillKey, BackfillKeyColumn, BackfillRole, BackfillStatements } from './engine/backfill-role';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
 
@@ -187,6 +190,7 @@ export { SessionPool } from './engine/session-pool';
 export { withSession, sessionSettings, assertLock, lockLost, DEFAULT_WAIT_FOR_LOCK_MS } from './runner/session';
 export type { DeploymentSession, SessionRequest, SessionSettings } from './runner/session';
 export { runBackfill, backfillState, backfillStates, formatBackfillProgress } from './expand/backfill';
+export { openLedger } from './ledger/open-ledger';
 export type {
   BackfillSpec,
   BackfillOptions,

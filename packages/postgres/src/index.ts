@@ -11,6 +11,8 @@ export type { PostgresTarget } from './postgres-engine';
 export { PgConnection, redactUrl, runInTransaction, checkServerVersion } from './postgres-connection';
 export { PgliteConnection } from './pglite-connection';
 export { securityInvokerViews } from './expand/expand-sql';
+export { postgresBackfill } from './expand/backfill-sql';
+export { postgresQuerySources } from './query-sources';
 export { closeIdleEmbeddedShadow } from './embedded-shadow';
 export { mapPostgresError } from './postgres-errors';
 export { postgresLedger } from './postgres-ledger';

@@ -41,6 +41,8 @@ import { postgresPreview } from './postgres-preview';
 import { openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
 import { postgresFacts } from './postgres-facts';
 import { postgresExpand } from './expand/expand-sql';
+import { postgresBackfill } from './expand/backfill-sql';
+import { postgresQuerySources } from './query-sources';
 import { postgresAdvise } from './advise/advise-role';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
@@ -111,7 +113,6 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
 
 export const postgresCapabilities: EngineCapabilities = {
   transactionalDdl: true,
-  backfill: true,
 };
 
 /**
@@ -152,6 +153,8 @@ export function createPostgresEngine(): Engine {
     ledger: postgresLedger,
     smoke: postgresSmoke,
     expand: postgresExpand,
+    backfill: postgresBackfill,
+    querySources: postgresQuerySources,
     advise: postgresAdvise,
     lineage: { read: readQueryLineage },
     preview: postgresPreview,

@@ -8,7 +8,7 @@ export interface AdviseThresholds {
   minCost: number;
   /** An index is kept when it cuts a query's cost by at least this percentage (Dexter `--min-cost-savings-pct`). Default 50. */
   minSavingsPct: number;
-  /** Queries called fewer times are left alone, when the source counts calls (`pg_stat_statements`). Default 0. */
+  /** Queries called fewer times are left alone, when the source counts calls (a live source of the engine). Default 0. */
   minCalls: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * How the advice names a query: its origin when that places it (`app/queries.sql:12`), else (a statistics source
- * names no place: `pg_stat_statements`) the origin and the start of its text.
+ * names no place: a live source of the engine) the origin and the start of its text.
  */
 export function queryLabel(q: { origin: string; text: string }): string {
   if (/:\d+$/.test(q.origin)) return q.origin;

@@ -1,20 +1,20 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
-import type { Connection, SourceParser } from '../engine/engine';
+import type { Connection, QuerySourceRole, SourceParser } from '../engine/engine';
 import { DbeeError } from '../errors';
 import type { Reference } from '../model/source';
 
 /**
  * The running application's queries, from wherever a team can get them: files of SQL (what it exports from its ORM's
- * query log or its tests), a PostgreSQL CSV log, or `pg_stat_statements` of an environment. The compatibility check
+ * query log or its tests), a PostgreSQL CSV log, or a live source of an environment's engine (`QuerySourceRole`). The compatibility check
  * (compat.ts) asks the database to parse and analyse each one before and after a plan.
  */
 export interface AppQuery {
   /** The statement as the application sends it, parameters as `$1`... */
   text: string;
-  /** Where it came from, for messages: `app/queries/orders.sql:12`, `postgresql.csv:40`, `pg_stat_statements`. */
+  /** Where it came from, for messages: `app/queries/orders.sql:12`, `postgresql.csv:40`, a live source's name. */
   origin: string;
-  /** Times it ran, when the source counts them (`pg_stat_statements`). */
+  /** Times it ran, when the source counts them (a live source). */
   calls?: number;
   /** The relations and functions it names, from the engine's parser: what ties a broken query to a plan step. */
   references: Reference[];
@@ -24,17 +24,23 @@ export interface AppQuery {
 export type QuerySource =
   | { kind: 'files'; path: string }
   | { kind: 'csv-log'; path: string }
-  | { kind: 'pg_stat_statements'; environment: string | null };
+  | { kind: 'live'; name: string; environment: string | null };
 
 /**
- * `pg_stat_statements` (the target environment's), `pg_stat_statements:<env>` (another environment's), a path ending
- * in `.csv` (a PostgreSQL CSV log), or any other path (a `.sql` file or a folder searched for `*.sql`).
+ * A name of the engine's live sources (`live`: `QuerySourceRole.names`; the target environment's), the same with
+ * `:<env>` (another environment's), a path ending in `.csv` (a PostgreSQL CSV log), or any other path (a `.sql` file
+ * or a folder searched for `*.sql`).
  */
-export function parseQuerySource(spec: string): QuerySource {
-  const stats = /^pg_stat_statements(?::(.+))?$/.exec(spec.trim());
-  if (stats) return { kind: 'pg_stat_statements', environment: stats[1] ?? null };
+export function parseQuerySource(spec: string, live: readonly string[] = []): QuerySource {
+  const named = /^([A-Za-z_][A-Za-z0-9_]*)(?::(.+))?$/.exec(spec.trim());
+  if (named && live.includes(named[1]!)) return { kind: 'live', name: named[1]!, environment: named[2] ?? null };
   if (extname(spec).toLowerCase() === '.csv') return { kind: 'csv-log', path: spec };
   return { kind: 'files', path: spec };
+}
+
+/** The kinds of `--queries` entry an engine takes, for hints: `file|folder|log.csv`, then its live sources' names. */
+export function querySourceKinds(live: { names: readonly string[] } | undefined): string {
+  return ['file', 'folder', 'log.csv', ...(live?.names ?? [])].join('|');
 }
 
 /** Statement kinds an application sends and the server can describe; session and transaction commands are left out. */
@@ -56,7 +62,7 @@ export async function readQueryFiles(
   } catch {
     throw new DbeeError(`query source ${relative(workspaceRoot, path) || path} does not exist`, {
       code: 'QUERY_SOURCE_MISSING',
-      hint: 'give a .sql file, a folder of .sql files, a PostgreSQL .csv log, or pg_stat_statements',
+      hint: "give a .sql file, a folder of .sql files, a PostgreSQL .csv log, or a live source of the engine's",
     });
   }
   const queries: AppQuery[] = [];
@@ -156,52 +162,27 @@ export function csvRecords(text: string): { fields: string[]; line: number }[] {
 }
 
 /**
- * The statements `pg_stat_statements` holds for the connection's database (normalised: constants as `$n`), the most
- * called first. Refused when the extension is not installed in that database or its library not loaded.
+ * The statements the live source `name` holds for the connection's database (`QuerySourceRole.read`, the most called
+ * first), those an application sends, each parsed for the objects it names (a statement the parser cannot read is kept
+ * without them).
  */
-export async function readStatStatements(
+export async function readLiveQueries(
+  role: QuerySourceRole,
   conn: Connection,
+  name: string,
   parser: SourceParser,
   searchPath: string[],
   environment: string,
 ): Promise<AppQuery[]> {
-  const installed = await conn.query<{ schema: string | null }>(
-    `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
-  );
-  const schema = installed.rows[0]?.schema;
-  if (!schema) {
-    throw new DbeeError(`pg_stat_statements is not installed in the database of environment ${environment}`, {
-      code: 'QUERY_SOURCE_UNAVAILABLE',
-      hint: "CREATE EXTENSION pg_stat_statements there (the server needs shared_preload_libraries = 'pg_stat_statements'), or give the queries as files",
-    });
-  }
-  let rows: { query: string; calls: string | number }[];
-  try {
-    rows = (
-      await conn.query<{ query: string; calls: string | number }>(
-        `SELECT s.query, sum(s.calls) AS calls FROM "${schema.replace(/"/g, '""')}".pg_stat_statements s
-          WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-          GROUP BY s.query ORDER BY sum(s.calls) DESC, s.query`,
-      )
-    ).rows;
-  } catch (e) {
-    throw new DbeeError(
-      `pg_stat_statements of environment ${environment} cannot be read: ${(e as Error).message.split('\n')[0]}`,
-      {
-        code: 'QUERY_SOURCE_UNAVAILABLE',
-        hint: "the server needs shared_preload_libraries = 'pg_stat_statements' (a restart), and the role needs pg_read_all_stats to see other roles' queries",
-      },
-    );
-  }
   const queries: AppQuery[] = [];
-  for (const r of rows) {
-    const sql = r.query.trim().replace(/;\s*$/, '');
+  for (const r of await role.read(conn, name, environment)) {
+    const sql = r.text.trim().replace(/;\s*$/, '');
     if (!QUERY_START.test(sql)) continue;
-    const parsed = await parser.parse(sql, 'pg_stat_statements', { searchPath }).catch(() => null);
+    const parsed = await parser.parse(sql, name, { searchPath }).catch(() => null);
     queries.push({
       text: sql,
-      origin: 'pg_stat_statements',
-      calls: Number(r.calls),
+      origin: name,
+      ...(r.calls === undefined ? {} : { calls: r.calls }),
       references: parsed?.flatMap((s) => s.references) ?? [],
     });
   }

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { sha256 } from '../sources/checksum';
+import { hash } from 'node:crypto';
 
 /**
  * The values of the workspace's configuration files (`dbee.yaml`, every `db.yaml`), kept between runs in
@@ -74,7 +74,7 @@ interface Entry {
   value: unknown;
 }
 
-const digest = (text: string) => sha256(text).slice(0, 40);
+const digest = (text: string) => hash('sha256', text, 'hex').slice(0, 40);
 
 /** This format and the YAML library's version: the values depend on both. */
 const FORMAT = digest(`dbee-config-v1\0${(require('yaml/package.json') as { version: string }).version}`).slice(0, 12);

@@ -39,7 +39,9 @@ export function unknownEnvironments(file: YamlFile, config: WorkspaceConfig): Db
       ...(typeof env.compat?.newQueries === 'string' ? [env.compat.newQueries] : (env.compat?.newQueries ?? [])),
     ];
     for (const source of sources) {
-      const m = /^pg_stat_statements:(.+)$/.exec(source);
+      // A live source of another environment (`<name>:<env>`, e.g. PostgreSQL's statement statistics): a bare name,
+      // longer than a drive letter, then the environment; paths have a dot or a slash before any colon.
+      const m = /^[A-Za-z_][A-Za-z0-9_]+:([^/\\]+)$/.exec(source);
       if (m) check(m[1]!, ['environments', name, 'compat'], `the queries of ${source}`);
     }
   }

@@ -211,13 +211,14 @@ export const verifySettings = z.strictObject({
 export const compatSettings = z.strictObject({
   /**
    * Where the application's queries come from, one or more of: a `.sql` file or a folder of them (workspace-relative),
-   * a PostgreSQL `.csv` log, `pg_stat_statements` (this environment's) or `pg_stat_statements:<env>`.
+   * a PostgreSQL `.csv` log, or a live source of the engine by name (`QuerySourceRole.names`): `<name>` (this
+   * environment's) or `<name>:<env>`.
    */
   queries: z.union([z.string(), z.array(z.string()).min(1)]),
   /**
    * The new application version's queries (the same kinds of source), checked after the plan only: each must work
    * on the new schema (with the expand-contract strategy, through the new version schema), e.g. `app/queries` of the
-   * branch while `queries` reads the running application's `pg_stat_statements`.
+   * branch while `queries` reads the running application's statement statistics.
    */
   newQueries: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   /** A query that a plan breaks: `fail` refuses (exit 1, the default), `warn` reports it, `off` skips the check. */

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Workspace } from '../config/workspace';
 import { DbeeError } from '../errors';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
-import { Ledger, type DeploymentSummary } from '../ledger/ledger';
+import type { DeploymentSummary } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { settled, unsettled, writeCacheFile } from '../background';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { loadModels, loadTarget, removedObjects, schemaOwners, type LoadedTarget } from '../context/load';
@@ -141,7 +142,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     selectors.againstEnv || selectors.head
       ? undefined
       : async (conn: Connection) =>
-          removedObjects(model, await new Ledger(conn, engine.ledger).deployedState(target.name));
+          removedObjects(model, await openLedger(conn, engine.ledger).deployedState(target.name));
   const reading = readLive(
     ctx,
     engine,
@@ -155,7 +156,10 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     envVsEnv,
     selectors.noCache
       ? undefined
-      : (conn) => new Ledger(conn, engine.ledger).lastFinishedSummary(target.name, environment.name).catch(() => null),
+      : (conn) =>
+          openLedger(conn, engine.ledger)
+            .lastFinishedSummary(target.name, environment.name)
+            .catch(() => null),
   );
   // Both sides at once; the sources' error first, as when the model was built before the live side was read.
   const [read, built] = await Promise.all([settled(reading), desired.building ? settled(desired.building) : null]);
@@ -257,7 +261,7 @@ async function diffByComparison(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => ({
       description: conn.description,
-      pendingDrops: removedObjects(model, await new Ledger(conn, engine.ledger).deployedState(target.name)),
+      pendingDrops: removedObjects(model, await openLedger(conn, engine.ledger).deployedState(target.name)),
       ...(await compare.compareObjects(conn, {
         objects,
         databases: model.graph.schemas,

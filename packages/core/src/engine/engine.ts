@@ -7,15 +7,9 @@ import type { RenderMode } from '../plan/render-mode';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
-import type { ExpandPlan, ExpandTable } from '../expand/expand-plan';
-import type {
-  BatchResult,
-  Connection,
-  DatabaseNotice,
-  QueryResult,
-  ResultField,
-  StatementDescription,
-} from './connection';
+import type { Table } from '../schema/model';
+import type { SmokeCheck } from '../model/smoke-check';
+import type { Connection } from './connection';
 export type {
   BatchResult,
   Connection,
@@ -25,6 +19,7 @@ export type {
   StatementDescription,
 } from './connection';
 import type { AdviseRole, StatisticsAdviceRole } from './advise-role';
+import type { BackfillRole } from './backfill-role';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -42,11 +37,6 @@ export interface EngineCapabilities {
    * `CREATE OR REPLACE` never conflicts (PostgreSQL).
    */
   replaceConflicts?: boolean;
-  /**
-   * The engine runs backfills and batched migrations (`expand/backfill.ts`: keyset batches in PostgreSQL's SQL, the
-   * cursor in the ledger's `backfills` table). Default false: a batched migration is refused when planned.
-   */
-  backfill?: boolean;
 }
 
 /** A held deployment lock. `release` is idempotent. */
@@ -648,10 +638,114 @@ export interface ObjectCatalog {
    */
   rowsUpTo?(conn: Connection, table: ObjectKey, limit: number): Promise<number | null>;
   /**
-   * The planner's estimate of a table's rows (PostgreSQL: `pg_class.reltuples`, kept by ANALYZE and autovacuum), or
+   * The planner's estimate of a table's rows (PostgreSQL: the relation's `reltuples`, kept by ANALYZE and autovacuum), or
    * null when there is none yet. Read for a table `rowsUpTo` found large, to say how large in its hazards.
    */
   rowsEstimate?(conn: Connection, table: ObjectKey): Promise<number | null>;
+}
+
+/** A constraint the new shape adds: `NOT VALID` at expand, `VALIDATE` at complete. */
+export interface AddedConstraint {
+  name: string;
+  kind: 'check' | 'foreign-key' | 'unique';
+  /** Constrained columns (a unique constraint's index is built on them). */
+  columns: string[];
+  /** Definition as the engine prints it (over the new shape's physical columns at complete). */
+  definition: string;
+}
+
+/** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
+export const EXPAND_PLAN_FORMAT = 1;
+
+/**
+ * One column of a table's new shape during the expand phase, and where its value lives physically.
+ * - `same`: an old column, unchanged (the new version's view reads it as it is);
+ * - `renamed`: an old column under a new name (`from` → `name`; renamed physically at complete);
+ * - `shadow`: a new physical column `physical` that replaces old column `from` (type change, added NOT NULL), filled
+ *   by `up` from the old shape and written back by `down` into `from`; swapped in at complete;
+ * - `added`: a column the old shape does not have, added under its final name, filled by `up` (or its default).
+ */
+export interface ExpandColumn {
+  /** Name in the new shape. */
+  name: string;
+  kind: 'same' | 'renamed' | 'shadow' | 'added';
+  /** The physical column the new version's view reads during the expand phase. */
+  physical: string;
+  /** The old column it continues (`renamed`, `shadow`, `same`). */
+  from?: string;
+  /** Type as the engine prints it, e.g. `numeric(12,2)`. */
+  type: string;
+  /** NOT NULL in the new shape: a `CHECK (... IS NOT NULL) NOT VALID` during expand, `SET NOT NULL` at complete. */
+  notNull: boolean;
+  /** The new shape's default, set on the physical column at expand. */
+  default: string | null;
+  /**
+   * Expression over the old shape's columns (by name) that computes this column for rows written by the old
+   * version, and for the backfill (`shadow`, `added`). Null for `added` without one: the default fills it.
+   */
+  up: string | null;
+  /** For `shadow`: expression over the new shape's columns that writes the old column `from` back. */
+  down: string | null;
+}
+
+/** An old column the new shape no longer has (dropped, or merged/split into others); dropped at complete. */
+export interface DroppedColumn {
+  name: string;
+  type: string;
+  /**
+   * Expression over the new shape's columns (and this column's own name, its current value; NULL on insert) that
+   * the sync trigger writes into it for rows written by the new version. Null: it is left alone (NULL or default).
+   */
+  down: string | null;
+}
+
+/** One table of the project during an expand/contract release. */
+export interface ExpandTable {
+  schema: string;
+  /** Physical name during the expand phase (the old name). */
+  name: string;
+  /** Name in the new shape (differs when the table is renamed; renamed physically at complete). */
+  newName: string;
+  /** The old shape's columns in order, with their types (the old version's view, the `up` expressions' names). */
+  oldColumns: { name: string; type: string; notNull: boolean }[];
+  /** The new shape's columns in order. */
+  columns: ExpandColumn[];
+  dropped: DroppedColumn[];
+  constraints: AddedConstraint[];
+  /** Primary key columns (the backfill's keyset); empty when the table has none. */
+  key: string[];
+  /**
+   * A table the release creates: made at expand (the new version's view reads it), dropped by abort, left by
+   * complete. `definition` is its model, for the engine to render the CREATE TABLE.
+   */
+  created?: { definition: Table };
+  /** Constraints the new shape has under another name (a renamed table's `<table>_pkey`...): renamed at complete. */
+  renamedConstraints?: { from: string; to: string }[];
+}
+
+/** Everything an expand/contract release does, decided once at expand and stored with its phases. */
+export interface ExpandPlan {
+  formatVersion: typeof EXPAND_PLAN_FORMAT;
+  project: string;
+  /** Release label as given (`--release`, the package's name, or the next number). */
+  release: string;
+  /** The release whose shape the old version schema exposes (`0`: the shape before the first one). */
+  previous: string;
+  /** Owned schemas, each with a version schema per release. */
+  schemas: string[];
+  /** Every table of the owned schemas (unchanged ones too: each version schema has a view of each). */
+  tables: ExpandTable[];
+  /** One line per supported change, for the terminal and `dbee status`. */
+  summary: string[];
+  /**
+   * The ledger's object state of the project once the release is complete (object key → checksum of its source), as
+   * a deployment from the sources records it; written by `complete`.
+   */
+  objectStates?: Record<string, string>;
+  /** The project's scope (schemas, what is managed), for the fingerprint `complete` records. */
+  scope?: SchemaScope;
+  /** The release's smoke checks (from its smoke files), run against its version while expanded and the next release's old version. */
+  smoke?: SmokeCheck[];
 }
 
 /** One statement of the expand/contract strategy: safe to run again after a kill (guarded, `IF EXISTS`...). */
@@ -855,6 +949,29 @@ export interface LineageRole {
   read(sql: string, columnsOf: (relation: RelationName) => readonly string[] | null): Promise<QueryLineage>;
 }
 
+/** One statement a live query source holds, as the application sent it (constants as `$n` when normalised). */
+export interface LiveQuery {
+  text: string;
+  /** Times it ran, when the source counts them. */
+  calls?: number;
+}
+
+/**
+ * Where an environment's database keeps the statements the application ran, for `dbee check`, the dry run's
+ * compatibility check and `dbee advise` (`--queries <name>` or `<name>:<env>`). PostgreSQL: its statement statistics
+ * extension (`packages/postgres/src/query-sources.ts`). Core reads files and logs itself, parses every statement with the
+ * engine's parser, and keeps the verdicts.
+ */
+export interface QuerySourceRole {
+  /** The names a `--queries` entry gives to read a live source, e.g. the name of PostgreSQL's extension. */
+  readonly names: readonly string[];
+  /**
+   * The statements the source `name` holds for the connection's database, the most called first; a `DbeeError`
+   * (`QUERY_SOURCE_UNAVAILABLE`, with what to do) when it cannot be read there. `environment` names it in messages.
+   */
+  read(conn: Connection, name: string, environment: string): Promise<LiveQuery[]>;
+}
+
 /**
  * One database engine, composed by a factory in its package: a small required part (name, capabilities, parser,
  * ledger, session, connect, lock, mapError) and optional roles. A role is an object whose members are all
@@ -901,6 +1018,13 @@ export interface Engine {
   readonly audit?: AuditTrail;
   /** The expand/contract strategy. PostgreSQL. */
   readonly expand?: ExpandRole;
+  /**
+   * Backfills and batched migrations: keyset batches, their cursor in the ledger's `backfills` table. PostgreSQL.
+   * Without it a batched migration is refused when planned.
+   */
+  readonly backfill?: BackfillRole;
+  /** Live sources of the application's queries (`--queries`). PostgreSQL. */
+  readonly querySources?: QuerySourceRole;
   /** Index and statistics advice (`dbee advise`). PostgreSQL. */
   readonly advise?: AdviseRole;
   /** Statistics advice from the optimizer's own recommendations (`dbee advise`). Teradata. */
@@ -996,6 +1120,8 @@ export type EngineRole =
   | 'extract'
   | 'audit'
   | 'expand'
+  | 'backfill'
+  | 'querySources'
   | 'advise'
   | 'statisticsAdvice'
   | 'locks'
@@ -1033,6 +1159,8 @@ const ROLE_REASON: Record<EngineRole, string> = {
   extract: 'it cannot write live objects as source files',
   audit: 'it has no audit trail',
   expand: 'it has no version schemas of views or sync triggers',
+  backfill: 'it has no keyset batches with a cursor in the ledger',
+  querySources: 'it keeps no statistics of the statements run',
   advise: 'it has no planner costs or hypothetical indexes to prove advice with',
   statisticsAdvice: 'its optimizer recommends no statistics',
   locks: 'it cannot read or clear its deployment lock',

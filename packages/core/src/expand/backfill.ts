@@ -1,11 +1,12 @@
+import type { BackfillKeyColumn, BackfillRole, BackfillStatements } from '../engine/backfill-role';
 import type { Connection, LedgerDialect } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
-import { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { type LockRetryOptions, sleep, withLockRetry } from './lock-retry';
 import { formatDuration } from '../runner/reporter';
 
 /**
- * A data change run in keyset batches (PostgreSQL SQL; a server or PGlite): `UPDATE table SET <set>` over every row
+ * A data change run in keyset batches (its SQL is the engine's `BackfillRole`): `UPDATE table SET <set>` over every row
  * of `table` that exists when it starts (and matches `where`), in batches of consecutive keys, one transaction each.
  * Its cursor (the last key done), the key bound taken at start and its done/total live in the ledger table
  * `<ledger schema>.backfills`, each batch's row written in the batch's own transaction: a kill loses at most the
@@ -179,11 +180,7 @@ export const BACKFILL_DEFAULTS = {
   minBatchSize: 10,
 };
 
-interface KeyColumn {
-  name: string;
-  /** The type as `format_type` writes it, for casting a cursor value back. */
-  type: string;
-}
+type KeyColumn = BackfillKeyColumn;
 
 /**
  * Run (or resume) the backfill `spec` to its end. The ledger must be at the version that has the `backfills` table
@@ -194,18 +191,27 @@ interface KeyColumn {
  * what makes the backfill end under a steady stream of inserts.
  */
 export async function runBackfill(
+  role: BackfillRole,
   connection: Connection,
   spec: BackfillSpec,
   options: BackfillOptions = {},
 ): Promise<BackfillResult> {
   const started = Date.now();
-  const key = await keyColumns(connection, spec);
+  const key = await keyColumns(role, connection, spec);
   const { min, max, target, pauseMs, ...walBounds } = paceOf(options);
-  const { walBytesPerBatch, walBytesPerSecond } = await walReadable(connection, walBounds);
-  const batchOptions = { ...options, settings: await batchSettings(connection, options) };
-  const sql = batchSql(spec, key, { ...batchOptions, readWal: walBytesPerSecond > 0 || walBytesPerBatch > 0 });
+  const { walBytesPerBatch, walBytesPerSecond } = await walReadable(role, connection, walBounds);
+  const batchOptions = { ...options, settings: await batchSettings(role, connection, options) };
+  const sql = role.statements({
+    ledgerSchema: ledgerSchemaOf(options),
+    table: spec.table,
+    key,
+    set: spec.set,
+    where: spec.where,
+    settings: Object.keys(batchOptions.settings),
+    readWal: walBytesPerSecond > 0 || walBytesPerBatch > 0,
+  });
 
-  let state = await backfillState(connection, spec.id, options);
+  let state = await backfillState(role, connection, spec.id, options);
   const resumed = state !== undefined;
   if (state) {
     assertSameSpec(state, spec, key);
@@ -221,12 +227,10 @@ export async function runBackfill(
         key: state.key,
       };
     }
-  } else state = await startBackfill(connection, spec, key, sql, options);
+  } else state = await startBackfill(role, connection, spec, key, sql, options);
 
   const runDoneAtStart = state.done;
-  await connection.query(`UPDATE ${sql.ledger} SET run_started_at = now(), run_start_done = done WHERE id = $1`, [
-    spec.id,
-  ]);
+  await connection.query(sql.runStart, [spec.id]);
 
   let size = clamp(options.batchSize ?? (resumed ? state.batchSize : BACKFILL_DEFAULTS.batchSize), min, max);
   let { cursor, done, batches } = state;
@@ -236,7 +240,7 @@ export async function runBackfill(
 
   while (bound) {
     options.signal?.throwIfAborted();
-    const r = await runBatch(connection, spec, sql, { cursor, bound, size }, batchOptions);
+    const r = await runBatch(role, connection, spec, sql, { cursor, bound, size }, batchOptions);
     cursor = r.upper;
     done += r.updated;
     batches++;
@@ -257,10 +261,7 @@ export async function runBackfill(
     if (pause > 0) await sleep(pause, options.signal);
   }
 
-  await connection.query(
-    `UPDATE ${sql.ledger} SET status = 'done', finished_at = now(), updated_at = now(), total = GREATEST(total, done) WHERE id = $1`,
-    [spec.id],
-  );
+  await connection.query(sql.finish, [spec.id]);
   const run = { updatedThisRun: done - runDoneAtStart, batchesThisRun, elapsedMs: Date.now() - started };
   return {
     id: spec.id,
@@ -331,155 +332,65 @@ export function walPace(
 const WAL_PACE_SLACK_MS = 20;
 
 /**
- * The WAL bounds when set and the server gives its WAL position to this role (`pg_current_wal_insert_lsn()`; some
- * PostgreSQL-compatible services do not, a database may revoke it); else none: the backfill runs without them rather
- * than fail.
+ * The WAL bounds when set and the server gives its WAL position to this role (some PostgreSQL-compatible services do
+ * not, a database may revoke it); else none: the backfill runs without them rather than fail.
  */
 async function walReadable<T extends { walBytesPerBatch: number; walBytesPerSecond: number }>(
+  role: BackfillRole,
   connection: Connection,
   bounds: T,
 ): Promise<T> {
   if (bounds.walBytesPerBatch <= 0 && bounds.walBytesPerSecond <= 0) return bounds;
-  const readable = await connection.query('SELECT pg_current_wal_insert_lsn()').then(
-    () => true,
-    () => false,
-  );
-  return readable ? bounds : { ...bounds, walBytesPerBatch: 0, walBytesPerSecond: 0 };
-}
-
-/** A WAL position (`16/B374D848`) as a byte offset. */
-function lsnBytes(lsn: string): bigint {
-  const [hi, lo] = lsn.split('/');
-  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+  return (await role.walReadable(connection)) ? bounds : { ...bounds, walBytesPerBatch: 0, walBytesPerSecond: 0 };
 }
 
 /**
- * The settings each batch makes: the caller's, and `wal_compression` when the caller leaves it on (the default), the
- * server does not compress already, and the role may set it (else nothing: a batch never fails for it). The method is
- * the best the server was built with (`pg_settings.enumvals`): zstd, lz4, else pglz (`on` before PostgreSQL 15).
+ * The settings each batch makes: the caller's, and the engine's WAL compression when the caller leaves it on (the
+ * default), the server does not compress already, and the role may set it (else nothing: a batch never fails for it).
  */
-async function batchSettings(connection: Connection, options: BackfillOptions): Promise<Record<string, string>> {
+async function batchSettings(
+  role: BackfillRole,
+  connection: Connection,
+  options: BackfillOptions,
+): Promise<Record<string, string>> {
   const settings = { ...options.settings };
-  if (options.walCompression === false || 'wal_compression' in settings) return settings;
-  const r = await connection.query<{ now: string; methods: unknown; version: string; superuser: boolean }>(
-    `SELECT current_setting('wal_compression') AS now, (SELECT enumvals FROM pg_settings WHERE name = 'wal_compression') AS methods,
-            current_setting('server_version_num') AS version, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
-  );
-  const row = r.rows[0];
-  if (row?.now !== 'off') return settings;
-  let allowed = row.superuser === true;
-  if (!allowed && Number(row.version) >= 150000) {
-    const p = await connection.query<{ ok: boolean }>(`SELECT has_parameter_privilege('wal_compression', 'SET') AS ok`);
-    allowed = p.rows[0]?.ok === true;
-  }
-  if (!allowed) return settings;
-  const methods = pgArray(row.methods);
-  const method = ['zstd', 'lz4', 'pglz'].find((m) => methods.includes(m)) ?? 'on';
-  return { ...settings, wal_compression: method };
+  if (options.walCompression === false) return settings;
+  return { ...settings, ...(await role.walCompression(connection, settings)) };
 }
 
-/** The SQL of a backfill's batches (see `batchSql`). */
-interface BatchSql {
-  ledger: string;
-  table: string;
-  keyList: string;
-  /** `($from::type, ...)`: the key as parameters from `$from`. */
-  cast: (from: number) => string;
-  /** ` AND (<where>)`, or empty. */
-  where: string;
-  /** The ledger row locked, with the batch's settings made. */
-  lock: string;
-  upper: (first: boolean) => string;
-  update: (first: boolean) => string;
-}
-
-/**
- * A batch is a range of keys: above the cursor, up to the key of the `size`-th row after it (or the bound, for the
- * last batch). One statement updates the range's rows and moves the ledger's cursor to its end, in the batch's
- * transaction; ranges never overlap, so no row is updated twice. A range UPDATE needs no join and no row locks
- * taken beforehand (which cost a WAL record per row). The batch commits without waiting for the disk: its ledger
- * row commits with it, so a crash can only lose both.
- */
-function batchSql(spec: BackfillSpec, key: KeyColumn[], options: BackfillOptions & { readWal: boolean }): BatchSql {
-  const ledger = `${ident(options.ledgerSchema ?? options.ledger?.schema ?? 'dbee')}.backfills`;
-  const table = `${ident(spec.table.schema)}.${ident(spec.table.name)}`;
-  const keyList = key.map((k) => ident(k.name)).join(', ');
-  const cast = (from: number) => `(${key.map((k, i) => `$${from + i}::${k.type}`).join(', ')})`;
-  // User fragments end with a line break: a trailing `-- comment` in them must not swallow what follows.
-  const where = spec.where?.trim() ? ` AND (${spec.where}\n)` : '';
-  const lowerSql = (first: boolean) => (first ? '' : `(${keyList}) > ${cast(1)} AND `);
-  const settings = Object.keys(options.settings ?? {});
-  return {
-    ledger,
-    table,
-    keyList,
-    cast,
-    where,
-    // A second runner of the same backfill waits on the ledger row, then sees this one's cursor. The batch's settings
-    // are made by the same statement (no round trip of their own), and the WAL position read when a bound needs it.
-    lock: `SELECT cursor_key, status${settings.map((_, i) => `, set_config($${2 * i + 2}, $${2 * i + 3}, true) AS s${i}`).join('')}${options.readWal ? ', pg_current_wal_insert_lsn()::text AS wal' : ''}
-      FROM ${ledger} WHERE id = $1 FOR UPDATE`,
-    upper: (first) => {
-      const p = first ? 0 : key.length;
-      return `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}
-      WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
-      ORDER BY ${keyList} OFFSET $${p + key.length + 1} LIMIT 1`;
-    },
-    update: (first) => {
-      const p = first ? 0 : key.length;
-      return `WITH updated AS (
-        UPDATE ${table} SET ${spec.set}
-        WHERE ${lowerSql(first)}(${keyList}) <= ${cast(p + 1)}${where}
-        RETURNING 1)
-      UPDATE ${ledger} SET cursor_key = $${p + key.length + 1}::jsonb, done = done + (SELECT count(*) FROM updated),
-        batches = batches + 1, batch_size = $${p + key.length + 3}, updated_at = now()
-      WHERE id = $${p + key.length + 2}
-      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async${options.readWal ? ', pg_current_wal_insert_lsn()::text AS wal' : ''}`;
-    },
-  };
+/** The schema of the ledger's `backfills` table. */
+function ledgerSchemaOf(options: Pick<BackfillOptions, 'ledgerSchema' | 'ledger'>): string {
+  return options.ledgerSchema ?? options.ledger?.schema ?? 'dbee';
 }
 
 /** The ledger row of a new backfill: the bound and the count read one snapshot (the rows that exist now, no others). */
 async function startBackfill(
+  role: BackfillRole,
   connection: Connection,
   spec: BackfillSpec,
   key: KeyColumn[],
-  sql: BatchSql,
+  sql: BackfillStatements,
   options: BackfillOptions,
 ): Promise<BackfillState> {
-  const { table, keyList, cast, where } = sql;
   return connection.transaction(async (tx) => {
-    await tx.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-    if (options.ledger) await new Ledger(tx, options.ledger).ensureTable('backfills', tx);
-    const top = await tx.query<Record<string, string>>(
-      `SELECT ${key.map((k, i) => `${ident(k.name)}::text AS k${i}`).join(', ')} FROM ${table}` +
-        `${where ? ` WHERE true${where}` : ''} ORDER BY ${key.map((k) => `${ident(k.name)} DESC`).join(', ')} LIMIT 1`,
-    );
+    await tx.execute(sql.snapshot);
+    if (options.ledger) await openLedger(tx, options.ledger).ensureTable('backfills', tx);
+    const top = await tx.query<Record<string, string>>(sql.bound);
     const bound = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : null;
-    const count = bound
-      ? await tx.query<{ n: string }>(
-          `SELECT count(*) AS n FROM ${table} WHERE (${keyList}) <= ${cast(1)}${where}`,
-          bound,
-        )
-      : null;
-    await tx.query(
-      `INSERT INTO ${sql.ledger} (id, project, table_schema, table_name, key_columns, set_clause, where_clause, bound_key,
-         total, batch_size, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running')`,
-      [
-        spec.id,
-        spec.project ?? null,
-        spec.table.schema,
-        spec.table.name,
-        JSON.stringify(key.map((k) => k.name)),
-        spec.set,
-        spec.where ?? null,
-        bound ? JSON.stringify(bound) : null,
-        Number(count?.rows[0]?.n ?? 0),
-        options.batchSize ?? BACKFILL_DEFAULTS.batchSize,
-      ],
-    );
-    return (await backfillState(tx, spec.id, options))!;
+    const count = bound ? await tx.query<{ n: string }>(sql.count, bound) : null;
+    await tx.query(sql.insert, [
+      spec.id,
+      spec.project ?? null,
+      spec.table.schema,
+      spec.table.name,
+      JSON.stringify(key.map((k) => k.name)),
+      spec.set,
+      spec.where ?? null,
+      bound ? JSON.stringify(bound) : null,
+      Number(count?.rows[0]?.n ?? 0),
+      options.batchSize ?? BACKFILL_DEFAULTS.batchSize,
+    ]);
+    return (await backfillState(role, tx, spec.id, options))!;
   });
 }
 
@@ -489,9 +400,10 @@ async function startBackfill(
  * it held its rows' locks), and the server's WAL bytes from its first statement to its UPDATE's end when read.
  */
 async function runBatch(
+  role: BackfillRole,
   connection: Connection,
   spec: BackfillSpec,
-  sql: BatchSql,
+  sql: BackfillStatements,
   at: { cursor: string[] | null; bound: string[]; size: number },
   options: BackfillOptions,
 ): Promise<{ updated: number; upper: string[]; last: boolean; ms: number; heldMs: number; walBytes?: number }> {
@@ -526,7 +438,7 @@ async function runBatch(
       ]);
       const wal = q.rows[0]?.wal;
       const from = row.rows[0]?.wal;
-      const walBytes = wal && from ? Number(lsnBytes(wal) - lsnBytes(from)) : undefined;
+      const walBytes = wal && from ? role.walBytes(from, wal) : undefined;
       return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0], walBytes };
     },
     options.lock,
@@ -536,22 +448,22 @@ async function runBatch(
 
 /** The backfill `id` as the ledger holds it, or undefined when it never started (or the ledger has no such table). */
 export async function backfillState(
+  role: BackfillRole,
   connection: Connection,
   id: string,
   options: Pick<BackfillOptions, 'ledgerSchema' | 'ledger'> = {},
 ): Promise<BackfillState | undefined> {
-  return (await readStates(connection, 'WHERE id = $1', [id], options))[0];
+  return (await readStates(role, connection, { id }, options))[0];
 }
 
 /** Every backfill of `project` in the ledger (all of them when `project` is undefined), newest first. */
 export async function backfillStates(
+  role: BackfillRole,
   connection: Connection,
   project?: string,
   options: Pick<BackfillOptions, 'ledgerSchema' | 'ledger'> = {},
 ): Promise<BackfillState[]> {
-  return project === undefined
-    ? readStates(connection, '', [], options)
-    : readStates(connection, 'WHERE project = $1', [project], options);
+  return readStates(role, connection, project === undefined ? {} : { project }, options);
 }
 
 /** One line for a terminal: `orders.total: 41,000/100,000 rows (41%), 52,300 rows/s, about 1 s left`. */
@@ -564,22 +476,13 @@ export function formatBackfillProgress(
 }
 
 async function readStates(
+  role: BackfillRole,
   connection: Connection,
-  filter: string,
-  params: unknown[],
+  filter: { id?: string; project?: string },
   options: Pick<BackfillOptions, 'ledgerSchema' | 'ledger'>,
 ): Promise<BackfillState[]> {
-  const schema = options.ledgerSchema ?? options.ledger?.schema ?? 'dbee';
-  const exists = await connection.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [
-    `${ident(schema)}.backfills`,
-  ]);
-  if (!exists.rows[0]?.t) return [];
-  const r = await connection.query<Record<string, unknown>>(
-    `SELECT *, extract(epoch FROM updated_at - run_started_at) * 1000 AS run_ms FROM ${ident(schema)}.backfills ${filter}
-     ORDER BY started_at DESC, id`,
-    params,
-  );
-  return r.rows.map((row) => {
+  const rows = await role.rows(connection, ledgerSchemaOf(options), filter);
+  return rows.map((row) => {
     const done = Number(row.done);
     const total = Math.max(Number(row.total), done);
     const runMs = row.run_ms === null || row.run_ms === undefined ? 0 : Number(row.run_ms);
@@ -613,33 +516,16 @@ async function readStates(
  * The key columns the batches walk, with their types: the given ones, checked to be the primary key or a unique key
  * of NOT NULL columns (in any order of the index's columns), or else the primary key, else the narrowest such key.
  */
-async function keyColumns(connection: Connection, spec: BackfillSpec): Promise<KeyColumn[]> {
-  const qualified = `${ident(spec.table.schema)}.${ident(spec.table.name)}`;
+async function keyColumns(role: BackfillRole, connection: Connection, spec: BackfillSpec): Promise<KeyColumn[]> {
   const where = `${spec.table.schema}.${spec.table.name}`;
-  const rel = await connection.query<{ oid: string | null }>(`SELECT to_regclass($1)::oid::text AS oid`, [qualified]);
-  if (!rel.rows[0]?.oid) {
+  const found = await role.keys(connection, spec.table);
+  if (!found) {
     throw new DbeeError(`backfill ${spec.id}: table ${where} does not exist`, {
       code: 'BACKFILL_NO_TABLE',
       hint: 'check the table named by the backfill (schema and name)',
     });
   }
-  const r = await connection.query<{ primary: boolean; columns: string[]; types: string[]; not_null: boolean }>(
-    `SELECT i.indisprimary AS primary,
-            array_agg(a.attname::text ORDER BY k.ord) AS columns,
-            array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord) AS types,
-            bool_and(a.attnotnull) AS not_null
-       FROM pg_index i
-       CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-      WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
-        AND k.ord <= i.indnkeyatts
-      GROUP BY i.indexrelid, i.indisprimary
-      ORDER BY i.indisprimary DESC, count(*), i.indexrelid`,
-    [rel.rows[0].oid],
-  );
-  const keys = r.rows
-    .filter((k) => k.not_null)
-    .map((k) => ({ ...k, columns: pgArray(k.columns), types: pgArray(k.types) }));
+  const keys = found.filter((k) => k.notNull);
   const pick = spec.key?.length
     ? keys.find((k) => k.columns.length === spec.key!.length && spec.key!.every((c) => k.columns.includes(c)))
     : keys[0];
@@ -702,22 +588,6 @@ export function adapt(size: number, ms: number, target: number, min: number, max
 
 function clamp(n: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.floor(n)));
-}
-
-/** A PostgreSQL identifier, always quoted. */
-function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** A text array as a driver returns it: an array (node-postgres, PGlite), or the literal `{a,b}` for unknown types. */
-function pgArray(value: unknown): string[] {
-  if (Array.isArray(value)) return value.map(String);
-  const text = String(value ?? '');
-  if (!text.startsWith('{')) return [];
-  return text
-    .slice(1, -1)
-    .match(/"(?:[^"\\]|\\.)*"|[^,]+/g)!
-    .map((s) => (s.startsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, '$1') : s));
 }
 
 function parseJson<T>(value: unknown): T | null {

@@ -1,3 +1,4 @@
+import type { BackfillRole } from '../engine/backfill-role';
 import type { Connection, LedgerDialect } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { BatchedMigration } from '../plan/plan';
@@ -18,10 +19,14 @@ export interface BatchedRunReporter {
  * stopped, and the ones already done are not run again. Progress lines go to `reporter.info` at most every
  * `progressEveryMs` (2 s), and one line when each statement ends.
  */
-export async function runBatchedUpdates(connection: Connection, input: BatchedRunInput): Promise<void> {
+export async function runBatchedUpdates(
+  role: BackfillRole,
+  connection: Connection,
+  input: BatchedRunInput,
+): Promise<void> {
   for (const [i, sql] of input.statements.entries()) {
     input.onStatement?.(i, sql);
-    await runBatchedUpdate(connection, input, i, sql);
+    await runBatchedUpdate(role, connection, input, i, sql);
   }
 }
 
@@ -48,19 +53,15 @@ export interface BatchedRunInput {
  * the runner sends a batched migration's statements one by one through this, in its one statement loop.
  */
 export async function runBatchedUpdate(
+  role: BackfillRole,
   connection: Connection,
   input: Omit<BatchedRunInput, 'statements' | 'onStatement'>,
   i: number,
   sql: string,
 ): Promise<void> {
   const update = parseBatchedUpdate(sql, input.location);
-  const r = await connection.query<{ schema: string | null; name: string | null }>(
-    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.oid = to_regclass($1)`,
-    [update.table],
-  );
-  const table = r.rows[0];
-  if (!table?.schema || !table.name) {
+  const table = await role.resolveTable(connection, update.table);
+  if (!table) {
     throw new DbeeError(`batched migration: table ${update.table} does not exist`, {
       code: 'BACKFILL_NO_TABLE',
       exitCode: ExitCode.applyFailed,
@@ -73,6 +74,7 @@ export async function runBatchedUpdate(
   const every = input.progressEveryMs ?? 2000;
   const id = `${input.idPrefix}#${i + 1}`;
   const result = await runBackfill(
+    role,
     connection,
     {
       id,

@@ -1,110 +1,28 @@
-import { DbeeError, type ErrorLocation } from '../errors';
+import type { ErrorLocation } from '../errors';
 import type { Change } from '../schema/change';
 import type { Column, SchemaModel, Table } from '../schema/model';
-import type { SmokeCheck } from '../smoke/smoke-check';
-import type { SchemaScope } from '../schema/managed-scope';
 import type { ExpandDeclarations } from './declarations';
-import { Classification, EXPAND_RULES, of, tk } from './rules';
-import type { AddedConstraint } from './rules/classification';
+import { Classification, EXPAND_RULES, tk } from './rules';
+import {
+  EXPAND_PLAN_FORMAT,
+  type DroppedColumn,
+  type ExpandColumn,
+  type ExpandPlan,
+  type ExpandTable,
+} from '../engine/engine';
 
-export type { AddedConstraint } from './rules/classification';
-
-/** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
-export const EXPAND_PLAN_FORMAT = 1;
+// The plan's types are part of the engine contract (`ExpandRole` renders them): they live in engine/engine.ts.
+export {
+  EXPAND_PLAN_FORMAT,
+  type AddedConstraint,
+  type DroppedColumn,
+  type ExpandColumn,
+  type ExpandPlan,
+  type ExpandTable,
+} from '../engine/engine';
 
 /** Prefix of the shadow columns, sync functions and triggers the expand/contract strategy adds. */
 export const SHADOW_PREFIX = '_dbee_new_';
-
-/**
- * One column of a table's new shape during the expand phase, and where its value lives physically.
- * - `same`: an old column, unchanged (the new version's view reads it as it is);
- * - `renamed`: an old column under a new name (`from` → `name`; renamed physically at complete);
- * - `shadow`: a new physical column `physical` that replaces old column `from` (type change, added NOT NULL), filled
- *   by `up` from the old shape and written back by `down` into `from`; swapped in at complete;
- * - `added`: a column the old shape does not have, added under its final name, filled by `up` (or its default).
- */
-export interface ExpandColumn {
-  /** Name in the new shape. */
-  name: string;
-  kind: 'same' | 'renamed' | 'shadow' | 'added';
-  /** The physical column the new version's view reads during the expand phase. */
-  physical: string;
-  /** The old column it continues (`renamed`, `shadow`, `same`). */
-  from?: string;
-  /** Type as the engine prints it, e.g. `numeric(12,2)`. */
-  type: string;
-  /** NOT NULL in the new shape: a `CHECK (... IS NOT NULL) NOT VALID` during expand, `SET NOT NULL` at complete. */
-  notNull: boolean;
-  /** The new shape's default, set on the physical column at expand. */
-  default: string | null;
-  /**
-   * Expression over the old shape's columns (by name) that computes this column for rows written by the old
-   * version, and for the backfill (`shadow`, `added`). Null for `added` without one: the default fills it.
-   */
-  up: string | null;
-  /** For `shadow`: expression over the new shape's columns that writes the old column `from` back. */
-  down: string | null;
-}
-
-/** An old column the new shape no longer has (dropped, or merged/split into others); dropped at complete. */
-export interface DroppedColumn {
-  name: string;
-  type: string;
-  /**
-   * Expression over the new shape's columns (and this column's own name, its current value; NULL on insert) that
-   * the sync trigger writes into it for rows written by the new version. Null: it is left alone (NULL or default).
-   */
-  down: string | null;
-}
-
-/** One table of the project during an expand/contract release. */
-export interface ExpandTable {
-  schema: string;
-  /** Physical name during the expand phase (the old name). */
-  name: string;
-  /** Name in the new shape (differs when the table is renamed; renamed physically at complete). */
-  newName: string;
-  /** The old shape's columns in order, with their types (the old version's view, the `up` expressions' names). */
-  oldColumns: { name: string; type: string; notNull: boolean }[];
-  /** The new shape's columns in order. */
-  columns: ExpandColumn[];
-  dropped: DroppedColumn[];
-  constraints: AddedConstraint[];
-  /** Primary key columns (the backfill's keyset); empty when the table has none. */
-  key: string[];
-  /**
-   * A table the release creates: made at expand (the new version's view reads it), dropped by abort, left by
-   * complete. `definition` is its model, for the engine to render the CREATE TABLE.
-   */
-  created?: { definition: Table };
-  /** Constraints the new shape has under another name (a renamed table's `<table>_pkey`...): renamed at complete. */
-  renamedConstraints?: { from: string; to: string }[];
-}
-
-/** Everything an expand/contract release does, decided once at expand and stored with its phases. */
-export interface ExpandPlan {
-  formatVersion: typeof EXPAND_PLAN_FORMAT;
-  project: string;
-  /** Release label as given (`--release`, the package's name, or the next number). */
-  release: string;
-  /** The release whose shape the old version schema exposes (`0`: the shape before the first one). */
-  previous: string;
-  /** Owned schemas, each with a version schema per release. */
-  schemas: string[];
-  /** Every table of the owned schemas (unchanged ones too: each version schema has a view of each). */
-  tables: ExpandTable[];
-  /** One line per supported change, for the terminal and `dbee status`. */
-  summary: string[];
-  /**
-   * The ledger's object state of the project once the release is complete (object key → checksum of its source), as
-   * a deployment from the sources records it; written by `complete`.
-   */
-  objectStates?: Record<string, string>;
-  /** The project's scope (schemas, what is managed), for the fingerprint `complete` records. */
-  scope?: SchemaScope;
-  /** The release's smoke checks (from its smoke files), run against its version while expanded and the next release's old version. */
-  smoke?: SmokeCheck[];
-}
 
 /** True when the table's physical columns change during the expand phase (it needs a sync trigger). */
 export function needsSync(t: ExpandTable): boolean {

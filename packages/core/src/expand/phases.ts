@@ -1,5 +1,5 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
-import { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { ExpandPlan } from './expand-plan';
 
 /**
@@ -139,7 +139,7 @@ export class ExpandLedger {
         `INSERT INTO ${this.table} (project, environment, release, previous, phase, plan) VALUES (${this.p(1)}, ${this.p(2)}, ${this.p(3)}, ${this.p(4)}, 'expanding', ${this.p(5)}) RETURNING *`,
         [plan.project, environment, plan.release, plan.previous, JSON.stringify(plan)],
       );
-    const ledger = new Ledger(this.conn, this.dialect);
+    const ledger = openLedger(this.conn, this.dialect);
     // The table and its first row commit together.
     const r = (await ledger.hasTable('expand_releases'))
       ? await insert(this.conn)

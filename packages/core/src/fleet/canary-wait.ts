@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DbeeError, ExitCode } from '../errors';
 import type { FleetTarget } from '../config/resolve';
-import { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { OperationContext } from '../context/operation-context';
 import type { DeployOptions } from '../options';
 import { withSession } from '../runner/session';
@@ -107,7 +107,7 @@ async function failedSince(ctx: OperationContext, envName: string, project: stri
     return await withSession(
       { engine, environment, workspaceRoot: ctx.workspace.root, waitMs: 1000 },
       async ({ conn }) => {
-        const ledger = new Ledger(conn, engine.ledger);
+        const ledger = openLedger(conn, engine.ledger);
         if (!(await ledger.exists())) return null;
         const last = (await ledger.deployments(project, envName, 1))[0];
         const started = last ? new Date(last.started_at).getTime() : 0;

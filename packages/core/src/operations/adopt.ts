@@ -3,7 +3,8 @@ import { planChanges } from '../diffing/diff-plan';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { requireRole, type Connection, type LockOwner } from '../engine/engine';
 import type { ProjectModel } from '../planner/project-model';
-import { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { AdoptOptions } from '../options';
 import { planFromSources } from '../planner/planner';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -42,7 +43,7 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
   return await withSession(
     { engine, environment, workspaceRoot: workspace.root, reporter },
     async ({ conn, owner }) => {
-      const ledger = new Ledger(conn, engine.ledger);
+      const ledger = openLedger(conn, engine.ledger);
       if ((await ledger.exists()) && (await ledger.deployments(target.name, environment.name, 1)).length) {
         throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
           code: 'ADOPT_NOT_NEEDED',

@@ -13,13 +13,13 @@ import { formatAdviseText } from '../advise/report';
 import { extendedStatistics, staleTables, type ExtendedStatisticsAdvice } from '../advise/statistics';
 import { writeAdvice, writeStatisticsAdvice } from '../advise/write-advice';
 import { formatStatisticsText, statisticsAdvice, type StatisticsReport } from '../advise/collect-statistics';
-import type { AppQuery } from '../check/queries';
+import { querySourceKinds, type AppQuery } from '../check/queries';
 import type { OperationContext } from '../context/operation-context';
 import { deployedStates, loadTarget, schemaOwners, type LoadedTarget } from '../context/load';
 import type { AdviseRole, AdviseTable } from '../engine/advise-role';
 import { requireRole, type Connection } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { AdviseOptions } from '../options';
 import { backupStamp } from '../plan/backup-stamp';
 import type { Plan } from '../plan/plan';
@@ -43,7 +43,7 @@ export async function advise(ctx: OperationContext, options: AdviseOptions): Pro
     throw new DbeeError(`no query source for environment ${environment.name}`, {
       code: 'COMPAT_NO_QUERIES',
       location: environment.declaredAt,
-      hint: `give --queries <file|folder|log.csv|pg_stat_statements>, or set environments.${environment.name}.compat.queries in dbee.yaml`,
+      hint: `give --queries <${querySourceKinds(engine.querySources)}>, or set environments.${environment.name}.compat.queries in dbee.yaml`,
     });
   // An engine whose optimizer recommends statistics itself, with no hypothetical indexes: statistics advice only.
   if (!engine.advise && engine.statisticsAdvice) return adviseStatistics(ctx, loaded, options, specs);
@@ -124,7 +124,7 @@ async function adviseStatistics(
 /** The plan `deploy` would make of the project's sources on this target (as `status` reads its pending steps). */
 async function releasePlan(ctx: OperationContext, loaded: LoadedTarget, conn: Connection): Promise<Plan> {
   const quiet: OperationContext = { ...ctx, reporter: { info: () => {}, warn: () => {}, step: () => {} } };
-  const ledger = new Ledger(conn, loaded.engine.ledger);
+  const ledger = openLedger(conn, loaded.engine.ledger);
   const deployed = await deployedStates(ctx, ledger, loaded.environment, [loaded.target.name]);
   return planSources(
     quiet,

@@ -6,6 +6,7 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { CheckOptions } from '../options';
 import { HAZARD_KINDS } from '../options/common';
 import { makeReporter, type OperationContext, engineFor } from '../context/operation-context';
+import { querySourceKinds } from '../check/queries';
 import { loadModels } from '../context/load';
 import { parseKey } from '../model/object-key';
 import { PLAN_FORMAT_VERSION, type Plan } from '../plan/plan';
@@ -41,7 +42,7 @@ export async function check(ctx: OperationContext, options: CheckOptions): Promi
     throw new DbeeError(`no query source for environment ${environment.name}, and no dbt manifest`, {
       code: 'COMPAT_NO_QUERIES',
       location: environment.declaredAt,
-      hint: `give --queries <file|folder|log.csv|pg_stat_statements> (or set environments.${environment.name}.compat.queries in dbee.yaml), or --dbt <target/manifest.json> (or check.dbt.manifest)`,
+      hint: `give --queries <${querySourceKinds(engineFor(ctx, environment, []).querySources)}> (or set environments.${environment.name}.compat.queries in dbee.yaml), or --dbt <target/manifest.json> (or check.dbt.manifest)`,
     });
   }
   const projects = ctx.workspace.withDependencies(options.project);

@@ -2,7 +2,8 @@ import { duration, durationMs } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type BackupRow } from '../ledger/ledger';
+import type { Ledger, BackupRow } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import type { CleanupOptions } from '../options';
 import { liveProjectPlan, type Plan, type PlanStep } from '../plan/plan';
@@ -98,7 +99,7 @@ export async function cleanup(ctx: OperationContext, options: CleanupOptions): P
   }
   const now = options.now ?? new Date();
   return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => {
-    const ledger = new Ledger(conn, engine.ledger);
+    const ledger = openLedger(conn, engine.ledger);
     const infos = backupInfos(await ledger.liveBackups(target.name), retention, now);
     reporter.info(
       `dbee cleanup ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,

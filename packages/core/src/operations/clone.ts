@@ -9,7 +9,8 @@ import { compareEnvironments, environmentScope } from '../diffing/environment-sc
 import { formatDiffText } from '../diffing/format';
 import { requireRole, type Connection, type DiffRole, type Engine, type LockOwner } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type LedgerState } from '../ledger/ledger';
+import type { Ledger, LedgerState } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { CloneOptions } from '../options';
 import { planChecksum } from '../plan/serialize';
 import { runPlan } from '../runner/runner';
@@ -37,7 +38,7 @@ async function readSide(
   return await withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => {
-      const ledger = new Ledger(conn, engine.ledger);
+      const ledger = openLedger(conn, engine.ledger);
       const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
       const roles = diff.roles ? await diff.roles(conn) : [];
       return { model: await diff.introspect(conn, scope), description: conn.description, state, roles };
@@ -64,7 +65,7 @@ export async function clone(
   return await withSession(
     { engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: sides.settings },
     async (session) => {
-      await markInterruptedClones(ctx, options, new Ledger(session.conn, engine.ledger), session.owner);
+      await markInterruptedClones(ctx, options, openLedger(session.conn, engine.ledger), session.owner);
       const plan = await planClone(ctx, options, sides, session.conn);
       if (options.dryRun) {
         reporter.info('dry run: nothing was applied');

@@ -7,9 +7,9 @@ import {
   type CompatReport,
   type Descriptions,
 } from '../check/compat';
-import { parseQuerySource, readCsvLog, readQueryFiles, readStatStatements, type AppQuery } from '../check/queries';
+import { parseQuerySource, readCsvLog, readLiveQueries, readQueryFiles, type AppQuery } from '../check/queries';
 import type { ResolvedEnvironment } from '../config/resolve';
-import type { Connection, Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { compatVerdict, type CompatOutcome } from '../check/verdict';
 import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
@@ -49,7 +49,7 @@ export interface CompatRun {
 
 /**
  * The compatibility check of a dry run, when `--queries` or the environment's `compat.queries` names a source (and
- * `compat.mode` is not `off`): reads the application's queries (files and logs now; `pg_stat_statements` from the
+ * `compat.mode` is not `off`): reads the application's queries (files and logs now; the engine's live source from the
  * target's session, or from a session of its own when `conn` is null, or another environment's), and returns the
  * probe that describes them on the scratch copy before and after the plan. The new application version's queries
  * (`--new-queries`, `compat.newQueries`) are described after the plan only. Null when nothing asks for it.
@@ -232,17 +232,22 @@ export async function readQuerySources(
   const { engine, environment, searchPath } = input;
   const queries: AppQuery[] = [];
   for (const spec of specs) {
-    const source = parseQuerySource(spec);
-    if (source.kind === 'pg_stat_statements') {
+    const source = parseQuerySource(spec, engine.querySources?.names);
+    if (source.kind === 'live') {
       const own = !source.environment || source.environment === environment.name;
       if (own && input.conn) {
-        queries.push(...(await readStatStatements(input.conn, engine.parser, searchPath, environment.name)));
+        const role = requireRole(engine, 'querySources', `read ${source.name}`);
+        queries.push(
+          ...(await readLiveQueries(role, input.conn, source.name, engine.parser, searchPath, environment.name)),
+        );
         continue;
       }
       const other = own ? environment : ctx.workspace.environment(source.environment!, ctx.env);
-      const conn = await engineFor(ctx, other, []).connect(other, { workspaceRoot: ctx.workspace.root });
+      const otherEngine = engineFor(ctx, other, []);
+      const role = requireRole(otherEngine, 'querySources', `read ${source.name}`);
+      const conn = await otherEngine.connect(other, { workspaceRoot: ctx.workspace.root });
       try {
-        queries.push(...(await readStatStatements(conn, engine.parser, searchPath, other.name)));
+        queries.push(...(await readLiveQueries(role, conn, source.name, engine.parser, searchPath, other.name)));
       } finally {
         await conn.close();
       }

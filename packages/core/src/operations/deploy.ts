@@ -10,7 +10,8 @@ import type { Connection, Engine } from '../engine/engine';
 import type { SessionPool } from '../engine/session-pool';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { deploymentSummary, Ledger } from '../ledger/ledger';
+import { deploymentSummary, type Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { readPackage, type LoadedPackage } from '../package/package';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { DbProject } from '../config/workspace';
@@ -160,7 +161,7 @@ async function planUnderLock(
   report: DeployReport,
 ): Promise<DeployRun> {
   const { engine, environment, options } = input;
-  const ledger = new Ledger(session.conn, engine.ledger);
+  const ledger = openLedger(session.conn, engine.ledger);
   await recoverInterrupted(ctx, input, session, ledger, report);
   // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
   if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
@@ -1104,7 +1105,9 @@ function fingerprintsAtClose(
             ]
           : [],
       );
-      await new Ledger(conn, engine.ledger).updateSummaries(patches).catch(() => {});
+      await openLedger(conn, engine.ledger)
+        .updateSummaries(patches)
+        .catch(() => {});
     });
     return list;
   });

@@ -18,7 +18,7 @@ export interface DiffCompat {
  * application's queries described there before and after, as `deploy --dry-run` does. The side the plan starts from
  * is the environment's live schema (against the sources, `--head`, or `--against-env`), or for two git refs
  * (`--base`/`--head`) the base's desired model, built in an embedded scratch database (no database of the
- * environment is read, unless a `pg_stat_statements` source names one). Null when the environment names no source.
+ * environment is read, unless a live source names one, `<name>:<env>`). Null when the environment names no source.
  */
 export async function diffCompat(
   ctx: OperationContext,

@@ -1,7 +1,8 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, deploymentSummary, type DeploymentRow, type LedgerStep } from '../ledger/ledger';
+import { deploymentSummary, type DeploymentRow, type Ledger, type LedgerStep } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { liveProjectPlan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
@@ -252,7 +253,7 @@ function routineCommand(
     plan: async (input, session) => {
       const { engine, environment } = input;
       const { conn } = session;
-      const ledger = new Ledger(conn, engine.ledger);
+      const ledger = openLedger(conn, engine.ledger);
       const history = (await ledger.exists())
         ? await ledger.deployments(input.project, environment.name, Number.MAX_SAFE_INTEGER)
         : [];

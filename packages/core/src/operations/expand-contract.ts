@@ -13,7 +13,8 @@ import { ExpandDeclarations } from '../expand/declarations';
 import { needsBackfill, planExpand, releaseSlug, versionSchema, type ExpandPlan } from '../expand/expand-plan';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../expand/lock-retry';
 import { ExpandLedger, type ExpandRelease } from '../expand/phases';
-import { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { AbortOptions, CompleteOptions, DeployOptions, VersionOptions } from '../options';
 import { canonicalJson } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
@@ -135,7 +136,7 @@ async function sendSteps(p: Phases, release: ExpandRelease, deployment: Deployme
     const failure = await sendPhase({
       conn: p.conn,
       engine: p.engine,
-      ledger: new Ledger(p.conn, p.engine.ledger),
+      ledger: openLedger(p.conn, p.engine.ledger),
       deploymentId: deployment.id,
       steps,
       reporter: p.ctx.reporter,
@@ -188,6 +189,7 @@ function expandSteps(
     customStep(plan.project, `backfill ${t.schema}.${t.name}`, `SET ${expand.backfillSet(t)}`, ++order, async (c) => {
       const t0 = Date.now();
       const result = await runBackfill(
+        requireRole(p.engine, 'backfill', 'backfill the expanded columns'),
         c,
         {
           id: backfillId(release(), t.schema, t.name),
@@ -271,7 +273,7 @@ async function smokePerVersion(
   const plan = release.plan;
   const settings = p.ctx.workspace.settings(p.ctx.workspace.project(plan.project), p.environment).deploy;
   const prior = await p.ledger.lastDone(plan.project);
-  const history = await new Ledger(p.conn, p.engine.ledger).deployments(
+  const history = await openLedger(p.conn, p.engine.ledger).deployments(
     plan.project,
     p.environment.name,
     Number.MAX_SAFE_INTEGER,
@@ -435,7 +437,7 @@ async function planExpandPhase(
     session,
     waits: [],
   };
-  await markInterrupted(ctx, new Ledger(conn, engine.ledger), session, report, options.dryRun ?? false);
+  await markInterrupted(ctx, openLedger(conn, engine.ledger), session, report, options.dryRun ?? false);
   const flying = await phases.inFlight(target.name);
   const invoker = await inputs.expand.securityInvoker(conn);
   const problems: DbeeError[] = [];
@@ -466,7 +468,7 @@ async function planExpandPhase(
     run.planChecksum ??= releaseChecksum(flying.plan);
     return run;
   }
-  await refusePendingMigrations(new Ledger(conn, engine.ledger), inputs.model, inputs.pkg);
+  await refusePendingMigrations(openLedger(conn, engine.ledger), inputs.model, inputs.pkg);
   const plan = await planRelease(p, inputs, options);
   if (plan === null) return run;
   run.release = plan;
@@ -490,7 +492,7 @@ async function planExpandPhase(
 
 /** Open the release's row, `expanding` (the ledger made first when it has none); one already in flight refuses. */
 async function startRelease(p: Phases, plan: ExpandPlan): Promise<ExpandRelease> {
-  await new Ledger(p.conn, p.engine.ledger).ensure();
+  await openLedger(p.conn, p.engine.ledger).ensure();
   try {
     return await p.ledger.start(plan, p.environment.name);
   } catch (e) {
@@ -546,7 +548,7 @@ async function openPhase(
   pkg: LoadedPackage | null,
   planChecksum: string,
 ): Promise<Deployment> {
-  const ledger = new Ledger(p.conn, p.engine.ledger);
+  const ledger = openLedger(p.conn, p.engine.ledger);
   await ledger.ensure();
   const owner = lockOwner();
   return Deployment.open(ledger, {
@@ -596,7 +598,7 @@ async function closePhase(
     { smoke, ...fingerprint },
     done.error ? { error: done.error.message, statement: null } : null,
   );
-  const applied = (await new Ledger(p.conn, p.engine.ledger).steps(deployment.id)).filter(
+  const applied = (await openLedger(p.conn, p.engine.ledger).steps(deployment.id)).filter(
     (s) => s.status === 'applied',
   ).length;
   return {
@@ -1111,7 +1113,7 @@ async function planFinish(
     session,
     waits: [],
   };
-  await markInterrupted(ctx, new Ledger(session.conn, engine.ledger), session, report, input.dryRun);
+  await markInterrupted(ctx, openLedger(session.conn, engine.ledger), session, report, input.dryRun);
   const r = await ledger.inFlight(target);
   if (!r) throw noRelease(target, env, kind);
   const resuming = r.phase === (kind === 'complete' ? 'contracting' : 'aborting');
@@ -1211,7 +1213,7 @@ export async function complete(ctx: OperationContext, options: CompleteOptions):
 async function recordCompletion(p: Phases, r: ExpandRelease, deployment: Deployment): Promise<void> {
   const states = r.plan.objectStates;
   if (!states) return;
-  const ledger = new Ledger(p.conn, p.engine.ledger);
+  const ledger = openLedger(p.conn, p.engine.ledger);
   await p.conn.transaction(async (tx) => {
     for (const key of Object.keys(deployment.before.objects))
       if (!(key in states) && !key.startsWith('migration:'))

@@ -7,7 +7,7 @@ import { PROJECT_FILE } from '../config/workspace';
 import { requireRole, type AuditEvent, type Connection, type Engine, type ExtractedObject } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
-import { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { expandPlaceholders } from '../sources/placeholders';
 import type { ExtractOptions } from '../options';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -127,7 +127,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
         objects: await extractRole.objects(conn, scope),
         unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
         deployed: target.project
-          ? [...(await new Ledger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
+          ? [...(await openLedger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
           : [],
       };
     },

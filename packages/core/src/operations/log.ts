@@ -1,5 +1,6 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
+import type { Ledger, DeploymentRow, DeploymentSummary } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { LogOptions } from '../options';
 import { canonicalJson } from '../plan/serialize';
 import { formatDuration } from '../runner/reporter';
@@ -45,7 +46,7 @@ export async function log(ctx: OperationContext, options: LogOptions): Promise<E
   return withSession(
     { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
     async ({ conn }) => {
-      const ledger = new Ledger(conn, engine.ledger);
+      const ledger = openLedger(conn, engine.ledger);
       const rows = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
       const smoke = await smokeResultsOf(
         conn,

@@ -10,7 +10,7 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { parseCommandOptions, type PreviewOptions } from '../options';
 import { HAZARD_KINDS } from '../options/common';
 import { withSession } from '../runner/session';
-import { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { check } from './check';
 import { clone } from './clone';
 import { deploy } from './deploy';
@@ -294,7 +294,7 @@ async function unclonedProjects(
 ): Promise<string[]> {
   const session = { engine: side.engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter };
   return withSession({ ...session, deploy: side.base.deploy }, async ({ conn }) => {
-    const ledger = new Ledger(conn, side.engine.ledger);
+    const ledger = openLedger(conn, side.engine.ledger);
     const out: string[] = [];
     for (const p of projects) if (!(await ledger.deployments(p, environment.name, 1)).length) out.push(p);
     return out;

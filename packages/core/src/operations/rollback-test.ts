@@ -5,7 +5,8 @@ import type { OperationContext } from '../context/operation-context';
 import { planChanges } from '../diffing/diff-plan';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
-import { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { LoadedPackage } from '../package/package';
 import { ROLLBACK_PROOF, writeRollbackProof } from '../package/rollback-proof';
 import type { ObjectKey } from '../model/object-key';
@@ -115,7 +116,7 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
     const before = await diff.introspect(copy, { schemas });
     const sampled = await sampleRows(engine, input.conn, copy, plan, before, input.sampleRows);
     const rowsBefore = await readRows(engine, copy, sampled);
-    const ledger = new Ledger(copy, engine.ledger);
+    const ledger = openLedger(copy, engine.ledger);
     await ledger.ensure();
     const quiet = quietContext(ctx);
     const deployed = await applyOnCopy(ctx, input, copy, quiet);

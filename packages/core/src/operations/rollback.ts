@@ -12,7 +12,14 @@ import { materializeRef } from '../diffing/git-ref';
 import type { SchemaModel } from '../schema/model';
 import { requireRole, type Connection, type DiffRole, type Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, outOfResources, type ExitCodeValue } from '../errors';
-import { Ledger, deploymentSummary, type DeploymentRow, type LedgerState, type LedgerStep } from '../ledger/ledger';
+import {
+  type Ledger,
+  deploymentSummary,
+  type DeploymentRow,
+  type LedgerState,
+  type LedgerStep,
+} from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { parseKey, type ObjectKey } from '../model/object-key';
 import { readPackage, type LoadedPackage } from '../package/package';
 import { liveProjectPlan, type Hazard, type Plan, type PlanStep, type StepAction } from '../plan/plan';
@@ -356,7 +363,7 @@ async function openRollbackLedger(
   conn: Connection,
 ): Promise<Ledger> {
   const { engine, environment, target } = input;
-  const ledger = new Ledger(conn, engine.ledger);
+  const ledger = openLedger(conn, engine.ledger);
   if (!(await ledger.exists())) {
     throw new DbeeError(
       `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,

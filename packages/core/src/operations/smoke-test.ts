@@ -1,6 +1,6 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { requireRole } from '../engine/engine';
-import { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { canonicalJson } from '../plan/serialize';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeRegression, smokeTimeoutMs } from '../smoke';
 import { engineFor, type OperationContext } from '../context/operation-context';
@@ -31,7 +31,7 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
   return withSession(
     { engine, environment, workspaceRoot: workspace.root, reporter: ctx.reporter, deploy: settings },
     async ({ conn }) => {
-      const ledger = new Ledger(conn, engine.ledger);
+      const ledger = openLedger(conn, engine.ledger);
       // The results are kept in the ledger, even for a project that was never deployed here.
       await ledger.ensure();
       const last = (await ledger.deployments(target.name, environment.name, 1))[0];

@@ -6,7 +6,8 @@ import { dbtLiveDrift } from './dbt';
 import { readDrift } from '../diffing/drift';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { backfillStates, formatBackfillProgress } from '../expand/backfill';
-import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
+import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { Connection, Engine } from '../engine/engine';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { desiredModelFor } from '../diffing/desired';
@@ -131,10 +132,10 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   return withSession(
     { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
     async ({ conn }) => {
-      const ledger = new Ledger(conn, engine.ledger);
+      const ledger = openLedger(conn, engine.ledger);
       const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
-      const backfills = engine.capabilities.backfill
-        ? await backfillStates(conn, target.name, { ledgerSchema: engine.ledger.schema })
+      const backfills = engine.backfill
+        ? await backfillStates(engine.backfill, conn, target.name, { ledgerSchema: engine.ledger.schema })
         : [];
       const expand = await expandStatus(conn, engine, target.name, backfills);
       const inFlight = expand !== null && !['done', 'aborted'].includes(expand.phase);

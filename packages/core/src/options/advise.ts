@@ -16,7 +16,7 @@ export const adviseCommand = defineCommand('advise', {
       1,
     ),
     minCalls: count(
-      'Queries called fewer times are left alone (sources that count calls: pg_stat_statements). Default 0.',
+      "Queries called fewer times are left alone (sources that count calls: the engine's statement statistics). Default 0.",
       0,
     ),
     write: flag(

@@ -144,6 +144,6 @@ export const maxFailures = () =>
 /** `--queries`: where the running application's queries come from (`check`, `advise`). */
 export const appQueries = () =>
   text(
-    "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or pg_stat_statements (the target's) / pg_stat_statements:<env>. Default: the environment's `compat.queries`.",
+    "Where the application's queries come from: a .sql file or a folder of them, a PostgreSQL .csv log, or the engine's statement statistics by name (docs/compat.md), `<name>` for the target's, `<name>:<env>` for another environment's. Default: the environment's `compat.queries`.",
     { value: '<source>' },
   );

@@ -35,7 +35,7 @@ export const deployCommand = defineCommand('deploy', {
       "With --dry-run: on the scratch copy, deploy the plan, roll it back by the code `dbee rollback` runs, and refuse (exit 1) when the copy is not as it was before (every object, grant and comment, and a sample of the target's rows of the tables the release touches), when a step would lose data without a backup, or when the rollback takes longer than `verify.rollbackWithin` (default 5m); prints the rollback's time and each step's share (docs/rollback-readiness.md). Default: the environment's `verify.rollback`.",
     ),
     queries: text(
-      "With --dry-run: check the running application's queries against the plan (a .sql file or folder, a PostgreSQL .csv log, or pg_stat_statements[:<env>]). Default: the environment's `compat.queries`.",
+      "With --dry-run: check the running application's queries against the plan (a .sql file or folder, a PostgreSQL .csv log, or the engine's statement statistics by name, `<name>[:<env>]`: docs/compat.md). Default: the environment's `compat.queries`.",
       { value: '<source>' },
     ),
     newQueries: text(

@@ -3,7 +3,8 @@ import type { OperationContext } from '../context/operation-context';
 import { checkRollbackProof } from '../package/rollback-proof';
 import { ciJob } from '../context/origin';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
 import type { LoadedPackage } from '../package/package';
 import type { Plan } from '../plan/plan';
@@ -300,7 +301,7 @@ async function finish<I extends PipelineInputs, P extends PipelinePlan>(
       projects,
     });
   }
-  await notifyDeployFinished(ctx, report, result, new Ledger(session.conn, input.session.engine.ledger), notStarted);
+  await notifyDeployFinished(ctx, report, result, openLedger(session.conn, input.session.engine.ledger), notStarted);
   return command.failure(applied, report);
 }
 

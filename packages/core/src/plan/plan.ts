@@ -1,6 +1,8 @@
-import type { HazardKind } from '../config/schema';
+import type { Hazard } from '../model/hazard';
 import type { ObjectKey } from '../model/object-key';
 import type { SchemaScope } from '../schema/managed-scope';
+
+export type { Hazard } from '../model/hazard';
 
 /** Current plan format. Bump it, and add an upgrade, when the shape of `Plan` changes. */
 export const PLAN_FORMAT_VERSION = 1;
@@ -15,18 +17,6 @@ export type StepAction =
   | 'add-constraint'
   | 'rename-aside'
   | 'restore';
-
-/** A risk a step carries; `deploy` refuses steps whose hazards the environment does not allow. */
-export interface Hazard {
-  kind: HazardKind;
-  /** Human explanation, e.g. `drops column sales.orders.note and its data`. */
-  message: string;
-  /**
-   * The lint rule it comes from (`schema/lint-rules.ts`, docs/lint-rules.md): the lock, how long, the safe rewrite.
-   * Absent in plans written before rules had names, and for hazards a conflict strategy adds.
-   */
-  rule?: string;
-}
 
 /** One unit of work: usually one object. */
 export interface PlanStep {

@@ -155,7 +155,7 @@ export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
       let batched: BatchedMigration | null = null;
       try {
         batched = batchedHeader(m.file.text, m.file.path);
-        if (batched && !engine.capabilities.backfill) {
+        if (batched && !engine.backfill) {
           throw new DbeeError(`migration ${m.file.version} is batched, which the ${engine.name} engine cannot run`, {
             code: 'MIGRATION_BATCHED_UNSUPPORTED',
             location: { file: m.file.path, line: 1 },

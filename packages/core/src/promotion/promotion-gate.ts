@@ -1,7 +1,8 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/schema';
 import { DbeeError } from '../errors';
-import { Ledger, type DeploymentRow, type DeploymentSummary } from '../ledger/ledger';
+import type { DeploymentRow, DeploymentSummary } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { LoadedPackage } from '../package/package';
 import { formatDuration } from '../runner/reporter';
 import { withSession } from '../runner/session';
@@ -121,7 +122,7 @@ async function fromLedger(
     const read = await withSession(
       { engine, environment, workspaceRoot: workspace.root },
       async ({ conn }): Promise<Evidence | { unavailable: string }> => {
-        const ledger = new Ledger(conn, engine.ledger);
+        const ledger = openLedger(conn, engine.ledger);
         if (!(await ledger.exists()))
           return { unavailable: `${earlier}'s database has no dbee ledger (nothing was ever deployed there)` };
         const out: Evidence = { from: 'ledger', projects: new Map() };

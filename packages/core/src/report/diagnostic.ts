@@ -83,7 +83,7 @@ export function compatDiagnostics(report: CompatReport): Diagnostic[] {
   ];
 }
 
-/** `file:line` of a query's origin; a source without a file (`pg_stat_statements`) has none. */
+/** `file:line` of a query's origin; a source without a file (a live source) has none. */
 function origin(text: string): Pick<Diagnostic, 'file' | 'line' | 'column'> {
   const m = /^(.+):(\d+)$/.exec(text);
   return m ? { file: m[1]!, line: Number(m[2]), column: 1 } : { file: null, line: 1, column: 1 };

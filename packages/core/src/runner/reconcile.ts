@@ -23,8 +23,8 @@ export async function reconcileStarted(input: {
   const started = await ledger.startedSteps();
   // Batched migrations record their batches in the ledger: read once, for every interrupted step.
   const batches =
-    engine.capabilities.backfill && started.some((s) => s.action === 'migrate')
-      ? await backfillStates(conn, undefined, { ledgerSchema: engine.ledger.schema })
+    engine.backfill && started.some((s) => s.action === 'migrate')
+      ? await backfillStates(engine.backfill, conn, undefined, { ledgerSchema: engine.ledger.schema })
       : [];
   for (const step of started) {
     const what = `step ${step.order} of deployment #${step.deploymentId} (${step.action} ${step.objectKey})`;

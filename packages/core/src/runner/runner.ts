@@ -3,7 +3,8 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { runBatchedUpdate } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
-import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
+import type { Ledger, DeploymentInfo, DeploymentSummary, StepStatus } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { expandPlaceholders } from '../sources/placeholders';
@@ -276,7 +277,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
 /** Stage one: the session's settings, the ledger's tables (when there are steps), and each project's state. */
 async function openRun(options: RunOptions): Promise<RunContext> {
   const { engine, conn, plan } = options;
-  const ledger = new Ledger(conn, engine.ledger);
+  const ledger = openLedger(conn, engine.ledger);
   for (const sql of engine.session.setup(options.session ?? {})) await conn.execute(sql);
   const states = new Map<string, ProjectState>();
   const positions = new Map<PlanStep, { index: number; total: number }>();
@@ -488,6 +489,7 @@ async function runStep(
   // transaction each (resumed where an interrupted run left it, its cursor in the ledger's `backfills`).
   const batched = step.batched
     ? {
+        role: requireRole(ctx.engine, 'backfill', 'run a batched migration'),
         idPrefix: step.key,
         project: step.project,
         location: step.source ?? { file: step.key, line: 1 },
@@ -501,7 +503,7 @@ async function runStep(
   for (const [i, sql] of p.statements.entries()) {
     running.index = i;
     onStatement(sql);
-    if (batched) await runBatchedUpdate(c, batched, i, sql);
+    if (batched) await runBatchedUpdate(batched.role, c, batched, i, sql);
     else await c.execute(sql);
   }
   // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.

@@ -1,5 +1,5 @@
 import { formatKey, type ObjectKey } from '../model/object-key';
-import type { Hazard } from '../plan/plan';
+import type { Hazard } from '../model/hazard';
 import type { Change } from './change';
 import type { Column, SchemaModel } from './model';
 import { indexModel, usersIndex } from './model-index';

@@ -91,7 +91,7 @@ export interface Column {
   identity: IdentityKind | null;
   /** Expression of a generated column, e.g. `(price * qty)`; null when not generated. */
   generated: string | null;
-  /** Collation when it is not the type's default, e.g. `pg_catalog."C"`; null otherwise. */
+  /** Collation when it is not the type's default, e.g. `"C"` as the catalog qualifies it; null otherwise. */
   collation: string | null;
   notNull: boolean;
   /** 1-based ordinal among the table's columns. Informational: the differ does not reorder columns. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeDuration, smokeRegression } from './regression';
-import type { SmokeResult } from './smoke-check';
+import type { SmokeResult } from '../model/smoke-check';
 
 const result = (durationMs: number, status: SmokeResult['status'] = 'passed'): SmokeResult => ({
   name: 'c',

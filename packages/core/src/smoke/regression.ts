@@ -1,5 +1,5 @@
 import type { Gates } from '../config/schema';
-import type { SmokeResult } from './smoke-check';
+import type { SmokeResult } from '../model/smoke-check';
 
 /** `gates.smokeRegression`, with its defaults applied. */
 export interface SmokeRegression {

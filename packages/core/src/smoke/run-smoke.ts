@@ -8,10 +8,10 @@ import {
   type SmokeDialect,
 } from '../engine/engine';
 import { DbeeError } from '../errors';
-import { Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { compareColumns, compareRows } from './compare';
-import { DEFAULT_SMOKE_TIMEOUT_MS, type SmokeCheck, type SmokeResult, type SmokeRun } from './smoke-check';
+import { DEFAULT_SMOKE_TIMEOUT_MS, type SmokeCheck, type SmokeResult, type SmokeRun } from '../model/smoke-check';
 import { loadSmokeChecks, type SmokeSources } from './smoke-file';
 import { recordSmokeResults } from './smoke-ledger';
 import { judgeDuration, type SmokeRegression } from './regression';
@@ -82,7 +82,7 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   const smoke = requireRole(engine, 'smoke', 'run smoke checks');
   const project = model.project.name;
   const fileChecks = options.checks ?? (await loadSmokeChecks(model, engine));
-  const ledger = new Ledger(conn, engine.ledger);
+  const ledger = openLedger(conn, engine.ledger);
   const deployed = (options.deployed ? [...options.deployed] : await ledger.objectKeys(project)).sort().map(parseKey);
   const runner = new CheckRunner(
     conn,

@@ -7,7 +7,7 @@ import { parseKey } from '../model/object-key';
 import type { ParsedStatement } from '../model/source';
 import type { SourceFile } from '../sources/discover';
 import { expandPlaceholders } from '../sources/placeholders';
-import type { SmokeArg, SmokeCheck } from './smoke-check';
+import type { SmokeArg, SmokeCheck } from '../model/smoke-check';
 
 function isObjectKey(text: string): boolean {
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchResult, Connection, LedgerDialect, QueryResult } from '../engine/engine';
 import { recordSmokeResults } from './smoke-ledger';
-import type { SmokeResult } from './smoke-check';
+import type { SmokeResult } from '../model/smoke-check';
 
 /** A connection that records what it is sent and answers nothing (only writes are sent here). */
 function recording(batches: boolean): Connection & { sent: string[][] } {

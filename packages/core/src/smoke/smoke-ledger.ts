@@ -1,6 +1,7 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
-import { deploymentSummary, Ledger, type DeploymentRow } from '../ledger/ledger';
-import type { SmokeCheck, SmokeResult } from './smoke-check';
+import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
+import type { SmokeCheck, SmokeResult } from '../model/smoke-check';
 
 /**
  * Store smoke results in the ledger's `smoke_results` table, in one transaction: where the ledger's rows can be written
@@ -16,7 +17,7 @@ export async function recordSmokeResults(
 ): Promise<void> {
   if (run.results.length === 0) return;
   const p = (n: number) => dialect.param(n);
-  const ledger = new Ledger(conn, dialect);
+  const ledger = openLedger(conn, dialect);
   const insert = `INSERT INTO ${dialect.schema}.smoke_results (deployment_id, project, environment, check_name, status, duration_ms, message) VALUES`;
   const tuple = `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)})`;
   const rows = run.results.map((r) => ({
@@ -53,7 +54,7 @@ export async function recordSmokeChecks(
   checks: readonly SmokeCheck[],
 ): Promise<void> {
   // A plain JSON copy: what is stored is exactly what a later run reads back.
-  await new Ledger(conn, dialect).updateSummary(deploymentId, {
+  await openLedger(conn, dialect).updateSummary(deploymentId, {
     smokeChecks: JSON.parse(JSON.stringify(checks)) as SmokeCheck[],
   });
 }

@@ -1,18 +1,9 @@
 import { DbeeError, type ErrorLocation } from '../../errors';
 import type { Change, ChangeKind } from '../../schema/change';
 import type { Table } from '../../schema/model';
+import type { AddedConstraint } from '../../engine/engine';
 
 /** A change of one kind. */
-/** A constraint the new shape adds: `NOT VALID` at expand, `VALIDATE` at complete. */
-export interface AddedConstraint {
-  name: string;
-  kind: 'check' | 'foreign-key' | 'unique';
-  /** Constrained columns (a unique constraint's index is built on them). */
-  columns: string[];
-  /** Definition as the engine prints it (over the new shape's physical columns at complete). */
-  definition: string;
-}
-
 export type ChangeOf<K extends ChangeKind> = Extract<Change, { kind: K }>;
 
 /**

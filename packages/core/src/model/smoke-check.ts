@@ -1,5 +1,5 @@
 import type { ErrorLocation } from '../errors';
-import type { ObjectKey } from '../model/object-key';
+import type { ObjectKey } from './object-key';
 
 /** A scalar passed as a positional parameter to a smoke query or routine. */
 export type SmokeArg = string | number | boolean | null;

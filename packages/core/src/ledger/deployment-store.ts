@@ -1,0 +1,323 @@
+import { rawConnection } from '../engine/session-pool';
+import type { Connection } from '../engine/engine';
+import { createdEmpty, openDeployments, type OpenDeployment } from './memory';
+import {
+  deploymentSummary,
+  type LedgerWrite,
+  type DeploymentInfo,
+  type DeploymentStatus,
+  type DeploymentRow,
+  type DeploymentSummary,
+  type LedgerState,
+} from './types';
+
+import { ObjectStore } from './object-store';
+/** The rows of `deployments`: opening and closing one, its summary, and the history `status` and `log` read. */
+export abstract class DeploymentStore extends ObjectStore {
+  /** A deployment's key in `openDeployments`. */
+  protected summaryKey(id: number): string {
+    return `${this.versionTable}\0${id}`;
+  }
+
+  /** The summary of deployment `id` as it is now: known when this connection opened it and it runs, else read. */
+  protected async summaryNow(id: number, conn: Connection = this.conn): Promise<DeploymentSummary> {
+    const known = this.open(id);
+    if (known) return known.summary;
+    const r = await conn.query<{ summary: DeploymentRow['summary'] }>(
+      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      [id],
+    );
+    return this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
+  }
+
+  /**
+   * Open a deployment row (`running`). It keeps the project's whole ledger state as it was at the start
+   * (`ledger_before`): undoing the whole deployment later puts exactly that back, including object states a
+   * deployment sets without a step of their own (a diff-based deployment syncs them at the end). The id is the
+   * next free one (the caller holds the deployment lock, as every writer of the ledger does): taken by the INSERT
+   * itself where the dialect returns it (`LedgerDialect.returning`: one request, with the session's commit mode), else
+   * read first.
+   */
+  async startDeployment(info: DeploymentInfo): Promise<number> {
+    const before = info.before ?? (await this.state(info.project));
+    const empty = createdEmpty.get(rawConnection(this.conn))?.delete(this.versionTable) ?? false;
+    const open = openDeployments.get(rawConnection(this.conn)) ?? new Map<string, OpenDeployment>();
+    openDeployments.set(rawConnection(this.conn), open);
+    // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
+    const ticket = info.ticket ? [this.q('ticket')] : [];
+    const columns = [
+      this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version'),
+      this.cols('os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'),
+      ...ticket,
+    ].join(', ');
+    const values = [
+      info.project,
+      info.environment,
+      info.kind,
+      info.planChecksum,
+      info.package,
+      info.gitCommit,
+      info.toolVersion,
+      info.osUser,
+      info.ciJob,
+      info.host,
+      'running',
+      info.stepsTotal,
+      info.reverts ?? null,
+      JSON.stringify(before),
+      ...(info.ticket ? [info.ticket] : []),
+    ];
+    const start = this.asyncSession?.start ?? null;
+    let id: number;
+    if (this.dialect.returning) {
+      // The session's commit mode is set by the same statement (selected in its CTE, which the id's subquery reads).
+      const next = `(SELECT COALESCE(MAX(${this.q('id')}), 0) + 1 FROM ${this.t('deployments')})`;
+      const r = await this.conn.query<{ id: number | string }>(
+        `WITH n AS MATERIALIZED (SELECT ${start ? `${start} AS s, ` : ''}${next} AS ${this.q('id')})
+         INSERT INTO ${this.t('deployments')} (${columns}) VALUES ((SELECT ${this.q('id')} FROM n), ${this.params(values.length)})
+         RETURNING ${this.q('id')}`,
+        values,
+      );
+      id = Number(r.rows[0]!.id);
+    } else {
+      id = empty ? 1 : await this.nextId('deployments', this.conn);
+      await this.afterSetting(start && `SELECT ${start}`, {
+        table: 'deployments',
+        sql: `INSERT INTO ${this.t('deployments')} (${columns}) VALUES (${this.params(values.length + 1)})`,
+        params: [id, ...values],
+      });
+    }
+    open.set(this.summaryKey(id), { summary: {}, atClose: [] });
+    return id;
+  }
+
+  /** Deployment `id`, when this connection opened it and has not closed it. */
+  protected open(id: number): OpenDeployment | undefined {
+    return openDeployments.get(rawConnection(this.conn))?.get(this.summaryKey(id));
+  }
+
+  /**
+   * Send `writes` with deployment `id`'s closing row, in its request and transaction (`finishDeployment`), instead of
+   * now: where this connection opened the deployment and has not closed it, and the closing row's request can carry
+   * them (the dialect writes literals and the connection batches). False when they must be written now. A deployment
+   * whose process dies before its close loses them with it: it reads as interrupted, as it would without them.
+   */
+  withClosingRow(id: number, writes: readonly LedgerWrite[]): boolean {
+    const open = this.open(id);
+    if (!open || !this.inlines || !this.conn.executeBatch) return false;
+    open.atClose.push(...writes);
+    return true;
+  }
+
+  /**
+   * Run the session setting `setting` (null: none), then `write`: in one round trip where the connection batches and
+   * the dialect writes literals (a deployment's closing row with the session's commit mode, see `asyncSession`), else
+   * one after the other. The setting holds from the write on, as when they are sent apart.
+   */
+  protected async afterSetting(setting: string | null, ...writes: LedgerWrite[]): Promise<void> {
+    if ((setting || writes.length > 1) && this.inlines && this.conn.executeBatch) {
+      // One request: one implicit transaction on the server, the writes in order.
+      const r = await this.conn.executeBatch([...(setting ? [setting] : []), ...this.inlineAll(writes)]);
+      if (r.error) throw r.error;
+      return;
+    }
+    if (setting) await this.conn.execute(setting);
+    for (const write of writes) await this.conn.query(write.sql, write.params);
+  }
+
+  /** The project's ledger state when a deployment started (see `startDeployment`); null for older rows. */
+  async ledgerBefore(deploymentId: number): Promise<LedgerState | null> {
+    const r = await this.conn.query<{ ledger_before: string | LedgerState | null }>(
+      `SELECT ${this.q('ledger_before')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      [deploymentId],
+    );
+    return this.json<LedgerState>(r.rows[0]?.ledger_before);
+  }
+
+  async finishDeployment(
+    id: number,
+    status: Exclude<DeploymentStatus, 'running' | 'interrupted'>,
+    error: string | null,
+    failedStatement: string | null,
+    summary: DeploymentSummary = {},
+    before: readonly LedgerWrite[] = [],
+  ): Promise<void> {
+    // What was recorded while the deployment ran (the smoke checks it ran, kept by this connection until now) stays,
+    // under this summary; of a deployment another session opened, the smoke checks its row holds.
+    const open = this.open(id);
+    if (open) summary = { ...open.summary, ...summary };
+    else {
+      const during = await this.summaryNow(id);
+      if (during.smokeChecks) summary = { smokeChecks: during.smokeChecks, ...summary };
+    }
+    // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
+    // Its `steps_applied` is counted by the statement itself: no read before it, and a BTEQ script, which records the
+    // statement without running it, counts the rows its steps wrote when it runs.
+    await this.afterSetting(this.asyncSession?.end ?? null, ...(open?.atClose ?? []), ...before, {
+      table: 'deployments',
+      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(5, 6)} WHERE ${this.q('id')} = ${this.p(7)}`,
+      params: [status, error, failedStatement, JSON.stringify(summary), id, 'applied', id],
+    });
+    openDeployments.get(rawConnection(this.conn))?.delete(this.summaryKey(id));
+  }
+
+  /** How many steps of a deployment are recorded `applied` (its `steps_applied` once it is closed). */
+  async appliedSteps(deploymentId: number, conn: Connection = this.conn): Promise<number> {
+    const r = await conn.query<{ n: number | string }>(
+      `SELECT count(*) AS ${this.q('n')} FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('status')} = ${this.p(2)}`,
+      [deploymentId, 'applied'],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Mark deployments still `running` as `interrupted`. Call it under the deployment lock: a deployment that holds
+   * no lock cannot be running, so those rows belong to processes that died (killed, crashed, lost connection).
+   * Returns their ids. Their committed steps stay applied, as the steps table says; the next deployment resumes.
+   */
+  async markInterrupted(byDeployment: string): Promise<number[]> {
+    const ids = await this.runningDeployments();
+    for (const id of ids) {
+      // Its applied steps reach `objects` first (a deployment's `steps_applied` set below would mark it folded).
+      if (this.folds) await this.fold(id);
+      await this.conn.query(
+        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(3, 4)} WHERE ${this.q('id')} = ${this.p(5)} AND ${this.q('status')} = ${this.p(6)}`,
+        [
+          'interrupted',
+          `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`,
+          id,
+          'applied',
+          id,
+          'running',
+        ],
+      );
+    }
+    return ids;
+  }
+
+  /** Ids of deployments left `running` (read only: what a dry run reports). */
+  async runningDeployments(): Promise<number[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.conn.query<{ id: number | string }>(
+      `SELECT ${this.q('id')} FROM ${this.t('deployments')} WHERE ${this.q('status')} = ${this.p(1)} ORDER BY ${this.q('id')}`,
+      ['running'],
+    );
+    return r.rows.map((row) => Number(row.id));
+  }
+
+  /** The summary of the last finished deployment of `project` on `environment` (one query), null when there is none. */
+  async lastFinishedSummary(project: string, environment: string): Promise<DeploymentSummary | null> {
+    if (!(await this.exists())) return null;
+    const r = await this.conn.query<Pick<DeploymentRow, 'summary'>>(
+      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} AND ${this.q('finished_at')} IS NOT NULL ORDER BY ${this.q('id')} DESC LIMIT 1`,
+      [project, environment],
+    );
+    return r.rows[0] ? deploymentSummary(r.rows[0]) : null;
+  }
+
+  async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.conn.query<DeploymentRow>(
+      `SELECT ${await this.deploymentColumns()}
+         FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
+      [project, environment],
+    );
+    return this.countRunning(r.rows.slice(0, limit).map((row) => this.deploymentRow(row)));
+  }
+
+  /** The newest deployment of every project on `environment` (one query), by project. */
+  async lastDeployments(environment: string): Promise<Map<string, DeploymentRow>> {
+    if (!(await this.exists())) return new Map();
+    const r = await this.conn.query<DeploymentRow>(
+      `SELECT ${await this.deploymentColumns()} FROM ${this.t('deployments')} WHERE ${this.q('id')} IN
+         (SELECT MAX(${this.q('id')}) FROM ${this.t('deployments')} WHERE ${this.q('environment')} = ${this.p(1)} GROUP BY ${this.q('project')})`,
+      [environment],
+    );
+    const rows = await this.countRunning(r.rows.map((row) => this.deploymentRow(row)));
+    return new Map(rows.map((row) => [row.project, row]));
+  }
+
+  /**
+   * A deployment still running (or whose process died) has its applied steps counted by their rows: it writes
+   * `steps_applied` when it closes.
+   */
+  protected async countRunning(rows: DeploymentRow[]): Promise<DeploymentRow[]> {
+    for (const row of rows) if (row.status === 'running') row.steps_applied = await this.appliedSteps(row.id);
+    return rows;
+  }
+
+  protected async deploymentColumns(): Promise<string> {
+    // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
+    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
+    return `${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}`;
+  }
+
+  protected deploymentRow(row: DeploymentRow): DeploymentRow {
+    return {
+      ...row,
+      id: Number(row.id),
+      steps_total: Number(row.steps_total),
+      steps_applied: Number(row.steps_applied),
+      reverts: row.reverts === null || row.reverts === undefined ? null : Number(row.reverts),
+      // JSON stored as text comes back as an object, as from a JSON column.
+      summary:
+        this.dialect.jsonAsText && typeof row.summary === 'string'
+          ? this.json<Record<string, unknown>>(row.summary)
+          : row.summary,
+    };
+  }
+
+  /**
+   * Merge `patch` into a deployment's summary (smoke results arrive after a rollback's steps; a fingerprint read at
+   * the end of a batch). A deployment this connection opened and has not closed keeps it until its closing row writes
+   * it; another is updated by one statement where the dialect merges JSON (`LedgerDialect.mergeJson`), else read,
+   * merged and written.
+   */
+  async updateSummary(id: number, patch: DeploymentSummary, conn: Connection = this.conn): Promise<void> {
+    const open = this.open(id);
+    if (open) {
+      open.summary = { ...open.summary, ...patch };
+      return;
+    }
+    const merge = this.summaryMerge(id, patch);
+    if (merge) {
+      await conn.query(merge.sql, merge.params);
+      return;
+    }
+    const merged = { ...(await this.summaryNow(id, conn)), ...patch };
+    await conn.query(
+      `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
+      [JSON.stringify(merged), id],
+    );
+  }
+
+  /**
+   * `updateSummary` for many deployments, in one transaction: in one request where the dialect merges JSON, writes
+   * literals and the connection batches (an Nx batch records every deployment's fingerprint at its end).
+   */
+  async updateSummaries(patches: readonly { id: number; patch: DeploymentSummary }[]): Promise<void> {
+    const closed: { id: number; patch: DeploymentSummary }[] = [];
+    for (const p of patches) {
+      if (this.open(p.id)) await this.updateSummary(p.id, p.patch);
+      else closed.push(p);
+    }
+    if (!closed.length) return;
+    const merges = closed.map((p) => this.summaryMerge(p.id, p.patch));
+    // One request (`runTogether`): one implicit transaction on the server.
+    if (this.inlines && this.conn.executeBatch && merges.every((m) => m !== null)) return this.runTogether(merges);
+    await this.conn.transaction(async (tx) => {
+      for (const p of closed) await this.updateSummary(p.id, p.patch, tx);
+    });
+  }
+
+  /** The statement merging `patch` into deployment `id`'s summary without reading it; null when the dialect cannot. */
+  protected summaryMerge(id: number, patch: DeploymentSummary): LedgerWrite | null {
+    const merge = this.dialect.mergeJson;
+    if (!merge) return null;
+    return {
+      sql: `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${merge(this.q('summary'), this.p(1))} WHERE ${this.q('id')} = ${this.p(2)}`,
+      params: [JSON.stringify(patch), id],
+      table: 'deployments',
+    };
+  }
+}

@@ -1,0 +1,364 @@
+import { rawConnection } from '../engine/session-pool';
+import type { Connection } from '../engine/engine';
+import { formatKey, migrationKey } from '../model/object-key';
+import type { DeployedState } from '../planner/planner';
+import { createdEmpty, FOLDED_KINDS } from './memory';
+import type { LedgerWrite, LedgerState } from './types';
+
+import { LedgerWriter } from './ledger-writer';
+/** The rows of `objects` and `migrations`: what each project has deployed (object checksums, folded or not, and migrations run). */
+export abstract class ObjectStore extends LedgerWriter {
+  async deployedState(project: string): Promise<DeployedState> {
+    if (!(await this.exists())) return { objects: new Map(), migrations: new Map() };
+    const objects = (await this.objectStates(project, this.conn)).states.get(project) ?? new Map<string, string>();
+    const migrations = await this.conn.query<{ version: string; checksum: string }>(
+      `SELECT ${this.cols('version', 'checksum')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)}`,
+      [project],
+    );
+    return { objects, migrations: new Map(migrations.rows.map((r) => [r.version, r.checksum])) };
+  }
+
+  /** The keys of the objects the ledger records for `project`, in one query (none when there is no ledger). */
+  async objectKeys(project: string): Promise<string[]> {
+    if (!(await this.exists())) return [];
+    return [...((await this.objectStates(project, this.conn)).states.get(project)?.keys() ?? [])];
+  }
+
+  /** `deployedState` of every project in the ledger, in two queries (an Nx batch reads it once for all its tasks). */
+  async deployedStates(): Promise<Map<string, DeployedState>> {
+    const out = new Map<string, DeployedState>();
+    if (!(await this.exists())) return out;
+    const of = (project: string) => {
+      let state = out.get(project) as { objects: Map<string, string>; migrations: Map<string, string> } | undefined;
+      if (!state) out.set(project, (state = { objects: new Map(), migrations: new Map() }));
+      return state;
+    };
+    for (const [project, objects] of (await this.objectStates(null, this.conn)).states)
+      for (const [key, checksum] of objects) of(project).objects.set(key, checksum);
+    const migrations = await this.conn.query<{ project: string; version: string; checksum: string }>(
+      `SELECT ${this.cols('project', 'version', 'checksum')} FROM ${this.t('migrations')}`,
+    );
+    for (const r of migrations.rows) of(r.project).migrations.set(r.version, r.checksum);
+    return out;
+  }
+
+  /** Whether a deployment's steps leave their objects' state to `fold` (`LedgerDialect.foldsObjects`). */
+  get folds(): boolean {
+    return this.dialect.foldsObjects === true;
+  }
+
+  /**
+   * The object checksums the ledger records (of `project`, or of every project), by project, in one query: the rows of
+   * `objects`, with the applied steps of the deployments not yet folded into it (`fold`: a deployment running, or
+   * whose process died before it folded) laid over them in order, a drop forgetting its object; and those
+   * deployments' ids. Every reader of object states reads them here, so that it sees what per-step rows would say.
+   */
+  protected async objectStates(
+    project: string | null,
+    conn: Connection,
+  ): Promise<{ states: Map<string, Map<string, string>>; unfolded: number[] }> {
+    const params: unknown[] = project === null ? [] : [project];
+    let sql = `SELECT ${this.cols('project', 'object_key', 'checksum')}${this.folds ? ', NULL AS deployment_id, NULL AS step_order, NULL AS action' : ''} FROM ${this.t('objects')}${project === null ? '' : ` WHERE ${this.q('project')} = ${this.p(1)}`}`;
+    if (this.folds) {
+      sql += ` UNION ALL SELECT ${this.ac('d', 'project')}, ${this.ac('s', 'object_key')}, ${this.ac('s', 'checksum')}, ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')}, ${this.ac('s', 'action')}
+        FROM ${this.t('steps')} s, ${this.t('deployments')} d WHERE ${this.unfolded('d', params)}${project === null ? '' : ` AND ${this.ac('d', 'project')} = ${this.p(1)}`}
+          AND ${this.ac('s', 'deployment_id')} = ${this.ac('d', 'id')} AND ${this.ac('s', 'status')} = ${this.p(params.push('applied'))} AND ${this.ac('s', 'action')} <> ${this.p(params.push('migrate'))}`;
+    }
+    const r = await conn.query<{
+      project: string;
+      object_key: string;
+      checksum: string;
+      deployment_id?: number | string | null;
+      step_order?: number | string | null;
+      action?: string | null;
+    }>(sql, params);
+    const states = new Map<string, Map<string, string>>();
+    const of = (p: string) => {
+      let m = states.get(p);
+      if (!m) states.set(p, (m = new Map()));
+      return m;
+    };
+    const steps = r.rows.filter((row) => row.deployment_id !== null && row.deployment_id !== undefined);
+    for (const row of r.rows)
+      if (row.deployment_id === null || row.deployment_id === undefined)
+        of(row.project).set(row.object_key, row.checksum);
+    steps.sort(
+      (a, b) => Number(a.deployment_id) - Number(b.deployment_id) || Number(a.step_order) - Number(b.step_order),
+    );
+    for (const row of steps) {
+      if (row.action === 'drop') of(row.project).delete(row.object_key);
+      else of(row.project).set(row.object_key, row.checksum);
+    }
+    return { states, unfolded: [...new Set(steps.map((row) => Number(row.deployment_id)))] };
+  }
+
+  /**
+   * The condition on deployment rows `alias` that selects those whose applied steps are not folded into `objects`:
+   * a deployment of a plan (kind `deploy` or `clone`: its steps wrote no `objects` rows) still `running`, and whose
+   * `steps_applied` the fold has not set (it is 0 until the deployment closes or is folded). Its parameters are
+   * pushed onto `params`.
+   */
+  protected unfolded(alias: string, params: unknown[]): string {
+    const kinds = FOLDED_KINDS.map((k) => this.p(params.push(k))).join(', ');
+    return `${this.ac(alias, 'status')} = ${this.p(params.push('running'))} AND ${this.ac(alias, 'steps_applied')} = 0 AND ${this.ac(alias, 'kind')} IN (${kinds})`;
+  }
+
+  /**
+   * Bring `objects` up to date with the applied steps of deployment `deploymentId` (its steps write no
+   * `objects` rows: `LedgerDialect.foldsObjects`), in one transaction: each object's last applied step sets its
+   * checksum, or forgets it when that step dropped it, and the deployment's `steps_applied` is counted, which marks it
+   * folded. A deployment already folded, or not of a plan, is left as it is: folding again is harmless. The deployment
+   * folds itself when it ends (before its smoke checks read the objects); the next lock holder folds one whose process
+   * died first (`Deployment.open`, `markInterrupted`).
+   */
+  async fold(deploymentId: number, conn: Connection = this.conn): Promise<void> {
+    const writes = this.foldWrites(deploymentId);
+    if (this.inlines && conn.executeBatch) {
+      const r = await conn.executeBatch(['BEGIN', ...this.inlineAll(writes), 'COMMIT']);
+      if (r.error) {
+        await conn.execute('ROLLBACK').catch(() => {});
+        throw r.error;
+      }
+      return;
+    }
+    await conn.transaction((c) => this.run(writes, c));
+  }
+
+  /** The writes of `fold`: the upsert of the objects the deployment's steps left, the delete of those they dropped, the count. */
+  foldWrites(deploymentId: number): LedgerWrite[] {
+    const upsert = this.dialect.upsertObject;
+    if (!upsert) throw new Error(`the ${this.dialect.schema} ledger dialect folds no objects (no upsertObject)`);
+    // Each object's last applied step of the deployment, while it is not folded (the guard makes the fold run once).
+    const last = (params: unknown[]) => {
+      const guard = this.unfolded('d', params);
+      return `(SELECT ${this.ac('d', 'project')}, ${this.ac('d', 'id')}, ${this.ac('s', 'object_key')}, ${this.ac('s', 'checksum')}, ${this.ac('s', 'action')}, row_number() OVER (PARTITION BY ${this.ac('s', 'object_key')} ORDER BY ${this.ac('s', 'step_order')} DESC) AS ${this.q('n')}
+         FROM ${this.t('steps')} s, ${this.t('deployments')} d WHERE ${this.ac('d', 'id')} = ${this.p(params.push(deploymentId))} AND ${guard}
+           AND ${this.ac('s', 'deployment_id')} = ${this.ac('d', 'id')} AND ${this.ac('s', 'status')} = ${this.p(params.push('applied'))} AND ${this.ac('s', 'action')} <> ${this.p(params.push('migrate'))}) x`;
+    };
+    const up: unknown[] = [];
+    const upFrom = last(up);
+    const del: unknown[] = [];
+    const delFrom = last(del);
+    const count: unknown[] = [];
+    const countGuard = this.unfolded('d', count);
+    return [
+      {
+        sql: `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')})
+          SELECT ${this.ac('x', 'project')}, ${this.ac('x', 'object_key')}, ${this.ac('x', 'checksum')}, ${this.ac('x', 'id')} FROM ${upFrom}
+          WHERE ${this.ac('x', 'n')} = 1 AND ${this.ac('x', 'action')} <> ${this.p(up.push('drop'))} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.q(c)))}`,
+        params: up,
+        table: 'objects',
+      },
+      {
+        sql: `DELETE FROM ${this.t('objects')} WHERE (${this.cols('project', 'object_key')}) IN
+          (SELECT ${this.ac('x', 'project')}, ${this.ac('x', 'object_key')} FROM ${delFrom} WHERE ${this.ac('x', 'n')} = 1 AND ${this.ac('x', 'action')} = ${this.p(del.push('drop'))})`,
+        params: del,
+        table: 'objects',
+      },
+      {
+        sql: `UPDATE ${this.t('deployments')} d SET ${this.q('steps_applied')} = ${this.appliedCount(count.push(deploymentId), count.push('applied'))}
+          WHERE ${this.ac('d', 'id')} = ${this.p(count.push(deploymentId))} AND ${countGuard}`,
+        params: count,
+        table: 'deployments',
+      },
+    ];
+  }
+
+  /** Remember the object's new checksum (or forget it when it was dropped or undone). */
+  async setObjectState(
+    project: string,
+    objectKey: string,
+    checksum: string | null,
+    deploymentId: number,
+    conn: Connection = this.conn,
+  ): Promise<void> {
+    await this.run(this.objectStateWrites(project, objectKey, checksum, deploymentId), conn);
+  }
+
+  /** The writes of `setObjectState`. */
+  objectStateWrites(project: string, objectKey: string, checksum: string | null, deploymentId: number): LedgerWrite[] {
+    const insert: LedgerWrite = {
+      sql: `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')}) VALUES (${this.params(4)})`,
+      params: [project, objectKey, checksum, deploymentId],
+      table: 'objects',
+    };
+    const upsert = this.dialect.upsertObject;
+    if (checksum !== null && upsert)
+      return [
+        {
+          ...insert,
+          sql: `${insert.sql} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.q(c)))}`,
+        },
+      ];
+    const writes: LedgerWrite[] = [
+      {
+        sql: `DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`,
+        params: [project, objectKey],
+        table: 'objects',
+      },
+    ];
+    if (checksum !== null) writes.push(insert);
+    return writes;
+  }
+
+  async recordMigration(
+    project: string,
+    version: string,
+    description: string,
+    checksum: string,
+    deploymentId: number,
+    conn: Connection = this.conn,
+  ): Promise<void> {
+    await this.run(this.migrationWrites(project, version, description, checksum, deploymentId), conn);
+  }
+
+  /** The writes of `recordMigration`. */
+  migrationWrites(
+    project: string,
+    version: string,
+    description: string,
+    checksum: string,
+    deploymentId: number,
+  ): LedgerWrite[] {
+    return [
+      {
+        sql: `INSERT INTO ${this.t('migrations')} (${this.cols('project', 'version', 'description', 'checksum', 'deployment_id')}) VALUES (${this.params(5)})`,
+        params: [project, version, description, checksum, deploymentId],
+        table: 'migrations',
+      },
+    ];
+  }
+
+  async forgetMigration(project: string, version: string, conn: Connection = this.conn): Promise<void> {
+    await this.run(this.forgetMigrationWrites(project, version, await this.keepsBackfills(conn)), conn);
+  }
+
+  /** Whether this ledger has a table of batched migrations' backfills (`LedgerDialect.backfills`). */
+  protected async keepsBackfills(conn: Connection): Promise<boolean> {
+    return !!this.dialect.backfills && (await this.hasTable(this.dialect.backfills, conn));
+  }
+
+  /** The writes of `forgetMigration`; `backfills`: whether the ledger has the backfills' table (`keepsBackfills`). */
+  protected forgetMigrationWrites(project: string, version: string, backfills: boolean): LedgerWrite[] {
+    const writes: LedgerWrite[] = [
+      {
+        sql: `DELETE FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
+        params: [project, version],
+        table: 'migrations',
+      },
+    ];
+    // A batched migration's backfills (ids `<migration key>#<n>`) go with it: applied again, it runs whole again.
+    if (backfills && this.dialect.backfills) {
+      const prefix = `${formatKey(migrationKey(project, version))}#`;
+      writes.push({
+        sql: `DELETE FROM ${this.t(this.dialect.backfills)} WHERE substr(${this.q('id')}, 1, ${this.p(1)}) = ${this.p(2)}`,
+        params: [prefix.length, prefix],
+        table: this.dialect.backfills,
+      });
+    }
+    return writes;
+  }
+
+  /** The checksum the ledger holds for an object (before a step changes it), or null. */
+  async objectChecksum(project: string, objectKey: string, conn: Connection = this.conn): Promise<string | null> {
+    if (this.folds) return (await this.objectStates(project, conn)).states.get(project)?.get(objectKey) ?? null;
+    const r = await conn.query<{ checksum: string }>(
+      `SELECT ${this.q('checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`,
+      [project, objectKey],
+    );
+    return r.rows[0]?.checksum ?? null;
+  }
+
+  /** A migration as the ledger records it, or null when it is not applied. */
+  async migration(
+    project: string,
+    version: string,
+    conn: Connection = this.conn,
+  ): Promise<{ checksum: string; description: string } | null> {
+    const r = await conn.query<{ checksum: string; description: string }>(
+      `SELECT ${this.cols('checksum', 'description')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
+      [project, version],
+    );
+    return r.rows[0] ?? null;
+  }
+
+  /** What the ledger says a project has deployed: every object checksum and migration. */
+  async state(project: string, conn: Connection = this.conn): Promise<LedgerState> {
+    return (await this.stateAndUnfolded(project, conn)).state;
+  }
+
+  /**
+   * `state`, and the ids of the project's deployments whose applied steps it laid over `objects` because they are not
+   * folded yet (`fold`): under the deployment lock, those belong to processes that died.
+   */
+  async stateAndUnfolded(
+    project: string,
+    conn: Connection = this.conn,
+  ): Promise<{ state: LedgerState; unfolded: number[] }> {
+    if (createdEmpty.get(rawConnection(conn))?.has(this.versionTable))
+      return { state: { objects: {}, migrations: {} }, unfolded: [] };
+    const objects = await this.objectStates(project, conn);
+    const migrations = await conn.query<{ version: string; checksum: string; description: string }>(
+      `SELECT ${this.cols('version', 'checksum', 'description')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)}`,
+      [project],
+    );
+    return {
+      state: {
+        objects: Object.fromEntries(objects.states.get(project) ?? []),
+        migrations: Object.fromEntries(
+          migrations.rows.map((r) => [r.version, { checksum: r.checksum, description: r.description }]),
+        ),
+      },
+      unfolded: objects.unfolded,
+    };
+  }
+
+  /**
+   * Replace a project's ledger state (objects and migrations) by `state`, attributing what changes to
+   * `deploymentId`. Rows that stay the same are left alone.
+   */
+  async replaceState(
+    project: string,
+    state: LedgerState,
+    deploymentId: number,
+    conn: Connection = this.conn,
+  ): Promise<void> {
+    const now = await this.state(project, conn);
+    const forgotten = Object.entries(now.migrations).filter(
+      ([version, m]) => state.migrations[version]?.checksum !== m.checksum,
+    );
+    const backfills = forgotten.length > 0 && (await this.keepsBackfills(conn));
+    // In one request where the ledger writes SQL text (a rollback to a git ref can change every object's state).
+    await this.runTogether(
+      [
+        ...this.objectStatesWrites(project, new Map(Object.entries(now.objects)), state.objects, deploymentId),
+        ...forgotten.flatMap(([version]) => this.forgetMigrationWrites(project, version, backfills)),
+        ...Object.entries(state.migrations)
+          .filter(([version, m]) => now.migrations[version]?.checksum !== m.checksum)
+          .flatMap(([version, m]) => this.migrationWrites(project, version, m.description, m.checksum, deploymentId)),
+      ],
+      conn,
+    );
+  }
+
+  /**
+   * The writes that take a project's object states from `now` to `states`, attributed to `deploymentId`: an object
+   * `states` does not have is forgotten, a new or changed one recorded (one write each), one that stays the same left
+   * alone.
+   */
+  objectStatesWrites(
+    project: string,
+    now: ReadonlyMap<string, string>,
+    states: Readonly<Record<string, string>>,
+    deploymentId: number,
+  ): LedgerWrite[] {
+    return [
+      ...[...now.keys()]
+        .filter((key) => !Object.hasOwn(states, key))
+        .flatMap((key) => this.objectStateWrites(project, key, null, deploymentId)),
+      ...Object.entries(states)
+        .filter(([key, checksum]) => now.get(key) !== checksum)
+        .flatMap(([key, checksum]) => this.objectStateWrites(project, key, checksum, deploymentId)),
+    ];
+  }
+}
