@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { adviseCommand } from './advise';
+import { baselineCommand } from './baseline';
 import { buildCommand } from './build';
 import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
@@ -37,6 +38,7 @@ export const COMMAND_DEFINITIONS = {
   cleanup: cleanupCommand,
   extract: extractCommand,
   adopt: adoptCommand,
+  baseline: baselineCommand,
   audit: auditCommand,
   clone: cloneCommand,
   graph: graphCommand,
@@ -78,6 +80,7 @@ export type EnableOptions = CommandOptions<'enable'>;
 export type CleanupOptions = CommandOptions<'cleanup'>;
 export type ExtractOptions = CommandOptions<'extract'>;
 export type AdoptOptions = CommandOptions<'adopt'>;
+export type BaselineOptions = CommandOptions<'baseline'>;
 export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;

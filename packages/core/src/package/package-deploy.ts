@@ -3,6 +3,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
+import { recordedFromBaseline, removedMigrationNeeded, startsFromBaseline } from '../planner/baseline';
 import { migrationVersionOf } from '../model/object-key';
 import type { OperationContext } from '../context/operation-context';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -189,7 +190,7 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
       })
     : gap
       ? pkg.plan.steps
-      : pendingSteps(pkg.plan, deployed, variables).steps;
+      : pendingSteps(pkg.plan, deployed, variables, environment.name).steps;
   const steps = pending.map((s, i) => ({ ...s, order: i + 1 }));
   const withSteps = new Set(steps.map((s) => s.project));
   const states = Object.fromEntries(Object.entries(objectStates).filter(([p]) => withSteps.has(p)));
@@ -198,19 +199,29 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
 
 /**
  * The steps of a package that a database still needs: objects whose checksum (with this environment's
- * variables) differs from the ledger's, and migrations not yet applied. Order is kept.
+ * variables) differs from the ledger's, and migrations not yet applied. Order is kept. A project the target has
+ * nothing of starts from its baseline: the folded migrations are only recorded (`planner/baseline.ts`); a folded
+ * migration whose file was deleted is refused on a target that deployed the project without running it.
  */
 export function pendingSteps(
   plan: Plan,
   deployed: ReadonlyMap<string, DeployedState>,
   variables: ReadonlyMap<string, Record<string, string>>,
+  target = 'this environment',
 ): Plan {
-  const steps = plan.steps.filter((step) => {
-    const state = deployed.get(step.project);
-    if (!state) return true;
-    if (step.action === 'migrate') return !state.migrations.has(migrationVersionOf(step.objectKey.name));
-    return state.objects.get(step.key) !== checksumStatements(step.statements, variables.get(step.project) ?? {});
-  });
+  const steps = plan.steps
+    .filter((step) => {
+      const state = deployed.get(step.project);
+      if (!state) return true;
+      if (step.action === 'migrate') return !state.migrations.has(migrationVersionOf(step.objectKey.name));
+      return state.objects.get(step.key) !== checksumStatements(step.statements, variables.get(step.project) ?? {});
+    })
+    .map((step) => {
+      if (!step.baseline) return step;
+      if (startsFromBaseline(deployed.get(step.project))) return recordedFromBaseline(step);
+      if (step.baseline.removed) throw removedMigrationNeeded(step, target);
+      return step;
+    });
   return { ...plan, steps };
 }
 
