@@ -194,8 +194,8 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
       })
     : gap
       ? pkg.plan.steps
-      : pendingSteps(pkg.plan, deployed, variables, environment.name).steps;
-  const steps = pending.map((s, i) => ({ ...s, order: i + 1 }));
+      : pendingSteps(pkg.plan, deployed, variables).steps;
+  const steps = baselineSteps(pending, deployed, environment.name).map((s, i) => ({ ...s, order: i + 1 }));
   const withSteps = new Set(steps.map((s) => s.project));
   const states = Object.fromEntries(Object.entries(objectStates).filter(([p]) => withSteps.has(p)));
   return { ...pkg.plan, steps, ...(Object.keys(states).length ? { objectStates: states } : {}) };
@@ -203,30 +203,34 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
 
 /**
  * The steps of a package that a database still needs: objects whose checksum (with this environment's
- * variables) differs from the ledger's, and migrations not yet applied. Order is kept. A project the target has
- * nothing of starts from its baseline: the folded migrations are only recorded (`planner/baseline.ts`); a folded
- * migration whose file was deleted is refused on a target that deployed the project without running it.
+ * variables) differs from the ledger's, and migrations not yet applied. Order is kept.
  */
 export function pendingSteps(
   plan: Plan,
   deployed: ReadonlyMap<string, DeployedState>,
   variables: ReadonlyMap<string, Record<string, string>>,
-  target = 'this environment',
 ): Plan {
-  const steps = plan.steps
-    .filter((step) => {
-      const state = deployed.get(step.project);
-      if (!state) return true;
-      if (step.action === 'migrate') return !state.migrations.has(migrationVersionOf(step.objectKey.name));
-      return state.objects.get(step.key) !== checksumStatements(step.statements, variables.get(step.project) ?? {});
-    })
-    .map((step) => {
-      if (!step.baseline) return step;
-      if (startsFromBaseline(deployed.get(step.project))) return recordedFromBaseline(step);
-      if (step.baseline.removed) throw removedMigrationNeeded(step, target);
-      return step;
-    });
+  const steps = plan.steps.filter((step) => {
+    const state = deployed.get(step.project);
+    if (!state) return true;
+    if (step.action === 'migrate') return !state.migrations.has(migrationVersionOf(step.objectKey.name));
+    return state.objects.get(step.key) !== checksumStatements(step.statements, variables.get(step.project) ?? {});
+  });
   return { ...plan, steps };
+}
+
+/**
+ * The folded migrations of a package's pending steps as `target` takes them: only recorded in a project the target
+ * has nothing of (it starts from the baseline: `planner/baseline.ts`); run as written elsewhere, and refused there when
+ * their file was deleted (the target deployed the project without running them).
+ */
+function baselineSteps(steps: PlanStep[], deployed: ReadonlyMap<string, DeployedState>, target: string): PlanStep[] {
+  return steps.map((step) => {
+    if (!step.baseline) return step;
+    if (startsFromBaseline(deployed.get(step.project))) return recordedFromBaseline(step);
+    if (step.baseline.removed) throw removedMigrationNeeded(step, target);
+    return step;
+  });
 }
 
 /** Steps applied (and still applied) by earlier deployments of the same package (same plan checksum) to a project. */
