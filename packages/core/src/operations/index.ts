@@ -19,6 +19,7 @@ import type { OperationContext } from '../context/operation-context';
 import { graph } from './graph';
 import { log } from './log';
 import { plan } from './plan';
+import { preview } from './preview';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
 import { status } from './status';
@@ -59,6 +60,7 @@ export const operations: Operations = {
   abort,
   version,
   unlock,
+  preview,
 };
 
 /**

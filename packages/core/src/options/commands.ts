@@ -14,6 +14,7 @@ import { disableCommand, enableCommand } from './disable';
 import { graphCommand } from './graph';
 import { logCommand } from './log';
 import { planCommand } from './plan';
+import { previewCommand } from './preview';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
 import { statusCommand } from './status';
@@ -49,6 +50,7 @@ export const COMMAND_DEFINITIONS = {
   abort: abortCommand,
   version: versionCommand,
   unlock: unlockCommand,
+  preview: previewCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -91,3 +93,4 @@ export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
 export type UnlockOptions = CommandOptions<'unlock'>;
 export type VersionOptions = CommandOptions<'version'>;
+export type PreviewOptions = CommandOptions<'preview'>;

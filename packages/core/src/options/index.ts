@@ -23,6 +23,7 @@ export type {
   BaselineOptions,
   AuditOptions,
   CloneOptions,
+  PreviewOptions,
   GraphOptions,
   CheckOptions,
   AdviseOptions,
