@@ -92,6 +92,11 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('gap packages deploy [%s]', 
         expect(await w.query(1, `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'fx'`)).toEqual([
           { n: 1 },
         ]);
+        // Run again where it ran (#58): nothing to deploy, not "stale".
+        const again = await w.dbee('deploy', { project: 'fx', env: w.env(1), package: 'pkg-diff' });
+        expect(again.stderr).toBe('');
+        expect(again.code).toBe(0);
+        expect(again.stdout).toContain('nothing to deploy');
       });
 
       it('still refuses the package when the database changed since it was planned', async () => {

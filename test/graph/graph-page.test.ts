@@ -41,6 +41,10 @@ type Cy = {
   edges(sel: string): { map<T>(f: (e: { data(k: string): unknown }) => T): T[]; length: number };
   $id(id: string): { renderedPosition(): { x: number; y: number }; classes(): string[] };
   container(): { getBoundingClientRect(): { left: number; top: number } };
+  zoom(): number;
+  width(): number;
+  height(): number;
+  center(eles: unknown): void;
 };
 
 /** What the page has drawn: its object nodes and its dependency edges, as (dependent, dependency) pairs. */
@@ -55,11 +59,15 @@ function drawn(page: Page): Promise<PageGraph> {
   });
 }
 
-/** Click an object where it is drawn, like a user. */
+/** Click an object where it is drawn, like a user (who first brings it into view when the page opened elsewhere). */
 async function clickObject(page: Page, key: string): Promise<void> {
   const at = await page.evaluate((k) => {
     const cy = (globalThis as unknown as { dbeeGraph: { cy: Cy } }).dbeeGraph.cy;
-    const p = cy.$id(k).renderedPosition();
+    let p = cy.$id(k).renderedPosition();
+    if (p.x < 0 || p.y < 0 || p.x > cy.width() || p.y > cy.height()) {
+      cy.center(cy.$id(k));
+      p = cy.$id(k).renderedPosition();
+    }
     const box = cy.container().getBoundingClientRect();
     return { x: box.left + p.x, y: box.top + p.y };
   }, key);
@@ -160,6 +168,10 @@ describe('dbee graph page in headless Chromium', () => {
     expect(shown.objects).toHaveLength(planner.objects.length);
     expect(shown.edges).toHaveLength(planner.edges.length);
     expect(sortEdges(shown.edges)).toEqual(sortEdges(planner.edges));
+    // It opens readable (#58): fitting 1,000 objects into the window made every label too small to draw.
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { dbeeGraph: { cy: Cy } }).dbeeGraph.cy.zoom()),
+    ).toBeGreaterThanOrEqual(0.8);
 
     const table = 'table:bench_s2.child_10';
     await clickObject(page, table);

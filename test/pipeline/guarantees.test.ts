@@ -59,6 +59,7 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   'dbt-sources': { readsOnly: 'builds the desired schema in a shadow database and writes dbt YAML' },
   audit: { readsOnly: 'reads the catalog' },
   graph: { readsOnly: 'writes a page' },
+  baseline: { readsOnly: 'writes migrations/baseline.yaml; reads no database' },
   check: { readsOnly: "a dry run of the application's queries" },
   advise: {
     readsOnly:

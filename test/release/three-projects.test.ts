@@ -113,6 +113,15 @@ describe.each(ENGINES)('a package of a project and its dependencies [%s]', (engi
     await ok(w, 'plan', { project: 'ops', base: 'v1', head: 'v2', out: 'dist/release-2' });
     const release = JSON.parse(w.read('dist/release-2/release.json'));
     expect([...new Set(release.preconditions.map((p: { project: string }) => p.project))]).toEqual(['auth', 'ops']);
+    if (engine === 'pglite') {
+      // The diff of the same two refs shows what the package carries (#58): auth's change too, beside ops's own. Two
+      // refs read no database: once is enough.
+      const diff = JSON.parse(await ok(w, 'diff', { project: 'ops', base: 'v1', head: 'v2', format: 'json' }));
+      expect(diff.changes).toBeGreaterThan(0);
+      expect(diff.dependencies.map((d: { project: string; changes: number }) => [d.project, d.changes > 0])).toEqual([
+        ['auth', true],
+      ]);
+    }
     const before = (await deployments(w, 'empty')).length;
     const out = await ok(w, 'deploy', { project: 'ops', env: 'empty', package: 'dist/release-2' });
     expect(out).toContain('pass  acme is on the free plan');

@@ -447,6 +447,33 @@
 
   timings.cytoscape = performance.now() - started;
 
+  // ---- the opening view ------------------------------------------------------------------------------------------
+  // The whole drawing fitted into the window is unreadable once it is large (labels vanish below 6 px on screen): the
+  // page opens fitted only when that leaves labels readable; otherwise at a readable zoom on what the pending change
+  // touches (its objects), else where the layered layout starts (the objects nothing depends on, on the left).
+  // "Fit" shows everything.
+  var READABLE_ZOOM = 0.8;
+  function openingView() {
+    var shown = cy.elements(':visible');
+    cy.fit(shown, 30);
+    if (cy.zoom() >= READABLE_ZOOM || large) return;
+    var touched = cy.nodes('.object').filter(function (n) {
+      var impact = byKey.get(n.id()).impact;
+      return Boolean(impact) && impact !== 'unchanged';
+    });
+    var box = shown.boundingBox();
+    cy.zoom(READABLE_ZOOM);
+    if (touched.nonempty()) {
+      cy.fit(touched, 30);
+      if (cy.zoom() > 1.2 || cy.zoom() < READABLE_ZOOM) cy.zoom(Math.min(1.2, Math.max(READABLE_ZOOM, cy.zoom())));
+      cy.center(touched);
+    } else {
+      // The left edge of the drawing, its upper part in view.
+      cy.pan({ x: 30 - box.x1 * READABLE_ZOOM, y: 30 - box.y1 * READABLE_ZOOM });
+    }
+  }
+  openingView();
+
   // ---- filters, numbering, counts --------------------------------------------------------------------------------
 
   function visibleObject(n) {

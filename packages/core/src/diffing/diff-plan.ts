@@ -67,6 +67,13 @@ export interface DiffResult {
    * (the side the plan starts from is then no database). Absent for an engine that compares objects itself.
    */
   start?: { loaded: Pick<LoadedTarget, 'environment' | 'engine' | 'models'>; from?: SchemaModel };
+  /**
+   * Between two refs (`diff --base`), the changed dependencies of the project, each its own result: its release package
+   * carries their changes too. Absent otherwise, and on the dependencies' own results.
+   */
+  dependencies?: DiffResult[];
+  /** On a result in `dependencies`: the project it is a dependency of. */
+  dependencyOf?: string;
 }
 
 /**

@@ -26,7 +26,9 @@ export function formatDiffText(r: DiffResult, colour: boolean): string {
   const c = (code: number, s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
   const paint = (action: string, s: string) =>
     action === 'drop' ? c(31, s) : action === 'create' || action === 'add-constraint' ? c(32, s) : c(33, s);
-  const lines = [`${r.project}: ${r.from} -> ${r.to}${r.cached ? ' (cached)' : ''}`];
+  const lines = [
+    `${r.project}${r.dependencyOf ? ` (a dependency of ${r.dependencyOf}: its release package carries this)` : ''}: ${r.from} -> ${r.to}${r.cached ? ' (cached)' : ''}`,
+  ];
   if (r.pendingDrops?.length)
     lines.push(
       `  pending drop (source removed, no drop decision: deploy leaves it unless it plans ${r.project} by a diff): ${r.pendingDrops.join(', ')}`,
@@ -82,6 +84,7 @@ export function formatDiffJson(r: DiffResult): string {
     ...(r.pendingDrops ? { pendingDrops: r.pendingDrops } : {}),
     ...(r.unplanned ? { unplanned: r.unplanned } : {}),
     ...(r.plan.uncompared ? { uncompared: r.plan.uncompared } : {}),
+    ...(r.dependencies ? { dependencies: r.dependencies.map((d) => JSON.parse(formatDiffJson(d))) } : {}),
     hazards: [...new Set(r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind)))].sort(),
     steps: r.plan.steps.map((s) => ({
       order: s.order,
@@ -100,7 +103,12 @@ export function formatDiffJson(r: DiffResult): string {
  * touches and everything that depends on it), given as a line to run.
  */
 export function formatDiffMarkdown(r: DiffResult, graphCommand?: string): string {
-  const out = [`### dbee diff: \`${r.project}\``, '', `${r.from} → ${r.to}`, ''];
+  const out = [
+    `### dbee diff: \`${r.project}\`${r.dependencyOf ? ` (a dependency of \`${r.dependencyOf}\`, in its release package)` : ''}`,
+    '',
+    `${r.from} → ${r.to}`,
+    '',
+  ];
   if (r.unplanned?.length)
     out.push('Changes only a migration can make:', '', ...r.unplanned.map((u) => `- \`${u.key}\`: ${u.reason}`), '');
   if (r.plan.uncompared?.length) out.push('Not compared:', '', ...r.plan.uncompared.map((u) => `- ${u}`), '');

@@ -18,6 +18,8 @@ export async function diff(ctx: OperationContext, options: DiffOptions): Promise
   const format = options.format;
   const file = options.output ? ctx.workspace.commandLinePath(options.output) : null;
   const result = await diffPlan(ctx, { ...options, noCache: options.cache === false });
+  if (options.base) result.dependencies = await dependencyChanges(ctx, options);
+  const results = [result, ...(result.dependencies ?? [])];
   // The pull request's Markdown carries the compatibility check of an environment that names a query source,
   // whichever two sides the diff compares.
   const review = isReviewFormat(format) ? format : null;
@@ -25,28 +27,28 @@ export async function diff(ctx: OperationContext, options: DiffOptions): Promise
   const colour =
     format === 'text' && !options.output && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env.NO_COLOR;
   const text = review
-    ? formatDiagnostics(review, reviewDiagnostics(result, compat?.outcome), {
+    ? formatDiagnostics(review, reviewDiagnostics(results, compat?.outcome), {
         version: ctx.toolVersion,
         command: 'diff',
       })
     : format === 'json'
       ? formatDiffJson(result)
       : format === 'markdown'
-        ? formatDiffMarkdown(result, graphCommand(ctx, options)) + (compat ? compatMarkdown(compat.outcome) : '')
-        : formatDiffText(result, colour);
+        ? results.map((r, i) => formatDiffMarkdown(r, i ? undefined : graphCommand(ctx, options))).join('\n') +
+          (compat ? compatMarkdown(compat.outcome) : '')
+        : results.map((r) => formatDiffText(r, colour)).join('\n');
   ctx.stdout.write(text);
   if (file) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, format === 'text' ? formatDiffText(result, false) : text);
+    writeFileSync(file, format === 'text' ? results.map((r) => formatDiffText(r, false)).join('\n') : text);
   }
   // As in the dry run (the Markdown is written first, so a job summary still shows why).
   const judged = compat ? compatVerdict(compat.outcome, compat.mode) : null;
   if (judged && 'refusal' in judged) throw judged.refusal;
   if (judged) ctx.reporter.warn(judged.warning);
-  if (options.failOnDiff && result.plan.steps.length) {
-    ctx.stderr.write(
-      `error: ${result.plan.steps.length} difference(s) between ${result.from} and ${result.to} (--fail-on-diff)\n`,
-    );
+  const differences = results.reduce((n, r) => n + r.plan.steps.length, 0);
+  if (options.failOnDiff && differences) {
+    ctx.stderr.write(`error: ${differences} difference(s) between ${result.from} and ${result.to} (--fail-on-diff)\n`);
     return ExitCode.invalid;
   }
   return ExitCode.ok;
@@ -61,10 +63,28 @@ function graphCommand(ctx: OperationContext, options: DiffOptions): string | und
   return `npx dbee graph ${options.project}${sides}`;
 }
 
-/** The plan's hazards, and the application queries it breaks or changes when the environment names a query source. */
-function reviewDiagnostics(result: DiffResult, outcome: CompatOutcome | undefined): Diagnostic[] {
+/**
+ * Between two refs, the changes of the project's dependencies too (those that changed): its release package
+ * (`plan --base --head --out`) carries them, so the review shows them. Empty for the other comparisons.
+ */
+async function dependencyChanges(ctx: OperationContext, options: DiffOptions): Promise<DiffResult[]> {
+  if (!options.base) return [];
+  const deps = ctx.workspace.withDependencies(options.project).filter((p) => p.name !== options.project);
+  const out: DiffResult[] = [];
+  for (const dep of deps) {
+    const r = await diffPlan(ctx, { ...options, project: dep.name, noCache: options.cache === false });
+    if (r.plan.steps.length) out.push({ ...r, dependencyOf: options.project });
+  }
+  return out;
+}
+
+/** The plans' hazards, and the application queries it breaks or changes when the environment names a query source. */
+function reviewDiagnostics(results: DiffResult[], outcome: CompatOutcome | undefined): Diagnostic[] {
   const compat = outcome && !('notRun' in outcome) ? compatDiagnostics(outcome.report) : [];
-  return [...planDiagnostics(result.plan.steps, sourceLocations(result.start?.loaded.models ?? [])), ...compat];
+  return [
+    ...results.flatMap((r) => planDiagnostics(r.plan.steps, sourceLocations(r.start?.loaded.models ?? []))),
+    ...compat,
+  ];
 }
 
 /** The compatibility section of the diff's Markdown. */

@@ -8,6 +8,7 @@ import { cleanup } from './cleanup';
 import { audit } from './audit';
 import { extract } from './extract';
 import { adopt } from './adopt';
+import { baseline } from './baseline';
 import { clone } from './clone';
 import { dbtSources } from './dbt-sources';
 import { deploy } from './deploy';
@@ -48,6 +49,7 @@ export const operations: Operations = {
   cleanup,
   extract,
   adopt,
+  baseline,
   audit,
   graph,
   clone,

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { adviseCommand } from './advise';
+import { baselineCommand } from './baseline';
 import { buildCommand } from './build';
 import { checkCommand } from './check';
 import { cleanupCommand } from './cleanup';
@@ -38,6 +39,7 @@ export const COMMAND_DEFINITIONS = {
   cleanup: cleanupCommand,
   extract: extractCommand,
   adopt: adoptCommand,
+  baseline: baselineCommand,
   audit: auditCommand,
   clone: cloneCommand,
   graph: graphCommand,
@@ -80,6 +82,7 @@ export type EnableOptions = CommandOptions<'enable'>;
 export type CleanupOptions = CommandOptions<'cleanup'>;
 export type ExtractOptions = CommandOptions<'extract'>;
 export type AdoptOptions = CommandOptions<'adopt'>;
+export type BaselineOptions = CommandOptions<'baseline'>;
 export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;

@@ -20,6 +20,7 @@ export type {
   CleanupOptions,
   ExtractOptions,
   AdoptOptions,
+  BaselineOptions,
   AuditOptions,
   CloneOptions,
   PreviewOptions,

@@ -3,6 +3,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
+import { recordedFromBaseline, removedMigrationNeeded, startsFromBaseline } from '../planner/baseline';
 import { migrationVersionOf } from '../model/object-key';
 import type { OperationContext } from '../context/operation-context';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -65,7 +66,8 @@ export interface PackagePlanInput {
  * models, have the values it was rendered with); dependencies outside the package are deployed; each changed object
  * of an incremental package is at its base version or already at head (or was changed by an earlier run of this
  * package); a full-state package does not meet a table the ledger holds at another version; a gap package (with a
- * base fingerprint) runs whole, its freshness checked by the caller. Steps are numbered
+ * base fingerprint) runs whole, its freshness checked by the caller, unless it already ran here and nothing changed
+ * since (then nothing is left: `gapAlreadyApplied`). Steps are numbered
  * 1..n again; incremental projects get the ledger's object state to record when they succeed.
  */
 export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
@@ -119,6 +121,9 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
   // A gap package (planned by a diff against this database) is bound to its state by the base fingerprint, not by
   // the ledger: every step runs, and deploy refuses it as stale when the database changed since (assertFreshBase).
   const gap = Boolean(pkg.plan.baseFingerprint);
+  // Run again where it already ran: nothing to deploy (its base fingerprint, no longer the live one, would call it stale).
+  if (gap && !problems.length && (await gapAlreadyApplied(input)))
+    return { ...pkg.plan, baseFingerprint: null, steps: [] };
   const done = new Set<string>(); // incremental projects whose changed objects are all at head already
   const objectStates: Record<string, Record<string, string>> = {};
   const earlier = new Map<string, Map<string, number>>(); // project → `key\0checksum` → steps applied by earlier runs
@@ -190,7 +195,7 @@ export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
     : gap
       ? pkg.plan.steps
       : pendingSteps(pkg.plan, deployed, variables).steps;
-  const steps = pending.map((s, i) => ({ ...s, order: i + 1 }));
+  const steps = baselineSteps(pending, deployed, environment.name).map((s, i) => ({ ...s, order: i + 1 }));
   const withSteps = new Set(steps.map((s) => s.project));
   const states = Object.fromEntries(Object.entries(objectStates).filter(([p]) => withSteps.has(p)));
   return { ...pkg.plan, steps, ...(Object.keys(states).length ? { objectStates: states } : {}) };
@@ -214,6 +219,20 @@ export function pendingSteps(
   return { ...plan, steps };
 }
 
+/**
+ * The folded migrations of a package's pending steps as `target` takes them: only recorded in a project the target
+ * has nothing of (it starts from the baseline: `planner/baseline.ts`); run as written elsewhere, and refused there when
+ * their file was deleted (the target deployed the project without running them).
+ */
+function baselineSteps(steps: PlanStep[], deployed: ReadonlyMap<string, DeployedState>, target: string): PlanStep[] {
+  return steps.map((step) => {
+    if (!step.baseline) return step;
+    if (startsFromBaseline(deployed.get(step.project))) return recordedFromBaseline(step);
+    if (step.baseline.removed) throw removedMigrationNeeded(step, target);
+    return step;
+  });
+}
+
 /** Steps applied (and still applied) by earlier deployments of the same package (same plan checksum) to a project. */
 async function stepsOfEarlierRuns(
   ledger: Ledger,
@@ -233,6 +252,28 @@ async function stepsOfEarlierRuns(
     }
   }
   return { counts, keys };
+}
+
+/**
+ * Whether gap package `input.pkg` is what this database is at: the last finished deployment of each of its projects
+ * here is a successful run of this package (same plan checksum), and the project's schemas still have the
+ * fingerprint it recorded. False whenever that cannot be told (no fingerprint recorded).
+ */
+async function gapAlreadyApplied(input: PackagePlanInput): Promise<boolean> {
+  const { engine, conn, ledger, environment, pkg } = input;
+  if (!engine.diff) return false;
+  for (const project of pkg.plan.projects) {
+    const model = input.models.find((m) => m.project.name === project);
+    const last = (await ledger.deployments(project, environment.name, 10_000)).find((d) => d.finished_at);
+    const summary = last ? deploymentSummary(last) : null;
+    if (!model || !last || !summary?.fingerprint) return false;
+    if (last.kind !== 'deploy' || last.status !== 'succeeded' || last.plan_checksum !== pkg.manifest.planChecksum)
+      return false;
+    if (await stillRecorded(engine, conn, summary)) continue;
+    const live = await engine.diff.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+    if (definitions(live) !== definitions(summary.fingerprint)) return false;
+  }
+  return true;
 }
 
 /**

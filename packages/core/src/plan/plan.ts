@@ -52,6 +52,13 @@ export interface PlanStep {
    * transaction each through `runBackfill`, resumable after a kill; the step is not `transactional`. Absent otherwise.
    */
   batched?: BatchedMigration;
+  /**
+   * A migration folded into its project's baseline (`migrations/baseline.yaml`, `dbee baseline`): a target whose ledger
+   * has nothing of the project records it as applied without running it (`planner/baseline.ts`). `file`: the baseline
+   * file; `removed`: the migration's file was deleted (no statements: a target that has deployed the project without
+   * running it refuses it); `recorded`: this step only records it (its statements were left out). Absent otherwise.
+   */
+  baseline?: { file: string; removed?: true; recorded?: true };
 }
 
 /** The options of a batched migration (see `expand/batched-migration.ts`); absent ones take `runBackfill`'s defaults. */

@@ -5,6 +5,7 @@ import { batchedHeader, parseBatchedUpdate } from './batched-update';
 import { type BatchedMigration, PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { checksumStatements } from '../sources/checksum';
 import { buildGraph, type ObjectGraph } from './graph';
+import { recordedFromBaseline, removedMigrationNeeded, removedMigrationStep, startsFromBaseline } from './baseline';
 import type { ProjectModel } from './project-model';
 import type { SourceObject } from './objects';
 
@@ -135,6 +136,11 @@ export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
     }
     // Foreign keys split out of their tables come after every table of the project.
     steps.push(...deferredSteps.splice(0));
+    // A target whose ledger has nothing of the project starts from its baseline (planner/baseline.ts); a plan against
+    // no target (a package's) keeps the folded migrations whole, for the targets that have deployed the project.
+    const fresh = input.deployed !== undefined && startsFromBaseline(state);
+    const folded = new Set(model.baseline?.migrations.map((b) => b.version));
+    steps.push(...removedMigrations(model, state, input.deployed === undefined || fresh, errors));
     for (const m of model.migrations) {
       const version = m.file.versionParts.join('.');
       const checksum = checksumStatements([m.file.text], model.variables);
@@ -168,7 +174,7 @@ export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
         errors.push(e);
         continue;
       }
-      steps.push({
+      const step: PlanStep = {
         order: 0,
         project,
         key: formatKey(key),
@@ -182,7 +188,9 @@ export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
         source: { file: m.file.path, line: 1 },
         checksum,
         ...(batched ? { batched } : {}),
-      });
+        ...(folded.has(version) ? { baseline: { file: model.baseline!.path } } : {}),
+      };
+      steps.push(fresh ? recordedFromBaseline(step) : step);
     }
   }
   if (errors.length && errors.every((e) => e.code === 'OBJECT_NEEDS_DIFF')) {
@@ -207,6 +215,32 @@ export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
     steps,
   };
   return { plan, needsDiff: new Map(), graph };
+}
+
+/**
+ * The steps of the folded migrations whose files were deleted and that the target has not applied: records, where the
+ * target starts from the baseline (or for a package, which decides per target); refusals on a target that has deployed
+ * the project (pushed to `errors`).
+ */
+function removedMigrations(
+  model: ProjectModel,
+  state: DeployedState,
+  recordable: boolean,
+  errors: DbeeError[],
+): PlanStep[] {
+  const baseline = model.baseline;
+  if (!baseline) return [];
+  const files = new Set(model.migrations.map((m) => m.file.versionParts.join('.')));
+  const project = model.project.name;
+  const root = model.project.relativeRoot ? `${model.project.relativeRoot}/` : '';
+  const steps: PlanStep[] = [];
+  for (const m of baseline.migrations) {
+    if (files.has(m.version) || state.migrations.has(m.version)) continue;
+    const step = removedMigrationStep(project, root, baseline.path, m);
+    if (recordable) steps.push(recordedFromBaseline(step));
+    else errors.push(removedMigrationNeeded(step, 'this environment'));
+  }
+  return steps;
 }
 
 /**

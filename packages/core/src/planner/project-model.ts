@@ -6,6 +6,7 @@ import type { DbProject } from '../config/workspace';
 import type { SourceParser } from '../engine/engine';
 import type { ParsedStatement } from '../model/source';
 import { discoverSources, type MigrationFile, type ProjectSources, type SourceFile } from '../sources/discover';
+import { type Baseline, readBaseline } from '../sources/baseline';
 import { expandPlaceholders, placeholderNames } from '../sources/placeholders';
 import { sha256 } from '../sources/checksum';
 import { canonicalJson } from '../plan/serialize';
@@ -28,6 +29,11 @@ export interface ProjectModel {
   objects: SourceObject[];
   migrations: ParsedMigration[];
   smoke: SourceFile[];
+  /**
+   * `migrations/baseline.yaml`: the migrations a new environment records without running them (`planner/baseline.ts`).
+   * Absent or null: none.
+   */
+  baseline?: Baseline | null;
   /** Every file read, for package manifests and build fingerprints. */
   files: SourceFile[];
 }
@@ -128,9 +134,23 @@ export async function loadProjectModel(
     migrations.push({ file: m, statements: await parseFile(m), rollback: await parseFile(m.rollback) });
   // Kept even when a file failed: the files that parsed are not parsed again once it is mended.
   pack?.save();
+  let baseline: Baseline | null = null;
+  const parsing = errors.length;
+  try {
+    baseline = sources.baseline && readBaseline(sources.baseline, sources.migrations);
+  } catch (e) {
+    if (e instanceof DbeeAggregateError) errors.push(...e.errors);
+    else if (e instanceof DbeeError) errors.push(e);
+    else throw e;
+  }
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1)
-    throw new DbeeAggregateError(`${errors.length} files of project ${project.name} do not parse`, errors);
+    throw new DbeeAggregateError(
+      parsing === errors.length
+        ? `${errors.length} files of project ${project.name} do not parse`
+        : `${errors.length} problems in the sources of project ${project.name}`,
+      errors,
+    );
 
   const objects = groupObjects(project.name, parsedFiles);
   graph.manage = scopeFromFiles(project, sources.objects, variables);
@@ -138,8 +158,9 @@ export async function loadProjectModel(
     ...sources.objects,
     ...sources.migrations.flatMap((m) => [{ path: m.path, text: m.text }, m.rollback]),
     ...sources.smoke,
+    ...(sources.baseline ? [sources.baseline] : []),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { project, graph, variables, objects, migrations, smoke: sources.smoke, files };
+  return { project, graph, variables, objects, migrations, smoke: sources.smoke, baseline, files };
 }
 
 /**

@@ -48,7 +48,9 @@ export function streamReporter(
     out.write('\n');
     live = null;
   };
-  const label = (i: number, n: number, s: PlanStep) => `  [${i}/${n}] ${s.action} ${s.key}`;
+  // A folded migration on a new environment is recorded, not run (planner/baseline.ts): the line says so.
+  const label = (i: number, n: number, s: PlanStep) =>
+    `  [${i}/${n}] ${s.action} ${s.key}${s.baseline?.recorded ? ' (in the baseline: recorded, not run)' : ''}`;
   return {
     info: (m) => {
       endLive();

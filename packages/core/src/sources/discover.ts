@@ -19,6 +19,8 @@ export const LITTER = [
 ];
 export const MIGRATIONS_DIR = 'migrations';
 export const SMOKE_DIR = 'smoke';
+/** A project's baseline (`sources/baseline.ts`), inside its migrations folder. */
+export const BASELINE_FILE = `${MIGRATIONS_DIR}/baseline.yaml`;
 
 /** A file of the project: path relative to the workspace root and its text. */
 export interface SourceFile {
@@ -40,6 +42,8 @@ export interface ProjectSources {
   objects: SourceFile[];
   migrations: MigrationFile[];
   smoke: SourceFile[];
+  /** `migrations/baseline.yaml` (read by `readBaseline`), null when the project has none. */
+  baseline: SourceFile | null;
 }
 
 const MIGRATION = /^V(\d+(?:[._]\d+)*)__(.+?)\.sql$/;
@@ -72,8 +76,14 @@ export function discoverSources(
           .filter(inside.file)
       : [];
   const smoke = under(SMOKE_DIR, '**/*.{yaml,yml,sql}').map(load);
-  const migrations = discoverMigrations(under(MIGRATIONS_DIR, '**/*'), base, load);
-  return { objects, migrations, smoke };
+  const inMigrations = under(MIGRATIONS_DIR, '**/*');
+  const migrations = discoverMigrations(
+    inMigrations.filter((f) => f !== BASELINE_FILE),
+    base,
+    load,
+  );
+  const baseline = inMigrations.includes(BASELINE_FILE) ? load(BASELINE_FILE) : null;
+  return { objects, migrations, smoke, baseline };
 }
 
 /** The files of the project's own `sources:` globs. */
@@ -259,7 +269,8 @@ function discoverMigrations(files: string[], base: string, load: (rel: string) =
   return out.sort((a, b) => compareVersions(a.versionParts, b.versionParts));
 }
 
-function canonicalVersion(v: string): string {
+/** `1_2` and `1.2` → `1.2`; `01` → `1`. */
+export function canonicalVersion(v: string): string {
   return v
     .split(/[._]/)
     .map((p) => String(Number(p)))

@@ -46,14 +46,15 @@ export interface DerivedInputs {
 export const SOURCES_INPUT = 'dbeeSources';
 
 /**
- * The files of one project that dbee reads: db.yaml, object and migration scripts, smoke checks, the `up`/`down`
- * declarations of the expand/contract strategy. A project whose db.yaml lists other `sources` globs has them too
+ * The files of one project that dbee reads: db.yaml, object and migration scripts, the migrations' baseline, smoke
+ * checks, the `up`/`down` declarations of the expand/contract strategy. A project whose db.yaml lists other `sources` globs has them too
  * (`projectSources`).
  */
 export const SOURCES_NAMED_INPUT = [
   '{projectRoot}/db.yaml',
   '{projectRoot}/**/*.sql',
   '{projectRoot}/**/*.expand.yaml',
+  '{projectRoot}/migrations/baseline.yaml',
   '{projectRoot}/smoke/**/*.yaml',
   '{projectRoot}/smoke/**/*.yml',
 ];
