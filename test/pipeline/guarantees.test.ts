@@ -161,9 +161,6 @@ const KNOWN_GAPS: Record<string, string> = {
   'enable: protected, dry run': 'enable is outside the pipeline: its dry run asks no gate',
   'enable: ledger row with ticket': 'enable takes no --ticket',
   'enable: notifications': 'enable sends no notification',
-  'rollback: window, dry run': 'rollback is outside the pipeline: its dry run asks no gate',
-  'rollback: protected, dry run': 'rollback is outside the pipeline: its dry run asks no gate',
-  'rollback: notifications': 'rollback sends its outcome only, no event before its first step (outside the pipeline)',
   'disable: no drift after': 'disable records no fingerprint: status takes its revoked grants for drift',
   'enable: no drift after': 'enable records no fingerprint: status takes the grants it gave back for drift',
 };

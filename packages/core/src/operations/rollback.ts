@@ -47,11 +47,11 @@ import { checksNaming } from '../smoke/selection';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { checkGates } from '../pipeline/gates';
+import { gateCompensation } from '../pipeline/compensation';
 import { loadModels, schemaOwners } from '../context/load';
 import type { RollbackOptions } from '../options';
 import { checkTicket } from '../promotion/ticket';
-import { notifyRollback } from '../notify/rollback-events';
+import { notifyRollback, notifyRollbackStarted } from '../notify/rollback-events';
 
 export type { RollbackOptions };
 
@@ -199,21 +199,19 @@ async function rollbackProject(
       const planned = await planRollback(ctx, options, input, session, putBack);
       if (!planned) return ExitCode.ok;
       const { prepared } = planned;
+      if (options.dryRun) printRollback(ctx.stdout, prepared);
+      // The pipeline's gates on the plan: the same problems for the dry run (reported) and the real run (refused).
+      await gateCompensation(ctx, environment, planned.plan, prepared.problems, {
+        dryRun: options.dryRun ?? false,
+        assumeYes: options.assumeYes ?? false,
+        now: options.now,
+        emergency,
+        refuse,
+      });
       if (options.dryRun) {
-        printRollback(ctx.stdout, prepared);
-        if (prepared.problems.length) refuse(prepared.problems, true);
         ctx.reporter.info('dry run: nothing was changed');
         return ExitCode.ok;
       }
-      if (prepared.problems.length) refuse(prepared.problems, false);
-      const gated: ResolvedEnvironment = emergency
-        ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }
-        : environment;
-      await checkGates(ctx, gated, planned.plan, {
-        assumeYes: options.assumeYes ?? false,
-        now: options.now,
-        skipCountdown: emergency,
-      });
       return applyRollback(ctx, input, session, planned);
     },
   );
@@ -475,6 +473,17 @@ async function applyRollback(
   const commit = origin.gitCommit;
   const identity = { package: input.pkg?.path ?? null, ...origin, ticket };
   const summary = rollbackSummary(input, planned.prepared);
+  const who = { osUser: owner.user, host: owner.host, ciJob: identity.ciJob };
+  const notStarted = await notifyRollbackStarted(ctx, {
+    project: target.name,
+    environment: environment.name,
+    database: conn.description,
+    package: identity.package,
+    commit,
+    ticket,
+    who,
+    steps: planned.allSteps.map((s) => s.plan),
+  });
   const t0 = Date.now();
   const results = await undoAll(ctx, input, session, planned, identity, summary);
   const failed = results.find((r) => r.result.status === 'failed');
@@ -485,19 +494,24 @@ async function applyRollback(
         await laterFingerprints(planned.ledger, results);
         throw e;
       });
-  await notifyRollback(ctx, ledger, {
-    project: target.name,
-    environment: environment.name,
-    database: conn.description,
-    package: identity.package,
-    commit,
-    ticket,
-    who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
-    steps: planned.allSteps.map((s) => s.plan),
-    results: results.map((r) => r.result),
-    smoke: smoke.line,
-    exitCode: failed ? ExitCode.applyFailed : smoke.code,
-  });
+  await notifyRollback(
+    ctx,
+    ledger,
+    {
+      project: target.name,
+      environment: environment.name,
+      database: conn.description,
+      package: identity.package,
+      commit,
+      ticket,
+      who,
+      steps: planned.allSteps.map((s) => s.plan),
+      results: results.map((r) => r.result),
+      smoke: smoke.line,
+      exitCode: failed ? ExitCode.applyFailed : smoke.code,
+    },
+    notStarted,
+  );
   printSummary(ctx.stdout, {
     environment: `${environment.name} (${conn.description})`,
     results,
