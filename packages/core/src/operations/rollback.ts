@@ -771,6 +771,10 @@ export async function rollbackLastDeployment(
   });
   const unit = prepared.units[0];
   if (!unit) return null;
+  // The project's search path, as `dbee rollback` sets it (applyRollback): the definitions the ledger captured read
+  // their objects through it (a view put back names its tables unqualified).
+  const path = input.searchPath.length ? engine.session.searchPath(input.searchPath) : null;
+  if (path) await conn.execute(path);
   const owner = lockOwner();
   const result = await runCompensation({
     engine,
