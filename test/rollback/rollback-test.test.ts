@@ -82,6 +82,24 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
     expect(declared.code, declared.stdout + declared.stderr).toBe(0);
     expect(declared.stdout + declared.stderr).toContain('irreversible on purpose: the notes moved to the CRM');
 
+    // ...or until the environment keeps dropped columns' values: the step keeps them in a backup its reverse restores.
+    const yaml = (keep: string) =>
+      w.write(
+        'dbee.yaml',
+        workspaceYaml(engine, {
+          environment: `verify:\n  rollback: true\n  rollbackWithin: 10m\n  sampleRows: 50\ndeploy:\n  allowHazards: [data-loss]${keep}`,
+        }),
+      );
+    yaml('\n  keepDroppedColumns: true');
+    w.write('shop/customers.sql', TABLE.replace(', note text', ''));
+    const kept = await tryIt();
+    expect(kept.code, kept.stdout + kept.stderr).toBe(0);
+    expect(kept.stdout).toMatch(
+      /CREATE TABLE shop_dbee_bak\.customers_note_bak_\w+ AS SELECT id, note FROM shop\.customers;/,
+    );
+    expect(kept.stdout + kept.stderr).toMatch(/rollback test: [^\n]+, and left the copy as it was/);
+    yaml('');
+
     // Nothing of it reached the target.
     expect((await snapshot(w.target)).hash).toBe(before.hash);
 

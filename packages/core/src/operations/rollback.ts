@@ -1489,9 +1489,12 @@ async function rowsSince(
   expand: (sql: string) => string,
 ): Promise<number> {
   const catalog = input.engine.catalog;
-  if (!catalog || !reverse?.some((sql) => /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')))) return 0;
-  const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
   const [schema, ...rest] = backup.split('.');
+  // A reverse that drops the backup once it restored from it (a kept column: deploy.keepDroppedColumns) drops no rows.
+  const dropsTable = (sql: string) =>
+    /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')) && !sql.includes(rest.join('.') || backup);
+  if (!catalog || !reverse?.some(dropsTable)) return 0;
+  const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
   const backupKey: ObjectKey = rest.length
     ? { kind: 'table', schema: schema!, name: rest.join('.') }
     : { kind: 'table', schema: table.schema, name: backup };

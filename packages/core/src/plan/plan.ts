@@ -62,6 +62,11 @@ export interface PlanStep {
    * transaction each through `runBackfill`, resumable after a kill; the step is not `transactional`. Absent otherwise.
    */
   batched?: BatchedMigration;
+  /**
+   * A backup the step keeps of what it drops, `schema.name` (a dropped column's values with the table's primary key,
+   * `deploy.keepDroppedColumns`): recorded in the ledger's backups, restored from by the step's reverse. Absent: none.
+   */
+  backup?: string;
 }
 
 /** The options of a batched migration (see `expand/batched-migration.ts`); absent ones take `runBackfill`'s defaults. */
