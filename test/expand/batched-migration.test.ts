@@ -46,6 +46,18 @@ describe.each(ENGINES)('batched migrations [%s]', (engine) => {
       await w.target.query(`SELECT id, project, status, done::int, total::int, batches FROM dbee.backfills`),
     ).toEqual([{ id: 'migration:shop/V3#1', project: 'shop', status: 'done', done: 1000, total: 1000, batches: 7 }]);
     expect(await w.target.query(`SELECT version FROM dbee.migrations WHERE version = '3'`)).toEqual([{ version: '3' }]);
+    // One step like any other: its row in the ledger (the statement as written), in `dbee log` and `status`.
+    expect(
+      await w.target.query(`SELECT status, statements FROM dbee.steps WHERE object_key = 'migration:shop/V3'`),
+    ).toEqual([
+      {
+        status: 'applied',
+        statements: ['UPDATE orders SET total_cents = round(total * 100), n = n + 1 WHERE total_cents IS NULL'],
+      },
+    ]);
+    const log = await run(w.root, 'log', { project: 'shop' }, w.target.vars);
+    expect(log.stdout).toContain('steps:  8/8 applied');
+    expect(log.stdout).toMatch(/8 applied +migrate migration:shop\/V3/);
 
     const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
     expect(back.code).toBe(0);
@@ -113,6 +125,16 @@ describe('a batched migration killed in its batches [postgres]', () => {
     expect(await w.target.query(`SELECT version FROM dbee.migrations WHERE project = 'shop' ORDER BY version`)).toEqual(
       [{ version: '1' }, { version: '2' }, { version: '3' }],
     );
+    // Each run's step row says what it did: the killed one's `started` row is settled (failed: its batches were
+    // unfinished) by the next run, whose own row records the migration applied.
+    expect(
+      await w.target.query(
+        `SELECT deployment_id::int AS id, status FROM dbee.steps WHERE object_key = 'migration:shop/V3' ORDER BY 1`,
+      ),
+    ).toEqual([
+      { id: 1, status: 'failed' },
+      { id: 2, status: 'applied' },
+    ]);
   });
 });
 

@@ -312,6 +312,50 @@ describe('nx g @dbee/nx:ci --provider=gitlab', () => {
   });
 });
 
+describe('nx g @dbee/nx:ci with preview: in dbee.yaml (docs/preview.md)', () => {
+  it('a preview database per pull request, made from qa on each push and dropped (orphans too) when it closes', async () => {
+    const yaml = `${docsDbeeYaml()}preview:\n  maxAge: 7d\n`;
+    const { text } = await generated('github', yaml);
+    expect(validateWorkflow(text).errors).toEqual([]);
+    const workflow = parse(text) as { on: { pull_request: { types: string[] } }; jobs: Record<string, Job> };
+    expect(workflow.on.pull_request.types).toContain('closed');
+    expect(Object.keys(workflow.jobs)).toEqual(['review', 'preview', 'preview-drop', 'release-qa', 'release-prod']);
+    expect(workflow.jobs['review']!.if).toContain("github.event.action != 'closed'");
+    const run = (job: string) => workflow.jobs[job]!.steps.find((s) => s.run?.includes('dbee preview'))!;
+    expect(workflow.jobs['preview']!.if).toContain("github.event.action != 'closed'");
+    expect(run('preview').run).toContain('npx dbee preview "$project" create --env qa --name "pr-$PULL_REQUEST"');
+    expect(run('preview').env).toEqual({
+      DBEE_ENV: 'qa',
+      DBEE_QA_URL: '${{ secrets.DBEE_QA_URL }}',
+      PULL_REQUEST: '${{ github.event.pull_request.number }}',
+    });
+    expect(workflow.jobs['preview-drop']!.if).toContain("github.event.action == 'closed'");
+    expect(run('preview-drop').run).toBe(
+      'npx dbee preview sales drop --env qa --name "pr-$PULL_REQUEST"\nnpx dbee preview sales cleanup --env qa\n',
+    );
+    // Without limits nothing says what an orphan is: the close job drops its own preview only.
+    const bare = parse((await generated('github', `${docsDbeeYaml()}preview: {}\n`)).text) as typeof workflow;
+    expect(bare.jobs['preview-drop']!.steps.at(-1)!.run).not.toContain('cleanup');
+
+    const gitlab = (await generated('gitlab', yaml)).text;
+    expect(gitlabErrors(gitlab)).toEqual([]);
+    const pipeline = parse(gitlab) as Record<string, Record<string, unknown>>;
+    expect(pipeline['dbee-preview']).toMatchObject({
+      variables: { DBEE_ENV: 'qa' },
+      environment: { name: 'preview/mr-$CI_MERGE_REQUEST_IID', on_stop: 'dbee-preview-drop' },
+    });
+    expect(pipeline['dbee-preview-drop']).toMatchObject({
+      environment: { name: 'preview/mr-$CI_MERGE_REQUEST_IID', action: 'stop' },
+      rules: [{ when: 'manual' }],
+    });
+    expect((pipeline['dbee-preview-drop']!['script'] as string[]).join('')).toContain(
+      'npx dbee preview sales drop --env qa --name "mr-$CI_MERGE_REQUEST_IID"',
+    );
+    // Without preview: the pipelines are as docs/ci.md lists them (no preview job).
+    expect(parse((await generated('github')).text).jobs.preview).toBeUndefined();
+  });
+});
+
 describe('nx g @dbee/nx:ci refuses what it cannot do, changing nothing', () => {
   const refusal = async (run: Promise<unknown>) => {
     const error = await run.then(

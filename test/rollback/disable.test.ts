@@ -32,6 +32,8 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
     const { app, report } = await withRoles(w);
     expect(await asRole(w.target, app, "SELECT shop.greet('x') AS g")).toEqual({ rows: [{ g: 'hello x' }] });
 
+    await w.target.query('CREATE TABLE shop.by_hand (id int)');
+
     const dry = await run(w.root, 'disable', { project: 'shop', object: 'shop.greet', dryRun: true }, w.target.vars);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('REVOKE EXECUTE ON ROUTINE shop.greet(text) FROM PUBLIC;');
@@ -98,6 +100,10 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
       { id: 2, kind: 'disable', reverts: null, steps_applied: 0 },
       { id: 3, kind: 'enable', reverts: 2, steps_applied: 1 },
     ]);
+    // The table made by hand before the disable is drift, which neither the disable nor the enable (each recording
+    // a fingerprint) may absorb.
+    const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
+    expect(status.stdout).toContain('drift: yes');
     const again = await run(w.root, 'enable', { project: 'shop', object: 'shop.greet' }, w.target.vars);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('shop.greet is not disabled on target');

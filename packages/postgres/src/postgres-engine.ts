@@ -37,6 +37,7 @@ import { stepOutcome } from './postgres-recover';
 import { extract, unwritten } from './extract/extract';
 import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
+import { postgresPreview } from './postgres-preview';
 import { openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
 import { postgresFacts } from './postgres-facts';
 import { postgresExpand } from './expand/expand-sql';
@@ -153,6 +154,7 @@ export function createPostgresEngine(): Engine {
     expand: postgresExpand,
     advise: postgresAdvise,
     lineage: { read: readQueryLineage },
+    preview: postgresPreview,
     connect: (environment, { workspaceRoot }) =>
       openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
     // `dbee unlock`: who holds the advisory lock (never cleared: it ends with its session), or an embedded database's
@@ -385,7 +387,7 @@ export async function openShadow(
 }
 
 /** The connection settings of `config` on another database of the same server. */
-function onDatabase(config: ClientConfig, database: string): ClientConfig {
+export function onDatabase(config: ClientConfig, database: string): ClientConfig {
   return config.connectionString
     ? { ...config, connectionString: withDatabase(config.connectionString, database) }
     : { ...config, database };

@@ -28,6 +28,11 @@ export interface ResolvedEnvironment {
    * overrides in db.yaml are keyed by, the target's name and its labels.
    */
   fleet?: { name: string; target: string; labels: Record<string, string> };
+  /**
+   * Set when this is a preview database (`dbee preview`; `name` is then the preview's name): the environment it was
+   * made from, which project overrides in db.yaml are keyed by.
+   */
+  preview?: { base: string };
 }
 
 /** One database of a fleet environment, as declared or discovered (its connection not yet interpolated). */
@@ -182,12 +187,17 @@ export function splitTargetName(name: string): [string, string | undefined] {
   return at < 0 ? [name, undefined] : [name.slice(0, at), name.slice(at + 1)];
 }
 
+/** The name db.yaml's per-environment overrides are keyed by: a fleet's or a preview's base environment, else its own. */
+export function environmentKey(environment: ResolvedEnvironment): string {
+  return environment.fleet?.name ?? environment.preview?.base ?? environment.name;
+}
+
 /** Variables and deploy settings for one project on one environment: workspace, then project, then project-per-env. */
 export function projectSettings(
   project: ProjectConfig,
   environment: ResolvedEnvironment,
 ): { variables: Record<string, string>; deploy: DeploySettings } {
-  const perEnv = project.environments?.[environment.fleet?.name ?? environment.name];
+  const perEnv = project.environments?.[environmentKey(environment)];
   const variables: Record<string, string> = { ...environment.variables, project: project.name };
   for (const [k, v] of Object.entries({ ...project.variables, ...perEnv?.variables })) variables[k] = String(v);
   return { variables, deploy: { ...environment.deploy, ...project.deploy, ...perEnv?.deploy } };

@@ -368,6 +368,31 @@ export const webhookConfig = z.strictObject({
   environments: z.array(identifier).optional(),
 });
 
+/** `dbee preview`: where previews are made, how they are named and how many are kept (see docs/preview.md). */
+export const previewSettings = z.strictObject({
+  /**
+   * What every preview's name starts with (its database or folder name): only databases and folders with it are
+   * listed or dropped by `dbee preview`. Lower-case letters, digits and `_`. Default `dbee_preview_`.
+   */
+  prefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,29}$/, 'expected lower-case letters, digits and "_", starting with a letter (at most 30)')
+    .optional(),
+  /** The folder embedded (PGlite) previews are made in, one folder each, relative to the workspace root. Default `.dbee/previews`. */
+  directory: z.string().min(1).optional(),
+  /** `dbee preview cleanup` drops previews older than this, e.g. `7d`. Default: no age limit. */
+  maxAge: duration.optional(),
+  /**
+   * The most previews at once: `create` refuses one more, and `cleanup` drops the oldest beyond it. Default: no limit.
+   */
+  maxCount: z.number().int().positive().optional(),
+  /**
+   * SQL files (relative to the workspace root, run in order) that fill a new preview with data after its structure is
+   * cloned and before the branch is deployed, e.g. `[seed/regions.sql]`. Default: no data (the structure only).
+   */
+  seed: z.array(z.string().min(1)).optional(),
+});
+
 export const workspaceConfig = z.strictObject({
   version: z.literal(1),
   defaultEnvironment: identifier,
@@ -384,6 +409,8 @@ export const workspaceConfig = z.strictObject({
   notify: z.array(webhookConfig).optional(),
   /** Checks of every release of every project (a project's db.yaml `check` keys win): the dbt check. */
   check: checkSettings.optional(),
+  /** Preview databases, one per pull request (`dbee preview`): names and limits. */
+  preview: previewSettings.optional(),
 });
 
 export const projectConfig = z.strictObject({
@@ -464,6 +491,7 @@ export type ProjectConfig = z.infer<typeof projectConfig>;
 export type DeploySettings = z.infer<typeof deploySettings>;
 export type DeployStrategy = NonNullable<DeploySettings['strategy']>;
 export type Gates = z.infer<typeof gates>;
+export type PreviewSettings = z.infer<typeof previewSettings>;
 export type FleetConfig = z.infer<typeof fleetConfig>;
 export type FleetTargetConfig = z.infer<typeof fleetTarget>;
 export type CompatSettings = z.infer<typeof compatSettings>;

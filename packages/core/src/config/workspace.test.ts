@@ -78,6 +78,13 @@ describe('workspace configuration', () => {
     );
   });
 
+  it('reports a bad preview: setting with file, line and key (dbee preview)', () => {
+    const w = ws({ 'dbee.yaml': `${WORKSPACE_YAML}preview:\n  prefix: Preview-\n  maxCount: 0\n` });
+    const text = errorOf(() => Workspace.load(w.root)).format();
+    expect(text).toMatch(/dbee\.yaml:\d+:\d+: preview\.prefix: expected lower-case letters/);
+    expect(text).toMatch(/dbee\.yaml:\d+:\d+: preview\.maxCount: /);
+  });
+
   it('refuses an unknown environment, listing the known ones', () => {
     const w = ws({ 'dbee.yaml': WORKSPACE_YAML });
     const e = errorOf(() => Workspace.load(w.root).environment('staging', {}));

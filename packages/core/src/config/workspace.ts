@@ -143,6 +143,8 @@ export class Workspace {
    */
   environment(name: string | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedEnvironment {
     const choice = this.environmentName(name, env);
+    const preview = this.previews.get(choice.name);
+    if (preview) return preview;
     if (choice.from === 'variable' && !Object.hasOwn(this.config.environments, splitTargetName(choice.name)[0])) {
       const known = Object.keys(this.config.environments).sort();
       throw new DbeeError(`${ENVIRONMENT_VARIABLE}="${choice.name}" names an unknown environment`, {
@@ -175,6 +177,14 @@ export class Workspace {
   /** Keep the discovered targets of a fleet, so that `environment('<fleet>/<target>')` resolves them. */
   rememberFleetTargets(fleet: string, targets: readonly FleetTarget[]): void {
     this.discoveredTargets.set(fleet, targets);
+  }
+
+  /** Preview databases made in this run (`dbee preview`), by name: environments that dbee.yaml does not declare. */
+  private readonly previews = new Map<string, ResolvedEnvironment>();
+
+  /** Make preview `environment` (its `preview` set) an environment of this run, so that commands can address it. */
+  rememberPreview(environment: ResolvedEnvironment): void {
+    this.previews.set(environment.name, environment);
   }
 
   /** The project and all its transitive dependencies, dependencies first, ties broken by name. */

@@ -909,6 +909,50 @@ export interface Engine {
   readonly locks?: LockAdmin;
   /** The columns a query reads from the relations it names (`dbee check --dbt`). PostgreSQL. */
   readonly lineage?: LineageRole;
+  /** `dbee preview`: a database per pull request, made beside an environment's. PostgreSQL (server and PGlite). */
+  readonly preview?: PreviewRole;
+}
+
+/** What a preview database records about itself, where the engine keeps it (a database comment, a file). */
+export interface PreviewRecord {
+  /** The preview's full name, prefix included (`dbee_preview_pr_42`): its database or folder name. */
+  name: string;
+  /** The environment whose structure it was made from (`test`). */
+  base: string;
+  /** The branch or name it was asked for (`pr-42`, `feature/x`). */
+  branch: string;
+  /** When it was created, ISO 8601. */
+  createdAt: string;
+}
+
+/** Where the previews of an environment are made: what `PreviewRole` reads besides the base environment. */
+export interface PreviewPlace {
+  workspaceRoot: string;
+  /** Folder of embedded previews (one folder each), absolute (`preview.directory` of dbee.yaml). */
+  directory: string;
+  /** Only databases or folders whose name starts with it are previews (`preview.prefix`). */
+  prefix: string;
+}
+
+/**
+ * `dbee preview`: make, find and drop preview databases beside an environment's database (the same server, or a
+ * folder of embedded ones). A preview carries its `PreviewRecord`, and only what carries one under the prefix is
+ * listed or dropped. The structure and the deployment go through `clone` and `deploy`, never through this role.
+ */
+export interface PreviewRole {
+  /**
+   * The connection settings of preview `name` of `base` (`base`'s with another database or data folder). Contains
+   * secrets when `base`'s does: never print it.
+   */
+  connection(base: ResolvedEnvironment, place: PreviewPlace, name: string): Record<string, string | number | boolean>;
+  /** Where the preview is, for messages: no secrets (`postgres://app@db:5432/dbee_preview_pr_42`, `pglite:...`). */
+  describe(base: ResolvedEnvironment, place: PreviewPlace, name: string): string;
+  /** Make an empty database for the preview, recording `record`; false when a preview of that name exists already. */
+  create(base: ResolvedEnvironment, place: PreviewPlace, record: PreviewRecord): Promise<boolean>;
+  /** The previews made beside `base` (of any base environment sharing its server or folder), oldest first. */
+  list(base: ResolvedEnvironment, place: PreviewPlace): Promise<PreviewRecord[]>;
+  /** Drop preview `name` (its sessions ended first); false when there was none. */
+  drop(base: ResolvedEnvironment, place: PreviewPlace, name: string): Promise<boolean>;
 }
 
 /** Who holds a deployment lock, as `LockAdmin.holder` reads it. */
@@ -955,7 +999,8 @@ export type EngineRole =
   | 'advise'
   | 'statisticsAdvice'
   | 'locks'
-  | 'lineage';
+  | 'lineage'
+  | 'preview';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -992,4 +1037,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   statisticsAdvice: 'its optimizer recommends no statistics',
   locks: 'it cannot read or clear its deployment lock',
   lineage: 'it has no parser for the columns a query reads',
+  preview: "it cannot make a database beside an environment's, nor clone a structure into one",
 };

@@ -18,90 +18,103 @@ export interface BatchedRunReporter {
  * stopped, and the ones already done are not run again. Progress lines go to `reporter.info` at most every
  * `progressEveryMs` (2 s), and one line when each statement ends.
  */
-export async function runBatchedUpdates(
-  connection: Connection,
-  input: {
-    idPrefix: string;
-    project?: string;
-    statements: readonly string[];
-    location: { file: string; line: number };
-    options: BatchedMigration;
-    reporter?: BatchedRunReporter;
-    /** Called as each statement starts, with its 0-based index. */
-    onStatement?: (index: number, sql: string) => void;
-    progressEveryMs?: number;
-    /** Lock timeout of each batch, in milliseconds; default `withLockRetry`'s (500 ms). */
-    lockTimeoutMs?: number;
-    ledgerSchema?: string;
-    /** The ledger's dialect: the first backfill creates its `backfills` table (see `BackfillOptions.ledger`). */
-    ledger?: LedgerDialect;
-  },
-): Promise<void> {
+export async function runBatchedUpdates(connection: Connection, input: BatchedRunInput): Promise<void> {
   for (const [i, sql] of input.statements.entries()) {
     input.onStatement?.(i, sql);
-    const update = parseBatchedUpdate(sql, input.location);
-    const r = await connection.query<{ schema: string | null; name: string | null }>(
-      `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.oid = to_regclass($1)`,
-      [update.table],
-    );
-    const table = r.rows[0];
-    if (!table?.schema || !table.name) {
-      throw new DbeeError(`batched migration: table ${update.table} does not exist`, {
-        code: 'BACKFILL_NO_TABLE',
-        exitCode: ExitCode.applyFailed,
-        location: input.location,
-        hint: 'check the table name (and the search path of the project)',
-      });
-    }
-    const name = `${table.schema}.${table.name}`;
-    let shown = 0;
-    const every = input.progressEveryMs ?? 2000;
-    const id = `${input.idPrefix}#${i + 1}`;
-    const result = await runBackfill(
-      connection,
-      {
-        id,
-        project: input.project,
-        table: { schema: table.schema, name: table.name },
-        set: update.set,
-        ...(update.where ? { where: update.where } : {}),
-      },
-      {
-        ...(input.options.batchSize ? { batchSize: input.options.batchSize } : {}),
-        ...(input.options.maxBatchSize ? { maxBatchSize: input.options.maxBatchSize } : {}),
-        ...(input.options.pauseMs !== undefined ? { pauseMs: input.options.pauseMs } : {}),
-        ...(input.options.targetBatchMs !== undefined ? { targetBatchMs: input.options.targetBatchMs } : {}),
-        ledgerSchema: input.ledgerSchema,
-        ...(input.ledger ? { ledger: input.ledger } : {}),
-        ...(input.lockTimeoutMs !== undefined ? { lock: { lockTimeoutMs: input.lockTimeoutMs } } : {}),
-        onProgress: (p) => {
-          input.reporter?.progress?.(i + 1, name, p);
-          const now = Date.now();
-          if (now - shown >= every && p.done < p.total) {
-            shown = now;
-            input.reporter?.info?.(`  backfill ${name}: ${formatBackfillProgress(p)}`);
-          }
-        },
-      },
-    ).catch((e: unknown) => {
-      if (!(e instanceof DbeeError) || e.code !== 'BACKFILL_CHANGED') throw e;
-      // The statement was edited after some of its batches committed (a failed or killed run): say what to do here.
-      throw new DbeeError(
-        `batched migration: statement ${i + 1} changed after some of its batches ran with the earlier text (${e.details.differs ? (e.details.differs as string[]).join(', ') : 'its definition'} differs)`,
-        {
-          code: 'BACKFILL_CHANGED',
-          location: input.location,
-          hint: `restore the earlier text to resume it, or start it over (the rows already done are updated again): DELETE FROM ${input.ledgerSchema ?? 'dbee'}.backfills WHERE id = '${id.replace(/'/g, "''")}'`,
-          details: e.details,
-          cause: e,
-        },
-      );
-    });
-    input.reporter?.info?.(
-      result.alreadyDone
-        ? `  backfill ${name}: already done (${result.done.toLocaleString('en-US')} rows)`
-        : `  backfill ${name}: ${result.done.toLocaleString('en-US')} rows${result.resumed ? ' (resumed)' : ''}, ${result.rowsPerSecond.toLocaleString('en-US')} rows/s`,
-    );
+    await runBatchedUpdate(connection, input, i, sql);
   }
+}
+
+/** What `runBatchedUpdates` and `runBatchedUpdate` take. */
+export interface BatchedRunInput {
+  idPrefix: string;
+  project?: string;
+  statements: readonly string[];
+  location: { file: string; line: number };
+  options: BatchedMigration;
+  reporter?: BatchedRunReporter;
+  /** Called as each statement starts, with its 0-based index. */
+  onStatement?: (index: number, sql: string) => void;
+  progressEveryMs?: number;
+  /** Lock timeout of each batch, in milliseconds; default `withLockRetry`'s (500 ms). */
+  lockTimeoutMs?: number;
+  ledgerSchema?: string;
+  /** The ledger's dialect: the first backfill creates its `backfills` table (see `BackfillOptions.ledger`). */
+  ledger?: LedgerDialect;
+}
+
+/**
+ * Run statement `i` of a batched migration (`sql`, one UPDATE) through `runBackfill` under the id `<idPrefix>#<i + 1>`:
+ * the runner sends a batched migration's statements one by one through this, in its one statement loop.
+ */
+export async function runBatchedUpdate(
+  connection: Connection,
+  input: Omit<BatchedRunInput, 'statements' | 'onStatement'>,
+  i: number,
+  sql: string,
+): Promise<void> {
+  const update = parseBatchedUpdate(sql, input.location);
+  const r = await connection.query<{ schema: string | null; name: string | null }>(
+    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.oid = to_regclass($1)`,
+    [update.table],
+  );
+  const table = r.rows[0];
+  if (!table?.schema || !table.name) {
+    throw new DbeeError(`batched migration: table ${update.table} does not exist`, {
+      code: 'BACKFILL_NO_TABLE',
+      exitCode: ExitCode.applyFailed,
+      location: input.location,
+      hint: 'check the table name (and the search path of the project)',
+    });
+  }
+  const name = `${table.schema}.${table.name}`;
+  let shown = 0;
+  const every = input.progressEveryMs ?? 2000;
+  const id = `${input.idPrefix}#${i + 1}`;
+  const result = await runBackfill(
+    connection,
+    {
+      id,
+      project: input.project,
+      table: { schema: table.schema, name: table.name },
+      set: update.set,
+      ...(update.where ? { where: update.where } : {}),
+    },
+    {
+      ...(input.options.batchSize ? { batchSize: input.options.batchSize } : {}),
+      ...(input.options.maxBatchSize ? { maxBatchSize: input.options.maxBatchSize } : {}),
+      ...(input.options.pauseMs !== undefined ? { pauseMs: input.options.pauseMs } : {}),
+      ...(input.options.targetBatchMs !== undefined ? { targetBatchMs: input.options.targetBatchMs } : {}),
+      ledgerSchema: input.ledgerSchema,
+      ...(input.ledger ? { ledger: input.ledger } : {}),
+      ...(input.lockTimeoutMs !== undefined ? { lock: { lockTimeoutMs: input.lockTimeoutMs } } : {}),
+      onProgress: (p) => {
+        input.reporter?.progress?.(i + 1, name, p);
+        const now = Date.now();
+        if (now - shown >= every && p.done < p.total) {
+          shown = now;
+          input.reporter?.info?.(`  backfill ${name}: ${formatBackfillProgress(p)}`);
+        }
+      },
+    },
+  ).catch((e: unknown) => {
+    if (!(e instanceof DbeeError) || e.code !== 'BACKFILL_CHANGED') throw e;
+    // The statement was edited after some of its batches committed (a failed or killed run): say what to do here.
+    throw new DbeeError(
+      `batched migration: statement ${i + 1} changed after some of its batches ran with the earlier text (${e.details.differs ? (e.details.differs as string[]).join(', ') : 'its definition'} differs)`,
+      {
+        code: 'BACKFILL_CHANGED',
+        location: input.location,
+        hint: `restore the earlier text to resume it, or start it over (the rows already done are updated again): DELETE FROM ${input.ledgerSchema ?? 'dbee'}.backfills WHERE id = '${id.replace(/'/g, "''")}'`,
+        details: e.details,
+        cause: e,
+      },
+    );
+  });
+  input.reporter?.info?.(
+    result.alreadyDone
+      ? `  backfill ${name}: already done (${result.done.toLocaleString('en-US')} rows)`
+      : `  backfill ${name}: ${result.done.toLocaleString('en-US')} rows${result.resumed ? ' (resumed)' : ''}, ${result.rowsPerSecond.toLocaleString('en-US')} rows/s`,
+  );
 }

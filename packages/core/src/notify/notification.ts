@@ -33,7 +33,10 @@ export interface Notification {
   error: { code: string; message: string } | null;
   /** When the event happened (ISO time). */
   at: string;
-  /** A phase of an expand-contract release (`expand`, `complete`, `abort`); absent for a direct deployment. */
+  /**
+   * A phase of an expand-contract release (`expand`, `complete`, `abort`), or `disable` / `enable`; absent for a direct
+   * deployment.
+   */
   phase?: string;
 }
 

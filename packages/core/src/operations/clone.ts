@@ -52,9 +52,13 @@ async function readSide(
  * deployment of kind `clone`, whose object states become the source's (so the next deploy of the sources plans
  * from what is there). Migrations are not copied: the target's ledger keeps which have run there.
  */
-export async function clone(ctx: OperationContext, options: CloneOptions): Promise<ExitCodeValue> {
+export async function clone(
+  ctx: OperationContext,
+  options: CloneOptions,
+  into: CloneInto = {},
+): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
-  const sides = await cloneSides(ctx, options);
+  const sides = { ...(await cloneSides(ctx, options)), into };
   const { engine, target, source, project } = sides;
   const now = options.now ?? new Date();
   return await withSession(
@@ -78,8 +82,18 @@ export async function clone(ctx: OperationContext, options: CloneOptions): Promi
   );
 }
 
+/** How a clone is made into a new database (`dbee preview`). */
+export interface CloneInto {
+  /**
+   * Record the migrations the source's ledger records as run (`Plan.migrationStates`): the target is a new database
+   * made from the source's structure, so the next deploy runs only the migrations the source has not run.
+   */
+  migrations?: boolean;
+}
+
 /** The two sides of a clone: the target project and environment (`--to`), the source (`--from`) read under its lock. */
 interface CloneSides {
+  into?: CloneInto;
   engine: Engine;
   diff: DiffRole;
   target: ResolvedEnvironment;
@@ -187,7 +201,7 @@ async function planClone(
     baseScope: whole,
     ...(compared.uncompared.length ? { uncompared: compared.uncompared } : {}),
   };
-  if (from.state) plan.objectStates = { [project.name]: from.state.objects };
+  Object.assign(plan, sourceStates(sides));
   // Hazards that depend on a table's size are judged against the target (a killed clone leaves empty tables).
   const judged = await judgeSizeHazards(engine, conn, plan);
   ctx.stdout.write(
@@ -234,6 +248,15 @@ async function planClone(
     throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
   }
   return plan;
+}
+
+/** What the clone records of the source's ledger: its object states, and its migrations for a clone into a new database. */
+function sourceStates({ project, from, into }: CloneSides): Pick<Plan, 'objectStates' | 'migrationStates'> {
+  if (!from.state) return {};
+  return {
+    objectStates: { [project.name]: from.state.objects },
+    ...(into?.migrations ? { migrationStates: { [project.name]: from.state.migrations } } : {}),
+  };
 }
 
 /** The plan run under the target's lock and recorded as a deployment of kind `clone`; a failure is exit 2. */

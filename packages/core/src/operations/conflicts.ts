@@ -1,4 +1,4 @@
-import type { ResolvedEnvironment } from '../config/resolve';
+import { environmentKey, type ResolvedEnvironment } from '../config/resolve';
 import { fastGlob } from '../sources/walk';
 import type { ConflictStrategy } from '../config/schema';
 import type { DbProject, Workspace } from '../config/workspace';
@@ -96,8 +96,8 @@ export class ConflictRules {
     if (this.cli) return { strategy: this.cli, copyData, source: '--if-exists' };
     const file = project.file.displayPath;
     if (glob) return { strategy: glob.ifExists, copyData, source: `${file} conflicts[${glob.index}] "${glob.match}"` };
-    // A fleet's target takes the fleet's settings: they are keyed by the fleet's name.
-    const env = this.environment.fleet?.name ?? this.environment.name;
+    // A fleet's target (a preview) takes the fleet's (its base's) settings: they are keyed by that name.
+    const env = environmentKey(this.environment);
     const layers: [ConflictStrategy | undefined, string][] = [
       [project.config.environments?.[env]?.deploy?.ifExists, `${file} environments.${env}.deploy.ifExists`],
       [project.config.deploy?.ifExists, `${file} deploy.ifExists`],

@@ -205,7 +205,7 @@ async function settleUnchanged(
   const unfinished = await interruptedAfterSteps(input, run.ledger!, report.interrupted);
   if (unfinished.length) {
     ctx.reporter.info(
-      `${unfinished.map((d) => `${d.project} (deployment #${d.id})`).join(', ')}: interrupted after all its steps applied: its smoke checks, promotion record and notifications run now`,
+      `${unfinished.map((d) => `${d.project} (deployment #${d.id})`).join(', ')}: ${unfinished.every((d) => d.checksFailed) ? 'its closing smoke checks failed' : 'interrupted after all its steps applied'}: its smoke checks, promotion record and notifications run now`,
     );
     return settleClosing(
       ctx,
@@ -226,24 +226,25 @@ async function settleUnchanged(
   return settleClosing(ctx, input, session, run, report, projects, 'promotion');
 }
 
-/** The deployments of the planned projects that this run marked interrupted after every one of their steps applied. */
+/**
+ * The deployments of the planned projects whose closing stages are still owed: marked interrupted by this run after
+ * every one of their steps applied, or a closing run of no steps (one that finished an interrupted deployment) whose
+ * smoke checks failed: until they pass, the project is not deployed, and the next run runs them again (a fleet counts
+ * such a target failed, never `unchanged`).
+ */
 async function interruptedAfterSteps(
   input: DeployInputs,
   ledger: Ledger,
   interrupted: readonly number[],
-): Promise<{ project: string; id: number }[]> {
-  if (!interrupted.length) return [];
-  const out: { project: string; id: number }[] = [];
+): Promise<{ project: string; id: number; checksFailed: boolean }[]> {
+  if (!(await ledger.exists())) return [];
+  const out: { project: string; id: number; checksFailed: boolean }[] = [];
   for (const project of input.planned) {
     const [last] = await ledger.deployments(project, input.environment.name, 1);
-    if (
-      last &&
-      interrupted.includes(last.id) &&
-      last.kind === 'deploy' &&
-      last.steps_total > 0 &&
-      last.steps_applied === last.steps_total
-    )
-      out.push({ project, id: last.id });
+    if (last?.kind !== 'deploy') continue;
+    const stopped = interrupted.includes(last.id) && last.steps_total > 0 && last.steps_applied === last.steps_total;
+    const checksFailed = last.status === 'failed' && last.steps_total === 0;
+    if (stopped || checksFailed) out.push({ project, id: last.id, checksFailed: !stopped });
   }
   return out;
 }

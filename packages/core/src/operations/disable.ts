@@ -1,17 +1,28 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { Ledger, type DeploymentRow, type LedgerStep } from '../ledger/ledger';
+import { Ledger, deploymentSummary, type DeploymentRow, type LedgerStep } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
-import { liveProjectPlan, type Plan, type PlanStep } from '../plan/plan';
+import { liveProjectPlan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import { runCompensation, type CompensatingStep, type CompensationResult } from '../runner/undo';
+import type { RunResult, StepResult } from '../runner/runner';
+import { lockOwner, type DeploymentSession } from '../runner/session';
+import type { DeployReport } from '../runner/deploy-report';
 import { checksumStatements } from '../sources/checksum';
 import { backupStamp } from '../plan/backup-stamp';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { lockOwner, withSession, type DeploymentSession } from '../runner/session';
-import { checkGates } from '../pipeline/gates';
+import {
+  runPipeline,
+  type PipelineApplied,
+  type PipelineCommand,
+  type PipelineInputs,
+  type PipelinePlan,
+} from '../pipeline/pipeline';
+import { graphProject, projectManagedScope } from '../planner/project-model';
+import { readRecordable, stillRecorded, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
+import type { SchemaScope } from '../schema/managed-scope';
 import type { DisableOptions, EnableOptions } from '../options';
 
 export type { DisableOptions, EnableOptions };
@@ -20,12 +31,13 @@ const ROUTINE_KINDS = new Set(['function', 'procedure']);
 
 /**
  * `disable`: make a routine uncallable, fast: revoke EXECUTE from PUBLIC and from every role but its owner (each
- * revoked grant recorded, with its grant option), or rename it aside (`--rename`). Under the deployment lock,
- * recorded in the ledger as a deployment of kind `disable` whose step holds the exact reverse; `dbee enable` runs
- * it. A kill switch: protection (`--assume-yes`) applies, the countdown and maintenance windows do not.
+ * revoked grant recorded, with its grant option), or rename it aside (`--rename`). A command of the pipeline
+ * (`routineCommand`): the ticket, the maintenance windows and protection gate it (its dry run reports them), it is
+ * recorded in the ledger as a deployment of kind `disable` whose step holds the exact reverse (`dbee enable` runs it),
+ * it is notified and it records the schemas' fingerprint. A kill switch: no countdown.
  */
 export async function disable(ctx: OperationContext, options: DisableOptions): Promise<ExitCodeValue> {
-  return withDatabase(ctx, options, async ({ engine, conn, ledger, environment, history }) => {
+  return runRoutineCommand(ctx, options, 'disable', async ({ engine, conn, ledger, environment, history }) => {
     const project = options.project;
     const key = await resolveRoutine(engine, conn, requireObject(options.object), environment.name);
     const keyText = formatKey(key);
@@ -107,10 +119,10 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
 /**
  * `enable`: undo the `disable` of a routine (the grants given back, or the rename reversed), recorded as a
  * deployment of kind `enable` that reverts it. The routine is found in the ledger, so a routine renamed aside is
- * found under its original name.
+ * found under its original name. A command of the pipeline, as `disable` is.
  */
 export async function enable(ctx: OperationContext, options: EnableOptions): Promise<ExitCodeValue> {
-  return withDatabase(ctx, options, async ({ ledger, environment, history }) => {
+  return runRoutineCommand(ctx, options, 'enable', async ({ ledger, environment, history }) => {
     const project = options.project;
     const pattern = requireObject(options.object);
     const matches = keyMatcher(pattern);
@@ -169,46 +181,128 @@ interface Change {
   verify?: () => Promise<void>;
 }
 
-/** Lock, connect, plan the change, print it (dry run) or pass the gates and record it. */
-async function withDatabase(
+/** What `disable` and `enable` read before the lock: the environment, the engine and the project's drift scope. */
+interface RoutineInputs extends PipelineInputs {
+  engine: Engine;
+  project: string;
+  /** The project's schemas as drift reads them: the fingerprint this change records covers them. */
+  scope: SchemaScope;
+}
+
+/** The change planned under the lock, with what the drift check read before it. */
+interface RoutineRun extends PipelinePlan {
+  change: Change;
+  ledger: Ledger;
+  /**
+   * The fingerprint the change records when it closes: the one read after it (the schemas had not drifted before it),
+   * or the last recorded one again (they had: the change does not absorb a change made outside dbee), or none.
+   */
+  keep: 'read' | string | null;
+}
+
+/**
+ * `disable` or `enable` through the pipeline (`runPipeline`): gates before the lock (the ticket), the change planned
+ * under it (`plan`), printed by a dry run that reports the gates, applied as a compensating deployment of its kind
+ * with the ticket, notified, and its fingerprint recorded.
+ */
+function runRoutineCommand(
   ctx: OperationContext,
-  options: EnableOptions,
+  options: EnableOptions & { now?: Date },
+  kind: 'disable' | 'enable',
   plan: (s: Session) => Promise<Change>,
 ): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
-  const environment = workspace.environment(options.env, ctx.env);
-  const target = workspace.project(options.project);
-  const engine = engineFor(ctx, environment, [target]);
-  if (!engine.access) {
-    throw new DbeeError(`the ${engine.name} engine cannot disable routines yet`, {
-      code: 'ENGINE_CAPABILITY',
-      hint: 'nothing was changed',
-    });
-  }
-  const settings = workspace.settings(target, environment).deploy;
-  return withSession(
-    { engine, environment, workspaceRoot: workspace.root, reporter, deploy: settings },
-    async (session) => {
+  return runPipeline(ctx, routineCommand(ctx, options, kind, plan), null);
+}
+
+function routineCommand(
+  ctx: OperationContext,
+  options: EnableOptions & { now?: Date },
+  kind: 'disable' | 'enable',
+  plan: (s: Session) => Promise<Change>,
+): PipelineCommand<RoutineInputs, RoutineRun> {
+  return {
+    command: kind,
+    phase: kind,
+    // A kill switch: protection asks (or needs --assume-yes), with no countdown after.
+    options: { ...options, countdownFrom: 0 },
+    promotion: `${kind} changes who may call a deployed routine, not what is deployed`,
+    inputs: async () => {
+      const { workspace } = ctx;
+      const environment = workspace.environment(options.env, ctx.env);
+      const target = workspace.project(options.project);
+      const engine = engineFor(ctx, environment, [target]);
+      if (!engine.access) {
+        throw new DbeeError(`the ${engine.name} engine cannot disable routines yet`, {
+          code: 'ENGINE_CAPABILITY',
+          hint: 'nothing was changed',
+        });
+      }
+      const { variables } = workspace.settings(target, environment);
+      const graph = graphProject(target, variables, workspace.projects);
+      return {
+        environment,
+        pkg: null,
+        planned: [target.name],
+        session: { engine, environment, deploy: workspace.settings(target, environment).deploy },
+        engine,
+        project: target.name,
+        scope: { schemas: graph.schemas, manage: projectManagedScope(workspace.root, target, variables) },
+      };
+    },
+    plan: async (input, session) => {
+      const { engine, environment } = input;
       const { conn } = session;
       const ledger = new Ledger(conn, engine.ledger);
       const history = (await ledger.exists())
-        ? await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER)
+        ? await ledger.deployments(input.project, environment.name, Number.MAX_SAFE_INTEGER)
         : [];
       const change = await plan({ engine, conn, ledger, environment, history });
-      if (options.dryRun) {
-        printChange(ctx, change);
-        reporter.info('dry run: nothing was changed');
-        return ExitCode.ok;
-      }
-      const result = await applyChange(ctx, options, { engine, conn, ledger, environment, history }, session, {
-        project: target.name,
+      const steps = liveProjectPlan(
+        engine.name,
+        input.project,
+        change.steps.map((s) => s.plan),
+      );
+      return {
+        plan: steps,
+        problems: [],
+        planChecksum: planChecksum(steps),
+        commit: null,
         change,
-      });
-      await change.verify?.();
-      reporter.info(change.done(result.deploymentId));
-      return ExitCode.ok;
+        ledger,
+        keep: await driftBefore(engine, conn, input.scope, history),
+      };
     },
-  );
+    verify: async (_input, _session, run) => printChange(ctx, run.change),
+    settle: async () => ExitCode.ok,
+    apply: (input, session, run, report) => applyChange(ctx, input, session, run, report),
+    failure: ({ result }) => {
+      const failed = result.projects.find((p) => p.error);
+      if (failed?.error) throw failed.error;
+      return result.exitCode;
+    },
+  };
+}
+
+/**
+ * What the change's closing row records as the schemas' fingerprint: `read` (after the change) when the schemas are
+ * as the last finished deployment recorded them; that recorded fingerprint again when they drifted since (a disable
+ * must not hide a hand change from status); null when nothing was recorded or the engine has no fingerprint.
+ */
+async function driftBefore(
+  engine: Engine,
+  conn: Connection,
+  scope: SchemaScope,
+  history: DeploymentRow[],
+): Promise<'read' | string | null> {
+  const last = history.find((d) => d.finished_at);
+  const diff = engine.diff;
+  if (!last || !diff || !scope.schemas.length) return null;
+  const summary = deploymentSummary(last);
+  const recorded = summary.fingerprint ?? null;
+  if (!recorded) return null;
+  if (await stillRecorded(engine, conn, summary)) return 'read';
+  const live = await diff.fingerprint(conn, scope).catch(() => null);
+  return live === recorded ? 'read' : recorded;
 }
 
 /** A dry run: each step's statements and what undoes them. */
@@ -221,27 +315,23 @@ function printChange(ctx: OperationContext, change: Change): void {
 }
 
 /**
- * The change applied as a compensating deployment of its kind, after the gates a kill switch keeps (protection still
- * asks; maintenance windows and the countdown do not: it is for emergencies). A failure is exit 2.
+ * Stages `apply` and `ledger`: the change applied as a compensating deployment of its kind (the ticket recorded, the
+ * fingerprint as `RoutineRun.keep` says), then its own check (`Change.verify`). A failure is exit 2.
  */
 async function applyChange(
   ctx: OperationContext,
-  options: EnableOptions,
-  { engine, conn, ledger, environment }: Session,
+  input: RoutineInputs,
   session: DeploymentSession,
-  { project, change }: { project: string; change: Change },
-): Promise<CompensationResult> {
-  const steps: Plan = liveProjectPlan(
-    engine.name,
-    project,
-    change.steps.map((s) => s.plan),
-  );
-  await checkGates(ctx, { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }, steps, {
-    assumeYes: options.assumeYes ?? false,
-    skipCountdown: true,
-  });
+  run: RoutineRun,
+  report: DeployReport,
+): Promise<PipelineApplied> {
+  const { engine, environment, project } = input;
+  const { change, ledger, keep } = run;
+  const { conn } = session;
   await ledger.ensure();
-  const owner = lockOwner();
+  const diff = engine.diff;
+  const fingerprint = async (): Promise<RecordedFingerprint | null> =>
+    keep === 'read' && diff ? readRecordable(diff, conn, input.scope) : keep ? { fingerprint: keep } : null;
   const result = await runCompensation({
     beforeStep: session.assertLock,
     engine,
@@ -250,26 +340,68 @@ async function applyChange(
     reporter: ctx.reporter,
     steps: change.steps,
     summary: change.summary,
+    fingerprint,
     deployment: {
       project,
       environment: environment.name,
       kind: change.kind,
-      planChecksum: planChecksum(steps),
+      planChecksum: run.planChecksum!,
       package: null,
-      ...(await runOrigin(ctx, owner)),
+      ...(await runOrigin(ctx, lockOwner())),
       stepsTotal: change.steps.length,
       reverts: change.reverts,
+      ticket: report.ticket,
     },
   });
+  let error: DbeeError | undefined;
   if (result.status === 'failed') {
-    throw new DbeeError(result.error?.message ?? `${change.kind} failed`, {
+    error = new DbeeError(result.error?.message ?? `${change.kind} failed`, {
       code: result.error?.code ?? 'STATEMENT_FAILED',
       exitCode: ExitCode.applyFailed,
       hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`,
       cause: result.error,
     });
+  } else {
+    error = await change.verify?.().then(
+      () => undefined,
+      (e: unknown) => {
+        if (e instanceof DbeeError) return e;
+        throw e;
+      },
+    );
+    if (!error) ctx.reporter.info(change.done(result.deploymentId));
   }
-  return result;
+  return { result: runResultOf(project, change, result, error), smoke: new Map() };
+}
+
+/** The compensating deployment as the pipeline reports and notifies a run. */
+function runResultOf(project: string, change: Change, r: CompensationResult, error: DbeeError | undefined): RunResult {
+  let ran = 0;
+  const steps: StepResult[] = change.steps.map((s) => {
+    const base = { order: s.plan.order, project, key: s.plan.key, action: s.ledgerAction, durationMs: 0 };
+    if (s.skip) return { ...base, status: 'skipped' as const };
+    const i = ran++;
+    if (i < r.applied) return { ...base, status: 'applied' as const };
+    if (i === r.applied && r.status === 'failed')
+      return { ...base, status: 'failed' as const, ...(r.error ? { error: r.error.message } : {}) };
+    return { ...base, status: 'not-run' as const };
+  });
+  return {
+    exitCode: error ? ExitCode.applyFailed : ExitCode.ok,
+    projects: [
+      {
+        project,
+        deploymentId: r.deploymentId,
+        status: error ? 'failed' : 'succeeded',
+        stepsApplied: r.applied,
+        stepsTotal: change.steps.length,
+        durationMs: r.durationMs,
+        backups: [],
+        ...(error ? { error, failedStatement: r.failedStatement ?? null } : {}),
+      },
+    ],
+    steps,
+  };
 }
 
 function requireObject(object: string | undefined): string {

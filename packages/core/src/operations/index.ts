@@ -18,6 +18,7 @@ import type { OperationContext } from '../context/operation-context';
 import { graph } from './graph';
 import { log } from './log';
 import { plan } from './plan';
+import { preview } from './preview';
 import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
 import { status } from './status';
@@ -57,6 +58,7 @@ export const operations: Operations = {
   abort,
   version,
   unlock,
+  preview,
 };
 
 /**

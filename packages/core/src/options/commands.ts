@@ -13,6 +13,7 @@ import { disableCommand, enableCommand } from './disable';
 import { graphCommand } from './graph';
 import { logCommand } from './log';
 import { planCommand } from './plan';
+import { previewCommand } from './preview';
 import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
 import { statusCommand } from './status';
@@ -47,6 +48,7 @@ export const COMMAND_DEFINITIONS = {
   abort: abortCommand,
   version: versionCommand,
   unlock: unlockCommand,
+  preview: previewCommand,
 } as const;
 
 /** Command names, which are also the Nx target and executor names. */
@@ -88,3 +90,4 @@ export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
 export type UnlockOptions = CommandOptions<'unlock'>;
 export type VersionOptions = CommandOptions<'version'>;
+export type PreviewOptions = CommandOptions<'preview'>;

@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { assumeYes, dryRun, env, project } from './common';
+import { assumeYes, dryRun, env, project, ticket } from './common';
 import { clock, flag, positional } from './option';
 
 const object = positional(
@@ -15,8 +15,11 @@ export const disableCommand = defineCommand('disable', {
     project,
     object,
     env,
-    dryRun: dryRun('Show what would be revoked or renamed without changing anything.'),
+    dryRun: dryRun(
+      'Show what would be revoked or renamed and check the gates (ticket, maintenance window, protection), without changing anything.',
+    ),
     assumeYes,
+    ticket,
     rename: flag('Rename the routine aside instead of revoking EXECUTE.'),
     now: clock(),
   },
@@ -29,7 +32,10 @@ export const enableCommand = defineCommand('enable', {
     project,
     object,
     env,
-    dryRun: dryRun('Show what would be granted back or renamed without changing anything.'),
+    dryRun: dryRun(
+      'Show what would be granted back or renamed and check the gates (ticket, maintenance window, protection), without changing anything.',
+    ),
     assumeYes,
+    ticket,
   },
 });

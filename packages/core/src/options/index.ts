@@ -22,6 +22,7 @@ export type {
   AdoptOptions,
   AuditOptions,
   CloneOptions,
+  PreviewOptions,
   GraphOptions,
   CheckOptions,
   AdviseOptions,

@@ -66,6 +66,16 @@ export function positional(description: string) {
   });
 }
 
+/** A positional argument that is one value of a fixed list (`dbee preview <project> create`). Required. */
+export function positionalChoice<const V extends readonly string[]>(values: V, description: string) {
+  return register(z.enum(values, { error: `one of ${values.join(', ')}` }), {
+    description,
+    json: { type: 'string', enum: values },
+    cli: null,
+    positional: true,
+  });
+}
+
 /**
  * One-letter flags `nx run` keeps for itself (`-p` project, `-t` target, `-c` configuration): not offered to Nx as
  * aliases, since Nx would never pass them on.

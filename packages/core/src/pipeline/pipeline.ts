@@ -102,7 +102,10 @@ export interface PipelineApplied {
 export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePlan> {
   /** The command as the gates name it (`deploy`, `complete`, `abort`). */
   command: string;
-  /** For a phase of a release (`expand`, `complete`, `abort`): recorded in the report and the notifications. */
+  /**
+   * For a phase of a release (`expand`, `complete`, `abort`), or a command that is no deployment of the sources
+   * (`disable`, `enable`): recorded in the report and the notifications.
+   */
   phase?: string;
   options: PipelineOptions;
   /** `dbee check`'s dry run of queries only: no gate is what it asks (it applies nothing). */

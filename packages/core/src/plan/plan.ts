@@ -116,6 +116,12 @@ export interface Plan {
    * (object key → checksum of its source; keys the ledger has that are missing here are forgotten).
    */
   objectStates?: Record<string, Record<string, string>>;
+  /**
+   * For a clone into a new database (a preview): the migrations its source's ledger records as run, per project
+   * (version → checksum and description), recorded as run when the project's deployment succeeds, so that the next
+   * deploy of the sources runs only the migrations the source has not run. Absent: a clone records no migration.
+   */
+  migrationStates?: Record<string, Record<string, { checksum: string; description: string }>>;
 }
 
 /**

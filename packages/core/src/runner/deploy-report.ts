@@ -40,7 +40,10 @@ export interface DeployReport {
   smoke: string;
   /** Deployments found still `running` from a process that died, marked `interrupted`. */
   interrupted: number[];
-  /** A phase of an expand-contract release (`expand`, `complete`, `abort`); absent for a direct deployment. */
+  /**
+   * A phase of an expand-contract release (`expand`, `complete`, `abort`), or `disable` / `enable` for those commands;
+   * absent for a direct deployment.
+   */
   phase?: string;
   /**
    * `--objects`/`--objects-from`: the globs asked for, the steps' objects deployed (`needed`: taken along by

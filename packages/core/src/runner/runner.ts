@@ -1,13 +1,20 @@
 import { readRecordable, summaryOf, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { runBatchedUpdates } from '../expand/batched-migration';
+import { runBatchedUpdate } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { Ledger, type DeploymentInfo, type DeploymentSummary, type StepStatus } from '../ledger/ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { expandPlaceholders } from '../sources/placeholders';
-import { executePlan, type BatchMode, type Group, type TransactionScope } from './execute';
+import {
+  executePlan,
+  type BatchMode,
+  type Group,
+  type PlanHooks,
+  type StepEffect,
+  type TransactionScope,
+} from './execute';
 import { capturesDefinition, Deployment, replacesOnlyItself, type PreparedStep } from './deployment';
 import type { Reporter } from './reporter';
 import type { StepConflict } from './step-conflict';
@@ -208,6 +215,41 @@ function partialUndo(progress: StepProgress): PartialStep | null {
 }
 
 /**
+ * What the stages of one `runPlan` share, in one object each stage takes explicitly: the run's inputs, and the state
+ * the stages change (each field says who sets it). No stage keeps state of its own in a closure.
+ */
+interface RunContext {
+  options: RunOptions;
+  engine: Engine;
+  conn: Connection;
+  plan: Plan;
+  reporter: Reporter;
+  ledger: Ledger;
+  scope: TransactionScope;
+  /** The lock's guard (`RunOptions.lockGuard`), evaluated before each transaction commits; null: none. */
+  guard: string | null;
+  /** Per project: its steps, its deployment, what it applied and how it failed. */
+  states: Map<string, ProjectState>;
+  /** A step's place in its project (1-based) and the project's step count, as shown. */
+  positions: Map<PlanStep, { index: number; total: number }>;
+  /** Every step prepared (`Deployment.prepare`), whichever way it was sent: what it ran and what undoes it. */
+  prepared: Map<PlanStep, PreparedStep>;
+  stepResults: Map<number, StepResult>;
+  /** Orders of the steps that did not apply: a step that depends on one is skipped. */
+  notApplied: Set<number>;
+  /** The search-path statement the session has now; null: unknown (a reset connection), set before the next step. */
+  currentPath: string | null;
+  /** A project failed its checks (without `continueOnError`): nothing more starts. */
+  stopped: boolean;
+  /** Set when the lock is gone: nothing more runs, every open deployment ends `aborted`. */
+  lockLost: DbeeError | null;
+  /** The step running statement by statement, and how far it got (what a failure outside a transaction left). */
+  progress: StepProgress | null;
+  /** The transaction a request opens has not selected its marks yet (`LedgerInlining.asyncCommit` goes with the first). */
+  firstOfTransaction: boolean;
+}
+
+/**
  * Apply a plan. Per project, one deployment row in the ledger. Transactional steps run in transactions (one per
  * object, per project or for the whole plan) together with their ledger rows, so a step and its record commit or
  * vanish together; the others run alone and are recorded after they ran. Stops at the first failing step, or with
@@ -215,21 +257,34 @@ function partialUndo(progress: StepProgress): PartialStep | null {
  * `autoRollback` has its committed steps undone in reverse order. The caller holds the deployment lock. Per project, a
  * `Deployment` opens and closes the ledger row and prepares every step once (statements, rows, reverse, previous
  * checksum, captured definition); the one executor (`executePlan`) sends the prepared steps in requests of many with
- * their rows inline where the engine's ledger can write rows as SQL text (`batch`), else statement by statement with
- * the rows after them (`run`).
+ * their rows inline where the engine's ledger can write rows as SQL text (`batchMode`), else statement by statement
+ * with the rows after them (`runStep`). Its stages, in order: `openRun` (session settings, ledger, per-project state),
+ * `executePlan` with this run's `stepEffect` and `planHooks` (each project finished by `finishProject` as soon as its
+ * steps are behind), `closeProjects`, and `runResult`; `closeAfterError` when something outside a step failed.
  */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
-  const { engine, conn, plan, reporter } = options;
-  const ledger = new Ledger(conn, engine.ledger);
-  const scope = options.transaction ?? 'object';
-  const setup = engine.session.setup(options.session ?? {});
-  for (const sql of setup) await conn.execute(sql);
+  const ctx = await openRun(options);
+  try {
+    await executePlan<PlanStep>(ctx.conn, ctx.plan.steps, stepEffect(ctx), planHooks(ctx), ctx.reporter);
+    await closeProjects(ctx);
+  } catch (e) {
+    throw await closeAfterError(ctx, e);
+  }
+  return runResult(ctx);
+}
 
+/** Stage one: the session's settings, the ledger's tables (when there are steps), and each project's state. */
+async function openRun(options: RunOptions): Promise<RunContext> {
+  const { engine, conn, plan } = options;
+  const ledger = new Ledger(conn, engine.ledger);
+  for (const sql of engine.session.setup(options.session ?? {})) await conn.execute(sql);
   const states = new Map<string, ProjectState>();
+  const positions = new Map<PlanStep, { index: number; total: number }>();
   for (const project of plan.projects) {
+    const steps = plan.steps.filter((s) => s.project === project);
     states.set(project, {
       project,
-      steps: plan.steps.filter((s) => s.project === project),
+      steps,
       deployment: null,
       deploymentId: null,
       started: 0,
@@ -239,379 +294,436 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       backups: [],
       finished: false,
     });
+    steps.forEach((s, i) => positions.set(s, { index: i + 1, total: steps.length }));
   }
-  const stepResults = new Map<number, StepResult>();
-  const notApplied = new Set<number>();
   if (plan.steps.length) await ledger.ensure();
-  let currentPath: string | null = null;
-  let stopped = false;
-
-  /** The statement that sets `project`'s search path when the session has another one (and notes it as set). */
-  const pathStatement = (project: string): string | null => {
-    const variables = options.variables.get(project) ?? {};
-    const searchPath = (plan.searchPaths?.[project] ?? []).map(
-      (s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded,
-    );
-    const sql = searchPath.length ? engine.session.searchPath(searchPath) : null;
-    if (!sql || sql === currentPath) return null;
-    currentPath = sql;
-    return sql;
+  return {
+    options,
+    engine,
+    conn,
+    plan,
+    reporter: options.reporter,
+    ledger,
+    scope: options.transaction ?? 'object',
+    guard: options.lockGuard ?? null,
+    states,
+    positions,
+    prepared: new Map(),
+    stepResults: new Map(),
+    notApplied: new Set(),
+    currentPath: null,
+    stopped: false,
+    lockLost: null,
+    progress: null,
+    firstOfTransaction: false,
   };
+}
 
-  const setPathFor = async (c: Connection, project: string) => {
-    const variables = options.variables.get(project) ?? {};
-    const searchPath = (plan.searchPaths?.[project] ?? []).map(
-      (s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded,
-    );
-    const sql = searchPath.length ? engine.session.searchPath(searchPath) : null;
-    if (sql && sql !== currentPath) {
-      await c.execute(sql);
-      currentPath = sql;
-    }
+function stateOf(ctx: RunContext, step: PlanStep): ProjectState {
+  return ctx.states.get(step.project)!;
+}
+
+function position(ctx: RunContext, step: PlanStep): { index: number; total: number } {
+  return ctx.positions.get(step) ?? { index: 0, total: stateOf(ctx, step).steps.length };
+}
+
+/** The statement that sets `project`'s search path, when the session has another one (null: it has that one). */
+function searchPathChange(ctx: RunContext, project: string): string | null {
+  const variables = ctx.options.variables.get(project) ?? {};
+  const searchPath = (ctx.plan.searchPaths?.[project] ?? []).map(
+    (s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded,
+  );
+  const sql = searchPath.length ? ctx.engine.session.searchPath(searchPath) : null;
+  return sql && sql !== ctx.currentPath ? sql : null;
+}
+
+/** Open `state`'s deployment in the ledger, once, as its first step is admitted. */
+async function startProject(ctx: RunContext, state: ProjectState): Promise<void> {
+  if (state.deployment !== null) return;
+  const { options } = ctx;
+  state.started = Date.now();
+  state.deployment = await Deployment.open(
+    ctx.ledger,
+    {
+      ...options.identity,
+      project: state.project,
+      environment: options.environment,
+      kind: options.kind ?? 'deploy',
+      planChecksum: options.planChecksum,
+      stepsTotal: state.steps.length,
+    },
+    {
+      engine: ctx.engine,
+      variables: options.variables.get(state.project) ?? {},
+      conflicts: options.conflicts,
+      steps: ctx.plan.steps,
+    },
+  );
+  state.deploymentId = state.deployment.id;
+  ctx.reporter.info(
+    `${state.project}: deploying ${state.steps.length} step${state.steps.length === 1 ? '' : 's'} (deployment ${state.deploymentId})`,
+  );
+}
+
+/** Record a step that did not apply; its project's deployment then fails (with the first reason). */
+async function recordNotApplied(
+  ctx: RunContext,
+  step: PlanStep,
+  status: Exclude<StepStatus, 'applied' | 'undone' | 'started'>,
+  fields: { durationMs: number; error: string | null; startedAt?: Date; reverse?: string[] | null },
+): Promise<void> {
+  const state = stateOf(ctx, step);
+  await state.deployment!.outcome(step, status, fields, ctx.prepared.get(step));
+  ctx.stepResults.set(step.order, {
+    ...resultOf(step, ctx.options.conflicts),
+    status,
+    durationMs: fields.durationMs,
+    ...(fields.error ? { error: fields.error } : {}),
+  });
+  ctx.notApplied.add(step.order);
+  state.failure ??= {
+    error: new DbeeError(`step ${step.order} (${step.key}): ${fields.error ?? status}`, {
+      code: 'STEP_NOT_APPLIED',
+      exitCode: ExitCode.applyFailed,
+    }),
+    statement: null,
+    at: new Date(),
   };
+}
 
-  const startProject = async (state: ProjectState) => {
-    if (state.deployment !== null) return;
-    state.started = Date.now();
-    state.deployment = await Deployment.open(
-      ledger,
-      {
-        ...options.identity,
-        project: state.project,
-        environment: options.environment,
-        kind: options.kind ?? 'deploy',
-        planChecksum: options.planChecksum,
-        stepsTotal: state.steps.length,
-      },
-      {
-        engine,
-        variables: options.variables.get(state.project) ?? {},
-        conflicts: options.conflicts,
-        steps: plan.steps,
-      },
-    );
-    state.deploymentId = state.deployment.id;
-    reporter.info(
-      `${state.project}: deploying ${state.steps.length} step${state.steps.length === 1 ? '' : 's'} (deployment ${state.deploymentId})`,
-    );
-  };
+/** Applied steps: in the project's state (what undoes them), the run's results and its deployment's in-memory state. */
+function markApplied(ctx: RunContext, step: PlanStep, durationMs: number): void {
+  const state = stateOf(ctx, step);
+  const a = state.deployment!.applied(ctx.prepared.get(step)!);
+  state.applied.push(a);
+  if (a.backup) state.backups.push(a.backup);
+  ctx.stepResults.set(step.order, { ...resultOf(step, ctx.options.conflicts), status: 'applied', durationMs });
+}
 
-  /** A step's place in its project (1-based) and the project's step count, as shown. */
-  const positions = new Map<PlanStep, { index: number; total: number }>();
-  for (const state of states.values())
-    state.steps.forEach((s, i) => positions.set(s, { index: i + 1, total: state.steps.length }));
-  const position = (step: PlanStep) =>
-    positions.get(step) ?? { index: 0, total: states.get(step.project)!.steps.length };
-
-  const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
-  const onlyItself = (step: PlanStep) => replacesOnlyItself(step, engine, options.conflicts);
-  /** Every step prepared (`Deployment.prepare`), whichever way it was sent: what it ran and what undoes it. */
-  const prepared = new Map<PlanStep, PreparedStep>();
-  const record = async (
-    step: PlanStep,
-    status: Exclude<StepStatus, 'applied' | 'undone' | 'started'>,
-    fields: { durationMs: number; error: string | null; startedAt?: Date; reverse?: string[] | null },
-  ) => {
-    const state = states.get(step.project)!;
-    await state.deployment!.outcome(step, status, fields, prepared.get(step));
-    stepResults.set(step.order, {
-      ...resultOf(step, options.conflicts),
-      status,
-      durationMs: fields.durationMs,
-      ...(fields.error ? { error: fields.error } : {}),
-    });
-    notApplied.add(step.order);
-    // A project with a step that did not apply is incomplete: its deployment fails, with the first reason.
-    state.failure ??= {
-      error: new DbeeError(`step ${step.order} (${step.key}): ${fields.error ?? status}`, {
-        code: 'STEP_NOT_APPLIED',
-        exitCode: ExitCode.applyFailed,
-      }),
-      statement: null,
-      at: new Date(),
-    };
-  };
-
-  const blockedBy = (step: PlanStep): number | null => {
-    const deps = options.dependencies?.get(step.order);
-    if (!deps) {
-      // Without dependency data, a step depends on every earlier step.
-      for (const o of notApplied) if (o < step.order) return o;
-      return null;
-    }
-    for (const d of deps) if (notApplied.has(d)) return d;
+/** The step that did not apply and that `step` depends on, or null. */
+function blockedBy(ctx: RunContext, step: PlanStep): number | null {
+  const deps = ctx.options.dependencies?.get(step.order);
+  if (!deps) {
+    // Without dependency data, a step depends on every earlier step.
+    for (const o of ctx.notApplied) if (o < step.order) return o;
     return null;
-  };
+  }
+  for (const d of deps) if (ctx.notApplied.has(d)) return d;
+  return null;
+}
 
-  /** Set when the lock is gone: nothing more runs, every open deployment ends `aborted`. */
-  let lockLost: DbeeError | null = null;
-  const checkLock = async () => {
-    try {
-      await options.beforeStep?.();
-    } catch (e) {
-      if (e instanceof DbeeError && e.code === 'LOCK_LOST') lockLost = e;
-      throw e;
-    }
-  };
-  const guard = options.lockGuard ?? null;
-  /**
-   * Whether `e` stops the run because the lock is lost: lost before (`beforeStep`), or, with a guard in the requests,
-   * an error that the lock itself says came from its loss (one round trip on the lock session, on failures only).
-   */
-  const interrupted = async (e: unknown): Promise<boolean> => {
-    if (lockLost !== null) return true;
-    if (guard === null || (e instanceof DbeeError && e.code === 'LOCK_LOST')) return false;
-    await checkLock().catch(() => {});
-    return lockLost !== null;
-  };
-  /** A project whose steps are all behind `groups[next]` is finished now, so its record is complete before the next starts. */
-  const finishBehind = async (next: number, groups: readonly Group[]) => {
-    const remaining = new Set(groups.slice(next).flatMap((x) => x.steps.map((s) => s.project)));
-    for (const state of states.values()) {
-      if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) {
-        await finishProject(options, ledger, state, scope);
-        // A project that failed its checks stops the run like a failed step (its dependents must not deploy).
-        if (state.failure && !options.continueOnError) stopped = true;
-      }
-    }
-  };
-
-  /** Applied steps: in the project's state (what undoes them), the run's results and its deployment's in-memory state. */
-  const applied = (step: PlanStep, durationMs: number) => {
-    const state = states.get(step.project)!;
-    const a = state.deployment!.applied(prepared.get(step)!);
-    state.applied.push(a);
-    if (a.backup) state.backups.push(a.backup);
-    stepResults.set(step.order, { ...resultOf(step, options.conflicts), status: 'applied', durationMs });
-  };
-
-  // Transactional steps whose ledger rows can be written as SQL text go to the server in requests of many statements:
-  // each step's statements followed by its ledger rows, inside its transaction (the executor's batched mode).
-  const inline = engine.ledger.inline;
-  /** The transaction a request opens has not selected its marks yet (`LedgerInlining.asyncCommit` goes with the first). */
-  let firstOfTransaction = false;
-  const asyncCommit = inline?.asyncCommit && conn.executeBatch ? inline.asyncCommit : null;
-  const batch: BatchMode<PlanStep> | null = inline
-    ? {
-        // A step that keeps a backup (a conflict's, a dropped column's) records it with its own round trip.
-        eligible: (group) => group.transactional && group.steps.every((st) => !conflict(st) && !st.backup),
-        joins: (first, next) => first.steps[0]!.project === next.steps[0]!.project,
-        // A step that captures a definition (read first, after what came before) and a migration (a data move takes
-        // time: it is shown as it starts, and the lock is proven right before it) start a request; a migration ends it.
-        // A step that replaces only its own object joins one that holds only such steps: its definition was read with
-        // theirs before the first of them (`Deployment.prepare`), and none of them changes what it reads.
-        alone: (step, before) =>
-          step.action === 'migrate' ||
-          (capturesDefinition(step, engine) && !(onlyItself(step) && before.every(onlyItself))),
-        // A step that may drop the session's named statements ends its request: the next one defines them again.
-        ends: (step) => step.action === 'migrate' || step.statements.some((sql) => DROPS_NAMED.test(sql)),
-        // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
-        // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
-        begin: ['BEGIN'],
-        opened: () => {
-          firstOfTransaction = true;
-        },
-        size: REQUEST_STEPS,
-        // Per step: its search path when it changes, the clock mark, its statements and its ledger rows (`StepJournal.applied`).
-        prepare: async (step) => {
-          // The object's definition before the step (its reverse when the plan has none) is read after what came before,
-          // under the project's search path (names print as its statements see them): a new path is set first then.
-          let path = pathStatement(step.project);
-          if (path && capturesDefinition(step, engine)) {
-            await conn.execute(path);
-            path = null;
-          }
-          const p = await states.get(step.project)!.deployment!.prepare(step, conn);
-          prepared.set(step, p);
-          const marks = firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
-          firstOfTransaction = false;
-          // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
-          // commit after the lock is lost raises instead. The row is a statement the session keeps (`inlineNamed`),
-          // unless the step's own statements may drop such statements.
-          const rows = states.get(step.project)!.deployment!.rows(p, null, guard);
-          const drops = p.statements.some((sql) => DROPS_NAMED.test(sql));
-          if (drops) ledger.forgetNamed(conn);
-          return [
-            ...(path ? [path] : []),
-            `SELECT ${marks.join(', ')}`,
-            ...p.statements,
-            ...(drops ? ledger.inlineAll(rows) : await ledger.inlineNamed(rows, conn)),
-          ];
-        },
-        beforeCommit: guard ? `SELECT ${guard}` : null,
-      }
-    : null;
-  let progress: StepProgress | null = null;
-  const transactionalDdl = engine.capabilities.transactionalDdl;
+/** `RunOptions.beforeStep`, noting a lost lock in `ctx.lockLost` (and rethrowing). */
+async function checkLock(ctx: RunContext): Promise<void> {
   try {
-    await executePlan<PlanStep>(
-      conn,
-      plan.steps,
-      {
-        shown: (step) => ({ ...position(step), step }),
-        show: { applied: true, skipped: true },
-        // Inside a transaction too: a step that follows a lost lock must not run (the transaction rolls back).
-        before: async (i) => {
-          if (options.beforeStep && i > 0) await checkLock();
-        },
-        interrupts: interrupted,
-        // Statement by statement (no request takes it): the same prepared step, its rows after its statements.
-        run: async (c, step, onStatement) => {
-          await setPathFor(c, step.project);
-          progress = null;
-          const deployment = states.get(step.project)!.deployment!;
-          const t0 = Date.now();
-          const p = await deployment.prepare(step, c);
-          prepared.set(step, p);
-          const running: StepProgress = (progress = { index: -1, prepared: p });
-          // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
-          // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
-          if (p.journaled) await deployment.started(p, new Date(t0), c);
-          if (step.batched) {
-            // A batched migration: each UPDATE in keyset batches, resumed where an interrupted run left it.
-            await runBatchedUpdates(c, {
-              idPrefix: step.key,
-              project: step.project,
-              statements: p.statements,
-              location: step.source ?? { file: step.key, line: 1 },
-              options: step.batched,
-              // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
-              lockTimeoutMs: options.session?.lockTimeoutMs,
-              ledger: engine.ledger,
-              reporter: { info: (m) => reporter.info(m) },
-              onStatement: (i, sql) => {
-                running.index = i;
-                onStatement(sql);
-              },
-            });
-          } else {
-            for (const [i, sql] of p.statements.entries()) {
-              running.index = i;
-              onStatement(sql);
-              await c.execute(sql);
-            }
-          }
-          // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
-          running.index = p.statements.length;
-          await deployment.writeApplied(p, { startedAt: new Date(t0), durationMs: Date.now() - t0 }, c);
-          // In its transaction, the step commits only while the lock is held.
-          if (guard && step.transactional && transactionalDdl) await c.query(`SELECT ${guard}`);
-        },
-        error: (e, step, statement) => {
-          for (const st of states.values()) st.deployment?.discard();
-          const error = withSource(toDbeeError(engine, e, statement), step);
-          states.get(step.project)!.failure ??= { error, statement, at: new Date() };
-          return error;
-        },
-        record: async (step, status, fields) => {
-          if (status !== 'failed') return record(step, status, fields);
-          // Outside a transaction, the statements of the failed step before the failing one committed: the ledger
-          // says which, and what undoes them (the automatic rollback runs it first).
-          const running = progress as StepProgress | null;
-          const partial =
-            !(step.transactional && transactionalDdl) && running?.prepared.step === step ? partialUndo(running) : null;
-          if (!partial) return record(step, 'failed', fields);
-          const state = states.get(step.project)!;
-          state.partial = partial;
-          const what = `statement${partial.ran === 1 ? '' : 's'} 1${partial.ran > 1 ? `-${partial.ran}` : ''} of ${partial.total} committed before the failure`;
-          reporter.warn(
-            `step ${step.order} (${step.key}): ${what}` +
-              (partial.reverse
-                ? `; they are undone by: ${partial.reverse.join('; ')}`
-                : partial.undoable
-                  ? '; dbee knows no reverse for them'
-                  : '; a migration is not undone statement by statement: check them'),
-          );
-          if (partial.backup) {
-            await state.deployment!.backupLeft(step, partial.backup);
-            state.backups.push(partial.backup);
-          }
-          await record(step, 'failed', { ...fields, error: `${fields.error}\n(${what})`, reverse: partial.reverse });
-        },
-        applied,
-        // The connection may have been reset with the transaction; the search path is set again before the next step.
-        reset: () => {
-          currentPath = null;
-        },
-      },
-      {
-        scope,
-        transactionalDdl,
-        // A lost lock stops the run before the group (the executor's `interrupted`); any other error propagates.
-        beforeGroup: options.beforeStep ? checkLock : undefined,
-        held: (step) => blockedBy(step) !== null,
-        admit: async (runnable, held) => {
-          for (const step of held) {
-            const blocker = blockedBy(step);
-            await startProject(states.get(step.project)!);
-            const { index, total } = position(step);
-            reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
-            await record(step, 'skipped', {
-              durationMs: 0,
-              error: `not run: it depends on step ${blocker}, which did not apply`,
-            });
-          }
-          for (const step of runnable) await startProject(states.get(step.project)!);
-        },
-        continueOnError: options.continueOnError,
-        stop: () => stopped,
-        after: finishBehind,
-        batch,
-      },
-      reporter,
-    );
-
-    for (const state of states.values()) {
-      if (state.deploymentId === null || state.finished) continue;
-      if (lockLost) await abortProject(state, lockLost, scope);
-      else await finishProject(options, ledger, state, scope);
-    }
+    await ctx.options.beforeStep?.();
   } catch (e) {
-    // Something failed outside a step's statements: a ledger write (the connection is gone) or a bug. Every open
-    // deployment is still closed where the ledger can be written; the step's own error, when there is one, says more
-    // than the ledger write that failed after it.
-    const stepError = [...states.values()].find((st) => st.failure)?.failure?.error;
-    const message = (stepError ?? (e instanceof Error ? e : new Error(String(e)))).message;
-    let open = 0;
-    for (const state of states.values()) {
-      // `result` is set when a project's record is complete; finishProject may have thrown half-way.
-      if (state.deploymentId === null || state.result) continue;
-      state.finished = true;
-      open++;
-      await state
-        .deployment!.close(
-          'failed',
-          { transaction: scope, failedAt: new Date().toISOString() },
-          { error: message, statement: null },
-        )
-        .catch(() => {});
-    }
-    const applied = [...states.values()].reduce((n, st) => n + st.applied.length, 0);
-    if (!(e instanceof DbeeError) && applied > 0) {
-      // A bug after steps committed: still exit 2 (something was applied), with the stack to report.
-      throw new DbeeError(
-        `internal error (a bug in dbee, please report it) after ${applied} step${applied === 1 ? '' : 's'} applied: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
-        {
-          code: 'INTERNAL_ERROR',
-          exitCode: ExitCode.applyFailed,
-          hint: `the ledger records what ran${open ? ` (the deployment is closed as failed)` : ''}; deploy again to resume`,
-          cause: e,
-        },
-      );
-    }
-    if (stepError && e !== stepError) {
-      const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-      throw new DbeeError(stepError.message, {
-        code: stepError.code,
-        location: stepError.location,
-        exitCode: ExitCode.applyFailed,
-        hint: `the ledger could not record the failure (${why}); the next deployment marks this one interrupted and settles its steps`,
-        cause: e,
-      });
-    }
+    if (e instanceof DbeeError && e.code === 'LOCK_LOST') ctx.lockLost = e;
     throw e;
   }
-  const projects: ProjectRunResult[] = [...states.values()].map(
+}
+
+/**
+ * Whether `e` stops the run because the lock is lost: lost before (`beforeStep`), or, with a guard in the requests,
+ * an error that the lock itself says came from its loss (one round trip on the lock session, on failures only).
+ */
+async function interrupted(ctx: RunContext, e: unknown): Promise<boolean> {
+  if (ctx.lockLost !== null) return true;
+  if (ctx.guard === null || (e instanceof DbeeError && e.code === 'LOCK_LOST')) return false;
+  await checkLock(ctx).catch(() => {});
+  return ctx.lockLost !== null;
+}
+
+/** How `executePlan` runs, reports and records this run's steps (the ledger effect of a deployment). */
+function stepEffect(ctx: RunContext): StepEffect<PlanStep> {
+  return {
+    shown: (step) => ({ ...position(ctx, step), step }),
+    show: { applied: true, skipped: true },
+    // Inside a transaction too: a step that follows a lost lock must not run (the transaction rolls back).
+    before: async (i) => {
+      if (ctx.options.beforeStep && i > 0) await checkLock(ctx);
+    },
+    interrupts: (e) => interrupted(ctx, e),
+    run: (c, step, onStatement) => runStep(ctx, c, step, onStatement),
+    error: (e, step, statement) => {
+      for (const st of ctx.states.values()) st.deployment?.discard();
+      const error = withSource(toDbeeError(ctx.engine, e, statement), step);
+      stateOf(ctx, step).failure ??= { error, statement, at: new Date() };
+      return error;
+    },
+    record: (step, status, fields) =>
+      status === 'failed' ? recordFailed(ctx, step, fields) : recordNotApplied(ctx, step, status, fields),
+    applied: (step, durationMs) => markApplied(ctx, step, durationMs),
+    // The connection may have been reset with the transaction; the search path is set again before the next step.
+    reset: () => {
+      ctx.currentPath = null;
+    },
+  };
+}
+
+/**
+ * Send one step statement by statement (no request takes it): the same prepared step as in a request, its rows after
+ * its statements, each of a batched migration in keyset batches: the step's one statement loop, its one ledger row.
+ */
+async function runStep(
+  ctx: RunContext,
+  c: Connection,
+  step: PlanStep,
+  onStatement: (sql: string) => void,
+): Promise<void> {
+  const path = searchPathChange(ctx, step.project);
+  if (path) {
+    await c.execute(path);
+    ctx.currentPath = path;
+  }
+  ctx.progress = null;
+  const deployment = stateOf(ctx, step).deployment!;
+  const t0 = Date.now();
+  const p = await deployment.prepare(step, c);
+  ctx.prepared.set(step, p);
+  const running: StepProgress = (ctx.progress = { index: -1, prepared: p });
+  // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
+  // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
+  if (p.journaled) await deployment.started(p, new Date(t0), c);
+  // The one statement loop: a statement goes as it is, an UPDATE of a batched migration in keyset batches of one
+  // transaction each (resumed where an interrupted run left it, its cursor in the ledger's `backfills`).
+  const batched = step.batched
+    ? {
+        idPrefix: step.key,
+        project: step.project,
+        location: step.source ?? { file: step.key, line: 1 },
+        options: step.batched,
+        // Each batch waits for its row locks at most the deployment's lock timeout (default 500 ms), retried.
+        lockTimeoutMs: ctx.options.session?.lockTimeoutMs,
+        ledger: ctx.engine.ledger,
+        reporter: { info: (m: string) => ctx.reporter.info(m) },
+      }
+    : null;
+  for (const [i, sql] of p.statements.entries()) {
+    running.index = i;
+    onStatement(sql);
+    if (batched) await runBatchedUpdate(c, batched, i, sql);
+    else await c.execute(sql);
+  }
+  // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
+  running.index = p.statements.length;
+  await deployment.writeApplied(p, { startedAt: new Date(t0), durationMs: Date.now() - t0 }, c);
+  // In its transaction, the step commits only while the lock is held.
+  if (ctx.guard && step.transactional && ctx.engine.capabilities.transactionalDdl) await c.query(`SELECT ${ctx.guard}`);
+}
+
+/**
+ * Record a failed step. Outside a transaction, the statements of the failed step before the failing one committed:
+ * the ledger says which, and what undoes them (the automatic rollback runs it first).
+ */
+async function recordFailed(
+  ctx: RunContext,
+  step: PlanStep,
+  fields: { durationMs: number; error: string; startedAt: Date },
+): Promise<void> {
+  const running = ctx.progress;
+  const partial =
+    !(step.transactional && ctx.engine.capabilities.transactionalDdl) && running?.prepared.step === step
+      ? partialUndo(running)
+      : null;
+  if (!partial) return recordNotApplied(ctx, step, 'failed', fields);
+  const state = stateOf(ctx, step);
+  state.partial = partial;
+  const what = `statement${partial.ran === 1 ? '' : 's'} 1${partial.ran > 1 ? `-${partial.ran}` : ''} of ${partial.total} committed before the failure`;
+  ctx.reporter.warn(
+    `step ${step.order} (${step.key}): ${what}` +
+      (partial.reverse
+        ? `; they are undone by: ${partial.reverse.join('; ')}`
+        : partial.undoable
+          ? '; dbee knows no reverse for them'
+          : '; a migration is not undone statement by statement: check them'),
+  );
+  if (partial.backup) {
+    await state.deployment!.backupLeft(step, partial.backup);
+    state.backups.push(partial.backup);
+  }
+  await recordNotApplied(ctx, step, 'failed', {
+    ...fields,
+    error: `${fields.error}\n(${what})`,
+    reverse: partial.reverse,
+  });
+}
+
+/**
+ * Transactional steps whose ledger rows can be written as SQL text go to the server in requests of many statements:
+ * each step's statements followed by its ledger rows, inside its transaction (the executor's batched mode). Null
+ * where the engine's ledger cannot write its rows as text.
+ */
+function batchMode(ctx: RunContext): BatchMode<PlanStep> | null {
+  const { engine, options } = ctx;
+  const inline = engine.ledger.inline;
+  if (!inline) return null;
+  const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
+  const onlyItself = (step: PlanStep) => replacesOnlyItself(step, engine, options.conflicts);
+  return {
+    // A step that keeps a backup (a conflict's, a dropped column's) records it with its own round trip.
+    eligible: (group) => group.transactional && group.steps.every((st) => !conflict(st) && !st.backup),
+    joins: (first, next) => first.steps[0]!.project === next.steps[0]!.project,
+    // A step that captures a definition (read first, after what came before) and a migration (a data move takes
+    // time: it is shown as it starts, and the lock is proven right before it) start a request; a migration ends it.
+    // A step that replaces only its own object joins one that holds only such steps: its definition was read with
+    // theirs before the first of them (`Deployment.prepare`), and none of them changes what it reads.
+    alone: (step, before) =>
+      step.action === 'migrate' ||
+      (capturesDefinition(step, engine) && !(onlyItself(step) && before.every(onlyItself))),
+    // A step that may drop the session's named statements ends its request: the next one defines them again.
+    ends: (step) => step.action === 'migrate' || step.statements.some((sql) => DROPS_NAMED.test(sql)),
+    begin: ['BEGIN'],
+    opened: () => {
+      ctx.firstOfTransaction = true;
+    },
+    size: REQUEST_STEPS,
+    prepare: (step) => requestStatements(ctx, inline, step),
+    beforeCommit: ctx.guard ? `SELECT ${ctx.guard}` : null,
+  };
+}
+
+/** What a step sends in a request: its search path when it changes, the clock mark, its statements, its ledger rows. */
+async function requestStatements(
+  ctx: RunContext,
+  inline: NonNullable<Engine['ledger']['inline']>,
+  step: PlanStep,
+): Promise<string[]> {
+  const { conn, ledger, engine } = ctx;
+  // The object's definition before the step (its reverse when the plan has none) is read after what came before,
+  // under the project's search path (names print as its statements see them): a new path is set first then.
+  let path = searchPathChange(ctx, step.project);
+  if (path) ctx.currentPath = path;
+  if (path && capturesDefinition(step, engine)) {
+    await conn.execute(path);
+    path = null;
+  }
+  const deployment = stateOf(ctx, step).deployment!;
+  const p = await deployment.prepare(step, conn);
+  ctx.prepared.set(step, p);
+  // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL writer, so
+  // its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
+  const asyncCommit = inline.asyncCommit && conn.executeBatch ? inline.asyncCommit : null;
+  const marks = ctx.firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
+  ctx.firstOfTransaction = false;
+  // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
+  // commit after the lock is lost raises instead. The row is a statement the session keeps (`inlineNamed`),
+  // unless the step's own statements may drop such statements.
+  const rows = deployment.rows(p, null, ctx.guard);
+  const drops = p.statements.some((sql) => DROPS_NAMED.test(sql));
+  if (drops) ledger.forgetNamed(conn);
+  return [
+    ...(path ? [path] : []),
+    `SELECT ${marks.join(', ')}`,
+    ...p.statements,
+    ...(drops ? ledger.inlineAll(rows) : await ledger.inlineNamed(rows, conn)),
+  ];
+}
+
+/** How `executePlan` groups, admits, holds back and stops this run's steps. */
+function planHooks(ctx: RunContext): PlanHooks<PlanStep> {
+  const { options } = ctx;
+  return {
+    scope: ctx.scope,
+    transactionalDdl: ctx.engine.capabilities.transactionalDdl,
+    // A lost lock stops the run before the group (the executor's `interrupted`); any other error propagates.
+    beforeGroup: options.beforeStep ? () => checkLock(ctx) : undefined,
+    held: (step) => blockedBy(ctx, step) !== null,
+    admit: (runnable, held) => admitSteps(ctx, runnable, held),
+    continueOnError: options.continueOnError,
+    stop: () => ctx.stopped,
+    after: (next, groups) => finishBehind(ctx, next, groups),
+    batch: batchMode(ctx),
+  };
+}
+
+/** Open the deployments of the steps about to run; the held ones (a dependency did not apply) are recorded skipped. */
+async function admitSteps(ctx: RunContext, runnable: readonly PlanStep[], held: readonly PlanStep[]): Promise<void> {
+  for (const step of held) {
+    const blocker = blockedBy(ctx, step);
+    await startProject(ctx, stateOf(ctx, step));
+    const { index, total } = position(ctx, step);
+    ctx.reporter.stepDone?.(index, total, step, { status: 'skipped', durationMs: 0 });
+    await recordNotApplied(ctx, step, 'skipped', {
+      durationMs: 0,
+      error: `not run: it depends on step ${blocker}, which did not apply`,
+    });
+  }
+  for (const step of runnable) await startProject(ctx, stateOf(ctx, step));
+}
+
+/** A project whose steps are all behind `groups[next]` is finished now, so its record is complete before the next starts. */
+async function finishBehind(ctx: RunContext, next: number, groups: readonly Group<PlanStep>[]): Promise<void> {
+  const remaining = new Set(groups.slice(next).flatMap((x) => x.steps.map((s) => s.project)));
+  for (const state of ctx.states.values()) {
+    if (state.deploymentId !== null && !state.finished && !remaining.has(state.project)) {
+      await finishProject(ctx, state);
+      // A project that failed its checks stops the run like a failed step (its dependents must not deploy).
+      if (state.failure && !ctx.options.continueOnError) ctx.stopped = true;
+    }
+  }
+}
+
+/** After the executor: every deployment still open is finished, or aborted when the lock was lost. */
+async function closeProjects(ctx: RunContext): Promise<void> {
+  for (const state of ctx.states.values()) {
+    if (state.deploymentId === null || state.finished) continue;
+    if (ctx.lockLost) await abortProject(state, ctx.lockLost, ctx.scope);
+    else await finishProject(ctx, state);
+  }
+}
+
+/**
+ * Something failed outside a step's statements: a ledger write (the connection is gone) or a bug. Every open
+ * deployment is still closed where the ledger can be written; returns the error to throw (the step's own error, when
+ * there is one, says more than the ledger write that failed after it).
+ */
+async function closeAfterError(ctx: RunContext, e: unknown): Promise<unknown> {
+  const stepError = [...ctx.states.values()].find((st) => st.failure)?.failure?.error;
+  const message = (stepError ?? (e instanceof Error ? e : new Error(String(e)))).message;
+  let open = 0;
+  for (const state of ctx.states.values()) {
+    // `result` is set when a project's record is complete; finishProject may have thrown half-way.
+    if (state.deploymentId === null || state.result) continue;
+    state.finished = true;
+    open++;
+    await state
+      .deployment!.close(
+        'failed',
+        { transaction: ctx.scope, failedAt: new Date().toISOString() },
+        { error: message, statement: null },
+      )
+      .catch(() => {});
+  }
+  const applied = [...ctx.states.values()].reduce((n, st) => n + st.applied.length, 0);
+  if (!(e instanceof DbeeError) && applied > 0) {
+    // A bug after steps committed: still exit 2 (something was applied), with the stack to report.
+    return new DbeeError(
+      `internal error (a bug in dbee, please report it) after ${applied} step${applied === 1 ? '' : 's'} applied: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      {
+        code: 'INTERNAL_ERROR',
+        exitCode: ExitCode.applyFailed,
+        hint: `the ledger records what ran${open ? ` (the deployment is closed as failed)` : ''}; deploy again to resume`,
+        cause: e,
+      },
+    );
+  }
+  if (stepError && e !== stepError) {
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    return new DbeeError(stepError.message, {
+      code: stepError.code,
+      location: stepError.location,
+      exitCode: ExitCode.applyFailed,
+      hint: `the ledger could not record the failure (${why}); the next deployment marks this one interrupted and settles its steps`,
+      cause: e,
+    });
+  }
+  return e;
+}
+
+/** The last stage: each project's result, each step's, and the exit code. */
+function runResult(ctx: RunContext): RunResult {
+  const { reporter, plan } = ctx;
+  const projects: ProjectRunResult[] = [...ctx.states.values()].map(
     (state) =>
       state.result ?? {
         project: state.project,
@@ -626,9 +738,14 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   for (const p of projects)
     if (p.status === 'unchanged') reporter.info(`${p.project}: nothing to deploy, the database is up to date`);
   const steps = plan.steps.map(
-    (s) => stepResults.get(s.order) ?? { ...resultOf(s, options.conflicts), status: 'not-run' as const, durationMs: 0 },
+    (s) =>
+      ctx.stepResults.get(s.order) ?? {
+        ...resultOf(s, ctx.options.conflicts),
+        status: 'not-run' as const,
+        durationMs: 0,
+      },
   );
-  if (lockLost) reporter.warn((lockLost as DbeeError).message);
+  if (ctx.lockLost) reporter.warn(ctx.lockLost.message);
   const failures = projects.filter(
     (p) => p.status === 'failed' || p.status === 'rolled-back' || p.status === 'aborted',
   );
@@ -641,15 +758,15 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   return { exitCode, projects, steps };
 }
 
-async function finishProject(
-  options: RunOptions,
-  ledger: Ledger,
-  state: ProjectState,
-  scope: TransactionScope,
-): Promise<void> {
+/**
+ * Close a project whose steps are all behind it: its object states synced (a diff-based deployment), its smoke checks
+ * (`smokeChecks`), on a failure its automatic rollback (`settleFailure`), the fingerprint it records
+ * (`recordFingerprint`), then its closing row and result.
+ */
+async function finishProject(ctx: RunContext, state: ProjectState): Promise<void> {
   state.finished = true;
-  const { reporter } = options;
-  const summary: DeploymentSummary = { transaction: scope, smoke: 'not run' };
+  const { options } = ctx;
+  const summary: DeploymentSummary = { transaction: ctx.scope, smoke: 'not run' };
   // A diff-based deployment's object states are synced before the checks read them (the smoke baseline checks the
   // objects the ledger holds: a dropped table's indexes must be gone from it first). A failed run restores them
   // from the deployment's ledger_before when it is undone.
@@ -669,24 +786,12 @@ async function finishProject(
   // fold goes in the closing row's request (`Deployment.close`): the readers before it (the smoke checks) lay the
   // unfolded steps over `objects` themselves, and a new fleet target saves a round trip.
   if (objectStates || state.failure) await state.deployment!.fold();
-  if (objectStates && !state.failure) await syncObjectStates(ledger, state.project, objectStates, state.deploymentId!);
-  if (!state.failure && options.verify && state.deploymentId !== null) {
-    const objects = objectStates ? Object.keys(objectStates) : state.deployment!.objectKeys();
-    const verdict = await options.verify(state.project, state.deploymentId, objects);
-    summary.smoke = verdict.summary;
-    if (!verdict.passed) {
-      state.failure = {
-        error:
-          verdict.error ??
-          new DbeeError(`${state.project}: smoke checks failed (${verdict.summary})`, {
-            code: 'SMOKE_FAILED',
-            exitCode: ExitCode.smokeFailed,
-          }),
-        statement: null,
-        at: new Date(),
-      };
-    }
-  }
+  if (objectStates && !state.failure)
+    await syncObjectStates(ctx.ledger, state.project, objectStates, state.deploymentId!);
+  const migrationStates = ctx.options.plan.migrationStates?.[state.project];
+  if (migrationStates && !state.failure)
+    await recordMigrationStates(ctx.ledger, state.project, migrationStates, state.deploymentId!);
+  await smokeChecks(ctx, state, objectStates, summary);
   const conflicts = state.steps.flatMap((s) => {
     const c = options.conflicts?.get(s.order);
     return c
@@ -694,50 +799,117 @@ async function finishProject(
       : [];
   });
   if (conflicts.length) summary.conflicts = conflicts;
-  let status: ProjectRunResult['status'] = 'succeeded';
-  let rollback: ProjectRunResult['rollback'];
   const error = state.failure?.error;
-  if (state.failure) {
-    status = 'failed';
-    summary.failedAt = state.failure.at.toISOString();
-    const partial = state.partial?.undoable ? state.partial : null;
-    if (options.autoRollback?.(state.project) && (state.applied.length || partial)) {
-      reporter.info(
-        `${state.project}: rolling back ${state.applied.length} applied step${state.applied.length === 1 ? '' : 's'}${partial ? ` and what step ${partial.step.order} committed before it failed` : ''} (autoRollback)`,
-      );
-      // A compensating plan from what the deployment committed, run through the one executor.
-      const undo = await undoApplied({
-        engine: options.engine,
-        ledger,
-        conn: options.conn,
-        reporter,
-        scope: options.dependentsScope,
-        applied: state.applied,
-        partial: partial
-          ? {
-              step: partial.step,
-              deploymentId: state.deploymentId!,
-              ran: partial.ran,
-              reverse: partial.reverse,
-              backup: partial.backup,
-            }
-          : null,
-      });
-      rollback = { undone: undo.undone, incomplete: undo.incomplete };
-      if (undo.incomplete) {
-        summary.rollbackIncomplete = undo.incomplete;
-        reporter.warn(`${state.project}: automatic rollback incomplete: ${undo.incomplete}`);
-      } else {
-        status = 'rolled-back';
-        summary.rolledBackAt = new Date().toISOString();
-      }
-      state.backups = state.backups.filter((b) => !undo.restoredBackups.includes(b));
-    } else if (options.autoRollback?.(state.project)) {
-      status = 'rolled-back';
-      rollback = { undone: 0, incomplete: null };
-      summary.rolledBackAt = new Date().toISOString();
-    }
+  const { status, rollback } = state.failure
+    ? await settleFailure(ctx, state, summary)
+    : { status: 'succeeded' as const, rollback: undefined };
+  await recordFingerprint(ctx, state, { covered, early, rolledBack: Boolean(rollback) }, summary);
+  const message = error
+    ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '')
+    : null;
+  await state.deployment!.close(
+    status,
+    summary,
+    message === null ? null : { error: message, statement: state.failure?.statement ?? null },
+  );
+  state.result = {
+    project: state.project,
+    deploymentId: state.deploymentId,
+    status,
+    stepsApplied: state.applied.length - (rollback?.undone ?? 0),
+    stepsTotal: state.steps.length,
+    durationMs: Date.now() - state.started,
+    backups: state.backups,
+    ...(error ? { error, failedStatement: state.failure?.statement ?? null } : {}),
+    ...(rollback ? { rollback } : {}),
+  };
+}
+
+/**
+ * The checks run when a project's steps have all applied (`RunOptions.verify`): a failure counts as the deployment
+ * failing (exit 3), which the automatic rollback then undoes.
+ */
+async function smokeChecks(
+  ctx: RunContext,
+  state: ProjectState,
+  objectStates: Record<string, string> | undefined,
+  summary: DeploymentSummary,
+): Promise<void> {
+  if (state.failure || !ctx.options.verify || state.deploymentId === null) return;
+  const objects = objectStates ? Object.keys(objectStates) : state.deployment!.objectKeys();
+  const verdict = await ctx.options.verify(state.project, state.deploymentId, objects);
+  summary.smoke = verdict.summary;
+  if (verdict.passed) return;
+  state.failure = {
+    error:
+      verdict.error ??
+      new DbeeError(`${state.project}: smoke checks failed (${verdict.summary})`, {
+        code: 'SMOKE_FAILED',
+        exitCode: ExitCode.smokeFailed,
+      }),
+    statement: null,
+    at: new Date(),
+  };
+}
+
+/** A failed project: `failed`, or `rolled-back` once `autoRollback` undid what it committed. */
+async function settleFailure(
+  ctx: RunContext,
+  state: ProjectState,
+  summary: DeploymentSummary,
+): Promise<{ status: 'failed' | 'rolled-back'; rollback?: ProjectRunResult['rollback'] }> {
+  const { options, reporter } = ctx;
+  summary.failedAt = state.failure!.at.toISOString();
+  if (!options.autoRollback?.(state.project)) return { status: 'failed' };
+  const partial = state.partial?.undoable ? state.partial : null;
+  if (!state.applied.length && !partial) {
+    summary.rolledBackAt = new Date().toISOString();
+    return { status: 'rolled-back', rollback: { undone: 0, incomplete: null } };
   }
+  reporter.info(
+    `${state.project}: rolling back ${state.applied.length} applied step${state.applied.length === 1 ? '' : 's'}${partial ? ` and what step ${partial.step.order} committed before it failed` : ''} (autoRollback)`,
+  );
+  // A compensating plan from what the deployment committed, run through the one executor.
+  const undo = await undoApplied({
+    engine: options.engine,
+    ledger: ctx.ledger,
+    conn: options.conn,
+    reporter,
+    scope: options.dependentsScope,
+    applied: state.applied,
+    partial: partial
+      ? {
+          step: partial.step,
+          deploymentId: state.deploymentId!,
+          ran: partial.ran,
+          reverse: partial.reverse,
+          backup: partial.backup,
+        }
+      : null,
+  });
+  state.backups = state.backups.filter((b) => !undo.restoredBackups.includes(b));
+  const rollback = { undone: undo.undone, incomplete: undo.incomplete };
+  if (undo.incomplete) {
+    summary.rollbackIncomplete = undo.incomplete;
+    reporter.warn(`${state.project}: automatic rollback incomplete: ${undo.incomplete}`);
+    return { status: 'failed', rollback };
+  }
+  summary.rolledBackAt = new Date().toISOString();
+  return { status: 'rolled-back', rollback };
+}
+
+/**
+ * The fingerprint the deployment records (drift), into `summary`: taken for later in an Nx batch
+ * (`fingerprintLater`), else the early reading of the side session unless an automatic rollback ran since, else read now.
+ */
+async function recordFingerprint(
+  ctx: RunContext,
+  state: ProjectState,
+  reading: { covered: SchemaScope | null; early: Promise<RecordedFingerprint | null> | null; rolledBack: boolean },
+  summary: DeploymentSummary,
+): Promise<void> {
+  const { options } = ctx;
+  const { covered } = reading;
   if (covered && options.fingerprintLater && state.deploymentId !== null) {
     // In a batch, every CREATE SCHEMA resets the session's plan cache (PostgreSQL's NAMESPACEOID invalidation), so a
     // fingerprint read here is planned afresh for each project: ~8 ms each on the 200-project first deploy, against
@@ -746,34 +918,15 @@ async function finishProject(
     options.fingerprintLater(covered, state.deploymentId);
   } else if (covered) {
     // After an automatic rollback the early reading is stale: it ends first, then the schemas are read again.
-    const ahead = await early;
+    const ahead = await reading.early;
     Object.assign(
       summary,
       summaryOf(
-        (!rollback && ahead) || (await fingerprintOf(options.engine, options.conn, covered, Boolean(options.side))),
+        (!reading.rolledBack && ahead) ||
+          (await fingerprintOf(options.engine, options.conn, covered, Boolean(options.side))),
       ),
     );
   } else summary.fingerprint = null;
-  const message = error
-    ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '')
-    : null;
-  await state.deployment!.close(
-    status === 'rolled-back' ? 'rolled-back' : status === 'failed' ? 'failed' : 'succeeded',
-    summary,
-    message === null ? null : { error: message, statement: state.failure?.statement ?? null },
-  );
-  const stepsApplied = state.applied.length - (rollback?.undone ?? 0);
-  state.result = {
-    project: state.project,
-    deploymentId: state.deploymentId,
-    status,
-    stepsApplied,
-    stepsTotal: state.steps.length,
-    durationMs: Date.now() - state.started,
-    backups: state.backups,
-    ...(error ? { error, failedStatement: state.failure?.statement ?? null } : {}),
-    ...(rollback ? { rollback } : {}),
-  };
 }
 
 /**
@@ -894,6 +1047,21 @@ function rewrap(e: DbeeError): DbeeError {
     exitCode: ExitCode.applyFailed,
     cause: e,
   });
+}
+
+/** A clone's migrations (`Plan.migrationStates`) that the target's ledger does not record yet, recorded as run. */
+async function recordMigrationStates(
+  ledger: Ledger,
+  project: string,
+  migrations: NonNullable<Plan['migrationStates']>[string],
+  deploymentId: number,
+): Promise<void> {
+  const recorded = (await ledger.state(project)).migrations;
+  await ledger.runTogether(
+    Object.entries(migrations)
+      .filter(([version]) => !Object.hasOwn(recorded, version))
+      .flatMap(([version, m]) => ledger.migrationWrites(project, version, m.description, m.checksum, deploymentId)),
+  );
 }
 
 /**

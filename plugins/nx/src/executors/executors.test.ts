@@ -85,7 +85,7 @@ describe('executors', () => {
         core
           .optionEntries(core.COMMAND_DEFINITIONS[command])
           .filter((e) => e.positional)
-          .map((e) => [e.name, e.name === 'project' ? 'sales' : 'sales.f']),
+          .map((e) => [e.name, e.name === 'project' ? 'sales' : (e.json?.enum?.[0] ?? 'sales.f')]),
       );
       cli.runDbeeCommand.mockClear();
       expect(await impl(options, context()), command).toEqual({ success: true });
@@ -278,8 +278,8 @@ describe('schemas', () => {
         'withNeeded',
       ],
       status: ['project', 'env', 'format', 'objects', 'objectsFrom', 'labels', 'shard'],
-      disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'rename'],
-      enable: ['project', 'object', 'env', 'dryRun', 'assumeYes'],
+      disable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'ticket', 'rename'],
+      enable: ['project', 'object', 'env', 'dryRun', 'assumeYes', 'ticket'],
     });
   });
 });

@@ -61,7 +61,8 @@ function targetOptions(command: CommandName): Record<string, unknown> {
   return Object.fromEntries(
     optionEntries(COMMAND_DEFINITIONS[command])
       .filter((e) => e.positional)
-      .map((e) => [e.name, e.name === 'project' ? 'x' : 'x.f']),
+      // A positional of a fixed list (`dbee preview <project> <action>`) takes its first value; any other, an object.
+      .map((e) => [e.name, e.name === 'project' ? 'x' : (e.json?.enum?.[0] ?? 'x.f')]),
   );
 }
 

@@ -20,6 +20,12 @@ export interface CiPlan {
   projects: string[];
   /** What a push must change to start a release: dbee.yaml and the folders of the workspace's database projects. */
   releasePaths: string[];
+  /**
+   * dbee.yaml has `preview:` (docs/preview.md): each pull request gets a preview database made from the first
+   * environment (created or updated on each push, dropped when it closes); `cleanup` when it sets `maxAge` or
+   * `maxCount` (the close job then drops the orphans too). Null without `preview:`.
+   */
+  preview: { cleanup: boolean } | null;
 }
 
 /** One environment of dbee.yaml as a pipeline deploys to it. */
@@ -72,9 +78,12 @@ export function ciPlan(tree: Tree, options: CiPlanOptions): CiPlan {
     );
   }
   let environments: Record<string, { connection?: Record<string, unknown>; gates?: Gates }>;
+  let preview: CiPlan['preview'] = null;
   try {
-    const config = YamlFile.parse(text, WORKSPACE_FILE).toJS() as { environments?: unknown } | null;
+    const config = YamlFile.parse(text, WORKSPACE_FILE).toJS() as { environments?: unknown; preview?: unknown } | null;
     environments = isRecord(config?.environments) ? (config.environments as typeof environments) : {};
+    if (isRecord(config?.preview))
+      preview = { cleanup: config.preview.maxAge !== undefined || config.preview.maxCount !== undefined };
   } catch (e) {
     throw new GeneratorError(`${(e as Error).message}\nfix ${WORKSPACE_FILE}, then run this generator again`);
   }
@@ -125,6 +134,7 @@ export function ciPlan(tree: Tree, options: CiPlanOptions): CiPlan {
     nodeVersion,
     projects: releaseProjects(tree, options.projects),
     releasePaths: [WORKSPACE_FILE, ...treeProjects(tree).map((p) => (p.root === '.' ? '**' : `${p.root}/**`))],
+    preview,
     environments: names.map((name, i) => {
       const gated = gates(name).protected === true || gates(name).requireTicket !== undefined;
       const signs = names.filter((later) => promotedFrom(later).includes(name)).map(keyOf);

@@ -1,6 +1,7 @@
 import type { CiEnvironment, CiPlan } from './ci-plan';
 import { RELEASE_FOLDER, TICKET_VARIABLE, buildScript, deployScript } from './release-scripts';
 import { REVIEW_MARKER, reviewBodyScript } from './review-scripts';
+import { previewCreateScript, previewDropScript } from './preview-scripts';
 
 /** Where `nx g @dbee/nx:ci --provider=github` writes the workflow. */
 export const GITHUB_WORKFLOW_FILE = '.github/workflows/dbee.yml';
@@ -29,6 +30,12 @@ export function githubWorkflow(plan: CiPlan): string {
     '',
     'on:',
     '  pull_request:',
+    ...(plan.preview
+      ? [
+          '    # closed: the preview database of the pull request is dropped.',
+          '    types: [opened, synchronize, reopened, closed]',
+        ]
+      : []),
     '  push:',
     `    branches: [${plan.mainBranch}]`,
     '    # A release only when the databases change: dbee.yaml or a database project.',
@@ -51,7 +58,7 @@ export function githubWorkflow(plan: CiPlan): string {
     'jobs:',
     '  review:',
     `    name: review against ${first!.name}`,
-    "    if: github.event_name == 'pull_request'",
+    `    if: ${plan.preview ? OPEN_PULL_REQUEST : "github.event_name == 'pull_request'"}`,
     '    runs-on: ubuntu-latest',
     '    steps:',
     ...setupSteps(plan),
@@ -88,6 +95,7 @@ export function githubWorkflow(plan: CiPlan): string {
     '        with:',
     '          path: .nx/cache',
     '          key: nx-${{ runner.os }}-${{ github.sha }}',
+    ...(plan.preview ? previewJobs(plan) : []),
   ];
   plan.environments.forEach((env, i) => {
     const previous = plan.environments[i - 1];
@@ -139,6 +147,64 @@ export function githubWorkflow(plan: CiPlan): string {
     );
   });
   return `${lines.join('\n')}\n`;
+}
+
+/** A pull request event other than its closing. */
+const OPEN_PULL_REQUEST = "github.event_name == 'pull_request' && github.event.action != 'closed'";
+
+/** The preview's name: the pull request's number. */
+const PREVIEW_NAME = 'pr-$PULL_REQUEST';
+
+/**
+ * With `preview:` in dbee.yaml (docs/preview.md): `preview` creates the pull request's preview database from the first
+ * environment on its first push and deploys each next push to it; `preview-drop` drops it when the pull request closes
+ * (and the orphans, when dbee.yaml sets limits). One run per pull request at a time.
+ */
+function previewJobs(plan: CiPlan): string[] {
+  const first = plan.environments[0]!;
+  const concurrency = [
+    '    # One run per pull request at a time: a push waits for the run before it.',
+    '    concurrency:',
+    '      group: dbee-preview-${{ github.event.pull_request.number }}',
+    '      cancel-in-progress: false',
+  ];
+  const number = '          PULL_REQUEST: ${{ github.event.pull_request.number }}';
+  return [
+    '',
+    '  preview:',
+    `    name: preview database of the pull request (from ${first.name})`,
+    `    if: ${OPEN_PULL_REQUEST}`,
+    '    runs-on: ubuntu-latest',
+    ...concurrency,
+    '    steps:',
+    ...setupSteps(plan),
+    '      - name: Create the preview database of this pull request, or deploy this push to it',
+    '        run: |',
+    ...previewCreateScript(plan, first, PREVIEW_NAME).map((l) => `          ${l}`),
+    ...environmentVariables(first, []),
+    number,
+    '',
+    '  preview-drop:',
+    '    name: drop the preview database of the pull request',
+    "    if: github.event_name == 'pull_request' && github.event.action == 'closed'",
+    '    runs-on: ubuntu-latest',
+    ...concurrency,
+    '    steps:',
+    '      - uses: actions/checkout@v4',
+    '        with:',
+    "          # A closed pull request's merge commit may be gone: the base branch has dbee.yaml and the projects.",
+    '          ref: ${{ github.event.pull_request.base.ref }}',
+    '      - uses: actions/setup-node@v4',
+    '        with:',
+    `          node-version: ${plan.nodeVersion}`,
+    '          cache: npm',
+    '      - run: npm ci',
+    `      - name: Drop the preview database${plan.preview?.cleanup ? ', then the orphans of other pull requests' : ''}`,
+    '        run: |',
+    ...previewDropScript(plan, first, PREVIEW_NAME).map((l) => `          ${l}`),
+    ...environmentVariables(first, []),
+    number,
+  ];
 }
 
 /**

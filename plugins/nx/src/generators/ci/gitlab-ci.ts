@@ -1,6 +1,7 @@
 import type { CiPlan } from './ci-plan';
 import { RELEASE_FOLDER, TICKET_VARIABLE, buildScript, deployScript } from './release-scripts';
 import { gitlabNoteScript, reviewBodyScript } from './review-scripts';
+import { previewCreateScript, previewDropScript } from './preview-scripts';
 
 /** Where `nx g @dbee/nx:ci --provider=gitlab` writes the pipeline. */
 export const GITLAB_CI_FILE = '.gitlab-ci.yml';
@@ -84,6 +85,7 @@ export function gitlabCi(plan: CiPlan): string {
     '    expose_as: database review',
     '    paths:',
     '      - dist/dbee-review.md',
+    ...(plan.preview ? previewJobs(plan, mergeRequest) : []),
   ];
   plan.environments.forEach((env, i) => {
     const previous = plan.environments[i - 1];
@@ -121,6 +123,50 @@ export function gitlabCi(plan: CiPlan): string {
     );
   });
   return `${lines.join('\n')}\n`;
+}
+
+/** The preview's name: the merge request's number. */
+const PREVIEW_NAME = 'mr-$CI_MERGE_REQUEST_IID';
+
+/**
+ * With `preview:` in dbee.yaml (docs/preview.md): `dbee-preview` creates the merge request's preview database from the
+ * first environment and deploys each push to it, in a GitLab environment `preview/mr-<iid>` whose `on_stop` job,
+ * `dbee-preview-drop`, GitLab runs when the merge request is merged or closed (both jobs share the rules, as GitLab
+ * requires). One run per merge request at a time.
+ */
+function previewJobs(plan: CiPlan, mergeRequest: string): string[] {
+  const first = plan.environments[0]!;
+  const common = ['  stage: review', '  rules:', `    - if: ${mergeRequest}`];
+  return [
+    '',
+    'dbee-preview:',
+    ...common,
+    '  needs: []',
+    '  variables:',
+    `    DBEE_ENV: ${first.name}`,
+    '  environment:',
+    `    name: preview/${PREVIEW_NAME}`,
+    '    on_stop: dbee-preview-drop',
+    `  resource_group: dbee-preview-${PREVIEW_NAME}`,
+    '  script:',
+    '    - |',
+    ...previewCreateScript(plan, first, PREVIEW_NAME).map((l) => `      ${l}`),
+    '',
+    'dbee-preview-drop:',
+    ...common,
+    '      # Run by GitLab when the merge request is merged or closed (the environment is stopped), or by a person.',
+    '      when: manual',
+    '  needs: []',
+    '  variables:',
+    `    DBEE_ENV: ${first.name}`,
+    '  environment:',
+    `    name: preview/${PREVIEW_NAME}`,
+    '    action: stop',
+    `  resource_group: dbee-preview-${PREVIEW_NAME}`,
+    '  script:',
+    '    - |',
+    ...previewDropScript(plan, first, PREVIEW_NAME).map((l) => `      ${l}`),
+  ];
 }
 
 /** The commits `nx affected` compares in a merge request pipeline. */

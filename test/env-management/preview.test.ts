@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryUrl, scratchDatabase, SERVER_URL } from '../support/pg';
+import { openEmbeddedFolder } from '../support/pglite';
+import { run } from '../support/run';
+import { tempWorkspace } from '../support/workspace';
+
+type Engine = 'pglite' | 'postgres';
+
+/**
+ * `dbee preview`, one whole scenario per back end: the base environment `test` at release 1 (two projects, a
+ * migration run there); a preview of a branch made from it (structure cloned with the migrations test ran, seeded,
+ * the application's queries checked, the branch deployed, smoke checks run), updated, listed; the limit on how many;
+ * an orphan cleaned up by age while a database under the prefix that is no preview stays; the preview dropped.
+ */
+const release1 = {
+  'core/db.yaml': 'version: 1\nname: core\nengine: postgres\nschemas: [core]\n',
+  'core/region.sql': 'CREATE SCHEMA core;\nCREATE TABLE core.region (code text PRIMARY KEY);\n',
+  'sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\ndependsOn: [core]\n',
+  'sales/orders.sql':
+    'CREATE SCHEMA sales;\nCREATE TABLE sales.orders (id int PRIMARY KEY, region text REFERENCES core.region, total numeric NOT NULL DEFAULT 0);\n',
+  // Run on test once: run again on a preview holding the seed's rows, it would fail (duplicate key).
+  'sales/migrations/V1__regions.sql': "INSERT INTO core.region VALUES ('eu');\n",
+  'sales/migrations/V1__regions.rollback.sql': "DELETE FROM core.region WHERE code = 'eu';\n",
+  'sales/smoke/orders.yaml':
+    'checks:\n  - name: orders readable\n    query: SELECT count(*)::int >= 0 AS ok FROM sales.orders\n    rows: [{ ok: true }]\n',
+  'seed/regions.sql':
+    "INSERT INTO core.region VALUES ('eu'), ('us');\nINSERT INTO sales.orders VALUES (1, 'eu', 10);\n",
+  'queries/app.sql': 'SELECT id, total FROM sales.orders;\n',
+};
+/** The branch: a view, and a migration that the preview runs (test has not). */
+const branch = {
+  'sales/open_orders.sql': 'CREATE VIEW sales.big_orders AS SELECT id, total FROM sales.orders WHERE total > 5;\n',
+  'sales/migrations/V2__apac.sql': "INSERT INTO core.region VALUES ('apac');\n",
+  'sales/migrations/V2__apac.rollback.sql': "DELETE FROM core.region WHERE code = 'apac';\n",
+};
+
+describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine) => {
+  const prefix = `tpv_${randomBytes(3).toString('hex')}_`;
+  let w: ReturnType<typeof tempWorkspace>;
+  let base: { url: string; drop(): Promise<void> } | null = null;
+  const env: NodeJS.ProcessEnv = {};
+  const dbee = (options: Record<string, unknown>) =>
+    run(w.root, 'preview', { project: 'sales', env: 'test', ...options } as { project: string }, env);
+  /** A query on the preview `name` (its database on the server, its data folder in PGlite). */
+  const onPreview = async <T>(name: string, sql: string): Promise<T[]> => {
+    if (engine === 'postgres') return queryUrl<T>(withDatabase(base!.url, name), sql);
+    const c = await openEmbeddedFolder(join(w.root, '.dbee/previews', name, 'data'), 'test');
+    try {
+      return (await c.query(sql)).rows as T[];
+    } finally {
+      await c.close();
+    }
+  };
+
+  beforeAll(async () => {
+    if (engine === 'postgres') base = await scratchDatabase('dbee_pv');
+    env.PV_TEST = base ? base.url : '.dbee/test';
+    const key = engine === 'postgres' ? 'url' : 'embedded';
+    w = tempWorkspace({
+      ...release1,
+      'dbee.yaml': [
+        'version: 1',
+        'defaultEnvironment: test',
+        'environments:',
+        '  test:',
+        '    engine: postgres',
+        `    connection: { ${key}: "\${PV_TEST}" }`,
+        '    gates: { requireTicket: true }',
+        'preview:',
+        `  prefix: ${prefix}`,
+        '  maxAge: 7d',
+        '  maxCount: 2',
+        '  seed: [seed/regions.sql]',
+        '',
+      ].join('\n'),
+    });
+    const r = await run(w.root, 'deploy', { project: 'sales', env: 'test', ticket: 'CHG-1' }, env);
+    expect(r.code, r.stderr).toBe(0);
+    for (const [f, t] of Object.entries(branch)) w.write(f, t);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (engine === 'postgres') {
+      const left = await queryUrl<{ datname: string }>(
+        SERVER_URL,
+        `SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%'`,
+      );
+      for (const { datname } of left) await queryUrl(SERVER_URL, `DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+      await base?.drop();
+    }
+    w?.remove();
+  }, 120_000);
+
+  it('creates, deploys, checks, updates, limits, cleans up orphans and drops previews', async () => {
+    const name = `${prefix}feature_big_orders`;
+    const created = await dbee({ action: 'create', name: 'feature/Big-Orders', queries: 'queries' });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain(`preview ${name} (branch feature/Big-Orders) of test`);
+    expect(created.stdout).toContain('structure: cloned core, sales from test');
+    expect(created.stdout).toContain('seed: seed/regions.sql');
+    expect(created.stdout).toContain('check: passed');
+    expect(created.stdout).toContain('deploy: succeeded');
+    expect(created.stdout).toContain('smoke: core passed, sales passed');
+    expect(created.stdout).toContain('result: ready');
+    // Never a connection secret: the base's URL is not printed (only the redacted description).
+    if (engine === 'postgres') expect(created.stdout + created.stderr).not.toContain(base!.url);
+    // The branch is on the preview (the seed's rows, V2 run once, V1 not again), and not on test.
+    expect(await onPreview<{ code: string }>(name, 'SELECT code FROM core.region ORDER BY code')).toEqual([
+      { code: 'apac' },
+      { code: 'eu' },
+      { code: 'us' },
+    ]);
+    expect(await onPreview(name, "SELECT to_regclass('sales.big_orders') IS NOT NULL AS made")).toEqual([
+      { made: true },
+    ]);
+    const status = await run(w.root, 'status', { project: 'sales', env: 'test' }, env);
+    // test is as it was: the branch is still pending there, and no preview deployment is in its ledger.
+    expect(status.stdout).toContain('pending: 2 step(s)');
+    expect(status.stdout).toContain('deployments: 1,');
+    const kinds = await onPreview<{ project: string; kind: string; status: string }>(
+      name,
+      'SELECT project, kind, status FROM dbee.deployments ORDER BY id',
+    );
+    expect(kinds.map((k) => `${k.project} ${k.kind} ${k.status}`)).toEqual([
+      'core clone succeeded',
+      'sales clone succeeded',
+      'sales deploy succeeded',
+    ]);
+
+    // Run again for the branch: the preview is kept and brought to the branch (nothing new to deploy).
+    const again = await dbee({ action: 'create', name: 'feature/Big-Orders', format: 'json' });
+    expect(again.code, again.stderr).toBe(0);
+    const report = JSON.parse(again.stdout);
+    expect(report).toMatchObject({ preview: name, created: false, deploy: 'succeeded', exitCode: 0 });
+    expect(report.check).toContain('not run');
+
+    // An orphan from ten days ago; the limit of two then refuses a third preview.
+    const old = new Date(Date.now() - 10 * 86_400_000);
+    expect((await dbee({ action: 'create', name: 'pr-7', now: old })).code).toBe(0);
+    const third = await dbee({ action: 'create', name: 'pr-8' });
+    expect(third.code).toBe(1);
+    expect(third.stderr).toMatch(/dbee\.yaml:\d+.*2 previews already/);
+    const list = await dbee({ action: 'list' });
+    expect(list.stdout).toContain(`${prefix}pr_7  branch pr-7`);
+    expect(list.stdout).toContain(`${name}  branch feature/Big-Orders`);
+
+    // Something under the prefix that is no preview: never dropped.
+    if (engine === 'postgres') await queryUrl(SERVER_URL, `CREATE DATABASE ${prefix}not_mine`);
+    else mkdirSync(join(w.root, '.dbee/previews', `${prefix}not_mine`), { recursive: true });
+    const dry = await dbee({ action: 'cleanup', dryRun: true });
+    expect(dry.stdout + dry.stderr).toContain(`would drop preview ${prefix}pr_7 (branch pr-7, 10d old): older than 7d`);
+    const cleaned = await dbee({ action: 'cleanup' });
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(cleaned.stdout + cleaned.stderr).toContain('1 preview dropped, 1 kept');
+    // Nor is it ever used as a preview.
+    const notMine = await dbee({ action: 'create', name: 'Not-Mine' });
+    expect(notMine.code).toBe(1);
+    expect(notMine.stderr).toContain(`${prefix}not_mine exists beside test and is not a preview made by dbee`);
+    const after = JSON.parse((await dbee({ action: 'list', format: 'json' })).stdout);
+    expect(after.previews.map((p: { name: string }) => p.name)).toEqual([name]);
+
+    expect((await dbee({ action: 'drop', name: 'feature/Big-Orders' })).code).toBe(0);
+    expect((await dbee({ action: 'list' })).stdout).toBe('no previews of test\n');
+    if (engine === 'postgres') {
+      const dbs = await queryUrl<{ datname: string }>(
+        SERVER_URL,
+        `SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%' ORDER BY 1`,
+      );
+      expect(dbs).toEqual([{ datname: `${prefix}not_mine` }]);
+    } else {
+      expect(existsSync(join(w.root, '.dbee/previews', name))).toBe(false);
+      expect(existsSync(join(w.root, '.dbee/previews', `${prefix}not_mine`))).toBe(true);
+    }
+  }, 240_000);
+});
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = '/' + database;
+  return u.toString();
+}
