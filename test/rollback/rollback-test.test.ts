@@ -82,6 +82,24 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
     expect(declared.code, declared.stdout + declared.stderr).toBe(0);
     expect(declared.stdout + declared.stderr).toContain('irreversible on purpose: the notes moved to the CRM');
 
+    // ...or until the environment keeps dropped columns' values: the step keeps them in a backup its reverse restores.
+    const yaml = (keep: string) =>
+      w.write(
+        'dbee.yaml',
+        workspaceYaml(engine, {
+          environment: `verify:\n  rollback: true\n  rollbackWithin: 10m\n  sampleRows: 50\ndeploy:\n  allowHazards: [data-loss]${keep}`,
+        }),
+      );
+    yaml('\n  keepDroppedColumns: true');
+    w.write('shop/customers.sql', TABLE.replace(', note text', ''));
+    const kept = await tryIt();
+    expect(kept.code, kept.stdout + kept.stderr).toBe(0);
+    expect(kept.stdout).toMatch(
+      /CREATE TABLE shop_dbee_bak\.customers_note_bak_\w+ AS SELECT id, note FROM shop\.customers;/,
+    );
+    expect(kept.stdout + kept.stderr).toMatch(/rollback test: [^\n]+, and left the copy as it was/);
+    yaml('');
+
     // Nothing of it reached the target.
     expect((await snapshot(w.target)).hash).toBe(before.hash);
 
@@ -102,5 +120,36 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
     expect(proven.stdout + proven.stderr).toContain('rollback test: recorded in');
     const deployed = await run(w.root, 'deploy', { project: 'shop', package: 'dist/proven' }, w.target.vars);
     expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+
+    // Another project's view stands on shop.names: a release that widens names is rolled back by dropping and creating
+    // it again, with crm's view dropped before and put back after; the copy holds crm's view, and the test passes.
+    w.write('crm/db.yaml', dbYaml('crm', 'dependsOn: [shop]\n'));
+    w.write('crm/vips.sql', 'CREATE SCHEMA crm;\nCREATE VIEW crm.vips AS SELECT id, name FROM shop.names;\n');
+    const crm = await run(w.root, 'deploy', { project: 'crm' }, w.target.vars);
+    expect(crm.code, crm.stdout + crm.stderr).toBe(0);
+    const atCrm = await snapshot(w.target);
+    w.write(
+      'shop/names.sql',
+      'CREATE OR REPLACE VIEW shop.names AS SELECT id, upper(name) AS name, note FROM shop.customers;\n',
+    );
+    // The smoke checks run on the copy once the release is applied: one that fails there refuses the dry run.
+    const smoke = (name: string) =>
+      w.write(
+        'shop/smoke/shop.yaml',
+        `checks:\n  - name: shouted\n    query: SELECT name FROM shop.names ORDER BY id\n    rows: [{ name: ${name} }, { name: BO }]\n`,
+      );
+    smoke('ann');
+    const failing = await tryIt();
+    expect(failing.code, failing.stdout + failing.stderr).toBe(1);
+    expect(failing.stderr).toContain(
+      'rollback test: 1 smoke check of shop fails on the copy after the release: shouted',
+    );
+    smoke('ANN');
+    const widened = await tryIt();
+    expect(widened.code, widened.stdout + widened.stderr).toBe(0);
+    const said = widened.stdout + widened.stderr;
+    expect(said).toContain('the copy holds the schemas of the views that stand on what the release changes (crm)');
+    expect(said).toMatch(/rollback test: the rollback took [^\n]+, and left the copy as it was/);
+    expect((await snapshot(w.target)).hash).toBe(atCrm.hash);
   });
 });

@@ -130,5 +130,59 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
     expect(await rows(w.target, "SELECT 1 FROM pg_tables WHERE schemaname = 'shop' AND tablename = 'orders'")).toEqual(
       [],
     );
+
+    // Roll back one object: the function deployed with the new table goes back alone; the table and the view stay.
+    expect((await dbee({})).code).toBe(0);
+    expect(await greeting(w)).toBe('hi x');
+    const rollback = (options: Record<string, unknown>) =>
+      run(w.root, 'rollback', { project: 'shop', assumeYes: true, ...options }, w.target.vars);
+    const misspelled = await rollback({ objects: ['function:shop.gret'] });
+    expect(misspelled.code).toBe(1);
+    expect(misspelled.stderr).toContain('--objects function:shop.gret matches no object that a deployment of shop');
+    // The column the view deployed with it stands on cannot go back alone: refused, naming the view, dry run or not.
+    const afterDeploy = await deployments(w);
+    for (const dryRun of [true, false]) {
+      const alone = await rollback({ objects: ['table:shop.customers'], dryRun });
+      expect(alone.code).toBe(1);
+      expect(alone.stderr).toMatch(/table:shop\.customers cannot be rolled back alone: view:shop\.names stands on it/);
+      expect(alone.stderr).toContain("--objects 'view:shop.names'");
+    }
+    expect(await deployments(w)).toBe(afterDeploy);
+    const dryOne = await rollback({ objects: ['function:shop.greet'], dryRun: true });
+    expect(dryOne.stderr).toBe('');
+    expect(dryOne.code).toBe(0);
+    expect(dryOne.stdout).toContain('function:shop.greet');
+    expect(dryOne.stdout).not.toContain('table:shop.orders');
+    const one = await rollback({ objects: ['function:shop.greet'] });
+    expect(one.stderr).toBe('');
+    expect(one.code).toBe(0);
+    expect(await greeting(w)).toBe('hello x');
+    expect(await rows(w.target, 'SELECT count(*)::int AS n FROM shop.orders')).toEqual([{ n: 0 }]);
+    expect((await rows(w.target, 'SELECT email FROM shop.names ORDER BY id'))[0]).toEqual({ email: null });
+    const [undone] = await rows(
+      w.target,
+      "SELECT summary->'selection' AS selection FROM dbee.deployments WHERE kind = 'rollback' ORDER BY id DESC LIMIT 1",
+    );
+    expect(undone!.selection).toEqual(['function:shop.greet']);
+    // The function is pending again, and only it; its smoke checks alone run (the other one fails here).
+    w.write(
+      'shop/smoke/shop.yaml',
+      "checks:\n  - name: greets\n    function: shop.greet\n    args: [ada]\n    rows: [{ greet: 'hello ada' }]\n" +
+        '  - name: five orders\n    query: SELECT count(*)::int AS n FROM shop.orders\n    rows: [{ n: 5 }]\n',
+    );
+    const status = await run(w.root, 'status', { project: 'shop', format: 'json' }, w.target.vars);
+    const pending = (JSON.parse(status.stdout) as { pendingSteps: { key: string }[] }).pendingSteps;
+    expect(pending.map((p) => p.key)).toEqual([expect.stringMatching(/^function:shop\.greet/)]);
+    const smoke = await run(
+      w.root,
+      'smoke-test',
+      { project: 'shop', objects: ['function:shop.greet'], format: 'json' },
+      w.target.vars,
+    );
+    expect(smoke.code).toBe(0);
+    expect((JSON.parse(smoke.stdout) as { results: { name: string }[] }).results.map((r) => r.name)).toEqual([
+      'baseline: deployed objects exist',
+      'greets',
+    ]);
   });
 });

@@ -90,6 +90,14 @@ export const deploySettings = z.strictObject({
    * `lock_timeout` (`lockTimeout`, default 5s) at the start of every step. `--safe` turns it on for one run.
    */
   safeRewrites: z.boolean().optional(),
+  /**
+   * Keep a dropped column's values (PostgreSQL): the step copies them, with the table's primary key, into a table of the
+   * backup schema before it drops the column (recorded in the ledger's backups, dropped by `dbee cleanup` after
+   * `backupRetention`), and its reverse adds the column back and fills it from there, so `dbee rollback` brings the
+   * data back and `gates.requireBackup` accepts the step. Not for a table without a primary key, nor a generated or
+   * identity column. Default false.
+   */
+  keepDroppedColumns: z.boolean().optional(),
   allowHazards: z.array(hazardKind).optional(),
   /**
    * How `deploy` brings the plan to the database: `direct` (its steps, the default) or `expand-contract` (additive

@@ -452,6 +452,8 @@ export interface PlanChangesSettings {
   online?: boolean;
   /** The safe rewrites (`deploy.safeRewrites`, `--safe`; see `RenderMode`). */
   safe?: RenderMode['safe'];
+  /** A dropped column's values kept in a backup (`deploy.keepDroppedColumns`; see `RenderMode`). */
+  keepDroppedColumns?: RenderMode['keepDroppedColumns'];
   /** The fingerprint of the live side the plan was made from (checked again before a package deploys). */
   baseFingerprint?: string | null;
   /** Renames declared in db.yaml (`renames:`), so a rename is not a drop and a create. */
@@ -462,7 +464,15 @@ export interface PlanChangesSettings {
 
 /** Typed changes from `from` to `to` rendered into a plan (no source files: these steps come from comparing two models). */
 export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, settings: PlanChangesSettings): Plan {
-  const { project, online = false, safe, baseFingerprint = null, renames = [], owners = false } = settings;
+  const {
+    project,
+    online = false,
+    safe,
+    keepDroppedColumns,
+    baseFingerprint = null,
+    renames = [],
+    owners = false,
+  } = settings;
   const diff = requireRole(engine, 'diff', 'compute a diff');
   to = forServer(to, from.serverVersion, diff.facts.privilegesSince);
   const changes = diffModels(from, to, {
@@ -471,7 +481,13 @@ export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, 
     sameViewDefinition: diff.sameViewDefinition,
     facts: diff.facts,
   });
-  const rendered = diff.renderChanges(changes, { from, to, online, ...(safe ? { safe } : {}) });
+  const rendered = diff.renderChanges(changes, {
+    from,
+    to,
+    online,
+    ...(safe ? { safe } : {}),
+    ...(keepDroppedColumns ? { keepDroppedColumns } : {}),
+  });
   const steps: PlanStep[] = rendered.map((r, i) => ({
     ...r,
     order: i + 1,

@@ -153,8 +153,11 @@ export abstract class LedgerBase {
     if (!tablesAbsent.get(raw)?.has(key) && (await this.hasTable(table, conn))) return;
     // Every statement is `IF NOT EXISTS`: a table some other connection created since this one looked is left as is.
     for (const sql of ddl) await conn.execute(sql);
-    remember(tablesCreated, raw, key);
-    tablesAbsent.get(raw)?.delete(key);
+    // Known on the ledger's own session too: `conn` may be a transaction's, and this ledger's next reads use its own.
+    for (const r of new Set([raw, rawConnection(this.conn)])) {
+      remember(tablesCreated, r, key);
+      tablesAbsent.get(r)?.delete(key);
+    }
   }
 
   /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */

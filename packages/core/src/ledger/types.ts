@@ -169,6 +169,8 @@ export interface DeploymentSummary {
   gatesBypassed?: string[];
   /** A rollback run with `--force`: what it accepted (steps left applied, data not brought back, drift). */
   forced?: string[];
+  /** A rollback of selected objects only (`rollback --objects`): the globs as given. */
+  selection?: string[];
   /** A rollback to the sources at a git ref: the ref as given and its commit. */
   toRef?: { ref: string; commit: string };
   /** Notifications (`notify:` webhooks) that did not arrive: webhook (position and host), event and why. */

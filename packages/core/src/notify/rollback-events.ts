@@ -5,7 +5,7 @@ import type { OperationContext } from '../context/operation-context';
 import type { PlanStep } from '../plan/plan';
 import type { CompensationResult } from '../runner/undo';
 import type { Notification } from './notification';
-import { notify } from './notifier';
+import { notify, type NotifyFailure } from './notifier';
 
 /** What `dbee rollback` knows when it ends. */
 export interface RollbackOutcome {
@@ -22,11 +22,52 @@ export interface RollbackOutcome {
   exitCode: number;
 }
 
+/** What `dbee rollback` knows once its gates passed, before its first step. */
+export type RollbackStart = Omit<RollbackOutcome, 'results' | 'smoke' | 'exitCode'>;
+
+/**
+ * `deploy-started` of a `dbee rollback`, as a deployment sends it (the pipeline's `notify` stage): once the gates have
+ * passed, just before the first step, with the steps as planned. Returns the notifications that did not arrive, noted
+ * with the outcome's (`notifyRollback`).
+ */
+export async function notifyRollbackStarted(ctx: OperationContext, o: RollbackStart): Promise<NotifyFailure[]> {
+  if (!ctx.workspace.config.notify?.length) return [];
+  return notify(ctx, {
+    event: 'deploy-started',
+    projects: [o.project],
+    environment: o.environment,
+    database: o.database,
+    package: o.package,
+    planChecksum: null,
+    commit: o.commit,
+    ticket: o.ticket,
+    who: o.who,
+    result: 'started',
+    exitCode: null,
+    steps: o.steps.map((s, i) => ({
+      order: i + 1,
+      project: o.project,
+      object: s.key,
+      action: s.action,
+      status: 'planned',
+    })),
+    smoke: 'not run',
+    deployments: [],
+    error: null,
+    at: new Date().toISOString(),
+  });
+}
+
 /**
  * A finished `dbee rollback`: `rolled-back` (with `smoke-failed` when its smoke checks failed after it), or
  * `deploy-failed` when a step of it failed. Notifications that did not arrive are noted in its deployments' summaries.
  */
-export async function notifyRollback(ctx: OperationContext, ledger: Ledger, o: RollbackOutcome): Promise<void> {
+export async function notifyRollback(
+  ctx: OperationContext,
+  ledger: Ledger,
+  o: RollbackOutcome,
+  earlier: readonly NotifyFailure[] = [],
+): Promise<void> {
   if (!ctx.workspace.config.notify?.length) return;
   const failed = o.results.find((r) => r.status === 'failed');
   const events: NotifyEvent[] = failed
@@ -56,7 +97,7 @@ export async function notifyRollback(ctx: OperationContext, ledger: Ledger, o: R
     error: failed?.error ? { code: failed.error.code, message: failed.error.message } : null,
     at: new Date().toISOString(),
   };
-  const failures = (await Promise.all(events.map((event) => notify(ctx, { event, ...base })))).flat();
+  const failures = [...earlier, ...(await Promise.all(events.map((event) => notify(ctx, { event, ...base })))).flat()];
   if (!failures.length) return;
   // One request where the ledger merges summaries without reading them.
   await ledger

@@ -18,6 +18,7 @@ import type { StepConflict } from '../runner/step-conflict';
 import { openCopy } from '../runner/verify';
 import type { SchemaModel } from '../schema/model';
 import { discoverSources } from '../sources/discover';
+import { loadSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
 import { rollbackLastDeployment } from './rollback';
 
 /** The rollback test's default bound on the rollback's duration on the copy (`verify.rollbackWithin`): 5 minutes. */
@@ -45,6 +46,12 @@ export interface RollbackTestInput {
   withinMs: number;
   /** Rows per table copied from the target into the copy and compared before and after (0: none read). */
   sampleRows: number;
+  /**
+   * What the ledger records for each planned project before the release (its object keys): the copy then also holds
+   * the other projects' views over what the release changes in place, and the comparison covers them (they must be
+   * put back by the rollback too). Absent: only the projects' schemas.
+   */
+  deployed?: ReadonlyMap<string, { objects: ReadonlyMap<string, string> }>;
 }
 
 /** One step of the release as the test judged its undo. */
@@ -95,7 +102,7 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
   }
   const declared = irreversibleSteps(plan, models);
   for (const s of result.steps) if (declared.has(s.order)) s.irreversible = declared.get(s.order);
-  const schemas = [...new Set(models.flatMap((m) => m.graph.schemas))];
+  const own = [...new Set(models.flatMap((m) => m.graph.schemas))];
   const opened = await openCopy({
     engine,
     conn: input.conn,
@@ -104,13 +111,26 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
     plan,
     conflicts: input.conflicts,
     variables: input.variables,
-    schemas,
+    schemas: own,
     shadow: ctx.workspace.config.shadow ?? 'embedded',
+    // The other projects' views over what the release changes in place are copied too: their rollback is tested.
+    baseline: input.deployed
+      ? models.map((model) => ({
+          model,
+          deployed: [...(input.deployed!.get(model.project.name)?.objects.keys() ?? [])],
+          timeoutMs: 0, // nothing is compiled here: the baseline only widens the copy
+        }))
+      : undefined,
   });
   if ('skipped' in opened) {
     result.problems.push(untested(opened.skipped));
     return result;
   }
+  const schemas = [...own, ...opened.widened];
+  if (opened.widened.length)
+    ctx.reporter.info(
+      `rollback test: the copy holds the schemas of the views that stand on what the release changes (${opened.widened.join(', ')}): the rollback must put them back too`,
+    );
   const copy = ownSession(opened.shadow.conn);
   try {
     const before = await diff.introspect(copy, { schemas });
@@ -125,6 +145,7 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
       result.problems.push(untested(`the release does not apply on the copy (${failed.project}: ${failed.status})`));
       return result;
     }
+    result.problems.push(...(await smokeOnCopy(ctx, input, copy)));
     await undoOnCopy(ctx, input, copy, ledger, quiet, declared, result);
     // What the rollback did not put back, as the statements that would, given to the release step they concern.
     const after = await diff.introspect(copy, { schemas });
@@ -226,8 +247,46 @@ async function undoOnCopy(
   }
   result.durationMs = Date.now() - t0;
   for (const s of result.steps) s.durationMs = timed.get(s.key) ?? 0;
-  result.durationMs = Date.now() - t0;
-  for (const s of result.steps) s.durationMs = timed.get(s.key) ?? 0;
+}
+
+/**
+ * The smoke checks of each project the release deploys, run on the copy once the release is applied, as a deployment
+ * runs them (the baseline and the smoke files; nothing recorded): a check that fails there is a problem, since the
+ * release would fail its checks in production too (the copy holds up to `sampleRows` rows of the tables it touches).
+ */
+async function smokeOnCopy(ctx: OperationContext, input: RollbackTestInput, copy: Connection): Promise<DbeeError[]> {
+  const { engine, plan, models, environment } = input;
+  if (!engine.smoke) return [];
+  const problems: DbeeError[] = [];
+  for (const project of new Set(plan.steps.map((s) => s.project))) {
+    const model = models.find((m) => m.project.name === project);
+    const settings = model && ctx.workspace.settings(model.project, environment).deploy;
+    if (!model || !settings || settings.smokeAfterDeploy === false) continue;
+    const checks = await loadSmokeChecks(model, engine);
+    const run = await runSmokeChecks({
+      engine,
+      conn: copy,
+      model,
+      environment: environment.name,
+      deploymentId: null,
+      checks,
+      timeoutMs: smokeTimeoutMs(settings),
+      record: false,
+    });
+    const bad = run.results.filter((r) => r.status === 'failed');
+    if (bad.length)
+      problems.push(
+        new DbeeError(
+          `rollback test: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${project} fail${bad.length === 1 ? 's' : ''} on the copy after the release: ${bad.map((r) => `${r.name} (${r.message ?? 'failed'})`).join('; ')}`,
+          {
+            code: 'ROLLBACK_TEST_SMOKE',
+            hint: `the release would fail them after the deployment too; the copy holds up to verify.sampleRows (${input.sampleRows}) rows of each table the release touches`,
+            exitCode: ExitCode.invalid,
+          },
+        ),
+      );
+  }
+  return problems;
 }
 
 /** Each step whose undo left a difference (not declared irreversible), and a rollback slower than allowed, as problems. */

@@ -36,7 +36,8 @@ import {
   type CompensatingStep,
   type CompensationResult,
 } from '../runner/undo';
-import { planRecreate, withSchemas } from '../runner/recreate-dependents';
+import { dependentsOf, planRecreate, withSchemas } from '../runner/recreate-dependents';
+import { readSelection, refuseUnmatched, selectsKey, type Selection } from '../planner/selection';
 import { InPlaceViews } from '../runner/view-columns';
 import {
   formatSmokeResult,
@@ -49,14 +50,15 @@ import {
   type SmokeCheck,
 } from '../smoke';
 import { checksumStatements } from '../sources/checksum';
+import { checksNaming } from '../smoke/selection';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { checkGates } from '../pipeline/gates';
+import { gateCompensation } from '../pipeline/compensation';
 import { loadModels, schemaOwners } from '../context/load';
 import type { RollbackOptions } from '../options';
 import { checkTicket } from '../promotion/ticket';
-import { notifyRollback } from '../notify/rollback-events';
+import { notifyRollback, notifyRollbackStarted } from '../notify/rollback-events';
 
 export type { RollbackOptions };
 
@@ -173,6 +175,8 @@ interface RollbackInputs {
   smokeModel: SmokeModel | null;
   refChecks: SmokeCheck[] | null;
   pkg: LoadedPackage | null;
+  /** `--objects`, `--objects-from`: only these objects are rolled back (`pickObjects`). */
+  selection: Selection | null;
 }
 
 /** A rollback planned under the lock: what it undoes, the smoke checks after it, and the plan the gates judge. */
@@ -202,21 +206,19 @@ async function rollbackProject(
       const planned = await planRollback(ctx, options, input, session, putBack);
       if (!planned) return ExitCode.ok;
       const { prepared } = planned;
+      if (options.dryRun) printRollback(ctx.stdout, prepared);
+      // The pipeline's gates on the plan: the same problems for the dry run (reported) and the real run (refused).
+      await gateCompensation(ctx, environment, planned.plan, prepared.problems, {
+        dryRun: options.dryRun ?? false,
+        assumeYes: options.assumeYes ?? false,
+        now: options.now,
+        emergency,
+        refuse,
+      });
       if (options.dryRun) {
-        printRollback(ctx.stdout, prepared);
-        if (prepared.problems.length) refuse(prepared.problems, true);
         ctx.reporter.info('dry run: nothing was changed');
         return ExitCode.ok;
       }
-      if (prepared.problems.length) refuse(prepared.problems, false);
-      const gated: ResolvedEnvironment = emergency
-        ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }
-        : environment;
-      await checkGates(ctx, gated, planned.plan, {
-        assumeYes: options.assumeYes ?? false,
-        now: options.now,
-        skipCountdown: emergency,
-      });
       return applyRollback(ctx, input, session, planned);
     },
   );
@@ -230,6 +232,13 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
     throw new DbeeError(`--${selectors.map(flag).join(' and --')} cannot be combined`, {
       code: 'OPTIONS_INVALID',
       hint: 'choose one target: --to <deployment|Vversion>, --to-ref <ref> or --package <folder>',
+    });
+  }
+  const selection = readSelection(options, (p) => workspace.commandLinePath(p));
+  if (selection && selectors.length) {
+    throw new DbeeError(`--objects cannot be combined with --${selectors.map(flag).join(' and --')}`, {
+      code: 'OPTIONS_INVALID',
+      hint: '--objects rolls each selected object back from the newest deployment that changed it; roll a deployment back whole with --to',
     });
   }
   const environment = workspace.environment(options.env, ctx.env);
@@ -283,6 +292,7 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
     smokeModel,
     refChecks,
     pkg,
+    selection,
   };
 }
 
@@ -332,6 +342,7 @@ async function planRollback(
         variables: input.variables,
         everySchema,
         putBack,
+        selection: input.selection,
       });
   if (!ref && !force) {
     const drift = await driftProblem(engine, conn, history, driftScope, target.name, live);
@@ -435,6 +446,14 @@ async function rollbackChecks(
       `${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`,
     );
   }
+  if (input.selection && checks.length) {
+    // The other objects keep their state: only the checks that name the objects rolled back run (and the baseline).
+    checks = checksNaming(
+      checks,
+      prepared.units.flatMap((u) => u.steps.map((s) => s.plan.objectKey)),
+    );
+    reporter.info(`${target.name}: of those, the ${checks.length} that name the objects rolled back`);
+  }
   return { before, checks };
 }
 
@@ -461,6 +480,17 @@ async function applyRollback(
   const commit = origin.gitCommit;
   const identity = { package: input.pkg?.path ?? null, ...origin, ticket };
   const summary = rollbackSummary(input, planned.prepared);
+  const who = { osUser: owner.user, host: owner.host, ciJob: identity.ciJob };
+  const notStarted = await notifyRollbackStarted(ctx, {
+    project: target.name,
+    environment: environment.name,
+    database: conn.description,
+    package: identity.package,
+    commit,
+    ticket,
+    who,
+    steps: planned.allSteps.map((s) => s.plan),
+  });
   const t0 = Date.now();
   const results = await undoAll(ctx, input, session, planned, identity, summary);
   const failed = results.find((r) => r.result.status === 'failed');
@@ -471,19 +501,24 @@ async function applyRollback(
         await laterFingerprints(planned.ledger, results);
         throw e;
       });
-  await notifyRollback(ctx, ledger, {
-    project: target.name,
-    environment: environment.name,
-    database: conn.description,
-    package: identity.package,
-    commit,
-    ticket,
-    who: { osUser: owner.user, host: owner.host, ciJob: identity.ciJob },
-    steps: planned.allSteps.map((s) => s.plan),
-    results: results.map((r) => r.result),
-    smoke: smoke.line,
-    exitCode: failed ? ExitCode.applyFailed : smoke.code,
-  });
+  await notifyRollback(
+    ctx,
+    ledger,
+    {
+      project: target.name,
+      environment: environment.name,
+      database: conn.description,
+      package: identity.package,
+      commit,
+      ticket,
+      who,
+      steps: planned.allSteps.map((s) => s.plan),
+      results: results.map((r) => r.result),
+      smoke: smoke.line,
+      exitCode: failed ? ExitCode.applyFailed : smoke.code,
+    },
+    notStarted,
+  );
   printSummary(ctx.stdout, {
     environment: `${environment.name} (${conn.description})`,
     results,
@@ -520,6 +555,7 @@ function rollbackSummary(input: RollbackInputs, prepared: PlannedRollback['prepa
         }
       : {}),
     ...(prepared.forced.length ? { forced: prepared.forced } : {}),
+    ...(input.selection ? { selection: input.selection.entries.map((e) => e.glob) } : {}),
     smoke: smokeWanted ? 'pending' : emergency ? 'not run (emergency)' : 'not run',
   };
 }
@@ -742,6 +778,10 @@ export async function rollbackLastDeployment(
   });
   const unit = prepared.units[0];
   if (!unit) return null;
+  // The project's search path, as `dbee rollback` sets it (applyRollback): the definitions the ledger captured read
+  // their objects through it (a view put back names its tables unqualified).
+  const path = input.searchPath.length ? engine.session.searchPath(input.searchPath) : null;
+  if (path) await conn.execute(path);
   const owner = lockOwner();
   const result = await runCompensation({
     engine,
@@ -788,6 +828,11 @@ async function smokeAfterRollback(
   if (!smokeWanted) return { line: emergency ? 'not run (emergency)' : 'not run', code: ExitCode.ok };
   const last = results[results.length - 1]!.result.deploymentId;
   ctx.reporter.info(`${target.name}: smoke checks`);
+  // `--objects`: the baseline of the objects rolled back (those the ledger still records) and of the views over them.
+  const selection = input.selection;
+  const deployed = selection
+    ? (await planned.ledger.objectKeys(target.name)).filter((k) => selectsKey(selection, parseKey(k)))
+    : undefined;
   const smoke = await runSmokeChecks({
     engine,
     conn,
@@ -795,6 +840,7 @@ async function smokeAfterRollback(
     environment: environment.name,
     deploymentId: last,
     checks: planned.checks,
+    ...(deployed ? { deployed } : {}),
     timeoutMs: smokeTimeoutMs(settings),
     onResult: (r) => ctx.reporter.info(formatSmokeResult(r)),
     // The baseline compiles the views the rollback can have broken, not every view of the project, as after a deploy:
@@ -907,6 +953,8 @@ interface UndoInput {
   catalog?: { live?: Promise<SchemaModel> };
   /** Which views this plan can put back in place, asked of the server once per view (`InPlaceViews`). */
   views?: InPlaceViews;
+  /** `--objects`: only the selected objects' steps are undone, each from the newest deployment that changed it. */
+  selection?: Selection | null;
 }
 
 /** Where a `--to` goes back to: everything after step `order` of deployment `id` is undone. */
@@ -949,6 +997,7 @@ function undoable(d: DeploymentRow): boolean {
  */
 async function pickDeployments(input: UndoInput, problems: DbeeError[], forced: string[]): Promise<Picked[]> {
   const { ledger, history, options, project, environment } = input;
+  if (input.selection) return pickObjects(input, input.selection, problems);
   if (options.package) return pickPackage(input, problems, forced);
   if (options.to !== undefined && options.to !== '') {
     const cut = await cutOf(ledger, history, project, environment, String(options.to));
@@ -974,6 +1023,69 @@ async function pickDeployments(input: UndoInput, problems: DbeeError[], forced: 
     );
   }
   return [{ deployment: last, keep: () => true }];
+}
+
+/**
+ * `--objects`: each selected object goes back to its state before the newest deployment with a step of it still
+ * applied, whichever deployment that was; only the selected objects' steps of it are undone, the objects deployed with
+ * them keep their new state. An entry that matches no object with a step still applied is refused (nothing runs). An
+ * object cannot be rolled back alone (a problem, naming what to select too) when an object of the project that changed
+ * in that deployment or a later one stands on it (the live catalog's dependencies: it was made for the new version),
+ * or when the undo drops it and anything stands on it.
+ */
+async function pickObjects(input: UndoInput, selection: Selection, problems: DbeeError[]): Promise<Picked[]> {
+  const { ledger, history, project, environment, engine, conn } = input;
+  /** Object key → the newest deployment with a step of it still applied, and that step's action. */
+  const newest = new Map<string, { id: number; action: string }>();
+  for (const d of history) {
+    if (!undoable(d)) continue;
+    for (const s of await ledger.steps(d.id))
+      if (s.status === 'applied' && !newest.has(s.objectKey)) newest.set(s.objectKey, { id: d.id, action: s.action });
+  }
+  const recorded = [...newest.keys()]
+    .filter((k) => !k.startsWith('migration:'))
+    .map((text) => ({ text, key: safeParseKey(text) }));
+  refuseUnmatched(
+    selection,
+    recorded.map((r) => r.key),
+    `that a deployment of ${project} on ${environment} changed with a step still applied (dbee log shows them)`,
+  );
+  const chosen = new Set(recorded.filter((r) => selectsKey(selection, r.key)).map((r) => r.text));
+  const diff = engine.diff;
+  if (diff) {
+    // The catalog read once, for this and for the views a step puts back (`planRecreate`, the same scope).
+    input.catalog ??= {};
+    input.catalog.live ??= diff.introspect(conn, { schemas: input.everySchema });
+    const live = await input.catalog.live;
+    for (const text of chosen) {
+      const since = newest.get(text)!;
+      const drops = planAction(inverseAction(since.action)) === 'drop';
+      const blockers = [...dependentsOf(live, safeParseKey(text))]
+        .filter((k) => !chosen.has(k) && (drops || (newest.get(k)?.id ?? 0) >= since.id))
+        .sort();
+      if (!blockers.length) continue;
+      const them = blockers.length === 1 ? 'it' : 'them';
+      problems.push(
+        new DbeeError(
+          `${text} cannot be rolled back alone: ${blockers.join(', ')} ${blockers.length === 1 ? 'stands' : 'stand'} on it and ${drops ? 'would lose it (the undo drops it)' : `${blockers.length === 1 ? 'was' : 'were'} changed by deployment #${since.id} or a later one, for its new version`}`,
+          {
+            code: 'ROLLBACK_DEPENDENTS',
+            hint: `select ${them} too (${blockers.map((k) => `--objects '${k.replace(/\(.*\)$/, '')}'`).join(' ')}), or roll back the whole deployment with --to`,
+            details: { object: text, deployment: since.id, dependents: blockers },
+          },
+        ),
+      );
+    }
+  }
+  input.ctx.reporter.info(`rolling back only: ${[...chosen].sort().join(', ')}`);
+  const byDeployment = new Map<number, Set<string>>();
+  for (const text of chosen) {
+    const id = newest.get(text)!.id;
+    byDeployment.set(id, (byDeployment.get(id) ?? new Set()).add(text));
+  }
+  return history
+    .filter((d) => byDeployment.has(d.id))
+    .map((d) => ({ deployment: d, keep: (s) => byDeployment.get(d.id)!.has(s.objectKey) }));
 }
 
 /**
@@ -1384,9 +1496,12 @@ async function rowsSince(
   expand: (sql: string) => string,
 ): Promise<number> {
   const catalog = input.engine.catalog;
-  if (!catalog || !reverse?.some((sql) => /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')))) return 0;
-  const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
   const [schema, ...rest] = backup.split('.');
+  // A reverse that drops the backup once it restored from it (a kept column: deploy.keepDroppedColumns) drops no rows.
+  const dropsTable = (sql: string) =>
+    /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')) && !sql.includes(rest.join('.') || backup);
+  if (!catalog || !reverse?.some(dropsTable)) return 0;
+  const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
   const backupKey: ObjectKey = rest.length
     ? { kind: 'table', schema: schema!, name: rest.join('.') }
     : { kind: 'table', schema: table.schema, name: backup };

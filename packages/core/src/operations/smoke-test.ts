@@ -7,13 +7,17 @@ import { engineFor, type OperationContext } from '../context/operation-context';
 import { loadModels } from '../context/load';
 import type { SmokeTestOptions } from '../options';
 import { withSession } from '../runner/session';
+import { formatKey, parseKey } from '../model/object-key';
+import { readSelection, refuseUnmatched, selectsKey } from '../planner/selection';
+import { checksNaming, selectedChanges } from '../smoke/selection';
 
 export type { SmokeTestOptions };
 
 /**
  * `smoke-test`: run a project's smoke checks (baseline and smoke files) against an environment, print each with
  * its outcome and time, and store the results in the ledger. Exit 0 when all pass, 3 when any fails, 1 when the
- * smoke files are invalid (nothing ran).
+ * smoke files are invalid (nothing ran). `--objects`: the checks that name the selected objects, and the baseline of
+ * those objects and of the views over them; an entry matching no object the ledger records is refused (nothing ran).
  */
 export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions): Promise<ExitCodeValue> {
   const { workspace } = ctx;
@@ -26,12 +30,18 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
   const checks = await loadSmokeChecks(model!, engine);
   const settings = workspace.settings(target, environment).deploy;
   const text = options.format !== 'json';
+  const selection = readSelection(options, (p) => workspace.commandLinePath(p));
 
   // Checks must not run against a half-applied deployment: wait for the deployment lock like deploy does.
   return withSession(
     { engine, environment, workspaceRoot: workspace.root, reporter: ctx.reporter, deploy: settings },
     async ({ conn }) => {
       const ledger = openLedger(conn, engine.ledger);
+      const selected = selection ? (await ledger.objectKeys(target.name)).map(parseKey) : null;
+      if (selection && selected) {
+        refuseUnmatched(selection, selected, `that the ledger of ${environment.name} records for ${target.name}`);
+        selected.splice(0, selected.length, ...selected.filter((k) => selectsKey(selection, k)));
+      }
       // The results are kept in the ledger, even for a project that was never deployed here.
       await ledger.ensure();
       const last = (await ledger.deployments(target.name, environment.name, 1))[0];
@@ -46,7 +56,13 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
         model: model!,
         environment: environment.name,
         deploymentId: last?.id ?? null,
-        checks,
+        ...(selected
+          ? {
+              checks: checksNaming(checks, selected),
+              deployed: selected.map(formatKey),
+              changes: selectedChanges(selected),
+            }
+          : { checks }),
         timeoutMs: smokeTimeoutMs(settings),
         regression: smokeRegression(environment.gates),
         onResult: text ? (r) => ctx.stdout.write(formatSmokeResult(r) + '\n') : undefined,

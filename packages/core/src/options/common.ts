@@ -69,16 +69,16 @@ export const selection = () => ({
   ),
 });
 
-/** `--objects`, `--objects-from` alone: a command that reads (`status`) lists only what they select. */
-export const objectSelection = () => ({
-  objects: texts(
-    'Only the changes of the objects matching this glob over `kind:schema.name` (`function:sales.total`, `sales.order_*`), the grammar of `extract --objects`; repeatable. A glob that matches no object of the sources is refused (exit 1), before anything runs. The other changes stay pending.',
-    { value: '<glob>' },
-  ),
-  objectsFrom: text(
-    'Only the changes of the objects listed in this file: one key or glob per line, `#` starts a comment (relative to the workspace root). A line that matches no object is refused (exit 1, its file and line), before anything runs.',
-    { value: '<file>' },
-  ),
+/**
+ * `--objects`, `--objects-from` alone: a command that reads (`status`) lists only what they select; `rollback` and
+ * `smoke-test` say what they do with them.
+ */
+export const objectSelection = (
+  objects = 'Only the changes of the objects matching this glob over `kind:schema.name` (`function:sales.total`, `sales.order_*`), the grammar of `extract --objects`; repeatable. A glob that matches no object of the sources is refused (exit 1), before anything runs. The other changes stay pending.',
+  objectsFrom = 'Only the changes of the objects listed in this file: one key or glob per line, `#` starts a comment (relative to the workspace root). A line that matches no object is refused (exit 1, its file and line), before anything runs.',
+) => ({
+  objects: texts(objects, { value: '<glob>' }),
+  objectsFrom: text(objectsFrom, { value: '<file>' }),
 });
 
 /** `--against-env`, `--base`, `--head`: the two sides of a comparison; `diff` reports it, `plan` plans it. */

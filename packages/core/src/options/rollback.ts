@@ -1,5 +1,16 @@
 import { defineCommand } from './command';
-import { assumeYes, concurrency, dryRun, env, labels, maxFailures, project, shard, ticket } from './common';
+import {
+  assumeYes,
+  concurrency,
+  dryRun,
+  env,
+  labels,
+  maxFailures,
+  objectSelection,
+  project,
+  shard,
+  ticket,
+} from './common';
 import { clock, flag, text, textOrNumber } from './option';
 
 export const rollbackCommand = defineCommand('rollback', {
@@ -28,6 +39,10 @@ export const rollbackCommand = defineCommand('rollback', {
       short: 'p',
       value: '<folder>',
     }),
+    ...objectSelection(
+      'Roll back only these objects (a glob over `kind:schema.name`, repeatable): each goes back to its state before the newest deployment that changed it, whichever that was; the objects deployed with it keep their new definitions. Refused (exit 1, naming them) when an object changed with it or later stands on it and is not selected too. Not with --to, --to-ref or --package.',
+      'Roll back only the objects listed in this file: one key or glob per line, `#` starts a comment (relative to the workspace root).',
+    ),
     force: flag(
       'Accept what cannot be undone: steps without a reverse stay applied (recorded as skipped), data lost by the deployment stays lost, and drift since the last deployment is ignored.',
     ),

@@ -47,7 +47,8 @@ export function checkStepPolicies(
         );
       }
       const loss = step.hazards.filter((h) => h.kind === 'data-loss');
-      if (loss.length && step.action !== 'rename-aside') {
+      // A step that keeps what it drops (a dropped column's values: deploy.keepDroppedColumns) has its backup.
+      if (loss.length && step.action !== 'rename-aside' && !step.backup) {
         errors.push(
           new DbeeError(
             `step ${step.order} (${step.action} ${step.key}) loses data (${loss.map((h) => h.message).join('; ')}), but environment ${environment.name} requires a backup`,

@@ -59,6 +59,11 @@ export interface PlanStep {
    * running it refuses it); `recorded`: this step only records it (its statements were left out). Absent otherwise.
    */
   baseline?: { file: string; removed?: true; recorded?: true };
+  /**
+   * A backup the step keeps of what it drops, `schema.name` (a dropped column's values with the table's primary key,
+   * `deploy.keepDroppedColumns`): recorded in the ledger's backups, restored from by the step's reverse. Absent: none.
+   */
+  backup?: string;
 }
 
 /** The options of a batched migration (see `expand/batched-migration.ts`); absent ones take `runBackfill`'s defaults. */

@@ -94,11 +94,25 @@ export function checkSelection(
   elsewhere: ReadonlySet<string> = new Set(),
 ) {
   const keys = models.filter((m) => planned.includes(m.project.name)).flatMap((m) => m.objects.map((o) => o.key));
+  refuseUnmatched(selection, keys, `of ${planned.join(', ')}`, elsewhere);
+}
+
+/**
+ * Refuse the entries of a selection that match none of `keys` (all of them at once, with the file and line of
+ * `--objects-from`): `what` says whose objects they are (`of sales`, `that sales has deployed on test`). Entries
+ * naming a schema of `elsewhere` (another project's) are not refused.
+ */
+export function refuseUnmatched(
+  selection: Selection,
+  keys: readonly ObjectKey[],
+  what: string,
+  elsewhere: ReadonlySet<string> = new Set(),
+): void {
   const errors = selection.entries
     .filter((e) => !elsewhere.has(schemaOf(e.glob)) && !keys.some((k) => selects([globOf(e)], k)))
     .map(
       (e) =>
-        new DbeeError(`${where(e)}--objects ${e.glob} matches no object of ${planned.join(', ')}`, {
+        new DbeeError(`${where(e)}--objects ${e.glob} matches no object ${what}`, {
           code: 'OPTIONS_INVALID',
           hint: 'a key or glob over `kind:schema.name` (`function:sales.total`, `sales.order_*`): see `dbee graph` for the keys; nothing was run',
         }),

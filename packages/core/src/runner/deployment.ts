@@ -203,7 +203,7 @@ export class Deployment {
       previousDefinition,
       ledgerChecksum,
       previousChecksum: step.action === 'migrate' || step.action === 'create' ? null : ledgerChecksum,
-      backup: conflict?.backup ? qualifiedName(conflict.backup) : null,
+      backup: conflict?.backup ? qualifiedName(conflict.backup) : (step.backup ?? null),
       conflict,
       journaled: !step.transactional && plan.engine.capabilities.transactionalDdl,
     };

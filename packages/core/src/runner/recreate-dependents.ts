@@ -62,7 +62,7 @@ const relationName = (k: ObjectKey) => `${k.schema}.${k.name}`;
  * Keys (`formatKey`) of the objects of `model` that need `key`, directly or through each other: a walk over the
  * model's reverse dependencies (`usersIndex`), so that it costs what it finds, not the model times the chain's length.
  */
-function dependentsOf(model: SchemaModel, key: ObjectKey): Set<string> {
+export function dependentsOf(model: SchemaModel, key: ObjectKey): Set<string> {
   const { byDependency, byTable } = usersIndex(model);
   const seed = formatKey(key);
   const found = new Set<string>([seed]);

@@ -562,7 +562,8 @@ function batchMode(ctx: RunContext): BatchMode<PlanStep> | null {
   const conflict = (step: PlanStep) => options.conflicts?.get(step.order);
   const onlyItself = (step: PlanStep) => replacesOnlyItself(step, engine, options.conflicts);
   return {
-    eligible: (group) => group.transactional && group.steps.every((st) => !conflict(st)),
+    // A step that keeps a backup (a conflict's, a dropped column's) records it with its own round trip.
+    eligible: (group) => group.transactional && group.steps.every((st) => !conflict(st) && !st.backup),
     joins: (first, next) => first.steps[0]!.project === next.steps[0]!.project,
     // A step that captures a definition (read first, after what came before) and a migration (a data move takes
     // time: it is shown as it starts, and the lock is proven right before it) start a request; a migration ends it.

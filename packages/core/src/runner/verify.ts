@@ -153,11 +153,14 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
 
 /**
  * A scratch database holding a copy of the target's schemas (structure, no data; `modelToCopy`), with the roles the
- * copy and the plan's statements name; `skipped` says why it could not be made. The caller disposes of it.
+ * copy and the plan's statements name; `skipped` says why it could not be made. `widened`: the schemas of other
+ * projects' views over what the plan changes, copied with them (`VerifyInput.baseline`). The caller disposes of it.
  */
 export async function openCopy(
   input: VerifyInput,
-): Promise<{ shadow: { conn: Connection; dispose(): Promise<void> }; copied: number } | { skipped: string }> {
+): Promise<
+  { shadow: { conn: Connection; dispose(): Promise<void> }; copied: number; widened: string[] } | { skipped: string }
+> {
   const { engine, plan } = input;
   const diff = requireRole(engine, 'diff', 'copy the target into a scratch database');
   const { live, widened } = await modelToCopy(input);
@@ -189,7 +192,7 @@ export async function openCopy(
     };
   }
   for (const sql of restore) await conn.execute(sql);
-  return { shadow, copied: copyStatements.length };
+  return { shadow, copied: copyStatements.length, widened };
 }
 
 /**

@@ -2,6 +2,7 @@ import { formatKey, type PlanStep, type StepAction } from '@dbee/core';
 import { changeObjectKey, classifyHazards } from '@dbee/core/schema';
 import type { Change, ChangeKind, SchemaModel } from '@dbee/core/schema';
 import { renderChange } from './render-change';
+import { columnBackup } from './column-backup';
 import { safeSteps, withLockTimeout } from './safe-rewrites';
 import type { RenderMode } from '@dbee/core';
 import { postgresFacts } from '../postgres-facts';
@@ -81,6 +82,12 @@ export function renderPlanSteps(changes: Change[], options: PlanStepOptions): Re
     const hazards = (asOnline: boolean) =>
       classifyHazards(change, options.from, options.to, { online: asOnline, facts: postgresFacts });
     const base = { key: formatKey(objectKey), objectKey, action: ACTIONS[change.kind] };
+    // deploy.keepDroppedColumns: a dropped column's values are kept in a backup table its reverse restores them from.
+    const kept =
+      change.kind === 'drop-column' && options.keepDroppedColumns
+        ? columnBackup(change, options.from, options.keepDroppedColumns.stamp)
+        : null;
+    if (kept && !options.safe) return [{ ...base, ...kept, transactional: true, hazards: hazards(online) }];
     if (!options.safe) {
       const sql = renderChange(change, { online });
       return [{ ...base, ...sql, hazards: hazards(online) }];

@@ -241,7 +241,7 @@ describe('schemas', () => {
           'shard',
         ],
       ],
-      'smoke-test': ['project', 'env', 'format', 'labels', 'shard', 'concurrency'],
+      'smoke-test': ['project', 'env', 'format', 'labels', 'shard', 'concurrency', 'objects', 'objectsFrom'],
       rollback: [
         'project',
         'env',
@@ -255,6 +255,8 @@ describe('schemas', () => {
         'to',
         'toRef',
         'package',
+        'objects',
+        'objectsFrom',
         'force',
         'emergency',
       ],
