@@ -27,7 +27,7 @@ export const teradataStatisticsAdvice: StatisticsAdviceRole = {
   async collected(conn: Connection, schemas: string[]): Promise<CollectedStatistics[]> {
     if (!schemas.length) return [];
     const r = await conn.query<{ db: string; tbl: string; col: string | null; at: unknown }>(
-      `SELECT DatabaseName AS db, TableName AS tbl, ColumnName AS col, LastCollectTimeStamp AS at FROM DBC.StatsV WHERE DatabaseName IN (${schemas.map(() => '?').join(', ')})`,
+      `SELECT DatabaseName AS db, TableName AS tbl, ColumnName AS col, LastCollectTimeStamp AS at FROM DBC.StatsV WHERE UPPER(DatabaseName) IN (${schemas.map(() => '?').join(', ')})`,
       schemas,
     );
     return r.rows.map((row) => ({
