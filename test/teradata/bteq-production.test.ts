@@ -136,8 +136,8 @@ function later(script: string, by = 7): string {
   return script.replace(/\b(\d{16})\b/g, (m) => String(Number(m) + by));
 }
 
-describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1)', () => {
-  it('rollback.btq of the second deployment stops before anything is undone; dbee rollback brings the earlier view text back', async () => {
+describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1, #64 S4)', () => {
+  it('rollback.btq of the second deployment brings the earlier view text back (captured at export)', async () => {
     const w = workspace();
     const first = await exportScripts(w, 'first');
     expect((await runBteq(first.deploy, w.session.newSession())).exitCode).toBe(0);
@@ -151,26 +151,57 @@ describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1
     const second = await exportScripts(w, 'second');
     const run = await runBteq(later(second.deploy), w.session.newSession());
     expect(run.exitCode, run.output.join('\n')).toBe(0);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show).toMatch(/created_at/i);
+    const known = () => w.ledger('objects').find((o) => o.OBJECT_KEY === 'view:DEV_EDW.V_CUSTOMER_ORDERS')?.CHECKSUM;
+    const firstChecksum = w
+      .ledger('steps')
+      .find((st) => st.OBJECT_KEY === 'view:DEV_EDW.V_CUSTOMER_ORDERS' && st.STATUS === 'applied')?.CHECKSUM;
+    expect(known()).not.toBe(firstChecksum);
+
+    const back = await runBteq(later(second.rollback), w.session.newSession());
+    expect(back.exitCode, back.output.join('\n')).toBe(0);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show.replace(/;$/, '')).toBe(
+      viewBefore.replace(/;$/, ''),
+    );
+    expect(w.ledger('lock')).toEqual([]);
+    // The ledger knows the view at the first deployment's checksum again.
+    expect(known()).toBe(firstChecksum);
+  });
+
+  it('a script exported before another deployment changed the view stops before anything is undone; dbee rollback brings the text back', async () => {
+    const w = workspace();
+    const first = await exportScripts(w, 'first');
+    expect((await runBteq(first.deploy, w.session.newSession())).exitCode).toBe(0);
+    const file = join(w.root, 'schema/edw/views/v_customer_orders.sql');
+    const source = readFileSync(file, 'utf8');
+    w.write('schema/edw/views/v_customer_orders.sql', source.replace('c.segment', 'c.segment,\n       c.created_at'));
+    // Exported now (the first deployment's view captured), run after another release changed the view.
+    const second = await exportScripts(w, 'second');
+    w.write('schema/edw/views/v_customer_orders.sql', source.replace('c.segment', 'c.segment AS seg'));
+    const third = await exportScripts(w, 'third');
+    expect((await runBteq(later(third.deploy, 3), w.session.newSession())).exitCode).toBe(0);
+    const viewBefore = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
+    // Ids from the export's second: the second script's shifted past the third's (exported up to a second later).
+    expect((await runBteq(later(second.deploy, 200), w.session.newSession())).exitCode).toBe(0);
     const viewAfter = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
-    expect(viewAfter).toMatch(/created_at/i);
 
     const mark = w.session.log.length;
-    const back = await runBteq(later(second.rollback), w.session.newSession());
+    const back = await runBteq(later(second.rollback, 200), w.session.newSession());
     expect(back.exitCode).toBeGreaterThan(16);
     expect(back.output.join('\n')).toMatch(
-      /V_CUSTOMER_ORDERS was changed by deployment \d+, not created: .*dbee rollback/i,
+      /V_CUSTOMER_ORDERS was changed by deployment \d+, not created, from another definition than the one captured when this script was exported: .*dbee rollback/i,
     );
     // Nothing was undone, nothing written: the view is the second deployment's, the ledger has no rollback row.
     expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewAfter);
     // Only reads, and the deployment lock taken and released.
     expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r) && !/"lock"/.test(r))).toEqual([]);
     expect(w.ledger('lock')).toEqual([]);
-    expect(w.ledger('deployments').map((d) => d.KIND)).toEqual(['deploy', 'deploy']);
+    expect(w.ledger('deployments').map((d) => d.KIND)).toEqual(['deploy', 'deploy', 'deploy']);
 
-    // What the script points at works: dbee rollback restores the first deployment's text.
+    // What the script points at works: dbee rollback restores the text the view had before.
     const r = await w.dbee('rollback', { assumeYes: true });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewBefore);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewBefore.replace(/;$/, ''));
   });
 
   it('rollback.btq of a first deployment still drops the view it created', async () => {

@@ -112,6 +112,22 @@ export interface BteqOptions {
   conflictStrategy?: (step: PlanStep) => BteqConflictStrategy;
   /** Whether a table the script renames aside gets its rows copied into the new table (`copyData`). Default never. */
   copyData?: (step: PlanStep) => boolean;
+  /**
+   * Rollback only: the definitions the target held when the scripts were exported, by object key (placeholders
+   * expanded): views, macros, procedures, functions and triggers the ledger knew (with the ledger's checksum of them),
+   * and join or hash indexes the ledger did not know (`checksum` null: made by hand). The rollback script puts a
+   * changed object's text back when the deployment changed it from that very checksum, and makes a join or hash index
+   * the deployment dropped again (#64 S4). Default none: the script stops before undoing a changed object.
+   */
+  previous?: ReadonlyMap<string, CapturedDefinition>;
+}
+
+/** A definition captured from the target at export time (see {@link BteqOptions.previous}). */
+export interface CapturedDefinition {
+  /** The ledger's checksum of the object then; null when the ledger did not know it. */
+  checksum: string | null;
+  /** The statement that makes it again (`REPLACE ...` for the replaceable kinds, the `CREATE` of an index). */
+  definition: string;
 }
 
 /** Return code of a failed step (1-based index in the script). */
@@ -1251,6 +1267,91 @@ function replaces(step: PlanStep): boolean {
 }
 
 /**
+ * Join and hash indexes made by hand that a step of the deployment dropped to make its own (a conflict: the ledger did
+ * not know them; their text captured at export), made again once every step is undone and the tables they stand on
+ * are back (before that, a RENAME of the table would be refused). Each when nothing stands at its name: every step
+ * is undone at this point, so the name is empty only when the deployment dropped the index (its step undone, or killed
+ * between the DROP and the step's ledger rows, which leaves no row to say so); a re-run after a kill makes what is
+ * missing and nothing twice (#64 S4). One made by hand that a DBA dropped after the export is made again too.
+ */
+async function remadeIndexes(
+  c: Ctx,
+  steps: readonly PlanStep[],
+  deployed: number,
+  id: number,
+  failures: string[],
+): Promise<string[]> {
+  if (!c.ledger) return [];
+  const lines: string[] = [];
+  for (const [idx, step] of steps.entries()) {
+    const captured = c.options.previous?.get(c.expand(step.key));
+    if (!captured || captured.checksum !== null || !DEPENDENT_KINDS.has(step.objectKey.kind)) continue;
+    const n = idx + 1;
+    const { db, name, sql } = qualified(c, step);
+    lines.push(
+      remark(`${sql}: the ${step.objectKey.kind} the deployment dropped (made by hand) is made again`),
+      `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO REMADE_${n}`,
+      bteqRequest(captured.definition),
+      `.IF ERRORCODE <> 0 THEN .GOTO REMAKE_FAILED_${n}`,
+      ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO REMAKE_FAILED_${n}`] : []),
+      `.LABEL REMADE_${n}`,
+    );
+    await c.ledger.finishDeployment(
+      id,
+      'failed',
+      `every step was undone; ${c.expand(step.key)}, made by hand and dropped by deployment ${deployed}, could not be made again`,
+      null,
+      {} as never,
+    );
+    failures.push(
+      '',
+      `.LABEL REMAKE_FAILED_${n}`,
+      ...(c.ansi ? ['ROLLBACK;'] : []),
+      ...ledgerGroup(c, c.recorder.take()),
+      remark(
+        `every step was undone, but ${sql} (made by hand, dropped by the deployment) could not be made again: run its definition by hand (dbee plan --format bteq printed it in this script)`,
+      ),
+      '.LOGOFF',
+      `.QUIT ${bteqReturnCode(n)}`,
+    );
+  }
+  return lines;
+}
+
+/** The ledger checksum of a replaceable object whose earlier text was captured at export (null: none captured). */
+function capturedChecksum(c: Ctx, step: PlanStep): string | null {
+  return c.options.previous?.get(c.expand(step.key))?.checksum ?? null;
+}
+
+/**
+ * The undo of a step that (re)defined a view, macro, procedure, function or trigger, when its earlier text was
+ * captured at export: a step that changed the object (its row has a `previous_checksum`; the checks before the undo
+ * made sure it is the captured one) gets that text back with `REPLACE`, and goes on at `UNDONE_n`; a step that created
+ * it goes on to its planned reverse (`CREATED_n`: the DROP). A REPLACE is one request, so a run killed around it
+ * finds the earlier text or the release's, and replaces again when re-run (#64 S4).
+ */
+function restoreChanged(c: Ctx, step: PlanStep, n: number, deployed: number): string[] {
+  const captured = c.options.previous?.get(c.expand(step.key));
+  if (!captured?.checksum || !replaces(step)) return [];
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const fail = `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`;
+  return [
+    `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('previous_checksum')} IS NOT NULL;`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO CREATED_${n}`,
+    remark(`${qualified(c, step).sql} gets back the definition it had before deployment ${deployed}`),
+    bteqRequest(captured.definition),
+    fail,
+    ...(isProcedure(captured.definition) ? compiled(`R${n}`, `.GOTO FAIL_${n}`) : []),
+    ...(c.ansi ? ['COMMIT;', fail] : []),
+    `.GOTO UNDONE_${n}`,
+    `.LABEL CREATED_${n}`,
+  ];
+}
+
+/**
  * Checks the rollback script makes before it changes anything (nothing is undone, nothing written to the ledger, when
  * one fails; the script exits with the code of the step, 16 + i, and says why):
  *
@@ -1285,13 +1386,17 @@ function rollbackPreflight(
       );
       failures.push('', `.LABEL ${label}`, remark(why), '.LOGOFF', `.QUIT ${code}`);
     };
-    if (step.action === 'create' && replaces(step))
+    if (step.action === 'create' && replaces(step)) {
+      // The earlier text captured at export is the right one only when the deployment changed the object from the
+      // checksum the ledger had then (another release in between would have made it stale).
+      const captured = capturedChecksum(c, step);
       stopWhen(
-        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL;`,
+        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL${captured ? ` AND ${q('previous_checksum')} <> ${quoteString(captured)}` : ''};`,
         `CHANGED_${n}`,
-        `${qualified(c, step).sql} was changed by deployment ${deployed}, not created: this script cannot bring its earlier text back (only the ledger holds it) ` +
-          'and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
+        `${qualified(c, step).sql} was changed by deployment ${deployed}, not created, ${captured ? 'from another definition than the one captured when this script was exported' : 'and its earlier text was not captured when this script was exported'}: ` +
+          'this script cannot bring that text back (only the ledger holds it) and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
       );
+    }
     if (
       CONFLICT_KINDS.has(step.objectKey.kind) &&
       (step.action === 'create' || step.action === 'replace') &&
@@ -1536,6 +1641,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         `.QUIT ${code}`,
       );
     }
+    if (c.ledger) lines.push(...restoreChanged(c, step, n, deployed));
     for (const [i, st] of reverse.entries()) {
       const onError = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
       // A DROP that finds nothing (3807) was done by a run of this script that was killed before its ledger rows.
@@ -1571,7 +1677,8 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       await c.ledger.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
       if (step.action === 'migrate')
         await c.ledger.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
-      else if (step.action === 'create') await c.ledger.setObjectState(step.project, step.key, null, id, c.recorder);
+      else if (step.action === 'create' && !replaces(step))
+        await c.ledger.setObjectState(step.project, step.key, null, id, c.recorder);
       else {
         // The object's state before the step, as the deploy script recorded it (previous_checksum of its step row).
         c.recorder.requests.push({
@@ -1622,7 +1729,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       );
     }
   }
-  lines.push('');
+  lines.push('', ...(await remadeIndexes(c, steps, deployed, id, failures)));
   if (c.ledger) {
     await c.ledger.finishDeployment(id, 'succeeded', null, null, {} as never);
     lines.push(...ledgerGroup(c, c.recorder.take()));

@@ -2,10 +2,11 @@ import { kindKeyword, renderDrop } from './teradata-renderer';
 import { teradataSmoke } from './teradata-smoke';
 import { teradataStatisticsAdvice } from './teradata-advise';
 import { toBteq, toBteqRollback } from './bteq';
+import { captureForRollback } from './bteq-capture';
 import { extractTeradata, ownedDatabases, teradataAudit } from './extract';
 import { planChange } from './teradata-change';
 import { compareObjects } from './teradata-compare';
-import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
+import type { Engine, EngineCapabilities, Plan, ResolvedEnvironment } from '@dbee/core';
 import type { TeradataDriver, TeradataDriverName } from './driver/driver';
 import { connectTeradata } from './teradata-connection';
 import { mapTeradataError } from './teradata-errors';
@@ -68,6 +69,14 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
   // Columns of the tables `setAside` renamed, by backup name: `renderCopyData` lists them (Teradata cannot read
   // the catalog inside a statement, as PostgreSQL's DO block does).
   const renamedColumns = new Map<string, string[]>();
+  const capturedFrom = async (environment: ResolvedEnvironment, plan: Plan, variables: Record<string, string>) => {
+    const conn = await connectTeradata(environment, { loadDriver: options.loadDriver });
+    try {
+      return await captureForRollback(conn, plan, { variables, ledgerDatabase: ledgerDatabaseFor(environment) });
+    } finally {
+      await conn.close();
+    }
+  };
   return {
     name: 'teradata',
     capabilities: teradataCapabilities,
@@ -106,10 +115,13 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
         const transactionMode =
           String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
         const common = { variables, now, ledger, transactionMode, conflictStrategy, copyData };
+        // The definitions rollback.btq puts back (changed views, macros, procedures; hand-made join indexes the
+        // release drops), read from the target now: the script cannot read them at run time (#64 S4).
+        const previous = environment ? await capturedFrom(environment, plan, variables) : undefined;
         return {
           'deploy.btq': await toBteq(plan, common),
           // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
-          'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true }),
+          'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true, previous }),
         };
       },
     },

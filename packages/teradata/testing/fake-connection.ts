@@ -352,6 +352,34 @@ export class FakeTeradataSession implements TeradataSession {
     return upper === undefined ? undefined : (this.system.spellings.get(upper) ?? upper);
   }
 
+  /**
+   * The first session of a new fake system that starts as a copy of this one: its objects with their rows, rights
+   * and statistics, databases, users, roles and profiles (not the scripted replies, nor the log). A test builds a
+   * target once and runs a script on as many copies as it has cut points.
+   */
+  copySystem(): FakeTeradataSession {
+    const copy = new FakeTeradataSession({
+      tmode: this.tmode,
+      user: this.user,
+      strictReferences: this.system.strictReferences,
+      clock: this.system.clock,
+      splWarnings: this.system.splWarnings,
+    });
+    const from = this.system;
+    Object.assign(copy.system, {
+      catalog: new Map([...from.catalog].map(([k, o]) => [k, structuredClone(o)])),
+      databases: new Set(from.databases),
+      anyDatabase: from.anyDatabase,
+      roles: new Set(from.roles),
+      owners: new Map(from.owners),
+      users: new Set(from.users),
+      profiles: new Map([...from.profiles].map(([k, v]) => [k, { ...v }])),
+      spaces: new Map([...from.spaces].map(([k, v]) => [k, { ...v }])),
+      spellings: new Map(from.spellings),
+    } satisfies Partial<FakeSystem>);
+    return copy;
+  }
+
   /** Another session on the same fake system (shared catalog, rows, replies and log). */
   newSession(options: { defaultDatabase?: string } = {}): FakeTeradataSession {
     return new FakeTeradataSession({ defaultDatabase: options.defaultDatabase }, this);
