@@ -636,6 +636,7 @@ export class FakeTeradataSession implements TeradataSession {
         },
         dbcView: (name) => this.dbcView(name),
         caseBlind: this.tmode === 'TERA',
+        tmode: this.tmode,
         get defaultDatabase() {
           return session.defaultDatabase;
         },

@@ -29,6 +29,8 @@ export interface FakeTableShape {
   columns: FakeColumn[];
   /** Columns of a UNIQUE PRIMARY INDEX (or PRIMARY KEY); duplicates raise 2801. */
   unique: string[] | null;
+  /** A SET table (its CREATE says SET): no two rows alike (see `runSql`'s INSERT). MULTISET or not said: false. */
+  set?: boolean;
 }
 
 export type Row = Record<string, unknown>;
@@ -50,6 +52,8 @@ export interface SqlHost {
    * the session's mode.
    */
   caseBlind?: boolean;
+  /** The session's mode: an INSERT ... SELECT of duplicate rows into a SET table is refused in ANSI mode only. */
+  tmode?: 'TERA' | 'ANSI';
   user: string;
   now(): Date;
   /** Next identity value of a table. */
@@ -621,7 +625,8 @@ export function tableShape(createSql: string): FakeTableShape | null {
     if (rest[k]!.value === 'UNIQUE' && rest[k + 1]?.value === 'PRIMARY' && rest[k + 2]?.value === 'INDEX')
       unique = listAfter(rest, k + 3);
   }
-  return { columns, unique };
+  const set = words.slice(0, tableIdx).some((t) => t.type === 'word' && t.value === 'SET');
+  return { columns, unique, ...(set ? { set } : {}) };
 }
 
 function listAfter(tokens: Token[], from: number): string[] {
@@ -1108,6 +1113,23 @@ export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult
         else row[c.name] = c.default ? coerce(c, evaluate(c.default, [], ctx)) : null;
       }
       check(row, [...rows, ...added]);
+      // A SET table holds no two rows alike (trailing pad characters ignored). "SET: not inserted. An error is
+      // returned" for an INSERT of one row; for INSERT ... SELECT "In ANSI session mode, the system rejects the request
+      // and returns an error message", while "In Teradata session mode" it rejects the duplicate rows and "inserts the
+      // non-duplicate rows" (SQL Data Manipulation Language, INSERT ... SELECT, "Duplicate Rows and INSERT"; both
+      // 15.10 and 17.20). Code 2802, "Duplicate row error in <table>." (Messages; verify the text).
+      if (shape.set) {
+        const same = (r: Row) =>
+          JSON.stringify(
+            shape.columns.map((c) => output(r[c.name] ?? null)).map((v) => (typeof v === 'string' ? v.trimEnd() : v)),
+          );
+        const k = same(row);
+        if ([...rows, ...added].some((o) => same(o) === k)) {
+          if (statement.values || host.tmode === 'ANSI')
+            throw new FakeSqlError(2802, `Duplicate row error in ${target.database}.${statement.table.name}.`);
+          continue;
+        }
+      }
       added.push(row);
     }
     rows.push(...added);
