@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compareDefinitions } from '../../packages/teradata/src/teradata-normalize';
+import { compareDefinitions } from '../../packages/teradata/src/render/teradata-normalize';
 import { FakeTeradataSession } from '../../packages/teradata/testing';
 import { teradataWorkspace, type TeradataWorkspace } from './helpers';
 

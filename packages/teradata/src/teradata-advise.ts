@@ -1,5 +1,5 @@
 import type { CollectedStatistics, Connection, RecommendedStatistics, StatisticsAdviceRole } from '@dbee/core';
-import { qualify, quoteIdent } from './teradata-identifiers';
+import { qualify, quoteIdent } from './parse/teradata-identifiers';
 
 /**
  * Teradata's part of `dbee advise`: the optimizer's own statistics recommendations and the collected statistics.

@@ -1,13 +1,19 @@
 import { formatKey, type Connection, type Hazard, type ObjectKey, type RenderedStep } from '@dbee/core';
 import { sessionMode } from './teradata-connection';
-import { isSignificant, tokenize } from './splitter';
-import { backupNameFromStamp } from './teradata-objects';
+import { isSignificant, tokenize } from './parse/splitter';
+import { backupNameFromStamp } from './introspect/teradata-objects';
 import { captureDefinition as showDefinition, tableDependents } from './teradata-deploy';
-import { normalizeName, qualify, quoteString } from './teradata-identifiers';
-import { compareDefinitions } from './teradata-normalize';
-import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
-import { liveStatistics, statisticsToCollect } from './teradata-statistics';
-import { diffTables, tableModel } from './teradata-table-diff';
+import { normalizeName, qualify, quoteString } from './parse/teradata-identifiers';
+import { compareDefinitions } from './render/teradata-normalize';
+import {
+  definitionStatements,
+  qualifiedName,
+  REPLACEABLE_KINDS,
+  renderDrop,
+  toReplace,
+} from './render/teradata-renderer';
+import { liveStatistics, statisticsToCollect } from './render/teradata-statistics';
+import { diffTables, tableModel } from './render/teradata-table-diff';
 
 type Planned = { steps: RenderedStep[] } | { migration: string[] };
 

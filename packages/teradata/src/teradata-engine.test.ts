@@ -4,7 +4,7 @@ import type { ResolvedEnvironment } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
 import { createTeradataEngine } from './teradata-engine';
 import { ledgerDatabaseFor, teradataLedger } from './teradata-ledger';
-import { parseTeradata } from './teradata-parser';
+import { parseTeradata } from './parse/teradata-parser';
 import { fakeDriver, FakeTeradataSession } from '../testing/fake-connection';
 
 function env(connection: ResolvedEnvironment['connection']): ResolvedEnvironment {

@@ -1,9 +1,9 @@
-import { kindKeyword, renderDrop } from './teradata-renderer';
+import { kindKeyword, renderDrop } from './render/teradata-renderer';
 import { teradataSmoke } from './teradata-smoke';
 import { teradataStatisticsAdvice } from './teradata-advise';
-import { toBteq, toBteqRollback } from './bteq';
-import { captureForRollback } from './bteq-capture';
-import { extractTeradata, ownedDatabases, teradataAudit } from './extract';
+import { toBteq, toBteqRollback } from './bteq/bteq';
+import { captureForRollback } from './bteq/bteq-capture';
+import { extractTeradata, ownedDatabases, teradataAudit } from './introspect/extract';
 import { planChange } from './teradata-change';
 import { compareObjects } from './teradata-compare';
 import type { Engine, EngineCapabilities, Plan, ResolvedEnvironment } from '@dbee/core';
@@ -12,7 +12,7 @@ import { connectTeradata } from './teradata-connection';
 import { mapTeradataError } from './teradata-errors';
 import { acquireTeradataLock, clearTeradataLock, teradataLockHolder } from './teradata-lock';
 import { ledgerDatabaseFor, teradataLedger, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
-import { TeradataParser } from './teradata-parser';
+import { TeradataParser } from './parse/teradata-parser';
 import {
   captureDefinition,
   existingObjects,
@@ -21,7 +21,7 @@ import {
   searchPathStatement,
   sessionSetup,
   setAside,
-} from './teradata-objects';
+} from './introspect/teradata-objects';
 
 /**
  * What Teradata can do, as data.

@@ -1,8 +1,8 @@
 import type { TeradataDriver, TeradataResult, TeradataResultSet, TeradataSession } from '../src/driver/driver';
 import { TeradataConnection } from '../src/teradata-connection';
-import { parseTeradata } from '../src/teradata-parser';
-import { isSignificant, tokenize, type Token } from '../src/splitter';
-import { tableColumns } from '../src/teradata-renderer';
+import { parseTeradata } from '../src/parse/teradata-parser';
+import { isSignificant, tokenize, type Token } from '../src/parse/splitter';
+import { tableColumns } from '../src/render/teradata-renderer';
 import type { ParsedTable } from './fake-ddl';
 import {
   alterDropColumns,

@@ -1,4 +1,4 @@
-import { isSignificant, tokenize, type Token } from '../src/splitter';
+import { isSignificant, tokenize, type Token } from '../src/parse/splitter';
 
 /**
  * The DDL rules of the test double (tests only; no Teradata system exists here), each taken from Teradata's

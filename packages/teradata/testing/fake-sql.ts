@@ -1,4 +1,4 @@
-import { isSignificant, tokenize, type Token } from '../src/splitter';
+import { isSignificant, tokenize, type Token } from '../src/parse/splitter';
 
 /**
  * A small SQL evaluator behind the fake Teradata session (tests only; no server exists here). It runs the DML that

@@ -1,7 +1,7 @@
 import { Ledger } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
-import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
-import { teradataLedger } from './teradata-ledger';
+import { createFakeConnection, FakeTeradataSession } from '../../testing/fake-connection';
+import { teradataLedger } from '../teradata-ledger';
 import {
   backupNameFromStamp,
   captureDefinition,

@@ -1,6 +1,6 @@
 import { DbeeError, type ObjectKey, type ObjectKind } from '@dbee/core';
-import { qualify, quoteIdent } from './teradata-identifiers';
-import { isSignificant, splitStatements, tokenize, type Token } from './splitter';
+import { qualify, quoteIdent } from '../parse/teradata-identifiers';
+import { isSignificant, splitStatements, tokenize, type Token } from '../parse/splitter';
 
 /**
  * SQL text dbee generates for Teradata: SHOW, DROP, RENAME, REPLACE, backup names and the copy of surviving

@@ -11,13 +11,13 @@ import {
   type PlanStep,
   type QueryResult,
 } from '@dbee/core';
-import { expandPlaceholders } from './placeholders';
-import { quoteIdent, quoteString } from './teradata-identifiers';
-import { kindKeyword, REPLACEABLE_KINDS, toReplace } from './teradata-renderer';
-import { lockTableDdl, teradataLedger } from './teradata-ledger';
-import { tokenize } from './splitter';
-import { parseTeradata } from './teradata-parser';
-import { tableModel } from './teradata-table-diff';
+import { expandPlaceholders } from '../parse/placeholders';
+import { quoteIdent, quoteString } from '../parse/teradata-identifiers';
+import { kindKeyword, REPLACEABLE_KINDS, toReplace } from '../render/teradata-renderer';
+import { lockTableDdl, teradataLedger } from '../teradata-ledger';
+import { tokenize } from '../parse/splitter';
+import { parseTeradata } from '../parse/teradata-parser';
+import { tableModel } from '../render/teradata-table-diff';
 
 /**
  * Export a plan as a BTEQ script (and its rollback script), for sites where deployments must run through BTEQ.

@@ -1,8 +1,8 @@
 import type { Connection, Plan } from '@dbee/core';
 import type { CapturedDefinition } from './bteq';
-import { expandPlaceholders } from './placeholders';
-import { ledgerTable } from './teradata-ledger';
-import { captureDefinition } from './teradata-objects';
+import { expandPlaceholders } from '../parse/placeholders';
+import { ledgerTable } from '../teradata-ledger';
+import { captureDefinition } from '../introspect/teradata-objects';
 
 /** Kinds whose changed definition the rollback script puts back (REPLACE of the captured text). */
 const REPLACED = new Set(['view', 'macro', 'procedure', 'function', 'trigger']);

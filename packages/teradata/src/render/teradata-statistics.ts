@@ -1,5 +1,5 @@
 import type { Connection, ObjectKey } from '@dbee/core';
-import { isSignificant, type Token, tokenize } from './splitter';
+import { isSignificant, type Token, tokenize } from '../parse/splitter';
 import { qualifiedName } from './teradata-renderer';
 
 /** One statistics group of a `COLLECT STATISTICS` request: `COLUMN (a, b)` or `INDEX (x)`, as written. */

@@ -1,6 +1,6 @@
-import { quoteIdent } from './teradata-identifiers';
-import { parseTeradata } from './teradata-parser';
-import { splitStatements, type Token } from './splitter';
+import { quoteIdent } from '../parse/teradata-identifiers';
+import { parseTeradata } from '../parse/teradata-parser';
+import { splitStatements, type Token } from '../parse/splitter';
 
 /**
  * Canonical text of a Teradata definition, so that an object read back with SHOW compares equal to its source.
