@@ -84,9 +84,12 @@ export interface BteqLedgerOptions {
   planChecksum?: string;
   /** Recorded as `tool_version`. Default `dbee-bteq`. */
   toolVersion?: string;
-  /** Recorded as `host` and `os_user`. Default null. */
-  host?: string | null;
-  osUser?: string | null;
+  /**
+   * Recorded as `host` and `os_user` of the deployment row. Default `bteq` for both: who runs the script, and where,
+   * is not known when it is written (the lock row names the logged-on user, `USER`, at run time).
+   */
+  host?: string;
+  osUser?: string;
   gitCommit?: string | null;
 }
 
@@ -879,11 +882,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       package: null,
       gitCommit: ledgerOptions.gitCommit ?? plan.sourceCommit ?? null,
       toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
-      osUser: ledgerOptions.osUser ?? null,
+      osUser: ledgerOptions.osUser ?? 'bteq',
       ciJob: null,
-      host: ledgerOptions.host ?? null,
+      host: ledgerOptions.host ?? 'bteq',
       stepsTotal: steps.length,
-    } as never);
+    });
     // The ledger state before the deployment is not known when the script is written: recorded as unknown (null,
     // as on rows older than that column), never as the empty state the recorder's reads would make up.
     const start = c.recorder.requests.at(-1)!;
@@ -1226,7 +1229,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       lines.push(`.LABEL SKIP_${n}`);
       const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
       await record('failed', error);
-      await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' } as never);
+      await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' });
       failures.push(
         '',
         `.LABEL FAIL_${n}`,
@@ -1239,7 +1242,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   }
   lines.push('');
   if (c.ledger) {
-    await c.ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 'object', smoke: 'not run' } as never);
+    await c.ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 'object', smoke: 'not run' });
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
@@ -1303,7 +1306,7 @@ async function remadeIndexes(
       'failed',
       `every step was undone; ${c.expand(step.key)}, made by hand and dropped by deployment ${deployed}, could not be made again`,
       null,
-      {} as never,
+      {},
     );
     failures.push(
       '',
@@ -1544,12 +1547,12 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       package: null,
       gitCommit: null,
       toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
-      osUser: ledgerOptions.osUser ?? null,
+      osUser: ledgerOptions.osUser ?? 'bteq',
       ciJob: null,
-      host: ledgerOptions.host ?? null,
+      host: ledgerOptions.host ?? 'bteq',
       stepsTotal: steps.length,
       reverts: deployed,
-    } as never);
+    });
     c.recorder.requests.at(-1)!.params[14] = null;
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
   }
@@ -1708,7 +1711,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
           status: 'applied',
           error: null,
           revertsStep: step.order,
-        } as never,
+        },
         c.recorder,
       );
       lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
@@ -1717,7 +1720,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         'failed',
         `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`,
         null,
-        {} as never,
+        {},
       );
       failures.push(
         '',
@@ -1731,7 +1734,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   }
   lines.push('', ...(await remadeIndexes(c, steps, deployed, id, failures)));
   if (c.ledger) {
-    await c.ledger.finishDeployment(id, 'succeeded', null, null, {} as never);
+    await c.ledger.finishDeployment(id, 'succeeded', null, null, {});
     lines.push(...ledgerGroup(c, c.recorder.take()));
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
