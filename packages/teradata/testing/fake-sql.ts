@@ -1,3 +1,4 @@
+import { columnList, isColumnItem } from '../src/parse/table-columns';
 import { isSignificant, tokenize, type Token } from '../src/parse/splitter';
 
 /**
@@ -546,17 +547,6 @@ function parseDefault(tokens: Token[]): Expr {
 // ---------------------------------------------------------------------------------------------------------------
 // Table shapes from CREATE TABLE text
 
-const CONSTRAINT_WORDS = new Set([
-  'CONSTRAINT',
-  'PRIMARY',
-  'UNIQUE',
-  'FOREIGN',
-  'CHECK',
-  'INDEX',
-  'PERIOD',
-  'PARTITION',
-]);
-
 function typeFamily(word: string): FakeColumn['type'] {
   if (['INTEGER', 'INT', 'BIGINT', 'SMALLINT', 'BYTEINT'].includes(word)) return 'int';
   if (['DECIMAL', 'DEC', 'NUMERIC', 'NUMBER'].includes(word)) return 'decimal';
@@ -570,35 +560,16 @@ function typeFamily(word: string): FakeColumn['type'] {
 /** Columns, NOT NULL, DEFAULT, identity and the unique primary index of a `CREATE TABLE` text; null when it has no column list. */
 export function tableShape(createSql: string): FakeTableShape | null {
   const words = tokenize(createSql, '<fake table>').filter(isSignificant);
+  const list = columnList(words);
+  if (!list) return null;
   const tableIdx = words.findIndex((t) => t.type === 'word' && t.value === 'TABLE');
-  if (tableIdx < 0) return null;
-  let i = tableIdx + 1;
-  while (i < words.length && !(words[i]!.type === 'punct' && words[i]!.text === '(')) {
-    if (words[i]!.type === 'word' && words[i]!.value === 'AS') return null;
-    i++;
-  }
-  if (i >= words.length) return null;
-  // Items of the column list, split at depth-0 commas.
-  const items: Token[][] = [[]];
-  let depth = 0;
-  for (i = i + 1; i < words.length; i++) {
-    const t = words[i]!;
-    if (t.type === 'punct' && t.text === '(') depth++;
-    else if (t.type === 'punct' && t.text === ')') {
-      if (depth === 0) break;
-      depth--;
-    } else if (depth === 0 && t.type === 'punct' && t.text === ',') {
-      items.push([]);
-      continue;
-    }
-    items[items.length - 1]!.push(t);
-  }
+  const { items } = list;
   const columns: FakeColumn[] = [];
   let unique: string[] | null = null;
   for (const item of items) {
     const head = item[0];
     if (!head) continue;
-    if (head.type === 'word' && CONSTRAINT_WORDS.has(head.value)) {
+    if (!isColumnItem(item)) {
       if (head.value === 'PRIMARY' || (head.value === 'UNIQUE' && item[1]?.value !== 'INDEX'))
         unique = listAfter(item, 1);
       continue;
@@ -620,7 +591,7 @@ export function tableShape(createSql: string): FakeTableShape | null {
     columns.push(column);
   }
   // After the column list: UNIQUE PRIMARY INDEX (a, b).
-  const rest = words.slice(i + 1);
+  const rest = words.slice(list.close + 1);
   for (let k = 0; k < rest.length; k++) {
     if (rest[k]!.value === 'UNIQUE' && rest[k + 1]?.value === 'PRIMARY' && rest[k + 2]?.value === 'INDEX')
       unique = listAfter(rest, k + 3);
