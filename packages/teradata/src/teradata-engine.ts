@@ -69,8 +69,11 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
   // Columns of the tables `setAside` renamed, by backup name: `renderCopyData` lists them (Teradata cannot read
   // the catalog inside a statement, as PostgreSQL's DO block does).
   const renamedColumns = new Map<string, string[]>();
+  // The export still writes both scripts when the target cannot be reached from where it runs: rollback.btq then
+  // says so in its header, and stops before undoing a changed object (as it did before it could restore them).
   const capturedFrom = async (environment: ResolvedEnvironment, plan: Plan, variables: Record<string, string>) => {
-    const conn = await connectTeradata(environment, { loadDriver: options.loadDriver });
+    const conn = await connectTeradata(environment, { loadDriver: options.loadDriver }).catch(() => null);
+    if (!conn) return undefined;
     try {
       return await captureForRollback(conn, plan, { variables, ledgerDatabase: ledgerDatabaseFor(environment) });
     } finally {

@@ -469,6 +469,7 @@ describe('toBteqRollback', () => {
       .SET ECHOREQ ON
 
       .REMARK 'dbee rollback of deployment 42: 2 steps'
+      .REMARK 'the target was not read when this script was written: a view, macro or procedure the deployment changed stops it (use dbee rollback)'
       .REMARK 'ledger: create or upgrade its tables where needed'
       .SET ERRORLEVEL (3807, 3803, 3933) SEVERITY 0
       SELECT 1 FROM DBEE_LEDGER."schema_version" WHERE "version" = 1;

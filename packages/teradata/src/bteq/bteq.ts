@@ -1520,6 +1520,13 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     ...header(options),
     '',
     remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`),
+    ...(options.previous
+      ? []
+      : [
+          remark(
+            'the target was not read when this script was written: a view, macro or procedure the deployment changed stops it (use dbee rollback)',
+          ),
+        ]),
   ];
   const failures: string[] = [];
   // The deployment lock first (the checks below read what another deployment could be changing), then the checks.
