@@ -28,6 +28,16 @@ function state(s: FakeTeradataSession): Record<string, unknown> {
 
 const why = (r: BteqRun) => r.output.slice(-4).join('\n');
 
+/**
+ * Cut points of an ANSI-mode run: right after each COMMIT (a kill anywhere before the next COMMIT rolls the open
+ * transaction back to that state).
+ */
+function ansiCutPoints(run: BteqRun): number[] {
+  return run.requests
+    .flatMap((r, i) => (/^\s*COMMIT\s*;?\s*$/i.test(r) ? [i + 2] : []))
+    .filter((k) => k <= run.requests.length);
+}
+
 /** Cut points of a Teradata-mode run: every request that commits on its own, and each BT (see change-window.test). */
 function cutPoints(run: BteqRun): number[] {
   let open = false;
@@ -101,6 +111,30 @@ describe('S4: rollback.btq restores changed views, macros, procedures and a hand
       expect(s.rows('DBEE_LEDGER.LOCK')).toEqual([]);
     });
   }
+
+  it('ANSI: deploy.btq killed after any COMMIT: re-running it completes the release; rollback.btq restores the target', async () => {
+    const { w, deploy, rollback } = await release('ANSI');
+    opened.push(w);
+    const before = state(w.session);
+    const reference = w.session.copySystem();
+    const full = await runBteq(deploy, reference.newSession());
+    expect(full.exitCode, why(full)).toBe(0);
+    const after = state(reference);
+    const cuts = ansiCutPoints(full);
+    expect(cuts.length).toBeGreaterThan(10);
+    for (const k of cuts) {
+      const s = w.session.copySystem();
+      expect((await runBteq(deploy, s.newSession(), { kill: k })).exitCode).toBe(-1);
+      const again = await runBteq(deploy, s.newSession());
+      expect(again.exitCode, `deploy re-run after a kill before request ${k}: ${why(again)}`).toBe(0);
+      expect(state(s)).toEqual(after);
+      const r = w.session.copySystem();
+      await runBteq(deploy, r.newSession(), { kill: k });
+      const back = await runBteq(rollback, r.newSession());
+      expect(back.exitCode, `rollback after a kill before request ${k}: ${why(back)}`).toBe(0);
+      expect(state(r), `rollback after a kill before request ${k}`).toEqual(before);
+    }
+  });
 
   describe('TERA: killed at every cut point', () => {
     let w: TeradataWorkspace;
