@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ansiEnvironment, teradataWorkspace, type TeradataWorkspace } from './helpers';
+import { runBteq } from '../../packages/teradata/testing';
+import { ansiEnvironment, exportScripts, teradataWorkspace, type TeradataWorkspace } from './helpers';
 
 // #64 S3: a database created with a lower-case name keeps it in the dictionary ("Case is preserved"), and an ANSI
 // session compares DBC.TablesV.DatabaseName with the upper-case binds case-specifically. diff (objects on the target
@@ -39,5 +40,28 @@ describe.each(['TERA', 'ANSI'] as const)('a lower-case database name (%s mode)',
     expect(r.code, r.stderr).toBe(0);
     // The example's 7 objects and the hand-made macro.
     expect([...(r.stdout + r.stderr).matchAll(/would write (\S+)/g)]).toHaveLength(8);
+  });
+
+  it('the BTEQ scripts: deploy.btq runs, runs again with nothing to do, rollback.btq removes what it made', async () => {
+    const b = teradataWorkspace({ tmode, databases: ['dev_edw', 'DBEE_LEDGER'] });
+    try {
+      if (tmode === 'ANSI') ansiEnvironment(b);
+      b.write('dbee.yaml', readFileSync(join(b.root, 'dbee.yaml'), 'utf8').replace('env: DEV', 'env: dev'));
+      const { deploy, rollback } = await exportScripts(b);
+      const first = await runBteq(deploy, b.session.newSession());
+      expect(first.exitCode, first.output.slice(-4).join('\n')).toBe(0);
+      const made = [...b.session.catalog.keys()].filter((k) => k.startsWith('DEV_EDW.')).sort();
+      expect(made).toHaveLength(7);
+      const again = await runBteq(deploy, b.session.newSession());
+      expect(again.exitCode, again.output.slice(-4).join('\n')).toBe(0);
+      expect(
+        again.requests.filter((r) => /^\s*(CREATE|REPLACE|DROP|RENAME)\b/i.test(r) && !/DBEE_LEDGER/i.test(r)),
+      ).toEqual([]);
+      const back = await runBteq(rollback, b.session.newSession());
+      expect(back.exitCode, back.output.slice(-4).join('\n')).toBe(0);
+      expect([...b.session.catalog.keys()].filter((k) => k.startsWith('DEV_EDW.'))).toEqual([]);
+    } finally {
+      b.dispose();
+    }
   });
 });
