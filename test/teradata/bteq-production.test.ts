@@ -76,6 +76,35 @@ async function handMadeCustomers(w: TeradataWorkspace): Promise<void> {
   await dba.run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [7, 'Ada', 'R', '2026-01-01 00:00:00']);
 }
 
+describe('BTEQ export: copyData into a SET table from a table holding duplicate rows (#64)', () => {
+  it('TERA: the step stops before the rename instead of copying one row of each duplicate; a MULTISET table gets them all', async () => {
+    for (const kind of ['SET', 'MULTISET'] as const) {
+      const w = workspace();
+      w.write(
+        'schema/edw/tables/t_dup.sql',
+        `CREATE ${kind} TABLE {{env}}_EDW.t_dup (a INTEGER, b VARCHAR(5)) PRIMARY INDEX (a);\n`,
+      );
+      const dba = w.session.newSession();
+      await dba.run('CREATE MULTISET TABLE DEV_EDW.t_dup (a INTEGER, b VARCHAR(5)) PRIMARY INDEX (a)');
+      await dba.run("INSERT INTO DEV_EDW.t_dup VALUES (1, 'x')");
+      await dba.run("INSERT INTO DEV_EDW.t_dup VALUES (1, 'x ')");
+      const { deploy } = await exportScripts(w);
+      const run = await runBteq(deploy, w.session.newSession());
+      const tables = [...w.session.catalog.keys()].filter((k) => k.includes('T_DUP'));
+      if (kind === 'SET') {
+        expect(run.exitCode).toBeGreaterThan(16);
+        expect(run.output.join('\n')).toMatch(/DEV_EDW\.T_DUP holds duplicate rows, and the new table is a SET table/);
+        expect(tables).toEqual(['DEV_EDW.T_DUP']);
+        expect(w.session.rows('DEV_EDW.T_DUP')).toHaveLength(2);
+        expect(w.ledger('lock')).toEqual([]);
+      } else {
+        expect(run.exitCode, run.output.slice(-4).join('\n')).toBe(0);
+        expect(w.session.rows('DEV_EDW.T_DUP')).toHaveLength(2);
+      }
+    }
+  });
+});
+
 describe('BTEQ export: copyData on a table renamed aside (#39 item 2)', () => {
   it("with the example's ifExists: rename, copyData: true the new table gets the rows, as with dbee deploy", async () => {
     const viaDeploy = workspace();

@@ -114,6 +114,8 @@ interface FromItem {
 
 interface Select {
   t: 'select';
+  /** `SELECT DISTINCT`: equal rows once (trailing blanks ignored, as Teradata compares character values). */
+  distinct?: boolean;
   top: number | null;
   items: SelectItem[];
   from: FromItem[];
@@ -261,6 +263,7 @@ class Parser {
 
   select(): Select {
     this.i++; // SELECT
+    const distinct = this.acceptWord('DISTINCT') !== null;
     let top: number | null = null;
     if (this.acceptWord('TOP')) {
       top = Number(this.peek()!.text);
@@ -302,7 +305,7 @@ class Parser {
         order.push({ e, desc });
       } while (this.acceptPunct(','));
     }
-    return { t: 'select', top, items, from, where, order };
+    return { t: 'select', top, items, from, where, order, ...(distinct ? { distinct } : {}) };
   }
 
   private insert(): Statement {
@@ -981,7 +984,15 @@ function runSelect(q: Select, ctx: EvalContext, outer: Env = []): { columns: str
     envs = idx.map((k) => envs[k]!);
   }
   if (q.top !== null) envs = envs.slice(0, q.top);
-  return { columns: labels, rows: envs.map((env) => project(env)) };
+  let rows = envs.map((env) => project(env));
+  if (q.distinct) {
+    const seen = new Set<string>();
+    rows = rows.filter((r) => {
+      const k = JSON.stringify(r.map((v) => (typeof v === 'string' ? v.trimEnd() : output(v))));
+      return seen.has(k) ? false : (seen.add(k), true);
+    });
+  }
+  return { columns: labels, rows };
 }
 
 function coerce(column: FakeColumn, v: unknown): unknown {

@@ -608,7 +608,7 @@ function copyRows(
   step: PlanStep,
   statements: string[],
   stamp: string,
-): { after: number; sql: string; table: string; backup: string; columns: string[] } | null {
+): { after: number; sql: string; table: string; backup: string; columns: string[]; set: boolean } | null {
   if (step.objectKey.kind !== 'table' || (step.action !== 'create' && step.action !== 'replace')) return null;
   const strategy = c.options.conflictStrategy?.(step) ?? 'raise';
   if (strategy !== 'rename' || !c.options.copyData?.(step)) return null;
@@ -621,7 +621,16 @@ function copyRows(
   const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${stamp}`.slice(0, 128))}`;
   const columns = model.columns.map((col) => col.name);
   const list = columns.join(', ');
-  return { after, sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`, table: sql, backup, columns };
+  // A SET table in a Teradata-mode session: the model is read in that mode, where a CREATE that says neither is SET.
+  const set = /\bSET\b/i.test(model.header.split(/\bTABLE\b/i)[0] ?? '');
+  return {
+    after,
+    sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`,
+    table: sql,
+    backup,
+    columns,
+    set,
+  };
 }
 
 /** Access right codes of `DBC.AllRightsV` / `DBC.AllRoleRightsV` whose table-level rights a rename aside passes on. */
@@ -1026,6 +1035,27 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
               `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
               `.IF ACTIVITYCOUNT <> ${copy.columns.length} THEN .GOTO FAIL_${n}`,
             );
+            if (copy.set && !c.ansi) {
+              // A SET table keeps one row of each set of duplicates an INSERT ... SELECT brings, silently, in Teradata
+              // mode (SQL Data Manipulation Language, INSERT ... SELECT, "Duplicate Rows and INSERT"; ANSI mode fails
+              // the request): a table holding duplicates stops the step here, before anything is renamed.
+              const list = copy.columns.join(', ');
+              lines.push(
+                `SELECT TOP 1 1 FROM (SELECT ${list} FROM ${sql} EXCEPT ALL SELECT DISTINCT ${list} FROM ${sql}) d;`,
+                `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+                `.IF ACTIVITYCOUNT > 0 THEN .GOTO DUPS_${n}`,
+              );
+              failures.push(
+                '',
+                `.LABEL DUPS_${n}`,
+                remark(
+                  `${sql} holds duplicate rows, and the new table is a SET table: the copy would keep one of each without a word. Nothing was renamed. ` +
+                    'Remove the duplicates, or make the new table MULTISET, then run the script again.',
+                ),
+                '.LOGOFF',
+                `.QUIT ${code}`,
+              );
+            }
           }
           const backup = `${name}_bak_${stamp}`.slice(0, 128);
           // The backup's ledger row and the RENAME are one transaction: a RENAME that fails leaves no row, and a
