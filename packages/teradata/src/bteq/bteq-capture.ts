@@ -40,11 +40,13 @@ export async function captureForRollback(
     const key = expand(step.key);
     const checksum = known.get(key) ?? null;
     if (REPLACED.has(kind) ? checksum === null : checksum !== null) continue;
+    // A SHOW that fails (a procedure compiled without its SPL text, a right the exporting user lacks) captures
+    // nothing: rollback.btq then stops at that object, as it does when nothing could be read.
     const definition = await captureDefinition(conn, {
       ...step.objectKey,
       schema: step.objectKey.schema ? expand(step.objectKey.schema) : step.objectKey.schema,
       name: expand(step.objectKey.name),
-    });
+    }).catch(() => null);
     if (definition) out.set(key, { checksum, definition });
   }
   return out;
