@@ -272,7 +272,7 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
     );
   });
 
-  it('a changed view: rollback.btq refuses and changes nothing; dbee rollback brings the earlier text back', async () => {
+  it('a changed view: rollback.btq puts the earlier text back (captured at export, #64 S4)', async () => {
     const first = await exportBteq('view-1');
     expect(bteq(first, 'deploy.btq').status).toBe(0);
     const before = await show('VIEW', 'v_customer_orders');
@@ -284,13 +284,11 @@ describe(`issue #39 on a live Teradata system (tmode ${TMODE})`, () => {
       await new Promise((r) => setTimeout(r, 1100));
       const second = await exportBteq('view-2');
       expect(bteq(second, 'deploy.btq').status).toBe(0);
-      const after = await show('VIEW', 'v_customer_orders');
+      expect(await show('VIEW', 'v_customer_orders')).toMatch(/created_at/i);
       const back = bteq(second, 'rollback.btq');
-      expect(back.status).not.toBe(0);
-      expect(back.stdout).toMatch(/was changed by deployment \d+, not created/);
-      expect(await show('VIEW', 'v_customer_orders')).toBe(after);
-      expect((await dbee('rollback', { assumeYes: true })).code).toBe(0);
-      expect(await show('VIEW', 'v_customer_orders')).toBe(before);
+      expect(back.status, back.stdout).toBe(0);
+      // SHOW VIEW answers the request text: the captured text again, up to its final semicolon.
+      expect((await show('VIEW', 'v_customer_orders')).replace(/;\s*$/, '')).toBe(before.replace(/;\s*$/, ''));
     } finally {
       writeFileSync(file, original);
     }

@@ -76,6 +76,35 @@ async function handMadeCustomers(w: TeradataWorkspace): Promise<void> {
   await dba.run('INSERT INTO DEV_EDW.customers VALUES (?, ?, ?, ?)', [7, 'Ada', 'R', '2026-01-01 00:00:00']);
 }
 
+describe('BTEQ export: copyData into a SET table from a table holding duplicate rows (#64)', () => {
+  it('TERA: the step stops before the rename instead of copying one row of each duplicate; a MULTISET table gets them all', async () => {
+    for (const kind of ['SET', 'MULTISET'] as const) {
+      const w = workspace();
+      w.write(
+        'schema/edw/tables/t_dup.sql',
+        `CREATE ${kind} TABLE {{env}}_EDW.t_dup (a INTEGER, b VARCHAR(5)) PRIMARY INDEX (a);\n`,
+      );
+      const dba = w.session.newSession();
+      await dba.run('CREATE MULTISET TABLE DEV_EDW.t_dup (a INTEGER, b VARCHAR(5)) PRIMARY INDEX (a)');
+      await dba.run("INSERT INTO DEV_EDW.t_dup VALUES (1, 'x')");
+      await dba.run("INSERT INTO DEV_EDW.t_dup VALUES (1, 'x ')");
+      const { deploy } = await exportScripts(w);
+      const run = await runBteq(deploy, w.session.newSession());
+      const tables = [...w.session.catalog.keys()].filter((k) => k.includes('T_DUP'));
+      if (kind === 'SET') {
+        expect(run.exitCode).toBeGreaterThan(16);
+        expect(run.output.join('\n')).toMatch(/DEV_EDW\.T_DUP holds duplicate rows, and the new table is a SET table/);
+        expect(tables).toEqual(['DEV_EDW.T_DUP']);
+        expect(w.session.rows('DEV_EDW.T_DUP')).toHaveLength(2);
+        expect(w.ledger('lock')).toEqual([]);
+      } else {
+        expect(run.exitCode, run.output.slice(-4).join('\n')).toBe(0);
+        expect(w.session.rows('DEV_EDW.T_DUP')).toHaveLength(2);
+      }
+    }
+  });
+});
+
 describe('BTEQ export: copyData on a table renamed aside (#39 item 2)', () => {
   it("with the example's ifExists: rename, copyData: true the new table gets the rows, as with dbee deploy", async () => {
     const viaDeploy = workspace();
@@ -136,8 +165,8 @@ function later(script: string, by = 7): string {
   return script.replace(/\b(\d{16})\b/g, (m) => String(Number(m) + by));
 }
 
-describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1)', () => {
-  it('rollback.btq of the second deployment stops before anything is undone; dbee rollback brings the earlier view text back', async () => {
+describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1, #64 S4)', () => {
+  it('rollback.btq of the second deployment brings the earlier view text back (captured at export)', async () => {
     const w = workspace();
     const first = await exportScripts(w, 'first');
     expect((await runBteq(first.deploy, w.session.newSession())).exitCode).toBe(0);
@@ -151,26 +180,57 @@ describe('BTEQ rollback of a deployment that changed REPLACE objects (#39 item 1
     const second = await exportScripts(w, 'second');
     const run = await runBteq(later(second.deploy), w.session.newSession());
     expect(run.exitCode, run.output.join('\n')).toBe(0);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show).toMatch(/created_at/i);
+    const known = () => w.ledger('objects').find((o) => o.OBJECT_KEY === 'view:DEV_EDW.V_CUSTOMER_ORDERS')?.CHECKSUM;
+    const firstChecksum = w
+      .ledger('steps')
+      .find((st) => st.OBJECT_KEY === 'view:DEV_EDW.V_CUSTOMER_ORDERS' && st.STATUS === 'applied')?.CHECKSUM;
+    expect(known()).not.toBe(firstChecksum);
+
+    const back = await runBteq(later(second.rollback), w.session.newSession());
+    expect(back.exitCode, back.output.join('\n')).toBe(0);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show.replace(/;$/, '')).toBe(
+      viewBefore.replace(/;$/, ''),
+    );
+    expect(w.ledger('lock')).toEqual([]);
+    // The ledger knows the view at the first deployment's checksum again.
+    expect(known()).toBe(firstChecksum);
+  });
+
+  it('a script exported before another deployment changed the view stops before anything is undone; dbee rollback brings the text back', async () => {
+    const w = workspace();
+    const first = await exportScripts(w, 'first');
+    expect((await runBteq(first.deploy, w.session.newSession())).exitCode).toBe(0);
+    const file = join(w.root, 'schema/edw/views/v_customer_orders.sql');
+    const source = readFileSync(file, 'utf8');
+    w.write('schema/edw/views/v_customer_orders.sql', source.replace('c.segment', 'c.segment,\n       c.created_at'));
+    // Exported now (the first deployment's view captured), run after another release changed the view.
+    const second = await exportScripts(w, 'second');
+    w.write('schema/edw/views/v_customer_orders.sql', source.replace('c.segment', 'c.segment AS seg'));
+    const third = await exportScripts(w, 'third');
+    expect((await runBteq(later(third.deploy, 3), w.session.newSession())).exitCode).toBe(0);
+    const viewBefore = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
+    // Ids from the export's second: the second script's shifted past the third's (exported up to a second later).
+    expect((await runBteq(later(second.deploy, 200), w.session.newSession())).exitCode).toBe(0);
     const viewAfter = w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')!.show;
-    expect(viewAfter).toMatch(/created_at/i);
 
     const mark = w.session.log.length;
-    const back = await runBteq(later(second.rollback), w.session.newSession());
+    const back = await runBteq(later(second.rollback, 200), w.session.newSession());
     expect(back.exitCode).toBeGreaterThan(16);
     expect(back.output.join('\n')).toMatch(
-      /V_CUSTOMER_ORDERS was changed by deployment \d+, not created: .*dbee rollback/i,
+      /V_CUSTOMER_ORDERS was changed by deployment \d+, not created, from another definition than the one captured when this script was exported: .*dbee rollback/i,
     );
     // Nothing was undone, nothing written: the view is the second deployment's, the ledger has no rollback row.
     expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewAfter);
     // Only reads, and the deployment lock taken and released.
     expect(w.requestsSince(mark).filter((r) => !/^\s*SELECT\b/i.test(r) && !/"lock"/.test(r))).toEqual([]);
     expect(w.ledger('lock')).toEqual([]);
-    expect(w.ledger('deployments').map((d) => d.KIND)).toEqual(['deploy', 'deploy']);
+    expect(w.ledger('deployments').map((d) => d.KIND)).toEqual(['deploy', 'deploy', 'deploy']);
 
-    // What the script points at works: dbee rollback restores the first deployment's text.
+    // What the script points at works: dbee rollback restores the text the view had before.
     const r = await w.dbee('rollback', { assumeYes: true });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewBefore);
+    expect(w.session.catalog.get('DEV_EDW.V_CUSTOMER_ORDERS')?.show).toBe(viewBefore.replace(/;$/, ''));
   });
 
   it('rollback.btq of a first deployment still drops the view it created', async () => {

@@ -224,11 +224,17 @@ describe('BTEQ export of examples/teradata, run by the BTEQ interpreter', () => 
     const back = await runBteq(rollback, w.session.newSession());
     expect(back.exitCode, back.output.join('\n')).toBe(0);
     expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_ID: 7 })]);
-    // Every renamed object is back under its name; the staging table (dropped) and the hand-made join index (dropped
-    // before the rename: a script cannot capture its SHOW text) are not.
+    // Every renamed object is back under its name, and the hand-made join index (dropped before the rename) is made
+    // again from its text captured at export, over the tables put back (#64 S4); the staging table (dropped) is not.
     expect([...w.session.catalog.keys()].filter((k) => k.startsWith('DEV_EDW.')).sort()).toEqual(
-      ['CUSTOMERS', 'LOAD_ORDERS', 'ORDERS', 'PURGE_CANCELLED', 'V_CUSTOMER_ORDERS'].map((n) => `DEV_EDW.${n}`),
+      ['CUSTOMERS', 'JI_ORDERS_BY_CUSTOMER', 'LOAD_ORDERS', 'ORDERS', 'PURGE_CANCELLED', 'V_CUSTOMER_ORDERS'].map(
+        (n) => `DEV_EDW.${n}`,
+      ),
     );
+    expect(w.session.catalog.get('DEV_EDW.JI_ORDERS_BY_CUSTOMER')?.dependsOn).toEqual([
+      'DEV_EDW.ORDERS',
+      'DEV_EDW.CUSTOMERS',
+    ]);
   });
 
   it('the rollback script never drops a table that holds rows without a backup', async () => {

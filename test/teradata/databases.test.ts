@@ -134,7 +134,7 @@ describe('Teradata users and profiles: the same safe subset', () => {
 describe('BTEQ scripts: databases, users, roles and profiles the ledger does not know', () => {
   async function script(w: TeradataWorkspace, ifExists: string): Promise<string> {
     const dbYaml = readFileSync(join(w.root, 'db.yaml'), 'utf8').replace(
-      /  - match: schema\/edw\/etl_profile[^\n]*\n[^\n]*\n/,
+      / {2}- match: schema\/edw\/etl_profile[^\n]*\n[^\n]*\n/,
       '',
     );
     w.write(

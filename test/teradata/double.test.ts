@@ -323,3 +323,32 @@ describe('Teradata test double: the ALTER forms a table change uses (issue #17 p
     expect(s.rows('SALES.T_EMPTY')).toEqual([]);
   });
 });
+
+describe('Teradata test double: duplicate rows in a SET table (#64)', () => {
+  it('TERA: INSERT ... SELECT drops the duplicates silently; ANSI refuses the request (2802); one duplicate row is 2802 in both', async () => {
+    for (const tmode of ['TERA', 'ANSI'] as const) {
+      const s = new FakeTeradataSession({ databases: ['SALES'], tmode });
+      await s.run('CREATE MULTISET TABLE SALES.src (a INTEGER, b VARCHAR(5)) PRIMARY INDEX (a)');
+      await s.run('CREATE SET TABLE SALES.dst (a INTEGER, b VARCHAR(5)) PRIMARY INDEX (a)');
+      for (const [a, b] of [
+        [1, 'x'],
+        [1, 'x '],
+        [2, 'y'],
+      ] as const)
+        await s.run('INSERT INTO SALES.src VALUES (?, ?)', [a, b]);
+      if (tmode === 'TERA') {
+        const r = await s.run('INSERT INTO SALES.dst SELECT a, b FROM SALES.src');
+        expect(r.rowCount).toBe(2);
+        expect(s.rows('SALES.DST')).toHaveLength(2);
+      } else {
+        await expect(s.run('INSERT INTO SALES.dst SELECT a, b FROM SALES.src')).rejects.toThrow(code(2802));
+        expect(s.rows('SALES.DST')).toEqual([]);
+        await s.run('INSERT INTO SALES.dst VALUES (?, ?)', [1, 'x']);
+      }
+      await expect(s.run('INSERT INTO SALES.dst VALUES (?, ?)', [1, 'x'])).rejects.toThrow(code(2802));
+      // MULTISET keeps them.
+      await s.run('INSERT INTO SALES.src VALUES (?, ?)', [1, 'x']);
+      expect(s.rows('SALES.SRC')).toHaveLength(4);
+    }
+  });
+});

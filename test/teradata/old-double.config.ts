@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
@@ -21,6 +21,12 @@ const commit = process.env.DBEE_OLD_DOUBLE ?? '58d6c5a';
 const dir = mkdtempSync(join(tmpdir(), 'dbee-old-double-'));
 cpSync(join(REPO, 'packages/teradata/src'), dir, { recursive: true });
 mkdirSync(join(dir, 'testing'), { recursive: true });
+// The old doubles import the package's modules from a flat src/ (`../splitter`); they now live in parse/, render/,
+// introspect/ and bteq/: a re-export at each old place.
+for (const folder of ['parse', 'render', 'introspect', 'bteq'])
+  for (const f of readdirSync(join(dir, folder)).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts')))
+    if (!existsSync(join(dir, f)))
+      writeFileSync(join(dir, f), `export * from './${folder}/${f.replace(/\.ts$/, '')}';\n`);
 // The double lived in packages/teradata/src/testing/ until it moved out of src/ (then its imports say ../src/...).
 const files = execFileSync('git', ['ls-tree', '--name-only', commit, 'packages/teradata/src/testing/'], {
   cwd: REPO,

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compareDefinitions } from '../../packages/teradata/src/teradata-normalize';
+import { compareDefinitions } from '../../packages/teradata/src/render/teradata-normalize';
 import { FakeTeradataSession } from '../../packages/teradata/testing';
 import { teradataWorkspace, type TeradataWorkspace } from './helpers';
 
@@ -270,5 +270,33 @@ RENAME TABLE {{env}}_EDW.stage_orders_old TO {{env}}_EDW.stage_orders;
       ).equal,
     ).toBe(true);
     expect((await w.dbee('deploy', { assumeYes: true, now: LATER })).stdout).toMatch(/edw: nothing to deploy/);
+  });
+});
+
+describe('statistics of a changed table (#64 S5)', () => {
+  it('only the groups a change touches are collected again: a new column and its new group, not the table in full; a comment collects none', async () => {
+    await deployedExample();
+    const collects = (mark: number) => w.requestsSince(mark).filter((r) => /^\s*COLLECT\b/i.test(r));
+    w.write(
+      ORDERS,
+      read(ORDERS)
+        .replace(
+          '  note         VARCHAR(500) CHARACTER SET UNICODE',
+          '  note         VARCHAR(500) CHARACTER SET UNICODE,\n  channel      CHAR(1)',
+        )
+        .replace('COLUMN (order_date) ON', 'COLUMN (order_date), COLUMN (channel) ON'),
+    );
+    let mark = w.session.log.length;
+    const r = await w.dbee('deploy', { assumeYes: true, now: LATER, allowHazards: ['table-rewrite'] });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(collects(mark)).toEqual(['COLLECT STATISTICS COLUMN (channel) ON DEV_EDW.orders']);
+    expect(w.session.catalog.get('DEV_EDW.ORDERS')!.statistics).toEqual([['CUSTOMER_ID'], ['ORDER_DATE'], ['CHANNEL']]);
+
+    w.write(ORDERS, `${read(ORDERS)}\nCOMMENT ON TABLE {{env}}_EDW.orders AS 'Orders of the shop';\n`);
+    mark = w.session.log.length;
+    const c = await w.dbee('deploy', { assumeYes: true, now: LATER });
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+    expect(w.requestsSince(mark).filter((q) => /^\s*COMMENT\b/i.test(q))).toHaveLength(1);
+    expect(collects(mark)).toEqual([]);
   });
 });

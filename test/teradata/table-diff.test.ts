@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffTables, tableModel } from '../../packages/teradata/src/teradata-table-diff';
+import { diffTables, tableModel } from '../../packages/teradata/src/render/teradata-table-diff';
 
 /**
  * The table model and diff of @dbee/teradata (pure: sources against SHOW TABLE text); `dbee deploy` runs it through

@@ -9,10 +9,10 @@ import {
   type PlanStep,
 } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
-import { toBteq } from './bteq';
-import { expandPlaceholders } from './placeholders';
+import { toBteq } from './bteq/bteq';
+import { expandPlaceholders } from './parse/placeholders';
 import { prepareTeradataPlan } from './teradata-deploy';
-import { parseTeradata } from './teradata-parser';
+import { parseTeradata } from './parse/teradata-parser';
 import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
 
 const REPO = join(__dirname, '..', '..', '..');

@@ -1,14 +1,14 @@
 // Public API of @dbee/teradata: a flat list of explicit exports.
 export { createTeradataEngine, teradataCapabilities } from './teradata-engine';
-export { extractTeradata, teradataAudit, restoreDatabaseNames } from './extract';
+export { extractTeradata, teradataAudit, restoreDatabaseNames } from './introspect/extract';
 export type { TeradataEngineOptions } from './teradata-engine';
 
-export { tokenize, splitStatements, isSignificant } from './splitter';
-export type { Token, TokenType, SplitStatement, SplitOptions } from './splitter';
-export { parseTeradata, classifyStatement, scanReferences, TeradataParser } from './teradata-parser';
-export type { TeradataParseOptions, StatementClass } from './teradata-parser';
-export { normalizeName, quoteIdent, qualify, quoteString, RESERVED_WORDS } from './teradata-identifiers';
-export { expandPlaceholders } from './placeholders';
+export { tokenize, splitStatements, isSignificant } from './parse/splitter';
+export type { Token, TokenType, SplitStatement, SplitOptions } from './parse/splitter';
+export { parseTeradata, classifyStatement, scanReferences, TeradataParser } from './parse/teradata-parser';
+export type { TeradataParseOptions, StatementClass } from './parse/teradata-parser';
+export { normalizeName, quoteIdent, qualify, quoteString, RESERVED_WORDS } from './parse/teradata-identifiers';
+export { expandPlaceholders } from './parse/placeholders';
 
 export type {
   TeradataDriver,
@@ -50,7 +50,7 @@ export {
   REPLACEABLE_KINDS,
   SHOWABLE_KINDS,
   MAX_NAME_LENGTH,
-} from './teradata-renderer';
+} from './render/teradata-renderer';
 export {
   planObjectChange,
   prepareTeradataPlan,
@@ -62,10 +62,10 @@ export {
 } from './teradata-deploy';
 export type { ObjectChange, ObjectChangeOptions, PreparePlanOptions, TableBackup } from './teradata-deploy';
 
-export { normalizeDefinition, compareDefinitions, tableAttributesFromSql } from './teradata-normalize';
-export type { NormalizeOptions, DefinitionComparison, TeradataTableAttributes } from './teradata-normalize';
-export { listChangedObjects, formatDbcTimestamp } from './teradata-introspector';
-export type { ChangedObjectsOptions, ChangedObject } from './teradata-introspector';
+export { normalizeDefinition, compareDefinitions, tableAttributesFromSql } from './render/teradata-normalize';
+export type { NormalizeOptions, DefinitionComparison, TeradataTableAttributes } from './render/teradata-normalize';
+export { listChangedObjects, formatDbcTimestamp } from './introspect/teradata-introspector';
+export type { ChangedObjectsOptions, ChangedObject } from './introspect/teradata-introspector';
 export { compareObjects } from './teradata-compare';
 
 export { acquireTeradataLock } from './teradata-lock';
@@ -79,8 +79,8 @@ export {
   TERADATA_LEDGER_DATABASE,
 } from './teradata-ledger';
 
-export { toBteq, toBteqRollback, bteqRequest, bteqReturnCode, BTEQ_LEDGER_FAILED } from './bteq';
-export type { BteqOptions, BteqLedgerOptions } from './bteq';
+export { toBteq, toBteqRollback, bteqRequest, bteqReturnCode, BTEQ_LEDGER_FAILED } from './bteq/bteq';
+export type { BteqOptions, BteqLedgerOptions } from './bteq/bteq';
 
 export {
   existingObjects,
@@ -90,4 +90,4 @@ export {
   backupNameFromStamp,
   searchPathStatement,
   sessionSetup,
-} from './teradata-objects';
+} from './introspect/teradata-objects';

@@ -1,5 +1,5 @@
 import type { CollectedStatistics, Connection, RecommendedStatistics, StatisticsAdviceRole } from '@dbee/core';
-import { qualify, quoteIdent } from './teradata-identifiers';
+import { qualify, quoteIdent } from './parse/teradata-identifiers';
 
 /**
  * Teradata's part of `dbee advise`: the optimizer's own statistics recommendations and the collected statistics.
@@ -27,7 +27,7 @@ export const teradataStatisticsAdvice: StatisticsAdviceRole = {
   async collected(conn: Connection, schemas: string[]): Promise<CollectedStatistics[]> {
     if (!schemas.length) return [];
     const r = await conn.query<{ db: string; tbl: string; col: string | null; at: unknown }>(
-      `SELECT DatabaseName AS db, TableName AS tbl, ColumnName AS col, LastCollectTimeStamp AS at FROM DBC.StatsV WHERE DatabaseName IN (${schemas.map(() => '?').join(', ')})`,
+      `SELECT DatabaseName AS db, TableName AS tbl, ColumnName AS col, LastCollectTimeStamp AS at FROM DBC.StatsV WHERE UPPER(DatabaseName) IN (${schemas.map(() => '?').join(', ')})`,
       schemas,
     );
     return r.rows.map((row) => ({

@@ -1,12 +1,19 @@
 import { formatKey, type Connection, type Hazard, type ObjectKey, type RenderedStep } from '@dbee/core';
 import { sessionMode } from './teradata-connection';
-import { isSignificant, tokenize } from './splitter';
-import { backupNameFromStamp } from './teradata-objects';
+import { isSignificant, tokenize } from './parse/splitter';
+import { backupNameFromStamp } from './introspect/teradata-objects';
 import { captureDefinition as showDefinition, tableDependents } from './teradata-deploy';
-import { normalizeName, qualify, quoteString } from './teradata-identifiers';
-import { compareDefinitions } from './teradata-normalize';
-import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
-import { diffTables, tableModel } from './teradata-table-diff';
+import { normalizeName, qualify, quoteString } from './parse/teradata-identifiers';
+import { compareDefinitions } from './render/teradata-normalize';
+import {
+  definitionStatements,
+  qualifiedName,
+  REPLACEABLE_KINDS,
+  renderDrop,
+  toReplace,
+} from './render/teradata-renderer';
+import { liveStatistics, statisticsToCollect } from './render/teradata-statistics';
+import { diffTables, tableModel } from './render/teradata-table-diff';
 
 type Planned = { steps: RenderedStep[] } | { migration: string[] };
 
@@ -16,8 +23,9 @@ type Planned = { steps: RenderedStep[] } | { migration: string[] };
  *
  * - **Table**: its CREATE TABLE against `SHOW TABLE` of the target (`diffTables`: ALTER TABLE ... ADD / DROP columns,
  *   DEFAULT and TITLE, secondary indexes), then its COMMENT statements whose text differs from the target's
- *   (`DBC.TablesV` / `DBC.ColumnsV.CommentString`; reverse: the old comment), then its COLLECT STATISTICS statements
- *   again (statistics are not schema: collecting them again refreshes them; a line removed from the file leaves its
+ *   (`DBC.TablesV` / `DBC.ColumnsV.CommentString`; reverse: the old comment), then the groups of its COLLECT
+ *   STATISTICS statements that read a column the change adds or that the target has no statistics on
+ *   (`statisticsToCollect`: a table is not re-collected in full for a comment; a group removed from the file keeps its
  *   statistics) and its GRANT / REVOKE statements again (both are idempotent; a GRANT removed from the file is not
  *   revoked). Anything else asks for a migration, naming what changed.
  * - **Join index, hash index** (written with CREATE): dropped and created again (they hold no rows of their own);
@@ -141,7 +149,18 @@ export async function planChange(
   const changedComments = await commentChanges(conn, key, comments);
   for (const c of changedComments)
     steps.push(step({ action: 'alter', statements: [c.statement], reverse: [c.reverse], hazards: [] }));
-  if (rerun.length) steps.push(step({ action: 'alter', statements: rerun, reverse: [], hazards: [] }));
+  // Statistics only for the groups the change touches (a column it adds) or the target lacks (#64 S5); grants again.
+  const added = new Set(
+    source.columns
+      .filter((c) => !target.columns.some((x) => x.name === c.name))
+      .map((c) => c.name.replace(/"/g, '').toUpperCase()),
+  );
+  const collects = rerun.filter((s) => firstWord(s) === 'COLLECT');
+  const again = [
+    ...(collects.length ? statisticsToCollect(collects, await liveStatistics(conn, key), added) : []),
+    ...rerun.filter((s) => firstWord(s) !== 'COLLECT'),
+  ];
+  if (again.length) steps.push(step({ action: 'alter', statements: again, reverse: [], hazards: [] }));
   return { steps };
 }
 

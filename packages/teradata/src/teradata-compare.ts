@@ -2,11 +2,17 @@ import { formatKey, type Hazard, type LiveComparison, type ObjectKey, type Rende
 import { sessionMode } from './teradata-connection';
 import { firstWord, planChange } from './teradata-change';
 import { captureDefinition } from './teradata-deploy';
-import { normalizeName } from './teradata-identifiers';
-import { listChangedObjects, type ChangedObject } from './teradata-introspector';
-import { compareDefinitions } from './teradata-normalize';
-import { existingObjects } from './teradata-objects';
-import { definitionStatements, qualifiedName, REPLACEABLE_KINDS, renderDrop, toReplace } from './teradata-renderer';
+import { normalizeName } from './parse/teradata-identifiers';
+import { listChangedObjects, type ChangedObject } from './introspect/teradata-introspector';
+import { compareDefinitions } from './render/teradata-normalize';
+import { existingObjects } from './introspect/teradata-objects';
+import {
+  definitionStatements,
+  qualifiedName,
+  REPLACEABLE_KINDS,
+  renderDrop,
+  toReplace,
+} from './render/teradata-renderer';
 
 /**
  * `dbee diff --env` on Teradata (`Engine.compare`): each source object of the project against the live one, with

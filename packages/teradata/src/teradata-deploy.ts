@@ -9,10 +9,10 @@ import {
   type Plan,
   type PlanStep,
 } from '@dbee/core';
-import { expandPlaceholders } from './placeholders';
-import { normalizeName } from './teradata-identifiers';
+import { expandPlaceholders } from './parse/placeholders';
+import { normalizeName } from './parse/teradata-identifiers';
 import { teradataErrorCode } from './teradata-errors';
-import { parseTeradata } from './teradata-parser';
+import { parseTeradata } from './parse/teradata-parser';
 import {
   backupName,
   definitionStatements,
@@ -27,7 +27,7 @@ import {
   showText,
   tableColumns,
   toReplace,
-} from './teradata-renderer';
+} from './render/teradata-renderer';
 
 /**
  * Deploy semantics on Teradata, as functions that turn a plan step into the statements to run and the

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { ResolvedEnvironment } from '@dbee/core';
+import { PLAN_FORMAT_VERSION, type Plan, type ResolvedEnvironment } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
 import { createTeradataEngine } from './teradata-engine';
 import { ledgerDatabaseFor, teradataLedger } from './teradata-ledger';
-import { parseTeradata } from './teradata-parser';
+import { parseTeradata } from './parse/teradata-parser';
 import { fakeDriver, FakeTeradataSession } from '../testing/fake-connection';
 
 function env(connection: ResolvedEnvironment['connection']): ResolvedEnvironment {
@@ -94,5 +94,28 @@ describe('ledger', () => {
       expect(s.sql).toMatch(/^CREATE MULTISET TABLE DBEE_LEDGER\."\w+", NO FALLBACK \(/);
       expect(s.sql).toMatch(/\) (UNIQUE )?PRIMARY INDEX \("[\w", ]+"\)$/);
     }
+  });
+});
+
+describe('the BTEQ export (#64 S4)', () => {
+  it('writes both scripts when the target cannot be reached; rollback.btq says its changed objects were not read', async () => {
+    const driver = fakeDriver(new FakeTeradataSession(), {
+      connectError: { source: 'driver', text: 'Failed to connect to td:1025' },
+    });
+    const engine = createTeradataEngine({ loadDriver: () => driver });
+    const plan: Plan = {
+      formatVersion: PLAN_FORMAT_VERSION,
+      engine: 'teradata',
+      projects: ['edw'],
+      sourceCommit: null,
+      baseFingerprint: null,
+      steps: [],
+    };
+    const files = await engine.export!.exportPlan(plan, 'bteq', {
+      variables: {},
+      environment: env({ host: 'td', user: 'u', password: 'p' }),
+    });
+    expect(Object.keys(files).sort()).toEqual(['deploy.btq', 'rollback.btq']);
+    expect(files['rollback.btq']).toContain('the target was not read when this script was written');
   });
 });

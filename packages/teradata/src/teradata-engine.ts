@@ -1,17 +1,18 @@
-import { kindKeyword, renderDrop } from './teradata-renderer';
+import { kindKeyword, renderDrop } from './render/teradata-renderer';
 import { teradataSmoke } from './teradata-smoke';
 import { teradataStatisticsAdvice } from './teradata-advise';
-import { toBteq, toBteqRollback } from './bteq';
-import { extractTeradata, ownedDatabases, teradataAudit } from './extract';
+import { toBteq, toBteqRollback } from './bteq/bteq';
+import { captureForRollback } from './bteq/bteq-capture';
+import { extractTeradata, ownedDatabases, teradataAudit } from './introspect/extract';
 import { planChange } from './teradata-change';
 import { compareObjects } from './teradata-compare';
-import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
+import type { Engine, EngineCapabilities, Plan, ResolvedEnvironment } from '@dbee/core';
 import type { TeradataDriver, TeradataDriverName } from './driver/driver';
 import { connectTeradata } from './teradata-connection';
 import { mapTeradataError } from './teradata-errors';
 import { acquireTeradataLock, clearTeradataLock, teradataLockHolder } from './teradata-lock';
 import { ledgerDatabaseFor, teradataLedger, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
-import { TeradataParser } from './teradata-parser';
+import { TeradataParser } from './parse/teradata-parser';
 import {
   captureDefinition,
   existingObjects,
@@ -20,7 +21,7 @@ import {
   searchPathStatement,
   sessionSetup,
   setAside,
-} from './teradata-objects';
+} from './introspect/teradata-objects';
 
 /**
  * What Teradata can do, as data.
@@ -68,6 +69,17 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
   // Columns of the tables `setAside` renamed, by backup name: `renderCopyData` lists them (Teradata cannot read
   // the catalog inside a statement, as PostgreSQL's DO block does).
   const renamedColumns = new Map<string, string[]>();
+  // The export still writes both scripts when the target cannot be reached from where it runs: rollback.btq then
+  // says so in its header, and stops before undoing a changed object (as it did before it could restore them).
+  const capturedFrom = async (environment: ResolvedEnvironment, plan: Plan, variables: Record<string, string>) => {
+    const conn = await connectTeradata(environment, { loadDriver: options.loadDriver }).catch(() => null);
+    if (!conn) return undefined;
+    try {
+      return await captureForRollback(conn, plan, { variables, ledgerDatabase: ledgerDatabaseFor(environment) });
+    } finally {
+      await conn.close();
+    }
+  };
   return {
     name: 'teradata',
     capabilities: teradataCapabilities,
@@ -106,10 +118,13 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
         const transactionMode =
           String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);
         const common = { variables, now, ledger, transactionMode, conflictStrategy, copyData };
+        // The definitions rollback.btq puts back (changed views, macros, procedures; hand-made join indexes the
+        // release drops), read from the target now: the script cannot read them at run time (#64 S4).
+        const previous = environment ? await capturedFrom(environment, plan, variables) : undefined;
         return {
           'deploy.btq': await toBteq(plan, common),
           // Steps whose reverse is only known against the live system are left out of the rollback script, and say so.
-          'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true }),
+          'rollback.btq': await toBteqRollback(plan, { ...common, skipUnknownReverse: true, previous }),
         };
       },
     },

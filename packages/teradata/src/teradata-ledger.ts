@@ -1,5 +1,5 @@
 import { DbeeError, type LedgerDialect, type ResolvedEnvironment } from '@dbee/core';
-import { quoteIdent } from './teradata-identifiers';
+import { quoteIdent } from './parse/teradata-identifiers';
 
 /** Default database of the ledger and lock tables; `connection.ledgerDatabase` overrides it. */
 export const TERADATA_LEDGER_DATABASE = 'DBEE_LEDGER';

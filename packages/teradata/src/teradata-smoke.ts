@@ -1,5 +1,5 @@
 import type { Connection, Engine, ObjectKey } from '@dbee/core';
-import { normalizeName } from './teradata-identifiers';
+import { normalizeName } from './parse/teradata-identifiers';
 
 /** The smoke-check role of the Teradata engine (`Engine.smoke`). */
 export type TeradataSmokeDialect = NonNullable<Engine['smoke']>;

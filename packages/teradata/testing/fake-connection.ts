@@ -1,8 +1,8 @@
 import type { TeradataDriver, TeradataResult, TeradataResultSet, TeradataSession } from '../src/driver/driver';
 import { TeradataConnection } from '../src/teradata-connection';
-import { parseTeradata } from '../src/teradata-parser';
-import { isSignificant, tokenize, type Token } from '../src/splitter';
-import { tableColumns } from '../src/teradata-renderer';
+import { parseTeradata } from '../src/parse/teradata-parser';
+import { isSignificant, tokenize, type Token } from '../src/parse/splitter';
+import { tableColumns } from '../src/render/teradata-renderer';
 import type { ParsedTable } from './fake-ddl';
 import {
   alterDropColumns,
@@ -147,6 +147,13 @@ interface FakeSystem {
   /** PERM, SPOOL and TEMPORARY space of each database made or modified by DDL (`DBC.DatabasesV`). */
   spaces: Map<string, { perm: number | null; spool: number | null; temp: number | null }>;
   splWarnings?: (sql: string) => string | null;
+  /**
+   * The spelling each database or user was made with, by its upper-case name. "Case is preserved" in names (Teradata
+   * Vantage SQL Fundamentals, "Names": object names are stored as written and compared case-blind by the parser), so
+   * `DBC.DatabasesV.DatabaseName` and every dictionary view's `DatabaseName` answer `dev_edw` for a database created
+   * as `dev_edw`; an ANSI session compares that with `'DEV_EDW'` case-specifically and does not find it.
+   */
+  spellings: Map<string, string>;
 }
 
 /** The message a driver error carries, in the native library's format. */
@@ -320,6 +327,7 @@ export class FakeTeradataSession implements TeradataSession {
       profiles: new Map(),
       spaces: new Map(),
       splWarnings: options.splWarnings,
+      spellings: new Map(),
     };
     this.number = ++this.system.sessions;
     for (const [k, v] of Object.entries(options.objects ?? {})) {
@@ -333,7 +341,43 @@ export class FakeTeradataSession implements TeradataSession {
         show: v.show.trim(),
       });
     }
-    for (const d of options.databases ?? []) this.databases.add(d.toUpperCase());
+    for (const d of options.databases ?? []) {
+      this.databases.add(d.toUpperCase());
+      this.system.spellings.set(d.toUpperCase(), d);
+    }
+  }
+
+  /** A database's name as it was created (upper-case key in, the case it was written in out). */
+  spelledDatabase(upper: string | undefined): string | undefined {
+    return upper === undefined ? undefined : (this.system.spellings.get(upper) ?? upper);
+  }
+
+  /**
+   * The first session of a new fake system that starts as a copy of this one: its objects with their rows, rights
+   * and statistics, databases, users, roles and profiles (not the scripted replies, nor the log). A test builds a
+   * target once and runs a script on as many copies as it has cut points.
+   */
+  copySystem(): FakeTeradataSession {
+    const copy = new FakeTeradataSession({
+      tmode: this.tmode,
+      user: this.user,
+      strictReferences: this.system.strictReferences,
+      clock: this.system.clock,
+      splWarnings: this.system.splWarnings,
+    });
+    const from = this.system;
+    Object.assign(copy.system, {
+      catalog: new Map([...from.catalog].map(([k, o]) => [k, structuredClone(o)])),
+      databases: new Set(from.databases),
+      anyDatabase: from.anyDatabase,
+      roles: new Set(from.roles),
+      owners: new Map(from.owners),
+      users: new Set(from.users),
+      profiles: new Map([...from.profiles].map(([k, v]) => [k, { ...v }])),
+      spaces: new Map([...from.spaces].map(([k, v]) => [k, { ...v }])),
+      spellings: new Map(from.spellings),
+    } satisfies Partial<FakeSystem>);
+    return copy;
   }
 
   /** Another session on the same fake system (shared catalog, rows, replies and log). */
@@ -592,6 +636,7 @@ export class FakeTeradataSession implements TeradataSession {
         },
         dbcView: (name) => this.dbcView(name),
         caseBlind: this.tmode === 'TERA',
+        tmode: this.tmode,
         get defaultDatabase() {
           return session.defaultDatabase;
         },
@@ -633,7 +678,7 @@ export class FakeTeradataSession implements TeradataSession {
     const spelled = (id: string) => this.catalog.get(id)?.spelling ?? id.slice(id.indexOf('.') + 1);
     if (name === 'TABLESV') {
       return entries.map((e) => ({
-        DATABASENAME: e.db,
+        DATABASENAME: this.spelledDatabase(e.db),
         TABLENAME: e.o.spelling ?? e.name,
         TABLEKIND: e.o.tableKind,
         CREATORNAME: e.o.creatorName ?? null,
@@ -646,7 +691,7 @@ export class FakeTeradataSession implements TeradataSession {
     if (name === 'COLUMNSV') {
       return entries.flatMap((e) =>
         (e.o.columns ?? tableColumns(e.o.show) ?? []).map((c, i) => ({
-          DATABASENAME: e.db,
+          DATABASENAME: this.spelledDatabase(e.db),
           TABLENAME: e.o.spelling ?? e.name,
           COLUMNNAME: c.toUpperCase(),
           COLUMNID: 1025 + i,
@@ -664,7 +709,7 @@ export class FakeTeradataSession implements TeradataSession {
           .filter((r) => r.role === roles)
           .map((r) => ({
             [roles ? 'ROLENAME' : 'USERNAME']: r.grantee,
-            DATABASENAME: e.db,
+            DATABASENAME: this.spelledDatabase(e.db),
             TABLENAME: e.o.spelling ?? e.name,
             COLUMNNAME: 'All',
             ACCESSRIGHT: r.right,
@@ -674,7 +719,7 @@ export class FakeTeradataSession implements TeradataSession {
     }
     if (name === 'DATABASESV')
       return [...this.databases].map((d) => ({
-        DATABASENAME: d,
+        DATABASENAME: this.spelledDatabase(d),
         DBKIND: this.system.users.has(d) ? 'U' : 'D',
         OWNERNAME: this.system.owners.get(d) ?? 'DBC',
         PERMSPACE: this.system.spaces.get(d)?.perm ?? null,
@@ -690,9 +735,9 @@ export class FakeTeradataSession implements TeradataSession {
         .map((e) => {
           const [db, table] = (e.o.dependsOn?.[0] ?? '.').split('.');
           return {
-            DATABASENAME: e.db,
+            DATABASENAME: this.spelledDatabase(e.db),
             TRIGGERNAME: e.o.spelling ?? e.name,
-            SUBJECTTABLEDATABASENAME: db,
+            SUBJECTTABLEDATABASENAME: this.spelledDatabase(db),
             TABLENAME: spelled(`${db}.${table}`),
           };
         });
@@ -703,9 +748,9 @@ export class FakeTeradataSession implements TeradataSession {
         .filter((e) => e.o.tableKind === code)
         .flatMap((e) =>
           (e.o.dependsOn ?? []).map((t) => ({
-            INDEXDATABASENAME: e.db,
+            INDEXDATABASENAME: this.spelledDatabase(e.db),
             INDEXNAME: e.o.spelling ?? e.name,
-            DATABASENAME: t.split('.')[0],
+            DATABASENAME: this.spelledDatabase(t.split('.')[0]),
             TABLENAME: spelled(t),
           })),
         );
@@ -1318,6 +1363,7 @@ export class FakeTeradataSession implements TeradataSession {
           text: 'A user, database, role, or zone with the specified name already exists.',
         });
       this.databases.add(n);
+      this.system.spellings.set(n, name.replace(/^"|"$/g, ''));
       if (kind === 'user') this.system.users.add(n);
       // "The database or user whose permanent space is used to create a new database or user becomes the immediate
       // owner of that new database or user"; the creator "can specify a different database with the FROM database

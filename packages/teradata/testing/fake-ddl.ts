@@ -1,4 +1,5 @@
-import { isSignificant, tokenize, type Token } from '../src/splitter';
+import { columnList } from '../src/parse/table-columns';
+import { isSignificant, tokenize, type Token } from '../src/parse/splitter';
 
 /**
  * The DDL rules of the test double (tests only; no Teradata system exists here), each taken from Teradata's
@@ -171,24 +172,13 @@ export function parseCreateTable(sql: string): ParsedTable | null {
   if (w[i + 1]?.text === '.') nameTokens.push(w[i + 1]!, w[i + 2]!), (i += 2);
   i++;
   const name = nameTokens.map((t) => t.text).join('');
-  const open = w.findIndex(
-    (t, k) => k >= i && t.text === '(' && (w[k - 1]!.text === ',' || k === i || w[k - 1]!.type === 'word'),
-  );
-  if (open < 0 || w.slice(i, open).some((t) => t.value === 'AS')) return null;
+  const list = columnList(w);
+  if (!list) return null;
+  const { open, close } = list;
   const options = splitTopLevel(w.slice(i, open)).map(text);
-  let depth = 0;
-  let close = -1;
-  for (let k = open; k < w.length; k++) {
-    if (w[k]!.text === '(') depth++;
-    if (w[k]!.text === ')' && --depth === 0) {
-      close = k;
-      break;
-    }
-  }
-  if (close < 0) return null;
   const columns: ColumnDef[] = [];
   const tableItems: string[] = [];
-  for (const item of splitTopLevel(w.slice(open + 1, close))) {
+  for (const item of list.items) {
     const head = item[0]!;
     if (
       head.type === 'word' &&

@@ -1,4 +1,5 @@
-import { isSignificant, tokenize, type Token } from '../src/splitter';
+import { columnList, isColumnItem } from '../src/parse/table-columns';
+import { isSignificant, tokenize, type Token } from '../src/parse/splitter';
 
 /**
  * A small SQL evaluator behind the fake Teradata session (tests only; no server exists here). It runs the DML that
@@ -29,6 +30,8 @@ export interface FakeTableShape {
   columns: FakeColumn[];
   /** Columns of a UNIQUE PRIMARY INDEX (or PRIMARY KEY); duplicates raise 2801. */
   unique: string[] | null;
+  /** A SET table (its CREATE says SET): no two rows alike (see `runSql`'s INSERT). MULTISET or not said: false. */
+  set?: boolean;
 }
 
 export type Row = Record<string, unknown>;
@@ -50,6 +53,8 @@ export interface SqlHost {
    * the session's mode.
    */
   caseBlind?: boolean;
+  /** The session's mode: an INSERT ... SELECT of duplicate rows into a SET table is refused in ANSI mode only. */
+  tmode?: 'TERA' | 'ANSI';
   user: string;
   now(): Date;
   /** Next identity value of a table. */
@@ -109,6 +114,8 @@ interface FromItem {
 
 interface Select {
   t: 'select';
+  /** `SELECT DISTINCT`: equal rows once (trailing blanks ignored, as Teradata compares character values). */
+  distinct?: boolean;
   top: number | null;
   items: SelectItem[];
   from: FromItem[];
@@ -256,6 +263,7 @@ class Parser {
 
   select(): Select {
     this.i++; // SELECT
+    const distinct = this.acceptWord('DISTINCT') !== null;
     let top: number | null = null;
     if (this.acceptWord('TOP')) {
       top = Number(this.peek()!.text);
@@ -297,7 +305,7 @@ class Parser {
         order.push({ e, desc });
       } while (this.acceptPunct(','));
     }
-    return { t: 'select', top, items, from, where, order };
+    return { t: 'select', top, items, from, where, order, ...(distinct ? { distinct } : {}) };
   }
 
   private insert(): Statement {
@@ -542,17 +550,6 @@ function parseDefault(tokens: Token[]): Expr {
 // ---------------------------------------------------------------------------------------------------------------
 // Table shapes from CREATE TABLE text
 
-const CONSTRAINT_WORDS = new Set([
-  'CONSTRAINT',
-  'PRIMARY',
-  'UNIQUE',
-  'FOREIGN',
-  'CHECK',
-  'INDEX',
-  'PERIOD',
-  'PARTITION',
-]);
-
 function typeFamily(word: string): FakeColumn['type'] {
   if (['INTEGER', 'INT', 'BIGINT', 'SMALLINT', 'BYTEINT'].includes(word)) return 'int';
   if (['DECIMAL', 'DEC', 'NUMERIC', 'NUMBER'].includes(word)) return 'decimal';
@@ -566,35 +563,16 @@ function typeFamily(word: string): FakeColumn['type'] {
 /** Columns, NOT NULL, DEFAULT, identity and the unique primary index of a `CREATE TABLE` text; null when it has no column list. */
 export function tableShape(createSql: string): FakeTableShape | null {
   const words = tokenize(createSql, '<fake table>').filter(isSignificant);
+  const list = columnList(words);
+  if (!list) return null;
   const tableIdx = words.findIndex((t) => t.type === 'word' && t.value === 'TABLE');
-  if (tableIdx < 0) return null;
-  let i = tableIdx + 1;
-  while (i < words.length && !(words[i]!.type === 'punct' && words[i]!.text === '(')) {
-    if (words[i]!.type === 'word' && words[i]!.value === 'AS') return null;
-    i++;
-  }
-  if (i >= words.length) return null;
-  // Items of the column list, split at depth-0 commas.
-  const items: Token[][] = [[]];
-  let depth = 0;
-  for (i = i + 1; i < words.length; i++) {
-    const t = words[i]!;
-    if (t.type === 'punct' && t.text === '(') depth++;
-    else if (t.type === 'punct' && t.text === ')') {
-      if (depth === 0) break;
-      depth--;
-    } else if (depth === 0 && t.type === 'punct' && t.text === ',') {
-      items.push([]);
-      continue;
-    }
-    items[items.length - 1]!.push(t);
-  }
+  const { items } = list;
   const columns: FakeColumn[] = [];
   let unique: string[] | null = null;
   for (const item of items) {
     const head = item[0];
     if (!head) continue;
-    if (head.type === 'word' && CONSTRAINT_WORDS.has(head.value)) {
+    if (!isColumnItem(item)) {
       if (head.value === 'PRIMARY' || (head.value === 'UNIQUE' && item[1]?.value !== 'INDEX'))
         unique = listAfter(item, 1);
       continue;
@@ -616,12 +594,13 @@ export function tableShape(createSql: string): FakeTableShape | null {
     columns.push(column);
   }
   // After the column list: UNIQUE PRIMARY INDEX (a, b).
-  const rest = words.slice(i + 1);
+  const rest = words.slice(list.close + 1);
   for (let k = 0; k < rest.length; k++) {
     if (rest[k]!.value === 'UNIQUE' && rest[k + 1]?.value === 'PRIMARY' && rest[k + 2]?.value === 'INDEX')
       unique = listAfter(rest, k + 3);
   }
-  return { columns, unique };
+  const set = words.slice(0, tableIdx).some((t) => t.type === 'word' && t.value === 'SET');
+  return { columns, unique, ...(set ? { set } : {}) };
 }
 
 function listAfter(tokens: Token[], from: number): string[] {
@@ -1005,7 +984,15 @@ function runSelect(q: Select, ctx: EvalContext, outer: Env = []): { columns: str
     envs = idx.map((k) => envs[k]!);
   }
   if (q.top !== null) envs = envs.slice(0, q.top);
-  return { columns: labels, rows: envs.map((env) => project(env)) };
+  let rows = envs.map((env) => project(env));
+  if (q.distinct) {
+    const seen = new Set<string>();
+    rows = rows.filter((r) => {
+      const k = JSON.stringify(r.map((v) => (typeof v === 'string' ? v.trimEnd() : output(v))));
+      return seen.has(k) ? false : (seen.add(k), true);
+    });
+  }
+  return { columns: labels, rows };
 }
 
 function coerce(column: FakeColumn, v: unknown): unknown {
@@ -1108,6 +1095,23 @@ export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult
         else row[c.name] = c.default ? coerce(c, evaluate(c.default, [], ctx)) : null;
       }
       check(row, [...rows, ...added]);
+      // A SET table holds no two rows alike (trailing pad characters ignored). "SET: not inserted. An error is
+      // returned" for an INSERT of one row; for INSERT ... SELECT "In ANSI session mode, the system rejects the request
+      // and returns an error message", while "In Teradata session mode" it rejects the duplicate rows and "inserts the
+      // non-duplicate rows" (SQL Data Manipulation Language, INSERT ... SELECT, "Duplicate Rows and INSERT"; both
+      // 15.10 and 17.20). Code 2802, "Duplicate row error in <table>." (Messages; verify the text).
+      if (shape.set) {
+        const same = (r: Row) =>
+          JSON.stringify(
+            shape.columns.map((c) => output(r[c.name] ?? null)).map((v) => (typeof v === 'string' ? v.trimEnd() : v)),
+          );
+        const k = same(row);
+        if ([...rows, ...added].some((o) => same(o) === k)) {
+          if (statement.values || host.tmode === 'ANSI')
+            throw new FakeSqlError(2802, `Duplicate row error in ${target.database}.${statement.table.name}.`);
+          continue;
+        }
+      }
       added.push(row);
     }
     rows.push(...added);

@@ -1,6 +1,6 @@
 import { DbeeError, type Connection, type ObjectKey } from '@dbee/core';
-import { normalizeName } from './teradata-identifiers';
-import { TABLE_KIND_CODES } from './teradata-deploy';
+import { normalizeName } from '../parse/teradata-identifiers';
+import { TABLE_KIND_CODES } from '../teradata-deploy';
 
 /**
  * The objects of Teradata databases as `DBC.TablesV` lists them (one query), optionally those created or altered by a

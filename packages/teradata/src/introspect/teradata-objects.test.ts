@@ -1,7 +1,7 @@
-import { Ledger } from '@dbee/core';
+import { openLedger } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
-import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
-import { teradataLedger } from './teradata-ledger';
+import { createFakeConnection, FakeTeradataSession } from '../../testing/fake-connection';
+import { teradataLedger } from '../teradata-ledger';
 import {
   backupNameFromStamp,
   captureDefinition,
@@ -85,7 +85,7 @@ describe('engine members for the core runner', () => {
 describe('the core Ledger over the Teradata dialect (fake session)', () => {
   it('creates versions 1 to 3 one DDL request at a time, supplies ids, binds booleans as 1/0 and reads JSON text back', async () => {
     const session = new FakeTeradataSession();
-    const ledger = new Ledger(createFakeConnection(session), teradataLedger());
+    const ledger = openLedger(createFakeConnection(session), teradataLedger());
     expect(await ledger.ensure()).toBe(3);
     expect(session.log.some((l) => l.sql.includes('autocommit_off'))).toBe(false);
     expect(await ledger.ensure()).toBe(3);

@@ -1,4 +1,6 @@
 import type { Hazard } from '@dbee/core';
+import { isSignificant, tokenize } from '../parse/splitter';
+import { columnList, isColumnItem } from '../parse/table-columns';
 import { normalizeDefinition, type NormalizeOptions } from './teradata-normalize';
 
 /**
@@ -73,22 +75,6 @@ function splitTop(text: string): string[] {
   return out;
 }
 
-/** Index of the parenthesis closing the one at `open` (quotes respected). */
-function closing(text: string, open: number): number {
-  let depth = 0;
-  let quote: string | null = null;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === quote) quote = text[i + 1] === quote ? (i++, quote) : null;
-    } else if (c === "'" || c === '"') quote = c;
-    else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return i;
-  }
-  return -1;
-}
-
-const CONSTRAINT_START = /^(CONSTRAINT|PRIMARY\s+KEY|UNIQUE|FOREIGN|CHECK|PERIOD\s+FOR)\b/i;
 const LITERAL = `(?:'(?:[^']|'')*'|[^\\s,()]+(?:\\([^)]*\\))?)`;
 const DEFAULT_RE = new RegExp(`\\s*\\b(WITH\\s+DEFAULT|DEFAULT\\s+${LITERAL})`, 'i');
 const TITLE_RE = /\s*\bTITLE\s+'(?:[^']|'')*'/i;
@@ -116,15 +102,17 @@ export function tableModel(sql: string, options: NormalizeOptions = {}): Teradat
     text,
   );
   if (!head) return null;
-  const open = text.indexOf('(', head[0].length);
-  if (open < 0) return null;
-  const close = closing(text, open);
-  if (close < 0) return null;
+  const tokens = tokenize(text, '<table>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
+  const list = columnList(tokens);
+  if (!list) return null;
+  const open = tokens[list.open]!.start;
+  const close = tokens[list.close]!.start;
   const columns: TeradataColumnModel[] = [];
   const constraints: string[] = [];
-  for (const item of splitTop(text.slice(open + 1, close))) {
-    if (CONSTRAINT_START.test(item)) constraints.push(item);
-    else columns.push(columnModel(item));
+  for (const item of list.items) {
+    const source = text.slice(item[0]!.start, item[item.length - 1]!.end);
+    if (isColumnItem(item)) columns.push(columnModel(source));
+    else constraints.push(source);
   }
   // After the column list: the primary index and partitioning, then secondary indexes (`[UNIQUE] INDEX [name] (...)`).
   const tail = text

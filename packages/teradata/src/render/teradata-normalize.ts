@@ -1,6 +1,7 @@
-import { quoteIdent } from './teradata-identifiers';
-import { parseTeradata } from './teradata-parser';
-import { splitStatements, type Token } from './splitter';
+import { quoteIdent } from '../parse/teradata-identifiers';
+import { CONSTRAINT_WORDS } from '../parse/table-columns';
+import { parseTeradata } from '../parse/teradata-parser';
+import { splitStatements, type Token } from '../parse/splitter';
 
 /**
  * Canonical text of a Teradata definition, so that an object read back with SHOW compares equal to its source.
@@ -34,16 +35,6 @@ export interface NormalizeOptions {
 type Item = { type: Token['type']; text: string };
 
 const CHAR_TYPES = new Set(['CHAR', 'VARCHAR', 'CLOB']);
-const CONSTRAINT_WORDS = new Set([
-  'CONSTRAINT',
-  'PRIMARY',
-  'UNIQUE',
-  'FOREIGN',
-  'CHECK',
-  'INDEX',
-  'PERIOD',
-  'PARTITION',
-]);
 const TABLE_MODIFIERS = new Set(['SET', 'MULTISET', 'GLOBAL', 'TEMPORARY', 'VOLATILE']);
 
 function toItems(tokens: Token[]): Item[] {
@@ -249,7 +240,7 @@ function normalizeTable(items: Item[], h: Header, o: Required<Omit<NormalizeOpti
     out.push({ type: 'punct', text: '(' });
     elements.forEach((el, k) => {
       if (k) out.push({ type: 'punct', text: ',' });
-      const isColumn = el[0]?.type === 'word' && !CONSTRAINT_WORDS.has(el[0].text);
+      const isColumn = el[0]?.type === 'word' && !CONSTRAINT_WORDS.has(el[0].text.toUpperCase());
       out.push(...(isColumn ? normalizeColumn(el, o) : el));
     });
     out.push({ type: 'punct', text: ')' });

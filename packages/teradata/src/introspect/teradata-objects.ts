@@ -1,6 +1,11 @@
 import { formatKey, type Connection, type ObjectKey, type SetAside } from '@dbee/core';
-import { captureDefinition as showDefinition, liveColumns, TABLE_KIND_CODES, tableDependents } from './teradata-deploy';
-import { normalizeName, qualify, quoteIdent } from './teradata-identifiers';
+import {
+  captureDefinition as showDefinition,
+  liveColumns,
+  TABLE_KIND_CODES,
+  tableDependents,
+} from '../teradata-deploy';
+import { normalizeName, qualify, quoteIdent } from '../parse/teradata-identifiers';
 import {
   definitionStatements,
   kindKeyword,
@@ -9,7 +14,7 @@ import {
   REPLACEABLE_KINDS,
   renderDrop,
   toReplace,
-} from './teradata-renderer';
+} from '../render/teradata-renderer';
 
 /**
  * The `catalog` role (`ObjectCatalog`) that the core runner calls around a step, on Teradata: which objects

@@ -265,7 +265,7 @@ describe('toBteq', () => {
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      INSERT INTO DBEE_LEDGER."deployments" ("id", "project", "environment", "kind", "plan_checksum", "package", "git_commit", "tool_version", "os_user", "ci_job", "host", "status", "steps_total", "reverts", "ledger_before") VALUES (42, 'edw', 'prod', 'deploy', 'p-sum', NULL, 'abc123', 'dbee-bteq', NULL, NULL, NULL, 'running', 2, NULL, NULL);
+      INSERT INTO DBEE_LEDGER."deployments" ("id", "project", "environment", "kind", "plan_checksum", "package", "git_commit", "tool_version", "os_user", "ci_job", "host", "status", "steps_total", "reverts", "ledger_before") VALUES (42, 'edw', 'prod', 'deploy', 'p-sum', NULL, 'abc123', 'dbee-bteq', 'bteq', NULL, 'bteq', 'running', 2, NULL, NULL);
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -469,6 +469,7 @@ describe('toBteqRollback', () => {
       .SET ECHOREQ ON
 
       .REMARK 'dbee rollback of deployment 42: 2 steps'
+      .REMARK 'the target was not read when this script was written: a view, macro or procedure the deployment changed stops it (use dbee rollback)'
       .REMARK 'ledger: create or upgrade its tables where needed'
       .SET ERRORLEVEL (3807, 3803, 3933) SEVERITY 0
       SELECT 1 FROM DBEE_LEDGER."schema_version" WHERE "version" = 1;
@@ -671,7 +672,7 @@ describe('toBteqRollback', () => {
       .IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      INSERT INTO DBEE_LEDGER."deployments" ("id", "project", "environment", "kind", "plan_checksum", "package", "git_commit", "tool_version", "os_user", "ci_job", "host", "status", "steps_total", "reverts", "ledger_before") VALUES (92, 'edw', 'prod', 'rollback', 'p-sum', NULL, NULL, 'dbee-bteq', NULL, NULL, NULL, 'running', 2, 42, NULL);
+      INSERT INTO DBEE_LEDGER."deployments" ("id", "project", "environment", "kind", "plan_checksum", "package", "git_commit", "tool_version", "os_user", "ci_job", "host", "status", "steps_total", "reverts", "ledger_before") VALUES (92, 'edw', 'prod', 'rollback', 'p-sum', NULL, NULL, 'dbee-bteq', 'bteq', NULL, 'bteq', 'running', 2, 42, NULL);
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16

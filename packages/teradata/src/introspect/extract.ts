@@ -1,8 +1,8 @@
 import type { AuditEvent, AuditTrail, Connection, ExtractedObject, ObjectKey, SchemaScope } from '@dbee/core';
-import { TABLE_KIND_CODES } from './teradata-deploy';
-import { normalizeName, quoteIdent, quoteString } from './teradata-identifiers';
-import { teradataErrorCode } from './teradata-errors';
-import { kindKeyword, showText } from './teradata-renderer';
+import { TABLE_KIND_CODES } from '../teradata-deploy';
+import { normalizeName, quoteIdent, quoteString } from '../parse/teradata-identifiers';
+import { teradataErrorCode } from '../teradata-errors';
+import { kindKeyword, showText } from '../render/teradata-renderer';
 
 /**
  * `dbee extract` on Teradata: the objects of the project's databases as source files, from `SHOW`, with the

@@ -1,6 +1,6 @@
 import { DbeeError, type ObjectKey, type ObjectKind } from '@dbee/core';
-import { qualify, quoteIdent } from './teradata-identifiers';
-import { isSignificant, splitStatements, tokenize, type Token } from './splitter';
+import { qualify, quoteIdent } from '../parse/teradata-identifiers';
+import { isSignificant, splitStatements, tokenize } from '../parse/splitter';
 
 /**
  * SQL text dbee generates for Teradata: SHOW, DROP, RENAME, REPLACE, backup names and the copy of surviving
@@ -128,46 +128,4 @@ export function definitionStatements(text: string): string[] {
   return splitStatements(text, '<SHOW output>', { bteq: 'skip' }).map((s) => s.sql);
 }
 
-const CONSTRAINT_WORDS = new Set([
-  'CONSTRAINT',
-  'PRIMARY',
-  'UNIQUE',
-  'FOREIGN',
-  'CHECK',
-  'INDEX',
-  'PERIOD',
-  'PARTITION',
-]);
-
-/**
- * Column names of a `CREATE TABLE ... ( col type, ... )`, upper case, in order; null when the statement has no
- * column list (`CREATE TABLE x AS y WITH DATA`).
- */
-export function tableColumns(createSql: string): string[] | null {
-  const words = tokenize(createSql, '<statement>').filter(isSignificant);
-  // The column list is the first parenthesis at depth 0 after TABLE <name>.
-  const tableIdx = words.findIndex((t) => t.type === 'word' && t.value === 'TABLE');
-  if (tableIdx < 0) return null;
-  let i = tableIdx + 1;
-  while (i < words.length && !(words[i]!.type === 'punct' && words[i]!.text === '(')) {
-    if (words[i]!.type === 'word' && words[i]!.value === 'AS') return null;
-    i++;
-  }
-  if (i >= words.length) return null;
-  const cols: string[] = [];
-  let depth = 0;
-  let expectName = true;
-  for (i = i + 1; i < words.length; i++) {
-    const t: Token = words[i]!;
-    if (t.type === 'punct' && t.text === '(') depth++;
-    else if (t.type === 'punct' && t.text === ')') {
-      if (depth === 0) break;
-      depth--;
-    } else if (depth === 0 && t.type === 'punct' && t.text === ',') expectName = true;
-    else if (expectName && depth === 0) {
-      expectName = false;
-      if ((t.type === 'word' && !CONSTRAINT_WORDS.has(t.value)) || t.type === 'quoted') cols.push(t.value);
-    }
-  }
-  return cols;
-}
+export { tableColumns } from '../parse/table-columns';

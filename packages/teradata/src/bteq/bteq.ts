@@ -3,7 +3,8 @@ import {
   backupStamp,
   checksumStatements,
   DbeeError,
-  Ledger,
+  type Ledger,
+  openLedger,
   migrationVersionOf,
   type Connection,
   type LedgerDialect,
@@ -11,13 +12,13 @@ import {
   type PlanStep,
   type QueryResult,
 } from '@dbee/core';
-import { expandPlaceholders } from './placeholders';
-import { quoteIdent, quoteString } from './teradata-identifiers';
-import { kindKeyword, REPLACEABLE_KINDS, toReplace } from './teradata-renderer';
-import { lockTableDdl, teradataLedger } from './teradata-ledger';
-import { tokenize } from './splitter';
-import { parseTeradata } from './teradata-parser';
-import { tableModel } from './teradata-table-diff';
+import { expandPlaceholders } from '../parse/placeholders';
+import { quoteIdent, quoteString } from '../parse/teradata-identifiers';
+import { kindKeyword, REPLACEABLE_KINDS, toReplace } from '../render/teradata-renderer';
+import { lockTableDdl, teradataLedger } from '../teradata-ledger';
+import { tokenize } from '../parse/splitter';
+import { parseTeradata } from '../parse/teradata-parser';
+import { tableModel } from '../render/teradata-table-diff';
 
 /**
  * Export a plan as a BTEQ script (and its rollback script), for sites where deployments must run through BTEQ.
@@ -84,9 +85,12 @@ export interface BteqLedgerOptions {
   planChecksum?: string;
   /** Recorded as `tool_version`. Default `dbee-bteq`. */
   toolVersion?: string;
-  /** Recorded as `host` and `os_user`. Default null. */
-  host?: string | null;
-  osUser?: string | null;
+  /**
+   * Recorded as `host` and `os_user` of the deployment row. Default `bteq` for both: who runs the script, and where,
+   * is not known when it is written (the lock row names the logged-on user, `USER`, at run time).
+   */
+  host?: string;
+  osUser?: string;
   gitCommit?: string | null;
 }
 
@@ -112,6 +116,22 @@ export interface BteqOptions {
   conflictStrategy?: (step: PlanStep) => BteqConflictStrategy;
   /** Whether a table the script renames aside gets its rows copied into the new table (`copyData`). Default never. */
   copyData?: (step: PlanStep) => boolean;
+  /**
+   * Rollback only: the definitions the target held when the scripts were exported, by object key (placeholders
+   * expanded): views, macros, procedures, functions and triggers the ledger knew (with the ledger's checksum of them),
+   * and join or hash indexes the ledger did not know (`checksum` null: made by hand). The rollback script puts a
+   * changed object's text back when the deployment changed it from that very checksum, and makes a join or hash index
+   * the deployment dropped again (#64 S4). Default none: the script stops before undoing a changed object.
+   */
+  previous?: ReadonlyMap<string, CapturedDefinition>;
+}
+
+/** A definition captured from the target at export time (see {@link BteqOptions.previous}). */
+export interface CapturedDefinition {
+  /** The ledger's checksum of the object then; null when the ledger did not know it. */
+  checksum: string | null;
+  /** The statement that makes it again (`REPLACE ...` for the replaceable kinds, the `CREATE` of an index). */
+  definition: string;
 }
 
 /** Return code of a failed step (1-based index in the script). */
@@ -410,7 +430,7 @@ function context(options: BteqOptions, id: number): Ctx {
   return {
     options,
     ansi,
-    ledger: options.ledger === false ? null : new Ledger(recorder, dialect),
+    ledger: options.ledger === false ? null : openLedger(recorder, dialect),
     recorder,
     dialect,
     id,
@@ -589,7 +609,7 @@ function copyRows(
   step: PlanStep,
   statements: string[],
   stamp: string,
-): { after: number; sql: string; table: string; backup: string; columns: string[] } | null {
+): { after: number; sql: string; table: string; backup: string; columns: string[]; set: boolean } | null {
   if (step.objectKey.kind !== 'table' || (step.action !== 'create' && step.action !== 'replace')) return null;
   const strategy = c.options.conflictStrategy?.(step) ?? 'raise';
   if (strategy !== 'rename' || !c.options.copyData?.(step)) return null;
@@ -602,7 +622,16 @@ function copyRows(
   const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${stamp}`.slice(0, 128))}`;
   const columns = model.columns.map((col) => col.name);
   const list = columns.join(', ');
-  return { after, sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`, table: sql, backup, columns };
+  // A SET table in a Teradata-mode session: the model is read in that mode, where a CREATE that says neither is SET.
+  const set = /\bSET\b/i.test(model.header.split(/\bTABLE\b/i)[0] ?? '');
+  return {
+    after,
+    sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`,
+    table: sql,
+    backup,
+    columns,
+    set,
+  };
 }
 
 /** Access right codes of `DBC.AllRightsV` / `DBC.AllRoleRightsV` whose table-level rights a rename aside passes on. */
@@ -863,11 +892,11 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       package: null,
       gitCommit: ledgerOptions.gitCommit ?? plan.sourceCommit ?? null,
       toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
-      osUser: ledgerOptions.osUser ?? null,
+      osUser: ledgerOptions.osUser ?? 'bteq',
       ciJob: null,
-      host: ledgerOptions.host ?? null,
+      host: ledgerOptions.host ?? 'bteq',
       stepsTotal: steps.length,
-    } as never);
+    });
     // The ledger state before the deployment is not known when the script is written: recorded as unknown (null,
     // as on rows older than that column), never as the empty state the recorder's reads would make up.
     const start = c.recorder.requests.at(-1)!;
@@ -1007,6 +1036,27 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
               `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
               `.IF ACTIVITYCOUNT <> ${copy.columns.length} THEN .GOTO FAIL_${n}`,
             );
+            if (copy.set && !c.ansi) {
+              // A SET table keeps one row of each set of duplicates an INSERT ... SELECT brings, silently, in Teradata
+              // mode (SQL Data Manipulation Language, INSERT ... SELECT, "Duplicate Rows and INSERT"; ANSI mode fails
+              // the request): a table holding duplicates stops the step here, before anything is renamed.
+              const list = copy.columns.join(', ');
+              lines.push(
+                `SELECT TOP 1 1 FROM (SELECT ${list} FROM ${sql} EXCEPT ALL SELECT DISTINCT ${list} FROM ${sql}) d;`,
+                `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+                `.IF ACTIVITYCOUNT > 0 THEN .GOTO DUPS_${n}`,
+              );
+              failures.push(
+                '',
+                `.LABEL DUPS_${n}`,
+                remark(
+                  `${sql} holds duplicate rows, and the new table is a SET table: the copy would keep one of each without a word. Nothing was renamed. ` +
+                    'Remove the duplicates, or make the new table MULTISET, then run the script again.',
+                ),
+                '.LOGOFF',
+                `.QUIT ${code}`,
+              );
+            }
           }
           const backup = `${name}_bak_${stamp}`.slice(0, 128);
           // The backup's ledger row and the RENAME are one transaction: a RENAME that fails leaves no row, and a
@@ -1210,7 +1260,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       lines.push(`.LABEL SKIP_${n}`);
       const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
       await record('failed', error);
-      await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' } as never);
+      await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' });
       failures.push(
         '',
         `.LABEL FAIL_${n}`,
@@ -1223,7 +1273,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   }
   lines.push('');
   if (c.ledger) {
-    await c.ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 'object', smoke: 'not run' } as never);
+    await c.ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 'object', smoke: 'not run' });
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
@@ -1248,6 +1298,91 @@ const REPLACE_KINDS = new Set(['view', 'macro', 'procedure', 'function', 'trigge
  * CREATE of one as REPLACE (#64 S1). */
 function replaces(step: PlanStep): boolean {
   return REPLACE_KINDS.has(step.objectKey.kind);
+}
+
+/**
+ * Join and hash indexes made by hand that a step of the deployment dropped to make its own (a conflict: the ledger did
+ * not know them; their text captured at export), made again once every step is undone and the tables they stand on
+ * are back (before that, a RENAME of the table would be refused). Each when nothing stands at its name: every step
+ * is undone at this point, so the name is empty only when the deployment dropped the index (its step undone, or killed
+ * between the DROP and the step's ledger rows, which leaves no row to say so); a re-run after a kill makes what is
+ * missing and nothing twice (#64 S4). One made by hand that a DBA dropped after the export is made again too.
+ */
+async function remadeIndexes(
+  c: Ctx,
+  steps: readonly PlanStep[],
+  deployed: number,
+  id: number,
+  failures: string[],
+): Promise<string[]> {
+  if (!c.ledger) return [];
+  const lines: string[] = [];
+  for (const [idx, step] of steps.entries()) {
+    const captured = c.options.previous?.get(c.expand(step.key));
+    if (!captured || captured.checksum !== null || !DEPENDENT_KINDS.has(step.objectKey.kind)) continue;
+    const n = idx + 1;
+    const { db, name, sql } = qualified(c, step);
+    lines.push(
+      remark(`${sql}: the ${step.objectKey.kind} the deployment dropped (made by hand) is made again`),
+      `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO REMADE_${n}`,
+      bteqRequest(captured.definition),
+      `.IF ERRORCODE <> 0 THEN .GOTO REMAKE_FAILED_${n}`,
+      ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO REMAKE_FAILED_${n}`] : []),
+      `.LABEL REMADE_${n}`,
+    );
+    await c.ledger.finishDeployment(
+      id,
+      'failed',
+      `every step was undone; ${c.expand(step.key)}, made by hand and dropped by deployment ${deployed}, could not be made again`,
+      null,
+      {},
+    );
+    failures.push(
+      '',
+      `.LABEL REMAKE_FAILED_${n}`,
+      ...(c.ansi ? ['ROLLBACK;'] : []),
+      ...ledgerGroup(c, c.recorder.take()),
+      remark(
+        `every step was undone, but ${sql} (made by hand, dropped by the deployment) could not be made again: run its definition by hand (dbee plan --format bteq printed it in this script)`,
+      ),
+      '.LOGOFF',
+      `.QUIT ${bteqReturnCode(n)}`,
+    );
+  }
+  return lines;
+}
+
+/** The ledger checksum of a replaceable object whose earlier text was captured at export (null: none captured). */
+function capturedChecksum(c: Ctx, step: PlanStep): string | null {
+  return c.options.previous?.get(c.expand(step.key))?.checksum ?? null;
+}
+
+/**
+ * The undo of a step that (re)defined a view, macro, procedure, function or trigger, when its earlier text was
+ * captured at export: a step that changed the object (its row has a `previous_checksum`; the checks before the undo
+ * made sure it is the captured one) gets that text back with `REPLACE`, and goes on at `UNDONE_n`; a step that created
+ * it goes on to its planned reverse (`CREATED_n`: the DROP). A REPLACE is one request, so a run killed around it
+ * finds the earlier text or the release's, and replaces again when re-run (#64 S4).
+ */
+function restoreChanged(c: Ctx, step: PlanStep, n: number, deployed: number): string[] {
+  const captured = c.options.previous?.get(c.expand(step.key));
+  if (!captured?.checksum || !replaces(step)) return [];
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const fail = `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`;
+  return [
+    `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('previous_checksum')} IS NOT NULL;`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO CREATED_${n}`,
+    remark(`${qualified(c, step).sql} gets back the definition it had before deployment ${deployed}`),
+    bteqRequest(captured.definition),
+    fail,
+    ...(isProcedure(captured.definition) ? compiled(`R${n}`, `.GOTO FAIL_${n}`) : []),
+    ...(c.ansi ? ['COMMIT;', fail] : []),
+    `.GOTO UNDONE_${n}`,
+    `.LABEL CREATED_${n}`,
+  ];
 }
 
 /**
@@ -1285,13 +1420,17 @@ function rollbackPreflight(
       );
       failures.push('', `.LABEL ${label}`, remark(why), '.LOGOFF', `.QUIT ${code}`);
     };
-    if (step.action === 'create' && replaces(step))
+    if (step.action === 'create' && replaces(step)) {
+      // The earlier text captured at export is the right one only when the deployment changed the object from the
+      // checksum the ledger had then (another release in between would have made it stale).
+      const captured = capturedChecksum(c, step);
       stopWhen(
-        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL;`,
+        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL${captured ? ` AND ${q('previous_checksum')} <> ${quoteString(captured)}` : ''};`,
         `CHANGED_${n}`,
-        `${qualified(c, step).sql} was changed by deployment ${deployed}, not created: this script cannot bring its earlier text back (only the ledger holds it) ` +
-          'and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
+        `${qualified(c, step).sql} was changed by deployment ${deployed}, not created, ${captured ? 'from another definition than the one captured when this script was exported' : 'and its earlier text was not captured when this script was exported'}: ` +
+          'this script cannot bring that text back (only the ledger holds it) and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
       );
+    }
     if (
       CONFLICT_KINDS.has(step.objectKey.kind) &&
       (step.action === 'create' || step.action === 'replace') &&
@@ -1412,6 +1551,13 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     ...header(options),
     '',
     remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`),
+    ...(options.previous
+      ? []
+      : [
+          remark(
+            'the target was not read when this script was written: a view, macro or procedure the deployment changed stops it (use dbee rollback)',
+          ),
+        ]),
   ];
   const failures: string[] = [];
   // The deployment lock first (the checks below read what another deployment could be changing), then the checks.
@@ -1439,12 +1585,12 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       package: null,
       gitCommit: null,
       toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
-      osUser: ledgerOptions.osUser ?? null,
+      osUser: ledgerOptions.osUser ?? 'bteq',
       ciJob: null,
-      host: ledgerOptions.host ?? null,
+      host: ledgerOptions.host ?? 'bteq',
       stepsTotal: steps.length,
       reverts: deployed,
-    } as never);
+    });
     c.recorder.requests.at(-1)!.params[14] = null;
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
   }
@@ -1536,6 +1682,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         `.QUIT ${code}`,
       );
     }
+    if (c.ledger) lines.push(...restoreChanged(c, step, n, deployed));
     for (const [i, st] of reverse.entries()) {
       const onError = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
       // A DROP that finds nothing (3807) was done by a run of this script that was killed before its ledger rows.
@@ -1571,7 +1718,8 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       await c.ledger.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
       if (step.action === 'migrate')
         await c.ledger.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
-      else if (step.action === 'create') await c.ledger.setObjectState(step.project, step.key, null, id, c.recorder);
+      else if (step.action === 'create' && !replaces(step))
+        await c.ledger.setObjectState(step.project, step.key, null, id, c.recorder);
       else {
         // The object's state before the step, as the deploy script recorded it (previous_checksum of its step row).
         c.recorder.requests.push({
@@ -1601,7 +1749,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
           status: 'applied',
           error: null,
           revertsStep: step.order,
-        } as never,
+        },
         c.recorder,
       );
       lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
@@ -1610,7 +1758,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         'failed',
         `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`,
         null,
-        {} as never,
+        {},
       );
       failures.push(
         '',
@@ -1622,9 +1770,9 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       );
     }
   }
-  lines.push('');
+  lines.push('', ...(await remadeIndexes(c, steps, deployed, id, failures)));
   if (c.ledger) {
-    await c.ledger.finishDeployment(id, 'succeeded', null, null, {} as never);
+    await c.ledger.finishDeployment(id, 'succeeded', null, null, {});
     lines.push(...ledgerGroup(c, c.recorder.take()));
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { listChangedObjects } from './teradata-introspector';
-import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
+import { createFakeConnection, FakeTeradataSession } from '../../testing/fake-connection';
 
 describe('listChangedObjects', () => {
   it('filters by user and by hours, computed on the server, in one query', async () => {

@@ -1,0 +1,73 @@
+import { isSignificant, type Token, tokenize } from './splitter';
+
+/**
+ * Words that open a table-level item of a `CREATE TABLE` column list (a constraint, an index, a period, a
+ * partitioning clause) rather than a column definition.
+ */
+export const CONSTRAINT_WORDS: ReadonlySet<string> = new Set([
+  'CONSTRAINT',
+  'PRIMARY',
+  'UNIQUE',
+  'FOREIGN',
+  'CHECK',
+  'INDEX',
+  'PERIOD',
+  'PARTITION',
+]);
+
+/** The column list of a `CREATE TABLE`, found among its significant tokens (see {@link columnList}). */
+export interface ColumnList {
+  /** Index of the list's `(` among the tokens. */
+  open: number;
+  /** Index of the `)` that closes it. */
+  close: number;
+  /** Its items, split at the commas outside parentheses: column definitions and table-level items. */
+  items: Token[][];
+}
+
+/**
+ * The column list of a `CREATE [SET|MULTISET] TABLE name [, options] ( ... )` given as its significant tokens: the
+ * first parenthesis after `TABLE <name>`. Null when there is none (`CREATE TABLE x AS y WITH DATA`: an `AS` comes
+ * first) or it is not closed. The one place that reads a table's column list: `tableColumns`, the table model of
+ * diffs, and the test double's tables all start here.
+ */
+export function columnList(tokens: readonly Token[]): ColumnList | null {
+  const tableAt = tokens.findIndex((t) => t.type === 'word' && t.value === 'TABLE');
+  if (tableAt < 0) return null;
+  let open = tableAt + 1;
+  while (open < tokens.length && !(tokens[open]!.type === 'punct' && tokens[open]!.text === '(')) {
+    if (tokens[open]!.type === 'word' && tokens[open]!.value === 'AS') return null;
+    open++;
+  }
+  if (open >= tokens.length) return null;
+  const items: Token[][] = [[]];
+  let depth = 0;
+  for (let k = open + 1; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    if (t.type === 'punct' && t.text === '(') depth++;
+    else if (t.type === 'punct' && t.text === ')') {
+      if (depth === 0) return { open, close: k, items: items.filter((i) => i.length) };
+      depth--;
+    } else if (depth === 0 && t.type === 'punct' && t.text === ',') {
+      items.push([]);
+      continue;
+    }
+    items[items.length - 1]!.push(t);
+  }
+  return null;
+}
+
+/** Whether a column-list item is a column definition (its first word opens no table-level item). */
+export function isColumnItem(item: readonly Token[]): boolean {
+  const head = item[0];
+  return !!head && (head.type === 'quoted' || (head.type === 'word' && !CONSTRAINT_WORDS.has(head.value)));
+}
+
+/**
+ * Column names of a `CREATE TABLE ... ( col type, ... )`, upper case, in order; null when the statement has no
+ * column list (`CREATE TABLE x AS y WITH DATA`).
+ */
+export function tableColumns(createSql: string): string[] | null {
+  const list = columnList(tokenize(createSql, '<statement>').filter(isSignificant));
+  return list ? list.items.filter(isColumnItem).map((item) => item[0]!.value) : null;
+}
