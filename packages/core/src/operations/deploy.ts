@@ -203,7 +203,7 @@ async function settleUnchanged(
   // Drift the conflict strategy refused is no "up to date" (deploy-drift.ts).
   if (run.problems.length) refuse(run.problems, false);
   await confirmObjectStates(ctx, input, run.ledger!, run);
-  const unfinished = await interruptedAfterSteps(input, run.ledger!, report.interrupted);
+  const unfinished = await interruptedAfterSteps(ctx, input, run.ledger!, report.interrupted);
   if (unfinished.length) {
     ctx.reporter.info(
       `${unfinished.map((d) => `${d.project} (deployment #${d.id})`).join(', ')}: ${unfinished.every((d) => d.checksFailed) ? 'its closing smoke checks failed' : 'interrupted after all its steps applied'}: its smoke checks, promotion record and notifications run now`,
@@ -234,6 +234,7 @@ async function settleUnchanged(
  * such a target failed, never `unchanged`).
  */
 async function interruptedAfterSteps(
+  ctx: OperationContext,
   input: DeployInputs,
   ledger: Ledger,
   interrupted: readonly number[],
@@ -241,7 +242,8 @@ async function interruptedAfterSteps(
   if (!(await ledger.exists())) return [];
   const out: { project: string; id: number; checksFailed: boolean }[] = [];
   for (const project of input.planned) {
-    const [last] = await ledger.deployments(project, input.environment.name, 1);
+    // In an Nx batch, the last deployments the batch's first task read for all (no request of this task's own).
+    const last = await lastDeployment(ctx, ledger, project, input.environment.name);
     if (last?.kind !== 'deploy') continue;
     const stopped = interrupted.includes(last.id) && last.steps_total > 0 && last.steps_applied === last.steps_total;
     const checksFailed = last.status === 'failed' && last.steps_total === 0;
