@@ -82,7 +82,9 @@ describe('DBEE_ENV picks the environment of a dbee command when --env is not giv
   });
 
   it('--env wins over DBEE_ENV, an empty DBEE_ENV means the default environment, and status follows DBEE_ENV too', async () => {
-    const w = await workspace('pglite', 'pglite');
+    // Both on the server: what is tested is which environment is chosen (the kinds are the cases above), and a dbee
+    // process that opens an embedded database costs seconds more.
+    const w = await workspace('server', 'server');
 
     const deployed = w.dbee(['deploy', 'sales', '--env', 'local'], 'test');
     expect(deployed.code, deployed.stderr).toBe(0);

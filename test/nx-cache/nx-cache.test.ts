@@ -115,7 +115,8 @@ describe('embedded databases restored from one snapshot [pglite]', () => {
     expect(again.source).toBe('local');
     expect(again.output).toContain('DROP COLUMN hotfix');
 
-    // Second clone, empty local cache: identical sources and database come from the remote cache...
+    // Second clone, empty local cache: identical sources and database come from the remote cache (a drift of the
+    // same snapshot that no cache holds is computed, as `b` above shows).
     await drifted(ws2, 'legacy_flag');
     const remote = await diff(ws2, env);
     expect(remote.source).toBe('remote');
@@ -123,13 +124,6 @@ describe('embedded databases restored from one snapshot [pglite]', () => {
     expect(cacheSource(remote.output, 'db-x:build')).toBe('remote');
     expect(remote.output).toContain('DROP COLUMN legacy_flag');
     expect(remote.output).not.toContain('hotfix');
-
-    // ...and a third drift of the same snapshot is computed, never taken from either.
-    await drifted(ws2, 'other_flag');
-    const other = await diff(ws2, env);
-    expect(other.source).toBe('run');
-    expect(other.output).toContain('DROP COLUMN other_flag');
-    expect(other.output).not.toMatch(/hotfix|legacy_flag/);
 
     expect(server.requests.filter((r) => r.method === 'PUT' && r.status === 200).length).toBeGreaterThanOrEqual(3);
     expect(server.requests.filter((r) => r.status === 401)).toEqual([]);

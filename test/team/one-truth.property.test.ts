@@ -73,6 +73,20 @@ interface ReportStep {
   action: string;
 }
 
+/**
+ * On the embedded `local` environment the three changing states run as one (their files and hand edits together): the
+ * same questions on the same kinds of change, with half the dbee processes (each opens the embedded database again).
+ */
+const LOCAL_STATES: State[] = [
+  STATES[0]!,
+  {
+    name: 'all of the changes above at once',
+    files: Object.assign({}, ...STATES.slice(1).map((s) => s.files)),
+    sql: STATES.slice(1).flatMap((s) => s.sql ?? []),
+    deployArgs: ['--if-exists', 'drop'],
+  },
+];
+
 for (const env of ['dev', 'local'] as const) {
   describe(`one truth per question on ${env}: dry run = real run = status (team workspace)`, () => {
     let team: TeamWorkspace;
@@ -83,7 +97,7 @@ for (const env of ['dev', 'local'] as const) {
       await team?.dispose();
     });
 
-    for (const state of STATES) {
+    for (const state of env === 'local' ? LOCAL_STATES : STATES) {
       it(state.name, async () => {
         team.write(state.files);
         for (const sql of state.sql ?? []) await inEnv(team, env, sql);
