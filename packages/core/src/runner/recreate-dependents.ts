@@ -93,7 +93,7 @@ export function dependentsOf(model: SchemaModel, key: ObjectKey): Set<string> {
 }
 
 /** The part of `model` whose objects `keep` accepts, with the comments, privileges and owners of those. */
-function only(model: SchemaModel, keep: (key: string) => boolean): SchemaModel {
+export function only(model: SchemaModel, keep: (key: string) => boolean): SchemaModel {
   const k = (o: { key: ObjectKey }) => keep(formatKey(o.key));
   const t = (o: { target: ObjectKey }) => keep(formatKey(o.target));
   return {

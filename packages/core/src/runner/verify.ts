@@ -203,9 +203,15 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
   const { engine } = input;
   if (input.from) return { live: input.from, widened: [] };
   if (!input.conn) throw new Error('verifyPlan needs the target (conn) or the model to copy (from)');
-  const extra = input.baseline
+  const baselineSchemas = input.baseline
     ? await dependentViewSchemas(engine, input.conn, input.plan, input.baseline, input.schemas)
     : [];
+  // The schemas of objects the plan's steps drop and create again outside the planned projects' (other projects'
+  // views over a view whose columns change): the copy must hold them for the steps to run there as on the target.
+  const stepSchemas = input.plan.steps
+    .map((s) => (s.objectKey.kind === 'schema' ? s.objectKey.name : s.objectKey.schema))
+    .filter((s): s is string => !!s && !input.schemas.includes(s));
+  const extra = [...new Set([...baselineSchemas, ...stepSchemas])];
   const diff = requireRole(engine, 'diff', 'verify a plan on a copy of the target');
   if (!extra.length) return { live: await diff.introspect(input.conn, { schemas: input.schemas }), widened: [] };
   const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);

@@ -1,0 +1,67 @@
+import type { Connection, Engine } from '../engine/engine';
+import { formatKey, type ObjectKey } from '../model/object-key';
+import type { PlanStep } from '../plan/plan';
+import { dependentsOf, only } from '../runner/recreate-dependents';
+import type { SchemaModel } from '../schema/model';
+import { planChanges } from './diff-plan';
+
+/**
+ * `steps` (a diff's plan of one project, whose schemas are `own`) with the objects of other schemas (`others`: the
+ * other projects' and the environment's) that stand on a view, materialized view or routine the plan drops and creates
+ * again (a view whose columns change) dropped before the first of those drops and created again, from the live catalog
+ * with their comments and privileges, after the last of those creates, as steps of `project` located where `locate`
+ * finds their source. PostgreSQL refuses to drop a view another schema's view stands on, and the project's own
+ * diff does not see that one. Without such objects (or without a diff role), `steps` as they are.
+ */
+export async function withOtherSchemasDependents(
+  conn: Connection,
+  engine: Engine,
+  steps: readonly PlanStep[],
+  own: readonly string[],
+  others: readonly string[],
+  project: string,
+  locate: (key: ObjectKey) => PlanStep['source'] = () => null,
+): Promise<PlanStep[]> {
+  const diff = engine.diff;
+  const ownSet = new Set(own);
+  const outside = others.filter((s) => !ownSet.has(s));
+  if (!diff || !outside.length) return [...steps];
+  const kinds = new Set(['view', 'materialized-view', 'function', 'procedure', 'routine']);
+  const created = new Set(steps.filter((s) => s.action !== 'drop').map((s) => s.key));
+  const recreated = steps.filter((s) => s.action === 'drop' && kinds.has(s.objectKey.kind) && created.has(s.key));
+  if (!recreated.length) return [...steps];
+  const wide = await diff.introspect(conn, { schemas: [...own, ...outside] });
+  const schemaOf = (k: ObjectKey) => (k.kind === 'schema' ? k.name : k.schema);
+  const dependents = new Set<string>();
+  for (const s of recreated)
+    for (const d of dependentsOf(wide, s.objectKey)) {
+      const o = [...wide.views, ...wide.routines, ...wide.triggers, ...wide.indexes].find(
+        (x) => formatKey(x.key) === d,
+      );
+      if (o && !ownSet.has(schemaOf(o.key) ?? '')) dependents.add(d);
+    }
+  if (!dependents.size) return [...steps];
+  const without = only(wide, (k) => !dependents.has(k));
+  const asSteps = (from: SchemaModel, to: SchemaModel) =>
+    planChanges(engine, from, to, { project, online: false }).steps.map((s) => ({
+      ...s,
+      source: locate(s.objectKey),
+    }));
+  const drops = asSteps(wide, without);
+  const creates = asSteps(without, wide);
+  const recreatedKeys = new Set(recreated.map((s) => s.key));
+  const firstDrop = steps.findIndex((s) => s.action === 'drop' && recreatedKeys.has(s.key));
+  let lastCreate = -1;
+  steps.forEach((s, i) => {
+    if (s.action !== 'drop' && recreatedKeys.has(s.key)) lastCreate = i;
+  });
+  const out = [
+    ...steps.slice(0, firstDrop),
+    ...drops,
+    ...steps.slice(firstDrop, lastCreate + 1),
+    ...creates,
+    ...steps.slice(lastCreate + 1),
+  ];
+  out.forEach((s, i) => (s.order = i + 1));
+  return out;
+}
