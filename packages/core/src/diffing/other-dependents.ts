@@ -20,7 +20,7 @@ export async function withOtherSchemasDependents(
   own: readonly string[],
   others: readonly string[],
   project: string,
-  locate: (key: ObjectKey) => PlanStep['source'] = () => null,
+  locate: (key: ObjectKey) => PlanStep['source'] | Promise<PlanStep['source']> = () => null,
 ): Promise<PlanStep[]> {
   const diff = engine.diff;
   const ownSet = new Set(own);
@@ -43,12 +43,14 @@ export async function withOtherSchemasDependents(
   if (!dependents.size) return [...steps];
   const without = only(wide, (k) => !dependents.has(k));
   const asSteps = (from: SchemaModel, to: SchemaModel) =>
-    planChanges(engine, from, to, { project, online: false }).steps.map((s) => ({
-      ...s,
-      source: locate(s.objectKey),
-    }));
-  const drops = asSteps(wide, without);
-  const creates = asSteps(without, wide);
+    Promise.all(
+      planChanges(engine, from, to, { project, online: false }).steps.map(async (s) => ({
+        ...s,
+        source: await locate(s.objectKey),
+      })),
+    );
+  const drops = await asSteps(wide, without);
+  const creates = await asSteps(without, wide);
   const recreatedKeys = new Set(recreated.map((s) => s.key));
   const firstDrop = steps.findIndex((s) => s.action === 'drop' && recreatedKeys.has(s.key));
   let lastCreate = -1;

@@ -4,6 +4,7 @@ import { planChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import { settled, unsettled } from '../background';
 import type { Connection } from '../engine/engine';
+import { formatKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import {
   objectStates as sourceObjectStates,
@@ -138,6 +139,8 @@ async function planSourcesAsWritten(
       const settings = ctx.workspace.settings(target, environment).deploy;
       // A view the diff drops and creates again takes the other projects' views over it with it (PostgreSQL refuses
       // the drop while they stand on it): dropped before, created again after, from the live catalog.
+      const owners = schemaOwners(ctx, environment);
+      const load = modelLoader(ctx, environment, engine);
       const diffed = await withOtherSchemasDependents(
         conn,
         engine,
@@ -148,8 +151,15 @@ async function planSourcesAsWritten(
           owners: model.graph.manage?.owners,
         }).steps,
         model.graph.schemas,
-        [...schemaOwners(ctx, environment).keys()],
+        [...owners.keys()],
         project,
+        // At the file of the project that defines it, when one does.
+        async (key) => {
+          const owner = key.schema ? owners.get(key.schema) : undefined;
+          if (!owner) return null;
+          const found = (await load(owner)).objects.find((o) => o.id === formatKey(key));
+          return found ? { file: found.location.file, line: found.location.line } : null;
+        },
       );
       // Located at their source files: conflict rules match files, and messages name them.
       for (const st of diffed) {

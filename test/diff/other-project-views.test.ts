@@ -1,0 +1,91 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
+import { dbYaml, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
+
+let workspaces: TestWorkspace[] = [];
+afterAll(async () => {
+  for (const w of workspaces) await w.remove();
+  workspaces = [];
+});
+
+/**
+ * Issue 59: a view whose columns change is dropped and created again by the diff; a view of another project over it
+ * made PostgreSQL refuse the drop (the deployment failed at that step, and the dry run's copy, which held only the
+ * project's schemas, verified green). Now the deployment drops that view first and creates it again after, from the
+ * live catalog, in the same plan, and the dry run's copy holds its schema; when it no longer compiles over the new
+ * view, the dry run refuses naming it.
+ */
+const FILES = {
+  'a/db.yaml': dbYaml('a'),
+  'a/a_schema.sql': 'CREATE SCHEMA a;\n',
+  'a/t.sql': 'CREATE TABLE a.t (id int PRIMARY KEY, x int, y text);\n',
+  'a/v.sql': 'CREATE VIEW a.v AS SELECT id, x, y FROM a.t;\n',
+  'b/db.yaml': dbYaml('b', 'dependsOn: [a]\n'),
+  'b/a_schema.sql': 'CREATE SCHEMA b;\n',
+  'b/w.sql': 'CREATE VIEW b.w AS SELECT id, y FROM a.v;\n',
+};
+
+const SETUPS = [
+  { engine: 'pglite', shadow: 'embedded' },
+  { engine: 'postgres', shadow: 'server' },
+] as const;
+
+describe.each(SETUPS)("another project's view over a view whose columns change [$engine]", ({ engine, shadow }) => {
+  it('is dropped and created again within the deployment, verified by the dry run; one that no longer compiles is refused', async () => {
+    const w = await workspaceWith(engine, {
+      'dbee.yaml': workspaceYaml(engine, { top: `shadow: ${shadow}` }),
+      ...FILES,
+    });
+    workspaces.push(w);
+    const deploy = (project: string, dryRun = false) =>
+      run(
+        w.root,
+        'deploy',
+        { project, allowHazards: 'backward-incompatible', ...(dryRun ? { dryRun } : {}) },
+        w.target.vars,
+      );
+    for (const p of ['a', 'b']) {
+      const r = await deploy(p);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    // x removed from a.v (b.w does not read it): CREATE OR REPLACE cannot, so a.v is dropped and created again.
+    w.write('a/v.sql', 'CREATE VIEW a.v AS SELECT id, y FROM a.t;\n');
+    const before = await snapshot(w.target);
+    const dry = await deploy('a', true);
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toContain("dry run: verified on a scratch copy of the target's schemas");
+    // In one plan: b.w dropped before a.v, created again after it, at b's file.
+    const steps = [...dry.stdout.matchAll(/^-- step \d+\/\d+: (\w+) (view:\S+)(?:\s+\((\S+)\))?/gm)].map((m) =>
+      [m[1], m[2], m[3]].join(' ').trim(),
+    );
+    expect(steps).toEqual([
+      'drop view:b.w b/w.sql:1',
+      'drop view:a.v a/v.sql:1',
+      'create view:a.v a/v.sql:1',
+      'create view:b.w b/w.sql:1',
+    ]);
+    expect((await snapshot(w.target)).hash).toBe(before.hash);
+    const real = await deploy('a');
+    expect(real.code, real.stdout + real.stderr).toBe(0);
+    const cols = await w.target.query(
+      "select table_name, column_name from information_schema.columns where table_schema in ('a', 'b') and table_name in ('v', 'w') order by table_name, ordinal_position",
+    );
+    expect(cols.map((r) => `${r['table_name']}.${r['column_name']}`)).toEqual(['v.id', 'v.y', 'w.id', 'w.y']);
+    // b's ledger is not disturbed: nothing to deploy there, and a has nothing left.
+    for (const p of ['b', 'a']) {
+      const again = await deploy(p, true);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).not.toMatch(/-- step/);
+    }
+
+    // y removed from a.v, which b.w reads: refused by the dry run naming b.w, and nothing applied.
+    w.write('a/v.sql', 'CREATE VIEW a.v AS SELECT id FROM a.t;\n');
+    const kept = await snapshot(w.target);
+    const refused = await deploy('a', true);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^error: b\/w\.sql:1: step 4 \(create view:b\.w\) fails on a copy of the target's schemas: [^\n]*y/m,
+    );
+    expect((await snapshot(w.target)).hash).toBe(kept.hash);
+  });
+});
