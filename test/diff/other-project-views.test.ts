@@ -44,6 +44,12 @@ describe.each(SETUPS)("another project's view over a view whose columns change [
         { project, allowHazards: 'backward-incompatible', ...(dryRun ? { dryRun } : {}) },
         w.target.vars,
       );
+    const columns = async () =>
+      (
+        await w.target.query(
+          "select table_name, column_name from information_schema.columns where table_schema in ('a', 'b') and table_name in ('v', 'w') order by table_name, ordinal_position",
+        )
+      ).map((r) => `${r['table_name']}.${r['column_name']}`);
     for (const p of ['a', 'b']) {
       const r = await deploy(p);
       expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -54,23 +60,21 @@ describe.each(SETUPS)("another project's view over a view whose columns change [
     const dry = await deploy('a', true);
     expect(dry.code, dry.stdout + dry.stderr).toBe(0);
     expect(dry.stdout).toContain("dry run: verified on a scratch copy of the target's schemas");
-    // In one plan: b.w dropped before a.v, created again after it, at b's file.
-    const steps = [...dry.stdout.matchAll(/^-- step \d+\/\d+: (\w+) (view:\S+)(?:\s+\((\S+)\))?/gm)].map((m) =>
-      [m[1], m[2], m[3]].join(' ').trim(),
+    // One step, one transaction: b.w dropped before a.v and created again after it, from the live catalog.
+    expect(dry.stdout).toMatch(/^-- step 1\/1: drop view:a\.v {2}\(a\/v\.sql:1\)$/m);
+    expect(dry.stdout).toContain(
+      "with: drop and create view:b.w (b/w.sql:1), another project's, which stands on view:a.v",
     );
-    expect(steps).toEqual([
-      'drop view:b.w b/w.sql:1',
-      'drop view:a.v a/v.sql:1',
-      'create view:a.v a/v.sql:1',
-      'create view:b.w b/w.sql:1',
-    ]);
+    const sql = dry.stdout.replace(/\s+/g, ' ');
+    const at = (text: string) => sql.indexOf(text);
+    expect(at('DROP VIEW b.w')).toBeGreaterThan(0);
+    expect(at('DROP VIEW b.w')).toBeLessThan(at('DROP VIEW a.v'));
+    expect(at('DROP VIEW a.v')).toBeLessThan(at('CREATE VIEW a.v'));
+    expect(at('CREATE VIEW a.v')).toBeLessThan(at('CREATE VIEW b.w'));
     expect((await snapshot(w.target)).hash).toBe(before.hash);
     const real = await deploy('a');
     expect(real.code, real.stdout + real.stderr).toBe(0);
-    const cols = await w.target.query(
-      "select table_name, column_name from information_schema.columns where table_schema in ('a', 'b') and table_name in ('v', 'w') order by table_name, ordinal_position",
-    );
-    expect(cols.map((r) => `${r['table_name']}.${r['column_name']}`)).toEqual(['v.id', 'v.y', 'w.id', 'w.y']);
+    expect(await columns()).toEqual(['v.id', 'v.y', 'w.id', 'w.y']);
     // b's ledger is not disturbed: nothing to deploy there, and a has nothing left.
     for (const p of ['b', 'a']) {
       const again = await deploy(p, true);
@@ -84,8 +88,14 @@ describe.each(SETUPS)("another project's view over a view whose columns change [
     const refused = await deploy('a', true);
     expect(refused.code, refused.stdout + refused.stderr).toBe(1);
     expect(refused.stderr).toMatch(
-      /^error: b\/w\.sql:1: step 4 \(create view:b\.w\) fails on a copy of the target's schemas: [^\n]*y/m,
+      /^error: a\/v\.sql:1: step 1 \(drop view:a\.v\) fails on a copy of the target's schemas: [^\n]*\by\b[^\n]*\n {2}statement: CREATE VIEW b\.w/m,
     );
     expect((await snapshot(w.target)).hash).toBe(kept.hash);
+    expect(refused.stderr).toContain("with: drop and create view:b.w (b/w.sql:1), another project's");
+    // Without the dry run, the step fails as one transaction: both views stay as they were.
+    const real2 = await deploy('a');
+    expect(real2.code, real2.stdout + real2.stderr).toBe(2);
+    expect(real2.stderr).toContain('CREATE VIEW b.w');
+    expect(await columns()).toEqual(['v.id', 'v.y', 'w.id', 'w.y']);
   });
 });

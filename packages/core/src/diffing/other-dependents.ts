@@ -1,8 +1,9 @@
 import type { Connection, Engine } from '../engine/engine';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
-import { dependentsOf, only } from '../runner/recreate-dependents';
+import { dependentsOf, only, otherDependentNote } from '../runner/recreate-dependents';
 import type { SchemaModel } from '../schema/model';
+import { checksumStatements } from '../sources/checksum';
 import { planChanges } from './diff-plan';
 
 /**
@@ -57,13 +58,31 @@ export async function withOtherSchemasDependents(
   steps.forEach((s, i) => {
     if (s.action !== 'drop' && recreatedKeys.has(s.key)) lastCreate = i;
   });
-  const out = [
-    ...steps.slice(0, firstDrop),
-    ...drops,
-    ...steps.slice(firstDrop, lastCreate + 1),
-    ...creates,
-    ...steps.slice(lastCreate + 1),
-  ];
-  out.forEach((s, i) => (s.order = i + 1));
+  const range = steps.slice(firstDrop, lastCreate + 1);
+  const within = [...drops, ...range, ...creates];
+  const where = (st: PlanStep) => (st.source ? ` (${st.source.file}:${st.source.line})` : '');
+  const seeds = recreated.map((st) => st.key).join(', ');
+  // One step, in one transaction, when every step of the range can share one: a dependent that cannot be created
+  // again over the new view (it reads a column the view lost) rolls it all back instead of leaving it dropped.
+  const merged: PlanStep[] = within.every((st) => st.transactional)
+    ? [
+        {
+          ...range[0]!,
+          statements: within.flatMap((st) => st.statements),
+          reverse: within.every((st) => st.reverse !== null)
+            ? [...within].reverse().flatMap((st) => st.reverse!)
+            : null,
+          hazards: within.flatMap((st) => st.hazards),
+          notes: [
+            ...within.flatMap((st) => st.notes ?? []),
+            ...range.slice(1).map((st) => `then: ${st.action} ${st.key}`),
+            ...creates.map((st) => otherDependentNote(st.key, st.action, where(st), seeds)),
+          ],
+          checksum: checksumStatements(within.flatMap((st) => st.statements)),
+        },
+      ]
+    : within;
+  const out = [...steps.slice(0, firstDrop), ...merged, ...steps.slice(lastCreate + 1)];
+  out.forEach((st, i) => (st.order = i + 1));
   return out;
 }
