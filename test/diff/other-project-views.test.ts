@@ -82,6 +82,14 @@ describe.each(SETUPS)("another project's view over a view whose columns change [
       expect(again.stdout).not.toMatch(/-- step/);
     }
 
+    // The rollback undoes the one step: a.v back with x, b.w dropped and created again over it.
+    const back = await run(w.root, 'rollback', { project: 'a' }, w.target.vars);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await columns()).toEqual(['v.id', 'v.x', 'v.y', 'w.id', 'w.y']);
+    const redo = await deploy('a');
+    expect(redo.code, redo.stdout + redo.stderr).toBe(0);
+    expect(await columns()).toEqual(['v.id', 'v.y', 'w.id', 'w.y']);
+
     // y removed from a.v, which b.w reads: refused by the dry run naming b.w, and nothing applied.
     w.write('a/v.sql', 'CREATE VIEW a.v AS SELECT id FROM a.t;\n');
     const kept = await snapshot(w.target);
