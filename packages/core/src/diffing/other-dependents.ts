@@ -7,12 +7,16 @@ import { checksumStatements } from '../sources/checksum';
 import { planChanges } from './diff-plan';
 
 /**
- * `steps` (a diff's plan of one project, whose schemas are `own`) with the objects of other schemas (`others`: the
- * other projects' and the environment's) that stand on a view, materialized view or routine the plan drops and creates
- * again (a view whose columns change) dropped before the first of those drops and created again, from the live catalog
- * with their comments and privileges, after the last of those creates, as steps of `project` located where `locate`
- * finds their source. PostgreSQL refuses to drop a view another schema's view stands on, and the project's own
- * diff does not see that one. Without such objects (or without a diff role), `steps` as they are.
+ * `steps` (a diff's plan of one project, whose schemas are `own`) with the objects of other schemas (`others`: every
+ * project's of the environment) that stand on a view, materialized view or routine the plan drops and creates again (a
+ * view whose columns change): dropped before the first of those drops and created again after the last of those
+ * creates, by their live definitions with their comments and privileges. PostgreSQL refuses to drop a view another
+ * schema's view stands on, and the project's own diff does not see that one. When every step from that drop to that
+ * create can run in a transaction, they and the dependents' drops and creates become one step (the first one's key and
+ * source), so that a dependent that cannot be created again rolls the whole back; its notes name the steps folded in
+ * and the dependents, at the files `locate` finds for them (`otherDependentNote`, which the verified dry run reads to
+ * copy their schemas). Otherwise they are steps of their own of `project`. Without such objects (or without a diff
+ * role), `steps` as they are.
  */
 export async function withOtherSchemasDependents(
   conn: Connection,
@@ -33,13 +37,17 @@ export async function withOtherSchemasDependents(
   if (!recreated.length) return [...steps];
   const wide = await diff.introspect(conn, { schemas: [...own, ...outside] });
   const schemaOf = (k: ObjectKey) => (k.kind === 'schema' ? k.name : k.schema);
+  const schemaByKey = new Map(
+    [...wide.views, ...wide.routines, ...wide.triggers, ...wide.indexes].map((o) => [
+      formatKey(o.key),
+      schemaOf(o.key),
+    ]),
+  );
   const dependents = new Set<string>();
   for (const s of recreated)
     for (const d of dependentsOf(wide, s.objectKey)) {
-      const o = [...wide.views, ...wide.routines, ...wide.triggers, ...wide.indexes].find(
-        (x) => formatKey(x.key) === d,
-      );
-      if (o && !ownSet.has(schemaOf(o.key) ?? '')) dependents.add(d);
+      const schema = schemaByKey.get(d);
+      if (schema !== undefined && !ownSet.has(schema)) dependents.add(d);
     }
   if (!dependents.size) return [...steps];
   const without = only(wide, (k) => !dependents.has(k));
