@@ -4,6 +4,7 @@ import { planChanges } from '../diffing/diff-plan';
 import { desiredModelFor } from '../diffing/desired';
 import { settled, unsettled } from '../background';
 import type { Connection } from '../engine/engine';
+import { formatKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import {
   objectStates as sourceObjectStates,
@@ -17,7 +18,8 @@ import type { ProjectModel } from '../planner/project-model';
 import type { OperationContext } from '../context/operation-context';
 import { withoutUnknownObjects } from './conflicts';
 import { planInPlace } from './in-place';
-import { fullModels, hasExportedModels, modelLoader } from '../context/load';
+import { fullModels, hasExportedModels, modelLoader, schemaOwners } from '../context/load';
+import { withOtherSchemasDependents } from '../diffing/other-dependents';
 
 /**
  * The plan from sources against the ledger. When a project's tables (or sequences, types) changed, its objects
@@ -135,12 +137,30 @@ async function planSourcesAsWritten(
       const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
       const live = withoutUnknownObjects(unsettled(read), new Set(defined.keys()), known).model;
       const settings = ctx.workspace.settings(target, environment).deploy;
-      const diffed = planChanges(engine, live, desired.model, {
+      // A view the diff drops and creates again takes the other projects' views over it with it (PostgreSQL refuses
+      // the drop while they stand on it): dropped before, created again after, from the live catalog.
+      const owners = schemaOwners(ctx, environment);
+      const load = modelLoader(ctx, environment, engine);
+      const diffed = await withOtherSchemasDependents(
+        conn,
+        engine,
+        planChanges(engine, live, desired.model, {
+          project,
+          ...renderMode(settings, options.safe),
+          renames: target.config.renames ?? [],
+          owners: model.graph.manage?.owners,
+        }).steps,
+        model.graph.schemas,
+        [...owners.keys()],
         project,
-        ...renderMode(settings, options.safe),
-        renames: target.config.renames ?? [],
-        owners: model.graph.manage?.owners,
-      }).steps;
+        // At the file of the project that defines it, when one does.
+        async (key) => {
+          const owner = key.schema ? owners.get(key.schema) : undefined;
+          if (!owner) return null;
+          const found = (await load(owner)).objects.find((o) => o.id === formatKey(key));
+          return found ? { file: found.location.file, line: found.location.line } : null;
+        },
+      );
       // Located at their source files: conflict rules match files, and messages name them.
       for (const st of diffed) {
         const o = defined.get(st.key);

@@ -1,5 +1,5 @@
 import type { Connection, DiffRole, Engine } from '../engine/engine';
-import { formatKey, type ObjectKey } from '../model/object-key';
+import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { diffModels } from '../schema/diff';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { SchemaModel } from '../schema/model';
@@ -93,7 +93,7 @@ export function dependentsOf(model: SchemaModel, key: ObjectKey): Set<string> {
 }
 
 /** The part of `model` whose objects `keep` accepts, with the comments, privileges and owners of those. */
-function only(model: SchemaModel, keep: (key: string) => boolean): SchemaModel {
+export function only(model: SchemaModel, keep: (key: string) => boolean): SchemaModel {
   const k = (o: { key: ObjectKey }) => keep(formatKey(o.key));
   const t = (o: { target: ObjectKey }) => keep(formatKey(o.target));
   return {
@@ -200,4 +200,19 @@ export function withSchemas(base: SchemaModel, other: SchemaModel, schemas: Read
     privileges: [...base.privileges, ...other.privileges.filter(inTarget)],
     owners: [...base.owners, ...other.owners.filter(inTarget)],
   };
+}
+
+/**
+ * The note of a step that drops and creates again `key`, an object of another project (or of no project) that stands
+ * on what the step re-creates (`withOtherSchemasDependents`), and the keys read back from a step's notes: the verified
+ * dry run copies their schemas too.
+ */
+export function otherDependentNote(key: string, action: string, where: string, seeds: string): string {
+  return `with: drop and ${action} ${key}${where}, another project's, which stands on ${seeds}`;
+}
+export function otherDependentKeys(notes: readonly string[] | undefined): ObjectKey[] {
+  return (notes ?? []).flatMap((n) => {
+    const m = /^with: drop and \S+ (\S+)/.exec(n);
+    return m ? [parseKey(m[1]!)] : [];
+  });
 }

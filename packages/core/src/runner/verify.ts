@@ -7,6 +7,7 @@ import { emptyModel, type SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runStatements } from './batch';
+import { otherDependentKeys } from './recreate-dependents';
 import { stepStatements } from '../plan/step-statements';
 import type { StepConflict } from './step-conflict';
 import { inBackground } from '../background';
@@ -203,9 +204,16 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
   const { engine } = input;
   if (input.from) return { live: input.from, widened: [] };
   if (!input.conn) throw new Error('verifyPlan needs the target (conn) or the model to copy (from)');
-  const extra = input.baseline
+  const baselineSchemas = input.baseline
     ? await dependentViewSchemas(engine, input.conn, input.plan, input.baseline, input.schemas)
     : [];
+  // The schemas of objects the plan's steps drop and create again outside the planned projects' (other projects'
+  // views over a view whose columns change): the copy must hold them for the steps to run there as on the target.
+  const stepSchemas = input.plan.steps
+    .flatMap((s) => [s.objectKey, ...otherDependentKeys(s.notes)])
+    .map((k) => (k.kind === 'schema' ? k.name : k.schema))
+    .filter((s): s is string => !!s && !input.schemas.includes(s));
+  const extra = [...new Set([...baselineSchemas, ...stepSchemas])];
   const diff = requireRole(engine, 'diff', 'verify a plan on a copy of the target');
   if (!extra.length) return { live: await diff.introspect(input.conn, { schemas: input.schemas }), widened: [] };
   const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);
@@ -217,8 +225,13 @@ function problemOf(engine: Engine, step: PlanStep, statement: string | null, err
   const mapped = error instanceof DbeeError ? error : engine.mapError(error, { statement: statement ?? undefined });
   const first = mapped.message.split('\n')[0];
   const sql = statement ? `\n  statement: ${statement.replace(/\s+/g, ' ').trim().slice(0, 200)}` : '';
+  // What the step also does, with where those objects are defined (other projects' views it drops and creates again).
+  const notes = (step.notes ?? [])
+    .filter((n) => n.startsWith('with: '))
+    .map((n) => `\n  ${n}`)
+    .join('');
   return new DbeeError(
-    `step ${step.order} (${step.action} ${step.key}) fails on a copy of the target's schemas: ${first}${sql}`,
+    `step ${step.order} (${step.action} ${step.key}) fails on a copy of the target's schemas: ${first}${sql}${notes}`,
     {
       code: 'DRY_RUN_FAILED',
       location: step.source ? { file: step.source.file, line: step.source.line } : undefined,
