@@ -31,6 +31,7 @@ export type {
   CompleteOptions,
   AbortOptions,
   UnlockOptions,
+  ConfigOptions,
   VersionOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
