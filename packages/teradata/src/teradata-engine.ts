@@ -3,7 +3,7 @@ import { teradataSmoke } from './teradata-smoke';
 import { teradataStatisticsAdvice } from './teradata-advise';
 import { toBteq, toBteqRollback } from './bteq/bteq';
 import { captureForRollback } from './bteq/bteq-capture';
-import { extractTeradata, ownedDatabases, teradataAudit } from './introspect/extract';
+import { extractTeradata, ownedDatabases, restoreDatabaseNames, teradataAudit } from './introspect/extract';
 import { planChange } from './teradata-change';
 import { compareObjects } from './teradata-compare';
 import type { Engine, EngineCapabilities, Plan, ResolvedEnvironment } from '@dbee/core';
@@ -109,7 +109,11 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
       // No Teradata statement runs outside a transaction, so no step is ever left half-made by a dead process.
       stepOutcome: async () => ({ state: 'unknown' }),
     },
-    extract: { objects: (conn, scope) => extractTeradata(conn, scope), ownedSchemas: ownedDatabases },
+    extract: {
+      objects: (conn, scope) => extractTeradata(conn, scope),
+      ownedSchemas: ownedDatabases,
+      restoreNames: restoreDatabaseNames,
+    },
     // A changed table file: ALTER TABLE steps from its CREATE TABLE against SHOW TABLE of the target.
     inPlace: { planChange },
     // `dbee diff --env`: the sources' objects against SHOW and the catalog of the target.

@@ -329,7 +329,7 @@ async function writeObjectFiles(
 }
 
 /** Every project's schemas as deployed on `environment` → as its db.yaml writes them (placeholders). */
-function sourceNames(ctx: OperationContext, environment: ResolvedEnvironment): Record<string, string> {
+export function sourceNames(ctx: OperationContext, environment: ResolvedEnvironment): Record<string, string> {
   const out: Record<string, string> = {};
   for (const project of ctx.workspace.projects.values()) {
     const variables = ctx.workspace.settings(project, environment).variables;

@@ -25,6 +25,7 @@ import { smokeTest } from './smoke-test';
 import { status } from './status';
 import { unlock } from './unlock';
 import { config } from './config';
+import { detag } from './detag';
 import { fleetOf, fleetOperation, refuseOnFleet } from '../fleet/dispatch';
 
 /** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
@@ -62,6 +63,7 @@ export const operations: Operations = {
   version,
   unlock,
   config,
+  detag,
   preview,
 };
 

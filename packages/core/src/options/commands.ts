@@ -20,6 +20,7 @@ import { smokeTestCommand } from './smoke-test';
 import { statusCommand } from './status';
 import { unlockCommand } from './unlock';
 import { configCommand } from './config';
+import { detagCommand } from './detag';
 
 /**
  * Every dbee command and its options: the single source of the CLI's flags and `--help`, the Nx executors'
@@ -52,6 +53,7 @@ export const COMMAND_DEFINITIONS = {
   version: versionCommand,
   unlock: unlockCommand,
   config: configCommand,
+  detag: detagCommand,
   preview: previewCommand,
 } as const;
 
@@ -95,5 +97,6 @@ export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
 export type UnlockOptions = CommandOptions<'unlock'>;
 export type ConfigOptions = CommandOptions<'config'>;
+export type DetagOptions = CommandOptions<'detag'>;
 export type VersionOptions = CommandOptions<'version'>;
 export type PreviewOptions = CommandOptions<'preview'>;

@@ -32,6 +32,7 @@ export type {
   AbortOptions,
   UnlockOptions,
   ConfigOptions,
+  DetagOptions,
   VersionOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';
