@@ -66,6 +66,8 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
       'reads the catalog and explains queries (hypothetical indexes live in its session); --write writes source files',
   },
   version: { readsOnly: 'prints settings' },
+  config: { readsOnly: 'prints the configuration; --test-connection runs SELECT 1' },
+  detag: { readsOnly: 'rewrites source files; reads no database' },
   unlock: {
     readsOnly:
       "changes no schema and writes no ledger row: deletes a dead holder's lock row after a confirmation (no gate but that confirmation)",

@@ -32,7 +32,7 @@ export interface TeradataWorkspace {
   driver: ReturnType<typeof fakeDriver>;
   /** Run a dbee command in-process against the fake system. */
   dbee(
-    command: 'deploy' | 'status' | 'rollback' | 'plan' | 'diff' | 'extract' | 'unlock',
+    command: 'deploy' | 'status' | 'rollback' | 'plan' | 'diff' | 'extract' | 'unlock' | 'config' | 'detag',
     options?: Record<string, unknown>,
   ): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Write a file of the project (relative to the workspace root). */

@@ -141,6 +141,7 @@ export type { Reporter } from './runner/reporter';
 export { streamReporter } from './runner/reporter';
 
 export { operations, runOperation } from './operations';
+export { effectiveConfiguration, maskSecret } from './operations/config';
 export type { Operations } from './operations';
 export {
   COMMAND_DEFINITIONS,

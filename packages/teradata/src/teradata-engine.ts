@@ -1,9 +1,9 @@
-import { kindKeyword, renderDrop } from './render/teradata-renderer';
+import { kindKeyword, qualifiedName, renderDrop } from './render/teradata-renderer';
 import { teradataSmoke } from './teradata-smoke';
 import { teradataStatisticsAdvice } from './teradata-advise';
 import { toBteq, toBteqRollback } from './bteq/bteq';
 import { captureForRollback } from './bteq/bteq-capture';
-import { extractTeradata, ownedDatabases, teradataAudit } from './introspect/extract';
+import { extractTeradata, ownedDatabases, restoreDatabaseNames, teradataAudit } from './introspect/extract';
 import { planChange } from './teradata-change';
 import { compareObjects } from './teradata-compare';
 import type { Engine, EngineCapabilities, Plan, ResolvedEnvironment } from '@dbee/core';
@@ -13,6 +13,7 @@ import { mapTeradataError } from './teradata-errors';
 import { acquireTeradataLock, clearTeradataLock, teradataLockHolder } from './teradata-lock';
 import { ledgerDatabaseFor, teradataLedger, TERADATA_LEDGER_DATABASE } from './teradata-ledger';
 import { TeradataParser } from './parse/teradata-parser';
+import { CopyDuplicates } from './introspect/copy-duplicates';
 import {
   captureDefinition,
   existingObjects,
@@ -69,6 +70,9 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
   // Columns of the tables `setAside` renamed, by backup name: `renderCopyData` lists them (Teradata cannot read
   // the catalog inside a statement, as PostgreSQL's DO block does).
   const renamedColumns = new Map<string, string[]>();
+  // copyData into a SET table from a table holding duplicate rows: refused before the rename (#64).
+  const duplicates = new CopyDuplicates();
+  const parser = new TeradataParser();
   // The export still writes both scripts when the target cannot be reached from where it runs: rollback.btq then
   // says so in its header, and stops before undoing a changed object (as it did before it could restore them).
   const capturedFrom = async (environment: ResolvedEnvironment, plan: Plan, variables: Record<string, string>) => {
@@ -91,13 +95,25 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
       ensureSchema: () => null,
       existingObjects,
       captureDefinition,
-      setAside: (conn, key, strategy, stamp) => setAside(conn, key, strategy, stamp, renamedColumns),
-      renderCopyData: (backup, table) => renderCopyData(backup, table, renamedColumns),
+      async setAside(conn, key, strategy, stamp) {
+        const aside = await setAside(conn, key, strategy, stamp, renamedColumns);
+        if (aside?.backup && key.kind === 'table')
+          await duplicates.check(conn, key, aside.backup, renamedColumns.get(qualifiedName(aside.backup)));
+        return aside;
+      },
+      renderCopyData(backup, table) {
+        duplicates.refuse(backup);
+        return renderCopyData(backup, table, renamedColumns);
+      },
       rowCount,
       // No Teradata statement runs outside a transaction, so no step is ever left half-made by a dead process.
       stepOutcome: async () => ({ state: 'unknown' }),
     },
-    extract: { objects: (conn, scope) => extractTeradata(conn, scope), ownedSchemas: ownedDatabases },
+    extract: {
+      objects: (conn, scope) => extractTeradata(conn, scope),
+      ownedSchemas: ownedDatabases,
+      restoreNames: restoreDatabaseNames,
+    },
     // A changed table file: ALTER TABLE steps from its CREATE TABLE against SHOW TABLE of the target.
     inPlace: { planChange },
     // `dbee diff --env`: the sources' objects against SHOW and the catalog of the target.
@@ -128,7 +144,18 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
         };
       },
     },
-    parser: new TeradataParser(),
+    parser: {
+      async parse(text, file, parseOptions) {
+        const statements = await parser.parse(text, file, parseOptions);
+        duplicates.parsed(statements);
+        return statements;
+      },
+      // Statements read back from the parse cache (not parsed again) are seen too.
+      async revive(statements) {
+        duplicates.parsed(statements);
+        return statements;
+      },
+    },
     smoke: teradataSmoke,
     statisticsAdvice: teradataStatisticsAdvice,
     ledger: teradataLedger(options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE),

@@ -910,6 +910,12 @@ export interface ExtractRole {
    * the engine has no owner hierarchy of schemas.
    */
   ownedSchemas?(conn: Connection, root: string): Promise<string[]>;
+  /**
+   * `text` (a source file) with each schema name as deployed (a key of `sourceNames`, any case) written as the sources
+   * write it (its value, e.g. `DEV_EDW` → `{{env}}_EDW`) where it qualifies a name, as `objects` writes files; `dbee
+   * detag`. Absent: the engine cannot tell a qualifier from other text.
+   */
+  restoreNames?(text: string, sourceNames: Readonly<Record<string, string>>): string;
 }
 
 /** A relation as a query names it: the schema (and database) as written, undefined when unqualified. */

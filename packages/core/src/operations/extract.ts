@@ -16,6 +16,7 @@ import type { OperationContext } from '../context/operation-context';
 import { loadModels, schemaOwners } from '../context/load';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { withSession } from '../runner/session';
+import { readSelection, refuseUnmatched, selectsKey, type Selection } from '../planner/selection';
 
 export type { ExtractOptions };
 
@@ -89,6 +90,10 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   const target = targetOf(ctx, options);
   const engine = ctx.engine(environment.engine);
   const extractRole = requireRole(engine, 'extract', 'extract objects');
+  // --objects-from: the list format of deploy's selection, read (and a missing file refused) before connecting.
+  const listed = options.objectsFrom
+    ? readSelection({ objectsFrom: options.objectsFrom }, (p) => workspace.commandLinePath(p))
+    : null;
   const now = options.now ?? new Date();
   const ownedSchemas = ownerSchemas(options, target, engine, extractRole);
   const scope: SchemaScope = {
@@ -132,7 +137,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
       };
     },
   );
-  const selected = selectObjects(ctx, options, live);
+  const selected = selectObjects(ctx, options, live, listed, environment.name);
   // The project's model, loaded once for --delete-dropped and the existing layout (when either needs it).
   let loaded: Promise<ProjectModel> | undefined;
   const projectModel = () => (loaded ??= loadModels(ctx, [target.project!], environment, engine).then(([m]) => m!));
@@ -185,13 +190,31 @@ function ownerSchemas(
   return ownedSchemas ?? null;
 }
 
-/** The objects `--objects` (a glob) and `--since`/`--by` (the audit trail) keep; the drops the audit trail saw are said. */
-function selectObjects(ctx: OperationContext, options: ExtractOptions, live: LiveObjects): ExtractedObject[] {
+/**
+ * The objects `--objects` (a glob), `--objects-from` (a list: a line that names no live object is refused, with its
+ * file and line, before anything is written) and `--since`/`--by` (the audit trail) keep; the drops the audit trail
+ * saw are said.
+ */
+function selectObjects(
+  ctx: OperationContext,
+  options: ExtractOptions,
+  live: LiveObjects,
+  listed: Selection | null,
+  environment: string,
+): ExtractedObject[] {
   const { objects, changed } = live;
   let selected = objects;
   if (options.objects) {
     const re = new RegExp(objectGlobPattern(options.objects));
     selected = selected.filter((o) => re.test(globSubject(o.key)));
+  }
+  if (listed) {
+    refuseUnmatched(
+      listed,
+      objects.map((o) => o.key),
+      `on ${environment}`,
+    );
+    selected = selected.filter((o) => selectsKey(listed, o.key));
   }
   if (!changed) return selected;
   const touched = new Set(
@@ -306,7 +329,7 @@ async function writeObjectFiles(
 }
 
 /** Every project's schemas as deployed on `environment` → as its db.yaml writes them (placeholders). */
-function sourceNames(ctx: OperationContext, environment: ResolvedEnvironment): Record<string, string> {
+export function sourceNames(ctx: OperationContext, environment: ResolvedEnvironment): Record<string, string> {
   const out: Record<string, string> = {};
   for (const project of ctx.workspace.projects.values()) {
     const variables = ctx.workspace.settings(project, environment).variables;

@@ -24,6 +24,8 @@ import { rollback } from './rollback';
 import { smokeTest } from './smoke-test';
 import { status } from './status';
 import { unlock } from './unlock';
+import { config } from './config';
+import { detag } from './detag';
 import { fleetOf, fleetOperation, refuseOnFleet } from '../fleet/dispatch';
 
 /** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
@@ -60,6 +62,8 @@ export const operations: Operations = {
   abort,
   version,
   unlock,
+  config,
+  detag,
   preview,
 };
 

@@ -19,6 +19,8 @@ import { rollbackCommand } from './rollback';
 import { smokeTestCommand } from './smoke-test';
 import { statusCommand } from './status';
 import { unlockCommand } from './unlock';
+import { configCommand } from './config';
+import { detagCommand } from './detag';
 
 /**
  * Every dbee command and its options: the single source of the CLI's flags and `--help`, the Nx executors'
@@ -50,6 +52,8 @@ export const COMMAND_DEFINITIONS = {
   abort: abortCommand,
   version: versionCommand,
   unlock: unlockCommand,
+  config: configCommand,
+  detag: detagCommand,
   preview: previewCommand,
 } as const;
 
@@ -92,5 +96,7 @@ export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
 export type UnlockOptions = CommandOptions<'unlock'>;
+export type ConfigOptions = CommandOptions<'config'>;
+export type DetagOptions = CommandOptions<'detag'>;
 export type VersionOptions = CommandOptions<'version'>;
 export type PreviewOptions = CommandOptions<'preview'>;

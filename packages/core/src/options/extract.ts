@@ -33,6 +33,10 @@ export const extractCommand = defineCommand('extract', {
     objects: text('Only objects matching this glob over `kind:schema.name`, e.g. `table:sales.*` or `sales.order_*`.', {
       value: '<glob>',
     }),
+    objectsFrom: text(
+      'Only the objects listed in this file, the list format of `deploy --objects-from`: one key or glob per line (`table:sales.orders`, `sales.order_*`), `#` starts a comment (relative to the workspace root). A line that matches no live object is refused (exit 1, its file and line), before anything is written.',
+      { value: '<file>' },
+    ),
     dryRun: dryRun('List the files that would be written without writing them.'),
     now: clock(),
   },

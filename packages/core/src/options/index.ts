@@ -31,6 +31,8 @@ export type {
   CompleteOptions,
   AbortOptions,
   UnlockOptions,
+  ConfigOptions,
+  DetagOptions,
   VersionOptions,
 } from './commands';
 export { defineCommand, optionEntries } from './command';

@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTeradataEngine } from '@dbee/teradata';
+import { maskSecret } from '@dbee/core';
+import { fakeDriver } from '../../packages/teradata/testing';
+import { registerEngine } from '../../packages/cli/src/engines';
+import { teradataWorkspace, type TeradataWorkspace } from './helpers';
+
+/**
+ * `dbee config` (#64 deliverable 6, d-bee's `cfg-print` and `env-test-connection`): the effective configuration with
+ * the password masked, and `--test-connection` answering 0 when the system answers, 1 with the driver's message when
+ * the logon fails. On the Teradata test double.
+ */
+
+let w: TeradataWorkspace;
+afterEach(() => w?.dispose());
+
+describe('dbee config on Teradata (#64)', () => {
+  it('prints the effective configuration with the password masked; --test-connection: 0, then 1 on a failed logon', async () => {
+    w = teradataWorkspace();
+    const shown = await w.dbee('config', { format: 'json' });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).not.toContain('td-test-secret');
+    const json = JSON.parse(shown.stdout);
+    expect(json.connection).toMatchObject({ host: 'fake', user: 'u', password: '***', database: 'DEV_EDW' });
+    expect(json.connectionVariables).toEqual({ password: ['TD_PASSWORD'] });
+    expect(json.variables).toEqual({ env: 'DEV' });
+    expect(json).not.toHaveProperty('connectionTest');
+
+    const ok = await w.dbee('config', { testConnection: true });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/password: \*\*\*|"password":"\*\*\*"/);
+    expect(ok.stdout + ok.stderr).toMatch(/connection test: teradata:\/\/u@fake.* answered/);
+    expect(ok.stdout + ok.stderr).not.toContain('td-test-secret');
+
+    const failing = fakeDriver(w.session, {
+      connectError: { code: 8017, text: 'The UserId, Password or Account is invalid.' },
+    });
+    const unregister = registerEngine('teradata', () => createTeradataEngine({ loadDriver: () => failing }));
+    try {
+      const bad = await w.dbee('config', { testConnection: true });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/connection test: td-dev did not answer: .*8017/);
+      expect(bad.stdout + bad.stderr).not.toContain('td-test-secret');
+    } finally {
+      unregister();
+    }
+  });
+
+  it('masks secret keys and the password of a URL', () => {
+    expect(maskSecret('password', 'x')).toBe('***');
+    expect(maskSecret('apiToken', 'x')).toBe('***');
+    expect(maskSecret('url', 'postgres://app:s3cret@db:5432/sales')).toBe('postgres://app:***@db:5432/sales');
+    expect(maskSecret('url', 'postgres://app@db/sales')).toBe('postgres://app@db/sales');
+    expect(maskSecret('port', 5432)).toBe(5432);
+  });
+});
