@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TeamWorkspace } from '../support/team-workspace';
 import { lastDeployment, printedStatements, rowsIn, sameSql, sentSince, type AnyEnvironment } from './sent-statements';
 
@@ -58,13 +59,14 @@ async function v2Planned(
 ): Promise<TeamWorkspace> {
   const team = await TeamWorkspace.create();
   for (const env of envs) {
-    const r = await team.dbee(['deploy', 'reporting', '--env', env]);
+    // Setup in-process (the CLI's command runner); the rollbacks under test below are processes of the real CLI.
+    const r = await run(team.root, 'deploy', { project: 'reporting', env }, team.environment);
     expect(r.code, r.stderr).toBe(0);
   }
   team.write(files);
   await team.commitAll(message);
   if (tag) await team.git(['tag', tag]);
-  expect((await team.dbee(['plan', project, '--base', 'v1', '--out', out])).code).toBe(0);
+  expect((await run(team.root, 'plan', { project, base: 'v1', out }, team.environment)).code).toBe(0);
   return team;
 }
 
@@ -89,7 +91,7 @@ for (const env of ['prod', 'local'] as const) {
     });
 
     it('rollback --package: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
-      const deployed = await team.dbee(['deploy', 'sales', '--env', env, '--package', 'dist/v2']);
+      const deployed = await run(team.root, 'deploy', { project: 'sales', env, package: 'dist/v2' }, team.environment);
       expect(deployed.code, deployed.stderr).toBe(0);
       expect(await columnsOf(team, env, 'sales', 'order_summary')).toContain('last_order');
 
@@ -112,7 +114,7 @@ for (const env of ['prod', 'local'] as const) {
     });
 
     it('rollback --to-ref v1: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
-      const deployed = await team.dbee(['deploy', 'sales', '--env', env]);
+      const deployed = await run(team.root, 'deploy', { project: 'sales', env }, team.environment);
       expect(deployed.code, deployed.stderr).toBe(0);
       const dry = await team.dbee(['rollback', 'sales', '--env', env, '--to-ref', 'v1', '--dry-run']);
       expect(dry.code, dry.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TeamWorkspace } from '../support/team-workspace';
 
 /**
@@ -13,7 +14,8 @@ describe('the smaller false greens (team workspace)', () => {
   beforeAll(async () => {
     team = await TeamWorkspace.create();
     for (const env of ['dev', 'qa'] as const) {
-      const r = await team.dbee(['deploy', 'sales', '--env', env]);
+      // Setup in-process (the CLI's command runner); the commands under test below are processes of the real CLI.
+      const r = await run(team.root, 'deploy', { project: 'sales', env }, team.environment);
       expect(r.code, r.stderr).toBe(0);
       await team.query(
         env,
@@ -31,7 +33,7 @@ describe('the smaller false greens (team workspace)', () => {
     });
     await team.commitAll('v2: an index on orders.amount');
     await team.git(['tag', 'v2']);
-    const plan = await team.dbee(['plan', 'sales', '--base', 'v1', '--out', 'dist/v2']);
+    const plan = await run(team.root, 'plan', { project: 'sales', base: 'v1', out: 'dist/v2' }, team.environment);
     expect(plan.code, plan.stderr).toBe(0);
   });
   afterAll(async () => {
