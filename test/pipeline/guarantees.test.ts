@@ -147,7 +147,21 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
       reset: async (w) => expect((await w.cli('disable', { object: 'a.f', assumeYes: true })).code).toBe(0),
     },
   ],
-  cleanup: [{ name: 'cleanup', command: 'cleanup', options: {}, driven: false }],
+  cleanup: [
+    {
+      name: 'cleanup',
+      command: 'cleanup',
+      // Every backup is past a retention of 0s: the one the setup made is dropped.
+      options: { olderThan: '0s' },
+      driven: true,
+      // A table in the way of a new one: the `rename` strategy keeps it as a backup (recorded in the ledger).
+      setup: async (w) => {
+        await w.query('e', 'CREATE TABLE a.k (id int)');
+        w.w.write('a/k.sql', 'CREATE TABLE a.k (id int PRIMARY KEY);');
+        expect((await w.cli('deploy', { ifExists: 'rename' })).code).toBe(0);
+      },
+    },
+  ],
   adopt: [{ name: 'adopt', command: 'adopt', options: {}, driven: false }],
   clone: [{ name: 'clone', command: 'clone', options: { from: 'e', to: 'e' }, driven: false }],
 };
