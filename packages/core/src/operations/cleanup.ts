@@ -24,6 +24,7 @@ import type { RunResult, StepResult } from '../runner/runner';
 import { executePlan, type StepEffect } from '../runner/execute';
 import { Deployment } from '../runner/deployment';
 import { StepJournal } from '../runner/journal';
+import { checkTicket } from '../promotion/ticket';
 
 export type { CleanupOptions };
 
@@ -120,6 +121,8 @@ function cleanupCommand(ctx: OperationContext, options: CleanupOptions): Pipelin
       const environment = workspace.environment(options.env, ctx.env);
       const target = workspace.project(options.project);
       const engine = engineFor(ctx, environment, [target]);
+      // The ticket before the retention, as the pipeline checks it (a missing ticket is said first).
+      checkTicket(environment, options.ticket, 'cleanup');
       const retention = retentionMs(environment, options.olderThan);
       if (retention === null) {
         throw new DbeeError(`environment ${environment.name} has no backup retention, so no backup is ever past it`, {
