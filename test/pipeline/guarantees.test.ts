@@ -200,8 +200,8 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
 const KNOWN_GAPS: Record<string, string> = {};
 
 /**
- * Rows not checked by the matrix yet: each needs a state this workspace does not make (an expired backup,
- * a database dbee never deployed, a second environment). Listed, printed, never counted as holding.
+ * Rows not checked by the matrix yet (`driven: false`): a command needing a state this workspace cannot make. None
+ * today (cleanup, adopt and clone make theirs in their setup). Listed, printed, never counted as holding.
  */
 const NOT_DRIVEN = Object.values(MATRIX).flatMap((rows) =>
   Array.isArray(rows) ? rows.filter((r) => !r.driven).map((r) => r.name) : [],

@@ -13,7 +13,14 @@ import type { OperationContext } from '../context/operation-context';
 import { loadTarget, schemaOwners } from '../context/load';
 import { Deployment } from '../runner/deployment';
 import type { RunResult } from '../runner/runner';
-import { runPipeline, type PipelineCommand, type PipelineInputs, type PipelinePlan } from '../pipeline/pipeline';
+import type { DeploymentSession } from '../runner/session';
+import {
+  runPipeline,
+  type PipelineApplied,
+  type PipelineCommand,
+  type PipelineInputs,
+  type PipelinePlan,
+} from '../pipeline/pipeline';
 
 export type { AdoptOptions };
 
@@ -77,86 +84,105 @@ function adoptCommand(ctx: OperationContext, options: AdoptOptions): PipelineCom
         sources,
       };
     },
-    plan: async (input, { conn }) => {
-      const { environment, target, model, engine } = input.loaded;
-      const diff = requireRole(engine, 'diff', 'compare a live database with the sources');
-      const catalog = requireRole(engine, 'catalog', 'compare a live database with the sources');
-      const objectSteps = input.sources.steps.filter((s) => s.action !== 'migrate');
-      const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
-      const ledger = openLedger(conn, engine.ledger);
-      if ((await ledger.exists()) && (await ledger.deployments(target.name, environment.name, 1)).length) {
-        throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
-          code: 'ADOPT_NOT_NEEDED',
-          hint: 'use dbee status and dbee diff to see where it stands',
-        });
-      }
-      const live = await diff.introspect(conn, scope);
-      const gap = planChanges(engine, live, input.desired.model, {
-        project: target.name,
-        online: false,
-        renames: target.config.renames ?? [],
-        owners: scope.manage?.owners,
-      });
-      const existing = await catalog.existingObjects(
-        conn,
-        objectSteps.map((s) => s.objectKey),
-      );
-      const recorded = recordedObjects(objectSteps, existing, gap);
-      const missing = objectSteps.filter((s) => !existing.has(s.key));
-      reporter.info(
-        `dbee adopt ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
-      );
-      printAdoption(ctx, recorded, missing, model, gap);
-      const steps = input.sources.steps;
-      return {
-        plan: liveProjectPlan(engine.name, target.name, []),
-        problems: [],
-        planChecksum: steps.length
-          ? steps
-              .map((s) => s.checksum)
-              .join('')
-              .slice(0, 64)
-          : 'none',
-        commit: null,
-        ledger,
-        recorded,
-      };
-    },
+    plan: (input, { conn }) => planAdoption(ctx, options, input, conn),
     verify: async () => reporter.info('dry run: the ledger was not written'),
     settle: async () => ExitCode.ok,
-    apply: async (input, session, run, report) => {
-      const { environment, target, model, engine } = input.loaded;
-      const diff = requireRole(engine, 'diff', 'compare a live database with the sources');
-      const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
-      const t0 = Date.now();
-      const id = await recordAdoption(ctx, run.ledger, session.conn, session.owner, {
-        project: target.name,
-        environment: environment.name,
-        planChecksum: run.planChecksum!,
-        recorded: run.recorded,
-        ticket: report.ticket,
-        fingerprint: () => diff.fingerprint(session.conn, scope),
-      });
-      reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
-      const result: RunResult = {
-        exitCode: ExitCode.ok,
-        projects: [
-          {
-            project: target.name,
-            deploymentId: id,
-            status: 'succeeded',
-            stepsApplied: 0,
-            stepsTotal: 0,
-            durationMs: Date.now() - t0,
-            backups: [],
-          },
-        ],
-        steps: [],
-      };
-      return { result, smoke: new Map() };
-    },
+    apply: (input, session, run, report) => applyAdoption(ctx, input, session, run, report.ticket),
     failure: ({ result }) => result.exitCode,
   };
+}
+
+/** Stage `plan` of adopt, under the lock: refused when the project has deployments; what it records, printed. */
+async function planAdoption(
+  ctx: OperationContext,
+  options: AdoptOptions,
+  input: AdoptInputs,
+  conn: Connection,
+): Promise<AdoptRun> {
+  const { reporter } = ctx;
+  const { environment, target, model, engine } = input.loaded;
+  const diff = requireRole(engine, 'diff', 'compare a live database with the sources');
+  const catalog = requireRole(engine, 'catalog', 'compare a live database with the sources');
+  const objectSteps = input.sources.steps.filter((s) => s.action !== 'migrate');
+  const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
+  const ledger = openLedger(conn, engine.ledger);
+  if ((await ledger.exists()) && (await ledger.deployments(target.name, environment.name, 1)).length) {
+    throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
+      code: 'ADOPT_NOT_NEEDED',
+      hint: 'use dbee status and dbee diff to see where it stands',
+    });
+  }
+  const live = await diff.introspect(conn, scope);
+  const gap = planChanges(engine, live, input.desired.model, {
+    project: target.name,
+    online: false,
+    renames: target.config.renames ?? [],
+    owners: scope.manage?.owners,
+  });
+  const existing = await catalog.existingObjects(
+    conn,
+    objectSteps.map((s) => s.objectKey),
+  );
+  const recorded = recordedObjects(objectSteps, existing, gap);
+  const missing = objectSteps.filter((s) => !existing.has(s.key));
+  reporter.info(
+    `dbee adopt ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+  );
+  printAdoption(ctx, recorded, missing, model, gap);
+  const steps = input.sources.steps;
+  return {
+    plan: liveProjectPlan(engine.name, target.name, []),
+    problems: [],
+    planChecksum: steps.length
+      ? steps
+          .map((s) => s.checksum)
+          .join('')
+          .slice(0, 64)
+      : 'none',
+    commit: null,
+    ledger,
+    recorded,
+  };
+}
+
+/** Stage `apply` of adopt: the adoption recorded in the ledger, with the ticket; nothing applied. */
+async function applyAdoption(
+  ctx: OperationContext,
+  input: AdoptInputs,
+  session: DeploymentSession,
+  run: AdoptRun,
+  ticket: string | null,
+): Promise<PipelineApplied> {
+  const { reporter } = ctx;
+  const { environment, target, model, engine } = input.loaded;
+  const diff = requireRole(engine, 'diff', 'compare a live database with the sources');
+  const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
+  const t0 = Date.now();
+  const id = await recordAdoption(ctx, run.ledger, session.conn, session.owner, {
+    project: target.name,
+    environment: environment.name,
+    planChecksum: run.planChecksum!,
+    recorded: run.recorded,
+    ticket,
+    fingerprint: () => diff.fingerprint(session.conn, scope),
+  });
+  reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
+  const result: RunResult = {
+    exitCode: ExitCode.ok,
+    projects: [
+      {
+        project: target.name,
+        deploymentId: id,
+        status: 'succeeded',
+        stepsApplied: 0,
+        stepsTotal: 0,
+        durationMs: Date.now() - t0,
+        backups: [],
+      },
+    ],
+    steps: [],
+  };
+  return { result, smoke: new Map() };
 }
 
 /**

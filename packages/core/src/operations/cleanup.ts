@@ -142,36 +142,7 @@ function cleanupCommand(ctx: OperationContext, options: CleanupOptions): Pipelin
         now: options.now ?? new Date(),
       };
     },
-    plan: async (input, { conn }) => {
-      const { engine, environment, project } = input;
-      const ledger = openLedger(conn, engine.ledger);
-      const infos = backupInfos(await ledger.liveBackups(project), input.retention, input.now);
-      reporter.info(
-        `dbee cleanup ${project} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
-      );
-      const expired = infos.filter((b) => b.expired);
-      for (const b of infos.filter((x) => !x.expired))
-        reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
-      const { steps, gone } = expired.length
-        ? await dropSteps(ctx, engine, conn, project, expired)
-        : { steps: [], gone: [] };
-      if (!expired.length) reporter.info(`${project}: no backup is past its retention (${infos.length} kept)`);
-      for (const b of gone)
-        reporter.info(
-          `  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`,
-        );
-      for (const s of steps) reporter.info(`  drop ${s.key} (${s.hazards[0]!.message}): ${s.statements[0]}`);
-      const plan: Plan = liveProjectPlan(engine.name, project, steps);
-      return {
-        plan,
-        problems: [],
-        planChecksum: planChecksum(plan),
-        commit: null,
-        ledger,
-        backups: new Map(expired.map((b) => [formatKey(backupKey(b)), b])),
-        gone,
-      };
-    },
+    plan: (input, { conn }) => planCleanup(ctx, options, input, conn),
     verify: async (_input, _session, run) => {
       if (run.plan.steps.length) reporter.info('dry run: nothing was dropped');
     },
@@ -198,6 +169,44 @@ function cleanupCommand(ctx: OperationContext, options: CleanupOptions): Pipelin
       if (failed?.error) throw failed.error;
       return result.exitCode;
     },
+  };
+}
+
+/** Stage `plan` of cleanup, under the lock: the backups kept and past their retention, a drop step for each. */
+async function planCleanup(
+  ctx: OperationContext,
+  options: CleanupOptions,
+  input: CleanupInputs,
+  conn: Connection,
+): Promise<CleanupRun> {
+  const { reporter } = ctx;
+  const { engine, environment, project } = input;
+  const ledger = openLedger(conn, engine.ledger);
+  const infos = backupInfos(await ledger.liveBackups(project), input.retention, input.now);
+  reporter.info(
+    `dbee cleanup ${project} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+  );
+  const expired = infos.filter((b) => b.expired);
+  for (const b of infos.filter((x) => !x.expired))
+    reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
+  const { steps, gone } = expired.length
+    ? await dropSteps(ctx, engine, conn, project, expired)
+    : { steps: [], gone: [] };
+  if (!expired.length) reporter.info(`${project}: no backup is past its retention (${infos.length} kept)`);
+  for (const b of gone)
+    reporter.info(
+      `  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`,
+    );
+  for (const s of steps) reporter.info(`  drop ${s.key} (${s.hazards[0]!.message}): ${s.statements[0]}`);
+  const plan: Plan = liveProjectPlan(engine.name, project, steps);
+  return {
+    plan,
+    problems: [],
+    planChecksum: planChecksum(plan),
+    commit: null,
+    ledger,
+    backups: new Map(expired.map((b) => [formatKey(backupKey(b)), b])),
+    gone,
   };
 }
 
