@@ -58,6 +58,17 @@ CREATE VIEW legacy.prices AS SELECT 1 AS id, legacy.rate() AS rate;
 `,
 };
 
+/**
+ * A project whose deployment runs its smoke checks (the workspace turns them off) and whose check passes only once a
+ * row exists: its first deployment applies every step and fails its checks (no autoRollback).
+ */
+const GATE = {
+  'gate/db.yaml': 'version: 1\nname: gate\nengine: postgres\nschemas: [gate]\ndeploy: { smokeAfterDeploy: true }\n',
+  'gate/schema.sql': 'CREATE SCHEMA gate;\nCREATE TABLE gate.flags (id integer PRIMARY KEY);\n',
+  'gate/smoke/flag.yaml':
+    'checks:\n  - name: a flag is set\n    query: SELECT count(*)::int AS n FROM gate.flags\n    rows: [{ n: 1 }]\n',
+};
+
 describe.each(TARGETS)('smoke checks that fail [%s]', (_name, setup) => {
   let ws: ReturnType<typeof tempWorkspace>;
   let target: Target;
@@ -86,6 +97,7 @@ describe.each(TARGETS)('smoke checks that fail [%s]', (_name, setup) => {
       'dbee.yaml': DBEE_YAML,
       ...SHOP,
       ...LEGACY,
+      ...GATE,
       'shop/smoke/check.yaml': '',
       'legacy/smoke/check.yaml': '',
     });
@@ -257,6 +269,36 @@ query: SELECT pg_sleep(1.5)`);
         last: true,
       },
       { check_name: 'noisy', status: 'failed', message: 'raised a warning: stock is running low', last: true },
+    ]);
+  });
+
+  it('runs the failed smoke checks of a deployment again on the next deploy, green only once they pass (#56)', async () => {
+    const first = await run(ws.root, 'deploy', { project: 'gate', env: target.env }, target.vars);
+    expect(first.code, first.stderr).toBe(3);
+    expect(first.stderr).toContain('deploy again to resume');
+    // Nothing left to apply: the next run still owes the checks, and they still fail (never "nothing to deploy").
+    const again = await run(ws.root, 'deploy', { project: 'gate', env: target.env }, target.vars);
+    expect(again.code, again.stderr).toBe(3);
+    expect(again.stdout).toContain('gate (deployment #');
+    expect(again.stdout).toContain(
+      'its smoke checks failed: its smoke checks, promotion record and notifications run now',
+    );
+    expect(again.stdout).not.toContain('nothing to deploy');
+    await target.query('INSERT INTO gate.flags VALUES (1)');
+    const passing = await run(ws.root, 'deploy', { project: 'gate', env: target.env }, target.vars);
+    expect(passing.code, passing.stderr).toBe(0);
+    expect(passing.stdout).not.toContain('nothing to deploy');
+    const settled = await run(ws.root, 'deploy', { project: 'gate', env: target.env }, target.vars);
+    expect(settled.code, settled.stderr).toBe(0);
+    expect(settled.stdout).toContain('gate: nothing to deploy, the database is up to date');
+    expect(
+      await target.query(
+        "SELECT status, steps_total, steps_applied, summary->>'smoke' AS smoke FROM dbee.deployments WHERE project = 'gate' ORDER BY id",
+      ),
+    ).toEqual([
+      { status: 'failed', steps_total: 2, steps_applied: 2, smoke: expect.stringMatching(/^\d+\/\d+ passed$/) },
+      { status: 'failed', steps_total: 0, steps_applied: 0, smoke: expect.stringMatching(/^\d+\/\d+ passed$/) },
+      { status: 'succeeded', steps_total: 0, steps_applied: 0, smoke: expect.stringMatching(/^\d+\/\d+ passed$/) },
     ]);
   });
 

@@ -7,12 +7,20 @@ import type { Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import type { AdoptOptions } from '../options';
 import { planFromSources } from '../planner/planner';
-import type { Plan, PlanStep } from '../plan/plan';
+import { liveProjectPlan, type Plan, type PlanStep } from '../plan/plan';
 import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { loadTarget, schemaOwners } from '../context/load';
 import { Deployment } from '../runner/deployment';
-import { withSession } from '../runner/session';
+import type { RunResult } from '../runner/runner';
+import type { DeploymentSession } from '../runner/session';
+import {
+  runPipeline,
+  type PipelineApplied,
+  type PipelineCommand,
+  type PipelineInputs,
+  type PipelinePlan,
+} from '../pipeline/pipeline';
 
 export type { AdoptOptions };
 
@@ -27,66 +35,154 @@ const DIFFERS = 'adopted-differs';
  * changed tables by a diff of the live schema, and creates what is missing. Migrations are not recorded.
  */
 export async function adopt(ctx: OperationContext, options: AdoptOptions): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
-  const { environment, target, models, model, engine } = await loadTarget(ctx, options.project, options.env);
+  return runPipeline(ctx, adoptCommand(ctx, options), null);
+}
+
+interface AdoptInputs extends PipelineInputs {
+  loaded: Awaited<ReturnType<typeof loadTarget>>;
+  desired: Awaited<ReturnType<typeof desiredModelFor>>;
+  sources: Plan;
+}
+
+interface AdoptRun extends PipelinePlan {
+  ledger: Ledger;
+  recorded: { key: string; checksum: string; differs: boolean }[];
+}
+
+/**
+ * Adopt through the pipeline (`runPipeline`), as a command whose change is the ledger alone (`ledgerOnly`): the
+ * ticket, the maintenance windows and protection gate it (its dry run reports them), it is notified, and its row
+ * records the ticket. Under the deployment lock.
+ */
+function adoptCommand(ctx: OperationContext, options: AdoptOptions): PipelineCommand<AdoptInputs, AdoptRun> {
+  const { reporter } = ctx;
+  return {
+    command: 'adopt',
+    phase: 'adopt',
+    options,
+    ledgerOnly: true,
+    promotion: 'adopt records what the database holds; it deploys nothing',
+    inputs: async () => {
+      const loaded = await loadTarget(ctx, options.project, options.env);
+      const { environment, target, models, engine } = loaded;
+      requireRole(engine, 'diff', 'compare a live database with the sources');
+      requireRole(engine, 'catalog', 'compare a live database with the sources');
+      const desired = await desiredModelFor(ctx, { engine, environment, models, target: target.name });
+      const sources = planFromSources({
+        engine,
+        models,
+        planned: [target.name],
+        schemaOwners: schemaOwners(ctx, environment),
+      });
+      return {
+        environment,
+        pkg: null,
+        planned: [target.name],
+        session: { engine, environment },
+        loaded,
+        desired,
+        sources,
+      };
+    },
+    plan: (input, { conn }) => planAdoption(ctx, options, input, conn),
+    verify: async () => reporter.info('dry run: the ledger was not written'),
+    settle: async () => ExitCode.ok,
+    apply: (input, session, run, report) => applyAdoption(ctx, input, session, run, report.ticket),
+    failure: ({ result }) => result.exitCode,
+  };
+}
+
+/** Stage `plan` of adopt, under the lock: refused when the project has deployments; what it records, printed. */
+async function planAdoption(
+  ctx: OperationContext,
+  options: AdoptOptions,
+  input: AdoptInputs,
+  conn: Connection,
+): Promise<AdoptRun> {
+  const { reporter } = ctx;
+  const { environment, target, model, engine } = input.loaded;
   const diff = requireRole(engine, 'diff', 'compare a live database with the sources');
   const catalog = requireRole(engine, 'catalog', 'compare a live database with the sources');
-  const desired = await desiredModelFor(ctx, { engine, environment, models, target: target.name });
-  const sources = planFromSources({
-    engine,
-    models,
-    planned: [target.name],
-    schemaOwners: schemaOwners(ctx, environment),
-  });
-  const objectSteps = sources.steps.filter((s) => s.action !== 'migrate');
+  const objectSteps = input.sources.steps.filter((s) => s.action !== 'migrate');
   const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
-  return await withSession(
-    { engine, environment, workspaceRoot: workspace.root, reporter },
-    async ({ conn, owner }) => {
-      const ledger = openLedger(conn, engine.ledger);
-      if ((await ledger.exists()) && (await ledger.deployments(target.name, environment.name, 1)).length) {
-        throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
-          code: 'ADOPT_NOT_NEEDED',
-          hint: 'use dbee status and dbee diff to see where it stands',
-        });
-      }
-      const live = await diff.introspect(conn, scope);
-      const gap = planChanges(engine, live, desired.model, {
-        project: target.name,
-        online: false,
-        renames: target.config.renames ?? [],
-        owners: scope.manage?.owners,
-      });
-      const existing = await catalog.existingObjects(
-        conn,
-        objectSteps.map((s) => s.objectKey),
-      );
-      const recorded = recordedObjects(objectSteps, existing, gap);
-      const missing = objectSteps.filter((s) => !existing.has(s.key));
-      reporter.info(
-        `dbee adopt ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
-      );
-      printAdoption(ctx, recorded, missing, model, gap);
-      if (options.dryRun) {
-        reporter.info('dry run: the ledger was not written');
-        return ExitCode.ok;
-      }
-      const id = await recordAdoption(ctx, ledger, conn, owner, {
-        project: target.name,
-        environment: environment.name,
-        planChecksum: sources.steps.length
-          ? sources.steps
-              .map((s) => s.checksum)
-              .join('')
-              .slice(0, 64)
-          : 'none',
-        recorded,
-        fingerprint: () => diff.fingerprint(conn, scope),
-      });
-      reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
-      return ExitCode.ok;
-    },
+  const ledger = openLedger(conn, engine.ledger);
+  if ((await ledger.exists()) && (await ledger.deployments(target.name, environment.name, 1)).length) {
+    throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
+      code: 'ADOPT_NOT_NEEDED',
+      hint: 'use dbee status and dbee diff to see where it stands',
+    });
+  }
+  const live = await diff.introspect(conn, scope);
+  const gap = planChanges(engine, live, input.desired.model, {
+    project: target.name,
+    online: false,
+    renames: target.config.renames ?? [],
+    owners: scope.manage?.owners,
+  });
+  const existing = await catalog.existingObjects(
+    conn,
+    objectSteps.map((s) => s.objectKey),
   );
+  const recorded = recordedObjects(objectSteps, existing, gap);
+  const missing = objectSteps.filter((s) => !existing.has(s.key));
+  reporter.info(
+    `dbee adopt ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+  );
+  printAdoption(ctx, recorded, missing, model, gap);
+  const steps = input.sources.steps;
+  return {
+    plan: liveProjectPlan(engine.name, target.name, []),
+    problems: [],
+    planChecksum: steps.length
+      ? steps
+          .map((s) => s.checksum)
+          .join('')
+          .slice(0, 64)
+      : 'none',
+    commit: null,
+    ledger,
+    recorded,
+  };
+}
+
+/** Stage `apply` of adopt: the adoption recorded in the ledger, with the ticket; nothing applied. */
+async function applyAdoption(
+  ctx: OperationContext,
+  input: AdoptInputs,
+  session: DeploymentSession,
+  run: AdoptRun,
+  ticket: string | null,
+): Promise<PipelineApplied> {
+  const { reporter } = ctx;
+  const { environment, target, model, engine } = input.loaded;
+  const diff = requireRole(engine, 'diff', 'compare a live database with the sources');
+  const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
+  const t0 = Date.now();
+  const id = await recordAdoption(ctx, run.ledger, session.conn, session.owner, {
+    project: target.name,
+    environment: environment.name,
+    planChecksum: run.planChecksum!,
+    recorded: run.recorded,
+    ticket,
+    fingerprint: () => diff.fingerprint(session.conn, scope),
+  });
+  reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
+  const result: RunResult = {
+    exitCode: ExitCode.ok,
+    projects: [
+      {
+        project: target.name,
+        deploymentId: id,
+        status: 'succeeded',
+        stepsApplied: 0,
+        stepsTotal: 0,
+        durationMs: Date.now() - t0,
+        backups: [],
+      },
+    ],
+    steps: [],
+  };
+  return { result, smoke: new Map() };
 }
 
 /**
@@ -147,6 +243,7 @@ async function recordAdoption(
     environment: string;
     planChecksum: string;
     recorded: { key: string; checksum: string }[];
+    ticket: string | null;
     fingerprint: () => Promise<string>;
   },
 ): Promise<number> {
@@ -159,6 +256,7 @@ async function recordAdoption(
     package: null,
     ...(await runOrigin(ctx, owner)),
     stepsTotal: 0,
+    ticket: adoption.ticket,
   });
   const id = deployment.id;
   await conn.transaction(async (tx) => {

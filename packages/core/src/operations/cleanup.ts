@@ -11,9 +11,16 @@ import { planChecksum } from '../plan/serialize';
 import { checksumStatements } from '../sources/checksum';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { checkGates } from '../pipeline/gates';
+import {
+  runPipeline,
+  type PipelineApplied,
+  type PipelineCommand,
+  type PipelineInputs,
+  type PipelinePlan,
+} from '../pipeline/pipeline';
 import { deploymentSummary } from '../ledger/ledger';
-import { lockOwner, withSession } from '../runner/session';
+import { lockOwner } from '../runner/session';
+import type { RunResult, StepResult } from '../runner/runner';
 import { executePlan, type StepEffect } from '../runner/execute';
 import { Deployment } from '../runner/deployment';
 import { StepJournal } from '../runner/journal';
@@ -80,64 +87,127 @@ export function backupKey(b: Pick<BackupInfo, 'object' | 'backup'>): ObjectKey {
 
 /**
  * `cleanup`: drop the project's backups past their retention. Only backups the ledger recorded (made by dbee's
- * `rename` strategy) are ever dropped, one step each, without CASCADE; under the deployment lock, after the
- * environment's gates, recorded as a deployment of kind `cleanup` (its steps cannot be undone: the data is gone).
+ * `rename` strategy) are ever dropped, one step each, without CASCADE; through the pipeline (`runPipeline`): the
+ * ticket, the maintenance windows and protection gate it (its dry run reports them), under the deployment lock,
+ * notified, recorded as a deployment of kind `cleanup` (its steps cannot be undone: the data is gone).
  */
 export async function cleanup(ctx: OperationContext, options: CleanupOptions): Promise<ExitCodeValue> {
+  return runPipeline(ctx, cleanupCommand(ctx, options), null);
+}
+
+interface CleanupInputs extends PipelineInputs {
+  engine: Engine;
+  project: string;
+  retention: number;
+  now: Date;
+}
+
+interface CleanupRun extends PipelinePlan {
+  ledger: Ledger;
+  /** Each drop's backup, by step key. */
+  backups: Map<string, BackupInfo>;
+  /** Expired backups already gone from the database: the ledger records them as dropped (real run). */
+  gone: BackupInfo[];
+}
+
+function cleanupCommand(ctx: OperationContext, options: CleanupOptions): PipelineCommand<CleanupInputs, CleanupRun> {
   const { workspace, reporter } = ctx;
-  const environment = workspace.environment(options.env, ctx.env);
-  const ticket = checkTicket(environment, options.ticket, 'cleanup');
-  const target = workspace.project(options.project);
-  const engine = engineFor(ctx, environment, [target]);
-  const retention = retentionMs(environment, options.olderThan);
-  if (retention === null) {
-    throw new DbeeError(`environment ${environment.name} has no backup retention, so no backup is ever past it`, {
-      code: 'CLEANUP_NO_RETENTION',
-      location: environment.declaredAt,
-      hint: `set gates.backupRetention (e.g. 30d) for ${environment.name} in dbee.yaml, or pass --older-than 30d`,
-    });
-  }
-  const now = options.now ?? new Date();
-  return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => {
-    const ledger = openLedger(conn, engine.ledger);
-    const infos = backupInfos(await ledger.liveBackups(target.name), retention, now);
+  return {
+    command: 'cleanup',
+    phase: 'cleanup',
+    options,
+    promotion: 'cleanup drops expired backups, it deploys nothing',
+    inputs: async () => {
+      const environment = workspace.environment(options.env, ctx.env);
+      const target = workspace.project(options.project);
+      const engine = engineFor(ctx, environment, [target]);
+      // The ticket before the retention, as the pipeline checks it (a missing ticket is said first).
+      checkTicket(environment, options.ticket, 'cleanup');
+      const retention = retentionMs(environment, options.olderThan);
+      if (retention === null) {
+        throw new DbeeError(`environment ${environment.name} has no backup retention, so no backup is ever past it`, {
+          code: 'CLEANUP_NO_RETENTION',
+          location: environment.declaredAt,
+          hint: `set gates.backupRetention (e.g. 30d) for ${environment.name} in dbee.yaml, or pass --older-than 30d`,
+        });
+      }
+      return {
+        environment,
+        pkg: null,
+        planned: [target.name],
+        session: { engine, environment, deploy: workspace.settings(target, environment).deploy },
+        engine,
+        project: target.name,
+        retention,
+        now: options.now ?? new Date(),
+      };
+    },
+    plan: (input, { conn }) => planCleanup(ctx, options, input, conn),
+    verify: async (_input, _session, run) => {
+      if (run.plan.steps.length) reporter.info('dry run: nothing was dropped');
+    },
+    settle: async (_input, _session, run) => {
+      for (const b of run.gone) await run.ledger.backupGone(b.deploymentId, b.backup);
+      return ExitCode.ok;
+    },
+    apply: async (input, session, run, report) => {
+      for (const b of run.gone) await run.ledger.backupGone(b.deploymentId, b.backup);
+      await run.ledger.ensure();
+      return dropBackups(ctx, {
+        engine: input.engine,
+        conn: session.conn,
+        ledger: run.ledger,
+        environment: input.environment,
+        project: input.project,
+        plan: run.plan,
+        backups: run.backups,
+        ticket: report.ticket,
+      });
+    },
+    failure: ({ result }) => {
+      const failed = result.projects.find((p) => p.error);
+      if (failed?.error) throw failed.error;
+      return result.exitCode;
+    },
+  };
+}
+
+/** Stage `plan` of cleanup, under the lock: the backups kept and past their retention, a drop step for each. */
+async function planCleanup(
+  ctx: OperationContext,
+  options: CleanupOptions,
+  input: CleanupInputs,
+  conn: Connection,
+): Promise<CleanupRun> {
+  const { reporter } = ctx;
+  const { engine, environment, project } = input;
+  const ledger = openLedger(conn, engine.ledger);
+  const infos = backupInfos(await ledger.liveBackups(project), input.retention, input.now);
+  reporter.info(
+    `dbee cleanup ${project} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+  );
+  const expired = infos.filter((b) => b.expired);
+  for (const b of infos.filter((x) => !x.expired))
+    reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
+  const { steps, gone } = expired.length
+    ? await dropSteps(ctx, engine, conn, project, expired)
+    : { steps: [], gone: [] };
+  if (!expired.length) reporter.info(`${project}: no backup is past its retention (${infos.length} kept)`);
+  for (const b of gone)
     reporter.info(
-      `dbee cleanup ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+      `  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`,
     );
-    const expired = infos.filter((b) => b.expired);
-    for (const b of infos.filter((x) => !x.expired))
-      reporter.info(`  keep ${b.backup} (backup of ${b.object}, deployment #${b.deploymentId}) until ${b.expiresAt}`);
-    if (!expired.length) {
-      reporter.info(`${target.name}: no backup is past its retention (${infos.length} kept)`);
-      return ExitCode.ok;
-    }
-    const { steps, gone } = await dropSteps(ctx, engine, conn, target.name, expired);
-    for (const b of gone)
-      reporter.info(
-        `  ${b.backup}: already gone from the database${options.dryRun ? '' : '; the ledger records it as dropped'}`,
-      );
-    for (const s of steps) reporter.info(`  drop ${s.key} (${s.hazards[0]!.message}): ${s.statements[0]}`);
-    if (options.dryRun) {
-      reporter.info('dry run: nothing was dropped');
-      return ExitCode.ok;
-    }
-    const byKey = new Map(expired.map((b) => [formatKey(backupKey(b)), b]));
-    for (const b of gone) await ledger.backupGone(b.deploymentId, b.backup);
-    if (!steps.length) return ExitCode.ok;
-    const plan: Plan = liveProjectPlan(engine.name, target.name, steps);
-    await checkGates(ctx, environment, plan, { assumeYes: options.assumeYes ?? false, now });
-    await ledger.ensure();
-    return await dropBackups(ctx, {
-      engine,
-      conn,
-      ledger,
-      environment,
-      project: target.name,
-      plan,
-      backups: byKey,
-      ticket,
-    });
-  });
+  for (const s of steps) reporter.info(`  drop ${s.key} (${s.hazards[0]!.message}): ${s.statements[0]}`);
+  const plan: Plan = liveProjectPlan(engine.name, project, steps);
+  return {
+    plan,
+    problems: [],
+    planChecksum: planChecksum(plan),
+    commit: null,
+    ledger,
+    backups: new Map(expired.map((b) => [formatKey(backupKey(b)), b])),
+    gone,
+  };
 }
 
 /**
@@ -203,8 +273,9 @@ interface DropInput {
  * The drops run as a deployment of kind `cleanup`, through the one step executor: each drop in its own transaction
  * with its step row and the backup marked gone. The first failure closes the deployment failed (exit 2).
  */
-async function dropBackups(ctx: OperationContext, input: DropInput): Promise<ExitCodeValue> {
+async function dropBackups(ctx: OperationContext, input: DropInput): Promise<PipelineApplied> {
   const { ledger, plan, project } = input;
+  const t0 = Date.now();
   // The schemas did not change: the last deployment's fingerprint still describes them (drift stays visible).
   const last = (await ledger.deployments(project, input.environment.name, 50)).find((d) => d.finished_at);
   const fingerprint = last ? (deploymentSummary(last).fingerprint ?? null) : null;
@@ -227,10 +298,12 @@ async function dropBackups(ctx: OperationContext, input: DropInput): Promise<Exi
     ctx.reporter,
   );
   const failure = outcome.failures[0];
+  const applied = failure ? plan.steps.indexOf(failure.step) : plan.steps.length;
+  let error: DbeeError | undefined;
   if (failure) {
     const backup = input.backups.get(failure.step.key)!;
     await deployment.close('failed', { fingerprint }, { error: failure.error.message, statement: failure.statement });
-    throw new DbeeError(
+    error = new DbeeError(
       `cleanup of ${project}: dropping ${backup.backup} failed: ${failure.error.message.split('\n')[0]}`,
       {
         code: 'CLEANUP_FAILED',
@@ -239,12 +312,35 @@ async function dropBackups(ctx: OperationContext, input: DropInput): Promise<Exi
         cause: failure.error,
       },
     );
+  } else {
+    await deployment.close('succeeded', { fingerprint });
+    ctx.reporter.info(
+      `${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${deployment.id}, kind cleanup)`,
+    );
   }
-  await deployment.close('succeeded', { fingerprint });
-  ctx.reporter.info(
-    `${project}: dropped ${plan.steps.length} backup${plan.steps.length === 1 ? '' : 's'} (deployment ${deployment.id}, kind cleanup)`,
-  );
-  return ExitCode.ok;
+  const steps: StepResult[] = plan.steps.map((s, i) => {
+    const base = { order: s.order, project, key: s.key, action: 'drop', durationMs: 0 };
+    if (i < applied) return { ...base, status: 'applied' as const };
+    if (i === applied && failure) return { ...base, status: 'failed' as const, error: failure.error.message };
+    return { ...base, status: 'not-run' as const };
+  });
+  const result: RunResult = {
+    exitCode: error ? ExitCode.applyFailed : ExitCode.ok,
+    projects: [
+      {
+        project,
+        deploymentId: deployment.id,
+        status: error ? 'failed' : 'succeeded',
+        stepsApplied: applied,
+        stepsTotal: plan.steps.length,
+        durationMs: Date.now() - t0,
+        backups: [],
+        ...(error ? { error, failedStatement: failure?.statement ?? null } : {}),
+      },
+    ],
+    steps,
+  };
+  return { result, smoke: new Map() };
 }
 
 /** How the step executor runs a drop and records it (its step row, the backup gone) in deployment `id`. */

@@ -13,13 +13,14 @@ import type { Ledger, LedgerState } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import type { CloneOptions } from '../options';
 import { planChecksum } from '../plan/serialize';
-import { runPlan } from '../runner/runner';
+import { runPlan, type RunResult } from '../runner/runner';
 import type { SchemaModel } from '../schema/model';
 import type { SchemaScope } from '../schema/managed-scope';
 import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
-import { checkGates, checkStepPolicies, dependencyMissing, missingDependencySchemas } from '../pipeline/gates';
+import { checkStepPolicies, dependencyMissing, missingDependencySchemas } from '../pipeline/gates';
 import { loadTarget } from '../context/load';
+import { runPipeline, type PipelineCommand, type PipelineInputs, type PipelinePlan } from '../pipeline/pipeline';
 import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { checkTicket } from '../promotion/ticket';
 import { judgeSizeHazards } from './size-hazards';
@@ -58,29 +59,63 @@ export async function clone(
   options: CloneOptions,
   into: CloneInto = {},
 ): Promise<ExitCodeValue> {
-  const { workspace, reporter } = ctx;
-  const sides = { ...(await cloneSides(ctx, options)), into };
-  const { engine, target, source, project } = sides;
-  const now = options.now ?? new Date();
-  return await withSession(
-    { engine, environment: target, workspaceRoot: workspace.root, reporter, deploy: sides.settings },
-    async (session) => {
-      await markInterruptedClones(ctx, options, openLedger(session.conn, engine.ledger), session.owner);
-      const plan = await planClone(ctx, options, sides, session.conn);
-      if (options.dryRun) {
-        reporter.info('dry run: nothing was applied');
-        return ExitCode.ok;
-      }
-      if (!plan.steps.length) {
-        reporter.info(
-          `${project.name}: ${target.name} already equals ${source.name}${plan.uncompared ? ' in what was compared' : ''}`,
-        );
-        return ExitCode.ok;
-      }
-      await checkGates(ctx, target, plan, { assumeYes: options.assumeYes ?? false, now });
-      return applyClone(ctx, sides, session, plan);
+  return runPipeline(ctx, cloneCommand(ctx, options, into), null);
+}
+
+interface CloneInputs extends PipelineInputs {
+  sides: CloneSides;
+}
+
+interface ClonePlan extends PipelinePlan {}
+
+/**
+ * Clone through the pipeline (`runPipeline`): the target's ticket, maintenance windows and protection gate it (its
+ * dry run reports them), under the target's lock, notified, its report written; the plan is the gap between the
+ * two live databases (`planClone`), applied by `runPlan` as a deployment of kind `clone`.
+ */
+function cloneCommand(
+  ctx: OperationContext,
+  options: CloneOptions,
+  into: CloneInto,
+): PipelineCommand<CloneInputs, ClonePlan> {
+  const { reporter } = ctx;
+  return {
+    command: 'clone',
+    phase: 'clone',
+    options: { ...options, env: options.to },
+    promotion: "clone copies another environment's schemas, not a package",
+    inputs: async () => {
+      const sides = { ...(await cloneSides(ctx, options)), into };
+      return {
+        environment: sides.target,
+        pkg: null,
+        planned: [sides.project.name],
+        session: { engine: sides.engine, environment: sides.target, deploy: sides.settings },
+        sides,
+      };
     },
-  );
+    plan: async ({ sides }, session) => {
+      await markInterruptedClones(ctx, options, openLedger(session.conn, sides.engine.ledger), session.owner);
+      const plan = await planClone(ctx, options, sides, session.conn);
+      return { plan, problems: [], planChecksum: planChecksum(plan), commit: null };
+    },
+    verify: async () => {},
+    settle: async ({ sides }, _session, run) => {
+      reporter.info(
+        `${sides.project.name}: ${sides.target.name} already equals ${sides.source.name}${run.plan.uncompared ? ' in what was compared' : ''}`,
+      );
+      return ExitCode.ok;
+    },
+    apply: async ({ sides }, session, run, report) => ({
+      result: await applyClone(ctx, sides, session, run.plan, report.ticket),
+      smoke: new Map(),
+    }),
+    failure: ({ result }) => {
+      const failed = result.projects.find((p) => p.error);
+      if (failed?.error) throw failed.error;
+      return result.exitCode;
+    },
+  };
 }
 
 /** How a clone is made into a new database (`dbee preview`). */
@@ -266,7 +301,8 @@ async function applyClone(
   sides: CloneSides,
   session: DeploymentSession,
   plan: Plan,
-): Promise<ExitCodeValue> {
+  ticket: string | null,
+): Promise<RunResult> {
   const { engine, target, source, project, scope, settings } = sides;
   const { reporter } = ctx;
   const { conn, owner } = session;
@@ -279,7 +315,7 @@ async function applyClone(
     identity: {
       package: null,
       ...(await runOrigin(ctx, owner)),
-      ticket: sides.ticket,
+      ticket,
     },
     planChecksum: planChecksum(plan),
     reporter,
@@ -294,15 +330,16 @@ async function applyClone(
   });
   const p = result.projects[0];
   if (p && p.status !== 'succeeded') {
-    throw new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
+    p.error = new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
       code: p.error?.code ?? 'CLONE_FAILED',
       exitCode: ExitCode.applyFailed,
       hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
       cause: p.error,
     });
+    return { ...result, exitCode: ExitCode.applyFailed };
   }
   reporter.info(
     `${project.name}: ${target.name} now equals ${source.name} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, deployment ${p?.deploymentId}, kind clone)`,
   );
-  return ExitCode.ok;
+  return result;
 }

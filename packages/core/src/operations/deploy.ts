@@ -206,7 +206,7 @@ async function settleUnchanged(
   const unfinished = await interruptedAfterSteps(ctx, input, run.ledger!, report.interrupted);
   if (unfinished.length) {
     ctx.reporter.info(
-      `${unfinished.map((d) => `${d.project} (deployment #${d.id})`).join(', ')}: ${unfinished.every((d) => d.checksFailed) ? 'its closing smoke checks failed' : 'interrupted after all its steps applied'}: its smoke checks, promotion record and notifications run now`,
+      `${unfinished.map((d) => `${d.project} (deployment #${d.id})`).join(', ')}: ${unfinished.every((d) => d.checksFailed) ? `its ${unfinished.every((d) => d.closing) ? 'closing ' : ''}smoke checks failed` : 'interrupted after all its steps applied'}: its smoke checks, promotion record and notifications run now`,
     );
     return settleClosing(
       ctx,
@@ -229,25 +229,30 @@ async function settleUnchanged(
 
 /**
  * The deployments of the planned projects whose closing stages are still owed: marked interrupted by this run after
- * every one of their steps applied, or a closing run of no steps (one that finished an interrupted deployment) whose
- * smoke checks failed: until they pass, the project is not deployed, and the next run runs them again (a fleet counts
- * such a target failed, never `unchanged`).
+ * every one of their steps applied, or one whose smoke checks failed after every step applied (an ordinary deployment
+ * without `autoRollback`, or a closing run of no steps that finished an interrupted one): until they pass, the project
+ * is not deployed, and the next run runs them again (a fleet counts such a target failed, never `unchanged`).
  */
 async function interruptedAfterSteps(
   ctx: OperationContext,
   input: DeployInputs,
   ledger: Ledger,
   interrupted: readonly number[],
-): Promise<{ project: string; id: number; checksFailed: boolean }[]> {
+): Promise<{ project: string; id: number; checksFailed: boolean; closing: boolean }[]> {
   if (!(await ledger.exists())) return [];
-  const out: { project: string; id: number; checksFailed: boolean }[] = [];
+  const out: { project: string; id: number; checksFailed: boolean; closing: boolean }[] = [];
   for (const project of input.planned) {
     // In an Nx batch, the last deployments the batch's first task read for all (no request of this task's own).
     const last = await lastDeployment(ctx, ledger, project, input.environment.name);
     if (last?.kind !== 'deploy') continue;
     const stopped = interrupted.includes(last.id) && last.steps_total > 0 && last.steps_applied === last.steps_total;
-    const checksFailed = last.status === 'failed' && last.steps_total === 0;
-    if (stopped || checksFailed) out.push({ project, id: last.id, checksFailed: !stopped });
+    // Failed with every step applied and its checks run: only its smoke checks failed (a step that fails is not
+    // applied; a failure before the checks leaves them `not run`). A closing run of no steps: its checks failed.
+    const smokeRan = (deploymentSummary(last).smoke ?? 'not run') !== 'not run';
+    const checksFailed =
+      last.status === 'failed' && last.steps_applied === last.steps_total && (last.steps_total === 0 || smokeRan);
+    if (stopped || checksFailed)
+      out.push({ project, id: last.id, checksFailed: !stopped, closing: last.steps_total === 0 });
   }
   return out;
 }

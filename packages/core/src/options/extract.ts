@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { assumeYes, dryRun, env, project, textOrJson } from './common';
+import { assumeYes, dryRun, env, project, textOrJson, ticket } from './common';
 import { clock, flag, text } from './option';
 
 export const extractCommand = defineCommand('extract', {
@@ -50,8 +50,12 @@ export const adoptCommand = defineCommand('adopt', {
   options: {
     project,
     env,
-    dryRun: dryRun('Show what would be recorded without writing to the ledger.'),
+    dryRun: dryRun(
+      'Show what would be recorded and check the gates (ticket, maintenance window, protection), without writing to the ledger.',
+    ),
     assumeYes,
+    ticket,
+    now: clock(),
   },
 });
 

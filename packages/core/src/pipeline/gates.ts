@@ -92,7 +92,7 @@ export function checkStepPolicies(
  * The environment gates that read only the environment and the run (maintenance windows, then protection), as
  * problems: the one check that a dry run reports and a real run refuses with. Protection without `--assume-yes` is a
  * problem only when nobody can answer; an interactive real run asks for the environment's name afterwards
- * (`checkGates`), and an interactive dry run says it would.
+ * (`confirmAndCount`), and an interactive dry run says it would.
  */
 function gateProblems(
   ctx: OperationContext,
@@ -128,22 +128,6 @@ function gateProblems(
       }),
     );
   return problems;
-}
-
-/**
- * Environment gates, checked before anything is applied: maintenance windows, then protection (the user types
- * the environment's name, or passes --assume-yes when nobody can answer), then the countdown. The first problem
- * refuses (the same checks as the dry run's `dryRunGates`).
- */
-export async function checkGates(
-  ctx: OperationContext,
-  environment: ResolvedEnvironment,
-  plan: Plan,
-  options: { assumeYes: boolean; countdownFrom?: number; now?: Date; skipCountdown?: boolean },
-): Promise<void> {
-  const problems = gateProblems(ctx, environment, options);
-  if (problems.length) throw problems[0]!;
-  await confirmAndCount(ctx, environment, plan.steps.length, options);
 }
 
 /** Protection's question (interactive, without `--assume-yes`), then the countdown: the real run's only. */

@@ -112,6 +112,11 @@ export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePla
   /** `dbee check`'s dry run of queries only: no gate is what it asks (it applies nothing). */
   skipGates?: boolean;
   /**
+   * A command whose change is the ledger itself, with no step (`adopt` records a database as deployed): its real run
+   * goes through the gates, `deploy-started` and `apply` like a run with steps, never `settle`.
+   */
+  ledgerOnly?: boolean;
+  /**
    * Why `gates.promotedFrom` was passed already (a phase of a release whose expand passed it); absent: it is checked
    * here against the package (`checkPromotion`).
    */
@@ -238,7 +243,7 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
         ctx.reporter.info('dry run: nothing was applied');
         return ExitCode.ok;
       }
-      if (run.plan.steps.length === 0) {
+      if (run.plan.steps.length === 0 && !command.ledgerOnly) {
         const settled = await command.settle(input, session, run, report);
         if (typeof settled === 'number') return settled;
         onRun();
