@@ -31,7 +31,7 @@ describe('a fleet target interrupted after its steps (server)', () => {
       env[`URL_${n.toUpperCase()}`] = db.url;
     }
     const check = (rows: number) =>
-      `checks:\n  - name: waits for the test\n    query: SELECT count(*)::int AS n FROM (SELECT pg_advisory_lock_shared(4343)) x\n    rows: [{ n: ${rows} }]\n`;
+      `checks:\n  - name: waits for the test\n    query: SELECT count(*)::int AS n FROM (SELECT pg_advisory_lock_shared(4344)) x\n    rows: [{ n: ${rows} }]\n`;
     w = tempWorkspace({
       'dbee.yaml': fleetYaml(names.map((n) => ({ name: n, variable: `URL_${n.toUpperCase()}` }))),
       ...PROJECT_A,
@@ -42,7 +42,7 @@ describe('a fleet target interrupted after its steps (server)', () => {
     await holder.connect();
     try {
       // Advisory locks are per database: only t2's check waits.
-      await holder.query('SELECT pg_advisory_lock(4343)');
+      await holder.query('SELECT pg_advisory_lock(4344)');
       const p = await spawnDbee(w.root, ['deploy', 'a', '--env', 'fleet', '--concurrency', '3'], env);
       const deployed = async (url: string) =>
         (
@@ -61,7 +61,7 @@ describe('a fleet target interrupted after its steps (server)', () => {
         (
           await queryUrl<{ n: number }>(
             t2,
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%4343%' AND pid <> pg_backend_pid()",
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'advisory' AND datname = current_database() AND query LIKE '%4344%' AND pid <> pg_backend_pid()",
           )
         )[0]!.n > 0;
       while (!((await waiting()) && (await deployed(dbs[0]!.url)) && (await deployed(dbs[2]!.url)))) {

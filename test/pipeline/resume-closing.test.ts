@@ -30,7 +30,7 @@ describe('recovery finishes what the interrupted run left (server)', () => {
         (
           await queryUrl<{ n: number }>(
             url,
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%4343%' AND pid <> pg_backend_pid()",
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'advisory' AND datname = current_database() AND query LIKE '%4343%' AND pid <> pg_backend_pid()",
           )
         )[0]!.n > 0;
       while (!(await waiting())) {
