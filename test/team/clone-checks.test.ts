@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TeamWorkspace } from '../support/team-workspace';
 
 /**
@@ -12,7 +13,7 @@ describe('clone checks before applying (team workspace, server)', () => {
   let team: TeamWorkspace;
   beforeAll(async () => {
     team = await TeamWorkspace.create();
-    const r = await team.dbee(['deploy', 'reporting', '--env', 'dev']);
+    const r = await run(team.root, 'deploy', { project: 'reporting', env: 'dev' }, team.environment); // setup, in-process
     expect(r.code, r.stderr).toBe(0);
   });
   afterAll(async () => {

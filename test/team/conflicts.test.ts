@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TeamWorkspace, type TeamEnvironment } from '../support/team-workspace';
 
 const PROMOTIONS = 'databases/sales/schema/sales/tables/promotions.sql';
@@ -15,7 +16,7 @@ describe('an object unknown to the ledger is a conflict under every planning mod
   beforeAll(async () => {
     team = await TeamWorkspace.create();
     for (const env of ['dev', 'qa'] as const) {
-      const r = await team.dbee(['deploy', 'sales', '--env', env]);
+      const r = await run(team.root, 'deploy', { project: 'sales', env }, team.environment); // setup, in-process
       expect(r.code, r.stderr).toBe(0);
     }
     // Another table of sales changes, deployed to qa only: on dev the next deploy plans sales by a diff, on qa from the ledger.

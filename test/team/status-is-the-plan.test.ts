@@ -39,7 +39,7 @@ describe('status lists what deploy plans (team workspace)', () => {
 
   for (const env of ['dev', 'local'] as const) {
     it(`${env}: a hand-edited function, a hand-made table, a changed table, a new view and index are pending as deploy plans them`, async () => {
-      const first = await team.dbee(['deploy', 'sales', '--env', env]);
+      const first = await run(team.root, 'deploy', { project: 'sales', env }, team.environment); // setup, in-process
       expect(first.code, first.stderr).toBe(0);
       for (const sql of BY_HAND) {
         if (env === 'local') await team.withLocal((c) => c.execute(sql));

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TeamWorkspace } from '../support/team-workspace';
 
 /**
@@ -35,7 +36,7 @@ describe('deploy --dry-run verifies the plan on a copy of the target (team works
 
   for (const env of ['dev', 'local'] as const) {
     it(`${env}: a view selecting a column the target lacks fails the dry run (exit 1, naming the step), not the real deploy`, async () => {
-      const first = await team.dbee(['deploy', 'reporting', '--env', env]);
+      const first = await run(team.root, 'deploy', { project: 'reporting', env }, team.environment); // setup, in-process
       expect(first.code, first.stderr).toBe(0);
       team.write(SALES_V2);
       try {
@@ -59,7 +60,7 @@ describe('deploy --dry-run verifies the plan on a copy of the target (team works
 
   it('a plan the copy cannot take refuses the dry run with exit 1 and says why; --no-verify prints it unverified (exit 0)', async () => {
     // A column under an ICU collation: the embedded scratch database (PGlite) has no ICU, so the copy cannot be made.
-    const first = await team.dbee(['deploy', 'sales', '--env', 'qa']);
+    const first = await run(team.root, 'deploy', { project: 'sales', env: 'qa' }, team.environment); // setup, in-process
     expect(first.code, first.stderr).toBe(0);
     // In a dependency's schema: copied (the plan may read it), not planned.
     await team.query('qa', `ALTER TABLE core.customers ADD COLUMN note text COLLATE "de-x-icu"`);
