@@ -164,4 +164,44 @@ describe.each(ENGINES)('promotion gate [%s]', (engine) => {
     );
     expect(soaked.code, soaked.stderr).toBe(0);
   });
+
+  it('a package built from a selection (plan --objects) deploys to qa, then is promoted to prod; what it left out stays out (#62)', async () => {
+    const ws = await promotionWorkspace(engine, ['qa', 'prod'], { prod: '{ promotedFrom: [qa] }' });
+    cleanups.push(ws.cleanup);
+    // v1 through the gate as any package, then a hotfix of one routine of two.
+    expect((await ws.dbee('plan', { project: 'a', out: 'dist/v1' }, ws.vars('qa'))).code).toBe(0);
+    for (const env of ['qa', 'prod']) {
+      const r = await ws.dbee('deploy', { project: 'a', env, package: 'dist/v1' }, { ...ws.vars(env), ...KEY });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    ws.w.write('a/f.sql', "CREATE FUNCTION a.f() RETURNS int LANGUAGE sql AS 'SELECT 1';");
+    ws.w.write('a/g.sql', "CREATE FUNCTION a.g() RETURNS int LANGUAGE sql AS 'SELECT 2';");
+    const planned = await ws.dbee(
+      'plan',
+      { project: 'a', objects: ['function:a.f'], out: 'dist/hotfix' },
+      ws.vars('qa'),
+    );
+    expect(planned.code, planned.stderr).toBe(0);
+    const routines = async (env: string) =>
+      (
+        await ws.query<{ proname: string }>(
+          env,
+          "SELECT proname FROM pg_proc WHERE pronamespace = 'a'::regnamespace ORDER BY 1",
+        )
+      ).map((r) => r.proname);
+    const qa = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'qa', package: 'dist/hotfix' },
+      { ...ws.vars('qa'), ...KEY },
+    );
+    expect(qa.code, qa.stderr).toBe(0);
+    const prod = await ws.dbee(
+      'deploy',
+      { project: 'a', env: 'prod', package: 'dist/hotfix' },
+      { ...ws.vars('prod'), ...KEY },
+    );
+    expect(prod.code, prod.stderr).toBe(0);
+    expect(await routines('qa')).toEqual(['f']);
+    expect(await routines('prod')).toEqual(['f']);
+  });
 });

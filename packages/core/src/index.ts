@@ -226,6 +226,6 @@ export type { ExpandPlan, ExpandTable, ExpandColumn, DroppedColumn, AddedConstra
 export { ExpandDeclarations, declarationPath } from './expand/declarations';
 export { ExpandLedger } from './expand/phases';
 export type { ExpandPhase, ExpandRelease } from './expand/phases';
-export { batchedHeader, parseBatchedUpdate, runBatchedUpdates, BATCHED_HEADER } from './expand/batched-migration';
+export { batchedHeader, parseBatchedUpdate, BATCHED_HEADER } from './expand/batched-migration';
 export type { BatchedUpdate, BatchedRunReporter } from './expand/batched-migration';
 export type { BatchedMigration } from './plan/plan';

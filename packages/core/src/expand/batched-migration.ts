@@ -7,39 +7,19 @@ import { type BackfillProgress, formatBackfillProgress, runBackfill } from './ba
 
 export { BATCHED_HEADER, type BatchedUpdate, batchedHeader, parseBatchedUpdate } from '../planner/batched-update';
 
-/** What `runBatchedUpdates` reports: each backfill's progress, and one line when each ends. */
+/** What `runBatchedUpdate` reports: each backfill's progress, and one line when each ends. */
 export interface BatchedRunReporter {
   progress?(statement: number, table: string, progress: BackfillProgress): void;
   info?(message: string): void;
 }
 
-/**
- * Run the statements of a batched migration (as `parseBatchedUpdate` reads them) one after the other through
- * `runBackfill`, each under the id `<idPrefix>#<n>`: after a kill the rerun of the migration resumes each where it
- * stopped, and the ones already done are not run again. Progress lines go to `reporter.info` at most every
- * `progressEveryMs` (2 s), and one line when each statement ends.
- */
-export async function runBatchedUpdates(
-  role: BackfillRole,
-  connection: Connection,
-  input: BatchedRunInput,
-): Promise<void> {
-  for (const [i, sql] of input.statements.entries()) {
-    input.onStatement?.(i, sql);
-    await runBatchedUpdate(role, connection, input, i, sql);
-  }
-}
-
-/** What `runBatchedUpdates` and `runBatchedUpdate` take. */
+/** What `runBatchedUpdate` takes (a batched migration's step, as the runner sends it). */
 export interface BatchedRunInput {
   idPrefix: string;
   project?: string;
-  statements: readonly string[];
   location: { file: string; line: number };
   options: BatchedMigration;
   reporter?: BatchedRunReporter;
-  /** Called as each statement starts, with its 0-based index. */
-  onStatement?: (index: number, sql: string) => void;
   progressEveryMs?: number;
   /** Lock timeout of each batch, in milliseconds; default `withLockRetry`'s (500 ms). */
   lockTimeoutMs?: number;
@@ -55,7 +35,7 @@ export interface BatchedRunInput {
 export async function runBatchedUpdate(
   role: BackfillRole,
   connection: Connection,
-  input: Omit<BatchedRunInput, 'statements' | 'onStatement'>,
+  input: BatchedRunInput,
   i: number,
   sql: string,
 ): Promise<void> {

@@ -115,57 +115,7 @@ async function planSourcesAsWritten(
   const steps: PlanStep[] = [];
   for (const project of base.projects) {
     if (needDiff.has(project)) {
-      const target = ctx.workspace.project(project);
-      const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
-      const model = own.find((m) => m.project.name === project)!;
-      const objects = (planned.needsDiff.get(project) ?? []).map((o) => o.object);
-      const shown =
-        objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
-      ctx.reporter.info(
-        `${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`,
-      );
-      // The sources' model (built in a shadow database when not cached) and the live schema, read at once; the
-      // sources' error first, as when the model was built before the live schema was read.
-      const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
-      // The catalog queries are sent first: a cached model is read and parsed before its promise returns.
-      const reading = settled(engine.diff.introspect(conn, scope, options.side));
-      const built = await settled(desiredModelFor(ctx, { engine, environment, models: own, target: project }));
-      const read = await reading;
-      const desired = unsettled(built);
-      // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
-      const defined = new Map(model.objects.map((o) => [o.id, o]));
-      const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
-      const live = withoutUnknownObjects(unsettled(read), new Set(defined.keys()), known).model;
-      const settings = ctx.workspace.settings(target, environment).deploy;
-      // A view the diff drops and creates again takes the other projects' views over it with it (PostgreSQL refuses
-      // the drop while they stand on it): dropped before, created again after, from the live catalog.
-      const owners = schemaOwners(ctx, environment);
-      const load = modelLoader(ctx, environment, engine);
-      const diffed = await withOtherSchemasDependents(
-        conn,
-        engine,
-        planChanges(engine, live, desired.model, {
-          project,
-          ...renderMode(settings, options.safe),
-          renames: target.config.renames ?? [],
-          owners: model.graph.manage?.owners,
-        }).steps,
-        model.graph.schemas,
-        [...owners.keys()],
-        project,
-        // At the file of the project that defines it, when one does.
-        async (key) => {
-          const owner = key.schema ? owners.get(key.schema) : undefined;
-          if (!owner) return null;
-          const found = (await load(owner)).objects.find((o) => o.id === formatKey(key));
-          return found ? { file: found.location.file, line: found.location.line } : null;
-        },
-      );
-      // Located at their source files: conflict rules match files, and messages name them.
-      for (const st of diffed) {
-        const o = defined.get(st.key);
-        if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
-      }
+      const { diffed, own } = await diffedProject(ctx, input, environment, conn, options, planned, project);
       steps.push(...diffed);
       objectStates[project] = statesAfterDiff(input, planned, own, project);
     }
@@ -173,4 +123,74 @@ async function planSourcesAsWritten(
   }
   steps.forEach((s, i) => (s.order = i + 1));
   return { ...base, steps, objectStates };
+}
+
+/**
+ * The steps of a project planned by a diff of its live schema against its sources (`planSourcesAsWritten`), located
+ * at their source files, with the other projects' views over a view the diff drops and creates again; and the models
+ * it was planned with (the project and its dependencies).
+ */
+async function diffedProject(
+  ctx: OperationContext,
+  input: PlanInput,
+  environment: ResolvedEnvironment,
+  conn: Connection,
+  options: { safe?: boolean; side?: Connection },
+  planned: SourcePlan,
+  project: string,
+): Promise<{ diffed: PlanStep[]; own: typeof input.models }> {
+  const { engine, models } = input;
+  const diff = engine.diff!;
+  const target = ctx.workspace.project(project);
+  const own = models.filter((m) => ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name));
+  const model = own.find((m) => m.project.name === project)!;
+  const objects = (planned.needsDiff.get(project) ?? []).map((o) => o.object);
+  const shown =
+    objects.length > 3 ? `${objects.slice(0, 3).join(', ')} and ${objects.length - 3} more` : objects.join(', ');
+  ctx.reporter.info(
+    `${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`,
+  );
+  // The sources' model (built in a shadow database when not cached) and the live schema, read at once; the
+  // sources' error first, as when the model was built before the live schema was read.
+  const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
+  // The catalog queries are sent first: a cached model is read and parsed before its promise returns.
+  const reading = settled(diff.introspect(conn, scope, options.side));
+  const built = await settled(desiredModelFor(ctx, { engine, environment, models: own, target: project }));
+  const read = await reading;
+  const desired = unsettled(built);
+  // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
+  const defined = new Map(model.objects.map((o) => [o.id, o]));
+  const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
+  const live = withoutUnknownObjects(unsettled(read), new Set(defined.keys()), known).model;
+  const settings = ctx.workspace.settings(target, environment).deploy;
+  // A view the diff drops and creates again takes the other projects' views over it with it (PostgreSQL refuses
+  // the drop while they stand on it): dropped before, created again after, from the live catalog.
+  const owners = schemaOwners(ctx, environment);
+  const load = modelLoader(ctx, environment, engine);
+  const diffed = await withOtherSchemasDependents(
+    conn,
+    engine,
+    planChanges(engine, live, desired.model, {
+      project,
+      ...renderMode(settings, options.safe),
+      renames: target.config.renames ?? [],
+      owners: model.graph.manage?.owners,
+    }).steps,
+    model.graph.schemas,
+    [...owners.keys()],
+    project,
+    // At the file of the project that defines it, when one does.
+    async (key) => {
+      const owner = key.schema ? owners.get(key.schema) : undefined;
+      if (!owner) return null;
+      const found = (await load(owner)).objects.find((o) => o.id === formatKey(key));
+      return found ? { file: found.location.file, line: found.location.line } : null;
+    },
+  );
+  // Located at their source files: conflict rules match files, and messages name them.
+  for (const st of diffed) {
+    const o = defined.get(st.key);
+    if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
+  }
+  return { diffed, own };
 }

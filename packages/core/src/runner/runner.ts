@@ -16,6 +16,7 @@ import {
   type StepEffect,
   type TransactionScope,
 } from './execute';
+import { sendStatements } from './batch';
 import { capturesDefinition, Deployment, replacesOnlyItself, type PreparedStep } from './deployment';
 import type { Reporter } from './reporter';
 import type { StepConflict } from './step-conflict';
@@ -500,12 +501,13 @@ async function runStep(
         reporter: { info: (m: string) => ctx.reporter.info(m) },
       }
     : null;
-  for (const [i, sql] of p.statements.entries()) {
-    running.index = i;
-    onStatement(sql);
-    if (batched) await runBatchedUpdate(batched.role, c, batched, i, sql);
-    else await c.execute(sql);
-  }
+  await sendStatements(c, p.statements, {
+    onStatement: (sql, i) => {
+      running.index = i;
+      onStatement(sql);
+    },
+    ...(batched ? { send: (sql: string, i: number) => runBatchedUpdate(batched.role, c, batched, i, sql) } : {}),
+  });
   // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
   running.index = p.statements.length;
   await deployment.writeApplied(p, { startedAt: new Date(t0), durationMs: Date.now() - t0 }, c);

@@ -6,7 +6,7 @@ import type { ObjectKey } from '../model/object-key';
 import type { SchemaScope } from '../schema/managed-scope';
 import { recreateWithDependents } from './recreate-dependents';
 import type { Reporter } from './reporter';
-import { runStatements } from './batch';
+import { runStatements, sendStatements } from './batch';
 import { executePlan } from './execute';
 import { Deployment } from './deployment';
 import { StepJournal } from './journal';
@@ -83,7 +83,7 @@ export async function undoApplied(options: {
       error: (e) => new DbeeError(message(e), { code: 'STATEMENT_FAILED', exitCode: ExitCode.applyFailed, cause: e }),
       run: async (c, x) => {
         if (x.partial) {
-          for (const sql of x.partial.reverse!) await c.execute(sql);
+          await sendStatements(c, x.partial.reverse!);
           await journal.partlyUndone(x.partial, c);
           return;
         }
@@ -97,7 +97,7 @@ export async function undoApplied(options: {
             : undefined;
         if (fallback && x.transactional && transactionalDdl)
           await withFallback(c, reverse, fallback, undefined, around);
-        else for (const sql of reverse) await c.execute(sql);
+        else await sendStatements(c, reverse);
         await journal.undone(a, c);
       },
       applied: (u) => {
@@ -367,12 +367,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     if (inlined === 'fallback') ran = [...(await fallBack(exec, s.fallback!, around))];
     else if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement, around))];
     else if (inTransaction) await exec(ran);
-    else {
-      for (const sql of ran) {
-        onStatement(sql);
-        await c.execute(sql);
-      }
-    }
+    else await sendStatements(c, ran, { onStatement: (sql) => onStatement(sql) });
     await journal.compensated(deploymentId, project, s, ran, started, backupsOf, c);
   };
 
