@@ -17,6 +17,7 @@ import {
   type PipelineCommand,
   type PipelineInputs,
   type PipelinePlan,
+  projectFailure,
 } from '../pipeline/pipeline';
 import { deploymentSummary } from '../ledger/ledger';
 import { lockOwner } from '../runner/session';
@@ -164,11 +165,7 @@ function cleanupCommand(ctx: OperationContext, options: CleanupOptions): Pipelin
         ticket: report.ticket,
       });
     },
-    failure: ({ result }) => {
-      const failed = result.projects.find((p) => p.error);
-      if (failed?.error) throw failed.error;
-      return result.exitCode;
-    },
+    failure: projectFailure,
   };
 }
 

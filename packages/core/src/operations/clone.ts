@@ -20,7 +20,13 @@ import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { checkStepPolicies, dependencyMissing, missingDependencySchemas } from '../pipeline/gates';
 import { loadTarget } from '../context/load';
-import { runPipeline, type PipelineCommand, type PipelineInputs, type PipelinePlan } from '../pipeline/pipeline';
+import {
+  projectFailure,
+  runPipeline,
+  type PipelineCommand,
+  type PipelineInputs,
+  type PipelinePlan,
+} from '../pipeline/pipeline';
 import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { checkTicket } from '../promotion/ticket';
 import { judgeSizeHazards } from './size-hazards';
@@ -110,11 +116,7 @@ function cloneCommand(
       result: await applyClone(ctx, sides, session, run.plan, report.ticket),
       smoke: new Map(),
     }),
-    failure: ({ result }) => {
-      const failed = result.projects.find((p) => p.error);
-      if (failed?.error) throw failed.error;
-      return result.exitCode;
-    },
+    failure: projectFailure,
   };
 }
 

@@ -20,6 +20,7 @@ import {
   type PipelineCommand,
   type PipelineInputs,
   type PipelinePlan,
+  projectFailure,
 } from '../pipeline/pipeline';
 import { graphProject, projectManagedScope } from '../planner/project-model';
 import { readRecordable, stillRecorded, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
@@ -276,11 +277,7 @@ function routineCommand(
     verify: async (_input, _session, run) => printChange(ctx, run.change),
     settle: async () => ExitCode.ok,
     apply: (input, session, run, report) => applyChange(ctx, input, session, run, report),
-    failure: ({ result }) => {
-      const failed = result.projects.find((p) => p.error);
-      if (failed?.error) throw failed.error;
-      return result.exitCode;
-    },
+    failure: projectFailure,
   };
 }
 

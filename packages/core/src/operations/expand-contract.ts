@@ -39,6 +39,7 @@ import {
   type PipelineCommand,
   type PipelineInputs,
   type PipelinePlan,
+  projectFailure,
 } from '../pipeline/pipeline';
 import {
   customStep,
@@ -404,15 +405,8 @@ function expandCommand(
       return applyExpand(input, run, report);
     },
     apply: (input, _session, run, report) => applyExpand(input, run, report),
-    failure: phaseFailure,
+    failure: projectFailure,
   };
-}
-
-/** A phase's failure: its project's error as raised (exit 2 for a step, 3 for the smoke checks), else its exit code. */
-function phaseFailure({ result }: PipelineApplied): ExitCodeValue {
-  const failed = result.projects.find((p) => p.error);
-  if (failed?.error) throw failed.error;
-  return result.exitCode;
 }
 
 /** Stage `plan` of the expand phase: the release in flight to resume, or the next release planned. */
@@ -1042,7 +1036,7 @@ function finishCommand(
     },
     settle: async () => ExitCode.ok,
     apply: (_input, _session, run, report) => applyFinish(run, report, kind),
-    failure: phaseFailure,
+    failure: projectFailure,
   };
 }
 

@@ -139,6 +139,16 @@ export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePla
 }
 
 /** A report with nothing known yet: `refused` until a stage says otherwise. */
+/**
+ * The usual `failure` of a pipeline command: the first failed project's error as raised (exit 2 for a step, 3 for the
+ * smoke checks), else the run's exit code.
+ */
+export function projectFailure({ result }: PipelineApplied): ExitCodeValue {
+  const failed = result.projects.find((p) => p.error);
+  if (failed?.error) throw failed.error;
+  return result.exitCode;
+}
+
 export function newReport(ctx: OperationContext, command: PipelineCommand<never, never>, pkg: string | null) {
   const startedAt = command.options.now ?? new Date();
   const owner = lockOwner();
