@@ -292,17 +292,28 @@ interface Pair {
 /** The goals of issue #61 this benchmark judges (printed with their verdicts at the end, and written to the docs). */
 const goals: G.Goal[] = [];
 
-/** Median of dbee / bound over the pairs, with the goal's verdict (ratio <= 1); `goal`: also one of issue #61's goals. */
-function goalRow(what: string, pairs: readonly Pair[], bound: string, goal?: string): void {
+/**
+ * Median of dbee / bound over the pairs, with the goal's verdict (ratio <= 1); `goal`: also one of issue #61's goals.
+ * `per`: a goal written as a multiple of a base (`<= 1.5x Nx's overhead`, bound = 1.5 x overhead) is printed as
+ * dbee / base against that multiple, so that the figure reads as the goal does (1.40x against 1.5x, not 0.93 against 1).
+ */
+function goalRow(
+  what: string,
+  pairs: readonly Pair[],
+  bound: string,
+  goal?: string,
+  per?: { limit: number; base: string },
+): void {
   const ratio = median(pairs.map((p) => p.dbee / p.bound));
+  const scale = per?.limit ?? 1;
   if (goal)
     goals.push({
       label: goal,
-      samples: pairs.map((p) => p.dbee / p.bound),
+      samples: pairs.map((p) => (p.dbee / p.bound) * scale),
       bound: 'max',
-      limit: 1,
+      limit: scale,
       minRuns: 3,
-      detail: `dbee ${median(pairs.map((p) => p.dbee)).toFixed(2)} s, ${bound} ${median(pairs.map((p) => p.bound)).toFixed(2)} s (medians); figure = dbee / that`,
+      detail: `dbee ${median(pairs.map((p) => p.dbee)).toFixed(2)} s, ${bound} ${median(pairs.map((p) => p.bound)).toFixed(2)} s (medians); figure = dbee / ${per ? per.base : 'that'}`,
     });
   tableRow(
     what,
@@ -389,6 +400,7 @@ async function targets(w: Workspaces, projects: readonly GeneratedProject[], run
     noop,
     '1.5 x Nx overhead',
     `no-op \`nx run-many -t deploy\` of ${projects.length} projects: <= 1.5x Nx's overhead for as many no-op tasks`,
+    { limit: 1.5, base: "Nx's overhead" },
   );
   goalRow(
     `affected -t deploy after a change to ${changed.name} (${affectedCount(w)} projects affected)`,

@@ -121,7 +121,7 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
     audit: teradataAudit,
     export: {
       formats: ['bteq'],
-      async exportPlan(plan, _format, { variables, environment, conflictStrategy, copyData }) {
+      async exportPlan(plan, _format, { variables, environment, conflictStrategy, copyData, recorded }) {
         // The environment's tmode decides the session's transaction mode (ANSI needs COMMIT after every DDL); its
         // ledger database, where the script records the deployment; both scripts share one deployment id.
         const now = new Date();
@@ -130,6 +130,9 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
             environment ? ledgerDatabaseFor(environment) : (options.ledgerDatabase ?? TERADATA_LEDGER_DATABASE),
           ),
           environment: environment?.name ?? 'unknown',
+          ticket: recorded?.ticket ?? null,
+          package: recorded?.package ?? null,
+          ...(recorded?.planChecksum ? { planChecksum: recorded.planChecksum } : {}),
         };
         const transactionMode =
           String(environment?.connection.tmode ?? '').toUpperCase() === 'ANSI' ? ('ANSI' as const) : ('BTET' as const);

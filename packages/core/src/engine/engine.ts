@@ -890,6 +890,11 @@ export interface ExportRole {
       conflictStrategy?: (step: PlanStep) => 'raise' | 'rename' | 'drop' | 'skip' | 'ignore';
       /** Whether a table renamed aside gets its rows copied into the new one (`copyData` of the same rules). */
       copyData?: (step: PlanStep) => boolean;
+      /**
+       * What the scripts record in their deployment rows, as `dbee deploy` does: the change ticket, and for a package
+       * its path and plan checksum (the promotion gate of a later environment reads them).
+       */
+      recorded?: { ticket: string | null; package: string | null; planChecksum: string | null };
     },
   ): Record<string, string> | Promise<Record<string, string>>;
 }

@@ -20,6 +20,10 @@ import { schemasElsewhere, selectedPlan } from './selection';
 import { checkSelection, readSelection } from '../planner/selection';
 import { deploy } from './deploy';
 import { ConflictRules } from './conflicts';
+import { readPackage } from '../package/package';
+import { gatesBeforeLock } from '../pipeline/pipeline';
+import { checkStepPolicies, refuse } from '../pipeline/gates';
+import type { StepConflict } from '../runner/step-conflict';
 import type { PlanOptions } from '../options';
 import { planDiagnostics, sourceLocations } from '../report/diagnostic';
 import { formatDiagnostics, isReviewFormat } from '../report/formats';
@@ -39,6 +43,16 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       hint: 'dbee plan <project> --out <folder> --test-rollback --env <environment>; see docs/rollback-readiness.md',
     });
   const loaded = await loadTarget(ctx, options.project, options.env);
+  if (options.format && !['text', 'json'].includes(options.format) && !isReviewFormat(options.format))
+    return exportScripts(ctx, options, loaded);
+  if (options.package || options.ticket)
+    throw new DbeeError(
+      `--${options.package ? 'package' : 'ticket'} is for a plan exported as scripts (--format bteq)`,
+      {
+        code: 'OPTIONS_INVALID',
+        hint: 'deploy a package with dbee deploy --package <folder>; a deployment takes --ticket',
+      },
+    );
   const planned = await planOf(ctx, options, loaded);
   const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
   if (isReviewFormat(options.format) && !options.out) {
@@ -46,8 +60,6 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
     ctx.stdout.write(formatDiagnostics(options.format, diagnostics, { version: ctx.toolVersion, command: 'plan' }));
     return ExitCode.ok;
   }
-  if (options.format && !['text', 'json'].includes(options.format))
-    return exportScripts(ctx, options, loaded, planned.plan);
   if (options.out) return writePlanPackage(ctx, options, loaded, planned, release);
   if (options.format === 'json') ctx.stdout.write(serializePlan(planned.plan));
   else printPlan(ctx.stdout, planned.plan, loaded.models);
@@ -166,7 +178,6 @@ async function exportScripts(
   ctx: OperationContext,
   options: PlanOptions,
   loaded: LoadedTarget,
-  result: Plan,
 ): Promise<ExitCodeValue> {
   const { workspace } = ctx;
   const { engine, environment, target } = loaded;
@@ -183,17 +194,66 @@ async function exportScripts(
   if (!options.out)
     throw new DbeeError(`--format ${format} writes files: give --out <folder>`, { code: 'OPTIONS_INVALID' });
   const dir = workspace.commandLinePath(options.out);
-  mkdirSync(dir, { recursive: true });
+  const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
+  // The scripts are a deployment run later by another tool: the pipeline's gates apply now, to what they will send.
+  const ticket = await gatesBeforeLock(ctx, environment, pkg, {
+    command: `plan --format ${format}`,
+    options: { ticket: options.ticket, dryRun: false },
+  });
+  const result = pkg ? pkg.plan : (await planOf(ctx, options, loaded)).plan;
   const rules = new ConflictRules(workspace, environment, undefined);
+  refuseExport(ctx, loaded, result, rules);
+  mkdirSync(dir, { recursive: true });
   const files = await exporter.exportPlan(result, format, {
     variables: workspace.settings(target, environment).variables,
     environment,
     conflictStrategy: (step) => rules.ruleFor(step).strategy,
     copyData: (step) => rules.ruleFor(step).copyData,
+    recorded: { ticket, package: pkg?.path ?? null, planChecksum: pkg?.manifest.planChecksum ?? null },
   });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   ctx.reporter.info(`${format} scripts written to ${dir}: ${Object.keys(files).join(', ')}`);
   return ExitCode.ok;
+}
+
+/**
+ * The plan gates of the exported scripts, judged now (the scripts cannot judge them when they run): the step policies
+ * (`gates.requireBackup`, `deploy.allowHazards`), taking every step the target's conflict rule would let drop an
+ * existing object as dropping it. Maintenance windows and protection are the operator's when the scripts run: said.
+ */
+function refuseExport(
+  ctx: OperationContext,
+  { environment, target }: LoadedTarget,
+  plan: Plan,
+  rules: ConflictRules,
+): void {
+  const { workspace } = ctx;
+  const conflicts = new Map<number, StepConflict>();
+  for (const step of plan.steps) {
+    const rule = rules.ruleFor(step);
+    if (rule.strategy === 'drop' && (step.action === 'create' || step.action === 'replace'))
+      conflicts.set(step.order, {
+        strategy: 'drop',
+        rule: rule.source,
+        before: [],
+        after: [],
+        reverse: null,
+        backup: null,
+      });
+  }
+  const problems = checkStepPolicies(environment, plan, {
+    conflicts,
+    settings: (p) => workspace.settings(workspace.project(p), environment).deploy,
+  });
+  if (problems.length) refuse(problems, false);
+  const { gates } = environment;
+  const windows = gates.maintenanceWindows
+    ?.map((w) => `${w.days?.join(',') ?? 'every day'} ${w.from}-${w.to} ${w.timezone ?? 'UTC'}`)
+    .join('; ');
+  if (windows || gates.protected)
+    ctx.reporter.warn(
+      `environment ${environment.name}${gates.protected ? ' is protected' : ''}${windows ? `${gates.protected ? ' and' : ''} deploys inside its maintenance windows (${windows})` : ''}: dbee cannot check that when BTEQ runs the scripts of ${target.name}; run them inside the change window`,
+    );
 }
 
 /** `--out <folder>`: the plan frozen into a package (with the expand of `--strategy expand-contract`). */

@@ -1,5 +1,5 @@
 import { defineCommand } from './command';
-import { comparison, env, project, selection, STRATEGIES } from './common';
+import { comparison, env, project, selection, STRATEGIES, ticket } from './common';
 import { choice, flag, negatedFlag, text } from './option';
 
 export const planCommand = defineCommand('plan', {
@@ -33,6 +33,11 @@ export const planCommand = defineCommand('plan', {
     diff: flag(
       'Plan the diff between the environment and the sources (a gap package) instead of the full plan of the sources.',
     ),
+    package: text(
+      "With `--format bteq`: export this package's plan (a folder written by `dbee plan --out`) instead of planning the sources; an environment with `gates.promotedFrom` exports only a package promoted from those environments.",
+      { value: '<folder>' },
+    ),
+    ticket,
     strategy: choice(
       STRATEGIES,
       "With `out`: `expand-contract` also writes what `deploy --package --strategy expand-contract` needs (the release's table model, renames and `up`/`down` expressions). Default: the project's or environment's `deploy.strategy`.",

@@ -215,6 +215,28 @@ export async function runPipeline<I extends PipelineInputs, P extends PipelinePl
   }
 }
 
+/**
+ * Stage `gates`, its part before the lock: the change ticket, then `gates.promotedFrom` against the package, then the
+ * package's rollback proof (`verify.rollback`): the same for a dry run and a real run, and for a plan exported to run
+ * elsewhere (`dbee plan --format bteq`). Returns the ticket.
+ */
+export async function gatesBeforeLock(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  pkg: LoadedPackage | null,
+  command: Pick<PipelineCommand<never, never>, 'command' | 'promotion'> & {
+    options: Pick<PipelineOptions, 'ticket' | 'dryRun' | 'now'>;
+  },
+): Promise<string | null> {
+  const { options } = command;
+  const ticket = checkTicket(environment, options.ticket, command.command);
+  if (command.promotion === undefined) await checkPromotion(ctx, environment, pkg, options.now ?? new Date());
+  else if (environment.gates.promotedFrom?.length) ctx.reporter.info(`promotion: ${command.promotion}`);
+  // verify.rollback: a package must carry the proof that its rollback was tested (docs/rollback-readiness.md).
+  checkRollbackProof(environment, pkg, options.dryRun ?? false);
+  return ticket;
+}
+
 /** The stages in order; `onRun` marks the moment something was sent (the summary is printed from then on). */
 async function stages<I extends PipelineInputs, P extends PipelinePlan>(
   ctx: OperationContext,
@@ -230,14 +252,7 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
   report.planned = input.planned;
   const now = options.now ?? new Date();
   const gated = { assumeYes: options.assumeYes ?? false, now };
-  // Gates before the lock: the ticket, then the promotion (the same for a dry run and a real run).
-  if (!command.skipGates) {
-    report.ticket = checkTicket(environment, options.ticket, command.command);
-    if (command.promotion === undefined) await checkPromotion(ctx, environment, input.pkg, now);
-    else if (environment.gates.promotedFrom?.length) ctx.reporter.info(`promotion: ${command.promotion}`);
-    // verify.rollback: a package must carry the proof that its rollback was tested (docs/rollback-readiness.md).
-    checkRollbackProof(environment, input.pkg, options.dryRun ?? false);
-  }
+  if (!command.skipGates) report.ticket = await gatesBeforeLock(ctx, environment, input.pkg, command);
   return withSession(
     { ...input.session, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async (session) => {

@@ -92,6 +92,10 @@ export interface BteqLedgerOptions {
   host?: string;
   osUser?: string;
   gitCommit?: string | null;
+  /** The change ticket the export was made under (`dbee plan --ticket`), recorded as `dbee deploy` records it. */
+  ticket?: string | null;
+  /** The package exported (`dbee plan --package`), recorded as `package`. Default null: the sources. */
+  package?: string | null;
 }
 
 export interface BteqOptions {
@@ -889,7 +893,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       environment: ledgerOptions.environment,
       kind: 'deploy',
       planChecksum: ledgerOptions.planChecksum ?? sha256(JSON.stringify(plan.steps)),
-      package: null,
+      package: ledgerOptions.package ?? null,
+      ticket: ledgerOptions.ticket ?? null,
       gitCommit: ledgerOptions.gitCommit ?? plan.sourceCommit ?? null,
       toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
       osUser: ledgerOptions.osUser ?? 'bteq',
@@ -1582,7 +1587,8 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       environment: ledgerOptions.environment,
       kind: 'rollback',
       planChecksum: ledgerOptions.planChecksum ?? sha256(JSON.stringify(plan.steps)),
-      package: null,
+      package: ledgerOptions.package ?? null,
+      ticket: ledgerOptions.ticket ?? null,
       gitCommit: null,
       toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
       osUser: ledgerOptions.osUser ?? 'bteq',

@@ -269,6 +269,8 @@ describe('schemas', () => {
         'safe',
         'testRollback',
         'diff',
+        'package',
+        'ticket',
         'strategy',
         'againstEnv',
         'base',
