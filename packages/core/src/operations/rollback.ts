@@ -1,7 +1,6 @@
 import { readRecordable, stillRecorded, summaryOf, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
 import { renderMode, type RenderMode } from '../plan/render-mode';
 import { execFileSync } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { settled, type Settled } from '../background';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -28,7 +27,7 @@ import { planFromSources } from '../planner/planner';
 import { graphProject, projectManagedScope, type ProjectModel } from '../planner/project-model';
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
-import { lockOwner, sessionSettings, sideSession, withSession, type DeploymentSession } from '../runner/session';
+import { lockOwner, sessionSettings, sideSession, type DeploymentSession } from '../runner/session';
 import {
   inverseAction,
   runCompensation,
@@ -54,11 +53,19 @@ import { checksNaming } from '../smoke/selection';
 import { expandPlaceholders } from '../sources/placeholders';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { gateCompensation } from '../pipeline/compensation';
+import { compensationRunResult, type CompensationRun } from '../pipeline/compensation';
+import {
+  projectFailure,
+  runPipeline,
+  type PipelineApplied,
+  type PipelineCommand,
+  type PipelineInputs,
+  type PipelinePlan,
+} from '../pipeline/pipeline';
+import type { DeployReport } from '../runner/deploy-report';
 import { loadModels, schemaOwners } from '../context/load';
 import type { RollbackOptions } from '../options';
-import { checkTicket } from '../promotion/ticket';
-import { notifyRollback, notifyRollbackStarted } from '../notify/rollback-events';
+import { rollbackEvents } from '../notify/rollback-events';
 
 export type { RollbackOptions };
 
@@ -97,71 +104,17 @@ const UNDOABLE_KINDS = new Set(['deploy', 'rollback']);
  * migrations in the sources or the package, then a DROP for a step that created its object; `--to-ref` diffs the
  * live database against the sources at the ref. Each undone deployment becomes a ledger deployment of kind
  * `rollback` (`reverts` = its id) whose steps record what ran and, as their reverse, the original statements, so a
- * rollback can itself be rolled back. Under the lock, after the gates; smoke checks afterwards (exit 3 on failure).
+ * rollback can itself be rolled back. A command of the pipeline (`rollbackCommand`): the ticket, the maintenance
+ * windows and protection gate it (its dry run reports them), it is notified, reported (`--report`) and summarised as
+ * a deployment is; smoke checks afterwards (exit 3 on failure).
  */
 export async function rollback(ctx: OperationContext, options: RollbackOptions): Promise<ExitCodeValue> {
-  const pkg =
-    options.package && !options.to && !options.toRef
-      ? readPackage(ctx.workspace.commandLinePath(options.package))
-      : null;
-  if (!pkg || pkg.plan.projects.length < 2 || !pkg.plan.projects.includes(ctx.workspace.project(options.project).name))
-    return rollbackProject(ctx, options);
-  // A package of several projects is undone whole: each project's deployment of it, newest first (the reverse of the
-  // order it deployed them in), in one command; a project it left unchanged has nothing to undo.
-  const projects = [...pkg.plan.projects].reverse();
-  ctx.reporter.info(
-    `package ${options.package} deployed ${pkg.plan.projects.join(', ')}: undoing ${projects.join(', ')}, in that order`,
-  );
-  if (!options.dryRun) {
-    // Refused before anything runs when one project's undo would be refused: each is planned first, quietly.
-    const quiet: OperationContext = {
-      ...ctx,
-      stdout: new Writable({ write: (_c, _e, done) => done() }),
-      reporter: { info: () => {}, warn: () => {}, step: () => {} },
-    };
-    const planned = new Map<string, readonly string[]>();
-    for (const project of projects) {
-      try {
-        await rollbackProject(quiet, { ...options, project, dryRun: true }, planned);
-      } catch (e) {
-        if (!(e instanceof DbeeError) || e.code !== 'NOTHING_TO_ROLL_BACK') throw e;
-      }
-    }
-  }
-  let undone = 0;
-  // Views put back by one project's undo are created by the same statements when another's must create them again,
-  // in the dry run (planned before anything ran) as in the real run.
-  const putBack = new Map<string, readonly string[]>();
-  for (const project of projects) {
-    let code: ExitCodeValue;
-    try {
-      code = await rollbackProject(ctx, { ...options, project }, putBack);
-    } catch (e) {
-      if (e instanceof DbeeError && e.code === 'NOTHING_TO_ROLL_BACK') {
-        ctx.reporter.info(`${project}: the package changed nothing still applied here`);
-        continue;
-      }
-      throw e;
-    }
-    undone++;
-    if (code !== ExitCode.ok) return code;
-  }
-  if (!undone) {
-    throw new DbeeError(
-      `no deployment on ${options.env ?? ctx.workspace.config.defaultEnvironment} applied package ${options.package} with steps still applied`,
-      {
-        code: 'NOTHING_TO_ROLL_BACK',
-        hint: 'dbee status shows the deployments; roll back by deployment id with --to',
-      },
-    );
-  }
-  return ExitCode.ok;
+  return runPipeline(ctx, rollbackCommand(ctx, options), options.package ?? null);
 }
 
 /** What one project's rollback needs before it connects: where, what, and what it goes back to. */
 interface RollbackInputs {
   environment: ResolvedEnvironment;
-  ticket: string | null;
   target: ReturnType<Workspace['project']>;
   engine: Engine;
   settings: ReturnType<Workspace['settings']>['deploy'];
@@ -192,36 +145,156 @@ interface PlannedRollback {
   plan: Plan;
 }
 
-/** `rollback` of one project (see `rollback`): inputs, then under the lock plan, gates, apply, checks. */
-async function rollbackProject(
+/** What the pipeline's stages read of a rollback: the projects it undoes, in that order. */
+interface RollbackTargets extends PipelineInputs {
+  /** The project named, or each project of a package of several that includes it (`--package`), newest first. */
+  projects: RollbackInputs[];
+}
+
+/** A rollback planned under the lock: each project's undo in order (a project with nothing to undo is left out). */
+interface RollbackRun extends PipelinePlan {
+  undos: { input: RollbackInputs; planned: PlannedRollback }[];
+  /** Who runs it, with which tool, from which commit: recorded on each deployment the rollback opens. */
+  origin: Awaited<ReturnType<typeof runOrigin>>;
+}
+
+/**
+ * `rollback` as a command of the pipeline (`runPipeline`): its inputs (`rollbackTargets`), its plan under the lock
+ * (`planTargets`: every project's undo with the problems that refuse it, before anything runs), its dry run (the exact
+ * SQL, `printRollback`), its apply (`applyTargets`). Nothing to undo settles as done. What stays its own: a rollback
+ * deploys no package (no `gates.promotedFrom`, no rollback proof, no promotion record), `--emergency` bypasses the
+ * maintenance windows, the countdown and the smoke checks, its refusals say "rollback", and it notifies `rolled-back`.
+ */
+function rollbackCommand(
   ctx: OperationContext,
   options: RollbackOptions,
-  putBack = new Map<string, readonly string[]>(),
-): Promise<ExitCodeValue> {
-  const input = await rollbackInputs(ctx, options);
-  const { engine, environment, settings, emergency } = input;
-  return withSession(
-    { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter, deploy: settings },
-    async (session) => {
-      const planned = await planRollback(ctx, options, input, session, putBack);
-      if (!planned) return ExitCode.ok;
-      const { prepared } = planned;
-      if (options.dryRun) printRollback(ctx.stdout, prepared);
-      // The pipeline's gates on the plan: the same problems for the dry run (reported) and the real run (refused).
-      await gateCompensation(ctx, environment, planned.plan, prepared.problems, {
-        dryRun: options.dryRun ?? false,
-        assumeYes: options.assumeYes ?? false,
-        now: options.now,
-        emergency,
-        refuse,
-      });
-      if (options.dryRun) {
-        ctx.reporter.info('dry run: nothing was changed');
-        return ExitCode.ok;
-      }
-      return applyRollback(ctx, input, session, planned);
+): PipelineCommand<RollbackTargets, RollbackRun> {
+  const emergency = options.emergency ?? false;
+  return {
+    command: 'rollback',
+    phase: 'rollback',
+    // An emergency rollback has no countdown; protection still asks (or needs --assume-yes).
+    options: emergency ? { ...options, countdownFrom: 0 } : options,
+    promotion: 'a rollback undoes deployments here and deploys no package: gates.promotedFrom does not apply',
+    refuse: refuseRollback,
+    notify: rollbackEvents,
+    inputs: () => rollbackTargets(ctx, options),
+    plan: (input, session) => planTargets(ctx, options, input, session),
+    verify: async (_input, _session, run) => {
+      for (const u of run.undos) printRollback(ctx.stdout, u.planned.prepared);
     },
+    // Nothing to undo: said while planning.
+    settle: async () => ExitCode.ok,
+    apply: (_input, session, run, report) => applyTargets(ctx, session, run, report),
+    failure: projectFailure,
+  };
+}
+
+/**
+ * Stage `inputs`: each project's (`rollbackInputs`). A package of several projects is undone whole: each project's
+ * deployment of it, newest first (the reverse of the order it deployed them in), in one command.
+ */
+async function rollbackTargets(ctx: OperationContext, options: RollbackOptions): Promise<RollbackTargets> {
+  const projects: RollbackInputs[] = [];
+  for (const project of projectsToUndo(ctx, options)) projects.push(await rollbackInputs(ctx, { ...options, project }));
+  const { environment, engine, settings, emergency } = projects[0]!;
+  return {
+    // An emergency rollback bypasses the maintenance windows (recorded in its summary: `rollbackSummary`).
+    environment: emergency
+      ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }
+      : environment,
+    // A rollback deploys no package: no rollback proof is asked of it, no promotion record written.
+    pkg: null,
+    planned: projects.map((p) => p.target.name),
+    session: { engine, environment, deploy: settings },
+    projects,
+  };
+}
+
+/** The project named, or every project of the package of several projects it names with `--package`, newest first. */
+function projectsToUndo(ctx: OperationContext, options: RollbackOptions): string[] {
+  const pkg =
+    options.package && !options.to && !options.toRef
+      ? readPackage(ctx.workspace.commandLinePath(options.package))
+      : null;
+  if (!pkg || pkg.plan.projects.length < 2 || !pkg.plan.projects.includes(ctx.workspace.project(options.project).name))
+    return [options.project];
+  const projects = [...pkg.plan.projects].reverse();
+  ctx.reporter.info(
+    `package ${options.package} deployed ${pkg.plan.projects.join(', ')}: undoing ${projects.join(', ')}, in that order`,
   );
+  return projects;
+}
+
+/**
+ * Stage `plan`, under the lock: every project's undo (`planRollback`) before anything runs, so that one project's
+ * refused undo refuses the whole rollback, and views put back by one project's undo are created by the same
+ * statements when another's must create them again (`putBack`). In a package of several, a project it left unchanged
+ * has nothing to undo.
+ */
+async function planTargets(
+  ctx: OperationContext,
+  options: RollbackOptions,
+  input: RollbackTargets,
+  session: DeploymentSession,
+): Promise<RollbackRun> {
+  const several = input.projects.length > 1;
+  const putBack = new Map<string, readonly string[]>();
+  const undos: RollbackRun['undos'] = [];
+  let reached = 0;
+  for (const project of input.projects) {
+    try {
+      const planned = await planRollback(ctx, { ...options, project: project.target.name }, project, session, putBack);
+      reached++;
+      if (planned) undos.push({ input: project, planned });
+    } catch (e) {
+      if (!several || !(e instanceof DbeeError) || e.code !== 'NOTHING_TO_ROLL_BACK') throw e;
+      ctx.reporter.info(`${project.target.name}: the package changed nothing still applied here`);
+    }
+  }
+  if (several && !reached) {
+    throw new DbeeError(
+      `no deployment on ${input.environment.name} applied package ${options.package} with steps still applied`,
+      { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments; roll back by deployment id with --to' },
+    );
+  }
+  const first = input.projects[0]!;
+  const steps = undos.flatMap((u) => u.planned.plan.steps).map((s, i) => ({ ...s, order: i + 1 }));
+  const plan: Plan = {
+    ...liveProjectPlan(first.engine.name, first.target.name, steps),
+    projects: undos.map((u) => u.input.target.name),
+  };
+  const origin = await runOrigin(ctx, lockOwner());
+  return {
+    plan,
+    problems: undos.flatMap((u) => u.planned.prepared.problems),
+    planChecksum: steps.length ? planChecksum(plan) : null,
+    commit: origin.gitCommit,
+    undos,
+    origin,
+  };
+}
+
+/**
+ * Stages `apply`, `ledger` and `smoke`: each project's undo in order (`applyRollback`), stopping at the first that
+ * fails, as the compensating deployments the pipeline reports and notifies.
+ */
+async function applyTargets(
+  ctx: OperationContext,
+  session: DeploymentSession,
+  run: RollbackRun,
+  report: DeployReport,
+): Promise<PipelineApplied> {
+  const runs: CompensationRun[] = [];
+  const smoke = new Map<string, string>();
+  for (const { input, planned } of run.undos) {
+    const identity = { ...run.origin, package: input.pkg?.path ?? null, ticket: report.ticket };
+    const done = await applyRollback(ctx, input, session, planned, identity);
+    runs.push(...done.runs);
+    smoke.set(input.target.name, done.smoke);
+    if (done.runs.some((r) => r.error)) break;
+  }
+  return { result: compensationRunResult(runs), smoke };
 }
 
 /** Check the options and load what the rollback needs before it connects: a broken working tree still rolls back. */
@@ -242,7 +315,6 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
     });
   }
   const environment = workspace.environment(options.env, ctx.env);
-  const ticket = checkTicket(environment, options.ticket, 'rollback');
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
   const settings = workspace.settings(target, environment).deploy;
@@ -278,7 +350,6 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
   const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
   return {
     environment,
-    ticket,
     target,
     engine,
     settings,
@@ -458,87 +529,50 @@ async function rollbackChecks(
 }
 
 /**
- * Run a planned rollback: each undone deployment (or the diff to a ref) as a ledger deployment of kind `rollback`,
- * in one transaction where the engine allows it, then the smoke checks, the notification and the summary.
+ * Run one project's planned rollback: each undone deployment (or the diff to a ref) as a ledger deployment of kind
+ * `rollback`, in one transaction where the engine allows it, then the smoke checks. Returns the compensating
+ * deployments it ran (the one that failed, or the last when the smoke checks failed, with its error) and its smoke line.
  */
 async function applyRollback(
   ctx: OperationContext,
   input: RollbackInputs,
   session: DeploymentSession,
   planned: PlannedRollback,
-): Promise<ExitCodeValue> {
-  const { engine, environment, target, settings, graph, ticket } = input;
+  identity: Omit<Parameters<typeof undoOne>[4]['deployment'], 'reverts'>,
+): Promise<{ runs: CompensationRun[]; smoke: string }> {
+  const { engine, target, settings, graph } = input;
   const { conn } = session;
   const { ledger } = planned;
   await ledger.ensure();
   for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
   const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
   if (path) await conn.execute(path);
-
-  const owner = lockOwner();
-  const origin = await runOrigin(ctx, owner);
-  const commit = origin.gitCommit;
-  const identity = { package: input.pkg?.path ?? null, ...origin, ticket };
   const summary = rollbackSummary(input, planned.prepared);
-  const who = { osUser: owner.user, host: owner.host, ciJob: identity.ciJob };
-  const notStarted = await notifyRollbackStarted(ctx, {
-    project: target.name,
-    environment: environment.name,
-    database: conn.description,
-    package: identity.package,
-    commit,
-    ticket,
-    who,
-    steps: planned.allSteps.map((s) => s.plan),
-  });
-  const t0 = Date.now();
   const results = await undoAll(ctx, input, session, planned, identity, summary);
-  const failed = results.find((r) => r.result.status === 'failed');
-  // Checks that do not run (a failed rollback) or could not run still leave the fingerprints recorded (drift).
-  const smoke = failed
-    ? (await laterFingerprints(planned.ledger, results), { line: summary.smoke, code: ExitCode.ok })
-    : await smokeAfterRollback(ctx, input, planned, conn, results).catch(async (e: unknown) => {
-        await laterFingerprints(planned.ledger, results);
-        throw e;
-      });
-  await notifyRollback(
-    ctx,
-    ledger,
-    {
-      project: target.name,
-      environment: environment.name,
-      database: conn.description,
-      package: identity.package,
-      commit,
-      ticket,
-      who,
-      steps: planned.allSteps.map((s) => s.plan),
-      results: results.map((r) => r.result),
-      smoke: smoke.line,
-      exitCode: failed ? ExitCode.applyFailed : smoke.code,
-    },
-    notStarted,
-  );
-  printSummary(ctx.stdout, {
-    environment: `${environment.name} (${conn.description})`,
-    results,
-    durationMs: Date.now() - t0,
-    smoke: smoke.line,
-    status: failed ? 'failed' : 'succeeded',
-    exitCode: failed ? ExitCode.applyFailed : smoke.code,
-    emergency: input.emergency,
+  const runs: CompensationRun[] = results.map((r) => ({ project: target.name, steps: r.steps, result: r.result }));
+  const failed = results.findIndex((r) => r.result.status === 'failed');
+  if (failed >= 0) {
+    // Checks that do not run (a failed rollback) still leave the fingerprints recorded (drift).
+    await laterFingerprints(ledger, results);
+    runs[failed]!.error = rollbackFailed(input, planned, results[failed]!);
+    return { runs, smoke: 'not run' };
+  }
+  const smoke = await smokeAfterRollback(ctx, input, planned, conn, results).catch(async (e: unknown) => {
+    await laterFingerprints(ledger, results);
+    throw e;
   });
-  if (failed) throw rollbackFailed(input, planned, failed);
-  return smoke.code;
+  if (smoke.error) runs[runs.length - 1]!.error = smoke.error;
+  return { runs, smoke: smoke.line };
 }
 
-/** One undone deployment (null: the diff to a ref) and the compensating deployment that undid it. */
 /**
- * One undone deployment's outcome; `fingerprint`: its fingerprint being read on the lock's session while the smoke
- * checks run (the last deployment of a rollback with smoke checks), recorded with their result.
+ * One undone deployment (`reverts`; null: the diff to a ref), the steps that undid it and their outcome; `fingerprint`:
+ * its fingerprint being read on the lock's session while the smoke checks run (the last deployment of a rollback with
+ * smoke checks), recorded with their result.
  */
 type UndoneDeployment = {
   reverts: number | null;
+  steps: CompensatingStep[];
   result: CompensationResult;
   fingerprint?: () => Promise<RecordedFingerprint | null>;
 };
@@ -593,7 +627,7 @@ async function undoAll(
       finalState,
       fingerprintLater: read ? () => void (fingerprint = read()) : undefined,
     });
-    results.push({ reverts, result, ...(fingerprint ? { fingerprint } : {}) });
+    results.push({ reverts, steps, result, ...(fingerprint ? { fingerprint } : {}) });
     return result;
   };
   for (const unit of prepared.units) {
@@ -816,16 +850,16 @@ export async function rollbackLastDeployment(
   return { problems: prepared.problems, steps: unit.steps, result };
 }
 
-/** The smoke checks after a rollback that applied, recorded on each of its deployments; exit 3 when one fails. */
+/** The smoke checks after a rollback that applied, recorded on each of its deployments; an error (exit 3) when one fails. */
 async function smokeAfterRollback(
   ctx: OperationContext,
   input: RollbackInputs,
   planned: PlannedRollback,
   conn: Connection,
   results: UndoneDeployment[],
-): Promise<{ line: string; code: ExitCodeValue }> {
+): Promise<{ line: string; error?: DbeeError }> {
   const { engine, environment, target, settings, variables, graph, smokeWanted, emergency } = input;
-  if (!smokeWanted) return { line: emergency ? 'not run (emergency)' : 'not run', code: ExitCode.ok };
+  if (!smokeWanted) return { line: emergency ? 'not run (emergency)' : 'not run' };
   const last = results[results.length - 1]!.result.deploymentId;
   ctx.reporter.info(`${target.name}: smoke checks`);
   // `--objects`: the baseline of the objects rolled back (those the ledger still records) and of the views over them.
@@ -854,11 +888,16 @@ async function smokeAfterRollback(
       smoke: line,
       ...(r.fingerprint ? summaryOf(await r.fingerprint()) : {}),
     });
-  if (!bad.length) return { line, code: ExitCode.ok };
-  ctx.stderr.write(
-    `error: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}\n  hint: the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback\n`,
+  if (!bad.length) return { line };
+  const error = new DbeeError(
+    `${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${target.name} failed after the rollback: ${bad.map((r) => r.name).join(', ')}`,
+    {
+      code: 'SMOKE_FAILED',
+      exitCode: ExitCode.smokeFailed,
+      hint: 'the rollback is applied and recorded; fix the cause, or roll the rollback back with dbee rollback',
+    },
   );
-  return { line, code: ExitCode.smokeFailed };
+  return { line, error };
 }
 
 /**
@@ -1794,41 +1833,12 @@ function printRollback(out: NodeJS.WritableStream, p: Prepared): void {
   }
 }
 
-function refuse(problems: DbeeError[], dryRun: boolean): never {
+/** A rollback refused for `problems` (`PipelineCommand.refuse`), saying whether anything was changed. */
+function refuseRollback(problems: DbeeError[], dryRun: boolean): never {
   const what = dryRun ? 'the rollback would be refused' : 'nothing was changed';
   if (problems.length === 1) {
     const p = problems[0]!;
     throw new DbeeError(`${p.message}; ${what}`, { code: p.code, hint: p.hint, details: p.details });
   }
   throw new DbeeAggregateError(`${problems.length} problems stop the rollback; ${what}`, problems);
-}
-
-function printSummary(
-  out: NodeJS.WritableStream,
-  r: {
-    environment: string;
-    results: { reverts: number | null; result: CompensationResult }[];
-    durationMs: number;
-    smoke: string;
-    status: string;
-    exitCode: number;
-    emergency: boolean;
-  },
-): void {
-  const lines: [string, string][] = [
-    ['environment', r.environment],
-    [
-      'rolled back',
-      r.results
-        .map(
-          ({ reverts, result }) =>
-            `${reverts === null ? 'to a git ref' : `#${reverts}`} ${result.status} ${result.applied} step${result.applied === 1 ? '' : 's'}${result.skipped ? ` (${result.skipped} left applied)` : ''} (deployment ${result.deploymentId})`,
-        )
-        .join(', '),
-    ],
-    ['smoke', r.smoke],
-    ['duration', formatDuration(r.durationMs)],
-    ['status', `${r.status}${r.emergency ? ' [emergency]' : ''} (exit ${r.exitCode})`],
-  ];
-  out.write('summary:\n' + lines.map(([k, v]) => `  ${(k + ':').padEnd(13)}${v}\n`).join(''));
 }
