@@ -37,7 +37,8 @@ import { confirmAndCount, dryRunGates, refuse as refuseDeployment } from './gate
  * - `apply`, `ledger`, `smoke` (`PipelineCommand.apply`): the steps sent by `executePlan`, each with its ledger rows,
  *   the smoke checks right after (inside the run, so that an automatic rollback can undo a failed one);
  * - `promotion`: for a package, its promotion record for the environments promoted from this one;
- * - `notify`: `deploy-started` before the first step, then the outcome's events;
+ * - `notify`: `deploy-started` before the first step, then the outcome's events (a deployment's, or the command's
+ *   own: `PipelineCommand.notify`);
  * - `log`: the report (`--report`), the summary printed, the exit code.
  */
 export const PIPELINE_STAGES = [
@@ -105,7 +106,7 @@ export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePla
   command: string;
   /**
    * For a phase of a release (`expand`, `complete`, `abort`), or a command that is no deployment of the sources
-   * (`disable`, `enable`): recorded in the report and the notifications.
+   * (`disable`, `enable`, `rollback`): recorded in the report and the notifications.
    */
   phase?: string;
   options: PipelineOptions;
