@@ -67,9 +67,9 @@ describe.each(ENGINES)('rollback --report [%s]', (engine) => {
       projects: [{ project: 'shop', deploymentId: 3, status: 'succeeded', stepsApplied: undone!.steps_applied }],
     });
     expect(r.steps.length).toBe(undone!.steps_applied);
-    expect(r.steps.every((s: { status: string; project: string }) => s.status === 'applied' && s.project === 'shop')).toBe(
-      true,
-    );
+    expect(
+      r.steps.every((s: { status: string; project: string }) => s.status === 'applied' && s.project === 'shop'),
+    ).toBe(true);
     expect(r.steps.map((s: { order: number }) => s.order)).toEqual(r.steps.map((_: unknown, i: number) => i + 1));
   });
 });
