@@ -71,5 +71,16 @@ describe.each(ENGINES)('rollback --report [%s]', (engine) => {
       r.steps.every((s: { status: string; project: string }) => s.status === 'applied' && s.project === 'shop'),
     ).toBe(true);
     expect(r.steps.map((s: { order: number }) => s.order)).toEqual(r.steps.map((_: unknown, i: number) => i + 1));
+
+    // Nothing after deployment 3 to undo: exit 0, and the report says so.
+    const none = await run(
+      w.root,
+      'rollback',
+      { project: 'shop', ticket: 'CHG-9', to: '3', report: 'none.json' },
+      w.target.vars,
+    );
+    expect(none.code, none.stderr).toBe(0);
+    expect(report('none.json')).toMatchObject({ status: 'unchanged', exitCode: 0, steps: [], projects: [] });
+    expect(await deployments(w.target)).toHaveLength(3);
   });
 });

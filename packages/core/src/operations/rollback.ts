@@ -143,8 +143,11 @@ function rollbackCommand(
     verify: async (_input, _session, run) => {
       for (const u of run.undos) printRollback(ctx.stdout, u.planned.prepared);
     },
-    // Nothing to undo: said while planning.
-    settle: async () => ExitCode.ok,
+    // Nothing to undo (said while planning): the report says `unchanged`, as a deployment's with nothing to deploy.
+    settle: async (_input, _session, _run, report) => {
+      report.status = 'unchanged';
+      return ExitCode.ok;
+    },
     apply: (_input, session, run, report) => applyTargets(ctx, session, run, report),
     failure: projectFailure,
   };
