@@ -64,6 +64,13 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
     expect(one.stdout).toMatch(/^ {2}exit 2$/m);
   }, 120_000);
 
+  it('rollback --report on a fleet is refused before any target runs (every target would write the same file)', async () => {
+    const r = await run(w.root, 'rollback', { project: 'a', assumeYes: true, report: 'r.json' }, env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--report r.json: a rollback on fleet fleet writes no report file yet');
+    expect(await Promise.all([0, 1, 2, 3].map(hasTable))).toEqual([true, true, true, true]);
+  });
+
   it('rollback: --max-failures stops starting targets; nothing done is exit 1, some done is exit 2', async () => {
     // t1 unreachable, one at a time, the default --max-failures 1: t1 is refused, no other target starts.
     const stopped = await run(w.root, 'rollback', { project: 'a', assumeYes: true }, unreachable(0));

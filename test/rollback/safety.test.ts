@@ -128,7 +128,7 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('starting in');
     expect(r.stdout).not.toContain('smoke checks');
-    expect(r.stdout).toContain('smoke:       not run (emergency)');
+    expect(r.stdout).toContain('smoke:       shop not run (emergency)');
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(await catalog(w)).toEqual(v1);
     expect(await w.target.query('SELECT count(*)::int AS n FROM dbee.smoke_results WHERE deployment_id = 3')).toEqual([

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { ENGINES, type TestWorkspace } from '../runner/helpers';
@@ -40,7 +42,7 @@ describe.each(ENGINES)('smoke checks after a rollback are those of the state rol
     expect(back.stderr).toBe('');
     expect(back.code).toBe(0);
     expect(back.stdout).toContain('smoke checks recorded with deployment #1');
-    expect(back.stdout).toContain('smoke:       passed');
+    expect(back.stdout).toMatch(/smoke: +shop passed/);
     expect(await catalog(w)).toEqual(v1);
     expect((await results(w, 3)).filter((r) => !r.check_name.startsWith('baseline'))).toEqual([
       { check_name: 'greeting', status: 'passed' },
@@ -100,9 +102,17 @@ describe.each(ENGINES)('smoke checks after a rollback are those of the state rol
     await deployOk(w);
     // Data is not schema: a third customer is no drift, and no rollback takes it away.
     await w.target.query("INSERT INTO shop.customers (id, name) VALUES (3, 'cy')");
-    const r = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    const r = await run(w.root, 'rollback', { project: 'shop', report: 'r.json' }, w.target.vars);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('1 smoke check of shop failed after the rollback: two customers');
     expect(await w.target.query("SELECT to_regclass('shop.orders') IS NULL AS gone")).toEqual([{ gone: true }]);
+    // The report says it as a deployment's does: applied, then failed by its smoke checks (exit 3).
+    expect(JSON.parse(readFileSync(join(w.root, 'r.json'), 'utf8'))).toMatchObject({
+      status: 'failed',
+      exitCode: 3,
+      smoke: expect.stringMatching(/^shop failed/),
+      projects: [{ project: 'shop', deploymentId: 3, status: 'failed', error: { code: 'SMOKE_FAILED' } }],
+      error: { code: 'SMOKE_FAILED' },
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { ExitCode, type ExitCodeValue } from '../errors';
+import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { OperationContext } from '../context/operation-context';
 import { FleetPlans } from '../context/fleet-plans';
 import { runWaves } from './scheduler';
@@ -15,6 +15,8 @@ interface EachTargetOptions {
   maxFailures?: number;
   /** `diff --fail-on-diff`: a target whose exit code 1 comes with no error differs from the sources. */
   failOnDiff?: boolean;
+  /** `rollback --report`: one target's report; refused on a fleet (every target would write the same file). */
+  report?: string;
 }
 
 /** How one target of `rollback`, `diff` or `smoke-test` on a fleet ended. */
@@ -45,6 +47,12 @@ export async function eachTarget<O extends EachTargetOptions>(
   fleet: string,
   single: SingleOperation<O>,
 ): Promise<ExitCodeValue> {
+  if (options.report) {
+    throw new DbeeError(`--report ${options.report}: a ${command} on fleet ${fleet} writes no report file yet`, {
+      code: 'OPTIONS_INVALID',
+      hint: `leave --report out (the fleet prints its summary), or name one target to get its report: --env ${fleet}/<target>`,
+    });
+  }
   const { mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard });
   const rollback = command === 'rollback';
   // The sources are parsed once for every target.

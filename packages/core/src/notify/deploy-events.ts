@@ -26,20 +26,17 @@ export async function notifyDeployStarted(
   return notify(ctx, n);
 }
 
+/** The events a finished run sends, and the `result` they say. */
+export interface FinishedEvents {
+  events: NotifyEvent[];
+  result: string;
+}
+
 /**
- * The events of a finished deployment, sent at once: `deploy-succeeded`; or `deploy-failed`, with `smoke-failed`
- * when smoke checks failed and `rolled-back` when it was undone automatically. Notifications that did not arrive
- * (with those of `started`) are noted in the summary of each deployment the run opened (`notifications`).
+ * A finished deployment's events: `deploy-succeeded`; or `deploy-failed`, with `smoke-failed` when smoke checks failed
+ * and `rolled-back` when it was undone automatically. The `result` is the report's status.
  */
-export async function notifyDeployFinished(
-  ctx: OperationContext,
-  report: DeployReport,
-  result: RunResult,
-  ledger: Ledger,
-  earlier: NotifyFailure[],
-): Promise<void> {
-  if (!ctx.workspace.config.notify?.length) return;
-  const failed = result.projects.find((p) => p.error);
+export function deployEvents(report: DeployReport, result: RunResult): FinishedEvents {
   const events: NotifyEvent[] =
     report.status === 'succeeded'
       ? ['deploy-succeeded']
@@ -48,9 +45,27 @@ export async function notifyDeployFinished(
           ...(result.exitCode === ExitCode.smokeFailed ? (['smoke-failed'] as const) : []),
           ...(report.status === 'rolled-back' ? (['rolled-back'] as const) : []),
         ];
+  return { events, result: report.status };
+}
+
+/**
+ * The events of a finished run, sent at once (`outcome`: a deployment's, `deployEvents`, unless the command has its
+ * own, as `rollback`). Notifications that did not arrive (with those of `started`) are noted in the summary of each
+ * deployment the run opened (`notifications`).
+ */
+export async function notifyDeployFinished(
+  ctx: OperationContext,
+  report: DeployReport,
+  result: RunResult,
+  ledger: Ledger,
+  earlier: NotifyFailure[],
+  outcome: FinishedEvents = deployEvents(report, result),
+): Promise<void> {
+  if (!ctx.workspace.config.notify?.length) return;
+  const failed = result.projects.find((p) => p.error);
   const sent = await Promise.all(
-    events.map((e) => {
-      const n = fromDeployReport(e, report, report.status, result.exitCode);
+    outcome.events.map((e) => {
+      const n = fromDeployReport(e, report, outcome.result, result.exitCode);
       if (failed?.error) n.error = { code: failed.error.code, message: failed.error.message };
       return notify(ctx, n);
     }),

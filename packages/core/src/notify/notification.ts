@@ -34,8 +34,8 @@ export interface Notification {
   /** When the event happened (ISO time). */
   at: string;
   /**
-   * A phase of an expand-contract release (`expand`, `complete`, `abort`), or `disable` / `enable`; absent for a direct
-   * deployment.
+   * A phase of an expand-contract release (`expand`, `complete`, `abort`), or `disable` / `enable` / `rollback`; absent
+   * for a direct deployment.
    */
   phase?: string;
 }

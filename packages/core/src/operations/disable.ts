@@ -6,8 +6,8 @@ import { openLedger } from '../ledger/open-ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { liveProjectPlan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
-import { runCompensation, type CompensatingStep, type CompensationResult } from '../runner/undo';
-import type { RunResult, StepResult } from '../runner/runner';
+import { runCompensation, type CompensatingStep } from '../runner/undo';
+import { compensationRunResult } from '../pipeline/compensation';
 import { lockOwner, type DeploymentSession } from '../runner/session';
 import type { DeployReport } from '../runner/deploy-report';
 import { checksumStatements } from '../sources/checksum';
@@ -369,37 +369,7 @@ async function applyChange(
     );
     if (!error) ctx.reporter.info(change.done(result.deploymentId));
   }
-  return { result: runResultOf(project, change, result, error), smoke: new Map() };
-}
-
-/** The compensating deployment as the pipeline reports and notifies a run. */
-function runResultOf(project: string, change: Change, r: CompensationResult, error: DbeeError | undefined): RunResult {
-  let ran = 0;
-  const steps: StepResult[] = change.steps.map((s) => {
-    const base = { order: s.plan.order, project, key: s.plan.key, action: s.ledgerAction, durationMs: 0 };
-    if (s.skip) return { ...base, status: 'skipped' as const };
-    const i = ran++;
-    if (i < r.applied) return { ...base, status: 'applied' as const };
-    if (i === r.applied && r.status === 'failed')
-      return { ...base, status: 'failed' as const, ...(r.error ? { error: r.error.message } : {}) };
-    return { ...base, status: 'not-run' as const };
-  });
-  return {
-    exitCode: error ? ExitCode.applyFailed : ExitCode.ok,
-    projects: [
-      {
-        project,
-        deploymentId: r.deploymentId,
-        status: error ? 'failed' : 'succeeded',
-        stepsApplied: r.applied,
-        stepsTotal: change.steps.length,
-        durationMs: r.durationMs,
-        backups: [],
-        ...(error ? { error, failedStatement: r.failedStatement ?? null } : {}),
-      },
-    ],
-    steps,
-  };
+  return { result: compensationRunResult([{ project, steps: change.steps, result, error }]), smoke: new Map() };
 }
 
 function requireObject(object: string | undefined): string {

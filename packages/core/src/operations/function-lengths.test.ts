@@ -4,14 +4,17 @@ import { describe, expect, test } from 'vitest';
 import { longFunctions } from '../../../../tools/function-lengths';
 
 /**
- * Operations read top-down (CONTRIBUTING.md, "Layers of core"): no function of `operations/` is over 80 lines, a
- * long one is split into named steps.
+ * Operations read top-down (CONTRIBUTING.md, "Layers of core"): no function of `operations/` (its subfolders
+ * included) is over 80 lines, a long one is split into named steps.
  */
 const MAX_LINES = 80;
 
 describe('operations read top-down', () => {
   test(`no function of operations/ is over ${MAX_LINES} lines`, () => {
-    const files = readdirSync(__dirname).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    // An operation's modules (operations/rollback/) are measured as the operation is.
+    const files = readdirSync(__dirname, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
+    );
     expect(files.length).toBeGreaterThan(20);
     const long = files
       .flatMap((f) =>

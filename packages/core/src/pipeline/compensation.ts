@@ -1,39 +1,52 @@
-import type { ResolvedEnvironment } from '../config/resolve';
-import type { OperationContext } from '../context/operation-context';
 import type { DbeeError } from '../errors';
-import type { Plan } from '../plan/plan';
-import { confirmAndCount, dryRunGates } from './gates';
+import { ExitCode } from '../errors';
+import type { RunResult, StepResult } from '../runner/runner';
+import type { CompensatingStep, CompensationResult } from '../runner/undo';
+
+/** One compensating deployment a command ran (`runCompensation`): its project, its steps, and how it ended. */
+export interface CompensationRun {
+  project: string;
+  steps: readonly CompensatingStep[];
+  result: CompensationResult;
+  /** What it failed with (exit 2 for a step, 3 for its smoke checks); absent: it succeeded. */
+  error?: DbeeError;
+}
 
 /**
- * Stage `gates` on the plan of a command that undoes deployments (`rollback`), as the pipeline's stages run it for a
- * deployment: the plan's `problems` and the environment's gates (`dryRunGates`: maintenance windows, protection) make
- * one list, which a dry run reports and a real run refuses with (`refuse`, the command's wording); then a real run asks
- * protection's question and counts down. `emergency`: maintenance windows bypassed and no countdown (recorded by the
- * command); protection still applies. Returns normally when the run may go on.
+ * The compensating deployments of a command (`disable`, `enable`, `rollback`) as the pipeline reports and notifies a
+ * run (`PipelineApplied.result`): one project entry per deployment, its steps numbered in the order they ran, the exit
+ * code of the first that failed.
  */
-export async function gateCompensation(
-  ctx: OperationContext,
-  environment: ResolvedEnvironment,
-  plan: Plan,
-  problems: readonly DbeeError[],
-  options: {
-    dryRun: boolean;
-    assumeYes: boolean;
-    now?: Date;
-    countdownFrom?: number;
-    emergency: boolean;
-    refuse: (problems: DbeeError[], dryRun: boolean) => never;
-  },
-): Promise<void> {
-  const gated: ResolvedEnvironment = options.emergency
-    ? { ...environment, gates: { ...environment.gates, maintenanceWindows: undefined } }
-    : environment;
-  const all = [...problems, ...dryRunGates(ctx, gated, { assumeYes: options.assumeYes, now: options.now })];
-  if (all.length) options.refuse(all, options.dryRun);
-  if (options.dryRun) return;
-  await confirmAndCount(ctx, gated, plan.steps.length, {
-    assumeYes: options.assumeYes,
-    countdownFrom: options.countdownFrom,
-    skipCountdown: options.emergency,
-  });
+export function compensationRunResult(runs: readonly CompensationRun[]): RunResult {
+  const steps: StepResult[] = [];
+  for (const { project, steps: planned, result: r } of runs) {
+    let ran = 0;
+    for (const s of planned) {
+      const base = { order: steps.length + 1, project, key: s.plan.key, action: s.ledgerAction, durationMs: 0 };
+      if (s.skip) {
+        steps.push({ ...base, status: 'skipped' });
+        continue;
+      }
+      const i = ran++;
+      if (i < r.applied) steps.push({ ...base, status: 'applied' });
+      else if (i === r.applied && r.status === 'failed')
+        steps.push({ ...base, status: 'failed', ...(r.error ? { error: r.error.message } : {}) });
+      else steps.push({ ...base, status: 'not-run' });
+    }
+  }
+  const failed = runs.find((r) => r.error);
+  return {
+    exitCode: failed?.error?.exitCode ?? ExitCode.ok,
+    projects: runs.map(({ project, steps: planned, result: r, error }) => ({
+      project,
+      deploymentId: r.deploymentId,
+      status: error ? 'failed' : 'succeeded',
+      stepsApplied: r.applied,
+      stepsTotal: planned.length,
+      durationMs: r.durationMs,
+      backups: [],
+      ...(error ? { error, failedStatement: r.failedStatement ?? null } : {}),
+    })),
+    steps,
+  };
 }

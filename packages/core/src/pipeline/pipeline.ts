@@ -5,7 +5,7 @@ import { ciJob } from '../context/origin';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
-import { notifyDeployFinished, notifyDeployStarted } from '../notify/deploy-events';
+import { notifyDeployFinished, notifyDeployStarted, type FinishedEvents } from '../notify/deploy-events';
 import type { LoadedPackage } from '../package/package';
 import type { Plan } from '../plan/plan';
 import { checkPromotion, recordPromotion } from '../promotion/promotion-gate';
@@ -19,7 +19,7 @@ import {
 } from '../runner/deploy-report';
 import type { RunResult } from '../runner/runner';
 import { lockOwner, withSession, type DeploymentSession, type SessionRequest } from '../runner/session';
-import { confirmAndCount, dryRunGates, refuse } from './gates';
+import { confirmAndCount, dryRunGates, refuse as refuseDeployment } from './gates';
 
 /**
  * The stages every command that changes a database goes through, in this order. A command supplies what differs
@@ -37,7 +37,8 @@ import { confirmAndCount, dryRunGates, refuse } from './gates';
  * - `apply`, `ledger`, `smoke` (`PipelineCommand.apply`): the steps sent by `executePlan`, each with its ledger rows,
  *   the smoke checks right after (inside the run, so that an automatic rollback can undo a failed one);
  * - `promotion`: for a package, its promotion record for the environments promoted from this one;
- * - `notify`: `deploy-started` before the first step, then the outcome's events;
+ * - `notify`: `deploy-started` before the first step, then the outcome's events (a deployment's, or the command's
+ *   own: `PipelineCommand.notify`);
  * - `log`: the report (`--report`), the summary printed, the exit code.
  */
 export const PIPELINE_STAGES = [
@@ -105,7 +106,7 @@ export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePla
   command: string;
   /**
    * For a phase of a release (`expand`, `complete`, `abort`), or a command that is no deployment of the sources
-   * (`disable`, `enable`): recorded in the report and the notifications.
+   * (`disable`, `enable`, `rollback`): recorded in the report and the notifications.
    */
   phase?: string;
   options: PipelineOptions;
@@ -117,10 +118,20 @@ export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePla
    */
   ledgerOnly?: boolean;
   /**
-   * Why `gates.promotedFrom` was passed already (a phase of a release whose expand passed it); absent: it is checked
-   * here against the package (`checkPromotion`).
+   * Why `gates.promotedFrom` was passed already (a phase of a release whose expand passed it) or does not apply (a
+   * rollback deploys no package); absent: it is checked here against the package (`checkPromotion`).
    */
   promotion?: string;
+  /**
+   * How the command words a refusal for `problems` (a dry run: what would be refused; a real run: nothing was
+   * changed). Default: a deployment's (`refuse` of `gates.ts`).
+   */
+  refuse?: (problems: DbeeError[], dryRun: boolean) => never;
+  /**
+   * Stage `notify`: the events of the outcome and the result they say. Default: a deployment's (`deployEvents`);
+   * `rollback` sends `rolled-back` (`rollbackEvents`).
+   */
+  notify?: (report: DeployReport, result: RunResult) => FinishedEvents;
   /** Stage `inputs`: null when there is nothing to do here (said why). */
   inputs(report: DeployReport): Promise<I | null>;
   /** Stage `plan`, under the lock. */
@@ -138,7 +149,6 @@ export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePla
   failure(applied: PipelineApplied, report: DeployReport): ExitCodeValue;
 }
 
-/** A report with nothing known yet: `refused` until a stage says otherwise. */
 /**
  * The usual `failure` of a pipeline command: the first failed project's error as raised (exit 2 for a step, 3 for the
  * smoke checks), else the run's exit code.
@@ -149,6 +159,7 @@ export function projectFailure({ result }: PipelineApplied): ExitCodeValue {
   return result.exitCode;
 }
 
+/** A report with nothing known yet: `refused` until a stage says otherwise. */
 export function newReport(ctx: OperationContext, command: PipelineCommand<never, never>, pkg: string | null) {
   const startedAt = command.options.now ?? new Date();
   const owner = lockOwner();
@@ -245,6 +256,7 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
   onRun: () => void,
 ): Promise<ExitCodeValue> {
   const { options } = command;
+  const refuse = command.refuse ?? refuseDeployment;
   const input = await command.inputs(report);
   if (!input) return ExitCode.ok;
   const { environment } = input;
@@ -331,7 +343,8 @@ async function finish<I extends PipelineInputs, P extends PipelinePlan>(
       projects,
     });
   }
-  await notifyDeployFinished(ctx, report, result, openLedger(session.conn, input.session.engine.ledger), notStarted);
+  const ledger = openLedger(session.conn, input.session.engine.ledger);
+  await notifyDeployFinished(ctx, report, result, ledger, notStarted, command.notify?.(report, result));
   return command.failure(applied, report);
 }
 

@@ -41,8 +41,8 @@ export interface DeployReport {
   /** Deployments found still `running` from a process that died, marked `interrupted`. */
   interrupted: number[];
   /**
-   * A phase of an expand-contract release (`expand`, `complete`, `abort`), or `disable` / `enable` for those commands;
-   * absent for a direct deployment.
+   * A phase of an expand-contract release (`expand`, `complete`, `abort`), or `disable` / `enable` / `rollback` for
+   * those commands; absent for a direct deployment.
    */
   phase?: string;
   /**

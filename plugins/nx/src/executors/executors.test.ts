@@ -259,6 +259,7 @@ describe('schemas', () => {
         'objectsFrom',
         'force',
         'emergency',
+        'report',
       ],
       plan: [
         'project',

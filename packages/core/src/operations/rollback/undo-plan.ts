@@ -1,0 +1,685 @@
+/**
+ * The compensating steps of recorded deployments (`prepareUndo`): which deployments and steps a rollback undoes
+ * (`--to`, `--package`, `--objects`, the last deployment), each step's reverse (the ledger's, a migration's rollback
+ * script, a DROP of what it created), and the problems that refuse it (no reverse, data lost, dependents).
+ */
+import type { SchemaModel } from '../../schema/model';
+import type { Connection, Engine } from '../../engine/engine';
+import { DbeeError } from '../../errors';
+import type { Ledger, DeploymentRow, LedgerState, LedgerStep } from '../../ledger/ledger';
+import { parseKey, type ObjectKey } from '../../model/object-key';
+import type { LoadedPackage } from '../../package/package';
+import type { Hazard, PlanStep, StepAction } from '../../plan/plan';
+import type { ProjectSources } from '../../sources/discover';
+import { inverseAction, viewFallback, type CompensatingStep } from '../../runner/undo';
+import { dependentsOf, planRecreate } from '../../runner/recreate-dependents';
+import { refuseUnmatched, selectsKey, type Selection } from '../../planner/selection';
+import { InPlaceViews } from '../../runner/view-columns';
+import { checksumStatements } from '../../sources/checksum';
+import { expandPlaceholders } from '../../sources/placeholders';
+import type { OperationContext } from '../../context/operation-context';
+import type { RollbackOptions } from '../../options';
+
+/** One deployment to undo, with the steps to undo (newest first) as compensating steps. */
+export interface Unit {
+  deployment: DeploymentRow;
+  steps: CompensatingStep[];
+  /** Every applied step of the deployment is undone: its whole ledger state before it is restored afterwards. */
+  whole: boolean;
+}
+
+/** A rollback ready to run: what it undoes (or the diff to a ref), and why it would be refused. */
+export interface Prepared {
+  units: Unit[];
+  /** `--to-ref`: the diff's steps, the ledger state of the ref's sources, and the ref. */
+  toRef?: { steps: CompensatingStep[]; state: LedgerState; ref: string; commit: string };
+  problems: DbeeError[];
+  /** What `--force` accepted, recorded in the ledger. */
+  forced: string[];
+}
+
+const UNDOABLE_KINDS = new Set(['deploy', 'rollback']);
+
+const statesBefore = new WeakMap<Ledger, Map<number, Promise<LedgerState | null>>>();
+
+/**
+ * `ledger.ledgerBefore(id)`, read once per rollback (per `Ledger`): the state a deployment started from never changes
+ * once recorded, and it holds every object of the project (planning the undo of a deployment read it three times).
+ */
+export function stateBefore(ledger: Ledger, deploymentId: number): Promise<LedgerState | null> {
+  let states = statesBefore.get(ledger);
+  if (!states) statesBefore.set(ledger, (states = new Map()));
+  let state = states.get(deploymentId);
+  if (!state) states.set(deploymentId, (state = ledger.ledgerBefore(deploymentId)));
+  return state;
+}
+
+export interface UndoInput {
+  ctx: OperationContext;
+  engine: Engine;
+  /** The target's session: its catalog is read to plan what must move with a view put back, and whether a table it would drop holds rows. */
+  conn: Connection;
+  ledger: Ledger;
+  project: string;
+  environment: string;
+  history: DeploymentRow[];
+  options: RollbackOptions;
+  sources: ProjectSources | null;
+  searchPath: string[];
+  pkg: LoadedPackage | null;
+  variables: Record<string, string>;
+  /** Every schema of the workspace's projects: where objects standing on a view put back are looked for. */
+  everySchema: string[];
+  /** Views an earlier compensating step puts back (`formatKey` → its statements), filled as steps are planned. */
+  putBack: Map<string, readonly string[]>;
+  /** The live catalog of `everySchema`, read once for every view this plan puts back (`planRecreate`). */
+  catalog?: { live?: Promise<SchemaModel> };
+  /** Which views this plan can put back in place, asked of the server once per view (`InPlaceViews`). */
+  views?: InPlaceViews;
+  /** `--objects`: only the selected objects' steps are undone, each from the newest deployment that changed it. */
+  selection?: Selection | null;
+}
+
+/** Where a `--to` goes back to: everything after step `order` of deployment `id` is undone. */
+interface Cut {
+  id: number;
+  order: number;
+}
+
+/** Pick the deployments (and steps) to undo, newest first, and turn their steps into compensating steps. */
+export async function prepareUndo(input: UndoInput): Promise<Prepared> {
+  const problems: DbeeError[] = [];
+  const forced: string[] = [];
+  const picked = await pickDeployments(input, problems, forced);
+  const units: Unit[] = [];
+  try {
+    for (const { deployment, keep } of picked) {
+      const unit = await undoUnit(input, deployment, keep, problems, forced);
+      if (unit) units.push(unit);
+    }
+  } finally {
+    await input.views?.close();
+  }
+  return { units, problems, forced };
+}
+
+/** A deployment to undo, and which of its applied steps. */
+interface Picked {
+  deployment: DeploymentRow;
+  keep: (s: LedgerStep) => boolean;
+}
+
+/** A deployment that can be undone: of a kind that applies steps, finished, with steps applied. */
+export function undoable(d: DeploymentRow): boolean {
+  return UNDOABLE_KINDS.has(d.kind) && d.status !== 'running' && d.steps_applied > 0;
+}
+
+/**
+ * The deployments to undo, newest first: those that applied `--package`, everything after `--to` (a deployment id or
+ * a migration version), else the last deployment with steps still applied.
+ */
+async function pickDeployments(input: UndoInput, problems: DbeeError[], forced: string[]): Promise<Picked[]> {
+  const { ledger, history, options, project, environment } = input;
+  if (input.selection) return pickObjects(input, input.selection, problems);
+  if (options.package) return pickPackage(input, problems, forced);
+  if (options.to !== undefined && options.to !== '') {
+    const cut = await cutOf(ledger, history, project, environment, String(options.to));
+    const after = (id: number, order: number | null) =>
+      id > cut.id || (id === cut.id && (order ?? Number.MAX_SAFE_INTEGER) > cut.order);
+    const picked: Picked[] = [];
+    for (const d of history) {
+      if (d.id < cut.id || !undoable(d)) continue;
+      // The deployment of the cut keeps its steps up to the cut, whatever its kind.
+      if (d.id === cut.id) picked.push({ deployment: d, keep: (s) => s.order > cut.order });
+      else if (d.kind === 'deploy' || d.reverts === null) picked.push({ deployment: d, keep: () => true });
+      // A rollback step is undone when the step it undid belongs before the cut (it must come back); when that step
+      // is after the cut, it is already where the cut wants it.
+      else picked.push({ deployment: d, keep: (s) => !after(d.reverts!, s.revertsStep) });
+    }
+    return picked;
+  }
+  const last = history.find(undoable);
+  if (!last) {
+    throw new DbeeError(
+      `nothing to roll back: no deployment of ${project} on ${environment} has steps that are still applied`,
+      { code: 'NOTHING_TO_ROLL_BACK', hint: 'dbee status shows the deployments' },
+    );
+  }
+  return [{ deployment: last, keep: () => true }];
+}
+
+/**
+ * `--objects`: each selected object goes back to its state before the newest deployment with a step of it still
+ * applied, whichever deployment that was; only the selected objects' steps of it are undone, the objects deployed with
+ * them keep their new state. An entry that matches no object with a step still applied is refused (nothing runs). An
+ * object cannot be rolled back alone (a problem, naming what to select too) when an object of the project that changed
+ * in that deployment or a later one stands on it (the live catalog's dependencies: it was made for the new version),
+ * or when the undo drops it and anything stands on it.
+ */
+async function pickObjects(input: UndoInput, selection: Selection, problems: DbeeError[]): Promise<Picked[]> {
+  const { ledger, history, project, environment, engine, conn } = input;
+  /** Object key → the newest deployment with a step of it still applied, and that step's action. */
+  const newest = new Map<string, { id: number; action: string }>();
+  for (const d of history) {
+    if (!undoable(d)) continue;
+    for (const s of await ledger.steps(d.id))
+      if (s.status === 'applied' && !newest.has(s.objectKey)) newest.set(s.objectKey, { id: d.id, action: s.action });
+  }
+  const recorded = [...newest.keys()]
+    .filter((k) => !k.startsWith('migration:'))
+    .map((text) => ({ text, key: safeParseKey(text) }));
+  refuseUnmatched(
+    selection,
+    recorded.map((r) => r.key),
+    `that a deployment of ${project} on ${environment} changed with a step still applied (dbee log shows them)`,
+  );
+  const chosen = new Set(recorded.filter((r) => selectsKey(selection, r.key)).map((r) => r.text));
+  const diff = engine.diff;
+  if (diff) {
+    // The catalog read once, for this and for the views a step puts back (`planRecreate`, the same scope).
+    input.catalog ??= {};
+    input.catalog.live ??= diff.introspect(conn, { schemas: input.everySchema });
+    const live = await input.catalog.live;
+    for (const text of chosen) {
+      const since = newest.get(text)!;
+      const drops = planAction(inverseAction(since.action)) === 'drop';
+      const blockers = [...dependentsOf(live, safeParseKey(text))]
+        .filter((k) => !chosen.has(k) && (drops || (newest.get(k)?.id ?? 0) >= since.id))
+        .sort();
+      if (!blockers.length) continue;
+      const them = blockers.length === 1 ? 'it' : 'them';
+      problems.push(
+        new DbeeError(
+          `${text} cannot be rolled back alone: ${blockers.join(', ')} ${blockers.length === 1 ? 'stands' : 'stand'} on it and ${drops ? 'would lose it (the undo drops it)' : `${blockers.length === 1 ? 'was' : 'were'} changed by deployment #${since.id} or a later one, for its new version`}`,
+          {
+            code: 'ROLLBACK_DEPENDENTS',
+            hint: `select ${them} too (${blockers.map((k) => `--objects '${k.replace(/\(.*\)$/, '')}'`).join(' ')}), or roll back the whole deployment with --to`,
+            details: { object: text, deployment: since.id, dependents: blockers },
+          },
+        ),
+      );
+    }
+  }
+  input.ctx.reporter.info(`rolling back only: ${[...chosen].sort().join(', ')}`);
+  const byDeployment = new Map<number, Set<string>>();
+  for (const text of chosen) {
+    const id = newest.get(text)!.id;
+    byDeployment.set(id, (byDeployment.get(id) ?? new Set()).add(text));
+  }
+  return history
+    .filter((d) => byDeployment.has(d.id))
+    .map((d) => ({ deployment: d, keep: (s) => byDeployment.get(d.id)!.has(s.objectKey) }));
+}
+
+/**
+ * `--package`: the deployments that applied the package. Deployments after them still applied are a problem (undoing
+ * the package under them may break them) unless `--force`.
+ */
+function pickPackage(input: UndoInput, problems: DbeeError[], forced: string[]): Picked[] {
+  const { history, options, project, environment } = input;
+  const checksum = input.pkg!.manifest.planChecksum;
+  const applied = history.filter((d) => d.kind === 'deploy' && d.plan_checksum === checksum && undoable(d));
+  if (!applied.length) {
+    throw new DbeeError(
+      `no deployment of ${project} on ${environment} applied package ${options.package} (plan ${checksum.slice(0, 19)}...) with steps still applied`,
+      {
+        code: 'NOTHING_TO_ROLL_BACK',
+        hint: 'dbee status shows the deployments; roll back by deployment id with --to',
+      },
+    );
+  }
+  const first = applied[applied.length - 1]!.id;
+  const later = history.filter((d) => d.id > first && !applied.includes(d) && undoable(d));
+  if (later.length) {
+    const what = `deployment${later.length > 1 ? 's' : ''} ${later.map((d) => '#' + d.id).join(', ')} came after the package's and ${later.length > 1 ? 'are' : 'is'} still applied`;
+    if (options.force) forced.push(`${what}; the package was undone under ${later.length > 1 ? 'them' : 'it'}`);
+    else
+      problems.push(
+        new DbeeError(
+          `${what}: undoing the package under ${later.length > 1 ? 'them' : 'it'} may break ${later.length > 1 ? 'them' : 'it'}`,
+          {
+            code: 'ROLLBACK_NOT_LAST',
+            hint: `roll back to before the package with --to ${history.find((d) => d.id < first)?.id ?? 0}, or pass --force`,
+          },
+        ),
+      );
+  }
+  return applied.map((d) => ({ deployment: d, keep: () => true }));
+}
+
+/**
+ * The compensating steps of one picked deployment, newest step first (null when none of its applied steps is
+ * kept); a whole deployment also puts back what it dropped. A step that cannot be undone safely is a problem, or
+ * with `--force` a line of the summary.
+ */
+async function undoUnit(
+  input: UndoInput,
+  deployment: DeploymentRow,
+  keep: (s: LedgerStep) => boolean,
+  problems: DbeeError[],
+  forced: string[],
+): Promise<Unit | null> {
+  const { ledger, options } = input;
+  const all = await ledger.steps(deployment.id);
+  const applied = all.filter((s) => s.status === 'applied');
+  const chosen = applied.filter(keep).reverse();
+  if (!chosen.length) return null;
+  const backups = await ledger.backups(deployment.id);
+  const steps: CompensatingStep[] = [];
+  for (const s of chosen) {
+    const backup = backups.find((b) => b.object_key === s.objectKey && !b.dropped_at)?.backup_name ?? null;
+    const c = await compensate(
+      input,
+      deployment,
+      s,
+      backups.some((b) => b.object_key === s.objectKey),
+      steps.length + 1,
+      backup,
+    );
+    if (c.problem) {
+      if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
+      else problems.push(c.problem);
+    }
+    steps.push(c.step);
+  }
+  if (chosen.length === applied.length) {
+    for (const p of await restoreVanished(input, deployment, all, steps)) {
+      if (options.force) forced.push(p.message + ' (accepted with --force)');
+      else problems.push(p);
+    }
+  }
+  return { deployment, steps, whole: chosen.length === applied.length && !steps.some((s) => s.skip) };
+}
+
+/**
+ * Objects the ledger recorded before deployment `d` that went away with it without a step of their own (the indexes
+ * and triggers of a table it dropped) come back when all of `d` is undone: created again, right after their parent,
+ * from the step that created them at the checksum the ledger recorded. `steps` (the unit's compensating steps) gets
+ * them, renumbered; returns the problems of those that cannot come back (they are then left out, with --force).
+ */
+async function restoreVanished(
+  input: UndoInput,
+  d: DeploymentRow,
+  all: LedgerStep[],
+  steps: CompensatingStep[],
+): Promise<DbeeError[]> {
+  const { ledger, history, project, engine } = input;
+  // A dry run may read a ledger not yet upgraded, without ledger_before.
+  if ((await ledger.version()) < 2) return [];
+  const before = await stateBefore(ledger, d.id);
+  if (!before) return [];
+  // The state right after `d`: what the next deployment found, or the ledger now when `d` is the last.
+  const next = history.filter((h) => h.id > d.id).sort((a, b) => a.id - b.id)[0];
+  const after = (next ? await stateBefore(ledger, next.id) : null) ?? (await ledger.state(project));
+  const stepped = new Set(all.map((s) => s.objectKey));
+  const problems: DbeeError[] = [];
+  const vanished = Object.entries(before.objects)
+    .filter(([key]) => !(key in after.objects) && !stepped.has(key))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [key, checksum] of vanished) {
+    const objectKey = safeParseKey(key);
+    const source = await ledger.stepThatApplied(project, key, checksum, d.id);
+    const what = `${key} went away with deployment #${d.id} without a step of its own`;
+    const step: CompensatingStep = {
+      plan: {
+        order: 0,
+        project,
+        key,
+        objectKey,
+        action: 'create',
+        statements: source?.statements ?? [],
+        reverse: [engine.catalog?.renderDrop(objectKey)].filter((x): x is string => Boolean(x)),
+        transactional: source?.transactional ?? true,
+        hazards: [],
+        source: null,
+        checksum,
+      },
+      ledgerAction: 'create',
+    };
+    if (!source || (source.action !== 'create' && source.action !== 'replace')) {
+      step.skip = `${what}, and no step of an earlier deployment created it whole; it stays missing (--force)`;
+      problems.push(
+        new DbeeError(
+          `${what}, and no step of an earlier deployment created it whole: the rollback cannot bring it back`,
+          {
+            code: 'ROLLBACK_IRREVERSIBLE',
+            hint: 'create it by hand afterwards, or pass --force to undo everything else and leave it missing',
+            details: { deployment: d.id, object: key },
+          },
+        ),
+      );
+    }
+    // Right after the step that brings its parent back (a table's indexes and triggers), else at the end.
+    const parent = objectKey.parent;
+    const at = parent
+      ? steps.findIndex(
+          (s) =>
+            s.plan.objectKey.kind !== 'index' &&
+            `${s.plan.objectKey.schema}.${s.plan.objectKey.name}` === parent &&
+            !s.plan.objectKey.parent,
+        )
+      : -1;
+    if (at >= 0) steps.splice(at + 1, 0, step);
+    else steps.push(step);
+  }
+  steps.forEach((s, i) => (s.plan.order = i + 1));
+  return problems;
+}
+
+/** `--to 12` (a deployment of the project, or 0) or `--to V3` (the step that applied migration 3). */
+async function cutOf(
+  ledger: Ledger,
+  history: DeploymentRow[],
+  project: string,
+  environment: string,
+  to: string,
+): Promise<Cut> {
+  if (/^\d+$/.test(to)) {
+    const id = Number(to);
+    if (id !== 0 && !history.some((d) => d.id === id)) {
+      throw new DbeeError(`--to ${to}: deployment ${to} is not a deployment of ${project} on ${environment}`, {
+        code: 'OPTIONS_INVALID',
+        hint: `its deployments: ${
+          history
+            .slice(0, 10)
+            .map((d) => `#${d.id} ${d.kind} ${d.status}`)
+            .join(', ') || 'none'
+        }${history.length > 10 ? ', ...' : ''} (--to 0 undoes them all)`,
+      });
+    }
+    return { id, order: Number.MAX_SAFE_INTEGER };
+  }
+  const m = /^[vV](\d+(?:[._]\d+)*)$/.exec(to);
+  if (!m)
+    throw new DbeeError(`--to ${to}: expected a deployment id (12) or a migration version (V3)`, {
+      code: 'OPTIONS_INVALID',
+    });
+  const version = m[1]!.split(/[._]/).map(Number).join('.');
+  const step = await ledger.appliedStep(project, environment, `migration:${project}/V${version}`);
+  if (!step)
+    throw new DbeeError(`--to ${to}: migration ${version} of ${project} is not applied on ${environment}`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'dbee status shows what is deployed',
+    });
+  return { id: step.deploymentId, order: step.order };
+}
+
+/**
+ * The step that undoes recorded step `s`, and why it cannot be undone when that is so. Its statements come from
+ * the ledger's reverse, else the migration's rollback script (sources, then package), else a DROP of what the step
+ * created. A step of a deployment that destroyed data (a data-loss hazard, or a statement that drops a table or
+ * a column, or truncates) without a backup is undone only with `--force`: its structure comes back, its data not.
+ */
+async function compensate(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  hasBackup: boolean,
+  order: number,
+  backup: string | null = null,
+): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
+  const { engine, pkg, variables, project } = input;
+  const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
+  const key: ObjectKey = s.objectKey.startsWith('migration:')
+    ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) }
+    : safeParseKey(s.objectKey);
+  const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
+  const reverse = await reverseOf(input, d, s, key, packaged, expand);
+  const what = `step ${s.order} (${s.action} ${s.objectKey}) of deployment #${d.id}`;
+  const action = inverseAction(s.action);
+  const plan: PlanStep = {
+    order,
+    project,
+    key: s.objectKey,
+    objectKey: key,
+    action: planAction(action),
+    statements: reverse ?? [],
+    reverse: s.statements,
+    transactional: s.transactional,
+    hazards: reverse ? reverseHazards(reverse, d) : [],
+    source: null,
+    checksum: checksumStatements(reverse ?? []),
+  };
+  const step: CompensatingStep = { plan, ledgerAction: action, undoes: { step: s, deployment: d } };
+  // A view whose replacement added columns cannot be replaced back by its old definition: it is dropped and created,
+  // with what stands on it in any project dropped before and created after. Planned here, from what the server says of
+  // both column lists, so that the dry run prints what the real run sends. Where the columns are the same it is
+  // replaced back in place, and what stands on it is left alone (its grants, owner and comments with it); should the
+  // server still refuse, the step drops and creates it with its dependents as above (`fallback`).
+  const fallback = reverse ? viewFallback(engine, key, reverse) : null;
+  input.views ??= new InPlaceViews(input.conn, engine, input.searchPath);
+  if (fallback && reverse && (await input.views.replaces(key, reverse))) {
+    step.fallback = fallback;
+    input.putBack.set(s.objectKey, reverse);
+  } else if (fallback && reverse) {
+    plan.statements = await planRecreate(
+      input.conn,
+      engine,
+      { schemas: input.everySchema },
+      key,
+      fallback,
+      input.putBack,
+      (input.catalog ??= {}),
+    );
+    input.putBack.set(s.objectKey, reverse);
+  }
+  if (reverse === null) {
+    step.skip = `${what} has no reverse; it stays applied (--force)`;
+    return {
+      step,
+      problem: new DbeeError(`${what} cannot be undone: the ledger records no reverse for it`, {
+        code: 'ROLLBACK_IRREVERSIBLE',
+        hint: 'write the reverse by hand, or pass --force to undo everything else and leave this step applied',
+        details: { deployment: d.id, step: s.order, object: s.objectKey },
+      }),
+    };
+  }
+  const problem = await dataLossProblem(input, d, s, key, reverse, { hasBackup, backup, packaged, expand, what });
+  return problem ? { step, problem } : { step };
+}
+
+/**
+ * The statements that undo recorded step `s`: the ledger's reverse, else the migration's rollback script (sources,
+ * then package), else a DROP of what the step created; null when none is known.
+ */
+async function reverseOf(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  key: ObjectKey,
+  packaged: PlanStep | undefined,
+  expand: (sql: string) => string,
+): Promise<string[] | null> {
+  const { engine, sources, project } = input;
+  const isMigration = s.objectKey.startsWith('migration:');
+  let reverse = s.reverse;
+  if (s.action === 'create' && s.previousChecksum !== null && s.previousDefinition === null) {
+    // A package plans every object as a create (it cannot know the target), so a CREATE OR REPLACE of an object the
+    // ledger already had records a DROP as its reverse. Undoing it must bring back the version it replaced instead:
+    // the statements of the step that deployed that version.
+    const before = await input.ledger.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
+    reverse = before ? before.statements : null;
+  }
+  if (reverse === null && isMigration && sources) {
+    const m = sources.migrations.find((x) => `migration:${project}/V${x.versionParts.join('.')}` === s.objectKey);
+    if (m) {
+      const text = expand(m.rollback.text);
+      reverse = (await engine.parser.parse(text, m.rollback.path, { searchPath: input.searchPath })).map(
+        (st) => st.sql,
+      );
+    }
+  }
+  if (reverse === null && packaged?.reverse) reverse = packaged.reverse.map(expand);
+  if (reverse === null && s.action === 'drop' && s.previousDefinition !== null && !isMigration) {
+    // A dropped table (or sequence) has no reverse, as its rows cannot come back; its structure can, from the
+    // definition captured before the drop. Undoing it still loses data: refused without --force (see `dataLoss`).
+    reverse = [s.previousDefinition];
+  }
+  if (reverse === null && (s.action === 'create' || s.action === 'add-constraint') && s.previousDefinition === null) {
+    const drop = engine.catalog?.renderDrop(key);
+    if (drop) reverse = [drop];
+  }
+  return reverse;
+}
+
+/**
+ * Why undoing step `s` of a deployment would lose data, or null: rows written since into a table the deployment
+ * replaced (its old table renamed aside as `backup`), or a step that destroyed data (a data-loss hazard, or a
+ * statement that drops a table or a column, or truncates) without a backup: its structure comes back, its data not.
+ * Either is undone only with `--force`.
+ */
+async function dataLossProblem(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  key: ObjectKey,
+  reverse: string[],
+  context: {
+    hasBackup: boolean;
+    backup: string | null;
+    packaged: PlanStep | undefined;
+    expand: (sql: string) => string;
+    what: string;
+  },
+): Promise<DbeeError | null> {
+  const { hasBackup, backup, packaged, expand, what } = context;
+  const loss = d.kind === 'deploy' && !hasBackup ? dataLoss(s, packaged?.hazards ?? []) : null;
+  const since =
+    d.kind === 'deploy' && backup && key.kind === 'table' ? await rowsSince(input, s, key, reverse, backup, expand) : 0;
+  if (since > 0) {
+    return new DbeeError(
+      `${what} cannot be undone without losing data: ${expand(s.objectKey)} holds ${since} row${since === 1 ? '' : 's'} more than the table the deployment renamed aside, ` +
+        'and putting that table back drops them (rows written since the deployment)',
+      {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: 'move the rows you need into the backup table first, then pass --force to accept dropping the new table',
+        details: { deployment: d.id, step: s.order, object: s.objectKey, backup },
+      },
+    );
+  }
+  if (loss) {
+    return new DbeeError(
+      `${what} cannot be undone without losing data: it ${loss}, and no backup was kept; undoing it brings the structure back, not the data`,
+      {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: 'restore the data from a database backup, or pass --force to accept the loss',
+        details: { deployment: d.id, step: s.order, object: s.objectKey },
+      },
+    );
+  }
+  return null;
+}
+
+export function safeParseKey(text: string): ObjectKey {
+  try {
+    return parseKey(text);
+  } catch {
+    return { kind: 'migration', schema: '', name: text };
+  }
+}
+
+/** The plan action that shows a compensating step: undoing a create drops, undoing a drop creates. */
+function planAction(ledgerAction: string): StepAction {
+  switch (ledgerAction) {
+    case 'undo-create':
+    case 'undo-add-constraint':
+    case 'drop':
+      return 'drop';
+    case 'undo-drop':
+    case 'create':
+      return 'create';
+    case 'replace':
+    case 'undo-replace':
+      return 'replace';
+    case 'migrate':
+    case 'undo-migrate':
+      return 'migrate';
+    case 'enable':
+    case 'disable':
+      return 'alter';
+    default:
+      return 'restore';
+  }
+}
+
+const COMMENTS = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/;
+
+/**
+ * Rows a rollback would lose by dropping the table step `s` created to put back `backup`, the table the deployment
+ * renamed aside (#39): the new table's rows, less the backup's when the step copied them over (`copyData`: an
+ * `INSERT ... SELECT ... FROM <backup>` among its statements). Counted, so rows the copy brought are not taken for
+ * new ones; a copied row changed in place since is not seen (the count stays). 0 when the reverse drops no table.
+ */
+async function rowsSince(
+  input: UndoInput,
+  s: LedgerStep,
+  key: ObjectKey,
+  reverse: string[] | null,
+  backup: string,
+  expand: (sql: string) => string,
+): Promise<number> {
+  const catalog = input.engine.catalog;
+  const [schema, ...rest] = backup.split('.');
+  // A reverse that drops the backup once it restored from it (a kept column: deploy.keepDroppedColumns) drops no rows.
+  const dropsTable = (sql: string) =>
+    /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')) && !sql.includes(rest.join('.') || backup);
+  if (!catalog || !reverse?.some(dropsTable)) return 0;
+  const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
+  const backupKey: ObjectKey = rest.length
+    ? { kind: 'table', schema: schema!, name: rest.join('.') }
+    : { kind: 'table', schema: table.schema, name: backup };
+  const copied = s.statements.some(
+    (sql) =>
+      /^INSERT\s+INTO\b/i.test(sql.replace(COMMENTS, '')) && sql.toUpperCase().includes(backupKey.name.toUpperCase()),
+  );
+  try {
+    const live = await catalog.rowCount(input.conn, table);
+    return live && copied ? live - (await catalog.rowCount(input.conn, backupKey)) : live;
+  } catch {
+    // The table or its backup is gone: the reverse itself fails and says so; nothing to count here.
+    return 0;
+  }
+}
+
+/** What a recorded step did to data that no statement can bring back, from its hazards and its statements. */
+function dataLoss(s: LedgerStep, packaged: readonly Hazard[]): string | null {
+  const hazard = [...s.hazards, ...packaged].find((h) => h.kind === 'data-loss');
+  if (hazard) return hazard.message.replace(/^./, (c) => c.toLowerCase());
+  for (const raw of s.statements) {
+    const sql = raw.replace(COMMENTS, '');
+    if (/^DROP\s+TABLE\b/i.test(sql)) return `drops a table (${firstLine(sql)})`;
+    if (/^TRUNCATE\b/i.test(sql)) return `truncates a table (${firstLine(sql)})`;
+    if (
+      /^ALTER\s+TABLE\b[\s\S]*?\bDROP\s+(?:COLUMN\s+)?(?!\s)(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)/i.test(
+        sql,
+      )
+    )
+      return `drops a column (${firstLine(sql)})`;
+  }
+  return null;
+}
+
+/** Hazards of the statements a rollback runs, for review: what they drop goes with the rows written since. */
+function reverseHazards(statements: string[], d: DeploymentRow): Hazard[] {
+  const out: Hazard[] = [];
+  for (const raw of statements) {
+    const sql = raw.replace(COMMENTS, '');
+    if (
+      /^DROP\s+TABLE\b/i.test(sql) ||
+      /^ALTER\s+TABLE\b[\s\S]*?\bDROP\s+(?:COLUMN\s+)?(?!\s)(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)/i.test(
+        sql,
+      )
+    ) {
+      out.push({
+        kind: 'data-loss',
+        message: `${firstLine(sql)}: the data written there since deployment #${d.id} is lost`,
+      });
+    }
+  }
+  return out;
+}
+
+function firstLine(sql: string): string {
+  const line = sql.split('\n')[0]!.trim();
+  return line.length > 100 ? line.slice(0, 97) + '...' : line;
+}
