@@ -16,7 +16,7 @@
  * PGlite scratch copy) takes 9 times that here already. Parsing only the models whose SQL names a relation the
  * release touches took the dbt part from about 3.4 s to about 2.1 s at the same load.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -36,6 +36,7 @@ import {
   timeProcess,
   writeWorkspace,
 } from './bench/lib';
+import { printProfile } from './bench/cpu-profile';
 
 const TABLES = 200;
 const MODELS = 1000;
@@ -114,7 +115,9 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const runsAt = args.indexOf('--runs');
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
+  const keep = args.includes('--keep');
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-dbt-'));
+  const env: Record<string, string> = {};
   try {
     console.log(`dbee dbt check benchmark: ${machine()}`);
     console.log(`load average at start: ${load()}`);
@@ -130,16 +133,17 @@ async function main(): Promise<void> {
     writeFileSync(join(root, 'queries.sql'), 'SELECT id, a FROM wh.src_199 WHERE id = $1;\n');
     writeFileSync(join(root, 'manifest.json'), JSON.stringify(manifest()));
     const db = await createDb('dbt');
-    const env = { [envVar('bench')]: dbUrl(db) };
+    env[envVar('bench')] = dbUrl(db);
     await dbee(root, 'deploy', { project: 'wh', env: 'bench' }, env);
     write(true);
-    const check = (withDbt: boolean) =>
+    const check = (withDbt: boolean, node: string[] = []) =>
       timeProcess(
         '/usr/bin/time',
         [
           '-f',
           'maxrss_kb=%M',
           process.execPath,
+          ...node,
           join(REPO, 'packages/cli/bin/dbee.js'),
           'check',
           'wh',
@@ -186,10 +190,24 @@ async function main(): Promise<void> {
       `  dbee check --dbt manifest.json    ${fmtMs(median(withDbt))}   peak memory ${median(memWith).toFixed(0)} MB   ${fmtRatio(ratio)} (median of paired ratios)`,
     );
     console.log(`  goal: check --dbt <= 2 s as a whole process: ${median(withDbt) <= 2000 ? 'met' : 'NOT MET'}`);
+    if (args.includes('--profile')) {
+      const dir = mkdtempSync(join(tmpdir(), 'dbee-bench-dbt-cpuprof-'));
+      for (const [label, withManifest] of [
+        ['without the manifest', false],
+        ['with --dbt', true],
+      ] as const) {
+        const sub = join(dir, withManifest ? 'dbt' : 'plain');
+        await check(withManifest, ['--cpu-prof', '--cpu-prof-dir', sub]);
+        printProfile(`dbee check ${label}`, join(sub, readdirSync(sub)[0]!), 25);
+      }
+    }
     console.log(`load average at end: ${load()}`);
   } finally {
-    rmSync(root, { recursive: true, force: true });
-    await dropAll();
+    if (keep) console.log(`kept: the workspace ${root}, the database ${env[envVar('bench')] ?? ''}`);
+    else {
+      rmSync(root, { recursive: true, force: true });
+      await dropAll();
+    }
   }
 }
 
