@@ -1,7 +1,7 @@
 import type { Connection, Engine, LineageRole, QueryLineage, StatementDescription } from '../engine/engine';
 import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
-import type { SchemaModel } from '../schema/model';
+import { emptyModel, type SchemaModel } from '../schema/model';
 import type { VerifyProbe, VerifyResult } from '../runner/verify';
 import { checkDbt, columnsBefore, RelationIndex, relationsRead, touchedRelations, type DbtReport } from './dbt-check';
 import type { DbtManifest } from './dbt-manifest';
@@ -44,9 +44,9 @@ export interface DbtRun {
 
 /**
  * The dbt check of one release: reads what each node's compiled SQL names with the engine's parser (`LineageRole`),
- * and on the scratch copy reads the projects' tables and views before and after the plan and describes (parse and
- * analyse, never run) the compiled SQL of every node whose relations are all dbee's and that reads one the plan
- * touches. Without the diff role (no copy) or the lineage role, the report is at the object level, and says why.
+ * takes the projects' tables and views before the plan from the schema the scratch copy was made of, reads the copy's
+ * after it (their columns only: `DiffRole.introspectRelations`), and describes there (parse and analyse, never run)
+ * the compiled SQL of every node whose relations are all dbee's and that reads one the plan touches. Without the diff role (no copy) or the lineage role, the report is at the object level, and says why.
  */
 export function prepareDbtRun(
   engine: Engine,
@@ -80,9 +80,11 @@ export function prepareDbtRun(
   return {
     manifest,
     probe: {
-      async before(conn) {
+      async before(conn, copied) {
         if (!columnLevel) return;
-        before = await engine.diff!.introspect(conn, { schemas: projects.schemas });
+        // The copy holds the schema it was made from (the target's, read from its catalog), so that is the columns
+        // before the release: not read again on the copy (every diff compares a model read there with one read here).
+        before = relationsIn(copied, projects.schemas);
         relations = new Set([
           ...projects.relations,
           ...[...before.tables, ...before.views].map((r) => `${r.key.schema}.${r.key.name}`),
@@ -99,11 +101,11 @@ export function prepareDbtRun(
       },
       async after(conn) {
         if (!columnLevel || !before) return;
-        after = await engine.diff!.introspect(conn, { schemas: projects.schemas });
+        after = await readRelations(engine, conn, projects.schemas);
         if (projects.newVersionSchemas?.length)
           next = newVersionShape(
             after,
-            await engine.diff!.introspect(conn, { schemas: projects.newVersionSchemas }),
+            await readRelations(engine, conn, projects.newVersionSchemas),
             projects.schemas,
           );
         const is = await describeAll(conn, (sql) => bound.has(sql));
@@ -165,6 +167,18 @@ export function prepareDbtRun(
       return { report, drift: found };
     },
   };
+}
+
+/** The copy's tables and views in `schemas`, their columns only where the engine reads just those. */
+function readRelations(engine: Engine, conn: Connection, schemas: string[]): Promise<SchemaModel> {
+  const diff = engine.diff!;
+  return diff.introspectRelations ? diff.introspectRelations(conn, { schemas }) : diff.introspect(conn, { schemas });
+}
+
+/** The tables and views of `model` in `schemas`: what the dbt check reads of a model. */
+function relationsIn(model: SchemaModel, schemas: readonly string[]): SchemaModel {
+  const inScope = (r: { key: { schema: string } }) => schemas.includes(r.key.schema);
+  return { ...emptyModel(), tables: model.tables.filter(inScope), views: model.views.filter(inScope) };
 }
 
 /**
