@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatKey } from '../../packages/core/src/model/object-key';
 import type { SchemaModel, Table } from '../../packages/core/src/schema';
-import { fingerprint, introspect, INTROSPECT_QUERY_COUNT } from '../../packages/postgres/src/introspect';
+import {
+  fingerprint,
+  introspect,
+  introspectRelations,
+  INTROSPECT_QUERY_COUNT,
+} from '../../packages/postgres/src/introspect';
 import { DESIRED_SQL, SCOPE } from './fixture';
 import { counting, ENGINES, openScratch, type Scratch } from './helpers';
 
@@ -227,6 +232,22 @@ describe.each(ENGINES)('introspection [%s]', (engine) => {
     expect(fifty.comments).toHaveLength(50);
     expect(small.queries).toBe(INTROSPECT_QUERY_COUNT);
     expect(large.queries).toBe(INTROSPECT_QUERY_COUNT);
+  });
+
+  test('introspectRelations reads the columns of the tables and views as introspect does, in 5 catalog queries', async () => {
+    const counted = counting(db.conn);
+    const relations = await introspectRelations(counted, { schemas: ['fifty', ...SCOPE.schemas] });
+    const full = await introspect(db.conn, { schemas: ['fifty', ...SCOPE.schemas] });
+    const columns = (m: SchemaModel) =>
+      [...m.tables, ...m.views].map(
+        (r) => `${formatKey(r.key)}(${r.columns.map((c) => `${c.name} ${c.type}`).join(', ')})`,
+      );
+    expect(columns(relations)).toEqual(columns(full));
+    expect(relations.tables.length + relations.views.length).toBeGreaterThan(100);
+    expect([relations.routines, relations.indexes, relations.comments]).toEqual([[], [], []]);
+    expect(relations.tables.every((t) => t.constraints.length === 0)).toBe(true);
+    // schemas, tables, views, and the session's settings set and put back
+    expect(counted.queries).toBe(5);
   });
 
   test('restores the session search_path it changed', async () => {

@@ -17,7 +17,14 @@ import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
 import { advisoryLockHolder, fileLockHolder, takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser, readQueryLineage } from './parse';
-import { introspect, catalogVersion, fingerprint, fingerprints, stateFingerprints } from './introspect';
+import {
+  introspect,
+  introspectRelations,
+  catalogVersion,
+  fingerprint,
+  fingerprints,
+  stateFingerprints,
+} from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
@@ -203,6 +210,7 @@ export function createPostgresEngine(): Engine {
     },
     diff: {
       introspect: (conn, scope, side) => introspect(conn, scope, side),
+      introspectRelations: (conn, scope) => introspectRelations(conn, scope),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),

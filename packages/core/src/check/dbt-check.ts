@@ -1,4 +1,4 @@
-import type { EngineFacts, LineageRole, QueryLineage, RelationName, StatementDescription } from '../engine/engine';
+import type { EngineFacts, QueryLineage, RelationName, StatementDescription } from '../engine/engine';
 import { DbeeError } from '../errors';
 import { formatKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
@@ -104,11 +104,14 @@ export interface DbtCheckInput {
 }
 
 const RELATION_KINDS = new Set(['table', 'view', 'materialized-view']);
+/** `localeCompare`'s order, with one collator made once (`localeCompare` makes one per call). */
+const byLocale = new Intl.Collator();
 const JUDGED = new Set(['model', 'snapshot', 'test', 'analysis']);
 
 /** Resolves relation names to dbee relations (`schema.name`): exact, then without case (Teradata; unquoted names). */
 export class RelationIndex {
   private readonly lower = new Map<string, string | null>();
+  private readonly dbt = new WeakMap<DbtRelation, string | null>();
   constructor(
     private readonly relations: ReadonlySet<string>,
     private readonly searchPath: readonly string[],
@@ -131,12 +134,19 @@ export class RelationIndex {
     return null;
   }
 
-  /** The dbee relation a dbt relation (a source's, a node's) is. */
+  /** The dbee relation a dbt relation (a source's, a node's) is (each relation resolved once: sources are shared). */
   ofDbt(relation: DbtRelation): string | null {
+    const known = this.dbt.get(relation);
+    if (known !== undefined) return known;
     const parts = relation.relationName ? splitRelationName(relation.relationName, false) : null;
-    if (parts && parts.length >= 2) return this.resolve({ schema: parts.at(-2)!, name: parts.at(-1)! });
-    if (relation.schema) return this.resolve({ schema: relation.schema, name: relation.identifier });
-    return null;
+    const key =
+      parts && parts.length >= 2
+        ? this.resolve({ schema: parts.at(-2)!, name: parts.at(-1)! })
+        : relation.schema
+          ? this.resolve({ schema: relation.schema, name: relation.identifier })
+          : null;
+    this.dbt.set(relation, key);
+    return key;
   }
 }
 
@@ -227,7 +237,7 @@ export function checkDbt(input: DbtCheckInput): DbtReport {
   const direct = new Set(report.nodes.map((n) => n.id));
   for (const n of report.nodes)
     if (n.verdict !== 'pass') n.downstream = downstreamOf(manifest, n.id).filter((d) => !direct.has(d.id));
-  report.nodes.sort((a, b) => rank(a.verdict) - rank(b.verdict) || a.id.localeCompare(b.id));
+  report.nodes.sort((a, b) => rank(a.verdict) - rank(b.verdict) || byLocale.compare(a.id, b.id));
   return report;
 }
 
@@ -298,12 +308,18 @@ function changedRelations(columns: DbtColumnLevel, touched: Map<string, PlanStep
   return out;
 }
 
-function relationColumns(model: SchemaModel): Map<string, Map<string, string>> {
+const columnsOfModel = new WeakMap<SchemaModel, ReadonlyMap<string, ReadonlyMap<string, string>>>();
+
+/** `schema.name` → its columns (name → type, in order) of a model's tables and views, made once per model. */
+function relationColumns(model: SchemaModel): ReadonlyMap<string, ReadonlyMap<string, string>> {
+  const known = columnsOfModel.get(model);
+  if (known) return known;
   const out = new Map<string, Map<string, string>>();
   for (const t of model.tables)
     out.set(`${t.key.schema}.${t.key.name}`, new Map(t.columns.map((c) => [c.name, c.type])));
   for (const v of model.views)
     out.set(`${v.key.schema}.${v.key.name}`, new Map(v.columns.map((c) => [c.name, c.type])));
+  columnsOfModel.set(model, out);
   return out;
 }
 
@@ -438,8 +454,8 @@ function columnFindings(
 }
 
 function columnExistedBefore(before: SchemaModel, key: string, column: string): boolean {
-  const rel = [...before.tables, ...before.views].find((r) => `${r.key.schema}.${r.key.name}` === key);
-  return !rel || rel.columns.some((c) => c.name === column);
+  const columns = relationColumns(before).get(key);
+  return !columns || columns.has(column);
 }
 
 /**

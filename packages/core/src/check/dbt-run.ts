@@ -1,7 +1,7 @@
-import type { Connection, Engine, QueryLineage, StatementDescription } from '../engine/engine';
+import type { Connection, Engine, LineageRole, QueryLineage, StatementDescription } from '../engine/engine';
 import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
-import type { SchemaModel } from '../schema/model';
+import { emptyModel, type SchemaModel } from '../schema/model';
 import type { VerifyProbe, VerifyResult } from '../runner/verify';
 import { checkDbt, columnsBefore, RelationIndex, relationsRead, touchedRelations, type DbtReport } from './dbt-check';
 import type { DbtManifest } from './dbt-manifest';
@@ -44,9 +44,9 @@ export interface DbtRun {
 
 /**
  * The dbt check of one release: reads what each node's compiled SQL names with the engine's parser (`LineageRole`),
- * and on the scratch copy reads the projects' tables and views before and after the plan and describes (parse and
- * analyse, never run) the compiled SQL of every node whose relations are all dbee's and that reads one the plan
- * touches. Without the diff role (no copy) or the lineage role, the report is at the object level, and says why.
+ * takes the projects' tables and views before the plan from the schema the scratch copy was made of, reads the copy's
+ * after it (their columns only: `DiffRole.introspectRelations`), and describes there (parse and analyse, never run)
+ * the compiled SQL of every node whose relations are all dbee's and that reads one the plan touches. Without the diff role (no copy) or the lineage role, the report is at the object level, and says why.
  */
 export function prepareDbtRun(
   engine: Engine,
@@ -64,42 +64,56 @@ export function prepareDbtRun(
   let lineage = new Map<string, QueryLineage | DbeeError>();
   const described = new Map<string, { before: StatementDescription; after: StatementDescription }>();
   let candidates: { id: string; sql: string }[] = [];
+  // The candidates' SQL texts that bound on the copy before the release.
+  let bound = new Set<string>();
   const path = engine.session.searchPath(projects.searchPath);
   const columnLevel = Boolean(engine.diff && engine.lineage);
-  const describeAll = async (conn: Connection) => {
-    if (!conn.describe) return [];
+  // Each distinct SQL text once (dbt projects repeat a model's SQL in tests and snapshots); after the release, only
+  // what bound before it (`settle` reads nothing else).
+  const describeAll = async (conn: Connection, only?: (sql: string) => boolean) => {
+    const out = new Map<string, StatementDescription>();
+    if (!conn.describe) return out;
     if (path) await conn.execute(path);
-    const out: StatementDescription[] = [];
-    for (const c of candidates) out.push(await conn.describe(c.sql));
+    for (const { sql } of candidates) if (!out.has(sql) && (!only || only(sql))) out.set(sql, await conn.describe(sql));
     return out;
   };
   return {
     manifest,
     probe: {
-      async before(conn) {
+      async before(conn, copied) {
         if (!columnLevel) return;
-        before = await engine.diff!.introspect(conn, { schemas: projects.schemas });
+        // The copy holds the schema it was made from (the target's, read from its catalog), so that is the columns
+        // before the release: not read again on the copy (every diff compares a model read there with one read here).
+        before = relationsIn(copied, projects.schemas);
         relations = new Set([
           ...projects.relations,
           ...[...before.tables, ...before.views].map((r) => `${r.key.schema}.${r.key.name}`),
         ]);
         index = new RelationIndex(relations, projects.searchPath);
-        lineage = await readLineage(engine, manifest, columnsBefore(before, index), mayRead(plan));
+        lineage = await readLineage(engine.lineage, manifest, columnsBefore(before, index), mayRead(plan));
         candidates = describable(manifest, index, lineage, plan);
         const was = await describeAll(conn);
-        candidates.forEach((c, i) => described.set(c.id, { before: was[i]!, after: was[i]! }));
+        bound = new Set([...was].flatMap(([sql, d]) => (d.ok ? [sql] : [])));
+        for (const c of candidates) {
+          const d = was.get(c.sql);
+          if (d) described.set(c.id, { before: d, after: d });
+        }
       },
       async after(conn) {
         if (!columnLevel || !before) return;
-        after = await engine.diff!.introspect(conn, { schemas: projects.schemas });
+        after = await readRelations(engine, conn, projects.schemas);
         if (projects.newVersionSchemas?.length)
           next = newVersionShape(
             after,
-            await engine.diff!.introspect(conn, { schemas: projects.newVersionSchemas }),
+            await readRelations(engine, conn, projects.newVersionSchemas),
             projects.schemas,
           );
-        const is = await describeAll(conn);
-        candidates.forEach((c, i) => described.set(c.id, { before: described.get(c.id)!.before, after: is[i]! }));
+        const is = await describeAll(conn, (sql) => bound.has(sql));
+        for (const c of candidates) {
+          const was = described.get(c.id);
+          const now = is.get(c.sql);
+          if (was && now) described.set(c.id, { before: was.before, after: now });
+        }
       },
     },
     result(plan, verified) {
@@ -155,6 +169,18 @@ export function prepareDbtRun(
   };
 }
 
+/** The copy's tables and views in `schemas`, their columns only where the engine reads just those. */
+function readRelations(engine: Engine, conn: Connection, schemas: string[]): Promise<SchemaModel> {
+  const diff = engine.diff!;
+  return diff.introspectRelations ? diff.introspectRelations(conn, { schemas }) : diff.introspect(conn, { schemas });
+}
+
+/** The tables and views of `model` in `schemas`: what the dbt check reads of a model. */
+function relationsIn(model: SchemaModel, schemas: readonly string[]): SchemaModel {
+  const inScope = (r: { key: { schema: string } }) => schemas.includes(r.key.schema);
+  return { ...emptyModel(), tables: model.tables.filter(inScope), views: model.views.filter(inScope) };
+}
+
 /**
  * The tables as the new version schemas show them (each view `sales_v2.orders` standing for `sales.orders`): what the
  * models meet once the release is completed and the old columns go.
@@ -169,43 +195,55 @@ function newVersionShape(after: SchemaModel, versions: SchemaModel, schemas: rea
   return { ...after, views: [...after.views, ...views] };
 }
 
-/** Every judged node's compiled SQL through the engine's parser (an error kept for the node, never thrown). */
+/**
+ * Every judged node's compiled SQL through the engine's parser (an error kept for the node, never thrown), each distinct
+ * SQL text once: nodes that share a text share its reading (it depends on nothing else than the text and `columnsOf`).
+ */
 export async function readLineage(
-  engine: Engine,
+  role: LineageRole | undefined,
   manifest: DbtManifest,
-  columnsOf: Parameters<NonNullable<Engine['lineage']>['read']>[1],
+  columnsOf: Parameters<LineageRole['read']>[1],
   worth: (sql: string) => boolean = () => true,
 ): Promise<Map<string, QueryLineage | DbeeError>> {
   const out = new Map<string, QueryLineage | DbeeError>();
-  if (!engine.lineage) return out;
+  if (!role) return out;
+  const read = new Map<string, QueryLineage | DbeeError>();
   for (const node of manifest.nodes.values()) {
-    if (!node.compiledCode || node.language !== 'sql' || /\{\{|\{%/.test(node.compiledCode)) continue;
-    if (!worth(node.compiledCode)) continue;
-    try {
-      out.set(node.uniqueId, await engine.lineage.read(node.compiledCode, columnsOf));
-    } catch (e) {
-      if (!(e instanceof DbeeError)) throw e;
-      out.set(node.uniqueId, e);
+    const sql = node.compiledCode;
+    if (!sql || node.language !== 'sql' || /\{\{|\{%/.test(sql)) continue;
+    let lineage = read.get(sql);
+    if (!lineage) {
+      if (!worth(sql)) continue;
+      try {
+        lineage = await role.read(sql, columnsOf);
+      } catch (e) {
+        if (!(e instanceof DbeeError)) throw e;
+        lineage = e;
+      }
+      read.set(sql, lineage);
     }
+    out.set(node.uniqueId, lineage);
   }
   return out;
 }
 
 /**
- * Whether a node's SQL can read what the plan changes, before it is parsed: it names (as text, without case) a relation
- * a step touches. A plan whose steps are not all on named relations (a migration, an expand) may change any: every
- * node is read. Parsing only those keeps a release of a few tables cheap against a manifest of thousands of models;
- * a node left unread that still reaches a changed relation through a source is judged unknown, never passed.
+ * Whether a node's SQL can read what the plan changes, before it is parsed: it names a relation a step touches, as a
+ * whole name (without case; not followed or preceded by a letter, digit, `_` or `$`, so `orders` is not found in
+ * `orders_archive`). A plan whose steps are not all on named relations (a migration, an expand) may change any: every
+ * node is read. Parsing only those keeps a release of a few tables cheap against a manifest of thousands of models,
+ * and no verdict rests on it: a query reads a relation only by naming it, and a node left unread that still reaches a
+ * changed relation (through a source in its `depends_on`) is judged unknown, never passed.
  */
-function mayRead(plan: Plan): (sql: string) => boolean {
+export function mayRead(plan: Plan): (sql: string) => boolean {
   if (plan.steps.some((s) => s.action === 'migrate' || !s.objectKey.schema)) return () => true;
   const names = [
     ...new Set([...touchedRelations(plan.steps).keys()].map((k) => k.slice(k.indexOf('.') + 1).toLowerCase())),
   ];
-  return (sql) => {
-    const text = sql.toLowerCase();
-    return names.some((n) => text.includes(n));
-  };
+  if (!names.length) return () => false;
+  const alternatives = names.map((n) => n.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')).join('|');
+  const named = new RegExp(`(?<![A-Za-z0-9_$])(?:${alternatives})(?![A-Za-z0-9_$])`);
+  return (sql) => named.test(sql.toLowerCase());
 }
 
 /**

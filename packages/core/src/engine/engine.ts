@@ -491,6 +491,12 @@ export interface DiffRole {
    */
   introspect(conn: Connection, scope: SchemaScope, side?: Connection): Promise<SchemaModel>;
   /**
+   * The tables and views of some schemas with their columns' names and types as `introspect` reads them, and nothing
+   * else of the model (no constraints, indexes, routines, comments, dependencies...): fewer catalog queries, for a
+   * reader of columns only (the dbt check reads a scratch copy's after a release). Optional: `introspect` otherwise.
+   */
+  introspectRelations?(conn: Connection, scope: SchemaScope): Promise<SchemaModel>;
+  /**
    * One cheap catalog query whose answer changes whenever anything in `scope` changes; what `scope.manage` leaves
    * out (unmanaged grants, owners, comments, ignored objects) and what the engine makes on its own (internal
    * triggers, extension members) never changes it.

@@ -98,8 +98,8 @@ export async function prepareCompat(
     queries: queries !== null,
     dbt,
     probe: {
-      async before(conn) {
-        for (const p of probes) await p.before(conn);
+      async before(conn, copied) {
+        for (const p of probes) await p.before(conn, copied);
       },
       async after(conn) {
         for (const p of probes) await p.after(conn);

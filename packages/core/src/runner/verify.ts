@@ -56,7 +56,8 @@ export interface VerifyInput {
 
 /** See `VerifyInput.probe`. */
 export interface VerifyProbe {
-  before(conn: Connection): Promise<void>;
+  /** `copied`: the schema the copy was made from (the target's, as its catalog was read), which the copy now holds. */
+  before(conn: Connection, copied: SchemaModel): Promise<void>;
   after(conn: Connection): Promise<void>;
 }
 
@@ -102,12 +103,12 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     return { verified: true, problems: [], warnings: [], copied: 0, ran: 0, views: { compiled: 0, problems: [] } };
   const opened = await openCopy(input);
   if ('skipped' in opened) return none(opened.skipped);
-  const { shadow, copied } = opened;
+  const { shadow, copied, live } = opened;
   const sent = (step: PlanStep) =>
     stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));
   try {
     const conn = shadow.conn;
-    await input.probe?.before(conn);
+    await input.probe?.before(conn, live);
     const problems: DbeeError[] = [];
     const warnings: string[] = [];
     let path: string | null = null;
@@ -160,7 +161,8 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
 export async function openCopy(
   input: VerifyInput,
 ): Promise<
-  { shadow: { conn: Connection; dispose(): Promise<void> }; copied: number; widened: string[] } | { skipped: string }
+  | { shadow: { conn: Connection; dispose(): Promise<void> }; copied: number; widened: string[]; live: SchemaModel }
+  | { skipped: string }
 > {
   const { engine, plan } = input;
   const diff = requireRole(engine, 'diff', 'copy the target into a scratch database');
@@ -193,7 +195,7 @@ export async function openCopy(
     };
   }
   for (const sql of restore) await conn.execute(sql);
-  return { shadow, copied: copyStatements.length, widened };
+  return { shadow, copied: copyStatements.length, widened, live };
 }
 
 /**

@@ -60,6 +60,24 @@ type Row = Record<string, unknown>;
  * by PostgreSQL itself, with `search_path` set to `pg_catalog` so every name is qualified.
  */
 export async function introspect(conn: Connection, scope: IntrospectScope, side?: Connection): Promise<SchemaModel> {
+  return readModel(conn, scope, Object.keys(CATALOG_QUERIES) as (keyof CatalogRows)[], side);
+}
+
+/**
+ * The tables and views of `scope` with their columns (`DiffRole.introspectRelations`): `introspect`'s queries of
+ * schemas, tables and views alone, the rest of the model left empty.
+ */
+export async function introspectRelations(conn: Connection, scope: IntrospectScope): Promise<SchemaModel> {
+  return readModel(conn, scope, ['schemas', 'tables', 'views']);
+}
+
+/** The model built from the catalog queries `all` (the others' rows empty), shared with `side` when there is one. */
+async function readModel(
+  conn: Connection,
+  scope: IntrospectScope,
+  all: readonly (keyof CatalogRows)[],
+  side?: Connection,
+): Promise<SchemaModel> {
   const params = [scope.schemas.filter((s) => s !== 'dbee')];
   // One after the other on a session: a pg client runs one query at a time anyway, and queues are deprecated there.
   // With a second session, each runs its share at the same time (shares of about equal cost at 5,000 objects).
@@ -72,7 +90,6 @@ export async function introspect(conn: Connection, scope: IntrospectScope, side?
         rows[q] = (await c.query<Row>(CATALOG_QUERIES[q], UNSCOPED.has(q) ? undefined : params)).rows;
       return rows;
     });
-  const all = Object.keys(CATALOG_QUERIES) as (keyof CatalogRows)[];
   const shared = all.filter((q) => ON_SIDE.has(q));
   const own = all.filter((q) => !ON_SIDE.has(q));
   // A second session that fails (its lock lost, say) leaves its share to the first: what the loss means is for the
@@ -80,7 +97,8 @@ export async function introspect(conn: Connection, scope: IntrospectScope, side?
   const parts = side
     ? await Promise.all([read(conn, own), read(side, shared).catch(() => read(conn, shared))])
     : [await read(conn, all)];
-  const model = new ModelBuilder().build(Object.assign({}, ...parts) as CatalogRows);
+  const none = Object.fromEntries(Object.keys(CATALOG_QUERIES).map((q) => [q, []]));
+  const model = new ModelBuilder().build(Object.assign(none, ...parts) as CatalogRows);
   if (serverVersion) model.serverVersion = serverVersion;
   return restrictModel(model, scope.manage);
 }
