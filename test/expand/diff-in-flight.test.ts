@@ -146,5 +146,11 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
     // Against the sources, the release's new column is compared as it is: a default set by hand shows.
     const sources = await diff('--env', 'local');
     expect(sources.stdout).toContain('ALTER TABLE s.orders ALTER COLUMN total DROP DEFAULT');
+    // Status names the release in the same words, and its drift is the hand edit only.
+    const status = await run(w.root, 'status', { project: 's', env: 'local' }, vars);
+    expect(status.stdout).toContain(`pending: ${LINE.replace(/^.*not compared as differences: /, '')}`);
+    expect(status.stdout).toContain(
+      'drift: yes (the schemas changed outside dbee since the last deployment: table:s.customers)',
+    );
   });
 });

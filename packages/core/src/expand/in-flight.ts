@@ -168,8 +168,9 @@ function carrier(f: Found, name: string, kinds: string[]): { x: ExpandTable['col
 /** The change kinds `complete` makes (of those the expand rules take, `EXPAND_RULES`), each with its test. */
 const RULES: { [K in Change['kind']]?: Rule<ChangeOf<K>> } = {
   'rename-table': (c, of) => of(c.table)?.t.name === c.from,
+  // A renamed column is `renamed`, or `shadow` when its type or nullability changes too.
   'rename-column': (c, of) =>
-    of(c.table)?.t.columns.some((x) => x.kind === 'renamed' && x.from === c.from && x.name === c.to) ?? false,
+    of(c.table)?.t.columns.some((x) => x.kind !== 'added' && x.from === c.from && x.name === c.to) ?? false,
   'alter-column-type': (c, of) => {
     const s = carrier(of(c.table), c.column, ['shadow']);
     return !!s && s.x.type === c.to.type && s.live.type === c.to.type;
