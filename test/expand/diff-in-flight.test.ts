@@ -7,6 +7,7 @@ import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
 import { spawnDbee } from '../runner/helpers';
 import { inSession } from './sessions';
+import { RELEASE_V1, RELEASE_V2 } from './workspace';
 
 /**
  * `dbee diff` while a release of the expand-contract strategy is in flight on `local` (issue #55): dbee's own objects
@@ -25,31 +26,12 @@ environments:
     engine: postgres
     connection: ${server ? '{ url: "${INFLIGHT_QA_URL}" }' : '{ embedded: .dbee/qa }'}
 `;
-const v1 = {
-  's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
-  's/schema.sql': 'CREATE SCHEMA s;',
-  's/orders.sql':
-    'CREATE TABLE s.orders (id int PRIMARY KEY, price int NOT NULL, qty int NOT NULL, state text, amount int, label text, note text NOT NULL);',
-  's/customers.sql': 'CREATE TABLE s.customers (id int PRIMARY KEY, name text);',
-};
-/** Release 1: a rename, a new type, NOT NULL added, a column added and one dropped, a table created. */
-const v2 = {
-  's/db.yaml':
-    'version: 1\nname: s\nengine: postgres\nschemas: [s]\nrenames:\n  - { kind: column, schema: s, table: orders, from: state, to: status }\n',
-  's/orders.sql':
-    'CREATE TABLE s.orders (id int PRIMARY KEY, price int NOT NULL, qty int NOT NULL, status text, amount numeric(12,2), label text NOT NULL, total int NOT NULL);',
-  's/orders.expand.yaml': [
-    'columns:',
-    '  total:',
-    '    up: price * qty',
-    '  label:',
-    "    up: COALESCE(label, 'none')",
-    '  note:',
-    "    down: COALESCE(note, '')",
-    '',
-  ].join('\n'),
-  's/tags.sql': 'CREATE TABLE s.tags (id int PRIMARY KEY, tag text);',
-};
+const v1 = RELEASE_V1;
+/**
+ * Release 1: a rename, a new type, NOT NULL added, a column added and one dropped, a table created (here without a
+ * foreign key: the strategy makes a created table without its foreign keys, which a diff rightly lists).
+ */
+const v2 = { ...RELEASE_V2, 's/tags.sql': 'CREATE TABLE s.tags (id int PRIMARY KEY, tag text);' };
 const LINE =
   'in flight on local, not compared as differences: release 1 expanded: version schema s_v1, 2 shadow columns, 1 trigger, 1 new column, 1 new table; dbee complete s --env local or dbee abort s --env local';
 

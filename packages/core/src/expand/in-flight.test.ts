@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../schema/change';
-import type { Column, SchemaModel, Table, Trigger } from '../schema/model';
+import { emptyModel, type Column, type SchemaModel, type Table, type Trigger } from '../schema/model';
 import { ExpandDeclarations } from './declarations';
 import { planExpand } from './expand-plan';
 import { formatInFlight, inFlightOf, releaseMakes, withoutInFlight } from './in-flight';
@@ -40,21 +40,7 @@ const table = (columns: Column[]): Table => ({
     },
   ],
 });
-const model = (t: Table, triggers: Trigger[] = []): SchemaModel => ({
-  schemas: [],
-  tables: [t],
-  views: [],
-  routines: [],
-  triggers,
-  sequences: [],
-  types: [],
-  indexes: [],
-  comments: [],
-  privileges: [],
-  owners: [],
-  extensions: [],
-  defaultPrivileges: {},
-});
+const model = (t: Table, triggers: Trigger[] = []): SchemaModel => ({ ...emptyModel(), tables: [t], triggers });
 const T = { kind: 'table' as const, schema: 's', name: 't' };
 const trigger: Trigger = {
   key: { kind: 'trigger', schema: 's', name: '_dbee_sync_1', parent: 's.t' },
