@@ -17,7 +17,7 @@ import type { SchemaModel } from '../schema/model';
 import { ignorePattern, projectScope, type ManagedScope, type SchemaScope } from '../schema/managed-scope';
 import { compareEnvironments, environmentScope } from './environment-scope';
 import type { Change, RenameDeclaration } from '../schema/change';
-import { inFlightOf, releaseMakes, withoutInFlight, type InFlight } from '../expand/in-flight';
+import { inFlightOf, notRenamedAway, releaseMakes, withoutInFlight, type InFlight } from '../expand/in-flight';
 import { ExpandLedger, type ExpandRelease } from '../expand/phases';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelStarted } from './desired';
@@ -156,15 +156,16 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   const [read, built] = await Promise.all([settled(reading), desired.building ? settled(desired.building) : null]);
   if (built) desired.model = unsettled(built);
   const live = unsettled(read);
+  const here = live.release ? { environment: environment.name, ...inFlightOf(live.release) } : null;
   const inFlight = [
-    ...(live.release ? [{ environment: environment.name, ...inFlightOf(live.release) }] : []),
+    ...(here ? [here] : []),
     ...(desired.release ? [{ environment: desired.label.replace(/ \(.*$/, ''), ...inFlightOf(desired.release) }] : []),
   ];
   const sides = {
     project: target.name,
     from: `${environment.name} (${live.description})`,
     to: desired.label,
-    ...(live.pendingDrops ? { pendingDrops: live.pendingDrops } : {}),
+    ...(live.pendingDrops ? { pendingDrops: notRenamedAway(live.pendingDrops, here) } : {}),
     ...(inFlight.length ? { inFlight } : {}),
     start: { loaded },
   };

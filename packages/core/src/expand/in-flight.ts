@@ -30,6 +30,8 @@ export interface InFlight {
   createdTables: string[];
   /** `schema.table.name` of each constraint (or unique index) the release added, validated at complete. */
   constraints: string[];
+  /** `schema.table` (the old name) of each table renamed at complete. */
+  renamedTables: string[];
 }
 
 /**
@@ -57,7 +59,17 @@ export function inFlightOf(r: Pick<ExpandRelease, 'release' | 'phase' | 'plan'>)
     addedColumns: tables.flatMap((t) => t.columns.filter((c) => c.kind === 'added').map((c) => at(t, c.name))),
     createdTables: plan.tables.filter((t) => t.created).map((t) => `${t.schema}.${t.name}`),
     constraints: tables.flatMap((t) => t.constraints.map((k) => at(t, k.name))),
+    renamedTables: tables.filter((t) => t.newName !== t.name).map((t) => `${t.schema}.${t.name}`),
   };
+}
+
+/**
+ * The ledger's pending drops (deployed objects whose source is gone) less the tables the release renames: their
+ * source is there under the new name, and `complete` records it.
+ */
+export function notRenamedAway(pendingDrops: string[], f: InFlight | null | undefined): string[] {
+  const renamed = new Set((f?.renamedTables ?? []).map((t) => `table:${t}`));
+  return pendingDrops.filter((k) => !renamed.has(k));
 }
 
 /**

@@ -26,7 +26,7 @@ import { backupStamp } from '../plan/backup-stamp';
 import type { StatusOptions } from '../options';
 import { notifyDrift } from '../notify/drift-events';
 import { expandStatus, formatExpandStatus, type ExpandStatus } from './expand-contract';
-import { formatInFlight } from '../expand/in-flight';
+import { formatInFlight, notRenamedAway } from '../expand/in-flight';
 
 export type { StatusOptions };
 
@@ -169,7 +169,9 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         database: conn.description,
         lastDeployment: history[0] ?? null,
         pendingSteps: pendingSteps.filter((p) => selected(p.key)),
-        pendingDrops: removedObjects(model, deployed.get(target.name)!).filter(selected),
+        pendingDrops: notRenamedAway(removedObjects(model, deployed.get(target.name)!), expand?.inFlight).filter(
+          selected,
+        ),
         drift,
         backups,
         expand,
