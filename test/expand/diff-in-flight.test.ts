@@ -89,6 +89,9 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
       expect(envs.stdout).toContain('no differences');
       expect(envs.code).toBe(0);
     }
+    const markdown = await spawnDbee(w.root, ['diff', 's', '--env', 'local', '--format', 'markdown'], vars);
+    expect(await markdown.exit).toBe(0);
+    expect(markdown.output().stdout).toContain(`${LINE.replace(/^in/, 'In')}\n\nNo differences.`);
     const json = await spawnDbee(w.root, ['diff', 's', '--env', 'local', '--format', 'json'], vars);
     expect(await json.exit).toBe(0);
     expect(JSON.parse(json.output().stdout)).toMatchObject({
