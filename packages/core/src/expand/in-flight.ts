@@ -84,7 +84,7 @@ export function formatInFlight(f: InFlight, where = ''): string {
     ...n(f.triggers.length, 'trigger'),
     ...n(f.addedColumns.length, 'new column'),
     ...n(f.createdTables.length, 'new table'),
-    ...n(f.constraints.length, 'constraint', 'constraints').map((s) => `${s} not validated yet`),
+    ...n(f.constraints.length, 'constraint').map((s) => `${s} not validated yet`),
   ];
   return `release ${f.release} ${f.phase}: ${parts.join(', ')}; dbee complete${where} or dbee abort${where}`;
 }
