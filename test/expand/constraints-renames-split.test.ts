@@ -6,6 +6,7 @@ import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
 import { inSession } from './sessions';
+import { spawnDbee } from '../runner/helpers';
 
 /**
  * The other supported changes, without concurrency, on PGlite and the server: CHECK, foreign key and unique
@@ -131,6 +132,15 @@ describe.each([
     await expect(v0('INSERT INTO orders VALUES (3, 1, 0)')).rejects.toThrow(/orders_price_positive/);
     await expect(v1('INSERT INTO orders VALUES (3, 99, 5)')).rejects.toThrow(/orders_customer_fk/);
     await expect(v1("INSERT INTO customers (id, email) VALUES (5, 'ada@x')")).rejects.toThrow(/customers_email_key/);
+    // A diff against the sources (a CLI process) finds nothing: each of these changes is the release's, made at
+    // complete (the constraints validated, the table renamed: its old name is no pending drop either).
+    const p = await spawnDbee(w.root, ['diff', 's', '--env', env, '--fail-on-diff'], vars);
+    expect(await p.exit).toBe(0);
+    expect(p.output().stdout).toContain(
+      'release 1 expanded: version schema s_v1, 1 trigger, 2 new columns, 3 constraints',
+    );
+    expect(p.output().stdout).toContain('no differences');
+    expect(p.output().stdout).not.toContain('pending drop');
 
     const completed = await dbee('complete');
     expect(completed.stderr).toBe('');

@@ -6,6 +6,7 @@ import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
 import { inSession } from './sessions';
+import { RELEASE_V1, RELEASE_V2 } from './workspace';
 
 /**
  * The whole expand/contract lifecycle of one release, without concurrency, on PGlite and on the server, in pgroll's
@@ -23,30 +24,7 @@ environments:
     engine: postgres
     connection: { url: "\${EXPAND_TEST_URL}" }
 `;
-const v1 = {
-  's/db.yaml': 'version: 1\nname: s\nengine: postgres\nschemas: [s]\n',
-  's/schema.sql': 'CREATE SCHEMA s;',
-  's/orders.sql':
-    'CREATE TABLE s.orders (id int PRIMARY KEY, price int NOT NULL, qty int NOT NULL, state text, amount int, label text, note text NOT NULL);',
-  's/customers.sql': 'CREATE TABLE s.customers (id int PRIMARY KEY, name text);',
-};
-const v2 = {
-  's/db.yaml':
-    'version: 1\nname: s\nengine: postgres\nschemas: [s]\nrenames:\n  - { kind: column, schema: s, table: orders, from: state, to: status }\n',
-  's/orders.sql':
-    'CREATE TABLE s.orders (id int PRIMARY KEY, price int NOT NULL, qty int NOT NULL, status text, amount numeric(12,2), label text NOT NULL, total int NOT NULL);',
-  's/orders.expand.yaml': [
-    'columns:',
-    '  total:',
-    '    up: price * qty',
-    '  label:',
-    "    up: COALESCE(label, 'none')",
-    '  note:',
-    "    down: COALESCE(note, '')",
-    '',
-  ].join('\n'),
-  's/tags.sql': 'CREATE TABLE s.tags (id int PRIMARY KEY, order_id int REFERENCES s.orders (id), tag text);',
-};
+const [v1, v2] = [RELEASE_V1, RELEASE_V2];
 
 type Query = (sql: string) => Promise<Record<string, unknown>[]>;
 

@@ -14,9 +14,11 @@ import { loadModels, loadTarget, removedObjects, schemaOwners, type LoadedTarget
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
-import { ignorePattern, projectScope, type SchemaScope } from '../schema/managed-scope';
+import { ignorePattern, projectScope, type ManagedScope, type SchemaScope } from '../schema/managed-scope';
 import { compareEnvironments, environmentScope } from './environment-scope';
-import type { RenameDeclaration } from '../schema/change';
+import type { Change, RenameDeclaration } from '../schema/change';
+import { inFlightOf, notRenamedAway, releaseMakes, withoutInFlight, type InFlight } from '../expand/in-flight';
+import { ExpandLedger, type ExpandRelease } from '../expand/phases';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelStarted } from './desired';
 import { materializeRef } from './git-ref';
@@ -74,6 +76,11 @@ export interface DiffResult {
   dependencies?: DiffResult[];
   /** On a result in `dependencies`: the project it is a dependency of. */
   dependencyOf?: string;
+  /**
+   * The project's expand-contract release in flight on either side (an environment), with what it holds: its objects are
+   * not differences (see `livePlan`). Absent when no release is in flight.
+   */
+  inFlight?: (InFlight & { environment: string })[];
 }
 
 /**
@@ -105,16 +112,9 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
 
   // The target side first (it needs no lock): the sources' model, or another environment's live schema.
   // The target side's model is a thunk: a diff served from the cache never reads it.
-  let desired: {
-    model: (() => SchemaModel) | null;
-    /** The sources' model being read or built (a shadow database): the live side is read meanwhile. */
-    building?: Promise<() => SchemaModel>;
-    key: string;
-    label: string;
-    roles?: string[];
-  };
+  let desired: TargetSide;
   if (selectors.againstEnv) {
-    desired = { model: null, key: '', label: selectors.againstEnv };
+    desired = await otherEnvironment(ctx, engine, selectors.againstEnv, scope, target.name, envVsEnv);
   } else if (selectors.head) {
     const d = await desiredAtRef(ctx, selectors.head, selectors.env, target.name, !selectors.noCache);
     desired = { model: () => d.model, key: d.key, label: `sources at ${selectors.head}` };
@@ -130,19 +130,6 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     });
     desired = { model: null, building: d.model, key: d.key, label: 'sources' };
   }
-  if (selectors.againstEnv) {
-    const other = workspace.environment(selectors.againstEnv, ctx.env);
-    const read = await readLive(ctx, engine, other, scope, undefined, undefined, envVsEnv);
-    const roles = read.roles ? `:${rolesHash(read.roles)}` : '';
-    const model = read.model;
-    if (!model) throw new Error('unreachable: readLive returned no model');
-    desired = {
-      model: () => model,
-      key: `env:${other.name}:${read.fingerprint}${roles}`,
-      label: `${other.name} (${read.description})`,
-      ...(read.roles ? { roles: read.roles } : {}),
-    };
-  }
 
   // Against the sources, what the ledger records but the sources no longer hold (read in the same session).
   const pending =
@@ -150,77 +137,170 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
       ? undefined
       : async (conn: Connection) =>
           removedObjects(model, await openLedger(conn, engine.ledger).deployedState(target.name));
-  const reading = readLive(
-    ctx,
-    engine,
-    environment,
-    scope,
-    (fp, roles) => {
-      const key = diffKey(desired.key, roles ? `${fp}:${rolesHash(roles)}` : fp, mode);
+  const reading = readLive(ctx, engine, environment, scope, {
+    project: target.name,
+    cached: (fp, roles, release) => {
+      const key = diffKey(desired.key, liveKey(fp, roles, release), mode);
       return selectors.noCache ? null : readCachedDiff(workspace.root, key);
     },
     pending,
-    envVsEnv,
-    selectors.noCache
+    withRoles: envVsEnv,
+    lastOf: selectors.noCache
       ? undefined
       : (conn) =>
           openLedger(conn, engine.ledger)
             .lastFinishedSummary(target.name, environment.name)
             .catch(() => null),
-  );
+  });
   // Both sides at once; the sources' error first, as when the model was built before the live side was read.
   const [read, built] = await Promise.all([settled(reading), desired.building ? settled(desired.building) : null]);
   if (built) desired.model = unsettled(built);
   const live = unsettled(read);
-  const pendingDrops = live.pendingDrops ? { pendingDrops: live.pendingDrops } : {};
-  const key = diffKey(
-    desired.key,
-    live.roles ? `${live.fingerprint}:${rolesHash(live.roles)}` : live.fingerprint,
-    mode,
+  const here = live.release ? { environment: environment.name, ...inFlightOf(live.release) } : null;
+  const inFlight = [
+    ...(here ? [here] : []),
+    ...(desired.release ? [{ environment: desired.label.replace(/ \(.*$/, ''), ...inFlightOf(desired.release) }] : []),
+  ];
+  const sides = {
+    project: target.name,
+    from: `${environment.name} (${live.description})`,
+    to: desired.label,
+    ...(live.pendingDrops ? { pendingDrops: notRenamedAway(live.pendingDrops, here) } : {}),
+    ...(inFlight.length ? { inFlight } : {}),
+    start: { loaded },
+  };
+  if (live.cachedPlan) return { ...sides, plan: live.cachedPlan, cached: true };
+  const plan = livePlan(engine, live, desired, {
+    project: target.name,
+    ...mode,
+    renames: target.config.renames ?? [],
+    owners: envVsEnv ? (model.graph.manage?.owners ?? false) : scope.manage?.owners,
+    envVsEnv: envVsEnv ? { manage: model.graph.manage, grants: target.config.manage?.grants !== false } : null,
+    labels: [environment.name, desired.label.replace(/ \(.*$/, '')],
+    scope,
+    toSources: !selectors.againstEnv,
+  });
+  writeCachedDiff(
+    workspace.root,
+    diffKey(desired.key, liveKey(live.fingerprint, live.roles, live.release), mode),
+    plan,
   );
-  if (live.cachedPlan) {
-    return {
-      project: target.name,
-      from: `${environment.name} (${live.description})`,
-      to: desired.label,
-      plan: live.cachedPlan,
-      cached: true,
-      ...pendingDrops,
-      start: { loaded },
-    };
-  }
-  // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
-  let [from, to] = [live.model!, desired.model!()];
+  return { ...sides, plan, cached: false };
+}
+
+/** The side a diff goes to: the sources' model (a thunk, or being built), or another environment's live schema. */
+interface TargetSide {
+  model: (() => SchemaModel) | null;
+  /** The sources' model being read or built (a shadow database): the live side is read meanwhile. */
+  building?: Promise<() => SchemaModel>;
+  key: string;
+  label: string;
+  roles?: string[];
+  /** Another environment's release in flight (its model is then the release's old shape). */
+  release?: ExpandRelease;
+}
+
+/** `--against-env`: the other environment's live schema, read under its own lock; a release in flight there left out. */
+async function otherEnvironment(
+  ctx: OperationContext,
+  engine: Engine,
+  name: string,
+  scope: SchemaScope,
+  project: string,
+  envVsEnv: boolean,
+): Promise<TargetSide> {
+  const other = ctx.workspace.environment(name, ctx.env);
+  const read = await readLive(ctx, engine, other, scope, { project, withRoles: envVsEnv });
+  const model = read.model;
+  if (!model) throw new Error('unreachable: readLive returned no model');
+  const release = read.release;
+  return {
+    model: release ? () => withoutInFlight(model, release.plan, true) : () => model,
+    key: `env:${other.name}:${liveKey(read.fingerprint, read.roles, release)}`,
+    label: `${other.name} (${read.description})`,
+    ...(read.roles ? { roles: read.roles } : {}),
+    ...(release ? { release } : {}),
+  };
+}
+
+/**
+ * The plan from the live side to the target side. A release in flight on the live side is left out of it: against
+ * another environment, the live side is the release's old shape (`withoutInFlight` with its additions); against the
+ * sources, dbee's scaffolding is left out and the changes `complete` makes are not planned (`releaseMakes`).
+ */
+function livePlan(
+  engine: Engine,
+  live: LiveRead,
+  desired: TargetSide,
+  settings: PlanChangesSettings & {
+    envVsEnv: { manage: ManagedScope | undefined; grants: boolean } | null;
+    labels: [string, string];
+    scope: SchemaScope;
+    /** The target side is the sources (else another environment). */
+    toSources: boolean;
+  },
+): Plan {
+  const { envVsEnv, labels, scope, toSources, ...planSettings } = settings;
+  const release = live.release;
+  const sources = toSources ? againstSources(live.model!, release) : null;
+  const old = release ? withoutInFlight(live.model!, release.plan, true) : live.model!;
+  let [from, to] = [sources?.from ?? old, desired.model!()];
   let uncompared: string[] = [];
   if (envVsEnv)
-    ({ from, to, uncompared } = compareEnvironments(model.graph.manage, from, to, {
+    ({ from, to, uncompared } = compareEnvironments(envVsEnv.manage, from, to, {
       from: live.roles ?? [],
       to: desired.roles ?? [],
-      fromLabel: environment.name,
-      toLabel: desired.label.replace(/ \(.*$/, ''),
-      grants: target.config.manage?.grants !== false,
+      fromLabel: labels[0],
+      toLabel: labels[1],
+      grants: envVsEnv.grants,
     }));
-  const plan = {
+  // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
+  return {
     ...planChanges(engine, from, to, {
-      project: target.name,
-      ...mode,
+      ...planSettings,
+      ...(envVsEnv ? { renames: reachedRenames(planSettings.renames ?? [], to) } : {}),
       baseFingerprint: live.fingerprint,
-      renames: target.config.renames ?? [],
-      owners: envVsEnv ? (model.graph.manage?.owners ?? false) : scope.manage?.owners,
+      ...(sources?.skip ? { skip: sources.skip } : {}),
     }),
     baseScope: scope,
     ...(uncompared.length ? { uncompared } : {}),
   };
-  writeCachedDiff(workspace.root, key, plan);
-  return {
-    project: target.name,
-    from: `${environment.name} (${live.description})`,
-    to: desired.label,
-    plan,
-    cached: false,
-    ...pendingDrops,
-    start: { loaded },
-  };
+}
+
+/**
+ * The live side of a comparison with the sources, with the project's release in flight there (`release`, or null):
+ * without dbee's scaffolding, and the changes `complete` makes left out of the plan (`skip`). Diff and drift read a
+ * database with a release in flight through this one rule.
+ */
+export function againstSources(
+  live: SchemaModel,
+  release: Pick<ExpandRelease, 'plan'> | null,
+): { from: SchemaModel; skip?: (c: Change) => boolean } {
+  if (!release) return { from: live };
+  return { from: withoutInFlight(live, release.plan, false), skip: releaseMakes(release.plan, live) };
+}
+
+/**
+ * Between two environments, the project's renames that the target side has made (its table or column has the new
+ * name): the others are the sources' news to both sides (two environments before a release that renames, or one
+ * with it in flight), not a difference between them.
+ */
+function reachedRenames(renames: RenameDeclaration[], to: SchemaModel): RenameDeclaration[] {
+  const table = (schema: string, name: string | undefined) =>
+    to.tables.find((t) => t.key.schema === schema && t.key.name === name);
+  return renames.filter((r) =>
+    r.kind === 'table'
+      ? table(r.schema, r.to) !== undefined
+      : (
+          table(r.schema, r.table) ?? table(r.schema, renames.find((t) => t.kind === 'table' && t.from === r.table)?.to)
+        )?.columns.some((c) => c.name === r.to),
+  );
+}
+
+/** The live side's part of a diff's cache key: its fingerprint, its roles, and the release in flight there. */
+function liveKey(fingerprint: string, roles: string[] | undefined, release: ExpandRelease | null | undefined): string {
+  const flying = release ? `:release:${release.id}:${release.phase}` : '';
+  return `${roles ? `${fingerprint}:${rolesHash(roles)}` : fingerprint}${flying}`;
 }
 
 /**
@@ -395,47 +475,55 @@ async function desiredIn(
   return { workspace, environment, target, engine, models, desired };
 }
 
-/** Read a live schema under the lock: fingerprint first, then (unless `cached` answers) the full model. */
-async function readLive(
-  ctx: OperationContext,
-  engine: Engine,
-  environment: ReturnType<OperationContext['workspace']['environment']>,
-  scope: SchemaScope,
-  cached?: (fingerprint: string, roles?: string[]) => Plan | null,
-  pending?: (conn: Connection) => Promise<string[]>,
-  withRoles = false,
-  /** The summary of the project's last finished deployment on this environment (its recorded fingerprint). */
-  lastOf?: (conn: Connection) => Promise<DeploymentSummary | null>,
-): Promise<{
+/** What `readLive` read of one environment. */
+interface LiveRead {
   fingerprint: string;
   description: string;
   model?: SchemaModel;
   cachedPlan?: Plan;
   pendingDrops?: string[];
   roles?: string[];
-}> {
+  /** The project's release of the expand-contract strategy in flight there, or null. */
+  release: ExpandRelease | null;
+}
+
+/**
+ * Read a live schema under the lock: the project's release in flight and the fingerprint first, then (unless `cached`
+ * answers) the full model.
+ */
+async function readLive(
+  ctx: OperationContext,
+  engine: Engine,
+  environment: ReturnType<OperationContext['workspace']['environment']>,
+  scope: SchemaScope,
+  options: {
+    project: string;
+    cached?: (fingerprint: string, roles: string[] | undefined, release: ExpandRelease | null) => Plan | null;
+    pending?: (conn: Connection) => Promise<string[]>;
+    withRoles?: boolean;
+    /** The summary of the project's last finished deployment on this environment (its recorded fingerprint). */
+    lastOf?: (conn: Connection) => Promise<DeploymentSummary | null>;
+  },
+): Promise<LiveRead> {
+  const { cached, pending, lastOf } = options;
   return withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async (session) => {
       const { conn } = session;
       const pendingDrops = pending ? { pendingDrops: await pending(conn) } : {};
       const diff = requireRole(engine, 'diff', 'compute a diff');
-      const roles = withRoles && diff.roles ? await diff.roles(conn) : undefined;
+      const roles = options.withRoles && diff.roles ? await diff.roles(conn) : undefined;
       const withRoleList = roles ? { roles } : {};
+      const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(options.project) : null;
       // The fingerprint the project's last deployment here recorded, while the catalog has not changed since
       // (`liveFingerprint`); only where a cached plan may answer by it.
       const recorded = cached && lastOf ? await lastOf(conn) : null;
       const fingerprint = await liveFingerprint(diff, engine, conn, scope, recorded);
-      const hit = cached?.(fingerprint, roles);
-      if (hit) return { fingerprint, description: conn.description, cachedPlan: hit, ...pendingDrops, ...withRoleList };
-      return {
-        fingerprint,
-        description: conn.description,
-        // Its catalog queries shared with the lock's session (`DiffRole.introspect`).
-        model: await diff.introspect(conn, scope, sideSession(ctx, session)),
-        ...pendingDrops,
-        ...withRoleList,
-      };
+      const base = { fingerprint, description: conn.description, release, ...pendingDrops, ...withRoleList };
+      const hit = cached?.(fingerprint, roles, release);
+      if (hit) return { ...base, cachedPlan: hit };
+      // Its catalog queries shared with the lock's session (`DiffRole.introspect`).
+      return { ...base, model: await diff.introspect(conn, scope, sideSession(ctx, session)) };
     },
   );
 }
@@ -460,6 +548,8 @@ export interface PlanChangesSettings {
   renames?: RenameDeclaration[];
   /** Compare owners too (`manage: { owners: true }`). */
   owners?: boolean;
+  /** Changes left out of the plan: those a release in flight makes at complete (`releaseMakes`). */
+  skip?: (change: Change) => boolean;
 }
 
 /** Typed changes from `from` to `to` rendered into a plan (no source files: these steps come from comparing two models). */
@@ -472,15 +562,17 @@ export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, 
     baseFingerprint = null,
     renames = [],
     owners = false,
+    skip,
   } = settings;
   const diff = requireRole(engine, 'diff', 'compute a diff');
   to = forServer(to, from.serverVersion, diff.facts.privilegesSince);
-  const changes = diffModels(from, to, {
+  const all = diffModels(from, to, {
     renames,
     owners,
     sameViewDefinition: diff.sameViewDefinition,
     facts: diff.facts,
   });
+  const changes = skip ? all.filter((c) => !skip(c)) : all;
   const rendered = diff.renderChanges(changes, {
     from,
     to,

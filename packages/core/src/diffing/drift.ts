@@ -8,7 +8,8 @@ import { projectScope } from '../schema/managed-scope';
 import type { OperationContext } from '../context/operation-context';
 import { fullModels, hasExportedModels, schemaOwners } from '../context/load';
 import { desiredModelFor } from './desired';
-import { planChanges } from './diff-plan';
+import { againstSources, planChanges } from './diff-plan';
+import { ExpandLedger } from '../expand/phases';
 import { stillRecorded } from './recorded-fingerprint';
 import type { Settled } from '../background';
 
@@ -128,10 +129,14 @@ async function driftedObjects(
     desiredModelFor(ctx, { engine, environment, models: [...own], target: project }),
     diff.introspect(conn, projectScope(model.graph)),
   ]);
-  const steps = planChanges(engine, live, desired.model, {
+  // A release in flight is dbee's own work, not drift: compared as a diff compares it with the sources.
+  const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(project) : null;
+  const { from, skip } = againstSources(live, release);
+  const steps = planChanges(engine, from, desired.model, {
     project,
     renames: model.project.config.renames ?? [],
     owners: model.graph.manage?.owners,
+    ...(skip ? { skip } : {}),
   }).steps;
   if (!steps.length) return [];
   // The sources' checksum of each object, as a first deployment records it (no database read).

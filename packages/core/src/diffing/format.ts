@@ -1,3 +1,4 @@
+import { formatInFlight } from '../expand/in-flight';
 import type { PlanStep } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
 import { hazardLine } from '../schema/lint-rules';
@@ -33,6 +34,7 @@ export function formatDiffText(r: DiffResult, colour: boolean): string {
     lines.push(
       `  pending drop (source removed, no drop decision: deploy leaves it unless it plans ${r.project} by a diff): ${r.pendingDrops.join(', ')}`,
     );
+  for (const f of inFlightLines(r)) lines.push(`  ${f}`);
   for (const u of r.unplanned ?? []) lines.push(`  needs a migration: ${u.key}: ${u.reason}`);
   for (const u of r.plan.uncompared ?? []) lines.push(`  not compared: ${u}`);
   if (!r.plan.steps.length)
@@ -84,6 +86,7 @@ export function formatDiffJson(r: DiffResult): string {
     ...(r.pendingDrops ? { pendingDrops: r.pendingDrops } : {}),
     ...(r.unplanned ? { unplanned: r.unplanned } : {}),
     ...(r.plan.uncompared ? { uncompared: r.plan.uncompared } : {}),
+    ...(r.inFlight ? { inFlight: r.inFlight } : {}),
     ...(r.dependencies ? { dependencies: r.dependencies.map((d) => JSON.parse(formatDiffJson(d))) } : {}),
     hazards: [...new Set(r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind)))].sort(),
     steps: r.plan.steps.map((s) => ({
@@ -109,6 +112,7 @@ export function formatDiffMarkdown(r: DiffResult, graphCommand?: string): string
     `${r.from} → ${r.to}`,
     '',
   ];
+  for (const f of inFlightLines(r)) out.push(`${f.replace(/^in flight/, 'In flight')}`, '');
   if (r.unplanned?.length)
     out.push('Changes only a migration can make:', '', ...r.unplanned.map((u) => `- \`${u.key}\`: ${u.reason}`), '');
   if (r.plan.uncompared?.length) out.push('Not compared:', '', ...r.plan.uncompared.map((u) => `- ${u}`), '');
@@ -136,4 +140,15 @@ export function formatDiffMarkdown(r: DiffResult, graphCommand?: string): string
     out.push(`-- ${s.order}. ${s.action} ${s.key}`, ...s.statements.map((x) => x.trim() + ';'), '');
   out.push('```', '', '</details>', '');
   return out.join('\n');
+}
+
+/**
+ * One line per side with a release in flight: what it holds (dbee's own objects, not differences: `livePlan`) and
+ * the commands that end it.
+ */
+function inFlightLines(r: DiffResult): string[] {
+  return (r.inFlight ?? []).map(
+    (f) =>
+      `in flight on ${f.environment}, not compared as differences: ${formatInFlight(f, ` ${r.project} --env ${f.environment}`)}`,
+  );
 }

@@ -1,3 +1,4 @@
+import { inFlightOf, isInFlight, type InFlight } from '../expand/in-flight';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { bytesOf, durationMs } from '../config/schema';
 import { requireRole, type Connection, type Engine, type ExpandRole, type ExpandStatement } from '../engine/engine';
@@ -1298,6 +1299,8 @@ export interface ExpandStatus {
   lockRetries: number;
   changes: string[];
   backfills: { table: string; done: number; total: number; status: string; rowsPerSecond?: number; etaMs?: number }[];
+  /** What the release holds while it is in flight (`expand/in-flight.ts`, as `diff` names it); null once it ended. */
+  inFlight: InFlight | null;
 }
 
 /**
@@ -1322,6 +1325,7 @@ export async function expandStatus(
     startedAt: r.startedAt,
     lockRetries: r.lockRetries,
     changes: r.plan.summary,
+    inFlight: isInFlight(r.phase) ? inFlightOf(r) : null,
     backfills: backfills
       .filter((s) => s.id.startsWith(prefix))
       .map((s) => ({

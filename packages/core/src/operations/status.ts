@@ -26,6 +26,7 @@ import { backupStamp } from '../plan/backup-stamp';
 import type { StatusOptions } from '../options';
 import { notifyDrift } from '../notify/drift-events';
 import { expandStatus, formatExpandStatus, type ExpandStatus } from './expand-contract';
+import { formatInFlight, notRenamedAway } from '../expand/in-flight';
 
 export type { StatusOptions };
 
@@ -138,7 +139,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         ? await backfillStates(engine.backfill, conn, target.name, { ledgerSchema: engine.ledger.schema })
         : [];
       const expand = await expandStatus(conn, engine, target.name, backfills);
-      const inFlight = expand !== null && !['done', 'aborted'].includes(expand.phase);
+      const inFlight = expand?.inFlight != null;
       const pendingSteps = inFlight
         ? []
         : await pending(
@@ -168,7 +169,9 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
         database: conn.description,
         lastDeployment: history[0] ?? null,
         pendingSteps: pendingSteps.filter((p) => selected(p.key)),
-        pendingDrops: removedObjects(model, deployed.get(target.name)!).filter(selected),
+        pendingDrops: notRenamedAway(removedObjects(model, deployed.get(target.name)!), expand?.inFlight).filter(
+          selected,
+        ),
         drift,
         backups,
         expand,
@@ -314,10 +317,10 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       : '  never deployed\n',
   );
   if (r.expand) for (const line of formatExpandStatus(r.expand)) out.write(`  ${line}\n`);
-  const inFlight = r.expand !== null && !['done', 'aborted'].includes(r.expand.phase);
+  const inFlight = r.expand?.inFlight;
   out.write(
     inFlight
-      ? `  pending: release ${r.expand!.release} in flight: dbee complete or dbee abort\n`
+      ? `  pending: ${formatInFlight(inFlight, ` ${r.project} --env ${r.environment}`)}\n`
       : r.pendingSteps.length
         ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}${s.drift ? ` (drift: ${s.drift === 'changed' ? 'changed outside dbee' : 'made outside dbee'})` : ''}\n`).join('')}`
         : '  pending: nothing, up to date with the sources\n',

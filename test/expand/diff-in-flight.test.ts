@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { PgliteConnection, PgConnection } from '@dbee/postgres';
+import type { Connection } from '@dbee/core';
+import { tempWorkspace } from '../support/workspace';
+import { run } from '../support/run';
+import { scratchDatabase } from '../support/pg';
+import { spawnDbee } from '../runner/helpers';
+import { inSession } from './sessions';
+import { RELEASE_V1, RELEASE_V2 } from './workspace';
+
+/**
+ * `dbee diff` while a release of the expand-contract strategy is in flight on `local` (issue #55): dbee's own objects
+ * (the version schema, shadow columns, sync trigger, the checks that stand for NOT NULL) are not differences and no
+ * plan drops them, against the sources and against `qa` (which never had the release) in both directions; one line
+ * names the release and what it holds; a hand edit made meanwhile is still a difference. The diffs are processes of
+ * the real CLI; the setup runs in-process. PGlite and the server.
+ */
+const yaml = (server: boolean) => `version: 1
+defaultEnvironment: local
+environments:
+  local:
+    engine: postgres
+    connection: ${server ? '{ url: "${INFLIGHT_LOCAL_URL}" }' : '{ embedded: .dbee/local }'}
+  qa:
+    engine: postgres
+    connection: ${server ? '{ url: "${INFLIGHT_QA_URL}" }' : '{ embedded: .dbee/qa }'}
+`;
+const v1 = RELEASE_V1;
+/**
+ * Release 1: a rename, a new type, NOT NULL added, a column added and one dropped, a table created (here without a
+ * foreign key: the strategy makes a created table without its foreign keys, which a diff rightly lists).
+ */
+const v2 = { ...RELEASE_V2, 's/tags.sql': 'CREATE TABLE s.tags (id int PRIMARY KEY, tag text);' };
+const LINE =
+  'in flight on local, not compared as differences: release 1 expanded: version schema s_v1, 2 shadow columns, 1 trigger, 1 new column, 1 new table; dbee complete s --env local or dbee abort s --env local';
+
+describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s]', (backend) => {
+  const server = backend === 'postgres';
+  const w = tempWorkspace({ 'dbee.yaml': yaml(server), ...v1 });
+  let vars: NodeJS.ProcessEnv = {};
+  const drops: (() => Promise<void>)[] = [];
+  let open: () => Promise<Connection> = () => PgliteConnection.open(join(w.root, '.dbee', 'local'), 't');
+  const dbee = (command: 'deploy', extra: Record<string, unknown> = {}) =>
+    run(w.root, command, { project: 's', env: 'local', ...extra }, vars);
+  /** `dbee diff s <args> --fail-on-diff`, a process of the real CLI: exit code and output. */
+  const diff = async (...args: string[]) => {
+    const p = await spawnDbee(w.root, ['diff', 's', ...args, '--fail-on-diff'], vars);
+    const code = await p.exit;
+    return { code, ...p.output() };
+  };
+
+  beforeAll(async () => {
+    if (server) {
+      const [local, qa] = [await scratchDatabase('dbee_inflight'), await scratchDatabase('dbee_inflight')];
+      vars = { INFLIGHT_LOCAL_URL: local.url, INFLIGHT_QA_URL: qa.url };
+      drops.push(local.drop, qa.drop);
+      open = () => PgConnection.open({ connectionString: local.url }, 'scratch');
+    }
+    expect((await dbee('deploy')).code).toBe(0);
+    expect((await dbee('deploy', { env: 'qa' })).code).toBe(0);
+    for (const [f, text] of Object.entries(v2)) w.write(f, text);
+    const expanded = await dbee('deploy', { strategy: 'expand-contract' });
+    expect(expanded.stderr).not.toMatch(/error/);
+    expect(expanded.code).toBe(0);
+  });
+  afterAll(async () => {
+    for (const d of drops) await d();
+    w.remove();
+  });
+
+  it('lists none of the release: against the sources, and against an environment without it both ways', async () => {
+    // The sources are the release: what complete makes is not a difference either.
+    const sources = await diff('--env', 'local');
+    expect(sources.stderr).toBe('');
+    expect(sources.stdout).toContain(LINE);
+    expect(sources.stdout).not.toContain('_dbee');
+    expect(sources.stdout).toContain('no differences');
+    expect(sources.code).toBe(0);
+    // qa never had the release: local's old shape is qa's.
+    for (const sides of [
+      ['--env', 'local', '--against-env', 'qa'],
+      ['--env', 'qa', '--against-env', 'local'],
+    ]) {
+      const envs = await diff(...sides);
+      expect(envs.stderr).toBe('');
+      expect(envs.stdout.split('\n').filter((l) => l.includes('in flight'))).toEqual([`  ${LINE}`]);
+      expect(envs.stdout).not.toContain('_dbee');
+      expect(envs.stdout).toContain('no differences');
+      expect(envs.code).toBe(0);
+    }
+    const markdown = await spawnDbee(w.root, ['diff', 's', '--env', 'local', '--format', 'markdown'], vars);
+    expect(await markdown.exit).toBe(0);
+    expect(markdown.output().stdout).toContain(`${LINE.replace(/^in/, 'In')}\n\nNo differences.`);
+    const json = await spawnDbee(w.root, ['diff', 's', '--env', 'local', '--format', 'json'], vars);
+    expect(await json.exit).toBe(0);
+    expect(JSON.parse(json.output().stdout)).toMatchObject({
+      changes: 0,
+      inFlight: [
+        {
+          environment: 'local',
+          release: '1',
+          phase: 'expanded',
+          versionSchemas: ['s_v1'],
+          shadowColumns: ['s.orders._dbee_new_amount', 's.orders._dbee_new_label'],
+          triggers: ['s.orders'],
+        },
+      ],
+    });
+  });
+
+  it('still lists a hand edit made while the release is in flight', async () => {
+    await inSession(
+      open,
+      'CREATE INDEX orders_qty ON s.orders (qty)',
+      'ALTER TABLE s.customers ADD COLUMN hack int',
+      'ALTER TABLE s.orders ALTER COLUMN total SET DEFAULT 7',
+    );
+    for (const sides of [
+      ['--env', 'local'],
+      ['--env', 'local', '--against-env', 'qa'],
+    ]) {
+      const d = await diff(...sides);
+      expect(d.stdout).toContain(LINE);
+      expect(d.stdout).toContain('DROP INDEX s.orders_qty');
+      expect(d.stdout).toContain('ALTER TABLE s.customers DROP COLUMN hack');
+      expect(d.stdout).not.toContain('_dbee');
+      expect(d.stderr).toMatch(/difference\(s\) between local/);
+      expect(d.code).toBe(1);
+    }
+    // Against the sources, the release's new column is compared as it is: a default set by hand shows.
+    const sources = await diff('--env', 'local');
+    expect(sources.stdout).toContain('ALTER TABLE s.orders ALTER COLUMN total DROP DEFAULT');
+    // Status names the release in the same words, and its drift is the hand edit only.
+    const status = await run(w.root, 'status', { project: 's', env: 'local' }, vars);
+    expect(status.stdout).toContain(`pending: ${LINE.replace(/^.*not compared as differences: /, '')}`);
+    expect(status.stdout).toContain(
+      'drift: yes (the schemas changed outside dbee since the last deployment: table:s.customers)',
+    );
+  });
+});
