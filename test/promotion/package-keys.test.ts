@@ -111,5 +111,12 @@ describe.each(ENGINES)('a package deploys to each environment under its own sche
       expect(again.code, again.stdout + again.stderr).toBe(0);
       expect(again.stdout + again.stderr).toMatch(/nothing to deploy/i);
     }
+    // The reverse statements the package recorded on prod undo prod's objects (they were written from dev's names).
+    const undone = await dbee('rollback', { env: 'prod', package: pkg, assumeYes: true });
+    expect(undone.code, undone.stdout + undone.stderr).toBe(0);
+    const left = async (env: string) =>
+      (await query<{ n: number }>(env, "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'orders'"))[0]!.n;
+    expect(await left('prod')).toBe(0);
+    expect(await left('dev')).toBe(1);
   });
 });

@@ -101,6 +101,7 @@ describe('a package built once deploys to every environment under its own names'
     expect(prod.code, prod.stderr).toBe(0);
     const script = readFileSync(join(w.root, 'prod', 'deploy.btq'), 'utf8');
     expect(script).not.toContain('DEV_EDW');
+    expect(readFileSync(join(w.root, 'prod', 'rollback.btq'), 'utf8')).not.toContain('DEV_EDW');
     const ranProd = await runBteq(script, w.session.newSession());
     expect(ranProd.exitCode, ranProd.output.join('\n')).toBe(0);
     const keys = objectKeys(w, 'td-prod');

@@ -52,6 +52,7 @@ import {
 import { checksumStatements } from '../sources/checksum';
 import { checksNaming } from '../smoke/selection';
 import { expandPlaceholders } from '../sources/placeholders';
+import { packagedStep } from '../package/package-keys';
 import { runOrigin } from '../context/origin';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { gateCompensation } from '../pipeline/compensation';
@@ -1300,7 +1301,9 @@ async function compensate(
   const key: ObjectKey = s.objectKey.startsWith('migration:')
     ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) }
     : safeParseKey(s.objectKey);
-  const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
+  const packaged = pkg
+    ? packagedStep(pkg.plan, s.objectKey, project, variables, engine.capabilities.keyNames)
+    : undefined;
   const reverse = await reverseOf(input, d, s, key, packaged, expand);
   const what = `step ${s.order} (${s.action} ${s.objectKey}) of deployment #${d.id}`;
   const action = inverseAction(s.action);

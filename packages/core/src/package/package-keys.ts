@@ -40,14 +40,15 @@ export interface KeyTemplating {
 /**
  * The plan and release of a full-state package with its step keys as templates (see above), and the keys that could
  * not be, recorded per project in `release.variables[project].boundKeys`. An incremental or gap package is returned
- * as is: its SQL is rendered with one environment's values, which it is bound to already (`renderedWith`).
+ * as is: its SQL is rendered with one environment's values, which it is bound to already (`renderedWith`); so is an
+ * expand-contract one, whose desired model holds that environment's names.
  */
 export function templateKeys(
   plan: Plan,
   release: ReleaseInfo,
   how: KeyTemplating,
 ): { plan: Plan; release: ReleaseInfo } {
-  if (release.base || plan.baseFingerprint || plan.objectStates) return { plan, release };
+  if (release.base || release.expand || plan.baseFingerprint || plan.objectStates) return { plan, release };
   const bound = new Map<string, string[]>();
   const steps = plan.steps.map((step) => {
     const made = templateStep(step, plan.searchPaths?.[step.project] ?? [], how);
@@ -110,9 +111,12 @@ function reverseTemplate(statement: string, made: ReadonlyMap<string, string>, r
 }
 
 function expandsTo(template: string, variables: Readonly<Record<string, string>>, rules: KeyNameRules): string | null {
-  const names = placeholderNames([template]);
-  if (names.some((n) => variables[n] === undefined)) return null;
-  return keyName(expandText(template, variables, 'a key'), rules);
+  return defined(template, variables) ? keyName(expandText(template, variables, 'a key'), rules) : null;
+}
+
+/** Whether `variables` defines every placeholder of `text`. */
+function defined(text: string, variables: Readonly<Record<string, string>>): boolean {
+  return placeholderNames([text]).every((n) => variables[n] !== undefined);
 }
 
 /** Whether two templates make the same name whatever the values (checked with values no source would use). */
@@ -124,8 +128,9 @@ function sameTemplate(a: string, b: string, names: readonly string[], rules: Key
 
 /**
  * The package's plan with the keys of `variables`' environment: each name written as a template expanded and made a
- * key name by the engine's rules. A name whose variable the environment lacks stays a template (the package's
- * variable check refuses that environment before anything runs).
+ * key name by the engine's rules, and the reverse statements of those steps expanded (the ledger records a reverse
+ * as it will run). A name whose variable the environment lacks stays a template (the package's variable check refuses
+ * that environment before anything runs).
  */
 export function keysFor(
   plan: Plan,
@@ -143,7 +148,8 @@ export function keysFor(
       name: nameOf(step.objectKey.name),
     };
     if (step.objectKey.parent) key.parent = step.objectKey.parent.split('.').map(nameOf).join('.');
-    return { ...step, key: formatKey(key), objectKey: key };
+    const reverse = step.reverse?.map((sql) => (defined(sql, values) ? expandText(sql, values, step.key) : sql));
+    return { ...step, key: formatKey(key), objectKey: key, reverse: reverse ?? null };
   });
   return { ...plan, steps };
 }
@@ -191,4 +197,20 @@ export function packagePlanFor(
   if (problems.length)
     throw new DbeeAggregateError(`the package cannot be deployed to ${environment}; nothing was applied`, problems);
   return keysFor(pkg.plan, variables, rules);
+}
+
+/** The step of a package's plan that recorded `key` on an environment whose variables of `project` are `variables`. */
+export function packagedStep(
+  plan: Plan,
+  key: string,
+  project: string,
+  variables: Readonly<Record<string, string>>,
+  rules?: KeyNameRules,
+): PlanStep | undefined {
+  const exact = plan.steps.find((p) => p.key === key);
+  if (exact || !plan.steps.some((s) => s.key.includes('{{'))) return exact;
+  const mine = plan.steps.filter((s) => s.project === project);
+  const expanded = keysFor({ ...plan, steps: mine }, new Map([[project, variables]]), rules).steps;
+  const i = expanded.findIndex((s) => s.key === key);
+  return i < 0 ? undefined : mine[i];
 }
