@@ -111,8 +111,19 @@ function reverseTemplate(statement: string, made: ReadonlyMap<string, string>, r
 }
 
 function expandsTo(template: string, variables: Readonly<Record<string, string>>, rules: KeyNameRules): string | null {
-  return defined(template, variables) ? keyName(expandText(template, variables, 'a key'), rules) : null;
+  // The same few templates (`{{env}}_EDW`) recur in every step: each is expanded once per environment's variables.
+  let cache = expanded.get(variables);
+  if (!cache) expanded.set(variables, (cache = new Map()));
+  const id = `${rules.unquoted} ${rules.quoted} ${template}`;
+  let name = cache.get(id);
+  if (name === undefined) {
+    name = defined(template, variables) ? keyName(expandText(template, variables, 'a key'), rules) : null;
+    cache.set(id, name);
+  }
+  return name;
 }
+
+const expanded = new WeakMap<Readonly<Record<string, string>>, Map<string, string | null>>();
 
 /** Whether `variables` defines every placeholder of `text`. */
 function defined(text: string, variables: Readonly<Record<string, string>>): boolean {
