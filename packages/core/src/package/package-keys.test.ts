@@ -75,6 +75,11 @@ describe('package keys: templates at build, names of the target at deploy', () =
     const two = built(plan(ambiguous), { a: 'x', b: 'y', env: 'xy' });
     expect(two.plan.steps[0]!.key).toBe('table:xy.t');
     expect(two.release.variables.p!.boundKeys?.keys).toEqual(['table:xy.t']);
+    const both = step({ kind: 'table', schema: 'dev', name: 't' }, [
+      'CREATE TABLE dev.t (id int)',
+      "COMMENT ON TABLE dev.t IS 'made on {{env}}'",
+    ]);
+    expect(built(plan(both), { env: 'dev' }).release.variables.p!.boundKeys?.keys).toEqual(['table:dev.t']);
     const none = built(plan(hidden), { b: 'dev.log' });
     expect(none.plan.steps[0]!.key).toBe('table:dev.log');
     expect(none.release.variables.p!.boundKeys).toMatchObject({ environment: 'dev', keys: ['table:dev.log'] });

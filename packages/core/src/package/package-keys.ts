@@ -85,12 +85,12 @@ function templateStep(step: PlanStep, searchPath: readonly string[], how: KeyTem
     const lower = name.toLowerCase();
     if (!values.some((v) => lower.includes(v) || v.includes(lower))) return name;
     const matching = templates.filter((t) => expandsTo(t, variables, rules) === name);
-    // Two templates that give this name here but could differ elsewhere (`{{a}}{{b}}`, `{{c}}`): none is the name.
-    if (matching.length && matching.every((t) => sameTemplate(t, matching[0]!, names, rules))) {
-      made.set(name, matching[0]!);
-      return matching[0]!;
-    }
-    return literals.has(name) ? name : null;
+    if (!matching.length) return literals.has(name) ? name : null;
+    // Two templates that give this name here but could differ elsewhere (`{{a}}{{b}}`, `{{c}}`), or a template and the
+    // name written as is (`{{env}}.t` beside `dev.t`): which one the key comes from cannot be told.
+    if (literals.has(name) || !matching.every((t) => sameTemplate(t, matching[0]!, names, rules))) return null;
+    made.set(name, matching[0]!);
+    return matching[0]!;
   };
   const key: ObjectKey = { ...step.objectKey };
   const schema = key.schema ? nameOf(key.schema) : '';
