@@ -2,11 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { queryUrl, scratchDatabase } from '../support/pg';
-import { openEmbeddedFolder } from '../support/pglite';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
-import { ENGINES, type EngineName } from './helpers';
+import { ENGINES, type EngineName, environmentTargets, targetQuery } from './helpers';
 
 // A package built once deploys to every environment under that environment's names: project `sales` names its
 // schema `{{env}}_sales`, so the package's step keys keep the placeholder (`table:{{env}}_sales.orders`) and each
@@ -19,15 +17,8 @@ afterEach(async () => {
 });
 
 async function workspace(engine: EngineName) {
-  const target = new Map<string, string>();
-  for (const e of ['dev', 'prod']) {
-    if (engine === 'postgres') {
-      const db = await scratchDatabase(`dbee_pkgkeys_${e}`);
-      cleanups.push(db.drop);
-      target.set(e, db.url);
-    } else target.set(e, `.dbee/${e}`);
-  }
-  const key = engine === 'postgres' ? 'url' : 'embedded';
+  const { target, drops, key } = await environmentTargets(engine, ['dev', 'prod'], 'dbee_pkgkeys');
+  cleanups.push(...drops);
   const env = (name: string, value: string) => [
     `  ${name}:`,
     '    engine: postgres',
@@ -62,16 +53,7 @@ async function workspace(engine: EngineName) {
     rmSync(folder, { recursive: true, force: true });
   });
   const vars = { K_DEV: target.get('dev')!, K_PROD: target.get('prod')! };
-  const query = async <T = Record<string, unknown>>(e: string, sql: string): Promise<T[]> => {
-    const t = target.get(e)!;
-    if (engine === 'postgres') return queryUrl<T>(t, sql);
-    const c = await openEmbeddedFolder(join(w.root, t), 'test');
-    try {
-      return (await c.query(sql)).rows as T[];
-    } finally {
-      await c.close();
-    }
-  };
+  const query = targetQuery(engine, w.root, target);
   const dbee = (command: Parameters<typeof run>[1], options: Record<string, unknown>) =>
     run(w.root, command, { project: 'sales', ...options }, vars);
   return { dbee, query, pkg: join(folder, 'pkg') };

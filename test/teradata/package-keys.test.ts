@@ -1,40 +1,23 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runBteq } from '../../packages/teradata/testing';
-import { teradataWorkspace, type TeradataWorkspace } from './helpers';
+import { devAndProd, type TeradataWorkspace } from './helpers';
 
 // A package is built once and deployed to every environment: the example names its database `{{env}}_EDW`, so the
 // package's step keys stay templates (`table:{{env}}_EDW.CUSTOMERS`) and each environment's ledger gets its own
 // names (DEV_EDW on td-dev, PROD_EDW on td-prod), by `deploy --package` and by the package's BTEQ export alike.
 
 const opened: TeradataWorkspace[] = [];
-const folders: string[] = [];
 afterEach(() => {
   vi.useRealTimers();
   for (const w of opened.splice(0)) w.dispose();
-  for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
 });
-
-/** A package folder outside the workspace (the example project is the workspace's root). */
-function packageFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dbee-td-pkgkeys-'));
-  folders.push(dir);
-  return join(dir, 'pkg');
-}
 
 /** td-dev (DEV_EDW) and td-prod (PROD_EDW); `prodGates` adds prod's gates. */
 function workspace(prodGates = ''): TeradataWorkspace {
-  const w = teradataWorkspace({ databases: ['DEV_EDW', 'PROD_EDW', 'DBEE_LEDGER'] });
+  const w = devAndProd(prodGates);
   opened.push(w);
-  const connection = (db: string) =>
-    `    engine: teradata\n    connection:\n      host: fake\n      user: u\n      password: \${TD_PASSWORD}\n      database: ${db}\n`;
-  w.write(
-    'dbee.yaml',
-    `version: 1\ndefaultEnvironment: td-dev\nenvironments:\n  td-dev:\n${connection('DEV_EDW')}    variables:\n      env: DEV\n` +
-      `  td-prod:\n${connection('PROD_EDW')}    variables:\n      env: PROD\n${prodGates}`,
-  );
   return w;
 }
 
@@ -53,7 +36,7 @@ function objectKeys(w: TeradataWorkspace, environment: string): string[] {
 describe('a package built once deploys to every environment under its own names', () => {
   it('keeps template keys in the package; td-dev then td-prod each record their own names; smoke passes; again: nothing', async () => {
     const w = workspace();
-    const pkg = packageFolder();
+    const pkg = w.packageFolder();
     const built = await w.dbee('plan', { out: pkg });
     expect(built.code, built.stderr).toBe(0);
     const plan = readFileSync(join(pkg, 'plan.json'), 'utf8');
@@ -83,7 +66,7 @@ describe('a package built once deploys to every environment under its own names'
 
   it("the package's BTEQ export for td-prod records PROD_EDW keys (the promotion flow: td-dev by BTEQ, smoke by deploy)", async () => {
     const w = workspace('    gates:\n      requireTicket: true\n      promotedFrom: [td-dev]\n');
-    const pkg = packageFolder();
+    const pkg = w.packageFolder();
     expect((await w.dbee('plan', { out: pkg })).code).toBe(0);
     const dev = await w.dbee('plan', { format: 'bteq', out: 'dev', package: pkg });
     expect(dev.code, dev.stderr).toBe(0);
@@ -123,7 +106,7 @@ describe('a package built once deploys to every environment under its own names'
         .replace('      env: PROD\n', '      env: PROD\n      audit: PROD_EDW.AUDIT_LOG\n'),
     );
     w.write('schema/edw/tables/audit_log.sql', 'CREATE MULTISET TABLE {{audit}} (id INTEGER) PRIMARY INDEX (id);\n');
-    const pkg = packageFolder();
+    const pkg = w.packageFolder();
     expect((await w.dbee('plan', { out: pkg })).code).toBe(0);
     expect(JSON.parse(readFileSync(join(pkg, 'release.json'), 'utf8')).variables.edw.boundKeys.keys).toEqual([
       'table:DEV_EDW.AUDIT_LOG',
