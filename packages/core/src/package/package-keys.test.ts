@@ -66,6 +66,25 @@ describe('package keys: templates at build, names of the target at deploy', () =
     expect(prod.reverse).toEqual(['DROP TABLE "Prod_Sales".orders']);
   });
 
+  it("templates a routine's argument types of the project's schema, and its parent's names", () => {
+    const f = step(
+      { kind: 'function', schema: 'dev_s', name: 'f', args: ['dev_s.money_t', 'integer'] },
+      ['CREATE FUNCTION {{env}}_s.f(m {{env}}_s.money_t, n integer) RETURNS int LANGUAGE sql AS $$SELECT n$$'],
+      ['DROP FUNCTION dev_s.f(dev_s.money_t, integer)'],
+    );
+    const i = step({ kind: 'index', schema: 'dev_s', name: 'i', parent: 'dev_s.t' }, [
+      'CREATE INDEX i ON {{env}}_s.t (a)',
+    ]);
+    const made = built(plan(f, i), { env: 'dev' });
+    expect(made.plan.steps.map((s) => s.key)).toEqual([
+      'function:{{env}}_s.f({{env}}_s.money_t,integer)',
+      'index:{{env}}_s.i@{{env}}_s.t',
+    ]);
+    const prod = keysFor(made.plan, new Map([['p', { env: 'prod' }]])).steps;
+    expect(prod.map((s) => s.key)).toEqual(['function:prod_s.f(prod_s.money_t,integer)', 'index:prod_s.i@prod_s.t']);
+    expect(prod[0]!.reverse).toEqual(['DROP FUNCTION prod_s.f(prod_s.money_t, integer)']);
+  });
+
   it('binds a name two templates make here but could make differently elsewhere, and one no identifier shows', () => {
     const ambiguous = step({ kind: 'table', schema: 'xy', name: 't' }, [
       'CREATE TABLE {{a}}{{b}}.t (id int)',

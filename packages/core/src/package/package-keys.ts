@@ -96,11 +96,14 @@ function templateStep(step: PlanStep, searchPath: readonly string[], how: KeyTem
   const schema = key.schema ? nameOf(key.schema) : '';
   const name = nameOf(key.name);
   const parent = key.parent?.split('.').map(nameOf);
-  if (schema === null || name === null || parent?.includes(null)) return null;
+  // A routine's argument types may be the project's own (`dev_sales.money_t`).
+  const args = key.args?.map((a) => a.split('.').map(nameOf));
+  if (schema === null || name === null || parent?.includes(null) || args?.some((a) => a.includes(null))) return null;
   if (!made.size) return step;
   key.schema = schema;
   key.name = name;
   if (parent) key.parent = parent.join('.');
+  if (args) key.args = args.map((a) => a.join('.'));
   const reverse = step.reverse?.map((s) => (s.includes('{{') ? s : reverseTemplate(s, made, rules)));
   return { ...step, key: formatKey(key), objectKey: key, reverse: reverse ?? null };
 }
@@ -159,6 +162,7 @@ export function keysFor(
       name: nameOf(step.objectKey.name),
     };
     if (step.objectKey.parent) key.parent = step.objectKey.parent.split('.').map(nameOf).join('.');
+    if (step.objectKey.args) key.args = step.objectKey.args.map((a) => a.split('.').map(nameOf).join('.'));
     const reverse = step.reverse?.map((sql) => (defined(sql, values) ? expandText(sql, values, step.key) : sql));
     return { ...step, key: formatKey(key), objectKey: key, reverse: reverse ?? null };
   });
@@ -221,7 +225,7 @@ export function packagedStep(
   const exact = plan.steps.find((p) => p.key === key);
   if (exact || !plan.steps.some((s) => s.key.includes('{{'))) return exact;
   const mine = plan.steps.filter((s) => s.project === project);
-  const expanded = keysFor({ ...plan, steps: mine }, new Map([[project, variables]]), rules).steps;
-  const i = expanded.findIndex((s) => s.key === key);
+  const named = keysFor({ ...plan, steps: mine }, new Map([[project, variables]]), rules).steps;
+  const i = named.findIndex((s) => s.key === key);
   return i < 0 ? undefined : mine[i];
 }
