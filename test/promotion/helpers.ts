@@ -16,16 +16,7 @@ export const KEY = { DBEE_PROMOTION_KEY: 'a-test-secret-of-some-length-012345678
  * cannot be (their variable is unset). `gates` adds each environment's gates (YAML flow mappings).
  */
 export async function promotionWorkspace(engine: EngineName, envs: string[], gates: Record<string, string> = {}) {
-  const target = new Map<string, string>();
-  const drops: (() => Promise<void>)[] = [];
-  for (const e of envs) {
-    if (engine === 'postgres') {
-      const db = await scratchDatabase(`dbee_promo_${e}`);
-      drops.push(db.drop);
-      target.set(e, db.url);
-    } else target.set(e, `.dbee/${e}`);
-  }
-  const key = engine === 'postgres' ? 'url' : 'embedded';
+  const { target, drops, key } = await environmentTargets(engine, envs, 'dbee_promo');
   const yaml = [
     'version: 1',
     `defaultEnvironment: ${envs[0]}`,
@@ -48,16 +39,7 @@ export async function promotionWorkspace(engine: EngineName, envs: string[], gat
   });
   const vars = (...reachable: string[]): NodeJS.ProcessEnv =>
     Object.fromEntries(reachable.map((e) => [`P_${e.toUpperCase()}`, target.get(e)!]));
-  const query = async <T = Record<string, unknown>>(env: string, sql: string): Promise<T[]> => {
-    const t = target.get(env)!;
-    if (engine === 'postgres') return queryUrl<T>(t, sql);
-    const c = await openEmbeddedFolder(join(w.root, t), 'test');
-    try {
-      return (await c.query(sql)).rows as T[];
-    } finally {
-      await c.close();
-    }
-  };
+  const query = targetQuery(engine, w.root, target);
   /** Whether the project's table exists on `env`. */
   const deployed = async (env: string) =>
     (await query<{ n: number }>(env, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'a'"))[0]!.n > 0;
@@ -71,4 +53,35 @@ export async function promotionWorkspace(engine: EngineName, envs: string[], gat
     w.remove();
   };
   return { w, vars, query, deployed, dbee, cleanup };
+}
+
+/**
+ * Each environment's database: a scratch database named `<prefix>_<env>_...` on the server (`drops` gives them back),
+ * or a PGlite folder `.dbee/<env>`; `key` is the connection key that names it in dbee.yaml.
+ */
+export async function environmentTargets(engine: EngineName, envs: string[], prefix: string) {
+  const target = new Map<string, string>();
+  const drops: (() => Promise<void>)[] = [];
+  for (const e of envs) {
+    if (engine === 'postgres') {
+      const db = await scratchDatabase(`${prefix}_${e}`);
+      drops.push(db.drop);
+      target.set(e, db.url);
+    } else target.set(e, `.dbee/${e}`);
+  }
+  return { target, drops, key: engine === 'postgres' ? 'url' : 'embedded' };
+}
+
+/** Rows of `sql` on an environment's database (`environmentTargets`), read outside dbee. */
+export function targetQuery(engine: EngineName, root: string, target: ReadonlyMap<string, string>) {
+  return async <T = Record<string, unknown>>(env: string, sql: string): Promise<T[]> => {
+    const t = target.get(env)!;
+    if (engine === 'postgres') return queryUrl<T>(t, sql);
+    const c = await openEmbeddedFolder(join(root, t), 'test');
+    try {
+      return (await c.query(sql)).rows as T[];
+    } finally {
+      await c.close();
+    }
+  };
 }

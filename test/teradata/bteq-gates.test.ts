@@ -1,39 +1,22 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBteq } from '../../packages/teradata/testing';
-import { teradataWorkspace, type TeradataWorkspace } from './helpers';
+import { devAndProd, type TeradataWorkspace } from './helpers';
 
 // Issue #55: the BTEQ export is a deployment that BTEQ runs later, so the pipeline's gates judge it when dbee writes
 // it (the same `gatesBeforeLock` as `dbee deploy`), and the rows its script writes name the ticket and the package as
 // dbee deploy's rows do. On the Teradata test double (packages/teradata/testing), as every BTEQ test.
 
 const opened: TeradataWorkspace[] = [];
-const folders: string[] = [];
 afterEach(() => {
   for (const w of opened.splice(0)) w.dispose();
-  for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
 });
-
-/** A package folder outside the workspace (the example project is the workspace's root: a folder in it is sources). */
-function packageFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dbee-td-pkg-'));
-  folders.push(dir);
-  return join(dir, 'pkg');
-}
 
 /** td-dev, and td-prod (PROD_EDW) behind a ticket and a promotion from td-dev; `extra` adds to prod's gates. */
 function workspace(extra = ''): TeradataWorkspace {
-  const w = teradataWorkspace({ databases: ['DEV_EDW', 'PROD_EDW', 'DBEE_LEDGER'] });
+  const w = devAndProd(`    gates:\n      requireTicket: true\n      promotedFrom: [td-dev]\n${extra}`);
   opened.push(w);
-  const connection = (db: string) =>
-    `    engine: teradata\n    connection:\n      host: fake\n      user: u\n      password: \${TD_PASSWORD}\n      database: ${db}\n`;
-  w.write(
-    'dbee.yaml',
-    `version: 1\ndefaultEnvironment: td-dev\nenvironments:\n  td-dev:\n${connection('DEV_EDW')}    variables:\n      env: DEV\n` +
-      `  td-prod:\n${connection('PROD_EDW')}    variables:\n      env: PROD\n    gates:\n      requireTicket: true\n      promotedFrom: [td-dev]\n${extra}`,
-  );
   return w;
 }
 
@@ -52,7 +35,7 @@ describe('dbee plan --format bteq goes through the gates of the environment it i
     expect(fromSources.stderr).toMatch(/only accepts packages promoted from td-dev/);
     expect(existsSync(join(w.root, 'prod', 'deploy.btq'))).toBe(false);
 
-    const pkg = packageFolder();
+    const pkg = w.packageFolder();
     expect((await w.dbee('plan', { out: pkg })).code).toBe(0);
     const notPromoted = await w.dbee('plan', { ...prod, out: 'prod', ticket: 'CHG-7', package: pkg });
     expect(notPromoted.code, notPromoted.stderr).toBe(1);
@@ -70,7 +53,7 @@ describe('dbee plan --format bteq goes through the gates of the environment it i
         '      env: DEV\n    gates:\n      requireTicket: true\n',
       ),
     );
-    const pkg = packageFolder();
+    const pkg = w.packageFolder();
     expect((await w.dbee('plan', { out: pkg })).code).toBe(0);
     const exported = await w.dbee('plan', { format: 'bteq', out: 'dev', ticket: 'CHG-7', package: pkg });
     expect(exported.code, exported.stderr).toBe(0);
@@ -95,7 +78,7 @@ describe('dbee plan --format bteq goes through the gates of the environment it i
 
   it('refuses a script that could drop an existing object where prod requires a backup (the example drops its staging table)', async () => {
     const w = workspace('      requireBackup: true\n');
-    const pkg = packageFolder();
+    const pkg = w.packageFolder();
     expect((await w.dbee('plan', { out: pkg })).code).toBe(0);
     expect((await w.dbee('deploy', { package: pkg, assumeYes: true })).code).toBe(0);
     const r = await w.dbee('plan', { ...prod, out: 'prod', ticket: 'CHG-8', package: pkg });

@@ -41,6 +41,8 @@ export interface TeradataWorkspace {
   ledger(table: string): Record<string, unknown>[];
   /** Requests sent since `mark` (an index into the log), without driver escapes. */
   requestsSince(mark: number): string[];
+  /** A new package folder outside the workspace (the example project is its root: a folder in it is sources). */
+  packageFolder(): string;
   dispose(): void;
 }
 
@@ -62,6 +64,7 @@ export function teradataWorkspace(options: FakeSessionOptions = {}): TeradataWor
   const unregister = registerEngine('teradata', () =>
     createTeradataEngine({ loadDriver: () => driver, lockPollMs: 10 }),
   );
+  const outside: string[] = [];
   return {
     root,
     session,
@@ -75,11 +78,31 @@ export function teradataWorkspace(options: FakeSessionOptions = {}): TeradataWor
         .slice(mark)
         .map((l) => l.sql)
         .filter((s) => !s.startsWith('{fn')),
+    packageFolder: () => {
+      outside.push(mkdtempSync(join(tmpdir(), 'dbee-td-pkg-')));
+      return join(outside[outside.length - 1]!, 'pkg');
+    },
     dispose: () => {
       unregister();
-      rmSync(root, { recursive: true, force: true });
+      for (const dir of [root, ...outside]) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A workspace with td-dev (DEV_EDW, `env: DEV`) and td-prod (PROD_EDW, `env: PROD`) on one fake system: a package is
+ * built with td-dev and promoted to td-prod. `prod` adds lines to td-prod's entry (its gates).
+ */
+export function devAndProd(prod = ''): TeradataWorkspace {
+  const w = teradataWorkspace({ databases: ['DEV_EDW', 'PROD_EDW', 'DBEE_LEDGER'] });
+  const connection = (db: string) =>
+    `    engine: teradata\n    connection:\n      host: fake\n      user: u\n      password: \${TD_PASSWORD}\n      database: ${db}\n`;
+  w.write(
+    'dbee.yaml',
+    `version: 1\ndefaultEnvironment: td-dev\nenvironments:\n  td-dev:\n${connection('DEV_EDW')}    variables:\n      env: DEV\n` +
+      `  td-prod:\n${connection('PROD_EDW')}    variables:\n      env: PROD\n${prod}`,
+  );
+  return w;
 }
 
 /** The workspace's environment connects in ANSI mode (`tmode: ANSI`), as its fake system was made with. */

@@ -41,6 +41,8 @@ export const teradataCapabilities: EngineCapabilities = {
   transactionalDdl: false,
   // A REPLACE VIEW/MACRO/PROCEDURE over an object the ledger does not know would overwrite it without a trace.
   replaceConflicts: true,
+  // Names are case-insensitive, even quoted: object keys hold them upper case (parse/teradata-identifiers.ts).
+  keyNames: { unquoted: 'upper', quoted: 'upper' },
 };
 
 export interface TeradataEngineOptions {

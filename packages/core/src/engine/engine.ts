@@ -37,6 +37,18 @@ export interface EngineCapabilities {
    * `CREATE OR REPLACE` never conflicts (PostgreSQL).
    */
   replaceConflicts?: boolean;
+  /**
+   * How the parser writes a source's identifier in an object key: unquoted, and double-quoted. Default PostgreSQL's:
+   * an unquoted name folded to lower case, a quoted one kept as is. Teradata: upper case, quoted or not. A package
+   * keeps names made from `{{placeholders}}` as templates and makes each target's keys with this rule.
+   */
+  keyNames?: KeyNameRules;
+}
+
+/** See `EngineCapabilities.keyNames`. */
+export interface KeyNameRules {
+  unquoted: 'upper' | 'lower' | 'exact';
+  quoted: 'upper' | 'lower' | 'exact';
 }
 
 /** A held deployment lock. `release` is idempotent. */

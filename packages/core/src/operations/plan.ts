@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DbeeError } from '../errors';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { writePackage } from '../package/package';
+import { packagePlanFor, templateKeys } from '../package/package-keys';
 import { releasePlan } from '../package/release-plan';
 import { valuesHash, type ReleaseInfo } from '../package/release';
 import { placeholderNames } from '../sources/placeholders';
@@ -200,7 +201,15 @@ async function exportScripts(
     command: `plan --format ${format}`,
     options: { ticket: options.ticket, dryRun: false },
   });
-  const result = pkg ? pkg.plan : (await planOf(ctx, options, loaded)).plan;
+  // A package's keys as this environment names its objects (package/package-keys.ts).
+  const result = pkg
+    ? packagePlanFor(
+        pkg,
+        environment.name,
+        new Map(pkg.plan.projects.map((p) => [p, workspace.settings(workspace.project(p), environment).variables])),
+        engine.capabilities.keyNames,
+      )
+    : (await planOf(ctx, options, loaded)).plan;
   const rules = new ConflictRules(workspace, environment, undefined);
   refuseExport(ctx, loaded, result, rules);
   mkdirSync(dir, { recursive: true });
@@ -277,10 +286,16 @@ async function writePlanPackage(
       });
     release.expand = await packagedExpand(ctx, { engine, environment, models, target: target.name });
   }
-  const manifest = writePackage(dir, result, {
+  // Names made from placeholders stay templates: each environment the package deploys to makes its own keys.
+  const keyed = templateKeys(result, release, {
+    environment: environment.name,
+    variables: new Map(models.map((m) => [m.project.name, m.variables])),
+    rules: engine.capabilities.keyNames,
+  });
+  const manifest = writePackage(dir, keyed.plan, {
     toolVersion: ctx.toolVersion,
     sources: packaged.flatMap((m) => m.files),
-    release,
+    release: keyed.release,
     smoke: new Map(packaged.map((m) => [m.project.name, m.smoke])),
   });
   const from = release.base

@@ -11,6 +11,7 @@ import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { checksumStatements } from '../sources/checksum';
 import type { LoadedPackage } from './package';
+import { boundKeyProblems, keysFor } from './package-keys';
 import { valuesHash } from './release';
 
 /**
@@ -70,10 +71,15 @@ export interface PackagePlanInput {
  * since (then nothing is left: `gapAlreadyApplied`). Steps are numbered
  * 1..n again; incremental projects get the ledger's object state to record when they succeed.
  */
-export async function packagePlan(input: PackagePlanInput): Promise<Plan> {
+export async function packagePlan(given: PackagePlanInput): Promise<Plan> {
+  // The package's step keys as this environment names its objects (package-keys.ts).
+  const input = {
+    ...given,
+    pkg: { ...given.pkg, plan: keysFor(given.pkg.plan, given.variables, given.engine.capabilities.keyNames) },
+  };
   const { pkg, ledger, environment, deployed, variables } = input;
   const release = pkg.release;
-  const problems: DbeeError[] = [];
+  const problems: DbeeError[] = boundKeyProblems(release, environment.name, variables);
   for (const [project, v] of Object.entries(release?.variables ?? {})) {
     const values = variables.get(project) ?? {};
     const missing = v.names.filter((n) => values[n] === undefined);

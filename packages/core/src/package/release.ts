@@ -14,9 +14,21 @@ export interface ReleaseInfo {
   /**
    * Per project, the `{{variables}}` its sources and smoke checks use: names (a target environment must define
    * them all) and, for incremental packages, a hash of the values the statements were rendered with (their SQL is
-   * rendered from models built with them, so a target must have the same values).
+   * rendered from models built with them, so a target must have the same values). Step keys keep their
+   * placeholders too (`package-keys.ts`): each target makes its own.
    */
-  variables: Record<string, { names: string[]; renderedWith?: { environment: string; valuesHash: string } }>;
+  variables: Record<
+    string,
+    {
+      names: string[];
+      renderedWith?: { environment: string; valuesHash: string };
+      /**
+       * Full-state packages: step keys with a name made from a placeholder that dbee could not keep as a template
+       * (`package-keys.ts`), as `environment` names them, and the hash of its values: a target must have the same.
+       */
+      boundKeys?: { environment: string; valuesHash: string; keys: string[] };
+    }
+  >;
   /** Incremental packages: every object that differs between base and head, with both versions' statements. */
   preconditions: Precondition[];
   /** Each project's `dependsOn` at head: a dependency outside the package must already be deployed on the target. */

@@ -17,6 +17,7 @@ import { refuseUnmatched, selectsKey, type Selection } from '../../planner/selec
 import { InPlaceViews } from '../../runner/view-columns';
 import { checksumStatements } from '../../sources/checksum';
 import { expandPlaceholders } from '../../sources/placeholders';
+import { packagedStep } from '../../package/package-keys';
 import type { OperationContext } from '../../context/operation-context';
 import type { RollbackOptions } from '../../options';
 
@@ -423,7 +424,9 @@ async function compensate(
   const key: ObjectKey = s.objectKey.startsWith('migration:')
     ? { kind: 'migration', schema: '', name: s.objectKey.slice('migration:'.length) }
     : safeParseKey(s.objectKey);
-  const packaged = pkg?.plan.steps.find((p) => p.key === s.objectKey);
+  const packaged = pkg
+    ? packagedStep(pkg.plan, s.objectKey, project, variables, engine.capabilities.keyNames)
+    : undefined;
   const reverse = await reverseOf(input, d, s, key, packaged, expand);
   const what = `step ${s.order} (${s.action} ${s.objectKey}) of deployment #${d.id}`;
   const action = inverseAction(s.action);
