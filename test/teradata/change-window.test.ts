@@ -202,7 +202,7 @@ describe('B2: dbee unlock clears the lock row of a BTEQ script killed while it h
     const asked = await w.dbee('unlock');
     expect(asked.code).toBe(1);
     expect(asked.stdout).toMatch(
-      /td-dev: the deployment lock is held by DBEE@bteq \(pid 0\) since .*, deployment bteq-\d+, expires /,
+      /td-dev: the deployment lock is held by DBEE@bteq \(pid 0\) since .*, deployment bteq-\d+-[0-9a-f]+, expires /,
     );
     expect(asked.stderr).toMatch(/needs a confirmation/);
     expect(w.ledger('lock')).toHaveLength(1);

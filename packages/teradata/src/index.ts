@@ -79,7 +79,7 @@ export {
   TERADATA_LEDGER_DATABASE,
 } from './teradata-ledger';
 
-export { toBteq, toBteqRollback, bteqRequest, bteqReturnCode, BTEQ_LEDGER_FAILED } from './bteq/bteq';
+export { toBteq, toBteqRollback, bteqRequest, bteqReturnCode, BTEQ_LEDGER_FAILED, BTEQ_ID_TAKEN } from './bteq/bteq';
 export type { BteqOptions, BteqLedgerOptions } from './bteq/bteq';
 
 export {

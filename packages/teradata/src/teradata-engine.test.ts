@@ -26,6 +26,8 @@ describe('createTeradataEngine', () => {
     expect(engine.capabilities).toEqual({
       transactionalDdl: false,
       replaceConflicts: true,
+      // Teradata compares names case-blind: a key holds them upper-case, quoted or not (package keys per target).
+      keyNames: { quoted: 'upper', unquoted: 'upper' },
     });
   });
 

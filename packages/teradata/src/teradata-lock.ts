@@ -167,7 +167,7 @@ async function readHolder(conn: Connection, table: string, key: string): Promise
 
 /**
  * `dbee unlock`: the holder of the lock row `key` in the ledger database (`dbee deploy`, or a BTEQ script: owner host
- * `bteq`, token `bteq-<deployment id>`), or null when there is none (no row, or no lock table yet).
+ * `bteq`, token `bteq-<deployment id>-<plan checksum>`), or null when there is none (no row, or no lock table yet).
  */
 export async function teradataLockHolder(conn: Connection, database: string, key: string): Promise<LockHolder | null> {
   try {

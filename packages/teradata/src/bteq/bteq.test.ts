@@ -246,12 +246,16 @@ describe('toBteq', () => {
       ) UNIQUE PRIMARY INDEX ("lock_key");
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .LABEL LOCK_TABLE
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND ("expires_at" < CURRENT_TIMESTAMP(6) OR "owner_token" = 'bteq-42');
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND ("expires_at" < CURRENT_TIMESTAMP(6) OR "owner_token" = 'bteq-42-p-sum');
       .IF ERRORCODE <> 0 THEN .QUIT 16
-      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42', USER, 'bteq', NULL, 'bteq-42', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
+      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42-p-sum', USER, 'bteq', NULL, 'bteq-42-p-sum', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
       .IF ERRORCODE = 2801 THEN .QUIT 14
       .IF ERRORCODE <> 0 THEN .QUIT 16
 
+      .REMARK 'deployment 42: a row under this id that another release wrote stops the script (exit 13)'
+      SELECT 1 FROM DBEE_LEDGER."deployments" WHERE "id" = 42 AND NOT ("project" = 'edw' AND "environment" = 'prod' AND "kind" = 'deploy' AND "plan_checksum" = 'p-sum');
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT > 0 THEN .GOTO UNLOCK_13
       .REMARK 'checks before the first step'
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "checksum" <> 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -337,13 +341,13 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL DONE
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 0
 
       .LABEL CHANGED_1
       .REMARK 'PROD_EDW.ORDERS was deployed from another definition: a BTEQ script cannot change a table in place (it is written from the sources, without reading the target). Nothing was changed. Deploy this change with dbee deploy, which plans the ALTER TABLE steps, or write a migration.'
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 17
 
       .LABEL FAIL_1
@@ -356,7 +360,7 @@ describe('toBteq', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 17
 
       .LABEL FAIL_2
@@ -369,13 +373,18 @@ describe('toBteq', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 18
 
       .LABEL UNLOCK_16
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .LOGOFF
       .QUIT 16
+
+      .LABEL UNLOCK_13
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
+      .QUIT 13
       "
     `);
   });
@@ -617,11 +626,19 @@ describe('toBteqRollback', () => {
       ) UNIQUE PRIMARY INDEX ("lock_key");
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .LABEL LOCK_TABLE
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND ("expires_at" < CURRENT_TIMESTAMP(6) OR "owner_token" = 'bteq-42');
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND ("expires_at" < CURRENT_TIMESTAMP(6) OR "owner_token" = 'bteq-42-p-sum');
       .IF ERRORCODE <> 0 THEN .QUIT 16
-      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42', USER, 'bteq', NULL, 'bteq-42', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
+      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42-p-sum', USER, 'bteq', NULL, 'bteq-42-p-sum', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
       .IF ERRORCODE = 2801 THEN .QUIT 14
       .IF ERRORCODE <> 0 THEN .QUIT 16
+      .REMARK 'deployment 42: a row under this id that another release wrote stops the script (exit 13)'
+      SELECT 1 FROM DBEE_LEDGER."deployments" WHERE "id" = 42 AND NOT ("project" = 'edw' AND "environment" = 'prod' AND "kind" = 'deploy' AND "plan_checksum" = 'p-sum');
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT > 0 THEN .GOTO UNLOCK_13
+      .REMARK 'deployment 92: a row under this id that another release wrote stops the script (exit 13)'
+      SELECT 1 FROM DBEE_LEDGER."deployments" WHERE "id" = 92 AND NOT ("project" = 'edw' AND "environment" = 'prod' AND "kind" = 'rollback' AND "reverts" = 42);
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT > 0 THEN .GOTO UNLOCK_13
       .REMARK 'checks before anything is undone'
       SELECT 1 FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "step_order" = 1 AND "status" = 'applied';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -786,13 +803,13 @@ describe('toBteqRollback', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 0
 
       .LABEL ROWS_2
       .REMARK 'PROD_EDW.ORDERS holds rows written since deployment 42 (rows its backup does not hold, compared by content, or any row when nothing was copied): putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 18
 
       .LABEL FAIL_1
@@ -803,13 +820,13 @@ describe('toBteqRollback', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 17
 
       .LABEL KEEP_2
       .REMARK 'PROD_EDW.ORDERS holds rows and no backup exists: not dropped; the rollback stops here'
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 18
 
       .LABEL FAIL_2
@@ -820,13 +837,18 @@ describe('toBteqRollback', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LOGOFF
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .QUIT 18
 
       .LABEL UNLOCK_16
-      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42';
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .LOGOFF
       .QUIT 16
+
+      .LABEL UNLOCK_13
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
+      .QUIT 13
       "
     `);
   });

@@ -150,6 +150,37 @@ export const BTEQ_LOCKED = 14;
 export const BTEQ_LOCK_HOURS = 6;
 /** Return code when the logon failed or left no session (checked right after `.RUN FILE=<logon file>`). */
 export const BTEQ_LOGON_FAILED = 12;
+/**
+ * Return code when the ledger holds another release's deployment under this script's id (ids are the second the
+ * scripts were written: two exports in one second share one): the script stops before it changes anything, rather
+ * than take that deployment's "succeeded" (or its failed steps) for its own. Export the scripts again.
+ */
+export const BTEQ_ID_TAKEN = 13;
+
+/**
+ * The lock identity of a release's two scripts: its deployment id and its plan checksum, so that a script of another
+ * release written in the same second never takes this one's lock row for its own.
+ */
+function lockToken(deployed: number, planChecksum: string): string {
+  return `bteq-${deployed}-${planChecksum.slice(0, 12)}`;
+}
+
+/**
+ * Stop with {@link BTEQ_ID_TAKEN} when the ledger's row `id` is not this script's: `own` is the condition the script's
+ * own row meets (project, environment, kind, plan checksum).
+ */
+function idTaken(c: Ctx, id: number, own: Record<string, string | number>): string[] {
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const mine = Object.entries(own)
+    .map(([k, v]) => `${q(k)} = ${typeof v === 'number' ? v : quoteString(v)}`)
+    .join(' AND ');
+  return [
+    remark(`deployment ${id}: a row under this id that another release wrote stops the script (exit ${BTEQ_ID_TAKEN})`),
+    `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND NOT (${mine});`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT > 0 THEN .QUIT ${BTEQ_ID_TAKEN}`,
+  ];
+}
 
 /**
  * A request as BTEQ needs it: BTEQ ends a request at a `;` that is the last non-blank character of a line, so an
@@ -873,10 +904,13 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   );
 
   const failures: string[] = [];
+  const checksum = ledgerOptions?.planChecksum ?? sha256(JSON.stringify(plan.steps));
+  const token = lockToken(id, checksum);
   if (c.ledger && ledgerOptions) {
-    lines.push(...ensureLedger(c), ...acquireLock(c, `bteq-${id}`), '');
+    lines.push(...ensureLedger(c), ...acquireLock(c, token), '');
     lockedFrom = lines.length;
-    lines.push(...changedInPlace(c, steps, failures));
+    const own = { project, environment: ledgerOptions.environment, kind: 'deploy', plan_checksum: checksum };
+    lines.push(...idTaken(c, id, own), ...changedInPlace(c, steps, failures));
     lines.push(
       remark(
         `deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`,
@@ -892,7 +926,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       project,
       environment: ledgerOptions.environment,
       kind: 'deploy',
-      planChecksum: ledgerOptions.planChecksum ?? sha256(JSON.stringify(plan.steps)),
+      planChecksum: checksum,
       package: ledgerOptions.package ?? null,
       ticket: ledgerOptions.ticket ?? null,
       gitCommit: ledgerOptions.gitCommit ?? plan.sourceCommit ?? null,
@@ -1282,7 +1316,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
-  return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, `bteq-${id}`) : lines).join('\n') + '\n';
+  return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, token) : lines).join('\n') + '\n';
 }
 
 /**
@@ -1567,13 +1601,21 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const failures: string[] = [];
   // The deployment lock first (the checks below read what another deployment could be changing), then the checks.
   let lockedFrom = -1;
-  // One lock identity per release: the deploy script's (`bteq-<deployment id>`), so that the rollback of a deploy
+  // One lock identity per release: the deploy script's (`bteq-<deployment id>-<plan checksum>`), so that the rollback of a deploy
   // script that was killed holding the lock takes it over instead of waiting hours for its expiry.
-  const token = `bteq-${deployed}`;
+  const checksum = ledgerOptions?.planChecksum ?? sha256(JSON.stringify(plan.steps));
+  const token = lockToken(deployed, checksum);
   if (c.ledger) {
     // A rollback run where the deploy script never got far enough to make the ledger finds nothing applied.
     lines.push(...ensureLedger(c), ...acquireLock(c, token));
     lockedFrom = lines.length;
+    if (ledgerOptions) {
+      const mine = { project, environment: ledgerOptions.environment };
+      lines.push(
+        ...idTaken(c, deployed, { ...mine, kind: 'deploy', plan_checksum: checksum }),
+        ...idTaken(c, id, { ...mine, kind: 'rollback', reverts: deployed }),
+      );
+    }
     lines.push(...rollbackPreflight(c, steps, deployed, stamp, failures));
   }
   if (c.ledger && ledgerOptions) {
@@ -1586,7 +1628,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       project,
       environment: ledgerOptions.environment,
       kind: 'rollback',
-      planChecksum: ledgerOptions.planChecksum ?? sha256(JSON.stringify(plan.steps)),
+      planChecksum: checksum,
       package: ledgerOptions.package ?? null,
       ticket: ledgerOptions.ticket ?? null,
       gitCommit: null,
