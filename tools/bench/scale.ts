@@ -373,11 +373,13 @@ function scaleGoals(all: Figures[]): G.Goal[] {
     {
       label:
         "incremental deploy (model cached), 5,000 objects: <= 2x (its change set's floor + the smoke baseline's compiles)",
-      samples: at(5000, (x) => x.incrBudgets),
+      // incrBudgets are deploy / (2 x both): printed as deploy / both against 2, as the goal reads (and as
+      // `npm run bench` prints it at 1,005 objects).
+      samples: at(5000, (x) => x.incrBudgets.map((r) => 2 * r)),
       bound: 'max' as const,
-      limit: 1,
+      limit: 2,
       why: why(5000),
-      detail: 'figure = deploy / (2 x both)',
+      detail: 'figure = deploy / both',
     },
   ];
 }
