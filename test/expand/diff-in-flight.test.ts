@@ -109,6 +109,20 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
     });
   });
 
+  it('clone copies an expanded environment as it was before the release, and refuses to clone over one', async () => {
+    // local's old shape is qa's: nothing to copy, and none of dbee's work in progress reaches qa.
+    const copied = await spawnDbee(w.root, ['clone', 's', '--from', 'local', '--to', 'qa', '--assume-yes'], vars);
+    expect(await copied.exit, copied.output().stderr).toBe(0);
+    expect(copied.output().stdout + copied.output().stderr).toContain('copied as it was before the release');
+    expect(copied.output().stdout).not.toContain('_dbee');
+    expect((await diff('--env', 'qa', '--against-env', 'local')).code).toBe(0);
+    // Over local, a clone would drop what the release made: refused, the release still in flight.
+    const over = await spawnDbee(w.root, ['clone', 's', '--from', 'qa', '--to', 'local', '--assume-yes'], vars);
+    expect(await over.exit).toBe(1);
+    expect(over.output().stderr).toMatch(/local has release 1 of s in flight \(expanded\)/);
+    expect((await diff('--env', 'local')).stdout).toContain(LINE);
+  });
+
   it('still lists a hand edit made while the release is in flight', async () => {
     await inSession(
       open,

@@ -285,7 +285,7 @@ export function againstSources(
  * name): the others are the sources' news to both sides (two environments before a release that renames, or one
  * with it in flight), not a difference between them.
  */
-function reachedRenames(renames: RenameDeclaration[], to: SchemaModel): RenameDeclaration[] {
+export function reachedRenames(renames: RenameDeclaration[], to: SchemaModel): RenameDeclaration[] {
   const table = (schema: string, name: string | undefined) =>
     to.tables.find((t) => t.key.schema === schema && t.key.name === name);
   return renames.filter((r) =>

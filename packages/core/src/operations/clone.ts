@@ -4,7 +4,7 @@ import type { DeploySettings } from '../config/schema';
 import type { DbProject } from '../config/workspace';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
-import { planChanges } from '../diffing/diff-plan';
+import { planChanges, reachedRenames } from '../diffing/diff-plan';
 import { compareEnvironments, environmentScope } from '../diffing/environment-scope';
 import { formatDiffText } from '../diffing/format';
 import { requireRole, type Connection, type DiffRole, type Engine, type LockOwner } from '../engine/engine';
@@ -30,6 +30,8 @@ import {
 import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { checkTicket } from '../promotion/ticket';
 import { judgeSizeHazards } from './size-hazards';
+import { ExpandLedger } from '../expand/phases';
+import { formatInFlight, inFlightOf, withoutInFlight } from '../expand/in-flight';
 
 export type { CloneOptions };
 
@@ -48,7 +50,20 @@ async function readSide(
       const ledger = openLedger(conn, engine.ledger);
       const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
       const roles = diff.roles ? await diff.roles(conn) : [];
-      return { model: await diff.introspect(conn, scope), description: conn.description, state, roles };
+      const model = await diff.introspect(conn, scope);
+      // A release in flight there is copied as the shape `abort` would leave (as `diff --against-env` compares it):
+      // its version schema, shadow columns and triggers are dbee's own work in progress, not the environment's.
+      const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(project) : null;
+      if (release)
+        ctx.reporter.info(
+          `${environment.name}: ${formatInFlight(inFlightOf(release), ` ${project} --env ${environment.name}`)}; copied as it was before the release`,
+        );
+      return {
+        model: release ? withoutInFlight(model, release.plan, true) : model,
+        description: conn.description,
+        state,
+        roles,
+      };
     },
   );
 }
@@ -218,6 +233,17 @@ async function planClone(
   // Both sides read whole and compared by the env vs env rule, which names what it leaves out (as `diff
   // --against-env` does).
   const whole = environmentScope(scope);
+  // A release in flight on the target: cloning over it would drop what the release made and leave its ledger
+  // mid-release; it is completed or aborted first.
+  const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(project.name) : null;
+  if (release)
+    throw new DbeeError(
+      `${target.name} has release ${release.release} of ${project.name} in flight (${release.phase}): a clone would drop what it made`,
+      {
+        code: 'RELEASE_IN_FLIGHT',
+        hint: `finish it first: dbee complete ${project.name} --env ${target.name}, or dbee abort ${project.name} --env ${target.name}`,
+      },
+    );
   const live: SchemaModel = await diff.introspect(conn, whole);
   const fingerprint = await diff.fingerprint(conn, whole);
   const roles = diff.roles ? await diff.roles(conn) : [];
@@ -233,7 +259,8 @@ async function planClone(
       project: project.name,
       ...renderMode(settings),
       baseFingerprint: fingerprint,
-      renames: project.config.renames ?? [],
+      // Only the renames the source has made: the others are the sources' news to both environments.
+      renames: reachedRenames(project.config.renames ?? [], compared.to),
       owners: scope.manage?.owners,
     }),
     baseScope: whole,
