@@ -17,7 +17,7 @@ import { postgresLedger } from './postgres-ledger';
 import { postgresSmoke } from './postgres-smoke';
 import { advisoryLockHolder, fileLockHolder, takeAdvisoryLock, takeFileLock } from './postgres-lock';
 import { PostgresParser, readQueryLineage } from './parse';
-import { introspect, catalogVersion, fingerprint, fingerprints, stateFingerprints } from './introspect';
+import { introspect, catalogVersion, fingerprint, fingerprints, stateFingerprints, stateOf } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { sameViewDefinition } from './compare/same-view';
@@ -206,6 +206,7 @@ export function createPostgresEngine(): Engine {
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
+      stateOf,
       catalogVersion: (conn) => catalogVersion(conn),
       // Rows travel as JSON text, so that every type (arrays, ranges, composites) goes back as it came.
       copyRows: async (from, to, t, limit) => {
