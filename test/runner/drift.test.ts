@@ -1,4 +1,8 @@
+import { Client } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SCHEMAS_SQL } from '../../packages/postgres/src/introspect/catalog-queries';
+import { SERVER_URL } from '../support/pg';
+import { logRequests } from '../support/request-log';
 import { run } from '../support/run';
 import { ENGINES, type TestWorkspace } from './helpers';
 import { deployedShop } from './shop';
@@ -58,3 +62,50 @@ describe.each(ENGINES)('drift is a fact a deployment never writes over [%s]', (e
     expect(again.stdout).toContain('nothing to deploy');
   });
 });
+
+/**
+ * Issue #61: a database copied from a deployed one (`CREATE DATABASE ... TEMPLATE`, a restored snapshot) holds the same
+ * definitions under another identity (its fingerprint names the database). That is no drift: `status` says so, and a
+ * deployment there reads the live schema once, for its plan, not a second time to look for hand changes. Server only:
+ * a copied PGlite folder keeps its identity (same system identifier and database oid), so its fingerprint is equal.
+ */
+describe('a copy of a deployed database has not drifted [postgres]', () => {
+  it('status says no drift; a deployment of a changed table reads the live schema once', async () => {
+    const w = await deployedShop('postgres');
+    workspaces.push(w);
+    const url = new URL(String(w.target.vars.DBEE_RUNNER_URL));
+    const copy = `${url.pathname.slice(1)}_copy`;
+    await admin(`CREATE DATABASE ${copy} TEMPLATE ${url.pathname.slice(1)}`);
+    try {
+      url.pathname = `/${copy}`;
+      const vars = { DBEE_RUNNER_URL: url.toString() };
+      const status = await run(w.root, 'status', { project: 'shop', format: 'json' }, vars);
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout).drift).toMatchObject({ state: 'no', objects: [] });
+
+      // A column added in the table's source: the project is planned by a diff of the live schema.
+      w.write(
+        'shop/customers.sql',
+        'CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, note text);\n',
+      );
+      const log = logRequests();
+      const deployed = await run(w.root, 'deploy', { project: 'shop' }, vars).finally(log.restore);
+      expect(deployed.stderr).toBe('');
+      expect(deployed.code).toBe(0);
+      const schemaReads = log.events.filter((e) => e.kind === 'sent' && SCHEMAS_SQL.trim() === e.text.trim());
+      expect(schemaReads).toHaveLength(1);
+    } finally {
+      await admin(`DROP DATABASE IF EXISTS ${copy} WITH (FORCE)`);
+    }
+  });
+});
+
+async function admin(sql: string): Promise<void> {
+  const c = new Client({ connectionString: SERVER_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}

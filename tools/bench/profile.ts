@@ -1,17 +1,25 @@
 /**
- * Where dbee's time goes (issue #7 findings), without touching dbee's code: the PostgreSQL connection's `query`
- * and `execute` are wrapped in this process to time every round trip by kind (user DDL, BEGIN/COMMIT, ledger,
- * catalog reads, session settings); the rest of the wall time is JavaScript in this process (parsing, planning,
- * checksums, introspection post-processing). Also: the psql floor with one transaction per statement (what
+ * Where dbee's time goes (issue #7 findings), without touching dbee's code: the PostgreSQL connection's `query`,
+ * `execute`, `queryPrepared` and `executeBatch` are wrapped in this process to time every round trip by kind (user
+ * DDL, BEGIN/COMMIT, ledger, catalog reads, session settings); the wall time with no request in flight is JavaScript
+ * in this process (parsing, planning, checksums, introspection post-processing; what runs while a request is in flight
+ * is not in it). Also: the psql floor with one transaction per statement (what
  * dbee's default `transaction: object` costs at the server), dbee with `transaction: plan`, and the cost of
  * starting the CLI process.
  *
  *   node tools/run.js tools/bench/profile.ts [objects=1000] [--runs 3] [--requests FILE]
+ *   node tools/run.js tools/bench/profile.ts [objects=1000] --incremental [--runs 5] [--requests FILE] [--cpu-profile]
+ *
+ * `--incremental`: only the incremental deploy with the desired model cached (issue #61's goal), paired per run with
+ * its floor (the change set's `psql -1`, then the views its smoke baseline compiled, compiled again by psql, as
+ * `npm run bench` does): its round trips by kind, its JavaScript, and the ratio. With `--cpu-profile`, two more
+ * deploys after the timed ones are profiled in-process (node:inspector) and summarised.
  *
  * It ends with V8 CPU profiles (`node --cpu-prof`) of whole CLI processes (full deploy, no-op deploy, uncached
  * diff), summarised as self time by package/file and by function; the raw .cpuprofile files are kept in
  * $TMPDIR/dbee-bench-cpuprof (open them in Chrome DevTools).
  */
+import { Session } from 'node:inspector';
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +28,7 @@ import { PgConnection, createPostgresEngine, loadPostgresParser } from '@dbee/po
 import { applyChangeSet, generateChangeSet, generateProject } from './generate';
 import * as L from './lib';
 import { printProfile } from './cpu-profile';
+import { compileFloor } from './scale';
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--')) ?? 1000);
@@ -48,8 +57,12 @@ const kindOf = (sql: string): Kind => {
 interface Tally {
   ms: Map<Kind, number>;
   calls: Map<Kind, number>;
+  /** Time with at least one request in flight: requests on two sessions at once overlap, and their sum would not. */
+  busy: number;
 }
 let tally: Tally | null = null;
+let inFlight = 0;
+let busySince = 0;
 /** `--requests FILE`: every request of the measured runs, one line each (label, kind, ms, the statement's start). */
 const requestsFile = argv.includes('--requests') ? argv[argv.indexOf('--requests') + 1] : undefined;
 let requestLabel = '';
@@ -58,53 +71,63 @@ function logRequest(kind: string, ms: number, sql: string): void {
   const head = sql.replace(/\s+/g, ' ').trim().slice(0, 160);
   appendFileSync(requestsFile, `${requestLabel}\t${kind}\t${ms.toFixed(1)}\t${head}\n`);
 }
+/** One request timed into the tally under `kind`. */
+async function timed<T>(kind: Kind, logKind: string, text: () => string, send: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  if (inFlight++ === 0) busySince = t;
+  try {
+    return await send();
+  } finally {
+    const now = performance.now();
+    if (--inFlight === 0 && tally) tally.busy += now - Math.max(busySince, tallyStart);
+    if (tally) {
+      tally.ms.set(kind, (tally.ms.get(kind) ?? 0) + now - t);
+      tally.calls.set(kind, (tally.calls.get(kind) ?? 0) + 1);
+      logRequest(logKind, now - t, text());
+    }
+  }
+}
 function instrument(): void {
+  // queryPrepared: the catalog queries run as named prepared statements (fingerprint, catalog version, lookups).
   const proto = PgConnection.prototype as unknown as Record<
-    'query' | 'execute',
+    'query' | 'execute' | 'queryPrepared',
     (this: unknown, sql: string, ...rest: unknown[]) => Promise<unknown>
   >;
   // executeBatch: one request of many statements (runner/batch.ts), counted as one round trip.
   const batch = (
     PgConnection.prototype as unknown as { executeBatch: (this: unknown, statements: string[]) => Promise<unknown> }
   ).executeBatch;
-  (PgConnection.prototype as unknown as { executeBatch: unknown }).executeBatch = async function (
+  (PgConnection.prototype as unknown as { executeBatch: unknown }).executeBatch = function (
     this: unknown,
     statements: string[],
   ) {
-    const t = performance.now();
-    try {
-      return await batch.call(this, statements);
-    } finally {
-      if (tally) {
-        const k: Kind = 'batched requests (steps with their ledger rows, smoke baseline)';
-        tally.ms.set(k, (tally.ms.get(k) ?? 0) + performance.now() - t);
-        tally.calls.set(k, (tally.calls.get(k) ?? 0) + 1);
-        logRequest('batch', performance.now() - t, `[${statements.length} statements] ${statements.join('; ')}`);
-      }
-    }
+    return timed(
+      'batched requests (steps with their ledger rows, smoke baseline)',
+      'batch',
+      () => `[${statements.length} statements] ${statements.join('; ')}`,
+      () => batch.call(this, statements),
+    );
   };
-  for (const m of ['query', 'execute'] as const) {
+  for (const m of ['query', 'execute', 'queryPrepared'] as const) {
     const orig = proto[m];
-    proto[m] = async function (this: unknown, sql: string, ...rest: unknown[]) {
-      const t = performance.now();
-      try {
-        return await orig.call(this, sql, ...rest);
-      } finally {
-        if (tally) {
-          const k = kindOf(sql);
-          tally.ms.set(k, (tally.ms.get(k) ?? 0) + performance.now() - t);
-          tally.calls.set(k, (tally.calls.get(k) ?? 0) + 1);
-          logRequest(k, performance.now() - t, sql);
-        }
-      }
+    proto[m] = function (this: unknown, sql: string, ...rest: unknown[]) {
+      const k = kindOf(sql);
+      return timed(
+        k,
+        k,
+        () => sql,
+        () => orig.call(this, sql, ...rest),
+      );
     };
   }
 }
 
+let tallyStart = 0;
 async function measured<T>(f: () => Promise<T>, label = ''): Promise<{ wall: number; tally: Tally; value: T }> {
   requestLabel = label;
-  tally = { ms: new Map(), calls: new Map() };
+  tally = { ms: new Map(), calls: new Map(), busy: 0 };
   const t = performance.now();
+  tallyStart = t;
   const value = await f();
   const wall = performance.now() - t;
   const out = tally;
@@ -116,10 +139,8 @@ function report(label: string, runs: { wall: number; tally: Tally }[]): void {
   const wall = L.median(runs.map((r) => r.wall));
   const kinds = new Set(runs.flatMap((r) => [...r.tally.ms.keys()]));
   const rows: string[][] = [];
-  let db = 0;
   for (const k of kinds) {
     const ms = L.median(runs.map((r) => r.tally.ms.get(k) ?? 0));
-    db += ms;
     rows.push([
       k,
       L.fmtMs(ms),
@@ -128,10 +149,12 @@ function report(label: string, runs: { wall: number; tally: Tally }[]): void {
     ]);
   }
   rows.sort((a, b) => parseFloat(b[2]!) - parseFloat(a[2]!));
+  // Requests of two sessions at once overlap: the time with none in flight, not the wall less their sum.
+  const idle = L.median(runs.map((r) => r.wall - r.tally.busy));
   rows.push([
-    'JavaScript in-process (wall - round trips)',
-    L.fmtMs(wall - db),
-    `${((100 * (wall - db)) / wall).toFixed(0)}%`,
+    'JavaScript in-process (wall - time with a request in flight)',
+    L.fmtMs(idle),
+    `${((100 * idle) / wall).toFixed(0)}%`,
     '',
   ]);
   console.log(`\n${label}: median wall ${L.fmtMs(wall)} over ${runs.length} runs`);
@@ -166,6 +189,66 @@ async function cpuProfiles(ws: string, wsChanged: string, dir: string): Promise<
   await L.dropDb(d);
 }
 
+/** `--incremental`: the cached incremental deploy alone, paired with its floor (see the header). */
+async function incrementalOnly(ws: string, wsChanged: string, root: string, changes: string): Promise<void> {
+  const base = await L.createDb('prof_incr_base');
+  const env = { [L.envVar('d')]: L.dbUrl(base) };
+  await L.dbee(ws, 'deploy', { project: 'gen', env: 'd' }, env);
+  // The changed sources' desired model into the cache (a dry run plans by the same diff), then one warm deploy.
+  await L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd', dryRun: true, verify: false }, env);
+  const deployCopy = async (label: string) => {
+    const db = await L.createDb(label, base);
+    const r = await measured(
+      () => L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { [L.envVar('d')]: L.dbUrl(db) }),
+      label,
+    );
+    return { ...r, db };
+  };
+  await L.dropDb((await deployCopy('prof_incr_warm')).db);
+  const runs: { wall: number; tally: Tally }[] = [];
+  const ratios: number[] = [];
+  const floors: number[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const f = await L.createDb(`prof_incr_f_${run}`, base);
+    const floor = (await L.psqlFile(f, changes)).ms;
+    await L.dropDb(f);
+    const r = await deployCopy(`incremental-cached-${run}`);
+    const compiles = await compileFloor(r.db, root);
+    await L.dropDb(r.db);
+    runs.push(r);
+    floors.push(floor + compiles);
+    ratios.push(r.wall / (floor + compiles));
+    console.log(
+      `  run ${run}/${RUNS}: deploy ${L.fmtMs(r.wall)}, floor ${L.fmtMs(floor)} + compiles ${L.fmtMs(compiles)}: ${L.fmtRatio(r.wall / (floor + compiles))}; load ${L.load()}`,
+    );
+  }
+  report('dbee incremental deploy (in-process, desired model cached)', runs);
+  console.log(
+    `paired ratio deploy / (change-set floor + compiles): median ${L.fmtRatio(L.median(ratios))} (range ${L.fmtRatio(Math.min(...ratios))}-${L.fmtRatio(Math.max(...ratios))}); floor + compiles median ${L.fmtMs(L.median(floors))}`,
+  );
+  if (argv.includes('--cpu-profile')) {
+    const session = new Session();
+    session.connect();
+    const post = (method: string, params?: object) =>
+      new Promise<unknown>((res, rej) => session.post(method, params, (e, r) => (e ? rej(e) : res(r))));
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    const dbs: string[] = [];
+    for (let i = 1; i <= 2; i++) dbs.push(await L.createDb(`prof_incr_cpu_${i}`, base));
+    await post('Profiler.start');
+    for (const db of dbs)
+      await L.dbee(wsChanged, 'deploy', { project: 'gen', env: 'd' }, { [L.envVar('d')]: L.dbUrl(db) });
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    session.disconnect();
+    const file = join(tmpdir(), 'dbee-bench-incremental.cpuprofile');
+    writeFileSync(file, JSON.stringify(profile));
+    printProfile('2 incremental deploys, desired model cached (in-process)', file, 30);
+    for (const db of dbs) await L.dropDb(db);
+  }
+  await L.dropDb(base);
+  console.log(`load at end ${L.load()}`);
+}
+
 async function main(): Promise<void> {
   instrument();
   console.log(`dbee profile: ${N} objects, ${RUNS} runs; ${L.machine()}; load ${L.load()}`);
@@ -187,6 +270,12 @@ async function main(): Promise<void> {
     applyChangeSet(join(wsChanged, 'gen'), generateChangeSet(gen));
     const script = join(root, 'script.sql');
     writeFileSync(script, gen.script);
+    if (argv.includes('--incremental')) {
+      const changes = join(root, 'changes.sql');
+      writeFileSync(changes, generateChangeSet(gen).script);
+      await incrementalOnly(ws, wsChanged, root, changes);
+      return;
+    }
 
     if (argv.includes('--cpu-only')) {
       await cpuProfiles(ws, wsChanged, join(tmpdir(), 'dbee-bench-cpuprof'));

@@ -24,6 +24,7 @@ import {
   fingerprint,
   fingerprints,
   stateFingerprints,
+  stateOf,
 } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
@@ -214,6 +215,7 @@ export function createPostgresEngine(): Engine {
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
+      stateOf,
       catalogVersion: (conn) => catalogVersion(conn),
       // Rows travel as JSON text, so that every type (arrays, ranges, composites) goes back as it came.
       copyRows: async (from, to, t, limit) => {

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import type { Connection, Engine } from '../engine/engine';
+import type { Connection, DiffRole, Engine } from '../engine/engine';
 import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
 import type { PlanStep } from '../plan/plan';
 import { planFromSources, type DeployedState } from '../planner/planner';
@@ -107,8 +107,16 @@ export async function readDrift(
     return { project, state: 'no', recorded, live: recorded, since: last.id, ...none };
   const model = input.models.find((m) => m.project.name === project)!;
   const live = await diff.fingerprint(conn, projectScope(model.graph));
-  if (live === recorded) return { project, state: 'no', recorded, live, since: last.id, ...none };
+  // Equal definitions in another database (a copy of this one, a restored snapshot): no drift, nothing to diff.
+  if (live === recorded || sameState(diff, live, recorded))
+    return { project, state: 'no', recorded, live, since: last.id, ...none };
   return { project, state: 'yes', recorded, live, since: last.id, objects: await driftedObjects(ctx, input, model) };
+}
+
+/** Whether two fingerprints describe equal definitions, whichever databases they were read in (`DiffRole.stateOf`). */
+function sameState(diff: DiffRole, a: string, b: string): boolean {
+  const state = diff.stateOf?.(a) ?? null;
+  return state !== null && state === diff.stateOf!(b);
 }
 
 /** The objects of a drifted project that changed outside dbee, each with the diff's steps that put it back. */

@@ -523,6 +523,13 @@ export interface DiffRole {
    */
   stateFingerprints?(conn: Connection, scopes: readonly SchemaScope[]): Promise<StateFingerprints>;
   /**
+   * The state part of a fingerprint (`fingerprint`'s value without the database's identity, as `stateFingerprints`
+   * gives it), null for a value that is not one of this engine's fingerprints. Two fingerprints of equal states
+   * describe equal definitions: a database copied from a deployed one (a restored snapshot) has not drifted.
+   * Absent: fingerprints are compared whole.
+   */
+  stateOf?(fingerprint: string): string | null;
+  /**
    * A value much cheaper to read than `fingerprint` that changes whenever the fingerprint of any scope could (and more
    * often: any DDL in the database). Read before a fingerprint and recorded with it in the database's own ledger, an
    * equal value later means that fingerprint is still the live one there (diffing/recorded-fingerprint.ts). Never a

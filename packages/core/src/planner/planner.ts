@@ -275,6 +275,35 @@ export function objectStates(engine: Engine, model: ProjectModel, graph: ObjectG
   return Object.fromEntries([...steps, ...constraints].map((s) => [s.key, s.checksum]));
 }
 
+/**
+ * The checksum of an object's statements as `objectStep` plans them, computed once per object for the same statements
+ * and variables: a project planned by a diff hashes every object to find what changed, then again for the ledger
+ * states it records (`objectStates`), a thousand objects of normalised text each time. The statements are compared
+ * one by one (the same strings of the object's, not a copy: a comparison of references).
+ */
+const checksums = new WeakMap<
+  SourceObject,
+  { statements: readonly string[]; variables: Readonly<Record<string, string>>; checksum: string }
+>();
+
+function objectChecksum(
+  object: SourceObject,
+  statements: readonly string[],
+  variables: Readonly<Record<string, string>>,
+): string {
+  const known = checksums.get(object);
+  if (
+    known &&
+    known.variables === variables &&
+    known.statements.length === statements.length &&
+    known.statements.every((s, i) => s === statements[i])
+  )
+    return known.checksum;
+  const checksum = checksumStatements(statements, variables);
+  checksums.set(object, { statements, variables, checksum });
+  return checksum;
+}
+
 function objectStep(
   engine: Engine,
   object: SourceObject,
@@ -339,7 +368,7 @@ function objectStep(
       ? engine.catalog?.ensureSchema(object.key.name)
       : null;
   if (ensured) statements = [...ensured.statements, ...statements];
-  const checksum = checksumStatements(statements, variables);
+  const checksum = objectChecksum(object, statements, variables);
   const deployed = state.objects.get(object.id);
   if (deployed === checksum) return null;
   const creates = object.statements[0]?.action;

@@ -227,8 +227,18 @@ export async function stateFingerprints(
   const present = new Set(found.rows[0]?.names ?? []);
   const missingSchemas = schemas.filter((s) => !present.has(s));
   if (present.size === 0) return { states: scopes.map(() => EMPTY_STATE), missingSchemas };
-  const states = (await fingerprints(conn, scopes)).map((f) => f.replace(/^(pg\d+):[^:]*:/, '$1:'));
+  const states = (await fingerprints(conn, scopes)).map((f) => stateOf(f)!);
   return { states, missingSchemas };
+}
+
+/**
+ * A fingerprint of `fingerprints` without the database's identity (`pg3:<system>.<database>:<lines>:<hash>` ->
+ * `pg3:<lines>:<hash>`): the state `stateFingerprints` reads. Null for any other value (an older format, another
+ * engine's).
+ */
+export function stateOf(fingerprint: string): string | null {
+  const m = /^pg3:[^:]*:(\d+:[0-9a-f]+)$/.exec(fingerprint);
+  return m ? `pg3:${m[1]}` : null;
 }
 
 /** The state fingerprint of a scope without a line: none of its schemas exists (no line, the MD5 of nothing). */

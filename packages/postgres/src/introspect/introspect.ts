@@ -234,6 +234,14 @@ class ModelBuilder {
     return this.byOid.get(`${catalog}:${String(oid)}`);
   }
 
+  /** `formatKey` of a key of this model, once per key object: dependencies and sorting ask for each thousands of times. */
+  private readonly ids = new WeakMap<ObjectKey, string>();
+  private id(key: ObjectKey): string {
+    let id = this.ids.get(key);
+    if (id === undefined) this.ids.set(key, (id = formatKey(key)));
+    return id;
+  }
+
   private own(target: ObjectKey, owner: unknown): void {
     this.model.owners.push({ target, owner: str(owner) } satisfies Owner);
   }
@@ -639,7 +647,7 @@ class ModelBuilder {
   private buildDependencies(rows: Row[]): void {
     const seen = new Set<string>();
     const addKey = (list: ObjectKey[], key: ObjectKey, owner: string) => {
-      const id = `${owner}>${formatKey(key)}`;
+      const id = `${owner}>${this.id(key)}`;
       if (seen.has(id)) return;
       seen.add(id);
       list.push(key);
@@ -652,8 +660,8 @@ class ModelBuilder {
       const sub = Number(r.sub);
       switch (dependent.is) {
         case 'table': {
-          if (formatKey(ref.key) === formatKey(dependent.obj.key)) break;
-          const tableId = formatKey(dependent.obj.key);
+          if (this.id(ref.key) === this.id(dependent.obj.key)) break;
+          const tableId = this.id(dependent.obj.key);
           addKey(dependent.obj.dependsOn, ref.key, tableId);
           const col = sub > 0 ? dependent.columns.get(sub) : undefined;
           if (col) addKey(col.dependsOn, ref.key, `${tableId}#${col.name}`);
@@ -661,10 +669,10 @@ class ModelBuilder {
         }
         case 'view': {
           const v = dependent.obj;
-          if (formatKey(ref.key) === formatKey(v.key)) break;
-          addKey(v.dependsOn, ref.key, formatKey(v.key));
+          if (this.id(ref.key) === this.id(v.key)) break;
+          addKey(v.dependsOn, ref.key, this.id(v.key));
           if (ref.column !== undefined && (ref.entity.is === 'table' || ref.entity.is === 'view')) {
-            const id = `${formatKey(v.key)}>${formatKey(ref.key)}#${ref.column}`;
+            const id = `${this.id(v.key)}>${this.id(ref.key)}#${ref.column}`;
             if (!seen.has(id)) {
               seen.add(id);
               v.dependsOnColumns.push({ table: ref.key, column: ref.column });
@@ -673,31 +681,31 @@ class ModelBuilder {
           break;
         }
         case 'index':
-          if (formatKey(ref.key) !== formatKey(dependent.obj.table))
-            addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          if (this.id(ref.key) !== this.id(dependent.obj.table))
+            addKey(dependent.obj.dependsOn, ref.key, this.id(dependent.obj.key));
           break;
         case 'routine':
-          if (formatKey(ref.key) !== formatKey(dependent.obj.key))
-            addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          if (this.id(ref.key) !== this.id(dependent.obj.key))
+            addKey(dependent.obj.dependsOn, ref.key, this.id(dependent.obj.key));
           break;
         case 'trigger':
-          if (formatKey(ref.key) !== formatKey(dependent.obj.table))
-            addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          if (this.id(ref.key) !== this.id(dependent.obj.table))
+            addKey(dependent.obj.dependsOn, ref.key, this.id(dependent.obj.key));
           break;
         case 'type':
-          if (formatKey(ref.key) !== formatKey(dependent.obj.key))
-            addKey(dependent.obj.dependsOn, ref.key, formatKey(dependent.obj.key));
+          if (this.id(ref.key) !== this.id(dependent.obj.key))
+            addKey(dependent.obj.dependsOn, ref.key, this.id(dependent.obj.key));
           break;
         case 'domain-check':
-          if (formatKey(ref.key) !== formatKey(dependent.domain.key))
-            addKey(dependent.domain.dependsOn, ref.key, formatKey(dependent.domain.key));
+          if (this.id(ref.key) !== this.id(dependent.domain.key))
+            addKey(dependent.domain.dependsOn, ref.key, this.id(dependent.domain.key));
           break;
         case 'constraint': {
           const { table, obj } = dependent;
-          if (formatKey(ref.key) === formatKey(table.key) || ref.entity.is === 'index') break;
-          addKey(obj.dependsOn, ref.key, `${formatKey(table.key)}#${obj.name}`);
+          if (this.id(ref.key) === this.id(table.key) || ref.entity.is === 'index') break;
+          addKey(obj.dependsOn, ref.key, `${this.id(table.key)}#${obj.name}`);
           // A foreign key's referenced table is not something the table itself needs to be created.
-          if (obj.kind !== 'foreign-key') addKey(table.dependsOn, ref.key, formatKey(table.key));
+          if (obj.kind !== 'foreign-key') addKey(table.dependsOn, ref.key, this.id(table.key));
           break;
         }
         default:
@@ -775,7 +783,12 @@ class ModelBuilder {
   /** Deterministic order, whatever order the catalog returned rows in. */
   private sortAll(): void {
     const m = this.model;
-    const byKey = <T extends { key: ObjectKey }>(a: T, b: T) => cmp(formatKey(a.key), formatKey(b.key));
+    // Each list sorted by a text computed once per element, not twice per comparison.
+    const sortBy = <T>(list: T[], text: (x: T) => string) => {
+      const keyed = list.map((x) => ({ x, t: text(x) }));
+      keyed.sort((a, b) => cmp(a.t, b.t));
+      keyed.forEach((k, i) => (list[i] = k.x));
+    };
     for (const list of [
       m.schemas,
       m.extensions,
@@ -788,9 +801,11 @@ class ModelBuilder {
       m.types,
       m.indexes,
     ] as { key: ObjectKey }[][]) {
-      list.sort(byKey);
+      sortBy(list, (o) => this.id(o.key));
     }
-    const sortKeys = (keys: ObjectKey[]) => keys.sort((a, b) => cmp(formatKey(a), formatKey(b)));
+    const sortKeys = (keys: ObjectKey[]) => {
+      if (keys.length > 1) sortBy(keys, (k) => this.id(k));
+    };
     for (const t of m.tables) {
       t.constraints.sort((a, b) => cmp(a.name, b.name));
       sortKeys(t.dependsOn);
@@ -798,13 +813,12 @@ class ModelBuilder {
       for (const c of t.constraints) sortKeys(c.dependsOn);
     }
     for (const o of [...m.views, ...m.routines, ...m.triggers, ...m.types, ...m.indexes]) sortKeys(o.dependsOn);
-    for (const v of m.views)
-      v.dependsOnColumns.sort((a, b) => cmp(`${formatKey(a.table)}#${a.column}`, `${formatKey(b.table)}#${b.column}`));
+    for (const v of m.views) sortBy(v.dependsOnColumns, (d) => `${this.id(d.table)}#${d.column}`);
     const sub = (x: { target: ObjectKey; column?: string; constraint?: string; grantee?: string }) =>
-      `${formatKey(x.target)}|${x.column ?? ''}|${x.constraint ?? ''}|${x.grantee ?? ''}`;
-    m.comments.sort((a, b) => cmp(sub(a), sub(b)));
-    m.privileges.sort((a, b) => cmp(sub(a), sub(b)));
-    m.owners.sort((a, b) => cmp(formatKey(a.target), formatKey(b.target)));
+      `${this.id(x.target)}|${x.column ?? ''}|${x.constraint ?? ''}|${x.grantee ?? ''}`;
+    sortBy(m.comments, sub);
+    sortBy(m.privileges, sub);
+    sortBy(m.owners, (o) => this.id(o.target));
   }
 }
 
