@@ -7,7 +7,7 @@ import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
 import { spawnDbee } from '../runner/helpers';
 import { inSession } from './sessions';
-import { RELEASE_V1 } from './workspace';
+import { RELEASE_V1, LOCAL_AND_SERVER_YAML as WS } from './workspace';
 
 /**
  * A release of the expand-contract strategy that creates tables with foreign keys, one to a table that already exists
@@ -16,16 +16,6 @@ import { RELEASE_V1 } from './workspace';
  * abort drops the new tables with their keys; after complete `dbee diff --fail-on-diff` finds nothing. PGlite and the
  * server.
  */
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-  server:
-    engine: postgres
-    connection: { url: "\${EXPAND_TEST_URL}" }
-`;
 const V2 = {
   's/kinds.sql': 'CREATE TABLE s.kinds (id int PRIMARY KEY, name text);',
   's/tags.sql':
