@@ -6,7 +6,7 @@ import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
 import { inSession } from './sessions';
-import { RELEASE_V1, RELEASE_V2 } from './workspace';
+import { RELEASE_V1, RELEASE_V2, LOCAL_AND_SERVER_YAML as WS } from './workspace';
 
 /**
  * The whole expand/contract lifecycle of one release, without concurrency, on PGlite and on the server, in pgroll's
@@ -14,16 +14,6 @@ import { RELEASE_V1, RELEASE_V2 } from './workspace';
  * complete → the table has the new shape, the data survived. One release carries the five main changes: a column
  * added NOT NULL and computed from others, a rename, a type change, NOT NULL added, a column dropped.
  */
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-  server:
-    engine: postgres
-    connection: { url: "\${EXPAND_TEST_URL}" }
-`;
 const [v1, v2] = [RELEASE_V1, RELEASE_V2];
 
 type Query = (sql: string) => Promise<Record<string, unknown>[]>;

@@ -7,6 +7,18 @@ environments:
     connection: { embedded: .dbee/local }
 `;
 
+/** dbee.yaml of the expand tests run on both back ends: `local` (PGlite on disk) and `server` (`EXPAND_TEST_URL`). */
+export const LOCAL_AND_SERVER_YAML = `version: 1
+defaultEnvironment: local
+environments:
+  local:
+    engine: postgres
+    connection: { embedded: .dbee/local }
+  server:
+    engine: postgres
+    connection: { url: "\${EXPAND_TEST_URL}" }
+`;
+
 /** dbee.yaml of the expand tests on the server only: the environment `server`, its URL in `EXPAND_TEST_URL`. */
 export const SERVER_YAML = `version: 1
 defaultEnvironment: server

@@ -677,6 +677,8 @@ export interface AddedConstraint {
   columns: string[];
   /** Definition as the engine prints it (over the new shape's physical columns at complete). */
   definition: string;
+  /** A constraint of a table the release creates that its source declares `NOT VALID`: made so, never validated. */
+  notValid?: boolean;
 }
 
 /** Current format of `ExpandPlan` (stored in the ledger's `expand_releases.plan`). */
@@ -741,7 +743,8 @@ export interface ExpandTable {
   key: string[];
   /**
    * A table the release creates: made at expand (the new version's view reads it), dropped by abort, left by
-   * complete. `definition` is its model, for the engine to render the CREATE TABLE.
+   * complete. `definition` is its model, for the engine to render the CREATE TABLE; its foreign keys (and the
+   * constraints its source declares `NOT VALID`) are in `constraints`, made at expand once every new table exists.
    */
   created?: { definition: Table };
   /** Constraints the new shape has under another name (a renamed table's `<table>_pkey`...): renamed at complete. */

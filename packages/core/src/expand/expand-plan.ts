@@ -91,7 +91,7 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
   const { live, desired, declarations } = input;
   const s = classify(input.changes);
   const { problems, summary, renamedTables, renamedColumns, typeChanged, notNullAdded, addedConstraints } = s;
-  const { created, renamedConstraints } = s;
+  const { created, createdConstraints, renamedConstraints } = s;
   const refuse = (what: string, hint: string, location?: ErrorLocation) => s.refuse(what, hint, location);
   const owned = new Set(input.schemas);
 
@@ -279,7 +279,7 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
         down: null,
       })),
       dropped: [],
-      constraints: [],
+      constraints: createdConstraints.get(tk(t.key.schema, t.key.name)) ?? [],
       key: t.constraints.find((k) => k.kind === 'primary-key')?.columns ?? [],
       created: { definition: t },
     });

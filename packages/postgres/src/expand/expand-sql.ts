@@ -101,6 +101,16 @@ function expandStatements(plan: ExpandPlan): ExpandStatement[] {
       guarded(`to_regclass(${literal(t(x))}) IS NULL`, created.statements, `create table ${x.schema}.${x.name}`),
     );
   }
+  // Then their foreign keys (to an old table or another new one), valid at once: the new tables are empty.
+  for (const x of plan.tables.filter((x) => x.created))
+    for (const k of x.constraints)
+      out.push(
+        guarded(
+          `NOT ${hasConstraint(x, k.name)}`,
+          [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(k.name)} ${k.definition}${k.notValid ? ' NOT VALID' : ''}`],
+          `${k.kind} constraint ${k.name} on the new table ${x.schema}.${x.name}`,
+        ),
+      );
   for (const x of plan.tables.filter((x) => !x.created)) {
     // The new columns and the trigger that fills them in one transaction: no row is written in between.
     const together: string[] = [];
@@ -293,8 +303,9 @@ function completeStatements(plan: ExpandPlan): ExpandStatement[] {
   for (const x of plan.tables) {
     const at = (table = x.name) => qualified(x.schema, table);
     const nn = x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added'));
-    // Checks and foreign keys were added NOT VALID: validate them first (a scan that does not block writes).
-    for (const k of x.constraints.filter((k) => k.kind !== 'unique'))
+    // Checks and foreign keys were added NOT VALID: validate them first (a scan that does not block writes). A new
+    // table's were made valid.
+    for (const k of x.constraints.filter((k) => k.kind !== 'unique' && !x.created))
       out.push(
         guarded(
           hasConstraint(x, k.name),
@@ -414,9 +425,16 @@ function abortStatements(plan: ExpandPlan): ExpandStatement[] {
     if (together.length)
       out.push(stmt(together.join(';\n'), `${x.schema}.${x.name}: drop the sync trigger and the columns it filled`));
   }
-  // Last: the constraints of the other tables that referenced them are gone.
-  for (const x of plan.tables.filter((x) => x.created))
-    out.push(stmt(`DROP TABLE IF EXISTS ${t(x)}`, `drop the table ${x.schema}.${x.name} the release created`));
+  // Last: the constraints of the other tables that referenced them are gone. One statement: the new tables' foreign
+  // keys to each other go with them in any order.
+  const created = plan.tables.filter((x) => x.created);
+  if (created.length)
+    out.push(
+      stmt(
+        `DROP TABLE IF EXISTS ${created.map(t).join(', ')}`,
+        `drop the ${created.length === 1 ? 'table' : 'tables'} ${created.map((x) => `${x.schema}.${x.name}`).join(', ')} the release created`,
+      ),
+    );
   return out;
 }
 

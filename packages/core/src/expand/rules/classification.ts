@@ -25,6 +25,8 @@ export class Classification {
   readonly renamedConstraints = new Map<string, { from: string; to: string }[]>();
   /** Tables the release creates, by `schema.name`. */
   readonly created = new Map<string, Table>();
+  /** The constraints of a created table that its CREATE TABLE leaves out (foreign keys, `NOT VALID`), by `schema.name`. */
+  readonly createdConstraints = new Map<string, AddedConstraint[]>();
   /** Constraints dropped, by `schema.table`. */
   readonly droppedConstraints = new Map<string, { name: string; kind: string; definition: string }[]>();
 
