@@ -218,6 +218,22 @@ async function markInterruptedClones(
 }
 
 /**
+ * A release in flight on the target: cloning over it would drop what the release made and leave its ledger
+ * mid-release; it is completed or aborted first.
+ */
+async function refuseInFlight(engine: Engine, conn: Connection, project: string, target: string): Promise<void> {
+  const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(project) : null;
+  if (release)
+    throw new DbeeError(
+      `${target} has release ${release.release} of ${project} in flight (${release.phase}): a clone would drop what it made`,
+      {
+        code: 'RELEASE_IN_FLIGHT',
+        hint: `finish it first: dbee complete ${project} --env ${target}, or dbee abort ${project} --env ${target}`,
+      },
+    );
+}
+
+/**
  * The gap from the target's live schemas to the source's, printed as a diff, with the source's object states. What
  * the clone can know will fail is refused before anything is applied: a missing dependency's schemas (its tables'
  * foreign keys and its views reference them) and the target's step policies.
@@ -233,17 +249,7 @@ async function planClone(
   // Both sides read whole and compared by the env vs env rule, which names what it leaves out (as `diff
   // --against-env` does).
   const whole = environmentScope(scope);
-  // A release in flight on the target: cloning over it would drop what the release made and leave its ledger
-  // mid-release; it is completed or aborted first.
-  const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(project.name) : null;
-  if (release)
-    throw new DbeeError(
-      `${target.name} has release ${release.release} of ${project.name} in flight (${release.phase}): a clone would drop what it made`,
-      {
-        code: 'RELEASE_IN_FLIGHT',
-        hint: `finish it first: dbee complete ${project.name} --env ${target.name}, or dbee abort ${project.name} --env ${target.name}`,
-      },
-    );
+  await refuseInFlight(engine, conn, project.name, target.name);
   const live: SchemaModel = await diff.introspect(conn, whole);
   const fingerprint = await diff.fingerprint(conn, whole);
   const roles = diff.roles ? await diff.roles(conn) : [];
@@ -302,17 +308,20 @@ async function planClone(
       allowHazards: options.allowHazards ?? [],
     }),
   ];
-  if (problems.length) {
-    const what = options.dryRun ? 'the clone would be refused' : 'nothing was applied';
-    if (problems.length === 1)
-      throw new DbeeError(`${problems[0]!.message}; ${what}`, {
-        code: problems[0]!.code,
-        hint: problems[0]!.hint,
-        details: problems[0]!.details,
-      });
-    throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target.name}; ${what}`, problems);
-  }
+  if (problems.length) refuseClone(problems, options.dryRun ?? false, target.name);
   return plan;
+}
+
+/** The clone refused for `problems`, saying whether anything was applied. */
+function refuseClone(problems: DbeeError[], dryRun: boolean, target: string): never {
+  const what = dryRun ? 'the clone would be refused' : 'nothing was applied';
+  if (problems.length === 1)
+    throw new DbeeError(`${problems[0]!.message}; ${what}`, {
+      code: problems[0]!.code,
+      hint: problems[0]!.hint,
+      details: problems[0]!.details,
+    });
+  throw new DbeeAggregateError(`${problems.length} steps cannot be applied to ${target}; ${what}`, problems);
 }
 
 /** What the clone records of the source's ledger: its object states, and its migrations for a clone into a new database. */
