@@ -120,5 +120,13 @@ describe.runIf(ownCache)('compile cache (Node 20)', () => {
     expect(cacheFiles()).toHaveLength(1);
     expect(readFileSync(cacheFiles()[0]!).includes(Buffer.from(join('cli', 'dist', 'run-command.js')))).toBe(true);
     expect(status().stderr).toBe(first.stderr);
+    // Its V8 flags (--max-opt=1) name the file: a process without them (an Nx executor) keeps a file of its own
+    // instead of rewriting the command's on every run (V8 refuses code cached under other flags).
+    const [file] = cacheFiles();
+    expect(file).toMatch(/-max-opt-1\.bin$/);
+    const written = statSync(file!).mtimeMs;
+    load(join(REPO, 'packages', 'cli', 'dist', 'run-command.js'));
+    expect(cacheFiles()).toHaveLength(2);
+    expect(statSync(file!).mtimeMs).toBe(written);
   });
 });
