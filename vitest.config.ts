@@ -46,7 +46,7 @@ export default defineConfig({
       // Engines load lazily with require() in production; in tests from this module graph (see the file).
       { find: /^\.\/engine-packages$/, replacement: resolve(__dirname, 'test/support/engine-packages.ts') },
       { find: /^@dbee\/core\/(options|schema)$/, replacement: `${src('packages/core')}/$1/index.ts` },
-      { find: /^@dbee\/core\/compile-cache$/, replacement: `${src('packages/core')}/compile-cache.ts` },
+      { find: /^@dbee\/core\/(compile-cache|errors)$/, replacement: `${src('packages/core')}/$1.ts` },
       {
         find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/,
         replacement: `${resolve(__dirname, 'packages')}/$1/src/$2`,

@@ -13,7 +13,7 @@
  *
  * It builds first (`npm run build`, incremental), runs packages/cli/bin/dbee.js with DBEE_USE_DIST=1 (dist/, no
  * TypeScript loader, as installed), and deploys the examples once to a fresh database on the PostgreSQL server
- * (DBEE_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres; database dbee_bench_start, dropped at the end).
+ * (DBEE_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres; database dbee_bench_start_<pid>, dropped at the end).
  * `--profile` prints what loads at start (require times over 5 ms) for each command instead.
  * `--baseline <checkout>` runs that checkout's packages/cli/bin/dbee.js too (its dist/ as built there: build it first),
  * alternating with this one in the same runs, and prints its medians and the median of the paired ratios (this /
@@ -32,7 +32,8 @@ const arg = (name, fallback) => {
 const RUNS = Number(arg('--runs', 15));
 const BASELINE = arg('--baseline', null) && join(resolve(arg('--baseline')), 'packages', 'cli', 'bin', 'dbee.js');
 const SERVER = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB = 'dbee_bench_start';
+// Its own database per run: two runs at once (another checkout's) do not drop each other's.
+const DB = `dbee_bench_start_${process.pid}`;
 const dbUrl = SERVER.replace(/\/[^/]*$/, `/${DB}`);
 const env = { ...process.env, DBEE_USE_DIST: '1', DBEE_TEST_URL: dbUrl, FORCE_COLOR: '0' };
 delete env.NODE_OPTIONS;

@@ -8,7 +8,9 @@
  * - docs/commands.md's option reference (every option of every command, one table per command), between
  *   `<!-- options-reference:begin -->` and `<!-- options-reference:end -->`;
  * - README.md's command summary (one row per command: what it does, its arguments and flags), between
- *   `<!-- commands-summary:begin -->` and `<!-- commands-summary:end -->`.
+ *   `<!-- commands-summary:begin -->` and `<!-- commands-summary:end -->`;
+ * - packages/cli/src/command-table.json: every command's summary and option entries, which `dbee --help`, usage
+ *   errors and flag parsing read instead of the zod schemas (packages/cli/src/command-table.ts says why).
  *
  * `npm run generate:executor-schemas` writes them; `--check` only reports differences (exit 1).
  * plugins/nx/src/executors/schemas.test.ts runs `generatedFiles` in memory and fails on any difference.
@@ -74,7 +76,22 @@ export function generatedFiles(root: string): GeneratedFile[] {
   });
   // The lint rules behind the hazards, from their one table.
   files.push({ path: 'docs/lint-rules.md', text: lintRulesMarkdown() });
+  files.push({ path: COMMAND_TABLE, text: commandTableJson() });
   return files;
+}
+
+/** The CLI's table of commands and their options (packages/cli/src/command-table.ts reads it). */
+export const COMMAND_TABLE = 'packages/cli/src/command-table.json';
+
+/** Every command, in the order of `dbee --help`: its summary and its option entries, as `optionEntries` gives them. */
+export function commandTableJson(): string {
+  const table = Object.fromEntries(
+    COMMANDS.map((command) => [
+      command,
+      { summary: COMMAND_DEFINITIONS[command].summary, options: optionEntries(COMMAND_DEFINITIONS[command]) },
+    ]),
+  );
+  return JSON.stringify(table, null, 2) + '\n';
 }
 
 /** The generated files whose committed text differs (or that are missing). */
@@ -208,7 +225,7 @@ function main(): void {
   }
   if (!stale.length)
     process.stdout.write(
-      'executor schemas, executors.json, the option reference and the command summary are up to date\n',
+      'executor schemas, executors.json, the option reference, the command summary and the CLI command table are up to date\n',
     );
 }
 

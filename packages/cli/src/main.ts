@@ -1,8 +1,18 @@
-import { isCommandName, isDbeeError } from '@dbee/core/options';
+import { isDbeeError } from '@dbee/core/errors';
+import { isCommandName } from './command-table';
 import { commandHelp, parseCommandLine, usage, type CommandLine } from './options';
 
+/** What the `dbee` binary adds around a command. */
+export interface MainHooks {
+  /**
+   * Called once the command line is valid, right before the command's code loads (not for `--help`, `--version` or a
+   * usage error): bin/dbee.js installs the compile cache there, which `--help` does not pay for.
+   */
+  beforeCommand?: () => void;
+}
+
 /** Parse argv and run; resolves to the process exit code. Flags, parsing and help come from core's option schemas. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], hooks: MainHooks = {}): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(usage());
@@ -29,7 +39,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(commandHelp(command));
     return 0;
   }
-  // Loaded only to run a command: core, the engines and their drivers are not needed for --help or a usage error.
+  hooks.beforeCommand?.();
+  // Loaded only to run a command: core, zod, the engines and their drivers are not needed for --help or a usage error.
   const { runDbeeCommand } = await import('./run-command');
   return runDbeeCommand(command, line.options, { workspaceRoot: line.cwd ?? process.cwd() });
 }

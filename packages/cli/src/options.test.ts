@@ -1,4 +1,6 @@
+import { COMMAND_DEFINITIONS, COMMANDS, optionEntries } from '@dbee/core/options';
 import { describe, expect, it } from 'vitest';
+import { COMMAND_NAMES, COMMAND_TABLE } from './command-table';
 import { commandHelp, parseCommandLine, usage } from './options';
 
 const options = (command: Parameters<typeof parseCommandLine>[0], args: string[]) => {
@@ -98,5 +100,14 @@ describe('dbee command lines, from the option schemas', () => {
     expect(commandHelp('enable')).toMatch(/^dbee enable <project> <object> \[options\]/);
     for (const command of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'plan', 'status', 'disable', 'enable'])
       expect(usage()).toContain(`  ${command} `);
+  });
+
+  it("reads the option schemas' generated table, which is theirs (else: npm run generate:executor-schemas)", () => {
+    expect(COMMAND_NAMES).toEqual(COMMANDS);
+    for (const command of COMMANDS)
+      expect(COMMAND_TABLE[command], command).toEqual({
+        summary: COMMAND_DEFINITIONS[command].summary,
+        options: optionEntries(COMMAND_DEFINITIONS[command]),
+      });
   });
 });

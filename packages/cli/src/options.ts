@@ -1,18 +1,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-// The options module alone (zod and a few small files), not all of core: `dbee --help` and flag parsing stay cheap.
-import {
-  COMMAND_DEFINITIONS,
-  COMMANDS,
-  DbeeError,
-  optionEntries,
-  type CommandName,
-  type OptionEntry,
-} from '@dbee/core/options';
+// Core's errors alone and the generated table of commands: `dbee --help` and flag parsing load neither zod nor core.
+import { DbeeError } from '@dbee/core/errors';
+import type { CommandName, OptionEntry } from '@dbee/core/options';
+import { COMMAND_NAMES, COMMAND_TABLE } from './command-table';
 
 /**
- * The command line of every command, derived from its option schema in @dbee/core (packages/core/src/options):
- * flags, short names, value placeholders, positional arguments, `--no-...` flags and `--help` text. Nothing about
- * an option is written here; add options there.
+ * The command line of every command, derived from its option schema in @dbee/core (packages/core/src/options)
+ * through the generated command-table.json: flags, short names, value placeholders, positional arguments, `--no-...`
+ * flags and `--help` text. Nothing about an option is written here; add options there.
  */
 
 /** Options every command takes besides its own. */
@@ -33,16 +28,14 @@ export type CommandLine =
 
 /** The flags of a command (options with a `cli` entry), in declaration order. */
 export function flagsOf(command: CommandName): (OptionEntry & { cli: NonNullable<OptionEntry['cli']> })[] {
-  return optionEntries(COMMAND_DEFINITIONS[command]).filter(
+  return COMMAND_TABLE[command].options.filter(
     (e): e is OptionEntry & { cli: NonNullable<OptionEntry['cli']> } => e.cli !== null,
   );
 }
 
 /** The positional arguments of a command (`project`, then `object` for disable/enable). */
 export function positionalsOf(command: CommandName): string[] {
-  return optionEntries(COMMAND_DEFINITIONS[command])
-    .filter((e) => e.positional)
-    .map((e) => e.name);
+  return COMMAND_TABLE[command].options.filter((e) => e.positional).map((e) => e.name);
 }
 
 /** Whether a flag takes a value (`--env <name>`) or is a switch (`--dry-run`, `--no-deps`). */
@@ -154,7 +147,7 @@ export function usage(): string {
 usage: dbee <command> <project> [options]
 
 commands:
-${COMMANDS.map((c) => `  ${c.padEnd(11)} ${COMMAND_DEFINITIONS[c].summary}`).join('\n')}
+${COMMAND_NAMES.map((c) => `  ${c.padEnd(11)} ${COMMAND_TABLE[c].summary}`).join('\n')}
 
 global options:
   -h, --help     show help (dbee <command> --help for a command's options)
@@ -167,8 +160,8 @@ exit codes: 0 success, 1 refused before anything was applied, 2 a step failed, 3
 
 /** `dbee <command> --help`: the positional arguments and every flag with its description. */
 export function commandHelp(command: CommandName): string {
-  const definition = COMMAND_DEFINITIONS[command];
-  const entries = optionEntries(definition);
+  const definition = COMMAND_TABLE[command];
+  const entries = definition.options;
   const flag = (f: { flag: string; short?: string; value?: string }) =>
     `${f.short ? `-${f.short}, ` : '    '}--${f.flag}${f.value ? ' ' + f.value : ''}`;
   const args: [string, string][] = entries.filter((e) => e.positional).map((e) => [`<${e.name}>`, e.description]);

@@ -3,6 +3,7 @@ import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'n
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
 /**
@@ -11,16 +12,18 @@ import { Script } from 'node:vm';
  * fast-glob, dbee itself) was the largest single cost of a `dbee deploy` with nothing to do (`wrapSafe`, a third of
  * the process's CPU time in a profile); V8's code cache, made after the modules ran, lets the next process skip it.
  *
- * One file per user, Node version and architecture under `NODE_COMPILE_CACHE` or the temporary folder; an entry is
- * used only for the same file name with the same content (its MD5: V8 itself checks the length only). Best effort: a
- * cache that cannot be read or written is ignored. `NODE_DISABLE_COMPILE_CACHE=1` turns it off, as on Node 22.
+ * One file per user, Node version, architecture and V8 flags (`options.v8Flags`) under `NODE_COMPILE_CACHE` or the
+ * temporary folder; an entry is used only for the same file name with the same content (its MD5: V8 itself checks the
+ * length only). Best effort: a cache that cannot be read or written is ignored. `NODE_DISABLE_COMPILE_CACHE=1` turns it off, as on Node 22.
  * The cache holds code that runs: its folder must belong to the user running dbee and be writable by nobody else
  * (created so, `0700`); a folder someone else made or may write to (a shared temporary folder planted in advance) is
  * never read or written, the process compiles as usual.
  * A module whose source has `import(` is compiled by Node as usual (a `vm.Script` has no dynamic import on Node 20),
  * and so is every module under `--enable-source-maps`.
  */
-export function enableCompileCache(): void {
+export function enableCompileCache(options: CompileCacheOptions = {}): void {
+  const v8Flags = options.v8Flags ?? [];
+  for (const flag of v8Flags) setFlagsFromString(flag);
   const nodeCache = (Module as unknown as { enableCompileCache?: () => unknown }).enableCompileCache;
   if (typeof nodeCache === 'function') {
     nodeCache();
@@ -30,7 +33,7 @@ export function enableCompileCache(): void {
   const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
   if (process.env.NODE_DISABLE_COMPILE_CACHE || sourceMaps || installed in globalThis) return;
   Object.defineProperty(globalThis, installed, { value: true });
-  const cache = new CodeCache(cacheFile());
+  const cache = new CodeCache(cacheFile(v8Flags));
   const proto = Module.prototype as unknown as { _compile: Compile };
   const compile = proto._compile;
   proto._compile = function (this: Module, content: string, filename: string) {
@@ -54,10 +57,29 @@ const cacheKey = Symbol.for('dbee.compileCache.instance');
 /** Above this size, entries this process did not use are dropped when it writes the file. */
 const KEEP_UNUSED_BELOW = 32 * 1024 * 1024;
 
-function cacheFile(): string {
+/** What the process that installs the cache changes about V8. */
+export interface CompileCacheOptions {
+  /**
+   * V8 flags set first (`v8.setFlagsFromString`), e.g. `['--max-opt=1']` (the dbee command's). V8 refuses code cached
+   * under other flags, so the cache file's name says them: processes with and without them do not rewrite each
+   * other's file on every run. Default: none.
+   */
+  v8Flags?: readonly string[];
+}
+
+function cacheFile(v8Flags: readonly string[]): string {
   const user = process.getuid?.() ?? (process.env.USERNAME || 'user');
   const dir = process.env.NODE_COMPILE_CACHE || join(tmpdir(), `dbee-compile-cache-${user}`);
-  return join(dir, `${process.version}-${process.arch}.bin`);
+  const flags = v8Flags
+    .map(
+      (f) =>
+        `-${f
+          .replace(/[^a-z0-9]+/gi, ' ')
+          .trim()
+          .replace(/ /g, '-')}`,
+    )
+    .join('');
+  return join(dir, `${process.version}-${process.arch}${flags}.bin`);
 }
 
 /**

@@ -1,0 +1,41 @@
+import { spawnSync } from 'node:child_process';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const REPO = join(__dirname, '..', '..', '..');
+const BIN = join(REPO, 'packages', 'cli', 'bin', 'dbee.js');
+
+/**
+ * The modules a `dbee` process (the compiled dist/, as installed) loads for `args`, relative to the repository, with
+ * its exit code. What the process prints is not checked here (options.test.ts and the e2e tests do).
+ */
+function modulesLoaded(args: string[]): { code: number | null; modules: string[] } {
+  const probe = `process.on('exit', () => process.stderr.write('\\nMODULES ' + JSON.stringify(Object.keys(require.cache))));
+process.argv.splice(1, 0, ${JSON.stringify(BIN)});
+require(${JSON.stringify(BIN)});`;
+  const r = spawnSync(process.execPath, ['-e', probe, '--', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DBEE_USE_DIST: '1' },
+  });
+  const list = /\nMODULES (.*)$/.exec(r.stderr)?.[1];
+  if (!list) throw new Error(`no module list from dbee ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+  return { code: r.status, modules: (JSON.parse(list) as string[]).map((f) => relative(REPO, f)) };
+}
+
+describe('the start of the dbee process', () => {
+  it.each([
+    ['--help', 0],
+    ['deploy --help', 0],
+    ['deploy sales --dryrun', 1],
+    ['no-such-command', 1],
+  ])(
+    '`dbee %s` loads the command table and core errors only: no zod, no option schema, no compile cache',
+    (args, code) => {
+      const run = modulesLoaded(args.split(' '));
+      expect(run.code).toBe(code);
+      expect(run.modules.filter((f) => !f.startsWith('packages/cli/')).sort()).toEqual([
+        'packages/core/dist/errors.js',
+      ]);
+    },
+  );
+});
