@@ -92,7 +92,12 @@ function model(f: Fixture, statements: SourceStatement[]): ProjectModel {
 
 describe.each(fixtures)('engine contract [%s]', (_name, f) => {
   it('declares its capabilities as data', () => {
-    for (const [k, v] of Object.entries(f.engine.capabilities)) expect(typeof v, k).toBe('boolean');
+    // Flags, or a table of words (`keyNames`: how the parser writes an identifier in a key): data, never code.
+    for (const [k, v] of Object.entries(f.engine.capabilities)) {
+      if (typeof v === 'object' && v !== null)
+        for (const [n, word] of Object.entries(v)) expect(typeof word, `${k}.${n}`).toBe('string');
+      else expect(typeof v, k).toBe('boolean');
+    }
     expect(f.engine.ledger.migrations.length).toBeGreaterThan(0);
     expect(f.engine.ledger.param(1)).toMatch(/^(\$1|\?)$/);
   });
