@@ -9,7 +9,7 @@
  *   `<!-- options-reference:begin -->` and `<!-- options-reference:end -->`;
  * - README.md's command summary (one row per command: what it does, its arguments and flags), between
  *   `<!-- commands-summary:begin -->` and `<!-- commands-summary:end -->`;
- * - packages/cli/src/command-table.json: every command's summary and option entries, which `dbee --help`, usage
+ * - packages/cli/src/commands.generated.json: every command's summary and option entries, which `dbee --help`, usage
  *   errors and flag parsing read instead of the zod schemas (packages/cli/src/command-table.ts says why).
  *
  * `npm run generate:executor-schemas` writes them; `--check` only reports differences (exit 1).
@@ -81,7 +81,7 @@ export function generatedFiles(root: string): GeneratedFile[] {
 }
 
 /** The CLI's table of commands and their options (packages/cli/src/command-table.ts reads it). */
-export const COMMAND_TABLE = 'packages/cli/src/command-table.json';
+export const COMMAND_TABLE = 'packages/cli/src/commands.generated.json';
 
 /** Every command, in the order of `dbee --help`: its summary and its option entries, as `optionEntries` gives them. */
 export function commandTableJson(): string {

@@ -40,6 +40,9 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
   let open: () => Promise<Connection> = () => PgliteConnection.open(join(w.root, '.dbee', 'local'), 't');
   const dbee = (command: 'deploy', extra: Record<string, unknown> = {}) =>
     run(w.root, command, { project: 's', env: 'local', ...extra }, vars);
+  /** The same diff in-process (formats and checks after the command under test: no process start to pay). */
+  const diffHere = (options: Record<string, unknown>) =>
+    run(w.root, 'diff', { project: 's', failOnDiff: true, ...options }, vars);
   /** `dbee diff s <args> --fail-on-diff`, a process of the real CLI: exit code and output. */
   const diff = async (...args: string[]) => {
     const p = await spawnDbee(w.root, ['diff', 's', ...args, '--fail-on-diff'], vars);
@@ -86,12 +89,12 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
       expect(envs.stdout).toContain('no differences');
       expect(envs.code).toBe(0);
     }
-    const markdown = await spawnDbee(w.root, ['diff', 's', '--env', 'local', '--format', 'markdown'], vars);
-    expect(await markdown.exit).toBe(0);
-    expect(markdown.output().stdout).toContain(`${LINE.replace(/^in/, 'In')}\n\nNo differences.`);
-    const json = await spawnDbee(w.root, ['diff', 's', '--env', 'local', '--format', 'json'], vars);
-    expect(await json.exit).toBe(0);
-    expect(JSON.parse(json.output().stdout)).toMatchObject({
+    const markdown = await diffHere({ env: 'local', format: 'markdown' });
+    expect(markdown.code).toBe(0);
+    expect(markdown.stdout).toContain(`${LINE.replace(/^in/, 'In')}\n\nNo differences.`);
+    const json = await diffHere({ env: 'local', format: 'json' });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
       changes: 0,
       inFlight: [
         {
@@ -112,12 +115,12 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
     expect(await copied.exit, copied.output().stderr).toBe(0);
     expect(copied.output().stdout + copied.output().stderr).toContain('copied as it was before the release');
     expect(copied.output().stdout).not.toContain('_dbee');
-    expect((await diff('--env', 'qa', '--against-env', 'local')).code).toBe(0);
+    expect((await diffHere({ env: 'qa', againstEnv: 'local' })).code).toBe(0);
     // Over local, a clone would drop what the release made: refused, the release still in flight.
     const over = await spawnDbee(w.root, ['clone', 's', '--from', 'qa', '--to', 'local', '--assume-yes'], vars);
     expect(await over.exit).toBe(1);
     expect(over.output().stderr).toMatch(/local has release 1 of s in flight \(expanded\)/);
-    expect((await diff('--env', 'local')).stdout).toContain(LINE);
+    expect((await diffHere({ env: 'local' })).stdout).toContain(LINE);
   });
 
   it('still lists a hand edit made while the release is in flight', async () => {
@@ -140,7 +143,7 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
       expect(d.code).toBe(1);
     }
     // Against the sources, the release's new column is compared as it is: a default set by hand shows.
-    const sources = await diff('--env', 'local');
+    const sources = await diffHere({ env: 'local' });
     expect(sources.stdout).toContain('ALTER TABLE s.orders ALTER COLUMN total DROP DEFAULT');
     // Status names the release in the same words, and its drift is the hand edit only.
     const status = await run(w.root, 'status', { project: 's', env: 'local' }, vars);

@@ -1,5 +1,5 @@
 import type { CommandName, OptionEntry } from '@dbee/core/options';
-import table from './command-table.json';
+import table from './commands.generated.json';
 
 /** One command as its command line knows it. */
 export interface CommandLineSpec {
@@ -10,7 +10,7 @@ export interface CommandLineSpec {
 }
 
 /**
- * Every command's summary and options, in the order of `dbee --help`: command-table.json, generated from the option
+ * Every command's summary and options, in the order of `dbee --help`: commands.generated.json, generated from the option
  * schemas of @dbee/core (packages/core/src/options) by `npm run generate:executor-schemas` (a test fails when it is
  * stale). `dbee --help`, usage errors and flag parsing read this table instead of the zod schemas, so they load
  * neither zod (with its ~40 locale modules) nor every command's schema: zod loads only to run a command, which

@@ -6,7 +6,7 @@ import { COMMAND_NAMES, COMMAND_TABLE } from './command-table';
 
 /**
  * The command line of every command, derived from its option schema in @dbee/core (packages/core/src/options)
- * through the generated command-table.json: flags, short names, value placeholders, positional arguments, `--no-...`
+ * through the generated commands.generated.json: flags, short names, value placeholders, positional arguments, `--no-...`
  * flags and `--help` text. Nothing about an option is written here; add options there.
  */
 

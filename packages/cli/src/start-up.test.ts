@@ -39,3 +39,14 @@ describe('the start of the dbee process', () => {
     },
   );
 });
+
+describe('the dbee command from the sources (this repository, a TypeScript loader)', () => {
+  it('reads the same command table: `dbee rollback --help` exits 0 (the table once resolved to its JSON file)', () => {
+    const env = { ...process.env };
+    delete env.DBEE_USE_DIST;
+    const r = spawnSync(process.execPath, [BIN, 'rollback', '--help'], { encoding: 'utf8', env });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^dbee rollback <project> \[options\]/);
+  });
+});
