@@ -72,3 +72,28 @@ describe('an expand-contract release from a package (PGlite)', () => {
     ]);
   });
 });
+
+describe('an expand-contract package is bound to the values it was made with (PGlite)', () => {
+  const yaml = (note: string, other: string) =>
+    `version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n    variables: { note: ${note} }\n  other:\n    engine: postgres\n    connection: { embedded: .dbee/other }\n    variables: { note: ${other} }\n`;
+  const comment = "COMMENT ON TABLE s.orders IS 'kept by {{note}}';";
+  const w = tempWorkspace({ 'dbee.yaml': yaml('ops', 'sales'), ...V1, 's/comment.sql': comment });
+  afterAll(() => w.remove());
+
+  it('is refused (exit 1, nothing applied) on an environment whose values differ, as an incremental package is', async () => {
+    for (const env of ['local', 'other']) expect((await run(w.root, 'deploy', { project: 's', env })).code).toBe(0);
+    for (const [f, text] of Object.entries(V2)) w.write(f, text);
+    const planned = await run(w.root, 'plan', { project: 's', out: 'dist/r1', strategy: 'expand-contract' });
+    expect(planned.code, planned.stderr).toBe(0);
+    const other = await run(w.root, 'deploy', {
+      project: 's',
+      env: 'other',
+      package: 'dist/r1',
+      strategy: 'expand-contract',
+    });
+    expect(other.stderr).toContain("the package's SQL was rendered with the values of {{note}} on local");
+    expect(other.code).toBe(1);
+    const status = await run(w.root, 'status', { project: 's', env: 'other' });
+    expect(status.stdout).not.toContain('release 1');
+  });
+});

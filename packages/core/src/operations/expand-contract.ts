@@ -20,7 +20,7 @@ import type { AbortOptions, CompleteOptions, DeployOptions, VersionOptions } fro
 import { canonicalJson } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
 import { readPackage, type LoadedPackage } from '../package/package';
-import { packageSmokeModels } from '../package/package-deploy';
+import { packageSmokeModels, packageVariableProblems } from '../package/package-deploy';
 import type { PackagedExpand } from '../package/release';
 import { migrationVersionOf } from '../model/object-key';
 import { Deployment } from '../runner/deployment';
@@ -32,7 +32,7 @@ import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, runSmokeChecks
 import type { SmokeCheck } from '../smoke';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { notVerified } from '../pipeline/gates';
+import { notVerified, refuse } from '../pipeline/gates';
 import {
   markInterrupted,
   runPipeline,
@@ -648,6 +648,15 @@ async function expandInputs(ctx: OperationContext, options: DeployOptions): Prom
     );
   const loaded = await loadTarget(ctx, options.project, options.env);
   const { environment, target, engine, models } = loaded;
+  if (pkg) {
+    // A package's release was made with one environment's values: refused (exit 1) where they differ.
+    const problems = packageVariableProblems(
+      pkg,
+      environment,
+      new Map(models.map((m) => [m.project.name, m.variables])),
+    );
+    if (problems.length) refuse(problems, options.dryRun ?? false);
+  }
   const model = pkg ? packageSmokeModels(pkg, [loaded.model])[0]! : loaded.model;
   const expand = requireRole(
     engine,

@@ -285,6 +285,13 @@ async function writePlanPackage(
         hint: 'check out the release and run dbee plan from there, without --head, --diff or --against-env',
       });
     release.expand = await packagedExpand(ctx, { engine, environment, models, target: target.name });
+    // Its table model and names come from models built with this environment's values: bound to them, as an
+    // incremental package's SQL is (another environment with other values is refused, never given these names).
+    for (const m of models) {
+      const v = release.variables[m.project.name];
+      if (v?.names.length)
+        v.renderedWith = { environment: environment.name, valuesHash: valuesHash(v.names, m.variables) };
+    }
   }
   // Names made from placeholders stay templates: each environment the package deploys to makes its own keys.
   const keyed = templateKeys(result, release, {

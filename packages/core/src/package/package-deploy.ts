@@ -62,22 +62,16 @@ export interface PackagePlanInput {
 }
 
 /**
- * The steps of a package this environment still needs, after every check that must pass before anything runs
- * (all problems reported together, exit 1): variables the package uses are defined (and, for SQL rendered from
- * models, have the values it was rendered with); dependencies outside the package are deployed; each changed object
- * of an incremental package is at its base version or already at head (or was changed by an earlier run of this
- * package); a full-state package does not meet a table the ledger holds at another version; a gap package (with a
- * base fingerprint) runs whole, its freshness checked by the caller, unless it already ran here and nothing changed
- * since (then nothing is left: `gapAlreadyApplied`). Steps are numbered
- * 1..n again; incremental projects get the ledger's object state to record when they succeed.
+ * What the package's variables refuse on `environment` (exit 1, before anything runs): keys bound to the build's
+ * values (package-keys.ts), a variable the package uses that the environment does not define, and, for SQL rendered
+ * from models built with one environment's values (`renderedWith`: incremental, gap and expand-contract packages),
+ * other values here.
  */
-export async function packagePlan(given: PackagePlanInput): Promise<Plan> {
-  // The package's step keys as this environment names its objects (package-keys.ts).
-  const input = {
-    ...given,
-    pkg: { ...given.pkg, plan: keysFor(given.pkg.plan, given.variables, given.engine.capabilities.keyNames) },
-  };
-  const { pkg, ledger, environment, deployed, variables } = input;
+export function packageVariableProblems(
+  pkg: LoadedPackage,
+  environment: ResolvedEnvironment,
+  variables: ReadonlyMap<string, Record<string, string>>,
+): DbeeError[] {
   const release = pkg.release;
   const problems: DbeeError[] = boundKeyProblems(release, environment.name, variables);
   for (const [project, v] of Object.entries(release?.variables ?? {})) {
@@ -105,6 +99,28 @@ export async function packagePlan(given: PackagePlanInput): Promise<Plan> {
       );
     }
   }
+  return problems;
+}
+
+/**
+ * The steps of a package this environment still needs, after every check that must pass before anything runs
+ * (all problems reported together, exit 1): variables the package uses are defined (and, for SQL rendered from
+ * models, have the values it was rendered with); dependencies outside the package are deployed; each changed object
+ * of an incremental package is at its base version or already at head (or was changed by an earlier run of this
+ * package); a full-state package does not meet a table the ledger holds at another version; a gap package (with a
+ * base fingerprint) runs whole, its freshness checked by the caller, unless it already ran here and nothing changed
+ * since (then nothing is left: `gapAlreadyApplied`). Steps are numbered
+ * 1..n again; incremental projects get the ledger's object state to record when they succeed.
+ */
+export async function packagePlan(given: PackagePlanInput): Promise<Plan> {
+  // The package's step keys as this environment names its objects (package-keys.ts).
+  const input = {
+    ...given,
+    pkg: { ...given.pkg, plan: keysFor(given.pkg.plan, given.variables, given.engine.capabilities.keyNames) },
+  };
+  const { pkg, ledger, environment, deployed, variables } = input;
+  const release = pkg.release;
+  const problems = packageVariableProblems(pkg, environment, variables);
   // A dependency outside the package must already be on the target: the dry run says so as the real run does.
   for (const project of pkg.plan.projects) {
     for (const dep of release?.dependsOn[project] ?? []) {
