@@ -23,7 +23,7 @@ import { deploy } from './deploy';
 import { ConflictRules } from './conflicts';
 import { readPackage } from '../package/package';
 import { gatesBeforeLock } from '../pipeline/pipeline';
-import { checkStepPolicies, refuse } from '../pipeline/gates';
+import { checkStepPolicies, formatWindows, refuse } from '../pipeline/gates';
 import type { StepConflict } from '../runner/step-conflict';
 import type { PlanOptions } from '../options';
 import { planDiagnostics, sourceLocations } from '../report/diagnostic';
@@ -256,9 +256,7 @@ function refuseExport(
   });
   if (problems.length) refuse(problems, false);
   const { gates } = environment;
-  const windows = gates.maintenanceWindows
-    ?.map((w) => `${w.days?.join(',') ?? 'every day'} ${w.from}-${w.to} ${w.timezone ?? 'UTC'}`)
-    .join('; ');
+  const windows = gates.maintenanceWindows?.length ? formatWindows(gates.maintenanceWindows) : '';
   if (windows || gates.protected)
     ctx.reporter.warn(
       `environment ${environment.name}${gates.protected ? ' is protected' : ''}${windows ? `${gates.protected ? ' and' : ''} deploys inside its maintenance windows (${windows})` : ''}: dbee cannot check that when BTEQ runs the scripts of ${target.name}; run them inside the change window`,

@@ -104,9 +104,7 @@ function gateProblems(
   if (gates.maintenanceWindows?.length) {
     const now = options.now ?? new Date();
     if (!gates.maintenanceWindows.some((w) => inWindow(w, now))) {
-      const list = gates.maintenanceWindows
-        .map((w) => `${w.days?.join(',') ?? 'every day'} ${w.from}-${w.to} ${w.timezone ?? 'UTC'}`)
-        .join('; ');
+      const list = formatWindows(gates.maintenanceWindows);
       problems.push(
         new DbeeError(
           `environment ${environment.name} only accepts deployments inside its maintenance window (${list})`,
@@ -156,6 +154,13 @@ export async function confirmAndCount(
     ctx.stdout.write(`starting in ${i}...\n`);
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** An environment's maintenance windows as messages name them: `mon,tue 22:00-04:00 UTC; every day 12:00-13:00 UTC`. */
+export function formatWindows(
+  windows: readonly { days?: string[]; from: string; to: string; timezone?: string }[],
+): string {
+  return windows.map((w) => `${w.days?.join(',') ?? 'every day'} ${w.from}-${w.to} ${w.timezone ?? 'UTC'}`).join('; ');
 }
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
