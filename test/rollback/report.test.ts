@@ -63,6 +63,8 @@ describe.each(ENGINES)('rollback --report [%s]', (engine) => {
       environment: 'target',
       planned: ['shop'],
       ticket: 'CHG-9',
+      // The undo ran in one transaction (undoOne's first attempt), as the ledger's summary says.
+      transaction: 'plan',
       smoke: expect.stringMatching(/^shop passed/),
       projects: [{ project: 'shop', deploymentId: 3, status: 'succeeded', stepsApplied: undone!.steps_applied }],
     });

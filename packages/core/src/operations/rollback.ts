@@ -257,6 +257,8 @@ async function applyTargets(
     smoke.set(input.target.name, done.smoke);
     if (done.runs.some((r) => r.error)) break;
   }
+  // One transaction for the whole undo unless one of them had to run one transaction per step (`undoOne`).
+  if (runs.length) report.transaction = runs.every((r) => r.result.transaction === 'plan') ? 'plan' : 'object';
   return { result: compensationRunResult(runs), smoke };
 }
 

@@ -261,6 +261,8 @@ export interface CompensationResult {
   /** Steps left as they were (`skip`). */
   skipped: number;
   durationMs: number;
+  /** The transaction scope the steps ran in (`transaction`, `object` by default). */
+  transaction: TransactionScopeName;
   error?: DbeeError;
   failedStatement?: string | null;
 }
@@ -458,6 +460,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     applied,
     skipped,
     durationMs: Date.now() - t0,
+    transaction: scope,
     ...(failure ? { error: failure.error, failedStatement: failure.statement } : {}),
   };
 }
