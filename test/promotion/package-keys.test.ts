@@ -8,7 +8,7 @@ import { ENGINES, type EngineName, environmentTargets, targetQuery } from './hel
 
 // A package built once deploys to every environment under that environment's names: project `sales` names its
 // schema `{{env}}_sales`, so the package's step keys keep the placeholder (`table:{{env}}_sales.orders`) and each
-// environment's ledger records its own schema (dev_sales, prod_sales). See test/teradata/package-keys.test.ts for
+// environment's ledger records its own schema (dev_sales, prod_sales, from `env: Dev` and `env: PROD`). See test/teradata/package-keys.test.ts for
 // Teradata.
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -30,8 +30,10 @@ async function workspace(engine: EngineName) {
       'version: 1',
       'defaultEnvironment: dev',
       'environments:',
-      ...env('dev', 'dev'),
-      ...env('prod', 'prod'),
+      // Values in capitals (d-bee's convention): PostgreSQL folds the unquoted `{{env}}_sales` of the sources and of
+      // db.yaml alike, so the schema is dev_sales / prod_sales (before: the search path was "PROD_sales", quoted).
+      ...env('dev', 'Dev'),
+      ...env('prod', 'PROD'),
       '',
     ].join('\n'),
     'sales/db.yaml':

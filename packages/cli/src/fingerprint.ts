@@ -29,7 +29,9 @@ export async function fingerprint(args: {
   if (!diff) throw new Error(`the ${engine.name} engine has no fingerprint`);
   const variables = (p: DbProject) => workspace.settings(p, environment).variables;
   const schemas = [
-    ...new Set(projects.flatMap((p) => graphProject(p, variables(p), workspace.projects).schemas)),
+    ...new Set(
+      projects.flatMap((p) => graphProject(p, variables(p), workspace.projects, engine.capabilities.keyNames).schemas),
+    ),
   ].sort();
   return withSession(
     { engine, environment, workspaceRoot: workspace.root, waitMs: args.waitMs ?? 10_000 },

@@ -63,10 +63,18 @@ export async function loadModels(
     }
     const load = () =>
       batchShared(ctx, key, async () => {
-        const model = await loadProjectModel(ctx.workspace.root, p, variables, engine.parser, ctx.workspace.projects, {
-          dir: join(ctx.workspace.root, '.dbee', 'cache', 'parse'),
-          parser: `${engine.name}\0${ctx.toolVersion}`,
-        });
+        const model = await loadProjectModel(
+          ctx.workspace.root,
+          p,
+          variables,
+          engine.parser,
+          ctx.workspace.projects,
+          {
+            dir: join(ctx.workspace.root, '.dbee', 'cache', 'parse'),
+            parser: `${engine.name}\0${ctx.toolVersion}`,
+          },
+          engine.capabilities.keyNames,
+        );
         writeExports(ctx, engine, environment, model);
         return model;
       });
@@ -173,7 +181,7 @@ function readExports(
     return null;
   }
   if (data.project !== project.name) return null;
-  const graph = graphProject(project, variables, ctx.workspace.projects);
+  const graph = graphProject(project, variables, ctx.workspace.projects, engine.capabilities.keyNames);
   graph.manage = data.manage;
   const objects: SourceObject[] = data.objects.map((o) => ({
     ...o,
@@ -229,9 +237,10 @@ export function schemaOwners(ctx: OperationContext, environment: ResolvedEnviron
 
 function ownersOfSchemas(ctx: OperationContext, environment: ResolvedEnvironment): Map<string, string> {
   const owners = new Map<string, string>();
+  const rules = ctx.engine(environment.engine).capabilities.keyNames;
   for (const p of ctx.workspace.projects.values()) {
     const { variables } = ctx.workspace.settings(p, environment);
-    for (const s of graphProject(p, variables, ctx.workspace.projects).schemas) {
+    for (const s of graphProject(p, variables, ctx.workspace.projects, rules).schemas) {
       const other = owners.get(s);
       if (other !== undefined && other !== p.name) {
         // Two owners would deploy into each other's schema, each diffing away what the other made.

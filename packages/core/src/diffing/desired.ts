@@ -12,6 +12,7 @@ import { canonicalJson } from '../plan/serialize';
 import type { SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
+import { expandedSearchPath } from '../model/key-name';
 import { inBackground, writeCacheFile } from '../background';
 import { sha256 } from '../sources/checksum';
 import type { OperationContext } from '../context/operation-context';
@@ -190,7 +191,7 @@ async function applyProject(
   project: string,
   variables: Record<string, string>,
 ): Promise<void> {
-  const path = (plan.searchPaths?.[project] ?? []).map((s) => expandPlaceholders(s, variables, project).expanded);
+  const path = expandedSearchPath(plan.searchPaths?.[project], variables, engine.capabilities.keyNames, project);
   const set = path.length ? engine.session.searchPath(path) : null;
   if (set) await conn.execute(set);
   // Migrations are run-once scripts for data; the desired schema is what the object files define.

@@ -18,7 +18,7 @@ export async function audit(ctx: OperationContext, options: AuditOptions): Promi
   if (options.enable && options.disable)
     throw new DbeeError('--enable and --disable cannot be combined', { code: 'OPTIONS_INVALID' });
   const variables = workspace.settings(target, environment).variables;
-  const schemas = graphProject(target, variables, workspace.projects).schemas;
+  const schemas = graphProject(target, variables, workspace.projects, engine.capabilities.keyNames).schemas;
   return await withSession({ engine, environment, workspaceRoot: workspace.root, reporter }, async ({ conn }) => {
     if (options.enable) {
       try {

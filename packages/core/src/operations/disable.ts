@@ -240,7 +240,7 @@ function routineCommand(
         });
       }
       const { variables } = workspace.settings(target, environment);
-      const graph = graphProject(target, variables, workspace.projects);
+      const graph = graphProject(target, variables, workspace.projects, engine.capabilities.keyNames);
       return {
         environment,
         pkg: null,

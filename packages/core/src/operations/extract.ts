@@ -9,6 +9,7 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { openLedger } from '../ledger/open-ledger';
 import { expandPlaceholders } from '../sources/placeholders';
+import { keyName } from '../model/key-name';
 import type { ExtractOptions } from '../options';
 import type { SchemaScope } from '../schema/managed-scope';
 import { globSubject, objectGlobPattern } from '../model/object-glob';
@@ -46,11 +47,17 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
   const known =
     ctx.workspace.projects.get(options.project) ?? ctx.workspace.projects.get(options.project.replace(/^db-/, ''));
   if (known) {
-    const variables = ctx.workspace.settings(known, ctx.workspace.environment(options.env, ctx.env)).variables;
+    const environment = ctx.workspace.environment(options.env, ctx.env);
+    const variables = ctx.workspace.settings(known, environment).variables;
     return {
       name: known.name,
       root: known.root,
-      schemas: graphProject(known, variables, ctx.workspace.projects).schemas,
+      schemas: graphProject(
+        known,
+        variables,
+        ctx.workspace.projects,
+        ctx.engine(environment.engine).capabilities.keyNames,
+      ).schemas,
       project: known,
     };
   }
@@ -331,12 +338,13 @@ async function writeObjectFiles(
 /** Every project's schemas as deployed on `environment` → as its db.yaml writes them (placeholders). */
 export function sourceNames(ctx: OperationContext, environment: ResolvedEnvironment): Record<string, string> {
   const out: Record<string, string> = {};
+  const rules = ctx.engine(environment.engine).capabilities.keyNames;
   for (const project of ctx.workspace.projects.values()) {
     const variables = ctx.workspace.settings(project, environment).variables;
     for (const template of project.config.schemas) {
       if (!template.includes('{{')) continue;
       try {
-        out[expandPlaceholders(template, variables, project.file.displayPath).expanded] = template;
+        out[keyName(expandPlaceholders(template, variables, project.file.displayPath).expanded, rules)] = template;
       } catch {
         // A project whose variables this environment does not define: its names stay as they are.
       }

@@ -284,7 +284,7 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
   const engine = engineFor(ctx, environment, [target]);
   const settings = workspace.settings(target, environment).deploy;
   const { variables } = workspace.settings(target, environment);
-  const graph = graphProject(target, variables, workspace.projects);
+  const graph = graphProject(target, variables, workspace.projects, engine.capabilities.keyNames);
   const emergency = options.emergency ?? false;
   const smokeWanted = !emergency && (settings.smokeAfterDeploy ?? true) && Boolean(engine.smoke);
 

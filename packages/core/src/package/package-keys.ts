@@ -1,9 +1,12 @@
 import type { KeyNameRules } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
+import { DEFAULT_KEY_RULES, keyName } from '../model/key-name';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { expandText, placeholderNames } from '../sources/placeholders';
 import { type ReleaseInfo, valuesHash } from './release';
+
+export { keyName };
 
 /**
  * A package is built once and deployed to every environment. Its statements keep their `{{placeholders}}`; so do
@@ -15,19 +18,8 @@ import { type ReleaseInfo, valuesHash } from './release';
  * refused (`boundKeyProblems`).
  */
 
-/** PostgreSQL's rules, the default of `EngineCapabilities.keyNames`. */
-const DEFAULT_RULES: KeyNameRules = { unquoted: 'lower', quoted: 'exact' };
-
 /** One identifier of SQL or of a search path entry: a quoted name, or a run of name characters and placeholders. */
 const IDENTIFIER = /"(?:[^"]|"")*"|(?:[A-Za-z0-9_$#]|\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\})+/g;
-
-/** The key name an identifier written as `written` (quoted or not, placeholders expanded) makes under `rules`. */
-export function keyName(written: string, rules: KeyNameRules = DEFAULT_RULES): string {
-  const quoted = written.length > 1 && written.startsWith('"') && written.endsWith('"');
-  const name = quoted ? written.slice(1, -1).replace(/""/g, '"') : written;
-  const rule = quoted ? rules.quoted : rules.unquoted;
-  return rule === 'upper' ? name.toUpperCase() : rule === 'lower' ? name.toLowerCase() : name;
-}
 
 /** What `templateKeys` needs of the environment the package is built with. */
 export interface KeyTemplating {
@@ -75,7 +67,7 @@ function templateStep(step: PlanStep, searchPath: readonly string[], how: KeyTem
   const names = placeholderNames(texts);
   if (!names.length) return step;
   const variables = how.variables.get(step.project) ?? {};
-  const rules = how.rules ?? DEFAULT_RULES;
+  const rules = how.rules ?? DEFAULT_KEY_RULES;
   const values = names.map((n) => variables[n]?.toLowerCase()).filter((v): v is string => Boolean(v));
   const tokens = texts.flatMap((t) => t.match(IDENTIFIER) ?? []);
   const templates = [...new Set(tokens.filter((t) => t.includes('{{')))];
@@ -149,7 +141,7 @@ function sameTemplate(a: string, b: string, names: readonly string[], rules: Key
 export function keysFor(
   plan: Plan,
   variables: ReadonlyMap<string, Readonly<Record<string, string>>>,
-  rules: KeyNameRules = DEFAULT_RULES,
+  rules: KeyNameRules = DEFAULT_KEY_RULES,
 ): Plan {
   if (!plan.steps.some((s) => s.key.includes('{{'))) return plan;
   const steps = plan.steps.map((step) => {

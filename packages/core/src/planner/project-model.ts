@@ -3,7 +3,8 @@ import { writeCacheFile } from '../background';
 import { join } from 'node:path';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
-import type { SourceParser } from '../engine/engine';
+import type { KeyNameRules, SourceParser } from '../engine/engine';
+import { keyName } from '../model/key-name';
 import type { ParsedStatement } from '../model/source';
 import { discoverSources, type MigrationFile, type ProjectSources, type SourceFile } from '../sources/discover';
 import { type Baseline, readBaseline } from '../sources/baseline';
@@ -50,15 +51,20 @@ export function usedVariables(m: ProjectModel): Record<string, string> {
   return Object.fromEntries(Object.entries(m.variables).filter(([k]) => used.has(k)));
 }
 
-/** Owned schemas, search path and dependencies of a project, with placeholders expanded. */
+/**
+ * Owned schemas, search path and dependencies of a project, with placeholders expanded, each name read as the engine
+ * reads an identifier in SQL (`rules`, the engine's `capabilities.keyNames`: on PostgreSQL `{{env}}_sales` with `env:
+ * DEV` is `dev_sales`, `'"Sales"'` is `Sales`), so that they name what the sources create.
+ */
 export function graphProject(
   project: DbProject,
   variables: Record<string, string>,
   all: ReadonlyMap<string, DbProject>,
+  rules?: KeyNameRules,
 ): GraphProject {
   const expand = (s: string, key: (string | number)[]) => {
     try {
-      return expandPlaceholders(s, variables, project.file.displayPath).expanded;
+      return keyName(expandPlaceholders(s, variables, project.file.displayPath).expanded, rules);
     } catch (e) {
       if (e instanceof DbeeError)
         throw new DbeeError(e.message, { code: e.code, location: project.file.locate(key), hint: e.hint });
@@ -100,8 +106,9 @@ export async function loadProjectModel(
   parser: SourceParser,
   all: ReadonlyMap<string, DbProject>,
   cache?: ParseCache,
+  rules?: KeyNameRules,
 ): Promise<ProjectModel> {
-  const graph = graphProject(project, variables, all);
+  const graph = graphProject(project, variables, all, rules);
   const sources = discoverSources(workspaceRoot, project);
   const errors: DbeeError[] = [];
   const pack = cache ? ParsePack.open(cache, project, variables) : null;

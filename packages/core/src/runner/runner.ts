@@ -7,7 +7,7 @@ import type { Ledger, DeploymentInfo, DeploymentSummary, StepStatus } from '../l
 import { openLedger } from '../ledger/open-ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
-import { expandPlaceholders } from '../sources/placeholders';
+import { expandedSearchPath } from '../model/key-name';
 import {
   executePlan,
   type BatchMode,
@@ -332,8 +332,11 @@ function position(ctx: RunContext, step: PlanStep): { index: number; total: numb
 /** The statement that sets `project`'s search path, when the session has another one (null: it has that one). */
 function searchPathChange(ctx: RunContext, project: string): string | null {
   const variables = ctx.options.variables.get(project) ?? {};
-  const searchPath = (ctx.plan.searchPaths?.[project] ?? []).map(
-    (s) => expandPlaceholders(s, variables, `search path of ${project}`).expanded,
+  const searchPath = expandedSearchPath(
+    ctx.plan.searchPaths?.[project],
+    variables,
+    ctx.engine.capabilities.keyNames,
+    `search path of ${project}`,
   );
   const sql = searchPath.length ? ctx.engine.session.searchPath(searchPath) : null;
   return sql && sql !== ctx.currentPath ? sql : null;

@@ -5,7 +5,7 @@ import { DbeeError, ExitCode } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
 import { emptyModel, type SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
-import { expandPlaceholders } from '../sources/placeholders';
+import { expandedSearchPath } from '../model/key-name';
 import { runStatements } from './batch';
 import { otherDependentKeys } from './recreate-dependents';
 import { stepStatements } from '../plan/step-statements';
@@ -114,8 +114,11 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     let path: string | null = null;
     for (const step of plan.steps) {
       const variables = input.variables.get(step.project) ?? {};
-      const searchPath = (plan.searchPaths?.[step.project] ?? []).map(
-        (s) => expandPlaceholders(s, variables, `search path of ${step.project}`).expanded,
+      const searchPath = expandedSearchPath(
+        plan.searchPaths?.[step.project],
+        variables,
+        engine.capabilities.keyNames,
+        `search path of ${step.project}`,
       );
       const set = searchPath.length ? engine.session.searchPath(searchPath) : null;
       if (set && set !== path) {
