@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
+import { tempWorkspace } from '../support/workspace';
 import { ENGINES, rows, type TestWorkspace } from '../runner/helpers';
 import { shopAtV1, V2, writeAll } from '../rollback/fixture';
 
@@ -184,5 +185,35 @@ describe.each(ENGINES)('deploy a selection of objects [%s]', (engine) => {
       'baseline: deployed objects exist',
       'greets',
     ]);
+  });
+});
+
+/**
+ * A selection naming another project's schema selects nothing there instead of being refused (Nx runs a target's
+ * dependencies with the same options). The other project's schema is compared as this environment deploys it:
+ * `{{env}}_core` with `env: DEV` is `dev_core` (before: the db.yaml's text `{{env}}_core` was compared, and the entry
+ * was refused as matching nothing). Configuration only: one engine.
+ */
+describe('a selection naming a schema another project owns, made from a variable', () => {
+  it('is not refused by the project that does not own it', async () => {
+    const w = tempWorkspace({
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: memory\n    variables: { env: DEV }\n',
+      'core/db.yaml': "version: 1\nname: core\nengine: postgres\nschemas: ['{{env}}_core']\n",
+      'core/core.sql':
+        'CREATE SCHEMA {{env}}_core;\nCREATE FUNCTION {{env}}_core.one() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;',
+      'app/db.yaml': 'version: 1\nname: app\nengine: postgres\nschemas: [app]\ndependsOn: [core]\n',
+      'app/app.sql': 'CREATE SCHEMA app;\nCREATE VIEW app.v AS SELECT {{env}}_core.one() AS n;',
+    });
+    try {
+      const status = await run(w.root, 'status', { project: 'app', objects: ['function:dev_core.one'] });
+      expect(status.stderr).toBe('');
+      expect(status.code).toBe(0);
+      const mine = await run(w.root, 'status', { project: 'app', objects: ['function:app.none'] });
+      expect(mine.code).toBe(1);
+      expect(mine.stderr).toContain('function:app.none');
+    } finally {
+      w.remove();
+    }
   });
 });

@@ -440,7 +440,7 @@ async function deployInputs(
       code: 'OPTIONS_INVALID',
       hint: 'build a package of the selection with `dbee plan --objects ... --out <folder>` and deploy that',
     });
-  if (selection) checkSelection(selection, models, planned, schemasElsewhere(ctx, planned));
+  if (selection) checkSelection(selection, models, planned, schemasElsewhere(ctx, environment, planned));
   const settings = workspace.settings(target, environment).deploy;
   const settingsOf = (project: string) => workspace.settings(workspace.project(project), environment).deploy;
   const scope: TransactionScope = settings.transaction ?? 'object';

@@ -92,7 +92,7 @@ async function planOf(ctx: OperationContext, options: PlanOptions, loaded: Loade
         hint: 'deploy a selection from the sources with `dbee deploy --objects`, or package it with `dbee plan --objects ... --out`',
       },
     );
-  if (selection) checkSelection(selection, models, planned, schemasElsewhere(ctx, planned));
+  if (selection) checkSelection(selection, models, planned, schemasElsewhere(ctx, environment, planned));
   if (options.base && !options.againstEnv && !options.diff) {
     const r = await releasePlan(ctx, {
       project: target.name,

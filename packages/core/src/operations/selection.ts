@@ -1,3 +1,5 @@
+import type { ResolvedEnvironment } from '../config/resolve';
+import { schemaOwners } from '../context/load';
 import type { OperationContext } from '../context/operation-context';
 import type { Plan } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
@@ -52,8 +54,11 @@ export function selectedPlan(
  * another project's (Nx runs a target's dependencies with the same options: `nx run db-c:deploy --objects
  * function:c.one` deploys db-a first with that selection too), so it selects nothing here instead of being refused.
  */
-export function schemasElsewhere(ctx: OperationContext, planned: readonly string[]): Set<string> {
-  return new Set(
-    [...ctx.workspace.projects.values()].filter((p) => !planned.includes(p.name)).flatMap((p) => p.config.schemas),
-  );
+export function schemasElsewhere(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  planned: readonly string[],
+): Set<string> {
+  // As deployed on this environment (placeholders expanded, names read as identifiers), as the selection's keys are.
+  return new Set([...schemaOwners(ctx, environment)].filter(([, p]) => !planned.includes(p)).map(([s]) => s));
 }

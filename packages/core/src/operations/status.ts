@@ -127,7 +127,7 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   const model = models.find((m) => m.project.name === target.name)!;
   // --objects: the pending changes of the selected objects only, each entry checked against the sources first.
   const selection = readSelection(options, (p) => workspace.commandLinePath(p));
-  if (selection) checkSelection(selection, models, [target.name], schemasElsewhere(ctx, [target.name]));
+  if (selection) checkSelection(selection, models, [target.name], schemasElsewhere(ctx, environment, [target.name]));
   const selected = (key: string) => !selection || selectsKey(selection, parseKey(key));
   // The embedded database allows one process at a time: reading needs the lock too.
   return withSession(
