@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,21 @@ describe.each<[Engine]>([['pglite'], ['postgres']])(
       expect(d.stdout).toContain('function:app.f(integer)');
       expect(await w.query(2, 'SELECT id, note, app.f(id) AS f FROM app.v')).toEqual([{ id: 1, note: 'kept', f: 2 }]);
       const diff = await w.dbee('diff', { project: 'app', env, format: 'json', cache: false });
+      expect(JSON.parse(diff.stdout).changes).toBe(0);
+    });
+
+    it('extracts a schema named with capitals into a new project whose db.yaml names it quoted, and reads it back', async () => {
+      const env = w.env(1);
+      await w.exec(1, 'CREATE SCHEMA "Sales"; CREATE TABLE "Sales".orders (id int PRIMARY KEY);');
+      // Names are read as SQL reads them: `--schemas Sales` would be sales; the quotes keep the case.
+      const x = await w.dbee('extract', { project: 'sales', env, schemas: '"Sales"' });
+      expect(x.stderr).toBe('');
+      expect(x.code).toBe(0);
+      expect(readFileSync(join(w.root, 'sales/db.yaml'), 'utf8')).toContain(`schemas: ['"Sales"']`);
+      const adopted = await w.dbee('adopt', { project: 'sales', env });
+      expect(adopted.code, adopted.stdout + adopted.stderr).toBe(0);
+      expect(adopted.stdout).toContain('equal to the sources: table:Sales.orders');
+      const diff = await w.dbee('diff', { project: 'sales', env, format: 'json', cache: false });
       expect(JSON.parse(diff.stdout).changes).toBe(0);
     });
   },

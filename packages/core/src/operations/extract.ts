@@ -4,7 +4,14 @@ import { durationMs } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { DbProject } from '../config/workspace';
 import { PROJECT_FILE } from '../config/workspace';
-import { requireRole, type AuditEvent, type Connection, type Engine, type ExtractedObject } from '../engine/engine';
+import {
+  requireRole,
+  type AuditEvent,
+  type Connection,
+  type Engine,
+  type ExtractedObject,
+  type KeyNameRules,
+} from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { openLedger } from '../ledger/open-ledger';
@@ -67,10 +74,13 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
       hint: 'use letters, digits, "_", "-" or "$"',
     });
   }
+  // Read as db.yaml's names are (graphProject): `Sales` is sales on PostgreSQL, `"Sales"` keeps its case.
+  const rules = ctx.engine(ctx.workspace.environment(options.env, ctx.env).engine).capabilities.keyNames;
   const schemas = (options.schemas ?? options.project)
     .split(',')
     .map((s) => s.trim())
-    .filter(Boolean);
+    .filter(Boolean)
+    .map((s) => keyName(s, rules));
   const root = ctx.workspace.commandLinePath(options.out ?? options.project);
   if (existsSync(join(root, PROJECT_FILE))) {
     throw new DbeeError(
@@ -320,7 +330,7 @@ async function writeObjectFiles(
     : null;
   if (incomplete && !whole) reporter.warn(`${incomplete}\n(write their files by hand if the project needs them)`);
   if (!target.project) {
-    const yaml = dbYaml(target, dependencies(ctx, environment, target, live.objects));
+    const yaml = dbYaml(target, dependencies(ctx, environment, target, live.objects), engine.capabilities.keyNames);
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(PROJECT_FILE)}`);
     if (!options.dryRun) {
       mkdirSync(target.root, { recursive: true });
@@ -432,13 +442,18 @@ function dependencies(
   return [...deps].sort();
 }
 
-function dbYaml(target: ExtractTarget, dependsOn: string[]): string {
+function dbYaml(target: ExtractTarget, dependsOn: string[], rules: KeyNameRules | undefined): string {
+  // A name that reads back as another (capitals on PostgreSQL) is written quoted, as db.yaml reads it (graphProject).
+  const name = (s: string) =>
+    keyName(s, rules) === s && /^[A-Za-z_][A-Za-z0-9_$]*$/.test(s)
+      ? s
+      : `'"${s.replace(/"/g, '""').replace(/'/g, "''")}"'`;
   return [
     `# Extracted by dbee extract from a live database; edit freely.`,
     `version: 1`,
     `name: ${target.name}`,
     `engine: postgres`,
-    `schemas: [${target.schemas.join(', ')}]`,
+    `schemas: [${target.schemas.map(name).join(', ')}]`,
     ...(dependsOn.length ? [`dependsOn: [${dependsOn.join(', ')}]`] : []),
     '',
   ].join('\n');

@@ -11,7 +11,7 @@ export const extractCommand = defineCommand('extract', {
     project,
     env,
     schemas: text(
-      "Schemas of a project that has no db.yaml yet, comma-separated. Default: the project's `schemas:`, else the project name.",
+      'Schemas of a project that has no db.yaml yet, comma-separated, read as SQL reads names (`Sales` is sales on PostgreSQL; `"Sales"` keeps the case). Default: the project\'s `schemas:`, else the project name.',
       { value: '<a,b>' },
     ),
     out: text(
