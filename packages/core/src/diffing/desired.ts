@@ -12,7 +12,7 @@ import { canonicalJson } from '../plan/serialize';
 import type { SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
-import { expandedSearchPath } from '../model/key-name';
+import { expandedSearchPath } from '../sources/key-name';
 import { inBackground, writeCacheFile } from '../background';
 import { sha256 } from '../sources/checksum';
 import type { OperationContext } from '../context/operation-context';

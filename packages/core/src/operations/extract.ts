@@ -16,7 +16,7 @@ import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { openLedger } from '../ledger/open-ledger';
 import { expandPlaceholders } from '../sources/placeholders';
-import { keyName } from '../model/key-name';
+import { keyName } from '../sources/key-name';
 import type { ExtractOptions } from '../options';
 import type { SchemaScope } from '../schema/managed-scope';
 import { globSubject, objectGlobPattern } from '../model/object-glob';

@@ -1,6 +1,6 @@
 import type { KeyNameRules } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
-import { DEFAULT_KEY_RULES, keyName } from '../model/key-name';
+import { DEFAULT_KEY_RULES, keyName } from '../sources/key-name';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import { expandText, placeholderNames } from '../sources/placeholders';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
 import type { KeyNameRules, SourceParser } from '../engine/engine';
-import { keyName } from '../model/key-name';
+import { keyName } from '../sources/key-name';
 import type { ParsedStatement } from '../model/source';
 import { discoverSources, type MigrationFile, type ProjectSources, type SourceFile } from '../sources/discover';
 import { type Baseline, readBaseline } from '../sources/baseline';

@@ -7,7 +7,7 @@ import type { Ledger, DeploymentInfo, DeploymentSummary, StepStatus } from '../l
 import { openLedger } from '../ledger/open-ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
-import { expandedSearchPath } from '../model/key-name';
+import { expandedSearchPath } from '../sources/key-name';
 import {
   executePlan,
   type BatchMode,

@@ -5,7 +5,7 @@ import { DbeeError, ExitCode } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
 import { emptyModel, type SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
-import { expandedSearchPath } from '../model/key-name';
+import { expandedSearchPath } from '../sources/key-name';
 import { runStatements } from './batch';
 import { otherDependentKeys } from './recreate-dependents';
 import { stepStatements } from '../plan/step-statements';

@@ -1,5 +1,5 @@
 import type { KeyNameRules } from '../engine/engine';
-import { expandPlaceholders } from '../sources/placeholders';
+import { expandPlaceholders } from './placeholders';
 
 /** PostgreSQL's rules, the default of `EngineCapabilities.keyNames`. */
 export const DEFAULT_KEY_RULES: KeyNameRules = { unquoted: 'lower', quoted: 'exact' };
