@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
@@ -64,13 +66,6 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
     expect(one.stdout).toMatch(/^ {2}exit 2$/m);
   }, 120_000);
 
-  it('rollback --report on a fleet is refused before any target runs (every target would write the same file)', async () => {
-    const r = await run(w.root, 'rollback', { project: 'a', assumeYes: true, report: 'r.json' }, env);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('--report r.json: a rollback on fleet fleet writes no report file yet');
-    expect(await Promise.all([0, 1, 2, 3].map(hasTable))).toEqual([true, true, true, true]);
-  });
-
   it('rollback: --max-failures stops starting targets; nothing done is exit 1, some done is exit 2', async () => {
     // t1 unreachable, one at a time, the default --max-failures 1: t1 is refused, no other target starts.
     const stopped = await run(w.root, 'rollback', { project: 'a', assumeYes: true }, unreachable(0));
@@ -79,11 +74,12 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
     expect(stopped.stdout).toMatch(/stopped: 1 target failed \(--max-failures 1\); 3 targets not started/);
     expect(await Promise.all([1, 2, 3].map(hasTable))).toEqual([true, true, true]);
 
-    // t3 unreachable, --max-failures 2 and 2 at once: the three others are rolled back, the fleet exits 2.
+    // t3 unreachable, --max-failures 2 and 2 at once: the three others are rolled back, the fleet exits 2. --report
+    // writes the fleet's report, as a fleet deployment's (before: refused, every target wrote the same file).
     const some = await run(
       w.root,
       'rollback',
-      { project: 'a', assumeYes: true, concurrency: 2, maxFailures: 2 },
+      { project: 'a', assumeYes: true, concurrency: 2, maxFailures: 2, report: 'out/rollback.json' },
       unreachable(2),
     );
     expect(some.code).toBe(2);
@@ -91,6 +87,25 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
       /^fleet fleet: rollback on 4 targets: (3 succeeded, 1 refused|1 refused, 3 succeeded)$/m,
     );
     expect(await Promise.all([0, 1, 2, 3].map(hasTable))).toEqual([false, false, true, false]);
+    expect(some.stdout).toMatch(/report written to .*rollback\.json and .*rollback\.md/);
+    const report = JSON.parse(readFileSync(join(w.root, 'out/rollback.json'), 'utf8'));
+    expect(report).toMatchObject({
+      command: 'rollback',
+      fleet: 'fleet',
+      project: 'a',
+      exitCode: 2,
+      policy: { canary: 0, concurrency: 2, maxFailures: 2 },
+      counts: { succeeded: 3, refused: 1 },
+    });
+    const byTarget = Object.fromEntries(
+      (report.targets as { target: string; result: string; deploymentIds: number[] }[]).map((t) => [t.target, t]),
+    );
+    expect(byTarget.t3).toMatchObject({ result: 'refused', deploymentIds: [] });
+    for (const t of ['t1', 't2', 't4'])
+      expect(byTarget[t]).toMatchObject({ result: 'succeeded', deploymentIds: [expect.any(Number)] });
+    const markdown = readFileSync(join(w.root, 'out/rollback.md'), 'utf8');
+    expect(markdown).toContain('# dbee rollback a on fleet fleet');
+    expect(markdown).toMatch(/\| t3 \| 2 \| refused \|/);
   }, 120_000);
 
   it('diff --fail-on-diff: the targets that differ are named; some differ is exit 2, all differ is exit 1', async () => {

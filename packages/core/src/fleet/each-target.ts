@@ -4,6 +4,7 @@ import { FleetPlans } from '../context/fleet-plans';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';
+import { fleetReport, saveFleetReport, targetReport } from './fleet-report';
 
 /** The fleet options of `rollback`, `diff` and `smoke-test`. */
 interface EachTargetOptions {
@@ -15,7 +16,7 @@ interface EachTargetOptions {
   maxFailures?: number;
   /** `diff --fail-on-diff`: a target whose exit code 1 comes with no error differs from the sources. */
   failOnDiff?: boolean;
-  /** `rollback --report`: one target's report; refused on a fleet (every target would write the same file). */
+  /** `rollback --report`: the fleet's report (`fleet-report.ts`, as `deploy --report` on a fleet writes it). */
   report?: string;
 }
 
@@ -47,14 +48,16 @@ export async function eachTarget<O extends EachTargetOptions>(
   fleet: string,
   single: SingleOperation<O>,
 ): Promise<ExitCodeValue> {
-  if (options.report) {
-    throw new DbeeError(`--report ${options.report}: a ${command} on fleet ${fleet} writes no report file yet`, {
+  const startedAt = new Date();
+  const t0 = Date.now();
+  const rollback = command === 'rollback';
+  if (options.report && !rollback) {
+    throw new DbeeError(`--report ${options.report}: a ${command} on fleet ${fleet} writes no report file`, {
       code: 'OPTIONS_INVALID',
-      hint: `leave --report out (the fleet prints its summary), or name one target to get its report: --env ${fleet}/<target>`,
+      hint: 'leave --report out: the fleet prints its summary',
     });
   }
   const { mine, shard } = await selectTargets(ctx, fleet, { labels: options.labels, shard: options.shard });
-  const rollback = command === 'rollback';
   // The sources are parsed once for every target.
   const shared = { ...ctx, plans: new FleetPlans() };
   const outcome = await runWaves(
@@ -72,8 +75,15 @@ export async function eachTarget<O extends EachTargetOptions>(
         t.name,
         fleetTargetName(fleet, t),
         single,
-        { ...options, labels: undefined, shard: undefined, concurrency: undefined, maxFailures: undefined },
-        { withReport: false },
+        {
+          ...options,
+          labels: undefined,
+          shard: undefined,
+          concurrency: undefined,
+          maxFailures: undefined,
+          report: undefined,
+        },
+        { withReport: options.report !== undefined },
       ),
     // Only a rollback stops starting targets: `diff` and `smoke-test` read every target whatever the others said.
     (run: TargetRun) => rollback && run.exitCode !== 0,
@@ -109,6 +119,30 @@ export async function eachTarget<O extends EachTargetOptions>(
       `  stopped: ${outcome.stopped}; ${counts.get('not-run') ?? 0} target${counts.get('not-run') === 1 ? '' : 's'} not started\n`,
     );
   ctx.stdout.write(`  exit ${exitCode}\n`);
+  if (options.report) {
+    // Every target's rollback as the single environment's report says it (one wave: a rollback has no canary).
+    const labelsOf = new Map(mine.map((t) => [t.name, t.labels]));
+    const report = fleetReport({
+      command: 'rollback',
+      fleet,
+      project: options.project,
+      shard,
+      policy: {
+        canary: 0,
+        concurrency: options.concurrency ?? 1,
+        maxFailures: options.maxFailures ?? 1,
+        labels: options.labels ?? null,
+      },
+      startedAt,
+      durationMs: Date.now() - t0,
+      stopped: outcome.stopped,
+      exitCode,
+      targets: outcome.targets.map(({ target, result }) =>
+        targetReport(target, labelsOf.get(target) ?? {}, 2, result, undefined),
+      ),
+    });
+    saveFleetReport(ctx, options.report, report);
+  }
   return exitCode;
 }
 

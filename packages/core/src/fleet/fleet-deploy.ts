@@ -1,24 +1,14 @@
-import { resolve } from 'node:path';
 import { durationMs } from '../config/schema';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { FleetTarget } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
 import type { DeployOptions } from '../options';
-import {
-  countPlans,
-  countResults,
-  FLEET_REPORT_FORMAT_VERSION,
-  printFleetSummary,
-  writeFleetReport,
-  type FleetReport,
-  type FleetTargetReport,
-  type TargetResult,
-} from './fleet-report';
+import { fleetReport, printFleetSummary, saveFleetReport, targetReport, type FleetTargetReport } from './fleet-report';
 import { runWaves } from './scheduler';
 import { fleetTargetName, selectTargets, withoutFleetOptions } from './selection';
 import { runOnTarget, type SingleOperation, type TargetRun } from './run-target';
 import { waitForCanaries } from './canary-wait';
-import { FleetPlans, type TargetPlan } from '../context/fleet-plans';
+import { FleetPlans } from '../context/fleet-plans';
 
 /**
  * `deploy` on a fleet environment: the selected targets (labels, shard) deployed by the single-environment `deploy`,
@@ -80,7 +70,6 @@ export async function fleetDeploy(
   const targets: FleetTargetReport[] = outcome.targets.map(({ target, wave, result }) =>
     targetReport(target, labelsOf.get(target) ?? {}, wave, result, plans.of(fleetTargetName(fleet, { name: target }))),
   );
-  const counts = countResults(targets);
   const failed = targets.filter((t) => t.exitCode !== null && t.exitCode !== 0);
   const applied = targets.some((t) => t.result === 'succeeded' || (t.exitCode !== null && t.exitCode >= 2));
   const exitCode: ExitCodeValue =
@@ -89,79 +78,21 @@ export async function fleetDeploy(
       : !applied && failed.every((t) => t.exitCode === ExitCode.invalid)
         ? ExitCode.invalid
         : ExitCode.applyFailed;
-  const report: FleetReport = {
-    formatVersion: FLEET_REPORT_FORMAT_VERSION,
+  const report = fleetReport({
     command: 'deploy',
     fleet,
     project: options.project,
     shard,
     policy: { ...policy, labels: options.labels ?? null },
-    startedAt: startedAt.toISOString(),
+    startedAt,
     durationMs: Date.now() - t0,
     stopped: outcome.stopped,
     exitCode,
-    counts,
-    plans: countPlans(targets),
     targets,
-  };
+  });
   printFleetSummary(ctx.stdout, report);
-  if (options.report) {
-    const written = writeFleetReport(resolve(ctx.workspace.root, options.report), report);
-    ctx.reporter.info(`report written to ${written.json} and ${written.markdown}`);
-  }
+  if (options.report) saveFleetReport(ctx, options.report, report);
   return exitCode;
-}
-
-function targetReport(
-  target: string,
-  labels: Record<string, string>,
-  wave: 1 | 2,
-  run: TargetRun | null,
-  plan: TargetPlan | undefined,
-): FleetTargetReport {
-  if (!run)
-    return {
-      target,
-      labels,
-      wave,
-      result: 'not-run',
-      exitCode: null,
-      database: null,
-      deploymentIds: [],
-      durationMs: 0,
-      steps: { applied: 0, total: 0 },
-      error: null,
-      plan: null,
-    };
-  const r = run.report;
-  const result: TargetResult = r
-    ? r.status === 'refused' && run.exitCode === 0
-      ? 'unchanged'
-      : r.status
-    : run.exitCode === 0
-      ? 'succeeded'
-      : 'refused';
-  return {
-    target,
-    labels,
-    wave,
-    result:
-      run.exitCode === ExitCode.smokeFailed && result === 'succeeded'
-        ? 'failed'
-        : result === 'refused' && run.error?.code === 'DRIFT'
-          ? 'drifted'
-          : result,
-    exitCode: run.exitCode,
-    database: r?.database ?? null,
-    deploymentIds: (r?.projects ?? []).flatMap((p) => (p.deploymentId === null ? [] : [p.deploymentId])),
-    durationMs: run.durationMs,
-    steps: {
-      applied: (r?.projects ?? []).reduce((a, p) => a + p.stepsApplied, 0),
-      total: (r?.projects ?? []).reduce((a, p) => a + p.stepsTotal, 0),
-    },
-    error: run.error,
-    plan: plan ?? null,
-  };
 }
 
 export type { FleetTarget };

@@ -1,7 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { ExitCode } from '../errors';
 import { formatDuration } from '../runner/reporter';
 import type { PlanOrigin, TargetPlan } from '../context/fleet-plans';
+import type { OperationContext } from '../context/operation-context';
+import type { TargetRun } from './run-target';
 
 /** Current format of a fleet's `--report`. */
 export const FLEET_REPORT_FORMAT_VERSION = 1;
@@ -47,7 +50,8 @@ export interface FleetTargetReport {
 /** What a fleet's `--report <file>` writes: JSON at `<file>`, Markdown beside it (`.md`). */
 export interface FleetReport {
   formatVersion: typeof FLEET_REPORT_FORMAT_VERSION;
-  command: 'deploy';
+  /** `deploy`, or `rollback` (no canary: every target is in wave 2, and no plan is counted). */
+  command: 'deploy' | 'rollback';
   fleet: string;
   project: string;
   shard: { index: number; count: number } | null;
@@ -99,6 +103,25 @@ export function countResults(targets: readonly FleetTargetReport[]): Record<Targ
   return counts;
 }
 
+/** The report of a fleet's run from its targets' lines: the counts of results and plans added. */
+export function fleetReport(
+  fields: Omit<FleetReport, 'formatVersion' | 'counts' | 'plans' | 'startedAt'> & { startedAt: Date },
+): FleetReport {
+  return {
+    formatVersion: FLEET_REPORT_FORMAT_VERSION,
+    ...fields,
+    startedAt: fields.startedAt.toISOString(),
+    counts: countResults(fields.targets),
+    plans: countPlans(fields.targets),
+  };
+}
+
+/** `--report <file>` of a fleet's run: written (JSON and Markdown, `writeFleetReport`) and said. */
+export function saveFleetReport(ctx: OperationContext, file: string, report: FleetReport): void {
+  const written = writeFleetReport(resolve(ctx.workspace.root, file), report);
+  ctx.reporter.info(`report written to ${written.json} and ${written.markdown}`);
+}
+
 /** JSON at `path`, Markdown at the same path with `.md` (or, for a path ending in `.md`, JSON at `.json`). */
 export function writeFleetReport(path: string, report: FleetReport): { json: string; markdown: string } {
   const stem = path.replace(/\.(json|md)$/i, '');
@@ -118,7 +141,7 @@ export function fleetMarkdown(r: FleetReport): string {
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
   const lines = [
-    `# dbee deploy ${r.project} to fleet ${r.fleet}${r.shard ? ` (shard ${r.shard.index}/${r.shard.count})` : ''}`,
+    `# dbee ${r.command} ${r.project} ${r.command === 'rollback' ? 'on' : 'to'} fleet ${r.fleet}${r.shard ? ` (shard ${r.shard.index}/${r.shard.count})` : ''}`,
     '',
     `- started: ${r.startedAt}, took ${formatDuration(r.durationMs)}`,
     `- policy: canary ${r.policy.canary}, concurrency ${r.policy.concurrency}, max failures ${r.policy.maxFailures}${r.policy.labels ? `, labels ${r.policy.labels}` : ''}`,
@@ -157,4 +180,57 @@ export function printFleetSummary(out: NodeJS.WritableStream, r: FleetReport): v
       `  stopped: ${r.stopped}; ${r.counts['not-run']} target${r.counts['not-run'] === 1 ? '' : 's'} not started\n`,
     );
   out.write(`  exit ${r.exitCode}\n`);
+}
+
+/** One target's line of the report, from how its run ended (`runOnTarget` with `withReport`). */
+export function targetReport(
+  target: string,
+  labels: Record<string, string>,
+  wave: 1 | 2,
+  run: TargetRun | null,
+  plan: TargetPlan | undefined,
+): FleetTargetReport {
+  if (!run)
+    return {
+      target,
+      labels,
+      wave,
+      result: 'not-run',
+      exitCode: null,
+      database: null,
+      deploymentIds: [],
+      durationMs: 0,
+      steps: { applied: 0, total: 0 },
+      error: null,
+      plan: null,
+    };
+  const r = run.report;
+  const result: TargetResult = r
+    ? r.status === 'refused' && run.exitCode === 0
+      ? 'unchanged'
+      : r.status
+    : run.exitCode === 0
+      ? 'succeeded'
+      : 'refused';
+  return {
+    target,
+    labels,
+    wave,
+    result:
+      run.exitCode === ExitCode.smokeFailed && result === 'succeeded'
+        ? 'failed'
+        : result === 'refused' && run.error?.code === 'DRIFT'
+          ? 'drifted'
+          : result,
+    exitCode: run.exitCode,
+    database: r?.database ?? null,
+    deploymentIds: (r?.projects ?? []).flatMap((p) => (p.deploymentId === null ? [] : [p.deploymentId])),
+    durationMs: run.durationMs,
+    steps: {
+      applied: (r?.projects ?? []).reduce((a, p) => a + p.stepsApplied, 0),
+      total: (r?.projects ?? []).reduce((a, p) => a + p.stepsTotal, 0),
+    },
+    error: run.error,
+    plan: plan ?? null,
+  };
 }

@@ -50,7 +50,7 @@ export const rollbackCommand = defineCommand('rollback', {
       'Emergency rollback: no smoke checks, no countdown, maintenance windows bypassed; still the lock, the ledger and, on protected environments, --assume-yes.',
     ),
     report: text(
-      'Write a JSON report of the rollback (status, the steps undone with their outcomes, the ticket, smoke checks, deployment ids) to this file, as `deploy --report` does (relative to the workspace root; any path you type is honoured, inside the workspace or not). Written whatever the outcome, a refusal included.',
+      'Write a JSON report of the rollback (status, the steps undone with their outcomes, the ticket, smoke checks, deployment ids) to this file, as `deploy --report` does (relative to the workspace root; any path you type is honoured, inside the workspace or not). Written whatever the outcome, a refusal included. On a fleet: the fleet report, one line per target, and a Markdown copy beside it (`.md`).',
       { value: '<file>' },
     ),
     now: clock(),
