@@ -125,7 +125,13 @@ describe.each<[Engine]>([['pglite'], ['postgres']])(
     it('extracts a schema named with capitals into a new project whose db.yaml names it quoted, and reads it back', async () => {
       const env = w.env(1);
       await w.exec(1, 'CREATE SCHEMA "Sales"; CREATE TABLE "Sales".orders (id int PRIMARY KEY);');
-      // Names are read as SQL reads them: `--schemas Sales` would be sales; the quotes keep the case.
+      // Names are read as SQL reads them: `--schemas Sales` is sales, which does not exist: refused, nothing written.
+      const folded = await w.dbee('extract', { project: 'sales', env, schemas: 'Sales' });
+      expect(folded.code).toBe(1);
+      expect(folded.stderr).toContain('nothing to extract: sales on ');
+      expect(folded.stderr).toContain(`quote a name with capitals, e.g. --schemas '"Sales"'`);
+      expect(existsSync(join(w.root, 'sales'))).toBe(false);
+      // The quotes keep the case.
       const x = await w.dbee('extract', { project: 'sales', env, schemas: '"Sales"' });
       expect(x.stderr).toBe('');
       expect(x.code).toBe(0);

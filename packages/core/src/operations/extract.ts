@@ -154,6 +154,21 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
       };
     },
   );
+  if (!target.project && !live.objects.length && !live.unwritten.length && !ownedSchemas) {
+    // A new project of schemas that hold nothing, not even themselves (PostgreSQL extracts each schema it finds):
+    // a db.yaml for them would be a project of nothing, most often a name typed in another case.
+    const typed = (options.schemas ?? options.project).split(',').map((s) => s.trim());
+    const folded = typed.some((s, i) => s !== target.schemas[i]);
+    throw new DbeeError(
+      `nothing to extract: ${target.schemas.join(', ')} on ${environment.name} ${target.schemas.length === 1 ? 'has' : 'have'} no objects (no such schema?); nothing was written`,
+      {
+        code: 'OPTIONS_INVALID',
+        hint: folded
+          ? `--schemas names are read as SQL reads them (${typed.join(', ')} is ${target.schemas.join(', ')}): quote a name with capitals, e.g. --schemas '"${typed[0]}"'`
+          : 'name schemas that exist on the environment with --schemas a,b',
+      },
+    );
+  }
   const selected = selectObjects(ctx, options, live, listed, environment.name);
   // The project's model, loaded once for --delete-dropped and the existing layout (when either needs it).
   let loaded: Promise<ProjectModel> | undefined;
