@@ -231,7 +231,10 @@ export const compatSettings = z.strictObject({
   newQueries: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   /** A query that a plan breaks: `fail` refuses (exit 1, the default), `warn` reports it, `off` skips the check. */
   mode: z.enum(['fail', 'warn', 'off']).optional(),
-  /** Search path the application's unqualified names resolve with; default: the project's `searchPath`, else its schemas. */
+  /**
+   * Search path the application's unqualified names resolve with, each name read as SQL reads an identifier (as
+   * db.yaml's); default: the project's `searchPath`, else its schemas.
+   */
   searchPath: z.array(z.string()).optional(),
 });
 

@@ -24,7 +24,7 @@ import type { AdviseOptions } from '../options';
 import { backupStamp } from '../plan/backup-stamp';
 import type { Plan } from '../plan/plan';
 import { withSession } from '../runner/session';
-import { querySpecs, readQuerySources } from './compat';
+import { applicationSearchPath, querySpecs, readQuerySources } from './compat';
 import { SMALL_TABLE_ROWS } from './size-hazards';
 import { planSources } from './source-plan';
 
@@ -63,7 +63,7 @@ export async function advise(ctx: OperationContext, options: AdviseOptions): Pro
     },
     async ({ conn }) => {
       const plan = await releasePlan(ctx, loaded, conn);
-      const searchPath = environment.compat?.searchPath ?? loaded.model.graph.searchPath;
+      const searchPath = applicationSearchPath(environment, engine, loaded.model);
       const queries = await readQuerySources(ctx, { engine, conn, environment, searchPath }, specs);
       try {
         return await gather(role, conn, { loaded, plan, queries, searchPath, thresholds });
@@ -98,7 +98,7 @@ async function adviseStatistics(
 ): Promise<ExitCodeValue> {
   const { environment, engine } = loaded;
   const role = requireRole(engine, 'statisticsAdvice', 'advise statistics');
-  const searchPath = environment.compat?.searchPath ?? loaded.model.graph.searchPath;
+  const searchPath = applicationSearchPath(environment, engine, loaded.model);
   const advice = await withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => {

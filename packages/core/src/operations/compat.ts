@@ -13,6 +13,7 @@ import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { compatVerdict, type CompatOutcome } from '../check/verdict';
 import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
+import { keyName } from '../sources/key-name';
 import type { ProjectModel } from '../planner/project-model';
 import type { VerifyProbe, VerifyResult } from '../runner/verify';
 import { engineFor, type OperationContext } from '../context/operation-context';
@@ -112,6 +113,19 @@ export async function prepareCompat(
   };
 }
 
+/**
+ * The search path the application's queries resolve with: `compat.searchPath`, read as db.yaml's names are (each an
+ * identifier: `Sales` is sales on PostgreSQL), else the project's.
+ */
+export function applicationSearchPath(
+  environment: ResolvedEnvironment,
+  engine: Engine,
+  model: ProjectModel | undefined,
+): string[] {
+  const set = environment.compat?.searchPath;
+  return set ? set.map((s) => keyName(s, engine.capabilities.keyNames)) : (model?.graph.searchPath ?? []);
+}
+
 /** The check of the application's queries alone (see `prepareCompat`). */
 async function prepareQueries(
   ctx: OperationContext,
@@ -122,7 +136,7 @@ async function prepareQueries(
   if (!specs.length) return null;
   const { engine } = input;
   const model = input.models.find((m) => m.project.name === input.target);
-  const searchPath = settings?.searchPath ?? model?.graph.searchPath ?? [];
+  const searchPath = applicationSearchPath(input.environment, engine, model);
   const queries = await readQuerySources(ctx, { ...input, searchPath }, specs);
   const newQueries = await readQuerySources(ctx, { ...input, searchPath }, newSpecs);
   const withFirst = (first: string[] | undefined) =>
