@@ -117,6 +117,27 @@ describe('fault: paths and names [pglite]', () => {
     expect(readdirSync(outside).sort()).toEqual(['evil.sql']);
   });
 
+  it("an object in a schema that is one of db.yaml's but for case is refused with its file and line, nothing applied", async () => {
+    // db.yaml's names are read as SQL reads them: `schemas: [Shop]` owns shop, not the quoted "Shop" the sources use
+    // (a db.yaml written before dbee read them so). Deployed, "Shop" would sit outside the project's scope.
+    const w = tempWorkspace({
+      'dbee.yaml': WORKSPACE_YAML,
+      'shop/db.yaml': 'version: 1\nname: shop\nengine: postgres\nschemas: [Shop]\n',
+      'shop/a.sql': 'CREATE SCHEMA "Shop";\nCREATE TABLE "Shop".items (id int PRIMARY KEY);\n',
+    });
+    cleanups.push(w.remove);
+    const r = await run(w.root, 'plan', { project: 'shop' }, {});
+    expectRefused(
+      r,
+      /^error: shop\/a\.sql:1: schema "Shop" is not a schema project shop owns: db.yaml's schemas name shop/,
+    );
+    expect(r.stderr).toContain(`write it quoted in db.yaml: schemas: ['"Shop"']`);
+    w.write('shop/db.yaml', 'version: 1\nname: shop\nengine: postgres\nschemas: [\'"Shop"\']\n');
+    const quoted = await run(w.root, 'plan', { project: 'shop' }, {});
+    expect(quoted.code, quoted.stderr).toBe(0);
+    expect(quoted.stdout).toContain('table:Shop.items');
+  });
+
   it('a schema owned by two projects is a configuration error naming both db.yaml files', async () => {
     const w = workspace({
       'p/db.yaml': dbYaml('p'),

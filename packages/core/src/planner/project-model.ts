@@ -160,6 +160,7 @@ export async function loadProjectModel(
     );
 
   const objects = groupObjects(project.name, parsedFiles);
+  refuseOtherCase(project, graph, objects);
   graph.manage = scopeFromFiles(project, sources.objects, variables);
   const files = [
     ...sources.objects,
@@ -168,6 +169,31 @@ export async function loadProjectModel(
     ...(sources.baseline ? [sources.baseline] : []),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   return { project, graph, variables, objects, migrations, smoke: sources.smoke, baseline, files };
+}
+
+/**
+ * An object in a schema that is one of the project's schemas but for case (`CREATE TABLE "Shop".items` with
+ * `schemas: [Shop]`, which is `shop` on PostgreSQL): the project would deploy it outside its own scope, and diff,
+ * drift and prune would never look at it. Refused with the spelling that owns it; a db.yaml written before its names
+ * were read as identifiers meets this once.
+ */
+function refuseOtherCase(project: DbProject, graph: GraphProject, objects: readonly SourceObject[]): void {
+  const owned = new Map(graph.schemas.map((s) => [s.toLowerCase(), s]));
+  for (const o of objects) {
+    const schema = o.key.kind === 'schema' ? o.key.name : o.key.schema;
+    const mine = owned.get(schema.toLowerCase());
+    if (!schema || mine === undefined || mine === schema || graph.schemas.includes(schema)) continue;
+    const at = project.file.locate(['schemas']);
+    const what = o.key.kind === 'schema' ? `schema "${schema}"` : `${o.id} (schema "${schema}")`;
+    throw new DbeeError(
+      `${what} is not a schema project ${project.name} owns: db.yaml's schemas name ${mine} (${at.file}${at.line ? ':' + at.line : ''}; names there are read as SQL reads them)`,
+      {
+        code: 'CONFIG_INVALID',
+        location: { file: o.location.file, line: o.location.line },
+        hint: `to own "${schema}", write it quoted in db.yaml: schemas: ['"${schema.replace(/"/g, '""')}"']; or name the schema ${mine} in the sources; nothing was changed`,
+      },
+    );
+  }
 }
 
 /**
