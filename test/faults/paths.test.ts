@@ -138,6 +138,39 @@ describe('fault: paths and names [pglite]', () => {
     expect(quoted.stdout).toContain('table:Shop.items');
   });
 
+  it('two environments whose variables give the project other schema names are not compared (diff, plan, clone): refused, nothing changed', async () => {
+    // Before: `diff --env qa --against-env dev` read dev under qa's names, found nothing and planned DROP TABLE
+    // qa_mart.facts, DROP SCHEMA qa_mart; `clone --from dev --to qa` planned the same.
+    const env = (name: string) =>
+      `  ${name}:\n    engine: postgres\n    connection: { embedded: .dbee/${name} }\n    variables: { env: ${name} }\n`;
+    const w = tempWorkspace({
+      'dbee.yaml': `version: 1\ndefaultEnvironment: dev\nenvironments:\n${env('dev')}${env('qa')}`,
+      'mart/db.yaml': "version: 1\nname: mart\nengine: postgres\nschemas: ['{{env}}_mart']\n",
+      'mart/mart.sql': 'CREATE SCHEMA {{env}}_mart;\nCREATE TABLE {{env}}_mart.facts (id int PRIMARY KEY);\n',
+    });
+    cleanups.push(w.remove);
+    for (const e of ['dev', 'qa']) {
+      const d = await run(w.root, 'deploy', { project: 'mart', env: e, assumeYes: true }, {});
+      expect(d.code, d.stderr).toBe(0);
+    }
+    const message =
+      /^error: mart\/db\.yaml:4:\d+: project mart has other schema names on dev \(dev_mart\) than on qa \(qa_mart\)/;
+    expectRefused(await run(w.root, 'diff', { project: 'mart', env: 'qa', againstEnv: 'dev' }, {}), message);
+    expectRefused(await run(w.root, 'plan', { project: 'mart', env: 'qa', againstEnv: 'dev' }, {}), message);
+    expectRefused(
+      await run(
+        w.root,
+        'clone',
+        { project: 'mart', from: 'dev', to: 'qa', assumeYes: true, allowHazards: ['data-loss'] },
+        {},
+      ),
+      message,
+    );
+    const intact = await run(w.root, 'diff', { project: 'mart', env: 'qa', format: 'json', cache: false }, {});
+    expect(intact.code, intact.stderr).toBe(0);
+    expect(JSON.parse(intact.stdout).changes).toBe(0);
+  });
+
   it('a schema owned by two projects is a configuration error naming both db.yaml files', async () => {
     const w = workspace({
       'p/db.yaml': dbYaml('p'),

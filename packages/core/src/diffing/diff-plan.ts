@@ -15,7 +15,7 @@ import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { diffModels } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
 import { ignorePattern, projectScope, type ManagedScope, type SchemaScope } from '../schema/managed-scope';
-import { compareEnvironments, environmentScope } from './environment-scope';
+import { compareEnvironments, environmentScope, refuseOtherSchemaNames } from './environment-scope';
 import type { Change, RenameDeclaration } from '../schema/change';
 import { inFlightOf, notRenamedAway, releaseMakes, withoutInFlight, type InFlight } from '../expand/in-flight';
 import { ExpandLedger, type ExpandRelease } from '../expand/phases';
@@ -114,6 +114,8 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   // The target side's model is a thunk: a diff served from the cache never reads it.
   let desired: TargetSide;
   if (selectors.againstEnv) {
+    const there = workspace.environment(selectors.againstEnv, ctx.env);
+    refuseOtherSchemaNames(ctx, engine, target, { environment, schemas: model.graph.schemas }, there);
     desired = await otherEnvironment(ctx, engine, selectors.againstEnv, scope, target.name, envVsEnv);
   } else if (selectors.head) {
     const d = await desiredAtRef(ctx, selectors.head, selectors.env, target.name, !selectors.noCache);

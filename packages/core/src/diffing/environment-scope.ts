@@ -1,4 +1,10 @@
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { DbProject } from '../config/workspace';
+import type { OperationContext } from '../context/operation-context';
+import type { Engine } from '../engine/engine';
+import { DbeeError } from '../errors';
 import { formatKey } from '../model/object-key';
+import { graphProject } from '../planner/project-model';
 import type { Comment, Owner, Privilege, PrivilegeGrant, SchemaModel } from '../schema/model';
 import { restrictModel, type ManagedScope, type SchemaScope } from '../schema/managed-scope';
 
@@ -10,6 +16,35 @@ import { restrictModel, type ManagedScope, type SchemaScope } from '../schema/ma
 export function environmentScope(scope: SchemaScope): SchemaScope {
   const ignore = scope.manage?.ignore ?? [];
   return { ...scope, manage: { grantees: null, owners: true, comments: true, ignore } };
+}
+
+/**
+ * Comparing two environments reads both under one set of schema names. A project whose names come from variables
+ * (`{{env}}_mart`) has other names on each: read so, the other side looks empty and the comparison would drop every
+ * object of the target (measured: `diff --against-env` printed `DROP TABLE qa_mart.facts`, `DROP SCHEMA qa_mart` for
+ * two environments deployed from the same sources, and `clone` planned the same). Refused, naming both, until names
+ * can be mapped between the two sides.
+ */
+export function refuseOtherSchemaNames(
+  ctx: OperationContext,
+  engine: Engine,
+  project: DbProject,
+  here: { environment: ResolvedEnvironment; schemas: readonly string[] },
+  there: ResolvedEnvironment,
+): void {
+  const { variables } = ctx.workspace.settings(project, there);
+  const theirs = graphProject(project, variables, ctx.workspace.projects, engine.capabilities.keyNames).schemas;
+  const same = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && [...a].sort().every((s, i) => s === [...b].sort()[i]);
+  if (same(here.schemas, theirs)) return;
+  throw new DbeeError(
+    `project ${project.name} has other schema names on ${there.name} (${theirs.join(', ')}) than on ${here.environment.name} (${here.schemas.join(', ')}): the two environments cannot be compared object by object; nothing was read or changed`,
+    {
+      code: 'OPTIONS_INVALID',
+      location: project.file.locate(['schemas']),
+      hint: `compare each environment with the sources instead (dbee diff ${project.name} --env ${here.environment.name}, and --env ${there.name}); to give ${here.environment.name} what ${there.name} has, deploy the same sources or package there`,
+    },
+  );
 }
 
 /** Two live models brought to what an env vs env comparison covers, and what it leaves out, named. */

@@ -5,7 +5,7 @@ import type { DbProject } from '../config/workspace';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { planChanges, reachedRenames } from '../diffing/diff-plan';
-import { compareEnvironments, environmentScope } from '../diffing/environment-scope';
+import { compareEnvironments, environmentScope, refuseOtherSchemaNames } from '../diffing/environment-scope';
 import { formatDiffText } from '../diffing/format';
 import { requireRole, type Connection, type DiffRole, type Engine, type LockOwner } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
@@ -187,6 +187,7 @@ async function cloneSides(ctx: OperationContext, options: CloneOptions): Promise
     );
   }
   const diff = requireRole(engine, 'diff', 'compare two live databases');
+  refuseOtherSchemaNames(ctx, engine, project, { environment: target, schemas: model.graph.schemas }, source);
   const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
   const from = await readSide(ctx, engine, diff, source, environmentScope(scope), project.name);
   const settings = workspace.settings(project, target).deploy;
