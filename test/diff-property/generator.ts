@@ -510,8 +510,14 @@ export function mutateSpec(a: Spec, seed: number): Spec {
         if (t) {
           t.rls = !t.rls || r.chance(0.5);
           t.force = r.chance(0.3);
-          if (t.policies.length && r.chance(0.5)) t.policies[0]!.using = `id > ${r.int(1, 9)}`;
-          else
+          if (t.policies.length && r.chance(0.5)) {
+            // An INSERT policy has only a WITH CHECK expression (PostgreSQL refuses a USING one): that is the one
+            // changed. The same draws as before, so every other pair of a seed is the same.
+            const first = t.policies[0]!;
+            const expression = `id > ${r.int(1, 9)}`;
+            if (first.cmd === 'INSERT') first.check = expression;
+            else first.using = expression;
+          } else
             t.policies.push({
               name: `p${k}`,
               cmd: r.pick(['ALL', 'INSERT', 'UPDATE', 'DELETE']),

@@ -301,8 +301,15 @@ export class PropertyBench {
       // The two databases are independent. On the server, A and B are built (and below introspected, printed,
       // dumped) at the same time, which overlaps the server's work with this process's; PGlite runs in this thread
       // anyway, so there one follows the other. The checks are the same either way.
-      const both = <X, Y>(x: () => Promise<X>, y: () => Promise<Y>): Promise<[X, Y]> =>
-        this.engine === 'postgres' ? Promise.all([x(), y()]) : x().then(async (v): Promise<[X, Y]> => [v, await y()]);
+      // On the server both are awaited before a failure of either is thrown: the clean-up below must not run beside
+      // the other side's statements on the same session (they left it in an aborted transaction for the next pair).
+      const both = async <X, Y>(x: () => Promise<X>, y: () => Promise<Y>): Promise<[X, Y]> => {
+        if (this.engine !== 'postgres') return x().then(async (v): Promise<[X, Y]> => [v, await y()]);
+        const [vx, vy] = await Promise.allSettled([x(), y()]);
+        if (vx.status === 'rejected') throw vx.reason;
+        if (vy.status === 'rejected') throw vy.reason;
+        return [vx.value, vy.value];
+      };
       const buildA = async () => {
         await live.execute(specSql(a));
         if (rows) await seedRows(live, a);
