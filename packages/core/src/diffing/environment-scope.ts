@@ -34,9 +34,7 @@ export function refuseOtherSchemaNames(
 ): void {
   const { variables } = ctx.workspace.settings(project, there);
   const theirs = graphProject(project, variables, ctx.workspace.projects, engine.capabilities.keyNames).schemas;
-  const same = (a: readonly string[], b: readonly string[]) =>
-    a.length === b.length && [...a].sort().every((s, i) => s === [...b].sort()[i]);
-  if (same(here.schemas, theirs)) return;
+  if ([...here.schemas].sort().join('\0') === [...theirs].sort().join('\0')) return;
   throw new DbeeError(
     `project ${project.name} has other schema names on ${there.name} (${theirs.join(', ')}) than on ${here.environment.name} (${here.schemas.join(', ')}): the two environments cannot be compared object by object; nothing was read or changed`,
     {

@@ -76,11 +76,7 @@ function targetOf(ctx: OperationContext, options: ExtractOptions): ExtractTarget
   }
   // Read as db.yaml's names are (graphProject): `Sales` is sales on PostgreSQL, `"Sales"` keeps its case.
   const rules = ctx.engine(ctx.workspace.environment(options.env, ctx.env).engine).capabilities.keyNames;
-  const schemas = (options.schemas ?? options.project)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => keyName(s, rules));
+  const schemas = typedSchemas(options).map((s) => keyName(s, rules));
   const root = ctx.workspace.commandLinePath(options.out ?? options.project);
   if (existsSync(join(root, PROJECT_FILE))) {
     throw new DbeeError(
@@ -157,7 +153,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   if (!target.project && !live.objects.length && !live.unwritten.length && !ownedSchemas) {
     // A new project of schemas that hold nothing, not even themselves (PostgreSQL extracts each schema it finds):
     // a db.yaml for them would be a project of nothing, most often a name typed in another case.
-    const typed = (options.schemas ?? options.project).split(',').map((s) => s.trim());
+    const typed = typedSchemas(options);
     const folded = typed.some((s, i) => s !== target.schemas[i]);
     throw new DbeeError(
       `nothing to extract: ${target.schemas.join(', ')} on ${environment.name} ${target.schemas.length === 1 ? 'has' : 'have'} no objects (no such schema?); nothing was written`,
@@ -455,6 +451,14 @@ function dependencies(
     }
   }
   return [...deps].sort();
+}
+
+/** `--schemas` (default: the project's name) as typed, for a project that has no db.yaml yet. */
+function typedSchemas(options: ExtractOptions): string[] {
+  return (options.schemas ?? options.project)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function dbYaml(target: ExtractTarget, dependsOn: string[], rules: KeyNameRules | undefined): string {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
-import { keyName, keysFor, templateKeys } from './package-keys';
+import { keysFor, templateKeys } from './package-keys';
+import { keyName } from '../sources/key-name';
 import type { ReleaseInfo } from './release';
 
 function step(objectKey: ObjectKey, statements: string[], reverse: string[] | null = null): PlanStep {

@@ -6,8 +6,6 @@ import type { Plan, PlanStep } from '../plan/plan';
 import { expandText, placeholderNames } from '../sources/placeholders';
 import { type ReleaseInfo, valuesHash } from './release';
 
-export { keyName };
-
 /**
  * A package is built once and deployed to every environment. Its statements keep their `{{placeholders}}`; so do
  * the names of its step keys that the sources build from them (`table:{{env}}_EDW.CUSTOMERS`), each written as the

@@ -182,7 +182,7 @@ function refuseOtherCase(project: DbProject, graph: GraphProject, objects: reado
   for (const o of objects) {
     const schema = o.key.kind === 'schema' ? o.key.name : o.key.schema;
     const mine = owned.get(schema.toLowerCase());
-    if (!schema || mine === undefined || mine === schema || graph.schemas.includes(schema)) continue;
+    if (!schema || mine === undefined || graph.schemas.includes(schema)) continue;
     const at = project.file.locate(['schemas']);
     const what = o.key.kind === 'schema' ? `schema "${schema}"` : `${o.id} (schema "${schema}")`;
     throw new DbeeError(
