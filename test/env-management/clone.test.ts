@@ -90,4 +90,29 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('clone --from prod --to test
     const again = await w.dbee('clone', { project: 'shop', from: prod, to: test });
     expect(again.stdout).toContain(`${test} already equals ${prod}`);
   });
+
+  it('creates a SQL function after the view its body reads (the catalog records no such dependency)', async () => {
+    // The view waits for the function it calls; the reader's name comes first: catalog order made the reader first,
+    // and its body, checked when it is created, failed (`relation "shop.v_0010" does not exist`).
+    w.write(
+      'shop/schema/shop/functions/z_fmt.sql',
+      'CREATE FUNCTION shop.z_fmt(numeric) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT $1::text $$;\n',
+    );
+    w.write(
+      'shop/schema/shop/views/v_0010.sql',
+      'CREATE VIEW shop.v_0010 AS SELECT id, shop.z_fmt(total) AS shown FROM shop.orders;\n',
+    );
+    w.write(
+      'shop/schema/shop/functions/a_reader.sql',
+      'CREATE FUNCTION shop.a_reader() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM shop.v_0010 $$;\n',
+    );
+    const r = await w.dbee('deploy', { project: 'shop', env: prod });
+    expect(r.code, r.stderr).toBe(0);
+    const c = await w.dbee('clone', { project: 'shop', from: prod, to: test });
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    expect(await w.query(2, 'SELECT shop.a_reader()::int AS n')).toEqual([{ n: 0 }]);
+    const d = await w.dbee('diff', { project: 'shop', env: test, againstEnv: prod, format: 'json', cache: false });
+    expect(JSON.parse(d.stdout).changes).toBe(0);
+  });
 });

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
 import { queryUrl, scratchDatabase, SERVER_URL } from '../support/pg';
+import { spawnDbee } from '../runner/helpers';
 import { openEmbeddedFolder } from '../support/pglite';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
@@ -175,6 +177,64 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
       expect(existsSync(join(w.root, '.dbee/previews', `${prefix}not_mine`))).toBe(true);
     }
   }, 240_000);
+
+  it("refuses a name that folds to another preview's database, naming both", async () => {
+    const made = await dbee({ action: 'create', name: 'pr-42' });
+    expect(made.code, made.stderr).toBe(0);
+    for (const action of ['create', 'drop']) {
+      const folded = await dbee({ action, name: 'prü-ß-42' });
+      expect(folded.code).toBe(1);
+      expect(folded.stderr).toContain(`--name prü-ß-42 and --name pr-42 fold to the same preview, ${prefix}pr_42`);
+    }
+    expect((await dbee({ action: 'list' })).stdout).toContain(`${prefix}pr_42  branch pr-42`);
+    expect((await dbee({ action: 'drop', name: 'pr-42' })).code).toBe(0);
+  }, 120_000);
+
+  // A kill between CREATE DATABASE and the record: the record's write is held (a lock on the catalog of shared
+  // comments) until dbee is killed, and its statement ended with it. Server only: PGlite's folder is renamed whole.
+  if (engine === 'postgres')
+    it("a create killed before its record leaves no database under the preview's name", async () => {
+      const holder = new Client({ connectionString: SERVER_URL });
+      await holder.connect();
+      let child: Awaited<ReturnType<typeof spawnDbee>> | null = null;
+      try {
+        await holder.query("BEGIN; SET LOCAL lock_timeout = '60s'");
+        await holder.query('LOCK TABLE pg_catalog.pg_shdescription IN EXCLUSIVE MODE');
+        child = await spawnDbee(w.root, ['preview', 'sales', 'create', '--name', 'pr-9', '--env', 'test'], env);
+        const waiting = async () =>
+          queryUrl<{ pid: number }>(
+            SERVER_URL,
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'dbee-preview' AND wait_event_type = 'Lock' AND query LIKE 'COMMENT ON DATABASE%'",
+          );
+        let blocked: { pid: number }[] = [];
+        for (let i = 0; i < 600 && !blocked.length; i++) {
+          blocked = await waiting();
+          if (!blocked.length) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(blocked).toHaveLength(1);
+        child.child.kill('SIGKILL');
+        await child.exit;
+        await queryUrl(SERVER_URL, `SELECT pg_terminate_backend(${blocked[0]!.pid})`);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => {});
+        await holder.end();
+        if (child && child.child.exitCode === null) child.child.kill('SIGKILL');
+      }
+      const named = await queryUrl(SERVER_URL, `SELECT 1 FROM pg_database WHERE datname = '${prefix}pr_9'`);
+      expect(named).toEqual([]);
+      const list = await dbee({ action: 'list' });
+      expect(list.stdout).toMatch(new RegExp(`${prefix}making-[0-9a-f]{12}  half-made: a create that did not finish`));
+      const dry = await dbee({ action: 'cleanup', dryRun: true });
+      expect(dry.stdout + dry.stderr).toContain('half-made by a create that did not finish');
+      const again = await dbee({ action: 'create', name: 'pr-9' });
+      expect(again.code, again.stderr).toBe(0);
+      const left = await queryUrl<{ datname: string }>(
+        SERVER_URL,
+        `SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%' ORDER BY 1`,
+      );
+      expect(left.map((d) => d.datname)).toEqual([`${prefix}not_mine`, `${prefix}pr_9`]);
+      expect((await dbee({ action: 'drop', name: 'pr-9' })).code).toBe(0);
+    }, 240_000);
 });
 
 function withDatabase(url: string, database: string): string {

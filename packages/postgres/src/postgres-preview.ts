@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DbeeError,
@@ -40,33 +41,40 @@ export const postgresPreview: PreviewRole = {
   },
   async create(base, place, record) {
     const target = postgresTarget(base, place.workspaceRoot);
+    const making = makingName(place.prefix, record.name);
+    const text = JSON.stringify({ [MARK]: 1, ...record });
     if (target.kind === 'embedded') {
       const dir = join(place.directory, record.name);
       // A folder of that name is a preview already, or someone else's: neither is made again.
       if (existsSync(dir)) return false;
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, RECORD_FILE), JSON.stringify({ [MARK]: 1, ...record }, null, 2) + '\n');
+      // Made under its making name with its record, then renamed: the preview's folder never lacks its record.
+      const staging = join(place.directory, making);
+      rmSync(staging, { recursive: true, force: true });
+      mkdirSync(staging, { recursive: true });
+      writeFileSync(join(staging, RECORD_FILE), JSON.stringify(JSON.parse(text), null, 2) + '\n');
+      renameSync(staging, dir);
       return true;
     }
     return withAdmin(target, async (admin) => {
       const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [record.name]);
       if (found.rows.length) return false;
-      await admin.execute(`CREATE DATABASE ${quoteIdent(record.name)}`);
-      await admin.execute(
-        `COMMENT ON DATABASE ${quoteIdent(record.name)} IS ${literal(JSON.stringify({ [MARK]: 1, ...record }))}`,
-      );
+      // CREATE DATABASE runs in no transaction, so its record (the comment) cannot join it: the database is made under
+      // its making name, which only dbee makes, commented, then renamed. One a killed create left is replaced.
+      await admin.execute(`DROP DATABASE IF EXISTS ${quoteIdent(making)} WITH (FORCE)`);
+      await admin.execute(`CREATE DATABASE ${quoteIdent(making)}`);
+      await admin.execute(`COMMENT ON DATABASE ${quoteIdent(making)} IS ${literal(text)}`);
+      await admin.execute(`ALTER DATABASE ${quoteIdent(making)} RENAME TO ${quoteIdent(record.name)}`);
       return true;
     });
   },
   async list(base, place) {
     const target = postgresTarget(base, place.workspaceRoot);
-    const records: PreviewRecord[] = [];
+    const found: { name: string; record: string | null }[] = [];
     if (target.kind === 'embedded') {
       if (!existsSync(place.directory)) return [];
       for (const name of readdirSync(place.directory).filter((n) => n.startsWith(place.prefix))) {
         const file = join(place.directory, name, RECORD_FILE);
-        const record = existsSync(file) ? parseRecord(readFileSync(file, 'utf8'), name) : null;
-        if (record) records.push(record);
+        found.push({ name, record: existsSync(file) ? readFileSync(file, 'utf8') : null });
       }
     } else {
       const rows = await withAdmin(target, async (admin) =>
@@ -75,11 +83,13 @@ export const postgresPreview: PreviewRole = {
           [place.prefix],
         ),
       );
-      for (const r of rows.rows) {
-        const record = r.comment ? parseRecord(r.comment, r.datname) : null;
-        if (record) records.push(record);
-      }
+      for (const r of rows.rows) found.push({ name: r.datname, record: r.comment });
     }
+    const records = found.flatMap(({ name, record }) => {
+      if (name.startsWith(makingName(place.prefix, ''))) return [halfMade(name, record)];
+      const r = record ? parseRecord(record, name) : null;
+      return r ? [r] : [];
+    });
     return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
   },
   async drop(base, place, name) {
@@ -126,6 +136,24 @@ async function withAdmin<T>(
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * The name a preview is made under before it takes its own (`create`): the prefix, `making-` and a hash of the name.
+ * A preview's own name never holds a `-` (`previewName` makes every other character `_`), so no preview has it.
+ */
+function makingName(prefix: string, name: string): string {
+  return `${prefix}making-${name ? createHash('sha256').update(name).digest('hex').slice(0, 12) : ''}`;
+}
+
+/** A preview a killed create left under its making name, with its record when it was written. */
+function halfMade(name: string, text: string | null): PreviewRecord {
+  let record: Record<string, unknown> = {};
+  try {
+    record = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {}
+  const field = (k: string) => (record[MARK] === 1 ? String(record[k] ?? '') : '');
+  return { name, base: field('base'), branch: field('branch'), createdAt: field('createdAt'), halfMade: true };
 }
 
 /** A preview's record from its comment or file; null when it is not one (another database under the prefix). */

@@ -9,6 +9,7 @@ import { planFromSources } from '../planner/planner';
 import { usedVariables, type ProjectModel } from '../planner/project-model';
 import type { Plan, PlanStep } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
+import { withBodyDependencies } from '../schema/body-dependencies';
 import type { SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
@@ -131,6 +132,9 @@ export async function desiredModel(args: {
       inBackground(shadow.dispose());
     }
   }
+  // What routines' bodies read and call orders their creation (as the planner orders the sources): the catalog does
+  // not record it, and a SQL function's body is checked when it is created.
+  model = await withBodyDependencies(model, engine.parser, targetModel.graph.searchPath);
   writeCacheFile(file, JSON.stringify(model));
   return { model, key, cached: false, applied: { projects: applied, of: plan.projects.length } };
 }

@@ -1086,6 +1086,12 @@ export interface PreviewRecord {
   branch: string;
   /** When it was created, ISO 8601. */
   createdAt: string;
+  /**
+   * A preview whose creation did not finish (the process was killed while making it): `name` is the database or
+   * folder it was being made under, which only dbee makes; `base`, `branch` and `createdAt` are empty when its
+   * record was not written yet. `list` shows it, `cleanup` drops it, a `create` of the same name replaces it.
+   */
+  halfMade?: boolean;
 }
 
 /** Where the previews of an environment are made: what `PreviewRole` reads besides the base environment. */
@@ -1110,7 +1116,11 @@ export interface PreviewRole {
   connection(base: ResolvedEnvironment, place: PreviewPlace, name: string): Record<string, string | number | boolean>;
   /** Where the preview is, for messages: no secrets (`postgres://app@db:5432/dbee_preview_pr_42`, `pglite:...`). */
   describe(base: ResolvedEnvironment, place: PreviewPlace, name: string): string;
-  /** Make an empty database for the preview, recording `record`; false when a preview of that name exists already. */
+  /**
+   * Make an empty database for the preview, recording `record`, in one step as others see it: the database of the
+   * preview's name never exists without its record (a killed create leaves a half-made one under another name, see
+   * `PreviewRecord.halfMade`, which the next create of that name replaces); false when one of that name exists already.
+   */
   create(base: ResolvedEnvironment, place: PreviewPlace, record: PreviewRecord): Promise<boolean>;
   /** The previews made beside `base` (of any base environment sharing its server or folder), oldest first. */
   list(base: ResolvedEnvironment, place: PreviewPlace): Promise<PreviewRecord[]>;

@@ -1,4 +1,4 @@
-import type { ObjectKey } from './object-key';
+import type { ObjectKey, ObjectKind } from './object-key';
 
 /** A position in a source file. `file` is relative to the workspace root, with `/` separators. */
 export interface SourceLocation {
@@ -11,6 +11,16 @@ export interface SourceLocation {
 
 /** What kind of thing a reference points at; the planner resolves it against the objects it knows. */
 export type ReferenceKind = 'relation' | 'function' | 'type' | 'schema' | 'sequence' | 'object';
+
+/** Kinds of object a reference of each kind can point at (`object`: any kind). */
+export const REFERENCE_TARGETS: Record<ReferenceKind, ObjectKind[]> = {
+  relation: ['table', 'view', 'materialized-view', 'sequence', 'join-index'],
+  function: ['function', 'procedure', 'aggregate', 'macro'],
+  type: ['type', 'domain', 'table', 'view', 'materialized-view'],
+  sequence: ['sequence'],
+  schema: ['schema', 'database'],
+  object: [],
+};
 
 /**
  * A use of another object by a statement, taken from the syntax tree. `schema` is undefined for unqualified

@@ -15,6 +15,7 @@ import type { CloneOptions } from '../options';
 import { planChecksum } from '../plan/serialize';
 import { runPlan, type RunResult } from '../runner/runner';
 import type { SchemaModel } from '../schema/model';
+import { withBodyDependencies } from '../schema/body-dependencies';
 import type { SchemaScope } from '../schema/managed-scope';
 import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
@@ -189,7 +190,10 @@ async function cloneSides(ctx: OperationContext, options: CloneOptions): Promise
   const diff = requireRole(engine, 'diff', 'compare two live databases');
   refuseOtherSchemaNames(ctx, engine, project, { environment: target, schemas: model.graph.schemas }, source);
   const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
-  const from = await readSide(ctx, engine, diff, source, environmentScope(scope), project.name);
+  const read = await readSide(ctx, engine, diff, source, environmentScope(scope), project.name);
+  // Created in the order of what routines' bodies read and call too (as the planner orders sources): the catalog
+  // does not record it, and a SQL function's body is checked when it is created (a function over a view).
+  const from = { ...read, model: await withBodyDependencies(read.model, engine.parser, model.graph.searchPath) };
   const settings = workspace.settings(project, target).deploy;
   return { engine, diff, target, source, project, model, models, ticket, scope, settings, from };
 }

@@ -155,6 +155,7 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
   const name = previewName(place.prefix, options.name, 'create');
   const seeds = seedFiles(ctx, side.settings);
   const existing = (await role.list(base, place)).find((p) => p.name === name);
+  if (existing) refuseFolded(existing, options.name!, 'nothing was changed');
   if (existing && existing.base !== base.name) {
     throw new DbeeError(`preview ${name} was made from ${existing.base}, not ${base.name}`, {
       code: 'PREVIEW_OTHER_BASE',
@@ -195,6 +196,21 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
     printReport(ctx, options, report);
   }
   return report.exitCode as ExitCodeValue;
+}
+
+/**
+ * Two names that fold to one database name (`prü-ß-42` and `pr-42` are both `..._pr_42`): the preview of the other
+ * is not this one's, refused naming both.
+ */
+function refuseFolded(existing: PreviewRecord, given: string, nothing: string): void {
+  if (existing.branch === given) return;
+  throw new DbeeError(
+    `--name ${given} and --name ${existing.branch} fold to the same preview, ${existing.name}, which was made for ${existing.branch}`,
+    {
+      code: 'PREVIEW_NAME_FOLDS',
+      hint: `a preview's name keeps letters a-z and digits, lower-cased, and makes the rest _: give a name that differs in those (e.g. with the pull request number); ${nothing}`,
+    },
+  );
 }
 
 /** A database (folder) of the preview's name that carries no preview record: someone else's, never used or dropped. */
@@ -353,6 +369,7 @@ function printReport(ctx: OperationContext, options: PreviewOptions, report: Pre
 async function dropPreview(ctx: OperationContext, options: PreviewOptions, side: PreviewSide) {
   const name = previewName(side.place.prefix, options.name, 'drop');
   const found = (await side.role.list(side.base, side.place)).find((p) => p.name === name);
+  if (found) refuseFolded(found, options.name!, 'nothing was dropped');
   if (found && found.base !== side.base.name) {
     throw new DbeeError(`preview ${name} was made from ${found.base}, not ${side.base.name}`, {
       code: 'PREVIEW_OTHER_BASE',
@@ -369,7 +386,7 @@ async function dropPreview(ctx: OperationContext, options: PreviewOptions, side:
 
 /** `list`: the previews of the base environment, oldest first, with their age. */
 async function listPreviews(ctx: OperationContext, options: PreviewOptions, side: PreviewSide) {
-  const previews = (await side.role.list(side.base, side.place)).filter((p) => p.base === side.base.name);
+  const previews = (await side.role.list(side.base, side.place)).filter((p) => p.base === side.base.name || p.halfMade);
   const now = options.now ?? new Date();
   if (options.format === 'json') {
     ctx.stdout.write(JSON.stringify({ base: side.base.name, previews }, null, 2) + '\n');
@@ -377,7 +394,11 @@ async function listPreviews(ctx: OperationContext, options: PreviewOptions, side
   }
   if (!previews.length) ctx.stdout.write(`no previews of ${side.base.name}\n`);
   for (const p of previews)
-    ctx.stdout.write(`${p.name}  branch ${p.branch}  created ${p.createdAt} (${age(now, p.createdAt)} ago)\n`);
+    ctx.stdout.write(
+      p.halfMade
+        ? `${p.name}  half-made${p.branch ? ` (branch ${p.branch})` : ''}: a create that did not finish; cleanup drops it, a create of its name replaces it\n`
+        : `${p.name}  branch ${p.branch}  created ${p.createdAt} (${age(now, p.createdAt)} ago)\n`,
+    );
   return ExitCode.ok;
 }
 
@@ -395,23 +416,27 @@ async function cleanupPreviews(ctx: OperationContext, options: PreviewOptions, s
     });
   }
   const now = options.now ?? new Date();
-  const previews = (await side.role.list(side.base, side.place)).filter((p) => p.base === side.base.name);
+  const all = await side.role.list(side.base, side.place);
+  // A half-made preview (a killed create) is nobody's preview yet: dropped whatever its age.
+  const halfMade = all.filter((p) => p.halfMade);
+  const previews = all.filter((p) => p.base === side.base.name && !p.halfMade);
   const tooOld =
     maxAge === undefined ? [] : previews.filter((p) => now.getTime() - Date.parse(p.createdAt) > durationMs(maxAge));
   const kept = previews.filter((p) => !tooOld.includes(p));
   const beyond = maxCount === undefined ? [] : kept.slice(0, Math.max(0, kept.length - maxCount));
   const drops = [
+    ...halfMade.map((p) => ({ p, why: 'half-made by a create that did not finish' })),
     ...tooOld.map((p) => ({ p, why: `older than ${maxAge}` })),
     ...beyond.map((p) => ({ p, why: `beyond ${maxCount} previews` })),
   ];
   for (const { p, why } of drops) {
     if (!options.dryRun) await side.role.drop(side.base, side.place, p.name);
     ctx.reporter.info(
-      `${options.dryRun ? 'would drop' : 'dropped'} preview ${p.name} (branch ${p.branch}, ${age(now, p.createdAt)} old): ${why}`,
+      `${options.dryRun ? 'would drop' : 'dropped'} preview ${p.name} (${p.halfMade ? 'no branch yet' : `branch ${p.branch}, ${age(now, p.createdAt)} old`}): ${why}`,
     );
   }
   ctx.reporter.info(
-    `${side.base.name}: ${drops.length} preview${drops.length === 1 ? '' : 's'} ${options.dryRun ? 'to drop' : 'dropped'}, ${previews.length - drops.length} kept${options.dryRun ? ' (dry run: nothing was dropped)' : ''}`,
+    `${side.base.name}: ${drops.length} preview${drops.length === 1 ? '' : 's'} ${options.dryRun ? 'to drop' : 'dropped'}, ${previews.length + halfMade.length - drops.length} kept${options.dryRun ? ' (dry run: nothing was dropped)' : ''}`,
   );
   return ExitCode.ok;
 }

@@ -279,6 +279,11 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
       hint: '--objects rolls each selected object back from the newest deployment that changed it; roll a deployment back whole with --to',
     });
   }
+  if (options.withDependents && !selection)
+    throw new DbeeError('--with-dependents completes a selection: give --objects or --objects-from', {
+      code: 'OPTIONS_INVALID',
+      hint: 'without a selection a rollback undoes whole deployments, dependents included',
+    });
   const environment = workspace.environment(options.env, ctx.env);
   const target = workspace.project(options.project);
   const engine = engineFor(ctx, environment, [target]);
@@ -771,7 +776,15 @@ export async function rollbackLastDeployment(
     ...input,
     ctx,
     history,
-    options: { project, env: environment, dryRun: false, assumeYes: true, force: false, emergency: false },
+    options: {
+      project,
+      env: environment,
+      dryRun: false,
+      assumeYes: true,
+      force: false,
+      emergency: false,
+      withDependents: false,
+    },
     pkg: null,
     putBack: new Map(),
   });

@@ -40,8 +40,12 @@ export const rollbackCommand = defineCommand('rollback', {
       value: '<folder>',
     }),
     ...objectSelection(
-      'Roll back only these objects (a glob over `kind:schema.name`, repeatable): each goes back to its state before the newest deployment that changed it, whichever that was; the objects deployed with it keep their new definitions. Refused (exit 1, naming them) when an object changed with it or later stands on it and is not selected too. Not with --to, --to-ref or --package.',
+      'Roll back only these objects (a glob over `kind:schema.name`, repeatable): each goes back to its state before the newest deployment that changed it, whichever that was; the objects deployed with it keep their new definitions. Refused (exit 1, naming them) when an object changed with it or later stands on it and is not selected too, or when the undo drops it (it had no earlier version) and anything stands on it (a view over it, a function whose body reads or calls it). Not with --to, --to-ref or --package.',
       'Roll back only the objects listed in this file: one key or glob per line, `#` starts a comment (relative to the workspace root).',
+    ),
+    withDependents: flag(
+      'With --objects or --objects-from: roll back too what stands on the selected objects where they could not go back alone (named; dependents before what they stand on) instead of refusing.',
+      { flag: 'with-dependents' },
     ),
     force: flag(
       'Accept what cannot be undone: steps without a reverse stay applied (recorded as skipped), data lost by the deployment stays lost, and drift since the last deployment is ignored.',

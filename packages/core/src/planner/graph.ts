@@ -1,18 +1,8 @@
 import { DbeeAggregateError, DbeeError, formatLocation } from '../errors';
 import type { ObjectKind } from '../model/object-key';
-import type { Reference, ReferenceKind } from '../model/source';
+import { REFERENCE_TARGETS as TARGET_KINDS, type Reference } from '../model/source';
 import type { SourceObject } from './objects';
 import type { ManagedScope } from '../schema/managed-scope';
-
-/** Kinds of object a reference of each kind can point at. */
-const TARGET_KINDS: Record<ReferenceKind, ObjectKind[]> = {
-  relation: ['table', 'view', 'materialized-view', 'sequence', 'join-index'],
-  function: ['function', 'procedure', 'aggregate', 'macro'],
-  type: ['type', 'domain', 'table', 'view', 'materialized-view'],
-  sequence: ['sequence'],
-  schema: ['schema', 'database'],
-  object: [],
-};
 
 /** What the graph needs to know about each project taking part. */
 export interface GraphProject {

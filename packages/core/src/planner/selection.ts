@@ -173,27 +173,32 @@ export function selectPlan(
   const res = selection.entries.map(globOf);
   const pendingKeys = new Set(plan.steps.map((s) => s.key));
   const chosen = new Set(plan.steps.filter((s) => selects(res, s.objectKey)).map((s) => s.key));
-  const deps = new Map<string, string[]>();
+  const deps = new Map<string, { to: string; foreignKey: boolean }[]>();
   const dependentsOf = new Map<string, string[]>();
   for (const e of graph.edges) {
     if (e.from.id === e.to.id) continue;
-    deps.set(e.from.id, [...(deps.get(e.from.id) ?? []), e.to.id]);
+    const dep = { to: e.to.id, foreignKey: e.reference?.foreignKey === true };
+    deps.set(e.from.id, [...(deps.get(e.from.id) ?? []), dep]);
     dependentsOf.set(e.to.id, [...(dependentsOf.get(e.to.id) ?? []), e.from.id]);
   }
   const stepOf = new Map(plan.steps.map((s) => [s.key, s]));
-  // The pending changes a key needs: its graph edges to any depth, the new schema it is in, the table it is on.
+  // The pending changes a key needs: what it references (reads, calls, its own foreign keys), the new schema it is in,
+  // the table it is on, and in turn what those pending changes need. An object already on the target (no pending
+  // change) needs nothing more, and another table's foreign key is needed only when that table is created.
   const needs = (start: string): string[] => {
     const seen = new Set<string>();
     const out = new Set<string>();
     const walk = (key: string) => {
       const step = stepOf.get(key);
-      const direct = [...(deps.get(key) ?? [])];
+      const direct = (deps.get(key) ?? [])
+        .filter((d) => !d.foreignKey || key === start || step?.action === 'create')
+        .map((d) => d.to);
       if (step?.objectKey.schema) direct.push(`schema:${step.objectKey.schema}`);
       if (step?.objectKey.parent) direct.push(`table:${step.objectKey.parent}`);
       for (const d of direct) {
-        if (seen.has(d)) continue;
+        if (seen.has(d) || !pendingKeys.has(d)) continue;
         seen.add(d);
-        if (pendingKeys.has(d)) out.add(d);
+        out.add(d);
         walk(d);
       }
     };

@@ -15,6 +15,7 @@ import { inverseAction, viewFallback, type CompensatingStep } from '../../runner
 import { dependentsOf, planRecreate } from '../../runner/recreate-dependents';
 import { refuseUnmatched, selectsKey, type Selection } from '../../planner/selection';
 import { InPlaceViews } from '../../runner/view-columns';
+import { referencesOf, withBodyDependencies } from '../../schema/body-dependencies';
 import { checksumStatements } from '../../sources/checksum';
 import { expandPlaceholders } from '../../sources/placeholders';
 import { packagedStep } from '../../package/package-keys';
@@ -74,7 +75,7 @@ export interface UndoInput {
   /** Views an earlier compensating step puts back (`formatKey` → its statements), filled as steps are planned. */
   putBack: Map<string, readonly string[]>;
   /** The live catalog of `everySchema`, read once for every view this plan puts back (`planRecreate`). */
-  catalog?: { live?: Promise<SchemaModel> };
+  catalog?: { live?: Promise<SchemaModel>; withBodies?: Promise<SchemaModel> };
   /** Which views this plan can put back in place, asked of the server once per view (`InPlaceViews`). */
   views?: InPlaceViews;
   /** `--objects`: only the selected objects' steps are undone, each from the newest deployment that changed it. */
@@ -153,18 +154,19 @@ async function pickDeployments(input: UndoInput, problems: DbeeError[], forced: 
  * `--objects`: each selected object goes back to its state before the newest deployment with a step of it still
  * applied, whichever deployment that was; only the selected objects' steps of it are undone, the objects deployed with
  * them keep their new state. An entry that matches no object with a step still applied is refused (nothing runs). An
- * object cannot be rolled back alone (a problem, naming what to select too) when an object of the project that changed
- * in that deployment or a later one stands on it (the live catalog's dependencies: it was made for the new version),
- * or when the undo drops it and anything stands on it.
+ * object cannot be rolled back alone (a problem, naming what to select too, `blockersOf`) when an object of the
+ * project that changed in that deployment or a later one stands on it (it was made for the new version), or when the
+ * undo drops it (it had no earlier version) and anything stands on it; `--with-dependents` takes those along instead.
  */
 async function pickObjects(input: UndoInput, selection: Selection, problems: DbeeError[]): Promise<Picked[]> {
-  const { ledger, history, project, environment, engine, conn } = input;
-  /** Object key → the newest deployment with a step of it still applied, and that step's action. */
-  const newest = new Map<string, { id: number; action: string }>();
+  const { ledger, history, project, environment } = input;
+  /** Object key → the newest deployment with a step of it still applied, and that step. */
+  const newest = new Map<string, Newest>();
   for (const d of history) {
     if (!undoable(d)) continue;
     for (const s of await ledger.steps(d.id))
-      if (s.status === 'applied' && !newest.has(s.objectKey)) newest.set(s.objectKey, { id: d.id, action: s.action });
+      if (s.status === 'applied' && !newest.has(s.objectKey))
+        newest.set(s.objectKey, { id: d.id, action: s.action, step: s });
   }
   const recorded = [...newest.keys()]
     .filter((k) => !k.startsWith('migration:'))
@@ -175,33 +177,19 @@ async function pickObjects(input: UndoInput, selection: Selection, problems: Dbe
     `that a deployment of ${project} on ${environment} changed with a step still applied (dbee log shows them)`,
   );
   const chosen = new Set(recorded.filter((r) => selectsKey(selection, r.key)).map((r) => r.text));
-  const diff = engine.diff;
-  if (diff) {
-    // The catalog read once, for this and for the views a step puts back (`planRecreate`, the same scope).
-    input.catalog ??= {};
-    input.catalog.live ??= diff.introspect(conn, { schemas: input.everySchema });
-    const live = await input.catalog.live;
-    for (const text of chosen) {
-      const since = newest.get(text)!;
-      const drops = planAction(inverseAction(since.action)) === 'drop';
-      const blockers = [...dependentsOf(live, safeParseKey(text))]
-        .filter((k) => !chosen.has(k) && (drops || (newest.get(k)?.id ?? 0) >= since.id))
-        .sort();
-      if (!blockers.length) continue;
-      const them = blockers.length === 1 ? 'it' : 'them';
-      problems.push(
-        new DbeeError(
-          `${text} cannot be rolled back alone: ${blockers.join(', ')} ${blockers.length === 1 ? 'stands' : 'stand'} on it and ${drops ? 'would lose it (the undo drops it)' : `${blockers.length === 1 ? 'was' : 'were'} changed by deployment #${since.id} or a later one, for its new version`}`,
-          {
-            code: 'ROLLBACK_DEPENDENTS',
-            hint: `select ${them} too (${blockers.map((k) => `--objects '${k.replace(/\(.*\)$/, '')}'`).join(' ')}), or roll back the whole deployment with --to`,
-            details: { object: text, deployment: since.id, dependents: blockers },
-          },
-        ),
-      );
-    }
+  const selected = [...chosen];
+  let blocked = await blockersOf(input, chosen, newest);
+  // `--with-dependents`: what stands on a selected object (and what stands on that) goes back with it, while the
+  // ledger records a step of it to undo; an object it does not record (another project's) stays a refusal.
+  while (input.options.withDependents && blocked.some((b) => b.dependents.some((k) => newest.has(k)))) {
+    for (const b of blocked) for (const k of b.dependents) if (newest.has(k)) chosen.add(k);
+    blocked = await blockersOf(input, chosen, newest);
   }
-  input.ctx.reporter.info(`rolling back only: ${[...chosen].sort().join(', ')}`);
+  for (const b of blocked) problems.push(cannotGoAlone(b));
+  problems.push(...(await earlierOnDropped(input, chosen, newest)));
+  const taken = [...chosen].filter((k) => !selected.includes(k)).sort();
+  input.ctx.reporter.info(`rolling back only: ${selected.sort().join(', ')}`);
+  if (taken.length) input.ctx.reporter.info(`  with what stands on them (--with-dependents): ${taken.join(', ')}`);
   const byDeployment = new Map<number, Set<string>>();
   for (const text of chosen) {
     const id = newest.get(text)!.id;
@@ -210,6 +198,101 @@ async function pickObjects(input: UndoInput, selection: Selection, problems: Dbe
   return history
     .filter((d) => byDeployment.has(d.id))
     .map((d) => ({ deployment: d, keep: (s) => byDeployment.get(d.id)!.has(s.objectKey) }));
+}
+
+/** The newest deployment with a step of an object still applied, and that step. */
+interface Newest {
+  id: number;
+  action: string;
+  step: LedgerStep;
+}
+
+const dropsIt = (n: Newest) => planAction(inverseAction(n.action)) === 'drop';
+
+/**
+ * Objects the rollback puts back to an earlier definition (the one the ledger captured before their newest
+ * deployment) that reads or calls an object the same rollback drops: put back, it would be broken.
+ */
+async function earlierOnDropped(
+  input: UndoInput,
+  chosen: ReadonlySet<string>,
+  newest: ReadonlyMap<string, Newest>,
+): Promise<DbeeError[]> {
+  const dropped = [...chosen].filter((k) => dropsIt(newest.get(k)!)).map((k) => ({ k, key: safeParseKey(k) }));
+  if (!dropped.length) return [];
+  const out: DbeeError[] = [];
+  for (const object of chosen) {
+    const { id, step } = newest.get(object)!;
+    const earlier = step.previousDefinition ?? step.reverse?.join(';\n');
+    if (dropsIt(newest.get(object)!) || !earlier) continue;
+    const refs = (await referencesOf(input.engine.parser, earlier, object, input.searchPath)).flatMap((r) => r.names);
+    const on = dropped.filter((d) => refs.includes(`${d.key.schema}.${d.key.name}`.toLowerCase())).map((d) => d.k);
+    if (on.length)
+      out.push(
+        new DbeeError(
+          `${object} goes back to its definition before deployment #${id}, which stands on ${on.join(', ')}: the same rollback drops ${on.length === 1 ? 'it' : 'them'} (${on.length === 1 ? 'it had' : 'they had'} no earlier version), so it would be left broken`,
+          {
+            code: 'ROLLBACK_DEPENDENTS',
+            hint: `roll back the deployments that made them with --to, or leave ${on.length === 1 ? 'it' : 'them'} out of the selection`,
+            details: { object, deployment: id, dependents: on },
+          },
+        ),
+      );
+  }
+  return out;
+}
+
+/** A selected object that cannot go back alone: what stands on it, and whether the undo drops it. */
+interface Blocked {
+  object: string;
+  deployment: number;
+  drops: boolean;
+  dependents: string[];
+}
+
+/**
+ * The selected objects that cannot go back alone, from the live catalog's dependencies and what the routines' bodies
+ * read and call (`withBodyDependencies`: the catalog records none of a function calling another): what stands on an
+ * object the undo drops, or on one it puts back and that changed in that deployment or later for its new version.
+ */
+async function blockersOf(
+  input: UndoInput,
+  chosen: ReadonlySet<string>,
+  newest: ReadonlyMap<string, Newest>,
+): Promise<Blocked[]> {
+  const { engine, conn } = input;
+  const diff = engine.diff;
+  if (!diff) return [];
+  // The catalog read once, for this and for the views a step puts back (`planRecreate`, the same scope).
+  input.catalog ??= {};
+  input.catalog.live ??= diff.introspect(conn, { schemas: input.everySchema });
+  input.catalog.withBodies ??= input.catalog.live.then((m) => withBodyDependencies(m, engine.parser, input.searchPath));
+  const live = await input.catalog.withBodies;
+  const out: Blocked[] = [];
+  for (const object of chosen) {
+    const since = newest.get(object)!;
+    const drops = dropsIt(since);
+    const dependents = [...dependentsOf(live, safeParseKey(object))]
+      .filter((k) => !chosen.has(k) && (drops || (newest.get(k)?.id ?? 0) >= since.id))
+      .sort();
+    if (dependents.length) out.push({ object, deployment: since.id, drops, dependents });
+  }
+  return out;
+}
+
+function cannotGoAlone({ object, deployment, drops, dependents }: Blocked): DbeeError {
+  const one = dependents.length === 1;
+  const why = drops
+    ? `would lose it (the undo drops it: it had no earlier version)`
+    : `${one ? 'was' : 'were'} changed by deployment #${deployment} or a later one, for its new version`;
+  return new DbeeError(
+    `${object} cannot be rolled back alone: ${dependents.join(', ')} ${one ? 'stands' : 'stand'} on it and ${why}`,
+    {
+      code: 'ROLLBACK_DEPENDENTS',
+      hint: `select ${one ? 'it' : 'them'} too (${dependents.map((k) => `--objects '${k.replace(/\(.*\)$/, '')}'`).join(' ')}) or add --with-dependents to roll ${one ? 'it' : 'them'} back with it, or roll back the whole deployment with --to`,
+      details: { object, deployment, dependents },
+    },
+  );
 }
 
 /**
