@@ -174,7 +174,7 @@ describe('dbee advise on a seeded workload (server with pg_stat_statements and H
     expect(unused).toMatchObject({ usedByPlans: [expect.stringMatching(/cheap\.sql:1$/)] });
   });
 
-  it('--include-tables and --exclude-tables choose the tables advised on; a name that matches no table is refused', async () => {
+  it('--include-tables and --skip-tables choose the tables advised on; a name that matches no table is refused', async () => {
     const advise = async (options: Record<string, unknown>) => {
       const r = await run(
         ws.root,
@@ -185,18 +185,18 @@ describe('dbee advise on a seeded workload (server with pg_stat_statements and H
       return { ...r, report: r.code === 0 ? (JSON.parse(r.stdout) as Report) : null };
     };
     const tablesOf = (x: Report) => [...new Set(x.missingIndexes.map((m) => m.index.table))].sort();
-    const excluded = await advise({ excludeTables: ['orders'] });
+    const excluded = await advise({ skipTables: ['orders'] });
     expect(excluded.code, excluded.stderr).toBe(0);
     expect(tablesOf(excluded.report!)).toEqual(['addresses', 'customers']);
     expect(excluded.report!.unusedIndexes.map((u) => u.index.name)).not.toContain('orders_status_ordered_idx');
     const included = await advise({ includeTables: ['shop.addr*,customers'] });
     expect(tablesOf(included.report!)).toEqual(['addresses', 'customers']);
     expect(included.report!.redundantIndexes.map((x) => x.index.name)).toEqual(['customers_created_idx2']);
-    const both = await advise({ includeTables: ['shop.*'], excludeTables: ['customers', 'addresses'] });
+    const both = await advise({ includeTables: ['shop.*'], skipTables: ['customers', 'addresses'] });
     expect(tablesOf(both.report!)).toEqual(['orders']);
     const typo = await advise({ includeTables: ['shop.oders'] });
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toMatch(/--include-tables\/--exclude-tables name no table of the project: shop\.oders/);
+    expect(typo.stderr).toMatch(/--include-tables\/--skip-tables name no table of the project: shop\.oders/);
     expect(typo.stdout).toBe('');
   });
 

@@ -7,7 +7,7 @@ interface Named {
 }
 
 /**
- * `--include-tables` and `--exclude-tables` of `dbee advise` (Dexter's `--include` and `--exclude`): each value a comma-separated list of tables,
+ * `--include-tables` and `--skip-tables` of `dbee advise` (Dexter's `--include` and `--exclude`): each value a comma-separated list of tables,
  * `schema.table` or `table` (any of the project's schemas), `*` matching any run of characters (`shop.order*`). A table
  * is advised on when it matches an inclusion (or none is given) and no exclusion. A name without `*` that matches
  * none of the project's tables is refused (a typo would otherwise silently advise on everything, or on nothing).
@@ -25,7 +25,7 @@ export function tableFilter(
   const [inc, exc] = [split(include), split(exclude)];
   const unknown = [...inc, ...exc].filter((p) => !p.includes('*') && !tables.some((t) => matches(p, t)));
   if (unknown.length)
-    throw new DbeeError(`--include-tables/--exclude-tables name no table of the project: ${unknown.join(', ')}`, {
+    throw new DbeeError(`--include-tables/--skip-tables name no table of the project: ${unknown.join(', ')}`, {
       code: 'ADVICE_TABLE_UNKNOWN',
       hint: `give tables as schema.table or table, * for any characters; the project's tables: ${
         tables

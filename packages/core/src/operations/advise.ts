@@ -76,7 +76,7 @@ export async function advise(ctx: OperationContext, options: AdviseOptions): Pro
           searchPath,
           thresholds,
           include: options.includeTables,
-          exclude: options.excludeTables,
+          exclude: options.skipTables,
         });
       } finally {
         // Hypothetical indexes live until the session ends; a pooled session (an Nx batch) goes on.

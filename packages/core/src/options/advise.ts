@@ -23,8 +23,8 @@ export const adviseCommand = defineCommand('advise', {
       "Only these tables get advice: `schema.table` or `table`, `*` for any characters; repeat it or separate with commas (Dexter's --include). The workload's queries are all planned still.",
       { value: '<tables>' },
     ),
-    excludeTables: texts(
-      'These tables get no advice (same form as --include-tables); an exclusion wins over an inclusion. (`nx run` keeps `--exclude` for itself, hence the longer names.)',
+    skipTables: texts(
+      'These tables get no advice (same form as --include-tables); an exclusion wins over an inclusion. (`nx run` keeps `--exclude` and any flag starting with it for itself.)',
       {
         value: '<tables>',
       },
