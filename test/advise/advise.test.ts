@@ -40,6 +40,7 @@ const RELEASE = {
 };
 
 interface Report {
+  workload: { considered: number };
   proof: { hypothetical: boolean; reason?: string };
   missingIndexes: {
     index: { table: string; columns: string[] };
@@ -67,6 +68,16 @@ describe('dbee advise on a seeded workload (server with pg_stat_statements and H
   let ws: ReturnType<typeof tempWorkspace>;
   let env: Record<string, string>;
   let report: Report;
+  /** `dbee advise --format json` on the shop (the workload from pg_stat_statements unless `options` say otherwise). */
+  const advise = async (options: Record<string, unknown> = {}) => {
+    const r = await run(
+      ws.root,
+      'advise',
+      { project: 'shop', env: 'server', queries: 'pg_stat_statements', format: 'json', ...options },
+      env,
+    );
+    return { ...r, report: r.code === 0 ? (JSON.parse(r.stdout) as Report) : null };
+  };
 
   beforeAll(async () => {
     cluster = await adviseCluster();
@@ -76,14 +87,9 @@ describe('dbee advise on a seeded workload (server with pg_stat_statements and H
     expect(deployed.code, deployed.stderr).toBe(0);
     await seedShop(cluster.url('shop'), 20_000);
     for (const [path, text] of Object.entries(RELEASE)) ws.write(path, text);
-    const advised = await run(
-      ws.root,
-      'advise',
-      { project: 'shop', env: 'server', queries: 'pg_stat_statements', format: 'json' },
-      env,
-    );
+    const advised = await advise();
     expect(advised.code, advised.stderr).toBe(0);
-    report = JSON.parse(advised.stdout) as Report;
+    report = advised.report!;
   });
   afterAll(async () => {
     ws?.remove();
@@ -161,29 +167,15 @@ describe('dbee advise on a seeded workload (server with pg_stat_statements and H
       'app/cheap.sql',
       "SELECT id FROM shop.orders WHERE status = 'new' AND ordered_at = '2026-03-01 00:00:00+00';\n",
     );
-    const r = await run(
-      ws.root,
-      'advise',
-      { project: 'shop', env: 'server', queries: 'app/cheap.sql', format: 'json' },
-      env,
-    );
+    const r = await advise({ queries: 'app/cheap.sql' });
     expect(r.code, r.stderr).toBe(0);
-    const cheap = JSON.parse(r.stdout) as Report & { workload: { considered: number } };
+    const cheap = r.report!;
     expect(cheap.workload.considered).toBe(0);
     const unused = cheap.unusedIndexes.find((u) => u.index.name === 'orders_status_ordered_idx');
     expect(unused).toMatchObject({ usedByPlans: [expect.stringMatching(/cheap\.sql:1$/)] });
   });
 
   it('--include-tables and --skip-tables choose the tables advised on; a name that matches no table is refused', async () => {
-    const advise = async (options: Record<string, unknown>) => {
-      const r = await run(
-        ws.root,
-        'advise',
-        { project: 'shop', env: 'server', queries: 'pg_stat_statements', format: 'json', ...options },
-        env,
-      );
-      return { ...r, report: r.code === 0 ? (JSON.parse(r.stdout) as Report) : null };
-    };
     const tablesOf = (x: Report) => [...new Set(x.missingIndexes.map((m) => m.index.table))].sort();
     const excluded = await advise({ skipTables: ['orders'] });
     expect(excluded.code, excluded.stderr).toBe(0);
