@@ -40,6 +40,7 @@ const RELEASE = {
 };
 
 interface Report {
+  workload: { considered: number };
   proof: { hypothetical: boolean; reason?: string };
   missingIndexes: {
     index: { table: string; columns: string[] };
@@ -48,7 +49,7 @@ interface Report {
   }[];
   unprovenCandidates: { table: string; columns: string[] }[];
   redundantIndexes: { index: { name: string }; coveredBy: string; reason: string }[];
-  unusedIndexes: { index: { name: string } }[];
+  unusedIndexes: { index: { name: string }; usedByPlans: string[] }[];
   statsSince: string | null;
   release: {
     regressions: unknown[];
@@ -67,6 +68,16 @@ describe('dbee advise on a seeded workload (server with pg_stat_statements and H
   let ws: ReturnType<typeof tempWorkspace>;
   let env: Record<string, string>;
   let report: Report;
+  /** `dbee advise --format json` on the shop (the workload from pg_stat_statements unless `options` say otherwise). */
+  const advise = async (options: Record<string, unknown> = {}) => {
+    const r = await run(
+      ws.root,
+      'advise',
+      { project: 'shop', env: 'server', queries: 'pg_stat_statements', format: 'json', ...options },
+      env,
+    );
+    return { ...r, report: r.code === 0 ? (JSON.parse(r.stdout) as Report) : null };
+  };
 
   beforeAll(async () => {
     cluster = await adviseCluster();
@@ -76,14 +87,9 @@ describe('dbee advise on a seeded workload (server with pg_stat_statements and H
     expect(deployed.code, deployed.stderr).toBe(0);
     await seedShop(cluster.url('shop'), 20_000);
     for (const [path, text] of Object.entries(RELEASE)) ws.write(path, text);
-    const advised = await run(
-      ws.root,
-      'advise',
-      { project: 'shop', env: 'server', queries: 'pg_stat_statements', format: 'json' },
-      env,
-    );
+    const advised = await advise();
     expect(advised.code, advised.stderr).toBe(0);
-    report = JSON.parse(advised.stdout) as Report;
+    report = advised.report!;
   });
   afterAll(async () => {
     ws?.remove();
@@ -139,6 +145,51 @@ describe('dbee advise on a seeded workload (server with pg_stat_statements and H
     expect(report.statistics.extended.map((e) => `${e.statistics.table}(${e.statistics.columns.join(',')})`)).toEqual([
       'addresses(city_code,zip)',
     ]);
+  });
+
+  it('a dependent pair that orders the rows is advised, judged by its own plan against each column alone', () => {
+    const advised = report.missingIndexes.map((m) => indexKey(m.index.table, m.index.columns));
+    // zip determines city_code (the statistics advice finds it), yet for `city_code = $1 ORDER BY zip LIMIT $2` the
+    // pair serves the sort: the rule for dependent columns used to take every pair of them away.
+    expect(advised).toContain('addresses(city_code,zip)');
+    // For the equality on both columns the pair only looks better to the planner (it multiplies the selectivities):
+    // that query keeps its single-column index.
+    expect(advised).toContain('addresses(zip)');
+    const pair = report.missingIndexes.find(
+      (m) => indexKey(m.index.table, m.index.columns) === 'addresses(city_code,zip)',
+    )!;
+    expect(pair.queries.map((q) => q.text)).toEqual([expect.stringMatching(/ORDER BY zip/)]);
+  });
+
+  it('cross-checks unused indexes against every query of the workload, the cheap ones too', async () => {
+    // A query far under --min-cost whose plan scans an index no one has scanned yet.
+    ws.write(
+      'app/cheap.sql',
+      "SELECT id FROM shop.orders WHERE status = 'new' AND ordered_at = '2026-03-01 00:00:00+00';\n",
+    );
+    const r = await advise({ queries: 'app/cheap.sql' });
+    expect(r.code, r.stderr).toBe(0);
+    const cheap = r.report!;
+    expect(cheap.workload.considered).toBe(0);
+    const unused = cheap.unusedIndexes.find((u) => u.index.name === 'orders_status_ordered_idx');
+    expect(unused).toMatchObject({ usedByPlans: [expect.stringMatching(/cheap\.sql:1$/)] });
+  });
+
+  it('--include-tables and --skip-tables choose the tables advised on; a name that matches no table is refused', async () => {
+    const tablesOf = (x: Report) => [...new Set(x.missingIndexes.map((m) => m.index.table))].sort();
+    const excluded = await advise({ skipTables: ['orders'] });
+    expect(excluded.code, excluded.stderr).toBe(0);
+    expect(tablesOf(excluded.report!)).toEqual(['addresses', 'customers']);
+    expect(excluded.report!.unusedIndexes.map((u) => u.index.name)).not.toContain('orders_status_ordered_idx');
+    const included = await advise({ includeTables: ['shop.addr*,customers'] });
+    expect(tablesOf(included.report!)).toEqual(['addresses', 'customers']);
+    expect(included.report!.redundantIndexes.map((x) => x.index.name)).toEqual(['customers_created_idx2']);
+    const both = await advise({ includeTables: ['shop.*'], skipTables: ['customers', 'addresses'] });
+    expect(tablesOf(both.report!)).toEqual(['orders']);
+    const typo = await advise({ includeTables: ['shop.oders'] });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/--include-tables\/--skip-tables name no table of the project: shop\.oders/);
+    expect(typo.stdout).toBe('');
   });
 
   it('without HypoPG says what is unproven and exits 1, listing the candidates', async () => {

@@ -73,10 +73,12 @@ export type {
   AdviseTable,
   ColumnSet,
   IndexShape,
+  PartitionIndex,
   PlannedCost,
   QueryColumn,
   ReleaseFacts,
   TableName,
+  TablePartition,
 } from './engine/advise-role';
 export type { BackfillKey, BackfillKeyColumn, BackfillRole, BackfillStatements } from './engine/backfill-role';
 export { managedScope, restrictModel } from './schema/managed-scope';

@@ -1,6 +1,6 @@
 import type { AppQuery } from '../check/queries';
 import type { Connection } from '../engine/engine';
-import type { AdviseIndex, AdviseRole, IndexShape, QueryColumn } from '../engine/advise-role';
+import type { AdviseIndex, AdviseRole, IndexShape, PlannedCost, QueryColumn } from '../engine/advise-role';
 
 /** Dexter's thresholds (ankane/dexter `lib/dexter/indexer.rb`), configurable through `dbee advise`'s options. */
 export interface AdviseThresholds {
@@ -138,16 +138,8 @@ export async function provenIndexes(
   t: AdviseThresholds,
   dependent: DependentPair[] = [],
 ): Promise<IndexAdvice[]> {
-  const { singles, pairs: allPairs } = candidates(queries, [...existing, ...baseline.map(asIndex)]);
+  const { singles, pairs } = candidates(queries, [...existing, ...baseline.map(asIndex)]);
   if (!singles.length) return [];
-  // Where one column determines the other, a second column narrows nothing, though the planner (multiplying their
-  // selectivities) thinks it does: no two-column candidate on such a pair.
-  const pairs = allPairs.filter(
-    (p) =>
-      !dependent.some(
-        (d) => d.schema === p.schema && d.table === p.table && p.columns.every((c) => d.columns.includes(c)),
-      ),
-  );
   const keep = 1 - t.minSavingsPct / 100;
   const withBaseline = async (shapes: IndexShape[]) => {
     await role.hypothetical.reset(conn);
@@ -158,31 +150,90 @@ export async function provenIndexes(
     return names;
   };
   const plan = async (q: CostedQuery) => role.cost(conn, q.query.text, searchPath);
-  const one = await withBaseline(singles);
-  const firstPass = new Map<CostedQuery, { cost: number; used: IndexShape[] }>();
-  for (const q of queries) {
-    const p = await plan(q);
-    firstPass.set(q, { cost: p.cost, used: p.indexes.flatMap((n) => one.get(n) ?? []) });
-  }
-  const two = await withBaseline([...pairs, ...singles]);
+  const pass = async (shapes: IndexShape[]) => {
+    const names = await withBaseline(shapes);
+    const out = new Map<CostedQuery, { cost: number; used: IndexShape[] }>();
+    for (const q of queries) {
+      const p = await plan(q);
+      out.set(q, { cost: p.cost, used: p.indexes.flatMap((n) => names.get(n) ?? []) });
+    }
+    return out;
+  };
+  const firstPass = await pass(singles);
+  const secondPass = await pass([...pairs, ...singles]);
+  const trial: Trial = { withBaseline, plan, dependent, queries, keep };
   const chosen = new Map<string, IndexShape>();
   for (const q of queries) {
-    const p = await plan(q);
-    const used = p.indexes.flatMap((n) => two.get(n) ?? []);
-    const first = firstPass.get(q)!;
-    const pick =
-      used.some((s) => s.columns.length > 1) && p.cost < first.cost * PAIR_SHARE && p.cost <= q.cost! * keep
-        ? used
-        : first.cost <= q.cost! * keep
-          ? first.used
-          : [];
+    const [first, second] = [firstPass.get(q)!, secondPass.get(q)!];
+    const usedPairs = second.used.filter((s) => s.columns.length > 1);
+    let pick = first.cost <= q.cost! * keep ? first.used : [];
+    if (usedPairs.length && second.cost < first.cost * PAIR_SHARE && second.cost <= q.cost! * keep) {
+      let served = true;
+      for (const pair of usedPairs) served &&= await pairServes(trial, q, pair);
+      if (served) pick = second.used;
+    }
     for (const s of pick) chosen.set(s.name, s);
   }
   // A single column that leads a chosen pair is the pair's prefix: the pair serves its queries too.
   const final = [...chosen.values()].filter(
     (s) => s.columns.length > 1 || ![...chosen.values()].some((o) => o !== s && coveredBy(s, [asIndex(o)])),
   );
-  return verify(role, conn, searchPath, queries, final, withBaseline, keep, dependent);
+  const advice = await verify(trial, final);
+  await role.hypothetical.reset(conn);
+  return advice;
+}
+
+/** What re-planning the workload with a set of hypothetical indexes needs. */
+interface Trial {
+  /** Makes exactly these hypothetical (and the release's indexes): their names in the plans. */
+  withBaseline: (shapes: IndexShape[]) => Promise<Map<string, IndexShape>>;
+  plan: (q: CostedQuery) => Promise<PlannedCost>;
+  /** Column pairs where one determines the other. */
+  dependent: DependentPair[];
+  queries: CostedQuery[];
+  /** Share of its cost a query must come down to (1 - min savings). */
+  keep: number;
+}
+
+/**
+ * Whether the planner misjudges `pair` for `q`: one of its columns determines the other and the query compares both
+ * with a value, so the planner multiplies their selectivities and believes the pair fetches fewer rows than it does.
+ * Only an index-only scan (no row fetched at all) makes such a pair better in fact.
+ */
+function misjudged(dependent: DependentPair[], q: CostedQuery, pair: IndexShape): boolean {
+  if (pair.columns.length < 2) return false;
+  const isDependent = dependent.some(
+    (d) => d.schema === pair.schema && d.table === pair.table && pair.columns.every((c) => d.columns.includes(c)),
+  );
+  return (
+    isDependent &&
+    pair.columns.every((c) =>
+      q.columns.some(
+        (u) => u.schema === pair.schema && u.name === pair.table && u.column === c && u.use === 'filter' && u.equality,
+      ),
+    )
+  );
+}
+
+/**
+ * A two-column candidate judged by its own plan: the query planned with the pair alone against the query planned with
+ * each of its columns alone; the pair serves the query when its plan costs under half the better single column's
+ * (Dexter's share), and, where the planner misjudges it (`misjudged`), when that plan scans it index-only. A dependent
+ * pair that sorts, or takes a range on its second column, is judged like any other.
+ */
+async function pairServes(trial: Trial, q: CostedQuery, pair: IndexShape): Promise<boolean> {
+  const alone = async (shape: IndexShape) => {
+    const names = await trial.withBaseline([shape]);
+    const p = await trial.plan(q);
+    return { cost: p.cost, indexOnly: p.indexOnly.some((n) => names.has(n)) };
+  };
+  const own = await alone(pair);
+  let single = Number.POSITIVE_INFINITY;
+  for (const column of pair.columns) {
+    const shape = { schema: pair.schema, table: pair.table, columns: [column] };
+    single = Math.min(single, (await alone({ ...shape, name: indexName(pair.table, [column]) })).cost);
+  }
+  return own.cost < single * PAIR_SHARE && (own.indexOnly || !misjudged(trial.dependent, q, pair));
 }
 
 /**
@@ -191,21 +242,14 @@ export async function provenIndexes(
  * (the rule Dexter applies to a second column, applied to a second index: a plan that combines two single-column
  * indexes of one table where one does the work). An index is advised when a query that uses it saves enough.
  */
-async function verify(
-  role: AdviseRole,
-  conn: Connection,
-  searchPath: string[],
-  queries: CostedQuery[],
-  chosen: IndexShape[],
-  withBaseline: (shapes: IndexShape[]) => Promise<Map<string, IndexShape>>,
-  keep: number,
-  dependent: DependentPair[],
-): Promise<IndexAdvice[]> {
+async function verify(trial: Trial, chosen: IndexShape[]): Promise<IndexAdvice[]> {
   let set = chosen;
-  let advice = await costWith(role, conn, searchPath, queries, set, withBaseline, keep);
+  let advice = await costWith(trial, set);
+  const find = (within: Map<IndexShape, CostChange[]>, u: CostChange) =>
+    [...within.values()].flat().find((c) => c.origin === u.origin && c.text === u.text);
   // Two single-column indexes on columns where one determines the other: the planner multiplies their selectivities
   // and prizes the plan that combines them. Of the two, keep the one whose plan alone is cheaper, if it serves.
-  for (const pair of dependent) {
+  for (const pair of trial.dependent) {
     const [a, b] = pair.columns.map((c) =>
       set.find(
         (s) => s.schema === pair.schema && s.table === pair.table && s.columns.length === 1 && s.columns[0] === c,
@@ -216,16 +260,14 @@ async function verify(
     const trials = [];
     for (const drop of [a, b]) {
       const without = set.filter((s) => s !== drop);
-      const trial = await costWith(role, conn, searchPath, queries, without, withBaseline, keep);
-      const after = users.map((u) =>
-        [...trial.values()].flat().find((c) => c.origin === u.origin && c.text === u.text),
-      );
-      if (after.every(Boolean)) trials.push({ without, trial, total: after.reduce((n, c) => n + c!.after, 0) });
+      const costs = await costWith(trial, without);
+      const after = users.map((u) => find(costs, u));
+      if (after.every(Boolean)) trials.push({ without, costs, total: after.reduce((n, c) => n + c!.after, 0) });
     }
     const best = trials.sort((x, y) => x.total - y.total)[0];
     if (best) {
       set = best.without;
-      advice = best.trial;
+      advice = best.costs;
     }
   }
   const byGain = [...advice.keys()].sort((a, b) => gain(advice.get(a)!) - gain(advice.get(b)!));
@@ -233,17 +275,16 @@ async function verify(
     if (set.length < 2) break;
     const users = advice.get(x)!;
     const without = set.filter((s) => s !== x);
-    const trial = await costWith(role, conn, searchPath, queries, without, withBaseline, keep);
+    const costs = await costWith(trial, without);
     const served = users.every((u) => {
-      const after = [...trial.values()].flat().find((c) => c.origin === u.origin && c.text === u.text);
+      const after = find(costs, u);
       return after !== undefined && after.after < u.after / PAIR_SHARE;
     });
     if (served) {
       set = without;
-      advice = trial;
+      advice = costs;
     }
   }
-  await role.hypothetical.reset(conn);
   return set.flatMap((index) => (advice.has(index) ? [{ index, queries: advice.get(index)! }] : []));
 }
 
@@ -252,22 +293,16 @@ function gain(changes: CostChange[]): number {
   return changes.reduce((sum, c) => sum + (c.before - c.after), 0);
 }
 
-/** With exactly `set` (and the baseline) hypothetical: each index's queries that use it and save enough. */
-async function costWith(
-  role: AdviseRole,
-  conn: Connection,
-  searchPath: string[],
-  queries: CostedQuery[],
-  set: IndexShape[],
-  withBaseline: (shapes: IndexShape[]) => Promise<Map<string, IndexShape>>,
-  keep: number,
-): Promise<Map<IndexShape, CostChange[]>> {
+/**
+ * With exactly `set` (and the baseline) hypothetical: each index's queries that use it and save enough. A query whose
+ * plan rests on a pair the planner misjudges for it (and does not scan index-only) is planned again without the
+ * dependent pairs: its cost with them is not one it would have.
+ */
+async function costWith(trial: Trial, set: IndexShape[]): Promise<Map<IndexShape, CostChange[]>> {
   const advice = new Map<IndexShape, CostChange[]>();
   if (!set.length) return advice;
-  const names = await withBaseline(set);
-  for (const q of queries) {
-    const p = await role.cost(conn, q.query.text, searchPath);
-    if (p.cost > q.cost! * keep) continue;
+  const record = (q: CostedQuery, p: PlannedCost, names: Map<string, IndexShape>) => {
+    if (p.cost > q.cost! * trial.keep) return;
     for (const n of p.indexes) {
       const shape = names.get(n);
       if (!shape) continue;
@@ -275,6 +310,22 @@ async function costWith(
       list.push({ origin: q.query.origin, text: q.query.text, before: q.cost!, after: p.cost });
       advice.set(shape, list);
     }
+  };
+  const names = await trial.withBaseline(set);
+  const misled: CostedQuery[] = [];
+  for (const q of trial.queries) {
+    const p = await trial.plan(q);
+    const wrong = p.indexes.some((n) => {
+      const shape = names.get(n);
+      return shape !== undefined && !p.indexOnly.includes(n) && misjudged(trial.dependent, q, shape);
+    });
+    if (wrong) misled.push(q);
+    else record(q, p, names);
+  }
+  if (misled.length) {
+    const honest = set.filter((s) => !misled.some((q) => misjudged(trial.dependent, q, s)));
+    const again = await trial.withBaseline(honest);
+    for (const q of misled) record(q, await trial.plan(q), again);
   }
   return advice;
 }

@@ -57,7 +57,12 @@ export function formatAdviseText(r: AdviseReport): string {
     out.push(`  none: no candidate cut a query's cost by ${t.minSavingsPct}% or more`);
   }
   for (const m of r.missingIndexes) {
-    out.push(`  ${m.statement}`);
+    const [first, ...rest] = m.statement.split(';\n');
+    out.push(`  ${first}`);
+    if (rest.length)
+      out.push(
+        `    then on each of its ${rest.length / 2} partitions: its own index CONCURRENTLY and ALTER INDEX ... ATTACH PARTITION (--format json and --write give every statement)`,
+      );
     for (const q of m.queries)
       out.push(`    ${queryLabel(q)}: cost ${cost(q.before)} -> ${cost(q.after)} (-${pct(q)})`);
   }

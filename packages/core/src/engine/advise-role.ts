@@ -46,7 +46,12 @@ export interface AdviseRole {
   releaseFacts(steps: { key: string; action: string; statements: string[] }[]): ReleaseFacts;
   /** The SQL of a piece of advice, as it goes into a source file. */
   render: {
-    createIndex(index: IndexShape, concurrently: boolean): string;
+    /**
+     * `CREATE INDEX` (`CONCURRENTLY` when asked). With `partitions` (an index on a partitioned table that must not
+     * block writes): the statements that make it `ON ONLY` the parent, build each partition's and attach it, joined
+     * with `;` and a new line.
+     */
+    createIndex(index: IndexShape, concurrently: boolean, partitions?: PartitionIndex[]): string;
     createStatistics(stats: ColumnSet): string;
     dropStatistics(stats: ColumnSet): string;
     analyze(table: TableName): string;
@@ -66,6 +71,23 @@ export interface ColumnSet extends TableName {
   columns: string[];
 }
 
+/** A partition of a partitioned table (at any level). */
+export interface TablePartition extends TableName {
+  /** The partitioned table it is a partition of. */
+  parent: TableName;
+  /** A table with rows of its own, rather than a partitioned one. */
+  leaf: boolean;
+}
+
+/** The index of one partition of a partitioned table, and the index of its parent it is attached to. */
+export interface PartitionIndex {
+  index: IndexShape;
+  /** The parent's index this one is attached to (`ALTER INDEX parent ATTACH PARTITION index`). */
+  attachTo: { schema: string; name: string };
+  /** A leaf partition (a table with rows): built `CONCURRENTLY`; a sub-partitioned one is made `ON ONLY` it. */
+  leaf: boolean;
+}
+
 /** A plain index on columns of one table: what the advice proposes. */
 export interface IndexShape {
   schema: string;
@@ -76,8 +98,10 @@ export interface IndexShape {
 }
 
 export interface AdviseTable extends TableName {
-  /** Estimated live rows (the planner's). */
+  /** Estimated live rows (the planner's); of a partitioned table, its partitions' together. */
   rows: number;
+  /** Of a partitioned table: its partitions at every level, each after its parent; empty for another table. */
+  partitions: TablePartition[];
   /** Rows inserted, updated or deleted since the last analyze. */
   modifiedSinceAnalyze: number;
   /** Last analyze (manual or automatic), ISO time, or null when never. */
@@ -114,6 +138,8 @@ export interface PlannedCost {
   cost: number;
   /** Names of the indexes the plan scans. */
   indexes: string[];
+  /** Those of `indexes` the plan scans index-only (no row of the table fetched). */
+  indexOnly: string[];
 }
 
 /** What a release does, for the release section of the advice. */

@@ -5,7 +5,10 @@ import {
   provenIndexes,
   type AdviseThresholds,
   type CostedQuery,
+  type IndexAdvice,
 } from '../advise/missing-indexes';
+import { partitionIndexes } from '../advise/partition-indexes';
+import { tableFilter } from '../advise/table-filter';
 import { redundantIndexes, unusedIndexes } from '../advise/existing-indexes';
 import { factsOf, releaseAdvice } from '../advise/release';
 import type { AdviseReport } from '../advise/report';
@@ -66,7 +69,15 @@ export async function advise(ctx: OperationContext, options: AdviseOptions): Pro
       const searchPath = applicationSearchPath(environment, engine, loaded.model);
       const queries = await readQuerySources(ctx, { engine, conn, environment, searchPath }, specs);
       try {
-        return await gather(role, conn, { loaded, plan, queries, searchPath, thresholds });
+        return await gather(role, conn, {
+          loaded,
+          plan,
+          queries,
+          searchPath,
+          thresholds,
+          include: options.includeTables,
+          exclude: options.skipTables,
+        });
       } finally {
         // Hypothetical indexes live until the session ends; a pooled session (an Nx batch) goes on.
         await role.hypothetical.reset(conn).catch(() => {});
@@ -152,26 +163,31 @@ async function gather(
     queries: AppQuery[];
     searchPath: string[];
     thresholds: AdviseThresholds;
+    include?: string[];
+    exclude?: string[];
   },
 ): Promise<AdviseReport> {
   const { loaded, plan, searchPath, thresholds } = input;
   const schemas = loaded.model.graph.schemas;
   const proof = await role.hypothetical.available(conn);
-  const tables = await role.tables(conn, schemas);
-  const mine = input.queries.filter((q) => namesATable(q, schemas, tables));
+  const allTables = await role.tables(conn, schemas);
+  const chosen = tableFilter(allTables, input.include, input.exclude);
+  const tables = allTables.filter((t) => chosen(t));
+  const mine = input.queries.filter((q) => namesATable(q, schemas, allTables));
   const workload = await costWorkload(role, conn, mine, searchPath);
   const considered = eligible(workload, thresholds);
   const [indexes, foreignKeys, extended, statsSince] = [
-    await role.indexes(conn, schemas),
-    await role.foreignKeys(conn, schemas),
+    (await role.indexes(conn, schemas)).filter(chosen),
+    (await role.foreignKeys(conn, schemas)).filter(chosen),
     await role.extendedStatistics(conn, schemas),
     await role.statsSince(conn),
   ];
-  const owned = (c: { schema: string }) => schemas.includes(c.schema);
+  const owned = (c: { schema: string; name: string }) => schemas.includes(c.schema) && chosen(c);
   const inScope = considered.map((q) => ({ ...q, columns: q.columns.filter(owned) }));
   const facts = factsOf(role, plan.steps);
   const baseline = facts.createdIndexes.map((c) => c.index);
-  const extendedAdvice = await extendedStatistics(role, conn, workload, tables, extended);
+  const scoped = workload.map((q) => ({ ...q, columns: q.columns.filter(owned) }));
+  const extendedAdvice = await extendedStatistics(role, conn, scoped, tables, extended);
   const dependent = extendedAdvice.map((e) => ({
     schema: e.statistics.schema,
     table: e.statistics.table,
@@ -180,8 +196,6 @@ async function gather(
   const missing = proof.ok
     ? await provenIndexes(role, conn, searchPath, inScope, indexes, baseline, thresholds, dependent)
     : [];
-  const rowsOf = (schema: string, table: string) =>
-    tables.find((t) => t.schema === schema && t.name === table)?.rows ?? 0;
   const redundant = redundantIndexes(indexes);
   const release = await releaseAdvice(role, conn, {
     searchPath,
@@ -205,17 +219,30 @@ async function gather(
       skipped: workload.flatMap((q) => (q.skipped ? [{ origin: q.query.origin, reason: q.skipped }] : [])),
     },
     proof: proof.ok ? { hypothetical: true } : { hypothetical: false, reason: proof.reason },
-    missingIndexes: missing.map((m) => {
-      const rows = rowsOf(m.index.schema, m.index.table);
-      return { ...m, tableRows: rows, statement: role.render.createIndex(m.index, rows > SMALL_TABLE_ROWS) };
-    }),
+    missingIndexes: missing.map((m) => withStatement(role, m, tables)),
     unprovenCandidates: proof.ok ? [] : candidates(inScope, indexes).singles,
     redundantIndexes: redundant,
-    unusedIndexes: unusedIndexes(indexes, foreignKeys, redundant, considered),
+    // Every query of the workload, the cheap ones too: an index a cheap query's plan scans is not unused.
+    unusedIndexes: unusedIndexes(indexes, foreignKeys, redundant, workload),
     statsSince,
     release,
     statistics: statisticsSection(role, tables, extendedAdvice),
   };
+}
+
+/**
+ * An advised index with its statement: `CONCURRENTLY` on a table over the small-table limit; on a partitioned one, `ON
+ * ONLY` the parent with each partition's built `CONCURRENTLY` and attached (the parent refuses `CONCURRENTLY`).
+ */
+function withStatement(
+  role: AdviseRole,
+  m: IndexAdvice,
+  tables: AdviseTable[],
+): IndexAdvice & { statement: string; tableRows: number } {
+  const table = tables.find((t) => t.schema === m.index.schema && t.name === m.index.table);
+  const rows = table?.rows ?? 0;
+  const partitions = partitionIndexes(m.index, table?.partitions ?? []);
+  return { ...m, tableRows: rows, statement: role.render.createIndex(m.index, rows > SMALL_TABLE_ROWS, partitions) };
 }
 
 /** The statistics section: stale tables with their ANALYZE, extended statistics with their statements. */

@@ -1,6 +1,6 @@
 import { defineCommand } from './command';
 import { appQueries, env, project, textOrJson } from './common';
-import { count, flag, seconds, text } from './option';
+import { count, flag, seconds, texts } from './option';
 
 export const adviseCommand = defineCommand('advise', {
   summary: 'Advise indexes and statistics for the workload and the release, proven by the planner',
@@ -18,6 +18,16 @@ export const adviseCommand = defineCommand('advise', {
     minCalls: count(
       "Queries called fewer times are left alone (sources that count calls: the engine's statement statistics). Default 0.",
       0,
+    ),
+    includeTables: texts(
+      "Only these tables get advice: `schema.table` or `table`, `*` for any characters; repeat it or separate with commas (Dexter's --include). The workload's queries are all planned still.",
+      { value: '<tables>' },
+    ),
+    skipTables: texts(
+      'These tables get no advice (same form as --include-tables); an exclusion wins over an inclusion. (`nx run` keeps `--exclude` and any flag starting with it for itself.)',
+      {
+        value: '<tables>',
+      },
     ),
     write: flag(
       'Write each proven index as a source file (schema/<schema>/indexes/<name>.sql) and each extended statistics object as a migration, with the queries and cost gain in a comment; nothing is applied.',

@@ -1,4 +1,14 @@
-import type { AdviseIndex, AdviseTable, ColumnSet, Connection, IndexShape, PlannedCost, TableName } from '@dbee/core';
+import type {
+  AdviseIndex,
+  AdviseTable,
+  ColumnSet,
+  Connection,
+  IndexShape,
+  PartitionIndex,
+  PlannedCost,
+  TableName,
+  TablePartition,
+} from '@dbee/core';
 import { ident, qualified } from '../render/quote';
 
 /**
@@ -15,9 +25,24 @@ export async function adviseTables(conn: Connection, schemas: string[]): Promise
     rows: string | number;
     modified: string | number | null;
     analyzed: Date | string | null;
+    partitions: TablePartition[] | string | null;
   }>(
-    `SELECT n.nspname AS schema, c.relname AS name, greatest(c.reltuples, 0)::bigint AS rows,
-            s.n_mod_since_analyze AS modified, greatest(s.last_analyze, s.last_autoanalyze) AS analyzed
+    // A partitioned table holds no rows itself: its size is its leaves', and its partitions (every level, parents
+    // first) are what an index on it is built on.
+    `SELECT n.nspname AS schema, c.relname AS name,
+            CASE WHEN c.relkind = 'p' THEN
+              (SELECT coalesce(sum(greatest(l.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) t
+                 JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf)
+            ELSE greatest(c.reltuples, 0) END::bigint AS rows,
+            s.n_mod_since_analyze AS modified, greatest(s.last_analyze, s.last_autoanalyze) AS analyzed,
+            CASE WHEN c.relkind = 'p' THEN
+              (SELECT json_agg(json_build_object('schema', pn.nspname, 'name', p.relname, 'leaf', t.isleaf,
+                        'parent', json_build_object('schema', qn.nspname, 'name', q.relname))
+                        ORDER BY t.level, pn.nspname, p.relname)
+                 FROM pg_partition_tree(c.oid) t
+                 JOIN pg_class p ON p.oid = t.relid JOIN pg_namespace pn ON pn.oid = p.relnamespace
+                 JOIN pg_class q ON q.oid = t.parentrelid JOIN pg_namespace qn ON qn.oid = q.relnamespace
+                WHERE t.level > 0) END AS partitions
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
       WHERE c.relkind IN ${RELKINDS} AND n.nspname = ANY($1::text[])
@@ -30,6 +55,7 @@ export async function adviseTables(conn: Connection, schemas: string[]): Promise
     rows: Number(r.rows),
     modifiedSinceAnalyze: Number(r.modified ?? 0),
     lastAnalyzed: r.analyzed === null ? null : new Date(r.analyzed).toISOString(),
+    partitions: (typeof r.partitions === 'string' ? JSON.parse(r.partitions) : r.partitions) ?? [],
   }));
 }
 
@@ -118,12 +144,14 @@ async function explainCost(conn: Connection, sql: string): Promise<PlannedCost> 
   }
   const top = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan: PlanNode }[];
   const indexes = new Set<string>();
+  const indexOnly = new Set<string>();
   const walk = (node: PlanNode) => {
     if (node['Index Name']) indexes.add(node['Index Name']);
+    if (node['Index Name'] && node['Node Type'] === 'Index Only Scan') indexOnly.add(node['Index Name']);
     for (const child of node.Plans ?? []) walk(child);
   };
   walk(top[0]!.Plan);
-  return { cost: top[0]!.Plan['Total Cost'], indexes: [...indexes] };
+  return { cost: top[0]!.Plan['Total Cost'], indexes: [...indexes], indexOnly: [...indexOnly] };
 }
 
 /**
@@ -141,6 +169,7 @@ export async function withSearchPath<T>(conn: Connection, searchPath: string[], 
 }
 
 interface PlanNode {
+  'Node Type': string;
   'Total Cost': number;
   'Index Name'?: string;
   Plans?: PlanNode[];
@@ -210,8 +239,23 @@ export async function dependentPairs(
   return out;
 }
 
-export function createIndexSql(index: IndexShape, concurrently: boolean): string {
-  return `CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}${ident(index.name)} ON ${qualified(index.schema, index.table)} (${index.columns.map(ident).join(', ')})`;
+/**
+ * `CREATE INDEX`. On a partitioned table built without blocking writes (PostgreSQL refuses `CONCURRENTLY` there): the
+ * index `ON ONLY` the parent (invalid until every partition has its own), then per partition, parents first, its
+ * index (`CONCURRENTLY` on a leaf, `ON ONLY` on a sub-partitioned one) and `ALTER INDEX ... ATTACH PARTITION`.
+ */
+export function createIndexSql(index: IndexShape, concurrently: boolean, partitions: PartitionIndex[] = []): string {
+  const create = (i: IndexShape, how: 'CONCURRENTLY ' | 'ONLY ' | '') =>
+    `CREATE INDEX ${how === 'CONCURRENTLY ' ? how : ''}${ident(i.name)} ON ${how === 'ONLY ' ? how : ''}${qualified(i.schema, i.table)} (${i.columns.map(ident).join(', ')})`;
+  if (!partitions.length) return create(index, concurrently ? 'CONCURRENTLY ' : '');
+  if (!concurrently) return create(index, '');
+  return [
+    create(index, 'ONLY '),
+    ...partitions.flatMap((p) => [
+      create(p.index, p.leaf ? 'CONCURRENTLY ' : 'ONLY '),
+      `ALTER INDEX ${qualified(p.attachTo.schema, p.attachTo.name)} ATTACH PARTITION ${qualified(p.index.schema, p.index.name)}`,
+    ]),
+  ].join(';\n');
 }
 
 export function createStatisticsSql(stats: ColumnSet): string {
