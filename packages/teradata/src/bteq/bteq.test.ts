@@ -340,14 +340,14 @@ describe('toBteq', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL DONE
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 0
 
       .LABEL CHANGED_1
       .REMARK 'PROD_EDW.ORDERS was deployed from another definition: a BTEQ script cannot change a table in place (it is written from the sources, without reading the target). Nothing was changed. Deploy this change with dbee deploy, which plans the ALTER TABLE steps, or write a migration.'
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 17
 
       .LABEL FAIL_1
@@ -359,8 +359,8 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 17
 
       .LABEL FAIL_2
@@ -372,8 +372,8 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 18
 
       .LABEL UNLOCK_16
@@ -802,14 +802,14 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 0
 
       .LABEL ROWS_2
       .REMARK 'PROD_EDW.ORDERS holds rows written since deployment 42 (rows its backup does not hold, compared by content, or any row when nothing was copied): putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 18
 
       .LABEL FAIL_1
@@ -819,14 +819,14 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 17
 
       .LABEL KEEP_2
       .REMARK 'PROD_EDW.ORDERS holds rows and no backup exists: not dropped; the rollback stops here'
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 18
 
       .LABEL FAIL_2
@@ -836,8 +836,8 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 18
 
       .LABEL UNLOCK_16

@@ -548,8 +548,8 @@ function acquireLock(c: Ctx, token: string): string[] {
 
 /**
  * The script with the lock row released on every way out after `from` (the line after `acquireLock`'s): each
- * `.QUIT n` gets the release before it, and each `.IF ... THEN .QUIT n` goes to a label at the end that releases and
- * quits with n. In ANSI mode a failed request may have left a transaction open: it is rolled back first.
+ * `.QUIT n` gets the release before it (and before the `.LOGOFF` in front of it), and each `.IF ... THEN .QUIT n` goes
+ * to a label at the end that releases, logs off and quits with n. In ANSI mode a failed request may have left a transaction open: it is rolled back first.
  */
 function withLock(c: Ctx, lines: string[], from: number, token: string): string[] {
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
@@ -563,8 +563,15 @@ function withLock(c: Ctx, lines: string[], from: number, token: string): string[
   for (const line of lines.slice(from)) {
     const plain = /^\.QUIT (\d+)$/.exec(line);
     const guarded = /^(\.IF .+ THEN )\.QUIT (\d+)$/.exec(line);
-    if (plain) out.push(...release, line);
-    else if (guarded) {
+    // The release goes before the `.LOGOFF` that precedes the quit: BTEQ does not send an SQL request once its
+    // session is logged off ("LOGOFF: Terminates the user's database sessions without exiting from BTEQ", BTEQ
+    // Reference; a request without a session only raises a warning, return code 02), so a DELETE after it would
+    // leave the lock row behind.
+    if (plain) {
+      const loggedOff = out.at(-1) === '.LOGOFF';
+      if (loggedOff) out.pop();
+      out.push(...release, ...(loggedOff ? ['.LOGOFF'] : []), line);
+    } else if (guarded) {
       codes.add(guarded[2]!);
       out.push(`${guarded[1]}.GOTO UNLOCK_${guarded[2]}`);
     } else out.push(line);
