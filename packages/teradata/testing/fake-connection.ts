@@ -704,6 +704,7 @@ export class FakeTeradataSession implements TeradataSession {
           return session.defaultDatabase;
         },
         user: this.user,
+        session: this.number,
         now: system.clock,
         nextIdentity: (_db, _name, column, rows: Row[]) =>
           rows.reduce((m, r) => Math.max(m, Number(r[column] ?? 0)), 0) + 1,

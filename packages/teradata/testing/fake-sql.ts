@@ -56,6 +56,8 @@ export interface SqlHost {
   /** The session's mode: an INSERT ... SELECT of duplicate rows into a SET table is refused in ANSI mode only. */
   tmode?: 'TERA' | 'ANSI';
   user: string;
+  /** The session's number (`SESSION`). */
+  session?: number;
   now(): Date;
   /** Next identity value of a table. */
   nextIdentity(database: string, name: string, column: string, rows: Row[]): number;
@@ -89,6 +91,7 @@ type Expr =
   | { t: 'col'; qualifier: string | null; name: string }
   | { t: 'now' }
   | { t: 'user' }
+  | { t: 'session' }
   | { t: 'interval'; ms: number }
   | { t: 'unary'; op: string; e: Expr }
   | { t: 'bin'; op: string; l: Expr; r: Expr }
@@ -485,6 +488,8 @@ class Parser {
         return { t: 'case', e, whens, otherwise };
       }
       if (w === 'USER' || w === 'CURRENT_USER') return (this.i++, { t: 'user' });
+      // SESSION: the number of the session (SQL Functions, Expressions, and Predicates, "SESSION").
+      if (w === 'SESSION') return (this.i++, { t: 'session' });
       if (w === 'CURRENT_TIMESTAMP') {
         this.i++;
         if (this.acceptPunct('(')) {
@@ -713,6 +718,8 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
     }
     case 'now':
       return ctx.now;
+    case 'session':
+      return ctx.host.session ?? 0;
     case 'user':
       return ctx.host.user.toUpperCase();
     case 'interval':
