@@ -202,14 +202,14 @@ describe('B2: dbee unlock clears the lock row of a BTEQ script killed while it h
     const asked = await w.dbee('unlock');
     expect(asked.code).toBe(1);
     expect(asked.stdout).toMatch(
-      /td-dev: the deployment lock is held by DBEE@bteq \(pid 0\) since .*, deployment bteq-\d+-[0-9a-f]+, expires /,
+      /td-dev: the deployment lock is held by DBEE@bteq \(pid [1-9]\d*\) since .*, deployment bteq-\d+-[0-9a-f]+, expires /,
     );
     expect(asked.stderr).toMatch(/needs a confirmation/);
     expect(w.ledger('lock')).toHaveLength(1);
 
     const cleared = await w.dbee('unlock', { assumeYes: true });
     expect(cleared.code, cleared.stderr).toBe(0);
-    expect(cleared.stdout).toMatch(/the deployment lock of DBEE@bteq \(pid 0\) .* was cleared/);
+    expect(cleared.stdout).toMatch(/the deployment lock of DBEE@bteq \(pid [1-9]\d*\) .* was cleared/);
     expect(w.ledger('lock')).toEqual([]);
     expect((await w.dbee('deploy', { assumeYes: true })).code).toBe(0);
     const none = await w.dbee('unlock');

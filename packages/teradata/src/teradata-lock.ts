@@ -167,14 +167,35 @@ async function readHolder(conn: Connection, table: string, key: string): Promise
 
 /**
  * `dbee unlock`: the holder of the lock row `key` in the ledger database (`dbee deploy`, or a BTEQ script: owner host
- * `bteq`, token `bteq-<deployment id>-<plan checksum>`), or null when there is none (no row, or no lock table yet).
+ * `bteq`, owner pid its session number, token `bteq-<deployment id>-<plan checksum>`), or null when there is none (no
+ * row, or no lock table yet). A BTEQ holder whose session is still logged on is `alive`.
  */
 export async function teradataLockHolder(conn: Connection, database: string, key: string): Promise<LockHolder | null> {
+  let holder: LockHolder | undefined;
   try {
-    return (await readHolder(conn, ledgerTable(database, 'lock'), key)) ?? null;
+    holder = await readHolder(conn, ledgerTable(database, 'lock'), key);
   } catch (error) {
     if (teradataErrorCode(error) === 3807) return null;
     throw error;
+  }
+  if (!holder) return null;
+  const alive = holder.host === 'bteq' && holder.pid > 0 ? await sessionLoggedOn(conn, holder.pid) : false;
+  if (alive)
+    holder.alive = `BTEQ session ${holder.pid} is still logged on (DBC.SessionInfoV); end it (ABORT SESSION in Teradata Viewpoint or the PM/API) if its script is gone`;
+  return holder;
+}
+
+/**
+ * Whether session `number` is logged on: a row of `DBC.SessionInfoV` ("one row for each session currently logged on":
+ * Data Dictionary, SessionInfoV). A user without the right to read the view gets no answer: false, and `dbee unlock`
+ * asks for the usual confirmation.
+ */
+async function sessionLoggedOn(conn: Connection, number: number): Promise<boolean> {
+  try {
+    const r = await conn.query('SELECT SessionNo FROM DBC.SessionInfoV WHERE SessionNo = ?', [number]);
+    return r.rows.length > 0;
+  } catch {
+    return false;
   }
 }
 

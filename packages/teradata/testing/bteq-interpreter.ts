@@ -1,6 +1,10 @@
 // A BTEQ interpreter for tests: runs a BTEQ script's requests on a session of the Teradata test double and honours
 // the dot-commands dbee's scripts use, as the Basic Teradata Query Reference (B035-2414) describes them:
-// - `.LOGON` / `.RUN FILE=<logon file>`: taken as the logon (nothing read); `.LOGOFF`: ignored. With `logon: 'fails'`
+// - `.LOGON` / `.RUN FILE=<logon file>`: taken as the logon (nothing read). `.LOGOFF` "Terminates the user's database
+//   sessions without exiting from BTEQ" (BTEQ Reference, "LOGOFF"): the session ends (a transaction still open is
+//   rolled back, as for any session that ends: SQL Request and Transaction Processing, "Transaction Rollback"), and
+//   an SQL request after it is not sent: BTEQ warns and goes on (BTEQ Return Codes: 02, "an SQL request instruction
+//   was given without any sessions being logged on"); the warning raises ERRORLEVEL to 2. With `logon: 'fails'`
 //   the logon fails as a wrong password does (8017, ERRORLEVEL 8), and later SQL requests are not sent: BTEQ "had to
 //   produce a warning to alert that an SQL request instruction was given without any sessions being logged on" (BTEQ
 //   Return Codes: 02). What ERRORCODE and ACTIVITYCOUNT then hold is not documented; the interpreter takes the case
@@ -43,6 +47,8 @@ export interface BteqRun {
   requests: string[];
   /** `.REMARK` texts and errors, in order (what BTEQ would echo). */
   output: string[];
+  /** SQL requests the script gave while no session was logged on (after a failed logon or `.LOGOFF`): not sent. */
+  notSent: string[];
 }
 
 interface Line {
@@ -116,6 +122,9 @@ export async function runBteq(
   let mode: 'BTET' | 'ANSI' = 'BTET';
   let loggedOn = false;
   let logonFailed = false;
+  let loggedOff = false;
+  // SQL requests BTEQ did not send (no session: after a failed logon or a `.LOGOFF`).
+  const notSent: string[] = [];
   let status = { ERRORCODE: 0, ACTIVITYCOUNT: 0, WARNINGCODE: 0, ERRORLEVEL: 0 };
   const files = new Map<string, string[]>();
   let exporting: string[] | null = null;
@@ -126,7 +135,7 @@ export async function runBteq(
   // BTEQ's RETRY: ON until `.SET RETRY OFF`.
   let retry = true;
 
-  const quit = (code: number): BteqRun => ({ exitCode: code, requests, output });
+  const quit = (code: number): BteqRun => ({ exitCode: code, requests, output, notSent });
 
   const logon = async () => {
     if (options.logon === 'fails') {
@@ -145,7 +154,8 @@ export async function runBteq(
   };
 
   const sendRequest = async (text: string, resubmitted = 0): Promise<void> => {
-    if (!loggedOn && logonFailed) {
+    if (!loggedOn && (logonFailed || loggedOff)) {
+      notSent.push(text);
       output.push('*** Warning: You must LOGON before sending SQL requests.');
       status = {
         ...status,
@@ -277,6 +287,14 @@ export async function runBteq(
         return null;
       }
       case 'LOGOFF':
+        if (loggedOn) {
+          if (session.inTransaction || !session.autocommit) await session.rollback();
+          await session.setAutocommit(true);
+          loggedOn = false;
+          loggedOff = true;
+          output.push('*** You are now logged off from the DBC.');
+        }
+        return null;
       case 'LABEL':
         return null;
       case 'QUIT':

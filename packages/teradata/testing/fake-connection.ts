@@ -23,6 +23,8 @@ import {
   type FakeTableShape,
   type Row,
 } from './fake-sql';
+import { checkRoom, checkSpool, rowBytes, tableBytes, UNLIMITED_PERM } from './fake-space';
+import { FakeLockTable, lockingModifier, locksNeeded, type FakeLockLevel } from './fake-locks';
 
 /**
  * A fake Teradata session for tests (no server exists here). It
@@ -154,6 +156,12 @@ interface FakeSystem {
    * as `dev_edw`; an ANSI session compares that with `'DEV_EDW'` case-specifically and does not find it.
    */
   spellings: Map<string, string>;
+  /** Table locks between sessions (`fake-locks.ts`). */
+  locks: FakeLockTable;
+  /** SPOOL of the logged-on user (`fake-space.ts`); null: no limit. */
+  spool: number | null;
+  /** Sessions logged on and not yet logged off (`DBC.SessionInfoV`), by number. */
+  live: Map<number, { user: string; tmode: 'TERA' | 'ANSI'; at: Date }>;
 }
 
 /** The message a driver error carries, in the native library's format. */
@@ -291,6 +299,13 @@ export interface FakeSessionOptions {
   user?: string;
   /** The session's default database. */
   defaultDatabase?: string;
+  /**
+   * PERM (bytes, as the double counts them: `fake-space.ts`) of databases given in `databases`, by name: an INSERT or
+   * a copy past it fails with 2644. Default: no limit.
+   */
+  perm?: Record<string, number>;
+  /** SPOOL (bytes) of the logged-on user: a request spooling more fails with 2646. Default: no limit. */
+  spool?: number;
 }
 
 export class FakeTeradataSession implements TeradataSession {
@@ -328,8 +343,14 @@ export class FakeTeradataSession implements TeradataSession {
       spaces: new Map(),
       splWarnings: options.splWarnings,
       spellings: new Map(),
+      locks: new FakeLockTable(),
+      spool: options.spool ?? null,
+      live: new Map(),
     };
     this.number = ++this.system.sessions;
+    this.system.live.set(this.number, { user: this.user, tmode: this.tmode, at: this.system.clock() });
+    for (const [d, perm] of Object.entries(options.perm ?? {}))
+      this.system.spaces.set(d.toUpperCase(), { perm, spool: null, temp: null });
     for (const [k, v] of Object.entries(options.objects ?? {})) {
       const at = v.createdAt ?? this.system.clock();
       this.catalog.set(k.toUpperCase(), {
@@ -376,6 +397,7 @@ export class FakeTeradataSession implements TeradataSession {
       profiles: new Map([...from.profiles].map(([k, v]) => [k, { ...v }])),
       spaces: new Map([...from.spaces].map(([k, v]) => [k, { ...v }])),
       spellings: new Map(from.spellings),
+      spool: from.spool,
     } satisfies Partial<FakeSystem>);
     return copy;
   }
@@ -383,6 +405,26 @@ export class FakeTeradataSession implements TeradataSession {
   /** Another session on the same fake system (shared catalog, rows, replies and log). */
   newSession(options: { defaultDatabase?: string } = {}): FakeTeradataSession {
     return new FakeTeradataSession({ defaultDatabase: options.defaultDatabase }, this);
+  }
+
+  /**
+   * Hold a lock on `table` (`DB.NAME`) for this session outside any request, as a long reader or a load utility does
+   * (`fake-locks.ts`); the function releases it. Requests of other sessions that need an incompatible lock wait.
+   */
+  holdLock(table: string, level: FakeLockLevel): () => void {
+    return this.system.locks.hold(table, level, this.number);
+  }
+
+  /** Requests waiting for a lock, by session number and text. */
+  get lockWaits(): readonly { session: number; sql: string }[] {
+    return this.system.locks.waiting;
+  }
+
+  /** Bytes of the rows of a database's tables, as the double counts them (`DBC.DiskSpaceV.CurrentPerm`). */
+  databaseBytes(database: string): number {
+    let n = 0;
+    for (const [id, o] of this.catalog) if (id.startsWith(`${database.toUpperCase()}.`)) n += tableBytes(o.rows);
+    return n;
   }
 
   /** Every request of every session of this system, in order (commit/rollback/auto-commit switches as `{fn ...}` escapes). */
@@ -432,7 +474,19 @@ export class FakeTeradataSession implements TeradataSession {
   async run(sql: string, params: unknown[] = []): Promise<TeradataResult> {
     if (this.closed)
       throw new FakeOperationalError(teradataErrorMessage({ source: 'driver', text: 'Connection is closed' }));
+    // A request waits for the locks it needs while another session holds incompatible ones (`fake-locks.ts`).
+    const locking = lockingModifier(sql, this.defaultDatabase);
+    if (this.system.locks.held.length)
+      await this.system.locks.acquire(this.number, sql, [
+        ...(locking ? [{ table: locking.table, level: locking.level }] : []),
+        ...locksNeeded(locking?.rest ?? sql, this.defaultDatabase),
+      ]);
     this.log.push({ sql, params, session: this.number });
+    // Inside a transaction the modifier's lock is held until the transaction ends; the request itself runs without it.
+    if (locking) {
+      if (!this.autocommit) this.system.locks.hold(locking.table, locking.level, this.number, true);
+      sql = locking.rest;
+    }
     if (!this.autocommit) {
       if (!this.inTransaction) {
         this.inTransaction = true; // the driver sends BT (TERA mode) before the first request
@@ -474,6 +528,7 @@ export class FakeTeradataSession implements TeradataSession {
   }
   async commit(): Promise<void> {
     this.log.push({ sql: '{fn teradata_commit}', params: [], session: this.number });
+    this.endTransactionLocks();
     this.inTransaction = false;
     this.ddlInTransaction = false;
     this.snapshot = null;
@@ -484,6 +539,13 @@ export class FakeTeradataSession implements TeradataSession {
   }
   async close(): Promise<void> {
     this.closed = true;
+    this.system.live.delete(this.number);
+    this.system.locks.release((l) => l.session === this.number);
+  }
+
+  /** Release the locks this session's transaction held (`LOCKING` modifiers). */
+  private endTransactionLocks(): void {
+    if (this.system.locks.held.length) this.system.locks.release((l) => l.session === this.number && l.transaction);
   }
 
   /**
@@ -505,6 +567,7 @@ export class FakeTeradataSession implements TeradataSession {
   }
 
   private abort(): void {
+    this.endTransactionLocks();
     if (this.snapshot) this.catalog = this.snapshot;
     this.snapshot = null;
     this.inTransaction = false;
@@ -641,9 +704,18 @@ export class FakeTeradataSession implements TeradataSession {
           return session.defaultDatabase;
         },
         user: this.user,
+        session: this.number,
         now: system.clock,
         nextIdentity: (_db, _name, column, rows: Row[]) =>
           rows.reduce((m, r) => Math.max(m, Number(r[column] ?? 0)), 0) + 1,
+        room: (database, rows) =>
+          checkRoom(
+            database,
+            system.spaces.get(database)?.perm,
+            this.databaseBytes(database),
+            rows.reduce((n, r) => n + rowBytes(r), 0),
+          ),
+        spool: (rows) => checkSpool(this.user, system.spool, rows),
       });
     } catch (error) {
       if (error instanceof FakeSqlError)
@@ -699,6 +771,36 @@ export class FakeTeradataSession implements TeradataSession {
         })),
       );
     }
+    if (name === 'DISKSPACEV')
+      return [...this.databases].map((d) => ({
+        VPROC: 0,
+        DATABASENAME: this.spelledDatabase(d),
+        ACCOUNTNAME: this.user,
+        MAXPERM: this.system.spaces.get(d)?.perm ?? UNLIMITED_PERM,
+        CURRENTPERM: this.databaseBytes(d),
+        PEAKPERM: this.databaseBytes(d),
+      }));
+    if (name === 'TABLESIZEV')
+      return entries
+        .filter((e) => TABLE_CODES.has(e.o.tableKind))
+        .map((e) => ({
+          VPROC: 0,
+          DATABASENAME: this.spelledDatabase(e.db),
+          ACCOUNTNAME: this.user,
+          TABLENAME: e.o.spelling ?? e.name,
+          CURRENTPERM: tableBytes(e.o.rows),
+          PEAKPERM: tableBytes(e.o.rows),
+        }));
+    // DBC.SessionInfoV (Data Dictionary, "SessionInfoV"): one row per session logged on (SessionNo, UserName,
+    // LogonDate, LogonTime, Transaction_Mode 'T' or 'A'); a session that logged off or was killed has none.
+    if (name === 'SESSIONINFOV')
+      return [...this.system.live].map(([n, l]) => ({
+        SESSIONNO: n,
+        USERNAME: l.user,
+        LOGONDATE: l.at.toISOString().slice(0, 10),
+        LOGONTIME: l.at.toISOString().slice(11, 19),
+        TRANSACTION_MODE: l.tmode === 'ANSI' ? 'A' : 'T',
+      }));
     if (name === 'ROLEINFOV') return [...this.system.roles].map((r) => ({ ROLENAME: r }));
     if (name === 'PROFILEINFOV')
       return [...this.system.profiles].map(([p, v]) => ({ PROFILENAME: p, SPOOLSPACE: v.spool, TEMPSPACE: v.temp }));
@@ -1214,6 +1316,13 @@ export class FakeTeradataSession implements TeradataSession {
       const show = from ? from.show.replace(/^(CREATE\s+(?:\w+\s+)*?TABLE\s+)\S+/i, `$1${id}`) : sql.trim();
       // WITH DATA copies the rows (CREATE TABLE (AS Clause): "WITH DATA ... copies the data of the source table").
       const rows = from && /\bWITH\s+DATA\b/i.test(sql) ? (from.rows ?? []).map((r) => ({ ...r })) : [];
+      // A copy takes PERM in the new table's database: 2644 past its limit (`fake-space.ts`).
+      const db = id.slice(0, id.indexOf('.'));
+      if (
+        this.system.spaces.get(db)?.perm != null &&
+        this.databaseBytes(db) + tableBytes(rows) > this.system.spaces.get(db)!.perm!
+      )
+        throw this.error({ code: 2644, text: `No more room in database ${db}.` });
       const source = from?.source?.replace(/^(\s*CREATE\s+(?:\w+\s+)*?TABLE\s+)("(?:[^"]|"")+"|[^\s,(]+)/i, `$1${id}`);
       return { tableKind: 'T', show, rows, ...(source ? { source } : {}) };
     }

@@ -56,9 +56,15 @@ export interface SqlHost {
   /** The session's mode: an INSERT ... SELECT of duplicate rows into a SET table is refused in ANSI mode only. */
   tmode?: 'TERA' | 'ANSI';
   user: string;
+  /** The session's number (`SESSION`). */
+  session?: number;
   now(): Date;
   /** Next identity value of a table. */
   nextIdentity(database: string, name: string, column: string, rows: Row[]): number;
+  /** Throws 2644 when `rows` do not fit in the database's PERM (`fake-space.ts`). */
+  room?(database: string, rows: Row[]): void;
+  /** Throws 2646 when a request's spooled rows exceed the user's SPOOL (`fake-space.ts`). */
+  spool?(rows: unknown[][]): void;
 }
 
 export class FakeSqlError extends Error {
@@ -85,6 +91,7 @@ type Expr =
   | { t: 'col'; qualifier: string | null; name: string }
   | { t: 'now' }
   | { t: 'user' }
+  | { t: 'session' }
   | { t: 'interval'; ms: number }
   | { t: 'unary'; op: string; e: Expr }
   | { t: 'bin'; op: string; l: Expr; r: Expr }
@@ -481,6 +488,8 @@ class Parser {
         return { t: 'case', e, whens, otherwise };
       }
       if (w === 'USER' || w === 'CURRENT_USER') return (this.i++, { t: 'user' });
+      // SESSION: the number of the session (SQL Functions, Expressions, and Predicates, "SESSION").
+      if (w === 'SESSION') return (this.i++, { t: 'session' });
       if (w === 'CURRENT_TIMESTAMP') {
         this.i++;
         if (this.acceptPunct('(')) {
@@ -709,6 +718,8 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
     }
     case 'now':
       return ctx.now;
+    case 'session':
+      return ctx.host.session ?? 0;
     case 'user':
       return ctx.host.user.toUpperCase();
     case 'interval':
@@ -911,6 +922,9 @@ function dbcColumns(item: FromItem, host: SqlHost): string[] {
     TRIGGERSV: ['DATABASENAME', 'TRIGGERNAME', 'SUBJECTTABLEDATABASENAME', 'TABLENAME'],
     JOININDICESV: ['INDEXDATABASENAME', 'INDEXNAME', 'DATABASENAME', 'TABLENAME'],
     HASHINDICESV: ['INDEXDATABASENAME', 'INDEXNAME', 'DATABASENAME', 'TABLENAME'],
+    DISKSPACEV: ['VPROC', 'DATABASENAME', 'ACCOUNTNAME', 'MAXPERM', 'CURRENTPERM', 'PEAKPERM'],
+    TABLESIZEV: ['VPROC', 'DATABASENAME', 'ACCOUNTNAME', 'TABLENAME', 'CURRENTPERM', 'PEAKPERM'],
+    SESSIONINFOV: ['SESSIONNO', 'USERNAME', 'LOGONDATE', 'LOGONTIME', 'TRANSACTION_MODE'],
   };
   return known[item.name] ?? Object.keys(host.dbcView(item.name)?.[0] ?? {});
 }
@@ -1047,6 +1061,7 @@ export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult
   const ctx: EvalContext = { host, params, now: host.now() };
   if (statement.t === 'select') {
     const r = runSelect(statement, ctx);
+    host.spool?.(r.rows);
     return { columns: r.columns, rows: r.rows.map((row) => row.map(output)), rowCount: r.rows.length };
   }
   const target = resolveTable(statement.table, host);
@@ -1079,6 +1094,7 @@ export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult
     const tuples: unknown[][] = statement.values
       ? [statement.values.map((e) => evaluate(e, [], ctx))]
       : runSelect(statement.select!, ctx).rows;
+    if (!statement.values) host.spool?.(tuples);
     const added: Row[] = [];
     for (const values of tuples) {
       if (values.length !== names.length)
@@ -1114,6 +1130,7 @@ export function runSql(sql: string, params: unknown[], host: SqlHost): SqlResult
       }
       added.push(row);
     }
+    host.room?.(target.database, added);
     rows.push(...added);
     return { rowCount: added.length };
   }

@@ -1137,6 +1137,11 @@ export interface LockHolder extends LockOwner {
    * it). `dbee unlock` then names the holder and what to do, and changes nothing.
    */
   notClearable?: string;
+  /**
+   * Evidence that the holder still runs, when the engine can see it (Teradata: a BTEQ script's session is logged on,
+   * `DBC.SessionInfoV`). `dbee unlock` then refuses to clear it unless `--force`.
+   */
+  alive?: string;
   /** What identifies this holder to `clear` (a lock row's token), so that only this holder's lock is cleared. */
   token?: string;
 }

@@ -38,6 +38,16 @@ export async function unlock(ctx: OperationContext, options: UnlockOptions): Pro
       },
     );
   }
+  if (holder.alive && !options.force) {
+    throw new DbeeError(
+      `the deployment lock of ${environment.name} is held by a deployment that still runs: ${holder.alive}`,
+      {
+        code: 'LOCK_HOLDER_ALIVE',
+        hint: 'nothing was changed; wait for it to end, or end that session first; --force clears the lock anyway',
+        details: { holder },
+      },
+    );
+  }
   if (!options.assumeYes) {
     if (!ctx.interactive) {
       throw new DbeeError(`clearing the deployment lock of ${environment.name} needs a confirmation`, {

@@ -1,4 +1,5 @@
 import { defineCommand } from './command';
+import { flag } from './option';
 import { assumeYes, env, project } from './common';
 
 export const unlockCommand = defineCommand('unlock', {
@@ -9,5 +10,8 @@ export const unlockCommand = defineCommand('unlock', {
     project,
     env,
     assumeYes,
+    force: flag(
+      'Clear the lock even though its holder still looks alive (a Teradata BTEQ session that is still logged on): only when you know that session no longer deploys',
+    ),
   },
 });

@@ -248,7 +248,7 @@ describe('toBteq', () => {
       .LABEL LOCK_TABLE
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND ("expires_at" < CURRENT_TIMESTAMP(6) OR "owner_token" = 'bteq-42-p-sum');
       .IF ERRORCODE <> 0 THEN .QUIT 16
-      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42-p-sum', USER, 'bteq', NULL, 'bteq-42-p-sum', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
+      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42-p-sum', USER, 'bteq', SESSION, 'bteq-42-p-sum', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
       .IF ERRORCODE = 2801 THEN .QUIT 14
       .IF ERRORCODE <> 0 THEN .QUIT 16
 
@@ -274,6 +274,9 @@ describe('toBteq', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL RESUME
+      UPDATE DBEE_LEDGER."lock" SET "expires_at" = CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT = 0 THEN .GOTO UNLOCK_14
 
       .REMARK 'step 1/2: create table:PROD_EDW.ORDERS'
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "checksum" = 'v1:0de6ec035925a07f86447439a9e3475246f78d1c90e7a91bdfb1256d87528056';
@@ -302,6 +305,9 @@ describe('toBteq', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_1
       .LABEL SKIP_1
+      UPDATE DBEE_LEDGER."lock" SET "expires_at" = CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT = 0 THEN .GOTO UNLOCK_14
 
       .REMARK 'step 2/2: replace macro:PROD_EDW.PURGE'
       SELECT 1 FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'macro:{{env}}_EDW.PURGE' AND "checksum" = 'v1:f2eb05ed858d1b12757827cec56e4653deb19dc34788b720af14d12c6f0d0eaf';
@@ -340,14 +346,14 @@ describe('toBteq', () => {
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .LABEL DONE
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 0
 
       .LABEL CHANGED_1
       .REMARK 'PROD_EDW.ORDERS was deployed from another definition: a BTEQ script cannot change a table in place (it is written from the sources, without reading the target). Nothing was changed. Deploy this change with dbee deploy, which plans the ALTER TABLE steps, or write a migration.'
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 17
 
       .LABEL FAIL_1
@@ -359,8 +365,8 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 17
 
       .LABEL FAIL_2
@@ -372,8 +378,8 @@ describe('toBteq', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 18
 
       .LABEL UNLOCK_16
@@ -385,6 +391,11 @@ describe('toBteq', () => {
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .LOGOFF
       .QUIT 13
+
+      .LABEL UNLOCK_14
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
+      .QUIT 14
       "
     `);
   });
@@ -628,7 +639,7 @@ describe('toBteqRollback', () => {
       .LABEL LOCK_TABLE
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND ("expires_at" < CURRENT_TIMESTAMP(6) OR "owner_token" = 'bteq-42-p-sum');
       .IF ERRORCODE <> 0 THEN .QUIT 16
-      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42-p-sum', USER, 'bteq', NULL, 'bteq-42-p-sum', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
+      INSERT INTO DBEE_LEDGER."lock" ("lock_key", "owner_token", "owner_user", "owner_host", "owner_pid", "deployment_id", "acquired_at", "expires_at") VALUES ('deploy', 'bteq-42-p-sum', USER, 'bteq', SESSION, 'bteq-42-p-sum', CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR);
       .IF ERRORCODE = 2801 THEN .QUIT 14
       .IF ERRORCODE <> 0 THEN .QUIT 16
       .REMARK 'deployment 42: a row under this id that another release wrote stops the script (exit 13)'
@@ -696,6 +707,9 @@ describe('toBteqRollback', () => {
       .LABEL RESUME
 
       .REMARK 'step 1/2: undo plan step 2 (replace macro:PROD_EDW.PURGE)'
+      UPDATE DBEE_LEDGER."lock" SET "expires_at" = CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT = 0 THEN .GOTO UNLOCK_14
       SELECT 1 FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "step_order" = 2 AND "status" IN ('applied', 'started');
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_1
@@ -732,6 +746,9 @@ describe('toBteqRollback', () => {
       .LABEL SKIP_1
 
       .REMARK 'step 2/2: undo plan step 1 (create table:PROD_EDW.ORDERS)'
+      UPDATE DBEE_LEDGER."lock" SET "expires_at" = CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT = 0 THEN .GOTO UNLOCK_14
       SELECT 1 FROM DBEE_LEDGER."backups" WHERE "deployment_id" = 42 AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "dropped_at" IS NULL;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO UNDO_2
@@ -802,14 +819,14 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 0
 
       .LABEL ROWS_2
       .REMARK 'PROD_EDW.ORDERS holds rows written since deployment 42 (rows its backup does not hold, compared by content, or any row when nothing was copied): putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 18
 
       .LABEL FAIL_1
@@ -819,14 +836,14 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 17
 
       .LABEL KEEP_2
       .REMARK 'PROD_EDW.ORDERS holds rows and no backup exists: not dropped; the rollback stops here'
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 18
 
       .LABEL FAIL_2
@@ -836,8 +853,8 @@ describe('toBteqRollback', () => {
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      .LOGOFF
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
       .QUIT 18
 
       .LABEL UNLOCK_16
@@ -849,6 +866,11 @@ describe('toBteqRollback', () => {
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .LOGOFF
       .QUIT 13
+
+      .LABEL UNLOCK_14
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
+      .QUIT 14
       "
     `);
   });

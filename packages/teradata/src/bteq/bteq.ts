@@ -517,8 +517,10 @@ function ensureLedger(c: Ctx): string[] {
  * The deployment lock, as `dbee deploy` takes it: a row of the ledger's lock table under the key `deploy` (see
  * `teradata-lock.ts`), so a script and a runner never interleave. A row past its expiry (a holder that died) is
  * deleted first, and so is this deployment's own row (a rerun after a crash). Another holder's row makes the script
- * end with {@link BTEQ_LOCKED} before it changes anything. The row lives {@link BTEQ_LOCK_HOURS} hours (no heartbeat in
- * BTEQ); `withLock` releases it on every way out of the script. Both the deploy and the rollback script take it.
+ * end with {@link BTEQ_LOCKED} before it changes anything. The row records the script's session number (`SESSION`,
+ * in `owner_pid`; owner host `bteq`), so `dbee unlock` can ask `DBC.SessionInfoV` whether the holder still runs; it
+ * lives {@link BTEQ_LOCK_HOURS} hours from the last `heartbeat` (the script refreshes it between steps); `withLock`
+ * releases it on every way out of the script. Both the deploy and the rollback script take it.
  */
 function acquireLock(c: Ctx, token: string): string[] {
   const lock = c.t('lock');
@@ -539,7 +541,7 @@ function acquireLock(c: Ctx, token: string): string[] {
     quit,
     ...commit(c),
     `INSERT INTO ${lock} (${['lock_key', 'owner_token', 'owner_user', 'owner_host', 'owner_pid', 'deployment_id', 'acquired_at', 'expires_at'].map(q).join(', ')}) ` +
-      `VALUES ('deploy', ${quoteString(token)}, USER, 'bteq', NULL, ${quoteString(token)}, CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '${BTEQ_LOCK_HOURS}' HOUR);`,
+      `VALUES ('deploy', ${quoteString(token)}, USER, 'bteq', SESSION, ${quoteString(token)}, CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '${BTEQ_LOCK_HOURS}' HOUR);`,
     `.IF ERRORCODE = 2801 THEN .QUIT ${BTEQ_LOCKED}`,
     quit,
     ...commit(c),
@@ -547,9 +549,25 @@ function acquireLock(c: Ctx, token: string): string[] {
 }
 
 /**
+ * Between steps: push the lock row's expiry {@link BTEQ_LOCK_HOURS} hours on (a script alive for longer than that keeps
+ * its lock). No row of this script's (a DBA cleared it with `dbee unlock --force`) ends the script with
+ * {@link BTEQ_LOCKED} before the next step: it no longer holds the lock another deployment may now take.
+ */
+function heartbeat(c: Ctx, token: string): string[] {
+  if (!c.ledger) return [];
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  return [
+    `UPDATE ${c.t('lock')} SET ${q('expires_at')} = CURRENT_TIMESTAMP(6) + INTERVAL '${BTEQ_LOCK_HOURS}' HOUR WHERE ${q('lock_key')} = 'deploy' AND ${q('owner_token')} = ${quoteString(token)};`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .QUIT ${BTEQ_LOCKED}`,
+    ...commit(c),
+  ];
+}
+
+/**
  * The script with the lock row released on every way out after `from` (the line after `acquireLock`'s): each
- * `.QUIT n` gets the release before it, and each `.IF ... THEN .QUIT n` goes to a label at the end that releases and
- * quits with n. In ANSI mode a failed request may have left a transaction open: it is rolled back first.
+ * `.QUIT n` gets the release before it (and before the `.LOGOFF` in front of it), and each `.IF ... THEN .QUIT n` goes
+ * to a label at the end that releases, logs off and quits with n. In ANSI mode a failed request may have left a transaction open: it is rolled back first.
  */
 function withLock(c: Ctx, lines: string[], from: number, token: string): string[] {
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
@@ -563,8 +581,15 @@ function withLock(c: Ctx, lines: string[], from: number, token: string): string[
   for (const line of lines.slice(from)) {
     const plain = /^\.QUIT (\d+)$/.exec(line);
     const guarded = /^(\.IF .+ THEN )\.QUIT (\d+)$/.exec(line);
-    if (plain) out.push(...release, line);
-    else if (guarded) {
+    // The release goes before the `.LOGOFF` that precedes the quit: BTEQ does not send an SQL request once its
+    // session is logged off ("LOGOFF: Terminates the user's database sessions without exiting from BTEQ", BTEQ
+    // Reference; a request without a session only raises a warning, return code 02), so a DELETE after it would
+    // leave the lock row behind.
+    if (plain) {
+      const loggedOff = out.at(-1) === '.LOGOFF';
+      if (loggedOff) out.pop();
+      out.push(...release, ...(loggedOff ? ['.LOGOFF'] : []), line);
+    } else if (guarded) {
       codes.add(guarded[2]!);
       out.push(`${guarded[1]}.GOTO UNLOCK_${guarded[2]}`);
     } else out.push(line);
@@ -667,6 +692,36 @@ function copyRows(
     columns,
     set,
   };
+}
+
+/**
+ * Before a table is renamed aside for a copy of its rows: the table's database must have free PERM for a second copy
+ * of it (the backup keeps its rows while the new table fills), else the copy would fail with 2644 "No more room in
+ * database" after the rename, leaving the production name on a half-filled table. Free space is `MaxPerm -
+ * CurrentPerm` of `DBC.DiskSpaceV`, summed over the AMPs; what the copy needs is the table's `CurrentPerm` in
+ * `DBC.TableSizeV` (Data Dictionary, "DiskSpaceV", "TableSizeV"). Summing hides a skewed AMP, which can still run out
+ * (2644 on one AMP: verify on a live system). The SELECT's row (free and needed bytes) is in BTEQ's output.
+ */
+function roomForCopy(db: string, name: string, sql: string, n: number, code: number, failures: string[]): string[] {
+  const inDb = `UPPER(DatabaseName) = ${quoteString(db.toUpperCase())}`;
+  failures.push(
+    '',
+    `.LABEL NOROOM_${n}`,
+    remark(
+      `${db} has less free permanent space than ${sql} takes (the row above: free_bytes, needed_bytes), and its copy needs as much again while the old table is kept as the backup. Nothing was renamed. ` +
+        `Ask a DBA for more space (MODIFY DATABASE ${quoteIdent(db)} AS PERM = ...), or free some, then run the script again.`,
+    ),
+    '.LOGOFF',
+    `.QUIT ${code}`,
+  );
+  return [
+    remark(`free space: ${db} must hold a second copy of ${sql} before it is renamed aside`),
+    `SELECT f.free_bytes, f.needed_bytes FROM (SELECT SUM(MaxPerm) - SUM(CurrentPerm) AS free_bytes, ` +
+      `(SELECT SUM(CurrentPerm) FROM DBC.TableSizeV WHERE ${sameName(db, name)}) AS needed_bytes ` +
+      `FROM DBC.DiskSpaceV WHERE ${inDb}) f WHERE f.free_bytes < f.needed_bytes;`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO NOROOM_${n}`,
+  ];
 }
 
 /** Access right codes of `DBC.AllRightsV` / `DBC.AllRoleRightsV` whose table-level rights a rename aside passes on. */
@@ -957,6 +1012,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       .map(c.expand)
       .map((st, i) => (i === 0 && REPLACEABLE_KINDS.has(step.objectKey.kind) ? toReplace(st) : st));
     const checksum = checksumStatements(step.statements, options.variables ?? {});
+    if (lockedFrom >= 0) lines.push(...heartbeat(c, token));
     // A step whose requests commit apart (several requests, or a procedure whose rows follow its compile check) can be
     // cut between them: it writes a `started` row first, so that a re-run knows what it finds was made by this release.
     const marked =
@@ -1097,6 +1153,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
               );
             }
           }
+          if (copy) lines.push(...roomForCopy(db, name, sql, n, code, failures));
           const backup = `${name}_bak_${stamp}`.slice(0, 128);
           // The backup's ledger row and the RENAME are one transaction: a RENAME that fails leaves no row, and a
           // backup is never made without its row.
@@ -1651,6 +1708,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       remark(`step ${n}/${steps.length}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`),
     );
     const dropsTable = step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r));
+    if (lockedFrom >= 0) lines.push(...heartbeat(c, token));
     if (c.ledger) {
       lines.push(
         // A step the deploy script started and did not finish (killed, or failed after its first commit) is undone
