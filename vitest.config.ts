@@ -47,6 +47,8 @@ export default defineConfig({
       { find: /^\.\/engine-packages$/, replacement: resolve(__dirname, 'test/support/engine-packages.ts') },
       { find: /^@dbee\/core\/(options|schema)$/, replacement: `${src('packages/core')}/$1/index.ts` },
       { find: /^@dbee\/core\/(compile-cache|errors)$/, replacement: `${src('packages/core')}/$1.ts` },
+      { find: /^@dbee\/core\/run$/, replacement: `${src('packages/core')}/operations/run.ts` },
+      { find: /^@dbee\/core\/expand$/, replacement: `${src('packages/core')}/expand/expand-plan.ts` },
       {
         find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/,
         replacement: `${resolve(__dirname, 'packages')}/$1/src/$2`,

@@ -1,4 +1,4 @@
-import type { Engine, EngineName } from '@dbee/core';
+import type { Engine, EngineName } from '@dbee/core/run';
 
 /**
  * The engine packages, loaded with `require` on first use of `engine: <name>` (never at start-up): `dbee --help` and

@@ -1,4 +1,5 @@
-import { DbeeError, ENGINE_NAMES, type Engine, type EngineName } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
+import { ENGINE_NAMES, type Engine, type EngineName } from '@dbee/core/run';
 import { ENGINE_PACKAGES } from './engine-packages';
 
 /** The engine of a built-in engine package; a missing package is a user error that names what to install. */

@@ -5,25 +5,15 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  COMMANDS,
-  DbeeAggregateError,
-  DbeeError,
-  ExitCode,
-  Workspace,
-  isCommandName,
-  makeReporter,
-  parseCommandOptions,
-  runOperation,
-  type CommandName,
-  type OperationContext,
-  type SessionPool,
-} from '@dbee/core';
+// Not `@dbee/core`, which loads every module of core: the command's own modules load when it runs (core's operations/run.ts).
+import { DbeeAggregateError, DbeeError, ExitCode } from '@dbee/core/errors';
+import { COMMANDS, isCommandName, parseCommandOptions, type CommandName } from '@dbee/core/options';
+import { Workspace, makeReporter, runOperation, type OperationContext, type SessionPool } from '@dbee/core/run';
 import { engineByName } from './engines';
 
 /** Commands, which are also the default Nx target names; declared with their options in @dbee/core (options/). */
-export { COMMANDS } from '@dbee/core';
-export type { CommandName } from '@dbee/core';
+export { COMMANDS } from '@dbee/core/options';
+export type { CommandName } from '@dbee/core/options';
 
 export interface CommandContext {
   /** Absolute workspace root (the folder holding dbee.yaml). */

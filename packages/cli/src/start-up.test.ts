@@ -40,6 +40,49 @@ describe('the start of the dbee process', () => {
   );
 });
 
+describe('a dbee process loads the modules of the command it runs', () => {
+  /** The modules of core's operations/ and fleet/ folders, and whether the PostgreSQL engine loaded, for `args`. */
+  function loadedFor(args: string) {
+    const run = modulesLoaded(args.split(' '));
+    const under = (folder: string) =>
+      run.modules
+        .filter((f) => f.startsWith(`packages/core/dist/${folder}/`))
+        .map((f) => f.slice(`packages/core/dist/${folder}/`.length))
+        .sort();
+    return {
+      code: run.code,
+      operations: under('operations'),
+      fleet: under('fleet'),
+      engine: run.modules.some((f) => f.startsWith('packages/postgres/')),
+      barrel: run.modules.includes('packages/core/dist/index.js'),
+    };
+  }
+
+  // An unknown project: the command's operation has loaded and refuses (exit 1) before it connects anywhere.
+  it("`dbee log` loads the log operation and no other command's, nor the fleet, nor an engine it does not use", () => {
+    expect(loadedFor('log no-such-project')).toEqual({
+      code: 1,
+      operations: ['index.js', 'log.js', 'run.js'],
+      fleet: ['dispatch.js'],
+      engine: false,
+      barrel: false,
+    });
+  });
+
+  it.each([['status'], ['deploy'], ['diff'], ['rollback']])(
+    '`dbee %s` loads none of the operations of advise, extract, check, clone, preview and graph',
+    (command) => {
+      const run = loadedFor(`${command} no-such-project`);
+      expect(run.code).toBe(1);
+      expect(run.operations).toContain(`${command}.js`);
+      const others = ['advise.js', 'extract.js', 'check.js', 'clone.js', 'preview.js', 'graph.js', 'dbt-sources.js'];
+      expect(run.operations.filter((f) => others.includes(f))).toEqual([]);
+      expect(run.fleet).toEqual(['dispatch.js']);
+      expect(run.barrel).toBe(false);
+    },
+  );
+});
+
 describe('the dbee command from the sources (this repository, a TypeScript loader)', () => {
   it('reads the same command table: `dbee rollback --help` exits 0 (the table once resolved to its JSON file)', () => {
     const env = { ...process.env };

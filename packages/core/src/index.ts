@@ -142,7 +142,7 @@ export type { RunOptions, RunResult, ProjectRunResult } from './runner/runner';
 export type { Reporter } from './runner/reporter';
 export { streamReporter } from './runner/reporter';
 
-export { operations, runOperation } from './operations';
+export { loadOperation, runOperation } from './operations';
 export { effectiveConfiguration, maskSecret } from './operations/config';
 export type { Operations } from './operations';
 export {

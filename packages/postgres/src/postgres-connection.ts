@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import './pg-load'; // first: loads pg without Node 20's fetch (pg-load.ts)
 import pg, { Client, type ClientConfig } from 'pg';
-import { DbeeError, type BatchResult, type Connection, type QueryResult, type StatementDescription } from '@dbee/core';
+import type { BatchResult, Connection, QueryResult, StatementDescription } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
 import { connectionError, mapPostgresError } from './postgres-errors';
 
 /**

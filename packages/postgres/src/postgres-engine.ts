@@ -1,14 +1,8 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import {
-  DbeeError,
-  formatKey,
-  type Connection,
-  type ObjectKey,
-  type Engine,
-  type EngineCapabilities,
-  type ResolvedEnvironment,
-} from '@dbee/core';
+import type { Connection, ObjectKey, Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
+import { formatKey } from '@dbee/core/schema';
 import type { ClientConfig } from 'pg';
 import { PgConnection, redactUrl } from './postgres-connection';
 import type { PgliteConnection as PgliteConnectionType } from './pglite-connection';

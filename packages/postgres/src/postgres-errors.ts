@@ -1,4 +1,4 @@
-import { DbeeError, ExitCode } from '@dbee/core';
+import { DbeeError, ExitCode } from '@dbee/core/errors';
 
 /** SQLSTATE classes that mean "the statement is wrong for this database", mapped to stable dbee codes. */
 const BY_SQLSTATE: Record<string, { code: string; what: string }> = {

@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
-import { DbeeError, type LockHandle, type LockHolder, type LockOptions, type LockOwner } from '@dbee/core';
+import type { LockHandle, LockHolder, LockOptions, LockOwner } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
 import type { PgConnection } from './postgres-connection';
 
 const POLL_MS = 200;

@@ -1,13 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DbeeError,
-  type PreviewPlace,
-  type PreviewRecord,
-  type PreviewRole,
-  type ResolvedEnvironment,
-} from '@dbee/core';
+import type { PreviewPlace, PreviewRecord, PreviewRole, ResolvedEnvironment } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
 import { PgConnection } from './postgres-connection';
 import { onDatabase, postgresTarget, type PostgresTarget } from './postgres-engine';
 import { quoteIdent } from './parse/names';

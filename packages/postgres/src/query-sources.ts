@@ -1,4 +1,5 @@
-import { DbeeError, type QuerySourceRole } from '@dbee/core';
+import type { QuerySourceRole } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
 
 /**
  * PostgreSQL's live query source (`QuerySourceRole`): `pg_stat_statements` of the connection's database, named by

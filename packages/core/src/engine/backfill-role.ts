@@ -64,7 +64,9 @@ export interface BackfillRole {
   /**
    * The statements of a backfill over `table`, walking `key`, with the `SET` list `set` and the optional condition
    * `where`; `ledgerSchema` holds the `backfills` table; `settings` are the names of the settings each batch makes;
-   * `readWal`: the lock and the update also return the server's WAL position (`wal`).
+   * `readWal`: the lock and the update also return the server's WAL position (`wal`); `readWaiters`: the update also
+   * returns `waiting`, the sessions then waiting on a lock this session holds (the application's transactions queued
+   * behind the batch's rows), and `waited_ms`, the longest of their statements so far (0 when none).
    */
   statements(input: {
     ledgerSchema: string;
@@ -74,6 +76,7 @@ export interface BackfillRole {
     where?: string;
     settings: readonly string[];
     readWal: boolean;
+    readWaiters?: boolean;
   }): BackfillStatements;
   /** The unique keys of `table` (primary first, then narrowest), or null when the table does not exist. */
   keys(conn: Connection, table: { schema: string; name: string }): Promise<BackfillKey[] | null>;

@@ -63,6 +63,15 @@ export interface BackfillOptions {
    * Default true.
    */
   walCompression?: boolean;
+  /**
+   * Whether the backfill gives way to the application: each batch reads, before it commits, how many sessions wait on
+   * the locks it holds and how long the longest has waited (the application's transactions it delays). While some do,
+   * each batch halves the next one's size (unless `targetBatchMs` is 0: a fixed size) and pauses, twice as long as the
+   * pause before (at least the longest wait, at most `YIELD_MAX_PAUSE_MS`); while none do, the pause halves away and
+   * the size grows again toward `targetBatchMs`. The other bounds (`pauseMs`, the WAL's, the sizes') hold as well.
+   * Default true.
+   */
+  yieldToApplication?: boolean;
   /** Largest batch, in rows. Default 50,000. */
   maxBatchSize?: number;
   /** Smallest batch the size adapts down to, in rows. Default 10. */
@@ -114,8 +123,15 @@ export interface BackfillProgress {
    * bound is set: `walBytesPerBatch`, `walBytesPerSecond`).
    */
   lastBatchWalBytes?: number;
-  /** Milliseconds of pause before the next batch (`pauseMs`, or longer to keep to `walBytesPerSecond`); 0 after the last. */
+  /**
+   * Milliseconds of pause before the next batch (`pauseMs`, or longer to keep to `walBytesPerSecond` or to give way to
+   * the application); 0 after the last.
+   */
   pauseMs: number;
+  /** Sessions that waited on the last batch's locks when it finished its update (read with `yieldToApplication`). */
+  waiting?: number;
+  /** The longest those sessions' statements had run then, in milliseconds (0 when none waited). */
+  waitedMs?: number;
   /** Batches committed so far, over every run. */
   batches: number;
 }
@@ -209,6 +225,7 @@ export async function runBackfill(
     where: spec.where,
     settings: Object.keys(batchOptions.settings),
     readWal: walBytesPerSecond > 0 || walBytesPerBatch > 0,
+    readWaiters: options.yieldToApplication !== false,
   });
 
   let state = await backfillState(role, connection, spec.id, options);
@@ -237,6 +254,7 @@ export async function runBackfill(
   const { total, bound } = state;
   let batchesThisRun = 0;
   const pace = walBytesPerSecond > 0 ? walPace(walBytesPerSecond, pauseMs) : undefined;
+  const giveWay = yieldPace();
 
   while (bound) {
     options.signal?.throwIfAborted();
@@ -245,9 +263,12 @@ export async function runBackfill(
     done += r.updated;
     batches++;
     batchesThisRun++;
-    if (!r.last) size = nextSize(size, r, { target, walBytesPerBatch, min, max });
+    const yielded = giveWay(size, r, min);
+    // A fixed size (`targetBatchMs` 0) stays fixed: giving way is then the pause alone.
+    if (!r.last)
+      size = Math.min(nextSize(size, r, { target, walBytesPerBatch, min, max }), target > 0 ? yielded.size : size);
     // The batch that reached the bound was the last.
-    const pause = r.last ? 0 : pace ? pace(r.walBytes) : pauseMs;
+    const pause = r.last ? 0 : Math.max(pace ? pace(r.walBytes) : pauseMs, yielded.pauseMs);
     options.onProgress?.({
       id: spec.id,
       ...progressOf({ done, total, runDone: done - runDoneAtStart, started }),
@@ -256,6 +277,7 @@ export async function runBackfill(
       lastBatchMs: r.ms,
       lastBatchWalBytes: r.walBytes,
       pauseMs: pause,
+      ...(r.waiting === undefined ? {} : { waiting: r.waiting, waitedMs: r.waitedMs }),
     });
     if (r.last) break;
     if (pause > 0) await sleep(pause, options.signal);
@@ -328,6 +350,35 @@ export function walPace(
   };
 }
 
+/** The longest pause the backfill takes to give way to the application (`yieldToApplication`). */
+export const YIELD_MAX_PAUSE_MS = 2000;
+/** The shortest such pause: below it a pause that halves away ends. */
+const YIELD_MIN_PAUSE_MS = 10;
+
+/**
+ * How the backfill gives way to the application (`yieldToApplication`), batch by batch: after a batch that sessions
+ * waited on, half its size and a pause twice the last one (at least the longest wait so far, at least
+ * `YIELD_MIN_PAUSE_MS`, at most `YIELD_MAX_PAUSE_MS`); after one nobody waited on, the pause halves (ending below
+ * `YIELD_MIN_PAUSE_MS`) and the size is left to the other bounds (no limit from here). A batch whose waiters were not
+ * read changes nothing.
+ */
+export function yieldPace(): (
+  size: number,
+  batch: { waiting?: number; waitedMs?: number },
+  min: number,
+) => { size: number; pauseMs: number } {
+  let pause = 0;
+  return (size, batch, min) => {
+    if (!batch.waiting) {
+      pause = pause / 2 < YIELD_MIN_PAUSE_MS ? 0 : Math.round(pause / 2);
+      return { size: Number.POSITIVE_INFINITY, pauseMs: pause };
+    }
+    const longer = Math.max(pause * 2, batch.waitedMs ?? 0, YIELD_MIN_PAUSE_MS);
+    pause = Math.min(YIELD_MAX_PAUSE_MS, Math.round(longer));
+    return { size: Math.max(min, Math.floor(size / 2)), pauseMs: pause };
+  };
+}
+
 /** How far behind its WAL budget a backfill may fall (a late timer) and still catch up by running sooner. */
 const WAL_PACE_SLACK_MS = 20;
 
@@ -394,6 +445,19 @@ async function startBackfill(
   });
 }
 
+/** What one batch did (see `runBatch`). */
+interface BatchRun {
+  updated: number;
+  upper: string[];
+  last: boolean;
+  ms: number;
+  heldMs: number;
+  walBytes?: number;
+  /** Sessions waiting on the batch's locks at its update's end, and the longest one's time so far (`readWaiters`). */
+  waiting?: number;
+  waitedMs?: number;
+}
+
 /**
  * One batch in its transaction (under the lock handling of `options.lock`): the rows updated, the range's end, whether
  * it reached the bound, its milliseconds (lock retries included) and those from its UPDATE to its commit (the time
@@ -406,7 +470,7 @@ async function runBatch(
   sql: BackfillStatements,
   at: { cursor: string[] | null; bound: string[]; size: number },
   options: BackfillOptions,
-): Promise<{ updated: number; upper: string[]; last: boolean; ms: number; heldMs: number; walBytes?: number }> {
+): Promise<BatchRun> {
   const started = Date.now();
   const first = at.cursor === null;
   let updateStarted = 0;
@@ -429,17 +493,16 @@ async function runBatch(
       const top = await tx.query<Record<string, string>>(sql.upper(first), [...lower, ...at.bound, at.size - 1]);
       const upper = top.rows[0] ? at.bound.map((_, i) => top.rows[0]![`k${i}`]!) : at.bound;
       updateStarted = Date.now();
-      const q = await tx.query<{ updated: number; wal?: string }>(sql.update(first), [
-        ...lower,
-        ...upper,
-        JSON.stringify(upper),
-        spec.id,
-        at.size,
-      ]);
+      const q = await tx.query<{ updated: number; wal?: string; waiting?: number; waited_ms?: number }>(
+        sql.update(first),
+        [...lower, ...upper, JSON.stringify(upper), spec.id, at.size],
+      );
       const wal = q.rows[0]?.wal;
       const from = row.rows[0]?.wal;
       const walBytes = wal && from ? role.walBytes(from, wal) : undefined;
-      return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0], walBytes };
+      const waiting = q.rows[0]?.waiting;
+      const waiters = waiting === undefined ? {} : { waiting, waitedMs: Math.round(Number(q.rows[0]?.waited_ms ?? 0)) };
+      return { updated: Number(q.rows[0]?.updated ?? 0), upper, last: !top.rows[0], walBytes, ...waiters };
     },
     options.lock,
   );

@@ -1,9 +1,6 @@
 import { DbeeError, type ExitCodeValue } from '../errors';
 import { COMMAND_DEFINITIONS, type CommandName, type CommandOptions } from '../options';
 import type { OperationContext } from '../context/operation-context';
-import { fleetDeploy } from './fleet-deploy';
-import { fleetStatus } from './fleet-status';
-import { eachTarget } from './each-target';
 import type { SingleOperation } from './run-target';
 
 /** A command's fleet form: it receives the single-environment operation and runs it per target. */
@@ -19,12 +16,13 @@ type FleetOperation<K extends CommandName> = (
  * release; `rollback`, `diff` and `smoke-test` on every selected target, `--concurrency` at once (each-target.ts). Any other command on a fleet is refused by
  * the environment's resolution (config/resolve.ts): it runs on one target, named `<fleet>/<target>`.
  */
+// Each loaded when a fleet runs it: a command on one database loads none of the fleet's modules.
 const FLEET_OPERATIONS: { [K in CommandName]?: FleetOperation<K> } = {
-  deploy: fleetDeploy,
-  status: fleetStatus,
-  rollback: (ctx, options, fleet, single) => eachTarget('rollback', ctx, options, fleet, single),
-  diff: (ctx, options, fleet, single) => eachTarget('diff', ctx, options, fleet, single),
-  'smoke-test': (ctx, options, fleet, single) => eachTarget('smoke-test', ctx, options, fleet, single),
+  deploy: async (...args) => (await import('./fleet-deploy')).fleetDeploy(...args),
+  status: async (...args) => (await import('./fleet-status')).fleetStatus(...args),
+  rollback: async (...args) => (await import('./each-target')).eachTarget('rollback', ...args),
+  diff: async (...args) => (await import('./each-target')).eachTarget('diff', ...args),
+  'smoke-test': async (...args) => (await import('./each-target')).eachTarget('smoke-test', ...args),
 };
 
 /**

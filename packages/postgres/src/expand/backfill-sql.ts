@@ -13,7 +13,7 @@ export const postgresBackfill: BackfillRole = {
    * taken beforehand (which cost a WAL record per row). The batch commits without waiting for the disk: its ledger
    * row commits with it, so a crash can only lose both.
    */
-  statements({ ledgerSchema, table: t, key, set, where: condition, settings, readWal }) {
+  statements({ ledgerSchema, table: t, key, set, where: condition, settings, readWal, readWaiters }) {
     const ledger = `${ident(ledgerSchema)}.backfills`;
     const table = `${ident(t.schema)}.${ident(t.name)}`;
     const keyList = key.map((k) => ident(k.name)).join(', ');
@@ -22,6 +22,15 @@ export const postgresBackfill: BackfillRole = {
     const where = condition?.trim() ? ` AND (${condition}\n)` : '';
     const lowerSql = (first: boolean) => (first ? '' : `(${keyList}) > ${cast(1)} AND `);
     const wal = readWal ? ', pg_current_wal_insert_lsn()::text AS wal' : '';
+    // Read by the update's RETURNING, its rows locked, before its commit: the sessions queued behind them (the
+    // application's transactions the batch delays). pg_blocking_pids takes the lock manager's locks: the CASE keeps it
+    // to the sessions that wait on a lock.
+    const blocked = `FROM pg_stat_activity
+        WHERE CASE WHEN wait_event_type = 'Lock' THEN pg_backend_pid() = ANY(pg_blocking_pids(pid)) ELSE false END`;
+    const waiters = readWaiters
+      ? `, (SELECT count(*)::integer ${blocked}) AS waiting,
+        (SELECT coalesce(max(extract(epoch FROM clock_timestamp() - query_start) * 1000), 0)::float8 ${blocked}) AS waited_ms`
+      : '';
     return {
       snapshot: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ',
       bound:
@@ -52,7 +61,7 @@ export const postgresBackfill: BackfillRole = {
       UPDATE ${ledger} SET cursor_key = $${p + key.length + 1}::jsonb, done = done + (SELECT count(*) FROM updated),
         batches = batches + 1, batch_size = $${p + key.length + 3}, updated_at = now()
       WHERE id = $${p + key.length + 2}
-      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async${wal}`;
+      RETURNING (SELECT count(*) FROM updated)::integer AS updated, set_config('synchronous_commit', 'off', true) AS async${wal}${waiters}`;
       },
     };
   },

@@ -1,15 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  type Connection,
-  type ExpandRole,
-  type ExpandStatement,
-  needsSync,
-  releaseSlug,
-  upOf,
-  versionSchema,
-  type ExpandPlan,
-  type ExpandTable,
-} from '@dbee/core';
+import type { Connection, ExpandRole, ExpandStatement, ExpandPlan, ExpandTable } from '@dbee/core';
+import { needsSync, releaseSlug, upOf, versionSchema } from '@dbee/core/expand';
 import { ident, literal, qualified } from '../render/quote';
 import { renderChange } from '../render/render-change';
 

@@ -1,4 +1,5 @@
-import { formatKey, type Connection, type ObjectKey } from '@dbee/core';
+import type { Connection, ObjectKey } from '@dbee/core';
+import { formatKey } from '@dbee/core/schema';
 import type {
   Collation,
   Column,

@@ -1,10 +1,5 @@
-import {
-  DbeeError,
-  type DeferrableConstraint,
-  type ParsedStatement,
-  type ParseOptions,
-  type SourceParser,
-} from '@dbee/core';
+import type { DeferrableConstraint, ParsedStatement, ParseOptions, SourceParser } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
 import type { ParseResult } from '@pgsql/types';
 import { removeConstraints, reviveDeferrable } from './foreign-keys';
 import { TextFrame } from './frame';

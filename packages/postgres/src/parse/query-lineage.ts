@@ -1,4 +1,5 @@
-import { DbeeError, type QueryLineage, type QueryPosition, type RelationName } from '@dbee/core';
+import type { QueryLineage, QueryPosition, RelationName } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
 import { loadPostgresParser, parseSql } from './libpg';
 import { SourceText } from './source-text';
 

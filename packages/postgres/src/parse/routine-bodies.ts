@@ -1,4 +1,5 @@
-import { DbeeError, type SourceLocation } from '@dbee/core';
+import type { SourceLocation } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
 import type { RawStmt } from '@pgsql/types';
 import { BUILTIN_TYPES } from './builtins';
 import { FixedFrame, type Frame, PiecesFrame, TextFrame } from './frame';

@@ -1,5 +1,5 @@
 import type { ChangeOf, SchemaModel } from '@dbee/core/schema';
-import { formatKey } from '@dbee/core';
+import { formatKey } from '@dbee/core/schema';
 import { backupName, backupSchema } from '../postgres-objects';
 import { ident, qualified } from './quote';
 import { columnDefinition } from './render-change';

@@ -1,4 +1,5 @@
-import { formatKey, type PlanStep, type StepAction } from '@dbee/core';
+import type { PlanStep, StepAction } from '@dbee/core';
+import { formatKey } from '@dbee/core/schema';
 import { changeObjectKey, classifyHazards } from '@dbee/core/schema';
 import type { Change, ChangeKind, SchemaModel } from '@dbee/core/schema';
 import { renderChange } from './render-change';

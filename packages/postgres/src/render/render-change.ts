@@ -1,4 +1,5 @@
-import { DbeeError, type ObjectKey } from '@dbee/core';
+import type { ObjectKey } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
 import { compareVersions, parseType, sameData } from '@dbee/core/schema';
 import type {
   Attrs,

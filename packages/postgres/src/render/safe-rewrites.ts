@@ -1,4 +1,5 @@
-import { formatKey, type Connection, type ObjectKey, type PlanStep } from '@dbee/core';
+import type { Connection, ObjectKey, PlanStep } from '@dbee/core';
+import { formatKey } from '@dbee/core/schema';
 import { indexModel } from '@dbee/core/schema';
 import type { Change, SchemaModel } from '@dbee/core/schema';
 import { renderChange, type RenderedChange } from './render-change';
