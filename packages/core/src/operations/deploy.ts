@@ -43,6 +43,7 @@ import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, 
 import { pruneSteps } from '../diffing/prune';
 import { resolveDrift } from './deploy-drift';
 import { planSources } from './source-plan';
+import { planPolicyProblems } from './policy-judgment';
 import { deployExpandContract } from './expand-contract';
 import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
 import { printPlan } from './print';
@@ -142,7 +143,13 @@ function directDeploy(
     options: { ...options, ticket: hooks.skipGates ? undefined : options.ticket },
     skipGates: hooks.skipGates,
     inputs: (report) => deployInputs(ctx, options, report),
-    plan: (input, session, report) => planUnderLock(ctx, input, session, report),
+    plan: async (input, session, report) => {
+      const run = await planUnderLock(ctx, input, session, report);
+      // The schema review policies (docs/policies.md) refuse before anything runs, in the dry run and the run alike;
+      // `check` asks for the plan only (it judges them itself with --policies). A package was judged when planned.
+      if (!hooks.skipGates && !input.pkg) run.problems.push(...(await planPolicyProblems(ctx, input, run.plan)));
+      return run;
+    },
     verify: (input, session, run, report) => dryRun(ctx, input, session.conn, run, report, hooks),
     settle: (input, session, run, report) => settleUnchanged(ctx, input, session, run, report),
     apply: async (input, session, run, report) => {
