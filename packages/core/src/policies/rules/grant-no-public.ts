@@ -16,8 +16,11 @@ export const grantNoPublic: PolicyRule<Record<string, never>> = {
   },
   check(subject) {
     const defaults = subject.model.defaultPrivileges;
+    // Only what the sources grant: a database's own grants to PUBLIC (schema public's USAGE) are not the project's.
+    const grantsPublic = (target: (typeof subject.model.privileges)[number]['target']) =>
+      subject.statements(target).find((s) => s.action === 'grant' && /\bto\s+public\b/i.test(s.sql));
     return subject.model.privileges
-      .filter((p) => p.grantee === 'PUBLIC' && subject.judges(p.target))
+      .filter((p) => p.grantee === 'PUBLIC' && subject.judges(p.target) && grantsPublic(p.target))
       .map((p) => ({
         p,
         extra: p.privileges.filter(
@@ -27,6 +30,7 @@ export const grantNoPublic: PolicyRule<Record<string, never>> = {
       .filter(({ extra }) => extra.length > 0)
       .map(({ p, extra }) => ({
         object: p.target,
+        location: grantsPublic(p.target)?.location,
         message: `${extra.join(', ')} on ${p.target.kind} ${qualified(p.target)}${p.column ? ` (${p.column})` : ''} granted to PUBLIC: grant to a role instead`,
       }));
   },

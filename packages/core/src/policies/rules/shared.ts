@@ -21,8 +21,8 @@ export const pattern = (fallback: string) =>
     }, 'expected a regular expression (JavaScript syntax), e.g. "^[a-z][a-z0-9_]*$"')
     .default(fallback);
 
-/** snake_case: lower-case letters, digits and `_`, starting with a letter. */
-export const SNAKE_CASE = '^[a-z][a-z0-9_]*$';
+/** snake_case: lower-case letters, digits and `_`, not starting with a digit (`_helper` is a common private name). */
+export const SNAKE_CASE = '^[a-z_][a-z0-9_]*$';
 
 /**
  * A name template with `{table}` and `{columns}` (`_`-joined), e.g. `idx_{table}_{columns}`, as a regular expression
