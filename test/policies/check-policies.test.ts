@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openEmbeddedFolder } from '../support/pglite';
 import { run } from '../support/run';
 import { sarifErrors } from '../support/sarif';
 import { tempWorkspace, WORKSPACE_YAML } from '../support/workspace';
@@ -138,6 +139,31 @@ describe('dbee check --policies [pglite]', () => {
     );
     const fixed = await run(w.root, 'deploy', { project: 'app', env: 'local', assumeYes: true });
     expect(fixed.code, fixed.stderr).toBe(0);
+  });
+
+  it('a deployment records the exceptions its change was judged with in its ledger row', async () => {
+    const w = workspace({
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n',
+      'db/app/db.yaml':
+        'version: 1\nname: app\nengine: postgres\nschemas: [app]\npolicies:\n  table-primary-key: error\n',
+      'db/app/app.sql': 'CREATE SCHEMA app;\n',
+      'db/app/log.sql':
+        '-- dbee:allow table-primary-key an append-only log\nCREATE TABLE app.log (at timestamptz, body text);\n',
+    });
+    const out = await run(w.root, 'deploy', { project: 'app', env: 'local', assumeYes: true });
+    expect(out.code, out.stderr).toBe(0);
+    const conn = await openEmbeddedFolder(join(w.root, '.dbee', 'local'), 'ledger');
+    try {
+      const rows = await conn.query<{ summary: { policyExceptions?: unknown } }>(
+        'SELECT summary FROM dbee.deployments ORDER BY id',
+      );
+      expect(rows.rows.at(-1)?.summary.policyExceptions).toEqual([
+        { rule: 'table-primary-key', reason: 'an append-only log', file: 'db/app/log.sql', line: 1, excused: 1 },
+      ]);
+    } finally {
+      await conn.close();
+    }
   });
 });
 

@@ -81,7 +81,7 @@ async function refusePolicies(
   plan: Plan,
 ): Promise<void> {
   if (options.head || options.againstEnv) return;
-  const problems = await planPolicyProblems(ctx, { ...loaded, planned: plan.projects }, plan);
+  const { problems } = await planPolicyProblems(ctx, { ...loaded, planned: plan.projects }, plan);
   if (problems.length === 1) throw problems[0]!;
   if (problems.length)
     throw new DbeeAggregateError(

@@ -6,6 +6,7 @@ import { desiredModelFor } from '../diffing/desired';
 import type { Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { formatKey, migrationKey } from '../model/object-key';
+import type { DeploymentSummary } from '../ledger/types';
 import type { ProjectModel } from '../planner/project-model';
 import {
   judgePolicies,
@@ -88,14 +89,16 @@ export function policyRefusal(judged: ProjectJudgment): DbeeError | null {
 
 /**
  * The policies of each planned project over the plan's change, where `policies:` is written (deploy and plan): warnings
- * printed, each exception used named (it is recorded with the plan's source), and the refusal of the `error` findings.
+ * printed, each exception used named (a deployment records them in its ledger row), and the refusal of the `error`
+ * findings.
  */
 export async function planPolicyProblems(
   ctx: OperationContext,
   input: { environment: ResolvedEnvironment; engine: Engine; models: ProjectModel[]; planned: readonly string[] },
   plan: { steps: ReadonlyArray<{ project: string; key: string }> },
-): Promise<DbeeError[]> {
+): Promise<{ problems: DbeeError[]; exceptions: Map<string, NonNullable<DeploymentSummary['policyExceptions']>> }> {
   const problems: DbeeError[] = [];
+  const exceptions = new Map<string, NonNullable<DeploymentSummary['policyExceptions']>>();
   for (const name of input.planned) {
     const judged = await judgeProject(ctx, {
       project: ctx.workspace.project(name),
@@ -110,12 +113,22 @@ export async function planPolicyProblems(
       ctx.reporter.warn(
         `policy ${f.rule}: ${f.message}${f.location ? ` (${f.location.file}:${f.location.line})` : ''}`,
       );
-    for (const e of judged.judgment.excused)
+    for (const e of judged.judgment.excused) {
+      const own = exceptions.get(name) ?? [];
+      own.push({
+        rule: e.rule,
+        reason: e.reason,
+        file: e.location.file,
+        line: e.location.line,
+        excused: e.findings.length,
+      });
+      exceptions.set(name, own);
       ctx.reporter.info(
         `policy ${e.rule} allowed by ${e.location.file}:${e.location.line} (${e.reason}): ${e.findings.length} finding(s) excused`,
       );
+    }
     const refusal = policyRefusal(judged);
     if (refusal) problems.push(refusal);
   }
-  return problems;
+  return { problems, exceptions };
 }
