@@ -26,6 +26,7 @@ import {
   type OptionEntry,
 } from '../packages/core/src/options';
 import { lintRulesMarkdown } from '../packages/core/src/schema/lint-rules';
+import { policiesMarkdown } from '../packages/core/src/policies/docs';
 
 /** The markers of the full option reference in docs/commands.md. */
 export const REFERENCE_BEGIN =
@@ -76,9 +77,22 @@ export function generatedFiles(root: string): GeneratedFile[] {
   });
   // The lint rules behind the hazards, from their one table.
   files.push({ path: 'docs/lint-rules.md', text: lintRulesMarkdown() });
+  // The schema review rules, from their catalogue.
+  files.push({
+    path: 'docs/policies.md',
+    text: withBlock(
+      readFileSync(join(root, 'docs/policies.md'), 'utf8'),
+      POLICIES_BEGIN,
+      POLICIES_END,
+      policiesMarkdown(),
+    ),
+  });
   files.push({ path: COMMAND_TABLE, text: commandTableJson() });
   return files;
 }
+
+const POLICIES_BEGIN = '<!-- policies:begin (generated from packages/core/src/policies/rules; edit the rules) -->';
+const POLICIES_END = '<!-- policies:end -->';
 
 /** The CLI's table of commands and their options (packages/cli/src/command-table.ts reads it). */
 export const COMMAND_TABLE = 'packages/cli/src/commands.generated.json';

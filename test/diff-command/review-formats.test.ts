@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GCC_LINE } from '../../plugins/nx/src/generators/vscode/vscode';
 import { run } from '../support/run';
+import { sarifErrors } from '../support/sarif';
 import { tempWorkspace } from '../support/workspace';
 
 /**
@@ -17,22 +17,6 @@ const TABLE = 'shop/schema/shop/tables/items.sql';
 const ITEMS_V1 =
   'CREATE SCHEMA shop;\n\nCREATE TABLE shop.items (\n  id integer PRIMARY KEY,\n  name text,\n  note text\n);\n';
 const ITEMS_V2 = 'CREATE SCHEMA shop;\n\nCREATE TABLE shop.items (\n  id integer PRIMARY KEY,\n  name text\n);\n';
-
-function sarifErrors(text: string): string[] {
-  const schema = JSON.parse(
-    readFileSync(join(__dirname, '..', 'fixtures', 'schemas', 'sarif-2.1.0.schema.json'), 'utf8'),
-  ) as Record<string, unknown>;
-  // Draft-04's `$schema` and `id`, which ajv (draft-07) reads as `$id`: its references are all local (`#/definitions`).
-  delete schema.$schema;
-  delete schema.id;
-  // unicodeRegExp off: the schema's language pattern `^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$` is valid JavaScript
-  // only without the `u` flag.
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false });
-  const validate = ajv.compile(schema);
-  return validate(JSON.parse(text))
-    ? []
-    : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
-}
 
 describe('review formats: a release dropping a column, and a query it breaks', () => {
   const ws = tempWorkspace({

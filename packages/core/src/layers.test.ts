@@ -21,7 +21,7 @@ export const LEVELS: readonly (readonly string[])[] = [
   ['diffing', 'package', 'promotion', 'notify', 'report', 'graph-view', 'advise'],
   ['context'],
   ['runner'],
-  ['expand', 'check'],
+  ['expand', 'check', 'policies'],
   ['smoke'],
   ['ledger'],
   ['planner'],

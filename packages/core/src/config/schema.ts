@@ -316,6 +316,13 @@ export const fleetConfig = z
     'give either "targets" (a list) or "discover" (a query or a command)',
   );
 
+/**
+ * Schema review policies (`policies:`, docs/policies.md): a rule's name with a level (`error`, `warning`, `off`) or a
+ * mapping of `level` and parameters. Checked against the rule catalogue (names, parameters) by `policies/settings.ts`
+ * when policies are judged, with the file and line of a mistake.
+ */
+export const policiesConfig = z.record(z.string(), z.unknown());
+
 export const environmentConfig = z
   .strictObject({
     /** `postgres` or `teradata`. */
@@ -335,6 +342,8 @@ export const environmentConfig = z
     description: z.string().optional(),
     /** Makes this environment a fleet: many databases deployed in waves (see docs/fleets.md). */
     fleet: fleetConfig.optional(),
+    /** Schema review policies for this environment, over the workspace's (docs/policies.md). */
+    policies: policiesConfig.optional(),
   })
   .refine((e) => e.connection !== undefined || e.fleet !== undefined, {
     message: 'required, expected record',
@@ -415,6 +424,8 @@ export const workspaceConfig = z.strictObject({
   check: checkSettings.optional(),
   /** Preview databases, one per pull request (`dbee preview`): names and limits. */
   preview: previewSettings.optional(),
+  /** Schema review policies of every project (docs/policies.md); a project's and an environment's keys win. */
+  policies: policiesConfig.optional(),
 });
 
 export const projectConfig = z.strictObject({
@@ -480,11 +491,17 @@ export const projectConfig = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** Schema review policies of this project, over dbee.yaml's (docs/policies.md). */
+  policies: policiesConfig.optional(),
   /** Per-environment overrides. */
   environments: z
     .record(
       identifier,
-      z.strictObject({ variables: z.record(variableName, scalar).optional(), deploy: deploySettings.optional() }),
+      z.strictObject({
+        variables: z.record(variableName, scalar).optional(),
+        deploy: deploySettings.optional(),
+        policies: policiesConfig.optional(),
+      }),
     )
     .optional(),
 });

@@ -138,6 +138,11 @@ export interface DeploymentRow {
 
 /** What the ledger keeps in `deployments.summary` (JSON), beyond the columns. */
 export interface DeploymentSummary {
+  /**
+   * The schema review policies' exceptions this deployment's change was judged with (`-- dbee:allow <rule> <reason>`
+   * in a source file, docs/policies.md): each rule, its reason, where it is written, and how many findings it excused.
+   */
+  policyExceptions?: { rule: string; reason: string; file: string; line: number; excused: number }[];
   /** Transaction scope used: `object`, `project` or `plan`. */
   transaction?: string;
   /** When the first step failed (ISO time). */

@@ -15,6 +15,7 @@ import { compatDiagnostics } from '../report/diagnostic';
 import { formatDiagnostics, isReviewFormat } from '../report/formats';
 import { deploy } from './deploy';
 import { dbtSettings, finishDbt, formatDbt, judgeDbt, prepareDbt } from './dbt';
+import { checkPolicies } from './check-policies';
 
 /**
  * `dbee check`: the dry run of the deployment (the same plan, conflicts and scratch copy as `deploy --dry-run`), with
@@ -23,6 +24,7 @@ import { dbtSettings, finishDbt, formatDbt, judgeDbt, prepareDbt } from './dbt';
  * scratch copy (Teradata) gets the dbt check at the object level, from the plan of a dry run that is not verified.
  */
 export async function check(ctx: OperationContext, options: CheckOptions): Promise<ExitCodeValue> {
+  if (options.policies) return checkPolicies(ctx, options);
   let report: CompatReport | null = null;
   let dbt: DbtResult | null = null;
   let steps: DeployReport['steps'] | null = null;

@@ -11,6 +11,7 @@ import type { SessionPool } from '../engine/session-pool';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
+import type { DeploymentSummary } from '../ledger/types';
 import { openLedger } from '../ledger/open-ledger';
 import { readPackage, type LoadedPackage } from '../package/package';
 import type { ResolvedEnvironment } from '../config/resolve';
@@ -43,6 +44,7 @@ import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, 
 import { pruneSteps } from '../diffing/prune';
 import { resolveDrift } from './deploy-drift';
 import { planSources } from './source-plan';
+import { planPolicyProblems } from './policy-judgment';
 import { deployExpandContract } from './expand-contract';
 import { lastDeployment, notePlannedInBatch, refuseInFlight } from './batch-reads';
 import { printPlan } from './print';
@@ -127,6 +129,15 @@ async function deployDirect(ctx: OperationContext, options: DeployOptions, hooks
   return runPipeline(ctx, directDeploy(ctx, options, hooks), options.package ?? null);
 }
 
+/** The policies' exceptions the change was judged with, in each project's deployment row (docs/policies.md). */
+async function recordPolicyExceptions(run: DeployRun, result: RunResult): Promise<void> {
+  for (const p of result.projects) {
+    const own = run.policyExceptions?.get(p.project);
+    if (own?.length && p.deploymentId !== null)
+      await run.ledger?.updateSummary(p.deploymentId, { policyExceptions: own });
+  }
+}
+
 /**
  * One deployment as the pipeline's command, top-down: the inputs (before the lock), then under the lock: recover what
  * a dead process left, plan, decide conflicts, collect the problems and the smoke checks; then the dry run (verify on
@@ -142,11 +153,22 @@ function directDeploy(
     options: { ...options, ticket: hooks.skipGates ? undefined : options.ticket },
     skipGates: hooks.skipGates,
     inputs: (report) => deployInputs(ctx, options, report),
-    plan: (input, session, report) => planUnderLock(ctx, input, session, report),
+    plan: async (input, session, report) => {
+      const run = await planUnderLock(ctx, input, session, report);
+      // The schema review policies (docs/policies.md) refuse before anything runs, in the dry run and the run alike;
+      // `check` asks for the plan only (it judges them itself with --policies). A package was judged when planned.
+      if (!hooks.skipGates && !input.pkg) {
+        const judged = await planPolicyProblems(ctx, input, run.plan);
+        run.problems.push(...judged.problems);
+        run.policyExceptions = judged.exceptions;
+      }
+      return run;
+    },
     verify: (input, session, run, report) => dryRun(ctx, input, session.conn, run, report, hooks),
     settle: (input, session, run, report) => settleUnchanged(ctx, input, session, run, report),
     apply: async (input, session, run, report) => {
       const result = await apply(ctx, applyInput(input, session, run, report, sideSession(ctx, session)));
+      await recordPolicyExceptions(run, result);
       return { result, smoke: run.smoke?.outcomes ?? new Map<string, string>() };
     },
     failure: ({ result }, report) => failureOf(result, report),
@@ -385,6 +407,8 @@ interface DeployRun {
   deployed: ReadonlyMap<string, DeployedState>;
   /** The ledger on the working session. */
   ledger?: Ledger;
+  /** The schema policies' exceptions the change was judged with: recorded in the deployment's row. */
+  policyExceptions?: ReadonlyMap<string, NonNullable<DeploymentSummary['policyExceptions']>>;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { packagedExpand } from './expand-contract';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DbeeError } from '../errors';
+import { DbeeAggregateError, DbeeError } from '../errors';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { writePackage } from '../package/package';
 import { packagePlanFor, templateKeys } from '../package/package-keys';
@@ -28,6 +28,7 @@ import type { StepConflict } from '../runner/step-conflict';
 import type { PlanOptions } from '../options';
 import { planDiagnostics, sourceLocations } from '../report/diagnostic';
 import { formatDiagnostics, isReviewFormat } from '../report/formats';
+import { planPolicyProblems } from './policy-judgment';
 
 export type { PlanOptions };
 
@@ -55,6 +56,7 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       },
     );
   const planned = await planOf(ctx, options, loaded);
+  await refusePolicies(ctx, options, loaded, planned.plan);
   const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
   if (isReviewFormat(options.format) && !options.out) {
     const diagnostics = planDiagnostics(planned.plan.steps, sourceLocations([...loaded.models, ...planned.packaged]));
@@ -65,6 +67,28 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   if (options.format === 'json') ctx.stdout.write(serializePlan(planned.plan));
   else printPlan(ctx.stdout, planned.plan, loaded.models);
   return ExitCode.ok;
+}
+
+/**
+ * The schema review policies written for the planned projects (docs/policies.md), over the plan's change: an `error`
+ * refuses the plan (exit 1, no package written), as it refuses `deploy`. A plan of other sources than the working
+ * tree's (`--head`, `--against-env`) is judged when it is deployed.
+ */
+async function refusePolicies(
+  ctx: OperationContext,
+  options: PlanOptions,
+  loaded: LoadedTarget,
+  plan: Plan,
+): Promise<void> {
+  if (options.head || options.againstEnv) return;
+  const { problems } = await planPolicyProblems(ctx, { ...loaded, planned: plan.projects }, plan);
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length)
+    throw new DbeeAggregateError(
+      `${problems.length} projects break their schema policies`,
+      problems,
+      'POLICY_VIOLATION',
+    );
 }
 
 /** A plan and the models whose sources go into its package; a release plan (`--base`) brings its release too. */

@@ -1,11 +1,11 @@
 import { defineCommand } from './command';
 import { appQueries, env, project } from './common';
-import { choiceWithDefault, clock, negatedFlag, seconds, text } from './option';
+import { choiceWithDefault, clock, flag, negatedFlag, seconds, text } from './option';
 
 export const checkCommand = defineCommand('check', {
   summary: "Check the running application's queries and the dbt models against what a deployment would change",
   description:
-    "Plans the deployment as `deploy --dry-run` does, applies it to a scratch copy of the target's schemas, and asks the database to parse and analyse each of the application's queries before and after: lists every query the deployment breaks (with the error and the plan step) and every query whose result columns change. Exit 1 when one breaks, unless the environment's `compat.mode` is warn. With a dbt manifest (`--dbt`, `check.dbt.manifest`), also judges every dbt model that reads what the deployment changes (breaking exits 1; unknown warns, or fails with `check.dbt.unknown: fail`).",
+    "Plans the deployment as `deploy --dry-run` does, applies it to a scratch copy of the target's schemas, and asks the database to parse and analyse each of the application's queries before and after: lists every query the deployment breaks (with the error and the plan step) and every query whose result columns change. Exit 1 when one breaks, unless the environment's `compat.mode` is warn. With a dbt manifest (`--dbt`, `check.dbt.manifest`), also judges every dbt model that reads what the deployment changes (breaking exits 1; unknown warns, or fails with `check.dbt.unknown: fail`). With `--policies`, judges the schema review policies instead (docs/policies.md).",
   options: {
     project,
     env,
@@ -35,5 +35,14 @@ export const checkCommand = defineCommand('check', {
       "Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60.",
     ),
     now: clock(),
+    policies: flag(
+      'Judge the schema review policies (docs/policies.md) instead: the rules of `policies:` in dbee.yaml and db.yaml (the documented default set where none is written) over the objects and migrations the deployment would change. Exit 1 on a finding at level error.',
+    ),
+    all: flag(
+      'With --policies: judge every object and migration of the project, not only what the deployment changes (an adoption report for an existing schema; needs no database).',
+    ),
+    exceptions: flag(
+      'With --policies: list the `-- dbee:allow <rule> <reason>` exceptions in the sources and what each excuses.',
+    ),
   },
 });

@@ -3,6 +3,7 @@ import type { PlanStep } from '../plan/plan';
 import { formatKey } from '../model/object-key';
 import type { ProjectModel } from '../planner/project-model';
 import { hazardLine } from '../schema/lint-rules';
+import type { PolicyFinding } from '../policies';
 
 /**
  * One finding at a place in the sources, in the shape every review format shares (GitHub annotations, SARIF, gcc):
@@ -87,4 +88,16 @@ export function compatDiagnostics(report: CompatReport): Diagnostic[] {
 function origin(text: string): Pick<Diagnostic, 'file' | 'line' | 'column'> {
   const m = /^(.+):(\d+)$/.exec(text);
   return m ? { file: m[1]!, line: Number(m[2]), column: 1 } : { file: null, line: 1, column: 1 };
+}
+
+/** The schema review policies' findings (docs/policies.md) at the line of the object or statement they are about. */
+export function policyDiagnostics(findings: readonly PolicyFinding[]): Diagnostic[] {
+  return findings.map((f) => ({
+    file: f.location?.file ?? null,
+    line: f.location?.line ?? 1,
+    column: f.location?.column ?? 1,
+    severity: f.level,
+    rule: `policy/${f.rule}`,
+    message: f.message,
+  }));
 }

@@ -1,4 +1,5 @@
 import type { Diagnostic } from './diagnostic';
+import { RULES_BY_NAME } from '../policies';
 
 /** The review formats: GitHub workflow annotations, SARIF 2.1.0 (code scanning), gcc's `file:line:col:` lines. */
 export const REVIEW_FORMATS = ['github', 'sarif', 'gcc'] as const;
@@ -94,6 +95,7 @@ function sarif(diagnostics: readonly Diagnostic[], tool: ToolInfo): object {
 /** A rule's one-line description for SARIF (code scanning lists alerts by it). */
 function ruleDescription(id: string): string {
   const [family, kind, rule] = id.split('/');
+  if (family === 'policy') return RULES_BY_NAME.get(kind ?? '')?.summary ?? `The schema review policy ${kind}`;
   if (family === 'hazard') return `A deployment step with the hazard ${kind}${rule ? ` (lint rule ${rule})` : ''}`;
   if (kind === 'broken-query') return 'An application query that fails after the planned changes';
   if (kind === 'changed-result') return 'An application query whose result columns the planned changes alter';
