@@ -28,6 +28,7 @@ import {
 } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
+import { isPresentSchema, newDatabaseModel } from './new-database';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
 import {
@@ -251,13 +252,16 @@ export function createPostgresEngine(): Engine {
       facts: postgresFacts,
       // A SQL function's body may read a view that the copy creates after it (the catalog records no such dependency).
       copySettings: { relax: ['SET check_function_bodies = off'], restore: ['RESET check_function_bodies'] },
+      newDatabase: newDatabaseModel,
     },
     catalog: {
       renderDrop: dropStatement,
       ensureSchema: (name) => ({
         statements: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`],
-        reverse: [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`],
+        // `public` was there before: undoing the step must not drop it.
+        reverse: isPresentSchema(name) ? [] : [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`],
       }),
+      inEveryDatabase: (key) => key.kind === 'schema' && isPresentSchema(key.name),
       existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
       captureDefinition,
       captureDefinitions,

@@ -582,6 +582,12 @@ export interface DiffRole {
    * PostgreSQL: `SET check_function_bodies = off` / `RESET check_function_bodies`.
    */
   readonly copySettings?: { relax: string[]; restore: string[] };
+  /**
+   * What a new database already holds of `live`'s schemas before any statement (PostgreSQL: `public`, with its
+   * initdb owner, grants and comment), the `from` side when `live` is written from nothing (a dry run's copy of the
+   * target): only what differs from it is created. Absent: a new database holds nothing.
+   */
+  newDatabase?(live: SchemaModel): SchemaModel;
 }
 
 /**
@@ -595,6 +601,12 @@ export interface ObjectCatalog {
    * cannot drop that kind of object on its own (it goes with its parent, say).
    */
   renderDrop(key: ObjectKey): string | null;
+  /**
+   * Whether every new database has the object before any statement (PostgreSQL: the schema `public`). A step that
+   * "creates" one (`CREATE SCHEMA IF NOT EXISTS public`, its grants, its comment) made nothing, so it is no conflict
+   * and its reverse drops nothing. Absent: no object is.
+   */
+  inEveryDatabase?(key: ObjectKey): boolean;
   /**
    * The statement that creates a schema a project owns when it is missing (PostgreSQL: `CREATE SCHEMA IF NOT EXISTS`),
    * and its reverse. The planner adds it, as the project's first step, for every owned schema that no source file

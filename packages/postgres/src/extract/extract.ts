@@ -1,7 +1,8 @@
 import type { Connection, ObjectKey } from '@dbee/core';
 import { changeObjectKey, diffModels, emptyModel, type SchemaModel, type SchemaScope } from '@dbee/core/schema';
 import type { ExtractedObject } from '@dbee/core';
-import { introspect, POSTGRES_DEFAULT_PRIVILEGES } from '../introspect';
+import { introspect } from '../introspect';
+import { newDatabaseModel } from '../new-database';
 import { renderChange } from '../render/render-change';
 import { sameViewDefinition } from '../compare/same-view';
 import { postgresFacts } from '../postgres-facts';
@@ -139,8 +140,8 @@ export function withSerials(model: SchemaModel): SchemaModel {
 /** `extract` on a model already read. */
 export function extractModel(live: SchemaModel): ExtractedObject[] {
   const model = withSerials(live);
-  const from: SchemaModel = { ...emptyModel(), defaultPrivileges: POSTGRES_DEFAULT_PRIVILEGES };
-  const changes = diffModels(from, model, { sameViewDefinition, facts: postgresFacts });
+  // `public` is in every new database: what differs from initdb's is written, never a CREATE SCHEMA that fails.
+  const changes = diffModels(newDatabaseModel(model), model, { sameViewDefinition, facts: postgresFacts });
   const relations = new Map<string, ObjectKey>();
   for (const o of [...model.tables, ...model.views]) relations.set(`${o.key.schema}.${o.key.name}`, o.key);
   const routineCount = new Map<string, number>();
