@@ -43,7 +43,7 @@ import {
 } from './postgres-objects';
 import { disableRoutine, findRoutines } from './postgres-disable';
 import { stepOutcome } from './postgres-recover';
-import { extract, unwritten } from './extract/extract';
+import { extensionMembers, extract, unwritten } from './extract/extract';
 import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 import { postgresPreview } from './postgres-preview';
@@ -281,7 +281,11 @@ export function createPostgresEngine(): Engine {
       rowsEstimate,
     },
     access: { findRoutines, disableRoutine },
-    extract: { objects: (conn, scope) => extract(conn, scope), unwritten: (conn, scope) => unwritten(conn, scope) },
+    extract: {
+      objects: (conn, scope) => extract(conn, scope),
+      unwritten: (conn, scope) => unwritten(conn, scope),
+      externalNames: (conn, scope) => extensionMembers(conn, scope),
+    },
     audit: postgresAudit,
     mapError: (error, context) => mapPostgresError(error, context),
   };

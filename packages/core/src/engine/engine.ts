@@ -950,6 +950,12 @@ export interface ExtractRole {
    */
   unwritten?(conn: Connection, scope: SchemaScope): Promise<string[]>;
   /**
+   * Qualified names (`schema.name`, as `objects` writes them) of objects no project defines, e.g. the objects of an
+   * extension (`public.cube`): a new project's `dependsOn` is not inferred from them, whoever owns their schema.
+   * Absent: every qualified name may be a project's.
+   */
+  externalNames?(conn: Connection, scope: SchemaScope): Promise<string[]>;
+  /**
    * `root` and the schemas (databases) it owns, directly or through others, e.g. `PROD` → `['PROD', 'PROD_EDW',
    * 'PROD_STG']` (Teradata: `DBC.DatabasesV.OwnerName`); `extract --owner`. Empty when `root` does not exist. Absent:
    * the engine has no owner hierarchy of schemas.
