@@ -120,7 +120,7 @@ export function buildGraph(
         // Perhaps an extension's object (`public.cube`, `public.ll_to_earth`): after the extensions of this project
         // or its dependencies installed where it is looked for, and owed to no project that owns that schema.
         const extensions =
-          ref.kind === 'schema'
+          object.key.kind === 'extension' || (ref.kind !== 'function' && ref.kind !== 'type' && ref.kind !== 'relation')
             ? []
             : schemas.flatMap((s) =>
                 (extensionsIn.get(s.toLowerCase()) ?? []).filter(

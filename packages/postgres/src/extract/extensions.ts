@@ -1,11 +1,14 @@
 import type { Connection, ExtractedObject, ObjectKey } from '@dbee/core';
 import type { SchemaScope } from '@dbee/core/schema';
+import { isPresentSchema } from '../new-database';
 
 /** An installed extension: the schema its objects are in, and the extensions it needs first. */
 interface InstalledExtension {
   name: string;
   schema: string;
   requires: string[];
+  /** Its comment when it is not the one its control file gives (`COMMENT ON EXTENSION` was run), else null. */
+  comment: string | null;
 }
 
 /** What extract needs to know of the database's extensions, read with three catalog queries. */
@@ -21,8 +24,15 @@ const member = (catalog: string, oid: string) =>
   `join pg_depend d on d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.refclassid = 'pg_extension'::regclass and d.deptype = 'e'`;
 
 export async function readExtensionUse(conn: Connection, scope: SchemaScope): Promise<ExtensionUse> {
-  const installed = await conn.query<{ name: string; schema: string; requires: string[] | null }>(
+  const installed = await conn.query<{
+    name: string;
+    schema: string;
+    requires: string[] | null;
+    comment: string | null;
+  }>(
     `select e.extname as name, n.nspname as schema,
+            (select d.description from pg_description d where d.classoid = 'pg_extension'::regclass and d.objoid = e.oid
+              and d.description is distinct from (select a.comment from pg_available_extensions a where a.name = e.extname)) as comment,
             (select array_agg(r.extname order by r.extname) from pg_depend d join pg_extension r on r.oid = d.refobjid
               where d.classid = 'pg_extension'::regclass and d.objid = e.oid and d.refclassid = 'pg_extension'::regclass) as requires
      from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname <> 'plpgsql'`,
@@ -62,7 +72,10 @@ export async function readExtensionUse(conn: Connection, scope: SchemaScope): Pr
     members: new Map(members.rows.map((r) => [r.qualified, r.extension])),
     dependedOn: new Set(depended.rows.map((r) => r.extension)),
     installed: new Map(
-      installed.rows.map((r) => [r.name, { name: r.name, schema: r.schema, requires: r.requires ?? [] }]),
+      installed.rows.map((r) => [
+        r.name,
+        { name: r.name, schema: r.schema, requires: r.requires ?? [], comment: r.comment },
+      ]),
     ),
   };
 }
@@ -107,7 +120,10 @@ export function extensionFiles(
       path: pathOf(key),
       text:
         `-- Installed in schema ${e.schema}, outside the project's schemas: the project's objects use it.\n` +
-        `CREATE EXTENSION IF NOT EXISTS ${ident(name)} WITH SCHEMA ${ident(e.schema)}${e.requires.length ? ' CASCADE' : ''};\n`,
+        // A schema of its own (`postgis`) is made with it; `public` is in every database.
+        (isPresentSchema(e.schema) ? '' : `CREATE SCHEMA IF NOT EXISTS ${ident(e.schema)};\n\n`) +
+        `CREATE EXTENSION IF NOT EXISTS ${ident(name)} WITH SCHEMA ${ident(e.schema)}${e.requires.length ? ' CASCADE' : ''};\n` +
+        (e.comment !== null ? `\nCOMMENT ON EXTENSION ${ident(name)} IS '${e.comment.replace(/'/g, "''")}';\n` : ''),
     });
   }
   return out;
