@@ -22,6 +22,7 @@ import {
 } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
+import { isPresentSchema, newDatabaseModel } from './new-database';
 import { sameViewDefinition } from './compare/same-view';
 import { randomBytes } from 'node:crypto';
 import {
@@ -36,7 +37,7 @@ import {
 } from './postgres-objects';
 import { disableRoutine, findRoutines } from './postgres-disable';
 import { stepOutcome } from './postgres-recover';
-import { extract, unwritten } from './extract/extract';
+import { extensionMembers, extract, unwritten } from './extract/extract';
 import { postgresAudit } from './extract/audit';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 import { postgresPreview } from './postgres-preview';
@@ -245,13 +246,16 @@ export function createPostgresEngine(): Engine {
       facts: postgresFacts,
       // A SQL function's body may read a view that the copy creates after it (the catalog records no such dependency).
       copySettings: { relax: ['SET check_function_bodies = off'], restore: ['RESET check_function_bodies'] },
+      newDatabase: newDatabaseModel,
     },
     catalog: {
       renderDrop: dropStatement,
       ensureSchema: (name) => ({
         statements: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`],
-        reverse: [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`],
+        // `public` was there before: undoing the step must not drop it.
+        reverse: isPresentSchema(name) ? [] : [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`],
       }),
+      inEveryDatabase: (key) => key.kind === 'schema' && isPresentSchema(key.name),
       existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
       captureDefinition,
       captureDefinitions,
@@ -271,7 +275,11 @@ export function createPostgresEngine(): Engine {
       rowsEstimate,
     },
     access: { findRoutines, disableRoutine },
-    extract: { objects: (conn, scope) => extract(conn, scope), unwritten: (conn, scope) => unwritten(conn, scope) },
+    extract: {
+      objects: (conn, scope) => extract(conn, scope),
+      unwritten: (conn, scope) => unwritten(conn, scope),
+      externalNames: (conn, scope) => extensionMembers(conn, scope),
+    },
     audit: postgresAudit,
     mapError: (error, context) => mapPostgresError(error, context),
   };

@@ -582,6 +582,12 @@ export interface DiffRole {
    * PostgreSQL: `SET check_function_bodies = off` / `RESET check_function_bodies`.
    */
   readonly copySettings?: { relax: string[]; restore: string[] };
+  /**
+   * What a new database already holds of `live`'s schemas before any statement (PostgreSQL: `public`, with its
+   * initdb owner, grants and comment), the `from` side when `live` is written from nothing (a dry run's copy of the
+   * target): only what differs from it is created. Absent: a new database holds nothing.
+   */
+  newDatabase?(live: SchemaModel): SchemaModel;
 }
 
 /**
@@ -595,6 +601,12 @@ export interface ObjectCatalog {
    * cannot drop that kind of object on its own (it goes with its parent, say).
    */
   renderDrop(key: ObjectKey): string | null;
+  /**
+   * Whether every new database has the object before any statement (PostgreSQL: the schema `public`). A step that
+   * "creates" one (`CREATE SCHEMA IF NOT EXISTS public`, its grants, its comment) made nothing, so it is no conflict
+   * and its reverse drops nothing. Absent: no object is.
+   */
+  inEveryDatabase?(key: ObjectKey): boolean;
   /**
    * The statement that creates a schema a project owns when it is missing (PostgreSQL: `CREATE SCHEMA IF NOT EXISTS`),
    * and its reverse. The planner adds it, as the project's first step, for every owned schema that no source file
@@ -937,6 +949,12 @@ export interface ExtractRole {
    * Absent: the engine does not say.
    */
   unwritten?(conn: Connection, scope: SchemaScope): Promise<string[]>;
+  /**
+   * Qualified names (`schema.name`, as `objects` writes them) of objects no project defines, e.g. the objects of an
+   * extension (`public.cube`): a new project's `dependsOn` is not inferred from them, whoever owns their schema.
+   * Absent: every qualified name may be a project's.
+   */
+  externalNames?(conn: Connection, scope: SchemaScope): Promise<string[]>;
   /**
    * `root` and the schemas (databases) it owns, directly or through others, e.g. `PROD` → `['PROD', 'PROD_EDW',
    * 'PROD_STG']` (Teradata: `DBC.DatabasesV.OwnerName`); `extract --owner`. Empty when `root` does not exist. Absent:

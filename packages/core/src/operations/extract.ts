@@ -144,6 +144,7 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
             : null,
         objects: await extractRole.objects(conn, scope),
         unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
+        external: !target.project && extractRole.externalNames ? await extractRole.externalNames(conn, scope) : [],
         deployed: target.project
           ? [...(await openLedger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
           : [],
@@ -185,6 +186,8 @@ interface LiveObjects {
   objects: ExtractedObject[];
   /** Objects the engine cannot write as files, described. */
   unwritten: string[];
+  /** Qualified names no project defines (an extension's objects): no `dependsOn` from them. */
+  external: string[];
   /** The keys the ledger says dbee deployed for the project. */
   deployed: string[];
 }
@@ -341,7 +344,11 @@ async function writeObjectFiles(
     : null;
   if (incomplete && !whole) reporter.warn(`${incomplete}\n(write their files by hand if the project needs them)`);
   if (!target.project) {
-    const yaml = dbYaml(target, dependencies(ctx, environment, target, live.objects), engine.capabilities.keyNames);
+    const yaml = dbYaml(
+      target,
+      dependencies(ctx, environment, target, live.objects, new Set(live.external)),
+      engine.capabilities.keyNames,
+    );
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(PROJECT_FILE)}`);
     if (!options.dryRun) {
       mkdirSync(target.root, { recursive: true });
@@ -439,13 +446,15 @@ function dependencies(
   environment: ResolvedEnvironment,
   target: ExtractTarget,
   objects: ExtractedObject[],
+  external: ReadonlySet<string>,
 ): string[] {
   const owners = schemaOwners(ctx, environment);
   const deps = new Set<string>();
   const own = new Set(target.schemas);
   for (const o of objects) {
-    for (const m of o.text.matchAll(/\b("?)([a-z_][a-z0-9_$]*)\1\.("?)[A-Za-z_][A-Za-z0-9_$]*\3/g)) {
+    for (const m of o.text.matchAll(/\b("?)([a-z_][a-z0-9_$]*)\1\.("?)([A-Za-z_][A-Za-z0-9_$]*)\3/g)) {
       const schema = m[2]!;
+      if (external.has(`${schema}.${m[4]}`)) continue;
       const owner = owners.get(schema);
       if (owner && !own.has(schema) && owner !== target.name) deps.add(owner);
     }

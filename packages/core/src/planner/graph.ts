@@ -66,6 +66,17 @@ export function buildGraph(
       (o) => kinds.length === 0 || kinds.includes(o.key.kind),
     );
 
+  // Extensions by the schema they are installed in (`WITH SCHEMA`, else their project's first schema): a name no
+  // source defines there may be one of theirs.
+  const extensionsIn = new Map<string, SourceObject[]>();
+  for (const o of objects) {
+    if (o.key.kind !== 'extension') continue;
+    const schema = (
+      o.references.find((r) => r.kind === 'schema')?.name ?? projects.get(o.project)?.searchPath[0]
+    )?.toLowerCase();
+    if (schema !== undefined) extensionsIn.set(schema, [...(extensionsIn.get(schema) ?? []), o]);
+  }
+
   const errors: DbeeError[] = [];
   const edges = new Map<string, Edge[]>();
   const addEdge = (from: SourceObject, to: SourceObject, reference: Reference | null) => {
@@ -96,6 +107,18 @@ export function buildGraph(
         if (targets.length) break;
       }
       if (!targets.length) {
+        // Perhaps an extension's object (`public.cube`, `public.ll_to_earth`): after the extensions of this project
+        // or its dependencies installed where it is looked for, and owed to no project that owns that schema.
+        const extensions =
+          object.key.kind === 'extension' || (ref.kind !== 'function' && ref.kind !== 'type' && ref.kind !== 'relation')
+            ? []
+            : schemas.flatMap((s) =>
+                (extensionsIn.get(s.toLowerCase()) ?? []).filter(
+                  (e) => e.project === object.project || project.dependsOn.includes(e.project),
+                ),
+              );
+        for (const e of extensions) addEdge(object, e, ref);
+        if (extensions.length) continue;
         const owner = ref.schema !== undefined ? schemaOwners.get(ref.schema) : undefined;
         if (owner && owner !== object.project && !project.dependsOn.includes(owner))
           errors.push(missingDependency(object, ref, project, owner, undefined));

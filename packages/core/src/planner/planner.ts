@@ -393,7 +393,8 @@ function objectStep(
       objectKey: object.key,
       action,
       statements,
-      reverse: drop ? [drop] : null,
+      // An object every database has (PostgreSQL's `public`) was there before: undoing the step drops nothing.
+      reverse: engine.catalog?.inEveryDatabase?.(object.key) ? [] : drop ? [drop] : null,
       transactional: object.statements.every((s) => s.transactional),
       hazards: [],
       source: { file: object.location.file, line: object.location.line },

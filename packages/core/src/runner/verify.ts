@@ -170,7 +170,10 @@ export async function openCopy(
   const { engine, plan } = input;
   const diff = requireRole(engine, 'diff', 'copy the target into a scratch database');
   const { live, widened } = await modelToCopy(input);
-  const copy = planChanges(engine, emptyModel(), live, { project: 'verify', online: false }).steps;
+  const copy = planChanges(engine, diff.newDatabase?.(live) ?? emptyModel(), live, {
+    project: 'verify',
+    online: false,
+  }).steps;
   // Each step's statements as the real run sends them (the runner renders them by the same function).
   const sent = (step: PlanStep) =>
     stepStatements(step, input.variables.get(step.project) ?? {}, input.conflicts.get(step.order));

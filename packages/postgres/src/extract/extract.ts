@@ -1,7 +1,9 @@
 import type { Connection, ObjectKey } from '@dbee/core';
 import { changeObjectKey, diffModels, emptyModel, type SchemaModel, type SchemaScope } from '@dbee/core/schema';
 import type { ExtractedObject } from '@dbee/core';
-import { introspect, POSTGRES_DEFAULT_PRIVILEGES } from '../introspect';
+import { introspect } from '../introspect';
+import { newDatabaseModel } from '../new-database';
+import { extensionFiles, readExtensionUse } from './extensions';
 import { renderChange } from '../render/render-change';
 import { sameViewDefinition } from '../compare/same-view';
 import { postgresFacts } from '../postgres-facts';
@@ -32,7 +34,17 @@ export async function extract(conn: Connection, scope: SchemaScope): Promise<Ext
   const files = extractModel(model);
   // Row-level security and policies the renderer did not write (introspectors that do not read them yet).
   await addRowSecurity(conn, scope, model, files);
-  return files;
+  const written = new Set(model.extensions.map((e) => e.key.name));
+  const extensions = extensionFiles(await readExtensionUse(conn, scope), files, written, (k) => fileOf(k, new Map()));
+  return [...files, ...extensions].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * Qualified names of the objects extensions own (`public.cube`, `public.ll_to_earth`): no project defines them, so
+ * extract infers no `dependsOn` from them, whichever project owns the schema they are installed in.
+ */
+export async function extensionMembers(conn: Connection, scope: SchemaScope): Promise<string[]> {
+  return [...(await readExtensionUse(conn, scope)).members.keys()].sort();
 }
 
 /** `ENABLE ROW LEVEL SECURITY` and `CREATE POLICY` statements appended to their table's file, when it has none yet. */
@@ -139,8 +151,8 @@ export function withSerials(model: SchemaModel): SchemaModel {
 /** `extract` on a model already read. */
 export function extractModel(live: SchemaModel): ExtractedObject[] {
   const model = withSerials(live);
-  const from: SchemaModel = { ...emptyModel(), defaultPrivileges: POSTGRES_DEFAULT_PRIVILEGES };
-  const changes = diffModels(from, model, { sameViewDefinition, facts: postgresFacts });
+  // `public` is in every new database: what differs from initdb's is written, never a CREATE SCHEMA that fails.
+  const changes = diffModels(newDatabaseModel(model), model, { sameViewDefinition, facts: postgresFacts });
   const relations = new Map<string, ObjectKey>();
   for (const o of [...model.tables, ...model.views]) relations.set(`${o.key.schema}.${o.key.name}`, o.key);
   const routineCount = new Map<string, number>();
@@ -197,8 +209,11 @@ export async function unwritten(conn: Connection, scope: SchemaScope): Promise<s
        union all select 'text search dictionary', d.oid::regdictionary::text, d.dictnamespace from pg_ts_dict d where ${notInExtension('pg_ts_dict', 'd.oid')}
        union all select 'extended statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), s.stxnamespace
          from pg_statistic_ext s join pg_namespace n on n.oid = s.stxnamespace
+         where ${notInExtension('pg_statistic_ext', 's.oid')} and ${notInExtension('pg_class', 's.stxrelid')}
+       -- The rules of an extension's view (PostGIS's geometry_columns) come and go with the extension.
        union all select 'rule', quote_ident(r.rulename) || ' on ' || c.oid::regclass::text, c.relnamespace
-         from pg_rewrite r join pg_class c on c.oid = r.ev_class where r.rulename <> '_RETURN'
+         from pg_rewrite r join pg_class c on c.oid = r.ev_class
+         where r.rulename <> '_RETURN' and ${notInExtension('pg_class', 'c.oid')}
      ) x join pg_namespace n on n.oid = x.ns
      where n.nspname = any($1::text[]) and n.nspname <> 'dbee'
      order by 1`,

@@ -1,4 +1,12 @@
-import type { DeferrableConstraint, ObjectKey, ObjectKind, Reference, StatementAction } from '@dbee/core';
+import {
+  DbeeError,
+  type DeferrableConstraint,
+  type ObjectKey,
+  type ObjectKind,
+  type Reference,
+  type StatementAction,
+} from '@dbee/core';
+import { isPresentSchema } from '../new-database';
 import type {
   AlterTableCmd,
   ColumnDef,
@@ -134,7 +142,7 @@ class Analyzer {
   run(type: string, n: AnyNode): StatementAnalysis {
     switch (type) {
       case 'CreateSchemaStmt':
-        this.define(this.keys.global('schema', n['schemaname'] ?? n['authrole']?.rolename ?? ''), 'create');
+        this.createSchema(n);
         break;
       case 'CreateExtensionStmt':
         this.createExtension(n);
@@ -258,6 +266,18 @@ class Analyzer {
     if (this.deferrable?.length) analysis.deferrable = this.deferrable;
     if (this.constraintIndexes.length) analysis.constraintIndexes = this.constraintIndexes;
     return analysis;
+  }
+
+  private createSchema(n: AnyNode): void {
+    const name: string = n['schemaname'] ?? n['authrole']?.rolename ?? '';
+    // `public` is in every new database: a plain CREATE fails on each (the shadow, a new target, every scratch copy).
+    if (isPresentSchema(name) && !n['if_not_exists'])
+      throw new DbeeError(`CREATE SCHEMA ${name}: every new PostgreSQL database has schema ${name} already`, {
+        code: 'SCHEMA_ALWAYS_PRESENT',
+        location: this.ctx.location,
+        hint: `write CREATE SCHEMA IF NOT EXISTS ${name}, or leave the statement out (its GRANT, REVOKE and COMMENT statements may stay): dbee treats ${name} as the database has it`,
+      });
+    this.define(this.keys.global('schema', name), 'create');
   }
 
   private createExtension(n: AnyNode): void {

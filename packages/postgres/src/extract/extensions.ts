@@ -1,0 +1,130 @@
+import type { Connection, ExtractedObject, ObjectKey } from '@dbee/core';
+import type { SchemaScope } from '@dbee/core/schema';
+import { isPresentSchema } from '../new-database';
+
+/** An installed extension: the schema its objects are in, and the extensions it needs first. */
+interface InstalledExtension {
+  name: string;
+  schema: string;
+  requires: string[];
+  /** Its comment when it is not the one its control file gives (`COMMENT ON EXTENSION` was run), else null. */
+  comment: string | null;
+}
+
+/** What extract needs to know of the database's extensions, read with three catalog queries. */
+export interface ExtensionUse {
+  /** `schema.name` of every object an extension owns (functions, types, relations, operator classes, ...) → extension. */
+  members: Map<string, string>;
+  /** Extensions the scope's objects depend on in the catalog (column types, index expressions, defaults, views). */
+  dependedOn: Set<string>;
+  installed: Map<string, InstalledExtension>;
+}
+
+const member = (catalog: string, oid: string) =>
+  `join pg_depend d on d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.refclassid = 'pg_extension'::regclass and d.deptype = 'e'`;
+
+export async function readExtensionUse(conn: Connection, scope: SchemaScope): Promise<ExtensionUse> {
+  const installed = await conn.query<{
+    name: string;
+    schema: string;
+    requires: string[] | null;
+    comment: string | null;
+  }>(
+    `select e.extname as name, n.nspname as schema,
+            (select d.description from pg_description d where d.classoid = 'pg_extension'::regclass and d.objoid = e.oid
+              and d.description is distinct from (select a.comment from pg_available_extensions a where a.name = e.extname)) as comment,
+            (select array_agg(r.extname order by r.extname) from pg_depend d join pg_extension r on r.oid = d.refobjid
+              where d.classid = 'pg_extension'::regclass and d.objid = e.oid and d.refclassid = 'pg_extension'::regclass) as requires
+     from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname <> 'plpgsql'`,
+  );
+  const members = await conn.query<{ qualified: string; extension: string }>(
+    `select n.nspname || '.' || x.name as qualified, e.extname as extension from (
+       select p.proname as name, p.pronamespace as ns, d.refobjid as ext from pg_proc p ${member('pg_proc', 'p.oid')}
+       union all select t.typname, t.typnamespace, d.refobjid from pg_type t ${member('pg_type', 't.oid')}
+       union all select c.relname, c.relnamespace, d.refobjid from pg_class c ${member('pg_class', 'c.oid')}
+       union all select o.opcname, o.opcnamespace, d.refobjid from pg_opclass o ${member('pg_opclass', 'o.oid')}
+       union all select t.dictname, t.dictnamespace, d.refobjid from pg_ts_dict t ${member('pg_ts_dict', 't.oid')}
+       union all select t.cfgname, t.cfgnamespace, d.refobjid from pg_ts_config t ${member('pg_ts_config', 't.oid')}
+     ) x join pg_namespace n on n.oid = x.ns join pg_extension e on e.oid = x.ext`,
+  );
+  // The schema of each object whose catalog row depends on an extension's object: the object itself (relations,
+  // columns, types, routines, constraints) or the table it belongs to (defaults, rules of views, triggers, policies).
+  const depended = await conn.query<{ extension: string }>(
+    `select distinct e.extname as extension
+     from pg_depend u
+     join pg_depend m on m.classid = u.refclassid and m.objid = u.refobjid and m.refclassid = 'pg_extension'::regclass and m.deptype = 'e'
+     join pg_extension e on e.oid = m.refobjid
+     join pg_namespace n on n.oid = case u.classid
+       when 'pg_class'::regclass then (select relnamespace from pg_class where oid = u.objid)
+       when 'pg_type'::regclass then (select typnamespace from pg_type where oid = u.objid)
+       when 'pg_proc'::regclass then (select pronamespace from pg_proc where oid = u.objid)
+       when 'pg_constraint'::regclass then (select connamespace from pg_constraint where oid = u.objid)
+       when 'pg_attrdef'::regclass then (select c.relnamespace from pg_attrdef a join pg_class c on c.oid = a.adrelid where a.oid = u.objid)
+       when 'pg_rewrite'::regclass then (select c.relnamespace from pg_rewrite r join pg_class c on c.oid = r.ev_class where r.oid = u.objid)
+       when 'pg_trigger'::regclass then (select c.relnamespace from pg_trigger t join pg_class c on c.oid = t.tgrelid where t.oid = u.objid)
+       when 'pg_policy'::regclass then (select c.relnamespace from pg_policy p join pg_class c on c.oid = p.polrelid where p.oid = u.objid)
+     end
+     where u.deptype in ('n', 'a') and n.nspname = any($1::text[])
+       and not exists (select 1 from pg_depend x where x.classid = u.classid and x.objid = u.objid and x.deptype = 'e')`,
+    [scope.schemas],
+  );
+  return {
+    members: new Map(members.rows.map((r) => [r.qualified, r.extension])),
+    dependedOn: new Set(depended.rows.map((r) => r.extension)),
+    installed: new Map(
+      installed.rows.map((r) => [
+        r.name,
+        { name: r.name, schema: r.schema, requires: r.requires ?? [], comment: r.comment },
+      ]),
+    ),
+  };
+}
+
+/** `schema.name` pairs a file's text qualifies, as PostgreSQL prints them (`public.cube`, `"My".name`). */
+export function qualifiedNames(text: string): string[] {
+  return [...text.matchAll(/\b("?)([a-z_][a-z0-9_$]*)\1\.("?)([A-Za-z_][A-Za-z0-9_$]*)\3/g)].map(
+    (m) => `${m[2]}.${m[4]}`,
+  );
+}
+
+/**
+ * Files for the extensions the extracted objects use that are installed outside the extracted schemas (`cube` in
+ * `public` for a project in `geo`), with the extensions they need: `CREATE EXTENSION IF NOT EXISTS` (another project
+ * or a DBA may have made it already), `CASCADE` for one that needs others. Used: the catalog records a dependency
+ * (a column of its type, an index on its function), or a file names one of its objects (a function's body).
+ */
+export function extensionFiles(
+  use: ExtensionUse,
+  files: ExtractedObject[],
+  written: Set<string>,
+  pathOf: (key: ObjectKey) => string,
+): ExtractedObject[] {
+  const used = new Set(use.dependedOn);
+  for (const f of files)
+    for (const name of qualifiedNames(f.text)) {
+      const extension = use.members.get(name);
+      if (extension) used.add(extension);
+    }
+  const queue = [...used];
+  while (queue.length) {
+    for (const r of use.installed.get(queue.pop()!)?.requires ?? []) if (!used.has(r)) queue.push(r), used.add(r);
+  }
+  const out: ExtractedObject[] = [];
+  for (const name of [...used].sort()) {
+    const e = use.installed.get(name);
+    if (!e || written.has(name)) continue;
+    const ident = (s: string) => (/^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`);
+    const key: ObjectKey = { kind: 'extension', schema: e.schema, name };
+    out.push({
+      key,
+      path: pathOf(key),
+      text:
+        `-- Installed in schema ${e.schema}, outside the project's schemas: the project's objects use it.\n` +
+        // A schema of its own (`postgis`) is made with it; `public` is in every database.
+        (isPresentSchema(e.schema) ? '' : `CREATE SCHEMA IF NOT EXISTS ${ident(e.schema)};\n\n`) +
+        `CREATE EXTENSION IF NOT EXISTS ${ident(name)} WITH SCHEMA ${ident(e.schema)}${e.requires.length ? ' CASCADE' : ''};\n` +
+        (e.comment !== null ? `\nCOMMENT ON EXTENSION ${ident(name)} IS '${e.comment.replace(/'/g, "''")}';\n` : ''),
+    });
+  }
+  return out;
+}
