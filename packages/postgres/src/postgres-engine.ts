@@ -28,7 +28,7 @@ import {
 } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
-import { sameViewDefinition } from './compare/same-view';
+import { sameDefinition } from './compare/same-definition';
 import { randomBytes } from 'node:crypto';
 import {
   captureDefinition,
@@ -247,7 +247,7 @@ export function createPostgresEngine(): Engine {
       openShadow: (kind, environment, { workspaceRoot, roles }) =>
         openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
       resetShadow: (conn) => conn.execute(RESET_SHADOW),
-      sameViewDefinition,
+      sameDefinition,
       facts: postgresFacts,
       // A SQL function's body may read a view that the copy creates after it (the catalog records no such dependency).
       copySettings: { relax: ['SET check_function_bodies = off'], restore: ['RESET check_function_bodies'] },

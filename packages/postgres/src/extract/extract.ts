@@ -3,7 +3,7 @@ import { changeObjectKey, diffModels, emptyModel, type SchemaModel, type SchemaS
 import type { ExtractedObject } from '@dbee/core';
 import { introspect, POSTGRES_DEFAULT_PRIVILEGES } from '../introspect';
 import { renderChange } from '../render/render-change';
-import { sameViewDefinition } from '../compare/same-view';
+import { sameDefinition } from '../compare/same-definition';
 import { postgresFacts } from '../postgres-facts';
 
 /** Folder of each kind of object under `schema/<schema>/`. */
@@ -140,7 +140,7 @@ export function withSerials(model: SchemaModel): SchemaModel {
 export function extractModel(live: SchemaModel): ExtractedObject[] {
   const model = withSerials(live);
   const from: SchemaModel = { ...emptyModel(), defaultPrivileges: POSTGRES_DEFAULT_PRIVILEGES };
-  const changes = diffModels(from, model, { sameViewDefinition, facts: postgresFacts });
+  const changes = diffModels(from, model, { sameDefinition, facts: postgresFacts });
   const relations = new Map<string, ObjectKey>();
   for (const o of [...model.tables, ...model.views]) relations.set(`${o.key.schema}.${o.key.name}`, o.key);
   const routineCount = new Map<string, number>();
