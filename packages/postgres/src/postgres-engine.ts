@@ -10,7 +10,7 @@ import {
   type ResolvedEnvironment,
 } from '@dbee/core';
 import type { ClientConfig } from 'pg';
-import { PgConnection, redactUrl } from './postgres-connection';
+import { PgConnection, redactUrl, type PgConnectConfig } from './postgres-connection';
 import type { PgliteConnection as PgliteConnectionType } from './pglite-connection';
 import { mapPostgresError } from './postgres-errors';
 import { postgresLedger } from './postgres-ledger';
@@ -56,7 +56,7 @@ import { postgresAdvise } from './advise/advise-role';
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
   | { kind: 'embedded'; dataDir: string | null; description: string }
-  | { kind: 'server'; config: ClientConfig; description: string };
+  | { kind: 'server'; config: PgConnectConfig; description: string };
 
 const SERVER_KEYS = ['url', 'host', 'port', 'user', 'password', 'database', 'ssl'];
 
@@ -95,7 +95,11 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
         location: environment.declaredAt,
       });
     }
-    return { kind: 'server', config: { connectionString: url, application_name: 'dbee' }, description: redactUrl(url) };
+    return {
+      kind: 'server',
+      config: { connectionString: url, application_name: 'dbee', ...connectConfig(environment) },
+      description: redactUrl(url),
+    };
   }
   if (c.host === undefined) {
     throw new DbeeError(`${where}: set "embedded", "url" or "host"`, {
@@ -103,7 +107,7 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
       location: environment.declaredAt,
     });
   }
-  const config: ClientConfig = {
+  const config: PgConnectConfig = {
     host: String(c.host),
     port: c.port === undefined ? 5432 : Number(c.port),
     user: c.user === undefined ? undefined : String(c.user),
@@ -111,11 +115,23 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
     database: c.database === undefined ? undefined : String(c.database),
     ssl: c.ssl === true || c.ssl === 'true' ? { rejectUnauthorized: false } : undefined,
     application_name: 'dbee',
+    ...connectConfig(environment),
   };
   return {
     kind: 'server',
     config,
     description: `postgres://${config.user ?? ''}${config.user ? '@' : ''}${config.host}:${config.port}/${config.database ?? ''}`,
+  };
+}
+
+/** The environment's `connectTimeout` and `connectRetries` as node-postgres settings (`PgConnection.open`). */
+function connectConfig(
+  environment: ResolvedEnvironment,
+): Pick<PgConnectConfig, 'connectionTimeoutMillis' | 'connectRetries'> {
+  const c = environment.connect ?? {};
+  return {
+    ...(c.timeoutMs !== undefined ? { connectionTimeoutMillis: c.timeoutMs } : {}),
+    ...(c.retries !== undefined ? { connectRetries: c.retries } : {}),
   };
 }
 
@@ -400,7 +416,7 @@ export async function openShadow(
 }
 
 /** The connection settings of `config` on another database of the same server. */
-export function onDatabase(config: ClientConfig, database: string): ClientConfig {
+export function onDatabase<C extends ClientConfig>(config: C, database: string): C {
   return config.connectionString
     ? { ...config, connectionString: withDatabase(config.connectionString, database) }
     : { ...config, database };
