@@ -1,12 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { SERVER_URL } from '../diff/helpers';
-
-const REPO = join(__dirname, '..', '..');
+import { copyExamples } from './targets';
 
 /** A TCP server on a free loopback port that counts the connections it is opened and lets `serve` answer each. */
 async function listen(
@@ -60,10 +58,8 @@ describe('connecting to a server: connectTimeout, retries with backoff, its own 
   const servers: { close(): Promise<void> }[] = [];
 
   beforeAll(() => {
-    root = mkdtempSync(join(tmpdir(), 'dbee-connect-'));
-    for (const p of ['core', 'sales'])
-      cpSync(join(REPO, 'examples', p), join(root, 'examples', p), { recursive: true });
-    yaml = readFileSync(join(REPO, 'dbee.yaml'), 'utf8');
+    root = copyExamples('dbee-connect-');
+    yaml = readFileSync(join(root, 'dbee.yaml'), 'utf8');
   });
 
   afterAll(async () => {

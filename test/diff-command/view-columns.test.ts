@@ -1,18 +1,12 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgliteConnection } from '@dbee/postgres';
 import { run } from '../support/run';
-import { queryUrl, scratchDatabase } from '../support/pg';
-
-const REPO = join(__dirname, '..', '..');
+import { copyExamples, TARGETS, type Target } from './targets';
 
 /** The example workspace, with a project `reports` whose view stands on sales.customer_revenue. */
 function workspace(): string {
-  const root = mkdtempSync(join(tmpdir(), 'dbee-view-columns-'));
-  for (const p of ['core', 'sales']) cpSync(join(REPO, 'examples', p), join(root, 'examples', p), { recursive: true });
-  cpSync(join(REPO, 'dbee.yaml'), join(root, 'dbee.yaml'));
+  const root = copyExamples('dbee-view-columns-');
   const reports = join(root, 'examples', 'reports');
   mkdirSync(join(reports, 'schema'), { recursive: true });
   writeFileSync(
@@ -28,42 +22,11 @@ CREATE VIEW reports.top_customers AS
   return root;
 }
 
-const setups = [
-  [
-    'pglite',
-    async (root: string) => ({
-      env: 'local',
-      vars: {} as NodeJS.ProcessEnv,
-      query: async (sql: string) => {
-        const c = await PgliteConnection.open(join(root, '.dbee', 'local'), 'test');
-        try {
-          return (await c.query(sql)).rows;
-        } finally {
-          await c.close();
-        }
-      },
-      done: async () => {},
-    }),
-  ],
-  [
-    'postgres',
-    async () => {
-      const db = await scratchDatabase();
-      return {
-        env: 'test',
-        vars: { DBEE_TEST_URL: db.url } as NodeJS.ProcessEnv,
-        query: async (sql: string) => (await queryUrl(db.url, sql)) as Record<string, unknown>[],
-        done: db.drop,
-      };
-    },
-  ],
-] as const;
-
-describe.each(setups)(
+describe.each(TARGETS)(
   'a view whose new definition changes its columns, deployed from the sources [%s]',
   (_n, setup) => {
     let root: string;
-    let t: Awaited<ReturnType<(typeof setups)[number][1]>>;
+    let t: Target;
 
     beforeAll(async () => {
       root = workspace();
