@@ -1,60 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgliteConnection } from '@dbee/postgres';
 import { run } from '../support/run';
-import { queryUrl, scratchDatabase } from '../support/pg';
+import { copyExamples, TARGETS, type Target } from './targets';
 
-const REPO = join(__dirname, '..', '..');
-
-function copyExamples(): string {
-  const root = mkdtempSync(join(tmpdir(), 'dbee-diff-'));
-  for (const p of ['core', 'sales']) cpSync(join(REPO, 'examples', p), join(root, 'examples', p), { recursive: true });
-  cpSync(join(REPO, 'dbee.yaml'), join(root, 'dbee.yaml'));
-  return root;
-}
-
-interface Target {
-  env: string;
-  vars: NodeJS.ProcessEnv;
-  exec(sql: string): Promise<void>;
-  done(): Promise<void>;
-}
-
-const setups: [string, (root: string) => Promise<Target>][] = [
-  [
-    'pglite',
-    async (root) => ({
-      env: 'local',
-      vars: {},
-      exec: async (sql) => {
-        const c = await PgliteConnection.open(join(root, '.dbee', 'local'), 'test');
-        try {
-          await c.execute(sql);
-        } finally {
-          await c.close();
-        }
-      },
-      done: async () => {},
-    }),
-  ],
-  [
-    'postgres',
-    async () => {
-      const db = await scratchDatabase();
-      return {
-        env: 'test',
-        vars: { DBEE_TEST_URL: db.url },
-        exec: async (sql) => void (await queryUrl(db.url, sql)),
-        done: db.drop,
-      };
-    },
-  ],
-];
-
-describe.each(setups)('dbee diff [%s]', (_name, setup) => {
+describe.each(TARGETS)('dbee diff [%s]', (_name, setup) => {
   let root: string;
   let t: Target;
   const diff = async (extra: Record<string, unknown> = {}) => {

@@ -124,4 +124,25 @@ describe.each(ENGINES)('partitioning changes re-create the table through a copy 
     );
     expect(added.changes.map((c) => c.kind)).toEqual(['create-table']);
   });
+
+  test("a partition's own index attached under its name keeps it (not a name PostgreSQL makes up)", async () => {
+    const tree = `
+      create table p7.p (a int, b int) partition by range (a);
+      create table p7.p1 partition of p7.p for values from (0) to (10);
+      create table p7.p2 partition of p7.p for values from (10) to (20);`;
+    const { changes } = await converge(
+      'p7',
+      tree,
+      `${tree}
+      create index p1_local on p7.p1 (a);
+      create index p_a on p7.p (a);`,
+    );
+    expect(changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`)).toEqual([
+      'create-index index:p7.p1_local@p7.p1',
+      'create-index index:p7.p_a@p7.p',
+    ]);
+    const attached = await rows(`select c.relname from pg_inherits h join pg_class c on c.oid = h.inhrelid
+      where h.inhparent = 'p7.p_a'::regclass order by 1`);
+    expect(attached.map((r) => r.relname)).toEqual(['p1_local', 'p2_a_idx']);
+  });
 });

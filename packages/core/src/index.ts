@@ -83,6 +83,7 @@ export type {
 export type { BackfillKey, BackfillKeyColumn, BackfillRole, BackfillStatements } from './engine/backfill-role';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
+export type { DefinitionForm, SameDefinition } from './schema/definition-form';
 
 export { PLAN_FORMAT_VERSION } from './plan/plan';
 export { renderMode, SAFE_LOCK_TIMEOUT_MS } from './plan/render-mode';

@@ -3,7 +3,7 @@ import './pg-load'; // first: loads pg without Node 20's fetch (pg-load.ts)
 import pg, { Client, type ClientConfig } from 'pg';
 import type { BatchResult, Connection, QueryResult, StatementDescription } from '@dbee/core';
 import { DbeeError } from '@dbee/core/errors';
-import { connectionError, mapPostgresError } from './postgres-errors';
+import { connectionError, isConnectTimeout, mapPostgresError } from './postgres-errors';
 
 /**
  * The oldest PostgreSQL server dbee deploys to: 14, the oldest release the PostgreSQL project still supported when
@@ -27,6 +27,27 @@ export function checkServerVersion(version: string | undefined, target: string):
       hint: `nothing was changed on it; upgrade the server (PostgreSQL ${major} no longer gets fixes) or point this environment at a newer one`,
     },
   );
+}
+
+/** How long one attempt to open a session may take when the environment does not say (`connectTimeout`). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** How many times a session that could not be opened is tried again when the environment does not say. */
+export const DEFAULT_CONNECT_RETRIES = 2;
+
+/** node-postgres's settings, with how many times `PgConnection.open` tries again (`connectRetries`). */
+export type PgConnectConfig = ClientConfig & { connectRetries?: number };
+
+/** SQLSTATEs of a server that cannot take a session yet: starting up or shutting down, too many connections. */
+const NOT_YET = new Set(['57P03', '53300']);
+/** Network failures worth another attempt: no answer, refused or reset (a server restarting, a failover). */
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
+
+/** Whether a failure to open a session may pass by itself (see `PgConnection.open`). */
+function transientConnectFailure(e: unknown): boolean {
+  if (e instanceof DbeeError || !e || typeof e !== 'object') return false;
+  const { code } = e as { code?: string };
+  if (code && (NOT_YET.has(code) || NETWORK.has(code))) return true;
+  return isConnectTimeout(e);
 }
 
 /** The notice shape of the Connection contract (`Connection.onNotice`). */
@@ -67,7 +88,30 @@ export class PgConnection implements Connection {
     });
   }
 
-  static async open(config: ClientConfig, description: string): Promise<PgConnection> {
+  /**
+   * Open a session, trying again with backoff (0.5 s, 1 s, 2 s, ... with jitter) while the server cannot be reached
+   * or cannot take it yet (no answer within `connectionTimeoutMillis`, refused, reset, starting up, too many
+   * connections), `connectRetries` times (default 2). A failure the settings cause (authentication, a database that
+   * does not exist, a malformed URL) is not tried again. Only the connect is retried, never a statement.
+   */
+  static async open(config: PgConnectConfig, description: string): Promise<PgConnection> {
+    const { connectRetries = DEFAULT_CONNECT_RETRIES, ...clientConfig } = config;
+    const timeoutMs = clientConfig.connectionTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await PgConnection.openOnce({ ...clientConfig, connectionTimeoutMillis: timeoutMs }, description);
+      } catch (e) {
+        const cause = (e as { cause?: unknown }).cause;
+        if (!transientConnectFailure(cause) || attempt >= connectRetries) {
+          throw connectionError(cause ?? e, description, { attempts: attempt + 1, timeoutMs });
+        }
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt + Math.random() * 250));
+      }
+    }
+  }
+
+  /** One attempt of `open`; a failure comes out as an `Error` whose `cause` is the driver's. */
+  private static async openOnce(config: ClientConfig, description: string): Promise<PgConnection> {
     let client: Client | null = null;
     try {
       if (
@@ -81,7 +125,6 @@ export class PgConnection implements Connection {
         keepAlive: true,
         keepAliveInitialDelayMillis: 10_000,
         ...config,
-        connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000,
       });
       // A dropped server connection must surface as an error on the next query, not crash the process.
       client.on('error', () => {});
@@ -98,8 +141,8 @@ export class PgConnection implements Connection {
     } catch (e) {
       await client?.end().catch(() => {});
       // Whatever stops a connection from opening (a malformed URL, a refused port, SSL, authentication) is a
-      // problem of the settings or the server, never of dbee: a user error.
-      throw connectionError(e, description);
+      // problem of the settings or the server, never of dbee: a user error (`open` says it).
+      throw new Error('connect failed', { cause: e });
     }
     return new PgConnection(client, description);
   }

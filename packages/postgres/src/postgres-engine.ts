@@ -4,7 +4,7 @@ import type { Connection, ObjectKey, Engine, EngineCapabilities, ResolvedEnviron
 import { DbeeError } from '@dbee/core/errors';
 import { formatKey } from '@dbee/core/schema';
 import type { ClientConfig } from 'pg';
-import { PgConnection, redactUrl } from './postgres-connection';
+import { PgConnection, redactUrl, type PgConnectConfig } from './postgres-connection';
 import type { PgliteConnection as PgliteConnectionType } from './pglite-connection';
 import { mapPostgresError } from './postgres-errors';
 import { postgresLedger } from './postgres-ledger';
@@ -23,7 +23,7 @@ import {
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { isPresentSchema, newDatabaseModel } from './new-database';
-import { sameViewDefinition } from './compare/same-view';
+import { sameDefinition } from './compare/same-definition';
 import { randomBytes } from 'node:crypto';
 import {
   captureDefinition,
@@ -51,7 +51,7 @@ import { postgresAdvise } from './advise/advise-role';
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
   | { kind: 'embedded'; dataDir: string | null; description: string }
-  | { kind: 'server'; config: ClientConfig; description: string };
+  | { kind: 'server'; config: PgConnectConfig; description: string };
 
 const SERVER_KEYS = ['url', 'host', 'port', 'user', 'password', 'database', 'ssl'];
 
@@ -90,7 +90,11 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
         location: environment.declaredAt,
       });
     }
-    return { kind: 'server', config: { connectionString: url, application_name: 'dbee' }, description: redactUrl(url) };
+    return {
+      kind: 'server',
+      config: { connectionString: url, application_name: 'dbee', ...connectConfig(environment) },
+      description: redactUrl(url),
+    };
   }
   if (c.host === undefined) {
     throw new DbeeError(`${where}: set "embedded", "url" or "host"`, {
@@ -98,7 +102,7 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
       location: environment.declaredAt,
     });
   }
-  const config: ClientConfig = {
+  const config: PgConnectConfig = {
     host: String(c.host),
     port: c.port === undefined ? 5432 : Number(c.port),
     user: c.user === undefined ? undefined : String(c.user),
@@ -106,11 +110,23 @@ export function postgresTarget(environment: ResolvedEnvironment, workspaceRoot: 
     database: c.database === undefined ? undefined : String(c.database),
     ssl: c.ssl === true || c.ssl === 'true' ? { rejectUnauthorized: false } : undefined,
     application_name: 'dbee',
+    ...connectConfig(environment),
   };
   return {
     kind: 'server',
     config,
     description: `postgres://${config.user ?? ''}${config.user ? '@' : ''}${config.host}:${config.port}/${config.database ?? ''}`,
+  };
+}
+
+/** The environment's `connectTimeout` and `connectRetries` as node-postgres settings (`PgConnection.open`). */
+function connectConfig(
+  environment: ResolvedEnvironment,
+): Pick<PgConnectConfig, 'connectionTimeoutMillis' | 'connectRetries'> {
+  const c = environment.connect ?? {};
+  return {
+    ...(c.timeoutMs !== undefined ? { connectionTimeoutMillis: c.timeoutMs } : {}),
+    ...(c.retries !== undefined ? { connectRetries: c.retries } : {}),
   };
 }
 
@@ -242,7 +258,7 @@ export function createPostgresEngine(): Engine {
       openShadow: (kind, environment, { workspaceRoot, roles }) =>
         openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
       resetShadow: (conn) => conn.execute(RESET_SHADOW),
-      sameViewDefinition,
+      sameDefinition,
       facts: postgresFacts,
       // A SQL function's body may read a view that the copy creates after it (the catalog records no such dependency).
       copySettings: { relax: ['SET check_function_bodies = off'], restore: ['RESET check_function_bodies'] },
@@ -402,7 +418,7 @@ export async function openShadow(
 }
 
 /** The connection settings of `config` on another database of the same server. */
-export function onDatabase(config: ClientConfig, database: string): ClientConfig {
+export function onDatabase<C extends ClientConfig>(config: C, database: string): C {
   return config.connectionString
     ? { ...config, connectionString: withDatabase(config.connectionString, database) }
     : { ...config, database };

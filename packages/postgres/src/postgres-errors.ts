@@ -39,17 +39,36 @@ interface PgLikeError {
   position?: string | number;
 }
 
+/** node-postgres's error when `connectionTimeoutMillis` passes before the session is open. */
+export function isConnectTimeout(e: unknown): boolean {
+  const message = (e as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && /timeout expired|connection timeout/i.test(message);
+}
+
 /**
  * A connection that could not be opened, as a user error (exit 1) without the driver's stack: the reason (secrets
  * removed: a URL in the driver's message is redacted) and a hint. `withSession` adds the environment and the
  * variables its settings come from.
  */
-export function connectionError(error: unknown, target: string): DbeeError {
+export function connectionError(
+  error: unknown,
+  target: string,
+  tried: { attempts: number; timeoutMs: number } = { attempts: 1, timeoutMs: 0 },
+): DbeeError {
   if (error instanceof DbeeError) return error;
   const e = (error ?? {}) as PgLikeError;
   const raw = typeof e.message === 'string' && e.message ? e.message : String(error);
   const reason = raw.replace(/postgres(ql)?:\/\/\S*/g, '(url)');
-  return new DbeeError(`cannot connect to ${target}: ${reason}`, {
+  const attempts = tried.attempts > 1 ? ` (${tried.attempts} attempts)` : '';
+  if (isConnectTimeout(error)) {
+    const seconds = `${tried.timeoutMs / 1000} s`;
+    return new DbeeError(`cannot connect to ${target}: no answer within ${seconds}${attempts}; nothing was done`, {
+      code: 'CONNECTION_TIMEOUT',
+      hint: `the server did not answer in time: check that it is reachable from here; on a slow network or a busy server raise the environment's connectTimeout (now ${seconds}) or connectRetries in dbee.yaml`,
+      details: { timeoutMs: tried.timeoutMs, attempts: tried.attempts },
+    });
+  }
+  return new DbeeError(`cannot connect to ${target}: ${reason}${attempts}`, {
     code: 'CONNECTION_FAILED',
     hint: 'check that the server is running and the connection settings in dbee.yaml (and the environment variables they use)',
     details: { sqlstate: e.code },

@@ -1,5 +1,6 @@
 import { DbeeError } from '../errors';
 import { envRefs, interpolateEnv } from './interpolate';
+import { durationMs } from './schema';
 import type { CompatSettings, DeploySettings, EnvironmentConfig, Gates, ProjectConfig, VerifySettings } from './schema';
 import type { YamlFile } from './yaml-file';
 
@@ -18,6 +19,8 @@ export interface ResolvedEnvironment {
   verify?: VerifySettings;
   /** Where it was declared, for messages. */
   declaredAt: { file: string; line?: number };
+  /** How a session is opened (`connectTimeout`, `connectRetries`), when the environment says; else the engine's defaults. */
+  connect?: { timeoutMs?: number; retries?: number };
   /**
    * The environment variables each connection key was interpolated from, e.g. `{ url: ['DATABASE_URL'] }`: named
    * (never their values) when the connection fails.
@@ -168,6 +171,7 @@ export function resolveEnvironment(
     ...(config.compat ? { compat: config.compat } : {}),
     ...(config.verify ? { verify: config.verify } : {}),
     declaredAt: { file: file.displayPath },
+    ...connectSettings(config),
     connectionVariables,
     ...(fleet ? { fleet } : {}),
   };
@@ -201,4 +205,15 @@ export function projectSettings(
   const variables: Record<string, string> = { ...environment.variables, project: project.name };
   for (const [k, v] of Object.entries({ ...project.variables, ...perEnv?.variables })) variables[k] = String(v);
   return { variables, deploy: { ...environment.deploy, ...project.deploy, ...perEnv?.deploy } };
+}
+
+/** `connect` of a resolved environment from its `connectTimeout` and `connectRetries`, when it sets either. */
+function connectSettings(config: EnvironmentConfig): Pick<ResolvedEnvironment, 'connect'> {
+  if (config.connectTimeout === undefined && config.connectRetries === undefined) return {};
+  return {
+    connect: {
+      ...(config.connectTimeout !== undefined ? { timeoutMs: durationMs(config.connectTimeout) } : {}),
+      ...(config.connectRetries !== undefined ? { retries: config.connectRetries } : {}),
+    },
+  };
 }

@@ -333,6 +333,17 @@ export const environmentConfig = z
      * `tmode`, `database`. Required, except in a fleet, where it holds what every target shares.
      */
     connection: connectionSettings.optional(),
+    /**
+     * How long one attempt to open a session may wait for the server, e.g. `30s` (a server across regions, a busy CI
+     * runner). Default 10s.
+     */
+    connectTimeout: duration.optional(),
+    /**
+     * How many times a session that could not be opened (no answer in `connectTimeout`, refused, reset, the server
+     * starting up or out of connections) is tried again, after 0.5 s, 1 s, 2 s, ... Only the connect is retried.
+     * Default 2.
+     */
+    connectRetries: z.number().int().min(0).max(10).optional(),
     /** Values for `{{name}}` placeholders in sources. */
     variables: z.record(variableName, scalar).optional(),
     gates: gates.optional(),

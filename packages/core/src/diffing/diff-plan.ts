@@ -571,7 +571,7 @@ export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, 
   const all = diffModels(from, to, {
     renames,
     owners,
-    sameViewDefinition: diff.sameViewDefinition,
+    sameDefinition: diff.sameDefinition,
     facts: diff.facts,
   });
   const changes = skip ? all.filter((c) => !skip(c)) : all;

@@ -6,6 +6,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { RenderMode } from '../plan/render-mode';
 import type { Change } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
+import type { SameDefinition } from '../schema/definition-form';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { Table } from '../schema/model';
 import type { SmokeCheck } from '../model/smoke-check';
@@ -571,8 +572,11 @@ export interface DiffRole {
   ): Promise<{ conn: Connection; side?: () => Promise<Connection | undefined>; dispose(): Promise<void> }>;
   /** Wipe a shadow database for reuse (every schema the sources could have created), so a pool can share it. */
   resetShadow(conn: Connection): Promise<void>;
-  /** Whether two view definitions mean the same query, across server versions (see `DiffOptions`). */
-  sameViewDefinition(a: string, b: string): boolean;
+  /**
+   * Whether two printed definitions mean the same thing: as the server reads them back, and across server versions
+   * (see `DiffOptions.sameDefinition`).
+   */
+  sameDefinition: SameDefinition;
   /** The engine's facts core's differ and hazard analyzers are given (see `EngineFacts`). */
   readonly facts: EngineFacts;
   /**

@@ -701,7 +701,7 @@ async function planRelease(p: Phases, inputs: ExpandInputs, options: DeployOptio
   const live = await diff.introspect(conn, projectScope(model.graph));
   const changes = diffModels(live, desired.model, {
     renames: inputs.renames,
-    sameViewDefinition: diff.sameViewDefinition,
+    sameDefinition: diff.sameDefinition,
     facts: diff.facts,
   });
   if (changes.length === 0) {

@@ -9,11 +9,15 @@ import type { Plan, PlanStep } from '../plan/plan';
 import {
   objectStates as sourceObjectStates,
   planFromSources,
+  planSources as planSourceObjects,
   planSourcesExplained,
   refuseNeedsDiff,
+  type ObjectNeedingDiff,
   type PlanInput,
   type SourcePlan,
 } from '../planner/planner';
+import { DbeeError } from '../errors';
+import { viewColumnsCompatible, type SchemaModel } from '../schema';
 import type { ProjectModel } from '../planner/project-model';
 import type { OperationContext } from '../context/operation-context';
 import { withoutUnknownObjects } from './conflicts';
@@ -103,6 +107,8 @@ async function planSourcesAsWritten(
     if (hasExportedModels(models)) return again();
     throw e;
   }
+  if (!planned.needsDiff.size && !hasExportedModels(models))
+    planned = await withViewsReplacedIncompatibly(ctx, input, environment, conn, planned, options.side);
   if (!planned.needsDiff.size) return planned.plan;
   if (hasExportedModels(models)) return again();
   // An engine that plans such changes against the live database itself (Teradata: ALTER TABLE from SHOW TABLE).
@@ -123,6 +129,50 @@ async function planSourcesAsWritten(
   }
   steps.forEach((s, i) => (s.order = i + 1));
   return { ...base, steps, objectStates };
+}
+
+/**
+ * `planned` with the projects of views whose new definition `CREATE OR REPLACE VIEW` cannot apply moved to the diff
+ * (PostgreSQL keeps a view's columns: it refuses "cannot change name of view column" when one is renamed, moved,
+ * retyped or dropped): the diff drops the view and creates it again, with the views over it (other projects' too).
+ * The live views and the sources' model are read only when the plan replaces a view.
+ */
+async function withViewsReplacedIncompatibly(
+  ctx: OperationContext,
+  input: PlanInput,
+  environment: ResolvedEnvironment,
+  conn: Connection,
+  planned: SourcePlan,
+  side: Connection | undefined,
+): Promise<SourcePlan> {
+  const { engine } = input;
+  const replaced = planned.plan.steps.filter((s) => s.action === 'replace' && s.objectKey?.kind === 'view');
+  if (!engine.diff || !replaced.length) return planned;
+  const needsDiff = new Map<string, ObjectNeedingDiff[]>();
+  for (const project of new Set(replaced.map((s) => s.project))) {
+    const own = input.models.filter((m) =>
+      ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name),
+    );
+    const graph = own.find((m) => m.project.name === project)!.graph;
+    const [live, desired] = await Promise.all([
+      engine.diff.introspect(conn, { schemas: graph.schemas, manage: graph.manage }, side),
+      desiredModelFor(ctx, { engine, environment, models: own, target: project }),
+    ]);
+    const view = (m: SchemaModel, key: string) => m.views.find((v) => formatKey(v.key) === key);
+    for (const step of replaced.filter((s) => s.project === project)) {
+      const [from, to] = [view(live, step.key), view(desired.model, step.key)];
+      if (!from || !to || viewColumnsCompatible(from, to)) continue;
+      const reason = new DbeeError(`${step.key} changes its columns, which CREATE OR REPLACE VIEW cannot do`, {
+        code: 'OBJECT_NEEDS_DIFF',
+        ...(step.source ? { location: step.source } : {}),
+        details: { object: step.key, project },
+      });
+      needsDiff.set(project, [...(needsDiff.get(project) ?? []), { object: step.key, reason }]);
+    }
+  }
+  if (!needsDiff.size) return planned;
+  const diffProjects = new Set([...(input.diffProjects ?? []), ...needsDiff.keys()]);
+  return { plan: planSourceObjects({ ...input, diffProjects }, planned.graph).plan, needsDiff, graph: planned.graph };
 }
 
 /**

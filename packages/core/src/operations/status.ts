@@ -295,7 +295,7 @@ async function changeKinds(
     const changes = diffModels(live, desired.model, {
       renames: model.project.config.renames ?? [],
       owners: model.graph.manage?.owners ?? false,
-      sameViewDefinition: engine.diff.sameViewDefinition,
+      sameDefinition: engine.diff.sameDefinition,
       facts: engine.diff.facts,
     });
     for (const c of changes) {

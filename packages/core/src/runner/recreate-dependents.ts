@@ -51,7 +51,7 @@ export async function recreateWithDependents(
 }
 
 function render(diff: DiffRole, from: SchemaModel, to: SchemaModel): string[] {
-  const changes = diffModels(from, to, { sameViewDefinition: diff.sameViewDefinition, facts: diff.facts });
+  const changes = diffModels(from, to, { sameDefinition: diff.sameDefinition, facts: diff.facts });
   return diff.renderChanges(changes, { from, to }).flatMap((r) => r.statements);
 }
 
@@ -163,7 +163,7 @@ export async function planRecreate(
     privileges: left.privileges.filter((p) => formatKey(p.target) !== seed),
     owners: left.owners.filter((o) => formatKey(o.target) !== seed),
   };
-  const changes = diffModels(detached, live, { sameViewDefinition: diff.sameViewDefinition, facts: diff.facts });
+  const changes = diffModels(detached, live, { sameDefinition: diff.sameDefinition, facts: diff.facts });
   const creates = diff.renderChanges(changes, { from: detached, to: live }).flatMap((r) => {
     const own = putBack.get(r.key);
     return own && r.action === 'create' && dependents.has(r.key) ? [...own] : r.statements;

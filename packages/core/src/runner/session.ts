@@ -175,6 +175,9 @@ export async function withSession<T>(
   }
 }
 
+/** Codes of an error `connecting` says as the environment's: it could not be reached, or its settings are wrong. */
+const CONNECT_CODES = new Set(['CONNECTION_FAILED', 'CONNECTION_TIMEOUT', 'CONFIG_INVALID']);
+
 /**
  * `open()`, with a connection failure (bad URL or port, server down, SSL refused, authentication) said as a user
  * error naming the environment and the environment variables its connection settings come from (never their values).
@@ -183,7 +186,7 @@ export async function connecting<T>(environment: ResolvedEnvironment, open: () =
   try {
     return await open();
   } catch (e) {
-    if (!(e instanceof DbeeError) || (e.code !== 'CONNECTION_FAILED' && e.code !== 'CONFIG_INVALID')) throw e;
+    if (!(e instanceof DbeeError) || !CONNECT_CODES.has(e.code)) throw e;
     const vars = Object.entries(environment.connectionVariables ?? {}).map(
       ([key, names]) => `connection.${key} from ${names.map((n) => '$' + n).join(', ')}`,
     );

@@ -21,6 +21,7 @@ import { parseType } from './hazards';
 import type { EngineFacts } from '../engine/engine';
 import { applyRenames } from './renames';
 import { sameData } from './same-data';
+import type { DefinitionForm, SameDefinition } from './definition-form';
 
 export interface DiffOptions {
   /**
@@ -34,11 +35,13 @@ export interface DiffOptions {
    */
   owners?: boolean;
   /**
-   * Whether two view definitions mean the same query. Default: equal text. Engines pass a semantic comparison
-   * because servers of different versions print the same view differently (PostgreSQL 16+ drops redundant
-   * column qualifiers), and the desired side may be built on another version than the target.
+   * Whether two definitions as the engine prints them (views' queries, constraints, defaults, generation
+   * expressions, indexes, triggers, policies' expressions) mean the same thing. Default: equal text. Engines pass a
+   * comparison of parsed trees because a server does not always print a definition the way it reads it back (an
+   * extracted schema deployed elsewhere would differ from its origin for ever), and servers of different versions
+   * print the same view differently (PostgreSQL 16+ drops redundant column qualifiers).
    */
-  sameViewDefinition?: (a: string, b: string) => boolean;
+  sameDefinition?: SameDefinition;
   /** The engine's type aliases and sequence function (`Engine.diff.facts`): which type changes keep a default, what a serial column is. */
   facts: EngineFacts;
 }
@@ -106,6 +109,27 @@ class Differ {
       for (const c of t.columns) this.inTo.add(columnNode(t.key, c.name));
       for (const c of t.constraints) this.inTo.add(constraintNode(t.key, c.name));
     }
+  }
+
+  /** Whether two definitions (or two absent ones) mean the same thing: equal text, else the engine's comparison. */
+  private same(a: string | null, b: string | null, form: DefinitionForm): boolean {
+    if (a === b) return true;
+    if (a === null || b === null) return false;
+    return this.options.sameDefinition?.(a, b, form) ?? false;
+  }
+
+  /** Whether two objects' `attrs` are equal, a table's policies' expressions compared as definitions. */
+  private sameAttrs(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+    if (sameData(a, b)) return true;
+    const { policies: pa, ...ra } = a;
+    const { policies: pb, ...rb } = b;
+    if (!Array.isArray(pa) || !Array.isArray(pb) || pa.length !== pb.length || !sameData(ra, rb)) return false;
+    type Policy = { using?: string | null; check?: string | null };
+    return (pa as Policy[]).every((p, i) => {
+      const { using: ua = null, check: ca = null, ...oa } = p;
+      const { using: ub = null, check: cb = null, ...ob } = pb[i] as Policy;
+      return sameData(oa, ob) && this.same(ua, ub, 'expression') && this.same(ca, cb, 'expression');
+    });
   }
 
   run(): void {
@@ -269,14 +293,14 @@ class Differ {
       this.recreateType(f, t);
       return;
     }
-    if (f.default !== t.default)
+    if (!this.same(f.default, t.default, 'expression'))
       this.push({ kind: 'alter-domain-default', domain: t.key, from: f.default, to: t.default });
     if (f.notNull !== t.notNull)
       this.push({ kind: 'alter-domain-nullability', domain: t.key, from: f.notNull, to: t.notNull });
     const checks = pairBy(f.checks, t.checks, byName);
     for (const c of checks.onlyFrom) this.push({ kind: 'drop-domain-constraint', domain: t.key, constraint: c });
     for (const [a, b] of checks.both) {
-      if (a.definition === b.definition) continue;
+      if (this.same(a.definition, b.definition, 'constraint')) continue;
       this.push({ kind: 'drop-domain-constraint', domain: t.key, constraint: a });
       this.push({ kind: 'add-domain-constraint', domain: t.key, constraint: b });
     }
@@ -509,7 +533,7 @@ class Differ {
     const retyped = f.columns.some((c) =>
       t.columns.some((x) => x.name === c.name && (x.type !== c.type || x.collation !== c.collation)),
     );
-    if (!sameData(f.attrs, t.attrs) || (retyped && Array.isArray(f.attrs['policies']))) {
+    if (!this.sameAttrs(f.attrs, t.attrs) || (retyped && Array.isArray(f.attrs['policies']))) {
       // A policy can use a column this diff drops or retypes (PostgreSQL refuses both while it does): the policies
       // that change are dropped first, with the drops, and created again with the other options.
       const policies = (a: Table['attrs']) =>
@@ -561,7 +585,8 @@ class Differ {
       this.removed.add(constraintNode(key, c.name));
     }
     for (const [a, b] of cons.both) {
-      if (a.kind === b.kind && a.definition === b.definition && sameData(a.attrs, b.attrs)) continue;
+      if (a.kind === b.kind && this.same(a.definition, b.definition, 'constraint') && sameData(a.attrs, b.attrs))
+        continue;
       const cause = constraintNode(key, a.name);
       this.push({ kind: 'drop-constraint', table: key, constraint: a, recreate: { cause } });
       this.push({ kind: 'add-constraint', table: key, constraint: b, recreate: { cause } });
@@ -593,7 +618,7 @@ class Differ {
   private diffColumn(table: ObjectKey, f: Column, t: Column): void {
     const node = columnNode(table, t.name);
     if (
-      f.generated !== t.generated ||
+      !this.same(f.generated, t.generated, 'expression') ||
       ((f.generated !== null || t.generated !== null) && !sameData(f.attrs, t.attrs))
     ) {
       // A generation expression cannot be altered in place everywhere: drop and add the column.
@@ -659,7 +684,7 @@ class Differ {
         });
       else this.push({ kind: 'alter-column-identity', table, column: t.name, from: f.identity, to: null, ...carried });
     }
-    if (fromDefault !== t.default)
+    if (!this.same(fromDefault, t.default, 'expression'))
       this.push({
         kind: 'alter-column-default',
         table,
@@ -712,7 +737,7 @@ class Differ {
       return rest;
     };
     for (const [f, t] of p.both) {
-      if (f.definition === t.definition && sameData(compared(f), compared(t))) continue;
+      if (this.same(f.definition, t.definition, 'statement') && sameData(compared(f), compared(t))) continue;
       const cause = formatKey(f.key);
       this.push({ kind: 'drop-index', index: f, recreate: { cause } });
       this.push({ kind: 'create-index', index: t, recreate: { cause } });
@@ -733,9 +758,12 @@ class Differ {
       this.goneParents.add(formatKey(v.key));
     }
     for (const [f, t] of p.both) {
-      const sameText =
-        f.definition === t.definition || (this.options.sameViewDefinition?.(f.definition, t.definition) ?? false);
-      if (sameText && sameData(f.columns, t.columns) && sameData(f.attrs, t.attrs)) continue;
+      if (
+        this.same(f.definition, t.definition, 'query') &&
+        sameData(f.columns, t.columns) &&
+        sameData(f.attrs, t.attrs)
+      )
+        continue;
       if (f.key.kind === 'view' && viewColumnsCompatible(f, t)) {
         this.push({ kind: 'replace-view', from: f, to: t });
       } else {
@@ -783,7 +811,7 @@ class Differ {
       if (!this.goneParents.has(formatKey(t.table))) this.push({ kind: 'drop-trigger', trigger: t });
     }
     for (const [f, t] of p.both) {
-      if (f.definition === t.definition && sameData(f.attrs, t.attrs)) continue;
+      if (this.same(f.definition, t.definition, 'statement') && sameData(f.attrs, t.attrs)) continue;
       if (!f.constraintTrigger && !t.constraintTrigger) {
         this.push({ kind: 'replace-trigger', from: f, to: t });
       } else {

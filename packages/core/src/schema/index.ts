@@ -42,6 +42,7 @@ export {
   routineReplaceable,
 } from './diff';
 export type { DiffOptions } from './diff';
+export type { DefinitionForm, SameDefinition } from './definition-form';
 export { orderChanges, columnNode, constraintNode } from './order';
 export { applyRenames } from './renames';
 export { classifyHazards, typeChangeEffect, parseType } from './hazards';

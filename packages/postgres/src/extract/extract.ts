@@ -1,11 +1,11 @@
 import type { Connection, ObjectKey } from '@dbee/core';
-import { changeObjectKey, diffModels, emptyModel, type SchemaModel, type SchemaScope } from '@dbee/core/schema';
+import { changeObjectKey, diffModels, type SchemaModel, type SchemaScope } from '@dbee/core/schema';
 import type { ExtractedObject } from '@dbee/core';
 import { introspect } from '../introspect';
 import { newDatabaseModel } from '../new-database';
 import { extensionFiles, readExtensionUse } from './extensions';
 import { renderChange } from '../render/render-change';
-import { sameViewDefinition } from '../compare/same-view';
+import { sameDefinition } from '../compare/same-definition';
 import { postgresFacts } from '../postgres-facts';
 
 /** Folder of each kind of object under `schema/<schema>/`. */
@@ -152,7 +152,7 @@ export function withSerials(model: SchemaModel): SchemaModel {
 export function extractModel(live: SchemaModel): ExtractedObject[] {
   const model = withSerials(live);
   // `public` is in every new database: what differs from initdb's is written, never a CREATE SCHEMA that fails.
-  const changes = diffModels(newDatabaseModel(model), model, { sameViewDefinition, facts: postgresFacts });
+  const changes = diffModels(newDatabaseModel(model), model, { sameDefinition, facts: postgresFacts });
   const relations = new Map<string, ObjectKey>();
   for (const o of [...model.tables, ...model.views]) relations.set(`${o.key.schema}.${o.key.name}`, o.key);
   const routineCount = new Map<string, number>();

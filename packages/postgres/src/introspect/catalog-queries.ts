@@ -102,7 +102,9 @@ select i.indexrelid as oid, n.nspname as schema, ic.relname as name, tn.nspname 
                                           join pg_namespace hn on hn.oid = hc.relnamespace where h.inhparent = i.indexrelid order by 1)::text[] end as attached,
   tc.relkind = 'p' and not i.indisvalid as incomplete,
   (select pn.nspname || '.' || pc.relname from pg_inherits h join pg_class pc on pc.oid = h.inhparent
-     join pg_namespace pn on pn.oid = pc.relnamespace where h.inhrelid = i.indexrelid) as attached_to
+     join pg_namespace pn on pn.oid = pc.relnamespace where h.inhrelid = i.indexrelid) as attached_to,
+  exists (select 1 from pg_inherits h join pg_index pi on pi.indexrelid = h.inhparent
+          where h.inhrelid = i.indexrelid and pi.indisvalid) as attached_to_complete
 from pg_index i
 join pg_class ic on ic.oid = i.indexrelid
 join pg_namespace n on n.oid = ic.relnamespace
@@ -110,8 +112,6 @@ join pg_class tc on tc.oid = i.indrelid
 join pg_namespace tn on tn.oid = tc.relnamespace
 where tc.relkind in ('r', 'p', 'm') and ${IN_SCOPE.replace(/n\.nspname/g, 'tn.nspname')}
   and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.conrelid = i.indrelid and k.contype in ('p', 'u', 'x'))
-  and not exists (select 1 from pg_inherits h join pg_index pi on pi.indexrelid = h.inhparent
-                  where h.inhrelid = i.indexrelid and pi.indisvalid)
   and ${notInExtension('pg_class', 'tc.oid')}`;
 
 export const VIEWS_SQL = `

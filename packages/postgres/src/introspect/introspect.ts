@@ -498,6 +498,10 @@ class ModelBuilder {
 
   private buildIndexes(rows: Row[]): void {
     for (const r of rows) {
+      // A partition's index attached to a complete partitioned index comes with it (CREATE INDEX on the partitioned
+      // table makes it), unless it was named by hand: then it is an object of its own, created before the
+      // partitioned one, which takes it in under its name instead of making one.
+      if (r.attached_to_complete === true && generatedIndexName(str(r.name), str(r.table_name))) continue;
       const table: ObjectKey = {
         kind: r.table_kind === 'm' ? 'materialized-view' : 'table',
         schema: str(r.table_schema),
@@ -529,10 +533,10 @@ class ModelBuilder {
       this.model.indexes.push(index);
       this.set('pg_class', r.oid, { is: 'index', obj: index });
     }
-    // An incomplete partitioned index needs the partitions' indexes it attaches (created first).
+    // A partitioned index needs the partitions' indexes it attaches that are in the model (created first): every
+    // one an incomplete index lists, those named by hand for a complete one.
     const bySchemaName = new Map(this.model.indexes.map((i) => [`${i.key.schema}.${i.key.name}`, i]));
     for (const i of this.model.indexes) {
-      if (i.attrs['incomplete'] !== true) continue;
       for (const name of (i.attrs['attached'] as string[] | undefined) ?? []) {
         const child = bySchemaName.get(name);
         if (child) i.dependsOn.push(child.key);
@@ -852,4 +856,13 @@ interface ColumnJson {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Whether `name` is one PostgreSQL makes for an index of `table` it creates itself (CREATE INDEX on a partitioned
+ * table, for each partition): `<table>_<columns>_idx`, with a number when taken, the first two parts shortened to
+ * fit 63 bytes.
+ */
+function generatedIndexName(name: string, table: string): boolean {
+  return /_idx\d*$/.test(name) && name.startsWith(`${table.slice(0, 20)}`);
 }

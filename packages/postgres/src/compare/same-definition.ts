@@ -1,0 +1,113 @@
+import type { DefinitionForm } from '@dbee/core';
+import { isPostgresParserLoaded } from '../parse';
+import { parseSync } from 'libpg-query';
+
+/**
+ * Whether two definitions as PostgreSQL prints them (`pg_get_viewdef`, `pg_get_constraintdef`, `pg_get_indexdef`,
+ * `pg_get_triggerdef`, `pg_get_expr`) say the same thing. Both texts are parsed by PostgreSQL's own parser and
+ * compared as trees, without source positions, after the rewrites below. Anything that does not parse compares as
+ * different.
+ *
+ * PostgreSQL does not always print a definition in the form it reads back: a definition created from its own
+ * printed text is stored as another tree, printed again differently (a fixed point from then on). An extracted
+ * schema deployed elsewhere, or a database cloned from another, would then differ from its origin forever. The forms
+ * known to do that are rewritten to the form their re-parse prints:
+ * - a cast of an `ARRAY[...]` constructor is moved onto its elements: `(ARRAY['a'::varchar, 'b'::varchar])::text[]`
+ *   (how `col IN ('a', 'b')` on a varchar column is stored) is read back as `ARRAY[('a'::varchar)::text, ...]`;
+ * - the column names of every branch of a set operation but the first are dropped: they name nothing (the first
+ *   branch names the columns), and an unaliased constant there is printed back with one (`NULL::varchar AS "varchar"`).
+ *
+ * Servers of different major versions print the same view differently as well: PostgreSQL 16 and later leave out a
+ * column's table qualifier when the query reads a single relation (`SELECT id FROM a.t` where 15 prints
+ * `SELECT t.id FROM a.t`), so qualifiers that name the only relation of their SELECT are dropped too.
+ */
+export function sameDefinition(a: string, b: string, form: DefinitionForm): boolean {
+  if (a === b) return true;
+  if (!isPostgresParserLoaded()) return false;
+  try {
+    return canonical(a, form) === canonical(b, form);
+  } catch {
+    return false;
+  }
+}
+
+/** The text of a statement PostgreSQL's parser reads, for a definition of each form. */
+const STATEMENT: Record<DefinitionForm, (definition: string) => string> = {
+  query: (d) => d,
+  statement: (d) => d,
+  constraint: (d) => `ALTER TABLE t ADD ${d}`,
+  expression: (d) => `SELECT ${d}`,
+};
+
+function canonical(sql: string, form: DefinitionForm): string {
+  const tree = parseSync(STATEMENT[form](sql)) as unknown;
+  return JSON.stringify(normalise(tree, null));
+}
+
+/** Names a lone relation of a SELECT can be referred to by (its alias, else its name). */
+function loneRelation(select: Record<string, unknown>): string | null {
+  const from = select.fromClause as unknown[] | undefined;
+  if (!from || from.length !== 1) return null;
+  const rv = (from[0] as { RangeVar?: { relname: string; alias?: { aliasname: string } } }).RangeVar;
+  if (!rv) return null;
+  return rv.alias?.aliasname ?? rv.relname;
+}
+
+type Node = Record<string, unknown>;
+
+/** A set operation's branch with its output names dropped (branches that are set operations, all of theirs). */
+function unnamed(select: Node): Node {
+  if (select.op && select.op !== 'SETOP_NONE') {
+    return { ...select, larg: unnamed(select.larg as Node), rarg: unnamed(select.rarg as Node) };
+  }
+  const targets = (select.targetList as Node[] | undefined)?.map((t) => {
+    if (!t.ResTarget) return t;
+    const { name: _name, ...rest } = t.ResTarget as Node;
+    return { ResTarget: rest };
+  });
+  return targets ? { ...select, targetList: targets } : select;
+}
+
+/** `(ARRAY[e1, e2])::t[]` as `ARRAY[(e1)::t, (e2)::t]`, the form PostgreSQL reads it back as; other nodes unchanged. */
+function castOntoElements(cast: Node): Node | null {
+  const array = (cast.arg as Node | undefined)?.A_ArrayExpr as Node | undefined;
+  const type = cast.typeName as Node | undefined;
+  const bounds = type?.arrayBounds as unknown[] | undefined;
+  const elements = (array?.elements as Node[] | undefined) ?? [];
+  if (!array || !type || bounds?.length !== 1 || !elements.length || elements.some((e) => e.A_ArrayExpr)) return null;
+  const { arrayBounds: _bounds, ...elementType } = type;
+  return {
+    A_ArrayExpr: { ...array, elements: elements.map((e) => ({ TypeCast: { arg: e, typeName: elementType } })) },
+  };
+}
+
+const POSITIONS = new Set(['location', 'stmt_location', 'stmt_len', 'list_start', 'list_end']);
+
+function normalise(node: unknown, lone: string | null): unknown {
+  if (Array.isArray(node)) return node.map((n) => normalise(n, lone));
+  if (!node || typeof node !== 'object') return node;
+  const obj = node as Node;
+  if (obj.SelectStmt) {
+    let select = obj.SelectStmt as Node;
+    if (select.op && select.op !== 'SETOP_NONE') {
+      select = { ...select, rarg: unnamed(select.rarg as Node) };
+    }
+    return { SelectStmt: normalise(select, loneRelation(select)) };
+  }
+  if (obj.TypeCast) {
+    const moved = castOntoElements(obj.TypeCast as Node);
+    if (moved) return normalise(moved, lone);
+  }
+  if (obj.ColumnRef && lone) {
+    const fields = (obj.ColumnRef as { fields: { String?: { sval: string } }[] }).fields;
+    if (fields.length === 2 && fields[0]?.String?.sval === lone) {
+      return { ColumnRef: { fields: [normalise(fields[1], lone)] } };
+    }
+  }
+  const out: Node = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (POSITIONS.has(k)) continue;
+    out[k] = normalise(v, lone);
+  }
+  return out;
+}
