@@ -96,7 +96,13 @@ describe('fault: paths and names [pglite]', () => {
   it('paths typed on the command line are honoured wherever they point, the same for every command (--out, --output, --report, --package)', async () => {
     // Issue #33, the decision on output paths: CI writes artifacts to its own temporary folders. (They were refused
     // outside the workspace by plan, graph, diff and deploy --package, and honoured by deploy --report.)
-    const w = workspace({ 'p/db.yaml': dbYaml('p') });
+    // An embedded folder: extract reads what the package's deployment left (a new database's public holds nothing to
+    // extract, and a new project of nothing is refused).
+    const w = workspace({
+      'p/db.yaml': dbYaml('p'),
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n',
+    });
     const ci = mkdtempSync(join(tmpdir(), 'dbee-ci-'));
     cleanups.push(() => rmSync(ci, { recursive: true, force: true }));
     symlinkSync(ci, join(w.root, 'away'));
@@ -110,8 +116,7 @@ describe('fault: paths and names [pglite]', () => {
     await ok('graph', { out: join(ci, 'graph.html') });
     await ok('diff', { output: join(ci, 'diff.txt') });
     await ok('deploy', { package: join(ci, 'pkg'), report: join(ci, 'report.json') });
-    // public: the one schema an in-memory database has at every command (a new project of nothing is refused).
-    await ok('extract', { project: 'q', schemas: 'public', out: join(ci, 'q') });
+    await ok('extract', { project: 'q', schemas: 'p', out: join(ci, 'q') });
     expect(readdirSync(ci).sort()).toEqual(['diff.txt', 'graph.html', 'linked-pkg', 'pkg', 'q', 'report.json']);
     expect(readdirSync(join(ci, 'q'))).toContain('db.yaml');
     expect(readdirSync(outside).sort()).toEqual(['evil.sql']);
