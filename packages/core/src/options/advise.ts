@@ -24,7 +24,7 @@ export const adviseCommand = defineCommand('advise', {
       { value: '<tables>' },
     ),
     skipTables: texts(
-      'These tables get no advice (same form as --include-tables); an exclusion wins over an inclusion. (`nx run` keeps `--exclude` and any flag starting with it for itself.)',
+      'These tables get no advice (same form as --include-tables); an exclusion wins over an inclusion. (`nx run` keeps `--exclude` and any flag starting with it for itself).',
       {
         value: '<tables>',
       },

@@ -11,7 +11,7 @@ export const unlockCommand = defineCommand('unlock', {
     env,
     assumeYes,
     force: flag(
-      'Clear the lock even though its holder still looks alive (a Teradata BTEQ session that is still logged on): only when you know that session no longer deploys',
+      'Clear the lock even though its holder still looks alive (a Teradata BTEQ session that is still logged on): only when you know that session no longer deploys.',
     ),
   },
 });

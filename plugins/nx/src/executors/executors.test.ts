@@ -257,6 +257,7 @@ describe('schemas', () => {
         'package',
         'objects',
         'objectsFrom',
+        'withDependents',
         'force',
         'emergency',
         'report',

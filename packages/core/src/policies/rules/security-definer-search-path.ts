@@ -13,7 +13,7 @@ export const securityDefinerSearchPath: PolicyRule<Record<string, never>> = {
   examples: {
     forbid: 'CREATE FUNCTION app.f() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$;',
     allow:
-      'CREATE FUNCTION app.f() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ SELECT 1 $$;',
+      'CREATE FUNCTION app.f() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$ SELECT 1 $$;',
   },
   check(subject) {
     return subject
@@ -23,7 +23,7 @@ export const securityDefinerSearchPath: PolicyRule<Record<string, never>> = {
       )
       .map((r) => ({
         object: r.key,
-        message: `${r.key.kind} ${qualified(r.key)} is SECURITY DEFINER without SET search_path: add SET search_path = pg_catalog, pg_temp (and qualify names)`,
+        message: `${r.key.kind} ${qualified(r.key)} is SECURITY DEFINER without SET search_path: add SET search_path with the schemas it uses and pg_temp last (and qualify names)`,
       }));
   },
 };
