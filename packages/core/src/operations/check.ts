@@ -24,7 +24,12 @@ import { checkPolicies } from './check-policies';
  * scratch copy (Teradata) gets the dbt check at the object level, from the plan of a dry run that is not verified.
  */
 export async function check(ctx: OperationContext, options: CheckOptions): Promise<ExitCodeValue> {
-  if (options.policies) return checkPolicies(ctx, options);
+  // `--policies` judges the schema review policies instead (check-policies.ts).
+  return options.policies ? checkPolicies(ctx, options) : checkQueries(ctx, options);
+}
+
+/** The application's queries and the dbt models against the dry run's scratch copy. */
+async function checkQueries(ctx: OperationContext, options: CheckOptions): Promise<ExitCodeValue> {
   let report: CompatReport | null = null;
   let dbt: DbtResult | null = null;
   let steps: DeployReport['steps'] | null = null;
