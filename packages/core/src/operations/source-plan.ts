@@ -135,7 +135,7 @@ async function planSourcesAsWritten(
  * `planned` with the projects of views whose new definition `CREATE OR REPLACE VIEW` cannot apply moved to the diff
  * (PostgreSQL keeps a view's columns: it refuses "cannot change name of view column" when one is renamed, moved,
  * retyped or dropped): the diff drops the view and creates it again, with the views over it (other projects' too).
- * The live views and the sources' model are read only when the plan replaces a view.
+ * The live views' columns and the sources' model are read only when the plan replaces a view.
  */
 async function withViewsReplacedIncompatibly(
   ctx: OperationContext,
@@ -154,8 +154,12 @@ async function withViewsReplacedIncompatibly(
       ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name),
     );
     const graph = own.find((m) => m.project.name === project)!.graph;
+    // The live side's columns only (`introspectRelations`, fewer catalog queries than the whole model).
+    const scope = { schemas: graph.schemas, manage: graph.manage };
     const [live, desired] = await Promise.all([
-      engine.diff.introspect(conn, { schemas: graph.schemas, manage: graph.manage }, side),
+      engine.diff.introspectRelations
+        ? engine.diff.introspectRelations(conn, scope)
+        : engine.diff.introspect(conn, scope, side),
       desiredModelFor(ctx, { engine, environment, models: own, target: project }),
     ]);
     const view = (m: SchemaModel, key: string) => m.views.find((v) => formatKey(v.key) === key);

@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import type { ObjectKey } from '../model/object-key';
 import type { SourceLocation } from '../model/source';
-import type { SchemaModel } from '../schema/model';
 import type { PolicySubject } from './subject';
 
 /** How a rule's finding is judged: `error` refuses a deployment before anything runs, `warning` is reported, `off` is not run. */
@@ -71,6 +70,3 @@ export interface PolicyRule<P = Record<string, unknown>> {
 /** A rule with its parameters' type forgotten: what the catalogue holds. */
 // biome-ignore lint/suspicious/noExplicitAny: a table of rules of different parameter types
 export type AnyPolicyRule = PolicyRule<any>;
-
-/** The model's objects a rule may read, narrowed to those judged (see `PolicySubject.judged`). */
-export type ModelPart<K extends keyof SchemaModel> = NonNullable<SchemaModel[K]>;

@@ -20,6 +20,8 @@ export interface PolicyMigration {
 export class PolicySubject {
   private readonly sources: ReadonlyMap<string, SourceObject>;
   private readonly judgedIds: ReadonlySet<string> | 'all';
+  /** The sources' routines by kind and name, first of a name (built on the first routine whose key is not found). */
+  private routinesByName?: Map<string, SourceObject>;
 
   constructor(
     /** The desired model of the project's schemas. */
@@ -110,15 +112,17 @@ export class PolicySubject {
   }
 
   private source(key: ObjectKey): SourceObject | undefined {
-    const id = formatKey(key);
-    const found = this.sources.get(id);
+    const found = this.sources.get(formatKey(key));
     if (found) return found;
     // A routine's key carries its argument types as the engine prints them; the sources may spell them otherwise.
-    if (key.kind === 'function' || key.kind === 'procedure') {
-      for (const o of this.sources.values())
-        if (o.key.kind === key.kind && o.key.schema === key.schema && o.key.name === key.name) return o;
-    }
-    return undefined;
+    if (key.kind !== 'function' && key.kind !== 'procedure') return undefined;
+    this.routinesByName ??= new Map(
+      [...this.sources.values()]
+        .filter((o) => o.key.kind === 'function' || o.key.kind === 'procedure')
+        .reverse()
+        .map((o) => [`${o.key.kind}:${o.key.schema}.${o.key.name}`, o]),
+    );
+    return this.routinesByName.get(`${key.kind}:${key.schema}.${key.name}`);
   }
 }
 
