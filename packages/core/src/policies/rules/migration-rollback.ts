@@ -16,12 +16,13 @@ export const migrationRollback: PolicyRule<Record<string, never>> = {
     allow: 'UPDATE app.t SET a = 0 WHERE a IS NULL;',
   },
   check(subject) {
+    // A migration of no statement (as `nx g @dbee/nx:migration` writes it, before it is filled in) changes nothing.
     return subject.migrations
-      .filter((m) => !m.hasRollback)
+      .filter((m) => m.statements.length > 0 && !m.hasRollback)
       .map((m) => ({
         object: null,
         location: { file: m.file, line: 1, column: 1 },
-        message: `migration ${m.file} has no rollback script: write what undoes it`,
+        message: `migration ${m.file} has no rollback statement (its .rollback.sql is missing or empty): write what undoes it`,
       }));
   },
 };
