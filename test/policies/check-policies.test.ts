@@ -3,7 +3,7 @@
  * nobody on the project wrote, test/fixtures/real/pagila), a configuration with a typo, exceptions in the sources, the
  * review formats, and a deployment an `error` rule refuses before anything is applied, in the dry run and the run.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEmbeddedFolder } from '../support/pglite';
@@ -161,6 +161,56 @@ describe('dbee check --policies [pglite]', () => {
       expect(rows.rows.at(-1)?.summary.policyExceptions).toEqual([
         { rule: 'table-primary-key', reason: 'an append-only log', file: 'db/app/log.sql', line: 1, excused: 1 },
       ]);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('plan judges alike: a review format lists the findings and refuses an error; a package carries its exceptions to the ledger', async () => {
+    const w = workspace({
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n',
+      'db/app/db.yaml':
+        'version: 1\nname: app\nengine: postgres\nschemas: [app]\npolicies:\n  "*": off\n  table-primary-key: error\n  type-timestamptz: warning\n',
+      'db/app/app.sql': 'CREATE SCHEMA app;\n',
+      'db/app/events.sql': 'CREATE TABLE app.events (at timestamp);\n',
+    });
+    const review = await run(w.root, 'plan', { project: 'app', env: 'local', format: 'sarif' });
+    expect(review.code, review.stderr).toBe(1);
+    expect(sarifErrors(review.stdout)).toEqual([]);
+    const results = JSON.parse(review.stdout).runs[0].results as Array<{ ruleId: string; level: string }>;
+    expect(results.map((r) => [r.ruleId, r.level]).sort()).toEqual([
+      ['policy/table-primary-key', 'error'],
+      ['policy/type-timestamptz', 'warning'],
+    ]);
+    expect(review.stderr).toContain('[table-primary-key]');
+    const refused = await run(w.root, 'plan', { project: 'app', env: 'local', out: 'pkg' });
+    expect(refused.code).toBe(1);
+    expect(existsSync(join(w.root, 'pkg'))).toBe(false);
+    w.write(
+      'db/app/events.sql',
+      '-- dbee:allow table-primary-key events are appended and read by time\nCREATE TABLE app.events (at timestamptz);\n',
+    );
+    const planned = await run(w.root, 'plan', { project: 'app', env: 'local', out: 'pkg' });
+    expect(planned.code, planned.stderr).toBe(0);
+    const exception = {
+      rule: 'table-primary-key',
+      reason: 'events are appended and read by time',
+      file: 'db/app/events.sql',
+      line: 1,
+      excused: 1,
+    };
+    expect(JSON.parse(readFileSync(join(w.root, 'pkg', 'plan.json'), 'utf8')).policyExceptions).toEqual({
+      app: [exception],
+    });
+    const deployed = await run(w.root, 'deploy', { project: 'app', env: 'local', package: 'pkg', assumeYes: true });
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const conn = await openEmbeddedFolder(join(w.root, '.dbee', 'local'), 'ledger');
+    try {
+      const rows = await conn.query<{ summary: { policyExceptions?: unknown } }>(
+        'SELECT summary FROM dbee.deployments ORDER BY id',
+      );
+      expect(rows.rows.at(-1)?.summary.policyExceptions).toEqual([exception]);
     } finally {
       await conn.close();
     }

@@ -1,4 +1,4 @@
-import type { Hazard } from '../plan/plan';
+import type { Hazard, PolicyException } from '../plan/plan';
 import type { SmokeCheck } from '../model/smoke-check';
 
 /** One ledger statement with the dialect's parameter markers, and its parameters. */
@@ -142,7 +142,7 @@ export interface DeploymentSummary {
    * The schema review policies' exceptions this deployment's change was judged with (`-- dbee:allow <rule> <reason>`
    * in a source file, docs/policies.md): each rule, its reason, where it is written, and how many findings it excused.
    */
-  policyExceptions?: { rule: string; reason: string; file: string; line: number; excused: number }[];
+  policyExceptions?: PolicyException[];
   /** Transaction scope used: `object`, `project` or `plan`. */
   transaction?: string;
   /** When the first step failed (ISO time). */

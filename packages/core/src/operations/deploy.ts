@@ -11,13 +11,12 @@ import type { SessionPool } from '../engine/session-pool';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
-import type { DeploymentSummary } from '../ledger/types';
 import { openLedger } from '../ledger/open-ledger';
 import { readPackage, type LoadedPackage } from '../package/package';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { DbProject } from '../config/workspace';
 import { packagePlan, packageRunsHere, packageSmokeModels } from '../package/package-deploy';
-import type { Plan, PlanStep } from '../plan/plan';
+import type { Plan, PlanStep, PolicyException } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
 import type { ProjectModel } from '../planner/project-model';
 import { proveRollback } from './rollback-test';
@@ -156,12 +155,14 @@ function directDeploy(
     plan: async (input, session, report) => {
       const run = await planUnderLock(ctx, input, session, report);
       // The schema review policies (docs/policies.md) refuse before anything runs, in the dry run and the run alike;
-      // `check` asks for the plan only (it judges them itself with --policies). A package was judged when planned.
+      // `check` asks for the plan only (it judges them itself with --policies). A package was judged when planned:
+      // the exceptions it was judged with are in its plan.
       if (!hooks.skipGates && !input.pkg) {
         const judged = await planPolicyProblems(ctx, input, run.plan);
         run.problems.push(...judged.problems);
         run.policyExceptions = judged.exceptions;
-      }
+      } else if (input.pkg?.plan.policyExceptions)
+        run.policyExceptions = new Map(Object.entries(input.pkg.plan.policyExceptions));
       return run;
     },
     verify: (input, session, run, report) => dryRun(ctx, input, session.conn, run, report, hooks),
@@ -408,7 +409,7 @@ interface DeployRun {
   /** The ledger on the working session. */
   ledger?: Ledger;
   /** The schema policies' exceptions the change was judged with: recorded in the deployment's row. */
-  policyExceptions?: ReadonlyMap<string, NonNullable<DeploymentSummary['policyExceptions']>>;
+  policyExceptions?: ReadonlyMap<string, PolicyException[]>;
 }
 
 /**

@@ -26,9 +26,9 @@ import { gatesBeforeLock } from '../pipeline/pipeline';
 import { checkStepPolicies, formatWindows, refuse } from '../pipeline/gates';
 import type { StepConflict } from '../runner/step-conflict';
 import type { PlanOptions } from '../options';
-import { planDiagnostics, sourceLocations } from '../report/diagnostic';
+import { planDiagnostics, policyDiagnostics, sourceLocations } from '../report/diagnostic';
 import { formatDiagnostics, isReviewFormat } from '../report/formats';
-import { planPolicyProblems } from './policy-judgment';
+import { planPolicyProblems, type PlanPolicies } from './policy-judgment';
 
 export type { PlanOptions };
 
@@ -56,13 +56,19 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
       },
     );
   const planned = await planOf(ctx, options, loaded);
-  await refusePolicies(ctx, options, loaded, planned.plan);
-  const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
+  const policies = await judgePolicies(ctx, options, loaded, planned.plan);
   if (isReviewFormat(options.format) && !options.out) {
-    const diagnostics = planDiagnostics(planned.plan.steps, sourceLocations([...loaded.models, ...planned.packaged]));
+    const diagnostics = [
+      ...planDiagnostics(planned.plan.steps, sourceLocations([...loaded.models, ...planned.packaged])),
+      ...policyDiagnostics(policies?.findings ?? []),
+    ];
     ctx.stdout.write(formatDiagnostics(options.format, diagnostics, { version: ctx.toolVersion, command: 'plan' }));
+    refusePolicies(policies);
     return ExitCode.ok;
   }
+  refusePolicies(policies);
+  if (policies?.exceptions.size) planned.plan.policyExceptions = Object.fromEntries(policies.exceptions);
+  const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
   if (options.out) return writePlanPackage(ctx, options, loaded, planned, release);
   if (options.format === 'json') ctx.stdout.write(serializePlan(planned.plan));
   else printPlan(ctx.stdout, planned.plan, loaded.models);
@@ -70,18 +76,22 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
 }
 
 /**
- * The schema review policies written for the planned projects (docs/policies.md), over the plan's change: an `error`
- * refuses the plan (exit 1, no package written), as it refuses `deploy`. A plan of other sources than the working
- * tree's (`--head`, `--against-env`) is judged when it is deployed.
+ * The schema review policies written for the planned projects (docs/policies.md), over the plan's change; null for a
+ * plan of other sources than the working tree's (`--head`, `--against-env`), judged when it is deployed.
  */
-async function refusePolicies(
+async function judgePolicies(
   ctx: OperationContext,
   options: PlanOptions,
   loaded: LoadedTarget,
   plan: Plan,
-): Promise<void> {
-  if (options.head || options.againstEnv) return;
-  const { problems } = await planPolicyProblems(ctx, { ...loaded, planned: plan.projects }, plan);
+): Promise<PlanPolicies | null> {
+  if (options.head || options.againstEnv) return null;
+  return planPolicyProblems(ctx, { ...loaded, planned: plan.projects }, plan);
+}
+
+/** An `error` finding refuses the plan (exit 1, no package written), as it refuses `deploy`. */
+function refusePolicies(policies: PlanPolicies | null): void {
+  const problems = policies?.problems ?? [];
   if (problems.length === 1) throw problems[0]!;
   if (problems.length)
     throw new DbeeAggregateError(

@@ -6,13 +6,14 @@ import { desiredModelFor } from '../diffing/desired';
 import type { Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { formatKey, migrationKey } from '../model/object-key';
-import type { DeploymentSummary } from '../ledger/types';
+import type { PolicyException } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import {
   judgePolicies,
   PolicySubject,
   policySettings,
   readExceptions,
+  type PolicyFinding,
   type PolicyJudgment,
   type PolicySettings,
 } from '../policies';
@@ -87,18 +88,26 @@ export function policyRefusal(judged: ProjectJudgment): DbeeError | null {
   );
 }
 
+/** What the policies found over a plan's change: the refusals, the findings (for review formats), the exceptions. */
+export interface PlanPolicies {
+  problems: DbeeError[];
+  findings: PolicyFinding[];
+  exceptions: Map<string, PolicyException[]>;
+}
+
 /**
  * The policies of each planned project over the plan's change, where `policies:` is written (deploy and plan): warnings
- * printed, each exception used named (a deployment records them in its ledger row), and the refusal of the `error`
- * findings.
+ * printed, each exception used named (a deployment records them in its ledger row, a plan in `policyExceptions`), and
+ * the refusal of the `error` findings.
  */
 export async function planPolicyProblems(
   ctx: OperationContext,
   input: { environment: ResolvedEnvironment; engine: Engine; models: ProjectModel[]; planned: readonly string[] },
   plan: { steps: ReadonlyArray<{ project: string; key: string }> },
-): Promise<{ problems: DbeeError[]; exceptions: Map<string, NonNullable<DeploymentSummary['policyExceptions']>> }> {
+): Promise<PlanPolicies> {
   const problems: DbeeError[] = [];
-  const exceptions = new Map<string, NonNullable<DeploymentSummary['policyExceptions']>>();
+  const findings: PolicyFinding[] = [];
+  const exceptions = new Map<string, PolicyException[]>();
   for (const name of input.planned) {
     const judged = await judgeProject(ctx, {
       project: ctx.workspace.project(name),
@@ -109,6 +118,7 @@ export async function planPolicyProblems(
       whenConfigured: true,
     });
     if (!judged) continue;
+    findings.push(...judged.judgment.findings);
     for (const f of judged.judgment.findings.filter((x) => x.level === 'warning'))
       ctx.reporter.warn(
         `policy ${f.rule}: ${f.message}${f.location ? ` (${f.location.file}:${f.location.line})` : ''}`,
@@ -130,5 +140,5 @@ export async function planPolicyProblems(
     const refusal = policyRefusal(judged);
     if (refusal) problems.push(refusal);
   }
-  return { problems, exceptions };
+  return { problems, findings, exceptions };
 }

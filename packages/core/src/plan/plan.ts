@@ -119,6 +119,20 @@ export interface Plan {
    * deploy of the sources runs only the migrations the source has not run. Absent: a clone records no migration.
    */
   migrationStates?: Record<string, Record<string, { checksum: string; description: string }>>;
+  /**
+   * The schema review policies' exceptions each project's change was judged with when the plan was made
+   * (docs/policies.md): a deployment of the package records them in its ledger row. Absent: none used.
+   */
+  policyExceptions?: Record<string, PolicyException[]>;
+}
+
+/** One `-- dbee:allow <rule> <reason>` a change was judged with: where it is written and how many findings it excused. */
+export interface PolicyException {
+  rule: string;
+  reason: string;
+  file: string;
+  line: number;
+  excused: number;
 }
 
 /**
