@@ -1,8 +1,17 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { dbYaml, ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
+import {
+  dbYaml,
+  ENGINES,
+  snapshot,
+  workspaceWith,
+  workspaceYaml,
+  type Target,
+  type TestWorkspace,
+} from '../runner/helpers';
+import { PAGILA_ROWS, pagilaFiles } from './pagila';
 
 /**
  * `deploy --dry-run --test-rollback` (docs/rollback-readiness.md): on a scratch copy of the target (with a sample of its
@@ -61,7 +70,7 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
     const script = await tryIt();
     expect(script.code, script.stdout + script.stderr).toBe(1);
     expect(script.stderr).toMatch(
-      /shop\/migrations\/V2__shout\.sql[^\n]*migration:shop\/V2[^\n]*its rollback leaves a difference/,
+      /shop\/migrations\/V2__shout\.rollback\.sql:1: [^\n]*migration:shop\/V2\): its rollback script shop\/migrations\/V2__shout\.rollback\.sql leaves its change on the copy/,
     );
     expect(script.stderr).toContain('rows not restored: 2 rows of before the release missing');
     expect(script.stderr).toContain('"name":"ANN"');
@@ -151,5 +160,136 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
     expect(said).toContain('the copy holds the schemas of the views that stand on what the release changes (crm)');
     expect(said).toMatch(/rollback test: the rollback took [^\n]+, and left the copy as it was/);
     expect((await snapshot(w.target)).hash).toBe(atCrm.hash);
+  });
+});
+
+/** Run a script of statements on the target (PGlite: while no command runs). */
+async function execute(target: Target, sql: string): Promise<void> {
+  const c = await target.connect();
+  try {
+    await c.execute(sql);
+  } finally {
+    await c.close();
+  }
+}
+
+/** The files of the example workspace's projects (examples/core, examples/sales), as they are in the repository. */
+function exampleFiles(): Record<string, string> {
+  const root = join(__dirname, '..', '..', 'examples');
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out[relative(root, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  for (const project of ['core', 'sales']) walk(join(root, project));
+  return out;
+}
+
+/**
+ * Issue 71: the sample copied into the copy is closed under foreign keys. Before, the sample took child rows without
+ * the parents they reference, and every correct release of a schema with foreign keys failed with exit 2
+ * (`order_lines_sku_fkey`, pagila's `rental_customer_id_fkey`...). On the server the copy is a scratch database there.
+ */
+describe.each(ENGINES)('the rollback test on schemas with foreign keys [%s]', (engine) => {
+  const top = engine === 'postgres' ? 'shadow: server' : '';
+  const verify = (extra = '') => `verify:\n  sampleRows: 40${extra}\ndeploy:\n  allowHazards: [data-loss]`;
+
+  it('the example workspace: a correct release passes with its orders, lines, customers and products sampled; an undo script that undoes nothing is named (exit 1)', async () => {
+    const files = exampleFiles();
+    const w = await workspaceWith(engine, {
+      'dbee.yaml': workspaceYaml(engine, { top, environment: verify() }),
+      ...files,
+    });
+    workspaces.push(w);
+    const first = await run(w.root, 'deploy', { project: 'sales' }, w.target.vars);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    await execute(
+      w.target,
+      `INSERT INTO core.customers (email, full_name, country) SELECT 'c' || g || '@example.org', 'C ' || g, 'DE' FROM generate_series(1, 30) g;
+       INSERT INTO sales.orders (customer_id) SELECT id FROM core.customers, generate_series(1, 3);
+       INSERT INTO sales.order_lines SELECT o.id, l, CASE WHEN l = 1 THEN 'TEA-001' ELSE 'MUG-001' END, l, 6.5 FROM sales.orders o, generate_series(1, 2) l;`,
+    );
+    const tryIt = () =>
+      run(
+        w.root,
+        'deploy',
+        { project: 'sales', dryRun: true, testRollback: true, withDependencies: false },
+        w.target.vars,
+      );
+    const lines = 'sales/schema/sales/tables/order_lines.sql';
+    w.write(
+      lines,
+      files[lines]!.replace(
+        '  unit_price  numeric(12, 2) NOT NULL,',
+        '  unit_price  numeric(12, 2) NOT NULL,\n  discount    numeric(12, 2),',
+      ),
+    );
+    const good = await tryIt();
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    expect(good.stdout + good.stderr).toMatch(/rollback test: the rollback took [^\n]+, and left the copy as it was/);
+
+    w.write('sales/migrations/V2__double_quantity.sql', 'UPDATE sales.order_lines SET quantity = quantity * 2;\n');
+    w.write('sales/migrations/U2__double_quantity.sql', 'SELECT 1;\n');
+    const broken = await tryIt();
+    expect(broken.code, broken.stdout + broken.stderr).toBe(1);
+    expect(broken.stderr).toContain(
+      'sales/migrations/U2__double_quantity.sql:1: rollback test: step 2 (migrate migration:sales/V2): its rollback script sales/migrations/U2__double_quantity.sql leaves its change on the copy',
+    );
+    expect(broken.stderr).toContain('rows not restored: 40 rows of before the release missing');
+    expect(broken.stderr).not.toContain('foreign key');
+  });
+
+  it('Pagila in public: a correct release passes with film, language, customer, store... followed from the sampled rentals; a table given 0 rows that sampled rows reference refuses with its own message (exit 1)', async () => {
+    const w = await workspaceWith(engine, {
+      'dbee.yaml': workspaceYaml(engine, { top, environment: verify() }),
+      ...pagilaFiles(),
+    });
+    workspaces.push(w);
+    const first = await run(w.root, 'deploy', { project: 'pagila' }, w.target.vars);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    await execute(w.target, PAGILA_ROWS);
+    const before = await snapshot(w.target);
+    const tryIt = () => run(w.root, 'deploy', { project: 'pagila', dryRun: true, testRollback: true }, w.target.vars);
+    const source = pagilaFiles()['pagila/pagila.sql']!;
+    const rental = source.indexOf(');', source.indexOf('CREATE TABLE public.rental ('));
+    w.write('pagila/pagila.sql', `${source.slice(0, rental)},\n    note text\n${source.slice(rental)}`);
+    const good = await tryIt();
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    expect(good.stdout + good.stderr).toMatch(/rollback test: the rollback took [^\n]+, and left the copy as it was/);
+
+    // A migration over film (film → language): its rollback script undoes nothing, and is named.
+    w.write('pagila/migrations/V1__raise_rates.sql', 'UPDATE public.film SET rental_rate = rental_rate + 1;\n');
+    w.write('pagila/migrations/V1__raise_rates.rollback.sql', 'SELECT 1;\n');
+    const broken = await tryIt();
+    expect(broken.code, broken.stdout + broken.stderr).toBe(1);
+    expect(broken.stderr).toContain(
+      'pagila/migrations/V1__raise_rates.rollback.sql:1: rollback test: step 2 (migrate migration:pagila/V1): its rollback script pagila/migrations/V1__raise_rates.rollback.sql leaves its change on the copy',
+    );
+    rmSync(join(w.root, 'pagila/migrations'), { recursive: true });
+
+    // Per table: the customers are never read, and the sampled rentals reference them: refused, said so.
+    w.write(
+      'dbee.yaml',
+      workspaceYaml(engine, { top, environment: verify('\n  sampleTables:\n    public.customer: 0') }),
+    );
+    const sample = await tryIt();
+    expect(sample.code, sample.stdout + sample.stderr).toBe(1);
+    expect(sample.stderr).toMatch(
+      /rollback test: the sample of the target's rows cannot be loaded into the copy: the sampled rows of public\.rental reference \d+ rows of public\.customer \(rental_customer_id_fkey\), which verify\.sampleTables gives 0 rows/,
+    );
+    // ...and with the rentals left out too, the release passes.
+    w.write(
+      'dbee.yaml',
+      workspaceYaml(engine, {
+        top,
+        environment: verify('\n  sampleTables:\n    public.customer: 0\n    public.rental: 0'),
+      }),
+    );
+    const without = await tryIt();
+    expect(without.code, without.stdout + without.stderr).toBe(0);
+    expect((await snapshot(w.target)).hash).toBe(before.hash);
   });
 });

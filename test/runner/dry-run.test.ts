@@ -66,6 +66,29 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
         'DO $dbee$',
     );
     expect(r.stdout).toMatch(/-- step \d+\/10: replace view:shop\.names/);
+    // V2's INSERT fails on the copy only for the customer it references, which the target holds (V1's seed): said,
+    // naming the row, not refused.
+    expect(r.stdout).toContain(
+      'dry run: shop/migrations/V2__orders.sql:1: step 5 (migrate migration:shop/V2) fails on a copy of the target\'s schemas: insert or update on table "orders" violates foreign key constraint "orders_customer_fkey" (not refused: it needs the row (customer)=(1) of shop.customers; the target holds it, the copy holds none of the target\'s rows)',
+    );
+
+    // Without that customer on the target the INSERT fails there too: the dry run refuses it (exit 1), target untouched.
+    const d = await w.target.connect();
+    await d.execute('DELETE FROM shop.customers WHERE id = 1');
+    await d.close();
+    const gone = await snapshot(w.target);
+    const refused = await run(
+      w.root,
+      'deploy',
+      { project: 'shop', dryRun: true, now: new Date('2026-11-21T10:30:00Z') },
+      w.target.vars,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^error: shop\/migrations\/V2__orders\.sql:1: step 5 \(migrate migration:shop\/V2\) fails on a copy of the target's schemas: insert or update on table "orders" violates foreign key constraint "orders_customer_fkey"/m,
+    );
+    expect(refused.stdout).not.toContain('not refused');
+    expect((await snapshot(w.target)).hash).toBe(gone.hash);
   });
 
   it('a conflict that would be refused is shown, and the dry run exits 1 without changing anything', async () => {
@@ -78,10 +101,18 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
     const r = await run(w.root, 'deploy', { project: 'shop', dryRun: true }, w.target.vars);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('--   exists in the database, unknown to the ledger: raise (default) -> REFUSED');
+    expect(r.stderr).toContain('error: 2 steps cannot be deployed; the deployment would be refused');
     expect(r.stderr).toContain(
-      'error: shop/orders.sql:1: table:shop.orders already exists in the database, but the ledger does not know it',
+      '- shop/orders.sql:1: table:shop.orders already exists in the database, but the ledger does not know it',
     );
-    expect(r.stderr).toContain('the deployment would be refused');
+    // V2 fails on the copy, where shop.orders is still the target's (the refused step did not replace it): not excused
+    // as a migration on a copy without rows, but said with the refusal it follows.
+    expect(r.stderr).toContain(
+      "- shop/migrations/V2__orders.sql:1: step 5 (migrate migration:shop/V2) fails on a copy of the target's schemas: INSERT has more expressions than target columns",
+    );
+    expect(r.stderr).toMatch(
+      /hint: it ran on the copy after step \d+, refused above, so against that step's object as the target holds it/,
+    );
     expect((await snapshot(w.target)).hash).toBe(before.hash);
   });
 

@@ -42,6 +42,7 @@ export type {
   ParsedType,
   DiffRole,
   StateFingerprints,
+  MissingRows,
   ObjectCatalog,
   InPlaceChanges,
   LiveComparison,

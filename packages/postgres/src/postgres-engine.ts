@@ -24,7 +24,6 @@ import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { isPresentSchema, newDatabaseModel } from './new-database';
 import { sameDefinition } from './compare/same-definition';
-import { randomBytes } from 'node:crypto';
 import {
   captureDefinition,
   captureDefinitions,
@@ -47,6 +46,8 @@ import { postgresExpand } from './expand/expand-sql';
 import { postgresBackfill } from './expand/backfill-sql';
 import { postgresQuerySources } from './query-sources';
 import { postgresAdvise } from './advise/advise-role';
+import { copySample, missingRows } from './scratch-rows';
+import { removeLeftShadows, shadowComment, shadowName } from './shadow-leftovers';
 
 /** Where an environment's database is: embedded (PGlite data folder or memory) or a server. */
 export type PostgresTarget =
@@ -201,6 +202,8 @@ export function createPostgresEngine(): Engine {
         if (!target.dataDir) return { release: async () => {} };
         return takeFileLock(target.dataDir + '.lock', key, options);
       }
+      // A reader of a server (`dbee check`) holds no lock: it reads committed catalog state, as any session does.
+      if (options.reader) return { release: async () => {} };
       const conn = await PgConnection.open({ ...target.config, application_name: 'dbee-lock' }, target.description);
       try {
         return await takeAdvisoryLock(conn, key, options);
@@ -228,21 +231,8 @@ export function createPostgresEngine(): Engine {
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
       stateOf,
       catalogVersion: (conn) => catalogVersion(conn),
-      // Rows travel as JSON text, so that every type (arrays, ranges, composites) goes back as it came.
-      copyRows: async (from, to, t, limit) => {
-        const name = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-        const rows = (
-          await from.query<{ r: string }>(
-            `SELECT row_to_json(t)::text AS r FROM ${name} AS t LIMIT ${Math.floor(limit)}`,
-          )
-        ).rows.map((x) => x.r);
-        if (rows.length)
-          await to.query(
-            `INSERT INTO ${name} OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::${name}, $1::json)`,
-            [`[${rows.join(',')}]`],
-          );
-        return rows.length;
-      },
+      copySample: (from, to, tables) => copySample(from, to, tables),
+      missingRows: (error, copy, target) => missingRows(error, copy, target),
       readRows: async (conn, t) =>
         (
           await conn.query<{ r: string }>(
@@ -349,7 +339,8 @@ export function dropStatement(key: ObjectKey): string | null {
 
 /**
  * A scratch database for building desired schemas: PGlite in memory, or (`shadow: server`) a new database on
- * the environment's own server, for exact version parity. The server database is always dropped on dispose; an
+ * the environment's own server, for exact version parity, named and commented so that the next one removes it when
+ * its run was killed (shadow-leftovers.ts). The server database is always dropped on dispose; an
  * embedded one is wiped and kept for the next shadow of the process (embedded-shadow.ts).
  */
 export async function openShadow(
@@ -367,10 +358,13 @@ export async function openShadow(
     );
   }
   let made: string[] = [];
-  const name = `dbee_shadow_${randomBytes(6).toString('hex')}`;
+  const name = shadowName();
   const admin = await PgConnection.open(target.config, target.description);
   try {
+    // What a killed run left (its name and comment say whose), then this one, recorded the same way.
+    await removeLeftShadows(admin);
     await admin.execute(`CREATE DATABASE ${name}`);
+    await admin.execute(shadowComment(name));
   } catch (e) {
     await admin.close();
     throw e;

@@ -312,7 +312,7 @@ function readOwner(path: string): LockOwner | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -101,6 +101,12 @@ export interface DbtCheckInput {
   lineage: ReadonlyMap<string, QueryLineage | DbeeError>;
   /** The nodes' compiled SQL described on the copy before and after the release, when it was. */
   descriptions?: ReadonlyMap<string, { before: StatementDescription; after: StatementDescription }>;
+  /**
+   * The steps that fail on the scratch copy, with their error: every node that reads a relation such a step acts on
+   * (its object, or a relation its statements name: a migration's `ALTER TABLE ... RENAME`) breaks, since the
+   * release cannot run as it is and what it would do to that relation is not known.
+   */
+  failed?: readonly { step: PlanStep; error: string }[];
 }
 
 const RELATION_KINDS = new Set(['table', 'view', 'materialized-view']);
@@ -162,6 +168,27 @@ export function touchedRelations(steps: readonly PlanStep[]): Map<string, PlanSt
   return touched;
 }
 
+/**
+ * The projects' relations a step acts on: its object's (or its object's table), and those its statements name, as a
+ * whole word, qualified or (in a schema of the search path) not: `ALTER TABLE shop.stages RENAME TO pipeline_stages`
+ * names `shop.stages`, and `shop.pipeline_stages` when the project has it.
+ */
+function relationsActedOn(step: PlanStep, relations: ReadonlySet<string>, searchPath: readonly string[]): string[] {
+  const k = step.objectKey;
+  const own = RELATION_KINDS.has(k.kind) ? `${k.schema}.${k.name}` : (k.parent ?? null);
+  const text = step.statements.join('\n');
+  const word = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  return [...relations].filter((r) => {
+    if (r === own) return true;
+    const dot = r.indexOf('.');
+    const schema = r.slice(0, dot);
+    const name = r.slice(dot + 1);
+    const qualified = new RegExp(`(?<![\\w$])"?${word(schema)}"?\\s*\\.\\s*"?${word(name)}"?(?![\\w$])`, 'i');
+    const bare = new RegExp(`(?<![\\w$."])"?${word(name)}"?(?![\\w$.])`, 'i');
+    return qualified.test(text) || (searchPath.includes(schema) && bare.test(text));
+  });
+}
+
 /** The dbee relations a node reads: through its sources, and through the relations its compiled SQL names. */
 export function relationsRead(
   node: DbtNode,
@@ -189,6 +216,17 @@ export function checkDbt(input: DbtCheckInput): DbtReport {
   const index = new RelationIndex(input.relations, input.searchPath);
   const touched = touchedRelations(input.steps);
   const changed = columns ? changedRelations(columns, touched) : objectChanges(touched);
+  for (const { step, error } of input.failed ?? [])
+    for (const key of relationsActedOn(step, input.relations, input.searchPath)) {
+      const was = changed.get(key);
+      changed.set(key, {
+        steps: [...(was?.steps ?? []), stepRef(step)],
+        planSteps: [...(was?.planSteps ?? []), step],
+        gone: was?.gone ?? false,
+        changedAtAll: true,
+        failed: `step ${step.order} (${step.action} ${step.key}) acts on it and fails on the copy: ${error}`,
+      });
+    }
   const migrations = input.steps.filter((s) => s.action === 'migrate');
   const report: DbtReport = {
     manifest: { path: manifest.path, version: manifest.version },
@@ -252,6 +290,8 @@ interface RelationChange {
   columns?: Map<string, { removed: true } | { from: string; to: string; lossy: boolean }>;
   /** Column level: the relation's columns after the release, for a `*` the database settles. */
   changedAtAll: boolean;
+  /** A step that acts on it fails on the copy (`DbtCheckInput.failed`): what the release does to it is not known. */
+  failed?: string;
 }
 
 function stepRef(s: PlanStep): DbtStepRef {
@@ -353,7 +393,14 @@ function judgeNode(
   const place = (at: { line: number; column: number } | null) => locate(node, at);
   for (const key of hit) {
     const change = changed.get(key)!;
-    if (change.gone)
+    if (change.failed)
+      findings.push({
+        verdict: 'breaking',
+        message: `reads ${read.get(key)} (${key}): ${change.failed}`,
+        at: place(firstMention(node, key)),
+        steps: change.steps,
+      });
+    else if (change.gone)
       findings.push({
         verdict: 'breaking',
         message: `reads ${read.get(key)} (${key}), which the release drops or renames`,
@@ -361,7 +408,7 @@ function judgeNode(
         steps: change.steps,
       });
   }
-  const open = hit.filter((k) => !changed.get(k)!.gone);
+  const open = hit.filter((k) => !changed.get(k)!.gone && !changed.get(k)!.failed);
   if (open.length) findings.push(...columnFindings(node, { ...hits, hit: open }, lineage, columns, place));
   if (described) settle(findings, described, node, open, changed);
   return findings;

@@ -140,6 +140,10 @@ export function prepareDbtRun(
         columnLevelMissing: missing,
         lineage,
         descriptions: copied ? described : undefined,
+        failed: verified?.problems.flatMap((p) => {
+          const step = plan.steps.find((s) => s.order === Number(p.details.step));
+          return step ? [{ step, error: failureOf(p) }] : [];
+        }),
       });
       if (copied && next) {
         const later = checkDbt({
@@ -167,6 +171,13 @@ export function prepareDbtRun(
       return { report, drift: found };
     },
   };
+}
+
+/** A step's failure on the copy in a line: the error, without what `verifyPlan` says around it. */
+function failureOf(problem: DbeeError): string {
+  const first = problem.message.split('\n')[0]!;
+  const at = first.indexOf("fails on a copy of the target's schemas: ");
+  return at < 0 ? first : first.slice(at + "fails on a copy of the target's schemas: ".length);
 }
 
 /** The copy's tables and views in `schemas`, their columns only where the engine reads just those. */

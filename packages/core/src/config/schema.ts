@@ -208,12 +208,20 @@ export const gates = z.strictObject({
  * What a dry run proves on the scratch copy for this environment (docs/rollback-readiness.md). `rollback: true`: the
  * release's rollback is tested (as `--test-rollback`), and a package deployed here must carry the proof (`plan --out
  * --test-rollback`). `rollbackWithin`: the longest the rollback may take on the copy (default 5m). `sampleRows`: rows
- * per table the release touches copied from the target into the copy and compared (default 1000; 0 reads no data).
+ * per table the release touches copied from the target into the copy and compared (default 1000; 0 reads no data),
+ * with the rows they reference; `sampleTables`: the rows of particular tables.
  */
 export const verifySettings = z.strictObject({
   rollback: z.boolean().optional(),
   rollbackWithin: duration.optional(),
   sampleRows: z.number().int().nonnegative().optional(),
+  /**
+   * Rows sampled from particular tables, by `schema.name`, over `sampleRows`: more or fewer for a big or sensitive
+   * table, 0 for one whose rows are never read (the rollback test then refuses a sample whose rows reference it).
+   */
+  sampleTables: z
+    .record(z.string().regex(/^[^.]+\.[^.]+$/, 'a table as schema.name'), z.number().int().nonnegative())
+    .optional(),
 });
 
 export const compatSettings = z.strictObject({

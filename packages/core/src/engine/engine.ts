@@ -92,6 +92,12 @@ export interface LockOptions {
   owner: LockOwner;
   /** Called when the lock is busy, with the holder if known, before each retry. */
   onWait?: (holder: LockOwner | undefined) => void;
+  /**
+   * A reader that changes nothing on the target (`dbee check`): it takes no deployment lock where readers need none,
+   * so that it neither waits for a deployment nor makes one (or another check) wait; the handle holds nothing. Where
+   * the target cannot be shared (an embedded database's folder, one process at a time) the lock is taken as usual.
+   */
+  reader?: boolean;
 }
 
 export interface LockOwner {
@@ -484,6 +490,16 @@ export interface StateFingerprints {
   missingSchemas: string[];
 }
 
+/** The rows a scratch copy lacks that a failed statement was about (`DiffRole.missingRows`). */
+export interface MissingRows {
+  /** The table they belong in, `schema.name`. */
+  table: string;
+  /** Which rows, as the error names them: `(sku)=(TEA-001)`. */
+  rows: string;
+  /** Whether the target holds them; null when there is no target to ask (the copy was made from a model). */
+  onTarget: boolean | null;
+}
+
 /**
  * Declarative diffs in a shadow database: build the desired schema in a scratch database, read both sides into the
  * neutral model, diff, render. Its presence is what `capabilities.shadowDatabase` used to say (PostgreSQL: yes;
@@ -491,10 +507,28 @@ export interface StateFingerprints {
  */
 export interface DiffRole {
   /**
-   * Copy up to `limit` rows of table `table` from `from` into the same table on `to` (a scratch copy of the target,
-   * for the rollback test: docs/rollback-readiness.md); returns how many. Optional: without it no rows are sampled.
+   * Copy a sample of the target's rows (`from`, only read) into a scratch copy of its schemas (`to`), for the rollback
+   * test (docs/rollback-readiness.md): up to `limit` rows of each table of `tables`, then every row those rows reference
+   * through the copy's foreign keys, followed from table to table until none is missing (a referenced table receives
+   * only the rows the sample names). All of it is loaded in one transaction, as a restore loads data: the copy's
+   * triggers on those tables do not fire, and its foreign keys are checked once at the end. Returns the rows copied
+   * per table (`schema.name`), referenced tables included. A sample that cannot be loaded (a referenced row missing on
+   * the target too, a table given 0 rows that sampled rows reference) is a `DbeeError` coded `ROLLBACK_TEST_SAMPLE`
+   * (exit 1) that names the tables and rows. Optional: without it no rows are sampled.
    */
-  copyRows?(from: Connection, to: Connection, table: { schema: string; name: string }, limit: number): Promise<number>;
+  copySample?(
+    from: Connection,
+    to: Connection,
+    tables: readonly { schema: string; name: string; limit: number }[],
+  ): Promise<Map<string, number>>;
+  /**
+   * The rows a scratch copy lacks that `error` (a statement's failure on the copy, which holds none or a sample of the
+   * target's rows) is about, when the error can come only from them; null for every other error, which is then the
+   * statement's own failure. `target` (only read; null when the copy was made from no database) is asked whether it
+   * holds those rows: when it does not either, the statement would fail there too. PostgreSQL: a foreign key whose
+   * referenced row is absent (SQLSTATE 23503 on INSERT or UPDATE, `Key (...)=(...) is not present in table ...`).
+   */
+  missingRows?(error: unknown, copy: Connection, target: Connection | null): Promise<MissingRows | null>;
   /** Every row of a table, each as one canonical text (compared before and after a rollback on the copy). */
   readRows?(conn: Connection, table: { schema: string; name: string }): Promise<string[]>;
   /**

@@ -22,6 +22,8 @@ import { checkPolicies } from './check-policies';
  * the compatibility check and the dbt check (`--dbt`, `check.dbt.manifest`) printed as asked; the plan itself is not
  * printed. Hazards are not refused here (they are the deployment's question, not the application's). An engine with no
  * scratch copy (Teradata) gets the dbt check at the object level, from the plan of a dry run that is not verified.
+ * A check changes nothing: it reads the target without the deployment lock (`reader`), so two pull requests checked
+ * against one environment do not wait for each other, nor for a deployment.
  */
 export async function check(ctx: OperationContext, options: CheckOptions): Promise<ExitCodeValue> {
   // `--policies` judges the schema review policies instead (check-policies.ts).
@@ -82,7 +84,7 @@ async function checkQueries(ctx: OperationContext, options: CheckOptions): Promi
         prune: false,
         withNeeded: false,
       },
-      { onCompat: (r) => (report = r), onDbt: (r) => (dbt = r), skipGates: true },
+      { onCompat: (r) => (report = r), onDbt: (r) => (dbt = r), skipGates: true, reader: true },
     );
   } catch (e) {
     failure = e;

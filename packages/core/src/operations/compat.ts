@@ -28,6 +28,8 @@ export interface DryRunHooks {
   skipGates?: boolean;
   /** Receives the dbt check's result instead of the dry run printing it. */
   onDbt?(result: DbtResult): void;
+  /** `dbee check`: the target is read without the deployment lock where the engine allows (`LockOptions.reader`). */
+  reader?: boolean;
 }
 
 /** A compatibility check in progress: the probe for the verified dry run, then what it came to. */

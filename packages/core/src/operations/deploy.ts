@@ -151,7 +151,11 @@ function directDeploy(
     command: 'deploy',
     options: { ...options, ticket: hooks.skipGates ? undefined : options.ticket },
     skipGates: hooks.skipGates,
-    inputs: (report) => deployInputs(ctx, options, report),
+    inputs: async (report) => {
+      const input = await deployInputs(ctx, options, report);
+      if (input && hooks.reader) input.session.reader = true;
+      return input;
+    },
     plan: async (input, session, report) => {
       const run = await planUnderLock(ctx, input, session, report);
       // The schema review policies (docs/policies.md) refuse before anything runs, in the dry run and the run alike;
@@ -510,9 +514,12 @@ async function recoverInterrupted(
   await batchShared(ctx, `recover\0${environment.name}\0${options.dryRun ? 'dry' : 'run'}`, async () => {
     if (options.dryRun) {
       const running = await ledger.runningDeployments();
+      // A reader holds no lock (`dbee check`): what is running may be a live deployment.
       if (running.length)
         reporter.warn(
-          `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`,
+          input.session.reader
+            ? `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} ${running.length > 1 ? 'are' : 'is'} running or did not finish: the check reads the target as it is now`
+            : `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted and resumes`,
         );
     } else {
       report.interrupted = await ledger.markInterrupted(
@@ -849,7 +856,9 @@ async function verifyOnCopy(
   problems.push(...views.problems);
   // A step already refused (a conflict) is not reported twice.
   const refused = new Set([...decisions].flatMap(([order, d]) => (d.problem ? [order] : [])));
-  problems.push(...verdict.problems.filter((p) => !refused.has(Number(p.details.step))));
+  problems.push(
+    ...verdict.problems.filter((p) => !refused.has(Number(p.details.step))).map((p) => afterRefused(p, refused)),
+  );
   if (compat) judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
   // The release's rollback, proven on a copy of its own once the plan applies (operations/rollback-test.ts).
   if ((input.options.testRollback || environment.verify?.rollback) && verdict.verified && !verdict.problems.length)
@@ -858,6 +867,25 @@ async function verifyOnCopy(
       { ...run, engine, conn, environment, models, scope: input.scope, owners: input.owners, pkg: input.pkg },
       problems,
     );
+}
+
+/**
+ * A step that fails on the copy after a refused one (a conflict): still a problem, said with the refusal, since the
+ * copy ran it with the refused step's object as the target holds it (which is what `ifExists: skip` would leave).
+ */
+function afterRefused(problem: DbeeError, refused: ReadonlySet<number>): DbeeError {
+  const step = Number(problem.details.step);
+  const before = [...refused].filter((o) => o < step).sort((a, b) => a - b);
+  if (!before.length) return problem;
+  const which = `step${before.length === 1 ? '' : 's'} ${before.join(', ')}`;
+  return new DbeeError(problem.message, {
+    code: problem.code,
+    location: problem.location,
+    hint: `it ran on the copy after ${which}, refused above, so against ${before.length === 1 ? "that step's object" : "those steps' objects"} as the target holds ${before.length === 1 ? 'it' : 'them'}: the real run would fail here too if ${before.length === 1 ? 'it stays' : 'they stay'} (ifExists: skip, exit 2); resolve the conflict and run the dry run again`,
+    exitCode: problem.exitCode,
+    details: problem.details,
+    cause: problem.cause,
+  });
 }
 
 /** What `apply` needs from the inputs, the session and the plan. */

@@ -46,6 +46,8 @@ export interface RollbackTestInput {
   withinMs: number;
   /** Rows per table copied from the target into the copy and compared before and after (0: none read). */
   sampleRows: number;
+  /** Rows of particular tables (`schema.name`), over `sampleRows` (`verify.sampleTables`; 0: the table is never read). */
+  sampleTables?: Readonly<Record<string, number>>;
   /**
    * What the ledger records for each planned project before the release (its object keys): the copy then also holds
    * the other projects' views over what the release changes in place, and the comparison covers them (they must be
@@ -134,7 +136,8 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
   const copy = ownSession(opened.shadow.conn);
   try {
     const before = await diff.introspect(copy, { schemas });
-    const sampled = await sampleRows(engine, input.conn, copy, plan, before, input.sampleRows);
+    const sampled = await sampleRows(engine, input, copy, before);
+    if (sampled instanceof DbeeError) return { ...result, problems: [sampled] };
     const rowsBefore = await readRows(engine, copy, sampled);
     const ledger = openLedger(copy, engine.ledger);
     await ledger.ensure();
@@ -142,8 +145,8 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
     const deployed = await applyOnCopy(ctx, input, copy, quiet);
     const failed = deployed.projects.find((p) => p.status !== 'succeeded');
     if (failed) {
-      result.problems.push(untested(`the release does not apply on the copy (${failed.project}: ${failed.status})`));
-      return result;
+      const why = `${failed.project}: ${failed.status}${failed.error ? `: ${failed.error.message.split('\n')[0]}` : ''}`;
+      return { ...result, problems: [untested(`the release does not apply on the copy (${why})`)] };
     }
     result.problems.push(...(await smokeOnCopy(ctx, input, copy)));
     await undoOnCopy(ctx, input, copy, ledger, quiet, declared, result);
@@ -155,7 +158,7 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
       const left = rowDifference(rows, rowsAfter.get(table) ?? []);
       if (left) stepOf(result, plan, null, table).differences.push(left);
     }
-    judge(result, plan, input.withinMs);
+    judge(result, plan, input.withinMs, rollbackScripts(plan, models));
     result.proven = !result.problems.length;
     return result;
   } finally {
@@ -289,16 +292,23 @@ async function smokeOnCopy(ctx: OperationContext, input: RollbackTestInput, copy
   return problems;
 }
 
-/** Each step whose undo left a difference (not declared irreversible), and a rollback slower than allowed, as problems. */
-function judge(result: RollbackTestResult, plan: Plan, withinMs: number): void {
+/**
+ * Each step whose undo left a difference (not declared irreversible), and a rollback slower than allowed, as problems.
+ * A migration's is its rollback script's, named by file (`scripts`: step order → the script's path).
+ */
+function judge(result: RollbackTestResult, plan: Plan, withinMs: number, scripts: ReadonlyMap<number, string>): void {
   for (const s of result.steps.filter((x) => x.differences.length && !x.irreversible)) {
     const step = plan.steps.find((p) => p.order === s.order);
+    const script = scripts.get(s.order);
+    const what = script
+      ? `its rollback script ${script} leaves its change on the copy`
+      : 'its rollback leaves a difference on the copy';
     result.problems.push(
       new DbeeError(
-        `rollback test: ${s.order ? `step ${s.order} (${step?.action ?? ''} ${s.key})` : 'the release'}: its rollback leaves a difference on the copy:\n${s.differences.map((d) => `  ${d}`).join('\n')}`,
+        `rollback test: ${s.order ? `step ${s.order} (${step?.action ?? ''} ${s.key})` : 'the release'}: ${what}:\n${s.differences.map((d) => `  ${d}`).join('\n')}`,
         {
           code: 'ROLLBACK_INCOMPLETE',
-          location: step?.source ?? undefined,
+          location: script ? { file: script, line: 1 } : (step?.source ?? undefined),
           hint: "the rollback would not put this back: fix the step's reverse (a migration's rollback script), or declare it irreversible on purpose with a line `-- dbee:irreversible <reason>` in its source file",
           exitCode: ExitCode.invalid,
           details: { step: s.order },
@@ -325,7 +335,7 @@ function judge(result: RollbackTestResult, plan: Plan, withinMs: number): void {
  */
 export async function proveRollback(
   ctx: OperationContext,
-  run: Omit<RollbackTestInput, 'everySchema' | 'withinMs' | 'sampleRows'> & {
+  run: Omit<RollbackTestInput, 'everySchema' | 'withinMs' | 'sampleRows' | 'sampleTables'> & {
     owners: ReadonlyMap<string, string>;
     /** A package's dry run: the package records the proof when the rollback is proven (`rollback-proof.json`). */
     pkg: LoadedPackage | null;
@@ -338,6 +348,7 @@ export async function proveRollback(
     everySchema: [...run.owners.keys()],
     withinMs: verify.rollbackWithin !== undefined ? durationMs(verify.rollbackWithin) : ROLLBACK_WITHIN_MS,
     sampleRows: verify.sampleRows ?? SAMPLE_ROWS,
+    sampleTables: verify.sampleTables,
   });
   if (result.durationMs || result.proven) for (const line of rollbackTestLines(result)) ctx.reporter.info(line);
   problems.push(...result.problems);
@@ -389,6 +400,17 @@ function irreversibleSteps(plan: Plan, models: readonly ProjectModel[]): Map<num
   return out;
 }
 
+/** The rollback script of each migration step (step order → its path), from the projects' sources. */
+function rollbackScripts(plan: Plan, models: readonly ProjectModel[]): Map<number, string> {
+  const scripts = new Map(models.flatMap((m) => m.migrations.map((x) => [x.file.path, x.file.rollback.path] as const)));
+  const out = new Map<number, string>();
+  for (const step of plan.steps) {
+    const script = step.action === 'migrate' && step.source ? scripts.get(step.source.file) : undefined;
+    if (script) out.set(step.order, script);
+  }
+  return out;
+}
+
 /** The differences between the copy after the rollback and before the release: the statements that would restore it. */
 function differences(engine: Engine, after: SchemaModel, before: SchemaModel): { key: ObjectKey; text: string }[] {
   return planChanges(engine, after, before, { project: 'rollback-test', online: false }).steps.map((s) => ({
@@ -429,28 +451,34 @@ function escape(s: string): string {
 }
 
 /**
- * The tables the release touches (a step's object or its object's table, or named in a step's statements, as a
- * migration's UPDATE does) that hold rows on the target: up to `limit` rows of each copied into the copy.
+ * The target's rows copied into the copy (`DiffRole.copySample`): up to `sampleRows` rows (or the table's own number
+ * in `sampleTables`) of each table the release touches (a step's object or its object's table, or named in a step's
+ * statements, as a migration's UPDATE does), with every row they reference through foreign keys. Returns the tables
+ * that hold rows on the copy, all compared before and after the rollback, or the sample's `ROLLBACK_TEST_SAMPLE` error.
  */
 async function sampleRows(
   engine: Engine,
-  target: Connection,
+  input: RollbackTestInput,
   copy: Connection,
-  plan: Plan,
   live: SchemaModel,
-  limit: number,
-): Promise<string[]> {
+): Promise<string[] | DbeeError> {
   const diff = engine.diff;
-  if (!limit || !diff?.copyRows) return [];
-  const tables = live.tables
+  const own = input.sampleTables ?? {};
+  if (!diff?.copySample || (!input.sampleRows && !Object.values(own).some((n) => n > 0))) return [];
+  const touched = live.tables
     .map((t) => `${t.key.schema}.${t.key.name}`)
-    .filter((t) => plan.steps.some((s) => touches(s, t)));
-  const sampled: string[] = [];
-  for (const t of tables) {
+    .filter((t) => input.plan.steps.some((s) => touches(s, t)));
+  const tables = [...new Set([...touched, ...Object.keys(own)])].map((t) => {
     const [schema, name] = t.split('.') as [string, string];
-    if ((await diff.copyRows(target, copy, { schema, name }, limit)) > 0) sampled.push(t);
+    return { schema, name, limit: own[t] ?? (touched.includes(t) ? input.sampleRows : 0) };
+  });
+  try {
+    const copied = await diff.copySample(input.conn, copy, tables);
+    return [...copied].flatMap(([t, n]) => (n > 0 ? [t] : []));
+  } catch (e) {
+    if (e instanceof DbeeError && e.code === 'ROLLBACK_TEST_SAMPLE') return e;
+    throw e;
   }
-  return sampled;
 }
 
 async function readRows(engine: Engine, conn: Connection, tables: string[]): Promise<Map<string, string[]>> {

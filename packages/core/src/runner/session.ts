@@ -48,6 +48,8 @@ export interface SessionRequest {
   searchPath?: string[];
   /** Who asks (recorded with the lock). Default: this process. */
   owner?: LockOwner;
+  /** A reader that changes nothing (`dbee check`): no deployment lock where the engine needs none (`LockOptions.reader`). */
+  reader?: boolean;
 }
 
 /** A locked, connected and set-up session to one environment (see `withSession`). */
@@ -117,6 +119,7 @@ export async function withSession<T>(
     engine.lock(environment, context, 'deploy', {
       timeoutMs: waitMs,
       owner,
+      reader: request.reader,
       onWait: (h) => {
         // Polled every few hundred milliseconds: say it once.
         if (waiting) return;

@@ -1,6 +1,6 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChanges } from '../diffing/diff-plan';
-import { requireRole, type Connection, type Engine } from '../engine/engine';
+import { requireRole, type Connection, type Engine, type MissingRows } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
 import { emptyModel, type SchemaModel } from '../schema/model';
@@ -68,7 +68,10 @@ export interface VerifyResult {
   skipped?: string;
   /** Every step that fails on the copy: its error, at its source file and line. */
   problems: DbeeError[];
-  /** Migrations that failed on the copy: said, not refused (they move data, and the copy has none). */
+  /**
+   * Steps that failed on the copy only for rows it lacks (the narrow list of `DiffRole.missingRows`: a foreign key's
+   * referenced row that the target holds): said, naming the rows, not refused. Every other failure is a problem.
+   */
   warnings: string[];
   /** Statements the copy of the target's schemas took, and the plan's steps that ran on it. */
   copied: number;
@@ -81,8 +84,10 @@ export interface VerifyResult {
  * Prove a plan before a dry run says it would apply: copy the target's schemas (their structure, no data) into a
  * shadow database, from the live model read from the target's catalog, then apply every step of the plan there, in
  * order, as the real run would (conflict statements, search paths, migrations included). Every step that fails is
- * a problem located at its source file and line; the later steps still run, so one dry run names them all (a
- * migration that fails there is a warning: it moves data, and the copy has none). With `baseline`, the views the real
+ * a problem located at its source file and line; the later steps still run, so one dry run names them all. The one
+ * exception is a failure that can come only from rows the copy lacks (`DiffRole.missingRows`: a foreign key whose
+ * referenced row the target holds): said, naming the table and the rows, not refused; `already exists`, `does not
+ * exist` and type errors never are (ARCHITECTURE invariant 12). With `baseline`, the views the real
  * run's smoke baselines would compile after the plan are compiled there too (runner/verify-views.ts). The
  * target is only read. What cannot be verified this way: anything that depends on rows (a migration's data, a
  * constraint that existing rows break) and objects outside the copied schemas other than roles.
@@ -136,11 +141,9 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       }
       const statement = transactional ? statements[result.completed - 1] : statements[result.completed];
       const problem = problemOf(engine, step, statement ?? null, result.error);
-      // A migration moves data, and the copy has none: its failure there may be the copy's, not the migration's.
-      if (step.action === 'migrate')
-        warnings.push(
-          `${problem.location ? `${problem.location.file}:${problem.location.line}: ` : ''}${problem.message.split('\n')[0]} (not refused: the copy holds no rows)`,
-        );
+      // Only an error that can come solely from rows the copy lacks, and that the target holds, is not the step's.
+      const lacking = await engine.diff.missingRows?.(result.error, conn, input.conn);
+      if (lacking && lacking.onTarget !== false) warnings.push(lackingRows(problem, lacking));
       else problems.push(problem);
     }
     // The smoke baselines' views, once every step applied (after a failed step the copy is not the plan's outcome).
@@ -226,6 +229,16 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
   if (!extra.length) return { live: await diff.introspect(input.conn, { schemas: input.schemas }), widened: [] };
   const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);
   return { live: closed.live, widened: closed.schemas.filter((s) => !input.schemas.includes(s)).sort() };
+}
+
+/** A step's failure that only rows the copy lacks explain, said with those rows (`VerifyResult.warnings`). */
+function lackingRows(problem: DbeeError, lacking: MissingRows): string {
+  const where = problem.location ? `${problem.location.file}:${problem.location.line}: ` : '';
+  const target =
+    lacking.onTarget === null
+      ? 'the copy was made from no database and holds no rows'
+      : "the target holds it, the copy holds none of the target's rows";
+  return `${where}${problem.message.split('\n')[0]} (not refused: it needs the row ${lacking.rows} of ${lacking.table}; ${target})`;
 }
 
 /** A step that fails on the copy, as a refusal at its source file and line, with the failing statement. */
